@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VIRTUAL_ENV=/app/.venv PATH=/app/.venv/bin:$PATH
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+RUN python -m venv .venv && .venv/bin/pip install --no-cache-dir uv==0.13.9 \
+    && .venv/bin/uv sync --frozen --active --inexact --no-dev
+COPY . .
+RUN DEBUG=1 python manage.py collectstatic --noinput
+RUN useradd --system --home /app tvaerakut && mkdir -p /app/var && chown tvaerakut /app/var
+USER tvaerakut
+EXPOSE 8000

@@ -1,0 +1,1 @@
+"""Referrals, triage, nurse shifts, dispatch, visits, lab tests and phone orders."""

@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path, re_path
+
+from core import views as core_views
+
+api_patterns: list[URLPattern | URLResolver] = [
+    path("", include("core.api_urls")),
+    path("consent/", include("consent.api_urls")),
+    path("acute/", include("acute.api_urls")),
+    path("cabinet/", include("medicine_cabinet.api_urls")),
+    path("integrations/", include("integrations.api_urls")),
+    re_path(r"^.*$", core_views.ApiNotFoundView.as_view(), name="api-unknown"),
+]
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/", include(api_patterns)),
+    path("fhir/", include("core.fhir.urls")),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("core.urls")),
+    path("", include("consent.urls")),
+    path("", include("acute.urls")),
+    path("", include("medicine_cabinet.urls")),
+    path("", include("integrations.urls")),
+]
+
+handler400 = "core.views.error_400"
+handler403 = "core.views.error_403"
+handler404 = "core.views.error_404"
+handler500 = "core.views.error_500"

@@ -1,0 +1,78 @@
+"""Login for the API: tokens, and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import Unauthenticated
+from core.models import ApiToken, Role
+from core.permissions import Public, actor_from_request, roles
+from core.services import token_issue, token_revoke
+
+ALL_ROLES = tuple(Role.values)
+
+
+class TokenRequest(serializers.Serializer[Any]):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    organisation = serializers.IntegerField(required=False, min_value=1)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+
+
+class TokenView(APIView):
+    """``POST /api/auth/token`` with username and password returns ``{"token": ...}``."""
+
+    permission_classes = [Public]
+    authentication_classes: list[Any] = []
+
+    def post(self, request: Request) -> Response:
+        form = TokenRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        token = token_issue(
+            username=data["username"],
+            password=data["password"],
+            client_address=request.META.get("REMOTE_ADDR"),
+            organisation_id=data.get("organisation"),
+            role=data.get("role"),
+        )
+        return Response({"token": token}, status=201)
+
+
+class TokenRevokeView(APIView):
+    """``POST /api/auth/logout`` revokes the token used for the call."""
+
+    permission_classes = [roles(*ALL_ROLES)]
+
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.auth, ApiToken):
+            raise Unauthenticated(
+                "auth.token_required", "Log out with the bearer token you want to revoke."
+            )
+        token_revoke(token=request.auth)
+        return Response(status=204)
+
+
+class WhoAmIView(APIView):
+    permission_classes = [roles(*ALL_ROLES)]
+
+    def get(self, request: Request) -> Response:
+        actor = actor_from_request(request)
+        assert actor is not None and actor.user is not None and actor.organisation is not None
+        return Response(
+            {
+                "username": actor.user.username,
+                "name": actor.user.display_name,
+                "role": actor.role,
+                "organisation": {
+                    "id": actor.organisation.pk,
+                    "name": actor.organisation.name,
+                    "kind": actor.organisation.kind,
+                },
+            }
+        )

@@ -1,0 +1,48 @@
+"""Per-request (or per-task) context: the request id, client address and user agent.
+
+The audit log reads these so that no caller has to pass them down by hand.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    client_address: str | None = None
+    user_agent: str = ""
+
+
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "tvaerakut_request_context", default=None
+)
+
+
+def current_context() -> RequestContext:
+    ctx = _current.get()
+    if ctx is None:
+        return RequestContext(request_id=f"bg-{uuid.uuid4()}")
+    return ctx
+
+
+def set_context(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
+    return _current.set(ctx)
+
+
+def reset_context(token: contextvars.Token[RequestContext | None]) -> None:
+    _current.reset(token)
+
+
+@contextmanager
+def request_context(ctx: RequestContext) -> Iterator[RequestContext]:
+    token = set_context(ctx)
+    try:
+        yield ctx
+    finally:
+        reset_context(token)

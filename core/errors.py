@@ -1,0 +1,95 @@
+"""The platform's own errors, raised by services and turned into HTTP by one handler.
+
+Each error has a stable, machine-readable ``code`` (``cpr.invalid``,
+``consent.refused`` …) and a message written for the person at the screen.
+Messages never carry a CPR number or a secret. Nothing here imports
+``rest_framework``.
+"""
+
+from __future__ import annotations
+
+
+class PlatformError(Exception):
+    """Base of every domain error. ``kind`` decides the HTTP status at the edge."""
+
+    kind = "invalid"
+
+    def __init__(
+        self, code: str, message: str, *, field: str | None = None, rule: str | None = None
+    ):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.rule = rule
+
+    def as_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        if self.rule:
+            body["rule"] = self.rule
+        return body
+
+
+class InvalidInput(PlatformError):
+    kind = "invalid"
+
+
+class NotFoundOrNotAllowed(PlatformError):
+    """ "Not found" and "not allowed" look the same to the caller."""
+
+    kind = "not_found"
+
+    def __init__(
+        self,
+        code: str = "not_found",
+        message: str = "No such resource.",
+        *,
+        field: str | None = None,
+        rule: str | None = None,
+    ):
+        super().__init__(code, message, field=field, rule=rule)
+
+
+class Forbidden(PlatformError):
+    """The caller may know the thing exists but may not do this (a role check)."""
+
+    kind = "forbidden"
+
+
+class Conflict(PlatformError):
+    kind = "conflict"
+
+
+class PreconditionFailed(PlatformError):
+    kind = "precondition_failed"
+
+
+class Unauthenticated(PlatformError):
+    kind = "unauthenticated"
+
+
+class Throttled(PlatformError):
+    kind = "throttled"
+
+    def __init__(self, code: str, message: str, *, retry_after: int):
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
+
+class Unavailable(PlatformError):
+    kind = "unavailable"
+
+
+STATUS_BY_KIND = {
+    "invalid": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "precondition_failed": 412,
+    "unprocessable": 422,
+    "throttled": 429,
+    "unavailable": 503,
+}

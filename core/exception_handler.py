@@ -1,0 +1,163 @@
+"""The one place where errors become HTTP responses.
+
+On ``/api/`` every error is the envelope ``{"error": {"code", "message", ...}}``;
+on ``/fhir/`` it is an OperationOutcome. Services raise
+:class:`core.errors.PlatformError`; REST framework's own errors (bad JSON,
+missing authentication, refused permission) are mapped alongside them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from core.errors import STATUS_BY_KIND, PlatformError, Throttled
+from core.fhir.outcome import operation_outcome
+
+logger = logging.getLogger(__name__)
+
+FHIR_MEDIA_TYPE = "application/fhir+json"
+
+
+def is_fhir_path(path: str) -> bool:
+    return path.startswith("/fhir/") or path == "/fhir"
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, str]:
+    if isinstance(detail, dict):
+        out: dict[str, str] = {}
+        for key, value in detail.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(v, dict | list) for v in detail):
+            return {prefix or "non_field_errors": " ".join(str(v) for v in detail)}
+        out = {}
+        for index, value in enumerate(detail):
+            out.update(_flatten(value, f"{prefix}[{index}]"))
+        return out
+    return {prefix or "non_field_errors": str(detail)}
+
+
+def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+    """Status, error body and extra headers for a known exception; None for a bug."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, PlatformError):
+        if isinstance(exc, Throttled):
+            headers["Retry-After"] = str(exc.retry_after)
+        body = {"kind": exc.kind, **exc.as_dict()}
+        return STATUS_BY_KIND.get(exc.kind, 400), body, headers
+    if isinstance(exc, Http404):
+        return (
+            404,
+            {"kind": "not_found", "code": "not_found", "message": "No such resource."},
+            headers,
+        )
+    if isinstance(exc, DjangoPermissionDenied):
+        return 403, {"kind": "forbidden", "code": "forbidden", "message": "Not allowed."}, headers
+    if isinstance(exc, drf.ValidationError):
+        fields = _flatten(exc.detail)
+        summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        return (
+            400,
+            {"kind": "invalid", "code": "request.invalid", "message": summary, "fields": fields},
+            headers,
+        )
+    if isinstance(exc, drf.ParseError):
+        return (
+            400,
+            {
+                "kind": "invalid",
+                "code": "request.malformed",
+                "message": f"Malformed request body: {exc.detail}",
+            },
+            headers,
+        )
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+        return (
+            401,
+            {"kind": "unauthenticated", "code": "auth.required", "message": str(exc.detail)},
+            headers,
+        )
+    if isinstance(exc, drf.PermissionDenied):
+        return (
+            403,
+            {"kind": "forbidden", "code": "auth.forbidden", "message": str(exc.detail)},
+            headers,
+        )
+    if isinstance(exc, drf.NotFound):
+        return (
+            404,
+            {"kind": "not_found", "code": "not_found", "message": "No such resource."},
+            headers,
+        )
+    if isinstance(exc, drf.MethodNotAllowed):
+        return (
+            405,
+            {
+                "kind": "not_supported",
+                "code": "request.method_not_allowed",
+                "message": str(exc.detail),
+            },
+            headers,
+        )
+    if isinstance(exc, drf.NotAcceptable):
+        return (
+            406,
+            {"kind": "not_supported", "code": "request.not_acceptable", "message": str(exc.detail)},
+            headers,
+        )
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return (
+            415,
+            {
+                "kind": "not_supported",
+                "code": "request.unsupported_media_type",
+                "message": str(exc.detail),
+            },
+            headers,
+        )
+    if isinstance(exc, drf.Throttled):
+        wait = getattr(exc, "wait", None)
+        if wait:
+            headers["Retry-After"] = str(int(wait))
+        return (
+            429,
+            {"kind": "throttled", "code": "request.throttled", "message": str(exc.detail)},
+            headers,
+        )
+    if isinstance(exc, drf.APIException):
+        return (
+            exc.status_code,
+            {"kind": "invalid", "code": "request.error", "message": str(exc.detail)},
+            headers,
+        )
+    return None
+
+
+def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The response body and content type for ``path``: OperationOutcome or envelope."""
+    if is_fhir_path(path):
+        outcome = operation_outcome(
+            kind=body["kind"], code=body["code"], message=body["message"], field=body.get("field")
+        )
+        return outcome, FHIR_MEDIA_TYPE
+    envelope = {k: v for k, v in body.items() if k != "kind"}
+    return {"error": envelope}, "application/json"
+
+
+def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
+    request: HttpRequest | None = context.get("request")
+    described = describe(exc)
+    if described is None:
+        return None  # a bug: let Django's 500 handler answer (and log) it
+    status, body, headers = described
+    path = request.path if request is not None else ""
+    payload, content_type = error_payload(path, status, body)
+    return Response(payload, status=status, headers=headers, content_type=content_type)

@@ -1,0 +1,109 @@
+"""The CapabilityStatement lists exactly what is implemented.
+
+Each app registers its resources when it starts (``AppConfig.ready``); the
+statement at ``/fhir/metadata`` is built from this registry, so it cannot claim
+more than the code serves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+FHIR_VERSION = "4.0.1"
+
+
+@dataclass(frozen=True)
+class SearchParam:
+    name: str
+    type: str
+    documentation: str = ""
+
+
+@dataclass
+class ResourceCapability:
+    type: str
+    interactions: list[str]
+    search_params: list[SearchParam] = field(default_factory=list)
+    operations: list[tuple[str, str]] = field(default_factory=list)  # (name, definition)
+    versioned: bool = False
+    documentation: str = ""
+
+
+_registry: dict[str, ResourceCapability] = {}
+_system_interactions: list[str] = []
+_messaging: list[str] = []
+
+
+def register_resource(capability: ResourceCapability) -> None:
+    _registry[capability.type] = capability
+
+
+def register_system_interaction(code: str) -> None:
+    if code not in _system_interactions:
+        _system_interactions.append(code)
+
+
+def registered_resources() -> dict[str, ResourceCapability]:
+    return dict(_registry)
+
+
+def capability_statement(base_url: str) -> dict[str, Any]:
+    resources = []
+    for cap in sorted(_registry.values(), key=lambda c: c.type):
+        entry: dict[str, Any] = {
+            "type": cap.type,
+            "interaction": [{"code": code} for code in cap.interactions],
+            "versioning": "versioned-update" if cap.versioned else "no-version",
+            "readHistory": False,
+            "updateCreate": False,
+            "conditionalUpdate": False,
+        }
+        if cap.documentation:
+            entry["documentation"] = cap.documentation
+        if cap.search_params:
+            entry["searchParam"] = [
+                {
+                    "name": p.name,
+                    "type": p.type,
+                    **({"documentation": p.documentation} if p.documentation else {}),
+                }
+                for p in cap.search_params
+            ]
+        if cap.operations:
+            entry["operation"] = [{"name": n, "definition": d} for n, d in cap.operations]
+        resources.append(entry)
+    rest: dict[str, Any] = {
+        "mode": "server",
+        "security": {
+            "cors": False,
+            "description": (
+                "Bearer token from POST /api/auth/token; every read and write of citizen"
+                " data passes the consent gate and is audited."
+            ),
+        },
+        "resource": resources,
+    }
+    if _system_interactions:
+        rest["interaction"] = [{"code": c} for c in _system_interactions]
+    statement = CapabilityStatement.model_validate(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": timezone.now().isoformat(),
+            "publisher": "Tværkommunal akutfunktion",
+            "kind": "instance",
+            "software": {"name": "tvaerakut"},
+            "implementation": {
+                "description": "Shared platform of the cross-municipal acute function",
+                "url": base_url,
+            },
+            "fhirVersion": FHIR_VERSION,
+            "format": ["application/fhir+json"],
+            "rest": [rest],
+        }
+    )
+    return statement.model_dump(mode="json", exclude_none=True)

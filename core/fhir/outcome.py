@@ -1,0 +1,50 @@
+"""OperationOutcome: how every error leaves ``/fhir/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+
+ERROR_CODE_SYSTEM = "urn:tvaerakut:error-code"
+
+# Platform error kind -> FHIR issue type (http://hl7.org/fhir/issue-type).
+ISSUE_TYPE_BY_KIND = {
+    "invalid": "invalid",
+    "unprocessable": "processing",
+    "unauthenticated": "login",
+    "forbidden": "forbidden",
+    "not_found": "not-found",
+    "conflict": "conflict",
+    "precondition_failed": "conflict",
+    "throttled": "throttled",
+    "unavailable": "transient",
+    "not_supported": "not-supported",
+    "exception": "exception",
+}
+
+
+def operation_outcome(
+    *,
+    kind: str,
+    code: str,
+    message: str,
+    field: str | None = None,
+    severity: str = "error",
+    extra_issues: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    issue: dict[str, Any] = {
+        "severity": severity,
+        "code": ISSUE_TYPE_BY_KIND.get(kind, "processing"),
+        "details": {"coding": [{"system": ERROR_CODE_SYSTEM, "code": code}], "text": message},
+        "diagnostics": message,
+    }
+    if field:
+        issue["expression"] = [field]
+    issues = [issue, *(extra_issues or [])]
+    outcome = OperationOutcome.model_validate({"resourceType": "OperationOutcome", "issue": issues})
+    return outcome.model_dump(mode="json", exclude_none=True)
+
+
+def informational_outcome(message: str) -> dict[str, Any]:
+    return operation_outcome(kind="invalid", code="ok", message=message, severity="information")

@@ -1,0 +1,69 @@
+"""Citizen <-> FHIR Patient (DK-core CPR identifier)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B.patient import Patient
+
+from core.cpr import CPR_SYSTEM
+from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen
+
+DK_MUNICIPALITY_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
+
+
+def patient_resource(citizen: Citizen, *, show_cpr: bool = True) -> dict[str, Any]:
+    """The Patient for ``citizen``. ``show_cpr=False`` leaves the identifier out
+    for readers who do not need it (the CPR number is sensitive)."""
+    data: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": str(citizen.pk),
+        "name": [{"use": "official", "family": citizen.family_name, "given": [citizen.given_name]}],
+        "gender": citizen.sex,
+        "birthDate": citizen.birth_date.isoformat(),
+        "address": [
+            {
+                "use": "home",
+                "line": [citizen.address_line],
+                "postalCode": citizen.postal_code,
+                "city": citizen.city,
+                "country": "DK",
+                "extension": [
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/geolocation",
+                        "extension": [
+                            {"url": "latitude", "valueDecimal": float(citizen.latitude)},
+                            {"url": "longitude", "valueDecimal": float(citizen.longitude)},
+                        ],
+                    }
+                ],
+            }
+        ],
+        "extension": [
+            {
+                "url": DK_MUNICIPALITY_EXTENSION,
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": MUNICIPALITY_CODE_SYSTEM,
+                            "code": citizen.municipality.municipality_code,
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    if show_cpr:
+        data["identifier"] = [{"system": CPR_SYSTEM, "value": citizen.cpr}]
+    if citizen.phone:
+        data["telecom"] = [{"system": "phone", "value": citizen.phone, "use": "home"}]
+    if citizen.deceased_at:
+        data["deceasedDateTime"] = citizen.deceased_at.isoformat()
+    if citizen.gp_practice_id is not None and citizen.gp_practice is not None:
+        data["generalPractitioner"] = [
+            {
+                "reference": f"Organization/{citizen.gp_practice_id}",
+                "display": citizen.gp_practice.name,
+            }
+        ]
+    return Patient.model_validate(data).model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,55 @@
+"""``application/fhir+json`` in and out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FHIRJSONRenderer(BaseRenderer):
+    media_type = FHIR_JSON
+    format = "json"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        if data is None:
+            return b""
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class PlainJSONAlsoFHIRRenderer(FHIRJSONRenderer):
+    """Clients that ask for ``application/json`` get the same FHIR JSON."""
+
+    media_type = "application/json"
+
+
+class FHIRJSONParser(BaseParser):
+    media_type = FHIR_JSON
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read() if stream is not None else b""
+        if not raw:
+            raise ParseError("The request body is empty; a FHIR JSON resource was expected.")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ParseError("The request body is not UTF-8.") from None
+        except json.JSONDecodeError as exc:
+            raise ParseError(
+                f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno})."
+            ) from None
+        if not isinstance(data, dict) or "resourceType" not in data:
+            raise ParseError("A FHIR resource must be a JSON object with a resourceType.")
+        return data
+
+
+class PlainJSONAlsoFHIRParser(FHIRJSONParser):
+    media_type = "application/json"

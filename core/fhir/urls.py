@@ -1,0 +1,14 @@
+"""``/fhir/``: each app adds its resources in ``<app>/fhir_urls.py``."""
+
+from django.urls import include, path, re_path
+
+from core.fhir.views import MetadataView, UnknownResourceView
+
+urlpatterns = [
+    path("metadata", MetadataView.as_view(), name="fhir-metadata"),
+    path("", include("consent.fhir_urls")),
+    path("", include("acute.fhir_urls")),
+    path("", include("medicine_cabinet.fhir_urls")),
+    path("", include("integrations.fhir_urls")),
+    re_path(r"^(?P<rest>.*)$", UnknownResourceView.as_view(), name="fhir-unknown"),
+]

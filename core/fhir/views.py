@@ -1,0 +1,124 @@
+"""Shared FHIR HTTP plumbing: the base view, searchset Bundles with paging, metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.fhir.capability import capability_statement
+from core.fhir.renderers import (
+    FHIR_JSON,
+    FHIRJSONParser,
+    FHIRJSONRenderer,
+    PlainJSONAlsoFHIRParser,
+    PlainJSONAlsoFHIRRenderer,
+)
+from core.permissions import Public
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 200
+
+
+class FHIRView(APIView):
+    """Base of every ``/fhir/`` endpoint. Subclasses must still declare
+    ``permission_classes``; the default refuses everyone."""
+
+    renderer_classes = [FHIRJSONRenderer, PlainJSONAlsoFHIRRenderer]
+    parser_classes = [FHIRJSONParser, PlainJSONAlsoFHIRParser]
+
+    def fhir_response(
+        self, data: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
+        return Response(data, status=status, headers=headers, content_type=FHIR_JSON)
+
+
+def base_url(request: Request) -> str:
+    return request.build_absolute_uri("/fhir").rstrip("/")
+
+
+def paging_params(request: Request) -> tuple[int, int]:
+    """``_count`` and ``_offset`` from the query, validated."""
+
+    def whole(name: str, default: int, minimum: int, maximum: int) -> int:
+        raw = request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        if not raw.isdigit():
+            raise InvalidInput(
+                "search.param_invalid", f"{name} must be a whole number.", field=name
+            )
+        return max(minimum, min(int(raw), maximum))
+
+    return whole("_count", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE), whole("_offset", 0, 0, 10**9)
+
+
+def searchset(
+    request: Request,
+    *,
+    resource_path: str,
+    resources: list[dict[str, Any]],
+    total: int,
+    count: int,
+    offset: int,
+    params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A searchset Bundle with ``self``/``first``/``previous``/``next`` links.
+
+    ``total`` must count only what the caller may see: hidden records are
+    never revealed, not even through totals.
+    """
+    base = f"{base_url(request)}/{resource_path}"
+    query = dict(params if params is not None else request.query_params.items())
+    query.pop("_offset", None)
+    query["_count"] = str(count)
+
+    def link(relation: str, at: int) -> dict[str, str]:
+        return {"relation": relation, "url": f"{base}?{urlencode({**query, '_offset': str(at)})}"}
+
+    links = [link("self", offset), link("first", 0)]
+    if offset > 0:
+        links.append(link("previous", max(0, offset - count)))
+    if offset + count < total:
+        links.append(link("next", offset + count))
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": links,
+        "entry": [
+            {
+                "fullUrl": f"{base_url(request)}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
+
+
+class MetadataView(FHIRView):
+    permission_classes = [Public]
+    authentication_classes: list[Any] = []
+
+    def get(self, request: Request) -> Response:
+        return self.fhir_response(capability_statement(base_url(request)))
+
+
+class UnknownResourceView(FHIRView):
+    """Anything under /fhir/ that is not implemented answers with an OperationOutcome."""
+
+    permission_classes = [Public]
+    authentication_classes: list[Any] = []
+
+    def dispatch_any(self, request: Request, rest: str = "") -> Response:
+        raise NotFoundOrNotAllowed(
+            "fhir.not_supported",
+            "This FHIR resource type or interaction is not implemented here; see /fhir/metadata.",
+        )
+
+    get = post = put = patch = delete = dispatch_any

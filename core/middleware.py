@@ -1,0 +1,96 @@
+"""Request id and client context for every request; deny-by-default for pages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from rest_framework.views import APIView
+
+from core.context import RequestContext, reset_context, set_context
+from core.permissions import actor_from_request
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    """Takes a well-formed ``X-Request-ID`` or makes one; echoes it on the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        ctx = RequestContext(
+            request_id=request_id,
+            client_address=request.META.get("REMOTE_ADDR") or None,
+            user_agent=request.headers.get("User-Agent", "")[:300],
+        )
+        token = set_context(ctx)
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_context(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def _is_api_view(view_func: Any) -> bool:
+    cls = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+    return isinstance(cls, type) and issubclass(cls, APIView)
+
+
+# Views that carry their own gate: Django's admin (staff only, by its own login)
+# and the language switch (touches no data).
+SELF_GUARDED_APPS = frozenset({"admin"})
+SELF_GUARDED_MODULES = ("django.views.i18n",)
+
+
+class PageAccessMiddleware:
+    """Refuses every page view that does not declare who may see it.
+
+    API views are left to REST framework, whose default permission refuses
+    everyone. A page declares access with ``core.permissions.page``/``public_page``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if _is_api_view(view_func):
+            return None
+        match = request.resolver_match
+        if match is not None and match.app_name in SELF_GUARDED_APPS:
+            return None
+        if (getattr(view_func, "__module__", "") or "").startswith(SELF_GUARDED_MODULES):
+            return None
+        access = getattr(view_func, "page_access", None)
+        if access == "public":
+            return None
+        if access is None:
+            return not_allowed(request)
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        actor = actor_from_request(request)
+        if actor is None:
+            return redirect_to_login(request.get_full_path())
+        if access == "staff" or actor.role in access:
+            return None
+        return not_allowed(request)
+
+
+def not_allowed(request: HttpRequest) -> HttpResponse:
+    """One page for "not allowed": it says nothing about what was asked for."""
+    response = TemplateResponse(request, "core/not_allowed.html", status=403)
+    return response.render()

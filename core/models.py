@@ -1,0 +1,258 @@
+"""Organisations, staff with their roles, and citizens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from core.cpr import CPR_SYSTEM, cpr_facts, mask_cpr
+
+SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
+PROVIDER_NUMBER_SYSTEM = "urn:oid:1.2.208.176.1.4"
+MUNICIPALITY_CODE_SYSTEM = "urn:oid:1.2.208.176.1.3"
+
+
+class Organisation(models.Model):
+    """Any party that acts on the platform: a municipality, the joint acute
+    function, a hospital and its departments, the 1813 helpline, a GP practice,
+    a municipality's home nursing (*hjemmesygepleje*)."""
+
+    class Kind(models.TextChoices):
+        MUNICIPALITY = "municipality", "Municipality"
+        ACUTE_FUNCTION = "acute_function", "Joint acute function"
+        HOSPITAL = "hospital", "Hospital"
+        HOSPITAL_DEPARTMENT = "hospital_department", "Hospital department"
+        HELPLINE_1813 = "helpline_1813", "Medical helpline 1813"
+        GP_PRACTICE = "gp_practice", "GP practice"
+        HOME_NURSING = "home_nursing", "Home nursing"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="units"
+    )
+    municipality_code = models.CharField(
+        max_length=3,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Official code, e.g. 157 Gentofte.",
+    )
+    sor_code = models.CharField(max_length=20, null=True, blank=True, unique=True)
+    provider_number = models.CharField(
+        max_length=12, null=True, blank=True, unique=True, help_text="Ydernummer (GP practices)."
+    )
+    # Municipalities taking part in the joint acute function; more join by data.
+    participates = models.BooleanField(default=False)
+    # The municipalities whose citizens this organisation serves by agreement.
+    serves = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="served_by",
+        limit_choices_to={"kind": "municipality"},
+    )
+    phone = models.CharField(max_length=32, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="organisation_municipality_has_code",
+                condition=~Q(kind="municipality") | Q(municipality_code__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="organisation_department_has_parent",
+                condition=~Q(kind="hospital_department") | Q(parent__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ACUTE_NURSE = "acute_nurse", "Acute nurse"
+    COORDINATOR = "coordinator", "Coordinator"
+    PHYSICIAN = "physician", "Physician"
+    HOME_NURSE = "home_nurse", "Home nurse"
+    MEDICINE_OFFICER = "medicine_officer", "Medicine officer"
+    AUDITOR = "auditor", "Auditor"
+    ANALYST = "analyst", "Analyst"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+class User(AbstractUser):
+    """A member of staff. Acts for one organisation in one role at a time
+    (a :class:`Membership`)."""
+
+    authorisation_id = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Autorisations-ID from the Danish Patient Safety Authority.",
+    )
+    phone = models.CharField(max_length=32, blank=True)
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Membership(models.Model):
+    """A user's right to act for an organisation in a role."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices)
+    is_default = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"], name="membership_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_default=True), name="membership_one_default"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.username}: {self.get_role_display()} at {self.organisation}"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API, bound to one membership. Only its hash is stored."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tokens")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"token for {self.membership} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+    def is_usable(self, now: dt.datetime | None = None) -> bool:
+        return self.revoked_at is None and self.expires_at > (now or timezone.now())
+
+
+class LoginAttempt(models.Model):
+    """Every login attempt, to throttle guessing. The username is stored as typed
+    (it is not citizen data); the password never is."""
+
+    username = models.CharField(max_length=150)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"]),
+            models.Index(fields=["client_address", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.succeeded else "failed"
+        return f"login {outcome} for {self.username} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Citizen(models.Model):
+    """A citizen (*borger*) identified by CPR number.
+
+    The CPR number is stored once, here; everywhere else a citizen is referred
+    to by the internal id. Screens show it masked unless a clinician needs it.
+    """
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+
+    cpr = models.CharField(max_length=10, unique=True)
+    given_name = models.CharField(max_length=120)
+    family_name = models.CharField(max_length=120)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=8, choices=Sex.choices)
+    address_line = models.CharField(max_length=200)
+    postal_code = models.CharField(max_length=4)
+    city = models.CharField(max_length=100)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    municipality = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="residents",
+        limit_choices_to={"kind": "municipality"},
+    )
+    gp_practice = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="listed_patients",
+        limit_choices_to={"kind": "gp_practice"},
+    )
+    phone = models.CharField(max_length=32, blank=True)
+    deceased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="citizen_cpr_ten_digits", condition=Q(cpr__regex=r"^[0-9]{10}$")
+            ),
+            models.CheckConstraint(
+                name="citizen_latitude_range", condition=Q(latitude__gte=-90, latitude__lte=90)
+            ),
+            models.CheckConstraint(
+                name="citizen_longitude_range", condition=Q(longitude__gte=-180, longitude__lte=180)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never the CPR number: this string ends up in logs and admin pages.
+        return f"Citizen {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def masked_cpr(self) -> str:
+        return mask_cpr(self.cpr)
+
+    def clean(self) -> None:
+        facts = cpr_facts(self.cpr)
+        self.birth_date = facts.birth_date
+        self.sex = facts.sex
+
+
+__all__ = [
+    "CPR_SYSTEM",
+    "MUNICIPALITY_CODE_SYSTEM",
+    "PROVIDER_NUMBER_SYSTEM",
+    "SOR_SYSTEM",
+    "ApiToken",
+    "Citizen",
+    "LoginAttempt",
+    "Membership",
+    "Organisation",
+    "Role",
+    "User",
+]

@@ -1,0 +1,105 @@
+"""Role checks. Deny by default: a view that declares nothing refuses everyone.
+
+API views declare ``permission_classes = [roles(Role.AUDITOR, ...)]`` or
+``[Public]``; pages use the :func:`page` and :func:`public_page` decorators,
+enforced by ``core.middleware.PageAccessMiddleware``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.http import HttpRequest, HttpResponse
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from core.actors import Actor
+from core.models import ApiToken, Membership
+
+SESSION_MEMBERSHIP_KEY = "membership_id"
+
+
+class DenyAll(BasePermission):
+    """The default for every API view."""
+
+    message = "This endpoint declares no access rule, so it refuses everyone."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return False
+
+
+class Public(BasePermission):
+    """Explicitly open: health, capability statement, login."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return True
+
+
+def actor_from_request(request: HttpRequest | Request) -> Actor | None:
+    """The actor behind a request: the token's membership, or the session's."""
+    cached = getattr(request, "_tvaerakut_actor", None)
+    if cached is not None:
+        return cached
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    membership: Membership | None = None
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, ApiToken):
+        membership = auth.membership
+    else:
+        session = getattr(request, "session", None)
+        membership_id = session.get(SESSION_MEMBERSHIP_KEY) if session is not None else None
+        if membership_id is not None:
+            membership = (
+                Membership.objects.select_related("organisation", "user")
+                .filter(pk=membership_id, user=user, is_active=True)
+                .first()
+            )
+    if membership is None or not membership.organisation.is_active:
+        return None
+    actor = Actor.for_membership(membership)
+    request._tvaerakut_actor = actor  # type: ignore[union-attr]
+    return actor
+
+
+def roles(*allowed: str) -> type[BasePermission]:
+    """A permission class admitting only actors currently in one of ``allowed``."""
+    if not allowed:
+        raise ValueError("roles() needs at least one role; use DenyAll to refuse everyone.")
+
+    class HasRole(BasePermission):
+        message = "Your role may not use this endpoint."
+        allowed_roles = frozenset(allowed)
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            actor = actor_from_request(request)
+            return actor is not None and actor.role in self.allowed_roles
+
+    HasRole.__name__ = "HasRole_" + "_".join(sorted(allowed))
+    return HasRole
+
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+
+def public_page(view: ViewFunc) -> ViewFunc:
+    view.page_access = "public"  # type: ignore[attr-defined]
+    return view
+
+
+def page(*allowed: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Mark a page view as open to the given roles; the middleware enforces it.
+    With no roles: any logged-in member of staff."""
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            return view(request, *args, **kwargs)
+
+        wrapper.page_access = frozenset(allowed) if allowed else "staff"  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from core.services import tokens_prune
+
+
+@shared_task(name="core.tokens_prune")
+def tokens_prune_task() -> int:
+    return tokens_prune()

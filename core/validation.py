@@ -1,0 +1,23 @@
+"""Model validation that speaks the platform's error language."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from core.errors import InvalidInput
+
+
+def full_clean_or_raise(
+    instance: models.Model, *, code: str, exclude: list[str] | None = None
+) -> None:
+    """Run ``full_clean`` and turn Django's ValidationError into :class:`InvalidInput`
+    naming the first offending field. Django's messages never echo the value."""
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            field, errors = next(iter(exc.error_dict.items()))
+            message = "; ".join(str(m) for e in errors for m in e.messages)
+            raise InvalidInput(code, message, field=None if field == "__all__" else field) from None
+        raise InvalidInput(code, "; ".join(exc.messages)) from None

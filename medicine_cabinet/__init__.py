@@ -1,0 +1,1 @@
+"""The acute function's medicine stock, not tied to any citizen's CPR number."""

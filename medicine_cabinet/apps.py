@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MedicineCabinetConfig(AppConfig):
+    name = "medicine_cabinet"

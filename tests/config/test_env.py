@@ -1,0 +1,100 @@
+"""Settings come from the environment and a wrong value fails loudly, naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bool_accepts_the_usual_spellings_and_refuses_the_rest() -> None:
+    assert env_bool("X", False, environ={"X": "yes"}) is True
+    assert env_bool("X", True, environ={"X": "0"}) is False
+    assert env_bool("X", True, environ={}) is True
+    with pytest.raises(ImproperlyConfigured, match="X"):
+        env_bool("X", False, environ={"X": "ture"})
+
+
+def test_int_refuses_words_and_out_of_range() -> None:
+    assert env_int("PORT", 8000, environ={"PORT": "9000"}) == 9000
+    with pytest.raises(ImproperlyConfigured, match="PORT"):
+        env_int("PORT", 8000, environ={"PORT": "eighty"})
+    with pytest.raises(ImproperlyConfigured, match="at most 65535"):
+        env_int("PORT", 8000, maximum=65535, environ={"PORT": "70000"})
+
+
+def test_list_refuses_empty_items() -> None:
+    assert env_list("H", ["a"], environ={"H": "a.dk, b.dk"}) == ["a.dk", "b.dk"]
+    with pytest.raises(ImproperlyConfigured):
+        env_list("H", [], environ={"H": "a.dk,,b.dk"})
+
+
+def test_url_refuses_wrong_scheme_without_echoing_the_secret() -> None:
+    with pytest.raises(ImproperlyConfigured) as caught:
+        env_url(
+            "DATABASE_URL",
+            None,
+            schemes=("postgres",),
+            environ={"DATABASE_URL": "mysql://u:hunter2@db/x"},
+        )
+    assert "hunter2" not in str(caught.value)
+
+
+def _settings_with(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PORT"}
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "1", "PORT": "eighty"}, "PORT must be a whole number"),
+        ({"DEBUG": "maybe"}, "DEBUG must be one of"),
+        ({"DEBUG": "0"}, "SECRET_KEY is required when DEBUG is off"),
+        ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL"),
+        ({"DEBUG": "1", "DATABASE_URL": "oracle://x/y"}, "DATABASE_URL must be a URL"),
+        (
+            {"DEBUG": "1", "CELERY_TASK_TIME_LIMIT": "10", "CELERY_TASK_SOFT_TIME_LIMIT": "20"},
+            "SOFT_TIME_LIMIT",
+        ),
+    ],
+)
+def test_platform_refuses_to_start_with_a_bad_setting(env: dict[str, str], message: str) -> None:
+    result = _settings_with(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check() -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DEBUG": "0",
+            "SECRET_KEY": "k" * 20 + "-production-only-not-a-real-key-1234567890",
+            "ALLOWED_HOSTS": "akut.example.dk",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,167 @@
+"""Test set-up: which real services this run has, and a real Celery worker.
+
+With ``TVAERAKUT_REQUIRE_SERVICES=1`` (CI) the run stops at once unless it is
+on PostgreSQL and Redis answers: nothing is skipped there. Without it (a
+laptop on SQLite), tests marked ``postgres`` or ``integration`` are skipped
+with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_SERVICES = os.environ.get("TVAERAKUT_REQUIRE_SERVICES") == "1"
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _redis_reachable() -> bool:
+    if not settings.REDIS_URL:
+        return False
+    parsed = urlparse(settings.REDIS_URL)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=2
+        ) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not REQUIRE_SERVICES:
+        return
+    problems = []
+    if not _on_postgres():
+        problems.append("DATABASE_URL does not point at PostgreSQL")
+    if not _redis_reachable():
+        problems.append("Redis at REDIS_URL does not answer")
+    if problems:
+        pytest.exit("Required services missing: " + "; ".join(problems), returncode=3)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if REQUIRE_SERVICES:
+        return
+    no_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI always does)")
+    no_redis = pytest.mark.skip(
+        reason="needs Redis and PostgreSQL: set REDIS_URL and DATABASE_URL (CI always does)"
+    )
+    pg, redis = _on_postgres(), _redis_reachable()
+    for item in items:
+        if "postgres" in item.keywords and not pg:
+            item.add_marker(no_pg)
+        if "integration" in item.keywords and not (pg and redis):
+            item.add_marker(no_redis)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+class RunningWorker:
+    def __init__(self, process: subprocess.Popen[bytes], log: Path):
+        self.process = process
+        self.log = log
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    from django.db import connection
+
+    db = connection.settings_dict
+    user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "PYTHONPATH": str(ROOT), **extra}
+    return env
+
+
+def start_worker(
+    tmp: Path, name: str, queues: str = "default,handoffs,dispatch,maintenance", **extra_env: str
+) -> RunningWorker:
+    log = tmp / f"{name}.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker.celery:app",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "-Q",
+            queues,
+            "-n",
+            f"{name}@%h",
+            "-I",
+            "tests.worker_probes",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=worker_env(**extra_env),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    from worker.celery import app
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"worker exited early:\n{log.read_text()[-3000:]}")
+        replies = app.control.ping(timeout=0.5, destination=[f"{name}@{socket.gethostname()}"])
+        if replies:
+            return RunningWorker(process, log)
+    process.kill()
+    raise RuntimeError(f"worker did not answer within 30 s:\n{log.read_text()[-3000:]}")
+
+
+def stop_worker(worker: RunningWorker) -> None:
+    worker.process.terminate()
+    try:
+        worker.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        worker.process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningWorker]:
+    """A real worker process consuming from Redis, on the test database."""
+    from worker.celery import app
+
+    app.control.purge()
+    worker = start_worker(tmp_path_factory.mktemp("worker"), "tests")
+    yield worker
+    stop_worker(worker)
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,64 @@
+"""Citizens: a valid CPR number, stored once, never shown in full by accident."""
+
+from decimal import Decimal
+
+import pytest
+
+from core.errors import InvalidInput
+from core.models import Citizen
+from core.services import citizen_create
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(**overrides: object) -> Citizen:
+    fields: dict[str, object] = dict(
+        cpr="050345-1236",
+        given_name="Karen",
+        family_name="Holm",
+        address_line="Søborg Hovedgade 12",
+        postal_code="2860",
+        city="Søborg",
+        latitude=Decimal("55.728"),
+        longitude=Decimal("12.508"),
+        municipality=f.municipality("159"),
+    )
+    fields.update(overrides)
+    return citizen_create(**fields)  # type: ignore[arg-type]
+
+
+def test_a_citizen_is_created_with_birth_date_and_sex_from_the_cpr_number() -> None:
+    person = _create()
+    assert person.cpr == "0503451236"
+    assert str(person.birth_date) == "1945-03-05"
+    assert person.sex == "female"
+    assert person.masked_cpr == "050345-XXXX"
+    assert "0503451236" not in str(person)
+
+
+def test_an_invalid_cpr_number_creates_nothing() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        _create(cpr="3102451236")
+    assert caught.value.code == "cpr.invalid"
+    assert Citizen.objects.count() == 0
+
+
+def test_the_same_cpr_number_cannot_be_registered_twice() -> None:
+    _create()
+    with pytest.raises(InvalidInput) as caught:
+        _create(given_name="Someone else")
+    assert caught.value.code == "citizen.exists"
+    assert Citizen.objects.count() == 1
+
+
+def test_residence_must_be_a_municipality() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        _create(municipality=f.gp_practice())
+    assert caught.value.field == "municipality"
+
+
+def test_coordinates_outside_the_globe_are_refused() -> None:
+    with pytest.raises(InvalidInput):
+        _create(latitude=Decimal("123.0"))
+    assert Citizen.objects.count() == 0

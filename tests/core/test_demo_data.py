@@ -1,0 +1,72 @@
+"""The demo: organisations, staff with the documented logins, fictitious citizens
+in the four municipalities."""
+
+import pytest
+from django.core.management import call_command
+
+from core.demo import TOWNS
+from core.models import Citizen, Membership, Organisation, User
+
+pytestmark = pytest.mark.django_db
+
+DEMO_USERS = [
+    "coordinator",
+    "nurse1",
+    "nurse2",
+    "physician",
+    "homenurse",
+    "officer",
+    "auditor",
+    "analyst",
+    "admin",
+]
+
+
+def test_demo_data_is_complete_and_idempotent(client) -> None:
+    call_command("demo_data", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+    counts = (
+        Organisation.objects.count(),
+        User.objects.count(),
+        Citizen.objects.count(),
+        Membership.objects.count(),
+    )
+    call_command("demo_data", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+    assert counts == (
+        Organisation.objects.count(),
+        User.objects.count(),
+        Citizen.objects.count(),
+        Membership.objects.count(),
+    )
+
+    codes = set(
+        Organisation.objects.filter(kind="municipality").values_list("municipality_code", flat=True)
+    )
+    assert codes == {"157", "159", "173", "230"}
+    for kind in (
+        "acute_function",
+        "hospital",
+        "hospital_department",
+        "helpline_1813",
+        "gp_practice",
+        "home_nursing",
+    ):
+        assert Organisation.objects.filter(kind=kind).exists(), kind
+    assert User.objects.filter(memberships__role="acute_nurse").count() >= 20
+    assert Citizen.objects.count() >= 200
+
+    # Every demo user logs in with the documented password and gets a token.
+    for username in DEMO_USERS:
+        response = client.post(
+            "/api/auth/token",
+            {"username": username, "password": "demo"},
+            content_type="application/json",
+        )
+        assert response.status_code == 201, (username, response.content)
+
+    # Citizens live inside their municipality's towns.
+    for person in Citizen.objects.select_related("municipality"):
+        towns = TOWNS[str(person.municipality.municipality_code)]
+        assert any(
+            abs(float(person.latitude) - lat) < 0.01 and abs(float(person.longitude) - lon) < 0.01
+            for _, _, (lat, lon), _ in towns
+        )

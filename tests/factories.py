@@ -1,0 +1,131 @@
+"""Factories and personas for every test: one place, stated rights.
+
+Passwords are hashed once per run (Argon2 is slow on purpose) and shared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import secrets
+from decimal import Decimal
+from functools import cache
+
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from core.models import ApiToken, Citizen, Membership, Organisation, Role, User, hash_token
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+
+MUNICIPALITY_NAMES = {
+    "157": "Gentofte",
+    "159": "Gladsaxe",
+    "173": "Lyngby-Taarbæk",
+    "230": "Rudersdal",
+}
+
+
+@cache
+def _password_hash() -> str:
+    return make_password(PASSWORD)
+
+
+def municipality(code: str = "157") -> Organisation:
+    org, _ = Organisation.objects.get_or_create(
+        municipality_code=code,
+        defaults={
+            "kind": Organisation.Kind.MUNICIPALITY,
+            "name": f"{MUNICIPALITY_NAMES.get(code, code)} Kommune",
+            "participates": code in MUNICIPALITY_NAMES,
+        },
+    )
+    return org
+
+
+def organisation(kind: str, name: str | None = None, **fields: object) -> Organisation:
+    n = next(_seq)
+    return Organisation.objects.create(kind=kind, name=name or f"{kind} {n}", **fields)
+
+
+def acute_function() -> Organisation:
+    org = Organisation.objects.filter(kind=Organisation.Kind.ACUTE_FUNCTION).first()
+    if org is None:
+        org = organisation(Organisation.Kind.ACUTE_FUNCTION, "Tværkommunal Akutfunktion")
+        org.serves.set([municipality(code) for code in MUNICIPALITY_NAMES])
+    return org
+
+
+def gp_practice(code: str = "157") -> Organisation:
+    n = next(_seq)
+    return organisation(
+        Organisation.Kind.GP_PRACTICE, f"Lægehuset {n}", provider_number=f"9{n:05d}"
+    )
+
+
+def staff(role: str, org: Organisation, *, username: str | None = None) -> Membership:
+    user = User.objects.create(
+        username=username or f"{role}-{next(_seq)}",
+        password=_password_hash(),
+        first_name=role.title(),
+    )
+    return Membership.objects.create(user=user, organisation=org, role=role, is_default=True)
+
+
+def token_for(membership: Membership) -> str:
+    raw = secrets.token_urlsafe(24)
+    ApiToken.objects.create(
+        key_hash=hash_token(raw),
+        membership=membership,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    return raw
+
+
+def client_for(membership: Membership | None) -> APIClient:
+    client = APIClient()
+    if membership is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(membership)}")
+    return client
+
+
+def cpr_number(*, born: dt.date = dt.date(1941, 3, 2), female: bool = True) -> str:
+    """A CPR number with a valid date, unique within the run."""
+    n = next(_seq) % 1000
+    seventh = 0 if born.year < 2000 else 4
+    last = (n * 2) % 10 if female else (n * 2 + 1) % 10
+    return f"{born:%d%m%y}{seventh}{n % 100:02d}{last}"
+
+
+def citizen(
+    *,
+    municipality_code: str = "157",
+    gp: Organisation | None = None,
+    female: bool = True,
+    born: dt.date = dt.date(1941, 3, 2),
+) -> Citizen:
+    from core.cpr import cpr_facts
+
+    number = cpr_number(born=born, female=female)
+    while Citizen.objects.filter(cpr=number).exists():
+        number = cpr_number(born=born, female=female)
+    facts = cpr_facts(number)
+    return Citizen.objects.create(
+        cpr=number,
+        given_name="Inge",
+        family_name="Testesen",
+        birth_date=facts.birth_date,
+        sex=facts.sex,
+        address_line="Gentoftegade 1",
+        postal_code="2820",
+        city="Gentofte",
+        latitude=Decimal("55.750000"),
+        longitude=Decimal("12.545000"),
+        municipality=municipality(municipality_code),
+        gp_practice=gp,
+    )
+
+
+ALL_ROLES = list(Role.values)

@@ -1,0 +1,1 @@
+"""The Celery application: queues, routing and the beat schedule. No business logic."""
