@@ -36,3 +36,9 @@ fmt: $(VENV)/.synced
 
 clean:
 	rm -rf $(VENV) var
+
+## make bench: every benchmark in bench/ on the local PostgreSQL (and Redis where needed)
+bench: $(VENV)/.synced
+	@for module in $$(ls bench/*.py | xargs -n1 basename | sed 's/\.py$$//' | grep -v -e '^__init__$$' -e '^common$$'); do \
+		echo "== bench.$$module"; DEBUG=1 $(PY) -m bench.$$module || exit 1; \
+	done

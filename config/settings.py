@@ -53,8 +53,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "core",
+    "consent.audit",
     "consent",
     "acute",
+    "acute.clinical",
     "medicine_cabinet",
     "integrations",
 ]

@@ -6,7 +6,9 @@ from core import views as core_views
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("core.api_urls")),
     path("consent/", include("consent.api_urls")),
+    path("audit/", include("consent.audit.api_urls")),
     path("acute/", include("acute.api_urls")),
+    path("clinical/", include("acute.clinical.api_urls")),
     path("cabinet/", include("medicine_cabinet.api_urls")),
     path("integrations/", include("integrations.api_urls")),
     re_path(r"^.*$", core_views.ApiNotFoundView.as_view(), name="api-unknown"),
@@ -20,7 +22,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("core.urls")),
     path("", include("consent.urls")),
+    path("", include("consent.audit.urls")),
     path("", include("acute.urls")),
+    path("", include("acute.clinical.urls")),
     path("", include("medicine_cabinet.urls")),
     path("", include("integrations.urls")),
 ]

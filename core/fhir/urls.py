@@ -7,7 +7,9 @@ from core.fhir.views import MetadataView, UnknownResourceView
 urlpatterns = [
     path("metadata", MetadataView.as_view(), name="fhir-metadata"),
     path("", include("consent.fhir_urls")),
+    path("", include("consent.audit.fhir_urls")),
     path("", include("acute.fhir_urls")),
+    path("", include("acute.clinical.fhir_urls")),
     path("", include("medicine_cabinet.fhir_urls")),
     path("", include("integrations.fhir_urls")),
     re_path(r"^(?P<rest>.*)$", UnknownResourceView.as_view(), name="fhir-unknown"),

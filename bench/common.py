@@ -1,0 +1,98 @@
+"""Shared set-up for benchmarks: Django on a dedicated PostgreSQL database, and results files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tvaerakut_bench"
+
+
+def setup_django(database_url: str | None = None) -> None:
+    """Point Django at the benchmark database (created and migrated if needed)."""
+    url = database_url or os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    name = url.rsplit("/", 1)[1]
+    if not name.replace("_", "").isalnum():
+        raise SystemExit("The benchmark database name may hold only letters, digits and _.")
+    exists = subprocess.run(
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname='{name}'",  # noqa: S608 - name checked above
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    """Wall-clock milliseconds of ``repeat`` calls."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    return {
+        "n": len(samples_ms),
+        "p50_ms": round(percentile(samples_ms, 50), 3),
+        "p95_ms": round(percentile(samples_ms, 95), 3),
+        "mean_ms": round(statistics.fmean(samples_ms), 3) if samples_ms else float("nan"),
+    }
+
+
+def report(name: str, figures: dict[str, Any], goals: dict[str, bool]) -> Path:
+    """Print the figures and the goals met, and write them to ``bench/results/<name>.json``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": name,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "figures": figures,
+        "goals": goals,
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+    print(f"\n== {name}")
+    for key, value in figures.items():
+        print(f"  {key}: {value}")
+    for goal, met in goals.items():
+        print(f"  [{'met' if met else 'MISSED'}] {goal}")
+    print(f"  -> {path.relative_to(ROOT)}")
+    return path
