@@ -39,7 +39,23 @@ _messaging: list[str] = []
 
 
 def register_resource(capability: ResourceCapability) -> None:
-    _registry[capability.type] = capability
+    """Add a resource type; a second registration of the same type (two apps
+    serving one type, e.g. Encounter) merges interactions and parameters."""
+    existing = _registry.get(capability.type)
+    if existing is None:
+        _registry[capability.type] = capability
+        return
+    for code in capability.interactions:
+        if code not in existing.interactions:
+            existing.interactions.append(code)
+    known = {p.name for p in existing.search_params}
+    existing.search_params.extend(p for p in capability.search_params if p.name not in known)
+    existing.operations.extend(o for o in capability.operations if o not in existing.operations)
+    existing.versioned = existing.versioned or capability.versioned
+    if capability.documentation:
+        existing.documentation = " ".join(
+            filter(None, [existing.documentation, capability.documentation])
+        )
 
 
 def register_system_interaction(code: str) -> None:

@@ -6,10 +6,12 @@ from core.fhir.views import MetadataView, UnknownResourceView
 
 urlpatterns = [
     path("metadata", MetadataView.as_view(), name="fhir-metadata"),
-    path("", include("consent.fhir_urls")),
-    path("", include("consent.audit.fhir_urls")),
+    # acute before consent: visits are Encounters with ids "visit-<n>", matched
+    # first; consent serves the shared record's Encounters (hospital contacts).
     path("", include("acute.fhir_urls")),
     path("", include("acute.clinical.fhir_urls")),
+    path("", include("consent.fhir_urls")),
+    path("", include("consent.audit.fhir_urls")),
     path("", include("medicine_cabinet.fhir_urls")),
     path("", include("integrations.fhir_urls")),
     re_path(r"^(?P<rest>.*)$", UnknownResourceView.as_view(), name="fhir-unknown"),
