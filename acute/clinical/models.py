@@ -1,1 +1,262 @@
+"""On the visit: the test catalogue (R7), results, procedures, delegations and
+physician medication orders (R8).
 
+Times are stored in UTC. Citizens are referred to by id; the CPR number lives
+only on :class:`core.models.Citizen`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.models import Citizen, Organisation, User
+
+NPU_SYSTEM = "urn:oid:1.2.208.176.2.1"
+ATC_SYSTEM = "http://www.whocc.no/atc"
+# Procedures and tasks without a national code in this catalogue.
+LOCAL_TASK_SYSTEM = "urn:tvaerakut:clinical-task"
+
+
+class TestDefinition(models.Model):
+    """One entry of the test and procedure catalogue (*prøvekatalog*).
+
+    ``predefined`` entries are R7's list: an acute nurse takes them without a
+    physician's delegation. Anything else (haemoglobin, INR, urine dipstick, or
+    a test added later) needs a delegation recorded on the visit. The catalogue
+    is data: seeded by migration, extended by the admin or a fixture (see
+    ``docs/clinical.md``), never by code.
+    """
+
+    __test__ = False  # not a pytest class, despite the name
+
+    class Kind(models.TextChoices):
+        OBSERVATION = "observation", "Laboratory test"
+        PROCEDURE = "procedure", "Procedure"
+
+    class Derivation(models.TextChoices):
+        NONE = "", "Measured"
+        EGFR_CKD_EPI_2021 = "egfr_ckd_epi_2021", "eGFR from creatinine (CKD-EPI 2021)"
+
+    code = models.CharField(max_length=32, unique=True, help_text="NPU code or local task code.")
+    system = models.CharField(max_length=100, default=NPU_SYSTEM)
+    display = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    predefined = models.BooleanField(
+        default=False, help_text="R7: may be done without a physician's delegation."
+    )
+    unit = models.CharField(max_length=32, blank=True, help_text="UCUM unit (observations).")
+    unit_display = models.CharField(max_length=32, blank=True)
+    decimals = models.PositiveSmallIntegerField(default=1)
+    reference_low = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    reference_high = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    # Sex-specific reference intervals (creatinine, haemoglobin) override the general one.
+    reference_low_female = models.DecimalField(
+        max_digits=10, decimal_places=3, null=True, blank=True
+    )
+    reference_high_female = models.DecimalField(
+        max_digits=10, decimal_places=3, null=True, blank=True
+    )
+    reference_low_male = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    reference_high_male = models.DecimalField(
+        max_digits=10, decimal_places=3, null=True, blank=True
+    )
+    critical_low = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    critical_high = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    # Values outside these bounds cannot be real and are refused.
+    plausible_low = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    plausible_high = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    derivation = models.CharField(
+        max_length=32, choices=Derivation.choices, blank=True, default=Derivation.NONE
+    )
+    derived_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derivatives"
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "display"]
+        constraints = [
+            models.CheckConstraint(
+                name="testdef_observation_has_unit",
+                condition=~Q(kind="observation") | ~Q(unit=""),
+            ),
+            models.CheckConstraint(
+                name="testdef_reference_ordered",
+                condition=Q(reference_low__isnull=True)
+                | Q(reference_high__isnull=True)
+                | Q(reference_low__lte=F("reference_high")),
+            ),
+            models.CheckConstraint(
+                name="testdef_critical_ordered",
+                condition=Q(critical_low__isnull=True)
+                | Q(critical_high__isnull=True)
+                | Q(critical_low__lt=F("critical_high")),
+            ),
+            models.CheckConstraint(
+                name="testdef_plausible_ordered",
+                condition=Q(plausible_low__isnull=True)
+                | Q(plausible_high__isnull=True)
+                | Q(plausible_low__lt=F("plausible_high")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display} ({self.code})"
+
+
+class MedicationOrder(models.Model):
+    """A physician's order for a medicine for one citizen (*ordination*).
+
+    Either a phone order (*telefonordination*) received and read back by a
+    nurse, or a written electronic order entered by the physician herself
+    (required for dependence-forming, §4, medicines). The medicine cabinet
+    administers a dose only against a confirmed phone order or a written order
+    that matches the medicine. After the order the physician sends a
+    prescription in the citizen's CPR number to the pharmacy; the platform
+    tracks it as pending until she marks it sent.
+    """
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", "Phone order (telefonordination)"
+        WRITTEN = "written", "Written electronic order"
+
+    class Status(models.TextChoices):
+        # A phone order recorded by the nurse, awaiting the physician's electronic confirmation.
+        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting physician confirmation"
+        CONFIRMED = "confirmed", "Confirmed by the physician"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class PrescriptionStatus(models.TextChoices):
+        PENDING = "pending", "Prescription pending"
+        SENT = "sent", "Prescription sent to the pharmacy"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=32, choices=Status.choices)
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="medication_orders")
+
+    # The medicine and how it is to be given.
+    medicine_atc = models.CharField(max_length=7, help_text="ATC code, e.g. J01CA08.")
+    medicine_name = models.CharField(max_length=200)
+    dose = models.DecimalField(max_digits=10, decimal_places=3)
+    dose_unit = models.CharField(max_length=32, help_text="UCUM unit, e.g. mg.")
+    route = models.CharField(max_length=64, help_text="e.g. oral, intravenous, subcutaneous.")
+    frequency = models.CharField(max_length=100, help_text="e.g. 3 times daily, once.")
+    duration = models.CharField(max_length=100, help_text="e.g. 5 days, single dose.")
+    indication = models.CharField(max_length=300)
+    dependence_forming = models.BooleanField(
+        default=False, help_text="§4 medicine at the time of ordering."
+    )
+
+    # Who ordered (as stated on the phone for phone orders).
+    ordered_at = models.DateTimeField()
+    ordered_by_name = models.CharField(max_length=200)
+    ordered_by_role = models.CharField(max_length=100)
+    ordered_by_organisation_name = models.CharField(max_length=200)
+    ordered_by_authorisation_id = models.CharField(max_length=20)
+    ordering_physician = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="medication_orders_given",
+        help_text="The physician's user, when known; she confirms on her own page.",
+    )
+    ordering_organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="medication_orders_given",
+    )
+
+    # Who received it (phone orders) or entered it (written orders).
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="medication_orders_recorded"
+    )
+    recorded_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="medication_orders_recorded"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    # R8: the nurse read the order back and the physician confirmed the read-back.
+    read_back = models.BooleanField(default=False)
+    read_back_confirmed = models.BooleanField(default=False)
+
+    # Electronic confirmation by the physician.
+    confirm_by = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="medication_orders_confirmed",
+    )
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    # The prescription in the citizen's CPR number (*recept*).
+    prescription_status = models.CharField(
+        max_length=16, choices=PrescriptionStatus.choices, default=PrescriptionStatus.PENDING
+    )
+    prescription_due_by = models.DateTimeField(null=True, blank=True)
+    prescription_sent_at = models.DateTimeField(null=True, blank=True)
+    prescription_sent_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="prescriptions_sent",
+    )
+
+    class Meta:
+        ordering = ["-ordered_at"]
+        indexes = [
+            models.Index(fields=["ordering_physician", "status"]),
+            models.Index(
+                fields=["confirm_by"],
+                condition=Q(status="awaiting_confirmation"),
+                name="medorder_awaiting_idx",
+            ),
+            models.Index(
+                fields=["prescription_due_by"],
+                condition=Q(prescription_status="pending"),
+                name="medorder_rx_pending_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(name="medorder_dose_positive", condition=Q(dose__gt=0)),
+            models.CheckConstraint(
+                name="medorder_atc_shape",
+                condition=Q(medicine_atc__regex=r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$"),
+            ),
+            # R8: a phone order exists only with read-back confirmed by the physician.
+            models.CheckConstraint(
+                name="medorder_phone_read_back",
+                condition=~Q(kind="phone") | Q(read_back=True, read_back_confirmed=True),
+            ),
+            # §4 medicines are never ordered by phone.
+            models.CheckConstraint(
+                name="medorder_no_dependence_forming_by_phone",
+                condition=~Q(kind="phone") | Q(dependence_forming=False),
+            ),
+            models.CheckConstraint(
+                name="medorder_confirmed_has_time",
+                condition=~Q(status="confirmed") | Q(confirmed_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="medorder_sent_has_time",
+                condition=~Q(prescription_status="sent") | Q(prescription_sent_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.medicine_atc} for citizen {self.citizen_id}"
+
+    @property
+    def is_administrable(self) -> bool:
+        """A dose may leave stock against this order: a written order, or a phone
+        order read back and confirmed on the phone (every stored phone order is),
+        unless it was cancelled. Electronic confirmation follows later."""
+        return self.status != self.Status.CANCELLED
