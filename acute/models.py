@@ -1,1 +1,462 @@
+"""Referrals, episodes, nurse shifts, visits and deadline warnings of the joint acute function.
 
+Vocabulary: a *referral* (*henvisning*) asks the acute function to see a
+citizen; referrals for a citizen with an open *episode* (*forløb*) join it. A
+*visit* (*besøg*) is one nurse's assignment to go to the citizen: it is created
+when a coordinator (or the platform) assigns a nurse and moves through
+``assigned → accepted → en_route → on_site → completed``. A nurse declining, or
+not answering in time, cancels that visit and dispatch moves on to the next
+nurse with a new visit. A *shift* (*vagt*) is one nurse's day, evening or night
+on duty, with her status, position and skills.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.models import Citizen, Organisation
+
+
+class Skill(models.TextChoices):
+    """What a nurse can do; a referral may require some of them."""
+
+    IV_TREATMENT = "iv_treatment", "IV treatment"
+    CATHETER = "catheter", "Urinary catheter"
+    FEEDING_TUBE = "feeding_tube", "Feeding tube"
+    BLOOD_SAMPLES = "blood_samples", "Blood samples"
+    WOUND_CARE = "wound_care", "Wound care"
+    PALLIATIVE = "palliative", "Palliative care"
+    OXYGEN = "oxygen", "Oxygen therapy"
+
+
+class Urgency(models.TextChoices):
+    """Urgency classes (R10). The deadline each gives is configured in settings."""
+
+    WITHIN_2_HOURS = "within_2_hours", "Within 2 hours"
+    WITHIN_SHIFT = "within_shift", "Within the shift"
+    NEXT_DAY = "next_day", "Next day"
+
+
+class Outcome(models.TextChoices):
+    """How an episode (and a visit) ended."""
+
+    TREATED_AT_HOME = "treated_at_home", "Treated at home"
+    ADMITTED = "admitted", "Admitted to hospital"
+    HANDED_BACK = "handed_back", "Handed back to home nursing"
+    DECLINED_BY_CITIZEN = "declined_by_citizen", "Declined by the citizen"
+    DIED = "died", "Died"
+
+
+class Episode(models.Model):
+    """An acute episode (*akut forløb*) of one citizen; at most one open at a time."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="acute_episodes")
+    # The citizen's municipality when the episode opened: who shares the cost.
+    municipality = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="acute_episodes"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    outcome_note = models.TextField(blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "opened_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["citizen"],
+                condition=Q(status="open"),
+                name="acute_episode_one_open_per_citizen",
+            ),
+            models.CheckConstraint(
+                name="acute_episode_completed_has_outcome",
+                condition=~Q(status="completed") | ~Q(outcome=""),
+            ),
+            models.CheckConstraint(
+                name="acute_episode_closed_has_time",
+                condition=Q(status="open") | Q(closed_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Episode {self.pk} ({self.status})"
+
+
+class Referral(models.Model):
+    """A referral (*henvisning*) to the acute function."""
+
+    class Source(models.TextChoices):
+        GP = "gp", "General practitioner"
+        HELPLINE_1813 = "helpline_1813", "Medical helpline 1813"
+        HOSPITAL = "hospital", "Hospital"
+        HOME_NURSING = "home_nursing", "Municipal home nursing"
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "By phone, typed in by the coordinator"
+        FORM = "form", "The referrer's short form"
+        ELECTRONIC = "electronic", "Electronic (FHIR ServiceRequest or message)"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received, awaiting triage"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        CLOSED = "closed", "Closed with the episode"
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="referrals")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="acute_referrals")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    source_organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="acute_referrals_sent",
+    )
+    # The sender's own id (ServiceRequest.identifier, 1813 case number):
+    # a resend is not a new referral.
+    external_id = models.CharField(max_length=100, blank=True)
+    referrer_name = models.CharField(max_length=200)
+    referrer_phone = models.CharField(max_length=32, help_text="Call-back number.")
+    reason = models.TextField()
+    clinical_picture = models.TextField()
+    requested_actions = models.TextField()
+    required_skills = models.JSONField(default=list, blank=True)
+    urgency = models.CharField(max_length=16, choices=Urgency.choices)
+    deadline_at = models.DateTimeField()
+    # Treatment responsibility (*behandlingsansvar*) during the episode.
+    responsible_physician_name = models.CharField(max_length=200)
+    responsible_physician_phone = models.CharField(max_length=32)
+    responsible_physician_organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="acute_referrals_responsible",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    received_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    triaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decline_reason = models.TextField(blank=True)
+    # Set when the first nurse arrives at the door (R10 figures).
+    reached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "deadline_at"]),
+            models.Index(fields=["received_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_organisation", "external_id"],
+                condition=~Q(external_id=""),
+                name="acute_referral_external_id_unique",
+            ),
+            models.CheckConstraint(
+                name="acute_referral_has_responsible_physician",
+                condition=~Q(responsible_physician_name="") & ~Q(responsible_physician_phone=""),
+            ),
+            models.CheckConstraint(
+                name="acute_referral_has_callback",
+                condition=~Q(referrer_phone="") & ~Q(referrer_name=""),
+            ),
+            models.CheckConstraint(
+                name="acute_referral_declined_has_reason",
+                condition=~Q(status="declined") | ~Q(decline_reason=""),
+            ),
+            models.CheckConstraint(
+                name="acute_referral_deadline_after_receipt",
+                condition=Q(deadline_at__gt=F("received_at")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral {self.pk} ({self.get_urgency_display()}, {self.status})"
+
+
+class NurseShift(models.Model):
+    """One acute nurse's shift (*vagt*): when, where from, what she can do, and
+    her live status and last known position from the tablet."""
+
+    class Kind(models.TextChoices):
+        DAY = "day", "Day"
+        EVENING = "evening", "Evening"
+        NIGHT = "night", "Night"
+
+    class Status(models.TextChoices):
+        AVAILABLE = "available", "Available"
+        EN_ROUTE = "en_route", "En route"
+        ON_VISIT = "on_visit", "On a visit"
+        ON_BREAK = "on_break", "On a break"
+        OFF = "off", "Off"
+
+    nurse = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acute_shifts"
+    )
+    acute_function = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="acute_shifts"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.AVAILABLE)
+    skills = models.JSONField(default=list, blank=True)
+    max_load = models.PositiveSmallIntegerField(default=3)
+    base_name = models.CharField(max_length=100)
+    base_latitude = models.FloatField()
+    base_longitude = models.FloatField()
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    position_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["starts_at", "ends_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="acute_shift_ends_after_start", condition=Q(ends_at__gt=F("starts_at"))
+            ),
+            models.CheckConstraint(
+                name="acute_shift_position_complete",
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                    position_at__isnull=False,
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["nurse", "starts_at"], name="acute_shift_one_start_per_nurse"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} shift {self.pk} ({self.status})"
+
+
+class Visit(models.Model):
+    """One nurse's assignment to see the citizen, as a state machine.
+
+    ``assigned → accepted → en_route → on_site → completed``; ``cancelled``
+    from any state before ``completed`` (a decline or a missed answer is a
+    cancellation with that reason).
+    """
+
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        ACCEPTED = "accepted", "Accepted"
+        EN_ROUTE = "en_route", "En route"
+        ON_SITE = "on_site", "On site"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Kind(models.TextChoices):
+        FIRST = "first", "First visit on a referral"
+        FOLLOW_UP = "follow_up", "Follow-up visit"
+
+    class CancelReason(models.TextChoices):
+        DECLINED = "declined", "Declined by the nurse"
+        NO_ANSWER = "no_answer", "No answer in time"
+        REASSIGNED = "reassigned", "Reassigned by the coordinator"
+        WITHDRAWN = "withdrawn", "Withdrawn by the coordinator"
+        EPISODE_CLOSED = "episode_closed", "The episode was closed"
+
+    ACTIVE_STATUSES = (Status.ASSIGNED, Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE)
+
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="visits")
+    # The referral a first visit answers; empty for a follow-up planned in the episode.
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.PROTECT, related_name="visits"
+    )
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="acute_visits")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FIRST)
+    nurse = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acute_visits"
+    )
+    shift = models.ForeignKey(NurseShift, on_delete=models.PROTECT, related_name="visits")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ASSIGNED)
+    planned_for = models.DateTimeField(null=True, blank=True, help_text="Follow-ups: when.")
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty when the platform assigned automatically.",
+    )
+    respond_by = models.DateTimeField(help_text="The nurse must accept before this.")
+    estimated_arrival_at = models.DateTimeField(null=True, blank=True)
+    estimated_travel_km = models.FloatField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    en_route_at = models.DateTimeField(null=True, blank=True)
+    on_site_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=16, choices=CancelReason.choices, blank=True)
+    cancel_note = models.TextField(blank=True)
+    assessment = models.TextField(blank=True)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["nurse", "status"]),
+            models.Index(fields=["status", "respond_by"]),
+        ]
+        constraints = [
+            # Exactly one nurse at a time goes on a referral: two coordinators
+            # assigning at once cannot both win.
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=Q(status__in=["assigned", "accepted", "en_route", "on_site"]),
+                name="acute_visit_one_active_per_referral",
+            ),
+            models.CheckConstraint(
+                name="acute_visit_first_has_referral",
+                condition=~Q(kind="first") | Q(referral__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="acute_visit_cancelled_has_reason",
+                condition=~Q(status="cancelled")
+                | (Q(cancelled_at__isnull=False) & ~Q(cancel_reason="")),
+            ),
+            models.CheckConstraint(
+                name="acute_visit_on_site_has_time",
+                condition=~Q(status__in=["on_site", "completed"]) | Q(on_site_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="acute_visit_completed_has_outcome",
+                condition=~Q(status="completed") | (Q(completed_at__isnull=False) & ~Q(outcome="")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class VisitNote(models.Model):
+    """The nurse's documentation on a visit; appended, never edited."""
+
+    class Kind(models.TextChoices):
+        ASSESSMENT = "assessment", "Assessment"
+        NOTE = "note", "Note"
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="notes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    text = models.TextField()
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["written_at", "pk"]
+        constraints = [
+            models.CheckConstraint(name="acute_visit_note_not_empty", condition=~Q(text=""))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on visit {self.visit_id}"
+
+
+class VitalSign(models.Model):
+    """One vital sign measured on a visit, served as a FHIR Observation (LOINC-coded)."""
+
+    class Code(models.TextChoices):
+        HEART_RATE = "8867-4", "Heart rate"
+        RESPIRATORY_RATE = "9279-1", "Respiratory rate"
+        OXYGEN_SATURATION = "59408-5", "Oxygen saturation"
+        SYSTOLIC_BP = "8480-6", "Systolic blood pressure"
+        DIASTOLIC_BP = "8462-4", "Diastolic blood pressure"
+        BODY_TEMPERATURE = "8310-5", "Body temperature"
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="vital_signs")
+    code = models.CharField(max_length=16, choices=Code.choices)
+    value = models.DecimalField(max_digits=6, decimal_places=1)
+    unit = models.CharField(max_length=16)
+    measured_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["measured_at", "pk"]
+        constraints = [
+            models.CheckConstraint(name="acute_vital_sign_positive", condition=Q(value__gte=0))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} on visit {self.visit_id}"
+
+
+class DeadlineWarning(models.Model):
+    """A warning for the coordinator board (R10): a referral at risk of missing
+    its deadline, or one whose deadline has passed (escalation)."""
+
+    class Kind(models.TextChoices):
+        AT_RISK = "at_risk", "No available nurse can arrive before the deadline"
+        OVERDUE = "overdue", "Deadline passed without a nurse on site"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    raised_at = models.DateTimeField(default=timezone.now)
+    detail = models.JSONField(default=dict, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-raised_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "kind"], name="acute_warning_one_per_kind"),
+            models.CheckConstraint(
+                name="acute_warning_ack_complete",
+                condition=Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True)
+                | Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for referral {self.referral_id}"
