@@ -21,8 +21,12 @@ run: $(VENV)/.synced
 	$(PY) manage.py run_platform
 
 ## make test: install and run the whole test suite
-test: $(VENV)/.synced
+test: $(VENV)/.synced browsers
 	DEBUG=$${DEBUG:-1} $(PY) -m pytest $(PYTEST_ARGS)
+
+## make browsers: Debian's headless Chromium for the browser tests (Playwright drives it; no download)
+browsers:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .

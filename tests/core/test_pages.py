@@ -1,0 +1,115 @@
+"""The page frame: login, the role-aware start page, language, the "not allowed" page.
+
+Also walks every page route: each role that a page does not admit gets the
+same "not available" page as an unknown address, so a refusal reveals nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from core.models import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _logged_in(membership) -> Client:
+    client = Client()
+    response = client.post(
+        "/login/", {"username": membership.user.username, "password": factories.PASSWORD}
+    )
+    assert response.status_code == 302
+    return client
+
+
+def _main(html: str) -> str:
+    match = re.search(r"<main.*?</main>", html, re.S)
+    assert match
+    return match.group(0)
+
+
+def _role_pages() -> list[tuple[str, frozenset[str]]]:
+    """Every page route restricted to named roles, as (path, roles)."""
+    found: list[tuple[str, frozenset[str]]] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                access = getattr(p.callback, "page_access", None)
+                if isinstance(access, frozenset):
+                    path = re.sub(r"<(?:\w+:)?\w+>", "1", prefix + str(p.pattern))
+                    found.append(("/" + path.lstrip("^").rstrip("$"), access))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def test_login_page_is_danish_by_default_and_labelled():
+    response = Client().get("/login/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="da">' in html
+    assert '<label for="id_username">Brugernavn</label>' in html
+    assert '<label for="id_password">Adgangskode</label>' in html
+    assert "core/vendor/htmx.min.js" in html
+
+
+def test_english_is_available_through_the_language_switch():
+    client = Client()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    html = client.get("/login/").content.decode()
+    assert '<html lang="en">' in html
+    assert ">Username</label>" in html
+
+
+def test_wrong_password_is_refused_with_a_message_and_no_session():
+    nurse = factories.staff(Role.ACUTE_NURSE, factories.acute_function())
+    client = Client()
+    response = client.post("/login/", {"username": nurse.user.username, "password": "nope"})
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_start_page_names_the_role_in_danish_and_logout_ends_the_session():
+    nurse = factories.staff(Role.ACUTE_NURSE, factories.acute_function())
+    client = _logged_in(nurse)
+    html = client.get("/").content.decode()
+    assert "Akutsygeplejerske" in html
+    assert 'id="role-tiles"' in html
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_unknown_address_shows_the_not_available_page():
+    nurse = factories.staff(Role.ACUTE_NURSE, factories.acute_function())
+    response = _logged_in(nurse).get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Ikke tilgængelig" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [r for r in Role.values if r != Role.ADMINISTRATOR])
+def test_each_refused_role_sees_the_same_page_as_an_unknown_address(role):
+    """Deny by default on pages: a refusal and a missing page are indistinguishable."""
+    org = (
+        factories.acute_function()
+        if role in (Role.ACUTE_NURSE, Role.COORDINATOR, Role.MEDICINE_OFFICER)
+        else factories.gp_practice()
+        if role == Role.PHYSICIAN
+        else factories.municipality("159")
+    )
+    client = _logged_in(factories.staff(role, org))
+    unknown = _main(client.get("/no-such-page/").content.decode())
+    for path, allowed in _role_pages():
+        if role in allowed:
+            continue
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert _main(response.content.decode()) == unknown, path
