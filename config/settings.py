@@ -231,3 +231,95 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# --- consent: shared record, break-the-glass, analyses -----------------------
+# How long a break-the-glass override (værdispring) lasts.
+CONSENT_BREAK_GLASS_MINUTES = env_int("CONSENT_BREAK_GLASS_MINUTES", 30, minimum=1, maximum=240)
+# Counts below this are suppressed in restricted analyses (R6).
+CONSENT_ANALYSIS_MIN_CELL = env_int("CONSENT_ANALYSIS_MIN_CELL", 5, minimum=3, maximum=100)
+# Benchmark only: serve record reads without the gate and the audit, to measure
+# their cost. Refused outright unless DEBUG is on, so production can never run so.
+CONSENT_BENCH_BARE_READS = env_bool("CONSENT_BENCH_BARE_READS", False)
+if CONSENT_BENCH_BARE_READS and not DEBUG:
+    raise ImproperlyConfigured("CONSENT_BENCH_BARE_READS is a benchmark setting; DEBUG must be on.")
+
+# --- Clinical: lab tests, phone orders (acute/clinical) ----------------------
+# ATC codes (or ATC prefixes, e.g. "N02A") of dependence-forming (§4) medicines:
+# never ordered by phone, only by a written electronic order from the physician.
+CLINICAL_DEPENDENCE_FORMING_ATC = env_list(
+    "CLINICAL_DEPENDENCE_FORMING_ATC", ["N02AA01", "N05CD08"]
+)
+# The physician confirms a phone order electronically within this time; she is
+# reminded after REMIND_AFTER, the coordinators are alerted once it is overdue.
+CLINICAL_PHONE_ORDER_CONFIRM_WITHIN_MINUTES = env_int(
+    "CLINICAL_PHONE_ORDER_CONFIRM_WITHIN_MINUTES", 480, minimum=5
+)
+CLINICAL_PHONE_ORDER_REMIND_AFTER_MINUTES = env_int(
+    "CLINICAL_PHONE_ORDER_REMIND_AFTER_MINUTES", 240, minimum=1
+)
+if CLINICAL_PHONE_ORDER_REMIND_AFTER_MINUTES >= CLINICAL_PHONE_ORDER_CONFIRM_WITHIN_MINUTES:
+    raise ImproperlyConfigured(
+        "CLINICAL_PHONE_ORDER_REMIND_AFTER_MINUTES must be less than "
+        "CLINICAL_PHONE_ORDER_CONFIRM_WITHIN_MINUTES."
+    )
+# The prescription in the citizen's CPR number is due at the pharmacy within this time.
+CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES = env_int(
+    "CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES", 1440, minimum=5
+)
+
+# --- acute: referrals, dispatch, deadlines (R10) -----------------------------
+# Deadline of each urgency class. "Within the shift" ends with the shift that is
+# on when the referral arrives; shifts start at these local (Copenhagen) hours.
+ACUTE_DEADLINE_WITHIN_2_HOURS_MINUTES = env_int(
+    "ACUTE_DEADLINE_WITHIN_2_HOURS_MINUTES", 120, minimum=15, maximum=720
+)
+ACUTE_SHIFT_DAY_STARTS_HOUR = env_int("ACUTE_SHIFT_DAY_STARTS_HOUR", 7, minimum=0, maximum=23)
+ACUTE_SHIFT_EVENING_STARTS_HOUR = env_int(
+    "ACUTE_SHIFT_EVENING_STARTS_HOUR", 15, minimum=0, maximum=23
+)
+ACUTE_SHIFT_NIGHT_STARTS_HOUR = env_int("ACUTE_SHIFT_NIGHT_STARTS_HOUR", 23, minimum=0, maximum=23)
+if not (
+    ACUTE_SHIFT_DAY_STARTS_HOUR < ACUTE_SHIFT_EVENING_STARTS_HOUR < ACUTE_SHIFT_NIGHT_STARTS_HOUR
+):
+    raise ImproperlyConfigured("ACUTE_SHIFT_*_STARTS_HOUR must be day < evening < night.")
+# "Next day": by this local hour on the day after the referral arrives.
+ACUTE_DEADLINE_NEXT_DAY_HOUR = env_int("ACUTE_DEADLINE_NEXT_DAY_HOUR", 16, minimum=1, maximum=23)
+# The nurse accepts an assignment on her tablet within this time, or it moves on.
+ACUTE_ACCEPT_WITHIN_MINUTES = env_int("ACUTE_ACCEPT_WITHIN_MINUTES", 5, minimum=1, maximum=60)
+# Assign the best-ranked nurse without waiting for the coordinator.
+ACUTE_AUTO_ASSIGN = env_bool("ACUTE_AUTO_ASSIGN", False)
+# Travel time: a dotted path to a function (from_lat, from_lon, to_lat, to_lon) -> minutes;
+# the default multiplies the straight-line distance by a road factor at an urban speed.
+ACUTE_TRAVEL_TIME_FUNCTION = env_str(
+    "ACUTE_TRAVEL_TIME_FUNCTION", "acute.dispatch.travel_minutes_by_road_factor"
+)
+ACUTE_ROAD_FACTOR_PERCENT = env_int("ACUTE_ROAD_FACTOR_PERCENT", 135, minimum=100, maximum=300)
+ACUTE_URBAN_SPEED_KMH = env_int("ACUTE_URBAN_SPEED_KMH", 35, minimum=5, maximum=120)
+# Expected length of a visit on site, to estimate when a busy nurse is free.
+ACUTE_VISIT_MINUTES = env_int("ACUTE_VISIT_MINUTES", 45, minimum=5, maximum=240)
+# Warn when the best arrival leaves less than this before the deadline.
+ACUTE_AT_RISK_MARGIN_MINUTES = env_int("ACUTE_AT_RISK_MARGIN_MINUTES", 0, minimum=0, maximum=120)
+
+# --- Audit log (consent/audit) -------------------------------------------------
+# Distinct citizens one user may touch within an hour before the entry is flagged.
+AUDIT_MANY_CITIZENS_PER_HOUR = env_int("AUDIT_MANY_CITIZENS_PER_HOUR", 30, minimum=1)
+# Most entries one export (CSV or FHIR Bundle) may hold.
+AUDIT_EXPORT_MAX_ROWS = env_int("AUDIT_EXPORT_MAX_ROWS", 10000, minimum=1, maximum=1_000_000)
+# Where detached monthly partitions are written by ``audit_archive``.
+AUDIT_ARCHIVE_DIR = Path(env_str("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")) or "")
+# Months of partitions the maintenance job keeps created ahead.
+AUDIT_PARTITION_MONTHS_AHEAD = env_int("AUDIT_PARTITION_MONTHS_AHEAD", 3, minimum=1, maximum=24)
+
+# --- Hand-offs (integrations) ---------------------------------------------------
+# Largest allowed difference between a partner's signature timestamp and our clock.
+INTEGRATIONS_SIGNATURE_SKEW_SECONDS = env_int(
+    "INTEGRATIONS_SIGNATURE_SKEW_SECONDS", 300, minimum=5, maximum=3600
+)
+# How often beat runs the outbox sweeper (unsent, stuck and unacknowledged messages).
+INTEGRATIONS_SWEEP_SECONDS = env_int("INTEGRATIONS_SWEEP_SECONDS", 15, minimum=1, maximum=3600)
+# Where the demo's partner simulators send their messages (this platform's own URL).
+INTEGRATIONS_PLATFORM_URL = env_url(
+    "INTEGRATIONS_PLATFORM_URL", f"http://127.0.0.1:{PORT}", schemes=("http", "https")
+)
+# First port of the demo's partner simulators (1813, hospital, GP, home nursing, EOJ).
+INTEGRATIONS_SIMULATOR_PORT = env_int("INTEGRATIONS_SIMULATOR_PORT", 8650, minimum=1024, maximum=65530)

@@ -129,3 +129,72 @@ def citizen(
 
 
 ALL_ROLES = list(Role.values)
+
+
+# --- acute: shifts and referrals ---------------------------------------------
+
+
+def acute_nurse_on_shift(
+    *,
+    skills: tuple[str, ...] = ("iv_treatment", "catheter", "blood_samples"),
+    latitude: float = 55.7400,
+    longitude: float = 12.5300,
+    max_load: int = 3,
+    hours_before: float = 2,
+    hours_after: float = 6,
+):  # -> tuple[Membership, acute.models.NurseShift]
+    """An acute nurse of the joint function, on a shift around now at the given position."""
+    from acute.models import NurseShift
+
+    membership = staff(Role.ACUTE_NURSE, acute_function())
+    now = timezone.now()
+    shift = NurseShift.objects.create(
+        nurse=membership.user,
+        acute_function=membership.organisation,
+        kind=NurseShift.Kind.DAY,
+        starts_at=now - dt.timedelta(hours=hours_before),
+        ends_at=now + dt.timedelta(hours=hours_after),
+        skills=list(skills),
+        max_load=max_load,
+        base_name="Base Gentofte",
+        base_latitude=55.7500,
+        base_longitude=12.5450,
+        latitude=latitude,
+        longitude=longitude,
+        position_at=now,
+    )
+    return membership, shift
+
+
+def acute_referral(
+    *,
+    person: Citizen | None = None,
+    urgency: str = "within_2_hours",
+    accepted: bool = True,
+    required_skills: tuple[str, ...] = (),
+    by: Membership | None = None,
+):  # -> acute.models.Referral
+    """A referral typed in by a coordinator (accepted by triage unless told otherwise)."""
+    from acute.services import referral_accept, referral_create
+    from core.actors import Actor
+
+    coordinator = by or staff(Role.COORDINATOR, acute_function())
+    actor = Actor.for_membership(coordinator)
+    referral = referral_create(
+        citizen=person or citizen(),
+        source="gp",
+        channel="phone",
+        referrer_name="Læge Hansen",
+        referrer_phone="+4539000000",
+        reason="Feber og konfusion",
+        clinical_picture="Temp 39, nyopstået forvirring",
+        requested_actions="Vurdering, CRP, væsketal",
+        urgency=urgency,
+        responsible_physician_name="Læge Hansen",
+        responsible_physician_phone="+4539000000",
+        required_skills=required_skills,
+        by=actor,
+    )
+    if accepted:
+        referral = referral_accept(referral=referral, by=actor)
+    return referral

@@ -1,0 +1,54 @@
+"""Deadlines of the urgency classes and the shift boundaries (R10).
+
+Shifts and "next day" are local (Europe/Copenhagen) notions; the results are
+aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from acute.models import NurseShift, Urgency
+
+LOCAL = ZoneInfo("Europe/Copenhagen")
+
+
+def _at_local(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=LOCAL).astimezone(dt.UTC)
+
+
+def shift_bounds(at: dt.datetime) -> tuple[str, dt.datetime, dt.datetime]:
+    """The shift kind on at ``at`` and its start and end."""
+    local = at.astimezone(LOCAL)
+    day_h = settings.ACUTE_SHIFT_DAY_STARTS_HOUR
+    evening_h = settings.ACUTE_SHIFT_EVENING_STARTS_HOUR
+    night_h = settings.ACUTE_SHIFT_NIGHT_STARTS_HOUR
+    today = local.date()
+    if day_h <= local.hour < evening_h:
+        return NurseShift.Kind.DAY, _at_local(today, day_h), _at_local(today, evening_h)
+    if evening_h <= local.hour < night_h:
+        return NurseShift.Kind.EVENING, _at_local(today, evening_h), _at_local(today, night_h)
+    if local.hour >= night_h:
+        tomorrow = today + dt.timedelta(days=1)
+        return NurseShift.Kind.NIGHT, _at_local(today, night_h), _at_local(tomorrow, day_h)
+    yesterday = today - dt.timedelta(days=1)
+    return NurseShift.Kind.NIGHT, _at_local(yesterday, night_h), _at_local(today, day_h)
+
+
+def deadline_for(urgency: str, received_at: dt.datetime) -> dt.datetime:
+    """When a referral of this urgency must have a nurse at the door."""
+    if urgency == Urgency.WITHIN_2_HOURS:
+        return received_at + dt.timedelta(minutes=settings.ACUTE_DEADLINE_WITHIN_2_HOURS_MINUTES)
+    if urgency == Urgency.WITHIN_SHIFT:
+        _kind, _start, end = shift_bounds(received_at)
+        # A referral in the last hour of a shift gets the next shift as well.
+        if end - received_at < dt.timedelta(hours=1):
+            _kind, _start, end = shift_bounds(end)
+        return end
+    if urgency == Urgency.NEXT_DAY:
+        tomorrow = received_at.astimezone(LOCAL).date() + dt.timedelta(days=1)
+        return _at_local(tomorrow, settings.ACUTE_DEADLINE_NEXT_DAY_HOUR)
+    raise ValueError(f"unknown urgency {urgency!r}")

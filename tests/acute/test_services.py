@@ -1,0 +1,326 @@
+"""Referrals, triage, dispatch and the visit state machine, through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from acute import services, signals
+from acute.models import DeadlineWarning, Episode, NurseShift, Referral, Visit
+from consent.audit.models import AuditEntry
+from consent.gate import access_decide
+from consent.models import CareRelationship
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, InvalidInput, NotFoundOrNotAllowed, PreconditionFailed
+from core.models import Role
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def actor(membership) -> Actor:
+    return Actor.for_membership(membership)
+
+
+@pytest.fixture
+def coordinator():
+    return f.staff(Role.COORDINATOR, f.acute_function())
+
+
+def test_referral_without_responsible_physician_is_refused(coordinator):
+    """A referral must name the physician holding treatment responsibility (behandlingsansvar)."""
+    person = f.citizen()
+    with pytest.raises(InvalidInput) as caught:
+        services.referral_create(
+            citizen=person,
+            source="gp",
+            channel="phone",
+            referrer_name="Læge Hansen",
+            referrer_phone="+4539000000",
+            reason="Feber",
+            clinical_picture="Temp 39",
+            requested_actions="Vurdering",
+            urgency="within_2_hours",
+            responsible_physician_name="  ",
+            responsible_physician_phone="+4539000000",
+            by=actor(coordinator),
+        )
+    assert caught.value.code == "referral.responsible_physician_required"
+    assert not Referral.objects.exists()
+    assert not Episode.objects.exists()
+
+
+def test_second_referral_joins_the_open_episode_and_opens_the_acute_function_relationship(
+    coordinator,
+):
+    """R1: an active referral gives the acute function a care relationship with the citizen."""
+    person = f.citizen()
+    first = f.acute_referral(person=person, by=coordinator)
+    second = f.acute_referral(person=person, by=coordinator, accepted=False)
+    assert first.episode_id == second.episode_id
+    assert Episode.objects.count() == 1
+    relationship = CareRelationship.objects.get(citizen=person, ended_at__isnull=True)
+    assert relationship.basis == CareRelationship.Basis.REFERRAL
+    assert relationship.user is None
+    assert (
+        AuditEntry.objects.filter(
+            citizen_id=person.pk, action="create", resource_type="ServiceRequest"
+        ).count()
+        == 2
+    )
+
+
+def test_deadline_follows_the_urgency_class(coordinator):
+    """R10: "within 2 hours" is two hours after receipt by default."""
+    referral = f.acute_referral(by=coordinator)
+    assert referral.deadline_at - referral.received_at == dt.timedelta(hours=2)
+    tomorrow = f.acute_referral(by=coordinator, urgency="next_day")
+    assert tomorrow.deadline_at > tomorrow.received_at + dt.timedelta(hours=8)
+
+
+def test_decline_sends_the_reason_and_ends_a_lone_episode(coordinator):
+    received = []
+
+    def listener(sender, **kwargs):
+        received.append(kwargs)
+
+    signals.referral_declined.connect(listener)
+    try:
+        referral = f.acute_referral(by=coordinator, accepted=False)
+        services.referral_decline(referral=referral, reason="Skal indlægges", by=actor(coordinator))
+    finally:
+        signals.referral_declined.disconnect(listener)
+    assert received[0]["reason"] == "Skal indlægges"
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.DECLINED
+    assert referral.episode.status == Episode.Status.CANCELLED
+    assert not CareRelationship.objects.filter(ended_at__isnull=True).exists()
+
+
+def test_ranking_prefers_the_nurse_who_arrives_in_time():
+    _near, near_shift = f.acute_nurse_on_shift(latitude=55.751, longitude=12.546)
+    _far, far_shift = f.acute_nurse_on_shift(latitude=55.87, longitude=12.40)
+    _off, off_shift = f.acute_nurse_on_shift(latitude=55.750, longitude=12.545)
+    off_shift.status = NurseShift.Status.OFF
+    off_shift.save(update_fields=["status"])
+    _unskilled, _ = f.acute_nurse_on_shift(skills=(), latitude=55.750, longitude=12.545)
+    referral = f.acute_referral(required_skills=("iv_treatment",))
+    ranked = services.dispatch_rank(referral=referral)
+    assert [s.shift_id for s in ranked] == [near_shift.pk, far_shift.pk]
+    assert ranked[0].meets_deadline
+    assert ranked[0].travel_minutes < ranked[1].travel_minutes
+
+
+def test_busy_nurse_is_planned_from_the_end_of_her_current_visit():
+    busy, busy_shift = f.acute_nurse_on_shift(latitude=55.750, longitude=12.545)
+    f.acute_nurse_on_shift(latitude=55.752, longitude=12.547)
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    first = f.acute_referral(by=coordinator)
+    services.visit_assign(referral=first, shift=busy_shift, by=actor(coordinator))
+    second = f.acute_referral(by=coordinator)
+    ranked = services.dispatch_rank(referral=second)
+    # The free nurse close by comes first; the busy one is still eligible, later.
+    assert ranked[0].nurse_id != busy.user_id
+    busy_row = next(s for s in ranked if s.nurse_id == busy.user_id)
+    assert busy_row.load == 1
+    assert busy_row.estimated_arrival_at > timezone.now() + dt.timedelta(minutes=40)
+
+
+def test_full_visit_from_assignment_to_outcome_ends_the_episode_and_access(coordinator):
+    """R1 and R11: the nurse sees the citizen while assigned; completing the episode
+    ends every care relationship and sends episode_completed."""
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    visit = services.visit_assign(referral=referral, shift=shift, by=actor(coordinator))
+    decision = access_decide(
+        actor=actor(nurse),
+        citizen=referral.citizen,
+        action="read",
+        category="patient",
+        purpose="treatment",
+    )
+    assert decision.permitted
+    completed = []
+    signals.episode_completed.connect(lambda sender, **kw: completed.append(kw), weak=False)
+    try:
+        services.visit_accept(visit=visit, by=actor(nurse))
+        services.visit_set_off(visit=visit, by=actor(nurse))
+        shift.refresh_from_db()
+        assert shift.status == NurseShift.Status.EN_ROUTE
+        services.visit_arrive(visit=visit, by=actor(nurse))
+        services.vital_signs_record(
+            visit=visit, measurements=[("8867-4", 92), ("8310-5", "38.6")], by=actor(nurse)
+        )
+        services.visit_note_add(visit=visit, kind="note", text="Drikker dårligt", by=actor(nurse))
+        services.visit_complete(
+            visit=visit, outcome="treated_at_home", assessment="UVI, behandlet", by=actor(nurse)
+        )
+    finally:
+        signals.episode_completed.receivers.clear()
+    visit.refresh_from_db()
+    referral.refresh_from_db()
+    assert visit.status == Visit.Status.COMPLETED
+    assert visit.accepted_at and visit.en_route_at and visit.on_site_at and visit.completed_at
+    assert referral.reached_at == visit.on_site_at
+    assert referral.status == Referral.Status.CLOSED
+    assert referral.episode.outcome == "treated_at_home"
+    assert completed and completed[0]["outcome"] == "treated_at_home"
+    assert not CareRelationship.objects.filter(ended_at__isnull=True).exists()
+    assert not access_decide(
+        actor=actor(nurse),
+        citizen=referral.citizen,
+        action="read",
+        category="patient",
+        purpose="treatment",
+    ).permitted
+    shift.refresh_from_db()
+    assert shift.status == NurseShift.Status.AVAILABLE
+
+
+def test_out_of_order_transitions_and_wrong_people_are_refused(coordinator):
+    nurse, shift = f.acute_nurse_on_shift()
+    other_nurse, _ = f.acute_nurse_on_shift()
+    visit = services.visit_assign(
+        referral=f.acute_referral(by=coordinator), shift=shift, by=actor(coordinator)
+    )
+    with pytest.raises(Conflict) as caught:
+        services.visit_arrive(visit=visit, by=actor(nurse))
+    assert caught.value.code == "visit.transition_not_allowed"
+    with pytest.raises(NotFoundOrNotAllowed):
+        services.visit_accept(visit=visit, by=actor(other_nurse))
+    with pytest.raises(Forbidden):
+        services.visit_accept(visit=visit, by=actor(coordinator))
+    with pytest.raises(Conflict):
+        services.vital_signs_record(visit=visit, measurements=[("8867-4", 80)], by=actor(nurse))
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.ASSIGNED
+
+
+def test_second_assignment_of_a_referral_is_refused(coordinator):
+    _n1, shift1 = f.acute_nurse_on_shift()
+    _n2, shift2 = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    services.visit_assign(referral=referral, shift=shift1, by=actor(coordinator))
+    with pytest.raises(Conflict) as caught:
+        services.visit_assign(referral=referral, shift=shift2, by=actor(coordinator))
+    assert caught.value.code == "referral.already_assigned"
+
+
+def test_load_limit_applies():
+    _nurse, shift = f.acute_nurse_on_shift(max_load=1)
+    services.visit_assign(referral=f.acute_referral(), shift=shift, by=Actor.system("test"))
+    with pytest.raises(Conflict) as caught:
+        services.visit_assign(referral=f.acute_referral(), shift=shift, by=Actor.system("test"))
+    assert caught.value.code == "dispatch.load_limit"
+
+
+def test_nurse_off_shift_cannot_be_assigned():
+    _nurse, shift = f.acute_nurse_on_shift(hours_before=10, hours_after=-2)
+    with pytest.raises(PreconditionFailed) as caught:
+        services.visit_assign(referral=f.acute_referral(), shift=shift, by=Actor.system("test"))
+    assert caught.value.code == "dispatch.not_on_shift"
+
+
+@override_settings(ACUTE_AUTO_ASSIGN=True)
+def test_decline_moves_on_to_the_next_nurse_when_auto_assigning():
+    first, _first_shift = f.acute_nurse_on_shift(latitude=55.7501, longitude=12.5451)
+    second, _second_shift = f.acute_nurse_on_shift(latitude=55.80, longitude=12.50)
+    referral = f.acute_referral()  # accepted -> auto-assigned to the nearest
+    visit = Visit.objects.get(referral=referral, status="assigned")
+    assert visit.nurse_id == first.user_id
+    assert visit.assigned_by is None
+    services.visit_decline(visit=visit, reason="Bilen er i stykker", by=actor(first))
+    nxt = Visit.objects.get(referral=referral, status="assigned")
+    assert nxt.nurse_id == second.user_id
+    assert not CareRelationship.objects.filter(user=first.user, ended_at__isnull=True).exists()
+
+
+@override_settings(ACUTE_AUTO_ASSIGN=True)
+def test_no_answer_in_time_moves_on():
+    first, _ = f.acute_nurse_on_shift(latitude=55.7501, longitude=12.5451)
+    second, _ = f.acute_nurse_on_shift(latitude=55.80, longitude=12.50)
+    referral = f.acute_referral()
+    visit = Visit.objects.get(referral=referral, status="assigned")
+    assert services.visits_expire_unanswered(now=timezone.now()) == 0
+    assert services.visits_expire_unanswered(now=visit.respond_by + dt.timedelta(seconds=1)) == 1
+    visit.refresh_from_db()
+    assert visit.cancel_reason == Visit.CancelReason.NO_ANSWER
+    assert Visit.objects.get(referral=referral, status="assigned").nurse_id == second.user_id
+    with pytest.raises(Conflict):
+        services.visit_accept(visit=visit, by=actor(first))
+
+
+def test_follow_up_visit_in_the_same_episode_keeps_continuity(coordinator):
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    visit = services.visit_assign(referral=referral, shift=shift, by=actor(coordinator))
+    for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
+        step(visit=visit, by=actor(nurse))
+    services.visit_complete(
+        visit=visit, outcome="treated_at_home", close_episode=False, by=actor(nurse)
+    )
+    episode = Episode.objects.get(pk=referral.episode_id)
+    assert episode.status == Episode.Status.OPEN
+    follow_up = services.visit_plan_follow_up(
+        episode=episode,
+        shift=shift,
+        planned_for=timezone.now() + dt.timedelta(hours=2),
+        by=actor(coordinator),
+    )
+    assert follow_up.kind == Visit.Kind.FOLLOW_UP
+    # A new referral in the episode ranks the nurse who has seen the citizen.
+    f.acute_nurse_on_shift(
+        latitude=float(referral.citizen.latitude), longitude=float(referral.citizen.longitude)
+    )
+    again = f.acute_referral(person=referral.citizen, by=coordinator)
+    assert again.episode_id == episode.pk
+    ranked = services.dispatch_rank(referral=again)
+    assert any(s.continuity for s in ranked)
+    with pytest.raises(InvalidInput):
+        services.visit_complete(
+            visit=visit, outcome="admitted", close_episode=False, by=actor(nurse)
+        )
+
+
+def test_deadline_watch_warns_and_escalates():
+    """R10: warn when nobody available can arrive in time; escalate after the deadline."""
+    referral = f.acute_referral()  # no nurse on shift at all
+    counts = services.deadline_watch()
+    assert counts == {"at_risk": 1, "overdue": 0}
+    assert services.deadline_watch() == {"at_risk": 0, "overdue": 0}  # once per kind
+    later = referral.deadline_at + dt.timedelta(minutes=1)
+    assert services.deadline_watch(now=later)["overdue"] == 1
+    kinds = set(DeadlineWarning.objects.values_list("kind", flat=True))
+    assert kinds == {"at_risk", "overdue"}
+
+
+def test_deadline_watch_is_quiet_when_a_nurse_can_make_it():
+    f.acute_nurse_on_shift(latitude=55.751, longitude=12.546)
+    f.acute_referral()
+    assert services.deadline_watch() == {"at_risk": 0, "overdue": 0}
+
+
+def test_shift_checker_answers_for_nurses_only():
+    nurse, shift = f.acute_nurse_on_shift()
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    assert services.nurse_on_shift(nurse.user_id, timezone.now()) is True
+    assert services.nurse_on_shift(nurse.user_id, shift.ends_at + dt.timedelta(hours=1)) is False
+    assert services.nurse_on_shift(coordinator.user_id, timezone.now()) is None
+
+
+def test_vital_signs_out_of_range_are_refused_whole(coordinator):
+    nurse, shift = f.acute_nurse_on_shift()
+    visit = services.visit_assign(
+        referral=f.acute_referral(by=coordinator), shift=shift, by=actor(coordinator)
+    )
+    for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
+        step(visit=visit, by=actor(nurse))
+    with pytest.raises(InvalidInput) as caught:
+        services.vital_signs_record(
+            visit=visit, measurements=[("8867-4", 80), ("59408-5", 140)], by=actor(nurse)
+        )
+    assert caught.value.code == "vital_signs.value_out_of_range"
+    assert not visit.vital_signs.exists()
