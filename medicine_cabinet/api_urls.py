@@ -1,3 +1,54 @@
-from django.urls import URLPattern
+"""``/api/cabinet/``: see ``medicine_cabinet/api.py`` for who may use what."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from medicine_cabinet import api
+
+urlpatterns = [
+    path("medicines", api.MedicinesView.as_view(), name="cabinet-medicines"),
+    path("locations", api.LocationsView.as_view(), name="cabinet-locations"),
+    path(
+        "locations/<int:location_id>/balance",
+        api.LocationBalanceView.as_view(),
+        name="cabinet-location-balance",
+    ),
+    path("cabinets", api.CabinetsView.as_view(), name="cabinet-cabinets"),
+    path("my-bag", api.MyBagView.as_view(), name="cabinet-my-bag"),
+    path("stock", api.StockView.as_view(), name="cabinet-stock"),
+    path("receipts", api.ReceiptsView.as_view(), name="cabinet-receipts"),
+    path("transfers", api.TransfersView.as_view(), name="cabinet-transfers"),
+    path("waste", api.WasteView.as_view(), name="cabinet-waste"),
+    path("removals", api.RemovalsView.as_view(), name="cabinet-removals"),
+    path("lots/<int:lot_id>/recall", api.LotRecallView.as_view(), name="cabinet-lot-recall"),
+    path("lots/<int:lot_id>/history", api.LotHistoryView.as_view(), name="cabinet-lot-history"),
+    path("register/<int:medicine_id>", api.RegisterView.as_view(), name="cabinet-register"),
+    path("counts", api.CountsView.as_view(), name="cabinet-counts"),
+    path("counts/<int:count_id>", api.CountDetailView.as_view(), name="cabinet-count"),
+    path("counts/<int:count_id>/lines", api.CountLinesView.as_view(), name="cabinet-count-lines"),
+    path(
+        "counts/<int:count_id>/lines/<int:line_id>/recount",
+        api.CountRecountView.as_view(),
+        name="cabinet-count-recount",
+    ),
+    path(
+        "counts/<int:count_id>/submit", api.CountSubmitView.as_view(), name="cabinet-count-submit"
+    ),
+    path(
+        "counts/<int:count_id>/approve",
+        api.CountApproveView.as_view(),
+        name="cabinet-count-approve",
+    ),
+    path("notifications", api.NotificationsView.as_view(), name="cabinet-notifications"),
+    path(
+        "notifications/<int:notification_id>/acknowledge",
+        api.NotificationAcknowledgeView.as_view(),
+        name="cabinet-notification-acknowledge",
+    ),
+    path("reports/monthly-use", api.MonthlyUseView.as_view(), name="cabinet-monthly-use"),
+    path("administrations", api.AdministrationsView.as_view(), name="cabinet-administrations"),
+    path(
+        "administrations/suggested-lot",
+        api.LotSuggestionView.as_view(),
+        name="cabinet-suggested-lot",
+    ),
+]

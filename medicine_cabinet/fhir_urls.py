@@ -1,3 +1,19 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from medicine_cabinet.fhir_views import (
+    MedicationAdministrationReadView,
+    MedicationAdministrationSearchView,
+)
+
+urlpatterns = [
+    path(
+        "MedicationAdministration",
+        MedicationAdministrationSearchView.as_view(),
+        name="fhir-medication-administration-search",
+    ),
+    path(
+        "MedicationAdministration/<str:administration_id>",
+        MedicationAdministrationReadView.as_view(),
+        name="fhir-medication-administration-read",
+    ),
+]

@@ -1,0 +1,315 @@
+"""Reads of the medicine stock: balances, lot histories, the §4 register, reports.
+
+Stock is not citizen data; these reads are limited to the caller's acute
+function. Use per municipality is counted from administrations by the
+municipality recorded with the dose, so no citizen is read to make it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from core.errors import NotFoundOrNotAllowed
+from core.models import Organisation
+from medicine_cabinet.models import (
+    Administration,
+    Balance,
+    Location,
+    Lot,
+    Medicine,
+    Movement,
+    Notification,
+    StockCount,
+)
+
+ZERO = Decimal("0")
+LOCAL = ZoneInfo("Europe/Copenhagen")
+
+
+def location_get(*, organisation: Organisation, location_id: int) -> Location:
+    location = (
+        Location.objects.select_related("nurse")
+        .filter(pk=location_id, organisation=organisation, is_active=True)
+        .first()
+    )
+    if location is None:
+        raise NotFoundOrNotAllowed("location.not_found", "No such stock location.")
+    return location
+
+
+def lot_get(*, lot_id: int) -> Lot:
+    lot = Lot.objects.select_related("medicine").filter(pk=lot_id).first()
+    if lot is None:
+        raise NotFoundOrNotAllowed("lot.not_found", "No such lot.")
+    return lot
+
+
+def medicine_get(*, medicine_id: int) -> Medicine:
+    medicine = Medicine.objects.filter(pk=medicine_id).first()
+    if medicine is None:
+        raise NotFoundOrNotAllowed("medicine.not_found", "No such medicine in the formulary.")
+    return medicine
+
+
+def locations_list(*, organisation: Organisation) -> QuerySet[Location]:
+    return Location.objects.filter(organisation=organisation, is_active=True).select_related(
+        "nurse"
+    )
+
+
+def location_balance(*, location: Location) -> list[dict[str, Any]]:
+    """What one location holds, per medicine (summed over lots). One indexed query."""
+    rows = (
+        Balance.objects.filter(location=location, quantity__gt=0)
+        .values(
+            "lot__medicine_id",
+            "lot__medicine__name",
+            "lot__medicine__strength",
+            "lot__medicine__unit",
+        )
+        .annotate(quantity=Sum("quantity"))
+        .order_by("lot__medicine__name")
+    )
+    return [
+        {
+            "medicine": r["lot__medicine_id"],
+            "name": r["lot__medicine__name"],
+            "strength": r["lot__medicine__strength"],
+            "unit": r["lot__medicine__unit"],
+            "quantity": r["quantity"],
+        }
+        for r in rows
+    ]
+
+
+def stock_by_location(
+    *, organisation: Organisation, location: Location | None = None
+) -> QuerySet[Balance]:
+    """Every positive balance by location and lot, with its medicine."""
+    rows = Balance.objects.filter(location__organisation=organisation, quantity__gt=0)
+    if location is not None:
+        rows = rows.filter(location=location)
+    return rows.select_related("location", "location__nurse", "lot", "lot__medicine").order_by(
+        "location__kind", "location__name", "lot__medicine__name", "lot__expires_on"
+    )
+
+
+def lot_history(*, organisation: Organisation, lot: Lot) -> QuerySet[Movement]:
+    """A lot's full ledger in this acute function, oldest first."""
+    return (
+        Movement.objects.filter(lot=lot, location__organisation=organisation)
+        .select_related("location", "by", "witness")
+        .order_by("at", "pk")
+    )
+
+
+def lot_whereabouts(*, organisation: Organisation, lot: Lot) -> QuerySet[Balance]:
+    return stock_by_location(organisation=organisation).filter(lot=lot)
+
+
+def lot_suggest(*, bag: Location, medicine: Medicine, today: dt.date | None = None) -> Lot | None:
+    """The first-expiring usable lot of the medicine in the bag."""
+    today = today or timezone.localdate()
+    balance = (
+        Balance.objects.filter(
+            location=bag,
+            lot__medicine=medicine,
+            quantity__gt=0,
+            lot__recalled_at__isnull=True,
+            lot__expires_on__gte=today,
+        )
+        .select_related("lot", "lot__medicine")
+        .order_by("lot__expires_on", "lot_id")
+        .first()
+    )
+    return balance.lot if balance else None
+
+
+def usable_totals(*, organisation: Organisation, today: dt.date) -> dict[int, Decimal]:
+    rows = (
+        Balance.objects.filter(
+            location__organisation=organisation,
+            location__is_active=True,
+            lot__recalled_at__isnull=True,
+            lot__expires_on__gte=today,
+        )
+        .values("lot__medicine_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {r["lot__medicine_id"]: r["total"] or ZERO for r in rows}
+
+
+def counts_overdue(
+    *, organisation: Organisation, now: dt.datetime
+) -> list[tuple[Location, dt.datetime | None]]:
+    """Locations whose last approved count is older than their interval (or never made)."""
+    locations = Location.objects.filter(organisation=organisation, is_active=True).annotate(
+        last_count=Max("counts__approved_at", filter=Q(counts__status=StockCount.Status.APPROVED))
+    )
+    overdue: list[tuple[Location, dt.datetime | None]] = []
+    for location in locations:
+        last = location.last_count
+        reference = last or location.created_at
+        if reference + dt.timedelta(days=location.count_interval_days) <= now:
+            overdue.append((location, last))
+    return overdue
+
+
+def counts_list(*, organisation: Organisation, status: str | None = None) -> QuerySet[StockCount]:
+    rows = StockCount.objects.filter(location__organisation=organisation)
+    if status:
+        rows = rows.filter(status=status)
+    return rows.select_related("location", "started_by", "approved_by").prefetch_related(
+        "lines__lot__medicine"
+    )
+
+
+def count_get(*, organisation: Organisation, count_id: int) -> StockCount:
+    count = (
+        StockCount.objects.select_related("location")
+        .filter(pk=count_id, location__organisation=organisation)
+        .first()
+    )
+    if count is None:
+        raise NotFoundOrNotAllowed("count.not_found", "No such count.")
+    return count
+
+
+def notifications_open(*, organisation: Organisation) -> QuerySet[Notification]:
+    return Notification.objects.filter(
+        organisation=organisation, acknowledged_at__isnull=True
+    ).select_related("medicine", "lot", "location")
+
+
+@dataclass(frozen=True)
+class RegisterTotals:
+    """The §4 register's sums for one medicine.
+
+    ``drawn`` (cabinet to bag) always equals ``administered + wasted +
+    returned + removed + adjusted_out - adjusted_in + in_bags``; with the bags
+    empty it is the rule's drawn = administered + wasted + returned.
+    """
+
+    drawn: Decimal
+    administered: Decimal
+    wasted: Decimal
+    returned: Decimal
+    removed_from_bags: Decimal
+    adjusted_in_bags: Decimal
+    in_bags: Decimal
+
+    @property
+    def balanced(self) -> bool:
+        accounted = (
+            self.administered
+            + self.wasted
+            + self.returned
+            + self.removed_from_bags
+            - self.adjusted_in_bags
+            + self.in_bags
+        )
+        return self.drawn == accounted
+
+
+def controlled_register(
+    *, organisation: Organisation, medicine: Medicine
+) -> tuple[QuerySet[Movement], RegisterTotals]:
+    """The per-medicine register of a §4 medicine: every movement, and its totals
+    computed from the ledger in one query."""
+    entries = (
+        Movement.objects.filter(lot__medicine=medicine, location__organisation=organisation)
+        .select_related("location", "lot", "by", "witness")
+        .order_by("at", "pk")
+    )
+    bag = Q(location__kind=Location.Kind.BAG)
+    sums = Movement.objects.filter(
+        lot__medicine=medicine, location__organisation=organisation
+    ).aggregate(
+        drawn=Sum("quantity", filter=bag & Q(kind=Movement.Kind.TO_BAG, direction="in")),
+        administered=Sum("quantity", filter=bag & Q(kind=Movement.Kind.ADMINISTERED)),
+        wasted=Sum("quantity", filter=bag & Q(kind=Movement.Kind.WASTED)),
+        returned=Sum("quantity", filter=bag & Q(kind=Movement.Kind.TO_CABINET, direction="out")),
+        removed=Sum(
+            "quantity",
+            filter=bag & Q(kind__in=[Movement.Kind.EXPIRED, Movement.Kind.RECALLED]),
+        ),
+        adjusted_in=Sum(
+            "quantity", filter=bag & Q(kind=Movement.Kind.COUNT_ADJUSTMENT, direction="in")
+        ),
+        adjusted_out=Sum(
+            "quantity", filter=bag & Q(kind=Movement.Kind.COUNT_ADJUSTMENT, direction="out")
+        ),
+    )
+    in_bags = Balance.objects.filter(
+        lot__medicine=medicine, location__organisation=organisation, location__kind="bag"
+    ).aggregate(total=Sum("quantity"))["total"]
+    totals = RegisterTotals(
+        drawn=sums["drawn"] or ZERO,
+        administered=sums["administered"] or ZERO,
+        wasted=sums["wasted"] or ZERO,
+        returned=sums["returned"] or ZERO,
+        removed_from_bags=(sums["removed"] or ZERO) + (sums["adjusted_out"] or ZERO),
+        adjusted_in_bags=sums["adjusted_in"] or ZERO,
+        in_bags=in_bags or ZERO,
+    )
+    return entries, totals
+
+
+def notification_get(*, organisation: Organisation, notification_id: int) -> Notification:
+    notification = Notification.objects.filter(
+        pk=notification_id, organisation=organisation
+    ).first()
+    if notification is None:
+        raise NotFoundOrNotAllowed("notification.not_found", "No such notification.")
+    return notification
+
+
+def monthly_use(*, organisation: Organisation, year: int) -> list[dict[str, Any]]:
+    """Use per medicine per month (Copenhagen time) per municipality, from the
+    administrations of the year: the key the municipalities share cost by."""
+    start = dt.datetime(year, 1, 1, tzinfo=LOCAL)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=LOCAL)
+    rows = (
+        Administration.objects.filter(
+            bag__organisation=organisation, administered_at__gte=start, administered_at__lt=end
+        )
+        .annotate(month=TruncMonth("administered_at", tzinfo=LOCAL))
+        .values(
+            "month",
+            "medicine_id",
+            "medicine__atc_code",
+            "medicine__name",
+            "medicine__strength",
+            "medicine__unit",
+            "municipality__municipality_code",
+            "municipality__name",
+        )
+        .annotate(quantity=Sum("quantity"), doses=Count("id"))
+        .order_by("month", "medicine__name", "municipality__municipality_code")
+    )
+    return [
+        {
+            "month": r["month"].astimezone(LOCAL).strftime("%Y-%m"),
+            "medicine": {
+                "id": r["medicine_id"],
+                "atc_code": r["medicine__atc_code"],
+                "name": f"{r['medicine__name']} {r['medicine__strength']}",
+                "unit": r["medicine__unit"],
+            },
+            "municipality": {
+                "code": r["municipality__municipality_code"],
+                "name": r["municipality__name"],
+            },
+            "quantity": str(r["quantity"]),
+            "doses": r["doses"],
+        }
+        for r in rows
+    ]

@@ -1,0 +1,192 @@
+"""Personas and stock for the medicine cabinet's tests.
+
+- ``officer``: the medicine officer (*lægemiddelansvarlig*) of the acute function;
+- ``nurse`` / ``nurse2``: acute nurses, each with her own bag;
+- ``cabinet``: the locked cabinet; ``paracetamol`` (OTC), ``morphine`` (§4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from core.actors import Actor
+from core.models import Membership, Organisation, Role
+from medicine_cabinet import services
+from medicine_cabinet.models import Location, Lot, Medicine
+from tests import factories as f
+
+
+@pytest.fixture
+def acute() -> Organisation:
+    return f.acute_function()
+
+
+@pytest.fixture
+def officer(acute: Organisation) -> Membership:
+    return f.staff(Role.MEDICINE_OFFICER, acute)
+
+
+@pytest.fixture
+def nurse(acute: Organisation) -> Membership:
+    return f.staff(Role.ACUTE_NURSE, acute)
+
+
+@pytest.fixture
+def nurse2(acute: Organisation) -> Membership:
+    return f.staff(Role.ACUTE_NURSE, acute)
+
+
+def actor(membership: Membership) -> Actor:
+    return Actor.for_membership(membership)
+
+
+@pytest.fixture
+def cabinet(acute: Organisation) -> Location:
+    return services.cabinet_create(organisation=acute, name="Skab 1")
+
+
+@pytest.fixture
+def bag(acute: Organisation, nurse: Membership) -> Location:
+    return services.bag_for_nurse(organisation=acute, nurse=nurse.user)
+
+
+@pytest.fixture
+def bag2(acute: Organisation, nurse2: Membership) -> Location:
+    return services.bag_for_nurse(organisation=acute, nurse=nurse2.user)
+
+
+@pytest.fixture
+def paracetamol() -> Medicine:
+    return services.medicine_upsert(
+        atc_code="N02BE01",
+        name="Paracetamol",
+        strength="500 mg",
+        form="tablet",
+        unit="tablet",
+        package_size=Decimal("20"),
+        dispensing=Medicine.Dispensing.OVER_THE_COUNTER,
+        dependence_forming=False,
+        minimum_stock=Decimal("40"),
+    )
+
+
+@pytest.fixture
+def morphine() -> Medicine:
+    return services.medicine_upsert(
+        atc_code="N02AA01",
+        name="Morfin",
+        strength="10 mg/mL",
+        form="solution for injection",
+        unit="ampoule",
+        package_size=Decimal("10"),
+        dispensing=Medicine.Dispensing.PRESCRIPTION,
+        dependence_forming=True,
+        minimum_stock=Decimal("5"),
+    )
+
+
+def receive(
+    officer: Membership,
+    cabinet: Location,
+    medicine: Medicine,
+    quantity: str,
+    *,
+    batch: str = "B1",
+    expires_in_days: int = 365,
+    witness: Any = None,
+) -> Lot:
+    movement = services.stock_receive(
+        actor=actor(officer),
+        cabinet=cabinet,
+        medicine=medicine,
+        batch_number=batch,
+        expires_on=timezone.localdate() + dt.timedelta(days=expires_in_days),
+        quantity=Decimal(quantity),
+        unit=medicine.unit,
+        supplier="Apoteket",
+        delivery_reference=f"D-{batch}",
+        witness=witness,
+    )
+    return movement.lot
+
+
+def visit_for(nurse: Membership, citizen: Any, *, on_site: bool = True) -> Any:
+    """A follow-up visit of the nurse to the citizen, with the care relationship
+    the acute function opens for an assigned visit (R1)."""
+    from acute.models import Episode, NurseShift, Visit
+    from consent.models import CareRelationship
+    from consent.services import care_relationship_open
+
+    now = timezone.now()
+    episode = Episode.objects.create(citizen=citizen, municipality=citizen.municipality)
+    shift = NurseShift.objects.create(
+        nurse=nurse.user,
+        acute_function=nurse.organisation,
+        kind=NurseShift.Kind.DAY,
+        starts_at=now - dt.timedelta(hours=2),
+        ends_at=now + dt.timedelta(hours=6),
+        base_name="Base",
+        base_latitude=55.75,
+        base_longitude=12.54,
+    )
+    visit = Visit.objects.create(
+        episode=episode,
+        citizen=citizen,
+        kind=Visit.Kind.FOLLOW_UP,
+        nurse=nurse.user,
+        shift=shift,
+        status=Visit.Status.ON_SITE if on_site else Visit.Status.ACCEPTED,
+        respond_by=now + dt.timedelta(minutes=10),
+        on_site_at=now if on_site else None,
+    )
+    care_relationship_open(
+        citizen=citizen,
+        organisation=nurse.organisation,
+        basis=CareRelationship.Basis.VISIT,
+        source_type="acute.visit",
+        source_id=str(visit.pk),
+        user=nurse.user,
+    )
+    return visit
+
+
+def order_for(
+    nurse: Membership, citizen: Any, medicine: Medicine, *, kind: str = "phone", **extra: Any
+) -> Any:
+    """A physician's order as the clinical app stores it: a phone order read
+    back and confirmed on the phone, or a written electronic order."""
+    from acute.clinical.models import MedicationOrder
+
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "status": MedicationOrder.Status.AWAITING_CONFIRMATION
+        if kind == "phone"
+        else MedicationOrder.Status.CONFIRMED,
+        "citizen": citizen,
+        "medicine_atc": medicine.atc_code,
+        "medicine_name": medicine.name,
+        "dose": Decimal("1"),
+        "dose_unit": "g",
+        "route": "oral",
+        "frequency": "once",
+        "duration": "single dose",
+        "indication": "pain",
+        "dependence_forming": medicine.dependence_forming,
+        "ordered_at": timezone.now(),
+        "ordered_by_name": "Dr. Hansen",
+        "ordered_by_role": "GP",
+        "ordered_by_organisation_name": "Lægehuset",
+        "ordered_by_authorisation_id": "0ABC1",
+        "recorded_by": nurse.user,
+        "recorded_by_organisation": nurse.organisation,
+        "read_back": kind == "phone",
+        "read_back_confirmed": kind == "phone",
+        "confirmed_at": None if kind == "phone" else timezone.now(),
+    }
+    fields.update(extra)
+    return MedicationOrder.objects.create(**fields)
