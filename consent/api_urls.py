@@ -1,3 +1,13 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path, re_path
 
-urlpatterns: list[URLPattern] = []
+from consent import api
+
+urlpatterns: list[URLPattern] = [
+    path("break-glass", api.BreakGlassView.as_view(), name="consent-break-glass"),
+    path("analyses", api.AnalysisListView.as_view(), name="consent-analyses"),
+    re_path(
+        r"^analyses/(?P<name>[a-z0-9-]+)(?:/(?P<export>csv))?$",
+        api.AnalysisRunView.as_view(),
+        name="consent-analysis-run",
+    ),
+]

@@ -4,6 +4,22 @@
 ``access_citizen`` decides, records the decision in the audit log, and either
 returns the citizen or raises :class:`core.errors.NotFoundOrNotAllowed` — the
 same error whether the citizen does not exist or may not be seen.
+``visible_citizens`` is the same decision for many citizens at once, for
+searches: it never lets a hidden citizen through, not even into a total.
+
+A permit needs (R1, R3, R4):
+
+1. a role that may receive shared data, for a purpose defined for it (R3);
+2. a care relationship (R1): the acute nurse's own visit or referral, the
+   coordinator's organisation-level referral, the citizen's own GP practice,
+   the home nursing serving the citizen's municipality, a hospital department
+   with an open contact, or a recorded relationship of the organisation;
+3. no refusal by the citizen that covers this recipient, professional,
+   purpose and moment (R4) — unless the citizen's own consent lifts it.
+
+Break-the-glass (*værdispring*) replaces 2 and 3 for one clinician, one
+citizen, a short time; every access under it is recorded with purpose
+``emergency`` and the reason ``break_glass``.
 
 Ask the gate *before* opening a write's transaction: a denial is recorded at
 once and must not be rolled back with the refused write.
@@ -11,55 +27,214 @@ once and must not be rolled back with the refused write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
-from consent.models import CareRelationship
+from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataCategory
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
-from core.models import Citizen, Role
+from core.models import Citizen, Organisation, Role
 
-__all__ = ["Action", "Decision", "Purpose", "access_citizen", "access_decide"]
+__all__ = [
+    "CATEGORY_CONSENT",
+    "CATEGORY_INSIGHT",
+    "CATEGORY_PATIENT",
+    "CATEGORY_SUMMARY",
+    "CLINICAL_ROLES",
+    "RECORD_CATEGORIES",
+    "Action",
+    "Decision",
+    "Purpose",
+    "access_citizen",
+    "access_decide",
+    "visible_citizens",
+]
+
+CATEGORY_PATIENT = "patient"  # identity and address (Patient)
+CATEGORY_SUMMARY = "summary"  # every permitted category at once ($everything)
+CATEGORY_CONSENT = "consent"  # the citizen's refusals and consents
+CATEGORY_INSIGHT = "insight"  # the insight report (R5)
+RECORD_CATEGORIES = frozenset({*DataCategory.values, CATEGORY_PATIENT, CATEGORY_SUMMARY})
+
+CLINICAL_ROLES = frozenset({Role.ACUTE_NURSE, Role.COORDINATOR, Role.PHYSICIAN, Role.HOME_NURSE})
+
+# R3: the purposes each recipient role may state. ``emergency`` is only ever
+# granted together with an open break-the-glass.
+PERMITTED_PURPOSES: dict[str, frozenset[str]] = {
+    Role.ACUTE_NURSE: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
+    Role.COORDINATOR: frozenset({Purpose.TREATMENT, Purpose.OPERATIONS, Purpose.EMERGENCY}),
+    Role.PHYSICIAN: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
+    Role.HOME_NURSE: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
+}
 
 
 @dataclass(frozen=True)
 class Decision:
     permitted: bool
-    reason_code: str  # why: "care_relationship", "no_care_relationship", "role_not_permitted", ...
+    reason_code: str  # why: "care_relationship", "refused", "purpose_not_permitted", ...
     basis: str = ""
+    break_glass_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _has_open_relationship(actor: Actor, citizen: Citizen) -> CareRelationship | None:
-    organisation = actor.organisation
-    if organisation is None:
-        return None
-    now = timezone.now()
-    return (
-        CareRelationship.objects.filter(
-            citizen=citizen, organisation=organisation, started_at__lte=now
+def _org_ancestor_ids(organisation: Organisation) -> set[int]:
+    """The organisation and every parent above it (a department's hospital)."""
+    ids = {organisation.pk}
+    parent_id = organisation.parent_id
+    while parent_id is not None and parent_id not in ids:
+        ids.add(parent_id)
+        parent_id = (
+            Organisation.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
         )
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=now))
-        .filter(Q(user__isnull=True) | Q(user=actor.user))
+    return ids
+
+
+def _open_relationships(actor: Actor) -> QuerySet[CareRelationship]:
+    """Open care relationships that count for this actor (R1)."""
+    now = timezone.now()
+    organisation = actor.organisation
+    qs = CareRelationship.objects.filter(organisation=organisation, started_at__lte=now).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=now)
+    )
+    if actor.role == Role.ACUTE_NURSE:
+        # Her own visit or referral only; another nurse's visit is not hers.
+        return qs.filter(user=actor.user)
+    if actor.role == Role.COORDINATOR:
+        return qs.filter(user__isnull=True)
+    return qs.filter(Q(user__isnull=True) | Q(user=actor.user))
+
+
+def _relationship_basis(actor: Actor, citizen: Citizen) -> str:
+    organisation = actor.organisation
+    assert organisation is not None
+    if organisation.kind == Organisation.Kind.GP_PRACTICE and citizen.gp_practice_id == (
+        organisation.pk
+    ):
+        return "own_gp"
+    if (
+        organisation.kind == Organisation.Kind.HOME_NURSING
+        and organisation.serves.filter(pk=citizen.municipality_id).exists()
+    ):
+        return "home_nursing_of_municipality"
+    relationship = (
+        _open_relationships(actor)
+        .filter(citizen=citizen)
         .order_by("started_at")
+        .values_list("basis", flat=True)
         .first()
     )
+    return relationship or ""
+
+
+def _active_directives(citizen_ids: Iterable[int] | QuerySet[Any]) -> list[ConsentDirective]:
+    now = timezone.now()
+    return list(
+        ConsentDirective.objects.filter(
+            citizen_id__in=citizen_ids, withdrawal__isnull=True, period_start__lte=now
+        )
+        .filter(Q(period_end__isnull=True) | Q(period_end__gt=now))
+        .prefetch_related("recipient_organisations", "recipient_users")
+    )
+
+
+def directive_covers(
+    directive: ConsentDirective, *, actor: Actor, purpose: str, org_ids: set[int] | None = None
+) -> bool:
+    """Does this refusal or consent apply to this recipient, professional and purpose?"""
+    organisation = actor.organisation
+    orgs = {o.pk for o in directive.recipient_organisations.all()}
+    if orgs:
+        if organisation is None:
+            return False
+        reach = (
+            (org_ids if org_ids is not None else _org_ancestor_ids(organisation))
+            if directive.include_sub_units
+            else {organisation.pk}
+        )
+        if not orgs & reach:
+            return False
+    users = {u.pk for u in directive.recipient_users.all()}
+    if users and (actor.user is None or actor.user.pk not in users):
+        return False
+    return not directive.purposes or purpose in directive.purposes
+
+
+def _refused(directives: list[ConsentDirective], actor: Actor, purpose: str) -> bool:
+    if not directives:
+        return False
+    org_ids = _org_ancestor_ids(actor.organisation) if actor.organisation else set()
+    covering = [
+        d for d in directives if directive_covers(d, actor=actor, purpose=purpose, org_ids=org_ids)
+    ]
+    refused = any(d.provision == ConsentDirective.Provision.DENY for d in covering)
+    lifted = any(d.provision == ConsentDirective.Provision.PERMIT for d in covering)
+    return refused and not lifted
+
+
+def _open_break_glass(actor: Actor, citizen_id: int) -> BreakGlass | None:
+    if actor.user is None:
+        return None
+    return (
+        BreakGlass.objects.filter(
+            user=actor.user, citizen_id=citizen_id, expires_at__gt=timezone.now()
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def _break_glass_decision(actor: Actor, citizen: Citizen, otherwise: Decision) -> Decision:
+    glass = _open_break_glass(actor, citizen.pk)
+    if glass is None:
+        return otherwise
+    return Decision(True, "break_glass", "break_glass", glass.pk)
 
 
 def access_decide(
     *, actor: Actor, citizen: Citizen, action: str, category: str, purpose: str
 ) -> Decision:
     """Permit or deny; no side effects."""
-    if actor.membership is None and not actor.task:
-        return Decision(False, "no_actor")
-    if actor.role in (Role.AUDITOR, Role.ANALYST, Role.ADMINISTRATOR, Role.MEDICINE_OFFICER):
+    if actor.membership is None:
+        # Loading from a partner's own system: storage, not disclosure.
+        if (
+            actor.task
+            and actor.partner is not None
+            and action == Action.CREATE
+            and category in DataCategory.values
+        ):
+            return Decision(True, "import_from_source", "partner_system")
+        return Decision(False, "no_actor" if not actor.task else "role_not_permitted")
+    role = actor.role
+    if role == Role.AUDITOR:
+        if category == CATEGORY_INSIGHT and purpose == Purpose.AUDIT:
+            return Decision(True, "right_of_insight", "auditor")
         return Decision(False, "role_not_permitted")
-    relationship = _has_open_relationship(actor, citizen)
-    if relationship is None:
-        return Decision(False, "no_care_relationship")
-    return Decision(True, "care_relationship", relationship.basis)
+    if role == Role.ADMINISTRATOR:
+        if category == CATEGORY_CONSENT and purpose == Purpose.OPERATIONS:
+            return Decision(True, "consent_administration", "administrator")
+        return Decision(False, "role_not_permitted")
+    if role not in CLINICAL_ROLES or actor.organisation is None:
+        return Decision(False, "role_not_permitted")
+    if category not in RECORD_CATEGORIES and category != CATEGORY_CONSENT:
+        return Decision(False, "category_not_permitted")
+    if purpose not in PERMITTED_PURPOSES[role]:
+        return Decision(False, "purpose_not_permitted")
+    if purpose == Purpose.EMERGENCY:
+        return _break_glass_decision(actor, citizen, Decision(False, "no_break_glass"))
+    basis = _relationship_basis(actor, citizen)
+    if not basis:
+        return _break_glass_decision(actor, citizen, Decision(False, "no_care_relationship"))
+    if category == CATEGORY_CONSENT:
+        # A refusal never stops staff from recording the citizen's own wishes.
+        return Decision(True, "care_relationship", basis)
+    if _refused(_active_directives([citizen.pk]), actor, purpose):
+        return _break_glass_decision(actor, citizen, Decision(False, "refused", basis))
+    return Decision(True, "care_relationship", basis)
 
 
 def access_citizen(
@@ -71,8 +246,15 @@ def access_citizen(
     purpose: str,
     resource_type: str = "",
     resource_id: str = "",
+    audit_permit: bool = True,
+    detail: dict[str, Any] | None = None,
 ) -> Citizen:
-    """Decide, audit, and return the citizen — or raise "not found" for both unknown and refused."""
+    """Decide, audit, and return the citizen — or raise "not found" for both unknown and refused.
+
+    ``audit_permit=False`` is for writes: the caller records the permitted
+    write inside its own transaction (a denial is still recorded here).
+    The decision is left on the returned citizen as ``gate_decision``.
+    """
     citizen = (
         Citizen.objects.select_related("municipality", "gp_practice").filter(pk=citizen_id).first()
     )
@@ -91,19 +273,74 @@ def access_citizen(
     decision = access_decide(
         actor=actor, citizen=citizen, action=action, category=category, purpose=purpose
     )
+    if decision.permitted and not audit_permit:
+        citizen.gate_decision = decision  # type: ignore[attr-defined]
+        return citizen
     audit_record(
         actor=actor,
         action=action,
-        purpose=purpose,
+        purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
         citizen_id=citizen.pk,
         outcome=Outcome.PERMITTED if decision.permitted else Outcome.DENIED,
         resource_type=resource_type,
         resource_id=resource_id,
         reason_code=decision.reason_code,
-        detail={"category": category, "basis": decision.basis}
-        if category
-        else {"basis": decision.basis},
+        detail=audit_detail(decision, category, detail),
     )
     if not decision.permitted:
         raise NotFoundOrNotAllowed()
+    citizen.gate_decision = decision  # type: ignore[attr-defined]
     return citizen
+
+
+def audit_detail(
+    decision: Decision, category: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"basis": decision.basis}
+    if category:
+        out["category"] = category
+    if decision.break_glass_id:
+        out["break_glass_id"] = decision.break_glass_id
+    if extra:
+        out.update(extra)
+    return out
+
+
+def visible_citizens(
+    *, actor: Actor, category: str, purpose: str
+) -> tuple[QuerySet[Citizen], set[int]]:
+    """For searches across citizens: (citizens the actor may see, citizens to
+    leave out after all because a refusal covers them). Same rules as
+    :func:`access_decide`; used as subqueries so totals count only these."""
+    none = Citizen.objects.none()
+    if actor.membership is None or actor.role not in CLINICAL_ROLES:
+        return none, set()
+    if category not in RECORD_CATEGORIES or actor.organisation is None:
+        return none, set()
+    if purpose not in PERMITTED_PURPOSES[actor.role] or purpose == Purpose.EMERGENCY:
+        return none, set()
+    organisation = actor.organisation
+    related = Q(pk__in=_open_relationships(actor).values("citizen_id"))
+    if organisation.kind == Organisation.Kind.GP_PRACTICE:
+        related |= Q(gp_practice=organisation)
+    if organisation.kind == Organisation.Kind.HOME_NURSING:
+        related |= Q(municipality__in=organisation.serves.all())
+    glass_ids = set(
+        BreakGlass.objects.filter(user=actor.user, expires_at__gt=timezone.now()).values_list(
+            "citizen_id", flat=True
+        )
+    )
+    candidates = Citizen.objects.filter(related)
+    refused = {
+        d.citizen_id
+        for d in _active_directives(candidates.values("pk"))
+        if d.provision == ConsentDirective.Provision.DENY
+    }
+    if refused:
+        directives = _active_directives(refused)
+        refused = {
+            cid
+            for cid in refused
+            if _refused([d for d in directives if d.citizen_id == cid], actor, purpose)
+        }
+    return Citizen.objects.filter(related | Q(pk__in=glass_ids)), refused - glass_ids

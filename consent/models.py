@@ -63,3 +63,183 @@ class CareRelationship(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_basis_display()} of citizen {self.citizen_id} with {self.organisation}"
+
+
+class DataCategory(models.TextChoices):
+    """The categories the shared record may hold (R2) — nothing else is stored."""
+
+    SOMATIC_DIAGNOSIS = "somatic-diagnosis", "Somatic diagnosis (ICD-10, not chapter F)"
+    NURSING_PROBLEM = "nursing-problem", "Current nursing problem"
+    MUNICIPAL_HELP = "municipal-help", "Municipal help received (home help, home nursing)"
+    CARE_PLAN = "care-plan", "Care and treatment plan"
+    HOSPITAL_CONTACT = "hospital-contact", "Contact with a hospital department"
+
+
+class RecordResource(models.Model):
+    """One resource of the shared record (*det fælles datagrundlag*), current version.
+
+    ``body`` is the validated FHIR JSON without ``id`` and ``meta``; those are
+    rebuilt from the columns. Earlier versions live in :class:`RecordVersion`.
+    """
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="record_resources")
+    resource_type = models.CharField(max_length=32)
+    category = models.CharField(max_length=32, choices=DataCategory.choices)
+    source_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="record_resources"
+    )
+    # The main code (ICD-10, nursing problem, service, plan category, department SOR).
+    code_system = models.CharField(max_length=100, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    # The clinically relevant date, for ``date`` searches and analyses.
+    effective_at = models.DateTimeField(null=True, blank=True)
+    version_id = models.PositiveIntegerField(default=1)
+    body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["citizen", "category"], name="record_citizen_category_idx"),
+            models.Index(fields=["category", "code"], name="record_category_code_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="record_category_permitted",
+                condition=Q(category__in=DataCategory.values),
+            ),
+            # R2 in the database as well: no psychiatric diagnosis (ICD-10 chapter F,
+            # SKS "DF…"), whatever path wrote the row.
+            models.CheckConstraint(
+                name="record_no_psychiatric_diagnosis",
+                condition=~(Q(code__istartswith="F") | Q(code__istartswith="DF")),
+            ),
+            models.CheckConstraint(name="record_version_positive", condition=Q(version_id__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.pk} v{self.version_id} ({self.category})"
+
+
+class RecordVersion(models.Model):
+    """Every version of a record resource, appended on create and on each update."""
+
+    resource = models.ForeignKey(RecordResource, on_delete=models.PROTECT, related_name="versions")
+    version_id = models.PositiveIntegerField()
+    body = models.JSONField()
+    source_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "version_id"], name="record_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} v{self.version_id}"
+
+
+class ConsentDirective(models.Model):
+    """A citizen's refusal (*spærring*) or consent, as FHIR Consent.
+
+    The scope is the intersection of what is given: recipient organisations
+    (optionally with their sub-units), named professionals, purposes, and the
+    period in force. Nothing given = wholly. A ``permit`` directive is the
+    citizen's consent that lifts a refusal for the recipients it names.
+    Directives are never changed; a withdrawal is its own row.
+    """
+
+    class Provision(models.TextChoices):
+        DENY = "deny", "Refusal"
+        PERMIT = "permit", "Consent"
+
+    class GivenHow(models.TextChoices):
+        ORAL = "oral", "Oral"
+        WRITTEN = "written", "Written"
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="consents")
+    provision = models.CharField(max_length=8, choices=Provision.choices)
+    recipient_organisations = models.ManyToManyField(Organisation, blank=True, related_name="+")
+    include_sub_units = models.BooleanField(default=True)
+    recipient_users = models.ManyToManyField(User, blank=True, related_name="+")
+    purposes = models.JSONField(default=list, blank=True)
+    period_start = models.DateTimeField(default=timezone.now)
+    period_end = models.DateTimeField(null=True, blank=True)
+    given_how = models.CharField(max_length=8, choices=GivenHow.choices)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["citizen", "period_start"], name="consent_citizen_idx")]
+        constraints = [
+            models.CheckConstraint(
+                name="consent_period_ordered",
+                condition=Q(period_end__isnull=True) | Q(period_end__gt=models.F("period_start")),
+            ),
+            models.CheckConstraint(
+                name="consent_provision_known", condition=Q(provision__in=["deny", "permit"])
+            ),
+            models.CheckConstraint(
+                name="consent_given_how_known", condition=Q(given_how__in=["oral", "written"])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provision_display()} {self.pk} of citizen {self.citizen_id}"
+
+
+class ConsentWithdrawal(models.Model):
+    """The citizen withdrew a directive: when, how, and who recorded it."""
+
+    directive = models.OneToOneField(
+        ConsentDirective, on_delete=models.PROTECT, related_name="withdrawal"
+    )
+    given_how = models.CharField(max_length=8, choices=ConsentDirective.GivenHow.choices)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"withdrawal of {self.directive_id}"
+
+
+class BreakGlass(models.Model):
+    """An override (*værdispring*): one clinician, one citizen, a stated reason,
+    a short time. Flagged for the auditors and shown in the insight report."""
+
+    class Basis(models.TextChoices):
+        CITIZEN_CONSENTED = "citizen_consented", "The citizen consented"
+        CANNOT_BE_ASKED = "cannot_be_asked", "The citizen cannot be asked and it is necessary"
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="break_glasses")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="break_glasses")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=32)
+    basis = models.CharField(max_length=24, choices=Basis.choices)
+    reason = models.CharField(max_length=500)
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "citizen", "expires_at"], name="break_glass_idx")]
+        constraints = [
+            models.CheckConstraint(
+                name="break_glass_expires_after_start",
+                condition=Q(expires_at__gt=models.F("started_at")),
+            ),
+            models.CheckConstraint(name="break_glass_has_reason", condition=~Q(reason="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"break-the-glass {self.pk} on citizen {self.citizen_id}"

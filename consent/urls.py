@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from consent import pages
+
+urlpatterns: list[URLPattern] = [
+    path("consent/insight/", pages.insight_find, name="consent-insight-find"),
+    path("consent/insight/<int:citizen_id>/", pages.insight, name="consent-insight"),
+]

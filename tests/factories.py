@@ -198,3 +198,56 @@ def acute_referral(
     if accepted:
         referral = referral_accept(referral=referral, by=actor)
     return referral
+
+
+def integration_partner(
+    kind: str,
+    organisation: Organisation,
+    *,
+    endpoint_url: str = "",
+    code: str | None = None,
+    secret: str | None = None,
+    **policy: object,
+):  # type: ignore[no-untyped-def]
+    """A hand-off partner (integrations.Partner) with its own secret."""
+    from integrations.models import Partner
+
+    return Partner.objects.create(
+        code=code or f"{kind.replace('_', '-')}-{next(_seq)}",
+        kind=kind,
+        organisation=organisation,
+        endpoint_url=endpoint_url,
+        secret=secret or secrets.token_urlsafe(32),
+        **policy,
+    )
+
+
+# --- consent: recipients of the shared record ---------------------------------
+
+
+def home_nursing(code: str = "157") -> Organisation:
+    """The home nursing (hjemmesygepleje) serving one municipality."""
+    muni = municipality(code)
+    org = organisation(Organisation.Kind.HOME_NURSING, f"Hjemmesygeplejen {code}", parent=muni)
+    org.serves.add(muni)
+    return org
+
+
+def hospital_department() -> Organisation:
+    hospital = organisation(Organisation.Kind.HOSPITAL)
+    return organisation(Organisation.Kind.HOSPITAL_DEPARTMENT, parent=hospital)
+
+
+def open_visit(nurse: Membership, person: Citizen, source_id: str | None = None) -> object:
+    """A nurse's own visit for a citizen: the care relationship R1 asks for."""
+    from consent.models import CareRelationship
+    from consent.services import care_relationship_open
+
+    return care_relationship_open(
+        citizen=person,
+        organisation=nurse.organisation,
+        user=nurse.user,
+        basis=CareRelationship.Basis.VISIT,
+        source_type="test.visit",
+        source_id=source_id or str(next(_seq)),
+    )

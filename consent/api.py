@@ -1,0 +1,80 @@
+"""Internal API of ``consent``: break-the-glass and the restricted analyses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consent import services
+from consent.analyses import ANALYSES, analysis_run
+from consent.gate import CLINICAL_ROLES
+from core.actors import Actor
+from core.models import Role
+from core.permissions import actor_from_request, roles
+
+
+def _actor(request: Request) -> Actor:
+    actor = actor_from_request(request)
+    assert actor is not None
+    return actor
+
+
+class BreakGlassIn(serializers.Serializer[Any]):
+    citizen_id = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(max_length=500, allow_blank=True)
+    basis = serializers.CharField(max_length=24)
+
+
+class BreakGlassView(APIView):
+    """``POST /api/consent/break-glass``: a clinician overrides access to one
+    citizen for a few minutes, stating why (*værdispring*)."""
+
+    permission_classes = [roles(*CLINICAL_ROLES)]
+
+    def post(self, request: Request) -> Response:
+        data = BreakGlassIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        glass = services.break_glass_open(actor=_actor(request), **data.validated_data)
+        return Response(
+            {
+                "id": glass.pk,
+                "citizen_id": glass.citizen_id,
+                "basis": glass.basis,
+                "started_at": glass.started_at.isoformat(),
+                "expires_at": glass.expires_at.isoformat(),
+            },
+            status=201,
+        )
+
+
+class AnalysisListView(APIView):
+    permission_classes = [roles(Role.ANALYST)]
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {"analyses": [{"name": k, "description": d} for k, (d, _) in ANALYSES.items()]}
+        )
+
+
+class AnalysisRunView(APIView):
+    """``GET /api/consent/analyses/<name>?…`` (JSON) or ``…/<name>/csv``."""
+
+    permission_classes = [roles(Role.ANALYST)]
+
+    def get(self, request: Request, name: str, export: str = "") -> Response | HttpResponse:
+        table = analysis_run(
+            actor=_actor(request),
+            name=name,
+            params={k: str(v) for k, v in request.query_params.items()},
+            export=bool(export),
+        )
+        if export:
+            response = HttpResponse(table.as_csv(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+            return response
+        return Response(table.as_dict())

@@ -1,0 +1,530 @@
+"""Mapping between the shared record and FHIR R4 (validated with the R4B models).
+
+What comes in is checked against R2 before anything else: a resource must
+carry one permitted data category (``meta.tag`` in :data:`CATEGORY_SYSTEM`),
+be of the type that category uses, and hold nothing outside it — no ICD-10
+chapter F diagnosis, no hospital contact with more than the department, the
+period and the class. What goes out is rebuilt from the stored body plus
+``id``, ``meta`` (versionId, lastUpdated, the category tag) and the source
+organisation extension.
+
+The municipal help a citizen receives (home help, personal care, home
+nursing) is an **EpisodeOfCare**: it is about one patient, runs over a
+period, is managed by an organisation (the municipality or its home nursing)
+and is typed by the service — which is exactly what the shared record holds.
+HealthcareService describes an offer, not a citizen's help, and
+ServiceRequest/Task are what ``acute`` uses for referrals and assignments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from consent.models import ConsentDirective, DataCategory, RecordResource
+from core.cpr import CPR_SYSTEM
+from core.errors import InvalidInput
+
+CATEGORY_SYSTEM = "urn:tvaerakut:data-category"
+SOURCE_EXTENSION = "urn:tvaerakut:fhir:source-organisation"
+MUNICIPAL_SERVICE_SYSTEM = "urn:tvaerakut:municipal-service"
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
+SKS_SYSTEM = "urn:oid:1.2.208.176.2.4"
+CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
+
+# Which resource type each category uses.
+TYPE_BY_CATEGORY = {
+    DataCategory.SOMATIC_DIAGNOSIS: "Condition",
+    DataCategory.NURSING_PROBLEM: "Condition",
+    DataCategory.MUNICIPAL_HELP: "EpisodeOfCare",
+    DataCategory.CARE_PLAN: "CarePlan",
+    DataCategory.HOSPITAL_CONTACT: "Encounter",
+}
+RECORD_TYPES = frozenset(TYPE_BY_CATEGORY.values())
+
+MUNICIPAL_SERVICES = {
+    "home-help": "Praktisk hjælp (home help)",
+    "personal-care": "Personlig pleje (personal care)",
+    "home-nursing": "Hjemmesygepleje (home nursing)",
+}
+
+# R2: a hospital contact is counted per department, nothing more.
+ENCOUNTER_ELEMENTS = frozenset(
+    {"resourceType", "id", "meta", "status", "class", "subject", "serviceProvider", "period"}
+)
+
+
+class RecordRefused(InvalidInput):
+    """Refused at the door by R2 (a 400 naming the rule)."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None):
+        super().__init__(code, f"R2 permitted data only: {message}", field=field, rule="R2")
+
+
+@dataclass
+class ParsedResource:
+    resource_type: str
+    category: str
+    body: dict[str, Any]
+    citizen_ref: tuple[str, str]  # ("id", "12") or ("cpr", "...")
+    code_system: str
+    code: str
+    effective_at: dt.datetime | None
+    source_organisation_id: int | None = None  # serviceProvider for hospital contacts
+
+
+def validate_fhir(data: dict[str, Any], *, expected_type: str | None = None) -> dict[str, Any]:
+    """R4B validation; the error lists places and reasons, never the values sent."""
+    resource_type = data.get("resourceType")
+    if not isinstance(resource_type, str):
+        raise InvalidInput("fhir.invalid", "resourceType is missing.", field="resourceType")
+    if expected_type and resource_type != expected_type:
+        raise InvalidInput(
+            "fhir.type_mismatch",
+            f"This endpoint takes {expected_type}, not {resource_type}.",
+            field="resourceType",
+        )
+    try:
+        model = get_fhir_model_class(resource_type)
+    except KeyError:
+        raise RecordRefused(
+            "record.type_not_permitted",
+            f"resource type {resource_type[:40]!r} is not part of the shared record.",
+            field="resourceType",
+        ) from None
+    try:
+        return model.model_validate(data).model_dump(mode="json", exclude_none=True)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or resource_type}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        raise InvalidInput("fhir.invalid", f"Not a valid {resource_type}: {problems}") from None
+
+
+def _codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list((concept or {}).get("coding") or [])
+
+
+def _is_psychiatric(coding: dict[str, Any]) -> bool:
+    code = str(coding.get("code", "")).upper()
+    system = coding.get("system")
+    if system == ICD10_SYSTEM:
+        return code.startswith("F")
+    if system == SKS_SYSTEM:
+        return code.startswith("DF")
+    return False
+
+
+def _category_of(data: dict[str, Any]) -> str:
+    tags = [
+        t for t in (data.get("meta") or {}).get("tag") or [] if t.get("system") == CATEGORY_SYSTEM
+    ]
+    if not tags:
+        raise RecordRefused(
+            "record.category_missing",
+            f"every resource must carry its data category as meta.tag in {CATEGORY_SYSTEM}.",
+            field="meta.tag",
+        )
+    codes = {t.get("code") for t in tags}
+    if len(codes) != 1:
+        raise RecordRefused(
+            "record.category_ambiguous",
+            "a resource has exactly one data category.",
+            field="meta.tag",
+        )
+    code = codes.pop()
+    if code not in DataCategory.values:
+        raise RecordRefused(
+            "record.category_not_permitted",
+            f"{str(code)[:40]!r} is not a permitted category ({', '.join(DataCategory.values)}).",
+            field="meta.tag",
+        )
+    return str(code)
+
+
+def _reference_id(ref: dict[str, Any] | None, kind: str, field: str) -> str:
+    reference = str((ref or {}).get("reference") or "")
+    prefix = f"{kind}/"
+    if not reference.startswith(prefix) or not reference[len(prefix) :].isdigit():
+        raise InvalidInput(
+            "record.reference_invalid", f"{field} must reference {kind}/<id>.", field=field
+        )
+    return reference[len(prefix) :]
+
+
+def _subject(data: dict[str, Any], field: str) -> tuple[str, str]:
+    ref = data.get(field)
+    if not isinstance(ref, dict):
+        raise InvalidInput("record.subject_required", f"{field} is required.", field=field)
+    identifier = ref.get("identifier") or {}
+    if identifier.get("system") == CPR_SYSTEM and identifier.get("value"):
+        return ("cpr", str(identifier["value"]))
+    return ("id", _reference_id(ref, "Patient", field))
+
+
+def _instant(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        day = parse_date(value[:10])
+        if day is None:
+            return None
+        parsed = dt.datetime(day.year, day.month, day.day)
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
+
+
+def parse_record_resource(
+    data: dict[str, Any], *, expected_type: str | None = None
+) -> ParsedResource:
+    """Check R2, then validate; return what the store needs."""
+    resource_type = data.get("resourceType")
+    if isinstance(resource_type, str) and resource_type not in RECORD_TYPES:
+        raise RecordRefused(
+            "record.type_not_permitted",
+            f"{resource_type[:40]} is not part of the shared record.",
+            field="resourceType",
+        )
+    category = _category_of(data)
+    wanted = TYPE_BY_CATEGORY[DataCategory(category)]
+    if resource_type != wanted:
+        raise RecordRefused(
+            "record.category_type_mismatch",
+            f"category {category} is held as {wanted}, not {resource_type}.",
+            field="resourceType",
+        )
+    body = validate_fhir(data, expected_type=expected_type)
+    extensions = [e for e in body.get("extension") or [] if e.get("url") != SOURCE_EXTENSION]
+    body.pop("id", None)
+    body.pop("meta", None)
+    if extensions:
+        body["extension"] = extensions
+    else:
+        body.pop("extension", None)
+    code_system, code, effective = "", "", None
+    source_id: int | None = None
+    if resource_type == "Condition":
+        codings = _codings(body.get("code"))
+        if any(_is_psychiatric(c) for c in codings):
+            raise RecordRefused(
+                "record.psychiatric_diagnosis",
+                "psychiatric diagnoses (ICD-10 chapter F) are not shared.",
+                field="code",
+            )
+        if category == DataCategory.SOMATIC_DIAGNOSIS:
+            diagnosis = [c for c in codings if c.get("system") in (ICD10_SYSTEM, SKS_SYSTEM)]
+            if not diagnosis:
+                raise RecordRefused(
+                    "record.diagnosis_code_required",
+                    "a somatic diagnosis needs an ICD-10 (or SKS) code.",
+                    field="code",
+                )
+            code_system, code = diagnosis[0]["system"], str(diagnosis[0].get("code", ""))
+        else:
+            if not codings and not (body.get("code") or {}).get("text"):
+                raise InvalidInput(
+                    "record.code_required",
+                    "A nursing problem needs a code or a text.",
+                    field="code",
+                )
+            if codings:
+                code_system, code = codings[0].get("system", ""), str(codings[0].get("code", ""))
+        effective = _instant(body.get("onsetDateTime") or body.get("recordedDate"))
+        subject = _subject(body, "subject")
+    elif resource_type == "EpisodeOfCare":
+        services = [
+            c
+            for concept in body.get("type") or []
+            for c in _codings(concept)
+            if c.get("system") == MUNICIPAL_SERVICE_SYSTEM
+        ]
+        if not services or services[0].get("code") not in MUNICIPAL_SERVICES:
+            raise RecordRefused(
+                "record.service_not_permitted",
+                "municipal help is typed in "
+                f"{MUNICIPAL_SERVICE_SYSTEM} as one of {', '.join(MUNICIPAL_SERVICES)}.",
+                field="type",
+            )
+        code_system, code = MUNICIPAL_SERVICE_SYSTEM, str(services[0]["code"])
+        effective = _instant((body.get("period") or {}).get("start"))
+        subject = _subject(body, "patient")
+    elif resource_type == "CarePlan":
+        codings = [c for concept in body.get("category") or [] for c in _codings(concept)]
+        if codings:
+            code_system, code = codings[0].get("system", ""), str(codings[0].get("code", ""))
+        effective = _instant((body.get("period") or {}).get("start") or body.get("created"))
+        subject = _subject(body, "subject")
+    else:  # Encounter: a contact with one hospital department
+        extra = sorted(set(body) - ENCOUNTER_ELEMENTS - {"extension"})
+        if extra:
+            raise RecordRefused(
+                "record.contact_detail_not_permitted",
+                "a hospital contact holds only department, period, class and status; "
+                f"not {', '.join(extra)}.",
+                field=extra[0],
+            )
+        source_id = int(
+            _reference_id(body.get("serviceProvider"), "Organization", "serviceProvider")
+        )
+        code_system, code = "Organization", str(source_id)
+        effective = _instant((body.get("period") or {}).get("start"))
+        subject = _subject(body, "subject")
+    if code.upper().startswith(("F", "DF")) and code_system in (ICD10_SYSTEM, SKS_SYSTEM):
+        raise RecordRefused(
+            "record.psychiatric_diagnosis",
+            "psychiatric diagnoses (ICD-10 chapter F) are not shared.",
+            field="code",
+        )
+    return ParsedResource(
+        resource_type=str(resource_type),
+        category=category,
+        body=body,
+        citizen_ref=subject,
+        code_system=code_system[:100],
+        code=code[:64],
+        effective_at=effective,
+        source_organisation_id=source_id,
+    )
+
+
+def with_subject(body: dict[str, Any], resource_type: str, citizen_id: int) -> dict[str, Any]:
+    """The stored body points at the citizen by id, never by CPR number."""
+    field = "patient" if resource_type == "EpisodeOfCare" else "subject"
+    return {**body, field: {"reference": f"Patient/{citizen_id}"}}
+
+
+def etag(version_id: int) -> str:
+    return f'W/"{version_id}"'
+
+
+def record_resource(resource: RecordResource, *, source_name: str | None = None) -> dict[str, Any]:
+    """The stored resource as FHIR JSON (body already validated when written)."""
+    name = source_name if source_name is not None else resource.source_organisation.name
+    out: dict[str, Any] = {
+        "resourceType": resource.resource_type,
+        "id": str(resource.pk),
+        "meta": {
+            "versionId": str(resource.version_id),
+            "lastUpdated": resource.updated_at.isoformat(),
+            "tag": [
+                {
+                    "system": CATEGORY_SYSTEM,
+                    "code": resource.category,
+                    "display": DataCategory(resource.category).label,
+                }
+            ],
+        },
+        **resource.body,
+    }
+    out["extension"] = [
+        *(resource.body.get("extension") or []),
+        {
+            "url": SOURCE_EXTENSION,
+            "valueReference": {
+                "reference": f"Organization/{resource.source_organisation_id}",
+                "display": name,
+            },
+        },
+    ]
+    return out
+
+
+# --- Consent -------------------------------------------------------------------
+
+PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+# Platform purposes <-> HL7 v3 PurposeOfUse.
+PURPOSE_CODES = {
+    "treatment": "TREAT",
+    "emergency": "ETREAT",
+    "operations": "HOPERAT",
+    "analysis": "HRESCH",
+    "audit": "HSYSADMIN",
+}
+PURPOSE_BY_CODE = {v: k for k, v in PURPOSE_CODES.items()}
+GIVEN_HOW_EXTENSION = "urn:tvaerakut:fhir:consent-given-how"
+SUB_UNITS_EXTENSION = "urn:tvaerakut:fhir:consent-include-sub-units"
+RECORDED_BY_EXTENSION = "urn:tvaerakut:fhir:recorded-by"
+WITHDRAWN_EXTENSION = "urn:tvaerakut:fhir:consent-withdrawn"
+
+
+def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
+    withdrawal = getattr(directive, "withdrawal", None)
+    provision: dict[str, Any] = {
+        "type": directive.provision,
+        "period": {
+            "start": directive.period_start.isoformat(),
+            **({"end": directive.period_end.isoformat()} if directive.period_end else {}),
+        },
+    }
+    actors = [
+        {
+            "role": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                        "code": "IRCP",
+                    }
+                ]
+            },
+            "reference": {"reference": f"Organization/{o.pk}", "display": o.name},
+        }
+        for o in directive.recipient_organisations.all()
+    ] + [
+        {
+            "role": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                        "code": "IRCP",
+                    }
+                ]
+            },
+            "reference": {"reference": f"Practitioner/{u.pk}", "display": u.display_name},
+        }
+        for u in directive.recipient_users.all()
+    ]
+    if actors:
+        provision["actor"] = actors
+    if directive.purposes:
+        provision["purpose"] = [
+            {"system": PURPOSE_SYSTEM, "code": PURPOSE_CODES[p]} for p in directive.purposes
+        ]
+    extensions: list[dict[str, Any]] = [
+        {"url": GIVEN_HOW_EXTENSION, "valueCode": directive.given_how},
+        {"url": SUB_UNITS_EXTENSION, "valueBoolean": directive.include_sub_units},
+        {
+            "url": RECORDED_BY_EXTENSION,
+            "valueReference": {
+                "reference": f"Practitioner/{directive.recorded_by_id}",
+                "display": directive.recorded_by.display_name,
+            },
+        },
+    ]
+    if withdrawal is not None:
+        extensions.append(
+            {
+                "url": WITHDRAWN_EXTENSION,
+                "extension": [
+                    {"url": "at", "valueDateTime": withdrawal.recorded_at.isoformat()},
+                    {"url": "how", "valueCode": withdrawal.given_how},
+                    {
+                        "url": "by",
+                        "valueReference": {
+                            "reference": f"Practitioner/{withdrawal.recorded_by_id}"
+                        },
+                    },
+                ],
+            }
+        )
+    return {
+        "resourceType": "Consent",
+        "id": str(directive.pk),
+        "extension": extensions,
+        "status": "inactive" if withdrawal is not None else "active",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": f"Patient/{directive.citizen_id}"},
+        "dateTime": directive.recorded_at.isoformat(),
+        "organization": [
+            {
+                "reference": f"Organization/{directive.recorded_by_organisation_id}",
+                "display": directive.recorded_by_organisation.name,
+            }
+        ],
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}
+            ]
+        }
+        if directive.provision == ConsentDirective.Provision.DENY
+        else {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+            ]
+        },
+        "provision": provision,
+    }
+
+
+@dataclass
+class ParsedConsent:
+    citizen_id: str
+    provision: str
+    organisation_ids: list[int]
+    user_ids: list[int]
+    purposes: list[str]
+    period_start: dt.datetime | None
+    period_end: dt.datetime | None
+    given_how: str
+    include_sub_units: bool
+
+
+def parse_consent(data: dict[str, Any]) -> ParsedConsent:
+    body = validate_fhir(data, expected_type="Consent")
+    citizen_id = _reference_id(body.get("patient"), "Patient", "patient")
+    provision = body.get("provision") or {}
+    kind = provision.get("type") or "deny"
+    if kind not in ("deny", "permit"):
+        raise InvalidInput("consent.provision_invalid", "provision.type is deny or permit.")
+    org_ids: list[int] = []
+    user_ids: list[int] = []
+    for index, actor in enumerate(provision.get("actor") or []):
+        reference = str((actor.get("reference") or {}).get("reference") or "")
+        kind_, _, ident = reference.partition("/")
+        if kind_ == "Organization" and ident.isdigit():
+            org_ids.append(int(ident))
+        elif kind_ == "Practitioner" and ident.isdigit():
+            user_ids.append(int(ident))
+        else:
+            raise InvalidInput(
+                "consent.actor_invalid",
+                "provision.actor references Organization/<id> or Practitioner/<id>.",
+                field=f"provision.actor[{index}]",
+            )
+    purposes = []
+    for coding in provision.get("purpose") or []:
+        purpose = PURPOSE_BY_CODE.get(coding.get("code", ""))
+        if purpose is None:
+            raise InvalidInput(
+                "consent.purpose_unknown",
+                f"provision.purpose codes are {', '.join(PURPOSE_BY_CODE)}.",
+                field="provision.purpose",
+            )
+        purposes.append(purpose)
+    extensions = {e.get("url"): e for e in body.get("extension") or []}
+    how = (extensions.get(GIVEN_HOW_EXTENSION) or {}).get("valueCode")
+    if how not in ("oral", "written"):
+        raise InvalidInput(
+            "consent.given_how_required",
+            f"Say how the citizen gave it: extension {GIVEN_HOW_EXTENSION} = oral or written.",
+            field="extension",
+        )
+    sub_units = (extensions.get(SUB_UNITS_EXTENSION) or {}).get("valueBoolean")
+    period = provision.get("period") or {}
+    return ParsedConsent(
+        citizen_id=citizen_id,
+        provision=kind,
+        organisation_ids=org_ids,
+        user_ids=user_ids,
+        purposes=sorted(set(purposes)),
+        period_start=_instant(period.get("start")),
+        period_end=_instant(period.get("end")),
+        given_how=how,
+        include_sub_units=True if sub_units is None else bool(sub_units),
+    )

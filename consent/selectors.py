@@ -1,0 +1,447 @@
+"""Reads of the shared record, consent and the insight report — each through the gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from consent.audit.models import AuditEntry
+from consent.audit.services import Action, Purpose, audit_record_many
+from consent.fhir import CATEGORY_SYSTEM, consent_resource, record_resource
+from consent.gate import (
+    CATEGORY_CONSENT,
+    CATEGORY_INSIGHT,
+    CATEGORY_PATIENT,
+    CATEGORY_SUMMARY,
+    access_citizen,
+    visible_citizens,
+)
+from consent.models import BreakGlass, ConsentDirective, DataCategory, RecordResource
+from core.actors import Actor
+from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.fhir.patient import patient_resource
+from core.models import Citizen
+
+INSIGHT_YEARS = 2
+
+
+def _resource_citizen(resource_type: str, resource_id: str) -> tuple[int, str]:
+    if not resource_id.isdigit():
+        return -1, ""
+    row = (
+        RecordResource.objects.filter(pk=int(resource_id), resource_type=resource_type)
+        .values_list("citizen_id", "category")
+        .first()
+    )
+    return (row[0], row[1]) if row else (-1, "")
+
+
+def record_read(
+    *, actor: Actor, resource_type: str, resource_id: str, purpose: str
+) -> RecordResource:
+    """One resource, if the gate permits reading its citizen's data of its category."""
+    citizen_id, category = _resource_citizen(resource_type, resource_id)
+    access_citizen(
+        actor=actor,
+        citizen_id=citizen_id,
+        action=Action.READ,
+        category=category,
+        purpose=purpose,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
+    return RecordResource.objects.select_related("source_organisation").get(pk=int(resource_id))
+
+
+def record_read_bare(*, resource_type: str, resource_id: str) -> RecordResource:
+    """Benchmark only (``CONSENT_BENCH_BARE_READS``, refused without DEBUG): the
+    same read with no gate and no audit, to measure what they cost."""
+    if not (settings.DEBUG and settings.CONSENT_BENCH_BARE_READS):
+        raise NotFoundOrNotAllowed()
+    found = (
+        RecordResource.objects.select_related("source_organisation")
+        .filter(pk=int(resource_id) if resource_id.isdigit() else -1, resource_type=resource_type)
+        .first()
+    )
+    if found is None:
+        raise NotFoundOrNotAllowed()
+    return found
+
+
+@dataclass
+class SearchParams:
+    patient: str | None = None
+    category: str | None = None
+    code: str | None = None
+    dates: list[str] = field(default_factory=list)
+
+
+SEARCH_PARAMS = {"patient", "subject", "category", "code", "date", "_count", "_offset"}
+DATE_PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
+
+
+def parse_search(query: Any) -> SearchParams:
+    unknown = sorted(set(query.keys()) - SEARCH_PARAMS)
+    if unknown:
+        raise InvalidInput(
+            "search.param_unknown",
+            f"Unsupported search parameter(s): {', '.join(p[:30] for p in unknown)}.",
+            field=unknown[0],
+        )
+    patient = query.get("patient") or query.get("subject")
+    if patient is not None:
+        patient = patient.removeprefix("Patient/")
+        if not patient.isdigit():
+            raise InvalidInput(
+                "search.patient_invalid",
+                "patient is a Patient id (CPR search is POST /fhir/Patient/_search).",
+                field="patient",
+            )
+    return SearchParams(
+        patient=patient,
+        category=query.get("category"),
+        code=query.get("code"),
+        dates=query.getlist("date") if hasattr(query, "getlist") else [],
+    )
+
+
+def _date_filter(value: str) -> Q:
+    prefix = value[:2] if value[:2] in DATE_PREFIXES else "eq"
+    raw = value[2:] if value[:2] in DATE_PREFIXES else value
+    try:
+        day = dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        raise InvalidInput(
+            "search.date_invalid", "date is [prefix]YYYY-MM-DD, e.g. ge2024-01-01.", field="date"
+        ) from None
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=1)
+    if prefix in ("gt", "sa"):
+        return Q(effective_at__gte=end)
+    if prefix in ("lt", "eb"):
+        return Q(effective_at__lt=start)
+    if prefix == "ge":
+        return Q(effective_at__gte=start)
+    if prefix == "le":
+        return Q(effective_at__lt=end)
+    if prefix == "ne":
+        return ~Q(effective_at__gte=start, effective_at__lt=end)
+    return Q(effective_at__gte=start, effective_at__lt=end)
+
+
+def _filtered(qs: QuerySet[RecordResource], params: SearchParams) -> QuerySet[RecordResource]:
+    if params.category:
+        code = params.category.rsplit("|", 1)[-1]
+        system = params.category.rsplit("|", 1)[0] if "|" in params.category else None
+        if system not in (None, CATEGORY_SYSTEM) or code not in DataCategory.values:
+            return qs.none()
+        qs = qs.filter(category=code)
+    if params.code:
+        if "|" in params.code:
+            system, code = params.code.rsplit("|", 1)
+            qs = qs.filter(code=code, **({"code_system": system} if system else {}))
+        else:
+            qs = qs.filter(code=params.code)
+    for value in params.dates:
+        qs = qs.filter(_date_filter(value))
+    return qs
+
+
+def record_search(
+    *,
+    actor: Actor,
+    resource_type: str,
+    params: SearchParams,
+    purpose: str,
+    count: int,
+    offset: int,
+) -> tuple[list[RecordResource], int]:
+    """A page of matches and the total — both counting only what the actor may see."""
+    qs = RecordResource.objects.filter(resource_type=resource_type)
+    if params.patient is not None:
+        try:
+            access_citizen(
+                actor=actor,
+                citizen_id=int(params.patient),
+                action=Action.SEARCH,
+                category=params.category.rsplit("|", 1)[-1]
+                if params.category
+                else CATEGORY_SUMMARY,
+                purpose=purpose,
+                resource_type=resource_type,
+            )
+        except NotFoundOrNotAllowed:
+            return [], 0  # an empty result, exactly as for an unknown patient
+        qs = qs.filter(citizen_id=int(params.patient))
+    else:
+        visible, refused = visible_citizens(actor=actor, category=CATEGORY_SUMMARY, purpose=purpose)
+        qs = qs.filter(citizen__in=visible.values("pk")).exclude(citizen_id__in=refused)
+    qs = _filtered(qs, params)
+    total = qs.count()
+    page = list(
+        qs.select_related("source_organisation").order_by("-effective_at", "-pk")[
+            offset : offset + count
+        ]
+    )
+    if params.patient is None and page:
+        audit_record_many(
+            actor=actor,
+            action=Action.SEARCH,
+            purpose=purpose,
+            citizen_ids=[r.citizen_id for r in page],
+            resource_type=resource_type,
+            detail={"category": params.category or "", "code": params.code or ""},
+        )
+    return page, total
+
+
+def patient_read(*, actor: Actor, citizen_id: str, purpose: str) -> dict[str, Any]:
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=int(citizen_id) if citizen_id.isdigit() else -1,
+        action=Action.READ,
+        category=CATEGORY_PATIENT,
+        purpose=purpose,
+        resource_type="Patient",
+        resource_id=citizen_id,
+    )
+    return patient_resource(citizen)
+
+
+def patient_search_by_cpr(*, actor: Actor, cpr: str, purpose: str) -> list[dict[str, Any]]:
+    """CPR search (only ever from a POST body). A citizen the actor may not see
+    is an empty result, like an unknown number."""
+    found = Citizen.objects.filter(cpr=cpr).values_list("pk", flat=True).first()
+    try:
+        citizen = access_citizen(
+            actor=actor,
+            citizen_id=found if found is not None else -1,
+            action=Action.SEARCH,
+            category=CATEGORY_PATIENT,
+            purpose=purpose,
+            resource_type="Patient",
+        )
+    except NotFoundOrNotAllowed:
+        return []
+    return [patient_resource(citizen)]
+
+
+def patient_everything(*, actor: Actor, citizen_id: str, purpose: str) -> list[dict[str, Any]]:
+    """The consent-filtered summary a nurse reads before a visit: the Patient and
+    every resource of the shared record, newest first, one audited decision."""
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=int(citizen_id) if citizen_id.isdigit() else -1,
+        action=Action.READ,
+        category=CATEGORY_SUMMARY,
+        purpose=purpose,
+        resource_type="Patient",
+        resource_id=citizen_id,
+        detail={"operation": "$everything"},
+    )
+    resources = (
+        RecordResource.objects.filter(citizen=citizen)
+        .select_related("source_organisation")
+        .order_by("category", "-effective_at", "-pk")
+    )
+    return [patient_resource(citizen), *(record_resource(r) for r in resources)]
+
+
+def _consents(citizen_id: int) -> QuerySet[ConsentDirective]:
+    return (
+        ConsentDirective.objects.filter(citizen_id=citizen_id)
+        .select_related("withdrawal", "recorded_by", "recorded_by_organisation")
+        .prefetch_related("recipient_organisations", "recipient_users")
+        .order_by("-recorded_at", "-pk")
+    )
+
+
+def consent_read(*, actor: Actor, consent_id: str, purpose: str) -> dict[str, Any]:
+    citizen_id = (
+        ConsentDirective.objects.filter(pk=int(consent_id) if consent_id.isdigit() else -1)
+        .values_list("citizen_id", flat=True)
+        .first()
+    )
+    access_citizen(
+        actor=actor,
+        citizen_id=citizen_id if citizen_id is not None else -1,
+        action=Action.READ,
+        category=CATEGORY_CONSENT,
+        purpose=purpose,
+        resource_type="Consent",
+        resource_id=consent_id,
+    )
+    return consent_resource(_consents(citizen_id or -1).get(pk=int(consent_id)))
+
+
+def consent_search(*, actor: Actor, patient: str, purpose: str) -> list[dict[str, Any]]:
+    """A citizen's refusals and consents, withdrawn ones included (history kept)."""
+    try:
+        access_citizen(
+            actor=actor,
+            citizen_id=int(patient) if patient.isdigit() else -1,
+            action=Action.SEARCH,
+            category=CATEGORY_CONSENT,
+            purpose=purpose,
+            resource_type="Consent",
+        )
+    except NotFoundOrNotAllowed:
+        return []
+    return [consent_resource(d) for d in _consents(int(patient))]
+
+
+# --- Insight report (R5, *Min Log*) --------------------------------------------
+
+
+@dataclass
+class InsightReport:
+    citizen: Citizen
+    generated_at: dt.datetime
+    since: dt.datetime
+    holdings: list[dict[str, Any]]
+    resources: list[RecordResource]
+    consents: list[ConsentDirective]
+    accesses: list[AuditEntry]
+    break_glasses: list[BreakGlass]
+
+
+def insight_report(*, actor: Actor, citizen_id: int) -> InsightReport:
+    """What the record holds (by category and source) and every access and
+    disclosure of the last two years, break-the-glass flagged."""
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=citizen_id,
+        action=Action.EXPORT,
+        category=CATEGORY_INSIGHT,
+        purpose=Purpose.AUDIT,
+        resource_type="Patient",
+        resource_id=str(citizen_id),
+        detail={"operation": "insight"},
+    )
+    now = timezone.now()
+    since = now - dt.timedelta(days=365 * INSIGHT_YEARS)
+    holdings: list[dict[str, Any]] = [
+        {**row, "category_label": DataCategory(row["category"]).label}
+        for row in RecordResource.objects.filter(citizen=citizen)
+        .values("category", "source_organisation__name")
+        .annotate(count=Count("pk"))
+        .order_by("category", "source_organisation__name")
+    ]
+    # Read-only view of the audit log; the auditors' own selectors live in consent.audit.
+    accesses = list(
+        AuditEntry.objects.filter(
+            citizen_id=citizen.pk, recorded_at__gte=since, outcome="permitted"
+        ).order_by("-recorded_at", "-pk")
+    )
+    return InsightReport(
+        citizen=citizen,
+        generated_at=now,
+        since=since,
+        holdings=holdings,
+        resources=list(
+            RecordResource.objects.filter(citizen=citizen)
+            .select_related("source_organisation")
+            .order_by("category", "-effective_at")
+        ),
+        consents=list(_consents(citizen.pk)),
+        accesses=accesses,
+        break_glasses=list(
+            BreakGlass.objects.filter(citizen=citizen, started_at__gte=since)
+            .select_related("user", "organisation")
+            .order_by("-started_at")
+        ),
+    )
+
+
+def _audit_event(entry: AuditEntry) -> dict[str, Any]:
+    action_code = {
+        "read": "R",
+        "search": "E",
+        "create": "C",
+        "update": "U",
+        "delete": "D",
+        "export": "R",
+        "disclose": "R",
+        "break_glass": "E",
+    }.get(entry.action, "E")
+    purpose = {
+        "treatment": "TREAT",
+        "emergency": "ETREAT",
+        "operations": "HOPERAT",
+        "analysis": "HRESCH",
+        "audit": "HSYSADMIN",
+    }.get(entry.purpose, "TREAT")
+    event: dict[str, Any] = {
+        "resourceType": "AuditEvent",
+        "id": str(entry.pk),
+        "type": {
+            "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "code": "rest",
+        },
+        "subtype": [{"system": "urn:tvaerakut:audit-action", "code": entry.action}],
+        "action": action_code,
+        "recorded": entry.recorded_at.isoformat(),
+        "outcome": "0",
+        "purposeOfEvent": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                        "code": purpose,
+                    }
+                ]
+            }
+        ],
+        "agent": [
+            {
+                "who": {"display": entry.actor_username or entry.task or "unknown"},
+                "name": entry.actor_organisation_name or None,
+                "role": [{"text": entry.actor_role}] if entry.actor_role else None,
+                "requestor": True,
+            }
+        ],
+        "source": {"observer": {"display": "tvaerakut"}},
+        "entity": [
+            {"what": {"reference": f"Patient/{entry.citizen_id}"}},
+        ],
+    }
+    if entry.resource_type:
+        event["entity"].append(
+            {
+                "what": {
+                    "display": f"{entry.resource_type}/{entry.resource_id}"
+                    if entry.resource_id
+                    else entry.resource_type
+                }
+            }
+        )
+    if entry.action == Action.BREAK_GLASS or entry.reason_code == "break_glass":
+        event["subtype"].append({"system": "urn:tvaerakut:audit-flag", "code": "break-the-glass"})
+    agent = event["agent"][0]
+    event["agent"][0] = {k: v for k, v in agent.items() if v is not None}
+    return event
+
+
+def insight_bundle(report: InsightReport) -> dict[str, Any]:
+    """The insight report as a FHIR collection Bundle: Patient, the record,
+    the citizen's directives, and one AuditEvent per access."""
+    resources: list[dict[str, Any]] = [
+        patient_resource(report.citizen),
+        *(record_resource(r) for r in report.resources),
+        *(consent_resource(d) for d in report.consents),
+        *(_audit_event(e) for e in report.accesses),
+    ]
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": report.generated_at.isoformat(),
+        "entry": [
+            {"fullUrl": f"urn:tvaerakut:{r['resourceType']}/{r['id']}", "resource": r}
+            for r in resources
+        ],
+    }
