@@ -135,6 +135,14 @@ class MedicationOrder(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=32, choices=Status.choices)
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="medication_orders")
+    # The visit the order was given on (always, for phone orders).
+    visit = models.ForeignKey(
+        "acute.Visit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="medication_orders",
+    )
 
     # The medicine and how it is to be given.
     medicine_atc = models.CharField(max_length=7, help_text="ATC code, e.g. J01CA08.")
@@ -242,6 +250,10 @@ class MedicationOrder(models.Model):
                 condition=~Q(kind="phone") | Q(dependence_forming=False),
             ),
             models.CheckConstraint(
+                name="medorder_phone_on_visit",
+                condition=~Q(kind="phone") | Q(visit__isnull=False),
+            ),
+            models.CheckConstraint(
                 name="medorder_confirmed_has_time",
                 condition=~Q(status="confirmed") | Q(confirmed_at__isnull=False),
             ),
@@ -260,3 +272,201 @@ class MedicationOrder(models.Model):
         order read back and confirmed on the phone (every stored phone order is),
         unless it was cancelled. Electronic confirmation follows later."""
         return self.status != self.Status.CANCELLED
+
+
+class Delegation(models.Model):
+    """A physician's delegation (*delegation*) of one task outside R7 for this
+    citizen, recorded on the visit: who delegated, when, and what."""
+
+    visit = models.ForeignKey("acute.Visit", on_delete=models.PROTECT, related_name="delegations")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="delegations")
+    test = models.ForeignKey(TestDefinition, on_delete=models.PROTECT, related_name="delegations")
+    physician_name = models.CharField(max_length=200)
+    physician_authorisation_id = models.CharField(max_length=20)
+    physician_organisation_name = models.CharField(max_length=200)
+    physician = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="delegations_given"
+    )
+    delegated_at = models.DateTimeField()
+    note = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="delegations_recorded"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "test"], name="delegation_one_per_task"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delegation of {self.test.code} on visit {self.visit_id}"
+
+
+class LabResult(models.Model):
+    """One result of a test taken on a visit, exchanged as a FHIR Observation."""
+
+    class Interpretation(models.TextChoices):
+        # HL7 v3 ObservationInterpretation codes.
+        NORMAL = "N", "Normal"
+        LOW = "L", "Low"
+        HIGH = "H", "High"
+        CRITICAL_LOW = "LL", "Critically low"
+        CRITICAL_HIGH = "HH", "Critically high"
+
+    class Status(models.TextChoices):
+        FINAL = "final", "Final"
+        ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+
+    visit = models.ForeignKey("acute.Visit", on_delete=models.PROTECT, related_name="lab_results")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="lab_results")
+    test = models.ForeignKey(TestDefinition, on_delete=models.PROTECT, related_name="results")
+    value = models.DecimalField(max_digits=10, decimal_places=3)
+    unit = models.CharField(max_length=32)
+    interpretation = models.CharField(max_length=2, choices=Interpretation.choices)
+    reference_low = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    reference_high = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.FINAL)
+    effective_at = models.DateTimeField()
+    derived_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derived_results"
+    )
+    delegation = models.ForeignKey(
+        Delegation, null=True, blank=True, on_delete=models.PROTECT, related_name="results"
+    )
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="lab_results")
+    recorded_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="lab_results"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["effective_at", "id"]
+        indexes = [models.Index(fields=["citizen", "effective_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="labresult_critical_is_flagged",
+                condition=Q(interpretation__in=["N", "L", "H", "LL", "HH"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.test.code} on visit {self.visit_id}"
+
+    @property
+    def is_critical(self) -> bool:
+        return self.interpretation in (
+            self.Interpretation.CRITICAL_LOW,
+            self.Interpretation.CRITICAL_HIGH,
+        )
+
+
+class ProcedureRecord(models.Model):
+    """A procedure done on a visit (urinary catheter, feeding tube, ...), as FHIR Procedure."""
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        NOT_DONE = "not-done", "Not done"
+
+    visit = models.ForeignKey("acute.Visit", on_delete=models.PROTECT, related_name="procedures")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="procedures")
+    test = models.ForeignKey(TestDefinition, on_delete=models.PROTECT, related_name="procedures")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
+    performed_at = models.DateTimeField()
+    note = models.CharField(max_length=1000, blank=True)
+    delegation = models.ForeignKey(
+        Delegation, null=True, blank=True, on_delete=models.PROTECT, related_name="procedures"
+    )
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="procedures")
+    recorded_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="procedures"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.test.code} on visit {self.visit_id}"
+
+
+class PhysicianAlert(models.Model):
+    """Something a physician (or, escalated, the coordinators) must act on: a
+    critical result, a phone order awaiting confirmation, an overdue prescription.
+    Stored, so the physician's page and the coordinator's board show it even if a
+    notification is lost."""
+
+    class Kind(models.TextChoices):
+        CRITICAL_RESULT = "critical_result", "Critical result"
+        CONFIRMATION_REMINDER = "confirmation_reminder", "Phone order awaiting confirmation"
+        CONFIRMATION_ESCALATION = "confirmation_escalation", "Phone order not confirmed in time"
+        PRESCRIPTION_OVERDUE = "prescription_overdue", "Prescription not sent in time"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="physician_alerts")
+    recipient = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="physician_alerts"
+    )
+    # Where the alert shows when no named physician is known, and for escalations.
+    recipient_organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="physician_alerts",
+    )
+    lab_result = models.ForeignKey(
+        LabResult, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    medication_order = models.ForeignKey(
+        MedicationOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="alerts"
+    )
+    visit = models.ForeignKey(
+        "acute.Visit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="physician_alerts",
+    )
+    message = models.CharField(max_length=300)
+    raised_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-raised_at"]
+        indexes = [
+            models.Index(
+                fields=["recipient_organisation", "raised_at"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="physalert_open_org_idx",
+            ),
+            models.Index(
+                fields=["recipient", "raised_at"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="physalert_open_user_idx",
+            ),
+        ]
+        constraints = [
+            # The beat job may run twice: one alert per order per kind, one per critical result.
+            models.UniqueConstraint(
+                fields=["kind", "medication_order"],
+                condition=Q(medication_order__isnull=False),
+                name="physalert_one_per_order_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "lab_result"],
+                condition=Q(lab_result__isnull=False),
+                name="physalert_one_per_result_kind",
+            ),
+            models.CheckConstraint(
+                name="physalert_has_recipient",
+                condition=Q(recipient__isnull=False) | Q(recipient_organisation__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="physalert_has_subject",
+                condition=Q(lab_result__isnull=False) | Q(medication_order__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for citizen {self.citizen_id}"

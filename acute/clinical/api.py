@@ -1,0 +1,470 @@
+"""``/api/clinical/``: tests, procedures, delegations and physician orders on a visit.
+
+Thin endpoints: parse, one access function, one service or selector, serialize.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from acute.clinical import selectors, services
+from acute.clinical.models import (
+    Delegation,
+    LabResult,
+    MedicationOrder,
+    PhysicianAlert,
+    ProcedureRecord,
+    TestDefinition,
+)
+from consent.audit.services import Action
+from core.actors import Actor
+from core.models import Role
+from core.permissions import actor_from_request, roles
+
+NURSE = Role.ACUTE_NURSE
+COORDINATOR = Role.COORDINATOR
+PHYSICIAN = Role.PHYSICIAN
+
+
+def _actor(request: Request) -> Actor:
+    actor = actor_from_request(request)
+    assert actor is not None  # the permission class admitted only actors
+    return actor
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _number(value: Any) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
+# --- Output -------------------------------------------------------------------
+
+
+def test_out(test: TestDefinition) -> dict[str, Any]:
+    return {
+        "code": test.code,
+        "system": test.system,
+        "display": test.display,
+        "kind": test.kind,
+        "predefined": test.predefined,
+        "unit": test.unit,
+        "unit_display": test.unit_display,
+        "reference_low": _number(test.reference_low),
+        "reference_high": _number(test.reference_high),
+        "critical_low": _number(test.critical_low),
+        "critical_high": _number(test.critical_high),
+        "derived_from": test.derived_from.code if test.derived_from else None,
+    }
+
+
+def result_out(result: LabResult) -> dict[str, Any]:
+    return {
+        "id": result.pk,
+        "code": result.test.code,
+        "display": result.test.display,
+        "value": _number(result.value),
+        "unit": result.unit,
+        "unit_display": result.test.unit_display,
+        "interpretation": result.interpretation,
+        "interpretation_display": result.get_interpretation_display(),
+        "critical": result.is_critical,
+        "reference_low": _number(result.reference_low),
+        "reference_high": _number(result.reference_high),
+        "effective_at": _time(result.effective_at),
+        "derived_from": result.derived_from_id,
+        "delegation": result.delegation_id,
+    }
+
+
+def procedure_out(procedure: ProcedureRecord) -> dict[str, Any]:
+    return {
+        "id": procedure.pk,
+        "code": procedure.test.code,
+        "display": procedure.test.display,
+        "status": procedure.status,
+        "performed_at": _time(procedure.performed_at),
+        "note": procedure.note,
+        "delegation": procedure.delegation_id,
+    }
+
+
+def delegation_out(delegation: Delegation) -> dict[str, Any]:
+    return {
+        "id": delegation.pk,
+        "code": delegation.test.code,
+        "display": delegation.test.display,
+        "physician_name": delegation.physician_name,
+        "physician_authorisation_id": delegation.physician_authorisation_id,
+        "physician_organisation_name": delegation.physician_organisation_name,
+        "delegated_at": _time(delegation.delegated_at),
+        "recorded_by": delegation.recorded_by.display_name,
+        "recorded_at": _time(delegation.recorded_at),
+        "note": delegation.note,
+    }
+
+
+def order_out(order: MedicationOrder) -> dict[str, Any]:
+    return {
+        "id": order.pk,
+        "kind": order.kind,
+        "status": order.status,
+        "citizen": order.citizen_id,
+        "visit": order.visit_id,
+        "medicine_atc": order.medicine_atc,
+        "medicine_name": order.medicine_name,
+        "dose": _number(order.dose),
+        "dose_unit": order.dose_unit,
+        "route": order.route,
+        "frequency": order.frequency,
+        "duration": order.duration,
+        "indication": order.indication,
+        "dependence_forming": order.dependence_forming,
+        "ordered_at": _time(order.ordered_at),
+        "ordered_by": {
+            "name": order.ordered_by_name,
+            "role": order.ordered_by_role,
+            "organisation": order.ordered_by_organisation_name,
+            "authorisation_id": order.ordered_by_authorisation_id,
+            "user": order.ordering_physician_id,
+        },
+        "recorded_by": order.recorded_by.display_name,
+        "recorded_at": _time(order.recorded_at),
+        "read_back": order.read_back,
+        "read_back_confirmed": order.read_back_confirmed,
+        "confirm_by": _time(order.confirm_by),
+        "confirmed_at": _time(order.confirmed_at),
+        "prescription_status": order.prescription_status,
+        "prescription_due_by": _time(order.prescription_due_by),
+        "prescription_sent_at": _time(order.prescription_sent_at),
+    }
+
+
+def alert_out(alert: PhysicianAlert) -> dict[str, Any]:
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "citizen": alert.citizen_id,
+        "visit": alert.visit_id,
+        "message": alert.message,
+        "lab_result": alert.lab_result_id,
+        "medication_order": alert.medication_order_id,
+        "recipient": alert.recipient.display_name if alert.recipient else None,
+        "recipient_organisation": (
+            alert.recipient_organisation.name if alert.recipient_organisation else None
+        ),
+        "raised_at": _time(alert.raised_at),
+        "acknowledged_at": _time(alert.acknowledged_at),
+    }
+
+
+# --- Input --------------------------------------------------------------------
+
+
+class ResultItem(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=32)
+    value = serializers.CharField(max_length=32)
+    unit = serializers.CharField(max_length=32)
+    effective_at = serializers.DateTimeField(required=False)
+
+
+class ResultsIn(serializers.Serializer[Any]):
+    results = ResultItem(many=True, allow_empty=False)
+
+
+class ProcedureIn(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=32)
+    performed_at = serializers.DateTimeField(required=False)
+    status = serializers.ChoiceField(
+        choices=ProcedureRecord.Status.choices, default=ProcedureRecord.Status.COMPLETED
+    )
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class DelegationIn(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=32)
+    physician_name = serializers.CharField(max_length=200)
+    physician_authorisation_id = serializers.CharField(max_length=20)
+    physician_organisation_name = serializers.CharField(max_length=200)
+    delegated_at = serializers.DateTimeField()
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class OrderDetailsIn(serializers.Serializer[Any]):
+    medicine_atc = serializers.CharField(max_length=7, min_length=7)
+    medicine_name = serializers.CharField(max_length=200)
+    dose = serializers.CharField(max_length=20)
+    dose_unit = serializers.CharField(max_length=32)
+    route = serializers.CharField(max_length=64)
+    frequency = serializers.CharField(max_length=100)
+    duration = serializers.CharField(max_length=100)
+    indication = serializers.CharField(max_length=300)
+
+    def details(self) -> services.OrderDetails:
+        d = self.validated_data
+        return services.OrderDetails(
+            medicine_atc=d["medicine_atc"],
+            medicine_name=d["medicine_name"],
+            dose=d["dose"],
+            dose_unit=d["dose_unit"],
+            route=d["route"],
+            frequency=d["frequency"],
+            duration=d["duration"],
+            indication=d["indication"],
+        )
+
+
+class PhoneOrderIn(OrderDetailsIn):
+    ordered_at = serializers.DateTimeField()
+    ordered_by_name = serializers.CharField(max_length=200)
+    ordered_by_role = serializers.CharField(max_length=100)
+    ordered_by_organisation = serializers.CharField(max_length=200)
+    ordered_by_authorisation_id = serializers.CharField(max_length=20)
+    # Missing or false is a rule refusal (R8), audited, not a form error.
+    read_back = serializers.BooleanField(required=False, default=False)
+    read_back_confirmed = serializers.BooleanField(required=False, default=False)
+
+
+# --- Views --------------------------------------------------------------------
+
+
+class CatalogueView(APIView):
+    """``GET /api/clinical/catalogue``: the tests and procedures, with what needs a delegation."""
+
+    permission_classes = [roles(NURSE, COORDINATOR, PHYSICIAN)]
+
+    def get(self, request: Request) -> Response:
+        return Response({"tests": [test_out(t) for t in selectors.catalogue()]})
+
+
+class VisitClinicalView(APIView):
+    """``GET /api/clinical/visits/<id>``: results, procedures, delegations and orders."""
+
+    permission_classes = [roles(NURSE, COORDINATOR, PHYSICIAN)]
+
+    def get(self, request: Request, visit_id: int) -> Response:
+        visit = selectors.visit_access(
+            actor=_actor(request), visit_id=visit_id, action=Action.READ, own_visit=False
+        )
+        return Response(
+            {
+                "visit": visit.pk,
+                "citizen": visit.citizen_id,
+                "results": [result_out(r) for r in selectors.visit_results(visit=visit)],
+                "procedures": [procedure_out(p) for p in selectors.visit_procedures(visit=visit)],
+                "delegations": [
+                    delegation_out(d) for d in selectors.visit_delegations(visit=visit)
+                ],
+                "orders": [order_out(o) for o in selectors.visit_orders(visit=visit)],
+            }
+        )
+
+
+class ResultsView(APIView):
+    """``POST /api/clinical/visits/<id>/results``: the visit's nurse records results (R7)."""
+
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = ResultsIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = _actor(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
+        )
+        entries = [
+            services.ResultInput(
+                code=item["code"],
+                value=item["value"],
+                unit=item["unit"],
+                effective_at=item.get("effective_at"),
+            )
+            for item in form.validated_data["results"]
+        ]
+        results = services.lab_results_record(actor=actor, visit=visit, entries=entries)
+        return Response({"results": [result_out(r) for r in results]}, status=201)
+
+
+class ProceduresView(APIView):
+    """``POST /api/clinical/visits/<id>/procedures``: catheter or feeding tube
+    (R7), or a delegated procedure."""
+
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = ProcedureIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = _actor(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
+        )
+        d = form.validated_data
+        procedure = services.procedure_record(
+            actor=actor,
+            visit=visit,
+            code=d["code"],
+            performed_at=d.get("performed_at"),
+            status=d["status"],
+            note=d["note"],
+        )
+        return Response(procedure_out(procedure), status=201)
+
+
+class DelegationsView(APIView):
+    """``POST /api/clinical/visits/<id>/delegations``: a physician delegated a
+    task (who, when, what)."""
+
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = DelegationIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = _actor(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
+        )
+        d = form.validated_data
+        delegation = services.delegation_record(
+            actor=actor,
+            visit=visit,
+            test_code=d["code"],
+            physician_name=d["physician_name"],
+            physician_authorisation_id=d["physician_authorisation_id"],
+            physician_organisation_name=d["physician_organisation_name"],
+            delegated_at=d["delegated_at"],
+            note=d["note"],
+        )
+        return Response(delegation_out(delegation), status=201)
+
+
+class PhoneOrdersView(APIView):
+    """``POST /api/clinical/visits/<id>/phone-orders``: a *telefonordination* (R8)."""
+
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = PhoneOrderIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = _actor(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
+        )
+        d = form.validated_data
+        order = services.phone_order_record(
+            actor=actor,
+            visit=visit,
+            details=form.details(),
+            ordered_at=d["ordered_at"],
+            ordered_by_name=d["ordered_by_name"],
+            ordered_by_role=d["ordered_by_role"],
+            ordered_by_organisation_name=d["ordered_by_organisation"],
+            ordered_by_authorisation_id=d["ordered_by_authorisation_id"],
+            read_back=d["read_back"],
+            read_back_confirmed=d["read_back_confirmed"],
+        )
+        return Response(order_out(order), status=201)
+
+
+class WrittenOrdersView(APIView):
+    """``POST /api/clinical/visits/<id>/written-orders``: the physician's own
+    electronic order (the only way for §4 medicines)."""
+
+    permission_classes = [roles(PHYSICIAN)]
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = OrderDetailsIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = _actor(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=False
+        )
+        order = services.written_order_record(actor=actor, visit=visit, details=form.details())
+        return Response(order_out(order), status=201)
+
+
+class MyOrdersView(APIView):
+    """``GET /api/clinical/orders/mine[?status=]``: the physician's own orders."""
+
+    permission_classes = [roles(PHYSICIAN)]
+
+    def get(self, request: Request) -> Response:
+        status = request.query_params.get("status") or None
+        if status is not None and status not in MedicationOrder.Status.values:
+            raise serializers.ValidationError({"status": "Unknown order status."})
+        orders = selectors.physician_orders(actor=_actor(request), status=status)
+        return Response({"orders": [order_out(o) for o in orders]})
+
+
+class OverdueOrdersView(APIView):
+    """``GET /api/clinical/orders/overdue``: unconfirmed phone orders and unsent prescriptions."""
+
+    permission_classes = [roles(PHYSICIAN, COORDINATOR)]
+
+    def get(self, request: Request) -> Response:
+        orders = selectors.orders_overdue(actor=_actor(request))
+        return Response({"orders": [order_out(o) for o in orders]})
+
+
+class ConfirmOrderView(APIView):
+    """``POST /api/clinical/orders/<id>/confirm``: the ordering physician
+    confirms her phone order electronically."""
+
+    permission_classes = [roles(PHYSICIAN)]
+
+    def post(self, request: Request, order_id: int) -> Response:
+        actor = _actor(request)
+        order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
+        order = services.medication_order_confirm(actor=actor, order=order)
+        return Response(order_out(order))
+
+
+class PrescriptionSentView(APIView):
+    """``POST /api/clinical/orders/<id>/prescription-sent``: the prescription is at the pharmacy."""
+
+    permission_classes = [roles(PHYSICIAN)]
+
+    def post(self, request: Request, order_id: int) -> Response:
+        actor = _actor(request)
+        order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
+        order = services.prescription_mark_sent(actor=actor, order=order)
+        return Response(order_out(order))
+
+
+class MyAlertsView(APIView):
+    """``GET /api/clinical/alerts``: the physician's open alerts."""
+
+    permission_classes = [roles(PHYSICIAN)]
+
+    def get(self, request: Request) -> Response:
+        alerts = selectors.physician_alerts_open(actor=_actor(request))
+        return Response({"alerts": [alert_out(a) for a in alerts]})
+
+
+class BoardAlertsView(APIView):
+    """``GET /api/clinical/board/alerts``: critical results and escalations for the coordinators."""
+
+    permission_classes = [roles(COORDINATOR)]
+
+    def get(self, request: Request) -> Response:
+        alerts = selectors.board_alerts_open(actor=_actor(request))
+        return Response({"alerts": [alert_out(a) for a in alerts], "at": _time(timezone.now())})
+
+
+class AcknowledgeAlertView(APIView):
+    """``POST /api/clinical/alerts/<id>/acknowledge``."""
+
+    permission_classes = [roles(PHYSICIAN, COORDINATOR)]
+
+    def post(self, request: Request, alert_id: int) -> Response:
+        actor = _actor(request)
+        alert = selectors.alert_access(actor=actor, alert_id=alert_id)
+        alert = services.physician_alert_acknowledge(actor=actor, alert=alert)
+        return Response(alert_out(alert))

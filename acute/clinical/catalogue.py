@@ -1,0 +1,96 @@
+"""Reading the test catalogue: reference intervals, interpretation, plausibility.
+
+Pure functions over :class:`TestDefinition`; no database writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from acute.clinical.models import LabResult, TestDefinition
+from core.errors import InvalidInput
+
+# Spellings of a catalogue unit that mean the same thing (UCUM is case-sensitive,
+# tablets are not always): accepted on input, stored as the catalogue's unit.
+UNIT_SYNONYMS = {
+    "umol/L": {"µmol/L", "μmol/L", "umol/l"},
+    "mmol/L": {"mmol/l"},
+    "mg/L": {"mg/l"},
+    "mL/min/{1.73_m2}": {"mL/min/1.73m2", "ml/min/1.73m2", "mL/min/1.73 m²"},
+    "{INR}": {"INR"},
+}
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: Decimal | None
+    high: Decimal | None
+
+
+def reference_interval(test: TestDefinition, *, sex: str) -> Interval:
+    """The reference interval for the citizen's sex, falling back to the general one."""
+    if sex == "female" and (
+        test.reference_low_female is not None or test.reference_high_female is not None
+    ):
+        return Interval(test.reference_low_female, test.reference_high_female)
+    if sex == "male" and (
+        test.reference_low_male is not None or test.reference_high_male is not None
+    ):
+        return Interval(test.reference_low_male, test.reference_high_male)
+    return Interval(test.reference_low, test.reference_high)
+
+
+def interpret(test: TestDefinition, value: Decimal, *, sex: str) -> str:
+    """HL7 interpretation code: critical limits first, then the reference interval."""
+    if test.critical_low is not None and value < test.critical_low:
+        return LabResult.Interpretation.CRITICAL_LOW
+    if test.critical_high is not None and value > test.critical_high:
+        return LabResult.Interpretation.CRITICAL_HIGH
+    interval = reference_interval(test, sex=sex)
+    if interval.low is not None and value < interval.low:
+        return LabResult.Interpretation.LOW
+    if interval.high is not None and value > interval.high:
+        return LabResult.Interpretation.HIGH
+    return LabResult.Interpretation.NORMAL
+
+
+def parse_value(raw: object, *, field: str) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
+        raise InvalidInput("lab.value_invalid", "A result value must be a number.", field=field)
+    try:
+        value = Decimal(str(raw).strip().replace(",", "."))
+    except InvalidOperation:
+        raise InvalidInput(
+            "lab.value_invalid", "A result value must be a number.", field=field
+        ) from None
+    if not value.is_finite():
+        raise InvalidInput("lab.value_invalid", "A result value must be a number.", field=field)
+    return value
+
+
+def normalise_unit(test: TestDefinition, unit: object, *, field: str) -> str:
+    """The catalogue's unit if ``unit`` means it; otherwise refused (a wrong unit
+    usually means a value from another test or a mis-set meter)."""
+    if isinstance(unit, str):
+        given = unit.strip()
+        if given == test.unit or given in UNIT_SYNONYMS.get(test.unit, set()):
+            return test.unit
+    raise InvalidInput(
+        "lab.unit_mismatch",
+        f"{test.display} is reported in {test.unit_display or test.unit}; "
+        "the unit given does not match.",
+        field=field,
+    )
+
+
+def check_plausible(test: TestDefinition, value: Decimal, *, field: str) -> None:
+    """Refuse a value that cannot be real (potassium 50 mmol/L)."""
+    low, high = test.plausible_low, test.plausible_high
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidInput(
+            "lab.value_implausible",
+            f"{test.display}: the value lies outside what can be measured in a living person "
+            f"({low} to {high} {test.unit_display or test.unit}); check the sample and the entry.",
+            field=field,
+        )

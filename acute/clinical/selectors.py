@@ -1,0 +1,281 @@
+"""Reads of the visit's clinical work, each behind the access gate and audited.
+
+Access functions (``visit_access``, ``order_access_for_physician``) are the one
+way in for the API, the FHIR endpoints and pages built on this app: they load
+the visit or order, pass the consent gate (or the ordering-physician check), and
+audit the decision. "Not found" and "not allowed" look the same.
+
+Selectors for other pages:
+
+- ``physician_orders(actor=, status=)`` — a physician's own orders (her page).
+- ``physician_alerts_open(actor=)`` — her open alerts (critical results, reminders).
+- ``orders_overdue(actor=)`` — phone orders past their confirmation time and
+  prescriptions past due: a physician's own, or a coordinator's acute function's.
+- ``board_alerts_open(actor=)`` — the coordinator's board: open critical results
+  and escalations of the acute function.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from acute.clinical.models import (
+    Delegation,
+    LabResult,
+    MedicationOrder,
+    PhysicianAlert,
+    ProcedureRecord,
+    TestDefinition,
+)
+from acute.models import Visit
+from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from consent.gate import access_citizen
+from core.actors import Actor
+from core.errors import NotFoundOrNotAllowed
+from core.models import Role
+
+# The gate's category for the acute function's own visit data (as ``acute`` uses);
+# the shared record's R2 categories do not cover results taken on a visit.
+CATEGORY = "patient"
+
+
+def _deny(
+    actor: Actor, *, citizen_id: int | None, resource_type: str, resource_id: str, reason: str
+) -> NotFoundOrNotAllowed:
+    audit_record(
+        actor=actor,
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=citizen_id,
+        outcome=Outcome.DENIED,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        reason_code=reason,
+    )
+    return NotFoundOrNotAllowed()
+
+
+def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -> Visit:
+    """The visit, if the actor may reach its citizen's data through the gate.
+
+    ``own_visit`` (writes): only the visit's own nurse records on it.
+    """
+    visit = (
+        Visit.objects.select_related("citizen", "referral", "shift__acute_function", "episode")
+        .filter(pk=visit_id)
+        .first()
+    )
+    resource_id = f"visit-{visit_id}"
+    if visit is None:
+        raise _deny(
+            actor,
+            citizen_id=None,
+            resource_type="Encounter",
+            resource_id=resource_id,
+            reason="unknown_visit",
+        )
+    if own_visit and (actor.user is None or visit.nurse_id != actor.user.pk):
+        raise _deny(
+            actor,
+            citizen_id=visit.citizen_id,
+            resource_type="Encounter",
+            resource_id=resource_id,
+            reason="not_visit_nurse",
+        )
+    access_citizen(
+        actor=actor,
+        citizen_id=visit.citizen_id,
+        action=action,
+        category=CATEGORY,
+        purpose=Purpose.TREATMENT,
+        resource_type="Encounter",
+        resource_id=resource_id,
+    )
+    return visit
+
+
+def order_access_for_physician(*, actor: Actor, order_id: int) -> MedicationOrder:
+    """An order the actor gave herself: the ordering physician confirms it and
+    marks its prescription sent. Anyone else gets "not found", audited."""
+    order = MedicationOrder.objects.filter(pk=order_id).first()
+    if order is None or actor.user is None or order.ordering_physician_id != actor.user.pk:
+        raise _deny(
+            actor,
+            citizen_id=order.citizen_id if order else None,
+            resource_type="MedicationRequest",
+            resource_id=str(order_id),
+            reason="not_ordering_physician" if order else "unknown_order",
+        )
+    audit_record(
+        actor=actor,
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=order.citizen_id,
+        resource_type="MedicationRequest",
+        resource_id=str(order.pk),
+        reason_code="ordering_physician",
+    )
+    return order
+
+
+def catalogue() -> QuerySet[TestDefinition]:
+    """The active catalogue (no citizen data)."""
+    return TestDefinition.objects.filter(is_active=True).select_related("derived_from")
+
+
+def visit_results(*, visit: Visit) -> list[LabResult]:
+    """Results of a visit already let through :func:`visit_access`."""
+    return list(
+        LabResult.objects.filter(visit=visit)
+        .select_related("test", "derived_from", "recorded_by", "recorded_by_organisation")
+        .order_by("effective_at", "pk")
+    )
+
+
+def visit_procedures(*, visit: Visit) -> list[ProcedureRecord]:
+    return list(
+        ProcedureRecord.objects.filter(visit=visit)
+        .select_related("test", "recorded_by", "recorded_by_organisation")
+        .order_by("performed_at", "pk")
+    )
+
+
+def visit_delegations(*, visit: Visit) -> list[Delegation]:
+    return list(
+        Delegation.objects.filter(visit=visit).select_related("test", "recorded_by").order_by("pk")
+    )
+
+
+def visit_orders(*, visit: Visit) -> list[MedicationOrder]:
+    return list(_orders().filter(visit=visit).order_by("ordered_at", "pk"))
+
+
+def _orders() -> QuerySet[MedicationOrder]:
+    return MedicationOrder.objects.select_related(
+        "ordering_physician",
+        "ordering_organisation",
+        "recorded_by",
+        "recorded_by_organisation",
+        "confirmed_by",
+    )
+
+
+def _audit_listed(actor: Actor, citizen_ids: list[int], resource_type: str, reason: str) -> None:
+    if citizen_ids:
+        audit_record_many(
+            actor=actor,
+            action=Action.SEARCH,
+            purpose=Purpose.TREATMENT,
+            citizen_ids=citizen_ids,
+            resource_type=resource_type,
+            reason_code=reason,
+        )
+
+
+def physician_orders(
+    *, actor: Actor, status: str | None = None, limit: int = 200
+) -> list[MedicationOrder]:
+    """The physician's own orders, newest first (her page)."""
+    if actor.user is None or actor.role != Role.PHYSICIAN:
+        return []
+    qs = _orders().filter(ordering_physician=actor.user)
+    if status:
+        qs = qs.filter(status=status)
+    orders = list(qs.order_by("-ordered_at", "-pk")[:limit])
+    _audit_listed(actor, [o.citizen_id for o in orders], "MedicationRequest", "ordering_physician")
+    return orders
+
+
+def orders_overdue(*, actor: Actor, limit: int = 200) -> list[MedicationOrder]:
+    """Phone orders past their confirmation time and prescriptions past due.
+
+    A physician sees her own; a coordinator those received by her acute function.
+    """
+    now = timezone.now()
+    overdue = Q(status=MedicationOrder.Status.AWAITING_CONFIRMATION, confirm_by__lte=now) | Q(
+        prescription_status=MedicationOrder.PrescriptionStatus.PENDING,
+        prescription_due_by__lte=now,
+    )
+    qs = _orders().filter(overdue).exclude(status=MedicationOrder.Status.CANCELLED)
+    if actor.role == Role.PHYSICIAN and actor.user is not None:
+        qs = qs.filter(ordering_physician=actor.user)
+        reason = "ordering_physician"
+    elif actor.role == Role.COORDINATOR and actor.organisation is not None:
+        qs = qs.filter(recorded_by_organisation=actor.organisation)
+        reason = "acute_function_oversight"
+    else:
+        return []
+    orders = list(qs.order_by("ordered_at", "pk")[:limit])
+    _audit_listed(actor, [o.citizen_id for o in orders], "MedicationRequest", reason)
+    return orders
+
+
+def _alerts() -> QuerySet[PhysicianAlert]:
+    return PhysicianAlert.objects.filter(acknowledged_at__isnull=True).select_related(
+        "lab_result__test", "medication_order", "recipient", "recipient_organisation"
+    )
+
+
+def physician_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAlert]:
+    """Open alerts for the physician: addressed to her, or to her organisation
+    without a named physician."""
+    if actor.user is None or actor.role != Role.PHYSICIAN or actor.organisation is None:
+        return []
+    alerts = list(
+        _alerts()
+        .filter(
+            Q(recipient=actor.user)
+            | Q(recipient__isnull=True, recipient_organisation=actor.organisation)
+        )
+        .order_by("-raised_at", "-pk")[:limit]
+    )
+    _audit_listed(actor, [a.citizen_id for a in alerts], "Flag", "alert_recipient")
+    return alerts
+
+
+def board_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAlert]:
+    """For the coordinator's board: open critical results of the acute function's
+    visits, and escalations addressed to it."""
+    if actor.role != Role.COORDINATOR or actor.organisation is None:
+        return []
+    alerts = list(
+        _alerts()
+        .filter(
+            Q(
+                kind=PhysicianAlert.Kind.CRITICAL_RESULT,
+                visit__shift__acute_function=actor.organisation,
+            )
+            | Q(recipient_organisation=actor.organisation)
+        )
+        .order_by("-raised_at", "-pk")[:limit]
+    )
+    _audit_listed(actor, [a.citizen_id for a in alerts], "Flag", "acute_function_oversight")
+    return alerts
+
+
+def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
+    """An alert the actor may acknowledge: hers, her organisation's, or (a
+    coordinator) her acute function's."""
+    alert = PhysicianAlert.objects.select_related("visit__shift").filter(pk=alert_id).first()
+    allowed = False
+    if alert is not None and actor.user is not None and actor.organisation is not None:
+        if actor.role == Role.PHYSICIAN:
+            allowed = alert.recipient_id == actor.user.pk or (
+                alert.recipient_id is None
+                and alert.recipient_organisation_id == actor.organisation.pk
+            )
+        elif actor.role == Role.COORDINATOR:
+            allowed = alert.recipient_organisation_id == actor.organisation.pk or (
+                alert.visit is not None
+                and alert.visit.shift.acute_function_id == actor.organisation.pk
+            )
+    if alert is None or not allowed:
+        raise _deny(
+            actor,
+            citizen_id=alert.citizen_id if alert else None,
+            resource_type="Flag",
+            resource_id=str(alert_id),
+            reason="not_alert_recipient" if alert else "unknown_alert",
+        )
+    return alert

@@ -1,0 +1,293 @@
+"""Tests and procedures on a visit (R7): interpretation, critical values, eGFR,
+plausibility, delegation, the GP's copy, and who is refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from acute.clinical import signals
+from acute.clinical.egfr import egfr_ckd_epi_2021
+from acute.clinical.models import Delegation, LabResult, PhysicianAlert, ProcedureRecord
+from acute.models import Referral
+from consent.audit.models import AuditEntry
+from core.models import Role
+from tests import factories
+from tests.acute.clinical.conftest import Scene, visit_scene
+
+pytestmark = pytest.mark.django_db
+
+
+def results_url(scene: Scene) -> str:
+    return f"/api/clinical/visits/{scene.visit.pk}/results"
+
+
+def post_results(scene: Scene, *results: dict[str, object], membership=None):
+    client = factories.client_for(membership or scene.nurse)
+    return client.post(results_url(scene), {"results": list(results)}, format="json")
+
+
+class Captured:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+
+    def __call__(self, sender: object, **kwargs: object) -> None:
+        self.calls.append(kwargs)
+
+
+@pytest.fixture
+def gp_results():
+    receiver = Captured()
+    signals.results_recorded.connect(receiver, dispatch_uid="test-gp-results")
+    yield receiver
+    signals.results_recorded.disconnect(dispatch_uid="test-gp-results")
+
+
+def test_nurse_takes_crp_and_potassium_sees_them_interpreted_and_critical_reaches_physician(
+    scene: Scene, gp_results: Captured
+):
+    """R7 done-when: CRP and potassium without delegation, interpreted; the
+    critical potassium alerts the responsible physician and shows on the board."""
+    response = post_results(
+        scene,
+        {"code": "NPU19748", "value": "150", "unit": "mg/L"},
+        {"code": "NPU03230", "value": "6.9", "unit": "mmol/L"},
+    )
+    assert response.status_code == 201, response.json()
+    by_code = {r["code"]: r for r in response.json()["results"]}
+    assert by_code["NPU19748"]["interpretation"] == "H"
+    assert by_code["NPU19748"]["critical"] is False
+    assert by_code["NPU03230"]["interpretation"] == "HH"
+    assert by_code["NPU03230"]["critical"] is True
+    assert by_code["NPU03230"]["reference_high"] == "4.4"
+
+    alert = PhysicianAlert.objects.get(kind=PhysicianAlert.Kind.CRITICAL_RESULT)
+    assert alert.recipient == scene.physician.user
+    assert alert.lab_result.test.code == "NPU03230"
+
+    physician_view = factories.client_for(scene.physician).get("/api/clinical/alerts").json()
+    assert [a["lab_result"] for a in physician_view["alerts"]] == [alert.lab_result_id]
+    board = factories.client_for(scene.coordinator).get("/api/clinical/board/alerts").json()
+    assert [a["id"] for a in board["alerts"]] == [alert.pk]
+
+    # The GP asked for the visit: the results are handed to the GP's practice.
+    assert len(gp_results.calls) == 1
+    call = gp_results.calls[0]
+    assert call["gp_practice"] == scene.gp
+    assert {r.test.code for r in call["results"]} == {"NPU19748", "NPU03230"}
+
+    created = AuditEntry.objects.filter(
+        resource_type="Observation", action="create", citizen_id=scene.citizen.pk
+    )
+    assert created.count() == 2
+
+
+def test_results_of_a_visit_not_asked_for_by_the_gp_are_not_sent_to_the_gp(
+    db: None, gp_results: Captured
+):
+    scene = visit_scene(source=Referral.Source.HELPLINE_1813)
+    response = post_results(scene, {"code": "NPU19748", "value": "12", "unit": "mg/L"})
+    assert response.status_code == 201
+    assert gp_results.calls == []
+
+
+def test_critical_value_without_a_known_physician_goes_to_the_coordinators(db: None):
+    scene = visit_scene()
+    scene.physician.user.last_name = "Someone Else"
+    scene.physician.user.save(update_fields=["last_name"])
+    post_results(scene, {"code": "NPU22089", "value": "1.9", "unit": "mmol/L"})
+    alert = PhysicianAlert.objects.get()
+    assert alert.recipient is None
+    # The GP practice holds treatment responsibility; its physicians see it.
+    assert alert.recipient_organisation == scene.gp
+    assert alert.lab_result.interpretation == "LL"
+
+
+def test_creatinine_gives_egfr_by_ckd_epi_2021(scene: Scene):
+    response = post_results(scene, {"code": "NPU18016", "value": "110", "unit": "µmol/L"})
+    assert response.status_code == 201
+    results = {r["code"]: r for r in response.json()["results"]}
+    creatinine, egfr = results["NPU18016"], results["DNK35302"]
+    # Female (even last CPR digit), born 2 March 1941.
+    from django.utils import timezone
+
+    from acute.clinical.egfr import age_in_years
+
+    age = age_in_years(scene.citizen.birth_date, timezone.localdate())
+    expected = egfr_ckd_epi_2021(creatinine_umol_l=Decimal("110"), age=age, female=True)
+    # By hand for age 85: 142 * (1.2441/0.7)^-1.2 * 0.9938^85 * 1.012 = 38.6
+    assert egfr["value"] == str(expected)
+    assert egfr["derived_from"] == creatinine["id"]
+    assert egfr["interpretation"] == "L"
+    assert creatinine["interpretation"] == "H"  # female reference 45-90
+
+
+@pytest.mark.parametrize(
+    ("entry", "code", "field"),
+    [
+        ({"code": "NPU03230", "value": "50", "unit": "mmol/L"}, "lab.value_implausible", "value"),
+        ({"code": "NPU03230", "value": "4.1", "unit": "mg/dL"}, "lab.unit_mismatch", "unit"),
+        ({"code": "NPU03230", "value": "four", "unit": "mmol/L"}, "lab.value_invalid", "value"),
+        ({"code": "NPU99999", "value": "1", "unit": "mmol/L"}, "catalogue.unknown", "code"),
+        (
+            {"code": "DNK35302", "value": "60", "unit": "mL/min/{1.73_m2}"},
+            "lab.derived_result",
+            "code",
+        ),
+    ],
+)
+def test_implausible_values_and_wrong_units_are_refused_and_nothing_is_written(
+    scene: Scene, entry: dict[str, str], code: str, field: str
+):
+    response = post_results(scene, {"code": "NPU19748", "value": "5", "unit": "mg/L"}, entry)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["field"] == f"results[1].{field}"
+    assert not LabResult.objects.exists()  # the valid CRP beside it is not half-written
+
+
+def test_implausible_value_refusal_is_audited(scene: Scene):
+    post_results(scene, {"code": "NPU03230", "value": "50", "unit": "mmol/L"})
+    denied = AuditEntry.objects.get(outcome="denied", resource_type="Observation")
+    assert denied.reason_code == "lab.value_implausible"
+    assert denied.citizen_id == scene.citizen.pk
+
+
+def test_non_catalogue_test_without_delegation_is_refused_and_audited(scene: Scene):
+    """R7: haemoglobin is outside the predefined tests."""
+    response = post_results(scene, {"code": "NPU02319", "value": "7.9", "unit": "mmol/L"})
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "clinical.delegation_required"
+    assert error["rule"] == "R7"
+    assert not LabResult.objects.exists()
+    denied = AuditEntry.objects.get(outcome="denied", resource_type="Observation")
+    assert denied.reason_code == "clinical.delegation_required"
+    assert denied.detail == {"rule": "R7"}
+
+
+def test_with_a_recorded_delegation_the_test_is_taken(scene: Scene):
+    """R7: the physician's delegation for this citizen and this task, on the visit."""
+    client = factories.client_for(scene.nurse)
+    response = client.post(
+        f"/api/clinical/visits/{scene.visit.pk}/delegations",
+        {
+            "code": "NPU02319",
+            "physician_name": "Hanne Hansen",
+            "physician_authorisation_id": "0A1B2",
+            "physician_organisation_name": "Lægehuset",
+            "delegated_at": "2026-01-01T10:00:00+01:00",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    delegation = Delegation.objects.get()
+    assert delegation.physician == scene.physician.user
+    assert delegation.recorded_by == scene.nurse.user
+
+    response = post_results(scene, {"code": "NPU02319", "value": "7.9", "unit": "mmol/L"})
+    assert response.status_code == 201
+    assert response.json()["results"][0]["delegation"] == delegation.pk
+
+
+def test_a_delegation_on_another_visit_does_not_count(db: None):
+    first, second = visit_scene(), visit_scene()
+    Delegation.objects.create(
+        visit=first.visit,
+        citizen=first.citizen,
+        test_id=__import__("acute.clinical.models", fromlist=["TestDefinition"])
+        .TestDefinition.objects.get(code="NPU01685")
+        .pk,
+        physician_name="X",
+        physician_authorisation_id="1",
+        physician_organisation_name="Y",
+        delegated_at=first.visit.assigned_at,
+        recorded_by=first.nurse.user,
+    )
+    response = post_results(second, {"code": "NPU01685", "value": "2.1", "unit": "INR"})
+    assert response.status_code == 403
+
+
+def test_predefined_tasks_need_no_delegation(scene: Scene):
+    client = factories.client_for(scene.nurse)
+    response = client.post(
+        f"/api/clinical/visits/{scene.visit.pk}/delegations",
+        {
+            "code": "NPU19748",
+            "physician_name": "Hanne Hansen",
+            "physician_authorisation_id": "0A1B2",
+            "physician_organisation_name": "Lægehuset",
+            "delegated_at": "2026-01-01T10:00:00+01:00",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "delegation.not_required"
+
+
+def test_catheter_is_a_predefined_procedure_and_urine_dipstick_is_not(scene: Scene):
+    client = factories.client_for(scene.nurse)
+    url = f"/api/clinical/visits/{scene.visit.pk}/procedures"
+    response = client.post(url, {"code": "urinary-catheter", "note": "CH 14"}, format="json")
+    assert response.status_code == 201, response.json()
+    assert ProcedureRecord.objects.get().test.code == "urinary-catheter"
+    response = client.post(url, {"code": "urine-dipstick"}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "clinical.delegation_required"
+
+
+def test_results_only_while_on_site(db: None):
+    scene = visit_scene(on_site=False)
+    response = post_results(scene, {"code": "NPU19748", "value": "5", "unit": "mg/L"})
+    assert response.status_code == 412
+    assert response.json()["error"]["code"] == "visit.wrong_status"
+
+
+@pytest.mark.parametrize(
+    "role",
+    [Role.COORDINATOR, Role.PHYSICIAN, Role.HOME_NURSE, Role.AUDITOR, Role.MEDICINE_OFFICER],
+)
+def test_roles_other_than_the_acute_nurse_may_not_record_results(scene: Scene, role: str):
+    other = factories.staff(role, factories.acute_function())
+    response = post_results(
+        scene, {"code": "NPU19748", "value": "5", "unit": "mg/L"}, membership=other
+    )
+    assert response.status_code == 403
+    assert not LabResult.objects.exists()
+
+
+def test_another_nurse_may_not_record_on_the_visit_and_is_audited(scene: Scene):
+    """R1/R9: only the visit's nurse; the attempt is recorded as denied."""
+    other, _ = factories.acute_nurse_on_shift()
+    response = post_results(
+        scene, {"code": "NPU19748", "value": "5", "unit": "mg/L"}, membership=other
+    )
+    assert response.status_code == 404
+    denied = AuditEntry.objects.get(outcome="denied", actor_user_id=other.user.pk)
+    assert denied.reason_code == "not_visit_nurse"
+
+
+def test_unauthenticated_is_refused(scene: Scene):
+    response = factories.client_for(None).post(results_url(scene), {"results": []}, format="json")
+    assert response.status_code == 401
+
+
+def test_visit_summary_lists_results_for_the_nurse_and_refuses_a_stranger(
+    scene: Scene, django_assert_max_num_queries
+):
+    post_results(
+        scene,
+        {"code": "NPU19748", "value": "5", "unit": "mg/L"},
+        {"code": "NPU18016", "value": "70", "unit": "umol/L"},
+    )
+    client = factories.client_for(scene.nurse)
+    with django_assert_max_num_queries(14):
+        response = client.get(f"/api/clinical/visits/{scene.visit.pk}")
+    assert response.status_code == 200
+    assert [r["code"] for r in response.json()["results"]] == ["NPU19748", "NPU18016", "DNK35302"]
+
+    stranger = factories.staff(Role.PHYSICIAN, factories.gp_practice())
+    response = factories.client_for(stranger).get(f"/api/clinical/visits/{scene.visit.pk}")
+    assert response.status_code == 404
