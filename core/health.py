@@ -42,6 +42,23 @@ def _worker() -> str:
     return f"{len(replies)} worker(s)"
 
 
+# Extra details other apps add (queue depths, oldest undelivered message...).
+# They are shown under "details" and never change the status: that stays
+# database, broker and worker.
+_details: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def register_health_detail(name: str, provider: Callable[[], dict[str, Any]]) -> None:
+    _details[name] = provider
+
+
+def _detail(provider: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return provider()
+    except Exception as exc:  # noqa: BLE001 - a health probe reports any failure
+        return {"error": type(exc).__name__}
+
+
 def health_report() -> dict[str, Any]:
     checks = {"database": _timed(_database), "broker": _timed(_broker)}
     # Asking workers needs the broker; don't wait for a ping that cannot travel.
@@ -50,4 +67,7 @@ def health_report() -> dict[str, Any]:
     else:
         checks["worker"] = {"status": "down", "detail": "broker unreachable", "ms": 0.0}
     healthy = all(c["status"] == "up" for c in checks.values())
-    return {"status": "ok" if healthy else "fail", "checks": checks}
+    report: dict[str, Any] = {"status": "ok" if healthy else "fail", "checks": checks}
+    if _details:
+        report["details"] = {name: _detail(provider) for name, provider in _details.items()}
+    return report

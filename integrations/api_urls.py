@@ -1,3 +1,11 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from integrations import api
+
+urlpatterns = [
+    path("outbox", api.OutboxBoardView.as_view(), name="integrations-outbox"),
+    path("outbox/<int:pk>", api.OutboxMessageView.as_view(), name="integrations-outbox-message"),
+    path(
+        "outbox/<int:pk>/resend", api.OutboxResendView.as_view(), name="integrations-outbox-resend"
+    ),
+]

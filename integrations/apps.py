@@ -3,3 +3,35 @@ from django.apps import AppConfig
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
+    verbose_name = "Hand-offs"
+
+    def ready(self) -> None:
+        from core.fhir.capability import ResourceCapability, register_resource
+        from integrations import receivers
+        from integrations.partners import register_inbound_handlers
+
+        receivers.connect()
+        register_inbound_handlers()
+        register_resource(
+            ResourceCapability(
+                type="Bundle",
+                interactions=[],
+                operations=[
+                    (
+                        "process-message",
+                        "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+                    )
+                ],
+                documentation=(
+                    "Partners POST message Bundles to /fhir/$process-message, signed with"
+                    " HMAC-SHA256; each is answered with an Acknowledgement."
+                ),
+            )
+        )
+        try:
+            from core.health import register_health_detail
+        except ImportError:
+            return
+        from integrations.selectors import outbox_health
+
+        register_health_detail("handoffs", outbox_health)

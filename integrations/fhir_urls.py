@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+"""``/fhir/$process-message``: where partners send their messages."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from integrations.api import ProcessMessageView
+
+urlpatterns = [
+    path("$process-message", ProcessMessageView.as_view(), name="fhir-process-message"),
+]

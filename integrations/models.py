@@ -1,1 +1,216 @@
+"""Partners, the outbox of hand-off messages, every delivery attempt, and the
+inbound messages remembered for de-duplication.
 
+Messages are FHIR message Bundles (MessageHeader first). A message's identity is
+its MessageHeader.id (``message_id``) and its Bundle.id (``bundle_id``): both are
+unique, on both sides, so a duplicate is answered with the original
+acknowledgement and never processed twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from core.models import Citizen, Membership, Organisation
+
+
+class Partner(models.Model):
+    """A system the platform exchanges messages with: 1813, a hospital, a GP
+    practice's inbox, a municipality's home nursing or care record system.
+
+    Partners are data: endpoint, shared HMAC secret and retry policy are
+    configured per partner, never in code. ``code`` is what the partner sends in
+    the ``X-Tvaerakut-Sender`` header.
+    """
+
+    class Kind(models.TextChoices):
+        HELPLINE_1813 = "helpline_1813", "Medical helpline 1813"
+        HOSPITAL = "hospital", "Hospital"
+        GP = "gp", "GP practice"
+        HOME_NURSING = "home_nursing", "Home nursing"
+        MUNICIPAL_RECORDS = "municipal_records", "Municipal care record system"
+
+    code = models.SlugField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="integration_partners"
+    )
+    endpoint_url = models.URLField(max_length=500, blank=True)
+    # Shared secret for HMAC-SHA256 in both directions. Never logged or shown.
+    secret = models.CharField(max_length=200)
+    max_attempts = models.PositiveSmallIntegerField(default=12)
+    backoff_base_seconds = models.PositiveIntegerField(default=30)
+    backoff_max_seconds = models.PositiveIntegerField(default=3600)
+    request_timeout_seconds = models.PositiveSmallIntegerField(default=10)
+    # How long a delivered message may wait for its acknowledgement before re-sending.
+    ack_timeout_seconds = models.PositiveIntegerField(default=900)
+    max_resends = models.PositiveSmallIntegerField(default=3)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                name="partner_attempts_positive", condition=Q(max_attempts__gte=1)
+            ),
+            models.CheckConstraint(
+                name="partner_backoff_ordered",
+                condition=Q(backoff_base_seconds__gte=1)
+                & Q(backoff_max_seconds__gte=models.F("backoff_base_seconds")),
+            ),
+            models.CheckConstraint(
+                name="partner_timeout_positive", condition=Q(request_timeout_seconds__gte=1)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.code}"
+
+
+class OutboundMessage(models.Model):
+    """One hand-off message in the outbox, written in the transaction of the
+    event that causes it and delivered after commit by a Celery task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        AWAITING_ACK = "awaiting_ack", "Sent, waiting for acknowledgement"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        FAILED = "failed", "Failed: needs a person"
+
+    message_id = models.UUIDField(unique=True, default=uuid.uuid4)
+    bundle_id = models.UUIDField(unique=True, default=uuid.uuid4)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="outbox")
+    event = models.CharField(max_length=64)
+    citizen = models.ForeignKey(
+        Citizen, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # What caused it, e.g. ("acute.referral", "42").
+    source_type = models.CharField(max_length=64, blank=True)
+    source_id = models.CharField(max_length=64, blank=True)
+    on_behalf_of = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    bundle = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Attempts in the current round; a person's re-send starts a new round.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    resends = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    disclosed_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    resent_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "sending", "awaiting_ack"]),
+                name="outbox_due_idx",
+            ),
+            models.Index(fields=["status", "created_at"], name="outbox_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="outbox_status_valid",
+                condition=Q(
+                    status__in=["pending", "sending", "awaiting_ack", "acknowledged", "failed"]
+                ),
+            ),
+            models.CheckConstraint(
+                name="outbox_sending_has_lease",
+                condition=~Q(status="sending") | Q(lease_until__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="outbox_acknowledged_has_time",
+                condition=~Q(status="acknowledged") | Q(acknowledged_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.partner_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """Every attempt to deliver an outbound message: appended, never changed
+    after it is finished."""
+
+    class Outcome(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged (ok)"
+        ACCEPTED = "accepted", "Accepted, acknowledgement to follow"
+        TRANSIENT = "transient", "Transient error"
+        FATAL = "fatal", "Fatal error"
+        NETWORK = "network", "Network error"
+
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.IN_FLIGHT)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    retry_in_seconds = models.FloatField(null=True, blank=True)
+    task = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["message_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "number"], name="delivery_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of message {self.message_id}: {self.outcome}"
+
+
+class InboundMessage(models.Model):
+    """A message received from a partner and the acknowledgement it was given.
+
+    Kept so a duplicate (same Bundle.id or MessageHeader.id from the same
+    partner) gets the original acknowledgement again, never a second processing.
+    Transient failures are not kept: the sender may retry them.
+    """
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        FATAL = "fatal-error", "Fatal error"
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="inbox")
+    bundle_id = models.CharField(max_length=64)
+    header_id = models.CharField(max_length=64)
+    event = models.CharField(max_length=64)
+    citizen = models.ForeignKey(
+        Citizen, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    http_status = models.PositiveSmallIntegerField()
+    acknowledgement = models.JSONField()
+    # What processing created, e.g. {"referral": 17}.
+    result = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "bundle_id"], name="inbound_bundle_once"),
+            models.UniqueConstraint(fields=["partner", "header_id"], name="inbound_header_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} from {self.partner_id}: {self.outcome}"

@@ -13,9 +13,10 @@ import os
 from celery import Celery
 from kombu import Queue
 
-from worker.schedule import BEAT_SCHEDULE
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# The schedule reads intervals from settings, so it comes after the line above.
+from worker.schedule import BEAT_SCHEDULE
 
 QUEUES = ("default", "handoffs", "dispatch", "maintenance")
 

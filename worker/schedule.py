@@ -6,7 +6,7 @@
 | ``acute.clinical.medication_orders_watch`` | 5 min | R8: remind the physician of unconfirmed phone orders, escalate overdue ones, flag unsent prescriptions |
 | ``consent.audit.flags_scan`` | minute | R9: raise auditors' flags (break-the-glass, denied, off shift, many citizens, no agreement) on new log entries |
 | ``consent.audit.partitions_ensure`` | day | the audit log's monthly partitions exist ``AUDIT_PARTITION_MONTHS_AHEAD`` months ahead |
-| ``integrations.outbox_sweep`` | ``INTEGRATIONS_SWEEP_SECONDS`` (15 s) | hand-off messages not yet sent (broker was down), stuck (worker died mid-delivery), due after back-off, or unacknowledged past the partner's timeout |
+| ``integrations.outbox_sweep`` | 15 s | hand-offs unsent, stuck or unacknowledged |
 """
 
 from __future__ import annotations

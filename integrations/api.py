@@ -1,0 +1,111 @@
+"""Endpoints: the partners' ``/fhir/$process-message`` and the coordinator's
+view of undelivered and failed hand-offs, with re-send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.fhir.views import FHIRView
+from core.models import Role
+from core.permissions import actor_from_request, roles
+from integrations.auth import SignedByPartner
+from integrations.inbound import message_receive
+from integrations.models import DeliveryAttempt, OutboundMessage
+from integrations.outbox import outbox_resend
+from integrations.selectors import outbox_attempts, outbox_message, outbox_problems
+
+BOARD_LIMIT = 200
+
+
+class ProcessMessageView(FHIRView):
+    """POST a message Bundle; the answer is its Acknowledgement."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [SignedByPartner]
+
+    def post(self, request: Request) -> Response:
+        answer = message_receive(partner=request.partner, raw=request._request.body)  # type: ignore[attr-defined]
+        headers = {"X-Duplicate-Of-Earlier-Message": "true"} if answer.duplicate else None
+        return self.fhir_response(answer.body, status=answer.status, headers=headers)
+
+
+def _message_row(message: OutboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "message_id": str(message.message_id),
+        "partner": message.partner.code,
+        "partner_kind": message.partner.kind,
+        "event": message.event,
+        "citizen_id": message.citizen_id,
+        "status": message.status,
+        "attempts": message.attempts,
+        "resends": message.resends,
+        "reason_code": message.last_error_code,
+        "reason": message.last_error,
+        "created_at": message.created_at.isoformat(),
+        "next_attempt_at": message.next_attempt_at.isoformat(),
+        "failed_at": message.failed_at.isoformat() if message.failed_at else None,
+        "resent_by": message.resent_by.user.username if message.resent_by else None,
+    }
+
+
+def _attempt_row(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "started_at": attempt.started_at.isoformat(),
+        "finished_at": attempt.finished_at.isoformat() if attempt.finished_at else None,
+        "outcome": attempt.outcome,
+        "http_status": attempt.http_status,
+        "error_code": attempt.error_code,
+        "detail": attempt.detail,
+        "retry_in_seconds": attempt.retry_in_seconds,
+    }
+
+
+class OutboxBoardView(APIView):
+    """``GET /api/integrations/outbox?status=failed``: what needs a person."""
+
+    permission_classes = [roles(Role.COORDINATOR)]
+
+    def get(self, request: Request) -> Response:
+        status = request.query_params.get("status") or None
+        if status is not None and status not in OutboundMessage.Status.values:
+            raise InvalidInput(
+                "outbox.status_invalid",
+                f"status must be one of {', '.join(OutboundMessage.Status.values)}.",
+                field="status",
+            )
+        rows = [_message_row(m) for m in outbox_problems(status=status)[:BOARD_LIMIT]]
+        return Response({"results": rows, "limit": BOARD_LIMIT})
+
+
+class OutboxMessageView(APIView):
+    """``GET /api/integrations/outbox/<id>``: one message with every attempt."""
+
+    permission_classes = [roles(Role.COORDINATOR)]
+
+    def get(self, request: Request, pk: int) -> Response:
+        message = outbox_message(pk=pk)
+        if message is None:
+            raise NotFoundOrNotAllowed()
+        attempts = [_attempt_row(a) for a in outbox_attempts(message=message)]
+        return Response({**_message_row(message), "attempts": attempts})
+
+
+class OutboxResendView(APIView):
+    """``POST /api/integrations/outbox/<id>/resend``: a person sends a failed message again."""
+
+    permission_classes = [roles(Role.COORDINATOR)]
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_from_request(request)
+        message = outbox_message(pk=pk)
+        if message is None or actor is None:
+            raise NotFoundOrNotAllowed()
+        message = outbox_resend(message=message, by=actor)
+        return Response({"id": message.pk, "status": message.status}, status=202)

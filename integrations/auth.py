@@ -1,0 +1,68 @@
+"""Trust for ``/fhir/$process-message``: the partner is the one whose secret
+signed the request. No user token; unknown senders, bad signatures and stale
+timestamps are refused before the body is read as FHIR."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from core.errors import Unauthenticated
+from integrations.models import Partner
+from integrations.transport import (
+    SENDER_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureRefused,
+    signature_verify,
+)
+
+
+def partner_authenticate(
+    *, sender: str | None, timestamp: str | None, given: str | None, body: bytes
+) -> Partner:
+    """The partner that signed ``body``, or :class:`Unauthenticated`. The same
+    answer for an unknown sender and a wrong signature: nothing to probe."""
+    partner = (
+        Partner.objects.select_related("organisation")
+        .filter(code=sender or "", is_active=True)
+        .first()
+        if sender
+        else None
+    )
+    if partner is None:
+        raise Unauthenticated(
+            "auth.partner_refused", "The sender is not a known partner or the signature is wrong."
+        )
+    try:
+        signature_verify(
+            secret=partner.secret,
+            timestamp=timestamp,
+            given=given,
+            body=body,
+            skew_seconds=settings.INTEGRATIONS_SIGNATURE_SKEW_SECONDS,
+        )
+    except SignatureRefused as exc:
+        if exc.code == "auth.timestamp_stale":
+            raise Unauthenticated(exc.code, exc.message) from None
+        raise Unauthenticated(
+            "auth.partner_refused", "The sender is not a known partner or the signature is wrong."
+        ) from None
+    return partner
+
+
+class SignedByPartner(BasePermission):
+    """Admits a request signed by an active partner; puts it on ``request.partner``."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        raw = request._request.body  # the exact bytes that were signed
+        request.partner = partner_authenticate(  # type: ignore[attr-defined]
+            sender=request.headers.get(SENDER_HEADER),
+            timestamp=request.headers.get(TIMESTAMP_HEADER),
+            given=request.headers.get(SIGNATURE_HEADER),
+            body=raw,
+        )
+        return True

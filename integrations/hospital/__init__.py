@@ -1,0 +1,1 @@
+"""The hospital: admission and discharge notifications in, the admission hand-off out."""

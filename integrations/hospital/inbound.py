@@ -1,0 +1,138 @@
+"""Admission and discharge notifications from the hospital (HospitalNotification style).
+
+The Encounter's status says what happened: ``in-progress`` — admitted;
+``finished`` — discharged. For a citizen the acute function follows, an
+admission withdraws the visits not yet under way at the door (the nurse need
+not drive out) and opens the hospital's care relationship; a discharge closes
+it and, when the message carries a ServiceRequest, starts a follow-up referral.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consent.models import CareRelationship
+from consent.services import care_relationship_close, care_relationship_open
+from core.actors import Actor
+from integrations.helpline_1813.inbound import URGENCY_BY_PRIORITY, _text
+from integrations.inbound import Handled
+from integrations.messages import InvalidMessage, ParsedMessage
+from integrations.models import Partner
+from integrations.patients import citizen_find, citizen_find_or_register
+
+CONTACT_SOURCE = "integrations.hospital_encounter"
+
+
+def _encounter_key(partner: Partner, encounter: dict[str, Any]) -> str:
+    ids = [i.get("value") for i in encounter.get("identifier") or [] if i.get("value")]
+    key = ids[0] if ids else encounter.get("id")
+    if not key:
+        raise InvalidMessage(
+            "hospital.encounter_id_missing",
+            "The Encounter needs an identifier.",
+            field="Encounter.identifier",
+        )
+    return f"{partner.code}:{key}"[:64]
+
+
+def _withdraw_open_visits(citizen_id: int, actor: Actor) -> list[int]:
+    from acute.models import Visit
+    from acute.services import visit_withdraw
+
+    withdrawn = []
+    for visit in Visit.objects.filter(
+        citizen_id=citizen_id,
+        status__in=[Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE],
+    ).order_by("pk"):
+        visit_withdraw(visit=visit, note="The citizen was admitted to hospital.", by=actor)
+        withdrawn.append(visit.pk)
+    return withdrawn
+
+
+def _follow_up(partner: Partner, message: ParsedMessage, citizen: Any, actor: Actor) -> int | None:
+    from acute.services import referral_create
+
+    requests = message.of_type("ServiceRequest")
+    if not requests:
+        return None
+    request = requests[0]
+    practitioners = message.of_type("Practitioner")
+    if not practitioners:
+        raise InvalidMessage(
+            "hospital.physician_missing",
+            "A follow-up needs the discharging physician (Practitioner with a phone number).",
+            field="ServiceRequest.requester",
+        )
+    name = (practitioners[0].get("name") or [{}])[0]
+    physician = (
+        name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
+    )
+    phones = [
+        t.get("value", "")
+        for t in practitioners[0].get("telecom") or []
+        if t.get("system") == "phone"
+    ]
+    urgency = URGENCY_BY_PRIORITY.get(request.get("priority") or "routine")
+    if urgency is None:
+        raise InvalidMessage(
+            "referral.priority_unknown",
+            "Unknown ServiceRequest.priority.",
+            field="ServiceRequest.priority",
+        )
+    reason = _text(request.get("reasonCode")) or "Follow-up after discharge"
+    case_ids = [i.get("value", "") for i in request.get("identifier") or [] if i.get("value")]
+    referral = referral_create(
+        citizen=citizen,
+        source="hospital",
+        channel="electronic",
+        referrer_name=physician,
+        referrer_phone=phones[0] if phones else "",
+        reason=reason,
+        clinical_picture="\n".join(n.get("text", "") for n in request.get("note") or []) or reason,
+        requested_actions=_text(request.get("orderDetail")) or "Follow-up visit after discharge",
+        urgency=urgency,
+        responsible_physician_name=physician,
+        responsible_physician_phone=phones[0] if phones else "",
+        responsible_physician_organisation=partner.organisation,
+        source_organisation=partner.organisation,
+        external_id=case_ids[0] if case_ids else message.header_id,
+        by=actor,
+    )
+    return referral.pk
+
+
+def hospital_notification_receive(
+    partner: Partner, message: ParsedMessage, actor: Actor
+) -> Handled:
+    encounter = message.one("Encounter")
+    patient = message.one("Patient")
+    key = _encounter_key(partner, encounter)
+    status = encounter.get("status")
+    if status == "in-progress":
+        citizen = citizen_find(patient)
+        if citizen is None:
+            # Not a citizen the platform knows: nothing to pause, nothing to open.
+            return Handled(citizen=None, result={"admission": "not_followed"})
+        care_relationship_open(
+            citizen=citizen,
+            organisation=partner.organisation,
+            basis=CareRelationship.Basis.HOSPITAL_CONTACT,
+            source_type=CONTACT_SOURCE,
+            source_id=key,
+        )
+        withdrawn = _withdraw_open_visits(citizen.pk, actor)
+        return Handled(citizen=citizen, result={"admission": key, "visits_withdrawn": withdrawn})
+    if status == "finished":
+        wants_follow_up = bool(message.of_type("ServiceRequest"))
+        citizen = citizen_find_or_register(patient) if wants_follow_up else citizen_find(patient)
+        if citizen is None:
+            return Handled(citizen=None, result={"discharge": "not_followed"})
+        care_relationship_close(source_type=CONTACT_SOURCE, source_id=key)
+        referral = _follow_up(partner, message, citizen, actor)
+        return Handled(citizen=citizen, result={"discharge": key, "follow_up_referral": referral})
+    raise InvalidMessage(
+        "hospital.encounter_status_unsupported",
+        "A hospital notification's Encounter must be in-progress (admitted)"
+        " or finished (discharged).",
+        field="Encounter.status",
+    )

@@ -1,0 +1,293 @@
+"""FHIR R4 message Bundles in the style of MedCom's FHIR messages.
+
+Every message is a Bundle of type ``message`` whose first entry is the
+MessageHeader, followed by sender and receiver Organizations, the Patient, the
+focus resources, and a Provenance naming who caused the message. An
+Acknowledgement is a message whose header answers another (``response``:
+``ok``, ``transient-error`` or ``fatal-error``) with an OperationOutcome when
+not ok.
+
+Parsing is strict: the Bundle is validated with the ``fhir.resources`` R4B
+models, and anything the platform cannot read is an :class:`InvalidMessage`
+with a stable code, answered by a fatal-error acknowledgement.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+
+from core.cpr import CPR_SYSTEM
+from core.fhir.outcome import operation_outcome
+from core.models import SOR_SYSTEM, Organisation
+
+EVENT_SYSTEM = "urn:tvaerakut:message-event"
+ACTIVITY_SYSTEM = "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-activityCodes"
+
+
+class Event:
+    """Message events (MessageHeader.eventCoding.code)."""
+
+    REFERRAL = "acute-referral"  # 1813 -> acute function
+    REFERRAL_STATUS = "acute-referral-status"  # acute function -> 1813 / referrer
+    HOSPITAL_NOTIFICATION = "hospital-notification"  # hospital -> acute function
+    ADMISSION_HANDOFF = "admission-handoff"  # acute function -> hospital
+    HOME_CARE_OBSERVATION = "homecareobservation"  # results -> GP
+    CARE_COMMUNICATION = "care-communication"  # visit outcome, hand-back (R11)
+    ORDER_CONFIRMATION_REQUEST = "order-confirmation-request"  # phone order -> physician
+    SHARED_RECORD_UPDATE = "shared-record-update"  # municipal records -> shared record
+    ACKNOWLEDGEMENT = "acknowledgement"
+
+
+class AckCode:
+    OK = "ok"
+    TRANSIENT = "transient-error"
+    FATAL = "fatal-error"
+
+
+class InvalidMessage(Exception):
+    """A message the platform cannot read or act on: answered with fatal-error."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class ParsedMessage:
+    bundle_id: str
+    header_id: str
+    event: str
+    header: dict[str, Any]
+    resources: list[dict[str, Any]] = field(default_factory=list)
+
+    def of_type(self, resource_type: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r.get("resourceType") == resource_type]
+
+    def one(self, resource_type: str) -> dict[str, Any]:
+        found = self.of_type(resource_type)
+        if len(found) != 1:
+            raise InvalidMessage(
+                "message.resource_count",
+                f"The message must hold exactly one {resource_type}; it holds {len(found)}.",
+                field=f"Bundle.entry.resource.ofType({resource_type})",
+            )
+        return found[0]
+
+    @property
+    def response(self) -> dict[str, Any] | None:
+        response = self.header.get("response")
+        return response if isinstance(response, dict) else None
+
+
+def organisation_resource(organisation: Organisation) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Organization",
+        "id": f"org-{organisation.pk}",
+        "name": organisation.name,
+    }
+    if organisation.sor_code:
+        resource["identifier"] = [{"system": SOR_SYSTEM, "value": organisation.sor_code}]
+    return resource
+
+
+def _full_url(resource: dict[str, Any]) -> str:
+    return f"urn:tvaerakut:{resource['resourceType']}/{resource['id']}"
+
+
+def message_bundle(
+    *,
+    event: str,
+    sender: Organisation,
+    receiver: Organisation,
+    receiver_endpoint: str,
+    focus: Iterable[dict[str, Any]],
+    supporting: Iterable[dict[str, Any]] = (),
+    author: str = "",
+    activity: str = "new-message",
+    response: dict[str, Any] | None = None,
+    message_id: str | None = None,
+    bundle_id: str | None = None,
+) -> dict[str, Any]:
+    """A validated message Bundle. Focus resources are listed in
+    ``MessageHeader.focus``; ``supporting`` ones (Patient, Observations, ...) follow."""
+    now = timezone.now().isoformat()
+    header_id = message_id or str(uuid.uuid4())
+    sender_resource = organisation_resource(sender)
+    receiver_resource = organisation_resource(receiver)
+    focus_list = list(focus)
+    header: dict[str, Any] = {
+        "resourceType": "MessageHeader",
+        "id": header_id,
+        "eventCoding": {"system": EVENT_SYSTEM, "code": event},
+        "destination": [
+            {
+                "endpoint": receiver_endpoint or "urn:tvaerakut:unconfigured",
+                "receiver": {"reference": _full_url(receiver_resource)},
+            }
+        ],
+        "sender": {"reference": _full_url(sender_resource)},
+        "source": {"endpoint": "urn:tvaerakut:acute-function", "software": "tvaerakut"},
+        "focus": [{"reference": _full_url(r)} for r in focus_list],
+    }
+    if response is not None:
+        header["response"] = response
+    provenance = {
+        "resourceType": "Provenance",
+        "id": str(uuid.uuid4()),
+        "target": [{"reference": f"urn:tvaerakut:MessageHeader/{header_id}"}],
+        "recorded": now,
+        "activity": {"coding": [{"system": ACTIVITY_SYSTEM, "code": activity}]},
+        "agent": [
+            {
+                "who": {
+                    "reference": _full_url(sender_resource),
+                    **({"display": author} if author else {}),
+                }
+            }
+        ],
+    }
+    resources = [header, sender_resource, receiver_resource, *focus_list, *supporting, provenance]
+    bundle = {
+        "resourceType": "Bundle",
+        "id": bundle_id or str(uuid.uuid4()),
+        "type": "message",
+        "timestamp": now,
+        "entry": [{"fullUrl": _full_url(r), "resource": r} for r in resources],
+    }
+    Bundle.model_validate(bundle)
+    return bundle
+
+
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+def safe_id(value: str) -> str:
+    """``value`` if it is a valid FHIR id, else ``"unknown"`` (ack of unreadable input)."""
+    return value if _ID.match(value or "") else "unknown"
+
+
+def acknowledgement_bundle(
+    *,
+    answering: str,
+    code: str,
+    outcome: dict[str, Any] | None = None,
+    sender: Organisation | None = None,
+    sender_name: str = "Tværkommunal Akutfunktion",
+) -> dict[str, Any]:
+    """An Acknowledgement of the message with header id ``answering``."""
+    header_id = str(uuid.uuid4())
+    sender_resource = (
+        organisation_resource(sender)
+        if sender is not None
+        else {"resourceType": "Organization", "id": "sender", "name": sender_name}
+    )
+    answering = safe_id(answering)
+    header: dict[str, Any] = {
+        "resourceType": "MessageHeader",
+        "id": header_id,
+        "eventCoding": {"system": EVENT_SYSTEM, "code": Event.ACKNOWLEDGEMENT},
+        "sender": {"reference": _full_url(sender_resource)},
+        "source": {"endpoint": "urn:tvaerakut:acute-function", "software": "tvaerakut"},
+        "response": {"identifier": answering, "code": code},
+    }
+    resources: list[dict[str, Any]] = [header, sender_resource]
+    if outcome is not None:
+        outcome = {**outcome, "id": str(uuid.uuid4())}
+        header["response"]["details"] = {"reference": _full_url(outcome)}
+        resources.append(outcome)
+    bundle = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "message",
+        "timestamp": timezone.now().isoformat(),
+        "entry": [{"fullUrl": _full_url(r), "resource": r} for r in resources],
+    }
+    Bundle.model_validate(bundle)
+    return bundle
+
+
+def error_outcome(
+    code: str, message: str, *, kind: str = "invalid", field: str | None = None
+) -> dict[str, Any]:
+    return operation_outcome(kind=kind, code=code, message=message, field=field)
+
+
+def parse_message(data: Any) -> ParsedMessage:
+    """Read a message Bundle, strictly. Raises :class:`InvalidMessage`."""
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise InvalidMessage("message.not_bundle", "A message must be a FHIR Bundle.")
+    if data.get("type") != "message":
+        raise InvalidMessage(
+            "message.not_message_bundle", "The Bundle type must be 'message'.", field="Bundle.type"
+        )
+    try:
+        Bundle.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        # Pydantic's message names the field and the rule, never the value.
+        raise InvalidMessage(
+            "message.invalid_fhir",
+            f"The Bundle is not valid FHIR R4: {where}: {first.get('msg', 'invalid')}.",
+            field=where or None,
+        ) from None
+    entries = data.get("entry") or []
+    resources = [e.get("resource") for e in entries if isinstance(e, dict)]
+    if not resources or not isinstance(resources[0], dict):
+        raise InvalidMessage("message.empty", "The message Bundle has no entries.")
+    header = resources[0]
+    if header.get("resourceType") != "MessageHeader":
+        raise InvalidMessage(
+            "message.header_not_first",
+            "The first entry of a message must be its MessageHeader.",
+            field="Bundle.entry[0]",
+        )
+    bundle_id, header_id = data.get("id"), header.get("id")
+    if not bundle_id or not header_id:
+        raise InvalidMessage(
+            "message.id_missing", "Bundle.id and MessageHeader.id are both required."
+        )
+    event = (header.get("eventCoding") or {}).get("code") or ""
+    return ParsedMessage(
+        bundle_id=str(bundle_id),
+        header_id=str(header_id),
+        event=str(event),
+        header=header,
+        resources=[r for r in resources[1:] if isinstance(r, dict)],
+    )
+
+
+def peek_ids(data: Any) -> tuple[str, str]:
+    """Bundle.id and MessageHeader.id of something that may not be valid at all."""
+    if not isinstance(data, dict):
+        return "", ""
+    bundle_id = data.get("id") if isinstance(data.get("id"), str) else ""
+    header_id = ""
+    entries = data.get("entry")
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        first = entries[0].get("resource")
+        if isinstance(first, dict) and first.get("resourceType") == "MessageHeader":
+            value = first.get("id")
+            header_id = value if isinstance(value, str) else ""
+    return bundle_id or "", header_id or ""
+
+
+def patient_cpr(patient: dict[str, Any]) -> str:
+    for identifier in patient.get("identifier") or []:
+        if identifier.get("system") == CPR_SYSTEM and identifier.get("value"):
+            return str(identifier["value"])
+    raise InvalidMessage(
+        "message.patient_cpr_missing",
+        "The Patient must carry a CPR identifier (urn:oid:1.2.208.176.1.2).",
+        field="Patient.identifier",
+    )

@@ -1,0 +1,1 @@
+"""The municipalities' care record systems (EOJ): updates to the shared record."""

@@ -1,0 +1,86 @@
+"""The citizen a message is about: found by CPR number, or registered from the
+message's Patient when a partner refers someone new (1813)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
+from core.models import Citizen, Organisation
+from core.services import citizen_create
+from integrations.messages import InvalidMessage, patient_cpr
+
+GEOLOCATION = "http://hl7.org/fhir/StructureDefinition/geolocation"
+
+
+def citizen_find(patient: dict[str, Any]) -> Citizen | None:
+    return (
+        Citizen.objects.select_related("municipality", "gp_practice")
+        .filter(cpr=patient_cpr(patient))
+        .first()
+    )
+
+
+def _municipality(patient: dict[str, Any]) -> Organisation:
+    for extension in patient.get("extension") or []:
+        if extension.get("url") == DK_MUNICIPALITY_EXTENSION:
+            for coding in (extension.get("valueCodeableConcept") or {}).get("coding") or []:
+                org = Organisation.objects.filter(
+                    kind=Organisation.Kind.MUNICIPALITY, municipality_code=coding.get("code")
+                ).first()
+                if org is not None:
+                    return org
+    raise InvalidMessage(
+        "message.patient_municipality_unknown",
+        "The Patient's municipality code is missing or unknown.",
+        field="Patient.extension(dk-core-municipalityCodes)",
+    )
+
+
+def _location(address: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    for extension in address.get("extension") or []:
+        if extension.get("url") == GEOLOCATION:
+            values = {e.get("url"): e.get("valueDecimal") for e in extension.get("extension") or []}
+            try:
+                return Decimal(str(values["latitude"])), Decimal(str(values["longitude"]))
+            except (KeyError, InvalidOperation):
+                break
+    raise InvalidMessage(
+        "message.patient_location_missing",
+        "A new citizen's address needs its geolocation (latitude and longitude).",
+        field="Patient.address.extension(geolocation)",
+    )
+
+
+def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
+    """The citizen with the Patient's CPR number; registered if not yet known."""
+    existing = citizen_find(patient)
+    if existing is not None:
+        return existing
+    names = patient.get("name") or [{}]
+    addresses = patient.get("address") or [{}]
+    name, address = names[0], addresses[0]
+    given = " ".join(name.get("given") or [])
+    family = name.get("family") or ""
+    lines = address.get("line") or []
+    if not given or not family or not lines or not address.get("postalCode"):
+        raise InvalidMessage(
+            "message.patient_incomplete",
+            "A new citizen needs a name and a home address.",
+            field="Patient",
+        )
+    latitude, longitude = _location(address)
+    phones = [t.get("value") for t in patient.get("telecom") or [] if t.get("system") == "phone"]
+    return citizen_create(
+        cpr=patient_cpr(patient),
+        given_name=given,
+        family_name=family,
+        address_line=lines[0],
+        postal_code=address.get("postalCode", ""),
+        city=address.get("city", ""),
+        latitude=latitude,
+        longitude=longitude,
+        municipality=_municipality(patient),
+        phone=phones[0] if phones else "",
+    )

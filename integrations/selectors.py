@@ -1,0 +1,59 @@
+"""Reads of the hand-off state, for the coordinator's board and /healthz."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Min, QuerySet
+from django.utils import timezone
+
+from integrations.models import DeliveryAttempt, OutboundMessage
+
+UNDELIVERED = (
+    OutboundMessage.Status.PENDING,
+    OutboundMessage.Status.SENDING,
+    OutboundMessage.Status.AWAITING_ACK,
+)
+
+
+def outbox_problems(*, status: str | None = None) -> QuerySet[OutboundMessage]:
+    """Messages a person should look at: failed (parked) first, then the
+    undelivered, oldest first. No message bodies: the board shows who, what,
+    why, never the citizen data inside."""
+    statuses = [status] if status else [OutboundMessage.Status.FAILED, *UNDELIVERED]
+    return (
+        OutboundMessage.objects.filter(status__in=statuses)
+        .select_related("partner", "resent_by__user")
+        .defer("bundle")
+        .order_by("created_at", "pk")
+    )
+
+
+def outbox_attempts(*, message: OutboundMessage) -> QuerySet[DeliveryAttempt]:
+    return DeliveryAttempt.objects.filter(message=message).order_by("number")
+
+
+def outbox_message(*, pk: int) -> OutboundMessage | None:
+    return OutboundMessage.objects.select_related("partner").defer("bundle").filter(pk=pk).first()
+
+
+def outbox_health() -> dict[str, Any]:
+    """Counts by state and the age of the oldest undelivered message."""
+    counts = dict(
+        OutboundMessage.objects.filter(status__in=[*UNDELIVERED, OutboundMessage.Status.FAILED])
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    oldest = OutboundMessage.objects.filter(status__in=UNDELIVERED).aggregate(at=Min("created_at"))[
+        "at"
+    ]
+    return {
+        "undelivered": sum(counts.get(s, 0) for s in UNDELIVERED),
+        "failed": counts.get(OutboundMessage.Status.FAILED, 0),
+        "by_status": counts,
+        "oldest_undelivered_at": oldest.isoformat() if oldest else None,
+        "oldest_undelivered_age_seconds": round((timezone.now() - oldest).total_seconds(), 1)
+        if oldest
+        else None,
+    }

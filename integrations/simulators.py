@@ -1,0 +1,399 @@
+"""Partner simulators: small real HTTP servers on 127.0.0.1 that speak the
+platform's messages — a 1813, a hospital, a GP inbox and a home nursing inbox.
+
+Each one receives signed message Bundles (checking our signature), answers
+with an Acknowledgement, de-duplicates by Bundle.id and MessageHeader.id like
+a real MedCom receiver, and sends its own messages to the platform's
+``/fhir/$process-message``. It can be told to fail, to delay, to leave the
+acknowledgement for later or out, and to send duplicates. The tests and the
+demo (``manage.py partner_simulators``) use them; they touch no database.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from integrations.transport import (
+    OUR_SENDER_CODE,
+    SENDER_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    HttpReply,
+    SignatureRefused,
+    post_signed,
+    signature_verify,
+)
+
+
+def simulator_ack(
+    answering: str, code: str, *, sender: str, diagnostics: str = ""
+) -> dict[str, Any]:
+    """An Acknowledgement as a partner's system would send it."""
+    header: dict[str, Any] = {
+        "resourceType": "MessageHeader",
+        "id": str(uuid.uuid4()),
+        "eventCoding": {"system": "urn:tvaerakut:message-event", "code": "acknowledgement"},
+        "source": {"endpoint": f"urn:partner:{sender}"},
+        "response": {"identifier": answering, "code": code},
+    }
+    entries: list[dict[str, Any]] = [{"fullUrl": f"urn:uuid:{header['id']}", "resource": header}]
+    if code != "ok":
+        outcome_id = str(uuid.uuid4())
+        header["response"]["details"] = {"reference": f"urn:uuid:{outcome_id}"}
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{outcome_id}",
+                "resource": {
+                    "resourceType": "OperationOutcome",
+                    "id": outcome_id,
+                    "issue": [
+                        {
+                            "severity": "error",
+                            "code": "transient" if code == "transient-error" else "processing",
+                            "diagnostics": diagnostics or code,
+                        }
+                    ],
+                },
+            }
+        )
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "message",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "entry": entries,
+    }
+
+
+@dataclass
+class SimulatorState:
+    """What the simulator was told to do, and what it has seen."""
+
+    fail_next: int = 0  # answer this many requests with 503
+    down: bool = False  # answer every request with 503 until cleared
+    drop_connection: bool = False  # close without answering (like a crash)
+    delay_seconds: float = 0.0  # wait before answering
+    ack_mode: str = "sync"  # sync | async | none | fatal | transient
+    duplicates: int = 1  # how many times send() posts each message
+    requests: int = 0
+    refused_signatures: int = 0
+    processed: dict[str, dict[str, Any]] = field(default_factory=dict)  # header id -> bundle
+    acks: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    received_bundle_ids: list[str] = field(default_factory=list)
+    replies: list[HttpReply] = field(default_factory=list)
+
+
+class PartnerSimulator:
+    def __init__(
+        self,
+        *,
+        code: str,
+        secret: str,
+        port: int,
+        platform_url: str = "",
+        host: str = "127.0.0.1",
+    ):
+        if host != "127.0.0.1":
+            raise ValueError("Simulators listen on 127.0.0.1 only.")
+        self.code = code
+        self.secret = secret
+        self.port = port
+        self.platform_url = platform_url
+        self.state = SimulatorState()
+        self.lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/inbox"
+
+    def start(self) -> PartnerSimulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"sim-{self.code}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def processed_count(self, header_id: str | None = None) -> int:
+        with self.lock:
+            if header_id is None:
+                return len(self.state.processed)
+            return 1 if header_id in self.state.processed else 0
+
+    def messages(self, event: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            bundles = list(self.state.processed.values())
+        if event is None:
+            return bundles
+        return [b for b in bundles if b["entry"][0]["resource"]["eventCoding"]["code"] == event]
+
+    # --- sending to the platform ------------------------------------------
+    def send(self, bundle: dict[str, Any]) -> list[HttpReply]:
+        """POST a message to the platform (``duplicates`` times), signed as this partner."""
+        body = json.dumps(bundle).encode()
+        replies = []
+        for _ in range(max(1, self.state.duplicates)):
+            reply = post_signed(
+                url=self.platform_url, body=body, sender=self.code, secret=self.secret, timeout=30
+            )
+            replies.append(reply)
+        with self.lock:
+            self.state.replies.extend(replies)
+        return replies
+
+    def _send_ack_later(self, answering: str, delay: float) -> None:
+        def run() -> None:
+            time.sleep(delay)
+            self.send(simulator_ack(answering, "ok", sender=self.code))
+
+        threading.Thread(target=run, daemon=True).start()
+
+    # --- receiving from the platform --------------------------------------
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        simulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # quiet: message bodies hold citizen data
+
+            def _reply(self, status: int, payload: dict[str, Any] | None) -> None:
+                body = json.dumps(payload).encode() if payload is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                state = simulator.state
+                with simulator.lock:
+                    state.requests += 1
+                    delay = state.delay_seconds
+                    if state.drop_connection:
+                        self.close_connection = True
+                        self.connection.close()
+                        return
+                    if state.down or state.fail_next > 0:
+                        state.fail_next = max(0, state.fail_next - 1)
+                        failing = True
+                    else:
+                        failing = False
+                if failing:
+                    self._reply(503, None)
+                    return
+                try:
+                    if self.headers.get(SENDER_HEADER) != OUR_SENDER_CODE:
+                        raise SignatureRefused("auth.unknown_sender", "unknown sender")
+                    signature_verify(
+                        secret=simulator.secret,
+                        timestamp=self.headers.get(TIMESTAMP_HEADER),
+                        given=self.headers.get(SIGNATURE_HEADER),
+                        body=raw,
+                    )
+                except SignatureRefused as exc:
+                    with simulator.lock:
+                        state.refused_signatures += 1
+                    self._reply(
+                        401,
+                        {
+                            "resourceType": "OperationOutcome",
+                            "issue": [
+                                {"severity": "error", "code": "security", "diagnostics": exc.code}
+                            ],
+                        },
+                    )
+                    return
+                bundle = json.loads(raw)
+                header_id = bundle["entry"][0]["resource"]["id"]
+                with simulator.lock:
+                    state.received_bundle_ids.append(bundle["id"])
+                    earlier = state.acks.get(header_id)
+                    mode = state.ack_mode
+                    if earlier is None:
+                        # Processed once; a duplicate gets the original acknowledgement.
+                        state.processed[header_id] = bundle
+                        if mode == "fatal":
+                            answer = (
+                                400,
+                                simulator_ack(
+                                    header_id,
+                                    "fatal-error",
+                                    sender=simulator.code,
+                                    diagnostics="rejected by the partner",
+                                ),
+                            )
+                        elif mode == "transient":
+                            del state.processed[header_id]
+                            answer = (
+                                503,
+                                simulator_ack(header_id, "transient-error", sender=simulator.code),
+                            )
+                        else:
+                            answer = (200, simulator_ack(header_id, "ok", sender=simulator.code))
+                        if mode != "transient":
+                            state.acks[header_id] = answer
+                    else:
+                        answer = earlier
+                if delay:
+                    time.sleep(delay)
+                if earlier is None and mode in ("async", "none"):
+                    self._reply(202, None)
+                    if mode == "async":
+                        simulator._send_ack_later(header_id, 0.2)
+                    return
+                self._reply(*answer)
+
+        return Handler
+
+
+# --- messages the partners send ---------------------------------------------
+
+
+def partner_message(
+    *, event: str, sender_code: str, resources: list[dict[str, Any]], focus_index: int = 0
+) -> dict[str, Any]:
+    """A message Bundle as a partner's system builds it: MessageHeader first,
+    then the resources, then Provenance."""
+    header_id = str(uuid.uuid4())
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    sender = {"resourceType": "Organization", "id": str(uuid.uuid4()), "name": sender_code}
+    for resource in resources:
+        resource.setdefault("id", str(uuid.uuid4()))
+    header = {
+        "resourceType": "MessageHeader",
+        "id": header_id,
+        "eventCoding": {"system": "urn:tvaerakut:message-event", "code": event},
+        "source": {"endpoint": f"urn:partner:{sender_code}"},
+        "sender": {"reference": f"urn:uuid:{sender['id']}"},
+        "focus": [{"reference": f"urn:uuid:{resources[focus_index]['id']}"}] if resources else [],
+    }
+    provenance = {
+        "resourceType": "Provenance",
+        "id": str(uuid.uuid4()),
+        "target": [{"reference": f"urn:uuid:{header_id}"}],
+        "recorded": now,
+        "agent": [{"who": {"reference": f"urn:uuid:{sender['id']}"}}],
+    }
+    entries: list[dict[str, Any]] = [header, sender, *resources, provenance]
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "message",
+        "timestamp": now,
+        "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in entries],
+    }
+
+
+def physician(name: str, phone: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Practitioner",
+        "id": str(uuid.uuid4()),
+        "name": [{"text": name}],
+        "telecom": [{"system": "phone", "value": phone}],
+    }
+
+
+def helpline_referral(
+    *,
+    sender_code: str,
+    patient: dict[str, Any],
+    reason: str,
+    case_id: str,
+    priority: str = "asap",
+    note: str = "",
+    doctor: tuple[str, str] = ("Læge Hansen, 1813", "+4570131813"),
+) -> dict[str, Any]:
+    """1813's referral: ServiceRequest + Patient + the 1813 physician."""
+    patient = {**patient, "id": str(uuid.uuid4())}
+    practitioner = physician(*doctor)
+    request = {
+        "resourceType": "ServiceRequest",
+        "id": str(uuid.uuid4()),
+        "identifier": [{"system": "urn:tvaerakut:helpline-1813:case", "value": case_id}],
+        "status": "active",
+        "intent": "order",
+        "priority": priority,
+        "code": {"text": "Acute nursing assessment at home"},
+        "subject": {"reference": f"urn:uuid:{patient['id']}"},
+        "requester": {"reference": f"urn:uuid:{practitioner['id']}"},
+        "reasonCode": [{"text": reason}],
+        "note": [{"text": note or reason}],
+    }
+    return partner_message(
+        event="acute-referral", sender_code=sender_code, resources=[request, patient, practitioner]
+    )
+
+
+def hospital_notification(
+    *,
+    sender_code: str,
+    patient: dict[str, Any],
+    encounter_id: str,
+    admitted: bool,
+    follow_up_reason: str = "",
+) -> dict[str, Any]:
+    """Admission (Encounter in-progress) or discharge (finished), optionally
+    with a ServiceRequest for a follow-up visit."""
+    patient = {**patient, "id": str(uuid.uuid4())}
+    encounter = {
+        "resourceType": "Encounter",
+        "id": str(uuid.uuid4()),
+        "identifier": [{"system": "urn:tvaerakut:hospital-encounter", "value": encounter_id}],
+        "status": "in-progress" if admitted else "finished",
+        "class": {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "code": "IMP",
+            "display": "inpatient encounter",
+        },
+        "subject": {"reference": f"urn:uuid:{patient['id']}"},
+        "period": {"start": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())},
+    }
+    resources: list[dict[str, Any]] = [encounter, patient]
+    if follow_up_reason and not admitted:
+        practitioner = physician("Overlæge Berg, medicinsk afdeling", "+4538680000")
+        resources += [
+            {
+                "resourceType": "ServiceRequest",
+                "id": str(uuid.uuid4()),
+                "identifier": [
+                    {"system": "urn:tvaerakut:hospital-followup", "value": f"fu-{encounter_id}"}
+                ],
+                "status": "active",
+                "intent": "order",
+                "priority": "routine",
+                "subject": {"reference": f"urn:uuid:{patient['id']}"},
+                "requester": {"reference": f"urn:uuid:{practitioner['id']}"},
+                "reasonCode": [{"text": follow_up_reason}],
+            },
+            practitioner,
+        ]
+    return partner_message(
+        event="hospital-notification", sender_code=sender_code, resources=resources
+    )
+
+
+def shared_record_update(
+    *, sender_code: str, patient: dict[str, Any], resources: list[dict[str, Any]]
+) -> dict[str, Any]:
+    patient = {**patient, "id": str(uuid.uuid4())}
+    for resource in resources:
+        resource.setdefault("subject", {"reference": f"urn:uuid:{patient['id']}"})
+    return partner_message(
+        event="shared-record-update", sender_code=sender_code, resources=[*resources, patient]
+    )
