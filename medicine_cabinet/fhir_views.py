@@ -14,6 +14,7 @@ from core.models import Role
 from core.permissions import actor_from_request, roles
 from medicine_cabinet.fhir import medication_administration_resource
 from medicine_cabinet.models import Administration
+from medicine_cabinet.services import GATE_CATEGORY
 
 # The gate decides per citizen; these roles may ask it.
 READERS = (Role.ACUTE_NURSE, Role.COORDINATOR, Role.PHYSICIAN, Role.HOME_NURSE)
@@ -38,7 +39,7 @@ class MedicationAdministrationReadView(FHIRView):
             actor=actor,
             citizen_id=administration.citizen_id,
             action=Action.READ,
-            category="medication",
+            category=GATE_CATEGORY,
             purpose=Purpose.TREATMENT,
             resource_type="MedicationAdministration",
             resource_id=str(administration.pk),
@@ -62,7 +63,7 @@ class MedicationAdministrationSearchView(FHIRView):
             actor=actor,
             citizen_id=int(patient),
             action=Action.SEARCH,
-            category="medication",
+            category=GATE_CATEGORY,
             purpose=Purpose.TREATMENT,
             resource_type="MedicationAdministration",
         )

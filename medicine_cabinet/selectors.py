@@ -308,7 +308,7 @@ def monthly_use(*, organisation: Organisation, year: int) -> list[dict[str, Any]
                 "code": r["municipality__municipality_code"],
                 "name": r["municipality__name"],
             },
-            "quantity": str(r["quantity"]),
+            "quantity": str(Decimal(r["quantity"]).quantize(Decimal("0.001"))),
             "doses": r["doses"],
         }
         for r in rows

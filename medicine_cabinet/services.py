@@ -49,6 +49,9 @@ from medicine_cabinet.models import (
     WasteReason,
 )
 
+# What the gate is asked about: the citizen the dose is given to (identity, as
+# the visit's record holds it). The cabinet stores nothing of the shared record.
+GATE_CATEGORY = "patient"
 WITNESS_ROLES = (Role.ACUTE_NURSE, Role.MEDICINE_OFFICER)
 STOCK_RESOURCE = "StockMovement"
 EXPIRY_WINDOWS = (
@@ -997,7 +1000,7 @@ def administration_give(
         actor=actor,
         citizen_id=visit.citizen_id,
         action=Action.CREATE,
-        category="medication",
+        category=GATE_CATEGORY,
         purpose=Purpose.TREATMENT,
         resource_type="MedicationAdministration",
         resource_id="",

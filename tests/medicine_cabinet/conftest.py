@@ -123,7 +123,9 @@ def visit_for(nurse: Membership, citizen: Any, *, on_site: bool = True) -> Any:
     from consent.services import care_relationship_open
 
     now = timezone.now()
-    episode = Episode.objects.create(citizen=citizen, municipality=citizen.municipality)
+    episode = Episode.objects.filter(citizen=citizen, status="open").first() or (
+        Episode.objects.create(citizen=citizen, municipality=citizen.municipality)
+    )
     shift = NurseShift.objects.create(
         nurse=nurse.user,
         acute_function=nurse.organisation,
@@ -156,10 +158,17 @@ def visit_for(nurse: Membership, citizen: Any, *, on_site: bool = True) -> Any:
 
 
 def order_for(
-    nurse: Membership, citizen: Any, medicine: Medicine, *, kind: str = "phone", **extra: Any
+    nurse: Membership,
+    citizen: Any,
+    medicine: Medicine,
+    *,
+    kind: str = "phone",
+    visit: Any = None,
+    **extra: Any,
 ) -> Any:
     """A physician's order as the clinical app stores it: a phone order read
-    back and confirmed on the phone, or a written electronic order."""
+    back and confirmed on the phone (received on a visit), or a written
+    electronic order."""
     from acute.clinical.models import MedicationOrder
 
     fields: dict[str, Any] = {
@@ -188,5 +197,7 @@ def order_for(
         "read_back_confirmed": kind == "phone",
         "confirmed_at": None if kind == "phone" else timezone.now(),
     }
+    if visit is not None and any(fl.name == "visit" for fl in MedicationOrder._meta.fields):
+        fields["visit"] = visit
     fields.update(extra)
     return MedicationOrder.objects.create(**fields)
