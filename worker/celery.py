@@ -13,10 +13,9 @@ import os
 from celery import Celery
 from kombu import Queue
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-# The schedule reads intervals from settings, so it comes after the line above.
 from worker.schedule import BEAT_SCHEDULE
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 QUEUES = ("default", "handoffs", "dispatch", "maintenance")
 

@@ -11,9 +11,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from django.conf import settings
+# Read from the environment, not from django.conf.settings: config/__init__.py
+# imports the Celery app, so reading settings here would be circular. The value
+# is validated (whole number, 1..3600) where config/settings.py reads it.
+OUTBOX_SWEEP_SECONDS = float(os.environ.get("INTEGRATIONS_SWEEP_SECONDS", "").strip() or 15)
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "tokens-prune": {"task": "core.tokens_prune", "schedule": 3600.0},
@@ -23,9 +27,9 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     "outbox-sweep": {
         "task": "integrations.outbox_sweep",
-        "schedule": float(settings.INTEGRATIONS_SWEEP_SECONDS),
+        "schedule": OUTBOX_SWEEP_SECONDS,
         # A sweep that waited longer than its interval is replaced by the next one.
-        "options": {"expires": float(settings.INTEGRATIONS_SWEEP_SECONDS)},
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
     },
     "audit-flags-scan": {
         "task": "consent.audit.flags_scan",
