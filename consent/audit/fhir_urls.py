@@ -1,3 +1,10 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from consent.audit import api
+
+urlpatterns = [
+    path("AuditEvent", api.AuditEventSearchView.as_view(), name="fhir-auditevent-search"),
+    path(
+        "AuditEvent/<int:entry_id>", api.AuditEventReadView.as_view(), name="fhir-auditevent-read"
+    ),
+]

@@ -1,8 +1,19 @@
-"""Audit log entries. Appended, never updated or deleted."""
+"""Audit log entries (R9), appended and hash-chained, never updated or deleted.
+
+The chain: entry ``n`` carries ``chain_hash = sha256(chain_hash[n-1] || digest[n]
+|| recorded_at as 8-byte big-endian epoch microseconds)``, where ``digest`` is the
+SHA-256 of the entry's canonical content. The id *is* the position in the chain,
+handed out by the single :class:`ChainHead` row under its row lock, so ids have no
+gaps and chain order equals commit order (see ``docs/audit.md``).
+
+Flags and reviews live beside the log in their own tables, never in it.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class Action(models.TextChoices):
@@ -31,15 +42,44 @@ class Outcome(models.TextChoices):
     DENIED = "denied", "Denied"
 
 
+# The content fields covered by an entry's digest, in canonical order. The id,
+# time and hashes are covered by the chain itself.
+DIGEST_FIELDS = (
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "actor_organisation_id",
+    "actor_organisation_name",
+    "task",
+    "partner_organisation_id",
+    "citizen_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "purpose",
+    "outcome",
+    "reason_code",
+    "request_id",
+    "client_address",
+    "user_agent",
+    "detail",
+)
+
+
 class AuditEntry(models.Model):
     """One access to citizen data (or one denied attempt).
 
     Actors are copied by value (id, name, role, organisation) so the entry
     stays true when staff or organisations change later. The citizen is the
     internal id, never the CPR number.
+
+    On PostgreSQL the table is partitioned by month on ``recorded_at`` and its
+    primary key is ``(id, recorded_at)``; Django addresses rows by ``id`` alone,
+    which is unique because the chain head hands it out.
     """
 
-    recorded_at = models.DateTimeField(db_index=True)
+    id = models.BigIntegerField(primary_key=True)
+    recorded_at = models.DateTimeField()
     actor_user_id = models.BigIntegerField(null=True, blank=True)
     actor_username = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=32, blank=True)
@@ -48,7 +88,7 @@ class AuditEntry(models.Model):
     # Background work: the task or command, and the partner it acts for.
     task = models.CharField(max_length=200, blank=True)
     partner_organisation_id = models.BigIntegerField(null=True, blank=True)
-    citizen_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    citizen_id = models.BigIntegerField(null=True, blank=True)
     action = models.CharField(max_length=16, choices=Action.choices)
     resource_type = models.CharField(max_length=64, blank=True)
     resource_id = models.CharField(max_length=64, blank=True)
@@ -59,13 +99,118 @@ class AuditEntry(models.Model):
     client_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    digest = models.BinaryField(max_length=32)
+    chain_hash = models.BinaryField(max_length=32)
 
     class Meta:
         indexes = [
-            models.Index(fields=["actor_user_id", "recorded_at"]),
-            models.Index(fields=["citizen_id", "recorded_at"]),
+            models.Index(fields=["recorded_at"], name="audit_entry_time"),
+            models.Index(fields=["citizen_id", "recorded_at"], name="audit_entry_citizen"),
+            models.Index(fields=["actor_user_id", "recorded_at"], name="audit_entry_user"),
+            models.Index(
+                fields=["actor_organisation_id", "recorded_at"], name="audit_entry_organisation"
+            ),
         ]
 
     def __str__(self) -> str:
         who = self.actor_username or self.task
         return f"{self.recorded_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome} by {who}"
+
+
+class ChainHead(models.Model):
+    """The one row holding the chain's last position and hash. Its row lock
+    serialises appenders until they commit."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        constraints = [models.CheckConstraint(name="audit_chain_head_single", condition=Q(id=1))]
+
+    def __str__(self) -> str:
+        return f"chain head at {self.seq}"
+
+
+class ArchiveCheckpoint(models.Model):
+    """A month detached to archive storage: the chain position and hash it ends
+    with, so that verification of what remains starts from here."""
+
+    partition = models.CharField(max_length=63, unique=True)
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    last_chain_hash = models.BinaryField(max_length=32)
+    row_count = models.BigIntegerField()
+    file_path = models.CharField(max_length=500)
+    file_sha256 = models.CharField(max_length=64)
+    archived_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["last_seq"]
+        constraints = [
+            models.CheckConstraint(
+                name="audit_checkpoint_range", condition=Q(first_seq__lte=models.F("last_seq"))
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partition} archived ({self.first_seq}..{self.last_seq})"
+
+
+class Flag(models.TextChoices):
+    BREAK_GLASS = "break_glass", "Break-the-glass use"
+    DENIED = "denied", "Denied access"
+    OFF_SHIFT = "off_shift", "Access outside the user's shift"
+    MANY_CITIZENS = "many_citizens", "Unusually many citizens within an hour"
+    NO_AGREEMENT = "no_agreement", "Citizen of a municipality without an agreement"
+
+
+class AuditFlag(models.Model):
+    """A reason for an auditor to look at an entry. Beside the log, appended."""
+
+    entry_id = models.BigIntegerField()
+    entry_recorded_at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=Flag.choices)
+    raised_at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry_id", "kind"], name="audit_flag_once_per_kind")
+        ]
+        indexes = [models.Index(fields=["kind", "entry_recorded_at"], name="audit_flag_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on entry {self.entry_id}"
+
+
+class EntryReview(models.Model):
+    """An auditor's review of a flagged entry (reviewed by, when, comment)."""
+
+    entry_id = models.BigIntegerField(unique=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_reviews"
+    )
+    reviewed_at = models.DateTimeField()
+    comment = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="audit_review_has_comment", condition=~Q(comment=""))
+        ]
+
+    def __str__(self) -> str:
+        return f"review of entry {self.entry_id}"
+
+
+class FlagScanState(models.Model):
+    """How far the flag scan has read the chain."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(name="audit_flag_scan_single", condition=Q(id=1))]
+
+    def __str__(self) -> str:
+        return f"flags scanned to {self.last_seq}"

@@ -17,13 +17,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from consent.audit.models import Action, AuditEntry, Outcome, Purpose
+from consent.audit.chain import chain_append
+from consent.audit.models import Action, AuditEntry, AuditFlag, EntryReview, Outcome, Purpose
 from core.actors import Actor
 from core.context import current_context
+from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, Unavailable
+from core.validation import full_clean_or_raise
 
-__all__ = ["Action", "Outcome", "Purpose", "audit_record", "audit_record_many"]
+__all__ = [
+    "Action",
+    "Outcome",
+    "Purpose",
+    "audit_record",
+    "audit_record_auditor_view",
+    "audit_record_many",
+    "entry_review",
+]
 
 
 def _entry(
@@ -40,8 +52,8 @@ def _entry(
 ) -> AuditEntry:
     ctx = current_context()
     organisation = actor.organisation
+    # Time and position are given under the chain head's lock (see chain.py).
     return AuditEntry(
-        recorded_at=timezone.now(),
         actor_user_id=actor.user.pk if actor.user else None,
         actor_username=actor.user.username if actor.user else "",
         actor_role=actor.role,
@@ -52,12 +64,12 @@ def _entry(
         citizen_id=citizen_id,
         action=action,
         resource_type=resource_type,
-        resource_id=str(resource_id),
+        resource_id=str(resource_id)[:64],
         purpose=purpose,
         outcome=outcome,
         reason_code=reason_code,
         request_id=ctx.request_id,
-        client_address=ctx.client_address,
+        client_address=ctx.client_address or None,
         user_agent=ctx.user_agent,
         detail=detail or {},
     )
@@ -87,7 +99,7 @@ def audit_record(
         reason_code=reason_code,
         detail=detail,
     )
-    entry.save(force_insert=True)
+    _append([entry])
     return entry
 
 
@@ -117,4 +129,73 @@ def audit_record_many(
         )
         for citizen_id in dict.fromkeys(citizen_ids)
     ]
-    return AuditEntry.objects.bulk_create(entries)
+    return _append(entries)
+
+
+def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Write or refuse: a failure surfaces as ``audit.unavailable`` (503) so the
+    caller's data is not served and its transaction rolls back."""
+    try:
+        return chain_append(entries)
+    except DatabaseError as exc:
+        raise Unavailable(
+            "audit.unavailable",
+            "The access could not be recorded in the audit log, so it was not carried out.",
+        ) from exc
+
+
+def audit_record_auditor_view(
+    *,
+    actor: Actor,
+    action: str,
+    citizen_ids: Iterable[int | None],
+    query: dict[str, str] | None = None,
+) -> None:
+    """An auditor's own search, read or export, recorded with purpose ``audit``:
+    one entry per citizen in the result, or one without a citizen when the
+    result names none."""
+    ids = [citizen_id for citizen_id in citizen_ids if citizen_id is not None]
+    detail = {"query": query} if query else None
+    if ids:
+        audit_record_many(
+            actor=actor,
+            action=action,
+            purpose=Purpose.AUDIT,
+            citizen_ids=ids,
+            resource_type="AuditEvent",
+            detail=detail,
+        )
+    else:
+        audit_record(
+            actor=actor,
+            action=action,
+            purpose=Purpose.AUDIT,
+            citizen_id=None,
+            resource_type="AuditEvent",
+            detail=detail,
+        )
+
+
+def entry_review(*, entry_id: int, by: Actor, comment: str) -> EntryReview:
+    """An auditor marks a flagged entry reviewed. Stored beside the log, never in it."""
+    comment = comment.strip()
+    if not comment:
+        raise InvalidInput(
+            "audit.review_comment_required", "A review needs a comment.", field="comment"
+        )
+    if by.user is None:
+        raise InvalidInput("audit.review_needs_user", "Only a person can review an entry.")
+    if not AuditFlag.objects.filter(entry_id=entry_id).exists():
+        raise NotFoundOrNotAllowed(
+            "audit.entry_not_flagged", "No flagged audit entry with this id."
+        )
+    review = EntryReview(
+        entry_id=entry_id, reviewed_by=by.user, reviewed_at=timezone.now(), comment=comment
+    )
+    full_clean_or_raise(review, code="audit.review_invalid", exclude=["entry_id"])
+    try:
+        with transaction.atomic():
+            review.save(force_insert=True)
+    except IntegrityError:
+        raise Conflict("audit.already_reviewed", "This entry has already been reviewed.") from None
+    return review

@@ -1,0 +1,374 @@
+"""The auditor's API under ``/api/audit/`` and ``/fhir/AuditEvent``. Auditors only.
+
+Every search, read and export an auditor makes is itself recorded (purpose
+``audit``) before the answer leaves, one entry per citizen in the result.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consent.audit.chain import chain_verify
+from consent.audit.fhir import OUTCOME_BY_CODE, audit_bundle, audit_event_resource
+from consent.audit.models import Action, AuditEntry, EntryReview
+from consent.audit.selectors import (
+    AuditQuery,
+    audit_entry_get,
+    audit_page,
+    audit_query_parse,
+    audit_search,
+    flags_and_reviews,
+    parse_instant,
+)
+from consent.audit.services import audit_record_auditor_view, entry_review
+from core.actors import Actor
+from core.errors import InvalidInput, Unauthenticated
+from core.fhir.views import FHIRView, base_url, paging_params, searchset
+from core.models import Role
+from core.permissions import actor_from_request, roles
+
+AUDITORS = [roles(Role.AUDITOR)]
+MAX_LIMIT = 200
+CSV_COLUMNS = [
+    "id",
+    "recorded_at",
+    "actor_user_id",
+    "actor_username",
+    "actor_role",
+    "actor_organisation_id",
+    "actor_organisation_name",
+    "task",
+    "partner_organisation_id",
+    "citizen_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "purpose",
+    "outcome",
+    "reason_code",
+    "request_id",
+    "client_address",
+    "user_agent",
+    "flags",
+]
+
+
+def _actor(request: Request) -> Actor:
+    actor = actor_from_request(request)
+    if actor is None:  # the permission class has already refused; belt and braces
+        raise Unauthenticated("auth.required", "Log in first.")
+    return actor
+
+
+def _review_dict(review: EntryReview | None) -> dict[str, Any] | None:
+    if review is None:
+        return None
+    return {
+        "reviewed_by": review.reviewed_by.username,
+        "reviewed_by_id": review.reviewed_by_id,
+        "reviewed_at": review.reviewed_at.isoformat(),
+        "comment": review.comment,
+    }
+
+
+def entry_dict(entry: AuditEntry, flags: list[str], review: EntryReview | None) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "recorded_at": entry.recorded_at.isoformat(),
+        "actor": {
+            "user_id": entry.actor_user_id,
+            "username": entry.actor_username,
+            "role": entry.actor_role,
+            "organisation_id": entry.actor_organisation_id,
+            "organisation_name": entry.actor_organisation_name,
+            "task": entry.task,
+            "partner_organisation_id": entry.partner_organisation_id,
+        },
+        "citizen_id": entry.citizen_id,
+        "action": entry.action,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "purpose": entry.purpose,
+        "outcome": entry.outcome,
+        "reason_code": entry.reason_code,
+        "request_id": entry.request_id,
+        "client_address": entry.client_address,
+        "user_agent": entry.user_agent,
+        "detail": entry.detail,
+        "flags": flags,
+        "review": _review_dict(review),
+    }
+
+
+def _offset_limit(request: Request) -> tuple[int, int]:
+    def whole(name: str, default: int) -> int:
+        raw = request.query_params.get(name, "")
+        if raw == "":
+            return default
+        if not raw.isdigit() or len(raw) > 9:
+            raise InvalidInput("audit.param_invalid", f"{name} must be a whole number.", field=name)
+        return int(raw)
+
+    return whole("offset", 0), max(1, min(whole("limit", 50), MAX_LIMIT))
+
+
+class AuditEntryListView(APIView):
+    """``GET /api/audit/entries`` filtered by ``citizen, user, organisation, from, to,
+    purpose, action, outcome, flag, unreviewed``; paged by ``offset``/``limit``."""
+
+    permission_classes = AUDITORS
+
+    def get(self, request: Request) -> Response:
+        actor = _actor(request)
+        query = audit_query_parse(request.query_params)
+        offset, limit = _offset_limit(request)
+        rows, more = audit_page(query=query, offset=offset, count=limit)
+        flags, reviews = flags_and_reviews([e.id for e in rows])
+        # Recorded before anything is returned; a failure refuses the answer.
+        audit_record_auditor_view(
+            actor=actor,
+            action=Action.SEARCH,
+            citizen_ids=[e.citizen_id for e in rows],
+            query=query.as_params(),
+        )
+        next_url = None
+        if more:
+            params = {**query.as_params(), "offset": str(offset + limit), "limit": str(limit)}
+            next_url = f"{request.build_absolute_uri(request.path)}?{urlencode(params)}"
+        return Response(
+            {
+                "results": [entry_dict(e, flags.get(e.id, []), reviews.get(e.id)) for e in rows],
+                "offset": offset,
+                "limit": limit,
+                "next": next_url,
+            }
+        )
+
+
+class AuditEntryDetailView(APIView):
+    permission_classes = AUDITORS
+
+    def get(self, request: Request, entry_id: int) -> Response:
+        actor = _actor(request)
+        entry = audit_entry_get(entry_id=entry_id)
+        flags, reviews = flags_and_reviews([entry.id])
+        audit_record_auditor_view(
+            actor=actor,
+            action=Action.READ,
+            citizen_ids=[entry.citizen_id],
+            query={"entry": str(entry_id)},
+        )
+        return Response(entry_dict(entry, flags.get(entry.id, []), reviews.get(entry.id)))
+
+
+class AuditEntryReviewView(APIView):
+    """``POST /api/audit/entries/<id>/review {"comment": "..."}``"""
+
+    permission_classes = AUDITORS
+
+    def post(self, request: Request, entry_id: int) -> Response:
+        actor = _actor(request)
+        comment = request.data.get("comment") if isinstance(request.data, dict) else None
+        if not isinstance(comment, str):
+            raise InvalidInput(
+                "audit.review_comment_required", "A review needs a comment.", field="comment"
+            )
+        review = entry_review(entry_id=entry_id, by=actor, comment=comment)
+        return Response({"entry_id": entry_id, **(_review_dict(review) or {})}, status=201)
+
+
+def export_rows(query: AuditQuery) -> tuple[list[AuditEntry], dict[int, list[str]]]:
+    limit = settings.AUDIT_EXPORT_MAX_ROWS
+    rows = list(audit_search(query=query)[: limit + 1])
+    if len(rows) > limit:
+        raise InvalidInput(
+            "audit.export_too_large",
+            f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
+        )
+    flags, _ = flags_and_reviews([e.id for e in rows])
+    return rows, flags
+
+
+def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpResponse:
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    for e in rows:
+        values = [getattr(e, c) for c in CSV_COLUMNS[:-1]]
+        values[1] = e.recorded_at.isoformat()
+        writer.writerow(
+            ["" if v is None else _csv_safe(str(v)) for v in values]
+            + [" ".join(flags.get(e.id, []))]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    # A cell starting with = + - @ is a formula in spreadsheets: neutralise it.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+class AuditExportView(APIView):
+    """``GET /api/audit/export?format=csv|fhir&<the search filters>``"""
+
+    permission_classes = AUDITORS
+
+    def get(self, request: Request) -> Response | HttpResponse:
+        actor = _actor(request)
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in ("csv", "fhir"):
+            raise InvalidInput("audit.param_invalid", "format must be csv or fhir.", field="format")
+        params: dict[str, str] = {
+            k: str(v) for k, v in request.query_params.items() if k != "format"
+        }
+        query = audit_query_parse(params)
+        rows, flags = export_rows(query)
+        audit_record_auditor_view(
+            actor=actor,
+            action=Action.EXPORT,
+            citizen_ids=[e.citizen_id for e in rows],
+            query={**query.as_params(), "format": fmt},
+        )
+        if fmt == "csv":
+            return csv_response(rows, flags)
+        return Response(
+            audit_bundle(rows, base=base_url(request)), content_type="application/fhir+json"
+        )
+
+
+class AuditVerifyView(APIView):
+    """``GET /api/audit/verify?from=&to=`` — checks the chain (or a time range)."""
+
+    permission_classes = AUDITORS
+
+    def get(self, request: Request) -> Response:
+        _actor(request)
+        params = request.query_params
+        since = parse_instant(params["from"], "from") if params.get("from") else None
+        until = parse_instant(params["to"], "to", end=True) if params.get("to") else None
+        result = chain_verify(since=since, until=until)
+        return Response({**dataclasses.asdict(result), "message": result.describe()})
+
+
+# --- FHIR ----------------------------------------------------------------------
+
+FHIR_PARAMS = {"patient", "date", "agent", "outcome", "_count", "_offset", "_format"}
+
+
+def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | None]:
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    for raw in values:
+        prefix, value = (
+            (raw[:2], raw[2:]) if raw[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", raw)
+        )
+        start = parse_instant(value, "date")
+        end = (
+            parse_instant(value, "date", end=True)
+            if "T" not in value
+            else start + dt.timedelta(microseconds=1)
+        )
+        if prefix in ("eq", "ge"):
+            since = max(since, start) if since else start
+        if prefix == "gt":
+            since = max(since, end) if since else end
+        if prefix in ("eq", "le"):
+            until = min(until, end) if until else end
+        if prefix == "lt":
+            until = min(until, start) if until else start
+    return since, until
+
+
+def _reference_id(raw: str, resource: str, name: str) -> str:
+    value = raw.removeprefix(f"{resource}/")
+    if not value.isdigit() or len(value) > 18:
+        raise InvalidInput(
+            "search.param_invalid",
+            f"{name} must be {resource}/<internal id> or the id.",
+            field=name,
+        )
+    return value
+
+
+def fhir_query(request: Request) -> AuditQuery:
+    unknown = sorted(set(request.query_params) - FHIR_PARAMS)
+    if unknown:
+        raise InvalidInput(
+            "search.param_unknown", f"Unsupported search parameter: {unknown[0]}.", field=unknown[0]
+        )
+    params: dict[str, str] = {}
+    if request.query_params.get("patient"):
+        params["citizen"] = _reference_id(request.query_params["patient"], "Patient", "patient")
+    if request.query_params.get("agent"):
+        params["user"] = _reference_id(request.query_params["agent"], "Practitioner", "agent")
+    outcome = request.query_params.get("outcome")
+    if outcome:
+        if outcome not in OUTCOME_BY_CODE:
+            raise InvalidInput("search.param_invalid", "outcome must be 0 or 4.", field="outcome")
+        params["outcome"] = OUTCOME_BY_CODE[outcome]
+    query = audit_query_parse(params)
+    dates = request.query_params.getlist("date")
+    if dates:
+        since, until = _fhir_date(dates)
+        query = dataclasses.replace(query, since=since, until=until)
+    return query
+
+
+class AuditEventSearchView(FHIRView):
+    """``GET /fhir/AuditEvent?patient=&date=&agent=&outcome=&_count=&_offset=``"""
+
+    permission_classes = AUDITORS
+
+    def get(self, request: Request) -> Response:
+        actor = _actor(request)
+        query = fhir_query(request)
+        count, offset = paging_params(request)
+        rows, more = audit_page(query=query, offset=offset, count=count)
+        audit_record_auditor_view(
+            actor=actor,
+            action=Action.SEARCH,
+            citizen_ids=[e.citizen_id for e in rows],
+            query=query.as_params(),
+        )
+        # No full count over millions of rows: total is exact on the last page,
+        # otherwise left out (it is optional) while the next link is kept.
+        total = offset + len(rows) + (1 if more else 0)
+        bundle = searchset(
+            request,
+            resource_path="AuditEvent",
+            resources=[audit_event_resource(e) for e in rows],
+            total=total,
+            count=count,
+            offset=offset,
+        )
+        if more:
+            bundle.pop("total", None)
+        return self.fhir_response(bundle)
+
+
+class AuditEventReadView(FHIRView):
+    permission_classes = AUDITORS
+
+    def get(self, request: Request, entry_id: int) -> Response:
+        actor = _actor(request)
+        entry = audit_entry_get(entry_id=entry_id)
+        audit_record_auditor_view(
+            actor=actor,
+            action=Action.READ,
+            citizen_ids=[entry.citizen_id],
+            query={"entry": str(entry_id)},
+        )
+        return self.fhir_response(audit_event_resource(entry))

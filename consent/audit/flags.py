@@ -1,0 +1,228 @@
+"""Flags for auditors: which entries deserve a look.
+
+A periodic scan (``consent.audit.flags_scan``) reads the chain from where it last
+stopped and raises flags beside the log (:class:`AuditFlag`), never in it:
+
+- ``break_glass`` — break-the-glass used (action or emergency purpose);
+- ``denied`` — a refused attempt;
+- ``off_shift`` — a user acted while a registered shift checker says they were
+  off shift (shifts live in ``acute``, which registers a checker here);
+- ``many_citizens`` — one user touched more than ``AUDIT_MANY_CITIZENS_PER_HOUR``
+  distinct citizens within an hour (the entry that crossed the line is flagged);
+- ``no_agreement`` — the citizen lives in a municipality the user's
+  organisation has no agreement with (``Organisation.serves``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from consent.audit.models import (
+    Action,
+    AuditEntry,
+    AuditFlag,
+    ChainHead,
+    Flag,
+    FlagScanState,
+    Outcome,
+    Purpose,
+)
+from core.models import Citizen, Organisation
+
+ShiftChecker = Callable[[int, dt.datetime], bool | None]
+_shift_checkers: list[ShiftChecker] = []
+
+# Organisations that may act only for citizens of the municipalities they serve.
+AGREEMENT_KINDS = frozenset(
+    {
+        Organisation.Kind.ACUTE_FUNCTION,
+        Organisation.Kind.MUNICIPALITY,
+        Organisation.Kind.HOME_NURSING,
+    }
+)
+WINDOW = dt.timedelta(hours=1)
+
+
+def register_shift_checker(fn: ShiftChecker) -> None:
+    """Add a ``(user_id, at) -> True (on shift) | False (off shift) | None (unknown)``."""
+    if fn not in _shift_checkers:
+        _shift_checkers.append(fn)
+
+
+def unregister_shift_checker(fn: ShiftChecker) -> None:
+    if fn in _shift_checkers:
+        _shift_checkers.remove(fn)
+
+
+def on_shift(user_id: int, at: dt.datetime) -> bool | None:
+    """The first checker's answer that is not "unknown"."""
+    for checker in _shift_checkers:
+        answer = checker(user_id, at)
+        if answer is not None:
+            return answer
+    return None
+
+
+def _served_municipalities(organisation_ids: Iterable[int]) -> dict[int, set[int] | None]:
+    """For each organisation: the municipality ids it may serve, or None when
+    the agreement rule does not apply to its kind."""
+    organisations = Organisation.objects.filter(pk__in=set(organisation_ids)).prefetch_related(
+        "serves"
+    )
+    served: dict[int, set[int] | None] = {}
+    for org in organisations:
+        if org.kind not in AGREEMENT_KINDS:
+            served[org.pk] = None
+            continue
+        ids = {m.pk for m in org.serves.all()}
+        if org.kind == Organisation.Kind.MUNICIPALITY:
+            ids.add(org.pk)
+        if org.kind == Organisation.Kind.HOME_NURSING and org.parent_id is not None:
+            ids.add(org.parent_id)
+        served[org.pk] = ids
+    return served
+
+
+def _flags_for(entries: list[AuditEntry], threshold: int) -> list[AuditFlag]:
+    now = timezone.now()
+    flags: list[AuditFlag] = []
+
+    def raise_flag(entry: AuditEntry, kind: str, **detail: Any) -> None:
+        flags.append(
+            AuditFlag(
+                entry_id=entry.id,
+                entry_recorded_at=entry.recorded_at,
+                kind=kind,
+                raised_at=now,
+                detail=detail,
+            )
+        )
+
+    citizen_municipality = dict(
+        Citizen.objects.filter(
+            pk__in={e.citizen_id for e in entries if e.citizen_id is not None}
+        ).values_list("pk", "municipality_id")
+    )
+    served = _served_municipalities(
+        e.actor_organisation_id for e in entries if e.actor_organisation_id is not None
+    )
+    for entry in entries:
+        if entry.action == Action.BREAK_GLASS or entry.purpose == Purpose.EMERGENCY:
+            raise_flag(entry, Flag.BREAK_GLASS)
+        if entry.outcome == Outcome.DENIED:
+            raise_flag(entry, Flag.DENIED, reason_code=entry.reason_code)
+        if entry.citizen_id is None or entry.purpose == Purpose.AUDIT:
+            continue
+        if (
+            entry.actor_user_id is not None
+            and on_shift(entry.actor_user_id, entry.recorded_at) is False
+        ):
+            raise_flag(entry, Flag.OFF_SHIFT)
+        municipalities = served.get(entry.actor_organisation_id or 0)
+        home = citizen_municipality.get(entry.citizen_id)
+        if municipalities is not None and home is not None and home not in municipalities:
+            raise_flag(entry, Flag.NO_AGREEMENT, municipality_id=home)
+    flags.extend(_many_citizens(entries, threshold, now))
+    return flags
+
+
+def _many_citizens(entries: list[AuditEntry], threshold: int, now: dt.datetime) -> list[AuditFlag]:
+    """Slide a one-hour window over each user's citizen accesses (including the
+    hour before this batch) and flag the entry where the distinct count first
+    exceeds the threshold; at most one such flag per user per hour."""
+    by_user: dict[int, list[AuditEntry]] = defaultdict(list)
+    for entry in entries:
+        if (
+            entry.actor_user_id is not None
+            and entry.citizen_id is not None
+            and entry.purpose != Purpose.AUDIT
+        ):
+            by_user[entry.actor_user_id].append(entry)
+    if not by_user:
+        return []
+    first_id = min(e.id for e in entries)
+    start = min(e.recorded_at for e in entries) - WINDOW
+    earlier: dict[int, list[AuditEntry]] = defaultdict(list)
+    for entry in (
+        AuditEntry.objects.filter(
+            actor_user_id__in=list(by_user),
+            recorded_at__gte=start,
+            id__lt=first_id,
+            citizen_id__isnull=False,
+        )
+        .exclude(purpose=Purpose.AUDIT)
+        .only("id", "recorded_at", "actor_user_id", "citizen_id")
+        .order_by("id")
+    ):
+        earlier[entry.actor_user_id or 0].append(entry)
+    last_flagged = dict(
+        AuditFlag.objects.filter(kind=Flag.MANY_CITIZENS, entry_recorded_at__gte=start)
+        .order_by("entry_recorded_at")
+        .values_list("detail__user_id", "entry_recorded_at")
+    )
+    flags = []
+    for user_id, mine in by_user.items():
+        window: deque[AuditEntry] = deque()
+        counts: dict[int, int] = defaultdict(int)
+        flagged_at = last_flagged.get(user_id)
+        new_ids = {e.id for e in mine}
+        for entry in [*earlier.get(user_id, []), *mine]:
+            window.append(entry)
+            counts[entry.citizen_id or 0] += 1
+            while window and window[0].recorded_at <= entry.recorded_at - WINDOW:
+                old = window.popleft()
+                counts[old.citizen_id or 0] -= 1
+                if not counts[old.citizen_id or 0]:
+                    del counts[old.citizen_id or 0]
+            if (
+                entry.id in new_ids
+                and len(counts) > threshold
+                and (flagged_at is None or entry.recorded_at - flagged_at >= WINDOW)
+            ):
+                flagged_at = entry.recorded_at
+                flags.append(
+                    AuditFlag(
+                        entry_id=entry.id,
+                        entry_recorded_at=entry.recorded_at,
+                        kind=Flag.MANY_CITIZENS,
+                        raised_at=now,
+                        detail={
+                            "user_id": user_id,
+                            "citizens": len(counts),
+                            "threshold": threshold,
+                        },
+                    )
+                )
+    return flags
+
+
+def flags_scan(*, batch: int = 5000) -> int:
+    """Raise flags for entries not yet scanned; returns how many were raised."""
+    threshold = settings.AUDIT_MANY_CITIZENS_PER_HOUR
+    raised = 0
+    while True:
+        with transaction.atomic():
+            FlagScanState.objects.get_or_create(pk=1)
+            state = FlagScanState.objects.select_for_update().get(pk=1)
+            upto = ChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+            entries = list(
+                AuditEntry.objects.filter(id__gt=state.last_seq, id__lte=upto)
+                .defer("detail", "user_agent", "digest", "chain_hash")
+                .order_by("id")[:batch]
+            )
+            if not entries:
+                return raised
+            flags = _flags_for(entries, threshold)
+            AuditFlag.objects.bulk_create(flags, ignore_conflicts=True)
+            raised += len(flags)
+            state.last_seq = entries[-1].id
+            state.save(update_fields=["last_seq"])
+        if len(entries) < batch:
+            return raised

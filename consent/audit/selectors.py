@@ -1,0 +1,249 @@
+"""Reading the log: the auditor's search, and the citizen's view (R5).
+
+Only auditors reach :func:`audit_search` (the API declares it); the caller
+records the search itself in the log with purpose ``audit``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from consent.audit.models import (
+    Action,
+    AuditEntry,
+    AuditFlag,
+    EntryReview,
+    Flag,
+    Outcome,
+    Purpose,
+)
+from core.errors import InvalidInput, NotFoundOrNotAllowed
+
+INSIGHT_PERIOD = dt.timedelta(days=2 * 365)
+LIST_FIELDS = [
+    f.name for f in AuditEntry._meta.concrete_fields if f.name not in ("digest", "chain_hash")
+]
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Validated search filters. Citizens are given by internal id, never CPR."""
+
+    citizen_id: int | None = None
+    user_id: int | None = None
+    organisation_id: int | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    purposes: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    outcome: str | None = None
+    flag: str | None = None
+    unreviewed: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def as_params(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key in ("citizen_id", "user_id", "organisation_id", "outcome", "flag"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key.removesuffix("_id")] = str(value)
+        if self.since:
+            out["from"] = self.since.isoformat()
+        if self.until:
+            out["to"] = self.until.isoformat()
+        if self.purposes:
+            out["purpose"] = ",".join(self.purposes)
+        if self.actions:
+            out["action"] = ",".join(self.actions)
+        if self.unreviewed:
+            out["unreviewed"] = "1"
+        return out
+
+
+def _whole(params: Mapping[str, str], name: str) -> int | None:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput(
+            "audit.param_invalid", f"{name} must be an internal id (digits).", field=name
+        )
+    return int(raw)
+
+
+def parse_instant(raw: str, name: str, *, end: bool = False) -> dt.datetime:
+    """An ISO date or date-time; a bare date means that whole day (Copenhagen time)."""
+    value = parse_datetime(raw)
+    if value is None:
+        day = parse_date(raw)
+        if day is None:
+            raise InvalidInput(
+                "audit.param_invalid", f"{name} must be an ISO date or date-time.", field=name
+            )
+        if end:
+            day += dt.timedelta(days=1)
+        value = dt.datetime.combine(day, dt.time())
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _choices(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[str, ...]:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return ()
+    values = tuple(dict.fromkeys(v.strip() for v in raw.split(",")))
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise InvalidInput(
+            "audit.param_invalid", f"{name} must be among: {', '.join(allowed)}.", field=name
+        )
+    return values
+
+
+def audit_query_parse(params: Mapping[str, str]) -> AuditQuery:
+    """Validate the auditor's query string into filters (4xx with a code on bad input)."""
+    if "cpr" in params or "identifier" in params:
+        raise InvalidInput(
+            "audit.cpr_not_accepted",
+            "Search by the citizen's internal id; CPR numbers are not accepted here.",
+        )
+    since = parse_instant(params["from"], "from") if params.get("from") else None
+    until = parse_instant(params["to"], "to", end=True) if params.get("to") else None
+    if since and until and since >= until:
+        raise InvalidInput("audit.param_invalid", "from must be before to.", field="from")
+    outcome = _choices(params, "outcome", list(Outcome.values))
+    flag = _choices(params, "flag", list(Flag.values))
+    if len(outcome) > 1 or len(flag) > 1:
+        raise InvalidInput("audit.param_invalid", "outcome and flag take one value each.")
+    return AuditQuery(
+        citizen_id=_whole(params, "citizen"),
+        user_id=_whole(params, "user"),
+        organisation_id=_whole(params, "organisation"),
+        since=since,
+        until=until,
+        purposes=_choices(params, "purpose", list(Purpose.values)),
+        actions=_choices(params, "action", list(Action.values)),
+        outcome=outcome[0] if outcome else None,
+        flag=flag[0] if flag else None,
+        unreviewed=params.get("unreviewed") in ("1", "true"),
+    )
+
+
+def audit_search(*, query: AuditQuery) -> QuerySet[AuditEntry]:
+    """Newest first. Uses the (citizen|user|organisation, recorded_at) indexes."""
+    entries = AuditEntry.objects.only(*LIST_FIELDS)
+    if query.citizen_id is not None:
+        entries = entries.filter(citizen_id=query.citizen_id)
+    if query.user_id is not None:
+        entries = entries.filter(actor_user_id=query.user_id)
+    if query.organisation_id is not None:
+        entries = entries.filter(actor_organisation_id=query.organisation_id)
+    if query.since is not None:
+        entries = entries.filter(recorded_at__gte=query.since)
+    if query.until is not None:
+        entries = entries.filter(recorded_at__lt=query.until)
+    if query.purposes:
+        entries = entries.filter(purpose__in=query.purposes)
+    if query.actions:
+        entries = entries.filter(action__in=query.actions)
+    if query.outcome:
+        entries = entries.filter(outcome=query.outcome)
+    if query.flag:
+        entries = entries.filter(
+            Exists(AuditFlag.objects.filter(entry_id=OuterRef("id"), kind=query.flag))
+        )
+    if query.unreviewed:
+        entries = entries.filter(Exists(AuditFlag.objects.filter(entry_id=OuterRef("id")))).exclude(
+            Exists(EntryReview.objects.filter(entry_id=OuterRef("id")))
+        )
+    return entries.order_by("-recorded_at", "-id")
+
+
+def audit_page(*, query: AuditQuery, offset: int, count: int) -> tuple[list[AuditEntry], bool]:
+    """One page and whether another follows (no full count over millions of rows)."""
+    rows = list(audit_search(query=query)[offset : offset + count + 1])
+    return rows[:count], len(rows) > count
+
+
+def flags_and_reviews(entry_ids: list[int]) -> tuple[dict[int, list[str]], dict[int, EntryReview]]:
+    """The flags and reviews beside these entries, in two queries."""
+    flags: dict[int, list[str]] = {}
+    for entry_id, kind in AuditFlag.objects.filter(entry_id__in=entry_ids).values_list(
+        "entry_id", "kind"
+    ):
+        flags.setdefault(entry_id, []).append(kind)
+    reviews = {
+        r.entry_id: r
+        for r in EntryReview.objects.filter(entry_id__in=entry_ids).select_related("reviewed_by")
+    }
+    return flags, reviews
+
+
+def audit_entry_get(*, entry_id: int) -> AuditEntry:
+    entry = AuditEntry.objects.only(*LIST_FIELDS).filter(id=entry_id).first()
+    if entry is None:
+        raise NotFoundOrNotAllowed("audit.entry_not_found", "No such audit entry.")
+    return entry
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """One line of the citizen's view: who, from which organisation, when, why, outcome."""
+
+    entry_id: int
+    at: dt.datetime
+    who: str
+    role: str
+    organisation: str
+    task: str
+    action: str
+    purpose: str
+    outcome: str
+    resource_type: str
+    flags: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "at": self.at.isoformat()}
+
+
+def audit_entries_for_citizen(
+    *, citizen_id: int, since: dt.datetime | None = None, include_audit: bool = False
+) -> list[Disclosure]:
+    """Every access to and disclosure of one citizen's data in the last two
+    years (or since ``since``), newest first — the basis of the insight report (R5).
+
+    Auditors reading the log about the citizen are left out unless asked for:
+    they see the log, not the citizen's data.
+    """
+    start = since or timezone.now() - INSIGHT_PERIOD
+    entries = AuditEntry.objects.filter(citizen_id=citizen_id, recorded_at__gte=start).only(
+        *LIST_FIELDS
+    )
+    if not include_audit:
+        entries = entries.exclude(purpose=Purpose.AUDIT)
+    rows = list(entries.order_by("-recorded_at", "-id"))
+    flags, _ = flags_and_reviews([e.id for e in rows])
+    return [
+        Disclosure(
+            entry_id=e.id,
+            at=e.recorded_at,
+            who=e.actor_username,
+            role=e.actor_role,
+            organisation=e.actor_organisation_name,
+            task=e.task,
+            action=e.action,
+            purpose=e.purpose,
+            outcome=e.outcome,
+            resource_type=e.resource_type,
+            flags=flags.get(e.id, []),
+        )
+        for e in rows
+    ]
