@@ -3,3 +3,53 @@ from django.apps import AppConfig
 
 class AcuteConfig(AppConfig):
     name = "acute"
+
+    def ready(self) -> None:
+        from core.fhir.capability import ResourceCapability, register_resource
+
+        register_resource(
+            ResourceCapability(
+                type="ServiceRequest",
+                interactions=["read", "create"],
+                documentation=(
+                    "Referrals to the acute function (ids referral-<n>). Create: physicians of"
+                    " hospitals, 1813 and GP practices, and municipal home nurses; the"
+                    " responsible physician (behandlingsansvar) is required."
+                ),
+            )
+        )
+        register_resource(
+            ResourceCapability(
+                type="Task",
+                interactions=["read"],
+                documentation="A nurse's assignment to a referral (ids visit-<n>).",
+            )
+        )
+        register_resource(
+            ResourceCapability(
+                type="Encounter",
+                interactions=["read"],
+                documentation="Acute visits have ids visit-<n>.",
+            )
+        )
+        register_resource(
+            ResourceCapability(
+                type="Observation",
+                interactions=["read"],
+                documentation="Vital signs measured on acute visits (ids vital-<n>, LOINC).",
+            )
+        )
+        self._register_shift_checker()
+
+    @staticmethod
+    def _register_shift_checker() -> None:
+        """The audit log flags reads by a nurse outside her shift; it asks us."""
+        try:
+            from consent.audit import flags
+        except ImportError:  # the audit log without shift flags: nothing to register
+            return
+        register = getattr(flags, "register_shift_checker", None)
+        if register is not None:
+            from acute.services import nurse_on_shift
+
+            register(nurse_on_shift)

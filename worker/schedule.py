@@ -7,6 +7,8 @@
 | ``consent.audit.flags_scan`` | minute | R9: raise auditors' flags (break-the-glass, denied, off shift, many citizens, no agreement) on new log entries |
 | ``consent.audit.partitions_ensure`` | day | the audit log's monthly partitions exist ``AUDIT_PARTITION_MONTHS_AHEAD`` months ahead |
 | ``integrations.outbox_sweep`` | 15 s | hand-offs unsent, stuck or unacknowledged |
+| ``acute.deadline_watch`` | minute | R10: warn before a deadline is missed, then escalate |
+| ``acute.visits_expire_unanswered`` | minute | assignments not accepted in time move on |
 """
 
 from __future__ import annotations
@@ -37,4 +39,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 60.0},
     },
     "audit-partitions-ensure": {"task": "consent.audit.partitions_ensure", "schedule": 86400.0},
+    "acute-deadline-watch": {
+        "task": "acute.deadline_watch",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    "acute-visits-expire-unanswered": {
+        "task": "acute.visits_expire_unanswered",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }

@@ -1,0 +1,479 @@
+"""The acute API and FHIR endpoints: the three referral routes end with a nurse at
+the door and an outcome; every endpoint admits its roles and refuses the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from acute import services
+from acute.models import DeadlineWarning, Episode, Referral, Visit
+from consent.audit.models import AuditEntry
+from core.actors import Actor
+from core.models import Organisation, Role
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+REFERRAL = {
+    "referrer_name": "Læge Hansen",
+    "referrer_phone": "+4539000000",
+    "reason": "Feber og konfusion",
+    "clinical_picture": "Temp 39, nyopstået forvirring",
+    "requested_actions": "Vurdering, CRP, væsketal",
+    "urgency": "within_2_hours",
+    "responsible_physician_name": "Læge Hansen",
+    "responsible_physician_phone": "+4539000000",
+}
+
+
+@pytest.fixture
+def coordinator():
+    return f.staff(Role.COORDINATOR, f.acute_function())
+
+
+def nurse_through_to_outcome(nurse, referral_id: int, coordinator, shift) -> dict:
+    """The coordinator picks the top suggestion; the nurse goes and documents."""
+    c = f.client_for(coordinator)
+    ranked = c.get(f"/api/acute/referrals/{referral_id}/suggestions").json()["results"]
+    assert ranked[0]["shift"] == shift.pk
+    visit = c.post(f"/api/acute/referrals/{referral_id}/assign", {"shift": shift.pk}, format="json")
+    assert visit.status_code == 201, visit.content
+    visit_id = visit.json()["id"]
+    n = f.client_for(nurse)
+    for step in ("accept", "en-route", "on-site"):
+        response = n.post(f"/api/acute/visits/{visit_id}/{step}")
+        assert response.status_code == 200, (step, response.content)
+    vitals = n.post(
+        f"/api/acute/visits/{visit_id}/vital-signs",
+        {"measurements": [{"code": "8867-4", "value": "96"}, {"code": "8310-5", "value": "38.9"}]},
+        format="json",
+    )
+    assert vitals.status_code == 201, vitals.content
+    assert vitals.json()["results"][0]["resourceType"] == "Observation"
+    note = n.post(
+        f"/api/acute/visits/{visit_id}/notes", {"kind": "assessment", "text": "UVI"}, format="json"
+    )
+    assert note.status_code == 201
+    done = n.post(
+        f"/api/acute/visits/{visit_id}/complete", {"outcome": "treated_at_home"}, format="json"
+    )
+    assert done.status_code == 200, done.content
+    return done.json()
+
+
+def test_coordinator_typed_referral_ends_with_a_nurse_at_the_door(coordinator):
+    nurse, shift = f.acute_nurse_on_shift()
+    person = f.citizen()
+    c = f.client_for(coordinator)
+    created = c.post(
+        "/api/acute/referrals",
+        {**REFERRAL, "citizen_id": person.pk, "source": "gp"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["channel"] == "phone" and body["status"] == "received"
+    assert "cpr" not in body["citizen"]
+    assert c.post(f"/api/acute/referrals/{body['id']}/accept").status_code == 200
+    done = nurse_through_to_outcome(nurse, body["id"], coordinator, shift)
+    assert done["status"] == "completed" and done["outcome"] == "treated_at_home"
+    assert Episode.objects.get(pk=body["episode"]).status == "completed"
+
+
+def test_gp_short_form_referral_by_cpr(coordinator):
+    gp = f.gp_practice()
+    physician = f.staff(Role.PHYSICIAN, gp)
+    person = f.citizen(gp=gp)
+    nurse, shift = f.acute_nurse_on_shift()
+    created = f.client_for(physician).post(
+        "/api/acute/referrals", {**REFERRAL, "cpr": person.cpr}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    referral = Referral.objects.get(pk=created.json()["id"])
+    assert (referral.source, referral.channel) == ("gp", "form")
+    assert referral.source_organisation == gp
+    f.client_for(coordinator).post(f"/api/acute/referrals/{referral.pk}/accept")
+    nurse_through_to_outcome(nurse, referral.pk, coordinator, shift)
+    # The GP reads the outcome as FHIR (the citizen's own GP, through the gate).
+    sr = f.client_for(physician).get(f"/fhir/ServiceRequest/referral-{referral.pk}")
+    assert sr.status_code == 200, sr.content
+    assert sr.json()["status"] == "completed"
+
+
+def service_request(cpr: str, **overrides) -> dict:
+    body = {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "priority": "asap",
+        "identifier": [{"value": "ED-4711"}],
+        "subject": {"identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": cpr}},
+        "requester": {
+            "display": "Overlæge Berg, Akutmodtagelsen",
+            "extension": [
+                {
+                    "url": "https://tvaerakut.dk/fhir/StructureDefinition/referrer-callback",
+                    "valueContactPoint": {"system": "phone", "value": "+4538680000"},
+                }
+            ],
+        },
+        "reasonCode": [{"text": "Udskrevet, behov for iv-antibiotika"}],
+        "note": [{"text": "Pneumoni, stabil"}],
+        "orderDetail": [{"text": "IV antibiotika x2 dagligt"}],
+        "extension": [
+            {
+                "url": "https://tvaerakut.dk/fhir/StructureDefinition/responsible-physician",
+                "extension": [
+                    {"url": "name", "valueString": "Overlæge Berg"},
+                    {"url": "phone", "valueString": "+4538680000"},
+                ],
+            },
+            {
+                "url": "https://tvaerakut.dk/fhir/StructureDefinition/required-skills",
+                "valueCode": "iv_treatment",
+            },
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def test_service_request_from_the_hospital_ends_with_an_outcome(coordinator):
+    hospital = f.organisation(Organisation.Kind.HOSPITAL, "Herlev og Gentofte Hospital")
+    physician = f.staff(Role.PHYSICIAN, hospital)
+    person = f.citizen()
+    nurse, shift = f.acute_nurse_on_shift()
+    client = f.client_for(physician)
+    posted = client.post(
+        "/fhir/ServiceRequest",
+        service_request(person.cpr),
+        format="json",
+    )
+    assert posted.status_code == 201, posted.content
+    body = posted.json()
+    assert body["resourceType"] == "ServiceRequest" and body["status"] == "draft"
+    assert posted["Location"].endswith(f"/fhir/ServiceRequest/{body['id']}")
+    referral = Referral.objects.get(pk=int(body["id"].split("-")[1]))
+    assert referral.source == "hospital" and referral.channel == "electronic"
+    assert referral.required_skills == ["iv_treatment"]
+    # A resend of the same ServiceRequest is the same referral.
+    again = client.post("/fhir/ServiceRequest", service_request(person.cpr), format="json")
+    assert again.json()["id"] == body["id"]
+    f.client_for(coordinator).post(f"/api/acute/referrals/{referral.pk}/accept")
+    nurse_through_to_outcome(nurse, referral.pk, coordinator, shift)
+    visit = Visit.objects.get(referral=referral)
+    assert visit.status == "completed"
+    # R1: the episode has ended, so the acute function's access has ended with it.
+    encounter = f.client_for(coordinator).get(f"/fhir/Encounter/visit-{visit.pk}")
+    assert encounter.status_code == 404
+    assert encounter.json()["resourceType"] == "OperationOutcome"
+
+
+def test_visit_reads_as_encounter_task_and_observation_while_active(coordinator):
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    by = Actor.for_membership(coordinator)
+    visit = services.visit_assign(referral=referral, shift=shift, by=by)
+    nb = Actor.for_membership(nurse)
+    for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
+        step(visit=visit, by=nb)
+    sign = services.vital_signs_record(visit=visit, measurements=[("8867-4", 88)], by=nb)[0]
+    client = f.client_for(nurse)
+    encounter = client.get(f"/fhir/Encounter/visit-{visit.pk}")
+    assert encounter.status_code == 200 and encounter.json()["status"] == "in-progress"
+    assert client.get(f"/fhir/Task/visit-{visit.pk}").json()["status"] == "in-progress"
+    obs = client.get(f"/fhir/Observation/vital-{sign.pk}").json()
+    assert obs["valueQuantity"]["value"] == 88.0 and obs["code"]["coding"][0]["code"] == "8867-4"
+    sr = f.client_for(coordinator).get(f"/fhir/ServiceRequest/referral-{referral.pk}")
+    assert sr.json()["status"] == "active"
+    outsider = f.staff(Role.PHYSICIAN, f.gp_practice())
+    assert f.client_for(outsider).get(f"/fhir/Encounter/visit-{visit.pk}").status_code == 404
+
+
+def test_service_request_without_responsible_physician_is_refused_as_operation_outcome():
+    physician = f.staff(Role.PHYSICIAN, f.organisation(Organisation.Kind.HELPLINE_1813))
+    person = f.citizen()
+    body = service_request(person.cpr)
+    body["extension"] = []
+    response = f.client_for(physician).post("/fhir/ServiceRequest", body, format="json")
+    assert response.status_code == 400
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "referral.responsible_physician_required" in str(outcome)
+    assert person.cpr not in response.content.decode()
+    assert not Referral.objects.exists()
+
+
+def test_unknown_citizen_is_refused_clearly_and_audited(coordinator):
+    response = f.client_for(coordinator).post(
+        "/api/acute/referrals",
+        {**REFERRAL, "cpr": "0101011234", "source": "gp"},
+        format="json",
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "referral.citizen_unknown"
+    assert "0101011234" not in response.content.decode()
+    assert AuditEntry.objects.filter(outcome="denied", reason_code="unknown_citizen").exists()
+
+
+def test_missing_responsible_physician_in_the_api_is_a_precise_400(coordinator):
+    person = f.citizen()
+    response = f.client_for(coordinator).post(
+        "/api/acute/referrals",
+        {**REFERRAL, "citizen_id": person.pk, "source": "gp", "responsible_physician_name": ""},
+        format="json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "referral.responsible_physician_required"
+    assert error["field"] == "responsible_physician_name"
+
+
+def test_out_of_order_transition_is_409(coordinator):
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    visit = services.visit_assign(
+        referral=referral, shift=shift, by=Actor.for_membership(coordinator)
+    )
+    response = f.client_for(nurse).post(f"/api/acute/visits/{visit.pk}/on-site")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "visit.transition_not_allowed"
+
+
+def test_another_nurse_cannot_see_or_move_a_visit_r1(coordinator):
+    """R1: only the assigned nurse has a care relationship through the visit."""
+    _nurse, shift = f.acute_nurse_on_shift()
+    other, _ = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    visit = services.visit_assign(
+        referral=referral, shift=shift, by=Actor.for_membership(coordinator)
+    )
+    client = f.client_for(other)
+    assert client.get(f"/api/acute/visits/{visit.pk}").status_code == 404
+    assert client.post(f"/api/acute/visits/{visit.pk}/accept").status_code == 404
+    assert (
+        AuditEntry.objects.filter(
+            actor_user_id=other.user_id, citizen_id=referral.citizen_id, outcome="denied"
+        ).count()
+        == 2
+    )
+
+
+# --- roles: each endpoint admits its roles and refuses the rest -----------------
+
+COORD_ONLY = [
+    ("get", "/api/acute/referrals"),
+    ("post", "/api/acute/referrals/{r}/accept"),
+    ("post", "/api/acute/referrals/{r}/decline"),
+    ("get", "/api/acute/referrals/{r}/suggestions"),
+    ("post", "/api/acute/referrals/{r}/assign"),
+    ("post", "/api/acute/visits/{v}/withdraw"),
+    ("post", "/api/acute/episodes/{e}/follow-ups"),
+    ("post", "/api/acute/episodes/{e}/complete"),
+    ("get", "/api/acute/shifts"),
+    ("post", "/api/acute/shifts"),
+    ("get", "/api/acute/warnings"),
+    ("post", "/api/acute/warnings/{w}/acknowledge"),
+]
+NURSE_ONLY = [
+    ("get", "/api/acute/visits"),
+    ("post", "/api/acute/visits/{v}/accept"),
+    ("post", "/api/acute/visits/{v}/decline"),
+    ("post", "/api/acute/visits/{v}/en-route"),
+    ("post", "/api/acute/visits/{v}/on-site"),
+    ("post", "/api/acute/visits/{v}/complete"),
+    ("post", "/api/acute/visits/{v}/notes"),
+    ("post", "/api/acute/visits/{v}/vital-signs"),
+    ("post", "/api/acute/shifts/{s}/position"),
+]
+READERS = [
+    ("get", "/api/acute/referrals/{r}"),
+    ("get", "/api/acute/visits/{v}"),
+    ("get", "/api/acute/visits/{v}/vital-signs"),
+]
+
+
+@pytest.fixture
+def world(coordinator):
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    visit = services.visit_assign(
+        referral=referral, shift=shift, by=Actor.for_membership(coordinator)
+    )
+    warning = DeadlineWarning.objects.create(referral=referral, kind="at_risk")
+    ids = {
+        "r": referral.pk,
+        "v": visit.pk,
+        "e": referral.episode_id,
+        "s": shift.pk,
+        "w": warning.pk,
+    }
+    return {"coordinator": coordinator, "nurse": nurse, "ids": ids}
+
+
+def refused_members():
+    return [
+        ("physician", lambda: f.staff(Role.PHYSICIAN, f.gp_practice())),
+        ("home_nurse", lambda: f.staff(Role.HOME_NURSE, f.organisation("home_nursing"))),
+        ("auditor", lambda: f.staff(Role.AUDITOR, f.acute_function())),
+        ("analyst", lambda: f.staff(Role.ANALYST, f.acute_function())),
+        ("medicine_officer", lambda: f.staff(Role.MEDICINE_OFFICER, f.acute_function())),
+        ("administrator", lambda: f.staff(Role.ADMINISTRATOR, f.acute_function())),
+    ]
+
+
+def call(client, method, url):
+    return getattr(client, method)(url, {}, format="json") if method == "post" else client.get(url)
+
+
+@pytest.mark.parametrize("method,url", COORD_ONLY)
+def test_coordinator_endpoints_refuse_every_other_role(world, method, url):
+    url = url.format(**world["ids"])
+    members = [world["nurse"], *[make() for _name, make in refused_members()], None]
+    for member in members:
+        response = call(f.client_for(member), method, url)
+        assert response.status_code in (401, 403), (member, response.status_code)
+    # Allowed: the coordinator is admitted (the answer may still be a domain error).
+    assert call(f.client_for(world["coordinator"]), method, url).status_code not in (401, 403)
+
+
+@pytest.mark.parametrize("method,url", NURSE_ONLY)
+def test_nurse_endpoints_refuse_every_other_role(world, method, url):
+    url = url.format(**world["ids"])
+    members = [world["coordinator"], *[make() for _name, make in refused_members()], None]
+    for member in members:
+        response = call(f.client_for(member), method, url)
+        assert response.status_code in (401, 403), (member, response.status_code)
+    assert call(f.client_for(world["nurse"]), method, url).status_code not in (401, 403)
+
+
+@pytest.mark.parametrize("method,url", READERS)
+def test_reading_endpoints_admit_coordinator_and_nurse_only(world, method, url):
+    url = url.format(**world["ids"])
+    for member in [make() for _name, make in refused_members()]:
+        assert call(f.client_for(member), method, url).status_code in (401, 403)
+    for member in (world["coordinator"], world["nurse"]):
+        assert call(f.client_for(member), method, url).status_code == 200
+
+
+def test_short_form_is_refused_for_staff_outside_referring_roles():
+    person = f.citizen()
+    for member in (
+        f.staff(Role.AUDITOR, f.acute_function()),
+        f.staff(Role.ANALYST, f.acute_function()),
+        f.acute_nurse_on_shift()[0],
+    ):
+        response = f.client_for(member).post(
+            "/api/acute/referrals", {**REFERRAL, "citizen_id": person.pk}, format="json"
+        )
+        assert response.status_code == 403
+    coordinator_post = f.client_for(f.staff(Role.COORDINATOR, f.acute_function())).post(
+        "/fhir/ServiceRequest", service_request(person.cpr), format="json"
+    )
+    assert coordinator_post.status_code == 403
+    assert not Referral.objects.exists()
+
+
+def test_position_update_only_for_her_own_shift(world):
+    other, _ = f.acute_nurse_on_shift()
+    url = f"/api/acute/shifts/{world['ids']['s']}/position"
+    body = {"latitude": 55.76, "longitude": 12.50}
+    assert f.client_for(other).post(url, body, format="json").status_code == 404
+    ok = f.client_for(world["nurse"]).post(url, body, format="json")
+    assert ok.status_code == 200 and ok.json()["position"]["latitude"] == 55.76
+    bad = f.client_for(world["nurse"]).post(url, {"latitude": 95, "longitude": 1}, format="json")
+    assert bad.status_code == 400
+
+
+# --- lists: query counts pinned -------------------------------------------------
+
+
+def test_board_query_count_does_not_grow_with_referrals(coordinator, django_assert_max_num_queries):
+    f.acute_nurse_on_shift()
+    for _ in range(6):
+        f.acute_referral(by=coordinator)
+    client = f.client_for(coordinator)
+    client.get("/api/acute/referrals")  # warm the token/session path
+    # Auth (2) + referrals, visits, warnings (3) + per citizen gate + one bulk audit.
+    with django_assert_max_num_queries(8 + 6 * 6):
+        response = client.get("/api/acute/referrals")
+    assert len(response.json()["results"]) == 6
+    assert AuditEntry.objects.filter(action="search", resource_type="ServiceRequest").count() == 12
+
+
+def test_nurse_list_shows_only_her_visits(coordinator, django_assert_max_num_queries):
+    nurse, shift = f.acute_nurse_on_shift(max_load=5)
+    _other, other_shift = f.acute_nurse_on_shift()
+    by = Actor.for_membership(coordinator)
+    for _ in range(3):
+        services.visit_assign(referral=f.acute_referral(by=coordinator), shift=shift, by=by)
+    services.visit_assign(referral=f.acute_referral(by=coordinator), shift=other_shift, by=by)
+    with django_assert_max_num_queries(4 + 3 * 6):
+        response = f.client_for(nurse).get("/api/acute/visits")
+    assert len(response.json()["results"]) == 3
+
+
+def test_shift_list_query_count(coordinator, django_assert_max_num_queries):
+    for _ in range(5):
+        f.acute_nurse_on_shift()
+    client = f.client_for(coordinator)
+    with django_assert_max_num_queries(4):
+        response = client.get("/api/acute/shifts")
+    assert len(response.json()["results"]) == 5
+
+
+def test_warnings_list_and_acknowledge(coordinator, django_assert_max_num_queries):
+    referral = f.acute_referral(by=coordinator)
+    services.deadline_watch()
+    client = f.client_for(coordinator)
+    with django_assert_max_num_queries(4):
+        listed = client.get("/api/acute/warnings").json()["results"]
+    assert [w["referral"] for w in listed] == [referral.pk]
+    ack = client.post(f"/api/acute/warnings/{listed[0]['id']}/acknowledge")
+    assert ack.status_code == 200
+    assert client.get("/api/acute/warnings").json()["results"] == []
+    assert client.post(f"/api/acute/warnings/{listed[0]['id']}/acknowledge").status_code == 409
+
+
+# --- figures --------------------------------------------------------------------
+
+
+def test_figures_as_json_and_csv_for_coordinators_and_analysts(coordinator):
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    nurse_through_to_outcome(nurse, referral.pk, coordinator, shift)
+    f.acute_referral(by=coordinator, person=f.citizen(municipality_code="159"))
+    today = timezone.localdate()
+    query = f"start={today - dt.timedelta(days=1)}&end={today + dt.timedelta(days=1)}"
+    for member in (coordinator, f.staff(Role.ANALYST, f.acute_function())):
+        rows = f.client_for(member).get(f"/api/acute/figures?{query}").json()["results"]
+        overall = next(
+            r for r in rows if r["figure"] == "reached_within_deadline" and r["dimension"] == "all"
+        )
+        assert (overall["count"], overall["met"], overall["share"]) == (2, 1, 0.5)
+        outcome = next(r for r in rows if r["figure"] == "episode_outcome")
+        assert outcome["value"] == "treated_at_home" and outcome["share"] == 1.0
+        visits = next(r for r in rows if r["figure"] == "visits")
+        assert visits["value"] == "Gentofte Kommune" and visits["count"] == 1
+    csv = f.client_for(coordinator).get(f"/api/acute/figures?{query}&period=month&output=csv")
+    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+    lines = csv.content.decode().splitlines()
+    assert lines[0] == "period,figure,dimension,value,count,met,share,mean_minutes"
+    assert any(",minutes_referral_to_arrival," in line for line in lines)
+    for member in (
+        nurse,
+        f.staff(Role.AUDITOR, f.acute_function()),
+        f.staff(Role.PHYSICIAN, f.gp_practice()),
+    ):
+        assert f.client_for(member).get(f"/api/acute/figures?{query}").status_code == 403
+    bad = f.client_for(coordinator).get("/api/acute/figures?start=2026-01-10&end=2026-01-01")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "figures.range_invalid"
+
+
+def test_capability_statement_lists_the_acute_resources():
+    statement = f.client_for(None).get("/fhir/metadata").json()
+    types = {r["type"] for r in statement["rest"][0]["resource"]}
+    assert {"ServiceRequest", "Task", "Encounter", "Observation"} <= types
