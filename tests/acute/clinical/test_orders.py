@@ -1,0 +1,276 @@
+"""Physician medication orders (R8): phone orders with read-back, §4 medicines
+only in writing, electronic confirmation, prescription tracking, the watch job."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from acute.clinical.models import MedicationOrder, PhysicianAlert
+from acute.clinical.services import medication_orders_watch
+from consent.audit.models import AuditEntry
+from core.models import Role
+from tests import factories
+from tests.acute.clinical.conftest import PHONE_ORDER, Scene, physician_of
+
+pytestmark = pytest.mark.django_db
+
+
+def post_phone_order(scene: Scene, membership=None, **changes: object):
+    client = factories.client_for(membership or scene.nurse)
+    return client.post(
+        f"/api/clinical/visits/{scene.visit.pk}/phone-orders",
+        {**PHONE_ORDER, **changes},
+        format="json",
+    )
+
+
+def test_phone_order_read_back_confirmed_later_and_prescription_tracked_to_sent(scene: Scene):
+    """R8 done-when: recorded with read-back, confirmed by the physician, prescription sent."""
+    response = post_phone_order(scene)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "awaiting_confirmation"
+    assert body["prescription_status"] == "pending"
+    assert body["ordered_by"]["user"] == scene.physician.user.pk
+    order = MedicationOrder.objects.get()
+    assert order.recorded_by == scene.nurse.user
+    assert order.ordering_organisation == scene.gp
+    assert order.is_administrable
+
+    physician = factories.client_for(scene.physician)
+    mine = physician.get("/api/clinical/orders/mine").json()["orders"]
+    assert [o["id"] for o in mine] == [order.pk]
+
+    response = physician.post(f"/api/clinical/orders/{order.pk}/confirm")
+    assert response.status_code == 200
+    assert response.json()["status"] == "confirmed"
+    response = physician.post(f"/api/clinical/orders/{order.pk}/confirm")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order.not_awaiting_confirmation"
+
+    response = physician.post(f"/api/clinical/orders/{order.pk}/prescription-sent")
+    assert response.status_code == 200
+    assert response.json()["prescription_status"] == "sent"
+    order.refresh_from_db()
+    assert order.prescription_sent_by == scene.physician.user
+    assert (
+        AuditEntry.objects.filter(
+            resource_type="MedicationRequest", action="update", resource_id=str(order.pk)
+        ).count()
+        == 2
+    )
+
+
+def test_order_without_read_back_is_refused_and_audited(scene: Scene):
+    """R8: without read-back and the physician's confirmation on the phone, no order."""
+    response = post_phone_order(scene, read_back_confirmed=False)
+    assert response.status_code == 412
+    error = response.json()["error"]
+    assert error["code"] == "order.read_back_required"
+    assert error["rule"] == "R8"
+    response = post_phone_order(scene, read_back=None, read_back_confirmed=None)
+    assert response.status_code in (400, 412)
+    payload = dict(PHONE_ORDER)
+    del payload["read_back"], payload["read_back_confirmed"]
+    response = factories.client_for(scene.nurse).post(
+        f"/api/clinical/visits/{scene.visit.pk}/phone-orders", payload, format="json"
+    )
+    assert response.status_code == 412
+    assert not MedicationOrder.objects.exists()
+    denied = AuditEntry.objects.filter(outcome="denied", resource_type="MedicationRequest")
+    assert denied.count() == 2
+    assert {d.reason_code for d in denied} == {"order.read_back_required"}
+
+
+@pytest.mark.parametrize("atc", ["N02AA01", "N05CD08"])
+def test_dependence_forming_medicine_by_phone_is_refused_and_audited(scene: Scene, atc: str):
+    """R8/§4: morphine and midazolam only by a written electronic order."""
+    response = post_phone_order(scene, medicine_atc=atc, medicine_name="§4")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "order.dependence_forming_by_phone"
+    assert not MedicationOrder.objects.exists()
+    denied = AuditEntry.objects.get(outcome="denied", resource_type="MedicationRequest")
+    assert denied.reason_code == "order.dependence_forming_by_phone"
+
+
+def test_dependence_forming_list_is_configurable(scene: Scene, settings):
+    settings.CLINICAL_DEPENDENCE_FORMING_ATC = ["N02A"]  # every opioid, by prefix
+    response = post_phone_order(scene, medicine_atc="N02AX02", medicine_name="Tramadol")
+    assert response.status_code == 403
+    response = post_phone_order(scene, medicine_atc="N05CD08", medicine_name="Midazolam")
+    assert response.status_code == 201
+
+
+def test_physician_enters_a_written_order_for_morphine(scene: Scene):
+    # The physician reaches the citizen through a recorded care relationship.
+    from consent.models import CareRelationship
+    from consent.services import care_relationship_open
+
+    care_relationship_open(
+        citizen=scene.citizen,
+        organisation=scene.gp,
+        basis=CareRelationship.Basis.RECORDED,
+        source_type="test",
+        source_id="1",
+    )
+    payload = {k: PHONE_ORDER[k] for k in ("dose_unit", "route", "frequency", "duration")}
+    payload |= {
+        "medicine_atc": "N02AA01",
+        "medicine_name": "Morfin 10 mg/ml injektionsvæske",
+        "dose": "2.5",
+        "indication": "Smerter",
+    }
+    response = factories.client_for(scene.physician).post(
+        f"/api/clinical/visits/{scene.visit.pk}/written-orders", payload, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["kind"] == "written"
+    assert body["status"] == "confirmed"
+    assert body["dependence_forming"] is True
+    assert body["ordered_by"]["authorisation_id"] == "0A1B2"
+
+    # A nurse cannot enter a written order.
+    response = factories.client_for(scene.nurse).post(
+        f"/api/clinical/visits/{scene.visit.pk}/written-orders", payload, format="json"
+    )
+    assert response.status_code == 403
+
+
+def test_written_order_needs_the_gate(scene: Scene):
+    stranger = physician_of(factories.gp_practice(), first="A", last="B", authorisation_id="9Z")
+    payload = {k: v for k, v in PHONE_ORDER.items() if not k.startswith(("ordered", "read"))}
+    response = factories.client_for(stranger).post(
+        f"/api/clinical/visits/{scene.visit.pk}/written-orders", payload, format="json"
+    )
+    assert response.status_code == 404
+    assert AuditEntry.objects.filter(outcome="denied", actor_user_id=stranger.user.pk).exists()
+
+
+def test_another_physician_cannot_confirm_and_is_audited(scene: Scene):
+    post_phone_order(scene)
+    order = MedicationOrder.objects.get()
+    other = physician_of(scene.gp, first="Other", last="Doctor", authorisation_id="7Q")
+    client = factories.client_for(other)
+    assert client.post(f"/api/clinical/orders/{order.pk}/confirm").status_code == 404
+    assert client.post(f"/api/clinical/orders/{order.pk}/prescription-sent").status_code == 404
+    assert client.get("/api/clinical/orders/mine").json()["orders"] == []
+    denied = AuditEntry.objects.filter(outcome="denied", actor_user_id=other.user.pk)
+    assert {d.reason_code for d in denied} == {"not_ordering_physician"}
+    order.refresh_from_db()
+    assert order.status == MedicationOrder.Status.AWAITING_CONFIRMATION
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("post", "orders/{order}/confirm", {Role.PHYSICIAN}),
+        ("post", "orders/{order}/prescription-sent", {Role.PHYSICIAN}),
+        ("get", "orders/mine", {Role.PHYSICIAN}),
+        ("get", "orders/overdue", {Role.PHYSICIAN, Role.COORDINATOR}),
+        ("get", "alerts", {Role.PHYSICIAN}),
+        ("get", "board/alerts", {Role.COORDINATOR}),
+        ("post", "visits/{visit}/phone-orders", {Role.ACUTE_NURSE}),
+    ],
+)
+def test_roles_refused_on_order_endpoints(scene: Scene, method: str, path: str, allowed: set[str]):
+    post_phone_order(scene)
+    order = MedicationOrder.objects.get()
+    url = "/api/clinical/" + path.format(order=order.pk, visit=scene.visit.pk)
+    for role in set(Role.values) - allowed:
+        client = factories.client_for(factories.staff(role, factories.acute_function()))
+        response = getattr(client, method)(url, {}, format="json")
+        assert response.status_code == 403, (role, url)
+
+
+def test_watch_reminds_then_escalates_then_flags_the_prescription(scene: Scene, settings):
+    """R8: confirmation reminded, escalated to the coordinators, prescriptions overdue."""
+    post_phone_order(scene)
+    order = MedicationOrder.objects.get()
+    now = timezone.now()
+
+    assert medication_orders_watch(now=now).reminded == 0
+    later = now + dt.timedelta(minutes=settings.CLINICAL_PHONE_ORDER_REMIND_AFTER_MINUTES + 1)
+    figures = medication_orders_watch(now=later)
+    assert (figures.reminded, figures.escalated) == (1, 0)
+    reminder = PhysicianAlert.objects.get(kind=PhysicianAlert.Kind.CONFIRMATION_REMINDER)
+    assert reminder.recipient == scene.physician.user
+    physician = factories.client_for(scene.physician)
+    assert [a["id"] for a in physician.get("/api/clinical/alerts").json()["alerts"]] == [
+        reminder.pk
+    ]
+
+    overdue = now + dt.timedelta(minutes=settings.CLINICAL_PHONE_ORDER_CONFIRM_WITHIN_MINUTES + 1)
+    figures = medication_orders_watch(now=overdue)
+    assert (figures.reminded, figures.escalated) == (0, 1)
+    escalation = PhysicianAlert.objects.get(kind=PhysicianAlert.Kind.CONFIRMATION_ESCALATION)
+    assert escalation.recipient is None
+    assert escalation.recipient_organisation == scene.nurse.organisation
+    board = factories.client_for(scene.coordinator).get("/api/clinical/board/alerts").json()
+    assert escalation.pk in [a["id"] for a in board["alerts"]]
+
+    rx_due = now + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES + 1)
+    assert medication_orders_watch(now=rx_due).prescriptions_overdue == 1
+    # Running again changes nothing: one alert per order and kind.
+    assert medication_orders_watch(now=rx_due) == type(figures)(0, 0, 0)
+    assert PhysicianAlert.objects.count() == 3
+    background = AuditEntry.objects.filter(task="clinical.medication_orders_watch")
+    assert background.count() == 3
+
+    # Confirming and sending close the alerts.
+    physician.post(f"/api/clinical/orders/{order.pk}/confirm")
+    physician.post(f"/api/clinical/orders/{order.pk}/prescription-sent")
+    assert not PhysicianAlert.objects.filter(acknowledged_at__isnull=True).exists()
+
+
+def test_overdue_orders_listed_for_the_physician_and_the_coordinator(
+    scene: Scene, django_assert_max_num_queries
+):
+    for _ in range(3):
+        post_phone_order(scene)
+    MedicationOrder.objects.update(prescription_due_by=timezone.now() - dt.timedelta(minutes=1))
+    physician = factories.client_for(scene.physician)
+    with django_assert_max_num_queries(8):
+        response = physician.get("/api/clinical/orders/overdue")
+    assert len(response.json()["orders"]) == 3
+    coordinator = factories.client_for(scene.coordinator)
+    with django_assert_max_num_queries(8):
+        response = coordinator.get("/api/clinical/orders/overdue")
+    assert len(response.json()["orders"]) == 3
+    with django_assert_max_num_queries(8):
+        response = physician.get("/api/clinical/orders/mine")
+    assert len(response.json()["orders"]) == 3
+    MedicationOrder.objects.update(prescription_status="sent", prescription_sent_at=timezone.now())
+    assert coordinator.get("/api/clinical/orders/overdue").json()["orders"] == []
+
+
+def test_physician_unknown_to_the_platform_still_gets_a_phone_order(scene: Scene):
+    response = post_phone_order(scene, ordered_by_authorisation_id="UNKNOWN1")
+    assert response.status_code == 201
+    order = MedicationOrder.objects.get()
+    assert order.ordering_physician is None
+    later = timezone.now() + dt.timedelta(days=2)
+    medication_orders_watch(now=later)
+    # Nobody to remind by name: the acute function's coordinators see it.
+    reminder = PhysicianAlert.objects.get(kind=PhysicianAlert.Kind.CONFIRMATION_REMINDER)
+    assert reminder.recipient_organisation == scene.nurse.organisation
+
+
+def test_bad_order_input_is_a_precise_400(scene: Scene):
+    response = post_phone_order(scene, medicine_atc="J01")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "request.invalid"
+    response = post_phone_order(scene, dose="-2")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "order.dose_invalid"
+    response = post_phone_order(scene, medicine_atc="j01ca0x")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "order.invalid"
+    future = (timezone.now() + dt.timedelta(hours=2)).isoformat()
+    response = post_phone_order(scene, ordered_at=future)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "time.in_future"
+    assert not MedicationOrder.objects.exists()
