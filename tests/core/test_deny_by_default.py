@@ -4,11 +4,12 @@ from typing import Any
 
 import pytest
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, URLResolver, get_resolver, include, path
+from django.urls import URLPattern, URLResolver, get_resolver, path
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config import urls as project_urls
 from core.middleware import SELF_GUARDED_APPS, SELF_GUARDED_MODULES, _is_api_view
 from core.permissions import DenyAll
 from tests import factories as f
@@ -30,7 +31,7 @@ def forgetful_page(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("forgetful-api", ForgetfulApiView.as_view()),
     path("forgetful-page", forgetful_page),
-    path("", include("core.urls")),
+    *project_urls.urlpatterns,
 ]
 
 
