@@ -1,3 +1,19 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from acute import pages
+
+urlpatterns: list[URLPattern] = [
+    path("nurse/shift/", pages.nurse_shift, name="nurse-shift"),
+    path("nurse/shift/status/", pages.nurse_status_set, name="nurse-status"),
+    path("nurse/visits/", pages.nurse_visits, name="nurse-visits"),
+    path("nurse/visits/<int:visit_id>/", pages.nurse_visit, name="nurse-visit"),
+    path("nurse/visits/<int:visit_id>/step/", pages.visit_step, name="visit-step"),
+    path("nurse/visits/<int:visit_id>/note/", pages.visit_note, name="visit-note"),
+    path("nurse/visits/<int:visit_id>/vitals/", pages.visit_vitals, name="visit-vitals"),
+    path("nurse/visits/<int:visit_id>/interpret/", pages.lab_interpret, name="visit-interpret"),
+    path("nurse/visits/<int:visit_id>/lab/", pages.visit_lab, name="visit-lab"),
+    path("nurse/visits/<int:visit_id>/order/", pages.visit_phone_order, name="visit-order"),
+    path("nurse/visits/<int:visit_id>/give/", pages.visit_give, name="visit-give"),
+    path("nurse/visits/<int:visit_id>/complete/", pages.visit_complete, name="visit-complete"),
+    path("nurse/visits/<int:visit_id>/break-glass/", pages.break_glass, name="visit-break-glass"),
+]

@@ -1,0 +1,498 @@
+"""The acute nurse's tablet pages: her shift and status, her visits, the visit.
+
+Every read of a citizen's data goes through ``acute.clinical.selectors.visit_access``
+(the consent gate, audited) or is audited as a list (one entry per citizen, as
+IHE BALP asks); every write calls the same service as the API.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from acute import services
+from acute.clinical import selectors as clinical_selectors
+from acute.clinical import services as clinical_services
+from acute.clinical.catalogue import interpret, reference_interval
+from acute.models import NurseShift, Outcome, Visit, VisitNote, VitalSign
+from consent.audit.services import Action, Purpose, audit_record_many
+from core.actors import Actor
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.models import Role
+from core.pages import maps_link, page_actor, render_page
+from core.permissions import page
+
+# --- the nurse's shift -----------------------------------------------------------
+
+
+def _current_shift(actor: Actor) -> NurseShift | None:
+    """The nurse's own shift on now (her rota, not citizen data)."""
+    if actor.user is None:
+        return None
+    now = timezone.now()
+    return (
+        NurseShift.objects.filter(nurse=actor.user, starts_at__lte=now, ends_at__gt=now)
+        .select_related("acute_function")
+        .order_by("starts_at")
+        .first()
+    )
+
+
+STATUS_CHOICES_FOR_NURSE = (
+    NurseShift.Status.AVAILABLE,
+    NurseShift.Status.ON_BREAK,
+    NurseShift.Status.OFF,
+)
+
+
+def _shift_page(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
+    actor = page_actor(request)
+    shift = _current_shift(actor)
+    return render_page(
+        request,
+        "acute/nurse_shift.html",
+        {
+            "shift": shift,
+            "statuses": [(s, NurseShift.Status(s).label) for s in STATUS_CHOICES_FOR_NURSE],
+        },
+        error=error,
+    )
+
+
+@page(Role.ACUTE_NURSE)
+def nurse_shift(request: HttpRequest) -> HttpResponse:
+    return _shift_page(request)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def nurse_status_set(request: HttpRequest) -> HttpResponse:
+    actor = page_actor(request)
+    shift = _current_shift(actor)
+    try:
+        if shift is None:
+            raise NotFoundOrNotAllowed()
+        services.shift_status_set(shift=shift, status=request.POST.get("status", ""), by=actor)
+    except PlatformError as exc:
+        return _shift_page(request, exc)
+    return redirect("nurse-shift")
+
+
+# --- her visits ------------------------------------------------------------------
+
+
+def nurse_visits_list(*, actor: Actor) -> list[Visit]:
+    """The nurse's active visits by deadline; one audit entry per citizen listed."""
+    if actor.user is None:
+        return []
+    visits = list(
+        Visit.objects.filter(nurse=actor.user, status__in=Visit.ACTIVE_STATUSES)
+        .select_related("citizen", "referral")
+        .order_by(F("referral__deadline_at").asc(nulls_last=True), "planned_for", "pk")
+    )
+    if visits:
+        audit_record_many(
+            actor=actor,
+            action=Action.SEARCH,
+            purpose=Purpose.TREATMENT,
+            citizen_ids=[v.citizen_id for v in visits],
+            resource_type="Encounter",
+            reason_code="own_visits",
+        )
+    return visits
+
+
+@page(Role.ACUTE_NURSE)
+def nurse_visits(request: HttpRequest) -> HttpResponse:
+    actor = page_actor(request)
+    rows = []
+    for visit in nurse_visits_list(actor=actor):
+        citizen = visit.citizen
+        address = f"{citizen.address_line}, {citizen.postal_code} {citizen.city}"
+        rows.append(
+            {
+                "visit": visit,
+                "deadline": visit.referral.deadline_at if visit.referral else visit.planned_for,
+                "address": address,
+                "maps": maps_link(float(citizen.latitude), float(citizen.longitude), address)
+                if citizen.latitude is not None and citizen.longitude is not None
+                else "",
+            }
+        )
+    return render_page(
+        request,
+        "acute/nurse_visits.html",
+        {"rows": rows, "shift": _current_shift(actor), "now": timezone.now()},
+    )
+
+
+# --- the visit -----------------------------------------------------------------
+
+
+def _summary(actor: Actor, visit: Visit) -> tuple[list[tuple[str, list[dict[str, Any]]]], bool]:
+    """The consent-filtered shared record, grouped by resource type; the consent
+    selector gates and audits the read. Returns (groups, refused)."""
+    from consent.selectors import patient_everything
+
+    try:
+        resources = patient_everything(
+            actor=actor, citizen_id=str(visit.citizen_id), purpose=Purpose.TREATMENT
+        )
+    except NotFoundOrNotAllowed:
+        return [], True
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for resource in resources:
+        if resource.get("resourceType") == "Patient":
+            continue
+        groups[resource.get("resourceType", "")].append(_resource_line(resource))
+    return sorted(groups.items()), False
+
+
+def _resource_line(resource: dict[str, Any]) -> dict[str, Any]:
+    """One readable line for a FHIR resource of the shared record."""
+    code = resource.get("code") or resource.get("category") or {}
+    if isinstance(code, list):
+        code = code[0] if code else {}
+    coding = (code.get("coding") or [{}])[0] if isinstance(code, dict) else {}
+    text = (
+        (code.get("text") if isinstance(code, dict) else "")
+        or coding.get("display")
+        or resource.get("description")
+        or resource.get("title")
+        or resource.get("id", "")
+    )
+    when = (
+        resource.get("recordedDate")
+        or resource.get("onsetDateTime")
+        or resource.get("effectiveDateTime")
+        or (resource.get("period") or {}).get("start")
+        or resource.get("created")
+        or ""
+    )
+    return {"text": text, "code": coding.get("code", ""), "when": when[:10]}
+
+
+def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
+    groups, refused = _summary(actor, visit)
+    citizen = visit.citizen
+    results = clinical_selectors.visit_results(visit=visit)
+    orders = clinical_selectors.visit_orders(visit=visit)
+    return {
+        "visit": visit,
+        "citizen": citizen,
+        "referral": visit.referral,
+        "summary": groups,
+        "summary_refused": refused,
+        "notes": list(VisitNote.objects.filter(visit=visit).order_by("-written_at")),
+        "vitals": list(VitalSign.objects.filter(visit=visit).order_by("-measured_at", "code")),
+        "vital_codes": VitalSign.Code.choices,
+        "catalogue": list(clinical_selectors.catalogue()),
+        "results": results,
+        "orders": orders,
+        "bag": _bag_context(actor, visit, orders),
+        "outcomes": Outcome.choices,
+        "maps": maps_link(float(citizen.latitude), float(citizen.longitude))
+        if citizen.latitude is not None and citizen.longitude is not None
+        else "",
+        "now": timezone.now(),
+    }
+
+
+def _bag_context(actor: Actor, visit: Visit, orders: list[Any]) -> list[dict[str, Any]]:
+    """For each usable order on the visit: the medicine in the cabinet's
+    catalogue and the lot her bag should give from (first to expire)."""
+    from medicine_cabinet.models import Location, Medicine
+    from medicine_cabinet.selectors import lot_suggest
+
+    bag = Location.objects.filter(
+        organisation=visit.shift.acute_function, kind=Location.Kind.BAG, nurse=actor.user
+    ).first()
+    usable = [o for o in orders if o.status != "cancelled"]
+    medicines: dict[str, list[Medicine]] = defaultdict(list)
+    for line in Medicine.objects.filter(atc_code__in={o.medicine_atc for o in usable}):
+        medicines[line.atc_code].append(line)
+    rows = []
+    for order in usable:
+        lots = [
+            (medicine, lot_suggest(bag=bag, medicine=medicine) if bag else None)
+            for medicine in medicines.get(order.medicine_atc, [])
+        ]
+        chosen = next(((m, lot) for m, lot in lots if lot is not None), (None, None))
+        rows.append({"order": order, "medicine": chosen[0], "lot": chosen[1]})
+    return rows
+
+
+def _visit_page(
+    request: HttpRequest, visit_id: int, error: PlatformError | None = None
+) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        visit = clinical_selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.READ, own_visit=True
+        )
+    except PlatformError as exc:
+        return render_page(request, "acute/visit.html", {}, error=exc)
+    return render_page(request, "acute/visit.html", _visit_context(actor, visit), error=error)
+
+
+@page(Role.ACUTE_NURSE)
+def nurse_visit(request: HttpRequest, visit_id: int) -> HttpResponse:
+    return _visit_page(request, visit_id)
+
+
+def _write_visit(actor: Actor, visit_id: int) -> Visit:
+    return clinical_selectors.visit_access(
+        actor=actor, visit_id=visit_id, action=Action.UPDATE, own_visit=True
+    )
+
+
+STEPS = {
+    "accept": services.visit_accept,
+    "set_off": services.visit_set_off,
+    "arrive": services.visit_arrive,
+}
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Accept, set off, arrive: one tap each."""
+    actor = page_actor(request)
+    step = STEPS.get(request.POST.get("step", ""))
+    try:
+        if step is None:
+            raise InvalidInput("visit.step_unknown", "Unknown step.", field="step")
+        step(visit=_write_visit(actor, visit_id), by=actor)
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        services.visit_note_add(
+            visit=_write_visit(actor, visit_id),
+            kind=request.POST.get("kind", VisitNote.Kind.NOTE),
+            text=request.POST.get("text", ""),
+            by=actor,
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Note saved."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
+    actor = page_actor(request)
+    measurements = [
+        (code, request.POST[f"vital_{code}"].replace(",", ".").strip())
+        for code in VitalSign.Code.values
+        if request.POST.get(f"vital_{code}", "").strip()
+    ]
+    try:
+        services.vital_signs_record(
+            visit=_write_visit(actor, visit_id), measurements=measurements, by=actor
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Vital signs saved."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Instant interpretation while she types a value (htmx): against the
+    reference interval for the citizen's sex; nothing is stored."""
+    actor = page_actor(request)
+    try:
+        visit = clinical_selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.READ, own_visit=True
+        )
+    except PlatformError as exc:
+        return render_page(request, "acute/_interpretation.html", {}, error=exc)
+    code = request.GET.get("code", "")
+    raw = request.GET.get("value", "").replace(",", ".").strip()
+    test = next((t for t in clinical_selectors.catalogue() if t.code == code), None)
+    context: dict[str, Any] = {"test": test}
+    if test is not None and raw:
+        try:
+            value = Decimal(raw)
+            if not value.is_finite():
+                raise ArithmeticError
+        except (ArithmeticError, ValueError):
+            context["invalid"] = True
+        else:
+            context["value"] = value
+            context["interpretation"] = interpret(test, value, sex=visit.citizen.sex)
+            context["interval"] = reference_interval(test, sex=visit.citizen.sex)
+    return render_page(request, "acute/_interpretation.html", context)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
+    actor = page_actor(request)
+    code = request.POST.get("code", "")
+    try:
+        visit = _write_visit(actor, visit_id)
+        test = next((t for t in clinical_selectors.catalogue() if t.code == code), None)
+        clinical_services.lab_results_record(
+            actor=actor,
+            visit=visit,
+            entries=[
+                clinical_services.ResultInput(
+                    code=code,
+                    value=request.POST.get("value", "").replace(",", ".").strip(),
+                    unit=request.POST.get("unit") or (test.unit if test else ""),
+                )
+            ],
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Result saved."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """The physician's order by phone, recorded only after it was read back
+    and the physician confirmed the read-back (R8)."""
+    actor = page_actor(request)
+    post = request.POST
+    try:
+        visit = _write_visit(actor, visit_id)
+        clinical_services.phone_order_record(
+            actor=actor,
+            visit=visit,
+            details=clinical_services.OrderDetails(
+                medicine_atc=post.get("medicine_atc", "").strip().upper(),
+                medicine_name=post.get("medicine_name", "").strip(),
+                dose=post.get("dose", "").replace(",", ".").strip(),
+                dose_unit=post.get("dose_unit", "").strip(),
+                route=post.get("route", "").strip(),
+                frequency=post.get("frequency", "").strip(),
+                duration=post.get("duration", "").strip(),
+                indication=post.get("indication", "").strip(),
+            ),
+            ordered_at=timezone.now(),
+            ordered_by_name=post.get("ordered_by_name", "").strip(),
+            ordered_by_role=post.get("ordered_by_role", "").strip() or "physician",
+            ordered_by_organisation_name=post.get("ordered_by_organisation_name", "").strip(),
+            ordered_by_authorisation_id=post.get("ordered_by_authorisation_id", "").strip(),
+            read_back=post.get("read_back") == "on",
+            read_back_confirmed=post.get("read_back_confirmed") == "on",
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Phone order recorded. The physician confirms it on her page."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A dose from her bag against an order on this visit (R8); the cabinet's
+    service gates the citizen, picks the suggested lot and books the ledger."""
+    from medicine_cabinet import services as cabinet_services
+    from medicine_cabinet.models import Medicine
+
+    actor = page_actor(request)
+    post = request.POST
+    try:
+        order_id = int(post.get("order_id", ""))
+    except ValueError:
+        return _visit_page(
+            request,
+            visit_id,
+            InvalidInput("administration.order_required", _("Choose the order."), field="order"),
+        )
+    try:
+        order = next(
+            (
+                o
+                for o in clinical_selectors.visit_orders(visit=_write_visit(actor, visit_id))
+                if o.pk == order_id
+            ),
+            None,
+        )
+        if order is None:
+            raise NotFoundOrNotAllowed()
+        medicine = Medicine.objects.filter(
+            pk=post.get("medicine_id") or 0, atc_code=order.medicine_atc
+        ).first()
+        if medicine is None:
+            raise InvalidInput(
+                "administration.medicine_not_stocked",
+                _("This medicine is not kept in the cabinet."),
+                field="order",
+            )
+        cabinet_services.administration_give(
+            actor=actor,
+            visit_id=visit_id,
+            order_id=order.pk,
+            medicine=medicine,
+            quantity=cabinet_services.quantity_parse(post.get("quantity", "")),
+            unit=post.get("unit", "").strip() or order.dose_unit,
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Dose given and booked from your bag."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Outcome and hand-back (R11): the service closes the episode, which sends
+    the hand-back to the citizen's home nursing and tells the referrer."""
+    actor = page_actor(request)
+    try:
+        services.visit_complete(
+            visit=_write_visit(actor, visit_id),
+            outcome=request.POST.get("outcome", ""),
+            assessment=request.POST.get("assessment", ""),
+            note=request.POST.get("note", ""),
+            by=actor,
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Visit completed. The hand-back is on its way."))
+    return redirect("nurse-visits")
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def break_glass(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Break-the-glass (R4): a stated reason, a short time, flagged for the auditors."""
+    from consent.services import break_glass_open
+
+    actor = page_actor(request)
+    visit = Visit.objects.filter(pk=visit_id, nurse=actor.user).only("citizen_id").first()
+    try:
+        if visit is None:
+            raise NotFoundOrNotAllowed()
+        break_glass_open(
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            reason=request.POST.get("reason", ""),
+            basis=request.POST.get("basis", ""),
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.warning(request, _("Access opened for a short time. The auditors are told."))
+    return redirect("nurse-visit", visit_id=visit_id)

@@ -1,0 +1,218 @@
+"""Shared building blocks for the pages: the municipality map, charts, maps links.
+
+Everything here is drawn on the server as inline SVG from coordinates the
+platform already holds: no tile server, no chart library, no outside call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from core.actors import Actor
+from core.errors import STATUS_BY_KIND, NotFoundOrNotAllowed, PlatformError
+from core.middleware import not_allowed
+from core.permissions import actor_from_request
+
+# Simplified outlines (latitude, longitude) of the four participating
+# municipalities, enough to orient a coordinator; not survey boundaries.
+MUNICIPALITY_OUTLINES: dict[str, tuple[str, tuple[tuple[float, float], ...]]] = {
+    "230": (
+        "Rudersdal",
+        (
+            (55.882, 12.445),
+            (55.880, 12.520),
+            (55.862, 12.585),
+            (55.829, 12.592),
+            (55.806, 12.560),
+            (55.800, 12.500),
+            (55.792, 12.452),
+            (55.812, 12.405),
+            (55.850, 12.400),
+        ),
+    ),
+    "173": (
+        "Lyngby-Taarbæk",
+        (
+            (55.806, 12.560),
+            (55.829, 12.592),
+            (55.800, 12.600),
+            (55.776, 12.578),
+            (55.762, 12.540),
+            (55.756, 12.495),
+            (55.770, 12.458),
+            (55.792, 12.452),
+            (55.800, 12.500),
+        ),
+    ),
+    "159": (
+        "Gladsaxe",
+        (
+            (55.770, 12.458),
+            (55.756, 12.495),
+            (55.762, 12.540),
+            (55.745, 12.520),
+            (55.722, 12.505),
+            (55.716, 12.460),
+            (55.730, 12.425),
+            (55.755, 12.430),
+        ),
+    ),
+    "157": (
+        "Gentofte",
+        (
+            (55.776, 12.578),
+            (55.800, 12.600),
+            (55.778, 12.612),
+            (55.745, 12.600),
+            (55.725, 12.575),
+            (55.722, 12.540),
+            (55.722, 12.505),
+            (55.745, 12.520),
+            (55.762, 12.540),
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A point on the map: a nurse or a citizen's address."""
+
+    latitude: float
+    longitude: float
+    label: str
+    kind: str = "nurse"  # nurse | referral
+    status: str = ""
+
+
+class Projection:
+    """Latitude/longitude to SVG user units (equirectangular, scaled at the mid-latitude)."""
+
+    def __init__(
+        self, points: Iterable[tuple[float, float]], width: int = 640, margin: int = 16
+    ) -> None:
+        pts = list(points)
+        self.lat_min = min(p[0] for p in pts)
+        self.lat_max = max(p[0] for p in pts)
+        self.lon_min = min(p[1] for p in pts)
+        self.lon_max = max(p[1] for p in pts)
+        self.kx = math.cos(math.radians((self.lat_min + self.lat_max) / 2))
+        span_x = (self.lon_max - self.lon_min) * self.kx or 1e-6
+        span_y = (self.lat_max - self.lat_min) or 1e-6
+        self.margin = margin
+        self.scale = (width - 2 * margin) / span_x
+        self.width = width
+        self.height = round(span_y * self.scale + 2 * margin)
+
+    def xy(self, latitude: float, longitude: float) -> tuple[float, float]:
+        x = self.margin + (longitude - self.lon_min) * self.kx * self.scale
+        y = self.margin + (self.lat_max - latitude) * self.scale
+        return round(x, 1), round(y, 1)
+
+
+def municipality_map(markers: Sequence[Marker], width: int = 640) -> dict[str, object]:
+    """The data for ``core/includes/map.html``: outlines, labels and markers."""
+    outline_points = [p for _, outline in MUNICIPALITY_OUTLINES.values() for p in outline]
+    projection = Projection(outline_points, width=width)
+    areas = []
+    for code, (name, outline) in MUNICIPALITY_OUTLINES.items():
+        xys = [projection.xy(lat, lon) for lat, lon in outline]
+        cx = sum(x for x, _ in xys) / len(xys)
+        cy = sum(y for _, y in xys) / len(xys)
+        areas.append(
+            {
+                "code": code,
+                "name": name,
+                "points": " ".join(f"{x},{y}" for x, y in xys),
+                "label_x": round(cx, 1),
+                "label_y": round(cy, 1),
+            }
+        )
+    placed = []
+    for marker in markers:
+        x, y = projection.xy(marker.latitude, marker.longitude)
+        # A point outside the four municipalities is pinned to the edge, not lost.
+        x = min(max(x, 4.0), projection.width - 4.0)
+        y = min(max(y, 4.0), projection.height - 4.0)
+        placed.append({"x": x, "y": y, "x0": x - 7, "y0": y - 7, "marker": marker})
+    return {
+        "width": projection.width,
+        "height": projection.height,
+        "areas": areas,
+        "markers": placed,
+    }
+
+
+def bar_chart(
+    series: Sequence[tuple[str, float]], *, width: int = 480, height: int = 200
+) -> dict[str, object]:
+    """The data for ``core/includes/bar_chart.html``: one bar per (label, value)."""
+    top = max((value for _, value in series), default=0) or 1
+    left, bottom, gap = 8, 28, 8
+    slot = (width - left) / max(len(series), 1)
+    bars = []
+    for i, (label, value) in enumerate(series):
+        h = (height - bottom - 16) * (value / top)
+        bars.append(
+            {
+                "label": label,
+                "value": value,
+                "x": round(left + i * slot + gap / 2, 1),
+                "y": round(height - bottom - h, 1),
+                "w": round(slot - gap, 1),
+                "h": round(h, 1),
+                "cx": round(left + i * slot + slot / 2, 1),
+                "value_y": round(height - bottom - h - 4, 1),
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "baseline": height - bottom,
+        "label_y": height - 8,
+        "bars": bars,
+    }
+
+
+def maps_link(latitude: float, longitude: float, label: str = "") -> str:
+    """A ``geo:`` URI (RFC 5870) that opens the tablet's maps app at the address."""
+    uri = f"geo:{latitude:.6f},{longitude:.6f}?q={latitude:.6f},{longitude:.6f}"
+    if label:
+        uri += f"({quote(label)})"
+    return uri
+
+
+# --- errors and actors on pages -------------------------------------------------
+
+
+def page_actor(request: HttpRequest) -> Actor:
+    """The actor of a page request; ``@page(...)`` has already admitted only staff in a role."""
+    actor = actor_from_request(request)
+    if actor is None:
+        raise NotFoundOrNotAllowed()
+    return actor
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    error: PlatformError | None = None,
+) -> HttpResponse:
+    """Renders a page; with a domain error, shows it on the page with its 4xx status.
+
+    "Not found or not allowed" becomes the one "not available" page, which says
+    nothing about what was asked for.
+    """
+    if isinstance(error, NotFoundOrNotAllowed):
+        return not_allowed(request)
+    status = STATUS_BY_KIND.get(error.kind, 400) if error is not None else 200
+    return render(request, template, {**context, "error": error}, status=status)

@@ -1,0 +1,178 @@
+"""The nurse's tablet pages: her shift, her visits by deadline, the visit —
+through the same gate, services and audit as the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from acute.clinical.models import LabResult, MedicationOrder
+from acute.models import NurseShift, Visit, VitalSign
+from acute.services import visit_assign
+from consent.audit.models import AuditEntry
+from core.actors import Actor
+from core.models import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(membership) -> Client:
+    client = Client()
+    assert (
+        client.post(
+            "/login/", {"username": membership.user.username, "password": factories.PASSWORD}
+        ).status_code
+        == 302
+    )
+    return client
+
+
+def _assigned(nurse_shift=None, urgency="within_2_hours"):
+    nurse, shift = nurse_shift or factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(urgency=urgency, by=coordinator)
+    visit = visit_assign(referral=referral, shift=shift, by=Actor.for_membership(coordinator))
+    return nurse, shift, visit
+
+
+def _walk_to_site(client: Client, visit: Visit) -> None:
+    for step in ("accept", "set_off", "arrive"):
+        response = client.post(f"/nurse/visits/{visit.pk}/step/", {"step": step})
+        assert response.status_code == 302, response.content.decode()[:2000]
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.ON_SITE
+
+
+def test_status_in_one_tap():
+    nurse, shift = factories.acute_nurse_on_shift()
+    client = _login(nurse)
+    assert "Min vagt" in client.get("/nurse/shift/").content.decode()
+    assert client.post("/nurse/shift/status/", {"status": "on_break"}).status_code == 302
+    shift.refresh_from_db()
+    assert shift.status == NurseShift.Status.ON_BREAK
+    bad = client.post("/nurse/shift/status/", {"status": "asleep"})
+    assert bad.status_code == 400
+    assert 'data-code="shift.status_unknown"' in bad.content.decode()
+
+
+def test_visits_by_deadline_with_maps_link_and_one_audit_entry_per_citizen(
+    django_assert_max_num_queries,
+):
+    nurse, shift = factories.acute_nurse_on_shift(max_load=5)
+    later = _assigned((nurse, shift), urgency="within_shift")[2]
+    sooner = _assigned((nurse, shift), urgency="within_2_hours")[2]
+    client = _login(nurse)
+    client.get("/nurse/visits/")  # warm the session
+    before = AuditEntry.objects.count()
+    with django_assert_max_num_queries(12):
+        html = client.get("/nurse/visits/").content.decode()
+    assert html.index(f"/nurse/visits/{sooner.pk}/") < html.index(f"/nurse/visits/{later.pk}/")
+    assert 'href="geo:55.750000,12.545000?q=' in html
+    listed = AuditEntry.objects.order_by("pk")[before:]
+    assert {e.citizen_id for e in listed} == {sooner.citizen_id, later.citizen_id}
+    assert all(e.action == "search" for e in listed)
+
+
+def test_nurse_documents_the_visit_through_the_services():
+    """R7 test with instant interpretation, R8 phone order only after read-back."""
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert "Feber og konfusion" in page
+    _walk_to_site(client, visit)
+
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/vitals/", {"vital_8867-4": "92", "vital_8310-5": "38,6"}
+    )
+    assert response.status_code == 302
+    assert VitalSign.objects.filter(visit=visit).count() == 2
+    too_hot = client.post(f"/nurse/visits/{visit.pk}/vitals/", {"vital_8310-5": "99"})
+    assert too_hot.status_code == 400
+    assert 'data-code="vital_signs.value_out_of_range"' in too_hot.content.decode()
+
+    interpretation = client.get(
+        f"/nurse/visits/{visit.pk}/interpret/", {"code": "NPU19748", "value": "180"}
+    ).content.decode()
+    assert 'data-interpretation="H' in interpretation
+    assert (
+        client.post(
+            f"/nurse/visits/{visit.pk}/lab/", {"code": "NPU19748", "value": "180"}
+        ).status_code
+        == 302
+    )
+    assert LabResult.objects.get(visit=visit, test__code="NPU19748").interpretation in ("H", "HH")
+
+    order = {
+        "ordered_by_name": "Læge Hansen",
+        "ordered_by_authorisation_id": "ABC12",
+        "ordered_by_organisation_name": "Lægehuset",
+        "medicine_atc": "J01CA08",
+        "medicine_name": "Pivmecillinam",
+        "dose": "400",
+        "dose_unit": "mg",
+        "route": "oral",
+        "frequency": "3 gange dagligt",
+        "duration": "5 dage",
+        "indication": "Urinvejsinfektion",
+    }
+    refused = client.post(f"/nurse/visits/{visit.pk}/order/", order)
+    assert refused.status_code in (400, 412)
+    assert 'data-code="order.read_back_required"' in refused.content.decode()
+    assert not MedicationOrder.objects.filter(visit=visit).exists()
+    ok = client.post(
+        f"/nurse/visits/{visit.pk}/order/",
+        {**order, "read_back": "on", "read_back_confirmed": "on"},
+    )
+    assert ok.status_code == 302
+    assert MedicationOrder.objects.get(visit=visit).status == "awaiting_confirmation"
+
+    assert (
+        client.post(f"/nurse/visits/{visit.pk}/note/", {"text": "Borger afebril"}).status_code
+        == 302
+    )
+    done = client.post(
+        f"/nurse/visits/{visit.pk}/complete/",
+        {"outcome": "treated_at_home", "assessment": "Pivmecillinam startet"},
+    )
+    assert done.status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.COMPLETED
+
+
+def test_another_nurse_gets_not_available_and_the_attempt_is_audited():
+    _nurse, _shift, visit = _assigned()
+    other, _ = factories.acute_nurse_on_shift()
+    client = _login(other)
+    response = client.get(f"/nurse/visits/{visit.pk}/")
+    assert response.status_code in (403, 404)
+    assert "Ikke tilgængelig" in response.content.decode()
+    assert AuditEntry.objects.filter(
+        actor_user_id=other.user_id, citizen_id=visit.citizen_id, outcome="denied"
+    ).exists()
+    assert client.post(f"/nurse/visits/{visit.pk}/step/", {"step": "accept"}).status_code in (
+        403,
+        404,
+    )
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.ASSIGNED
+
+
+@pytest.mark.parametrize(
+    "role", [Role.COORDINATOR, Role.PHYSICIAN, Role.AUDITOR, Role.MEDICINE_OFFICER]
+)
+def test_other_roles_are_refused_the_nurse_pages(role):
+    _nurse, _shift, visit = _assigned()
+    client = _login(factories.staff(role, factories.acute_function()))
+    for path in ("/nurse/shift/", "/nurse/visits/", f"/nurse/visits/{visit.pk}/"):
+        assert client.get(path).status_code == 403
+
+
+def test_expired_shift_has_no_status_buttons():
+    nurse, shift = factories.acute_nurse_on_shift(hours_before=10, hours_after=-1)
+    html = _login(nurse).get("/nurse/shift/").content.decode()
+    assert "Du har ingen vagt lige nu" in html or "You have no shift" in html
+    assert shift.ends_at < timezone.now() + dt.timedelta(seconds=1)
