@@ -1,0 +1,81 @@
+"""Races on PostgreSQL with real concurrent transactions: exactly one wins."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from acute import services
+from acute.models import Visit
+from core.actors import Actor
+from core.errors import Conflict
+from core.models import Role
+from tests import factories as f
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(*calls):
+    """Run the calls at the same moment, each in its own thread and connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - the race's loser is the result under test
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_two_coordinators_assigning_one_referral_at_once():
+    first = f.staff(Role.COORDINATOR, f.acute_function())
+    second = f.staff(Role.COORDINATOR, f.acute_function())
+    _n1, shift1 = f.acute_nurse_on_shift()
+    _n2, shift2 = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=first)
+    for _attempt in range(3):
+        results = race(
+            lambda: services.visit_assign(
+                referral=referral, shift=shift1, by=Actor.for_membership(first)
+            ),
+            lambda: services.visit_assign(
+                referral=referral, shift=shift2, by=Actor.for_membership(second)
+            ),
+        )
+        wins = [r for r in results if isinstance(r, Visit)]
+        losses = [r for r in results if isinstance(r, Conflict)]
+        assert len(wins) == 1 and len(losses) == 1, results
+        assert losses[0].code == "referral.already_assigned"
+        assert Visit.objects.filter(referral=referral, status="assigned").count() == 1
+        services.visit_withdraw(visit=wins[0], by=Actor.for_membership(first))
+
+
+def test_one_nurse_assigned_twice_at_once_beyond_her_load():
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    other = f.staff(Role.COORDINATOR, f.acute_function())
+    _nurse, shift = f.acute_nurse_on_shift(max_load=1)
+    a = f.acute_referral(by=coordinator)
+    b = f.acute_referral(by=coordinator)
+    results = race(
+        lambda: services.visit_assign(
+            referral=a, shift=shift, by=Actor.for_membership(coordinator)
+        ),
+        lambda: services.visit_assign(referral=b, shift=shift, by=Actor.for_membership(other)),
+    )
+    wins = [r for r in results if isinstance(r, Visit)]
+    losses = [r for r in results if isinstance(r, Conflict)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert losses[0].code == "dispatch.load_limit"
+    assert Visit.objects.filter(shift=shift, status__in=Visit.ACTIVE_STATUSES).count() == 1
