@@ -222,25 +222,24 @@ def _csv_safe(value: str) -> str:
 
 
 class AuditExportView(APIView):
-    """``GET /api/audit/export?format=csv|fhir&<the search filters>``"""
+    """``GET /api/audit/export?as=csv|fhir&<the search filters>``"""
 
     permission_classes = AUDITORS
 
     def get(self, request: Request) -> Response | HttpResponse:
         actor = _actor(request)
-        fmt = request.query_params.get("format", "csv")
+        # Not "format": REST framework reads that one for content negotiation.
+        fmt = request.query_params.get("as", "csv")
         if fmt not in ("csv", "fhir"):
-            raise InvalidInput("audit.param_invalid", "format must be csv or fhir.", field="format")
-        params: dict[str, str] = {
-            k: str(v) for k, v in request.query_params.items() if k != "format"
-        }
+            raise InvalidInput("audit.param_invalid", "as must be csv or fhir.", field="as")
+        params: dict[str, str] = {k: str(v) for k, v in request.query_params.items() if k != "as"}
         query = audit_query_parse(params)
         rows, flags = export_rows(query)
         audit_record_auditor_view(
             actor=actor,
             action=Action.EXPORT,
             citizen_ids=[e.citizen_id for e in rows],
-            query={**query.as_params(), "format": fmt},
+            query={**query.as_params(), "as": fmt},
         )
         if fmt == "csv":
             return csv_response(rows, flags)

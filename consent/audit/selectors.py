@@ -80,9 +80,12 @@ def _whole(params: Mapping[str, str], name: str) -> int | None:
 
 def parse_instant(raw: str, name: str, *, end: bool = False) -> dt.datetime:
     """An ISO date or date-time; a bare date means that whole day (Copenhagen time)."""
-    value = parse_datetime(raw)
+    try:
+        value = parse_datetime(raw)
+        day = parse_date(raw) if value is None else None
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        value = day = None
     if value is None:
-        day = parse_date(raw)
         if day is None:
             raise InvalidInput(
                 "audit.param_invalid", f"{name} must be an ISO date or date-time.", field=name

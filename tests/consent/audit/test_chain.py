@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
 
-from consent.audit.chain import GENESIS, chain_verify, link, epoch_us
+from consent.audit.chain import GENESIS, chain_verify, epoch_us, link
 from consent.audit.models import AuditEntry, ChainHead
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
 from core.actors import Actor
@@ -222,7 +222,7 @@ def test_concurrent_writers_keep_the_chain_intact() -> None:
                         audit_record(
                             actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=n
                         )
-        except BaseException as exc:  # reported to the main thread below
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread below
             errors.append(exc)
         finally:
             connections.close_all()

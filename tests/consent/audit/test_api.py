@@ -1,0 +1,283 @@
+"""R9: auditors (only) search, read, export and review the log; their own
+searches are recorded; a read whose entry cannot be written is not served."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.test import override_settings
+
+from consent.audit.flags import flags_scan
+from consent.audit.models import AuditEntry, ChainHead, EntryReview
+from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from core.actors import Actor
+from core.models import Role
+from tests.factories import ALL_ROLES, acute_function, citizen, client_for, staff
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = [
+    ("get", "/api/audit/entries"),
+    ("get", "/api/audit/entries/1"),
+    ("post", "/api/audit/entries/1/review"),
+    ("get", "/api/audit/export?as=csv"),
+    ("get", "/api/audit/verify"),
+    ("get", "/fhir/AuditEvent"),
+    ("get", "/fhir/AuditEvent/1"),
+]
+
+
+@pytest.fixture
+def world():
+    org = acute_function()
+    nurse = staff(Role.ACUTE_NURSE, org)
+    auditor = staff(Role.AUDITOR, org)
+    people = [citizen() for _ in range(3)]
+    actor = Actor.for_membership(nurse)
+    for person in people:
+        audit_record(
+            actor=actor,
+            action=Action.READ,
+            purpose=Purpose.TREATMENT,
+            citizen_id=person.pk,
+            resource_type="Condition",
+            resource_id="12",
+        )
+    audit_record(
+        actor=actor,
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=people[0].pk,
+        outcome=Outcome.DENIED,
+        reason_code="no_care_relationship",
+    )
+    return {"org": org, "nurse": nurse, "auditor": auditor, "people": people}
+
+
+@pytest.mark.parametrize("role", [r for r in ALL_ROLES if r != Role.AUDITOR])
+@pytest.mark.parametrize(("method", "url"), ENDPOINTS)
+def test_every_other_role_is_refused(world, role: str, method: str, url: str) -> None:
+    member = staff(role, world["org"])
+    before = AuditEntry.objects.count()
+    response = getattr(client_for(member), method)(url)
+    assert response.status_code == 403, response.content
+    assert AuditEntry.objects.count() == before  # nothing read, so nothing to record
+
+
+@pytest.mark.parametrize(("method", "url"), ENDPOINTS)
+def test_anonymous_is_refused(world, method: str, url: str) -> None:
+    response = getattr(client_for(None), method)(url)
+    assert response.status_code in (401, 403)
+
+
+def test_search_by_citizen_is_recorded_one_entry_per_citizen(
+    world, django_assert_max_num_queries
+) -> None:
+    auditor = world["auditor"]
+    person = world["people"][0]
+    client = client_for(auditor)
+    with django_assert_max_num_queries(12):
+        response = client.get(f"/api/audit/entries?citizen={person.pk}")
+    assert response.status_code == 200
+    body = response.json()
+    assert {r["citizen_id"] for r in body["results"]} == {person.pk}
+    assert [r["outcome"] for r in body["results"]] == ["denied", "permitted"]
+    assert "cpr" not in response.content.decode().lower()
+    own = AuditEntry.objects.filter(actor_user_id=auditor.user_id)
+    assert [(e.action, e.purpose, e.citizen_id) for e in own] == [
+        (Action.SEARCH, Purpose.AUDIT, person.pk)
+    ]
+
+
+def test_search_filters_and_paging(world) -> None:
+    client = client_for(world["auditor"])
+    nurse = world["nurse"]
+    page = client.get(f"/api/audit/entries?user={nurse.user_id}&limit=2").json()
+    assert len(page["results"]) == 2 and page["next"]
+    rest = client.get(page["next"]).json()
+    assert len(rest["results"]) == 2 and rest["next"] is None
+    ids = [r["id"] for r in page["results"] + rest["results"]]
+    assert len(set(ids)) == 4
+    denied = client.get("/api/audit/entries?outcome=denied&purpose=treatment").json()["results"]
+    assert [r["reason_code"] for r in denied] == ["no_care_relationship"]
+    by_org = client.get(f"/api/audit/entries?organisation={world['org'].pk}&action=read")
+    assert len(by_org.json()["results"]) >= 4
+    none = client.get("/api/audit/entries?from=2001-01-01&to=2001-01-02").json()
+    assert none["results"] == []
+
+
+def test_search_by_flag_and_unreviewed(world) -> None:
+    flags_scan()
+    client = client_for(world["auditor"])
+    flagged = client.get("/api/audit/entries?flag=denied").json()["results"]
+    assert len(flagged) == 1 and flagged[0]["flags"] == ["denied"]
+    entry_id = flagged[0]["id"]
+    todo = client.get("/api/audit/entries?unreviewed=1").json()["results"]
+    assert entry_id in {r["id"] for r in todo}
+    response = client.post(
+        f"/api/audit/entries/{entry_id}/review", {"comment": "Spoke to the nurse."}, format="json"
+    )
+    assert response.status_code == 201
+    review = EntryReview.objects.get(entry_id=entry_id)
+    assert review.reviewed_by_id == world["auditor"].user_id
+    # The entry itself is untouched: the review lives beside it.
+    todo = client.get("/api/audit/entries?unreviewed=1").json()["results"]
+    assert entry_id not in {r["id"] for r in todo}
+    detail = client.get(f"/api/audit/entries/{entry_id}").json()
+    assert detail["review"]["comment"] == "Spoke to the nurse."
+    again = client.post(f"/api/audit/entries/{entry_id}/review", {"comment": "x"}, format="json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "audit.already_reviewed"
+
+
+def test_review_needs_a_comment_and_a_flagged_entry(world) -> None:
+    flags_scan()
+    client = client_for(world["auditor"])
+    entry = AuditEntry.objects.filter(outcome=Outcome.DENIED).get()
+    blank = client.post(f"/api/audit/entries/{entry.id}/review", {"comment": " "}, format="json")
+    assert blank.status_code == 400
+    assert blank.json()["error"]["code"] == "audit.review_comment_required"
+    plain = AuditEntry.objects.filter(outcome=Outcome.PERMITTED).first()
+    assert plain is not None
+    response = client.post(
+        f"/api/audit/entries/{plain.id}/review", {"comment": "ok"}, format="json"
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("citizen=abc", "audit.param_invalid"),
+        ("cpr=0203411234", "audit.cpr_not_accepted"),
+        ("from=yesterday", "audit.param_invalid"),
+        ("from=2026-02-01&to=2026-01-01", "audit.param_invalid"),
+        ("purpose=curiosity", "audit.param_invalid"),
+        ("outcome=maybe", "audit.param_invalid"),
+        ("flag=red", "audit.param_invalid"),
+        ("limit=-1", "audit.param_invalid"),
+    ],
+)
+def test_bad_search_input_is_a_precise_400(world, query: str, code: str) -> None:
+    response = client_for(world["auditor"]).get(f"/api/audit/entries?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert "0203411234" not in response.content.decode()
+
+
+def test_read_is_not_served_when_its_entry_cannot_be_written(world) -> None:
+    """Nothing is lost: with the chain head gone (the log refuses new entries),
+    the auditor's search answers 503 and returns no data."""
+    ChainHead.objects.all().delete()
+    before = AuditEntry.objects.count()
+    response = client_for(world["auditor"]).get("/api/audit/entries")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "audit.unavailable"
+    assert "results" not in response.json()
+    assert AuditEntry.objects.count() == before
+
+
+def test_export_csv_is_recorded_per_citizen(world) -> None:
+    auditor = world["auditor"]
+    response = client_for(auditor).get(f"/api/audit/export?as=csv&user={world['nurse'].user_id}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 4
+    assert {int(r["citizen_id"]) for r in rows} == {p.pk for p in world["people"]}
+    exported = AuditEntry.objects.filter(actor_user_id=auditor.user_id, action=Action.EXPORT)
+    assert sorted(e.citizen_id for e in exported) == sorted(p.pk for p in world["people"])
+    assert all(e.purpose == Purpose.AUDIT for e in exported)
+
+
+def test_export_fhir_bundle(world) -> None:
+    response = client_for(world["auditor"]).get(
+        f"/api/audit/export?as=fhir&citizen={world['people'][1].pk}"
+    )
+    assert response.status_code == 200
+    bundle = response.json()
+    assert bundle["type"] == "collection"
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["AuditEvent"]
+
+
+@override_settings(AUDIT_EXPORT_MAX_ROWS=2)
+def test_export_too_large_is_refused(world) -> None:
+    response = client_for(world["auditor"]).get("/api/audit/export?as=csv")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "audit.export_too_large"
+
+
+def test_verify_endpoint(world) -> None:
+    body = client_for(world["auditor"]).get("/api/audit/verify").json()
+    assert body["ok"] is True and body["checked"] >= 4
+
+
+def test_fhir_search_returns_balp_shaped_audit_events(world, django_assert_max_num_queries) -> None:
+    person = world["people"][0]
+    nurse = world["nurse"]
+    client = client_for(world["auditor"])
+    with django_assert_max_num_queries(12):
+        response = client.get(
+            f"/fhir/AuditEvent?patient=Patient/{person.pk}&agent={nurse.user_id}&outcome=4&date=ge2020-01-01"
+        )
+    assert response.status_code == 200
+    bundle = response.json()
+    assert bundle["type"] == "searchset" and bundle["total"] == 1
+    event = bundle["entry"][0]["resource"]
+    assert event["resourceType"] == "AuditEvent"
+    assert event["outcome"] == "4" and event["outcomeDesc"] == "no_care_relationship"
+    assert event["type"]["code"] == "rest"
+    assert event["subtype"][0] == {
+        "system": "http://hl7.org/fhir/restful-interaction",
+        "code": "read",
+    }
+    assert {"reference": f"Patient/{person.pk}"} == event["entity"][0]["what"]
+    assert event["agent"][0]["who"]["identifier"]["value"] == str(nurse.user_id)
+    assert event["purposeOfEvent"][0]["coding"][0]["code"] == "TREAT"
+    read = client.get(f"/fhir/AuditEvent/{event['id']}")
+    assert read.status_code == 200 and read.json()["id"] == event["id"]
+    searched = AuditEntry.objects.filter(actor_user_id=world["auditor"].user_id)
+    assert {e.action for e in searched} == {Action.SEARCH, Action.READ}
+
+
+def test_fhir_search_paging_and_dates(world) -> None:
+    client = client_for(world["auditor"])
+    first = client.get("/fhir/AuditEvent?_count=2&date=le2999-01-01").json()
+    assert len(first["entry"]) == 2
+    assert any(link["relation"] == "next" for link in first["link"])
+    empty = client.get("/fhir/AuditEvent?date=lt2001-01-01").json()
+    assert empty["total"] == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["patient=Patient/abc", "outcome=2", "date=2026-13-45", "identifier=0203411234", "agent=x"],
+)
+def test_fhir_bad_input_is_an_operation_outcome(world, query: str) -> None:
+    response = client_for(world["auditor"]).get(f"/fhir/AuditEvent?{query}")
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert "0203411234" not in response.content.decode()
+
+
+def test_capability_statement_lists_audit_event(client) -> None:
+    statement = client.get("/fhir/metadata").json()
+    types = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert {p["name"] for p in types["AuditEvent"]["searchParam"]} >= {
+        "patient",
+        "date",
+        "agent",
+        "outcome",
+    }
+
+
+def test_many_citizens_search_recorded_once_each(world) -> None:
+    actor = Actor.for_membership(world["nurse"])
+    entries = audit_record_many(
+        actor=actor,
+        action=Action.SEARCH,
+        purpose=Purpose.TREATMENT,
+        citizen_ids=[p.pk for p in world["people"]] * 2,
+    )
+    assert len(entries) == 3
