@@ -112,12 +112,38 @@ def suppress(
     lines.append((("grand",), [("row", r) for r in range(n_rows)]))
     lines.append((("grand",), [("col", c) for c in range(n_cols)]))
 
-    def hide_smallest(parts: list[Key]) -> bool:
-        shown = [k for k in parts if not hidden[k] and value[k] > 0]
-        if not shown:
+    def known_zero(key: Key) -> bool:
+        """A zero that a shown zero total gives away: hiding it protects nothing."""
+        if value[key] != 0:
             return False
-        hidden[min(shown, key=lambda k: value[k])] = True
-        return True
+        if key[0] != "cell":
+            return True
+        return value[("row", key[1])] == 0 or value[("col", key[2])] == 0
+
+    lines_of: dict[Key, list[list[Key]]] = {}
+    for _, parts in lines:
+        for k in parts:
+            lines_of.setdefault(k, []).append(parts)
+
+    def pairs_up(key: Key, current: list[Key]) -> int:
+        """0 if hiding ``key`` also protects another line's lone hidden part."""
+        lone = any(
+            sum(1 for k in line if hidden[k]) == 1
+            for line in lines_of.get(key, [])
+            if line is not current
+        )
+        return 0 if lone else 1
+
+    def hide_another(total: Key, parts: list[Key]) -> bool:
+        shown = [k for k in parts if not hidden[k]]
+        pick = [k for k in shown if value[k] > 0] or [k for k in shown if not known_zero(k)]
+        if pick:
+            hidden[min(pick, key=lambda k: (pairs_up(k, parts), value[k]))] = True
+            return True
+        if not hidden[total]:
+            hidden[total] = True
+            return True
+        return False
 
     changed = True
     while changed:
@@ -125,7 +151,7 @@ def suppress(
         for total, parts in lines:
             n_hidden = sum(1 for k in parts if hidden[k])
             if (not hidden[total] and n_hidden == 1) or (hidden[total] and n_hidden == 0):
-                changed |= hide_smallest(parts)
+                changed |= hide_another(total, parts)
 
     def shown(key: Key) -> int | None:
         return None if hidden[key] else value[key]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -181,6 +182,7 @@ class PatientSearchView(FHIRView):
     ``POST /fhir/Patient/_search`` takes ``identifier`` in the form body."""
 
     permission_classes = [ANY_STAFF]
+    parser_classes = [FormParser, MultiPartParser]
 
     def get(self, request: Request) -> Response:
         raise InvalidInput(
@@ -190,7 +192,7 @@ class PatientSearchView(FHIRView):
         )
 
     def post(self, request: Request) -> Response:
-        raw = request.POST.get("identifier", "") if request.POST else ""
+        raw = str(request.data.get("identifier", "")) if hasattr(request.data, "get") else ""
         system, _, value = raw.rpartition("|")
         if system not in ("", CPR_SYSTEM) or not (value.isdigit() and len(value) == 10):
             raise InvalidInput(

@@ -1,0 +1,131 @@
+"""Restricted analyses (R6): analysts only, aggregates, small counts suppressed,
+no suppressed cell recoverable from totals, every run audited, CSV export."""
+
+from __future__ import annotations
+
+import itertools
+
+from consent.analyses import suppress
+from consent.audit.models import AuditEntry
+from consent.models import CareRelationship, RecordResource
+from consent.services import care_relationship_open, record_resource_create
+from core.actors import Actor
+from core.models import Role
+from tests import factories as f
+from tests.consent import bodies
+from tests.consent.conftest import World
+
+
+def _recoverable(cells, row_totals, col_totals, total) -> bool:
+    """Can any hidden cell be computed from one published line?"""
+    lines = [(row, t) for row, t in zip(cells, row_totals, strict=True)]
+    lines += [([r[c] for r in cells], col_totals[c]) for c in range(len(col_totals))]
+    lines += [(row_totals, total), (col_totals, total)]
+    return any(t is not None and sum(v is None for v in parts) == 1 for parts, t in lines)
+
+
+def test_r6_suppression_hides_small_counts_and_their_complements() -> None:
+    cells, rows, cols, total = suppress([[3, 20], [12, 30], [9, 0]], 5)
+    assert cells[0][0] is None  # primary
+    assert not _recoverable(cells, rows, cols, total)
+    assert all(v is None or v == 0 or v >= 5 for row in cells for v in row)
+
+
+def test_r6_suppression_is_safe_for_every_small_table() -> None:
+    for values in itertools.product([0, 1, 4, 5, 9], repeat=6):
+        counts = [list(values[:2]), list(values[2:4]), list(values[4:])]
+        cells, rows, cols, total = suppress(counts, 5)
+        assert not _recoverable(cells, rows, cols, total), counts
+        shown = [v for row in cells for v in row] + rows + cols + [total]
+        assert all(v is None or v == 0 or v >= 5 for v in shown), counts
+
+
+def _people(world: World, n: int, code: str, muni: str, service: str | None) -> None:
+    nurse = Actor.for_membership(world.nurse)
+    for _ in range(n):
+        person = f.citizen(municipality_code=muni)
+        f.open_visit(world.nurse, person)
+        record_resource_create(
+            actor=nurse, data=bodies.diagnosis(person.pk, code=code), purpose="treatment"
+        )
+        if service:
+            record_resource_create(
+                actor=nurse,
+                data=bodies.municipal_help(person.pk, service=service),
+                purpose="treatment",
+            )
+
+
+def test_r6_diagnosis_and_service_per_municipality_audited_and_exported(world: World) -> None:
+    for code in ("157", "159", "173", "230"):
+        f.municipality(code)
+    _people(world, 6, "E11", "157", "home-nursing")
+    _people(world, 7, "E11", "157", None)
+    _people(world, 2, "E11", "159", "home-nursing")
+    _people(world, 8, "E11", "159", None)
+    _people(world, 5, "E11", "173", "home-nursing")
+    _people(world, 9, "E11", "173", None)
+    client = f.client_for(world.analyst)
+    response = client.get(
+        "/api/consent/analyses/diagnosis-and-service?diagnosis=E11&service=home-nursing"
+    )
+    assert response.status_code == 200, response.content
+    table = response.json()
+    rows = {r["municipality"]: r for r in table["rows"]}
+    assert rows["Gentofte Kommune"]["cells"] == [6, 7]
+    assert rows["Gladsaxe Kommune"]["cells"][0] is None  # 2 < 5
+    assert rows["Gladsaxe Kommune"]["cells"][1] is None  # else 10 - 8 reveals it
+    assert rows["Lyngby-Taarbæk Kommune"]["cells"] == [None, None]  # else 13 - 6 - 5 does
+    entry = AuditEntry.objects.filter(purpose="analysis").latest("id")
+    assert entry.detail["parameters"] == {"diagnosis": "E11", "service": "home-nursing"}
+    assert entry.actor_role == "analyst" and entry.citizen_id is None
+    csv = client.get(
+        "/api/consent/analyses/diagnosis-and-service/csv?diagnosis=E11&service=home-nursing"
+    )
+    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+    text = csv.content.decode()
+    assert "Gentofte Kommune,6,7,13" in text and "<5" in text
+    assert table["total"] == 37
+    assert AuditEntry.objects.filter(purpose="analysis", action="export").count() == 1
+    bad = client.get(
+        "/api/consent/analyses/diagnosis-and-service?diagnosis=F20&service=home-nursing"
+    )
+    assert bad.status_code == 400
+
+
+def test_r6_contacts_around_acute_episode(world: World) -> None:
+    f.municipality("157")
+    nurse = Actor.for_membership(world.nurse)
+    for n in range(5):
+        person = f.citizen()
+        relationship = care_relationship_open(
+            citizen=person,
+            organisation=world.acute,
+            basis=CareRelationship.Basis.VISIT,
+            user=world.nurse.user,
+            source_type="test.episode",
+            source_id=str(n),
+        )
+        start = relationship.started_at
+        before = (start.date().fromordinal(start.date().toordinal() - 3)).isoformat()
+        record_resource_create(
+            actor=nurse,
+            data=bodies.hospital_contact(person.pk, world.department.pk, start=before),
+            purpose="treatment",
+        )
+    response = f.client_for(world.analyst).get(
+        "/api/consent/analyses/contacts-around-acute-episode?days=30"
+    )
+    assert response.status_code == 200
+    gentofte = next(r for r in response.json()["rows"] if r["municipality"] == "Gentofte Kommune")
+    assert gentofte["cells"] == [5, 0]
+    assert RecordResource.objects.filter(category="hospital-contact").count() == 5
+
+
+def test_r6_only_analysts_run_analyses(world: World) -> None:
+    for membership in world.by_role().values():
+        expected = 200 if membership.role == Role.ANALYST else 403
+        got = f.client_for(membership).get("/api/consent/analyses/contacts-around-acute-episode")
+        assert got.status_code == expected, membership.role
+        assert f.client_for(membership).get("/api/consent/analyses").status_code == expected
+    assert f.client_for(None).get("/api/consent/analyses").status_code == 401

@@ -1,0 +1,66 @@
+"""The insight report (R5): holdings by category and source, every access of two years."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from consent.audit.models import AuditEntry
+from tests import factories as f
+from tests.consent import bodies
+from tests.consent.conftest import World, post
+
+
+def _page_client(membership):
+    client = f.client_for(None)
+    client.force_login(membership.user)
+    session = client.session
+    session["membership_id"] = membership.pk
+    session.save()
+    return client
+
+
+def test_r5_insight_bundle_lists_holdings_consents_and_every_access(world: World) -> None:
+    f.client_for(world.nurse).get(f"/fhir/Condition/{world.diagnosis.pk}")
+    post(
+        f.client_for(world.nurse),
+        "/fhir/Consent",
+        bodies.refusal(world.person.pk, purposes=["HOPERAT"]),
+    )
+    old = AuditEntry.objects.filter(citizen_id=world.person.pk).first()
+    AuditEntry.objects.filter(pk=old.pk).update(recorded_at=timezone.now() - dt.timedelta(days=800))
+    response = f.client_for(world.auditor).get(f"/fhir/Patient/{world.person.pk}/$insight")
+    assert response.status_code == 200
+    types = [e["resource"]["resourceType"] for e in response.json()["entry"]]
+    assert types.count("Patient") == 1 and "Condition" in types and "Consent" in types
+    events = [
+        e["resource"]
+        for e in response.json()["entry"]
+        if e["resource"]["resourceType"] == "AuditEvent"
+    ]
+    assert str(old.pk) not in {e["id"] for e in events}  # older than two years
+    assert any(e["agent"][0]["who"]["display"] == world.nurse.user.username for e in events)
+    export = AuditEntry.objects.filter(action="export", citizen_id=world.person.pk).get()
+    assert (export.reason_code, export.purpose) == ("right_of_insight", "audit")
+
+
+def test_r5_printable_page_for_auditors_only(world: World) -> None:
+    f.client_for(world.nurse).get(f"/fhir/Condition/{world.diagnosis.pk}")
+    page = _page_client(world.auditor).get(f"/consent/insight/{world.person.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Somatic diagnosis" in html and world.acute.name in html
+    assert world.person.cpr not in html
+    assert world.nurse.user.username in html
+    found = _page_client(world.auditor).post("/consent/insight/", {"cpr": world.person.cpr})
+    assert found.status_code == 302 and found["Location"].endswith(f"/{world.person.pk}/")
+    assert world.person.cpr not in found["Location"]
+    for membership in world.by_role().values():
+        if membership.role == "auditor":
+            continue
+        assert (
+            _page_client(membership).get(f"/consent/insight/{world.person.pk}/").status_code == 403
+        )
+    missing = _page_client(world.auditor).get("/consent/insight/99999999/")
+    assert missing.status_code == 404
