@@ -85,10 +85,6 @@ class QuantityField(serializers.Field[Any, Any, Any, Any]):
         return str(value)
 
 
-def _q(value: Any) -> str:
-    return str(value.normalize()) if value == value.to_integral() else str(value)
-
-
 # --- read shapes ------------------------------------------------------------------
 
 

@@ -61,6 +61,11 @@ EXPIRY_WINDOWS = (
 )
 
 
+def _fmt(value: Decimal) -> str:
+    """A quantity for people: ``30``, ``2.5`` (never ``3E+1``)."""
+    return format(value.normalize(), "f")
+
+
 # --- checks shared by every movement ---------------------------------------
 
 
@@ -195,7 +200,7 @@ def _book(
     if after < 0:
         raise Conflict(
             "stock.insufficient",
-            f"Only {before.normalize()} left of this lot here; {quantity.normalize()} asked for.",
+            f"Only {_fmt(before)} left of this lot here; {_fmt(quantity)} asked for.",
             field="quantity",
         )
     movement = Movement(
@@ -585,7 +590,7 @@ def lot_recall(*, actor: Actor, lot: Lot, reason: str) -> list[Balance]:
             .select_related("location", "location__nurse")
             .order_by("location__kind", "location__name")
         )
-        where = ", ".join(f"{b.location.name}: {b.quantity.normalize()}" for b in holding)
+        where = ", ".join(f"{b.location.name}: {_fmt(b.quantity)}" for b in holding)
         _notify(
             organisation=organisation,
             kind=Notification.Kind.RECALL,
@@ -898,8 +903,8 @@ def stock_watch_low(*, organisation: Organisation) -> int:
                 kind=Notification.Kind.LOW_STOCK,
                 key=f"low_stock:{medicine.pk}",
                 message=(
-                    f"{medicine}: {total.normalize()} {medicine.unit} usable, "
-                    f"minimum {medicine.minimum_stock.normalize()}."
+                    f"{medicine}: {_fmt(total)} {medicine.unit} usable, "
+                    f"minimum {_fmt(medicine.minimum_stock)}."
                 ),
                 medicine=medicine,
             )

@@ -9,6 +9,9 @@
 | ``integrations.outbox_sweep`` | 15 s | hand-offs unsent, stuck or unacknowledged |
 | ``acute.deadline_watch`` | minute | R10: warn before a deadline is missed, then escalate |
 | ``acute.visits_expire_unanswered`` | minute | assignments not accepted in time move on |
+| ``medicine_cabinet.watch_low_stock`` | hour | R8: usable stock below the minimum |
+| ``medicine_cabinet.watch_expiry`` | 6 hours | R8: lots expiring within 30/60/90 days |
+| ``medicine_cabinet.watch_counts`` | hour | R8: cabinets and bags with an overdue count |
 """
 
 from __future__ import annotations
@@ -48,5 +51,20 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "acute.visits_expire_unanswered",
         "schedule": 60.0,
         "options": {"expires": 60.0},
+    },
+    "cabinet-watch-low-stock": {
+        "task": "medicine_cabinet.watch_low_stock",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    "cabinet-watch-expiry": {
+        "task": "medicine_cabinet.watch_expiry",
+        "schedule": 21600.0,
+        "options": {"expires": 21600.0},
+    },
+    "cabinet-watch-counts": {
+        "task": "medicine_cabinet.watch_counts",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }

@@ -1,0 +1,186 @@
+"""Demo data for the medicine cabinet: the formulary of typical acute-function
+medicines (ATC codes from PRODUCT.md), the base's locked cabinet with stock,
+and three nurses' bags. Idempotent: loading twice changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.utils import timezone
+
+from core.actors import Actor
+from core.models import Membership, Organisation, Role
+from medicine_cabinet import services
+from medicine_cabinet.models import Location, Medicine, Movement
+
+D = Decimal
+RX, OTC = Medicine.Dispensing.PRESCRIPTION, Medicine.Dispensing.OVER_THE_COUNTER
+
+# ATC, name, strength, form, unit, package size, dispensing, §4, minimum stock
+FORMULARY = [
+    ("J01CA08", "Pivmecillinam", "400 mg", "tablet", "tablet", D(20), RX, False, D(40)),
+    ("J01CA04", "Amoxicillin", "500 mg", "tablet", "tablet", D(20), RX, False, D(40)),
+    (
+        "J01CR02",
+        "Amoxicillin/clavulansyre",
+        "500 mg/125 mg",
+        "tablet",
+        "tablet",
+        D(20),
+        RX,
+        False,
+        D(40),
+    ),
+    ("J01CE02", "Phenoxymethylpenicillin", "1 MIE", "tablet", "tablet", D(20), RX, False, D(40)),
+    (
+        "C03CA01",
+        "Furosemid",
+        "10 mg/mL, 4 mL",
+        "solution for injection",
+        "ampoule",
+        D(10),
+        RX,
+        False,
+        D(10),
+    ),
+    ("N02BE01", "Paracetamol", "500 mg", "tablet", "tablet", D(100), OTC, False, D(100)),
+    (
+        "A03FA01",
+        "Metoclopramid",
+        "5 mg/mL, 2 mL",
+        "solution for injection",
+        "ampoule",
+        D(10),
+        RX,
+        False,
+        D(10),
+    ),
+    (
+        "R03AC02",
+        "Salbutamol",
+        "2 mg/mL, 2.5 mL",
+        "nebuliser solution",
+        "ampoule",
+        D(20),
+        RX,
+        False,
+        D(20),
+    ),
+    ("H02AB06", "Prednisolon", "25 mg", "tablet", "tablet", D(20), RX, False, D(20)),
+    (
+        "V03AB15",
+        "Naloxon",
+        "0.4 mg/mL, 1 mL",
+        "solution for injection",
+        "ampoule",
+        D(10),
+        RX,
+        False,
+        D(5),
+    ),
+    (
+        "N02AA01",
+        "Morfin",
+        "10 mg/mL, 1 mL",
+        "solution for injection",
+        "ampoule",
+        D(10),
+        RX,
+        True,
+        D(10),
+    ),
+    (
+        "N05CD08",
+        "Midazolam",
+        "5 mg/mL, 1 mL",
+        "solution for injection",
+        "ampoule",
+        D(10),
+        RX,
+        True,
+        D(5),
+    ),
+]
+
+
+def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
+    acute = orgs["acute"]
+    medicines = [
+        services.medicine_upsert(
+            atc_code=atc,
+            name=name,
+            strength=strength,
+            form=form,
+            unit=unit,
+            package_size=size,
+            dispensing=dispensing,
+            dependence_forming=dep,
+            minimum_stock=minimum,
+        )
+        for atc, name, strength, form, unit, size, dispensing, dep, minimum in FORMULARY
+    ]
+    cabinet = Location.objects.filter(organisation=acute, kind=Location.Kind.CABINET).first()
+    if cabinet is None:
+        cabinet = services.cabinet_create(organisation=acute, name="Medicinskab, basen")
+    officer = Membership.objects.filter(
+        user__username="officer", organisation=acute, role=Role.MEDICINE_OFFICER
+    ).first()
+    nurses = list(
+        Membership.objects.filter(
+            organisation=acute,
+            role=Role.ACUTE_NURSE,
+            user__username__in=["nurse1", "nurse2", "nurse3"],
+        )
+        .select_related("user", "organisation")
+        .order_by("user__username")
+    )
+    if officer is None or len(nurses) < 2:
+        say("medicine_cabinet: formulary loaded; no officer or nurses to stock the cabinet")
+        return
+    received = 0
+    today = timezone.localdate()
+    for n, medicine in enumerate(medicines):
+        reference = f"DEMO-{medicine.atc_code}"
+        if Movement.objects.filter(
+            kind=Movement.Kind.RECEIVED, delivery_reference=reference
+        ).exists():
+            continue
+        services.stock_receive(
+            actor=Actor.for_membership(officer),
+            cabinet=cabinet,
+            medicine=medicine,
+            batch_number=f"{medicine.atc_code[-4:]}{240 + n}",
+            expires_on=today + dt.timedelta(days=45 + 30 * n),
+            quantity=medicine.package_size * 3,
+            unit=medicine.unit,
+            supplier="Apoteket Gentofte",
+            delivery_reference=reference,
+            witness=nurses[0].user if medicine.dependence_forming else None,
+        )
+        received += 1
+    stocked = 0
+    for i, nurse in enumerate(nurses):
+        bag = services.bag_for_nurse(organisation=acute, nurse=nurse.user)
+        if Movement.objects.filter(location=bag).exists():
+            continue
+        witness = nurses[(i + 1) % len(nurses)].user
+        for medicine in medicines:
+            lot = medicine.lots.order_by("expires_on").first()
+            if lot is None:
+                continue
+            services.stock_transfer(
+                actor=Actor.for_membership(nurse),
+                lot=lot,
+                source=cabinet,
+                destination=bag,
+                quantity=D(2),
+                unit=medicine.unit,
+                witness=witness if medicine.dependence_forming else None,
+            )
+        stocked += 1
+    say(
+        f"medicine_cabinet: {len(medicines)} formulary lines, {received} new deliveries,"
+        f" {stocked} bags stocked"
+    )

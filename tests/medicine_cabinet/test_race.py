@@ -1,0 +1,97 @@
+"""Racing for the last dose, with real concurrent transactions on PostgreSQL:
+one nurse gets it, the other a clear error, and stock never goes negative."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from core.errors import Conflict
+from medicine_cabinet import services
+from medicine_cabinet.models import Balance, Movement
+from tests.medicine_cabinet.conftest import actor, receive
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _race(calls: list, barrier: threading.Barrier) -> list[object]:
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = calls[i]()
+        except Conflict as exc:
+            results[i] = exc
+        finally:
+            connection.close()  # each thread has its own connection
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+def test_two_nurses_drawing_the_last_dose_one_wins_one_is_told(
+    officer, nurse, nurse2, cabinet, bag, bag2, paracetamol
+):
+    for round_no in range(5):
+        lot = receive(officer, cabinet, paracetamol, "1", batch=f"LAST{round_no}")
+        calls = [
+            lambda who=who, where=where, lot=lot: services.stock_transfer(
+                actor=actor(who),
+                lot=lot,
+                source=cabinet,
+                destination=where,
+                quantity=Decimal("1"),
+                unit="tablet",
+            )
+            for who, where in ((nurse, bag), (nurse2, bag2))
+        ]
+        results = _race(calls, threading.Barrier(2))
+        errors = [r for r in results if isinstance(r, Conflict)]
+        assert len(errors) == 1, results
+        assert errors[0].code == "stock.insufficient"
+        assert Balance.objects.get(location=cabinet, lot=lot).quantity == 0
+        assert sum(b.quantity for b in Balance.objects.filter(lot=lot)) == 1
+        assert Movement.objects.filter(lot=lot, kind="to_bag").count() == 2  # one out, one in
+
+
+def test_many_concurrent_draws_leave_an_exact_balance(
+    officer, nurse, nurse2, cabinet, bag, bag2, paracetamol
+):
+    lot = receive(officer, cabinet, paracetamol, "25")
+    per_thread = 8
+    people = [(nurse, bag), (nurse2, bag2)] * 2
+
+    def drawer(who, where):
+        def draw() -> int:
+            got = 0
+            for _ in range(per_thread):
+                try:
+                    services.stock_transfer(
+                        actor=actor(who),
+                        lot=lot,
+                        source=cabinet,
+                        destination=where,
+                        quantity=Decimal("1"),
+                        unit="tablet",
+                    )
+                    got += 1
+                except Conflict:
+                    pass
+            return got
+
+        return draw
+
+    results = _race([drawer(w, b) for w, b in people], threading.Barrier(len(people)))
+    assert sum(results) == 25  # 32 attempts for 25 units
+    assert Balance.objects.get(location=cabinet, lot=lot).quantity == 0
+    bags = Balance.objects.filter(lot=lot, location__kind="bag")
+    assert sum(b.quantity for b in bags) == 25
+    assert not Movement.objects.filter(balance_after__lt=0).exists()
