@@ -1,0 +1,210 @@
+"""Every role against every endpoint of the shared record: allowed and refused.
+
+Roles that may not see citizen data get the same "not found" as for a record
+that does not exist, and each such refusal is in the audit log (R9); roles
+that may not use an endpoint at all are refused by the endpoint (403)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from consent.audit.models import AuditEntry
+from consent.models import CareRelationship, ConsentDirective, RecordResource
+from consent.services import care_relationship_open, consent_create
+from core.actors import Actor
+from core.models import Role
+from tests import factories as f
+from tests.consent import bodies
+from tests.consent.conftest import World, post, put
+
+CLINICAL = {Role.ACUTE_NURSE, Role.COORDINATOR, Role.PHYSICIAN, Role.HOME_NURSE}
+PURPOSE = {
+    Role.AUDITOR: "audit",
+    Role.ADMINISTRATOR: "operations",
+    Role.ANALYST: "analysis",
+    Role.MEDICINE_OFFICER: "operations",
+}
+
+
+def _endpoints(
+    world: World,
+) -> list[tuple[str, Callable[[Any, dict[str, str]], Any], set[str], int, int]]:
+    """(name, call, roles allowed, status when allowed, status when refused)."""
+    pid = world.person.pk
+    dx = world.diagnosis.pk
+    out: list[tuple[str, Callable[[Any, dict[str, str]], Any], set[str], int, int]] = []
+
+    def add(name, call, allowed, ok, refused):
+        out.append((name, call, set(allowed), ok, refused))
+
+    add("GET Patient", lambda c, h: c.get(f"/fhir/Patient/{pid}", **h), CLINICAL, 200, 404)
+    add(
+        "GET $everything",
+        lambda c, h: c.get(f"/fhir/Patient/{pid}/$everything", **h),
+        CLINICAL,
+        200,
+        404,
+    )
+    add(
+        "GET $insight",
+        lambda c, h: c.get(f"/fhir/Patient/{pid}/$insight", **h),
+        {Role.AUDITOR},
+        200,
+        404,
+    )
+    add(
+        "POST Patient/_search",
+        lambda c, h: c.post("/fhir/Patient/_search", {"identifier": world.person.cpr}, **h),
+        CLINICAL | {Role.AUDITOR, Role.ANALYST, Role.ADMINISTRATOR, Role.MEDICINE_OFFICER},
+        200,
+        200,
+    )
+    for type_, make in [
+        ("Condition", lambda: bodies.nursing_problem(pid)),
+        ("EpisodeOfCare", lambda: bodies.municipal_help(pid, org_id=world.home.pk)),
+        ("CarePlan", lambda: bodies.care_plan(pid)),
+        ("Encounter", lambda: bodies.hospital_contact(pid, world.department.pk)),
+    ]:
+        add(
+            f"POST {type_}",
+            lambda c, h, t=type_, m=make: post(c, f"/fhir/{t}", m(), **h),
+            CLINICAL,
+            201,
+            404,
+        )
+        add(
+            f"GET {type_}?patient",
+            lambda c, h, t=type_: c.get(f"/fhir/{t}?patient={pid}", **h),
+            CLINICAL,
+            200,
+            200,
+        )
+    add("GET Condition/id", lambda c, h: c.get(f"/fhir/Condition/{dx}", **h), CLINICAL, 200, 404)
+    add(
+        "GET Condition/_history",
+        lambda c, h: c.get(f"/fhir/Condition/{dx}/_history/1", **h),
+        CLINICAL,
+        200,
+        404,
+    )
+
+    def update(c, h):
+        version = RecordResource.objects.get(pk=dx).version_id
+        return put(
+            c, f"/fhir/Condition/{dx}", bodies.diagnosis(pid), HTTP_IF_MATCH=f'W/"{version}"', **h
+        )
+
+    add("PUT Condition/id", update, CLINICAL, 200, 404)
+    add(
+        "GET Consent?patient",
+        lambda c, h: c.get(f"/fhir/Consent?patient={pid}", **h),
+        CLINICAL | {Role.ADMINISTRATOR},
+        200,
+        200,
+    )
+    add(
+        "POST Consent",
+        lambda c, h: post(c, "/fhir/Consent", bodies.refusal(pid, purposes=["HRESCH"]), **h),
+        CLINICAL | {Role.ADMINISTRATOR},
+        201,
+        404,
+    )
+
+    def one_consent() -> ConsentDirective:
+        return consent_create(
+            actor=Actor.for_membership(world.nurse),
+            data=bodies.refusal(pid, purposes=["HRESCH"]),
+            purpose="treatment",
+        )
+
+    add(
+        "GET Consent/id",
+        lambda c, h: c.get(f"/fhir/Consent/{one_consent().pk}", **h),
+        CLINICAL | {Role.ADMINISTRATOR},
+        200,
+        404,
+    )
+    add(
+        "POST Consent/$withdraw",
+        lambda c, h: post(
+            c,
+            f"/fhir/Consent/{one_consent().pk}/$withdraw",
+            {"resourceType": "Parameters", "parameter": [{"name": "how", "valueCode": "written"}]},
+            **h,
+        ),
+        CLINICAL | {Role.ADMINISTRATOR},
+        200,
+        404,
+    )
+    add(
+        "POST /fhir transaction",
+        lambda c, h: post(
+            c,
+            "/fhir/",
+            {
+                "resourceType": "Bundle",
+                "type": "transaction",
+                "entry": [{"resource": bodies.care_plan(pid), "request": {"method": "POST"}}],
+            },
+            **h,
+        ),
+        CLINICAL,
+        200,
+        403,
+    )
+    add(
+        "POST break-glass",
+        lambda c, h: c.post(
+            "/api/consent/break-glass",
+            data=json.dumps(
+                {"citizen_id": pid, "reason": "Borgeren er bevidstløs", "basis": "cannot_be_asked"}
+            ),
+            content_type="application/json",
+            **h,
+        ),
+        CLINICAL,
+        201,
+        403,
+    )
+    add("GET analyses", lambda c, h: c.get("/api/consent/analyses", **h), {Role.ANALYST}, 200, 403)
+    add(
+        "GET analysis csv",
+        lambda c, h: c.get("/api/consent/analyses/contacts-around-acute-episode/csv", **h),
+        {Role.ANALYST},
+        200,
+        403,
+    )
+    return out
+
+
+@pytest.mark.parametrize("role", sorted(Role.values))
+def test_every_role_against_every_endpoint(world: World, role: str) -> None:
+    care_relationship_open(
+        citizen=world.person,
+        organisation=world.acute,
+        basis=CareRelationship.Basis.REFERRAL,
+        source_type="test.referral",
+        source_id="matrix",
+    )
+    membership = world.by_role()[role]
+    client = f.client_for(membership)
+    headers = {"HTTP_X_PURPOSE_OF_USE": PURPOSE.get(role, "treatment")}
+    for name, call, allowed, ok, refused in _endpoints(world):
+        denied_before = AuditEntry.objects.filter(outcome="denied").count()
+        response = call(client, headers)
+        expected = ok if role in allowed else refused
+        assert response.status_code == expected, (role, name, response.content[:300])
+        if role not in allowed and expected == 404:
+            assert AuditEntry.objects.filter(outcome="denied").count() > denied_before, (role, name)
+        if name in ("POST Patient/_search", "GET Condition?patient") and role not in allowed:
+            assert response.json()["total"] == 0
+
+
+def test_anonymous_is_refused_everywhere(world: World) -> None:
+    client = f.client_for(None)
+    for name, call, _, _, _ in _endpoints(world):
+        assert call(client, {}).status_code == 401, name
