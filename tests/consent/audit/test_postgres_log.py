@@ -1,0 +1,154 @@
+"""R9 on PostgreSQL: the database refuses UPDATE, DELETE and TRUNCATE on the log;
+the log is partitioned by month; old months are archived without breaking
+verification of what remains."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from consent.audit.chain import chain_verify
+from consent.audit.models import ArchiveCheckpoint, AuditEntry
+from consent.audit.partitions import monthly_partitions, partition_archive, partitions_ensure
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
+from core.errors import Conflict
+from tests.consent.audit.conftest import tamper
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def _record(n: int = 3) -> list[AuditEntry]:
+    actor = Actor.system("tests.pg")
+    return [
+        audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=i)
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_auditentry SET task = 'x'",
+        "DELETE FROM audit_auditentry",
+        "TRUNCATE audit_auditentry",
+        "UPDATE {partition} SET task = 'x'",
+        "DELETE FROM {partition}",
+        "TRUNCATE {partition}",
+        "TRUNCATE audit_auditentry_default",
+    ],
+)
+def test_the_database_refuses_changes_to_the_log(sql: str) -> None:
+    entries = _record()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM audit_auditentry WHERE id = %s", [entries[0].id]
+        )
+        partition = cursor.fetchone()[0]
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        # The test runner's own exemption (test databases only) is switched off here.
+        cursor.execute("SET LOCAL tvaerakut.test_flush = 'off'")
+        cursor.execute(sql.format(partition=partition))
+    assert AuditEntry.objects.count() == 3
+    assert chain_verify().ok
+
+
+def test_entries_land_in_this_months_partition() -> None:
+    entry = _record(1)[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM audit_auditentry WHERE id = %s", [entry.id]
+        )
+        assert (
+            cursor.fetchone()[0]
+            == f"audit_auditentry_y{entry.recorded_at:%Y}m{entry.recorded_at:%m}"
+        )
+
+
+def test_maintenance_creates_months_ahead_and_the_default_takes_the_rest() -> None:
+    created = partitions_ensure(months_ahead=2, today=dt.date(2031, 11, 5))
+    assert created == [
+        "audit_auditentry_y2031m11",
+        "audit_auditentry_y2031m12",
+        "audit_auditentry_y2032m01",
+    ]
+    assert partitions_ensure(months_ahead=2, today=dt.date(2031, 11, 5)) == []
+    # A row for a month without a partition is not refused: the default takes it.
+    tamper(
+        "INSERT INTO audit_auditentry (id, recorded_at, actor_username, actor_role, "
+        "actor_organisation_name, task, action, resource_type, resource_id, purpose, outcome, "
+        "reason_code, request_id, user_agent, detail, digest, chain_hash) VALUES (999999, "
+        "'2040-05-05T00:00:00Z', '', '', '', 't', 'read', '', '', 'treatment', 'permitted', "
+        "'', '', '', '{}', '\\x00', '\\x00')"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM audit_auditentry WHERE id = 999999")
+        assert cursor.fetchone()[0] == "audit_auditentry_default"
+    # Creating that month now is skipped (its rows stay in the default), not an error.
+    assert partitions_ensure(months_ahead=0, today=dt.date(2040, 5, 1)) == []
+
+
+def test_archive_detaches_a_month_and_verification_continues(tmp_path: Path) -> None:
+    """Older entries are moved into a past month's partition (as if recorded then),
+    archived to a file, and the rest still verifies from the checkpoint."""
+    entries = _record(5)
+    partitions_ensure(months_ahead=0, today=dt.date(2020, 1, 1))
+    # Move the first three entries to January 2020 keeping their chain: re-chain is
+    # not needed because the chain covers the time, so rebuild it for the test.
+    _rewrite_times(entries[:3], dt.datetime(2020, 1, 10, tzinfo=dt.UTC))
+    assert chain_verify().ok
+    out = StringIO()
+    call_command("audit_archive", "--before", "2020-02", "--dir", str(tmp_path), stdout=out)
+    assert "archived audit_auditentry_y2020m01: 3 entries" in out.getvalue()
+    archive = tmp_path / "audit_auditentry_y2020m01.jsonl"
+    lines = archive.read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [e.id for e in entries[:3]]
+    checkpoint = ArchiveCheckpoint.objects.get()
+    assert checkpoint.last_seq == entries[2].id
+    assert checkpoint.file_sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert "audit_auditentry_y2020m01" not in [name for name, _ in monthly_partitions()]
+    result = chain_verify()
+    assert result.ok and result.checked == 2 and result.first_id == entries[3].id
+    # Tampering with what remains is still caught.
+    tamper("UPDATE audit_auditentry SET task = 'x' WHERE id = %s", [entries[4].id])
+    assert chain_verify().broken_id == entries[4].id
+
+
+def test_archive_refuses_out_of_order(tmp_path: Path) -> None:
+    _record(2)
+    months = monthly_partitions()
+    with pytest.raises(Conflict):
+        partition_archive(partition=months[-1][0], directory=tmp_path)
+
+
+def _rewrite_times(entries: list[AuditEntry], at: dt.datetime) -> None:
+    """Test set-up only: give entries an older time and re-link the whole chain."""
+    from consent.audit.chain import GENESIS, epoch_us, link
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        for i, entry in enumerate(entries):
+            cursor.execute(
+                "UPDATE audit_auditentry SET recorded_at = %s WHERE id = %s",
+                [at + dt.timedelta(seconds=i), entry.id],
+            )
+        cursor.execute("SELECT id, recorded_at, digest FROM audit_auditentry ORDER BY id")
+        current = GENESIS
+        for row_id, recorded_at, digest in cursor.fetchall():
+            current = link(current, bytes(digest), epoch_us(recorded_at))
+            cursor.execute(
+                "UPDATE audit_auditentry SET chain_hash = %s WHERE id = %s", [current, row_id]
+            )
+        cursor.execute("UPDATE audit_chainhead SET hash = %s WHERE id = 1", [current])
+        cursor.execute("SET LOCAL session_replication_role = origin")
