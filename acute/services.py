@@ -13,9 +13,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -413,47 +414,94 @@ def shift_position_report(
 # --- dispatch ----------------------------------------------------------------
 
 
-def nurse_states(*, now: dt.datetime, shift_ids: Iterable[int] | None = None) -> list[NurseState]:
-    """Every shift on now, with load and when/where a busy nurse is free. Three queries."""
-    shifts = NurseShift.objects.filter(starts_at__lte=now, ends_at__gt=now).select_related("nurse")
+def nurse_states(
+    *,
+    now: dt.datetime,
+    shift_ids: Iterable[int] | None = None,
+    available_only: bool = False,
+    skills: Iterable[str] = (),
+) -> list[NurseState]:
+    """Every shift on now, with load and when/where a busy nurse is free. Two
+    queries of plain values (no model instances: this runs for every ranking)."""
+    shifts = NurseShift.objects.filter(starts_at__lte=now, ends_at__gt=now)
     if shift_ids is not None:
         shifts = shifts.filter(pk__in=list(shift_ids))
-    shifts_list = list(shifts)
-    active = (
-        Visit.objects.filter(
-            shift__in=[s.pk for s in shifts_list], status__in=Visit.ACTIVE_STATUSES
+    if available_only:
+        shifts = shifts.exclude(status__in=[NurseShift.Status.OFF, NurseShift.Status.ON_BREAK])
+    required = sorted(set(skills))
+    if required and connection.vendor == "postgresql":
+        # A prefilter only (JSON containment); the rule checks skills again.
+        shifts = shifts.filter(skills__contains=required)
+    rows = list(
+        shifts.values_list(
+            "pk",
+            "nurse_id",
+            "nurse__first_name",
+            "nurse__last_name",
+            "nurse__username",
+            "status",
+            "starts_at",
+            "ends_at",
+            "skills",
+            "max_load",
+            "latitude",
+            "longitude",
+            "base_latitude",
+            "base_longitude",
         )
-        .select_related("citizen")
-        .order_by("assigned_at")
     )
-    by_shift: dict[int, list[Visit]] = {}
-    for visit in active:
-        by_shift.setdefault(visit.shift_id, []).append(visit)
+    by_shift: dict[int, list[tuple[Any, ...]]] = {}
+    for visit in (
+        Visit.objects.filter(shift__in=[row[0] for row in rows], status__in=Visit.ACTIVE_STATUSES)
+        .order_by("assigned_at", "pk")
+        .values_list(
+            "shift_id",
+            "on_site_at",
+            "estimated_arrival_at",
+            "citizen__latitude",
+            "citizen__longitude",
+        )
+    ):
+        by_shift.setdefault(visit[0], []).append(visit)
     visit_minutes = dt.timedelta(minutes=settings.ACUTE_VISIT_MINUTES)
     states = []
-    for shift in shifts_list:
-        visits = by_shift.get(shift.pk, [])
-        lat = shift.latitude if shift.latitude is not None else shift.base_latitude
-        lon = shift.longitude if shift.longitude is not None else shift.base_longitude
+    for (
+        pk,
+        nurse_id,
+        first_name,
+        last_name,
+        username,
+        status,
+        starts_at,
+        ends_at,
+        skills,
+        max_load,
+        latitude,
+        longitude,
+        base_latitude,
+        base_longitude,
+    ) in rows:
+        visits = by_shift.get(pk, [])
+        lat = latitude if latitude is not None else base_latitude
+        lon = longitude if longitude is not None else base_longitude
         free_at = None
         if visits:
             # She works through her visits in order; the rule plans from the last one.
             free_at = now
-            for visit in visits:
-                arrive = visit.on_site_at or visit.estimated_arrival_at or now
+            for _shift, on_site_at, estimated_arrival_at, _lat, _lon in visits:
+                arrive = on_site_at or estimated_arrival_at or now
                 free_at = max(free_at, arrive + visit_minutes)
-            last = visits[-1].citizen
-            lat, lon = float(last.latitude), float(last.longitude)
+            lat, lon = float(visits[-1][3]), float(visits[-1][4])
         states.append(
             NurseState(
-                shift_id=shift.pk,
-                nurse_id=shift.nurse_id,
-                name=shift.nurse.display_name,
-                status=shift.status,
-                starts_at=shift.starts_at,
-                ends_at=shift.ends_at,
-                skills=frozenset(shift.skills),
-                max_load=shift.max_load,
+                shift_id=pk,
+                nurse_id=nurse_id,
+                name=f"{first_name} {last_name}".strip() or username,
+                status=status,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                skills=frozenset(skills),
+                max_load=max_load,
                 load=len(visits),
                 latitude=lat,
                 longitude=lon,
@@ -489,7 +537,9 @@ def _need_for(referral: Referral, *, deadline_at: dt.datetime | None = None) -> 
 def dispatch_rank(*, referral: Referral, now: dt.datetime | None = None) -> list[Suggestion]:
     """Ranked nurses for a referral (no audit: the caller's gate records the read)."""
     now = now or timezone.now()
-    return rank(nurse_states(now=now), _need_for(referral), now=now)
+    need = _need_for(referral)
+    states = nurse_states(now=now, available_only=True, skills=need.required_skills)
+    return rank(states, need, now=now)
 
 
 def visit_assign(
@@ -1050,7 +1100,7 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         v.referral_id: v
         for v in Visit.objects.filter(referral__in=pending, status__in=Visit.ACTIVE_STATUSES)
     }
-    states = nurse_states(now=now)
+    states = nurse_states(now=now, available_only=True)
     new_rows = []
     for referral in pending:
         if referral.deadline_at <= now:
