@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
@@ -121,6 +121,8 @@ def _relationship_basis(actor: Actor, citizen: Citizen) -> str:
         and organisation.serves.filter(pk=citizen.municipality_id).exists()
     ):
         return "home_nursing_of_municipality"
+    if hasattr(citizen, "open_basis"):  # fetched with the citizen by access_citizen
+        return citizen.open_basis or ""
     relationship = (
         _open_relationships(actor)
         .filter(citizen=citizen)
@@ -131,14 +133,39 @@ def _relationship_basis(actor: Actor, citizen: Citizen) -> str:
     return relationship or ""
 
 
-def _active_directives(citizen_ids: Iterable[int] | QuerySet[Any]) -> list[ConsentDirective]:
+def _in_force() -> QuerySet[ConsentDirective]:
     now = timezone.now()
+    return ConsentDirective.objects.filter(withdrawal__isnull=True, period_start__lte=now).filter(
+        Q(period_end__isnull=True) | Q(period_end__gt=now)
+    )
+
+
+def _active_directives(citizen_ids: Iterable[int] | QuerySet[Any]) -> list[ConsentDirective]:
     return list(
-        ConsentDirective.objects.filter(
-            citizen_id__in=citizen_ids, withdrawal__isnull=True, period_start__lte=now
-        )
-        .filter(Q(period_end__isnull=True) | Q(period_end__gt=now))
+        _in_force()
+        .filter(citizen_id__in=citizen_ids)
         .prefetch_related("recipient_organisations", "recipient_users")
+    )
+
+
+def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
+    """The citizen, with whether any directive is in force and the actor's open
+    relationship basis, in one query (the gate sits on every read)."""
+    annotations: dict[str, Any] = {
+        "has_directives": Exists(_in_force().filter(citizen=OuterRef("pk")))
+    }
+    if actor.membership is not None and actor.organisation is not None:
+        annotations["open_basis"] = Subquery(
+            _open_relationships(actor)
+            .filter(citizen=OuterRef("pk"))
+            .order_by("started_at")
+            .values("basis")[:1]
+        )
+    return (
+        Citizen.objects.select_related("municipality", "gp_practice")
+        .annotate(**annotations)
+        .filter(pk=citizen_id)
+        .first()
     )
 
 
@@ -232,7 +259,8 @@ def access_decide(
     if category == CATEGORY_CONSENT:
         # A refusal never stops staff from recording the citizen's own wishes.
         return Decision(True, "care_relationship", basis)
-    if _refused(_active_directives([citizen.pk]), actor, purpose):
+    has_directives = getattr(citizen, "has_directives", True)
+    if has_directives and _refused(_active_directives([citizen.pk]), actor, purpose):
         return _break_glass_decision(actor, citizen, Decision(False, "refused", basis))
     return Decision(True, "care_relationship", basis)
 
@@ -255,9 +283,7 @@ def access_citizen(
     write inside its own transaction (a denial is still recorded here).
     The decision is left on the returned citizen as ``gate_decision``.
     """
-    citizen = (
-        Citizen.objects.select_related("municipality", "gp_practice").filter(pk=citizen_id).first()
-    )
+    citizen = _citizen_with_facts(actor, citizen_id)
     if citizen is None:
         audit_record(
             actor=actor,

@@ -30,32 +30,27 @@ from core.models import Citizen
 INSIGHT_YEARS = 2
 
 
-def _resource_citizen(resource_type: str, resource_id: str) -> tuple[int, str]:
-    if not resource_id.isdigit():
-        return -1, ""
-    row = (
-        RecordResource.objects.filter(pk=int(resource_id), resource_type=resource_type)
-        .values_list("citizen_id", "category")
-        .first()
-    )
-    return (row[0], row[1]) if row else (-1, "")
-
-
 def record_read(
     *, actor: Actor, resource_type: str, resource_id: str, purpose: str
 ) -> RecordResource:
-    """One resource, if the gate permits reading its citizen's data of its category."""
-    citizen_id, category = _resource_citizen(resource_type, resource_id)
+    """One resource, if the gate permits reading its citizen's data of its category.
+    Loaded first (to know whose and which category), returned only after the gate."""
+    resource = (
+        RecordResource.objects.select_related("source_organisation")
+        .filter(pk=int(resource_id) if resource_id.isdigit() else -1, resource_type=resource_type)
+        .first()
+    )
     access_citizen(
         actor=actor,
-        citizen_id=citizen_id,
+        citizen_id=resource.citizen_id if resource else -1,
         action=Action.READ,
-        category=category,
+        category=resource.category if resource else "",
         purpose=purpose,
         resource_type=resource_type,
         resource_id=resource_id,
     )
-    return RecordResource.objects.select_related("source_organisation").get(pk=int(resource_id))
+    assert resource is not None  # the gate refuses an unknown citizen
+    return resource
 
 
 def record_read_bare(*, resource_type: str, resource_id: str) -> RecordResource:
