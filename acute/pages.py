@@ -7,24 +7,25 @@ IHE BALP asks); every write calls the same service as the API.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acute import selectors as acute_selectors
 from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
 from acute.clinical.catalogue import interpret, reference_interval
 from acute.models import NurseShift, Outcome, Visit, VisitNote, VitalSign
-from consent.audit.services import Action, Purpose, audit_record_many
+from consent.audit.services import Action, Purpose
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role
@@ -91,24 +92,13 @@ def nurse_status_set(request: HttpRequest) -> HttpResponse:
 
 
 def nurse_visits_list(*, actor: Actor) -> list[Visit]:
-    """The nurse's active visits by deadline; one audit entry per citizen listed."""
-    if actor.user is None:
-        return []
-    visits = list(
-        Visit.objects.filter(nurse=actor.user, status__in=Visit.ACTIVE_STATUSES)
-        .select_related("citizen", "referral")
-        .order_by(F("referral__deadline_at").asc(nulls_last=True), "planned_for", "pk")
+    """The nurse's active visits by deadline (the acute selector gates and
+    audits one entry per citizen)."""
+    far = timezone.now() + dt.timedelta(days=365)
+    return sorted(
+        acute_selectors.nurse_visits(actor=actor),
+        key=lambda v: (v.referral.deadline_at if v.referral else v.planned_for or far, v.pk),
     )
-    if visits:
-        audit_record_many(
-            actor=actor,
-            action=Action.SEARCH,
-            purpose=Purpose.TREATMENT,
-            citizen_ids=[v.citizen_id for v in visits],
-            resource_type="Encounter",
-            reason_code="own_visits",
-        )
-    return visits
 
 
 @page(Role.ACUTE_NURSE)
@@ -496,3 +486,258 @@ def break_glass(request: HttpRequest, visit_id: int) -> HttpResponse:
         return _visit_page(request, visit_id, exc)
     messages.warning(request, _("Access opened for a short time. The auditors are told."))
     return redirect("nurse-visit", visit_id=visit_id)
+
+
+# --- the coordinator's board -----------------------------------------------------
+
+RISK_SOON_MINUTES = 30
+
+
+def _risk(referral: Any, now: dt.datetime) -> str:
+    """late | at_risk | ok — from the time left and the assigned nurse's arrival."""
+    visit = referral.active_visits[0] if referral.active_visits else None
+    if referral.deadline_at <= now:
+        return "late"
+    if visit is not None and visit.estimated_arrival_at is not None:
+        return "at_risk" if visit.estimated_arrival_at > referral.deadline_at else "ok"
+    if visit is None and referral.deadline_at - now <= dt.timedelta(minutes=RISK_SOON_MINUTES):
+        return "at_risk"
+    return "at_risk" if referral.open_warnings else "ok"
+
+
+def _board_context(actor: Actor) -> dict[str, Any]:
+    from core.pages import Marker, municipality_map
+    from integrations.selectors import outbox_problems
+
+    now = timezone.now()
+    referrals = acute_selectors.referral_board(actor=actor)
+    shifts = list(acute_selectors.shifts_on(at=now))
+    markers = [
+        Marker(s.latitude, s.longitude, s.nurse.display_name, "nurse", s.status)
+        for s in shifts
+        if s.latitude is not None and s.longitude is not None
+    ]
+    markers += [
+        Marker(
+            float(r.citizen.latitude),
+            float(r.citizen.longitude),
+            r.citizen.municipality.name,
+            "referral",
+        )
+        for r in referrals
+        if r.citizen.latitude is not None and not getattr(r, "active_visits", None)
+    ]
+    return {
+        "now": now,
+        "rows": [{"referral": r, "risk": _risk(r, now)} for r in referrals],
+        "shifts": shifts,
+        "map": municipality_map(markers),
+        "warnings": list(acute_selectors.warnings_open()[:50]),
+        "failed_messages": list(outbox_problems()[:50]),
+    }
+
+
+@page(Role.COORDINATOR)
+def coordinator_board(request: HttpRequest) -> HttpResponse:
+    return render_page(request, "acute/board.html", _board_context(page_actor(request)))
+
+
+@page(Role.COORDINATOR)
+def coordinator_board_live(request: HttpRequest) -> HttpResponse:
+    """The board's body, polled by htmx every few seconds."""
+    return render_page(request, "acute/_board.html", _board_context(page_actor(request)))
+
+
+def _referral_page(
+    request: HttpRequest, referral_id: int, error: PlatformError | None = None
+) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(actor=actor, referral_id=referral_id)
+    except PlatformError as exc:
+        return render_page(request, "acute/referral.html", {}, error=exc)
+    active = referral.visits.filter(status__in=Visit.ACTIVE_STATUSES).select_related("nurse")
+    return render_page(
+        request,
+        "acute/referral.html",
+        {
+            "referral": referral,
+            "active_visit": active.first(),
+            "suggestions": services.dispatch_rank(referral=referral)
+            if referral.status == "accepted"
+            else [],
+            "now": timezone.now(),
+        },
+        error=error,
+    )
+
+
+@page(Role.COORDINATOR)
+def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+    return _referral_page(request, referral_id)
+
+
+@page(Role.COORDINATOR)
+@require_POST
+def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """Assign, or reassign (the active visit is replaced in the same transaction)."""
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(
+            actor=actor, referral_id=referral_id, action=Action.UPDATE
+        )
+        shift = acute_selectors.shifts_on().filter(pk=request.POST.get("shift_id") or 0).first()
+        if shift is None:
+            raise InvalidInput("assign.shift_unknown", _("Choose a nurse on shift."), field="shift")
+        replacing = referral.visits.filter(status__in=Visit.ACTIVE_STATUSES).first()
+        services.visit_assign(referral=referral, shift=shift, by=actor, replacing=replacing)
+    except PlatformError as exc:
+        return _referral_page(request, referral_id, exc)
+    messages.success(request, _("Nurse assigned."))
+    return redirect("coordinator-board")
+
+
+@page(Role.COORDINATOR)
+@require_POST
+def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(
+            actor=actor, referral_id=referral_id, action=Action.UPDATE
+        )
+        if request.POST.get("decision") == "decline":
+            services.referral_decline(
+                referral=referral, reason=request.POST.get("reason", ""), by=actor
+            )
+        else:
+            services.referral_accept(referral=referral, by=actor)
+    except PlatformError as exc:
+        return _referral_page(request, referral_id, exc)
+    return redirect("referral-detail", referral_id=referral_id)
+
+
+REFERRAL_FIELDS = (
+    "cpr",
+    "source",
+    "referrer_name",
+    "referrer_phone",
+    "reason",
+    "clinical_picture",
+    "requested_actions",
+    "urgency",
+    "responsible_physician_name",
+    "responsible_physician_phone",
+)
+
+
+def _referral_form(
+    request: HttpRequest, template: str, error: PlatformError | None = None
+) -> HttpResponse:
+    from acute.models import Referral, Skill, Urgency
+
+    values = {k: request.POST.get(k, "") for k in REFERRAL_FIELDS if k != "cpr"}
+    return render_page(
+        request,
+        template,
+        {
+            "values": values,
+            "sources": Referral.Source.choices,
+            "urgencies": Urgency.choices,
+            "skills": Skill.choices,
+            "chosen_skills": request.POST.getlist("required_skills"),
+        },
+        error=error,
+    )
+
+
+def _referral_data(request: HttpRequest) -> dict[str, Any]:
+    data: dict[str, Any] = {k: request.POST.get(k, "").strip() for k in REFERRAL_FIELDS}
+    data["cpr"] = data["cpr"].replace("-", "").replace(" ", "")
+    if not data["cpr"].isdigit() or len(data["cpr"]) != 10:
+        raise InvalidInput(
+            "referral.cpr_invalid", _("Type the CPR number as 10 digits."), field="cpr"
+        )
+    data["required_skills"] = request.POST.getlist("required_skills")
+    return data
+
+
+@page(Role.COORDINATOR)
+def referral_phone(request: HttpRequest) -> HttpResponse:
+    """The phone referral, typed in while the caller talks; accepted at once
+    unless the coordinator unticks it."""
+    from acute.api import create_referral_from
+
+    if request.method != "POST":
+        return _referral_form(request, "acute/referral_phone.html")
+    actor = page_actor(request)
+    try:
+        referral = create_referral_from(actor, _referral_data(request))
+        if request.POST.get("accept") == "on" and referral.status == "received":
+            referral = services.referral_accept(referral=referral, by=actor)
+    except PlatformError as exc:
+        return _referral_form(request, "acute/referral_phone.html", exc)
+    messages.success(request, _("Referral received."))
+    return redirect("referral-detail", referral_id=referral.pk)
+
+
+@page(Role.PHYSICIAN, Role.HOME_NURSE)
+def referral_short(request: HttpRequest) -> HttpResponse:
+    """A physician's or home nurse's short referral form."""
+    from acute.api import create_referral_from
+
+    if request.method != "POST":
+        return _referral_form(request, "acute/referral_short.html")
+    actor = page_actor(request)
+    try:
+        create_referral_from(actor, _referral_data(request))
+    except PlatformError as exc:
+        return _referral_form(request, "acute/referral_short.html", exc)
+    messages.success(request, _("Referral sent to the acute function."))
+    return redirect("referral-short")
+
+
+@page(Role.COORDINATOR)
+def coordinator_figures(request: HttpRequest) -> HttpResponse:
+    """Follow-up figures with charts (aggregates only: no citizen data)."""
+    from core.pages import bar_chart
+
+    today = timezone.localdate()
+    try:
+        start = dt.date.fromisoformat(request.GET.get("start") or str(today - dt.timedelta(29)))
+        end = dt.date.fromisoformat(request.GET.get("end") or str(today))
+    except ValueError:
+        return render_page(
+            request,
+            "acute/figures.html",
+            {},
+            error=InvalidInput("figures.date_invalid", _("Dates as YYYY-MM-DD."), field="start"),
+        )
+    try:
+        rows = acute_selectors.figures(start=start, end=end, period="day")
+    except PlatformError as exc:
+        return render_page(request, "acute/figures.html", {"start": start, "end": end}, error=exc)
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    outcomes: dict[str, int] = defaultdict(int)
+    visits: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row["figure"] == "reached_within_deadline" and row["dimension"] == "urgency":
+            totals[row["value"]][0] += row["met"] or 0
+            totals[row["value"]][1] += row["count"]
+        elif row["figure"] == "episode_outcome":
+            outcomes[row["value"]] += row["count"]
+        elif row["figure"] == "visits":
+            visits[row["value"]] += row["count"]
+    within = [(k, round(100 * met / n) if n else 0) for k, (met, n) in sorted(totals.items())]
+    return render_page(
+        request,
+        "acute/figures.html",
+        {
+            "start": start,
+            "end": end,
+            "within": within,
+            "within_chart": bar_chart(within),
+            "outcomes_chart": bar_chart(sorted(outcomes.items())),
+            "visits_chart": bar_chart(sorted(visits.items())),
+            "rows": rows,
+        },
+    )

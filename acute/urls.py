@@ -16,4 +16,20 @@ urlpatterns: list[URLPattern] = [
     path("nurse/visits/<int:visit_id>/give/", pages.visit_give, name="visit-give"),
     path("nurse/visits/<int:visit_id>/complete/", pages.visit_complete, name="visit-complete"),
     path("nurse/visits/<int:visit_id>/break-glass/", pages.break_glass, name="visit-break-glass"),
+    path("coordinator/", pages.coordinator_board, name="coordinator-board"),
+    path("coordinator/live/", pages.coordinator_board_live, name="coordinator-board-live"),
+    path("coordinator/referrals/new/", pages.referral_phone, name="referral-phone"),
+    path("coordinator/referrals/<int:referral_id>/", pages.referral_detail, name="referral-detail"),
+    path(
+        "coordinator/referrals/<int:referral_id>/assign/",
+        pages.referral_assign,
+        name="referral-assign",
+    ),
+    path(
+        "coordinator/referrals/<int:referral_id>/triage/",
+        pages.referral_triage,
+        name="referral-triage",
+    ),
+    path("coordinator/figures/", pages.coordinator_figures, name="coordinator-figures"),
+    path("referrals/new/", pages.referral_short, name="referral-short"),
 ]

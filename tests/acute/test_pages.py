@@ -68,9 +68,11 @@ def test_visits_by_deadline_with_maps_link_and_one_audit_entry_per_citizen(
     client = _login(nurse)
     client.get("/nurse/visits/")  # warm the session
     before = AuditEntry.objects.count()
-    with django_assert_max_num_queries(12):
+    # Session, actor, the list, the gate's decision per citizen (2 each), the audit chain.
+    with django_assert_max_num_queries(16):
         html = client.get("/nurse/visits/").content.decode()
-    assert html.index(f"/nurse/visits/{sooner.pk}/") < html.index(f"/nurse/visits/{later.pk}/")
+    first, second = sorted([sooner, later], key=lambda v: v.referral.deadline_at)
+    assert html.index(f"/nurse/visits/{first.pk}/") < html.index(f"/nurse/visits/{second.pk}/")
     assert 'href="geo:55.750000,12.545000?q=' in html
     listed = AuditEntry.objects.order_by("pk")[before:]
     assert {e.citizen_id for e in listed} == {sooner.citizen_id, later.citizen_id}
@@ -176,3 +178,122 @@ def test_expired_shift_has_no_status_buttons():
     html = _login(nurse).get("/nurse/shift/").content.decode()
     assert "Du har ingen vagt lige nu" in html or "You have no shift" in html
     assert shift.ends_at < timezone.now() + dt.timedelta(seconds=1)
+
+
+# --- the coordinator -------------------------------------------------------------
+
+
+PHONE_REFERRAL = {
+    "source": "gp",
+    "referrer_name": "Læge Jensen",
+    "referrer_phone": "+4539111111",
+    "reason": "Dehydrering",
+    "clinical_picture": "Tør, svimmel, lavt BT",
+    "requested_actions": "Væsketal, væske sc",
+    "urgency": "within_2_hours",
+    "responsible_physician_name": "Læge Jensen",
+    "responsible_physician_phone": "+4539111111",
+    "accept": "on",
+}
+
+
+def test_coordinator_takes_a_phone_referral_and_assigns_the_first_suggestion():
+    from acute.models import Referral
+
+    person = factories.citizen()
+    _nurse, shift = factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    client = _login(coordinator)
+    bad = client.post("/coordinator/referrals/new/", {**PHONE_REFERRAL, "cpr": "12345"})
+    assert bad.status_code == 400
+    assert 'data-code="referral.cpr_invalid"' in bad.content.decode()
+    assert "12345" not in bad.content.decode()
+    response = client.post("/coordinator/referrals/new/", {**PHONE_REFERRAL, "cpr": person.cpr})
+    assert response.status_code == 302
+    referral = Referral.objects.get(citizen=person)
+    assert referral.status == "accepted" and referral.channel == "phone"
+    detail = client.get(response["Location"]).content.decode()
+    assert f'name="shift_id" value="{shift.pk}"' in detail
+    assert person.cpr not in detail
+    assigned = client.post(
+        f"/coordinator/referrals/{referral.pk}/assign/", {"shift_id": str(shift.pk)}
+    )
+    assert assigned.status_code == 302
+    assert Visit.objects.get(referral=referral).shift_id == shift.pk
+
+
+def test_board_lists_open_referrals_by_deadline_with_risk_and_the_map(
+    django_assert_max_num_queries,
+):
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    factories.acute_nurse_on_shift()
+    later = factories.acute_referral(urgency="within_shift", by=coordinator)
+    sooner = factories.acute_referral(urgency="within_2_hours", by=coordinator)
+    client = _login(coordinator)
+    client.get("/coordinator/live/")
+    with django_assert_max_num_queries(20):
+        live = client.get("/coordinator/live/").content.decode()
+    first, second = sorted([sooner, later], key=lambda r: r.deadline_at)
+    assert live.index(f"/coordinator/referrals/{first.pk}/") < live.index(
+        f"/coordinator/referrals/{second.pk}/"
+    )
+    assert '<svg class="map"' in live and "Gentofte" in live
+    assert 'class="nurse status-available"' in live
+    page = client.get("/coordinator/").content.decode()
+    assert 'hx-trigger="every 10s"' in page
+
+
+def test_board_adds_no_queries_per_referral_beyond_the_gate():
+    """The page itself renders each row from prefetched data; only the access
+    gate's per-citizen decision (two queries in ``acute.selectors._gated``) grows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    for _ in range(2):
+        factories.acute_nurse_on_shift()
+    client = _login(coordinator)
+
+    def count() -> int:
+        client.get("/coordinator/live/")
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/coordinator/live/").status_code == 200
+        return len(ctx)
+
+    for _ in range(3):
+        factories.acute_referral(by=coordinator)
+    three = count()
+    for _ in range(3):
+        factories.acute_referral(by=coordinator)
+    assert count() - three <= 2 * 3
+
+
+def test_figures_page_draws_charts():
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    client = _login(coordinator)
+    assert '<svg class="chart"' in client.get("/coordinator/figures/").content.decode()
+    bad = client.get("/coordinator/figures/", {"start": "not-a-date"})
+    assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("role", [Role.ACUTE_NURSE, Role.PHYSICIAN, Role.AUDITOR])
+def test_other_roles_are_refused_the_coordinator_pages(role):
+    client = _login(factories.staff(role, factories.acute_function()))
+    for path in ("/coordinator/", "/coordinator/live/", "/coordinator/referrals/new/"):
+        assert client.get(path).status_code == 403
+
+
+def test_home_nurse_refers_with_the_short_form():
+    from acute.models import Referral
+
+    factories.acute_function()
+    person = factories.citizen()
+    home_nurse = factories.staff(Role.HOME_NURSE, factories.home_nursing("157"))
+    client = _login(home_nurse)
+    form = {k: v for k, v in PHONE_REFERRAL.items() if k not in ("source", "accept")}
+    response = client.post("/referrals/new/", {**form, "cpr": person.cpr})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    referral = Referral.objects.get(citizen=person)
+    assert referral.channel == "form" and referral.source == "home_nursing"
+    unknown = client.post("/referrals/new/", {**form, "cpr": "0101010000"})
+    assert unknown.status_code in (403, 404)
