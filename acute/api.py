@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from rest_framework import serializers
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,6 +51,19 @@ SOURCE_BY_KIND = {
     Organisation.Kind.HOME_NURSING: Referral.Source.HOME_NURSING,
     Organisation.Kind.MUNICIPALITY: Referral.Source.HOME_NURSING,
 }
+
+
+def per_method(**by_method: type[BasePermission]) -> type[BasePermission]:
+    """One view, different roles per HTTP method; a method not named is refused."""
+
+    class ByMethod(BasePermission):
+        message = "Your role may not use this endpoint."
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            allowed = by_method.get(request.method or "")
+            return allowed is not None and allowed().has_permission(request, view)
+
+    return ByMethod
 
 
 def actor_of(request: Request) -> Actor:
@@ -258,8 +272,7 @@ class ReferralListView(APIView):
     types in a phone referral; a GP, 1813/hospital physician or home nurse uses
     the short form."""
 
-    def get_permissions(self) -> list[Any]:
-        return [COORDINATOR()] if self.request.method == "GET" else [REFERRERS()]
+    permission_classes = [per_method(GET=COORDINATOR, POST=REFERRERS)]
 
     def get(self, request: Request) -> Response:
         rows = selectors.referral_board(
@@ -464,8 +477,7 @@ class VitalSignsIn(serializers.Serializer[Any]):
 class VitalSignsView(APIView):
     """``POST``: the nurse records vital signs. ``GET``: them as FHIR Observations."""
 
-    def get_permissions(self) -> list[Any]:
-        return [NURSE()] if self.request.method == "POST" else [CLINICAL_READERS()]
+    permission_classes = [per_method(GET=CLINICAL_READERS, POST=NURSE)]
 
     def get(self, request: Request, pk: int) -> Response:
         visit = selectors.visit_get(actor=actor_of(request), visit_id=pk)

@@ -143,7 +143,7 @@ def ranking_benchmark(repeat: int) -> dict[str, Any]:
             (
                 (haversine_km(la, lo, lat, lon), pk)
                 for pk, la, lo, skills in candidates
-                if "iv_treatment" in skills
+                if "iv_treatment" in skills and la is not None and lo is not None
             ),
             default=None,
         )
@@ -206,7 +206,7 @@ def make_day(seed: int, day: dt.date) -> tuple[list[SimNurse], list[SimReferral]
 
     rng = random.Random(seed)
     skills_pool = ["iv_treatment", "catheter", "feeding_tube", "wound_care", "palliative", "oxygen"]
-    nurses = []
+    nurses: list[SimNurse] = []
     base = (55.7392, 12.5436)
     plan = [("day", 7, 15, 10), ("evening", 15, 23, 8), ("night", 23, 31, 7)]
     for kind, start_h, end_h, count in plan:

@@ -477,3 +477,9 @@ def test_capability_statement_lists_the_acute_resources():
     statement = f.client_for(None).get("/fhir/metadata").json()
     types = {r["type"] for r in statement["rest"][0]["resource"]}
     assert {"ServiceRequest", "Task", "Encounter", "Observation"} <= types
+
+
+def test_a_method_not_declared_is_refused(coordinator):
+    """Deny by default, per method: the board's URL admits GET and POST only."""
+    response = f.client_for(coordinator).put("/api/acute/referrals", {}, format="json")
+    assert response.status_code == 403
