@@ -28,6 +28,7 @@ from consent.audit.models import DIGEST_FIELDS, ArchiveCheckpoint, AuditEntry, C
 GENESIS = hashlib.sha256(b"tvaerakut audit log genesis").digest()
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _PACK_US = struct.Struct(">q").pack
+_MICROSECOND = dt.timedelta(microseconds=1)
 # PostgreSQL takes at most 65,535 parameters in one statement.
 _ROWS_PER_STATEMENT = 1000
 
@@ -175,22 +176,37 @@ class Verification:
         )
 
 
-_PG_VERIFY_SQL = (  # noqa: S608 - column names only
-    "SELECT id, audit_epoch_us(recorded_at), digest, chain_hash, "
-    "digest = audit_entry_digest({args}) FROM audit_auditentry "
-    "WHERE id > %s AND id <= %s ORDER BY id LIMIT %s"
+# Content check, set-based so PostgreSQL may run it in parallel workers.
+_PG_CONTENT_SQL = (  # noqa: S608 - column names only
+    "SELECT min(id) FROM audit_auditentry WHERE id > %s AND id <= %s "
+    "AND digest <> audit_entry_digest({args})"
 ).format(args=", ".join(DIGEST_FIELDS))
+_PG_CHAIN_SQL = (
+    "SELECT id, recorded_at, digest, chain_hash FROM audit_auditentry "
+    "WHERE id > %s AND id <= %s ORDER BY id LIMIT %s"
+)
 
 
 def _rows_postgres(
     after: int, upto: int, batch: int
 ) -> Iterator[tuple[int, int, bytes, bytes, bool]]:
+    """The chain walk reads only what linking needs; the content digests are
+    checked in one set-based query first, and the first mismatch is reported
+    when the walk reaches it."""
     with connection.cursor() as cursor:
+        cursor.execute(_PG_CONTENT_SQL, [after, upto])
+        first_bad = cursor.fetchone()[0]
         while True:
-            cursor.execute(_PG_VERIFY_SQL, [after, upto, batch])
+            cursor.execute(_PG_CHAIN_SQL, [after, upto, batch])
             rows = cursor.fetchall()
-            for row_id, us, digest, chain_hash, content_ok in rows:
-                yield row_id, us, bytes(digest), bytes(chain_hash), bool(content_ok)
+            for row_id, recorded_at, digest, chain_hash in rows:
+                yield (
+                    row_id,
+                    (recorded_at - EPOCH) // _MICROSECOND,
+                    digest if isinstance(digest, bytes) else bytes(digest),
+                    chain_hash if isinstance(chain_hash, bytes) else bytes(chain_hash),
+                    row_id != first_bad,
+                )
             if len(rows) < batch:
                 return
             after = rows[-1][0]

@@ -100,12 +100,13 @@ END $$;
 SELECT audit_partition_ensure(((now() AT TIME ZONE 'UTC')::date + make_interval(months => m))::date)
     FROM generate_series(0, 2) AS m;
 
-CREATE FUNCTION audit_epoch_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION audit_epoch_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (extract(epoch FROM t) * 1000000)::bigint
 $$;
 
 -- SHA-256 of the canonical content: a JSON array of the content fields.
-CREATE FUNCTION audit_entry_digest({DIGEST_ARGS}) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION audit_entry_digest({DIGEST_ARGS}) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT sha256(convert_to(jsonb_build_array(
         actor_user_id, actor_username, actor_role, actor_organisation_id,
         actor_organisation_name, task, partner_organisation_id, citizen_id, action,
