@@ -221,7 +221,10 @@ class MedicationOrder(models.Model):
     class Meta:
         ordering = ["-ordered_at"]
         indexes = [
-            models.Index(fields=["ordering_physician", "status"]),
+            # A physician's own orders, newest first (her page).
+            models.Index(
+                fields=["ordering_physician", "-ordered_at"], name="medorder_physician_idx"
+            ),
             models.Index(
                 fields=["confirm_by"],
                 condition=Q(status="awaiting_confirmation"),

@@ -152,13 +152,8 @@ def visit_orders(*, visit: Visit) -> list[MedicationOrder]:
 
 
 def _orders() -> QuerySet[MedicationOrder]:
-    return MedicationOrder.objects.select_related(
-        "ordering_physician",
-        "ordering_organisation",
-        "recorded_by",
-        "recorded_by_organisation",
-        "confirmed_by",
-    )
+    # What lists show: the citizen's name and who received the order.
+    return MedicationOrder.objects.select_related("citizen", "recorded_by")
 
 
 def _audit_listed(actor: Actor, citizen_ids: list[int], resource_type: str, reason: str) -> None:

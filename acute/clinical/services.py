@@ -54,6 +54,15 @@ COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # Tablets' clocks drift; a time a little ahead of ours is not "in the future".
 CLOCK_SKEW = dt.timedelta(minutes=5)
 RESULT_STATUSES = (Visit.Status.ON_SITE,)
+RESULT_RELATIONS = [
+    "visit",
+    "citizen",
+    "test",
+    "derived_from",
+    "delegation",
+    "recorded_by",
+    "recorded_by_organisation",
+]
 ORDER_STATUSES = (Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
 
 
@@ -244,12 +253,20 @@ class _CheckedResult:
 
 
 def _check_result(
-    *, actor: Actor, visit: Visit, entry: ResultInput, index: int, now: dt.datetime
+    *,
+    actor: Actor,
+    visit: Visit,
+    entry: ResultInput,
+    index: int,
+    now: dt.datetime,
+    catalogue: dict[str, TestDefinition],
 ) -> _CheckedResult:
     prefix = f"results[{index}]"
-    test = _catalogue_entry(
-        entry.code, kind=TestDefinition.Kind.OBSERVATION, field=f"{prefix}.code"
-    )
+    test = catalogue.get(entry.code)
+    if test is None:
+        raise InvalidInput(
+            "catalogue.unknown", "No test with this code in the catalogue.", field=f"{prefix}.code"
+        )
     if test.derivation:
         raise InvalidInput(
             "lab.derived_result",
@@ -302,22 +319,21 @@ def _build_result(
         recorded_by=user,
         recorded_by_organisation=organisation,
     )
-    full_clean_or_raise(result, code="lab.invalid", exclude=["visit", "derived_from"])
+    # The related rows are loaded instances; validating them again would fetch each.
+    full_clean_or_raise(result, code="lab.invalid", exclude=RESULT_RELATIONS)
     result.save(force_insert=True)
     return result
 
 
 def _egfr_for(
-    *, creatinine: LabResult, citizen: Citizen, user: User, organisation: Organisation
+    *,
+    creatinine: LabResult,
+    derived: TestDefinition,
+    citizen: Citizen,
+    user: User,
+    organisation: Organisation,
 ) -> LabResult | None:
     """The eGFR derived from a creatinine result (CKD-EPI 2021), for adults."""
-    derived = TestDefinition.objects.filter(
-        derived_from=creatinine.test,
-        derivation=TestDefinition.Derivation.EGFR_CKD_EPI_2021,
-        is_active=True,
-    ).first()
-    if derived is None:
-        return None
     age = age_in_years(citizen.birth_date, creatinine.effective_at.astimezone(COPENHAGEN).date())
     if age < 18:
         return None  # CKD-EPI is an adult equation; children's eGFR is left to the laboratory
@@ -400,12 +416,29 @@ def lab_results_record(
     if len(entries) > 50:
         raise InvalidInput("lab.too_many", "At most 50 results at a time.", field="results")
     now = timezone.now()
+    catalogue = {
+        test.code: test
+        for test in TestDefinition.objects.filter(
+            code__in={entry.code for entry in entries},
+            kind=TestDefinition.Kind.OBSERVATION,
+            is_active=True,
+        )
+    }
     checked = [
-        _check_result(actor=actor, visit=visit, entry=entry, index=i, now=now)
+        _check_result(actor=actor, visit=visit, entry=entry, index=i, now=now, catalogue=catalogue)
         for i, entry in enumerate(entries)
     ]
     citizen = visit.citizen
     acute_function = visit.shift.acute_function
+    # Tests computed from another (eGFR from creatinine), by their source test.
+    derived_by_source = {
+        test.derived_from_id: test
+        for test in TestDefinition.objects.filter(
+            derived_from__in=[item.test for item in checked],
+            derivation=TestDefinition.Derivation.EGFR_CKD_EPI_2021,
+            is_active=True,
+        )
+    }
     results: list[LabResult] = []
     with transaction.atomic():
         for item in checked:
@@ -421,21 +454,31 @@ def lab_results_record(
                 delegation=item.delegation,
             )
             results.append(result)
-            egfr = _egfr_for(
-                creatinine=result, citizen=citizen, user=user, organisation=organisation
-            )
-            if egfr is not None:
-                results.append(egfr)
+            derived = derived_by_source.get(item.test.pk)
+            if derived is not None:
+                egfr = _egfr_for(
+                    creatinine=result,
+                    derived=derived,
+                    citizen=citizen,
+                    user=user,
+                    organisation=organisation,
+                )
+                if egfr is not None:
+                    results.append(egfr)
+        # One entry for the panel written together, naming every Observation.
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=citizen.pk,
+            resource_type="Observation",
+            resource_id=str(results[0].pk),
+            detail={
+                "observations": [r.pk for r in results],
+                "codes": [r.test.code for r in results],
+            },
+        )
         for result in results:
-            audit_record(
-                actor=actor,
-                action=Action.CREATE,
-                purpose=Purpose.TREATMENT,
-                citizen_id=citizen.pk,
-                resource_type="Observation",
-                resource_id=str(result.pk),
-                detail={"code": result.test.code},
-            )
             if result.is_critical:
                 _raise_critical_alert(
                     result=result, visit=visit, acute_function=acute_function, actor=actor

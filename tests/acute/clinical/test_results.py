@@ -77,10 +77,11 @@ def test_nurse_takes_crp_and_potassium_sees_them_interpreted_and_critical_reache
     assert call["gp_practice"] == scene.gp
     assert {r.test.code for r in call["results"]} == {"NPU19748", "NPU03230"}
 
-    created = AuditEntry.objects.filter(
+    created = AuditEntry.objects.get(
         resource_type="Observation", action="create", citizen_id=scene.citizen.pk
     )
-    assert created.count() == 2
+    assert created.detail["codes"] == ["NPU19748", "NPU03230"]
+    assert created.detail["observations"] == [by_code["NPU19748"]["id"], by_code["NPU03230"]["id"]]
 
 
 def test_results_of_a_visit_not_asked_for_by_the_gp_are_not_sent_to_the_gp(
@@ -291,3 +292,20 @@ def test_visit_summary_lists_results_for_the_nurse_and_refuses_a_stranger(
     stranger = factories.staff(Role.PHYSICIAN, factories.gp_practice())
     response = factories.client_for(stranger).get(f"/api/clinical/visits/{scene.visit.pk}")
     assert response.status_code == 404
+
+
+def test_a_panel_is_recorded_in_a_bounded_number_of_queries(
+    scene: Scene, django_assert_max_num_queries
+):
+    panel = [
+        {"code": "NPU19748", "value": "42", "unit": "mg/L"},
+        {"code": "NPU03429", "value": "139", "unit": "mmol/L"},
+        {"code": "NPU03230", "value": "4.1", "unit": "mmol/L"},
+        {"code": "NPU18016", "value": "88", "unit": "umol/L"},
+        {"code": "NPU21531", "value": "6.2", "unit": "mmol/L"},
+    ]
+    client = factories.client_for(scene.nurse)
+    # Gate, audit chain, one catalogue read, six rows (with the eGFR), hand-off rows.
+    with django_assert_max_num_queries(45):
+        response = client.post(results_url(scene), {"results": panel}, format="json")
+    assert response.status_code == 201
