@@ -49,14 +49,14 @@ BEGIN
         s := s + 1;
         r.id := s;
         r.recorded_at := date_trunc('milliseconds', t0 + step * i);
-        r.actor_user_id := 1 + (i * 7919) % users;
+        r.actor_user_id := 1 + (i::bigint * 7919) % users;
         r.actor_username := 'user-' || r.actor_user_id;
         r.actor_role := 'acute_nurse';
         r.actor_organisation_id := 1 + r.actor_user_id % 7;
         r.actor_organisation_name := 'Organisation ' || r.actor_organisation_id;
         r.task := '';
         r.partner_organisation_id := NULL;
-        r.citizen_id := 1 + (i * 104729) % citizens;
+        r.citizen_id := 1 + (i::bigint * 104729) % citizens;
         r.action := (ARRAY['read','search','update','create'])[1 + i % 4];
         r.resource_type := 'Condition';
         r.resource_id := (i % 100000)::text;
