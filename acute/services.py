@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from acute import signals
@@ -512,24 +511,27 @@ def nurse_states(
 
 
 def _need_for(referral: Referral, *, deadline_at: dt.datetime | None = None) -> Need:
-    episode_nurses = set(
-        Visit.objects.filter(episode_id=referral.episode_id)
-        .filter(Q(status=Visit.Status.COMPLETED) | Q(on_site_at__isnull=False))
-        .values_list("nurse_id", flat=True)
-    )
-    excluded = set(
-        Visit.objects.filter(
-            referral=referral,
-            cancel_reason__in=[Visit.CancelReason.DECLINED, Visit.CancelReason.NO_ANSWER],
-        ).values_list("nurse_id", flat=True)
-    )
+    """What the referral needs; one query over the episode's visits gives both
+    continuity (who has been there) and who declined or did not answer."""
+    seen_by: set[int] = set()
+    excluded: set[int] = set()
+    for nurse_id, status, on_site_at, referral_id, cancel_reason in Visit.objects.filter(
+        episode_id=referral.episode_id
+    ).values_list("nurse_id", "status", "on_site_at", "referral_id", "cancel_reason"):
+        if status == Visit.Status.COMPLETED or on_site_at is not None:
+            seen_by.add(nurse_id)
+        if referral_id == referral.pk and cancel_reason in (
+            Visit.CancelReason.DECLINED,
+            Visit.CancelReason.NO_ANSWER,
+        ):
+            excluded.add(nurse_id)
     citizen = referral.citizen
     return Need(
         latitude=float(citizen.latitude),
         longitude=float(citizen.longitude),
         deadline_at=deadline_at or referral.deadline_at,
         required_skills=frozenset(referral.required_skills),
-        seen_by=frozenset(episode_nurses),
+        seen_by=frozenset(seen_by),
         excluded_nurses=frozenset(excluded),
     )
 
