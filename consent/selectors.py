@@ -305,9 +305,11 @@ class InsightReport:
     break_glasses: list[BreakGlass]
 
 
-def insight_report(*, actor: Actor, citizen_id: int) -> InsightReport:
+def insight_report(
+    *, actor: Actor, citizen_id: int, at: dt.datetime | None = None
+) -> InsightReport:
     """What the record holds (by category and source) and every access and
-    disclosure of the last two years, break-the-glass flagged."""
+    disclosure of the two years up to ``at`` (now), break-the-glass flagged."""
     citizen = access_citizen(
         actor=actor,
         citizen_id=citizen_id,
@@ -318,7 +320,7 @@ def insight_report(*, actor: Actor, citizen_id: int) -> InsightReport:
         resource_id=str(citizen_id),
         detail={"operation": "insight"},
     )
-    now = timezone.now()
+    now = at or timezone.now()
     since = now - dt.timedelta(days=365 * INSIGHT_YEARS)
     holdings: list[dict[str, Any]] = [
         {**row, "category_label": DataCategory(row["category"]).label}
@@ -346,7 +348,7 @@ def insight_report(*, actor: Actor, citizen_id: int) -> InsightReport:
         consents=list(_consents(citizen.pk)),
         accesses=accesses,
         break_glasses=list(
-            BreakGlass.objects.filter(citizen=citizen, started_at__gte=since)
+            BreakGlass.objects.filter(citizen=citizen, started_at__gte=since, started_at__lte=now)
             .select_related("user", "organisation")
             .order_by("-started_at")
         ),
