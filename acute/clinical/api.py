@@ -145,6 +145,8 @@ def order_out(order: MedicationOrder) -> dict[str, Any]:
         "prescription_status": order.prescription_status,
         "prescription_due_by": _time(order.prescription_due_by),
         "prescription_sent_at": _time(order.prescription_sent_at),
+        "cancelled_at": _time(order.cancelled_at),
+        "cancel_reason": order.cancel_reason,
     }
 
 
@@ -435,6 +437,27 @@ class PrescriptionSentView(APIView):
         actor = _actor(request)
         order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
         order = services.prescription_mark_sent(actor=actor, order=order)
+        return Response(order_out(order))
+
+
+class CancelOrderIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=300)
+
+
+class CancelOrderView(APIView):
+    """``POST /api/clinical/orders/<id>/cancel`` with ``{"reason"}``: the ordering
+    physician withdraws her order."""
+
+    permission_classes = [roles(PHYSICIAN)]
+
+    def post(self, request: Request, order_id: int) -> Response:
+        form = CancelOrderIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = _actor(request)
+        order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
+        order = services.medication_order_cancel(
+            actor=actor, order=order, reason=form.validated_data["reason"]
+        )
         return Response(order_out(order))
 
 

@@ -38,6 +38,11 @@ urlpatterns = [
         api.PrescriptionSentView.as_view(),
         name="clinical-prescription-sent",
     ),
+    path(
+        "orders/<int:order_id>/cancel",
+        api.CancelOrderView.as_view(),
+        name="clinical-order-cancel",
+    ),
     path("alerts", api.MyAlertsView.as_view(), name="clinical-alerts"),
     path("board/alerts", api.BoardAlertsView.as_view(), name="clinical-board-alerts"),
     path(

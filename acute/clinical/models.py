@@ -203,6 +203,16 @@ class MedicationOrder(models.Model):
     )
     reminded_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # The physician may withdraw an order (wrong medicine heard, plan changed).
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="medication_orders_cancelled",
+    )
+    cancel_reason = models.CharField(max_length=300, blank=True)
 
     # The prescription in the citizen's CPR number (*recept*).
     prescription_status = models.CharField(
@@ -259,6 +269,11 @@ class MedicationOrder(models.Model):
             models.CheckConstraint(
                 name="medorder_confirmed_has_time",
                 condition=~Q(status="confirmed") | Q(confirmed_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="medorder_cancelled_has_reason",
+                condition=~Q(status="cancelled")
+                | (Q(cancelled_at__isnull=False) & ~Q(cancel_reason="")),
             ),
             models.CheckConstraint(
                 name="medorder_sent_has_time",

@@ -789,6 +789,36 @@ def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> Medicatio
     return locked
 
 
+def medication_order_cancel(
+    *, actor: Actor, order: MedicationOrder, reason: str
+) -> MedicationOrder:
+    """The ordering physician withdraws her order; no dose may be given against
+    it from now on, and its confirmation and prescription are no longer chased."""
+    user = _require_user(actor)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(
+            "order.cancel_reason_required", "Say why the order is cancelled.", field="reason"
+        )
+    with transaction.atomic():
+        locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.status == MedicationOrder.Status.CANCELLED:
+            raise Conflict("order.cancelled", "The order is already cancelled.")
+        if locked.prescription_status == MedicationOrder.PrescriptionStatus.SENT:
+            raise Conflict(
+                "prescription.already_sent",
+                "The prescription is at the pharmacy; cancel it there, not here.",
+            )
+        locked.status = MedicationOrder.Status.CANCELLED
+        locked.cancelled_at = timezone.now()
+        locked.cancelled_by = user
+        locked.cancel_reason = reason[:300]
+        locked.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
+        _close_alerts(locked, PhysicianAlert.Kind.values, user)
+        _audit_order(actor, locked, Action.UPDATE, {"cancelled": True})
+    return locked
+
+
 def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> PhysicianAlert:
     user = _require_user(actor)
     with transaction.atomic():

@@ -169,6 +169,7 @@ def test_another_physician_cannot_confirm_and_is_audited(scene: Scene):
     [
         ("post", "orders/{order}/confirm", {Role.PHYSICIAN}),
         ("post", "orders/{order}/prescription-sent", {Role.PHYSICIAN}),
+        ("post", "orders/{order}/cancel", {Role.PHYSICIAN}),
         ("get", "orders/mine", {Role.PHYSICIAN}),
         ("get", "orders/overdue", {Role.PHYSICIAN, Role.COORDINATOR}),
         ("get", "alerts", {Role.PHYSICIAN}),
@@ -274,3 +275,44 @@ def test_bad_order_input_is_a_precise_400(scene: Scene):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "time.in_future"
     assert not MedicationOrder.objects.exists()
+
+
+def test_ordering_physician_cancels_her_order_and_it_is_no_longer_chased(scene: Scene):
+    post_phone_order(scene)
+    order = MedicationOrder.objects.get()
+    physician = factories.client_for(scene.physician)
+    url = f"/api/clinical/orders/{order.pk}/cancel"
+    response = physician.post(url, {"reason": ""}, format="json")
+    assert response.status_code == 400
+    response = physician.post(url, {"reason": "Wrong strength heard"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    order.refresh_from_db()
+    assert not order.is_administrable
+    figures = medication_orders_watch(now=timezone.now() + dt.timedelta(days=3))
+    assert figures == type(figures)(0, 0, 0)
+    assert physician.post(f"/api/clinical/orders/{order.pk}/confirm").status_code == 409
+    assert physician.post(url, {"reason": "again"}, format="json").status_code == 409
+
+
+def test_alerts_are_acknowledged_by_their_recipients_only(scene: Scene):
+    factories.client_for(scene.nurse).post(
+        f"/api/clinical/visits/{scene.visit.pk}/results",
+        {"results": [{"code": "NPU03230", "value": "7.2", "unit": "mmol/L"}]},
+        format="json",
+    )
+    alert = PhysicianAlert.objects.get()
+    url = f"/api/clinical/alerts/{alert.pk}/acknowledge"
+    other = physician_of(factories.gp_practice(), first="O", last="P", authorisation_id="5X")
+    assert factories.client_for(other).post(url).status_code == 404
+    assert AuditEntry.objects.get(actor_user_id=other.user.pk).reason_code == (
+        "not_alert_recipient"
+    )
+    assert factories.client_for(scene.nurse).post(url).status_code == 403
+    response = factories.client_for(scene.physician).post(url)
+    assert response.status_code == 200
+    assert response.json()["acknowledged_at"] is not None
+    board = factories.client_for(scene.coordinator).get("/api/clinical/board/alerts").json()
+    assert board["alerts"] == []
+    # The coordinators of the acute function may acknowledge it too (idempotent).
+    assert factories.client_for(scene.coordinator).post(url).status_code == 200
