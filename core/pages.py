@@ -81,6 +81,11 @@ MUNICIPALITY_OUTLINES: dict[str, tuple[str, tuple[tuple[float, float], ...]]] = 
 }
 
 
+def _n(value: float) -> str:
+    """An SVG coordinate: always a dot as decimal mark, whatever the page's language."""
+    return f"{value:.1f}"
+
+
 @dataclass(frozen=True)
 class Marker:
     """A point on the map: a nurse or a citizen's address."""
@@ -130,9 +135,9 @@ def municipality_map(markers: Sequence[Marker], width: int = 640) -> dict[str, o
             {
                 "code": code,
                 "name": name,
-                "points": " ".join(f"{x},{y}" for x, y in xys),
-                "label_x": round(cx, 1),
-                "label_y": round(cy, 1),
+                "points": " ".join(f"{_n(x)},{_n(y)}" for x, y in xys),
+                "label_x": _n(cx),
+                "label_y": _n(cy),
             }
         )
     placed = []
@@ -141,10 +146,10 @@ def municipality_map(markers: Sequence[Marker], width: int = 640) -> dict[str, o
         # A point outside the four municipalities is pinned to the edge, not lost.
         x = min(max(x, 4.0), projection.width - 4.0)
         y = min(max(y, 4.0), projection.height - 4.0)
-        placed.append({"x": x, "y": y, "x0": x - 7, "y0": y - 7, "marker": marker})
+        placed.append({"x": _n(x), "y": _n(y), "x0": _n(x - 8), "y0": _n(y - 8), "marker": marker})
     return {
-        "width": projection.width,
-        "height": projection.height,
+        "width": str(projection.width),
+        "height": str(projection.height),
         "areas": areas,
         "markers": placed,
     }
@@ -164,12 +169,12 @@ def bar_chart(
             {
                 "label": label,
                 "value": value,
-                "x": round(left + i * slot + gap / 2, 1),
-                "y": round(height - bottom - h, 1),
-                "w": round(slot - gap, 1),
-                "h": round(h, 1),
-                "cx": round(left + i * slot + slot / 2, 1),
-                "value_y": round(height - bottom - h - 4, 1),
+                "x": _n(left + i * slot + gap / 2),
+                "y": _n(height - bottom - h),
+                "w": _n(slot - gap),
+                "h": _n(h),
+                "cx": _n(left + i * slot + slot / 2),
+                "value_y": _n(height - bottom - h - 4),
             }
         )
     return {

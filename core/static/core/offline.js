@@ -116,6 +116,12 @@
     if (ref && !ref.value) { ref.value = uuid(); }
     var fields = fieldsOf(form);
     var done = function (response) {
+      if (!response.ok) {
+        // Refused (4xx): show the server's page with its message; the draft stays.
+        return response.text().then(function (html) {
+          document.open(); document.write(html); document.close();
+        });
+      }
       localStorage.removeItem(draftKey(form));
       if (ref) { ref.value = ""; }
       window.location.assign(response.url || window.location.href);

@@ -1,0 +1,199 @@
+"""Each role's main journey in headless Chromium, against the live server and a
+real Celery worker: the nurse completes a visit with a test, a phone order and
+a dose (and loses nothing when the connection drops); the physician confirms;
+the coordinator takes a phone referral and assigns it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from acute.clinical.models import LabResult, MedicationOrder
+from acute.models import Referral, Visit, VisitNote
+from acute.services import visit_assign
+from core.actors import Actor
+from core.models import Role
+from medicine_cabinet import services as cabinet
+from medicine_cabinet.models import Administration, Lot, Medicine
+from tests import factories
+from tests.browser.conftest import DESKTOP, TABLET_PORTRAIT, log_in, screenshot
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def _stock_bag(nurse) -> tuple[Lot, Lot]:
+    """Pivmecillinam in the nurse's bag, two lots: the one expiring first is suggested."""
+    organisation = nurse.organisation
+    officer = factories.staff(Role.MEDICINE_OFFICER, organisation)
+    medicine = cabinet.medicine_upsert(
+        atc_code="J01CA08",
+        name="Pivmecillinam",
+        strength="400 mg",
+        form="tablet",
+        unit="tablet",
+        package_size=Decimal("20"),
+        dispensing=Medicine.Dispensing.PRESCRIPTION,
+        dependence_forming=False,
+        minimum_stock=Decimal("10"),
+    )
+    cab = cabinet.cabinet_create(organisation=organisation, name="Skab 1")
+    bag = cabinet.bag_for_nurse(organisation=organisation, nurse=nurse.user)
+    lots = []
+    for batch, days in (("LATE-1", 300), ("SOON-1", 40)):
+        lot = cabinet.stock_receive(
+            actor=Actor.for_membership(officer),
+            cabinet=cab,
+            medicine=medicine,
+            batch_number=batch,
+            expires_on=timezone.localdate() + dt.timedelta(days=days),
+            quantity=Decimal("20"),
+            unit="tablet",
+            supplier="Apoteket",
+            delivery_reference=f"D-{batch}",
+        ).lot
+        cabinet.stock_transfer(
+            actor=Actor.for_membership(nurse),
+            lot=lot,
+            source=cab,
+            destination=bag,
+            quantity=Decimal("5"),
+            unit="tablet",
+        )
+        lots.append(lot)
+    return lots[1], lots[0]  # (suggested, later)
+
+
+def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_worker):
+    physician = factories.staff(Role.PHYSICIAN, factories.gp_practice(), username="laege")
+    physician.user.authorisation_id = "ABC12"
+    physician.user.save(update_fields=["authorisation_id"])
+    nurse, shift = factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(by=coordinator)
+    visit = visit_assign(referral=referral, shift=shift, by=Actor.for_membership(coordinator))
+    suggested, _later = _stock_bag(nurse)
+
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    page.get_by_role("link", name="Mine besøg").first.click()
+    assert page.locator(f'a[href="/nurse/visits/{visit.pk}/"]').count() >= 1
+    assert page.locator("a[data-maps]").get_attribute("href").startswith("geo:")
+    screenshot(page, "nurse-visits")
+    page.get_by_role("link", name="Åbn besøg").click()
+    for step in ("Acceptér", "Kør", "Ankommet"):
+        page.get_by_role("button", name=step).click()
+        page.wait_for_load_state("domcontentloaded")
+    assert page.locator("#visit-status").inner_text() == "On site"
+
+    # The connection drops mid-visit: the note waits on the tablet, nothing is lost.
+    page.context.set_offline(True)
+    page.get_by_label("Notat", exact=True).fill("Borger klar, afebril efter paracetamol")
+    page.get_by_role("button", name="Gem notat").click()
+    outbox = page.locator("#outbox")
+    outbox.wait_for(state="visible")
+    assert "Notat" in page.locator("#outbox-items").inner_text()
+    assert "is-offline" in (page.locator("body").get_attribute("class") or "")
+    screenshot(page, "nurse-offline-outbox")
+    assert not VisitNote.objects.filter(visit=visit).exists()
+    page.context.set_offline(False)
+    outbox.wait_for(state="hidden")
+    assert VisitNote.objects.get(visit=visit).text == "Borger klar, afebril efter paracetamol"
+
+    # A predefined test (R7) with instant interpretation.
+    page.reload()
+    page.get_by_label("Prøve", exact=True).select_option("NPU19748")
+    page.get_by_label("Værdi", exact=True).fill("180")
+    page.locator("#lab-interpretation [data-interpretation]").wait_for()
+    assert page.locator("#lab-interpretation [data-interpretation]").get_attribute(
+        "data-interpretation"
+    ) in ("H", "HH")
+    page.get_by_role("button", name="Gem resultat").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert LabResult.objects.filter(visit=visit, test__code="NPU19748").exists()
+
+    # The phone order, only with its read-back (R8).
+    form = page.locator('form[action$="/order/"]')
+    for label, value in (
+        ("Autorisations-ID", "ABC12"),
+        ("Organisation", "Lægehuset"),
+        ("ATC-kode", "J01CA08"),
+        ("Lægemiddel", "Pivmecillinam"),
+        ("Dosis", "400"),
+        ("Enhed", "mg"),
+        ("Hyppighed", "3 gange dagligt"),
+        ("Varighed", "5 dage"),
+        ("Indikation", "Urinvejsinfektion"),
+    ):
+        form.get_by_label(label, exact=True).fill(value)
+    form.get_by_role("button", name="Registrér telefonordination").click()
+    page.get_by_role("alert").wait_for()
+    assert "R8" in page.get_by_role("alert").inner_text()
+    assert not MedicationOrder.objects.filter(visit=visit).exists()
+    form = page.locator('form[action$="/order/"]')
+    form.get_by_label("Jeg har læst ordinationen op for lægen").check()
+    form.get_by_label("Lægen har bekræftet genlæsningen").check()
+    form.get_by_role("button", name="Registrér telefonordination").click()
+    page.locator('form[action$="/give/"]').wait_for()
+    order = MedicationOrder.objects.get(visit=visit)
+
+    # The dose from the bag, from the lot that expires first.
+    give = page.locator('form[action$="/give/"]')
+    assert give.locator(".lot").inner_text() == suggested.batch_number
+    give.get_by_label("Mængde", exact=False).fill("1")
+    screenshot(page, "nurse-visit")
+    give.get_by_role("button", name="Giv dosis").click()
+    page.wait_for_load_state("domcontentloaded")
+    administration = Administration.objects.get(order_id=order.pk)
+    assert administration.lot_id == suggested.pk
+
+    page.get_by_label("Udfald", exact=True).select_option("treated_at_home")
+    page.get_by_label("Vurdering", exact=False).last.fill("UVI, pivmecillinam startet")
+    page.get_by_role("button", name="Afslut besøg").click()
+    page.wait_for_url("**/nurse/visits/")
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.COMPLETED
+
+    # The physician confirms the order and marks the prescription sent.
+    doctor = new_page(DESKTOP)
+    log_in(doctor, physician.user.username, factories.PASSWORD)
+    doctor.get_by_role("link", name="Ordinationer til bekræftelse").first.click()
+    screenshot(doctor, "physician-orders")
+    doctor.get_by_role("button", name="Bekræft ordination").click()
+    doctor.get_by_role("button", name="Recept sendt til apotek").click()
+    doctor.wait_for_load_state("domcontentloaded")
+    order.refresh_from_db()
+    assert order.status == MedicationOrder.Status.CONFIRMED
+    assert order.prescription_status == MedicationOrder.PrescriptionStatus.SENT
+
+
+def test_coordinator_takes_a_phone_referral_and_assigns_it(new_page, celery_worker):
+    person = factories.citizen()
+    nurse, shift = factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    page = new_page(DESKTOP)
+    log_in(page, coordinator.user.username, factories.PASSWORD)
+    page.get_by_role("link", name="Telefonhenvisning").first.click()
+    page.get_by_label("CPR-nummer").fill(f"{person.cpr[:6]}-{person.cpr[6:]}")
+    page.get_by_label("Hastegrad").select_option("within_2_hours")
+    page.get_by_label("Hvem henviser").select_option("gp")
+    page.get_by_label("Henviserens navn").fill("Læge Jensen")
+    page.get_by_label("Tilbagekaldsnummer").fill("+4539111111")
+    page.get_by_label("Årsag", exact=True).fill("Dehydrering")
+    page.get_by_label("Klinisk billede").fill("Tør, svimmel")
+    page.get_by_label("Ønsket").fill("Væsketal, væske sc")
+    page.get_by_label("Behandlingsansvarlig læge").fill("Læge Jensen")
+    page.get_by_label("Lægens telefon").fill("+4539111111")
+    screenshot(page, "coordinator-phone-referral")
+    page.get_by_role("button", name="Gem henvisning").click()
+    page.wait_for_url("**/coordinator/referrals/*/")
+    referral = Referral.objects.get(citizen=person)
+    assert person.cpr not in page.url
+    page.get_by_role("button", name=f"Tildel {nurse.user.display_name}").click()
+    page.wait_for_url("**/coordinator/")
+    assert Visit.objects.get(referral=referral).shift_id == shift.pk
+    page.locator("svg.map").wait_for()
+    assert nurse.user.display_name in page.locator("#board").inner_text()
+    screenshot(page, "coordinator-board")
