@@ -283,10 +283,21 @@ class ReferralListView(APIView):
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         referral = create_referral_from(actor, valid(ReferralIn, request.data))
-        referral.citizen = Citizen.objects.select_related("municipality").get(
-            pk=referral.citizen_id
+        # A receipt only: the referrer gave the citizen's data, and reading more
+        # (name, address) would need the gate.
+        return Response(
+            {
+                "id": referral.pk,
+                "episode": referral.episode_id,
+                "citizen": referral.citizen_id,
+                "source": referral.source,
+                "channel": referral.channel,
+                "urgency": referral.urgency,
+                "deadline_at": referral.deadline_at,
+                "status": referral.status,
+            },
+            status=201,
         )
-        return Response(referral_out(referral), status=201)
 
 
 class ReferralDetailView(APIView):

@@ -1081,7 +1081,7 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", by: Acto
 
 
 def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Beat job. For every accepted referral nobody has reached yet: warn when no
+    """Beat job. For every open referral nobody has reached yet: warn when no
     available nurse can arrive before the deadline (and nobody assigned will),
     escalate once the deadline has passed. One warning row per kind; rows are
     the coordinator board's to acknowledge."""
@@ -1089,7 +1089,11 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
     margin = dt.timedelta(minutes=settings.ACUTE_AT_RISK_MARGIN_MINUTES)
     counts = {"at_risk": 0, "overdue": 0}
     pending = list(
-        Referral.objects.filter(status=Referral.Status.ACCEPTED, reached_at__isnull=True)
+        # Untriaged referrals count too: a deadline does not wait for triage.
+        Referral.objects.filter(
+            status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+            reached_at__isnull=True,
+        )
         .select_related("citizen")
         .order_by("deadline_at")
     )

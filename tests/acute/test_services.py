@@ -297,6 +297,13 @@ def test_deadline_watch_warns_and_escalates():
     assert kinds == {"at_risk", "overdue"}
 
 
+def test_deadline_watch_also_escalates_untriaged_referrals():
+    """R10: a referral still awaiting triage when its deadline passes is escalated."""
+    referral = f.acute_referral(accepted=False)
+    later = referral.deadline_at + dt.timedelta(minutes=1)
+    assert services.deadline_watch(now=later)["overdue"] == 1
+
+
 def test_deadline_watch_is_quiet_when_a_nurse_can_make_it():
     f.acute_nurse_on_shift(latitude=55.751, longitude=12.546)
     f.acute_referral()
