@@ -109,7 +109,7 @@ def outbox_enqueue(
 def _claim(message_pk: int, now: dt.datetime) -> tuple[OutboundMessage, DeliveryAttempt] | None:
     with transaction.atomic():
         message = (
-            OutboundMessage.objects.select_for_update(skip_locked=True)
+            OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("partner")
             .filter(
                 pk=message_pk,
@@ -203,7 +203,7 @@ def _record(
     retry_in: float | None = None
     with transaction.atomic():
         message = (
-            OutboundMessage.objects.select_for_update()
+            OutboundMessage.objects.select_for_update(of=("self",))
             .select_related(
                 "partner__organisation", "on_behalf_of__user", "on_behalf_of__organisation"
             )
@@ -339,7 +339,7 @@ def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[in
                 status=OutboundMessage.Status.PENDING, lease_until=None, next_attempt_at=real_now
             )
         unacknowledged = list(
-            OutboundMessage.objects.select_for_update(skip_locked=True)
+            OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("partner")
             .filter(status=OutboundMessage.Status.AWAITING_ACK, next_attempt_at__lte=now)[:limit]
         )
