@@ -10,7 +10,9 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from consent.audit.fhir import audit_event_resource
 from consent.audit.models import AuditEntry
+from consent.audit.selectors import Disclosure, audit_entries_for_citizen
 from consent.audit.services import Action, Purpose, audit_record_many
 from consent.fhir import CATEGORY_SYSTEM, consent_resource, record_resource
 from consent.gate import (
@@ -301,7 +303,7 @@ class InsightReport:
     holdings: list[dict[str, Any]]
     resources: list[RecordResource]
     consents: list[ConsentDirective]
-    accesses: list[AuditEntry]
+    accesses: list[Disclosure]
     break_glasses: list[BreakGlass]
 
 
@@ -329,12 +331,11 @@ def insight_report(
         .annotate(count=Count("pk"))
         .order_by("category", "source_organisation__name")
     ]
-    # Read-only view of the audit log; the auditors' own selectors live in consent.audit.
-    accesses = list(
-        AuditEntry.objects.filter(
-            citizen_id=citizen.pk, recorded_at__gte=since, outcome="permitted"
-        ).order_by("-recorded_at", "-pk")
-    )
+    accesses = [
+        d
+        for d in audit_entries_for_citizen(citizen_id=citizen.pk, since=since)
+        if d.outcome == "permitted" and d.at <= now
+    ]
     return InsightReport(
         citizen=citizen,
         generated_at=now,
@@ -355,73 +356,21 @@ def insight_report(
     )
 
 
-def _audit_event(entry: AuditEntry) -> dict[str, Any]:
-    action_code = {
-        "read": "R",
-        "search": "E",
-        "create": "C",
-        "update": "U",
-        "delete": "D",
-        "export": "R",
-        "disclose": "R",
-        "break_glass": "E",
-    }.get(entry.action, "E")
-    purpose = {
-        "treatment": "TREAT",
-        "emergency": "ETREAT",
-        "operations": "HOPERAT",
-        "analysis": "HRESCH",
-        "audit": "HSYSADMIN",
-    }.get(entry.purpose, "TREAT")
-    event: dict[str, Any] = {
-        "resourceType": "AuditEvent",
-        "id": str(entry.pk),
-        "type": {
-            "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
-            "code": "rest",
-        },
-        "subtype": [{"system": "urn:tvaerakut:audit-action", "code": entry.action}],
-        "action": action_code,
-        "recorded": entry.recorded_at.isoformat(),
-        "outcome": "0",
-        "purposeOfEvent": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
-                        "code": purpose,
-                    }
-                ]
-            }
-        ],
-        "agent": [
-            {
-                "who": {"display": entry.actor_username or entry.task or "unknown"},
-                "name": entry.actor_organisation_name or None,
-                "role": [{"text": entry.actor_role}] if entry.actor_role else None,
-                "requestor": True,
-            }
-        ],
-        "source": {"observer": {"display": "tvaerakut"}},
-        "entity": [
-            {"what": {"reference": f"Patient/{entry.citizen_id}"}},
-        ],
-    }
-    if entry.resource_type:
-        event["entity"].append(
-            {
-                "what": {
-                    "display": f"{entry.resource_type}/{entry.resource_id}"
-                    if entry.resource_id
-                    else entry.resource_type
-                }
-            }
-        )
-    if entry.action == Action.BREAK_GLASS or entry.reason_code == "break_glass":
-        event["subtype"].append({"system": "urn:tvaerakut:audit-flag", "code": "break-the-glass"})
-    agent = event["agent"][0]
-    event["agent"][0] = {k: v for k, v in agent.items() if v is not None}
-    return event
+def _audit_events(report: InsightReport) -> list[dict[str, Any]]:
+    """The accesses as AuditEvents (the audit log's own mapping); overrides are
+    flagged so the citizen sees them."""
+    entries = AuditEntry.objects.filter(pk__in=[d.entry_id for d in report.accesses]).order_by(
+        "-recorded_at", "-id"
+    )
+    events = []
+    for entry in entries:
+        event = audit_event_resource(entry)
+        if entry.action == Action.BREAK_GLASS or entry.reason_code == "break_glass":
+            event.setdefault("subtype", []).append(
+                {"system": "urn:tvaerakut:audit-flag", "code": "break-the-glass"}
+            )
+        events.append(event)
+    return events
 
 
 def insight_bundle(report: InsightReport) -> dict[str, Any]:
@@ -431,7 +380,7 @@ def insight_bundle(report: InsightReport) -> dict[str, Any]:
         patient_resource(report.citizen),
         *(record_resource(r) for r in report.resources),
         *(consent_resource(d) for d in report.consents),
-        *(_audit_event(e) for e in report.accesses),
+        *_audit_events(report),
     ]
     return {
         "resourceType": "Bundle",
