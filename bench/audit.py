@@ -11,8 +11,8 @@
 3. ``audit_verify`` over the whole log; baseline: reading the same rows
    without hashing.
 
-The default is 1,000,000 generated entries so that a run stays within about
-three minutes on two cores; ``--rows 10000000`` is the issue's full size.
+The default is 500,000 generated entries so that a run stays within a few
+minutes on two shared cores; ``--rows 10000000`` is the issue's full size.
 """
 
 from __future__ import annotations
@@ -268,7 +268,7 @@ def verify_figures() -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--appends", type=int, default=5000)
     parser.add_argument("--citizens", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=2000)
