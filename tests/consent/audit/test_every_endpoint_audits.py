@@ -2,8 +2,9 @@
 
 Each route is called, with the citizen's internal id put into every path
 parameter (and, for searches, into ``patient``/``citizen``), by staff in
-several roles (one with a care relationship). Whenever an answer shows the citizen's data (their unique name or address), the log
-must have gained an entry for that citizen by that user during the request.
+several roles (one with a care relationship). Whenever an answer shows the
+citizen's data (their unique name or address), the log must have gained an
+entry for that citizen by that user during the request.
 This catches any endpoint that reaches citizen data without recording it.
 """
 
