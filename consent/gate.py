@@ -73,6 +73,10 @@ PERMITTED_PURPOSES: dict[str, frozenset[str]] = {
 }
 
 
+# Background work on behalf of a partner organisation (no person, no role).
+SYSTEM_PURPOSES = frozenset({Purpose.TREATMENT, Purpose.OPERATIONS})
+
+
 @dataclass(frozen=True)
 class Decision:
     permitted: bool
@@ -154,7 +158,7 @@ def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
     annotations: dict[str, Any] = {
         "has_directives": Exists(_in_force().filter(citizen=OuterRef("pk")))
     }
-    if actor.membership is not None and actor.organisation is not None:
+    if actor.organisation is not None:
         annotations["open_basis"] = Subquery(
             _open_relationships(actor)
             .filter(citizen=OuterRef("pk"))
@@ -227,15 +231,20 @@ def access_decide(
 ) -> Decision:
     """Permit or deny; no side effects."""
     if actor.membership is None:
+        if not actor.task:
+            return Decision(False, "no_actor")
+        if actor.partner is None:
+            return Decision(False, "role_not_permitted")
         # Loading from a partner's own system: storage, not disclosure.
-        if (
-            actor.task
-            and actor.partner is not None
-            and action == Action.CREATE
-            and category in DataCategory.values
-        ):
+        if action == Action.CREATE and category in DataCategory.values:
             return Decision(True, "import_from_source", "partner_system")
-        return Decision(False, "no_actor" if not actor.task else "role_not_permitted")
+        # Background work for a partner organisation (a hand-off): the
+        # organisation's own relationship and the citizen's refusals decide.
+        if category not in RECORD_CATEGORIES:
+            return Decision(False, "category_not_permitted")
+        if purpose not in SYSTEM_PURPOSES:
+            return Decision(False, "purpose_not_permitted")
+        return _relationship_and_refusals(actor, citizen, category, purpose)
     role = actor.role
     if role == Role.AUDITOR:
         if category == CATEGORY_INSIGHT and purpose == Purpose.AUDIT:
@@ -253,6 +262,12 @@ def access_decide(
         return Decision(False, "purpose_not_permitted")
     if purpose == Purpose.EMERGENCY:
         return _break_glass_decision(actor, citizen, Decision(False, "no_break_glass"))
+    return _relationship_and_refusals(actor, citizen, category, purpose)
+
+
+def _relationship_and_refusals(
+    actor: Actor, citizen: Citizen, category: str, purpose: str
+) -> Decision:
     basis = _relationship_basis(actor, citizen)
     if not basis:
         return _break_glass_decision(actor, citizen, Decision(False, "no_care_relationship"))

@@ -207,3 +207,28 @@ def test_purpose_header_accepts_platform_and_hl7_codes(world: World, purpose: st
         f"/fhir/Condition/{world.diagnosis.pk}", HTTP_X_PURPOSE_OF_USE=purpose
     )
     assert response.status_code == 200
+
+
+def test_background_work_for_a_partner_follows_the_partners_relationship_and_refusals(
+    world: World,
+) -> None:
+    def hand_off(partner) -> bool:
+        try:
+            access_citizen(
+                actor=Actor.system("integrations.hand_back", partner=partner),
+                citizen_id=world.person.pk,
+                action="disclose",
+                category="patient",
+                purpose="treatment",
+            )
+        except NotFoundOrNotAllowed:
+            return False
+        return True
+
+    assert hand_off(world.home)  # home nursing of the citizen's municipality
+    assert not hand_off(f.home_nursing("159"))
+    assert not hand_off(None)
+    _refuse(world, organisations=[world.home.pk])
+    assert not hand_off(world.home)
+    entry = AuditEntry.objects.filter(task="integrations.hand_back").latest("id")
+    assert (entry.outcome, entry.reason_code) == ("denied", "refused")
