@@ -1,3 +1,13 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from medicine_cabinet import pages
+
+urlpatterns: list[URLPattern] = [
+    path("cabinet/", pages.stock, name="cabinet-stock"),
+    path("cabinet/receive/", pages.receive, name="cabinet-receive"),
+    path("cabinet/recall/", pages.recall, name="cabinet-recall"),
+    path("cabinet/counts/", pages.counts, name="cabinet-counts"),
+    path("cabinet/counts/start/", pages.count_start, name="cabinet-count-start"),
+    path("cabinet/counts/<int:count_id>/", pages.count_detail, name="cabinet-count"),
+    path("cabinet/counts/<int:count_id>/do/", pages.count_action, name="cabinet-count-action"),
+]

@@ -1,0 +1,239 @@
+"""The medicine officer's pages (*lægemiddelansvarlig*): stock by location and
+lot, expiring lots, open notifications (discrepancies, recalls, low stock),
+counts to do, a count, receiving a delivery, recalling a lot.
+
+The cabinet holds no citizen data; every write goes through the cabinet's
+services, which check the role and location and record the audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.actors import Actor
+from core.errors import InvalidInput, PlatformError
+from core.models import Organisation, Role
+from core.pages import page_actor, render_page
+from core.permissions import page
+from medicine_cabinet import selectors, services
+from medicine_cabinet.models import CountLine, CountReason, Location, Medicine, StockCount
+
+EXPIRY_HORIZON_DAYS = 90
+
+
+def _organisation(actor: Actor) -> Organisation:
+    organisation = actor.organisation
+    if organisation is None:
+        raise InvalidInput("cabinet.no_organisation", "Act for the acute function.")
+    return organisation
+
+
+def _stock_page(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
+    actor = page_actor(request)
+    organisation = _organisation(actor)
+    today = timezone.localdate()
+    horizon = today + dt.timedelta(days=EXPIRY_HORIZON_DAYS)
+    balances = list(selectors.stock_by_location(organisation=organisation))
+    return render_page(
+        request,
+        "medicine_cabinet/stock.html",
+        {
+            "balances": balances,
+            "expiring": [b for b in balances if b.lot.expires_on <= horizon],
+            "today": today,
+            "notifications": list(selectors.notifications_open(organisation=organisation)),
+            "cabinets": [
+                loc
+                for loc in selectors.locations_list(organisation=organisation)
+                if loc.kind == Location.Kind.CABINET
+            ],
+            "medicines": Medicine.objects.order_by("name", "strength"),
+            "lots": sorted({b.lot for b in balances}, key=lambda lot: (lot.medicine.name, lot.pk)),
+            "values": request.POST,
+        },
+        error=error,
+    )
+
+
+@page(Role.MEDICINE_OFFICER)
+def stock(request: HttpRequest) -> HttpResponse:
+    return _stock_page(request)
+
+
+def _id(raw: str | None) -> int:
+    """A row id from a form field; anything else is no row (a 4xx, never a 500)."""
+    return int(raw) if raw and raw.isdigit() else 0
+
+
+def _parse_date(raw: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("date.invalid", _("Give the date as YYYY-MM-DD."), field=field) from None
+
+
+@page(Role.MEDICINE_OFFICER)
+@require_POST
+def receive(request: HttpRequest) -> HttpResponse:
+    """A delivery from the pharmacy into a cabinet (*modtagelse*)."""
+    actor = page_actor(request)
+    post = request.POST
+    try:
+        organisation = _organisation(actor)
+        cabinet = selectors.location_get(
+            organisation=organisation, location_id=_id(post.get("cabinet"))
+        )
+        medicine = selectors.medicine_get(medicine_id=_id(post.get("medicine")))
+        services.stock_receive(
+            actor=actor,
+            cabinet=cabinet,
+            medicine=medicine,
+            batch_number=post.get("batch_number", "").strip(),
+            expires_on=_parse_date(post.get("expires_on", ""), "expires_on"),
+            quantity=services.quantity_parse(post.get("quantity", "")),
+            unit=medicine.unit,
+            supplier=post.get("supplier", "").strip(),
+            delivery_reference=post.get("delivery_reference", "").strip(),
+        )
+    except PlatformError as exc:
+        return _stock_page(request, exc)
+    messages.success(request, _("Delivery received."))
+    return redirect("cabinet-stock")
+
+
+@page(Role.MEDICINE_OFFICER)
+@require_POST
+def recall(request: HttpRequest) -> HttpResponse:
+    """Recall a lot: it can no longer be given, and the officer is told where it is."""
+    actor = page_actor(request)
+    try:
+        lot = selectors.lot_get(lot_id=_id(request.POST.get("lot")))
+        services.lot_recall(actor=actor, lot=lot, reason=request.POST.get("reason", ""))
+    except PlatformError as exc:
+        return _stock_page(request, exc)
+    messages.warning(request, _("Lot recalled."))
+    return redirect("cabinet-stock")
+
+
+# --- counts ----------------------------------------------------------------------
+
+
+@page(Role.MEDICINE_OFFICER)
+def counts(request: HttpRequest) -> HttpResponse:
+    actor = page_actor(request)
+    organisation = _organisation(actor)
+    return render_page(
+        request,
+        "medicine_cabinet/counts.html",
+        {
+            "overdue": selectors.counts_overdue(organisation=organisation, now=timezone.now()),
+            "open_counts": list(
+                selectors.counts_list(organisation=organisation)
+                .exclude(status=StockCount.Status.APPROVED)
+                .order_by("-started_at")
+            ),
+            "recent": list(
+                selectors.counts_list(
+                    organisation=organisation, status=StockCount.Status.APPROVED
+                ).order_by("-approved_at")[:10]
+            ),
+            "locations": selectors.locations_list(organisation=organisation),
+        },
+    )
+
+
+@page(Role.MEDICINE_OFFICER)
+@require_POST
+def count_start(request: HttpRequest) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        location = selectors.location_get(
+            organisation=_organisation(actor), location_id=_id(request.POST.get("location"))
+        )
+        count = services.count_start(actor=actor, location=location)
+    except PlatformError as exc:
+        messages.error(request, exc.message)
+        return redirect("cabinet-counts")
+    return redirect("cabinet-count", count_id=count.pk)
+
+
+def _count_page(
+    request: HttpRequest, count_id: int, error: PlatformError | None = None
+) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+    except PlatformError as exc:
+        return render_page(request, "medicine_cabinet/count.html", {}, error=exc)
+    lines = {
+        line.lot_id: line
+        for line in CountLine.objects.filter(count=count).select_related("lot__medicine")
+    }
+    held = [
+        b.lot
+        for b in selectors.stock_by_location(
+            organisation=count.location.organisation, location=count.location
+        )
+    ]
+    lots = held + [line.lot for lot_id, line in lines.items() if lot_id not in {x.pk for x in held}]
+    rows: list[dict[str, Any]] = [{"lot": lot, "line": lines.get(lot.pk)} for lot in lots]
+    return render_page(
+        request,
+        "medicine_cabinet/count.html",
+        {"count": count, "rows": rows, "reasons": CountReason.choices},
+        error=error,
+    )
+
+
+@page(Role.MEDICINE_OFFICER)
+def count_detail(request: HttpRequest, count_id: int) -> HttpResponse:
+    return _count_page(request, count_id)
+
+
+@page(Role.MEDICINE_OFFICER)
+@require_POST
+def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
+    """Record the counted quantities (all lots in one go), recount, submit or approve."""
+    actor = page_actor(request)
+    action = request.POST.get("action", "record")
+    try:
+        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        if action == "record":
+            for key in request.POST:
+                raw = request.POST.get(key, "")
+                lot_id = key.removeprefix("lot_")
+                if key.startswith("lot_") and lot_id.isdigit() and raw.strip():
+                    lot = selectors.lot_get(lot_id=int(lot_id))
+                    services.count_record(
+                        actor=actor, count=count, lot=lot, quantity=services.quantity_parse(raw)
+                    )
+        elif action == "recount":
+            line = CountLine.objects.get(count=count, pk=_id(request.POST.get("line")))
+            services.count_recount(
+                actor=actor,
+                line=line,
+                quantity=services.quantity_parse(request.POST.get("quantity", "")),
+                reason_code=request.POST.get("reason_code", ""),
+                note=request.POST.get("note", ""),
+            )
+        elif action == "submit":
+            services.count_submit(actor=actor, count=count)
+        elif action == "approve":
+            services.count_approve(actor=actor, count=count)
+        else:
+            raise InvalidInput("count.action_unknown", "Unknown action.", field="action")
+    except CountLine.DoesNotExist:
+        return _count_page(
+            request, count_id, InvalidInput("count.line_unknown", "No such line.", field="line")
+        )
+    except PlatformError as exc:
+        return _count_page(request, count_id, exc)
+    return redirect("cabinet-count", count_id=count_id)

@@ -1,0 +1,102 @@
+"""The medicine officer's pages: stock by location and lot, expiring lots,
+receive a delivery, recall a lot, counts with a discrepancy — through the
+cabinet's selectors and services (R8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from core.models import Role
+from medicine_cabinet.models import Balance, Lot, StockCount
+from tests import factories
+from tests.medicine_cabinet.conftest import receive
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(membership) -> Client:
+    client = Client()
+    client.post("/login/", {"username": membership.user.username, "password": factories.PASSWORD})
+    return client
+
+
+def test_stock_by_location_and_expiring_lots(
+    officer, cabinet, paracetamol, django_assert_max_num_queries
+):
+    receive(officer, cabinet, paracetamol, "40", batch="SOON", expires_in_days=20)
+    receive(officer, cabinet, paracetamol, "40", batch="LATER", expires_in_days=400)
+    client = _login(officer)
+    client.get("/cabinet/")
+    with django_assert_max_num_queries(12):
+        html = client.get("/cabinet/").content.decode()
+    stock_table = html[html.index('id="stock-table"') :]
+    assert "SOON" in stock_table and "LATER" in stock_table
+    expiring = html[html.index('id="exp-title"') : html.index('id="stock-title"')]
+    assert "SOON" in expiring and "LATER" not in expiring
+
+
+def test_receive_a_delivery_and_refuse_a_bad_one(officer, cabinet, paracetamol):
+    client = _login(officer)
+    form = {
+        "cabinet": cabinet.pk,
+        "medicine": paracetamol.pk,
+        "batch_number": "NEW-1",
+        "expires_on": str(timezone.localdate() + dt.timedelta(days=200)),
+        "quantity": "60",
+        "supplier": "Apoteket",
+        "delivery_reference": "D-77",
+    }
+    assert client.post("/cabinet/receive/", form).status_code == 302
+    lot = Lot.objects.get(batch_number="NEW-1")
+    assert Balance.objects.get(lot=lot, location=cabinet).quantity == Decimal("60")
+    bad = client.post("/cabinet/receive/", {**form, "batch_number": "NEW-2", "quantity": "-3"})
+    assert bad.status_code == 400
+    assert not Lot.objects.filter(batch_number="NEW-2").exists()
+    bad_date = client.post("/cabinet/receive/", {**form, "expires_on": "soon"})
+    assert bad_date.status_code == 400 and 'data-code="date.invalid"' in bad_date.content.decode()
+
+
+def test_recall_a_lot(officer, cabinet, paracetamol):
+    lot = receive(officer, cabinet, paracetamol, "20", batch="BAD")
+    client = _login(officer)
+    assert (
+        client.post("/cabinet/recall/", {"lot": lot.pk, "reason": "Producent"}).status_code == 302
+    )
+    lot.refresh_from_db()
+    assert lot.recalled_at is not None
+
+
+def test_count_with_a_discrepancy_recount_submit_and_approve(officer, cabinet, paracetamol):
+    lot = receive(officer, cabinet, paracetamol, "40", batch="C1")
+    client = _login(officer)
+    assert "Skab 1" in client.get("/cabinet/counts/").content.decode()
+    response = client.post("/cabinet/counts/start/", {"location": cabinet.pk})
+    count = StockCount.objects.get(location=cabinet)
+    assert response["Location"] == f"/cabinet/counts/{count.pk}/"
+    client.post(f"/cabinet/counts/{count.pk}/do/", {"action": "record", f"lot_{lot.pk}": "38"})
+    early = client.post(f"/cabinet/counts/{count.pk}/do/", {"action": "submit"})
+    assert early.status_code == 412
+    assert 'data-code="count.recount_needed"' in early.content.decode()
+    line = count.lines.get()
+    client.post(
+        f"/cabinet/counts/{count.pk}/do/",
+        {"action": "recount", "line": line.pk, "quantity": "38", "reason_code": "counting_error"},
+    )
+    assert client.post(f"/cabinet/counts/{count.pk}/do/", {"action": "submit"}).status_code == 302
+    count.refresh_from_db()
+    assert count.has_discrepancy
+    assert client.post(f"/cabinet/counts/{count.pk}/do/", {"action": "approve"}).status_code == 302
+    assert Balance.objects.get(lot=lot, location=cabinet).quantity == Decimal("38")
+
+
+@pytest.mark.parametrize("role", [Role.ACUTE_NURSE, Role.COORDINATOR, Role.AUDITOR, Role.PHYSICIAN])
+def test_other_roles_are_refused_the_officer_pages(role):
+    client = _login(factories.staff(role, factories.acute_function()))
+    for path in ("/cabinet/", "/cabinet/counts/"):
+        assert client.get(path).status_code == 403
+    assert client.post("/cabinet/recall/", {"lot": 1, "reason": "x"}).status_code == 403
