@@ -336,7 +336,9 @@ def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[in
                 detail="the delivering worker stopped before recording an answer",
             )
             OutboundMessage.objects.filter(pk__in=expired).update(
-                status=OutboundMessage.Status.PENDING, lease_until=None, next_attempt_at=real_now
+                status=OutboundMessage.Status.PENDING,
+                lease_until=None,
+                next_attempt_at=min(now, real_now),
             )
         unacknowledged = list(
             OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
@@ -354,7 +356,7 @@ def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[in
                 message.status = OutboundMessage.Status.PENDING
                 message.resends += 1
                 message.attempts = 0
-                message.next_attempt_at = real_now
+                message.next_attempt_at = min(now, real_now)
                 message.save(update_fields=["status", "resends", "attempts", "next_attempt_at"])
         # Moving the clock (tests) makes later-due rows due now, so the worker takes them.
         pending = OutboundMessage.objects.filter(
