@@ -818,15 +818,15 @@ def count_approve(*, actor: Actor, count: StockCount, witness: User | None = Non
     if locked.status != StockCount.Status.SUBMITTED:
         raise Conflict("count.not_submitted", "Only a submitted count can be approved.")
     now = timezone.now()
-    lines = list(locked.lines.select_related("lot__medicine"))
+    lines = list(locked.lines.select_related("lot__medicine", "counted_by", "recounted_by"))
     differing = [line for line in lines if line.variance != 0]
     rows = _lock_balances([(locked.location, line.lot) for line in differing])
     movements = []
     for line in differing:
-        counter_id = line.recounted_by_id or line.counted_by_id
+        counter = line.recounted_by or line.counted_by
         line_witness = witness
-        if line_witness is None and counter_id != actor.user.pk:  # type: ignore[union-attr]
-            line_witness = User.objects.get(pk=counter_id)
+        if line_witness is None and counter.pk != actor.user.pk:  # type: ignore[union-attr]
+            line_witness = counter
         line_witness = _check_witness(actor=actor, medicine=line.lot.medicine, witness=line_witness)
         variance = line.variance
         movements.append(

@@ -197,7 +197,12 @@ def order_for(
         "read_back_confirmed": kind == "phone",
         "confirmed_at": None if kind == "phone" else timezone.now(),
     }
-    if visit is not None and any(fl.name == "visit" for fl in MedicationOrder._meta.fields):
+    names = {fl.name for fl in MedicationOrder._meta.fields}
+    if visit is not None and "visit" in names:
         fields["visit"] = visit
+    if extra.pop("cancelled", False):
+        fields["status"] = MedicationOrder.Status.CANCELLED
+        if "cancel_reason" in names:
+            fields.update(cancelled_at=timezone.now(), cancel_reason="Ordered in error")
     fields.update(extra)
     return MedicationOrder.objects.create(**fields)

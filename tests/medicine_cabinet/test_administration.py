@@ -102,7 +102,7 @@ def test_an_order_for_another_medicine_or_citizen_is_refused(
                 unit="tablet",
             )
         assert caught.value.code == code
-    cancelled = order_for(nurse, citizen, paracetamol, visit=visit, status="cancelled")
+    cancelled = order_for(nurse, citizen, paracetamol, visit=visit, cancelled=True)
     with pytest.raises(PreconditionFailed):
         services.administration_give(
             actor=actor(nurse),

@@ -95,3 +95,17 @@ def test_many_concurrent_draws_leave_an_exact_balance(
     bags = Balance.objects.filter(lot=lot, location__kind="bag")
     assert sum(b.quantity for b in bags) == 25
     assert not Movement.objects.filter(balance_after__lt=0).exists()
+
+
+def test_the_database_refuses_to_rewrite_the_ledger(officer, cabinet, paracetamol):
+    """Append-only below the ORM too: raw UPDATE and DELETE are refused."""
+    from django.db import DatabaseError, transaction
+
+    receive(officer, cabinet, paracetamol, "3")
+    for statement in (
+        "UPDATE medicine_cabinet_movement SET quantity = 1",
+        "DELETE FROM medicine_cabinet_movement",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert Movement.objects.get().quantity == 3
