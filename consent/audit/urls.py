@@ -1,3 +1,12 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from consent.audit import pages
+
+urlpatterns = [
+    path("audit/", pages.audit_search_page, name="audit-search"),
+    path("audit/flagged", pages.audit_flagged_page, name="audit-flagged"),
+    path("audit/entries/<int:entry_id>", pages.audit_entry_page, name="audit-entry-page"),
+    path("audit/entries/<int:entry_id>/review", pages.audit_review_page, name="audit-review-page"),
+    path("audit/export.csv", pages.audit_export_page, name="audit-export-page"),
+    path("audit/verify", pages.audit_verify_page, name="audit-verify-page"),
+]
