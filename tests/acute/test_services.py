@@ -144,7 +144,11 @@ def test_full_visit_from_assignment_to_outcome_ends_the_episode_and_access(coord
     )
     assert decision.permitted
     completed = []
-    signals.episode_completed.connect(lambda sender, **kw: completed.append(kw), weak=False)
+
+    def listener(sender, **kwargs):
+        completed.append(kwargs)
+
+    signals.episode_completed.connect(listener)
     try:
         services.visit_accept(visit=visit, by=actor(nurse))
         services.visit_set_off(visit=visit, by=actor(nurse))
@@ -159,7 +163,7 @@ def test_full_visit_from_assignment_to_outcome_ends_the_episode_and_access(coord
             visit=visit, outcome="treated_at_home", assessment="UVI, behandlet", by=actor(nurse)
         )
     finally:
-        signals.episode_completed.receivers.clear()
+        signals.episode_completed.disconnect(listener)
     visit.refresh_from_db()
     referral.refresh_from_db()
     assert visit.status == Visit.Status.COMPLETED
