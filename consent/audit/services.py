@@ -14,9 +14,11 @@ Rules for callers:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
@@ -59,19 +61,20 @@ def _entry(
         actor_role=actor.role,
         actor_organisation_id=organisation.pk if organisation else None,
         actor_organisation_name=organisation.name if organisation else "",
-        task=actor.task,
+        task=actor.task[:200],
         partner_organisation_id=actor.partner.pk if actor.partner else None,
         citizen_id=citizen_id,
         action=action,
-        resource_type=resource_type,
+        resource_type=resource_type[:64],
         resource_id=str(resource_id)[:64],
         purpose=purpose,
         outcome=outcome,
-        reason_code=reason_code,
-        request_id=ctx.request_id,
+        reason_code=reason_code[:64],
+        request_id=ctx.request_id[:64],
         client_address=ctx.client_address or None,
-        user_agent=ctx.user_agent,
-        detail=detail or {},
+        user_agent=ctx.user_agent[:300],
+        # Stored as it will read back (dates as ISO text), so digests agree.
+        detail=json.loads(json.dumps(detail or {}, cls=DjangoJSONEncoder)),
     )
 
 

@@ -240,3 +240,22 @@ def test_concurrent_writers_keep_the_chain_intact() -> None:
     assert result.checked == 8 * 27
     ids = list(AuditEntry.objects.order_by("id").values_list("id", flat=True))
     assert ids == list(range(ids[0], ids[0] + len(ids)))
+
+
+def test_detail_with_dates_and_overlong_values_is_stored_and_verifies() -> None:
+    import datetime as dt
+
+    actor = Actor.system("tests.chain." + "x" * 300)
+    entry = audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        purpose=Purpose.OPERATIONS,
+        citizen_id=1,
+        resource_type="R" * 100,
+        reason_code="c" * 100,
+        detail={"due": dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC), "n": 1.5},
+    )
+    stored = AuditEntry.objects.get(id=entry.id)
+    assert stored.detail == {"due": "2026-01-02T03:04:00Z", "n": 1.5}
+    assert len(stored.task) == 200 and len(stored.reason_code) == 64
+    assert chain_verify().ok
