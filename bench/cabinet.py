@@ -374,9 +374,13 @@ def main() -> None:
     print("  minimal locked draws done", flush=True)
     figures["draws_minimal_unlocked"] = _draw_run(fx, "unlocked", options.workers, options.draws)
     goals = {
-        "location balance p95 < 10 ms with a 1M ledger": (
+        "location balance p95 < 10 ms with a 1M ledger (client, wall clock)": (
             figures["ledger_movements"] >= 1_000_000
             and figures["location_balance"]["balance_rows"]["p95_ms"] < 10
+        ),
+        "location balance, database time p95 < 10 ms with a 1M ledger": (
+            figures["ledger_movements"] >= 1_000_000
+            and figures["location_balance"]["server_ms_for_balance_query"]["p95_ms"] < 10
         ),
         "locked draws end with an exact balance": figures["draws_minimal_locked"]["exact"]
         and figures.get("draws_service_locked", {"exact": True})["exact"],

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -216,9 +217,13 @@ def _book(
         witness=witness,
         **fields,
     )
-    full_clean_or_raise(
-        movement, code="movement.invalid", exclude=["location", "lot", "by", "witness"]
-    )
+    # Field checks only: the table's CHECK constraints hold the rest, and asking
+    # the database to pre-check them would cost queries while the row is locked.
+    try:
+        movement.clean_fields(exclude=["location", "lot", "by", "witness", "stock_count"])
+    except ValidationError as exc:
+        field = next(iter(exc.message_dict), None)
+        raise InvalidInput("movement.invalid", "; ".join(exc.messages), field=field) from None
     movement.save(force_insert=True)
     balance.quantity = after
     balance.updated_at = at

@@ -314,3 +314,32 @@ def test_staff_of_another_organisation_cannot_move_the_acute_functions_stock(
             unit="tablet",
             reason_code="dropped",
         )
+
+
+def test_a_transfer_costs_a_fixed_small_number_of_queries(
+    officer, nurse, cabinet, bag, paracetamol
+):
+    lot = receive(officer, cabinet, paracetamol, "10")
+    services.stock_transfer(
+        actor=actor(nurse),
+        lot=lot,
+        source=cabinet,
+        destination=bag,
+        quantity=Decimal("1"),
+        unit="tablet",
+    )
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        services.stock_transfer(
+            actor=actor(nurse),
+            lot=lot,
+            source=cabinet,
+            destination=bag,
+            quantity=Decimal("1"),
+            unit="tablet",
+        )
+    # Savepoint, insert-or-ignore of the balance rows, two locks, two entries,
+    # two balance updates, the audit entry (with the audit log's own chain).
+    assert len(queries.captured_queries) <= 14, [q["sql"][:80] for q in queries.captured_queries]
