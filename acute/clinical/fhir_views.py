@@ -13,7 +13,7 @@ from acute.clinical import fhir, selectors
 from acute.clinical.models import LabResult, MedicationOrder, ProcedureRecord
 from consent.audit.services import Action, Purpose
 from consent.gate import access_citizen
-from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.errors import InvalidInput
 from core.fhir.views import FHIRView, paging_params, searchset
 from core.models import Role
 from core.permissions import actor_from_request, roles
@@ -58,7 +58,13 @@ class _Read(_ClinicalResource):
         assert actor is not None
         obj = self.queryset().filter(pk=pk).first()
         if obj is None:
-            raise NotFoundOrNotAllowed()
+            raise selectors.deny(
+                actor,
+                citizen_id=None,
+                resource_type=self.resource_type,
+                resource_id=str(pk),
+                reason="unknown_resource",
+            )
         access_citizen(
             actor=actor,
             citizen_id=obj.citizen_id,
@@ -196,7 +202,13 @@ class MedicationRequestRead(_ClinicalResource):
         else:
             found = _orders().filter(pk=pk).first()
             if found is None:
-                raise NotFoundOrNotAllowed()
+                raise selectors.deny(
+                    actor,
+                    citizen_id=None,
+                    resource_type=self.resource_type,
+                    resource_id=str(pk),
+                    reason="unknown_resource",
+                )
             access_citizen(
                 actor=actor,
                 citizen_id=found.citizen_id,

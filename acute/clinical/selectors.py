@@ -40,9 +40,10 @@ from core.models import Role
 CATEGORY = "patient"
 
 
-def _deny(
+def deny(
     actor: Actor, *, citizen_id: int | None, resource_type: str, resource_id: str, reason: str
 ) -> NotFoundOrNotAllowed:
+    """Record a refused read as denied (R9) and give the one "not found" error to raise."""
     audit_record(
         actor=actor,
         action=Action.READ,
@@ -68,7 +69,7 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
     )
     resource_id = f"visit-{visit_id}"
     if visit is None:
-        raise _deny(
+        raise deny(
             actor,
             citizen_id=None,
             resource_type="Encounter",
@@ -76,7 +77,7 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
             reason="unknown_visit",
         )
     if own_visit and (actor.user is None or visit.nurse_id != actor.user.pk):
-        raise _deny(
+        raise deny(
             actor,
             citizen_id=visit.citizen_id,
             resource_type="Encounter",
@@ -100,7 +101,7 @@ def order_access_for_physician(*, actor: Actor, order_id: int) -> MedicationOrde
     marks its prescription sent. Anyone else gets "not found", audited."""
     order = MedicationOrder.objects.filter(pk=order_id).first()
     if order is None or actor.user is None or order.ordering_physician_id != actor.user.pk:
-        raise _deny(
+        raise deny(
             actor,
             citizen_id=order.citizen_id if order else None,
             resource_type="MedicationRequest",
@@ -266,7 +267,7 @@ def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
                 and alert.visit.shift.acute_function_id == actor.organisation.pk
             )
     if alert is None or not allowed:
-        raise _deny(
+        raise deny(
             actor,
             citizen_id=alert.citizen_id if alert else None,
             resource_type="Flag",

@@ -180,3 +180,17 @@ def test_capability_statement_lists_clinical_resources(client):
     types = {r["type"]: r for r in body["rest"][0]["resource"]}
     for name in ("Observation", "Procedure", "MedicationRequest"):
         assert "read" in [i["code"] for i in types[name]["interaction"]]
+
+
+def test_unknown_ids_look_like_refusals_and_are_audited(scene: Scene):
+    client = factories.client_for(scene.nurse)
+    for url in ("/fhir/Observation/lab-999999", "/fhir/MedicationRequest/999999"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert response.json()["resourceType"] == "OperationOutcome"
+    assert (
+        AuditEntry.objects.filter(
+            actor_user_id=scene.nurse.user.pk, reason_code="unknown_resource", outcome="denied"
+        ).count()
+        == 2
+    )
