@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections, transaction
+from django.db.models import Max, Min
 
 from consent.audit.chain import GENESIS, chain_verify, epoch_us, link
 from consent.audit.models import AuditEntry, ChainHead
@@ -259,3 +260,62 @@ def test_detail_with_dates_and_overlong_values_is_stored_and_verifies() -> None:
     assert stored.detail == {"due": "2026-01-02T03:04:00Z", "n": 1.5}
     assert len(stored.task) == 200 and len(stored.reason_code) == 64
     assert chain_verify().ok
+
+
+WRITER_SCRIPT = """
+import django
+django.setup()
+from django.db import transaction
+from consent.audit.services import audit_record, audit_record_many
+from core.actors import Actor
+actor = Actor.system("tests.process")
+for i in range(30):
+    if i % 10 == 0:
+        audit_record_many(actor=actor, action="search", purpose="treatment", citizen_ids=[i, i + 1])
+    else:
+        with transaction.atomic():
+            audit_record(actor=actor, action="update", purpose="treatment", citizen_id=i)
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_separate_processes_and_this_one_write_at_once() -> None:
+    """Like web and Celery workers: three OS processes and this test append together."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, worker_env
+
+    env = worker_env(DJANGO_SETTINGS_MODULE="config.settings")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER_SCRIPT],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]
+    actor = Actor.system("tests.main")
+    # Keep writing until every process is done, so the writes overlap.
+    mine = 0
+    while mine < 30 or any(p.poll() is None for p in processes):
+        audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=mine)
+        mine += 1
+    for process in processes:
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output.decode()[-2000:]
+    # Each process: 3 searches of 2 citizens + 27 updates.
+    assert AuditEntry.objects.count() == 3 * (3 * 2 + 27) + mine
+    times = dict(
+        AuditEntry.objects.values_list("task")
+        .annotate(first=Min("id"))
+        .values_list("task", "first")
+    )
+    last_main = AuditEntry.objects.filter(task="tests.main").aggregate(last=Max("id"))["last"]
+    assert times["tests.process"] < last_main  # the processes wrote while this one did
+    result = chain_verify()
+    assert result.ok, result.describe()
+    assert AuditEntry.objects.filter(task="tests.process").count() == 3 * 33
