@@ -258,6 +258,15 @@ def main() -> None:
             }
         cost_ratio = rates["bare"] / rates["full"]
         figures["read_cost_ratio_full_vs_bare"] = round(cost_ratio, 2)
+        # One client, no queueing: the latency each read costs on its own.
+        single = {
+            side: load(port, read_path, token, 1, args.seconds / 4)[0]
+            for side, port in (("full", FULL_PORT), ("bare", BARE_PORT))
+        }
+        figures["read_single_client"] = {side: summary(v) for side, v in single.items()}
+        figures["read_single_client_latency_ratio"] = round(
+            summary(single["full"])["mean_ms"] / summary(single["bare"])["mean_ms"], 2
+        )
 
         everything = f"/fhir/Patient/{rich}/$everything"
         load(FULL_PORT, lambda i: everything, token, 20, 1.0)
