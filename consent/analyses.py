@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from consent.audit.services import Action, Purpose, audit_record
@@ -33,7 +33,7 @@ from consent.fhir import MUNICIPAL_SERVICES
 from consent.models import CareRelationship, ConsentDirective, DataCategory, RecordResource
 from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
-from core.models import Organisation, Role
+from core.models import Citizen, Organisation, Role
 
 SUPPRESSED = None  # a suppressed cell is published as null / "<5"
 
@@ -212,15 +212,20 @@ def diagnosis_and_service(*, diagnosis: str, service: str) -> Table:
     with_diagnosis = RecordResource.objects.filter(
         category=DataCategory.SOMATIC_DIAGNOSIS, code__istartswith=diagnosis
     ).exclude(citizen_id__in=excluded)
-    receiving = set(
-        RecordResource.objects.filter(
-            category=DataCategory.MUNICIPAL_HELP, code=service
-        ).values_list("citizen_id", flat=True)
+    receives = RecordResource.objects.filter(
+        citizen=OuterRef("pk"), category=DataCategory.MUNICIPAL_HELP, code=service
     )
-    people = dict(with_diagnosis.values_list("citizen_id", "citizen__municipality_id").distinct())
+    # Counted in the database: one row per (municipality, receives or not).
+    grouped = (
+        Citizen.objects.filter(pk__in=with_diagnosis.values("citizen_id"))
+        .annotate(receives=Exists(receives))
+        .values("municipality_id", "receives")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     counts_by: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for citizen_id, municipality_id in people.items():
-        counts_by[municipality_id][0 if citizen_id in receiving else 1] += 1
+    for row in grouped:
+        counts_by[row["municipality_id"]][0 if row["receives"] else 1] = row["n"]
     municipalities = _municipalities()
     counts = [counts_by[m.pk] for m in municipalities]
     return _table(

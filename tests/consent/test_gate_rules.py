@@ -232,3 +232,13 @@ def test_background_work_for_a_partner_follows_the_partners_relationship_and_ref
     assert not hand_off(world.home)
     entry = AuditEntry.objects.filter(task="integrations.hand_back").latest("id")
     assert (entry.outcome, entry.reason_code) == ("denied", "refused")
+
+
+def test_consent_search_query_count_is_pinned(world: World, django_assert_max_num_queries) -> None:
+    for purpose in ("HOPERAT", "HRESCH", "HSYSADMIN"):
+        _refuse(world, purposes=[purpose], organisations=[world.gp.pk])
+    client = f.client_for(world.nurse)
+    client.get(f"/fhir/Consent?patient={world.person.pk}")
+    with django_assert_max_num_queries(10):
+        found = client.get(f"/fhir/Consent?patient={world.person.pk}").json()
+    assert found["total"] == 3
