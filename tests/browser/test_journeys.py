@@ -19,7 +19,7 @@ from core.models import Role
 from medicine_cabinet import services as cabinet
 from medicine_cabinet.models import Administration, Lot, Medicine
 from tests import factories
-from tests.browser.conftest import DESKTOP, TABLET_PORTRAIT, log_in, screenshot
+from tests.browser.conftest import DESKTOP, TABLET_LANDSCAPE, TABLET_PORTRAIT, log_in, screenshot
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -197,3 +197,84 @@ def test_coordinator_takes_a_phone_referral_and_assigns_it(new_page, celery_work
     page.locator("svg.map").wait_for()
     assert nurse.user.display_name in page.locator("#board").inner_text()
     screenshot(page, "coordinator-board")
+
+
+def test_auditor_finds_the_nurses_access_and_exports_it(new_page, celery_worker):
+    """R9: the nurse's read of the visit is in the log; the auditor finds it and exports it."""
+    from django.test import Client
+
+    nurse, shift = factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(by=coordinator)
+    visit = visit_assign(referral=referral, shift=shift, by=Actor.for_membership(coordinator))
+    nurse_client = Client()
+    nurse_client.post("/login/", {"username": nurse.user.username, "password": factories.PASSWORD})
+    assert nurse_client.get(f"/nurse/visits/{visit.pk}/").status_code == 200
+
+    auditor = factories.staff(Role.AUDITOR, factories.acute_function())
+    page = new_page(DESKTOP)
+    log_in(page, auditor.user.username, factories.PASSWORD)
+    page.get_by_role("link", name="Adgangslog").first.click()
+    page.locator('input[name="citizen"]').fill(str(visit.citizen_id))
+    page.get_by_role("button", name="Søg", exact=True).click()
+    page.wait_for_load_state("domcontentloaded")
+    rows = page.locator("tbody tr", has_text=nurse.user.username)
+    assert rows.count() >= 1
+    screenshot(page, "auditor-search")
+    export = page.locator('a[href*="export"]').first.get_attribute("href")
+    assert export is not None
+    response = page.context.request.get(export)
+    assert response.status == 200
+    assert nurse.user.username in response.text()
+    assert visit.citizen.cpr not in response.text()
+    # The not-allowed page for a nurse who tries the auditor's page.
+    other = new_page(TABLET_PORTRAIT)
+    log_in(other, nurse.user.username, factories.PASSWORD)
+    assert other.goto("/audit/").status == 403
+
+
+def test_medicine_officer_counts_the_cabinet(new_page, celery_worker):
+    from medicine_cabinet.models import StockCount
+
+    officer = factories.staff(Role.MEDICINE_OFFICER, factories.acute_function())
+    medicine = cabinet.medicine_upsert(
+        atc_code="N02BE01",
+        name="Paracetamol",
+        strength="500 mg",
+        form="tablet",
+        unit="tablet",
+        package_size=Decimal("20"),
+        dispensing=Medicine.Dispensing.OVER_THE_COUNTER,
+        dependence_forming=False,
+        minimum_stock=Decimal("10"),
+    )
+    cab = cabinet.cabinet_create(organisation=officer.organisation, name="Skab 1")
+    lot = cabinet.stock_receive(
+        actor=Actor.for_membership(officer),
+        cabinet=cab,
+        medicine=medicine,
+        batch_number="P-77",
+        expires_on=timezone.localdate() + dt.timedelta(days=30),
+        quantity=Decimal("40"),
+        unit="tablet",
+        supplier="Apoteket",
+        delivery_reference="D-1",
+    ).lot
+    page = new_page(TABLET_LANDSCAPE)
+    log_in(page, officer.user.username, factories.PASSWORD)
+    page.get_by_role("link", name="Beholdning").first.click()
+    assert "P-77" in page.locator("#stock-table").inner_text()
+    screenshot(page, "officer-stock")
+    page.get_by_role("link", name="Optællinger").first.click()
+    start = page.locator("form.row", has=page.locator('select[name="location"]'))
+    start.locator("select").select_option(label="Skab 1")
+    start.get_by_role("button", name="Start optælling").click()
+    page.get_by_label("Optalt P-77").fill("40")
+    page.get_by_role("button", name="Gem optalte mængder").click()
+    page.get_by_role("button", name="Indsend optælling").click()
+    page.get_by_role("button", name="Godkend optælling").click()
+    page.wait_for_load_state("domcontentloaded")
+    screenshot(page, "officer-count")
+    count = StockCount.objects.get(location=cab)
+    assert count.status == StockCount.Status.APPROVED and not count.has_discrepancy
+    assert count.lines.get().lot_id == lot.pk
