@@ -259,3 +259,18 @@ def test_capability_statement_lists_the_shared_record(db) -> None:
         assert type_ in types
     assert types["Condition"]["versioning"] == "versioned-update"
     assert {"code": "transaction"} in statement["rest"][0]["interaction"]
+
+
+def test_a_cpr_subject_is_resolved_and_never_stored_or_echoed(world: World) -> None:
+    body = bodies.care_plan(world.person.pk)
+    body["subject"] = {
+        "identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": world.person.cpr}
+    }
+    created = post(f.client_for(world.nurse), "/fhir/CarePlan", body)
+    assert created.status_code == 201, created.content
+    assert created.json()["subject"] == {"reference": f"Patient/{world.person.pk}"}
+    stored = RecordResource.objects.get(pk=int(created.json()["id"]))
+    assert world.person.cpr not in str(stored.body)
+    body["subject"]["identifier"]["value"] = "0101010000"
+    unknown = post(f.client_for(world.nurse), "/fhir/CarePlan", body)
+    assert unknown.status_code == 404 and "0101010000" not in unknown.content.decode()
