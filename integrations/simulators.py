@@ -11,7 +11,9 @@ demo (``manage.py partner_simulators``) use them; they touch no database.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -86,6 +88,7 @@ class SimulatorState:
     processed: dict[str, dict[str, Any]] = field(default_factory=dict)  # header id -> bundle
     acks: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     received_bundle_ids: list[str] = field(default_factory=list)
+    received_at: dict[str, float] = field(default_factory=dict)  # header id -> first arrival
     replies: list[HttpReply] = field(default_factory=list)
 
 
@@ -110,6 +113,7 @@ class PartnerSimulator:
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
 
     @property
     def url(self) -> str:
@@ -125,6 +129,14 @@ class PartnerSimulator:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        # Kept-alive connections would otherwise go on being served by this
+        # stopped simulator's threads.
+        with self.lock:
+            open_connections, self._connections = self._connections, set()
+        for conn in open_connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
 
     def processed_count(self, header_id: str | None = None) -> int:
         with self.lock:
@@ -166,6 +178,16 @@ class PartnerSimulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with simulator.lock:
+                    simulator._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with simulator.lock:
+                    simulator._connections.discard(self.connection)
+                super().finish()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # quiet: message bodies hold citizen data
@@ -221,8 +243,10 @@ class PartnerSimulator:
                     return
                 bundle = json.loads(raw)
                 header_id = bundle["entry"][0]["resource"]["id"]
+                arrived = time.time()
                 with simulator.lock:
                     state.received_bundle_ids.append(bundle["id"])
+                    state.received_at.setdefault(header_id, arrived)
                     earlier = state.acks.get(header_id)
                     mode = state.ack_mode
                     if earlier is None:
@@ -252,7 +276,8 @@ class PartnerSimulator:
                         answer = earlier
                 if delay:
                     time.sleep(delay)
-                if earlier is None and mode in ("async", "none"):
+                if mode in ("async", "none"):
+                    # The acknowledgement travels (or is lost) separately, duplicates too.
                     self._reply(202, None)
                     if mode == "async":
                         simulator._send_ack_later(header_id, 0.2)

@@ -1,0 +1,287 @@
+"""Hand-off delivery: commit-to-partner latency and sustained throughput through
+the outbox, a real Celery worker and Redis, side by side with a direct
+synchronous POST (what reliability costs).
+
+    DEBUG=1 REDIS_URL=redis://127.0.0.1:6379/6 .venv/bin/python -m bench.handoffs [--full]
+
+- latency: events committed at a steady 50 per second, each writing one
+  outbox row; latency is from the commit to the partner simulator receiving
+  the message (goal: p95 under 250 ms);
+- throughput: a burst of events committed as fast as one process can, then
+  delivered by the worker; sustained rate from the first commit to the last
+  arrival (goal: at least 200 messages per second);
+- baseline: the same messages POSTed synchronously from one process, signed,
+  to the same simulator, with no outbox, no queue and no audit.
+
+Default run: 250 messages for latency, 1,000 for throughput (well under
+three minutes). ``--full``: 3,000 and 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, report, setup_django, summary
+
+SIM_PORT = 8680
+WORKER_NAME = "bench-handoffs"
+
+
+def _start_worker(concurrency: int, log: Path) -> subprocess.Popen[bytes]:
+    from worker.celery import app
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker.celery:app",
+            "worker",
+            "--loglevel=WARNING",
+            f"--concurrency={concurrency}",
+            "-Q",
+            "handoffs",
+            "-n",
+            f"{WORKER_NAME}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"worker exited:\n{log.read_text()[-2000:]}")
+        if app.control.ping(timeout=0.5, destination=[f"{WORKER_NAME}@{socket.gethostname()}"]):
+            return process
+    process.kill()
+    raise SystemExit("worker did not start")
+
+
+def _world() -> tuple[Any, Any]:
+    from core.models import Citizen, Organisation
+    from integrations.models import Partner
+
+    acute, _ = Organisation.objects.get_or_create(
+        kind=Organisation.Kind.ACUTE_FUNCTION, name="Bench acute function"
+    )
+    gp, _ = Organisation.objects.get_or_create(
+        kind=Organisation.Kind.GP_PRACTICE, name="Bench GP", defaults={"provider_number": "999999"}
+    )
+    municipality, _ = Organisation.objects.get_or_create(
+        municipality_code="157",
+        defaults={"kind": Organisation.Kind.MUNICIPALITY, "name": "Gentofte Kommune"},
+    )
+    partner, _ = Partner.objects.update_or_create(
+        code="bench-gp",
+        defaults={
+            "kind": Partner.Kind.GP,
+            "organisation": gp,
+            "endpoint_url": f"http://127.0.0.1:{SIM_PORT}/inbox",
+            "secret": "bench-secret-not-used-elsewhere",
+            "max_attempts": 12,
+            "backoff_base_seconds": 1,
+            "backoff_max_seconds": 60,
+        },
+    )
+    citizen = Citizen.objects.filter(cpr="0203411234").first()
+    if citizen is None:
+        from decimal import Decimal
+
+        from core.services import citizen_create
+
+        citizen = citizen_create(
+            cpr="0203411234",
+            given_name="Bench",
+            family_name="Borger",
+            address_line="Gentoftegade 1",
+            postal_code="2820",
+            city="Gentofte",
+            latitude=Decimal("55.75"),
+            longitude=Decimal("12.545"),
+            municipality=municipality,
+            gp_practice=gp,
+        )
+    return partner, citizen
+
+
+def _bundle(partner: Any, citizen: Any, n: int) -> dict[str, Any]:
+    from core.fhir.patient import patient_resource
+    from integrations.messages import Event, message_bundle
+    from integrations.outbound import acute_function
+
+    sender = acute_function()
+    assert sender is not None
+    return message_bundle(
+        event=Event.CARE_COMMUNICATION,
+        sender=sender,
+        receiver=partner.organisation,
+        receiver_endpoint=partner.endpoint_url,
+        focus=[
+            {
+                "resourceType": "Communication",
+                "id": f"bench-{n}",
+                "status": "completed",
+                "payload": [{"contentString": "Outcome of the acute episode: treated at home."}],
+            }
+        ],
+        supporting=[patient_resource(citizen)],
+    )
+
+
+def _commit_one(partner: Any, citizen: Any, n: int) -> tuple[str, float]:
+    from django.db import transaction
+
+    from integrations.messages import Event
+    from integrations.outbox import outbox_enqueue
+
+    bundle = _bundle(partner, citizen, n)
+    with transaction.atomic():
+        message = outbox_enqueue(
+            partner=partner,
+            event=Event.CARE_COMMUNICATION,
+            bundle=bundle,
+            citizen=citizen,
+            source_type="bench",
+            source_id=str(n),
+        )
+    return str(message.message_id), time.time()
+
+
+def _wait_all(sim: Any, ids: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sim.lock:
+            if all(i in sim.state.received_at for i in ids):
+                return
+        time.sleep(0.05)
+    missing = sum(1 for i in ids if i not in sim.state.received_at)
+    raise SystemExit(f"{missing} of {len(ids)} messages did not arrive within {timeout:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--full", action="store_true", help="3,000 / 10,000 messages")
+    parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
+    args = parser.parse_args()
+    if not os.environ.get("REDIS_URL"):
+        raise SystemExit(
+            "Set REDIS_URL (e.g. redis://127.0.0.1:6379/6): this measures a real broker."
+        )
+    latency_n, burst_n = (3000, 10000) if args.full else (250, 1000)
+
+    setup_django(os.environ.get("BENCH_DATABASE_URL"))
+    from integrations.models import DeliveryAttempt, OutboundMessage
+    from integrations.simulators import PartnerSimulator
+    from integrations.transport import OUR_SENDER_CODE, post_signed
+    from worker.celery import app
+
+    partner, citizen = _world()
+    DeliveryAttempt.objects.filter(message__partner=partner).delete()
+    OutboundMessage.objects.filter(partner=partner).delete()
+    app.control.purge()
+    sim = PartnerSimulator(code="bench-sim", secret=partner.secret, port=SIM_PORT).start()
+    log = ROOT / "var" / "bench-handoffs-worker.log"
+    worker = _start_worker(args.concurrency, log)
+    figures: dict[str, Any] = {"latency_messages": latency_n, "burst_messages": burst_n}
+    try:
+        # Warm up: connections, imports.
+        warm = [_commit_one(partner, citizen, -i)[0] for i in range(1, 21)]
+        _wait_all(sim, warm, 60)
+
+        # 1. Latency at a steady 50 messages per second.
+        interval = 1 / 50
+        sent: list[tuple[str, float]] = []
+        start = time.perf_counter()
+        for n in range(latency_n):
+            target = start + n * interval
+            pause = target - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            sent.append(_commit_one(partner, citizen, n))
+        achieved_rate = latency_n / (time.perf_counter() - start)
+        _wait_all(sim, [i for i, _ in sent], 120)
+        latencies = [(sim.state.received_at[i] - t) * 1000 for i, t in sent]
+        figures["outbox_latency_at_50_per_s"] = {
+            **summary(latencies),
+            "offered_rate_per_s": round(achieved_rate, 1),
+        }
+
+        # 2. Throughput: a burst committed as fast as possible.
+        burst: list[tuple[str, float]] = []
+        t0 = time.time()
+        for n in range(latency_n, latency_n + burst_n):
+            burst.append(_commit_one(partner, citizen, n))
+        committed = time.time()
+        _wait_all(sim, [i for i, _ in burst], 600)
+        last = max(sim.state.received_at[i] for i, _ in burst)
+        figures["outbox_throughput"] = {
+            "commit_rate_per_s": round(burst_n / (committed - t0), 1),
+            "delivered_per_s": round(burst_n / (last - t0), 1),
+            "seconds": round(last - t0, 2),
+        }
+        acknowledged = OutboundMessage.objects.filter(
+            partner=partner, status=OutboundMessage.Status.ACKNOWLEDGED
+        ).count()
+        figures["acknowledged"] = acknowledged
+        figures["processed_by_partner_once_each"] = sim.processed_count() == len(sim.state.acks)
+
+        # 3. Baseline: direct synchronous POST, no outbox, no queue, no audit.
+        bodies = [
+            json.dumps(_bundle(partner, citizen, 10**6 + n)).encode() for n in range(latency_n)
+        ]
+        posts = []
+        b0 = time.perf_counter()
+        for body in bodies:
+            p0 = time.perf_counter()
+            post_signed(
+                url=partner.endpoint_url,
+                body=body,
+                sender=OUR_SENDER_CODE,
+                secret=partner.secret,
+                timeout=10,
+            )
+            posts.append((time.perf_counter() - p0) * 1000)
+        figures["direct_post_baseline"] = {
+            **summary(posts),
+            "sequential_per_s": round(latency_n / (time.perf_counter() - b0), 1),
+        }
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        sim.stop()
+    figures["worker_concurrency"] = args.concurrency
+    report(
+        "handoffs",
+        figures,
+        {
+            "commit-to-partner p95 < 250 ms at 50 messages/s": figures[
+                "outbox_latency_at_50_per_s"
+            ]["p95_ms"]
+            < 250,
+            "sustained throughput >= 200 messages/s": figures["outbox_throughput"][
+                "delivered_per_s"
+            ]
+            >= 200,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
