@@ -131,12 +131,12 @@ def seed() -> dict[str, Any]:
     rich = citizen(REFERRALS)
     visit = services.visit_assign(referral=referral(rich), shift=shifts[0], by=by)
     nurse_membership = Membership.objects.get(user=shifts[0].nurse, organisation=acute)
-    nurse = Actor.for_membership(nurse_membership)
+    nurse_actor = Actor.for_membership(nurse_membership)
     for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
-        visit = step(visit=visit, by=nurse)
+        visit = step(visit=visit, by=nurse_actor)
     for i in range(RESOURCES):
         record_resource_create(
-            actor=nurse,
+            actor=nurse_actor,
             data={
                 "resourceType": "Condition",
                 "meta": {
@@ -204,16 +204,18 @@ def main() -> None:
 
     for fn in (visit_page, board_page):
         fn()  # warm caches and connections once
-    figures = {
+    visit_figures = summary(timed(visit_page, repeat))
+    board_figures = summary(timed(board_page, repeat))
+    figures: dict[str, Any] = {
         "sizes": {"summary_resources": RESOURCES, "open_referrals": REFERRALS, "nurses": NURSES},
-        "visit_page": summary(timed(visit_page, repeat)),
+        "visit_page": visit_figures,
         "visit_baseline_patient_everything": summary(timed(visit_baseline, repeat)),
-        "board_page": summary(timed(board_page, repeat)),
+        "board_page": board_figures,
         "board_baseline_referral_board": summary(timed(board_baseline, repeat)),
     }
     goals = {
-        "visit_page_p95_under_150ms": figures["visit_page"]["p95_ms"] < 150,
-        "board_page_p95_under_200ms": figures["board_page"]["p95_ms"] < 200,
+        "visit_page_p95_under_150ms": visit_figures["p95_ms"] < 150,
+        "board_page_p95_under_200ms": board_figures["p95_ms"] < 200,
     }
     for name, value in figures.items():
         print(f"{name:40} {value}")
