@@ -165,7 +165,11 @@ class RecordVersionView(FHIRView):
             resource_id=resource_id,
             purpose=request_purpose(request),
         )
-        version = current.versions.filter(version_id=int(vid)).first()
+        version = (
+            current.versions.select_related("source_organisation")
+            .filter(version_id=int(vid))
+            .first()
+        )
         if version is None:
             raise NotFoundOrNotAllowed()
         current.body = version.body
@@ -173,7 +177,8 @@ class RecordVersionView(FHIRView):
         current.updated_at = version.recorded_at
         current.source_organisation_id = version.source_organisation_id
         return self.fhir_response(
-            record_resource(current, source_name=""), headers={"ETag": etag(version.version_id)}
+            record_resource(current, source_name=version.source_organisation.name),
+            headers={"ETag": etag(version.version_id)},
         )
 
 
