@@ -75,7 +75,7 @@ def _world() -> tuple[Any, Any]:
     from core.models import Citizen, Organisation
     from integrations.models import Partner
 
-    acute, _ = Organisation.objects.get_or_create(
+    Organisation.objects.get_or_create(
         kind=Organisation.Kind.ACUTE_FUNCTION, name="Bench acute function"
     )
     gp, _ = Organisation.objects.get_or_create(

@@ -42,6 +42,11 @@ class Command(BaseCommand):
                 ]
             ),
             subprocess.Popen([*CELERY, "beat", "--loglevel=INFO"]),
+            # Partner simulators (1813, hospital, GPs, home nursing) on 127.0.0.1.
+            subprocess.Popen(
+                [sys.executable, "manage.py", "partner_simulators", "--send-demo"],
+                cwd=settings.BASE_DIR,
+            ),
         ]
 
         def stop(*_: Any) -> None:

@@ -1,0 +1,93 @@
+"""Run the partner simulators for the demo: an inbox for every configured
+partner with a 127.0.0.1 endpoint, printing what arrives (event and id, never
+the content). With ``--send-demo`` 1813 refers a demo citizen and the hospital
+reports an admission and a discharge with a follow-up, so messages flow."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from core.fhir.patient import patient_resource
+from core.models import Citizen
+from integrations.models import Partner
+from integrations.simulators import PartnerSimulator, helpline_referral, hospital_notification
+
+
+class Command(BaseCommand):
+    help = "Start partner simulators on 127.0.0.1 for every partner with a local endpoint."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--send-demo", action="store_true")
+        parser.add_argument("--wait", type=float, default=8.0, help="seconds before sending")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        platform = f"{settings.INTEGRATIONS_PLATFORM_URL}/fhir/$process-message"
+        sims: dict[str, PartnerSimulator] = {}
+        for partner in Partner.objects.filter(is_active=True).order_by("pk"):
+            parts = urlsplit(partner.endpoint_url)
+            if parts.hostname != "127.0.0.1" or parts.port is None:
+                continue
+            sims[partner.kind + ":" + partner.code] = PartnerSimulator(
+                code=partner.code, secret=partner.secret, port=parts.port, platform_url=platform
+            ).start()
+            self.stdout.write(f"simulator {partner.code} listening on {partner.endpoint_url}")
+        if options["send_demo"]:
+            time.sleep(options["wait"])
+            self._send_demo(sims)
+        printed: dict[str, int] = dict.fromkeys(sims, 0)
+        try:
+            while True:
+                time.sleep(1)
+                for name, sim in sims.items():
+                    bundles = sim.messages()
+                    for bundle in bundles[printed[name] :]:
+                        header = bundle["entry"][0]["resource"]
+                        self.stdout.write(
+                            f"{sim.code} received {header['eventCoding']['code']} {header['id']}"
+                        )
+                    printed[name] = len(bundles)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for sim in sims.values():
+                sim.stop()
+
+    def _send_demo(self, sims: dict[str, PartnerSimulator]) -> None:
+        helpline = next((s for k, s in sims.items() if k.startswith("helpline_1813:")), None)
+        hospital = next((s for k, s in sims.items() if k.startswith("hospital:")), None)
+        citizens = list(Citizen.objects.filter(deceased_at__isnull=True).order_by("pk")[:2])
+        if helpline is None or hospital is None or len(citizens) < 2:
+            self.stdout.write("demo messages skipped: partners or citizens missing")
+            return
+        stamp = int(time.time())
+        for label, sim, bundle in [
+            (
+                "1813 referral",
+                helpline,
+                helpline_referral(
+                    sender_code=helpline.code,
+                    patient=patient_resource(citizens[0]),
+                    reason="Feber og tiltagende forvirring",
+                    case_id=f"1813-demo-{stamp}",
+                ),
+            ),
+            (
+                "hospital discharge with follow-up",
+                hospital,
+                hospital_notification(
+                    sender_code=hospital.code,
+                    patient=patient_resource(citizens[1]),
+                    encounter_id=f"demo-{stamp}",
+                    admitted=False,
+                    follow_up_reason="Opfølgning på væsketal efter udskrivelse",
+                ),
+            ),
+        ]:
+            [reply] = sim.send(bundle)
+            code = reply.json()["entry"][0]["resource"].get("response", {}).get("code")
+            self.stdout.write(f"{label}: HTTP {reply.status}, acknowledgement {code}")
