@@ -297,3 +297,30 @@ def test_home_nurse_refers_with_the_short_form():
     assert referral.channel == "form" and referral.source == "home_nursing"
     unknown = client.post("/referrals/new/", {**form, "cpr": "0101010000"})
     assert unknown.status_code in (403, 404)
+
+
+def test_break_the_glass_needs_a_reason_and_is_recorded():
+    """R4: a stated reason, a basis, and the event in the audit log."""
+    from consent.models import BreakGlass
+
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    short = client.post(
+        f"/nurse/visits/{visit.pk}/break-glass/", {"reason": "kort", "basis": "cannot_be_asked"}
+    )
+    assert short.status_code == 400
+    assert 'data-code="break_glass.reason_required"' in short.content.decode()
+    assert not BreakGlass.objects.exists()
+    ok = client.post(
+        f"/nurse/visits/{visit.pk}/break-glass/",
+        {"reason": "Bevidstløs, livstruende tilstand", "basis": "cannot_be_asked"},
+    )
+    assert ok.status_code == 302
+    assert BreakGlass.objects.filter(citizen_id=visit.citizen_id, user=nurse.user).exists()
+    assert AuditEntry.objects.filter(citizen_id=visit.citizen_id, action="break_glass").exists()
+    other, _ = factories.acute_nurse_on_shift()
+    refused = _login(other).post(
+        f"/nurse/visits/{visit.pk}/break-glass/",
+        {"reason": "Bevidstløs, livstruende tilstand", "basis": "cannot_be_asked"},
+    )
+    assert refused.status_code in (403, 404)
