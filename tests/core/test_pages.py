@@ -113,3 +113,20 @@ def test_each_refused_role_sees_the_same_page_as_an_unknown_address(role):
         response = client.get(path)
         assert response.status_code == 403, path
         assert _main(response.content.decode()) == unknown, path
+
+
+@pytest.mark.parametrize("role", [r for r in Role.values if r != Role.ADMINISTRATOR])
+def test_every_link_on_the_start_page_opens(role):
+    """The role's navigation and tiles lead to pages it may open (no 403/405)."""
+    org = (
+        factories.acute_function()
+        if role in (Role.ACUTE_NURSE, Role.COORDINATOR, Role.MEDICINE_OFFICER, Role.AUDITOR)
+        else factories.gp_practice()
+        if role == Role.PHYSICIAN
+        else factories.municipality("159")
+    )
+    client = _logged_in(factories.staff(role, org))
+    html = client.get("/").content.decode()
+    tiles = html[html.index('id="role-tiles"') :]
+    for href in set(re.findall(r'class="tile" href="([^"#]+)', tiles)):
+        assert client.get(href).status_code == 200, href
