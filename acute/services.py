@@ -449,17 +449,21 @@ def nurse_states(
             "base_longitude",
         )
     )
+    # Joined on the shift's window rather than an IN list of shift ids: one
+    # query plan whatever the number of nurses; visits of filtered-out shifts
+    # are simply not looked up below.
+    active = Visit.objects.filter(
+        status__in=Visit.ACTIVE_STATUSES, shift__starts_at__lte=now, shift__ends_at__gt=now
+    )
+    if shift_ids is not None:
+        active = active.filter(shift_id__in=[row[0] for row in rows])
     by_shift: dict[int, list[tuple[Any, ...]]] = {}
-    for visit in (
-        Visit.objects.filter(shift__in=[row[0] for row in rows], status__in=Visit.ACTIVE_STATUSES)
-        .order_by("assigned_at", "pk")
-        .values_list(
-            "shift_id",
-            "on_site_at",
-            "estimated_arrival_at",
-            "citizen__latitude",
-            "citizen__longitude",
-        )
+    for visit in active.order_by("assigned_at", "pk").values_list(
+        "shift_id",
+        "on_site_at",
+        "estimated_arrival_at",
+        "citizen__latitude",
+        "citizen__longitude",
     ):
         by_shift.setdefault(visit[0], []).append(visit)
     visit_minutes = dt.timedelta(minutes=settings.ACUTE_VISIT_MINUTES)
