@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from consent.audit.services import Action, Purpose, audit_record
@@ -175,13 +176,17 @@ def _lock_balances(pairs: Iterable[tuple[Location, Lot]]) -> dict[tuple[int, int
     """Make sure the balance rows exist, then lock them in one order (by id),
     so two transfers in opposite directions cannot deadlock."""
     wanted = list(dict.fromkeys((loc.pk, lot.pk) for loc, lot in pairs))
+    if not wanted:
+        return {}
     Balance.objects.bulk_create(
         [Balance(location_id=loc, lot_id=lot) for loc, lot in wanted], ignore_conflicts=True
     )
-    rows: dict[tuple[int, int], Balance] = {}
-    for loc, lot in sorted(wanted):
-        rows[(loc, lot)] = Balance.objects.select_for_update().get(location_id=loc, lot_id=lot)
-    return rows
+    match = Q()
+    for loc, lot in wanted:
+        match |= Q(location_id=loc, lot_id=lot)
+    # One statement; PostgreSQL locks the rows in the ORDER BY's order.
+    locked = Balance.objects.select_for_update().filter(match).order_by("pk")
+    return {(b.location_id, b.lot_id): b for b in locked}
 
 
 def _book(
@@ -263,6 +268,15 @@ def _check_usable(lot: Lot, *, today: dt.date | None = None) -> None:
         raise PreconditionFailed("lot.recalled", "This lot is recalled and may not be used.")
     if lot.is_expired(today or timezone.localdate()):
         raise PreconditionFailed("lot.expired", "This lot has expired and may not be used.")
+
+
+def _recheck_usable_locked(lot: Lot) -> None:
+    """Inside the movement's transaction: take the lot's row lock, which a
+    recall holds until it commits, so no dose leaves after a recall that
+    committed first."""
+    current = Lot.objects.select_for_update().only("recalled_at", "expires_on").get(pk=lot.pk)
+    lot.recalled_at, lot.expires_on = current.recalled_at, current.expires_on
+    _check_usable(lot)
 
 
 # --- formulary and locations -----------------------------------------------
@@ -357,6 +371,8 @@ def stock_receive(
 ) -> Movement:
     """A delivery from the pharmacy into a cabinet (*modtagelse*)."""
     _check_location(actor, cabinet)
+    if actor.role != Role.MEDICINE_OFFICER:
+        raise Forbidden("receive.role", "Only the medicine officer receives deliveries.")
     if cabinet.kind != Location.Kind.CABINET:
         raise InvalidInput("receive.not_cabinet", "Deliveries are received into a cabinet.")
     _check_unit(medicine, unit)
@@ -443,6 +459,8 @@ def stock_transfer(
     transfer_id = uuid.uuid4()
     with transaction.atomic():
         rows = _lock_balances([(source, lot), (destination, lot)])
+        if kind == Movement.Kind.TO_BAG:
+            _recheck_usable_locked(lot)
         out = _book(
             balance=rows[(source.pk, lot.pk)],
             kind=kind,
@@ -576,6 +594,8 @@ def _remove(
 def lot_recall(*, actor: Actor, lot: Lot, reason: str) -> list[Balance]:
     """Block a lot everywhere (*tilbagekaldelse*) and say where it is now."""
     organisation = _acute_organisation(actor)
+    if actor.role != Role.MEDICINE_OFFICER:
+        raise Forbidden("recall.role", "Only the medicine officer recalls a lot.")
     reason = reason.strip()
     if not reason:
         raise InvalidInput(
@@ -1085,6 +1105,7 @@ def administration_give(
     now = timezone.now()
     with transaction.atomic():
         balance = _lock_balances([(bag, lot)])[(bag.pk, lot.pk)]
+        _recheck_usable_locked(lot)
         movement = _book(
             balance=balance,
             kind=Movement.Kind.ADMINISTERED,
