@@ -337,3 +337,22 @@ def test_unacknowledged_messages_are_resent_a_bounded_number_of_times_then_raise
     raised = OutboundMessage.objects.get(pk=message.pk)
     assert raised.last_error_code == "ack.missing"
     assert sim.processed_count() == 1  # the partner de-duplicated the resends
+
+
+def test_an_acknowledgement_sent_separately_completes_the_message(
+    live_network, celery_worker
+) -> None:
+    """The partner answers 202 and acknowledges later, by its own signed message."""
+    sim = live_network.sims["gp"]
+    sim.state.ack_mode = "async"
+    message = _enqueue(live_network.gp, f.citizen())
+    assert wait_for(
+        lambda: (
+            OutboundMessage.objects.get(pk=message.pk).status == OutboundMessage.Status.ACKNOWLEDGED
+        ),
+        timeout=20,
+    )
+    attempts = list(
+        DeliveryAttempt.objects.filter(message=message).values_list("outcome", flat=True)
+    )
+    assert attempts == ["accepted"]

@@ -183,3 +183,117 @@ def test_a_partner_may_send_only_its_own_kinds_of_message(live_network) -> None:
     )
     assert _ack(reply)[0] == "fatal-error"
     assert not Referral.objects.exists()
+
+
+def _visit_for(citizen, network):
+    """A first visit assigned to a nurse for ``citizen`` (accepted referral)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from acute import services as acute
+    from core.actors import Actor
+    from core.models import Role
+
+    coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, network.acute))
+    nurse = f.staff(Role.ACUTE_NURSE, network.acute)
+    referral = acute.referral_create(
+        citizen=citizen,
+        source="gp",
+        channel="phone",
+        referrer_name="Dr. GP",
+        referrer_phone="+4511111111",
+        reason="Feber",
+        clinical_picture="Feber",
+        requested_actions="Vurdering",
+        urgency="within_shift",
+        responsible_physician_name="Dr. GP",
+        responsible_physician_phone="+4511111111",
+        by=coordinator,
+    )
+    acute.referral_accept(referral=referral, by=coordinator)
+    now = timezone.now()
+    shift = acute.shift_create(
+        nurse=nurse.user,
+        acute_function=network.acute,
+        kind="day",
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(hours=7),
+        skills=[],
+        base_name="Base",
+        base_latitude=55.75,
+        base_longitude=12.55,
+        by=coordinator,
+    )
+    referral.refresh_from_db()
+    return acute.visit_assign(referral=referral, shift=shift, by=coordinator)
+
+
+def test_r12_an_admission_withdraws_open_visits_and_opens_the_hospital_contact(
+    live_network,
+) -> None:
+    from acute.models import Visit
+    from consent.models import CareRelationship
+    from integrations.simulators import hospital_notification
+
+    citizen = f.citizen()
+    visit = _visit_for(citizen, live_network)
+    sim = live_network.sims["hospital"]
+    [reply] = sim.send(
+        hospital_notification(
+            sender_code=sim.code,
+            patient=patient_resource(citizen),
+            encounter_id="E1",
+            admitted=True,
+        )
+    )
+    assert _ack(reply)[0] == "ok"
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.CANCELLED
+    contact = CareRelationship.objects.get(
+        citizen=citizen, organisation=live_network.hospital.organisation
+    )
+    assert contact.basis == CareRelationship.Basis.HOSPITAL_CONTACT and contact.ended_at is None
+
+    # Discharge with a follow-up: the contact closes, a hospital referral starts.
+    [reply] = sim.send(
+        hospital_notification(
+            sender_code=sim.code,
+            patient=patient_resource(citizen),
+            encounter_id="E1",
+            admitted=False,
+            follow_up_reason="Kontrol af væsketal",
+        )
+    )
+    assert _ack(reply)[0] == "ok"
+    contact.refresh_from_db()
+    assert contact.ended_at is not None
+    follow_up = Referral.objects.get(citizen=citizen, source=Referral.Source.HOSPITAL)
+    assert follow_up.source_organisation == live_network.hospital.organisation
+
+
+def test_r2_a_psychiatric_diagnosis_from_a_municipal_record_system_is_refused(live_network) -> None:
+    from integrations.simulators import shared_record_update
+
+    citizen = f.citizen()
+    sim = live_network.sims["eoj"]
+    condition = {
+        "resourceType": "Condition",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "F32.1"}]},
+    }
+    [reply] = sim.send(
+        shared_record_update(
+            sender_code=sim.code, patient=patient_resource(citizen), resources=[condition]
+        )
+    )
+    code, _, outcome = _ack(reply)
+    assert code == "fatal-error"
+    assert "R2" in json.dumps(outcome) or "psychiatric" in json.dumps(outcome).lower()
