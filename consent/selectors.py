@@ -13,13 +13,15 @@ from django.utils import timezone
 from consent.audit.fhir import audit_event_resource
 from consent.audit.models import AuditEntry
 from consent.audit.selectors import Disclosure, audit_entries_for_citizen
-from consent.audit.services import Action, Purpose, audit_record_many
+from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
 from consent.fhir import CATEGORY_SYSTEM, consent_resource, record_resource
 from consent.gate import (
     CATEGORY_CONSENT,
     CATEGORY_INSIGHT,
     CATEGORY_PATIENT,
     CATEGORY_SUMMARY,
+    CLINICAL_ROLES,
+    PERMITTED_PURPOSES,
     access_citizen,
     visible_citizens,
 )
@@ -176,6 +178,20 @@ def record_search(
             return [], 0  # an empty result, exactly as for an unknown patient
         qs = qs.filter(citizen_id=int(params.patient))
     else:
+        if actor.role not in CLINICAL_ROLES or purpose not in PERMITTED_PURPOSES[actor.role]:
+            # Nothing can match; the refused attempt is still recorded (R9).
+            audit_record(
+                actor=actor,
+                action=Action.SEARCH,
+                purpose=purpose,
+                citizen_id=None,
+                outcome=Outcome.DENIED,
+                resource_type=resource_type,
+                reason_code="role_not_permitted"
+                if actor.role not in CLINICAL_ROLES
+                else "purpose_not_permitted",
+            )
+            return [], 0
         visible, refused = visible_citizens(actor=actor, category=CATEGORY_SUMMARY, purpose=purpose)
         qs = qs.filter(citizen__in=visible.values("pk")).exclude(citizen_id__in=refused)
     qs = _filtered(qs, params)

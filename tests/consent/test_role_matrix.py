@@ -208,3 +208,15 @@ def test_anonymous_is_refused_everywhere(world: World) -> None:
     client = f.client_for(None)
     for name, call, _, _, _ in _endpoints(world):
         assert call(client, {}).status_code == 401, name
+
+
+def test_a_search_by_a_role_outside_care_is_empty_and_audited_as_refused(world: World) -> None:
+    for membership in (world.analyst, world.auditor):
+        got = f.client_for(membership).get("/fhir/Condition?code=I10")
+        assert got.status_code == 200 and got.json()["total"] == 0
+        entry = AuditEntry.objects.filter(actor_user_id=membership.user_id).latest("id")
+        assert (entry.action, entry.outcome, entry.reason_code) == (
+            "search",
+            "denied",
+            "role_not_permitted",
+        )
