@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import logging
 import random
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -404,8 +405,6 @@ def outbox_acknowledge(*, partner: Partner, answering: str, code: str, detail: s
     """An acknowledgement that came as its own message. Returns whether it
     matched one of our messages to this partner."""
     try:
-        import uuid
-
         message_uuid = uuid.UUID(answering)
     except ValueError:
         return False
