@@ -45,11 +45,13 @@ def _worker() -> str:
 # Extra details other apps add (queue depths, oldest undelivered message...).
 # They are shown under "details" and never change the status: that stays
 # database, broker and worker.
-_details: dict[str, Callable[[], dict[str, Any]]] = {}
+_details: dict[str, tuple[Callable[[], dict[str, Any]], bool]] = {}
 
 
-def register_health_detail(name: str, provider: Callable[[], dict[str, Any]]) -> None:
-    _details[name] = provider
+def register_health_detail(
+    name: str, provider: Callable[[], dict[str, Any]], *, needs_broker: bool = False
+) -> None:
+    _details[name] = (provider, needs_broker)
 
 
 def _detail(provider: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -69,5 +71,9 @@ def health_report() -> dict[str, Any]:
     healthy = all(c["status"] == "up" for c in checks.values())
     report: dict[str, Any] = {"status": "ok" if healthy else "fail", "checks": checks}
     if _details:
-        report["details"] = {name: _detail(provider) for name, provider in _details.items()}
+        broker_up = checks["broker"]["status"] == "up"
+        report["details"] = {
+            name: _detail(provider) if broker_up or not needs_broker else {"error": "broker down"}
+            for name, (provider, needs_broker) in _details.items()
+        }
     return report

@@ -28,10 +28,9 @@ class IntegrationsConfig(AppConfig):
                 ),
             )
         )
-        try:
-            from core.health import register_health_detail
-        except ImportError:
-            return
+        from core.health import register_health_detail
         from integrations.selectors import outbox_health
+        from worker.queues import queue_depths
 
         register_health_detail("handoffs", outbox_health)
+        register_health_detail("queues", queue_depths, needs_broker=True)

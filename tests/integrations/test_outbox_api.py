@@ -165,3 +165,4 @@ def test_healthz_shows_the_oldest_undelivered_message(client) -> None:
     assert handoffs["undelivered"] == 1
     assert handoffs["oldest_undelivered_at"] == message.created_at.isoformat()
     assert set(body["checks"]) == {"database", "broker", "worker"}
+    assert "queues" in body["details"]  # depth per queue, when the broker answers
