@@ -166,3 +166,47 @@ def test_healthz_shows_the_oldest_undelivered_message(client) -> None:
     assert handoffs["oldest_undelivered_at"] == message.created_at.isoformat()
     assert set(body["checks"]) == {"database", "broker", "worker"}
     assert "queues" in body["details"]  # depth per queue, when the broker answers
+
+
+def test_a_phone_order_awaiting_confirmation_asks_the_ordering_practice_to_confirm() -> None:
+    """R8: the physician confirms a phone order electronically; the request goes
+    to the ordering organisation's partner as a MedicationRequest on hold."""
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from integrations.gp.outbound import order_confirmation_request_send
+
+    practice = f.gp_practice()
+    partner = f.integration_partner(
+        Partner.Kind.GP, practice, endpoint_url="http://127.0.0.1:8679/inbox"
+    )
+    f.acute_function()
+    order = SimpleNamespace(
+        pk=7,
+        kind="phone",
+        status="awaiting_confirmation",
+        ordering_organisation=practice,
+        citizen=f.citizen(),
+        medicine_atc="J01CA08",
+        medicine_name="Pivmecillinam",
+        ordered_at=timezone.now(),
+        ordered_by_name="Dr. Lægesen",
+        indication="Cystitis",
+        dose=Decimal("400"),
+        dose_unit="mg",
+        route="oral",
+        frequency="3 times daily",
+        duration="3 days",
+    )
+    with transaction.atomic():
+        message = order_confirmation_request_send(order=order, by=None)
+    assert message is not None and message.partner == partner
+    request = next(
+        e["resource"]
+        for e in message.bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationRequest"
+    )
+    assert request["status"] == "on-hold"
+    assert request["medicationCodeableConcept"]["coding"][0]["code"] == "J01CA08"
+    order.status = "confirmed"
+    assert order_confirmation_request_send(order=order, by=None) is None
