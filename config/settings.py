@@ -322,4 +322,6 @@ INTEGRATIONS_PLATFORM_URL = env_url(
     "INTEGRATIONS_PLATFORM_URL", f"http://127.0.0.1:{PORT}", schemes=("http", "https")
 )
 # First port of the demo's partner simulators (1813, hospital, GP, home nursing, EOJ).
-INTEGRATIONS_SIMULATOR_PORT = env_int("INTEGRATIONS_SIMULATOR_PORT", 8650, minimum=1024, maximum=65530)
+INTEGRATIONS_SIMULATOR_PORT = env_int(
+    "INTEGRATIONS_SIMULATOR_PORT", 8650, minimum=1024, maximum=65530
+)

@@ -208,7 +208,7 @@ def integration_partner(
     code: str | None = None,
     secret: str | None = None,
     **policy: object,
-):  # type: ignore[no-untyped-def]
+):
     """A hand-off partner (integrations.Partner) with its own secret."""
     from integrations.models import Partner
 

@@ -3,9 +3,12 @@
 | job | every | why |
 |---|---|---|
 | ``core.tokens_prune`` | hour | expired API tokens are deleted a day after expiry |
-| ``acute.clinical.medication_orders_watch`` | 5 min | R8: remind the physician of unconfirmed phone orders, escalate overdue ones, flag unsent prescriptions |
-| ``consent.audit.flags_scan`` | minute | R9: raise auditors' flags (break-the-glass, denied, off shift, many citizens, no agreement) on new log entries |
-| ``consent.audit.partitions_ensure`` | day | the audit log's monthly partitions exist ``AUDIT_PARTITION_MONTHS_AHEAD`` months ahead |
+| ``acute.clinical.medication_orders_watch`` | 5 min | R8: remind of unconfirmed phone orders, |
+| | | escalate overdue ones, flag unsent prescriptions |
+| ``consent.audit.flags_scan`` | minute | R9: raise auditors' flags (break-the-glass, denied, |
+| | | off shift, many citizens, no agreement) on new entries |
+| ``consent.audit.partitions_ensure`` | day | monthly partitions of the audit log exist |
+| | | ``AUDIT_PARTITION_MONTHS_AHEAD`` months ahead |
 | ``integrations.outbox_sweep`` | 15 s | hand-offs unsent, stuck or unacknowledged |
 | ``acute.deadline_watch`` | minute | R10: warn before a deadline is missed, then escalate |
 | ``acute.visits_expire_unanswered`` | minute | assignments not accepted in time move on |

@@ -243,7 +243,7 @@ def test_load_command_loads_from_a_partner_system_all_or_nothing(world: World, t
     assert loaded.source_organisation == world.department
     entry = AuditEntry.objects.filter(resource_id=str(loaded.pk), action="create").get()
     assert entry.task == "consent.load_shared_record" and entry.reason_code == "import_from_source"
-    good["entry"].append(
+    good["entry"].append(  # type: ignore[attr-defined]
         {"resource": bodies.diagnosis(world.person.pk, code="F20"), "request": {"method": "POST"}}
     )
     path.write_text(json.dumps(good))

@@ -25,7 +25,7 @@ def _create(**overrides: object) -> Citizen:
         municipality=f.municipality("159"),
     )
     fields.update(overrides)
-    return citizen_create(**fields)  # type: ignore[arg-type]
+    return citizen_create(**fields)
 
 
 def test_a_citizen_is_created_with_birth_date_and_sex_from_the_cpr_number() -> None:

@@ -23,7 +23,7 @@ class _ReusableLiveServer(LiveServerThread):
     """The platform on a fixed port from this suite's range; a restarted test
     server may bind it again at once."""
 
-    def _create_server(self, connections_override=None):  # type: ignore[no-untyped-def]
+    def _create_server(self, connections_override=None):
         return self.server_class(
             (self.host, self.port),
             QuietWSGIRequestHandler,
@@ -37,7 +37,7 @@ def platform_url(transactional_db: None) -> Iterator[str]:
     """This platform, served over HTTP on 127.0.0.1 for the simulators to call."""
     override = {}
     for conn in connections.all():
-        if conn.vendor == "sqlite" and conn.is_in_memory_db():
+        if conn.vendor == "sqlite" and conn.is_in_memory_db():  # type: ignore[attr-defined]
             conn.inc_thread_sharing()
             override[conn.alias] = conn
     thread = _ReusableLiveServer(

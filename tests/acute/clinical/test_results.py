@@ -75,7 +75,7 @@ def test_nurse_takes_crp_and_potassium_sees_them_interpreted_and_critical_reache
     assert len(gp_results.calls) == 1
     call = gp_results.calls[0]
     assert call["gp_practice"] == scene.gp
-    assert {r.test.code for r in call["results"]} == {"NPU19748", "NPU03230"}
+    assert {r.test.code for r in call["results"]} == {"NPU19748", "NPU03230"}  # type: ignore[attr-defined]
 
     created = AuditEntry.objects.get(
         resource_type="Observation", action="create", citizen_id=scene.citizen.pk

@@ -34,7 +34,7 @@ def read(actor: Actor, citizen_id: int, **kw: object):
         action=kw.pop("action", Action.READ),
         purpose=kw.pop("purpose", Purpose.TREATMENT),
         citizen_id=citizen_id,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 
