@@ -107,7 +107,8 @@ def _solo_worker(tmp: Path, name: str, queues: str) -> subprocess.Popen[bytes]:
 def test_worker_killed_mid_delivery_the_message_arrives_once(network, tmp_path) -> None:
     citizen = f.citizen()
     sim = network.sims["home_nursing"]
-    sim.state.delay_seconds = 3.0  # the partner is slow: the worker is killed while it waits
+    # The partner is slow (long enough for a loaded machine): the worker is killed while it waits.
+    sim.state.delay_seconds = 10.0
     message = _enqueue(network.home_nursing, citizen, hold=True)
     OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
     victim = _solo_worker(tmp_path, "victim", "handoffs-victim")

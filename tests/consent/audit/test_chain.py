@@ -193,6 +193,10 @@ def test_concurrent_writers_keep_the_chain_intact() -> None:
     searches, and transactions that roll back — and the chain still verifies."""
     errors: list[BaseException] = []
     start = threading.Barrier(8)
+    # Start as an emptied database does (no head yet): the writers must agree
+    # on who re-creates it instead of taking each other's entries for a broken log.
+    assert not AuditEntry.objects.exists()
+    ChainHead.objects.filter(pk=1).delete()
 
     def writer(n: int) -> None:
         try:
