@@ -119,3 +119,19 @@ def log_in(page: Any, username: str, password: str) -> None:
     page.get_by_label("Adgangskode").fill(password)
     page.get_by_role("button", name="Log ind").click()
     page.wait_for_load_state("domcontentloaded")
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request: pytest.FixtureRequest) -> None:
+    """Transactional tests empty every table when they end, including the rows
+    that data migrations seed: put the predefined test catalogue (R7) back."""
+    if "django_db_setup" not in request.fixturenames and "live_server" not in (
+        request.fixturenames
+    ):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    importlib.import_module("acute.clinical.migrations.0002_seed_catalogue").seed(apps, None)
