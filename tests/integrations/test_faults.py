@@ -70,6 +70,17 @@ def _enqueue(partner: Partner, citizen, *, hold: bool = False) -> OutboundMessag
     return message
 
 
+def _handoff_queue_idle() -> bool:
+    """No delivery waiting in the hand-off queue or held by a worker: the
+    after-commit delivery of a held message has been taken (and skipped)."""
+    with app.connection_for_read() as conn:
+        if conn.default_channel.client.llen("handoffs"):  # Redis list behind the queue
+            return False
+    inspect = app.control.inspect(timeout=1.0)
+    held = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
+    return not any(task.get("name") == outbox_deliver_task.name for tasks in held for task in tasks)
+
+
 def _solo_worker(tmp: Path, name: str, queues: str) -> subprocess.Popen[bytes]:
     """A worker doing the delivery in its own process (solo pool), so killing
     it kills the delivery mid-flight."""
@@ -110,6 +121,9 @@ def test_worker_killed_mid_delivery_the_message_arrives_once(network, tmp_path) 
     # The partner is slow (long enough for a loaded machine): the worker is killed while it waits.
     sim.state.delay_seconds = 10.0
     message = _enqueue(network.home_nursing, citizen, hold=True)
+    # A worker already running (from earlier tests) must not take the message
+    # once it is due: wait until its after-commit delivery has come and gone.
+    assert wait_for(_handoff_queue_idle, timeout=30)
     OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
     victim = _solo_worker(tmp_path, "victim", "handoffs-victim")
     try:
