@@ -1,9 +1,9 @@
 """Reads of the acute function that cross a permission boundary.
 
 One referral or visit: :func:`consent.gate.access_citizen` decides and audits.
-Lists: :func:`consent.gate.access_decide` per distinct citizen, one audit entry
-per citizen shown (``audit_record_many``); the refused ones are left out, and
-recorded as denied.
+Lists: one set-based decision (:func:`consent.gate.visible_citizens`, the
+gate's rules for searches), one audit entry per citizen shown
+(``audit_record_many``); the refused ones are left out, and recorded as denied.
 """
 
 from __future__ import annotations
@@ -21,10 +21,9 @@ from django.utils import timezone
 from acute.deadlines import LOCAL
 from acute.models import DeadlineWarning, Episode, NurseShift, Referral, Visit
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
-from consent.gate import access_citizen, access_decide
+from consent.gate import access_citizen, visible_citizens
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
-from core.models import Citizen
 
 # The gate's category for the acute function's own records (identity, address
 # and the referral's clinical picture travel together).
@@ -116,21 +115,21 @@ def episode_get(*, actor: Actor, episode_id: int, action: str = Action.READ) -> 
 
 
 def _gated(actor: Actor, rows: Sequence[Row], resource_type: str) -> list[Row]:
-    """Keep the rows whose citizen the actor may see; audit each citizen once."""
-    citizens: dict[int, Citizen] = {}
-    for row in rows:
-        citizens.setdefault(row.citizen_id, row.citizen)
-    permitted: list[int] = []
-    denied: list[int] = []
-    for citizen_id, citizen in citizens.items():
-        decision = access_decide(
-            actor=actor,
-            citizen=citizen,
-            action=Action.SEARCH,
-            category=CATEGORY,
-            purpose=Purpose.TREATMENT,
+    """Keep the rows whose citizen the actor may see; audit each citizen once.
+
+    One set-based decision for the whole list (the gate's own rules for
+    searches), not a decision per citizen: a board of a hundred referrals
+    costs a few queries, not hundreds."""
+    citizen_ids = list(dict.fromkeys(row.citizen_id for row in rows))
+    allowed_ids: set[int] = set()
+    if citizen_ids:
+        visible, refused = visible_citizens(
+            actor=actor, category=CATEGORY, purpose=Purpose.TREATMENT
         )
-        (permitted if decision.permitted else denied).append(citizen_id)
+        allowed_ids = set(visible.filter(pk__in=citizen_ids).values_list("pk", flat=True))
+        allowed_ids -= refused
+    permitted = [citizen_id for citizen_id in citizen_ids if citizen_id in allowed_ids]
+    denied = [citizen_id for citizen_id in citizen_ids if citizen_id not in allowed_ids]
     if permitted:
         audit_record_many(
             actor=actor,
