@@ -74,7 +74,7 @@ def _handoff_queue_idle() -> bool:
     """No delivery waiting in the hand-off queue or held by a worker: the
     after-commit delivery of a held message has been taken (and skipped)."""
     with app.connection_for_read() as conn:
-        if conn.default_channel.client.llen("handoffs"):  # Redis list behind the queue
+        if conn.default_channel.client.llen("handoffs"):  # type: ignore[attr-defined]  # Redis list
             return False
     inspect = app.control.inspect(timeout=1.0)
     held = [*(inspect.active() or {}).values(), *(inspect.reserved() or {}).values()]
