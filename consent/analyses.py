@@ -7,7 +7,8 @@ exactly one suppressed part, the smallest other part is suppressed too
 (complementary suppression), repeated until stable — so no suppressed cell
 can be recovered by subtracting published cells from a published total.
 Citizens whose refusal covers every recipient for the purpose ``analysis``
-(or has no purpose limit and no recipient limit) are left out.
+(or has no purpose limit and no recipient limit) are left out; if such a
+refusal names a data period, only their record data dated inside it is.
 
 Only analysts run them; every run is recorded in the audit log with its
 parameters.
@@ -30,7 +31,13 @@ from django.utils import timezone
 
 from consent.audit.services import Action, Purpose, audit_record
 from consent.fhir import MUNICIPAL_SERVICES
-from consent.models import CareRelationship, ConsentDirective, DataCategory, RecordResource
+from consent.models import (
+    CareRelationship,
+    ConsentDirective,
+    DataCategory,
+    RecordResource,
+    record_data_date,
+)
 from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
 from core.models import Citizen, Organisation, Role
@@ -164,8 +171,9 @@ def suppress(
     )
 
 
-def _excluded_ids() -> set[int]:
-    """Citizens whose active refusal covers analysis (no recipient limit)."""
+def _analysis_refusals() -> list[tuple[int, dt.datetime | None, dt.datetime | None]]:
+    """Active refusals covering analysis (no recipient limit): (citizen, data
+    period start, data period end) — no data period means all the citizen's data."""
     now = timezone.now()
     rows = (
         ConsentDirective.objects.filter(
@@ -176,9 +184,39 @@ def _excluded_ids() -> set[int]:
             recipient_users__isnull=True,
         )
         .filter(Q(period_end__isnull=True) | Q(period_end__gt=now))
-        .values_list("citizen_id", "purposes")
+        .values_list("citizen_id", "purposes", "data_period_start", "data_period_end")
     )
-    return {cid for cid, purposes in rows if not purposes or "analysis" in purposes}
+    return [
+        (cid, start, end)
+        for cid, purposes, start, end in rows
+        if not purposes or "analysis" in purposes
+    ]
+
+
+def _excluded_ids() -> set[int]:
+    """Citizens whose active refusal covers analysis of all their data."""
+    return {cid for cid, start, end in _analysis_refusals() if start is None and end is None}
+
+
+def _record_for_analysis() -> Any:
+    """The record without the citizens refused wholly and without the data
+    dated inside a refused data period."""
+    refusals = _analysis_refusals()
+    whole = {cid for cid, start, end in refusals if start is None and end is None}
+    by_period = Q()
+    for cid, start, end in refusals:
+        if start is None and end is None:
+            continue
+        one = Q(citizen_id=cid)
+        if start is not None:
+            one &= Q(dated__gte=start)
+        if end is not None:
+            one &= Q(dated__lt=end)
+        by_period |= one
+    qs = RecordResource.objects.exclude(citizen_id__in=whole)
+    if by_period:
+        qs = qs.annotate(dated=record_data_date()).exclude(by_period)
+    return qs
 
 
 def _municipalities() -> list[Organisation]:
@@ -208,11 +246,11 @@ def diagnosis_and_service(*, diagnosis: str, service: str) -> Table:
             f"service is one of {', '.join(MUNICIPAL_SERVICES)}.",
             field="service",
         )
-    excluded = _excluded_ids()
-    with_diagnosis = RecordResource.objects.filter(
+    record = _record_for_analysis()
+    with_diagnosis = record.filter(
         category=DataCategory.SOMATIC_DIAGNOSIS, code__istartswith=diagnosis
-    ).exclude(citizen_id__in=excluded)
-    receives = RecordResource.objects.filter(
+    )
+    receives = record.filter(
         citizen=OuterRef("pk"), category=DataCategory.MUNICIPAL_HELP, code=service
     )
     # Counted in the database: one row per (municipality, receives or not).
@@ -255,11 +293,15 @@ def contacts_around_acute_episode(*, days: int) -> Table:
         .values_list("citizen_id", "citizen__municipality_id", "started_at")
     )
     contacts: dict[int, list[dt.datetime]] = defaultdict(list)
-    for citizen_id, at in RecordResource.objects.filter(
-        category=DataCategory.HOSPITAL_CONTACT,
-        citizen_id__in={e[0] for e in episodes},
-        effective_at__isnull=False,
-    ).values_list("citizen_id", "effective_at"):
+    for citizen_id, at in (
+        _record_for_analysis()
+        .filter(
+            category=DataCategory.HOSPITAL_CONTACT,
+            citizen_id__in={e[0] for e in episodes},
+            effective_at__isnull=False,
+        )
+        .values_list("citizen_id", "effective_at")
+    ):
         if at is not None:
             contacts[citizen_id].append(at)
     before: dict[int, set[int]] = defaultdict(set)

@@ -183,6 +183,27 @@ def _instant(value: str | None) -> dt.datetime | None:
     return parsed
 
 
+def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | None:
+    """A Period bound as an aware instant. A bare date is a whole Danish calendar
+    day: a start is that day's first moment in Copenhagen, an end the first
+    moment of the next day (FHIR reads ``end: 2025-03-31`` as "through the
+    31st"), so the end is exclusive in the store."""
+    if not value:
+        return None
+    if len(value) <= 10:
+        day = parse_date(value) if len(value) == 10 else None
+        if day is None:
+            raise InvalidInput("fhir.invalid", f"{field} is a date or a date-time.", field=field)
+        if end:
+            day += dt.timedelta(days=1)
+        # The platform's local time zone (settings.TIME_ZONE, Europe/Copenhagen).
+        return timezone.make_aware(dt.datetime(day.year, day.month, day.day))
+    parsed = _instant(value)
+    if parsed is None:
+        raise InvalidInput("fhir.invalid", f"{field} is a date or a date-time.", field=field)
+    return parsed
+
+
 def parse_record_resource(
     data: dict[str, Any], *, expected_type: str | None = None
 ) -> ParsedResource:
@@ -394,6 +415,15 @@ def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
     ]
     if actors:
         provision["actor"] = actors
+    if directive.data_period_start or directive.data_period_end:
+        provision["dataPeriod"] = {
+            **(
+                {"start": directive.data_period_start.isoformat()}
+                if directive.data_period_start
+                else {}
+            ),
+            **({"end": directive.data_period_end.isoformat()} if directive.data_period_end else {}),
+        }
     if directive.purposes:
         provision["purpose"] = [
             {"system": PURPOSE_SYSTEM, "code": PURPOSE_CODES[p]} for p in directive.purposes
@@ -473,6 +503,8 @@ class ParsedConsent:
     period_end: dt.datetime | None
     given_how: str
     include_sub_units: bool
+    data_period_start: dt.datetime | None = None
+    data_period_end: dt.datetime | None = None
 
 
 def parse_consent(data: dict[str, Any]) -> ParsedConsent:
@@ -517,14 +549,44 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
         )
     sub_units = (extensions.get(SUB_UNITS_EXTENSION) or {}).get("valueBoolean")
     period = provision.get("period") or {}
+    data_period = provision.get("dataPeriod") or {}
+    data_start = period_bound(
+        data_period.get("start"), end=False, field="provision.dataPeriod.start"
+    )
+    data_end = period_bound(data_period.get("end"), end=True, field="provision.dataPeriod.end")
+    if data_start and data_end and data_end <= data_start:
+        raise InvalidInput(
+            "consent.data_period_invalid",
+            "provision.dataPeriod ends before it starts.",
+            field="provision.dataPeriod",
+        )
+    if (data_start or data_end) and kind != "deny":
+        # A consent lifts a refusal for its recipients as a whole; lifting it
+        # for some dates only is not modelled, so it is refused rather than
+        # silently widened.
+        raise InvalidInput(
+            "consent.data_period_on_permit",
+            "provision.dataPeriod is supported on refusals (provision.type deny) only.",
+            field="provision.dataPeriod",
+        )
+    period_start = period_bound(period.get("start"), end=False, field="provision.period.start")
+    period_end = period_bound(period.get("end"), end=True, field="provision.period.end")
+    if period_start and period_end and period_end <= period_start:
+        raise InvalidInput(
+            "consent.period_invalid",
+            "provision.period ends before it starts.",
+            field="provision.period",
+        )
     return ParsedConsent(
         citizen_id=citizen_id,
         provision=kind,
         organisation_ids=org_ids,
         user_ids=user_ids,
         purposes=sorted(set(purposes)),
-        period_start=_instant(period.get("start")),
-        period_end=_instant(period.get("end")),
+        period_start=period_start,
+        period_end=period_end,
         given_how=how,
         include_sub_units=True if sub_units is None else bool(sub_units),
+        data_period_start=data_start,
+        data_period_end=data_end,
     )

@@ -17,6 +17,12 @@ A permit needs (R1, R3, R4):
 3. no refusal by the citizen that covers this recipient, professional,
    purpose and moment (R4) — unless the citizen's own consent lifts it.
 
+A refusal with a data period (FHIR ``provision.dataPeriod``) does not refuse
+the citizen: the decision permits and carries the periods in
+``Decision.hidden_periods``; readers leave out every record resource dated
+inside them (:func:`in_hidden_period`), and a read of one such resource is
+refused outright (pass ``data_date``).
+
 Break-the-glass (*værdispring*) replaces 2 and 3 for one clinician, one
 citizen, a short time; every access under it is recorded with purpose
 ``emergency`` and the reason ``break_glass``.
@@ -27,6 +33,7 @@ once and must not be rolled back with the refused write.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,10 +56,13 @@ __all__ = [
     "RECORD_CATEGORIES",
     "Action",
     "Decision",
+    "HiddenPeriod",
     "Purpose",
     "access_citizen",
     "access_decide",
+    "in_hidden_period",
     "visible_citizens",
+    "visible_record",
 ]
 
 CATEGORY_PATIENT = "patient"  # identity and address (Patient)
@@ -77,6 +87,13 @@ PERMITTED_PURPOSES: dict[str, frozenset[str]] = {
 SYSTEM_PURPOSES = frozenset({Purpose.TREATMENT, Purpose.OPERATIONS})
 
 
+# A data period refused to this reader: [start, end), either end open.
+HiddenPeriod = tuple[dt.datetime | None, dt.datetime | None]
+
+# The categories whose resources carry a date a data-period refusal can cover.
+DATED_CATEGORIES = frozenset({*DataCategory.values, CATEGORY_SUMMARY})
+
+
 @dataclass(frozen=True)
 class Decision:
     permitted: bool
@@ -84,6 +101,16 @@ class Decision:
     basis: str = ""
     break_glass_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Record data the reader may not see although the citizen is permitted.
+    hidden_periods: tuple[HiddenPeriod, ...] = ()
+
+
+def in_hidden_period(when: dt.datetime | None, periods: Iterable[HiddenPeriod]) -> bool:
+    if when is None:
+        return False
+    return any(
+        (start is None or when >= start) and (end is None or when < end) for start, end in periods
+    )
 
 
 def _org_ancestor_ids(organisation: Organisation) -> set[int]:
@@ -195,16 +222,32 @@ def directive_covers(
     return not directive.purposes or purpose in directive.purposes
 
 
-def _refused(directives: list[ConsentDirective], actor: Actor, purpose: str) -> bool:
+def _has_data_period(directive: ConsentDirective) -> bool:
+    return directive.data_period_start is not None or directive.data_period_end is not None
+
+
+def _refusal(
+    directives: list[ConsentDirective], actor: Actor, purpose: str
+) -> tuple[bool, tuple[HiddenPeriod, ...]]:
+    """(the citizen is refused to this reader, the data periods refused to it).
+    The citizen's consent covering the reader lifts both."""
     if not directives:
-        return False
+        return False, ()
     org_ids = _org_ancestor_ids(actor.organisation) if actor.organisation else set()
     covering = [
         d for d in directives if directive_covers(d, actor=actor, purpose=purpose, org_ids=org_ids)
     ]
-    refused = any(d.provision == ConsentDirective.Provision.DENY for d in covering)
-    lifted = any(d.provision == ConsentDirective.Provision.PERMIT for d in covering)
-    return refused and not lifted
+    if any(d.provision == ConsentDirective.Provision.PERMIT for d in covering):
+        return False, ()
+    denials = [d for d in covering if d.provision == ConsentDirective.Provision.DENY]
+    whole = any(not _has_data_period(d) for d in denials)
+    periods = tuple(
+        sorted(
+            {(d.data_period_start, d.data_period_end) for d in denials if _has_data_period(d)},
+            key=lambda p: (p[0] is not None, p[0] or dt.datetime.min.replace(tzinfo=dt.UTC)),
+        )
+    )
+    return whole, periods
 
 
 def _open_break_glass(actor: Actor, citizen_id: int) -> BreakGlass | None:
@@ -227,9 +270,17 @@ def _break_glass_decision(actor: Actor, citizen: Citizen, otherwise: Decision) -
 
 
 def access_decide(
-    *, actor: Actor, citizen: Citizen, action: str, category: str, purpose: str
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    action: str,
+    category: str,
+    purpose: str,
+    data_date: dt.datetime | None = None,
 ) -> Decision:
-    """Permit or deny; no side effects."""
+    """Permit or deny; no side effects. ``data_date`` is the date of the one
+    record resource asked for, if one is: a data-period refusal covering it
+    refuses the read."""
     if actor.membership is None:
         if not actor.task:
             return Decision(False, "no_actor")
@@ -244,7 +295,7 @@ def access_decide(
             return Decision(False, "category_not_permitted")
         if purpose not in SYSTEM_PURPOSES:
             return Decision(False, "purpose_not_permitted")
-        return _relationship_and_refusals(actor, citizen, category, purpose)
+        return _relationship_and_refusals(actor, citizen, category, purpose, data_date)
     role = actor.role
     if role == Role.AUDITOR:
         if category == CATEGORY_INSIGHT and purpose == Purpose.AUDIT:
@@ -262,11 +313,15 @@ def access_decide(
         return Decision(False, "purpose_not_permitted")
     if purpose == Purpose.EMERGENCY:
         return _break_glass_decision(actor, citizen, Decision(False, "no_break_glass"))
-    return _relationship_and_refusals(actor, citizen, category, purpose)
+    return _relationship_and_refusals(actor, citizen, category, purpose, data_date)
 
 
 def _relationship_and_refusals(
-    actor: Actor, citizen: Citizen, category: str, purpose: str
+    actor: Actor,
+    citizen: Citizen,
+    category: str,
+    purpose: str,
+    data_date: dt.datetime | None = None,
 ) -> Decision:
     basis = _relationship_basis(actor, citizen)
     if not basis:
@@ -275,8 +330,20 @@ def _relationship_and_refusals(
         # A refusal never stops staff from recording the citizen's own wishes.
         return Decision(True, "care_relationship", basis)
     has_directives = getattr(citizen, "has_directives", True)
-    if has_directives and _refused(_active_directives([citizen.pk]), actor, purpose):
+    if not has_directives:
+        return Decision(True, "care_relationship", basis)
+    whole, periods = _refusal(_active_directives([citizen.pk]), actor, purpose)
+    if whole:
         return _break_glass_decision(actor, citizen, Decision(False, "refused", basis))
+    if periods and category in DATED_CATEGORIES:
+        # Only break-the-glass shows refused data; used, it is recorded as such.
+        if in_hidden_period(data_date, periods):
+            return _break_glass_decision(
+                actor, citizen, Decision(False, "refused_data_period", basis)
+            )
+        return _break_glass_decision(
+            actor, citizen, Decision(True, "care_relationship", basis, hidden_periods=periods)
+        )
     return Decision(True, "care_relationship", basis)
 
 
@@ -291,6 +358,7 @@ def access_citizen(
     resource_id: str = "",
     audit_permit: bool = True,
     detail: dict[str, Any] | None = None,
+    data_date: dt.datetime | None = None,
 ) -> Citizen:
     """Decide, audit, and return the citizen — or raise "not found" for both unknown and refused.
 
@@ -312,7 +380,12 @@ def access_citizen(
         )
         raise NotFoundOrNotAllowed()
     decision = access_decide(
-        actor=actor, citizen=citizen, action=action, category=category, purpose=purpose
+        actor=actor,
+        citizen=citizen,
+        action=action,
+        category=category,
+        purpose=purpose,
+        data_date=data_date,
     )
     if decision.permitted and not audit_permit:
         citizen.gate_decision = decision  # type: ignore[attr-defined]
@@ -342,9 +415,21 @@ def audit_detail(
         out["category"] = category
     if decision.break_glass_id:
         out["break_glass_id"] = decision.break_glass_id
+    if decision.hidden_periods:
+        # The reader got the record without the data the citizen refused by period.
+        out["withheld"] = "data_period"
     if extra:
         out.update(extra)
     return out
+
+
+@dataclass
+class VisibleRecord:
+    """The result of :func:`visible_record`."""
+
+    citizens: QuerySet[Citizen]  # may be seen (a subquery)
+    refused: set[int]  # ... except these, whom a refusal covers
+    hidden: dict[int, tuple[HiddenPeriod, ...]]  # data periods refused, per citizen
 
 
 def visible_citizens(
@@ -353,13 +438,20 @@ def visible_citizens(
     """For searches across citizens: (citizens the actor may see, citizens to
     leave out after all because a refusal covers them). Same rules as
     :func:`access_decide`; used as subqueries so totals count only these."""
-    none = Citizen.objects.none()
+    found = visible_record(actor=actor, category=category, purpose=purpose)
+    return found.citizens, found.refused
+
+
+def visible_record(*, actor: Actor, category: str, purpose: str) -> VisibleRecord:
+    """:func:`visible_citizens` with, in addition, the data periods each visible
+    citizen has refused to this reader — for searches across the record."""
+    none = VisibleRecord(Citizen.objects.none(), set(), {})
     if actor.membership is None or actor.role not in CLINICAL_ROLES:
-        return none, set()
+        return none
     if category not in RECORD_CATEGORIES or actor.organisation is None:
-        return none, set()
+        return none
     if purpose not in PERMITTED_PURPOSES[actor.role] or purpose == Purpose.EMERGENCY:
-        return none, set()
+        return none
     organisation = actor.organisation
     related = Q(pk__in=_open_relationships(actor).values("citizen_id"))
     if organisation.kind == Organisation.Kind.GP_PRACTICE:
@@ -372,16 +464,21 @@ def visible_citizens(
         )
     )
     candidates = Citizen.objects.filter(related)
-    refused = {
+    denying = {
         d.citizen_id
         for d in _active_directives(candidates.values("pk"))
         if d.provision == ConsentDirective.Provision.DENY
     }
-    if refused:
-        directives = _active_directives(refused)
-        refused = {
-            cid
-            for cid in refused
-            if _refused([d for d in directives if d.citizen_id == cid], actor, purpose)
-        }
-    return Citizen.objects.filter(related | Q(pk__in=glass_ids)), refused - glass_ids
+    refused: set[int] = set()
+    hidden: dict[int, tuple[HiddenPeriod, ...]] = {}
+    if denying:
+        directives = _active_directives(denying)
+        for cid in denying - glass_ids:
+            whole, periods = _refusal(
+                [d for d in directives if d.citizen_id == cid], actor, purpose
+            )
+            if whole:
+                refused.add(cid)
+            elif periods and category in DATED_CATEGORIES:
+                hidden[cid] = periods
+    return VisibleRecord(Citizen.objects.filter(related | Q(pk__in=glass_ids)), refused, hidden)

@@ -3,8 +3,11 @@ break-the-glass are added alongside.)"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.models import Citizen, Organisation, User
@@ -120,6 +123,17 @@ class RecordResource(models.Model):
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.pk} v{self.version_id} ({self.category})"
 
+    @property
+    def data_date(self) -> dt.datetime:
+        """The data's own date, which a refusal by data period is matched against:
+        the clinical date, or when it entered the record if it has none."""
+        return self.effective_at or self.created_at
+
+
+def record_data_date() -> Coalesce:
+    """:attr:`RecordResource.data_date` as a database expression (for searches)."""
+    return Coalesce("effective_at", "created_at")
+
 
 class RecordVersion(models.Model):
     """Every version of a record resource, appended on create and on each update."""
@@ -152,6 +166,12 @@ class ConsentDirective(models.Model):
     period in force. Nothing given = wholly. A ``permit`` directive is the
     citizen's consent that lifts a refusal for the recipients it names.
     Directives are never changed; a withdrawal is its own row.
+
+    The period in force (``period_*``, FHIR ``provision.period``) says *when*
+    the rule applies. The data period (``data_period_*``, FHIR
+    ``provision.dataPeriod``) says *which data* it covers, by the data's own
+    date: a refusal with a data period does not hide the citizen, only the
+    record resources dated inside it.
     """
 
     class Provision(models.TextChoices):
@@ -170,6 +190,9 @@ class ConsentDirective(models.Model):
     purposes = models.JSONField(default=list, blank=True)
     period_start = models.DateTimeField(default=timezone.now)
     period_end = models.DateTimeField(null=True, blank=True)
+    # Which data (by its clinical date); both empty = all data. Open at either end.
+    data_period_start = models.DateTimeField(null=True, blank=True)
+    data_period_end = models.DateTimeField(null=True, blank=True)
     given_how = models.CharField(max_length=8, choices=GivenHow.choices)
     recorded_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
@@ -184,6 +207,19 @@ class ConsentDirective(models.Model):
             models.CheckConstraint(
                 name="consent_period_ordered",
                 condition=Q(period_end__isnull=True) | Q(period_end__gt=models.F("period_start")),
+            ),
+            models.CheckConstraint(
+                name="consent_data_period_ordered",
+                condition=Q(data_period_start__isnull=True)
+                | Q(data_period_end__isnull=True)
+                | Q(data_period_end__gt=models.F("data_period_start")),
+            ),
+            # The citizen's consent lifts refusals for a recipient; it is not
+            # limited to a data period (see consent.fhir.parse_consent).
+            models.CheckConstraint(
+                name="consent_data_period_only_on_refusal",
+                condition=Q(provision="deny")
+                | Q(data_period_start__isnull=True, data_period_end__isnull=True),
             ),
             models.CheckConstraint(
                 name="consent_provision_known", condition=Q(provision__in=["deny", "permit"])
@@ -243,3 +279,36 @@ class BreakGlass(models.Model):
 
     def __str__(self) -> str:
         return f"break-the-glass {self.pk} on citizen {self.citizen_id}"
+
+
+class PatientVersion(models.Model):
+    """Every version of a citizen's Patient written over FHIR, so an update names
+    the version it read (``ETag``/``If-Match``) and nothing is silently overwritten.
+
+    The body is the Patient without its CPR identifier: the CPR number is stored
+    once, on the citizen. A citizen registered elsewhere (the acute function's
+    intake, a partner's load) is at version 1 until the first update here, which
+    first keeps that state as version 1.
+    """
+
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="patient_versions")
+    version_id = models.PositiveIntegerField()
+    body = models.JSONField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_by_organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["citizen", "version_id"], name="patient_version_unique"
+            ),
+            models.CheckConstraint(name="patient_version_positive", condition=Q(version_id__gte=1)),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patient {self.citizen_id} v{self.version_id}"

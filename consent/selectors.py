@@ -22,10 +22,17 @@ from consent.gate import (
     CATEGORY_SUMMARY,
     CLINICAL_ROLES,
     PERMITTED_PURPOSES,
+    HiddenPeriod,
     access_citizen,
-    visible_citizens,
+    visible_record,
 )
-from consent.models import BreakGlass, ConsentDirective, DataCategory, RecordResource
+from consent.models import (
+    BreakGlass,
+    ConsentDirective,
+    DataCategory,
+    RecordResource,
+    record_data_date,
+)
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.patient import patient_resource
@@ -52,9 +59,35 @@ def record_read(
         purpose=purpose,
         resource_type=resource_type,
         resource_id=resource_id,
+        data_date=resource.data_date if resource else None,
     )
     assert resource is not None  # the gate refuses an unknown citizen
     return resource
+
+
+def without_hidden_data(
+    qs: QuerySet[RecordResource], hidden: dict[int, tuple[HiddenPeriod, ...]]
+) -> QuerySet[RecordResource]:
+    """Leave out the resources dated inside a data period the citizen refused to
+    this reader (R4), in the query itself so totals and pages agree."""
+    if not hidden:
+        return qs
+    covered = Q()
+    for citizen_id, periods in hidden.items():
+        for start, end in periods:
+            one = Q(citizen_id=citizen_id)
+            if start is not None:
+                one &= Q(dated__gte=start)
+            if end is not None:
+                one &= Q(dated__lt=end)
+            covered |= one
+    return qs.annotate(dated=record_data_date()).exclude(covered)
+
+
+def _hidden_for(citizen: Citizen) -> dict[int, tuple[HiddenPeriod, ...]]:
+    decision = getattr(citizen, "gate_decision", None)
+    periods = decision.hidden_periods if decision is not None else ()
+    return {citizen.pk: periods} if periods else {}
 
 
 def record_read_bare(*, resource_type: str, resource_id: str) -> RecordResource:
@@ -164,7 +197,7 @@ def record_search(
     qs = RecordResource.objects.filter(resource_type=resource_type)
     if params.patient is not None:
         try:
-            access_citizen(
+            citizen = access_citizen(
                 actor=actor,
                 citizen_id=int(params.patient),
                 action=Action.SEARCH,
@@ -176,7 +209,7 @@ def record_search(
             )
         except NotFoundOrNotAllowed:
             return [], 0  # an empty result, exactly as for an unknown patient
-        qs = qs.filter(citizen_id=int(params.patient))
+        qs = without_hidden_data(qs.filter(citizen_id=citizen.pk), _hidden_for(citizen))
     else:
         if actor.role not in CLINICAL_ROLES or purpose not in PERMITTED_PURPOSES[actor.role]:
             # Nothing can match; the refused attempt is still recorded (R9).
@@ -192,8 +225,13 @@ def record_search(
                 else "purpose_not_permitted",
             )
             return [], 0
-        visible, refused = visible_citizens(actor=actor, category=CATEGORY_SUMMARY, purpose=purpose)
-        qs = qs.filter(citizen__in=visible.values("pk")).exclude(citizen_id__in=refused)
+        visible = visible_record(actor=actor, category=CATEGORY_SUMMARY, purpose=purpose)
+        qs = without_hidden_data(
+            qs.filter(citizen__in=visible.citizens.values("pk")).exclude(
+                citizen_id__in=visible.refused
+            ),
+            visible.hidden,
+        )
     qs = _filtered(qs, params)
     total = qs.count()
     page = list(
@@ -257,12 +295,13 @@ def patient_everything(*, actor: Actor, citizen_id: str, purpose: str) -> list[d
         resource_id=citizen_id,
         detail={"operation": "$everything"},
     )
-    resources = (
-        RecordResource.objects.filter(citizen=citizen)
-        .select_related("source_organisation")
-        .order_by("category", "-effective_at", "-pk")
-    )
-    return [patient_resource(citizen), *(record_resource(r) for r in resources)]
+    resources = without_hidden_data(
+        RecordResource.objects.filter(citizen=citizen), _hidden_for(citizen)
+    ).select_related("source_organisation")
+    return [
+        patient_resource(citizen),
+        *(record_resource(r) for r in resources.order_by("category", "-effective_at", "-pk")),
+    ]
 
 
 def _consents(citizen_id: int) -> QuerySet[ConsentDirective]:

@@ -264,10 +264,10 @@ def record_resource_update(
     version stays in the history."""
     current = (
         RecordResource.objects.filter(pk=resource_id, resource_type=resource_type)
-        .values("citizen_id", "category")
+        .only("citizen_id", "category", "effective_at", "created_at")
         .first()
     )
-    citizen_id = current["citizen_id"] if current else -1
+    citizen_id = current.citizen_id if current else -1
     if current is None:
         access_citizen(
             actor=actor,
@@ -299,6 +299,9 @@ def record_resource_update(
         resource_type=resource_type,
         resource_id=str(resource_id),
         audit_permit=False,
+        # A resource hidden by a refusal of its period cannot be updated by
+        # those it is hidden from: they would learn it exists.
+        data_date=current.data_date if current else None,
     )
     if _resolve_citizen_id(parsed.citizen_ref) != citizen.pk:
         raise InvalidInput(
@@ -480,6 +483,8 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
             purposes=parsed.purposes,
             period_start=parsed.period_start or timezone.now(),
             period_end=parsed.period_end,
+            data_period_start=parsed.data_period_start,
+            data_period_end=parsed.data_period_end,
             given_how=parsed.given_how,
             recorded_by=actor.user,
             recorded_by_organisation=actor.organisation,

@@ -42,13 +42,15 @@ def diagnosis(citizen_id: int, code: str = "I10", system: str = ICD10, **extra: 
     }
 
 
-def nursing_problem(citizen_id: int, text: str = "Risiko for tryksår") -> dict:
+def nursing_problem(
+    citizen_id: int, text: str = "Risiko for tryksår", recorded: str = "2025-04-01"
+) -> dict:
     return {
         "resourceType": "Condition",
         "meta": tag("nursing-problem"),
         "code": {"text": text},
         "subject": {"reference": f"Patient/{citizen_id}"},
-        "recordedDate": "2025-04-01",
+        "recordedDate": recorded,
     }
 
 
@@ -98,6 +100,7 @@ def refusal(
     users: list[int] = (),  # type: ignore[assignment]
     purposes: list[str] = (),  # type: ignore[assignment]
     period: dict[str, str] | None = None,
+    data_period: dict[str, str] | None = None,
     how: str = "oral",
     kind: str = "deny",
     sub_units: bool = True,
@@ -119,6 +122,8 @@ def refusal(
         ]
     if period:
         provision["period"] = period
+    if data_period:
+        provision["dataPeriod"] = data_period
     return {
         "resourceType": "Consent",
         "status": "active",
