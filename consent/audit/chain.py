@@ -3,11 +3,17 @@
 ``chain_hash[n] = sha256(chain_hash[n-1] || digest[n] || epoch_us(recorded_at[n]))``
 with ``epoch_us`` as 8 bytes big-endian. The chain starts at :data:`GENESIS`.
 
-On PostgreSQL one statement digests the rows, takes the chain head's row lock
-(``audit_chain_append``), and inserts them; the lock is held until the writer's
-transaction ends, so positions are handed out in commit order and a rolled-back
-writer leaves no gap. Elsewhere (SQLite, one writer at a time) the same chain is
-computed in Python inside the writer's transaction.
+On PostgreSQL one statement digests the rows, takes the chain head's row lock,
+and inserts them (``audit_append_entry`` for one entry, ``audit_chain_append``
+for a batch); the lock is held until the writer's transaction ends, so
+positions are handed out in commit order and a rolled-back writer leaves no
+gap. The statements are prepared once per connection. Elsewhere (SQLite, one
+writer at a time) the same chain is computed in Python inside the writer's
+transaction.
+
+Verifying needs no sequential walk on PostgreSQL: each row's stored chain hash
+is checked against its predecessor's stored hash, which by induction from the
+anchor proves the whole chain, so ranges of the log are checked in parallel.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ import datetime as dt
 import hashlib
 import json
 import struct
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -31,6 +40,8 @@ _PACK_US = struct.Struct(">q").pack
 _MICROSECOND = dt.timedelta(microseconds=1)
 # PostgreSQL takes at most 65,535 parameters in one statement.
 _ROWS_PER_STATEMENT = 1000
+# Connections that verify ranges of the log at once (one per core here).
+VERIFY_CONNECTIONS = 2
 
 _BIGINT = {"actor_user_id", "actor_organisation_id", "partner_organisation_id", "citizen_id"}
 _SQL_TYPES = [
@@ -90,23 +101,58 @@ def _append_sql(rows: int) -> str:
     )
 
 
+# Only placeholders and type names are formatted in; values are parameters.
+_APPEND_ONE_SQL = "SELECT * FROM audit_append_entry({})".format(  # noqa: S608
+    ", ".join(f"%s::{t}" for t in _SQL_TYPES)
+)
+
+
+def _execute_prepared(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run ``sql`` as a statement prepared on this connection (parsed and planned
+    once), within Django's transaction and error handling."""
+    connection.ensure_connection()
+    started = time.monotonic()
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(connection.connection)
+        try:
+            cursor.execute(sql, params, prepare=True)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    if connection.queries_logged:
+        # Counted like any other query, so pinned query counts stay honest.
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return rows
+
+
+def _params(entry: AuditEntry) -> list[Any]:
+    return [
+        json.dumps(getattr(entry, name)) if name == "detail" else getattr(entry, name)
+        for name in DIGEST_FIELDS
+    ]
+
+
+def _stored(entry: AuditEntry, seq: int, at: dt.datetime, digest: bytes, chain_hash: bytes) -> None:
+    entry.id, entry.recorded_at = seq, at
+    entry.digest, entry.chain_hash = bytes(digest), bytes(chain_hash)
+    entry._state.adding = False
+    entry._state.db = connection.alias
+
+
 def _append_postgres(entries: list[AuditEntry]) -> None:
-    with connection.cursor() as cursor:
-        for start in range(0, len(entries), _ROWS_PER_STATEMENT):
-            chunk = entries[start : start + _ROWS_PER_STATEMENT]
-            params: list[Any] = []
-            for ord_, entry in enumerate(chunk, start=1):
-                params.append(ord_)
-                for name in DIGEST_FIELDS:
-                    value = getattr(entry, name)
-                    params.append(json.dumps(value) if name == "detail" else value)
-            cursor.execute(_append_sql(len(chunk)), params)
-            returned = sorted(cursor.fetchall())
-            for entry, (seq, at, digest, chain_hash) in zip(chunk, returned, strict=True):
-                entry.id, entry.recorded_at = seq, at
-                entry.digest, entry.chain_hash = bytes(digest), bytes(chain_hash)
-                entry._state.adding = False
-                entry._state.db = connection.alias
+    if len(entries) == 1:
+        [(seq, at, digest, chain_hash)] = _execute_prepared(_APPEND_ONE_SQL, _params(entries[0]))
+        _stored(entries[0], seq, at, digest, chain_hash)
+        return
+    for start in range(0, len(entries), _ROWS_PER_STATEMENT):
+        chunk = entries[start : start + _ROWS_PER_STATEMENT]
+        params: list[Any] = []
+        for ord_, entry in enumerate(chunk, start=1):
+            params.append(ord_)
+            params.extend(_params(entry))
+        returned = sorted(_execute_prepared(_append_sql(len(chunk)), params))
+        for entry, (seq, at, digest, chain_hash) in zip(chunk, returned, strict=True):
+            _stored(entry, seq, at, digest, chain_hash)
 
 
 def chain_head_locked() -> ChainHead:
@@ -176,41 +222,99 @@ class Verification:
         )
 
 
-# Content check, set-based so PostgreSQL may run it in parallel workers
-# ("id + 0" keeps the planner from turning min() into a one-row index walk).
-_PG_CONTENT_SQL = (  # noqa: S608 - column names only
-    "SELECT min(id + 0) FROM audit_auditentry WHERE id > %s AND id <= %s "
-    "AND digest <> audit_entry_digest({args})"
-).format(args=", ".join(DIGEST_FIELDS))
-_PG_CHAIN_SQL = (
-    "SELECT id, recorded_at, digest, chain_hash FROM audit_auditentry "
-    "WHERE id > %s AND id <= %s ORDER BY id LIMIT %s"
-)
+# One range of the log checked in one set-based statement. Each row is
+# compared with its predecessor by id (``lag``): a gap or a repeated id, a
+# content digest that does not match, and a chain hash that does not follow
+# from the predecessor's stored hash (or from the anchor, for the range's
+# first row). Column names only are formatted in; values are parameters.
+_PG_RANGE_SQL = """
+SELECT
+    min(CASE WHEN prev_id < id - 1 THEN prev_id + 1 END) AS missing_from,
+    min(id) FILTER (WHERE prev_id >= id) AS repeated,
+    min(id) FILTER (WHERE digest <> audit_entry_digest({args})) AS content,
+    min(id) FILTER (
+        WHERE sha256(prev_hash || digest || int8send(audit_epoch_us(recorded_at))) <> chain_hash
+    ) AS unlinked,
+    max(id) AS last_seen
+FROM (
+    SELECT e.*,
+        coalesce(lag(id) OVER w, %(lo)s - 1) AS prev_id,
+        coalesce(lag(chain_hash) OVER w, %(anchor)s) AS prev_hash
+    FROM audit_auditentry e
+    WHERE id >= %(window_lo)s AND id <= %(hi)s
+    WINDOW w AS (ORDER BY id, recorded_at)
+) AS x
+WHERE id >= %(lo)s
+""".format(args=", ".join(DIGEST_FIELDS))  # noqa: S608 - column names only
+# Rows per statement: large enough that planning is negligible, small enough
+# that two cores share the work.
+PG_RANGE_ROWS = 250_000
 
 
-def _rows_postgres(
-    after: int, upto: int, batch: int
-) -> Iterator[tuple[int, int, bytes, bytes, bool]]:
-    """The chain walk reads only what linking needs; the content digests are
-    checked in one set-based query first, and the first mismatch is reported
-    when the walk reaches it."""
+@dataclass(frozen=True)
+class _Break:
+    entry_id: int
+    problem: str
+    rank: int  # which problem is named when two fall on the same entry
+
+
+def _check_range_postgres(lo: int, hi: int, anchor: bytes | None) -> _Break | None:
+    """Check entries ``lo..hi``. The first range is linked to ``anchor``; a
+    later range reads the entry before ``lo`` and links to its stored hash (if
+    that entry is missing, the range before reports it)."""
+    params = {"lo": lo, "hi": hi, "anchor": anchor, "window_lo": lo if anchor else lo - 1}
     with connection.cursor() as cursor:
-        cursor.execute(_PG_CONTENT_SQL, [after, upto])
-        first_bad = cursor.fetchone()[0]
-        while True:
-            cursor.execute(_PG_CHAIN_SQL, [after, upto, batch])
-            rows = cursor.fetchall()
-            for row_id, recorded_at, digest, chain_hash in rows:
-                yield (
-                    row_id,
-                    (recorded_at - EPOCH) // _MICROSECOND,
-                    digest if isinstance(digest, bytes) else bytes(digest),
-                    chain_hash if isinstance(chain_hash, bytes) else bytes(chain_hash),
-                    row_id != first_bad,
-                )
-            if len(rows) < batch:
-                return
-            after = rows[-1][0]
+        cursor.execute(_PG_RANGE_SQL, params)
+        missing_from, repeated, content, unlinked, last_seen = cursor.fetchone()
+    found = []
+    if repeated is not None:
+        found.append(_Break(repeated, "an entry with this id appears twice", 0))
+    if missing_from is not None:
+        found.append(_Break(missing_from, "", 1))
+    if last_seen is None or last_seen < hi:
+        found.append(_Break(lo if last_seen is None else last_seen + 1, "", 1))
+    if content is not None:
+        found.append(_Break(content, "its content does not match its digest", 2))
+    if unlinked is not None:
+        found.append(_Break(unlinked, "its chain hash does not follow from the entry before", 3))
+    return min(found, key=lambda b: (b.entry_id, b.rank), default=None)
+
+
+def _missing_until(start: int, hi: int) -> int:
+    """The last id of the run of missing entries that starts at ``start``."""
+    following = (
+        AuditEntry.objects.filter(id__gt=start, id__lte=hi)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return hi if following is None else following - 1
+
+
+def _check_postgres(first_id: int, last_id: int, anchor: bytes) -> _Break | None:
+    """All ranges, on two connections at once where the log is committed data
+    (inside a transaction, other connections could not see it: one at a time)."""
+    ranges = [
+        (lo, min(lo + PG_RANGE_ROWS - 1, last_id), anchor if lo == first_id else None)
+        for lo in range(first_id, last_id + 1, PG_RANGE_ROWS)
+    ]
+    if len(ranges) == 1 or connection.in_atomic_block:
+        found = [_check_range_postgres(*r) for r in ranges]
+    else:
+        with ThreadPoolExecutor(max_workers=VERIFY_CONNECTIONS) as pool:
+            found = list(pool.map(_check_range_in_thread, ranges))
+    first = min((b for b in found if b), key=lambda b: (b.entry_id, b.rank), default=None)
+    if first is not None and not first.problem:
+        until = _missing_until(first.entry_id, last_id)
+        return _Break(first.entry_id, f"entries {first.entry_id}..{until} are missing", 1)
+    return first
+
+
+def _check_range_in_thread(args: tuple[int, int, bytes | None]) -> _Break | None:
+    try:
+        return _check_range_postgres(*args)
+    finally:
+        connection.close()
 
 
 def _rows_python(
@@ -274,10 +378,51 @@ def chain_verify(
     if expected_hash is None:
         return Verification(False, 0, first_id, last_id, first_id, problem)
 
-    rows = _rows_postgres if on_postgres() else _rows_python
+    if on_postgres():
+        found = _check_postgres(first_id, last_id, expected_hash)
+        if found is not None:
+            return _broken(
+                found.entry_id - first_id, first_id, last_id, found.entry_id, found.problem
+            )
+        checked = last_id - first_id + 1
+        current = expected_hash
+        if whole and checked:
+            stored = AuditEntry.objects.filter(id=last_id).values_list("chain_hash", flat=True)
+            current = bytes(stored[0])
+    else:
+        walked = _walk_python(first_id, last_id, expected_hash, batch)
+        if isinstance(walked, Verification):
+            return walked
+        checked, current = walked
+    if whole:
+        beyond = (
+            AuditEntry.objects.filter(id__gt=head.seq)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        if beyond is not None:
+            return _broken(checked, first_id, last_id, beyond, "it lies beyond the chain head")
+        if checked and current != bytes(head.hash):
+            return _broken(
+                checked, first_id, last_id, last_id, "the chain head does not match the last entry"
+            )
+    return Verification(True, checked, first_id if checked else None, last_id if checked else None)
+
+
+def _broken(
+    checked: int, first_id: int, last_id: int, broken_id: int, problem: str
+) -> Verification:
+    return Verification(False, checked, first_id, last_id, broken_id, problem)
+
+
+def _walk_python(
+    first_id: int, last_id: int, anchor: bytes, batch: int
+) -> Verification | tuple[int, bytes]:
+    """The chain walked entry by entry (SQLite): checked count and last hash, or the break."""
     expected_id, checked = first_id, 0
-    current: bytes = expected_hash
-    for row_id, us, digest, stored_hash, content_ok in rows(first_id - 1, last_id, batch):
+    current: bytes = anchor
+    for row_id, us, digest, stored_hash, content_ok in _rows_python(first_id - 1, last_id, batch):
         if row_id < expected_id:
             return _broken(
                 checked, first_id, last_id, row_id, "an entry with this id appears twice"
@@ -309,23 +454,4 @@ def chain_verify(
         return _broken(
             checked, first_id, last_id, expected_id, f"entries {expected_id}..{last_id} are missing"
         )
-    if whole:
-        beyond = (
-            AuditEntry.objects.filter(id__gt=head.seq)
-            .order_by("id")
-            .values_list("id", flat=True)
-            .first()
-        )
-        if beyond is not None:
-            return _broken(checked, first_id, last_id, beyond, "it lies beyond the chain head")
-        if checked and current != bytes(head.hash):
-            return _broken(
-                checked, first_id, last_id, last_id, "the chain head does not match the last entry"
-            )
-    return Verification(True, checked, first_id if checked else None, last_id if checked else None)
-
-
-def _broken(
-    checked: int, first_id: int, last_id: int, broken_id: int, problem: str
-) -> Verification:
-    return Verification(False, checked, first_id, last_id, broken_id, problem)
+    return checked, current

@@ -58,7 +58,7 @@ CREATE INDEX audit_entry_organisation ON audit_auditentry (actor_organisation_id
 CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE'
-       AND current_database() LIKE 'test\_%'
+       AND current_database() LIKE 'test\\_%'
        AND current_setting('tvaerakut.test_flush', true) = 'on' THEN
         RETURN NULL;
     END IF;

@@ -323,3 +323,45 @@ def test_separate_processes_and_this_one_write_at_once() -> None:
     result = chain_verify()
     assert result.ok, result.describe()
     assert AuditEntry.objects.filter(task="tests.process").count() == 3 * 33
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_ranges_verified_in_parallel_find_breaks_at_and_across_their_edges(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On PostgreSQL the log is checked in ranges on two connections at once;
+    a break just after a range's edge, inside a later range, or a run of
+    deleted entries spanning two ranges is named exactly as one walk would."""
+    import consent.audit.chain as chain
+
+    monkeypatch.setattr(chain, "PG_RANGE_ROWS", 4)
+    entries = _fill(16)  # 15 single entries, then a search of 3: 18 in all
+    result = chain_verify()
+    assert result.ok and result.checked == 18, result.describe()
+
+    def broken_after(sql: str, params: list[object]) -> chain.Verification:
+        with transaction.atomic():
+            tamper(sql, params)
+        return chain_verify()
+
+    # The first entry of the third range (a later range links to the stored hash before it).
+    result = broken_after(
+        "UPDATE audit_auditentry SET recorded_at = recorded_at + interval '1 microsecond' "
+        "WHERE id = %s",
+        [entries[8].id],
+    )
+    assert result.broken_id == entries[8].id and "chain hash" in result.problem
+    assert result.checked == 8
+    # An earlier break in another range is the one named.
+    result = broken_after(
+        "UPDATE audit_auditentry SET purpose = 'audit' WHERE id = %s", [entries[5].id]
+    )
+    assert result.broken_id == entries[5].id and "content" in result.problem
+    # Deleted entries across a range edge: the first missing one, and how many.
+    result = broken_after(
+        "DELETE FROM audit_auditentry WHERE id IN (%s, %s, %s)",
+        [entries[2].id, entries[3].id, entries[4].id],
+    )
+    assert result.broken_id == entries[2].id
+    assert result.problem == f"entries {entries[2].id}..{entries[4].id} are missing"
