@@ -460,3 +460,42 @@ class DeadlineWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for referral {self.referral_id}"
+
+
+class VisitSubmission(models.Model):
+    """A form the nurse's tablet sent for a visit, remembered by the ``client_ref``
+    the tablet gave it. When the connection drops after the server wrote but
+    before the tablet heard the answer, the tablet sends again with the same
+    reference: the unique constraint makes sure nothing is written twice, and
+    the re-send gets the first result back."""
+
+    class Form(models.TextChoices):
+        NOTE = "note", "Note"
+        VITALS = "vitals", "Vital signs"
+        LAB = "lab", "Test result"
+        PHONE_ORDER = "phone_order", "Phone order"
+        PROCEDURE = "procedure", "Procedure"
+        DELEGATION = "delegation", "Delegation"
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="submissions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    client_ref = models.CharField(max_length=64)
+    form = models.CharField(max_length=16, choices=Form.choices)
+    # What the first send created, e.g. ("VisitNote", "17").
+    result_type = models.CharField(max_length=64, blank=True)
+    result_id = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "visit", "client_ref"], name="acute_submission_once_per_ref"
+            ),
+            models.CheckConstraint(
+                name="acute_submission_ref_shape",
+                condition=Q(client_ref__regex=r"^[A-Za-z0-9_-]{8,64}$"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form} {self.client_ref} on visit {self.visit_id}"

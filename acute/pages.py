@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,11 +25,11 @@ from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
 from acute.clinical.catalogue import interpret, reference_interval
-from acute.models import NurseShift, Outcome, Visit, VisitNote, VitalSign
+from acute.models import NurseShift, Outcome, Visit, VisitNote, VisitSubmission, VitalSign
 from consent.audit.services import Action, Purpose
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
-from core.models import Role
+from core.models import Role, User
 from core.pages import maps_link, page_actor, render_page
 from core.permissions import page
 
@@ -64,9 +65,24 @@ def _shift_page(request: HttpRequest, error: PlatformError | None = None) -> Htt
         {
             "shift": shift,
             "statuses": [(s, NurseShift.Status(s).label) for s in STATUS_CHOICES_FOR_NURSE],
+            "places": _places(actor) if shift is not None else [],
         },
         error=error,
     )
+
+
+def _places(actor: Actor) -> list[tuple[str, str]]:
+    """Where she can say she is when the tablet cannot tell: her base, or the
+    address of one of her visits (listed through the gate, audited)."""
+    return [("base", _("At the base"))] + [
+        (
+            f"visit-{v.pk}",
+            _("At %(name)s's home, %(address)s")
+            % {"name": v.citizen.given_name, "address": v.citizen.address_line},
+        )
+        for v in nurse_visits_list(actor=actor)
+        if v.citizen.latitude is not None and v.citizen.longitude is not None
+    ]
 
 
 @page(Role.ACUTE_NURSE)
@@ -88,6 +104,71 @@ def nurse_status_set(request: HttpRequest) -> HttpResponse:
     return redirect("nurse-shift")
 
 
+# The tablet reports at most this often (position.js asks every minute); a
+# report sooner than this after the last one is acknowledged but not stored.
+POSITION_MIN_INTERVAL = dt.timedelta(seconds=30)
+
+
+def _coordinate(raw: str, field: str) -> float:
+    try:
+        value = float(raw.replace(",", ".").strip())
+    except ValueError:
+        raise InvalidInput(
+            "shift.position_invalid", _("Latitude and longitude as numbers."), field=field
+        ) from None
+    return value
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def nurse_position(request: HttpRequest) -> HttpResponse:
+    """Her position for the coordinator's map: from the tablet's location
+    (``source=device``, throttled) or chosen by hand (``place``: her base or a
+    visit's address). The tablet's script gets JSON; the form a page."""
+    actor = page_actor(request)
+    shift = _current_shift(actor)
+    place = request.POST.get("place", "")
+    from_device = not place
+    try:
+        if shift is None:
+            raise NotFoundOrNotAllowed()
+        if from_device:
+            latitude = _coordinate(request.POST.get("latitude", ""), "latitude")
+            longitude = _coordinate(request.POST.get("longitude", ""), "longitude")
+        elif place == "base":
+            latitude, longitude = shift.base_latitude, shift.base_longitude
+        else:
+            visit_id = int(place.removeprefix("visit-")) if place.startswith("visit-") else 0
+            visit = clinical_selectors.visit_access(
+                actor=actor, visit_id=visit_id, action=Action.READ, own_visit=True
+            )
+            if visit.citizen.latitude is None or visit.citizen.longitude is None:
+                raise InvalidInput(
+                    "shift.place_unknown", _("That address has no position."), field="place"
+                )
+            latitude, longitude = float(visit.citizen.latitude), float(visit.citizen.longitude)
+        before = shift.position_at
+        shift = services.shift_position_report(
+            shift=shift,
+            latitude=latitude,
+            longitude=longitude,
+            by=actor,
+            min_interval=POSITION_MIN_INTERVAL if from_device else None,
+        )
+    except PlatformError as exc:
+        if from_device:
+            status = 403 if isinstance(exc, NotFoundOrNotAllowed) else 400
+            return JsonResponse({"code": exc.code, "stored": False}, status=status)
+        return _shift_page(request, exc)
+    stored = shift.position_at != before
+    if from_device:
+        return JsonResponse(
+            {"stored": stored, "at": shift.position_at.isoformat() if shift.position_at else None}
+        )
+    messages.success(request, _("Position saved."))
+    return redirect("nurse-shift")
+
+
 # --- her visits ------------------------------------------------------------------
 
 
@@ -105,7 +186,9 @@ def nurse_visits_list(*, actor: Actor) -> list[Visit]:
 def nurse_visits(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     rows = []
-    for visit in nurse_visits_list(actor=actor):
+    visits = nurse_visits_list(actor=actor)
+    warnings = acute_selectors.nurse_visit_warnings(visits=visits)
+    for visit in visits:
         citizen = visit.citizen
         address = f"{citizen.address_line}, {citizen.postal_code} {citizen.city}"
         rows.append(
@@ -113,6 +196,7 @@ def nurse_visits(request: HttpRequest) -> HttpResponse:
                 "visit": visit,
                 "deadline": visit.referral.deadline_at if visit.referral else visit.planned_for,
                 "address": address,
+                "warnings": warnings.get(visit.pk, []),
                 "maps": maps_link(float(citizen.latitude), float(citizen.longitude), address)
                 if citizen.latitude is not None and citizen.longitude is not None
                 else "",
@@ -176,6 +260,9 @@ def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
     citizen = visit.citizen
     results = clinical_selectors.visit_results(visit=visit)
     orders = clinical_selectors.visit_orders(visit=visit)
+    catalogue = list(clinical_selectors.catalogue())
+    delegations = clinical_selectors.visit_delegations(visit=visit)
+    delegated = {d.test_id: d for d in delegations}
     return {
         "visit": visit,
         "citizen": citizen,
@@ -185,9 +272,22 @@ def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
         "notes": list(VisitNote.objects.filter(visit=visit).order_by("-written_at")),
         "vitals": list(VitalSign.objects.filter(visit=visit).order_by("-measured_at", "code")),
         "vital_codes": VitalSign.Code.choices,
-        "catalogue": list(clinical_selectors.catalogue()),
+        "catalogue": catalogue,
         "results": results,
         "orders": orders,
+        "warnings": acute_selectors.nurse_visit_warnings(visits=[visit]).get(visit.pk, []),
+        "procedures": clinical_selectors.visit_procedures(visit=visit),
+        # Each procedure she may do: predefined (R7) or under this visit's delegation.
+        "procedure_options": [
+            {"test": t, "delegation": delegated.get(t.pk)}
+            for t in catalogue
+            if t.kind == "procedure" and (t.predefined or t.pk in delegated)
+        ],
+        "delegations": delegations,
+        # What a physician may still delegate on this visit (R7: not the predefined).
+        "delegable": [
+            t for t in catalogue if not t.predefined and not t.derivation and t.pk not in delegated
+        ],
         "bag": _bag_context(actor, visit, orders),
         "outcomes": Outcome.choices,
         "maps": maps_link(float(citizen.latitude), float(citizen.longitude))
@@ -245,6 +345,21 @@ def _write_visit(actor: Actor, visit_id: int) -> Visit:
     )
 
 
+def _once(request: HttpRequest, actor: Actor, visit: Visit, form: str, write: Any) -> bool:
+    """Run a documentation write once per ``client_ref`` (the tablet's reference
+    for a queued form); True when this was a re-send of one already received."""
+    outcome = services.visit_submission_once(
+        visit=visit,
+        by=actor,
+        client_ref=request.POST.get("client_ref", ""),
+        form=form,
+        write=write,
+    )
+    if outcome.replayed:
+        messages.info(request, _("Already received; nothing was saved twice."))
+    return outcome.replayed
+
+
 STEPS = {
     "accept": services.visit_accept,
     "set_off": services.visit_set_off,
@@ -272,15 +387,23 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
 def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
     actor = page_actor(request)
     try:
-        services.visit_note_add(
-            visit=_write_visit(actor, visit_id),
-            kind=request.POST.get("kind", VisitNote.Kind.NOTE),
-            text=request.POST.get("text", ""),
-            by=actor,
+        visit = _write_visit(actor, visit_id)
+        replayed = _once(
+            request,
+            actor,
+            visit,
+            VisitSubmission.Form.NOTE,
+            lambda: services.visit_note_add(
+                visit=visit,
+                kind=request.POST.get("kind", VisitNote.Kind.NOTE),
+                text=request.POST.get("text", ""),
+                by=actor,
+            ),
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
-    messages.success(request, _("Note saved."))
+    if not replayed:
+        messages.success(request, _("Note saved."))
     return redirect("nurse-visit", visit_id=visit_id)
 
 
@@ -294,12 +417,18 @@ def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
         if request.POST.get(f"vital_{code}", "").strip()
     ]
     try:
-        services.vital_signs_record(
-            visit=_write_visit(actor, visit_id), measurements=measurements, by=actor
+        visit = _write_visit(actor, visit_id)
+        replayed = _once(
+            request,
+            actor,
+            visit,
+            VisitSubmission.Form.VITALS,
+            lambda: services.vital_signs_record(visit=visit, measurements=measurements, by=actor),
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
-    messages.success(request, _("Vital signs saved."))
+    if not replayed:
+        messages.success(request, _("Vital signs saved."))
     return redirect("nurse-visit", visit_id=visit_id)
 
 
@@ -340,20 +469,22 @@ def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
     try:
         visit = _write_visit(actor, visit_id)
         test = next((t for t in clinical_selectors.catalogue() if t.code == code), None)
-        clinical_services.lab_results_record(
-            actor=actor,
-            visit=visit,
-            entries=[
-                clinical_services.ResultInput(
-                    code=code,
-                    value=request.POST.get("value", "").replace(",", ".").strip(),
-                    unit=request.POST.get("unit") or (test.unit if test else ""),
-                )
-            ],
+        entry = clinical_services.ResultInput(
+            code=code,
+            value=request.POST.get("value", "").replace(",", ".").strip(),
+            unit=request.POST.get("unit") or (test.unit if test else ""),
+        )
+        replayed = _once(
+            request,
+            actor,
+            visit,
+            VisitSubmission.Form.LAB,
+            lambda: clinical_services.lab_results_record(actor=actor, visit=visit, entries=[entry]),
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
-    messages.success(request, _("Result saved."))
+    if not replayed:
+        messages.success(request, _("Result saved."))
     return redirect("nurse-visit", visit_id=visit_id)
 
 
@@ -366,7 +497,8 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
     post = request.POST
     try:
         visit = _write_visit(actor, visit_id)
-        clinical_services.phone_order_record(
+        record = partial(
+            clinical_services.phone_order_record,
             actor=actor,
             visit=visit,
             details=clinical_services.OrderDetails(
@@ -387,10 +519,39 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
             read_back=post.get("read_back") == "on",
             read_back_confirmed=post.get("read_back_confirmed") == "on",
         )
+        replayed = _once(request, actor, visit, VisitSubmission.Form.PHONE_ORDER, record)
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
-    messages.success(request, _("Phone order recorded. The physician confirms it on her page."))
+    if not replayed:
+        messages.success(request, _("Phone order recorded. The physician confirms it on her page."))
     return redirect("nurse-visit", visit_id=visit_id)
+
+
+def _witness(request: HttpRequest, *, dependence_forming: bool) -> User | None:
+    """§4: the witness signs with her own username and password, checked (and
+    throttled) like a login; a wrong one refuses the dose."""
+    from medicine_cabinet import services as cabinet_services
+
+    username = request.POST.get("witness_username", "").strip()
+    password = request.POST.get("witness_password", "")
+    if not username and not password:
+        if dependence_forming:
+            raise InvalidInput(
+                "witness.required",
+                _("A §4 medicine is given only with a witness: her username and password."),
+                field="witness",
+            )
+        return None
+    try:
+        return cabinet_services.witness_verify(
+            username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(
+            exc.code,
+            _("The witness's username or password is wrong. Nothing was given."),
+            field="witness",
+        ) from None
 
 
 @page(Role.ACUTE_NURSE)
@@ -431,17 +592,80 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 _("This medicine is not kept in the cabinet."),
                 field="order",
             )
+        quantity = cabinet_services.quantity_parse(post.get("quantity", ""))
         cabinet_services.administration_give(
             actor=actor,
             visit_id=visit_id,
             order_id=order.pk,
             medicine=medicine,
-            quantity=cabinet_services.quantity_parse(post.get("quantity", "")),
+            quantity=quantity,
             unit=post.get("unit", "").strip() or order.dose_unit,
+            witness=_witness(request, dependence_forming=medicine.dependence_forming),
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
     messages.success(request, _("Dose given and booked from your bag."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A procedure done on the visit: a predefined one (R7) or one under the
+    visit's delegation; the clinical service refuses anything else."""
+    actor = page_actor(request)
+    post = request.POST
+    try:
+        visit = _write_visit(actor, visit_id)
+        replayed = _once(
+            request,
+            actor,
+            visit,
+            VisitSubmission.Form.PROCEDURE,
+            lambda: clinical_services.procedure_record(
+                actor=actor,
+                visit=visit,
+                code=post.get("code", ""),
+                status=post.get("status", "") or "completed",
+                note=post.get("note", ""),
+            ),
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    if not replayed:
+        messages.success(request, _("Procedure recorded."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A physician's delegation of one task for this citizen (R7), recorded as
+    she heard it; the task can then be done under it."""
+    actor = page_actor(request)
+    post = request.POST
+    try:
+        visit = _write_visit(actor, visit_id)
+        replayed = _once(
+            request,
+            actor,
+            visit,
+            VisitSubmission.Form.DELEGATION,
+            lambda: clinical_services.delegation_record(
+                actor=actor,
+                visit=visit,
+                test_code=post.get("code", ""),
+                physician_name=post.get("physician_name", ""),
+                physician_authorisation_id=post.get("physician_authorisation_id", ""),
+                physician_organisation_name=post.get("physician_organisation_name", ""),
+                delegated_at=timezone.now(),
+                note=post.get("note", ""),
+            ),
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    if not replayed:
+        messages.success(request, _("Delegation recorded."))
     return redirect("nurse-visit", visit_id=visit_id)
 
 

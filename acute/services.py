@@ -10,13 +10,15 @@ know (the nurse is the assigned one, the transition is in order).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from acute import signals
@@ -32,13 +34,21 @@ from acute.models import (
     Urgency,
     Visit,
     VisitNote,
+    VisitSubmission,
     VitalSign,
 )
 from consent.audit.services import Action, Purpose, audit_record
 from consent.models import CareRelationship
 from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
-from core.errors import Conflict, Forbidden, InvalidInput, NotFoundOrNotAllowed, PreconditionFailed
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFoundOrNotAllowed,
+    PlatformError,
+    PreconditionFailed,
+)
 from core.models import Citizen, Organisation, Role, User
 from core.validation import full_clean_or_raise
 
@@ -395,14 +405,32 @@ def shift_status_set(*, shift: NurseShift, status: str, by: Actor) -> NurseShift
 
 
 def shift_position_report(
-    *, shift: NurseShift, latitude: float, longitude: float, by: Actor
+    *,
+    shift: NurseShift,
+    latitude: float,
+    longitude: float,
+    by: Actor,
+    min_interval: dt.timedelta | None = None,
 ) -> NurseShift:
-    """The tablet reports where she is."""
+    """The tablet reports where she is. With ``min_interval`` a report that
+    comes sooner than that after the last one is not stored (the tablet's
+    automatic reports are throttled here too, whatever the tablet does)."""
     _own_shift(shift, by)
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+    if not (
+        math.isfinite(latitude)
+        and math.isfinite(longitude)
+        and -90 <= latitude <= 90
+        and -180 <= longitude <= 180
+    ):
         raise InvalidInput("shift.position_invalid", "Latitude or longitude out of range.")
     with transaction.atomic():
         shift = NurseShift.objects.select_for_update().get(pk=shift.pk)
+        if (
+            min_interval is not None
+            and shift.position_at is not None
+            and timezone.now() - shift.position_at < min_interval
+        ):
+            return shift
         shift.latitude = latitude
         shift.longitude = longitude
         shift.position_at = timezone.now()
@@ -1182,3 +1210,78 @@ def nurse_on_shift(user_id: int, at: dt.datetime) -> bool | None:
     if not shifts.exists():
         return None
     return shifts.filter(starts_at__lte=at, ends_at__gt=at).exists()
+
+
+# --- re-sent forms from the tablet -------------------------------------------
+
+CLIENT_REF_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """What a form sent from the tablet led to; ``replayed`` when the same
+    ``client_ref`` had already been received and nothing new was written."""
+
+    submission: VisitSubmission | None
+    replayed: bool
+
+
+def visit_submission_once(
+    *,
+    visit: Visit,
+    by: Actor,
+    client_ref: str,
+    form: str,
+    write: Callable[[], object],
+) -> SubmissionResult:
+    """Run ``write`` (a documentation service) once per ``client_ref`` from this
+    user on this visit.
+
+    The reference is claimed in the same transaction as the write, so a second
+    send racing the first waits on the database's unique index and then gets
+    the first result. A refusal from ``write`` releases the claim (she may
+    correct the form and send it again) but keeps the refusal's own audit entry.
+    Without a reference (an ordinary online submit) ``write`` simply runs.
+    """
+    if by.user is None:
+        raise Forbidden("actor.required", "Only a member of staff can do this.")
+    ref = client_ref.strip()
+    if not ref:
+        write()
+        return SubmissionResult(submission=None, replayed=False)
+    if not CLIENT_REF_SHAPE.match(ref):
+        raise InvalidInput(
+            "submission.client_ref_invalid",
+            "The form's reference must be 8-64 letters, digits, '-' or '_'.",
+            field="client_ref",
+        )
+    if form not in VisitSubmission.Form.values:
+        raise InvalidInput("submission.form_unknown", "Unknown form.", field="form")
+    mine = VisitSubmission.objects.filter(visit=visit, user=by.user, client_ref=ref)
+    earlier = mine.first()
+    if earlier is not None:
+        return SubmissionResult(submission=earlier, replayed=True)
+    failure: PlatformError | None = None
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                submission = VisitSubmission.objects.create(
+                    visit=visit, user=by.user, client_ref=ref, form=form
+                )
+        except IntegrityError:
+            # A send with the same reference committed while this one waited.
+            return SubmissionResult(submission=mine.get(), replayed=True)
+        try:
+            result = write()
+        except PlatformError as exc:
+            submission.delete()
+            failure = exc
+        else:
+            first = result[0] if isinstance(result, list) and result else result
+            if isinstance(first, models.Model):
+                submission.result_type = type(first).__name__
+                submission.result_id = str(first.pk)
+            submission.save(update_fields=["result_type", "result_id"])
+    if failure is not None:
+        raise failure
+    return SubmissionResult(submission=submission, replayed=False)

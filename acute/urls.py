@@ -5,6 +5,7 @@ from acute import pages
 urlpatterns: list[URLPattern] = [
     path("nurse/shift/", pages.nurse_shift, name="nurse-shift"),
     path("nurse/shift/status/", pages.nurse_status_set, name="nurse-status"),
+    path("nurse/shift/position/", pages.nurse_position, name="nurse-position"),
     path("nurse/visits/", pages.nurse_visits, name="nurse-visits"),
     path("nurse/visits/<int:visit_id>/", pages.nurse_visit, name="nurse-visit"),
     path("nurse/visits/<int:visit_id>/step/", pages.visit_step, name="visit-step"),
@@ -14,6 +15,12 @@ urlpatterns: list[URLPattern] = [
     path("nurse/visits/<int:visit_id>/lab/", pages.visit_lab, name="visit-lab"),
     path("nurse/visits/<int:visit_id>/order/", pages.visit_phone_order, name="visit-order"),
     path("nurse/visits/<int:visit_id>/give/", pages.visit_give, name="visit-give"),
+    path("nurse/visits/<int:visit_id>/procedure/", pages.visit_procedure, name="visit-procedure"),
+    path(
+        "nurse/visits/<int:visit_id>/delegation/",
+        pages.visit_delegation,
+        name="visit-delegation",
+    ),
     path("nurse/visits/<int:visit_id>/complete/", pages.visit_complete, name="visit-complete"),
     path("nurse/visits/<int:visit_id>/break-glass/", pages.break_glass, name="visit-break-glass"),
     path("coordinator/", pages.coordinator_board, name="coordinator-board"),
