@@ -140,6 +140,9 @@ def referral_out(referral: Referral) -> dict[str, Any]:
         "triaged_at": referral.triaged_at,
         "decline_reason": referral.decline_reason,
         "reached_at": referral.reached_at,
+        "on_hold": {"since": referral.on_hold_since, "reason": referral.on_hold_reason}
+        if referral.on_hold_since
+        else None,
     }
     active = getattr(referral, "active_visits", None)
     if active is not None:
@@ -147,7 +150,8 @@ def referral_out(referral: Referral) -> dict[str, Any]:
     warnings = getattr(referral, "open_warnings", None)
     if warnings is not None:
         data["warnings"] = [
-            {"id": w.pk, "kind": w.kind, "raised_at": w.raised_at} for w in warnings
+            {"id": w.pk, "kind": w.kind, "raised_at": w.raised_at, "detail": w.detail}
+            for w in warnings
         ]
     return data
 

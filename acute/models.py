@@ -170,6 +170,10 @@ class Referral(models.Model):
     decline_reason = models.TextField(blank=True)
     # Set when the first nurse arrives at the door (R10 figures).
     reached_at = models.DateTimeField(null=True, blank=True)
+    # On hold (*sat i bero*) while the citizen is admitted to hospital: no
+    # deadline warnings, no automatic dispatch; a discharge resumes it.
+    on_hold_since = models.DateTimeField(null=True, blank=True)
+    on_hold_reason = models.CharField(max_length=32, blank=True)
 
     class Meta:
         indexes = [
@@ -193,6 +197,11 @@ class Referral(models.Model):
             models.CheckConstraint(
                 name="acute_referral_declined_has_reason",
                 condition=~Q(status="declined") | ~Q(decline_reason=""),
+            ),
+            models.CheckConstraint(
+                name="acute_referral_hold_complete",
+                condition=Q(on_hold_since__isnull=True, on_hold_reason="")
+                | (Q(on_hold_since__isnull=False) & ~Q(on_hold_reason="")),
             ),
             models.CheckConstraint(
                 name="acute_referral_deadline_after_receipt",
@@ -428,11 +437,13 @@ class VitalSign(models.Model):
 
 class DeadlineWarning(models.Model):
     """A warning for the coordinator board (R10): a referral at risk of missing
-    its deadline, or one whose deadline has passed (escalation)."""
+    its deadline, one whose deadline has passed (escalation), or one put on
+    hold because the hospital reported the citizen admitted (R12)."""
 
     class Kind(models.TextChoices):
         AT_RISK = "at_risk", "No available nurse can arrive before the deadline"
         OVERDUE = "overdue", "Deadline passed without a nurse on site"
+        ADMITTED = "admitted", "The citizen was admitted to hospital: referral on hold"
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")
     kind = models.CharField(max_length=16, choices=Kind.choices)

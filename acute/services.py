@@ -666,6 +666,8 @@ def _open_nurse_relationship(visit: Visit, shift: NurseShift) -> None:
 
 def dispatch_auto_assign(*, referral: Referral, by: Actor) -> Visit | None:
     """Assign the best-ranked nurse; ``None`` when nobody is eligible (the board shows it)."""
+    if referral.on_hold_since is not None:
+        return None  # the citizen is in hospital: the coordinator decides
     for suggestion in dispatch_rank(referral=referral)[:5]:
         shift = NurseShift.objects.get(pk=suggestion.shift_id)
         try:
@@ -1125,6 +1127,8 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         Referral.objects.filter(
             status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
             reached_at__isnull=True,
+            # In hospital: the board shows the hold instead.
+            on_hold_since__isnull=True,
         )
         .select_related("citizen")
         .order_by("deadline_at")
@@ -1187,6 +1191,88 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         counts["at_risk"] += 1
     DeadlineWarning.objects.bulk_create(new_rows, ignore_conflicts=True)
     return counts
+
+
+# --- hospital admission and discharge (R12) ----------------------------------
+
+HOLD_HOSPITAL_ADMISSION = "hospital_admission"
+
+
+def referrals_hold_for_admission(*, citizen_id: int, admission: str, by: Actor) -> list[int]:
+    """The hospital reports the citizen admitted: her referrals that no nurse
+    is on yet (awaiting triage, or accepted without an active visit) are put on
+    hold (*sat i bero*) — kept, not declined — with an ``admitted`` warning on
+    the coordinator's board. Withdraw the visits first: a referral whose visit
+    was just withdrawn is then held too. Returns the held referrals' ids."""
+    now = timezone.now()
+    with transaction.atomic():
+        referrals = list(
+            Referral.objects.select_for_update()
+            .filter(
+                citizen_id=citizen_id,
+                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+                reached_at__isnull=True,
+                on_hold_since__isnull=True,
+            )
+            .exclude(visits__status__in=Visit.ACTIVE_STATUSES)
+            .order_by("pk")
+        )
+        for referral in referrals:
+            referral.on_hold_since = now
+            referral.on_hold_reason = HOLD_HOSPITAL_ADMISSION
+            referral.full_clean()
+            referral.save(update_fields=["on_hold_since", "on_hold_reason"])
+            # One row per referral and kind: a re-admission raises it again.
+            DeadlineWarning.objects.update_or_create(
+                referral=referral,
+                kind=DeadlineWarning.Kind.ADMITTED,
+                defaults={
+                    "raised_at": now,
+                    "detail": {"admission": admission},
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
+                },
+            )
+            _audit(
+                by=by,
+                action=Action.UPDATE,
+                citizen_id=citizen_id,
+                resource_type="ServiceRequest",
+                resource_id=referral.pk,
+                detail={"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION},
+            )
+    return [r.pk for r in referrals]
+
+
+def referrals_resume_after_discharge(*, citizen_id: int, by: Actor) -> list[int]:
+    """The hospital reports the citizen discharged: referrals held for the
+    admission resume (deadline watch and dispatch take them again); the
+    board's ``admitted`` warning says when she came home."""
+    now = timezone.now()
+    with transaction.atomic():
+        referrals = list(
+            Referral.objects.select_for_update()
+            .filter(citizen_id=citizen_id, on_hold_reason=HOLD_HOSPITAL_ADMISSION)
+            .order_by("pk")
+        )
+        for referral in referrals:
+            referral.on_hold_since = None
+            referral.on_hold_reason = ""
+            referral.save(update_fields=["on_hold_since", "on_hold_reason"])
+            for warning in DeadlineWarning.objects.select_for_update().filter(
+                referral=referral, kind=DeadlineWarning.Kind.ADMITTED
+            ):
+                warning.detail = {**warning.detail, "discharged_at": now.isoformat()}
+                warning.save(update_fields=["detail"])
+            _audit(
+                by=by,
+                action=Action.UPDATE,
+                citizen_id=citizen_id,
+                resource_type="ServiceRequest",
+                resource_id=referral.pk,
+                detail={"step": "resumed", "reason": "hospital_discharge"},
+            )
+    return [r.pk for r in referrals]
 
 
 def warning_acknowledge(*, warning: DeadlineWarning, by: Actor) -> DeadlineWarning:

@@ -71,7 +71,7 @@ def _start_worker(concurrency: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("worker did not start")
 
 
-def _world() -> tuple[Any, Any]:
+def _world(port: int) -> tuple[Any, Any]:
     from core.models import Citizen, Organisation
     from integrations.models import Partner
 
@@ -90,7 +90,7 @@ def _world() -> tuple[Any, Any]:
         defaults={
             "kind": Partner.Kind.GP,
             "organisation": gp,
-            "endpoint_url": f"http://127.0.0.1:{SIM_PORT}/inbox",
+            "endpoint_url": f"http://127.0.0.1:{port}/inbox",
             "secret": "bench-secret-not-used-elsewhere",
             "max_attempts": 12,
             "backoff_base_seconds": 1,
@@ -176,6 +176,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--full", action="store_true", help="3,000 / 10,000 messages")
     parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
+    parser.add_argument(
+        "--port", type=int, default=SIM_PORT, help="port of the partner simulator on 127.0.0.1"
+    )
     args = parser.parse_args()
     if not os.environ.get("REDIS_URL"):
         raise SystemExit(
@@ -189,11 +192,11 @@ def main() -> None:
     from integrations.transport import OUR_SENDER_CODE, post_signed
     from worker.celery import app
 
-    partner, citizen = _world()
+    partner, citizen = _world(args.port)
     DeliveryAttempt.objects.filter(message__partner=partner).delete()
     OutboundMessage.objects.filter(partner=partner).delete()
     app.control.purge()
-    sim = PartnerSimulator(code="bench-sim", secret=partner.secret, port=SIM_PORT).start()
+    sim = PartnerSimulator(code="bench-sim", secret=partner.secret, port=args.port).start()
     log = ROOT / "var" / "bench-handoffs-worker.log"
     worker = _start_worker(args.concurrency, log)
     figures: dict[str, Any] = {"latency_messages": latency_n, "burst_messages": burst_n}

@@ -81,6 +81,9 @@ class OutboundMessage(models.Model):
         AWAITING_ACK = "awaiting_ack", "Sent, waiting for acknowledgement"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
         FAILED = "failed", "Failed: needs a person"
+        # R4: the citizen refused disclosure to this recipient; kept, never sent
+        # while the refusal stands.
+        WITHHELD = "withheld", "Withheld: the citizen refused disclosure"
 
     message_id = models.UUIDField(unique=True, default=uuid.uuid4)
     bundle_id = models.UUIDField(unique=True, default=uuid.uuid4)
@@ -128,7 +131,14 @@ class OutboundMessage(models.Model):
             models.CheckConstraint(
                 name="outbox_status_valid",
                 condition=Q(
-                    status__in=["pending", "sending", "awaiting_ack", "acknowledged", "failed"]
+                    status__in=[
+                        "pending",
+                        "sending",
+                        "awaiting_ack",
+                        "acknowledged",
+                        "failed",
+                        "withheld",
+                    ]
                 ),
             ),
             models.CheckConstraint(

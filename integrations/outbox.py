@@ -13,10 +13,15 @@ Life of a message::
   down at that moment the row simply waits: :func:`outbox_sweep`, run by beat,
   sends whatever is due, whatever leases expired (a worker killed
   mid-delivery) and re-sends messages whose acknowledgement never came.
-- :func:`outbox_deliver` claims the row under a row lock with a lease, POSTs
-  outside any transaction, then records the attempt. The receiver
-  de-duplicates by Bundle.id and MessageHeader.id, so a repeat after a crash
-  is answered with the original acknowledgement and processed once.
+- :func:`outbox_deliver` claims a batch of rows under row locks with a lease
+  (one attempt row each), POSTs them outside any transaction over a
+  kept-alive connection per partner, then records every answer in one
+  transaction. The receiver de-duplicates by Bundle.id and MessageHeader.id,
+  so a repeat after a crash is answered with the original acknowledgement and
+  processed once.
+- R4: the citizen's refusals are asked when the row is written and again at
+  each claim (:mod:`integrations.disclosure`); a refused message is
+  ``withheld`` for the coordinator and audited as a denied disclosure.
 - The first time a partner receives a message that carries citizen data, the
   disclosure is written to the audit log (R9), by the task on behalf of the
   person who caused the event.
@@ -29,17 +34,26 @@ import json
 import logging
 import random
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action, audit_record
 from core.actors import Actor
 from core.errors import PreconditionFailed
 from core.models import Citizen
+from integrations.disclosure import (
+    NO_REFUSAL,
+    DisclosureDecision,
+    directives_in_force,
+    disclosure_actor,
+    disclosure_decide,
+    disclosure_withhold,
+)
 from integrations.messages import AckCode
 from integrations.models import DeliveryAttempt, OutboundMessage, Partner
 from integrations.transport import OUR_SENDER_CODE, HttpReply, TransportError, post_signed
@@ -47,10 +61,15 @@ from integrations.transport import OUR_SENDER_CODE, HttpReply, TransportError, p
 log = logging.getLogger(__name__)
 
 DELIVER_TASK = "integrations.outbox_deliver"
+ENQUEUE_TASK = "integrations.outbox_enqueue"
 # Retries sooner than this are scheduled as Celery countdowns; later ones wait
 # for the sweeper (a countdown of hours would sit in a worker's memory).
 COUNTDOWN_LIMIT_SECONDS = 60.0
 LEASE_MARGIN_SECONDS = 5
+# Messages one delivery task claims, POSTs and records together: two short
+# transactions per batch instead of per message. Small enough that a burst is
+# spread over every worker process and a lease covers the batch's POSTs.
+DELIVERY_BATCH = 25
 
 
 def backoff_delay(
@@ -63,19 +82,48 @@ def backoff_delay(
     return ceiling * (0.5 + 0.5 * (rng or random).random())
 
 
-def _dispatch(message_pk: int, *, countdown: float | None = None) -> None:
-    """Hand the message to Celery; if the broker is unreachable the row waits
-    for the sweeper, and the event that caused it stays committed."""
+def _dispatch(message_pks: list[int], *, countdown: float | None = None) -> None:
+    """Hand the messages to Celery, a batch per task; if the broker is
+    unreachable the rows wait for the sweeper, and the event that caused them
+    stays committed."""
     from integrations.tasks import outbox_deliver_task
 
-    try:
-        outbox_deliver_task.apply_async(args=(message_pk,), countdown=countdown or 0.0, retry=False)
-    except (BrokerUnavailable, OSError) as exc:
-        log.warning(
-            "broker unreachable (%s); outbound message %s waits for the sweeper",
-            type(exc).__name__,
-            message_pk,
-        )
+    for first in range(0, len(message_pks), DELIVERY_BATCH):
+        chunk = message_pks[first : first + DELIVERY_BATCH]
+        try:
+            outbox_deliver_task.apply_async(args=(chunk,), countdown=countdown or 0.0, retry=False)
+        except (BrokerUnavailable, OSError) as exc:
+            log.warning(
+                "broker unreachable (%s); %d outbound message(s), each waits for the sweeper",
+                type(exc).__name__,
+                len(message_pks) - first,
+            )
+            return
+
+
+class _DispatchAfterCommit:
+    """One after-commit hand-over per transaction for every message it wrote,
+    so a transaction writing a hundred messages publishes four tasks, not a
+    hundred. A row rolled back with a savepoint leaves its id here; delivery
+    finds no such row and skips it."""
+
+    def __init__(self) -> None:
+        self.pks: list[int] = []
+
+    def __call__(self) -> None:
+        _dispatch(self.pks)
+
+
+def _dispatch_after_commit(pk: int) -> None:
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for _sids, func, _robust in connection.run_on_commit:
+            if isinstance(func, _DispatchAfterCommit):
+                func.pks.append(pk)
+                return
+    batch = _DispatchAfterCommit()
+    batch.pks.append(pk)
+    transaction.on_commit(batch)
 
 
 def outbox_enqueue(
@@ -88,51 +136,112 @@ def outbox_enqueue(
     source_id: str = "",
     on_behalf_of: Actor | None = None,
 ) -> OutboundMessage:
-    """Write the message in the current transaction; deliver after commit."""
+    """Write the message in the current transaction; deliver after commit.
+
+    R4: a message the citizen has refused disclosure of to this recipient is
+    written *withheld* (kept for the coordinator, audited as a denied
+    disclosure) and not handed to a worker."""
     header = bundle["entry"][0]["resource"]
-    with transaction.atomic():
-        message = OutboundMessage.objects.create(
-            message_id=header["id"],
-            bundle_id=bundle["id"],
-            partner=partner,
-            event=event,
-            citizen=citizen,
-            source_type=source_type,
-            source_id=str(source_id),
-            on_behalf_of=on_behalf_of.membership if on_behalf_of else None,
-            bundle=bundle,
+    now = timezone.now()
+    message = OutboundMessage(
+        message_id=header["id"],
+        bundle_id=bundle["id"],
+        partner=partner,
+        event=event,
+        citizen=citizen,
+        source_type=source_type,
+        source_id=str(source_id),
+        on_behalf_of=on_behalf_of.membership if on_behalf_of else None,
+        bundle=bundle,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    decision = (
+        disclosure_decide(
+            message, directives=directives_in_force([citizen.pk], at=now)[citizen.pk], at=now
         )
-        pk = message.pk
-        transaction.on_commit(lambda: _dispatch(pk))
+        if citizen is not None
+        else None
+    )
+    with transaction.atomic():
+        if decision is not None and not decision.permitted:
+            disclosure_withhold(message, task=ENQUEUE_TASK, at=now, stage="enqueue")
+            message.save(force_insert=True)
+            return message
+        message.save(force_insert=True)
+        _dispatch_after_commit(message.pk)
     return message
 
 
-def _claim(message_pk: int, now: dt.datetime) -> tuple[OutboundMessage, DeliveryAttempt] | None:
+@dataclass(frozen=True)
+class Claimed:
+    message: OutboundMessage
+    attempt: DeliveryAttempt
+    disclosure: DisclosureDecision
+
+
+def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], list[int]]:
+    """Lock the due messages among ``message_pks`` (others hold the rest), ask
+    R4 again, and open one attempt for each message that may go."""
     with transaction.atomic():
-        message = (
+        messages = list(
             OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("partner")
+            .select_related("partner__organisation", "on_behalf_of__user")
             .filter(
-                pk=message_pk,
+                pk__in=message_pks,
                 status=OutboundMessage.Status.PENDING,
                 next_attempt_at__lte=now,
             )
-            .first()
+            .order_by("pk")
         )
-        if message is None:
-            return None
-        partner = message.partner
-        number = DeliveryAttempt.objects.filter(message=message).count() + 1
-        message.status = OutboundMessage.Status.SENDING
-        message.attempts += 1
-        message.lease_until = now + dt.timedelta(
-            seconds=2 * partner.request_timeout_seconds + LEASE_MARGIN_SECONDS
+        if not messages:
+            return [], []
+        directives = directives_in_force(
+            [m.citizen_id for m in messages if m.citizen_id is not None], at=now
         )
-        message.save(update_fields=["status", "attempts", "lease_until"])
-        attempt = DeliveryAttempt.objects.create(
-            message=message, number=number, started_at=now, task=DELIVER_TASK
+        sending: list[OutboundMessage] = []
+        decisions: list[DisclosureDecision] = []
+        withheld: list[int] = []
+        for message in messages:
+            decision = disclosure_decide(
+                message, directives=directives.get(message.citizen_id or 0, []), at=now
+            )
+            if not decision.permitted:
+                # A refusal recorded since the message was written stops it here.
+                fields = disclosure_withhold(message, task=DELIVER_TASK, at=now, stage="delivery")
+                message.save(update_fields=fields)
+                withheld.append(message.pk)
+                continue
+            decisions.append(decision)
+            message.status = OutboundMessage.Status.SENDING
+            message.attempts += 1
+            message.lease_until = now + dt.timedelta(
+                seconds=2 * message.partner.request_timeout_seconds * len(messages)
+                + LEASE_MARGIN_SECONDS
+            )
+            sending.append(message)
+        if not sending:
+            return [], withheld
+        OutboundMessage.objects.bulk_update(sending, ["status", "attempts", "lease_until"])
+        numbers = dict(
+            DeliveryAttempt.objects.filter(message__in=sending)
+            .values("message_id")
+            .annotate(last=Max("number"))
+            .values_list("message_id", "last")
         )
-    return message, attempt
+        attempts = DeliveryAttempt.objects.bulk_create(
+            [
+                DeliveryAttempt(
+                    message=m,
+                    number=numbers.get(m.pk, 0) + 1,
+                    started_at=now,
+                    task=DELIVER_TASK,
+                )
+                for m in sending
+            ]
+        )
+    claimed = [Claimed(m, a, d) for m, a, d in zip(sending, attempts, decisions, strict=True)]
+    return claimed, withheld
 
 
 def _classify(reply: HttpReply, message: OutboundMessage) -> tuple[str, str, str]:
@@ -172,114 +281,38 @@ def _classify(reply: HttpReply, message: OutboundMessage) -> tuple[str, str, str
     return DeliveryAttempt.Outcome.FATAL, f"http.{reply.status}", detail
 
 
-def _audit_disclosure(message: OutboundMessage, now: dt.datetime) -> None:
-    if message.citizen_id is None or message.disclosed_at is not None:
-        return
-    on_behalf = Actor.for_membership(message.on_behalf_of) if message.on_behalf_of else None
+def _audit_disclosure(message: OutboundMessage, decision: DisclosureDecision) -> None:
+    """The first time the partner received the message: a disclosure (R9)."""
+    detail: dict[str, Any] = {
+        "partner": message.partner.code,
+        "message_id": str(message.message_id),
+    }
+    if decision.reason_code != NO_REFUSAL:
+        # Sent despite a refusal, under one of R4's exceptions: say which.
+        detail["despite_refusal"] = decision.reason_code
+    if decision.break_glass_id:
+        detail["break_glass_id"] = decision.break_glass_id
     audit_record(
-        actor=Actor.system(
-            DELIVER_TASK, on_behalf_of=on_behalf, partner=message.partner.organisation
-        ),
+        actor=disclosure_actor(message, DELIVER_TASK),
         action=Action.DISCLOSE,
-        purpose=Purpose.TREATMENT,
+        purpose=decision.purpose,
         citizen_id=message.citizen_id,
         resource_type="Bundle",
         resource_id=str(message.bundle_id),
-        reason_code=message.event,
-        detail={"partner": message.partner.code, "message_id": str(message.message_id)},
+        reason_code=decision.reason_code if decision.reason_code != NO_REFUSAL else message.event,
+        detail=detail,
     )
-    message.disclosed_at = now
 
 
-def _record(
-    message_pk: int,
-    attempt_pk: int,
-    *,
-    outcome: str,
-    http_status: int | None,
-    error_code: str,
-    detail: str,
-) -> str:
-    now = timezone.now()
-    retry_in: float | None = None
-    with transaction.atomic():
-        message = (
-            OutboundMessage.objects.select_for_update(of=("self",))
-            .select_related(
-                "partner__organisation", "on_behalf_of__user", "on_behalf_of__organisation"
-            )
-            .get(pk=message_pk)
-        )
-        partner = message.partner
-        fields = ["status", "lease_until", "last_error_code", "last_error", "disclosed_at"]
-        message.lease_until = None
-        if http_status is not None:
-            _audit_disclosure(message, now)
-        if message.status != OutboundMessage.Status.SENDING:
-            # The acknowledgement overtook this reply (sent separately), or a
-            # person intervened: the attempt is recorded, the state stays.
-            pass
-        elif outcome == DeliveryAttempt.Outcome.ACKNOWLEDGED:
-            message.status = OutboundMessage.Status.ACKNOWLEDGED
-            message.acknowledged_at = now
-            message.sent_at = message.sent_at or now
-            message.last_error_code, message.last_error = "", ""
-            fields += ["acknowledged_at", "sent_at"]
-        elif outcome == DeliveryAttempt.Outcome.ACCEPTED:
-            message.status = OutboundMessage.Status.AWAITING_ACK
-            message.sent_at = now
-            message.next_attempt_at = now + dt.timedelta(seconds=partner.ack_timeout_seconds)
-            fields += ["sent_at", "next_attempt_at"]
-        elif outcome == DeliveryAttempt.Outcome.FATAL or message.attempts >= partner.max_attempts:
-            message.status = OutboundMessage.Status.FAILED
-            message.failed_at = now
-            message.last_error_code = error_code
-            message.last_error = (
-                detail
-                if outcome == DeliveryAttempt.Outcome.FATAL
-                else f"gave up after {message.attempts} attempts; last: {detail or error_code}"
-            )[:500]
-            fields += ["failed_at"]
-            log.warning(
-                "outbound message %s to %s parked as failed (%s)",
-                message.pk,
-                partner.code,
-                error_code,
-            )
-        else:
-            retry_in = backoff_delay(
-                attempt=message.attempts,
-                base=partner.backoff_base_seconds,
-                cap=partner.backoff_max_seconds,
-            )
-            message.status = OutboundMessage.Status.PENDING
-            message.next_attempt_at = now + dt.timedelta(seconds=retry_in)
-            fields += ["next_attempt_at"]
-        if message.status == OutboundMessage.Status.PENDING:
-            message.last_error_code = error_code
-            message.last_error = (detail or error_code)[:500]
-        message.save(update_fields=fields)
-        DeliveryAttempt.objects.filter(pk=attempt_pk).update(
-            finished_at=now,
-            outcome=outcome,
-            http_status=http_status,
-            error_code=error_code,
-            detail=detail[:500],
-            retry_in_seconds=retry_in,
-        )
-        if retry_in is not None and retry_in <= COUNTDOWN_LIMIT_SECONDS:
-            transaction.on_commit(lambda: _dispatch(message_pk, countdown=retry_in))
-    return outcome
+@dataclass(frozen=True)
+class _Answer:
+    outcome: str
+    http_status: int | None
+    error_code: str
+    detail: str
 
 
-def outbox_deliver(*, message_pk: int) -> str:
-    """Deliver one message if it is due. Returns the attempt's outcome, or
-    ``"skipped"`` when there was nothing to do (already sent, not yet due,
-    or another worker holds it)."""
-    claimed = _claim(message_pk, timezone.now())
-    if claimed is None:
-        return "skipped"
-    message, attempt = claimed
+def _post(message: OutboundMessage) -> _Answer:
     partner = message.partner
     body = json.dumps(message.bundle, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     try:
@@ -291,23 +324,152 @@ def outbox_deliver(*, message_pk: int) -> str:
             timeout=partner.request_timeout_seconds,
         )
     except TransportError as exc:
-        return _record(
-            message.pk,
-            attempt.pk,
-            outcome=DeliveryAttempt.Outcome.NETWORK,
-            http_status=None,
-            error_code="network.unreachable",
-            detail=f"no answer from the partner ({exc})",
+        return _Answer(
+            DeliveryAttempt.Outcome.NETWORK,
+            None,
+            "network.unreachable",
+            f"no answer from the partner ({exc})",
         )
     outcome, error_code, detail = _classify(reply, message)
-    return _record(
-        message.pk,
-        attempt.pk,
-        outcome=outcome,
-        http_status=reply.status,
-        error_code=error_code,
-        detail=detail,
+    return _Answer(outcome, reply.status, error_code, detail)
+
+
+_RECORDED_FIELDS = [
+    "status",
+    "lease_until",
+    "last_error_code",
+    "last_error",
+    "disclosed_at",
+    "acknowledged_at",
+    "sent_at",
+    "next_attempt_at",
+    "failed_at",
+]
+
+
+def _settle(message: OutboundMessage, answer: _Answer, now: dt.datetime) -> float | None:
+    """Apply one answer to the locked message; returns the back-off, if any."""
+    partner = message.partner
+    outcome, error_code, detail = answer.outcome, answer.error_code, answer.detail
+    message.lease_until = None
+    if message.status != OutboundMessage.Status.SENDING:
+        # The acknowledgement overtook this reply (sent separately), or a
+        # person intervened: the attempt is recorded, the state stays.
+        return None
+    if outcome == DeliveryAttempt.Outcome.ACKNOWLEDGED:
+        message.status = OutboundMessage.Status.ACKNOWLEDGED
+        message.acknowledged_at = now
+        message.sent_at = message.sent_at or now
+        message.last_error_code, message.last_error = "", ""
+        return None
+    if outcome == DeliveryAttempt.Outcome.ACCEPTED:
+        message.status = OutboundMessage.Status.AWAITING_ACK
+        message.sent_at = now
+        message.next_attempt_at = now + dt.timedelta(seconds=partner.ack_timeout_seconds)
+        return None
+    if outcome == DeliveryAttempt.Outcome.FATAL or message.attempts >= partner.max_attempts:
+        message.status = OutboundMessage.Status.FAILED
+        message.failed_at = now
+        message.last_error_code = error_code
+        message.last_error = (
+            detail
+            if outcome == DeliveryAttempt.Outcome.FATAL
+            else f"gave up after {message.attempts} attempts; last: {detail or error_code}"
+        )[:500]
+        log.warning(
+            "outbound message %s to %s parked as failed (%s)", message.pk, partner.code, error_code
+        )
+        return None
+    retry_in = backoff_delay(
+        attempt=message.attempts,
+        base=partner.backoff_base_seconds,
+        cap=partner.backoff_max_seconds,
     )
+    message.status = OutboundMessage.Status.PENDING
+    message.next_attempt_at = now + dt.timedelta(seconds=retry_in)
+    message.last_error_code = error_code
+    message.last_error = (detail or error_code)[:500]
+    return retry_in
+
+
+def _record(results: list[tuple[Claimed, _Answer]]) -> None:
+    """Record every answer of a batch in one transaction: the messages' new
+    state, each attempt, and each first disclosure in the audit log (last, so
+    the audit chain's lock is held only for the commit)."""
+    now = timezone.now()
+    by_pk = {c.message.pk: c for c, _ in results}
+    with transaction.atomic():
+        locked = {
+            m.pk: m
+            for m in OutboundMessage.objects.select_for_update(of=("self",))
+            .select_related(
+                "partner__organisation", "on_behalf_of__user", "on_behalf_of__organisation"
+            )
+            .filter(pk__in=by_pk)
+            .defer("bundle")
+            .order_by("pk")
+        }
+        retries: dict[float, list[int]] = {}
+        disclosed: list[tuple[OutboundMessage, DisclosureDecision]] = []
+        for claimed, answer in results:
+            message, attempt = locked[claimed.message.pk], claimed.attempt
+            retry_in = _settle(message, answer, now)
+            # Any HTTP answer means the partner received the data.
+            if (
+                answer.http_status is not None
+                and message.citizen_id is not None
+                and message.disclosed_at is None
+            ):
+                message.disclosed_at = now
+                disclosed.append((message, claimed.disclosure))
+            attempt.finished_at = now
+            attempt.outcome = answer.outcome
+            attempt.http_status = answer.http_status
+            attempt.error_code = answer.error_code
+            attempt.detail = answer.detail[:500]
+            attempt.retry_in_seconds = retry_in
+            if retry_in is not None and retry_in <= COUNTDOWN_LIMIT_SECONDS:
+                retries.setdefault(round(retry_in, 1), []).append(message.pk)
+        OutboundMessage.objects.bulk_update(list(locked.values()), _RECORDED_FIELDS)
+        DeliveryAttempt.objects.bulk_update(
+            [c.attempt for c, _ in results],
+            ["finished_at", "outcome", "http_status", "error_code", "detail", "retry_in_seconds"],
+        )
+        for message, decision in disclosed:
+            _audit_disclosure(message, decision)
+        for countdown, pks in retries.items():
+            transaction.on_commit(lambda pks=pks, c=countdown: _dispatch(pks, countdown=c))  # type: ignore[misc]
+
+
+def outbox_deliver(*, message_pks: list[int]) -> dict[int, str]:
+    """Deliver those of ``message_pks`` that are due: claim, POST each (one
+    kept-alive connection per partner), record. Returns each claimed
+    message's attempt outcome, or ``withheld``; messages not claimed (already
+    sent, not yet due, or held by another worker) are left out."""
+    now = timezone.now()
+    claimed, withheld = _claim(message_pks, now)
+    results: list[tuple[Claimed, _Answer]] = []
+    unreachable: set[int] = set()
+    for c in claimed:
+        if c.message.partner_id in unreachable:
+            # The partner gave no answer a moment ago: do not hold the worker
+            # for another timeout; this attempt backs off like the first.
+            answer = _Answer(
+                DeliveryAttempt.Outcome.NETWORK,
+                None,
+                "network.unreachable",
+                "not tried: the partner did not answer earlier in this batch",
+            )
+        else:
+            answer = _post(c.message)
+            if answer.http_status is None:
+                unreachable.add(c.message.partner_id)
+        results.append((c, answer))
+    if results:
+        _record(results)
+    outcomes = {c.message.pk: answer.outcome for c, answer in results}
+    outcomes.update(dict.fromkeys(withheld, OutboundMessage.Status.WITHHELD.value))
+    return outcomes
 
 
 def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
@@ -366,18 +528,20 @@ def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[in
         due = list(pending.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
         if now > real_now and due:
             OutboundMessage.objects.filter(pk__in=due).update(next_attempt_at=real_now)
-        for pk in due:
-            transaction.on_commit(lambda pk=pk: _dispatch(pk))  # type: ignore[misc]
+        if due:
+            transaction.on_commit(lambda: _dispatch(due))
     return due
 
 
 def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
-    """A person re-sends a failed message: a new round of attempts."""
+    """A person re-sends a failed or withheld message: a new round of
+    attempts. A withheld message goes only if the refusal no longer covers it
+    (withdrawn, or a break-the-glass for an admission); delivery asks again."""
     with transaction.atomic():
         locked = OutboundMessage.objects.select_for_update().get(pk=message.pk)
-        if locked.status != OutboundMessage.Status.FAILED:
+        if locked.status not in (OutboundMessage.Status.FAILED, OutboundMessage.Status.WITHHELD):
             raise PreconditionFailed(
-                "outbox.not_failed", "Only a message that failed can be re-sent."
+                "outbox.not_failed", "Only a message that failed or was withheld can be re-sent."
             )
         now = timezone.now()
         locked.status = OutboundMessage.Status.PENDING
@@ -397,7 +561,7 @@ def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
             ]
         )
         pk = locked.pk
-        transaction.on_commit(lambda: _dispatch(pk))
+        transaction.on_commit(lambda: _dispatch([pk]))
     return locked
 
 
@@ -444,5 +608,5 @@ def outbox_acknowledge(*, partner: Partner, answering: str, code: str, detail: s
             message.next_attempt_at = now
             message.save(update_fields=["status", "next_attempt_at"])
             pk = message.pk
-            transaction.on_commit(lambda: _dispatch(pk))
+            transaction.on_commit(lambda: _dispatch([pk]))
     return True

@@ -17,10 +17,15 @@ UNDELIVERED = (
 
 
 def outbox_problems(*, status: str | None = None) -> QuerySet[OutboundMessage]:
-    """Messages a person should look at: failed (parked) first, then the
-    undelivered, oldest first. No message bodies: the board shows who, what,
+    """Messages a person should look at: failed (parked), withheld (R4: the
+    citizen refused disclosure to the recipient) and the undelivered, oldest
+    first. No message bodies: the board shows who, what,
     why, never the citizen data inside."""
-    statuses = [status] if status else [OutboundMessage.Status.FAILED, *UNDELIVERED]
+    statuses = (
+        [status]
+        if status
+        else [OutboundMessage.Status.FAILED, OutboundMessage.Status.WITHHELD, *UNDELIVERED]
+    )
     return (
         OutboundMessage.objects.filter(status__in=statuses)
         .select_related("partner", "resent_by__user")
@@ -40,7 +45,13 @@ def outbox_message(*, pk: int) -> OutboundMessage | None:
 def outbox_health() -> dict[str, Any]:
     """Counts by state and the age of the oldest undelivered message."""
     counts = dict(
-        OutboundMessage.objects.filter(status__in=[*UNDELIVERED, OutboundMessage.Status.FAILED])
+        OutboundMessage.objects.filter(
+            status__in=[
+                *UNDELIVERED,
+                OutboundMessage.Status.FAILED,
+                OutboundMessage.Status.WITHHELD,
+            ]
+        )
         .values_list("status")
         .annotate(n=Count("pk"))
         .values_list("status", "n")
@@ -51,6 +62,7 @@ def outbox_health() -> dict[str, Any]:
     return {
         "undelivered": sum(counts.get(s, 0) for s in UNDELIVERED),
         "failed": counts.get(OutboundMessage.Status.FAILED, 0),
+        "withheld": counts.get(OutboundMessage.Status.WITHHELD, 0),
         "by_status": counts,
         "oldest_undelivered_at": oldest.isoformat() if oldest else None,
         "oldest_undelivered_age_seconds": round((timezone.now() - oldest).total_seconds(), 1)

@@ -8,8 +8,10 @@ from integrations.outbox import DELIVER_TASK, outbox_deliver, outbox_sweep
 
 
 @shared_task(name=DELIVER_TASK)
-def outbox_deliver_task(message_pk: int) -> str:
-    return outbox_deliver(message_pk=message_pk)
+def outbox_deliver_task(message_pks: list[int] | int) -> dict[int, str]:
+    """Deliver a batch of messages (a single id is accepted too)."""
+    pks = [message_pks] if isinstance(message_pks, int) else list(message_pks)
+    return outbox_deliver(message_pks=pks)
 
 
 @shared_task(name="integrations.outbox_sweep")

@@ -3,14 +3,17 @@
 The Encounter's status says what happened: ``in-progress`` — admitted;
 ``finished`` — discharged. For a citizen the acute function follows, an
 admission withdraws the visits not yet under way at the door (the nurse need
-not drive out) and opens the hospital's care relationship; a discharge closes
-it and, when the message carries a ServiceRequest, starts a follow-up referral.
+not drive out), puts the referrals no nurse is on yet on hold with a warning on
+the coordinator's board, and opens the hospital's care relationship; a
+discharge closes it, resumes the held referrals and, when the message carries
+a ServiceRequest, starts a follow-up referral.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from acute.services import referrals_hold_for_admission, referrals_resume_after_discharge
 from consent.models import CareRelationship
 from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
@@ -121,15 +124,27 @@ def hospital_notification_receive(
             source_id=key,
         )
         withdrawn = _withdraw_open_visits(citizen.pk, actor)
-        return Handled(citizen=citizen, result={"admission": key, "visits_withdrawn": withdrawn})
+        held = referrals_hold_for_admission(citizen_id=citizen.pk, admission=key, by=actor)
+        return Handled(
+            citizen=citizen,
+            result={"admission": key, "visits_withdrawn": withdrawn, "referrals_on_hold": held},
+        )
     if status == "finished":
         wants_follow_up = bool(message.of_type("ServiceRequest"))
         citizen = citizen_find_or_register(patient) if wants_follow_up else citizen_find(patient)
         if citizen is None:
             return Handled(citizen=None, result={"discharge": "not_followed"})
         care_relationship_close(source_type=CONTACT_SOURCE, source_id=key)
+        resumed = referrals_resume_after_discharge(citizen_id=citizen.pk, by=actor)
         referral = _follow_up(partner, message, citizen, actor)
-        return Handled(citizen=citizen, result={"discharge": key, "follow_up_referral": referral})
+        return Handled(
+            citizen=citizen,
+            result={
+                "discharge": key,
+                "referrals_resumed": resumed,
+                "follow_up_referral": referral,
+            },
+        )
     raise InvalidMessage(
         "hospital.encounter_status_unsupported",
         "A hospital notification's Encounter must be in-progress (admitted)"
