@@ -36,15 +36,19 @@ class ConsentConfig(AppConfig):
         register_resource(
             ResourceCapability(
                 type="Patient",
-                interactions=["read", "search-type"],
+                interactions=["read", "search-type", "create", "update"],
                 search_params=[
                     SearchParam("identifier", "token", "CPR, only via POST Patient/_search.")
                 ],
+                versioned=True,
                 operations=[
                     ("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
                     ("insight", "urn:tvaerakut:OperationDefinition/Patient-insight"),
                 ],
-                documentation="Citizens; read through the consent gate.",
+                documentation="Citizens (DK-core CPR identifier); read and updated through the "
+                "consent gate, registered by the acute function's coordinator or the home "
+                "nursing of the citizen's municipality; a CPR number already registered is "
+                "refused (409). Updates need If-Match.",
             )
         )
         register_resource(

@@ -9,7 +9,7 @@ TYPES = r"(?P<resource_type>Condition|EpisodeOfCare|CarePlan|Encounter)"
 
 urlpatterns: list[URLPattern] = [
     path("", v.TransactionView.as_view(), name="fhir-transaction"),
-    path("Patient", v.PatientSearchView.as_view(), name="fhir-patient-search"),
+    path("Patient", v.PatientTypeView.as_view(), name="fhir-patient"),
     path("Patient/_search", v.PatientSearchView.as_view(), name="fhir-patient-search-post"),
     re_path(r"^Patient/(?P<citizen_id>[0-9]+)$", v.PatientInstanceView.as_view()),
     re_path(r"^Patient/(?P<citizen_id>[0-9]+)/\$everything$", v.PatientEverythingView.as_view()),

@@ -11,7 +11,7 @@ purpose or its HL7 v3 code: TREAT, ETREAT, HOPERAT …); without it, treatment.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -182,19 +182,50 @@ class RecordVersionView(FHIRView):
         )
 
 
+def _refuse_patient_get() -> NoReturn:
+    raise InvalidInput(
+        "search.use_post",
+        "Search for patients with POST /fhir/Patient/_search and identifier in the body; "
+        "a CPR number never goes in a URL.",
+    )
+
+
+def _patient_written(view: FHIRView, request: Request, citizen: Any, status: int) -> Response:
+    body = selectors.versioned_patient(citizen)
+    return view.fhir_response(
+        body,
+        status=status,
+        headers={
+            "ETag": etag(int(body["meta"]["versionId"])),
+            "Location": f"{base_url(request)}/Patient/{citizen.pk}",
+        },
+    )
+
+
+class PatientTypeView(FHIRView):
+    """``POST /fhir/Patient`` registers a citizen; ``GET /fhir/Patient`` is
+    refused (a CPR number must never be in a URL)."""
+
+    permission_classes = [ANY_STAFF]
+
+    def get(self, request: Request) -> Response:
+        _refuse_patient_get()
+
+    def post(self, request: Request) -> Response:
+        citizen = services.patient_create(
+            actor=_actor(request), data=_body(request), purpose=request_purpose(request)
+        )
+        return _patient_written(self, request, citizen, status=201)
+
+
 class PatientSearchView(FHIRView):
-    """``GET /fhir/Patient`` is refused (a CPR number must never be in a URL);
-    ``POST /fhir/Patient/_search`` takes ``identifier`` in the form body."""
+    """``POST /fhir/Patient/_search`` takes ``identifier`` in the form body."""
 
     permission_classes = [ANY_STAFF]
     parser_classes = [FormParser, MultiPartParser]
 
     def get(self, request: Request) -> Response:
-        raise InvalidInput(
-            "search.use_post",
-            "Search for patients with POST /fhir/Patient/_search and identifier in the body; "
-            "a CPR number never goes in a URL.",
-        )
+        _refuse_patient_get()
 
     def post(self, request: Request) -> Response:
         raw = str(request.data.get("identifier", "")) if hasattr(request.data, "get") else ""
@@ -222,14 +253,25 @@ class PatientSearchView(FHIRView):
 
 
 class PatientInstanceView(FHIRView):
+    """``GET``/``PUT /fhir/Patient/<id>``: read and versioned update (``If-Match``)."""
+
     permission_classes = [ANY_STAFF]
 
     def get(self, request: Request, citizen_id: str) -> Response:
-        return self.fhir_response(
-            selectors.patient_read(
-                actor=_actor(request), citizen_id=citizen_id, purpose=request_purpose(request)
-            )
+        body = selectors.patient_read(
+            actor=_actor(request), citizen_id=citizen_id, purpose=request_purpose(request)
         )
+        return self.fhir_response(body, headers={"ETag": etag(int(body["meta"]["versionId"]))})
+
+    def put(self, request: Request, citizen_id: str) -> Response:
+        citizen = services.patient_update(
+            actor=_actor(request),
+            citizen_id=int(citizen_id),
+            data=_body(request),
+            purpose=request_purpose(request),
+            if_match=request.META.get("HTTP_IF_MATCH"),
+        )
+        return _patient_written(self, request, citizen, status=200)
 
 
 class PatientEverythingView(FHIRView):

@@ -61,6 +61,7 @@ __all__ = [
     "access_citizen",
     "access_decide",
     "in_hidden_period",
+    "patient_create_decide",
     "visible_citizens",
     "visible_record",
 ]
@@ -314,6 +315,34 @@ def access_decide(
     if purpose == Purpose.EMERGENCY:
         return _break_glass_decision(actor, citizen, Decision(False, "no_break_glass"))
     return _relationship_and_refusals(actor, citizen, category, purpose, data_date)
+
+
+# Who registers a citizen (Patient create): the acute function's coordinator
+# at intake, for residents of a participating municipality, and municipal home
+# nursing, for residents of the municipalities it serves. Everyone else finds
+# citizens already registered; clinicians with a care relationship update them.
+PATIENT_CREATORS = frozenset({Role.COORDINATOR, Role.HOME_NURSE})
+
+
+def patient_create_decide(*, actor: Actor, municipality: Organisation, purpose: str) -> Decision:
+    """May this actor register a new citizen resident in ``municipality``? No
+    citizen exists yet, so the relationship is the one the actor's organisation
+    has with the municipality."""
+    organisation = actor.organisation
+    if actor.membership is None or actor.role not in PATIENT_CREATORS or organisation is None:
+        return Decision(False, "role_not_permitted")
+    if purpose not in PERMITTED_PURPOSES[actor.role] or purpose == Purpose.EMERGENCY:
+        return Decision(False, "purpose_not_permitted")
+    if actor.role == Role.COORDINATOR:
+        if organisation.kind == Organisation.Kind.ACUTE_FUNCTION and municipality.participates:
+            return Decision(True, "patient_intake", "participating_municipality")
+        return Decision(False, "municipality_not_served")
+    if (
+        organisation.kind == Organisation.Kind.HOME_NURSING
+        and organisation.serves.filter(pk=municipality.pk).exists()
+    ):
+        return Decision(True, "patient_intake", "home_nursing_of_municipality")
+    return Decision(False, "municipality_not_served")
 
 
 def _relationship_and_refusals(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from consent.audit.fhir import audit_event_resource
@@ -30,6 +30,7 @@ from consent.models import (
     BreakGlass,
     ConsentDirective,
     DataCategory,
+    PatientVersion,
     RecordResource,
     record_data_date,
 )
@@ -261,7 +262,24 @@ def patient_read(*, actor: Actor, citizen_id: str, purpose: str) -> dict[str, An
         resource_type="Patient",
         resource_id=citizen_id,
     )
-    return patient_resource(citizen)
+    return versioned_patient(citizen)
+
+
+def patient_version(citizen_id: int) -> int:
+    """The current version of a citizen's Patient (1 until first updated over FHIR)."""
+    found = PatientVersion.objects.filter(citizen_id=citizen_id).aggregate(v=Max("version_id"))
+    return int(found["v"] or 1)
+
+
+def versioned_patient(citizen: Citizen) -> dict[str, Any]:
+    """The Patient with ``meta.versionId``, which an update names in ``If-Match``."""
+    return {
+        **patient_resource(citizen),
+        "meta": {
+            "versionId": str(patient_version(citizen.pk)),
+            "lastUpdated": citizen.updated_at.isoformat(),
+        },
+    }
 
 
 def patient_search_by_cpr(*, actor: Actor, cpr: str, purpose: str) -> list[dict[str, Any]]:

@@ -7,26 +7,37 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.fhir import (
+    ParsedPatient,
     ParsedResource,
     RecordRefused,
     parse_consent,
+    parse_patient,
     parse_record_resource,
     with_subject,
 )
-from consent.gate import CATEGORY_CONSENT, access_citizen, audit_detail
+from consent.gate import (
+    CATEGORY_CONSENT,
+    CATEGORY_PATIENT,
+    PATIENT_CREATORS,
+    access_citizen,
+    audit_detail,
+    patient_create_decide,
+)
 from consent.models import (
     BreakGlass,
     CareRelationship,
     ConsentDirective,
     ConsentWithdrawal,
+    PatientVersion,
     RecordResource,
     RecordVersion,
 )
+from consent.selectors import patient_version
 from core.actors import Actor
 from core.cpr import CPR_SYSTEM
 from core.errors import (
@@ -37,7 +48,9 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
+from core.fhir.patient import patient_resource
 from core.models import Citizen, Organisation, Role, User
+from core.services import citizen_create
 from core.validation import full_clean_or_raise
 
 BREAK_GLASS_ROLES = frozenset({Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HOME_NURSE, Role.COORDINATOR})
@@ -363,7 +376,7 @@ def record_resource_update(
     return resource
 
 
-def _wanted_version(if_match: str | None, data: dict[str, Any]) -> int:
+def _wanted_version(if_match: str | None, data: dict[str, Any], *, noun: str = "record") -> int:
     raw = if_match or str((data.get("meta") or {}).get("versionId") or "")
     raw = raw.strip()
     if raw.startswith("W/"):
@@ -371,12 +384,12 @@ def _wanted_version(if_match: str | None, data: dict[str, Any]) -> int:
     raw = raw.strip('"')
     if not raw:
         raise PreconditionFailed(
-            "record.version_required",
+            f"{noun}.version_required",
             'Say which version you are updating (If-Match: W/"n" or meta.versionId).',
         )
     if not raw.isdigit():
         raise InvalidInput(
-            "record.version_invalid", "The version is a whole number.", field="If-Match"
+            f"{noun}.version_invalid", "The version is a whole number.", field="If-Match"
         )
     return int(raw)
 
@@ -624,3 +637,260 @@ def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) 
             },
         )
     return glass
+
+
+# --- Patient (the citizen's identity and address) --------------------------------
+
+
+def _patient_refused(
+    *, actor: Actor, action: str, purpose: str, reason_code: str, citizen_id: int | None = None
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        purpose=purpose,
+        citizen_id=citizen_id,
+        outcome=Outcome.DENIED,
+        resource_type="Patient",
+        reason_code=reason_code[:64],
+    )
+
+
+def _patient_places(
+    parsed: ParsedPatient,
+) -> tuple[Organisation | None, Organisation | None]:
+    """The municipality of residence and the GP practice the Patient names."""
+    municipality = Organisation.objects.filter(
+        kind=Organisation.Kind.MUNICIPALITY, municipality_code=parsed.municipality_code
+    ).first()
+    gp = None
+    if parsed.gp_practice_id is not None:
+        gp = Organisation.objects.filter(
+            pk=parsed.gp_practice_id, kind=Organisation.Kind.GP_PRACTICE
+        ).first()
+        if gp is None:
+            raise InvalidInput(
+                "patient.gp_unknown",
+                "generalPractitioner names no known GP practice.",
+                field="generalPractitioner",
+            )
+    return municipality, gp
+
+
+def _patient_version_add(*, citizen: Citizen, version_id: int, actor: Actor | None) -> None:
+    PatientVersion.objects.create(
+        citizen=citizen,
+        version_id=version_id,
+        body=patient_resource(citizen, show_cpr=False),
+        recorded_at=citizen.updated_at,
+        recorded_by=actor.user if actor else None,
+        recorded_by_organisation=actor.organisation if actor else None,
+    )
+
+
+def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citizen:
+    """Register a citizen (Patient create). A CPR number already registered is
+    refused (409 ``patient.exists``), never a second citizen and never the
+    existing one's data: the caller finds that citizen through the gate with
+    ``POST /fhir/Patient/_search``. Refusals are audited; the CPR number is in
+    no message, log line or audit entry."""
+    if actor.role not in PATIENT_CREATORS:
+        _patient_refused(
+            actor=actor, action=Action.CREATE, purpose=purpose, reason_code="role_not_permitted"
+        )
+        raise Forbidden("patient.create_not_permitted", "Your role does not register citizens.")
+    try:
+        parsed = parse_patient(data)
+        municipality, gp = _patient_places(parsed)
+        if municipality is None:
+            raise InvalidInput(
+                "patient.municipality_unknown",
+                "The municipality code names no known municipality.",
+                field="extension",
+            )
+    except InvalidInput as exc:
+        _patient_refused(actor=actor, action=Action.CREATE, purpose=purpose, reason_code=exc.code)
+        raise
+    decision = patient_create_decide(actor=actor, municipality=municipality, purpose=purpose)
+    if not decision.permitted:
+        _patient_refused(
+            actor=actor, action=Action.CREATE, purpose=purpose, reason_code=decision.reason_code
+        )
+        raise Forbidden(
+            "patient.create_not_permitted",
+            "You may register residents of the municipalities your organisation serves only.",
+        )
+    existing = Citizen.objects.filter(cpr=parsed.cpr).values_list("pk", flat=True).first()
+    if existing is None:
+        try:
+            return _patient_store_new(
+                actor=actor,
+                parsed=parsed,
+                municipality=municipality,
+                gp=gp,
+                purpose=purpose,
+                decision=decision,
+            )
+        except IntegrityError:
+            pass  # registered by someone else a moment ago
+        except InvalidInput as exc:
+            if exc.code != "citizen.exists":
+                raise
+        existing = Citizen.objects.filter(cpr=parsed.cpr).values_list("pk", flat=True).first()
+    # Who tried to register an existing citizen is on that citizen's log.
+    _patient_refused(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=purpose,
+        reason_code="patient_exists",
+        citizen_id=existing,
+    )
+    raise Conflict(
+        "patient.exists",
+        "A citizen with this CPR number is already registered. Find them with "
+        "POST /fhir/Patient/_search (identifier in the body) instead of registering again.",
+        field="identifier",
+    )
+
+
+@transaction.atomic
+def _patient_store_new(
+    *,
+    actor: Actor,
+    parsed: ParsedPatient,
+    municipality: Organisation,
+    gp: Organisation | None,
+    purpose: str,
+    decision: Any,
+) -> Citizen:
+    citizen = citizen_create(
+        cpr=parsed.cpr,
+        given_name=parsed.given_name,
+        family_name=parsed.family_name,
+        address_line=parsed.address_line,
+        postal_code=parsed.postal_code,
+        city=parsed.city,
+        latitude=parsed.latitude,
+        longitude=parsed.longitude,
+        municipality=municipality,
+        gp_practice=gp,
+        phone=parsed.phone,
+    )
+    _patient_version_add(citizen=citizen, version_id=1, actor=actor)
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=purpose,
+        citizen_id=citizen.pk,
+        resource_type="Patient",
+        resource_id=str(citizen.pk),
+        reason_code=decision.reason_code,
+        detail=audit_detail(decision, CATEGORY_PATIENT, {"version": 1}),
+    )
+    return citizen
+
+
+def patient_update(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    data: dict[str, Any],
+    purpose: str,
+    if_match: str | None,
+) -> Citizen:
+    """Versioned update of a citizen's Patient (name, address and position,
+    municipality, GP, phone, death) by whom the gate lets write the citizen's
+    identity: a clinician with a care relationship and no refusal. The CPR
+    number cannot be changed here. The previous version is kept."""
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=citizen_id,
+        action=Action.UPDATE,
+        category=CATEGORY_PATIENT,
+        purpose=purpose,
+        resource_type="Patient",
+        resource_id=str(citizen_id),
+        audit_permit=False,
+    )
+    decision = citizen.gate_decision  # type: ignore[attr-defined]
+    try:
+        parsed = parse_patient(data)
+        if parsed.id not in (None, str(citizen.pk)):
+            raise InvalidInput(
+                "fhir.id_mismatch", "The id in the body differs from the URL.", field="id"
+            )
+        if parsed.cpr != citizen.cpr:
+            raise InvalidInput(
+                "patient.cpr_changed",
+                "A citizen's CPR number is not changed by an update; it follows the CPR register.",
+                field="identifier",
+            )
+        municipality, gp = _patient_places(parsed)
+        if municipality is None:
+            raise InvalidInput(
+                "patient.municipality_unknown",
+                "The municipality code names no known municipality.",
+                field="extension",
+            )
+        wanted = _wanted_version(if_match, data, noun="patient")
+    except (InvalidInput, PreconditionFailed) as exc:
+        _patient_refused(
+            actor=actor,
+            action=Action.UPDATE,
+            purpose=purpose,
+            reason_code=exc.code,
+            citizen_id=citizen.pk,
+        )
+        raise
+    with transaction.atomic():
+        locked = Citizen.objects.select_for_update().get(pk=citizen.pk)
+        current = patient_version(locked.pk)
+        if current != wanted:
+            raise PreconditionFailed(
+                "patient.version_conflict",
+                f"The Patient is at version {current}, not {wanted}; read it again.",
+            )
+        if not locked.patient_versions.exists():
+            # Registered elsewhere: keep the state before this first update as version 1.
+            _patient_version_add(citizen=locked, version_id=1, actor=None)
+        locked.given_name = parsed.given_name
+        locked.family_name = parsed.family_name
+        locked.address_line = parsed.address_line
+        locked.postal_code = parsed.postal_code
+        locked.city = parsed.city
+        locked.latitude = parsed.latitude
+        locked.longitude = parsed.longitude
+        locked.municipality = municipality
+        locked.gp_practice = gp
+        locked.phone = parsed.phone
+        locked.deceased_at = parsed.deceased_at
+        locked.updated_at = timezone.now()
+        full_clean_or_raise(locked, code="patient.invalid", exclude=["municipality", "gp_practice"])
+        locked.save(
+            update_fields=[
+                "given_name",
+                "family_name",
+                "address_line",
+                "postal_code",
+                "city",
+                "latitude",
+                "longitude",
+                "municipality",
+                "gp_practice",
+                "phone",
+                "deceased_at",
+                "updated_at",
+            ]
+        )
+        _patient_version_add(citizen=locked, version_id=current + 1, actor=actor)
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+            citizen_id=locked.pk,
+            resource_type="Patient",
+            resource_id=str(locked.pk),
+            reason_code=decision.reason_code,
+            detail=audit_detail(decision, CATEGORY_PATIENT, {"version": current + 1}),
+        )
+    return locked

@@ -136,3 +136,52 @@ def refusal(
         ],
         "provision": provision,
     }
+
+
+CPR = "urn:oid:1.2.208.176.1.2"
+MUNICIPALITY_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
+
+
+def patient(
+    cpr: str,
+    *,
+    municipality: str = "157",
+    line: str = "Bernstorffsvej 20",
+    gp_id: int | None = None,
+    **extra: Any,
+) -> dict:
+    body: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": CPR, "value": cpr}],
+        "name": [{"use": "official", "family": "Hansen", "given": ["Karen", "Marie"]}],
+        "address": [
+            {
+                "use": "home",
+                "line": [line],
+                "postalCode": "2900",
+                "city": "Hellerup",
+                "extension": [
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/geolocation",
+                        "extension": [
+                            {"url": "latitude", "valueDecimal": 55.7361},
+                            {"url": "longitude", "valueDecimal": 12.5683},
+                        ],
+                    }
+                ],
+            }
+        ],
+        "telecom": [{"system": "phone", "value": "+4539000000"}],
+        "extension": [
+            {
+                "url": MUNICIPALITY_EXTENSION,
+                "valueCodeableConcept": {
+                    "coding": [{"system": "urn:oid:1.2.208.176.1.3", "code": municipality}]
+                },
+            }
+        ],
+    }
+    if gp_id is not None:
+        body["generalPractitioner"] = [{"reference": f"Organization/{gp_id}"}]
+    body.update(extra)
+    return body

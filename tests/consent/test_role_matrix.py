@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from consent.audit.models import AuditEntry
-from consent.models import CareRelationship, ConsentDirective, RecordResource
+from consent.models import CareRelationship, ConsentDirective, PatientVersion, RecordResource
 from consent.services import care_relationship_open, consent_create
 from core.actors import Actor
-from core.models import Role
+from core.models import Citizen, Role
 from tests import factories as f
 from tests.consent import bodies
 from tests.consent.conftest import World, post, put
@@ -42,6 +42,27 @@ def _endpoints(
         out.append((name, call, set(allowed), ok, refused))
 
     add("GET Patient", lambda c, h: c.get(f"/fhir/Patient/{pid}", **h), CLINICAL, 200, 404)
+
+    def register(c, h):
+        number = f.cpr_number()
+        while Citizen.objects.filter(cpr=number).exists():
+            number = f.cpr_number()
+        return post(c, "/fhir/Patient", bodies.patient(number), **h)
+
+    add("POST Patient", register, {Role.COORDINATOR, Role.HOME_NURSE}, 201, 403)
+
+    def update_patient(c, h):
+        version = PatientVersion.objects.filter(citizen_id=pid).count() or 1
+        return put(
+            c,
+            f"/fhir/Patient/{pid}",
+            # PUT replaces: the body keeps the citizen's own GP.
+            bodies.patient(world.person.cpr, gp_id=world.gp.pk),
+            HTTP_IF_MATCH=f'W/"{version}"',
+            **h,
+        )
+
+    add("PUT Patient", update_patient, CLINICAL, 200, 404)
     add(
         "GET $everything",
         lambda c, h: c.get(f"/fhir/Patient/{pid}/$everything", **h),

@@ -1,0 +1,266 @@
+"""Patient create and versioned update over FHIR: R4B validation, the CPR
+identifier checked and never echoed, duplicates by CPR refused, who may
+register and who may update — through the gate and audited (R1, R3, R9)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from consent.audit.models import AuditEntry
+from consent.models import PatientVersion
+from core.models import Citizen, Role
+from tests import factories as f
+from tests.consent import bodies
+from tests.consent.conftest import World, issue_code, post, put
+
+REGISTRARS = {Role.COORDINATOR, Role.HOME_NURSE}
+
+
+def _new_cpr() -> str:
+    number = f.cpr_number()
+    while Citizen.objects.filter(cpr=number).exists():
+        number = f.cpr_number()
+    return number
+
+
+def _no_cpr_anywhere(cpr: str, *responses, caplog=None) -> None:
+    for response in responses:
+        assert cpr not in response.content.decode()
+        assert all(cpr not in str(value) for value in response.headers.values())
+    for entry in AuditEntry.objects.all():
+        assert cpr not in json.dumps(entry.detail) and cpr not in entry.resource_id
+    if caplog is not None:
+        assert cpr not in caplog.text
+
+
+def test_coordinator_registers_a_citizen_with_version_and_audit(world: World) -> None:
+    cpr = _new_cpr()
+    response = post(
+        f.client_for(world.coordinator), "/fhir/Patient", bodies.patient(cpr, gp_id=world.gp.pk)
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    citizen = Citizen.objects.get(cpr=cpr)
+    assert body["id"] == str(citizen.pk)
+    assert body["identifier"] == [{"system": bodies.CPR, "value": cpr}]
+    assert body["meta"]["versionId"] == "1" and response["ETag"] == 'W/"1"'
+    assert response["Location"].endswith(f"/fhir/Patient/{citizen.pk}")
+    assert (citizen.given_name, citizen.family_name, citizen.city) == (
+        "Karen Marie",
+        "Hansen",
+        "Hellerup",
+    )
+    assert citizen.municipality.municipality_code == "157"
+    assert citizen.gp_practice_id == world.gp.pk
+    assert str(citizen.latitude) == "55.736100"
+    version = PatientVersion.objects.get(citizen=citizen)
+    assert version.version_id == 1 and "identifier" not in version.body  # CPR stored once
+    entry = AuditEntry.objects.filter(citizen_id=citizen.pk).get()
+    assert (entry.action, entry.outcome, entry.reason_code, entry.resource_type) == (
+        "create",
+        "permitted",
+        "patient_intake",
+        "Patient",
+    )
+    _no_cpr_anywhere(cpr)
+
+
+def test_home_nursing_registers_residents_of_its_own_municipality_only(world: World) -> None:
+    client = f.client_for(world.home_nurse)
+    own = post(client, "/fhir/Patient", bodies.patient(_new_cpr()))
+    assert own.status_code == 201, own.content
+    f.municipality("159")
+    cpr = _new_cpr()
+    other = post(client, "/fhir/Patient", bodies.patient(cpr, municipality="159"))
+    assert other.status_code == 403 and issue_code(other) == "patient.create_not_permitted"
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    entry = AuditEntry.objects.filter(actor_user_id=world.home_nurse.user_id).latest("id")
+    assert (entry.action, entry.outcome, entry.reason_code) == (
+        "create",
+        "denied",
+        "municipality_not_served",
+    )
+
+
+@pytest.mark.parametrize("role", sorted(set(Role.values) - REGISTRARS))
+def test_other_roles_do_not_register_citizens_and_are_audited(world: World, role: str) -> None:
+    cpr = _new_cpr()
+    response = post(f.client_for(world.by_role()[role]), "/fhir/Patient", bodies.patient(cpr))
+    assert response.status_code == 403 and issue_code(response) == "patient.create_not_permitted"
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.outcome, entry.reason_code) == (
+        "create",
+        "denied",
+        "role_not_permitted",
+    )
+
+
+def test_a_registered_cpr_is_refused_not_duplicated_and_not_revealed(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    cpr = world.person.cpr
+    response = post(f.client_for(world.coordinator), "/fhir/Patient", bodies.patient(cpr))
+    assert response.status_code == 409 and issue_code(response) == "patient.exists"
+    outcome = response.json()["issue"][0]
+    assert "_search" in outcome["diagnostics"]
+    assert str(world.person.pk) not in outcome["diagnostics"]  # not even the id
+    assert Citizen.objects.filter(cpr=cpr).count() == 1
+    assert world.person.given_name == Citizen.objects.get(cpr=cpr).given_name  # untouched
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.outcome, entry.reason_code, entry.citizen_id) == (
+        "denied",
+        "patient_exists",
+        world.person.pk,
+    )
+    _no_cpr_anywhere(cpr, response, caplog=caplog)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "code"),
+    [
+        (lambda b, cpr: b.update(identifier=[]), 400, "patient.cpr_required"),
+        (
+            lambda b, cpr: b["identifier"][0].update(value="3202" + cpr[4:]),
+            400,
+            "cpr.invalid",
+        ),
+        (lambda b, cpr: b["identifier"][0].update(value=cpr[:9]), 400, "cpr.invalid"),
+        (lambda b, cpr: b.update(birthDate="1999-01-01"), 400, "patient.cpr_mismatch"),
+        (lambda b, cpr: b.update(gender="other"), 400, "patient.cpr_mismatch"),
+        (lambda b, cpr: b.update(birthDate="2. marts 1941"), 400, "fhir.invalid"),
+        (lambda b, cpr: b.update(name=[{"family": "Hansen"}]), 400, "patient.name_required"),
+        (lambda b, cpr: b["address"][0].pop("extension"), 400, "patient.geolocation_required"),
+        (lambda b, cpr: b["address"][0].update(postalCode="29"), 400, "patient.address_required"),
+        (
+            lambda b, cpr: b["extension"][0]["valueCodeableConcept"]["coding"][0].update(
+                code="999"
+            ),
+            400,
+            "patient.municipality_unknown",
+        ),
+        (lambda b, cpr: b.update(extension=[]), 400, "patient.municipality_required"),
+        (
+            lambda b, cpr: b.update(generalPractitioner=[{"reference": "Organization/999999"}]),
+            400,
+            "patient.gp_unknown",
+        ),
+        (lambda b, cpr: b.update(resourceType="Practitioner"), 400, "fhir.type_mismatch"),
+    ],
+)
+def test_bad_patients_are_refused_precisely_without_echoing_the_cpr(
+    world: World, mutate, status: int, code: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    cpr = _new_cpr()
+    body = bodies.patient(cpr)
+    mutate(body, cpr)
+    sent = body["identifier"][0]["value"] if body.get("identifier") else cpr
+    response = post(f.client_for(world.coordinator), "/fhir/Patient", body)
+    assert response.status_code == status, response.content
+    assert issue_code(response) == code
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert Citizen.objects.count() == 1  # only the world's citizen
+    assert AuditEntry.objects.latest("id").outcome == "denied"
+    _no_cpr_anywhere(sent, response, caplog=caplog)
+    _no_cpr_anywhere(cpr, response, caplog=caplog)
+
+
+def _patient_body(world: World, **changes) -> dict:
+    body = f.client_for(world.nurse).get(f"/fhir/Patient/{world.person.pk}").json()
+    body.update(changes)
+    return body
+
+
+def test_nurse_with_a_visit_updates_the_address_with_if_match(world: World) -> None:
+    client = f.client_for(world.nurse)
+    read = client.get(f"/fhir/Patient/{world.person.pk}")
+    assert read.status_code == 200 and read["ETag"] == 'W/"1"'
+    body = bodies.patient(world.person.cpr, line="Strandvejen 100")
+    updated = put(client, f"/fhir/Patient/{world.person.pk}", body, HTTP_IF_MATCH='W/"1"')
+    assert updated.status_code == 200, updated.content
+    assert updated["ETag"] == 'W/"2"' and updated.json()["meta"]["versionId"] == "2"
+    world.person.refresh_from_db()
+    assert world.person.address_line == "Strandvejen 100"
+    versions = list(PatientVersion.objects.filter(citizen=world.person).order_by("version_id"))
+    assert [v.version_id for v in versions] == [1, 2]
+    assert versions[0].body["address"][0]["line"] == ["Gentoftegade 1"]  # the state before
+    assert versions[1].recorded_by_id == world.nurse.user_id
+    stale = put(client, f"/fhir/Patient/{world.person.pk}", body, HTTP_IF_MATCH='W/"1"')
+    assert stale.status_code == 412 and issue_code(stale) == "patient.version_conflict"
+    missing = put(client, f"/fhir/Patient/{world.person.pk}", body)
+    assert missing.status_code == 412 and issue_code(missing) == "patient.version_required"
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk, action="update").first()
+    assert entry is not None and (entry.outcome, entry.reason_code) == (
+        "permitted",
+        "care_relationship",
+    )
+    assert client.get(f"/fhir/Patient/{world.person.pk}")["ETag"] == 'W/"2"'
+
+
+def test_an_update_cannot_change_the_cpr_number_or_the_id(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = f.client_for(world.nurse)
+    other = _new_cpr()
+    changed = put(
+        client,
+        f"/fhir/Patient/{world.person.pk}",
+        bodies.patient(other),
+        HTTP_IF_MATCH='W/"1"',
+    )
+    assert changed.status_code == 400 and issue_code(changed) == "patient.cpr_changed"
+    _no_cpr_anywhere(other, changed, caplog=caplog)
+    _no_cpr_anywhere(world.person.cpr, changed, caplog=caplog)
+    moved = put(
+        client,
+        f"/fhir/Patient/{world.person.pk}",
+        bodies.patient(world.person.cpr, id="999"),
+        HTTP_IF_MATCH='W/"1"',
+    )
+    assert moved.status_code == 400 and issue_code(moved) == "fhir.id_mismatch"
+    assert not PatientVersion.objects.exists()
+
+
+def test_updates_by_those_the_gate_refuses_look_like_an_unknown_patient(world: World) -> None:
+    body = bodies.patient(world.person.cpr, line="Ukendt vej 1")
+    unknown = put(f.client_for(world.nurse), "/fhir/Patient/99999999", body, HTTP_IF_MATCH="1")
+    for membership in (world.other_nurse, world.auditor, world.analyst, world.hospital_physician):
+        response = put(
+            f.client_for(membership),
+            f"/fhir/Patient/{world.person.pk}",
+            body,
+            HTTP_IF_MATCH='W/"1"',
+        )
+        assert response.status_code == 404 and response.json() == unknown.json()
+    refusal = post(
+        f.client_for(world.nurse),
+        "/fhir/Consent",
+        bodies.refusal(world.person.pk, organisations=[world.acute.pk]),
+    )
+    assert refusal.status_code == 201
+    refused = put(
+        f.client_for(world.nurse), f"/fhir/Patient/{world.person.pk}", body, HTTP_IF_MATCH='W/"1"'
+    )
+    assert refused.status_code == 404
+    world.person.refresh_from_db()
+    assert world.person.address_line == "Gentoftegade 1"
+    assert (
+        AuditEntry.objects.filter(
+            citizen_id=world.person.pk, action="update", outcome="denied"
+        ).count()
+        == 5
+    )
+
+
+def test_the_capability_statement_lists_patient_create_and_update(client) -> None:
+    statement = client.get("/fhir/metadata").json()
+    patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    codes = {i["code"] for i in patient["interaction"]}
+    assert {"read", "create", "update", "search-type"} <= codes
+    assert patient["versioning"] == "versioned-update"
