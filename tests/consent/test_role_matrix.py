@@ -14,7 +14,7 @@ import pytest
 
 from consent.audit.models import AuditEntry
 from consent.models import CareRelationship, ConsentDirective, PatientVersion, RecordResource
-from consent.services import care_relationship_open, consent_create
+from consent.services import care_relationship_open, consent_create, record_resource_create
 from core.actors import Actor
 from core.models import Citizen, Role
 from tests import factories as f
@@ -104,6 +104,44 @@ def _endpoints(
             200,
             200,
         )
+        if type_ == "Encounter":
+            continue  # a type-level Encounter search is the acute function's (visits)
+        add(
+            f"GET {type_} (all patients)",
+            lambda c, h, t=type_: c.get(f"/fhir/{t}?_count=5", **h),
+            CLINICAL,
+            200,
+            200,
+        )
+    # One resource of each other type: read, version read and versioned update.
+    for type_, make in [
+        ("EpisodeOfCare", lambda: bodies.municipal_help(pid, org_id=world.home.pk)),
+        ("CarePlan", lambda: bodies.care_plan(pid)),
+        ("Encounter", lambda: bodies.hospital_contact(pid, world.department.pk)),
+    ]:
+        made = record_resource_create(
+            actor=Actor.for_membership(world.nurse), data=make(), purpose="treatment"
+        )
+        add(
+            f"GET {type_}/id",
+            lambda c, h, t=type_, i=made.pk: c.get(f"/fhir/{t}/{i}", **h),
+            CLINICAL,
+            200,
+            404,
+        )
+        add(
+            f"GET {type_}/_history",
+            lambda c, h, t=type_, i=made.pk: c.get(f"/fhir/{t}/{i}/_history/1", **h),
+            CLINICAL,
+            200,
+            404,
+        )
+
+        def update_one(c, h, t=type_, i=made.pk, m=make):
+            version = RecordResource.objects.get(pk=i).version_id
+            return put(c, f"/fhir/{t}/{i}", m(), HTTP_IF_MATCH=f'W/"{version}"', **h)
+
+        add(f"PUT {type_}/id", update_one, CLINICAL, 200, 404)
     add("GET Condition/id", lambda c, h: c.get(f"/fhir/Condition/{dx}", **h), CLINICAL, 200, 404)
     add(
         "GET Condition/_history",
@@ -193,6 +231,15 @@ def _endpoints(
     )
     add("GET analyses", lambda c, h: c.get("/api/consent/analyses", **h), {Role.ANALYST}, 200, 403)
     add(
+        "GET analysis",
+        lambda c, h: c.get(
+            "/api/consent/analyses/diagnosis-and-service?diagnosis=E11&service=home-nursing", **h
+        ),
+        {Role.ANALYST},
+        200,
+        403,
+    )
+    add(
         "GET analysis csv",
         lambda c, h: c.get("/api/consent/analyses/contacts-around-acute-episode/csv", **h),
         {Role.ANALYST},
@@ -221,8 +268,9 @@ def test_every_role_against_every_endpoint(world: World, role: str) -> None:
         assert response.status_code == expected, (role, name, response.content[:300])
         if role not in allowed and expected == 404:
             assert AuditEntry.objects.filter(outcome="denied").count() > denied_before, (role, name)
-        if name in ("POST Patient/_search", "GET Condition?patient") and role not in allowed:
-            assert response.json()["total"] == 0
+        searches = ("?patient", "(all patients)", "_search")
+        if name.endswith(searches) and role not in allowed:
+            assert response.json()["total"] == 0, (role, name)
 
 
 def test_anonymous_is_refused_everywhere(world: World) -> None:
@@ -241,3 +289,23 @@ def test_a_search_by_a_role_outside_care_is_empty_and_audited_as_refused(world: 
             "denied",
             "role_not_permitted",
         )
+
+
+@pytest.mark.parametrize("role", sorted(Role.values))
+def test_every_role_against_the_insight_pages(world: World, role: str) -> None:
+    """The shared record's pages (R5): auditors only; every other role is refused."""
+    membership = world.by_role()[role]
+    client = f.client_for(None)
+    client.force_login(membership.user)
+    session = client.session
+    session["membership_id"] = membership.pk
+    session.save()
+    allowed = role == Role.AUDITOR
+    assert client.get("/consent/insight/").status_code == (200 if allowed else 403)
+    found = client.post("/consent/insight/", {"cpr": world.person.cpr})
+    assert found.status_code == (302 if allowed else 403)
+    page = client.get(f"/consent/insight/{world.person.pk}/")
+    assert page.status_code == (200 if allowed else 403)
+    if allowed:
+        entry = AuditEntry.objects.filter(citizen_id=world.person.pk).latest("id")
+        assert (entry.action, entry.outcome, entry.purpose) == ("export", "permitted", "audit")
