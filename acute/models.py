@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Citizen, Organisation
 
@@ -23,13 +24,13 @@ from core.models import Citizen, Organisation
 class Skill(models.TextChoices):
     """What a nurse can do; a referral may require some of them."""
 
-    IV_TREATMENT = "iv_treatment", "IV treatment"
-    CATHETER = "catheter", "Urinary catheter"
-    FEEDING_TUBE = "feeding_tube", "Feeding tube"
-    BLOOD_SAMPLES = "blood_samples", "Blood samples"
-    WOUND_CARE = "wound_care", "Wound care"
-    PALLIATIVE = "palliative", "Palliative care"
-    OXYGEN = "oxygen", "Oxygen therapy"
+    IV_TREATMENT = "iv_treatment", _("IV treatment")
+    CATHETER = "catheter", _("Urinary catheter")
+    FEEDING_TUBE = "feeding_tube", _("Feeding tube")
+    BLOOD_SAMPLES = "blood_samples", _("Blood samples")
+    WOUND_CARE = "wound_care", _("Wound care")
+    PALLIATIVE = "palliative", _("Palliative care")
+    OXYGEN = "oxygen", _("Oxygen therapy")
 
 
 class Urgency(models.TextChoices):
@@ -54,9 +55,9 @@ class Episode(models.Model):
     """An acute episode (*akut forløb*) of one citizen; at most one open at a time."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        OPEN = "open", _("Open")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="acute_episodes")
     # The citizen's municipality when the episode opened: who shares the cost.
@@ -102,21 +103,21 @@ class Referral(models.Model):
     """A referral (*henvisning*) to the acute function."""
 
     class Source(models.TextChoices):
-        GP = "gp", "General practitioner"
-        HELPLINE_1813 = "helpline_1813", "Medical helpline 1813"
-        HOSPITAL = "hospital", "Hospital"
-        HOME_NURSING = "home_nursing", "Municipal home nursing"
+        GP = "gp", _("General practitioner")
+        HELPLINE_1813 = "helpline_1813", _("Medical helpline 1813")
+        HOSPITAL = "hospital", _("Hospital")
+        HOME_NURSING = "home_nursing", _("Municipal home nursing")
 
     class Channel(models.TextChoices):
-        PHONE = "phone", "By phone, typed in by the coordinator"
-        FORM = "form", "The referrer's short form"
-        ELECTRONIC = "electronic", "Electronic (FHIR ServiceRequest or message)"
+        PHONE = "phone", _("By phone, typed in by the coordinator")
+        FORM = "form", _("The referrer's short form")
+        ELECTRONIC = "electronic", _("Electronic (FHIR ServiceRequest or message)")
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received, awaiting triage"
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
-        CLOSED = "closed", "Closed with the episode"
+        RECEIVED = "received", _("Received, awaiting triage")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        CLOSED = "closed", _("Closed with the episode")
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="referrals")
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="acute_referrals")
@@ -218,16 +219,16 @@ class NurseShift(models.Model):
     her live status and last known position from the tablet."""
 
     class Kind(models.TextChoices):
-        DAY = "day", "Day"
-        EVENING = "evening", "Evening"
-        NIGHT = "night", "Night"
+        DAY = "day", _("Day")
+        EVENING = "evening", _("Evening")
+        NIGHT = "night", _("Night")
 
     class Status(models.TextChoices):
-        AVAILABLE = "available", "Available"
-        EN_ROUTE = "en_route", "En route"
-        ON_VISIT = "on_visit", "On a visit"
-        ON_BREAK = "on_break", "On a break"
-        OFF = "off", "Off"
+        AVAILABLE = "available", _("Available")
+        EN_ROUTE = "en_route", _("En route")
+        ON_VISIT = "on_visit", _("On a visit")
+        ON_BREAK = "on_break", _("On a break")
+        OFF = "off", _("Off")
 
     nurse = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acute_shifts"
@@ -284,16 +285,16 @@ class Visit(models.Model):
     """
 
     class Status(models.TextChoices):
-        ASSIGNED = "assigned", "Assigned"
-        ACCEPTED = "accepted", "Accepted"
-        EN_ROUTE = "en_route", "En route"
-        ON_SITE = "on_site", "On site"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        ASSIGNED = "assigned", _("Assigned")
+        ACCEPTED = "accepted", _("Accepted")
+        EN_ROUTE = "en_route", _("En route")
+        ON_SITE = "on_site", _("On site")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Kind(models.TextChoices):
-        FIRST = "first", "First visit on a referral"
-        FOLLOW_UP = "follow_up", "Follow-up visit"
+        FIRST = "first", _("First visit on a referral")
+        FOLLOW_UP = "follow_up", _("Follow-up visit")
 
     class CancelReason(models.TextChoices):
         DECLINED = "declined", "Declined by the nurse"
@@ -383,8 +384,8 @@ class VisitNote(models.Model):
     """The nurse's documentation on a visit; appended, never edited."""
 
     class Kind(models.TextChoices):
-        ASSESSMENT = "assessment", "Assessment"
-        NOTE = "note", "Note"
+        ASSESSMENT = "assessment", _("Assessment")
+        NOTE = "note", _("Note")
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="notes")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -441,9 +442,9 @@ class DeadlineWarning(models.Model):
     hold because the hospital reported the citizen admitted (R12)."""
 
     class Kind(models.TextChoices):
-        AT_RISK = "at_risk", "No available nurse can arrive before the deadline"
-        OVERDUE = "overdue", "Deadline passed without a nurse on site"
-        ADMITTED = "admitted", "The citizen was admitted to hospital: referral on hold"
+        AT_RISK = "at_risk", _("No available nurse can arrive before the deadline")
+        OVERDUE = "overdue", _("Deadline passed without a nurse on site")
+        ADMITTED = "admitted", _("The citizen was admitted to hospital: referral on hold")
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -481,12 +482,12 @@ class VisitSubmission(models.Model):
     the re-send gets the first result back."""
 
     class Form(models.TextChoices):
-        NOTE = "note", "Note"
-        VITALS = "vitals", "Vital signs"
-        LAB = "lab", "Test result"
-        PHONE_ORDER = "phone_order", "Phone order"
-        PROCEDURE = "procedure", "Procedure"
-        DELEGATION = "delegation", "Delegation"
+        NOTE = "note", _("Note")
+        VITALS = "vitals", _("Vital signs")
+        LAB = "lab", _("Test result")
+        PHONE_ORDER = "phone_order", _("Phone order")
+        PROCEDURE = "procedure", _("Procedure")
+        DELEGATION = "delegation", _("Delegation")
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="submissions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

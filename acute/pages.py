@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
@@ -32,6 +33,39 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role, User
 from core.pages import maps_link, page_actor, render_page
 from core.permissions import page
+
+# Labels that stay English in the models because FHIR exchanges them as code
+# displays (urgency, outcome, LOINC vital signs) or because they are catalogue
+# data (the tests and procedures, R7). The pages translate them where they are
+# shown (``{% trans value %}``); listed here so the catalogue has them.
+EDGE_LABELS = (
+    gettext_noop("Within 2 hours"),
+    gettext_noop("Within the shift"),
+    gettext_noop("Next day"),
+    gettext_noop("Treated at home"),
+    gettext_noop("Admitted to hospital"),
+    gettext_noop("Handed back to home nursing"),
+    gettext_noop("Declined by the citizen"),
+    gettext_noop("Died"),
+    gettext_noop("Heart rate"),
+    gettext_noop("Respiratory rate"),
+    gettext_noop("Oxygen saturation"),
+    gettext_noop("Systolic blood pressure"),
+    gettext_noop("Diastolic blood pressure"),
+    gettext_noop("Body temperature"),
+    gettext_noop("Glucose; capillary blood plasma"),
+    gettext_noop("Glucose; venous blood plasma"),
+    gettext_noop("C-reactive protein (CRP); plasma"),
+    gettext_noop("Sodium; plasma"),
+    gettext_noop("Potassium; plasma"),
+    gettext_noop("Creatininium; plasma"),
+    gettext_noop("eGFR (CKD-EPI 2021); creatinine-based"),
+    gettext_noop("Haemoglobin(Fe); blood"),
+    gettext_noop("Coagulation factor II+VII+X (INR); plasma"),
+    gettext_noop("Urinary catheter placement"),
+    gettext_noop("Feeding tube placement"),
+    gettext_noop("Urine dipstick test"),
+)
 
 # --- the nurse's shift -----------------------------------------------------------
 

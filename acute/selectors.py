@@ -220,7 +220,7 @@ VISIT_WARNING_KINDS = (
     "message_withheld",
 )
 
-_DEADLINE_KINDS = {
+_DEADLINE_KINDS: dict[str, str] = {
     DeadlineWarning.Kind.AT_RISK: "deadline_at_risk",
     DeadlineWarning.Kind.OVERDUE: "deadline_overdue",
 }

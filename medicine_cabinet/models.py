@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Organisation, User
 
@@ -25,8 +26,8 @@ class Medicine(models.Model):
     """
 
     class Dispensing(models.TextChoices):
-        PRESCRIPTION = "rx", "Prescription only"
-        OVER_THE_COUNTER = "otc", "Over the counter"
+        PRESCRIPTION = "rx", _("Prescription only")
+        OVER_THE_COUNTER = "otc", _("Over the counter")
 
     atc_code = models.CharField(max_length=7, help_text="ATC code, e.g. N02AA01.")
     name = models.CharField(max_length=120)
@@ -77,8 +78,8 @@ class Location(models.Model):
     """Where stock is: a locked cabinet of the acute function, or one nurse's bag."""
 
     class Kind(models.TextChoices):
-        CABINET = "cabinet", "Locked cabinet"
-        BAG = "bag", "Nurse's bag"
+        CABINET = "cabinet", _("Locked cabinet")
+        BAG = "bag", _("Nurse's bag")
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="stock_locations"
@@ -181,18 +182,18 @@ class Movement(models.Model):
     """
 
     class Kind(models.TextChoices):
-        RECEIVED = "received", "Received from the pharmacy"
-        TO_BAG = "to_bag", "Cabinet to bag"
-        TO_CABINET = "to_cabinet", "Bag back to cabinet"
-        ADMINISTERED = "administered", "Administered"
-        WASTED = "wasted", "Wasted or discarded"
-        EXPIRED = "expired", "Removed as expired"
-        RECALLED = "recalled", "Removed as recalled"
-        COUNT_ADJUSTMENT = "count_adjustment", "Count adjustment"
+        RECEIVED = "received", _("Received from the pharmacy")
+        TO_BAG = "to_bag", _("Cabinet to bag")
+        TO_CABINET = "to_cabinet", _("Bag back to cabinet")
+        ADMINISTERED = "administered", _("Administered")
+        WASTED = "wasted", _("Wasted or discarded")
+        EXPIRED = "expired", _("Removed as expired")
+        RECALLED = "recalled", _("Removed as recalled")
+        COUNT_ADJUSTMENT = "count_adjustment", _("Count adjustment")
 
     class Direction(models.TextChoices):
-        IN = "in", "In"
-        OUT = "out", "Out"
+        IN = "in", _("In")
+        OUT = "out", _("Out")
 
     at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -260,24 +261,24 @@ class Movement(models.Model):
 
 
 class WasteReason(models.TextChoices):
-    DROPPED = "dropped", "Dropped or broken"
-    PARTIAL_DOSE = "partial_dose", "Remainder of a partly used ampoule"
-    CONTAMINATED = "contaminated", "Contaminated"
-    REFUSED = "refused", "Drawn up but not given"
-    DAMAGED_PACKAGE = "damaged_package", "Damaged package"
-    OTHER = "other", "Other (see note)"
+    DROPPED = "dropped", _("Dropped or broken")
+    PARTIAL_DOSE = "partial_dose", _("Remainder of a partly used ampoule")
+    CONTAMINATED = "contaminated", _("Contaminated")
+    REFUSED = "refused", _("Drawn up but not given")
+    DAMAGED_PACKAGE = "damaged_package", _("Damaged package")
+    OTHER = "other", _("Other (see note)")
 
 
 class CountReason(models.TextChoices):
     """Why a counted quantity differs from the ledger."""
 
-    COUNTING_ERROR = "counting_error", "Earlier count or registration error"
-    UNRECORDED_WASTE = "unrecorded_waste", "Waste not recorded"
-    UNRECORDED_ADMINISTRATION = "unrecorded_administration", "Administration not recorded"
-    BREAKAGE = "breakage", "Breakage found at count"
-    MISPLACED = "misplaced", "Misplaced between locations"
-    SUSPECTED_LOSS = "suspected_loss", "Suspected loss or theft (report it)"
-    UNKNOWN = "unknown", "Unknown"
+    COUNTING_ERROR = "counting_error", _("Earlier count or registration error")
+    UNRECORDED_WASTE = "unrecorded_waste", _("Waste not recorded")
+    UNRECORDED_ADMINISTRATION = "unrecorded_administration", _("Administration not recorded")
+    BREAKAGE = "breakage", _("Breakage found at count")
+    MISPLACED = "misplaced", _("Misplaced between locations")
+    SUSPECTED_LOSS = "suspected_loss", _("Suspected loss or theft (report it)")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class StockCount(models.Model):
@@ -285,9 +286,9 @@ class StockCount(models.Model):
     differed, then approved by the medicine officer."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Counting"
-        SUBMITTED = "submitted", "Awaiting approval"
-        APPROVED = "approved", "Approved"
+        OPEN = "open", _("Counting")
+        SUBMITTED = "submitted", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
 
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="counts")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
@@ -375,13 +376,13 @@ class Notification(models.Model):
     idempotent: the same condition is raised once until acknowledged."""
 
     class Kind(models.TextChoices):
-        LOW_STOCK = "low_stock", "Low stock"
-        EXPIRES_30 = "expires_30", "Expires within 30 days"
-        EXPIRES_60 = "expires_60", "Expires within 60 days"
-        EXPIRES_90 = "expires_90", "Expires within 90 days"
-        COUNT_OVERDUE = "count_overdue", "Count overdue"
-        DISCREPANCY = "discrepancy", "Count discrepancy"
-        RECALL = "recall", "Lot recalled"
+        LOW_STOCK = "low_stock", _("Low stock")
+        EXPIRES_30 = "expires_30", _("Expires within 30 days")
+        EXPIRES_60 = "expires_60", _("Expires within 60 days")
+        EXPIRES_90 = "expires_90", _("Expires within 90 days")
+        COUNT_OVERDUE = "count_overdue", _("Count overdue")
+        DISCREPANCY = "discrepancy", _("Count discrepancy")
+        RECALL = "recall", _("Lot recalled")
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="cabinet_notifications"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Citizen, Organisation, User
 
@@ -32,12 +33,12 @@ class TestDefinition(models.Model):
     __test__ = False  # not a pytest class, despite the name
 
     class Kind(models.TextChoices):
-        OBSERVATION = "observation", "Laboratory test"
-        PROCEDURE = "procedure", "Procedure"
+        OBSERVATION = "observation", _("Laboratory test")
+        PROCEDURE = "procedure", _("Procedure")
 
     class Derivation(models.TextChoices):
-        NONE = "", "Measured"
-        EGFR_CKD_EPI_2021 = "egfr_ckd_epi_2021", "eGFR from creatinine (CKD-EPI 2021)"
+        NONE = "", _("Measured")
+        EGFR_CKD_EPI_2021 = "egfr_ckd_epi_2021", _("eGFR from creatinine (CKD-EPI 2021)")
 
     code = models.CharField(max_length=32, unique=True, help_text="NPU code or local task code.")
     system = models.CharField(max_length=100, default=NPU_SYSTEM)
@@ -119,18 +120,18 @@ class MedicationOrder(models.Model):
     """
 
     class Kind(models.TextChoices):
-        PHONE = "phone", "Phone order (telefonordination)"
-        WRITTEN = "written", "Written electronic order"
+        PHONE = "phone", _("Phone order (telefonordination)")
+        WRITTEN = "written", _("Written electronic order")
 
     class Status(models.TextChoices):
         # A phone order recorded by the nurse, awaiting the physician's electronic confirmation.
-        AWAITING_CONFIRMATION = "awaiting_confirmation", "Awaiting physician confirmation"
-        CONFIRMED = "confirmed", "Confirmed by the physician"
-        CANCELLED = "cancelled", "Cancelled"
+        AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting physician confirmation")
+        CONFIRMED = "confirmed", _("Confirmed by the physician")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class PrescriptionStatus(models.TextChoices):
-        PENDING = "pending", "Prescription pending"
-        SENT = "sent", "Prescription sent to the pharmacy"
+        PENDING = "pending", _("Prescription pending")
+        SENT = "sent", _("Prescription sent to the pharmacy")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=32, choices=Status.choices)
@@ -333,8 +334,8 @@ class LabResult(models.Model):
         CRITICAL_HIGH = "HH", "Critically high"
 
     class Status(models.TextChoices):
-        FINAL = "final", "Final"
-        ENTERED_IN_ERROR = "entered-in-error", "Entered in error"
+        FINAL = "final", _("Final")
+        ENTERED_IN_ERROR = "entered-in-error", _("Entered in error")
 
     visit = models.ForeignKey("acute.Visit", on_delete=models.PROTECT, related_name="lab_results")
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="lab_results")
@@ -383,8 +384,8 @@ class ProcedureRecord(models.Model):
     """A procedure done on a visit (urinary catheter, feeding tube, ...), as FHIR Procedure."""
 
     class Status(models.TextChoices):
-        COMPLETED = "completed", "Completed"
-        NOT_DONE = "not-done", "Not done"
+        COMPLETED = "completed", _("Completed")
+        NOT_DONE = "not-done", _("Not done")
 
     visit = models.ForeignKey("acute.Visit", on_delete=models.PROTECT, related_name="procedures")
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="procedures")
@@ -412,10 +413,10 @@ class PhysicianAlert(models.Model):
     notification is lost."""
 
     class Kind(models.TextChoices):
-        CRITICAL_RESULT = "critical_result", "Critical result"
-        CONFIRMATION_REMINDER = "confirmation_reminder", "Phone order awaiting confirmation"
-        CONFIRMATION_ESCALATION = "confirmation_escalation", "Phone order not confirmed in time"
-        PRESCRIPTION_OVERDUE = "prescription_overdue", "Prescription not sent in time"
+        CRITICAL_RESULT = "critical_result", _("Critical result")
+        CONFIRMATION_REMINDER = "confirmation_reminder", _("Phone order awaiting confirmation")
+        CONFIRMATION_ESCALATION = "confirmation_escalation", _("Phone order not confirmed in time")
+        PRESCRIPTION_OVERDUE = "prescription_overdue", _("Prescription not sent in time")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="physician_alerts")

@@ -216,6 +216,7 @@ def test_section_four_dose_asks_for_the_witness_and_is_given_with_her_credential
     _nurse, visit, client, witness, morphine, lot, order = _section_four_visit()
     html = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
     assert 'name="witness_username"' in html and 'type="password"' in html
+    assert "Bekræftet af lægen" in html  # the order's status, in Danish
 
     response = _give(
         client,
@@ -500,3 +501,34 @@ def test_two_sends_racing_with_the_same_reference_write_one_note():
     assert VisitNote.objects.filter(visit=visit).count() == 1
     assert VisitSubmission.objects.filter(visit=visit).count() == 1
     assert Visit.objects.get(pk=visit.pk).status == Visit.Status.ON_SITE
+
+
+# --- status labels in the user's language ------------------------------------------
+
+
+def test_status_labels_on_the_pages_are_danish_by_default_and_english_on_request():
+    _nurse, _shift, visit, client = _on_site()
+    html = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert '<span class="badge badge-info" id="visit-status">På stedet</span>' in html
+    assert "Inden for 2 timer" in html  # the referral's urgency
+    assert "Anlæggelse af urinkateter" in html  # a catalogue procedure
+    shift_page = client.get("/nurse/shift/").content.decode()
+    assert "Dag ·" in shift_page and 'id="shift-status">På besøg<' in shift_page
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert '<span class="badge badge-info" id="visit-status">On site</span>' in html
+    assert "Within 2 hours" in html and "Urinary catheter placement" in html
+
+
+def test_labels_exchanged_as_fhir_code_displays_stay_english():
+    """The urgency and the vital signs' LOINC displays go out in FHIR: only the
+    pages translate them."""
+    from django.utils import translation
+
+    from acute.models import Urgency, VitalSign
+
+    with translation.override("da"):
+        assert Urgency.WITHIN_2_HOURS.label == "Within 2 hours"
+        assert VitalSign.Code.HEART_RATE.label == "Heart rate"
+        assert str(Visit.Status.ON_SITE.label) == "På stedet"

@@ -86,7 +86,7 @@ def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_wor
     for step in ("Acceptér", "Kør", "Ankommet"):
         page.get_by_role("button", name=step).click()
         page.wait_for_load_state("domcontentloaded")
-    assert page.locator("#visit-status").inner_text() == "On site"
+    assert page.locator("#visit-status").inner_text() == "På stedet"
 
     # The connection drops mid-visit: the note waits on the tablet, nothing is lost.
     page.context.set_offline(True)
@@ -278,3 +278,76 @@ def test_medicine_officer_counts_the_cabinet(new_page, celery_worker):
     count = StockCount.objects.get(location=cab)
     assert count.status == StockCount.Status.APPROVED and not count.has_discrepancy
     assert count.lines.get().lot_id == lot.pk
+
+
+def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
+    new_page, celery_worker
+):
+    """§4: a wrong witness password is refused on the page and nothing leaves
+    the bag; the witness's own credentials let the dose through. A predefined
+    procedure, then a delegation and the task done under it (R7)."""
+    from acute import services as acute_services
+    from acute.clinical.models import Delegation, ProcedureRecord
+    from tests.acute.test_pages_nurse import _morphine_in_bag, _written_morphine_order
+
+    nurse, shift = factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(by=coordinator)
+    visit = visit_assign(referral=referral, shift=shift, by=Actor.for_membership(coordinator))
+    as_nurse = Actor.for_membership(nurse)
+    for step in (acute_services.visit_accept, acute_services.visit_set_off):
+        visit = step(visit=visit, by=as_nurse)
+    visit = acute_services.visit_arrive(visit=visit, by=as_nurse)
+    witness = factories.staff(Role.ACUTE_NURSE, nurse.organisation)
+    _morphine, lot = _morphine_in_bag(nurse, witness)
+    order = _written_morphine_order(visit)
+
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    page.goto(f"/nurse/visits/{visit.pk}/")
+    give = page.locator('form[action$="/give/"]')
+    assert give.locator(".lot").inner_text() == lot.batch_number
+    give.get_by_label("Mængde", exact=False).fill("1")
+    give.get_by_label("Vidnets brugernavn").fill(witness.user.username)
+    give.get_by_label("Vidnets adgangskode").fill("forkert-kode")
+    give.get_by_role("button", name="Giv dosis").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert alert.get_attribute("data-code") == "witness.invalid_credentials"
+    assert "Vidnets brugernavn eller adgangskode er forkert" in alert.inner_text()
+    screenshot(page, "nurse-witness-refused")
+    assert not Administration.objects.filter(order_id=order.pk).exists()
+
+    page.goto(f"/nurse/visits/{visit.pk}/")
+    give = page.locator('form[action$="/give/"]')
+    give.get_by_label("Mængde", exact=False).fill("1")
+    give.get_by_label("Vidnets brugernavn").fill(witness.user.username)
+    give.get_by_label("Vidnets adgangskode").fill(factories.PASSWORD)
+    give.get_by_role("button", name="Giv dosis").click()
+    page.wait_for_load_state("domcontentloaded")
+    page.locator(".alert-ok").first.wait_for()
+    administration = Administration.objects.get(order_id=order.pk)
+    assert administration.witness_id == witness.user.pk
+
+    # A predefined procedure (R7).
+    page.get_by_label("Procedure", exact=True).select_option("urinary-catheter")
+    page.get_by_label("Notat om proceduren").fill("KAD CH14, klar urin")
+    page.get_by_role("button", name="Registrér procedure").click()
+    page.locator("#procedures").wait_for()
+    assert ProcedureRecord.objects.get(visit=visit).test.code == "urinary-catheter"
+
+    # A delegation from the physician, then the task under it.
+    page.get_by_text("Registrér en delegation…").click()
+    page.get_by_label("Delegeret opgave").select_option("urine-dipstick")
+    page.get_by_label("Lægens autorisations-ID").fill("ABC12")
+    page.get_by_label("Lægens organisation").fill("Lægehuset")
+    page.get_by_role("button", name="Registrér delegation").click()
+    page.locator('[data-delegation="urine-dipstick"]').wait_for()
+    delegation = Delegation.objects.get(visit=visit)
+    page.get_by_label("Procedure", exact=True).select_option("urine-dipstick")
+    page.get_by_role("button", name="Registrér procedure").click()
+    page.locator("#procedures tr").nth(1).wait_for()
+    assert ProcedureRecord.objects.get(visit=visit, test__code="urine-dipstick").delegation_id == (
+        delegation.pk
+    )
+    screenshot(page, "nurse-visit-procedures")
