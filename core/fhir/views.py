@@ -72,7 +72,8 @@ def searchset(
     ``total`` must count only what the caller may see: hidden records are
     never revealed, not even through totals.
     """
-    base = f"{base_url(request)}/{resource_path}"
+    root = base_url(request)
+    base = f"{root}/{resource_path}"
     query = dict(params if params is not None else request.query_params.items())
     query.pop("_offset", None)
     query["_count"] = str(count)
@@ -92,7 +93,7 @@ def searchset(
         "link": links,
         "entry": [
             {
-                "fullUrl": f"{base_url(request)}/{r['resourceType']}/{r['id']}",
+                "fullUrl": f"{root}/{r['resourceType']}/{r['id']}",
                 "resource": r,
                 "search": {"mode": "match"},
             }
