@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consent.audit.services import Action, Purpose, audit_record, audit_record_many
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.views import FHIRView
 from core.models import Role
@@ -80,7 +81,18 @@ class OutboxBoardView(APIView):
                 f"status must be one of {', '.join(OutboundMessage.Status.values)}.",
                 field="status",
             )
-        rows = [_message_row(m) for m in outbox_problems(status=status)[:BOARD_LIMIT]]
+        messages = list(outbox_problems(status=status)[:BOARD_LIMIT])
+        actor = actor_from_request(request)
+        if actor is not None:
+            # The board names the citizen each hand-off is about: a read of their data (R9).
+            audit_record_many(
+                actor=actor,
+                action=Action.SEARCH,
+                purpose=Purpose.OPERATIONS,
+                citizen_ids=[m.citizen_id for m in messages if m.citizen_id],
+                resource_type="Bundle",
+            )
+        rows = [_message_row(m) for m in messages]
         return Response({"results": rows, "limit": BOARD_LIMIT})
 
 
@@ -90,9 +102,19 @@ class OutboxMessageView(APIView):
     permission_classes = [roles(Role.COORDINATOR)]
 
     def get(self, request: Request, pk: int) -> Response:
+        actor = actor_from_request(request)
         message = outbox_message(pk=pk)
-        if message is None:
+        if message is None or actor is None:
             raise NotFoundOrNotAllowed()
+        if message.citizen_id:
+            audit_record(
+                actor=actor,
+                action=Action.READ,
+                purpose=Purpose.OPERATIONS,
+                citizen_id=message.citizen_id,
+                resource_type="Bundle",
+                resource_id=str(message.bundle_id),
+            )
         attempts = [_attempt_row(a) for a in outbox_attempts(message=message)]
         return Response({**_message_row(message), "attempts": attempts})
 
