@@ -351,3 +351,29 @@ def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
         delegation.pk
     )
     screenshot(page, "nurse-visit-procedures")
+
+
+def test_nurse_tablet_reports_its_position_and_she_can_set_it_by_hand(new_page, celery_worker):
+    """The tablet's location goes to her shift (and so to the coordinator's
+    map) by itself; without one she picks where she is."""
+    from acute.models import NurseShift
+
+    nurse, shift = factories.acute_nurse_on_shift()
+    NurseShift.objects.filter(pk=shift.pk).update(
+        position_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    page = new_page(TABLET_PORTRAIT)
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 55.8123, "longitude": 12.4987})
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    page.wait_for_function("document.body.dataset.positionReported === 'yes'")
+    shift.refresh_from_db()
+    assert (shift.latitude, shift.longitude) == (55.8123, 12.4987)
+
+    page.goto("/nurse/shift/")
+    page.get_by_label("Angiv den selv: Jeg er").select_option("base")
+    page.get_by_role("button", name="Gem position").click()
+    page.wait_for_load_state("domcontentloaded")
+    shift.refresh_from_db()
+    assert (shift.latitude, shift.longitude) == (shift.base_latitude, shift.base_longitude)
+    screenshot(page, "nurse-shift-position")
