@@ -207,6 +207,16 @@ def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | N
     return parsed
 
 
+def clinical_date(resource_type: str, body: dict[str, Any]) -> dt.datetime | None:
+    """The clinically relevant date of a record resource (searches by ``date``,
+    analyses, and refusals by data period match it)."""
+    if resource_type == "Condition":
+        return _instant(body.get("onsetDateTime") or body.get("recordedDate"))
+    if resource_type == "CarePlan":
+        return _instant((body.get("period") or {}).get("start") or body.get("created"))
+    return _instant((body.get("period") or {}).get("start"))
+
+
 def parse_record_resource(
     data: dict[str, Any], *, expected_type: str | None = None
 ) -> ParsedResource:
@@ -234,7 +244,7 @@ def parse_record_resource(
         body["extension"] = extensions
     else:
         body.pop("extension", None)
-    code_system, code, effective = "", "", None
+    code_system, code = "", ""
     source_id: int | None = None
     if resource_type == "Condition":
         codings = _codings(body.get("code"))
@@ -262,7 +272,6 @@ def parse_record_resource(
                 )
             if codings:
                 code_system, code = codings[0].get("system", ""), str(codings[0].get("code", ""))
-        effective = _instant(body.get("onsetDateTime") or body.get("recordedDate"))
         subject = _subject(body, "subject")
     elif resource_type == "EpisodeOfCare":
         services = [
@@ -279,13 +288,11 @@ def parse_record_resource(
                 field="type",
             )
         code_system, code = MUNICIPAL_SERVICE_SYSTEM, str(services[0]["code"])
-        effective = _instant((body.get("period") or {}).get("start"))
         subject = _subject(body, "patient")
     elif resource_type == "CarePlan":
         codings = [c for concept in body.get("category") or [] for c in _codings(concept)]
         if codings:
             code_system, code = codings[0].get("system", ""), str(codings[0].get("code", ""))
-        effective = _instant((body.get("period") or {}).get("start") or body.get("created"))
         subject = _subject(body, "subject")
     else:  # Encounter: a contact with one hospital department
         extra = sorted(set(body) - ENCOUNTER_ELEMENTS - {"extension"})
@@ -300,7 +307,6 @@ def parse_record_resource(
             _reference_id(body.get("serviceProvider"), "Organization", "serviceProvider")
         )
         code_system, code = "Organization", str(source_id)
-        effective = _instant((body.get("period") or {}).get("start"))
         subject = _subject(body, "subject")
     if code.upper().startswith(("F", "DF")) and code_system in (ICD10_SYSTEM, SKS_SYSTEM):
         raise RecordRefused(
@@ -315,7 +321,7 @@ def parse_record_resource(
         citizen_ref=subject,
         code_system=code_system[:100],
         code=code[:64],
-        effective_at=effective,
+        effective_at=clinical_date(str(resource_type), body),
         source_organisation_id=source_id,
     )
 

@@ -159,26 +159,16 @@ class RecordVersionView(FHIRView):
 
     def get(self, request: Request, resource_type: str, resource_id: str, vid: str) -> Response:
         _check_type(resource_type)
-        current = selectors.record_read(
+        resource, source_name = selectors.record_version_read(
             actor=_actor(request),
             resource_type=resource_type,
             resource_id=resource_id,
+            version_id=int(vid),
             purpose=request_purpose(request),
         )
-        version = (
-            current.versions.select_related("source_organisation")
-            .filter(version_id=int(vid))
-            .first()
-        )
-        if version is None:
-            raise NotFoundOrNotAllowed()
-        current.body = version.body
-        current.version_id = version.version_id
-        current.updated_at = version.recorded_at
-        current.source_organisation_id = version.source_organisation_id
         return self.fhir_response(
-            record_resource(current, source_name=version.source_organisation.name),
-            headers={"ETag": etag(version.version_id)},
+            record_resource(resource, source_name=source_name),
+            headers={"ETag": etag(resource.version_id)},
         )
 
 

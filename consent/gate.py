@@ -21,7 +21,7 @@ A refusal with a data period (FHIR ``provision.dataPeriod``) does not refuse
 the citizen: the decision permits and carries the periods in
 ``Decision.hidden_periods``; readers leave out every record resource dated
 inside them (:func:`in_hidden_period`), and a read of one such resource is
-refused outright (pass ``data_date``).
+refused outright (pass ``data_dates``).
 
 Break-the-glass (*værdispring*) replaces 2 and 3 for one clinician, one
 citizen, a short time; every access under it is recorded with purpose
@@ -277,11 +277,11 @@ def access_decide(
     action: str,
     category: str,
     purpose: str,
-    data_date: dt.datetime | None = None,
+    data_dates: tuple[dt.datetime, ...] = (),
 ) -> Decision:
-    """Permit or deny; no side effects. ``data_date`` is the date of the one
-    record resource asked for, if one is: a data-period refusal covering it
-    refuses the read."""
+    """Permit or deny; no side effects. ``data_dates`` are the dates of the
+    record data asked for, if one resource is (its current version, and the
+    version read): a data-period refusal covering any of them refuses."""
     if actor.membership is None:
         if not actor.task:
             return Decision(False, "no_actor")
@@ -296,7 +296,7 @@ def access_decide(
             return Decision(False, "category_not_permitted")
         if purpose not in SYSTEM_PURPOSES:
             return Decision(False, "purpose_not_permitted")
-        return _relationship_and_refusals(actor, citizen, category, purpose, data_date)
+        return _relationship_and_refusals(actor, citizen, category, purpose, data_dates)
     role = actor.role
     if role == Role.AUDITOR:
         if category == CATEGORY_INSIGHT and purpose == Purpose.AUDIT:
@@ -314,7 +314,7 @@ def access_decide(
         return Decision(False, "purpose_not_permitted")
     if purpose == Purpose.EMERGENCY:
         return _break_glass_decision(actor, citizen, Decision(False, "no_break_glass"))
-    return _relationship_and_refusals(actor, citizen, category, purpose, data_date)
+    return _relationship_and_refusals(actor, citizen, category, purpose, data_dates)
 
 
 # Who registers a citizen (Patient create): the acute function's coordinator
@@ -350,7 +350,7 @@ def _relationship_and_refusals(
     citizen: Citizen,
     category: str,
     purpose: str,
-    data_date: dt.datetime | None = None,
+    data_dates: tuple[dt.datetime, ...] = (),
 ) -> Decision:
     basis = _relationship_basis(actor, citizen)
     if not basis:
@@ -366,7 +366,7 @@ def _relationship_and_refusals(
         return _break_glass_decision(actor, citizen, Decision(False, "refused", basis))
     if periods and category in DATED_CATEGORIES:
         # Only break-the-glass shows refused data; used, it is recorded as such.
-        if in_hidden_period(data_date, periods):
+        if any(in_hidden_period(when, periods) for when in data_dates):
             return _break_glass_decision(
                 actor, citizen, Decision(False, "refused_data_period", basis)
             )
@@ -387,7 +387,7 @@ def access_citizen(
     resource_id: str = "",
     audit_permit: bool = True,
     detail: dict[str, Any] | None = None,
-    data_date: dt.datetime | None = None,
+    data_dates: tuple[dt.datetime, ...] = (),
 ) -> Citizen:
     """Decide, audit, and return the citizen — or raise "not found" for both unknown and refused.
 
@@ -414,7 +414,7 @@ def access_citizen(
         action=action,
         category=category,
         purpose=purpose,
-        data_date=data_date,
+        data_dates=data_dates,
     )
     if decision.permitted and not audit_permit:
         citizen.gate_decision = decision  # type: ignore[attr-defined]

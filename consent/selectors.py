@@ -14,7 +14,7 @@ from consent.audit.fhir import audit_event_resource
 from consent.audit.models import AuditEntry
 from consent.audit.selectors import Disclosure, audit_entries_for_citizen
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
-from consent.fhir import CATEGORY_SYSTEM, consent_resource, record_resource
+from consent.fhir import CATEGORY_SYSTEM, clinical_date, consent_resource, record_resource
 from consent.gate import (
     CATEGORY_CONSENT,
     CATEGORY_INSIGHT,
@@ -60,10 +60,55 @@ def record_read(
         purpose=purpose,
         resource_type=resource_type,
         resource_id=resource_id,
-        data_date=resource.data_date if resource else None,
+        data_dates=(resource.data_date,) if resource else (),
     )
     assert resource is not None  # the gate refuses an unknown citizen
     return resource
+
+
+def record_version_read(
+    *, actor: Actor, resource_type: str, resource_id: str, version_id: int, purpose: str
+) -> tuple[RecordResource, str]:
+    """An earlier version (history is kept): the resource carrying that version's
+    body, and the name of that version's source. A refusal of a data period
+    covering the current version or this one hides it."""
+    resource = (
+        RecordResource.objects.filter(
+            pk=int(resource_id) if resource_id.isdigit() else -1, resource_type=resource_type
+        )
+        .only("pk", "citizen_id", "category", "resource_type", "effective_at", "created_at")
+        .first()
+    )
+    version = (
+        resource.versions.select_related("source_organisation")
+        .filter(version_id=version_id)
+        .first()
+        if resource is not None
+        else None
+    )
+    dates: tuple[dt.datetime, ...] = ()
+    if resource is not None:
+        dates = (resource.data_date,)
+        if version is not None:
+            dates += (clinical_date(resource_type, version.body) or resource.created_at,)
+    access_citizen(
+        actor=actor,
+        citizen_id=resource.citizen_id if resource else -1,
+        action=Action.READ,
+        category=resource.category if resource else "",
+        purpose=purpose,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        data_dates=dates,
+        detail={"version": version_id},
+    )
+    if resource is None or version is None:
+        raise NotFoundOrNotAllowed()
+    resource.body = version.body
+    resource.version_id = version.version_id
+    resource.updated_at = version.recorded_at
+    resource.source_organisation_id = version.source_organisation_id
+    return resource, version.source_organisation.name
 
 
 def without_hidden_data(

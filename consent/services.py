@@ -314,7 +314,7 @@ def record_resource_update(
         audit_permit=False,
         # A resource hidden by a refusal of its period cannot be updated by
         # those it is hidden from: they would learn it exists.
-        data_date=current.data_date if current else None,
+        data_dates=(current.data_date,) if current else (),
     )
     if _resolve_citizen_id(parsed.citizen_ref) != citizen.pk:
         raise InvalidInput(
@@ -845,52 +845,84 @@ def patient_update(
     with transaction.atomic():
         locked = Citizen.objects.select_for_update().get(pk=citizen.pk)
         current = patient_version(locked.pk)
-        if current != wanted:
-            raise PreconditionFailed(
-                "patient.version_conflict",
-                f"The Patient is at version {current}, not {wanted}; read it again.",
+        if current == wanted:
+            _patient_apply(
+                actor=actor,
+                citizen=locked,
+                parsed=parsed,
+                municipality=municipality,
+                gp=gp,
+                version_id=current + 1,
+                purpose=purpose,
+                decision=decision,
             )
-        if not locked.patient_versions.exists():
-            # Registered elsewhere: keep the state before this first update as version 1.
-            _patient_version_add(citizen=locked, version_id=1, actor=None)
-        locked.given_name = parsed.given_name
-        locked.family_name = parsed.family_name
-        locked.address_line = parsed.address_line
-        locked.postal_code = parsed.postal_code
-        locked.city = parsed.city
-        locked.latitude = parsed.latitude
-        locked.longitude = parsed.longitude
-        locked.municipality = municipality
-        locked.gp_practice = gp
-        locked.phone = parsed.phone
-        locked.deceased_at = parsed.deceased_at
-        locked.updated_at = timezone.now()
-        full_clean_or_raise(locked, code="patient.invalid", exclude=["municipality", "gp_practice"])
-        locked.save(
-            update_fields=[
-                "given_name",
-                "family_name",
-                "address_line",
-                "postal_code",
-                "city",
-                "latitude",
-                "longitude",
-                "municipality",
-                "gp_practice",
-                "phone",
-                "deceased_at",
-                "updated_at",
-            ]
-        )
-        _patient_version_add(citizen=locked, version_id=current + 1, actor=actor)
-        audit_record(
-            actor=actor,
-            action=Action.UPDATE,
-            purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
-            citizen_id=locked.pk,
-            resource_type="Patient",
-            resource_id=str(locked.pk),
-            reason_code=decision.reason_code,
-            detail=audit_detail(decision, CATEGORY_PATIENT, {"version": current + 1}),
-        )
-    return locked
+            return locked
+    # Recorded after the lock is let go: a stale write is an attempt, too.
+    _patient_refused(
+        actor=actor,
+        action=Action.UPDATE,
+        purpose=purpose,
+        reason_code="patient.version_conflict",
+        citizen_id=citizen.pk,
+    )
+    raise PreconditionFailed(
+        "patient.version_conflict",
+        f"The Patient is at version {current}, not {wanted}; read it again.",
+    )
+
+
+def _patient_apply(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    parsed: ParsedPatient,
+    municipality: Organisation,
+    gp: Organisation | None,
+    version_id: int,
+    purpose: str,
+    decision: Any,
+) -> None:
+    """Write the update on the locked citizen, its version and its audit entry."""
+    if version_id == 2 and not citizen.patient_versions.exists():
+        # Registered elsewhere: keep the state before this first update as version 1.
+        _patient_version_add(citizen=citizen, version_id=1, actor=None)
+    citizen.given_name = parsed.given_name
+    citizen.family_name = parsed.family_name
+    citizen.address_line = parsed.address_line
+    citizen.postal_code = parsed.postal_code
+    citizen.city = parsed.city
+    citizen.latitude = parsed.latitude
+    citizen.longitude = parsed.longitude
+    citizen.municipality = municipality
+    citizen.gp_practice = gp
+    citizen.phone = parsed.phone
+    citizen.deceased_at = parsed.deceased_at
+    citizen.updated_at = timezone.now()
+    full_clean_or_raise(citizen, code="patient.invalid", exclude=["municipality", "gp_practice"])
+    citizen.save(
+        update_fields=[
+            "given_name",
+            "family_name",
+            "address_line",
+            "postal_code",
+            "city",
+            "latitude",
+            "longitude",
+            "municipality",
+            "gp_practice",
+            "phone",
+            "deceased_at",
+            "updated_at",
+        ]
+    )
+    _patient_version_add(citizen=citizen, version_id=version_id, actor=actor)
+    audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+        citizen_id=citizen.pk,
+        resource_type="Patient",
+        resource_id=str(citizen.pk),
+        reason_code=decision.reason_code,
+        detail=audit_detail(decision, CATEGORY_PATIENT, {"version": version_id}),
+    )

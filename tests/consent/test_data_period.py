@@ -285,3 +285,29 @@ def test_r6_analyses_leave_out_data_from_a_period_refused_for_analysis(world: Wo
     )
     assert post(f.client_for(world.nurse), "/fhir/Consent", other_period).status_code == 201
     assert gentofte_without_service() == 5  # its data lies outside the refused period
+
+
+def test_r4_an_earlier_version_dated_in_the_refused_period_is_hidden_too(world: World) -> None:
+    """The diagnosis was moved out of the period by an update; its first version,
+    dated inside it, stays hidden from those the refusal covers."""
+    client = f.client_for(world.nurse)
+    moved = put(
+        client,
+        f"/fhir/Condition/{world.diagnosis.pk}",
+        bodies.diagnosis(world.person.pk, recordedDate="2025-05-01"),
+        HTTP_IF_MATCH='W/"1"',
+    )
+    assert moved.status_code == 200
+    _refuse(world, data_period=FEBRUARY_MARCH, organisations=[world.acute.pk])
+    assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 200
+    assert client.get(f"/fhir/Condition/{world.diagnosis.pk}/_history/2").status_code == 200
+    old = client.get(f"/fhir/Condition/{world.diagnosis.pk}/_history/1")
+    assert old.status_code == 404
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk).latest("id")
+    assert (entry.outcome, entry.reason_code) == ("denied", "refused_data_period")
+    assert (
+        f.client_for(world.physician)
+        .get(f"/fhir/Condition/{world.diagnosis.pk}/_history/1")
+        .json()["recordedDate"]
+        == "2025-03-01"
+    )

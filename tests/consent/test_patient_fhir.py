@@ -192,6 +192,13 @@ def test_nurse_with_a_visit_updates_the_address_with_if_match(world: World) -> N
     assert versions[1].recorded_by_id == world.nurse.user_id
     stale = put(client, f"/fhir/Patient/{world.person.pk}", body, HTTP_IF_MATCH='W/"1"')
     assert stale.status_code == 412 and issue_code(stale) == "patient.version_conflict"
+    refused = AuditEntry.objects.filter(citizen_id=world.person.pk).latest("id")
+    assert (refused.action, refused.outcome, refused.reason_code) == (
+        "update",
+        "denied",
+        "patient.version_conflict",
+    )
+    assert PatientVersion.objects.filter(citizen=world.person).count() == 2
     missing = put(client, f"/fhir/Patient/{world.person.pk}", body)
     assert missing.status_code == 412 and issue_code(missing) == "patient.version_required"
     entry = AuditEntry.objects.filter(citizen_id=world.person.pk, action="update").first()
