@@ -38,11 +38,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Model, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from consent.audit.services import Action, audit_record
+from consent.models import ConsentDirective
 from core.actors import Actor
 from core.errors import PreconditionFailed
 from core.models import Citizen
@@ -101,29 +102,40 @@ def _dispatch(message_pks: list[int], *, countdown: float | None = None) -> None
             return
 
 
-class _DispatchAfterCommit:
-    """One after-commit hand-over per transaction for every message it wrote,
-    so a transaction writing a hundred messages publishes four tasks, not a
-    hundred. A row rolled back with a savepoint leaves its id here; delivery
-    finds no such row and skips it."""
+class _TransactionOutbox:
+    """What one transaction wrote to the outbox: handed over after commit in
+    batches, so a transaction writing a hundred messages publishes four tasks,
+    not a hundred. A row rolled back with a savepoint leaves its id here;
+    delivery finds no such row and skips it.
+
+    It also remembers the refusals read for each citizen in this transaction
+    (an episode's end writes several messages about one citizen); a refusal
+    committed meanwhile by someone else is caught by the check before
+    delivery."""
 
     def __init__(self) -> None:
         self.pks: list[int] = []
+        self.directives: dict[int, list[ConsentDirective]] = {}
+        self.registered = False
 
     def __call__(self) -> None:
         _dispatch(self.pks)
 
+    def directives_for(self, citizen_id: int, at: dt.datetime) -> list[ConsentDirective]:
+        if citizen_id not in self.directives:
+            self.directives[citizen_id] = directives_in_force([citizen_id], at=at)[citizen_id]
+        return self.directives[citizen_id]
 
-def _dispatch_after_commit(pk: int) -> None:
+
+def _transaction_outbox() -> _TransactionOutbox:
+    """This transaction's outbox (registered to run after commit); outside a
+    transaction a fresh one, run at once by ``on_commit``."""
     connection = transaction.get_connection()
     if connection.in_atomic_block:
         for _sids, func, _robust in connection.run_on_commit:
-            if isinstance(func, _DispatchAfterCommit):
-                func.pks.append(pk)
-                return
-    batch = _DispatchAfterCommit()
-    batch.pks.append(pk)
-    transaction.on_commit(batch)
+            if isinstance(func, _TransactionOutbox):
+                return func  # registered by an earlier message of this transaction
+    return _TransactionOutbox()
 
 
 def outbox_enqueue(
@@ -156,20 +168,24 @@ def outbox_enqueue(
         created_at=now,
         next_attempt_at=now,
     )
+    outbox = _transaction_outbox()
     decision = (
-        disclosure_decide(
-            message, directives=directives_in_force([citizen.pk], at=now)[citizen.pk], at=now
-        )
+        disclosure_decide(message, directives=outbox.directives_for(citizen.pk, now), at=now)
         if citizen is not None
         else None
     )
-    with transaction.atomic():
+    # No savepoint of its own (two round trips per message): the caller's
+    # transaction is the event's, and a failure here fails the event.
+    with transaction.atomic(savepoint=False):
         if decision is not None and not decision.permitted:
             disclosure_withhold(message, task=ENQUEUE_TASK, at=now, stage="enqueue")
             message.save(force_insert=True)
             return message
         message.save(force_insert=True)
-        _dispatch_after_commit(message.pk)
+        outbox.pks.append(message.pk)
+        if not outbox.registered:
+            outbox.registered = True
+            transaction.on_commit(outbox)
     return message
 
 
@@ -215,14 +231,20 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
             decisions.append(decision)
             message.status = OutboundMessage.Status.SENDING
             message.attempts += 1
+            # Covers every POST of the batch (each may wait its timeout twice).
             message.lease_until = now + dt.timedelta(
-                seconds=2 * message.partner.request_timeout_seconds * len(messages)
+                seconds=2 * max(m.partner.request_timeout_seconds for m in messages) * len(messages)
                 + LEASE_MARGIN_SECONDS
             )
             sending.append(message)
         if not sending:
             return [], withheld
-        OutboundMessage.objects.bulk_update(sending, ["status", "attempts", "lease_until"])
+        lease_until = sending[0].lease_until
+        OutboundMessage.objects.filter(pk__in=[m.pk for m in sending]).update(
+            status=OutboundMessage.Status.SENDING,
+            attempts=F("attempts") + 1,
+            lease_until=lease_until,
+        )
         numbers = dict(
             DeliveryAttempt.objects.filter(message__in=sending)
             .values("message_id")
@@ -342,7 +364,6 @@ _RECORDED_FIELDS = [
     "disclosed_at",
     "acknowledged_at",
     "sent_at",
-    "next_attempt_at",
     "failed_at",
 ]
 
@@ -392,6 +413,18 @@ def _settle(message: OutboundMessage, answer: _Answer, now: dt.datetime) -> floa
     return retry_in
 
 
+def _update_grouped(model: type[Model], objects: list[Any], fields: list[str]) -> None:
+    """Save ``fields`` of many rows with one UPDATE per distinct set of values:
+    a batch mostly ends the same way (acknowledged now), and Django's
+    ``bulk_update`` builds a CASE per row and field, which costs more CPU than
+    the round trips it saves."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for obj in objects:
+        groups.setdefault(tuple(getattr(obj, f) for f in fields), []).append(obj.pk)
+    for values, pks in groups.items():
+        model._default_manager.filter(pk__in=pks).update(**dict(zip(fields, values, strict=True)))
+
+
 def _record(results: list[tuple[Claimed, _Answer]]) -> None:
     """Record every answer of a batch in one transaction: the messages' new
     state, each attempt, and each first disclosure in the audit log (last, so
@@ -430,8 +463,20 @@ def _record(results: list[tuple[Claimed, _Answer]]) -> None:
             attempt.retry_in_seconds = retry_in
             if retry_in is not None and retry_in <= COUNTDOWN_LIMIT_SECONDS:
                 retries.setdefault(round(retry_in, 1), []).append(message.pk)
-        OutboundMessage.objects.bulk_update(list(locked.values()), _RECORDED_FIELDS)
-        DeliveryAttempt.objects.bulk_update(
+        # next_attempt_at is written only where it was changed (it differs per row).
+        retrying = (OutboundMessage.Status.PENDING, OutboundMessage.Status.AWAITING_ACK)
+        _update_grouped(
+            OutboundMessage,
+            [m for m in locked.values() if m.status in retrying],
+            [*_RECORDED_FIELDS, "next_attempt_at"],
+        )
+        _update_grouped(
+            OutboundMessage,
+            [m for m in locked.values() if m.status not in retrying],
+            _RECORDED_FIELDS,
+        )
+        _update_grouped(
+            DeliveryAttempt,
             [c.attempt for c, _ in results],
             ["finished_at", "outcome", "http_status", "error_code", "detail", "retry_in_seconds"],
         )

@@ -72,7 +72,11 @@ def _enqueue(partner: Partner, citizen, *, hold: bool = False) -> OutboundMessag
 
 def _handoff_queue_idle() -> bool:
     """No delivery waiting in the hand-off queue or held by a worker: the
-    after-commit delivery of a held message has been taken (and skipped)."""
+    after-commit delivery of a held message has been taken (and skipped) — or
+    no worker consumes the queue at all, so none can take the message."""
+    consumers = app.control.inspect(timeout=1.0).active_queues() or {}
+    if not any(q.get("name") == "handoffs" for queues in consumers.values() for q in queues):
+        return True
     with app.connection_for_read() as conn:
         if conn.default_channel.client.llen("handoffs"):  # type: ignore[attr-defined]  # Redis list
             return False
