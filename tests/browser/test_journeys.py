@@ -98,9 +98,21 @@ def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_wor
     assert "is-offline" in (page.locator("body").get_attribute("class") or "")
     screenshot(page, "nurse-offline-outbox")
     assert not VisitNote.objects.filter(visit=visit).exists()
+    queued = page.evaluate("window.tvaerakutOutbox.items()")
+    assert len(queued) == 1 and queued[0]["ref"]
     page.context.set_offline(False)
     outbox.wait_for(state="hidden")
     assert VisitNote.objects.get(visit=visit).text == "Borger klar, afebril efter paracetamol"
+    # The same entry sent again (the answer was lost on the way back): received once.
+    page.evaluate(
+        """item => {
+            localStorage.setItem("tvaerakut.outbox", JSON.stringify([item]));
+            return window.tvaerakutOutbox.flush();
+        }""",
+        queued[0],
+    )
+    assert page.evaluate("window.tvaerakutOutbox.items().length") == 0
+    assert VisitNote.objects.filter(visit=visit).count() == 1
 
     # A predefined test (R7) with instant interpretation.
     page.reload()
