@@ -35,9 +35,10 @@ from core.pages import maps_link, page_actor, render_page
 from core.permissions import page
 
 # Labels that stay English in the models because FHIR exchanges them as code
-# displays (urgency, outcome, LOINC vital signs) or because they are catalogue
-# data (the tests and procedures, R7). The pages translate them where they are
-# shown (``{% trans value %}``); listed here so the catalogue has them.
+# displays (urgency, outcome, LOINC vital signs), because they are catalogue
+# data (the tests and procedures, R7) or because another app owns them. The
+# pages translate them where they are shown (``{% trans value %}``); listed
+# here so the catalogue has them.
 EDGE_LABELS = (
     gettext_noop("Within 2 hours"),
     gettext_noop("Within the shift"),
@@ -65,6 +66,13 @@ EDGE_LABELS = (
     gettext_noop("Urinary catheter placement"),
     gettext_noop("Feeding tube placement"),
     gettext_noop("Urine dipstick test"),
+    # The hand-off states the board shows (integrations.OutboundMessage.Status).
+    gettext_noop("Waiting to be sent"),
+    gettext_noop("Being sent"),
+    gettext_noop("Sent, waiting for acknowledgement"),
+    gettext_noop("Acknowledged"),
+    gettext_noop("Failed: needs a person"),
+    gettext_noop("Withheld: the citizen refused disclosure"),
 )
 
 # --- the nurse's shift -----------------------------------------------------------

@@ -379,6 +379,9 @@ def test_nurse_sees_warnings_for_her_own_visits_only():
     page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
     assert 'data-warning="message_failed"' in page
     assert partner.organisation.name in page
+    # The coordinator's board names the failed state in Danish too.
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    assert "Fejlet: kræver en person" in _login(coordinator).get("/coordinator/").content.decode()
 
 
 def test_nurse_sees_a_critical_result_warning_until_the_physician_acknowledges_it():
