@@ -62,6 +62,7 @@ __all__ = [
     "access_decide",
     "in_hidden_period",
     "patient_create_decide",
+    "refusal_for",
     "visible_citizens",
     "visible_record",
 ]
@@ -227,11 +228,12 @@ def _has_data_period(directive: ConsentDirective) -> bool:
     return directive.data_period_start is not None or directive.data_period_end is not None
 
 
-def _refusal(
+def refusal_for(
     directives: list[ConsentDirective], actor: Actor, purpose: str
 ) -> tuple[bool, tuple[HiddenPeriod, ...]]:
-    """(the citizen is refused to this reader, the data periods refused to it).
-    The citizen's consent covering the reader lifts both."""
+    """(the citizen is refused to this reader, the data periods refused to it),
+    from the citizen's directives in force. The citizen's consent covering the
+    reader lifts both. For deciders outside the gate (hand-offs) as well."""
     if not directives:
         return False, ()
     org_ids = _org_ancestor_ids(actor.organisation) if actor.organisation else set()
@@ -361,7 +363,7 @@ def _relationship_and_refusals(
     has_directives = getattr(citizen, "has_directives", True)
     if not has_directives:
         return Decision(True, "care_relationship", basis)
-    whole, periods = _refusal(_active_directives([citizen.pk]), actor, purpose)
+    whole, periods = refusal_for(_active_directives([citizen.pk]), actor, purpose)
     if whole:
         return _break_glass_decision(actor, citizen, Decision(False, "refused", basis))
     if periods and category in DATED_CATEGORIES:
@@ -503,7 +505,7 @@ def visible_record(*, actor: Actor, category: str, purpose: str) -> VisibleRecor
     if denying:
         directives = _active_directives(denying)
         for cid in denying - glass_ids:
-            whole, periods = _refusal(
+            whole, periods = refusal_for(
                 [d for d in directives if d.citizen_id == cid], actor, purpose
             )
             if whole:
