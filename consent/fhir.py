@@ -689,7 +689,8 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
             "birthDate does not agree with the CPR number; leave it out or correct it.",
             field="birthDate",
         )
-    if "gender" in body and body["gender"] != facts.sex:
+    # "other"/"unknown" are accepted; the platform keeps the legal sex the CPR number carries.
+    if body.get("gender") in ("male", "female") and body["gender"] != facts.sex:
         raise InvalidInput(
             "patient.cpr_mismatch",
             "gender does not agree with the CPR number; leave it out or correct it.",

@@ -131,7 +131,7 @@ def test_a_registered_cpr_is_refused_not_duplicated_and_not_revealed(
         ),
         (lambda b, cpr: b["identifier"][0].update(value=cpr[:9]), 400, "cpr.invalid"),
         (lambda b, cpr: b.update(birthDate="1999-01-01"), 400, "patient.cpr_mismatch"),
-        (lambda b, cpr: b.update(gender="other"), 400, "patient.cpr_mismatch"),
+        (lambda b, cpr: b.update(gender="male"), 400, "patient.cpr_mismatch"),
         (lambda b, cpr: b.update(birthDate="2. marts 1941"), 400, "fhir.invalid"),
         (lambda b, cpr: b.update(name=[{"family": "Hansen"}]), 400, "patient.name_required"),
         (lambda b, cpr: b["address"][0].pop("extension"), 400, "patient.geolocation_required"),
@@ -168,12 +168,6 @@ def test_bad_patients_are_refused_precisely_without_echoing_the_cpr(
     assert AuditEntry.objects.latest("id").outcome == "denied"
     _no_cpr_anywhere(sent, response, caplog=caplog)
     _no_cpr_anywhere(cpr, response, caplog=caplog)
-
-
-def _patient_body(world: World, **changes) -> dict:
-    body = f.client_for(world.nurse).get(f"/fhir/Patient/{world.person.pk}").json()
-    body.update(changes)
-    return body
 
 
 def test_nurse_with_a_visit_updates_the_address_with_if_match(world: World) -> None:
@@ -271,3 +265,18 @@ def test_the_capability_statement_lists_patient_create_and_update(client) -> Non
     codes = {i["code"] for i in patient["interaction"]}
     assert {"read", "create", "update", "search-type"} <= codes
     assert patient["versioning"] == "versioned-update"
+
+
+def test_a_patient_as_read_can_be_written_back_changed(world: World) -> None:
+    """What the platform serves is what it takes: read, change the phone, PUT."""
+    client = f.client_for(world.physician)  # the citizen's own GP
+    read = client.get(f"/fhir/Patient/{world.person.pk}")
+    body = read.json()
+    body["telecom"] = [{"system": "phone", "value": "+4570101010", "use": "home"}]
+    body["gender"] = "unknown"  # accepted; the legal sex follows the CPR number
+    written = put(client, f"/fhir/Patient/{world.person.pk}", body, HTTP_IF_MATCH=read["ETag"])
+    assert written.status_code == 200, written.content
+    world.person.refresh_from_db()
+    assert world.person.phone == "+4570101010"
+    assert world.person.gp_practice_id == world.gp.pk and world.person.sex == "female"
+    assert written.json()["gender"] == "female"
