@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -129,5 +130,16 @@ class OutboxResendView(APIView):
         message = outbox_message(pk=pk)
         if message is None or actor is None:
             raise NotFoundOrNotAllowed()
-        message = outbox_resend(message=message, by=actor)
+        with transaction.atomic():  # the resend and its entry commit together (R9)
+            message = outbox_resend(message=message, by=actor)
+            if message.citizen_id:
+                audit_record(
+                    actor=actor,
+                    action=Action.UPDATE,
+                    purpose=Purpose.OPERATIONS,
+                    citizen_id=message.citizen_id,
+                    resource_type="Bundle",
+                    resource_id=str(message.bundle_id),
+                    reason_code="outbox.resent",
+                )
         return Response({"id": message.pk, "status": message.status}, status=202)
