@@ -7,7 +7,7 @@ On PostgreSQL one statement digests the rows, takes the chain head's row lock,
 and inserts them (``audit_append_entry`` for one entry, ``audit_chain_append``
 for a batch); the lock is held until the writer's transaction ends, so
 positions are handed out in commit order and a rolled-back writer leaves no
-gap. The statements are prepared once per connection. Elsewhere (SQLite, one
+gap. The statements are prepared once per connection (settings). Elsewhere (SQLite, one
 writer at a time) the same chain is computed in Python inside the writer's
 transaction.
 
@@ -22,13 +22,11 @@ import datetime as dt
 import hashlib
 import json
 import struct
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -108,21 +106,11 @@ _APPEND_ONE_SQL = "SELECT * FROM audit_append_entry({})".format(  # noqa: S608
 
 
 def _execute_prepared(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """Run ``sql`` as a statement prepared on this connection (parsed and planned
-    once), within Django's transaction and error handling."""
-    connection.ensure_connection()
-    started = time.monotonic()
-    with connection.wrap_database_errors:
-        cursor = psycopg.Cursor(connection.connection)
-        try:
-            cursor.execute(sql, params, prepare=True)
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-    if connection.queries_logged:
-        # Counted like any other query, so pinned query counts stay honest.
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return rows
+    """Run ``sql``; on PostgreSQL the connection binds values on the server and
+    prepares a statement it has run before (settings), so appends skip planning."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _params(entry: AuditEntry) -> list[Any]:
