@@ -311,3 +311,26 @@ def test_r4_an_earlier_version_dated_in_the_refused_period_is_hidden_too(world: 
         .json()["recordedDate"]
         == "2025-03-01"
     )
+
+
+def test_r4_refused_periods_cost_a_fixed_number_of_queries(
+    world: World, django_assert_max_num_queries
+) -> None:
+    """Hiding is done in the query, not per resource: many resources and several
+    refused periods cost the same few queries as one."""
+    for month in range(1, 13):
+        _problem(world, f"Problem {month}", f"2024-{month:02d}-15")
+    for start, end in (("2024-01-01", "2024-02-28"), ("2024-05-01", "2024-05-31")):
+        _refuse(world, data_period={"start": start, "end": end})
+    _refuse(world, data_period={"start": "2024-11-01"})
+    client = f.client_for(world.nurse)
+    client.get(f"/fhir/Patient/{world.person.pk}")  # warm the token
+    with django_assert_max_num_queries(12):
+        found = client.get("/fhir/Condition?_count=50").json()
+    assert found["total"] == 12 - 2 - 1 - 2  # the 2025 diagnosis is in the open-ended one
+    with django_assert_max_num_queries(12):
+        found = client.get(f"/fhir/Condition?patient={world.person.pk}&_count=50").json()
+    assert found["total"] == 7
+    with django_assert_max_num_queries(12):
+        everything = client.get(f"/fhir/Patient/{world.person.pk}/$everything").json()
+    assert everything["total"] == 1 + 7
