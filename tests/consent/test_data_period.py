@@ -334,3 +334,27 @@ def test_r4_refused_periods_cost_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         everything = client.get(f"/fhir/Patient/{world.person.pk}/$everything").json()
     assert everything["total"] == 1 + 7
+
+
+def test_r4_refusal_during_a_period_hides_the_citizen_until_it_ends(world: World) -> None:
+    """``provision.period``: while in force the citizen is refused (read, search,
+    totals, $everything); a bare end date is in force through that whole day."""
+    today = timezone.localdate()
+    _refuse(world, period={"start": (today - dt.timedelta(days=1)).isoformat(), "end": str(today)})
+    directive = ConsentDirective.objects.get()
+    assert directive.period_end == timezone.make_aware(
+        dt.datetime.combine(today + dt.timedelta(days=1), dt.time())
+    )
+    client = f.client_for(world.nurse)
+    pid = world.person.pk
+    assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 404
+    assert client.get(f"/fhir/Condition?patient={pid}").json()["total"] == 0
+    assert client.get("/fhir/Condition").json()["total"] == 0
+    assert client.get(f"/fhir/Patient/{pid}/$everything").status_code == 404
+    ConsentDirective.objects.update(
+        period_start=timezone.now() - dt.timedelta(days=3),
+        period_end=timezone.now() - dt.timedelta(seconds=1),
+    )
+    assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 200
+    assert client.get("/fhir/Condition").json()["total"] == 1
+    assert client.get(f"/fhir/Patient/{pid}/$everything").json()["total"] == 2
