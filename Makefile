@@ -41,8 +41,10 @@ fmt: $(VENV)/.synced
 clean:
 	rm -rf $(VENV) var
 
-## make bench: every benchmark in bench/ on the local PostgreSQL (and Redis where needed)
+## make bench: every benchmark in bench/ on the local PostgreSQL (and Redis where needed);
+## wrk (Debian's package) is the HTTP load generator
 bench: $(VENV)/.synced
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 	@for module in $$(ls bench/*.py | xargs -n1 basename | sed 's/\.py$$//' | grep -v -e '^__init__$$' -e '^common$$'); do \
 		echo "== bench.$$module"; DEBUG=1 $(PY) -m bench.$$module || exit 1; \
 	done

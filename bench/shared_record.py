@@ -1,12 +1,13 @@
 """Shared record over HTTP: the audited, consent-checked read against the bare read,
 and ``$everything`` under 20 concurrent clients.
 
-Two gunicorn servers on the same PostgreSQL database, side by side in one run:
-port 8101 with everything on, port 8102 with ``CONSENT_BENCH_BARE_READS=1``
-(gate and audit off; the setting refuses to load without DEBUG, so both run
-with DEBUG=1 to compare like with like). A small load generator (threads +
-``http.client``, 127.0.0.1 only) runs the phases interleaved: full, bare,
-full, bare — so a noisy neighbour hurts both sides alike.
+Two gunicorn servers on the same PostgreSQL database, side by side in one run,
+both with DEBUG off as in production: port 8101 with everything on, port 8102
+with ``CONSENT_BENCH_BARE_READS=1`` (gate and audit off; the setting refuses
+to load unless the database is a bench_* one). The load generator is wrk
+(Debian's package; ``make bench`` installs it), 127.0.0.1 only, running the
+phases interleaved: full, bare, full, bare — so a noisy neighbour hurts both
+sides alike.
 
 Goals (issue 4): ≥400 reads/s with everything on; the full read costs at most
 1.5x the bare read (cost = CPU time per read at saturation, i.e. the ratio of
@@ -22,17 +23,18 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import secrets
 import subprocess
 import sys
-import threading
+import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import ROOT, report, setup_django, summary
+from bench.common import ROOT, report, setup_django
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_consent"
 FULL_PORT, BARE_PORT = 8101, 8102
+SERVER_SECRET = secrets.token_urlsafe(64)
 
 
 def seed(n_citizens: int) -> dict[str, object]:
@@ -131,8 +133,12 @@ def start_server(
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        # As in production: DEBUG off (no query log, no debug cursor).
+        "DEBUG": "0",
+        "SECRET_KEY": SERVER_SECRET,
+        "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url,
-        "DEBUG": "1",
         "CONSENT_BENCH_BARE_READS": "1" if bare else "0",
         "LOG_LEVEL": "WARNING",
         "DATABASE_CONN_MAX_AGE": "600",
@@ -170,47 +176,69 @@ def start_server(
     raise SystemExit(f"gunicorn on {port} did not start:\n{log.read_text()[-2000:]}")
 
 
-def load(
-    port: int, paths: Callable[[int], str], token: str, clients: int, seconds: float
-) -> tuple[list[float], int, float]:
-    """Closed loop: ``clients`` threads each send the next request as soon as
-    the previous one answers. Returns latencies (ms), errors, elapsed seconds."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+local i = %(offset)d
+wrk.headers["Authorization"] = "Bearer %(token)s"
+wrk.headers["Accept"] = "application/fhir+json"
+request = function()
+    i = i + 1
+    return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+    local e = summary.errors
+    io.write(string.format("RESULT %%d %%d %%d %%.3f %%.3f %%.3f\\n",
+        summary.requests, e.connect + e.read + e.write + e.status + e.timeout,
+        summary.duration, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+        latency.mean / 1000))
+end
+"""
 
-    def client(k: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine: list[float] = []
-        bad = 0
-        i = k
-        while time.monotonic() < stop_at:
-            started = time.perf_counter()
-            try:
-                conn.request("GET", paths(i), headers=headers)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
-                    bad += 1
-            except (OSError, http.client.HTTPException):
-                bad += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            mine.append((time.perf_counter() - started) * 1000)
-            i += clients
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
 
-    began = time.monotonic()
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, errors[0], time.monotonic() - began
+def load(port: int, paths: list[str], token: str, clients: int, seconds: float) -> dict[str, float]:
+    """Closed loop with wrk (two threads, ``clients`` connections, each sending
+    its next request as soon as the previous one is answered), 127.0.0.1 only.
+    Any answer but 2xx counts as an error."""
+    script = WRK_SCRIPT % {
+        "paths": ", ".join(f'"{p}"' for p in paths),
+        "offset": 0,
+        "token": token,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "--threads",
+                str(min(2, clients)),
+                "--connections",
+                str(clients),
+                "--duration",
+                f"{max(1, round(seconds))}s",
+                "--timeout",
+                "30s",
+                "--script",
+                handle.name,
+                f"http://127.0.0.1:{port}/",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        Path(handle.name).unlink()
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    requests, errors, duration_us, p50, p95, mean = line.split()[1:]
+    elapsed = int(duration_us) / 1e6
+    return {
+        "n": int(requests),
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "mean_ms": float(mean),
+        "per_s": round(int(requests) / elapsed, 1),
+        "errors": int(errors),
+    }
 
 
 def main() -> None:
@@ -232,51 +260,44 @@ def main() -> None:
         start_server(BARE_PORT, args.workers, database_url, True, logs / "bench-consent-bare.log"),
     ]
     try:
-
-        def read_path(i: int) -> str:
-            return f"/fhir/Condition/{read_ids[i % len(read_ids)]}"
-
+        paths = [f"/fhir/Condition/{pk}" for pk in read_ids]
         for port in (FULL_PORT, BARE_PORT):  # warm both
-            load(port, read_path, token, args.clients, 1.0)
-        rounds: dict[str, list[tuple[list[float], int, float]]] = {"full": [], "bare": []}
+            load(port, paths, token, args.clients, 1.0)
+        rounds: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
         for _ in range(2):
-            rounds["full"].append(load(FULL_PORT, read_path, token, args.clients, args.seconds / 2))
-            rounds["bare"].append(load(BARE_PORT, read_path, token, args.clients, args.seconds / 2))
+            rounds["full"].append(load(FULL_PORT, paths, token, args.clients, args.seconds / 2))
+            rounds["bare"].append(load(BARE_PORT, paths, token, args.clients, args.seconds / 2))
         figures: dict[str, object] = {
-            "setup": f"gunicorn {args.workers} sync workers per server, {args.clients} closed-loop "
-            f"clients, {args.seconds:g} s per side, PostgreSQL, DEBUG=1 on both sides",
+            "setup": f"gunicorn {args.workers} sync workers per server (DEBUG off), wrk with "
+            f"{args.clients} closed-loop connections, {args.seconds:g} s per side, PostgreSQL",
         }
         rates = {}
         for side, runs in rounds.items():
-            samples = [x for run in runs for x in run[0]]
-            elapsed = sum(run[2] for run in runs)
-            rates[side] = len(samples) / elapsed
+            rates[side] = sum(r["n"] for r in runs) / sum(r["n"] / r["per_s"] for r in runs)
             figures[f"read_{side}"] = {
-                **summary(samples),
+                "p50_ms": max(r["p50_ms"] for r in runs),
+                "p95_ms": max(r["p95_ms"] for r in runs),
                 "reads_per_s": round(rates[side], 1),
-                "errors": sum(run[1] for run in runs),
+                "errors": sum(r["errors"] for r in runs),
             }
         cost_ratio = rates["bare"] / rates["full"]
         figures["read_cost_ratio_full_vs_bare"] = round(cost_ratio, 2)
-        # One client, no queueing: the latency each read costs on its own.
+        # One connection, no queueing: the latency each read costs on its own.
         single = {
-            side: load(port, read_path, token, 1, args.seconds / 4)[0]
+            side: load(port, paths, token, 1, args.seconds / 4)
             for side, port in (("full", FULL_PORT), ("bare", BARE_PORT))
         }
-        figures["read_single_client"] = {side: summary(v) for side, v in single.items()}
+        figures["read_single_client"] = single
         figures["read_single_client_latency_ratio"] = round(
-            summary(single["full"])["mean_ms"] / summary(single["bare"])["mean_ms"], 2
+            single["full"]["mean_ms"] / single["bare"]["mean_ms"], 2
         )
 
-        everything = f"/fhir/Patient/{rich}/$everything"
-        load(FULL_PORT, lambda i: everything, token, 20, 1.0)
-        samples, errors, elapsed = load(FULL_PORT, lambda i: everything, token, 20, args.seconds)
-        figures["everything_50_resources_20_clients"] = {
-            **summary(samples),
-            "per_s": round(len(samples) / elapsed, 1),
-            "errors": errors,
-        }
-        p95 = summary(samples)["p95_ms"]
+        everything = [f"/fhir/Patient/{rich}/$everything"]
+        load(FULL_PORT, everything, token, 20, 1.0)
+        figures["everything_50_resources_20_clients"] = load(
+            FULL_PORT, everything, token, 20, args.seconds
+        )
+        p95 = figures["everything_50_resources_20_clients"]["p95_ms"]  # type: ignore[index]
         goals = {
             f"≥400 audited, consent-checked reads/s (got {rates['full']:.0f})": rates["full"]
             >= 400,

@@ -242,10 +242,13 @@ CONSENT_BREAK_GLASS_MINUTES = env_int("CONSENT_BREAK_GLASS_MINUTES", 30, minimum
 # Counts below this are suppressed in restricted analyses (R6).
 CONSENT_ANALYSIS_MIN_CELL = env_int("CONSENT_ANALYSIS_MIN_CELL", 5, minimum=3, maximum=100)
 # Benchmark only: serve record reads without the gate and the audit, to measure
-# their cost. Refused outright unless DEBUG is on, so production can never run so.
+# their cost. Refused outright unless the database is a benchmark's own
+# (named bench_*), so a platform holding real citizens can never run so.
 CONSENT_BENCH_BARE_READS = env_bool("CONSENT_BENCH_BARE_READS", False)
-if CONSENT_BENCH_BARE_READS and not DEBUG:
-    raise ImproperlyConfigured("CONSENT_BENCH_BARE_READS is a benchmark setting; DEBUG must be on.")
+if CONSENT_BENCH_BARE_READS and not str(_database.get("NAME", "")).startswith("bench_"):
+    raise ImproperlyConfigured(
+        "CONSENT_BENCH_BARE_READS is a benchmark setting; only a bench_* database allows it."
+    )
 
 # --- Clinical: lab tests, phone orders (acute/clinical) ----------------------
 # ATC codes (or ATC prefixes, e.g. "N02A") of dependence-forming (§4) medicines:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
@@ -137,9 +138,10 @@ def _hidden_for(citizen: Citizen) -> dict[int, tuple[HiddenPeriod, ...]]:
 
 
 def record_read_bare(*, resource_type: str, resource_id: str) -> RecordResource:
-    """Benchmark only (``CONSENT_BENCH_BARE_READS``, refused without DEBUG): the
-    same read with no gate and no audit, to measure what they cost."""
-    if not (settings.DEBUG and settings.CONSENT_BENCH_BARE_READS):
+    """Benchmark only (``CONSENT_BENCH_BARE_READS``, refused outside a bench_*
+    database): the same read with no gate and no audit, to measure what they cost."""
+    bench_database = str(connection.settings_dict["NAME"]).startswith("bench_")
+    if not (settings.CONSENT_BENCH_BARE_READS and bench_database):
         raise NotFoundOrNotAllowed()
     found = (
         RecordResource.objects.select_related("source_organisation")

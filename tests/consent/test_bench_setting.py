@@ -1,4 +1,5 @@
-"""The benchmark-only switch (gate and audit off for record reads) can never run in production."""
+"""The benchmark-only switch (gate and audit off for record reads) works only on a
+benchmark's own database, so it can never run where real citizens are."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.test import override_settings
 
 from consent.audit.models import AuditEntry
@@ -30,21 +32,37 @@ def _settings_load(**env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_bare_reads_are_refused_at_start_without_debug() -> None:
-    refused = _settings_load(DEBUG="0", CONSENT_BENCH_BARE_READS="1")
-    assert refused.returncode != 0
-    assert "CONSENT_BENCH_BARE_READS is a benchmark setting" in refused.stderr
-    assert _settings_load(DEBUG="0", CONSENT_BENCH_BARE_READS="0").returncode == 0
-    typo = _settings_load(DEBUG="1", CONSENT_BENCH_BARE_READS="maybe")
+PLATFORM_DB = "postgres://postgres@127.0.0.1:5432/tvaerakut"
+BENCH_DB = "postgres://postgres@127.0.0.1:5432/bench_consent"
+
+
+def test_bare_reads_are_refused_at_start_outside_a_bench_database() -> None:
+    for debug in ("0", "1"):
+        refused = _settings_load(
+            DEBUG=debug, DATABASE_URL=PLATFORM_DB, CONSENT_BENCH_BARE_READS="1"
+        )
+        assert refused.returncode != 0
+        assert "CONSENT_BENCH_BARE_READS is a benchmark setting" in refused.stderr
+    started = _settings_load(DEBUG="0", DATABASE_URL=PLATFORM_DB, CONSENT_BENCH_BARE_READS="0")
+    assert started.returncode == 0, started.stderr
+    bench = _settings_load(DEBUG="0", DATABASE_URL=BENCH_DB, CONSENT_BENCH_BARE_READS="1")
+    assert bench.returncode == 0, bench.stderr
+    typo = _settings_load(DEBUG="1", DATABASE_URL=BENCH_DB, CONSENT_BENCH_BARE_READS="maybe")
     assert typo.returncode != 0
 
 
-def test_bare_reads_skip_gate_and_audit_only_with_debug_on(world: World) -> None:
+def test_bare_reads_skip_gate_and_audit_only_on_a_bench_database(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+
     url = f"/fhir/Condition/{world.diagnosis.pk}"
     stranger = f.client_for(world.analyst)
-    with override_settings(CONSENT_BENCH_BARE_READS=True, DEBUG=False):
-        assert stranger.get(url).status_code == 404  # flipped at run time: still refused
     with override_settings(CONSENT_BENCH_BARE_READS=True, DEBUG=True):
+        assert stranger.get(url).status_code == 404  # flipped at run time: still refused
+    # The name the platform checks, as a benchmark's database would have it.
+    monkeypatch.setitem(connection.settings_dict, "NAME", "bench_consent")
+    with override_settings(CONSENT_BENCH_BARE_READS=True):
         before = AuditEntry.objects.count()
         assert stranger.get(url).status_code == 200
         assert AuditEntry.objects.count() == before
