@@ -293,13 +293,19 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=5000)
     parser.add_argument("--citizens", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="measure on the log left by an earlier run (same --rows) instead of generating one",
+    )
     args = parser.parse_args()
     setup_django(
         os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_audit")
     )
-    reset_log()
     figures: dict[str, object] = {"rows_generated": args.rows}
-    figures["generate_s"] = round(generate(args.rows, args.citizens, args.users), 1)
+    if not args.keep:
+        reset_log()
+        figures["generate_s"] = round(generate(args.rows, args.citizens, args.users), 1)
     figures.update(append_figures(args.appends))
     figures.update(search_figures(args.citizens, args.users))
     figures.update(verify_figures())
