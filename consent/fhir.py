@@ -338,30 +338,64 @@ def etag(version_id: int) -> str:
 
 def record_resource(resource: RecordResource, *, source_name: str | None = None) -> dict[str, Any]:
     """The stored resource as FHIR JSON (body already validated when written)."""
-    name = source_name if source_name is not None else resource.source_organisation.name
+    return record_json(
+        resource.pk,
+        resource.resource_type,
+        resource.version_id,
+        resource.updated_at,
+        resource.category,
+        resource.body,
+        resource.source_organisation_id,
+        source_name if source_name is not None else resource.source_organisation.name,
+    )
+
+
+# What record_json needs, in its order: for lists read as plain rows.
+RECORD_JSON_FIELDS = (
+    "pk",
+    "resource_type",
+    "version_id",
+    "updated_at",
+    "category",
+    "body",
+    "source_organisation_id",
+    "source_organisation__name",
+)
+
+
+def record_json(
+    pk: int,
+    resource_type: str,
+    version_id: int,
+    updated_at: dt.datetime,
+    category: str,
+    body: dict[str, Any],
+    source_organisation_id: int,
+    source_name: str,
+) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "resourceType": resource.resource_type,
-        "id": str(resource.pk),
+        "resourceType": resource_type,
+        "id": str(pk),
         "meta": {
-            "versionId": str(resource.version_id),
-            "lastUpdated": resource.updated_at.isoformat(),
+            "versionId": str(version_id),
+            "lastUpdated": updated_at.isoformat(),
             "tag": [
                 {
                     "system": CATEGORY_SYSTEM,
-                    "code": resource.category,
-                    "display": DataCategory(resource.category).label,
+                    "code": category,
+                    "display": DataCategory(category).label,
                 }
             ],
         },
-        **resource.body,
+        **body,
     }
     out["extension"] = [
-        *(resource.body.get("extension") or []),
+        *(body.get("extension") or []),
         {
             "url": SOURCE_EXTENSION,
             "valueReference": {
-                "reference": f"Organization/{resource.source_organisation_id}",
-                "display": name,
+                "reference": f"Organization/{source_organisation_id}",
+                "display": source_name,
             },
         },
     ]

@@ -34,10 +34,12 @@ once and must not be rolled back with the refused write.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -45,7 +47,7 @@ from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataCategory
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
-from core.models import Citizen, Organisation, Role
+from core.models import Citizen, Membership, Organisation, Role, User
 
 __all__ = [
     "CATEGORY_CONSENT",
@@ -127,9 +129,9 @@ def _org_ancestor_ids(organisation: Organisation) -> set[int]:
     return ids
 
 
-def _open_relationships(actor: Actor) -> QuerySet[CareRelationship]:
+def _open_relationships(actor: Actor, now: dt.datetime | None = None) -> QuerySet[CareRelationship]:
     """Open care relationships that count for this actor (R1)."""
-    now = timezone.now()
+    now = now or timezone.now()
     organisation = actor.organisation
     qs = CareRelationship.objects.filter(organisation=organisation, started_at__lte=now).filter(
         Q(ended_at__isnull=True) | Q(ended_at__gt=now)
@@ -166,8 +168,8 @@ def _relationship_basis(actor: Actor, citizen: Citizen) -> str:
     return relationship or ""
 
 
-def _in_force() -> QuerySet[ConsentDirective]:
-    now = timezone.now()
+def _in_force(now: dt.datetime | None = None) -> QuerySet[ConsentDirective]:
+    now = now or timezone.now()
     return ConsentDirective.objects.filter(withdrawal__isnull=True, period_start__lte=now).filter(
         Q(period_end__isnull=True) | Q(period_end__gt=now)
     )
@@ -181,25 +183,83 @@ def _active_directives(citizen_ids: Iterable[int] | QuerySet[Any]) -> list[Conse
     )
 
 
-def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
+def _facts_queryset(actor: Actor, citizen_id: int, now: dt.datetime) -> QuerySet[Citizen]:
     """The citizen, with whether any directive is in force and the actor's open
     relationship basis, in one query (the gate sits on every read)."""
     annotations: dict[str, Any] = {
-        "has_directives": Exists(_in_force().filter(citizen=OuterRef("pk")))
+        "has_directives": Exists(_in_force(now).filter(citizen=OuterRef("pk")))
     }
     if actor.organisation is not None:
         annotations["open_basis"] = Subquery(
-            _open_relationships(actor)
+            _open_relationships(actor, now)
             .filter(citizen=OuterRef("pk"))
             .order_by("started_at")
             .values("basis")[:1]
         )
-    return (
-        Citizen.objects.select_related("municipality", "gp_practice")
-        .annotate(**annotations)
-        .filter(pk=citizen_id)
-        .first()
+    return Citizen.objects.annotate(**annotations).filter(pk=citizen_id)
+
+
+# Stand-in values for compiling the query once per shape of actor; each call
+# puts the real values in their places.
+_STAND_IN_NOW = dt.datetime(1901, 2, 3, 4, 5, 6, 424242, tzinfo=dt.UTC)
+_STAND_IN_CITIZEN = -424_242_424
+_STAND_IN_ORGANISATION = -535_353_535
+_STAND_IN_USER = -646_464_646
+_CITIZEN_COLUMNS = tuple(f.attname for f in Citizen._meta.concrete_fields)
+
+
+@functools.cache
+def _facts_statement(
+    role: str, with_organisation: bool, with_user: bool
+) -> tuple[str, tuple[Any, ...]]:
+    """SQL and parameter template of :func:`_facts_queryset` for one shape of
+    actor. The ORM builds it from the very same rules; compiling it costs more
+    than running it, so it is compiled once per process."""
+    stand_in = Actor(
+        user=User(pk=_STAND_IN_USER) if with_user else None,
+        membership=(
+            Membership(role=role, organisation=Organisation(pk=_STAND_IN_ORGANISATION))
+            if with_organisation
+            else None
+        ),
     )
+    queryset = _facts_queryset(stand_in, _STAND_IN_CITIZEN, _STAND_IN_NOW).values_list(
+        *_CITIZEN_COLUMNS, "has_directives", *(["open_basis"] if with_organisation else [])
+    )
+    sql, params = queryset.query.get_compiler(connection.alias).as_sql()
+    return sql, tuple(params)
+
+
+def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
+    now = timezone.now()
+    if connection.vendor != "postgresql" or (
+        actor.membership is None and actor.organisation is not None
+    ):
+        # SQLite's values need the ORM's converters; a partner's background
+        # work is rare. Both take the ORM's way.
+        return _facts_queryset(actor, citizen_id, now).first()
+    organisation = actor.organisation
+    sql, template = _facts_statement(actor.role, organisation is not None, actor.user is not None)
+    values: dict[object, Any] = {
+        _STAND_IN_NOW: now,
+        _STAND_IN_CITIZEN: citizen_id,
+        _STAND_IN_ORGANISATION: organisation.pk if organisation else None,
+        _STAND_IN_USER: actor.user.pk if actor.user else None,
+    }
+    with connection.cursor() as cursor:
+        params: list[Any] = [
+            values.get(p, p) if isinstance(p, int | dt.datetime) else p for p in template
+        ]
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    size = len(_CITIZEN_COLUMNS)
+    citizen = Citizen.from_db(connection.alias, _CITIZEN_COLUMNS, row[:size])
+    citizen.has_directives = row[size]  # type: ignore[attr-defined]
+    if organisation is not None:
+        citizen.open_basis = row[size + 1]  # type: ignore[attr-defined]
+    return citizen
 
 
 def directive_covers(

@@ -15,7 +15,14 @@ from consent.audit.fhir import audit_event_resource
 from consent.audit.models import AuditEntry
 from consent.audit.selectors import Disclosure, audit_entries_for_citizen
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
-from consent.fhir import CATEGORY_SYSTEM, clinical_date, consent_resource, record_resource
+from consent.fhir import (
+    CATEGORY_SYSTEM,
+    RECORD_JSON_FIELDS,
+    clinical_date,
+    consent_resource,
+    record_json,
+    record_resource,
+)
 from consent.gate import (
     CATEGORY_CONSENT,
     CATEGORY_INSIGHT,
@@ -360,13 +367,13 @@ def patient_everything(*, actor: Actor, citizen_id: str, purpose: str) -> list[d
         resource_id=citizen_id,
         detail={"operation": "$everything"},
     )
-    resources = without_hidden_data(
-        RecordResource.objects.filter(citizen=citizen), _hidden_for(citizen)
-    ).select_related("source_organisation")
-    return [
-        patient_resource(citizen),
-        *(record_resource(r) for r in resources.order_by("category", "-effective_at", "-pk")),
-    ]
+    rows = (
+        without_hidden_data(RecordResource.objects.filter(citizen=citizen), _hidden_for(citizen))
+        .order_by("category", "-effective_at", "-pk")
+        .values_list(*RECORD_JSON_FIELDS)
+    )
+    # Plain rows, not model instances: this is the page a nurse opens before every visit.
+    return [patient_resource(citizen), *(record_json(*row) for row in rows)]
 
 
 def _consents(citizen_id: int) -> QuerySet[ConsentDirective]:

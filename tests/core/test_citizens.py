@@ -62,3 +62,24 @@ def test_coordinates_outside_the_globe_are_refused() -> None:
     with pytest.raises(InvalidInput):
         _create(latitude=Decimal("123.0"))
     assert Citizen.objects.count() == 0
+
+
+def test_the_patient_resource_is_valid_r4b_with_every_optional_part() -> None:
+    """Patients are served as built from the citizen's columns: the FHIR R4B model
+    must accept them, with and without phone, death, GP and CPR."""
+    import datetime as dt
+
+    from fhir.resources.R4B.patient import Patient
+
+    from core.fhir.patient import patient_resource
+
+    full = f.citizen()
+    full.phone = "+45 12 34 56 78"
+    full.deceased_at = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)
+    full.gp_practice = f.gp_practice()
+    for citizen, show_cpr in ((full, True), (full, False), (f.citizen(), True)):
+        data = patient_resource(citizen, show_cpr=show_cpr)
+        parsed = Patient.model_validate(data)
+        assert parsed.model_dump(mode="json", exclude_none=True) == data
+        assert ("identifier" in data) is show_cpr
+    assert data.get("telecom") is None and "generalPractitioner" not in data
