@@ -46,6 +46,7 @@ from consent.audit.models import AuditEntry
 from core.models import Citizen, Membership, Role
 from tests import factories as f
 from tests.acute.clinical.conftest import PHONE_ORDER, Scene, visit_scene
+from tests.acute.test_api import REFERRAL
 from tests.consent import bodies
 
 pytestmark = pytest.mark.django_db
@@ -199,8 +200,6 @@ def seed() -> Seeded:
     seeded.add("shift", visit.shift_id)
 
     # A second referral typed in by the coordinator, and triage.
-    from tests.acute.test_api import REFERRAL
-
     second = write(
         coordinator,
         "post",
