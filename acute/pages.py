@@ -760,7 +760,11 @@ RISK_SOON_MINUTES = 30
 
 
 def _risk(referral: Any, now: dt.datetime) -> str:
-    """late | at_risk | ok — from the time left and the assigned nurse's arrival."""
+    """on_hold | late | at_risk | ok — from the time left and the assigned nurse's
+    arrival. A referral held while the citizen is in hospital is neither late nor
+    at risk: nobody is to go until the discharge."""
+    if referral.on_hold_since is not None:
+        return "on_hold"
     visit = referral.active_visits[0] if referral.active_visits else None
     if referral.deadline_at <= now:
         return "late"

@@ -243,6 +243,28 @@ def test_board_lists_open_referrals_by_deadline_with_risk_and_the_map(
     assert 'hx-trigger="every 10s"' in page
 
 
+def test_board_shows_a_referral_held_for_an_admission_as_on_hold_not_late() -> None:
+    """R12: while the citizen is in hospital nobody is to go, so the board says
+    so instead of raising a late or at-risk alarm."""
+    from acute.services import referrals_hold_for_admission
+
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    held = factories.acute_referral(urgency="within_2_hours", by=coordinator)
+    waiting = factories.acute_referral(urgency="within_2_hours", by=coordinator)
+    referrals_hold_for_admission(
+        citizen_id=held.citizen_id, admission="E-1", by=Actor.system("tests.hospital")
+    )
+    client = _login(coordinator)
+    live = client.get("/coordinator/live/").content.decode()
+
+    def row(referral) -> str:
+        at = live.index(f"/coordinator/referrals/{referral.pk}/")
+        return live[live.rindex("<tr", 0, at) : live.index("</tr>", at)]
+
+    assert "På hold: indlagt" in row(held) and "I fare" not in row(held)
+    assert "På hold" not in row(waiting)
+
+
 def test_board_adds_no_queries_per_referral_beyond_the_gate():
     """The page itself renders each row from prefetched data; only the access
     gate's per-citizen decision (two queries in ``acute.selectors._gated``) grows."""
