@@ -62,6 +62,7 @@ __all__ = [
     "Purpose",
     "access_citizen",
     "access_decide",
+    "consent_in_force",
     "in_hidden_period",
     "patient_create_decide",
     "refusal_for",
@@ -168,7 +169,8 @@ def _relationship_basis(actor: Actor, citizen: Citizen) -> str:
     return relationship or ""
 
 
-def _in_force(now: dt.datetime | None = None) -> QuerySet[ConsentDirective]:
+def consent_in_force(now: dt.datetime | None = None) -> QuerySet[ConsentDirective]:
+    """Refusals and consents in force at ``now``: not withdrawn, within their period."""
     now = now or timezone.now()
     return ConsentDirective.objects.filter(withdrawal__isnull=True, period_start__lte=now).filter(
         Q(period_end__isnull=True) | Q(period_end__gt=now)
@@ -177,7 +179,7 @@ def _in_force(now: dt.datetime | None = None) -> QuerySet[ConsentDirective]:
 
 def _active_directives(citizen_ids: Iterable[int] | QuerySet[Any]) -> list[ConsentDirective]:
     return list(
-        _in_force()
+        consent_in_force()
         .filter(citizen_id__in=citizen_ids)
         .prefetch_related("recipient_organisations", "recipient_users")
     )
@@ -187,7 +189,7 @@ def _facts_queryset(actor: Actor, citizen_id: int, now: dt.datetime) -> QuerySet
     """The citizen, with whether any directive is in force and the actor's open
     relationship basis, in one query (the gate sits on every read)."""
     annotations: dict[str, Any] = {
-        "has_directives": Exists(_in_force(now).filter(citizen=OuterRef("pk")))
+        "has_directives": Exists(consent_in_force(now).filter(citizen=OuterRef("pk")))
     }
     if actor.organisation is not None:
         annotations["open_basis"] = Subquery(

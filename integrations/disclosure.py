@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
-from consent.gate import directive_covers
+from consent.gate import consent_in_force, refusal_for
 from consent.models import BreakGlass, ConsentDirective
 from core.actors import Actor
 from integrations.messages import Event
@@ -75,10 +75,8 @@ def directives_in_force(
     if not ids:
         return found
     directives = (
-        ConsentDirective.objects.filter(
-            citizen_id__in=ids, withdrawal__isnull=True, period_start__lte=at
-        )
-        .filter(Q(period_end__isnull=True) | Q(period_end__gt=at))
+        consent_in_force(at)
+        .filter(citizen_id__in=ids)
         .prefetch_related("recipient_organisations", "recipient_users")
     )
     for directive in directives:
@@ -93,13 +91,10 @@ def _recipient(message: OutboundMessage) -> Actor:
 def _refused(directives: list[ConsentDirective], message: OutboundMessage) -> bool:
     if not directives:
         return False
-    recipient = _recipient(message)
-    covering = [
-        d for d in directives if directive_covers(d, actor=recipient, purpose=Purpose.TREATMENT)
-    ]
-    refused = any(d.provision == ConsentDirective.Provision.DENY for d in covering)
-    lifted = any(d.provision == ConsentDirective.Provision.PERMIT for d in covering)
-    return refused and not lifted
+    whole, periods = refusal_for(directives, _recipient(message), Purpose.TREATMENT)
+    # The gate's rule. A message is one disclosure: a refusal of some period's
+    # data withholds all of it rather than send a part.
+    return whole or bool(periods)
 
 
 def _break_glass_for(message: OutboundMessage, *, at: dt.datetime) -> int | None:
