@@ -154,16 +154,25 @@ DISTINCT_ID = 730_917_000
 
 
 def _distinct_citizen_ids() -> None:
-    """Move the citizen id sequence on (PostgreSQL): citizens created later get
-    ids above ``DISTINCT_ID``, never one that exists."""
-    if connection.vendor != "postgresql":
-        return
+    """Move the citizen ids on: citizens created from here get ids above
+    ``DISTINCT_ID``, never one that exists."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence('core_citizen', 'id'),"
-            " GREATEST(%s, (SELECT COALESCE(MAX(id), 0) FROM core_citizen)))",
-            [DISTINCT_ID],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('core_citizen', 'id'),"
+                " GREATEST(%s, (SELECT COALESCE(MAX(id), 0) FROM core_citizen)))",
+                [DISTINCT_ID],
+            )
+        elif connection.vendor == "sqlite":  # AUTOINCREMENT keeps its counter here
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, %s) WHERE name = 'core_citizen'",
+                [DISTINCT_ID],
+            )
+            if cursor.rowcount == 0:
+                cursor.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('core_citizen', %s)",
+                    [DISTINCT_ID],
+                )
 
 
 def seed() -> Seeded:
