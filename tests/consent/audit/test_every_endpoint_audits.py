@@ -12,10 +12,11 @@ the ids of those objects (and hers) in its path parameters and her id in the
 usual search parameters, by each role that has access (the nurse with the
 visit, the coordinator, the responsible physician, the medicine officer, the
 auditor) and by roles that are refused. An answer shows her data when it holds
-one of her unique markers (name, address) or her reference (``Patient/<id>``,
-``"citizen": <id>``); every such answer must have added an entry for her by that
-user during that request. A refusal of a request that reached her object must
-have been recorded as a denied entry for her.
+one of her unique markers (name, address), her reference (``Patient/<id>``,
+``"citizen": <id>``) or her internal id, set apart from every other number, bare
+in a table cell or CSV column; every such answer must have added an entry for
+her by that user during that request. A refusal of a request that reached her
+object (not one of the role as a whole) must have been recorded as denied.
 """
 
 from __future__ import annotations
