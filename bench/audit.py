@@ -6,7 +6,8 @@
    transaction (hash chain, head row lock, digest in the database), against
    plain single-row INSERTs of the same rows, each its own transaction, into an
    unchained table of the same shape (partitioned by month, same key and
-   indexes), in the same run; both statements prepared once.
+   indexes), in the same run, interleaved in blocks, both tables starting
+   empty; both statements prepared once.
 2. Auditor search, first page (50) by citizen and by user, over ``--rows``
    generated, properly chained entries spread over 60 days; baseline: the same
    query as hand-written SQL.
@@ -14,7 +15,9 @@
    without hashing.
 
 The default is 500,000 generated entries so that a run stays within a few
-minutes on two shared cores; ``--rows 10000000`` is the issue's full size.
+minutes on two shared cores; ``--rows 10000000`` is the issue's full size
+(about nine minutes to generate), and ``--rows 10000000 --keep`` searches and
+verifies that log again without generating it.
 """
 
 from __future__ import annotations
@@ -296,29 +299,36 @@ def main() -> None:
     parser.add_argument(
         "--keep",
         action="store_true",
-        help="measure on the log left by an earlier run (same --rows) instead of generating one",
+        help="search and verify the log an earlier run left (same --rows) instead of "
+        "generating one; appends are measured only on a fresh log",
     )
     args = parser.parse_args()
     setup_django(
         os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_audit")
     )
     figures: dict[str, object] = {"rows_generated": args.rows}
+    goals: dict[str, bool] = {}
     if not args.keep:
+        # Appends first, while the log and the plain table are both empty, so
+        # the two sides insert into tables of the same size.
         reset_log()
+        figures.update(append_figures(args.appends))
+        append_rate = int(figures["chained_per_s"])  # type: ignore[call-overload]
+        ratio = float(figures["cost_ratio_chained_vs_plain"])  # type: ignore[arg-type]
+        goals[f"append >= {GOALS['append_per_s']}/s (one writer)"] = (
+            append_rate >= GOALS["append_per_s"]
+        )
+        goals[f"append cost <= {GOALS['append_cost_ratio']}x plain INSERT"] = (
+            ratio <= GOALS["append_cost_ratio"]
+        )
         figures["generate_s"] = round(generate(args.rows, args.citizens, args.users), 1)
-    figures.update(append_figures(args.appends))
     figures.update(search_figures(args.citizens, args.users))
     figures.update(verify_figures())
-    append_rate = int(figures["chained_per_s"])  # type: ignore[call-overload]
-    ratio = float(figures["cost_ratio_chained_vs_plain"])  # type: ignore[arg-type]
     by_citizen = figures["search_by_citizen_first_page"]["p95_ms"]  # type: ignore[index]
     by_user = figures["search_by_user_first_page"]["p95_ms"]  # type: ignore[index]
     verify_rate = int(figures["verify_per_s"])  # type: ignore[call-overload]
     limit_ms = GOALS["search_first_page_ms"]
-    goals = {
-        f"append >= {GOALS['append_per_s']}/s (one writer)": append_rate >= GOALS["append_per_s"],
-        f"append cost <= {GOALS['append_cost_ratio']}x plain INSERT": ratio
-        <= GOALS["append_cost_ratio"],
+    goals |= {
         f"search by citizen, first page p95 < {limit_ms} ms": by_citizen < limit_ms,
         f"search by user, first page p95 < {limit_ms} ms": by_user < limit_ms,
         f"audit_verify >= {GOALS['verify_per_s']:,}/s": verify_rate >= GOALS["verify_per_s"],

@@ -69,8 +69,10 @@ def test_r5_printable_page_for_auditors_only(world: World) -> None:
     for membership in world.by_role().values():
         if membership.role == "auditor":
             continue
-        assert (
-            _page_client(membership).get(f"/consent/insight/{world.person.pk}/").status_code == 403
-        )
+        # Refused by the gate as "not found", and the refusal recorded.
+        refused = _page_client(membership).get(f"/consent/insight/{world.person.pk}/")
+        assert refused.status_code == 404 and world.person.family_name not in refused.text
+        entry = AuditEntry.objects.filter(actor_user_id=membership.user_id).latest("id")
+        assert (entry.citizen_id, entry.outcome) == (world.person.pk, "denied")
     missing = _page_client(world.auditor).get("/consent/insight/99999999/")
     assert missing.status_code == 404

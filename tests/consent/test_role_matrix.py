@@ -293,7 +293,8 @@ def test_a_search_by_a_role_outside_care_is_empty_and_audited_as_refused(world: 
 
 @pytest.mark.parametrize("role", sorted(Role.values))
 def test_every_role_against_the_insight_pages(world: World, role: str) -> None:
-    """The shared record's pages (R5): auditors only; every other role is refused."""
+    """The shared record's pages (R5): auditors only; every other role is refused,
+    and a refusal that names the citizen is recorded."""
     membership = world.by_role()[role]
     client = f.client_for(None)
     client.force_login(membership.user)
@@ -305,7 +306,9 @@ def test_every_role_against_the_insight_pages(world: World, role: str) -> None:
     found = client.post("/consent/insight/", {"cpr": world.person.cpr})
     assert found.status_code == (302 if allowed else 403)
     page = client.get(f"/consent/insight/{world.person.pk}/")
-    assert page.status_code == (200 if allowed else 403)
-    if allowed:
-        entry = AuditEntry.objects.filter(citizen_id=world.person.pk).latest("id")
-        assert (entry.action, entry.outcome, entry.purpose) == ("export", "permitted", "audit")
+    # Other roles reach the gate, which refuses as "not found" and records it.
+    assert page.status_code == (200 if allowed else 404)
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk).latest("id")
+    assert (entry.action, entry.purpose) == ("export", "audit")
+    assert entry.outcome == ("permitted" if allowed else "denied")
+    assert entry.actor_user_id == membership.user_id
