@@ -216,6 +216,14 @@ class Disclosure:
     resource_type: str
     flags: list[str]
 
+    @property
+    def action_label(self) -> str:
+        return str(Action(self.action).label)
+
+    @property
+    def purpose_label(self) -> str:
+        return str(Purpose(self.purpose).label)
+
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "at": self.at.isoformat()}
 

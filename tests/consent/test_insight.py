@@ -60,7 +60,7 @@ def test_r5_printable_page_for_auditors_only(world: World) -> None:
     page = _page_client(world.auditor).get(f"/consent/insight/{world.person.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "Somatic diagnosis" in html and world.acute.name in html
+    assert "Somatisk diagnose" in html and world.acute.name in html
     assert world.person.cpr not in html
     assert world.nurse.user.username in html
     found = _page_client(world.auditor).post("/consent/insight/", {"cpr": world.person.cpr})

@@ -67,3 +67,25 @@ def test_auditor_searches_reviews_exports_and_verifies() -> None:
     export = client.get(f"/audit/export.csv?citizen={person.pk}")
     assert export["Content-Type"].startswith("text/csv")
     assert "OK: " in client.get("/audit/verify").content.decode()
+
+
+def test_entries_are_shown_in_the_auditors_language() -> None:
+    """Danish by default, English on request; the log itself keeps its codes."""
+    team = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    auditor = factories.staff(Role.AUDITOR, team)
+    person = factories.citizen()
+    audit_record(
+        actor=Actor.for_membership(nurse),
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=person.pk,
+        outcome=Outcome.DENIED,
+        reason_code="no_care_relationship",
+    )
+    client = _logged_in(auditor)
+    danish = client.get(f"/audit/?citizen={person.pk}").content.decode()
+    assert "<td>Læst</td>" in danish and "<td>Behandling</td>" in danish and "Afvist" in danish
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = client.get(f"/audit/?citizen={person.pk}").content.decode()
+    assert "<td>Read</td>" in english and "<td>Treatment</td>" in english and "Denied" in english
