@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -402,6 +402,27 @@ def _once(request: HttpRequest, actor: Actor, visit: Visit, form: str, write: An
     return outcome.replayed
 
 
+def _document(
+    request: HttpRequest,
+    visit_id: int,
+    form: str,
+    write: Callable[[Actor, Visit], object],
+    saved: str,
+) -> HttpResponse:
+    """One documentation form on her own visit: gated, received once per
+    ``client_ref``, refused with the visit page and the reason, or saved with
+    ``saved`` shown."""
+    actor = page_actor(request)
+    try:
+        visit = _write_visit(actor, visit_id)
+        replayed = _once(request, actor, visit, form, lambda: write(actor, visit))
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    if not replayed:
+        messages.success(request, saved)
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
 STEPS = {
     "accept": services.visit_accept,
     "set_off": services.visit_set_off,
@@ -427,51 +448,37 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
 @page(Role.ACUTE_NURSE)
 @require_POST
 def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
-    actor = page_actor(request)
-    try:
-        visit = _write_visit(actor, visit_id)
-        replayed = _once(
-            request,
-            actor,
-            visit,
-            VisitSubmission.Form.NOTE,
-            lambda: services.visit_note_add(
-                visit=visit,
-                kind=request.POST.get("kind", VisitNote.Kind.NOTE),
-                text=request.POST.get("text", ""),
-                by=actor,
-            ),
-        )
-    except PlatformError as exc:
-        return _visit_page(request, visit_id, exc)
-    if not replayed:
-        messages.success(request, _("Note saved."))
-    return redirect("nurse-visit", visit_id=visit_id)
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.NOTE,
+        lambda actor, visit: services.visit_note_add(
+            visit=visit,
+            kind=request.POST.get("kind", VisitNote.Kind.NOTE),
+            text=request.POST.get("text", ""),
+            by=actor,
+        ),
+        _("Note saved."),
+    )
 
 
 @page(Role.ACUTE_NURSE)
 @require_POST
 def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
-    actor = page_actor(request)
     measurements = [
         (code, request.POST[f"vital_{code}"].replace(",", ".").strip())
         for code in VitalSign.Code.values
         if request.POST.get(f"vital_{code}", "").strip()
     ]
-    try:
-        visit = _write_visit(actor, visit_id)
-        replayed = _once(
-            request,
-            actor,
-            visit,
-            VisitSubmission.Form.VITALS,
-            lambda: services.vital_signs_record(visit=visit, measurements=measurements, by=actor),
-        )
-    except PlatformError as exc:
-        return _visit_page(request, visit_id, exc)
-    if not replayed:
-        messages.success(request, _("Vital signs saved."))
-    return redirect("nurse-visit", visit_id=visit_id)
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.VITALS,
+        lambda actor, visit: services.vital_signs_record(
+            visit=visit, measurements=measurements, by=actor
+        ),
+        _("Vital signs saved."),
+    )
 
 
 @page(Role.ACUTE_NURSE)
@@ -506,28 +513,18 @@ def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
 @page(Role.ACUTE_NURSE)
 @require_POST
 def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
-    actor = page_actor(request)
     code = request.POST.get("code", "")
-    try:
-        visit = _write_visit(actor, visit_id)
+
+    def record(actor: Actor, visit: Visit) -> object:
         test = next((t for t in clinical_selectors.catalogue() if t.code == code), None)
         entry = clinical_services.ResultInput(
             code=code,
             value=request.POST.get("value", "").replace(",", ".").strip(),
             unit=request.POST.get("unit") or (test.unit if test else ""),
         )
-        replayed = _once(
-            request,
-            actor,
-            visit,
-            VisitSubmission.Form.LAB,
-            lambda: clinical_services.lab_results_record(actor=actor, visit=visit, entries=[entry]),
-        )
-    except PlatformError as exc:
-        return _visit_page(request, visit_id, exc)
-    if not replayed:
-        messages.success(request, _("Result saved."))
-    return redirect("nurse-visit", visit_id=visit_id)
+        return clinical_services.lab_results_record(actor=actor, visit=visit, entries=[entry])
+
+    return _document(request, visit_id, VisitSubmission.Form.LAB, record, _("Result saved."))
 
 
 @page(Role.ACUTE_NURSE)
@@ -535,12 +532,10 @@ def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
 def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
     """The physician's order by phone, recorded only after it was read back
     and the physician confirmed the read-back (R8)."""
-    actor = page_actor(request)
     post = request.POST
-    try:
-        visit = _write_visit(actor, visit_id)
-        record = partial(
-            clinical_services.phone_order_record,
+
+    def record(actor: Actor, visit: Visit) -> object:
+        return clinical_services.phone_order_record(
             actor=actor,
             visit=visit,
             details=clinical_services.OrderDetails(
@@ -561,12 +556,14 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
             read_back=post.get("read_back") == "on",
             read_back_confirmed=post.get("read_back_confirmed") == "on",
         )
-        replayed = _once(request, actor, visit, VisitSubmission.Form.PHONE_ORDER, record)
-    except PlatformError as exc:
-        return _visit_page(request, visit_id, exc)
-    if not replayed:
-        messages.success(request, _("Phone order recorded. The physician confirms it on her page."))
-    return redirect("nurse-visit", visit_id=visit_id)
+
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.PHONE_ORDER,
+        record,
+        _("Phone order recorded. The physician confirms it on her page."),
+    )
 
 
 def _witness(request: HttpRequest, *, dependence_forming: bool) -> User | None:
@@ -655,28 +652,20 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
 def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A procedure done on the visit: a predefined one (R7) or one under the
     visit's delegation; the clinical service refuses anything else."""
-    actor = page_actor(request)
     post = request.POST
-    try:
-        visit = _write_visit(actor, visit_id)
-        replayed = _once(
-            request,
-            actor,
-            visit,
-            VisitSubmission.Form.PROCEDURE,
-            lambda: clinical_services.procedure_record(
-                actor=actor,
-                visit=visit,
-                code=post.get("code", ""),
-                status=post.get("status", "") or "completed",
-                note=post.get("note", ""),
-            ),
-        )
-    except PlatformError as exc:
-        return _visit_page(request, visit_id, exc)
-    if not replayed:
-        messages.success(request, _("Procedure recorded."))
-    return redirect("nurse-visit", visit_id=visit_id)
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.PROCEDURE,
+        lambda actor, visit: clinical_services.procedure_record(
+            actor=actor,
+            visit=visit,
+            code=post.get("code", ""),
+            status=post.get("status", "") or "completed",
+            note=post.get("note", ""),
+        ),
+        _("Procedure recorded."),
+    )
 
 
 @page(Role.ACUTE_NURSE)
@@ -684,31 +673,23 @@ def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
 def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A physician's delegation of one task for this citizen (R7), recorded as
     she heard it; the task can then be done under it."""
-    actor = page_actor(request)
     post = request.POST
-    try:
-        visit = _write_visit(actor, visit_id)
-        replayed = _once(
-            request,
-            actor,
-            visit,
-            VisitSubmission.Form.DELEGATION,
-            lambda: clinical_services.delegation_record(
-                actor=actor,
-                visit=visit,
-                test_code=post.get("code", ""),
-                physician_name=post.get("physician_name", ""),
-                physician_authorisation_id=post.get("physician_authorisation_id", ""),
-                physician_organisation_name=post.get("physician_organisation_name", ""),
-                delegated_at=timezone.now(),
-                note=post.get("note", ""),
-            ),
-        )
-    except PlatformError as exc:
-        return _visit_page(request, visit_id, exc)
-    if not replayed:
-        messages.success(request, _("Delegation recorded."))
-    return redirect("nurse-visit", visit_id=visit_id)
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.DELEGATION,
+        lambda actor, visit: clinical_services.delegation_record(
+            actor=actor,
+            visit=visit,
+            test_code=post.get("code", ""),
+            physician_name=post.get("physician_name", ""),
+            physician_authorisation_id=post.get("physician_authorisation_id", ""),
+            physician_organisation_name=post.get("physician_organisation_name", ""),
+            delegated_at=timezone.now(),
+            note=post.get("note", ""),
+        ),
+        _("Delegation recorded."),
+    )
 
 
 @page(Role.ACUTE_NURSE)
