@@ -208,6 +208,9 @@ _STAND_IN_CITIZEN = -424_242_424
 _STAND_IN_ORGANISATION = -535_353_535
 _STAND_IN_USER = -646_464_646
 _CITIZEN_COLUMNS = tuple(f.attname for f in Citizen._meta.concrete_fields)
+# Rows are read without the ORM's value converters, which these fields do not
+# need; a field that does (JSON, say) sends the query the ORM's way instead.
+_PLAIN_COLUMNS = not any(hasattr(f, "from_db_value") for f in Citizen._meta.concrete_fields)
 
 
 @functools.cache
@@ -234,8 +237,10 @@ def _facts_statement(
 
 def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
     now = timezone.now()
-    if connection.vendor != "postgresql" or (
-        actor.membership is None and actor.organisation is not None
+    if (
+        connection.vendor != "postgresql"
+        or not _PLAIN_COLUMNS
+        or (actor.membership is None and actor.organisation is not None)
     ):
         # SQLite's values need the ORM's converters; a partner's background
         # work is rare. Both take the ORM's way.

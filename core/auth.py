@@ -22,6 +22,11 @@ _PARTS: tuple[tuple[type[models.Model], str], ...] = (
     (Organisation, "membership__organisation__"),
 )
 _STAND_IN_KEY = "stand-in key hash"
+# Rows are read without the ORM's value converters, which these fields do not
+# need; a field that does (JSON, say) sends the query the ORM's way instead.
+_PLAIN_COLUMNS = not any(
+    hasattr(f, "from_db_value") for model, _ in _PARTS for f in model._meta.concrete_fields
+)
 
 
 @functools.cache
@@ -34,7 +39,7 @@ def _token_statement() -> tuple[str, tuple[Any, ...]]:
 
 def token_with_membership(key_hash: str) -> ApiToken | None:
     """The token with this hash, its membership, user and organisation loaded."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not _PLAIN_COLUMNS:
         # SQLite's values need the ORM's converters.
         return (
             ApiToken.objects.select_related("membership__user", "membership__organisation")

@@ -242,3 +242,24 @@ def test_consent_search_query_count_is_pinned(world: World, django_assert_max_nu
     with django_assert_max_num_queries(10):
         found = client.get(f"/fhir/Consent?patient={world.person.pk}").json()
     assert found["total"] == 3
+
+
+@pytest.mark.parametrize("who", ["nurse", "other_nurse", "auditor", "analyst"])
+def test_the_gate_query_compiled_once_gives_what_the_orm_gives(world: World, who: str) -> None:
+    """The gate's citizen query is compiled once per shape of actor and run with
+    each caller's values: the citizen and her facts must equal the ORM's."""
+    from django.forms.models import model_to_dict
+    from django.utils import timezone
+
+    from consent import gate
+    from core.actors import Actor
+
+    actor = Actor.for_membership(getattr(world, who))
+    for _ in range(3):
+        fast = gate._citizen_with_facts(actor, world.person.pk)
+        orm = gate._facts_queryset(actor, world.person.pk, timezone.now()).get()
+        assert fast is not None
+        assert model_to_dict(fast) == model_to_dict(orm)
+        assert fast.has_directives == orm.has_directives
+        assert getattr(fast, "open_basis", None) == getattr(orm, "open_basis", None)
+    assert gate._citizen_with_facts(actor, -1) is None

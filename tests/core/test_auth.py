@@ -151,3 +151,30 @@ def test_page_login_with_wrong_password_says_so(client) -> None:
     response = client.post("/login/", {"username": "coord-page2", "password": "nope"})
     assert response.status_code == 400
     assert "Wrong username or password." in response.content.decode()
+
+
+def test_the_token_query_compiled_once_loads_what_the_orm_loads() -> None:
+    """Every request authenticates through a query compiled once per process: it
+    must give the very token, membership, user and organisation the ORM gives."""
+    from django.forms.models import model_to_dict
+
+    from core.auth import token_with_membership
+    from core.models import hash_token
+
+    membership = f.staff(Role.ACUTE_NURSE, f.acute_function())
+    key = hash_token(f.token_for(membership))
+    for _ in range(3):  # the first, and the prepared statement after it
+        fast = token_with_membership(key)
+        assert fast is not None
+        orm = ApiToken.objects.select_related("membership__user", "membership__organisation").get(
+            key_hash=key
+        )
+        for mine, theirs in (
+            (fast, orm),
+            (fast.membership, orm.membership),
+            (fast.membership.user, orm.membership.user),
+            (fast.membership.organisation, orm.membership.organisation),
+        ):
+            assert model_to_dict(mine) == model_to_dict(theirs)
+            assert mine.pk == theirs.pk and not mine._state.adding
+    assert token_with_membership(hash_token("no such token")) is None
