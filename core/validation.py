@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
 
 
 def full_clean_or_raise(
@@ -21,3 +21,13 @@ def full_clean_or_raise(
             message = "; ".join(str(m) for e in errors for m in e.messages)
             raise InvalidInput(code, message, field=None if field == "__all__" else field) from None
         raise InvalidInput(code, "; ".join(exc.messages)) from None
+
+
+def insert_or_conflict(instance: models.Model, *, code: str, message: str) -> None:
+    """Insert ``instance``; a unique constraint it breaks (someone got there
+    first) becomes :class:`Conflict` and leaves the caller's transaction usable."""
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+    except IntegrityError:
+        raise Conflict(code, message) from None

@@ -36,7 +36,7 @@ from core.errors import (
 )
 from core.models import Membership, Organisation, Role, User
 from core.services import login_verify
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, insert_or_conflict
 from medicine_cabinet.models import (
     Administration,
     Balance,
@@ -663,13 +663,11 @@ def _check_may_count(actor: Actor, location: Location) -> None:
 def count_start(*, actor: Actor, location: Location) -> StockCount:
     _check_may_count(actor, location)
     count = StockCount(location=location, started_by=actor.user)
-    try:
-        with transaction.atomic():
-            count.save(force_insert=True)
-    except IntegrityError:
-        raise Conflict(
-            "count.already_open", "A count of this location is already under way."
-        ) from None
+    insert_or_conflict(
+        count,
+        code="count.already_open",
+        message="A count of this location is already under way.",
+    )
     audit_record(
         actor=actor,
         action=Action.CREATE,
@@ -713,13 +711,11 @@ def count_record(*, actor: Actor, count: StockCount, lot: Lot, quantity: Decimal
         balance_at_count=_live_balance(locked.location_id, lot.pk),
         counted_by=actor.user,
     )
-    try:
-        with transaction.atomic():
-            line.save(force_insert=True)
-    except IntegrityError:
-        raise Conflict(
-            "count.line_exists", "This lot is already counted; recount it instead."
-        ) from None
+    insert_or_conflict(
+        line,
+        code="count.line_exists",
+        message="This lot is already counted; recount it instead.",
+    )
     audit_record(
         actor=actor,
         action=Action.UPDATE,

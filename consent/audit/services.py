@@ -19,15 +19,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 
 from consent.audit.chain import chain_append
 from consent.audit.models import Action, AuditEntry, AuditFlag, EntryReview, Outcome, Purpose
 from core.actors import Actor
 from core.context import current_context
-from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, Unavailable
-from core.validation import full_clean_or_raise
+from core.errors import InvalidInput, NotFoundOrNotAllowed, Unavailable
+from core.validation import full_clean_or_raise, insert_or_conflict
 
 __all__ = [
     "Action",
@@ -196,9 +196,7 @@ def entry_review(*, entry_id: int, by: Actor, comment: str) -> EntryReview:
         entry_id=entry_id, reviewed_by=by.user, reviewed_at=timezone.now(), comment=comment
     )
     full_clean_or_raise(review, code="audit.review_invalid", exclude=["entry_id"])
-    try:
-        with transaction.atomic():
-            review.save(force_insert=True)
-    except IntegrityError:
-        raise Conflict("audit.already_reviewed", "This entry has already been reviewed.") from None
+    insert_or_conflict(
+        review, code="audit.already_reviewed", message="This entry has already been reviewed."
+    )
     return review
