@@ -15,6 +15,36 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tvaerakut_bench"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User and system CPU time of a process (this one when ``pid`` is None).
+    Time the host's hypervisor took from this machine (steal) is not in it, so
+    CPU costs compare fairly even when wall-clock figures are disturbed."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def _cpu_times() -> list[int]:
+    """The machine's CPU time counters (first line of /proc/stat), in ticks."""
+    with open("/proc/stat") as stat:
+        return [int(v) for v in stat.readline().split()[1:]]
+
+
+_STARTED_TIMES = _cpu_times()
+
+
+def steal_share() -> float:
+    """The share of this machine's CPU time that its host took away (steal)
+    since the benchmark started: wall-clock figures above a few per cent of
+    it are disturbed by other tenants, CPU-time figures much less so."""
+    now = _cpu_times()
+    delta = [b - a for a, b in zip(_STARTED_TIMES, now, strict=True)]
+    total = sum(delta[:8])
+    return round(delta[7] / total, 3) if total else 0.0
 
 
 def setup_django(database_url: str | None = None) -> None:
@@ -83,13 +113,18 @@ def report(name: str, figures: dict[str, Any], goals: dict[str, bool]) -> Path:
     payload = {
         "benchmark": name,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "cpu_stolen_by_host": steal_share(),
+        },
         "figures": figures,
         "goals": goals,
     }
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
     print(f"\n== {name}")
+    print(f"  cpu_stolen_by_host: {payload['machine']['cpu_stolen_by_host']:.1%}")
     for key, value in figures.items():
         print(f"  {key}: {value}")
     for goal, met in goals.items():

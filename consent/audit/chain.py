@@ -4,8 +4,8 @@
 with ``epoch_us`` as 8 bytes big-endian. The chain starts at :data:`GENESIS`.
 
 On PostgreSQL one statement digests the rows, takes the chain head's row lock,
-and inserts them (``audit_append_entry`` for one entry, ``audit_chain_append``
-for a batch); the lock is held until the writer's transaction ends, so
+and inserts them (a plain statement for one entry, ``audit_chain_append`` for
+a batch); the lock is held until the writer's transaction ends, so
 positions are handed out in commit order and a rolled-back writer leaves no
 gap. The statements are prepared once per connection (settings). Elsewhere (SQLite, one
 writer at a time) the same chain is computed in Python inside the writer's
@@ -99,17 +99,41 @@ def _append_sql(rows: int) -> str:
     )
 
 
-# Only placeholders and type names are formatted in; values are parameters.
-_APPEND_ONE_SQL = "SELECT * FROM audit_append_entry({})".format(  # noqa: S608
-    ", ".join(f"%s::{t}" for t in _SQL_TYPES)
-)
+def _append_one_sql() -> str:
+    """One entry in one statement: digest it, move the head (its row lock is
+    held until commit, and a writer that waited for it re-reads the moved
+    head and the clock), insert the entry. No row comes back when the head is
+    missing; the batch path then re-creates it."""
+    row = ", ".join(f"%s::{t}" for t in _SQL_TYPES)
+    digest_args = ", ".join(f"v.{name}" for name in DIGEST_FIELDS)
+    selected = ", ".join(f"v.{name}" for name in DIGEST_FIELDS)
+    # Only column names, placeholders and type names are formatted in.
+    return (
+        f"WITH v ({_COLUMNS}) AS (VALUES ({row})), "  # noqa: S608
+        f"d AS (SELECT audit_entry_digest({digest_args}) AS digest FROM v), "
+        "h AS (UPDATE audit_chainhead c SET (seq, at, hash) = ("
+        "SELECT c.seq + 1, t.at, "
+        "sha256(c.hash || (SELECT d.digest FROM d) || int8send(audit_epoch_us(t.at))) "
+        "FROM (SELECT clock_timestamp() AS at) t) "
+        "WHERE c.id = 1 RETURNING c.seq, c.at, c.hash) "
+        f"INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest, chain_hash) "
+        f"SELECT h.seq, h.at, {selected}, d.digest, h.hash FROM h, v, d "
+        "RETURNING id, recorded_at, digest, chain_hash"
+    )
+
+
+_APPEND_ONE_SQL = _append_one_sql()
 
 
 def _execute_prepared(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """Run ``sql``; on PostgreSQL the connection binds values on the server and
-    prepares a statement it has run before (settings), so appends skip planning."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    """Run ``sql`` on the connection's own psycopg cursor, prepared on the
+    server, inside whatever transaction Django has open. Appends are the
+    statement every request runs, so they skip Django's cursor wrapper;
+    errors still surface as Django's ``DatabaseError``."""
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(sql, params, prepare=True)
         return cursor.fetchall()
 
 
@@ -129,9 +153,11 @@ def _stored(entry: AuditEntry, seq: int, at: dt.datetime, digest: bytes, chain_h
 
 def _append_postgres(entries: list[AuditEntry]) -> None:
     if len(entries) == 1:
-        [(seq, at, digest, chain_hash)] = _execute_prepared(_APPEND_ONE_SQL, _params(entries[0]))
-        _stored(entries[0], seq, at, digest, chain_hash)
-        return
+        returned = _execute_prepared(_APPEND_ONE_SQL, _params(entries[0]))
+        if returned:
+            [(seq, at, digest, chain_hash)] = returned
+            _stored(entries[0], seq, at, digest, chain_hash)
+            return
     for start in range(0, len(entries), _ROWS_PER_STATEMENT):
         chunk = entries[start : start + _ROWS_PER_STATEMENT]
         params: list[Any] = []
@@ -167,8 +193,8 @@ def _append_python(entries: list[AuditEntry]) -> None:
         current = link(current, entry.digest, us)
         entry.chain_hash = current
     AuditEntry.objects.bulk_create(entries)
-    head.seq, head.hash = seq, current
-    head.save(update_fields=["seq", "hash"])
+    head.seq, head.hash, head.at = seq, current, now
+    head.save(update_fields=["seq", "hash", "at"])
 
 
 def chain_append(entries: list[AuditEntry]) -> list[AuditEntry]:

@@ -124,6 +124,8 @@ class ChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.BinaryField(max_length=32)
+    # When the last entry was recorded (none yet: null).
+    at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.CheckConstraint(name="audit_chain_head_single", condition=Q(id=1))]

@@ -50,6 +50,7 @@ def test_entries_form_an_unbroken_chain_from_genesis() -> None:
         assert current == bytes(entry.chain_hash)
     head = ChainHead.objects.get()
     assert head.seq == stored[-1].id and bytes(head.hash) == current
+    assert head.at == stored[-1].recorded_at
     result = chain_verify()
     assert result.ok and result.checked == len(stored)
 
