@@ -30,7 +30,7 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 def _cpu_times() -> list[int]:
     """The machine's CPU time counters (first line of /proc/stat), in ticks."""
-    with open("/proc/stat") as stat:
+    with Path("/proc/stat").open() as stat:
         return [int(v) for v in stat.readline().split()[1:]]
 
 

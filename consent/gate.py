@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
@@ -189,7 +189,9 @@ def _facts_queryset(actor: Actor, citizen_id: int, now: dt.datetime) -> QuerySet
     """The citizen, with whether any directive is in force and the actor's open
     relationship basis, in one query (the gate sits on every read)."""
     annotations: dict[str, Any] = {
-        "has_directives": Exists(consent_in_force(now).filter(citizen=OuterRef("pk")))
+        "has_directives": Exists(consent_in_force(now).filter(citizen=OuterRef("pk"))),
+        # The Patient resource names the municipality by its code.
+        "municipality_code": F("municipality__municipality_code"),
     }
     if actor.organisation is not None:
         annotations["open_basis"] = Subquery(
@@ -229,7 +231,10 @@ def _facts_statement(
         ),
     )
     queryset = _facts_queryset(stand_in, _STAND_IN_CITIZEN, _STAND_IN_NOW).values_list(
-        *_CITIZEN_COLUMNS, "has_directives", *(["open_basis"] if with_organisation else [])
+        *_CITIZEN_COLUMNS,
+        "has_directives",
+        "municipality_code",
+        *(["open_basis"] if with_organisation else []),
     )
     sql, params = queryset.query.get_compiler(connection.alias).as_sql()
     return sql, tuple(params)
@@ -244,7 +249,10 @@ def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
     ):
         # SQLite's values need the ORM's converters; a partner's background
         # work is rare. Both take the ORM's way.
-        return _facts_queryset(actor, citizen_id, now).first()
+        found = _facts_queryset(actor, citizen_id, now).first()
+        if found is not None:
+            _known_municipality(found, found.municipality_code)  # type: ignore[attr-defined]
+        return found
     organisation = actor.organisation
     sql, template = _facts_statement(actor.role, organisation is not None, actor.user is not None)
     values: dict[object, Any] = {
@@ -264,9 +272,18 @@ def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
     size = len(_CITIZEN_COLUMNS)
     citizen = Citizen.from_db(connection.alias, _CITIZEN_COLUMNS, row[:size])
     citizen.has_directives = row[size]  # type: ignore[attr-defined]
+    _known_municipality(citizen, row[size + 1])
     if organisation is not None:
-        citizen.open_basis = row[size + 1]  # type: ignore[attr-defined]
+        citizen.open_basis = row[size + 2]  # type: ignore[attr-defined]
     return citizen
+
+
+def _known_municipality(citizen: Citizen, code: str) -> None:
+    """Give ``citizen`` its municipality as read with it: the id and the code,
+    with every other field deferred (read from the database if asked for)."""
+    citizen.municipality = Organisation.from_db(
+        connection.alias, ["id", "municipality_code"], [citizen.municipality_id, code]
+    )
 
 
 def directive_covers(

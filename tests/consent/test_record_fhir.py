@@ -167,6 +167,10 @@ def test_everything_is_the_consent_filtered_summary(
     assert response.status_code == 200
     types = [e["resource"]["resourceType"] for e in response.json()["entry"]]
     assert types[0] == "Patient" and sorted(types[1:]) == ["CarePlan", "Condition", "Encounter"]
+    # The Patient names the citizen's municipality by its code, read with the citizen.
+    [municipality] = response.json()["entry"][0]["resource"]["extension"]
+    coding = municipality["valueCodeableConcept"]["coding"][0]
+    assert coding["code"] == world.person.municipality.municipality_code
     assert (
         f.client_for(world.other_nurse).get(f"/fhir/Patient/{pid}/$everything").status_code == 404
     )
