@@ -20,47 +20,12 @@ from django.db import migrations, models
 _0003 = importlib.import_module("consent.audit.migrations.0003_chain_head_recreate_race")
 _0004 = importlib.import_module("consent.audit.migrations.0004_append_entry_function")
 
-BATCH_FUNCTION_SQL = """
-CREATE OR REPLACE FUNCTION audit_chain_append(digests bytea[])
-RETURNS TABLE(ord integer, seq bigint, at timestamptz, chain_hash bytea)
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    h bytea;
-    s bigint;
-    t timestamptz;
-    stamp bytea;
-BEGIN
-    SELECT c.seq, c.hash INTO s, h FROM audit_chainhead c WHERE c.id = 1 FOR UPDATE;
-    IF NOT FOUND THEN
-        -- An empty log starts at genesis. Whoever inserts the head holds it,
-        -- so its check that no entries exist cannot race another writer;
-        -- a log with entries but no head is broken and takes no more.
-        INSERT INTO audit_chainhead (id, seq, hash)
-            VALUES (1, 0, sha256(convert_to('tvaerakut audit log genesis', 'UTF8')))
-            ON CONFLICT (id) DO NOTHING;
-        IF FOUND AND EXISTS (SELECT 1 FROM audit_auditentry) THEN
-            RAISE EXCEPTION 'the audit chain head is missing'
-                USING ERRCODE = 'object_not_in_prerequisite_state';
-        END IF;
-        SELECT c.seq, c.hash INTO s, h FROM audit_chainhead c WHERE c.id = 1 FOR UPDATE;
-    END IF;
-    -- Read the clock only once the lock is held: time then follows chain order.
-    t := clock_timestamp();
-    -- audit_epoch_us written out: a SQL-function call from PL/pgSQL is planned anew.
-    stamp := int8send((extract(epoch FROM t) * 1000000)::bigint);
-    FOR i IN 1 .. coalesce(array_length(digests, 1), 0) LOOP
-        s := s + 1;
-        h := sha256(h || digests[i] || stamp);
-        ord := i;
-        seq := s;
-        at := t;
-        chain_hash := h;
-        RETURN NEXT;
-    END LOOP;
-    UPDATE audit_chainhead SET seq = s, hash = h, at = t WHERE id = 1;
-END $$;
-"""
+# The batch function of 0003, moving the head's time with its position.
+_HEAD_MOVE = "UPDATE audit_chainhead SET seq = s, hash = h WHERE id = 1;"
+assert _HEAD_MOVE in _0003.FUNCTION_SQL
+BATCH_FUNCTION_SQL = _0003.FUNCTION_SQL.replace(
+    _HEAD_MOVE, "UPDATE audit_chainhead SET seq = s, hash = h, at = t WHERE id = 1;"
+)
 
 _DIGEST_SIGNATURE = (
     "audit_entry_digest(bigint, text, text, bigint, text, text, bigint, bigint, text, text, "
