@@ -220,7 +220,7 @@ def append_figures(appends: int) -> dict[str, object]:
                 "",
                 json.dumps({"basis": "visit"}),
             ]
-            plain.execute(plain_sql, [*values, b"\0" * 32, b"\0" * 32], prepare=True)
+            plain.execute(plain_sql, [*values, b"\0" * 32, b"\0" * 32], prepare=True, binary=True)
         measure(bare, started)
         done += block
     return {

@@ -7,9 +7,9 @@ On PostgreSQL one statement digests the rows, takes the chain head's row lock,
 and inserts them (a plain statement for one entry, ``audit_chain_append`` for
 a batch); the lock is held until the writer's transaction ends, so
 positions are handed out in commit order and a rolled-back writer leaves no
-gap. The statements are prepared once per connection (settings). Elsewhere (SQLite, one
-writer at a time) the same chain is computed in Python inside the writer's
-transaction.
+gap. The statements are prepared once per connection, and run on a psycopg
+cursor kept with the connection. Elsewhere (SQLite, one writer at a time) the
+same chain is computed in Python inside the writer's transaction.
 
 Verifying needs no sequential walk on PostgreSQL: each row's stored chain hash
 is checked against its predecessor's stored hash, which by induction from the
@@ -27,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from consent.audit.models import DIGEST_FIELDS, ArchiveCheckpoint, AuditEntry, ChainHead
@@ -125,38 +126,57 @@ def _append_one_sql() -> str:
 _APPEND_ONE_SQL = _append_one_sql()
 
 
-def _execute_prepared(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+def _append_cursor(db: BaseDatabaseWrapper) -> Any:
+    """The psycopg cursor that appends on this thread's connection: made once
+    per connection, since making a cursor costs about as much as the rest of
+    the client's side of an append. Django's connection object is per thread,
+    and a new connection (after a close or a reconnect) gets a new cursor."""
+    raw = db.connection
+    cached = getattr(db, "_audit_append_cursor", None)
+    if cached is not None and cached.connection is raw and not cached.closed:
+        return cached
+    cursor = raw.cursor()
+    db._audit_append_cursor = cursor  # type: ignore[attr-defined]
+    return cursor
+
+
+def _execute_prepared(
+    db: BaseDatabaseWrapper, sql: str, params: list[Any]
+) -> list[tuple[Any, ...]]:
     """Run ``sql`` on the connection's own psycopg cursor, prepared on the
-    server, inside whatever transaction Django has open. Appends are the
-    statement every request runs, so they skip Django's cursor wrapper;
-    errors still surface as Django's ``DatabaseError``."""
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        cursor.execute(sql, params, prepare=True)
+    server, with results in binary, inside whatever transaction Django has
+    open. Appends are the statement every request runs, so they skip
+    Django's cursor wrapper; errors still surface as Django's
+    ``DatabaseError``."""
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    with db.wrap_database_errors:
+        cursor = _append_cursor(db)
+        cursor.execute(sql, params, prepare=True, binary=True)
         return cursor.fetchall()
 
 
 def _params(entry: AuditEntry) -> list[Any]:
-    return [
-        json.dumps(getattr(entry, name)) if name == "detail" else getattr(entry, name)
-        for name in DIGEST_FIELDS
-    ]
+    values = [getattr(entry, name) for name in DIGEST_FIELDS]
+    values[-1] = json.dumps(values[-1])  # detail, as jsonb text
+    return values
 
 
-def _stored(entry: AuditEntry, seq: int, at: dt.datetime, digest: bytes, chain_hash: bytes) -> None:
+def _stored(
+    entry: AuditEntry, alias: str, seq: int, at: dt.datetime, digest: bytes, chain_hash: bytes
+) -> None:
     entry.id, entry.recorded_at = seq, at
     entry.digest, entry.chain_hash = bytes(digest), bytes(chain_hash)
     entry._state.adding = False
-    entry._state.db = connection.alias
+    entry._state.db = alias
 
 
-def _append_postgres(entries: list[AuditEntry]) -> None:
+def _append_postgres(db: BaseDatabaseWrapper, entries: list[AuditEntry]) -> None:
     if len(entries) == 1:
-        returned = _execute_prepared(_APPEND_ONE_SQL, _params(entries[0]))
+        returned = _execute_prepared(db, _APPEND_ONE_SQL, _params(entries[0]))
         if returned:
             [(seq, at, digest, chain_hash)] = returned
-            _stored(entries[0], seq, at, digest, chain_hash)
+            _stored(entries[0], db.alias, seq, at, digest, chain_hash)
             return
     for start in range(0, len(entries), _ROWS_PER_STATEMENT):
         chunk = entries[start : start + _ROWS_PER_STATEMENT]
@@ -164,9 +184,9 @@ def _append_postgres(entries: list[AuditEntry]) -> None:
         for ord_, entry in enumerate(chunk, start=1):
             params.append(ord_)
             params.extend(_params(entry))
-        returned = sorted(_execute_prepared(_append_sql(len(chunk)), params))
+        returned = sorted(_execute_prepared(db, _append_sql(len(chunk)), params))
         for entry, (seq, at, digest, chain_hash) in zip(chunk, returned, strict=True):
-            _stored(entry, seq, at, digest, chain_hash)
+            _stored(entry, db.alias, seq, at, digest, chain_hash)
 
 
 def chain_head_locked() -> ChainHead:
@@ -201,13 +221,14 @@ def chain_append(entries: list[AuditEntry]) -> list[AuditEntry]:
     """Give the entries their chain positions and insert them, all or none."""
     if not entries:
         return entries
-    if on_postgres():
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
         if len(entries) <= _ROWS_PER_STATEMENT:
             # One statement: atomic even in autocommit, one round trip.
-            _append_postgres(entries)
+            _append_postgres(db, entries)
         else:
             with transaction.atomic():
-                _append_postgres(entries)
+                _append_postgres(db, entries)
     else:
         with transaction.atomic():
             _append_python(entries)

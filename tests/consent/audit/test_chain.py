@@ -73,6 +73,20 @@ def test_rolled_back_write_leaves_no_entry_and_no_gap() -> None:
     assert chain_verify().ok
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_appends_go_on_after_the_database_connection_is_replaced() -> None:
+    """A web worker's connection is closed between requests (CONN_MAX_AGE) or
+    lost when the server restarts; the next append must use the new one."""
+    actor = Actor.system("tests.chain")
+    first = audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=1)
+    connection.close()
+    second = audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=2)
+    assert second.id == first.id + 1
+    assert list(AuditEntry.objects.values_list("citizen_id", flat=True).order_by("id")) == [1, 2]
+    assert chain_verify().ok
+
+
 def test_verify_names_an_edited_entry() -> None:
     entries = _fill()
     victim = entries[2]
