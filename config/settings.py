@@ -113,6 +113,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
+    # Django's PostgreSQL backend, whose health check asks the socket instead
+    # of sending a query (core/postgres/base.py).
+    _database["ENGINE"] = "core.postgres"
     _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     _database["CONN_HEALTH_CHECKS"] = True
     # Values travel apart from the SQL, and a query run twice on a connection

@@ -363,6 +363,11 @@ RECORD_JSON_FIELDS = (
 )
 
 
+_CATEGORY_TAGS = {
+    c.value: {"system": CATEGORY_SYSTEM, "code": c.value, "display": c.label} for c in DataCategory
+}
+
+
 def record_json(
     pk: int,
     resource_type: str,
@@ -379,13 +384,7 @@ def record_json(
         "meta": {
             "versionId": str(version_id),
             "lastUpdated": updated_at.isoformat(),
-            "tag": [
-                {
-                    "system": CATEGORY_SYSTEM,
-                    "code": category,
-                    "display": DataCategory(category).label,
-                }
-            ],
+            "tag": [dict(_CATEGORY_TAGS[category])],
         },
         **body,
     }

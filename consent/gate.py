@@ -48,6 +48,7 @@ from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataC
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
 from core.models import Citizen, Membership, Organisation, Role, User
+from core.sql import run_prepared
 
 __all__ = [
     "CATEGORY_CONSENT",
@@ -261,14 +262,14 @@ def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
         _STAND_IN_ORGANISATION: organisation.pk if organisation else None,
         _STAND_IN_USER: actor.user.pk if actor.user else None,
     }
-    with connection.cursor() as cursor:
-        params: list[Any] = [
-            values.get(p, p) if isinstance(p, int | dt.datetime) else p for p in template
-        ]
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    rows = run_prepared(
+        sql,
+        [values.get(p, p) if isinstance(p, int | dt.datetime) else p for p in template],
+        binary=True,
+    )
+    if not rows:
         return None
+    row = rows[0]
     size = len(_CITIZEN_COLUMNS)
     citizen = Citizen.from_db(connection.alias, _CITIZEN_COLUMNS, row[:size])
     citizen.has_directives = row[size]  # type: ignore[attr-defined]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.db import connection, models
@@ -11,30 +10,27 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from core.models import ApiToken, Membership, Organisation, User, hash_token
+from core.sql import CompiledQuery
 
 # The token, its membership, the user and the organisation, read in one query
-# on every API request. The ORM compiles that query once (with a stand-in key);
-# each request runs the compiled SQL with its own key.
+# on every API request, compiled once (core/sql.py).
 _PARTS: tuple[tuple[type[models.Model], str], ...] = (
     (ApiToken, ""),
     (Membership, "membership__"),
     (User, "membership__user__"),
     (Organisation, "membership__organisation__"),
 )
-_STAND_IN_KEY = "stand-in key hash"
 # Rows are read without the ORM's value converters, which these fields do not
 # need; a field that does (JSON, say) sends the query the ORM's way instead.
 _PLAIN_COLUMNS = not any(
     hasattr(f, "from_db_value") for model, _ in _PARTS for f in model._meta.concrete_fields
 )
-
-
-@functools.cache
-def _token_statement() -> tuple[str, tuple[Any, ...]]:
-    columns = [prefix + f.attname for model, prefix in _PARTS for f in model._meta.concrete_fields]
-    query = ApiToken.objects.filter(key_hash=_STAND_IN_KEY).values_list(*columns)[:1].query
-    sql, params = query.get_compiler(connection.alias).as_sql()
-    return sql, tuple(params)
+_TOKEN_QUERY = CompiledQuery(
+    lambda key_hash: ApiToken.objects.filter(key_hash=key_hash).values_list(
+        *(prefix + f.attname for model, prefix in _PARTS for f in model._meta.concrete_fields)
+    )[:1],
+    "stand-in key hash",
+)
 
 
 def token_with_membership(key_hash: str) -> ApiToken | None:
@@ -46,12 +42,10 @@ def token_with_membership(key_hash: str) -> ApiToken | None:
             .filter(key_hash=key_hash)
             .first()
         )
-    sql, template = _token_statement()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key_hash if p == _STAND_IN_KEY else p for p in template])
-        row = cursor.fetchone()
-    if row is None:
+    found = _TOKEN_QUERY.rows(key_hash, binary=True)
+    if not found:
         return None
+    row = found[0]
     loaded: list[Any] = []
     at = 0
     for model, _ in _PARTS:

@@ -25,7 +25,7 @@ REQUIRE_SERVICES = os.environ.get("TVAERAKUT_REQUIRE_SERVICES") == "1"
 
 
 def _on_postgres() -> bool:
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    return settings.DATABASES["default"]["ENGINE"] == "core.postgres"
 
 
 def _redis_reachable() -> bool:

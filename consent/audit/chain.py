@@ -7,9 +7,10 @@ On PostgreSQL one statement digests the rows, takes the chain head's row lock,
 and inserts them (a plain statement for one entry, ``audit_chain_append`` for
 a batch); the lock is held until the writer's transaction ends, so
 positions are handed out in commit order and a rolled-back writer leaves no
-gap. The statements are prepared once per connection, and run on a psycopg
-cursor kept with the connection. Elsewhere (SQLite, one writer at a time) the
-same chain is computed in Python inside the writer's transaction.
+gap. The statements are prepared once per connection, and run on the psycopg
+cursor kept with the connection (``core.sql.run_prepared``). Elsewhere
+(SQLite, one writer at a time) the same chain is computed in Python inside
+the writer's transaction.
 
 Verifying needs no sequential walk on PostgreSQL: each row's stored chain hash
 is checked against its predecessor's stored hash, which by induction from the
@@ -27,11 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from consent.audit.models import DIGEST_FIELDS, ArchiveCheckpoint, AuditEntry, ChainHead
+from core.sql import run_prepared
 
 GENESIS = hashlib.sha256(b"tvaerakut audit log genesis").digest()
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -126,39 +129,9 @@ def _append_one_sql() -> str:
 _APPEND_ONE_SQL = _append_one_sql()
 
 
-def _append_cursor(db: BaseDatabaseWrapper) -> Any:
-    """The psycopg cursor that appends on this thread's connection: made once
-    per connection, since making a cursor costs about as much as the rest of
-    the client's side of an append. Django's connection object is per thread,
-    and a new connection (after a close or a reconnect) gets a new cursor."""
-    raw = db.connection
-    cached = getattr(db, "_audit_append_cursor", None)
-    if cached is not None and cached.connection is raw and not cached.closed:
-        return cached
-    cursor = raw.cursor()
-    db._audit_append_cursor = cursor  # type: ignore[attr-defined]
-    return cursor
-
-
-def _execute_prepared(
-    db: BaseDatabaseWrapper, sql: str, params: list[Any]
-) -> list[tuple[Any, ...]]:
-    """Run ``sql`` on the connection's own psycopg cursor, prepared on the
-    server, with results in binary, inside whatever transaction Django has
-    open. Appends are the statement every request runs, so they skip
-    Django's cursor wrapper; errors still surface as Django's
-    ``DatabaseError``."""
-    db.ensure_connection()
-    db.validate_no_broken_transaction()
-    with db.wrap_database_errors:
-        cursor = _append_cursor(db)
-        cursor.execute(sql, params, prepare=True, binary=True)
-        return cursor.fetchall()
-
-
 def _params(entry: AuditEntry) -> list[Any]:
     values = [getattr(entry, name) for name in DIGEST_FIELDS]
-    values[-1] = json.dumps(values[-1])  # detail, as jsonb text
+    values[-1] = orjson.dumps(values[-1]).decode()  # detail, as jsonb text
     return values
 
 
@@ -173,7 +146,7 @@ def _stored(
 
 def _append_postgres(db: BaseDatabaseWrapper, entries: list[AuditEntry]) -> None:
     if len(entries) == 1:
-        returned = _execute_prepared(db, _APPEND_ONE_SQL, _params(entries[0]))
+        returned = run_prepared(_APPEND_ONE_SQL, _params(entries[0]), binary=True, db=db)
         if returned:
             [(seq, at, digest, chain_hash)] = returned
             _stored(entries[0], db.alias, seq, at, digest, chain_hash)
@@ -184,7 +157,7 @@ def _append_postgres(db: BaseDatabaseWrapper, entries: list[AuditEntry]) -> None
         for ord_, entry in enumerate(chunk, start=1):
             params.append(ord_)
             params.extend(_params(entry))
-        returned = sorted(_execute_prepared(db, _append_sql(len(chunk)), params))
+        returned = sorted(run_prepared(_append_sql(len(chunk)), params, binary=True, db=db))
         for entry, (seq, at, digest, chain_hash) in zip(chunk, returned, strict=True):
             _stored(entry, db.alias, seq, at, digest, chain_hash)
 

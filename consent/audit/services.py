@@ -14,10 +14,10 @@ Rules for callers:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
@@ -47,6 +47,16 @@ __all__ = [
     "audit_record_many",
     "entry_review",
 ]
+
+
+_ENCODER = DjangoJSONEncoder()
+_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def _as_stored(detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail as it will read back from the log: dates and times as
+    Django writes them in JSON (ISO text), keys as text."""
+    return orjson.loads(orjson.dumps(detail, default=_ENCODER.default, option=_JSON_OPTIONS))
 
 
 def _entry(
@@ -88,7 +98,7 @@ def _entry(
         ctx.client_address or None,
         ctx.user_agent[:300],
         # Stored as it will read back (dates as ISO text), so digests agree.
-        json.loads(json.dumps(detail, cls=DjangoJSONEncoder)) if detail else {},
+        _as_stored(detail) if detail else {},
         b"",  # digest
         b"",  # chain_hash
     )

@@ -171,6 +171,12 @@ def test_everything_is_the_consent_filtered_summary(
     [municipality] = response.json()["entry"][0]["resource"]["extension"]
     coding = municipality["valueCodeableConcept"]["coding"][0]
     assert coding["code"] == world.person.municipality.municipality_code
+    # Each resource in the summary is the resource as read on its own: its
+    # meta, source and body, though the summary reads them with its own query.
+    for entry in response.json()["entry"][1:]:
+        resource = entry["resource"]
+        alone = client.get(f"/fhir/{resource['resourceType']}/{resource['id']}")
+        assert alone.json() == resource
     assert (
         f.client_for(world.other_nurse).get(f"/fhir/Patient/{pid}/$everything").status_code == 404
     )

@@ -1,0 +1,1 @@
+"""PostgreSQL as Django's own backend, with a health check that needs no round trip."""

@@ -1,0 +1,90 @@
+"""ORM queries compiled to SQL once, then run with new values on every call.
+
+For the few queries that every request makes (the bearer token, the records
+of ``$everything``), turning the query into SQL costs more than running it,
+prepared, on PostgreSQL. A :class:`CompiledQuery` is built by an ORM function
+called once with stand-in values; each call then runs the same SQL with its
+own values in their places. The query stays written once, in the ORM, and
+other databases (SQLite for trying the platform out) run it the ORM's way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import QuerySet
+from psycopg.types.json import set_json_loads
+
+
+def _cursor(db: BaseDatabaseWrapper) -> Any:
+    """The psycopg cursor kept with this thread's connection for the hot
+    statements: making a cursor costs about as much as the client's side of
+    a short statement. Django's connection object is per thread, and a new
+    connection (after a close or a reconnect) gets a new cursor."""
+    raw = db.connection
+    kept = getattr(db, "_hot_cursor", None)
+    if kept is not None and kept.connection is raw and not kept.closed:
+        return kept
+    cursor = raw.cursor()
+    # JSON read in binary comes back parsed, by orjson.
+    set_json_loads(orjson.loads, cursor)
+    db._hot_cursor = cursor  # type: ignore[attr-defined]
+    return cursor
+
+
+def run_prepared(
+    sql: str, params: Sequence[Any], *, binary: bool = False, db: BaseDatabaseWrapper | None = None
+) -> list[tuple[Any, ...]]:
+    """Run one of the statements every request makes, prepared on the server,
+    on the connection's kept psycopg cursor, inside whatever transaction
+    Django has open (PostgreSQL only). As with Django's own cursors: the
+    connection's health check runs first, a broken transaction is refused,
+    and errors surface as Django's ``DatabaseError``. ``binary`` reads the
+    results in PostgreSQL's binary format: no text to parse, and JSON comes
+    back parsed (with Django's cursors it comes back as text)."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    with db.wrap_database_errors:
+        cursor = _cursor(db)
+        cursor.execute(sql, params, prepare=True, binary=binary)
+        return cursor.fetchall()
+
+
+class CompiledQuery:
+    """``build(*stand_ins)`` gives the query; ``rows(*values)`` runs its SQL with
+    ``values`` where the stand-ins were. Stand-ins must be values that occur
+    nowhere else in the query. Rows come back as the driver reads them,
+    without the ORM's converters: PostgreSQL only."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any]], *stand_ins: Any) -> None:
+        self._build = build
+        self._stand_ins = stand_ins
+        self._compiled: tuple[str, tuple[Any, ...], tuple[int | None, ...]] | None = None
+
+    def queryset(self, *values: Any) -> QuerySet[Any]:
+        """The query as the ORM runs it (any database, with converters)."""
+        return self._build(*values)
+
+    def _sql(self) -> tuple[str, tuple[Any, ...], tuple[int | None, ...]]:
+        if self._compiled is None:
+            query = self._build(*self._stand_ins).query
+            sql, params = query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
+            slots = tuple(
+                next((i for i, s in enumerate(self._stand_ins) if p == s), None) for p in params
+            )
+            missing = set(range(len(self._stand_ins))) - set(slots)
+            if missing:
+                raise ValueError(f"stand-ins {sorted(missing)} do not appear in the query")
+            self._compiled = (sql, tuple(params), slots)
+        return self._compiled
+
+    def rows(self, *values: Any, binary: bool = False) -> list[tuple[Any, ...]]:
+        sql, params, slots = self._sql()
+        bound = [p if slot is None else values[slot] for p, slot in zip(params, slots, strict=True)]
+        return run_prepared(sql, bound, binary=binary)
