@@ -10,6 +10,7 @@ other databases (SQLite for trying the platform out) run it the ORM's way.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,17 +44,23 @@ def run_prepared(
     on the connection's kept psycopg cursor, inside whatever transaction
     Django has open (PostgreSQL only). As with Django's own cursors: the
     connection's health check runs first, a broken transaction is refused,
-    and errors surface as Django's ``DatabaseError``. ``binary`` reads the
-    results in PostgreSQL's binary format: no text to parse, and JSON comes
-    back parsed (with Django's cursors it comes back as text)."""
+    and errors surface as Django's ``DatabaseError``; with DEBUG, or while a
+    test counts queries, the statement is logged as Django logs its own.
+    ``binary`` reads the results in PostgreSQL's binary format: no text to
+    parse, and JSON comes back parsed (with Django's cursors, as text)."""
     db = db or connections[DEFAULT_DB_ALIAS]
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_no_broken_transaction()
-    with db.wrap_database_errors:
-        cursor = _cursor(db)
-        cursor.execute(sql, params, prepare=True, binary=binary)
-        return cursor.fetchall()
+    started = time.monotonic()
+    try:
+        with db.wrap_database_errors:
+            cursor = _cursor(db)
+            cursor.execute(sql, params, prepare=True, binary=binary)
+            return cursor.fetchall()
+    finally:
+        if db.queries_logged:
+            db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 class CompiledQuery:
@@ -66,10 +73,6 @@ class CompiledQuery:
         self._build = build
         self._stand_ins = stand_ins
         self._compiled: tuple[str, tuple[Any, ...], tuple[int | None, ...]] | None = None
-
-    def queryset(self, *values: Any) -> QuerySet[Any]:
-        """The query as the ORM runs it (any database, with converters)."""
-        return self._build(*values)
 
     def _sql(self) -> tuple[str, tuple[Any, ...], tuple[int | None, ...]]:
         if self._compiled is None:
