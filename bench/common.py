@@ -37,6 +37,15 @@ def _cpu_times() -> list[int]:
 _STARTED_TIMES = _cpu_times()
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent working (user, nice, system, irq,
+    softirq; not idle, not waiting for the disk, not stolen by the host),
+    summed over its cores: every process a request passes through (web
+    worker, database, load generator) counts, which is what a request costs."""
+    user, nice, system, _idle, _iowait, irq, softirq = _cpu_times()[:7]
+    return (user + nice + system + irq + softirq) / _CLOCK_TICKS
+
+
 def steal_share() -> float:
     """The share of this machine's CPU time that its host took away (steal)
     since the benchmark started: wall-clock figures above a few per cent of
