@@ -40,11 +40,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
-from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataCategory
+from consent.models import (
+    BreakGlass,
+    CareRelationship,
+    ConsentDirective,
+    DataCategory,
+    RecordResource,
+)
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
 from core.models import Citizen, Membership, Organisation, Role, User
@@ -186,34 +192,77 @@ def _active_directives(citizen_ids: Iterable[int] | QuerySet[Any]) -> list[Conse
     )
 
 
-def _facts_queryset(actor: Actor, citizen_id: int, now: dt.datetime) -> QuerySet[Citizen]:
-    """The citizen, with whether any directive is in force and the actor's open
-    relationship basis, in one query (the gate sits on every read)."""
+def _facts(actor: Actor, now: dt.datetime, citizen: str = "") -> dict[str, Any]:
+    """What the gate reads with the citizen: whether any directive is in
+    force, the municipality's code and the actor's open relationship basis.
+    ``citizen`` is the path from the queried model to the citizen ("" when
+    the citizen itself is queried, "citizen__" from a record resource)."""
+    ref = OuterRef(f"{citizen}id")
     annotations: dict[str, Any] = {
-        "has_directives": Exists(consent_in_force(now).filter(citizen=OuterRef("pk"))),
+        "has_directives": Exists(consent_in_force(now).filter(citizen=ref)),
         # The Patient resource names the municipality by its code.
-        "municipality_code": F("municipality__municipality_code"),
+        "municipality_code": F(f"{citizen}municipality__municipality_code"),
     }
     if actor.organisation is not None:
         annotations["open_basis"] = Subquery(
             _open_relationships(actor, now)
-            .filter(citizen=OuterRef("pk"))
+            .filter(citizen=ref)
             .order_by("started_at")
             .values("basis")[:1]
         )
-    return Citizen.objects.annotate(**annotations).filter(pk=citizen_id)
+    return annotations
 
 
-# Stand-in values for compiling the query once per shape of actor; each call
+def _facts_queryset(actor: Actor, citizen_id: int, now: dt.datetime) -> QuerySet[Citizen]:
+    """The citizen with its facts, in one query (the gate sits on every read)."""
+    return Citizen.objects.annotate(**_facts(actor, now)).filter(pk=citizen_id)
+
+
+# Stand-in values for compiling the queries once per shape of actor; each call
 # puts the real values in their places.
 _STAND_IN_NOW = dt.datetime(1901, 2, 3, 4, 5, 6, 424242, tzinfo=dt.UTC)
 _STAND_IN_CITIZEN = -424_242_424
 _STAND_IN_ORGANISATION = -535_353_535
 _STAND_IN_USER = -646_464_646
-_CITIZEN_COLUMNS = tuple(f.attname for f in Citizen._meta.concrete_fields)
-# Rows are read without the ORM's value converters, which these fields do not
-# need; a field that does (JSON, say) sends the query the ORM's way instead.
-_PLAIN_COLUMNS = not any(hasattr(f, "from_db_value") for f in Citizen._meta.concrete_fields)
+_STAND_IN_RECORD = -757_575_757
+_STAND_IN_TYPE = "stand-in resource type"
+
+
+def _columns(model: type[Any]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields)
+
+
+_CITIZEN_COLUMNS = _columns(Citizen)
+_RECORD_COLUMNS = _columns(RecordResource)
+_ORGANISATION_COLUMNS = _columns(Organisation)
+# Rows are read in binary, without the ORM's value converters: the only ones
+# these models need are JSON's, and JSON read in binary arrives parsed. A
+# field that needs another sends the queries the ORM's way instead.
+_PLAIN_COLUMNS = all(
+    not hasattr(f, "from_db_value") or isinstance(f, JSONField)
+    for model in (Citizen, RecordResource, Organisation)
+    for f in model._meta.concrete_fields
+)
+
+
+def _stand_in_actor(role: str, with_organisation: bool, with_user: bool) -> Actor:
+    return Actor(
+        user=User(pk=_STAND_IN_USER) if with_user else None,
+        membership=(
+            Membership(role=role, organisation=Organisation(pk=_STAND_IN_ORGANISATION))
+            if with_organisation
+            else None
+        ),
+    )
+
+
+def _fact_columns(with_organisation: bool) -> list[str]:
+    return ["has_directives", "municipality_code", *(["open_basis"] if with_organisation else [])]
+
+
+def _compiled(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    sql, params = queryset.query.get_compiler(connection.alias).as_sql()
+    return sql, tuple(params)
 
 
 @functools.cache
@@ -223,60 +272,111 @@ def _facts_statement(
     """SQL and parameter template of :func:`_facts_queryset` for one shape of
     actor. The ORM builds it from the very same rules; compiling it costs more
     than running it, so it is compiled once per process."""
-    stand_in = Actor(
-        user=User(pk=_STAND_IN_USER) if with_user else None,
-        membership=(
-            Membership(role=role, organisation=Organisation(pk=_STAND_IN_ORGANISATION))
-            if with_organisation
-            else None
-        ),
+    stand_in = _stand_in_actor(role, with_organisation, with_user)
+    return _compiled(
+        _facts_queryset(stand_in, _STAND_IN_CITIZEN, _STAND_IN_NOW).values_list(
+            *_CITIZEN_COLUMNS, *_fact_columns(with_organisation)
+        )
     )
-    queryset = _facts_queryset(stand_in, _STAND_IN_CITIZEN, _STAND_IN_NOW).values_list(
-        *_CITIZEN_COLUMNS,
-        "has_directives",
-        "municipality_code",
-        *(["open_basis"] if with_organisation else []),
-    )
-    sql, params = queryset.query.get_compiler(connection.alias).as_sql()
-    return sql, tuple(params)
 
 
-def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
-    now = timezone.now()
-    if (
-        connection.vendor != "postgresql"
-        or not _PLAIN_COLUMNS
-        or (actor.membership is None and actor.organisation is not None)
-    ):
-        # SQLite's values need the ORM's converters; a partner's background
-        # work is rare. Both take the ORM's way.
-        found = _facts_queryset(actor, citizen_id, now).first()
-        if found is not None:
-            _known_municipality(found, found.municipality_code)  # type: ignore[attr-defined]
-        return found
+def _record_queryset(resource_type: str, resource_id: int) -> QuerySet[RecordResource]:
+    return RecordResource.objects.filter(pk=resource_id, resource_type=resource_type)
+
+
+@functools.cache
+def _record_statement(facts: tuple[str, bool, bool] | None) -> tuple[str, tuple[Any, ...]]:
+    """A record resource with its source organisation, and with ``facts``
+    (the shape of actor) also its citizen and what the gate reads with the
+    citizen: the read and the gate's question in one query."""
+    queryset = _record_queryset(_STAND_IN_TYPE, _STAND_IN_RECORD)
+    columns = [
+        *_RECORD_COLUMNS,
+        *(f"source_organisation__{c}" for c in _ORGANISATION_COLUMNS),
+    ]
+    if facts is not None:
+        role, with_organisation, with_user = facts
+        stand_in = _stand_in_actor(role, with_organisation, with_user)
+        queryset = queryset.annotate(**_facts(stand_in, _STAND_IN_NOW, "citizen__"))
+        columns += [f"citizen__{c}" for c in _CITIZEN_COLUMNS]
+        columns += _fact_columns(with_organisation)
+    return _compiled(queryset.values_list(*columns))
+
+
+def _compiled_ways(actor: Actor | None) -> bool:
+    """Whether the compiled statements serve: on PostgreSQL, for a person's
+    request. SQLite's values need the ORM's converters, and a partner's
+    background work is rare: both take the ORM's way."""
+    return (
+        connection.vendor == "postgresql"
+        and _PLAIN_COLUMNS
+        and not (actor is not None and actor.membership is None and actor.organisation is not None)
+    )
+
+
+def _run(sql: str, template: tuple[Any, ...], values: dict[object, Any]) -> tuple[Any, ...] | None:
+    rows = run_prepared(
+        sql,
+        [values.get(p, p) if isinstance(p, int | str | dt.datetime) else p for p in template],
+        binary=True,
+    )
+    return rows[0] if rows else None
+
+
+def _actor_values(actor: Actor, now: dt.datetime) -> dict[object, Any]:
     organisation = actor.organisation
-    sql, template = _facts_statement(actor.role, organisation is not None, actor.user is not None)
-    values: dict[object, Any] = {
+    return {
         _STAND_IN_NOW: now,
-        _STAND_IN_CITIZEN: citizen_id,
         _STAND_IN_ORGANISATION: organisation.pk if organisation else None,
         _STAND_IN_USER: actor.user.pk if actor.user else None,
     }
-    rows = run_prepared(
-        sql,
-        [values.get(p, p) if isinstance(p, int | dt.datetime) else p for p in template],
-        binary=True,
-    )
-    if not rows:
-        return None
-    row = rows[0]
+
+
+def _citizen_from_row(actor: Actor, row: tuple[Any, ...]) -> Citizen:
+    """The citizen and its facts from the end of a row."""
     size = len(_CITIZEN_COLUMNS)
     citizen = Citizen.from_db(connection.alias, _CITIZEN_COLUMNS, row[:size])
     citizen.has_directives = row[size]  # type: ignore[attr-defined]
     _known_municipality(citizen, row[size + 1])
-    if organisation is not None:
+    if actor.organisation is not None:
         citizen.open_basis = row[size + 2]  # type: ignore[attr-defined]
     return citizen
+
+
+def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
+    now = timezone.now()
+    if not _compiled_ways(actor):
+        found = _facts_queryset(actor, citizen_id, now).first()
+        if found is not None:
+            _known_municipality(found, found.municipality_code)  # type: ignore[attr-defined]
+        return found
+    sql, template = _facts_statement(
+        actor.role, actor.organisation is not None, actor.user is not None
+    )
+    row = _run(sql, template, {**_actor_values(actor, now), _STAND_IN_CITIZEN: citizen_id})
+    return _citizen_from_row(actor, row) if row is not None else None
+
+
+def _record_from_row(row: tuple[Any, ...]) -> tuple[RecordResource, tuple[Any, ...]]:
+    """The record resource and its source organisation; the rest of the row."""
+    size, org_size = len(_RECORD_COLUMNS), len(_ORGANISATION_COLUMNS)
+    resource = RecordResource.from_db(connection.alias, _RECORD_COLUMNS, row[:size])
+    resource.source_organisation = Organisation.from_db(
+        connection.alias, _ORGANISATION_COLUMNS, row[size : size + org_size]
+    )
+    return resource, row[size + org_size :]
+
+
+def record_fetch(resource_type: str, resource_id: str) -> RecordResource | None:
+    """A record resource and its source organisation, with no decision: for
+    the benchmark's bare read (``CONSENT_BENCH_BARE_READS``) and for callers
+    that ask the gate themselves."""
+    pk = int(resource_id) if resource_id.isdigit() else -1
+    if not _compiled_ways(None):
+        return _record_queryset(resource_type, pk).select_related("source_organisation").first()
+    sql, template = _record_statement(None)
+    row = _run(sql, template, {_STAND_IN_RECORD: pk, _STAND_IN_TYPE: resource_type})
+    return _record_from_row(row)[0] if row is not None else None
 
 
 def _known_municipality(citizen: Citizen, code: str) -> None:
@@ -482,7 +582,76 @@ def access_citizen(
     write inside its own transaction (a denial is still recorded here).
     The decision is left on the returned citizen as ``gate_decision``.
     """
-    citizen = _citizen_with_facts(actor, citizen_id)
+    return _decide_and_audit(
+        actor=actor,
+        citizen=_citizen_with_facts(actor, citizen_id),
+        action=action,
+        category=category,
+        purpose=purpose,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        audit_permit=audit_permit,
+        detail=detail,
+        data_dates=data_dates,
+    )
+
+
+def access_record(
+    *, actor: Actor, resource_type: str, resource_id: str, purpose: str
+) -> RecordResource:
+    """One record resource, if the gate permits reading its citizen's data of
+    its category; decided and audited as :func:`access_citizen` does. The
+    resource, its citizen and what the gate reads with the citizen come in
+    one query."""
+    if not _compiled_ways(actor):
+        resource = record_fetch(resource_type, resource_id)
+        citizen = _citizen_with_facts(actor, resource.citizen_id) if resource else None
+    else:
+        now = timezone.now()
+        sql, template = _record_statement(
+            (actor.role, actor.organisation is not None, actor.user is not None)
+        )
+        row = _run(
+            sql,
+            template,
+            {
+                **_actor_values(actor, now),
+                _STAND_IN_RECORD: int(resource_id) if resource_id.isdigit() else -1,
+                _STAND_IN_TYPE: resource_type,
+            },
+        )
+        resource, citizen = None, None
+        if row is not None:
+            resource, rest = _record_from_row(row)
+            citizen = _citizen_from_row(actor, rest)
+            resource.citizen = citizen
+    _decide_and_audit(
+        actor=actor,
+        citizen=citizen,
+        action=Action.READ,
+        category=resource.category if resource else "",
+        purpose=purpose,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        data_dates=(resource.data_date,) if resource else (),
+    )
+    assert resource is not None  # the gate refuses an unknown citizen
+    return resource
+
+
+def _decide_and_audit(
+    *,
+    actor: Actor,
+    citizen: Citizen | None,
+    action: str,
+    category: str,
+    purpose: str,
+    resource_type: str = "",
+    resource_id: str = "",
+    audit_permit: bool = True,
+    detail: dict[str, Any] | None = None,
+    data_dates: tuple[dt.datetime, ...] = (),
+) -> Citizen:
     if citizen is None:
         audit_record(
             actor=actor,

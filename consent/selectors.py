@@ -32,6 +32,8 @@ from consent.gate import (
     PERMITTED_PURPOSES,
     HiddenPeriod,
     access_citizen,
+    access_record,
+    record_fetch,
     visible_record,
 )
 from consent.models import (
@@ -54,25 +56,10 @@ INSIGHT_YEARS = 2
 def record_read(
     *, actor: Actor, resource_type: str, resource_id: str, purpose: str
 ) -> RecordResource:
-    """One resource, if the gate permits reading its citizen's data of its category.
-    Loaded first (to know whose and which category), returned only after the gate."""
-    resource = (
-        RecordResource.objects.select_related("source_organisation")
-        .filter(pk=int(resource_id) if resource_id.isdigit() else -1, resource_type=resource_type)
-        .first()
+    """One resource, if the gate permits reading its citizen's data of its category."""
+    return access_record(
+        actor=actor, resource_type=resource_type, resource_id=resource_id, purpose=purpose
     )
-    access_citizen(
-        actor=actor,
-        citizen_id=resource.citizen_id if resource else -1,
-        action=Action.READ,
-        category=resource.category if resource else "",
-        purpose=purpose,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        data_dates=(resource.data_date,) if resource else (),
-    )
-    assert resource is not None  # the gate refuses an unknown citizen
-    return resource
 
 
 def record_version_read(
@@ -151,11 +138,7 @@ def record_read_bare(*, resource_type: str, resource_id: str) -> RecordResource:
     bench_database = str(connection.settings_dict["NAME"]).startswith("bench_")
     if not (settings.CONSENT_BENCH_BARE_READS and bench_database):
         raise NotFoundOrNotAllowed()
-    found = (
-        RecordResource.objects.select_related("source_organisation")
-        .filter(pk=int(resource_id) if resource_id.isdigit() else -1, resource_type=resource_type)
-        .first()
-    )
+    found = record_fetch(resource_type, resource_id)
     if found is None:
         raise NotFoundOrNotAllowed()
     return found
