@@ -69,7 +69,7 @@ def test_visits_by_deadline_with_maps_link_and_one_audit_entry_per_citizen(
     client.get("/nurse/visits/")  # warm the session
     before = AuditEntry.objects.count()
     # Session, actor, the list, the gate's decision per citizen (2 each), the audit chain.
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(16 + factories.audit_extra_queries()):
         html = client.get("/nurse/visits/").content.decode()
     first, second = sorted([sooner, later], key=lambda v: v.referral.deadline_at)
     assert html.index(f"/nurse/visits/{first.pk}/") < html.index(f"/nurse/visits/{second.pk}/")
