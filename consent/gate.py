@@ -368,9 +368,9 @@ def _record_from_row(row: tuple[Any, ...]) -> tuple[RecordResource, tuple[Any, .
 
 
 def record_fetch(resource_type: str, resource_id: str) -> RecordResource | None:
-    """A record resource and its source organisation, with no decision: for
-    the benchmark's bare read (``CONSENT_BENCH_BARE_READS``) and for callers
-    that ask the gate themselves."""
+    """A record resource and its source organisation, with no decision: only
+    for :func:`access_record`'s ORM way, which asks the gate next, and the
+    benchmark's bare read (``CONSENT_BENCH_BARE_READS``, bench databases only)."""
     pk = int(resource_id) if resource_id.isdigit() else -1
     if not _compiled_ways(None):
         return _record_queryset(resource_type, pk).select_related("source_organisation").first()

@@ -88,10 +88,18 @@ def _content(entry: AuditEntry) -> list[Any]:
 # --- appending ---------------------------------------------------------------
 
 
+def _of(alias: str) -> str:
+    """The content columns of the CTE ``alias``, in digest order."""
+    return ", ".join(f"{alias}.{name}" for name in DIGEST_FIELDS)
+
+
+# One typed placeholder per content column.
+_PLACEHOLDERS = ", ".join(f"%s::{t}" for t in _SQL_TYPES)
+
+
 def _append_sql(rows: int) -> str:
-    row = "(" + ", ".join(["%s::integer", *(f"%s::{t}" for t in _SQL_TYPES)]) + ")"
-    digest_args = ", ".join(f"v.{name}" for name in DIGEST_FIELDS)
-    selected = ", ".join(f"d.{name}" for name in DIGEST_FIELDS)
+    row = f"(%s::integer, {_PLACEHOLDERS})"
+    digest_args, selected = _of("v"), _of("d")
     # Only column names and placeholders are formatted in; values are parameters.
     return (
         f"WITH v (ord, {_COLUMNS}) AS (VALUES {', '.join([row] * rows)}), "  # noqa: S608
@@ -108,12 +116,10 @@ def _append_one_sql() -> str:
     held until commit, and a writer that waited for it re-reads the moved
     head and the clock), insert the entry. No row comes back when the head is
     missing; the batch path then re-creates it."""
-    row = ", ".join(f"%s::{t}" for t in _SQL_TYPES)
-    digest_args = ", ".join(f"v.{name}" for name in DIGEST_FIELDS)
-    selected = ", ".join(f"v.{name}" for name in DIGEST_FIELDS)
+    digest_args = selected = _of("v")
     # Only column names, placeholders and type names are formatted in.
     return (
-        f"WITH v ({_COLUMNS}) AS (VALUES ({row})), "  # noqa: S608
+        f"WITH v ({_COLUMNS}) AS (VALUES ({_PLACEHOLDERS})), "  # noqa: S608
         f"d AS (SELECT audit_entry_digest({digest_args}) AS digest FROM v), "
         "h AS (UPDATE audit_chainhead c SET (seq, at, hash) = ("
         "SELECT c.seq + 1, t.at, "
