@@ -1,12 +1,16 @@
 """Shared record over HTTP: the audited, consent-checked read against the bare read,
 and ``$everything`` under 20 concurrent clients.
 
-Two gunicorn servers on the same PostgreSQL database, side by side in one run,
-both with DEBUG off as in production: port 8101 with everything on, port 8102
-with ``CONSENT_BENCH_BARE_READS=1`` (gate and audit off; the setting refuses
-to load unless the database is a bench_* one). The load generator is wrk
-(Debian's package; ``make bench`` installs it), 127.0.0.1 only, running the
-phases interleaved: full, bare, full, bare, full, bare.
+Three gunicorn servers on the same PostgreSQL database, side by side in one
+run, all with DEBUG off as in production: port 8101 with everything on, port
+8102 with ``CONSENT_BENCH_BARE_READS=1`` (gate and audit off; the setting
+refuses to load unless the database is a bench_* one), and port 8103 with
+everything on but its database sessions committing without waiting for the
+disk (libpq's ``PGOPTIONS``, ``synchronous_commit=off``). The third is not how
+the platform runs: it shows what waiting for the audit entry to reach the disk
+costs, the price of R9's "written before the data is returned". The load
+generator is wrk (Debian's package; ``make bench`` installs it), 127.0.0.1
+only, running the phases interleaved: full, bare, unflushed, three times.
 
 Goals (issue 4): ≥400 reads/s with everything on; the full read costs at most
 1.5x the bare read; ``$everything`` for a citizen with 50 resources under 50 ms
@@ -36,9 +40,9 @@ from pathlib import Path
 from bench.common import ROOT, machine_busy_seconds, report, setup_django
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_consent"
-FULL_PORT, BARE_PORT = 8101, 8102
-# Full and bare take turns, this many times each, so that a noisy neighbour
-# hurts both sides alike.
+FULL_PORT, BARE_PORT, UNFLUSHED_PORT = 8101, 8102, 8103
+# The sides take turns, this many times each, so that a noisy neighbour
+# hurts them all alike.
 ROUNDS = 3
 SERVER_SECRET = secrets.token_urlsafe(64)
 
@@ -135,7 +139,7 @@ def seed(n_citizens: int) -> dict[str, object]:
 
 
 def start_server(
-    port: int, workers: int, database_url: str, bare: bool, log: Path
+    port: int, workers: int, database_url: str, bare: bool, log: Path, unflushed: bool = False
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -148,6 +152,8 @@ def start_server(
         "CONSENT_BENCH_BARE_READS": "1" if bare else "0",
         "LOG_LEVEL": "WARNING",
         "DATABASE_CONN_MAX_AGE": "600",
+        # libpq passes these to every session the server opens.
+        "PGOPTIONS": "-c synchronous_commit=off" if unflushed else "",
     }
     process = subprocess.Popen(
         [
@@ -267,19 +273,24 @@ def main() -> None:
     servers = [
         start_server(FULL_PORT, args.workers, database_url, False, logs / "bench-consent-full.log"),
         start_server(BARE_PORT, args.workers, database_url, True, logs / "bench-consent-bare.log"),
+        start_server(
+            UNFLUSHED_PORT,
+            args.workers,
+            database_url,
+            False,
+            logs / "bench-consent-unflushed.log",
+            unflushed=True,
+        ),
     ]
     try:
         paths = [f"/fhir/Condition/{pk}" for pk in read_ids]
-        for port in (FULL_PORT, BARE_PORT):  # warm both
+        sides = {"full": FULL_PORT, "bare": BARE_PORT, "full_unflushed": UNFLUSHED_PORT}
+        for port in sides.values():  # warm them all
             load(port, paths, token, args.clients, 1.0)
-        rounds: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
+        rounds: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
         for _ in range(ROUNDS):
-            rounds["full"].append(
-                load(FULL_PORT, paths, token, args.clients, args.seconds / ROUNDS)
-            )
-            rounds["bare"].append(
-                load(BARE_PORT, paths, token, args.clients, args.seconds / ROUNDS)
-            )
+            for side, port in sides.items():
+                rounds[side].append(load(port, paths, token, args.clients, args.seconds / ROUNDS))
         figures: dict[str, object] = {
             "setup": f"gunicorn {args.workers} sync workers per server (DEBUG off), wrk with "
             f"{args.clients} closed-loop connections, {args.seconds:g} s per side, PostgreSQL",
@@ -299,6 +310,11 @@ def main() -> None:
         cost_ratio = rates["bare"] / rates["full"]
         figures["read_cost_ratio_full_vs_bare"] = round(cost_ratio, 2)
         figures["read_cpu_ratio_full_vs_bare"] = round(costs["full"] / costs["bare"], 2)
+        # Not a goal: what the ratio would be if reads did not wait for their
+        # audit entry to reach the disk.
+        figures["read_cost_ratio_unflushed_vs_bare"] = round(
+            rates["bare"] / rates["full_unflushed"], 2
+        )
         # One connection, no queueing: the latency each read costs on its own.
         single = {
             side: load(port, paths, token, 1, args.seconds / 4)
