@@ -54,7 +54,7 @@ from consent.models import (
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
 from core.models import Citizen, Membership, Organisation, Role, User
-from core.sql import run_prepared
+from core.sql import CompiledQuery
 
 __all__ = [
     "CATEGORY_CONSENT",
@@ -219,13 +219,17 @@ def _facts_queryset(actor: Actor, citizen_id: int, now: dt.datetime) -> QuerySet
 
 
 # Stand-in values for compiling the queries once per shape of actor; each call
-# puts the real values in their places.
+# puts the real values in their places (core/sql.py).
 _STAND_IN_NOW = dt.datetime(1901, 2, 3, 4, 5, 6, 424242, tzinfo=dt.UTC)
 _STAND_IN_CITIZEN = -424_242_424
 _STAND_IN_ORGANISATION = -535_353_535
 _STAND_IN_USER = -646_464_646
 _STAND_IN_RECORD = -757_575_757
 _STAND_IN_TYPE = "stand-in resource type"
+# The organisation or the user is not in every actor's query (a coordinator's
+# relationships are the organisation's, not a user's).
+_ACTOR_STAND_INS = (_STAND_IN_NOW, _STAND_IN_ORGANISATION, _STAND_IN_USER)
+_OPTIONAL = (_STAND_IN_ORGANISATION, _STAND_IN_USER)
 
 
 def _columns(model: type[Any]) -> tuple[str, ...]:
@@ -244,12 +248,27 @@ _PLAIN_COLUMNS = all(
     for f in model._meta.concrete_fields
 )
 
+# What the compiled query of an actor depends on: role, and whether it has an
+# organisation and a user.
+Shape = tuple[str, bool, bool]
 
-def _stand_in_actor(role: str, with_organisation: bool, with_user: bool) -> Actor:
+
+def _shape(actor: Actor) -> Shape:
+    return actor.role, actor.organisation is not None, actor.user is not None
+
+
+def _actor_values(actor: Actor, now: dt.datetime) -> tuple[Any, ...]:
+    """The real values for :data:`_ACTOR_STAND_INS`."""
+    organisation, user = actor.organisation, actor.user
+    return now, organisation.pk if organisation else None, user.pk if user else None
+
+
+def _stand_in_actor(shape: Shape, organisation_id: int, user_id: int) -> Actor:
+    role, with_organisation, with_user = shape
     return Actor(
-        user=User(pk=_STAND_IN_USER) if with_user else None,
+        user=User(pk=user_id) if with_user else None,
         membership=(
-            Membership(role=role, organisation=Organisation(pk=_STAND_IN_ORGANISATION))
+            Membership(role=role, organisation=Organisation(pk=organisation_id))
             if with_organisation
             else None
         ),
@@ -260,47 +279,66 @@ def _fact_columns(with_organisation: bool) -> list[str]:
     return ["has_directives", "municipality_code", *(["open_basis"] if with_organisation else [])]
 
 
-def _compiled(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
-    sql, params = queryset.query.get_compiler(connection.alias).as_sql()
-    return sql, tuple(params)
-
-
 @functools.cache
-def _facts_statement(
-    role: str, with_organisation: bool, with_user: bool
-) -> tuple[str, tuple[Any, ...]]:
-    """SQL and parameter template of :func:`_facts_queryset` for one shape of
-    actor. The ORM builds it from the very same rules; compiling it costs more
-    than running it, so it is compiled once per process."""
-    stand_in = _stand_in_actor(role, with_organisation, with_user)
-    return _compiled(
-        _facts_queryset(stand_in, _STAND_IN_CITIZEN, _STAND_IN_NOW).values_list(
-            *_CITIZEN_COLUMNS, *_fact_columns(with_organisation)
+def _facts_query(shape: Shape) -> CompiledQuery:
+    """:func:`_facts_queryset` for one shape of actor. The ORM builds it from
+    the very same rules; compiling it costs more than running it, so it is
+    compiled once per process."""
+
+    def build(citizen_id: int, now: dt.datetime, organisation_id: int, user_id: int) -> QuerySet:
+        actor = _stand_in_actor(shape, organisation_id, user_id)
+        return _facts_queryset(actor, citizen_id, now).values_list(
+            *_CITIZEN_COLUMNS, *_fact_columns(shape[1])
         )
-    )
+
+    return CompiledQuery(build, _STAND_IN_CITIZEN, *_ACTOR_STAND_INS, optional=_OPTIONAL)
 
 
 def _record_queryset(resource_type: str, resource_id: int) -> QuerySet[RecordResource]:
     return RecordResource.objects.filter(pk=resource_id, resource_type=resource_type)
 
 
+_SOURCE_COLUMNS = [
+    *_RECORD_COLUMNS,
+    *(f"source_organisation__{c}" for c in _ORGANISATION_COLUMNS),
+]
+# A record resource with its source organisation: the read with no decision.
+_RECORD_QUERY = CompiledQuery(
+    lambda resource_id, resource_type: _record_queryset(resource_type, resource_id).values_list(
+        *_SOURCE_COLUMNS
+    ),
+    _STAND_IN_RECORD,
+    _STAND_IN_TYPE,
+)
+
+
 @functools.cache
-def _record_statement(facts: tuple[str, bool, bool] | None) -> tuple[str, tuple[Any, ...]]:
-    """A record resource with its source organisation, and with ``facts``
-    (the shape of actor) also its citizen and what the gate reads with the
-    citizen: the read and the gate's question in one query."""
-    queryset = _record_queryset(_STAND_IN_TYPE, _STAND_IN_RECORD)
-    columns = [
-        *_RECORD_COLUMNS,
-        *(f"source_organisation__{c}" for c in _ORGANISATION_COLUMNS),
-    ]
-    if facts is not None:
-        role, with_organisation, with_user = facts
-        stand_in = _stand_in_actor(role, with_organisation, with_user)
-        queryset = queryset.annotate(**_facts(stand_in, _STAND_IN_NOW, "citizen__"))
-        columns += [f"citizen__{c}" for c in _CITIZEN_COLUMNS]
-        columns += _fact_columns(with_organisation)
-    return _compiled(queryset.values_list(*columns))
+def _record_with_facts_query(shape: Shape) -> CompiledQuery:
+    """A record resource with its source organisation, its citizen and what
+    the gate reads with the citizen (for one shape of actor): the read and the
+    gate's question in one query."""
+
+    def build(
+        resource_id: int,
+        resource_type: str,
+        now: dt.datetime,
+        organisation_id: int,
+        user_id: int,
+    ) -> QuerySet:
+        actor = _stand_in_actor(shape, organisation_id, user_id)
+        return (
+            _record_queryset(resource_type, resource_id)
+            .annotate(**_facts(actor, now, "citizen__"))
+            .values_list(
+                *_SOURCE_COLUMNS,
+                *(f"citizen__{c}" for c in _CITIZEN_COLUMNS),
+                *_fact_columns(shape[1]),
+            )
+        )
+
+    return CompiledQuery(
+        build, _STAND_IN_RECORD, _STAND_IN_TYPE, *_ACTOR_STAND_INS, optional=_OPTIONAL
+    )
 
 
 def _compiled_ways(actor: Actor | None) -> bool:
@@ -314,22 +352,8 @@ def _compiled_ways(actor: Actor | None) -> bool:
     )
 
 
-def _run(sql: str, template: tuple[Any, ...], values: dict[object, Any]) -> tuple[Any, ...] | None:
-    rows = run_prepared(
-        sql,
-        [values.get(p, p) if isinstance(p, int | str | dt.datetime) else p for p in template],
-        binary=True,
-    )
+def _first(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
-
-
-def _actor_values(actor: Actor, now: dt.datetime) -> dict[object, Any]:
-    organisation = actor.organisation
-    return {
-        _STAND_IN_NOW: now,
-        _STAND_IN_ORGANISATION: organisation.pk if organisation else None,
-        _STAND_IN_USER: actor.user.pk if actor.user else None,
-    }
 
 
 def _citizen_from_row(actor: Actor, row: tuple[Any, ...]) -> Citizen:
@@ -350,10 +374,9 @@ def _citizen_with_facts(actor: Actor, citizen_id: int) -> Citizen | None:
         if found is not None:
             _known_municipality(found, found.municipality_code)  # type: ignore[attr-defined]
         return found
-    sql, template = _facts_statement(
-        actor.role, actor.organisation is not None, actor.user is not None
+    row = _first(
+        _facts_query(_shape(actor)).rows(citizen_id, *_actor_values(actor, now), binary=True)
     )
-    row = _run(sql, template, {**_actor_values(actor, now), _STAND_IN_CITIZEN: citizen_id})
     return _citizen_from_row(actor, row) if row is not None else None
 
 
@@ -367,15 +390,18 @@ def _record_from_row(row: tuple[Any, ...]) -> tuple[RecordResource, tuple[Any, .
     return resource, row[size + org_size :]
 
 
+def _record_id(resource_id: str) -> int:
+    return int(resource_id) if resource_id.isdigit() else -1
+
+
 def record_fetch(resource_type: str, resource_id: str) -> RecordResource | None:
     """A record resource and its source organisation, with no decision: only
     for :func:`access_record`'s ORM way, which asks the gate next, and the
     benchmark's bare read (``CONSENT_BENCH_BARE_READS``, bench databases only)."""
-    pk = int(resource_id) if resource_id.isdigit() else -1
+    pk = _record_id(resource_id)
     if not _compiled_ways(None):
         return _record_queryset(resource_type, pk).select_related("source_organisation").first()
-    sql, template = _record_statement(None)
-    row = _run(sql, template, {_STAND_IN_RECORD: pk, _STAND_IN_TYPE: resource_type})
+    row = _first(_RECORD_QUERY.rows(pk, resource_type, binary=True))
     return _record_from_row(row)[0] if row is not None else None
 
 
@@ -608,17 +634,10 @@ def access_record(
         citizen = _citizen_with_facts(actor, resource.citizen_id) if resource else None
     else:
         now = timezone.now()
-        sql, template = _record_statement(
-            (actor.role, actor.organisation is not None, actor.user is not None)
-        )
-        row = _run(
-            sql,
-            template,
-            {
-                **_actor_values(actor, now),
-                _STAND_IN_RECORD: int(resource_id) if resource_id.isdigit() else -1,
-                _STAND_IN_TYPE: resource_type,
-            },
+        row = _first(
+            _record_with_facts_query(_shape(actor)).rows(
+                _record_id(resource_id), resource_type, *_actor_values(actor, now), binary=True
+            )
         )
         resource, citizen = None, None
         if row is not None:

@@ -66,12 +66,17 @@ def run_prepared(
 class CompiledQuery:
     """``build(*stand_ins)`` gives the query; ``rows(*values)`` runs its SQL with
     ``values`` where the stand-ins were. Stand-ins must be values that occur
-    nowhere else in the query. Rows come back as the driver reads them,
-    without the ORM's converters: PostgreSQL only."""
+    nowhere else in the query. Each must appear in it, unless it is one of
+    ``optional`` (a query built for some actors leaves some out). Rows come
+    back as the driver reads them, without the ORM's converters: PostgreSQL
+    only."""
 
-    def __init__(self, build: Callable[..., QuerySet[Any]], *stand_ins: Any) -> None:
+    def __init__(
+        self, build: Callable[..., QuerySet[Any]], *stand_ins: Any, optional: Sequence[Any] = ()
+    ) -> None:
         self._build = build
         self._stand_ins = stand_ins
+        self._optional = optional
         self._compiled: tuple[str, tuple[Any, ...], tuple[int | None, ...]] | None = None
 
     def _sql(self) -> tuple[str, tuple[Any, ...], tuple[int | None, ...]]:
@@ -79,11 +84,16 @@ class CompiledQuery:
             query = self._build(*self._stand_ins).query
             sql, params = query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
             slots = tuple(
-                next((i for i, s in enumerate(self._stand_ins) if p == s), None) for p in params
+                next((i for i, s in enumerate(self._stand_ins) if _same(p, s)), None)
+                for p in params
             )
-            missing = set(range(len(self._stand_ins))) - set(slots)
+            missing = [
+                i
+                for i, s in enumerate(self._stand_ins)
+                if i not in slots and not any(_same(s, o) for o in self._optional)
+            ]
             if missing:
-                raise ValueError(f"stand-ins {sorted(missing)} do not appear in the query")
+                raise ValueError(f"stand-ins {missing} do not appear in the query")
             self._compiled = (sql, tuple(params), slots)
         return self._compiled
 
@@ -91,3 +101,9 @@ class CompiledQuery:
         sql, params, slots = self._sql()
         bound = [p if slot is None else values[slot] for p, slot in zip(params, slots, strict=True)]
         return run_prepared(sql, bound, binary=binary)
+
+
+def _same(param: Any, stand_in: Any) -> bool:
+    """A parameter is a stand-in if it equals it and is of its type (so that
+    ``True`` is never taken for ``1``)."""
+    return type(param) is type(stand_in) and param == stand_in

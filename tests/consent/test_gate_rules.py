@@ -244,7 +244,9 @@ def test_consent_search_query_count_is_pinned(world: World, django_assert_max_nu
     assert found["total"] == 3
 
 
-@pytest.mark.parametrize("who", ["nurse", "other_nurse", "auditor", "analyst"])
+@pytest.mark.parametrize(
+    "who", ["nurse", "other_nurse", "coordinator", "physician", "home_nurse", "auditor", "analyst"]
+)
 def test_the_gate_query_compiled_once_gives_what_the_orm_gives(world: World, who: str) -> None:
     """The gate's citizen query is compiled once per shape of actor and run with
     each caller's values: the citizen and her facts must equal the ORM's."""
