@@ -123,6 +123,16 @@ def _drop(url: str) -> None:
         conn.close()
 
 
+def close_connections() -> None:
+    """Close this thread's kept-alive connections: the far side then ends the
+    work it keeps for them (a test's live server holds a database session per
+    connection)."""
+    pool = getattr(_local, "pool", None) or {}
+    _local.pool = {}
+    for conn in pool.values():
+        conn.close()
+
+
 def post_signed(*, url: str, body: bytes, sender: str, secret: str, timeout: float) -> HttpReply:
     """POST ``body`` signed; raises :class:`TransportError` when no answer came."""
     headers = signed_headers(sender=sender, secret=secret, body=body)

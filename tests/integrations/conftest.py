@@ -13,6 +13,7 @@ from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler, _St
 from core.models import Organisation
 from integrations.models import Partner
 from integrations.simulators import PartnerSimulator
+from integrations.transport import close_connections
 from tests import factories as f
 
 PLATFORM_PORT = 8670
@@ -49,6 +50,9 @@ def platform_url(transactional_db: None) -> Iterator[str]:
     if thread.error:
         raise thread.error
     yield f"http://127.0.0.1:{PLATFORM_PORT}/fhir/$process-message"
+    # The server serves a kept-alive connection, and holds its database
+    # session, until the client closes it.
+    close_connections()
     thread.terminate()
     for conn in override.values():
         conn.dec_thread_sharing()
