@@ -13,9 +13,9 @@ differences.
 - ``gate``: the gate's query and decision, with the audit append replaced by
   nothing in this process only (the platform never runs so: a measurement);
 - ``durable_floor``: as ``gate``, with the append replaced by the cheapest
-  durable write there is, one row of a table of this benchmark's updated and
-  its commit waited for on disk: what any audit entry that must be on disk
-  before the data goes out costs at the least;
+  durable write there is: the one row of this benchmark's own table updated
+  in a round trip of its own, its commit waited for on disk. What any audit
+  entry that must be on disk before the data goes out costs at the least;
 - ``unflushed``: gate and audit, the entry's commit not waited for on disk
   (``synchronous_commit = off`` on this process's database session);
 - ``full``: as the platform runs.
@@ -59,35 +59,39 @@ def _production_like_environment() -> None:
 
 
 @contextmanager
+def _audit_append_replaced(by: Callable[..., None]) -> Iterator[None]:
+    """The gate's audit append replaced, in this process only."""
+    import consent.gate as gate
+
+    kept = gate.audit_record
+    gate.audit_record = by  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        gate.audit_record = kept
+
+
+def _durable_floor(**_: Any) -> None:
+    from core.sql import run_prepared
+
+    run_prepared("UPDATE bench_read_parts_floor SET n = n + 1 WHERE id = 1 RETURNING n", [])
+
+
+@contextmanager
 def _way(name: str) -> Iterator[None]:
     """Set up one way of reading, and undo it."""
     from django.db import connection
     from django.test import override_settings
 
-    import consent.gate as gate
-
     if name == "bare":
         with override_settings(CONSENT_BENCH_BARE_READS=True):
             yield
     elif name == "gate":
-        kept = gate.audit_record
-        gate.audit_record = lambda **_: None  # type: ignore[assignment]
-        try:
+        with _audit_append_replaced(lambda **_: None):
             yield
-        finally:
-            gate.audit_record = kept
     elif name == "durable_floor":
-        from core.sql import run_prepared
-
-        def floor(**_: Any) -> None:
-            run_prepared("UPDATE bench_read_parts_floor SET n = n + 1 WHERE id = 1 RETURNING n", [])
-
-        kept = gate.audit_record
-        gate.audit_record = floor  # type: ignore[assignment]
-        try:
+        with _audit_append_replaced(_durable_floor):
             yield
-        finally:
-            gate.audit_record = kept
     elif name == "unflushed":
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit = off")
