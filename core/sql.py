@@ -1,10 +1,11 @@
 """ORM queries compiled to SQL once, then run with new values on every call.
 
-For the few queries that every request makes (the bearer token, the records
-of ``$everything``), turning the query into SQL costs more than running it,
-prepared, on PostgreSQL. A :class:`CompiledQuery` is built by an ORM function
-called once with stand-in values; each call then runs the same SQL with its
-own values in their places. The query stays written once, in the ORM, and
+For the few queries that every request makes (the bearer token, the access
+gate's citizen and record, the records of ``$everything``; the audit append
+runs its own SQL through :func:`run_prepared`), turning the query into SQL
+costs more than running it, prepared, on PostgreSQL. A :class:`CompiledQuery`
+is built by an ORM function called once with stand-in values; each call then
+runs the same SQL with its own values in their places. The query stays written once, in the ORM, and
 other databases (SQLite for trying the platform out) run it the ORM's way.
 """
 
