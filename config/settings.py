@@ -59,10 +59,12 @@ INSTALLED_APPS = [
     "acute.clinical",
     "medicine_cabinet",
     "integrations",
+    "worker",
 ]
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "core.boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -171,10 +173,15 @@ REST_FRAMEWORK = {
     # A view that declares no permission refuses everyone.
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.DenyAll"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.boundary.JSONParser"],
     "EXCEPTION_HANDLER": "core.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# The largest JSON body any route accepts (core/boundary.py), FHIR transaction
+# Bundles included.
+REQUEST_MAX_JSON_BYTES = env_int(
+    "REQUEST_MAX_JSON_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
+)
 
 # --- Celery ------------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss"))

@@ -12,7 +12,8 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -150,6 +151,18 @@ def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[st
         return outcome, FHIR_MEDIA_TYPE
     envelope = {k: v for k, v in body.items() if k != "kind"}
     return {"error": envelope}, "application/json"
+
+
+def error_response(
+    request: HttpRequest, status: int, body: dict[str, Any], *, page_message: str
+) -> HttpResponse:
+    """An error outside REST framework's views (middleware, Django's handlers):
+    the envelope or OperationOutcome on /api/ and /fhir/, a page elsewhere."""
+    if is_fhir_path(request.path) or request.path.startswith("/api/"):
+        payload, content_type = error_payload(request.path, status, body)
+        return JsonResponse(payload, status=status, content_type=content_type)
+    template = "core/not_allowed.html" if status in (403, 404) else "core/error.html"
+    return render(request, template, {"status": status, "message": page_message}, status=status)
 
 
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -1,14 +1,20 @@
-"""Liveness of the parts the platform needs: database, broker, a worker."""
+"""Liveness of the parts the platform needs: the database here, and whatever
+the apps above register (the worker app adds the broker and a worker).
+
+``core`` is the bottom layer: it imports none of the apps. A part that must be
+up for the platform to be healthy registers a *check*; a figure worth showing
+beside it (queue depths, the oldest undelivered message) registers a *detail*,
+which never changes the status.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-
-from worker.celery import app as celery_app
 
 
 def _timed(check: Callable[[], str]) -> dict[str, Any]:
@@ -29,29 +35,34 @@ def _database() -> str:
     return connection.vendor
 
 
-def _broker() -> str:
-    with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
-        return str(conn.transport_cls)
+@dataclass(frozen=True)
+class _Check:
+    run: Callable[[], str]
+    # The check that must be up for this one to be asked at all (a worker is
+    # pinged through the broker: no point waiting for a ping that cannot travel).
+    needs: str | None
 
 
-def _worker() -> str:
-    replies = celery_app.control.ping(timeout=1.5, limit=1)
-    if not replies:
-        raise RuntimeError("no worker answered")
-    return f"{len(replies)} worker(s)"
+_checks: dict[str, _Check] = {"database": _Check(_database, None)}
+
+
+def register_health_check(name: str, check: Callable[[], str], *, needs: str | None = None) -> None:
+    """A part that must answer for /healthz to say 200; ``check`` returns a
+    short description when up and raises when down."""
+    if needs is not None and needs not in _checks:
+        raise ValueError(f"health check {name!r} needs {needs!r}, which is not registered")
+    _checks[name] = _Check(check, needs)
 
 
 # Extra details other apps add (queue depths, oldest undelivered message...).
-# They are shown under "details" and never change the status: that stays
-# database, broker and worker.
-_details: dict[str, tuple[Callable[[], dict[str, Any]], bool]] = {}
+# They are shown under "details" and never change the status.
+_details: dict[str, tuple[Callable[[], dict[str, Any]], str | None]] = {}
 
 
 def register_health_detail(
-    name: str, provider: Callable[[], dict[str, Any]], *, needs_broker: bool = False
+    name: str, provider: Callable[[], dict[str, Any]], *, needs: str | None = None
 ) -> None:
-    _details[name] = (provider, needs_broker)
+    _details[name] = (provider, needs)
 
 
 def _detail(provider: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -62,18 +73,19 @@ def _detail(provider: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def health_report() -> dict[str, Any]:
-    checks = {"database": _timed(_database), "broker": _timed(_broker)}
-    # Asking workers needs the broker; don't wait for a ping that cannot travel.
-    if checks["broker"]["status"] == "up":
-        checks["worker"] = _timed(_worker)
-    else:
-        checks["worker"] = {"status": "down", "detail": "broker unreachable", "ms": 0.0}
+    checks: dict[str, dict[str, Any]] = {}
+    for name, check in _checks.items():
+        if check.needs is not None and checks[check.needs]["status"] != "up":
+            checks[name] = {"status": "down", "detail": f"{check.needs} unreachable", "ms": 0.0}
+        else:
+            checks[name] = _timed(check.run)
     healthy = all(c["status"] == "up" for c in checks.values())
     report: dict[str, Any] = {"status": "ok" if healthy else "fail", "checks": checks}
     if _details:
-        broker_up = checks["broker"]["status"] == "up"
         report["details"] = {
-            name: _detail(provider) if broker_up or not needs_broker else {"error": "broker down"}
-            for name, (provider, needs_broker) in _details.items()
+            name: _detail(provider)
+            if needs is None or checks.get(needs, {}).get("status") == "up"
+            else {"error": f"{needs} down"}
+            for name, (provider, needs) in _details.items()
         }
     return report

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFoundOrNotAllowed, PlatformError
-from core.exception_handler import error_payload, is_fhir_path
+from core.exception_handler import error_response
 from core.health import health_report
 from core.models import Membership
 from core.permissions import SESSION_MEMBERSHIP_KEY, Public, actor_from_request, page, public_page
@@ -89,13 +89,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _error(request: HttpRequest, status: int, kind: str, code: str, message: str) -> HttpResponse:
-    if is_fhir_path(request.path) or request.path.startswith("/api/"):
-        payload, content_type = error_payload(
-            request.path, status, {"kind": kind, "code": code, "message": message}
-        )
-        return JsonResponse(payload, status=status, content_type=content_type)
-    template = "core/not_allowed.html" if status in (403, 404) else "core/error.html"
-    return render(request, template, {"status": status, "message": message}, status=status)
+    return error_response(
+        request, status, {"kind": kind, "code": code, "message": message}, page_message=message
+    )
 
 
 def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

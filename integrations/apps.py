@@ -30,7 +30,5 @@ class IntegrationsConfig(AppConfig):
         )
         from core.health import register_health_detail
         from integrations.selectors import outbox_health
-        from worker.queues import queue_depths
 
         register_health_detail("handoffs", outbox_health)
-        register_health_detail("queues", queue_depths, needs_broker=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import orjson
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
+
+from core.boundary import json_load
 
 FHIR_JSON = "application/fhir+json"
 
@@ -41,14 +42,7 @@ class FHIRJSONParser(BaseParser):
         raw = stream.read() if stream is not None else b""
         if not raw:
             raise ParseError("The request body is empty; a FHIR JSON resource was expected.")
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ParseError("The request body is not UTF-8.") from None
-        except json.JSONDecodeError as exc:
-            raise ParseError(
-                f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno})."
-            ) from None
+        data = json_load(raw)
         if not isinstance(data, dict) or "resourceType" not in data:
             raise ParseError("A FHIR resource must be a JSON object with a resourceType.")
         return data

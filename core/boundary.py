@@ -1,0 +1,185 @@
+"""Input checked once, at the door, for every route.
+
+Whatever a client sends — a JSON body on ``/api/`` or ``/fhir/``, a signed
+message, a form post or a query string — passes the same checks before any
+view, serializer, FHIR model or database sees it:
+
+- a JSON body is at most ``REQUEST_MAX_JSON_BYTES`` long and nests at most
+  ``MAX_JSON_DEPTH`` levels (deeper input exhausts the recursion of the code
+  that walks it);
+- text holds no NUL character (PostgreSQL refuses it in text columns) and no
+  lone UTF-16 surrogate (it cannot be encoded as UTF-8);
+- numbers are finite.
+
+Each refusal is an :class:`~core.errors.InvalidInput` with a stable code, so the
+one exception handler answers 400 with the envelope on ``/api/`` and an
+OperationOutcome on ``/fhir/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from rest_framework.parsers import BaseParser
+
+from core.errors import InvalidInput
+from core.exception_handler import error_response
+
+# FHIR resources nest about a dozen levels (a transaction Bundle of resources
+# with contained resources and extensions on extensions stays under 30).
+MAX_JSON_DEPTH = 64
+
+
+def _bad_text(value: str) -> str | None:
+    """What is wrong with a piece of text, or None."""
+    if "\x00" in value:
+        return "nul"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "surrogate"
+    return None
+
+
+def _refuse_text(problem: str, where: str) -> InvalidInput:
+    if problem == "nul":
+        return InvalidInput(
+            "request.nul_character",
+            f"Text may not contain a NUL character ({where}).",
+            field=where or None,
+        )
+    return InvalidInput(
+        "request.invalid_text",
+        f"Text must be valid Unicode; a lone surrogate was found ({where}).",
+        field=where or None,
+    )
+
+
+def _path(parts: Iterable[str | int]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def check_json_value(data: Any) -> None:
+    """Walk parsed JSON without recursion: depth, NUL and surrogates."""
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(data, 1, ())]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise InvalidInput(
+                    "request.too_deep",
+                    f"JSON may nest at most {MAX_JSON_DEPTH} levels.",
+                )
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    problem = _bad_text(key)
+                    if problem:
+                        raise _refuse_text(problem, _path(where))
+                    stack.append((item, depth + 1, (*where, key)))
+            else:
+                stack.extend((item, depth + 1, (*where, i)) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            problem = _bad_text(value)
+            if problem:
+                raise _refuse_text(problem, _path(where))
+
+
+def json_load(raw: bytes) -> Any:
+    """Parse a JSON request body, refusing what no route can use."""
+    limit = settings.REQUEST_MAX_JSON_BYTES
+    if len(raw) > limit:
+        raise InvalidInput("request.too_large", f"A JSON body may be at most {limit} bytes.")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc.msg)
+        if "depth" in reason or "recursion" in reason:
+            raise InvalidInput(
+                "request.too_deep", f"JSON may nest at most {MAX_JSON_DEPTH} levels."
+            ) from None
+        if "surrogate" in reason:
+            raise InvalidInput(
+                "request.invalid_text", "Text must be valid Unicode; a lone surrogate was found."
+            ) from None
+        if "infinity" in reason:
+            raise InvalidInput(
+                "request.number_out_of_range", "A number in the body is too large."
+            ) from None
+        if "UTF-8" in reason or "utf-8" in reason:
+            raise InvalidInput("request.malformed", "The request body is not UTF-8.") from None
+        raise InvalidInput(
+            "request.malformed",
+            f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
+        ) from None
+    check_json_value(data)
+    return data
+
+
+# --- forms and query strings ---------------------------------------------------
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _first_bad_field(request: HttpRequest) -> tuple[str, str] | None:
+    sources = [request.GET]
+    if request.method == "POST" and request.content_type in _FORM_TYPES:
+        sources.append(request.POST)
+    for source in sources:
+        for key, values in source.lists():
+            for text in (key, *values):
+                problem = _bad_text(text)
+                if problem:
+                    # The field's name only if the name itself is clean.
+                    return problem, key if _bad_text(key) is None else ""
+    return None
+
+
+class InputBoundaryMiddleware:
+    """Refuses a form post or query string carrying NUL or broken text with a
+    400 in the shape of the path (OperationOutcome on /fhir/, the envelope on
+    /api/, a short page elsewhere), before any view reads it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        bad = _first_bad_field(request)
+        if bad is None:
+            return self.get_response(request)
+        error = _refuse_text(*bad)
+        return refusal_response(request, error)
+
+
+def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
+    body = {"kind": error.kind, **error.as_dict()}
+    return error_response(
+        request,
+        400,
+        body,
+        page_message=str(
+            _(
+                "The form contained characters that cannot be saved (a NUL character or"
+                " broken text). Remove them and try again."
+            )
+        ),
+    )
+
+
+class JSONParser(BaseParser):
+    """REST framework's JSON parser, through the same checks as every body."""
+
+    media_type = "application/json"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read() if stream is not None else b""
+        if not raw:
+            raise InvalidInput("request.malformed", "The request body is empty.")
+        return json_load(raw)

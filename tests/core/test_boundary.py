@@ -1,0 +1,92 @@
+"""Input refused at the door, whatever the route: too deep, NUL, broken
+Unicode, numbers that no field can hold. Always a 4xx with a stable code (an
+OperationOutcome on /fhir/), never a 500, never a write."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.models import Role
+from tests import factories as f
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+DEEP_ARRAY = b"[" * 100_000 + b"]" * 100_000
+DEEP_OBJECT = b'{"a":' * 3_000 + b"1" + b"}" * 3_000
+
+
+def _fhir_client():
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function())
+    return f.client_for(nurse)
+
+
+def _code(response) -> str:
+    body = response.json()
+    if body.get("resourceType") == "OperationOutcome":
+        return body["issue"][0]["details"]["coding"][0]["code"]
+    return body["error"]["code"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (DEEP_ARRAY, "request.too_deep"),
+        (DEEP_OBJECT, "request.too_deep"),
+        (b'{"username": "a\\ud800", "password": "x"}', "request.invalid_text"),
+        (b'{"username": "a\\u0000b", "password": "x"}', "request.nul_character"),
+        (
+            b'{"username": "a", "password": "x", "organisation": 1e400}',
+            "request.number_out_of_range",
+        ),
+        (b'{"username": ', "request.malformed"),
+    ],
+)
+def test_api_json_body_refused_at_the_door(api_client, raw, code) -> None:
+    response = api_client.post("/api/auth/token", raw, content_type="application/json")
+    assert response.status_code == 400, response.content[:200]
+    assert _code(response) == code
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (DEEP_ARRAY, "request.too_deep"),
+        (DEEP_OBJECT, "request.too_deep"),
+        (b'{"resourceType": "Condition", "note": [{"text": "\\ud83d"}]}', "request.invalid_text"),
+        (b'{"resourceType": "Condition", "note": [{"text": "a\\u0000"}]}', "request.nul_character"),
+    ],
+)
+def test_fhir_body_refused_with_an_operation_outcome(raw, code) -> None:
+    response = _fhir_client().post("/fhir/Condition", raw, content_type="application/fhir+json")
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert _code(response) == code
+
+
+def test_a_body_over_the_limit_is_refused(api_client, settings) -> None:
+    settings.REQUEST_MAX_JSON_BYTES = 2048
+    raw = b'{"username": "' + b"a" * 4096 + b'", "password": "x"}'
+    response = api_client.post("/api/auth/token", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert _code(response) == "request.too_large"
+
+
+def test_nul_in_a_form_post_is_a_400_page_not_a_database_error(client) -> None:
+    response = client.post("/login/", {"username": "nurse\x00", "password": "demo"})
+    assert response.status_code == 400
+    assert b"NUL" in response.content
+
+
+def test_nul_in_a_query_string_is_refused_on_fhir(client) -> None:
+    response = client.get("/fhir/metadata", {"_format": "json\x00"})
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_ordinary_input_still_passes(api_client) -> None:
+    response = api_client.post(
+        "/api/auth/token", {"username": "nobody", "password": "x"}, format="json"
+    )
+    # Refused as a wrong login, not as malformed input.
+    assert response.status_code in (400, 401)
+    assert _code(response) not in {"request.malformed", "request.too_deep"}
