@@ -226,6 +226,11 @@ if not DEBUG:
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO") or "INFO"
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
+# core.logging.configure scrubs CPR-shaped numbers from every record of every
+# logger before this configuration is applied; Django's, gunicorn's and Celery's
+# loggers write through the same scrubbing handler.
+LOGGING_CONFIG = "core.logging.configure"
+_LOG_HANDLER = {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -234,7 +239,10 @@ LOGGING = {
         "request_id": {"()": "core.logging.RequestIdFilter"},
     },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "()": "core.logging.ScrubbingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
     },
     "handlers": {
         "console": {
@@ -244,6 +252,10 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        name: _LOG_HANDLER
+        for name in ("django", "django.server", "django.request", "gunicorn", "celery")
+    },
 }
 
 # --- consent: shared record, break-the-glass, analyses -----------------------

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from core.errors import STATUS_BY_KIND, PlatformError, Throttled
 from core.fhir.outcome import operation_outcome
+from core.logging import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +143,23 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
     return None
 
 
+def _scrub_body(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrub_body(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_body(v) for v in value]
+    return value
+
+
 def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The response body and content type for ``path``: OperationOutcome or envelope."""
+    """The response body and content type for ``path``: OperationOutcome or envelope.
+
+    Every error body passes here, so this is where a CPR number that a client
+    typed into the wrong field (and a validator echoed back) is masked.
+    """
+    body = _scrub_body(body)
     if is_fhir_path(path):
         outcome = operation_outcome(
             kind=body["kind"], code=body["code"], message=body["message"], field=body.get("field")

@@ -1,14 +1,26 @@
-"""Log filters: scrub anything shaped like a CPR number, tag the request id."""
+"""Logging: anything shaped like a CPR number is scrubbed from every record of
+every logger, in one place; each line carries the request id.
+
+Django's own loggers (``django.request``'s "Not Found: <path>", the
+development server's access log), Celery's and gunicorn's keep handlers of
+their own, so a filter on our handler alone would miss them. ``configure``
+(Django's ``LOGGING_CONFIG``) therefore installs a record factory that scrubs
+every record as it is made, whichever logger made it and whichever handler
+writes it, and a formatter that scrubs tracebacks as they are formatted.
+"""
 
 from __future__ import annotations
 
 import logging
+import logging.config
 import re
+from typing import Any
 
 from core.context import current_context
 
-# Ten digits, optionally DDMMYY-SSSS, not part of a longer number.
-_CPR_LIKE = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
+# Ten digits, optionally DDMMYY-SSSS (the dash also URL-encoded), not part of
+# a longer number.
+_CPR_LIKE = re.compile(r"(?<!\d)(\d{6})(?:-|%2[dD])?(\d{4})(?!\d)")
 
 
 def scrub(text: str) -> str:
@@ -33,3 +45,43 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_context().request_id
         return True
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """Formats as usual, then scrubs the whole line, traceback included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
+def _scrubbed(value: object) -> object:
+    return scrub(value) if isinstance(value, str) else value
+
+
+def _install_record_factory() -> None:
+    base = logging.getLogRecordFactory()
+    if getattr(base, "scrubs_cpr", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = base(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # A malformed format string: keep the raw parts, scrubbed.
+            record.msg = scrub(str(record.msg))
+            record.args = tuple(_scrubbed(a) for a in record.args or ())
+            return record
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return record
+
+    factory.scrubs_cpr = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def configure(config: dict[str, Any]) -> None:
+    """Django's ``LOGGING_CONFIG``: scrub every record, then apply ``LOGGING``."""
+    _install_record_factory()
+    logging.config.dictConfig(config)

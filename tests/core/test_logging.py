@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from core.logging import CprScrubFilter, scrub
 
 
@@ -24,3 +26,61 @@ def test_log_records_and_tracebacks_are_scrubbed() -> None:
     text = logging.Formatter().format(record)
     assert "0101401234" not in text
     assert "looked up [cpr]" in text and "bad value [cpr]" in text
+
+
+CPR = "0101411234"
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def _listen(*names: str) -> tuple[_Collect, list[logging.Logger]]:
+    collector = _Collect()
+    loggers = [logging.getLogger(name) for name in names]
+    for logger in loggers:
+        logger.addHandler(collector)
+    return collector, loggers
+
+
+def test_every_logger_is_scrubbed_not_only_ours() -> None:
+    collector, loggers = _listen("django.request", "django.server", "gunicorn.access", "celery")
+    try:
+        for logger in loggers:
+            logger.warning("Not Found: /fhir/Patient/%s", CPR)
+            logger.info('"GET /api/audit/entries?cpr=%s HTTP/1.1" 200', "010141-1234")
+            logger.info("GET /fhir/Patient?identifier=urn%%3Aoid%%3A1.2.208.176.1.2%%7C%s", CPR)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(collector)
+    assert len(collector.lines) == 12
+    assert all("[cpr]" in line for line in collector.lines)
+    assert not any(CPR in line or "1234" in line for line in collector.lines)
+
+
+@pytest.mark.django_db
+def test_a_cpr_in_a_url_never_reaches_the_request_log(client) -> None:
+    collector, loggers = _listen("django.request")
+    try:
+        response = client.get(f"/fhir/Patient/{CPR}")
+    finally:
+        loggers[0].removeHandler(collector)
+    assert response.status_code in (401, 404)
+    assert CPR not in "".join(collector.lines)
+
+
+@pytest.mark.django_db
+def test_a_cpr_typed_into_a_choice_field_is_not_echoed_in_the_error(api_client) -> None:
+    response = api_client.post(
+        "/api/auth/token",
+        {"username": "nurse1", "password": "demo", "role": CPR},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert CPR not in response.content.decode()
+    assert "[cpr]" in response.json()["error"]["message"]
