@@ -94,3 +94,19 @@ def not_allowed(request: HttpRequest) -> HttpResponse:
     """One page for "not allowed": it says nothing about what was asked for."""
     response = TemplateResponse(request, "core/not_allowed.html", status=403)
     return response.render()
+
+
+class NoStoreMiddleware:
+    """Nothing the platform answers is kept by a browser or a proxy: pages, API
+    and FHIR responses carry citizen data, and a shared tablet's cache must not
+    hold it after logout. Static files are answered above this middleware (by
+    WhiteNoise) and keep their long cache."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control") or "no-cache" in response["Cache-Control"]:
+            response["Cache-Control"] = "no-store, private"
+        return response

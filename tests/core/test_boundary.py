@@ -90,3 +90,15 @@ def test_ordinary_input_still_passes(api_client) -> None:
     # Refused as a wrong login, not as malformed input.
     assert response.status_code in (400, 401)
     assert _code(response) not in {"request.malformed", "request.too_deep"}
+
+
+def test_responses_with_citizen_data_are_not_stored_by_browsers_or_proxies(client) -> None:
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function())
+    api = f.client_for(nurse)
+    for response in (
+        api.get("/api/auth/whoami"),
+        api.get("/fhir/metadata"),
+        api.get("/fhir/Condition/999999"),
+        client.get("/login/"),
+    ):
+        assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]
