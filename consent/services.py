@@ -225,7 +225,7 @@ def _store_new(
     audit_record(
         actor=actor,
         action=Action.CREATE,
-        purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+        purpose=decision.audit_purpose(purpose),
         citizen_id=citizen_id,
         resource_type=resource.resource_type,
         resource_id=str(resource.pk),
@@ -366,7 +366,7 @@ def record_resource_update(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+            purpose=decision.audit_purpose(purpose),
             citizen_id=citizen.pk,
             resource_type=resource_type,
             resource_id=str(resource.pk),
@@ -513,7 +513,7 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            purpose=purpose,
+            purpose=decision.audit_purpose(purpose),
             citizen_id=citizen.pk,
             resource_type="Consent",
             resource_id=str(directive.pk),
@@ -562,7 +562,7 @@ def consent_withdraw(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            purpose=purpose,
+            purpose=decision.audit_purpose(purpose),
             citizen_id=citizen.pk,
             resource_type="Consent",
             resource_id=str(directive.pk),
@@ -919,7 +919,7 @@ def _patient_apply(
     audit_record(
         actor=actor,
         action=Action.UPDATE,
-        purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+        purpose=decision.audit_purpose(purpose),
         citizen_id=citizen.pk,
         resource_type="Patient",
         resource_id=str(citizen.pk),
