@@ -80,6 +80,20 @@ def test_break_the_glass_needs_a_reason_a_clinician_and_a_known_citizen(world: W
     assert not BreakGlass.objects.exists()
 
 
+def test_r4_a_break_the_glass_reason_never_carries_a_cpr_number(world: World) -> None:
+    """R4/R9: the reason is copied into every emergency entry, the auditors'
+    exports and the insight report, so a CPR number in it is refused — and the
+    refusal does not repeat the number."""
+    cpr = world.person.cpr
+    for written in (cpr, f"{cpr[:6]}-{cpr[6:]}"):
+        refused = _glass(world.nurse, world.person.pk, reason=f"Bevidstløs borger {written}")
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "break_glass.reason_has_cpr"
+        assert cpr[:6] not in refused.content.decode()
+    assert not BreakGlass.objects.exists()
+    assert not AuditEntry.objects.filter(action="break_glass").exists()
+
+
 def test_r5_break_the_glass_shows_for_the_auditor_and_in_the_citizens_insight(world: World) -> None:
     _glass(world.other_nurse, world.person.pk)
     f.client_for(world.other_nurse).get(f"/fhir/Condition/{world.diagnosis.pk}")
