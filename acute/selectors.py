@@ -1,9 +1,10 @@
 """Reads of the acute function that cross a permission boundary.
 
 One referral or visit: :func:`consent.gate.access_citizen` decides and audits.
-Lists: one set-based decision (:func:`consent.gate.visible_citizens`, the
+Lists: one set-based decision (:func:`consent.gate.visible_record`, the
 gate's rules for searches), one audit entry per citizen shown
-(``audit_record_many``); the refused ones are left out, and recorded as denied.
+(:func:`consent.gate.audit_listed`: emergency for a citizen only the
+override shows); the refused ones are left out, and recorded as denied.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.utils import timezone
 from acute.deadlines import LOCAL
 from acute.models import DeadlineWarning, Episode, NurseShift, Referral, Visit
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
-from consent.gate import access_citizen, visible_citizens
+from consent.gate import Decision, access_citizen, audit_listed, visible_record
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 
@@ -123,23 +124,26 @@ def _gated(actor: Actor, rows: Sequence[Row], resource_type: str) -> list[Row]:
     costs a few queries, not hundreds."""
     citizen_ids = list(dict.fromkeys(row.citizen_id for row in rows))
     allowed_ids: set[int] = set()
+    overrides: dict[int, Decision] = {}
     if citizen_ids:
-        visible, refused = visible_citizens(
-            actor=actor, category=CATEGORY, purpose=Purpose.TREATMENT
-        )
-        allowed_ids = set(visible.filter(pk__in=citizen_ids).values_list("pk", flat=True))
-        allowed_ids -= refused
+        visible = visible_record(actor=actor, category=CATEGORY, purpose=Purpose.TREATMENT)
+        allowed_ids = set(visible.citizens.filter(pk__in=citizen_ids).values_list("pk", flat=True))
+        allowed_ids -= visible.refused
+        overrides = visible.overrides
     permitted = [citizen_id for citizen_id in citizen_ids if citizen_id in allowed_ids]
     denied = [citizen_id for citizen_id in citizen_ids if citizen_id not in allowed_ids]
-    if permitted:
-        audit_record_many(
-            actor=actor,
-            action=Action.SEARCH,
-            purpose=Purpose.TREATMENT,
-            citizen_ids=permitted,
-            resource_type=resource_type,
-            reason_code="care_relationship",
-        )
+    # A citizen on the list only through the nurse's break-the-glass is an
+    # emergency access, recorded with the override's reason.
+    audit_listed(
+        actor=actor,
+        action=Action.SEARCH,
+        purpose=Purpose.TREATMENT,
+        citizen_ids=permitted,
+        overrides=overrides,
+        category=CATEGORY,
+        resource_type=resource_type,
+        reason_code="care_relationship",
+    )
     if denied:
         audit_record_many(
             actor=actor,

@@ -24,8 +24,14 @@ inside them (:func:`in_hidden_period`), and a read of one such resource is
 refused outright (pass ``data_dates``).
 
 Break-the-glass (*værdispring*) replaces 2 and 3 for one clinician, one
-citizen, a short time; every access under it is recorded with purpose
-``emergency`` and the reason ``break_glass``.
+citizen, a short time. Every access that the override alone made possible —
+a read, a write, a search hit, a citizen counted in a total, a list — is
+recorded with purpose ``emergency``, the reason ``break_glass``, and the
+override's id and stated reason in the entry's detail, which is what flags it
+for the auditors and shows it in the citizen's insight report. The decision
+says so (``Decision.break_glass_id``); for searches ``VisibleRecord.overrides``
+names the citizens only the override shows, and :func:`audit_listed` records
+them.
 
 Ask the gate *before* opening a write's transaction: a denial is recorded at
 once and must not be rolled back with the refused write.
@@ -35,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +49,7 @@ from django.db import connection
 from django.db.models import Exists, F, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
 from consent.models import (
     BreakGlass,
     CareRelationship,
@@ -69,6 +75,7 @@ __all__ = [
     "Purpose",
     "access_citizen",
     "access_decide",
+    "audit_listed",
     "consent_in_force",
     "in_hidden_period",
     "patient_create_decide",
@@ -111,10 +118,17 @@ class Decision:
     permitted: bool
     reason_code: str  # why: "care_relationship", "refused", "purpose_not_permitted", ...
     basis: str = ""
+    # Set when the override alone permitted: the open break-the-glass and its reason.
     break_glass_id: int | None = None
+    break_glass_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     # Record data the reader may not see although the citizen is permitted.
     hidden_periods: tuple[HiddenPeriod, ...] = ()
+
+    def audit_purpose(self, asked: str) -> str:
+        """The purpose the audit entry states: ``emergency`` whenever the
+        override alone permitted, whatever purpose the caller asked with."""
+        return Purpose.EMERGENCY if self.break_glass_id else asked
 
 
 def in_hidden_period(when: dt.datetime | None, periods: Iterable[HiddenPeriod]) -> bool:
@@ -476,11 +490,15 @@ def _open_break_glass(actor: Actor, citizen_id: int) -> BreakGlass | None:
     )
 
 
+def _override_decision(glass: BreakGlass) -> Decision:
+    return Decision(True, "break_glass", "break_glass", glass.pk, glass.reason)
+
+
 def _break_glass_decision(actor: Actor, citizen: Citizen, otherwise: Decision) -> Decision:
     glass = _open_break_glass(actor, citizen.pk)
     if glass is None:
         return otherwise
-    return Decision(True, "break_glass", "break_glass", glass.pk)
+    return _override_decision(glass)
 
 
 def access_decide(
@@ -697,7 +715,7 @@ def _decide_and_audit(
     audit_record(
         actor=actor,
         action=action,
-        purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+        purpose=decision.audit_purpose(purpose),
         citizen_id=citizen.pk,
         outcome=Outcome.PERMITTED if decision.permitted else Outcome.DENIED,
         resource_type=resource_type,
@@ -719,6 +737,7 @@ def audit_detail(
         out["category"] = category
     if decision.break_glass_id:
         out["break_glass_id"] = decision.break_glass_id
+        out["break_glass_reason"] = decision.break_glass_reason
     if decision.hidden_periods:
         # The reader got the record without the data the citizen refused by period.
         out["withheld"] = "data_period"
@@ -734,6 +753,10 @@ class VisibleRecord:
     citizens: QuerySet[Citizen]  # may be seen (a subquery)
     refused: set[int]  # ... except these, whom a refusal covers
     hidden: dict[int, tuple[HiddenPeriod, ...]]  # data periods refused, per citizen
+    # The citizens only an open break-the-glass shows (or whose refused data
+    # only it shows), with the gate's decision for each: what a search shows
+    # of them is an emergency access (:func:`audit_listed`).
+    overrides: dict[int, Decision] = field(default_factory=dict)
 
 
 def visible_citizens(
@@ -746,28 +769,55 @@ def visible_citizens(
     return found.citizens, found.refused
 
 
+def _open_break_glasses(actor: Actor) -> dict[int, BreakGlass]:
+    """The actor's open overrides by citizen; of two for one citizen, the one
+    that runs longest (as :func:`_open_break_glass` picks)."""
+    if actor.user is None:
+        return {}
+    found: dict[int, BreakGlass] = {}
+    for glass in BreakGlass.objects.filter(user=actor.user, expires_at__gt=timezone.now()).order_by(
+        "expires_at", "pk"
+    ):
+        found[glass.citizen_id] = glass
+    return found
+
+
 def visible_record(*, actor: Actor, category: str, purpose: str) -> VisibleRecord:
     """:func:`visible_citizens` with, in addition, the data periods each visible
-    citizen has refused to this reader — for searches across the record."""
+    citizen has refused to this reader and the citizens only the override
+    shows — for searches across the record."""
     none = VisibleRecord(Citizen.objects.none(), set(), {})
     if actor.membership is None or actor.role not in CLINICAL_ROLES:
         return none
     if category not in RECORD_CATEGORIES or actor.organisation is None:
         return none
-    if purpose not in PERMITTED_PURPOSES[actor.role] or purpose == Purpose.EMERGENCY:
+    if purpose not in PERMITTED_PURPOSES[actor.role]:
         return none
+    glasses = _open_break_glasses(actor)
+    if purpose == Purpose.EMERGENCY:
+        # As for one citizen: the emergency purpose reaches only the citizens
+        # of an open override, and every one of them through it.
+        return VisibleRecord(
+            Citizen.objects.filter(pk__in=list(glasses)),
+            set(),
+            {},
+            {cid: _override_decision(glass) for cid, glass in glasses.items()},
+        )
     organisation = actor.organisation
     related = Q(pk__in=_open_relationships(actor).values("citizen_id"))
     if organisation.kind == Organisation.Kind.GP_PRACTICE:
         related |= Q(gp_practice=organisation)
     if organisation.kind == Organisation.Kind.HOME_NURSING:
         related |= Q(municipality__in=organisation.serves.all())
-    glass_ids = set(
-        BreakGlass.objects.filter(user=actor.user, expires_at__gt=timezone.now()).values_list(
-            "citizen_id", flat=True
-        )
-    )
     candidates = Citizen.objects.filter(related)
+    overrides: dict[int, Decision] = {}
+    if glasses:
+        # Without a care relationship only the override shows the citizen.
+        with_relationship = set(
+            candidates.filter(pk__in=list(glasses)).values_list("pk", flat=True)
+        )
+        for cid in glasses.keys() - with_relationship:
+            overrides[cid] = _override_decision(glasses[cid])
     denying = {
         d.citizen_id
         for d in _active_directives(candidates.values("pk"))
@@ -777,12 +827,61 @@ def visible_record(*, actor: Actor, category: str, purpose: str) -> VisibleRecor
     hidden: dict[int, tuple[HiddenPeriod, ...]] = {}
     if denying:
         directives = _active_directives(denying)
-        for cid in denying - glass_ids:
+        for cid in denying:
             whole, periods = refusal_for(
                 [d for d in directives if d.citizen_id == cid], actor, purpose
             )
-            if whole:
+            withheld = periods if category in DATED_CATEGORIES else ()
+            if cid in glasses:
+                # The override shows what the refusal withholds from everyone else.
+                if whole or withheld:
+                    overrides[cid] = _override_decision(glasses[cid])
+            elif whole:
                 refused.add(cid)
-            elif periods and category in DATED_CATEGORIES:
-                hidden[cid] = periods
-    return VisibleRecord(Citizen.objects.filter(related | Q(pk__in=glass_ids)), refused, hidden)
+            elif withheld:
+                hidden[cid] = withheld
+    return VisibleRecord(
+        Citizen.objects.filter(related | Q(pk__in=list(glasses))), refused, hidden, overrides
+    )
+
+
+def audit_listed(
+    *,
+    actor: Actor,
+    action: str,
+    purpose: str,
+    citizen_ids: Iterable[int],
+    overrides: Mapping[int, Decision],
+    category: str,
+    resource_type: str = "",
+    reason_code: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record what a search or list disclosed, one entry per citizen (IHE
+    BALP). A citizen only the override showed (``overrides``, from
+    :func:`visible_record`) is an emergency access, with the override's id and
+    reason, as a read under it would be; the others are recorded as asked."""
+    ids = list(dict.fromkeys(citizen_ids))
+    ordinary = [cid for cid in ids if cid not in overrides]
+    if ordinary:
+        audit_record_many(
+            actor=actor,
+            action=action,
+            purpose=purpose,
+            citizen_ids=ordinary,
+            resource_type=resource_type,
+            reason_code=reason_code,
+            detail=detail,
+        )
+    for cid in ids:
+        decision = overrides.get(cid)
+        if decision is not None:
+            audit_record(
+                actor=actor,
+                action=action,
+                purpose=decision.audit_purpose(purpose),
+                citizen_id=cid,
+                resource_type=resource_type,
+                reason_code=decision.reason_code,
+                detail=audit_detail(decision, category, detail),
+            )

@@ -14,7 +14,7 @@ from django.utils import timezone
 from consent.audit.fhir import audit_event_resource
 from consent.audit.models import AuditEntry
 from consent.audit.selectors import Disclosure, audit_entries_for_citizen
-from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.fhir import (
     CATEGORY_SYSTEM,
     RECORD_JSON_FIELDS,
@@ -30,9 +30,11 @@ from consent.gate import (
     CATEGORY_SUMMARY,
     CLINICAL_ROLES,
     PERMITTED_PURPOSES,
+    Decision,
     HiddenPeriod,
     access_citizen,
     access_record,
+    audit_listed,
     record_fetch,
     visible_record,
 )
@@ -234,6 +236,7 @@ def record_search(
 ) -> tuple[list[RecordResource], int]:
     """A page of matches and the total — both counting only what the actor may see."""
     qs = RecordResource.objects.filter(resource_type=resource_type)
+    overrides: dict[int, Decision] = {}
     if params.patient is not None:
         try:
             citizen = access_citizen(
@@ -265,6 +268,7 @@ def record_search(
             )
             return [], 0
         visible = visible_record(actor=actor, category=CATEGORY_SUMMARY, purpose=purpose)
+        overrides = visible.overrides
         qs = without_hidden_data(
             qs.filter(citizen__in=visible.citizens.values("pk")).exclude(
                 citizen_id__in=visible.refused
@@ -278,12 +282,24 @@ def record_search(
             offset : offset + count
         ]
     )
-    if params.patient is None and page:
-        audit_record_many(
+    if params.patient is None:
+        # A citizen the override alone let into the total discloses as much as
+        # one on the page (that such records exist), so each is recorded too.
+        counted = (
+            qs.filter(citizen_id__in=list(overrides))
+            .order_by()
+            .values_list("citizen_id", flat=True)
+            .distinct()
+            if overrides
+            else []
+        )
+        audit_listed(
             actor=actor,
             action=Action.SEARCH,
             purpose=purpose,
-            citizen_ids=[r.citizen_id for r in page],
+            citizen_ids=[*(r.citizen_id for r in page), *sorted(counted)],
+            overrides=overrides,
+            category=CATEGORY_SUMMARY,
             resource_type=resource_type,
             detail={"category": params.category or "", "code": params.code or ""},
         )
@@ -492,7 +508,11 @@ def _audit_events(report: InsightReport) -> list[dict[str, Any]]:
     events = []
     for entry in entries:
         event = audit_event_resource(entry)
-        if entry.action == Action.BREAK_GLASS or entry.reason_code == "break_glass":
+        if (
+            entry.action == Action.BREAK_GLASS
+            or entry.purpose == Purpose.EMERGENCY
+            or entry.reason_code == "break_glass"
+        ):
             event.setdefault("subtype", []).append(
                 {"system": "urn:tvaerakut:audit-flag", "code": "break-the-glass"}
             )

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.fhir import (
@@ -49,6 +50,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.fhir.patient import patient_resource
+from core.logging import scrub
 from core.models import Citizen, Organisation, Role, User
 from core.services import citizen_create
 from core.validation import full_clean_or_raise
@@ -225,7 +227,7 @@ def _store_new(
     audit_record(
         actor=actor,
         action=Action.CREATE,
-        purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+        purpose=decision.audit_purpose(purpose),
         citizen_id=citizen_id,
         resource_type=resource.resource_type,
         resource_id=str(resource.pk),
@@ -366,7 +368,7 @@ def record_resource_update(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+            purpose=decision.audit_purpose(purpose),
             citizen_id=citizen.pk,
             resource_type=resource_type,
             resource_id=str(resource.pk),
@@ -513,7 +515,7 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         audit_record(
             actor=actor,
             action=Action.CREATE,
-            purpose=purpose,
+            purpose=decision.audit_purpose(purpose),
             citizen_id=citizen.pk,
             resource_type="Consent",
             resource_id=str(directive.pk),
@@ -562,7 +564,7 @@ def consent_withdraw(
         audit_record(
             actor=actor,
             action=Action.UPDATE,
-            purpose=purpose,
+            purpose=decision.audit_purpose(purpose),
             citizen_id=citizen.pk,
             resource_type="Consent",
             resource_id=str(directive.pk),
@@ -586,6 +588,14 @@ def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) 
         raise InvalidInput(
             "break_glass.reason_required",
             "State why (at least 10 characters): break-the-glass needs a reason.",
+            field="reason",
+        )
+    if scrub(reason) != reason:
+        # The reason travels with every access made under the override (audit
+        # entries, the auditors' exports, the insight report): never a CPR number.
+        raise InvalidInput(
+            "break_glass.reason_has_cpr",
+            gettext("Write the reason without a CPR number; the citizen is already chosen."),
             field="reason",
         )
     if basis not in BreakGlass.Basis.values:
@@ -919,7 +929,7 @@ def _patient_apply(
     audit_record(
         actor=actor,
         action=Action.UPDATE,
-        purpose=Purpose.EMERGENCY if decision.break_glass_id else purpose,
+        purpose=decision.audit_purpose(purpose),
         citizen_id=citizen.pk,
         resource_type="Patient",
         resource_id=str(citizen.pk),

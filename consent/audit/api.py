@@ -20,7 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent.audit.chain import chain_verify
-from consent.audit.fhir import OUTCOME_BY_CODE, audit_bundle, audit_event_resource
+from consent.audit.fhir import (
+    OUTCOME_BY_CODE,
+    audit_bundle,
+    audit_event_resource,
+    break_glass_reason,
+)
 from consent.audit.models import Action, AuditEntry, EntryReview
 from consent.audit.selectors import (
     AuditQuery,
@@ -60,8 +65,10 @@ CSV_COLUMNS = [
     "request_id",
     "client_address",
     "user_agent",
-    "flags",
 ]
+# From the entry's detail: the break-the-glass an emergency access was made
+# under, and the reason the clinician stated for it. Then the auditors' flags.
+CSV_EXTRA_COLUMNS = ["break_glass_id", "break_glass_reason", "flags"]
 
 
 def _actor(request: Request) -> Actor:
@@ -205,10 +212,11 @@ def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpRes
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     writer = csv.writer(response)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([*CSV_COLUMNS, *CSV_EXTRA_COLUMNS])
     for e in rows:
-        values = [getattr(e, c) for c in CSV_COLUMNS[:-1]]
+        values = [getattr(e, c) for c in CSV_COLUMNS]
         values[1] = e.recorded_at.isoformat()
+        values += [e.detail.get("break_glass_id"), break_glass_reason(e)]
         writer.writerow(
             ["" if v is None else _csv_safe(str(v)) for v in values]
             + [" ".join(flags.get(e.id, []))]

@@ -55,6 +55,25 @@ OUTCOME_CODE = {Outcome.PERMITTED: "0", Outcome.DENIED: "4"}
 OUTCOME_BY_CODE = {code: outcome for outcome, code in OUTCOME_CODE.items()}
 
 
+def break_glass_reason(entry: AuditEntry) -> str | None:
+    """The reason stated for the break-the-glass behind this entry: on the
+    override itself, and on every access made under it."""
+    detail = entry.detail or {}
+    if entry.action == Action.BREAK_GLASS:
+        return detail.get("reason")
+    return detail.get("break_glass_reason")
+
+
+def _break_glass_details(entry: AuditEntry) -> list[dict[str, str]]:
+    glass_id = (entry.detail or {}).get("break_glass_id")
+    if glass_id is None:
+        return []
+    return [
+        {"type": "break-glass-id", "valueString": str(glass_id)},
+        {"type": "break-glass-reason", "valueString": break_glass_reason(entry) or ""},
+    ]
+
+
 def audit_event_resource(entry: AuditEntry) -> dict[str, Any]:
     interaction = _INTERACTION.get(Action(entry.action))
     subtype = [
@@ -127,13 +146,16 @@ def audit_event_resource(entry: AuditEntry) -> dict[str, Any]:
 
     entities: list[dict[str, Any]] = []
     if entry.citizen_id is not None:
-        entities.append(
-            {
-                "what": {"reference": f"Patient/{entry.citizen_id}"},
-                "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
-                "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"},
-            }
-        )
+        patient: dict[str, Any] = {
+            "what": {"reference": f"Patient/{entry.citizen_id}"},
+            "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
+            "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"},
+        }
+        # An emergency access names the override it was made under, and why.
+        glass = _break_glass_details(entry)
+        if glass:
+            patient["detail"] = glass
+        entities.append(patient)
     if entry.resource_type:
         what: dict[str, Any] = {"type": entry.resource_type}
         if entry.resource_id:

@@ -3,7 +3,8 @@
 A periodic scan (``consent.audit.flags_scan``) reads the chain from where it last
 stopped and raises flags beside the log (:class:`AuditFlag`), never in it:
 
-- ``break_glass`` — break-the-glass used (action or emergency purpose);
+- ``break_glass`` — break-the-glass used: the override itself, and every
+  access it alone made possible (purpose ``emergency``, reason ``break_glass``);
 - ``denied`` — a refused attempt;
 - ``off_shift`` — a user acted while a registered shift checker says they were
   off shift (shifts live in ``acute``, which registers a checker here);
@@ -48,6 +49,8 @@ AGREEMENT_KINDS = frozenset(
     }
 )
 WINDOW = dt.timedelta(hours=1)
+# The gate's reason code for an access only an open break-the-glass permitted.
+BREAK_GLASS_REASON = "break_glass"
 
 
 def register_shift_checker(fn: ShiftChecker) -> None:
@@ -114,7 +117,11 @@ def _flags_for(entries: list[AuditEntry], threshold: int) -> list[AuditFlag]:
         e.actor_organisation_id for e in entries if e.actor_organisation_id is not None
     )
     for entry in entries:
-        if entry.action == Action.BREAK_GLASS or entry.purpose == Purpose.EMERGENCY:
+        if (
+            entry.action == Action.BREAK_GLASS
+            or entry.purpose == Purpose.EMERGENCY
+            or entry.reason_code == BREAK_GLASS_REASON
+        ):
             raise_flag(entry, Flag.BREAK_GLASS)
         if entry.outcome == Outcome.DENIED:
             raise_flag(entry, Flag.DENIED, reason_code=entry.reason_code)

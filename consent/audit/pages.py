@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from consent.audit.api import csv_response, export_rows
 from consent.audit.chain import chain_verify
+from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, Flag, Outcome, Purpose
 from consent.audit.selectors import (
     audit_entry_get,
@@ -60,7 +61,7 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
     except PlatformError as exc:
         return render_page(request, template, context, error=exc)
     for entry in rows:
-        entry.flag_list = flags.get(entry.id, [])  # type: ignore[attr-defined]
+        entry.flag_list = _flag_labels(flags.get(entry.id, []))  # type: ignore[attr-defined]
         entry.review = reviews.get(entry.id)  # type: ignore[attr-defined]
     context.update(
         rows=rows,
@@ -68,6 +69,11 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         export_query=urlencode(params),
     )
     return render_page(request, template, context)
+
+
+def _flag_labels(kinds: list[str]) -> list[str]:
+    """The flags as the page names them (translated there), never as codes."""
+    return [str(Flag(kind).label) for kind in kinds]
 
 
 @page(Role.AUDITOR)
@@ -97,7 +103,13 @@ def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     return render_page(
         request,
         "audit/entry.html",
-        {"entry": entry, "flag_list": flags.get(entry.id, []), "review": reviews.get(entry.id)},
+        {
+            "entry": entry,
+            "flag_list": _flag_labels(flags.get(entry.id, [])),
+            "review": reviews.get(entry.id),
+            "break_glass_id": entry.detail.get("break_glass_id"),
+            "break_glass_reason": break_glass_reason(entry),
+        },
     )
 
 

@@ -346,3 +346,129 @@ def test_break_the_glass_needs_a_reason_and_is_recorded():
         {"reason": "Bevidstløs, livstruende tilstand", "basis": "cannot_be_asked"},
     )
     assert refused.status_code in (403, 404)
+
+
+# --- break-the-glass on the pages and lists (R4, R9) -------------------------------
+
+OVERRIDE_REASON = "Bevidstløs, livstruende tilstand"
+
+
+def _refused_by(membership, citizen_id: int) -> None:
+    """The citizen refuses the acute function as a whole (R4)."""
+    from consent.services import consent_create
+    from tests.consent import bodies
+
+    consent_create(
+        actor=Actor.for_membership(membership),
+        data=bodies.refusal(citizen_id),
+        purpose="treatment",
+    )
+
+
+def _entries_since(membership, before: int) -> dict[int, list[AuditEntry]]:
+    by_citizen: dict[int, list[AuditEntry]] = {}
+    for entry in AuditEntry.objects.filter(id__gt=before, actor_user_id=membership.user_id):
+        by_citizen.setdefault(entry.citizen_id, []).append(entry)
+    return by_citizen
+
+
+def _last_entry() -> int:
+    return AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _emergency(entry: AuditEntry, glass_id: int) -> bool:
+    return (
+        (entry.outcome, entry.purpose, entry.reason_code)
+        == ("permitted", "emergency", "break_glass")
+        and entry.detail.get("break_glass_id") == glass_id
+        and entry.detail.get("break_glass_reason") == OVERRIDE_REASON
+    )
+
+
+def _ordinary(entry: AuditEntry) -> bool:
+    return (entry.outcome, entry.purpose) == ("permitted", "treatment") and (
+        "break_glass_id" not in entry.detail
+    )
+
+
+def _flagged() -> set[int]:
+    from consent.audit.flags import flags_scan
+    from consent.audit.models import AuditFlag
+
+    flags_scan()
+    return set(AuditFlag.objects.filter(kind="break_glass").values_list("entry_id", flat=True))
+
+
+def test_r4_her_visit_list_and_visit_page_under_the_override_are_emergency_accesses():
+    """R4/R9: the citizen of one of her visits refused the acute function; only
+    her break-the-glass puts the visit back on her list and opens its page, and
+    each of those accesses is recorded as an emergency with the reason and
+    flagged. Her other visit, on the same list, stays an ordinary access."""
+    from consent.models import BreakGlass
+
+    nurse, shift = factories.acute_nurse_on_shift(max_load=5)
+    refused = _assigned((nurse, shift))[2]
+    plain = _assigned((nurse, shift))[2]
+    _refused_by(nurse, refused.citizen_id)
+    client = _login(nurse)
+    html = client.get("/nurse/visits/").content.decode()
+    assert f"/nurse/visits/{refused.pk}/" not in html and f"/nurse/visits/{plain.pk}/" in html
+    opened = client.post(
+        f"/nurse/visits/{refused.pk}/break-glass/",
+        {"reason": OVERRIDE_REASON, "basis": "cannot_be_asked"},
+    )
+    assert opened.status_code == 302
+    glass = BreakGlass.objects.get(user=nurse.user)
+
+    before = _last_entry()
+    html = client.get("/nurse/visits/").content.decode()
+    assert f"/nurse/visits/{refused.pk}/" in html and f"/nurse/visits/{plain.pk}/" in html
+    listed = _entries_since(nurse, before)
+    [theirs] = listed[refused.citizen_id]
+    [mine] = listed[plain.citizen_id]
+    assert theirs.action == "search" and _emergency(theirs, glass.pk)
+    assert _ordinary(mine)
+
+    before = _last_entry()
+    page = client.get(f"/nurse/visits/{refused.pk}/")
+    assert page.status_code == 200 and refused.citizen.family_name in page.content.decode()
+    read = _entries_since(nurse, before)[refused.citizen_id]
+    assert {e.resource_type for e in read} >= {"Encounter", "Patient"}  # the visit, $everything
+    assert all(_emergency(e, glass.pk) for e in read)
+
+    before = _last_entry()
+    assert client.get(f"/nurse/visits/{plain.pk}/").status_code == 200
+    other = _entries_since(nurse, before)[plain.citizen_id]
+    assert other and all(_ordinary(e) for e in other)
+
+    flagged = _flagged()
+    assert {theirs.id, *(e.id for e in read)} <= flagged
+    assert not {mine.id, *(e.id for e in other)} & flagged
+
+
+def test_r4_the_coordinators_board_under_the_override_is_an_emergency_access():
+    """R4/R9: a referral whose citizen refused the acute function is on the
+    coordinator's board only under her break-the-glass, recorded as an
+    emergency; the other referrals on the board stay ordinary."""
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    refused = factories.acute_referral(by=coordinator)
+    plain = factories.acute_referral(by=coordinator)
+    _refused_by(coordinator, refused.citizen_id)
+    client = factories.client_for(coordinator)
+    shown = {r["id"] for r in client.get("/api/acute/referrals").json()["results"]}
+    assert refused.pk not in shown and plain.pk in shown
+    opened = client.post(
+        "/api/consent/break-glass",
+        {"citizen_id": refused.citizen_id, "reason": OVERRIDE_REASON, "basis": "cannot_be_asked"},
+        format="json",
+    )
+    assert opened.status_code == 201
+    before = _last_entry()
+    shown = {r["id"] for r in client.get("/api/acute/referrals").json()["results"]}
+    assert {refused.pk, plain.pk} <= shown
+    listed = _entries_since(coordinator, before)
+    [theirs] = listed[refused.citizen_id]
+    [mine] = listed[plain.citizen_id]
+    assert _emergency(theirs, opened.json()["id"]) and _ordinary(mine)
+    flagged = _flagged()
+    assert theirs.id in flagged and mine.id not in flagged
