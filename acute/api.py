@@ -114,7 +114,15 @@ def visit_out(visit: Visit) -> dict[str, Any]:
         "cancel_reason": visit.cancel_reason,
         "assessment": visit.assessment,
         "outcome": visit.outcome,
+        "hold_override_reason": visit.hold_override_reason,
     }
+
+
+def hold_out(referral: Referral) -> dict[str, Any] | None:
+    """The hospital admission hold (R12), or ``None`` when the referral is not on hold."""
+    if referral.on_hold_since is None:
+        return None
+    return {"since": referral.on_hold_since, "reason": referral.on_hold_reason}
 
 
 def referral_out(referral: Referral) -> dict[str, Any]:
@@ -140,9 +148,7 @@ def referral_out(referral: Referral) -> dict[str, Any]:
         "triaged_at": referral.triaged_at,
         "decline_reason": referral.decline_reason,
         "reached_at": referral.reached_at,
-        "on_hold": {"since": referral.on_hold_since, "reason": referral.on_hold_reason}
-        if referral.on_hold_since
-        else None,
+        "on_hold": hold_out(referral),
     }
     active = getattr(referral, "active_visits", None)
     if active is not None:
@@ -346,6 +352,8 @@ class SuggestionsView(APIView):
             {
                 "referral": referral.pk,
                 "deadline_at": referral.deadline_at,
+                # On hold, an assignment needs ``hold_override_reason`` (R12).
+                "on_hold": hold_out(referral),
                 "results": [
                     {
                         "rank": index + 1,
@@ -367,13 +375,23 @@ class SuggestionsView(APIView):
         )
 
 
-class AssignIn(serializers.Serializer[Any]):
+class HoldOverrideIn(serializers.Serializer[Any]):
+    # Absent: an ordinary assignment, refused while the referral is on hold for
+    # a hospital admission. Given: the coordinator's reason for sending a nurse
+    # anyway (R12); the service refuses a blank one with its own code.
+    hold_override_reason = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, trim_whitespace=False
+    )
+
+
+class AssignIn(HoldOverrideIn):
     shift = serializers.IntegerField(min_value=1)
     replacing_visit = serializers.IntegerField(min_value=1, required=False)
 
 
 class AssignView(APIView):
-    """Assign (or with ``replacing_visit``, reassign) a nurse from the list."""
+    """Assign (or with ``replacing_visit``, reassign) a nurse from the list; with
+    ``hold_override_reason`` also to a referral on hold for a hospital admission (R12)."""
 
     permission_classes = [COORDINATOR]
 
@@ -391,7 +409,13 @@ class AssignView(APIView):
                 raise NotFoundOrNotAllowed(
                     "visit.not_found", "No such visit on this referral.", field="replacing_visit"
                 )
-        visit = services.visit_assign(referral=referral, shift=shift, by=actor, replacing=replacing)
+        visit = services.visit_assign(
+            referral=referral,
+            shift=shift,
+            by=actor,
+            replacing=replacing,
+            hold_override_reason=data.get("hold_override_reason"),
+        )
         return Response(visit_out(visit), status=201)
 
 
@@ -526,7 +550,7 @@ class VitalSignsView(APIView):
 # --- episodes ----------------------------------------------------------------
 
 
-class FollowUpIn(serializers.Serializer[Any]):
+class FollowUpIn(HoldOverrideIn):
     shift = serializers.IntegerField(min_value=1)
     planned_for = serializers.DateTimeField()
 
@@ -542,7 +566,11 @@ class FollowUpView(APIView):
         if shift is None:
             raise NotFoundOrNotAllowed("shift.not_found", "No such shift.", field="shift")
         visit = services.visit_plan_follow_up(
-            episode=episode, shift=shift, planned_for=data["planned_for"], by=actor
+            episode=episode,
+            shift=shift,
+            planned_for=data["planned_for"],
+            by=actor,
+            hold_override_reason=data.get("hold_override_reason"),
         )
         return Response(visit_out(visit), status=201)
 

@@ -14,7 +14,8 @@ class AcuteConfig(AppConfig):
                 documentation=(
                     "Referrals to the acute function (ids referral-<n>). Create: physicians of"
                     " hospitals, 1813 and GP practices, and municipal home nurses; the"
-                    " responsible physician (behandlingsansvar) is required."
+                    " responsible physician (behandlingsansvar) is required. While the"
+                    " citizen is admitted to hospital the status is on-hold (R12)."
                 ),
             )
         )
@@ -22,7 +23,10 @@ class AcuteConfig(AppConfig):
             ResourceCapability(
                 type="Task",
                 interactions=["read"],
-                documentation="A nurse's assignment to a referral (ids visit-<n>).",
+                documentation=(
+                    "A nurse's assignment to a referral (ids visit-<n>); one made while the"
+                    " referral was on hold carries the coordinator's reason (R12)."
+                ),
             )
         )
         register_resource(

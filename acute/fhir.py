@@ -2,8 +2,10 @@
 visit as Encounter (ids ``visit-<n>``), vital signs as Observation (LOINC, UCUM).
 
 Extensions (this platform's, under ``EXT``) carry what core FHIR has no
-element for: the referrer's call-back number and the physician holding
-treatment responsibility (*behandlingsansvar*).
+element for: the referrer's call-back number, the physician holding
+treatment responsibility (*behandlingsansvar*), the hold while the citizen is
+admitted to hospital and the coordinator's reason for sending a nurse anyway
+(R12).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ EXT = "https://tvaerakut.dk/fhir/StructureDefinition"
 EXT_CALLBACK = f"{EXT}/referrer-callback"
 EXT_RESPONSIBLE = f"{EXT}/responsible-physician"
 EXT_SKILLS = f"{EXT}/required-skills"
+EXT_HOLD = f"{EXT}/on-hold"
+EXT_HOLD_OVERRIDE = f"{EXT}/hold-override-reason"
+HOLD_REASON_SYSTEM = "https://tvaerakut.dk/fhir/CodeSystem/hold-reason"
 URGENCY_SYSTEM = "https://tvaerakut.dk/fhir/CodeSystem/urgency"
 OUTCOME_SYSTEM = "https://tvaerakut.dk/fhir/CodeSystem/episode-outcome"
 LOINC = "http://loinc.org"
@@ -71,11 +76,18 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _service_request_status(referral: Referral) -> str:
+    # Held while the citizen is admitted to hospital (R12): FHIR's own "on-hold".
+    if referral.on_hold_since is not None:
+        return "on-hold"
+    return SERVICE_REQUEST_STATUS[Referral.Status(referral.status)]
+
+
 def service_request_resource(referral: Referral) -> dict[str, Any]:
     data: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "id": f"referral-{referral.pk}",
-        "status": SERVICE_REQUEST_STATUS[Referral.Status(referral.status)],
+        "status": _service_request_status(referral),
         "intent": "order",
         "priority": PRIORITY_BY_URGENCY[Urgency(referral.urgency)],
         "category": [
@@ -126,6 +138,22 @@ def service_request_resource(referral: Referral) -> dict[str, Any]:
         data["extension"].extend(
             {"url": EXT_SKILLS, "valueCode": skill} for skill in referral.required_skills
         )
+    if referral.on_hold_since is not None:
+        data["extension"].append(
+            {
+                "url": EXT_HOLD,
+                "extension": [
+                    {"url": "since", "valueDateTime": referral.on_hold_since.isoformat()},
+                    {
+                        "url": "reason",
+                        "valueCoding": {
+                            "system": HOLD_REASON_SYSTEM,
+                            "code": referral.on_hold_reason,
+                        },
+                    },
+                ],
+            }
+        )
     if referral.decline_reason:
         data["note"].append({"text": f"Declined: {referral.decline_reason}"})
     return ServiceRequest.model_validate(data).model_dump(mode="json", exclude_none=True)
@@ -152,6 +180,8 @@ def task_resource(visit: Visit) -> dict[str, Any]:
         data["basedOn"] = [{"reference": f"ServiceRequest/referral-{visit.referral_id}"}]
     if visit.cancel_reason:
         data["statusReason"] = {"text": visit.get_cancel_reason_display()}
+    if visit.hold_override_reason:
+        data["extension"] = [{"url": EXT_HOLD_OVERRIDE, "valueString": visit.hold_override_reason}]
     return Task.model_validate(data).model_dump(mode="json", exclude_none=True)
 
 

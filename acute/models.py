@@ -339,6 +339,9 @@ class Visit(models.Model):
     cancel_note = models.TextField(blank=True)
     assessment = models.TextField(blank=True)
     outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+    # Why the coordinator sent a nurse although the referral was on hold for a
+    # hospital admission (R12); empty for every ordinary assignment.
+    hold_override_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         indexes = [
@@ -365,6 +368,11 @@ class Visit(models.Model):
             models.CheckConstraint(
                 name="acute_visit_on_site_has_time",
                 condition=~Q(status__in=["on_site", "completed"]) | Q(on_site_at__isnull=False),
+            ),
+            # An override is a stated reason, never blanks.
+            models.CheckConstraint(
+                name="acute_visit_hold_override_reason_not_blank",
+                condition=~Q(hold_override_reason__regex=r"^\s+$"),
             ),
             models.CheckConstraint(
                 name="acute_visit_completed_has_outcome",

@@ -817,6 +817,8 @@ def _referral_page(
             "suggestions": services.dispatch_rank(referral=referral)
             if referral.status == "accepted"
             else [],
+            # A refused override keeps what she typed.
+            "hold_override_reason": request.POST.get("hold_override_reason", ""),
             "now": timezone.now(),
         },
         error=error,
@@ -831,7 +833,9 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
 @page(Role.COORDINATOR)
 @require_POST
 def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
-    """Assign, or reassign (the active visit is replaced in the same transaction)."""
+    """Assign, or reassign (the active visit is replaced in the same transaction).
+    The form of a referral on hold for a hospital admission carries the reason
+    field; the service refuses the assignment without a reason (R12)."""
     actor = page_actor(request)
     try:
         referral = acute_selectors.referral_get(
@@ -841,7 +845,13 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
         if shift is None:
             raise InvalidInput("assign.shift_unknown", _("Choose a nurse on shift."), field="shift")
         replacing = referral.visits.filter(status__in=Visit.ACTIVE_STATUSES).first()
-        services.visit_assign(referral=referral, shift=shift, by=actor, replacing=replacing)
+        services.visit_assign(
+            referral=referral,
+            shift=shift,
+            by=actor,
+            replacing=replacing,
+            hold_override_reason=request.POST.get("hold_override_reason"),
+        )
     except PlatformError as exc:
         return _referral_page(request, referral_id, exc)
     messages.success(request, _("Nurse assigned."))

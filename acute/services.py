@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from acute import signals
 from acute.deadlines import deadline_for
@@ -38,6 +40,7 @@ from acute.models import (
     VitalSign,
 )
 from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Outcome as AuditOutcome
 from consent.models import CareRelationship
 from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
@@ -49,6 +52,7 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
+from core.logging import scrub
 from core.models import Citizen, Organisation, Role, User
 from core.validation import full_clean_or_raise
 
@@ -73,6 +77,7 @@ def _audit(
     resource_type: str,
     resource_id: object,
     detail: dict[str, object] | None = None,
+    reason_code: str = "acute_function",
 ) -> None:
     audit_record(
         actor=by,
@@ -81,7 +86,7 @@ def _audit(
         citizen_id=citizen_id,
         resource_type=resource_type,
         resource_id=str(resource_id),
-        reason_code="acute_function",
+        reason_code=reason_code,
         detail=detail,
     )
 
@@ -576,18 +581,115 @@ def dispatch_rank(*, referral: Referral, now: dt.datetime | None = None) -> list
     return rank(states, need, now=now)
 
 
+# --- the hospital admission hold at dispatch (R12) -----------------------------
+
+HOLD_OVERRIDE_REASON_MAX_LENGTH = 500
+
+
+def _hold_override(*, held: Referral | None, reason: str | None) -> str:
+    """R12: while the citizen is admitted to hospital her referral is on hold,
+    and a nurse is sent only when the coordinator states why she should go
+    anyway. ``held`` is the locked referral on hold (``None`` when there is
+    none); ``reason`` is ``None`` when no override was asked for. Returns the
+    reason to keep on the visit, empty for an ordinary assignment: a reason
+    given for a referral no longer on hold (the discharge came first) is not
+    kept, since there is nothing left to override."""
+    if held is None:
+        return ""
+    if reason is None:
+        raise Conflict(
+            "referral.on_hold",
+            _(
+                "The citizen is admitted to hospital and the referral is on hold."
+                " Assign a nurse only with a reason for going anyway."
+            ),
+            rule="R12",
+        )
+    cleaned = reason.strip()
+    if not cleaned:
+        raise InvalidInput(
+            "referral.hold_override_reason_required",
+            _("Give the reason for sending a nurse although the citizen is admitted to hospital."),
+            field="hold_override_reason",
+            rule="R12",
+        )
+    if len(cleaned) > HOLD_OVERRIDE_REASON_MAX_LENGTH:
+        raise InvalidInput(
+            "referral.hold_override_reason_too_long",
+            _("Keep the reason to %(limit)d characters.")
+            % {"limit": HOLD_OVERRIDE_REASON_MAX_LENGTH},
+            field="hold_override_reason",
+            rule="R12",
+        )
+    # The reason is shown on the board and kept in the audit log: no CPR numbers there.
+    if scrub(cleaned) != cleaned:
+        raise InvalidInput(
+            "referral.hold_override_reason_cpr",
+            _("Write the reason without a CPR number."),
+            field="hold_override_reason",
+            rule="R12",
+        )
+    return cleaned
+
+
+def _hold_audit_detail(held: Referral | None, reason: str) -> dict[str, object]:
+    if held is None or not reason:
+        return {}
+    return {
+        "on_hold_since": held.on_hold_since,
+        "on_hold_reason": held.on_hold_reason,
+        "hold_override_reason": reason,
+    }
+
+
+@contextmanager
+def _hold_refusal_audited(
+    *, by: Actor, citizen_id: int, detail: dict[str, object]
+) -> Iterator[None]:
+    """A refused assignment to a referral on hold is a denied attempt (R9). It is
+    recorded after the refused transaction has rolled back, so it stays."""
+    try:
+        yield
+    except PlatformError as exc:
+        if exc.rule == "R12":
+            audit_record(
+                actor=by,
+                action=Action.CREATE,
+                purpose=Purpose.TREATMENT,
+                citizen_id=citizen_id,
+                outcome=AuditOutcome.DENIED,
+                resource_type="Task",
+                reason_code=exc.code,
+                detail={"rule": exc.rule, **detail},
+            )
+        raise
+
+
 def visit_assign(
     *,
     referral: Referral,
     shift: NurseShift,
     by: Actor,
     replacing: Visit | None = None,
+    hold_override_reason: str | None = None,
 ) -> Visit:
     """Assign a nurse to an accepted referral. Row locks on the referral and on the
     shift make two coordinators assigning at once, or one nurse assigned twice at
-    once beyond her load, end with exactly one winner."""
+    once beyond her load, end with exactly one winner.
+
+    Every door that sends a nurse on a referral comes here (the coordinator's
+    API and board, reassignment, automatic dispatch), so this is where a
+    referral on hold for a hospital admission is refused (R12) unless
+    ``hold_override_reason`` says why a nurse goes anyway."""
     now = timezone.now()
-    with transaction.atomic():
+    with (
+        _hold_refusal_audited(
+            by=by,
+            citizen_id=referral.citizen_id,
+            detail={"referral": referral.pk, "nurse": shift.nurse_id},
+        ),
+        transaction.atomic(),
+    ):
         referral = _lock_referral(referral)
         shift = NurseShift.objects.select_for_update().select_related("nurse").get(pk=shift.pk)
         if referral.status != Referral.Status.ACCEPTED:
@@ -595,6 +697,10 @@ def visit_assign(
                 "referral.not_accepted",
                 "Only an accepted referral that is not closed can be dispatched.",
             )
+        # Checked under the referral's row lock: an admission and a discharge
+        # change the hold under the same lock.
+        held = referral if referral.on_hold_since is not None else None
+        override_reason = _hold_override(held=held, reason=hold_override_reason)
         if replacing is not None:
             replacing = Visit.objects.select_for_update().get(pk=replacing.pk)
             if replacing.referral_id != referral.pk or not replacing.is_active:
@@ -638,6 +744,7 @@ def visit_assign(
             respond_by=now + dt.timedelta(minutes=settings.ACUTE_ACCEPT_WITHIN_MINUTES),
             estimated_arrival_at=suggestion.estimated_arrival_at if suggestion else None,
             estimated_travel_km=suggestion.travel_km if suggestion else None,
+            hold_override_reason=override_reason,
         )
         full_clean_or_raise(visit, code="visit.invalid")
         visit.save(force_insert=True)
@@ -648,7 +755,12 @@ def visit_assign(
             citizen_id=referral.citizen_id,
             resource_type="Task",
             resource_id=f"visit-{visit.pk}",
-            detail={"nurse": shift.nurse_id, "referral": referral.pk},
+            detail={
+                "nurse": shift.nurse_id,
+                "referral": referral.pk,
+                **_hold_audit_detail(held, override_reason),
+            },
+            reason_code="hold_override" if override_reason else "acute_function",
         )
     return visit
 
@@ -665,16 +777,20 @@ def _open_nurse_relationship(visit: Visit, shift: NurseShift) -> None:
 
 
 def dispatch_auto_assign(*, referral: Referral, by: Actor) -> Visit | None:
-    """Assign the best-ranked nurse; ``None`` when nobody is eligible (the board shows it)."""
-    if referral.on_hold_since is not None:
-        return None  # the citizen is in hospital: the coordinator decides
+    """Assign the best-ranked nurse; ``None`` when nobody is eligible (the board shows it).
+
+    Never a referral on hold for a hospital admission (R12): only a
+    coordinator, with a reason, sends a nurse to a citizen in hospital."""
+    # Asked of the database, not of the caller's copy, which may predate the admission.
+    if Referral.objects.filter(pk=referral.pk, on_hold_since__isnull=False).exists():
+        return None
     for suggestion in dispatch_rank(referral=referral)[:5]:
         shift = NurseShift.objects.get(pk=suggestion.shift_id)
         try:
             with transaction.atomic():
                 return visit_assign(referral=referral, shift=shift, by=by)
         except Conflict as exc:
-            if exc.code == "referral.already_assigned":
+            if exc.code in ("referral.already_assigned", "referral.on_hold"):
                 return None
             continue  # she filled up meanwhile: try the next one
         except PreconditionFailed:
@@ -1026,14 +1142,36 @@ def vital_signs_record(
 
 
 def visit_plan_follow_up(
-    *, episode: Episode, shift: NurseShift, planned_for: dt.datetime, by: Actor
+    *,
+    episode: Episode,
+    shift: NurseShift,
+    planned_for: dt.datetime,
+    by: Actor,
+    hold_override_reason: str | None = None,
 ) -> Visit:
     """A follow-up visit in the same episode, assigned to a nurse on a shift that
-    covers ``planned_for``."""
-    with transaction.atomic():
+    covers ``planned_for``. While a referral of the episode is on hold for a
+    hospital admission the citizen is not at home: refused as for a first
+    visit (R12) unless ``hold_override_reason`` says why a nurse goes anyway."""
+    with (
+        _hold_refusal_audited(
+            by=by,
+            citizen_id=episode.citizen_id,
+            detail={"episode": episode.pk, "nurse": shift.nurse_id},
+        ),
+        transaction.atomic(),
+    ):
         episode = Episode.objects.select_for_update().select_related("citizen").get(pk=episode.pk)
         if episode.status != Episode.Status.OPEN:
             raise Conflict("episode.closed", "The episode is closed.")
+        # Read, not locked: triage locks a referral before its episode, and this
+        # order the other way round could deadlock with it.
+        held = (
+            Referral.objects.filter(episode=episode, on_hold_since__isnull=False)
+            .order_by("pk")
+            .first()
+        )
+        override_reason = _hold_override(held=held, reason=hold_override_reason)
         shift = NurseShift.objects.select_for_update().select_related("nurse").get(pk=shift.pk)
         if not (shift.starts_at <= planned_for < shift.ends_at):
             raise PreconditionFailed(
@@ -1056,6 +1194,7 @@ def visit_plan_follow_up(
                 planned_for,
             ),
             estimated_arrival_at=planned_for,
+            hold_override_reason=override_reason,
         )
         full_clean_or_raise(visit, code="visit.invalid")
         visit.save(force_insert=True)
@@ -1066,7 +1205,12 @@ def visit_plan_follow_up(
             citizen_id=episode.citizen_id,
             resource_type="Task",
             resource_id=f"visit-{visit.pk}",
-            detail={"follow_up": True, "nurse": shift.nurse_id},
+            detail={
+                "follow_up": True,
+                "nurse": shift.nurse_id,
+                **_hold_audit_detail(held, override_reason),
+            },
+            reason_code="hold_override" if override_reason else "acute_function",
         )
     return visit
 

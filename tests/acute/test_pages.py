@@ -261,8 +261,8 @@ def test_board_shows_a_referral_held_for_an_admission_as_on_hold_not_late() -> N
         at = live.index(f"/coordinator/referrals/{referral.pk}/")
         return live[live.rindex("<tr", 0, at) : live.index("</tr>", at)]
 
-    assert "På hold: indlagt" in row(held) and "I fare" not in row(held)
-    assert "På hold" not in row(waiting)
+    assert "På pause \N{EN DASH} indlagt" in row(held) and "I fare" not in row(held)
+    assert "På pause" not in row(waiting)
 
 
 def test_board_adds_no_queries_per_referral_beyond_the_gate():
