@@ -55,7 +55,8 @@ class ConsentConfig(AppConfig):
             ResourceCapability(
                 type="Consent",
                 interactions=["read", "search-type", "create"],
-                search_params=[SearchParam("patient", "reference")],
+                search_params=[SearchParam("patient", "reference", "Patient/<id>.")],
+                required_search=[("patient",)],
                 operations=[("withdraw", "urn:tvaerakut:OperationDefinition/Consent-withdraw")],
                 documentation="Refusals (Min Spærring) and consents; withdrawals keep history.",
             )
