@@ -8,7 +8,9 @@ alone, and a code whose system it cannot name is not taken on trust.
 What is psychiatric, per classification:
 
 - **ICD-10** and every national form of it (WHO's, ICD-10-CM, -NL, -DE/-GM,
-  the Danish extensions of DK-core): chapter F.
+  the Danish extensions of DK-core): chapter F, and an SKS ``DF…`` sent
+  under an ICD-10 system. A code not shaped as one (a chapter's roman numeral)
+  cannot be judged and is refused.
 - **SKS** (*Sundhedsvæsenets Klassifikations System*), which Danish hospitals
   code diagnoses in: the diagnosis register is ICD-10 with a leading D, so
   ``DF…`` is chapter F. Under the SKS root other letters are other registers
@@ -58,6 +60,8 @@ class Classification:
     # Which codes of this system are diagnoses a somatic-diagnosis entry may be
     # carried in; empty when the system is only judged, never the diagnosis.
     diagnosis: str = ""
+    # What a code of this system looks like; anything else cannot be judged.
+    valid: str = ""
 
     def recognises(self, key: str) -> bool:
         if self.excluded and re.search(self.excluded, key):
@@ -99,8 +103,12 @@ ICD10 = Classification(
     pattern=r"[/:]icd-?10([-_.][a-z0-9-]*)?$",
     # ICD-10-PCS codes procedures; its section F is rehabilitation and audiology.
     excluded=r"icd-?10-?pcs",
-    psychiatric=r"^\s*F",
+    # An SKS code (DF…) sent under an ICD-10 system is chapter F all the same.
+    psychiatric=r"^\s*D?\s*F",
     diagnosis=r"^\s*[A-Z]",
+    # A letter and a digit or letter (E11.9, F32.A, the Danish-only UB…); not
+    # a chapter's roman numeral (V is the psychiatric chapter's).
+    valid=r"^(?![IVX]+$)[A-Z][0-9A-Z]",
 )
 SKS_DIAGNOSES = Classification(
     name="SKS",
@@ -166,6 +174,10 @@ def normalised_code(code: str) -> str:
 
 def is_psychiatric(classification: Classification, code: str) -> bool:
     return bool(re.search(classification.psychiatric, code, re.IGNORECASE))
+
+
+def is_valid_code(classification: Classification, code: str) -> bool:
+    return not classification.valid or bool(re.search(classification.valid, code, re.IGNORECASE))
 
 
 def is_diagnosis_code(classification: Classification, code: str) -> bool:

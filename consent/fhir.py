@@ -41,6 +41,7 @@ from consent.classifications import (
     classification_of,
     is_diagnosis_code,
     is_psychiatric,
+    is_valid_code,
     normalised_code,
     system_key,
 )
@@ -239,6 +240,13 @@ def judge_codings(values: list[CodedValue]) -> None:
             raise RecordRefused(
                 "record.diagnosis_code_required",
                 f"{value.expression} names {classification.name} but no code, "
+                "so it cannot be judged.",
+                field=value.expression,
+            )
+        if not is_valid_code(classification, normalised_code(value.code)):
+            raise RecordRefused(
+                "record.diagnosis_code_invalid",
+                f"{value.expression} is not shaped as a {classification.name} code, "
                 "so it cannot be judged.",
                 field=value.expression,
             )

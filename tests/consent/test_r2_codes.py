@@ -39,6 +39,8 @@ PSYCHIATRIC = [
     # Spelled loosely: a code is judged, not its spelling.
     ("HTTPS://hl7.org/fhir/sid/ICD-10/", "f32.1"),
     ("2.16.840.1.113883.6.3", "f 32"),
+    # An SKS code sent under ICD-10's system.
+    (bodies.ICD10, "DF321"),
     # The GPs' psychological chapter and ICD-11's mental disorders.
     (ICPC2, "P76"),
     ("urn:oid:2.16.840.1.113883.6.139", "P74"),
@@ -247,6 +249,12 @@ def test_r2_a_diagnosis_must_be_coded_in_a_system_r2_can_judge(world: World) -> 
         "record.diagnosis_code_required",
         "CarePlan.category[0].coding[0]",
     )
+    # ICD-10's chapter V by its roman numeral is no code R2 can judge.
+    _refused(
+        post(client, "/fhir/Condition", bodies.diagnosis(pid, code="V", system=bodies.ICD10)),
+        "record.diagnosis_code_invalid",
+        "Condition.code.coding[0]",
+    )
     only_snomed = bodies.diagnosis(pid, code="38341003", system=SNOMED)
     _refused(
         post(client, "/fhir/Condition", only_snomed),
@@ -331,6 +339,7 @@ def test_r2_the_database_judges_the_stored_code_by_its_system(world: World) -> N
         (SKS, "DF200"),
         (ICPC2, "P76"),
         (bodies.ICD10, " f20"),
+        ("http://hl7.org/fhir/sid/ICD-10", "DF20"),
     ]:
         with pytest.raises(IntegrityError), transaction.atomic():
             rows.update(code_system=system, code=code)
@@ -340,9 +349,7 @@ def test_r2_the_database_judges_the_stored_code_by_its_system(world: World) -> N
 
 
 def test_r2_what_the_store_keeps_is_the_judged_code_normalised(world: World) -> None:
-    body = bodies.diagnosis(
-        world.person.pk, code="e11.9", system="HTTPS://hl7.org/fhir/sid/icd-10"
-    )
+    body = bodies.diagnosis(world.person.pk, code="e11.9", system="HTTPS://hl7.org/fhir/sid/icd-10")
     body["code"]["coding"].insert(0, _coding(ICPC2, "T90"))
     created = post(f.client_for(world.nurse), "/fhir/Condition", copy.deepcopy(body))
     assert created.status_code == 201, created.content
