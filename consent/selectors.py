@@ -347,6 +347,9 @@ PATIENT_SEARCH_PARAMS = frozenset(
     {*PATIENT_STRING_PARAMS, "_id", "birthdate", "gender", "_count", "_offset"}
 )
 STRING_MODIFIERS = ("", "exact", "contains")
+# How the answer is written, not what matches; FHIR clients add them (fhirpy's
+# count() sends _totalMethod). The total is always exact, the format JSON.
+PRESENTATION_PARAMS = frozenset({"_format", "_pretty", "_total", "_totalMethod"})
 # Ten digits, bare or as DDMMYY-SSSS, anywhere in a key or value of the query.
 CPR_LIKE = re.compile(r"(?<![0-9])[0-9]{6}-?[0-9]{4}(?![0-9])")
 MAX_IDS = 50
@@ -401,6 +404,12 @@ def parse_patient_search(query: Any) -> PatientSearch:
     parsed = PatientSearch()
     for key in sorted(query):
         base, _, modifier = key.partition(":")
+        if base == "_format" and not all("json" in v for v in query.getlist(key)):
+            raise InvalidInput(
+                "search.param_invalid", "The platform answers in FHIR JSON.", field="_format"
+            )
+        if base in PRESENTATION_PARAMS:
+            continue
         if base not in PATIENT_SEARCH_PARAMS:
             raise InvalidInput(
                 "search.param_unknown",
