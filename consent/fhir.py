@@ -2,9 +2,11 @@
 
 What comes in is checked against R2 before anything else: a resource must
 carry one permitted data category (``meta.tag`` in :data:`CATEGORY_SYSTEM`),
-be of the type that category uses, and hold nothing outside it — no ICD-10
-chapter F diagnosis, no hospital contact with more than the department, the
-period and the class. What goes out is rebuilt from the stored body plus
+be of the type that category uses, and hold nothing outside it — no
+psychiatric diagnosis in any coding anywhere in it, contained resources and
+extensions included, each judged by its system (:mod:`consent.classifications`),
+no hospital contact with more than the department, the period and the class.
+What goes out is rebuilt from the stored body plus
 ``id``, ``meta`` (versionId, lastUpdated, the category tag) and the source
 organisation extension.
 
