@@ -38,24 +38,37 @@ class ConsentConfig(AppConfig):
                 type="Patient",
                 interactions=["read", "search-type", "create", "update"],
                 search_params=[
-                    SearchParam("identifier", "token", "CPR, only via POST Patient/_search.")
+                    SearchParam("_id", "token", "Patient id; a comma means or."),
+                    SearchParam("name", "string", "Family or given name (:exact, :contains)."),
+                    SearchParam("family", "string", "Family name (:exact, :contains)."),
+                    SearchParam("given", "string", "Given name (:exact, :contains)."),
+                    SearchParam("birthdate", "date", "With prefixes eq/ne/gt/lt/ge/le/sa/eb."),
+                    SearchParam("gender", "token", "female or male (the legal sex)."),
+                    SearchParam(
+                        "identifier",
+                        "token",
+                        "CPR number: only in the form body of POST Patient/_search, never in "
+                        "a URL (a GET with it is refused).",
+                    ),
+                    SearchParam("_count", "number"),
                 ],
                 versioned=True,
                 operations=[
                     ("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
                     ("insight", "urn:tvaerakut:OperationDefinition/Patient-insight"),
                 ],
-                documentation="Citizens (DK-core CPR identifier); read and updated through the "
-                "consent gate, registered by the acute function's coordinator or the home "
-                "nursing of the citizen's municipality; a CPR number already registered is "
-                "refused (409). Updates need If-Match.",
+                documentation="Citizens (DK-core CPR identifier); read, searched and updated "
+                "through the consent gate, registered by the acute function's coordinator or "
+                "the home nursing of the citizen's municipality; a CPR number already "
+                "registered is refused (409). Updates need If-Match.",
             )
         )
         register_resource(
             ResourceCapability(
                 type="Consent",
                 interactions=["read", "search-type", "create"],
-                search_params=[SearchParam("patient", "reference")],
+                search_params=[SearchParam("patient", "reference", "Patient/<id>.")],
+                required_search=[("patient",)],
                 operations=[("withdraw", "urn:tvaerakut:OperationDefinition/Consent-withdraw")],
                 documentation="Refusals (Min Spærring) and consents; withdrawals keep history.",
             )

@@ -2,9 +2,11 @@
 
 What comes in is checked against R2 before anything else: a resource must
 carry one permitted data category (``meta.tag`` in :data:`CATEGORY_SYSTEM`),
-be of the type that category uses, and hold nothing outside it — no ICD-10
-chapter F diagnosis, no hospital contact with more than the department, the
-period and the class. What goes out is rebuilt from the stored body plus
+be of the type that category uses, and hold nothing outside it — no
+psychiatric diagnosis in any coding anywhere in it, contained resources and
+extensions included, each judged by its system (:mod:`consent.classifications`),
+no hospital contact with more than the department, the period and the class.
+What goes out is rebuilt from the stored body plus
 ``id``, ``meta`` (versionId, lastUpdated, the category tag) and the source
 organisation extension.
 
@@ -19,6 +21,8 @@ ServiceRequest/Task are what ``acute`` uses for referrals and assignments.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,8 +30,23 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from fhir.resources.R4B import get_fhir_model_class
-from pydantic import ValidationError
+from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.resource import Resource
+from pydantic import BaseModel, ValidationError
 
+from consent.classifications import (
+    ICD10,
+    ICPC2,
+    SKS,
+    SKS_DIAGNOSES,
+    Classification,
+    classification_of,
+    is_diagnosis_code,
+    is_psychiatric,
+    is_valid_code,
+    normalised_code,
+    system_key,
+)
 from consent.models import ConsentDirective, DataCategory, RecordResource
 from core.cpr import CPR_SYSTEM, cpr_facts, validate_cpr
 from core.errors import InvalidInput
@@ -37,8 +56,6 @@ from core.models import MUNICIPALITY_CODE_SYSTEM
 CATEGORY_SYSTEM = "urn:tvaerakut:data-category"
 SOURCE_EXTENSION = "urn:tvaerakut:fhir:source-organisation"
 MUNICIPAL_SERVICE_SYSTEM = "urn:tvaerakut:municipal-service"
-ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
-SKS_SYSTEM = "urn:oid:1.2.208.176.2.4"
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 
 # Which resource type each category uses.
@@ -84,6 +101,10 @@ class ParsedResource:
 
 def validate_fhir(data: dict[str, Any], *, expected_type: str | None = None) -> dict[str, Any]:
     """R4B validation; the error lists places and reasons, never the values sent."""
+    return _validated(data, expected_type=expected_type).model_dump(mode="json", exclude_none=True)
+
+
+def _validated(data: dict[str, Any], *, expected_type: str | None = None) -> BaseModel:
     resource_type = data.get("resourceType")
     if not isinstance(resource_type, str):
         raise InvalidInput("fhir.invalid", "resourceType is missing.", field="resourceType")
@@ -102,27 +123,159 @@ def validate_fhir(data: dict[str, Any], *, expected_type: str | None = None) -> 
             field="resourceType",
         ) from None
     try:
-        return model.model_validate(data).model_dump(mode="json", exclude_none=True)
+        validated: BaseModel = model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or resource_type}: {err['msg']}"
             for err in exc.errors()[:5]
         )
         raise InvalidInput("fhir.invalid", f"Not a valid {resource_type}: {problems}") from None
+    return validated
 
 
 def _codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
     return list((concept or {}).get("coding") or [])
 
 
-def _is_psychiatric(coding: dict[str, Any]) -> bool:
-    code = str(coding.get("code", "")).upper()
-    system = coding.get("system")
-    if system == ICD10_SYSTEM:
-        return code.startswith("F")
-    if system == SKS_SYSTEM:
-        return code.startswith("DF")
-    return False
+# --- R2: every coded value, judged by its system ---------------------------------
+
+DIAGNOSIS_SYSTEMS_TEXT = "ICD-10 (or a national form of it), SKS or ICPC-2"
+# Which classification carries a somatic diagnosis's main code, best first:
+# ICD-10 is what analyses count by.
+MAIN_DIAGNOSIS_ORDER = (ICD10, SKS_DIAGNOSES, SKS, ICPC2)
+
+
+@dataclass(frozen=True)
+class CodedValue:
+    """One system/code pair somewhere in a resource (a Coding, or a Quantity's unit)."""
+
+    expression: str  # FHIRPath-like place, e.g. Condition.code.coding[1]
+    system: str
+    code: str
+    is_coding: bool
+    # A diagnosis's own code (Condition.code): its system must be one R2 can judge.
+    diagnosis: bool
+
+
+def coded_values(resource: BaseModel, *, diagnosis: bool) -> list[CodedValue]:
+    """Every Coding in ``resource`` — contained resources, extensions and
+    primitive extensions included — with where it sits. ``diagnosis`` says
+    whether the resource's own ``Condition.code`` is a diagnosis; a contained
+    Condition's always is."""
+    assert isinstance(resource, Resource)
+    root = str(resource.get_resource_type())
+    return list(_walk(resource, root, diagnosis_at=_diagnosis_place(resource, root, diagnosis)))
+
+
+def _diagnosis_place(resource: Resource, where: str, diagnosis: bool) -> re.Pattern[str] | None:
+    """Where a Condition's own codes sit (``<where>.code.coding[n]``)."""
+    if not diagnosis or resource.get_resource_type() != "Condition":
+        return None
+    return re.compile(re.escape(where) + r"\.code\.coding\[[0-9]+\]")
+
+
+def _walk(
+    node: BaseModel, path: str, *, diagnosis_at: re.Pattern[str] | None
+) -> Iterator[CodedValue]:
+    fields = type(node).model_fields
+    for name, info in fields.items():
+        value = getattr(node, name, None)
+        if value is None or name == "fhir_comments":
+            continue
+        # Primitive extensions (``_code``) are addressed as the element itself.
+        element = (info.alias or name).lstrip("_")
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if not isinstance(item, BaseModel):
+                continue
+            where = f"{path}.{element}[{index}]" if isinstance(value, list) else f"{path}.{element}"
+            if isinstance(item, Resource):
+                # A contained resource: its own Condition.code is a diagnosis.
+                yield from _walk(item, where, diagnosis_at=_diagnosis_place(item, where, True))
+                continue
+            item_fields = type(item).model_fields
+            if isinstance(item, Coding) or ("system" in item_fields and "code" in item_fields):
+                yield CodedValue(
+                    expression=where,
+                    system=str(getattr(item, "system", None) or ""),
+                    code=str(getattr(item, "code", None) or ""),
+                    is_coding=isinstance(item, Coding),
+                    diagnosis=bool(diagnosis_at and diagnosis_at.fullmatch(where)),
+                )
+            yield from _walk(item, where, diagnosis_at=diagnosis_at)
+
+
+def judge_codings(values: list[CodedValue]) -> None:
+    """R2 on every coded value: a psychiatric code is refused whatever element,
+    contained resource or extension carries it; a code that names no system
+    cannot be judged; a diagnosis is coded in a classification R2 knows."""
+    for value in values:
+        classification = classification_of(value.system) if value.system.strip() else None
+        if classification and is_psychiatric(classification, normalised_code(value.code)):
+            raise RecordRefused(
+                "record.psychiatric_diagnosis",
+                f"{value.expression} is coded in {classification.psychiatric_label}; "
+                "psychiatric diagnoses are not shared.",
+                field=value.expression,
+            )
+    for value in values:
+        if not value.system.strip():
+            if value.is_coding and (value.code.strip() or value.diagnosis):
+                raise RecordRefused(
+                    "record.code_system_missing",
+                    f"{value.expression} has no system; a code is judged by its system, "
+                    "so every coding names it.",
+                    field=value.expression,
+                )
+            continue
+        classification = classification_of(value.system)
+        if classification is None:
+            if value.diagnosis:
+                raise RecordRefused(
+                    "record.diagnosis_system_unknown",
+                    f"{value.expression} is in a system R2 cannot judge; a diagnosis is "
+                    f"coded in {DIAGNOSIS_SYSTEMS_TEXT}.",
+                    field=value.expression,
+                )
+            continue
+        if not value.code.strip():
+            raise RecordRefused(
+                "record.diagnosis_code_required",
+                f"{value.expression} names {classification.name} but no code, "
+                "so it cannot be judged.",
+                field=value.expression,
+            )
+        if not is_valid_code(classification, normalised_code(value.code)):
+            raise RecordRefused(
+                "record.diagnosis_code_invalid",
+                f"{value.expression} is not shaped as a {classification.name} code, "
+                "so it cannot be judged.",
+                field=value.expression,
+            )
+
+
+def _stored_code(value: CodedValue) -> tuple[str, str]:
+    """The main code as the record stores it: a classification's code
+    normalised under its normalised system, anything else as sent."""
+    classification = classification_of(value.system) if value.system.strip() else None
+    if classification is None:
+        return value.system.strip(), value.code.strip()
+    return system_key(value.system), normalised_code(value.code)
+
+
+def _at(values: list[CodedValue], place: str) -> list[CodedValue]:
+    """The codings sitting exactly at ``place`` (a regular expression)."""
+    return [v for v in values if re.fullmatch(place, v.expression)]
+
+
+def _main_diagnosis(own: list[CodedValue]) -> CodedValue | None:
+    """The code a somatic diagnosis is stored, searched and counted by."""
+    for wanted in MAIN_DIAGNOSIS_ORDER:
+        for value in own:
+            found: Classification | None = classification_of(value.system)
+            if found is wanted and is_diagnosis_code(found, normalised_code(value.code)):
+                return value
+    return None
 
 
 def _category_of(data: dict[str, Any]) -> str:
@@ -236,7 +389,11 @@ def parse_record_resource(
             f"category {category} is held as {wanted}, not {resource_type}.",
             field="resourceType",
         )
-    body = validate_fhir(data, expected_type=expected_type)
+    validated = _validated(data, expected_type=expected_type)
+    # Every coding, wherever it sits, before anything is read from the body.
+    values = coded_values(validated, diagnosis=category == DataCategory.SOMATIC_DIAGNOSIS)
+    judge_codings(values)
+    body = validated.model_dump(mode="json", exclude_none=True)
     extensions = [e for e in body.get("extension") or [] if e.get("url") != SOURCE_EXTENSION]
     body.pop("id", None)
     body.pop("meta", None)
@@ -247,31 +404,25 @@ def parse_record_resource(
     code_system, code = "", ""
     source_id: int | None = None
     if resource_type == "Condition":
-        codings = _codings(body.get("code"))
-        if any(_is_psychiatric(c) for c in codings):
-            raise RecordRefused(
-                "record.psychiatric_diagnosis",
-                "psychiatric diagnoses (ICD-10 chapter F) are not shared.",
-                field="code",
-            )
+        own = _at(values, r"Condition\.code\.coding\[[0-9]+\]")
         if category == DataCategory.SOMATIC_DIAGNOSIS:
-            diagnosis = [c for c in codings if c.get("system") in (ICD10_SYSTEM, SKS_SYSTEM)]
-            if not diagnosis:
+            main = _main_diagnosis(own)
+            if main is None:
                 raise RecordRefused(
                     "record.diagnosis_code_required",
-                    "a somatic diagnosis needs an ICD-10 (or SKS) code.",
-                    field="code",
+                    f"a somatic diagnosis needs a code in {DIAGNOSIS_SYSTEMS_TEXT}.",
+                    field="Condition.code",
                 )
-            code_system, code = diagnosis[0]["system"], str(diagnosis[0].get("code", ""))
+            code_system, code = _stored_code(main)
         else:
-            if not codings and not (body.get("code") or {}).get("text"):
+            if not own and not (body.get("code") or {}).get("text"):
                 raise InvalidInput(
                     "record.code_required",
                     "A nursing problem needs a code or a text.",
                     field="code",
                 )
-            if codings:
-                code_system, code = codings[0].get("system", ""), str(codings[0].get("code", ""))
+            if own:
+                code_system, code = _stored_code(own[0])
         subject = _subject(body, "subject")
     elif resource_type == "EpisodeOfCare":
         services = [
@@ -290,9 +441,9 @@ def parse_record_resource(
         code_system, code = MUNICIPAL_SERVICE_SYSTEM, str(services[0]["code"])
         subject = _subject(body, "patient")
     elif resource_type == "CarePlan":
-        codings = [c for concept in body.get("category") or [] for c in _codings(concept)]
-        if codings:
-            code_system, code = codings[0].get("system", ""), str(codings[0].get("code", ""))
+        plan_categories = _at(values, r"CarePlan\.category\[[0-9]+\]\.coding\[[0-9]+\]")
+        if plan_categories:
+            code_system, code = _stored_code(plan_categories[0])
         subject = _subject(body, "subject")
     else:  # Encounter: a contact with one hospital department
         extra = sorted(set(body) - ENCOUNTER_ELEMENTS - {"extension"})
@@ -308,12 +459,6 @@ def parse_record_resource(
         )
         code_system, code = "Organization", str(source_id)
         subject = _subject(body, "subject")
-    if code.upper().startswith(("F", "DF")) and code_system in (ICD10_SYSTEM, SKS_SYSTEM):
-        raise RecordRefused(
-            "record.psychiatric_diagnosis",
-            "psychiatric diagnoses (ICD-10 chapter F) are not shared.",
-            field="code",
-        )
     return ParsedResource(
         resource_type=str(resource_type),
         category=category,

@@ -11,9 +11,10 @@ purpose or its HL7 v3 code: TREAT, ETREAT, HOPERAT …); without it, treatment.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
+from django.http import QueryDict
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -172,11 +173,33 @@ class RecordVersionView(FHIRView):
         )
 
 
-def _refuse_patient_get() -> NoReturn:
-    raise InvalidInput(
-        "search.use_post",
-        "Search for patients with POST /fhir/Patient/_search and identifier in the body; "
-        "a CPR number never goes in a URL.",
+def _patient_search(
+    view: FHIRView, request: Request, query: Any, params: dict[str, str] | None = None
+) -> Response:
+    """Search by the ordinary parameters, as unmodified FHIR clients send them
+    with GET; only a CPR number in the URL is refused (R9 audits the attempt)."""
+    actor, purpose = _actor(request), request_purpose(request)
+    # The URL's own query, and what a POST search would echo into its links.
+    if selectors.cpr_in_query(request.query_params) or selectors.cpr_in_query(query):
+        raise selectors.patient_search_refused_in_url(actor=actor, purpose=purpose)
+    count, offset = paging_params(request, query)
+    found, total = selectors.patient_search(
+        actor=actor,
+        params=selectors.parse_patient_search(query),
+        purpose=purpose,
+        count=count,
+        offset=offset,
+    )
+    return view.fhir_response(
+        searchset(
+            request,
+            resource_path="Patient",
+            resources=found,
+            total=total,
+            count=count,
+            offset=offset,
+            params=params,
+        )
     )
 
 
@@ -193,13 +216,13 @@ def _patient_written(view: FHIRView, request: Request, citizen: Any, status: int
 
 
 class PatientTypeView(FHIRView):
-    """``POST /fhir/Patient`` registers a citizen; ``GET /fhir/Patient`` is
-    refused (a CPR number must never be in a URL)."""
+    """``POST /fhir/Patient`` registers a citizen; ``GET /fhir/Patient?name=…``
+    searches (a CPR number in the URL is refused: it is searched by POST)."""
 
     permission_classes = [ANY_STAFF]
 
     def get(self, request: Request) -> Response:
-        _refuse_patient_get()
+        return _patient_search(self, request, request.query_params)
 
     def post(self, request: Request) -> Response:
         citizen = services.patient_create(
@@ -209,16 +232,30 @@ class PatientTypeView(FHIRView):
 
 
 class PatientSearchView(FHIRView):
-    """``POST /fhir/Patient/_search`` takes ``identifier`` in the form body."""
+    """``POST /fhir/Patient/_search``: the CPR number (``identifier``) or the
+    ordinary parameters in the form body."""
 
     permission_classes = [ANY_STAFF]
     parser_classes = [FormParser, MultiPartParser]
 
     def get(self, request: Request) -> Response:
-        _refuse_patient_get()
+        return _patient_search(self, request, request.query_params)
 
     def post(self, request: Request) -> Response:
-        raw = str(request.data.get("identifier", "")) if hasattr(request.data, "get") else ""
+        form = request.data if isinstance(request.data, QueryDict) else QueryDict()
+        if "identifier" not in form:
+            # Parameters may come in the body, the URL or both (FHIR's POST search).
+            query = request.query_params.copy()
+            for key in form:
+                query.setlist(key, form.getlist(key))
+            return _patient_search(
+                self, request, query, params={k: str(v) for k, v in query.items()}
+            )
+        if selectors.cpr_in_query(request.query_params):
+            raise selectors.patient_search_refused_in_url(
+                actor=_actor(request), purpose=request_purpose(request)
+            )
+        raw = str(form.get("identifier", ""))
         system, _, value = raw.rpartition("|")
         if system not in ("", CPR_SYSTEM) or not (value.isdigit() and len(value) == 10):
             raise InvalidInput(

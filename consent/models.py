@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from consent.classifications import psychiatric_code_q
 from core.models import Citizen, Organisation, User
 
 
@@ -92,6 +93,8 @@ class RecordResource(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="record_resources"
     )
     # The main code (ICD-10, nursing problem, service, plan category, department SOR).
+    # A classification's code is stored normalised (upper case, no spaces) under
+    # its normalised system (consent.classifications.system_key).
     code_system = models.CharField(max_length=100, blank=True)
     code = models.CharField(max_length=64, blank=True)
     # The clinically relevant date, for ``date`` searches and analyses.
@@ -111,11 +114,13 @@ class RecordResource(models.Model):
                 name="record_category_permitted",
                 condition=Q(category__in=DataCategory.values),
             ),
-            # R2 in the database as well: no psychiatric diagnosis (ICD-10 chapter F,
-            # SKS "DF…"), whatever path wrote the row.
+            # R2 in the database as well, whatever path wrote the row: the main
+            # code is not psychiatric, judged by its system exactly as the FHIR
+            # door judges every coding (ICD-10 chapter F, SKS "DF…", ICPC-2
+            # chapter P, ICD-11 chapter 06; ICPC-2's F is the eye). The door
+            # refuses first, so a user never meets this constraint's own text.
             models.CheckConstraint(
-                name="record_no_psychiatric_diagnosis",
-                condition=~(Q(code__istartswith="F") | Q(code__istartswith="DF")),
+                name="record_no_psychiatric_diagnosis", condition=~psychiatric_code_q()
             ),
             models.CheckConstraint(name="record_version_positive", condition=Q(version_id__gte=1)),
         ]

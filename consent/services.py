@@ -396,6 +396,15 @@ def _wanted_version(if_match: str | None, data: dict[str, Any], *, noun: str = "
     return int(raw)
 
 
+def _entry_place(where: str, resource: dict[str, Any], field: str | None) -> str:
+    """An element of an entry's resource as a place in the Bundle
+    (``Condition.code.coding[1]`` -> ``Bundle.entry[2].resource.code.coding[1]``)."""
+    if not field:
+        return where
+    own = field.removeprefix(f"{resource.get('resourceType')}.")
+    return f"{where}.resource.{own}"
+
+
 def record_transaction(
     *, actor: Actor, bundle: dict[str, Any], purpose: str
 ) -> list[RecordResource]:
@@ -433,7 +442,7 @@ def record_transaction(
             )
         except PlatformError as exc:
             exc.message = f"{where}: {exc.message}"
-            exc.field = where
+            exc.field = _entry_place(where, resource, exc.field)
             raise
         citizen_id = _resolve_citizen_id(parsed.citizen_ref)
         try:

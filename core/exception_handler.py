@@ -162,7 +162,11 @@ def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[st
     body = _scrub_body(body)
     if is_fhir_path(path):
         outcome = operation_outcome(
-            kind=body["kind"], code=body["code"], message=body["message"], field=body.get("field")
+            kind=body["kind"],
+            code=body["code"],
+            message=body["message"],
+            field=body.get("field"),
+            rule=body.get("rule"),
         )
         return outcome, FHIR_MEDIA_TYPE
     envelope = {k: v for k, v in body.items() if k != "kind"}

@@ -13,8 +13,10 @@ class MedicineCabinetConfig(AppConfig):
                 type="MedicationAdministration",
                 interactions=["read", "search-type"],
                 search_params=[
-                    SearchParam("patient", "reference", "The citizen (Patient id); required.")
+                    SearchParam("patient", "reference", "The citizen (Patient id)."),
+                    SearchParam("_count", "number"),
                 ],
+                required_search=[("patient",)],
                 documentation=(
                     "A dose from a nurse's bag on a visit (context Encounter/visit-<id>),"
                     " linked to the physician's MedicationRequest; the lot is a contained"

@@ -10,14 +10,19 @@ class ClinicalConfig(AppConfig):
         from core.fhir.capability import ResourceCapability, SearchParam, register_resource
 
         by_patient = [
-            SearchParam("patient", "reference", "Required: Patient/<id>."),
+            SearchParam("patient", "reference", "Patient/<id>."),
+            SearchParam("subject", "reference", "The same as patient."),
             SearchParam("encounter", "reference", "Encounter/visit-<id>."),
+            SearchParam("_count", "number"),
         ]
+        # The searches answer only for one citizen (one gate decision).
+        by_patient_required = [("patient",), ("subject",)]
         register_resource(
             ResourceCapability(
                 type="Observation",
                 interactions=["read", "search-type"],
-                search_params=by_patient,
+                search_params=list(by_patient),
+                required_search=list(by_patient_required),
                 documentation=(
                     "Lab results taken on a visit (ids lab-<n>): NPU-coded, UCUM quantities, "
                     "interpreted (HL7 ObservationInterpretation)."
@@ -29,6 +34,7 @@ class ClinicalConfig(AppConfig):
                 type="Procedure",
                 interactions=["read", "search-type"],
                 search_params=list(by_patient),
+                required_search=list(by_patient_required),
                 documentation=(
                     "Procedures on a visit: urinary catheter, feeding tube, delegated tasks."
                 ),
@@ -39,6 +45,7 @@ class ClinicalConfig(AppConfig):
                 type="MedicationRequest",
                 interactions=["read", "search-type"],
                 search_params=list(by_patient),
+                required_search=list(by_patient_required),
                 documentation=(
                     "Physician orders: phone orders (reportedReference: the nurse who received "
                     "and read back) and written electronic orders; confirmation and "

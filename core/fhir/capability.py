@@ -14,6 +14,10 @@ from django.utils import timezone
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 FHIR_VERSION = "4.0.1"
+# FHIR R4's way to say which parameters a search must carry.
+SEARCH_COMBINATION_EXTENSION = (
+    "http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,19 @@ class ResourceCapability:
     operations: list[tuple[str, str]] = field(default_factory=list)  # (name, definition)
     versioned: bool = False
     documentation: str = ""
+    # The parameters a search must carry, as alternatives: a search is answered
+    # only if it has every parameter of one of them (``[("patient",),
+    # ("subject",)]``: patient or subject). Empty: nothing is required.
+    required_search: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        declared = {p.name for p in self.search_params}
+        missing = {n for combination in self.required_search for n in combination} - declared
+        if missing:
+            # The statement cannot require what it does not declare.
+            raise ValueError(
+                f"{self.type}: required search parameters {sorted(missing)} are not declared"
+            )
 
 
 _registry: dict[str, ResourceCapability] = {}
@@ -51,6 +68,9 @@ def register_resource(capability: ResourceCapability) -> None:
     known = {p.name for p in existing.search_params}
     existing.search_params.extend(p for p in capability.search_params if p.name not in known)
     existing.operations.extend(o for o in capability.operations if o not in existing.operations)
+    existing.required_search.extend(
+        c for c in capability.required_search if c not in existing.required_search
+    )
     existing.versioned = existing.versioned or capability.versioned
     if capability.documentation:
         existing.documentation = " ".join(
@@ -65,6 +85,28 @@ def register_system_interaction(code: str) -> None:
 
 def registered_resources() -> dict[str, ResourceCapability]:
     return dict(_registry)
+
+
+def _param_documentation(cap: ResourceCapability, param: SearchParam) -> str:
+    """The parameter's documentation, opening with whether a search needs it."""
+    holding = [c for c in cap.required_search if param.name in c]
+    if not holding:
+        return param.documentation
+    if len(holding) == len(cap.required_search):
+        need = "Required: every search carries it."
+    else:
+        others = sorted({n for c in cap.required_search if c not in holding for n in c})
+        need = f"Required unless {' or '.join(others)} is given."
+    return " ".join(filter(None, [need, param.documentation]))
+
+
+def _search_combination(cap: ResourceCapability, combination: tuple[str, ...]) -> dict[str, Any]:
+    optional = [p.name for p in cap.search_params if p.name not in combination]
+    return {
+        "url": SEARCH_COMBINATION_EXTENSION,
+        "extension": [{"url": "required", "valueString": name} for name in combination]
+        + [{"url": "optional", "valueString": name} for name in optional],
+    }
 
 
 def capability_statement(base_url: str) -> dict[str, Any]:
@@ -85,9 +127,13 @@ def capability_statement(base_url: str) -> dict[str, Any]:
                 {
                     "name": p.name,
                     "type": p.type,
-                    **({"documentation": p.documentation} if p.documentation else {}),
+                    **({"documentation": text} if (text := _param_documentation(cap, p)) else {}),
                 }
                 for p in cap.search_params
+            ]
+        if cap.required_search:
+            entry["extension"] = [
+                _search_combination(cap, combination) for combination in cap.required_search
             ]
         if cap.operations:
             entry["operation"] = [{"name": n, "definition": d} for n, d in cap.operations]

@@ -7,6 +7,8 @@ from typing import Any
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 ERROR_CODE_SYSTEM = "urn:tvaerakut:error-code"
+# The product rule (R1 to R12) that refused, beside the error code.
+RULE_SYSTEM = "urn:tvaerakut:rule"
 
 # Platform error kind -> FHIR issue type (http://hl7.org/fhir/issue-type).
 ISSUE_TYPE_BY_KIND = {
@@ -30,13 +32,17 @@ def operation_outcome(
     code: str,
     message: str,
     field: str | None = None,
+    rule: str | None = None,
     severity: str = "error",
     extra_issues: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    codings = [{"system": ERROR_CODE_SYSTEM, "code": code}]
+    if rule:
+        codings.append({"system": RULE_SYSTEM, "code": rule})
     issue: dict[str, Any] = {
         "severity": severity,
         "code": ISSUE_TYPE_BY_KIND.get(kind, "processing"),
-        "details": {"coding": [{"system": ERROR_CODE_SYSTEM, "code": code}], "text": message},
+        "details": {"coding": codings, "text": message},
         "diagnostics": message,
     }
     if field:

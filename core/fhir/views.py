@@ -41,11 +41,13 @@ def base_url(request: Request) -> str:
     return request.build_absolute_uri("/fhir").rstrip("/")
 
 
-def paging_params(request: Request) -> tuple[int, int]:
-    """``_count`` and ``_offset`` from the query, validated."""
+def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
+    """``_count`` and ``_offset`` from the query (or ``query``, e.g. a POST
+    search's form), validated."""
+    source = request.query_params if query is None else query
 
     def whole(name: str, default: int, minimum: int, maximum: int) -> int:
-        raw = request.query_params.get(name)
+        raw = source.get(name)
         if raw is None or raw == "":
             return default
         if not raw.isdigit():

@@ -12,6 +12,7 @@ from core.cpr import CPR_SYSTEM
 from core.fhir.capability import registered_resources
 from core.fhir.patient import patient_resource
 from core.fhir.views import searchset
+from core.models import Role
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,73 @@ def test_patient_mapping_uses_the_dk_core_cpr_identifier() -> None:
     assert resource["birthDate"] == "1938-05-17"
     assert resource["generalPractitioner"][0]["reference"] == f"Organization/{gp.pk}"
     assert "identifier" not in patient_resource(person, show_cpr=False)
+
+
+COMBINATION = (
+    "http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination"
+)
+
+
+def _required_combinations(resource: dict) -> list[set[str]]:
+    return [
+        {e["valueString"] for e in ext["extension"] if e["url"] == "required"}
+        for ext in resource.get("extension", [])
+        if ext["url"] == COMBINATION
+    ]
+
+
+def test_every_required_search_parameter_is_declared_in_the_capability_statement() -> None:
+    """A search refused for a missing parameter says so, and the statement says
+    so too (FHIR's search-parameter-combination); what the statement requires
+    is exactly what the search refuses without, on every searchable type."""
+    acute = f.acute_function()
+    personas = [f.staff(Role.ACUTE_NURSE, acute), f.staff(Role.AUDITOR, acute)]
+    statement = f.client_for(None).get("/fhir/metadata").json()
+    searchable = [
+        r
+        for r in statement["rest"][0]["resource"]
+        if {"code": "search-type"} in r.get("interaction", [])
+    ]
+    assert {"Observation", "Procedure", "MedicationRequest", "Consent"} <= {
+        r["type"] for r in searchable
+    }
+    for resource in searchable:
+        responses = [f.client_for(p).get(f"/fhir/{resource['type']}") for p in personas]
+        answered = next(r for r in responses if r.status_code not in (401, 403))
+        code = (
+            answered.json()["issue"][0]["details"]["coding"][0]["code"]
+            if (answered.status_code == 400)
+            else ""
+        )
+        required = _required_combinations(resource)
+        declared = {p["name"] for p in resource.get("searchParam", [])}
+        if code.startswith("search.") and code.endswith("_required"):
+            assert required, f"{resource['type']} requires a parameter it does not declare"
+            diagnostics = answered.json()["issue"][0]["diagnostics"]
+            assert any(name in diagnostics for c in required for name in c)
+        else:
+            assert not required, f"{resource['type']} declares a requirement it does not have"
+        for combination in required:
+            assert combination <= declared
+            assert all(
+                "Required" in p.get("documentation", "")
+                for p in resource["searchParam"]
+                if p["name"] in combination
+            )
+            query = "&".join(f"{name}=Patient/999999" for name in sorted(combination))
+            again = f.client_for(personas[0]).get(f"/fhir/{resource['type']}?{query}")
+            if again.status_code == 400:
+                again_code = again.json()["issue"][0]["details"]["coding"][0]["code"]
+                assert not again_code.endswith("_required"), (resource["type"], again_code)
+
+
+def test_a_required_search_parameter_must_be_declared() -> None:
+    from core.fhir.capability import ResourceCapability, SearchParam
+
+    with pytest.raises(ValueError, match="patient"):
+        ResourceCapability(
+            type="Observation",
+            interactions=["search-type"],
+            search_params=[SearchParam("code", "token")],
+            required_search=[("patient",)],
+        )

@@ -1,0 +1,195 @@
+"""The diagnosis classifications R2 judges, each recognised by its system.
+
+A code means something only in its system: F70 is conjunctivitis in ICPC-2
+(chapter F is the eye) and F32 a depression in ICD-10 (chapter F, mental and
+behavioural disorders). So the record never judges a code by its first letter
+alone, and a code whose system it cannot name is not taken on trust.
+
+What is psychiatric, per classification:
+
+- **ICD-10** and every national form of it (WHO's, ICD-10-CM, -NL, -DE/-GM,
+  the Danish extensions of DK-core): chapter F, and an SKS ``DF…`` sent
+  under an ICD-10 system. A code not shaped as one (a chapter's roman numeral)
+  cannot be judged and is refused.
+- **SKS** (*Sundhedsvæsenets Klassifikations System*), which Danish hospitals
+  code diagnoses in: the diagnosis register is ICD-10 with a leading D, so
+  ``DF…`` is chapter F. Under the SKS root other letters are other registers
+  (``F…`` there is functioning, ICF; ``K…`` operations) and are not diagnoses.
+  The diagnosis sub-system (SKS-D, DK-core's ``Condition.code`` slice) holds
+  diagnoses only.
+- **ICPC-2**, the GPs' classification: chapter P (psychological). ICPC-2
+  chapter F is the eye and is somatic.
+- **ICD-11**: chapter 06 (codes ``6…``). Judged wherever it appears, though a
+  somatic diagnosis is still carried in ICD-10, SKS or ICPC-2.
+
+This module imports nothing of the platform: the model's database constraint
+and the FHIR door both read it, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+# The canonical systems the platform writes itself.
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
+SKS_SYSTEM = "urn:oid:1.2.208.176.2.4"
+SKS_DIAGNOSIS_SYSTEM = "urn:oid:1.2.208.176.2.4.12"
+ICPC2_SYSTEM = "http://hl7.org/fhir/sid/icpc-2"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """One classification and how to tell its psychiatric codes.
+
+    ``systems`` are normalised system URIs (see :func:`system_key`),
+    ``prefixes`` cover families of URIs and ``pattern`` a URI's last segment,
+    so national forms nobody listed are recognised too. ``psychiatric`` and
+    ``diagnosis`` match a code (case-insensitive, leading spaces allowed, so
+    the database constraint can use the same expression)."""
+
+    name: str
+    psychiatric_label: str
+    systems: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    pattern: str = ""
+    excluded: str = ""
+    psychiatric: str = ""
+    # Which codes of this system are diagnoses a somatic-diagnosis entry may be
+    # carried in; empty when the system is only judged, never the diagnosis.
+    diagnosis: str = ""
+    # What a code of this system looks like; anything else cannot be judged.
+    valid: str = ""
+
+    def recognises(self, key: str) -> bool:
+        if self.excluded and re.search(self.excluded, key):
+            return False
+        return (
+            key in self.systems
+            or key.startswith(self.prefixes)
+            or bool(self.pattern and re.search(self.pattern, key))
+        )
+
+    def system_q(self) -> Q:
+        """:meth:`recognises` as a database condition on ``code_system``."""
+        q = Q(code_system__in=self.systems) if self.systems else Q()
+        for prefix in self.prefixes:
+            q |= Q(code_system__startswith=prefix)
+        if self.pattern:
+            q |= Q(code_system__iregex=self.pattern)
+        if self.excluded:
+            q &= ~Q(code_system__iregex=self.excluded)
+        return q
+
+
+ICD10 = Classification(
+    name="ICD-10",
+    psychiatric_label="ICD-10 chapter F (mental and behavioural disorders)",
+    systems=(
+        ICD10_SYSTEM,
+        "urn:oid:2.16.840.1.113883.6.3",  # ICD-10
+        "urn:oid:2.16.840.1.113883.6.90",  # ICD-10-CM
+        "http://fhir.de/codesystem/bfarm/icd-10-gm",
+        "http://fhir.de/codesystem/dimdi/icd-10-gm",
+    ),
+    prefixes=(
+        "http://hl7.org/fhir/sid/icd-10-",  # national forms: -cm, -nl, -de, -ca …
+        "urn:oid:2.16.840.1.113883.6.3.",  # national forms registered under ICD-10's OID
+        "http://id.who.int/icd/release/10",
+    ),
+    # Any other URI whose last segment names ICD-10 (icd10-danish-extensions …).
+    pattern=r"[/:]icd-?10([-_.][a-z0-9-]*)?$",
+    # ICD-10-PCS codes procedures; its section F is rehabilitation and audiology.
+    excluded=r"icd-?10-?pcs",
+    # An SKS code (DF…) sent under an ICD-10 system is chapter F all the same.
+    psychiatric=r"^\s*D?\s*F",
+    diagnosis=r"^\s*[A-Z]",
+    # A letter and a digit or letter (E11.9, F32.A, the Danish-only UB…); not
+    # a chapter's roman numeral (V is the psychiatric chapter's).
+    valid=r"^(?![IVX]+$)[A-Z][0-9A-Z]",
+)
+SKS_DIAGNOSES = Classification(
+    name="SKS",
+    psychiatric_label="SKS diagnosis group DF (ICD-10 chapter F)",
+    systems=(SKS_DIAGNOSIS_SYSTEM,),
+    # Every code here is a diagnosis; one sent without its D is read as ICD-10.
+    psychiatric=r"^\s*D?\s*F",
+    diagnosis=r"^\s*[A-Z]",
+)
+SKS = Classification(
+    name="SKS",
+    psychiatric_label="SKS diagnosis group DF (ICD-10 chapter F)",
+    systems=(SKS_SYSTEM,),
+    psychiatric=r"^\s*D\s*F",
+    diagnosis=r"^\s*D\s*[A-Z]",
+)
+ICPC2 = Classification(
+    name="ICPC-2",
+    psychiatric_label="ICPC-2 chapter P (psychological)",
+    systems=(
+        ICPC2_SYSTEM,
+        "urn:oid:2.16.840.1.113883.6.139",  # ICPC-2
+        "urn:oid:1.2.208.176.2.31",  # ICPC-2-DK (DK-core)
+    ),
+    # icpc-2, icpc2e-dk, KiAP's icpckoder …
+    pattern=r"[/:]icpc[^/:]*$",
+    psychiatric=r"^\s*P",
+    diagnosis=r"^\s*[A-Z]",
+)
+ICD11 = Classification(
+    name="ICD-11",
+    psychiatric_label="ICD-11 chapter 06 (mental, behavioural or neurodevelopmental disorders)",
+    prefixes=("http://id.who.int/icd/release/11", "http://id.who.int/icd11"),
+    pattern=r"[/:]icd-?11([-_.][a-z0-9-]*)?$",
+    psychiatric=r"^\s*6",
+)
+
+# Most specific first: SKS-D's OID starts with the SKS root's.
+CLASSIFICATIONS = (SKS_DIAGNOSES, SKS, ICD10, ICPC2, ICD11)
+
+
+def system_key(system: str) -> str:
+    """A system URI as the platform compares it: no surrounding spaces or
+    trailing slash, lower case, ``https`` read as ``http``, and a bare OID
+    given its ``urn:oid:``."""
+    key = system.strip().rstrip("/").lower()
+    if key.startswith("https://"):
+        key = "http://" + key.removeprefix("https://")
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)+", key):
+        key = f"urn:oid:{key}"
+    return key
+
+
+def classification_of(system: str) -> Classification | None:
+    key = system_key(system)
+    return next((c for c in CLASSIFICATIONS if c.recognises(key)), None)
+
+
+def normalised_code(code: str) -> str:
+    """A classification's code as stored and judged: upper case, no spaces."""
+    return re.sub(r"\s+", "", code).upper()
+
+
+def is_psychiatric(classification: Classification, code: str) -> bool:
+    return bool(re.search(classification.psychiatric, code, re.IGNORECASE))
+
+
+def is_valid_code(classification: Classification, code: str) -> bool:
+    return not classification.valid or bool(re.search(classification.valid, code, re.IGNORECASE))
+
+
+def is_diagnosis_code(classification: Classification, code: str) -> bool:
+    return bool(
+        classification.diagnosis and re.search(classification.diagnosis, code, re.IGNORECASE)
+    )
+
+
+def psychiatric_code_q() -> Q:
+    """A stored main code that is psychiatric, judged by its stored system —
+    the database's own check of R2 (``record_no_psychiatric_diagnosis``)."""
+    q = Q()
+    for classification in CLASSIFICATIONS:
+        q |= classification.system_q() & Q(code__iregex=classification.psychiatric)
+    return q

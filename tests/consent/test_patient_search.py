@@ -1,0 +1,221 @@
+"""Patient search as unmodified FHIR clients do it (``GET /fhir/Patient?name=…``),
+through the gate (R1, R4) and audited (R9); only a CPR number in the URL is
+refused, with directions to send it in the body."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from consent.audit.models import AuditEntry
+from core.models import Citizen, Role
+from tests import factories as f
+from tests.consent import bodies
+from tests.consent.conftest import World, issue_code, post
+
+CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
+
+
+@pytest.fixture
+def named(world: World) -> World:
+    """The nurse's citizen is Karen Marie Hansen; a namesake she has no visit for."""
+    Citizen.objects.filter(pk=world.person.pk).update(
+        given_name="Karen Marie", family_name="Hansen"
+    )
+    world.person.refresh_from_db()
+    namesake = f.citizen()
+    Citizen.objects.filter(pk=namesake.pk).update(given_name="Karen", family_name="Hansen")
+    world.namesake = namesake  # type: ignore[attr-defined]
+    return world
+
+
+def _ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [e["resource"]["id"] for e in response.json().get("entry", [])]
+
+
+def test_r1_get_search_by_name_birthdate_gender_and_id_finds_only_her_own_citizen(
+    named: World,
+) -> None:
+    client = f.client_for(named.nurse)
+    mine = [str(named.person.pk)]
+    born = named.person.birth_date
+    for query in [
+        "name=hansen",
+        "family=Hans",
+        "given=Marie",  # the start of any of her given names
+        "name:exact=Hansen",
+        "name:contains=ANSE",
+        f"birthdate={born.year}",
+        f"birthdate={born:%Y-%m}",
+        f"birthdate=eq{born.isoformat()}",
+        f"birthdate=ge{born.year - 1}-01-01&birthdate=le{born.year}-12-31",
+        "gender=female",
+        f"gender=http://hl7.org/fhir/administrative-gender|{named.person.sex}",
+        f"_id={named.person.pk}",
+        f"_id={named.person.pk},{named.namesake.pk}",  # type: ignore[attr-defined]
+        "family=Hansen&given=Karen",
+        "",
+        # What clients add about the answer's form (fhirpy's count()).
+        "name=Hansen&_count=0&_totalMethod=count&_format=json&_pretty=true",
+    ]:
+        response = client.get(f"/fhir/Patient?{query}")
+        assert _ids(response) == mine, query
+        assert response.json()["total"] == 1, query
+    for query in [
+        "name=Jensen",
+        "name:exact=hansen",
+        f"birthdate=gt{born.isoformat()}",
+        "birthdate=lt1900",
+        "gender=male" if named.person.sex == "female" else "gender=female",
+        f"_id={named.namesake.pk}",  # type: ignore[attr-defined]
+        "_id=999999",
+    ]:
+        response = client.get(f"/fhir/Patient?{query}")
+        assert _ids(response) == [] and response.json()["total"] == 0, query
+
+
+def test_r9_every_citizen_a_search_shows_is_audited_and_an_id_refused_too(named: World) -> None:
+    client = f.client_for(named.nurse)
+    start = AuditEntry.objects.latest("id").pk
+    assert _ids(client.get("/fhir/Patient?name=Hansen")) == [str(named.person.pk)]
+    shown = AuditEntry.objects.filter(pk__gt=start, action="search", resource_type="Patient")
+    assert [(e.citizen_id, e.outcome) for e in shown] == [(named.person.pk, "permitted")]
+    assert shown[0].detail.get("params") == ["name"]
+    # Asked by id for a citizen she may not see: empty, and the refusal is recorded.
+    namesake = named.namesake  # type: ignore[attr-defined]
+    assert _ids(client.get(f"/fhir/Patient?_id={namesake.pk}")) == []
+    denied = AuditEntry.objects.filter(citizen_id=namesake.pk).latest("id")
+    assert (denied.action, denied.outcome, denied.reason_code) == (
+        "search",
+        "denied",
+        "no_care_relationship",
+    )
+
+
+def test_r4_a_citizen_who_refused_the_nurse_is_not_found_by_name(named: World) -> None:
+    client = f.client_for(named.nurse)
+    refusal = bodies.refusal(named.person.pk, organisations=[named.acute.pk])
+    assert post(client, "/fhir/Consent", refusal).status_code == 201
+    response = client.get("/fhir/Patient?name=Hansen")
+    assert _ids(response) == [] and response.json()["total"] == 0
+
+
+def test_r9_a_cpr_number_in_the_url_is_refused_with_directions_and_audited(
+    named: World,
+) -> None:
+    client = f.client_for(named.nurse)
+    cpr = named.person.cpr
+    for url in [
+        f"/fhir/Patient?identifier={CPR_SYSTEM}|{cpr}",
+        f"/fhir/Patient?identifier={cpr}",
+        f"/fhir/Patient?identifier:of-type=x|{cpr}",
+        f"/fhir/Patient?name={cpr}",
+        f"/fhir/Patient?name={cpr[:6]}-{cpr[6:]}",
+        f"/fhir/Patient?_id={cpr}",
+        f"/fhir/Patient/_search?identifier={cpr}",
+    ]:
+        before = AuditEntry.objects.latest("id").pk
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert issue_code(response) == "search.use_post", url
+        text = response.content.decode()
+        assert cpr not in text and cpr[6:] not in text, url
+        diagnostics = response.json()["issue"][0]["diagnostics"]
+        assert "POST /fhir/Patient/_search" in diagnostics and "form body" in diagnostics
+        entry = AuditEntry.objects.filter(pk__gt=before).get()
+        assert (entry.action, entry.outcome, entry.reason_code) == (
+            "search",
+            "denied",
+            "cpr_in_url",
+        )
+        assert entry.citizen_id is None and cpr not in str(entry.detail)
+    # A POST search with the number in the URL is refused alike.
+    response = client.post(f"/fhir/Patient/_search?identifier={cpr}", {"identifier": cpr})
+    assert response.status_code == 400 and issue_code(response) == "search.use_post"
+
+
+def test_the_body_of_a_post_search_takes_the_same_parameters(named: World) -> None:
+    client = f.client_for(named.nurse)
+    response = client.post("/fhir/Patient/_search", {"family": "Hansen", "gender": "female"})
+    assert _ids(response) == [str(named.person.pk)]
+    by_number = client.post(
+        "/fhir/Patient/_search", {"identifier": f"{CPR_SYSTEM}|{named.person.cpr}"}
+    )
+    assert _ids(by_number) == [str(named.person.pk)]
+    assert named.person.cpr not in str(by_number.json()["link"])
+
+
+def test_a_search_as_fhir_clients_send_it_is_a_valid_paged_searchset(named: World) -> None:
+    """fhirpy and fhirclient search with GET and these parameters, unchanged."""
+    client = f.client_for(named.nurse)
+    for extra in range(3):
+        other = f.citizen(born=dt.date(1950, 1, 1 + extra))
+        Citizen.objects.filter(pk=other.pk).update(family_name="Hansen")
+        f.open_visit(named.nurse, other, source_id=f"extra-{extra}")
+    response = client.get(
+        "/fhir/Patient?family=hansen&_count=2", HTTP_ACCEPT="application/fhir+json"
+    )
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("application/fhir+json")
+    bundle = response.json()
+    Bundle.model_validate(bundle)
+    assert bundle["type"] == "searchset" and bundle["total"] == 4 and len(bundle["entry"]) == 2
+    follow = next(link["url"] for link in bundle["link"] if link["relation"] == "next")
+    parts = urlsplit(follow)
+    assert parts.path == "/fhir/Patient" and "family=hansen" in parts.query
+    rest = client.get(f"{parts.path}?{parts.query}")
+    assert rest.status_code == 200 and len(rest.json()["entry"]) == 2
+    seen = {e["resource"]["id"] for e in bundle["entry"] + rest.json()["entry"]}
+    assert len(seen) == 4
+
+
+def test_patient_search_query_count_is_pinned(
+    named: World, django_assert_max_num_queries: Any
+) -> None:
+    client = f.client_for(named.nurse)
+    for extra in range(5):
+        other = f.citizen()
+        f.open_visit(named.nurse, other, source_id=f"pinned-{extra}")
+    client.get("/fhir/Patient?_count=1")  # warm the token
+    with django_assert_max_num_queries(12):
+        assert client.get("/fhir/Patient?_count=50").json()["total"] == 6
+
+
+def test_r3_roles_without_access_find_nobody_and_are_audited(named: World) -> None:
+    for membership in (named.analyst, named.auditor, named.medicine_officer):
+        before = AuditEntry.objects.latest("id").pk
+        response = f.client_for(membership).get("/fhir/Patient?name=Hansen")
+        assert _ids(response) == [] and response.json()["total"] == 0
+        entry = AuditEntry.objects.filter(pk__gt=before).get()
+        assert (entry.outcome, entry.reason_code) == ("denied", "role_not_permitted")
+    assert (
+        f.client_for(f.staff(Role.COORDINATOR, named.acute)).get("/fhir/Patient").json()["total"]
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("colour=blue", "search.param_unknown"),
+        ("birthdate=1941-13-01", "search.date_invalid"),
+        ("birthdate=ap1941", "search.date_invalid"),
+        ("gender:not=male", "search.modifier_unsupported"),
+        ("name:fuzzy=Hansen", "search.modifier_unsupported"),
+        ("_id=abc", "search.param_invalid"),
+        ("name=", "search.param_invalid"),
+        ("_count=many", "search.param_invalid"),
+        ("_format=xml", "search.param_invalid"),
+    ],
+)
+def test_bad_search_parameters_are_a_400_operation_outcome(
+    named: World, query: str, code: str
+) -> None:
+    response = f.client_for(named.nurse).get(f"/fhir/Patient?{query}")
+    assert response.status_code == 400, response.content
+    assert issue_code(response) == code
