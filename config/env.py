@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -57,6 +58,37 @@ def env_int(
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
     if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}.")
+    return number
+
+
+def env_decimal(
+    name: str,
+    default: Decimal,
+    *,
+    minimum: Decimal,
+    maximum: Decimal,
+    places: int,
+    environ: Mapping[str, str] | None = None,
+) -> Decimal:
+    """A decimal number such as ``0.5``, within bounds and with at most ``places``
+    decimals. Bounds are required: this reads limits, and "NaN", "Infinity", a
+    decimal comma or an extra digit must stop the platform, not lift the limit."""
+    value = env_str(name, environ=environ)
+    if value is None:
+        return default
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal number such as 0.5.") from None
+    if not number.is_finite():
+        raise ImproperlyConfigured(f"{name} must be a decimal number such as 0.5.")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        raise ImproperlyConfigured(f"{name} must have at most {places} decimals.")
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
+    if number > maximum:
         raise ImproperlyConfigured(f"{name} must be at most {maximum}.")
     return number
 

@@ -8,12 +8,13 @@ worker process. Production (``DEBUG`` off) requires ``SECRET_KEY``.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_url
+from config.env import env_bool, env_decimal, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
@@ -264,6 +265,30 @@ LOGGING = {
 CONSENT_BREAK_GLASS_MINUTES = env_int("CONSENT_BREAK_GLASS_MINUTES", 30, minimum=1, maximum=240)
 # Counts below this are suppressed in restricted analyses (R6).
 CONSENT_ANALYSIS_MIN_CELL = env_int("CONSENT_ANALYSIS_MIN_CELL", 5, minimum=3, maximum=100)
+# Differential privacy of the analyses (R6, docs/decisions/0005): the epsilon one
+# new answer costs, and what one analyst may spend within a rolling window of
+# days. The upper bounds keep a typo (50 for 0.50) from making the noise vanish.
+CONSENT_ANALYSIS_EPSILON_PER_RUN = env_decimal(
+    "CONSENT_ANALYSIS_EPSILON_PER_RUN",
+    Decimal("0.5"),
+    minimum=Decimal("0.05"),
+    maximum=Decimal("1"),
+    places=3,
+)
+CONSENT_ANALYSIS_EPSILON_BUDGET = env_decimal(
+    "CONSENT_ANALYSIS_EPSILON_BUDGET",
+    Decimal("5"),
+    minimum=Decimal("0.05"),
+    maximum=Decimal("10"),
+    places=3,
+)
+CONSENT_ANALYSIS_BUDGET_WINDOW_DAYS = env_int(
+    "CONSENT_ANALYSIS_BUDGET_WINDOW_DAYS", 30, minimum=7, maximum=366
+)
+if CONSENT_ANALYSIS_EPSILON_BUDGET < CONSENT_ANALYSIS_EPSILON_PER_RUN:
+    raise ImproperlyConfigured(
+        "CONSENT_ANALYSIS_EPSILON_BUDGET must be at least CONSENT_ANALYSIS_EPSILON_PER_RUN."
+    )
 # Benchmark only: serve record reads without the gate and the audit, to measure
 # their cost. Refused outright unless the database is a benchmark's own
 # (named bench_*), so a platform holding real citizens can never run so.

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent import services
-from consent.analyses import ANALYSES, analysis_run
+from consent.analyses import ANALYSES, analysis_budget, analysis_run
 from consent.gate import CLINICAL_ROLES
 from core.actors import Actor
 from core.models import Role
@@ -53,18 +53,31 @@ class BreakGlassView(APIView):
 
 
 class AnalysisListView(APIView):
+    """``GET /api/consent/analyses``: the named analyses and what the analyst
+    has left of the privacy budget (R6)."""
+
     permission_classes = [roles(Role.ANALYST)]
 
     def get(self, request: Request) -> Response:
+        budget = analysis_budget(actor=_actor(request))
         return Response(
-            {"analyses": [{"name": k, "description": d} for k, (d, _) in ANALYSES.items()]}
+            {
+                "analyses": [
+                    {"name": name, "description": str(analysis.description)}
+                    for name, analysis in ANALYSES.items()
+                ],
+                "privacy_budget": budget.as_dict(),
+            }
         )
 
 
 class AnalysisRunView(APIView):
-    """``GET /api/consent/analyses/<name>?…`` (JSON) or ``…/<name>/csv``."""
+    """``GET /api/consent/analyses/<name>?…`` (JSON) or ``…/<name>/csv``.
 
-    permission_classes = [roles(Role.ANALYST)]
+    Every member of staff reaches the service, which refuses all but analysts
+    and records the refused attempt (R6, R9)."""
+
+    permission_classes = [roles(*Role.values)]
 
     def get(self, request: Request, name: str, export: str = "") -> Response | HttpResponse:
         table = analysis_run(

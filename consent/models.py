@@ -317,3 +317,69 @@ class PatientVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Patient {self.citizen_id} v{self.version_id}"
+
+
+class AnalysisRelease(models.Model):
+    """One answer of a restricted analysis (R6) as an analyst was given it: the
+    noisy counts after suppression, never the exact ones. The same question
+    (analysis and canonical parameters) from the same analyst within the budget
+    window gets this answer back, so repeating it cannot average the noise away.
+    Kept, never changed: it is what was disclosed."""
+
+    analyst = models.ForeignKey(User, on_delete=models.PROTECT, related_name="analysis_releases")
+    analysis = models.CharField(max_length=64)
+    parameters = models.JSONField()
+    # The parameters as canonical JSON: two questions are the same when this is.
+    parameters_key = models.CharField(max_length=300)
+    # Row names, cells, totals and the threshold as released (None = suppressed).
+    table = models.JSONField()
+    epsilon = models.DecimalField(max_digits=6, decimal_places=3)
+    # The most one citizen changes the exact table, summed over its cells.
+    sensitivity = models.PositiveSmallIntegerField()
+    released_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["analyst", "analysis", "parameters_key", "released_at"],
+                name="analysis_release_question_idx",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="analysis_release_epsilon_positive", condition=Q(epsilon__gt=0)
+            ),
+            models.CheckConstraint(
+                name="analysis_release_sensitivity_positive", condition=Q(sensitivity__gte=1)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"analysis {self.analysis} release {self.pk}"
+
+
+class PrivacyBudgetEntry(models.Model):
+    """The analysts' privacy-budget ledger (R6): the epsilon each new answer
+    spent. Appended in the same transaction as the answer, never changed (a
+    trigger refuses it on PostgreSQL). What an analyst may still spend is the
+    budget less the entries inside the rolling window."""
+
+    analyst = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="privacy_budget_entries"
+    )
+    release = models.OneToOneField(
+        AnalysisRelease, on_delete=models.PROTECT, related_name="budget_entry"
+    )
+    epsilon = models.DecimalField(max_digits=6, decimal_places=3)
+    spent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["analyst", "spent_at"], name="privacy_budget_spent_idx")]
+        constraints = [
+            models.CheckConstraint(
+                name="privacy_budget_epsilon_positive", condition=Q(epsilon__gt=0)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.epsilon} spent by user {self.analyst_id}"

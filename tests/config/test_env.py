@@ -3,12 +3,13 @@
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_url
+from config.env import env_bool, env_decimal, env_int, env_list, env_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +28,26 @@ def test_int_refuses_words_and_out_of_range() -> None:
         env_int("PORT", 8000, environ={"PORT": "eighty"})
     with pytest.raises(ImproperlyConfigured, match="at most 65535"):
         env_int("PORT", 8000, maximum=65535, environ={"PORT": "70000"})
+
+
+def test_decimal_refuses_what_would_lift_a_limit() -> None:
+    """R6's privacy limits are decimals: a decimal comma, a word, NaN, Infinity,
+    an extra digit or a value out of bounds stops the platform."""
+    bounds = {"minimum": Decimal("0.05"), "maximum": Decimal("1"), "places": 3}
+    assert env_decimal("E", Decimal("0.5"), environ={"E": " 0.25 "}, **bounds) == Decimal("0.25")
+    assert env_decimal("E", Decimal("0.5"), environ={}, **bounds) == Decimal("0.5")
+    for wrong, message in (
+        ("0,5", "decimal number"),
+        ("half", "decimal number"),
+        ("NaN", "decimal number"),
+        ("Infinity", "decimal number"),
+        ("0.0001", "at most 3 decimals"),
+        ("50", "at most 1"),
+        ("-0.5", "at least 0.05"),
+        ("0", "at least 0.05"),
+    ):
+        with pytest.raises(ImproperlyConfigured, match=f"E must .*{message}"):
+            env_decimal("E", Decimal("0.5"), environ={"E": wrong}, **bounds)
 
 
 def test_list_refuses_empty_items() -> None:
@@ -73,6 +94,26 @@ def _settings_with(**env: str) -> subprocess.CompletedProcess[str]:
         (
             {"DEBUG": "1", "CELERY_TASK_TIME_LIMIT": "10", "CELERY_TASK_SOFT_TIME_LIMIT": "20"},
             "SOFT_TIME_LIMIT",
+        ),
+        (
+            {"DEBUG": "1", "CONSENT_ANALYSIS_EPSILON_PER_RUN": "0,5"},
+            "CONSENT_ANALYSIS_EPSILON_PER_RUN must be a decimal number",
+        ),
+        (
+            {"DEBUG": "1", "CONSENT_ANALYSIS_EPSILON_BUDGET": "inf"},
+            "CONSENT_ANALYSIS_EPSILON_BUDGET must be a decimal number",
+        ),
+        (
+            {
+                "DEBUG": "1",
+                "CONSENT_ANALYSIS_EPSILON_PER_RUN": "1",
+                "CONSENT_ANALYSIS_EPSILON_BUDGET": "0.5",
+            },
+            "CONSENT_ANALYSIS_EPSILON_BUDGET must be at least CONSENT_ANALYSIS_EPSILON_PER_RUN",
+        ),
+        (
+            {"DEBUG": "1", "CONSENT_ANALYSIS_BUDGET_WINDOW_DAYS": "1"},
+            "CONSENT_ANALYSIS_BUDGET_WINDOW_DAYS must be at least 7",
         ),
     ],
 )

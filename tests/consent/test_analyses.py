@@ -3,7 +3,11 @@ no suppressed cell recoverable from totals, every run audited, CSV export."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from decimal import Decimal
+
+from django.test import override_settings
 
 from consent.analyses import suppress
 from consent.audit.models import AuditEntry
@@ -27,17 +31,20 @@ def _recoverable(cells, row_totals, col_totals, total) -> bool:
 def test_r6_suppression_hides_small_counts_and_their_complements() -> None:
     cells, rows, cols, total = suppress([[3, 20], [12, 30], [9, 0]], 5)
     assert cells[0][0] is None  # primary
+    assert cells[2][1] is None  # a noisy zero says nothing exact: below the threshold too
     assert not _recoverable(cells, rows, cols, total)
-    assert all(v is None or v == 0 or v >= 5 for row in cells for v in row)
+    assert all(v is None or v >= 5 for row in cells for v in row)
 
 
 def test_r6_suppression_is_safe_for_every_small_table() -> None:
-    for values in itertools.product([0, 1, 4, 5, 9], repeat=6):
+    """Noisy counts may be zero or negative: every value below the threshold is
+    hidden, and no hidden value follows from a published total."""
+    for values in itertools.product([-1, 0, 4, 5, 9], repeat=6):
         counts = [list(values[:2]), list(values[2:4]), list(values[4:])]
         cells, rows, cols, total = suppress(counts, 5)
         assert not _recoverable(cells, rows, cols, total), counts
         shown = [v for row in cells for v in row] + rows + cols + [total]
-        assert all(v is None or v == 0 or v >= 5 for v in shown), counts
+        assert all(v is None or v >= 5 for v in shown), counts
 
 
 def _people(world: World, n: int, code: str, muni: str, service: str | None) -> None:
@@ -56,6 +63,21 @@ def _people(world: World, n: int, code: str, muni: str, service: str | None) -> 
             )
 
 
+# With a budget this large the noise vanishes (a draw other than 0 has probability
+# below 1e-25), so the released table shows exactly whom an analysis counts. The
+# platform refuses such settings (at most 1 per run); the noise itself is tested
+# in test_analysis_privacy.py.
+NOISELESS = override_settings(
+    CONSENT_ANALYSIS_EPSILON_PER_RUN=Decimal("60"), CONSENT_ANALYSIS_EPSILON_BUDGET=Decimal("600")
+)
+
+
+def _shown(table: dict) -> list[int | None]:
+    values = [v for row in table["rows"] for v in [*row["cells"], row["total"]]]
+    return [*values, *table["column_totals"], table["total"]]
+
+
+@NOISELESS
 def test_r6_diagnosis_and_service_per_municipality_audited_and_exported(world: World) -> None:
     for code in ("157", "159", "173", "230"):
         f.municipality(code)
@@ -75,7 +97,12 @@ def test_r6_diagnosis_and_service_per_municipality_audited_and_exported(world: W
     assert rows["Gentofte Kommune"]["cells"] == [6, 7]
     assert rows["Gladsaxe Kommune"]["cells"][0] is None  # 2 < 5
     assert rows["Gladsaxe Kommune"]["cells"][1] is None  # else 10 - 8 reveals it
-    assert rows["Lyngby-Taarbæk Kommune"]["cells"] == [None, None]  # else 13 - 6 - 5 does
+    assert rows["Lyngby-Taarbæk Kommune"]["cells"] == [5, 9]
+    assert rows["Rudersdal Kommune"]["cells"] == [None, None]
+    assert table["total"] == 37
+    assert all(v is None or v >= 5 for v in _shown(table))
+    assert table["columns"] == ["modtager hjemmesygepleje", "modtager ikke hjemmesygepleje"]
+    assert table["privacy"]["noisy"] is True
     entry = AuditEntry.objects.filter(purpose="analysis").latest("id")
     assert entry.detail["parameters"] == {"diagnosis": "E11", "service": "home-nursing"}
     assert entry.actor_role == "analyst" and entry.citizen_id is None
@@ -85,18 +112,21 @@ def test_r6_diagnosis_and_service_per_municipality_audited_and_exported(world: W
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
     text = csv.content.decode()
     assert "Gentofte Kommune,6,7,13" in text and "<5" in text
-    assert table["total"] == 37
+    assert text.startswith("Kommune,modtager hjemmesygepleje,modtager ikke hjemmesygepleje,I alt")
+    assert "støj" in text  # the noise is stated under the table
     assert AuditEntry.objects.filter(purpose="analysis", action="export").count() == 1
     bad = client.get(
         "/api/consent/analyses/diagnosis-and-service?diagnosis=F20&service=home-nursing"
     )
     assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "analysis.diagnosis_invalid"
 
 
+@NOISELESS
 def test_r6_contacts_around_acute_episode(world: World) -> None:
     f.municipality("157")
     nurse = Actor.for_membership(world.nurse)
-    for n in range(5):
+    for n in range(10):
         person = f.citizen()
         relationship = care_relationship_open(
             citizen=person,
@@ -106,11 +136,11 @@ def test_r6_contacts_around_acute_episode(world: World) -> None:
             source_type="test.episode",
             source_id=str(n),
         )
-        start = relationship.started_at
-        before = (start.date().fromordinal(start.date().toordinal() - 3)).isoformat()
+        shift = -3 if n < 5 else 1  # five before the episode, five after
+        day = relationship.started_at.date() + dt.timedelta(days=shift)
         record_resource_create(
             actor=nurse,
-            data=bodies.hospital_contact(person.pk, world.department.pk, start=before),
+            data=bodies.hospital_contact(person.pk, world.department.pk, start=day.isoformat()),
             purpose="treatment",
         )
     response = f.client_for(world.analyst).get(
@@ -118,14 +148,27 @@ def test_r6_contacts_around_acute_episode(world: World) -> None:
     )
     assert response.status_code == 200
     gentofte = next(r for r in response.json()["rows"] if r["municipality"] == "Gentofte Kommune")
-    assert gentofte["cells"] == [5, 0]
-    assert RecordResource.objects.filter(category="hospital-contact").count() == 5
+    assert gentofte["cells"] == [5, 5]
+    assert RecordResource.objects.filter(category="hospital-contact").count() == 10
 
 
-def test_r6_only_analysts_run_analyses(world: World) -> None:
+def test_r6_only_analysts_run_analyses_and_refusals_are_audited(world: World) -> None:
+    """R6 and R9: every other role is refused, and the refused attempt is recorded."""
     for membership in world.by_role().values():
         expected = 200 if membership.role == Role.ANALYST else 403
         got = f.client_for(membership).get("/api/consent/analyses/contacts-around-acute-episode")
         assert got.status_code == expected, membership.role
         assert f.client_for(membership).get("/api/consent/analyses").status_code == expected
+        entry = AuditEntry.objects.filter(actor_user_id=membership.user_id).latest("id")
+        assert (entry.purpose, entry.resource_id) == ("analysis", "contacts-around-acute-episode")
+        if membership.role == Role.ANALYST:
+            assert entry.outcome == "permitted"
+        else:
+            assert (entry.outcome, entry.reason_code) == ("denied", "role_not_permitted")
+            error = got.json()["error"]
+            assert (error["code"], error["rule"]) == ("analysis.role", "R6")
     assert f.client_for(None).get("/api/consent/analyses").status_code == 401
+    assert (
+        f.client_for(None).get("/api/consent/analyses/contacts-around-acute-episode").status_code
+        == 401
+    )
