@@ -7,11 +7,12 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.fhir.capability import ResourceCapability, register_resource
+        from core.health import register_health_detail
         from integrations import receivers
-        from integrations.partners import register_inbound_handlers
+        from integrations.selectors import outbox_health
+        from worker.queues import queue_depths
 
         receivers.connect()
-        register_inbound_handlers()
         register_resource(
             ResourceCapability(
                 type="Bundle",
@@ -28,9 +29,5 @@ class IntegrationsConfig(AppConfig):
                 ),
             )
         )
-        from core.health import register_health_detail
-        from integrations.selectors import outbox_health
-        from worker.queues import queue_depths
-
         register_health_detail("handoffs", outbox_health)
         register_health_detail("queues", queue_depths, needs_broker=True)
