@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,7 +216,7 @@ def _settle(message: OutboundMessage, answer: DeliveryAnswer, now: dt.datetime) 
     return retry_in
 
 
-def _update_grouped(model: type[Model], objects: list[Any], fields: list[str]) -> None:
+def _update_grouped(model: type[Model], objects: Sequence[Model], fields: list[str]) -> None:
     """Save ``fields`` of many rows with one UPDATE per distinct set of values:
     a batch mostly ends the same way (acknowledged now), and Django's
     ``bulk_update`` builds a CASE per row and field, which costs more CPU than
