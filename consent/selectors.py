@@ -532,7 +532,9 @@ def patient_search(
     """Citizens matching ``params`` among those the gate lets the actor see, and
     how many — never counting a hidden one. Asked by ``_id``, each citizen is one
     gate decision (a refusal audited as such); otherwise the search runs over the
-    visible citizens and every citizen shown is audited."""
+    visible citizens and every citizen shown is audited (an emergency access
+    where only an override showed the citizen)."""
+    overrides: dict[int, Decision] = {}
     if params.ids is not None:
         permitted: list[int] = []
         for citizen_id in sorted(params.ids):
@@ -566,6 +568,7 @@ def patient_search(
             return [], 0
         visible = visible_record(actor=actor, category=CATEGORY_PATIENT, purpose=purpose)
         qs = visible.citizens.exclude(pk__in=visible.refused)
+        overrides = visible.overrides
     for condition in params.filters:
         qs = qs.filter(condition)
     total = qs.count()
@@ -574,15 +577,25 @@ def patient_search(
             "family_name", "given_name", "pk"
         )[offset : offset + count]
     )
-    if params.ids is None and page:
-        audit_record_many(
-            actor=actor,
-            action=Action.SEARCH,
-            purpose=purpose,
-            citizen_ids=[c.pk for c in page],
-            resource_type="Patient",
-            detail={"params": params.names},
+    if params.ids is None:
+        # As for record searches: whom the override alone let into the total
+        # is disclosed too (that such a citizen exists), and is an emergency access.
+        counted = (
+            list(qs.filter(pk__in=list(overrides)).order_by().values_list("pk", flat=True))
+            if overrides
+            else []
         )
+        if page or counted:
+            audit_listed(
+                actor=actor,
+                action=Action.SEARCH,
+                purpose=purpose,
+                citizen_ids=[*(c.pk for c in page), *sorted(counted)],
+                overrides=overrides,
+                category=CATEGORY_PATIENT,
+                resource_type="Patient",
+                detail={"params": params.names},
+            )
     return [patient_resource(c) for c in page], total
 
 

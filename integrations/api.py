@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent.audit.services import Action, Purpose, audit_record, audit_record_many
+from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.views import FHIRView
 from core.models import Role
@@ -97,25 +98,37 @@ class OutboxBoardView(APIView):
         return Response({"results": rows, "limit": BOARD_LIMIT})
 
 
+def _message_for(request: Request, pk: int) -> tuple[Actor, OutboundMessage]:
+    """The coordinator and the message ``pk``; an unknown message is not found."""
+    actor = actor_from_request(request)
+    message = outbox_message(pk=pk)
+    if message is None or actor is None:
+        raise NotFoundOrNotAllowed()
+    return actor, message
+
+
+def _audit_message(actor: Actor, message: OutboundMessage, action: str, reason: str = "") -> None:
+    """A coordinator's look at, or action on, a hand-off about a citizen (R9)."""
+    if message.citizen_id:
+        audit_record(
+            actor=actor,
+            action=action,
+            purpose=Purpose.OPERATIONS,
+            citizen_id=message.citizen_id,
+            resource_type="Bundle",
+            resource_id=str(message.bundle_id),
+            reason_code=reason,
+        )
+
+
 class OutboxMessageView(APIView):
     """``GET /api/integrations/outbox/<id>``: one message with every attempt."""
 
     permission_classes = [roles(Role.COORDINATOR)]
 
     def get(self, request: Request, pk: int) -> Response:
-        actor = actor_from_request(request)
-        message = outbox_message(pk=pk)
-        if message is None or actor is None:
-            raise NotFoundOrNotAllowed()
-        if message.citizen_id:
-            audit_record(
-                actor=actor,
-                action=Action.READ,
-                purpose=Purpose.OPERATIONS,
-                citizen_id=message.citizen_id,
-                resource_type="Bundle",
-                resource_id=str(message.bundle_id),
-            )
+        actor, message = _message_for(request, pk)
+        _audit_message(actor, message, Action.READ)
         attempts = [_attempt_row(a) for a in outbox_attempts(message=message)]
         return Response({**_message_row(message), "attempts": attempts})
 
@@ -126,20 +139,8 @@ class OutboxResendView(APIView):
     permission_classes = [roles(Role.COORDINATOR)]
 
     def post(self, request: Request, pk: int) -> Response:
-        actor = actor_from_request(request)
-        message = outbox_message(pk=pk)
-        if message is None or actor is None:
-            raise NotFoundOrNotAllowed()
+        actor, message = _message_for(request, pk)
         with transaction.atomic():  # the resend and its entry commit together (R9)
             message = outbox_resend(message=message, by=actor)
-            if message.citizen_id:
-                audit_record(
-                    actor=actor,
-                    action=Action.UPDATE,
-                    purpose=Purpose.OPERATIONS,
-                    citizen_id=message.citizen_id,
-                    resource_type="Bundle",
-                    resource_id=str(message.bundle_id),
-                    reason_code="outbox.resent",
-                )
+            _audit_message(actor, message, Action.UPDATE, reason="outbox.resent")
         return Response({"id": message.pk, "status": message.status}, status=202)

@@ -7,11 +7,11 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.fhir.capability import ResourceCapability, register_resource
+        from core.health import register_health_detail
         from integrations import receivers
-        from integrations.partners import register_inbound_handlers
+        from integrations.selectors import outbox_health
 
         receivers.connect()
-        register_inbound_handlers()
         register_resource(
             ResourceCapability(
                 type="Bundle",
@@ -28,7 +28,4 @@ class IntegrationsConfig(AppConfig):
                 ),
             )
         )
-        from core.health import register_health_detail
-        from integrations.selectors import outbox_health
-
         register_health_detail("handoffs", outbox_health)

@@ -4,11 +4,10 @@ timestamps are refused before the body is read as FHIR."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from core.errors import Unauthenticated
 from integrations.models import Partner
@@ -57,7 +56,7 @@ def partner_authenticate(
 class SignedByPartner(BasePermission):
     """Admits a request signed by an active partner; puts it on ``request.partner``."""
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         raw = request._request.body  # the exact bytes that were signed
         request.partner = partner_authenticate(  # type: ignore[attr-defined]
             sender=request.headers.get(SENDER_HEADER),

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,12 +27,10 @@ from django.db.models import Q
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.errors import PlatformError, Unavailable
-from core.models import Citizen
 from integrations.messages import (
     AckCode,
     Event,
     InvalidMessage,
-    ParsedMessage,
     acknowledgement_bundle,
     error_outcome,
     parse_message,
@@ -41,28 +38,11 @@ from integrations.messages import (
 )
 from integrations.models import InboundMessage, Partner
 from integrations.outbox import outbox_acknowledge
+from integrations.partners import adapter_for
 
 log = logging.getLogger(__name__)
 
 PROCESS_TASK = "integrations.process_message"
-
-
-@dataclass
-class Handled:
-    """What a handler did: the citizen concerned and ids of what it created."""
-
-    citizen: Citizen | None
-    result: dict[str, Any]
-
-
-Handler = Callable[[Partner, ParsedMessage, Actor], Handled]
-
-# (partner kind, event) -> handler; each partner package registers its own.
-_handlers: dict[tuple[str, str], Handler] = {}
-
-
-def register_handler(partner_kind: str, event: str, handler: Handler) -> None:
-    _handlers[(partner_kind, event)] = handler
 
 
 @dataclass(frozen=True)
@@ -154,7 +134,8 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
             ),
         )
 
-    handler = _handlers.get((partner.kind, parsed.event))
+    # A partner may send only what its adapter declares it receives.
+    handler = adapter_for(partner.kind).handler(parsed.event)
     if handler is None:
         return _fatal(
             partner,
@@ -193,19 +174,9 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
                     reason_code=parsed.event,
                     detail={"partner": partner.code, "result": handled.result},
                 )
-    except InvalidMessage as exc:
-        return _fatal(
-            partner,
-            parsed.bundle_id,
-            parsed.header_id,
-            parsed.event,
-            exc.code,
-            exc.message,
-            exc.field,
-        )
     except Unavailable as exc:
         return _transient(parsed.header_id, exc.code, exc.message)
-    except PlatformError as exc:
+    except (InvalidMessage, PlatformError) as exc:
         return _fatal(
             partner,
             parsed.bundle_id,

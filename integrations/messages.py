@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from core.cpr import CPR_SYSTEM
 from core.fhir.outcome import operation_outcome
-from core.models import SOR_SYSTEM, Organisation
+from core.models import SOR_SYSTEM, Citizen, Organisation
 
 EVENT_SYSTEM = "urn:tvaerakut:message-event"
 ACTIVITY_SYSTEM = "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-activityCodes"
@@ -98,6 +98,11 @@ def organisation_resource(organisation: Organisation) -> dict[str, Any]:
     if organisation.sor_code:
         resource["identifier"] = [{"system": SOR_SYSTEM, "value": organisation.sor_code}]
     return resource
+
+
+def patient_ref(citizen: Citizen) -> dict[str, str]:
+    """A reference to the message's Patient, from a resource in the same message."""
+    return {"reference": f"urn:tvaerakut:Patient/{citizen.pk}"}
 
 
 def _full_url(resource: dict[str, Any]) -> str:

@@ -1,17 +1,18 @@
-"""Building and queueing outbound messages: who receives what, in one place."""
+"""Sending a hand-off: who the recipient is, and the message its adapter builds,
+written to the outbox in the current transaction."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.db.models import Q
 
 from core.actors import Actor
+from core.errors import PreconditionFailed
 from core.fhir.patient import patient_resource
 from core.models import Citizen, Organisation
 from integrations.messages import message_bundle
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_enqueue
+from integrations.partners import adapter_for, kinds_sent
 
 
 def acute_function() -> Organisation | None:
@@ -22,11 +23,16 @@ def acute_function() -> Organisation | None:
     )
 
 
-def partner_for(organisation: Organisation | None, *, kind: str | None = None) -> Partner | None:
-    """The active partner that speaks for ``organisation`` (or its parent)."""
+def partner_for(
+    organisation: Organisation | None, *, event: str, kind: str | None = None
+) -> Partner | None:
+    """The active partner that speaks for ``organisation`` (or its parent) and
+    is sent ``event``; of ``kind`` only, if given."""
     if organisation is None:
         return None
-    partners = Partner.objects.select_related("organisation").filter(is_active=True)
+    partners = Partner.objects.select_related("organisation").filter(
+        is_active=True, kind__in=kinds_sent(event)
+    )
     if kind:
         partners = partners.filter(kind=kind)
     found = partners.filter(organisation=organisation).first()
@@ -59,21 +65,22 @@ def hospital_partner(citizen: Citizen) -> Partner | None:
 
 
 def message_send(
-    *,
-    partner: Partner,
-    event: str,
-    citizen: Citizen,
-    focus: list[dict[str, Any]],
-    supporting: list[dict[str, Any]] | None = None,
-    by: Actor | None,
-    source_type: str,
-    source_id: str | int,
-    activity: str = "new-message",
+    *, partner: Partner, event: str, about: object, by: Actor | None
 ) -> OutboundMessage | None:
-    """Build the Bundle (Patient with CPR: the receiver must match the citizen)
-    and write it to the outbox in the current transaction."""
+    """Build ``event`` about ``about`` with the builder the partner's adapter
+    declares, and write it to the outbox in the current transaction: a Bundle
+    with the Patient (CPR: the receiver must match the citizen). None when
+    there is nothing to tell or no acute function to send from."""
+    builder = adapter_for(partner.kind).builder(event)
+    if builder is None:
+        raise PreconditionFailed(
+            "handoff.event_not_sent",
+            "This kind of partner is not sent this kind of message.",
+            field="event",
+        )
+    outgoing = builder(about)
     sender = acute_function()
-    if sender is None:
+    if outgoing is None or sender is None:
         return None
     author = by.user.get_full_name() or by.user.username if by is not None and by.user else ""
     bundle = message_bundle(
@@ -81,21 +88,17 @@ def message_send(
         sender=sender,
         receiver=partner.organisation,
         receiver_endpoint=partner.endpoint_url,
-        focus=focus,
-        supporting=[patient_resource(citizen), *(supporting or [])],
+        focus=outgoing.focus,
+        supporting=[patient_resource(outgoing.citizen), *outgoing.supporting],
         author=author,
-        activity=activity,
+        activity=outgoing.activity,
     )
     return outbox_enqueue(
         partner=partner,
         event=event,
         bundle=bundle,
-        citizen=citizen,
-        source_type=source_type,
-        source_id=str(source_id),
+        citizen=outgoing.citizen,
+        source_type=outgoing.source_type,
+        source_id=outgoing.source_id,
         on_behalf_of=by,
     )
-
-
-def patient_ref(citizen: Citizen) -> dict[str, str]:
-    return {"reference": f"urn:tvaerakut:Patient/{citizen.pk}"}

@@ -1,26 +1,130 @@
-"""Receivers of the acute function's domain events: each writes outbox rows in
-the event's own transaction (no network here; Celery delivers after commit)."""
+"""Who is told what: receivers of the acute function's domain events, each
+choosing the partners to tell and writing their messages to the outbox in the
+event's own transaction (no network here; Celery delivers after commit)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from acute import signals as acute_signals
+from acute.clinical import signals as clinical_signals
+from acute.clinical.models import MedicationOrder
+from acute.models import Referral
 from core.actors import Actor
-from integrations.gp.outbound import order_confirmation_request_send, outcome_send, results_send
-from integrations.helpline_1813.outbound import referral_status_send
-from integrations.home_nursing.outbound import handback_send
-from integrations.hospital.outbound import admission_handoff_send
-from integrations.models import Partner
-from integrations.outbound import partner_for
+from integrations.gp.outbound import VisitResults
+from integrations.helpline_1813.outbound import ReferralStep
+from integrations.hospital.outbound import AdmissionRequest
+from integrations.messages import Event
+from integrations.models import OutboundMessage, Partner
+from integrations.outbound import home_nursing_partner, hospital_partner, message_send, partner_for
+
+if TYPE_CHECKING:
+    from acute.clinical.models import LabResult
+    from acute.models import Episode, Visit
+    from core.models import Citizen, Organisation
 
 
-def on_referral_accepted(sender: Any, *, referral: Any, by: Actor | None = None, **_: Any) -> None:
+def referral_status_send(
+    *, referral: Referral, step: str, by: Actor | None, note: str = "", outcome: str = ""
+) -> OutboundMessage | None:
+    """Tell 1813 where its referral stands; nothing if the referral is not 1813's."""
+    if referral.source != Referral.Source.HELPLINE_1813:
+        return None
+    partner = partner_for(referral.source_organisation, event=Event.REFERRAL_STATUS)
+    if partner is None:
+        return None
+    return message_send(
+        partner=partner,
+        event=Event.REFERRAL_STATUS,
+        about=ReferralStep(referral=referral, step=step, note=note, outcome=outcome),
+        by=by,
+    )
+
+
+def results_send(
+    *,
+    visit: Visit,
+    citizen: Citizen,
+    gp_practice: Organisation | None,
+    results: Sequence[LabResult],
+    by: Actor | None,
+) -> OutboundMessage | None:
+    """Results of a visit the GP asked for, to that practice (HomeCareObservation)."""
+    partner = partner_for(gp_practice, event=Event.HOME_CARE_OBSERVATION)
+    if partner is None:
+        return None
+    return message_send(
+        partner=partner,
+        event=Event.HOME_CARE_OBSERVATION,
+        about=VisitResults(visit=visit, citizen=citizen, results=results),
+        by=by,
+    )
+
+
+def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
+    """R11: every referrer and the citizen's GP are told the outcome, home
+    nursing gets the hand-back: each partner's own CareCommunication."""
+    told: set[int] = set()
+
+    def tell(partner: Partner | None) -> None:
+        if partner is not None and partner.pk not in told:
+            told.add(partner.pk)
+            message_send(partner=partner, event=Event.CARE_COMMUNICATION, about=episode, by=by)
+
+    for referral in episode.referrals.select_related("citizen", "source_organisation").all():
+        if referral.source == Referral.Source.HELPLINE_1813:
+            referral_status_send(
+                referral=referral, step="completed", by=by, outcome=episode.outcome
+            )
+        elif referral.source != Referral.Source.HOME_NURSING:  # the hand-back is their answer
+            tell(partner_for(referral.source_organisation, event=Event.CARE_COMMUNICATION))
+    tell(
+        partner_for(
+            episode.citizen.gp_practice, event=Event.CARE_COMMUNICATION, kind=Partner.Kind.GP
+        )
+    )
+    tell(home_nursing_partner(episode.citizen.municipality))
+
+
+def admission_handoff_send(
+    *, visit: Visit, by: Actor | None, reason: str
+) -> OutboundMessage | None:
+    """The admission hand-off, to the hospital serving the citizen."""
+    partner = hospital_partner(visit.citizen)
+    if partner is None:
+        return None
+    return message_send(
+        partner=partner,
+        event=Event.ADMISSION_HANDOFF,
+        about=AdmissionRequest(visit=visit, reason=reason),
+        by=by,
+    )
+
+
+def order_confirmation_request_send(
+    *, order: MedicationOrder, by: Actor | None
+) -> OutboundMessage | None:
+    """Ask the ordering physician's organisation to confirm a phone order (R8)."""
+    if (
+        order.kind != MedicationOrder.Kind.PHONE
+        or order.status != MedicationOrder.Status.AWAITING_CONFIRMATION
+    ):
+        return None
+    partner = partner_for(order.ordering_organisation, event=Event.ORDER_CONFIRMATION_REQUEST)
+    if partner is None:
+        return None
+    return message_send(partner=partner, event=Event.ORDER_CONFIRMATION_REQUEST, about=order, by=by)
+
+
+def on_referral_accepted(
+    sender: object, *, referral: Referral, by: Actor | None = None, **_: object
+) -> None:
     referral_status_send(referral=referral, step="accepted", by=by)
 
 
 def on_referral_declined(
-    sender: Any, *, referral: Any, by: Actor | None = None, reason: str = "", **_: Any
+    sender: object, *, referral: Referral, by: Actor | None = None, reason: str = "", **_: object
 ) -> None:
     referral_status_send(
         referral=referral, step="declined", by=by, note=reason or referral.decline_reason
@@ -28,8 +132,8 @@ def on_referral_declined(
 
 
 def _visit_step(step: str) -> Callable[..., None]:
-    def receiver(sender: Any, *, visit: Any, by: Actor | None = None, **_: Any) -> None:
-        if visit.referral_id is not None:
+    def receiver(sender: object, *, visit: Visit, by: Actor | None = None, **_: object) -> None:
+        if visit.referral is not None:
             referral_status_send(referral=visit.referral, step=step, by=by)
 
     receiver.__name__ = f"on_visit_{step}"
@@ -41,57 +145,37 @@ on_nurse_en_route = _visit_step("en_route")
 
 
 def on_episode_completed(
-    sender: Any, *, episode: Any, outcome: str = "", by: Actor | None = None, **_: Any
+    sender: object, *, episode: Episode, by: Actor | None = None, **_: object
 ) -> None:
-    """R11: home nursing gets the hand-back; every referrer and the citizen's GP the outcome."""
-    told: set[int] = set()
-    for referral in episode.referrals.select_related("citizen", "source_organisation").all():
-        if referral.source == "helpline_1813":
-            referral_status_send(
-                referral=referral, step="completed", by=by, outcome=episode.outcome
-            )
-            continue
-        if referral.source == "home_nursing":
-            continue  # the hand-back below is their answer
-        partner = partner_for(referral.source_organisation)
-        if partner is not None and partner.pk not in told:
-            outcome_send(episode=episode, partner=partner, by=by)
-            told.add(partner.pk)
-    gp = partner_for(episode.citizen.gp_practice, kind=Partner.Kind.GP)
-    if gp is not None and gp.pk not in told:
-        outcome_send(episode=episode, partner=gp, by=by)
-    handback_send(episode=episode, by=by)
+    episode_end_send(episode=episode, by=by)
 
 
 def on_admission_requested(
-    sender: Any, *, visit: Any, by: Actor | None = None, reason: str = "", **_: Any
+    sender: object, *, visit: Visit, by: Actor | None = None, reason: str = "", **_: object
 ) -> None:
     admission_handoff_send(visit=visit, by=by, reason=reason)
 
 
 def on_results_recorded(
-    sender: Any,
+    sender: object,
     *,
-    visit: Any,
-    citizen: Any,
-    gp_practice: Any,
-    results: Any,
+    visit: Visit,
+    citizen: Citizen,
+    gp_practice: Organisation | None,
+    results: Sequence[LabResult],
     by: Actor | None = None,
-    **_: Any,
+    **_: object,
 ) -> None:
     results_send(visit=visit, citizen=citizen, gp_practice=gp_practice, results=results, by=by)
 
 
 def on_medication_order_recorded(
-    sender: Any, *, order: Any, by: Actor | None = None, **_: Any
+    sender: object, *, order: MedicationOrder, by: Actor | None = None, **_: object
 ) -> None:
     order_confirmation_request_send(order=order, by=by)
 
 
 def connect() -> None:
-    from acute import signals as acute_signals
-    from acute.clinical import signals as clinical_signals
-
     uid = "integrations"
     acute_signals.referral_accepted.connect(on_referral_accepted, dispatch_uid=f"{uid}.ref-acc")
     acute_signals.referral_declined.connect(on_referral_declined, dispatch_uid=f"{uid}.ref-dec")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from integrations.outbox import DELIVER_TASK, outbox_deliver, outbox_sweep
+from integrations.outbox import DELIVER_TASK, SWEEP_TASK, outbox_deliver, outbox_sweep
 
 
 @shared_task(name=DELIVER_TASK)
@@ -14,6 +14,6 @@ def outbox_deliver_task(message_pks: list[int] | int) -> dict[int, str]:
     return outbox_deliver(message_pks=pks)
 
 
-@shared_task(name="integrations.outbox_sweep")
+@shared_task(name=SWEEP_TASK)
 def outbox_sweep_task() -> int:
     return len(outbox_sweep())

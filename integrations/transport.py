@@ -1,4 +1,4 @@
-"""HTTP transport and trust: HMAC-SHA256 signatures over timestamp and body.
+"""The signed HTTP transport: HMAC-SHA256 signatures over timestamp and body.
 
 Every message travels as an HTTP POST of FHIR JSON, with three headers:
 
@@ -10,6 +10,10 @@ Every message travels as an HTTP POST of FHIR JSON, with three headers:
 A receiver refuses unknown senders, bad signatures and timestamps outside the
 allowed skew (replays). Secrets never appear in logs or error messages.
 Production endpoints are HTTPS; the tests and the demo use http://127.0.0.1.
+
+:data:`SIGNED_HTTP` is this transport as partner adapters declare it
+(:class:`integrations.adapters.Transport`): the answer's acknowledgement, else
+its HTTP status, decides how a delivery attempt ended.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from integrations.adapters import DeliveryAnswer, Transport
+from integrations.messages import AckCode
+from integrations.models import DeliveryAttempt, OutboundMessage, Partner
 
 SENDER_HEADER = "X-Tvaerakut-Sender"
 TIMESTAMP_HEADER = "X-Tvaerakut-Timestamp"
@@ -160,3 +168,73 @@ def post_signed(*, url: str, body: bytes, sender: str, secret: str, timeout: flo
             _drop(url)
             raise TransportError(type(exc).__name__) from None
     raise TransportError("unreachable")
+
+
+def _acknowledgement(reply: HttpReply, message_id: str) -> tuple[str, str]:
+    """The acknowledgement code the reply gives ``message_id`` ("" if none
+    readable) and the partner's diagnostics."""
+    ack_code, detail = "", ""
+    if not reply.body:
+        return ack_code, detail
+    try:
+        data = reply.json()
+        response = data["entry"][0]["resource"].get("response") or {}
+        if response.get("identifier") == message_id:
+            ack_code = response.get("code", "")
+        for entry in data.get("entry", [])[1:]:
+            resource = entry.get("resource") or {}
+            if resource.get("resourceType") == "OperationOutcome":
+                issue = (resource.get("issue") or [{}])[0]
+                detail = str(issue.get("diagnostics", ""))[:300]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        ack_code = ""
+    return ack_code, detail
+
+
+def _classify(reply: HttpReply, message_id: str) -> DeliveryAnswer:
+    """How an attempt ended, from the partner's answer."""
+    outcome = DeliveryAttempt.Outcome
+    ack_code, detail = _acknowledgement(reply, message_id)
+    status = reply.status
+    if ack_code == AckCode.OK and 200 <= status < 300:
+        return DeliveryAnswer(outcome.ACKNOWLEDGED, status, "", "")
+    if ack_code == AckCode.FATAL:
+        return DeliveryAnswer(outcome.FATAL, status, "partner.fatal_error", detail or "fatal-error")
+    if ack_code == AckCode.TRANSIENT:
+        return DeliveryAnswer(
+            outcome.TRANSIENT, status, "partner.transient_error", detail or "transient-error"
+        )
+    if status == 202:
+        return DeliveryAnswer(outcome.ACCEPTED, status, "", "")
+    if status in (408, 425, 429) or status >= 500:
+        return DeliveryAnswer(outcome.TRANSIENT, status, f"http.{status}", detail)
+    if 200 <= status < 300:
+        # A 2xx without a readable acknowledgement: treat as accepted, wait for the ack.
+        return DeliveryAnswer(outcome.ACCEPTED, status, "", "")
+    return DeliveryAnswer(outcome.FATAL, status, f"http.{status}", detail)
+
+
+class SignedHttp(Transport):
+    """A signed POST of the message Bundle to the partner's endpoint."""
+
+    def deliver(self, *, partner: Partner, message: OutboundMessage) -> DeliveryAnswer:
+        body = json.dumps(message.bundle, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            reply = post_signed(
+                url=partner.endpoint_url,
+                body=body,
+                sender=OUR_SENDER_CODE,
+                secret=partner.secret,
+                timeout=partner.request_timeout_seconds,
+            )
+        except TransportError as exc:
+            return DeliveryAnswer(
+                DeliveryAttempt.Outcome.NETWORK,
+                None,
+                "network.unreachable",
+                f"no answer from the partner ({exc})",
+            )
+        return _classify(reply, str(message.message_id))
+
+
+SIGNED_HTTP = SignedHttp()

@@ -5,14 +5,16 @@ way, and the outcome. A FHIR Task whose focus is 1813's own ServiceRequest
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from core.actors import Actor
-from integrations.messages import Event
-from integrations.models import OutboundMessage, Partner
-from integrations.outbound import message_send, partner_for, patient_ref
+from integrations.adapters import Outgoing
+from integrations.messages import patient_ref
+
+if TYPE_CHECKING:
+    from acute.models import Referral
 
 BUSINESS_STATUS_SYSTEM = "urn:tvaerakut:referral-status"
 REFERRAL_ID_SYSTEM = "urn:tvaerakut:helpline-1813:case"
@@ -28,8 +30,20 @@ STEPS = {
 }
 
 
-def status_task(*, referral: Any, step: str, note: str = "", outcome: str = "") -> dict[str, Any]:
-    status, code, text = STEPS[step]
+@dataclass(frozen=True)
+class ReferralStep:
+    """A step of a referral 1813 is told about (a key of :data:`STEPS`), with
+    the reason of a decline or the episode's outcome."""
+
+    referral: Referral
+    step: str
+    note: str = ""
+    outcome: str = ""
+
+
+def status_task(step: ReferralStep) -> dict[str, Any]:
+    referral = step.referral
+    status, code, text = STEPS[step.step]
     task: dict[str, Any] = {
         "resourceType": "Task",
         "id": str(uuid.uuid4()),
@@ -49,36 +63,26 @@ def status_task(*, referral: Any, step: str, note: str = "", outcome: str = "") 
         "for": patient_ref(referral.citizen),
         "lastModified": timezone.now().isoformat(),
     }
-    if note:
-        task["statusReason"] = {"text": note[:1000]}
-    if outcome:
+    if step.note:
+        task["statusReason"] = {"text": step.note[:1000]}
+    if step.outcome:
         task["output"] = [
             {
                 "type": {"text": "outcome"},
                 "valueCodeableConcept": {
-                    "coding": [{"system": "urn:tvaerakut:episode-outcome", "code": outcome}]
+                    "coding": [{"system": "urn:tvaerakut:episode-outcome", "code": step.outcome}]
                 },
             }
         ]
     return task
 
 
-def referral_status_send(
-    *, referral: Any, step: str, by: Actor | None, note: str = "", outcome: str = ""
-) -> OutboundMessage | None:
-    """Tell 1813 where its referral stands; nothing if the referral is not 1813's."""
-    if referral.source != "helpline_1813":
-        return None
-    partner = partner_for(referral.source_organisation, kind=Partner.Kind.HELPLINE_1813)
-    if partner is None:
-        return None
-    return message_send(
-        partner=partner,
-        event=Event.REFERRAL_STATUS,
-        citizen=referral.citizen,
-        focus=[status_task(referral=referral, step=step, note=note, outcome=outcome)],
-        by=by,
+def referral_status(step: ReferralStep) -> Outgoing:
+    """Where 1813's referral stands."""
+    return Outgoing(
+        citizen=step.referral.citizen,
+        focus=[status_task(step)],
         source_type="acute.referral",
-        source_id=referral.pk,
+        source_id=str(step.referral.pk),
         activity="status-update",
     )

@@ -4,42 +4,30 @@ the outcome, the nurses' assessments and what to follow up."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from core.actors import Actor
-from integrations.gp.outbound import communication, outcome_text
-from integrations.messages import Event
-from integrations.models import OutboundMessage
-from integrations.outbound import home_nursing_partner, message_send
+from acute.models import Visit
+from integrations.adapters import Outgoing
+from integrations.builders import EpisodeCommunication, episode_communication, outcome_text
+
+if TYPE_CHECKING:
+    from acute.models import Episode
+
+HAND_BACK = EpisodeCommunication(
+    category="hand-back",
+    title="Hand-back after an acute episode",
+    source_type="acute.episode.handback",
+)
 
 
-def handback_text(episode: Any) -> str:
+def handback_text(episode: Episode) -> str:
     lines = [outcome_text(episode)]
-    visits = episode.visits.filter(status="completed").order_by("completed_at")
+    visits = episode.visits.filter(status=Visit.Status.COMPLETED).order_by("completed_at")
     for visit in visits:
         if visit.assessment:
             lines.append(f"Visit {visit.completed_at:%Y-%m-%d %H:%M} UTC: {visit.assessment}")
     return "\n".join(lines)
 
 
-def handback_send(*, episode: Any, by: Actor | None) -> OutboundMessage | None:
-    partner = home_nursing_partner(episode.citizen.municipality)
-    if partner is None:
-        return None
-    return message_send(
-        partner=partner,
-        event=Event.CARE_COMMUNICATION,
-        citizen=episode.citizen,
-        focus=[
-            communication(
-                citizen=episode.citizen,
-                category="hand-back",
-                title="Hand-back after an acute episode",
-                text=handback_text(episode),
-                about=f"episode-{episode.pk}",
-            )
-        ],
-        by=by,
-        source_type="acute.episode.handback",
-        source_id=episode.pk,
-    )
+def handback(episode: Episode) -> Outgoing:
+    return episode_communication(episode, HAND_BACK, handback_text(episode))

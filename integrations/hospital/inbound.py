@@ -13,15 +13,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from acute.services import referrals_hold_for_admission, referrals_resume_after_discharge
+from acute.models import Referral, Visit
+from acute.services import (
+    referrals_hold_for_admission,
+    referrals_resume_after_discharge,
+    visit_withdraw,
+)
 from consent.models import CareRelationship
 from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
-from integrations.helpline_1813.inbound import URGENCY_BY_PRIORITY, _text
-from integrations.inbound import Handled
+from core.models import Citizen
+from integrations.adapters import Handled
 from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import Partner
 from integrations.patients import citizen_find, citizen_find_or_register
+from integrations.referrals import referral_from_partner, requested_visit
 
 CONTACT_SOURCE = "integrations.hospital_encounter"
 
@@ -39,9 +45,6 @@ def _encounter_key(partner: Partner, encounter: dict[str, Any]) -> str:
 
 
 def _withdraw_open_visits(citizen_id: int, actor: Actor) -> list[int]:
-    from acute.models import Visit
-    from acute.services import visit_withdraw
-
     withdrawn = []
     for visit in Visit.objects.filter(
         citizen_id=citizen_id,
@@ -52,54 +55,26 @@ def _withdraw_open_visits(citizen_id: int, actor: Actor) -> list[int]:
     return withdrawn
 
 
-def _follow_up(partner: Partner, message: ParsedMessage, citizen: Any, actor: Actor) -> int | None:
-    from acute.services import referral_create
-
+def _follow_up(
+    partner: Partner, message: ParsedMessage, citizen: Citizen, actor: Actor
+) -> int | None:
     requests = message.of_type("ServiceRequest")
     if not requests:
         return None
-    request = requests[0]
-    practitioners = message.of_type("Practitioner")
-    if not practitioners:
-        raise InvalidMessage(
+    requested = requested_visit(
+        message,
+        requests[0],
+        physician_missing=InvalidMessage(
             "hospital.physician_missing",
             "A follow-up needs the discharging physician (Practitioner with a phone number).",
             field="ServiceRequest.requester",
-        )
-    name = (practitioners[0].get("name") or [{}])[0]
-    physician = (
-        name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
+        ),
+        default_priority="routine",
+        default_reason="Follow-up after discharge",
+        default_actions="Follow-up visit after discharge",
     )
-    phones = [
-        t.get("value", "")
-        for t in practitioners[0].get("telecom") or []
-        if t.get("system") == "phone"
-    ]
-    urgency = URGENCY_BY_PRIORITY.get(request.get("priority") or "routine")
-    if urgency is None:
-        raise InvalidMessage(
-            "referral.priority_unknown",
-            "Unknown ServiceRequest.priority.",
-            field="ServiceRequest.priority",
-        )
-    reason = _text(request.get("reasonCode")) or "Follow-up after discharge"
-    case_ids = [i.get("value", "") for i in request.get("identifier") or [] if i.get("value")]
-    referral = referral_create(
-        citizen=citizen,
-        source="hospital",
-        channel="electronic",
-        referrer_name=physician,
-        referrer_phone=phones[0] if phones else "",
-        reason=reason,
-        clinical_picture="\n".join(n.get("text", "") for n in request.get("note") or []) or reason,
-        requested_actions=_text(request.get("orderDetail")) or "Follow-up visit after discharge",
-        urgency=urgency,
-        responsible_physician_name=physician,
-        responsible_physician_phone=phones[0] if phones else "",
-        responsible_physician_organisation=partner.organisation,
-        source_organisation=partner.organisation,
-        external_id=case_ids[0] if case_ids else message.header_id,
-        by=actor,
+    referral = referral_from_partner(
+        requested, citizen=citizen, partner=partner, source=Referral.Source.HOSPITAL, actor=actor
     )
     return referral.pk
 

@@ -5,34 +5,43 @@ in a message Bundle to the hospital."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from core.actors import Actor
-from integrations.gp.outbound import ATC_SYSTEM, communication, observation
-from integrations.messages import Event
-from integrations.models import OutboundMessage
-from integrations.outbound import hospital_partner, message_send, patient_ref
+from integrations.adapters import Outgoing
+from integrations.messages import patient_ref
+from integrations.resources import (
+    OBSERVATION_CATEGORY_SYSTEM,
+    UCUM,
+    communication,
+    medicine,
+    observation,
+)
+
+if TYPE_CHECKING:
+    from acute.clinical.models import MedicationOrder
+    from acute.models import Visit, VitalSign
+    from core.models import Citizen
 
 LOINC = "http://loinc.org"
 
 
-def vital_sign(vital: Any, citizen: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AdmissionRequest:
+    """A nurse sends the citizen of ``visit`` to hospital, for ``reason``."""
+
+    visit: Visit
+    reason: str
+
+
+def vital_sign(vital: VitalSign, citizen: Citizen) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
         "id": f"vital-{vital.pk}",
         "status": "final",
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "vital-signs",
-                    }
-                ]
-            }
-        ],
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "vital-signs"}]}],
         "code": {
             "coding": [{"system": LOINC, "code": vital.code, "display": vital.get_code_display()}]
         },
@@ -41,21 +50,18 @@ def vital_sign(vital: Any, citizen: Any) -> dict[str, Any]:
         "valueQuantity": {
             "value": float(vital.value),
             "unit": vital.unit,
-            "system": "http://unitsofmeasure.org",
+            "system": UCUM,
             "code": vital.unit,
         },
     }
 
 
-def medication_given(order: Any, citizen: Any) -> dict[str, Any]:
+def medication_given(order: MedicationOrder, citizen: Citizen) -> dict[str, Any]:
     return {
         "resourceType": "MedicationStatement",
         "id": f"medorder-{order.pk}",
         "status": "active" if order.status != "cancelled" else "stopped",
-        "medicationCodeableConcept": {
-            "coding": [{"system": ATC_SYSTEM, "code": order.medicine_atc}],
-            "text": order.medicine_name,
-        },
+        "medicationCodeableConcept": medicine(atc=order.medicine_atc, name=order.medicine_name),
         "subject": patient_ref(citizen),
         "dateAsserted": order.ordered_at.isoformat(),
         "dosage": [{"text": f"{order.dose} {order.dose_unit} {order.route}, {order.frequency}"}],
@@ -63,11 +69,11 @@ def medication_given(order: Any, citizen: Any) -> dict[str, Any]:
     }
 
 
-def admission_handoff_send(*, visit: Any, by: Actor | None, reason: str) -> OutboundMessage | None:
+def admission_handoff(admission: AdmissionRequest) -> Outgoing:
+    """The planned Encounter and a summary, with the visit's vital signs,
+    results and medication orders."""
+    visit, reason = admission.visit, admission.reason
     citizen = visit.citizen
-    partner = hospital_partner(citizen)
-    if partner is None:
-        return None
     encounter = {
         "resourceType": "Encounter",
         "id": str(uuid.uuid4()),
@@ -92,13 +98,10 @@ def admission_handoff_send(*, visit: Any, by: Actor | None, reason: str) -> Outb
     vitals = [vital_sign(v, citizen) for v in visit.vital_signs.all()]
     results = [observation(r, citizen) for r in visit.lab_results.select_related("test").all()]
     medicines = [medication_given(o, citizen) for o in visit.medication_orders.all()]
-    return message_send(
-        partner=partner,
-        event=Event.ADMISSION_HANDOFF,
+    return Outgoing(
         citizen=citizen,
         focus=[encounter, summary],
         supporting=[*vitals, *results, *medicines],
-        by=by,
         source_type="acute.visit.admission",
-        source_id=visit.pk,
+        source_id=str(visit.pk),
     )

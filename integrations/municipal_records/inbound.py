@@ -13,7 +13,7 @@ from __future__ import annotations
 from consent.audit.services import Purpose
 from consent.services import record_transaction
 from core.actors import Actor
-from integrations.inbound import Handled
+from integrations.adapters import Handled
 from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import Partner
 from integrations.patients import citizen_find

@@ -12,19 +12,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from acute import services as acute
-from acute.models import Referral
+from acute.models import Episode
 from consent.audit.models import Action, AuditEntry, Outcome, Purpose
 from consent.services import break_glass_open, consent_create, consent_withdraw
 from core.actors import Actor
 from core.models import Citizen, Organisation, Role
-from integrations.hospital.outbound import admission_handoff_send
 from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
 from integrations.outbound import message_send
 from integrations.outbox import outbox_deliver
+from integrations.receivers import admission_handoff_send
 from tests import factories as f
 from tests.conftest import wait_for
 from tests.consent import bodies
+from tests.integrations.helpers import referral_from_1813, visit_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -40,22 +41,14 @@ def _refuse(citizen: Citizen, organisation: Organisation, acute_org: Organisatio
 
 
 def _note(partner: Partner, citizen: Citizen, *, by: Actor | None = None) -> OutboundMessage:
+    """The partner's CareCommunication about the citizen's episode (the
+    outcome to a GP, the hand-back to home nursing)."""
+    episode = (
+        Episode.objects.filter(citizen=citizen).first() or f.acute_referral(person=citizen).episode
+    )
     with transaction.atomic():
         message = message_send(
-            partner=partner,
-            event=Event.CARE_COMMUNICATION,
-            citizen=citizen,
-            focus=[
-                {
-                    "resourceType": "Communication",
-                    "id": "c1",
-                    "status": "completed",
-                    "payload": [{"contentString": "Behandlet hjemme"}],
-                }
-            ],
-            by=by,
-            source_type="test",
-            source_id="1",
+            partner=partner, event=Event.CARE_COMMUNICATION, about=episode, by=by
         )
     assert message is not None
     return message
@@ -71,24 +64,10 @@ def _denied(citizen: Citizen) -> list[AuditEntry]:
 
 def _visit(acute_org: Organisation, citizen: Citizen):
     """A referral accepted and a nurse's visit under way, as the coordinator makes it."""
-    coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, acute_org))
-    nurse_membership = f.staff(Role.ACUTE_NURSE, acute_org)
-    referral = f.acute_referral(person=citizen, by=coordinator.membership)
-    now = timezone.now()
-    shift = acute.shift_create(
-        nurse=nurse_membership.user,
-        acute_function=acute_org,
-        kind="day",
-        starts_at=now - dt.timedelta(hours=1),
-        ends_at=now + dt.timedelta(hours=7),
-        skills=[],
-        base_name="Gentofte",
-        base_latitude=55.75,
-        base_longitude=12.55,
-        by=coordinator,
+    visit = visit_for(citizen, acute_org)
+    return acute.visit_accept(
+        visit=visit, by=Actor.for_membership(visit.shift.nurse.memberships.get())
     )
-    visit = acute.visit_assign(referral=referral, shift=shift, by=coordinator)
-    return acute.visit_accept(visit=visit, by=Actor.for_membership(nurse_membership))
 
 
 def _status(message: OutboundMessage) -> str:
@@ -185,22 +164,7 @@ def test_r4_status_back_to_1813_about_its_own_referral_goes_despite_a_refusal(ne
     helpline_org = network.helpline.organisation
     citizen = f.citizen()
     coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, network.acute))
-    referral = acute.referral_create(
-        citizen=citizen,
-        source=Referral.Source.HELPLINE_1813,
-        channel=Referral.Channel.ELECTRONIC,
-        referrer_name="1813-læge",
-        referrer_phone="+4570131813",
-        reason="Dehydrering",
-        clinical_picture="Drikker ikke",
-        requested_actions="Væsketal",
-        urgency="within_2_hours",
-        responsible_physician_name="1813-læge",
-        responsible_physician_phone="+4570131813",
-        source_organisation=helpline_org,
-        external_id="1813-4711",
-        by=coordinator,
-    )
+    referral = referral_from_1813(citizen, helpline_org, by=coordinator, external_id="1813-4711")
     _refuse(citizen, helpline_org, network.acute)
     acute.referral_accept(referral=referral, by=coordinator)
 

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from core.fhir.patient import patient_resource
 from core.models import Citizen
@@ -21,7 +21,7 @@ from integrations.simulators import PartnerSimulator, helpline_referral, hospita
 class Command(BaseCommand):
     help = "Start partner simulators on 127.0.0.1 for every partner with a local endpoint."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--send-demo", action="store_true")
         parser.add_argument("--wait", type=float, default=8.0, help="seconds before sending")
 

@@ -14,25 +14,17 @@ from acute import services as acute
 from acute.models import DeadlineWarning, Referral, Visit
 from consent.audit.models import Action, AuditEntry
 from core.actors import Actor
-from core.fhir.patient import patient_resource
 from core.models import Role
-from integrations.simulators import hospital_notification
 from tests import factories as f
-from tests.integrations.test_inbound import _ack, _visit_for
+from tests.integrations.helpers import ack_of, notify_hospital, visit_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _notify(sim, citizen, *, admitted: bool) -> None:
-    [reply] = sim.send(
-        hospital_notification(
-            sender_code=sim.code,
-            patient=patient_resource(citizen),
-            encounter_id="E-hold",
-            admitted=admitted,
-        )
+    assert (
+        ack_of(notify_hospital(sim, citizen, encounter_id="E-hold", admitted=admitted))[0] == "ok"
     )
-    assert _ack(reply)[0] == "ok"
 
 
 def test_r12_an_admission_holds_the_citizens_open_referrals_and_a_discharge_resumes_them(
@@ -41,7 +33,7 @@ def test_r12_an_admission_holds_the_citizens_open_referrals_and_a_discharge_resu
     citizen = f.citizen()
     coordinator = f.staff(Role.COORDINATOR, live_network.acute)
     untriaged = f.acute_referral(person=citizen, accepted=False, by=coordinator)
-    visit = _visit_for(citizen, live_network)  # accepted, a nurse assigned
+    visit = visit_for(citizen, live_network.acute)  # accepted, a nurse assigned
     other_citizen = f.acute_referral(accepted=False, by=coordinator)
 
     _notify(live_network.sims["hospital"], citizen, admitted=True)

@@ -1,0 +1,317 @@
+"""Delivering hand-offs: claim a batch, send each message, record every answer.
+
+:func:`outbox_deliver` claims a batch of rows under row locks with a lease
+(one attempt row each), sends them outside any transaction through each
+partner's transport (:mod:`integrations.adapters`), then records every answer
+in one transaction. The receiver de-duplicates by Bundle.id and
+MessageHeader.id, so a repeat after a crash is answered with the original
+acknowledgement and processed once.
+
+R4 is asked again at each claim (:mod:`integrations.disclosure`): a refusal
+recorded since the message was written withholds it. The first time a
+partner receives a message that carries citizen data, the disclosure is
+written to the audit log (R9), by the task on behalf of the person who caused
+the event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max, Model
+from django.utils import timezone
+
+from consent.audit.services import Action, audit_record
+from integrations.adapters import DeliveryAnswer
+from integrations.disclosure import (
+    NO_REFUSAL,
+    DisclosureDecision,
+    directives_in_force,
+    disclosure_actor,
+    disclosure_decide,
+    disclosure_withhold,
+)
+from integrations.models import DeliveryAttempt, OutboundMessage
+from integrations.outbox.queue import DELIVER_TASK, deliver_later
+from integrations.partners import adapter_for
+
+log = logging.getLogger(__name__)
+
+# Retries sooner than this are scheduled as Celery countdowns; later ones wait
+# for the sweeper (a countdown of hours would sit in a worker's memory).
+COUNTDOWN_LIMIT_SECONDS = 60.0
+LEASE_MARGIN_SECONDS = 5
+
+
+def backoff_delay(
+    *, attempt: int, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Exponential back-off with jitter: the n-th failure waits
+    ``min(cap, base * 2**(n-1))``, of which a random half is taken off so that
+    many messages to one partner do not retry in lock-step."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return ceiling * (0.5 + 0.5 * (rng or random).random())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    message: OutboundMessage
+    attempt: DeliveryAttempt
+    disclosure: DisclosureDecision
+
+
+def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], list[int]]:
+    """Lock the due messages among ``message_pks`` (others hold the rest), ask
+    R4 again, and open one attempt for each message that may go."""
+    with transaction.atomic():
+        messages = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("partner__organisation", "on_behalf_of__user")
+            .filter(
+                pk__in=message_pks,
+                status=OutboundMessage.Status.PENDING,
+                next_attempt_at__lte=now,
+            )
+            .order_by("pk")
+        )
+        if not messages:
+            return [], []
+        directives = directives_in_force(
+            [m.citizen_id for m in messages if m.citizen_id is not None], at=now
+        )
+        sending: list[OutboundMessage] = []
+        decisions: list[DisclosureDecision] = []
+        withheld: list[int] = []
+        for message in messages:
+            decision = disclosure_decide(
+                message, directives=directives.get(message.citizen_id or 0, []), at=now
+            )
+            if not decision.permitted:
+                # A refusal recorded since the message was written stops it here.
+                fields = disclosure_withhold(message, task=DELIVER_TASK, at=now, stage="delivery")
+                message.save(update_fields=fields)
+                withheld.append(message.pk)
+                continue
+            decisions.append(decision)
+            message.status = OutboundMessage.Status.SENDING
+            message.attempts += 1
+            # Covers every POST of the batch (each may wait its timeout twice).
+            message.lease_until = now + dt.timedelta(
+                seconds=2 * max(m.partner.request_timeout_seconds for m in messages) * len(messages)
+                + LEASE_MARGIN_SECONDS
+            )
+            sending.append(message)
+        if not sending:
+            return [], withheld
+        lease_until = sending[0].lease_until
+        OutboundMessage.objects.filter(pk__in=[m.pk for m in sending]).update(
+            status=OutboundMessage.Status.SENDING,
+            attempts=F("attempts") + 1,
+            lease_until=lease_until,
+        )
+        numbers = dict(
+            DeliveryAttempt.objects.filter(message__in=sending)
+            .values("message_id")
+            .annotate(last=Max("number"))
+            .values_list("message_id", "last")
+        )
+        attempts = DeliveryAttempt.objects.bulk_create(
+            [
+                DeliveryAttempt(
+                    message=m,
+                    number=numbers.get(m.pk, 0) + 1,
+                    started_at=now,
+                    task=DELIVER_TASK,
+                )
+                for m in sending
+            ]
+        )
+    claimed = [Claimed(m, a, d) for m, a, d in zip(sending, attempts, decisions, strict=True)]
+    return claimed, withheld
+
+
+def _audit_disclosure(message: OutboundMessage, decision: DisclosureDecision) -> None:
+    """The first time the partner received the message: a disclosure (R9)."""
+    detail: dict[str, Any] = {
+        "partner": message.partner.code,
+        "message_id": str(message.message_id),
+    }
+    if decision.reason_code != NO_REFUSAL:
+        # Sent despite a refusal, under one of R4's exceptions: say which.
+        detail["despite_refusal"] = decision.reason_code
+    if decision.break_glass_id:
+        detail["break_glass_id"] = decision.break_glass_id
+    audit_record(
+        actor=disclosure_actor(message, DELIVER_TASK),
+        action=Action.DISCLOSE,
+        purpose=decision.purpose,
+        citizen_id=message.citizen_id,
+        resource_type="Bundle",
+        resource_id=str(message.bundle_id),
+        reason_code=decision.reason_code if decision.reason_code != NO_REFUSAL else message.event,
+        detail=detail,
+    )
+
+
+_RECORDED_FIELDS = [
+    "status",
+    "lease_until",
+    "last_error_code",
+    "last_error",
+    "disclosed_at",
+    "acknowledged_at",
+    "sent_at",
+    "failed_at",
+]
+
+
+def _settle(message: OutboundMessage, answer: DeliveryAnswer, now: dt.datetime) -> float | None:
+    """Apply one answer to the locked message; returns the back-off, if any."""
+    partner = message.partner
+    outcome, error_code, detail = answer.outcome, answer.error_code, answer.detail
+    message.lease_until = None
+    if message.status != OutboundMessage.Status.SENDING:
+        # The acknowledgement overtook this reply (sent separately), or a
+        # person intervened: the attempt is recorded, the state stays.
+        return None
+    if outcome == DeliveryAttempt.Outcome.ACKNOWLEDGED:
+        message.status = OutboundMessage.Status.ACKNOWLEDGED
+        message.acknowledged_at = now
+        message.sent_at = message.sent_at or now
+        message.last_error_code, message.last_error = "", ""
+        return None
+    if outcome == DeliveryAttempt.Outcome.ACCEPTED:
+        message.status = OutboundMessage.Status.AWAITING_ACK
+        message.sent_at = now
+        message.next_attempt_at = now + dt.timedelta(seconds=partner.ack_timeout_seconds)
+        return None
+    if outcome == DeliveryAttempt.Outcome.FATAL or message.attempts >= partner.max_attempts:
+        message.status = OutboundMessage.Status.FAILED
+        message.failed_at = now
+        message.last_error_code = error_code
+        message.last_error = (
+            detail
+            if outcome == DeliveryAttempt.Outcome.FATAL
+            else f"gave up after {message.attempts} attempts; last: {detail or error_code}"
+        )[:500]
+        log.warning(
+            "outbound message %s to %s parked as failed (%s)", message.pk, partner.code, error_code
+        )
+        return None
+    retry_in = backoff_delay(
+        attempt=message.attempts,
+        base=partner.backoff_base_seconds,
+        cap=partner.backoff_max_seconds,
+    )
+    message.status = OutboundMessage.Status.PENDING
+    message.next_attempt_at = now + dt.timedelta(seconds=retry_in)
+    message.last_error_code = error_code
+    message.last_error = (detail or error_code)[:500]
+    return retry_in
+
+
+def _update_grouped(model: type[Model], objects: Sequence[Model], fields: list[str]) -> None:
+    """Save ``fields`` of many rows with one UPDATE per distinct set of values:
+    a batch mostly ends the same way (acknowledged now), and Django's
+    ``bulk_update`` builds a CASE per row and field, which costs more CPU than
+    the round trips it saves."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for obj in objects:
+        groups.setdefault(tuple(getattr(obj, f) for f in fields), []).append(obj.pk)
+    for values, pks in groups.items():
+        model._default_manager.filter(pk__in=pks).update(**dict(zip(fields, values, strict=True)))
+
+
+def _record(results: list[tuple[Claimed, DeliveryAnswer]]) -> None:
+    """Record every answer of a batch in one transaction: the messages' new
+    state, each attempt, and each first disclosure in the audit log (last, so
+    the audit chain's lock is held only for the commit)."""
+    now = timezone.now()
+    by_pk = {c.message.pk: c for c, _ in results}
+    with transaction.atomic():
+        locked = {
+            m.pk: m
+            for m in OutboundMessage.objects.select_for_update(of=("self",))
+            .select_related(
+                "partner__organisation", "on_behalf_of__user", "on_behalf_of__organisation"
+            )
+            .filter(pk__in=by_pk)
+            .defer("bundle")
+            .order_by("pk")
+        }
+        retries: dict[float, list[int]] = {}
+        disclosed: list[tuple[OutboundMessage, DisclosureDecision]] = []
+        for claimed, answer in results:
+            message, attempt = locked[claimed.message.pk], claimed.attempt
+            retry_in = _settle(message, answer, now)
+            # Any answer means the partner received the data.
+            if answer.reached and message.citizen_id is not None and message.disclosed_at is None:
+                message.disclosed_at = now
+                disclosed.append((message, claimed.disclosure))
+            attempt.finished_at = now
+            attempt.outcome = answer.outcome
+            attempt.http_status = answer.http_status
+            attempt.error_code = answer.error_code
+            attempt.detail = answer.detail[:500]
+            attempt.retry_in_seconds = retry_in
+            if retry_in is not None and retry_in <= COUNTDOWN_LIMIT_SECONDS:
+                retries.setdefault(round(retry_in, 1), []).append(message.pk)
+        # next_attempt_at is written only where it was changed (it differs per row).
+        retrying = (OutboundMessage.Status.PENDING, OutboundMessage.Status.AWAITING_ACK)
+        _update_grouped(
+            OutboundMessage,
+            [m for m in locked.values() if m.status in retrying],
+            [*_RECORDED_FIELDS, "next_attempt_at"],
+        )
+        _update_grouped(
+            OutboundMessage,
+            [m for m in locked.values() if m.status not in retrying],
+            _RECORDED_FIELDS,
+        )
+        _update_grouped(
+            DeliveryAttempt,
+            [c.attempt for c, _ in results],
+            ["finished_at", "outcome", "http_status", "error_code", "detail", "retry_in_seconds"],
+        )
+        for message, decision in disclosed:
+            _audit_disclosure(message, decision)
+        for countdown, pks in retries.items():
+            transaction.on_commit(lambda pks=pks, c=countdown: deliver_later(pks, countdown=c))  # type: ignore[misc]
+
+
+def outbox_deliver(*, message_pks: list[int]) -> dict[int, str]:
+    """Deliver those of ``message_pks`` that are due: claim, POST each (one
+    kept-alive connection per partner), record. Returns each claimed
+    message's attempt outcome, or ``withheld``; messages not claimed (already
+    sent, not yet due, or held by another worker) are left out."""
+    now = timezone.now()
+    claimed, withheld = _claim(message_pks, now)
+    results: list[tuple[Claimed, DeliveryAnswer]] = []
+    unreachable: set[int] = set()
+    for c in claimed:
+        if c.message.partner_id in unreachable:
+            # The partner gave no answer a moment ago: do not hold the worker
+            # for another timeout; this attempt backs off like the first.
+            answer = DeliveryAnswer(
+                DeliveryAttempt.Outcome.NETWORK,
+                None,
+                "network.unreachable",
+                "not tried: the partner did not answer earlier in this batch",
+            )
+        else:
+            partner = c.message.partner
+            answer = adapter_for(partner.kind).transport.deliver(partner=partner, message=c.message)
+            if not answer.reached:
+                unreachable.add(c.message.partner_id)
+        results.append((c, answer))
+    if results:
+        _record(results)
+    outcomes = {c.message.pk: answer.outcome for c, answer in results}
+    outcomes.update(dict.fromkeys(withheld, OutboundMessage.Status.WITHHELD.value))
+    return outcomes

@@ -1,0 +1,43 @@
+"""A person re-sends a hand-off that failed or was withheld."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.actors import Actor
+from core.errors import PreconditionFailed
+from integrations.models import OutboundMessage
+from integrations.outbox.queue import deliver_later
+
+
+def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
+    """A person re-sends a failed or withheld message: a new round of
+    attempts. A withheld message goes only if the refusal no longer covers it
+    (withdrawn, or a break-the-glass for an admission); delivery asks again."""
+    with transaction.atomic():
+        locked = OutboundMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.status not in (OutboundMessage.Status.FAILED, OutboundMessage.Status.WITHHELD):
+            raise PreconditionFailed(
+                "outbox.not_failed", "Only a message that failed or was withheld can be re-sent."
+            )
+        now = timezone.now()
+        locked.status = OutboundMessage.Status.PENDING
+        locked.attempts = 0
+        locked.resends = 0
+        locked.next_attempt_at = now
+        locked.resent_by = by.membership
+        locked.resent_at = now
+        locked.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "resends",
+                "next_attempt_at",
+                "resent_by",
+                "resent_at",
+            ]
+        )
+        pk = locked.pk
+        transaction.on_commit(lambda: deliver_later([pk]))
+    return locked

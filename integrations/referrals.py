@@ -1,0 +1,122 @@
+"""A partner's ServiceRequest asking the acute function to visit a citizen,
+read into a referral (1813's referral, the hospital's follow-up after
+discharge) and taken in through ``acute``'s own service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from acute.models import Referral
+from acute.services import referral_create
+from integrations.messages import InvalidMessage, ParsedMessage
+
+if TYPE_CHECKING:
+    from core.actors import Actor
+    from core.models import Citizen
+    from integrations.models import Partner
+
+# ServiceRequest.priority -> acute urgency (R10).
+URGENCY_BY_PRIORITY = {
+    "stat": "within_2_hours",
+    "asap": "within_2_hours",
+    "urgent": "within_shift",
+    "routine": "next_day",
+}
+
+
+def concept_text(concepts: object) -> str:
+    """The texts of a list of CodeableConcepts, joined."""
+    if not isinstance(concepts, list):
+        return ""
+    return "; ".join(c.get("text") or "" for c in concepts if isinstance(c, dict)).strip("; ")
+
+
+@dataclass(frozen=True)
+class RequestedVisit:
+    """What the ServiceRequest asks, with the physician responsible for it."""
+
+    physician_name: str
+    physician_phone: str
+    urgency: str
+    reason: str
+    clinical_picture: str
+    requested_actions: str
+    external_id: str
+
+
+def _physician(practitioner: dict[str, Any]) -> tuple[str, str]:
+    """Name and first phone number of a Practitioner."""
+    name = (practitioner.get("name") or [{}])[0]
+    full_name = (
+        name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
+    )
+    phones = [
+        t.get("value", "") for t in practitioner.get("telecom") or [] if t.get("system") == "phone"
+    ]
+    return full_name, phones[0] if phones else ""
+
+
+def requested_visit(
+    message: ParsedMessage,
+    request: dict[str, Any],
+    *,
+    physician_missing: InvalidMessage,
+    default_priority: str,
+    default_reason: str,
+    default_actions: str,
+) -> RequestedVisit:
+    """Read ``request``; raises ``physician_missing`` when the message names no
+    physician, and ``referral.reason_missing`` when it states no reason and
+    there is no ``default_reason``."""
+    practitioners = message.of_type("Practitioner")
+    if not practitioners:
+        raise physician_missing
+    physician_name, physician_phone = _physician(practitioners[0])
+    urgency = URGENCY_BY_PRIORITY.get(request.get("priority") or default_priority)
+    if urgency is None:
+        raise InvalidMessage(
+            "referral.priority_unknown",
+            "Unknown ServiceRequest.priority.",
+            field="ServiceRequest.priority",
+        )
+    reason = concept_text(request.get("reasonCode")) or default_reason
+    if not reason:
+        raise InvalidMessage(
+            "referral.reason_missing",
+            "The referral must state its reason.",
+            field="ServiceRequest.reasonCode",
+        )
+    case_ids = [i.get("value", "") for i in request.get("identifier") or [] if i.get("value")]
+    return RequestedVisit(
+        physician_name=physician_name,
+        physician_phone=physician_phone,
+        urgency=urgency,
+        reason=reason,
+        clinical_picture="\n".join(n.get("text", "") for n in request.get("note") or []) or reason,
+        requested_actions=concept_text(request.get("orderDetail")) or default_actions,
+        external_id=case_ids[0] if case_ids else message.header_id,
+    )
+
+
+def referral_from_partner(
+    requested: RequestedVisit, *, citizen: Citizen, partner: Partner, source: str, actor: Actor
+) -> Referral:
+    """The referral from ``partner``, whose physician holds the responsibility."""
+    return referral_create(
+        citizen=citizen,
+        source=source,
+        channel=Referral.Channel.ELECTRONIC,
+        referrer_name=requested.physician_name,
+        referrer_phone=requested.physician_phone,
+        reason=requested.reason,
+        clinical_picture=requested.clinical_picture,
+        requested_actions=requested.requested_actions,
+        urgency=requested.urgency,
+        responsible_physician_name=requested.physician_name,
+        responsible_physician_phone=requested.physician_phone,
+        responsible_physician_organisation=partner.organisation,
+        source_organisation=partner.organisation,
+        external_id=requested.external_id,
+        by=actor,
+    )

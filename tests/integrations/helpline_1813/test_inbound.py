@@ -1,0 +1,112 @@
+"""1813's referrals over real HTTP from the 1813 simulator (R12)."""
+
+from __future__ import annotations
+
+import pytest
+
+from acute.models import Referral
+from consent.audit.models import AuditEntry
+from core.fhir.patient import patient_resource
+from core.models import Citizen
+from integrations.models import InboundMessage
+from integrations.simulators import helpline_referral
+from tests import factories as f
+from tests.integrations.helpers import ack_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_r12_a_1813_referral_becomes_a_referral_and_is_acknowledged_ok(live_network) -> None:
+    citizen = f.citizen()
+    sim = live_network.sims["1813"]
+    message = helpline_referral(
+        sender_code=sim.code,
+        patient=patient_resource(citizen),
+        reason="Feber og forvirring",
+        case_id="1813-0001",
+    )
+    [reply] = sim.send(message)
+    code, answering, _ = ack_of(reply)
+    assert (reply.status, code) == (200, "ok")
+    assert answering == message["entry"][0]["resource"]["id"]
+    referral = Referral.objects.get(citizen=citizen)
+    assert referral.source == Referral.Source.HELPLINE_1813
+    assert referral.channel == Referral.Channel.ELECTRONIC
+    assert referral.external_id == "1813-0001"
+    assert referral.source_organisation == live_network.helpline.organisation
+    assert referral.responsible_physician_name == "Læge Hansen, 1813"
+    assert referral.responsible_physician_phone == "+4570131813"
+    assert referral.urgency == "within_2_hours"  # priority asap
+    stored = InboundMessage.objects.get(partner=live_network.helpline)
+    assert stored.result["referral"] == referral.pk
+    assert AuditEntry.objects.filter(
+        citizen_id=citizen.pk, task="integrations.process_message"
+    ).exists()
+
+
+def test_a_new_citizen_referred_by_1813_is_registered_from_the_patient(live_network) -> None:
+    template = f.citizen()
+    patient = patient_resource(template)
+    cpr = f.cpr_number()
+    patient["identifier"][0]["value"] = cpr
+    sim = live_network.sims["1813"]
+    [reply] = sim.send(
+        helpline_referral(sender_code=sim.code, patient=patient, reason="Fald", case_id="1813-0003")
+    )
+    assert ack_of(reply)[0] == "ok"
+    assert Referral.objects.filter(citizen__cpr=cpr).count() == 1
+
+
+def test_a_referral_refused_by_acute_rules_is_fatal_and_rolls_back_everything(live_network) -> None:
+    """A citizen of a municipality outside the joint function: acute refuses the
+    referral, and the citizen registered from the message is not left behind."""
+    template = f.citizen()
+    f.municipality("101")
+    patient = patient_resource(template)
+    cpr = f.cpr_number()
+    patient["identifier"][0]["value"] = cpr
+    patient["extension"][0]["valueCodeableConcept"]["coding"][0]["code"] = "101"
+    sim = live_network.sims["1813"]
+    message = helpline_referral(
+        sender_code=sim.code, patient=patient, reason="Fald", case_id="1813-0005"
+    )
+    [reply] = sim.send(message)
+    code, _, outcome = ack_of(reply)
+    assert code == "fatal-error"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"].startswith("referral.")
+    assert not Referral.objects.exists()
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "code"),
+    [
+        ("no_physician", "referral.physician_missing"),
+        ("no_reason", "referral.reason_missing"),
+        ("odd_priority", "referral.priority_unknown"),
+    ],
+)
+def test_r12_a_1813_referral_without_what_acute_needs_is_fatal_and_creates_nothing(
+    live_network, spoil, code
+) -> None:
+    """The referral must name the 1813 physician, a known priority and its reason."""
+    citizen = f.citizen()
+    sim = live_network.sims["1813"]
+    message = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0006"
+    )
+    request = message["entry"][2]["resource"]
+    if spoil == "no_physician":
+        message["entry"] = [
+            e for e in message["entry"] if e["resource"]["resourceType"] != "Practitioner"
+        ]
+        del request["requester"]
+    elif spoil == "no_reason":
+        del request["reasonCode"]
+    else:
+        request["priority"] = "whenever"
+    [reply] = sim.send(message)
+    answer, _, outcome = ack_of(reply)
+    assert answer == "fatal-error"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == code
+    assert not Referral.objects.exists()

@@ -1,0 +1,38 @@
+"""Where its referral stands, back to 1813 (R11: the referrer is told)."""
+
+from __future__ import annotations
+
+import pytest
+
+from acute import services as acute
+from core.actors import Actor
+from core.models import Organisation, Role
+from integrations.messages import Event
+from integrations.models import OutboundMessage, Partner
+from tests import factories as f
+from tests.integrations.helpers import referral_from_1813
+
+pytestmark = pytest.mark.django_db
+
+
+def test_r11_a_declined_1813_referral_tells_1813_why() -> None:
+    helpline = f.organisation(Organisation.Kind.HELPLINE_1813, "Akuttelefonen 1813")
+    partner = f.integration_partner(
+        Partner.Kind.HELPLINE_1813, helpline, endpoint_url="http://127.0.0.1:8679/inbox"
+    )
+    coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, f.acute_function()))
+    referral = referral_from_1813(f.citizen(), helpline, by=coordinator, external_id="1813-4712")
+
+    acute.referral_decline(referral=referral, reason="Borgeren er indlagt", by=coordinator)
+
+    [message] = OutboundMessage.objects.filter(event=Event.REFERRAL_STATUS)
+    assert message.partner == partner
+    task = next(
+        e["resource"] for e in message.bundle["entry"] if e["resource"]["resourceType"] == "Task"
+    )
+    assert task["status"] == "rejected"
+    assert task["businessStatus"]["coding"][0]["code"] == "declined"
+    assert task["statusReason"]["text"] == "Borgeren er indlagt"
+    assert task["focus"]["identifier"]["value"] == "1813-4712"
+    header = message.bundle["entry"][0]["resource"]
+    assert header["eventCoding"]["code"] == Event.REFERRAL_STATUS
