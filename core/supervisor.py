@@ -162,13 +162,17 @@ class Supervisor:
         return True
 
     def stop_all(self) -> None:
-        """Terminate every child's group, wait, then kill what is left."""
+        """Terminate every child, wait, then kill what is left of its group.
+
+        SIGTERM goes to the child alone: gunicorn and Celery stop their own
+        worker processes in order (a Celery worker finishes its task first).
+        """
         running = [c for c in self.children if c.process is not None]
         if running:
             self.say("stopping " + ", ".join(c.name for c in running))
         for child in running:
             assert child.process is not None
-            self._signal_group(child.process.pid, signal.SIGTERM)
+            child.process.terminate()
         deadline = time.monotonic() + self.stop_timeout
         for child in running:
             assert child.process is not None
@@ -180,11 +184,8 @@ class Supervisor:
             child.process.wait()
             child.process = None
 
-    def _kill_group(self, pgid: int) -> None:
-        self._signal_group(pgid, signal.SIGKILL)
-
     @staticmethod
-    def _signal_group(pgid: int, signum: int) -> None:
+    def _kill_group(pgid: int) -> None:
         # ProcessLookupError: the group is already empty.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signum)
+            os.killpg(pgid, signal.SIGKILL)
