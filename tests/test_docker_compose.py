@@ -80,13 +80,18 @@ def test_the_web_health_check_passes_against_the_production_settings(
         status, _, _, _ = fetch(f"{web.url}/healthz")
         assert status != 200
         script = SERVICES["web"]["healthcheck"]["test"][-1].replace(":8000/", f":{web.port}/")
-        probe = subprocess.run(
-            [sys.executable, "-c", script],
-            env={**os.environ, "ALLOWED_HOSTS": allowed},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        # As Docker does: unhealthy only after `retries` failed probes in a row
+        # (a fresh server's first answer may be slow on a busy machine).
+        for _ in range(SERVICES["web"]["healthcheck"]["retries"]):
+            probe = subprocess.run(
+                [sys.executable, "-c", script],
+                env={**os.environ, "ALLOWED_HOSTS": allowed},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            if probe.returncode == 0:
+                break
     finally:
         web.stop()
     assert probe.returncode == 0, probe.stderr + web.output()[-3000:]
