@@ -13,12 +13,16 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	@VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/uv sync --frozen --active --inexact --quiet
 	@touch $@
 
-## make run: install, migrate, load demo data, serve web + worker + beat
+## make run: install, migrate, load demo data, collect static files, then serve
+## web (gunicorn) + worker + beat + partner simulators, restarted if they die.
+## DEBUG stays off: an error shows the platform's own page, never a traceback.
+## Local mode: a generated key in var/ and plain HTTP on 127.0.0.1 (docs/decisions/0006).
 run: $(VENV)/.synced
-	export DEBUG=$${DEBUG:-1}; \
+	export DEBUG=0 DEPLOYMENT=$${DEPLOYMENT:-local}; \
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py demo_data && \
-	$(PY) manage.py run_platform
+	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
+	exec $(PY) manage.py run_platform
 
 ## make test: install and run the whole test suite
 test: $(VENV)/.synced browsers

@@ -6,6 +6,7 @@ wrong: a typo must never silently fall back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -120,3 +121,27 @@ def env_url(
         # The value itself may carry a password: name the variable, not the value.
         raise ImproperlyConfigured(f"{name} must be a URL starting with one of {list(schemes)}.")
     return value
+
+
+def env_choice(
+    name: str,
+    default: str,
+    *,
+    choices: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    value = env_str(name, default, environ=environ)
+    if value is None or value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {list(choices)}.")
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address that only this machine can reach (127.0.0.0/8, ::1,
+    ``localhost``); a name or wildcard (0.0.0.0, ::) that others may reach is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

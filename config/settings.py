@@ -2,11 +2,15 @@
 
 Without ``DATABASE_URL`` the platform runs on a SQLite file; without
 ``REDIS_URL`` Celery uses a file-system broker, so tasks still run in a separate
-worker process. Production (``DEBUG`` off) requires ``SECRET_KEY``.
+worker process. Production (``DEBUG`` off) requires ``SECRET_KEY`` and TLS;
+``DEPLOYMENT=local`` (what ``make run`` serves) keeps ``DEBUG`` off but allows
+a generated key and plain HTTP on the loopback address
+(docs/decisions/0006-make-run-is-production-shaped.md).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
@@ -14,14 +18,42 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_decimal, env_int, env_list, env_str, env_url
+from config.env import (
+    env_bool,
+    env_choice,
+    env_decimal,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    is_loopback,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
+# Where the platform is served. "production": behind TLS, with every transport
+# protection on. "local": a trial on this machine over plain HTTP, as `make run`
+# serves it. DEBUG is a separate switch, off in both: an error shows the
+# platform's own page, never a traceback.
+DEPLOYMENT = env_choice("DEPLOYMENT", "production", choices=("production", "local"))
+LOCAL = DEPLOYMENT == "local"
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+# The address the web server listens on (config/gunicorn.py).
+BIND_HOST = env_str("BIND_HOST", "127.0.0.1") or "127.0.0.1"
+# Plain HTTP with a generated key is for this machine only: local mode refuses
+# an address that others can reach unless this says so on purpose.
+LOCAL_ALLOW_NON_LOOPBACK = env_bool("LOCAL_ALLOW_NON_LOOPBACK", False)
+if LOCAL and not is_loopback(BIND_HOST) and not LOCAL_ALLOW_NON_LOOPBACK:
+    raise ImproperlyConfigured(
+        "DEPLOYMENT=local serves plain HTTP and listens on the loopback address only; "
+        "BIND_HOST is not a loopback address (set LOCAL_ALLOW_NON_LOOPBACK=1 to allow it)."
+    )
+# Web server processes and threads in each (config/gunicorn.py).
+WEB_WORKERS = env_int("WEB_WORKERS", 2, minimum=1, maximum=64)
+WEB_THREADS = env_int("WEB_THREADS", 4, minimum=1, maximum=64)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -32,13 +64,22 @@ def _secret_key() -> str:
         if len(configured) < 50:
             raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long.")
         return configured
-    if not DEBUG:
+    if not (DEBUG or LOCAL):
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
-    # Development only: generate once and keep it, so sessions survive a restart.
+    # On this machine only: generate once and keep it, so sessions survive a
+    # restart. Web server, worker and beat start together: the first to link its
+    # complete file into place wins, and no one reads a half-written key.
     key_file = VAR_DIR / "dev-secret-key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(64))
-        key_file.chmod(0o600)
+        draft = VAR_DIR / f".dev-secret-key.{os.getpid()}"
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_urlsafe(64))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 
@@ -162,8 +203,19 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")) or "")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Served (DEBUG off): `collectstatic` writes content-hashed, compressed
+    # copies that WhiteNoise serves with a year-long cache. DEBUG: the apps'
+    # own files, found where they lie, so no collectstatic is needed.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- REST framework: deny by default ----------------------------------------
@@ -209,13 +261,15 @@ if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT.")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- Security (production: DEBUG off) ---------------------------------------
+# --- Security (production: DEBUG off, served over TLS) ------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+# Local mode is plain HTTP on 127.0.0.1: a redirect to HTTPS, Secure-only
+# cookies or HSTS would lock the browser out (HSTS for every port of the host).
+if not (DEBUG or LOCAL):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

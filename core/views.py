@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.request import Request
@@ -89,23 +90,31 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _error(request: HttpRequest, status: int, kind: str, code: str, message: str) -> HttpResponse:
+    # The envelope keeps the stable English message; the page speaks the user's language.
     return error_response(
-        request, status, {"kind": kind, "code": code, "message": message}, page_message=message
+        request,
+        status,
+        {"kind": kind, "code": code, "message": message},
+        page_message=gettext(message),
     )
 
 
 def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _error(
-        request, 400, "invalid", "request.invalid", "The request could not be understood."
+        request,
+        400,
+        "invalid",
+        "request.invalid",
+        gettext_noop("The request could not be understood."),
     )
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 403, "forbidden", "forbidden", "Not allowed.")
+    return _error(request, 403, "forbidden", "forbidden", gettext_noop("Not allowed."))
 
 
 def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 404, "not_found", "not_found", "No such page or resource.")
+    return _error(request, 404, "not_found", "not_found", gettext_noop("No such page or resource."))
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
@@ -114,5 +123,5 @@ def error_500(request: HttpRequest) -> HttpResponse:
         500,
         "exception",
         "server.error",
-        "Something went wrong on our side; it has been logged.",
+        gettext_noop("Something went wrong on our side; it has been logged."),
     )

@@ -1,12 +1,17 @@
 """docker-compose.yml names real modules and settings, and checks every service's health."""
 
 import importlib
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from config import env as _env_module  # noqa: F401 - proves config is importable
+from tests.web_server import fetch, start_web
 from worker.celery import QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,18 +24,77 @@ def _command(service: str) -> str:
     return " ".join(command) if isinstance(command, list) else command
 
 
-def test_the_stack_has_the_five_services_each_with_a_health_check() -> None:
+def _probe(service: str) -> str:
+    test = SERVICES[service]["healthcheck"]["test"]
+    # Compose reads "$$" as a literal "$" for the shell in the container.
+    return (" ".join(test) if isinstance(test, list) else test).replace("$$", "$")
+
+
+def test_the_stack_has_the_five_services_each_restarting_with_a_health_check() -> None:
     assert set(SERVICES) == {"postgres", "redis", "web", "worker", "beat"}
     for name, service in SERVICES.items():
-        assert "healthcheck" in service, name
+        assert service.get("restart") in {"unless-stopped", "always", "on-failure"}, name
+        assert service["healthcheck"]["test"][0] in {"CMD", "CMD-SHELL"}, name
+        assert service["healthcheck"].get("retries", 0) >= 1, name
 
 
-def test_web_serves_the_real_wsgi_application() -> None:
-    match = re.search(r"gunicorn ([\w.]+):(\w+)", _command("web"))
+def test_web_serves_the_real_wsgi_application_with_the_platforms_gunicorn_config() -> None:
+    match = re.search(r"gunicorn -c python:([\w.]+) ([\w.]+):(\w+)", _command("web"))
     assert match
-    module = importlib.import_module(match.group(1))
-    assert callable(getattr(module, match.group(2)))
+    config = importlib.import_module(match.group(1))
+    assert config.reload is False and config.bind
+    module = importlib.import_module(match.group(2))
+    assert callable(getattr(module, match.group(3)))
     assert "manage.py migrate" in _command("web")
+    assert SERVICES["web"]["environment"]["DEPLOYMENT"] == "production"
+    assert SERVICES["web"]["environment"]["DEBUG"] == "0"
+
+
+def test_each_health_check_asks_its_own_service() -> None:
+    assert "http://127.0.0.1:8000/healthz" in _probe("web")
+    node = re.search(r"-n (\w+)@%h", _command("worker"))
+    assert node, "the worker is named so that its own health check can ping it"
+    assert f"inspect ping -d {node.group(1)}@$HOSTNAME" in _probe("worker")
+    pidfile = re.search(r"--pidfile (\S+)", _command("beat"))
+    assert pidfile and pidfile.group(1) in _probe("beat")
+    assert "pg_isready" in _probe("postgres")
+    assert "redis-cli ping" in _probe("redis")
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_web_health_check_passes_against_the_production_settings(
+    celery_worker, tmp_path: Path
+) -> None:
+    """The probe reaches /healthz past the host check and the HTTPS redirect,
+    as the TLS proxy does; a bare request would not."""
+    allowed = "akut.example.dk"
+    web = start_web(
+        tmp_path,
+        DEPLOYMENT="production",
+        SECRET_KEY="p" * 60,
+        ALLOWED_HOSTS=allowed,
+        BIND_HOST="127.0.0.1",
+    )
+    try:
+        status, _, _, _ = fetch(f"{web.url}/healthz")
+        assert status != 200
+        script = SERVICES["web"]["healthcheck"]["test"][-1].replace(":8000/", f":{web.port}/")
+        # As Docker does: unhealthy only after `retries` failed probes in a row
+        # (a fresh server's first answer may be slow on a busy machine).
+        for _ in range(SERVICES["web"]["healthcheck"]["retries"]):
+            probe = subprocess.run(
+                [sys.executable, "-c", script],
+                env={**os.environ, "ALLOWED_HOSTS": allowed},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            if probe.returncode == 0:
+                break
+    finally:
+        web.stop()
+    assert probe.returncode == 0, probe.stderr + web.output()[-3000:]
 
 
 def test_worker_and_beat_use_the_real_celery_app_and_queues() -> None:

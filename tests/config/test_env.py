@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_decimal, env_int, env_list, env_url
+from config.env import (
+    env_bool,
+    env_choice,
+    env_decimal,
+    env_int,
+    env_list,
+    env_url,
+    is_loopback,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+ANYWHERE = "0.0.0.0"  # noqa: S104 - the address local mode must refuse
 
 
 def test_bool_accepts_the_usual_spellings_and_refuses_the_rest() -> None:
@@ -67,14 +76,28 @@ def test_url_refuses_wrong_scheme_without_echoing_the_secret() -> None:
     assert "hunter2" not in str(caught.value)
 
 
-def _settings_with(**env: str) -> subprocess.CompletedProcess[str]:
+def test_choice_refuses_anything_not_listed() -> None:
+    assert env_choice("D", "production", choices=("production", "local"), environ={}) == (
+        "production"
+    )
+    assert env_choice("D", "production", choices=("production", "local"), environ={"D": "local"})
+    with pytest.raises(ImproperlyConfigured, match="D must be one of"):
+        env_choice("D", "production", choices=("production", "local"), environ={"D": "Local"})
+
+
+def test_only_this_machines_own_addresses_count_as_loopback() -> None:
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(h) for h in (ANYWHERE, "::", "10.0.0.5", "akut.example.dk", ""))
+
+
+def _settings_with(*, show: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PORT"}
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PORT", "DEPLOYMENT"}
     }
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", f"import django; django.setup(); {show}"],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
         capture_output=True,
@@ -91,6 +114,12 @@ def _settings_with(**env: str) -> subprocess.CompletedProcess[str]:
         ({"DEBUG": "0"}, "SECRET_KEY is required when DEBUG is off"),
         ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL"),
         ({"DEBUG": "1", "DATABASE_URL": "oracle://x/y"}, "DATABASE_URL must be a URL"),
+        ({"DEBUG": "0", "DEPLOYMENT": "staging"}, "DEPLOYMENT must be one of"),
+        (
+            {"DEBUG": "0", "DEPLOYMENT": "local", "BIND_HOST": ANYWHERE},
+            "BIND_HOST is not a loopback address",
+        ),
+        ({"DEBUG": "1", "WEB_WORKERS": "0"}, "WEB_WORKERS must be at least 1"),
         (
             {"DEBUG": "1", "CELERY_TASK_TIME_LIMIT": "10", "CELERY_TASK_SOFT_TIME_LIMIT": "20"},
             "SOFT_TIME_LIMIT",
@@ -144,3 +173,37 @@ def test_production_settings_pass_the_deploy_check() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_SECURITY = (
+    "from django.conf import settings as s; print(s.DEBUG, s.SECURE_SSL_REDIRECT,"
+    " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, bool(s.SECRET_KEY))"
+)
+
+
+def test_local_mode_keeps_debug_off_and_drops_only_what_plain_http_cannot_carry(
+    tmp_path: Path,
+) -> None:
+    """`make run`: no key to configure, plain HTTP on 127.0.0.1, and still no DEBUG."""
+    local = _settings_with(show=_SECURITY, DEBUG="0", DEPLOYMENT="local", VAR_DIR=str(tmp_path))
+    assert local.returncode == 0, local.stderr
+    assert local.stdout.split() == ["False", "False", "False", "False", "0", "True"]
+    assert (tmp_path / "dev-secret-key").stat().st_mode & 0o077 == 0
+
+    anywhere = _settings_with(
+        DEBUG="0",
+        DEPLOYMENT="local",
+        BIND_HOST=ANYWHERE,
+        LOCAL_ALLOW_NON_LOOPBACK="1",
+        VAR_DIR=str(tmp_path),
+    )
+    assert anywhere.returncode == 0, anywhere.stderr
+
+
+def test_production_keeps_every_transport_protection_on(tmp_path: Path) -> None:
+    production = _settings_with(
+        show=_SECURITY, DEBUG="0", SECRET_KEY="p" * 60, BIND_HOST=ANYWHERE, VAR_DIR=str(tmp_path)
+    )
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.split() == ["False", "True", "True", "True", "31536000", "True"]
+    assert not (tmp_path / "dev-secret-key").exists()

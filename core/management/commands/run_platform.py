@@ -1,4 +1,6 @@
-"""Serve the platform for trying it out: web server, a Celery worker and the beat scheduler.
+"""Serve the platform on this machine as production does (`make run`): gunicorn
+with the static files collected, a Celery worker, the beat scheduler and the
+partner simulators, each kept running by ``core.supervisor``.
 
 The worker and the scheduler run as separate processes, as in production;
 without REDIS_URL they talk through the file-system broker.
@@ -6,30 +8,46 @@ without REDIS_URL they talk through the file-system broker.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from core.demo import DEMO_PASSWORD, NURSE_COUNT, STAFF
+from core.supervisor import Child, Supervisor, bind_problem
 
 CELERY = [sys.executable, "-m", "celery", "-A", "worker.celery:app"]
 
 
 class Command(BaseCommand):
-    help = "Run web server, worker and beat together (development and demo)."
-
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
+    help = "Run web server, worker, beat and partner simulators together, restarting any that dies."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        host, port = settings.BIND_HOST, settings.PORT
+        # Before anything starts: a web server that cannot listen would leave
+        # the worker and beat running with no platform in front of them.
+        problem = bind_problem(host, port)
+        if problem is not None:
+            raise CommandError(
+                f"Cannot listen on {host}:{port} ({problem}). Nothing was started. "
+                "Stop what holds the port, or choose another with PORT=..."
+            )
         children = [
-            subprocess.Popen(
+            Child(
+                "web",
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "python:config.gunicorn",
+                    "config.wsgi:application",
+                ],
+                essential=True,
+            ),
+            Child(
+                "worker",
                 [
                     *CELERY,
                     "worker",
@@ -39,38 +57,19 @@ class Command(BaseCommand):
                     "default,handoffs,dispatch,maintenance",
                     "-n",
                     "local@%h",
-                ]
+                ],
             ),
-            subprocess.Popen([*CELERY, "beat", "--loglevel=INFO"]),
+            Child("beat", [*CELERY, "beat", "--loglevel=INFO"]),
             # Partner simulators (1813, hospital, GPs, home nursing) on 127.0.0.1.
-            subprocess.Popen(
-                [sys.executable, "manage.py", "partner_simulators", "--send-demo"],
-                cwd=settings.BASE_DIR,
-            ),
+            Child("partners", [sys.executable, "manage.py", "partner_simulators", "--send-demo"]),
         ]
+        for child in children:
+            child.cwd = settings.BASE_DIR
 
-        def stop(*_: Any) -> None:
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()
-            deadline = time.monotonic() + 10
-            for child in children:
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    child.kill()
-
-        def stop_and_exit(*_: Any) -> None:
-            stop()
-            sys.exit(0)
-
-        signal.signal(signal.SIGTERM, stop_and_exit)
-        address = f"http://{options['host']}:{settings.PORT}"
+        address = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         users = [u for u, *_ in STAFF] + [f"nurse1 … nurse{NURSE_COUNT}"]
         self.stdout.write(self.style.SUCCESS(f"\nTværakut is at {address}"))
         self.stdout.write(f"Demo logins (password '{DEMO_PASSWORD}'): {', '.join(users)}")
         self.stdout.write(f"Health: {address}/healthz   FHIR: {address}/fhir/metadata\n")
-        try:
-            call_command("runserver", f"{options['host']}:{settings.PORT}", use_reloader=False)
-        finally:
-            stop()
+        if Supervisor(children, out=self.stdout).run() != 0:
+            raise CommandError("The web server could not stay up; every process has been stopped.")

@@ -1,0 +1,47 @@
+"""gunicorn's configuration, the same for `make run` and docker-compose:
+``gunicorn -c python:config.gunicorn config.wsgi:application``.
+
+Sized for a small machine (two cores): a few processes with a few threads
+each, so one slow request never holds up the rest. Never reloads on a code
+change. The access log leaves out the query string and the referrer, where a
+search term could sit; CPR-shaped numbers in what remains are scrubbed by the
+platform's logging (core/logging.py).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+
+from config.env import is_loopback
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+_host = f"[{settings.BIND_HOST}]" if ":" in settings.BIND_HOST else settings.BIND_HOST
+bind = [f"{_host}:{settings.PORT}"]
+workers = settings.WEB_WORKERS
+worker_class = "gthread"
+threads = settings.WEB_THREADS
+timeout = 60
+graceful_timeout = 20
+reload = False
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# Several servers may run as one user on one machine; a shared control socket
+# in the home directory would let one answer for another.
+control_socket_disable = True
+
+
+def on_starting(server: Any) -> None:
+    """Refuse local mode on an address others can reach, however it was given
+    (a --bind on the command line overrides ``bind`` above)."""
+    if not settings.LOCAL or settings.LOCAL_ALLOW_NON_LOOPBACK:
+        return
+    for address in server.cfg.address:
+        if isinstance(address, tuple) and not is_loopback(address[0]):
+            raise RuntimeError(
+                f"DEPLOYMENT=local serves plain HTTP on the loopback address only, not on "
+                f"{address[0]} (set LOCAL_ALLOW_NON_LOOPBACK=1 to allow it)."
+            )
