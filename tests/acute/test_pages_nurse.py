@@ -137,7 +137,7 @@ def _morphine_in_bag(nurse, witness):
     morphine = cabinet.medicine_upsert(
         atc_code="N02AA01",
         name="Morfin",
-        strength="10 mg/mL",
+        strength="10 mg/mL, 1 mL",
         form="solution for injection",
         unit="ampoule",
         package_size=Decimal("10"),
@@ -199,13 +199,14 @@ def _section_four_visit():
     return nurse, visit, client, witness, morphine, lot, order
 
 
-def _give(client, visit, order, morphine, **witness):
+def _give(client, visit, order, morphine, quantity="0.5", **witness):
+    """Half an ampoule of 10 mg: the 5 mg the physician ordered."""
     return client.post(
         f"/nurse/visits/{visit.pk}/give/",
         {
             "order_id": order.pk,
             "medicine_id": morphine.pk,
-            "quantity": "1",
+            "quantity": quantity,
             "unit": "ampoule",
             **witness,
         },
