@@ -170,9 +170,7 @@ def test_r8_a_daily_schedule_allows_its_doses_per_24_hours_and_no_more_than_its_
     """Twice daily for two days: two doses in any 24 hours, four in all."""
     _in_bag(officer, nurse, cabinet, bag, furosemide, "10")
     visit = visit_for(nurse, f.citizen())
-    order = _phone_order(
-        nurse, visit, furosemide, frequency="2 gange dagligt", duration="2 dage"
-    )
+    order = _phone_order(nurse, visit, furosemide, frequency="2 gange dagligt", duration="2 dage")
     assert (order["doses_per_day"], order["duration_days"]) == (2, 2)
     assert order["allowance"]["total"] == "4" and order["allowance"]["per_day"] == "2"
     for _ in range(2):
@@ -391,9 +389,7 @@ def test_r8_the_database_keeps_an_order_a_limit_and_a_mismatch_confirmed(
     dose recorded as unconfirmed, are refused by the table's constraints."""
     _in_bag(officer, nurse, cabinet, bag, paracetamol, "4")
     visit = visit_for(nurse, f.citizen())
-    order = _phone_order(
-        nurse, visit, paracetamol, dose="1000", dose_unit="mg", frequency="once"
-    )
+    order = _phone_order(nurse, visit, paracetamol, dose="1000", dose_unit="mg", frequency="once")
     given = services.administration_give(
         actor=actor(nurse),
         visit_id=visit.pk,
