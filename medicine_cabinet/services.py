@@ -336,15 +336,18 @@ def medicine_upsert(
             gettext("Give the amount in a unit such as mg, µg, g, mL, IE or mmol."),
             field="amount_unit",
         )
-    if amount_per_unit is None:
-        content = dosing.strength_content(strength, unit)
-        if content is not None:
-            amount_per_unit, amount_unit = content
     medicine = (
         Medicine.objects.select_for_update()
         .filter(atc_code=atc_code, strength=strength, form=form)
         .first()
     ) or Medicine(atc_code=atc_code, strength=strength, form=form)
+    if amount_per_unit is None:
+        # Left out: what the officer stated before stands, else the strength tells.
+        content = dosing.strength_content(strength, unit)
+        if medicine.amount_per_unit is not None and medicine.unit == unit:
+            amount_per_unit, amount_unit = medicine.amount_per_unit, medicine.amount_unit
+        elif content is not None:
+            amount_per_unit, amount_unit = content
     medicine.name = name
     medicine.unit = unit
     medicine.amount_per_unit = amount_per_unit

@@ -411,3 +411,48 @@ def test_r8_the_database_keeps_an_order_a_limit_and_a_mismatch_confirmed(
     ):
         with pytest.raises(IntegrityError), transaction.atomic():
             rows.update(**change)
+
+
+def test_r8_the_formulary_keeps_what_one_stock_unit_holds(officer, nurse):
+    """What a dose is in mg comes from the medicine: stated by the officer, or
+    read from a strength that says it plainly; never half of it."""
+    client = f.client_for(officer)
+    line = {
+        "atc_code": "N02AA01",
+        "name": "Morfin",
+        "strength": "10 mg/mL",
+        "form": "solution for injection",
+        "unit": "ampoule",
+        "package_size": "10",
+        "dispensing": "rx",
+        "dependence_forming": True,
+        "minimum_stock": "2",
+    }
+    unknown = client.post("/api/cabinet/medicines", line, format="json")
+    assert unknown.status_code == 201 and unknown.json()["amount_per_unit"] is None
+    stated = client.post(
+        "/api/cabinet/medicines",
+        {**line, "amount_per_unit": "10", "amount_unit": "mg"},
+        format="json",
+    )
+    assert stated.status_code == 201
+    assert (stated.json()["amount_per_unit"], stated.json()["amount_unit"]) == ("10", "mg")
+    kept = client.post("/api/cabinet/medicines", {**line, "minimum_stock": "3"}, format="json")
+    assert kept.json()["amount_per_unit"] == "10"  # an update without it keeps it
+    read = client.post(
+        "/api/cabinet/medicines",
+        {**line, "strength": "10 mg/mL, 4 mL", "atc_code": "C03CA01", "name": "Furosemid"},
+        format="json",
+    )
+    assert (read.json()["amount_per_unit"], read.json()["amount_unit"]) == ("40", "mg")
+    for bad, code in (
+        ({"amount_per_unit": "10"}, "medicine.amount_incomplete"),
+        ({"amount_unit": "mg"}, "medicine.amount_incomplete"),
+        ({"amount_per_unit": "10", "amount_unit": "spoonful"}, "medicine.amount_unit_unknown"),
+    ):
+        refused = client.post("/api/cabinet/medicines", {**line, **bad}, format="json")
+        assert refused.status_code == 400, bad
+        assert refused.json()["error"]["code"] == code
+    assert (
+        f.client_for(nurse).post("/api/cabinet/medicines", line, format="json").status_code == 403
+    )
