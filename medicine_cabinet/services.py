@@ -1182,9 +1182,15 @@ def _check_within_order(*, order: MedicationOrder, left: Allowance, amount: Deci
             rule="R8",
             extra={**_order_refusal_extra(order, left), "ends_at": left.ends_at.isoformat()},
         )
-    if amount is None or amount <= left.remaining:
+    if amount is None and left.remaining > 0:
+        return  # what she gives is not known yet: the mismatch warning asks her
+    if amount is not None and amount <= left.remaining:
         return
-    if left.limited_by_day:
+    if amount is None:
+        message = gettext(
+            "The order for %(medicine)s (no. %(order)s) allows nothing more now. Nothing was given."
+        )
+    elif left.limited_by_day:
         message = gettext(
             "The order for %(medicine)s (no. %(order)s) allows %(remaining)s %(unit)s more "
             "in these 24 hours; %(asked)s %(unit)s is more than that. Nothing was given."
@@ -1201,13 +1207,13 @@ def _check_within_order(*, order: MedicationOrder, left: Allowance, amount: Deci
             **name,
             "remaining": _amount(left.remaining),
             "unit": _unit_label(order.dose_unit),
-            "asked": _amount(amount),
+            "asked": _amount(amount) if amount is not None else "",
         },
         field="quantity",
         rule="R8",
         extra={
             **_order_refusal_extra(order, left),
-            "asked": _fmt(amount),
+            "asked": _fmt(amount) if amount is not None else None,
             "limit": "day" if left.limited_by_day else "total",
         },
     )

@@ -330,6 +330,11 @@ def test_r8_section_four_written_order_counts_a_confirmed_dose_in_the_orders_uni
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "order.limit_exceeded"
     assert again.json()["error"]["remaining"] == "0"
+    # Used up: the refusal comes before any question about the dose.
+    unconfirmed = _give(nurse, visit, order.pk, morphine, "0.5", witness=witness)
+    assert unconfirmed.status_code == 409
+    assert unconfirmed.json()["error"]["code"] == "order.limit_exceeded"
+    assert unconfirmed.json()["error"]["asked"] is None
     assert Administration.objects.count() == 1
 
 
