@@ -462,6 +462,45 @@ def test_r8_a_500_mg_tablet_against_1000_mg_is_warned_on_the_page_and_given_when
     assert '<strong class="remaining">3500 mg</strong> (7 tabl.) · inden for døgnet' in left
 
 
+def test_r8_a_dose_that_cannot_be_converted_asks_her_for_the_amount_she_gives():
+    """Metoclopramide 5 mg/mL without the ampoule's volume: an ampoule cannot be
+    turned into mg, so she states the mg she gives, and that is counted."""
+    _nurse, _shift, visit, client = _on_site()
+    medicine, _bag, _lot = _stocked(
+        _nurse,
+        atc="A03FA01",
+        name="Metoclopramid",
+        strength="5 mg/mL",
+        form="solution for injection",
+        unit="ampoule",
+    )
+    order = _phone_order_on_page(
+        client,
+        visit,
+        medicine_atc="A03FA01",
+        medicine_name="Metoclopramid",
+        dose="10",
+        dose_unit="mg",
+        frequency="once",
+        duration="single dose",
+        indication="Kvalme",
+    )
+    page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert "En dosis i amp. kan ikke omregnes til mg" in page
+
+    warned = _give_on_page(client, visit, order, medicine, "1")
+    assert warned.status_code == 412
+    html = warned.content.decode()
+    assert "kan ikke sammenlignes med ordinationen på Metoclopramid" in html
+    assert f'id="give-c-{order.pk}" name="confirmed_dose"' in html
+    given = _give_on_page(
+        client, visit, order, medicine, "1", confirmed_dose="10", confirm_mismatch="on"
+    )
+    assert given.status_code == 302, given.content.decode()[:2000]
+    administration = Administration.objects.get(order=order)
+    assert administration.dose_mismatch == "unit" and administration.order_amount == 10
+
+
 # --- her position for the coordinator's map ------------------------------------
 
 
