@@ -341,7 +341,10 @@ def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
 
 def _bag_context(actor: Actor, visit: Visit, orders: list[Any]) -> list[dict[str, Any]]:
     """For each usable order on the visit: the medicine in the cabinet's
-    catalogue and the lot her bag should give from (first to expire)."""
+    catalogue, the lot her bag should give from (first to expire), and what
+    the order still allows (R8) — in its own unit and, where the medicine's
+    strength tells, in tablets or ampoules — so she sees it before she gives."""
+    from acute.clinical.dosing import amount_in_unit
     from medicine_cabinet.models import Location, Medicine
     from medicine_cabinet.selectors import lot_suggest
 
@@ -358,13 +361,39 @@ def _bag_context(actor: Actor, visit: Visit, orders: list[Any]) -> list[dict[str
             (medicine, lot_suggest(bag=bag, medicine=medicine) if bag else None)
             for medicine in medicines.get(order.medicine_atc, [])
         ]
-        chosen = next(((m, lot) for m, lot in lots if lot is not None), (None, None))
-        rows.append({"order": order, "medicine": chosen[0], "lot": chosen[1]})
+        medicine, lot = next(((m, lot) for m, lot in lots if lot is not None), (None, None))
+        left = clinical_selectors.order_allowance(order)
+        # One stock unit in the order's unit: 1 tablet = 500 mg.
+        one = (
+            amount_in_unit(
+                quantity=Decimal("1"),
+                stock_unit=medicine.unit,
+                amount_per_unit=medicine.amount_per_unit,
+                amount_unit=medicine.amount_unit,
+                unit=order.dose_unit,
+            )
+            if medicine is not None
+            else None
+        )
+        rows.append(
+            {
+                "order": order,
+                "medicine": medicine,
+                "lot": lot,
+                "left": left,
+                "one": one,
+                "dose_in_units": order.dose / one if one else None,
+                "remaining_in_units": left.remaining / one if one else None,
+            }
+        )
     return rows
 
 
 def _visit_page(
-    request: HttpRequest, visit_id: int, error: PlatformError | None = None
+    request: HttpRequest,
+    visit_id: int,
+    error: PlatformError | None = None,
+    confirm: dict[str, Any] | None = None,
 ) -> HttpResponse:
     actor = page_actor(request)
     try:
@@ -373,7 +402,8 @@ def _visit_page(
         )
     except PlatformError as exc:
         return render_page(request, "acute/visit.html", {}, error=exc)
-    return render_page(request, "acute/visit.html", _visit_context(actor, visit), error=error)
+    context = {**_visit_context(actor, visit), "confirm": confirm}
+    return render_page(request, "acute/visit.html", context, error=error)
 
 
 @page(Role.ACUTE_NURSE)
@@ -547,6 +577,9 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
                 frequency=post.get("frequency", "").strip(),
                 duration=post.get("duration", "").strip(),
                 indication=post.get("indication", "").strip(),
+                doses_per_day=post.get("doses_per_day", "").strip() or None,
+                duration_days=post.get("duration_days", "").strip() or None,
+                total_quantity=post.get("total_quantity", "").replace(",", ".").strip() or None,
             ),
             ordered_at=timezone.now(),
             ordered_by_name=post.get("ordered_by_name", "").strip(),
@@ -631,20 +664,49 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 _("This medicine is not kept in the cabinet."),
                 field="order",
             )
-        quantity = cabinet_services.quantity_parse(post.get("quantity", ""))
+        quantity = cabinet_services.quantity_parse(post.get("quantity", "").replace(",", "."))
+        confirmed = post.get("confirmed_dose", "").replace(",", ".").strip()
         cabinet_services.administration_give(
             actor=actor,
             visit_id=visit_id,
             order_id=order.pk,
             medicine=medicine,
             quantity=quantity,
-            unit=post.get("unit", "").strip() or order.dose_unit,
+            unit=post.get("unit", "").strip() or medicine.unit,
             witness=_witness(request, dependence_forming=medicine.dependence_forming),
+            confirm_mismatch=post.get("confirm_mismatch") == "on",
+            confirmed_dose=cabinet_services.quantity_parse(confirmed, field="confirmed_dose")
+            if confirmed
+            else None,
         )
     except PlatformError as exc:
-        return _visit_page(request, visit_id, exc)
+        return _visit_page(request, visit_id, exc, confirm=_dose_confirmation(exc, post))
     messages.success(request, _("Dose given and booked from your bag."))
     return redirect("nurse-visit", visit_id=visit_id)
+
+
+# The refusals she can answer by confirming the dose (R8): the dose is not the
+# ordered one, or what she confirmed is not what she is giving.
+CONFIRMABLE = (
+    "administration.dose_mismatch",
+    "administration.confirmation_mismatch",
+    "administration.confirmed_dose_required",
+)
+
+
+def _dose_confirmation(exc: PlatformError, post: Any) -> dict[str, Any] | None:
+    """What the dose form asks her to confirm after a mismatch warning: the
+    same quantity, and the amount in the order's unit — computed, or for her
+    to state when the units do not convert."""
+    if exc.code not in CONFIRMABLE or "order" not in exc.extra:
+        return None
+    amount = exc.extra.get("amount")
+    return {
+        "order": exc.extra["order"],
+        "quantity": post.get("quantity", ""),
+        "amount": Decimal(str(amount)) if amount is not None else None,
+        "unit": exc.extra.get("unit", ""),
+    }
 
 
 @page(Role.ACUTE_NURSE)

@@ -8,23 +8,42 @@ Messages never carry a CPR number or a secret. Nothing here imports
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+# The envelope's own keys; an error's ``extra`` may not replace them.
+ENVELOPE_KEYS = frozenset({"kind", "code", "message", "field", "rule"})
+
 
 class PlatformError(Exception):
-    """Base of every domain error. ``kind`` decides the HTTP status at the edge."""
+    """Base of every domain error. ``kind`` decides the HTTP status at the edge.
+
+    ``extra`` carries machine-readable facts a client acts on (the order and
+    the amount that remains, say); they travel in the envelope beside ``code``.
+    """
 
     kind = "invalid"
 
     def __init__(
-        self, code: str, message: str, *, field: str | None = None, rule: str | None = None
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        rule: str | None = None,
+        extra: Mapping[str, object] | None = None,
     ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
         self.rule = rule
+        clash = ENVELOPE_KEYS.intersection(extra or {})
+        if clash:
+            raise ValueError(f"extra may not carry the envelope's own keys: {sorted(clash)}")
+        self.extra = dict(extra or {})
 
     def as_dict(self) -> dict[str, object]:
-        body: dict[str, object] = {"code": self.code, "message": self.message}
+        body: dict[str, object] = {"code": self.code, "message": self.message, **self.extra}
         if self.field:
             body["field"] = self.field
         if self.rule:

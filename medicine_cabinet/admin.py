@@ -13,6 +13,8 @@ class MedicineAdmin(admin.ModelAdmin):
         "strength",
         "form",
         "unit",
+        "amount_per_unit",
+        "amount_unit",
         "dispensing",
         "dependence_forming",
         "minimum_stock",

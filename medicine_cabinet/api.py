@@ -16,6 +16,7 @@ credentials, checked (and throttled) like a login, in the same request.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -88,6 +89,11 @@ class QuantityField(serializers.Field[Any, Any, Any, Any]):
 # --- read shapes ------------------------------------------------------------------
 
 
+def _plain(value: Decimal) -> str:
+    """An exact amount without trailing zeros: ``500``, ``0.5``."""
+    return format(value.normalize(), "f")
+
+
 def medicine_json(m: Medicine) -> dict[str, Any]:
     return {
         "id": m.pk,
@@ -100,6 +106,8 @@ def medicine_json(m: Medicine) -> dict[str, Any]:
         "dispensing": m.dispensing,
         "dependence_forming": m.dependence_forming,
         "minimum_stock": str(m.minimum_stock),
+        "amount_per_unit": _plain(m.amount_per_unit) if m.amount_per_unit is not None else None,
+        "amount_unit": m.amount_unit,
         "is_active": m.is_active,
     }
 
@@ -220,6 +228,9 @@ class MedicineInput(serializers.Serializer[Any]):
     dispensing = serializers.ChoiceField(choices=Medicine.Dispensing.choices)
     dependence_forming = serializers.BooleanField()
     minimum_stock = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+    # What one stock unit holds (500 mg a tablet); read from the strength when left out.
+    amount_per_unit = QuantityField(required=False, allow_null=True, default=None)
+    amount_unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
 
 
 class MedicinesView(APIView):
@@ -716,6 +727,10 @@ class AdministrationInput(serializers.Serializer[Any]):
     unit = serializers.CharField(max_length=20)
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     witness = WitnessInput(required=False)
+    # R8: a dose that is not the ordered one is given only when she confirms
+    # it, with the amount she gives in the order's unit.
+    confirm_mismatch = serializers.BooleanField(required=False, default=False)
+    confirmed_dose = QuantityField(required=False, allow_null=True, default=None)
 
 
 class AdministrationsView(APIView):
@@ -739,12 +754,21 @@ class AdministrationsView(APIView):
             unit=data["unit"],
             note=data["note"],
             witness=_witness(request, data),
+            confirm_mismatch=data["confirm_mismatch"],
+            confirmed_dose=data["confirmed_dose"],
         )
         return Response(
             {
                 "id": administration.pk,
                 "lot": administration.lot_id,
                 "movement": _plain_movement_json(administration.movement),
+                "order": {
+                    "id": administration.order_id,
+                    "amount": _plain(administration.order_amount),
+                    "unit": administration.order_unit,
+                    "dose_mismatch": administration.dose_mismatch or None,
+                    "mismatch_confirmed": administration.mismatch_confirmed,
+                },
                 "fhir": f"MedicationAdministration/{administration.pk}",
             },
             status=201,

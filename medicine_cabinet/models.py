@@ -39,6 +39,19 @@ class Medicine(models.Model):
     package_size = models.DecimalField(
         max_digits=12, decimal_places=3, help_text="Units in one package."
     )
+    # What one stock unit holds (one tablet: 500 mg; an ampoule of 4 mL at
+    # 10 mg/mL: 40 mg), so a dose is compared with an order in mg (R8).
+    # Empty when the strength does not say it plainly.
+    amount_per_unit = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Active substance in one stock unit, e.g. 500 for a 500 mg tablet.",
+    )
+    amount_unit = models.CharField(
+        max_length=20, blank=True, help_text="The unit of amount_per_unit, e.g. mg."
+    )
     dispensing = models.CharField(max_length=3, choices=Dispensing.choices)
     dependence_forming = models.BooleanField(
         default=False,
@@ -67,6 +80,11 @@ class Medicine(models.Model):
             ),
             models.CheckConstraint(
                 name="medicine_minimum_not_negative", condition=Q(minimum_stock__gte=0)
+            ),
+            models.CheckConstraint(
+                name="medicine_amount_per_unit_complete",
+                condition=(Q(amount_per_unit__isnull=True) & Q(amount_unit=""))
+                | (Q(amount_per_unit__gt=0) & ~Q(amount_unit="")),
             ),
         ]
 
@@ -420,6 +438,14 @@ class Notification(models.Model):
         return self.message
 
 
+class DoseMismatch(models.TextChoices):
+    """How a dose differs from the order it is given against (R8)."""
+
+    NONE = "", _("As ordered")
+    AMOUNT = "amount", _("Another amount than ordered")
+    UNIT = "unit", _("Not comparable with the ordered unit")
+
+
 class Administration(models.Model):
     """A dose given from a nurse's bag on her visit, against a physician's order (R8).
 
@@ -448,6 +474,15 @@ class Administration(models.Model):
     )
     quantity = models.DecimalField(max_digits=12, decimal_places=3)
     unit = models.CharField(max_length=20)
+    # The dose in the order's unit: what is counted against the order's limit (R8).
+    order_amount = models.DecimalField(max_digits=18, decimal_places=6)
+    order_unit = models.CharField(max_length=32)
+    # A dose that is not the ordered one (another amount, or a unit that does
+    # not convert) is given only when the nurse confirms it; kept with the dose.
+    dose_mismatch = models.CharField(
+        max_length=8, choices=DoseMismatch.choices, blank=True, default=DoseMismatch.NONE
+    )
+    mismatch_confirmed = models.BooleanField(default=False)
     administered_at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="administrations_given")
     witness = models.ForeignKey(
@@ -474,6 +509,15 @@ class Administration(models.Model):
             models.CheckConstraint(
                 name="administration_witness_is_someone_else",
                 condition=Q(witness__isnull=True) | ~Q(witness=F("by")),
+            ),
+            models.CheckConstraint(
+                name="administration_order_amount_positive", condition=Q(order_amount__gt=0)
+            ),
+            # R8: a dose that differs from the order exists only as confirmed.
+            models.CheckConstraint(
+                name="administration_mismatch_confirmed",
+                condition=(Q(dose_mismatch="") & Q(mismatch_confirmed=False))
+                | (~Q(dose_mismatch="") & Q(mismatch_confirmed=True)),
             ),
         ]
 

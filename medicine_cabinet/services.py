@@ -17,24 +17,26 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, gettext_noop
 
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
     NotFoundOrNotAllowed,
+    PlatformError,
     PreconditionFailed,
     Unauthenticated,
 )
-from core.models import Membership, Organisation, Role, User
+from core.models import Citizen, Membership, Organisation, Role, User
 from core.services import login_verify
 from core.validation import full_clean_or_raise, insert_or_conflict
 from medicine_cabinet.models import (
@@ -42,6 +44,7 @@ from medicine_cabinet.models import (
     Balance,
     CountLine,
     CountReason,
+    DoseMismatch,
     Location,
     Lot,
     Medicine,
@@ -51,11 +54,25 @@ from medicine_cabinet.models import (
     WasteReason,
 )
 
+if TYPE_CHECKING:
+    from acute.clinical.dosing import Allowance
+    from acute.clinical.models import MedicationOrder
+    from acute.models import Visit
+
 # What the gate is asked about: the citizen the dose is given to (identity, as
 # the visit's record holds it). The cabinet stores nothing of the shared record.
 GATE_CATEGORY = "patient"
 WITNESS_ROLES = (Role.ACUTE_NURSE, Role.MEDICINE_OFFICER)
 STOCK_RESOURCE = "StockMovement"
+# The formulary's stock units, kept in English as data; shown translated.
+STOCK_UNIT_LABELS = (
+    gettext_noop("tablet"),
+    gettext_noop("ampoule"),
+    gettext_noop("capsule"),
+    gettext_noop("vial"),
+    gettext_noop("suppository"),
+    gettext_noop("sachet"),
+)
 EXPIRY_WINDOWS = (
     (30, Notification.Kind.EXPIRES_30),
     (60, Notification.Kind.EXPIRES_60),
@@ -294,15 +311,47 @@ def medicine_upsert(
     dispensing: str,
     dependence_forming: bool,
     minimum_stock: Decimal,
+    amount_per_unit: Decimal | None = None,
+    amount_unit: str = "",
 ) -> Medicine:
-    """Add a formulary line or update the one with the same ATC code, strength and form."""
+    """Add a formulary line or update the one with the same ATC code, strength and form.
+
+    What one stock unit holds (``amount_per_unit`` of ``amount_unit``: 500 mg a
+    tablet) lets a dose be compared with an order in mg (R8). Left out, it is
+    read from the strength where that says it plainly (``500 mg``,
+    ``10 mg/mL, 4 mL`` for an ampoule).
+    """
+    from acute.clinical import dosing
+
+    amount_unit = amount_unit.strip()
+    if (amount_per_unit is None) != (not amount_unit):
+        raise InvalidInput(
+            "medicine.amount_incomplete",
+            gettext("Give both the amount in one unit and its unit, or neither."),
+            field="amount_unit" if amount_per_unit is not None else "amount_per_unit",
+        )
+    if amount_per_unit is not None and not dosing.is_measure(amount_unit):
+        raise InvalidInput(
+            "medicine.amount_unit_unknown",
+            gettext("Give the amount in a unit such as mg, µg, g, mL, IE or mmol."),
+            field="amount_unit",
+        )
     medicine = (
         Medicine.objects.select_for_update()
         .filter(atc_code=atc_code, strength=strength, form=form)
         .first()
     ) or Medicine(atc_code=atc_code, strength=strength, form=form)
+    if amount_per_unit is None:
+        # Left out: what the officer stated before stands, else the strength tells.
+        content = dosing.strength_content(strength, unit)
+        if medicine.amount_per_unit is not None and medicine.unit == unit:
+            amount_per_unit, amount_unit = medicine.amount_per_unit, medicine.amount_unit
+        elif content is not None:
+            amount_per_unit, amount_unit = content
     medicine.name = name
     medicine.unit = unit
+    medicine.amount_per_unit = amount_per_unit
+    medicine.amount_unit = amount_unit
     medicine.package_size = package_size
     medicine.dispensing = dispensing
     medicine.dependence_forming = dependence_forming
@@ -341,7 +390,7 @@ def bag_for_nurse(*, organisation: Organisation, nurse: User) -> Location:
     ).exists()
     if not is_nurse:
         raise InvalidInput("bag.not_a_nurse", "Only an acute nurse of the function carries a bag.")
-    bag, _ = Location.objects.get_or_create(
+    bag, _created = Location.objects.get_or_create(
         organisation=organisation,
         kind=Location.Kind.BAG,
         nurse=nurse,
@@ -392,7 +441,7 @@ def stock_receive(
     with transaction.atomic():
         try:
             with transaction.atomic():
-                lot, _ = Lot.objects.get_or_create(
+                lot, _created = Lot.objects.get_or_create(
                     medicine=medicine,
                     batch_number=batch_number,
                     defaults={"expires_on": expires_on},
@@ -991,6 +1040,245 @@ def cabinet_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
 # --- administration (R8) ------------------------------------------------------------
 
 
+def _amount(value: Decimal) -> str:
+    """An amount for a message, as a Danish clinician writes it (``2,5``)."""
+    return formats.number_format(format(value.normalize(), "f"), use_l10n=True)
+
+
+def _unit_label(unit: str) -> str:
+    """The formulary's stock units are kept in English; shown in the reader's language."""
+    return gettext(unit) if unit in STOCK_UNIT_LABELS else unit
+
+
+def _order_refusal_extra(order: MedicationOrder, left: Allowance) -> dict[str, object]:
+    return {
+        "order": order.pk,
+        "unit": order.dose_unit,
+        "remaining": _fmt(left.remaining),
+        "given": _fmt(left.given),
+        "total": _fmt(left.total),
+    }
+
+
+def _check_order(*, order: MedicationOrder, visit: Visit, medicine: Medicine) -> None:
+    """The order may be given against at all: this visit's, for this medicine,
+    not cancelled, a phone order read back, a written one for §4 (R8)."""
+    from acute.clinical.models import MedicationOrder
+
+    if order.visit_id is not None and order.visit_id != visit.pk:
+        raise InvalidInput(
+            "order.other_visit",
+            gettext("This order belongs to another visit."),
+            field="order",
+            rule="R8",
+        )
+    if order.status == MedicationOrder.Status.CANCELLED:
+        raise PreconditionFailed(
+            "order.cancelled", gettext("This order was cancelled."), field="order", rule="R8"
+        )
+    if order.kind == MedicationOrder.Kind.PHONE and not (
+        order.read_back and order.read_back_confirmed
+    ):
+        raise PreconditionFailed(
+            "order.not_confirmed",
+            gettext("The phone order was not read back and confirmed."),
+            rule="R8",
+        )
+    if order.medicine_atc != medicine.atc_code:
+        raise InvalidInput(
+            "order.medicine_mismatch",
+            gettext("The order is for another medicine."),
+            field="medicine",
+            rule="R8",
+        )
+    if medicine.dependence_forming and order.kind != MedicationOrder.Kind.WRITTEN:
+        raise PreconditionFailed(
+            "order.written_required",
+            gettext("A dependence-forming (§4) medicine needs a written order."),
+            rule="R8",
+        )
+
+
+def _dose_against_order(
+    *,
+    order: MedicationOrder,
+    medicine: Medicine,
+    quantity: Decimal,
+    confirm_mismatch: bool,
+    confirmed_dose: Decimal | None,
+) -> tuple[Decimal | None, str]:
+    """The dose in the order's unit and how it differs from the order.
+
+    A dose of another amount than ordered (one 500 mg tablet against 1000 mg),
+    or in a unit that does not convert to the order's, is a mismatch. The nurse
+    confirms it with the amount she gives in the order's unit; the amount
+    computed from the medicine's strength must be the one she confirms. The
+    amount is None while a unit mismatch is not yet confirmed.
+    """
+    from acute.clinical import dosing
+
+    amount = dosing.amount_in_unit(
+        quantity=quantity,
+        stock_unit=medicine.unit,
+        amount_per_unit=medicine.amount_per_unit,
+        amount_unit=medicine.amount_unit,
+        unit=order.dose_unit,
+    )
+    if amount is None:
+        mismatch = DoseMismatch.UNIT
+    elif amount != order.dose:
+        mismatch = DoseMismatch.AMOUNT
+    else:
+        return amount, DoseMismatch.NONE
+    if not confirm_mismatch:
+        return amount, mismatch
+    if confirmed_dose is None:
+        raise InvalidInput(
+            "administration.confirmed_dose_required",
+            gettext("To confirm the dose, give the amount you give in %(unit)s.")
+            % {"unit": _unit_label(order.dose_unit)},
+            field="confirmed_dose",
+            rule="R8",
+            extra={"order": order.pk, "unit": order.dose_unit},
+        )
+    if amount is not None and confirmed_dose != amount:
+        raise PreconditionFailed(
+            "administration.confirmation_mismatch",
+            gettext(
+                "You confirmed %(confirmed)s %(unit)s, but %(quantity)s %(stock_unit)s is "
+                "%(amount)s %(unit)s. Nothing was given; check the dose and confirm again."
+            )
+            % {
+                "confirmed": _amount(confirmed_dose),
+                "unit": _unit_label(order.dose_unit),
+                "quantity": _amount(quantity),
+                "stock_unit": _unit_label(medicine.unit),
+                "amount": _amount(amount),
+            },
+            field="confirmed_dose",
+            rule="R8",
+            extra={"order": order.pk, "amount": _fmt(amount), "unit": order.dose_unit},
+        )
+    return confirmed_dose, mismatch
+
+
+def _check_within_order(*, order: MedicationOrder, left: Allowance, amount: Decimal | None) -> None:
+    """R8: an order is a limit. Nothing after its days are over; no more than
+    what remains of it in all and, for a daily schedule, in any 24 hours."""
+    name = {"medicine": order.medicine_name, "order": order.pk}
+    if left.ended:
+        assert left.ends_at is not None
+        raise PreconditionFailed(
+            "order.ended",
+            gettext(
+                "The order for %(medicine)s (no. %(order)s) ended %(ended)s; "
+                "nothing more may be given against it."
+            )
+            % {
+                **name,
+                "ended": formats.date_format(timezone.localtime(left.ends_at), "j. F Y H:i"),
+            },
+            field="order",
+            rule="R8",
+            extra={**_order_refusal_extra(order, left), "ends_at": left.ends_at.isoformat()},
+        )
+    if amount is None and left.remaining > 0:
+        return  # what she gives is not known yet: the mismatch warning asks her
+    if amount is not None and amount <= left.remaining:
+        return
+    if amount is None:
+        message = gettext(
+            "The order for %(medicine)s (no. %(order)s) allows nothing more now. Nothing was given."
+        )
+    elif left.limited_by_day:
+        message = gettext(
+            "The order for %(medicine)s (no. %(order)s) allows %(remaining)s %(unit)s more "
+            "in these 24 hours; %(asked)s %(unit)s is more than that. Nothing was given."
+        )
+    else:
+        message = gettext(
+            "The order for %(medicine)s (no. %(order)s) allows %(remaining)s %(unit)s more; "
+            "%(asked)s %(unit)s is more than that. Nothing was given."
+        )
+    raise Conflict(
+        "order.limit_exceeded",
+        message
+        % {
+            **name,
+            "remaining": _amount(left.remaining),
+            "unit": _unit_label(order.dose_unit),
+            "asked": _amount(amount) if amount is not None else "",
+        },
+        field="quantity",
+        rule="R8",
+        extra={
+            **_order_refusal_extra(order, left),
+            "asked": _fmt(amount) if amount is not None else None,
+            "limit": "day" if left.limited_by_day else "total",
+        },
+    )
+
+
+def _mismatch_warning(
+    *,
+    order: MedicationOrder,
+    medicine: Medicine,
+    quantity: Decimal,
+    amount: Decimal | None,
+    left: Allowance,
+) -> PreconditionFailed:
+    values = {
+        "medicine": order.medicine_name,
+        "order": order.pk,
+        "dose": _amount(order.dose),
+        "unit": _unit_label(order.dose_unit),
+        "quantity": _amount(quantity),
+        "stock_unit": _unit_label(medicine.unit),
+    }
+    if amount is None:
+        message = gettext(
+            "%(quantity)s %(stock_unit)s cannot be compared with the order for %(medicine)s "
+            "(no. %(order)s) of %(dose)s %(unit)s. Check the dose, and confirm how much "
+            "you give in %(unit)s."
+        )
+    else:
+        message = gettext(
+            "%(quantity)s %(stock_unit)s is %(amount)s %(unit)s, but the order for "
+            "%(medicine)s (no. %(order)s) is %(dose)s %(unit)s a dose. Check the dose, "
+            "and confirm it if it is right."
+        )
+        values["amount"] = _amount(amount)
+    return PreconditionFailed(
+        "administration.dose_mismatch",
+        message % values,
+        field="quantity",
+        rule="R8",
+        extra={
+            **_order_refusal_extra(order, left),
+            "mismatch": DoseMismatch.UNIT if amount is None else DoseMismatch.AMOUNT,
+            "ordered_dose": _fmt(order.dose),
+            "amount": _fmt(amount) if amount is not None else None,
+            "quantity": _fmt(quantity),
+            "medicine_unit": medicine.unit,
+        },
+    )
+
+
+def _refusal_audit(*, actor: Actor, citizen_id: int, visit_id: int, error: PlatformError) -> None:
+    """A dose refused by a rule is a denied attempt (R9), recorded outside the
+    refused write's transaction so the rollback keeps it."""
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=citizen_id,
+        outcome=Outcome.DENIED,
+        resource_type="MedicationAdministration",
+        reason_code=error.code,
+        detail={"visit": visit_id, **error.extra},
+    )
+
+
 def administration_give(
     *,
     actor: Actor,
@@ -1002,18 +1290,22 @@ def administration_give(
     lot: Lot | None = None,
     witness: User | None = None,
     note: str = "",
+    confirm_mismatch: bool = False,
+    confirmed_dose: Decimal | None = None,
 ) -> Administration:
     """Give a dose from the nurse's own bag on her visit, to that visit's citizen,
     against a physician's order for this medicine (R8).
 
     The citizen is reached only through the access gate (audited, denials too).
     Without a lot the first-expiring usable lot in the bag is used; an expired
-    or recalled lot is refused.
+    or recalled lot is refused. The order is a limit: the doses given against
+    it may not exceed what it allows (:func:`acute.clinical.selectors.order_allowance`),
+    counted under the order's row lock; a dose that is not the ordered one is
+    given only as confirmed (``confirm_mismatch`` with ``confirmed_dose``, the
+    amount in the order's unit). A refusal by the rule is audited as denied.
     """
-    from acute.clinical.models import MedicationOrder
     from acute.models import Visit
     from consent.gate import access_citizen
-    from medicine_cabinet.selectors import lot_suggest
 
     if actor.role != Role.ACUTE_NURSE or actor.user is None:
         raise Forbidden("administration.role", "Only an acute nurse gives medicine from her bag.")
@@ -1037,7 +1329,7 @@ def administration_give(
             action=Action.CREATE,
             purpose=Purpose.TREATMENT,
             citizen_id=citizen.pk,
-            outcome="denied",
+            outcome=Outcome.DENIED,
             resource_type="MedicationAdministration",
             reason_code="visit_not_yours",
             detail={"visit": visit.pk},
@@ -1047,44 +1339,72 @@ def administration_give(
         raise PreconditionFailed(
             "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
         )
+    try:
+        return _administration_book(
+            actor=actor,
+            organisation=organisation,
+            visit=visit,
+            citizen=citizen,
+            order_id=order_id,
+            medicine=medicine,
+            quantity=quantity,
+            unit=unit,
+            lot=lot,
+            witness=witness,
+            note=note,
+            confirm_mismatch=confirm_mismatch,
+            confirmed_dose=confirmed_dose,
+        )
+    except PlatformError as exc:
+        if exc.rule == "R8":
+            _refusal_audit(actor=actor, citizen_id=citizen.pk, visit_id=visit.pk, error=exc)
+        raise
+
+
+def _administration_book(
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    visit: Visit,
+    citizen: Citizen,
+    order_id: int | None,
+    medicine: Medicine,
+    quantity: Decimal,
+    unit: str,
+    lot: Lot | None,
+    witness: User | None,
+    note: str,
+    confirm_mismatch: bool,
+    confirmed_dose: Decimal | None,
+) -> Administration:
+    from acute.clinical.models import MedicationOrder
+    from acute.clinical.selectors import order_allowance
+    from medicine_cabinet.selectors import lot_suggest
+
+    assert actor.user is not None
     if order_id is None:
         raise PreconditionFailed(
-            "order.missing", "A dose leaves stock only against a physician's order.", rule="R8"
+            "order.missing",
+            gettext("A dose leaves stock only against a physician's order."),
+            field="order",
+            rule="R8",
         )
     order = MedicationOrder.objects.filter(pk=order_id, citizen_id=citizen.pk).first()
     if order is None:
         raise InvalidInput(
             "order.not_for_citizen",
-            "No such order for this visit's citizen.",
+            gettext("No such order for this visit's citizen."),
             field="order",
             rule="R8",
         )
-    order_visit_id = getattr(order, "visit_id", None)
-    if order_visit_id is not None and order_visit_id != visit.pk:
-        raise InvalidInput(
-            "order.other_visit", "This order belongs to another visit.", field="order", rule="R8"
-        )
-    if order.status == MedicationOrder.Status.CANCELLED:
-        raise PreconditionFailed("order.cancelled", "This order was cancelled.", rule="R8")
-    if order.kind == MedicationOrder.Kind.PHONE and not (
-        order.read_back and order.read_back_confirmed
-    ):
-        raise PreconditionFailed(
-            "order.not_confirmed", "The phone order was not read back and confirmed.", rule="R8"
-        )
-    if order.medicine_atc != medicine.atc_code:
-        raise InvalidInput(
-            "order.medicine_mismatch",
-            "The order is for another medicine.",
-            field="medicine",
-            rule="R8",
-        )
-    if medicine.dependence_forming and order.kind != MedicationOrder.Kind.WRITTEN:
-        raise PreconditionFailed(
-            "order.written_required",
-            "A dependence-forming (§4) medicine needs a written order.",
-            rule="R8",
-        )
+    _check_order(order=order, visit=visit, medicine=medicine)
+    amount, mismatch = _dose_against_order(
+        order=order,
+        medicine=medicine,
+        quantity=quantity,
+        confirm_mismatch=confirm_mismatch,
+        confirmed_dose=confirmed_dose,
+    )
     bag = Location.objects.filter(
         organisation=organisation, kind=Location.Kind.BAG, nurse=actor.user, is_active=True
     ).first()
@@ -1100,6 +1420,17 @@ def administration_give(
     witness = _check_witness(actor=actor, medicine=medicine, witness=witness)
     now = timezone.now()
     with transaction.atomic():
+        # The order's row lock first: two doses against one order are counted
+        # one after the other, so both cannot pass on the same remainder. The
+        # order may also have been cancelled since it was read.
+        order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        _check_order(order=order, visit=visit, medicine=medicine)
+        left = order_allowance(order, now=now)
+        _check_within_order(order=order, left=left, amount=amount)
+        if amount is None or (mismatch and not confirm_mismatch):
+            raise _mismatch_warning(
+                order=order, medicine=medicine, quantity=quantity, amount=amount, left=left
+            )
         balance = _lock_balances([(bag, lot)])[(bag.pk, lot.pk)]
         _recheck_usable_locked(lot)
         movement = _book(
@@ -1122,11 +1453,26 @@ def administration_give(
             movement=movement,
             quantity=quantity,
             unit=unit,
+            order_amount=amount,
+            order_unit=order.dose_unit,
+            dose_mismatch=mismatch,
+            mismatch_confirmed=bool(mismatch),
             administered_at=now,
             by=actor.user,
             witness=witness,
             note=note.strip()[:300],
         )
+        # Field checks only, as for the ledger entry: the table's CHECK
+        # constraints hold the rest while the rows are locked.
+        try:
+            administration.clean_fields(
+                exclude=[f.name for f in Administration._meta.fields if f.is_relation]
+            )
+        except ValidationError as exc:
+            field = next(iter(exc.message_dict), None)
+            raise InvalidInput(
+                "administration.invalid", "; ".join(exc.messages), field=field
+            ) from None
         administration.save(force_insert=True)
         _audit(actor, [movement], citizen_id=citizen.pk)
         audit_record(
@@ -1136,6 +1482,14 @@ def administration_give(
             citizen_id=citizen.pk,
             resource_type="MedicationAdministration",
             resource_id=str(administration.pk),
-            detail={"order": order.pk, "visit": visit.pk, "movement": movement.pk},
+            detail={
+                "order": order.pk,
+                "visit": visit.pk,
+                "movement": movement.pk,
+                "order_amount": _fmt(amount),
+                "order_unit": order.dose_unit,
+                "remaining": _fmt(left.remaining - amount),
+                **({"dose_mismatch": mismatch, "mismatch_confirmed": True} if mismatch else {}),
+            },
         )
     return administration

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from acute.clinical import selectors, services
+from acute.clinical import dosing, selectors, services
 from acute.clinical.models import (
     Delegation,
     LabResult,
@@ -112,6 +112,21 @@ def delegation_out(delegation: Delegation) -> dict[str, Any]:
     }
 
 
+def allowance_out(left: dosing.Allowance) -> dict[str, Any]:
+    """What the order still allows (R8), in its dose unit: ``remaining`` is what
+    the next dose may be at most, now."""
+    return {
+        "unit": left.unit,
+        "total": _number(left.total),
+        "given": _number(left.given),
+        "remaining": _number(left.remaining),
+        "per_day": _number(left.per_day),
+        "remaining_today": _number(left.remaining_today),
+        "ends_at": _time(left.ends_at),
+        "ended": left.ended,
+    }
+
+
 def order_out(order: MedicationOrder) -> dict[str, Any]:
     return {
         "id": order.pk,
@@ -126,6 +141,10 @@ def order_out(order: MedicationOrder) -> dict[str, Any]:
         "route": order.route,
         "frequency": order.frequency,
         "duration": order.duration,
+        "doses_per_day": order.doses_per_day,
+        "duration_days": order.duration_days,
+        "total_quantity": _number(order.total_quantity),
+        "allowance": allowance_out(selectors.order_allowance(order)),
         "indication": order.indication,
         "dependence_forming": order.dependence_forming,
         "ordered_at": _time(order.ordered_at),
@@ -209,6 +228,12 @@ class OrderDetailsIn(serializers.Serializer[Any]):
     frequency = serializers.CharField(max_length=100)
     duration = serializers.CharField(max_length=100)
     indication = serializers.CharField(max_length=300)
+    # What the order allows in numbers (R8); read from the words when left out.
+    doses_per_day = serializers.IntegerField(required=False, allow_null=True, default=None)
+    duration_days = serializers.IntegerField(required=False, allow_null=True, default=None)
+    total_quantity = serializers.CharField(
+        max_length=20, required=False, allow_null=True, default=None
+    )
 
     def details(self) -> services.OrderDetails:
         d = self.validated_data
@@ -221,6 +246,9 @@ class OrderDetailsIn(serializers.Serializer[Any]):
             frequency=d["frequency"],
             duration=d["duration"],
             indication=d["indication"],
+            doses_per_day=d["doses_per_day"],
+            duration_days=d["duration_days"],
+            total_quantity=d["total_quantity"],
         )
 
 

@@ -25,6 +25,7 @@ AUTHORISATION_ID_SYSTEM = "urn:tvaerakut:authorisation-id"
 ORDER_CHANNEL_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/order-channel"
 ORDER_CONFIRMATION_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/order-confirmation"
 PRESCRIPTION_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/prescription-status"
+ORDER_TOTAL_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/order-total-quantity"
 
 
 def observation_id(pk: int) -> str:
@@ -145,6 +146,25 @@ _ORDER_STATUS = {
 }
 
 
+def _order_timing(order: MedicationOrder) -> dict[str, Any]:
+    """The frequency as said, and in numbers where the order has them (R8):
+    ``doses_per_day`` a day, bounded by ``duration_days``."""
+    timing: dict[str, Any] = {"code": {"text": order.frequency}}
+    repeat: dict[str, Any] = {}
+    if order.doses_per_day:
+        repeat.update(frequency=order.doses_per_day, period=1, periodUnit="d")
+    if order.duration_days:
+        repeat["boundsDuration"] = {
+            "value": order.duration_days,
+            "unit": "d",
+            "system": UCUM_SYSTEM,
+            "code": "d",
+        }
+    if repeat:
+        timing["repeat"] = repeat
+    return timing
+
+
 def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
     """A physician's order; a phone order names the nurse who received and
     reported it (``reportedReference``) and is marked as given by phone."""
@@ -213,7 +233,7 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
             {
                 "text": f"{order.dose.normalize():f} {order.dose_unit} {order.route}, "
                 f"{order.frequency}, {order.duration}",
-                "timing": {"code": {"text": order.frequency}},
+                "timing": _order_timing(order),
                 "route": {"text": order.route},
                 "doseAndRate": [
                     {
@@ -228,6 +248,18 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
             }
         ],
     }
+    # R8: the most that may be given against the order in all, in its dose unit.
+    extensions.append(
+        {
+            "url": ORDER_TOTAL_EXTENSION,
+            "valueQuantity": {
+                "value": _number(order.total_quantity),
+                "unit": order.dose_unit,
+                "system": UCUM_SYSTEM,
+                "code": order.dose_unit,
+            },
+        }
+    )
     if order.visit_id:
         data["encounter"] = {"reference": f"Encounter/visit-{order.visit_id}"}
     if order.kind == MedicationOrder.Kind.PHONE:

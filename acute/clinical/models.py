@@ -8,7 +8,7 @@ only on :class:`core.models.Citizen`.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -153,6 +153,21 @@ class MedicationOrder(models.Model):
     route = models.CharField(max_length=64, help_text="e.g. oral, intravenous, subcutaneous.")
     frequency = models.CharField(max_length=100, help_text="e.g. 3 times daily, once.")
     duration = models.CharField(max_length=100, help_text="e.g. 5 days, single dose.")
+    # R8: what the order allows, in a form the platform computes with. The
+    # words above are kept as the physician said them; these agree with them.
+    doses_per_day = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many doses in any 24 hours; empty for a single dose.",
+    )
+    duration_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days from the order during which doses may be given."
+    )
+    total_quantity = models.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        help_text="In the dose unit: the most that may be given against this order in all.",
+    )
     indication = models.CharField(max_length=300)
     dependence_forming = models.BooleanField(
         default=False, help_text="§4 medicine at the time of ordering."
@@ -249,6 +264,27 @@ class MedicationOrder(models.Model):
         ]
         constraints = [
             models.CheckConstraint(name="medorder_dose_positive", condition=Q(dose__gt=0)),
+            # R8: an order allows at least the dose it names, and no more than
+            # its schedule (dose x doses a day x days) where it has one.
+            models.CheckConstraint(
+                name="medorder_total_covers_one_dose", condition=Q(total_quantity__gte=F("dose"))
+            ),
+            models.CheckConstraint(
+                name="medorder_total_within_schedule",
+                condition=Q(doses_per_day__isnull=True)
+                | Q(duration_days__isnull=True)
+                | Q(
+                    total_quantity__lte=ExpressionWrapper(
+                        F("dose") * F("doses_per_day") * F("duration_days"),
+                        output_field=models.DecimalField(),
+                    )
+                ),
+            ),
+            models.CheckConstraint(
+                name="medorder_schedule_positive",
+                condition=(Q(doses_per_day__isnull=True) | Q(doses_per_day__gte=1))
+                & (Q(duration_days__isnull=True) | Q(duration_days__gte=1)),
+            ),
             models.CheckConstraint(
                 name="medorder_atc_shape",
                 condition=Q(medicine_atc__regex=r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$"),

@@ -17,9 +17,14 @@ Selectors for other pages:
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+from decimal import Decimal
+
+from django.db.models import DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from acute.clinical import dosing
 from acute.clinical.models import (
     Delegation,
     LabResult,
@@ -38,6 +43,7 @@ from core.models import Role
 # The gate's category for the acute function's own visit data (as ``acute`` uses);
 # the shared record's R2 categories do not cover results taken on a visit.
 CATEGORY = "patient"
+ZERO = Decimal("0")
 
 
 def deny(
@@ -153,8 +159,60 @@ def visit_orders(*, visit: Visit) -> list[MedicationOrder]:
 
 
 def _orders() -> QuerySet[MedicationOrder]:
-    # What lists show: the citizen's name and who received the order.
-    return MedicationOrder.objects.select_related("citizen", "recorded_by")
+    # What lists show: the citizen's name, who received the order and what has
+    # been given against it (for what remains), in the list's one query.
+    return given_against(
+        MedicationOrder.objects.select_related("citizen", "recorded_by"), now=timezone.now()
+    )
+
+
+def _given_sums(path: str, *, now: dt.datetime) -> dict[str, Coalesce]:
+    """What the cabinet's administrations against an order come to, in the
+    order's unit: in all, and in the 24 hours before ``now``."""
+    return {
+        "given_total": Coalesce(
+            Sum(f"{path}order_amount"), Value(ZERO), output_field=DecimalField()
+        ),
+        "given_last_day": Coalesce(
+            Sum(
+                f"{path}order_amount",
+                filter=Q(**{f"{path}administered_at__gt": now - dosing.DAY}),
+            ),
+            Value(ZERO),
+            output_field=DecimalField(),
+        ),
+    }
+
+
+def given_against(qs: QuerySet[MedicationOrder], *, now: dt.datetime) -> QuerySet[MedicationOrder]:
+    """Orders with ``given_total`` and ``given_last_day`` from the ledger of doses."""
+    return qs.annotate(**_given_sums("administrations__", now=now))
+
+
+def order_allowance(order: MedicationOrder, *, now: dt.datetime | None = None) -> dosing.Allowance:
+    """What the order still allows (R8), from the doses given against it.
+
+    An order read through :func:`given_against` carries its sums; any other is
+    summed here. The cabinet calls this with the order's row locked, so two
+    doses against one order are counted one after the other.
+    """
+    now = now or timezone.now()
+    given = getattr(order, "given_total", None)
+    given_last_day = getattr(order, "given_last_day", None)
+    if given is None or given_last_day is None:
+        sums = order.administrations.aggregate(**_given_sums("", now=now))
+        given, given_last_day = sums["given_total"], sums["given_last_day"]
+    return dosing.allowance(
+        dose=order.dose,
+        unit=order.dose_unit,
+        total=order.total_quantity,
+        doses_per_day=order.doses_per_day,
+        duration_days=order.duration_days,
+        ordered_at=order.ordered_at,
+        given=given,
+        given_last_day=given_last_day,
+        now=now,
+    )
 
 
 def _audit_listed(actor: Actor, citizen_ids: list[int], resource_type: str, reason: str) -> None:

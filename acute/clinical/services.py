@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from acute.clinical import signals
+from acute.clinical import dosing, signals
 from acute.clinical.catalogue import (
     check_plausible,
     interpret,
@@ -64,6 +65,9 @@ RESULT_RELATIONS = [
     "recorded_by_organisation",
 ]
 ORDER_STATUSES = (Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
+# Bounds of an order's schedule: every half hour, and a year.
+MAX_DOSES_PER_DAY = 48
+MAX_ORDER_DAYS = 366
 
 
 def refuse(
@@ -554,7 +558,13 @@ def procedure_record(
 
 @dataclass(frozen=True)
 class OrderDetails:
-    """What is ordered: the medicine (ATC), dose, route, frequency, duration, indication."""
+    """What is ordered: the medicine (ATC), dose, route, frequency, duration, indication.
+
+    What the order allows (R8) may also be stated in numbers: ``doses_per_day``,
+    ``duration_days`` and an explicit ``total_quantity`` in the dose unit. Left
+    out, they are read from the frequency and duration as said; an order whose
+    length cannot be read allows the one dose it names.
+    """
 
     medicine_atc: str
     medicine_name: str
@@ -564,6 +574,9 @@ class OrderDetails:
     frequency: str
     duration: str
     indication: str
+    doses_per_day: object = None
+    duration_days: object = None
+    total_quantity: object = None
 
 
 def is_dependence_forming(atc: str) -> bool:
@@ -581,15 +594,89 @@ def _order_dose(raw: object) -> Decimal:
     return value
 
 
+def _schedule_number(raw: object, *, field: str, most: int) -> int | None:
+    try:
+        value = dosing.parse_positive_int(raw)
+    except ValueError:
+        raise InvalidInput(
+            "order.schedule_invalid", _("Give a whole number above zero."), field=field
+        ) from None
+    if value is not None and value > most:
+        raise InvalidInput(
+            "order.schedule_invalid",
+            _("At most %(most)s.") % {"most": most},
+            field=field,
+        )
+    return value
+
+
+def _order_schedule(details: OrderDetails) -> dosing.Schedule:
+    """The schedule in numbers, agreeing with the words: numbers given that
+    contradict the words (a single dose, but 3 a day) are refused, so the nurse
+    never reads one order while the platform allows another."""
+    said = dosing.schedule_from_text(details.frequency, details.duration)
+    per_day = _schedule_number(details.doses_per_day, field="doses_per_day", most=MAX_DOSES_PER_DAY)
+    days = _schedule_number(details.duration_days, field="duration_days", most=MAX_ORDER_DAYS)
+    conflict = _("The numbers do not agree with the order's frequency and duration as written.")
+    if said.single:
+        if (per_day or 1) * (days or 1) > 1:
+            raise InvalidInput(
+                "order.schedule_conflict",
+                conflict,
+                field="doses_per_day" if (per_day or 1) > 1 else "duration_days",
+                rule="R8",
+            )
+        return said
+    if per_day is not None and said.doses_per_day not in (None, per_day):
+        raise InvalidInput("order.schedule_conflict", conflict, field="doses_per_day", rule="R8")
+    if days is not None and said.duration_days not in (None, days):
+        raise InvalidInput("order.schedule_conflict", conflict, field="duration_days", rule="R8")
+    return dosing.Schedule(
+        doses_per_day=per_day if per_day is not None else said.doses_per_day,
+        duration_days=days if days is not None else said.duration_days,
+    )
+
+
+def _order_total(raw: object, *, dose: Decimal, schedule: dosing.Schedule) -> Decimal:
+    """The most the order allows in all: as the physician states it, or what
+    its schedule comes to; never less than one dose nor more than the schedule."""
+    most = dosing.schedule_total(
+        dose=dose, doses_per_day=schedule.doses_per_day, duration_days=schedule.duration_days
+    )
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return most
+    total = parse_value(raw, field="total_quantity")
+    if total < dose:
+        raise InvalidInput(
+            "order.total_below_dose",
+            _("The total may not be less than one dose."),
+            field="total_quantity",
+            rule="R8",
+        )
+    if schedule.doses_per_day and schedule.duration_days and total > most:
+        raise InvalidInput(
+            "order.total_beyond_schedule",
+            _("The total is more than the doses a day for the days ordered come to."),
+            field="total_quantity",
+            rule="R8",
+        )
+    return total
+
+
 def _order_fields(details: OrderDetails) -> dict[str, object]:
+    dose = _order_dose(details.dose)
+    schedule = _order_schedule(details)
     return {
         "medicine_atc": details.medicine_atc.strip().upper(),
         "medicine_name": details.medicine_name.strip(),
-        "dose": _order_dose(details.dose),
+        "dose": dose,
         "dose_unit": details.dose_unit.strip(),
         "route": details.route.strip(),
         "frequency": details.frequency.strip(),
         "duration": details.duration.strip(),
+        "doses_per_day": schedule.doses_per_day,
+        "duration_days": schedule.duration_days,
+        "total_quantity": _order_total(details.total_quantity, dose=dose, schedule=schedule),
         "indication": details.indication.strip(),
     }
 

@@ -137,7 +137,7 @@ def _morphine_in_bag(nurse, witness):
     morphine = cabinet.medicine_upsert(
         atc_code="N02AA01",
         name="Morfin",
-        strength="10 mg/mL",
+        strength="10 mg/mL, 1 mL",
         form="solution for injection",
         unit="ampoule",
         package_size=Decimal("10"),
@@ -199,13 +199,14 @@ def _section_four_visit():
     return nurse, visit, client, witness, morphine, lot, order
 
 
-def _give(client, visit, order, morphine, **witness):
+def _give(client, visit, order, morphine, quantity="0.5", **witness):
+    """Half an ampoule of 10 mg: the 5 mg the physician ordered."""
     return client.post(
         f"/nurse/visits/{visit.pk}/give/",
         {
             "order_id": order.pk,
             "medicine_id": morphine.pk,
-            "quantity": "1",
+            "quantity": quantity,
             "unit": "ampoule",
             **witness,
         },
@@ -266,6 +267,238 @@ def test_section_four_dose_without_a_witness_or_with_herself_as_witness_is_refus
     assert herself.status_code == 400
     assert 'data-code="witness.same_person"' in herself.content.decode()
     assert not Administration.objects.exists()
+
+
+def test_section_four_dose_beyond_the_written_order_is_refused_and_nothing_moves():
+    """R8: a whole 10 mg ampoule against a written order of 5 mg is more than ordered."""
+    _nurse, visit, client, witness, morphine, _lot, order = _section_four_visit()
+    response = _give(
+        client,
+        visit,
+        order,
+        morphine,
+        quantity="1",
+        witness_username=witness.user.username,
+        witness_password=factories.PASSWORD,
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert 'data-code="order.limit_exceeded"' in html
+    assert f"nr. {order.pk}" in html and "tillader kun 5 mg mere" in html
+    assert not Administration.objects.exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=visit.citizen_id, outcome="denied", reason_code="order.limit_exceeded"
+    ).exists()
+
+
+# --- the order as a limit on the dose form (R8) ---------------------------------
+
+
+def _stocked(nurse, *, atc, name, strength, form, unit, quantity="5"):
+    """A medicine received into the cabinet and moved to the nurse's bag."""
+    organisation = nurse.organisation
+    officer = factories.staff(Role.MEDICINE_OFFICER, organisation)
+    medicine = cabinet.medicine_upsert(
+        atc_code=atc,
+        name=name,
+        strength=strength,
+        form=form,
+        unit=unit,
+        package_size=Decimal("10"),
+        dispensing=Medicine.Dispensing.PRESCRIPTION,
+        dependence_forming=False,
+        minimum_stock=Decimal("0"),
+    )
+    cab = cabinet.cabinet_create(organisation=organisation, name=f"Skab {atc}")
+    bag = cabinet.bag_for_nurse(organisation=organisation, nurse=nurse.user)
+    lot = cabinet.stock_receive(
+        actor=Actor.for_membership(officer),
+        cabinet=cab,
+        medicine=medicine,
+        batch_number=f"{atc}-1",
+        expires_on=timezone.localdate() + dt.timedelta(days=200),
+        quantity=Decimal("10"),
+        unit=unit,
+        supplier="Apoteket",
+        delivery_reference=f"D-{atc}",
+    ).lot
+    cabinet.stock_transfer(
+        actor=Actor.for_membership(nurse),
+        lot=lot,
+        source=cab,
+        destination=bag,
+        quantity=Decimal(quantity),
+        unit=unit,
+    )
+    return medicine, bag, lot
+
+
+def _phone_order_on_page(client, visit, **what):
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/order/",
+        {
+            "ordered_by_name": "Læge Hansen",
+            "ordered_by_authorisation_id": "ABC12",
+            "ordered_by_organisation_name": "Lægevagten",
+            "route": "intravenøst",
+            "indication": "Lungeødem",
+            "read_back": "on",
+            "read_back_confirmed": "on",
+            **what,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    from acute.clinical.models import MedicationOrder
+
+    return MedicationOrder.objects.filter(visit=visit).latest("pk")
+
+
+def _allowance_block(html: str, order) -> str:
+    found = re.search(
+        rf'<dl class="facts order-allowance" id="allowance-{order.pk}">(.*?)</dl>', html, re.S
+    )
+    assert found, "the dose form shows no allowance for the order"
+    return found.group(1)
+
+
+def _give_on_page(client, visit, order, medicine, quantity, **extra):
+    return client.post(
+        f"/nurse/visits/{visit.pk}/give/",
+        {
+            "order_id": order.pk,
+            "medicine_id": medicine.pk,
+            "quantity": quantity,
+            "unit": medicine.unit,
+            **extra,
+        },
+    )
+
+
+def test_r8_the_dose_form_shows_what_remains_and_a_second_furosemide_dose_is_refused():
+    """The issue's case on the nurse's page: 1 ampoule ordered by phone, given;
+    the form then shows nothing left, and 3 more ampoules are refused."""
+    _nurse, _shift, visit, client = _on_site()
+    furosemide, bag, lot = _stocked(
+        _nurse,
+        atc="C03CA01",
+        name="Furosemid",
+        strength="10 mg/mL, 4 mL",
+        form="solution for injection",
+        unit="ampoule",
+    )
+    order = _phone_order_on_page(
+        client,
+        visit,
+        medicine_atc="C03CA01",
+        medicine_name="Furosemid",
+        dose="1",
+        dose_unit="ampoule",
+        frequency="én gang",
+        duration="engangsdosis",
+    )
+    assert order.total_quantity == 1
+    before = _allowance_block(client.get(f"/nurse/visits/{visit.pk}/").content.decode(), order)
+    assert "Tilbage at give nu" in before
+    assert '<strong class="remaining">1 ampoule</strong>' in before
+
+    assert _give_on_page(client, visit, order, furosemide, "1").status_code == 302
+    page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert '<strong class="remaining">0 ampoule</strong>' in _allowance_block(page, order)
+    assert "Alt, hvad ordinationen tillader, er givet" in page
+
+    refused = _give_on_page(client, visit, order, furosemide, "3")
+    assert refused.status_code == 409
+    html = refused.content.decode()
+    assert 'data-code="order.limit_exceeded"' in html
+    assert f"Ordinationen på Furosemid (nr. {order.pk}) tillader kun 0 amp. mere" in html
+    assert Administration.objects.filter(order=order).count() == 1
+    from medicine_cabinet.models import Balance
+
+    assert Balance.objects.get(location=bag, lot=lot).quantity == 4
+
+
+def test_r8_a_500_mg_tablet_against_1000_mg_is_warned_on_the_page_and_given_when_confirmed():
+    _nurse, _shift, visit, client = _on_site()
+    paracetamol, _bag, _lot = _stocked(
+        _nurse, atc="N02BE01", name="Paracetamol", strength="500 mg", form="tablet", unit="tablet"
+    )
+    order = _phone_order_on_page(
+        client,
+        visit,
+        medicine_atc="N02BE01",
+        medicine_name="Paracetamol",
+        dose="1000",
+        dose_unit="mg",
+        route="oral",
+        frequency="4 gange dagligt",
+        duration="3 dage",
+        indication="Smerter",
+    )
+    before = _allowance_block(client.get(f"/nurse/visits/{visit.pk}/").content.decode(), order)
+    assert "én dosis er 2 tabl." in before and "højst 4000 mg pr. døgn" in before
+
+    warned = _give_on_page(client, visit, order, paracetamol, "1")
+    assert warned.status_code == 412
+    html = warned.content.decode()
+    assert 'data-code="administration.dose_mismatch"' in html
+    assert "1 tabl. er 500 mg, men ordinationen på Paracetamol" in html
+    assert f'id="confirm-{order.pk}"' in html and 'name="confirm_mismatch"' in html
+    assert 'name="confirmed_dose" value="500"' in html
+    assert not Administration.objects.exists()
+
+    # Not ticked: still only the warning.
+    unticked = _give_on_page(client, visit, order, paracetamol, "1", confirmed_dose="500")
+    assert unticked.status_code == 412 and not Administration.objects.exists()
+
+    confirmed = _give_on_page(
+        client, visit, order, paracetamol, "1", confirmed_dose="500", confirm_mismatch="on"
+    )
+    assert confirmed.status_code == 302, confirmed.content.decode()[:2000]
+    given = Administration.objects.get(order=order)
+    assert given.dose_mismatch == "amount" and given.mismatch_confirmed
+    assert given.order_amount == 500
+    page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    left = _allowance_block(page, order)  # 4000 mg a day, 500 mg of it given
+    assert '<strong class="remaining">3500 mg</strong> (7 tabl.) · inden for døgnet' in left
+
+
+def test_r8_a_dose_that_cannot_be_converted_asks_her_for_the_amount_she_gives():
+    """Metoclopramide 5 mg/mL without the ampoule's volume: an ampoule cannot be
+    turned into mg, so she states the mg she gives, and that is counted."""
+    _nurse, _shift, visit, client = _on_site()
+    medicine, _bag, _lot = _stocked(
+        _nurse,
+        atc="A03FA01",
+        name="Metoclopramid",
+        strength="5 mg/mL",
+        form="solution for injection",
+        unit="ampoule",
+    )
+    order = _phone_order_on_page(
+        client,
+        visit,
+        medicine_atc="A03FA01",
+        medicine_name="Metoclopramid",
+        dose="10",
+        dose_unit="mg",
+        frequency="once",
+        duration="single dose",
+        indication="Kvalme",
+    )
+    page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert "En dosis i amp. kan ikke omregnes til mg" in page
+
+    warned = _give_on_page(client, visit, order, medicine, "1")
+    assert warned.status_code == 412
+    html = warned.content.decode()
+    assert "kan ikke sammenlignes med ordinationen på Metoclopramid" in html
+    assert f'id="give-c-{order.pk}" name="confirmed_dose"' in html
+    given = _give_on_page(
+        client, visit, order, medicine, "1", confirmed_dose="10", confirm_mismatch="on"
+    )
+    assert given.status_code == 302, given.content.decode()[:2000]
+    administration = Administration.objects.get(order=order)
+    assert administration.dose_mismatch == "unit" and administration.order_amount == 10
 
 
 # --- her position for the coordinator's map ------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from acute.clinical.dosing import schedule_from_text, schedule_total
 from core.actors import Actor
 from core.models import Membership, Organisation, Role
 from medicine_cabinet import services
@@ -205,4 +206,16 @@ def order_for(
         if "cancel_reason" in names:
             fields.update(cancelled_at=timezone.now(), cancel_reason="Ordered in error")
     fields.update(extra)
+    # What the order allows (R8), as the clinical service reads it from its words.
+    said = schedule_from_text(fields["frequency"], fields["duration"])
+    fields.setdefault("doses_per_day", said.doses_per_day)
+    fields.setdefault("duration_days", said.duration_days)
+    fields.setdefault(
+        "total_quantity",
+        schedule_total(
+            dose=fields["dose"],
+            doses_per_day=fields["doses_per_day"],
+            duration_days=fields["duration_days"],
+        ),
+    )
     return MedicationOrder.objects.create(**fields)

@@ -270,8 +270,18 @@ def test_monthly_use_per_municipality_comes_out_right(officer, nurse, bag, parac
     gentofte, gladsaxe = f.citizen(municipality_code="157"), f.citizen(municipality_code="159")
     for citizen, doses in ((gentofte, ["1", "0.5"]), (gladsaxe, ["2"])):
         visit = visit_for(nurse, citizen)
-        order = order_for(nurse, citizen, paracetamol, visit=visit)
+        order = order_for(
+            nurse,
+            citizen,
+            paracetamol,
+            visit=visit,
+            dose=Decimal("500"),
+            dose_unit="mg",
+            frequency="4 times daily",
+            duration="3 days",
+        )
         for quantity in doses:
+            in_mg = Decimal(quantity) * 500  # a tablet is 500 mg; other doses are confirmed (R8)
             services.administration_give(
                 actor=actor(nurse),
                 visit_id=visit.pk,
@@ -279,6 +289,8 @@ def test_monthly_use_per_municipality_comes_out_right(officer, nurse, bag, parac
                 medicine=paracetamol,
                 quantity=Decimal(quantity),
                 unit="tablet",
+                confirm_mismatch=in_mg != 500,
+                confirmed_dose=in_mg if in_mg != 500 else None,
             )
     # A dose given late on 31 January, Copenhagen time, counts for January.
     late = Administration.objects.filter(citizen=gladsaxe).get()

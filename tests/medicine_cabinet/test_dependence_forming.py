@@ -104,7 +104,18 @@ def test_register_drawn_equals_administered_wasted_returned_after_a_mixed_sequen
     lot_b = receive(officer, cabinet, morphine, "5", batch="M2", witness=officer_witness.user)
     citizen = f.citizen(municipality_code="159")
     visit = visit_for(nurse, citizen)
-    order = order_for(nurse, citizen, morphine, kind="written", visit=visit)
+    # One ampoule at a time, every four hours for two days (R8).
+    order = order_for(
+        nurse,
+        citizen,
+        morphine,
+        kind="written",
+        visit=visit,
+        dose=Decimal("1"),
+        dose_unit="ampoule",
+        frequency="every 4 hours",
+        duration="2 days",
+    )
 
     def check() -> None:
         _, totals = selectors.controlled_register(organisation=organisation, medicine=morphine)
@@ -156,6 +167,8 @@ def test_register_drawn_equals_administered_wasted_returned_after_a_mixed_sequen
             quantity=Decimal("0.5"),
             unit="ampoule",
             witness=w1,
+            confirm_mismatch=True,  # half the ordered dose, confirmed (R8)
+            confirmed_dose=Decimal("0.5"),
         ),
         lambda: services.stock_transfer(
             actor=actor(nurse2),

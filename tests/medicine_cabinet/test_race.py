@@ -109,3 +109,54 @@ def test_the_database_refuses_to_rewrite_the_ledger(officer, cabinet, paracetamo
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
     assert Movement.objects.get().quantity == 3
+
+
+def test_two_doses_racing_against_one_order_give_only_what_it_allows(
+    officer, nurse, cabinet, bag, paracetamol
+):
+    """R8: the order is a limit counted under its row lock. Two doses against a
+    single-dose order, from two lots (so no balance row is shared), at the
+    same moment: one is given, the other told what remains."""
+    from acute.clinical.models import MedicationOrder
+    from medicine_cabinet.models import Administration
+    from tests import factories as f
+    from tests.medicine_cabinet.conftest import order_for, visit_for
+
+    for round_no in range(3):
+        lots = []
+        for side in ("A", "B"):
+            lot = receive(officer, cabinet, paracetamol, "1", batch=f"RACE{round_no}{side}")
+            services.stock_transfer(
+                actor=actor(nurse),
+                lot=lot,
+                source=cabinet,
+                destination=bag,
+                quantity=Decimal("1"),
+                unit="tablet",
+            )
+            lots.append(lot)
+        citizen = f.citizen()
+        visit = visit_for(nurse, citizen)
+        order = order_for(
+            nurse, citizen, paracetamol, visit=visit, dose=Decimal("1"), dose_unit="tablet"
+        )
+        assert MedicationOrder.objects.get(pk=order.pk).total_quantity == 1
+        calls = [
+            lambda lot=lot, visit=visit, order=order: services.administration_give(
+                actor=actor(nurse),
+                visit_id=visit.pk,
+                order_id=order.pk,
+                medicine=paracetamol,
+                quantity=Decimal("1"),
+                unit="tablet",
+                lot=lot,
+            )
+            for lot in lots
+        ]
+        results = _race(calls, threading.Barrier(2))
+        errors = [r for r in results if isinstance(r, Conflict)]
+        assert len(errors) == 1, results
+        assert errors[0].code == "order.limit_exceeded"
+        assert errors[0].extra["remaining"] == "0"
+        assert Administration.objects.filter(order=order).count() == 1
+        assert sum(b.quantity for b in Balance.objects.filter(location=bag, lot__in=lots)) == 1

@@ -277,6 +277,58 @@ def test_bad_order_input_is_a_precise_400(scene: Scene):
     assert not MedicationOrder.objects.exists()
 
 
+def test_r8_an_order_states_what_it_allows_in_numbers_that_agree_with_its_words(scene: Scene):
+    """R8: what an order allows is computable — from its words (3 times daily
+    for 3 days) or from numbers given with them — and numbers that contradict
+    the words, or a total beyond the schedule, are refused."""
+    now = timezone.now().isoformat()
+    body = post_phone_order(scene, ordered_at=now).json()
+    assert (body["doses_per_day"], body["duration_days"], body["total_quantity"]) == (3, 3, "3600")
+    assert body["allowance"] | {"ends_at": None} == {
+        "unit": "mg",
+        "total": "3600",
+        "given": "0",
+        "remaining": "1200",  # the first 24 hours: three doses
+        "per_day": "1200",
+        "remaining_today": "1200",
+        "ends_at": None,
+        "ended": False,
+    }
+    fhir = factories.client_for(scene.nurse).get(f"/fhir/MedicationRequest/{body['id']}").json()
+    timing = fhir["dosageInstruction"][0]["timing"]
+    assert timing["repeat"]["frequency"] == 3 and timing["repeat"]["periodUnit"] == "d"
+    assert timing["repeat"]["boundsDuration"]["value"] == 3
+    total = next(e for e in fhir["extension"] if e["url"].endswith("order-total-quantity"))
+    assert total["valueQuantity"] == {
+        "value": 3600,
+        "unit": "mg",
+        "system": "http://unitsofmeasure.org",
+        "code": "mg",
+    }
+
+    for changes, code in (
+        ({"frequency": "once", "duration": "single dose", "doses_per_day": 3}, "schedule_conflict"),
+        ({"doses_per_day": 2}, "schedule_conflict"),
+        ({"duration_days": 5}, "schedule_conflict"),
+        ({"total_quantity": "5000"}, "total_beyond_schedule"),
+        ({"total_quantity": "100"}, "total_below_dose"),
+        ({"doses_per_day": 0}, "schedule_invalid"),
+        ({"duration_days": 400}, "schedule_invalid"),
+    ):
+        refused = post_phone_order(scene, ordered_at=now, **changes)
+        assert refused.status_code == 400, (changes, refused.json())
+        assert refused.json()["error"]["code"] == f"order.{code}", changes
+    assert MedicationOrder.objects.count() == 1
+
+    as_needed = {"frequency": "efter behov", "duration": "indtil videre", "ordered_at": now}
+    unread = post_phone_order(scene, **as_needed).json()
+    assert unread["total_quantity"] == "400" and unread["doses_per_day"] is None
+    stated = post_phone_order(scene, **as_needed, total_quantity="1200").json()
+    assert stated["total_quantity"] == "1200" and stated["allowance"]["remaining"] == "1200"
+    numbers = post_phone_order(scene, **as_needed, doses_per_day=2, duration_days=2).json()
+    assert (numbers["total_quantity"], numbers["allowance"]["per_day"]) == ("1600", "800")
+
+
 def test_ordering_physician_cancels_her_order_and_it_is_no_longer_chased(scene: Scene):
     post_phone_order(scene)
     order = MedicationOrder.objects.get()

@@ -307,6 +307,8 @@ def seed() -> Seeded:
             "dose": "1",
             "dose_unit": "g",
             "indication": "Feber",
+            # Given now: an order's days run from when it was given (R8).
+            "ordered_at": timezone.now().isoformat(),
         },
     )
     seeded.add("order", order["id"])
