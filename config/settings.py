@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "acute.clinical",
     "medicine_cabinet",
     "integrations",
+    "portal",
     "worker",
 ]
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("acute.clinical.urls")),
     path("", include("medicine_cabinet.urls")),
     path("", include("integrations.urls")),
+    path("", include("portal.urls")),
 ]
 
 handler400 = "core.views.error_400"

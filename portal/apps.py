@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    """The pages that combine several apps: the nurse's visit (acute, clinical,
+    the shared record and her bag) and the coordinator's board (acute and the
+    hand-offs). It sits above every app it combines (docs/decisions/0004)."""
+
+    name = "portal"
+    verbose_name = "Pages that combine apps"

@@ -1,0 +1,78 @@
+"""The coordinator's live board: open referrals by deadline and risk, nurses on
+the map, warnings and the hand-offs that failed or were withheld. It combines
+acute with integrations, so it lives in the composition layer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from acute import selectors as acute_selectors
+from core.actors import Actor
+from core.models import Role
+from core.pages import Marker, municipality_map, page_actor, render_page
+from core.permissions import page
+from integrations.selectors import outbox_problems
+
+RISK_SOON_MINUTES = 30
+
+
+def _risk(referral: Any, now: dt.datetime) -> str:
+    """on_hold | late | at_risk | ok — from the time left and the assigned nurse's
+    arrival. A referral held while the citizen is in hospital is neither late nor
+    at risk: nobody is to go until the discharge."""
+    if referral.on_hold_since is not None:
+        return "on_hold"
+    visit = referral.active_visits[0] if referral.active_visits else None
+    if referral.deadline_at <= now:
+        return "late"
+    if visit is not None and visit.estimated_arrival_at is not None:
+        return "at_risk" if visit.estimated_arrival_at > referral.deadline_at else "ok"
+    if visit is None and referral.deadline_at - now <= dt.timedelta(minutes=RISK_SOON_MINUTES):
+        return "at_risk"
+    return "at_risk" if referral.open_warnings else "ok"
+
+
+def _board_context(actor: Actor) -> dict[str, Any]:
+
+    now = timezone.now()
+    referrals = acute_selectors.referral_board(actor=actor)
+    shifts = list(acute_selectors.shifts_on(at=now))
+    markers = [
+        Marker(s.latitude, s.longitude, s.nurse.display_name, "nurse", s.status)
+        for s in shifts
+        if s.latitude is not None and s.longitude is not None
+    ]
+    markers += [
+        Marker(
+            float(r.citizen.latitude),
+            float(r.citizen.longitude),
+            r.citizen.municipality.name,
+            "referral",
+        )
+        for r in referrals
+        if r.citizen.latitude is not None and not getattr(r, "active_visits", None)
+    ]
+    return {
+        "now": now,
+        "rows": [{"referral": r, "risk": _risk(r, now)} for r in referrals],
+        "shifts": shifts,
+        "map": municipality_map(markers),
+        "warnings": list(acute_selectors.warnings_open()[:50]),
+        "failed_messages": list(outbox_problems()[:50]),
+    }
+
+
+@page(Role.COORDINATOR)
+def coordinator_board(request: HttpRequest) -> HttpResponse:
+    return render_page(request, "acute/board.html", _board_context(page_actor(request)))
+
+
+@page(Role.COORDINATOR)
+def coordinator_board_live(request: HttpRequest) -> HttpResponse:
+    """The board's body, polled by htmx every few seconds."""
+    return render_page(request, "acute/_board.html", _board_context(page_actor(request)))

@@ -1,0 +1,419 @@
+"""What the nurse records on the visit page: status steps, notes, vital signs,
+lab results, phone orders, doses from her bag, procedures, delegations, the
+outcome and break-the-glass. Every write calls the same service as the API;
+a refusal re-renders the visit page with what she typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from acute import services
+from acute.clinical import selectors as clinical_selectors
+from acute.clinical import services as clinical_services
+from acute.clinical.catalogue import interpret, reference_interval
+from acute.models import Visit, VisitNote, VisitSubmission, VitalSign
+from consent.audit.services import Action
+from consent.services import break_glass_open
+from core.actors import Actor
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.models import Role, User
+from core.pages import page_actor, render_page
+from core.permissions import page
+from medicine_cabinet import services as cabinet_services
+from medicine_cabinet.models import Medicine
+from portal.visit_page import _visit_page
+
+
+def _write_visit(actor: Actor, visit_id: int) -> Visit:
+    return clinical_selectors.visit_access(
+        actor=actor, visit_id=visit_id, action=Action.UPDATE, own_visit=True
+    )
+
+
+def _once(request: HttpRequest, actor: Actor, visit: Visit, form: str, write: Any) -> bool:
+    """Run a documentation write once per ``client_ref`` (the tablet's reference
+    for a queued form); True when this was a re-send of one already received."""
+    outcome = services.visit_submission_once(
+        visit=visit,
+        by=actor,
+        client_ref=request.POST.get("client_ref", ""),
+        form=form,
+        write=write,
+    )
+    if outcome.replayed:
+        messages.info(request, _("Already received; nothing was saved twice."))
+    return outcome.replayed
+
+
+def _document(
+    request: HttpRequest,
+    visit_id: int,
+    form: str,
+    write: Callable[[Actor, Visit], object],
+    saved: str,
+) -> HttpResponse:
+    """One documentation form on her own visit: gated, received once per
+    ``client_ref``, refused with the visit page and the reason, or saved with
+    ``saved`` shown."""
+    actor = page_actor(request)
+    try:
+        visit = _write_visit(actor, visit_id)
+        replayed = _once(request, actor, visit, form, lambda: write(actor, visit))
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    if not replayed:
+        messages.success(request, saved)
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+STEPS = {
+    "accept": services.visit_accept,
+    "set_off": services.visit_set_off,
+    "arrive": services.visit_arrive,
+}
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Accept, set off, arrive: one tap each."""
+    actor = page_actor(request)
+    step = STEPS.get(request.POST.get("step", ""))
+    try:
+        if step is None:
+            raise InvalidInput("visit.step_unknown", "Unknown step.", field="step")
+        step(visit=_write_visit(actor, visit_id), by=actor)
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.NOTE,
+        lambda actor, visit: services.visit_note_add(
+            visit=visit,
+            kind=request.POST.get("kind", VisitNote.Kind.NOTE),
+            text=request.POST.get("text", ""),
+            by=actor,
+        ),
+        _("Note saved."),
+    )
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
+    measurements = [
+        (code, request.POST[f"vital_{code}"].replace(",", ".").strip())
+        for code in VitalSign.Code.values
+        if request.POST.get(f"vital_{code}", "").strip()
+    ]
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.VITALS,
+        lambda actor, visit: services.vital_signs_record(
+            visit=visit, measurements=measurements, by=actor
+        ),
+        _("Vital signs saved."),
+    )
+
+
+@page(Role.ACUTE_NURSE)
+def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Instant interpretation while she types a value (htmx): against the
+    reference interval for the citizen's sex; nothing is stored."""
+    actor = page_actor(request)
+    try:
+        visit = clinical_selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.READ, own_visit=True
+        )
+    except PlatformError as exc:
+        return render_page(request, "acute/_interpretation.html", {}, error=exc)
+    code = request.GET.get("code", "")
+    raw = request.GET.get("value", "").replace(",", ".").strip()
+    test = next((t for t in clinical_selectors.catalogue() if t.code == code), None)
+    context: dict[str, Any] = {"test": test}
+    if test is not None and raw:
+        try:
+            value = Decimal(raw)
+            if not value.is_finite():
+                raise ArithmeticError
+        except (ArithmeticError, ValueError):
+            context["invalid"] = True
+        else:
+            context["value"] = value
+            context["interpretation"] = interpret(test, value, sex=visit.citizen.sex)
+            context["interval"] = reference_interval(test, sex=visit.citizen.sex)
+    return render_page(request, "acute/_interpretation.html", context)
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
+    code = request.POST.get("code", "")
+
+    def record(actor: Actor, visit: Visit) -> object:
+        test = next((t for t in clinical_selectors.catalogue() if t.code == code), None)
+        entry = clinical_services.ResultInput(
+            code=code,
+            value=request.POST.get("value", "").replace(",", ".").strip(),
+            unit=request.POST.get("unit") or (test.unit if test else ""),
+        )
+        return clinical_services.lab_results_record(actor=actor, visit=visit, entries=[entry])
+
+    return _document(request, visit_id, VisitSubmission.Form.LAB, record, _("Result saved."))
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """The physician's order by phone, recorded only after it was read back
+    and the physician confirmed the read-back (R8)."""
+    post = request.POST
+
+    def record(actor: Actor, visit: Visit) -> object:
+        return clinical_services.phone_order_record(
+            actor=actor,
+            visit=visit,
+            details=clinical_services.OrderDetails(
+                medicine_atc=post.get("medicine_atc", "").strip().upper(),
+                medicine_name=post.get("medicine_name", "").strip(),
+                dose=post.get("dose", "").replace(",", ".").strip(),
+                dose_unit=post.get("dose_unit", "").strip(),
+                route=post.get("route", "").strip(),
+                frequency=post.get("frequency", "").strip(),
+                duration=post.get("duration", "").strip(),
+                indication=post.get("indication", "").strip(),
+                doses_per_day=post.get("doses_per_day", "").strip() or None,
+                duration_days=post.get("duration_days", "").strip() or None,
+                total_quantity=post.get("total_quantity", "").replace(",", ".").strip() or None,
+            ),
+            ordered_at=timezone.now(),
+            ordered_by_name=post.get("ordered_by_name", "").strip(),
+            ordered_by_role=post.get("ordered_by_role", "").strip() or "physician",
+            ordered_by_organisation_name=post.get("ordered_by_organisation_name", "").strip(),
+            ordered_by_authorisation_id=post.get("ordered_by_authorisation_id", "").strip(),
+            read_back=post.get("read_back") == "on",
+            read_back_confirmed=post.get("read_back_confirmed") == "on",
+        )
+
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.PHONE_ORDER,
+        record,
+        _("Phone order recorded. The physician confirms it on her page."),
+    )
+
+
+def _witness(request: HttpRequest, *, dependence_forming: bool) -> User | None:
+    """§4: the witness signs with her own username and password, checked (and
+    throttled) like a login; a wrong one refuses the dose."""
+
+    username = request.POST.get("witness_username", "").strip()
+    password = request.POST.get("witness_password", "")
+    if not username and not password:
+        if dependence_forming:
+            raise InvalidInput(
+                "witness.required",
+                _("A §4 medicine is given only with a witness: her username and password."),
+                field="witness",
+            )
+        return None
+    try:
+        return cabinet_services.witness_verify(
+            username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(
+            exc.code,
+            _("The witness's username or password is wrong. Nothing was given."),
+            field="witness",
+        ) from None
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A dose from her bag against an order on this visit (R8); the cabinet's
+    service gates the citizen, picks the suggested lot and books the ledger."""
+
+    actor = page_actor(request)
+    post = request.POST
+    try:
+        order_id = int(post.get("order_id", ""))
+    except ValueError:
+        return _visit_page(
+            request,
+            visit_id,
+            InvalidInput("administration.order_required", _("Choose the order."), field="order"),
+        )
+    try:
+        order = next(
+            (
+                o
+                for o in clinical_selectors.visit_orders(visit=_write_visit(actor, visit_id))
+                if o.pk == order_id
+            ),
+            None,
+        )
+        if order is None:
+            raise NotFoundOrNotAllowed()
+        medicine = Medicine.objects.filter(
+            pk=post.get("medicine_id") or 0, atc_code=order.medicine_atc
+        ).first()
+        if medicine is None:
+            raise InvalidInput(
+                "administration.medicine_not_stocked",
+                _("This medicine is not kept in the cabinet."),
+                field="order",
+            )
+        quantity = cabinet_services.quantity_parse(post.get("quantity", "").replace(",", "."))
+        confirmed = post.get("confirmed_dose", "").replace(",", ".").strip()
+        cabinet_services.administration_give(
+            actor=actor,
+            visit_id=visit_id,
+            order_id=order.pk,
+            medicine=medicine,
+            quantity=quantity,
+            unit=post.get("unit", "").strip() or medicine.unit,
+            witness=_witness(request, dependence_forming=medicine.dependence_forming),
+            confirm_mismatch=post.get("confirm_mismatch") == "on",
+            confirmed_dose=cabinet_services.quantity_parse(confirmed, field="confirmed_dose")
+            if confirmed
+            else None,
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc, confirm=_dose_confirmation(exc, post))
+    messages.success(request, _("Dose given and booked from your bag."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+# The refusals she can answer by confirming the dose (R8): the dose is not the
+# ordered one, or what she confirmed is not what she is giving.
+CONFIRMABLE = (
+    "administration.dose_mismatch",
+    "administration.confirmation_mismatch",
+    "administration.confirmed_dose_required",
+)
+
+
+def _dose_confirmation(exc: PlatformError, post: Any) -> dict[str, Any] | None:
+    """What the dose form asks her to confirm after a mismatch warning: the
+    same quantity, and the amount in the order's unit — computed, or for her
+    to state when the units do not convert."""
+    if exc.code not in CONFIRMABLE or "order" not in exc.extra:
+        return None
+    amount = exc.extra.get("amount")
+    return {
+        "order": exc.extra["order"],
+        "quantity": post.get("quantity", ""),
+        "amount": Decimal(str(amount)) if amount is not None else None,
+        "unit": exc.extra.get("unit", ""),
+    }
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A procedure done on the visit: a predefined one (R7) or one under the
+    visit's delegation; the clinical service refuses anything else."""
+    post = request.POST
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.PROCEDURE,
+        lambda actor, visit: clinical_services.procedure_record(
+            actor=actor,
+            visit=visit,
+            code=post.get("code", ""),
+            status=post.get("status", "") or "completed",
+            note=post.get("note", ""),
+        ),
+        _("Procedure recorded."),
+    )
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A physician's delegation of one task for this citizen (R7), recorded as
+    she heard it; the task can then be done under it."""
+    post = request.POST
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.DELEGATION,
+        lambda actor, visit: clinical_services.delegation_record(
+            actor=actor,
+            visit=visit,
+            test_code=post.get("code", ""),
+            physician_name=post.get("physician_name", ""),
+            physician_authorisation_id=post.get("physician_authorisation_id", ""),
+            physician_organisation_name=post.get("physician_organisation_name", ""),
+            delegated_at=timezone.now(),
+            note=post.get("note", ""),
+        ),
+        _("Delegation recorded."),
+    )
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Outcome and hand-back (R11): the service closes the episode, which sends
+    the hand-back to the citizen's home nursing and tells the referrer."""
+    actor = page_actor(request)
+    try:
+        services.visit_complete(
+            visit=_write_visit(actor, visit_id),
+            outcome=request.POST.get("outcome", ""),
+            assessment=request.POST.get("assessment", ""),
+            note=request.POST.get("note", ""),
+            by=actor,
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Visit completed. The hand-back is on its way."))
+    return redirect("nurse-visits")
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def break_glass(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """Break-the-glass (R4): a stated reason, a short time, flagged for the auditors."""
+
+    actor = page_actor(request)
+    visit = Visit.objects.filter(pk=visit_id, nurse=actor.user).only("citizen_id").first()
+    try:
+        if visit is None:
+            raise NotFoundOrNotAllowed()
+        break_glass_open(
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            reason=request.POST.get("reason", ""),
+            basis=request.POST.get("basis", ""),
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.warning(request, _("Access opened for a short time. The auditors are told."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+# --- the coordinator's board -----------------------------------------------------

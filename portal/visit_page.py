@@ -1,0 +1,216 @@
+"""The acute nurse's visits on her tablet: her list and the visit page.
+
+The visit page combines the apps a nurse needs in the citizen's home: the
+referral and visit (acute), results and orders (acute.clinical), the shared
+record's summary (consent) and the doses her bag holds (medicine_cabinet),
+which is why it lives in the composition layer. Every read of a citizen's
+data goes through ``acute.clinical.selectors.visit_access`` (the consent gate,
+audited) or is audited as a list (one entry per citizen, as IHE BALP asks).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from acute import selectors as acute_selectors
+from acute.clinical import selectors as clinical_selectors
+from acute.clinical.dosing import amount_in_unit
+from acute.models import Outcome, Visit, VisitNote, VitalSign
+from acute.pages import current_shift, nurse_visits_list
+from consent.audit.services import Action, Purpose
+from consent.selectors import patient_everything
+from core.actors import Actor
+from core.errors import NotFoundOrNotAllowed, PlatformError
+from core.models import Role
+from core.pages import maps_link, page_actor, render_page
+from core.permissions import page
+from medicine_cabinet.models import Location, Medicine
+from medicine_cabinet.selectors import lot_suggest
+
+
+@page(Role.ACUTE_NURSE)
+def nurse_visits(request: HttpRequest) -> HttpResponse:
+    actor = page_actor(request)
+    rows = []
+    visits = nurse_visits_list(actor=actor)
+    warnings = acute_selectors.nurse_visit_warnings(visits=visits)
+    for visit in visits:
+        citizen = visit.citizen
+        address = f"{citizen.address_line}, {citizen.postal_code} {citizen.city}"
+        rows.append(
+            {
+                "visit": visit,
+                "deadline": visit.referral.deadline_at if visit.referral else visit.planned_for,
+                "address": address,
+                "warnings": warnings.get(visit.pk, []),
+                "maps": maps_link(float(citizen.latitude), float(citizen.longitude), address)
+                if citizen.latitude is not None and citizen.longitude is not None
+                else "",
+            }
+        )
+    return render_page(
+        request,
+        "acute/nurse_visits.html",
+        {"rows": rows, "shift": current_shift(actor), "now": timezone.now()},
+    )
+
+
+# --- the visit -----------------------------------------------------------------
+
+
+def _summary(actor: Actor, visit: Visit) -> tuple[list[tuple[str, list[dict[str, Any]]]], bool]:
+    """The consent-filtered shared record, grouped by resource type; the consent
+    selector gates and audits the read. Returns (groups, refused)."""
+
+    try:
+        resources = patient_everything(
+            actor=actor, citizen_id=str(visit.citizen_id), purpose=Purpose.TREATMENT
+        )
+    except NotFoundOrNotAllowed:
+        return [], True
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for resource in resources:
+        if resource.get("resourceType") == "Patient":
+            continue
+        groups[resource.get("resourceType", "")].append(_resource_line(resource))
+    return sorted(groups.items()), False
+
+
+def _resource_line(resource: dict[str, Any]) -> dict[str, Any]:
+    """One readable line for a FHIR resource of the shared record."""
+    code = resource.get("code") or resource.get("category") or {}
+    if isinstance(code, list):
+        code = code[0] if code else {}
+    coding = (code.get("coding") or [{}])[0] if isinstance(code, dict) else {}
+    text = (
+        (code.get("text") if isinstance(code, dict) else "")
+        or coding.get("display")
+        or resource.get("description")
+        or resource.get("title")
+        or resource.get("id", "")
+    )
+    when = (
+        resource.get("recordedDate")
+        or resource.get("onsetDateTime")
+        or resource.get("effectiveDateTime")
+        or (resource.get("period") or {}).get("start")
+        or resource.get("created")
+        or ""
+    )
+    return {"text": text, "code": coding.get("code", ""), "when": when[:10]}
+
+
+def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
+    groups, refused = _summary(actor, visit)
+    citizen = visit.citizen
+    results = clinical_selectors.visit_results(visit=visit)
+    orders = clinical_selectors.visit_orders(visit=visit)
+    catalogue = list(clinical_selectors.catalogue())
+    delegations = clinical_selectors.visit_delegations(visit=visit)
+    delegated = {d.test_id: d for d in delegations}
+    return {
+        "visit": visit,
+        "citizen": citizen,
+        "referral": visit.referral,
+        "summary": groups,
+        "summary_refused": refused,
+        "notes": list(VisitNote.objects.filter(visit=visit).order_by("-written_at")),
+        "vitals": list(VitalSign.objects.filter(visit=visit).order_by("-measured_at", "code")),
+        "vital_codes": VitalSign.Code.choices,
+        "catalogue": catalogue,
+        "results": results,
+        "orders": orders,
+        "warnings": acute_selectors.nurse_visit_warnings(visits=[visit]).get(visit.pk, []),
+        "procedures": clinical_selectors.visit_procedures(visit=visit),
+        # Each procedure she may do: predefined (R7) or under this visit's delegation.
+        "procedure_options": [
+            {"test": t, "delegation": delegated.get(t.pk)}
+            for t in catalogue
+            if t.kind == "procedure" and (t.predefined or t.pk in delegated)
+        ],
+        "delegations": delegations,
+        # What a physician may still delegate on this visit (R7: not the predefined).
+        "delegable": [
+            t for t in catalogue if not t.predefined and not t.derivation and t.pk not in delegated
+        ],
+        "bag": _bag_context(actor, visit, orders),
+        "outcomes": Outcome.choices,
+        "maps": maps_link(float(citizen.latitude), float(citizen.longitude))
+        if citizen.latitude is not None and citizen.longitude is not None
+        else "",
+        "now": timezone.now(),
+    }
+
+
+def _bag_context(actor: Actor, visit: Visit, orders: list[Any]) -> list[dict[str, Any]]:
+    """For each usable order on the visit: the medicine in the cabinet's
+    catalogue, the lot her bag should give from (first to expire), and what
+    the order still allows (R8) — in its own unit and, where the medicine's
+    strength tells, in tablets or ampoules — so she sees it before she gives."""
+
+    bag = Location.objects.filter(
+        organisation=visit.shift.acute_function, kind=Location.Kind.BAG, nurse=actor.user
+    ).first()
+    usable = [o for o in orders if o.status != "cancelled"]
+    medicines: dict[str, list[Medicine]] = defaultdict(list)
+    for line in Medicine.objects.filter(atc_code__in={o.medicine_atc for o in usable}):
+        medicines[line.atc_code].append(line)
+    rows = []
+    for order in usable:
+        lots = [
+            (medicine, lot_suggest(bag=bag, medicine=medicine) if bag else None)
+            for medicine in medicines.get(order.medicine_atc, [])
+        ]
+        medicine, lot = next(((m, lot) for m, lot in lots if lot is not None), (None, None))
+        left = clinical_selectors.order_allowance(order)
+        # One stock unit in the order's unit: 1 tablet = 500 mg.
+        one = (
+            amount_in_unit(
+                quantity=Decimal("1"),
+                stock_unit=medicine.unit,
+                amount_per_unit=medicine.amount_per_unit,
+                amount_unit=medicine.amount_unit,
+                unit=order.dose_unit,
+            )
+            if medicine is not None
+            else None
+        )
+        rows.append(
+            {
+                "order": order,
+                "medicine": medicine,
+                "lot": lot,
+                "left": left,
+                "one": one,
+                "dose_in_units": order.dose / one if one else None,
+                "remaining_in_units": left.remaining / one if one else None,
+            }
+        )
+    return rows
+
+
+def _visit_page(
+    request: HttpRequest,
+    visit_id: int,
+    error: PlatformError | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        visit = clinical_selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.READ, own_visit=True
+        )
+    except PlatformError as exc:
+        return render_page(request, "acute/visit.html", {}, error=exc)
+    context = {**_visit_context(actor, visit), "confirm": confirm}
+    return render_page(request, "acute/visit.html", context, error=error)
+
+
+@page(Role.ACUTE_NURSE)
+def nurse_visit(request: HttpRequest, visit_id: int) -> HttpResponse:
+    return _visit_page(request, visit_id)
