@@ -21,12 +21,12 @@ from rest_framework.response import Response
 from consent import selectors, services
 from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES, consent_resource, etag, record_resource
 from consent.gate import CLINICAL_ROLES
-from core.actors import Actor
+from core.api import actor_of
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.views import FHIRView, base_url, paging_params, searchset
 from core.models import Role
-from core.permissions import actor_from_request, roles
+from core.permissions import roles
 
 ANY_STAFF = roles(*Role.values)
 RECORD_WRITERS = roles(*CLINICAL_ROLES)
@@ -53,12 +53,6 @@ def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _actor(request: Request) -> Actor:
-    actor = actor_from_request(request)
-    assert actor is not None  # the permission class admitted only actors
-    return actor
-
-
 def _check_type(resource_type: str) -> None:
     if resource_type not in RECORD_TYPES:
         raise NotFoundOrNotAllowed(
@@ -76,7 +70,7 @@ class RecordTypeView(FHIRView):
         count, offset = paging_params(request)
         params = selectors.parse_search(request.query_params)
         page, total = selectors.record_search(
-            actor=_actor(request),
+            actor=actor_of(request),
             resource_type=resource_type,
             params=params,
             purpose=request_purpose(request),
@@ -97,7 +91,7 @@ class RecordTypeView(FHIRView):
     def post(self, request: Request, resource_type: str) -> Response:
         _check_type(resource_type)
         resource = services.record_resource_create(
-            actor=_actor(request),
+            actor=actor_of(request),
             data=_body(request),
             purpose=request_purpose(request),
             expected_type=resource_type,
@@ -130,7 +124,7 @@ class RecordInstanceView(FHIRView):
             )
         else:
             resource = selectors.record_read(
-                actor=_actor(request),
+                actor=actor_of(request),
                 resource_type=resource_type,
                 resource_id=resource_id,
                 purpose=request_purpose(request),
@@ -142,7 +136,7 @@ class RecordInstanceView(FHIRView):
     def put(self, request: Request, resource_type: str, resource_id: str) -> Response:
         _check_type(resource_type)
         resource = services.record_resource_update(
-            actor=_actor(request),
+            actor=actor_of(request),
             resource_type=resource_type,
             resource_id=int(resource_id),
             data=_body(request),
@@ -160,7 +154,7 @@ class RecordVersionView(FHIRView):
     def get(self, request: Request, resource_type: str, resource_id: str, vid: str) -> Response:
         _check_type(resource_type)
         resource, source_name = selectors.record_version_read(
-            actor=_actor(request),
+            actor=actor_of(request),
             resource_type=resource_type,
             resource_id=resource_id,
             version_id=int(vid),
@@ -203,7 +197,7 @@ class PatientTypeView(FHIRView):
 
     def post(self, request: Request) -> Response:
         citizen = services.patient_create(
-            actor=_actor(request), data=_body(request), purpose=request_purpose(request)
+            actor=actor_of(request), data=_body(request), purpose=request_purpose(request)
         )
         return _patient_written(self, request, citizen, status=201)
 
@@ -227,7 +221,7 @@ class PatientSearchView(FHIRView):
                 field="identifier",
             )
         found = selectors.patient_search_by_cpr(
-            actor=_actor(request), cpr=value, purpose=request_purpose(request)
+            actor=actor_of(request), cpr=value, purpose=request_purpose(request)
         )
         return self.fhir_response(
             searchset(
@@ -249,13 +243,13 @@ class PatientInstanceView(FHIRView):
 
     def get(self, request: Request, citizen_id: str) -> Response:
         body = selectors.patient_read(
-            actor=_actor(request), citizen_id=citizen_id, purpose=request_purpose(request)
+            actor=actor_of(request), citizen_id=citizen_id, purpose=request_purpose(request)
         )
         return self.fhir_response(body, headers={"ETag": etag(int(body["meta"]["versionId"]))})
 
     def put(self, request: Request, citizen_id: str) -> Response:
         citizen = services.patient_update(
-            actor=_actor(request),
+            actor=actor_of(request),
             citizen_id=int(citizen_id),
             data=_body(request),
             purpose=request_purpose(request),
@@ -271,7 +265,7 @@ class PatientEverythingView(FHIRView):
 
     def get(self, request: Request, citizen_id: str) -> Response:
         resources = selectors.patient_everything(
-            actor=_actor(request), citizen_id=citizen_id, purpose=request_purpose(request)
+            actor=actor_of(request), citizen_id=citizen_id, purpose=request_purpose(request)
         )
         return self.fhir_response(
             searchset(
@@ -293,7 +287,7 @@ class PatientInsightView(FHIRView):
 
     def get(self, request: Request, citizen_id: str) -> Response:
         report = selectors.insight_report(
-            actor=_actor(request), citizen_id=int(citizen_id) if citizen_id.isdigit() else -1
+            actor=actor_of(request), citizen_id=int(citizen_id) if citizen_id.isdigit() else -1
         )
         return self.fhir_response(selectors.insight_bundle(report))
 
@@ -308,7 +302,7 @@ class ConsentTypeView(FHIRView):
                 "search.patient_required", "Consent search needs patient.", field="patient"
             )
         found = selectors.consent_search(
-            actor=_actor(request), patient=patient, purpose=request_purpose(request)
+            actor=actor_of(request), patient=patient, purpose=request_purpose(request)
         )
         return self.fhir_response(
             searchset(
@@ -323,7 +317,7 @@ class ConsentTypeView(FHIRView):
 
     def post(self, request: Request) -> Response:
         directive = services.consent_create(
-            actor=_actor(request), data=_body(request), purpose=request_purpose(request)
+            actor=actor_of(request), data=_body(request), purpose=request_purpose(request)
         )
         directive = selectors._consents(directive.citizen_id).get(pk=directive.pk)
         return self.fhir_response(
@@ -339,7 +333,7 @@ class ConsentInstanceView(FHIRView):
     def get(self, request: Request, consent_id: str) -> Response:
         return self.fhir_response(
             selectors.consent_read(
-                actor=_actor(request), consent_id=consent_id, purpose=request_purpose(request)
+                actor=actor_of(request), consent_id=consent_id, purpose=request_purpose(request)
             )
         )
 
@@ -363,7 +357,7 @@ class ConsentWithdrawView(FHIRView):
             "",
         )
         directive = services.consent_withdraw(
-            actor=_actor(request),
+            actor=actor_of(request),
             directive_id=int(consent_id),
             given_how=str(how or ""),
             purpose=request_purpose(request),
@@ -379,7 +373,7 @@ class TransactionView(FHIRView):
 
     def post(self, request: Request) -> Response:
         created = services.record_transaction(
-            actor=_actor(request), bundle=_body(request), purpose=request_purpose(request)
+            actor=actor_of(request), bundle=_body(request), purpose=request_purpose(request)
         )
         return self.fhir_response(
             {
