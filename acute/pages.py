@@ -140,7 +140,7 @@ def nurse_status_set(request: HttpRequest) -> HttpResponse:
     try:
         if shift is None:
             raise NotFoundOrNotAllowed()
-        services.shift_status_set(shift=shift, status=request.POST.get("status", ""), by=actor)
+        services.shift_status_set(shift=shift, status=request.POST.get("status", ""), actor=actor)
     except PlatformError as exc:
         return _shift_page(request, exc)
     return redirect("nurse-shift")
@@ -194,7 +194,7 @@ def nurse_position(request: HttpRequest) -> HttpResponse:
             shift=shift,
             latitude=latitude,
             longitude=longitude,
-            by=actor,
+            actor=actor,
             min_interval=POSITION_MIN_INTERVAL if from_device else None,
         )
     except PlatformError as exc:
@@ -392,7 +392,7 @@ def _once(request: HttpRequest, actor: Actor, visit: Visit, form: str, write: An
     for a queued form); True when this was a re-send of one already received."""
     outcome = services.visit_submission_once(
         visit=visit,
-        by=actor,
+        actor=actor,
         client_ref=request.POST.get("client_ref", ""),
         form=form,
         write=write,
@@ -439,7 +439,7 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
     try:
         if step is None:
             raise InvalidInput("visit.step_unknown", "Unknown step.", field="step")
-        step(visit=_write_visit(actor, visit_id), by=actor)
+        step(visit=_write_visit(actor, visit_id), actor=actor)
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
     return redirect("nurse-visit", visit_id=visit_id)
@@ -456,7 +456,7 @@ def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
             visit=visit,
             kind=request.POST.get("kind", VisitNote.Kind.NOTE),
             text=request.POST.get("text", ""),
-            by=actor,
+            actor=actor,
         ),
         _("Note saved."),
     )
@@ -475,7 +475,7 @@ def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
         visit_id,
         VisitSubmission.Form.VITALS,
         lambda actor, visit: services.vital_signs_record(
-            visit=visit, measurements=measurements, by=actor
+            visit=visit, measurements=measurements, actor=actor
         ),
         _("Vital signs saved."),
     )
@@ -704,7 +704,7 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
             outcome=request.POST.get("outcome", ""),
             assessment=request.POST.get("assessment", ""),
             note=request.POST.get("note", ""),
-            by=actor,
+            actor=actor,
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
@@ -848,7 +848,7 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
         services.visit_assign(
             referral=referral,
             shift=shift,
-            by=actor,
+            actor=actor,
             replacing=replacing,
             hold_override_reason=request.POST.get("hold_override_reason"),
         )
@@ -868,10 +868,10 @@ def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
         )
         if request.POST.get("decision") == "decline":
             services.referral_decline(
-                referral=referral, reason=request.POST.get("reason", ""), by=actor
+                referral=referral, reason=request.POST.get("reason", ""), actor=actor
             )
         else:
-            services.referral_accept(referral=referral, by=actor)
+            services.referral_accept(referral=referral, actor=actor)
     except PlatformError as exc:
         return _referral_page(request, referral_id, exc)
     return redirect("referral-detail", referral_id=referral_id)
@@ -926,15 +926,13 @@ def _referral_data(request: HttpRequest) -> dict[str, Any]:
 def referral_phone(request: HttpRequest) -> HttpResponse:
     """The phone referral, typed in while the caller talks; accepted at once
     unless the coordinator unticks it."""
-    from acute.api import create_referral_from
-
     if request.method != "POST":
         return _referral_form(request, "acute/referral_phone.html")
     actor = page_actor(request)
     try:
-        referral = create_referral_from(actor, _referral_data(request))
+        referral = services.referral_intake(actor=actor, **_referral_data(request))
         if request.POST.get("accept") == "on" and referral.status == "received":
-            referral = services.referral_accept(referral=referral, by=actor)
+            referral = services.referral_accept(referral=referral, actor=actor)
     except PlatformError as exc:
         return _referral_form(request, "acute/referral_phone.html", exc)
     messages.success(request, _("Referral received."))
@@ -944,13 +942,11 @@ def referral_phone(request: HttpRequest) -> HttpResponse:
 @page(Role.PHYSICIAN, Role.HOME_NURSE)
 def referral_short(request: HttpRequest) -> HttpResponse:
     """A physician's or home nurse's short referral form."""
-    from acute.api import create_referral_from
-
     if request.method != "POST":
         return _referral_form(request, "acute/referral_short.html")
     actor = page_actor(request)
     try:
-        create_referral_from(actor, _referral_data(request))
+        services.referral_intake(actor=actor, **_referral_data(request))
     except PlatformError as exc:
         return _referral_form(request, "acute/referral_short.html", exc)
     messages.success(request, _("Referral sent to the acute function."))

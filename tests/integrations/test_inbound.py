@@ -209,9 +209,9 @@ def _visit_for(citizen, network):
         urgency="within_shift",
         responsible_physician_name="Dr. GP",
         responsible_physician_phone="+4511111111",
-        by=coordinator,
+        actor=coordinator,
     )
-    acute.referral_accept(referral=referral, by=coordinator)
+    acute.referral_accept(referral=referral, actor=coordinator)
     now = timezone.now()
     shift = acute.shift_create(
         nurse=nurse.user,
@@ -223,10 +223,10 @@ def _visit_for(citizen, network):
         base_name="Base",
         base_latitude=55.75,
         base_longitude=12.55,
-        by=coordinator,
+        actor=coordinator,
     )
     referral.refresh_from_db()
-    return acute.visit_assign(referral=referral, shift=shift, by=coordinator)
+    return acute.visit_assign(referral=referral, shift=shift, actor=coordinator)
 
 
 def test_r12_an_admission_withdraws_open_visits_and_opens_the_hospital_contact(

@@ -85,10 +85,10 @@ def _visit(acute_org: Organisation, citizen: Citizen):
         base_name="Gentofte",
         base_latitude=55.75,
         base_longitude=12.55,
-        by=coordinator,
+        actor=coordinator,
     )
-    visit = acute.visit_assign(referral=referral, shift=shift, by=coordinator)
-    return acute.visit_accept(visit=visit, by=Actor.for_membership(nurse_membership))
+    visit = acute.visit_assign(referral=referral, shift=shift, actor=coordinator)
+    return acute.visit_accept(visit=visit, actor=Actor.for_membership(nurse_membership))
 
 
 def _status(message: OutboundMessage) -> str:
@@ -199,10 +199,10 @@ def test_r4_status_back_to_1813_about_its_own_referral_goes_despite_a_refusal(ne
         responsible_physician_phone="+4570131813",
         source_organisation=helpline_org,
         external_id="1813-4711",
-        by=coordinator,
+        actor=coordinator,
     )
     _refuse(citizen, helpline_org, network.acute)
-    acute.referral_accept(referral=referral, by=coordinator)
+    acute.referral_accept(referral=referral, actor=coordinator)
 
     [message] = OutboundMessage.objects.filter(event=Event.REFERRAL_STATUS)
     assert outbox_deliver(message_pks=[message.pk]) == {message.pk: "acknowledged"}
