@@ -54,6 +54,6 @@ class AcuteConfig(AppConfig):
             return
         register = getattr(flags, "register_shift_checker", None)
         if register is not None:
-            from acute.services import nurse_on_shift
+            from acute.selectors import nurse_on_shift
 
             register(nurse_on_shift)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from acute import services
+from acute import selectors, services
 from acute.deadlines import LOCAL
 from acute.models import NurseShift, Referral, Skill, Visit
 from core.actors import Actor
@@ -168,18 +168,18 @@ def _referrals(orgs: dict[str, Organisation]) -> int:
             source_organisation=organisation,
             external_id=external_id,
             required_skills=skills,
-            by=actor,
+            actor=actor,
         )
         created += 1
         if accept:
-            services.referral_accept(referral=referral, by=actor)
+            services.referral_accept(referral=referral, actor=actor)
     # The first accepted referral has a nurse on the way, so the tablet has something to show.
     first = Referral.objects.filter(external_id="demo-1", status=Referral.Status.ACCEPTED).first()
     if first is not None and not Visit.objects.filter(referral=first).exists():
-        ranked = services.dispatch_rank(referral=first)
+        ranked = selectors.dispatch_rank(referral=first)
         if ranked:
             services.visit_assign(
-                referral=first, shift=NurseShift.objects.get(pk=ranked[0].shift_id), by=actor
+                referral=first, shift=NurseShift.objects.get(pk=ranked[0].shift_id), actor=actor
             )
     return created
 

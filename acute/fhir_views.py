@@ -7,8 +7,7 @@ from __future__ import annotations
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from acute import selectors
-from acute.api import actor_of, create_referral_from
+from acute import selectors, services
 from acute.fhir import (
     encounter_resource,
     observation_resource,
@@ -17,6 +16,7 @@ from acute.fhir import (
     task_resource,
 )
 from acute.models import VitalSign
+from core.api import actor_of
 from core.errors import NotFoundOrNotAllowed
 from core.fhir.views import FHIRView, base_url
 from core.models import Role
@@ -34,8 +34,9 @@ class ServiceRequestCreateView(FHIRView):
     permission_classes = [REFERRERS]
 
     def post(self, request: Request) -> Response:
-        actor = actor_of(request)
-        referral = create_referral_from(actor, parse_service_request(request.data), electronic=True)
+        referral = services.referral_intake(
+            actor=actor_of(request), electronic=True, **parse_service_request(request.data)
+        )
         body = service_request_resource(referral)
         return self.fhir_response(
             body,

@@ -8,6 +8,10 @@ when a coordinator (or the platform) assigns a nurse and moves through
 not answering in time, cancels that visit and dispatch moves on to the next
 nurse with a new visit. A *shift* (*vagt*) is one nurse's day, evening or night
 on duty, with her status, position and skills.
+
+The tables stay in one module, longer than most: each refers to the one
+before it along that flow (episode, referral, shift, visit, its notes, vital
+signs and warnings), and they are read together as the schema of the app.
 """
 
 from __future__ import annotations
@@ -18,7 +22,20 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.models import Citizen, Organisation
+from core.models import Citizen, Organisation, User
+
+
+def staff_stamp(help_text: str = "") -> models.ForeignKey[User | None, User | None]:
+    """Who did it: a member of staff, who cannot be deleted while a record names
+    her (``PROTECT``); empty until it is done, or when the platform did it."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=help_text,
+    )
 
 
 class Skill(models.TextChoices):
@@ -69,13 +86,7 @@ class Episode(models.Model):
     outcome_note = models.TextField(blank=True)
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    closed_by = staff_stamp()
 
     class Meta:
         indexes = [models.Index(fields=["status", "opened_at"])]
@@ -153,21 +164,9 @@ class Referral(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     received_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = staff_stamp()
     triaged_at = models.DateTimeField(null=True, blank=True)
-    triaged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    triaged_by = staff_stamp()
     decline_reason = models.TextField(blank=True)
     # Set when the first nurse arrives at the door (R10 figures).
     reached_at = models.DateTimeField(null=True, blank=True)
@@ -319,14 +318,7 @@ class Visit(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ASSIGNED)
     planned_for = models.DateTimeField(null=True, blank=True, help_text="Follow-ups: when.")
     assigned_at = models.DateTimeField(default=timezone.now)
-    assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="Empty when the platform assigned automatically.",
-    )
+    assigned_by = staff_stamp(help_text="Empty when the platform assigned automatically.")
     respond_by = models.DateTimeField(help_text="The nurse must accept before this.")
     estimated_arrival_at = models.DateTimeField(null=True, blank=True)
     estimated_travel_km = models.FloatField(null=True, blank=True)
@@ -459,13 +451,7 @@ class DeadlineWarning(models.Model):
     raised_at = models.DateTimeField(default=timezone.now)
     detail = models.JSONField(default=dict, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    acknowledged_by = staff_stamp()
 
     class Meta:
         ordering = ["-raised_at", "pk"]

@@ -146,7 +146,7 @@ def nurse_status_set(request: HttpRequest) -> HttpResponse:
     try:
         if shift is None:
             raise NotFoundOrNotAllowed()
-        services.shift_status_set(shift=shift, status=request.POST.get("status", ""), by=actor)
+        services.shift_status_set(shift=shift, status=request.POST.get("status", ""), actor=actor)
     except PlatformError as exc:
         return _shift_page(request, exc)
     return redirect("nurse-shift")
@@ -200,7 +200,7 @@ def nurse_position(request: HttpRequest) -> HttpResponse:
             shift=shift,
             latitude=latitude,
             longitude=longitude,
-            by=actor,
+            actor=actor,
             min_interval=POSITION_MIN_INTERVAL if from_device else None,
         )
     except PlatformError as exc:
@@ -269,7 +269,7 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
         services.visit_assign(
             referral=referral,
             shift=shift,
-            by=actor,
+            actor=actor,
             replacing=replacing,
             hold_override_reason=request.POST.get("hold_override_reason"),
         )
@@ -289,10 +289,10 @@ def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
         )
         if request.POST.get("decision") == "decline":
             services.referral_decline(
-                referral=referral, reason=request.POST.get("reason", ""), by=actor
+                referral=referral, reason=request.POST.get("reason", ""), actor=actor
             )
         else:
-            services.referral_accept(referral=referral, by=actor)
+            services.referral_accept(referral=referral, actor=actor)
     except PlatformError as exc:
         return _referral_page(request, referral_id, exc)
     return redirect("referral-detail", referral_id=referral_id)
@@ -347,15 +347,13 @@ def _referral_data(request: HttpRequest) -> dict[str, Any]:
 def referral_phone(request: HttpRequest) -> HttpResponse:
     """The phone referral, typed in while the caller talks; accepted at once
     unless the coordinator unticks it."""
-    from acute.api import create_referral_from
-
     if request.method != "POST":
         return _referral_form(request, "acute/referral_phone.html")
     actor = page_actor(request)
     try:
-        referral = create_referral_from(actor, _referral_data(request))
+        referral = services.referral_intake(actor=actor, **_referral_data(request))
         if request.POST.get("accept") == "on" and referral.status == "received":
-            referral = services.referral_accept(referral=referral, by=actor)
+            referral = services.referral_accept(referral=referral, actor=actor)
     except PlatformError as exc:
         return _referral_form(request, "acute/referral_phone.html", exc)
     messages.success(request, _("Referral received."))
@@ -365,13 +363,11 @@ def referral_phone(request: HttpRequest) -> HttpResponse:
 @page(Role.PHYSICIAN, Role.HOME_NURSE)
 def referral_short(request: HttpRequest) -> HttpResponse:
     """A physician's or home nurse's short referral form."""
-    from acute.api import create_referral_from
-
     if request.method != "POST":
         return _referral_form(request, "acute/referral_short.html")
     actor = page_actor(request)
     try:
-        create_referral_from(actor, _referral_data(request))
+        services.referral_intake(actor=actor, **_referral_data(request))
     except PlatformError as exc:
         return _referral_form(request, "acute/referral_short.html", exc)
     messages.success(request, _("Referral sent to the acute function."))

@@ -1,7 +1,7 @@
 """Dispatch benchmarks (issue 5).
 
-1. Ranking one referral among 200 nurses on shift, through the real service
-   (``acute.services.dispatch_rank``: its queries and the rule) on PostgreSQL.
+1. Ranking one referral among 200 nurses on shift, through the real selector
+   (``acute.selectors.dispatch_rank``: its queries and the rule) on PostgreSQL.
    Goal: under 20 ms. Beside it, a naive "nearest available nurse" query.
 2. A simulated day: 300 referrals over 24 hours in bursts, 25 nurses over three
    shifts, the four municipalities' geography. The same day runs through the
@@ -37,7 +37,7 @@ def ranking_benchmark(repeat: int) -> dict[str, Any]:
 
     from django.utils import timezone
 
-    from acute import services
+    from acute import selectors, services
     from acute.dispatch import haversine_km
     from acute.models import NurseShift, Referral, Visit
     from core.actors import Actor
@@ -116,9 +116,9 @@ def ranking_benchmark(repeat: int) -> dict[str, Any]:
         responsible_physician_name="Læge",
         responsible_physician_phone="2",
         required_skills=["iv_treatment"],
-        by=actor,
+        actor=actor,
     )
-    referral = services.referral_accept(referral=referral, by=actor)
+    referral = services.referral_accept(referral=referral, actor=actor)
     # A quarter of the nurses are busy with a visit, so "end of current visit" is exercised.
     for shift in NurseShift.objects.filter(nurse__username__startswith="bench-nurse-")[:50]:
         Visit.objects.create(
@@ -131,8 +131,8 @@ def ranking_benchmark(repeat: int) -> dict[str, Any]:
             estimated_arrival_at=now + dt.timedelta(minutes=10),
         )
     referral = Referral.objects.select_related("citizen").get(pk=referral.pk)
-    ranked = services.dispatch_rank(referral=referral)
-    ranking = timed(lambda: services.dispatch_rank(referral=referral), repeat)
+    ranked = selectors.dispatch_rank(referral=referral)
+    ranking = timed(lambda: selectors.dispatch_rank(referral=referral), repeat)
 
     def nearest_available() -> int | None:
         lat, lon = float(citizen.latitude), float(citizen.longitude)

@@ -59,7 +59,7 @@ def seed() -> dict[str, Any]:
         return Membership.objects.create(user=user, organisation=acute, role=role, is_default=True)
 
     coordinator = member(Role.COORDINATOR, "koordinator")
-    by = Actor.for_membership(coordinator)
+    coordinator_actor = Actor.for_membership(coordinator)
     now = timezone.now()
     # Earlier runs' referrals stay open on the board: retire them so each run
     # measures exactly REFERRALS open referrals.
@@ -122,18 +122,18 @@ def seed() -> dict[str, Any]:
             urgency="within_2_hours",
             responsible_physician_name="Læge Bench",
             responsible_physician_phone="+4539000000",
-            by=by,
+            actor=coordinator_actor,
         )
-        return services.referral_accept(referral=created, by=by)
+        return services.referral_accept(referral=created, actor=coordinator_actor)
 
     for n in range(REFERRALS):
         referral(citizen(n))
     rich = citizen(REFERRALS)
-    visit = services.visit_assign(referral=referral(rich), shift=shifts[0], by=by)
+    visit = services.visit_assign(referral=referral(rich), shift=shifts[0], actor=coordinator_actor)
     nurse_membership = Membership.objects.get(user=shifts[0].nurse, organisation=acute)
     nurse_actor = Actor.for_membership(nurse_membership)
     for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
-        visit = step(visit=visit, by=nurse_actor)
+        visit = step(visit=visit, actor=nurse_actor)
     for i in range(RESOURCES):
         record_resource_create(
             actor=nurse_actor,

@@ -13,15 +13,9 @@ from rest_framework.views import APIView
 from consent import services
 from consent.analyses import ANALYSES, analysis_budget, analysis_run
 from consent.gate import CLINICAL_ROLES
-from core.actors import Actor
+from core.api import actor_of, valid
 from core.models import Role
-from core.permissions import actor_from_request, roles
-
-
-def _actor(request: Request) -> Actor:
-    actor = actor_from_request(request)
-    assert actor is not None
-    return actor
+from core.permissions import roles
 
 
 class BreakGlassIn(serializers.Serializer[Any]):
@@ -37,9 +31,8 @@ class BreakGlassView(APIView):
     permission_classes = [roles(*CLINICAL_ROLES)]
 
     def post(self, request: Request) -> Response:
-        data = BreakGlassIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        glass = services.break_glass_open(actor=_actor(request), **data.validated_data)
+        data = valid(BreakGlassIn, request.data)
+        glass = services.break_glass_open(actor=actor_of(request), **data)
         return Response(
             {
                 "id": glass.pk,
@@ -59,7 +52,7 @@ class AnalysisListView(APIView):
     permission_classes = [roles(Role.ANALYST)]
 
     def get(self, request: Request) -> Response:
-        budget = analysis_budget(actor=_actor(request))
+        budget = analysis_budget(actor=actor_of(request))
         return Response(
             {
                 "analyses": [
@@ -81,7 +74,7 @@ class AnalysisRunView(APIView):
 
     def get(self, request: Request, name: str, export: str = "") -> Response | HttpResponse:
         table = analysis_run(
-            actor=_actor(request),
+            actor=actor_of(request),
             name=name,
             params={k: str(v) for k, v in request.query_params.items()},
             export=bool(export),

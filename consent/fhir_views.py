@@ -22,12 +22,12 @@ from rest_framework.response import Response
 from consent import selectors, services
 from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES, consent_resource, etag, record_resource
 from consent.gate import CLINICAL_ROLES
-from core.actors import Actor
+from core.api import actor_of
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.views import FHIRView, base_url, paging_params, searchset
 from core.models import Role
-from core.permissions import actor_from_request, roles
+from core.permissions import roles
 
 ANY_STAFF = roles(*Role.values)
 RECORD_WRITERS = roles(*CLINICAL_ROLES)
@@ -54,12 +54,6 @@ def _body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _actor(request: Request) -> Actor:
-    actor = actor_from_request(request)
-    assert actor is not None  # the permission class admitted only actors
-    return actor
-
-
 def _check_type(resource_type: str) -> None:
     if resource_type not in RECORD_TYPES:
         raise NotFoundOrNotAllowed(
@@ -77,7 +71,7 @@ class RecordTypeView(FHIRView):
         count, offset = paging_params(request)
         params = selectors.parse_search(request.query_params)
         page, total = selectors.record_search(
-            actor=_actor(request),
+            actor=actor_of(request),
             resource_type=resource_type,
             params=params,
             purpose=request_purpose(request),
@@ -98,7 +92,7 @@ class RecordTypeView(FHIRView):
     def post(self, request: Request, resource_type: str) -> Response:
         _check_type(resource_type)
         resource = services.record_resource_create(
-            actor=_actor(request),
+            actor=actor_of(request),
             data=_body(request),
             purpose=request_purpose(request),
             expected_type=resource_type,
@@ -131,7 +125,7 @@ class RecordInstanceView(FHIRView):
             )
         else:
             resource = selectors.record_read(
-                actor=_actor(request),
+                actor=actor_of(request),
                 resource_type=resource_type,
                 resource_id=resource_id,
                 purpose=request_purpose(request),
@@ -143,7 +137,7 @@ class RecordInstanceView(FHIRView):
     def put(self, request: Request, resource_type: str, resource_id: str) -> Response:
         _check_type(resource_type)
         resource = services.record_resource_update(
-            actor=_actor(request),
+            actor=actor_of(request),
             resource_type=resource_type,
             resource_id=int(resource_id),
             data=_body(request),
@@ -161,7 +155,7 @@ class RecordVersionView(FHIRView):
     def get(self, request: Request, resource_type: str, resource_id: str, vid: str) -> Response:
         _check_type(resource_type)
         resource, source_name = selectors.record_version_read(
-            actor=_actor(request),
+            actor=actor_of(request),
             resource_type=resource_type,
             resource_id=resource_id,
             version_id=int(vid),
@@ -178,7 +172,7 @@ def _patient_search(
 ) -> Response:
     """Search by the ordinary parameters, as unmodified FHIR clients send them
     with GET; only a CPR number in the URL is refused (R9 audits the attempt)."""
-    actor, purpose = _actor(request), request_purpose(request)
+    actor, purpose = actor_of(request), request_purpose(request)
     # The URL's own query, and what a POST search would echo into its links.
     if selectors.cpr_in_query(request.query_params) or selectors.cpr_in_query(query):
         raise selectors.patient_search_refused_in_url(actor=actor, purpose=purpose)
@@ -226,7 +220,7 @@ class PatientTypeView(FHIRView):
 
     def post(self, request: Request) -> Response:
         citizen = services.patient_create(
-            actor=_actor(request), data=_body(request), purpose=request_purpose(request)
+            actor=actor_of(request), data=_body(request), purpose=request_purpose(request)
         )
         return _patient_written(self, request, citizen, status=201)
 
@@ -253,7 +247,7 @@ class PatientSearchView(FHIRView):
             )
         if selectors.cpr_in_query(request.query_params):
             raise selectors.patient_search_refused_in_url(
-                actor=_actor(request), purpose=request_purpose(request)
+                actor=actor_of(request), purpose=request_purpose(request)
             )
         raw = str(form.get("identifier", ""))
         system, _, value = raw.rpartition("|")
@@ -264,7 +258,7 @@ class PatientSearchView(FHIRView):
                 field="identifier",
             )
         found = selectors.patient_search_by_cpr(
-            actor=_actor(request), cpr=value, purpose=request_purpose(request)
+            actor=actor_of(request), cpr=value, purpose=request_purpose(request)
         )
         return self.fhir_response(
             searchset(
@@ -286,13 +280,13 @@ class PatientInstanceView(FHIRView):
 
     def get(self, request: Request, citizen_id: str) -> Response:
         body = selectors.patient_read(
-            actor=_actor(request), citizen_id=citizen_id, purpose=request_purpose(request)
+            actor=actor_of(request), citizen_id=citizen_id, purpose=request_purpose(request)
         )
         return self.fhir_response(body, headers={"ETag": etag(int(body["meta"]["versionId"]))})
 
     def put(self, request: Request, citizen_id: str) -> Response:
         citizen = services.patient_update(
-            actor=_actor(request),
+            actor=actor_of(request),
             citizen_id=int(citizen_id),
             data=_body(request),
             purpose=request_purpose(request),
@@ -308,7 +302,7 @@ class PatientEverythingView(FHIRView):
 
     def get(self, request: Request, citizen_id: str) -> Response:
         resources = selectors.patient_everything(
-            actor=_actor(request), citizen_id=citizen_id, purpose=request_purpose(request)
+            actor=actor_of(request), citizen_id=citizen_id, purpose=request_purpose(request)
         )
         return self.fhir_response(
             searchset(
@@ -330,7 +324,7 @@ class PatientInsightView(FHIRView):
 
     def get(self, request: Request, citizen_id: str) -> Response:
         report = selectors.insight_report(
-            actor=_actor(request), citizen_id=int(citizen_id) if citizen_id.isdigit() else -1
+            actor=actor_of(request), citizen_id=int(citizen_id) if citizen_id.isdigit() else -1
         )
         return self.fhir_response(selectors.insight_bundle(report))
 
@@ -345,7 +339,7 @@ class ConsentTypeView(FHIRView):
                 "search.patient_required", "Consent search needs patient.", field="patient"
             )
         found = selectors.consent_search(
-            actor=_actor(request), patient=patient, purpose=request_purpose(request)
+            actor=actor_of(request), patient=patient, purpose=request_purpose(request)
         )
         return self.fhir_response(
             searchset(
@@ -360,7 +354,7 @@ class ConsentTypeView(FHIRView):
 
     def post(self, request: Request) -> Response:
         directive = services.consent_create(
-            actor=_actor(request), data=_body(request), purpose=request_purpose(request)
+            actor=actor_of(request), data=_body(request), purpose=request_purpose(request)
         )
         directive = selectors._consents(directive.citizen_id).get(pk=directive.pk)
         return self.fhir_response(
@@ -376,7 +370,7 @@ class ConsentInstanceView(FHIRView):
     def get(self, request: Request, consent_id: str) -> Response:
         return self.fhir_response(
             selectors.consent_read(
-                actor=_actor(request), consent_id=consent_id, purpose=request_purpose(request)
+                actor=actor_of(request), consent_id=consent_id, purpose=request_purpose(request)
             )
         )
 
@@ -400,7 +394,7 @@ class ConsentWithdrawView(FHIRView):
             "",
         )
         directive = services.consent_withdraw(
-            actor=_actor(request),
+            actor=actor_of(request),
             directive_id=int(consent_id),
             given_how=str(how or ""),
             purpose=request_purpose(request),
@@ -416,7 +410,7 @@ class TransactionView(FHIRView):
 
     def post(self, request: Request) -> Response:
         created = services.record_transaction(
-            actor=_actor(request), bundle=_body(request), purpose=request_purpose(request)
+            actor=actor_of(request), bundle=_body(request), purpose=request_purpose(request)
         )
         return self.fhir_response(
             {

@@ -118,5 +118,5 @@ def referral_from_partner(
         responsible_physician_organisation=partner.organisation,
         source_organisation=partner.organisation,
         external_id=requested.external_id,
-        by=actor,
+        actor=actor,
     )

@@ -26,9 +26,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.actors import Actor
+from core.api import actor_of
 from core.errors import Forbidden, InvalidInput
 from core.models import Organisation, Role, User
-from core.permissions import actor_from_request, roles
+from core.permissions import roles
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
     Balance,
@@ -45,12 +46,6 @@ from medicine_cabinet.models import (
 OFFICER = Role.MEDICINE_OFFICER
 NURSE = Role.ACUTE_NURSE
 COORDINATOR = Role.COORDINATOR
-
-
-def _actor(request: Request) -> Actor:
-    actor = actor_from_request(request)
-    assert actor is not None  # the permission class admitted it
-    return actor
 
 
 def _organisation(actor: Actor) -> Organisation:
@@ -240,7 +235,7 @@ class MedicinesView(APIView):
         return Response({"medicines": [medicine_json(m) for m in Medicine.objects.all()]})
 
     def post(self, request: Request) -> Response:
-        if _actor(request).role != OFFICER:
+        if actor_of(request).role != OFFICER:
             raise Forbidden("formulary.role", "Only the medicine officer keeps the formulary.")
         form = MedicineInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -252,7 +247,7 @@ class LocationsView(APIView):
     permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
 
     def get(self, request: Request) -> Response:
-        organisation = _organisation(_actor(request))
+        organisation = _organisation(actor_of(request))
         return Response(
             {
                 "locations": [
@@ -274,7 +269,7 @@ class CabinetsView(APIView):
         form = CabinetInput(data=request.data)
         form.is_valid(raise_exception=True)
         cabinet = services.cabinet_create(
-            organisation=_organisation(_actor(request)), **form.validated_data
+            organisation=_organisation(actor_of(request)), **form.validated_data
         )
         return Response(location_json(cabinet), status=201)
 
@@ -285,7 +280,7 @@ class MyBagView(APIView):
     permission_classes = [roles(NURSE)]
 
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         bag = services.bag_for_nurse(organisation=_organisation(actor), nurse=actor.user)  # type: ignore[arg-type]
         rows = selectors.stock_by_location(organisation=bag.organisation, location=bag)
         return Response({"bag": location_json(bag), "stock": [balance_json(b) for b in rows]})
@@ -297,7 +292,7 @@ class StockView(APIView):
     permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
 
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         organisation = _organisation(actor)
         location = None
         raw = request.query_params.get("location")
@@ -321,7 +316,7 @@ class LocationBalanceView(APIView):
     permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
 
     def get(self, request: Request, location_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         location = selectors.location_get(
             organisation=_organisation(actor), location_id=location_id
         )
@@ -361,7 +356,7 @@ class ReceiptsView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         form = ReceiveInput(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -396,7 +391,7 @@ class TransfersView(APIView):
     permission_classes = [roles(NURSE)]
 
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         form = TransferInput(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -433,7 +428,7 @@ class WasteView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         form = WasteInput(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -465,7 +460,7 @@ class RemovalsView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         form = RemovalInput(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -496,7 +491,7 @@ class LotRecallView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def post(self, request: Request, lot_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         form = RecallInput(data=request.data)
         form.is_valid(raise_exception=True)
         lot = selectors.lot_get(lot_id=lot_id)
@@ -515,7 +510,7 @@ class LotHistoryView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def get(self, request: Request, lot_id: int) -> Response:
-        organisation = _organisation(_actor(request))
+        organisation = _organisation(actor_of(request))
         lot = selectors.lot_get(lot_id=lot_id)
         return Response(
             {
@@ -544,7 +539,7 @@ class RegisterView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def get(self, request: Request, medicine_id: int) -> Response:
-        organisation = _organisation(_actor(request))
+        organisation = _organisation(actor_of(request))
         medicine = selectors.medicine_get(medicine_id=medicine_id)
         entries, totals = selectors.controlled_register(
             organisation=organisation, medicine=medicine
@@ -578,7 +573,7 @@ class CountsView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         status = request.query_params.get("status") or None
         if status and status not in StockCount.Status.values:
             raise InvalidInput("search.param_invalid", "Unknown count status.", field="status")
@@ -588,7 +583,7 @@ class CountsView(APIView):
         return Response({"counts": [count_json(c) for c in rows[:200]]})
 
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         form = CountStartInput(data=request.data)
         form.is_valid(raise_exception=True)
         location = selectors.location_get(
@@ -602,7 +597,9 @@ class CountDetailView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def get(self, request: Request, count_id: int) -> Response:
-        count = selectors.count_get(organisation=_organisation(_actor(request)), count_id=count_id)
+        count = selectors.count_get(
+            organisation=_organisation(actor_of(request)), count_id=count_id
+        )
         return Response(count_json(count))
 
 
@@ -615,7 +612,7 @@ class CountLinesView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def post(self, request: Request, count_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
         form = CountLineInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -640,7 +637,7 @@ class CountRecountView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def post(self, request: Request, count_id: int, line_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
         line = count.lines.filter(pk=line_id).first()
         if line is None:
@@ -655,7 +652,7 @@ class CountSubmitView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def post(self, request: Request, count_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
         return Response(count_json(services.count_submit(actor=actor, count=count)))
 
@@ -668,7 +665,7 @@ class CountApproveView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def post(self, request: Request, count_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
         form = ApproveInput(data=request.data)
         form.is_valid(raise_exception=True)
@@ -685,7 +682,7 @@ class NotificationsView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def get(self, request: Request) -> Response:
-        rows = selectors.notifications_open(organisation=_organisation(_actor(request)))
+        rows = selectors.notifications_open(organisation=_organisation(actor_of(request)))
         return Response({"notifications": [notification_json(n) for n in rows[:500]]})
 
 
@@ -693,7 +690,7 @@ class NotificationAcknowledgeView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def post(self, request: Request, notification_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         notification = selectors.notification_get(
             organisation=_organisation(actor), notification_id=notification_id
         )
@@ -707,7 +704,7 @@ class MonthlyUseView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def get(self, request: Request) -> Response:
-        organisation = _organisation(_actor(request))
+        organisation = _organisation(actor_of(request))
         raw = request.query_params.get("year") or str(dt.date.today().year)
         if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
             raise InvalidInput("search.param_invalid", "year must be a year.", field="year")
@@ -739,7 +736,7 @@ class AdministrationsView(APIView):
     permission_classes = [roles(NURSE)]
 
     def post(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         form = AdministrationInput(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -781,7 +778,7 @@ class LotSuggestionView(APIView):
     permission_classes = [roles(NURSE)]
 
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         raw = request.query_params.get("medicine", "")
         if not raw.isdigit():
             raise InvalidInput("search.param_invalid", "medicine must be an id.", field="medicine")

@@ -45,7 +45,7 @@ def _once(request: HttpRequest, actor: Actor, visit: Visit, form: str, write: An
     for a queued form); True when this was a re-send of one already received."""
     outcome = services.visit_submission_once(
         visit=visit,
-        by=actor,
+        actor=actor,
         client_ref=request.POST.get("client_ref", ""),
         form=form,
         write=write,
@@ -92,7 +92,7 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
     try:
         if step is None:
             raise InvalidInput("visit.step_unknown", "Unknown step.", field="step")
-        step(visit=_write_visit(actor, visit_id), by=actor)
+        step(visit=_write_visit(actor, visit_id), actor=actor)
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
     return redirect("nurse-visit", visit_id=visit_id)
@@ -109,7 +109,7 @@ def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
             visit=visit,
             kind=request.POST.get("kind", VisitNote.Kind.NOTE),
             text=request.POST.get("text", ""),
-            by=actor,
+            actor=actor,
         ),
         _("Note saved."),
     )
@@ -128,7 +128,7 @@ def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
         visit_id,
         VisitSubmission.Form.VITALS,
         lambda actor, visit: services.vital_signs_record(
-            visit=visit, measurements=measurements, by=actor
+            visit=visit, measurements=measurements, actor=actor
         ),
         _("Vital signs saved."),
     )
@@ -386,7 +386,7 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
             outcome=request.POST.get("outcome", ""),
             assessment=request.POST.get("assessment", ""),
             note=request.POST.get("note", ""),
-            by=actor,
+            actor=actor,
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)

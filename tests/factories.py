@@ -194,10 +194,10 @@ def acute_referral(
         responsible_physician_name="Læge Hansen",
         responsible_physician_phone="+4539000000",
         required_skills=required_skills,
-        by=actor,
+        actor=actor,
     )
     if accepted:
-        referral = referral_accept(referral=referral, by=actor)
+        referral = referral_accept(referral=referral, actor=actor)
     return referral
 
 

@@ -23,19 +23,13 @@ from acute.clinical.models import (
     TestDefinition,
 )
 from consent.audit.services import Action
-from core.actors import Actor
+from core.api import actor_of
 from core.models import Role
-from core.permissions import actor_from_request, roles
+from core.permissions import roles
 
 NURSE = Role.ACUTE_NURSE
 COORDINATOR = Role.COORDINATOR
 PHYSICIAN = Role.PHYSICIAN
-
-
-def _actor(request: Request) -> Actor:
-    actor = actor_from_request(request)
-    assert actor is not None  # the permission class admitted only actors
-    return actor
 
 
 def _time(value: Any) -> str | None:
@@ -282,7 +276,7 @@ class VisitClinicalView(APIView):
 
     def get(self, request: Request, visit_id: int) -> Response:
         visit = selectors.visit_access(
-            actor=_actor(request), visit_id=visit_id, action=Action.READ, own_visit=False
+            actor=actor_of(request), visit_id=visit_id, action=Action.READ, own_visit=False
         )
         return Response(
             {
@@ -306,7 +300,7 @@ class ResultsView(APIView):
     def post(self, request: Request, visit_id: int) -> Response:
         form = ResultsIn(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = _actor(request)
+        actor = actor_of(request)
         visit = selectors.visit_access(
             actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
         )
@@ -332,7 +326,7 @@ class ProceduresView(APIView):
     def post(self, request: Request, visit_id: int) -> Response:
         form = ProcedureIn(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = _actor(request)
+        actor = actor_of(request)
         visit = selectors.visit_access(
             actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
         )
@@ -357,7 +351,7 @@ class DelegationsView(APIView):
     def post(self, request: Request, visit_id: int) -> Response:
         form = DelegationIn(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = _actor(request)
+        actor = actor_of(request)
         visit = selectors.visit_access(
             actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
         )
@@ -383,7 +377,7 @@ class PhoneOrdersView(APIView):
     def post(self, request: Request, visit_id: int) -> Response:
         form = PhoneOrderIn(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = _actor(request)
+        actor = actor_of(request)
         visit = selectors.visit_access(
             actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
         )
@@ -412,7 +406,7 @@ class WrittenOrdersView(APIView):
     def post(self, request: Request, visit_id: int) -> Response:
         form = OrderDetailsIn(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = _actor(request)
+        actor = actor_of(request)
         visit = selectors.visit_access(
             actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=False
         )
@@ -429,7 +423,7 @@ class MyOrdersView(APIView):
         status = request.query_params.get("status") or None
         if status is not None and status not in MedicationOrder.Status.values:
             raise serializers.ValidationError({"status": "Unknown order status."})
-        orders = selectors.physician_orders(actor=_actor(request), status=status)
+        orders = selectors.physician_orders(actor=actor_of(request), status=status)
         return Response({"orders": [order_out(o) for o in orders]})
 
 
@@ -439,7 +433,7 @@ class OverdueOrdersView(APIView):
     permission_classes = [roles(PHYSICIAN, COORDINATOR)]
 
     def get(self, request: Request) -> Response:
-        orders = selectors.orders_overdue(actor=_actor(request))
+        orders = selectors.orders_overdue(actor=actor_of(request))
         return Response({"orders": [order_out(o) for o in orders]})
 
 
@@ -450,7 +444,7 @@ class ConfirmOrderView(APIView):
     permission_classes = [roles(PHYSICIAN)]
 
     def post(self, request: Request, order_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
         order = services.medication_order_confirm(actor=actor, order=order)
         return Response(order_out(order))
@@ -462,7 +456,7 @@ class PrescriptionSentView(APIView):
     permission_classes = [roles(PHYSICIAN)]
 
     def post(self, request: Request, order_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
         order = services.prescription_mark_sent(actor=actor, order=order)
         return Response(order_out(order))
@@ -481,7 +475,7 @@ class CancelOrderView(APIView):
     def post(self, request: Request, order_id: int) -> Response:
         form = CancelOrderIn(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = _actor(request)
+        actor = actor_of(request)
         order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
         order = services.medication_order_cancel(
             actor=actor, order=order, reason=form.validated_data["reason"]
@@ -495,7 +489,7 @@ class MyAlertsView(APIView):
     permission_classes = [roles(PHYSICIAN)]
 
     def get(self, request: Request) -> Response:
-        alerts = selectors.physician_alerts_open(actor=_actor(request))
+        alerts = selectors.physician_alerts_open(actor=actor_of(request))
         return Response({"alerts": [alert_out(a) for a in alerts]})
 
 
@@ -505,7 +499,7 @@ class BoardAlertsView(APIView):
     permission_classes = [roles(COORDINATOR)]
 
     def get(self, request: Request) -> Response:
-        alerts = selectors.board_alerts_open(actor=_actor(request))
+        alerts = selectors.board_alerts_open(actor=actor_of(request))
         return Response({"alerts": [alert_out(a) for a in alerts], "at": _time(timezone.now())})
 
 
@@ -515,7 +509,7 @@ class AcknowledgeAlertView(APIView):
     permission_classes = [roles(PHYSICIAN, COORDINATOR)]
 
     def post(self, request: Request, alert_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         alert = selectors.alert_access(actor=actor, alert_id=alert_id)
         alert = services.physician_alert_acknowledge(actor=actor, alert=alert)
         return Response(alert_out(alert))

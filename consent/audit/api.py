@@ -37,11 +37,11 @@ from consent.audit.selectors import (
     parse_instant,
 )
 from consent.audit.services import audit_record_auditor_view, entry_review
-from core.actors import Actor
-from core.errors import InvalidInput, Unauthenticated
+from core.api import actor_of
+from core.errors import InvalidInput
 from core.fhir.views import FHIRView, base_url, paging_params, searchset
 from core.models import Role
-from core.permissions import actor_from_request, roles
+from core.permissions import roles
 
 AUDITORS = [roles(Role.AUDITOR)]
 MAX_LIMIT = 200
@@ -69,13 +69,6 @@ CSV_COLUMNS = [
 # From the entry's detail: the break-the-glass an emergency access was made
 # under, and the reason the clinician stated for it. Then the auditors' flags.
 CSV_EXTRA_COLUMNS = ["break_glass_id", "break_glass_reason", "flags"]
-
-
-def _actor(request: Request) -> Actor:
-    actor = actor_from_request(request)
-    if actor is None:  # the permission class has already refused; belt and braces
-        raise Unauthenticated("auth.required", "Log in first.")
-    return actor
 
 
 def _review_dict(review: EntryReview | None) -> dict[str, Any] | None:
@@ -137,7 +130,7 @@ class AuditEntryListView(APIView):
     permission_classes = AUDITORS
 
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         query = audit_query_parse(request.query_params)
         offset, limit = _offset_limit(request)
         rows, more = audit_page(query=query, offset=offset, count=limit)
@@ -167,7 +160,7 @@ class AuditEntryDetailView(APIView):
     permission_classes = AUDITORS
 
     def get(self, request: Request, entry_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         entry = audit_entry_get(entry_id=entry_id)
         flags, reviews = flags_and_reviews([entry.id])
         audit_record_auditor_view(
@@ -185,7 +178,7 @@ class AuditEntryReviewView(APIView):
     permission_classes = AUDITORS
 
     def post(self, request: Request, entry_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         comment = request.data.get("comment") if isinstance(request.data, dict) else None
         if not isinstance(comment, str):
             raise InvalidInput(
@@ -235,7 +228,7 @@ class AuditExportView(APIView):
     permission_classes = AUDITORS
 
     def get(self, request: Request) -> Response | HttpResponse:
-        actor = _actor(request)
+        actor = actor_of(request)
         # Not "format": REST framework reads that one for content negotiation.
         fmt = request.query_params.get("as", "csv")
         if fmt not in ("csv", "fhir"):
@@ -262,7 +255,7 @@ class AuditVerifyView(APIView):
     permission_classes = AUDITORS
 
     def get(self, request: Request) -> Response:
-        _actor(request)
+        actor_of(request)
         params = request.query_params
         since = parse_instant(params["from"], "from") if params.get("from") else None
         until = parse_instant(params["to"], "to", end=True) if params.get("to") else None
@@ -340,7 +333,7 @@ class AuditEventSearchView(FHIRView):
     permission_classes = AUDITORS
 
     def get(self, request: Request) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         query = fhir_query(request)
         count, offset = paging_params(request)
         rows, more = audit_page(query=query, offset=offset, count=count)
@@ -370,7 +363,7 @@ class AuditEventReadView(FHIRView):
     permission_classes = AUDITORS
 
     def get(self, request: Request, entry_id: int) -> Response:
-        actor = _actor(request)
+        actor = actor_of(request)
         entry = audit_entry_get(entry_id=entry_id)
         audit_record_auditor_view(
             actor=actor,

@@ -50,7 +50,7 @@ def _withdraw_open_visits(citizen_id: int, actor: Actor) -> list[int]:
         citizen_id=citizen_id,
         status__in=[Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE],
     ).order_by("pk"):
-        visit_withdraw(visit=visit, note="The citizen was admitted to hospital.", by=actor)
+        visit_withdraw(visit=visit, note="The citizen was admitted to hospital.", actor=actor)
         withdrawn.append(visit.pk)
     return withdrawn
 
@@ -99,7 +99,7 @@ def hospital_notification_receive(
             source_id=key,
         )
         withdrawn = _withdraw_open_visits(citizen.pk, actor)
-        held = referrals_hold_for_admission(citizen_id=citizen.pk, admission=key, by=actor)
+        held = referrals_hold_for_admission(citizen_id=citizen.pk, admission=key, actor=actor)
         return Handled(
             citizen=citizen,
             result={"admission": key, "visits_withdrawn": withdrawn, "referrals_on_hold": held},
@@ -110,7 +110,7 @@ def hospital_notification_receive(
         if citizen is None:
             return Handled(citizen=None, result={"discharge": "not_followed"})
         care_relationship_close(source_type=CONTACT_SOURCE, source_id=key)
-        resumed = referrals_resume_after_discharge(citizen_id=citizen.pk, by=actor)
+        resumed = referrals_resume_after_discharge(citizen_id=citizen.pk, actor=actor)
         referral = _follow_up(partner, message, citizen, actor)
         return Handled(
             citizen=citizen,

@@ -176,11 +176,11 @@ def test_visit_reads_as_encounter_task_and_observation_while_active(coordinator)
     nurse, shift = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
     by = Actor.for_membership(coordinator)
-    visit = services.visit_assign(referral=referral, shift=shift, by=by)
+    visit = services.visit_assign(referral=referral, shift=shift, actor=by)
     nb = Actor.for_membership(nurse)
     for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
-        step(visit=visit, by=nb)
-    sign = services.vital_signs_record(visit=visit, measurements=[("8867-4", 88)], by=nb)[0]
+        step(visit=visit, actor=nb)
+    sign = services.vital_signs_record(visit=visit, measurements=[("8867-4", 88)], actor=nb)[0]
     client = f.client_for(nurse)
     encounter = client.get(f"/fhir/Encounter/visit-{visit.pk}")
     assert encounter.status_code == 200 and encounter.json()["status"] == "in-progress"
@@ -236,7 +236,7 @@ def test_out_of_order_transition_is_409(coordinator):
     nurse, shift = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
     visit = services.visit_assign(
-        referral=referral, shift=shift, by=Actor.for_membership(coordinator)
+        referral=referral, shift=shift, actor=Actor.for_membership(coordinator)
     )
     response = f.client_for(nurse).post(f"/api/acute/visits/{visit.pk}/on-site")
     assert response.status_code == 409
@@ -249,7 +249,7 @@ def test_another_nurse_cannot_see_or_move_a_visit_r1(coordinator):
     other, _ = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
     visit = services.visit_assign(
-        referral=referral, shift=shift, by=Actor.for_membership(coordinator)
+        referral=referral, shift=shift, actor=Actor.for_membership(coordinator)
     )
     client = f.client_for(other)
     assert client.get(f"/api/acute/visits/{visit.pk}").status_code == 404
@@ -301,7 +301,7 @@ def world(coordinator):
     nurse, shift = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
     visit = services.visit_assign(
-        referral=referral, shift=shift, by=Actor.for_membership(coordinator)
+        referral=referral, shift=shift, actor=Actor.for_membership(coordinator)
     )
     warning = DeadlineWarning.objects.create(referral=referral, kind="at_risk")
     ids = {
@@ -409,8 +409,8 @@ def test_nurse_list_shows_only_her_visits(coordinator, django_assert_max_num_que
     _other, other_shift = f.acute_nurse_on_shift()
     by = Actor.for_membership(coordinator)
     for _ in range(3):
-        services.visit_assign(referral=f.acute_referral(by=coordinator), shift=shift, by=by)
-    services.visit_assign(referral=f.acute_referral(by=coordinator), shift=other_shift, by=by)
+        services.visit_assign(referral=f.acute_referral(by=coordinator), shift=shift, actor=by)
+    services.visit_assign(referral=f.acute_referral(by=coordinator), shift=other_shift, actor=by)
     with django_assert_max_num_queries(4 + 3 * 6):
         response = f.client_for(nurse).get("/api/acute/visits")
     assert len(response.json()["results"]) == 3

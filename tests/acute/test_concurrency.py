@@ -48,10 +48,10 @@ def test_two_coordinators_assigning_one_referral_at_once():
     for _attempt in range(3):
         results = race(
             lambda: services.visit_assign(
-                referral=referral, shift=shift1, by=Actor.for_membership(first)
+                referral=referral, shift=shift1, actor=Actor.for_membership(first)
             ),
             lambda: services.visit_assign(
-                referral=referral, shift=shift2, by=Actor.for_membership(second)
+                referral=referral, shift=shift2, actor=Actor.for_membership(second)
             ),
         )
         wins = [r for r in results if isinstance(r, Visit)]
@@ -59,7 +59,7 @@ def test_two_coordinators_assigning_one_referral_at_once():
         assert len(wins) == 1 and len(losses) == 1, results
         assert losses[0].code == "referral.already_assigned"
         assert Visit.objects.filter(referral=referral, status="assigned").count() == 1
-        services.visit_withdraw(visit=wins[0], by=Actor.for_membership(first))
+        services.visit_withdraw(visit=wins[0], actor=Actor.for_membership(first))
 
 
 def test_one_nurse_assigned_twice_at_once_beyond_her_load():
@@ -70,9 +70,9 @@ def test_one_nurse_assigned_twice_at_once_beyond_her_load():
     b = f.acute_referral(by=coordinator)
     results = race(
         lambda: services.visit_assign(
-            referral=a, shift=shift, by=Actor.for_membership(coordinator)
+            referral=a, shift=shift, actor=Actor.for_membership(coordinator)
         ),
-        lambda: services.visit_assign(referral=b, shift=shift, by=Actor.for_membership(other)),
+        lambda: services.visit_assign(referral=b, shift=shift, actor=Actor.for_membership(other)),
     )
     wins = [r for r in results if isinstance(r, Visit)]
     losses = [r for r in results if isinstance(r, Conflict)]

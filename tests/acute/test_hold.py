@@ -39,12 +39,12 @@ def admit(citizen_id: int) -> None:
         citizen_id=citizen_id,
         status__in=[Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE],
     ):
-        services.visit_withdraw(visit=visit, note="Indlagt", by=HOSPITAL)
-    services.referrals_hold_for_admission(citizen_id=citizen_id, admission="E-1", by=HOSPITAL)
+        services.visit_withdraw(visit=visit, note="Indlagt", actor=HOSPITAL)
+    services.referrals_hold_for_admission(citizen_id=citizen_id, admission="E-1", actor=HOSPITAL)
 
 
 def discharge(citizen_id: int) -> None:
-    services.referrals_resume_after_discharge(citizen_id=citizen_id, by=HOSPITAL)
+    services.referrals_resume_after_discharge(citizen_id=citizen_id, actor=HOSPITAL)
 
 
 def held_referral(coordinator, *, assigned_to=None) -> Referral:
@@ -52,7 +52,7 @@ def held_referral(coordinator, *, assigned_to=None) -> Referral:
     referral = f.acute_referral(by=coordinator)
     if assigned_to is not None:
         services.visit_assign(
-            referral=referral, shift=assigned_to, by=Actor.for_membership(coordinator)
+            referral=referral, shift=assigned_to, actor=Actor.for_membership(coordinator)
         )
     admit(referral.citizen_id)
     referral.refresh_from_db()
@@ -224,12 +224,14 @@ def test_r12_a_follow_up_while_a_referral_of_the_episode_is_on_hold_needs_a_reas
     """The follow-up is the other door that sends a nurse to the citizen."""
     nurse, shift = f.acute_nurse_on_shift(max_load=5)
     first = f.acute_referral(by=coordinator)
-    visit = services.visit_assign(referral=first, shift=shift, by=Actor.for_membership(coordinator))
+    visit = services.visit_assign(
+        referral=first, shift=shift, actor=Actor.for_membership(coordinator)
+    )
     by_nurse = Actor.for_membership(nurse)
     for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
-        step(visit=visit, by=by_nurse)
+        step(visit=visit, actor=by_nurse)
     services.visit_complete(
-        visit=visit, outcome="treated_at_home", close_episode=False, by=by_nurse
+        visit=visit, outcome="treated_at_home", close_episode=False, actor=by_nurse
     )
     second = f.acute_referral(person=first.citizen, by=coordinator)
     assert second.episode_id == first.episode_id
@@ -281,7 +283,7 @@ def test_r12_automatic_dispatch_never_picks_a_referral_on_hold(coordinator, sett
     stale = Referral.objects.get(pk=stale.pk)
     admit(stale.citizen_id)
     assert stale.on_hold_since is None and active_visits(stale) == 0
-    assert services.dispatch_auto_assign(referral=stale, by=Actor.system("tests")) is None
+    assert services.dispatch_auto_assign(referral=stale, actor=Actor.system("tests")) is None
     assert active_visits(stale) == 0
 
     # The nurse sent with a reason declines: the next nurse is not sent automatically.

@@ -35,7 +35,7 @@ def _assigned(nurse_shift=None, urgency="within_2_hours"):
     nurse, shift = nurse_shift or factories.acute_nurse_on_shift()
     coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
     referral = factories.acute_referral(urgency=urgency, by=coordinator)
-    visit = visit_assign(referral=referral, shift=shift, by=Actor.for_membership(coordinator))
+    visit = visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
     return nurse, shift, visit
 
 
@@ -252,7 +252,7 @@ def test_board_shows_a_referral_held_for_an_admission_as_on_hold_not_late() -> N
     held = factories.acute_referral(urgency="within_2_hours", by=coordinator)
     waiting = factories.acute_referral(urgency="within_2_hours", by=coordinator)
     referrals_hold_for_admission(
-        citizen_id=held.citizen_id, admission="E-1", by=Actor.system("tests.hospital")
+        citizen_id=held.citizen_id, admission="E-1", actor=Actor.system("tests.hospital")
     )
     client = _login(coordinator)
     live = client.get("/coordinator/live/").content.decode()
@@ -267,7 +267,7 @@ def test_board_shows_a_referral_held_for_an_admission_as_on_hold_not_late() -> N
 
 def test_board_adds_no_queries_per_referral_beyond_the_gate():
     """The page itself renders each row from prefetched data; only the access
-    gate's per-citizen decision (two queries in ``acute.selectors._gated``) grows."""
+    gate's per-citizen decision (two queries in ``acute.selectors.records.gated``) grows."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -46,7 +46,7 @@ def test_referral_without_responsible_physician_is_refused(coordinator):
             urgency="within_2_hours",
             responsible_physician_name="  ",
             responsible_physician_phone="+4539000000",
-            by=actor(coordinator),
+            actor=actor(coordinator),
         )
     assert caught.value.code == "referral.responsible_physician_required"
     assert not Referral.objects.exists()
@@ -90,7 +90,9 @@ def test_decline_sends_the_reason_and_ends_a_lone_episode(coordinator):
     signals.referral_declined.connect(listener)
     try:
         referral = f.acute_referral(by=coordinator, accepted=False)
-        services.referral_decline(referral=referral, reason="Skal indlægges", by=actor(coordinator))
+        services.referral_decline(
+            referral=referral, reason="Skal indlægges", actor=actor(coordinator)
+        )
     finally:
         signals.referral_declined.disconnect(listener)
     assert received[0]["reason"] == "Skal indlægges"
@@ -119,7 +121,7 @@ def test_busy_nurse_is_planned_from_the_end_of_her_current_visit():
     f.acute_nurse_on_shift(latitude=55.752, longitude=12.547)
     coordinator = f.staff(Role.COORDINATOR, f.acute_function())
     first = f.acute_referral(by=coordinator)
-    services.visit_assign(referral=first, shift=busy_shift, by=actor(coordinator))
+    services.visit_assign(referral=first, shift=busy_shift, actor=actor(coordinator))
     second = f.acute_referral(by=coordinator)
     ranked = services.dispatch_rank(referral=second)
     # The free nurse close by comes first; the busy one is still eligible, later.
@@ -134,7 +136,7 @@ def test_full_visit_from_assignment_to_outcome_ends_the_episode_and_access(coord
     ends every care relationship and sends episode_completed."""
     nurse, shift = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
-    visit = services.visit_assign(referral=referral, shift=shift, by=actor(coordinator))
+    visit = services.visit_assign(referral=referral, shift=shift, actor=actor(coordinator))
     decision = access_decide(
         actor=actor(nurse),
         citizen=referral.citizen,
@@ -150,17 +152,19 @@ def test_full_visit_from_assignment_to_outcome_ends_the_episode_and_access(coord
 
     signals.episode_completed.connect(listener)
     try:
-        services.visit_accept(visit=visit, by=actor(nurse))
-        services.visit_set_off(visit=visit, by=actor(nurse))
+        services.visit_accept(visit=visit, actor=actor(nurse))
+        services.visit_set_off(visit=visit, actor=actor(nurse))
         shift.refresh_from_db()
         assert shift.status == NurseShift.Status.EN_ROUTE
-        services.visit_arrive(visit=visit, by=actor(nurse))
+        services.visit_arrive(visit=visit, actor=actor(nurse))
         services.vital_signs_record(
-            visit=visit, measurements=[("8867-4", 92), ("8310-5", "38.6")], by=actor(nurse)
+            visit=visit, measurements=[("8867-4", 92), ("8310-5", "38.6")], actor=actor(nurse)
         )
-        services.visit_note_add(visit=visit, kind="note", text="Drikker dårligt", by=actor(nurse))
+        services.visit_note_add(
+            visit=visit, kind="note", text="Drikker dårligt", actor=actor(nurse)
+        )
         services.visit_complete(
-            visit=visit, outcome="treated_at_home", assessment="UVI, behandlet", by=actor(nurse)
+            visit=visit, outcome="treated_at_home", assessment="UVI, behandlet", actor=actor(nurse)
         )
     finally:
         signals.episode_completed.disconnect(listener)
@@ -188,17 +192,17 @@ def test_out_of_order_transitions_and_wrong_people_are_refused(coordinator):
     nurse, shift = f.acute_nurse_on_shift()
     other_nurse, _ = f.acute_nurse_on_shift()
     visit = services.visit_assign(
-        referral=f.acute_referral(by=coordinator), shift=shift, by=actor(coordinator)
+        referral=f.acute_referral(by=coordinator), shift=shift, actor=actor(coordinator)
     )
     with pytest.raises(Conflict) as caught:
-        services.visit_arrive(visit=visit, by=actor(nurse))
+        services.visit_arrive(visit=visit, actor=actor(nurse))
     assert caught.value.code == "visit.transition_not_allowed"
     with pytest.raises(NotFoundOrNotAllowed):
-        services.visit_accept(visit=visit, by=actor(other_nurse))
+        services.visit_accept(visit=visit, actor=actor(other_nurse))
     with pytest.raises(Forbidden):
-        services.visit_accept(visit=visit, by=actor(coordinator))
+        services.visit_accept(visit=visit, actor=actor(coordinator))
     with pytest.raises(Conflict):
-        services.vital_signs_record(visit=visit, measurements=[("8867-4", 80)], by=actor(nurse))
+        services.vital_signs_record(visit=visit, measurements=[("8867-4", 80)], actor=actor(nurse))
     visit.refresh_from_db()
     assert visit.status == Visit.Status.ASSIGNED
 
@@ -207,24 +211,24 @@ def test_second_assignment_of_a_referral_is_refused(coordinator):
     _n1, shift1 = f.acute_nurse_on_shift()
     _n2, shift2 = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
-    services.visit_assign(referral=referral, shift=shift1, by=actor(coordinator))
+    services.visit_assign(referral=referral, shift=shift1, actor=actor(coordinator))
     with pytest.raises(Conflict) as caught:
-        services.visit_assign(referral=referral, shift=shift2, by=actor(coordinator))
+        services.visit_assign(referral=referral, shift=shift2, actor=actor(coordinator))
     assert caught.value.code == "referral.already_assigned"
 
 
 def test_load_limit_applies():
     _nurse, shift = f.acute_nurse_on_shift(max_load=1)
-    services.visit_assign(referral=f.acute_referral(), shift=shift, by=Actor.system("test"))
+    services.visit_assign(referral=f.acute_referral(), shift=shift, actor=Actor.system("test"))
     with pytest.raises(Conflict) as caught:
-        services.visit_assign(referral=f.acute_referral(), shift=shift, by=Actor.system("test"))
+        services.visit_assign(referral=f.acute_referral(), shift=shift, actor=Actor.system("test"))
     assert caught.value.code == "dispatch.load_limit"
 
 
 def test_nurse_off_shift_cannot_be_assigned():
     _nurse, shift = f.acute_nurse_on_shift(hours_before=10, hours_after=-2)
     with pytest.raises(PreconditionFailed) as caught:
-        services.visit_assign(referral=f.acute_referral(), shift=shift, by=Actor.system("test"))
+        services.visit_assign(referral=f.acute_referral(), shift=shift, actor=Actor.system("test"))
     assert caught.value.code == "dispatch.not_on_shift"
 
 
@@ -236,7 +240,7 @@ def test_decline_moves_on_to_the_next_nurse_when_auto_assigning():
     visit = Visit.objects.get(referral=referral, status="assigned")
     assert visit.nurse_id == first.user_id
     assert visit.assigned_by is None
-    services.visit_decline(visit=visit, reason="Bilen er i stykker", by=actor(first))
+    services.visit_decline(visit=visit, reason="Bilen er i stykker", actor=actor(first))
     nxt = Visit.objects.get(referral=referral, status="assigned")
     assert nxt.nurse_id == second.user_id
     assert not CareRelationship.objects.filter(user=first.user, ended_at__isnull=True).exists()
@@ -254,17 +258,17 @@ def test_no_answer_in_time_moves_on():
     assert visit.cancel_reason == Visit.CancelReason.NO_ANSWER
     assert Visit.objects.get(referral=referral, status="assigned").nurse_id == second.user_id
     with pytest.raises(Conflict):
-        services.visit_accept(visit=visit, by=actor(first))
+        services.visit_accept(visit=visit, actor=actor(first))
 
 
 def test_follow_up_visit_in_the_same_episode_keeps_continuity(coordinator):
     nurse, shift = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
-    visit = services.visit_assign(referral=referral, shift=shift, by=actor(coordinator))
+    visit = services.visit_assign(referral=referral, shift=shift, actor=actor(coordinator))
     for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
-        step(visit=visit, by=actor(nurse))
+        step(visit=visit, actor=actor(nurse))
     services.visit_complete(
-        visit=visit, outcome="treated_at_home", close_episode=False, by=actor(nurse)
+        visit=visit, outcome="treated_at_home", close_episode=False, actor=actor(nurse)
     )
     episode = Episode.objects.get(pk=referral.episode_id)
     assert episode.status == Episode.Status.OPEN
@@ -272,7 +276,7 @@ def test_follow_up_visit_in_the_same_episode_keeps_continuity(coordinator):
         episode=episode,
         shift=shift,
         planned_for=timezone.now() + dt.timedelta(hours=2),
-        by=actor(coordinator),
+        actor=actor(coordinator),
     )
     assert follow_up.kind == Visit.Kind.FOLLOW_UP
     # A new referral in the episode ranks the nurse who has seen the citizen.
@@ -285,7 +289,7 @@ def test_follow_up_visit_in_the_same_episode_keeps_continuity(coordinator):
     assert any(s.continuity for s in ranked)
     with pytest.raises(InvalidInput):
         services.visit_complete(
-            visit=visit, outcome="admitted", close_episode=False, by=actor(nurse)
+            visit=visit, outcome="admitted", close_episode=False, actor=actor(nurse)
         )
 
 
@@ -325,13 +329,13 @@ def test_shift_checker_answers_for_nurses_only():
 def test_vital_signs_out_of_range_are_refused_whole(coordinator):
     nurse, shift = f.acute_nurse_on_shift()
     visit = services.visit_assign(
-        referral=f.acute_referral(by=coordinator), shift=shift, by=actor(coordinator)
+        referral=f.acute_referral(by=coordinator), shift=shift, actor=actor(coordinator)
     )
     for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
-        step(visit=visit, by=actor(nurse))
+        step(visit=visit, actor=actor(nurse))
     with pytest.raises(InvalidInput) as caught:
         services.vital_signs_record(
-            visit=visit, measurements=[("8867-4", 80), ("59408-5", 140)], by=actor(nurse)
+            visit=visit, measurements=[("8867-4", 80), ("59408-5", 140)], actor=actor(nurse)
         )
     assert caught.value.code == "vital_signs.value_out_of_range"
     assert not visit.vital_signs.exists()

@@ -234,7 +234,7 @@ def test_r4_the_visit_page_summary_leaves_out_the_refused_period(db) -> None:
     nurse, shift = f.acute_nurse_on_shift()
     coordinator = f.staff(Role.COORDINATOR, f.acute_function())
     referral = f.acute_referral(by=coordinator)
-    visit = visit_assign(referral=referral, shift=shift, by=Actor.for_membership(coordinator))
+    visit = visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
     actor = Actor.for_membership(nurse)
     for text, recorded in (("Hemmeligt forløb", "2025-02-15"), ("Synligt problem", "2025-05-01")):
         record_resource_create(

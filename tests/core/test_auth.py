@@ -178,3 +178,24 @@ def test_the_token_query_compiled_once_loads_what_the_orm_loads() -> None:
             assert model_to_dict(mine) == model_to_dict(theirs)
             assert mine.pk == theirs.pk and not mine._state.adding
     assert token_with_membership(hash_token("no such token")) is None
+
+
+def test_an_api_view_reached_without_an_actor_is_refused_as_unauthenticated() -> None:
+    """R9's "who": every API view learns who calls through ``core.api.actor_of``.
+    A request that reaches one without a staff actor (a view whose permission
+    forgot to ask) is refused as 401 ``auth.required``, in Danish too, and
+    never answered or failed with a 500."""
+    from django.utils import translation
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from core.api import actor_of
+    from core.errors import Unauthenticated
+
+    request = Request(APIRequestFactory().get("/api/acute/visits"), authenticators=())
+    with pytest.raises(Unauthenticated) as refused:
+        actor_of(request)
+    assert refused.value.code == "auth.required"
+    with translation.override("da"), pytest.raises(Unauthenticated) as refused_da:
+        actor_of(request)
+    assert refused_da.value.message == "Log ind først."

@@ -48,9 +48,9 @@ def visit_for(citizen: Citizen, acute_org: Organisation) -> Visit:
         base_name="Gentofte",
         base_latitude=55.75,
         base_longitude=12.55,
-        by=coordinator,
+        actor=coordinator,
     )
-    return acute.visit_assign(referral=referral, shift=shift, by=coordinator)
+    return acute.visit_assign(referral=referral, shift=shift, actor=coordinator)
 
 
 def referral_from_1813(
@@ -71,7 +71,7 @@ def referral_from_1813(
         responsible_physician_phone="+4570131813",
         source_organisation=helpline,
         external_id=external_id,
-        by=by,
+        actor=by,
     )
 
 

@@ -66,7 +66,7 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
     coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, net.acute))
     nurse_membership = f.staff(Role.ACUTE_NURSE, net.acute)
     nurse = Actor.for_membership(nurse_membership)
-    acute.referral_accept(referral=referral, by=coordinator)
+    acute.referral_accept(referral=referral, actor=coordinator)
     now = timezone.now()
     shift = acute.shift_create(
         nurse=nurse_membership.user,
@@ -78,13 +78,13 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
         base_name="Gentofte",
         base_latitude=55.75,
         base_longitude=12.55,
-        by=coordinator,
+        actor=coordinator,
     )
     referral.refresh_from_db()
-    visit = acute.visit_assign(referral=referral, shift=shift, by=coordinator)
-    visit = acute.visit_accept(visit=visit, by=nurse)
-    visit = acute.visit_set_off(visit=visit, by=nurse)
-    visit = acute.visit_arrive(visit=visit, by=nurse)
+    visit = acute.visit_assign(referral=referral, shift=shift, actor=coordinator)
+    visit = acute.visit_accept(visit=visit, actor=nurse)
+    visit = acute.visit_set_off(visit=visit, actor=nurse)
+    visit = acute.visit_arrive(visit=visit, actor=nurse)
 
     # Results taken on the visit reach the citizen's GP (HomeCareObservation).
     crp, _ = TestDefinition.objects.get_or_create(
@@ -123,7 +123,7 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
         outcome=Outcome.ADMITTED,
         assessment="Pneumoni, påvirket",
         note="Mistanke om pneumoni",
-        by=nurse,
+        actor=nurse,
     )
 
     expected = {"1813": 4, "gp": 2, "hospital": 1, "home_nursing": 1}

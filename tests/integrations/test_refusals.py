@@ -66,7 +66,7 @@ def _visit(acute_org: Organisation, citizen: Citizen):
     """A referral accepted and a nurse's visit under way, as the coordinator makes it."""
     visit = visit_for(citizen, acute_org)
     return acute.visit_accept(
-        visit=visit, by=Actor.for_membership(visit.shift.nurse.memberships.get())
+        visit=visit, actor=Actor.for_membership(visit.shift.nurse.memberships.get())
     )
 
 
@@ -166,7 +166,7 @@ def test_r4_status_back_to_1813_about_its_own_referral_goes_despite_a_refusal(ne
     coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, network.acute))
     referral = referral_from_1813(citizen, helpline_org, by=coordinator, external_id="1813-4711")
     _refuse(citizen, helpline_org, network.acute)
-    acute.referral_accept(referral=referral, by=coordinator)
+    acute.referral_accept(referral=referral, actor=coordinator)
 
     [message] = OutboundMessage.objects.filter(event=Event.REFERRAL_STATUS)
     assert outbox_deliver(message_pks=[message.pk]) == {message.pk: "acknowledged"}

@@ -69,16 +69,16 @@ def visit_scene(
         responsible_physician_phone="+4539000000",
         responsible_physician_organisation=gp,
         source_organisation=gp if source == Referral.Source.GP else None,
-        by=actor,
+        actor=actor,
     )
-    referral = referral_accept(referral=referral, by=actor)
+    referral = referral_accept(referral=referral, actor=actor)
     nurse, shift = factories.acute_nurse_on_shift()
-    visit = visit_assign(referral=referral, shift=shift, by=actor)
+    visit = visit_assign(referral=referral, shift=shift, actor=actor)
     if on_site:
         nurse_actor = Actor.for_membership(nurse)
-        visit = visit_accept(visit=visit, by=nurse_actor)
-        visit = visit_set_off(visit=visit, by=nurse_actor)
-        visit = visit_arrive(visit=visit, by=nurse_actor)
+        visit = visit_accept(visit=visit, actor=nurse_actor)
+        visit = visit_set_off(visit=visit, actor=nurse_actor)
+        visit = visit_arrive(visit=visit, actor=nurse_actor)
     return Scene(person, gp, physician, nurse, coordinator, referral, visit)
 
 

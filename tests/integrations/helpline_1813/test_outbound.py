@@ -23,7 +23,7 @@ def test_r11_a_declined_1813_referral_tells_1813_why() -> None:
     coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, f.acute_function()))
     referral = referral_from_1813(f.citizen(), helpline, by=coordinator, external_id="1813-4712")
 
-    acute.referral_decline(referral=referral, reason="Borgeren er indlagt", by=coordinator)
+    acute.referral_decline(referral=referral, reason="Borgeren er indlagt", actor=coordinator)
 
     [message] = OutboundMessage.objects.filter(event=Event.REFERRAL_STATUS)
     assert message.partner == partner

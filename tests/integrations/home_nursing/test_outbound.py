@@ -30,7 +30,7 @@ def test_r11_the_hand_back_goes_to_the_home_nursing_of_the_citizens_own_municipa
         episode=referral.episode,
         outcome=Outcome.HANDED_BACK,
         note="Væskebehandlet; drikker nu selv",
-        by=Actor.for_membership(coordinator),
+        actor=Actor.for_membership(coordinator),
     )
 
     [message] = OutboundMessage.objects.filter(event=Event.CARE_COMMUNICATION)

@@ -64,7 +64,7 @@ def test_r12_an_admission_holds_the_citizens_open_referrals_and_a_discharge_resu
     assert (
         acute.dispatch_auto_assign(
             referral=Referral.objects.get(pk=untriaged.pk),
-            by=Actor.for_membership(coordinator),
+            actor=Actor.for_membership(coordinator),
         )
         is None
     )

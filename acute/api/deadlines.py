@@ -1,0 +1,76 @@
+"""Deadline warnings (R10) for the coordinator, and the trial's follow-up
+figures on deadlines met (aggregates only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from acute import selectors, services
+from acute.api.roles import COORDINATOR, FIGURE_READERS
+from acute.models import DeadlineWarning
+from core.api import actor_of, valid
+from core.errors import NotFoundOrNotAllowed
+
+
+class WarningListView(APIView):
+    permission_classes = [COORDINATOR]
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": w.pk,
+                        "kind": w.kind,
+                        "referral": w.referral_id,
+                        "urgency": w.referral.urgency,
+                        "deadline_at": w.referral.deadline_at,
+                        "raised_at": w.raised_at,
+                        "detail": w.detail,
+                    }
+                    for w in selectors.warnings_open()[:200]
+                ]
+            }
+        )
+
+
+class WarningAcknowledgeView(APIView):
+    permission_classes = [COORDINATOR]
+
+    def post(self, request: Request, pk: int) -> Response:
+        warning = DeadlineWarning.objects.filter(pk=pk).first()
+        if warning is None:
+            raise NotFoundOrNotAllowed()
+        warning = services.warning_acknowledge(warning=warning, actor=actor_of(request))
+        return Response({"id": warning.pk, "acknowledged_at": warning.acknowledged_at})
+
+
+class FiguresIn(serializers.Serializer[Any]):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    period = serializers.ChoiceField(choices=["day", "month"], default="day")
+    output = serializers.ChoiceField(choices=["json", "csv"], default="json")
+
+
+class FiguresView(APIView):
+    """The trial's follow-up figures (aggregates only), as JSON or CSV
+    (``?output=csv``). Coordinators and analysts."""
+
+    permission_classes = [FIGURE_READERS]
+
+    def get(self, request: Request) -> Response | HttpResponse:
+        data = valid(FiguresIn, request.query_params)
+        rows = selectors.figures(start=data["start"], end=data["end"], period=data["period"])
+        if data["output"] == "csv":
+            response = HttpResponse(selectors.figures_csv(rows), content_type="text/csv")
+            response["Content-Disposition"] = (
+                f'attachment; filename="acute-figures-{data["start"]}-{data["end"]}.csv"'
+            )
+            return response
+        return Response({"period": data["period"], "results": rows})

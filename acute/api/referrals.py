@@ -1,0 +1,187 @@
+"""Referrals in the JSON API: the coordinator's board and new referrals
+(``referral_intake``), triage, ranked suggestions and assigning a nurse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from acute import selectors, services
+from acute.api.output import hold_out, referral_out, visit_out
+from acute.api.roles import CLINICAL_READERS, COORDINATOR, REFERRERS, per_method
+from acute.models import NurseShift, Referral, Skill, Urgency, Visit
+from consent.audit.services import Action
+from core.api import actor_of, valid
+from core.errors import NotFoundOrNotAllowed
+
+
+class ReferralIn(serializers.Serializer[Any]):
+    citizen_id = serializers.IntegerField(required=False, min_value=1)
+    cpr = serializers.RegexField(r"^[0-9]{10}$", required=False)
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=Referral.Source.choices, required=False
+    )
+    referrer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    referrer_phone = serializers.CharField(max_length=32, allow_blank=True, default="")
+    reason = serializers.CharField(allow_blank=True, default="")
+    clinical_picture = serializers.CharField(allow_blank=True, default="")
+    requested_actions = serializers.CharField(allow_blank=True, default="")
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    responsible_physician_name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    responsible_physician_phone = serializers.CharField(max_length=32, allow_blank=True, default="")
+    required_skills = serializers.ListField(
+        child=serializers.ChoiceField(choices=Skill.choices), default=list, max_length=10
+    )
+    external_id = serializers.CharField(max_length=100, allow_blank=True, default="")
+
+
+class ReferralListView(APIView):
+    """``GET``: the coordinator board. ``POST``: a new referral — the coordinator
+    types in a phone referral; a GP, 1813/hospital physician or home nurse uses
+    the short form."""
+
+    permission_classes = [per_method(GET=COORDINATOR, POST=REFERRERS)]
+
+    def get(self, request: Request) -> Response:
+        rows = selectors.referral_board(
+            actor=actor_of(request), status=request.query_params.get("status", "")
+        )
+        return Response({"results": [referral_out(r) for r in rows]})
+
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        referral = services.referral_intake(actor=actor, **valid(ReferralIn, request.data))
+        # A receipt only: the referrer gave the citizen's data, and reading more
+        # (name, address) would need the gate.
+        return Response(
+            {
+                "id": referral.pk,
+                "episode": referral.episode_id,
+                "citizen": referral.citizen_id,
+                "source": referral.source,
+                "channel": referral.channel,
+                "urgency": referral.urgency,
+                "deadline_at": referral.deadline_at,
+                "status": referral.status,
+            },
+            status=201,
+        )
+
+
+class ReferralDetailView(APIView):
+    permission_classes = [CLINICAL_READERS]
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(
+            referral_out(selectors.referral_get(actor=actor_of(request), referral_id=pk))
+        )
+
+
+class DeclineIn(serializers.Serializer[Any]):
+    reason = serializers.CharField(allow_blank=True, default="")
+
+
+class ReferralTriageView(APIView):
+    """``POST .../accept`` or ``.../decline`` with ``{"reason"}``."""
+
+    permission_classes = [COORDINATOR]
+    decision = ""
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        referral = selectors.referral_get(actor=actor, referral_id=pk, action=Action.UPDATE)
+        if self.decision == "accept":
+            referral = services.referral_accept(referral=referral, actor=actor)
+        else:
+            reason = valid(DeclineIn, request.data)["reason"]
+            referral = services.referral_decline(referral=referral, reason=reason, actor=actor)
+        return Response(referral_out(referral))
+
+
+class SuggestionsView(APIView):
+    """Ranked nurses for a referral (*forslag*), best first."""
+
+    permission_classes = [COORDINATOR]
+
+    def get(self, request: Request, pk: int) -> Response:
+        referral = selectors.referral_get(actor=actor_of(request), referral_id=pk)
+        ranked = selectors.dispatch_rank(referral=referral)
+        return Response(
+            {
+                "referral": referral.pk,
+                "deadline_at": referral.deadline_at,
+                # On hold, an assignment needs ``hold_override_reason`` (R12).
+                "on_hold": hold_out(referral),
+                "results": [
+                    {
+                        "rank": index + 1,
+                        "shift": s.shift_id,
+                        "nurse": {"id": s.nurse_id, "name": s.name},
+                        "status": s.status,
+                        "travel_minutes": s.travel_minutes,
+                        "travel_km": s.travel_km,
+                        "estimated_arrival_at": s.estimated_arrival_at,
+                        "slack_minutes": s.slack_minutes,
+                        "meets_deadline": s.meets_deadline,
+                        "load": s.load,
+                        "max_load": s.max_load,
+                        "continuity": s.continuity,
+                    }
+                    for index, s in enumerate(ranked)
+                ],
+            }
+        )
+
+
+class HoldOverrideIn(serializers.Serializer[Any]):
+    # Absent: an ordinary assignment, refused while the referral is on hold for
+    # a hospital admission. Given: the coordinator's reason for sending a nurse
+    # anyway (R12); the service refuses a blank one with its own code.
+    hold_override_reason = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, trim_whitespace=False
+    )
+
+
+class AssignIn(HoldOverrideIn):
+    shift = serializers.IntegerField(min_value=1)
+    replacing_visit = serializers.IntegerField(min_value=1, required=False)
+
+
+def shift_named(shift_id: int) -> NurseShift:
+    """The shift a coordinator names for a visit (staff data, no gate)."""
+    shift = NurseShift.objects.filter(pk=shift_id).first()
+    if shift is None:
+        raise NotFoundOrNotAllowed("shift.not_found", "No such shift.", field="shift")
+    return shift
+
+
+class AssignView(APIView):
+    """Assign (or with ``replacing_visit``, reassign) a nurse from the list; with
+    ``hold_override_reason`` also to a referral on hold for a hospital admission (R12)."""
+
+    permission_classes = [COORDINATOR]
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        data = valid(AssignIn, request.data)
+        referral = selectors.referral_get(actor=actor, referral_id=pk, action=Action.UPDATE)
+        shift = shift_named(data["shift"])
+        replacing = None
+        if "replacing_visit" in data:
+            replacing = Visit.objects.filter(pk=data["replacing_visit"], referral=referral).first()
+            if replacing is None:
+                raise NotFoundOrNotAllowed(
+                    "visit.not_found", "No such visit on this referral.", field="replacing_visit"
+                )
+        visit = services.visit_assign(
+            referral=referral,
+            shift=shift,
+            actor=actor,
+            replacing=replacing,
+            hold_override_reason=data.get("hold_override_reason"),
+        )
+        return Response(visit_out(visit), status=201)

@@ -1,0 +1,95 @@
+"""Nurse shifts in the JSON API: the rota, the nurse's status and position."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from acute import selectors, services
+from acute.api.output import shift_out
+from acute.api.roles import COORDINATOR, NURSE
+from acute.models import NurseShift, Skill, Visit
+from core.api import actor_of, valid
+from core.errors import NotFoundOrNotAllowed
+from core.models import Role, User
+from core.permissions import roles
+
+
+class ShiftIn(serializers.Serializer[Any]):
+    nurse = serializers.IntegerField(min_value=1)
+    kind = serializers.ChoiceField(choices=NurseShift.Kind.choices)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    skills = serializers.ListField(child=serializers.ChoiceField(choices=Skill.choices))
+    max_load = serializers.IntegerField(min_value=1, max_value=10, default=3)
+    base_name = serializers.CharField(max_length=100)
+    base_latitude = serializers.FloatField(min_value=-90, max_value=90)
+    base_longitude = serializers.FloatField(min_value=-180, max_value=180)
+
+
+class ShiftListView(APIView):
+    """``GET``: nurses on shift now with their load. ``POST``: put a nurse on the rota."""
+
+    permission_classes = [COORDINATOR]
+
+    def get(self, request: Request) -> Response:
+        shifts = selectors.shifts_on().annotate(
+            load=Count("visits", filter=Q(visits__status__in=Visit.ACTIVE_STATUSES))
+        )
+        return Response({"results": [shift_out(s, s.load) for s in shifts]})
+
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        data = valid(ShiftIn, request.data)
+        nurse = User.objects.filter(pk=data.pop("nurse")).first()
+        if nurse is None or actor.organisation is None:
+            raise NotFoundOrNotAllowed("shift.nurse_unknown", "No such nurse.", field="nurse")
+        shift = services.shift_create(
+            nurse=nurse, acute_function=actor.organisation, **data, actor=actor
+        )
+        return Response(shift_out(shift, 0), status=201)
+
+
+class ShiftStatusIn(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=NurseShift.Status.choices)
+
+
+class PositionIn(serializers.Serializer[Any]):
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+
+
+class ShiftStatusView(APIView):
+    """The nurse sets her status; the coordinator may too."""
+
+    permission_classes = [roles(Role.ACUTE_NURSE, Role.COORDINATOR)]
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        shift = NurseShift.objects.select_related("nurse").filter(pk=pk).first()
+        if shift is None:
+            raise NotFoundOrNotAllowed()
+        status = valid(ShiftStatusIn, request.data)["status"]
+        return Response(
+            shift_out(services.shift_status_set(shift=shift, status=status, actor=actor))
+        )
+
+
+class ShiftPositionView(APIView):
+    """The tablet reports the nurse's position."""
+
+    permission_classes = [NURSE]
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        shift = NurseShift.objects.select_related("nurse").filter(pk=pk).first()
+        if shift is None:
+            raise NotFoundOrNotAllowed()
+        data = valid(PositionIn, request.data)
+        shift = services.shift_position_report(shift=shift, actor=actor, **data)
+        return Response(shift_out(shift))

@@ -1,0 +1,189 @@
+"""Visits and episodes in the JSON API: the nurse's own visits and their steps,
+notes and vital signs; the coordinator's withdrawal, follow-ups and the end of
+an episode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from acute import selectors, services
+from acute.api.output import citizen_summary, visit_out
+from acute.api.referrals import DeclineIn, HoldOverrideIn, shift_named
+from acute.api.roles import CLINICAL_READERS, COORDINATOR, NURSE, per_method
+from acute.fhir import observation_resource
+from acute.models import Outcome, VitalSign
+from consent.audit.services import Action
+from core.api import actor_of, valid
+
+
+class VisitListView(APIView):
+    """The nurse's own unfinished visits, for her tablet."""
+
+    permission_classes = [NURSE]
+
+    def get(self, request: Request) -> Response:
+        rows = selectors.nurse_visits(actor=actor_of(request))
+        return Response(
+            {"results": [{**visit_out(v), "citizen": citizen_summary(v.citizen)} for v in rows]}
+        )
+
+
+class VisitDetailView(APIView):
+    permission_classes = [CLINICAL_READERS]
+
+    def get(self, request: Request, pk: int) -> Response:
+        visit = selectors.visit_get(actor=actor_of(request), visit_id=pk)
+        return Response({**visit_out(visit), "citizen": citizen_summary(visit.citizen)})
+
+
+class CompleteIn(serializers.Serializer[Any]):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    assessment = serializers.CharField(allow_blank=True, default="")
+    note = serializers.CharField(allow_blank=True, default="")
+    close_episode = serializers.BooleanField(default=True)
+
+
+class VisitStepView(APIView):
+    """The nurse moves her visit on: ``accept``, ``decline``, ``en-route``,
+    ``on-site``, ``complete``."""
+
+    permission_classes = [NURSE]
+    step = ""
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        visit = selectors.visit_get(actor=actor, visit_id=pk, action=Action.UPDATE)
+        if self.step == "accept":
+            visit = services.visit_accept(visit=visit, actor=actor)
+        elif self.step == "decline":
+            reason = valid(DeclineIn, request.data)["reason"]
+            visit = services.visit_decline(visit=visit, reason=reason, actor=actor)
+        elif self.step == "en-route":
+            visit = services.visit_set_off(visit=visit, actor=actor)
+        elif self.step == "on-site":
+            visit = services.visit_arrive(visit=visit, actor=actor)
+        else:
+            data = valid(CompleteIn, request.data)
+            visit = services.visit_complete(visit=visit, **data, actor=actor)
+        return Response(visit_out(visit))
+
+
+class WithdrawView(APIView):
+    permission_classes = [COORDINATOR]
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        visit = selectors.visit_get(actor=actor, visit_id=pk, action=Action.UPDATE)
+        note = valid(DeclineIn, request.data)["reason"]
+        return Response(visit_out(services.visit_withdraw(visit=visit, note=note, actor=actor)))
+
+
+class NoteIn(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=["assessment", "note"], default="note")
+    text = serializers.CharField(allow_blank=True, max_length=10000)
+
+
+class VisitNoteView(APIView):
+    permission_classes = [NURSE]
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        data = valid(NoteIn, request.data)
+        visit = selectors.visit_get(actor=actor, visit_id=pk, action=Action.UPDATE)
+        note = services.visit_note_add(
+            visit=visit, kind=data["kind"], text=data["text"], actor=actor
+        )
+        return Response(
+            {"id": note.pk, "kind": note.kind, "text": note.text, "written_at": note.written_at},
+            status=201,
+        )
+
+
+class MeasurementIn(serializers.Serializer[Any]):
+    code = serializers.ChoiceField(choices=VitalSign.Code.choices)
+    value = serializers.DecimalField(max_digits=6, decimal_places=1)
+
+
+class VitalSignsIn(serializers.Serializer[Any]):
+    measurements = MeasurementIn(many=True, allow_empty=False, max_length=20)  # type: ignore[call-arg]
+    measured_at = serializers.DateTimeField(required=False)
+
+
+class VitalSignsView(APIView):
+    """``POST``: the nurse records vital signs. ``GET``: them as FHIR Observations."""
+
+    permission_classes = [per_method(GET=CLINICAL_READERS, POST=NURSE)]
+
+    def get(self, request: Request, pk: int) -> Response:
+        visit = selectors.visit_get(actor=actor_of(request), visit_id=pk)
+        return Response(
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [
+                    {"resource": observation_resource(s, citizen_id=visit.citizen_id)}
+                    for s in visit.vital_signs.all()
+                ],
+            }
+        )
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        data = valid(VitalSignsIn, request.data)
+        visit = selectors.visit_get(actor=actor, visit_id=pk, action=Action.UPDATE)
+        created = services.vital_signs_record(
+            visit=visit,
+            measurements=[(m["code"], m["value"]) for m in data["measurements"]],
+            measured_at=data.get("measured_at"),
+            actor=actor,
+        )
+        return Response(
+            {"results": [observation_resource(s, citizen_id=visit.citizen_id) for s in created]},
+            status=201,
+        )
+
+
+class FollowUpIn(HoldOverrideIn):
+    shift = serializers.IntegerField(min_value=1)
+    planned_for = serializers.DateTimeField()
+
+
+class FollowUpView(APIView):
+    permission_classes = [COORDINATOR]
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        data = valid(FollowUpIn, request.data)
+        episode = selectors.episode_get(actor=actor, episode_id=pk, action=Action.UPDATE)
+        shift = shift_named(data["shift"])
+        visit = services.visit_plan_follow_up(
+            episode=episode,
+            shift=shift,
+            planned_for=data["planned_for"],
+            actor=actor,
+            hold_override_reason=data.get("hold_override_reason"),
+        )
+        return Response(visit_out(visit), status=201)
+
+
+class EpisodeCompleteIn(serializers.Serializer[Any]):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    note = serializers.CharField(allow_blank=True, default="")
+
+
+class EpisodeCompleteView(APIView):
+    """The coordinator closes an episode (e.g. after a follow-up, or the citizen declined)."""
+
+    permission_classes = [COORDINATOR]
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        data = valid(EpisodeCompleteIn, request.data)
+        episode = selectors.episode_get(actor=actor, episode_id=pk, action=Action.UPDATE)
+        episode = services.episode_complete(episode=episode, **data, actor=actor)
+        return Response({"id": episode.pk, "status": episode.status, "outcome": episode.outcome})

@@ -1,0 +1,42 @@
+"""Reads of the acute function, one module per use: records through the gate
+(``records``), the coordinator's board (``board``), the nurse's tablet
+(``tablet``), nurses on shift (``nurses``), ranking for dispatch
+(``dispatch``) and the follow-up figures (``figures``).
+
+Every name is importable from ``acute.selectors`` as well.
+"""
+
+from acute.selectors.board import BOARD_LIMIT, referral_board, warnings_open
+from acute.selectors.dispatch import dispatch_rank, need_for
+from acute.selectors.figures import FIGURE_COLUMNS, PERIODS, figures, figures_csv
+from acute.selectors.nurses import nurse_on_shift, nurse_states, shifts_on
+from acute.selectors.records import CATEGORY, episode_get, referral_get, visit_get
+from acute.selectors.tablet import (
+    VISIT_WARNING_KINDS,
+    VisitWarning,
+    nurse_visit_warnings,
+    nurse_visits,
+)
+
+__all__ = [
+    "BOARD_LIMIT",
+    "CATEGORY",
+    "FIGURE_COLUMNS",
+    "PERIODS",
+    "VISIT_WARNING_KINDS",
+    "VisitWarning",
+    "dispatch_rank",
+    "episode_get",
+    "figures",
+    "figures_csv",
+    "need_for",
+    "nurse_on_shift",
+    "nurse_states",
+    "nurse_visit_warnings",
+    "nurse_visits",
+    "referral_board",
+    "referral_get",
+    "shifts_on",
+    "visit_get",
+    "warnings_open",
+]

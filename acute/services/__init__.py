@@ -1,0 +1,90 @@
+"""Every write of the acute function, one module per use case: referrals
+coming in (``referrals``), triage (``triage``), nurse shifts (``shifts``),
+dispatch (``dispatch``), the visit's state machine (``visits``), what the
+nurse documents (``documentation``) and re-sent tablet forms
+(``submissions``), follow-ups and the end of an episode (``episodes``), the
+deadline watch (``deadlines``), and hospital admissions (``admissions``).
+
+Services are keyword-only and atomic, and take the ``actor`` who acts. Each
+records its audit entry inside its own transaction and sends the domain
+signals of ``acute.signals`` there too, so receivers' outbox rows commit with
+the event. Who may call a service is decided by the API's role check; the
+service itself checks what only it can know (the nurse is the assigned one,
+the transition is in order).
+
+Every name is importable from ``acute.services`` as well.
+"""
+
+from acute.selectors import dispatch_rank, nurse_on_shift, nurse_states
+from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE
+from acute.services.admissions import (
+    HOLD_HOSPITAL_ADMISSION,
+    HOLD_OVERRIDE_REASON_MAX_LENGTH,
+    referrals_hold_for_admission,
+    referrals_resume_after_discharge,
+)
+from acute.services.deadlines import deadline_watch, warning_acknowledge
+from acute.services.dispatch import dispatch_auto_assign, visit_assign
+from acute.services.documentation import VITAL_SIGN_UNITS, visit_note_add, vital_signs_record
+from acute.services.episodes import episode_complete, visit_plan_follow_up
+from acute.services.referrals import (
+    SOURCE_BY_KIND,
+    acute_function_for,
+    referral_create,
+    referral_intake,
+)
+from acute.services.shifts import shift_create, shift_position_report, shift_status_set
+from acute.services.submissions import CLIENT_REF_SHAPE, SubmissionResult, visit_submission_once
+from acute.services.triage import referral_accept, referral_decline
+from acute.services.visits import (
+    TRANSITIONS,
+    visit_accept,
+    visit_arrive,
+    visit_complete,
+    visit_decline,
+    visit_set_off,
+    visit_withdraw,
+    visits_expire_unanswered,
+)
+
+__all__ = [
+    "CLIENT_REF_SHAPE",
+    "EPISODE_SOURCE",
+    "HOLD_HOSPITAL_ADMISSION",
+    "HOLD_OVERRIDE_REASON_MAX_LENGTH",
+    "SOURCE_BY_KIND",
+    "TRANSITIONS",
+    "VISIT_SOURCE",
+    "VITAL_SIGN_UNITS",
+    "SubmissionResult",
+    "acute_function_for",
+    "deadline_watch",
+    "dispatch_auto_assign",
+    # Reads, in ``acute.selectors``; still importable from here for older callers.
+    "dispatch_rank",
+    "episode_complete",
+    "nurse_on_shift",
+    "nurse_states",
+    "referral_accept",
+    "referral_create",
+    "referral_decline",
+    "referral_intake",
+    "referrals_hold_for_admission",
+    "referrals_resume_after_discharge",
+    "shift_create",
+    "shift_position_report",
+    "shift_status_set",
+    "visit_accept",
+    "visit_arrive",
+    "visit_assign",
+    "visit_complete",
+    "visit_decline",
+    "visit_note_add",
+    "visit_plan_follow_up",
+    "visit_set_off",
+    "visit_submission_once",
+    "visit_withdraw",
+    "visits_expire_unanswered",
+    "vital_signs_record",
+    "warning_acknowledge",
+]

@@ -1,0 +1,116 @@
+"""What every write of the acute function shares: its audit entry (R9), required
+text, and the row locks on a referral and a visit.
+
+For the use-case modules beside it only; nothing here is re-exported.
+"""
+
+from __future__ import annotations
+
+from acute.models import Referral, Visit
+from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Outcome as AuditOutcome
+from core.actors import Actor
+from core.errors import InvalidInput
+
+# The care relationships an episode (the acute function) and a visit (the
+# nurse) open are found again by these sources when they end.
+EPISODE_SOURCE = "acute.episode"
+VISIT_SOURCE = "acute.visit"
+
+
+def audit(
+    *,
+    actor: Actor,
+    action: str,
+    citizen_id: int | None,
+    resource_type: str,
+    resource_id: object = "",
+    detail: dict[str, object] | None = None,
+    reason_code: str = "acute_function",
+    outcome: str = AuditOutcome.PERMITTED,
+) -> None:
+    """One audit entry for the acute function's own work: its purpose is treatment."""
+    audit_record(
+        actor=actor,
+        action=action,
+        purpose=Purpose.TREATMENT,
+        citizen_id=citizen_id,
+        outcome=outcome,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        reason_code=reason_code,
+        detail=detail,
+    )
+
+
+def creation_refused_audit(
+    *,
+    actor: Actor,
+    citizen_id: int | None,
+    resource_type: str,
+    reason_code: str,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """A refused attempt to create something for a citizen is audited too (R9)."""
+    audit(
+        actor=actor,
+        action=Action.CREATE,
+        citizen_id=citizen_id,
+        outcome=AuditOutcome.DENIED,
+        resource_type=resource_type,
+        reason_code=reason_code,
+        detail=detail,
+    )
+
+
+def visit_audit(
+    visit: Visit,
+    actor: Actor,
+    detail: dict[str, object],
+    *,
+    action: str = Action.UPDATE,
+    resource_type: str = "Encounter",
+    reason_code: str = "acute_function",
+) -> None:
+    """The audit entry of a write on a visit: its step, or what was documented."""
+    audit(
+        actor=actor,
+        action=action,
+        citizen_id=visit.citizen_id,
+        resource_type=resource_type,
+        resource_id=f"visit-{visit.pk}",
+        detail=detail,
+        reason_code=reason_code,
+    )
+
+
+def referral_audit(
+    referral: Referral, actor: Actor, detail: dict[str, object], *, action: str = Action.UPDATE
+) -> None:
+    """The audit entry of a write on a referral (FHIR ServiceRequest)."""
+    audit(
+        actor=actor,
+        action=action,
+        citizen_id=referral.citizen_id,
+        resource_type="ServiceRequest",
+        resource_id=referral.pk,
+        detail=detail,
+    )
+
+
+def required_text(
+    value: str, *, code: str, field: str, message: str, rule: str | None = None
+) -> str:
+    """``value`` stripped; blank is refused with ``code`` on ``field``."""
+    cleaned = (value or "").strip()
+    if not cleaned:
+        raise InvalidInput(code, message, field=field, rule=rule)
+    return cleaned
+
+
+def referral_lock(referral: Referral) -> Referral:
+    return Referral.objects.select_for_update().select_related("citizen").get(pk=referral.pk)
+
+
+def visit_lock(visit: Visit) -> Visit:
+    return Visit.objects.select_for_update().select_related("citizen").get(pk=visit.pk)

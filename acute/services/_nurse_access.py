@@ -1,0 +1,68 @@
+"""A nurse sees a citizen while she has a visit there (R1): the care
+relationship opens when a visit is assigned and ends when it is cancelled.
+
+For the use-case modules beside it (dispatch, visits, episodes); nothing here
+is re-exported.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from acute.models import NurseShift, Referral, Visit
+from acute.services._common import VISIT_SOURCE, visit_audit
+from acute.services.admissions import hold_audit_detail
+from consent.audit.services import Action
+from consent.models import CareRelationship
+from consent.services import care_relationship_close, care_relationship_open
+from core.actors import Actor
+from core.validation import full_clean_or_raise
+
+
+def visit_send(
+    *,
+    visit: Visit,
+    shift: NurseShift,
+    actor: Actor,
+    held: Referral | None,
+    detail: dict[str, object],
+) -> Visit:
+    """Save a new visit (first or follow-up), open the nurse's access through
+    it and record the assignment, with the hold it overrides (R12) if ``held``.
+    Call inside the assigning transaction."""
+    full_clean_or_raise(visit, code="visit.invalid")
+    visit.save(force_insert=True)
+    care_relationship_open(
+        citizen=visit.citizen,
+        organisation=shift.acute_function,
+        user=shift.nurse,
+        basis=CareRelationship.Basis.VISIT,
+        source_type=VISIT_SOURCE,
+        source_id=str(visit.pk),
+    )
+    override_reason = visit.hold_override_reason
+    visit_audit(
+        visit,
+        actor,
+        {**detail, "nurse": shift.nurse_id, **hold_audit_detail(held, override_reason)},
+        action=Action.CREATE,
+        resource_type="Task",
+        reason_code="hold_override" if override_reason else "acute_function",
+    )
+    return visit
+
+
+def visit_cancel_locked(visit: Visit, *, reason: str, note: str, actor: Actor) -> None:
+    """Cancel a visit already locked by the caller and end the nurse's access through it."""
+    visit.status = Visit.Status.CANCELLED
+    visit.cancelled_at = timezone.now()
+    visit.cancel_reason = reason
+    visit.cancel_note = note
+    visit.save(update_fields=["status", "cancelled_at", "cancel_reason", "cancel_note"])
+    care_relationship_close(source_type=VISIT_SOURCE, source_id=str(visit.pk), user=visit.nurse)
+    if not Visit.objects.filter(shift_id=visit.shift_id, status__in=Visit.ACTIVE_STATUSES).exists():
+        NurseShift.objects.filter(
+            pk=visit.shift_id,
+            status__in=[NurseShift.Status.EN_ROUTE, NurseShift.Status.ON_VISIT],
+        ).update(status=NurseShift.Status.AVAILABLE, status_changed_at=timezone.now())
+    visit_audit(visit, actor, {"step": f"cancelled:{reason}"})

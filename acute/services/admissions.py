@@ -1,0 +1,168 @@
+"""Hospital admission and discharge (R12): referrals put on hold (*sat i bero*)
+while the citizen is admitted and resumed when she comes home, and the
+coordinator's stated reason for sending a nurse anyway, checked wherever a
+nurse is sent (dispatch and follow-ups).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acute.models import DeadlineWarning, Referral, Visit
+from acute.services._common import creation_refused_audit, referral_audit
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput, PlatformError
+from core.logging import scrub
+
+HOLD_HOSPITAL_ADMISSION = "hospital_admission"
+HOLD_OVERRIDE_REASON_MAX_LENGTH = 500
+
+
+def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
+    """The hospital reports the citizen admitted: her referrals that no nurse
+    is on yet (awaiting triage, or accepted without an active visit) are put on
+    hold (*sat i bero*) — kept, not declined — with an ``admitted`` warning on
+    the coordinator's board. Withdraw the visits first: a referral whose visit
+    was just withdrawn is then held too. Returns the held referrals' ids."""
+    now = timezone.now()
+    with transaction.atomic():
+        referrals = list(
+            Referral.objects.select_for_update()
+            .filter(
+                citizen_id=citizen_id,
+                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+                reached_at__isnull=True,
+                on_hold_since__isnull=True,
+            )
+            .exclude(visits__status__in=Visit.ACTIVE_STATUSES)
+            .order_by("pk")
+        )
+        for referral in referrals:
+            referral.on_hold_since = now
+            referral.on_hold_reason = HOLD_HOSPITAL_ADMISSION
+            referral.full_clean()
+            referral.save(update_fields=["on_hold_since", "on_hold_reason"])
+            # One row per referral and kind: a re-admission raises it again.
+            DeadlineWarning.objects.update_or_create(
+                referral=referral,
+                kind=DeadlineWarning.Kind.ADMITTED,
+                defaults={
+                    "raised_at": now,
+                    "detail": {"admission": admission},
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
+                },
+            )
+            referral_audit(referral, actor, {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION})
+    return [r.pk for r in referrals]
+
+
+def referrals_resume_after_discharge(*, citizen_id: int, actor: Actor) -> list[int]:
+    """The hospital reports the citizen discharged: referrals held for the
+    admission resume (deadline watch and dispatch take them again); the
+    board's ``admitted`` warning says when she came home."""
+    now = timezone.now()
+    with transaction.atomic():
+        referrals = list(
+            Referral.objects.select_for_update()
+            .filter(citizen_id=citizen_id, on_hold_reason=HOLD_HOSPITAL_ADMISSION)
+            .order_by("pk")
+        )
+        for referral in referrals:
+            referral.on_hold_since = None
+            referral.on_hold_reason = ""
+            referral.save(update_fields=["on_hold_since", "on_hold_reason"])
+            for warning in DeadlineWarning.objects.select_for_update().filter(
+                referral=referral, kind=DeadlineWarning.Kind.ADMITTED
+            ):
+                warning.detail = {**warning.detail, "discharged_at": now.isoformat()}
+                warning.save(update_fields=["detail"])
+            referral_audit(referral, actor, {"step": "resumed", "reason": "hospital_discharge"})
+    return [r.pk for r in referrals]
+
+
+# --- sending a nurse anyway ----------------------------------------------------
+
+
+def hold_override_check(*, held: Referral | None, reason: str | None) -> str:
+    """R12: while the citizen is admitted to hospital her referral is on hold,
+    and a nurse is sent only when the coordinator states why she should go
+    anyway. ``held`` is the locked referral on hold (``None`` when there is
+    none); ``reason`` is ``None`` when no override was asked for. Returns the
+    reason to keep on the visit, empty for an ordinary assignment: a reason
+    given for a referral no longer on hold (the discharge came first) is not
+    kept, since there is nothing left to override."""
+    if held is None:
+        return ""
+    if reason is None:
+        raise Conflict(
+            "referral.on_hold",
+            _(
+                "The citizen is admitted to hospital and the referral is on hold."
+                " Assign a nurse only with a reason for going anyway."
+            ),
+            rule="R12",
+        )
+    cleaned = reason.strip()
+    if not cleaned:
+        raise InvalidInput(
+            "referral.hold_override_reason_required",
+            _("Give the reason for sending a nurse although the citizen is admitted to hospital."),
+            field="hold_override_reason",
+            rule="R12",
+        )
+    if len(cleaned) > HOLD_OVERRIDE_REASON_MAX_LENGTH:
+        raise InvalidInput(
+            "referral.hold_override_reason_too_long",
+            _("Keep the reason to %(limit)d characters.")
+            % {"limit": HOLD_OVERRIDE_REASON_MAX_LENGTH},
+            field="hold_override_reason",
+            rule="R12",
+        )
+    # The reason is shown on the board and kept in the audit log: no CPR numbers there.
+    if scrub(cleaned) != cleaned:
+        raise InvalidInput(
+            "referral.hold_override_reason_cpr",
+            _("Write the reason without a CPR number."),
+            field="hold_override_reason",
+            rule="R12",
+        )
+    return cleaned
+
+
+def hold_audit_detail(held: Referral | None, reason: str) -> dict[str, object]:
+    """What the assignment's audit entry says about a hold it overrode."""
+    if held is None or not reason:
+        return {}
+    return {
+        "on_hold_since": held.on_hold_since,
+        "on_hold_reason": held.on_hold_reason,
+        "hold_override_reason": reason,
+    }
+
+
+@contextmanager
+def dispatch_transaction(
+    *, actor: Actor, citizen_id: int, detail: dict[str, object]
+) -> Iterator[None]:
+    """Send a nurse in one transaction. A refused assignment to a referral on
+    hold is a denied attempt (R9): it is recorded after the refused transaction
+    has rolled back, so it stays."""
+    try:
+        with transaction.atomic():
+            yield
+    except PlatformError as exc:
+        if exc.rule == "R12":
+            creation_refused_audit(
+                actor=actor,
+                citizen_id=citizen_id,
+                resource_type="Task",
+                reason_code=exc.code,
+                detail={"rule": exc.rule, **detail},
+            )
+        raise

@@ -1,0 +1,107 @@
+"""The deadline watch (R10): warnings raised before a referral's deadline is
+missed and when it has passed, and the coordinator's acknowledgement of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from acute.dispatch import Need, rank
+from acute.models import DeadlineWarning, Referral, Visit
+from acute.selectors import nurse_states
+from core.actors import Actor
+from core.errors import Conflict
+
+
+def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Beat job. For every open referral nobody has reached yet: warn when no
+    available nurse can arrive before the deadline (and nobody assigned will),
+    escalate once the deadline has passed. One warning row per kind; rows are
+    the coordinator board's to acknowledge."""
+    now = now or timezone.now()
+    margin = dt.timedelta(minutes=settings.ACUTE_AT_RISK_MARGIN_MINUTES)
+    counts = {"at_risk": 0, "overdue": 0}
+    pending = list(
+        # Untriaged referrals count too: a deadline does not wait for triage.
+        Referral.objects.filter(
+            status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+            reached_at__isnull=True,
+            # In hospital: the board shows the hold instead.
+            on_hold_since__isnull=True,
+        )
+        .select_related("citizen")
+        .order_by("deadline_at")
+    )
+    if not pending:
+        return counts
+    existing = set(
+        DeadlineWarning.objects.filter(referral__in=pending).values_list("referral_id", "kind")
+    )
+    active_visits = {
+        v.referral_id: v
+        for v in Visit.objects.filter(referral__in=pending, status__in=Visit.ACTIVE_STATUSES)
+    }
+    states = nurse_states(now=now, available_only=True)
+    new_rows = []
+    for referral in pending:
+        if referral.deadline_at <= now:
+            if (referral.pk, DeadlineWarning.Kind.OVERDUE) not in existing:
+                new_rows.append(
+                    DeadlineWarning(
+                        referral=referral,
+                        kind=DeadlineWarning.Kind.OVERDUE,
+                        raised_at=now,
+                        detail={"deadline_at": referral.deadline_at.isoformat()},
+                    )
+                )
+                counts["overdue"] += 1
+            continue
+        if (referral.pk, DeadlineWarning.Kind.AT_RISK) in existing:
+            continue
+        visit = active_visits.get(referral.pk)
+        if (
+            visit is not None
+            and visit.estimated_arrival_at is not None
+            and visit.estimated_arrival_at + margin <= referral.deadline_at
+        ):
+            continue
+        need = Need(
+            latitude=float(referral.citizen.latitude),
+            longitude=float(referral.citizen.longitude),
+            deadline_at=referral.deadline_at - margin,
+            required_skills=frozenset(referral.required_skills),
+        )
+        ranked = rank(states, need, now=now, limit=1)
+        if ranked and ranked[0].meets_deadline:
+            continue
+        new_rows.append(
+            DeadlineWarning(
+                referral=referral,
+                kind=DeadlineWarning.Kind.AT_RISK,
+                raised_at=now,
+                detail={
+                    "deadline_at": referral.deadline_at.isoformat(),
+                    "best_arrival_at": ranked[0].estimated_arrival_at.isoformat()
+                    if ranked
+                    else None,
+                },
+            )
+        )
+        counts["at_risk"] += 1
+    DeadlineWarning.objects.bulk_create(new_rows, ignore_conflicts=True)
+    return counts
+
+
+def warning_acknowledge(*, warning: DeadlineWarning, actor: Actor) -> DeadlineWarning:
+    """The coordinator has seen the warning; it leaves the board."""
+    with transaction.atomic():
+        warning = DeadlineWarning.objects.select_for_update().get(pk=warning.pk)
+        if warning.acknowledged_at is not None:
+            raise Conflict("warning.already_acknowledged", "The warning is already acknowledged.")
+        warning.acknowledged_at = timezone.now()
+        warning.acknowledged_by = actor.user
+        warning.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return warning

@@ -1,0 +1,133 @@
+"""Dispatch: a nurse assigned to an accepted referral by the coordinator, or
+automatically to the best-ranked nurse (the rule is in ``acute.dispatch``, the
+ranking read in ``acute.selectors``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from acute.dispatch import rank
+from acute.models import NurseShift, Referral, Visit
+from acute.selectors import dispatch_rank, need_for, nurse_states
+from acute.services._common import referral_lock
+from acute.services._nurse_access import visit_cancel_locked, visit_send
+from acute.services.admissions import dispatch_transaction, hold_override_check
+from core.actors import Actor
+from core.errors import Conflict, PreconditionFailed
+
+
+def visit_assign(
+    *,
+    referral: Referral,
+    shift: NurseShift,
+    actor: Actor,
+    replacing: Visit | None = None,
+    hold_override_reason: str | None = None,
+) -> Visit:
+    """Assign a nurse to an accepted referral. Row locks on the referral and on the
+    shift make two coordinators assigning at once, or one nurse assigned twice at
+    once beyond her load, end with exactly one winner.
+
+    Every door that sends a nurse on a referral comes here (the coordinator's
+    API and board, reassignment, automatic dispatch), so this is where a
+    referral on hold for a hospital admission is refused (R12) unless
+    ``hold_override_reason`` says why a nurse goes anyway."""
+    now = timezone.now()
+    with dispatch_transaction(
+        actor=actor,
+        citizen_id=referral.citizen_id,
+        detail={"referral": referral.pk, "nurse": shift.nurse_id},
+    ):
+        referral = referral_lock(referral)
+        shift = NurseShift.objects.select_for_update().select_related("nurse").get(pk=shift.pk)
+        if referral.status != Referral.Status.ACCEPTED:
+            raise Conflict(
+                "referral.not_accepted",
+                "Only an accepted referral that is not closed can be dispatched.",
+            )
+        # Checked under the referral's row lock: an admission and a discharge
+        # change the hold under the same lock.
+        held = referral if referral.on_hold_since is not None else None
+        override_reason = hold_override_check(held=held, reason=hold_override_reason)
+        if replacing is not None:
+            _replaced_visit_cancel(replacing, referral=referral, actor=actor)
+        if Visit.objects.filter(referral=referral, status__in=Visit.ACTIVE_STATUSES).exists():
+            raise Conflict(
+                "referral.already_assigned",
+                "A nurse is already assigned to this referral.",
+            )
+        states = nurse_states(now=now, shift_ids=[shift.pk])
+        if not states:
+            raise PreconditionFailed("dispatch.not_on_shift", "The nurse is not on shift now.")
+        state = states[0]
+        need = need_for(referral)
+        if state.status in ("off", "on_break"):
+            raise PreconditionFailed("dispatch.not_available", "The nurse is off or on a break.")
+        if not need.required_skills <= state.skills:
+            raise PreconditionFailed(
+                "dispatch.missing_skills", "The nurse lacks a skill the referral requires."
+            )
+        if state.load >= state.max_load:
+            raise Conflict("dispatch.load_limit", "The nurse has reached her load limit.")
+        # The coordinator may choose a nurse who declined before: plan her arrival anyway.
+        ranked = rank([state], replace(need, excluded_nurses=frozenset()), now=now)
+        suggestion = ranked[0] if ranked else None
+        visit = Visit(
+            episode_id=referral.episode_id,
+            referral=referral,
+            citizen_id=referral.citizen_id,
+            kind=Visit.Kind.FIRST,
+            nurse=shift.nurse,
+            shift=shift,
+            assigned_at=now,
+            assigned_by=actor.user if actor.membership is not None and not actor.task else None,
+            respond_by=now + dt.timedelta(minutes=settings.ACUTE_ACCEPT_WITHIN_MINUTES),
+            estimated_arrival_at=suggestion.estimated_arrival_at if suggestion else None,
+            estimated_travel_km=suggestion.travel_km if suggestion else None,
+            hold_override_reason=override_reason,
+        )
+        return visit_send(
+            visit=visit, shift=shift, actor=actor, held=held, detail={"referral": referral.pk}
+        )
+
+
+def _replaced_visit_cancel(replacing: Visit, *, referral: Referral, actor: Actor) -> None:
+    """Reassignment: the visit it replaces is cancelled, unless the nurse is
+    already on her way or there."""
+    replacing = Visit.objects.select_for_update().get(pk=replacing.pk)
+    if replacing.referral_id != referral.pk or not replacing.is_active:
+        raise Conflict("visit.not_active", "That visit is no longer active.")
+    if replacing.status in (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE):
+        raise Conflict(
+            "visit.too_late_to_reassign",
+            "The nurse is already on her way or on site.",
+        )
+    visit_cancel_locked(replacing, reason=Visit.CancelReason.REASSIGNED, note="", actor=actor)
+
+
+def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
+    """Assign the best-ranked nurse; ``None`` when nobody is eligible (the board shows it).
+
+    Never a referral on hold for a hospital admission (R12): only a
+    coordinator, with a reason, sends a nurse to a citizen in hospital."""
+    # Asked of the database, not of the caller's copy, which may predate the admission.
+    if Referral.objects.filter(pk=referral.pk, on_hold_since__isnull=False).exists():
+        return None
+    for suggestion in dispatch_rank(referral=referral)[:5]:
+        shift = NurseShift.objects.get(pk=suggestion.shift_id)
+        try:
+            with transaction.atomic():
+                return visit_assign(referral=referral, shift=shift, actor=actor)
+        except Conflict as exc:
+            if exc.code in ("referral.already_assigned", "referral.on_hold"):
+                return None
+            continue  # she filled up meanwhile: try the next one
+        except PreconditionFailed:
+            continue
+    return None

@@ -1,0 +1,120 @@
+"""What the nurse documents on a visit once she is there: notes, the assessment
+(*vurdering*) and vital signs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from acute.models import Visit, VisitNote, VitalSign
+from acute.services._common import required_text, visit_audit, visit_lock
+from acute.services.visits import assigned_nurse_only
+from consent.audit.services import Action
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput
+from core.validation import full_clean_or_raise
+
+VITAL_SIGN_UNITS = {
+    VitalSign.Code.HEART_RATE: ("/min", 0, 300),
+    VitalSign.Code.RESPIRATORY_RATE: ("/min", 0, 80),
+    VitalSign.Code.OXYGEN_SATURATION: ("%", 0, 100),
+    VitalSign.Code.SYSTOLIC_BP: ("mm[Hg]", 0, 300),
+    VitalSign.Code.DIASTOLIC_BP: ("mm[Hg]", 0, 250),
+    VitalSign.Code.BODY_TEMPERATURE: ("Cel", 25, 45),
+}
+
+
+def _documenting_nurse(visit: Visit, actor: Actor) -> Visit:
+    visit = visit_lock(visit)
+    assigned_nurse_only(visit, actor)
+    if visit.status not in (Visit.Status.ON_SITE, Visit.Status.COMPLETED):
+        raise Conflict("visit.not_on_site", "Document on a visit once on site.", field="status")
+    return visit
+
+
+def visit_note_add(*, visit: Visit, kind: str, text: str, actor: Actor) -> VisitNote:
+    """An assessment or a note on the visit."""
+    if kind not in VisitNote.Kind.values:
+        raise InvalidInput("visit_note.kind_unknown", "Unknown note kind.", field="kind")
+    text = required_text(text, code="visit_note.empty", field="text", message="The note is empty.")
+    with transaction.atomic():
+        visit = _documenting_nurse(visit, actor)
+        note = VisitNote(visit=visit, kind=kind, text=text, written_by=visit.nurse)
+        full_clean_or_raise(note, code="visit_note.invalid")
+        note.save(force_insert=True)
+        if kind == VisitNote.Kind.ASSESSMENT:
+            visit.assessment = text
+            visit.save(update_fields=["assessment"])
+        visit_audit(visit, actor, {"note": kind}, action=Action.CREATE)
+    return note
+
+
+def vital_signs_record(
+    *,
+    visit: Visit,
+    measurements: Sequence[tuple[str, object]],
+    measured_at: dt.datetime | None = None,
+    actor: Actor,
+) -> list[VitalSign]:
+    """Vital signs measured on the visit, all or none."""
+    if not measurements:
+        raise InvalidInput("vital_signs.empty", "No measurements given.", field="measurements")
+    measured_at = measured_at or timezone.now()
+    if measured_at > timezone.now() + dt.timedelta(minutes=5):
+        raise InvalidInput(
+            "vital_signs.in_future", "Measurements cannot be in the future.", field="measured_at"
+        )
+    rows = [_measurement(index, code, raw) for index, (code, raw) in enumerate(measurements)]
+    with transaction.atomic():
+        visit = _documenting_nurse(visit, actor)
+        created = VitalSign.objects.bulk_create(
+            [
+                VitalSign(
+                    visit=visit,
+                    code=code,
+                    value=value,
+                    unit=unit,
+                    measured_at=measured_at,
+                    recorded_by=visit.nurse,
+                )
+                for code, value, unit in rows
+            ]
+        )
+        visit_audit(
+            visit,
+            actor,
+            {"codes": [code for code, _v, _u in rows]},
+            action=Action.CREATE,
+            resource_type="Observation",
+        )
+    return created
+
+
+def _measurement(index: int, code: str, raw: object) -> tuple[str, Decimal, str]:
+    """One measurement checked against its code's unit and range: (code, value, unit)."""
+    if code not in VITAL_SIGN_UNITS:
+        raise InvalidInput(
+            "vital_signs.code_unknown",
+            f"Unknown vital sign code; use one of {', '.join(VitalSign.Code.values)}.",
+            field=f"measurements[{index}].code",
+        )
+    unit, low, high = VITAL_SIGN_UNITS[VitalSign.Code(code)]
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        raise InvalidInput(
+            "vital_signs.value_invalid",
+            "The value must be a number.",
+            field=f"measurements[{index}].value",
+        ) from None
+    if not value.is_finite() or not (low <= value <= high):
+        raise InvalidInput(
+            "vital_signs.value_out_of_range",
+            f"The value must be between {low} and {high} {unit}.",
+            field=f"measurements[{index}].value",
+        )
+    return code, value.quantize(Decimal("0.1")), unit

@@ -1,0 +1,120 @@
+"""The acute episode (*forløb*) after the first visit: a follow-up visit in the
+same episode, and the end of the episode with its outcome and hand-back (R11)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from acute import signals
+from acute.models import Episode, NurseShift, Outcome, Referral, Visit
+from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE, audit
+from acute.services._nurse_access import visit_cancel_locked, visit_send
+from acute.services.admissions import dispatch_transaction, hold_override_check
+from consent.audit.services import Action
+from consent.services import care_relationship_close
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput, PreconditionFailed
+from core.validation import full_clean_or_raise
+
+
+def visit_plan_follow_up(
+    *,
+    episode: Episode,
+    shift: NurseShift,
+    planned_for: dt.datetime,
+    actor: Actor,
+    hold_override_reason: str | None = None,
+) -> Visit:
+    """A follow-up visit in the same episode, assigned to a nurse on a shift that
+    covers ``planned_for``. While a referral of the episode is on hold for a
+    hospital admission the citizen is not at home: refused as for a first
+    visit (R12) unless ``hold_override_reason`` says why a nurse goes anyway."""
+    with dispatch_transaction(
+        actor=actor,
+        citizen_id=episode.citizen_id,
+        detail={"episode": episode.pk, "nurse": shift.nurse_id},
+    ):
+        episode = Episode.objects.select_for_update().select_related("citizen").get(pk=episode.pk)
+        if episode.status != Episode.Status.OPEN:
+            raise Conflict("episode.closed", "The episode is closed.")
+        # Read, not locked: triage locks a referral before its episode, and this
+        # order the other way round could deadlock with it.
+        held = (
+            Referral.objects.filter(episode=episode, on_hold_since__isnull=False)
+            .order_by("pk")
+            .first()
+        )
+        override_reason = hold_override_check(held=held, reason=hold_override_reason)
+        shift = NurseShift.objects.select_for_update().select_related("nurse").get(pk=shift.pk)
+        if not (shift.starts_at <= planned_for < shift.ends_at):
+            raise PreconditionFailed(
+                "dispatch.not_on_shift", "The nurse's shift does not cover the planned time."
+            )
+        load = Visit.objects.filter(shift=shift, status__in=Visit.ACTIVE_STATUSES).count()
+        if load >= shift.max_load:
+            raise Conflict("dispatch.load_limit", "The nurse has reached her load limit.")
+        visit = Visit(
+            episode=episode,
+            referral=None,
+            citizen=episode.citizen,
+            kind=Visit.Kind.FOLLOW_UP,
+            nurse=shift.nurse,
+            shift=shift,
+            planned_for=planned_for,
+            assigned_by=actor.user,
+            respond_by=max(
+                timezone.now() + dt.timedelta(minutes=settings.ACUTE_ACCEPT_WITHIN_MINUTES),
+                planned_for,
+            ),
+            estimated_arrival_at=planned_for,
+            hold_override_reason=override_reason,
+        )
+        return visit_send(
+            visit=visit, shift=shift, actor=actor, held=held, detail={"follow_up": True}
+        )
+
+
+def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: Actor) -> Episode:
+    """End the episode with its outcome: referrals close, unfinished visits are
+    cancelled, care relationships end, and ``episode_completed`` carries the
+    hand-back (R11) and the referrer's message to the hand-off work."""
+    if outcome not in Outcome.values:
+        raise InvalidInput("episode.outcome_unknown", "Unknown outcome.", field="outcome")
+    with transaction.atomic():
+        episode = Episode.objects.select_for_update().get(pk=episode.pk)
+        if episode.status != Episode.Status.OPEN:
+            raise Conflict("episode.closed", "The episode is already closed.")
+        for visit in Visit.objects.select_for_update().filter(
+            episode=episode, status__in=Visit.ACTIVE_STATUSES
+        ):
+            visit_cancel_locked(
+                visit, reason=Visit.CancelReason.EPISODE_CLOSED, note="", actor=actor
+            )
+        now = timezone.now()
+        episode.status = Episode.Status.COMPLETED
+        episode.outcome = outcome
+        episode.outcome_note = note.strip()
+        episode.closed_at = now
+        episode.closed_by = actor.user
+        full_clean_or_raise(episode, code="episode.invalid")
+        episode.save(update_fields=["status", "outcome", "outcome_note", "closed_at", "closed_by"])
+        episode.referrals.filter(status=Referral.Status.ACCEPTED).update(
+            status=Referral.Status.CLOSED
+        )
+        care_relationship_close(source_type=EPISODE_SOURCE, source_id=str(episode.pk))
+        for visit_id in episode.visits.values_list("pk", flat=True):
+            care_relationship_close(source_type=VISIT_SOURCE, source_id=str(visit_id))
+        audit(
+            actor=actor,
+            action=Action.UPDATE,
+            citizen_id=episode.citizen_id,
+            resource_type="EpisodeOfCare",
+            resource_id=episode.pk,
+            detail={"outcome": outcome},
+        )
+        signals.episode_completed.send(sender=Episode, episode=episode, outcome=outcome, by=actor)
+    return episode

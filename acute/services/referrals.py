@@ -1,0 +1,286 @@
+"""Referrals (*henvisninger*) coming in: ``referral_intake`` for a member of
+staff at any door (the JSON API, ``POST /fhir/ServiceRequest``, the phone and
+short forms), ``referral_create`` for a referral whose citizen and source are
+already known (the intake, the partners' messages, demo data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from acute.deadlines import deadline_for
+from acute.models import Episode, Referral, Skill, Urgency
+from acute.services._common import (
+    EPISODE_SOURCE,
+    creation_refused_audit,
+    referral_audit,
+    required_text,
+)
+from consent.audit.services import Action
+from consent.models import CareRelationship
+from consent.services import care_relationship_open
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, InvalidInput, NotFoundOrNotAllowed, PreconditionFailed
+from core.models import Citizen, Organisation, Role
+from core.validation import full_clean_or_raise
+
+# The referral's source, from the organisation of a referrer using the short form.
+SOURCE_BY_KIND = {
+    Organisation.Kind.GP_PRACTICE: Referral.Source.GP,
+    Organisation.Kind.HELPLINE_1813: Referral.Source.HELPLINE_1813,
+    Organisation.Kind.HOSPITAL: Referral.Source.HOSPITAL,
+    Organisation.Kind.HOSPITAL_DEPARTMENT: Referral.Source.HOSPITAL,
+    Organisation.Kind.HOME_NURSING: Referral.Source.HOME_NURSING,
+    Organisation.Kind.MUNICIPALITY: Referral.Source.HOME_NURSING,
+}
+
+
+def acute_function_for(citizen: Citizen) -> Organisation:
+    """The joint acute function serving the citizen's municipality."""
+    organisation = (
+        Organisation.objects.filter(
+            kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True, serves=citizen.municipality_id
+        )
+        .order_by("pk")
+        .first()
+    )
+    if organisation is None:
+        raise PreconditionFailed(
+            "referral.municipality_not_served",
+            "The citizen's municipality does not take part in the joint acute function.",
+        )
+    return organisation
+
+
+def referral_intake(
+    *,
+    actor: Actor,
+    urgency: str,
+    citizen_id: int | None = None,
+    cpr: str = "",
+    source: str | None = None,
+    referrer_name: str = "",
+    referrer_phone: str = "",
+    reason: str = "",
+    clinical_picture: str = "",
+    requested_actions: str = "",
+    responsible_physician_name: str = "",
+    responsible_physician_phone: str = "",
+    required_skills: Sequence[str] = (),
+    external_id: str = "",
+    electronic: bool = False,
+) -> Referral:
+    """A referral from a member of staff. The coordinator types in a phone
+    referral and says who referred (``source``); a GP, a 1813 or hospital
+    physician or a home nurse refers with the short form, or ``electronic``
+    through FHIR, and the source is their organisation's kind. The citizen is
+    named by platform id or CPR number; an unknown one is refused and the
+    attempt audited (R9), without echoing the CPR number."""
+    if not citizen_id and not cpr:
+        raise InvalidInput(
+            "referral.citizen_required", "Give the citizen (citizen_id or cpr).", field="citizen"
+        )
+    organisation = actor.organisation
+    if actor.role == Role.COORDINATOR and not electronic:
+        if not source:
+            raise InvalidInput(
+                "referral.source_required", "Say who referred (gp, 1813, ...).", field="source"
+            )
+        channel, source_organisation = Referral.Channel.PHONE, None
+    else:
+        source = (
+            SOURCE_BY_KIND.get(Organisation.Kind(organisation.kind))
+            if organisation is not None
+            else None
+        )
+        if source is None or actor.role == Role.COORDINATOR:
+            raise Forbidden(
+                "referral.not_a_referrer",
+                "Your organisation does not refer to the acute function this way.",
+            )
+        channel = Referral.Channel.ELECTRONIC if electronic else Referral.Channel.FORM
+        source_organisation = organisation
+        referrer_name = referrer_name or (actor.user.display_name if actor.user else "")
+    citizen = _referred_citizen(actor=actor, citizen_id=citizen_id, cpr=cpr)
+    return referral_create(
+        citizen=citizen,
+        source=source,
+        channel=channel,
+        referrer_name=referrer_name,
+        referrer_phone=referrer_phone,
+        reason=reason,
+        clinical_picture=clinical_picture,
+        requested_actions=requested_actions,
+        urgency=urgency,
+        responsible_physician_name=responsible_physician_name,
+        responsible_physician_phone=responsible_physician_phone,
+        responsible_physician_organisation=source_organisation
+        if actor.role == Role.PHYSICIAN
+        else None,
+        source_organisation=source_organisation,
+        external_id=external_id if source_organisation else "",
+        required_skills=required_skills,
+        actor=actor,
+    )
+
+
+def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citizen:
+    qs = Citizen.objects.select_related("municipality")
+    citizen = qs.filter(pk=citizen_id).first() if citizen_id else qs.filter(cpr=cpr).first()
+    if citizen is None:
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=None,
+            resource_type="ServiceRequest",
+            reason_code="unknown_citizen",
+        )
+        raise NotFoundOrNotAllowed(
+            "referral.citizen_unknown",
+            "No citizen with that identity is registered; check the CPR number.",
+            field="citizen",
+        )
+    return citizen
+
+
+def referral_create(
+    *,
+    citizen: Citizen,
+    source: str,
+    channel: str,
+    referrer_name: str,
+    referrer_phone: str,
+    reason: str,
+    clinical_picture: str,
+    requested_actions: str,
+    urgency: str,
+    responsible_physician_name: str,
+    responsible_physician_phone: str,
+    responsible_physician_organisation: Organisation | None = None,
+    source_organisation: Organisation | None = None,
+    external_id: str = "",
+    required_skills: Sequence[str] = (),
+    actor: Actor,
+) -> Referral:
+    """Take in a referral (*henvisning*). It joins the citizen's open episode,
+    or opens one. A referral without the physician holding treatment
+    responsibility (*behandlingsansvar*) is refused. A resend with the same
+    ``external_id`` from the same organisation returns the first referral."""
+    physician_name = required_text(
+        responsible_physician_name,
+        code="referral.responsible_physician_required",
+        field="responsible_physician_name",
+        message="Name the physician holding treatment responsibility (behandlingsansvar).",
+    )
+    physician_phone = required_text(
+        responsible_physician_phone,
+        code="referral.responsible_physician_required",
+        field="responsible_physician_phone",
+        message="Give the phone number of the physician holding treatment responsibility.",
+    )
+    referrer_name = required_text(
+        referrer_name,
+        code="referral.referrer_required",
+        field="referrer_name",
+        message="Name the referrer.",
+    )
+    referrer_phone = required_text(
+        referrer_phone,
+        code="referral.callback_required",
+        field="referrer_phone",
+        message="Give a call-back number for the referrer.",
+    )
+    if urgency not in Urgency.values:
+        raise InvalidInput(
+            "referral.urgency_unknown",
+            f"Urgency must be one of {', '.join(Urgency.values)}.",
+            field="urgency",
+        )
+    unknown = sorted(set(required_skills) - set(Skill.values))
+    if unknown:
+        raise InvalidInput(
+            "referral.skill_unknown",
+            f"Unknown skills: {', '.join(unknown)}.",
+            field="required_skills",
+        )
+    if citizen.deceased_at is not None:
+        raise PreconditionFailed("referral.citizen_deceased", "The citizen is registered deceased.")
+    acute_function = acute_function_for(citizen)
+    external_id = (external_id or "").strip()
+    resent = _resent(source_organisation, external_id)
+    if resent is not None:
+        if resent.citizen_id != citizen.pk:
+            raise Conflict(
+                "referral.external_id_reused",
+                "This referral id was already used by your organisation for another citizen.",
+                field="external_id",
+            )
+        return resent
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # Serialise referrals for one citizen, so two at once join one episode.
+            Citizen.objects.select_for_update().filter(pk=citizen.pk).first()
+            episode = (
+                Episode.objects.select_for_update()
+                .filter(citizen=citizen, status=Episode.Status.OPEN)
+                .first()
+            )
+            if episode is None:
+                episode = Episode(citizen=citizen, municipality_id=citizen.municipality_id)
+                full_clean_or_raise(episode, code="episode.invalid")
+                episode.save(force_insert=True)
+            referral = Referral(
+                episode=episode,
+                citizen=citizen,
+                source=source,
+                channel=channel,
+                source_organisation=source_organisation,
+                external_id=external_id,
+                referrer_name=referrer_name,
+                referrer_phone=referrer_phone,
+                reason=reason.strip(),
+                clinical_picture=clinical_picture.strip(),
+                requested_actions=requested_actions.strip(),
+                required_skills=sorted(set(required_skills)),
+                urgency=urgency,
+                deadline_at=deadline_for(urgency, now),
+                responsible_physician_name=physician_name,
+                responsible_physician_phone=physician_phone,
+                responsible_physician_organisation=responsible_physician_organisation,
+                received_at=now,
+                created_by=actor.user,
+            )
+            full_clean_or_raise(referral, code="referral.invalid", exclude=["episode"])
+            referral.save(force_insert=True)
+            care_relationship_open(
+                citizen=citizen,
+                organisation=acute_function,
+                basis=CareRelationship.Basis.REFERRAL,
+                source_type=EPISODE_SOURCE,
+                source_id=str(episode.pk),
+            )
+            referral_audit(
+                referral,
+                actor,
+                {"source": source, "channel": channel, "episode": episode.pk},
+                action=Action.CREATE,
+            )
+    except IntegrityError:
+        # A concurrent resend with the same external id won the insert.
+        resent = _resent(source_organisation, external_id)
+        if resent is not None:
+            return resent
+        raise
+    return referral
+
+
+def _resent(source_organisation: Organisation | None, external_id: str) -> Referral | None:
+    """The referral this organisation already sent under ``external_id``, if any."""
+    if not external_id or source_organisation is None:
+        return None
+    return Referral.objects.filter(
+        source_organisation=source_organisation, external_id=external_id
+    ).first()

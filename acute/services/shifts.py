@@ -1,0 +1,123 @@
+"""Nurse shifts (*vagter*): the rota, the nurse's availability and where her
+tablet says she is."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from acute.models import NurseShift, Skill
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
+from core.models import Organisation, Role, User
+from core.validation import full_clean_or_raise
+
+
+def shift_create(
+    *,
+    nurse: User,
+    acute_function: Organisation,
+    kind: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    skills: Iterable[str],
+    base_name: str,
+    base_latitude: float,
+    base_longitude: float,
+    max_load: int = 3,
+    actor: Actor,
+) -> NurseShift:
+    """Put a nurse on the rota. She starts at the base; overlapping shifts are refused."""
+    skills = sorted(set(skills))
+    unknown = set(skills) - set(Skill.values)
+    if unknown:
+        raise InvalidInput("shift.skill_unknown", "Unknown skills.", field="skills")
+    if not nurse.memberships.filter(
+        organisation=acute_function, role=Role.ACUTE_NURSE, is_active=True
+    ).exists():
+        raise InvalidInput(
+            "shift.not_an_acute_nurse",
+            "Only acute nurses of this acute function can be put on its rota.",
+            field="nurse",
+        )
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=nurse.pk).first()
+        if NurseShift.objects.filter(
+            nurse=nurse, starts_at__lt=ends_at, ends_at__gt=starts_at
+        ).exists():
+            raise Conflict("shift.overlaps", "The nurse already has a shift in that period.")
+        shift = NurseShift(
+            nurse=nurse,
+            acute_function=acute_function,
+            kind=kind,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            skills=skills,
+            max_load=max_load,
+            base_name=base_name,
+            base_latitude=base_latitude,
+            base_longitude=base_longitude,
+            latitude=base_latitude,
+            longitude=base_longitude,
+            position_at=starts_at,
+        )
+        full_clean_or_raise(shift, code="shift.invalid")
+        shift.save(force_insert=True)
+    return shift
+
+
+def _own_shift(shift: NurseShift, actor: Actor) -> None:
+    if actor.user is None or shift.nurse_id != actor.user.pk:
+        raise NotFoundOrNotAllowed()
+
+
+def shift_status_set(*, shift: NurseShift, status: str, actor: Actor) -> NurseShift:
+    """The nurse (or the coordinator) sets her availability."""
+    if status not in NurseShift.Status.values:
+        raise InvalidInput("shift.status_unknown", "Unknown status.", field="status")
+    if actor.role == Role.ACUTE_NURSE:
+        _own_shift(shift, actor)
+    with transaction.atomic():
+        shift = NurseShift.objects.select_for_update().get(pk=shift.pk)
+        shift.status = status
+        shift.status_changed_at = timezone.now()
+        shift.save(update_fields=["status", "status_changed_at"])
+    return shift
+
+
+def shift_position_report(
+    *,
+    shift: NurseShift,
+    latitude: float,
+    longitude: float,
+    actor: Actor,
+    min_interval: dt.timedelta | None = None,
+) -> NurseShift:
+    """The tablet reports where she is. With ``min_interval`` a report that
+    comes sooner than that after the last one is not stored (the tablet's
+    automatic reports are throttled here too, whatever the tablet does)."""
+    _own_shift(shift, actor)
+    if not (
+        math.isfinite(latitude)
+        and math.isfinite(longitude)
+        and -90 <= latitude <= 90
+        and -180 <= longitude <= 180
+    ):
+        raise InvalidInput("shift.position_invalid", "Latitude or longitude out of range.")
+    with transaction.atomic():
+        shift = NurseShift.objects.select_for_update().get(pk=shift.pk)
+        if (
+            min_interval is not None
+            and shift.position_at is not None
+            and timezone.now() - shift.position_at < min_interval
+        ):
+            return shift
+        shift.latitude = latitude
+        shift.longitude = longitude
+        shift.position_at = timezone.now()
+        shift.save(update_fields=["latitude", "longitude", "position_at"])
+    return shift

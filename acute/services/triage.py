@@ -1,0 +1,75 @@
+"""Triage (*visitering*): the coordinator accepts a referral, or declines it
+with a reason that goes back to the referrer."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from acute import signals
+from acute.models import Episode, Referral
+from acute.services._common import EPISODE_SOURCE, referral_audit, referral_lock, required_text
+from acute.services.dispatch import dispatch_auto_assign
+from consent.services import care_relationship_close
+from core.actors import Actor
+from core.errors import Conflict
+
+
+def referral_accept(*, referral: Referral, actor: Actor) -> Referral:
+    """Triage: accept. With auto-assignment on, the best-ranked nurse is assigned at once."""
+    with transaction.atomic():
+        referral = _triage(referral, status=Referral.Status.ACCEPTED, actor=actor)
+        signals.referral_accepted.send(sender=Referral, referral=referral, by=actor)
+        if settings.ACUTE_AUTO_ASSIGN:
+            dispatch_auto_assign(
+                referral=referral, actor=Actor.system("acute.auto_assign", on_behalf_of=actor)
+            )
+    return referral
+
+
+def referral_decline(*, referral: Referral, reason: str, actor: Actor) -> Referral:
+    """Triage: decline, with a reason that goes back to the referrer (signal)."""
+    reason = required_text(
+        reason,
+        code="referral.decline_reason_required",
+        field="reason",
+        message="Give the reason for declining; it is sent to the referrer.",
+    )
+    with transaction.atomic():
+        referral = _triage(
+            referral, status=Referral.Status.DECLINED, actor=actor, decline_reason=reason
+        )
+        signals.referral_declined.send(sender=Referral, referral=referral, by=actor, reason=reason)
+        # An episode that had only this referral and no visit ends here.
+        episode = Episode.objects.select_for_update().get(pk=referral.episode_id)
+        still_open = (
+            episode.referrals.exclude(status=Referral.Status.DECLINED).exists()
+            or episode.visits.exists()
+        )
+        if not still_open:
+            episode.status = Episode.Status.CANCELLED
+            episode.closed_at = timezone.now()
+            episode.closed_by = actor.user
+            episode.save(update_fields=["status", "closed_at", "closed_by"])
+            care_relationship_close(source_type=EPISODE_SOURCE, source_id=str(episode.pk))
+    return referral
+
+
+def _triage(
+    referral: Referral, *, status: str, actor: Actor, decline_reason: str | None = None
+) -> Referral:
+    """Lock the referral, refuse a second triage, record the decision."""
+    referral = referral_lock(referral)
+    if referral.status != Referral.Status.RECEIVED:
+        raise Conflict("referral.already_triaged", f"The referral is already {referral.status}.")
+    referral.status = status
+    referral.triaged_at = timezone.now()
+    referral.triaged_by = actor.user
+    fields = ["status", "triaged_at", "triaged_by"]
+    if decline_reason is not None:
+        referral.decline_reason = decline_reason
+        fields.append("decline_reason")
+    referral.save(update_fields=fields)
+    referral_audit(referral, actor, {"triage": str(status)})
+    return referral

@@ -1,0 +1,232 @@
+"""The visit as a state machine (*besøget*): the assigned nurse accepts, sets
+off, arrives and completes, or declines; the coordinator withdraws; an
+assignment not answered in time moves on to the next nurse.
+
+``assigned → accepted → en_route → on_site → completed``; ``cancelled`` from
+any state before ``completed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from acute import signals
+from acute.models import Episode, NurseShift, Outcome, Referral, Visit, VisitNote
+from acute.services._common import VISIT_SOURCE, visit_audit, visit_lock
+from acute.services._nurse_access import visit_cancel_locked
+from acute.services.dispatch import dispatch_auto_assign
+from acute.services.episodes import episode_complete
+from consent.services import care_relationship_close
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, InvalidInput, NotFoundOrNotAllowed
+from core.models import Role
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    # target: allowed from
+    Visit.Status.ACCEPTED: (Visit.Status.ASSIGNED,),
+    Visit.Status.EN_ROUTE: (Visit.Status.ACCEPTED,),
+    Visit.Status.ON_SITE: (Visit.Status.EN_ROUTE,),
+    Visit.Status.COMPLETED: (Visit.Status.ON_SITE,),
+}
+
+
+def assigned_nurse_only(visit: Visit, actor: Actor) -> None:
+    """Only the nurse the visit is assigned to moves it on or documents on it."""
+    if actor.role != Role.ACUTE_NURSE:
+        raise Forbidden("visit.nurse_only", "Only the assigned nurse moves a visit forward.")
+    if actor.user is None or visit.nurse_id != actor.user.pk:
+        raise NotFoundOrNotAllowed()
+
+
+def _locked_for_step(visit: Visit, actor: Actor, target: str) -> Visit:
+    """The visit locked, hers, and in a state that may become ``target``."""
+    visit = visit_lock(visit)
+    assigned_nurse_only(visit, actor)
+    if visit.status not in TRANSITIONS[target]:
+        raise Conflict(
+            "visit.transition_not_allowed",
+            f"A visit that is {visit.status} cannot become {target}.",
+            field="status",
+        )
+    return visit
+
+
+def _shift_status(shift_id: int, status: str) -> None:
+    NurseShift.objects.filter(pk=shift_id).exclude(status=NurseShift.Status.OFF).update(
+        status=status, status_changed_at=timezone.now()
+    )
+
+
+def visit_accept(*, visit: Visit, actor: Actor) -> Visit:
+    """The nurse accepts the assignment on her tablet."""
+    with transaction.atomic():
+        visit = _locked_for_step(visit, actor, Visit.Status.ACCEPTED)
+        if visit.respond_by < timezone.now():
+            raise Conflict(
+                "visit.answer_too_late", "The time to accept has passed; ask the coordinator."
+            )
+        visit.status = Visit.Status.ACCEPTED
+        visit.accepted_at = timezone.now()
+        visit.save(update_fields=["status", "accepted_at"])
+        visit_audit(visit, actor, {"step": "accepted"})
+        signals.visit_accepted.send(sender=Visit, visit=visit, by=actor)
+    return visit
+
+
+def visit_set_off(*, visit: Visit, actor: Actor) -> Visit:
+    """The nurse leaves for the citizen (en route)."""
+    with transaction.atomic():
+        visit = _locked_for_step(visit, actor, Visit.Status.EN_ROUTE)
+        visit.status = Visit.Status.EN_ROUTE
+        visit.en_route_at = timezone.now()
+        visit.save(update_fields=["status", "en_route_at"])
+        _shift_status(visit.shift_id, NurseShift.Status.EN_ROUTE)
+        visit_audit(visit, actor, {"step": "en_route"})
+        signals.nurse_en_route.send(sender=Visit, visit=visit, by=actor)
+    return visit
+
+
+def visit_arrive(*, visit: Visit, actor: Actor) -> Visit:
+    """The nurse is at the door (on site). The first arrival on a referral is its
+    "reached" time for the deadline figures (R10)."""
+    with transaction.atomic():
+        visit = _locked_for_step(visit, actor, Visit.Status.ON_SITE)
+        now = timezone.now()
+        visit.status = Visit.Status.ON_SITE
+        visit.on_site_at = now
+        visit.save(update_fields=["status", "on_site_at"])
+        if visit.referral_id is not None:
+            Referral.objects.filter(pk=visit.referral_id, reached_at__isnull=True).update(
+                reached_at=now
+            )
+        _shift_status(visit.shift_id, NurseShift.Status.ON_VISIT)
+        visit_audit(visit, actor, {"step": "on_site"})
+        signals.nurse_on_site.send(sender=Visit, visit=visit, by=actor)
+    return visit
+
+
+def visit_complete(
+    *,
+    visit: Visit,
+    outcome: str,
+    assessment: str = "",
+    close_episode: bool = True,
+    note: str = "",
+    actor: Actor,
+) -> Visit:
+    """The nurse finishes the visit with its outcome. Unless a follow-up is
+    planned (``close_episode=False``, only for "treated at home"), the episode
+    ends with the same outcome."""
+    if outcome not in Outcome.values:
+        raise InvalidInput(
+            "visit.outcome_unknown",
+            f"Outcome must be one of {', '.join(Outcome.values)}.",
+            field="outcome",
+        )
+    if not close_episode and outcome != Outcome.TREATED_AT_HOME:
+        raise InvalidInput(
+            "visit.outcome_ends_episode",
+            "Only a citizen treated at home can keep the episode open for a follow-up.",
+            field="close_episode",
+        )
+    with transaction.atomic():
+        visit = _locked_for_step(visit, actor, Visit.Status.COMPLETED)
+        visit.status = Visit.Status.COMPLETED
+        visit.completed_at = timezone.now()
+        visit.outcome = outcome
+        if assessment.strip():
+            visit.assessment = assessment.strip()
+        visit.save(update_fields=["status", "completed_at", "outcome", "assessment"])
+        if assessment.strip():
+            VisitNote.objects.create(
+                visit=visit,
+                kind=VisitNote.Kind.ASSESSMENT,
+                text=assessment.strip(),
+                written_by=visit.nurse,
+            )
+        if not Visit.objects.filter(
+            shift_id=visit.shift_id, status__in=Visit.ACTIVE_STATUSES
+        ).exists():
+            _shift_status(visit.shift_id, NurseShift.Status.AVAILABLE)
+        visit_audit(visit, actor, {"step": "completed"})
+        if outcome == Outcome.ADMITTED:
+            signals.admission_requested.send(sender=Visit, visit=visit, by=actor, reason=note)
+        if close_episode:
+            episode = Episode.objects.get(pk=visit.episode_id)
+            episode_complete(episode=episode, outcome=outcome, note=note, actor=actor)
+        else:
+            care_relationship_close(
+                source_type=VISIT_SOURCE, source_id=str(visit.pk), user=visit.nurse
+            )
+    return visit
+
+
+def visit_decline(*, visit: Visit, reason: str = "", actor: Actor) -> Visit:
+    """The nurse declines an assignment; dispatch moves on."""
+    with transaction.atomic():
+        visit = visit_lock(visit)
+        assigned_nurse_only(visit, actor)
+        if visit.status != Visit.Status.ASSIGNED:
+            raise Conflict(
+                "visit.transition_not_allowed",
+                "Only an assignment not yet accepted can be declined.",
+                field="status",
+            )
+        visit_cancel_locked(
+            visit, reason=Visit.CancelReason.DECLINED, note=reason.strip(), actor=actor
+        )
+        _move_on(visit, actor=actor)
+    return visit
+
+
+def visit_withdraw(*, visit: Visit, note: str = "", actor: Actor) -> Visit:
+    """The coordinator takes a visit back (before the nurse is on site)."""
+    with transaction.atomic():
+        visit = visit_lock(visit)
+        if visit.status not in (
+            Visit.Status.ASSIGNED,
+            Visit.Status.ACCEPTED,
+            Visit.Status.EN_ROUTE,
+        ):
+            raise Conflict(
+                "visit.transition_not_allowed",
+                f"A visit that is {visit.status} cannot be withdrawn.",
+                field="status",
+            )
+        visit_cancel_locked(
+            visit, reason=Visit.CancelReason.WITHDRAWN, note=note.strip(), actor=actor
+        )
+    return visit
+
+
+def _move_on(visit: Visit, *, actor: Actor) -> None:
+    """After a decline or a missed answer: the next nurse, when auto-assignment
+    is on; otherwise the referral is back on the coordinator's board."""
+    if visit.referral_id is None or not settings.ACUTE_AUTO_ASSIGN:
+        return
+    referral = Referral.objects.select_related("citizen").get(pk=visit.referral_id)
+    dispatch_auto_assign(
+        referral=referral, actor=Actor.system("acute.dispatch_move_on", on_behalf_of=actor)
+    )
+
+
+def visits_expire_unanswered(*, now: dt.datetime | None = None) -> int:
+    """Beat job: assignments not accepted in time are cancelled and moved on."""
+    now = now or timezone.now()
+    actor = Actor.system("acute.visits_expire_unanswered")
+    expired = 0
+    for visit_id in Visit.objects.filter(
+        status=Visit.Status.ASSIGNED, respond_by__lt=now
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            visit = Visit.objects.select_for_update(skip_locked=True).filter(pk=visit_id).first()
+            if visit is None or visit.status != Visit.Status.ASSIGNED:
+                continue
+            visit_cancel_locked(visit, reason=Visit.CancelReason.NO_ANSWER, note="", actor=actor)
+            _move_on(visit, actor=actor)
+            expired += 1
+    return expired
