@@ -17,7 +17,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from acute import selectors as acute_selectors
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical.dosing import amount_in_unit
 from acute.models import Outcome, Visit, VisitNote, VitalSign
@@ -31,6 +30,7 @@ from core.pages import maps_link, page_actor, render_page
 from core.permissions import page
 from medicine_cabinet.models import Location, Medicine
 from medicine_cabinet.selectors import lot_suggest
+from portal.selectors import nurse_visit_warnings
 
 
 @page(Role.ACUTE_NURSE)
@@ -38,7 +38,7 @@ def nurse_visits(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     rows = []
     visits = nurse_visits_list(actor=actor)
-    warnings = acute_selectors.nurse_visit_warnings(visits=visits)
+    warnings = nurse_visit_warnings(visits=visits)
     for visit in visits:
         citizen = visit.citizen
         address = f"{citizen.address_line}, {citizen.postal_code} {citizen.city}"
@@ -125,7 +125,7 @@ def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
         "catalogue": catalogue,
         "results": results,
         "orders": orders,
-        "warnings": acute_selectors.nurse_visit_warnings(visits=[visit]).get(visit.pk, []),
+        "warnings": nurse_visit_warnings(visits=[visit]).get(visit.pk, []),
         "procedures": clinical_selectors.visit_procedures(visit=visit),
         # Each procedure she may do: predefined (R7) or under this visit's delegation.
         "procedure_options": [

@@ -11,20 +11,13 @@ from acute.selectors.dispatch import dispatch_rank, need_for
 from acute.selectors.figures import FIGURE_COLUMNS, PERIODS, figures, figures_csv
 from acute.selectors.nurses import nurse_on_shift, nurse_states, shifts_on
 from acute.selectors.records import CATEGORY, episode_get, referral_get, visit_get
-from acute.selectors.tablet import (
-    VISIT_WARNING_KINDS,
-    VisitWarning,
-    nurse_visit_warnings,
-    nurse_visits,
-)
+from acute.selectors.tablet import nurse_visits
 
 __all__ = [
     "BOARD_LIMIT",
     "CATEGORY",
     "FIGURE_COLUMNS",
     "PERIODS",
-    "VISIT_WARNING_KINDS",
-    "VisitWarning",
     "dispatch_rank",
     "episode_get",
     "figures",
@@ -32,7 +25,6 @@ __all__ = [
     "need_for",
     "nurse_on_shift",
     "nurse_states",
-    "nurse_visit_warnings",
     "nurse_visits",
     "referral_board",
     "referral_get",
