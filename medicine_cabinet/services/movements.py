@@ -70,25 +70,22 @@ def stock_transfer(
         rows = lock_balances([(source, lot), (destination, lot)])
         if kind == Movement.Kind.TO_BAG:
             recheck_usable_locked(lot)
-        out = book(
-            balance=rows[(source.pk, lot.pk)],
-            kind=kind,
-            direction=Movement.Direction.OUT,
-            quantity=quantity,
-            by=actor.user,  # type: ignore[arg-type]
-            witness=witness,
-            at=now,
-            transfer_id=transfer_id,
-        )
-        into = book(
-            balance=rows[(destination.pk, lot.pk)],
-            kind=kind,
-            direction=Movement.Direction.IN,
-            quantity=quantity,
-            by=actor.user,  # type: ignore[arg-type]
-            witness=witness,
-            at=now,
-            transfer_id=transfer_id,
+        # The same entry twice, out of one location and into the other.
+        out, into = (
+            book(
+                balance=rows[(location.pk, lot.pk)],
+                kind=kind,
+                direction=direction,
+                quantity=quantity,
+                by=actor.user,  # type: ignore[arg-type]
+                witness=witness,
+                at=now,
+                transfer_id=transfer_id,
+            )
+            for location, direction in (
+                (source, Movement.Direction.OUT),
+                (destination, Movement.Direction.IN),
+            )
         )
         movements_audit(actor, [out, into])
     return out, into
