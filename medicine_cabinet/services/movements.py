@@ -133,14 +133,8 @@ def stock_remove_expired(
     check_own_bag(actor, location)
     if not lot.is_expired(timezone.localdate()):
         raise PreconditionFailed("lot.not_expired", "This lot has not expired.")
-    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
-    return _remove(
-        actor=actor,
-        location=location,
-        lot=lot,
-        quantity=None,
-        kind=Movement.Kind.EXPIRED,
-        witness=witness,
+    return _remove_whole_lot(
+        actor=actor, location=location, lot=lot, kind=Movement.Kind.EXPIRED, witness=witness
     )
 
 
@@ -152,15 +146,23 @@ def stock_remove_recalled(
     check_own_bag(actor, location)
     if not lot.is_recalled:
         raise PreconditionFailed("lot.not_recalled", "This lot is not recalled.")
-    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
-    return _remove(
+    return _remove_whole_lot(
         actor=actor,
         location=location,
         lot=lot,
-        quantity=None,
         kind=Movement.Kind.RECALLED,
         witness=witness,
         reason_code="recall",
+    )
+
+
+def _remove_whole_lot(
+    *, actor: Actor, location: Location, lot: Lot, kind: str, witness: User | None, **fields: Any
+) -> Movement:
+    """The lot's whole balance here, out; §4 stock only with a witness."""
+    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
+    return _remove(
+        actor=actor, location=location, lot=lot, quantity=None, kind=kind, witness=witness, **fields
     )
 
 

@@ -255,12 +255,7 @@ def phone_order_record(
         prescription_due_by=now
         + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
     )
-    full_clean_or_raise(order, code="order.invalid", exclude=["visit"])
-    with transaction.atomic():
-        order.save(force_insert=True)
-        order_audit(actor, order, Action.CREATE, {"kind": order.kind})
-        signals.medication_order_recorded.send(sender=MedicationOrder, order=order, by=actor)
-    return order
+    return _order_insert(actor=actor, order=order)
 
 
 def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -> MedicationOrder:
@@ -301,6 +296,11 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
         prescription_due_by=now
         + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
     )
+    return _order_insert(actor=actor, order=order)
+
+
+def _order_insert(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
+    """Save a new order with its audit entry; others hear of it from the signal."""
     full_clean_or_raise(order, code="order.invalid", exclude=["visit"])
     with transaction.atomic():
         order.save(force_insert=True)
