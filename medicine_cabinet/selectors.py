@@ -18,7 +18,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from core.errors import NotFoundOrNotAllowed
-from core.models import Organisation
+from core.models import Organisation, User
 from medicine_cabinet.models import (
     Administration,
     Balance,
@@ -113,6 +113,32 @@ def lot_history(*, organisation: Organisation, lot: Lot) -> QuerySet[Movement]:
 
 def lot_whereabouts(*, organisation: Organisation, lot: Lot) -> QuerySet[Balance]:
     return stock_by_location(organisation=organisation).filter(lot=lot)
+
+
+def lot_holdings(*, organisation: Organisation, lot: Lot) -> list[Balance]:
+    """Where a lot is held now in this acute function, cabinets before bags."""
+    return list(
+        Balance.objects.filter(lot=lot, quantity__gt=0, location__organisation=organisation)
+        .select_related("location", "location__nurse")
+        .order_by("location__kind", "location__name")
+    )
+
+
+def balance_quantity(*, location_id: int, lot_id: int) -> Decimal:
+    """The live balance of a lot in a location; none booked yet is zero."""
+    row = (
+        Balance.objects.filter(location_id=location_id, lot_id=lot_id)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    return row if row is not None else ZERO
+
+
+def bag_of(*, organisation: Organisation, nurse: User) -> Location | None:
+    """The nurse's own bag in this acute function, if she carries one."""
+    return Location.objects.filter(
+        organisation=organisation, kind=Location.Kind.BAG, nurse=nurse, is_active=True
+    ).first()
 
 
 def lot_suggest(*, bag: Location, medicine: Medicine, today: dt.date | None = None) -> Lot | None:

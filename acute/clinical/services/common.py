@@ -1,0 +1,157 @@
+"""What every clinical write checks first: a named member of staff, the visit's
+status, times not in the future, a delegation (R7), and who is the responsible
+physician; and :func:`refuse`, which records a refusal as a denied attempt (R9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from acute.clinical.models import (
+    Delegation,
+    TestDefinition,
+)
+from acute.models import Referral, Visit
+from consent.audit.services import Action, Outcome, Purpose, audit_record
+from core.actors import Actor
+from core.errors import (
+    Forbidden,
+    InvalidInput,
+    PlatformError,
+    PreconditionFailed,
+)
+from core.models import Membership, Organisation, Role, User
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+# Tablets' clocks drift; a time a little ahead of ours is not "in the future".
+CLOCK_SKEW = dt.timedelta(minutes=5)
+RESULT_STATUSES = (Visit.Status.ON_SITE,)
+
+
+def refuse(
+    error: PlatformError, *, actor: Actor, citizen_id: int, resource_type: str
+) -> PlatformError:
+    """Record a refused write as a denied attempt (R9), then hand the error back to raise."""
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=citizen_id,
+        outcome=Outcome.DENIED,
+        resource_type=resource_type,
+        reason_code=error.code,
+        detail={"rule": error.rule} if error.rule else None,
+    )
+    return error
+
+
+def require_user(actor: Actor) -> User:
+    if actor.user is None or actor.organisation is None:
+        raise Forbidden("actor.required", "Only a member of staff can do this.")
+    return actor.user
+
+
+def require_visit_status(visit: Visit, allowed: Sequence[str], what: str) -> None:
+    if visit.status not in allowed:
+        raise PreconditionFailed(
+            "visit.wrong_status",
+            f"{what} can only be recorded while the visit is "
+            + " or ".join(Visit.Status(s).label.lower() for s in allowed)
+            + f"; it is {visit.get_status_display().lower()}.",
+        )
+
+
+def not_in_future(when: dt.datetime, *, field: str) -> None:
+    if timezone.is_naive(when):
+        raise InvalidInput("time.naive", "Times must carry a time zone offset.", field=field)
+    if when > timezone.now() + CLOCK_SKEW:
+        raise InvalidInput("time.in_future", "The time lies in the future.", field=field)
+
+
+def catalogue_entry(code: str, *, kind: str, field: str) -> TestDefinition:
+    test = TestDefinition.objects.filter(code=code, kind=kind, is_active=True).first()
+    if test is None:
+        what = "test" if kind == TestDefinition.Kind.OBSERVATION else "procedure"
+        raise InvalidInput(
+            "catalogue.unknown",
+            f"No {what} with this code in the catalogue.",
+            field=field,
+        )
+    return test
+
+
+def delegation_or_refuse(
+    *, actor: Actor, visit: Visit, test: TestDefinition, resource_type: str
+) -> Delegation | None:
+    """R7: predefined tests need nothing; anything else needs this visit's delegation."""
+    if test.predefined:
+        return None
+    delegation = Delegation.objects.filter(visit=visit, test=test).first()
+    if delegation is None:
+        raise refuse(
+            Forbidden(
+                "clinical.delegation_required",
+                f"{test.display} is not one of the predefined tests (R7): a physician's "
+                "delegation for this citizen and this task must be recorded on the visit first.",
+                rule="R7",
+            ),
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type=resource_type,
+        )
+    return delegation
+
+
+def physician_by_authorisation(authorisation_id: str) -> Membership | None:
+    if not authorisation_id:
+        return None
+    return (
+        Membership.objects.select_related("user", "organisation")
+        .filter(
+            user__authorisation_id=authorisation_id,
+            role=Role.PHYSICIAN,
+            is_active=True,
+            user__is_active=True,
+        )
+        .order_by("-is_default", "pk")
+        .first()
+    )
+
+
+def gp_referral(visit: Visit) -> Referral | None:
+    """The GP's referral behind this visit, if the GP asked for it."""
+    if visit.referral is not None:
+        return visit.referral if visit.referral.source == Referral.Source.GP else None
+    return (
+        Referral.objects.filter(episode_id=visit.episode_id, source=Referral.Source.GP)
+        .select_related("source_organisation")
+        .order_by("received_at")
+        .first()
+    )
+
+
+# --- Delegations -----------------------------------------------------------
+
+
+def responsible_physician(visit: Visit) -> tuple[User | None, Organisation | None]:
+    """Who carries treatment responsibility for the visit's episode: the referral's
+    responsible physician, matched to a user of that organisation by name when
+    possible; otherwise the organisation itself."""
+    referral = visit.referral or (
+        Referral.objects.filter(episode_id=visit.episode_id).order_by("received_at").first()
+    )
+    if referral is None:
+        return None, None
+    organisation = referral.responsible_physician_organisation or referral.source_organisation
+    if organisation is None:
+        return None, None
+    name = referral.responsible_physician_name.strip().lower()
+    for membership in Membership.objects.select_related("user").filter(
+        organisation=organisation, role=Role.PHYSICIAN, is_active=True
+    ):
+        if membership.user.display_name.strip().lower() == name:
+            return membership.user, organisation
+    return None, organisation

@@ -1,0 +1,91 @@
+"""A physician's delegation to the acute nurse (*delegation*, R7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from acute.clinical.models import (
+    Delegation,
+    TestDefinition,
+)
+from acute.clinical.services.common import (
+    not_in_future,
+    physician_by_authorisation,
+    require_user,
+    require_visit_status,
+)
+from acute.clinical.services.orders import ORDER_STATUSES
+from acute.models import Visit
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
+from core.errors import (
+    Conflict,
+    InvalidInput,
+)
+from core.validation import full_clean_or_raise
+
+
+def delegation_record(
+    *,
+    actor: Actor,
+    visit: Visit,
+    test_code: str,
+    physician_name: str,
+    physician_authorisation_id: str,
+    physician_organisation_name: str,
+    delegated_at: dt.datetime,
+    note: str = "",
+) -> Delegation:
+    """Record on the visit that a physician delegated one task for this citizen (R7)."""
+    user = require_user(actor)
+    require_visit_status(visit, ORDER_STATUSES, "A delegation")
+    not_in_future(delegated_at, field="delegated_at")
+    test = TestDefinition.objects.filter(code=test_code, is_active=True).first()
+    if test is None:
+        raise InvalidInput(
+            "catalogue.unknown", "No test or procedure with this code.", field="code"
+        )
+    if test.predefined:
+        raise InvalidInput(
+            "delegation.not_required",
+            f"{test.display} is a predefined task (R7) and needs no delegation.",
+            field="code",
+            rule="R7",
+        )
+    if test.derivation:
+        raise InvalidInput(
+            "delegation.derived_test", "A computed result cannot be delegated.", field="code"
+        )
+    physician = physician_by_authorisation(physician_authorisation_id)
+    delegation = Delegation(
+        visit=visit,
+        citizen_id=visit.citizen_id,
+        test=test,
+        physician_name=physician_name.strip(),
+        physician_authorisation_id=physician_authorisation_id.strip(),
+        physician_organisation_name=physician_organisation_name.strip(),
+        physician=physician.user if physician else None,
+        delegated_at=delegated_at,
+        note=note.strip(),
+        recorded_by=user,
+    )
+    full_clean_or_raise(delegation, code="delegation.invalid", exclude=["visit"])
+    with transaction.atomic():
+        if Delegation.objects.select_for_update().filter(visit=visit, test=test).exists():
+            raise Conflict("delegation.exists", "This task is already delegated on this visit.")
+        delegation.save(force_insert=True)
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=visit.citizen_id,
+            resource_type="Delegation",
+            resource_id=str(delegation.pk),
+            detail={"task": test.code},
+        )
+    return delegation
+
+
+# --- Results ---------------------------------------------------------------

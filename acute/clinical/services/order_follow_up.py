@@ -1,0 +1,125 @@
+"""After an order: the physician's confirmation, the prescription sent, a
+cancellation, and an acknowledged alert."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from acute.clinical import signals
+from acute.clinical.models import (
+    MedicationOrder,
+    PhysicianAlert,
+)
+from acute.clinical.services.common import (
+    require_user,
+)
+from acute.clinical.services.orders import alerts_close, order_audit
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
+from core.errors import (
+    Conflict,
+    InvalidInput,
+)
+
+
+def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
+    """The ordering physician confirms her phone order electronically."""
+    user = require_user(actor)
+    with transaction.atomic():
+        locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.status != MedicationOrder.Status.AWAITING_CONFIRMATION:
+            raise Conflict(
+                "order.not_awaiting_confirmation",
+                f"The order is {locked.get_status_display().lower()}, not awaiting confirmation.",
+            )
+        now = timezone.now()
+        locked.status = MedicationOrder.Status.CONFIRMED
+        locked.confirmed_at = now
+        locked.confirmed_by = user
+        locked.save(update_fields=["status", "confirmed_at", "confirmed_by"])
+        alerts_close(
+            locked,
+            [
+                PhysicianAlert.Kind.CONFIRMATION_REMINDER,
+                PhysicianAlert.Kind.CONFIRMATION_ESCALATION,
+            ],
+            user,
+        )
+        order_audit(actor, locked, Action.UPDATE, {"confirmed": True})
+        signals.medication_order_confirmed.send(sender=MedicationOrder, order=locked, by=actor)
+    return locked
+
+
+def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
+    """The physician has sent the prescription in the citizen's CPR number to the pharmacy."""
+    user = require_user(actor)
+    with transaction.atomic():
+        locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.status == MedicationOrder.Status.CANCELLED:
+            raise Conflict("order.cancelled", "The order was cancelled.")
+        if locked.prescription_status == MedicationOrder.PrescriptionStatus.SENT:
+            raise Conflict("prescription.already_sent", "The prescription is already marked sent.")
+        locked.prescription_status = MedicationOrder.PrescriptionStatus.SENT
+        locked.prescription_sent_at = timezone.now()
+        locked.prescription_sent_by = user
+        locked.save(
+            update_fields=["prescription_status", "prescription_sent_at", "prescription_sent_by"]
+        )
+        alerts_close(locked, [PhysicianAlert.Kind.PRESCRIPTION_OVERDUE], user)
+        order_audit(actor, locked, Action.UPDATE, {"prescription": "sent"})
+        signals.prescription_sent.send(sender=MedicationOrder, order=locked, by=actor)
+    return locked
+
+
+def medication_order_cancel(
+    *, actor: Actor, order: MedicationOrder, reason: str
+) -> MedicationOrder:
+    """The ordering physician withdraws her order; no dose may be given against
+    it from now on, and its confirmation and prescription are no longer chased."""
+    user = require_user(actor)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(
+            "order.cancel_reason_required", "Say why the order is cancelled.", field="reason"
+        )
+    with transaction.atomic():
+        locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.status == MedicationOrder.Status.CANCELLED:
+            raise Conflict("order.cancelled", "The order is already cancelled.")
+        if locked.prescription_status == MedicationOrder.PrescriptionStatus.SENT:
+            raise Conflict(
+                "prescription.already_sent",
+                "The prescription is at the pharmacy; cancel it there, not here.",
+            )
+        locked.status = MedicationOrder.Status.CANCELLED
+        locked.cancelled_at = timezone.now()
+        locked.cancelled_by = user
+        locked.cancel_reason = reason[:300]
+        locked.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
+        alerts_close(locked, PhysicianAlert.Kind.values, user)
+        order_audit(actor, locked, Action.UPDATE, {"cancelled": True})
+    return locked
+
+
+def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> PhysicianAlert:
+    user = require_user(actor)
+    with transaction.atomic():
+        locked = PhysicianAlert.objects.select_for_update().get(pk=alert.pk)
+        if locked.acknowledged_at is None:
+            locked.acknowledged_at = timezone.now()
+            locked.acknowledged_by = user
+            locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
+            audit_record(
+                actor=actor,
+                action=Action.UPDATE,
+                purpose=Purpose.TREATMENT,
+                citizen_id=locked.citizen_id,
+                resource_type="Flag",
+                resource_id=str(locked.pk),
+                detail={"kind": locked.kind, "acknowledged": True},
+            )
+    return locked
+
+
+# --- The beat job: reminders, escalations, overdue prescriptions -------------

@@ -1,0 +1,315 @@
+"""Physician medication orders: by phone, read back (R8), or written (§4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acute.clinical import dosing, signals
+from acute.clinical.catalogue import (
+    parse_value,
+)
+from acute.clinical.models import (
+    MedicationOrder,
+    PhysicianAlert,
+)
+from acute.clinical.services.common import (
+    not_in_future,
+    physician_by_authorisation,
+    refuse,
+    require_user,
+    require_visit_status,
+)
+from acute.models import Visit
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
+from core.errors import (
+    Forbidden,
+    InvalidInput,
+    PreconditionFailed,
+)
+from core.models import Role, User
+from core.validation import full_clean_or_raise
+
+ORDER_STATUSES = (Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
+# Bounds of an order's schedule: every half hour, and a year.
+MAX_DOSES_PER_DAY = 48
+MAX_ORDER_DAYS = 366
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    """What is ordered: the medicine (ATC), dose, route, frequency, duration, indication.
+
+    What the order allows (R8) may also be stated in numbers: ``doses_per_day``,
+    ``duration_days`` and an explicit ``total_quantity`` in the dose unit. Left
+    out, they are read from the frequency and duration as said; an order whose
+    length cannot be read allows the one dose it names.
+    """
+
+    medicine_atc: str
+    medicine_name: str
+    dose: object
+    dose_unit: str
+    route: str
+    frequency: str
+    duration: str
+    indication: str
+    doses_per_day: object = None
+    duration_days: object = None
+    total_quantity: object = None
+
+
+def is_dependence_forming(atc: str) -> bool:
+    """§4 medicines: listed codes or prefixes in ``CLINICAL_DEPENDENCE_FORMING_ATC``."""
+    code = atc.strip().upper()
+    return any(
+        code.startswith(entry.strip().upper()) for entry in settings.CLINICAL_DEPENDENCE_FORMING_ATC
+    )
+
+
+def _order_dose(raw: object) -> Decimal:
+    value = parse_value(raw, field="dose")
+    if value <= 0:
+        raise InvalidInput("order.dose_invalid", "The dose must be above zero.", field="dose")
+    return value
+
+
+def _schedule_number(raw: object, *, field: str, most: int) -> int | None:
+    try:
+        value = dosing.parse_positive_int(raw)
+    except ValueError:
+        raise InvalidInput(
+            "order.schedule_invalid", _("Give a whole number above zero."), field=field
+        ) from None
+    if value is not None and value > most:
+        raise InvalidInput(
+            "order.schedule_invalid",
+            _("At most %(most)s.") % {"most": most},
+            field=field,
+        )
+    return value
+
+
+def _order_schedule(details: OrderDetails) -> dosing.Schedule:
+    """The schedule in numbers, agreeing with the words: numbers given that
+    contradict the words (a single dose, but 3 a day) are refused, so the nurse
+    never reads one order while the platform allows another."""
+    said = dosing.schedule_from_text(details.frequency, details.duration)
+    per_day = _schedule_number(details.doses_per_day, field="doses_per_day", most=MAX_DOSES_PER_DAY)
+    days = _schedule_number(details.duration_days, field="duration_days", most=MAX_ORDER_DAYS)
+    conflict = _("The numbers do not agree with the order's frequency and duration as written.")
+    if said.single:
+        if (per_day or 1) * (days or 1) > 1:
+            raise InvalidInput(
+                "order.schedule_conflict",
+                conflict,
+                field="doses_per_day" if (per_day or 1) > 1 else "duration_days",
+                rule="R8",
+            )
+        return said
+    if per_day is not None and said.doses_per_day not in (None, per_day):
+        raise InvalidInput("order.schedule_conflict", conflict, field="doses_per_day", rule="R8")
+    if days is not None and said.duration_days not in (None, days):
+        raise InvalidInput("order.schedule_conflict", conflict, field="duration_days", rule="R8")
+    return dosing.Schedule(
+        doses_per_day=per_day if per_day is not None else said.doses_per_day,
+        duration_days=days if days is not None else said.duration_days,
+    )
+
+
+def _order_total(raw: object, *, dose: Decimal, schedule: dosing.Schedule) -> Decimal:
+    """The most the order allows in all: as the physician states it, or what
+    its schedule comes to; never less than one dose nor more than the schedule."""
+    most = dosing.schedule_total(
+        dose=dose, doses_per_day=schedule.doses_per_day, duration_days=schedule.duration_days
+    )
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return most
+    total = parse_value(raw, field="total_quantity")
+    if total < dose:
+        raise InvalidInput(
+            "order.total_below_dose",
+            _("The total may not be less than one dose."),
+            field="total_quantity",
+            rule="R8",
+        )
+    if schedule.doses_per_day and schedule.duration_days and total > most:
+        raise InvalidInput(
+            "order.total_beyond_schedule",
+            _("The total is more than the doses a day for the days ordered come to."),
+            field="total_quantity",
+            rule="R8",
+        )
+    return total
+
+
+def _order_fields(details: OrderDetails) -> dict[str, object]:
+    dose = _order_dose(details.dose)
+    schedule = _order_schedule(details)
+    return {
+        "medicine_atc": details.medicine_atc.strip().upper(),
+        "medicine_name": details.medicine_name.strip(),
+        "dose": dose,
+        "dose_unit": details.dose_unit.strip(),
+        "route": details.route.strip(),
+        "frequency": details.frequency.strip(),
+        "duration": details.duration.strip(),
+        "doses_per_day": schedule.doses_per_day,
+        "duration_days": schedule.duration_days,
+        "total_quantity": _order_total(details.total_quantity, dose=dose, schedule=schedule),
+        "indication": details.indication.strip(),
+    }
+
+
+def order_audit(
+    actor: Actor, order: MedicationOrder, action: str, detail: dict[str, object]
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        purpose=Purpose.TREATMENT,
+        citizen_id=order.citizen_id,
+        resource_type="MedicationRequest",
+        resource_id=str(order.pk),
+        detail={"atc": order.medicine_atc, **detail},
+    )
+
+
+def phone_order_record(
+    *,
+    actor: Actor,
+    visit: Visit,
+    details: OrderDetails,
+    ordered_at: dt.datetime,
+    ordered_by_name: str,
+    ordered_by_role: str,
+    ordered_by_organisation_name: str,
+    ordered_by_authorisation_id: str,
+    read_back: bool,
+    read_back_confirmed: bool,
+) -> MedicationOrder:
+    """A physician's order by phone (*telefonordination*, R8), received by the
+    visit's nurse: read back, confirmed by the physician on the phone, never for
+    a §4 medicine. The physician then confirms it electronically."""
+    user = require_user(actor)
+    assert actor.organisation is not None
+    require_visit_status(visit, ORDER_STATUSES, "A phone order")
+    citizen_id = visit.citizen_id
+    if not (read_back is True and read_back_confirmed is True):
+        raise refuse(
+            PreconditionFailed(
+                "order.read_back_required",
+                "A phone order is recorded only after you read it back to the physician "
+                "and the physician confirmed it (R8).",
+                field="read_back" if read_back is not True else "read_back_confirmed",
+                rule="R8",
+            ),
+            actor=actor,
+            citizen_id=citizen_id,
+            resource_type="MedicationRequest",
+        )
+    if is_dependence_forming(details.medicine_atc):
+        raise refuse(
+            Forbidden(
+                "order.dependence_forming_by_phone",
+                "This medicine is dependence-forming (§4): it cannot be ordered by phone. "
+                "The physician must enter a written electronic order.",
+                field="medicine_atc",
+                rule="R8",
+            ),
+            actor=actor,
+            citizen_id=citizen_id,
+            resource_type="MedicationRequest",
+        )
+    not_in_future(ordered_at, field="ordered_at")
+    physician = physician_by_authorisation(ordered_by_authorisation_id.strip())
+    now = timezone.now()
+    order = MedicationOrder(
+        kind=MedicationOrder.Kind.PHONE,
+        status=MedicationOrder.Status.AWAITING_CONFIRMATION,
+        citizen_id=citizen_id,
+        visit=visit,
+        **_order_fields(details),
+        dependence_forming=False,
+        ordered_at=ordered_at,
+        ordered_by_name=ordered_by_name.strip(),
+        ordered_by_role=ordered_by_role.strip(),
+        ordered_by_organisation_name=ordered_by_organisation_name.strip(),
+        ordered_by_authorisation_id=ordered_by_authorisation_id.strip(),
+        ordering_physician=physician.user if physician else None,
+        ordering_organisation=physician.organisation if physician else None,
+        recorded_by=user,
+        recorded_by_organisation=actor.organisation,
+        recorded_at=now,
+        read_back=True,
+        read_back_confirmed=True,
+        confirm_by=now + dt.timedelta(minutes=settings.CLINICAL_PHONE_ORDER_CONFIRM_WITHIN_MINUTES),
+        prescription_due_by=now
+        + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
+    )
+    return _order_insert(actor=actor, order=order)
+
+
+def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -> MedicationOrder:
+    """A written electronic order entered by the physician herself — the only
+    way to order a §4 medicine. It is confirmed as it is entered."""
+    user = require_user(actor)
+    organisation = actor.organisation
+    assert organisation is not None
+    if actor.role != Role.PHYSICIAN:
+        raise Forbidden("order.physician_only", "Only a physician can enter a written order.")
+    if not user.authorisation_id:
+        raise PreconditionFailed(
+            "order.authorisation_missing",
+            "Your user has no authorisation id; a written order cannot be entered.",
+        )
+    require_visit_status(visit, ORDER_STATUSES, "An order")
+    now = timezone.now()
+    fields = _order_fields(details)
+    order = MedicationOrder(
+        kind=MedicationOrder.Kind.WRITTEN,
+        status=MedicationOrder.Status.CONFIRMED,
+        citizen_id=visit.citizen_id,
+        visit=visit,
+        **fields,
+        dependence_forming=is_dependence_forming(str(fields["medicine_atc"])),
+        ordered_at=now,
+        ordered_by_name=user.display_name,
+        ordered_by_role=Role(actor.role).label,
+        ordered_by_organisation_name=organisation.name,
+        ordered_by_authorisation_id=user.authorisation_id,
+        ordering_physician=user,
+        ordering_organisation=organisation,
+        recorded_by=user,
+        recorded_by_organisation=organisation,
+        recorded_at=now,
+        confirmed_at=now,
+        confirmed_by=user,
+        prescription_due_by=now
+        + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
+    )
+    return _order_insert(actor=actor, order=order)
+
+
+def _order_insert(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
+    """Save a new order with its audit entry; others hear of it from the signal."""
+    full_clean_or_raise(order, code="order.invalid", exclude=["visit"])
+    with transaction.atomic():
+        order.save(force_insert=True)
+        order_audit(actor, order, Action.CREATE, {"kind": order.kind})
+        signals.medication_order_recorded.send(sender=MedicationOrder, order=order, by=actor)
+    return order
+
+
+def alerts_close(order: MedicationOrder, kinds: Sequence[str], user: User) -> None:
+    PhysicianAlert.objects.filter(
+        medication_order=order, kind__in=kinds, acknowledged_at__isnull=True
+    ).update(acknowledged_at=timezone.now(), acknowledged_by=user)

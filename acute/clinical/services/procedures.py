@@ -1,0 +1,79 @@
+"""Procedures the nurse performs on the visit under a delegation (R7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from acute.clinical.models import (
+    ProcedureRecord,
+    TestDefinition,
+)
+from acute.clinical.services.common import (
+    RESULT_STATUSES,
+    catalogue_entry,
+    delegation_or_refuse,
+    not_in_future,
+    require_user,
+    require_visit_status,
+)
+from acute.models import Visit
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
+from core.errors import (
+    InvalidInput,
+)
+from core.validation import full_clean_or_raise
+
+
+def procedure_record(
+    *,
+    actor: Actor,
+    visit: Visit,
+    code: str,
+    performed_at: dt.datetime | None = None,
+    status: str = ProcedureRecord.Status.COMPLETED,
+    note: str = "",
+) -> ProcedureRecord:
+    """Record a procedure done on the visit: urinary catheter or feeding tube
+    placement (R7), or a delegated one."""
+    user = require_user(actor)
+    assert actor.organisation is not None
+    require_visit_status(visit, RESULT_STATUSES, "Procedures")
+    test = catalogue_entry(code, kind=TestDefinition.Kind.PROCEDURE, field="code")
+    delegation = delegation_or_refuse(
+        actor=actor, visit=visit, test=test, resource_type="Procedure"
+    )
+    when = performed_at or timezone.now()
+    not_in_future(when, field="performed_at")
+    if status not in ProcedureRecord.Status.values:
+        raise InvalidInput("procedure.status_invalid", "Unknown procedure status.", field="status")
+    procedure = ProcedureRecord(
+        visit=visit,
+        citizen_id=visit.citizen_id,
+        test=test,
+        status=status,
+        performed_at=when,
+        note=note.strip(),
+        delegation=delegation,
+        recorded_by=user,
+        recorded_by_organisation=actor.organisation,
+    )
+    full_clean_or_raise(procedure, code="procedure.invalid", exclude=["visit"])
+    with transaction.atomic():
+        procedure.save(force_insert=True)
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=visit.citizen_id,
+            resource_type="Procedure",
+            resource_id=str(procedure.pk),
+            detail={"code": test.code},
+        )
+    return procedure
+
+
+# --- Physician medication orders (R8) ---------------------------------------

@@ -1,0 +1,302 @@
+"""Point-of-care lab results on the visit, the eGFR derived from a creatinine,
+and the physician alert a critical result raises."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from acute.clinical import signals
+from acute.clinical.catalogue import (
+    check_plausible,
+    interpret,
+    normalise_unit,
+    parse_value,
+    reference_interval,
+)
+from acute.clinical.egfr import age_in_years, egfr_ckd_epi_2021
+from acute.clinical.models import (
+    Delegation,
+    LabResult,
+    PhysicianAlert,
+    TestDefinition,
+)
+from acute.clinical.services.common import (
+    COPENHAGEN,
+    RESULT_STATUSES,
+    delegation_or_refuse,
+    gp_referral,
+    not_in_future,
+    refuse,
+    require_user,
+    require_visit_status,
+    responsible_physician,
+)
+from acute.models import Visit
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
+from core.errors import (
+    InvalidInput,
+)
+from core.models import Citizen, Organisation, User
+from core.validation import full_clean_or_raise
+
+RESULT_RELATIONS = [
+    "visit",
+    "citizen",
+    "test",
+    "derived_from",
+    "delegation",
+    "recorded_by",
+    "recorded_by_organisation",
+]
+
+
+@dataclass(frozen=True)
+class ResultInput:
+    code: str
+    value: object
+    unit: object
+    effective_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class _CheckedResult:
+    test: TestDefinition
+    value: Decimal
+    unit: str
+    effective_at: dt.datetime
+    delegation: Delegation | None
+
+
+def _check_result(
+    *,
+    actor: Actor,
+    visit: Visit,
+    entry: ResultInput,
+    index: int,
+    now: dt.datetime,
+    catalogue: dict[str, TestDefinition],
+) -> _CheckedResult:
+    prefix = f"results[{index}]"
+    test = catalogue.get(entry.code)
+    if test is None:
+        raise InvalidInput(
+            "catalogue.unknown", "No test with this code in the catalogue.", field=f"{prefix}.code"
+        )
+    if test.derivation:
+        raise InvalidInput(
+            "lab.derived_result",
+            f"{test.display} is computed by the platform from its source test, not entered.",
+            field=f"{prefix}.code",
+        )
+    delegation = delegation_or_refuse(
+        actor=actor, visit=visit, test=test, resource_type="Observation"
+    )
+    try:
+        value = parse_value(entry.value, field=f"{prefix}.value")
+        unit = normalise_unit(test, entry.unit, field=f"{prefix}.unit")
+        check_plausible(test, value, field=f"{prefix}.value")
+    except InvalidInput as error:
+        raise refuse(
+            error, actor=actor, citizen_id=visit.citizen_id, resource_type="Observation"
+        ) from None
+    effective_at = entry.effective_at or now
+    not_in_future(effective_at, field=f"{prefix}.effective_at")
+    quantum = Decimal(1).scaleb(-min(test.decimals, 3))
+    return _CheckedResult(test, value.quantize(quantum), unit, effective_at, delegation)
+
+
+def _build_result(
+    *,
+    visit: Visit,
+    citizen: Citizen,
+    test: TestDefinition,
+    value: Decimal,
+    unit: str,
+    effective_at: dt.datetime,
+    user: User,
+    organisation: Organisation,
+    delegation: Delegation | None = None,
+    derived_from: LabResult | None = None,
+) -> LabResult:
+    interval = reference_interval(test, sex=citizen.sex)
+    result = LabResult(
+        visit=visit,
+        citizen=citizen,
+        test=test,
+        value=value,
+        unit=unit,
+        interpretation=interpret(test, value, sex=citizen.sex),
+        reference_low=interval.low,
+        reference_high=interval.high,
+        effective_at=effective_at,
+        delegation=delegation,
+        derived_from=derived_from,
+        recorded_by=user,
+        recorded_by_organisation=organisation,
+    )
+    # The related rows are loaded instances; validating them again would fetch each.
+    full_clean_or_raise(result, code="lab.invalid", exclude=RESULT_RELATIONS)
+    result.save(force_insert=True)
+    return result
+
+
+def _egfr_for(
+    *,
+    creatinine: LabResult,
+    derived: TestDefinition,
+    citizen: Citizen,
+    user: User,
+    organisation: Organisation,
+) -> LabResult | None:
+    """The eGFR derived from a creatinine result (CKD-EPI 2021), for adults."""
+    age = age_in_years(citizen.birth_date, creatinine.effective_at.astimezone(COPENHAGEN).date())
+    if age < 18:
+        return None  # CKD-EPI is an adult equation; children's eGFR is left to the laboratory
+    value = egfr_ckd_epi_2021(
+        creatinine_umol_l=creatinine.value,
+        age=age,
+        female=citizen.sex == Citizen.Sex.FEMALE,
+    )
+    return _build_result(
+        visit=creatinine.visit,
+        citizen=citizen,
+        test=derived,
+        value=value,
+        unit=derived.unit,
+        effective_at=creatinine.effective_at,
+        user=user,
+        organisation=organisation,
+        derived_from=creatinine,
+    )
+
+
+def _raise_critical_alert(
+    *, result: LabResult, visit: Visit, acute_function: Organisation, actor: Actor
+) -> PhysicianAlert:
+    physician, organisation = responsible_physician(visit)
+    alert = PhysicianAlert(
+        kind=PhysicianAlert.Kind.CRITICAL_RESULT,
+        citizen_id=result.citizen_id,
+        recipient=physician,
+        # Without a known physician the alert lands with the acute function's
+        # coordinators, who phone the physician on call.
+        recipient_organisation=organisation or acute_function,
+        lab_result=result,
+        visit=visit,
+        message=(
+            f"Critical {result.test.display}: {result.value.normalize():f} "
+            f"{result.test.unit_display or result.unit} "
+            f"({result.get_interpretation_display().lower()})."
+        ),
+    )
+    alert.save(force_insert=True)
+    signals.critical_result_recorded.send(sender=LabResult, result=result, alert=alert, by=actor)
+    signals.physician_alert_raised.send(sender=PhysicianAlert, alert=alert)
+    return alert
+
+
+def lab_results_record(
+    *, actor: Actor, visit: Visit, entries: Sequence[ResultInput]
+) -> list[LabResult]:
+    """Record one or more results taken on the visit (R7), interpreted against the
+    reference interval; eGFR is derived from creatinine; a critical value alerts
+    the responsible physician; the GP who asked for the visit gets them."""
+    user = require_user(actor)
+    organisation = actor.organisation
+    assert organisation is not None
+    require_visit_status(visit, RESULT_STATUSES, "Results")
+    if not entries:
+        raise InvalidInput("lab.empty", "Give at least one result.", field="results")
+    if len(entries) > 50:
+        raise InvalidInput("lab.too_many", "At most 50 results at a time.", field="results")
+    now = timezone.now()
+    catalogue = {
+        test.code: test
+        for test in TestDefinition.objects.filter(
+            code__in={entry.code for entry in entries},
+            kind=TestDefinition.Kind.OBSERVATION,
+            is_active=True,
+        )
+    }
+    checked = [
+        _check_result(actor=actor, visit=visit, entry=entry, index=i, now=now, catalogue=catalogue)
+        for i, entry in enumerate(entries)
+    ]
+    citizen = visit.citizen
+    acute_function = visit.shift.acute_function
+    # Tests computed from another (eGFR from creatinine), by their source test.
+    derived_by_source = {
+        test.derived_from_id: test
+        for test in TestDefinition.objects.filter(
+            derived_from__in=[item.test for item in checked],
+            derivation=TestDefinition.Derivation.EGFR_CKD_EPI_2021,
+            is_active=True,
+        )
+    }
+    results: list[LabResult] = []
+    with transaction.atomic():
+        for item in checked:
+            result = _build_result(
+                visit=visit,
+                citizen=citizen,
+                test=item.test,
+                value=item.value,
+                unit=item.unit,
+                effective_at=item.effective_at,
+                user=user,
+                organisation=organisation,
+                delegation=item.delegation,
+            )
+            results.append(result)
+            derived = derived_by_source.get(item.test.pk)
+            if derived is not None:
+                egfr = _egfr_for(
+                    creatinine=result,
+                    derived=derived,
+                    citizen=citizen,
+                    user=user,
+                    organisation=organisation,
+                )
+                if egfr is not None:
+                    results.append(egfr)
+        # One entry for the panel written together, naming every Observation.
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=citizen.pk,
+            resource_type="Observation",
+            resource_id=str(results[0].pk),
+            detail={
+                "observations": [r.pk for r in results],
+                "codes": [r.test.code for r in results],
+            },
+        )
+        for result in results:
+            if result.is_critical:
+                _raise_critical_alert(
+                    result=result, visit=visit, acute_function=acute_function, actor=actor
+                )
+        referral = gp_referral(visit)
+        if referral is not None:
+            gp_practice = referral.source_organisation or citizen.gp_practice
+            if gp_practice is not None:
+                signals.results_recorded.send(
+                    sender=LabResult,
+                    visit=visit,
+                    citizen=citizen,
+                    gp_practice=gp_practice,
+                    results=results,
+                    by=actor,
+                )
+    return results
+
+
+# --- Procedures -------------------------------------------------------------

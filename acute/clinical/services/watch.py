@@ -1,0 +1,113 @@
+"""The watch job that reminds physicians of phone orders left unconfirmed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from acute.clinical import signals
+from acute.clinical.models import (
+    MedicationOrder,
+    PhysicianAlert,
+)
+from acute.clinical.services.orders import order_audit
+from consent.audit.services import Action
+from core.actors import Actor
+
+
+@dataclass(frozen=True)
+class WatchFigures:
+    reminded: int
+    escalated: int
+    prescriptions_overdue: int
+
+
+def _watch_alert(
+    *, actor: Actor, order: MedicationOrder, kind: str, to_coordinators: bool, message: str
+) -> PhysicianAlert:
+    # To the physician (or her organisation); escalations, and orders from a
+    # physician unknown to the platform, go to the acute function's coordinators.
+    to_physician = not to_coordinators and (
+        order.ordering_physician_id is not None or order.ordering_organisation_id is not None
+    )
+    recipient_id = order.ordering_physician_id if to_physician else None
+    organisation_id = (
+        order.ordering_organisation_id if to_physician else order.recorded_by_organisation_id
+    )
+    alert = PhysicianAlert(
+        kind=kind,
+        citizen_id=order.citizen_id,
+        recipient_id=recipient_id,
+        recipient_organisation_id=organisation_id,
+        medication_order=order,
+        visit_id=order.visit_id,
+        message=message,
+    )
+    alert.save(force_insert=True)
+    order_audit(actor, order, Action.UPDATE, {"alert": kind})
+    signals.physician_alert_raised.send(sender=PhysicianAlert, alert=alert)
+    return alert
+
+
+def medication_orders_watch(*, now: dt.datetime | None = None) -> WatchFigures:
+    """Remind the physician of a phone order awaiting confirmation, escalate to
+    the acute function's coordinators once it is overdue, and flag prescriptions
+    not sent in time. Safe to run twice: each alert exists once per order and kind."""
+    now = now or timezone.now()
+    actor = Actor.system("clinical.medication_orders_watch")
+    remind_before = now - dt.timedelta(minutes=settings.CLINICAL_PHONE_ORDER_REMIND_AFTER_MINUTES)
+    figures = {"reminded": 0, "escalated": 0, "prescriptions_overdue": 0}
+    awaiting = MedicationOrder.objects.filter(status=MedicationOrder.Status.AWAITING_CONFIRMATION)
+    with transaction.atomic():
+        for order in awaiting.filter(
+            reminded_at__isnull=True, recorded_at__lte=remind_before
+        ).select_for_update(skip_locked=True):
+            _watch_alert(
+                actor=actor,
+                order=order,
+                kind=PhysicianAlert.Kind.CONFIRMATION_REMINDER,
+                to_coordinators=False,
+                message=f"Please confirm your phone order of {order.medicine_name}.",
+            )
+            order.reminded_at = now
+            order.save(update_fields=["reminded_at"])
+            figures["reminded"] += 1
+        for order in awaiting.filter(
+            escalated_at__isnull=True, confirm_by__lte=now
+        ).select_for_update(skip_locked=True):
+            _watch_alert(
+                actor=actor,
+                order=order,
+                kind=PhysicianAlert.Kind.CONFIRMATION_ESCALATION,
+                to_coordinators=True,
+                message=(
+                    f"Phone order of {order.medicine_name} from {order.ordered_by_name} "
+                    "is not confirmed in time."
+                ),
+            )
+            order.escalated_at = now
+            order.save(update_fields=["escalated_at"])
+            figures["escalated"] += 1
+        overdue = (
+            MedicationOrder.objects.filter(
+                prescription_status=MedicationOrder.PrescriptionStatus.PENDING,
+                prescription_due_by__lte=now,
+            )
+            .exclude(status=MedicationOrder.Status.CANCELLED)
+            .exclude(alerts__kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE)
+            .select_for_update(skip_locked=True)
+        )
+        for order in overdue:
+            _watch_alert(
+                actor=actor,
+                order=order,
+                kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE,
+                to_coordinators=False,
+                message=f"The prescription for {order.medicine_name} is not marked sent.",
+            )
+            figures["prescriptions_overdue"] += 1
+    return WatchFigures(**figures)

@@ -1,0 +1,281 @@
+"""A dose given from the nurse's bag to the visit's citizen (R8), reached
+through the access gate and audited, refusals too (R9)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from acute.clinical.models import MedicationOrder
+from acute.clinical.selectors import order_allowance
+from acute.models import Visit
+from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.gate import access_citizen
+from core.actors import Actor
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFoundOrNotAllowed,
+    PlatformError,
+    PreconditionFailed,
+)
+from core.models import Citizen, Organisation, Role, User
+from medicine_cabinet import selectors
+from medicine_cabinet.models import (
+    Administration,
+    Lot,
+    Medicine,
+    Movement,
+)
+from medicine_cabinet.services.checks import (
+    GATE_CATEGORY,
+    acute_organisation,
+    check_unit,
+    check_usable,
+    check_witness,
+    recheck_usable_locked,
+)
+from medicine_cabinet.services.dose_checks import (
+    _check_order,
+    _check_within_order,
+    _dose_against_order,
+    _mismatch_warning,
+)
+from medicine_cabinet.services.ledger import (
+    book,
+    fields_clean_or_raise,
+    lock_balances,
+    movements_audit,
+    quantity_text,
+)
+
+ADMINISTRATION_RESOURCE = "MedicationAdministration"
+
+
+def _refusal_audit(*, actor: Actor, citizen_id: int, visit_id: int, error: PlatformError) -> None:
+    """A dose refused by a rule is a denied attempt (R9), recorded outside the
+    refused write's transaction so the rollback keeps it."""
+    _denied_audit(
+        actor=actor,
+        citizen_id=citizen_id,
+        reason_code=error.code,
+        detail={"visit": visit_id, **error.extra},
+    )
+
+
+def _denied_audit(
+    *, actor: Actor, citizen_id: int, reason_code: str, detail: dict[str, object]
+) -> None:
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=citizen_id,
+        outcome=Outcome.DENIED,
+        resource_type=ADMINISTRATION_RESOURCE,
+        reason_code=reason_code,
+        detail=detail,
+    )
+
+
+def administration_give(
+    *,
+    actor: Actor,
+    visit_id: int,
+    order_id: int | None,
+    medicine: Medicine,
+    quantity: Decimal,
+    unit: str,
+    lot: Lot | None = None,
+    witness: User | None = None,
+    note: str = "",
+    confirm_mismatch: bool = False,
+    confirmed_dose: Decimal | None = None,
+) -> Administration:
+    """Give a dose from the nurse's own bag on her visit, to that visit's citizen,
+    against a physician's order for this medicine (R8).
+
+    The citizen is reached only through the access gate (audited, denials too).
+    Without a lot the first-expiring usable lot in the bag is used; an expired
+    or recalled lot is refused. The order is a limit: the doses given against
+    it may not exceed what it allows (:func:`acute.clinical.selectors.order_allowance`),
+    counted under the order's row lock; a dose that is not the ordered one is
+    given only as confirmed (``confirm_mismatch`` with ``confirmed_dose``, the
+    amount in the order's unit). A refusal by the rule is audited as denied.
+    """
+
+    if actor.role != Role.ACUTE_NURSE or actor.user is None:
+        raise Forbidden("administration.role", "Only an acute nurse gives medicine from her bag.")
+    organisation = acute_organisation(actor)
+    check_unit(medicine, unit)
+    visit = Visit.objects.filter(pk=visit_id).first()
+    if visit is None:
+        raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=visit.citizen_id,
+        action=Action.CREATE,
+        category=GATE_CATEGORY,
+        purpose=Purpose.TREATMENT,
+        resource_type=ADMINISTRATION_RESOURCE,
+        resource_id="",
+    )
+    if visit.nurse_id != actor.user.pk:
+        _denied_audit(
+            actor=actor,
+            citizen_id=citizen.pk,
+            reason_code="visit_not_yours",
+            detail={"visit": visit.pk},
+        )
+        raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
+    if visit.status != Visit.Status.ON_SITE:
+        raise PreconditionFailed(
+            "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
+        )
+    try:
+        return _administration_book(
+            actor=actor,
+            organisation=organisation,
+            visit=visit,
+            citizen=citizen,
+            order_id=order_id,
+            medicine=medicine,
+            quantity=quantity,
+            unit=unit,
+            lot=lot,
+            witness=witness,
+            note=note,
+            confirm_mismatch=confirm_mismatch,
+            confirmed_dose=confirmed_dose,
+        )
+    except PlatformError as exc:
+        if exc.rule == "R8":
+            _refusal_audit(actor=actor, citizen_id=citizen.pk, visit_id=visit.pk, error=exc)
+        raise
+
+
+def _administration_book(
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    visit: Visit,
+    citizen: Citizen,
+    order_id: int | None,
+    medicine: Medicine,
+    quantity: Decimal,
+    unit: str,
+    lot: Lot | None,
+    witness: User | None,
+    note: str,
+    confirm_mismatch: bool,
+    confirmed_dose: Decimal | None,
+) -> Administration:
+
+    assert actor.user is not None
+    if order_id is None:
+        raise PreconditionFailed(
+            "order.missing",
+            gettext("A dose leaves stock only against a physician's order."),
+            field="order",
+            rule="R8",
+        )
+    order = MedicationOrder.objects.filter(pk=order_id, citizen_id=citizen.pk).first()
+    if order is None:
+        raise InvalidInput(
+            "order.not_for_citizen",
+            gettext("No such order for this visit's citizen."),
+            field="order",
+            rule="R8",
+        )
+    _check_order(order=order, visit=visit, medicine=medicine)
+    amount, mismatch = _dose_against_order(
+        order=order,
+        medicine=medicine,
+        quantity=quantity,
+        confirm_mismatch=confirm_mismatch,
+        confirmed_dose=confirmed_dose,
+    )
+    bag = selectors.bag_of(organisation=organisation, nurse=actor.user)
+    if bag is None:
+        raise PreconditionFailed("bag.none", "You carry no bag with stock.")
+    if lot is None:
+        lot = selectors.lot_suggest(bag=bag, medicine=medicine)
+        if lot is None:
+            raise Conflict("stock.none_usable", "Your bag holds no usable lot of this medicine.")
+    elif lot.medicine_id != medicine.pk:
+        raise InvalidInput("lot.wrong_medicine", "That lot is of another medicine.", field="lot")
+    check_usable(lot)
+    witness = check_witness(actor=actor, medicine=medicine, witness=witness)
+    now = timezone.now()
+    with transaction.atomic():
+        # The order's row lock first: two doses against one order are counted
+        # one after the other, so both cannot pass on the same remainder. The
+        # order may also have been cancelled since it was read.
+        order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        _check_order(order=order, visit=visit, medicine=medicine)
+        left = order_allowance(order, now=now)
+        _check_within_order(order=order, left=left, amount=amount)
+        if amount is None or (mismatch and not confirm_mismatch):
+            raise _mismatch_warning(
+                order=order, medicine=medicine, quantity=quantity, amount=amount, left=left
+            )
+        balance = lock_balances([(bag, lot)])[(bag.pk, lot.pk)]
+        recheck_usable_locked(lot)
+        movement = book(
+            balance=balance,
+            kind=Movement.Kind.ADMINISTERED,
+            direction=Movement.Direction.OUT,
+            quantity=quantity,
+            by=actor.user,
+            witness=witness,
+            at=now,
+        )
+        administration = Administration(
+            visit=visit,
+            order=order,
+            citizen=citizen,
+            municipality=citizen.municipality,
+            medicine=medicine,
+            lot=lot,
+            bag=bag,
+            movement=movement,
+            quantity=quantity,
+            unit=unit,
+            order_amount=amount,
+            order_unit=order.dose_unit,
+            dose_mismatch=mismatch,
+            mismatch_confirmed=bool(mismatch),
+            administered_at=now,
+            by=actor.user,
+            witness=witness,
+            note=note.strip()[:300],
+        )
+        fields_clean_or_raise(
+            administration,
+            code="administration.invalid",
+            exclude=[f.name for f in Administration._meta.fields if f.is_relation],
+        )
+        administration.save(force_insert=True)
+        movements_audit(actor, [movement], citizen_id=citizen.pk)
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=citizen.pk,
+            resource_type=ADMINISTRATION_RESOURCE,
+            resource_id=str(administration.pk),
+            detail={
+                "order": order.pk,
+                "visit": visit.pk,
+                "movement": movement.pk,
+                "order_amount": quantity_text(amount),
+                "order_unit": order.dose_unit,
+                "remaining": quantity_text(left.remaining - amount),
+                **({"dose_mismatch": mismatch, "mismatch_confirmed": True} if mismatch else {}),
+            },
+        )
+    return administration

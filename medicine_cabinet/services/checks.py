@@ -1,0 +1,148 @@
+"""Checks every stock movement makes first: the quantity, the unit, the acute
+function, the location, the nurse's own bag, the §4 witness and a usable lot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+
+from core.actors import Actor
+from core.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFoundOrNotAllowed,
+    PreconditionFailed,
+    Unauthenticated,
+)
+from core.models import Membership, Organisation, Role, User
+from core.services import login_verify
+from medicine_cabinet.models import (
+    Location,
+    Lot,
+    Medicine,
+)
+
+GATE_CATEGORY = "patient"
+WITNESS_ROLES = (Role.ACUTE_NURSE, Role.MEDICINE_OFFICER)
+
+
+# --- checks shared by every movement ---------------------------------------
+
+
+def quantity_parse(value: object, *, field: str = "quantity") -> Decimal:
+    """An exact, positive quantity. Floats are refused: they are not exact."""
+    if isinstance(value, bool | float):
+        raise InvalidInput(
+            "quantity.invalid", "Give the quantity as an exact decimal string.", field=field
+        )
+    try:
+        quantity = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(
+            "quantity.invalid", "The quantity is not a number.", field=field
+        ) from None
+    if not quantity.is_finite():
+        raise InvalidInput("quantity.invalid", "The quantity is not a number.", field=field)
+    if quantity <= 0:
+        raise InvalidInput(
+            "quantity.not_positive", "The quantity must be greater than zero.", field=field
+        )
+    if quantity != quantity.quantize(Decimal("0.001")) or quantity >= Decimal("1e9"):
+        raise InvalidInput(
+            "quantity.invalid", "At most three decimals and below one billion.", field=field
+        )
+    return quantity
+
+
+def check_unit(medicine: Medicine, unit: str) -> None:
+    if unit != medicine.unit:
+        raise InvalidInput(
+            "unit.mismatch",
+            f"{medicine.name} is counted in '{medicine.unit}', not in the unit given.",
+            field="unit",
+        )
+
+
+def acute_organisation(actor: Actor) -> Organisation:
+    organisation = actor.organisation
+    if actor.user is None or organisation is None:
+        raise Forbidden("cabinet.no_actor", "Stock moves only for a named member of staff.")
+    if organisation.kind != Organisation.Kind.ACUTE_FUNCTION:
+        raise Forbidden("cabinet.not_acute_function", "Only the acute function keeps this stock.")
+    return organisation
+
+
+def check_location(actor: Actor, location: Location) -> None:
+    organisation = acute_organisation(actor)
+    if location.organisation_id != organisation.pk or not location.is_active:
+        raise NotFoundOrNotAllowed("location.not_found", "No such stock location.")
+
+
+def check_own_bag(actor: Actor, location: Location) -> None:
+    """A bag is handled only by its nurse; a cabinet (outside transfers) only by
+    the medicine officer."""
+    if location.kind == Location.Kind.BAG:
+        if location.nurse_id != actor.user.pk:  # type: ignore[union-attr]
+            raise Forbidden("bag.not_yours", "You may move stock only in your own bag.")
+    elif actor.role != Role.MEDICINE_OFFICER:
+        raise Forbidden("cabinet.officer_only", "Only the medicine officer handles the cabinet.")
+
+
+def check_witness(*, actor: Actor, medicine: Medicine, witness: User | None) -> User | None:
+    """§4: a second person, not the actor, on the acute function's staff."""
+    if witness is None:
+        if medicine.dependence_forming:
+            raise InvalidInput(
+                "witness.required",
+                f"{medicine.name} is dependence-forming (§4): every movement needs a witness.",
+                field="witness",
+            )
+        return None
+    if actor.user is not None and witness.pk == actor.user.pk:
+        raise InvalidInput(
+            "witness.same_person", "The witness must be someone else.", field="witness"
+        )
+    eligible = Membership.objects.filter(
+        user=witness,
+        organisation=actor.organisation,
+        role__in=WITNESS_ROLES,
+        is_active=True,
+        user__is_active=True,
+    ).exists()
+    if not eligible:
+        raise InvalidInput(
+            "witness.not_eligible",
+            "The witness must be an acute nurse or the medicine officer of the acute function.",
+            field="witness",
+        )
+    return witness
+
+
+def witness_verify(*, username: str, password: str, client_address: str | None) -> User:
+    """The witness's own credentials, checked and throttled like a login."""
+    try:
+        return login_verify(username=username, password=password, client_address=client_address)
+    except Unauthenticated:
+        raise InvalidInput(
+            "witness.invalid_credentials",
+            "The witness's username or password is wrong.",
+            field="witness",
+        ) from None
+
+
+def check_usable(lot: Lot, *, today: dt.date | None = None) -> None:
+    if lot.is_recalled:
+        raise PreconditionFailed("lot.recalled", "This lot is recalled and may not be used.")
+    if lot.is_expired(today or timezone.localdate()):
+        raise PreconditionFailed("lot.expired", "This lot has expired and may not be used.")
+
+
+def recheck_usable_locked(lot: Lot) -> None:
+    """Inside the movement's transaction: take the lot's row lock, which a
+    recall holds until it commits, so no dose leaves after a recall that
+    committed first."""
+    current = Lot.objects.select_for_update().only("recalled_at", "expires_on").get(pk=lot.pk)
+    lot.recalled_at, lot.expires_on = current.recalled_at, current.expires_on
+    check_usable(lot)

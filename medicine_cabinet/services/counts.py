@@ -1,0 +1,259 @@
+"""Stock counts (*optælling*): count, recount, submit, and the officer's approval."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from consent.audit.services import Action
+from core.actors import Actor
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    PreconditionFailed,
+)
+from core.models import Role, User
+from core.validation import insert_or_conflict
+from medicine_cabinet import selectors
+from medicine_cabinet.models import (
+    Balance,
+    CountLine,
+    CountReason,
+    Location,
+    Lot,
+    Movement,
+    Notification,
+    StockCount,
+)
+from medicine_cabinet.services.checks import (
+    check_location,
+    check_own_bag,
+    check_witness,
+)
+from medicine_cabinet.services.ledger import book, lock_balances, movements_audit, operation_audit
+from medicine_cabinet.services.notifications import notify
+
+
+def _check_may_count(actor: Actor, location: Location) -> None:
+    check_location(actor, location)
+    if actor.role == Role.MEDICINE_OFFICER:
+        return
+    if actor.role == Role.ACUTE_NURSE and location.kind == Location.Kind.BAG:
+        check_own_bag(actor, location)
+        return
+    if actor.role == Role.ACUTE_NURSE:
+        return  # nurses may count a cabinet with the officer; approval stays with the officer
+    raise Forbidden("count.role", "Your role may not count stock.")
+
+
+@transaction.atomic
+def count_start(*, actor: Actor, location: Location) -> StockCount:
+    _check_may_count(actor, location)
+    count = StockCount(location=location, started_by=actor.user)
+    insert_or_conflict(
+        count,
+        code="count.already_open",
+        message="A count of this location is already under way.",
+    )
+    _count_audit(actor=actor, count=count, action=Action.CREATE)
+    return count
+
+
+def _count_audit(
+    *,
+    actor: Actor,
+    count: StockCount,
+    action: str = Action.UPDATE,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    operation_audit(
+        actor=actor,
+        action=action,
+        resource_type="StockCount",
+        resource_id=str(count.pk),
+        detail=detail,
+    )
+
+
+def _open_count(count: StockCount) -> StockCount:
+    locked = StockCount.objects.select_for_update().select_related("location").get(pk=count.pk)
+    if locked.status != StockCount.Status.OPEN:
+        raise Conflict("count.not_open", "This count is no longer open.")
+    return locked
+
+
+@transaction.atomic
+def count_record(*, actor: Actor, count: StockCount, lot: Lot, quantity: Decimal) -> CountLine:
+    """The first count of a lot, against the live balance at this moment."""
+    locked = _open_count(count)
+    _check_may_count(actor, locked.location)
+    if quantity < 0:
+        raise InvalidInput(
+            "quantity.negative", "A counted quantity cannot be negative.", field="quantity"
+        )
+    line = CountLine(
+        count=locked,
+        lot=lot,
+        counted_quantity=quantity,
+        balance_at_count=selectors.balance_quantity(location_id=locked.location_id, lot_id=lot.pk),
+        counted_by=actor.user,
+    )
+    insert_or_conflict(
+        line,
+        code="count.line_exists",
+        message="This lot is already counted; recount it instead.",
+    )
+    _count_audit(
+        actor=actor,
+        count=locked,
+        detail={"lot": lot.pk, "counted": str(quantity), "balance": str(line.balance_at_count)},
+    )
+    return line
+
+
+@transaction.atomic
+def count_recount(
+    *, actor: Actor, line: CountLine, quantity: Decimal, reason_code: str = "", note: str = ""
+) -> CountLine:
+    """A second count where the first differed. If it still differs, a reason code is needed."""
+    locked_count = _open_count(line.count)
+    _check_may_count(actor, locked_count.location)
+    line = CountLine.objects.select_for_update().get(pk=line.pk)
+    if line.first_variance == 0:
+        raise Conflict("count.recount_not_needed", "The first count matched; no recount needed.")
+    if line.recounted_quantity is not None:
+        raise Conflict("count.already_recounted", "This lot has been recounted.")
+    if quantity < 0:
+        raise InvalidInput(
+            "quantity.negative", "A counted quantity cannot be negative.", field="quantity"
+        )
+    balance = selectors.balance_quantity(location_id=locked_count.location_id, lot_id=line.lot_id)
+    if quantity != balance and reason_code not in CountReason.values:
+        raise InvalidInput(
+            "count.reason_required",
+            "The recount still differs: give a reason code.",
+            field="reason_code",
+        )
+    line.recounted_quantity = quantity
+    line.balance_at_recount = balance
+    line.recounted_by = actor.user
+    line.recounted_at = timezone.now()
+    line.reason_code = reason_code if quantity != balance else ""
+    line.note = note.strip()[:300]
+    line.save(
+        update_fields=[
+            "recounted_quantity",
+            "balance_at_recount",
+            "recounted_by",
+            "recounted_at",
+            "reason_code",
+            "note",
+        ]
+    )
+    _count_audit(
+        actor=actor,
+        count=locked_count,
+        detail={"lot": line.lot_id, "recounted": str(quantity), "balance": str(balance)},
+    )
+    return line
+
+
+@transaction.atomic
+def count_submit(*, actor: Actor, count: StockCount) -> StockCount:
+    """Close counting: every held lot counted, every differing line recounted.
+    A standing variance flags a discrepancy for the officer."""
+    locked = _open_count(count)
+    _check_may_count(actor, locked.location)
+    lines = list(locked.lines.all())
+    counted = {line.lot_id for line in lines}
+    held = set(
+        Balance.objects.filter(location_id=locked.location_id, quantity__gt=0).values_list(
+            "lot_id", flat=True
+        )
+    )
+    if held - counted:
+        raise PreconditionFailed(
+            "count.incomplete", f"{len(held - counted)} lot(s) held here are not counted yet."
+        )
+    if any(line.needs_recount for line in lines):
+        raise PreconditionFailed("count.recount_needed", "Recount the lines that differed first.")
+    locked.status = StockCount.Status.SUBMITTED
+    locked.submitted_at = timezone.now()
+    locked.has_discrepancy = any(line.variance != 0 for line in lines)
+    locked.save(update_fields=["status", "submitted_at", "has_discrepancy"])
+    if locked.has_discrepancy:
+        notify(
+            organisation=locked.location.organisation,
+            kind=Notification.Kind.DISCREPANCY,
+            key=f"discrepancy:{locked.pk}",
+            message=(
+                f"The count of {locked.location.name} differs from the ledger;"
+                " approve or investigate."
+            ),
+            location=locked.location,
+            stock_count=locked,
+        )
+    _count_audit(
+        actor=actor,
+        count=locked,
+        detail={"status": locked.status, "discrepancy": locked.has_discrepancy},
+    )
+    return locked
+
+
+@transaction.atomic
+def count_approve(*, actor: Actor, count: StockCount, witness: User | None = None) -> StockCount:
+    """The medicine officer approves; each standing variance is booked as a
+    count adjustment on top of the live balance, so movements made while the
+    count was open stand. For a §4 lot the counter is the witness, or another
+    witness when the officer counted it herself."""
+    if actor.role != Role.MEDICINE_OFFICER:
+        raise Forbidden("count.approve_role", "Only the medicine officer approves counts.")
+    locked = StockCount.objects.select_for_update().select_related("location").get(pk=count.pk)
+    check_location(actor, locked.location)
+    if locked.status != StockCount.Status.SUBMITTED:
+        raise Conflict("count.not_submitted", "Only a submitted count can be approved.")
+    now = timezone.now()
+    lines = list(locked.lines.select_related("lot__medicine", "counted_by", "recounted_by"))
+    differing = [line for line in lines if line.variance != 0]
+    rows = lock_balances([(locked.location, line.lot) for line in differing])
+    movements = []
+    for line in differing:
+        counter = line.recounted_by or line.counted_by
+        line_witness = witness
+        if line_witness is None and counter.pk != actor.user.pk:  # type: ignore[union-attr]
+            line_witness = counter
+        line_witness = check_witness(actor=actor, medicine=line.lot.medicine, witness=line_witness)
+        variance = line.variance
+        movements.append(
+            book(
+                balance=rows[(locked.location_id, line.lot_id)],
+                kind=Movement.Kind.COUNT_ADJUSTMENT,
+                direction=Movement.Direction.IN if variance > 0 else Movement.Direction.OUT,
+                quantity=abs(variance),
+                by=actor.user,  # type: ignore[arg-type]
+                witness=line_witness,
+                at=now,
+                reason_code=line.reason_code or CountReason.UNKNOWN,
+                stock_count=locked,
+            )
+        )
+    locked.status = StockCount.Status.APPROVED
+    locked.approved_by = actor.user
+    locked.approved_at = now
+    locked.save(update_fields=["status", "approved_by", "approved_at"])
+    Notification.objects.filter(
+        key=f"count_overdue:{locked.location_id}", acknowledged_at__isnull=True
+    ).update(acknowledged_at=now, acknowledged_by=actor.user)
+    for movement in movements:
+        movements_audit(actor, [movement])
+    _count_audit(
+        actor=actor,
+        count=locked,
+        detail={"status": locked.status, "adjustments": [m.pk for m in movements]},
+    )
+    return locked

@@ -1,0 +1,121 @@
+"""The formulary and the places stock is kept: medicines, cabinets, nurses' bags."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext
+
+from acute.clinical import dosing
+from core.errors import (
+    InvalidInput,
+)
+from core.models import Membership, Organisation, Role, User
+from core.validation import full_clean_or_raise
+from medicine_cabinet.models import (
+    Location,
+    Medicine,
+)
+
+
+@transaction.atomic
+def medicine_upsert(
+    *,
+    atc_code: str,
+    name: str,
+    strength: str,
+    form: str,
+    unit: str,
+    package_size: Decimal,
+    dispensing: str,
+    dependence_forming: bool,
+    minimum_stock: Decimal,
+    amount_per_unit: Decimal | None = None,
+    amount_unit: str = "",
+) -> Medicine:
+    """Add a formulary line or update the one with the same ATC code, strength and form.
+
+    What one stock unit holds (``amount_per_unit`` of ``amount_unit``: 500 mg a
+    tablet) lets a dose be compared with an order in mg (R8). Left out, it is
+    read from the strength where that says it plainly (``500 mg``,
+    ``10 mg/mL, 4 mL`` for an ampoule).
+    """
+
+    amount_unit = amount_unit.strip()
+    if (amount_per_unit is None) != (not amount_unit):
+        raise InvalidInput(
+            "medicine.amount_incomplete",
+            gettext("Give both the amount in one unit and its unit, or neither."),
+            field="amount_unit" if amount_per_unit is not None else "amount_per_unit",
+        )
+    if amount_per_unit is not None and not dosing.is_measure(amount_unit):
+        raise InvalidInput(
+            "medicine.amount_unit_unknown",
+            gettext("Give the amount in a unit such as mg, µg, g, mL, IE or mmol."),
+            field="amount_unit",
+        )
+    medicine = (
+        Medicine.objects.select_for_update()
+        .filter(atc_code=atc_code, strength=strength, form=form)
+        .first()
+    ) or Medicine(atc_code=atc_code, strength=strength, form=form)
+    if amount_per_unit is None:
+        # Left out: what the officer stated before stands, else the strength tells.
+        content = dosing.strength_content(strength, unit)
+        if medicine.amount_per_unit is not None and medicine.unit == unit:
+            amount_per_unit, amount_unit = medicine.amount_per_unit, medicine.amount_unit
+        elif content is not None:
+            amount_per_unit, amount_unit = content
+    medicine.name = name
+    medicine.unit = unit
+    medicine.amount_per_unit = amount_per_unit
+    medicine.amount_unit = amount_unit
+    medicine.package_size = package_size
+    medicine.dispensing = dispensing
+    medicine.dependence_forming = dependence_forming
+    medicine.minimum_stock = minimum_stock
+    full_clean_or_raise(
+        medicine,
+        code="medicine.invalid",
+        exclude=["atc_code", "strength", "form"] if medicine.pk else None,
+    )
+    medicine.save()
+    return medicine
+
+
+@transaction.atomic
+def cabinet_create(
+    *, organisation: Organisation, name: str, count_interval_days: int = 7
+) -> Location:
+    if organisation.kind != Organisation.Kind.ACUTE_FUNCTION:
+        raise InvalidInput("location.not_acute_function", "Cabinets belong to the acute function.")
+    cabinet = Location(
+        organisation=organisation,
+        kind=Location.Kind.CABINET,
+        name=name,
+        count_interval_days=count_interval_days,
+    )
+    full_clean_or_raise(cabinet, code="location.invalid")
+    cabinet.save(force_insert=True)
+    return cabinet
+
+
+@transaction.atomic
+def bag_for_nurse(*, organisation: Organisation, nurse: User) -> Location:
+    """The nurse's bag, made on first use. Only acute nurses of the function carry one."""
+    is_nurse = Membership.objects.filter(
+        user=nurse, organisation=organisation, role=Role.ACUTE_NURSE, is_active=True
+    ).exists()
+    if not is_nurse:
+        raise InvalidInput("bag.not_a_nurse", "Only an acute nurse of the function carries a bag.")
+    bag, _created = Location.objects.get_or_create(
+        organisation=organisation,
+        kind=Location.Kind.BAG,
+        nurse=nurse,
+        defaults={
+            "name": f"Bag of {nurse.display_name} ({nurse.username})",
+            "count_interval_days": 1,
+        },
+    )
+    return bag

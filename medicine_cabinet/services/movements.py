@@ -1,0 +1,196 @@
+"""Stock moved between a cabinet and a bag, wasted, or taken out as expired or recalled."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.actors import Actor
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    PreconditionFailed,
+)
+from core.models import User
+from medicine_cabinet.models import (
+    Location,
+    Lot,
+    Movement,
+    WasteReason,
+)
+from medicine_cabinet.services.checks import (
+    check_location,
+    check_own_bag,
+    check_unit,
+    check_usable,
+    check_witness,
+    recheck_usable_locked,
+)
+from medicine_cabinet.services.ledger import book, lock_balances, movements_audit
+
+
+def stock_transfer(
+    *,
+    actor: Actor,
+    lot: Lot,
+    source: Location,
+    destination: Location,
+    quantity: Decimal,
+    unit: str,
+    witness: User | None = None,
+) -> tuple[Movement, Movement]:
+    """Cabinet to the nurse's own bag (*udtag*), or her bag back to a cabinet."""
+    check_location(actor, source)
+    check_location(actor, destination)
+    kinds = (source.kind, destination.kind)
+    if kinds == (Location.Kind.CABINET, Location.Kind.BAG):
+        kind = Movement.Kind.TO_BAG
+        bag = destination
+    elif kinds == (Location.Kind.BAG, Location.Kind.CABINET):
+        kind = Movement.Kind.TO_CABINET
+        bag = source
+    else:
+        raise InvalidInput(
+            "transfer.route_invalid", "Stock moves between a cabinet and a bag, either way."
+        )
+    if bag.nurse_id != actor.user.pk:  # type: ignore[union-attr]
+        raise Forbidden("bag.not_yours", "You may move stock only in your own bag.")
+    check_unit(lot.medicine, unit)
+    if kind == Movement.Kind.TO_BAG:
+        check_usable(lot)  # expired or recalled stock may come back, never go out
+    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
+    now = timezone.now()
+    transfer_id = uuid.uuid4()
+    with transaction.atomic():
+        rows = lock_balances([(source, lot), (destination, lot)])
+        if kind == Movement.Kind.TO_BAG:
+            recheck_usable_locked(lot)
+        # The same entry twice, out of one location and into the other.
+        out, into = (
+            book(
+                balance=rows[(location.pk, lot.pk)],
+                kind=kind,
+                direction=direction,
+                quantity=quantity,
+                by=actor.user,  # type: ignore[arg-type]
+                witness=witness,
+                at=now,
+                transfer_id=transfer_id,
+            )
+            for location, direction in (
+                (source, Movement.Direction.OUT),
+                (destination, Movement.Direction.IN),
+            )
+        )
+        movements_audit(actor, [out, into])
+    return out, into
+
+
+def stock_waste(
+    *,
+    actor: Actor,
+    location: Location,
+    lot: Lot,
+    quantity: Decimal,
+    unit: str,
+    reason_code: str,
+    note: str = "",
+    witness: User | None = None,
+) -> Movement:
+    """Wasted or discarded (*kasseret*), with a reason."""
+    check_location(actor, location)
+    check_own_bag(actor, location)
+    check_unit(lot.medicine, unit)
+    if reason_code not in WasteReason.values:
+        raise InvalidInput(
+            "waste.reason_invalid", "Give one of the waste reasons.", field="reason_code"
+        )
+    if reason_code == WasteReason.OTHER and not note.strip():
+        raise InvalidInput("waste.note_required", "Say what happened.", field="note")
+    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
+    return _remove(
+        actor=actor,
+        location=location,
+        lot=lot,
+        quantity=quantity,
+        kind=Movement.Kind.WASTED,
+        witness=witness,
+        reason_code=reason_code,
+        note=note.strip(),
+    )
+
+
+def stock_remove_expired(
+    *, actor: Actor, location: Location, lot: Lot, witness: User | None = None
+) -> Movement:
+    """Take an expired lot's whole balance out of a location."""
+    check_location(actor, location)
+    check_own_bag(actor, location)
+    if not lot.is_expired(timezone.localdate()):
+        raise PreconditionFailed("lot.not_expired", "This lot has not expired.")
+    return _remove_whole_lot(
+        actor=actor, location=location, lot=lot, kind=Movement.Kind.EXPIRED, witness=witness
+    )
+
+
+def stock_remove_recalled(
+    *, actor: Actor, location: Location, lot: Lot, witness: User | None = None
+) -> Movement:
+    """Take a recalled lot's whole balance out of a location, to go back to the pharmacy."""
+    check_location(actor, location)
+    check_own_bag(actor, location)
+    if not lot.is_recalled:
+        raise PreconditionFailed("lot.not_recalled", "This lot is not recalled.")
+    return _remove_whole_lot(
+        actor=actor,
+        location=location,
+        lot=lot,
+        kind=Movement.Kind.RECALLED,
+        witness=witness,
+        reason_code="recall",
+    )
+
+
+def _remove_whole_lot(
+    *, actor: Actor, location: Location, lot: Lot, kind: str, witness: User | None, **fields: Any
+) -> Movement:
+    """The lot's whole balance here, out; §4 stock only with a witness."""
+    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
+    return _remove(
+        actor=actor, location=location, lot=lot, quantity=None, kind=kind, witness=witness, **fields
+    )
+
+
+def _remove(
+    *,
+    actor: Actor,
+    location: Location,
+    lot: Lot,
+    quantity: Decimal | None,
+    kind: str,
+    witness: User | None,
+    **fields: Any,
+) -> Movement:
+    now = timezone.now()
+    with transaction.atomic():
+        balance = lock_balances([(location, lot)])[(location.pk, lot.pk)]
+        amount = balance.quantity if quantity is None else quantity
+        if amount <= 0:
+            raise Conflict("stock.none", "There is none of this lot here.")
+        movement = book(
+            balance=balance,
+            kind=kind,
+            direction=Movement.Direction.OUT,
+            quantity=amount,
+            by=actor.user,  # type: ignore[arg-type]
+            witness=witness,
+            at=now,
+            **fields,
+        )
+        movements_audit(actor, [movement])
+    return movement

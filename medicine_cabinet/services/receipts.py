@@ -1,0 +1,98 @@
+"""Deliveries from the pharmacy into a cabinet (*modtagelse*)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.actors import Actor
+from core.errors import (
+    Forbidden,
+    InvalidInput,
+    PreconditionFailed,
+)
+from core.models import Role, User
+from medicine_cabinet.models import (
+    Location,
+    Lot,
+    Medicine,
+    Movement,
+)
+from medicine_cabinet.services.checks import (
+    check_location,
+    check_unit,
+    check_witness,
+)
+from medicine_cabinet.services.ledger import book, lock_balances, movements_audit
+
+
+def stock_receive(
+    *,
+    actor: Actor,
+    cabinet: Location,
+    medicine: Medicine,
+    batch_number: str,
+    expires_on: dt.date,
+    quantity: Decimal,
+    unit: str,
+    supplier: str,
+    delivery_reference: str,
+    witness: User | None = None,
+) -> Movement:
+    """A delivery from the pharmacy into a cabinet (*modtagelse*)."""
+    check_location(actor, cabinet)
+    if actor.role != Role.MEDICINE_OFFICER:
+        raise Forbidden("receive.role", "Only the medicine officer receives deliveries.")
+    if cabinet.kind != Location.Kind.CABINET:
+        raise InvalidInput("receive.not_cabinet", "Deliveries are received into a cabinet.")
+    check_unit(medicine, unit)
+    if not medicine.is_active:
+        raise InvalidInput("medicine.inactive", "This medicine is no longer in the formulary.")
+    if not supplier.strip() or not delivery_reference.strip():
+        raise InvalidInput(
+            "receive.source_missing", "Name the supplier and the delivery reference."
+        )
+    batch_number = batch_number.strip()
+    if not batch_number:
+        raise InvalidInput("lot.batch_missing", "Give the batch number.", field="batch_number")
+    if expires_on < timezone.localdate():
+        raise PreconditionFailed("lot.expired", "This lot has already expired.")
+    witness = check_witness(actor=actor, medicine=medicine, witness=witness)
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                lot, _created = Lot.objects.get_or_create(
+                    medicine=medicine,
+                    batch_number=batch_number,
+                    defaults={"expires_on": expires_on},
+                )
+        except IntegrityError:
+            lot = Lot.objects.get(medicine=medicine, batch_number=batch_number)
+        if lot.expires_on != expires_on:
+            raise InvalidInput(
+                "lot.expiry_mismatch",
+                "This batch is already known with another expiry date.",
+                field="expires_on",
+            )
+        if lot.is_recalled:
+            raise PreconditionFailed(
+                "lot.recalled", "This lot is recalled and may not be received."
+            )
+        balance = lock_balances([(cabinet, lot)])[(cabinet.pk, lot.pk)]
+        movement = book(
+            balance=balance,
+            kind=Movement.Kind.RECEIVED,
+            direction=Movement.Direction.IN,
+            quantity=quantity,
+            by=actor.user,  # type: ignore[arg-type]
+            witness=witness,
+            at=now,
+            supplier=supplier.strip(),
+            delivery_reference=delivery_reference.strip(),
+        )
+        movements_audit(actor, [movement])
+    return movement
