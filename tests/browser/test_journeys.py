@@ -332,7 +332,8 @@ def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
 
     page.goto(f"/nurse/visits/{visit.pk}/")
     give = page.locator('form[action$="/give/"]')
-    give.get_by_label("Mængde", exact=False).fill("1")
+    # Half a 10 mg ampoule: the written order is for 5 mg (R8).
+    give.get_by_label("Mængde", exact=False).fill("0.5")
     give.get_by_label("Vidnets brugernavn").fill(witness.user.username)
     give.get_by_label("Vidnets adgangskode").fill(factories.PASSWORD)
     give.get_by_role("button", name="Giv dosis").click()
