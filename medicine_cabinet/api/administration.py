@@ -1,0 +1,109 @@
+"""Doses given on a visit against a physician's order (R8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import actor_of
+from core.errors import InvalidInput
+from core.permissions import roles
+from medicine_cabinet import selectors, services
+from medicine_cabinet.api.common import (
+    NURSE,
+    QuantityField,
+    WitnessInput,
+    _organisation,
+    _plain,
+    _plain_movement_json,
+    _witness,
+)
+
+# --- administration (R8) ------------------------------------------------------------------------
+
+
+class AdministrationInput(serializers.Serializer[Any]):
+    visit = serializers.IntegerField(min_value=1)
+    order = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    medicine = serializers.IntegerField(min_value=1)
+    lot = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    quantity = QuantityField()
+    unit = serializers.CharField(max_length=20)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    witness = WitnessInput(required=False)
+    # R8: a dose that is not the ordered one is given only when she confirms
+    # it, with the amount she gives in the order's unit.
+    confirm_mismatch = serializers.BooleanField(required=False, default=False)
+    confirmed_dose = QuantityField(required=False, allow_null=True, default=None)
+
+
+class AdministrationsView(APIView):
+    """A dose from the nurse's own bag on her visit against a physician's order."""
+
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        form = AdministrationInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        _organisation(actor)
+        administration = services.administration_give(
+            actor=actor,
+            visit_id=data["visit"],
+            order_id=data["order"],
+            medicine=selectors.medicine_get(medicine_id=data["medicine"]),
+            lot=selectors.lot_get(lot_id=data["lot"]) if data["lot"] else None,
+            quantity=data["quantity"],
+            unit=data["unit"],
+            note=data["note"],
+            witness=_witness(request, data),
+            confirm_mismatch=data["confirm_mismatch"],
+            confirmed_dose=data["confirmed_dose"],
+        )
+        return Response(
+            {
+                "id": administration.pk,
+                "lot": administration.lot_id,
+                "movement": _plain_movement_json(administration.movement),
+                "order": {
+                    "id": administration.order_id,
+                    "amount": _plain(administration.order_amount),
+                    "unit": administration.order_unit,
+                    "dose_mismatch": administration.dose_mismatch or None,
+                    "mismatch_confirmed": administration.mismatch_confirmed,
+                },
+                "fhir": f"MedicationAdministration/{administration.pk}",
+            },
+            status=201,
+        )
+
+
+class LotSuggestionView(APIView):
+    """The first-expiring usable lot of a medicine in the nurse's own bag."""
+
+    permission_classes = [roles(NURSE)]
+
+    def get(self, request: Request) -> Response:
+        actor = actor_of(request)
+        raw = request.query_params.get("medicine", "")
+        if not raw.isdigit():
+            raise InvalidInput("search.param_invalid", "medicine must be an id.", field="medicine")
+        medicine = selectors.medicine_get(medicine_id=int(raw))
+        bag = services.bag_for_nurse(organisation=_organisation(actor), nurse=actor.user)  # type: ignore[arg-type]
+        lot = selectors.lot_suggest(bag=bag, medicine=medicine)
+        if lot is None:
+            return Response({"lot": None})
+        return Response(
+            {
+                "lot": {
+                    "id": lot.pk,
+                    "batch_number": lot.batch_number,
+                    "expires_on": lot.expires_on.isoformat(),
+                }
+            }
+        )

@@ -1,0 +1,179 @@
+"""Counts with recount and approval; notifications and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import actor_of
+from core.errors import InvalidInput
+from core.permissions import roles
+from medicine_cabinet import selectors, services
+from medicine_cabinet.api.common import (
+    NURSE,
+    OFFICER,
+    WitnessInput,
+    _organisation,
+    _witness,
+    count_json,
+    line_json,
+    notification_json,
+)
+from medicine_cabinet.models import (
+    CountReason,
+    StockCount,
+)
+
+# --- counts --------------------------------------------------------------------------------
+
+
+class CountStartInput(serializers.Serializer[Any]):
+    location = serializers.IntegerField(min_value=1)
+
+
+class CountsView(APIView):
+    permission_classes = [roles(OFFICER, NURSE)]
+
+    def get(self, request: Request) -> Response:
+        actor = actor_of(request)
+        status = request.query_params.get("status") or None
+        if status and status not in StockCount.Status.values:
+            raise InvalidInput("search.param_invalid", "Unknown count status.", field="status")
+        rows = selectors.counts_list(organisation=_organisation(actor), status=status)
+        if actor.role == NURSE:
+            rows = rows.filter(started_by=actor.user)
+        return Response({"counts": [count_json(c) for c in rows[:200]]})
+
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        form = CountStartInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        location = selectors.location_get(
+            organisation=_organisation(actor), location_id=form.validated_data["location"]
+        )
+        count = services.count_start(actor=actor, location=location)
+        return Response(count_json(count), status=201)
+
+
+class CountDetailView(APIView):
+    permission_classes = [roles(OFFICER, NURSE)]
+
+    def get(self, request: Request, count_id: int) -> Response:
+        count = selectors.count_get(
+            organisation=_organisation(actor_of(request)), count_id=count_id
+        )
+        return Response(count_json(count))
+
+
+class CountLineInput(serializers.Serializer[Any]):
+    lot = serializers.IntegerField(min_value=1)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+
+
+class CountLinesView(APIView):
+    permission_classes = [roles(OFFICER, NURSE)]
+
+    def post(self, request: Request, count_id: int) -> Response:
+        actor = actor_of(request)
+        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        form = CountLineInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        line = services.count_record(
+            actor=actor,
+            count=count,
+            lot=selectors.lot_get(lot_id=form.validated_data["lot"]),
+            quantity=form.validated_data["quantity"],
+        )
+        return Response(line_json(line), status=201)
+
+
+class RecountInput(serializers.Serializer[Any]):
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+    reason_code = serializers.ChoiceField(
+        choices=CountReason.choices, required=False, allow_blank=True, default=""
+    )
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CountRecountView(APIView):
+    permission_classes = [roles(OFFICER, NURSE)]
+
+    def post(self, request: Request, count_id: int, line_id: int) -> Response:
+        actor = actor_of(request)
+        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        line = count.lines.filter(pk=line_id).first()
+        if line is None:
+            raise InvalidInput("count.line_not_found", "No such line in this count.", field="line")
+        form = RecountInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        line = services.count_recount(actor=actor, line=line, **form.validated_data)
+        return Response(line_json(line))
+
+
+class CountSubmitView(APIView):
+    permission_classes = [roles(OFFICER, NURSE)]
+
+    def post(self, request: Request, count_id: int) -> Response:
+        actor = actor_of(request)
+        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        return Response(count_json(services.count_submit(actor=actor, count=count)))
+
+
+class ApproveInput(serializers.Serializer[Any]):
+    witness = WitnessInput(required=False)
+
+
+class CountApproveView(APIView):
+    permission_classes = [roles(OFFICER)]
+
+    def post(self, request: Request, count_id: int) -> Response:
+        actor = actor_of(request)
+        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        form = ApproveInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        approved = services.count_approve(
+            actor=actor, count=count, witness=_witness(request, form.validated_data)
+        )
+        return Response(count_json(approved))
+
+
+# --- notifications and reports -----------------------------------------------------------------
+
+
+class NotificationsView(APIView):
+    permission_classes = [roles(OFFICER)]
+
+    def get(self, request: Request) -> Response:
+        rows = selectors.notifications_open(organisation=_organisation(actor_of(request)))
+        return Response({"notifications": [notification_json(n) for n in rows[:500]]})
+
+
+class NotificationAcknowledgeView(APIView):
+    permission_classes = [roles(OFFICER)]
+
+    def post(self, request: Request, notification_id: int) -> Response:
+        actor = actor_of(request)
+        notification = selectors.notification_get(
+            organisation=_organisation(actor), notification_id=notification_id
+        )
+        services.notification_acknowledge(actor=actor, notification=notification)
+        return Response(status=204)
+
+
+class MonthlyUseView(APIView):
+    """Use per medicine per month per municipality (the cost-sharing key)."""
+
+    permission_classes = [roles(OFFICER)]
+
+    def get(self, request: Request) -> Response:
+        organisation = _organisation(actor_of(request))
+        raw = request.query_params.get("year") or str(dt.date.today().year)
+        if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+            raise InvalidInput("search.param_invalid", "year must be a year.", field="year")
+        rows = selectors.monthly_use(organisation=organisation, year=int(raw))
+        return Response({"year": int(raw), "rows": rows})

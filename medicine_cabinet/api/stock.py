@@ -1,0 +1,387 @@
+"""The formulary, cabinets and bags, stock, movements and lots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import actor_of
+from core.errors import Forbidden, InvalidInput
+from core.permissions import roles
+from medicine_cabinet import selectors, services
+from medicine_cabinet.api.common import (
+    COORDINATOR,
+    NURSE,
+    OFFICER,
+    QuantityField,
+    WitnessInput,
+    _organisation,
+    _plain_movement_json,
+    _witness,
+    balance_json,
+    location_json,
+    medicine_json,
+    movement_json,
+)
+from medicine_cabinet.models import (
+    Balance,
+    Location,
+    Medicine,
+    WasteReason,
+)
+
+# --- formulary and locations --------------------------------------------------------
+
+
+class MedicineInput(serializers.Serializer[Any]):
+    atc_code = serializers.RegexField(r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$", max_length=7)
+    name = serializers.CharField(max_length=120)
+    strength = serializers.CharField(max_length=60)
+    form = serializers.CharField(max_length=60)
+    unit = serializers.CharField(max_length=20)
+    package_size = QuantityField()
+    dispensing = serializers.ChoiceField(choices=Medicine.Dispensing.choices)
+    dependence_forming = serializers.BooleanField()
+    minimum_stock = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+    # What one stock unit holds (500 mg a tablet); read from the strength when left out.
+    amount_per_unit = QuantityField(required=False, allow_null=True, default=None)
+    amount_unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+
+
+class MedicinesView(APIView):
+    permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
+
+    def get(self, request: Request) -> Response:
+        return Response({"medicines": [medicine_json(m) for m in Medicine.objects.all()]})
+
+    def post(self, request: Request) -> Response:
+        if actor_of(request).role != OFFICER:
+            raise Forbidden("formulary.role", "Only the medicine officer keeps the formulary.")
+        form = MedicineInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        medicine = services.medicine_upsert(**form.validated_data)
+        return Response(medicine_json(medicine), status=201)
+
+
+class LocationsView(APIView):
+    permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
+
+    def get(self, request: Request) -> Response:
+        organisation = _organisation(actor_of(request))
+        return Response(
+            {
+                "locations": [
+                    location_json(x) for x in selectors.locations_list(organisation=organisation)
+                ]
+            }
+        )
+
+
+class CabinetInput(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=120)
+    count_interval_days = serializers.IntegerField(min_value=1, max_value=365, default=7)
+
+
+class CabinetsView(APIView):
+    permission_classes = [roles(OFFICER)]
+
+    def post(self, request: Request) -> Response:
+        form = CabinetInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        cabinet = services.cabinet_create(
+            organisation=_organisation(actor_of(request)), **form.validated_data
+        )
+        return Response(location_json(cabinet), status=201)
+
+
+class MyBagView(APIView):
+    """The nurse's own bag (made on first use) and what it holds."""
+
+    permission_classes = [roles(NURSE)]
+
+    def get(self, request: Request) -> Response:
+        actor = actor_of(request)
+        bag = services.bag_for_nurse(organisation=_organisation(actor), nurse=actor.user)  # type: ignore[arg-type]
+        rows = selectors.stock_by_location(organisation=bag.organisation, location=bag)
+        return Response({"bag": location_json(bag), "stock": [balance_json(b) for b in rows]})
+
+
+class StockView(APIView):
+    """Stock by location and lot. A nurse sees the cabinets and her own bag."""
+
+    permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
+
+    def get(self, request: Request) -> Response:
+        actor = actor_of(request)
+        organisation = _organisation(actor)
+        location = None
+        raw = request.query_params.get("location")
+        if raw:
+            if not raw.isdigit():
+                raise InvalidInput(
+                    "search.param_invalid", "location must be an id.", field="location"
+                )
+            location = selectors.location_get(organisation=organisation, location_id=int(raw))
+        rows: QuerySet[Balance] = selectors.stock_by_location(
+            organisation=organisation, location=location
+        )
+        if actor.role == NURSE:
+            rows = rows.filter(
+                Q(location__kind=Location.Kind.CABINET) | Q(location__nurse=actor.user)
+            )
+        return Response({"stock": [balance_json(b) for b in rows]})
+
+
+class LocationBalanceView(APIView):
+    permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
+
+    def get(self, request: Request, location_id: int) -> Response:
+        actor = actor_of(request)
+        location = selectors.location_get(
+            organisation=_organisation(actor), location_id=location_id
+        )
+        if (
+            actor.role == NURSE
+            and location.kind == Location.Kind.BAG
+            and location.nurse_id != getattr(actor.user, "pk", None)
+        ):
+            raise Forbidden("bag.not_yours", "You may see only your own bag.")
+        return Response(
+            {
+                "location": location_json(location),
+                "medicines": [
+                    {**row, "quantity": str(row["quantity"])}
+                    for row in selectors.location_balance(location=location)
+                ],
+            }
+        )
+
+
+# --- movements ---------------------------------------------------------------------------
+
+
+class ReceiveInput(serializers.Serializer[Any]):
+    cabinet = serializers.IntegerField(min_value=1)
+    medicine = serializers.IntegerField(min_value=1)
+    batch_number = serializers.CharField(max_length=40)
+    expires_on = serializers.DateField()
+    quantity = QuantityField()
+    unit = serializers.CharField(max_length=20)
+    supplier = serializers.CharField(max_length=120)
+    delivery_reference = serializers.CharField(max_length=80)
+    witness = WitnessInput(required=False)
+
+
+class ReceiptsView(APIView):
+    permission_classes = [roles(OFFICER)]
+
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        form = ReceiveInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        organisation = _organisation(actor)
+        cabinet = selectors.location_get(organisation=organisation, location_id=data["cabinet"])
+        medicine = selectors.medicine_get(medicine_id=data["medicine"])
+        movement = services.stock_receive(
+            actor=actor,
+            cabinet=cabinet,
+            medicine=medicine,
+            batch_number=data["batch_number"],
+            expires_on=data["expires_on"],
+            quantity=data["quantity"],
+            unit=data["unit"],
+            supplier=data["supplier"],
+            delivery_reference=data["delivery_reference"],
+            witness=_witness(request, data),
+        )
+        return Response(_plain_movement_json(movement), status=201)
+
+
+class TransferInput(serializers.Serializer[Any]):
+    lot = serializers.IntegerField(min_value=1)
+    from_location = serializers.IntegerField(min_value=1)
+    to_location = serializers.IntegerField(min_value=1)
+    quantity = QuantityField()
+    unit = serializers.CharField(max_length=20)
+    witness = WitnessInput(required=False)
+
+
+class TransfersView(APIView):
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        form = TransferInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        organisation = _organisation(actor)
+        out, into = services.stock_transfer(
+            actor=actor,
+            lot=selectors.lot_get(lot_id=data["lot"]),
+            source=selectors.location_get(
+                organisation=organisation, location_id=data["from_location"]
+            ),
+            destination=selectors.location_get(
+                organisation=organisation, location_id=data["to_location"]
+            ),
+            quantity=data["quantity"],
+            unit=data["unit"],
+            witness=_witness(request, data),
+        )
+        return Response(
+            {"out": _plain_movement_json(out), "in": _plain_movement_json(into)}, status=201
+        )
+
+
+class WasteInput(serializers.Serializer[Any]):
+    location = serializers.IntegerField(min_value=1)
+    lot = serializers.IntegerField(min_value=1)
+    quantity = QuantityField()
+    unit = serializers.CharField(max_length=20)
+    reason_code = serializers.ChoiceField(choices=WasteReason.choices)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    witness = WitnessInput(required=False)
+
+
+class WasteView(APIView):
+    permission_classes = [roles(OFFICER, NURSE)]
+
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        form = WasteInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        movement = services.stock_waste(
+            actor=actor,
+            location=selectors.location_get(
+                organisation=_organisation(actor), location_id=data["location"]
+            ),
+            lot=selectors.lot_get(lot_id=data["lot"]),
+            quantity=data["quantity"],
+            unit=data["unit"],
+            reason_code=data["reason_code"],
+            note=data["note"],
+            witness=_witness(request, data),
+        )
+        return Response(_plain_movement_json(movement), status=201)
+
+
+class RemovalInput(serializers.Serializer[Any]):
+    location = serializers.IntegerField(min_value=1)
+    lot = serializers.IntegerField(min_value=1)
+    why = serializers.ChoiceField(choices=[("expired", "Expired"), ("recalled", "Recalled")])
+    witness = WitnessInput(required=False)
+
+
+class RemovalsView(APIView):
+    """Take an expired or recalled lot's whole balance out of a location."""
+
+    permission_classes = [roles(OFFICER, NURSE)]
+
+    def post(self, request: Request) -> Response:
+        actor = actor_of(request)
+        form = RemovalInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        remove = (
+            services.stock_remove_expired
+            if data["why"] == "expired"
+            else services.stock_remove_recalled
+        )
+        movement = remove(
+            actor=actor,
+            location=selectors.location_get(
+                organisation=_organisation(actor), location_id=data["location"]
+            ),
+            lot=selectors.lot_get(lot_id=data["lot"]),
+            witness=_witness(request, data),
+        )
+        return Response(_plain_movement_json(movement), status=201)
+
+
+# --- lots: recall, history ---------------------------------------------------------------
+
+
+class RecallInput(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=300)
+
+
+class LotRecallView(APIView):
+    permission_classes = [roles(OFFICER)]
+
+    def post(self, request: Request, lot_id: int) -> Response:
+        actor = actor_of(request)
+        form = RecallInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        lot = selectors.lot_get(lot_id=lot_id)
+        holding = services.lot_recall(actor=actor, lot=lot, reason=form.validated_data["reason"])
+        return Response(
+            {
+                "lot": lot.pk,
+                "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
+                "held_in": [balance_json(b) for b in holding],
+            },
+            status=200,
+        )
+
+
+class LotHistoryView(APIView):
+    permission_classes = [roles(OFFICER)]
+
+    def get(self, request: Request, lot_id: int) -> Response:
+        organisation = _organisation(actor_of(request))
+        lot = selectors.lot_get(lot_id=lot_id)
+        return Response(
+            {
+                "lot": {
+                    "id": lot.pk,
+                    "batch_number": lot.batch_number,
+                    "expires_on": lot.expires_on.isoformat(),
+                    "medicine": str(lot.medicine),
+                    "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
+                },
+                "movements": [
+                    movement_json(m)
+                    for m in selectors.lot_history(organisation=organisation, lot=lot)
+                ],
+                "held_in": [
+                    balance_json(b)
+                    for b in selectors.lot_whereabouts(organisation=organisation, lot=lot)
+                ],
+            }
+        )
+
+
+class RegisterView(APIView):
+    """The §4 register of one medicine: every movement and the totals."""
+
+    permission_classes = [roles(OFFICER)]
+
+    def get(self, request: Request, medicine_id: int) -> Response:
+        organisation = _organisation(actor_of(request))
+        medicine = selectors.medicine_get(medicine_id=medicine_id)
+        entries, totals = selectors.controlled_register(
+            organisation=organisation, medicine=medicine
+        )
+        return Response(
+            {
+                "medicine": medicine_json(medicine),
+                "totals": {
+                    "drawn": str(totals.drawn),
+                    "administered": str(totals.administered),
+                    "wasted": str(totals.wasted),
+                    "returned": str(totals.returned),
+                    "removed_from_bags": str(totals.removed_from_bags),
+                    "adjusted_in_bags": str(totals.adjusted_in_bags),
+                    "in_bags": str(totals.in_bags),
+                    "balanced": totals.balanced,
+                },
+                "entries": [movement_json(m) for m in entries],
+            }
+        )
