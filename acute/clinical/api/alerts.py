@@ -1,0 +1,50 @@
+"""Alerts for the physician and the coordinator's board."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from acute.clinical import selectors, services
+from acute.clinical.api.shapes import (
+    COORDINATOR,
+    PHYSICIAN,
+    _time,
+    alert_out,
+)
+from core.api import actor_of
+from core.permissions import roles
+
+
+class MyAlertsView(APIView):
+    """``GET /api/clinical/alerts``: the physician's open alerts."""
+
+    permission_classes = [roles(PHYSICIAN)]
+
+    def get(self, request: Request) -> Response:
+        alerts = selectors.physician_alerts_open(actor=actor_of(request))
+        return Response({"alerts": [alert_out(a) for a in alerts]})
+
+
+class BoardAlertsView(APIView):
+    """``GET /api/clinical/board/alerts``: critical results and escalations for the coordinators."""
+
+    permission_classes = [roles(COORDINATOR)]
+
+    def get(self, request: Request) -> Response:
+        alerts = selectors.board_alerts_open(actor=actor_of(request))
+        return Response({"alerts": [alert_out(a) for a in alerts], "at": _time(timezone.now())})
+
+
+class AcknowledgeAlertView(APIView):
+    """``POST /api/clinical/alerts/<id>/acknowledge``."""
+
+    permission_classes = [roles(PHYSICIAN, COORDINATOR)]
+
+    def post(self, request: Request, alert_id: int) -> Response:
+        actor = actor_of(request)
+        alert = selectors.alert_access(actor=actor, alert_id=alert_id)
+        alert = services.physician_alert_acknowledge(actor=actor, alert=alert)
+        return Response(alert_out(alert))

@@ -1,0 +1,248 @@
+"""What the clinical endpoints share: the roles, the JSON shapes of tests,
+results, procedures, delegations, orders and alerts, and the input serializers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from acute.clinical import dosing, selectors, services
+from acute.clinical.models import (
+    Delegation,
+    LabResult,
+    MedicationOrder,
+    PhysicianAlert,
+    ProcedureRecord,
+    TestDefinition,
+)
+from core.models import Role
+
+NURSE = Role.ACUTE_NURSE
+COORDINATOR = Role.COORDINATOR
+PHYSICIAN = Role.PHYSICIAN
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _number(value: Any) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
+# --- Output -------------------------------------------------------------------
+
+
+def test_out(test: TestDefinition) -> dict[str, Any]:
+    return {
+        "code": test.code,
+        "system": test.system,
+        "display": test.display,
+        "kind": test.kind,
+        "predefined": test.predefined,
+        "unit": test.unit,
+        "unit_display": test.unit_display,
+        "reference_low": _number(test.reference_low),
+        "reference_high": _number(test.reference_high),
+        "critical_low": _number(test.critical_low),
+        "critical_high": _number(test.critical_high),
+        "derived_from": test.derived_from.code if test.derived_from else None,
+    }
+
+
+def result_out(result: LabResult) -> dict[str, Any]:
+    return {
+        "id": result.pk,
+        "code": result.test.code,
+        "display": result.test.display,
+        "value": _number(result.value),
+        "unit": result.unit,
+        "unit_display": result.test.unit_display,
+        "interpretation": result.interpretation,
+        "interpretation_display": result.get_interpretation_display(),
+        "critical": result.is_critical,
+        "reference_low": _number(result.reference_low),
+        "reference_high": _number(result.reference_high),
+        "effective_at": _time(result.effective_at),
+        "derived_from": result.derived_from_id,
+        "delegation": result.delegation_id,
+    }
+
+
+def procedure_out(procedure: ProcedureRecord) -> dict[str, Any]:
+    return {
+        "id": procedure.pk,
+        "code": procedure.test.code,
+        "display": procedure.test.display,
+        "status": procedure.status,
+        "performed_at": _time(procedure.performed_at),
+        "note": procedure.note,
+        "delegation": procedure.delegation_id,
+    }
+
+
+def delegation_out(delegation: Delegation) -> dict[str, Any]:
+    return {
+        "id": delegation.pk,
+        "code": delegation.test.code,
+        "display": delegation.test.display,
+        "physician_name": delegation.physician_name,
+        "physician_authorisation_id": delegation.physician_authorisation_id,
+        "physician_organisation_name": delegation.physician_organisation_name,
+        "delegated_at": _time(delegation.delegated_at),
+        "recorded_by": delegation.recorded_by.display_name,
+        "recorded_at": _time(delegation.recorded_at),
+        "note": delegation.note,
+    }
+
+
+def allowance_out(left: dosing.Allowance) -> dict[str, Any]:
+    """What the order still allows (R8), in its dose unit: ``remaining`` is what
+    the next dose may be at most, now."""
+    return {
+        "unit": left.unit,
+        "total": _number(left.total),
+        "given": _number(left.given),
+        "remaining": _number(left.remaining),
+        "per_day": _number(left.per_day),
+        "remaining_today": _number(left.remaining_today),
+        "ends_at": _time(left.ends_at),
+        "ended": left.ended,
+    }
+
+
+def order_out(order: MedicationOrder) -> dict[str, Any]:
+    return {
+        "id": order.pk,
+        "kind": order.kind,
+        "status": order.status,
+        "citizen": order.citizen_id,
+        "visit": order.visit_id,
+        "medicine_atc": order.medicine_atc,
+        "medicine_name": order.medicine_name,
+        "dose": _number(order.dose),
+        "dose_unit": order.dose_unit,
+        "route": order.route,
+        "frequency": order.frequency,
+        "duration": order.duration,
+        "doses_per_day": order.doses_per_day,
+        "duration_days": order.duration_days,
+        "total_quantity": _number(order.total_quantity),
+        "allowance": allowance_out(selectors.order_allowance(order)),
+        "indication": order.indication,
+        "dependence_forming": order.dependence_forming,
+        "ordered_at": _time(order.ordered_at),
+        "ordered_by": {
+            "name": order.ordered_by_name,
+            "role": order.ordered_by_role,
+            "organisation": order.ordered_by_organisation_name,
+            "authorisation_id": order.ordered_by_authorisation_id,
+            "user": order.ordering_physician_id,
+        },
+        "recorded_by": order.recorded_by.display_name,
+        "recorded_at": _time(order.recorded_at),
+        "read_back": order.read_back,
+        "read_back_confirmed": order.read_back_confirmed,
+        "confirm_by": _time(order.confirm_by),
+        "confirmed_at": _time(order.confirmed_at),
+        "prescription_status": order.prescription_status,
+        "prescription_due_by": _time(order.prescription_due_by),
+        "prescription_sent_at": _time(order.prescription_sent_at),
+        "cancelled_at": _time(order.cancelled_at),
+        "cancel_reason": order.cancel_reason,
+    }
+
+
+def alert_out(alert: PhysicianAlert) -> dict[str, Any]:
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "citizen": alert.citizen_id,
+        "visit": alert.visit_id,
+        "message": alert.message,
+        "lab_result": alert.lab_result_id,
+        "medication_order": alert.medication_order_id,
+        "recipient": alert.recipient.display_name if alert.recipient else None,
+        "recipient_organisation": (
+            alert.recipient_organisation.name if alert.recipient_organisation else None
+        ),
+        "raised_at": _time(alert.raised_at),
+        "acknowledged_at": _time(alert.acknowledged_at),
+    }
+
+
+# --- Input --------------------------------------------------------------------
+
+
+class ResultItem(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=32)
+    value = serializers.CharField(max_length=32)
+    unit = serializers.CharField(max_length=32)
+    effective_at = serializers.DateTimeField(required=False)
+
+
+class ResultsIn(serializers.Serializer[Any]):
+    results = ResultItem(many=True, allow_empty=False)
+
+
+class ProcedureIn(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=32)
+    performed_at = serializers.DateTimeField(required=False)
+    status = serializers.ChoiceField(
+        choices=ProcedureRecord.Status.choices, default=ProcedureRecord.Status.COMPLETED
+    )
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class DelegationIn(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=32)
+    physician_name = serializers.CharField(max_length=200)
+    physician_authorisation_id = serializers.CharField(max_length=20)
+    physician_organisation_name = serializers.CharField(max_length=200)
+    delegated_at = serializers.DateTimeField()
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class OrderDetailsIn(serializers.Serializer[Any]):
+    medicine_atc = serializers.CharField(max_length=7, min_length=7)
+    medicine_name = serializers.CharField(max_length=200)
+    dose = serializers.CharField(max_length=20)
+    dose_unit = serializers.CharField(max_length=32)
+    route = serializers.CharField(max_length=64)
+    frequency = serializers.CharField(max_length=100)
+    duration = serializers.CharField(max_length=100)
+    indication = serializers.CharField(max_length=300)
+    # What the order allows in numbers (R8); read from the words when left out.
+    doses_per_day = serializers.IntegerField(required=False, allow_null=True, default=None)
+    duration_days = serializers.IntegerField(required=False, allow_null=True, default=None)
+    total_quantity = serializers.CharField(
+        max_length=20, required=False, allow_null=True, default=None
+    )
+
+    def details(self) -> services.OrderDetails:
+        d = self.validated_data
+        return services.OrderDetails(
+            medicine_atc=d["medicine_atc"],
+            medicine_name=d["medicine_name"],
+            dose=d["dose"],
+            dose_unit=d["dose_unit"],
+            route=d["route"],
+            frequency=d["frequency"],
+            duration=d["duration"],
+            indication=d["indication"],
+            doses_per_day=d["doses_per_day"],
+            duration_days=d["duration_days"],
+            total_quantity=d["total_quantity"],
+        )
+
+
+class PhoneOrderIn(OrderDetailsIn):
+    ordered_at = serializers.DateTimeField()
+    ordered_by_name = serializers.CharField(max_length=200)
+    ordered_by_role = serializers.CharField(max_length=100)
+    ordered_by_organisation = serializers.CharField(max_length=200)
+    ordered_by_authorisation_id = serializers.CharField(max_length=20)
+    # Missing or false is a rule refusal (R8), audited, not a form error.
+    read_back = serializers.BooleanField(required=False, default=False)
+    read_back_confirmed = serializers.BooleanField(required=False, default=False)

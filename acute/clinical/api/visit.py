@@ -1,0 +1,136 @@
+"""The test catalogue and what is recorded on a visit: results, procedures, delegations."""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from acute.clinical import selectors, services
+from acute.clinical.api.shapes import (
+    COORDINATOR,
+    NURSE,
+    PHYSICIAN,
+    DelegationIn,
+    ProcedureIn,
+    ResultsIn,
+    delegation_out,
+    order_out,
+    procedure_out,
+    result_out,
+    test_out,
+)
+from consent.audit.services import Action
+from core.api import actor_of
+from core.permissions import roles
+
+# --- Views --------------------------------------------------------------------
+
+
+class CatalogueView(APIView):
+    """``GET /api/clinical/catalogue``: the tests and procedures, with what needs a delegation."""
+
+    permission_classes = [roles(NURSE, COORDINATOR, PHYSICIAN)]
+
+    def get(self, request: Request) -> Response:
+        return Response({"tests": [test_out(t) for t in selectors.catalogue()]})
+
+
+class VisitClinicalView(APIView):
+    """``GET /api/clinical/visits/<id>``: results, procedures, delegations and orders."""
+
+    permission_classes = [roles(NURSE, COORDINATOR, PHYSICIAN)]
+
+    def get(self, request: Request, visit_id: int) -> Response:
+        visit = selectors.visit_access(
+            actor=actor_of(request), visit_id=visit_id, action=Action.READ, own_visit=False
+        )
+        return Response(
+            {
+                "visit": visit.pk,
+                "citizen": visit.citizen_id,
+                "results": [result_out(r) for r in selectors.visit_results(visit=visit)],
+                "procedures": [procedure_out(p) for p in selectors.visit_procedures(visit=visit)],
+                "delegations": [
+                    delegation_out(d) for d in selectors.visit_delegations(visit=visit)
+                ],
+                "orders": [order_out(o) for o in selectors.visit_orders(visit=visit)],
+            }
+        )
+
+
+class ResultsView(APIView):
+    """``POST /api/clinical/visits/<id>/results``: the visit's nurse records results (R7)."""
+
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = ResultsIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = actor_of(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
+        )
+        entries = [
+            services.ResultInput(
+                code=item["code"],
+                value=item["value"],
+                unit=item["unit"],
+                effective_at=item.get("effective_at"),
+            )
+            for item in form.validated_data["results"]
+        ]
+        results = services.lab_results_record(actor=actor, visit=visit, entries=entries)
+        return Response({"results": [result_out(r) for r in results]}, status=201)
+
+
+class ProceduresView(APIView):
+    """``POST /api/clinical/visits/<id>/procedures``: catheter or feeding tube
+    (R7), or a delegated procedure."""
+
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = ProcedureIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = actor_of(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
+        )
+        d = form.validated_data
+        procedure = services.procedure_record(
+            actor=actor,
+            visit=visit,
+            code=d["code"],
+            performed_at=d.get("performed_at"),
+            status=d["status"],
+            note=d["note"],
+        )
+        return Response(procedure_out(procedure), status=201)
+
+
+class DelegationsView(APIView):
+    """``POST /api/clinical/visits/<id>/delegations``: a physician delegated a
+    task (who, when, what)."""
+
+    permission_classes = [roles(NURSE)]
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = DelegationIn(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = actor_of(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
+        )
+        d = form.validated_data
+        delegation = services.delegation_record(
+            actor=actor,
+            visit=visit,
+            test_code=d["code"],
+            physician_name=d["physician_name"],
+            physician_authorisation_id=d["physician_authorisation_id"],
+            physician_organisation_name=d["physician_organisation_name"],
+            delegated_at=d["delegated_at"],
+            note=d["note"],
+        )
+        return Response(delegation_out(delegation), status=201)
