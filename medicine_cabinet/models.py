@@ -5,6 +5,10 @@ nurse's bag (*akuttaske*), by lot. Every movement is an append-only
 :class:`Movement` with the balance before and after; the :class:`Balance` row of
 a location and lot is changed only in the same transaction as the movement that
 explains it, under a row lock.
+
+The tables stay in one module, a little longer than most: the ledger, the
+balances, lots, counts and administrations are one schema whose constraints
+refer to each other and read best side by side.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@ physician medication orders (R8).
 
 Times are stored in UTC. Citizens are referred to by id; the CPR number lives
 only on :class:`core.models.Citizen`.
+
+The tables stay in one module, a little longer than most: they are one
+schema, each refers to the others (a result to its test, an alert to its
+result, an order to its visit), and their constraints read best side by side.
 """
 
 from __future__ import annotations
