@@ -183,6 +183,14 @@ DOORS = {
     "total beyond the last page": (lambda c, w: c.get("/fhir/Condition?_offset=500"), "search"),
     "consent search": (lambda c, w: c.get(f"/fhir/Consent?patient={w.person.pk}"), "search"),
     "CPR search": (_cpr_search, "search"),
+    "Patient search by name": (
+        lambda c, w: c.get(f"/fhir/Patient?family={w.person.family_name}"),
+        "search",
+    ),
+    "Patient total beyond the last page": (
+        lambda c, w: c.get(f"/fhir/Patient?family={w.person.family_name}&_offset=500"),
+        "search",
+    ),
     "medicine given": (
         lambda c, w: c.get(f"/fhir/MedicationAdministration?patient={w.person.pk}"),
         "search",
