@@ -26,11 +26,12 @@ from consent.audit.fhir import (
     audit_event_resource,
     break_glass_reason,
 )
-from consent.audit.models import Action, AuditEntry, EntryReview
+from consent.audit.models import DIGEST_FIELDS, Action, AuditEntry, EntryReview
 from consent.audit.selectors import (
     AuditQuery,
     audit_entry_get,
     audit_page,
+    audit_page_shown,
     audit_query_parse,
     audit_search,
     flags_and_reviews,
@@ -45,27 +46,9 @@ from core.permissions import actor_from_request, roles
 
 AUDITORS = [roles(Role.AUDITOR)]
 MAX_LIMIT = 200
-CSV_COLUMNS = [
-    "id",
-    "recorded_at",
-    "actor_user_id",
-    "actor_username",
-    "actor_role",
-    "actor_organisation_id",
-    "actor_organisation_name",
-    "task",
-    "partner_organisation_id",
-    "citizen_id",
-    "action",
-    "resource_type",
-    "resource_id",
-    "purpose",
-    "outcome",
-    "reason_code",
-    "request_id",
-    "client_address",
-    "user_agent",
-]
+# The entry's own fields, as its digest covers them; of the detail, the parts
+# an auditor sorts by have columns of their own (below).
+CSV_COLUMNS = ["id", "recorded_at", *(f for f in DIGEST_FIELDS if f != "detail")]
 # From the entry's detail: the break-the-glass an emergency access was made
 # under, and the reason the clinician stated for it. Then the auditors' flags.
 CSV_EXTRA_COLUMNS = ["break_glass_id", "break_glass_reason", "flags"]
@@ -140,22 +123,17 @@ class AuditEntryListView(APIView):
         actor = _actor(request)
         query = audit_query_parse(request.query_params)
         offset, limit = _offset_limit(request)
-        rows, more = audit_page(query=query, offset=offset, count=limit)
-        flags, reviews = flags_and_reviews([e.id for e in rows])
-        # Recorded before anything is returned; a failure refuses the answer.
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.SEARCH,
-            citizen_ids=[e.citizen_id for e in rows],
-            query=query.as_params(),
-        )
+        shown = audit_page_shown(actor=actor, query=query, offset=offset, count=limit)
         next_url = None
-        if more:
+        if shown.more:
             params = {**query.as_params(), "offset": str(offset + limit), "limit": str(limit)}
             next_url = f"{request.build_absolute_uri(request.path)}?{urlencode(params)}"
         return Response(
             {
-                "results": [entry_dict(e, flags.get(e.id, []), reviews.get(e.id)) for e in rows],
+                "results": [
+                    entry_dict(e, shown.flags.get(e.id, []), shown.reviews.get(e.id))
+                    for e in shown.entries
+                ],
                 "offset": offset,
                 "limit": limit,
                 "next": next_url,
@@ -191,7 +169,7 @@ class AuditEntryReviewView(APIView):
             raise InvalidInput(
                 "audit.review_comment_required", "A review needs a comment.", field="comment"
             )
-        review = entry_review(entry_id=entry_id, by=actor, comment=comment)
+        review = entry_review(entry_id=entry_id, actor=actor, comment=comment)
         return Response({"entry_id": entry_id, **(_review_dict(review) or {})}, status=201)
 
 

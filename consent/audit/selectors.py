@@ -1,7 +1,8 @@
 """Reading the log: the auditor's search, and the citizen's view (R5).
 
 Only auditors reach :func:`audit_search` (the API declares it); the caller
-records the search itself in the log with purpose ``audit``.
+records the search itself in the log with purpose ``audit`` — or asks
+:func:`audit_page_shown`, which records the page it returns.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from consent.audit.models import (
     Outcome,
     Purpose,
 )
+from consent.audit.services import audit_record_auditor_view
+from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 
 INSIGHT_PERIOD = dt.timedelta(days=2 * 365)
@@ -191,6 +194,32 @@ def flags_and_reviews(entry_ids: list[int]) -> tuple[dict[int, list[str]], dict[
         for r in EntryReview.objects.filter(entry_id__in=entry_ids).select_related("reviewed_by")
     }
     return flags, reviews
+
+
+@dataclass
+class AuditPage:
+    """A page of the auditor's search as it is shown: the entries, whether
+    another page follows, and each entry's flags and review."""
+
+    entries: list[AuditEntry]
+    more: bool
+    flags: dict[int, list[str]]
+    reviews: dict[int, EntryReview]
+
+
+def audit_page_shown(*, actor: Actor, query: AuditQuery, offset: int, count: int) -> AuditPage:
+    """A page of the auditor's search with its flags and reviews, recorded in
+    the log (purpose ``audit``, one entry per citizen) before it is shown: a
+    failure to record refuses the answer."""
+    entries, more = audit_page(query=query, offset=offset, count=count)
+    flags, reviews = flags_and_reviews([e.id for e in entries])
+    audit_record_auditor_view(
+        actor=actor,
+        action=Action.SEARCH,
+        citizen_ids=[e.citizen_id for e in entries],
+        query=query.as_params(),
+    )
+    return AuditPage(entries, more, flags, reviews)
 
 
 def audit_entry_get(*, entry_id: int) -> AuditEntry:
