@@ -39,14 +39,14 @@ once and must not be rolled back with the refused write.
 ``consent.gate`` is the one place to import the gate from. This module holds
 its doors — the functions that decide *and* record: :func:`access_citizen`,
 :func:`access_record`, :func:`audit_decision` (a write's own entry),
-:func:`audit_listed`, :func:`audit_searched` and :func:`may_search_citizens` —
-so that every entry the gate writes goes through its one ``audit_record``. Behind them:
+:func:`audit_listed`, :func:`audit_searched`, :func:`may_search_citizens` and
+:func:`audit_search_refused` — so that every entry the gate writes goes
+through its one ``audit_record``. Behind them:
 
-- :mod:`consent.gate.decision` — the categories, the purposes per role (R3),
-  :class:`Decision` and what it adds to an audit entry;
-- :mod:`consent.gate.rules` — the rules themselves, with no side effects:
-  care relationships (R1), refusals and consents (R4), break-the-glass,
-  ``access_decide`` and ``patient_create_decide``;
+- :mod:`consent.gate.rules` — the rules, with no side effects: the categories
+  and the purposes per role (R3), :class:`Decision`, care relationships (R1),
+  refusals and consents (R4), break-the-glass, ``access_decide`` and
+  ``patient_create_decide``;
 - :mod:`consent.gate.queries` — what the gate reads with a citizen, in one
   query compiled once per shape of actor;
 - :mod:`consent.gate.visible` — the same decision for many citizens at once.
@@ -56,26 +56,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
-from consent.gate.decision import (
-    CATEGORY_CONSENT,
-    CATEGORY_INSIGHT,
-    CATEGORY_PATIENT,
-    CATEGORY_SUMMARY,
-    CLINICAL_ROLES,
-    DATED_CATEGORIES,
-    PERMITTED_PURPOSES,
-    RECORD_CATEGORIES,
-    SYSTEM_PURPOSES,
-    Decision,
-    HiddenPeriod,
-    audit_detail,
-    in_hidden_period,
-)
 from consent.gate.queries import (
     Shape,
     citizen_with_facts,
@@ -84,10 +70,23 @@ from consent.gate.queries import (
     row_id,
 )
 from consent.gate.rules import (
+    CATEGORY_CONSENT,
+    CATEGORY_INSIGHT,
+    CATEGORY_PATIENT,
+    CATEGORY_SUMMARY,
+    CLINICAL_ROLES,
+    DATED_CATEGORIES,
     PATIENT_CREATORS,
+    PERMITTED_PURPOSES,
+    RECORD_CATEGORIES,
+    SYSTEM_PURPOSES,
+    Decision,
+    HiddenPeriod,
     access_decide,
+    audit_detail,
     consent_in_force,
     directive_covers,
+    in_hidden_period,
     patient_create_decide,
     refusal_for,
 )
@@ -120,6 +119,7 @@ __all__ = [
     "audit_decision",
     "audit_detail",
     "audit_listed",
+    "audit_search_refused",
     "audit_searched",
     "consent_in_force",
     "directive_covers",
@@ -129,9 +129,24 @@ __all__ = [
     "record_fetch",
     "refusal_for",
     "row_id",
+    "search_citizen",
     "visible_citizens",
     "visible_record",
 ]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a caller asks the gate about one citizen (see :func:`access_citizen`)."""
+
+    action: str
+    category: str
+    purpose: str
+    resource_type: str = ""
+    resource_id: str = ""
+    audit_permit: bool = True
+    detail: dict[str, Any] | None = None
+    data_dates: tuple[dt.datetime, ...] = ()
 
 
 def access_citizen(
@@ -153,18 +168,10 @@ def access_citizen(
     write inside its own transaction (a denial is still recorded here).
     The decision is left on the returned citizen as ``gate_decision``.
     """
-    return _decide_and_audit(
-        actor=actor,
-        citizen=citizen_with_facts(actor, citizen_id),
-        action=action,
-        category=category,
-        purpose=purpose,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        audit_permit=audit_permit,
-        detail=detail,
-        data_dates=data_dates,
+    asked = _Asked(
+        action, category, purpose, resource_type, resource_id, audit_permit, detail, data_dates
     )
+    return _decide_and_audit(actor, citizen_with_facts(actor, citizen_id), asked)
 
 
 def access_record(
@@ -175,71 +182,84 @@ def access_record(
     resource, its citizen and what the gate reads with the citizen come in
     one query."""
     resource, citizen = record_with_citizen(actor, resource_type, resource_id)
-    _decide_and_audit(
-        actor=actor,
-        citizen=citizen,
-        action=Action.READ,
-        category=resource.category if resource else "",
-        purpose=purpose,
-        resource_type=resource_type,
-        resource_id=resource_id,
+    asked = _Asked(
+        Action.READ,
+        resource.category if resource else "",
+        purpose,
+        resource_type,
+        resource_id,
         data_dates=(resource.data_date,) if resource else (),
     )
+    _decide_and_audit(actor, citizen, asked)
     assert resource is not None  # the gate refuses an unknown citizen
     return resource
 
 
-def _decide_and_audit(
-    *,
-    actor: Actor,
-    citizen: Citizen | None,
-    action: str,
-    category: str,
-    purpose: str,
-    resource_type: str = "",
-    resource_id: str = "",
-    audit_permit: bool = True,
-    detail: dict[str, Any] | None = None,
-    data_dates: tuple[dt.datetime, ...] = (),
-) -> Citizen:
+def _decide_and_audit(actor: Actor, citizen: Citizen | None, asked: _Asked) -> Citizen:
     if citizen is None:
         audit_record(
             actor=actor,
-            action=action,
-            purpose=purpose,
+            action=asked.action,
+            purpose=asked.purpose,
             citizen_id=None,
             outcome=Outcome.DENIED,
-            resource_type=resource_type,
-            resource_id=resource_id,
+            resource_type=asked.resource_type,
+            resource_id=asked.resource_id,
             reason_code="unknown_citizen",
         )
         raise NotFoundOrNotAllowed()
     decision = access_decide(
         actor=actor,
         citizen=citizen,
-        action=action,
-        category=category,
-        purpose=purpose,
-        data_dates=data_dates,
+        action=asked.action,
+        category=asked.category,
+        purpose=asked.purpose,
+        data_dates=asked.data_dates,
     )
-    if decision.permitted and not audit_permit:
+    if decision.permitted and not asked.audit_permit:
         citizen.gate_decision = decision  # type: ignore[attr-defined]
         return citizen
     audit_decision(
         actor=actor,
         decision=decision,
-        action=action,
-        purpose=purpose,
+        action=asked.action,
+        purpose=asked.purpose,
         citizen_id=citizen.pk,
-        category=category,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        detail=detail,
+        category=asked.category,
+        resource_type=asked.resource_type,
+        resource_id=asked.resource_id,
+        detail=asked.detail,
     )
     if not decision.permitted:
         raise NotFoundOrNotAllowed()
     citizen.gate_decision = decision  # type: ignore[attr-defined]
     return citizen
+
+
+def search_citizen(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    category: str,
+    purpose: str,
+    resource_type: str,
+    detail: dict[str, Any] | None = None,
+) -> Citizen | None:
+    """One citizen a search names (``patient=``, ``_id=``, a CPR number): decided
+    and audited as :func:`access_citizen` does, but a refusal is an empty
+    result (``None``), exactly as for a citizen who does not exist."""
+    try:
+        return access_citizen(
+            actor=actor,
+            citizen_id=citizen_id,
+            action=Action.SEARCH,
+            category=category,
+            purpose=purpose,
+            resource_type=resource_type,
+            detail=detail,
+        )
+    except NotFoundOrNotAllowed:
+        return None
 
 
 def audit_decision(
@@ -277,6 +297,22 @@ def may_search_citizens(*, actor: Actor, purpose: str, resource_type: str) -> bo
     recorded (R9)."""
     if actor.role in CLINICAL_ROLES and purpose in PERMITTED_PURPOSES[actor.role]:
         return True
+    audit_search_refused(
+        actor=actor,
+        purpose=purpose,
+        resource_type=resource_type,
+        reason_code="role_not_permitted"
+        if actor.role not in CLINICAL_ROLES
+        else "purpose_not_permitted",
+    )
+    return False
+
+
+def audit_search_refused(
+    *, actor: Actor, purpose: str, resource_type: str, reason_code: str
+) -> None:
+    """Record a search refused before any citizen was looked at: it names no
+    citizen, and it is still an attempt (R9)."""
     audit_record(
         actor=actor,
         action=Action.SEARCH,
@@ -284,11 +320,8 @@ def may_search_citizens(*, actor: Actor, purpose: str, resource_type: str) -> bo
         citizen_id=None,
         outcome=Outcome.DENIED,
         resource_type=resource_type,
-        reason_code="role_not_permitted"
-        if actor.role not in CLINICAL_ROLES
-        else "purpose_not_permitted",
+        reason_code=reason_code,
     )
-    return False
 
 
 def audit_listed(

@@ -11,15 +11,13 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from consent.audit.services import Purpose
-from consent.gate.decision import (
+from consent.gate.rules import (
     CLINICAL_ROLES,
     DATED_CATEGORIES,
     PERMITTED_PURPOSES,
     RECORD_CATEGORIES,
     Decision,
     HiddenPeriod,
-)
-from consent.gate.rules import (
     active_directives,
     open_break_glasses,
     open_relationships,

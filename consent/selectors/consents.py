@@ -9,10 +9,9 @@ from django.db.models import QuerySet
 
 from consent.audit.services import Action
 from consent.fhir import consent_resource
-from consent.gate import CATEGORY_CONSENT, access_citizen, row_id
+from consent.gate import CATEGORY_CONSENT, access_citizen, row_id, search_citizen
 from consent.models import ConsentDirective
 from core.actors import Actor
-from core.errors import NotFoundOrNotAllowed
 from core.models import Citizen
 
 
@@ -59,15 +58,13 @@ def consent_read(*, actor: Actor, consent_id: str, purpose: str) -> dict[str, An
 
 def consent_search(*, actor: Actor, patient: str, purpose: str) -> list[dict[str, Any]]:
     """A citizen's refusals and consents, withdrawn ones included (history kept)."""
-    try:
-        access_citizen(
-            actor=actor,
-            citizen_id=row_id(patient),
-            action=Action.SEARCH,
-            category=CATEGORY_CONSENT,
-            purpose=purpose,
-            resource_type="Consent",
-        )
-    except NotFoundOrNotAllowed:
+    found = search_citizen(
+        actor=actor,
+        citizen_id=row_id(patient),
+        category=CATEGORY_CONSENT,
+        purpose=purpose,
+        resource_type="Consent",
+    )
+    if found is None:
         return []
     return [consent_resource(d) for d in consent_directives(int(patient))]

@@ -12,19 +12,19 @@ from typing import Any
 
 from django.db.models import Q
 
-from consent.audit.services import Action, Outcome, audit_record
 from consent.gate import (
     CATEGORY_PATIENT,
     Decision,
-    access_citizen,
+    audit_search_refused,
     audit_searched,
     may_search_citizens,
+    search_citizen,
     visible_record,
 )
 from consent.selectors.dates import compared, date_prefix
 from core.actors import Actor
 from core.cpr import CPR_SYSTEM
-from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.errors import InvalidInput
 from core.fhir.patient import patient_resource
 from core.models import Citizen
 
@@ -64,14 +64,8 @@ def cpr_in_query(query: Any) -> bool:
 def patient_search_refused_in_url(*, actor: Actor, purpose: str) -> InvalidInput:
     """A CPR number came in a URL: refused and, as every denied attempt, audited
     (R9) — without resolving the number to a citizen."""
-    audit_record(
-        actor=actor,
-        action=Action.SEARCH,
-        purpose=purpose,
-        citizen_id=None,
-        outcome=Outcome.DENIED,
-        resource_type="Patient",
-        reason_code="cpr_in_url",
+    audit_search_refused(
+        actor=actor, purpose=purpose, resource_type="Patient", reason_code="cpr_in_url"
     )
     return InvalidInput(
         "search.use_post",
@@ -193,21 +187,19 @@ def patient_search(
     where only the reader's break-the-glass shows the citizen."""
     overrides: dict[int, Decision] = {}
     if params.ids is not None:
-        permitted: list[int] = []
-        for citizen_id in sorted(params.ids):
-            try:
-                access_citizen(
-                    actor=actor,
-                    citizen_id=citizen_id,
-                    action=Action.SEARCH,
-                    category=CATEGORY_PATIENT,
-                    purpose=purpose,
-                    resource_type="Patient",
-                    detail={"params": params.names},
-                )
-            except NotFoundOrNotAllowed:
-                continue  # an empty result, exactly as for an unknown id
-            permitted.append(citizen_id)
+        permitted = [
+            citizen_id
+            for citizen_id in sorted(params.ids)
+            if search_citizen(
+                actor=actor,
+                citizen_id=citizen_id,
+                category=CATEGORY_PATIENT,
+                purpose=purpose,
+                resource_type="Patient",
+                detail={"params": params.names},
+            )
+            is not None
+        ]
         qs = Citizen.objects.filter(pk__in=permitted)
     else:
         if not may_search_citizens(actor=actor, purpose=purpose, resource_type="Patient"):

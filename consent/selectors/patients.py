@@ -9,10 +9,9 @@ from typing import Any
 from django.db.models import Max
 
 from consent.audit.services import Action
-from consent.gate import CATEGORY_PATIENT, access_citizen, row_id
+from consent.gate import CATEGORY_PATIENT, access_citizen, row_id, search_citizen
 from consent.models import PatientVersion
 from core.actors import Actor
-from core.errors import NotFoundOrNotAllowed
 from core.fhir.patient import patient_resource
 from core.models import Citizen
 
@@ -53,15 +52,11 @@ def patient_search_by_cpr(*, actor: Actor, cpr: str, purpose: str) -> list[dict[
     """CPR search (only ever from a POST body). A citizen the actor may not see
     is an empty result, like an unknown number."""
     found = Citizen.objects.filter(cpr=cpr).values_list("pk", flat=True).first()
-    try:
-        citizen = access_citizen(
-            actor=actor,
-            citizen_id=found if found is not None else -1,
-            action=Action.SEARCH,
-            category=CATEGORY_PATIENT,
-            purpose=purpose,
-            resource_type="Patient",
-        )
-    except NotFoundOrNotAllowed:
-        return []
-    return [patient_resource(citizen)]
+    citizen = search_citizen(
+        actor=actor,
+        citizen_id=found if found is not None else -1,
+        category=CATEGORY_PATIENT,
+        purpose=purpose,
+        resource_type="Patient",
+    )
+    return [] if citizen is None else [patient_resource(citizen)]

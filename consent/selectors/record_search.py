@@ -12,21 +12,20 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from consent.audit.services import Action
 from consent.fhir import CATEGORY_SYSTEM
 from consent.gate import (
     CATEGORY_SUMMARY,
     Decision,
-    access_citizen,
     audit_searched,
     may_search_citizens,
+    search_citizen,
     visible_record,
 )
 from consent.models import DataCategory, RecordResource
 from consent.selectors.dates import compared, date_prefix
 from consent.selectors.record import hidden_for, without_hidden_data
 from core.actors import Actor
-from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.errors import InvalidInput
 
 
 @dataclass
@@ -108,19 +107,15 @@ def record_search(
     qs = RecordResource.objects.filter(resource_type=resource_type)
     overrides: dict[int, Decision] = {}
     if params.patient is not None:
-        try:
-            citizen = access_citizen(
-                actor=actor,
-                citizen_id=int(params.patient),
-                action=Action.SEARCH,
-                category=params.category.rsplit("|", 1)[-1]
-                if params.category
-                else CATEGORY_SUMMARY,
-                purpose=purpose,
-                resource_type=resource_type,
-            )
-        except NotFoundOrNotAllowed:
-            return [], 0  # an empty result, exactly as for an unknown patient
+        citizen = search_citizen(
+            actor=actor,
+            citizen_id=int(params.patient),
+            category=params.category.rsplit("|", 1)[-1] if params.category else CATEGORY_SUMMARY,
+            purpose=purpose,
+            resource_type=resource_type,
+        )
+        if citizen is None:
+            return [], 0
         qs = without_hidden_data(qs.filter(citizen_id=citizen.pk), hidden_for(citizen))
     else:
         if not may_search_citizens(actor=actor, purpose=purpose, resource_type=resource_type):
