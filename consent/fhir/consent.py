@@ -151,6 +151,20 @@ class ParsedConsent:
     data_period_end: dt.datetime | None = None
 
 
+def _period(
+    provision: dict[str, Any], element: str, *, invalid: str
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``provision.<element>`` as instants (:func:`period_bound`); a period that
+    ends before it starts is refused with the code ``invalid``."""
+    place = f"provision.{element}"
+    period = provision.get(element) or {}
+    start = period_bound(period.get("start"), end=False, field=f"{place}.start")
+    end = period_bound(period.get("end"), end=True, field=f"{place}.end")
+    if start and end and end <= start:
+        raise InvalidInput(invalid, f"{place} ends before it starts.", field=place)
+    return start, end
+
+
 def parse_consent(data: dict[str, Any]) -> ParsedConsent:
     body = validate_fhir(data, expected_type="Consent")
     citizen_id = reference_id(body.get("patient"), "Patient", "patient")
@@ -192,18 +206,7 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
             field="extension",
         )
     sub_units = (extensions.get(SUB_UNITS_EXTENSION) or {}).get("valueBoolean")
-    period = provision.get("period") or {}
-    data_period = provision.get("dataPeriod") or {}
-    data_start = period_bound(
-        data_period.get("start"), end=False, field="provision.dataPeriod.start"
-    )
-    data_end = period_bound(data_period.get("end"), end=True, field="provision.dataPeriod.end")
-    if data_start and data_end and data_end <= data_start:
-        raise InvalidInput(
-            "consent.data_period_invalid",
-            "provision.dataPeriod ends before it starts.",
-            field="provision.dataPeriod",
-        )
+    data_start, data_end = _period(provision, "dataPeriod", invalid="consent.data_period_invalid")
     if (data_start or data_end) and kind != "deny":
         # A consent lifts a refusal for its recipients as a whole; lifting it
         # for some dates only is not modelled, so it is refused rather than
@@ -213,14 +216,7 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
             "provision.dataPeriod is supported on refusals (provision.type deny) only.",
             field="provision.dataPeriod",
         )
-    period_start = period_bound(period.get("start"), end=False, field="provision.period.start")
-    period_end = period_bound(period.get("end"), end=True, field="provision.period.end")
-    if period_start and period_end and period_end <= period_start:
-        raise InvalidInput(
-            "consent.period_invalid",
-            "provision.period ends before it starts.",
-            field="provision.period",
-        )
+    period_start, period_end = _period(provision, "period", invalid="consent.period_invalid")
     return ParsedConsent(
         citizen_id=citizen_id,
         provision=kind,

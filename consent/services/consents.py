@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from consent.audit.services import Action
 from consent.fhir import parse_consent
-from consent.gate import CATEGORY_CONSENT, access_citizen, audit_decision
+from consent.gate import CATEGORY_CONSENT, Decision, access_citizen, audit_decision
 from consent.models import ConsentDirective, ConsentWithdrawal
 from consent.selectors.consents import access_directive
 from core.actors import Actor
@@ -26,6 +26,29 @@ def _recorder(actor: Actor) -> tuple[User, Organisation]:
     if actor.user is None or actor.organisation is None:
         raise InvalidInput("consent.recorder_unknown", "Consent is recorded by a member of staff.")
     return actor.user, actor.organisation
+
+
+def _audit_directive(
+    *,
+    actor: Actor,
+    decision: Decision,
+    action: str,
+    purpose: str,
+    directive: ConsentDirective,
+    detail: dict[str, Any],
+) -> None:
+    """The write's own entry on the citizen's log, inside its transaction."""
+    audit_decision(
+        actor=actor,
+        decision=decision,
+        action=action,
+        purpose=purpose,
+        citizen_id=directive.citizen_id,
+        category=CATEGORY_CONSENT,
+        resource_type="Consent",
+        resource_id=str(directive.pk),
+        detail=detail,
+    )
 
 
 def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> ConsentDirective:
@@ -78,15 +101,12 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         directive.save(force_insert=True)
         directive.recipient_organisations.set(organisations)
         directive.recipient_users.set(users)
-        audit_decision(
+        _audit_directive(
             actor=actor,
             decision=decision,
             action=Action.CREATE,
             purpose=purpose,
-            citizen_id=citizen.pk,
-            category=CATEGORY_CONSENT,
-            resource_type="Consent",
-            resource_id=str(directive.pk),
+            directive=directive,
             detail={"provision": parsed.provision},
         )
     return directive
@@ -119,15 +139,12 @@ def consent_withdraw(
             recorded_by=user,
             recorded_by_organisation=organisation,
         )
-        audit_decision(
+        _audit_directive(
             actor=actor,
             decision=decision,
             action=Action.UPDATE,
             purpose=purpose,
-            citizen_id=citizen.pk,
-            category=CATEGORY_CONSENT,
-            resource_type="Consent",
-            resource_id=str(directive.pk),
+            directive=directive,
             detail={"withdrawn": True},
         )
     return ConsentDirective.objects.select_related("withdrawal", "recorded_by").get(pk=directive_id)
