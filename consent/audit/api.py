@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.request import Request
@@ -30,10 +29,10 @@ from consent.audit.models import DIGEST_FIELDS, Action, AuditEntry, EntryReview
 from consent.audit.selectors import (
     AuditQuery,
     audit_entry_get,
+    audit_export,
     audit_page,
     audit_page_shown,
     audit_query_parse,
-    audit_search,
     flags_and_reviews,
     parse_instant,
 )
@@ -173,18 +172,6 @@ class AuditEntryReviewView(APIView):
         return Response({"entry_id": entry_id, **(_review_dict(review) or {})}, status=201)
 
 
-def export_rows(query: AuditQuery) -> tuple[list[AuditEntry], dict[int, list[str]]]:
-    limit = settings.AUDIT_EXPORT_MAX_ROWS
-    rows = list(audit_search(query=query)[: limit + 1])
-    if len(rows) > limit:
-        raise InvalidInput(
-            "audit.export_too_large",
-            f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
-        )
-    flags, _ = flags_and_reviews([e.id for e in rows])
-    return rows, flags
-
-
 def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpResponse:
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -220,13 +207,7 @@ class AuditExportView(APIView):
             raise InvalidInput("audit.param_invalid", "as must be csv or fhir.", field="as")
         params: dict[str, str] = {k: str(v) for k, v in request.query_params.items() if k != "as"}
         query = audit_query_parse(params)
-        rows, flags = export_rows(query)
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.EXPORT,
-            citizen_ids=[e.citizen_id for e in rows],
-            query={**query.as_params(), "as": fmt},
-        )
+        rows, flags = audit_export(actor=actor, query=query, as_format=fmt)
         if fmt == "csv":
             return csv_response(rows, flags)
         return Response(

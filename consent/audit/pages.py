@@ -15,12 +15,13 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from consent.audit.api import csv_response, export_rows
+from consent.audit.api import csv_response
 from consent.audit.chain import chain_verify
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, Flag, Outcome, Purpose
 from consent.audit.selectors import (
     audit_entry_get,
+    audit_export,
     audit_page_shown,
     audit_query_parse,
     flags_and_reviews,
@@ -125,13 +126,7 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
     params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if v}
     try:
         query = audit_query_parse(params)
-        rows, flags = export_rows(query)
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.EXPORT,
-            citizen_ids=[e.citizen_id for e in rows],
-            query={**query.as_params(), "as": "csv"},
-        )
+        rows, flags = audit_export(actor=actor, query=query, as_format="csv")
     except PlatformError as exc:
         return render_page(request, "audit/search.html", {"params": params, "rows": []}, error=exc)
     return csv_response(rows, flags)

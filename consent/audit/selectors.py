@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -220,6 +221,29 @@ def audit_page_shown(*, actor: Actor, query: AuditQuery, offset: int, count: int
         query=query.as_params(),
     )
     return AuditPage(entries, more, flags, reviews)
+
+
+def audit_export(
+    *, actor: Actor, query: AuditQuery, as_format: str
+) -> tuple[list[AuditEntry], dict[int, list[str]]]:
+    """The entries an auditor exports, with their flags, recorded in the log
+    (purpose ``audit``) before they leave. A search too large to export is
+    refused, not cut short."""
+    limit = settings.AUDIT_EXPORT_MAX_ROWS
+    rows = list(audit_search(query=query)[: limit + 1])
+    if len(rows) > limit:
+        raise InvalidInput(
+            "audit.export_too_large",
+            f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
+        )
+    flags, _ = flags_and_reviews([e.id for e in rows])
+    audit_record_auditor_view(
+        actor=actor,
+        action=Action.EXPORT,
+        citizen_ids=[e.citizen_id for e in rows],
+        query={**query.as_params(), "as": as_format},
+    )
+    return rows, flags
 
 
 def audit_entry_get(*, entry_id: int) -> AuditEntry:
