@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.request import Request
@@ -26,13 +25,14 @@ from consent.audit.fhir import (
     audit_event_resource,
     break_glass_reason,
 )
-from consent.audit.models import Action, AuditEntry, EntryReview
+from consent.audit.models import DIGEST_FIELDS, Action, AuditEntry, EntryReview
 from consent.audit.selectors import (
     AuditQuery,
     audit_entry_get,
+    audit_export,
     audit_page,
+    audit_page_shown,
     audit_query_parse,
-    audit_search,
     flags_and_reviews,
     parse_instant,
 )
@@ -45,27 +45,9 @@ from core.permissions import roles
 
 AUDITORS = [roles(Role.AUDITOR)]
 MAX_LIMIT = 200
-CSV_COLUMNS = [
-    "id",
-    "recorded_at",
-    "actor_user_id",
-    "actor_username",
-    "actor_role",
-    "actor_organisation_id",
-    "actor_organisation_name",
-    "task",
-    "partner_organisation_id",
-    "citizen_id",
-    "action",
-    "resource_type",
-    "resource_id",
-    "purpose",
-    "outcome",
-    "reason_code",
-    "request_id",
-    "client_address",
-    "user_agent",
-]
+# The entry's own fields, as its digest covers them; of the detail, the parts
+# an auditor sorts by have columns of their own (below).
+CSV_COLUMNS = ["id", "recorded_at", *(f for f in DIGEST_FIELDS if f != "detail")]
 # From the entry's detail: the break-the-glass an emergency access was made
 # under, and the reason the clinician stated for it. Then the auditors' flags.
 CSV_EXTRA_COLUMNS = ["break_glass_id", "break_glass_reason", "flags"]
@@ -133,22 +115,17 @@ class AuditEntryListView(APIView):
         actor = actor_of(request)
         query = audit_query_parse(request.query_params)
         offset, limit = _offset_limit(request)
-        rows, more = audit_page(query=query, offset=offset, count=limit)
-        flags, reviews = flags_and_reviews([e.id for e in rows])
-        # Recorded before anything is returned; a failure refuses the answer.
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.SEARCH,
-            citizen_ids=[e.citizen_id for e in rows],
-            query=query.as_params(),
-        )
+        shown = audit_page_shown(actor=actor, query=query, offset=offset, count=limit)
         next_url = None
-        if more:
+        if shown.more:
             params = {**query.as_params(), "offset": str(offset + limit), "limit": str(limit)}
             next_url = f"{request.build_absolute_uri(request.path)}?{urlencode(params)}"
         return Response(
             {
-                "results": [entry_dict(e, flags.get(e.id, []), reviews.get(e.id)) for e in rows],
+                "results": [
+                    entry_dict(e, shown.flags.get(e.id, []), shown.reviews.get(e.id))
+                    for e in shown.entries
+                ],
                 "offset": offset,
                 "limit": limit,
                 "next": next_url,
@@ -184,20 +161,8 @@ class AuditEntryReviewView(APIView):
             raise InvalidInput(
                 "audit.review_comment_required", "A review needs a comment.", field="comment"
             )
-        review = entry_review(entry_id=entry_id, by=actor, comment=comment)
+        review = entry_review(entry_id=entry_id, actor=actor, comment=comment)
         return Response({"entry_id": entry_id, **(_review_dict(review) or {})}, status=201)
-
-
-def export_rows(query: AuditQuery) -> tuple[list[AuditEntry], dict[int, list[str]]]:
-    limit = settings.AUDIT_EXPORT_MAX_ROWS
-    rows = list(audit_search(query=query)[: limit + 1])
-    if len(rows) > limit:
-        raise InvalidInput(
-            "audit.export_too_large",
-            f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
-        )
-    flags, _ = flags_and_reviews([e.id for e in rows])
-    return rows, flags
 
 
 def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpResponse:
@@ -235,13 +200,7 @@ class AuditExportView(APIView):
             raise InvalidInput("audit.param_invalid", "as must be csv or fhir.", field="as")
         params: dict[str, str] = {k: str(v) for k, v in request.query_params.items() if k != "as"}
         query = audit_query_parse(params)
-        rows, flags = export_rows(query)
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.EXPORT,
-            citizen_ids=[e.citizen_id for e in rows],
-            query={**query.as_params(), "as": fmt},
-        )
+        rows, flags = audit_export(actor=actor, query=query, as_format=fmt)
         if fmt == "csv":
             return csv_response(rows, flags)
         return Response(

@@ -15,13 +15,14 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from consent.audit.api import csv_response, export_rows
+from consent.audit.api import csv_response
 from consent.audit.chain import chain_verify
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, Flag, Outcome, Purpose
 from consent.audit.selectors import (
     audit_entry_get,
-    audit_page,
+    audit_export,
+    audit_page_shown,
     audit_query_parse,
     flags_and_reviews,
 )
@@ -50,22 +51,15 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
     try:
         query = audit_query_parse(params)
         start = int(offset) if offset.isdigit() else 0
-        rows, more = audit_page(query=query, offset=start, count=PAGE_SIZE)
-        flags, reviews = flags_and_reviews([e.id for e in rows])
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.SEARCH,
-            citizen_ids=[e.citizen_id for e in rows],
-            query=query.as_params(),
-        )
+        shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
         return render_page(request, template, context, error=exc)
-    for entry in rows:
-        entry.flag_list = _flag_labels(flags.get(entry.id, []))  # type: ignore[attr-defined]
-        entry.review = reviews.get(entry.id)  # type: ignore[attr-defined]
+    for entry in shown.entries:
+        entry.flag_list = _flag_labels(shown.flags.get(entry.id, []))  # type: ignore[attr-defined]
+        entry.review = shown.reviews.get(entry.id)  # type: ignore[attr-defined]
     context.update(
-        rows=rows,
-        next_query=urlencode({**params, "offset": start + PAGE_SIZE}) if more else "",
+        rows=shown.entries,
+        next_query=urlencode({**params, "offset": start + PAGE_SIZE}) if shown.more else "",
         export_query=urlencode(params),
     )
     return render_page(request, template, context)
@@ -118,7 +112,7 @@ def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
 def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     actor = page_actor(request)
     try:
-        entry_review(entry_id=entry_id, by=actor, comment=request.POST.get("comment", ""))
+        entry_review(entry_id=entry_id, actor=actor, comment=request.POST.get("comment", ""))
     except PlatformError as exc:
         messages.error(request, exc.message)
     else:
@@ -132,13 +126,7 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
     params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if v}
     try:
         query = audit_query_parse(params)
-        rows, flags = export_rows(query)
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.EXPORT,
-            citizen_ids=[e.citizen_id for e in rows],
-            query={**query.as_params(), "as": "csv"},
-        )
+        rows, flags = audit_export(actor=actor, query=query, as_format="csv")
     except PlatformError as exc:
         return render_page(request, "audit/search.html", {"params": params, "rows": []}, error=exc)
     return csv_response(rows, flags)

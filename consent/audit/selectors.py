@@ -1,7 +1,8 @@
 """Reading the log: the auditor's search, and the citizen's view (R5).
 
 Only auditors reach :func:`audit_search` (the API declares it); the caller
-records the search itself in the log with purpose ``audit``.
+records the search itself in the log with purpose ``audit`` — or asks
+:func:`audit_page_shown`, which records the page it returns.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -24,6 +26,8 @@ from consent.audit.models import (
     Outcome,
     Purpose,
 )
+from consent.audit.services import audit_record_auditor_view
+from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 
 INSIGHT_PERIOD = dt.timedelta(days=2 * 365)
@@ -191,6 +195,55 @@ def flags_and_reviews(entry_ids: list[int]) -> tuple[dict[int, list[str]], dict[
         for r in EntryReview.objects.filter(entry_id__in=entry_ids).select_related("reviewed_by")
     }
     return flags, reviews
+
+
+@dataclass
+class AuditPage:
+    """A page of the auditor's search as it is shown: the entries, whether
+    another page follows, and each entry's flags and review."""
+
+    entries: list[AuditEntry]
+    more: bool
+    flags: dict[int, list[str]]
+    reviews: dict[int, EntryReview]
+
+
+def audit_page_shown(*, actor: Actor, query: AuditQuery, offset: int, count: int) -> AuditPage:
+    """A page of the auditor's search with its flags and reviews, recorded in
+    the log (purpose ``audit``, one entry per citizen) before it is shown: a
+    failure to record refuses the answer."""
+    entries, more = audit_page(query=query, offset=offset, count=count)
+    flags, reviews = flags_and_reviews([e.id for e in entries])
+    audit_record_auditor_view(
+        actor=actor,
+        action=Action.SEARCH,
+        citizen_ids=[e.citizen_id for e in entries],
+        query=query.as_params(),
+    )
+    return AuditPage(entries, more, flags, reviews)
+
+
+def audit_export(
+    *, actor: Actor, query: AuditQuery, as_format: str
+) -> tuple[list[AuditEntry], dict[int, list[str]]]:
+    """The entries an auditor exports, with their flags, recorded in the log
+    (purpose ``audit``) before they leave. A search too large to export is
+    refused, not cut short."""
+    limit = settings.AUDIT_EXPORT_MAX_ROWS
+    rows = list(audit_search(query=query)[: limit + 1])
+    if len(rows) > limit:
+        raise InvalidInput(
+            "audit.export_too_large",
+            f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
+        )
+    flags, _ = flags_and_reviews([e.id for e in rows])
+    audit_record_auditor_view(
+        actor=actor,
+        action=Action.EXPORT,
+        citizen_ids=[e.citizen_id for e in rows],
+        query={**query.as_params(), "as": as_format},
+    )
+    return rows, flags
 
 
 def audit_entry_get(*, entry_id: int) -> AuditEntry:

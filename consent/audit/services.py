@@ -122,19 +122,17 @@ def audit_record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry. Raises if it cannot be written."""
-    entry = _entry(
+    return audit_record_many(
         actor=actor,
         action=action,
         purpose=purpose,
+        citizen_ids=[citizen_id],
         outcome=outcome,
-        citizen_id=citizen_id,
         resource_type=resource_type,
         resource_id=resource_id,
         reason_code=reason_code,
         detail=detail,
-    )
-    _append([entry])
-    return entry
+    )[0]
 
 
 def audit_record_many(
@@ -142,13 +140,15 @@ def audit_record_many(
     actor: Actor,
     action: str,
     purpose: str,
-    citizen_ids: Iterable[int],
+    citizen_ids: Iterable[int | None],
     outcome: str = Outcome.PERMITTED,
     resource_type: str = "",
+    resource_id: str = "",
     reason_code: str = "",
     detail: dict[str, Any] | None = None,
 ) -> list[AuditEntry]:
-    """One entry per distinct citizen, as IHE BALP asks for searches and lists."""
+    """One entry per distinct citizen, as IHE BALP asks for searches and lists
+    (``None``: an entry about no citizen)."""
     entries = [
         _entry(
             actor=actor,
@@ -157,7 +157,7 @@ def audit_record_many(
             outcome=outcome,
             citizen_id=citizen_id,
             resource_type=resource_type,
-            resource_id="",
+            resource_id=resource_id,
             reason_code=reason_code,
             detail=detail,
         )
@@ -189,42 +189,31 @@ def audit_record_auditor_view(
     one entry per citizen in the result, or one without a citizen when the
     result names none."""
     ids = [citizen_id for citizen_id in citizen_ids if citizen_id is not None]
-    detail = {"query": query} if query else None
-    if ids:
-        audit_record_many(
-            actor=actor,
-            action=action,
-            purpose=Purpose.AUDIT,
-            citizen_ids=ids,
-            resource_type="AuditEvent",
-            detail=detail,
-        )
-    else:
-        audit_record(
-            actor=actor,
-            action=action,
-            purpose=Purpose.AUDIT,
-            citizen_id=None,
-            resource_type="AuditEvent",
-            detail=detail,
-        )
+    audit_record_many(
+        actor=actor,
+        action=action,
+        purpose=Purpose.AUDIT,
+        citizen_ids=ids or [None],
+        resource_type="AuditEvent",
+        detail={"query": query} if query else None,
+    )
 
 
-def entry_review(*, entry_id: int, by: Actor, comment: str) -> EntryReview:
+def entry_review(*, entry_id: int, actor: Actor, comment: str) -> EntryReview:
     """An auditor marks a flagged entry reviewed. Stored beside the log, never in it."""
     comment = comment.strip()
     if not comment:
         raise InvalidInput(
             "audit.review_comment_required", "A review needs a comment.", field="comment"
         )
-    if by.user is None:
+    if actor.user is None:
         raise InvalidInput("audit.review_needs_user", "Only a person can review an entry.")
     if not AuditFlag.objects.filter(entry_id=entry_id).exists():
         raise NotFoundOrNotAllowed(
             "audit.entry_not_flagged", "No flagged audit entry with this id."
         )
     review = EntryReview(
-        entry_id=entry_id, reviewed_by=by.user, reviewed_at=timezone.now(), comment=comment
+        entry_id=entry_id, reviewed_by=actor.user, reviewed_at=timezone.now(), comment=comment
     )
     full_clean_or_raise(review, code="audit.review_invalid", exclude=["entry_id"])
     insert_or_conflict(

@@ -183,11 +183,11 @@ DOORS = {
     "total beyond the last page": (lambda c, w: c.get("/fhir/Condition?_offset=500"), "search"),
     "consent search": (lambda c, w: c.get(f"/fhir/Consent?patient={w.person.pk}"), "search"),
     "CPR search": (_cpr_search, "search"),
-    "patient search by name": (
+    "Patient search by name": (
         lambda c, w: c.get(f"/fhir/Patient?family={w.person.family_name}"),
         "search",
     ),
-    "patient search total beyond the last page": (
+    "Patient total beyond the last page": (
         lambda c, w: c.get(f"/fhir/Patient?family={w.person.family_name}&_offset=500"),
         "search",
     ),

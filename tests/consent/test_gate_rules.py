@@ -253,15 +253,15 @@ def test_the_gate_query_compiled_once_gives_what_the_orm_gives(world: World, who
     from django.forms.models import model_to_dict
     from django.utils import timezone
 
-    from consent import gate
+    from consent.gate import queries
     from core.actors import Actor
 
     actor = Actor.for_membership(getattr(world, who))
     for _ in range(3):
-        fast = gate._citizen_with_facts(actor, world.person.pk)
-        orm = gate._facts_queryset(actor, world.person.pk, timezone.now()).get()
+        fast = queries.citizen_with_facts(actor, world.person.pk)
+        orm = queries.facts_queryset(actor, world.person.pk, timezone.now()).get()
         assert fast is not None
         assert model_to_dict(fast) == model_to_dict(orm)
         assert getattr(fast, "has_directives", None) == getattr(orm, "has_directives", None)
         assert getattr(fast, "open_basis", None) == getattr(orm, "open_basis", None)
-    assert gate._citizen_with_facts(actor, -1) is None
+    assert queries.citizen_with_facts(actor, -1) is None

@@ -1,0 +1,230 @@
+"""The named analyses an analyst may run (R6), each a table of citizens by
+municipality: what it takes as parameters, how it counts — exactly, never
+released as such — its title and columns, and how much one citizen can change
+it (the sensitivity the noise is scaled to)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy, ngettext
+
+from consent.analyses.refusals import excluded_ids, record_for_analysis
+from consent.fhir import MUNICIPAL_SERVICES
+from consent.models import CareRelationship, DataCategory
+from core.errors import InvalidInput
+from core.models import Citizen, Organisation
+
+
+def _municipalities() -> list[Organisation]:
+    return list(
+        Organisation.objects.filter(
+            kind=Organisation.Kind.MUNICIPALITY, participates=True
+        ).order_by("municipality_code")
+    )
+
+
+@dataclass(frozen=True)
+class Counts:
+    """An exact table of citizens. Never released: only its noisy copy is."""
+
+    rows: list[str]
+    counts: list[list[int]]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    name: str
+    description: Promise
+    # The most one citizen (with or without all their data) changes the table,
+    # summed over its cells: what the noise is scaled to.
+    sensitivity: int
+    parameters: Callable[[Mapping[str, str]], dict[str, Any]]
+    count: Callable[[dict[str, Any]], Counts]
+    title: Callable[[dict[str, Any]], str]
+    columns: Callable[[dict[str, Any]], list[str]]
+    row_header: str
+    row_header_label: Promise
+
+
+ICD10_PREFIX = re.compile(r"^[A-EG-Z][0-9]{0,2}(\.[0-9]{0,2})?$")
+
+SERVICE_LABELS: dict[str, Promise] = {
+    "home-help": gettext_lazy("home help"),
+    "personal-care": gettext_lazy("personal care"),
+    "home-nursing": gettext_lazy("home nursing"),
+}
+
+
+def _diagnosis_and_service_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
+    diagnosis = raw.get("diagnosis", "").strip().upper()
+    if not ICD10_PREFIX.match(diagnosis):
+        raise InvalidInput(
+            "analysis.diagnosis_invalid",
+            gettext("The diagnosis is an ICD-10 code or prefix outside chapter F, e.g. E11."),
+            field="diagnosis",
+        )
+    service = raw.get("service", "").strip().lower()
+    if service not in MUNICIPAL_SERVICES:
+        raise InvalidInput(
+            "analysis.service_invalid",
+            gettext("The service is one of %(services)s.")
+            % {"services": ", ".join(MUNICIPAL_SERVICES)},
+            field="service",
+        )
+    return {"diagnosis": diagnosis, "service": service}
+
+
+def _diagnosis_and_service_counts(parameters: dict[str, Any]) -> Counts:
+    """Citizens with an ICD-10 diagnosis (prefix) per municipality, who do and
+    do not receive a municipal service. A citizen is in one municipality and one
+    column: sensitivity 1."""
+    record = record_for_analysis()
+    with_diagnosis = record.filter(
+        category=DataCategory.SOMATIC_DIAGNOSIS, code__istartswith=parameters["diagnosis"]
+    )
+    receives = record.filter(
+        citizen=OuterRef("pk"), category=DataCategory.MUNICIPAL_HELP, code=parameters["service"]
+    )
+    # Counted in the database: one row per (municipality, receives or not).
+    grouped = (
+        Citizen.objects.filter(pk__in=with_diagnosis.values("citizen_id"))
+        .annotate(receives=Exists(receives))
+        .values("municipality_id", "receives")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts_by: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in grouped:
+        counts_by[row["municipality_id"]][0 if row["receives"] else 1] = row["n"]
+    municipalities = _municipalities()
+    return Counts(
+        rows=[m.name for m in municipalities], counts=[counts_by[m.pk] for m in municipalities]
+    )
+
+
+def _contacts_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
+    text = raw.get("days", "30").strip()
+    if not text.isdigit():
+        raise InvalidInput(
+            "analysis.param_invalid",
+            gettext("The number of days is a whole number."),
+            field="days",
+        )
+    days = int(text)
+    if not 1 <= days <= 365:
+        raise InvalidInput(
+            "analysis.days_invalid", gettext("The number of days is 1 to 365."), field="days"
+        )
+    return {"days": days}
+
+
+def _contacts_counts(parameters: dict[str, Any]) -> Counts:
+    """Citizens with hospital contacts in the ``days`` before and after the start
+    of an acute episode (a referral or visit of the acute function), per
+    municipality. A citizen is in one municipality, once in each column at
+    most: sensitivity 2."""
+    days = parameters["days"]
+    excluded = excluded_ids()
+    window = dt.timedelta(days=days)
+    episodes = list(
+        CareRelationship.objects.filter(
+            organisation__kind=Organisation.Kind.ACUTE_FUNCTION,
+            basis__in=[CareRelationship.Basis.REFERRAL, CareRelationship.Basis.VISIT],
+        )
+        .exclude(citizen_id__in=excluded)
+        .values_list("citizen_id", "citizen__municipality_id", "started_at")
+    )
+    contacts: dict[int, list[dt.datetime]] = defaultdict(list)
+    for citizen_id, at in (
+        record_for_analysis()
+        .filter(
+            category=DataCategory.HOSPITAL_CONTACT,
+            citizen_id__in={e[0] for e in episodes},
+            effective_at__isnull=False,
+        )
+        .values_list("citizen_id", "effective_at")
+    ):
+        if at is not None:
+            contacts[citizen_id].append(at)
+    before: dict[int, set[int]] = defaultdict(set)
+    after: dict[int, set[int]] = defaultdict(set)
+    for citizen_id, municipality_id, started in episodes:
+        for at in contacts.get(citizen_id, []):
+            if started - window <= at < started:
+                before[municipality_id].add(citizen_id)
+            elif started <= at < started + window:
+                after[municipality_id].add(citizen_id)
+    municipalities = _municipalities()
+    return Counts(
+        rows=[m.name for m in municipalities],
+        counts=[[len(before[m.pk]), len(after[m.pk])] for m in municipalities],
+    )
+
+
+def _service(parameters: dict[str, Any]) -> str:
+    return str(SERVICE_LABELS[parameters["service"]])
+
+
+ANALYSES: dict[str, Analysis] = {
+    a.name: a
+    for a in (
+        Analysis(
+            name="diagnosis-and-service",
+            description=gettext_lazy(
+                "Citizens with a diagnosis per municipality who do / do not receive a "
+                "municipal service (parameters: diagnosis, service)"
+            ),
+            sensitivity=1,
+            parameters=_diagnosis_and_service_parameters,
+            count=_diagnosis_and_service_counts,
+            title=lambda p: (
+                gettext("Citizens with diagnosis %(diagnosis)s* by municipality and %(service)s")
+                % {"diagnosis": p["diagnosis"], "service": _service(p)}
+            ),
+            columns=lambda p: [
+                gettext("receives %(service)s") % {"service": _service(p)},
+                gettext("does not receive %(service)s") % {"service": _service(p)},
+            ],
+            row_header="municipality",
+            row_header_label=gettext_lazy("Municipality"),
+        ),
+        Analysis(
+            name="contacts-around-acute-episode",
+            description=gettext_lazy(
+                "Citizens with hospital contacts before / after an acute episode per "
+                "municipality (parameter: days, default 30)"
+            ),
+            sensitivity=2,
+            parameters=_contacts_parameters,
+            count=_contacts_counts,
+            title=lambda p: (
+                ngettext(
+                    "Citizens with hospital contacts %(days)s day before/after an acute episode",
+                    "Citizens with hospital contacts %(days)s days before/after an acute episode",
+                    p["days"],
+                )
+                % {"days": p["days"]}
+            ),
+            columns=lambda p: [
+                ngettext(
+                    "contact in %(days)s day before", "contact in %(days)s days before", p["days"]
+                )
+                % {"days": p["days"]},
+                ngettext(
+                    "contact in %(days)s day after", "contact in %(days)s days after", p["days"]
+                )
+                % {"days": p["days"]},
+            ],
+            row_header="municipality",
+            row_header_label=gettext_lazy("Municipality"),
+        ),
+    )
+}

@@ -1,0 +1,231 @@
+"""Running a named analysis for an analyst (R6): a new answer — counted, with
+discrete Laplace noise in every cell, suppressed, kept with its entry in the
+privacy-budget ledger — or the answer already given to the same question
+within the window, at no cost. Every run and every refusal is recorded in the
+audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext
+
+from consent.analyses.budget import budget_window, spent_since, when_budget_allows
+from consent.analyses.catalogue import ANALYSES, Analysis
+from consent.analyses.suppression import suppress
+from consent.analyses.tables import Privacy, Table, number
+from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.models import AnalysisRelease, PrivacyBudgetEntry
+from consent.privacy import discrete_laplace
+from core.actors import Actor
+from core.errors import Forbidden, NotFoundOrNotAllowed
+from core.models import Role, User
+from core.validation import full_clean_or_raise
+
+
+def _release_new(
+    *,
+    analyst: User,
+    analysis: Analysis,
+    parameters: dict[str, Any],
+    key: str,
+    epsilon: Decimal,
+    at: dt.datetime,
+) -> AnalysisRelease:
+    """Count, add noise, suppress, and keep the answer with its ledger entry."""
+    exact = analysis.count(parameters)
+    noise_epsilon = Fraction(epsilon)
+    noisy = [
+        [n + discrete_laplace(epsilon=noise_epsilon, sensitivity=analysis.sensitivity) for n in row]
+        for row in exact.counts
+    ]
+    min_cell = settings.CONSENT_ANALYSIS_MIN_CELL
+    cells, row_totals, column_totals, total = suppress(noisy, min_cell)
+    release = AnalysisRelease(
+        analyst=analyst,
+        analysis=analysis.name,
+        parameters=parameters,
+        parameters_key=key,
+        table={
+            "rows": exact.rows,
+            "cells": cells,
+            "row_totals": row_totals,
+            "column_totals": column_totals,
+            "total": total,
+            "min_cell": min_cell,
+        },
+        epsilon=epsilon,
+        sensitivity=analysis.sensitivity,
+        released_at=at,
+    )
+    # The analyst's row is locked by the caller and the release was just
+    # written: asking the database again whether they exist proves nothing.
+    full_clean_or_raise(release, code="analysis.release_invalid", exclude=["analyst"])
+    release.save(force_insert=True)
+    entry = PrivacyBudgetEntry(analyst=analyst, release=release, epsilon=epsilon, spent_at=at)
+    full_clean_or_raise(entry, code="analysis.budget_entry_invalid", exclude=["analyst", "release"])
+    entry.save(force_insert=True)
+    return release
+
+
+def _table(*, analysis: Analysis, release: AnalysisRelease, privacy: Privacy) -> Table:
+    data = release.table
+    parameters = dict(release.parameters)
+    return Table(
+        analysis=analysis.name,
+        title=analysis.title(parameters),
+        row_header=analysis.row_header,
+        row_header_label=str(analysis.row_header_label),
+        rows=list(data["rows"]),
+        columns=analysis.columns(parameters),
+        cells=[list(row) for row in data["cells"]],
+        row_totals=list(data["row_totals"]),
+        column_totals=list(data["column_totals"]),
+        total=data["total"],
+        parameters=parameters,
+        min_cell=int(data["min_cell"]),
+        privacy=privacy,
+    )
+
+
+def _audit_run(
+    *,
+    actor: Actor,
+    action: str,
+    name: str,
+    reason_code: str,
+    detail: dict[str, Any],
+    outcome: str = Outcome.PERMITTED,
+) -> None:
+    """A run or a refused one on the audit log: about no citizen, naming the
+    analysis asked for."""
+    audit_record(
+        actor=actor,
+        action=action,
+        purpose=Purpose.ANALYSIS,
+        citizen_id=None,
+        outcome=outcome,
+        resource_type="Analysis",
+        resource_id=name[:64],
+        reason_code=reason_code,
+        detail={"analysis": name[:64], **detail},
+    )
+
+
+def analysis_run(*, actor: Actor, name: str, params: Mapping[str, str], export: bool) -> Table:
+    """Answer a named analysis for an analyst (R6): a new noisy answer paid from
+    the analyst's privacy budget, or the answer already given to the same
+    question within the window, at no cost. Every run and refusal is audited."""
+    action = Action.EXPORT if export else Action.SEARCH
+    if actor.role != Role.ANALYST or actor.user is None:
+        _audit_run(
+            actor=actor,
+            action=action,
+            name=name,
+            reason_code="role_not_permitted",
+            detail={},
+            outcome=Outcome.DENIED,
+        )
+        raise Forbidden("analysis.role", gettext("Only analysts run analyses (R6)."), rule="R6")
+    analyst = actor.user
+    analysis = ANALYSES.get(name)
+    if analysis is None:
+        raise NotFoundOrNotAllowed("analysis.unknown", gettext("No such analysis."))
+    parameters = analysis.parameters({k: str(v)[:100] for k, v in params.items()})
+    key = json.dumps(parameters, sort_keys=True, separators=(",", ":"))
+    epsilon = settings.CONSENT_ANALYSIS_EPSILON_PER_RUN
+    budget = settings.CONSENT_ANALYSIS_EPSILON_BUDGET
+    window_days = settings.CONSENT_ANALYSIS_BUDGET_WINDOW_DAYS
+    with transaction.atomic():
+        # One analyst's runs one at a time: two at once must neither both spend
+        # the last of the budget nor both answer one question with fresh noise.
+        list(User.objects.select_for_update().filter(pk=analyst.pk).values_list("pk"))
+        now = timezone.now()
+        since = now - budget_window()
+        release = (
+            AnalysisRelease.objects.filter(
+                analyst=analyst, analysis=name, parameters_key=key, released_at__gt=since
+            )
+            .order_by("-released_at")
+            .first()
+        )
+        spent = spent_since(analyst=analyst, since=since)
+        reused = release is not None
+        if release is None and spent + epsilon <= budget:
+            release = _release_new(
+                analyst=analyst,
+                analysis=analysis,
+                parameters=parameters,
+                key=key,
+                epsilon=epsilon,
+                at=now,
+            )
+            spent += epsilon
+        if release is not None:
+            privacy = Privacy(
+                epsilon=release.epsilon,
+                epsilon_spent=Decimal(0) if reused else epsilon,
+                reused=reused,
+                released_at=release.released_at,
+                budget=budget,
+                budget_spent=spent,
+                window_days=window_days,
+            )
+            # Last in the transaction: the audit chain's head stays locked until commit.
+            _audit_run(
+                actor=actor,
+                action=action,
+                name=name,
+                reason_code="restricted_analysis",
+                detail={
+                    "parameters": parameters,
+                    "csv": export,
+                    "release": release.pk,
+                    "reused": reused,
+                    "epsilon_spent": number(privacy.epsilon_spent),
+                    "budget_spent": number(spent),
+                    "budget": number(budget),
+                },
+            )
+            return _table(analysis=analysis, release=release, privacy=privacy)
+    # Refused: the transaction above wrote nothing; the refusal is recorded on its own.
+    when = when_budget_allows(analyst=analyst, since=since, need=epsilon)
+    _audit_run(
+        actor=actor,
+        action=action,
+        name=name,
+        reason_code="budget_exhausted",
+        outcome=Outcome.DENIED,
+        detail={
+            "parameters": parameters,
+            "csv": export,
+            "epsilon_requested": number(epsilon),
+            "budget_spent": number(spent),
+            "budget": number(budget),
+        },
+    )
+    raise Forbidden(
+        "analysis.budget_exhausted",
+        gettext(
+            "Your privacy budget for analyses is used up: %(spent)s of %(budget)s spent in "
+            "the last %(days)s days, and a new answer costs %(epsilon)s. A new answer is "
+            "possible again from %(when)s. Questions already answered in that time can be "
+            "asked again."
+        )
+        % {
+            "spent": formats.number_format(spent.normalize()),
+            "budget": formats.number_format(budget.normalize()),
+            "days": window_days,
+            "epsilon": formats.number_format(epsilon.normalize()),
+            "when": formats.date_format(timezone.localtime(when), "DATETIME_FORMAT"),
+        },
+        rule="R6",
+    )

@@ -1,0 +1,232 @@
+"""The citizen's refusals and consents (R4) as FHIR Consent: a directive out as
+the resource, and a Consent in as what the store needs — recipients
+(organisations and professionals), purposes (HL7 v3 PurposeOfUse), the
+period, the data period of a refusal, and how the citizen gave it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from consent.fhir.datatypes import period_bound, reference_id, validate_fhir
+from consent.models import ConsentDirective
+from core.errors import InvalidInput
+
+PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+# Platform purposes <-> HL7 v3 PurposeOfUse.
+PURPOSE_CODES = {
+    "treatment": "TREAT",
+    "emergency": "ETREAT",
+    "operations": "HOPERAT",
+    "analysis": "HRESCH",
+    "audit": "HSYSADMIN",
+}
+PURPOSE_BY_CODE = {v: k for k, v in PURPOSE_CODES.items()}
+GIVEN_HOW_EXTENSION = "urn:tvaerakut:fhir:consent-given-how"
+SUB_UNITS_EXTENSION = "urn:tvaerakut:fhir:consent-include-sub-units"
+RECORDED_BY_EXTENSION = "urn:tvaerakut:fhir:recorded-by"
+WITHDRAWN_EXTENSION = "urn:tvaerakut:fhir:consent-withdrawn"
+PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+
+
+def _recipient(reference: str, display: str) -> dict[str, Any]:
+    """A recipient the directive names (an organisation or a professional)."""
+    return {
+        "role": {"coding": [{"system": PARTICIPATION_SYSTEM, "code": "IRCP"}]},
+        "reference": {"reference": reference, "display": display},
+    }
+
+
+def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
+    withdrawal = getattr(directive, "withdrawal", None)
+    provision: dict[str, Any] = {
+        "type": directive.provision,
+        "period": {
+            "start": directive.period_start.isoformat(),
+            **({"end": directive.period_end.isoformat()} if directive.period_end else {}),
+        },
+    }
+    actors = [
+        *(
+            _recipient(f"Organization/{o.pk}", o.name)
+            for o in directive.recipient_organisations.all()
+        ),
+        *(
+            _recipient(f"Practitioner/{u.pk}", u.display_name)
+            for u in directive.recipient_users.all()
+        ),
+    ]
+    if actors:
+        provision["actor"] = actors
+    if directive.data_period_start or directive.data_period_end:
+        provision["dataPeriod"] = {
+            **(
+                {"start": directive.data_period_start.isoformat()}
+                if directive.data_period_start
+                else {}
+            ),
+            **({"end": directive.data_period_end.isoformat()} if directive.data_period_end else {}),
+        }
+    if directive.purposes:
+        provision["purpose"] = [
+            {"system": PURPOSE_SYSTEM, "code": PURPOSE_CODES[p]} for p in directive.purposes
+        ]
+    extensions: list[dict[str, Any]] = [
+        {"url": GIVEN_HOW_EXTENSION, "valueCode": directive.given_how},
+        {"url": SUB_UNITS_EXTENSION, "valueBoolean": directive.include_sub_units},
+        {
+            "url": RECORDED_BY_EXTENSION,
+            "valueReference": {
+                "reference": f"Practitioner/{directive.recorded_by_id}",
+                "display": directive.recorded_by.display_name,
+            },
+        },
+    ]
+    if withdrawal is not None:
+        extensions.append(
+            {
+                "url": WITHDRAWN_EXTENSION,
+                "extension": [
+                    {"url": "at", "valueDateTime": withdrawal.recorded_at.isoformat()},
+                    {"url": "how", "valueCode": withdrawal.given_how},
+                    {
+                        "url": "by",
+                        "valueReference": {
+                            "reference": f"Practitioner/{withdrawal.recorded_by_id}"
+                        },
+                    },
+                ],
+            }
+        )
+    return {
+        "resourceType": "Consent",
+        "id": str(directive.pk),
+        "extension": extensions,
+        "status": "inactive" if withdrawal is not None else "active",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": f"Patient/{directive.citizen_id}"},
+        "dateTime": directive.recorded_at.isoformat(),
+        "organization": [
+            {
+                "reference": f"Organization/{directive.recorded_by_organisation_id}",
+                "display": directive.recorded_by_organisation.name,
+            }
+        ],
+        "policyRule": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}
+            ]
+        }
+        if directive.provision == ConsentDirective.Provision.DENY
+        else {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
+            ]
+        },
+        "provision": provision,
+    }
+
+
+@dataclass
+class ParsedConsent:
+    citizen_id: str
+    provision: str
+    organisation_ids: list[int]
+    user_ids: list[int]
+    purposes: list[str]
+    period_start: dt.datetime | None
+    period_end: dt.datetime | None
+    given_how: str
+    include_sub_units: bool
+    data_period_start: dt.datetime | None = None
+    data_period_end: dt.datetime | None = None
+
+
+def _period(
+    provision: dict[str, Any], element: str, *, invalid: str
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``provision.<element>`` as instants (:func:`period_bound`); a period that
+    ends before it starts is refused with the code ``invalid``."""
+    place = f"provision.{element}"
+    period = provision.get(element) or {}
+    start = period_bound(period.get("start"), end=False, field=f"{place}.start")
+    end = period_bound(period.get("end"), end=True, field=f"{place}.end")
+    if start and end and end <= start:
+        raise InvalidInput(invalid, f"{place} ends before it starts.", field=place)
+    return start, end
+
+
+def parse_consent(data: dict[str, Any]) -> ParsedConsent:
+    body = validate_fhir(data, expected_type="Consent")
+    citizen_id = reference_id(body.get("patient"), "Patient", "patient")
+    provision = body.get("provision") or {}
+    kind = provision.get("type") or "deny"
+    if kind not in ("deny", "permit"):
+        raise InvalidInput("consent.provision_invalid", "provision.type is deny or permit.")
+    org_ids: list[int] = []
+    user_ids: list[int] = []
+    for index, actor in enumerate(provision.get("actor") or []):
+        reference = str((actor.get("reference") or {}).get("reference") or "")
+        kind_, _, ident = reference.partition("/")
+        if kind_ == "Organization" and ident.isdigit():
+            org_ids.append(int(ident))
+        elif kind_ == "Practitioner" and ident.isdigit():
+            user_ids.append(int(ident))
+        else:
+            raise InvalidInput(
+                "consent.actor_invalid",
+                "provision.actor references Organization/<id> or Practitioner/<id>.",
+                field=f"provision.actor[{index}]",
+            )
+    purposes = []
+    for coding in provision.get("purpose") or []:
+        purpose = PURPOSE_BY_CODE.get(coding.get("code", ""))
+        if purpose is None:
+            raise InvalidInput(
+                "consent.purpose_unknown",
+                f"provision.purpose codes are {', '.join(PURPOSE_BY_CODE)}.",
+                field="provision.purpose",
+            )
+        purposes.append(purpose)
+    extensions = {e.get("url"): e for e in body.get("extension") or []}
+    how = (extensions.get(GIVEN_HOW_EXTENSION) or {}).get("valueCode")
+    if how not in ("oral", "written"):
+        raise InvalidInput(
+            "consent.given_how_required",
+            f"Say how the citizen gave it: extension {GIVEN_HOW_EXTENSION} = oral or written.",
+            field="extension",
+        )
+    sub_units = (extensions.get(SUB_UNITS_EXTENSION) or {}).get("valueBoolean")
+    data_start, data_end = _period(provision, "dataPeriod", invalid="consent.data_period_invalid")
+    if (data_start or data_end) and kind != "deny":
+        # A consent lifts a refusal for its recipients as a whole; lifting it
+        # for some dates only is not modelled, so it is refused rather than
+        # silently widened.
+        raise InvalidInput(
+            "consent.data_period_on_permit",
+            "provision.dataPeriod is supported on refusals (provision.type deny) only.",
+            field="provision.dataPeriod",
+        )
+    period_start, period_end = _period(provision, "period", invalid="consent.period_invalid")
+    return ParsedConsent(
+        citizen_id=citizen_id,
+        provision=kind,
+        organisation_ids=org_ids,
+        user_ids=user_ids,
+        purposes=sorted(set(purposes)),
+        period_start=period_start,
+        period_end=period_end,
+        given_how=how,
+        include_sub_units=True if sub_units is None else bool(sub_units),
+        data_period_start=data_start,
+        data_period_end=data_end,
+    )

@@ -1,0 +1,108 @@
+"""FHIR as every mapping here reads it: R4B validation (with errors that name
+places, never the values sent), and the datatypes the record, Consent and
+Patient share — references, instants, periods and codings. A refusal by R2 is
+a :class:`RecordRefused`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import BaseModel, ValidationError
+
+from core.errors import InvalidInput
+
+
+class RecordRefused(InvalidInput):
+    """Refused at the door by R2 (a 400 naming the rule)."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None):
+        super().__init__(code, f"R2 permitted data only: {message}", field=field, rule="R2")
+
+
+def validate_fhir(data: dict[str, Any], *, expected_type: str | None = None) -> dict[str, Any]:
+    """R4B validation; the error lists places and reasons, never the values sent."""
+    return validated_model(data, expected_type=expected_type).model_dump(
+        mode="json", exclude_none=True
+    )
+
+
+def validated_model(data: dict[str, Any], *, expected_type: str | None = None) -> BaseModel:
+    resource_type = data.get("resourceType")
+    if not isinstance(resource_type, str):
+        raise InvalidInput("fhir.invalid", "resourceType is missing.", field="resourceType")
+    if expected_type and resource_type != expected_type:
+        raise InvalidInput(
+            "fhir.type_mismatch",
+            f"This endpoint takes {expected_type}, not {resource_type}.",
+            field="resourceType",
+        )
+    try:
+        model = get_fhir_model_class(resource_type)
+    except KeyError:
+        raise RecordRefused(
+            "record.type_not_permitted",
+            f"resource type {resource_type[:40]!r} is not part of the shared record.",
+            field="resourceType",
+        ) from None
+    try:
+        validated: BaseModel = model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or resource_type}: {err['msg']}"
+            for err in exc.errors()[:5]
+        )
+        raise InvalidInput("fhir.invalid", f"Not a valid {resource_type}: {problems}") from None
+    return validated
+
+
+def codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list((concept or {}).get("coding") or [])
+
+
+def reference_id(ref: dict[str, Any] | None, kind: str, field: str) -> str:
+    reference = str((ref or {}).get("reference") or "")
+    prefix = f"{kind}/"
+    if not reference.startswith(prefix) or not reference[len(prefix) :].isdigit():
+        raise InvalidInput(
+            "record.reference_invalid", f"{field} must reference {kind}/<id>.", field=field
+        )
+    return reference[len(prefix) :]
+
+
+def instant(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        day = parse_date(value[:10])
+        if day is None:
+            return None
+        parsed = dt.datetime(day.year, day.month, day.day)
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
+
+
+def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | None:
+    """A Period bound as an aware instant. A bare date is a whole Danish calendar
+    day: a start is that day's first moment in Copenhagen, an end the first
+    moment of the next day (FHIR reads ``end: 2025-03-31`` as "through the
+    31st"), so the end is exclusive in the store."""
+    if not value:
+        return None
+    if len(value) <= 10:
+        day = parse_date(value) if len(value) == 10 else None
+        if day is None:
+            raise InvalidInput("fhir.invalid", f"{field} is a date or a date-time.", field=field)
+        if end:
+            day += dt.timedelta(days=1)
+        # The platform's local time zone (settings.TIME_ZONE, Europe/Copenhagen).
+        return timezone.make_aware(dt.datetime(day.year, day.month, day.day))
+    parsed = instant(value)
+    if parsed is None:
+        raise InvalidInput("fhir.invalid", f"{field} is a date or a date-time.", field=field)
+    return parsed

@@ -1,0 +1,167 @@
+"""A Patient written over FHIR, read as the citizen's facts (DK-core): the CPR
+number as identifier, the municipality code extension, the home address with
+its position, the GP practice. The CPR number is held only in what this
+returns and on the citizen; it never goes into a message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from consent.fhir.datatypes import codings, instant, reference_id, validate_fhir
+from core.cpr import CPR_SYSTEM, cpr_facts, validate_cpr
+from core.errors import InvalidInput
+from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
+from core.models import MUNICIPALITY_CODE_SYSTEM
+
+GEOLOCATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/geolocation"
+
+
+@dataclass
+class ParsedPatient:
+    """What a Patient written over FHIR says about the citizen. The CPR number
+    is held only here and on the citizen; it never goes into a message."""
+
+    cpr: str
+    given_name: str
+    family_name: str
+    address_line: str
+    postal_code: str
+    city: str
+    latitude: Decimal
+    longitude: Decimal
+    municipality_code: str
+    gp_practice_id: int | None
+    phone: str
+    deceased_at: dt.datetime | None
+    id: str | None
+
+
+def _patient_cpr(body: dict[str, Any]) -> str:
+    numbers = [
+        i.get("value")
+        for i in body.get("identifier") or []
+        if i.get("system") == CPR_SYSTEM and i.get("value")
+    ]
+    if len(numbers) != 1:
+        raise InvalidInput(
+            "patient.cpr_required",
+            f"A Patient carries exactly one CPR number as identifier ({CPR_SYSTEM}).",
+            field="identifier",
+        )
+    try:
+        return validate_cpr(numbers[0])
+    except InvalidInput as exc:
+        # core's message names the problem, never the number.
+        raise InvalidInput(exc.code, exc.message, field="identifier") from None
+
+
+def _geolocation(address: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    geo: dict[str, Any] = next(
+        (e for e in address.get("extension") or [] if e.get("url") == GEOLOCATION_EXTENSION), {}
+    )
+    parts = {e.get("url"): e.get("valueDecimal") for e in geo.get("extension") or []}
+    try:
+        latitude = Decimal(str(parts["latitude"]))
+        longitude = Decimal(str(parts["longitude"]))
+    except (KeyError, InvalidOperation):
+        raise InvalidInput(
+            "patient.geolocation_required",
+            "The home address needs its position (extension "
+            f"{GEOLOCATION_EXTENSION} with latitude and longitude): nurses drive there.",
+            field="address.extension",
+        ) from None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise InvalidInput(
+            "patient.geolocation_invalid",
+            "latitude is -90..90 and longitude -180..180.",
+            field="address.extension",
+        )
+    return latitude.quantize(Decimal("0.000001")), longitude.quantize(Decimal("0.000001"))
+
+
+def parse_patient(data: dict[str, Any]) -> ParsedPatient:
+    """Validate a Patient (R4B) and read the citizen's facts from it (DK-core:
+    CPR identifier, municipality code extension, home address with position)."""
+    body = validate_fhir(data, expected_type="Patient")
+    cpr = _patient_cpr(body)
+    names = body.get("name") or []
+    name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+    given = " ".join(name.get("given") or []).strip()
+    family = str(name.get("family") or "").strip()
+    if not given or not family:
+        raise InvalidInput(
+            "patient.name_required", "name needs family and given names.", field="name"
+        )
+    facts = cpr_facts(cpr)
+    if "birthDate" in body and body["birthDate"] != facts.birth_date.isoformat():
+        raise InvalidInput(
+            "patient.cpr_mismatch",
+            "birthDate does not agree with the CPR number; leave it out or correct it.",
+            field="birthDate",
+        )
+    # "other"/"unknown" are accepted; the platform keeps the legal sex the CPR number carries.
+    if body.get("gender") in ("male", "female") and body["gender"] != facts.sex:
+        raise InvalidInput(
+            "patient.cpr_mismatch",
+            "gender does not agree with the CPR number; leave it out or correct it.",
+            field="gender",
+        )
+    addresses = body.get("address") or []
+    address = next(
+        (a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {}
+    )
+    line = " ".join(address.get("line") or []).strip()
+    postal_code = str(address.get("postalCode") or "").strip()
+    city = str(address.get("city") or "").strip()
+    if not line or not city or not (len(postal_code) == 4 and postal_code.isdigit()):
+        raise InvalidInput(
+            "patient.address_required",
+            "A home address needs line, a four-digit postalCode and city.",
+            field="address",
+        )
+    latitude, longitude = _geolocation(address)
+    municipality = next(
+        (
+            str(c.get("code") or "")
+            for e in body.get("extension") or []
+            if e.get("url") == DK_MUNICIPALITY_EXTENSION
+            for c in codings(e.get("valueCodeableConcept"))
+            if c.get("system") == MUNICIPALITY_CODE_SYSTEM
+        ),
+        "",
+    )
+    if not municipality:
+        raise InvalidInput(
+            "patient.municipality_required",
+            f"The municipality of residence is the extension {DK_MUNICIPALITY_EXTENSION} "
+            f"with a code in {MUNICIPALITY_CODE_SYSTEM}.",
+            field="extension",
+        )
+    practitioners = body.get("generalPractitioner") or []
+    gp_id = (
+        int(reference_id(practitioners[0], "Organization", "generalPractitioner"))
+        if practitioners
+        else None
+    )
+    phone = next(
+        (str(t.get("value")) for t in body.get("telecom") or [] if t.get("system") == "phone"), ""
+    )
+    deceased = body.get("deceasedDateTime")
+    return ParsedPatient(
+        cpr=cpr,
+        given_name=given[:120],
+        family_name=family[:120],
+        address_line=line[:200],
+        postal_code=postal_code,
+        city=city[:100],
+        latitude=latitude,
+        longitude=longitude,
+        municipality_code=municipality,
+        gp_practice_id=gp_id,
+        phone=phone[:32],
+        deceased_at=instant(deceased) if isinstance(deceased, str) else None,
+        id=body.get("id"),
+    )

@@ -1,0 +1,302 @@
+"""The shared record's resources over FHIR. What comes in is checked against R2
+before anything else: a resource must carry one permitted data category
+(``meta.tag`` in :data:`CATEGORY_SYSTEM`), be of the type that category uses,
+and hold nothing outside it — no psychiatric diagnosis in any coding anywhere
+in it (:mod:`consent.fhir.codings`), no hospital contact with more than the
+department, the period and the class. What goes out is rebuilt from the stored
+body plus ``id``, ``meta`` (versionId, lastUpdated, the category tag) and the
+source organisation extension.
+
+The municipal help a citizen receives (home help, personal care, home
+nursing) is an **EpisodeOfCare**: it is about one patient, runs over a
+period, is managed by an organisation (the municipality or its home nursing)
+and is typed by the service — which is exactly what the shared record holds.
+HealthcareService describes an offer, not a citizen's help, and
+ServiceRequest/Task are what ``acute`` uses for referrals and assignments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from consent.fhir.codings import (
+    DIAGNOSIS_SYSTEMS_TEXT,
+    coded_at,
+    coded_values,
+    judge_codings,
+    main_diagnosis,
+    stored_code,
+)
+from consent.fhir.datatypes import (
+    RecordRefused,
+    codings,
+    instant,
+    reference_id,
+    validated_model,
+)
+from consent.models import DataCategory, RecordResource
+from core.cpr import CPR_SYSTEM
+from core.errors import InvalidInput
+
+CATEGORY_SYSTEM = "urn:tvaerakut:data-category"
+SOURCE_EXTENSION = "urn:tvaerakut:fhir:source-organisation"
+MUNICIPAL_SERVICE_SYSTEM = "urn:tvaerakut:municipal-service"
+CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
+
+# Which resource type each category uses.
+TYPE_BY_CATEGORY = {
+    DataCategory.SOMATIC_DIAGNOSIS: "Condition",
+    DataCategory.NURSING_PROBLEM: "Condition",
+    DataCategory.MUNICIPAL_HELP: "EpisodeOfCare",
+    DataCategory.CARE_PLAN: "CarePlan",
+    DataCategory.HOSPITAL_CONTACT: "Encounter",
+}
+RECORD_TYPES = frozenset(TYPE_BY_CATEGORY.values())
+
+MUNICIPAL_SERVICES = {
+    "home-help": "Praktisk hjælp (home help)",
+    "personal-care": "Personlig pleje (personal care)",
+    "home-nursing": "Hjemmesygepleje (home nursing)",
+}
+
+# R2: a hospital contact is counted per department, nothing more.
+ENCOUNTER_ELEMENTS = frozenset(
+    {"resourceType", "id", "meta", "status", "class", "subject", "serviceProvider", "period"}
+)
+
+
+@dataclass
+class ParsedResource:
+    resource_type: str
+    category: str
+    body: dict[str, Any]
+    citizen_ref: tuple[str, str]  # ("id", "12") or ("cpr", "...")
+    code_system: str
+    code: str
+    effective_at: dt.datetime | None
+    source_organisation_id: int | None = None  # serviceProvider for hospital contacts
+
+
+def _category_of(data: dict[str, Any]) -> str:
+    tags = [
+        t for t in (data.get("meta") or {}).get("tag") or [] if t.get("system") == CATEGORY_SYSTEM
+    ]
+    if not tags:
+        raise RecordRefused(
+            "record.category_missing",
+            f"every resource must carry its data category as meta.tag in {CATEGORY_SYSTEM}.",
+            field="meta.tag",
+        )
+    codes = {t.get("code") for t in tags}
+    if len(codes) != 1:
+        raise RecordRefused(
+            "record.category_ambiguous",
+            "a resource has exactly one data category.",
+            field="meta.tag",
+        )
+    code = codes.pop()
+    if code not in DataCategory.values:
+        raise RecordRefused(
+            "record.category_not_permitted",
+            f"{str(code)[:40]!r} is not a permitted category ({', '.join(DataCategory.values)}).",
+            field="meta.tag",
+        )
+    return str(code)
+
+
+def _subject(data: dict[str, Any], field: str) -> tuple[str, str]:
+    ref = data.get(field)
+    if not isinstance(ref, dict):
+        raise InvalidInput("record.subject_required", f"{field} is required.", field=field)
+    identifier = ref.get("identifier") or {}
+    if identifier.get("system") == CPR_SYSTEM and identifier.get("value"):
+        return ("cpr", str(identifier["value"]))
+    return ("id", reference_id(ref, "Patient", field))
+
+
+def clinical_date(resource_type: str, body: dict[str, Any]) -> dt.datetime | None:
+    """The clinically relevant date of a record resource (searches by ``date``,
+    analyses, and refusals by data period match it)."""
+    if resource_type == "Condition":
+        return instant(body.get("onsetDateTime") or body.get("recordedDate"))
+    if resource_type == "CarePlan":
+        return instant((body.get("period") or {}).get("start") or body.get("created"))
+    return instant((body.get("period") or {}).get("start"))
+
+
+def parse_record_resource(
+    data: dict[str, Any], *, expected_type: str | None = None
+) -> ParsedResource:
+    """Check R2, then validate; return what the store needs."""
+    resource_type = data.get("resourceType")
+    if isinstance(resource_type, str) and resource_type not in RECORD_TYPES:
+        raise RecordRefused(
+            "record.type_not_permitted",
+            f"{resource_type[:40]} is not part of the shared record.",
+            field="resourceType",
+        )
+    category = _category_of(data)
+    wanted = TYPE_BY_CATEGORY[DataCategory(category)]
+    if resource_type != wanted:
+        raise RecordRefused(
+            "record.category_type_mismatch",
+            f"category {category} is held as {wanted}, not {resource_type}.",
+            field="resourceType",
+        )
+    validated = validated_model(data, expected_type=expected_type)
+    # Every coding, wherever it sits, before anything is read from the body.
+    values = coded_values(validated, diagnosis=category == DataCategory.SOMATIC_DIAGNOSIS)
+    judge_codings(values)
+    body = validated.model_dump(mode="json", exclude_none=True)
+    extensions = [e for e in body.get("extension") or [] if e.get("url") != SOURCE_EXTENSION]
+    body.pop("id", None)
+    body.pop("meta", None)
+    if extensions:
+        body["extension"] = extensions
+    else:
+        body.pop("extension", None)
+    code_system, code = "", ""
+    source_id: int | None = None
+    if resource_type == "Condition":
+        own = coded_at(values, r"Condition\.code\.coding\[[0-9]+\]")
+        if category == DataCategory.SOMATIC_DIAGNOSIS:
+            main = main_diagnosis(own)
+            if main is None:
+                raise RecordRefused(
+                    "record.diagnosis_code_required",
+                    f"a somatic diagnosis needs a code in {DIAGNOSIS_SYSTEMS_TEXT}.",
+                    field="Condition.code",
+                )
+            code_system, code = stored_code(main)
+        else:
+            if not own and not (body.get("code") or {}).get("text"):
+                raise InvalidInput(
+                    "record.code_required",
+                    "A nursing problem needs a code or a text.",
+                    field="code",
+                )
+            if own:
+                code_system, code = stored_code(own[0])
+        subject = _subject(body, "subject")
+    elif resource_type == "EpisodeOfCare":
+        services = [
+            c
+            for concept in body.get("type") or []
+            for c in codings(concept)
+            if c.get("system") == MUNICIPAL_SERVICE_SYSTEM
+        ]
+        if not services or services[0].get("code") not in MUNICIPAL_SERVICES:
+            raise RecordRefused(
+                "record.service_not_permitted",
+                "municipal help is typed in "
+                f"{MUNICIPAL_SERVICE_SYSTEM} as one of {', '.join(MUNICIPAL_SERVICES)}.",
+                field="type",
+            )
+        code_system, code = MUNICIPAL_SERVICE_SYSTEM, str(services[0]["code"])
+        subject = _subject(body, "patient")
+    elif resource_type == "CarePlan":
+        plan_categories = coded_at(values, r"CarePlan\.category\[[0-9]+\]\.coding\[[0-9]+\]")
+        if plan_categories:
+            code_system, code = stored_code(plan_categories[0])
+        subject = _subject(body, "subject")
+    else:  # Encounter: a contact with one hospital department
+        extra = sorted(set(body) - ENCOUNTER_ELEMENTS - {"extension"})
+        if extra:
+            raise RecordRefused(
+                "record.contact_detail_not_permitted",
+                "a hospital contact holds only department, period, class and status; "
+                f"not {', '.join(extra)}.",
+                field=extra[0],
+            )
+        source_id = int(
+            reference_id(body.get("serviceProvider"), "Organization", "serviceProvider")
+        )
+        code_system, code = "Organization", str(source_id)
+        subject = _subject(body, "subject")
+    return ParsedResource(
+        resource_type=str(resource_type),
+        category=category,
+        body=body,
+        citizen_ref=subject,
+        code_system=code_system[:100],
+        code=code[:64],
+        effective_at=clinical_date(str(resource_type), body),
+        source_organisation_id=source_id,
+    )
+
+
+def with_subject(body: dict[str, Any], resource_type: str, citizen_id: int) -> dict[str, Any]:
+    """The stored body points at the citizen by id, never by CPR number."""
+    field = "patient" if resource_type == "EpisodeOfCare" else "subject"
+    return {**body, field: {"reference": f"Patient/{citizen_id}"}}
+
+
+def etag(version_id: int) -> str:
+    return f'W/"{version_id}"'
+
+
+def record_resource(resource: RecordResource, *, source_name: str | None = None) -> dict[str, Any]:
+    """The stored resource as FHIR JSON (body already validated when written)."""
+    return record_json(
+        resource.pk,
+        resource.resource_type,
+        resource.version_id,
+        resource.updated_at,
+        resource.category,
+        resource.body,
+        resource.source_organisation_id,
+        source_name if source_name is not None else resource.source_organisation.name,
+    )
+
+
+# What record_json needs, in its order: for lists read as plain rows.
+RECORD_JSON_FIELDS = (
+    "pk",
+    "resource_type",
+    "version_id",
+    "updated_at",
+    "category",
+    "body",
+    "source_organisation_id",
+    "source_organisation__name",
+)
+
+
+_CATEGORY_TAGS = {
+    c.value: {"system": CATEGORY_SYSTEM, "code": c.value, "display": c.label} for c in DataCategory
+}
+
+
+def record_json(
+    pk: int,
+    resource_type: str,
+    version_id: int,
+    updated_at: dt.datetime,
+    category: str,
+    body: dict[str, Any],
+    source_organisation_id: int,
+    source_name: str,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "resourceType": resource_type,
+        "id": str(pk),
+        "meta": {
+            "versionId": str(version_id),
+            "lastUpdated": updated_at.isoformat(),
+            "tag": [dict(_CATEGORY_TAGS[category])],
+        },
+        **body,
+    }
+    out["extension"] = [
+        *(body.get("extension") or []),
+        {
+            "url": SOURCE_EXTENSION,
+            "valueReference": {
+                "reference": f"Organization/{source_organisation_id}",
+                "display": source_name,
+            },
+        },
+    ]
+    return out

@@ -1,0 +1,403 @@
+"""The access gate: the one function every read and write of citizen data passes.
+
+``access_decide`` answers permit/deny with a reason and touches nothing.
+``access_citizen`` decides, records the decision in the audit log, and either
+returns the citizen or raises :class:`core.errors.NotFoundOrNotAllowed` — the
+same error whether the citizen does not exist or may not be seen.
+``visible_citizens`` is the same decision for many citizens at once, for
+searches: it never lets a hidden citizen through, not even into a total.
+
+A permit needs (R1, R3, R4):
+
+1. a role that may receive shared data, for a purpose defined for it (R3);
+2. a care relationship (R1): the acute nurse's own visit or referral, the
+   coordinator's organisation-level referral, the citizen's own GP practice,
+   the home nursing serving the citizen's municipality, a hospital department
+   with an open contact, or a recorded relationship of the organisation;
+3. no refusal by the citizen that covers this recipient, professional,
+   purpose and moment (R4) — unless the citizen's own consent lifts it.
+
+A refusal with a data period (FHIR ``provision.dataPeriod``) does not refuse
+the citizen: the decision permits and carries the periods in
+``Decision.hidden_periods``; readers leave out every record resource dated
+inside them (:func:`in_hidden_period`), and a read of one such resource is
+refused outright (pass ``data_dates``).
+
+Break-the-glass (*værdispring*) replaces 2 and 3 for one clinician, one
+citizen, a short time. Every access that the override alone made possible —
+a read, a write, a search hit, a citizen counted in a total, a list — is
+recorded with purpose ``emergency``, the reason ``break_glass``, and the
+override's id and stated reason in the entry's detail, which is what flags it
+for the auditors and shows it in the citizen's insight report. The decision
+says so (``Decision.break_glass_id``); for searches ``VisibleRecord.overrides``
+names the citizens only the override shows, and :func:`audit_listed` records
+them.
+
+Ask the gate *before* opening a write's transaction: a denial is recorded at
+once and must not be rolled back with the refused write.
+
+``consent.gate`` is the one place to import the gate from. This module holds
+its doors — the functions that decide *and* record: :func:`access_citizen`,
+:func:`access_record`, :func:`audit_decision` (a write's own entry),
+:func:`audit_listed`, :func:`audit_searched`, :func:`may_search_citizens` and
+:func:`audit_search_refused` — so that every entry the gate writes goes
+through its one ``audit_record``. Behind them:
+
+- :mod:`consent.gate.rules` — the rules, with no side effects: the categories
+  and the purposes per role (R3), :class:`Decision`, care relationships (R1),
+  refusals and consents (R4), break-the-glass, ``access_decide`` and
+  ``patient_create_decide``;
+- :mod:`consent.gate.queries` — what the gate reads with a citizen, in one
+  query compiled once per shape of actor;
+- :mod:`consent.gate.visible` — the same decision for many citizens at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from consent.gate.queries import (
+    Shape,
+    citizen_with_facts,
+    record_fetch,
+    record_with_citizen,
+    row_id,
+)
+from consent.gate.rules import (
+    CATEGORY_CONSENT,
+    CATEGORY_INSIGHT,
+    CATEGORY_PATIENT,
+    CATEGORY_SUMMARY,
+    CLINICAL_ROLES,
+    DATED_CATEGORIES,
+    PATIENT_CREATORS,
+    PERMITTED_PURPOSES,
+    RECORD_CATEGORIES,
+    SYSTEM_PURPOSES,
+    Decision,
+    HiddenPeriod,
+    access_decide,
+    audit_detail,
+    consent_in_force,
+    directive_covers,
+    in_hidden_period,
+    patient_create_decide,
+    refusal_for,
+)
+from consent.gate.visible import VisibleRecord, visible_citizens, visible_record
+from consent.models import RecordResource
+from core.actors import Actor
+from core.errors import NotFoundOrNotAllowed
+from core.models import Citizen
+
+__all__ = [
+    "CATEGORY_CONSENT",
+    "CATEGORY_INSIGHT",
+    "CATEGORY_PATIENT",
+    "CATEGORY_SUMMARY",
+    "CLINICAL_ROLES",
+    "DATED_CATEGORIES",
+    "PATIENT_CREATORS",
+    "PERMITTED_PURPOSES",
+    "RECORD_CATEGORIES",
+    "SYSTEM_PURPOSES",
+    "Action",
+    "Decision",
+    "HiddenPeriod",
+    "Purpose",
+    "Shape",
+    "VisibleRecord",
+    "access_citizen",
+    "access_decide",
+    "access_record",
+    "audit_decision",
+    "audit_detail",
+    "audit_listed",
+    "audit_search_refused",
+    "audit_searched",
+    "consent_in_force",
+    "directive_covers",
+    "in_hidden_period",
+    "may_search_citizens",
+    "patient_create_decide",
+    "record_fetch",
+    "refusal_for",
+    "row_id",
+    "search_citizen",
+    "visible_citizens",
+    "visible_record",
+]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a caller asks the gate about one citizen (see :func:`access_citizen`)."""
+
+    action: str
+    category: str
+    purpose: str
+    resource_type: str = ""
+    resource_id: str = ""
+    audit_permit: bool = True
+    detail: dict[str, Any] | None = None
+    data_dates: tuple[dt.datetime, ...] = ()
+
+
+def access_citizen(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    action: str,
+    category: str,
+    purpose: str,
+    resource_type: str = "",
+    resource_id: str = "",
+    audit_permit: bool = True,
+    detail: dict[str, Any] | None = None,
+    data_dates: tuple[dt.datetime, ...] = (),
+) -> Citizen:
+    """Decide, audit, and return the citizen — or raise "not found" for both unknown and refused.
+
+    ``audit_permit=False`` is for writes: the caller records the permitted
+    write inside its own transaction (a denial is still recorded here).
+    The decision is left on the returned citizen as ``gate_decision``.
+    """
+    asked = _Asked(
+        action, category, purpose, resource_type, resource_id, audit_permit, detail, data_dates
+    )
+    return _decide_and_audit(actor, citizen_with_facts(actor, citizen_id), asked)
+
+
+def access_record(
+    *, actor: Actor, resource_type: str, resource_id: str, purpose: str
+) -> RecordResource:
+    """One record resource, if the gate permits reading its citizen's data of
+    its category; decided and audited as :func:`access_citizen` does. The
+    resource, its citizen and what the gate reads with the citizen come in
+    one query."""
+    resource, citizen = record_with_citizen(actor, resource_type, resource_id)
+    asked = _Asked(
+        Action.READ,
+        resource.category if resource else "",
+        purpose,
+        resource_type,
+        resource_id,
+        data_dates=(resource.data_date,) if resource else (),
+    )
+    _decide_and_audit(actor, citizen, asked)
+    assert resource is not None  # the gate refuses an unknown citizen
+    return resource
+
+
+def _decide_and_audit(actor: Actor, citizen: Citizen | None, asked: _Asked) -> Citizen:
+    if citizen is None:
+        audit_record(
+            actor=actor,
+            action=asked.action,
+            purpose=asked.purpose,
+            citizen_id=None,
+            outcome=Outcome.DENIED,
+            resource_type=asked.resource_type,
+            resource_id=asked.resource_id,
+            reason_code="unknown_citizen",
+        )
+        raise NotFoundOrNotAllowed()
+    decision = access_decide(
+        actor=actor,
+        citizen=citizen,
+        action=asked.action,
+        category=asked.category,
+        purpose=asked.purpose,
+        data_dates=asked.data_dates,
+    )
+    if decision.permitted and not asked.audit_permit:
+        citizen.gate_decision = decision  # type: ignore[attr-defined]
+        return citizen
+    audit_decision(
+        actor=actor,
+        decision=decision,
+        action=asked.action,
+        purpose=asked.purpose,
+        citizen_id=citizen.pk,
+        category=asked.category,
+        resource_type=asked.resource_type,
+        resource_id=asked.resource_id,
+        detail=asked.detail,
+    )
+    if not decision.permitted:
+        raise NotFoundOrNotAllowed()
+    citizen.gate_decision = decision  # type: ignore[attr-defined]
+    return citizen
+
+
+def search_citizen(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    category: str,
+    purpose: str,
+    resource_type: str,
+    detail: dict[str, Any] | None = None,
+) -> Citizen | None:
+    """One citizen a search names (``patient=``, ``_id=``, a CPR number): decided
+    and audited as :func:`access_citizen` does, but a refusal is an empty
+    result (``None``), exactly as for a citizen who does not exist."""
+    try:
+        return access_citizen(
+            actor=actor,
+            citizen_id=citizen_id,
+            action=Action.SEARCH,
+            category=category,
+            purpose=purpose,
+            resource_type=resource_type,
+            detail=detail,
+        )
+    except NotFoundOrNotAllowed:
+        return None
+
+
+def audit_decision(
+    *,
+    actor: Actor,
+    decision: Decision,
+    action: str,
+    purpose: str,
+    citizen_id: int,
+    category: str,
+    resource_type: str = "",
+    resource_id: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record what the gate decided for one citizen: the purpose as the
+    decision states it (``emergency`` when the override alone permitted), the
+    reason, the basis. A write the gate let through with ``audit_permit=False``
+    records itself with this, inside its own transaction."""
+    audit_record(
+        actor=actor,
+        action=action,
+        purpose=decision.audit_purpose(purpose),
+        citizen_id=citizen_id,
+        outcome=Outcome.PERMITTED if decision.permitted else Outcome.DENIED,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        reason_code=decision.reason_code,
+        detail=audit_detail(decision, category, detail),
+    )
+
+
+def may_search_citizens(*, actor: Actor, purpose: str, resource_type: str) -> bool:
+    """Whether the actor's role may search across citizens at all, for this
+    purpose (R3). If not, nothing can match, and the refused attempt is still
+    recorded (R9)."""
+    if actor.role in CLINICAL_ROLES and purpose in PERMITTED_PURPOSES[actor.role]:
+        return True
+    audit_search_refused(
+        actor=actor,
+        purpose=purpose,
+        resource_type=resource_type,
+        reason_code="role_not_permitted"
+        if actor.role not in CLINICAL_ROLES
+        else "purpose_not_permitted",
+    )
+    return False
+
+
+def audit_search_refused(
+    *, actor: Actor, purpose: str, resource_type: str, reason_code: str
+) -> None:
+    """Record a search refused before any citizen was looked at: it names no
+    citizen, and it is still an attempt (R9)."""
+    audit_record(
+        actor=actor,
+        action=Action.SEARCH,
+        purpose=purpose,
+        citizen_id=None,
+        outcome=Outcome.DENIED,
+        resource_type=resource_type,
+        reason_code=reason_code,
+    )
+
+
+def audit_listed(
+    *,
+    actor: Actor,
+    action: str,
+    purpose: str,
+    citizen_ids: Iterable[int],
+    overrides: Mapping[int, Decision],
+    category: str,
+    resource_type: str = "",
+    reason_code: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record what a search or list disclosed, one entry per citizen (IHE
+    BALP). A citizen only the override showed (``overrides``, from
+    :func:`visible_record`) is an emergency access, with the override's id and
+    reason, as a read under it would be; the others are recorded as asked."""
+    ids = list(dict.fromkeys(citizen_ids))
+    ordinary = [cid for cid in ids if cid not in overrides]
+    if ordinary:
+        audit_record_many(
+            actor=actor,
+            action=action,
+            purpose=purpose,
+            citizen_ids=ordinary,
+            resource_type=resource_type,
+            reason_code=reason_code,
+            detail=detail,
+        )
+    for cid in ids:
+        decision = overrides.get(cid)
+        if decision is not None:
+            audit_decision(
+                actor=actor,
+                decision=decision,
+                action=action,
+                purpose=purpose,
+                citizen_id=cid,
+                category=category,
+                resource_type=resource_type,
+                detail=detail,
+            )
+
+
+def audit_searched(
+    *,
+    actor: Actor,
+    purpose: str,
+    page: Iterable[int],
+    matches: QuerySet[Any],
+    citizen_field: str,
+    overrides: Mapping[int, Decision],
+    category: str,
+    resource_type: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record a search across citizens (:func:`audit_listed`): each citizen on
+    the ``page``, and each citizen only the override let into the total of
+    ``matches`` — counted, they disclose as much as shown (that such data
+    exists). ``citizen_field`` names the citizen's id in ``matches``."""
+    counted = (
+        matches.filter(**{f"{citizen_field}__in": list(overrides)})
+        .order_by()
+        .values_list(citizen_field, flat=True)
+        .distinct()
+        if overrides
+        else []
+    )
+    audit_listed(
+        actor=actor,
+        action=Action.SEARCH,
+        purpose=purpose,
+        citizen_ids=[*page, *sorted(counted)],
+        overrides=overrides,
+        category=category,
+        resource_type=resource_type,
+        detail=detail,
+    )

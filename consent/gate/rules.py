@@ -1,0 +1,364 @@
+"""The gate's rules, with no side effects: the words a decision is made in (the
+categories of data, the purposes each role may state — R3), the
+:class:`Decision` and what it adds to an audit entry, and the rules themselves:
+the care relationship (R1), the citizen's refusals and consents (R4), and the
+break-the-glass override that stands in for both. The module docstring of
+:mod:`consent.gate` states them in full."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from consent.audit.services import Action, Purpose
+from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataCategory
+from core.actors import Actor
+from core.models import Citizen, Organisation, Role
+
+CATEGORY_PATIENT = "patient"  # identity and address (Patient)
+CATEGORY_SUMMARY = "summary"  # every permitted category at once ($everything)
+CATEGORY_CONSENT = "consent"  # the citizen's refusals and consents
+CATEGORY_INSIGHT = "insight"  # the insight report (R5)
+RECORD_CATEGORIES = frozenset({*DataCategory.values, CATEGORY_PATIENT, CATEGORY_SUMMARY})
+
+CLINICAL_ROLES = frozenset({Role.ACUTE_NURSE, Role.COORDINATOR, Role.PHYSICIAN, Role.HOME_NURSE})
+
+# R3: the purposes each recipient role may state. ``emergency`` is only ever
+# granted together with an open break-the-glass.
+PERMITTED_PURPOSES: dict[str, frozenset[str]] = {
+    Role.ACUTE_NURSE: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
+    Role.COORDINATOR: frozenset({Purpose.TREATMENT, Purpose.OPERATIONS, Purpose.EMERGENCY}),
+    Role.PHYSICIAN: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
+    Role.HOME_NURSE: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
+}
+
+
+# Background work on behalf of a partner organisation (no person, no role).
+SYSTEM_PURPOSES = frozenset({Purpose.TREATMENT, Purpose.OPERATIONS})
+
+
+# A data period refused to this reader: [start, end), either end open.
+HiddenPeriod = tuple[dt.datetime | None, dt.datetime | None]
+
+# The categories whose resources carry a date a data-period refusal can cover.
+DATED_CATEGORIES = frozenset({*DataCategory.values, CATEGORY_SUMMARY})
+
+
+@dataclass(frozen=True)
+class Decision:
+    permitted: bool
+    reason_code: str  # why: "care_relationship", "refused", "purpose_not_permitted", ...
+    basis: str = ""
+    # Set when the override alone permitted: the open break-the-glass and its reason.
+    break_glass_id: int | None = None
+    break_glass_reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    # Record data the reader may not see although the citizen is permitted.
+    hidden_periods: tuple[HiddenPeriod, ...] = ()
+
+    def audit_purpose(self, asked: str) -> str:
+        """The purpose the audit entry states: ``emergency`` whenever the
+        override alone permitted, whatever purpose the caller asked with."""
+        return Purpose.EMERGENCY if self.break_glass_id else asked
+
+
+def in_hidden_period(when: dt.datetime | None, periods: Iterable[HiddenPeriod]) -> bool:
+    if when is None:
+        return False
+    return any(
+        (start is None or when >= start) and (end is None or when < end) for start, end in periods
+    )
+
+
+def audit_detail(
+    decision: Decision, category: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"basis": decision.basis}
+    if category:
+        out["category"] = category
+    if decision.break_glass_id:
+        out["break_glass_id"] = decision.break_glass_id
+        out["break_glass_reason"] = decision.break_glass_reason
+    if decision.hidden_periods:
+        # The reader got the record without the data the citizen refused by period.
+        out["withheld"] = "data_period"
+    if extra:
+        out.update(extra)
+    return out
+
+
+# --- R1: the care relationship ----------------------------------------------
+
+
+def open_relationships(actor: Actor, now: dt.datetime | None = None) -> QuerySet[CareRelationship]:
+    """Open care relationships that count for this actor (R1)."""
+    now = now or timezone.now()
+    organisation = actor.organisation
+    qs = CareRelationship.objects.filter(organisation=organisation, started_at__lte=now).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=now)
+    )
+    if actor.role == Role.ACUTE_NURSE:
+        # Her own visit or referral only; another nurse's visit is not hers.
+        return qs.filter(user=actor.user)
+    if actor.role == Role.COORDINATOR:
+        return qs.filter(user__isnull=True)
+    return qs.filter(Q(user__isnull=True) | Q(user=actor.user))
+
+
+def _relationship_basis(actor: Actor, citizen: Citizen) -> str:
+    organisation = actor.organisation
+    assert organisation is not None
+    if organisation.kind == Organisation.Kind.GP_PRACTICE and citizen.gp_practice_id == (
+        organisation.pk
+    ):
+        return "own_gp"
+    if (
+        organisation.kind == Organisation.Kind.HOME_NURSING
+        and organisation.serves.filter(pk=citizen.municipality_id).exists()
+    ):
+        return "home_nursing_of_municipality"
+    if hasattr(citizen, "open_basis"):  # fetched with the citizen by access_citizen
+        return citizen.open_basis or ""
+    relationship = (
+        open_relationships(actor)
+        .filter(citizen=citizen)
+        .order_by("started_at")
+        .values_list("basis", flat=True)
+        .first()
+    )
+    return relationship or ""
+
+
+# --- R4: the citizen's refusals and consents --------------------------------
+
+
+def _org_ancestor_ids(organisation: Organisation) -> set[int]:
+    """The organisation and every parent above it (a department's hospital)."""
+    ids = {organisation.pk}
+    parent_id = organisation.parent_id
+    while parent_id is not None and parent_id not in ids:
+        ids.add(parent_id)
+        parent_id = (
+            Organisation.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
+        )
+    return ids
+
+
+def consent_in_force(now: dt.datetime | None = None) -> QuerySet[ConsentDirective]:
+    """Refusals and consents in force at ``now``: not withdrawn, within their period."""
+    now = now or timezone.now()
+    return ConsentDirective.objects.filter(withdrawal__isnull=True, period_start__lte=now).filter(
+        Q(period_end__isnull=True) | Q(period_end__gt=now)
+    )
+
+
+def active_directives(citizen_ids: Iterable[int] | QuerySet[Any]) -> list[ConsentDirective]:
+    return list(
+        consent_in_force()
+        .filter(citizen_id__in=citizen_ids)
+        .prefetch_related("recipient_organisations", "recipient_users")
+    )
+
+
+def directive_covers(
+    directive: ConsentDirective, *, actor: Actor, purpose: str, org_ids: set[int] | None = None
+) -> bool:
+    """Does this refusal or consent apply to this recipient, professional and purpose?"""
+    organisation = actor.organisation
+    orgs = {o.pk for o in directive.recipient_organisations.all()}
+    if orgs:
+        if organisation is None:
+            return False
+        reach = (
+            (org_ids if org_ids is not None else _org_ancestor_ids(organisation))
+            if directive.include_sub_units
+            else {organisation.pk}
+        )
+        if not orgs & reach:
+            return False
+    users = {u.pk for u in directive.recipient_users.all()}
+    if users and (actor.user is None or actor.user.pk not in users):
+        return False
+    return not directive.purposes or purpose in directive.purposes
+
+
+def _has_data_period(directive: ConsentDirective) -> bool:
+    return directive.data_period_start is not None or directive.data_period_end is not None
+
+
+def refusal_for(
+    directives: list[ConsentDirective], actor: Actor, purpose: str
+) -> tuple[bool, tuple[HiddenPeriod, ...]]:
+    """(the citizen is refused to this reader, the data periods refused to it),
+    from the citizen's directives in force. The citizen's consent covering the
+    reader lifts both. For deciders outside the gate (hand-offs) as well."""
+    if not directives:
+        return False, ()
+    org_ids = _org_ancestor_ids(actor.organisation) if actor.organisation else set()
+    covering = [
+        d for d in directives if directive_covers(d, actor=actor, purpose=purpose, org_ids=org_ids)
+    ]
+    if any(d.provision == ConsentDirective.Provision.PERMIT for d in covering):
+        return False, ()
+    denials = [d for d in covering if d.provision == ConsentDirective.Provision.DENY]
+    whole = any(not _has_data_period(d) for d in denials)
+    periods = tuple(
+        sorted(
+            {(d.data_period_start, d.data_period_end) for d in denials if _has_data_period(d)},
+            key=lambda p: (p[0] is not None, p[0] or dt.datetime.min.replace(tzinfo=dt.UTC)),
+        )
+    )
+    return whole, periods
+
+
+# --- Break-the-glass (værdispring) -------------------------------------------
+
+
+def _open_break_glass(actor: Actor, citizen_id: int) -> BreakGlass | None:
+    if actor.user is None:
+        return None
+    return (
+        BreakGlass.objects.filter(
+            user=actor.user, citizen_id=citizen_id, expires_at__gt=timezone.now()
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def open_break_glasses(actor: Actor) -> dict[int, BreakGlass]:
+    """The actor's open overrides by citizen; of two for one citizen, the one
+    that runs longest (as :func:`_open_break_glass` picks)."""
+    if actor.user is None:
+        return {}
+    found: dict[int, BreakGlass] = {}
+    for glass in BreakGlass.objects.filter(user=actor.user, expires_at__gt=timezone.now()).order_by(
+        "expires_at", "pk"
+    ):
+        found[glass.citizen_id] = glass
+    return found
+
+
+def override_decision(glass: BreakGlass) -> Decision:
+    return Decision(True, "break_glass", "break_glass", glass.pk, glass.reason)
+
+
+def _break_glass_decision(actor: Actor, citizen: Citizen, otherwise: Decision) -> Decision:
+    glass = _open_break_glass(actor, citizen.pk)
+    if glass is None:
+        return otherwise
+    return override_decision(glass)
+
+
+# --- The decision ------------------------------------------------------------
+
+
+def access_decide(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    action: str,
+    category: str,
+    purpose: str,
+    data_dates: tuple[dt.datetime, ...] = (),
+) -> Decision:
+    """Permit or deny; no side effects. ``data_dates`` are the dates of the
+    record data asked for, if one resource is (its current version, and the
+    version read): a data-period refusal covering any of them refuses."""
+    if actor.membership is None:
+        if not actor.task:
+            return Decision(False, "no_actor")
+        if actor.partner is None:
+            return Decision(False, "role_not_permitted")
+        # Loading from a partner's own system: storage, not disclosure.
+        if action == Action.CREATE and category in DataCategory.values:
+            return Decision(True, "import_from_source", "partner_system")
+        # Background work for a partner organisation (a hand-off): the
+        # organisation's own relationship and the citizen's refusals decide.
+        if category not in RECORD_CATEGORIES:
+            return Decision(False, "category_not_permitted")
+        if purpose not in SYSTEM_PURPOSES:
+            return Decision(False, "purpose_not_permitted")
+        return _relationship_and_refusals(actor, citizen, category, purpose, data_dates)
+    role = actor.role
+    if role == Role.AUDITOR:
+        if category == CATEGORY_INSIGHT and purpose == Purpose.AUDIT:
+            return Decision(True, "right_of_insight", "auditor")
+        return Decision(False, "role_not_permitted")
+    if role == Role.ADMINISTRATOR:
+        if category == CATEGORY_CONSENT and purpose == Purpose.OPERATIONS:
+            return Decision(True, "consent_administration", "administrator")
+        return Decision(False, "role_not_permitted")
+    if role not in CLINICAL_ROLES or actor.organisation is None:
+        return Decision(False, "role_not_permitted")
+    if category not in RECORD_CATEGORIES and category != CATEGORY_CONSENT:
+        return Decision(False, "category_not_permitted")
+    if purpose not in PERMITTED_PURPOSES[role]:
+        return Decision(False, "purpose_not_permitted")
+    if purpose == Purpose.EMERGENCY:
+        return _break_glass_decision(actor, citizen, Decision(False, "no_break_glass"))
+    return _relationship_and_refusals(actor, citizen, category, purpose, data_dates)
+
+
+def _relationship_and_refusals(
+    actor: Actor,
+    citizen: Citizen,
+    category: str,
+    purpose: str,
+    data_dates: tuple[dt.datetime, ...] = (),
+) -> Decision:
+    basis = _relationship_basis(actor, citizen)
+    if not basis:
+        return _break_glass_decision(actor, citizen, Decision(False, "no_care_relationship"))
+    if category == CATEGORY_CONSENT:
+        # A refusal never stops staff from recording the citizen's own wishes.
+        return Decision(True, "care_relationship", basis)
+    has_directives = getattr(citizen, "has_directives", True)
+    if not has_directives:
+        return Decision(True, "care_relationship", basis)
+    whole, periods = refusal_for(active_directives([citizen.pk]), actor, purpose)
+    if whole:
+        return _break_glass_decision(actor, citizen, Decision(False, "refused", basis))
+    if periods and category in DATED_CATEGORIES:
+        # Only break-the-glass shows refused data; used, it is recorded as such.
+        if any(in_hidden_period(when, periods) for when in data_dates):
+            return _break_glass_decision(
+                actor, citizen, Decision(False, "refused_data_period", basis)
+            )
+        return _break_glass_decision(
+            actor, citizen, Decision(True, "care_relationship", basis, hidden_periods=periods)
+        )
+    return Decision(True, "care_relationship", basis)
+
+
+# Who registers a citizen (Patient create): the acute function's coordinator
+# at intake, for residents of a participating municipality, and municipal home
+# nursing, for residents of the municipalities it serves. Everyone else finds
+# citizens already registered; clinicians with a care relationship update them.
+PATIENT_CREATORS = frozenset({Role.COORDINATOR, Role.HOME_NURSE})
+
+
+def patient_create_decide(*, actor: Actor, municipality: Organisation, purpose: str) -> Decision:
+    """May this actor register a new citizen resident in ``municipality``? No
+    citizen exists yet, so the relationship is the one the actor's organisation
+    has with the municipality."""
+    organisation = actor.organisation
+    if actor.membership is None or actor.role not in PATIENT_CREATORS or organisation is None:
+        return Decision(False, "role_not_permitted")
+    if purpose not in PERMITTED_PURPOSES[actor.role] or purpose == Purpose.EMERGENCY:
+        return Decision(False, "purpose_not_permitted")
+    if actor.role == Role.COORDINATOR:
+        if organisation.kind == Organisation.Kind.ACUTE_FUNCTION and municipality.participates:
+            return Decision(True, "patient_intake", "participating_municipality")
+        return Decision(False, "municipality_not_served")
+    if (
+        organisation.kind == Organisation.Kind.HOME_NURSING
+        and organisation.serves.filter(pk=municipality.pk).exists()
+    ):
+        return Decision(True, "patient_intake", "home_nursing_of_municipality")
+    return Decision(False, "municipality_not_served")

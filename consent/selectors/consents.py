@@ -1,0 +1,70 @@
+"""Reads of a citizen's refusals and consents (R4) as FHIR Consent, through
+the gate (category ``consent``); withdrawn ones are kept and shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from consent.audit.services import Action
+from consent.fhir import consent_resource
+from consent.gate import CATEGORY_CONSENT, access_citizen, row_id, search_citizen
+from consent.models import ConsentDirective
+from core.actors import Actor
+from core.models import Citizen
+
+
+def consent_directives(citizen_id: int) -> QuerySet[ConsentDirective]:
+    """A citizen's refusals and consents, withdrawn ones included, newest first,
+    with what :func:`consent.fhir.consent_resource` reads."""
+    return (
+        ConsentDirective.objects.filter(citizen_id=citizen_id)
+        .select_related("withdrawal", "recorded_by", "recorded_by_organisation")
+        .prefetch_related("recipient_organisations", "recipient_users")
+        .order_by("-recorded_at", "-pk")
+    )
+
+
+def access_directive(
+    *, actor: Actor, directive_id: str, action: str, purpose: str, audit_permit: bool = True
+) -> Citizen:
+    """The citizen whose refusal or consent this is, if the gate lets the actor
+    at the citizen's directives; decided and audited as
+    :func:`consent.gate.access_citizen` does (``audit_permit=False`` for writes)."""
+    citizen_id = (
+        ConsentDirective.objects.filter(pk=row_id(directive_id))
+        .values_list("citizen_id", flat=True)
+        .first()
+    )
+    return access_citizen(
+        actor=actor,
+        citizen_id=citizen_id if citizen_id is not None else -1,
+        action=action,
+        category=CATEGORY_CONSENT,
+        purpose=purpose,
+        resource_type="Consent",
+        resource_id=directive_id,
+        audit_permit=audit_permit,
+    )
+
+
+def consent_read(*, actor: Actor, consent_id: str, purpose: str) -> dict[str, Any]:
+    citizen = access_directive(
+        actor=actor, directive_id=consent_id, action=Action.READ, purpose=purpose
+    )
+    return consent_resource(consent_directives(citizen.pk).get(pk=int(consent_id)))
+
+
+def consent_search(*, actor: Actor, patient: str, purpose: str) -> list[dict[str, Any]]:
+    """A citizen's refusals and consents, withdrawn ones included (history kept)."""
+    found = search_citizen(
+        actor=actor,
+        citizen_id=row_id(patient),
+        category=CATEGORY_CONSENT,
+        purpose=purpose,
+        resource_type="Consent",
+    )
+    if found is None:
+        return []
+    return [consent_resource(d) for d in consent_directives(int(patient))]

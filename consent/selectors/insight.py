@@ -1,0 +1,129 @@
+"""The insight report (R5, *Min Log*): what the shared record holds about a
+citizen, by category and source, and every access and disclosure of the last
+two years, break-the-glass flagged — for the auditor who answers the
+citizen's request, as a page and as a FHIR collection Bundle."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count
+from django.utils import timezone
+
+from consent.audit.fhir import audit_event_resource
+from consent.audit.models import AuditEntry
+from consent.audit.selectors import Disclosure, audit_entries_for_citizen
+from consent.audit.services import Action, Purpose
+from consent.fhir import consent_resource, record_resource
+from consent.gate import CATEGORY_INSIGHT, access_citizen
+from consent.models import BreakGlass, ConsentDirective, DataCategory, RecordResource
+from consent.selectors.consents import consent_directives
+from core.actors import Actor
+from core.fhir.patient import patient_resource
+from core.models import Citizen
+
+INSIGHT_YEARS = 2
+
+
+@dataclass
+class InsightReport:
+    citizen: Citizen
+    generated_at: dt.datetime
+    since: dt.datetime
+    holdings: list[dict[str, Any]]
+    resources: list[RecordResource]
+    consents: list[ConsentDirective]
+    accesses: list[Disclosure]
+    break_glasses: list[BreakGlass]
+
+
+def insight_report(
+    *, actor: Actor, citizen_id: int, at: dt.datetime | None = None
+) -> InsightReport:
+    """What the record holds (by category and source) and every access and
+    disclosure of the two years up to ``at`` (now), break-the-glass flagged."""
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=citizen_id,
+        action=Action.EXPORT,
+        category=CATEGORY_INSIGHT,
+        purpose=Purpose.AUDIT,
+        resource_type="Patient",
+        resource_id=str(citizen_id),
+        detail={"operation": "insight"},
+    )
+    now = at or timezone.now()
+    since = now - dt.timedelta(days=365 * INSIGHT_YEARS)
+    holdings: list[dict[str, Any]] = [
+        {**row, "category_label": DataCategory(row["category"]).label}
+        for row in RecordResource.objects.filter(citizen=citizen)
+        .values("category", "source_organisation__name")
+        .annotate(count=Count("pk"))
+        .order_by("category", "source_organisation__name")
+    ]
+    accesses = [
+        d
+        for d in audit_entries_for_citizen(citizen_id=citizen.pk, since=since)
+        if d.outcome == "permitted" and d.at <= now
+    ]
+    return InsightReport(
+        citizen=citizen,
+        generated_at=now,
+        since=since,
+        holdings=holdings,
+        resources=list(
+            RecordResource.objects.filter(citizen=citizen)
+            .select_related("source_organisation")
+            .order_by("category", "-effective_at")
+        ),
+        consents=list(consent_directives(citizen.pk)),
+        accesses=accesses,
+        break_glasses=list(
+            BreakGlass.objects.filter(citizen=citizen, started_at__gte=since, started_at__lte=now)
+            .select_related("user", "organisation")
+            .order_by("-started_at")
+        ),
+    )
+
+
+def _audit_events(report: InsightReport) -> list[dict[str, Any]]:
+    """The accesses as AuditEvents (the audit log's own mapping); overrides are
+    flagged so the citizen sees them."""
+    entries = AuditEntry.objects.filter(pk__in=[d.entry_id for d in report.accesses]).order_by(
+        "-recorded_at", "-id"
+    )
+    events = []
+    for entry in entries:
+        event = audit_event_resource(entry)
+        if (
+            entry.action == Action.BREAK_GLASS
+            or entry.purpose == Purpose.EMERGENCY
+            or entry.reason_code == "break_glass"
+        ):
+            event.setdefault("subtype", []).append(
+                {"system": "urn:tvaerakut:audit-flag", "code": "break-the-glass"}
+            )
+        events.append(event)
+    return events
+
+
+def insight_bundle(report: InsightReport) -> dict[str, Any]:
+    """The insight report as a FHIR collection Bundle: Patient, the record,
+    the citizen's directives, and one AuditEvent per access."""
+    resources: list[dict[str, Any]] = [
+        patient_resource(report.citizen),
+        *(record_resource(r) for r in report.resources),
+        *(consent_resource(d) for d in report.consents),
+        *_audit_events(report),
+    ]
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": report.generated_at.isoformat(),
+        "entry": [
+            {"fullUrl": f"urn:tvaerakut:{r['resourceType']}/{r['id']}", "resource": r}
+            for r in resources
+        ],
+    }

@@ -1,0 +1,150 @@
+"""Searching the shared record (``GET /fhir/Condition?patient=…&date=…``): the
+parameters, and a page of matches with its total, both counting only what the
+gate lets the reader see. With ``patient`` it is one citizen's decision;
+without, the search runs over every citizen visible to the reader and records
+each one it shows (R9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from consent.fhir import CATEGORY_SYSTEM
+from consent.gate import (
+    CATEGORY_SUMMARY,
+    Decision,
+    audit_searched,
+    may_search_citizens,
+    search_citizen,
+    visible_record,
+)
+from consent.models import DataCategory, RecordResource
+from consent.selectors.dates import compared, date_prefix
+from consent.selectors.record import hidden_for, without_hidden_data
+from core.actors import Actor
+from core.errors import InvalidInput
+
+
+@dataclass
+class SearchParams:
+    patient: str | None = None
+    category: str | None = None
+    code: str | None = None
+    dates: list[str] = field(default_factory=list)
+
+
+SEARCH_PARAMS = {"patient", "subject", "category", "code", "date", "_count", "_offset"}
+
+
+def parse_search(query: Any) -> SearchParams:
+    unknown = sorted(set(query.keys()) - SEARCH_PARAMS)
+    if unknown:
+        raise InvalidInput(
+            "search.param_unknown",
+            f"Unsupported search parameter(s): {', '.join(p[:30] for p in unknown)}.",
+            field=unknown[0],
+        )
+    patient = query.get("patient") or query.get("subject")
+    if patient is not None:
+        patient = patient.removeprefix("Patient/")
+        if not patient.isdigit():
+            raise InvalidInput(
+                "search.patient_invalid",
+                "patient is a Patient id (CPR search is POST /fhir/Patient/_search).",
+                field="patient",
+            )
+    return SearchParams(
+        patient=patient,
+        category=query.get("category"),
+        code=query.get("code"),
+        dates=query.getlist("date") if hasattr(query, "getlist") else [],
+    )
+
+
+def _date_filter(value: str) -> Q:
+    prefix, raw = date_prefix(value)
+    try:
+        day = dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        raise InvalidInput(
+            "search.date_invalid", "date is [prefix]YYYY-MM-DD, e.g. ge2024-01-01.", field="date"
+        ) from None
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    return compared("effective_at", prefix, start, start + dt.timedelta(days=1))
+
+
+def _filtered(qs: QuerySet[RecordResource], params: SearchParams) -> QuerySet[RecordResource]:
+    if params.category:
+        code = params.category.rsplit("|", 1)[-1]
+        system = params.category.rsplit("|", 1)[0] if "|" in params.category else None
+        if system not in (None, CATEGORY_SYSTEM) or code not in DataCategory.values:
+            return qs.none()
+        qs = qs.filter(category=code)
+    if params.code:
+        if "|" in params.code:
+            system, code = params.code.rsplit("|", 1)
+            qs = qs.filter(code=code, **({"code_system": system} if system else {}))
+        else:
+            qs = qs.filter(code=params.code)
+    for value in params.dates:
+        qs = qs.filter(_date_filter(value))
+    return qs
+
+
+def record_search(
+    *,
+    actor: Actor,
+    resource_type: str,
+    params: SearchParams,
+    purpose: str,
+    count: int,
+    offset: int,
+) -> tuple[list[RecordResource], int]:
+    """A page of matches and the total — both counting only what the actor may see."""
+    qs = RecordResource.objects.filter(resource_type=resource_type)
+    overrides: dict[int, Decision] = {}
+    if params.patient is not None:
+        citizen = search_citizen(
+            actor=actor,
+            citizen_id=int(params.patient),
+            category=params.category.rsplit("|", 1)[-1] if params.category else CATEGORY_SUMMARY,
+            purpose=purpose,
+            resource_type=resource_type,
+        )
+        if citizen is None:
+            return [], 0
+        qs = without_hidden_data(qs.filter(citizen_id=citizen.pk), hidden_for(citizen))
+    else:
+        if not may_search_citizens(actor=actor, purpose=purpose, resource_type=resource_type):
+            return [], 0
+        visible = visible_record(actor=actor, category=CATEGORY_SUMMARY, purpose=purpose)
+        overrides = visible.overrides
+        qs = without_hidden_data(
+            qs.filter(citizen__in=visible.citizens.values("pk")).exclude(
+                citizen_id__in=visible.refused
+            ),
+            visible.hidden,
+        )
+    qs = _filtered(qs, params)
+    total = qs.count()
+    page = list(
+        qs.select_related("source_organisation").order_by("-effective_at", "-pk")[
+            offset : offset + count
+        ]
+    )
+    if params.patient is None:
+        audit_searched(
+            actor=actor,
+            purpose=purpose,
+            page=[r.citizen_id for r in page],
+            matches=qs,
+            citizen_field="citizen_id",
+            overrides=overrides,
+            category=CATEGORY_SUMMARY,
+            resource_type=resource_type,
+            detail={"category": params.category or "", "code": params.code or ""},
+        )
+    return page, total

@@ -1,0 +1,95 @@
+"""Break-the-glass (*værdispring*): a clinician without a care relationship,
+or refused by the citizen, opens an override for one citizen and a few
+minutes, stating why. The gate then lets that clinician in, and records every
+access the override alone made possible as an emergency access (see
+:mod:`consent.gate`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from consent.audit.services import Action, Purpose, audit_record
+from consent.models import BreakGlass
+from consent.services.denied import audit_denied
+from core.actors import Actor
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
+from core.logging import scrub
+from core.models import Citizen, Role
+from core.validation import full_clean_or_raise
+
+BREAK_GLASS_ROLES = frozenset({Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HOME_NURSE, Role.COORDINATOR})
+
+
+def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) -> BreakGlass:
+    """Open an override for this clinician and this citizen only, for the
+    configured few minutes. Recorded as a ``break_glass`` audit entry that the
+    auditors review and the citizen sees in the insight report."""
+    if actor.role not in BREAK_GLASS_ROLES or actor.user is None or actor.organisation is None:
+        raise Forbidden("break_glass.role", "Only clinicians may break the glass.")
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise InvalidInput(
+            "break_glass.reason_required",
+            "State why (at least 10 characters): break-the-glass needs a reason.",
+            field="reason",
+        )
+    if scrub(reason) != reason:
+        # The reason travels with every access made under the override (audit
+        # entries, the auditors' exports, the insight report): never a CPR number.
+        raise InvalidInput(
+            "break_glass.reason_has_cpr",
+            gettext("Write the reason without a CPR number; the citizen is already chosen."),
+            field="reason",
+        )
+    if basis not in BreakGlass.Basis.values:
+        raise InvalidInput(
+            "break_glass.basis_invalid",
+            f"basis is one of {', '.join(BreakGlass.Basis.values)}.",
+            field="basis",
+        )
+    citizen = Citizen.objects.filter(pk=citizen_id).first()
+    if citizen is None:
+        audit_denied(
+            actor=actor,
+            action=Action.BREAK_GLASS,
+            purpose=Purpose.EMERGENCY,
+            reason_code="unknown_citizen",
+        )
+        raise NotFoundOrNotAllowed()
+    now = timezone.now()
+    with transaction.atomic():
+        glass = BreakGlass(
+            citizen=citizen,
+            user=actor.user,
+            organisation=actor.organisation,
+            role=actor.role,
+            basis=basis,
+            reason=reason[:500],
+            started_at=now,
+            expires_at=now + dt.timedelta(minutes=settings.CONSENT_BREAK_GLASS_MINUTES),
+        )
+        full_clean_or_raise(
+            glass, code="break_glass.invalid", exclude=["citizen", "user", "organisation"]
+        )
+        glass.save(force_insert=True)
+        audit_record(
+            actor=actor,
+            action=Action.BREAK_GLASS,
+            purpose=Purpose.EMERGENCY,
+            citizen_id=citizen.pk,
+            resource_type="Patient",
+            resource_id=str(citizen.pk),
+            reason_code="break_glass",
+            detail={
+                "break_glass_id": glass.pk,
+                "basis": basis,
+                "reason": glass.reason,
+                "expires_at": glass.expires_at.isoformat(),
+            },
+        )
+    return glass

@@ -1,0 +1,150 @@
+"""Refusals and consents (R4) as the citizen gave them, orally or in writing,
+recorded by a member of staff; and their withdrawal, which keeps the directive
+itself. The gate lets staff with a care relationship record the citizen's
+wishes even where a refusal stops them reading the record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from consent.audit.services import Action
+from consent.fhir import parse_consent
+from consent.gate import CATEGORY_CONSENT, Decision, access_citizen, audit_decision
+from consent.models import ConsentDirective, ConsentWithdrawal
+from consent.selectors.consents import access_directive
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput
+from core.models import Organisation, User
+from core.validation import full_clean_or_raise
+
+
+def _recorder(actor: Actor) -> tuple[User, Organisation]:
+    """Who records the citizen's wishes: a member of staff, for an organisation."""
+    if actor.user is None or actor.organisation is None:
+        raise InvalidInput("consent.recorder_unknown", "Consent is recorded by a member of staff.")
+    return actor.user, actor.organisation
+
+
+def _audit_directive(
+    *,
+    actor: Actor,
+    decision: Decision,
+    action: str,
+    purpose: str,
+    directive: ConsentDirective,
+    detail: dict[str, Any],
+) -> None:
+    """The write's own entry on the citizen's log, inside its transaction."""
+    audit_decision(
+        actor=actor,
+        decision=decision,
+        action=action,
+        purpose=purpose,
+        citizen_id=directive.citizen_id,
+        category=CATEGORY_CONSENT,
+        resource_type="Consent",
+        resource_id=str(directive.pk),
+        detail=detail,
+    )
+
+
+def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> ConsentDirective:
+    """Record a refusal or consent as the citizen gave it (oral/written), by whom."""
+    parsed = parse_consent(data)
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=int(parsed.citizen_id),
+        action=Action.CREATE,
+        category=CATEGORY_CONSENT,
+        purpose=purpose,
+        resource_type="Consent",
+        audit_permit=False,
+    )
+    organisations = list(Organisation.objects.filter(pk__in=parsed.organisation_ids))
+    if len(organisations) != len(set(parsed.organisation_ids)):
+        raise InvalidInput(
+            "consent.organisation_unknown",
+            "provision.actor names an unknown organisation.",
+            field="provision.actor",
+        )
+    users = list(User.objects.filter(pk__in=parsed.user_ids))
+    if len(users) != len(set(parsed.user_ids)):
+        raise InvalidInput(
+            "consent.professional_unknown",
+            "provision.actor names an unknown professional.",
+            field="provision.actor",
+        )
+    user, organisation = _recorder(actor)
+    decision = citizen.gate_decision  # type: ignore[attr-defined]
+    with transaction.atomic():
+        directive = ConsentDirective(
+            citizen=citizen,
+            provision=parsed.provision,
+            include_sub_units=parsed.include_sub_units,
+            purposes=parsed.purposes,
+            period_start=parsed.period_start or timezone.now(),
+            period_end=parsed.period_end,
+            data_period_start=parsed.data_period_start,
+            data_period_end=parsed.data_period_end,
+            given_how=parsed.given_how,
+            recorded_by=user,
+            recorded_by_organisation=organisation,
+        )
+        full_clean_or_raise(
+            directive,
+            code="consent.invalid",
+            exclude=["citizen", "recorded_by", "recorded_by_organisation"],
+        )
+        directive.save(force_insert=True)
+        directive.recipient_organisations.set(organisations)
+        directive.recipient_users.set(users)
+        _audit_directive(
+            actor=actor,
+            decision=decision,
+            action=Action.CREATE,
+            purpose=purpose,
+            directive=directive,
+            detail={"provision": parsed.provision},
+        )
+    return directive
+
+
+def consent_withdraw(
+    *, actor: Actor, directive_id: int, given_how: str, purpose: str
+) -> ConsentDirective:
+    """The citizen withdraws a refusal or consent. The directive itself is kept."""
+    citizen = access_directive(
+        actor=actor,
+        directive_id=str(directive_id),
+        action=Action.UPDATE,
+        purpose=purpose,
+        audit_permit=False,
+    )
+    if given_how not in ConsentDirective.GivenHow.values:
+        raise InvalidInput(
+            "consent.given_how_required", "Say how it was given: oral or written.", field="how"
+        )
+    user, organisation = _recorder(actor)
+    decision = citizen.gate_decision  # type: ignore[attr-defined]
+    with transaction.atomic():
+        directive = ConsentDirective.objects.select_for_update().get(pk=directive_id)
+        if ConsentWithdrawal.objects.filter(directive=directive).exists():
+            raise Conflict("consent.already_withdrawn", "This directive is already withdrawn.")
+        ConsentWithdrawal.objects.create(
+            directive=directive,
+            given_how=given_how,
+            recorded_by=user,
+            recorded_by_organisation=organisation,
+        )
+        _audit_directive(
+            actor=actor,
+            decision=decision,
+            action=Action.UPDATE,
+            purpose=purpose,
+            directive=directive,
+            detail={"withdrawn": True},
+        )
+    return ConsentDirective.objects.select_related("withdrawal", "recorded_by").get(pk=directive_id)

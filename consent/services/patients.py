@@ -1,0 +1,316 @@
+"""The citizen's Patient written over FHIR: registering a citizen, by the
+coordinator at intake or by municipal home nursing, and versioned updates of
+name, address, municipality, GP, phone and death by whom the gate lets write
+the citizen's identity. The CPR number is never changed here, and it is in no
+message, log line or audit entry. Every version is kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from consent.audit.services import Action
+from consent.fhir import ParsedPatient, parse_patient
+from consent.gate import (
+    CATEGORY_PATIENT,
+    PATIENT_CREATORS,
+    Decision,
+    access_citizen,
+    audit_decision,
+    patient_create_decide,
+)
+from consent.models import PatientVersion
+from consent.selectors.patients import patient_version
+from consent.services.denied import audit_denied
+from consent.services.versions import wanted_version
+from core.actors import Actor
+from core.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
+from core.fhir.patient import patient_resource
+from core.models import Citizen, Organisation
+from core.services import citizen_create
+from core.validation import full_clean_or_raise
+
+
+def _patient_places(parsed: ParsedPatient) -> tuple[Organisation, Organisation | None]:
+    """The municipality of residence and the GP practice the Patient names;
+    both must be known."""
+    municipality = Organisation.objects.filter(
+        kind=Organisation.Kind.MUNICIPALITY, municipality_code=parsed.municipality_code
+    ).first()
+    gp = None
+    if parsed.gp_practice_id is not None:
+        gp = Organisation.objects.filter(
+            pk=parsed.gp_practice_id, kind=Organisation.Kind.GP_PRACTICE
+        ).first()
+        if gp is None:
+            raise InvalidInput(
+                "patient.gp_unknown",
+                "generalPractitioner names no known GP practice.",
+                field="generalPractitioner",
+            )
+    if municipality is None:
+        raise InvalidInput(
+            "patient.municipality_unknown",
+            "The municipality code names no known municipality.",
+            field="extension",
+        )
+    return municipality, gp
+
+
+def _patient_refused(
+    *, actor: Actor, action: str, purpose: str, reason_code: str, citizen_id: int | None = None
+) -> None:
+    audit_denied(
+        actor=actor,
+        action=action,
+        purpose=purpose,
+        reason_code=reason_code,
+        citizen_id=citizen_id,
+        resource_type="Patient",
+    )
+
+
+def _patient_version_add(*, citizen: Citizen, version_id: int, actor: Actor | None) -> None:
+    PatientVersion.objects.create(
+        citizen=citizen,
+        version_id=version_id,
+        body=patient_resource(citizen, show_cpr=False),
+        recorded_at=citizen.updated_at,
+        recorded_by=actor.user if actor else None,
+        recorded_by_organisation=actor.organisation if actor else None,
+    )
+
+
+def _citizen_fields(
+    parsed: ParsedPatient, municipality: Organisation, gp: Organisation | None
+) -> dict[str, Any]:
+    """What a Patient sets on the citizen, at registration and at every update."""
+    return {
+        "given_name": parsed.given_name,
+        "family_name": parsed.family_name,
+        "address_line": parsed.address_line,
+        "postal_code": parsed.postal_code,
+        "city": parsed.city,
+        "latitude": parsed.latitude,
+        "longitude": parsed.longitude,
+        "municipality": municipality,
+        "gp_practice": gp,
+        "phone": parsed.phone,
+    }
+
+
+def _audit_version(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    action: str,
+    purpose: str,
+    decision: Decision,
+    version_id: int,
+) -> None:
+    """The version just written, kept as it reads over FHIR, and its audit
+    entry: inside the write's transaction, so all three commit or none."""
+    _patient_version_add(citizen=citizen, version_id=version_id, actor=actor)
+    audit_decision(
+        actor=actor,
+        decision=decision,
+        action=action,
+        purpose=purpose,
+        citizen_id=citizen.pk,
+        category=CATEGORY_PATIENT,
+        resource_type="Patient",
+        resource_id=str(citizen.pk),
+        detail={"version": version_id},
+    )
+
+
+def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citizen:
+    """Register a citizen (Patient create). A CPR number already registered is
+    refused (409 ``patient.exists``), never a second citizen and never the
+    existing one's data: the caller finds that citizen through the gate with
+    ``POST /fhir/Patient/_search``. Refusals are audited; the CPR number is in
+    no message, log line or audit entry."""
+    if actor.role not in PATIENT_CREATORS:
+        _patient_refused(
+            actor=actor, action=Action.CREATE, purpose=purpose, reason_code="role_not_permitted"
+        )
+        raise Forbidden("patient.create_not_permitted", "Your role does not register citizens.")
+    try:
+        parsed = parse_patient(data)
+        municipality, gp = _patient_places(parsed)
+    except InvalidInput as exc:
+        _patient_refused(actor=actor, action=Action.CREATE, purpose=purpose, reason_code=exc.code)
+        raise
+    decision = patient_create_decide(actor=actor, municipality=municipality, purpose=purpose)
+    if not decision.permitted:
+        _patient_refused(
+            actor=actor, action=Action.CREATE, purpose=purpose, reason_code=decision.reason_code
+        )
+        raise Forbidden(
+            "patient.create_not_permitted",
+            "You may register residents of the municipalities your organisation serves only.",
+        )
+    existing = Citizen.objects.filter(cpr=parsed.cpr).values_list("pk", flat=True).first()
+    if existing is None:
+        try:
+            return _patient_store_new(
+                actor=actor,
+                parsed=parsed,
+                municipality=municipality,
+                gp=gp,
+                purpose=purpose,
+                decision=decision,
+            )
+        except IntegrityError:
+            pass  # registered by someone else a moment ago
+        except InvalidInput as exc:
+            if exc.code != "citizen.exists":
+                raise
+        existing = Citizen.objects.filter(cpr=parsed.cpr).values_list("pk", flat=True).first()
+    # Who tried to register an existing citizen is on that citizen's log.
+    _patient_refused(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=purpose,
+        reason_code="patient_exists",
+        citizen_id=existing,
+    )
+    raise Conflict(
+        "patient.exists",
+        "A citizen with this CPR number is already registered. Find them with "
+        "POST /fhir/Patient/_search (identifier in the body) instead of registering again.",
+        field="identifier",
+    )
+
+
+@transaction.atomic
+def _patient_store_new(
+    *,
+    actor: Actor,
+    parsed: ParsedPatient,
+    municipality: Organisation,
+    gp: Organisation | None,
+    purpose: str,
+    decision: Decision,
+) -> Citizen:
+    citizen = citizen_create(cpr=parsed.cpr, **_citizen_fields(parsed, municipality, gp))
+    _audit_version(
+        actor=actor,
+        citizen=citizen,
+        action=Action.CREATE,
+        purpose=purpose,
+        decision=decision,
+        version_id=1,
+    )
+    return citizen
+
+
+def patient_update(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    data: dict[str, Any],
+    purpose: str,
+    if_match: str | None,
+) -> Citizen:
+    """Versioned update of a citizen's Patient (name, address and position,
+    municipality, GP, phone, death) by whom the gate lets write the citizen's
+    identity: a clinician with a care relationship and no refusal. The CPR
+    number cannot be changed here. The previous version is kept."""
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=citizen_id,
+        action=Action.UPDATE,
+        category=CATEGORY_PATIENT,
+        purpose=purpose,
+        resource_type="Patient",
+        resource_id=str(citizen_id),
+        audit_permit=False,
+    )
+    decision = citizen.gate_decision  # type: ignore[attr-defined]
+    try:
+        parsed = parse_patient(data)
+        if parsed.id not in (None, str(citizen.pk)):
+            raise InvalidInput(
+                "fhir.id_mismatch", "The id in the body differs from the URL.", field="id"
+            )
+        if parsed.cpr != citizen.cpr:
+            raise InvalidInput(
+                "patient.cpr_changed",
+                "A citizen's CPR number is not changed by an update; it follows the CPR register.",
+                field="identifier",
+            )
+        municipality, gp = _patient_places(parsed)
+        wanted = wanted_version(if_match, data, noun="patient")
+    except (InvalidInput, PreconditionFailed) as exc:
+        _patient_refused(
+            actor=actor,
+            action=Action.UPDATE,
+            purpose=purpose,
+            reason_code=exc.code,
+            citizen_id=citizen.pk,
+        )
+        raise
+    with transaction.atomic():
+        locked = Citizen.objects.select_for_update().get(pk=citizen.pk)
+        current = patient_version(locked.pk)
+        if current == wanted:
+            _patient_apply(
+                actor=actor,
+                citizen=locked,
+                parsed=parsed,
+                municipality=municipality,
+                gp=gp,
+                version_id=current + 1,
+                purpose=purpose,
+                decision=decision,
+            )
+            return locked
+    # Recorded after the lock is let go: a stale write is an attempt, too.
+    _patient_refused(
+        actor=actor,
+        action=Action.UPDATE,
+        purpose=purpose,
+        reason_code="patient.version_conflict",
+        citizen_id=citizen.pk,
+    )
+    raise PreconditionFailed(
+        "patient.version_conflict",
+        f"The Patient is at version {current}, not {wanted}; read it again.",
+    )
+
+
+def _patient_apply(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    parsed: ParsedPatient,
+    municipality: Organisation,
+    gp: Organisation | None,
+    version_id: int,
+    purpose: str,
+    decision: Decision,
+) -> None:
+    """Write the update on the locked citizen, its version and its audit entry."""
+    if version_id == 2 and not citizen.patient_versions.exists():
+        # Registered elsewhere: keep the state before this first update as version 1.
+        _patient_version_add(citizen=citizen, version_id=1, actor=None)
+    changes = {
+        **_citizen_fields(parsed, municipality, gp),
+        "deceased_at": parsed.deceased_at,
+        "updated_at": timezone.now(),
+    }
+    for name, value in changes.items():
+        setattr(citizen, name, value)
+    full_clean_or_raise(citizen, code="patient.invalid", exclude=["municipality", "gp_practice"])
+    citizen.save(update_fields=list(changes))
+    _audit_version(
+        actor=actor,
+        citizen=citizen,
+        action=Action.UPDATE,
+        purpose=purpose,
+        decision=decision,
+        version_id=version_id,
+    )

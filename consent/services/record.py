@@ -1,0 +1,340 @@
+"""Writes to the shared record: one resource created, a versioned update, and
+a transaction Bundle loaded all or nothing. R2 is checked at the door before
+the gate is asked, and a refusal there is recorded as an attempt (R9); each
+write keeps its version and records its audit entry in its own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from consent.audit.services import Action
+from consent.fhir import ParsedResource, RecordRefused, parse_record_resource, with_subject
+from consent.gate import Decision, access_citizen, audit_decision
+from consent.models import RecordResource, RecordVersion
+from consent.services.denied import audit_denied
+from consent.services.versions import wanted_version
+from core.actors import Actor
+from core.cpr import CPR_SYSTEM
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError, PreconditionFailed
+from core.models import Citizen, Organisation
+from core.validation import full_clean_or_raise
+
+
+def _resolve_citizen_id(ref: tuple[str, str]) -> int:
+    """The internal id from ``Patient/<id>`` or a CPR identifier; -1 if unknown
+    (the gate then refuses exactly as for a hidden citizen)."""
+    kind, value = ref
+    if kind == "id":
+        return int(value)
+    found = Citizen.objects.filter(cpr=value).values_list("pk", flat=True).first()
+    return found if found is not None else -1
+
+
+def _check_contact_department(parsed: ParsedResource) -> None:
+    if parsed.source_organisation_id is None:
+        return
+    if not Organisation.objects.filter(
+        pk=parsed.source_organisation_id, kind=Organisation.Kind.HOSPITAL_DEPARTMENT
+    ).exists():
+        raise RecordRefused(
+            "record.contact_not_department",
+            "a hospital contact names the hospital department as serviceProvider.",
+            field="serviceProvider",
+        )
+
+
+def _parse_audited(
+    *,
+    actor: Actor,
+    action: str,
+    purpose: str,
+    data: dict[str, Any],
+    expected_type: str | None,
+    citizen_id: int | None = None,
+) -> ParsedResource:
+    """Parse and check R2; a refusal is itself audited (it was an attempt to write)."""
+    try:
+        parsed = parse_record_resource(data, expected_type=expected_type)
+        _check_contact_department(parsed)
+    except RecordRefused as exc:
+        audit_denied(
+            actor=actor,
+            action=action,
+            purpose=purpose,
+            reason_code=exc.code,
+            citizen_id=_citizen_named(data) if citizen_id is None else citizen_id,
+            resource_type=str(data.get("resourceType", "")),
+            rule=exc.rule,
+        )
+        raise
+    return parsed
+
+
+def _citizen_named(data: dict[str, Any]) -> int | None:
+    """The citizen a refused resource names, as far as it can be read, so that
+    the attempt is on that citizen's log."""
+    try:
+        field = "patient" if data.get("resourceType") == "EpisodeOfCare" else "subject"
+        ref = data.get(field) or {}
+        reference = str(ref.get("reference") or "")
+        if reference.startswith("Patient/") and reference[8:].isdigit():
+            return int(reference[8:])
+        if (ref.get("identifier") or {}).get("system") == CPR_SYSTEM:
+            return _resolve_citizen_id(("cpr", str(ref["identifier"].get("value"))))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return None
+
+
+def _gate_create(*, actor: Actor, parsed: ParsedResource, purpose: str) -> Citizen:
+    """Ask the gate whether the actor may add this resource to its citizen's
+    record. A permit is recorded by the write itself, in its transaction."""
+    return access_citizen(
+        actor=actor,
+        citizen_id=_resolve_citizen_id(parsed.citizen_ref),
+        action=Action.CREATE,
+        category=parsed.category,
+        purpose=purpose,
+        resource_type=parsed.resource_type,
+        audit_permit=False,
+    )
+
+
+def _keep_version(
+    *, actor: Actor, resource: RecordResource, action: str, purpose: str, decision: Decision
+) -> None:
+    """The version just written, kept beside the resource, and its audit
+    entry: inside the write's transaction, so all three commit or none."""
+    RecordVersion.objects.create(
+        resource=resource,
+        version_id=resource.version_id,
+        body=resource.body,
+        source_organisation=resource.source_organisation,
+        recorded_at=resource.updated_at,
+        recorded_by=actor.user,
+    )
+    audit_decision(
+        actor=actor,
+        decision=decision,
+        action=action,
+        purpose=purpose,
+        citizen_id=resource.citizen_id,
+        category=resource.category,
+        resource_type=resource.resource_type,
+        resource_id=str(resource.pk),
+        detail={"version": resource.version_id},
+    )
+
+
+def _source_for(actor: Actor, parsed: ParsedResource) -> Organisation:
+    organisation = actor.organisation
+    if organisation is None:
+        raise InvalidInput("record.source_unknown", "The writer acts for no organisation.")
+    return organisation
+
+
+def _store_new(
+    *, actor: Actor, parsed: ParsedResource, citizen_id: int, purpose: str, decision: Decision
+) -> RecordResource:
+    now = timezone.now()
+    resource = RecordResource(
+        citizen_id=citizen_id,
+        resource_type=parsed.resource_type,
+        category=parsed.category,
+        source_organisation=_source_for(actor, parsed),
+        code_system=parsed.code_system,
+        code=parsed.code,
+        effective_at=parsed.effective_at,
+        version_id=1,
+        body=with_subject(parsed.body, parsed.resource_type, citizen_id),
+        created_at=now,
+        updated_at=now,
+    )
+    full_clean_or_raise(resource, code="record.invalid", exclude=["citizen", "source_organisation"])
+    resource.save(force_insert=True)
+    _keep_version(
+        actor=actor, resource=resource, action=Action.CREATE, purpose=purpose, decision=decision
+    )
+    return resource
+
+
+def record_resource_create(
+    *, actor: Actor, data: dict[str, Any], purpose: str, expected_type: str | None = None
+) -> RecordResource:
+    """Create one shared-record resource: R2 check, the gate, then an atomic write
+    with its first version and its audit entry."""
+    parsed = _parse_audited(
+        actor=actor, action=Action.CREATE, purpose=purpose, data=data, expected_type=expected_type
+    )
+    citizen = _gate_create(actor=actor, parsed=parsed, purpose=purpose)
+    with transaction.atomic():
+        return _store_new(
+            actor=actor,
+            parsed=parsed,
+            citizen_id=citizen.pk,
+            purpose=purpose,
+            decision=citizen.gate_decision,  # type: ignore[attr-defined]
+        )
+
+
+def record_resource_update(
+    *,
+    actor: Actor,
+    resource_type: str,
+    resource_id: int,
+    data: dict[str, Any],
+    purpose: str,
+    if_match: str | None,
+) -> RecordResource:
+    """Versioned update: the caller names the version it read (``If-Match`` or
+    ``meta.versionId``); a stale version is refused with 412, and the previous
+    version stays in the history."""
+    current = (
+        RecordResource.objects.filter(pk=resource_id, resource_type=resource_type)
+        .only("citizen_id", "category", "effective_at", "created_at")
+        .first()
+    )
+    citizen_id = current.citizen_id if current else -1
+    if current is None:
+        access_citizen(
+            actor=actor,
+            citizen_id=-1,
+            action=Action.UPDATE,
+            category="",
+            purpose=purpose,
+            resource_type=resource_type,
+            resource_id=str(resource_id),
+        )
+    parsed = _parse_audited(
+        actor=actor,
+        action=Action.UPDATE,
+        purpose=purpose,
+        data=data,
+        expected_type=resource_type,
+        citizen_id=citizen_id,
+    )
+    if data.get("id") not in (None, str(resource_id)):
+        raise InvalidInput(
+            "fhir.id_mismatch", "The id in the body differs from the URL.", field="id"
+        )
+    citizen = access_citizen(
+        actor=actor,
+        citizen_id=citizen_id,
+        action=Action.UPDATE,
+        category=parsed.category,
+        purpose=purpose,
+        resource_type=resource_type,
+        resource_id=str(resource_id),
+        audit_permit=False,
+        # A resource hidden by a refusal of its period cannot be updated by
+        # those it is hidden from: they would learn it exists.
+        data_dates=(current.data_date,) if current else (),
+    )
+    if _resolve_citizen_id(parsed.citizen_ref) != citizen.pk:
+        raise InvalidInput(
+            "record.subject_changed",
+            "An update cannot move a resource to another citizen.",
+            field="subject",
+        )
+    wanted = wanted_version(if_match, data)
+    decision = citizen.gate_decision  # type: ignore[attr-defined]
+    with transaction.atomic():
+        resource = RecordResource.objects.select_for_update().get(pk=resource_id)
+        if resource.version_id != wanted:
+            raise PreconditionFailed(
+                "record.version_conflict",
+                f"The resource is at version {resource.version_id}, not {wanted}; read it again.",
+            )
+        now = timezone.now()
+        resource.category = parsed.category
+        resource.code_system = parsed.code_system
+        resource.code = parsed.code
+        resource.effective_at = parsed.effective_at
+        resource.body = with_subject(parsed.body, parsed.resource_type, citizen.pk)
+        resource.source_organisation = _source_for(actor, parsed)
+        resource.version_id += 1
+        resource.updated_at = now
+        full_clean_or_raise(
+            resource, code="record.invalid", exclude=["citizen", "source_organisation"]
+        )
+        resource.save(
+            update_fields=[
+                "category",
+                "code_system",
+                "code",
+                "effective_at",
+                "body",
+                "source_organisation",
+                "version_id",
+                "updated_at",
+            ]
+        )
+        _keep_version(
+            actor=actor, resource=resource, action=Action.UPDATE, purpose=purpose, decision=decision
+        )
+    return resource
+
+
+def _entry_place(where: str, resource: dict[str, Any], field: str | None) -> str:
+    """An element of an entry's resource as a place in the Bundle
+    (``Condition.code.coding[1]`` -> ``Bundle.entry[2].resource.code.coding[1]``)."""
+    if not field:
+        return where
+    own = field.removeprefix(f"{resource.get('resourceType')}.")
+    return f"{where}.resource.{own}"
+
+
+def record_transaction(
+    *, actor: Actor, bundle: dict[str, Any], purpose: str
+) -> list[RecordResource]:
+    """Load a transaction Bundle all or nothing: every entry is checked against
+    R2 and the gate before anything is written."""
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
+        raise InvalidInput(
+            "bundle.not_transaction", "POST /fhir takes a Bundle of type transaction."
+        )
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list) or not entries:
+        raise InvalidInput("bundle.empty", "The transaction Bundle has no entries.", field="entry")
+    if len(entries) > 1000:
+        raise InvalidInput(
+            "bundle.too_large", "At most 1000 entries per transaction.", field="entry"
+        )
+    prepared: list[tuple[ParsedResource, int, Decision]] = []
+    for index, entry in enumerate(entries):
+        where = f"Bundle.entry[{index}]"
+        request = entry.get("request") or {} if isinstance(entry, dict) else {}
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if request.get("method") != "POST" or not isinstance(resource, dict):
+            raise InvalidInput(
+                "bundle.entry_unsupported",
+                f"{where}: each entry creates one resource (request.method POST).",
+                field=where,
+            )
+        try:
+            parsed = _parse_audited(
+                actor=actor,
+                action=Action.CREATE,
+                purpose=purpose,
+                data=resource,
+                expected_type=None,
+            )
+        except PlatformError as exc:
+            exc.message = f"{where}: {exc.message}"
+            exc.field = _entry_place(where, resource, exc.field)
+            raise
+        try:
+            citizen = _gate_create(actor=actor, parsed=parsed, purpose=purpose)
+        except NotFoundOrNotAllowed as exc:
+            exc.message = f"{where}: no such patient."
+            exc.field = where
+            raise
+        prepared.append((parsed, citizen.pk, citizen.gate_decision))  # type: ignore[attr-defined]
+    with transaction.atomic():
+        return [
+            _store_new(actor=actor, parsed=p, citizen_id=cid, purpose=purpose, decision=d)
+            for p, cid, d in prepared
+        ]
