@@ -391,7 +391,9 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
             error=InvalidInput("figures.date_invalid", _("Dates as YYYY-MM-DD."), field="start"),
         )
     try:
-        rows = acute_selectors.figures(start=start, end=end, period="day")
+        rows = acute_selectors.figures_release(
+            actor=page_actor(request), start=start, end=end, period="day"
+        )
     except PlatformError as exc:
         return render_page(request, "acute/figures.html", {"start": start, "end": end}, error=exc)
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])

@@ -60,13 +60,16 @@ class FiguresIn(serializers.Serializer[Any]):
 
 class FiguresView(APIView):
     """The trial's follow-up figures (aggregates only), as JSON or CSV
-    (``?output=csv``). Coordinators and analysts."""
+    (``?output=csv``). Coordinators get exact totals; analysts whole months
+    with small counts suppressed (R6). Every release is audited."""
 
     permission_classes = [FIGURE_READERS]
 
     def get(self, request: Request) -> Response | HttpResponse:
         data = valid(FiguresIn, request.query_params)
-        rows = selectors.figures(start=data["start"], end=data["end"], period=data["period"])
+        rows = selectors.figures_release(
+            actor=actor_of(request), start=data["start"], end=data["end"], period=data["period"]
+        )
         if data["output"] == "csv":
             response = HttpResponse(selectors.figures_csv(rows), content_type="text/csv")
             response["Content-Disposition"] = (

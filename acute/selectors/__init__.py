@@ -8,7 +8,13 @@ Every name is importable from ``acute.selectors`` as well.
 
 from acute.selectors.board import BOARD_LIMIT, referral_board, warnings_open
 from acute.selectors.dispatch import dispatch_rank, need_for
-from acute.selectors.figures import FIGURE_COLUMNS, PERIODS, figures, figures_csv
+from acute.selectors.figures import (
+    FIGURE_COLUMNS,
+    PERIODS,
+    figures,
+    figures_csv,
+    figures_release,
+)
 from acute.selectors.nurses import nurse_on_shift, nurse_states, shifts_on
 from acute.selectors.records import CATEGORY, episode_get, referral_get, visit_get
 from acute.selectors.tablet import nurse_visits
@@ -22,6 +28,7 @@ __all__ = [
     "episode_get",
     "figures",
     "figures_csv",
+    "figures_release",
     "need_for",
     "nurse_on_shift",
     "nurse_states",

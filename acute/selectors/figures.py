@@ -1,5 +1,11 @@
 """The trial's follow-up figures (*opfølgningstal*): aggregates only, no
-citizen data, as rows or CSV."""
+citizen data, as rows or CSV.
+
+Coordinators run the function and get the exact totals, by day or month. An
+analyst evaluates the trial across citizens (R6): she gets whole months only,
+with every count below the minimum cell size, and every count that would give
+one away, suppressed. Whole months keep the released cells fixed, so no two
+answers differ by a few days' worth of citizens. Every release is audited."""
 
 from __future__ import annotations
 
@@ -10,9 +16,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
+
 from acute.deadlines import LOCAL
 from acute.models import Episode, Referral, Visit
+from consent.analyses import suppress
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
 from core.errors import InvalidInput
+from core.models import Role
 
 PERIODS = ("day", "month")
 
@@ -148,3 +160,107 @@ def figures_csv(rows: Iterable[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({k: "" if row.get(k) is None else row[k] for k in FIGURE_COLUMNS})
     return out.getvalue()
+
+
+def figures_release(
+    *, actor: Actor, start: dt.date, end: dt.date, period: str
+) -> list[dict[str, Any]]:
+    """The figures as ``actor`` may have them, audited: exact for the
+    coordinator's operations, whole months with small counts suppressed for
+    the analyst (R6)."""
+    analyst = actor.role == Role.ANALYST
+    if analyst:
+        _whole_months(start=start, end=end, period=period)
+    rows = figures(start=start, end=end, period=period)
+    min_cell = settings.CONSENT_ANALYSIS_MIN_CELL
+    if analyst:
+        rows = suppressed(rows, min_cell=min_cell)
+    audit_record(
+        actor=actor,
+        action=Action.EXPORT,
+        purpose=Purpose.ANALYSIS if analyst else Purpose.OPERATIONS,
+        citizen_id=None,
+        resource_type="Figures",
+        detail={
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "period": period,
+            "rows": len(rows),
+            **({"min_cell": min_cell} if analyst else {}),
+        },
+    )
+    return rows
+
+
+def _whole_months(*, start: dt.date, end: dt.date, period: str) -> None:
+    if period != "month":
+        raise InvalidInput(
+            "figures.period_not_allowed",
+            "Analysts get the figures by month.",
+            field="period",
+        )
+    if start.day != 1:
+        raise InvalidInput(
+            "figures.range_not_whole_months",
+            "The start must be the first day of a month.",
+            field="start",
+        )
+    if (end + dt.timedelta(days=1)).day != 1:
+        raise InvalidInput(
+            "figures.range_not_whole_months",
+            "The end must be the last day of a month.",
+            field="end",
+        )
+
+
+def suppressed(rows: list[dict[str, Any]], *, min_cell: int) -> list[dict[str, Any]]:
+    """The rows with every count below ``min_cell`` hidden (``None``), and
+    every count hidden that would let one be worked out from a total.
+
+    Each period's deadline figures form a table per dimension (one row per
+    urgency, municipality or referrer; columns met and not met; its margins
+    are the row counts, the met and not-met totals and the period's total);
+    outcomes and visits are one-row tables whose total is the period's.
+    Shares and means are shown only where the counts behind them are.
+    """
+    out = [dict(row) for row in rows]
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    totals: dict[str, dict[str, Any]] = {}
+    for row in out:
+        if row["figure"] == "reached_within_deadline" and row["dimension"] == "all":
+            totals[row["period"]] = row
+        elif row["figure"] != "minutes_referral_to_arrival":
+            groups[(row["period"], row["figure"], row["dimension"])].append(row)
+    hidden_totals: set[str] = set()
+    hidden_met: set[str] = set()
+    for (period, figure, _dimension), members in groups.items():
+        if figure == "reached_within_deadline":
+            table = [[row["met"], row["count"] - row["met"]] for row in members]
+            cells, row_totals, column_totals, grand = suppress(table, min_cell)
+            for row, (met, _not_met), count in zip(members, cells, row_totals, strict=True):
+                row["count"], row["met"] = count, met
+                _share_if_shown(row)
+            if grand is None:
+                hidden_totals.add(period)
+            if None in column_totals:
+                hidden_met.add(period)
+        else:
+            cells, _rows, _columns, grand = suppress([[row["count"] for row in members]], min_cell)
+            for row, count in zip(members, cells[0], strict=True):
+                row["count"] = count
+                if count is None:
+                    row["share"] = None
+    for period, row in totals.items():
+        if period in hidden_totals or row["count"] < min_cell:
+            row["count"] = row["met"] = row["share"] = None
+        elif period in hidden_met or min(row["met"], row["count"] - row["met"]) < min_cell:
+            row["met"] = row["share"] = None
+    for row in out:
+        if row["figure"] == "minutes_referral_to_arrival" and row["count"] < min_cell:
+            row["count"] = row["mean_minutes"] = None
+    return out
+
+
+def _share_if_shown(row: dict[str, Any]) -> None:
+    if row["count"] is None or row["met"] is None:
+        row["met"] = row["share"] = None

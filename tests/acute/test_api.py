@@ -441,23 +441,22 @@ def test_warnings_list_and_acknowledge(coordinator, django_assert_max_num_querie
 # --- figures --------------------------------------------------------------------
 
 
-def test_figures_as_json_and_csv_for_coordinators_and_analysts(coordinator):
+def test_figures_as_json_and_csv_for_coordinators(coordinator):
     nurse, shift = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
     nurse_through_to_outcome(nurse, referral.pk, coordinator, shift)
     f.acute_referral(by=coordinator, person=f.citizen(municipality_code="159"))
     today = timezone.localdate()
     query = f"start={today - dt.timedelta(days=1)}&end={today + dt.timedelta(days=1)}"
-    for member in (coordinator, f.staff(Role.ANALYST, f.acute_function())):
-        rows = f.client_for(member).get(f"/api/acute/figures?{query}").json()["results"]
-        overall = next(
-            r for r in rows if r["figure"] == "reached_within_deadline" and r["dimension"] == "all"
-        )
-        assert (overall["count"], overall["met"], overall["share"]) == (2, 1, 0.5)
-        outcome = next(r for r in rows if r["figure"] == "episode_outcome")
-        assert outcome["value"] == "treated_at_home" and outcome["share"] == 1.0
-        visits = next(r for r in rows if r["figure"] == "visits")
-        assert visits["value"] == "Gentofte Kommune" and visits["count"] == 1
+    rows = f.client_for(coordinator).get(f"/api/acute/figures?{query}").json()["results"]
+    overall = next(
+        r for r in rows if r["figure"] == "reached_within_deadline" and r["dimension"] == "all"
+    )
+    assert (overall["count"], overall["met"], overall["share"]) == (2, 1, 0.5)
+    outcome = next(r for r in rows if r["figure"] == "episode_outcome")
+    assert outcome["value"] == "treated_at_home" and outcome["share"] == 1.0
+    visits = next(r for r in rows if r["figure"] == "visits")
+    assert visits["value"] == "Gentofte Kommune" and visits["count"] == 1
     csv = f.client_for(coordinator).get(f"/api/acute/figures?{query}&period=month&output=csv")
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
     lines = csv.content.decode().splitlines()
@@ -483,3 +482,67 @@ def test_a_method_not_declared_is_refused(coordinator):
     """Deny by default, per method: the board's URL admits GET and POST only."""
     response = f.client_for(coordinator).put("/api/acute/referrals", {}, format="json")
     assert response.status_code == 403
+
+
+def _figures_entries(member):
+    return AuditEntry.objects.filter(actor_user_id=member.user_id, resource_type="Figures")
+
+
+def test_analysts_get_whole_months_with_small_counts_suppressed_and_every_release_audited(
+    coordinator,
+):
+    """R6: an analyst's figures are aggregates with small counts suppressed,
+    and each release is audited; the coordinator's operational totals stay exact."""
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    nurse_through_to_outcome(nurse, referral.pk, coordinator, shift)
+    for _ in range(6):
+        f.acute_referral(by=coordinator, person=f.citizen(municipality_code="159"))
+    analyst = f.staff(Role.ANALYST, f.acute_function())
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+    exact = f.client_for(coordinator).get(f"/api/acute/figures?start={first}&end={last}")
+    assert exact.status_code == 200
+    assert _figures_entries(coordinator).filter(purpose="operations").count() == 1
+
+    released = f.client_for(analyst).get(
+        f"/api/acute/figures?start={first}&end={last}&period=month"
+    )
+    assert released.status_code == 200
+    rows = released.json()["results"]
+    overall = next(
+        r for r in rows if r["figure"] == "reached_within_deadline" and r["dimension"] == "all"
+    )
+    # 7 referrals, 1 reached in time: the total is shown, the lone one is not.
+    assert (overall["count"], overall["met"], overall["share"]) == (7, None, None)
+    by_municipality = {
+        r["value"]: r["count"]
+        for r in rows
+        if r["figure"] == "reached_within_deadline" and r["dimension"] == "municipality"
+    }
+    # One referral in one municipality and six in the other: hiding the one
+    # alone would let the total give it away, so both are hidden.
+    assert set(by_municipality.values()) == {None}
+    outcome = next(r for r in rows if r["figure"] == "episode_outcome")
+    assert outcome["count"] is None and outcome["share"] is None
+    arrival = next(r for r in rows if r["figure"] == "minutes_referral_to_arrival")
+    assert arrival["mean_minutes"] is None
+    entry = _figures_entries(analyst).get()
+    assert entry.purpose == "analysis" and entry.detail["min_cell"] == 5
+
+    for query, code in (
+        (f"start={first}&end={last}&period=day", "figures.period_not_allowed"),
+        (
+            f"start={first + dt.timedelta(days=1)}&end={last}&period=month",
+            "figures.range_not_whole_months",
+        ),
+        (
+            f"start={first}&end={last - dt.timedelta(days=1)}&period=month",
+            "figures.range_not_whole_months",
+        ),
+    ):
+        refused = f.client_for(analyst).get(f"/api/acute/figures?{query}")
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == code
+    assert _figures_entries(analyst).count() == 1
