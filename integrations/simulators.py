@@ -421,7 +421,8 @@ def shared_record_update(
 ) -> dict[str, Any]:
     patient = {**patient, "id": str(uuid.uuid4())}
     for resource in resources:
-        resource.setdefault("subject", {"reference": f"urn:uuid:{patient['id']}"})
+        about = "patient" if resource.get("resourceType") == "EpisodeOfCare" else "subject"
+        resource.setdefault(about, {"reference": f"urn:uuid:{patient['id']}"})
     return partner_message(
         event="shared-record-update", sender_code=sender_code, resources=[*resources, patient]
     )

@@ -6,11 +6,20 @@ problems, municipal help, plans, contact counts). They are loaded through
 (permitted data only: a psychiatric diagnosis is refused) and the access gate
 before anything is written: all or nothing, and a refusal becomes a
 fatal-error acknowledgement naming the rule.
+
+The sender's ids and versions are its own, so they are dropped; the data
+category (``meta.tag``) is what the record files a resource under, so it is
+kept. Where a resource's type is held under one category only (municipal help
+as EpisodeOfCare, plans, hospital contacts) an untagged resource gets it; a
+Condition must say whether it is a diagnosis or a nursing problem.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from consent.audit.services import Purpose
+from consent.fhir.record import CATEGORY_SYSTEM, TYPE_BY_CATEGORY
 from consent.services import record_transaction
 from core.actors import Actor
 from integrations.adapters import Handled
@@ -42,6 +51,9 @@ def shared_record_update_receive(partner: Partner, message: ParsedMessage, actor
     entries = []
     for resource in resources:
         body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+        tags = _category_tags(resource)
+        if tags:
+            body["meta"] = {"tag": tags}
         body["patient" if resource["resourceType"] == "EpisodeOfCare" else "subject"] = subject
         entries.append(
             {"resource": body, "request": {"method": "POST", "url": resource["resourceType"]}}
@@ -52,3 +64,17 @@ def shared_record_update_receive(partner: Partner, message: ParsedMessage, actor
         purpose=Purpose.TREATMENT,
     )
     return Handled(citizen=citizen, result={"record_resources": [r.pk for r in stored]})
+
+
+def _category_tags(resource: dict[str, Any]) -> list[Any]:
+    """The resource's data-category tags, or the one its type implies."""
+    meta = resource.get("meta")
+    tags = meta.get("tag") if isinstance(meta, dict) else None
+    if isinstance(tags, list):
+        kept = [t for t in tags if isinstance(t, dict) and t.get("system") == CATEGORY_SYSTEM]
+        if kept:
+            return kept
+    implied = [c for c, t in TYPE_BY_CATEGORY.items() if t == resource.get("resourceType")]
+    if len(implied) == 1:
+        return [{"system": CATEGORY_SYSTEM, "code": str(implied[0])}]
+    return []

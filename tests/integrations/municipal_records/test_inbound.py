@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from consent.models import RecordResource
 from core.fhir.patient import patient_resource
 from integrations.simulators import shared_record_update
 from tests import factories as f
@@ -38,3 +39,77 @@ def test_r2_a_psychiatric_diagnosis_from_a_municipal_record_system_is_refused(li
     code, _, outcome = ack_of(reply)
     assert code == "fatal-error"
     assert "R2" in json.dumps(outcome) or "psychiatric" in json.dumps(outcome).lower()
+
+
+def _somatic_condition(code: str = "I50.9", tags: list[dict[str, str]] | None = None) -> dict:
+    condition: dict = {
+        "resourceType": "Condition",
+        "id": "eoj-condition-17",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                }
+            ]
+        },
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": code}]},
+    }
+    if tags is not None:
+        condition["meta"] = {"versionId": "eoj-9", "tag": tags}
+    return condition
+
+
+def test_a_municipal_record_update_is_loaded_with_its_categories(live_network) -> None:
+    """The sender's ids and versions are dropped, its data category is kept,
+    and a type held under one category only gets that category."""
+    citizen = f.citizen()
+    sim = live_network.sims["eoj"]
+    somatic = _somatic_condition(
+        tags=[{"system": "urn:tvaerakut:data-category", "code": "somatic-diagnosis"}]
+    )
+    municipal_help = {
+        "resourceType": "EpisodeOfCare",
+        "id": "eoj-help-3",
+        "meta": {"versionId": "eoj-2"},
+        "status": "active",
+        "type": [
+            {"coding": [{"system": "urn:tvaerakut:municipal-service", "code": "home-nursing"}]}
+        ],
+    }
+    [reply] = sim.send(
+        shared_record_update(
+            sender_code=sim.code,
+            patient=patient_resource(citizen),
+            resources=[somatic, municipal_help],
+        )
+    )
+    code, _, outcome = ack_of(reply)
+    assert code == "ok", outcome
+    stored = RecordResource.objects.filter(citizen=citizen)
+    assert sorted(stored.values_list("category", flat=True)) == [
+        "municipal-help",
+        "somatic-diagnosis",
+    ]
+    assert all("eoj" not in json.dumps(r.body) for r in stored)
+
+
+def test_an_untagged_condition_from_a_municipal_record_is_refused_whole(live_network) -> None:
+    """A Condition may be a diagnosis or a nursing problem: without its category
+    nothing of the message is written."""
+    citizen = f.citizen()
+    sim = live_network.sims["eoj"]
+    tagged = _somatic_condition(
+        tags=[{"system": "urn:tvaerakut:data-category", "code": "somatic-diagnosis"}]
+    )
+    [reply] = sim.send(
+        shared_record_update(
+            sender_code=sim.code,
+            patient=patient_resource(citizen),
+            resources=[tagged, _somatic_condition("J18.9")],
+        )
+    )
+    code, _, outcome = ack_of(reply)
+    assert code == "fatal-error"
+    assert "record.category_missing" in json.dumps(outcome)
+    assert not RecordResource.objects.filter(citizen=citizen).exists()
