@@ -5,6 +5,10 @@ class AcuteConfig(AppConfig):
     name = "acute"
 
     def ready(self) -> None:
+        from acute.metrics import deadline_metrics
+        from core.metrics import register_metrics
+
+        register_metrics("deadlines", deadline_metrics)
         from core.fhir.capability import ResourceCapability, register_resource
 
         register_resource(

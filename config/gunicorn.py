@@ -45,3 +45,12 @@ def on_starting(server: Any) -> None:
                 f"DEPLOYMENT=local serves plain HTTP on the loopback address only, not on "
                 f"{address[0]} (set LOCAL_ALLOW_NON_LOOPBACK=1 to allow it)."
             )
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A web process that ended leaves its counted metrics behind for /metrics,
+    but not its live gauges (prometheus_client's multiprocess mode)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

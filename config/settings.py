@@ -10,6 +10,7 @@ a generated key and plain HTTP on the loopback address
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from decimal import Decimal
@@ -108,6 +109,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.metrics.MetricsMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -308,6 +310,32 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 # core.logging.configure scrubs CPR-shaped numbers from every record of every
 # logger before this configuration is applied; Django's, gunicorn's and Celery's
 # loggers write through the same scrubbing handler.
+# --- metrics (/metrics, core/metrics.py) --------------------------------------
+# Who may read /metrics: connections from these networks, or a bearer token.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long.")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(n, strict=False)
+        for n in env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.1/32", "::1/128"])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+
+# Processes that share this directory are scraped together (gunicorn's
+# workers; under `make run` the Celery worker too). It must exist before the
+# first metric is made.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# A Celery worker with a machine of its own serves its metrics here (0: it does not).
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "127.0.0.1") or "127.0.0.1"
+
+# --- logging -------------------------------------------------------------------
+# json: one JSON object per line (the default); plain: for reading by eye.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json", choices=("json", "plain"))
 LOGGING_CONFIG = "core.logging.configure"
 _LOG_HANDLER = {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
 LOGGING = {
@@ -322,11 +350,12 @@ LOGGING = {
             "()": "core.logging.ScrubbingFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
+        "json": {"()": "core.logging.JsonLinesFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["scrub_cpr", "request_id"],
         },
     },

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from core import views as core_views
+from core.metrics import metrics_view
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("core.api_urls")),
@@ -16,6 +17,7 @@ api_patterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
     path("fhir/", include("core.fhir.urls")),
     path("admin/", admin.site.urls),

@@ -11,6 +11,8 @@ writes it, and a formatter that scrubs tracebacks as they are formatted.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import logging.config
 import re
@@ -52,6 +54,27 @@ class ScrubbingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return scrub(super().format(record))
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per line: UTC time, level, logger, message, request id
+    and, where there is one, the traceback; the whole line scrubbed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "") or "",
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exception"] = record.exc_text
+        return scrub(json.dumps(line, ensure_ascii=False, default=str))
 
 
 def _scrubbed(value: object) -> object:

@@ -6,6 +6,10 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Hand-offs"
 
     def ready(self) -> None:
+        from core.metrics import register_metrics
+        from integrations.metrics import outbox_metrics
+
+        register_metrics("outbox", outbox_metrics)
         from core.fhir.capability import ResourceCapability, register_resource
         from core.health import register_health_detail
         from integrations import receivers

@@ -10,6 +10,10 @@ class WorkerConfig(AppConfig):
     verbose_name = "Worker"
 
     def ready(self) -> None:
+        from core.metrics import register_metrics
+        from worker.metrics import queue_metrics
+
+        register_metrics("queues", queue_metrics)
         from core.health import register_health_check, register_health_detail
         from worker.health import broker_check, worker_check
         from worker.queues import queue_depths

@@ -19,6 +19,10 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self) -> None:
+        from consent.audit.metrics import audit_metrics
+        from core.metrics import register_metrics
+
+        register_metrics("audit", audit_metrics)
         from django.db.backends.signals import connection_created
 
         connection_created.connect(_allow_test_flush, dispatch_uid="audit-test-flush")

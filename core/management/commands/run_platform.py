@@ -8,6 +8,8 @@ without REDIS_URL they talk through the file-system broker.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from typing import Any
 
@@ -33,6 +35,12 @@ class Command(BaseCommand):
                 f"Cannot listen on {host}:{port} ({problem}). Nothing was started. "
                 "Stop what holds the port, or choose another with PORT=..."
             )
+        # One directory for every process's counted metrics, so /metrics shows
+        # the worker's task latency beside the web server's requests.
+        metrics_dir = settings.VAR_DIR / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
         children = [
             Child(
                 "web",
@@ -70,6 +78,9 @@ class Command(BaseCommand):
         users = [u for u, *_ in STAFF] + [f"nurse1 … nurse{NURSE_COUNT}"]
         self.stdout.write(self.style.SUCCESS(f"\nTværakut is at {address}"))
         self.stdout.write(f"Demo logins (password '{DEMO_PASSWORD}'): {', '.join(users)}")
-        self.stdout.write(f"Health: {address}/healthz   FHIR: {address}/fhir/metadata\n")
+        self.stdout.write(
+            f"Health: {address}/healthz   FHIR: {address}/fhir/metadata   "
+            f"Metrics: {address}/metrics\n"
+        )
         if Supervisor(children, out=self.stdout).run() != 0:
             raise CommandError("The web server could not stay up; every process has been stopped.")
