@@ -29,6 +29,18 @@ graceful_timeout = 20
 reload = False
 accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# gunicorn's own loggers write through the platform's handler: JSON lines with
+# the request id, CPR-shaped numbers masked (core/logging.py).
+logconfig_dict = {
+    **settings.LOGGING,
+    "loggers": {
+        **settings.LOGGING["loggers"],
+        **{
+            name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+            for name in ("gunicorn.error", "gunicorn.access")
+        },
+    },
+}
 # Several servers may run as one user on one machine; a shared control socket
 # in the home directory would let one answer for another.
 control_socket_disable = True

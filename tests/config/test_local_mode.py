@@ -5,6 +5,7 @@ the test database, asked over HTTP as a browser asks."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -117,7 +118,13 @@ def test_a_nurse_logs_in_over_plain_http_on_this_machine(local_web: RunningWeb) 
     assert status == 200
     assert "Log ud" in body.decode()
     assert CPR_IN_URL not in local_web.output()
-    assert '"GET /login/ HTTP/1.1" 200' in local_web.output()
+    # The access log is JSON lines, like every other log line.
+    access = [
+        json.loads(line)["message"]
+        for line in local_web.output().splitlines()
+        if line.startswith("{") and "HTTP/1.1" in line
+    ]
+    assert any('"GET /login/ HTTP/1.1" 200' in message for message in access)
 
 
 def test_local_mode_refuses_an_address_that_others_can_reach(tmp_path: Path) -> None:
