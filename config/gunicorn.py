@@ -31,10 +31,11 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 # gunicorn's own loggers write through the platform's handler: JSON lines with
 # the request id, CPR-shaped numbers masked (core/logging.py).
+_logging: dict[str, Any] = settings.LOGGING
 logconfig_dict = {
-    **settings.LOGGING,
+    **_logging,
     "loggers": {
-        **settings.LOGGING["loggers"],
+        **_logging["loggers"],
         **{
             name: {"handlers": ["console"], "level": "INFO", "propagate": False}
             for name in ("gunicorn.error", "gunicorn.access")
