@@ -85,5 +85,9 @@ def unregister_gate() -> None:
     _gate = None
 
 
+def gate_registered() -> bool:
+    return _gate is not None
+
+
 def current_gate() -> Gate:
     return _gate if _gate is not None else _REFUSE_ALL

@@ -49,7 +49,7 @@ from rest_framework.response import Response
 from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
-from core.fhir.gate import current_gate
+from core.fhir.gate import current_gate, gate_registered
 from core.fhir.views import FHIRView, paging_params, searchset
 from core.models import Role
 from core.permissions import actor_from_request, roles
@@ -353,6 +353,17 @@ class _ResourceView(FHIRView):
         """Who asks and why; a role that may not ask is refused, and recorded."""
         actor = actor_from_request(request)
         assert actor is not None  # ANY_STAFF let only an actor through
+        if not gate_registered():
+            # Deny by default, also for a type that asks its gate its own way.
+            current_gate().refuse(
+                actor=actor,
+                action=action,
+                purpose=TREATMENT,
+                resource_type=self.resource.type,
+                resource_id="",
+                reason_code="no_gate",
+            )
+            raise NotFoundOrNotAllowed()
         resource = self.resource
         purpose = resource.purpose(request)
         if actor.role not in resource.readers:
