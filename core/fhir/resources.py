@@ -235,7 +235,7 @@ class FHIRResource:
             )
             raise InvalidInput(
                 f"search.{first}_required",
-                f"A {self.type} search needs {alternatives} (e.g. ?{first}=Patient/<id>).",
+                f"{self.type} is searched by {alternatives}, e.g. ?{first}=Patient/<id>.",
                 field=first,
             )
 
