@@ -5,48 +5,15 @@ class AcuteConfig(AppConfig):
     name = "acute"
 
     def ready(self) -> None:
+        from acute.fhir_views import RESOURCES
         from acute.metrics import deadline_metrics
+        from core.fhir.resources import register
         from core.metrics import register_metrics
 
         register_metrics("deadlines", deadline_metrics)
-        from core.fhir.capability import ResourceCapability, register_resource
 
-        register_resource(
-            ResourceCapability(
-                type="ServiceRequest",
-                interactions=["read", "create"],
-                documentation=(
-                    "Referrals to the acute function (ids referral-<n>). Create: physicians of"
-                    " hospitals, 1813 and GP practices, and municipal home nurses; the"
-                    " responsible physician (behandlingsansvar) is required. While the"
-                    " citizen is admitted to hospital the status is on-hold (R12)."
-                ),
-            )
-        )
-        register_resource(
-            ResourceCapability(
-                type="Task",
-                interactions=["read"],
-                documentation=(
-                    "A nurse's assignment to a referral (ids visit-<n>); one made while the"
-                    " referral was on hold carries the coordinator's reason (R12)."
-                ),
-            )
-        )
-        register_resource(
-            ResourceCapability(
-                type="Encounter",
-                interactions=["read"],
-                documentation="Acute visits have ids visit-<n>.",
-            )
-        )
-        register_resource(
-            ResourceCapability(
-                type="Observation",
-                interactions=["read"],
-                documentation="Vital signs measured on acute visits (ids vital-<n>, LOINC).",
-            )
-        )
+        for resource in RESOURCES:
+            register(resource)
         self._register_shift_checker()
 
     @staticmethod

@@ -6,16 +6,5 @@ from acute import fhir_views as views
 
 urlpatterns: list[URLPattern] = [
     path("ServiceRequest", views.ServiceRequestCreateView.as_view(), name="fhir-servicerequest"),
-    path(
-        "ServiceRequest/referral-<int:pk>",
-        views.ServiceRequestReadView.as_view(),
-        name="fhir-servicerequest-read",
-    ),
-    path("Task/visit-<int:pk>", views.TaskReadView.as_view(), name="fhir-task-read"),
-    path("Encounter/visit-<int:pk>", views.EncounterReadView.as_view(), name="fhir-visit-read"),
-    path(
-        "Observation/vital-<int:pk>",
-        views.ObservationReadView.as_view(),
-        name="fhir-vital-sign-read",
-    ),
+    *(pattern for resource in views.RESOURCES for pattern in resource.urls()),
 ]

@@ -1,9 +1,13 @@
 """``/fhir/`` endpoints of the acute function: ServiceRequest (referrals), Task
-(assignments), Encounter ``visit-<n>`` (visits) and Observation ``vital-<n>``.
-Every read passes the gate; partners see what the gate entitles them to."""
+(assignments), Encounter ``visit-<n>`` (visits) and Observation ``vital-<n>``,
+read on the gated base (:mod:`core.fhir.resources`); partners see what the gate
+entitles them to. A referral is created with ``POST /fhir/ServiceRequest``."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -15,14 +19,14 @@ from acute.fhir import (
     service_request_resource,
     task_resource,
 )
-from acute.models import VitalSign
+from acute.models import Referral, Visit, VitalSign
 from core.api import actor_of
-from core.errors import NotFoundOrNotAllowed
+from core.fhir.resources import FHIRResource
 from core.fhir.views import FHIRView, base_url
 from core.models import Role
 from core.permissions import roles
 
-READERS = roles(Role.COORDINATOR, Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HOME_NURSE)
+READERS = frozenset({Role.COORDINATOR, Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HOME_NURSE})
 # Partners who refer electronically: physicians of hospitals, 1813 and GP
 # practices, and municipal home nurses.
 REFERRERS = roles(Role.PHYSICIAN, Role.HOME_NURSE)
@@ -45,37 +49,70 @@ class ServiceRequestCreateView(FHIRView):
         )
 
 
-class ServiceRequestReadView(FHIRView):
-    permission_classes = [READERS]
-
-    def get(self, request: Request, pk: int) -> Response:
-        referral = selectors.referral_get(actor=actor_of(request), referral_id=pk)
-        return self.fhir_response(service_request_resource(referral))
+class _Acute(FHIRResource):
+    category = selectors.CATEGORY
+    readers = READERS
 
 
-class TaskReadView(FHIRView):
-    permission_classes = [READERS]
+class ServiceRequest(_Acute):
+    type = "ServiceRequest"
+    id_prefix = "referral-"
+    more_interactions = ("create",)
+    documentation = (
+        "Referrals to the acute function (ids referral-<n>). Create: physicians of"
+        " hospitals, 1813 and GP practices, and municipal home nurses; the"
+        " responsible physician (behandlingsansvar) is required. While the"
+        " citizen is admitted to hospital the status is on-hold (R12)."
+    )
 
-    def get(self, request: Request, pk: int) -> Response:
-        visit = selectors.visit_get(actor=actor_of(request), visit_id=pk)
-        return self.fhir_response(task_resource(visit))
+    def queryset(self) -> QuerySet[Referral]:
+        return Referral.objects.select_related(
+            "citizen", "citizen__municipality", "source_organisation", "episode"
+        )
+
+    def to_fhir(self, obj: Referral) -> dict[str, Any]:
+        return service_request_resource(obj)
 
 
-class EncounterReadView(FHIRView):
-    permission_classes = [READERS]
+class _Visit(_Acute):
+    id_prefix = "visit-"
 
-    def get(self, request: Request, pk: int) -> Response:
-        visit = selectors.visit_get(actor=actor_of(request), visit_id=pk)
-        return self.fhir_response(encounter_resource(visit))
+    def queryset(self) -> QuerySet[Visit]:
+        return Visit.objects.select_related("citizen", "citizen__municipality", "nurse", "referral")
 
 
-class ObservationReadView(FHIRView):
-    permission_classes = [READERS]
+class Task(_Visit):
+    type = "Task"
+    documentation = (
+        "A nurse's assignment to a referral (ids visit-<n>); one made while the"
+        " referral was on hold carries the coordinator's reason (R12)."
+    )
 
-    def get(self, request: Request, pk: int) -> Response:
-        sign = VitalSign.objects.filter(pk=pk).values_list("visit_id", flat=True).first()
-        if sign is None:
-            raise NotFoundOrNotAllowed()
-        visit = selectors.visit_get(actor=actor_of(request), visit_id=sign)
-        vital = visit.vital_signs.get(pk=pk)
-        return self.fhir_response(observation_resource(vital, citizen_id=visit.citizen_id))
+    def to_fhir(self, obj: Visit) -> dict[str, Any]:
+        return task_resource(obj)
+
+
+class Encounter(_Visit):
+    type = "Encounter"
+    documentation = "Acute visits have ids visit-<n>."
+
+    def to_fhir(self, obj: Visit) -> dict[str, Any]:
+        return encounter_resource(obj)
+
+
+class VitalObservation(_Acute):
+    type = "Observation"
+    id_prefix = "vital-"
+    documentation = "Vital signs measured on acute visits (ids vital-<n>, LOINC)."
+
+    def queryset(self) -> QuerySet[VitalSign]:
+        return VitalSign.objects.select_related("visit")
+
+    def citizen_of(self, obj: VitalSign) -> int:
+        return obj.visit.citizen_id
+
+    def to_fhir(self, obj: VitalSign) -> dict[str, Any]:
+        return observation_resource(obj, citizen_id=obj.visit.citizen_id)
+
+
+RESOURCES = (ServiceRequest(), Task(), Encounter(), VitalObservation())

@@ -1,9 +1,12 @@
-"""``/fhir/`` endpoints of the shared record, Consent and the insight Bundle.
+"""``/fhir/`` endpoints of the shared record, Patient, Consent and the insight Bundle.
 
-Thin: parse, call one selector or service (which asks the gate), serialise.
-Every staff role may *ask*; the gate decides per citizen and records the
-answer, so a refused role is audited like any other refusal and sees the same
-"not found" as for a record that does not exist.
+The resource types are read and searched on the gated base
+(:mod:`core.fhir.resources`); the writes (create, versioned update,
+transaction, ``$withdraw``) and the operations are views of their own here,
+each calling one service or selector that asks the gate. Every staff role may
+*ask*; the gate decides per citizen and records the answer, so a refused role
+is audited like any other refusal and sees the same "not found" as for a
+record that does not exist.
 
 The purpose of use comes from the ``X-Purpose-Of-Use`` header (the platform's
 purpose or its HL7 v3 code: TREAT, ETREAT, HOPERAT …); without it, treatment.
@@ -14,22 +17,34 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import QueryDict
-from rest_framework.parsers import FormParser, MultiPartParser
+from django.db.models import QuerySet
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from consent import selectors, services
 from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES, consent_resource, etag, record_resource
-from consent.gate import CLINICAL_ROLES
+from consent.gate import CATEGORY_CONSENT, CATEGORY_PATIENT, CLINICAL_ROLES
+from consent.models import ConsentDirective
 from core.api import actor_of
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput, NotFoundOrNotAllowed
-from core.fhir.views import FHIRView, base_url, paging_params, searchset
+from core.fhir.gate import current_gate
+from core.fhir.resources import (
+    ANY_STAFF,
+    READ,
+    Asked,
+    FHIRResource,
+    Found,
+    Param,
+    ResourceReadView,
+    ResourceSearchView,
+)
+from core.fhir.views import FHIRView, base_url, searchset
 from core.models import Role
 from core.permissions import roles
 
-ANY_STAFF = roles(*Role.values)
+# Every staff role may ask; the gate decides per citizen.
+ALL_ROLES = frozenset(Role.values)
 RECORD_WRITERS = roles(*CLINICAL_ROLES)
 PURPOSE_HEADER = "HTTP_X_PURPOSE_OF_USE"
 
@@ -61,41 +76,82 @@ def _check_type(resource_type: str) -> None:
         )
 
 
-class RecordTypeView(FHIRView):
-    """``GET /fhir/<Type>`` search, ``POST /fhir/<Type>`` create."""
+class SharedRecordResource(FHIRResource):
+    """One type of the shared record (Condition, EpisodeOfCare, CarePlan,
+    Encounter with numeric ids): read through the gate's one-query read of
+    the resource with its citizen, searched by patient or across every
+    citizen the reader may see (the gate's bulk form)."""
 
-    permission_classes = [ANY_STAFF]
+    readers = ALL_ROLES
+    search_params = (
+        Param("patient", "reference", "Patient/<id>; a hidden patient gives none."),
+        Param("subject", "reference", "The same as patient."),
+        Param("category", "token", "Data category (urn:tvaerakut:data-category)."),
+        Param("code", "token", "system|code, e.g. http://hl7.org/fhir/sid/icd-10|I10."),
+        Param("date", "date", "Clinically relevant date, with prefixes ge/le/gt/lt/eq."),
+    )
+    refuse_unknown_params = True
+    more_interactions = ("vread", "create", "update")
+    versioned = True
 
-    def get(self, request: Request, resource_type: str) -> Response:
-        _check_type(resource_type)
-        count, offset = paging_params(request)
-        params = selectors.parse_search(request.query_params)
+    def __init__(self, resource_type: str, documentation: str) -> None:
+        self.type = resource_type
+        self.documentation = documentation + " Consent-checked and audited."
+
+    def purpose(self, request: Request) -> str:
+        return request_purpose(request)
+
+    def to_fhir(self, obj: Any) -> dict[str, Any]:
+        return record_resource(obj)
+
+    def headers(self, obj: Any, body: dict[str, Any]) -> dict[str, str]:
+        return {"ETag": etag(obj.version_id)}
+
+    def read(self, asked: Asked, resource_id: str) -> Any:
+        if settings.CONSENT_BENCH_BARE_READS:
+            return selectors.record_read_bare(resource_type=self.type, resource_id=resource_id)
+        return selectors.record_read(
+            actor=asked.actor,
+            resource_type=self.type,
+            resource_id=resource_id,
+            purpose=asked.purpose,
+        )
+
+    def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
         page, total = selectors.record_search(
-            actor=actor_of(request),
-            resource_type=resource_type,
-            params=params,
-            purpose=request_purpose(request),
+            actor=asked.actor,
+            resource_type=self.type,
+            params=selectors.parse_search(query),
+            purpose=asked.purpose,
             count=count,
             offset=offset,
         )
-        return self.fhir_response(
-            searchset(
-                request,
-                resource_path=resource_type,
-                resources=[record_resource(r) for r in page],
-                total=total,
-                count=count,
-                offset=offset,
-            )
-        )
+        return Found([record_resource(r) for r in page], total)
 
-    def post(self, request: Request, resource_type: str) -> Response:
-        _check_type(resource_type)
+
+RECORD_RESOURCES = tuple(
+    SharedRecordResource(resource_type, documentation)
+    for resource_type, documentation in {
+        "Condition": "Somatic diagnoses (ICD-10, chapter F refused — R2) and current "
+        "nursing problems.",
+        "EpisodeOfCare": "The municipal help the citizen receives (home help, personal care, "
+        "home nursing).",
+        "CarePlan": "Care and treatment plans.",
+        "Encounter": "Contacts per hospital department (numeric ids; visit-<n> ids are "
+        "the acute function's visits).",
+    }.items()
+)
+
+
+class RecordTypeView(ResourceSearchView):
+    """``GET /fhir/<Type>`` search (the base), ``POST /fhir/<Type>`` create."""
+
+    def post(self, request: Request) -> Response:
         resource = services.record_resource_create(
             actor=actor_of(request),
             data=_body(request),
             purpose=request_purpose(request),
-            expected_type=resource_type,
+            expected_type=self.resource.type,
         )
         return _written(self, request, resource, status=201)
 
@@ -112,33 +168,15 @@ def _written(view: FHIRView, request: Request, resource: Any, status: int) -> Re
     )
 
 
-class RecordInstanceView(FHIRView):
-    """``GET``/``PUT /fhir/<Type>/<id>``: read and versioned update."""
+class RecordInstanceView(ResourceReadView):
+    """``GET`` (the base) and ``PUT /fhir/<Type>/<id>``: read and versioned update."""
 
-    permission_classes = [ANY_STAFF]
-
-    def get(self, request: Request, resource_type: str, resource_id: str) -> Response:
-        _check_type(resource_type)
-        if settings.CONSENT_BENCH_BARE_READS:
-            resource = selectors.record_read_bare(
-                resource_type=resource_type, resource_id=resource_id
-            )
-        else:
-            resource = selectors.record_read(
-                actor=actor_of(request),
-                resource_type=resource_type,
-                resource_id=resource_id,
-                purpose=request_purpose(request),
-            )
-        return self.fhir_response(
-            record_resource(resource), headers={"ETag": etag(resource.version_id)}
-        )
-
-    def put(self, request: Request, resource_type: str, resource_id: str) -> Response:
-        _check_type(resource_type)
+    def put(self, request: Request, resource_id: str) -> Response:
+        if not resource_id.isdigit():
+            raise NotFoundOrNotAllowed()
         resource = services.record_resource_update(
             actor=actor_of(request),
-            resource_type=resource_type,
+            resource_type=self.resource.type,
             resource_id=int(resource_id),
             data=_body(request),
             purpose=request_purpose(request),
@@ -167,36 +205,6 @@ class RecordVersionView(FHIRView):
         )
 
 
-def _patient_search(
-    view: FHIRView, request: Request, query: Any, params: dict[str, str] | None = None
-) -> Response:
-    """Search by the ordinary parameters, as unmodified FHIR clients send them
-    with GET; only a CPR number in the URL is refused (R9 audits the attempt)."""
-    actor, purpose = actor_of(request), request_purpose(request)
-    # The URL's own query, and what a POST search would echo into its links.
-    if selectors.cpr_in_query(request.query_params) or selectors.cpr_in_query(query):
-        raise selectors.patient_search_refused_in_url(actor=actor, purpose=purpose)
-    count, offset = paging_params(request, query)
-    found, total = selectors.patient_search(
-        actor=actor,
-        params=selectors.parse_patient_search(query),
-        purpose=purpose,
-        count=count,
-        offset=offset,
-    )
-    return view.fhir_response(
-        searchset(
-            request,
-            resource_path="Patient",
-            resources=found,
-            total=total,
-            count=count,
-            offset=offset,
-            params=params,
-        )
-    )
-
-
 def _patient_written(view: FHIRView, request: Request, citizen: Any, status: int) -> Response:
     body = selectors.versioned_patient(citizen)
     return view.fhir_response(
@@ -209,14 +217,97 @@ def _patient_written(view: FHIRView, request: Request, citizen: Any, status: int
     )
 
 
-class PatientTypeView(FHIRView):
+class PatientResource(FHIRResource):
+    """Citizens: read through the gate (category ``patient``), searched by the
+    ordinary parameters with GET and by CPR number only in a POST body."""
+
+    type = "Patient"
+    category = CATEGORY_PATIENT
+    readers = ALL_ROLES
+    search_params = (
+        Param("_id", "token", "Patient id; a comma means or."),
+        Param("name", "string", "Family or given name (:exact, :contains)."),
+        Param("family", "string", "Family name (:exact, :contains)."),
+        Param("given", "string", "Given name (:exact, :contains)."),
+        Param("birthdate", "date", "With prefixes eq/ne/gt/lt/ge/le/sa/eb."),
+        Param("gender", "token", "female or male (the legal sex)."),
+        Param(
+            "identifier",
+            "token",
+            "CPR number: only in the form body of POST Patient/_search, never in "
+            "a URL (a GET with it is refused).",
+        ),
+    )
+    search_by_post = True
+    more_interactions = ("create", "update")
+    operations = (
+        ("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
+        ("insight", "urn:tvaerakut:OperationDefinition/Patient-insight"),
+    )
+    versioned = True
+    documentation = (
+        "Citizens (DK-core CPR identifier); read, searched and updated "
+        "through the consent gate, registered by the acute function's coordinator or "
+        "the home nursing of the citizen's municipality; a CPR number already "
+        "registered is refused (409). Updates need If-Match."
+    )
+
+    def purpose(self, request: Request) -> str:
+        return request_purpose(request)
+
+    def read(self, asked: Asked, resource_id: str) -> Any:
+        # The row is the citizen the gate reads anyway: no fetch before it.
+        return current_gate().read(
+            actor=asked.actor,
+            citizen_id=self.row_id(resource_id) or -1,
+            category=self.category,
+            purpose=asked.purpose,
+            resource_type=self.type,
+            resource_id=resource_id,
+        )
+
+    def to_fhir(self, obj: Any) -> dict[str, Any]:
+        return selectors.versioned_patient(obj)
+
+    def headers(self, obj: Any, body: dict[str, Any]) -> dict[str, str]:
+        return {"ETag": etag(int(body["meta"]["versionId"]))}
+
+    def check_params(self, asked: Asked, query: Any) -> None:
+        # A CPR number in the URL is refused (and R9 audits the attempt) before
+        # anything else is read of the request; in a POST body it is the search.
+        in_url = selectors.cpr_in_query(asked.request.query_params)
+        if in_url or ("identifier" not in asked.body_params and selectors.cpr_in_query(query)):
+            raise selectors.patient_search_refused_in_url(actor=asked.actor, purpose=asked.purpose)
+        super().check_params(asked, query)
+
+    def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
+        if "identifier" in asked.body_params:
+            return self._by_cpr(asked, str(query.get("identifier", "")))
+        found, total = selectors.patient_search(
+            actor=asked.actor,
+            params=selectors.parse_patient_search(query),
+            purpose=asked.purpose,
+            count=count,
+            offset=offset,
+        )
+        return Found(found, total)
+
+    def _by_cpr(self, asked: Asked, raw: str) -> Found:
+        system, _, value = raw.rpartition("|")
+        if system not in ("", CPR_SYSTEM) or not (value.isdigit() and len(value) == 10):
+            raise InvalidInput(
+                "search.identifier_invalid",
+                f"identifier is {CPR_SYSTEM}|<10 digits>, in the form body.",
+                field="identifier",
+            )
+        found = selectors.patient_search_by_cpr(actor=asked.actor, cpr=value, purpose=asked.purpose)
+        # The links never repeat the number.
+        return Found(found, len(found), link_params={})
+
+
+class PatientTypeView(ResourceSearchView):
     """``POST /fhir/Patient`` registers a citizen; ``GET /fhir/Patient?name=…``
     searches (a CPR number in the URL is refused: it is searched by POST)."""
-
-    permission_classes = [ANY_STAFF]
-
-    def get(self, request: Request) -> Response:
-        return _patient_search(self, request, request.query_params)
 
     def post(self, request: Request) -> Response:
         citizen = services.patient_create(
@@ -225,69 +316,15 @@ class PatientTypeView(FHIRView):
         return _patient_written(self, request, citizen, status=201)
 
 
-class PatientSearchView(FHIRView):
-    """``POST /fhir/Patient/_search``: the CPR number (``identifier``) or the
-    ordinary parameters in the form body."""
-
-    permission_classes = [ANY_STAFF]
-    parser_classes = [FormParser, MultiPartParser]
-
-    def get(self, request: Request) -> Response:
-        return _patient_search(self, request, request.query_params)
-
-    def post(self, request: Request) -> Response:
-        form = request.data if isinstance(request.data, QueryDict) else QueryDict()
-        if "identifier" not in form:
-            # Parameters may come in the body, the URL or both (FHIR's POST search).
-            query = request.query_params.copy()
-            for key in form:
-                query.setlist(key, form.getlist(key))
-            return _patient_search(
-                self, request, query, params={k: str(v) for k, v in query.items()}
-            )
-        if selectors.cpr_in_query(request.query_params):
-            raise selectors.patient_search_refused_in_url(
-                actor=actor_of(request), purpose=request_purpose(request)
-            )
-        raw = str(form.get("identifier", ""))
-        system, _, value = raw.rpartition("|")
-        if system not in ("", CPR_SYSTEM) or not (value.isdigit() and len(value) == 10):
-            raise InvalidInput(
-                "search.identifier_invalid",
-                f"identifier is {CPR_SYSTEM}|<10 digits>, in the form body.",
-                field="identifier",
-            )
-        found = selectors.patient_search_by_cpr(
-            actor=actor_of(request), cpr=value, purpose=request_purpose(request)
-        )
-        return self.fhir_response(
-            searchset(
-                request,
-                resource_path="Patient",
-                resources=found,
-                total=len(found),
-                count=1,
-                offset=0,
-                params={},
-            )
-        )
-
-
-class PatientInstanceView(FHIRView):
+class PatientInstanceView(ResourceReadView):
     """``GET``/``PUT /fhir/Patient/<id>``: read and versioned update (``If-Match``)."""
 
-    permission_classes = [ANY_STAFF]
-
-    def get(self, request: Request, citizen_id: str) -> Response:
-        body = selectors.patient_read(
-            actor=actor_of(request), citizen_id=citizen_id, purpose=request_purpose(request)
-        )
-        return self.fhir_response(body, headers={"ETag": etag(int(body["meta"]["versionId"]))})
-
-    def put(self, request: Request, citizen_id: str) -> Response:
+    def put(self, request: Request, resource_id: str) -> Response:
+        if not resource_id.isdigit():
+            raise NotFoundOrNotAllowed()
         citizen = services.patient_update(
             actor=actor_of(request),
-            citizen_id=int(citizen_id),
+            citizen_id=int(resource_id),
             data=_body(request),
             purpose=request_purpose(request),
             if_match=request.META.get("HTTP_IF_MATCH"),
@@ -329,49 +366,51 @@ class PatientInsightView(FHIRView):
         return self.fhir_response(selectors.insight_bundle(report))
 
 
-class ConsentTypeView(FHIRView):
-    permission_classes = [ANY_STAFF]
+class ConsentResource(FHIRResource):
+    """A citizen's refusals and consents (R4), withdrawn ones kept and shown."""
 
-    def get(self, request: Request) -> Response:
-        patient = (request.query_params.get("patient") or "").removeprefix("Patient/")
-        if not patient:
-            raise InvalidInput(
-                "search.patient_required", "Consent search needs patient.", field="patient"
-            )
-        found = selectors.consent_search(
-            actor=actor_of(request), patient=patient, purpose=request_purpose(request)
+    type = "Consent"
+    category = CATEGORY_CONSENT
+    readers = ALL_ROLES
+    search_params = (Param("patient", "reference", "Patient/<id>.", names_citizen=True),)
+    required = (("patient",),)
+    refused_search_is_empty = True
+    order_by = ("-recorded_at", "-pk")
+    more_interactions = ("create",)
+    operations = (("withdraw", "urn:tvaerakut:OperationDefinition/Consent-withdraw"),)
+    documentation = "Refusals (Min Spærring) and consents; withdrawals keep history."
+
+    def purpose(self, request: Request) -> str:
+        return request_purpose(request)
+
+    def queryset(self) -> QuerySet[ConsentDirective]:
+        return ConsentDirective.objects.select_related(
+            "withdrawal", "recorded_by", "recorded_by_organisation"
+        ).prefetch_related("recipient_organisations", "recipient_users")
+
+    def to_fhir(self, obj: Any) -> dict[str, Any]:
+        return consent_resource(obj)
+
+    def read(self, asked: Asked, resource_id: str) -> Any:
+        # The gate is asked about the directive's citizen before the directive is read.
+        citizen = selectors.access_directive(
+            actor=asked.actor, directive_id=resource_id, action=READ, purpose=asked.purpose
         )
-        return self.fhir_response(
-            searchset(
-                request,
-                resource_path="Consent",
-                resources=found,
-                total=len(found),
-                count=max(1, len(found)),
-                offset=0,
-            )
-        )
+        return selectors.consent_directives(citizen.pk).get(pk=int(resource_id))
+
+
+class ConsentTypeView(ResourceSearchView):
+    """``GET /fhir/Consent?patient=`` (the base), ``POST /fhir/Consent`` records one."""
 
     def post(self, request: Request) -> Response:
         directive = services.consent_create(
             actor=actor_of(request), data=_body(request), purpose=request_purpose(request)
         )
-        directive = selectors._consents(directive.citizen_id).get(pk=directive.pk)
+        directive = selectors.consent_directives(directive.citizen_id).get(pk=directive.pk)
         return self.fhir_response(
             consent_resource(directive),
             status=201,
             headers={"Location": f"{base_url(request)}/Consent/{directive.pk}"},
-        )
-
-
-class ConsentInstanceView(FHIRView):
-    permission_classes = [ANY_STAFF]
-
-    def get(self, request: Request, consent_id: str) -> Response:
-        return self.fhir_response(
-            selectors.consent_read(
-                actor=actor_of(request), consent_id=consent_id, purpose=request_purpose(request)
-            )
         )
 
 
@@ -399,7 +438,7 @@ class ConsentWithdrawView(FHIRView):
             given_how=str(how or ""),
             purpose=request_purpose(request),
         )
-        directive = selectors._consents(directive.citizen_id).get(pk=directive.pk)
+        directive = selectors.consent_directives(directive.citizen_id).get(pk=directive.pk)
         return self.fhir_response(consent_resource(directive))
 
 
@@ -428,3 +467,8 @@ class TransactionView(FHIRView):
                 ],
             }
         )
+
+
+PATIENT = PatientResource()
+CONSENT = ConsentResource()
+RESOURCES = (*RECORD_RESOURCES, PATIENT, CONSENT)

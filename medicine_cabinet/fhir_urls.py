@@ -1,19 +1,3 @@
-from django.urls import path
+from medicine_cabinet.fhir_views import RESOURCES
 
-from medicine_cabinet.fhir_views import (
-    MedicationAdministrationReadView,
-    MedicationAdministrationSearchView,
-)
-
-urlpatterns = [
-    path(
-        "MedicationAdministration",
-        MedicationAdministrationSearchView.as_view(),
-        name="fhir-medication-administration-search",
-    ),
-    path(
-        "MedicationAdministration/<str:administration_id>",
-        MedicationAdministrationReadView.as_view(),
-        name="fhir-medication-administration-read",
-    ),
-]
+urlpatterns = [pattern for resource in RESOURCES for pattern in resource.urls()]

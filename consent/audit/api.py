@@ -1,4 +1,5 @@
-"""The auditor's API under ``/api/audit/`` and ``/fhir/AuditEvent``. Auditors only.
+"""The auditor's API under ``/api/audit/`` and ``/fhir/AuditEvent`` (on the
+gated FHIR base, :mod:`core.fhir.resources`). Auditors only.
 
 Every search, read and export an auditor makes is itself recorded (purpose
 ``audit``) before the answer leaves, one entry per citizen in the result.
@@ -12,6 +13,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.request import Request
@@ -25,8 +27,9 @@ from consent.audit.fhir import (
     audit_event_resource,
     break_glass_reason,
 )
-from consent.audit.models import DIGEST_FIELDS, Action, AuditEntry, EntryReview
+from consent.audit.models import DIGEST_FIELDS, Action, AuditEntry, EntryReview, Purpose
 from consent.audit.selectors import (
+    LIST_FIELDS,
     AuditQuery,
     audit_entry_get,
     audit_export,
@@ -39,7 +42,8 @@ from consent.audit.selectors import (
 from consent.audit.services import audit_record_auditor_view, entry_review
 from core.api import actor_of
 from core.errors import InvalidInput
-from core.fhir.views import FHIRView, base_url, paging_params, searchset
+from core.fhir.resources import Asked, FHIRResource, Found, Param
+from core.fhir.views import base_url
 from core.models import Role
 from core.permissions import roles
 
@@ -224,8 +228,6 @@ class AuditVerifyView(APIView):
 
 # --- FHIR ----------------------------------------------------------------------
 
-FHIR_PARAMS = {"patient", "date", "agent", "outcome", "_count", "_offset", "_format"}
-
 
 def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | None]:
     since: dt.datetime | None = None
@@ -262,72 +264,80 @@ def _reference_id(raw: str, resource: str, name: str) -> str:
     return value
 
 
-def fhir_query(request: Request) -> AuditQuery:
-    unknown = sorted(set(request.query_params) - FHIR_PARAMS)
-    if unknown:
-        raise InvalidInput(
-            "search.param_unknown", f"Unsupported search parameter: {unknown[0]}.", field=unknown[0]
-        )
+def fhir_query(query: Any) -> AuditQuery:
+    """The audit query an AuditEvent search asks (its parameters already checked)."""
     params: dict[str, str] = {}
-    if request.query_params.get("patient"):
-        params["citizen"] = _reference_id(request.query_params["patient"], "Patient", "patient")
-    if request.query_params.get("agent"):
-        params["user"] = _reference_id(request.query_params["agent"], "Practitioner", "agent")
-    outcome = request.query_params.get("outcome")
+    if query.get("patient"):
+        params["citizen"] = _reference_id(query["patient"], "Patient", "patient")
+    if query.get("agent"):
+        params["user"] = _reference_id(query["agent"], "Practitioner", "agent")
+    outcome = query.get("outcome")
     if outcome:
         if outcome not in OUTCOME_BY_CODE:
             raise InvalidInput("search.param_invalid", "outcome must be 0 or 4.", field="outcome")
         params["outcome"] = OUTCOME_BY_CODE[outcome]
-    query = audit_query_parse(params)
-    dates = request.query_params.getlist("date")
+    parsed = audit_query_parse(params)
+    dates = query.getlist("date")
     if dates:
         since, until = _fhir_date(dates)
-        query = dataclasses.replace(query, since=since, until=until)
-    return query
+        parsed = dataclasses.replace(parsed, since=since, until=until)
+    return parsed
 
 
-class AuditEventSearchView(FHIRView):
-    """``GET /fhir/AuditEvent?patient=&date=&agent=&outcome=&_count=&_offset=``"""
+class AuditEventResource(FHIRResource):
+    """``/fhir/AuditEvent``: the log itself, to auditors only. Its gate is the
+    role: an auditor reads every entry, and each search and read she makes is
+    recorded (purpose ``audit``) before the answer leaves."""
 
-    permission_classes = AUDITORS
+    type = "AuditEvent"
+    readers = frozenset({Role.AUDITOR})
+    search_params = (
+        Param("patient", "reference", "Patient/<internal id>; never a CPR number"),
+        Param("date", "date", "Prefixes eq, ge, gt, le, lt"),
+        Param("agent", "reference", "The acting user's internal id"),
+        Param("outcome", "token", "0 permitted, 4 denied"),
+    )
+    refuse_unknown_params = True
+    documentation = (
+        "The audit log as IHE BALP-shaped AuditEvents; auditors only. "
+        "Every search and read here is itself audited."
+    )
 
-    def get(self, request: Request) -> Response:
-        actor = actor_of(request)
-        query = fhir_query(request)
-        count, offset = paging_params(request)
-        rows, more = audit_page(query=query, offset=offset, count=count)
+    def purpose(self, request: Request) -> str:
+        return Purpose.AUDIT
+
+    def queryset(self) -> QuerySet[AuditEntry]:
+        return AuditEntry.objects.only(*LIST_FIELDS)
+
+    def to_fhir(self, obj: AuditEntry) -> dict[str, Any]:
+        return audit_event_resource(obj)
+
+    def read(self, asked: Asked, resource_id: str) -> AuditEntry:
+        pk = self.row_id(resource_id)
+        entry = self.queryset().filter(id=pk).first() if pk is not None else None
+        if entry is None:
+            raise self.unknown(asked, Action.READ, resource_id)
         audit_record_auditor_view(
-            actor=actor,
+            actor=asked.actor,
+            action=Action.READ,
+            citizen_ids=[entry.citizen_id],
+            query={"entry": resource_id},
+        )
+        return entry
+
+    def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
+        parsed = fhir_query(query)
+        rows, more = audit_page(query=parsed, offset=offset, count=count)
+        audit_record_auditor_view(
+            actor=asked.actor,
             action=Action.SEARCH,
             citizen_ids=[e.citizen_id for e in rows],
-            query=query.as_params(),
+            query=parsed.as_params(),
         )
         # No full count over millions of rows: total is exact on the last page,
         # otherwise left out (it is optional) while the next link is kept.
         total = offset + len(rows) + (1 if more else 0)
-        bundle = searchset(
-            request,
-            resource_path="AuditEvent",
-            resources=[audit_event_resource(e) for e in rows],
-            total=total,
-            count=count,
-            offset=offset,
-        )
-        if more:
-            bundle.pop("total", None)
-        return self.fhir_response(bundle)
+        return Found([audit_event_resource(e) for e in rows], total, more=more)
 
 
-class AuditEventReadView(FHIRView):
-    permission_classes = AUDITORS
-
-    def get(self, request: Request, entry_id: int) -> Response:
-        actor = actor_of(request)
-        entry = audit_entry_get(entry_id=entry_id)
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.READ,
-            citizen_ids=[entry.citizen_id],
-            query={"entry": str(entry_id)},
-        )
-        return self.fhir_response(audit_event_resource(entry))
+RESOURCES = (AuditEventResource(),)

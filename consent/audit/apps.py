@@ -27,23 +27,8 @@ class AuditConfig(AppConfig):
 
         connection_created.connect(_allow_test_flush, dispatch_uid="audit-test-flush")
 
-        from core.fhir.capability import ResourceCapability, SearchParam, register_resource
+        from consent.audit.api import RESOURCES
+        from core.fhir.resources import register
 
-        register_resource(
-            ResourceCapability(
-                type="AuditEvent",
-                interactions=["read", "search-type"],
-                search_params=[
-                    SearchParam(
-                        "patient", "reference", "Patient/<internal id>; never a CPR number"
-                    ),
-                    SearchParam("date", "date", "Prefixes eq, ge, gt, le, lt"),
-                    SearchParam("agent", "reference", "The acting user's internal id"),
-                    SearchParam("outcome", "token", "0 permitted, 4 denied"),
-                ],
-                documentation=(
-                    "The audit log as IHE BALP-shaped AuditEvents; auditors only. "
-                    "Every search and read here is itself audited."
-                ),
-            )
-        )
+        for resource in RESOURCES:
+            register(resource)

@@ -16,8 +16,6 @@ per use case; every name is importable from ``consent.selectors``.
 from consent.selectors.consents import (
     access_directive,
     consent_directives,
-    consent_read,
-    consent_search,
 )
 from consent.selectors.dates import DATE_PREFIXES
 from consent.selectors.insight import (
@@ -41,7 +39,6 @@ from consent.selectors.patient_search import (
     patient_search_refused_in_url,
 )
 from consent.selectors.patients import (
-    patient_read,
     patient_search_by_cpr,
     patient_version,
     versioned_patient,
@@ -82,8 +79,6 @@ __all__ = [
     "SearchParams",
     "access_directive",
     "consent_directives",
-    "consent_read",
-    "consent_search",
     "cpr_in_query",
     "hidden_for",
     "insight_bundle",
@@ -91,7 +86,6 @@ __all__ = [
     "parse_patient_search",
     "parse_search",
     "patient_everything",
-    "patient_read",
     "patient_search",
     "patient_search_by_cpr",
     "patient_search_refused_in_url",

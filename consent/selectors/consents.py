@@ -3,13 +3,9 @@ the gate (category ``consent``); withdrawn ones are kept and shown."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 
-from consent.audit.services import Action
-from consent.fhir import consent_resource
-from consent.gate import CATEGORY_CONSENT, access_citizen, row_id, search_citizen
+from consent.gate import CATEGORY_CONSENT, access_citizen, row_id
 from consent.models import ConsentDirective
 from core.actors import Actor
 from core.models import Citizen
@@ -47,24 +43,3 @@ def access_directive(
         resource_id=directive_id,
         audit_permit=audit_permit,
     )
-
-
-def consent_read(*, actor: Actor, consent_id: str, purpose: str) -> dict[str, Any]:
-    citizen = access_directive(
-        actor=actor, directive_id=consent_id, action=Action.READ, purpose=purpose
-    )
-    return consent_resource(consent_directives(citizen.pk).get(pk=int(consent_id)))
-
-
-def consent_search(*, actor: Actor, patient: str, purpose: str) -> list[dict[str, Any]]:
-    """A citizen's refusals and consents, withdrawn ones included (history kept)."""
-    found = search_citizen(
-        actor=actor,
-        citizen_id=row_id(patient),
-        category=CATEGORY_CONSENT,
-        purpose=purpose,
-        resource_type="Consent",
-    )
-    if found is None:
-        return []
-    return [consent_resource(d) for d in consent_directives(int(patient))]

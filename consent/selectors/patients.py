@@ -1,6 +1,7 @@
-"""Reads of a citizen's Patient (identity and address) through the gate: by id,
-with the version an update names, and by CPR number — which only ever comes
-in a request body, never in a URL."""
+"""A citizen's Patient (identity and address) with the version an update
+names, and the search by CPR number — which only ever comes in a request
+body, never in a URL. The read by id is the FHIR base's
+(``consent.fhir_views.PatientResource``)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,11 @@ from typing import Any
 
 from django.db.models import Max
 
-from consent.audit.services import Action
-from consent.gate import CATEGORY_PATIENT, access_citizen, row_id, search_citizen
+from consent.gate import CATEGORY_PATIENT, search_citizen
 from consent.models import PatientVersion
 from core.actors import Actor
 from core.fhir.patient import patient_resource
 from core.models import Citizen
-
-
-def patient_read(*, actor: Actor, citizen_id: str, purpose: str) -> dict[str, Any]:
-    """A citizen's Patient with its version, if the gate lets the actor see
-    the citizen's identity and address."""
-    citizen = access_citizen(
-        actor=actor,
-        citizen_id=row_id(citizen_id),
-        action=Action.READ,
-        category=CATEGORY_PATIENT,
-        purpose=purpose,
-        resource_type="Patient",
-        resource_id=citizen_id,
-    )
-    return versioned_patient(citizen)
 
 
 def patient_version(citizen_id: int) -> int:

@@ -36,7 +36,7 @@ class SearchParams:
     dates: list[str] = field(default_factory=list)
 
 
-SEARCH_PARAMS = {"patient", "subject", "category", "code", "date", "_count", "_offset"}
+SEARCH_PARAMS = {"patient", "subject", "category", "code", "date", "_count", "_offset", "_format"}
 
 
 def parse_search(query: Any) -> SearchParams:

@@ -1,0 +1,93 @@
+"""How the FHIR base (``core.fhir.resources``) reaches the access gate.
+
+The gate and the audit log live in ``consent``, a layer above ``core``; core
+may not import them. ``consent`` registers its gate here when its app is
+ready (:func:`register_gate`). Until one is registered every question is
+refused (deny by default): a read raises "not found", a search finds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any, Protocol
+
+from core.actors import Actor
+from core.errors import NotFoundOrNotAllowed
+
+logger = logging.getLogger(__name__)
+
+
+class Gate(Protocol):
+    """What the FHIR base asks; each answer is decided *and* recorded (R9)."""
+
+    def read(
+        self,
+        *,
+        actor: Actor,
+        citizen_id: int,
+        category: str,
+        purpose: str,
+        resource_type: str,
+        resource_id: str,
+        data_dates: tuple[dt.datetime, ...] = (),
+    ) -> Any:
+        """One resource of one citizen: returns the citizen, or raises
+        :class:`NotFoundOrNotAllowed` (recorded as denied)."""
+
+    def search(
+        self, *, actor: Actor, citizen_id: int, category: str, purpose: str, resource_type: str
+    ) -> Any | None:
+        """A search that names one citizen: the citizen, or ``None`` when refused
+        or unknown (recorded either way)."""
+
+    def refuse(
+        self,
+        *,
+        actor: Actor,
+        action: str,
+        purpose: str,
+        resource_type: str,
+        resource_id: str,
+        reason_code: str,
+    ) -> None:
+        """Record an attempt refused before any citizen was named: an unknown
+        id, a role that may not ask."""
+
+
+class _RefuseAll:
+    """The gate before one is registered: nothing is let through."""
+
+    def read(self, **asked: Any) -> Any:
+        logger.error("FHIR read refused: no access gate is registered")
+        raise NotFoundOrNotAllowed()
+
+    def search(self, **asked: Any) -> Any | None:
+        logger.error("FHIR search refused: no access gate is registered")
+        return None
+
+    def refuse(self, **asked: Any) -> None:
+        logger.error("FHIR request refused: no access gate is registered")
+
+
+_REFUSE_ALL = _RefuseAll()
+_gate: Gate | None = None
+
+
+def register_gate(gate: Gate) -> None:
+    global _gate
+    _gate = gate
+
+
+def unregister_gate() -> None:
+    """Back to refusing everything (tests of deny by default)."""
+    global _gate
+    _gate = None
+
+
+def gate_registered() -> bool:
+    return _gate is not None
+
+
+def current_gate() -> Gate:
+    return _gate if _gate is not None else _REFUSE_ALL

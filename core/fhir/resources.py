@@ -1,0 +1,441 @@
+"""One gated base for every FHIR resource type that is read or searched.
+
+A resource type declares only what is its own: the rows (:meth:`queryset`),
+the mapping (:meth:`to_fhir`), the data category the gate decides on, the
+search parameters (name, how each narrows the rows, which a search must
+carry) and the roles that may ask (``readers``). The base gives the rest, the
+same for every type:
+
+- **read** ``GET /fhir/<Type>/<id>``: the id parsed, the row fetched, the gate
+  asked for its citizen; an unknown id is recorded as a denied attempt and
+  answered exactly as a refusal is — "not found" and "not allowed" look alike;
+- **search** ``GET /fhir/<Type>?…`` (and ``POST /fhir/<Type>/_search`` where
+  the type takes it): parameters checked (a missing required one is
+  ``search.<name>_required``), ``_count``/``_offset`` validated and bounded,
+  one gate decision for the citizen the search names, a searchset Bundle with
+  paging links whose total counts only what the reader may see;
+- **roles**: a role outside ``readers`` is refused (403) and the refusal is
+  recorded (R9);
+- **the CapabilityStatement entry**: interactions and search parameters, from
+  the same declaration that serves them (:func:`register`).
+
+The gate and the audit log belong to ``consent``, above ``core``: the base
+asks whatever gate is registered in :mod:`core.fhir.gate`, and with none it
+refuses everything.
+
+A type whose gate has a faster way than "fetch, then ask" (the shared
+record's one-query read, a search across many citizens with the gate's bulk
+form) overrides :meth:`FHIRResource.read` or :meth:`FHIRResource.search` and
+asks its gate there; the steps around them (roles, ids, paging, the Bundle,
+the statement) stay the base's.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.urls import URLPattern, path, re_path
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.actors import Actor
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
+from core.fhir.capability import ResourceCapability, SearchParam, register_resource
+from core.fhir.gate import current_gate, gate_registered
+from core.fhir.views import FHIRView, paging_params, searchset
+from core.models import Role
+from core.permissions import actor_from_request, roles
+
+# The gate's words for what is asked and why (as the audit log spells them).
+READ, SEARCH = "read", "search"
+TREATMENT = "treatment"
+# Parameters every search takes, besides its own.
+RESULT_PARAMS = ("_count", "_offset", "_format")
+# A FHIR id (R4: [A-Za-z0-9\-\.]{1,64}); anything else is recorded as asked for
+# no id, so the audit log never keeps what a client typed into the URL.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# Every member of staff may ask; the resource's ``readers`` and the gate decide.
+ANY_STAFF = roles(*Role.values)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A search parameter: its FHIR name and type, what the statement says of
+    it, and how it narrows the rows (``narrow(queryset, value)``). A parameter
+    that ``names_citizen`` (``patient``, ``subject``) is the one citizen the
+    gate decides on; a type that overrides :meth:`FHIRResource.search` reads
+    its parameters itself and leaves ``narrow`` out."""
+
+    name: str
+    type: str
+    documentation: str = ""
+    narrow: Callable[[QuerySet[Any], str], QuerySet[Any]] | None = None
+    names_citizen: bool = False
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Who asks, why, and the request they asked with."""
+
+    actor: Actor
+    purpose: str
+    request: Request
+    # Parameters that came in a POST search's form body (never in the URL).
+    body_params: frozenset[str] = frozenset()
+
+
+@dataclass
+class Found:
+    """A page of a search. ``total`` counts only what the reader may see; with
+    ``more`` it is left out of the Bundle (not counted) and the next link kept.
+    ``link_params`` replaces the query the paging links repeat."""
+
+    resources: list[dict[str, Any]]
+    total: int
+    more: bool = False
+    link_params: dict[str, str] | None = None
+
+
+def reference_id(raw: str, prefix: str, name: str) -> int:
+    """``<prefix>/<id>`` or ``<id>`` as a row id; anything else is bad input."""
+    value = raw.strip()
+    for head in (f"{prefix}/", ""):
+        rest = value[len(head) :]
+        if value.startswith(head) and rest.isdigit() and len(rest) <= 18:
+            return int(rest)
+    raise InvalidInput("search.param_invalid", f"{name} must be {prefix}/<id> or <id>.", field=name)
+
+
+class FHIRResource:
+    """A FHIR resource type served through the gate. Subclass, declare, and
+    :func:`register` one instance when the app is ready."""
+
+    type: str = ""
+    # Ids are ``<id_prefix><row id>`` (``lab-7``, ``visit-3``); one type may be
+    # served by several resources told apart by their prefix.
+    id_prefix: str = ""
+    category: str = ""
+    readers: frozenset[str] = frozenset()
+    readable: bool = True
+    search_params: tuple[Param, ...] = ()
+    # Alternatives, each a set of parameters a search must carry (see
+    # ``ResourceCapability.required_search``).
+    required: tuple[tuple[str, ...], ...] = ()
+    # Refuse a parameter the type does not know (else it is ignored, as FHIR allows).
+    refuse_unknown_params: bool = False
+    search_by_post: bool = False
+    # A search of a citizen the gate refuses: an empty Bundle, or "not found".
+    refused_search_is_empty: bool = False
+    order_by: tuple[str, ...] = ("pk",)
+    # What the app serves beside read and search with views of its own, for the statement.
+    more_interactions: tuple[str, ...] = ()
+    operations: tuple[tuple[str, str], ...] = ()
+    versioned: bool = False
+    documentation: str = ""
+
+    # --- what a type declares ---------------------------------------------------
+
+    def queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def to_fhir(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def citizen_of(self, obj: Any) -> int:
+        return int(obj.citizen_id)
+
+    def category_of(self, obj: Any) -> str:
+        return self.category
+
+    def data_dates(self, obj: Any) -> tuple[dt.datetime, ...]:
+        return ()
+
+    def purpose(self, request: Request) -> str:
+        return TREATMENT
+
+    def headers(self, obj: Any, body: dict[str, Any]) -> dict[str, str]:
+        return {}
+
+    # --- read ---------------------------------------------------------------------
+
+    @property
+    def searchable(self) -> bool:
+        return bool(self.search_params)
+
+    def fhir_id(self, obj: Any) -> str:
+        return f"{self.id_prefix}{obj.pk}"
+
+    def row_id(self, resource_id: str) -> int | None:
+        """The row an id names, or ``None`` when it can name none."""
+        rest = resource_id.removeprefix(self.id_prefix)
+        if resource_id.startswith(self.id_prefix) and rest.isdigit() and len(rest) <= 18:
+            return int(rest)
+        return None
+
+    def fetch(self, asked: Asked, pk: int) -> Any | None:
+        return self.queryset().filter(pk=pk).first()
+
+    def read(self, asked: Asked, resource_id: str) -> Any:
+        """The row, if the gate lets the reader at its citizen."""
+        pk = self.row_id(resource_id)
+        obj = self.fetch(asked, pk) if pk is not None else None
+        if obj is None:
+            raise self.unknown(asked, READ, resource_id)
+        current_gate().read(
+            actor=asked.actor,
+            citizen_id=self.citizen_of(obj),
+            category=self.category_of(obj),
+            purpose=asked.purpose,
+            resource_type=self.type,
+            resource_id=resource_id,
+            data_dates=self.data_dates(obj),
+        )
+        return obj
+
+    def unknown(self, asked: Asked, action: str, resource_id: str) -> NotFoundOrNotAllowed:
+        """Record an id that names nothing as a denied attempt (R9); the error
+        to raise is the one a refusal gives."""
+        current_gate().refuse(
+            actor=asked.actor,
+            action=action,
+            purpose=asked.purpose,
+            resource_type=self.type,
+            resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+            reason_code="unknown_resource",
+        )
+        return NotFoundOrNotAllowed()
+
+    # --- search -------------------------------------------------------------------
+
+    def check_params(self, asked: Asked, query: Mapping[str, Any]) -> None:
+        """Unknown parameters (where refused) and the required ones."""
+        if self.refuse_unknown_params:
+            known = {p.name for p in self.search_params} | set(RESULT_PARAMS)
+            unknown = sorted(set(query.keys()) - known)
+            if unknown:
+                raise InvalidInput(
+                    "search.param_unknown",
+                    f"Unsupported search parameter(s): {', '.join(p[:30] for p in unknown)}.",
+                    field=unknown[0][:30],
+                )
+        if self.required and not any(
+            all(query.get(name) for name in combination) for combination in self.required
+        ):
+            first = self.required[0][0]
+            alternatives = " or ".join(
+                "&".join(f"{name}=…" for name in combination) for combination in self.required
+            )
+            raise InvalidInput(
+                f"search.{first}_required",
+                f"{self.type} is searched by {alternatives}, e.g. ?{first}=Patient/<id>.",
+                field=first,
+            )
+
+    def searched_citizen(self, query: Mapping[str, Any]) -> int | None:
+        for param in self.search_params:
+            raw = query.get(param.name) if param.names_citizen else None
+            if raw:
+                return reference_id(str(raw), "Patient", param.name)
+        return None
+
+    def narrowed(self, query: Mapping[str, Any]) -> QuerySet[Any]:
+        rows = self.queryset()
+        for param in self.search_params:
+            raw = query.get(param.name)
+            if param.narrow is not None and raw:
+                rows = param.narrow(rows, str(raw))
+        return rows
+
+    def of_citizen(self, rows: QuerySet[Any], citizen: Any) -> QuerySet[Any]:
+        return rows.filter(citizen_id=citizen.pk)
+
+    def search(self, asked: Asked, query: Mapping[str, Any], count: int, offset: int) -> Found:
+        """The rows of the one citizen the search names, after one gate decision."""
+        citizen_id = self.searched_citizen(query)
+        if citizen_id is None:  # only a type whose search names no citizen overrides this
+            raise InvalidInput("search.patient_required", "Search by patient.", field="patient")
+        rows = self.narrowed(query)
+        citizen = current_gate().search(
+            actor=asked.actor,
+            citizen_id=citizen_id,
+            category=self.category,
+            purpose=asked.purpose,
+            resource_type=self.type,
+        )
+        if citizen is None:
+            if self.refused_search_is_empty:
+                return Found([], 0)
+            raise NotFoundOrNotAllowed()
+        rows = self.of_citizen(rows, citizen)
+        total = rows.count()
+        page = rows.order_by(*self.order_by)[offset : offset + count] if total > offset else []
+        return Found([self.to_fhir(obj) for obj in page], total)
+
+    # --- the statement and the routes -----------------------------------------------
+
+    def capability(self) -> ResourceCapability:
+        interactions = [
+            *(["read"] if self.readable else []),
+            *(["search-type"] if self.searchable else []),
+            *self.more_interactions,
+        ]
+        params = [SearchParam(p.name, p.type, p.documentation) for p in self.search_params]
+        if self.searchable:
+            params.append(SearchParam("_count", "number", "Page size, 1 to 200 (default 20)."))
+        return ResourceCapability(
+            type=self.type,
+            interactions=interactions,
+            search_params=params,
+            operations=list(self.operations),
+            versioned=self.versioned,
+            documentation=self.documentation,
+            required_search=list(self.required),
+        )
+
+    def urls(
+        self,
+        *,
+        type_view: builtins.type[ResourceSearchView] | None = None,
+        instance_view: builtins.type[ResourceReadView] | None = None,
+    ) -> list[URLPattern]:
+        """The type's routes. ``type_view`` and ``instance_view`` are the app's
+        subclasses of the base views that add its writes (create, update)."""
+        found: list[URLPattern] = []
+        if self.search_by_post:
+            found.append(
+                path(f"{self.type}/_search", ResourcePostSearchView.as_view(resource=self))
+            )
+        if self.searchable or type_view is not None:
+            searching = type_view or ResourceSearchView
+            found.append(path(self.type, searching.as_view(resource=self)))
+        if self.readable:
+            reading = instance_view or ResourceReadView
+            found.append(
+                re_path(
+                    rf"^{self.type}/(?P<resource_id>{re.escape(self.id_prefix)}[^/]+)$",
+                    reading.as_view(resource=self),
+                )
+            )
+        return found
+
+
+_resources: list[FHIRResource] = []
+
+
+def register(resource: FHIRResource) -> FHIRResource:
+    """Serve ``resource`` and list it in the CapabilityStatement (call from ``AppConfig.ready``)."""
+    if not any(type(r) is type(resource) and r.type == resource.type for r in _resources):
+        _resources.append(resource)
+        register_resource(resource.capability())
+    return resource
+
+
+def registered() -> list[FHIRResource]:
+    return list(_resources)
+
+
+# --- the views ------------------------------------------------------------------------
+
+
+class _ResourceView(FHIRView):
+    permission_classes = [ANY_STAFF]
+    resource: FHIRResource = FHIRResource()
+
+    def asked(self, request: Request, action: str, resource_id: str = "", **more: Any) -> Asked:
+        """Who asks and why; a role that may not ask is refused, and recorded."""
+        actor = actor_from_request(request)
+        assert actor is not None  # ANY_STAFF let only an actor through
+        if not gate_registered():
+            # Deny by default, also for a type that asks its gate its own way.
+            current_gate().refuse(
+                actor=actor,
+                action=action,
+                purpose=TREATMENT,
+                resource_type=self.resource.type,
+                resource_id="",
+                reason_code="no_gate",
+            )
+            raise NotFoundOrNotAllowed()
+        resource = self.resource
+        purpose = resource.purpose(request)
+        if actor.role not in resource.readers:
+            current_gate().refuse(
+                actor=actor,
+                action=action,
+                purpose=purpose,
+                resource_type=resource.type,
+                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+                reason_code="role_not_permitted",
+            )
+            raise Forbidden("auth.forbidden", "Your role may not use this endpoint.")
+        return Asked(actor, purpose, request, **more)
+
+    def answer_search(
+        self, request: Request, query: Any, body_params: frozenset[str] = frozenset()
+    ) -> Response:
+        resource = self.resource
+        asked = self.asked(request, SEARCH, body_params=body_params)
+        resource.check_params(asked, query)
+        count, offset = paging_params(request, query)
+        found = resource.search(asked, query, count, offset)
+        params = found.link_params
+        if params is None and query is not request.query_params:
+            params = {k: str(v) for k, v in query.items()}
+        bundle = searchset(
+            request,
+            resource_path=resource.type,
+            resources=found.resources,
+            total=found.total,
+            count=count,
+            offset=offset,
+            params=params,
+        )
+        if found.more:
+            bundle.pop("total", None)
+        return self.fhir_response(bundle)
+
+
+class ResourceReadView(_ResourceView):
+    """``GET /fhir/<Type>/<id>``."""
+
+    def get(self, request: Request, resource_id: str) -> Response:
+        asked = self.asked(request, READ, resource_id)
+        obj = self.resource.read(asked, resource_id)
+        body = self.resource.to_fhir(obj)
+        return self.fhir_response(body, headers=self.resource.headers(obj, body) or None)
+
+
+class ResourceSearchView(_ResourceView):
+    """``GET /fhir/<Type>?…``."""
+
+    def get(self, request: Request) -> Response:
+        if not self.resource.searchable:
+            raise NotFoundOrNotAllowed(
+                "fhir.not_supported", "This type is not searched here; see /fhir/metadata."
+            )
+        return self.answer_search(request, request.query_params)
+
+
+class ResourcePostSearchView(_ResourceView):
+    """``POST /fhir/<Type>/_search``: parameters in the form body, the URL or
+    both (FHIR's POST search); ``GET`` is the ordinary search."""
+
+    parser_classes = [FormParser, MultiPartParser]
+
+    def get(self, request: Request) -> Response:
+        return self.answer_search(request, request.query_params)
+
+    def post(self, request: Request) -> Response:
+        form = request.data if isinstance(request.data, QueryDict) else QueryDict()
+        query = request.query_params.copy()
+        for key in form:
+            query.setlist(key, form.getlist(key))
+        return self.answer_search(request, query, body_params=frozenset(form.keys()))
