@@ -41,11 +41,15 @@ EXAMPLES: dict[tuple[str, str], Callable[[Seeded], str]] = {
     ("Patient", ""): lambda s: s.ids["citizen"][0],
     ("Consent", ""): lambda s: s.ids["consent"][0],
     ("AuditEvent", ""): lambda s: s.ids["entry"][0],
-    **{
-        (kind, ""): (lambda s, k=kind: next(i for t, i in s.records if t == k))
-        for kind in ("Condition", "EpisodeOfCare", "CarePlan", "Encounter")
-    },
 }
+
+
+def _record_example(kind: str) -> Callable[[Seeded], str]:
+    return lambda s: next(i for t, i in s.records if t == kind)
+
+
+for _kind in ("Condition", "EpisodeOfCare", "CarePlan", "Encounter"):
+    EXAMPLES[(_kind, "")] = _record_example(_kind)
 
 RESOURCES = registered()
 
