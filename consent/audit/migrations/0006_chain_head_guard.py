@@ -24,13 +24,13 @@ BEGIN
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' THEN
-        -- A second head is refused by the key (or skipped by ON CONFLICT).
-        IF EXISTS (SELECT 1 FROM audit_chainhead) THEN
-            RETURN NEW;
-        END IF;
-        IF NEW.seq <> 0
-           OR NEW.hash <> sha256(convert_to('tvaerakut audit log genesis', 'UTF8'))
-           OR EXISTS (SELECT 1 FROM audit_auditentry) THEN
+        -- A second head is refused by the key (or skipped by ON CONFLICT). One
+        -- expression, so one snapshot: a writer that re-created the head and
+        -- appended since is seen with both or neither.
+        IF (NEW.seq <> 0
+            OR NEW.hash <> sha256(convert_to('tvaerakut audit log genesis', 'UTF8'))
+            OR EXISTS (SELECT 1 FROM audit_auditentry))
+           AND NOT EXISTS (SELECT 1 FROM audit_chainhead) THEN
             RAISE EXCEPTION 'the audit chain head starts at genesis on an empty log'
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
