@@ -231,10 +231,10 @@ def _cut_tail_and_rewind(entries: list[AuditEntry], *, keep: int) -> None:
     )
 
 
-@needs_two_roles
 @pytest.mark.django_db(transaction=True)
 def test_audit_verify_exits_1_naming_the_cut_off_entries(tmp_path: Path) -> None:
-    """The operator's commands as processes, as the platform's role: the
+    """The operator's commands as processes, as the platform's role (with two
+    roles configured): the
     checkpoint is written, the owner cuts the tail off and moves the head
     back, and ``audit_verify`` exits 1 with the reason."""
     checkpoints = tmp_path / "audit-head.jsonl"
