@@ -60,7 +60,18 @@ CREATE CONSTRAINT TRIGGER audit_chainhead_names_entry AFTER UPDATE ON audit_chai
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_chainhead_names_entry();
 
 ALTER FUNCTION audit_partition_ensure(date) SECURITY DEFINER;
-ALTER FUNCTION audit_partition_ensure(date) SET search_path FROM CURRENT;
+
+-- Names in these functions mean the schema's tables, never a session's
+-- temporary ones (pg_temp is searched first unless it is named last).
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION audit_partition_ensure(date) SET search_path = %I, pg_temp',
+        current_schema());
+    EXECUTE format('ALTER FUNCTION audit_chainhead_guard() SET search_path = %I, pg_temp',
+        current_schema());
+    EXECUTE format('ALTER FUNCTION audit_chainhead_names_entry() SET search_path = %I, pg_temp',
+        current_schema());
+END $$;
 """
 
 REVERSE_SQL = """

@@ -167,6 +167,30 @@ def test_even_the_owner_cannot_move_the_head_back_or_remove_it() -> None:
     assert chain_verify().ok
 
 
+@needs_two_roles
+@pytest.mark.django_db
+def test_a_session_of_its_own_tables_does_not_fool_the_heads_check() -> None:
+    """A temporary table named like the log is the session's first choice for
+    that name; the head's check at commit still looks at the real log."""
+    _record(2)
+    with (
+        pytest.raises(DatabaseError, match="does not name the newest entry"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("CREATE TEMP TABLE audit_auditentry (LIKE public.audit_auditentry)")
+        cursor.execute(
+            "INSERT INTO audit_auditentry (id, recorded_at, actor_username, actor_role, "
+            "actor_organisation_name, task, action, resource_type, resource_id, purpose, "
+            "outcome, reason_code, request_id, user_agent, detail, digest, chain_hash) "
+            "SELECT seq + 5, at, '', '', '', '', 'read', '', '', 'treatment', 'permitted', "
+            "'', '', '', '{}', '\\x00', sha256('forged') FROM audit_chainhead"
+        )
+        cursor.execute("UPDATE audit_chainhead SET seq = seq + 5, hash = sha256('forged')")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert chain_verify().ok
+
+
 @pytest.mark.django_db
 def test_a_head_is_only_created_at_genesis_on_an_empty_log() -> None:
     _record(2)
