@@ -9,6 +9,7 @@ COPY . .
 # exists only for this step; the running container is given its own.
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" DEBUG=0 \
     python manage.py collectstatic --noinput
-RUN useradd --system --home /app tvaerakut && mkdir -p /app/var && chown -R tvaerakut /app/var
+RUN useradd --system --home /app tvaerakut && mkdir -p /app/var /srv/audit-checkpoints \
+    && chown -R tvaerakut /app/var /srv/audit-checkpoints
 USER tvaerakut
 EXPOSE 8000

@@ -24,7 +24,9 @@ run: $(VENV)/.synced
 	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
 	exec $(PY) manage.py run_platform
 
-## make test: install and run the whole test suite
+## make test: install and run the whole test suite. With DATABASE_URL and
+## DATABASE_OWNER_URL (as .ci/run sets them) the owner creates and migrates the
+## test database and the tests run as the platform's role (docs/decisions/0007).
 test: $(VENV)/.synced browsers
 	DEBUG=$${DEBUG:-1} $(PY) -m pytest $(PYTEST_ARGS)
 

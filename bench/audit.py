@@ -82,7 +82,7 @@ BEGIN
         r.chain_hash := h;
         RETURN NEXT r;
     END LOOP;
-    UPDATE audit_chainhead SET seq = s, hash = h WHERE id = 1;
+    UPDATE audit_chainhead SET seq = s, hash = h, at = coalesce(r.recorded_at, at) WHERE id = 1;
 END $$;
 """
 

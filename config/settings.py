@@ -174,6 +174,39 @@ else:
     # makes are planned once per connection instead of on every request.
     _database["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 2}
 DATABASES = {"default": _database}
+
+# Two roles on PostgreSQL (docs/decisions/0008-two-database-roles.md): the
+# platform's processes connect as DATABASE_URL's role, which may append to the
+# audit log but never change it; migrations and other owner's work
+# (`manage.py migrate`, `audit_archive`) connect as DATABASE_OWNER_URL's role,
+# which owns the tables and grants the platform's role its rights. Unset: one
+# connection does both (SQLite, or a single PostgreSQL role).
+DATABASE_OWNER_URL = env_url("DATABASE_OWNER_URL", None, schemes=("postgres", "postgresql"))
+# The credentials each role connects with: {"USER": ..., "PASSWORD": ...}.
+DATABASE_PLATFORM_LOGIN: dict[str, str] | None = None
+DATABASE_OWNER_LOGIN: dict[str, str] | None = None
+if DATABASE_OWNER_URL:
+    _owner = dj_database_url.parse(DATABASE_OWNER_URL)
+    if _database["ENGINE"] != "core.postgres":
+        raise ImproperlyConfigured("DATABASE_OWNER_URL needs DATABASE_URL on PostgreSQL.")
+    if [str(_owner.get(k) or "") for k in ("HOST", "PORT", "NAME")] != [
+        str(_database.get(k) or "") for k in ("HOST", "PORT", "NAME")
+    ]:
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL must name the same server, port and database as DATABASE_URL."
+        )
+    if not _database.get("USER") or _owner.get("USER") == _database.get("USER"):
+        raise ImproperlyConfigured(
+            "DATABASE_URL and DATABASE_OWNER_URL must name two different roles."
+        )
+    DATABASE_PLATFORM_LOGIN = {
+        "USER": str(_database["USER"]),
+        "PASSWORD": str(_database.get("PASSWORD") or ""),
+    }
+    DATABASE_OWNER_LOGIN = {
+        "USER": str(_owner["USER"]),
+        "PASSWORD": str(_owner.get("PASSWORD") or ""),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Users and passwords ---------------------------------------------------
@@ -468,6 +501,11 @@ AUDIT_MANY_CITIZENS_PER_HOUR = env_int("AUDIT_MANY_CITIZENS_PER_HOUR", 30, minim
 AUDIT_EXPORT_MAX_ROWS = env_int("AUDIT_EXPORT_MAX_ROWS", 10000, minimum=1, maximum=1_000_000)
 # Where detached monthly partitions are written by ``audit_archive``.
 AUDIT_ARCHIVE_DIR = Path(env_str("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")) or "")
+# The file of head checkpoints that ``audit_checkpoint`` appends to and
+# ``audit_verify`` checks the log against: keep it where neither the platform's
+# processes nor the database's owner can write. Unset: no checkpoints.
+_checkpoint_file = env_str("AUDIT_CHECKPOINT_FILE")
+AUDIT_CHECKPOINT_FILE = Path(_checkpoint_file) if _checkpoint_file else None
 # Months of partitions the maintenance job keeps created ahead.
 AUDIT_PARTITION_MONTHS_AHEAD = env_int("AUDIT_PARTITION_MONTHS_AHEAD", 3, minimum=1, maximum=24)
 

@@ -69,6 +69,91 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(no_redis)
 
 
+# --- the database: created and migrated by its owner, used by the platform's role
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings: None) -> None:
+    """With two roles (``DATABASE_OWNER_URL``), the test database is created and
+    migrated by the owner, as production's is; the tests then run as the
+    platform's role (``django_db_setup`` below)."""
+    from core.dbroles import act_as_owner
+
+    act_as_owner()
+
+
+# Test databases only: the tests' stand-in for someone with superuser rights
+# behind the platform's back (tests/consent/audit/conftest.py), in the test's
+# own transaction. Optionally with every trigger switched off.
+_AS_OWNER_SQL = """
+CREATE OR REPLACE FUNCTION tvaerakut_test_as_owner(statement text, bypass_triggers boolean)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF current_database() NOT LIKE 'test\\_%' THEN
+        RAISE EXCEPTION 'test databases only';
+    END IF;
+    IF bypass_triggers THEN
+        PERFORM set_config('session_replication_role', 'replica', true);
+    END IF;
+    EXECUTE statement;
+    PERFORM set_config('session_replication_role', 'origin', true);
+END $$;
+REVOKE ALL ON FUNCTION tvaerakut_test_as_owner(text, boolean) FROM PUBLIC;
+"""
+
+
+def _flush_as_owner(original):
+    """Django's test runner empties the database after a transactional test with
+    TRUNCATE, which the platform's role may not do: the owner does it."""
+
+    def execute_sql_flush(self, sql_list):
+        from django.conf import settings
+
+        owner = settings.DATABASE_OWNER_LOGIN
+        if self.connection.vendor != "postgresql" or owner is None:
+            return original(self, sql_list)
+        import psycopg
+
+        db = self.connection.settings_dict
+        with psycopg.connect(
+            host=db["HOST"] or "127.0.0.1",
+            port=db["PORT"] or 5432,
+            dbname=db["NAME"],
+            user=owner["USER"],
+            password=owner["PASSWORD"] or None,
+        ) as conn:
+            conn.execute("SET tvaerakut.test_flush = 'on'")
+            for statement in sql_list:
+                conn.execute(statement)
+        return None
+
+    return execute_sql_flush
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
+    from django.db import connection
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    from core.dbroles import act_as_owner, act_as_platform, platform_role
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(_AS_OWNER_SQL)
+            role = platform_role()
+            if role:
+                cursor.execute(
+                    "GRANT EXECUTE ON FUNCTION tvaerakut_test_as_owner(text, boolean) TO "
+                    + connection.ops.quote_name(role)
+                )
+    original = BaseDatabaseOperations.execute_sql_flush
+    BaseDatabaseOperations.execute_sql_flush = _flush_as_owner(original)  # type: ignore[method-assign]
+    act_as_platform()
+    yield
+    act_as_owner()
+    BaseDatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
@@ -86,12 +171,17 @@ class RunningWorker:
 
 
 def worker_env(**extra: str) -> dict[str, str]:
+    from django.conf import settings
     from django.db import connection
 
     db = connection.settings_dict
     user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
     url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1", "PYTHONPATH": str(ROOT), **extra}
+    owner = settings.DATABASE_OWNER_LOGIN
+    if owner is not None:
+        # The same two roles, on the test database.
+        env["DATABASE_OWNER_URL"] = f"postgres://{owner['USER']}@{host}:{port}/{db['NAME']}"
     return env
 
 

@@ -31,11 +31,37 @@ def _probe(service: str) -> str:
 
 
 def test_the_stack_has_the_five_services_each_restarting_with_a_health_check() -> None:
-    assert set(SERVICES) == {"postgres", "redis", "web", "worker", "beat"}
-    for name, service in SERVICES.items():
+    running = {"postgres", "redis", "web", "worker", "beat"}
+    # Beside them: the owner's migrate, run once, and the operator's checkpoint.
+    assert set(SERVICES) == running | {"migrate", "checkpoint"}
+    for name in running:
+        service = SERVICES[name]
         assert service.get("restart") in {"unless-stopped", "always", "on-failure"}, name
         assert service["healthcheck"]["test"][0] in {"CMD", "CMD-SHELL"}, name
         assert service["healthcheck"].get("retries", 0) >= 1, name
+    assert SERVICES["migrate"]["restart"] == "on-failure"
+    assert SERVICES["checkpoint"]["profiles"] == ["operator"]
+
+
+def test_only_migrate_connects_as_the_owner_and_the_platform_waits_for_it() -> None:
+    """The platform's services have the platform's role alone; the owner's
+    credentials go to the one-shot migrate, which they wait for."""
+    assert "manage.py migrate" in _command("migrate")
+    owner = SERVICES["migrate"]["environment"]["DATABASE_OWNER_URL"]
+    platform = SERVICES["web"]["environment"]["DATABASE_URL"]
+    assert owner.split("@")[1] == platform.split("@")[1]
+    assert owner.split("//")[1].split(":")[0] != platform.split("//")[1].split(":")[0]
+    for name in ("web", "worker", "beat", "checkpoint"):
+        service = SERVICES[name]
+        assert "DATABASE_OWNER_URL" not in service["environment"], name
+        assert service["environment"]["DATABASE_URL"] == platform, name
+    for name in ("web", "worker", "beat"):
+        condition = SERVICES[name]["depends_on"]["migrate"]["condition"]
+        assert condition == "service_completed_successfully", name
+        # The checkpoints are read-only to the platform, writable to the operator only.
+        assert SERVICES[name]["volumes"] == ["audit-checkpoints:/srv/audit-checkpoints:ro"]
+    assert SERVICES["checkpoint"]["volumes"] == ["audit-checkpoints:/srv/audit-checkpoints"]
+    assert "manage.py audit_checkpoint" in _command("checkpoint")
 
 
 def test_web_serves_the_real_wsgi_application_with_the_platforms_gunicorn_config() -> None:
@@ -45,7 +71,6 @@ def test_web_serves_the_real_wsgi_application_with_the_platforms_gunicorn_config
     assert config.reload is False and config.bind
     module = importlib.import_module(match.group(2))
     assert callable(getattr(module, match.group(3)))
-    assert "manage.py migrate" in _command("web")
     assert SERVICES["web"]["environment"]["DEPLOYMENT"] == "production"
     assert SERVICES["web"]["environment"]["DEBUG"] == "0"
 
@@ -111,7 +136,7 @@ def test_the_environment_uses_the_variables_the_settings_read() -> None:
     settings_source = (ROOT / "config" / "settings.py").read_text()
     example = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^#?\s*([A-Z_]+)=", example, flags=re.M))
-    for service in ("web", "worker", "beat"):
+    for service in ("migrate", "web", "worker", "beat"):
         for variable in SERVICES[service]["environment"]:
             assert f'"{variable}"' in settings_source, variable
             assert variable in documented, variable

@@ -223,7 +223,14 @@ class AuditVerifyView(APIView):
         since = parse_instant(params["from"], "from") if params.get("from") else None
         until = parse_instant(params["to"], "to", end=True) if params.get("to") else None
         result = chain_verify(since=since, until=until)
-        return Response({**dataclasses.asdict(result), "message": result.describe()})
+        fields = ("ok", "checked", "first_id", "last_id", "broken_id", "problem")
+        return Response(
+            {
+                **{name: getattr(result, name) for name in fields},
+                "checkpoint": result.checkpoint.seq if result.checkpoint else None,
+                "message": result.describe(),
+            }
+        )
 
 
 # --- FHIR ----------------------------------------------------------------------

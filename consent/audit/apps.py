@@ -27,6 +27,14 @@ class AuditConfig(AppConfig):
 
         connection_created.connect(_allow_test_flush, dispatch_uid="audit-test-flush")
 
+        from core.dbroles import table_privileges_restrict
+
+        # The platform's database role appends to the log and never changes it;
+        # the head moves forward under its trigger; archiving is the owner's.
+        table_privileges_restrict("audit_auditentry", ("SELECT", "INSERT"))
+        table_privileges_restrict("audit_chainhead", ("SELECT", "INSERT", "UPDATE"))
+        table_privileges_restrict("audit_archivecheckpoint", ("SELECT",))
+
         from consent.audit.api import RESOURCES
         from core.fhir.resources import register
 

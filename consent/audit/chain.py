@@ -26,13 +26,16 @@ import struct
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from consent.audit.checkpoints import HeadCheckpoint, checkpoint_latest, checkpoint_problem
 from consent.audit.models import DIGEST_FIELDS, ArchiveCheckpoint, AuditEntry, ChainHead
 from core.sql import run_prepared
 
@@ -225,12 +228,20 @@ class Verification:
     last_id: int | None
     broken_id: int | None = None
     problem: str = ""
+    # The whole log, verified: the head's position and chain hash.
+    head_seq: int | None = None
+    last_hash: bytes | None = None
+    # The head checkpoint the log was found to pass through, if any.
+    checkpoint: HeadCheckpoint | None = None
 
     def describe(self) -> str:
         if self.ok:
             if not self.checked:
                 return "No entries in range; nothing to verify."
-            return f"OK: {self.checked} entries verified ({self.first_id}..{self.last_id})."
+            found = f"OK: {self.checked} entries verified ({self.first_id}..{self.last_id})"
+            if self.checkpoint is not None:
+                found += f"; the log passes through the last checkpoint ({self.checkpoint.seq})"
+            return found + "."
         return (
             f"BROKEN at entry {self.broken_id}: {self.problem} ({self.checked} verified before it)."
         )
@@ -368,9 +379,12 @@ def chain_verify(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     batch: int = 50_000,
+    checkpoint_file: Path | None = None,
 ) -> Verification:
     """Check the whole log (from the last archive checkpoint) or the entries
-    recorded in ``[since, until)``, and name the first broken entry."""
+    recorded in ``[since, until)``, and name the first broken entry. The whole
+    log must also pass through the last head checkpoint in ``checkpoint_file``
+    (default ``AUDIT_CHECKPOINT_FILE``), if there is one."""
     head = ChainHead.objects.filter(pk=1).first() or ChainHead(id=1, seq=0, hash=GENESIS)
     archived = ArchiveCheckpoint.objects.order_by("-last_seq").first()
     floor = archived.last_seq + 1 if archived else 1
@@ -421,6 +435,21 @@ def chain_verify(
             return _broken(
                 checked, first_id, last_id, last_id, "the chain head does not match the last entry"
             )
+        path = checkpoint_file or settings.AUDIT_CHECKPOINT_FILE
+        checkpoint = checkpoint_latest(Path(path)) if path else None
+        if checkpoint is not None:
+            behind = checkpoint_problem(checkpoint, head.seq)
+            if behind is not None:
+                return _broken(checked, first_id, last_id, *behind)
+        return Verification(
+            True,
+            checked,
+            first_id if checked else None,
+            last_id if checked else None,
+            head_seq=head.seq,
+            last_hash=current if checked else bytes(head.hash),
+            checkpoint=checkpoint,
+        )
     return Verification(True, checked, first_id if checked else None, last_id if checked else None)
 
 

@@ -94,7 +94,16 @@ def _settings_with(*, show: str = "", **env: str) -> subprocess.CompletedProcess
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PORT", "DEPLOYMENT"}
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "DATABASE_OWNER_URL",
+            "REDIS_URL",
+            "PORT",
+            "DEPLOYMENT",
+        }
     }
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {show}"],
@@ -114,6 +123,26 @@ def _settings_with(*, show: str = "", **env: str) -> subprocess.CompletedProcess
         ({"DEBUG": "0"}, "SECRET_KEY is required when DEBUG is off"),
         ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL"),
         ({"DEBUG": "1", "DATABASE_URL": "oracle://x/y"}, "DATABASE_URL must be a URL"),
+        (
+            {"DEBUG": "1", "DATABASE_OWNER_URL": "postgres://owner@127.0.0.1/tvaerakut"},
+            "DATABASE_OWNER_URL needs DATABASE_URL on PostgreSQL",
+        ),
+        (
+            {
+                "DEBUG": "1",
+                "DATABASE_URL": "postgres://app@127.0.0.1:5432/tvaerakut",
+                "DATABASE_OWNER_URL": "postgres://owner:pw@127.0.0.1:5432/other",
+            },
+            "must name the same server, port and database",
+        ),
+        (
+            {
+                "DEBUG": "1",
+                "DATABASE_URL": "postgres://app@127.0.0.1:5432/tvaerakut",
+                "DATABASE_OWNER_URL": "postgres://app@127.0.0.1:5432/tvaerakut",
+            },
+            "must name two different roles",
+        ),
         ({"DEBUG": "0", "DEPLOYMENT": "staging"}, "DEPLOYMENT must be one of"),
         (
             {"DEBUG": "0", "DEPLOYMENT": "local", "BIND_HOST": ANYWHERE},

@@ -21,7 +21,7 @@ def _settings_load(**env: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT,
         env={
-            **{k: v for k, v in os.environ.items() if k != "DEBUG"},
+            **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_OWNER_URL"}},
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "SECRET_KEY": "x" * 60,
             **env,

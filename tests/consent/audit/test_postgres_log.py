@@ -19,8 +19,9 @@ from consent.audit.models import ArchiveCheckpoint, AuditEntry
 from consent.audit.partitions import monthly_partitions, partition_archive, partitions_ensure
 from consent.audit.services import Action, Purpose, audit_record
 from core.actors import Actor
+from core.dbroles import act_as_platform, two_roles
 from core.errors import Conflict
-from tests.consent.audit.conftest import tamper
+from tests.consent.audit.conftest import as_owner, tamper
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -45,21 +46,28 @@ def _record(n: int = 3) -> list[AuditEntry]:
         "TRUNCATE audit_auditentry_default",
     ],
 )
-def test_the_database_refuses_changes_to_the_log(sql: str) -> None:
+@pytest.mark.parametrize("who", ["platform", "owner"])
+def test_the_database_refuses_changes_to_the_log(sql: str, who: str) -> None:
+    """The platform's role has no right to change the log (with one role, the
+    trigger refuses it); the owner, who has, is refused by the trigger."""
     entries = _record()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT tableoid::regclass::text FROM audit_auditentry WHERE id = %s", [entries[0].id]
         )
         partition = cursor.fetchone()[0]
+    refused = "permission denied" if who == "platform" and two_roles() else "append-only"
     with (
-        pytest.raises(DatabaseError, match="append-only"),
+        pytest.raises(DatabaseError, match=refused),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
         # The test runner's own exemption (test databases only) is switched off here.
         cursor.execute("SET LOCAL tvaerakut.test_flush = 'off'")
-        cursor.execute(sql.format(partition=partition))
+        if who == "owner":
+            as_owner(sql.format(partition=partition), bypass_triggers=False)
+        else:
+            cursor.execute(sql.format(partition=partition))
     assert AuditEntry.objects.count() == 3
     assert chain_verify().ok
 
@@ -99,9 +107,10 @@ def test_maintenance_creates_months_ahead_and_the_default_takes_the_rest() -> No
     assert partitions_ensure(months_ahead=0, today=dt.date(2040, 5, 1)) == []
 
 
+@pytest.mark.django_db(transaction=True)
 def test_archive_detaches_a_month_and_verification_continues(tmp_path: Path) -> None:
     """Older entries are moved into a past month's partition (as if recorded then),
-    archived to a file, and the rest still verifies from the checkpoint."""
+    archived to a file by the owner, and the rest still verifies from the checkpoint."""
     entries = _record(5)
     partitions_ensure(months_ahead=0, today=dt.date(2020, 1, 1))
     # Move the first three entries to January 2020 keeping their chain: re-chain is
@@ -109,7 +118,10 @@ def test_archive_detaches_a_month_and_verification_continues(tmp_path: Path) -> 
     _rewrite_times(entries[:3], dt.datetime(2020, 1, 10, tzinfo=dt.UTC))
     assert chain_verify().ok
     out = StringIO()
-    call_command("audit_archive", "--before", "2020-02", "--dir", str(tmp_path), stdout=out)
+    try:
+        call_command("audit_archive", "--before", "2020-02", "--dir", str(tmp_path), stdout=out)
+    finally:
+        act_as_platform()
     assert "archived audit_auditentry_y2020m01: 3 entries" in out.getvalue()
     archive = tmp_path / "audit_auditentry_y2020m01.jsonl"
     lines = archive.read_text().splitlines()
@@ -136,19 +148,16 @@ def _rewrite_times(entries: list[AuditEntry], at: dt.datetime) -> None:
     """Test set-up only: give entries an older time and re-link the whole chain."""
     from consent.audit.chain import GENESIS, epoch_us, link
 
+    for i, entry in enumerate(entries):
+        tamper(
+            "UPDATE audit_auditentry SET recorded_at = %s WHERE id = %s",
+            [at + dt.timedelta(seconds=i), entry.id],
+        )
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        for i, entry in enumerate(entries):
-            cursor.execute(
-                "UPDATE audit_auditentry SET recorded_at = %s WHERE id = %s",
-                [at + dt.timedelta(seconds=i), entry.id],
-            )
         cursor.execute("SELECT id, recorded_at, digest FROM audit_auditentry ORDER BY id")
-        current = GENESIS
-        for row_id, recorded_at, digest in cursor.fetchall():
-            current = link(current, bytes(digest), epoch_us(recorded_at))
-            cursor.execute(
-                "UPDATE audit_auditentry SET chain_hash = %s WHERE id = %s", [current, row_id]
-            )
-        cursor.execute("UPDATE audit_chainhead SET hash = %s WHERE id = 1", [current])
-        cursor.execute("SET LOCAL session_replication_role = origin")
+        rows = cursor.fetchall()
+    current = GENESIS
+    for row_id, recorded_at, digest in rows:
+        current = link(current, bytes(digest), epoch_us(recorded_at))
+        tamper("UPDATE audit_auditentry SET chain_hash = %s WHERE id = %s", [current, row_id])
+    tamper("UPDATE audit_chainhead SET hash = %s, at = %s WHERE id = 1", [current, rows[-1][1]])

@@ -2,7 +2,8 @@
 
 Each monthly partition that ends before the given month is, oldest first,
 written to ``<dir>/<partition>.jsonl`` (one entry per line, hashes in hex),
-recorded as an archive checkpoint, detached and dropped. ``audit_verify`` then
+recorded as an archive checkpoint, detached and dropped, as the database's
+owner (``DATABASE_OWNER_URL``). ``audit_verify`` then
 checks what remains starting from the last checkpoint.
 """
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.audit.partitions import monthly_partitions, partition_archive
+from core.dbroles import act_as_owner
 from core.errors import PlatformError
 
 
@@ -37,6 +39,8 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError("--before must look like 2026-01.") from None
         directory = Path(options["dir"] or settings.AUDIT_ARCHIVE_DIR)
+        # Detaching and dropping a month is the owner's work, never the platform's.
+        act_as_owner()
         due = [name for name, month in monthly_partitions() if month < before]
         if not due:
             self.stdout.write("Nothing to archive.")

@@ -1,18 +1,23 @@
-"""``manage.py audit_verify [--from DATE] [--to DATE]``: check the hash chain.
+"""``manage.py audit_verify [--from DATE] [--to DATE] [--checkpoint FILE]``: check
+the hash chain.
 
+The whole log must also pass through the last head checkpoint
+(``AUDIT_CHECKPOINT_FILE``, written by ``audit_checkpoint``): a log whose
+newest entries were cut off and whose head was moved back is caught there.
 Exits 0 when intact; otherwise names the first broken entry and exits 1.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.audit.chain import chain_verify
 from consent.audit.selectors import parse_instant
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PlatformError
 
 
 class Command(BaseCommand):
@@ -21,6 +26,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--from", dest="since", help="ISO date or date-time (inclusive)")
         parser.add_argument("--to", dest="until", help="ISO date (inclusive day) or date-time")
+        parser.add_argument(
+            "--checkpoint", default=None, help="checkpoint file (default AUDIT_CHECKPOINT_FILE)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -29,9 +37,19 @@ class Command(BaseCommand):
         except InvalidInput as exc:
             raise CommandError(exc.message) from None
         started = time.perf_counter()
-        result = chain_verify(since=since, until=until)
+        checkpoint_file = Path(options["checkpoint"]) if options["checkpoint"] else None
+        try:
+            result = chain_verify(since=since, until=until, checkpoint_file=checkpoint_file)
+        except PlatformError as exc:
+            raise CommandError(exc.message) from None
         elapsed = time.perf_counter() - started
         rate = f" in {elapsed:.2f} s ({result.checked / elapsed:,.0f}/s)" if result.checked else ""
         if not result.ok:
             raise CommandError(result.describe())
         self.stdout.write(result.describe() + rate)
+        whole = since is None and until is None
+        if whole and result.checkpoint is None:
+            self.stdout.write(
+                "No head checkpoint to compare with (AUDIT_CHECKPOINT_FILE, audit_checkpoint): "
+                "a cut-off tail would not show."
+            )
