@@ -20,6 +20,7 @@ from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE
 from acute.services.admissions import (
     HOLD_HOSPITAL_ADMISSION,
     HOLD_OVERRIDE_REASON_MAX_LENGTH,
+    referrals_close_on_death,
     referrals_hold_for_admission,
     referrals_resume_after_discharge,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "referral_create",
     "referral_decline",
     "referral_intake",
+    "referrals_close_on_death",
     "referrals_hold_for_admission",
     "referrals_resume_after_discharge",
     "shift_create",

@@ -305,7 +305,8 @@ MEDCOM_OWN_ISSUE_CODES = {
 
 
 def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
-    items = [
+    issue_list = list(issues)
+    items: list[dict[str, Any]] = [
         {
             "severity": issue.severity,
             "code": issue.code,
@@ -314,16 +315,14 @@ def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
                 "text": issue.text[:1000],
             },
         }
-        for issue in issues
+        for issue in issue_list
     ]
     return {
         "resourceType": "OperationOutcome",
         "id": new_id(),
         "meta": {"profile": [profile_url("medcom-acknowledgement-operationoutcome")]},
         "issue": items,
-        "text": narrative(
-            *(f"{i['details']['coding'][0]['code']}: {i['details']['text']}" for i in items)
-        ),
+        "text": narrative(*(f"{issue.details}: {issue.text}" for issue in issue_list)),
     }
 
 
