@@ -284,6 +284,7 @@ def test_a_partners_acknowledgement_settles_our_message_and_is_not_acknowledged(
     hospital, citizen, code, status
 ):
     message = _awaiting(hospital, citizen)
+    first_bundle_id, header_id = message.bundle_id, message.message_id
     issues = (
         [] if code == AckCode.OK else [Issue("MSG_Mailbox_Out_Of_Operation", "Indbakke lukket")]
     )
@@ -294,9 +295,49 @@ def test_a_partners_acknowledgement_settles_our_message_and_is_not_acknowledged(
     assert message.status == status
     if code == AckCode.FATAL:
         assert "MSG_Mailbox_Out_Of_Operation" in message.last_error
+    if code == AckCode.TRANSIENT:
+        # MedCom MR5/MR7: sent again in a new envelope, the same MessageHeader.
+        assert message.bundle_id != first_bundle_id and message.message_id == header_id
+        assert message.bundle["id"] == str(message.bundle_id) and message.bundle["timestamp"]
 
 
 def test_an_acknowledgement_of_a_message_we_never_sent_is_answered_not_found(hospital, citizen):
     stray = OutboundMessage(partner=hospital, event="x", bundle={}, message_id=uuid.uuid4())
     http_status, body = _post(hospital, _their_ack(hospital, stray, AckCode.OK))
     assert http_status == 404 and body["resourceType"] == "OperationOutcome"
+
+
+def test_a_message_without_acknowledgement_goes_again_in_a_new_envelope_at_most_twice(
+    hospital, citizen
+):
+    """MedCom reliable messaging: 30 minutes' wait, at most 2 resends, a new
+    Bundle.id and timestamp each time, the same MessageHeader.id."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from integrations.outbox import outbox_sweep
+
+    hospital.refresh_from_db()
+    assert (hospital.ack_timeout_seconds, hospital.max_resends) == (1800, 2)
+    message = _awaiting(hospital, citizen)
+    header_id, seen = message.message_id, {message.bundle_id}
+    later = timezone.now() + dt.timedelta(seconds=hospital.ack_timeout_seconds + 1)
+    for _ in range(2):
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            status=OutboundMessage.Status.AWAITING_ACK, next_attempt_at=timezone.now()
+        )
+        outbox_sweep(now=later)
+        message.refresh_from_db()
+        assert message.status == OutboundMessage.Status.PENDING
+        assert message.message_id == header_id and message.bundle_id not in seen
+        seen.add(message.bundle_id)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=OutboundMessage.Status.AWAITING_ACK, next_attempt_at=timezone.now()
+    )
+    outbox_sweep(now=later)
+    message.refresh_from_db()
+    assert (message.status, message.last_error_code) == (
+        OutboundMessage.Status.FAILED,
+        "ack.missing",
+    )
