@@ -23,6 +23,7 @@ from acute.services.admissions import (
     referrals_close_on_death,
     referrals_hold_for_admission,
     referrals_resume_after_discharge,
+    referrals_warn_admitted,
 )
 from acute.services.deadlines import deadline_watch, warning_acknowledge
 from acute.services.dispatch import dispatch_auto_assign, visit_assign
@@ -73,6 +74,7 @@ __all__ = [
     "referrals_close_on_death",
     "referrals_hold_for_admission",
     "referrals_resume_after_discharge",
+    "referrals_warn_admitted",
     "shift_create",
     "shift_position_report",
     "shift_status_set",

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -85,6 +86,38 @@ def referrals_resume_after_discharge(*, citizen_id: int, actor: Actor) -> list[i
                 warning.detail = {**warning.detail, "discharged_at": now.isoformat()}
                 warning.save(update_fields=["detail"])
             referral_audit(referral, actor, {"step": "resumed", "reason": "hospital_discharge"})
+    return [r.pk for r in referrals]
+
+
+def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
+    """The hospital reports the citizen admitted while a nurse is already on
+    her referral, or after a visit today: not put on hold, but the
+    coordinator is told (an ``admitted`` warning on the board). Returns the
+    warned referrals' ids (those put on hold have their warning already)."""
+    now = timezone.now()
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    with transaction.atomic():
+        ids = set(
+            Referral.objects.filter(citizen_id=citizen_id, on_hold_since__isnull=True)
+            .filter(
+                Q(status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
+                | Q(visits__assigned_at__gte=start_of_day)
+            )
+            .values_list("pk", flat=True)
+        )
+        referrals = list(Referral.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        for referral in referrals:
+            DeadlineWarning.objects.update_or_create(
+                referral=referral,
+                kind=DeadlineWarning.Kind.ADMITTED,
+                defaults={
+                    "raised_at": now,
+                    "detail": {"admission": admission, "on_hold": False},
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
+                },
+            )
+            referral_audit(referral, actor, {"step": "admitted_warning"})
     return [r.pk for r in referrals]
 
 

@@ -14,7 +14,8 @@ For a citizen the platform knows:
 
 - admission: visits not yet at the door are withdrawn, her referrals no nurse
   is on yet are put on hold with an ``admitted`` warning on the coordinator's
-  board, the hospital's care relationship opens;
+  board, the coordinator is warned too of her other open referrals and of a
+  visit today, the hospital's care relationship opens;
 - discharge (and a cancelled admission): the relationship closes, the held
   referrals resume;
 - a cancelled discharge: admitted again, as an admission;
@@ -35,6 +36,7 @@ from acute.services import (
     referrals_close_on_death,
     referrals_hold_for_admission,
     referrals_resume_after_discharge,
+    referrals_warn_admitted,
 )
 from consent.models import CareRelationship
 from consent.services import care_relationship_close, care_relationship_open
@@ -127,7 +129,13 @@ def _admit(partner: Partner, citizen_id: int, key: str, actor: Actor) -> dict[st
         )
     withdrawn = _withdraw_open_visits(citizen_id, actor)
     held = referrals_hold_for_admission(citizen_id=citizen_id, admission=key, actor=actor)
-    return {"admission": key, "visits_withdrawn": withdrawn, "referrals_on_hold": held}
+    warned = referrals_warn_admitted(citizen_id=citizen_id, admission=key, actor=actor)
+    return {
+        "admission": key,
+        "visits_withdrawn": withdrawn,
+        "referrals_on_hold": held,
+        "referrals_warned": warned,
+    }
 
 
 def _leave(citizen_id: int, key: str, actor: Actor) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from acute.models import DeadlineWarning, Referral
 from consent.models import CareRelationship
@@ -111,6 +112,19 @@ def test_r12_an_admission_holds_untriaged_referrals_and_warns_the_coordinator(ho
     ).exists()
     row = InboundMessage.objects.get(partner=hospital)
     assert row.result["activity"] == "admit-inpatient"
+
+
+def test_r12_an_admission_while_a_nurse_is_on_the_referral_warns_without_holding(hospital, citizen):
+    referral = f.acute_referral(person=citizen)
+    # A nurse already reached her: the referral is not put on hold.
+    Referral.objects.filter(pk=referral.pk).update(reached_at=timezone.now())
+    status, body = _post(hospital, _example(STIN))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+    assert warning.detail["on_hold"] is False
+    assert InboundMessage.objects.get(partner=hospital).result["referrals_warned"] == [referral.pk]
 
 
 def test_r12_a_discharge_closes_the_admission_of_its_episode_of_care_and_resumes(hospital, citizen):
