@@ -6,9 +6,14 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Hand-offs"
 
     def ready(self) -> None:
-        from core.fhir.capability import ResourceCapability, register_resource
+        from core.fhir.capability import (
+            ResourceCapability,
+            register_messaging,
+            register_resource,
+        )
         from core.health import register_health_detail
         from integrations import receivers
+        from integrations.partners import messaging_documentation
         from integrations.selectors import outbox_health
 
         receivers.connect()
@@ -28,4 +33,5 @@ class IntegrationsConfig(AppConfig):
                 ),
             )
         )
+        register_messaging(messaging_documentation())
         register_health_detail("handoffs", outbox_health)

@@ -355,3 +355,10 @@ def test_a_message_without_acknowledgement_goes_again_in_a_new_envelope_at_most_
         OutboundMessage.Status.FAILED,
         "ack.missing",
     )
+
+
+def test_the_capability_statement_says_which_messages_are_medcom_and_which_local():
+    statement = json.loads(Client().get("/fhir/metadata").content)
+    text = statement["messaging"][0]["documentation"]
+    assert "hospital-notification-message (MedCom)" in text
+    assert "acute-referral (local" in text and "admission-handoff (local" in text
