@@ -27,6 +27,11 @@ from fhirpathpy.models import models
 from .fsh import UNBOUNDED, Code, Definitions, FixedValue, Slicing, StructureRules, load
 
 FHIRPATH_MODEL = models["r4"]
+# Invariants on organisations' identifiers (the same few SOR codes and GLNs in
+# every message, never personal data) are remembered per value: the GLN check
+# digit in FHIRPath costs milliseconds.
+MEMO_PROFILES = {"dk-core-gln-identifier", "dk-core-sor-identifier"}
+MEMO_SIZE = 10_000
 # What fhirpathpy raises when an expression meets data of an unexpected shape.
 EVALUATION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
@@ -131,6 +136,8 @@ class Violation:
         }
 
 
+_EXTENSION_VALUE = re.compile(r"extension\('([^']+)'\)\.value(?:\.([A-Za-z0-9_.]+))?")
+_MATCHES = re.compile(r"matches\('((?:[^'\\]|\\.)*)'\)")
 _SEGMENT = re.compile(r"^([A-Za-z0-9_\-]+?)(\[x\])?(?:\[([^\]]+)\])?$")
 
 
@@ -199,6 +206,7 @@ class Validator:
         self._compiled: dict[str, Any] = {}
         self._codes: dict[str, set[tuple[str | None, str]]] = {}
         self._local = threading.local()
+        self._memo: dict[tuple[str, str], list[Any]] = {}
 
     # --- profiles -------------------------------------------------------------
 
@@ -278,6 +286,22 @@ class Validator:
         return any(_matches_fixed(value, expected) for value in values)
 
     def _evaluate_path(self, element: dict, path: str) -> list[Any]:
+        extension = _EXTENSION_VALUE.fullmatch(path)
+        if extension:
+            # extension('url').value.x, the discriminator of MedCom's destinations.
+            url, rest = extension.group(1), extension.group(2)
+            values = [
+                value
+                for ext in _as_list(element.get("extension"))
+                if isinstance(ext, dict) and ext.get("url") == url
+                for key, value in ext.items()
+                if key.startswith("value")
+            ]
+            for part in rest.split(".") if rest else []:
+                values = [
+                    v.get(part) for v in values if isinstance(v, dict) and v.get(part) is not None
+                ]
+            return values
         if re.fullmatch(r"[A-Za-z0-9_.]+", path):
             nodes: list[Any] = [element]
             for part in path.split("."):
@@ -466,13 +490,24 @@ class Validator:
             return []
         nodes = self.select(profile, [resource], path) if path else [resource]
         found = []
+        only_matches = _MATCHES.fullmatch(invariant.expression.strip())
+        remember = struct.id in MEMO_PROFILES
         for node in nodes or []:
             self._local.seen = seen
-            try:
-                result = self._compile(invariant.expression)(node)
-            except EVALUATION_ERRORS:
-                # Data too malformed for the expression: the rule is not kept.
-                result = [False]
+            memo_key = (name, node) if remember and isinstance(node, str) else None
+            if memo_key is not None and memo_key in self._memo:
+                result = self._memo[memo_key]
+            elif only_matches and isinstance(node, str):
+                # A lone matches() on a string (SOR, GLN length, CPR): Python's re.
+                result = [re.search(only_matches.group(1), node) is not None]
+            else:
+                try:
+                    result = self._compile(invariant.expression)(node)
+                except EVALUATION_ERRORS:
+                    # Data too malformed for the expression: the rule is not kept.
+                    result = [False]
+            if memo_key is not None and len(self._memo) < MEMO_SIZE:
+                self._memo[memo_key] = result
             if result and not all(item is True for item in result):
                 found.append(
                     Violation(struct.id, location, path, f"invariant:{name}", invariant.description)
