@@ -27,7 +27,7 @@ from typing import Any
 from django.utils import timezone
 
 from core.cpr import CPR_SYSTEM
-from core.models import SOR_SYSTEM, Citizen, Organisation
+from core.models import PROVIDER_NUMBER_SYSTEM, SOR_SYSTEM, Citizen, Organisation
 
 from .validation import validator
 
@@ -99,6 +99,11 @@ def organization(organisation: Organisation) -> dict[str, Any]:
         )
     if organisation.ean:
         identifiers.append({"use": "official", "system": GLN_SYSTEM, "value": organisation.ean})
+    if organisation.provider_number:
+        # A GP practice: its provider number (ydernummer) beside SOR, as MedCom names a GP.
+        identifiers.append(
+            {"system": PROVIDER_NUMBER_SYSTEM, "value": organisation.provider_number}
+        )
     resource = {
         "resourceType": "Organization",
         "id": new_id(),
@@ -110,6 +115,7 @@ def organization(organisation: Organisation) -> dict[str, Any]:
         organisation.name,
         f"SOR: {organisation.sor_code or '-'}",
         f"EAN: {organisation.ean or '-'}",
+        f"Ydernummer: {organisation.provider_number}" if organisation.provider_number else "",
     )
     return resource
 

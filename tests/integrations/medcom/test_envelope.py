@@ -144,3 +144,24 @@ def test_a_negative_acknowledgement_without_its_outcome_breaks_medcom_acknowledg
     assert ("medcom-messaging-acknowledgement", "", "invariant:medcom-acknowledgement-1") in {
         (v.profile, v.path, v.rule) for v in validate_message(ack)
     }
+
+
+def test_a_gp_practice_is_named_by_sor_ean_and_provider_number():
+    acute, _ = _orgs()
+    gp = f.gp_practice()
+    gp.sor_code, gp.ean = "378631000016009", "5790000121526"
+    gp.save(update_fields=["sor_code", "ean"])
+    bundle = envelope.message(
+        event=MedComEvent.EMPTY,
+        sender=acute,
+        receiver=gp,
+        receiver_endpoint=ENDPOINT,
+        sender_endpoint=ENDPOINT,
+    )
+    assert validate_message(bundle) == []
+    receiver = _resources(bundle, "Organization")[1]
+    assert {(i["system"], i["value"]) for i in receiver["identifier"]} == {
+        ("urn:oid:1.2.208.176.1.1", "378631000016009"),
+        ("http://www.gs1.org/gln", "5790000121526"),
+        ("urn:oid:1.2.208.176.1.4", gp.provider_number),
+    }
