@@ -159,19 +159,23 @@ def _segments(path: str) -> list[str]:
     return parts
 
 
-def _system(value: str | None) -> str | None:
-    return EQUIVALENT_SYSTEMS.get(value, value) if value else value
+def _system(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return EQUIVALENT_SYSTEMS.get(value, value)
 
 
 def _codings(node: Any) -> list[tuple[str | None, str]]:
-    """The (system, code) pairs a code, Coding or CodeableConcept carries."""
+    """The (system, code) pairs a code, Coding or CodeableConcept carries
+    (nothing from a malformed one)."""
     if isinstance(node, str):
         return [(None, node)]
     if isinstance(node, dict):
         if "coding" in node:
-            return [pair for coding in node["coding"] for pair in _codings(coding)]
-        if "code" in node:
-            return [(node.get("system"), str(node["code"]))]
+            return [pair for coding in _as_list(node["coding"]) for pair in _codings(coding)]
+        if isinstance(node.get("code"), str):
+            system = node.get("system")
+            return [(system if isinstance(system, str) else None, node["code"])]
     return []
 
 
@@ -316,6 +320,9 @@ class Validator:
         try:
             return list(self._compile(path)(element))
         except EVALUATION_ERRORS:
+            return []
+        except Exception:  # noqa: BLE001 - fhirpathpy raises bare Exception on bad data
+            # Data the discriminator cannot read belongs to no slice.
             return []
 
     def _compile(self, expression: str) -> Any:
@@ -506,6 +513,9 @@ class Validator:
                 except EVALUATION_ERRORS:
                     # Data too malformed for the expression: the rule is not kept.
                     result = [False]
+                except Exception:  # noqa: BLE001 - fhirpathpy raises bare Exception on bad data
+                    # Not swallowed: a type fhirpathpy refuses breaks the rule.
+                    result = [False]
             if memo_key is not None and len(self._memo) < MEMO_SIZE:
                 self._memo[memo_key] = result
             if result and not all(item is True for item in result):
@@ -623,7 +633,8 @@ class Validator:
     def _declared(self, resource: dict) -> str | None:
         """The first profile in ``meta.profile`` that the spec holds."""
         meta = resource.get("meta")
-        for url in meta.get("profile", []) if isinstance(meta, dict) else []:
+        profiles = meta.get("profile") if isinstance(meta, dict) else None
+        for url in profiles if isinstance(profiles, list) else []:
             if isinstance(url, str) and self.known(url):
                 return url
         return None

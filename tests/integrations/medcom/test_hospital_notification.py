@@ -362,3 +362,21 @@ def test_the_capability_statement_says_which_messages_are_medcom_and_which_local
     text = statement["messaging"][0]["documentation"]
     assert "hospital-notification-message (MedCom)" in text
     assert "acute-referral (local" in text and "admission-handoff (local" in text
+
+
+def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, citizen):
+    import random
+
+    rng = random.Random(3)
+    junk: list[Any] = [None, 1, "x", [], {}, [{}], {"coding": 5}, {"url": 3}, True]
+    for n in range(25):
+        message = _example(STIN)
+        message["id"] = str(uuid.uuid4())
+        message["entry"][0]["resource"]["id"] = str(uuid.uuid4())
+        resource = rng.choice(message["entry"][1:])["resource"]
+        key = rng.choice([k for k in resource if k not in ("resourceType", "id")])
+        resource[key] = rng.choice(junk)
+        status, body = _post(hospital, message)
+        assert status in (200, 400), (n, key, status)
+        if body.get("resourceType") == "Bundle":
+            assert validate_message(body) == []

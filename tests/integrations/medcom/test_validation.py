@@ -299,3 +299,39 @@ def test_malformed_elements_are_refused_without_an_error():
     assert ("medcom-messaging-messageHeader", "destination[primary]", "cardinality") in _rules(
         _broken(STIN, malformed)
     )
+
+
+def test_random_damage_to_the_examples_never_raises():
+    """Whatever a sender puts where: the validator answers with violations,
+    never with an exception (which would be a 500 instead of a fatal-error)."""
+    import random
+
+    rng = random.Random(7)
+    junk: list[Any] = [None, 1, "x", [], {}, [1], {"a": 1}, True, -1.5, [{}], [None]]
+    junk += [{"coding": 5}, {"url": 3}, {"coding": [{"code": {}}]}]
+
+    def paths(node: Any, at: tuple = ()) -> list[tuple]:
+        found = [at]
+        children = (
+            node.items()
+            if isinstance(node, dict)
+            else enumerate(node)
+            if isinstance(node, list)
+            else []
+        )
+        for key, child in children:
+            found += paths(child, (*at, key))
+        return found
+
+    examples = [_message(p) for p in HOSPITAL_NOTIFICATIONS + ACKNOWLEDGEMENTS]
+    refused = 0
+    for _ in range(400):
+        bundle = copy.deepcopy(rng.choice(examples))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.choice(paths(bundle)[1:])
+            parent = bundle
+            for key in at[:-1]:
+                parent = parent[key]
+            parent[at[-1]] = rng.choice(junk)
+        refused += bool(validate_message(bundle))
+    assert refused > 200
