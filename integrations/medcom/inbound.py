@@ -10,6 +10,7 @@ is :mod:`integrations.inbound`'s.
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 from django.utils import timezone
@@ -19,7 +20,9 @@ from integrations.messages import ParsedMessage
 from integrations.models import Partner
 
 from .envelope import GLN_SYSTEM, AckCode, Issue, acknowledgement, new_id
-from .validation import EQUIVALENT_SYSTEMS, Violation
+from .validation import EQUIVALENT_SYSTEMS, Violation, validate_message
+
+log = logging.getLogger(__name__)
 
 EVENT_SYSTEM_ID = "medcom-messaging-eventCodes"
 
@@ -144,7 +147,7 @@ def answer(
     source = header.get("source")
     source = source if isinstance(source, dict) else {}
     header_id = str(header["id"]) if isinstance(header.get("id"), str) else "unknown"
-    return acknowledgement(
+    ack = acknowledgement(
         answering=header_id,
         code=code,
         sender=us,
@@ -153,6 +156,17 @@ def answer(
         sender_endpoint=str(first.get("endpoint") or "urn:unknown"),
         issues=issues,
     )
+    broken = validate_message(ack)
+    if broken:
+        # An answer cannot wait for a person: it goes, and the configuration
+        # that makes it break MedCom's rules (a missing SOR or EAN) is told.
+        log.warning(
+            "acknowledgement to %s breaks %d MedCom rule(s), first: %s",
+            partner.code,
+            len(broken),
+            broken[0],
+        )
+    return ack
 
 
 def resent(ack: dict[str, Any]) -> dict[str, Any]:
