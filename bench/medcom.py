@@ -150,7 +150,7 @@ def main() -> None:
         bodies_off = [_fresh(admit if i % 2 == 0 else discharge) for i in range(count)]
         received_off, seconds_off = _receive_all(partner, bodies_off)
     finally:
-        inbound.validate_message = real_validate  # type: ignore[assignment]
+        inbound.validate_message = real_validate
 
     figures = {
         "validation_only": summary(validation),
