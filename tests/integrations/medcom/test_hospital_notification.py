@@ -181,6 +181,17 @@ def test_r12_death_closes_the_open_referrals_and_registers_the_death(hospital, c
     assert "deceased_at" in warning.detail
 
 
+def test_r12_medcoms_official_test_message_stin_a_is_accepted(hospital, citizen):
+    # Its GLNs are identified by https://www.gs1.org/gln (DK-core before 3.0).
+    path = FIXTURES.parent / "testexamples" / "HospitalNotification-Ex-STIN-A.json"
+    message = json.loads(path.read_text(encoding="utf-8"))
+    referral = f.acute_referral(person=citizen, accepted=False)
+    status, body = _post(hospital, message)
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_reason == "hospital_admission"
+
+
 def test_a_citizen_the_platform_does_not_follow_is_acknowledged_and_nothing_changes(hospital):
     status, body = _post(hospital, _example(STIN))
     assert (status, _ack(body)[0]) == (200, "ok")

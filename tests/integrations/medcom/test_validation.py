@@ -21,6 +21,7 @@ from integrations.medcom.validation import Violation, validate_message, validato
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HOSPITAL_NOTIFICATIONS = sorted((FIXTURES / "hospitalnotification").glob("*.json"))
 ACKNOWLEDGEMENTS = sorted((FIXTURES / "acknowledgement").glob("*.json"))
+TEST_MESSAGES = sorted((FIXTURES / "testexamples").glob("*.json"))
 STIN = FIXTURES / "hospitalnotification" / "a5e5b880-c087-4055-b9ec-99108695f81d.json"  # admitted
 STOR = (
     FIXTURES / "hospitalnotification" / "d3128d9b-cede-4c7f-8904-809eab322d7d.json"
@@ -76,10 +77,12 @@ def test_profiles_resolve_by_name_id_and_any_canonical_url():
 
 
 @pytest.mark.parametrize(
-    "path", HOSPITAL_NOTIFICATIONS + ACKNOWLEDGEMENTS, ids=lambda p: f"{p.parent.name}/{p.stem}"
+    "path",
+    HOSPITAL_NOTIFICATIONS + ACKNOWLEDGEMENTS + TEST_MESSAGES,
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
 )
 def test_the_official_examples_keep_every_rule(path):
-    assert HOSPITAL_NOTIFICATIONS and ACKNOWLEDGEMENTS
+    assert HOSPITAL_NOTIFICATIONS and ACKNOWLEDGEMENTS and TEST_MESSAGES
     assert validate_message(_message(path)) == []
 
 
