@@ -274,7 +274,19 @@ def _organisations() -> dict[str, Organisation]:
                 sor_code=f"9004{code}0000{n}",
                 parent=None,
             )
+    # Fictitious EAN/GLN location numbers (579 is Denmark's GS1 prefix), so the
+    # demo's MedCom messages name every organisation as MedCom requires.
+    for n, key in enumerate(sorted(orgs), start=1):
+        ean = _gln(f"579000999{n:03d}")
+        Organisation.objects.filter(pk=orgs[key].pk).update(ean=ean)
+        orgs[key].ean = ean
     return orgs
+
+
+def _gln(twelve: str) -> str:
+    """A 13-digit GLN: ``twelve`` digits and the GS1 modulo-10 check digit."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(twelve))
+    return f"{twelve}{(10 - total % 10) % 10}"
 
 
 def _staff(orgs: dict[str, Organisation]) -> list[str]:

@@ -47,6 +47,14 @@ class Organisation(models.Model):
     provider_number = models.CharField(
         max_length=12, null=True, blank=True, unique=True, help_text="Ydernummer (GP practices)."
     )
+    # MedCom messages name sender and receiver by SOR code and by this number.
+    ean = models.CharField(
+        max_length=13,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="EAN/GLN location number (lokationsnummer), 13 digits.",
+    )
     # Municipalities taking part in the joint acute function; more join by data.
     participates = models.BooleanField(default=False)
     # The municipalities whose citizens this organisation serves by agreement.
@@ -70,6 +78,10 @@ class Organisation(models.Model):
             models.CheckConstraint(
                 name="organisation_department_has_parent",
                 condition=~Q(kind="hospital_department") | Q(parent__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="organisation_ean_thirteen_digits",
+                condition=Q(ean__isnull=True) | Q(ean__regex=r"^[0-9]{13}$"),
             ),
         ]
 

@@ -6,15 +6,20 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Hand-offs"
 
     def ready(self) -> None:
+        from core.fhir.capability import (
+            ResourceCapability,
+            register_messaging,
+            register_resource,
+        )
+        from core.health import register_health_detail
+        from integrations import receivers
+        from integrations.partners import messaging_documentation
+        from integrations.selectors import outbox_health
+
         from core.metrics import register_metrics
         from integrations.metrics import outbox_metrics
 
         register_metrics("outbox", outbox_metrics)
-        from core.fhir.capability import ResourceCapability, register_resource
-        from core.health import register_health_detail
-        from integrations import receivers
-        from integrations.selectors import outbox_health
-
         receivers.connect()
         register_resource(
             ResourceCapability(
@@ -32,4 +37,5 @@ class IntegrationsConfig(AppConfig):
                 ),
             )
         )
+        register_messaging(messaging_documentation())
         register_health_detail("handoffs", outbox_health)

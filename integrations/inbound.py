@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,22 +28,30 @@ from django.db.models import Q
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.errors import PlatformError, Unavailable
+from integrations.adapters import Handler
+from integrations.medcom import inbound as medcom
+from integrations.medcom.envelope import Issue, MedComEvent
+from integrations.medcom.validation import validate_message
 from integrations.messages import (
     AckCode,
     Event,
     InvalidMessage,
+    ParsedMessage,
     acknowledgement_bundle,
     error_outcome,
     parse_message,
     peek_ids,
 )
 from integrations.models import InboundMessage, Partner
+from integrations.outbound import acute_function
 from integrations.outbox import outbox_acknowledge
 from integrations.partners import adapter_for
 
 log = logging.getLogger(__name__)
 
 PROCESS_TASK = "integrations.process_message"
+# A MedCom fatal-error names at most this many broken rules.
+MAX_ISSUES = 20
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,8 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return _fatal(partner, "", "", "", "message.not_json", "The body is not UTF-8 JSON.", None)
+    if medcom.is_medcom(data):
+        return _medcom_receive(partner, data)
     bundle_id, header_id = peek_ids(data)
     earlier = _earlier(partner, bundle_id, header_id)
     if earlier is not None:
@@ -146,11 +157,35 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
             "This partner may not send this kind of message to the platform.",
             "MessageHeader.eventCoding",
         )
+    return _process(
+        partner,
+        parsed,
+        handler,
+        ok=lambda: acknowledgement_bundle(answering=parsed.header_id, code=AckCode.OK, sender=None),
+        fatal=lambda code, text, field: _fatal(
+            partner, parsed.bundle_id, parsed.header_id, parsed.event, code, text, field
+        ),
+        transient=lambda code, text: _transient(parsed.header_id, code, text),
+    )
+
+
+def _process(
+    partner: Partner,
+    parsed: ParsedMessage,
+    handler: Handler,
+    *,
+    ok: Callable[[], dict[str, Any]],
+    fatal: Callable[[str, str, str | None], Answer],
+    transient: Callable[[str, str], Answer],
+) -> Answer:
+    """Process a message once, in one transaction with the row that remembers
+    it and the audit entry; answered by the acknowledgement ``ok`` builds, or
+    ``fatal`` / ``transient`` when a rule or our side refuses it."""
     actor = Actor.system(PROCESS_TASK, partner=partner.organisation)
     try:
         with transaction.atomic():
             handled = handler(partner, parsed, actor)
-            ack = acknowledgement_bundle(answering=parsed.header_id, code=AckCode.OK, sender=None)
+            ack = ok()
             InboundMessage.objects.create(
                 partner=partner,
                 bundle_id=parsed.bundle_id,
@@ -175,29 +210,161 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
                     detail={"partner": partner.code, "result": handled.result},
                 )
     except Unavailable as exc:
-        return _transient(parsed.header_id, exc.code, exc.message)
+        return transient(exc.code, exc.message)
     except (InvalidMessage, PlatformError) as exc:
-        return _fatal(
-            partner,
-            parsed.bundle_id,
-            parsed.header_id,
-            parsed.event,
-            exc.code,
-            exc.message,
-            exc.field,
-        )
+        return fatal(exc.code, exc.message, exc.field)
     except IntegrityError:
         # A copy of this message won the race: answer as it was answered.
         earlier = _earlier(partner, parsed.bundle_id, parsed.header_id)
         if earlier is not None:
             return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
-        return _transient(parsed.header_id, "db.conflict", "A concurrent change; send again.")
+        return transient("db.conflict", "A concurrent change; send again.")
     except (OperationalError, DatabaseError) as exc:
         log.warning("message from %s not processed: %s", partner.code, type(exc).__name__)
-        return _transient(
-            parsed.header_id, "db.unavailable", "The database was briefly unavailable."
-        )
+        return transient("db.unavailable", "The database was briefly unavailable.")
     return Answer(200, ack)
+
+
+# --- MedCom messages ---------------------------------------------------------------
+
+
+def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
+    """A MedCom message: checked against MedCom's rules before anything else,
+    answered with MedCom's Acknowledgement (never an acknowledgement itself)."""
+    if medcom.event_of(data) == MedComEvent.ACKNOWLEDGEMENT:
+        return _medcom_acknowledgement_received(partner, data)
+    us = acute_function()
+    if us is None:
+        return Answer(
+            503,
+            error_outcome(
+                "integrations.unconfigured", "The platform has no sender.", kind="unavailable"
+            ),
+        )
+    bundle_id, header_id = peek_ids(data)
+    earlier = _earlier(partner, bundle_id, header_id)
+    if earlier is not None:
+        if earlier.header_id == header_id:
+            # MedCom: a duplicate gets the first answer again, in a new envelope.
+            log.info("duplicate message from %s answered again", partner.code)
+            return Answer(
+                earlier.http_status, medcom.resent(earlier.acknowledgement), duplicate=True
+            )
+        duplicate_id = Issue(
+            "MSG_DUPLICATE_ID",
+            "Bundle.id: already used by another message; a Bundle.id is never reused.",
+            code="duplicate",
+        )
+        ack = medcom.answer(
+            data=data, partner=partner, us=us, code=AckCode.FATAL, issues=[duplicate_id]
+        )
+        return Answer(400, ack)
+
+    def fatal(issues: list[Issue], event: str = "") -> Answer:
+        ack = medcom.answer(data=data, partner=partner, us=us, code=AckCode.FATAL, issues=issues)
+        if bundle_id and header_id:
+            try:
+                with transaction.atomic():
+                    InboundMessage.objects.create(
+                        partner=partner,
+                        bundle_id=bundle_id[:64],
+                        header_id=header_id[:64],
+                        event=event[:64],
+                        outcome=InboundMessage.Outcome.FATAL,
+                        http_status=400,
+                        acknowledgement=ack,
+                    )
+            except IntegrityError:
+                again = _earlier(partner, bundle_id, header_id)
+                if again is not None:
+                    return Answer(
+                        again.http_status, medcom.resent(again.acknowledgement), duplicate=True
+                    )
+        log.info("MedCom message from %s refused: %s", partner.code, issues[0].details)
+        return Answer(400, ack)
+
+    event = medcom.event_of(data)
+    violations = validate_message(data)
+    if violations:
+        return fatal([medcom.issue_of(v) for v in violations[:MAX_ISSUES]], event)
+    try:
+        parsed = parse_message(data)
+    except InvalidMessage as exc:
+        return fatal(
+            [Issue("MSG_BAD_FORMAT", f"{exc.field or 'Bundle'}: {exc.message}", code="structure")],
+            event,
+        )
+    addressing = medcom.addressing_issue(partner, us, parsed)
+    if addressing is not None:
+        return fatal([addressing], event)
+    handler = adapter_for(partner.kind).handler(event)
+    if handler is None:
+        unable = Issue(
+            "MSG_RECEIVER_UNABLE_TO_RECEIVE_MSG_TYPE",
+            f"MessageHeader.eventCoding: the platform does not receive {event} from this partner.",
+            code="not-supported",
+        )
+        return fatal([unable], event)
+    return _process(
+        partner,
+        parsed,
+        handler,
+        ok=lambda: medcom.answer(data=data, partner=partner, us=us, code=AckCode.OK),
+        fatal=lambda code, text, field: fatal(
+            [
+                Issue(
+                    "MSG_PARAM_INVALID",
+                    f"{field or 'Bundle'}: {text} ({code})",
+                    code="business-rule",
+                )
+            ],
+            event,
+        ),
+        transient=lambda code, text: Answer(
+            503,
+            medcom.answer(
+                data=data,
+                partner=partner,
+                us=us,
+                code=AckCode.TRANSIENT,
+                issues=[Issue("MSG_LOCAL_FAIL", f"{text} ({code})", code="transient")],
+            ),
+        ),
+    )
+
+
+def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> Answer:
+    """A partner's MedCom Acknowledgement of one of our messages settles it in
+    the outbox (ok → acknowledged, transient-error → sent again, fatal-error →
+    failed, on the coordinator's board). It is never acknowledged (KR2)."""
+    violations = validate_message(data)
+    if violations:
+        return Answer(400, error_outcome("medcom.rule_broken", str(violations[0])[:500]))
+    header = medcom.header_of(data) or {}
+    response = header.get("response")
+    response = response if isinstance(response, dict) else {}
+    details = []
+    for entry in data.get("entry") or []:
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") == "OperationOutcome":
+            for issue in resource.get("issue") or []:
+                coding = ((issue.get("details") or {}).get("coding") or [{}])[0]
+                text = (issue.get("details") or {}).get("text") or issue.get("diagnostics") or ""
+                details.append(f"{coding.get('code', '')}: {text}".strip(": "))
+    matched = outbox_acknowledge(
+        partner=partner,
+        answering=str(response.get("identifier", "")),
+        code=str(response.get("code", "")),
+        detail="; ".join(details),
+    )
+    return Answer(
+        200 if matched else 404,
+        error_outcome(
+            "ack.received" if matched else "ack.unknown_message",
+            "Acknowledgement recorded." if matched else "No such message to this partner.",
+            kind="invalid" if matched else "not_found",
+        ),
+    )
 
 
 def _transient(header_id: str, code: str, text: str) -> Answer:

@@ -46,9 +46,11 @@ class Partner(models.Model):
     backoff_base_seconds = models.PositiveIntegerField(default=30)
     backoff_max_seconds = models.PositiveIntegerField(default=3600)
     request_timeout_seconds = models.PositiveSmallIntegerField(default=10)
-    # How long a delivered message may wait for its acknowledgement before re-sending.
-    ack_timeout_seconds = models.PositiveIntegerField(default=900)
-    max_resends = models.PositiveSmallIntegerField(default=3)
+    # How long a delivered message may wait for its acknowledgement before it
+    # is sent again, and how many times: MedCom's reliable messaging says 30
+    # minutes and never more than 2 resends.
+    ack_timeout_seconds = models.PositiveIntegerField(default=1800)
+    max_resends = models.PositiveSmallIntegerField(default=2)
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -20,8 +20,10 @@ from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE
 from acute.services.admissions import (
     HOLD_HOSPITAL_ADMISSION,
     HOLD_OVERRIDE_REASON_MAX_LENGTH,
+    referrals_close_on_death,
     referrals_hold_for_admission,
     referrals_resume_after_discharge,
+    referrals_warn_admitted,
 )
 from acute.services.deadlines import deadline_watch, warning_acknowledge
 from acute.services.dispatch import dispatch_auto_assign, visit_assign
@@ -69,8 +71,10 @@ __all__ = [
     "referral_create",
     "referral_decline",
     "referral_intake",
+    "referrals_close_on_death",
     "referrals_hold_for_admission",
     "referrals_resume_after_discharge",
+    "referrals_warn_admitted",
     "shift_create",
     "shift_position_report",
     "shift_status_set",

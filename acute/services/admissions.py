@@ -6,10 +6,12 @@ nurse is sent (dispatch and follow-ups).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +20,7 @@ from acute.services._common import creation_refused_audit, referral_audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, PlatformError
 from core.logging import scrub
+from core.models import Citizen
 
 HOLD_HOSPITAL_ADMISSION = "hospital_admission"
 HOLD_OVERRIDE_REASON_MAX_LENGTH = 500
@@ -83,6 +86,80 @@ def referrals_resume_after_discharge(*, citizen_id: int, actor: Actor) -> list[i
                 warning.detail = {**warning.detail, "discharged_at": now.isoformat()}
                 warning.save(update_fields=["detail"])
             referral_audit(referral, actor, {"step": "resumed", "reason": "hospital_discharge"})
+    return [r.pk for r in referrals]
+
+
+def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
+    """The hospital reports the citizen admitted while a nurse is already on
+    her referral, or after a visit today: not put on hold, but the
+    coordinator is told (an ``admitted`` warning on the board). Returns the
+    warned referrals' ids (those put on hold have their warning already)."""
+    now = timezone.now()
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    with transaction.atomic():
+        ids = set(
+            Referral.objects.filter(citizen_id=citizen_id, on_hold_since__isnull=True)
+            .filter(
+                Q(status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
+                | Q(visits__assigned_at__gte=start_of_day)
+            )
+            .values_list("pk", flat=True)
+        )
+        referrals = list(Referral.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        for referral in referrals:
+            DeadlineWarning.objects.update_or_create(
+                referral=referral,
+                kind=DeadlineWarning.Kind.ADMITTED,
+                defaults={
+                    "raised_at": now,
+                    "detail": {"admission": admission, "on_hold": False},
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
+                },
+            )
+            referral_audit(referral, actor, {"step": "admitted_warning"})
+    return [r.pk for r in referrals]
+
+
+def referrals_close_on_death(
+    *, citizen_id: int, died_at: dt.datetime, admission: str, actor: Actor
+) -> list[int]:
+    """The hospital reports the citizen dead: she is registered deceased and
+    her referrals still open (received or accepted, no nurse reached her) are
+    closed — no nurse is sent — with the board's ``admitted`` warning saying
+    so. Withdraw the visits first. Returns the closed referrals' ids."""
+    with transaction.atomic():
+        citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
+        if citizen.deceased_at is None:
+            citizen.deceased_at = died_at
+            citizen.save(update_fields=["deceased_at"])
+        referrals = list(
+            Referral.objects.select_for_update()
+            .filter(
+                citizen_id=citizen_id,
+                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+                reached_at__isnull=True,
+            )
+            .exclude(visits__status__in=Visit.ACTIVE_STATUSES)
+            .order_by("pk")
+        )
+        for referral in referrals:
+            referral.status = Referral.Status.CLOSED
+            referral.on_hold_since = None
+            referral.on_hold_reason = ""
+            referral.full_clean()
+            referral.save(update_fields=["status", "on_hold_since", "on_hold_reason"])
+            DeadlineWarning.objects.update_or_create(
+                referral=referral,
+                kind=DeadlineWarning.Kind.ADMITTED,
+                defaults={
+                    "raised_at": timezone.now(),
+                    "detail": {"admission": admission, "deceased_at": died_at.isoformat()},
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
+                },
+            )
+            referral_audit(referral, actor, {"step": "closed", "reason": "deceased"})
     return [r.pk for r in referrals]
 
 

@@ -78,6 +78,13 @@ def register_resource(capability: ResourceCapability) -> None:
         )
 
 
+def register_messaging(documentation: str) -> None:
+    """A paragraph of ``CapabilityStatement.messaging.documentation``: which
+    messages an app exchanges, and under which standard."""
+    if documentation not in _messaging:
+        _messaging.append(documentation)
+
+
 def register_system_interaction(code: str) -> None:
     if code not in _system_interactions:
         _system_interactions.append(code)
@@ -166,6 +173,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "fhirVersion": FHIR_VERSION,
             "format": ["application/fhir+json"],
             "rest": [rest],
+            **({"messaging": [{"documentation": "\n\n".join(_messaging)}]} if _messaging else {}),
         }
     )
     return statement.model_dump(mode="json", exclude_none=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from integrations.adapters import PartnerAdapter
 from integrations.builders import episode_outcome, order_confirmation_request
 from integrations.hospital.inbound import hospital_notification_receive
+from integrations.hospital.medcom import hospital_notification_medcom_receive
 from integrations.hospital.outbound import admission_handoff
+from integrations.medcom.envelope import MedComEvent
 from integrations.messages import Event
 from integrations.models import Partner
 from integrations.transport import SIGNED_HTTP
@@ -17,7 +19,10 @@ class Hospital(PartnerAdapter):
     physicians' phone orders to confirm."""
 
     kind = Partner.Kind.HOSPITAL
-    receives = {Event.HOSPITAL_NOTIFICATION: hospital_notification_receive}
+    receives = {
+        Event.HOSPITAL_NOTIFICATION: hospital_notification_receive,
+        MedComEvent.HOSPITAL_NOTIFICATION: hospital_notification_medcom_receive,
+    }
     sends = {
         Event.ADMISSION_HANDOFF: admission_handoff,
         Event.CARE_COMMUNICATION: episode_outcome,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from integrations.messages import AckCode
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox.queue import deliver_later
+from integrations.outbox.renew import envelope_renew
 
 
 def outbox_acknowledge(*, partner: Partner, answering: str, code: str, detail: str = "") -> bool:
@@ -52,10 +53,11 @@ def outbox_acknowledge(*, partner: Partner, answering: str, code: str, detail: s
                 ]
             )
         elif message.status == OutboundMessage.Status.AWAITING_ACK:
-            # Transient: the partner asks us to send again.
+            # Transient: the partner asks us to send again, in a new envelope.
             message.status = OutboundMessage.Status.PENDING
             message.next_attempt_at = now
-            message.save(update_fields=["status", "next_attempt_at"])
+            renewed = envelope_renew(message, at=now)
+            message.save(update_fields=["status", "next_attempt_at", *renewed])
             pk = message.pk
             transaction.on_commit(lambda: deliver_later([pk]))
     return True

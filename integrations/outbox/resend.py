@@ -9,6 +9,7 @@ from core.actors import Actor
 from core.errors import PreconditionFailed
 from integrations.models import OutboundMessage
 from integrations.outbox.queue import deliver_later
+from integrations.outbox.renew import envelope_renew
 
 
 def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
@@ -28,6 +29,7 @@ def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
         locked.next_attempt_at = now
         locked.resent_by = by.membership
         locked.resent_at = now
+        renewed = envelope_renew(locked, at=now)
         locked.save(
             update_fields=[
                 "status",
@@ -36,6 +38,7 @@ def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
                 "next_attempt_at",
                 "resent_by",
                 "resent_at",
+                *renewed,
             ]
         )
         pk = locked.pk

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from integrations.models import DeliveryAttempt, OutboundMessage
 from integrations.outbox.queue import deliver_later
+from integrations.outbox.renew import envelope_renew
 
 
 def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
@@ -64,7 +65,10 @@ def outbox_sweep(*, now: dt.datetime | None = None, limit: int = 500) -> list[in
                 message.resends += 1
                 message.attempts = 0
                 message.next_attempt_at = min(now, real_now)
-                message.save(update_fields=["status", "resends", "attempts", "next_attempt_at"])
+                renewed = envelope_renew(message, at=real_now)
+                message.save(
+                    update_fields=["status", "resends", "attempts", "next_attempt_at", *renewed]
+                )
         # Moving the clock (tests) makes later-due rows due now, so the worker takes them.
         pending = OutboundMessage.objects.filter(
             status=OutboundMessage.Status.PENDING, next_attempt_at__lte=now

@@ -12,6 +12,7 @@ from core.errors import PreconditionFailed
 from core.models import Role
 from integrations.adapters import DeliveryAnswer, PartnerAdapter, Transport
 from integrations.gp.adapter import GeneralPractice
+from integrations.medcom.envelope import MedComEvent
 from integrations.messages import Event
 from integrations.models import DeliveryAttempt, OutboundMessage, Partner
 from integrations.outbound import message_send
@@ -34,7 +35,7 @@ def test_every_kind_of_partner_declares_what_it_receives_and_is_sent() -> None:
             {Event.REFERRAL_STATUS, Event.ORDER_CONFIRMATION_REQUEST},
         ),
         Partner.Kind.HOSPITAL: (
-            {Event.HOSPITAL_NOTIFICATION},
+            {Event.HOSPITAL_NOTIFICATION, MedComEvent.HOSPITAL_NOTIFICATION},
             {Event.ADMISSION_HANDOFF, Event.CARE_COMMUNICATION, Event.ORDER_CONFIRMATION_REQUEST},
         ),
         Partner.Kind.GP: (

@@ -1,0 +1,181 @@
+"""MedCom's HospitalNotification from a hospital (R12).
+
+What happened is read from ``Provenance.activity`` of the Provenance about
+this message (its target is this MessageHeader), MedCom's event codes:
+admission (inpatient or acute ambulant), start and end of leave, discharge to
+home, each with its revision and cancellation, and a cancellation by an
+Encounter ``entered-in-error``. A finished Encounter of a Patient reported
+deceased is a death, whatever the activity. Admissions and discharges are
+keyed on the episode-of-care identifier
+(``Encounter.episodeOfCare.identifier``), so a discharge closes the admission
+it belongs to whatever Encounter ids come and go.
+
+For a citizen the platform knows:
+
+- admission: visits not yet at the door are withdrawn, her referrals no nurse
+  is on yet are put on hold with an ``admitted`` warning on the coordinator's
+  board, the coordinator is warned too of her other open referrals and of a
+  visit today, the hospital's care relationship opens;
+- discharge (and a cancelled admission): the relationship closes, the held
+  referrals resume;
+- a cancelled discharge: admitted again, as an admission;
+- death: registered deceased, her open referrals closed, visits withdrawn;
+- leave and revisions: recorded in the acknowledgement's result; the hold
+  stays (she is still admitted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from acute.services import (
+    referrals_close_on_death,
+    referrals_hold_for_admission,
+    referrals_resume_after_discharge,
+    referrals_warn_admitted,
+)
+from consent.models import CareRelationship
+from consent.services import care_relationship_close, care_relationship_open
+from core.actors import Actor
+from core.models import Citizen
+from integrations.adapters import Handled
+from integrations.hospital.inbound import CONTACT_SOURCE, _withdraw_open_visits
+from integrations.messages import InvalidMessage, ParsedMessage
+from integrations.models import Partner
+from integrations.patients import citizen_find
+
+ADMIT = {"admit-inpatient", "admit-emergency"}
+DISCHARGE = {"discharge-inpatient-home", "discharge-emergency-home"}
+CANCEL_ADMIT = {"cancel-admit-inpatient", "cancel-admit-emergency"}
+CANCEL_DISCHARGE = {"cancel-discharge-inpatient-home", "cancel-discharge-emergency-home"}
+LEAVE = {
+    "start-leave-inpatient",
+    "end-leave-inpatient",
+    "revise-start-leave-inpatient",
+    "revise-end-leave-inpatient",
+    "cancel-start-leave-inpatient",
+    "cancel-end-leave-inpatient",
+}
+REVISE = {
+    "revise-admit-inpatient",
+    "revise-admit-emergency",
+    "revise-discharge-inpatient-home",
+    "revise-discharge-emergency-home",
+}
+
+
+def _activity(message: ParsedMessage) -> str:
+    """The activity of the Provenance about this message."""
+    own = [
+        p
+        for p in message.of_type("Provenance")
+        if any(
+            str(t.get("reference", "")).endswith(
+                (f"MessageHeader/{message.header_id}", message.header_id)
+            )
+            for t in p.get("target") or []
+        )
+    ]
+    provenances = own or message.of_type("Provenance")
+    codings = (provenances[-1].get("activity") or {}).get("coding") or [] if provenances else []
+    for coding in codings:
+        if coding.get("code"):
+            return str(coding["code"])
+    raise InvalidMessage(
+        "hospital.activity_missing",
+        "The HospitalNotification needs a Provenance with the activity of this message.",
+        field="Provenance.activity",
+    )
+
+
+def _episode_key(partner: Partner, encounter: dict[str, Any]) -> str:
+    for episode in encounter.get("episodeOfCare") or []:
+        identifier = episode.get("identifier") or {}
+        if identifier.get("value"):
+            return f"{partner.code}:{identifier['value']}"[:64]
+    raise InvalidMessage(
+        "hospital.episode_of_care_missing",
+        "The Encounter needs the episode-of-care identifier of the hospital stay.",
+        field="Encounter.episodeOfCare.identifier",
+    )
+
+
+def _died_at(patient: dict[str, Any], encounter: dict[str, Any]) -> dt.datetime | None:
+    if patient.get("deceasedDateTime"):
+        parsed = parse_datetime(str(patient["deceasedDateTime"]))
+        if parsed is not None:
+            return parsed
+    if patient.get("deceasedBoolean") is True:
+        end = parse_datetime(str((encounter.get("period") or {}).get("end") or ""))
+        return end or timezone.now()
+    return None
+
+
+def _admit(partner: Partner, citizen_id: int, key: str, actor: Actor) -> dict[str, Any]:
+    citizen = Citizen.objects.get(pk=citizen_id)
+    if not CareRelationship.objects.filter(
+        source_type=CONTACT_SOURCE, source_id=key, ended_at__isnull=True
+    ).exists():
+        care_relationship_open(
+            citizen=citizen,
+            organisation=partner.organisation,
+            basis=CareRelationship.Basis.HOSPITAL_CONTACT,
+            source_type=CONTACT_SOURCE,
+            source_id=key,
+        )
+    withdrawn = _withdraw_open_visits(citizen_id, actor)
+    held = referrals_hold_for_admission(citizen_id=citizen_id, admission=key, actor=actor)
+    warned = referrals_warn_admitted(citizen_id=citizen_id, admission=key, actor=actor)
+    return {
+        "admission": key,
+        "visits_withdrawn": withdrawn,
+        "referrals_on_hold": held,
+        "referrals_warned": warned,
+    }
+
+
+def _leave(citizen_id: int, key: str, actor: Actor) -> dict[str, Any]:
+    care_relationship_close(source_type=CONTACT_SOURCE, source_id=key)
+    resumed = referrals_resume_after_discharge(citizen_id=citizen_id, actor=actor)
+    return {"discharge": key, "referrals_resumed": resumed}
+
+
+def hospital_notification_medcom_receive(
+    partner: Partner, message: ParsedMessage, actor: Actor
+) -> Handled:
+    encounter = message.one("Encounter")
+    patient = message.one("Patient")
+    key = _episode_key(partner, encounter)
+    activity = _activity(message)
+    citizen = citizen_find(patient)
+    if citizen is None:
+        # Not a citizen the platform follows: nothing to hold or resume.
+        return Handled(citizen=None, result={"activity": activity, "followed": False})
+    result: dict[str, Any] = {"activity": activity, "episode_of_care": key}
+    cancelled = encounter.get("status") == "entered-in-error"
+    died_at = _died_at(patient, encounter)
+    if died_at is not None and encounter.get("status") == "finished":
+        care_relationship_close(source_type=CONTACT_SOURCE, source_id=key)
+        result["visits_withdrawn"] = _withdraw_open_visits(citizen.pk, actor)
+        result["referrals_closed"] = referrals_close_on_death(
+            citizen_id=citizen.pk, died_at=died_at, admission=key, actor=actor
+        )
+    elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
+        result.update(_leave(citizen.pk, key, actor))
+    elif activity in ADMIT or activity in CANCEL_DISCHARGE or activity.startswith("revise-admit"):
+        result.update(_admit(partner, citizen.pk, key, actor))
+    elif activity in DISCHARGE:
+        result.update(_leave(citizen.pk, key, actor))
+    elif activity in LEAVE or activity in REVISE:
+        result["recorded"] = True
+    else:
+        raise InvalidMessage(
+            "hospital.activity_unsupported",
+            "This activity is not one of MedCom's HospitalNotification activities.",
+            field="Provenance.activity",
+        )
+    return Handled(citizen=citizen, result=result)

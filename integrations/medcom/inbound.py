@@ -1,0 +1,183 @@
+"""What receiving a MedCom message needs beyond the platform's own receiving:
+recognising one, turning broken rules into MedCom's issue details, checking
+it is addressed to us by the partner that signed it, and answering with
+MedCom's Acknowledgement (KR1 to KR5 of MedCom's acknowledgement rules).
+
+The processing itself (one transaction with the de-duplication row, audit)
+is :mod:`integrations.inbound`'s.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from core.models import SOR_SYSTEM, Organisation
+from integrations.messages import ParsedMessage
+from integrations.models import Partner
+
+from .envelope import GLN_SYSTEM, AckCode, Issue, acknowledgement, new_id
+from .validation import EQUIVALENT_SYSTEMS, Violation, validate_message
+
+log = logging.getLogger(__name__)
+
+EVENT_SYSTEM_ID = "medcom-messaging-eventCodes"
+
+
+def header_of(data: Any) -> dict[str, Any] | None:
+    if not isinstance(data, dict) or not isinstance(data.get("entry"), list) or not data["entry"]:
+        return None
+    first = data["entry"][0]
+    resource = first.get("resource") if isinstance(first, dict) else None
+    if isinstance(resource, dict) and resource.get("resourceType") == "MessageHeader":
+        return resource
+    return None
+
+
+def is_medcom(data: Any) -> bool:
+    """A message whose event is one of MedCom's message types (by system)."""
+    header = header_of(data)
+    coding = header.get("eventCoding") if header else None
+    system = coding.get("system") if isinstance(coding, dict) else None
+    return isinstance(system, str) and system.rstrip("/").endswith(EVENT_SYSTEM_ID)
+
+
+def event_of(data: Any) -> str:
+    header = header_of(data) or {}
+    coding = header.get("eventCoding")
+    return str(coding.get("code", "")) if isinstance(coding, dict) else ""
+
+
+def issue_of(violation: Violation) -> Issue:
+    """The MedCom issue detail code for a broken rule, with a text naming it."""
+    if violation.rule == "binding":
+        details, kind = "MSG_VALUESET_VALUE_UNKNOWN", "code-invalid"
+    elif violation.rule == "cardinality":
+        missing = violation.found == "0" or (
+            violation.found.isdigit() and violation.expected.startswith(("1", "2"))
+        )
+        details, kind = (
+            ("MSG_RESOURCE_REQUIRED", "required")
+            if missing
+            else ("MSG_PARAM_NO_REPEAT", "structure")
+        )
+    elif violation.rule == "message":
+        details, kind = "MSG_BAD_FORMAT", "structure"
+    else:
+        details, kind = (
+            "MSG_PARAM_INVALID",
+            "invariant" if violation.rule.startswith("invariant") else "value",
+        )
+    return Issue(details=details, text=str(violation), code=kind)
+
+
+def _identifiers(organization: dict[str, Any] | None) -> set[tuple[str, str]]:
+    found = set()
+    for identifier in (organization or {}).get("identifier") or []:
+        if isinstance(identifier, dict):
+            system = str(identifier.get("system", ""))
+            found.add((EQUIVALENT_SYSTEMS.get(system, system), str(identifier.get("value", ""))))
+    return found
+
+
+def _organisation_ids(organisation: Organisation) -> set[tuple[str, str]]:
+    ids = set()
+    if organisation.sor_code:
+        ids.add((SOR_SYSTEM, organisation.sor_code))
+    if organisation.ean:
+        ids.add((GLN_SYSTEM, organisation.ean))
+    return ids
+
+
+def _referenced(message: ParsedMessage, ref: Any) -> dict[str, Any] | None:
+    """The bundled resource a reference points to (urn:uuid: or Type/id)."""
+    target = ref.get("reference") if isinstance(ref, dict) else None
+    if not isinstance(target, str):
+        return None
+    for resource in message.resources:
+        kind, rid = resource.get("resourceType"), resource.get("id")
+        if target in (f"urn:uuid:{rid}", f"{kind}/{rid}") or target.endswith(f"/{kind}/{rid}"):
+            return resource
+    return None
+
+
+def addressing_issue(partner: Partner, us: Organisation, message: ParsedMessage) -> Issue | None:
+    """The message must come from the partner that signed it and be sent to
+    us (SOR or EAN of the sender and the primary receiver)."""
+    sender = _referenced(message, message.header.get("sender"))
+    if not (_identifiers(sender) & _organisation_ids(partner.organisation)):
+        return Issue(
+            details="MSG_PARAM_INVALID",
+            text="MessageHeader.sender: its SOR/EAN is not that of the partner that sent it.",
+            code="security",
+        )
+    destinations = message.header.get("destination") or []
+    receiver = _referenced(message, destinations[0].get("receiver")) if destinations else None
+    if receiver is None:
+        return Issue(
+            details="MSG_Receiver_Identifier_MISSING",
+            text="MessageHeader.destination.receiver: no receiver Organization in the message.",
+            code="required",
+        )
+    if not (_identifiers(receiver) & _organisation_ids(us)):
+        return Issue(
+            details="MSG_Receiver_Identifier_UNKNOWN",
+            text="MessageHeader.destination.receiver: its SOR/EAN is not this platform's.",
+            code="not-found",
+        )
+    return None
+
+
+def answer(
+    *,
+    data: Any,
+    partner: Partner,
+    us: Organisation,
+    code: str,
+    issues: list[Issue] = [],  # noqa: B006 - never mutated
+) -> dict[str, Any]:
+    """MedCom's Acknowledgement of ``data`` (as far as it can be read)."""
+    header = header_of(data) or {}
+    destinations = header.get("destination")
+    first = destinations[0] if isinstance(destinations, list) and destinations else {}
+    first = first if isinstance(first, dict) else {}
+    source = header.get("source")
+    source = source if isinstance(source, dict) else {}
+    header_id = str(header["id"]) if isinstance(header.get("id"), str) else "unknown"
+    ack = acknowledgement(
+        answering=header_id,
+        code=code,
+        sender=us,
+        receiver=partner.organisation,
+        receiver_endpoint=str(source.get("endpoint") or partner.endpoint_url or "urn:unknown"),
+        sender_endpoint=str(first.get("endpoint") or "urn:unknown"),
+        issues=issues,
+    )
+    broken = validate_message(ack)
+    if broken:
+        # An answer cannot wait for a person: it goes, and the configuration
+        # that makes it break MedCom's rules (a missing SOR or EAN) is told.
+        log.warning(
+            "acknowledgement to %s breaks %d MedCom rule(s), first: %s",
+            partner.code,
+            len(broken),
+            broken[0],
+        )
+    return ack
+
+
+def resent(ack: dict[str, Any]) -> dict[str, Any]:
+    """The original acknowledgement again for a duplicate, in a new envelope:
+    new Bundle.id and timestamp, the same MessageHeader and content (MedCom's
+    reliable messaging)."""
+    again = copy.deepcopy(ack)
+    again["id"] = new_id()
+    again["timestamp"] = timezone.now().isoformat(timespec="seconds")
+    return again
+
+
+def is_ok(code: str) -> bool:
+    return code == AckCode.OK

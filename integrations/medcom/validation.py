@@ -1,0 +1,678 @@
+"""Checking a MedCom message against the rules read from MedCom's FSH.
+
+``validate_message(bundle)`` returns the violations of a message Bundle: the
+Bundle against its message profile (from ``meta.profile``, else from the
+MessageHeader's event), and every entry against its own profile (from its
+``meta.profile``, else the profile the event's message gives that resource
+type). Each violation names the profile, where in which resource, the rule
+(cardinality, fixed value, binding, invariant) and what was expected. The
+invariants' FHIRPath is evaluated by fhirpathpy, with ``conformsTo()`` and
+``memberOf()`` answered from the same rules.
+
+A violation never carries an identifier's value (a CPR number must not reach
+an acknowledgement or a log).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import fhirpathpy
+from fhirpathpy.models import models
+
+from .fsh import UNBOUNDED, Code, Definitions, FixedValue, Slicing, StructureRules, load
+
+FHIRPATH_MODEL = models["r4"]
+# Invariants on organisations' identifiers (the same few SOR codes and GLNs in
+# every message, never personal data) are remembered per value: the GLN check
+# digit in FHIRPath costs milliseconds.
+MEMO_PROFILES = {"dk-core-gln-identifier", "dk-core-sor-identifier"}
+MEMO_SIZE = 10_000
+# What fhirpathpy raises when an expression meets data of an unexpected shape.
+EVALUATION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+# Code and identifier systems spelt two ways in MedCom's own material: the
+# official test messages identify GLNs by ``https://www.gs1.org/gln`` (DK-core
+# before 3.0), DK-core today by ``http://www.gs1.org/gln``.
+EQUIVALENT_SYSTEMS = {"https://www.gs1.org/gln": "http://www.gs1.org/gln"}
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    """A MedCom message type: its Bundle profile and the profile of each
+    resource type it carries."""
+
+    event: str
+    message: str
+    entries: dict[str, str]
+
+
+_COMMON = {
+    "Organization": "medcom-messaging-organization",
+    "Provenance": "medcom-messaging-provenance",
+    "Patient": "medcom-core-patient",
+}
+MESSAGE_KINDS = {
+    kind.event: kind
+    for kind in (
+        MessageKind(
+            "hospital-notification-message",
+            "medcom-hospitalNotification-message",
+            {
+                **_COMMON,
+                "MessageHeader": "medcom-hospitalNotification-messageHeader",
+                "Encounter": "medcom-hospitalNotification-encounter",
+            },
+        ),
+        MessageKind(
+            "acknowledgement-message",
+            "medcom-messaging-acknowledgement",
+            {
+                **_COMMON,
+                "MessageHeader": "medcom-messaging-acknowledgementHeader",
+                "OperationOutcome": "medcom-acknowledgement-operationoutcome",
+            },
+        ),
+        MessageKind(
+            "care-communication-message",
+            "medcom-careCommunication-message",
+            {
+                **_COMMON,
+                "MessageHeader": "medcom-careCommunication-messageHeader",
+                "Communication": "medcom-careCommunication-communication",
+                "Provenance": "medcom-careCommunication-provenance",
+            },
+        ),
+        MessageKind(
+            "homecareobservation-message",
+            "medcom-homecareobservation-message",
+            {
+                **_COMMON,
+                "MessageHeader": "medcom-homecareobservation-messageheader",
+                "DiagnosticReport": "medcom-homecareobservation-diagnosticreport",
+                "Observation": "medcom-homecare-observation",
+            },
+        ),
+        MessageKind(
+            "empty-message",
+            "medcom-messaging-message",
+            {**_COMMON, "MessageHeader": "medcom-messaging-messageHeader"},
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: ``profile`` (its id), ``location`` (``Bundle`` or
+    ``<type>/<id>``), ``path`` (the element, as the profile names it),
+    ``rule`` (``cardinality``, ``fixed``, ``binding``, ``invariant:<key>`` or
+    ``message``), ``expected`` and, where it is not personal data, ``found``."""
+
+    profile: str
+    location: str
+    path: str
+    rule: str
+    expected: str
+    found: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.location} {self.path}".strip()
+        found = f" (found {self.found})" if self.found else ""
+        return f"{self.profile}: {where}: {self.rule}: expected {self.expected}{found}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "profile": self.profile,
+            "location": self.location,
+            "path": self.path,
+            "rule": self.rule,
+            "expected": self.expected,
+            "found": self.found,
+        }
+
+
+_EXTENSION_VALUE = re.compile(r"extension\('([^']+)'\)\.value(?:\.([A-Za-z0-9_.]+))?")
+_MATCHES = re.compile(r"matches\('((?:[^'\\]|\\.)*)'\)")
+_SEGMENT = re.compile(r"^([A-Za-z0-9_\-]+?)(\[x\])?(?:\[([^\]]+)\])?$")
+
+
+def _segments(path: str) -> list[str]:
+    """Split an element path on dots outside brackets."""
+    parts, depth, current = [], 0, ""
+    for char in path:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        if char == "." and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _system(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return EQUIVALENT_SYSTEMS.get(value, value)
+
+
+def _codings(node: Any) -> list[tuple[str | None, str]]:
+    """The (system, code) pairs a code, Coding or CodeableConcept carries
+    (nothing from a malformed one)."""
+    if isinstance(node, str):
+        return [(None, node)]
+    if isinstance(node, dict):
+        if "coding" in node:
+            return [pair for coding in _as_list(node["coding"]) for pair in _codings(coding)]
+        if isinstance(node.get("code"), str):
+            system = node.get("system")
+            return [(system if isinstance(system, str) else None, node["code"])]
+    return []
+
+
+def _matches_fixed(node: Any, fixed: FixedValue) -> bool:
+    if isinstance(fixed, Code):
+        return any(
+            code == fixed.code
+            and (fixed.system is None or system is None or _system(system) == _system(fixed.system))
+            for system, code in _codings(node)
+        )
+    if isinstance(node, str) and isinstance(fixed, str):
+        return _system(node) == _system(fixed)
+    return bool(node == fixed)
+
+
+def _format_fixed(fixed: FixedValue) -> str:
+    return str(fixed).lower() if isinstance(fixed, bool) else str(fixed)
+
+
+def _card(low: int | None, high: int | None) -> str:
+    return f"{low or 0}..{'*' if high in (None, UNBOUNDED) else high}"
+
+
+class Validator:
+    """The rules of every profile in the spec, ready to check resources."""
+
+    def __init__(self, definitions: Definitions) -> None:
+        self.d = definitions
+        self._chains: dict[str, list[StructureRules]] = {}
+        self._slicings: dict[tuple[str, str], Slicing] = {}
+        self._slice_values: dict[tuple[str, str, str], tuple[str, Any] | None] = {}
+        self._compiled: dict[str, Any] = {}
+        self._codes: dict[str, set[tuple[str | None, str]]] = {}
+        self._local = threading.local()
+        self._memo: dict[tuple[str, str], list[Any]] = {}
+
+    # --- profiles -------------------------------------------------------------
+
+    def chain(self, ref: str) -> list[StructureRules]:
+        """The profile and its ancestors that the spec holds, most derived first."""
+        if ref not in self._chains:
+            chain: list[StructureRules] = []
+            current = self.d.structure(ref)
+            while current is not None and current not in chain:
+                chain.append(current)
+                current = self.d.structure(current.parent) if current.parent else None
+            self._chains[ref] = chain
+        return self._chains[ref]
+
+    def known(self, ref: str) -> bool:
+        return self.d.structure(ref) is not None
+
+    def _slicing(self, profile: str, key: str) -> Slicing:
+        cache_key = (profile, key)
+        if cache_key not in self._slicings:
+            merged = Slicing()
+            for struct in reversed(self.chain(profile)):
+                found = struct.slicings.get(key)
+                if found:
+                    merged.discriminator = found.discriminator or merged.discriminator
+                    merged.slices.update(found.slices)
+                    merged.extensions.update(found.extensions)
+            self._slicings[cache_key] = merged
+        return self._slicings[cache_key]
+
+    def _slice_value(self, profile: str, key: str, name: str) -> tuple[str, Any] | None:
+        """How an element is recognised as slice ``name`` of ``key``:
+        ("url", extension id or URL) or (discriminator path, fixed value);
+        None when the spec does not say (the slice is then not checked)."""
+        cache_key = (profile, key, name)
+        if cache_key in self._slice_values:
+            return self._slice_values[cache_key]
+        slicing = self._slicing(profile, key)
+        result: tuple[str, Any] | None = None
+        if name in slicing.extensions:
+            ext = slicing.extensions[name]
+            struct = self.d.structure(ext) if "://" not in ext else None
+            result = ("url", struct.id if struct else ext)
+        elif slicing.discriminator:
+            last = re.sub(r"\(.*\)", "", slicing.discriminator).split(".")[-1]
+            prefix = f"{key}[{name}]"
+            candidates: list[tuple[str, FixedValue]] = []
+            for struct in self.chain(profile):
+                candidates += [
+                    (rule.path[len(prefix) + 1 :], rule.value)
+                    for rule in struct.fixed
+                    if rule.path.startswith(prefix + ".")
+                ]
+                for only in struct.only:
+                    if only.path == prefix:
+                        for type_name in only.types:
+                            for type_struct in self.chain(type_name):
+                                candidates += [
+                                    (rule.path, rule.value) for rule in type_struct.fixed
+                                ]
+            for relative, value in candidates:
+                tail = _segments(relative)[-1] if relative else ""
+                if tail == last or re.sub(r"[A-Z].*$", "", tail) == last:
+                    result = (slicing.discriminator, value)
+                    break
+        self._slice_values[cache_key] = result
+        return result
+
+    def _in_slice(self, element: Any, how: tuple[str, Any]) -> bool:
+        if not isinstance(element, dict):
+            return False
+        kind, expected = how
+        if kind == "url":
+            url = str(element.get("url", ""))
+            return url == expected or url.rstrip("/").rsplit("/", 1)[-1] == expected
+        values = self._evaluate_path(element, kind)
+        return any(_matches_fixed(value, expected) for value in values)
+
+    def _evaluate_path(self, element: dict, path: str) -> list[Any]:
+        extension = _EXTENSION_VALUE.fullmatch(path)
+        if extension:
+            # extension('url').value.x, the discriminator of MedCom's destinations.
+            url, rest = extension.group(1), extension.group(2)
+            values = [
+                value
+                for ext in _as_list(element.get("extension"))
+                if isinstance(ext, dict) and ext.get("url") == url
+                for key, value in ext.items()
+                if key.startswith("value")
+            ]
+            for part in rest.split(".") if rest else []:
+                values = [
+                    v.get(part) for v in values if isinstance(v, dict) and v.get(part) is not None
+                ]
+            return values
+        if re.fullmatch(r"[A-Za-z0-9_.]+", path):
+            nodes: list[Any] = [element]
+            for part in path.split("."):
+                nodes = [
+                    item
+                    for node in nodes
+                    if isinstance(node, dict)
+                    for item in _as_list(node.get(part))
+                    if item is not None
+                ]
+            return nodes
+        try:
+            return list(self._compile(path)(element))
+        except EVALUATION_ERRORS:
+            return []
+        except Exception:  # noqa: BLE001 - fhirpathpy raises bare Exception on bad data
+            # Data the discriminator cannot read belongs to no slice.
+            return []
+
+    def _compile(self, expression: str) -> Any:
+        if expression not in self._compiled:
+            self._compiled[expression] = fhirpathpy.compile(
+                expression,
+                model=FHIRPATH_MODEL,
+                options={"userInvocationTable": self._functions()},
+            )
+        return self._compiled[expression]
+
+    # --- selecting elements ---------------------------------------------------
+
+    def select(self, profile: str, nodes: list[Any], path: str, base: str = "") -> list[Any] | None:
+        """The elements at ``path`` under ``nodes``; None when the path goes
+        through a slice the spec does not let us recognise."""
+        current = nodes
+        walked = base
+        for segment in _segments(path):
+            match = _SEGMENT.match(segment)
+            if not match:
+                return None
+            name, choice, slice_name = match.group(1), match.group(2), match.group(3)
+            key = f"{walked}.{name}" if walked else name
+            values: list[Any] = []
+            for node in current:
+                if not isinstance(node, dict):
+                    continue
+                if choice:
+                    keys = [
+                        k
+                        for k in node
+                        if k.startswith(name) and k[len(name) : len(name) + 1].isupper()
+                    ]
+                else:
+                    keys = [name] if name in node else []
+                for k in keys:
+                    value = node[k]
+                    values.extend(value if isinstance(value, list) else [value])
+            if slice_name:
+                how = self._slice_value(profile, key, slice_name)
+                if how is None:
+                    return None
+                values = [value for value in values if self._in_slice(value, how)]
+                key = f"{key}[{slice_name}]"
+            current = values
+            walked = key
+        return current
+
+    # --- checking -------------------------------------------------------------
+
+    def validate(
+        self, resource: Any, profile: str, location: str, _seen: dict | None = None
+    ) -> list[Violation]:
+        """The violations of ``resource`` (a resource or a data type element)
+        against ``profile`` and the ancestors of it that the spec holds."""
+        seen = {} if _seen is None else _seen
+        key = (id(resource), profile)
+        if key in seen:
+            return seen[key]
+        seen[key] = []
+        chain = self.chain(profile)
+        if not chain:
+            return []
+        found: list[Violation] = []
+        root = [resource]
+        for struct in chain:
+            for card in struct.cardinalities:
+                found += self._check_cardinality(
+                    profile, struct, resource, card.path, card.min, card.max, location
+                )
+            for fixed in struct.fixed:
+                for value in self.select(profile, root, fixed.path) or []:
+                    if not _matches_fixed(value, fixed.value):
+                        found.append(
+                            Violation(
+                                struct.id,
+                                location,
+                                fixed.path,
+                                "fixed",
+                                _format_fixed(fixed.value),
+                                _shown(value, fixed.path),
+                            )
+                        )
+            for binding in struct.bindings:
+                if binding.strength != "required":
+                    continue
+                codes = self._value_set_codes(binding.value_set)
+                if codes is None:
+                    continue
+                for value in self.select(profile, root, binding.path) or []:
+                    if not self._in_codes(value, codes):
+                        found.append(
+                            Violation(
+                                struct.id,
+                                location,
+                                binding.path,
+                                "binding",
+                                f"a code from {binding.value_set}",
+                                ", ".join(code for _, code in _codings(value)),
+                            )
+                        )
+            for obeys in struct.obeys:
+                found += self._check_invariant(
+                    profile, struct, resource, obeys.path, obeys.invariant, location, seen
+                )
+            for only in struct.only:
+                for type_name in only.types:
+                    if not self.known(type_name):
+                        continue
+                    for value in self.select(profile, root, only.path) or []:
+                        found += [
+                            _within(v, only.path)
+                            for v in self.validate(value, type_name, location, seen)
+                        ]
+            for sliced, slicing in struct.slicings.items():
+                for name, ext in slicing.extensions.items():
+                    if "://" in ext or not self.known(ext):
+                        continue
+                    for value in self.select(profile, root, f"{sliced}[{name}]") or []:
+                        found += [
+                            _within(v, f"{sliced}[{name}]")
+                            for v in self.validate(value, ext, location, seen)
+                        ]
+        result = list(dict.fromkeys(found))
+        seen[key] = result
+        return result
+
+    def _check_cardinality(
+        self,
+        profile: str,
+        struct: StructureRules,
+        resource: Any,
+        path: str,
+        low: int | None,
+        high: int | None,
+        location: str,
+    ) -> list[Violation]:
+        segments = _segments(path)
+        parent_path = ".".join(segments[:-1])
+        parents = self.select(profile, [resource], parent_path) if parent_path else [resource]
+        if parents is None:
+            return []
+        found = []
+        for parent in parents:
+            children = self.select(profile, [parent], segments[-1], base=parent_path)
+            if children is None:
+                return []
+            count = len(children)
+            too_few = low is not None and count < low
+            too_many = high is not None and high != UNBOUNDED and count > high
+            if too_few or too_many:
+                found.append(
+                    Violation(
+                        struct.id, location, path, "cardinality", _card(low, high), str(count)
+                    )
+                )
+        return found
+
+    def _check_invariant(
+        self,
+        profile: str,
+        struct: StructureRules,
+        resource: Any,
+        path: str,
+        name: str,
+        location: str,
+        seen: dict,
+    ) -> list[Violation]:
+        invariant = self.d.invariants.get(name)
+        if invariant is None or not invariant.expression or invariant.severity != "error":
+            return []
+        nodes = self.select(profile, [resource], path) if path else [resource]
+        found = []
+        only_matches = _MATCHES.fullmatch(invariant.expression.strip())
+        remember = struct.id in MEMO_PROFILES
+        for node in nodes or []:
+            self._local.seen = seen
+            memo_key = (name, node) if remember and isinstance(node, str) else None
+            if memo_key is not None and memo_key in self._memo:
+                result = self._memo[memo_key]
+            elif only_matches and isinstance(node, str):
+                # A lone matches() on a string (SOR, GLN length, CPR): Python's re.
+                result = [re.search(only_matches.group(1), node) is not None]
+            else:
+                try:
+                    result = self._compile(invariant.expression)(node)
+                except EVALUATION_ERRORS:
+                    # Data too malformed for the expression: the rule is not kept.
+                    result = [False]
+                except Exception:  # noqa: BLE001 - fhirpathpy raises bare Exception on bad data
+                    # Not swallowed: a type fhirpathpy refuses breaks the rule.
+                    result = [False]
+            if memo_key is not None and len(self._memo) < MEMO_SIZE:
+                self._memo[memo_key] = result
+            if result and not all(item is True for item in result):
+                found.append(
+                    Violation(struct.id, location, path, f"invariant:{name}", invariant.description)
+                )
+        return found
+
+    # --- terminology ----------------------------------------------------------
+
+    def _value_set_codes(self, ref: str) -> set[tuple[str | None, str]] | None:
+        if ref not in self._codes:
+            value_set = self.d.value_set(ref)
+            if value_set is None:
+                return None
+            self._codes[ref] = {
+                (_system(system), code) for system, code in self.d.value_set_codes(value_set)
+            }
+            # A whole system the spec does not enumerate: any of its codes is in.
+            self._codes[ref] |= {
+                (_system(system), "*") for system in self.d.value_set_open_systems(value_set)
+            }
+        return self._codes[ref]
+
+    def _in_codes(self, node: Any, codes: set[tuple[str | None, str]]) -> bool:
+        pairs = _codings(node)
+        return bool(pairs) and any(
+            (_system(system), code) in codes
+            or (_system(system), "*") in codes
+            or (system is None and any(c == code for _, c in codes))
+            for system, code in pairs
+        )
+
+    def _functions(self) -> dict[str, dict[str, Any]]:
+        def conforms_to(inputs: list[Any], url: str) -> bool:
+            seen = getattr(self._local, "seen", {})
+            return all(
+                isinstance(item, dict) and not self.validate(item, url, "", seen) for item in inputs
+            ) and bool(inputs)
+
+        def member_of(inputs: list[Any], url: str) -> bool:
+            codes = self._value_set_codes(url)
+            return (
+                codes is not None
+                and all(self._in_codes(item, codes) for item in inputs)
+                and bool(inputs)
+            )
+
+        return {
+            "conformsTo": {"fn": conforms_to, "arity": {1: ["String"]}},
+            "memberOf": {"fn": member_of, "arity": {1: ["String"]}},
+        }
+
+    # --- messages -------------------------------------------------------------
+
+    def validate_message(self, bundle: Any) -> list[Violation]:
+        base = "medcom-messaging-message"
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            return [Violation(base, "", "", "message", "a FHIR Bundle")]
+        entries: list[Any] = (
+            _as_list(bundle.get("entry")) if isinstance(bundle.get("entry"), list) else []
+        )
+        header = entries[0].get("resource") if entries and isinstance(entries[0], dict) else None
+        if not isinstance(header, dict) or header.get("resourceType") != "MessageHeader":
+            return [
+                Violation(
+                    base,
+                    "Bundle",
+                    "entry[0].resource",
+                    "message",
+                    "a MessageHeader as the first entry",
+                )
+            ]
+        event = (
+            header.get("eventCoding", {}).get("code")
+            if isinstance(header.get("eventCoding"), dict)
+            else None
+        )
+        kind = MESSAGE_KINDS.get(str(event))
+        found: list[Violation] = []
+        if kind is None:
+            found.append(
+                Violation(
+                    "medcom-messaging-messageHeader",
+                    _location(header),
+                    "eventCoding",
+                    "binding",
+                    "a MedCom message type (medcom-messaging-messageTypes)",
+                    str(event or ""),
+                )
+            )
+            kind = MESSAGE_KINDS["empty-message"]
+        seen: dict = {}
+        found += self.validate(bundle, self._declared(bundle) or kind.message, "Bundle", seen)
+        for entry in entries:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(resource, dict):
+                found.append(
+                    Violation(
+                        kind.message,
+                        "Bundle",
+                        "entry.resource",
+                        "message",
+                        "a resource in every entry",
+                    )
+                )
+                continue
+            profile = self._declared(resource) or kind.entries.get(
+                str(resource.get("resourceType"))
+            )
+            if profile:
+                found += self.validate(resource, profile, _location(resource), seen)
+        return list(dict.fromkeys(found))
+
+    def _declared(self, resource: dict) -> str | None:
+        """The first profile in ``meta.profile`` that the spec holds."""
+        meta = resource.get("meta")
+        profiles = meta.get("profile") if isinstance(meta, dict) else None
+        for url in profiles if isinstance(profiles, list) else []:
+            if isinstance(url, str) and self.known(url):
+                return url
+        return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _location(resource: dict) -> str:
+    return f"{resource.get('resourceType', '?')}/{resource.get('id', '?')}"
+
+
+def _shown(value: Any, path: str) -> str:
+    """What may be shown of a value that broke a rule: codes and systems, never
+    an identifier's value."""
+    if path.endswith("value") or isinstance(value, (dict, list)):
+        return ", ".join(code for _, code in _codings(value)) if isinstance(value, dict) else ""
+    return str(value)[:100]
+
+
+def _within(violation: Violation, prefix: str) -> Violation:
+    path = f"{prefix}.{violation.path}" if violation.path else prefix
+    return Violation(
+        violation.profile,
+        violation.location,
+        path,
+        violation.rule,
+        violation.expected,
+        violation.found,
+    )
+
+
+@cache
+def validator() -> Validator:
+    return Validator(load())
+
+
+def validate_message(bundle: Any) -> list[Violation]:
+    """The MedCom rules a message Bundle breaks; empty when it keeps them all."""
+    return validator().validate_message(bundle)

@@ -1,0 +1,393 @@
+"""MedCom HospitalNotifications from a hospital, posted to ``/fhir/$process-message``
+as the hospital would (signed): MedCom's own example messages drive R12 (hold
+on admission, resume on discharge, close on death), every message gets a
+MedCom Acknowledgement that keeps MedCom's rules, a duplicate gets the first
+answer again, a broken message a fatal-error naming the rule; a partner's
+MedCom Acknowledgement settles our outbox and is never acknowledged."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from acute.models import DeadlineWarning, Referral
+from consent.models import CareRelationship
+from core.models import Citizen, Organisation
+from integrations.medcom import envelope
+from integrations.medcom.envelope import AckCode, Issue
+from integrations.medcom.validation import validate_message
+from integrations.models import InboundMessage, OutboundMessage, Partner
+from integrations.transport import signed_headers
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hospitalnotification"
+# MedCom's examples: the hospital (sender) and the receiving organisation.
+HOSPITAL_SOR, HOSPITAL_EAN = "265161000016000", "5790000209354"
+OUR_SOR, OUR_EAN = "953741000016009", "5790001348120"
+EXAMPLE_CPR = "2509479989"
+
+STIN = "a5e5b880-c087-4055-b9ec-99108695f81d"  # admitted (inpatient)
+AN_STIN = "c83671a4-9584-11ec-b909-0242ac120002"  # admission cancelled
+STOR = "d3128d9b-cede-4c7f-8904-809eab322d7d"  # start of leave
+SLHJ = "f4aa42a4-86db-4e68-9b38-9dda0dfd5774"  # discharged home (inpatient)
+MORS = "g099bbf3-3fca-4722-a248-bfe1aa956410"  # died (inpatient)
+STAA = "h1c8e4a8-6b45-4669-94ad-2a99ad96bf03"  # acute ambulant admission
+
+
+@pytest.fixture
+def hospital() -> Partner:
+    acute = f.acute_function()
+    acute.sor_code, acute.ean = OUR_SOR, OUR_EAN
+    acute.save(update_fields=["sor_code", "ean"])
+    org = f.organisation(
+        Organisation.Kind.HOSPITAL, "Herlev og Gentofte", sor_code=HOSPITAL_SOR, ean=HOSPITAL_EAN
+    )
+    return f.integration_partner(
+        Partner.Kind.HOSPITAL, org, endpoint_url="http://127.0.0.1:9/hospital"
+    )
+
+
+@pytest.fixture
+def citizen() -> Citizen:
+    person = f.citizen()
+    Citizen.objects.filter(pk=person.pk).update(cpr=EXAMPLE_CPR)
+    person.refresh_from_db()
+    return person
+
+
+def _example(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _post(partner: Partner, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    body = json.dumps(message).encode()
+    headers = signed_headers(sender=partner.code, secret=partner.secret, body=body)
+    response = Client().post(
+        "/fhir/$process-message",
+        data=body,
+        content_type="application/fhir+json",
+        headers={k: v for k, v in headers.items() if k != "Content-Type"},
+    )
+    return response.status_code, json.loads(response.content)
+
+
+def _ack(body: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
+    header = body["entry"][0]["resource"]
+    assert header["eventCoding"]["code"] == "acknowledgement-message"
+    issues = [
+        issue
+        for entry in body["entry"]
+        if entry["resource"]["resourceType"] == "OperationOutcome"
+        for issue in entry["resource"]["issue"]
+    ]
+    return header["response"]["code"], header["response"]["identifier"], issues
+
+
+def _header_id(message: dict[str, Any]) -> str:
+    return message["entry"][0]["resource"]["id"]
+
+
+def test_r12_an_admission_holds_untriaged_referrals_and_warns_the_coordinator(hospital, citizen):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    message = _example(STIN)
+    status, body = _post(hospital, message)
+    code, answering, issues = _ack(body)
+    assert (status, code, answering, issues) == (200, "ok", _header_id(message), [])
+    assert validate_message(body) == []  # our acknowledgement keeps MedCom's rules
+    referral.refresh_from_db()
+    assert referral.on_hold_reason == "hospital_admission"
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+    assert warning.detail["admission"].endswith("bd481c38-a921-11ed-afa1-0242ac120002")
+    assert CareRelationship.objects.filter(
+        citizen=citizen, organisation=hospital.organisation, ended_at__isnull=True
+    ).exists()
+    row = InboundMessage.objects.get(partner=hospital)
+    assert row.result["activity"] == "admit-inpatient"
+
+
+def test_r12_an_admission_while_a_nurse_is_on_the_referral_warns_without_holding(hospital, citizen):
+    referral = f.acute_referral(person=citizen)
+    # A nurse already reached her: the referral is not put on hold.
+    Referral.objects.filter(pk=referral.pk).update(reached_at=timezone.now())
+    status, body = _post(hospital, _example(STIN))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+    assert warning.detail["on_hold"] is False
+    assert InboundMessage.objects.get(partner=hospital).result["referrals_warned"] == [referral.pk]
+
+
+def test_r12_a_discharge_closes_the_admission_of_its_episode_of_care_and_resumes(hospital, citizen):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    _post(hospital, _example(STIN))
+    # Another Encounter id, the same episode of care: the discharge closes it.
+    status, body = _post(hospital, _example(SLHJ))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+    assert not CareRelationship.objects.filter(
+        citizen=citizen, organisation=hospital.organisation, ended_at__isnull=True
+    ).exists()
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+    assert "discharged_at" in warning.detail
+
+
+def test_r12_a_cancelled_admission_resumes_the_referrals(hospital, citizen):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    _post(hospital, _example(STIN))
+    status, body = _post(hospital, _example(AN_STIN))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+
+
+def test_r12_leave_keeps_the_hold(hospital, citizen):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    _post(hospital, _example(STIN))
+    status, body = _post(hospital, _example(STOR))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_reason == "hospital_admission"
+
+
+def test_r12_an_acute_ambulant_admission_holds_too(hospital, citizen):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    status, body = _post(hospital, _example(STAA))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_reason == "hospital_admission"
+
+
+def test_r12_death_closes_the_open_referrals_and_registers_the_death(hospital, citizen):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    _post(hospital, _example(STIN))
+    status, body = _post(hospital, _example(MORS))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    citizen.refresh_from_db()
+    assert referral.status == Referral.Status.CLOSED and referral.on_hold_since is None
+    assert citizen.deceased_at is not None
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+    assert "deceased_at" in warning.detail
+
+
+def test_r12_medcoms_official_test_message_stin_a_is_accepted(hospital, citizen):
+    # Its GLNs are identified by https://www.gs1.org/gln (DK-core before 3.0).
+    path = FIXTURES.parent / "testexamples" / "HospitalNotification-Ex-STIN-A.json"
+    message = json.loads(path.read_text(encoding="utf-8"))
+    referral = f.acute_referral(person=citizen, accepted=False)
+    status, body = _post(hospital, message)
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_reason == "hospital_admission"
+
+
+def test_a_citizen_the_platform_does_not_follow_is_acknowledged_and_nothing_changes(hospital):
+    status, body = _post(hospital, _example(STIN))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    assert InboundMessage.objects.get(partner=hospital).result == {
+        "activity": "admit-inpatient",
+        "followed": False,
+    }
+
+
+def test_a_duplicate_gets_the_first_acknowledgement_in_a_new_envelope_and_is_processed_once(
+    hospital, citizen
+):
+    f.acute_referral(person=citizen, accepted=False)
+    message = _example(STIN)
+    first_status, first = _post(hospital, message)
+    again = copy.deepcopy(message)
+    again["id"] = str(uuid.uuid4())  # MedCom: a resend has a new Bundle.id, the same header
+    second_status, second = _post(hospital, again)
+    assert first_status == second_status == 200
+    assert second["id"] != first["id"]
+    assert second["entry"] == first["entry"]  # the same acknowledgement content
+    assert validate_message(second) == []
+    assert InboundMessage.objects.filter(partner=hospital).count() == 1
+
+
+def test_a_message_that_breaks_a_rule_gets_a_fatal_error_naming_it_and_changes_nothing(
+    hospital, citizen
+):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    message = _example(STIN)
+    for entry in message["entry"]:
+        if entry["resource"]["resourceType"] == "Provenance":
+            entry["resource"].pop("occurredDateTime")
+    status, body = _post(hospital, message)
+    code, answering, issues = _ack(body)
+    assert (status, code, answering) == (400, "fatal-error", _header_id(message))
+    assert validate_message(body) == []
+    assert issues[0]["details"]["coding"][0]["code"] == "MSG_RESOURCE_REQUIRED"
+    assert "medcom-messaging-provenance" in issues[0]["details"]["text"]
+    assert "occurredDateTime" in issues[0]["details"]["text"]
+    assert EXAMPLE_CPR not in json.dumps(body)
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+    # Remembered: the same message again gets the same answer.
+    status_again, body_again = _post(hospital, message)
+    assert (status_again, body_again["entry"]) == (400, body["entry"])
+
+
+def test_a_replacement_cpr_is_refused_by_hospital_notification_4(hospital, citizen):
+    message = _example(STIN)
+    for entry in message["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"]["identifier"] = [
+                {"system": "urn:oid:1.2.208.176.1.6.1.1", "value": "0703921VJ4"}
+            ]
+    status, body = _post(hospital, message)
+    code, _, issues = _ack(body)
+    assert (status, code) == (400, "fatal-error")
+    assert any("medcom-hospitalNotification-4" in i["details"]["text"] for i in issues)
+
+
+def test_a_message_to_another_receiver_is_refused(hospital, citizen):
+    acute = f.acute_function()
+    acute.sor_code, acute.ean = "1111111000016001", "5790000000005"
+    acute.save(update_fields=["sor_code", "ean"])
+    status, body = _post(hospital, _example(STIN))
+    code, _, issues = _ack(body)
+    assert (status, code) == (400, "fatal-error")
+    assert issues[0]["details"]["coding"][0]["code"] == "MSG_Receiver_Identifier_UNKNOWN"
+    assert validate_message(body) == []
+
+
+def test_a_partner_that_may_not_send_hospital_notifications_is_refused(hospital, citizen):
+    gp = f.integration_partner(Partner.Kind.GP, hospital.organisation, code="gp-as-hospital")
+    status, body = _post(gp, _example(STIN))
+    code, _, issues = _ack(body)
+    assert (status, code) == (400, "fatal-error")
+    assert issues[0]["details"]["coding"][0]["code"] == "MSG_RECEIVER_UNABLE_TO_RECEIVE_MSG_TYPE"
+
+
+# --- a partner's MedCom Acknowledgement of our message ---------------------------
+
+
+def _awaiting(partner: Partner, citizen: Citizen) -> OutboundMessage:
+    return OutboundMessage.objects.create(
+        partner=partner,
+        event="admission-handoff",
+        citizen=citizen,
+        bundle={"resourceType": "Bundle"},
+        status=OutboundMessage.Status.AWAITING_ACK,
+    )
+
+
+def _their_ack(partner: Partner, message: OutboundMessage, code: str, issues=()) -> dict:
+    return envelope.acknowledgement(
+        answering=str(message.message_id),
+        code=code,
+        sender=partner.organisation,
+        receiver=f.acute_function(),
+        receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
+        sender_endpoint="https://sor2.sum.dsdn.dk/#id=265161000016000",
+        issues=list(issues),
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (AckCode.OK, OutboundMessage.Status.ACKNOWLEDGED),
+        (AckCode.TRANSIENT, OutboundMessage.Status.PENDING),
+        (AckCode.FATAL, OutboundMessage.Status.FAILED),
+    ],
+)
+def test_a_partners_acknowledgement_settles_our_message_and_is_not_acknowledged(
+    hospital, citizen, code, status
+):
+    message = _awaiting(hospital, citizen)
+    first_bundle_id, header_id = message.bundle_id, message.message_id
+    issues = (
+        [] if code == AckCode.OK else [Issue("MSG_Mailbox_Out_Of_Operation", "Indbakke lukket")]
+    )
+    http_status, body = _post(hospital, _their_ack(hospital, message, code, issues))
+    assert http_status == 200
+    assert body["resourceType"] == "OperationOutcome"  # never an acknowledgement of an ack
+    message.refresh_from_db()
+    assert message.status == status
+    if code == AckCode.FATAL:
+        assert "MSG_Mailbox_Out_Of_Operation" in message.last_error
+    if code == AckCode.TRANSIENT:
+        # MedCom MR5/MR7: sent again in a new envelope, the same MessageHeader.
+        assert message.bundle_id != first_bundle_id and message.message_id == header_id
+        assert message.bundle["id"] == str(message.bundle_id) and message.bundle["timestamp"]
+
+
+def test_an_acknowledgement_of_a_message_we_never_sent_is_answered_not_found(hospital, citizen):
+    stray = OutboundMessage(partner=hospital, event="x", bundle={}, message_id=uuid.uuid4())
+    http_status, body = _post(hospital, _their_ack(hospital, stray, AckCode.OK))
+    assert http_status == 404 and body["resourceType"] == "OperationOutcome"
+
+
+def test_a_message_without_acknowledgement_goes_again_in_a_new_envelope_at_most_twice(
+    hospital, citizen
+):
+    """MedCom reliable messaging: 30 minutes' wait, at most 2 resends, a new
+    Bundle.id and timestamp each time, the same MessageHeader.id."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from integrations.outbox import outbox_sweep
+
+    hospital.refresh_from_db()
+    assert (hospital.ack_timeout_seconds, hospital.max_resends) == (1800, 2)
+    message = _awaiting(hospital, citizen)
+    header_id, seen = message.message_id, {message.bundle_id}
+    later = timezone.now() + dt.timedelta(seconds=hospital.ack_timeout_seconds + 1)
+    for _ in range(2):
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            status=OutboundMessage.Status.AWAITING_ACK, next_attempt_at=timezone.now()
+        )
+        outbox_sweep(now=later)
+        message.refresh_from_db()
+        assert message.status == OutboundMessage.Status.PENDING
+        assert message.message_id == header_id and message.bundle_id not in seen
+        seen.add(message.bundle_id)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=OutboundMessage.Status.AWAITING_ACK, next_attempt_at=timezone.now()
+    )
+    outbox_sweep(now=later)
+    message.refresh_from_db()
+    assert (message.status, message.last_error_code) == (
+        OutboundMessage.Status.FAILED,
+        "ack.missing",
+    )
+
+
+def test_the_capability_statement_says_which_messages_are_medcom_and_which_local():
+    statement = json.loads(Client().get("/fhir/metadata").content)
+    text = statement["messaging"][0]["documentation"]
+    assert "hospital-notification-message (MedCom)" in text
+    assert "acute-referral (local" in text and "admission-handoff (local" in text
+
+
+def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, citizen):
+    import random
+
+    rng = random.Random(3)
+    junk: list[Any] = [None, 1, "x", [], {}, [{}], {"coding": 5}, {"url": 3}, True]
+    for n in range(25):
+        message = _example(STIN)
+        message["id"] = str(uuid.uuid4())
+        message["entry"][0]["resource"]["id"] = str(uuid.uuid4())
+        resource = rng.choice(message["entry"][1:])["resource"]
+        key = rng.choice([k for k in resource if k not in ("resourceType", "id")])
+        resource[key] = rng.choice(junk)
+        status, body = _post(hospital, message)
+        assert status in (200, 400), (n, key, status)
+        if body.get("resourceType") == "Bundle":
+            assert validate_message(body) == []
