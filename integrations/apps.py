@@ -12,12 +12,11 @@ class IntegrationsConfig(AppConfig):
             register_resource,
         )
         from core.health import register_health_detail
+        from core.metrics import register_metrics
         from integrations import receivers
+        from integrations.metrics import outbox_metrics
         from integrations.partners import messaging_documentation
         from integrations.selectors import outbox_health
-
-        from core.metrics import register_metrics
-        from integrations.metrics import outbox_metrics
 
         register_metrics("outbox", outbox_metrics)
         receivers.connect()
