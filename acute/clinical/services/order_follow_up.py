@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from acute.clinical import signals
+from acute.clinical.audit import clinical_audit
 from acute.clinical.models import (
     MedicationOrder,
     PhysicianAlert,
@@ -15,7 +16,7 @@ from acute.clinical.services.common import (
     require_user,
 )
 from acute.clinical.services.orders import alerts_close, order_audit
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Conflict,
@@ -110,14 +111,8 @@ def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> Physi
             locked.acknowledged_at = timezone.now()
             locked.acknowledged_by = user
             locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
-            audit_record(
-                actor=actor,
-                action=Action.UPDATE,
-                purpose=Purpose.TREATMENT,
-                citizen_id=locked.citizen_id,
-                resource_type="Flag",
-                resource_id=str(locked.pk),
-                detail={"kind": locked.kind, "acknowledged": True},
+            clinical_audit(
+                actor, Action.UPDATE, locked, {"kind": locked.kind, "acknowledged": True}
             )
     return locked
 
