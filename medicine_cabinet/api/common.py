@@ -112,28 +112,8 @@ def balance_json(b: Balance) -> dict[str, Any]:
     }
 
 
-def movement_json(m: Movement) -> dict[str, Any]:
-    return {
-        "id": m.pk,
-        "at": m.at.isoformat(),
-        "kind": m.kind,
-        "direction": m.direction,
-        "location": {"id": m.location_id, "name": m.location.name},
-        "lot": m.lot_id,
-        "quantity": str(m.quantity),
-        "balance_before": str(m.balance_before),
-        "balance_after": str(m.balance_after),
-        "by": m.by.username,
-        "witness": m.witness.username if m.witness else None,
-        "transfer_id": str(m.transfer_id) if m.transfer_id else None,
-        "supplier": m.supplier,
-        "delivery_reference": m.delivery_reference,
-        "reason_code": m.reason_code,
-        "note": m.note,
-    }
-
-
 def _plain_movement_json(m: Movement) -> dict[str, Any]:
+    """A ledger entry as a write answers it: what moved, and the balance it left."""
     return {
         "id": m.pk,
         "kind": m.kind,
@@ -143,6 +123,22 @@ def _plain_movement_json(m: Movement) -> dict[str, Any]:
         "quantity": str(m.quantity),
         "balance_before": str(m.balance_before),
         "balance_after": str(m.balance_after),
+    }
+
+
+def movement_json(m: Movement) -> dict[str, Any]:
+    """A ledger entry as the history shows it: with when, where, who and why."""
+    return {
+        **_plain_movement_json(m),
+        "at": m.at.isoformat(),
+        "location": {"id": m.location_id, "name": m.location.name},
+        "by": m.by.username,
+        "witness": m.witness.username if m.witness else None,
+        "transfer_id": str(m.transfer_id) if m.transfer_id else None,
+        "supplier": m.supplier,
+        "delivery_reference": m.delivery_reference,
+        "reason_code": m.reason_code,
+        "note": m.note,
     }
 
 

@@ -23,7 +23,7 @@ from acute.clinical.api.shapes import (
 from acute.clinical.models import (
     MedicationOrder,
 )
-from core.api import actor_of
+from core.api import actor_of, valid
 from core.permissions import roles
 
 
@@ -122,11 +122,8 @@ class CancelOrderView(APIView):
     permission_classes = [roles(PHYSICIAN)]
 
     def post(self, request: Request, order_id: int) -> Response:
-        form = CancelOrderIn(data=request.data)
-        form.is_valid(raise_exception=True)
+        data = valid(CancelOrderIn, request.data)
         actor = actor_of(request)
         order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
-        order = services.medication_order_cancel(
-            actor=actor, order=order, reason=form.validated_data["reason"]
-        )
+        order = services.medication_order_cancel(actor=actor, order=order, reason=data["reason"])
         return Response(order_out(order))
