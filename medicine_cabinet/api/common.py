@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from core.actors import Actor
 from core.errors import Forbidden
 from core.models import Organisation, Role, User
-from medicine_cabinet import services
+from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
     Balance,
     CountLine,
@@ -33,6 +33,11 @@ def _organisation(actor: Actor) -> Organisation:
     if organisation is None or organisation.kind != Organisation.Kind.ACUTE_FUNCTION:
         raise Forbidden("cabinet.not_acute_function", "Only the acute function keeps this stock.")
     return organisation
+
+
+def _location(actor: Actor, location_id: int) -> Location:
+    """A cabinet or bag of the caller's acute function ("not found" otherwise)."""
+    return selectors.location_get(organisation=_organisation(actor), location_id=location_id)
 
 
 class WitnessInput(serializers.Serializer[Any]):

@@ -19,6 +19,7 @@ from medicine_cabinet.api.common import (
     NURSE,
     OFFICER,
     WitnessInput,
+    _location,
     _organisation,
     _witness,
     count_json,
@@ -59,9 +60,7 @@ class CountsView(APIView):
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(CountStartInput, request.data)
-        location = selectors.location_get(
-            organisation=_organisation(actor), location_id=data["location"]
-        )
+        location = _location(actor, data["location"])
         count = services.count_start(actor=actor, location=location)
         return Response(count_json(count), status=201)
 

@@ -20,6 +20,7 @@ from medicine_cabinet.api.common import (
     OFFICER,
     QuantityField,
     WitnessInput,
+    _location,
     _organisation,
     _plain_movement_json,
     _witness,
@@ -138,9 +139,7 @@ class LocationBalanceView(APIView):
 
     def get(self, request: Request, location_id: int) -> Response:
         actor = actor_of(request)
-        location = selectors.location_get(
-            organisation=_organisation(actor), location_id=location_id
-        )
+        location = _location(actor, location_id)
         if (
             actor.role == NURSE
             and location.kind == Location.Kind.BAG
@@ -179,8 +178,7 @@ class ReceiptsView(APIView):
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(ReceiveInput, request.data)
-        organisation = _organisation(actor)
-        cabinet = selectors.location_get(organisation=organisation, location_id=data["cabinet"])
+        cabinet = _location(actor, data["cabinet"])
         medicine = selectors.medicine_get(medicine_id=data["medicine"])
         movement = services.stock_receive(
             actor=actor,
@@ -249,9 +247,7 @@ class WasteView(APIView):
         data = valid(WasteInput, request.data)
         movement = services.stock_waste(
             actor=actor,
-            location=selectors.location_get(
-                organisation=_organisation(actor), location_id=data["location"]
-            ),
+            location=_location(actor, data["location"]),
             lot=selectors.lot_get(lot_id=data["lot"]),
             quantity=data["quantity"],
             unit=data["unit"],
@@ -284,9 +280,7 @@ class RemovalsView(APIView):
         )
         movement = remove(
             actor=actor,
-            location=selectors.location_get(
-                organisation=_organisation(actor), location_id=data["location"]
-            ),
+            location=_location(actor, data["location"]),
             lot=selectors.lot_get(lot_id=data["lot"]),
             witness=_witness(request, data),
         )
