@@ -20,8 +20,8 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Conflict,
-    InvalidInput,
 )
+from core.validation import required_text
 
 
 def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
@@ -79,11 +79,12 @@ def medication_order_cancel(
     """The ordering physician withdraws her order; no dose may be given against
     it from now on, and its confirmation and prescription are no longer chased."""
     user = require_user(actor)
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput(
-            "order.cancel_reason_required", "Say why the order is cancelled.", field="reason"
-        )
+    reason = required_text(
+        reason,
+        code="order.cancel_reason_required",
+        field="reason",
+        message="Say why the order is cancelled.",
+    )
     with transaction.atomic():
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.status == MedicationOrder.Status.CANCELLED:
