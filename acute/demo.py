@@ -106,23 +106,22 @@ def _shifts(acute: Organisation, rng: random.Random) -> int:
                 skills = sorted(
                     {Skill.BLOOD_SAMPLES, *rng.sample(list(Skill.values), k=rng.randint(1, 4))}
                 )
-                shift = NurseShift(
+                shift = services.shift_create(
                     nurse=nurse,
                     acute_function=acute,
                     kind=kind,
                     starts_at=starts_at,
                     ends_at=ends_at,
                     skills=skills,
-                    max_load=3,
                     base_name=BASE[0],
                     base_latitude=BASE[1],
                     base_longitude=BASE[2],
-                    latitude=BASE[1] + rng.uniform(-0.04, 0.04),
-                    longitude=BASE[2] + rng.uniform(-0.07, 0.07),
-                    position_at=starts_at,
+                    actor=Actor.system("demo"),
                 )
-                shift.full_clean()
-                shift.save(force_insert=True)
+                # Spread over the area, as if each tablet had reported where she is.
+                shift.latitude = BASE[1] + rng.uniform(-0.04, 0.04)
+                shift.longitude = BASE[2] + rng.uniform(-0.07, 0.07)
+                shift.save(update_fields=["latitude", "longitude"])
                 created += 1
     return created
 

@@ -10,6 +10,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -41,6 +42,18 @@ def env_bool(name: str, default: bool, *, environ: Mapping[str, str] | None = No
     )
 
 
+Number = TypeVar("Number", int, Decimal)
+
+
+def _within(name: str, number: Number, minimum: Number | None, maximum: Number | None) -> Number:
+    """``number`` if it lies within the bounds given; else the variable is named."""
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}.")
+    return number
+
+
 def env_int(
     name: str,
     default: int,
@@ -56,11 +69,7 @@ def env_int(
         number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number.") from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
-    if maximum is not None and number > maximum:
-        raise ImproperlyConfigured(f"{name} must be at most {maximum}.")
-    return number
+    return _within(name, number, minimum, maximum)
 
 
 def env_decimal(
@@ -87,11 +96,7 @@ def env_decimal(
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places:
         raise ImproperlyConfigured(f"{name} must have at most {places} decimals.")
-    if number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
-    if number > maximum:
-        raise ImproperlyConfigured(f"{name} must be at most {maximum}.")
-    return number
+    return _within(name, number, minimum, maximum)
 
 
 def env_list(

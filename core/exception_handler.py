@@ -46,6 +46,18 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, str]:
     return {prefix or "non_field_errors": str(detail)}
 
 
+# REST framework's errors that keep their own message: status, kind and code.
+DRF_ERRORS: tuple[tuple[type[drf.APIException], int, str, str], ...] = (
+    (drf.NotAuthenticated, 401, "unauthenticated", "auth.required"),
+    (drf.AuthenticationFailed, 401, "unauthenticated", "auth.required"),
+    (drf.PermissionDenied, 403, "forbidden", "auth.forbidden"),
+    (drf.MethodNotAllowed, 405, "not_supported", "request.method_not_allowed"),
+    (drf.NotAcceptable, 406, "not_supported", "request.not_acceptable"),
+    (drf.UnsupportedMediaType, 415, "not_supported", "request.unsupported_media_type"),
+    (drf.Throttled, 429, "throttled", "request.throttled"),
+)
+
+
 def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | None:
     """Status, error body and extra headers for a known exception; None for a bug."""
     headers: dict[str, str] = {}
@@ -54,7 +66,7 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
             headers["Retry-After"] = str(exc.retry_after)
         body = {"kind": exc.kind, **exc.as_dict()}
         return STATUS_BY_KIND.get(exc.kind, 400), body, headers
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | drf.NotFound):
         return (
             404,
             {"kind": "not_found", "code": "not_found", "message": "No such resource."},
@@ -82,58 +94,12 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
         )
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         headers["WWW-Authenticate"] = "Bearer"
-        return (
-            401,
-            {"kind": "unauthenticated", "code": "auth.required", "message": str(exc.detail)},
-            headers,
-        )
-    if isinstance(exc, drf.PermissionDenied):
-        return (
-            403,
-            {"kind": "forbidden", "code": "auth.forbidden", "message": str(exc.detail)},
-            headers,
-        )
-    if isinstance(exc, drf.NotFound):
-        return (
-            404,
-            {"kind": "not_found", "code": "not_found", "message": "No such resource."},
-            headers,
-        )
-    if isinstance(exc, drf.MethodNotAllowed):
-        return (
-            405,
-            {
-                "kind": "not_supported",
-                "code": "request.method_not_allowed",
-                "message": str(exc.detail),
-            },
-            headers,
-        )
-    if isinstance(exc, drf.NotAcceptable):
-        return (
-            406,
-            {"kind": "not_supported", "code": "request.not_acceptable", "message": str(exc.detail)},
-            headers,
-        )
-    if isinstance(exc, drf.UnsupportedMediaType):
-        return (
-            415,
-            {
-                "kind": "not_supported",
-                "code": "request.unsupported_media_type",
-                "message": str(exc.detail),
-            },
-            headers,
-        )
-    if isinstance(exc, drf.Throttled):
-        wait = getattr(exc, "wait", None)
-        if wait:
-            headers["Retry-After"] = str(int(wait))
-        return (
-            429,
-            {"kind": "throttled", "code": "request.throttled", "message": str(exc.detail)},
-            headers,
-        )
+    wait = getattr(exc, "wait", None) if isinstance(exc, drf.Throttled) else None
+    if wait:
+        headers["Retry-After"] = str(int(wait))
+    for error_type, status, kind, code in DRF_ERRORS:
+        if isinstance(exc, error_type):
+            return status, {"kind": kind, "code": code, "message": str(exc.detail)}, headers
     if isinstance(exc, drf.APIException):
         return (
             exc.status_code,

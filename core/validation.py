@@ -1,4 +1,4 @@
-"""Model validation that speaks the platform's error language."""
+"""Model validation and required text, speaking the platform's error language."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ def insert_or_conflict(instance: models.Model, *, code: str, message: str) -> No
             instance.save(force_insert=True)
     except IntegrityError:
         raise Conflict(code, message) from None
+
+
+def required_text(
+    value: str, *, code: str, field: str, message: str, rule: str | None = None
+) -> str:
+    """``value`` stripped; blank is refused with ``code`` on ``field``."""
+    cleaned = (value or "").strip()
+    if not cleaned:
+        raise InvalidInput(code, message, field=field, rule=rule)
+    return cleaned

@@ -1,10 +1,20 @@
 """``/api/cabinet/``: see ``medicine_cabinet/api.py`` for who may use what."""
 
-from django.urls import path
+from django.urls import URLPattern, URLResolver, include, path
 
 from medicine_cabinet import api
 
-urlpatterns = [
+# The steps of one count: counted, recounted where it differed, submitted, approved.
+on_count: list[URLPattern] = [
+    path("lines", api.CountLinesView.as_view(), name="cabinet-count-lines"),
+    path(
+        "lines/<int:line_id>/recount", api.CountRecountView.as_view(), name="cabinet-count-recount"
+    ),
+    path("submit", api.CountSubmitView.as_view(), name="cabinet-count-submit"),
+    path("approve", api.CountApproveView.as_view(), name="cabinet-count-approve"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("medicines", api.MedicinesView.as_view(), name="cabinet-medicines"),
     path("locations", api.LocationsView.as_view(), name="cabinet-locations"),
     path(
@@ -24,20 +34,7 @@ urlpatterns = [
     path("register/<int:medicine_id>", api.RegisterView.as_view(), name="cabinet-register"),
     path("counts", api.CountsView.as_view(), name="cabinet-counts"),
     path("counts/<int:count_id>", api.CountDetailView.as_view(), name="cabinet-count"),
-    path("counts/<int:count_id>/lines", api.CountLinesView.as_view(), name="cabinet-count-lines"),
-    path(
-        "counts/<int:count_id>/lines/<int:line_id>/recount",
-        api.CountRecountView.as_view(),
-        name="cabinet-count-recount",
-    ),
-    path(
-        "counts/<int:count_id>/submit", api.CountSubmitView.as_view(), name="cabinet-count-submit"
-    ),
-    path(
-        "counts/<int:count_id>/approve",
-        api.CountApproveView.as_view(),
-        name="cabinet-count-approve",
-    ),
+    path("counts/<int:count_id>/", include(on_count)),
     path("notifications", api.NotificationsView.as_view(), name="cabinet-notifications"),
     path(
         "notifications/<int:notification_id>/acknowledge",

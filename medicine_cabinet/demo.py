@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -18,109 +19,61 @@ from medicine_cabinet.models import Location, Medicine, Movement
 D = Decimal
 RX, OTC = Medicine.Dispensing.PRESCRIPTION, Medicine.Dispensing.OVER_THE_COUNTER
 
-# ATC, name, strength, form, unit, package size, dispensing, §4, minimum stock
+
+class Line(NamedTuple):
+    """One formulary line, named as :func:`medicine_cabinet.services.medicine_upsert` takes it."""
+
+    atc_code: str
+    name: str
+    strength: str
+    form: str
+    unit: str
+    package_size: Decimal
+    minimum_stock: Decimal
+    dispensing: str = RX
+    dependence_forming: bool = False  # §4: given only with a witness
+
+
+def tablets(atc_code: str, name: str, strength: str, package: int, minimum: int) -> Line:
+    """Prescription tablets, counted by the tablet."""
+    return Line(atc_code, name, strength, "tablet", "tablet", D(package), D(minimum))
+
+
+def ampoules(
+    atc_code: str, name: str, strength: str, minimum: int, *, dependence_forming: bool = False
+) -> Line:
+    """A solution for injection in boxes of ten ampoules, counted by the ampoule."""
+    return Line(
+        atc_code,
+        name,
+        strength,
+        "solution for injection",
+        "ampoule",
+        D(10),
+        D(minimum),
+        dependence_forming=dependence_forming,
+    )
+
+
 FORMULARY = [
-    ("J01CA08", "Pivmecillinam", "400 mg", "tablet", "tablet", D(20), RX, False, D(40)),
-    ("J01CA04", "Amoxicillin", "500 mg", "tablet", "tablet", D(20), RX, False, D(40)),
-    (
-        "J01CR02",
-        "Amoxicillin/clavulansyre",
-        "500 mg/125 mg",
-        "tablet",
-        "tablet",
-        D(20),
-        RX,
-        False,
-        D(40),
-    ),
-    ("J01CE02", "Phenoxymethylpenicillin", "1 MIE", "tablet", "tablet", D(20), RX, False, D(40)),
-    (
-        "C03CA01",
-        "Furosemid",
-        "10 mg/mL, 4 mL",
-        "solution for injection",
-        "ampoule",
-        D(10),
-        RX,
-        False,
-        D(10),
-    ),
-    ("N02BE01", "Paracetamol", "500 mg", "tablet", "tablet", D(100), OTC, False, D(100)),
-    (
-        "A03FA01",
-        "Metoclopramid",
-        "5 mg/mL, 2 mL",
-        "solution for injection",
-        "ampoule",
-        D(10),
-        RX,
-        False,
-        D(10),
-    ),
-    (
-        "R03AC02",
-        "Salbutamol",
-        "2 mg/mL, 2.5 mL",
-        "nebuliser solution",
-        "ampoule",
-        D(20),
-        RX,
-        False,
-        D(20),
-    ),
-    ("H02AB06", "Prednisolon", "25 mg", "tablet", "tablet", D(20), RX, False, D(20)),
-    (
-        "V03AB15",
-        "Naloxon",
-        "0.4 mg/mL, 1 mL",
-        "solution for injection",
-        "ampoule",
-        D(10),
-        RX,
-        False,
-        D(5),
-    ),
-    (
-        "N02AA01",
-        "Morfin",
-        "10 mg/mL, 1 mL",
-        "solution for injection",
-        "ampoule",
-        D(10),
-        RX,
-        True,
-        D(10),
-    ),
-    (
-        "N05CD08",
-        "Midazolam",
-        "5 mg/mL, 1 mL",
-        "solution for injection",
-        "ampoule",
-        D(10),
-        RX,
-        True,
-        D(5),
-    ),
+    tablets("J01CA08", "Pivmecillinam", "400 mg", 20, 40),
+    tablets("J01CA04", "Amoxicillin", "500 mg", 20, 40),
+    tablets("J01CR02", "Amoxicillin/clavulansyre", "500 mg/125 mg", 20, 40),
+    tablets("J01CE02", "Phenoxymethylpenicillin", "1 MIE", 20, 40),
+    ampoules("C03CA01", "Furosemid", "10 mg/mL, 4 mL", 10),
+    Line("N02BE01", "Paracetamol", "500 mg", "tablet", "tablet", D(100), D(100), OTC),
+    ampoules("A03FA01", "Metoclopramid", "5 mg/mL, 2 mL", 10),
+    Line("R03AC02", "Salbutamol", "2 mg/mL, 2.5 mL", "nebuliser solution", "ampoule", D(20), D(20)),
+    tablets("H02AB06", "Prednisolon", "25 mg", 20, 20),
+    ampoules("V03AB15", "Naloxon", "0.4 mg/mL, 1 mL", 5),
+    ampoules("N02AA01", "Morfin", "10 mg/mL, 1 mL", 10, dependence_forming=True),
+    ampoules("N05CD08", "Midazolam", "5 mg/mL, 1 mL", 5, dependence_forming=True),
 ]
 
 
 def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
     acute = orgs["acute"]
-    medicines = [
-        services.medicine_upsert(
-            atc_code=atc,
-            name=name,
-            strength=strength,
-            form=form,
-            unit=unit,
-            package_size=size,
-            dispensing=dispensing,
-            dependence_forming=dep,
-            minimum_stock=minimum,
-        )
-        for atc, name, strength, form, unit, size, dispensing, dep, minimum in FORMULARY
-    ]
+    medicines = [services.medicine_upsert(**line._asdict()) for line in FORMULARY]
     cabinet = Location.objects.filter(organisation=acute, kind=Location.Kind.CABINET).first()
     if cabinet is None:
         cabinet = services.cabinet_create(organisation=acute, name="Medicinskab, basen")

@@ -27,47 +27,29 @@ from typing import Any
 # is validated (whole number, 1..3600) where config/settings.py reads it.
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("INTEGRATIONS_SWEEP_SECONDS", "").strip() or 15)
 
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+
+
+def every(seconds: float, task: str) -> dict[str, Any]:
+    """``task`` every ``seconds``."""
+    return {"task": task, "schedule": seconds}
+
+
+def every_or_skip(seconds: float, task: str) -> dict[str, Any]:
+    """``task`` every ``seconds``; a run that waited longer than that is dropped,
+    since the next one does the same work."""
+    return {**every(seconds, task), "options": {"expires": seconds}}
+
+
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "tokens-prune": {"task": "core.tokens_prune", "schedule": 3600.0},
-    "clinical-medication-orders-watch": {
-        "task": "acute.clinical.medication_orders_watch",
-        "schedule": 300.0,
-    },
-    "outbox-sweep": {
-        "task": "integrations.outbox_sweep",
-        "schedule": OUTBOX_SWEEP_SECONDS,
-        # A sweep that waited longer than its interval is replaced by the next one.
-        "options": {"expires": OUTBOX_SWEEP_SECONDS},
-    },
-    "audit-flags-scan": {
-        "task": "consent.audit.flags_scan",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-    "audit-partitions-ensure": {"task": "consent.audit.partitions_ensure", "schedule": 86400.0},
-    "acute-deadline-watch": {
-        "task": "acute.deadline_watch",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-    "acute-visits-expire-unanswered": {
-        "task": "acute.visits_expire_unanswered",
-        "schedule": 60.0,
-        "options": {"expires": 60.0},
-    },
-    "cabinet-watch-low-stock": {
-        "task": "medicine_cabinet.watch_low_stock",
-        "schedule": 3600.0,
-        "options": {"expires": 3600.0},
-    },
-    "cabinet-watch-expiry": {
-        "task": "medicine_cabinet.watch_expiry",
-        "schedule": 21600.0,
-        "options": {"expires": 21600.0},
-    },
-    "cabinet-watch-counts": {
-        "task": "medicine_cabinet.watch_counts",
-        "schedule": 3600.0,
-        "options": {"expires": 3600.0},
-    },
+    "tokens-prune": every(HOUR, "core.tokens_prune"),
+    "clinical-medication-orders-watch": every(5 * MINUTE, "acute.clinical.medication_orders_watch"),
+    "outbox-sweep": every_or_skip(OUTBOX_SWEEP_SECONDS, "integrations.outbox_sweep"),
+    "audit-flags-scan": every_or_skip(MINUTE, "consent.audit.flags_scan"),
+    "audit-partitions-ensure": every(DAY, "consent.audit.partitions_ensure"),
+    "acute-deadline-watch": every_or_skip(MINUTE, "acute.deadline_watch"),
+    "acute-visits-expire-unanswered": every_or_skip(MINUTE, "acute.visits_expire_unanswered"),
+    "cabinet-watch-low-stock": every_or_skip(HOUR, "medicine_cabinet.watch_low_stock"),
+    "cabinet-watch-expiry": every_or_skip(6 * HOUR, "medicine_cabinet.watch_expiry"),
+    "cabinet-watch-counts": every_or_skip(HOUR, "medicine_cabinet.watch_counts"),
 }

@@ -4,6 +4,8 @@ services, which gate and audit them exactly as the API does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -50,27 +52,33 @@ def physician_orders_page(request: HttpRequest) -> HttpResponse:
     return _orders_page(request)
 
 
-@page(Role.PHYSICIAN)
-@require_POST
-def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
+def _own_order_step(
+    request: HttpRequest,
+    order_id: int,
+    step: Callable[..., MedicationOrder],
+    done: str,
+) -> HttpResponse:
+    """A step the physician takes on her own order from her page: done, she is
+    sent back to the page with ``done``; refused, the page shows why."""
     actor = page_actor(request)
     try:
         order = order_access_for_physician(actor=actor, order_id=order_id)
-        medication_order_confirm(actor=actor, order=order)
+        step(actor=actor, order=order)
     except PlatformError as exc:
         return _orders_page(request, exc)
-    messages.success(request, _("Order confirmed."))
+    messages.success(request, done)
     return redirect("physician-orders")
+
+
+@page(Role.PHYSICIAN)
+@require_POST
+def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
+    return _own_order_step(request, order_id, medication_order_confirm, _("Order confirmed."))
 
 
 @page(Role.PHYSICIAN)
 @require_POST
 def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
-    actor = page_actor(request)
-    try:
-        order = order_access_for_physician(actor=actor, order_id=order_id)
-        prescription_mark_sent(actor=actor, order=order)
-    except PlatformError as exc:
-        return _orders_page(request, exc)
-    messages.success(request, _("Prescription marked as sent."))
-    return redirect("physician-orders")
+    return _own_order_step(
+        request, order_id, prescription_mark_sent, _("Prescription marked as sent.")
+    )

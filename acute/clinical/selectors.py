@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from acute.clinical import dosing
+from acute.clinical.audit import clinical_denied
 from acute.clinical.models import (
     Delegation,
     LabResult,
@@ -34,7 +35,7 @@ from acute.clinical.models import (
     TestDefinition,
 )
 from acute.models import Visit
-from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from consent.audit.services import Action, Purpose, audit_record, audit_record_many
 from consent.gate import access_citizen
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
@@ -50,15 +51,8 @@ def deny(
     actor: Actor, *, citizen_id: int | None, resource_type: str, resource_id: str, reason: str
 ) -> NotFoundOrNotAllowed:
     """Record a refused read as denied (R9) and give the one "not found" error to raise."""
-    audit_record(
-        actor=actor,
-        action=Action.READ,
-        purpose=Purpose.TREATMENT,
-        citizen_id=citizen_id,
-        outcome=Outcome.DENIED,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        reason_code=reason,
+    clinical_denied(
+        actor, Action.READ, reason, citizen_id, resource_type=resource_type, resource_id=resource_id
     )
     return NotFoundOrNotAllowed()
 

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import NoReturn, TypeVar
 
 from acute.models import Episode, Referral, Visit
-from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from consent.audit.services import Action, Outcome, Purpose, audit_record_many
 from consent.gate import Decision, access_citizen, audit_listed, visible_record
+from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
 
@@ -46,15 +47,13 @@ def _through_gate(
 
 
 def _unknown(actor: Actor, action: str, resource_type: str, resource_id: str) -> NoReturn:
-    audit_record(
+    audit_denied(
         actor=actor,
         action=action,
         purpose=Purpose.TREATMENT,
-        citizen_id=None,
-        outcome=Outcome.DENIED,
+        reason_code="unknown_resource",
         resource_type=resource_type,
         resource_id=resource_id,
-        reason_code="unknown_resource",
     )
     raise NotFoundOrNotAllowed()
 

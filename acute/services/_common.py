@@ -1,5 +1,5 @@
-"""What every write of the acute function shares: its audit entry (R9), required
-text, and the row locks on a referral and a visit.
+"""What every write of the acute function shares: its audit entry (R9) and the
+row locks on a referral and a visit.
 
 For the use-case modules beside it only; nothing here is re-exported.
 """
@@ -10,7 +10,6 @@ from acute.models import Referral, Visit
 from consent.audit.services import Action, Purpose, audit_record
 from consent.audit.services import Outcome as AuditOutcome
 from core.actors import Actor
-from core.errors import InvalidInput
 
 # The care relationships an episode (the acute function) and a visit (the
 # nurse) open are found again by these sources when they end.
@@ -96,16 +95,6 @@ def referral_audit(
         resource_id=referral.pk,
         detail=detail,
     )
-
-
-def required_text(
-    value: str, *, code: str, field: str, message: str, rule: str | None = None
-) -> str:
-    """``value`` stripped; blank is refused with ``code`` on ``field``."""
-    cleaned = (value or "").strip()
-    if not cleaned:
-        raise InvalidInput(code, message, field=field, rule=rule)
-    return cleaned
 
 
 def referral_lock(referral: Referral) -> Referral:

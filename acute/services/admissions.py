@@ -21,6 +21,7 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, PlatformError
 from core.logging import scrub
 from core.models import Citizen
+from core.validation import required_text
 
 HOLD_HOSPITAL_ADMISSION = "hospital_admission"
 HOLD_OVERRIDE_REASON_MAX_LENGTH = 500
@@ -185,14 +186,15 @@ def hold_override_check(*, held: Referral | None, reason: str | None) -> str:
             ),
             rule="R12",
         )
-    cleaned = reason.strip()
-    if not cleaned:
-        raise InvalidInput(
-            "referral.hold_override_reason_required",
-            _("Give the reason for sending a nurse although the citizen is admitted to hospital."),
-            field="hold_override_reason",
-            rule="R12",
-        )
+    cleaned = required_text(
+        reason,
+        code="referral.hold_override_reason_required",
+        field="hold_override_reason",
+        message=_(
+            "Give the reason for sending a nurse although the citizen is admitted to hospital."
+        ),
+        rule="R12",
+    )
     if len(cleaned) > HOLD_OVERRIDE_REASON_MAX_LENGTH:
         raise InvalidInput(
             "referral.hold_override_reason_too_long",

@@ -11,12 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from acute.models import Visit, VisitNote, VitalSign
-from acute.services._common import required_text, visit_audit, visit_lock
+from acute.services._common import visit_audit, visit_lock
 from acute.services.visits import assigned_nurse_only
 from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, required_text
 
 VITAL_SIGN_UNITS = {
     VitalSign.Code.HEART_RATE: ("/min", 0, 300),

@@ -17,7 +17,6 @@ from acute.services._common import (
     EPISODE_SOURCE,
     creation_refused_audit,
     referral_audit,
-    required_text,
 )
 from consent.audit.services import Action
 from consent.models import CareRelationship
@@ -25,7 +24,7 @@ from consent.services import care_relationship_open
 from core.actors import Actor
 from core.errors import Conflict, Forbidden, InvalidInput, NotFoundOrNotAllowed, PreconditionFailed
 from core.models import Citizen, Organisation, Role
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, required_text
 
 # The referral's source, from the organisation of a referrer using the short form.
 SOURCE_BY_KIND = {

@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from acute import signals
 from acute.models import Episode, Referral
-from acute.services._common import EPISODE_SOURCE, referral_audit, referral_lock, required_text
+from acute.services._common import EPISODE_SOURCE, referral_audit, referral_lock
 from acute.services.dispatch import dispatch_auto_assign
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.errors import Conflict
+from core.validation import required_text
 
 
 def referral_accept(*, referral: Referral, actor: Actor) -> Referral:

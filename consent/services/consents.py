@@ -5,7 +5,8 @@ wishes even where a refusal stops them reading the record."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,22 @@ def _recorder(actor: Actor) -> tuple[User, Organisation]:
     if actor.user is None or actor.organisation is None:
         raise InvalidInput("consent.recorder_unknown", "Consent is recorded by a member of staff.")
     return actor.user, actor.organisation
+
+
+Named = TypeVar("Named", Organisation, User)
+
+
+def _named(model: type[Named], ids: Iterable[int], what: str) -> list[Named]:
+    """Those ``provision.actor`` names; one that names no ``what`` is refused."""
+    wanted = set(ids)
+    found = list(model.objects.filter(pk__in=wanted))
+    if len(found) != len(wanted):
+        raise InvalidInput(
+            f"consent.{what}_unknown",
+            f"provision.actor names an unknown {what}.",
+            field="provision.actor",
+        )
+    return found
 
 
 def _audit_directive(
@@ -63,20 +80,8 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         resource_type="Consent",
         audit_permit=False,
     )
-    organisations = list(Organisation.objects.filter(pk__in=parsed.organisation_ids))
-    if len(organisations) != len(set(parsed.organisation_ids)):
-        raise InvalidInput(
-            "consent.organisation_unknown",
-            "provision.actor names an unknown organisation.",
-            field="provision.actor",
-        )
-    users = list(User.objects.filter(pk__in=parsed.user_ids))
-    if len(users) != len(set(parsed.user_ids)):
-        raise InvalidInput(
-            "consent.professional_unknown",
-            "provision.actor names an unknown professional.",
-            field="provision.actor",
-        )
+    organisations = _named(Organisation, parsed.organisation_ids, "organisation")
+    users = _named(User, parsed.user_ids, "professional")
     user, organisation = _recorder(actor)
     decision = citizen.gate_decision  # type: ignore[attr-defined]
     with transaction.atomic():

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import actor_of
+from core.api import actor_of, valid
 from core.errors import InvalidInput
 from core.permissions import roles
 from medicine_cabinet import selectors, services
@@ -48,9 +48,7 @@ class AdministrationsView(APIView):
 
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
-        form = AdministrationInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        data = valid(AdministrationInput, request.data)
         _organisation(actor)
         administration = services.administration_give(
             actor=actor,

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from core.actors import Actor
 from core.errors import Forbidden
 from core.models import Organisation, Role, User
-from medicine_cabinet import services
+from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
     Balance,
     CountLine,
@@ -33,6 +33,11 @@ def _organisation(actor: Actor) -> Organisation:
     if organisation is None or organisation.kind != Organisation.Kind.ACUTE_FUNCTION:
         raise Forbidden("cabinet.not_acute_function", "Only the acute function keeps this stock.")
     return organisation
+
+
+def _location(actor: Actor, location_id: int) -> Location:
+    """A cabinet or bag of the caller's acute function ("not found" otherwise)."""
+    return selectors.location_get(organisation=_organisation(actor), location_id=location_id)
 
 
 class WitnessInput(serializers.Serializer[Any]):
@@ -112,28 +117,8 @@ def balance_json(b: Balance) -> dict[str, Any]:
     }
 
 
-def movement_json(m: Movement) -> dict[str, Any]:
-    return {
-        "id": m.pk,
-        "at": m.at.isoformat(),
-        "kind": m.kind,
-        "direction": m.direction,
-        "location": {"id": m.location_id, "name": m.location.name},
-        "lot": m.lot_id,
-        "quantity": str(m.quantity),
-        "balance_before": str(m.balance_before),
-        "balance_after": str(m.balance_after),
-        "by": m.by.username,
-        "witness": m.witness.username if m.witness else None,
-        "transfer_id": str(m.transfer_id) if m.transfer_id else None,
-        "supplier": m.supplier,
-        "delivery_reference": m.delivery_reference,
-        "reason_code": m.reason_code,
-        "note": m.note,
-    }
-
-
 def _plain_movement_json(m: Movement) -> dict[str, Any]:
+    """A ledger entry as a write answers it: what moved, and the balance it left."""
     return {
         "id": m.pk,
         "kind": m.kind,
@@ -143,6 +128,22 @@ def _plain_movement_json(m: Movement) -> dict[str, Any]:
         "quantity": str(m.quantity),
         "balance_before": str(m.balance_before),
         "balance_after": str(m.balance_after),
+    }
+
+
+def movement_json(m: Movement) -> dict[str, Any]:
+    """A ledger entry as the history shows it: with when, where, who and why."""
+    return {
+        **_plain_movement_json(m),
+        "at": m.at.isoformat(),
+        "location": {"id": m.location_id, "name": m.location.name},
+        "by": m.by.username,
+        "witness": m.witness.username if m.witness else None,
+        "transfer_id": str(m.transfer_id) if m.transfer_id else None,
+        "supplier": m.supplier,
+        "delivery_reference": m.delivery_reference,
+        "reason_code": m.reason_code,
+        "note": m.note,
     }
 
 

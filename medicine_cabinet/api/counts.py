@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import actor_of
+from core.actors import Actor
+from core.api import actor_of, valid
 from core.errors import InvalidInput
 from core.permissions import roles
 from medicine_cabinet import selectors, services
@@ -18,6 +19,7 @@ from medicine_cabinet.api.common import (
     NURSE,
     OFFICER,
     WitnessInput,
+    _location,
     _organisation,
     _witness,
     count_json,
@@ -30,6 +32,12 @@ from medicine_cabinet.models import (
 )
 
 # --- counts --------------------------------------------------------------------------------
+
+
+def _count_of(request: Request, count_id: int) -> tuple[Actor, StockCount]:
+    """Who is calling, and the count asked for in her acute function ("not found" otherwise)."""
+    actor = actor_of(request)
+    return actor, selectors.count_get(organisation=_organisation(actor), count_id=count_id)
 
 
 class CountStartInput(serializers.Serializer[Any]):
@@ -51,11 +59,8 @@ class CountsView(APIView):
 
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
-        form = CountStartInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        location = selectors.location_get(
-            organisation=_organisation(actor), location_id=form.validated_data["location"]
-        )
+        data = valid(CountStartInput, request.data)
+        location = _location(actor, data["location"])
         count = services.count_start(actor=actor, location=location)
         return Response(count_json(count), status=201)
 
@@ -64,9 +69,7 @@ class CountDetailView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def get(self, request: Request, count_id: int) -> Response:
-        count = selectors.count_get(
-            organisation=_organisation(actor_of(request)), count_id=count_id
-        )
+        _, count = _count_of(request, count_id)
         return Response(count_json(count))
 
 
@@ -79,15 +82,13 @@ class CountLinesView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def post(self, request: Request, count_id: int) -> Response:
-        actor = actor_of(request)
-        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
-        form = CountLineInput(data=request.data)
-        form.is_valid(raise_exception=True)
+        actor, count = _count_of(request, count_id)
+        data = valid(CountLineInput, request.data)
         line = services.count_record(
             actor=actor,
             count=count,
-            lot=selectors.lot_get(lot_id=form.validated_data["lot"]),
-            quantity=form.validated_data["quantity"],
+            lot=selectors.lot_get(lot_id=data["lot"]),
+            quantity=data["quantity"],
         )
         return Response(line_json(line), status=201)
 
@@ -104,14 +105,12 @@ class CountRecountView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def post(self, request: Request, count_id: int, line_id: int) -> Response:
-        actor = actor_of(request)
-        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        actor, count = _count_of(request, count_id)
         line = count.lines.filter(pk=line_id).first()
         if line is None:
             raise InvalidInput("count.line_not_found", "No such line in this count.", field="line")
-        form = RecountInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        line = services.count_recount(actor=actor, line=line, **form.validated_data)
+        data = valid(RecountInput, request.data)
+        line = services.count_recount(actor=actor, line=line, **data)
         return Response(line_json(line))
 
 
@@ -119,8 +118,7 @@ class CountSubmitView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
     def post(self, request: Request, count_id: int) -> Response:
-        actor = actor_of(request)
-        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        actor, count = _count_of(request, count_id)
         return Response(count_json(services.count_submit(actor=actor, count=count)))
 
 
@@ -132,13 +130,9 @@ class CountApproveView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def post(self, request: Request, count_id: int) -> Response:
-        actor = actor_of(request)
-        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
-        form = ApproveInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        approved = services.count_approve(
-            actor=actor, count=count, witness=_witness(request, form.validated_data)
-        )
+        actor, count = _count_of(request, count_id)
+        data = valid(ApproveInput, request.data)
+        approved = services.count_approve(actor=actor, count=count, witness=_witness(request, data))
         return Response(count_json(approved))
 
 

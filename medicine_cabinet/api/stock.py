@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import actor_of
+from core.api import actor_of, valid
 from core.errors import Forbidden, InvalidInput
 from core.permissions import roles
 from medicine_cabinet import selectors, services
@@ -20,6 +20,7 @@ from medicine_cabinet.api.common import (
     OFFICER,
     QuantityField,
     WitnessInput,
+    _location,
     _organisation,
     _plain_movement_json,
     _witness,
@@ -62,9 +63,8 @@ class MedicinesView(APIView):
     def post(self, request: Request) -> Response:
         if actor_of(request).role != OFFICER:
             raise Forbidden("formulary.role", "Only the medicine officer keeps the formulary.")
-        form = MedicineInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        medicine = services.medicine_upsert(**form.validated_data)
+        data = valid(MedicineInput, request.data)
+        medicine = services.medicine_upsert(**data)
         return Response(medicine_json(medicine), status=201)
 
 
@@ -91,11 +91,8 @@ class CabinetsView(APIView):
     permission_classes = [roles(OFFICER)]
 
     def post(self, request: Request) -> Response:
-        form = CabinetInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        cabinet = services.cabinet_create(
-            organisation=_organisation(actor_of(request)), **form.validated_data
-        )
+        data = valid(CabinetInput, request.data)
+        cabinet = services.cabinet_create(organisation=_organisation(actor_of(request)), **data)
         return Response(location_json(cabinet), status=201)
 
 
@@ -142,9 +139,7 @@ class LocationBalanceView(APIView):
 
     def get(self, request: Request, location_id: int) -> Response:
         actor = actor_of(request)
-        location = selectors.location_get(
-            organisation=_organisation(actor), location_id=location_id
-        )
+        location = _location(actor, location_id)
         if (
             actor.role == NURSE
             and location.kind == Location.Kind.BAG
@@ -182,11 +177,8 @@ class ReceiptsView(APIView):
 
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
-        form = ReceiveInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
-        organisation = _organisation(actor)
-        cabinet = selectors.location_get(organisation=organisation, location_id=data["cabinet"])
+        data = valid(ReceiveInput, request.data)
+        cabinet = _location(actor, data["cabinet"])
         medicine = selectors.medicine_get(medicine_id=data["medicine"])
         movement = services.stock_receive(
             actor=actor,
@@ -217,9 +209,7 @@ class TransfersView(APIView):
 
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
-        form = TransferInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        data = valid(TransferInput, request.data)
         organisation = _organisation(actor)
         out, into = services.stock_transfer(
             actor=actor,
@@ -254,14 +244,10 @@ class WasteView(APIView):
 
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
-        form = WasteInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        data = valid(WasteInput, request.data)
         movement = services.stock_waste(
             actor=actor,
-            location=selectors.location_get(
-                organisation=_organisation(actor), location_id=data["location"]
-            ),
+            location=_location(actor, data["location"]),
             lot=selectors.lot_get(lot_id=data["lot"]),
             quantity=data["quantity"],
             unit=data["unit"],
@@ -286,9 +272,7 @@ class RemovalsView(APIView):
 
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
-        form = RemovalInput(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        data = valid(RemovalInput, request.data)
         remove = (
             services.stock_remove_expired
             if data["why"] == "expired"
@@ -296,9 +280,7 @@ class RemovalsView(APIView):
         )
         movement = remove(
             actor=actor,
-            location=selectors.location_get(
-                organisation=_organisation(actor), location_id=data["location"]
-            ),
+            location=_location(actor, data["location"]),
             lot=selectors.lot_get(lot_id=data["lot"]),
             witness=_witness(request, data),
         )
@@ -317,10 +299,9 @@ class LotRecallView(APIView):
 
     def post(self, request: Request, lot_id: int) -> Response:
         actor = actor_of(request)
-        form = RecallInput(data=request.data)
-        form.is_valid(raise_exception=True)
+        data = valid(RecallInput, request.data)
         lot = selectors.lot_get(lot_id=lot_id)
-        holding = services.lot_recall(actor=actor, lot=lot, reason=form.validated_data["reason"])
+        holding = services.lot_recall(actor=actor, lot=lot, reason=data["reason"])
         return Response(
             {
                 "lot": lot.pk,

@@ -12,8 +12,9 @@ from django.utils.translation import gettext
 from acute.clinical.models import MedicationOrder
 from acute.clinical.selectors import order_allowance
 from acute.models import Visit
-from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.audit.services import Action, Purpose, audit_record
 from consent.gate import access_citizen
+from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import (
     Conflict,
@@ -56,26 +57,16 @@ from medicine_cabinet.services.ledger import (
 ADMINISTRATION_RESOURCE = "MedicationAdministration"
 
 
-def _refusal_audit(*, actor: Actor, citizen_id: int, visit_id: int, error: PlatformError) -> None:
-    """A dose refused by a rule is a denied attempt (R9), recorded outside the
-    refused write's transaction so the rollback keeps it."""
-    _denied_audit(
-        actor=actor,
-        citizen_id=citizen_id,
-        reason_code=error.code,
-        detail={"visit": visit_id, **error.extra},
-    )
-
-
-def _denied_audit(
-    *, actor: Actor, citizen_id: int, reason_code: str, detail: dict[str, object]
+def _administration_denied(
+    actor: Actor, citizen_id: int, reason_code: str, detail: dict[str, object]
 ) -> None:
-    audit_record(
+    """A dose refused is a denied attempt (R9), recorded outside the refused
+    write's transaction so the rollback keeps it."""
+    audit_denied(
         actor=actor,
         action=Action.CREATE,
         purpose=Purpose.TREATMENT,
         citizen_id=citizen_id,
-        outcome=Outcome.DENIED,
         resource_type=ADMINISTRATION_RESOURCE,
         reason_code=reason_code,
         detail=detail,
@@ -125,12 +116,7 @@ def administration_give(
         resource_id="",
     )
     if visit.nurse_id != actor.user.pk:
-        _denied_audit(
-            actor=actor,
-            citizen_id=citizen.pk,
-            reason_code="visit_not_yours",
-            detail={"visit": visit.pk},
-        )
+        _administration_denied(actor, citizen.pk, "visit_not_yours", {"visit": visit.pk})
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
     if visit.status != Visit.Status.ON_SITE:
         raise PreconditionFailed(
@@ -154,7 +140,7 @@ def administration_give(
         )
     except PlatformError as exc:
         if exc.rule == "R8":
-            _refusal_audit(actor=actor, citizen_id=citizen.pk, visit_id=visit.pk, error=exc)
+            _administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
         raise
 
 

@@ -10,9 +10,9 @@ from core.actors import Actor
 from core.errors import (
     Conflict,
     Forbidden,
-    InvalidInput,
 )
 from core.models import Role
+from core.validation import required_text
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
     Balance,
@@ -31,11 +31,12 @@ def lot_recall(*, actor: Actor, lot: Lot, reason: str) -> list[Balance]:
     organisation = acute_organisation(actor)
     if actor.role != Role.MEDICINE_OFFICER:
         raise Forbidden("recall.role", "Only the medicine officer recalls a lot.")
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput(
-            "recall.reason_missing", "Give the reason for the recall.", field="reason"
-        )
+    reason = required_text(
+        reason,
+        code="recall.reason_missing",
+        field="reason",
+        message="Give the reason for the recall.",
+    )
     with transaction.atomic():
         locked = Lot.objects.select_for_update().get(pk=lot.pk)
         if locked.is_recalled:

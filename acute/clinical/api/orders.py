@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework import serializers
@@ -17,12 +18,12 @@ from acute.clinical.api.shapes import (
     OrderDetailsIn,
     PhoneOrderIn,
     order_out,
+    visit_write,
 )
 from acute.clinical.models import (
     MedicationOrder,
 )
-from consent.audit.services import Action
-from core.api import actor_of
+from core.api import actor_of, valid
 from core.permissions import roles
 
 
@@ -32,12 +33,7 @@ class PhoneOrdersView(APIView):
     permission_classes = [roles(NURSE)]
 
     def post(self, request: Request, visit_id: int) -> Response:
-        form = PhoneOrderIn(data=request.data)
-        form.is_valid(raise_exception=True)
-        actor = actor_of(request)
-        visit = selectors.visit_access(
-            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
-        )
+        actor, visit, form = visit_write(request, visit_id, PhoneOrderIn)
         d = form.validated_data
         order = services.phone_order_record(
             actor=actor,
@@ -61,12 +57,7 @@ class WrittenOrdersView(APIView):
     permission_classes = [roles(PHYSICIAN)]
 
     def post(self, request: Request, visit_id: int) -> Response:
-        form = OrderDetailsIn(data=request.data)
-        form.is_valid(raise_exception=True)
-        actor = actor_of(request)
-        visit = selectors.visit_access(
-            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=False
-        )
+        actor, visit, form = visit_write(request, visit_id, OrderDetailsIn, own_visit=False)
         order = services.written_order_record(actor=actor, visit=visit, details=form.details())
         return Response(order_out(order), status=201)
 
@@ -94,29 +85,30 @@ class OverdueOrdersView(APIView):
         return Response({"orders": [order_out(o) for o in orders]})
 
 
-class ConfirmOrderView(APIView):
+class _OwnOrderStepView(APIView):
+    """A step the ordering physician takes on her own order: the order reached
+    as hers (anyone else gets "not found", audited), the step, the order back."""
+
+    permission_classes = [roles(PHYSICIAN)]
+    step: Callable[..., MedicationOrder]
+
+    def post(self, request: Request, order_id: int) -> Response:
+        actor = actor_of(request)
+        order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
+        return Response(order_out(type(self).step(actor=actor, order=order)))
+
+
+class ConfirmOrderView(_OwnOrderStepView):
     """``POST /api/clinical/orders/<id>/confirm``: the ordering physician
     confirms her phone order electronically."""
 
-    permission_classes = [roles(PHYSICIAN)]
-
-    def post(self, request: Request, order_id: int) -> Response:
-        actor = actor_of(request)
-        order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
-        order = services.medication_order_confirm(actor=actor, order=order)
-        return Response(order_out(order))
+    step = staticmethod(services.medication_order_confirm)
 
 
-class PrescriptionSentView(APIView):
+class PrescriptionSentView(_OwnOrderStepView):
     """``POST /api/clinical/orders/<id>/prescription-sent``: the prescription is at the pharmacy."""
 
-    permission_classes = [roles(PHYSICIAN)]
-
-    def post(self, request: Request, order_id: int) -> Response:
-        actor = actor_of(request)
-        order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
-        order = services.prescription_mark_sent(actor=actor, order=order)
-        return Response(order_out(order))
+    step = staticmethod(services.prescription_mark_sent)
 
 
 class CancelOrderIn(serializers.Serializer[Any]):
@@ -130,11 +122,8 @@ class CancelOrderView(APIView):
     permission_classes = [roles(PHYSICIAN)]
 
     def post(self, request: Request, order_id: int) -> Response:
-        form = CancelOrderIn(data=request.data)
-        form.is_valid(raise_exception=True)
+        data = valid(CancelOrderIn, request.data)
         actor = actor_of(request)
         order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
-        order = services.medication_order_cancel(
-            actor=actor, order=order, reason=form.validated_data["reason"]
-        )
+        order = services.medication_order_cancel(actor=actor, order=order, reason=data["reason"])
         return Response(order_out(order))

@@ -1,26 +1,51 @@
-"""What the clinical endpoints share: the roles, the JSON shapes of tests,
-results, procedures, delegations, orders and alerts, and the input serializers."""
+"""What the clinical endpoints share: the roles, the start of a write on a
+visit, the JSON shapes of tests, results, procedures, delegations, orders and
+alerts, and the input serializers."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from acute.clinical import dosing, selectors, services
-from acute.clinical.models import (
-    Delegation,
-    LabResult,
-    MedicationOrder,
-    PhysicianAlert,
-    ProcedureRecord,
-    TestDefinition,
-)
+from acute.clinical.models import ProcedureRecord
+from consent.audit.services import Action
+from core.actors import Actor
+from core.api import actor_of
 from core.models import Role
+
+if TYPE_CHECKING:
+    from acute.clinical.models import (
+        Delegation,
+        LabResult,
+        MedicationOrder,
+        PhysicianAlert,
+        TestDefinition,
+    )
+    from acute.models import Visit
+
+Form = TypeVar("Form", bound=serializers.Serializer[Any])
 
 NURSE = Role.ACUTE_NURSE
 COORDINATOR = Role.COORDINATOR
 PHYSICIAN = Role.PHYSICIAN
+
+
+def visit_write(
+    request: Request, visit_id: int, form_class: type[Form], *, own_visit: bool = True
+) -> tuple[Actor, Visit, Form]:
+    """What a write on a visit starts with: the input checked (400 naming the
+    fields), then the visit reached through the gate, audited; ``own_visit``:
+    only the visit's own nurse records on it."""
+    form = form_class(data=request.data)
+    form.is_valid(raise_exception=True)
+    actor = actor_of(request)
+    visit = selectors.visit_access(
+        actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=own_visit
+    )
+    return actor, visit, form
 
 
 def _time(value: Any) -> str | None:

@@ -19,6 +19,7 @@ from acute.clinical.api.shapes import (
     procedure_out,
     result_out,
     test_out,
+    visit_write,
 )
 from consent.audit.services import Action
 from core.api import actor_of
@@ -65,12 +66,7 @@ class ResultsView(APIView):
     permission_classes = [roles(NURSE)]
 
     def post(self, request: Request, visit_id: int) -> Response:
-        form = ResultsIn(data=request.data)
-        form.is_valid(raise_exception=True)
-        actor = actor_of(request)
-        visit = selectors.visit_access(
-            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
-        )
+        actor, visit, form = visit_write(request, visit_id, ResultsIn)
         entries = [
             services.ResultInput(
                 code=item["code"],
@@ -91,12 +87,7 @@ class ProceduresView(APIView):
     permission_classes = [roles(NURSE)]
 
     def post(self, request: Request, visit_id: int) -> Response:
-        form = ProcedureIn(data=request.data)
-        form.is_valid(raise_exception=True)
-        actor = actor_of(request)
-        visit = selectors.visit_access(
-            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
-        )
+        actor, visit, form = visit_write(request, visit_id, ProcedureIn)
         d = form.validated_data
         procedure = services.procedure_record(
             actor=actor,
@@ -116,12 +107,7 @@ class DelegationsView(APIView):
     permission_classes = [roles(NURSE)]
 
     def post(self, request: Request, visit_id: int) -> Response:
-        form = DelegationIn(data=request.data)
-        form.is_valid(raise_exception=True)
-        actor = actor_of(request)
-        visit = selectors.visit_access(
-            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=True
-        )
+        actor, visit, form = visit_write(request, visit_id, DelegationIn)
         d = form.validated_data
         delegation = services.delegation_record(
             actor=actor,

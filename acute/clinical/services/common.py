@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from acute.clinical.audit import clinical_denied
 from acute.clinical.models import (
     Delegation,
     TestDefinition,
 )
 from acute.models import Referral, Visit
-from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Forbidden,
@@ -35,15 +36,8 @@ def refuse(
     error: PlatformError, *, actor: Actor, citizen_id: int, resource_type: str
 ) -> PlatformError:
     """Record a refused write as a denied attempt (R9), then hand the error back to raise."""
-    audit_record(
-        actor=actor,
-        action=Action.CREATE,
-        purpose=Purpose.TREATMENT,
-        citizen_id=citizen_id,
-        outcome=Outcome.DENIED,
-        resource_type=resource_type,
-        reason_code=error.code,
-        detail={"rule": error.rule} if error.rule else None,
+    clinical_denied(
+        actor, Action.CREATE, error.code, citizen_id, resource_type=resource_type, rule=error.rule
     )
     return error
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 
+from acute.clinical.audit import clinical_audit
 from acute.clinical.models import (
     Delegation,
     TestDefinition,
@@ -18,7 +19,7 @@ from acute.clinical.services.common import (
 )
 from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import Visit
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Conflict,
@@ -76,15 +77,7 @@ def delegation_record(
         if Delegation.objects.select_for_update().filter(visit=visit, test=test).exists():
             raise Conflict("delegation.exists", "This task is already delegated on this visit.")
         delegation.save(force_insert=True)
-        audit_record(
-            actor=actor,
-            action=Action.CREATE,
-            purpose=Purpose.TREATMENT,
-            citizen_id=visit.citizen_id,
-            resource_type="Delegation",
-            resource_id=str(delegation.pk),
-            detail={"task": test.code},
-        )
+        clinical_audit(actor, Action.CREATE, delegation, {"task": test.code})
     return delegation
 
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from acute.clinical import signals
+from acute.clinical.audit import clinical_audit
 from acute.clinical.models import (
     MedicationOrder,
     PhysicianAlert,
@@ -15,12 +16,12 @@ from acute.clinical.services.common import (
     require_user,
 )
 from acute.clinical.services.orders import alerts_close, order_audit
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Conflict,
-    InvalidInput,
 )
+from core.validation import required_text
 
 
 def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
@@ -78,11 +79,12 @@ def medication_order_cancel(
     """The ordering physician withdraws her order; no dose may be given against
     it from now on, and its confirmation and prescription are no longer chased."""
     user = require_user(actor)
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput(
-            "order.cancel_reason_required", "Say why the order is cancelled.", field="reason"
-        )
+    reason = required_text(
+        reason,
+        code="order.cancel_reason_required",
+        field="reason",
+        message="Say why the order is cancelled.",
+    )
     with transaction.atomic():
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.status == MedicationOrder.Status.CANCELLED:
@@ -110,14 +112,8 @@ def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> Physi
             locked.acknowledged_at = timezone.now()
             locked.acknowledged_by = user
             locked.save(update_fields=["acknowledged_at", "acknowledged_by"])
-            audit_record(
-                actor=actor,
-                action=Action.UPDATE,
-                purpose=Purpose.TREATMENT,
-                citizen_id=locked.citizen_id,
-                resource_type="Flag",
-                resource_id=str(locked.pk),
-                detail={"kind": locked.kind, "acknowledged": True},
+            clinical_audit(
+                actor, Action.UPDATE, locked, {"kind": locked.kind, "acknowledged": True}
             )
     return locked
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acute.clinical import dosing, signals
+from acute.clinical.audit import clinical_audit
 from acute.clinical.catalogue import (
     parse_value,
 )
@@ -28,7 +29,7 @@ from acute.clinical.services.common import (
     require_visit_status,
 )
 from acute.models import Visit
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Forbidden,
@@ -172,15 +173,7 @@ def _order_fields(details: OrderDetails) -> dict[str, object]:
 def order_audit(
     actor: Actor, order: MedicationOrder, action: str, detail: dict[str, object]
 ) -> None:
-    audit_record(
-        actor=actor,
-        action=action,
-        purpose=Purpose.TREATMENT,
-        citizen_id=order.citizen_id,
-        resource_type="MedicationRequest",
-        resource_id=str(order.pk),
-        detail={"atc": order.medicine_atc, **detail},
-    )
+    clinical_audit(actor, action, order, {"atc": order.medicine_atc, **detail})
 
 
 def phone_order_record(

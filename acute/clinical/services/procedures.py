@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from acute.clinical.audit import clinical_audit
 from acute.clinical.models import (
     ProcedureRecord,
     TestDefinition,
@@ -20,7 +21,7 @@ from acute.clinical.services.common import (
     require_visit_status,
 )
 from acute.models import Visit
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     InvalidInput,
@@ -64,15 +65,7 @@ def procedure_record(
     full_clean_or_raise(procedure, code="procedure.invalid", exclude=["visit"])
     with transaction.atomic():
         procedure.save(force_insert=True)
-        audit_record(
-            actor=actor,
-            action=Action.CREATE,
-            purpose=Purpose.TREATMENT,
-            citizen_id=visit.citizen_id,
-            resource_type="Procedure",
-            resource_id=str(procedure.pk),
-            detail={"code": test.code},
-        )
+        clinical_audit(actor, Action.CREATE, procedure, {"code": test.code})
     return procedure
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from acute.clinical import signals
+from acute.clinical.audit import clinical_audit
 from acute.clinical.catalogue import (
     check_plausible,
     interpret,
@@ -38,7 +39,7 @@ from acute.clinical.services.common import (
     responsible_physician,
 )
 from acute.models import Visit
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     InvalidInput,
@@ -267,14 +268,11 @@ def lab_results_record(
                 if egfr is not None:
                     results.append(egfr)
         # One entry for the panel written together, naming every Observation.
-        audit_record(
-            actor=actor,
-            action=Action.CREATE,
-            purpose=Purpose.TREATMENT,
-            citizen_id=citizen.pk,
-            resource_type="Observation",
-            resource_id=str(results[0].pk),
-            detail={
+        clinical_audit(
+            actor,
+            Action.CREATE,
+            results[0],
+            {
                 "observations": [r.pk for r in results],
                 "codes": [r.test.code for r in results],
             },

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from acute.clinical import signals
@@ -53,6 +55,34 @@ def _watch_alert(
     return alert
 
 
+def _alert_each(
+    *,
+    actor: Actor,
+    orders: QuerySet[MedicationOrder],
+    kind: str,
+    to_coordinators: bool,
+    message: Callable[[MedicationOrder], str],
+    stamp: str | None = None,
+    now: dt.datetime,
+) -> int:
+    """Raise ``kind`` for each of ``orders`` that no other run holds, and stamp
+    ``stamp`` with ``now`` so it is raised once; how many were raised."""
+    raised = 0
+    for order in orders.select_for_update(skip_locked=True):
+        _watch_alert(
+            actor=actor,
+            order=order,
+            kind=kind,
+            to_coordinators=to_coordinators,
+            message=message(order),
+        )
+        if stamp is not None:
+            setattr(order, stamp, now)
+            order.save(update_fields=[stamp])
+        raised += 1
+    return raised
+
+
 def medication_orders_watch(*, now: dt.datetime | None = None) -> WatchFigures:
     """Remind the physician of a phone order awaiting confirmation, escalate to
     the acute function's coordinators once it is overdue, and flag prescriptions
@@ -60,54 +90,39 @@ def medication_orders_watch(*, now: dt.datetime | None = None) -> WatchFigures:
     now = now or timezone.now()
     actor = Actor.system("clinical.medication_orders_watch")
     remind_before = now - dt.timedelta(minutes=settings.CLINICAL_PHONE_ORDER_REMIND_AFTER_MINUTES)
-    figures = {"reminded": 0, "escalated": 0, "prescriptions_overdue": 0}
     awaiting = MedicationOrder.objects.filter(status=MedicationOrder.Status.AWAITING_CONFIRMATION)
     with transaction.atomic():
-        for order in awaiting.filter(
-            reminded_at__isnull=True, recorded_at__lte=remind_before
-        ).select_for_update(skip_locked=True):
-            _watch_alert(
-                actor=actor,
-                order=order,
-                kind=PhysicianAlert.Kind.CONFIRMATION_REMINDER,
-                to_coordinators=False,
-                message=f"Please confirm your phone order of {order.medicine_name}.",
-            )
-            order.reminded_at = now
-            order.save(update_fields=["reminded_at"])
-            figures["reminded"] += 1
-        for order in awaiting.filter(
-            escalated_at__isnull=True, confirm_by__lte=now
-        ).select_for_update(skip_locked=True):
-            _watch_alert(
-                actor=actor,
-                order=order,
-                kind=PhysicianAlert.Kind.CONFIRMATION_ESCALATION,
-                to_coordinators=True,
-                message=(
-                    f"Phone order of {order.medicine_name} from {order.ordered_by_name} "
-                    "is not confirmed in time."
-                ),
-            )
-            order.escalated_at = now
-            order.save(update_fields=["escalated_at"])
-            figures["escalated"] += 1
-        overdue = (
-            MedicationOrder.objects.filter(
-                prescription_status=MedicationOrder.PrescriptionStatus.PENDING,
-                prescription_due_by__lte=now,
-            )
-            .exclude(status=MedicationOrder.Status.CANCELLED)
-            .exclude(alerts__kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE)
-            .select_for_update(skip_locked=True)
+        reminded = _alert_each(
+            actor=actor,
+            orders=awaiting.filter(reminded_at__isnull=True, recorded_at__lte=remind_before),
+            kind=PhysicianAlert.Kind.CONFIRMATION_REMINDER,
+            to_coordinators=False,
+            message=lambda order: f"Please confirm your phone order of {order.medicine_name}.",
+            stamp="reminded_at",
+            now=now,
         )
-        for order in overdue:
-            _watch_alert(
-                actor=actor,
-                order=order,
-                kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE,
-                to_coordinators=False,
-                message=f"The prescription for {order.medicine_name} is not marked sent.",
-            )
-            figures["prescriptions_overdue"] += 1
-    return WatchFigures(**figures)
+        escalated = _alert_each(
+            actor=actor,
+            orders=awaiting.filter(escalated_at__isnull=True, confirm_by__lte=now),
+            kind=PhysicianAlert.Kind.CONFIRMATION_ESCALATION,
+            to_coordinators=True,
+            message=lambda order: (
+                f"Phone order of {order.medicine_name} from {order.ordered_by_name} "
+                "is not confirmed in time."
+            ),
+            stamp="escalated_at",
+            now=now,
+        )
+        overdue = MedicationOrder.objects.filter(
+            prescription_status=MedicationOrder.PrescriptionStatus.PENDING,
+            prescription_due_by__lte=now,
+        ).exclude(status=MedicationOrder.Status.CANCELLED)
+        prescriptions_overdue = _alert_each(
+            actor=actor,
+            orders=overdue.exclude(alerts__kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE),
+            kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE,
+            to_coordinators=False,
+            message=lambda order: f"The prescription for {order.medicine_name} is not marked sent.",
+            now=now,
+        )
+    return WatchFigures(reminded, escalated, prescriptions_overdue)
