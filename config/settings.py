@@ -173,6 +173,10 @@ else:
     # is prepared there: the token, gate and audit queries that every request
     # makes are planned once per connection instead of on every request.
     _database["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 2}
+    # Behind PgBouncer in transaction pooling (docker-compose), a connection is
+    # lent for one transaction at a time: no cursor may outlive it. PgBouncer
+    # (1.21 and later, max_prepared_statements) keeps the prepared statements.
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_POOLED", False)
 DATABASES = {"default": _database}
 
 # Two roles on PostgreSQL (docs/decisions/0008-two-database-roles.md): the

@@ -30,8 +30,8 @@ def _probe(service: str) -> str:
     return (" ".join(test) if isinstance(test, list) else test).replace("$$", "$")
 
 
-def test_the_stack_has_the_five_services_each_restarting_with_a_health_check() -> None:
-    running = {"postgres", "redis", "web", "worker", "beat"}
+def test_the_stack_has_its_services_each_restarting_with_a_health_check() -> None:
+    running = {"postgres", "pgbouncer", "redis", "web", "worker", "beat"}
     # Beside them: the owner's migrate, run once, and the operator's checkpoint.
     assert set(SERVICES) == running | {"migrate", "checkpoint"}
     for name in running:
@@ -48,9 +48,14 @@ def test_only_migrate_connects_as_the_owner_and_the_platform_waits_for_it() -> N
     credentials go to the one-shot migrate, which they wait for."""
     assert "manage.py migrate" in _command("migrate")
     owner = SERVICES["migrate"]["environment"]["DATABASE_OWNER_URL"]
+    direct = SERVICES["migrate"]["environment"]["DATABASE_URL"]
     platform = SERVICES["web"]["environment"]["DATABASE_URL"]
-    assert owner.split("@")[1] == platform.split("@")[1]
-    assert owner.split("//")[1].split(":")[0] != platform.split("//")[1].split(":")[0]
+    # migrate goes straight to PostgreSQL with both roles ...
+    assert owner.split("@")[1] == direct.split("@")[1]
+    assert owner.split("//")[1].split(":")[0] != direct.split("//")[1].split(":")[0]
+    # ... the platform's services reach the same database as the same role through the pool.
+    assert direct.split("@")[0] == platform.split("@")[0]
+    assert platform.split("@")[1].split("/")[1] == direct.split("@")[1].split("/")[1]
     for name in ("web", "worker", "beat", "checkpoint"):
         service = SERVICES[name]
         assert "DATABASE_OWNER_URL" not in service["environment"], name
@@ -62,6 +67,29 @@ def test_only_migrate_connects_as_the_owner_and_the_platform_waits_for_it() -> N
         assert SERVICES[name]["volumes"] == ["audit-checkpoints:/srv/audit-checkpoints:ro"]
     assert SERVICES["checkpoint"]["volumes"] == ["audit-checkpoints:/srv/audit-checkpoints"]
     assert "manage.py audit_checkpoint" in _command("checkpoint")
+
+
+def test_web_and_workers_scale_behind_pgbouncer_in_transaction_pooling() -> None:
+    """`--scale web=N --scale worker=N`: replicas share a few server
+    connections; the platform then keeps no cursor across transactions."""
+    pool = SERVICES["pgbouncer"]["environment"]
+    assert pool["POOL_MODE"] == "transaction"
+    assert int(pool["MAX_PREPARED_STATEMENTS"]) > 0  # the platform prepares its hot queries
+    for name in ("web", "worker", "beat"):
+        environment = SERVICES[name]["environment"]
+        assert "@pgbouncer:" in environment["DATABASE_URL"], name
+        assert environment["DATABASE_POOLED"] == "1", name
+        assert SERVICES[name]["depends_on"]["pgbouncer"]["condition"] == "service_healthy"
+    assert (
+        pool["DB_USER"]
+        == SERVICES["web"]["environment"]["DATABASE_URL"].split("//")[1].split(":")[0]
+    )
+    assert SERVICES["migrate"]["environment"]["DATABASE_POOLED"] == "0"
+    # Each web replica takes one host port of a range, for the proxy to balance.
+    [published] = SERVICES["web"]["ports"]
+    first, last = published.rsplit(":", 1)[0].split(":")[1].split("-")
+    assert int(last) - int(first) >= 1
+    assert "ports" not in SERVICES["worker"]
 
 
 def test_web_serves_the_real_wsgi_application_with_the_platforms_gunicorn_config() -> None:
