@@ -72,6 +72,42 @@ def _earlier(partner: Partner, bundle_id: str, header_id: str) -> InboundMessage
     return InboundMessage.objects.filter(match, partner=partner).first()
 
 
+def _acknowledgement_answer(matched: bool) -> Answer:
+    """The HTTP answer to a partner's acknowledgement: whether it matched a
+    message of ours (acknowledgements themselves are never acknowledged)."""
+    if matched:
+        return Answer(
+            200, error_outcome("ack.received", "Acknowledgement recorded.", kind="invalid")
+        )
+    return Answer(
+        404,
+        error_outcome("ack.unknown_message", "No such message to this partner.", kind="not_found"),
+    )
+
+
+def _refusal_record(
+    partner: Partner, bundle_id: str, header_id: str, event: str, ack: dict[str, Any]
+) -> InboundMessage | None:
+    """Keep a refused message's answer, so a repeat gets the same one; where
+    the same message was recorded first, that earlier record."""
+    if not (bundle_id and header_id):
+        return None
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.create(
+                partner=partner,
+                bundle_id=bundle_id[:64],
+                header_id=header_id[:64],
+                event=event[:64],
+                outcome=InboundMessage.Outcome.FATAL,
+                http_status=400,
+                acknowledgement=ack,
+            )
+    except IntegrityError:
+        return _earlier(partner, bundle_id, header_id)
+    return None
+
+
 def _fatal(
     partner: Partner,
     bundle_id: str,
@@ -87,22 +123,9 @@ def _fatal(
         outcome=error_outcome(code, text, field=field),
         sender=None,
     )
-    if bundle_id and header_id:
-        try:
-            with transaction.atomic():
-                InboundMessage.objects.create(
-                    partner=partner,
-                    bundle_id=bundle_id,
-                    header_id=header_id,
-                    event=event[:64],
-                    outcome=InboundMessage.Outcome.FATAL,
-                    http_status=400,
-                    acknowledgement=ack,
-                )
-        except IntegrityError:
-            earlier = _earlier(partner, bundle_id, header_id)
-            if earlier is not None:
-                return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
+    earlier = _refusal_record(partner, bundle_id, header_id, event, ack)
+    if earlier is not None:
+        return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
     log.info("message from %s refused: %s", partner.code, code)
     return Answer(400, ack)
 
@@ -136,14 +159,7 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
             detail=detail,
         )
         # Acknowledgements are not acknowledged; the HTTP answer says whether it matched.
-        return Answer(
-            200 if matched else 404,
-            error_outcome(
-                "ack.received" if matched else "ack.unknown_message",
-                "Acknowledgement recorded." if matched else "No such message to this partner.",
-                kind="invalid" if matched else "not_found",
-            ),
-        )
+        return _acknowledgement_answer(matched)
 
     # A partner may send only what its adapter declares it receives.
     handler = adapter_for(partner.kind).handler(parsed.event)
@@ -262,24 +278,9 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
 
     def fatal(issues: list[Issue], event: str = "") -> Answer:
         ack = medcom.answer(data=data, partner=partner, us=us, code=AckCode.FATAL, issues=issues)
-        if bundle_id and header_id:
-            try:
-                with transaction.atomic():
-                    InboundMessage.objects.create(
-                        partner=partner,
-                        bundle_id=bundle_id[:64],
-                        header_id=header_id[:64],
-                        event=event[:64],
-                        outcome=InboundMessage.Outcome.FATAL,
-                        http_status=400,
-                        acknowledgement=ack,
-                    )
-            except IntegrityError:
-                again = _earlier(partner, bundle_id, header_id)
-                if again is not None:
-                    return Answer(
-                        again.http_status, medcom.resent(again.acknowledgement), duplicate=True
-                    )
+        again = _refusal_record(partner, bundle_id, header_id, event, ack)
+        if again is not None:
+            return Answer(again.http_status, medcom.resent(again.acknowledgement), duplicate=True)
         log.info("MedCom message from %s refused: %s", partner.code, issues[0].details)
         return Answer(400, ack)
 
@@ -357,14 +358,7 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
         code=str(response.get("code", "")),
         detail="; ".join(details),
     )
-    return Answer(
-        200 if matched else 404,
-        error_outcome(
-            "ack.received" if matched else "ack.unknown_message",
-            "Acknowledgement recorded." if matched else "No such message to this partner.",
-            kind="invalid" if matched else "not_found",
-        ),
-    )
+    return _acknowledgement_answer(matched)
 
 
 def _transient(header_id: str, code: str, text: str) -> Answer:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +27,20 @@ HOLD_HOSPITAL_ADMISSION = "hospital_admission"
 HOLD_OVERRIDE_REASON_MAX_LENGTH = 500
 
 
+def _unreached_locked(citizen_id: int) -> QuerySet[Referral]:
+    """The citizen's open referrals no nurse is on, locked for this transaction."""
+    return (
+        Referral.objects.select_for_update()
+        .filter(
+            citizen_id=citizen_id,
+            status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+            reached_at__isnull=True,
+        )
+        .exclude(visits__status__in=Visit.ACTIVE_STATUSES)
+        .order_by("pk")
+    )
+
+
 def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
     """The hospital reports the citizen admitted: her referrals that no nurse
     is on yet (awaiting triage, or accepted without an active visit) are put on
@@ -35,17 +49,7 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
     was just withdrawn is then held too. Returns the held referrals' ids."""
     now = timezone.now()
     with transaction.atomic():
-        referrals = list(
-            Referral.objects.select_for_update()
-            .filter(
-                citizen_id=citizen_id,
-                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
-                reached_at__isnull=True,
-                on_hold_since__isnull=True,
-            )
-            .exclude(visits__status__in=Visit.ACTIVE_STATUSES)
-            .order_by("pk")
-        )
+        referrals = list(_unreached_locked(citizen_id).filter(on_hold_since__isnull=True))
         for referral in referrals:
             referral.on_hold_since = now
             referral.on_hold_reason = HOLD_HOSPITAL_ADMISSION
@@ -134,16 +138,7 @@ def referrals_close_on_death(
         if citizen.deceased_at is None:
             citizen.deceased_at = died_at
             citizen.save(update_fields=["deceased_at"])
-        referrals = list(
-            Referral.objects.select_for_update()
-            .filter(
-                citizen_id=citizen_id,
-                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
-                reached_at__isnull=True,
-            )
-            .exclude(visits__status__in=Visit.ACTIVE_STATUSES)
-            .order_by("pk")
-        )
+        referrals = list(_unreached_locked(citizen_id))
         for referral in referrals:
             referral.status = Referral.Status.CLOSED
             referral.on_hold_since = None

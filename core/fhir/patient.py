@@ -11,6 +11,16 @@ from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen
 DK_MUNICIPALITY_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
 
 
+def home_address(citizen: Citizen) -> dict[str, Any]:
+    """The citizen's home address as a FHIR Address, without extensions."""
+    return {
+        "use": "home",
+        "line": [citizen.address_line],
+        "postalCode": citizen.postal_code,
+        "city": citizen.city,
+    }
+
+
 def patient_resource(citizen: Citizen, *, show_cpr: bool = True) -> dict[str, Any]:
     """The Patient for ``citizen``. ``show_cpr=False`` leaves the identifier out
     for readers who do not need it (the CPR number is sensitive)."""
@@ -22,10 +32,7 @@ def patient_resource(citizen: Citizen, *, show_cpr: bool = True) -> dict[str, An
         "birthDate": citizen.birth_date.isoformat(),
         "address": [
             {
-                "use": "home",
-                "line": [citizen.address_line],
-                "postalCode": citizen.postal_code,
-                "city": citizen.city,
+                **home_address(citizen),
                 "country": "DK",
                 "extension": [
                     {

@@ -79,6 +79,18 @@ def _follow_up(
     return referral.pk
 
 
+def hospital_contact_open(partner: Partner, citizen: Citizen, key: str) -> None:
+    """The hospital is in contact with the citizen: a care relationship the
+    gate knows, until the discharge closes it (``key``: the stay)."""
+    care_relationship_open(
+        citizen=citizen,
+        organisation=partner.organisation,
+        basis=CareRelationship.Basis.HOSPITAL_CONTACT,
+        source_type=CONTACT_SOURCE,
+        source_id=key,
+    )
+
+
 def hospital_notification_receive(
     partner: Partner, message: ParsedMessage, actor: Actor
 ) -> Handled:
@@ -91,13 +103,7 @@ def hospital_notification_receive(
         if citizen is None:
             # Not a citizen the platform knows: nothing to pause, nothing to open.
             return Handled(citizen=None, result={"admission": "not_followed"})
-        care_relationship_open(
-            citizen=citizen,
-            organisation=partner.organisation,
-            basis=CareRelationship.Basis.HOSPITAL_CONTACT,
-            source_type=CONTACT_SOURCE,
-            source_id=key,
-        )
+        hospital_contact_open(partner, citizen, key)
         withdrawn = _withdraw_open_visits(citizen.pk, actor)
         held = referrals_hold_for_admission(citizen_id=citizen.pk, admission=key, actor=actor)
         return Handled(

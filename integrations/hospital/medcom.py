@@ -39,11 +39,15 @@ from acute.services import (
     referrals_warn_admitted,
 )
 from consent.models import CareRelationship
-from consent.services import care_relationship_close, care_relationship_open
+from consent.services import care_relationship_close
 from core.actors import Actor
 from core.models import Citizen
 from integrations.adapters import Handled
-from integrations.hospital.inbound import CONTACT_SOURCE, _withdraw_open_visits
+from integrations.hospital.inbound import (
+    CONTACT_SOURCE,
+    _withdraw_open_visits,
+    hospital_contact_open,
+)
 from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import Partner
 from integrations.patients import citizen_find
@@ -120,13 +124,7 @@ def _admit(partner: Partner, citizen_id: int, key: str, actor: Actor) -> dict[st
     if not CareRelationship.objects.filter(
         source_type=CONTACT_SOURCE, source_id=key, ended_at__isnull=True
     ).exists():
-        care_relationship_open(
-            citizen=citizen,
-            organisation=partner.organisation,
-            basis=CareRelationship.Basis.HOSPITAL_CONTACT,
-            source_type=CONTACT_SOURCE,
-            source_id=key,
-        )
+        hospital_contact_open(partner, citizen, key)
     withdrawn = _withdraw_open_visits(citizen_id, actor)
     held = referrals_hold_for_admission(citizen_id=citizen_id, admission=key, actor=actor)
     warned = referrals_warn_admitted(citizen_id=citizen_id, admission=key, actor=actor)
@@ -147,8 +145,7 @@ def _leave(citizen_id: int, key: str, actor: Actor) -> dict[str, Any]:
 def hospital_notification_medcom_receive(
     partner: Partner, message: ParsedMessage, actor: Actor
 ) -> Handled:
-    encounter = message.one("Encounter")
-    patient = message.one("Patient")
+    encounter, patient = message.one("Encounter"), message.one("Patient")
     key = _episode_key(partner, encounter)
     activity = _activity(message)
     citizen = citizen_find(patient)

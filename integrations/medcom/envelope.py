@@ -27,6 +27,7 @@ from typing import Any
 from django.utils import timezone
 
 from core.cpr import CPR_SYSTEM
+from core.fhir.patient import home_address
 from core.models import PROVIDER_NUMBER_SYSTEM, SOR_SYSTEM, Citizen, Organisation
 
 from .validation import validator
@@ -136,10 +137,7 @@ def patient(citizen: Citizen) -> dict[str, Any]:
         "birthDate": citizen.birth_date.isoformat(),
         "address": [
             {
-                "use": "home",
-                "line": [citizen.address_line],
-                "postalCode": citizen.postal_code,
-                "city": citizen.city,
+                **home_address(citizen),
                 "extension": [
                     {
                         "url": MUNICIPALITY_EXTENSION,
