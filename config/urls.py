@@ -5,6 +5,7 @@ from core import views as core_views
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("core.api_urls")),
+    path("", include("portal.signin.api_urls")),
     path("consent/", include("consent.api_urls")),
     path("audit/", include("consent.audit.api_urls")),
     path("acute/", include("acute.api_urls")),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("", include("medicine_cabinet.urls")),
     path("", include("integrations.urls")),
     path("", include("portal.urls")),
+    path("", include("portal.signin.urls")),
 ]
 
 handler400 = "core.views.error_400"
