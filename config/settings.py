@@ -205,6 +205,11 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
 # Connect); passwords with a second factor are for the embedded default and
 # the demo (docs/decisions/0007).
 OIDC_PROVIDERS = oidc_providers_from_env()
+# `make run OIDC_DEMO=1`: run the local demo identity provider beside the
+# platform (provider "demo" in OIDC_PROVIDERS; tests/oidc/provider.mjs).
+OIDC_DEMO_PROVIDER = env_bool("OIDC_DEMO_PROVIDER", False)
+if OIDC_DEMO_PROVIDER and "demo" not in OIDC_PROVIDERS:
+    raise ImproperlyConfigured("OIDC_DEMO_PROVIDER needs a provider named demo in OIDC_PROVIDERS.")
 # Waiting for the identity provider's discovery document, keys and tokens.
 OIDC_HTTP_TIMEOUT_SECONDS = env_int("OIDC_HTTP_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
 # Tokens for systems (OAuth 2.0 client credentials): short, as SMART backend services ask.
