@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django_otp.admin import OTPAdminSite
 
 from core import views as core_views
+
+# The admin's own password login also asks for the TOTP code (docs/decisions/0007).
+admin.site.__class__ = OTPAdminSite
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("core.api_urls")),

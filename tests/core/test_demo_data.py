@@ -64,7 +64,7 @@ def test_demo_data_is_complete_and_idempotent(client) -> None:
         content_type="application/json",
     )
     assert refused.status_code == 401
-    assert refused.json()["code"] == "auth.otp_required"
+    assert refused.json()["error"]["code"] == "auth.otp_required"
     code = f"{TOTP(bytes.fromhex(demo.demo_totp_hex())).token():06d}"
     for username in DEMO_USERS:
         response = client.post(
