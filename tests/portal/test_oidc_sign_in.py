@@ -22,7 +22,7 @@ from core.models import ExternalIdentity, Membership, Organisation, Role, User
 from tests import factories
 from tests.oidc.provider import CLIENT_ID, CLIENT_SECRET, RunningProvider, start_provider
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 PORT = 8611  # the provider the platform trusts
 ROGUE_PORT = 8612  # serves a discovery document naming another issuer
