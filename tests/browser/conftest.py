@@ -128,7 +128,7 @@ def log_in(page: Any, username: str, password: str) -> None:
     page.get_by_role("button", name="Log ind").click()
     page.wait_for_load_state("domcontentloaded")
     if user is not None and page.url.endswith("/login/code/"):
-        page.get_by_label("Kode").fill(factories.totp_code(user))
+        page.get_by_label("Kode", exact=True).fill(factories.totp_code(user))
         page.get_by_role("button", name="Log ind").click()
         page.wait_for_load_state("domcontentloaded")
 
