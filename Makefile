@@ -7,6 +7,13 @@ UV_VERSION := 0.13.9
 
 .PHONY: run test lint fmt bench browsers clean
 
+## The local OpenID provider the sign-in tests run (npm's certified oidc-provider, from its lock file)
+OIDC_NODE := tests/oidc/node_modules/.installed
+$(OIDC_NODE): tests/oidc/package.json tests/oidc/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@npm ci --prefix tests/oidc --no-audit --no-fund --silent
+	@touch $@
+
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
@@ -17,8 +24,13 @@ $(VENV)/.synced: pyproject.toml uv.lock
 ## web (gunicorn) + worker + beat + partner simulators, restarted if they die.
 ## DEBUG stays off: an error shows the platform's own page, never a traceback.
 ## Local mode: a generated key in var/ and plain HTTP on 127.0.0.1 (docs/decisions/0006).
-run: $(VENV)/.synced
+## `make run OIDC_DEMO=1` also runs a local OpenID provider ("Log ind med Demo-IdP").
+run: $(VENV)/.synced $(if $(OIDC_DEMO),$(OIDC_NODE))
 	export DEBUG=0 DEPLOYMENT=$${DEPLOYMENT:-local}; \
+	if [ -n "$(OIDC_DEMO)" ]; then export OIDC_DEMO_PROVIDER=1 OIDC_PROVIDERS=demo \
+		OIDC_DEMO_ISSUER=http://127.0.0.1:8610 OIDC_DEMO_TITLE=Demo-IdP \
+		OIDC_DEMO_CLIENT_ID=tvaerakut-demo OIDC_DEMO_CLIENT_SECRET=demo-only-client-secret \
+		OIDC_DEMO_SCOPE="openid profile tvaerakut"; fi; \
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py demo_data && \
 	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
@@ -26,8 +38,8 @@ run: $(VENV)/.synced
 
 ## make test: install and run the whole test suite. With DATABASE_URL and
 ## DATABASE_OWNER_URL (as .ci/run sets them) the owner creates and migrates the
-## test database and the tests run as the platform's role (docs/decisions/0007).
-test: $(VENV)/.synced browsers
+## test database and the tests run as the platform's role (docs/decisions/0008).
+test: $(VENV)/.synced browsers $(OIDC_NODE)
 	DEBUG=$${DEBUG:-1} $(PY) -m pytest $(PYTEST_ARGS)
 
 ## make browsers: Debian's headless Chromium for the browser tests (Playwright drives it; no download)

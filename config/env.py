@@ -150,3 +150,39 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def oidc_providers_from_env(
+    *, environ: Mapping[str, str] | None = None
+) -> dict[str, dict[str, str]]:
+    """The identity providers staff sign in through, by name.
+
+    ``OIDC_PROVIDERS=region,gentofte`` names them; each has ``OIDC_<NAME>_ISSUER``,
+    ``_CLIENT_ID``, ``_CLIENT_SECRET`` and ``_TITLE`` (shown as "Log ind med
+    <title>"), and may set ``_ORGANISATION_CLAIM`` (the claim carrying the
+    organisation's SOR code), ``_ROLE_CLAIM`` and ``_SCOPE``.
+    """
+    providers: dict[str, dict[str, str]] = {}
+    for name in env_list("OIDC_PROVIDERS", [], environ=environ):
+        if not name.isidentifier() or not name.islower():
+            raise ImproperlyConfigured("OIDC_PROVIDERS must name providers in lower-case letters.")
+        prefix = f"OIDC_{name.upper()}_"
+        required = {}
+        for key in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "TITLE"):
+            value = env_str(prefix + key, environ=environ)
+            if value is None:
+                raise ImproperlyConfigured(f"{prefix}{key} is required for provider {name}.")
+            required[key.lower()] = value
+        env_url(prefix + "ISSUER", None, schemes=("https", "http"), environ=environ)
+        providers[name] = {
+            **required,
+            "issuer": required["issuer"].rstrip("/"),
+            "organisation_claim": env_str(
+                prefix + "ORGANISATION_CLAIM", "organisation_sor", environ=environ
+            )
+            or "organisation_sor",
+            "role_claim": env_str(prefix + "ROLE_CLAIM", "role", environ=environ) or "role",
+            "scope": env_str(prefix + "SCOPE", "openid profile", environ=environ)
+            or "openid profile",
+        }
+    return providers

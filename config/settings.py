@@ -29,6 +29,7 @@ from config.env import (
     env_str,
     env_url,
     is_loopback,
+    oidc_providers_from_env,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -97,6 +98,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "core",
     "consent.audit",
     "consent",
@@ -120,6 +123,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -236,6 +240,21 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
 API_TOKEN_TTL_SECONDS = env_int("API_TOKEN_TTL_SECONDS", 12 * 3600, minimum=60)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
+# Staff sign in through their organisation's identity provider (OpenID
+# Connect); passwords with a second factor are for the embedded default and
+# the demo (docs/decisions/0009).
+OIDC_PROVIDERS = oidc_providers_from_env()
+# `make run OIDC_DEMO=1`: run the local demo identity provider beside the
+# platform (provider "demo" in OIDC_PROVIDERS; tests/oidc/provider.mjs).
+OIDC_DEMO_PROVIDER = env_bool("OIDC_DEMO_PROVIDER", False)
+if OIDC_DEMO_PROVIDER and "demo" not in OIDC_PROVIDERS:
+    raise ImproperlyConfigured("OIDC_DEMO_PROVIDER needs a provider named demo in OIDC_PROVIDERS.")
+# Waiting for the identity provider's discovery document, keys and tokens.
+OIDC_HTTP_TIMEOUT_SECONDS = env_int("OIDC_HTTP_TIMEOUT_SECONDS", 10, minimum=1, maximum=60)
+# Tokens for systems (OAuth 2.0 client credentials): short, as SMART backend services ask.
+SYSTEM_TOKEN_TTL_SECONDS = env_int("SYSTEM_TOKEN_TTL_SECONDS", 300, minimum=1, maximum=3600)
+# The issuer shown in a TOTP app ("Tværakut: nurse1").
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Tværakut") or "Tværakut"
 
 # --- Language and time -----------------------------------------------------
 LANGUAGE_CODE = "da"

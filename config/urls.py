@@ -1,11 +1,16 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django_otp.admin import OTPAdminSite
 
 from core import views as core_views
 from core.metrics import metrics_view
 
+# The admin's own password login also asks for the TOTP code (docs/decisions/0009).
+admin.site.__class__ = OTPAdminSite
+
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("core.api_urls")),
+    path("", include("portal.signin.api_urls")),
     path("consent/", include("consent.api_urls")),
     path("audit/", include("consent.audit.api_urls")),
     path("acute/", include("acute.api_urls")),
@@ -30,6 +35,7 @@ urlpatterns = [
     path("", include("medicine_cabinet.urls")),
     path("", include("integrations.urls")),
     path("", include("portal.urls")),
+    path("", include("portal.signin.urls")),
 ]
 
 handler400 = "core.views.error_400"

@@ -42,10 +42,14 @@ class TokenRequest(serializers.Serializer[Any]):
     password = serializers.CharField(max_length=256, trim_whitespace=False)
     organisation = serializers.IntegerField(required=False, min_value=1)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
+    # The current code from the user's TOTP app: needed for every role that
+    # reaches citizen data.
+    otp = serializers.RegexField(r"^[0-9 ]{6,8}$", required=False)
 
 
 class TokenView(APIView):
-    """``POST /api/auth/token`` with username and password returns ``{"token": ...}``."""
+    """``POST /api/auth/token`` with username, password and the code from the
+    user's TOTP app (``otp``) returns ``{"token": ...}``."""
 
     permission_classes = [Public]
     authentication_classes: list[Any] = []
@@ -58,6 +62,7 @@ class TokenView(APIView):
             client_address=request.META.get("REMOTE_ADDR"),
             organisation_id=data.get("organisation"),
             role=data.get("role"),
+            otp=data.get("otp", ""),
         )
         return Response({"token": token}, status=201)
 

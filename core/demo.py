@@ -5,16 +5,26 @@ Everything here is invented. Loading twice changes nothing (idempotent).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.models import Citizen, Membership, Organisation, Role, User
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the demo's documented password, never used outside it
+# Every demo user's TOTP app holds this key (base32, as an app takes it):
+# `manage.py demo_code` prints the current code. Never used outside the demo.
+DEMO_TOTP_KEY = "OR3GCZLSMFVXK5BNMRSW23ZNORXXI4BB"
+
+
+def demo_totp_hex() -> str:
+    return base64.b32decode(DEMO_TOTP_KEY).hex()
+
 
 MUNICIPALITIES = [
     # code, name, demo SOR code
@@ -309,6 +319,9 @@ def _staff(orgs: dict[str, Organisation]) -> list[str]:
         Membership.objects.get_or_create(
             user=user, organisation=orgs[org_key], role=role, defaults={"is_default": True}
         )
+        TOTPDevice.objects.get_or_create(
+            user=user, name="Demo", defaults={"key": demo_totp_hex(), "confirmed": True}
+        )
     # The demo physician also takes shifts at 1813 (a second role to choose at login).
     physician = User.objects.get(username="physician")
     Membership.objects.get_or_create(user=physician, organisation=orgs["1813"], role=Role.PHYSICIAN)
@@ -372,4 +385,8 @@ def load(say: Callable[[str], None]) -> dict[str, Organisation]:
     users = _staff(orgs)
     citizens = _citizens(orgs)
     say(f"core: {len(orgs)} organisations, {len(users)} new staff users, {citizens} new citizens")
+    say(
+        f"core: demo logins need a code after the password: key {DEMO_TOTP_KEY} in a TOTP app,"
+        " or `manage.py demo_code` for the current one"
+    )
     return orgs

@@ -153,15 +153,72 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A system's token (OAuth 2.0 client credentials) carries the SMART scopes
+    # granted to it, a ceiling over its role (core/scopes.py); a person's none.
+    system_client = models.ForeignKey(
+        "SystemClient", null=True, blank=True, on_delete=models.CASCADE, related_name="tokens"
+    )
+    scopes = models.CharField(max_length=1000, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="api_token_system_has_scopes",
+                condition=Q(system_client__isnull=True, scopes="")
+                | (Q(system_client__isnull=False) & ~Q(scopes="")),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"token for {self.membership} until {self.expires_at:%Y-%m-%d %H:%M}"
 
     def is_usable(self, now: dt.datetime | None = None) -> bool:
         return self.revoked_at is None and self.expires_at > (now or timezone.now())
+
+
+class ExternalIdentity(models.Model):
+    """A person as an organisation's identity provider knows them: the ID
+    token's issuer and subject, linked to one user of the platform."""
+
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="external_identities")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="external_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.username} at {self.issuer}"
+
+
+class SystemClient(models.Model):
+    """A system registered to call the API with OAuth 2.0 client credentials
+    (SMART on FHIR backend services). It acts in one membership, as a person
+    would, and its scopes are the most it may ever reach. Only the secret's
+    hash is kept."""
+
+    client_id = models.CharField(max_length=100, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    membership = models.ForeignKey(
+        Membership, on_delete=models.PROTECT, related_name="system_clients"
+    )
+    scopes = models.CharField(max_length=1000)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="system_client_has_scopes", condition=~Q(scopes=""))
+        ]
+
+    def __str__(self) -> str:
+        return f"system {self.client_id}"
 
 
 class LoginAttempt(models.Model):
@@ -262,9 +319,11 @@ __all__ = [
     "SOR_SYSTEM",
     "ApiToken",
     "Citizen",
+    "ExternalIdentity",
     "LoginAttempt",
     "Membership",
     "Organisation",
     "Role",
+    "SystemClient",
     "User",
 ]

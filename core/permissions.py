@@ -17,6 +17,7 @@ from rest_framework.request import Request
 
 from core.actors import Actor
 from core.models import ApiToken, Membership
+from core.scopes import scopes_allow
 
 SESSION_MEMBERSHIP_KEY = "membership_id"
 
@@ -65,6 +66,15 @@ def actor_from_request(request: HttpRequest | Request) -> Actor | None:
     return actor
 
 
+def system_scopes_admit(request: HttpRequest | Request) -> bool:
+    """A system's token reaches only what its SMART scopes name, and only
+    under ``/fhir/``; a person's token and a session are not limited here."""
+    auth = getattr(request, "auth", None)
+    if not isinstance(auth, ApiToken) or auth.system_client_id is None:
+        return True
+    return scopes_allow(auth.scopes, method=request.method or "", path=request.path)
+
+
 def roles(*allowed: str) -> type[BasePermission]:
     """A permission class admitting only actors currently in one of ``allowed``."""
     if not allowed:
@@ -76,7 +86,9 @@ def roles(*allowed: str) -> type[BasePermission]:
 
         def has_permission(self, request: Request, view: Any) -> bool:
             actor = actor_from_request(request)
-            return actor is not None and actor.role in self.allowed_roles
+            if actor is None or actor.role not in self.allowed_roles:
+                return False
+            return system_scopes_admit(request)
 
     HasRole.__name__ = "HasRole_" + "_".join(sorted(allowed))
     return HasRole

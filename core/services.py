@@ -11,11 +11,24 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_noop as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.cpr import cpr_facts, validate_cpr
 from core.errors import InvalidInput, Throttled, Unauthenticated
-from core.models import ApiToken, Citizen, LoginAttempt, Membership, Organisation, User, hash_token
+from core.models import (
+    ApiToken,
+    Citizen,
+    LoginAttempt,
+    Membership,
+    Organisation,
+    Role,
+    User,
+    hash_token,
+)
 from core.validation import full_clean_or_raise
+
+SECOND_FACTOR_ROLES = frozenset(Role.values)
 
 
 def _failures_since_last_success(
@@ -35,14 +48,7 @@ def _failures_since_last_success(
     return by_user, by_address
 
 
-def login_verify(*, username: str, password: str, client_address: str | None) -> User:
-    """Check a username and password, refusing after too many recent failures.
-
-    The refusal comes before the password is even checked, so guessing gains
-    nothing once the limit is reached. Addresses get a wider limit than one
-    username, since many staff may share a base's address.
-    """
-    now = timezone.now()
+def _refuse_when_throttled(*, username: str, client_address: str | None, now: dt.datetime) -> None:
     limit = settings.LOGIN_FAILURE_LIMIT
     by_user, by_address = _failures_since_last_success(
         username=username, client_address=client_address, now=now
@@ -50,17 +56,103 @@ def login_verify(*, username: str, password: str, client_address: str | None) ->
     if by_user >= limit or by_address >= limit * 10:
         raise Throttled(
             "auth.throttled",
-            "Too many failed logins. Wait a while before trying again.",
+            _("Too many failed logins. Wait a while before trying again."),
             retry_after=settings.LOGIN_FAILURE_WINDOW_SECONDS,
         )
+
+
+def login_verify(
+    *, username: str, password: str, client_address: str | None, complete: bool = True
+) -> User:
+    """Check a username and password, refusing after too many recent failures.
+
+    The refusal comes before the password is even checked, so guessing gains
+    nothing once the limit is reached. Addresses get a wider limit than one
+    username, since many staff may share a base's address.
+
+    ``complete=False`` when a second factor is still to come: the right
+    password then records nothing, so that it does not reset the count of
+    failed codes (:func:`second_factor_verify` records the login's outcome).
+    """
+    now = timezone.now()
+    _refuse_when_throttled(username=username, client_address=client_address, now=now)
     user = authenticate(username=username, password=password)
-    LoginAttempt.objects.create(
-        username=username[:150], client_address=client_address, succeeded=user is not None, at=now
-    )
+    if user is None or complete:
+        LoginAttempt.objects.create(
+            username=username[:150],
+            client_address=client_address,
+            succeeded=user is not None,
+            at=now,
+        )
     if user is None or not user.is_active:
-        raise Unauthenticated("auth.invalid_credentials", "Wrong username or password.")
+        raise Unauthenticated("auth.invalid_credentials", _("Wrong username or password."))
     assert isinstance(user, User)
     return user
+
+
+def second_factor_required(*, user: User) -> bool:
+    """Whether a password login of this user needs a second factor: it does
+    for every role, since every role of the platform reaches citizen data
+    (the medicine officer's ledger names the citizens doses were given to)."""
+    return Membership.objects.filter(
+        user=user, is_active=True, role__in=SECOND_FACTOR_ROLES
+    ).exists()
+
+
+def totp_device_of(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=confirmed).order_by("pk").first()
+
+
+def second_factor_verify(*, user: User, code: str, client_address: str | None) -> TOTPDevice:
+    """Check a TOTP code after the password, under the same limit on failures;
+    a code is accepted once (the device remembers the last time step used)."""
+    now = timezone.now()
+    _refuse_when_throttled(username=user.username, client_address=client_address, now=now)
+    device = totp_device_of(user)
+    digits = code.strip().replace(" ", "")
+    ok = device is not None and digits.isdigit() and device.verify_token(digits)
+    LoginAttempt.objects.create(
+        username=user.username, client_address=client_address, succeeded=bool(ok), at=now
+    )
+    if device is None:
+        raise Unauthenticated(
+            "auth.otp_not_enrolled",
+            _("Set up a code app on the login page before logging in here."),
+            field="otp",
+        )
+    if not ok:
+        raise Unauthenticated("auth.otp_invalid", _("The code is wrong or used."), field="otp")
+    return device
+
+
+@transaction.atomic
+def totp_enrol_start(*, user: User) -> TOTPDevice:
+    """An unconfirmed device with a fresh secret; it counts only once a code
+    from it has been shown (:func:`totp_enrol_confirm`)."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+
+
+@transaction.atomic
+def totp_enrol_confirm(
+    *, user: User, device_id: int, code: str, client_address: str | None
+) -> TOTPDevice:
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(pk=device_id, user=user, confirmed=False)
+        .first()
+    )
+    if device is None:
+        raise InvalidInput("auth.otp_enrolment_unknown", _("Start the set-up again."), field="otp")
+    digits = code.strip().replace(" ", "")
+    if not (digits.isdigit() and device.verify_token(digits)):
+        raise Unauthenticated("auth.otp_invalid", _("The code is wrong or used."), field="otp")
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    LoginAttempt.objects.create(
+        username=user.username, client_address=client_address, succeeded=True
+    )
+    return device
 
 
 def membership_choose(
@@ -81,7 +173,9 @@ def membership_choose(
         ]
         if len(chosen) == 1:
             return chosen[0]
-        raise InvalidInput("auth.membership_unknown", "You have no such role at that organisation.")
+        raise InvalidInput(
+            "auth.membership_unknown", _("You have no such role at that organisation.")
+        )
     defaults = [m for m in memberships if m.is_default]
     if defaults:
         return defaults[0]
@@ -89,11 +183,11 @@ def membership_choose(
         return memberships[0]
     if not memberships:
         raise Unauthenticated(
-            "auth.no_membership", "This user has no active role at any organisation."
+            "auth.no_membership", _("This user has no active role at any organisation.")
         )
     raise InvalidInput(
         "auth.membership_required",
-        "You have several roles: say which organisation and role to act in.",
+        _("You have several roles: say which organisation and role to act in."),
     )
 
 
@@ -104,10 +198,24 @@ def token_issue(
     client_address: str | None,
     organisation_id: int | None = None,
     role: str | None = None,
+    otp: str = "",
 ) -> str:
-    """Log in and return a new bearer token; only its hash is kept."""
+    """Log in and return a new bearer token; only its hash is kept. A user
+    whose roles need it gives the current TOTP code as ``otp``."""
     # Not inside a transaction: a failed attempt must stay recorded when the login is refused.
-    user = login_verify(username=username, password=password, client_address=client_address)
+    user = login_verify(
+        username=username, password=password, client_address=client_address, complete=False
+    )
+    if second_factor_required(user=user):
+        if not otp:
+            raise Unauthenticated(
+                "auth.otp_required", _("Give the code from your code app as otp."), field="otp"
+            )
+        second_factor_verify(user=user, code=otp, client_address=client_address)
+    else:
+        LoginAttempt.objects.create(
+            username=user.username, client_address=client_address, succeeded=True
+        )
     membership = membership_choose(user=user, organisation_id=organisation_id, role=role)
     raw = secrets.token_urlsafe(32)
     now = timezone.now()

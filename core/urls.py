@@ -5,5 +5,7 @@ from core import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_page, name="login"),
+    path("login/code/", views.login_code_page, name="login-code"),
+    path("login/code/enrol/", views.login_code_enrol_page, name="login-code-enrol"),
     path("logout/", views.logout_page, name="logout"),
 ]

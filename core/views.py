@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import time
 from typing import Any
 
+import segno
 from django.conf import settings
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,9 +23,17 @@ from rest_framework.views import APIView
 from core.errors import NotFoundOrNotAllowed, PlatformError
 from core.exception_handler import error_response
 from core.health import health_report
-from core.models import Membership
+from core.models import Membership, User
 from core.permissions import SESSION_MEMBERSHIP_KEY, Public, actor_from_request, page, public_page
-from core.services import login_verify, membership_choose
+from core.services import (
+    login_verify,
+    membership_choose,
+    second_factor_required,
+    second_factor_verify,
+    totp_device_of,
+    totp_enrol_confirm,
+    totp_enrol_start,
+)
 
 
 @public_page
@@ -40,6 +53,32 @@ class ApiNotFoundView(APIView):
     get = post = put = patch = delete = dispatch_any
 
 
+# A password accepted, the second factor still to come: whom, in which role,
+# where to after, and since when (the step must follow within a few minutes).
+PENDING_LOGIN_KEY = "pending_login"
+PENDING_LOGIN_SECONDS = 300
+
+
+def _safe_next(next_url: str) -> str:
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        return next_url
+    return ""
+
+
+def login_complete(
+    request: HttpRequest, *, membership: Membership, next_url: str = ""
+) -> HttpResponse:
+    """Log the member of staff in, acting in ``membership``, and go on."""
+    login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SESSION_MEMBERSHIP_KEY] = membership.pk
+    return redirect(_safe_next(next_url) or settings.LOGIN_REDIRECT_URL)
+
+
+def identity_providers() -> list[tuple[str, str]]:
+    """The configured identity providers as (name, title), for the login page."""
+    return [(name, conf["title"]) for name, conf in settings.OIDC_PROVIDERS.items()]
+
+
 @public_page
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -51,23 +90,126 @@ def login_page(request: HttpRequest) -> HttpResponse:
         password = request.POST.get("password", "")
         try:
             user = login_verify(
-                username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
+                username=username,
+                password=password,
+                client_address=request.META.get("REMOTE_ADDR"),
+                complete=False,
             )
             membership = membership_choose(user=user)
         except PlatformError as exc:
             error = exc.message
             status = 429 if exc.kind == "throttled" else 400
         else:
-            login(request, user)
-            request.session[SESSION_MEMBERSHIP_KEY] = membership.pk
             next_url = request.POST.get("next") or ""
-            if next_url.startswith("/") and not next_url.startswith("//"):
-                return redirect(next_url)
-            return redirect(settings.LOGIN_REDIRECT_URL)
+            if not second_factor_required(user=user):
+                return login_complete(request, membership=membership, next_url=next_url)
+            request.session.cycle_key()
+            request.session[PENDING_LOGIN_KEY] = {
+                "user": user.pk,
+                "membership": membership.pk,
+                "next": _safe_next(next_url),
+                "at": time.time(),
+            }
+            if totp_device_of(user) is None:
+                return redirect("login-code-enrol")
+            return redirect("login-code")
     return render(
         request,
         "core/login.html",
-        {"error": error, "next": request.GET.get("next", "")},
+        {
+            "error": gettext(error) if error else "",
+            "next": request.GET.get("next", ""),
+            "providers": identity_providers(),
+        },
+        status=status,
+    )
+
+
+def _pending_login(request: HttpRequest) -> tuple[User, Membership, str] | None:
+    pending = request.session.get(PENDING_LOGIN_KEY)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_LOGIN_SECONDS:
+        return None
+    membership_id, user_id = pending.get("membership"), pending.get("user")
+    if not isinstance(membership_id, int) or not isinstance(user_id, int):
+        return None
+    membership = (
+        Membership.objects.select_related("user", "organisation")
+        .filter(pk=membership_id, user_id=user_id, is_active=True)
+        .first()
+    )
+    if membership is None or not membership.user.is_active:
+        return None
+    return membership.user, membership, pending.get("next", "")
+
+
+@public_page
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_code_page(request: HttpRequest) -> HttpResponse:
+    """The second step of a password login: the code from the user's TOTP app."""
+    pending = _pending_login(request)
+    if pending is None:
+        return redirect("login")
+    user, membership, next_url = pending
+    error = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            device = second_factor_verify(
+                user=user,
+                code=request.POST.get("otp", "")[:16],
+                client_address=request.META.get("REMOTE_ADDR"),
+            )
+        except PlatformError as exc:
+            error = gettext(exc.message)
+            status = 429 if exc.kind == "throttled" else 400
+        else:
+            del request.session[PENDING_LOGIN_KEY]
+            response = login_complete(request, membership=membership, next_url=next_url)
+            otp_login(request, device)
+            return response
+    return render(request, "core/login_code.html", {"error": error}, status=status)
+
+
+@public_page
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_code_enrol_page(request: HttpRequest) -> HttpResponse:
+    """First password login of a user without a code app: set one up (a QR
+    code drawn here, no outside service), then show a code from it."""
+    pending = _pending_login(request)
+    if pending is None:
+        return redirect("login")
+    user, membership, next_url = pending
+    if totp_device_of(user) is not None:
+        return redirect("login-code")
+    error = ""
+    status = 200
+    device = totp_device_of(user, confirmed=False)
+    if request.method == "POST" and device is not None:
+        try:
+            device = totp_enrol_confirm(
+                user=user,
+                device_id=device.pk,
+                code=request.POST.get("otp", "")[:16],
+                client_address=request.META.get("REMOTE_ADDR"),
+            )
+        except PlatformError as exc:
+            error = gettext(exc.message)
+            status = 400
+        else:
+            del request.session[PENDING_LOGIN_KEY]
+            response = login_complete(request, membership=membership, next_url=next_url)
+            otp_login(request, device)
+            return response
+    if device is None:
+        device = totp_enrol_start(user=user)
+    secret = base64.b32encode(device.bin_key).decode()
+    qr = segno.make(device.config_url, error="m").svg_inline(scale=5, title=gettext("QR code"))
+    return render(
+        request,
+        "core/login_code_enrol.html",
+        {"error": error, "qr": mark_safe(qr), "secret": secret},  # noqa: S308 - drawn by segno from our own URL
         status=status,
     )
 

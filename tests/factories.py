@@ -8,12 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import secrets
+import time
 from decimal import Decimal
 from functools import cache
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from core.models import ApiToken, Citizen, Membership, Organisation, Role, User, hash_token
@@ -73,6 +78,48 @@ def staff(role: str, org: Organisation, *, username: str | None = None) -> Membe
         first_name=role.title(),
     )
     return Membership.objects.create(user=user, organisation=org, role=role, is_default=True)
+
+
+# Every test user's TOTP app holds this key (20 bytes, hex as django-otp keeps it).
+TOTP_KEY_HEX = "74766165726b7574746573742d746f74702d6b6579"
+
+
+def totp_device(user: User) -> TOTPDevice:
+    """The user's confirmed TOTP device with the tests' key (made once)."""
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=True, defaults={"name": "Test", "key": TOTP_KEY_HEX}
+    )
+    return device
+
+
+def totp_code(user: User) -> str:
+    """A code the user's device accepts now and has not seen: the current
+    step's, or the next one's when the current was just used (a device
+    refuses a code twice and allows one step of drift)."""
+    device = totp_device(user)
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    now_t = totp.t()
+    t = max(now_t, device.last_t + 1)
+    if t > now_t + device.tolerance:
+        device.last_t = -1
+        device.save(update_fields=["last_t"])
+        t = now_t
+    totp.time = time.time() + (t - now_t) * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def log_in(client: Client, membership: Membership, *, next_url: str = "") -> Any:
+    """A password login through the login pages: the password, then the code."""
+    user = membership.user
+    totp_device(user)
+    form = {"username": user.username, "password": PASSWORD}
+    if next_url:
+        form["next"] = next_url
+    first = client.post("/login/", form)
+    if first.status_code != 302 or first["Location"] != "/login/code/":
+        return first
+    return client.post("/login/code/", {"otp": totp_code(user)})
 
 
 def token_for(membership: Membership) -> str:

@@ -72,9 +72,7 @@ def active_visits(referral: Referral) -> int:
 
 def login(membership) -> Client:
     client = Client()
-    response = client.post(
-        "/login/", {"username": membership.user.username, "password": f.PASSWORD}
-    )
+    response = f.log_in(client, membership)
     assert response.status_code == 302
     return client
 

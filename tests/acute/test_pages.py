@@ -22,12 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def _login(membership) -> Client:
     client = Client()
-    assert (
-        client.post(
-            "/login/", {"username": membership.user.username, "password": factories.PASSWORD}
-        ).status_code
-        == 302
-    )
+    assert factories.log_in(client, membership).status_code == 302
     return client
 
 

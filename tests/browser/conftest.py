@@ -114,11 +114,23 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 def log_in(page: Any, username: str, password: str) -> None:
+    """A password login as staff make it: the password, then the code from
+    the user's TOTP app (the tests' key, tests/factories.py)."""
+    from core.models import User
+    from tests import factories
+
+    user = User.objects.filter(username=username).first()
+    if user is not None:
+        factories.totp_device(user)
     page.goto("/login/")
     page.get_by_label("Brugernavn").fill(username)
     page.get_by_label("Adgangskode").fill(password)
     page.get_by_role("button", name="Log ind").click()
     page.wait_for_load_state("domcontentloaded")
+    if user is not None and page.url.endswith("/login/code/"):
+        page.get_by_label("Kode", exact=True).fill(factories.totp_code(user))
+        page.get_by_role("button", name="Log ind").click()
+        page.wait_for_load_state("domcontentloaded")
 
 
 @pytest.fixture(autouse=True)

@@ -220,7 +220,7 @@ def test_auditor_finds_the_nurses_access_and_exports_it(new_page, celery_worker)
     referral = factories.acute_referral(by=coordinator)
     visit = visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
     nurse_client = Client()
-    nurse_client.post("/login/", {"username": nurse.user.username, "password": factories.PASSWORD})
+    factories.log_in(nurse_client, nurse)
     assert nurse_client.get(f"/nurse/visits/{visit.pk}/").status_code == 200
 
     auditor = factories.staff(Role.AUDITOR, factories.acute_function())

@@ -86,6 +86,7 @@ def test_a_nurse_logs_in_over_plain_http_on_this_machine(local_web: RunningWeb) 
     http://127.0.0.1 keeps its session. The query string (here a CPR number
     typed where it does not belong) stays out of the access log."""
     nurse = factories.staff(Role.ACUTE_NURSE, factories.acute_function())
+    factories.totp_device(nurse.user)
     status, headers, body, cookies = fetch(f"{local_web.url}/login/?next={CPR_IN_URL}")
     assert status == 200
     assert "Strict-Transport-Security" not in headers
@@ -106,6 +107,21 @@ def test_a_nurse_logs_in_over_plain_http_on_this_machine(local_web: RunningWeb) 
         data=form,
         headers={
             "Cookie": csrf_cookie.split(";")[0],
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    assert status == 302, headers
+    assert headers["Location"] == "/login/code/"
+    pending = _cookie(cookies, "sessionid")
+    # The second step: the code from the nurse's TOTP app.
+    form = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token.group(1), "otp": factories.totp_code(nurse.user)}
+    ).encode()
+    status, headers, _, cookies = fetch(
+        f"{local_web.url}/login/code/",
+        data=form,
+        headers={
+            "Cookie": f"{csrf_cookie.split(';')[0]}; {pending.split(';')[0]}",
             "Content-Type": "application/x-www-form-urlencoded",
         },
     )

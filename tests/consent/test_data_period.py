@@ -249,12 +249,7 @@ def test_r4_the_visit_page_summary_leaves_out_the_refused_period(db) -> None:
     )
     assert refused.status_code == 201, refused.content
     client = Client()
-    assert (
-        client.post(
-            "/login/", {"username": nurse.user.username, "password": f.PASSWORD}
-        ).status_code
-        == 302
-    )
+    assert f.log_in(client, nurse).status_code == 302
     page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
     assert "Synligt problem" in page
     assert "Hemmeligt forløb" not in page

@@ -1,18 +1,29 @@
 """Logging in: tokens, sessions, Argon2, throttling of repeated failures."""
 
+import base64
 import datetime as dt
+import re
+import time
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core.models import ApiToken, LoginAttempt, Role
+from core.models import ApiToken, LoginAttempt, Role, User
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
 
 def _token(client, username: str, password: str, **extra: object):
+    """A token login; a known user gives the current code from the tests'
+    TOTP key unless the test gives its own ``otp``."""
+    user = User.objects.filter(username=username).first()
+    if user is not None and "otp" not in extra:
+        extra["otp"] = f.totp_code(user)
+    extra = {key: value for key, value in extra.items() if value is not None}
     return client.post(
         "/api/auth/token", {"username": username, "password": password, **extra}, format="json"
     )
@@ -137,7 +148,19 @@ def test_a_user_with_several_roles_must_choose_one(api_client) -> None:
 def test_page_login_sets_the_role_and_logout_ends_it(client) -> None:
     f.staff(Role.COORDINATOR, f.acute_function(), username="coord-page")
     assert client.get("/").status_code == 302  # to the login page
+    f.totp_device(User.objects.get(username="coord-page"))
     response = client.post("/login/", {"username": "coord-page", "password": f.PASSWORD})
+    # The password is right, but the code from the TOTP app is still to come.
+    assert response.status_code == 302
+    assert response["Location"] == "/login/code/"
+    assert client.get("/").status_code == 302
+    wrong = client.post("/login/code/", {"otp": "000000"})
+    assert wrong.status_code == 400
+    assert 'role="alert"' in wrong.content.decode()
+    assert client.get("/").status_code == 302
+    time.sleep(1.1)  # after a wrong code the device waits a second before the next
+    user = User.objects.get(username="coord-page")
+    response = client.post("/login/code/", {"otp": f.totp_code(user)})
     assert response.status_code == 302
     home = client.get("/")
     assert home.status_code == 200
@@ -150,7 +173,7 @@ def test_page_login_with_wrong_password_says_so(client) -> None:
     f.staff(Role.COORDINATOR, f.acute_function(), username="coord-page2")
     response = client.post("/login/", {"username": "coord-page2", "password": "nope"})
     assert response.status_code == 400
-    assert "Wrong username or password." in response.content.decode()
+    assert "Forkert brugernavn eller adgangskode." in response.content.decode()
 
 
 def test_the_token_query_compiled_once_loads_what_the_orm_loads() -> None:
@@ -199,3 +222,66 @@ def test_an_api_view_reached_without_an_actor_is_refused_as_unauthenticated() ->
     with translation.override("da"), pytest.raises(Unauthenticated) as refused_da:
         actor_of(request)
     assert refused_da.value.message == "Log ind først."
+
+
+def test_a_password_alone_gets_no_token_for_a_role_that_reads_citizen_data(api_client) -> None:
+    f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-otp")
+    f.totp_device(User.objects.get(username="nurse-otp"))
+    response = _token(api_client, "nurse-otp", f.PASSWORD, otp=None)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "auth.otp_required"
+    assert response.json()["error"]["field"] == "otp"
+    wrong = _token(api_client, "nurse-otp", f.PASSWORD, otp="000000")
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "auth.otp_invalid"
+    assert not ApiToken.objects.exists()
+
+
+def test_a_code_is_accepted_once(api_client) -> None:
+    f.staff(Role.COORDINATOR, f.acute_function(), username="coord-otp")
+    code = f.totp_code(User.objects.get(username="coord-otp"))
+    assert _token(api_client, "coord-otp", f.PASSWORD, otp=code).status_code == 201
+    replayed = _token(api_client, "coord-otp", f.PASSWORD, otp=code)
+    assert replayed.status_code == 401
+    assert replayed.json()["error"]["code"] == "auth.otp_invalid"
+
+
+def test_wrong_codes_count_towards_the_limit_and_the_password_does_not_reset_it(
+    api_client, settings
+) -> None:
+    settings.LOGIN_FAILURE_LIMIT = 3
+    f.staff(Role.AUDITOR, f.acute_function(), username="aud-otp")
+    f.totp_device(User.objects.get(username="aud-otp"))
+    for _ in range(3):
+        assert _token(api_client, "aud-otp", f.PASSWORD, otp="000000").status_code == 401
+    response = _token(api_client, "aud-otp", f.PASSWORD)
+    assert response.status_code == 429
+
+
+def test_first_password_login_sets_up_the_code_app_with_a_qr_code_drawn_here(client) -> None:
+    f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-new")
+    response = client.post("/login/", {"username": "nurse-new", "password": f.PASSWORD})
+    assert response["Location"] == "/login/code/enrol/"
+    page = client.get("/login/code/enrol/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<svg" in html and "<script" not in html.split("</head>")[1]
+    assert "style=" not in html  # the page's CSP forbids inline style
+    secret = _found(re.search(r'id="totp-secret">([A-Z2-7]+)<', html))
+    assert client.get("/").status_code == 302
+    code = f"{TOTP(base64.b32decode(secret)).token():06d}"
+    assert client.post("/login/code/enrol/", {"otp": "000000"}).status_code == 400
+    time.sleep(1.1)
+    assert client.post("/login/code/enrol/", {"otp": code}).status_code == 302
+    assert client.get("/").status_code == 200
+    assert TOTPDevice.objects.get(user__username="nurse-new").confirmed
+
+
+def test_the_code_step_needs_the_password_step_first(client) -> None:
+    assert client.get("/login/code/")["Location"] == "/login/"
+    assert client.post("/login/code/", {"otp": "123456"})["Location"] == "/login/"
+
+
+def _found(match: re.Match[str] | None) -> str:
+    assert match is not None
+    return match[1]

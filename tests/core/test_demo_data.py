@@ -3,7 +3,9 @@ in the four municipalities."""
 
 import pytest
 from django.core.management import call_command
+from django_otp.oath import TOTP
 
+from core import demo
 from core.demo import TOWNS
 from core.models import Citizen, Membership, Organisation, User
 
@@ -54,11 +56,20 @@ def test_demo_data_is_complete_and_idempotent(client) -> None:
     assert User.objects.filter(memberships__role="acute_nurse").count() >= 20
     assert Citizen.objects.count() >= 200
 
-    # Every demo user logs in with the documented password and gets a token.
+    # Every demo user logs in with the documented password and the code of the
+    # documented TOTP key, and gets a token; the password alone is not enough.
+    refused = client.post(
+        "/api/auth/token",
+        {"username": DEMO_USERS[0], "password": "demo"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "auth.otp_required"
+    code = f"{TOTP(bytes.fromhex(demo.demo_totp_hex())).token():06d}"
     for username in DEMO_USERS:
         response = client.post(
             "/api/auth/token",
-            {"username": username, "password": "demo"},
+            {"username": username, "password": "demo", "otp": code},
             content_type="application/json",
         )
         assert response.status_code == 201, (username, response.content)

@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def _logged_in(membership) -> Client:
     client = Client()
-    response = client.post(
-        "/login/", {"username": membership.user.username, "password": factories.PASSWORD}
-    )
+    response = factories.log_in(client, membership)
     assert response.status_code == 302
     return client
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def _login(membership) -> Client:
     client = Client()
-    client.post("/login/", {"username": membership.user.username, "password": factories.PASSWORD})
+    factories.log_in(client, membership)
     return client
 
 

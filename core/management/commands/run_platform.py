@@ -8,18 +8,69 @@ without REDIS_URL they talk through the file-system broker.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.demo import DEMO_PASSWORD, NURSE_COUNT, STAFF
+from core.demo import DEMO_PASSWORD, DEMO_TOTP_KEY, NURSE_COUNT, STAFF
 from core.supervisor import Child, Supervisor, bind_problem
 
 CELERY = [sys.executable, "-m", "celery", "-A", "worker.celery:app"]
+
+
+# The demo identity provider's people: the organisation's SOR code and role
+# their ID token claims; the last one's organisation is unknown, to show a refusal.
+DEMO_IDP_ACCOUNTS = {
+    "sygeplejerske": {
+        "name": "Sara Sygeplejerske",
+        "organisation_sor": "900000100001",
+        "role": "acute_nurse",
+    },
+    "koordinator": {
+        "name": "Karl Koordinator",
+        "organisation_sor": "900000100001",
+        "role": "coordinator",
+    },
+    "fremmed": {"name": "Frede Fremmed", "organisation_sor": "999999999999", "role": "acute_nurse"},
+}
+
+
+def _demo_identity_provider() -> Child:
+    """The certified npm ``oidc-provider`` (tests/oidc/provider.mjs) as the
+    organisation's identity provider, on the issuer the settings name."""
+    demo = settings.OIDC_PROVIDERS["demo"]
+    issuer = demo["issuer"]
+    port = int(issuer.rsplit(":", 1)[1].split("/")[0])
+    address = f"http://{settings.BIND_HOST}:{settings.PORT}"
+    config = Path(settings.VAR_DIR) / "demo-identity-provider.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        json.dumps(
+            {
+                "port": port,
+                "issuer": issuer,
+                "clients": [
+                    {
+                        "client_id": demo["client_id"],
+                        "client_secret": demo["client_secret"],
+                        "redirect_uris": [
+                            f"{address}/login/oidc/demo/callback",
+                            f"http://localhost:{settings.PORT}/login/oidc/demo/callback",
+                        ],
+                    }
+                ],
+                "accounts": DEMO_IDP_ACCOUNTS,
+            }
+        )
+    )
+    os.environ["OIDC_TEST_CONFIG"] = str(config)
+    return Child("identity-provider", ["node", "tests/oidc/provider.mjs"])
 
 
 class Command(BaseCommand):
@@ -71,6 +122,8 @@ class Command(BaseCommand):
             # Partner simulators (1813, hospital, GPs, home nursing) on 127.0.0.1.
             Child("partners", [sys.executable, "manage.py", "partner_simulators", "--send-demo"]),
         ]
+        if settings.OIDC_DEMO_PROVIDER:
+            children.append(_demo_identity_provider())
         for child in children:
             child.cwd = settings.BASE_DIR
 
@@ -78,6 +131,15 @@ class Command(BaseCommand):
         users = [u for u, *_ in STAFF] + [f"nurse1 … nurse{NURSE_COUNT}"]
         self.stdout.write(self.style.SUCCESS(f"\nTværakut is at {address}"))
         self.stdout.write(f"Demo logins (password '{DEMO_PASSWORD}'): {', '.join(users)}")
+        self.stdout.write(
+            f"Each demo login then asks for a code: TOTP key {DEMO_TOTP_KEY} in an app,"
+            " or `.venv/bin/python manage.py demo_code`"
+        )
+        if settings.OIDC_DEMO_PROVIDER:
+            self.stdout.write(
+                "Demo identity provider: 'Log ind med Demo-IdP' on the login page; accounts "
+                + ", ".join(DEMO_IDP_ACCOUNTS)
+            )
         self.stdout.write(
             f"Health: {address}/healthz   FHIR: {address}/fhir/metadata   "
             f"Metrics: {address}/metrics\n"

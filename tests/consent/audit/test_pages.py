@@ -19,9 +19,7 @@ PAGES = ["/audit/", "/audit/flagged", "/audit/entries/1", "/audit/export.csv", "
 
 def _logged_in(membership) -> Client:
     client = Client()
-    response = client.post(
-        "/login/", {"username": membership.user.username, "password": factories.PASSWORD}
-    )
+    response = factories.log_in(client, membership)
     assert response.status_code == 302
     return client
 

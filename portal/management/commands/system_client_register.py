@@ -1,0 +1,58 @@
+"""Register a system that asks for API tokens with OAuth 2.0 client credentials.
+
+    manage.py system_client_register --client-id hospital-feed \\
+        --name "Hospital feed" --organisation <id> --role coordinator \\
+        --scopes "system/Patient.read system/ServiceRequest.*"
+
+The secret is printed once and only its hash is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from core.models import Membership, Organisation, Role, User
+from portal.signin.services import TokenRefused, system_client_register
+
+
+class Command(BaseCommand):
+    help = "Register a system client (OAuth 2.0 client credentials) and print its secret once."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--client-id", required=True)
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--organisation", type=int, required=True)
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--scopes", required=True)
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        organisation = Organisation.objects.filter(pk=options["organisation"]).first()
+        if organisation is None:
+            raise CommandError("No such organisation.")
+        user, _ = User.objects.get_or_create(
+            username=f"system-{options['client_id']}"[:150],
+            defaults={"first_name": options["name"][:150]},
+        )
+        if user.has_usable_password():
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        membership, _ = Membership.objects.get_or_create(
+            user=user,
+            organisation=organisation,
+            role=options["role"],
+            defaults={"is_default": True},
+        )
+        try:
+            _, secret = system_client_register(
+                client_id=options["client_id"],
+                name=options["name"],
+                membership=membership,
+                scopes=options["scopes"],
+            )
+        except TokenRefused as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(f"client_id={options['client_id']}\nclient_secret={secret}\n")

@@ -1,0 +1,84 @@
+"""``POST /api/auth/oauth/token``: OAuth 2.0 client credentials for systems
+(RFC 6749 §4.4), with SMART on FHIR backend-services scopes. The client
+authenticates with HTTP Basic or ``client_id``/``client_secret`` in the form;
+answers and errors are in RFC 6749's shape (§5.1, §5.2), with the platform's
+``code`` beside ``error``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from rest_framework.parsers import FormParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.permissions import Public
+from portal.signin.services import TokenRefused, system_token_issue
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _refusal(oauth_error: str, code: str, message: str, status: int = 400) -> Response:
+    headers = dict(_NO_STORE)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="token"'
+    return Response(
+        {"error": oauth_error, "error_description": message, "code": code},
+        status=status,
+        headers=headers,
+    )
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    return unquote(client_id), unquote(secret)
+
+
+class SystemTokenView(APIView):
+    permission_classes = [Public]
+    authentication_classes: list[Any] = []
+    parser_classes = [FormParser]
+
+    def post(self, request: Request) -> Response:
+        form = request.data if isinstance(request.data, Mapping) else {}
+        if form.get("grant_type") != "client_credentials":
+            return _refusal(
+                "unsupported_grant_type",
+                "oauth.unsupported_grant_type",
+                "Only grant_type=client_credentials is offered here.",
+            )
+        credentials = _basic_credentials(request) or (
+            str(form.get("client_id", "")),
+            str(form.get("client_secret", "")),
+        )
+        if not credentials[0] or not credentials[1]:
+            return _refusal(
+                "invalid_client", "oauth.invalid_client", "Client authentication is missing.", 401
+            )
+        try:
+            token, seconds, scope = system_token_issue(
+                client_id=credentials[0][:100],
+                client_secret=credentials[1][:200],
+                scope=str(form.get("scope", ""))[:1000],
+            )
+        except TokenRefused as exc:
+            return _refusal(exc.oauth_error, exc.code, exc.message, exc.status)
+        return Response(
+            {"access_token": token, "token_type": "bearer", "expires_in": seconds, "scope": scope},
+            headers=_NO_STORE,
+        )

@@ -1,0 +1,303 @@
+"""Who a sign-in through an identity provider is, and in which role; tokens
+for systems. Every outcome, allowed or refused, is in the audit log (R9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from consent.audit.services import Action, Outcome, Purpose, audit_record
+from core.actors import Actor
+from core.errors import PlatformError
+from core.logging import scrub
+from core.models import (
+    ApiToken,
+    ExternalIdentity,
+    Membership,
+    Organisation,
+    Role,
+    SystemClient,
+    User,
+    hash_token,
+)
+from core.scopes import parse_scopes
+
+SIGN_IN_TASK = "sign-in"
+SYSTEM_GRANT_TASK = "system-client-credentials"
+# A claim may name any role but these: an administrator is made by hand, never by a claim.
+ROLES_FROM_CLAIMS = frozenset(Role.values) - {Role.ADMINISTRATOR}
+_SAFE_VALUE = re.compile(r"^[\w.:@/+-]{1,100}$")
+
+
+class SignInRefused(PlatformError):
+    """A sign-in the platform does not accept; ``code`` says why."""
+
+    kind = "unauthenticated"
+
+
+def _safe(value: object) -> str:
+    """A claim's value fit for the audit log: short, plain, no CPR number."""
+    text = str(value) if value is not None else ""
+    return scrub(text) if _SAFE_VALUE.match(text) else "(unreadable)"
+
+
+def sign_in_refusal_record(
+    *, provider: str, issuer: str, code: str, claims: dict[str, Any] | None = None
+) -> None:
+    """A refused sign-in, in the audit log with what the provider claimed."""
+    detail: dict[str, Any] = {"provider": provider, "issuer": issuer}
+    if claims:
+        detail["subject"] = _safe(claims.get("sub"))
+        for key, value in claims.items():
+            if key in ("organisation", "role"):
+                detail[f"claimed_{key}"] = _safe(value)
+    audit_record(
+        actor=Actor.system(SIGN_IN_TASK),
+        action=Action.CREATE,
+        purpose=Purpose.OPERATIONS,
+        citizen_id=None,
+        outcome=Outcome.DENIED,
+        resource_type="Session",
+        reason_code=code,
+        detail=detail,
+    )
+
+
+@dataclass(frozen=True)
+class SignInClaims:
+    issuer: str
+    subject: str
+    organisation: str
+    role: str
+    given_name: str
+    family_name: str
+
+
+def _refuse(claims: SignInClaims, *, provider: str, code: str, message: str) -> SignInRefused:
+    sign_in_refusal_record(
+        provider=provider,
+        issuer=claims.issuer,
+        code=code,
+        claims={"sub": claims.subject, "organisation": claims.organisation, "role": claims.role},
+    )
+    return SignInRefused(code, message)
+
+
+def oidc_sign_in(*, provider: str, claims: SignInClaims) -> Membership:
+    """The membership a person signs in to, from the ID token's claims.
+
+    The organisation (by SOR code) and the role must be ones the platform
+    knows; a person seen for the first time becomes a user with no password,
+    never staff or superuser. A membership an administrator has switched off
+    stays off.
+    """
+    organisation = (
+        Organisation.objects.filter(sor_code=claims.organisation, is_active=True).first()
+        if claims.organisation
+        else None
+    )
+    if organisation is None:
+        raise _refuse(
+            claims,
+            provider=provider,
+            code="signin.organisation_unknown",
+            message="Your organisation is not one the platform knows.",
+        )
+    if claims.role not in ROLES_FROM_CLAIMS:
+        raise _refuse(
+            claims,
+            provider=provider,
+            code="signin.role_unknown",
+            message="Your role is not one you can sign in to the platform with.",
+        )
+    with transaction.atomic():
+        identity = (
+            ExternalIdentity.objects.select_for_update()
+            .select_related("user")
+            .filter(issuer=claims.issuer, subject=claims.subject)
+            .first()
+        )
+        if identity is None:
+            user = User(
+                username=_new_username(provider),
+                first_name=claims.given_name[:150],
+                last_name=claims.family_name[:150],
+                is_staff=False,
+                is_superuser=False,
+            )
+            user.set_unusable_password()
+            user.save()
+            identity = ExternalIdentity.objects.create(
+                issuer=claims.issuer, subject=claims.subject, user=user
+            )
+        user = identity.user
+        membership, created = Membership.objects.get_or_create(
+            user=user,
+            organisation=organisation,
+            role=claims.role,
+            defaults={"is_default": not user.memberships.filter(is_default=True).exists()},
+        )
+        if user.is_active and membership.is_active:
+            identity.last_sign_in_at = timezone.now()
+            identity.save(update_fields=["last_sign_in_at"])
+            audit_record(
+                actor=Actor.for_membership(membership),
+                action=Action.CREATE,
+                purpose=Purpose.OPERATIONS,
+                citizen_id=None,
+                resource_type="Session",
+                reason_code="signin.oidc",
+                detail={"provider": provider, "issuer": claims.issuer, "new_role": created},
+            )
+            return membership
+    raise _refuse(
+        claims,
+        provider=provider,
+        code="signin.role_withdrawn",
+        message="Your access to the platform has been withdrawn.",
+    )
+
+
+def _new_username(provider: str) -> str:
+    return f"{provider}-{secrets.token_hex(6)}"[:150]
+
+
+# --- Systems: OAuth 2.0 client credentials ---------------------------------
+
+
+class TokenRefused(PlatformError):
+    """An OAuth token request refused; ``oauth_error`` is RFC 6749's name for it."""
+
+    kind = "invalid"
+
+    def __init__(self, oauth_error: str, code: str, message: str, *, status: int = 400):
+        super().__init__(code, message)
+        self.oauth_error = oauth_error
+        self.status = status
+
+
+def system_client_register(
+    *, client_id: str, name: str, membership: Membership, scopes: str
+) -> tuple[SystemClient, str]:
+    """A system that may ask for tokens, and its secret (shown once, kept as a hash)."""
+    if membership.role == Role.ADMINISTRATOR:
+        raise TokenRefused(
+            "invalid_request", "system.role", "A system cannot act as administrator."
+        )
+    if parse_scopes(scopes) is None:
+        raise TokenRefused(
+            "invalid_scope", "system.scope_invalid", "The scopes are not SMART system scopes."
+        )
+    secret = secrets.token_urlsafe(32)
+    client = SystemClient.objects.create(
+        client_id=client_id,
+        name=name,
+        membership=membership,
+        scopes=" ".join(scopes.split()),
+        secret_hash=hash_token(secret),
+    )
+    return client, secret
+
+
+def _system_refusal(
+    *,
+    client: SystemClient | None,
+    client_id: str,
+    oauth_error: str,
+    code: str,
+    message: str,
+    status: int = 400,
+) -> TokenRefused:
+    audit_record(
+        actor=Actor.system(
+            SYSTEM_GRANT_TASK,
+            on_behalf_of=Actor.for_membership(client.membership) if client else None,
+        ),
+        action=Action.CREATE,
+        purpose=Purpose.OPERATIONS,
+        citizen_id=None,
+        outcome=Outcome.DENIED,
+        resource_type="Token",
+        reason_code=code,
+        detail={"client_id": _safe(client_id)},
+    )
+    return TokenRefused(oauth_error, code, message, status=status)
+
+
+def system_token_issue(*, client_id: str, client_secret: str, scope: str) -> tuple[str, int, str]:
+    """A short-lived bearer token for a registered system: (token, seconds, scopes).
+
+    The scopes asked for must each be among those the system was registered
+    with; none asked for means all of them.
+    """
+    client = (
+        SystemClient.objects.select_related("membership__user", "membership__organisation")
+        .filter(client_id=client_id)
+        .first()
+    )
+    given = hash_token(client_secret)
+    if client is None or not hmac.compare_digest(given, client.secret_hash):
+        raise _system_refusal(
+            client=None,
+            client_id=client_id,
+            oauth_error="invalid_client",
+            code="oauth.invalid_client",
+            message="Unknown client or wrong secret.",
+            status=401,
+        )
+    membership = client.membership
+    if not (
+        client.is_active
+        and membership.is_active
+        and membership.user.is_active
+        and membership.organisation.is_active
+    ):
+        raise _system_refusal(
+            client=client,
+            client_id=client_id,
+            oauth_error="invalid_client",
+            code="oauth.client_inactive",
+            message="This client may no longer ask for tokens.",
+            status=401,
+        )
+    registered = set(client.scopes.split())
+    asked = scope.split() or sorted(registered)
+    if parse_scopes(" ".join(asked)) is None or not set(asked) <= registered:
+        raise _system_refusal(
+            client=client,
+            client_id=client_id,
+            oauth_error="invalid_scope",
+            code="oauth.invalid_scope",
+            message="The scope asks for more than this client was registered with.",
+        )
+    raw = secrets.token_urlsafe(32)
+    now = timezone.now()
+    granted = " ".join(asked)
+    ttl = settings.SYSTEM_TOKEN_TTL_SECONDS
+    with transaction.atomic():
+        ApiToken.objects.create(
+            key_hash=hash_token(raw),
+            membership=membership,
+            system_client=client,
+            scopes=granted,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=ttl),
+        )
+        audit_record(
+            actor=Actor.system(SYSTEM_GRANT_TASK, on_behalf_of=Actor.for_membership(membership)),
+            action=Action.CREATE,
+            purpose=Purpose.OPERATIONS,
+            citizen_id=None,
+            resource_type="Token",
+            reason_code="oauth.client_credentials",
+            detail={"client_id": client.client_id, "scope": granted},
+        )
+    return raw, ttl, granted

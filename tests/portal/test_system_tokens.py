@@ -1,0 +1,142 @@
+"""OAuth 2.0 client credentials for systems, with SMART backend-services
+scopes: a scope is a ceiling over the system's role, never a widening, and
+the same gate decides as for a person (R1, R9)."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from consent.audit.models import AuditEntry, Outcome
+from core.models import ApiToken, Membership, Role, SystemClient, User
+from portal.signin.services import system_client_register
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def _system(scopes: str, *, role: str = Role.ACUTE_NURSE) -> tuple[SystemClient, str]:
+    user = User.objects.create(username=f"system-{time.monotonic_ns()}")
+    user.set_unusable_password()
+    user.save()
+    membership = Membership.objects.create(
+        user=user, organisation=f.acute_function(), role=role, is_default=True
+    )
+    return system_client_register(
+        client_id=user.username, name="Test system", membership=membership, scopes=scopes
+    )
+
+
+def _ask(client_id: str, secret: str, **form: str):
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return APIClient().post(
+        "/api/auth/oauth/token",
+        {"grant_type": "client_credentials", **form},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+
+
+def _bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_a_registered_system_gets_a_short_token_with_the_scope_it_asked_for() -> None:
+    system, secret = _system("system/Patient.read system/Observation.read")
+    response = _ask(system.client_id, secret, scope="system/Patient.read")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 300
+    assert body["scope"] == "system/Patient.read"
+    assert response["Cache-Control"] == "no-store"
+    token = ApiToken.objects.get(system_client=system)
+    assert token.scopes == "system/Patient.read"
+    assert not ApiToken.objects.filter(key_hash=body["access_token"]).exists()
+    entry = AuditEntry.objects.get(reason_code="oauth.client_credentials")
+    assert entry.outcome == Outcome.PERMITTED and entry.task == "system-client-credentials"
+
+
+def test_a_wrong_secret_is_refused_and_recorded() -> None:
+    system, _ = _system("system/Patient.read")
+    response = _ask(system.client_id, "not the secret")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert response.json()["code"] == "oauth.invalid_client"
+    assert not ApiToken.objects.exists()
+    assert AuditEntry.objects.get(reason_code="oauth.invalid_client").outcome == Outcome.DENIED
+
+
+def test_a_scope_beyond_the_registration_is_refused_and_recorded() -> None:
+    system, secret = _system("system/Patient.read")
+    for scope in ("system/*.read", "system/Patient.write", "user/Patient.read", "launch"):
+        response = _ask(system.client_id, secret, scope=scope)
+        assert response.status_code == 400, scope
+        assert response.json()["error"] == "invalid_scope"
+    assert not ApiToken.objects.exists()
+    assert AuditEntry.objects.filter(reason_code="oauth.invalid_scope").count() == 4
+
+
+def test_only_client_credentials_is_offered() -> None:
+    system, secret = _system("system/Patient.read")
+    response = _ask(system.client_id, secret, grant_type="password")
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+def test_the_scope_admits_the_type_it_names_and_nothing_else() -> None:
+    system, secret = _system("system/Patient.read")
+    person = f.citizen()
+    f.open_visit(system.membership, person)
+    client = _bearer(_ask(system.client_id, secret).json()["access_token"])
+    assert client.get(f"/fhir/Patient/{person.pk}").status_code == 200
+    # Another type, the whole record, a write, and the plain API: all beyond the scope.
+    assert client.get(f"/fhir/Condition?patient={person.pk}").status_code == 403
+    assert client.get(f"/fhir/Patient/{person.pk}/$everything").status_code == 403
+    assert client.post("/fhir/Consent", {}, format="json").status_code == 403
+    assert client.get("/api/auth/whoami").status_code == 403
+
+
+def test_a_scope_never_widens_the_gate() -> None:
+    """``system/*.read`` reaches no citizen the system's role may not see (R1)."""
+    system, secret = _system("system/*.read")
+    stranger = f.citizen()
+    client = _bearer(_ask(system.client_id, secret).json()["access_token"])
+    assert client.get(f"/fhir/Patient/{stranger.pk}").status_code == 404
+    refused = AuditEntry.objects.filter(citizen_id=stranger.pk, outcome=Outcome.DENIED)
+    assert refused.exists()
+
+
+def test_the_token_expires(settings) -> None:
+    settings.SYSTEM_TOKEN_TTL_SECONDS = 1
+    system, secret = _system("system/Patient.read")
+    person = f.citizen()
+    f.open_visit(system.membership, person)
+    body = _ask(system.client_id, secret).json()
+    assert body["expires_in"] == 1
+    client = _bearer(body["access_token"])
+    assert client.get(f"/fhir/Patient/{person.pk}").status_code == 200
+    time.sleep(1.2)
+    assert client.get(f"/fhir/Patient/{person.pk}").status_code == 401
+
+
+def test_a_system_is_registered_by_command_with_its_secret_shown_once(capsys) -> None:
+    organisation = f.acute_function()
+    call_command(
+        "system_client_register",
+        "--client-id=hospital-feed",
+        "--name=Hospital feed",
+        f"--organisation={organisation.pk}",
+        "--role=coordinator",
+        "--scopes=system/ServiceRequest.read",
+    )
+    secret = capsys.readouterr().out.split("client_secret=")[1].strip()
+    client = SystemClient.objects.get(client_id="hospital-feed")
+    assert secret not in client.secret_hash
+    assert not client.membership.user.has_usable_password()
+    assert _ask("hospital-feed", secret).status_code == 200
