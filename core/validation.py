@@ -28,6 +28,13 @@ def full_clean_or_raise(
         raise InvalidInput(code, "; ".join(exc.messages)) from None
 
 
+def row_id(raw: object) -> int:
+    """A row's id from a form field: anything but plain digits is 0, which no
+    row has, so a lookup finds nothing (a 4xx) instead of failing (a 500)."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
+
+
 def insert_or_conflict(instance: models.Model, *, code: str, message: str) -> None:
     """Insert ``instance``; a unique constraint it breaks (someone got there
     first) becomes :class:`Conflict` and leaves the caller's transaction usable."""

@@ -44,7 +44,7 @@ class ApiNotFoundView(APIView):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_page(request: HttpRequest) -> HttpResponse:
-    error = ""
+    error = error_code = ""
     status = 200
     if request.method == "POST":
         username = request.POST.get("username", "")[:150]
@@ -55,7 +55,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
             )
             membership = membership_choose(user=user)
         except PlatformError as exc:
-            error = exc.message
+            error, error_code = exc.message, exc.code
             status = 429 if exc.kind == "throttled" else 400
         else:
             login(request, user)
@@ -67,7 +67,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "core/login.html",
-        {"error": error, "next": request.GET.get("next", "")},
+        {"error": error, "error_code": error_code, "next": request.GET.get("next", "")},
         status=status,
     )
 

@@ -56,6 +56,12 @@ def validated_model(data: dict[str, Any], *, expected_type: str | None = None) -
             for err in exc.errors()[:5]
         )
         raise InvalidInput("fhir.invalid", f"Not a valid {resource_type}: {problems}") from None
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # Raised from inside the FHIR models by shapes they do not expect (a
+        # contained resource of no known type, say): still the client's input.
+        raise InvalidInput(
+            "fhir.invalid", f"Not a valid {resource_type}: an element has the wrong shape."
+        ) from None
     return validated
 
 
