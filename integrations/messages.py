@@ -246,6 +246,13 @@ def parse_message(data: Any) -> ParsedMessage:
             f"The Bundle is not valid FHIR R4: {where}: {first.get('msg', 'invalid')}.",
             field=where or None,
         ) from None
+    except (TypeError, ValueError, KeyError, AttributeError):
+        # Raised from inside the FHIR models by shapes they do not expect (a
+        # resource of no known type): still the sender's mistake, never ours.
+        raise InvalidMessage(
+            "message.invalid_fhir",
+            "The Bundle is not valid FHIR R4: an element has the wrong shape.",
+        ) from None
     entries = data.get("entry") or []
     resources = [e.get("resource") for e in entries if isinstance(e, dict)]
     if not resources or not isinstance(resources[0], dict):

@@ -24,6 +24,7 @@ the ``write-routes`` profile): the same examples on every machine.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -200,7 +201,8 @@ def mutate(draw: Callable[..., Any], template: Any, *, form: bool) -> Any:
             paths = [p for p in paths if len(p) == 1]
         path = draw(st.sampled_from(paths)) if paths else ()
         action = draw(st.sampled_from(["replace", "replace", "replace", "drop", "add"]))
-        value = draw(form_values if form else json_values)
+        # A copy: a later mutation must not change the shared sample values.
+        value = copy.deepcopy(draw(form_values if form else json_values))
         if not path:
             if form:
                 continue
