@@ -118,7 +118,7 @@ def decimal_parse(
     if not value.is_zero() and value.adjusted() >= whole_digits:
         raise refuse(
             "too_large",
-            _("The number must be below %(limit)s.") % {"limit": f"1e{whole_digits}"},
+            _("The number must be below %(limit)s.") % {"limit": 10**whole_digits},
             max_digits=bounds.max_digits,
         )
     exponent = value.normalize().as_tuple().exponent
