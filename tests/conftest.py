@@ -30,7 +30,7 @@ REQUIRE_SERVICES = os.environ.get("TVAERAKUT_REQUIRE_SERVICES") == "1"
 # longer, random hunt: HYPOTHESIS_PROFILE=hunt.
 hypothesis_settings.register_profile(
     "ci",
-    max_examples=8,
+    max_examples=6,
     derandomize=True,
     deadline=None,
     database=None,

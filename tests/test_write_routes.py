@@ -766,7 +766,9 @@ def build_scene() -> Scene:
 
     seeded = seed()
     scene = Scene(seeded)
-    ids = {kind: int(values[0]) for kind, values in seeded.ids.items() if values[0].isdigit()}
+    ids: dict[str, Any] = {
+        kind: int(values[0]) for kind, values in seeded.ids.items() if values[0].isdigit()
+    }
     bag, cupboard = (int(v) for v in seeded.ids["location"][:2])
     if Location.objects.get(pk=bag).kind != Location.Kind.BAG:
         bag, cupboard = cupboard, bag
