@@ -266,3 +266,18 @@ def test_a_nul_in_what_the_audit_records_is_stored_replaced_not_a_503(scene: Sce
     assert response.status_code == 200, response.content[:300]
     entry = AuditEntry.objects.filter(citizen_id=scene.citizen.pk).latest("id")
     assert entry.user_agent == "tablet\ufffd?"
+
+
+@pytest.mark.parametrize("resource", [{"resourceType": "NaN"}, {"resourceType": ["Patient"]}])
+def test_a_signed_message_with_an_entry_of_no_known_type_is_fatal(resource) -> None:
+    partner = f.integration_partner(Partner.Kind.HELPLINE_1813, f.organisation("helpline"))
+    message = helpline_referral(
+        sender_code=partner.code,
+        patient=patient_resource(f.citizen()),
+        reason="Fald",
+        case_id="1813-2",
+    )
+    message["entry"][1]["resource"] = resource
+    response = _signed(partner, json.dumps(message).encode())
+    assert response.status_code == 400
+    assert "message.invalid_fhir" in json.dumps(response.json())
