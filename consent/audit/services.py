@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.utils import timezone
 
 from consent.audit.chain import chain_append
@@ -71,6 +71,8 @@ def _text(value: str) -> str:
 def _storable(value: Any) -> Any:
     if isinstance(value, str):
         return _text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return str(value)  # beyond what JSON in the log holds as a number
     if isinstance(value, dict):
         return {_storable(k): _storable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -190,6 +192,13 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
     caller's data is not served and its transaction rolls back."""
     try:
         return chain_append(entries)
+    except DataError:
+        # A value the log cannot hold is the request's, not an outage:
+        # refused for good, never "try again".
+        raise InvalidInput(
+            "audit.value_invalid",
+            "A value in the request cannot be recorded in the audit log; nothing was done.",
+        ) from None
     except DatabaseError as exc:
         raise Unavailable(
             "audit.unavailable",
