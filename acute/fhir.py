@@ -16,11 +16,11 @@ from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
-from pydantic import ValidationError
 
 from acute.models import Referral, Urgency, Visit, VitalSign
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
+from core.fhir.validation import FHIRInvalid, fhir_validate
 
 EXT = "https://tvaerakut.dk/fhir/StructureDefinition"
 EXT_CALLBACK = f"{EXT}/referrer-callback"
@@ -276,12 +276,10 @@ def parse_service_request(body: Any) -> dict[str, Any]:
             "fhir.resource_type", "Post a ServiceRequest resource.", field="resourceType"
         )
     try:
-        ServiceRequest.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
+        fhir_validate(ServiceRequest, body)
+    except FHIRInvalid as exc:
         raise InvalidInput(
-            "fhir.invalid", f"Not a valid ServiceRequest: {first.get('msg', '')}", field=where
+            "fhir.invalid", f"Not a valid ServiceRequest: {exc.problems}", field=exc.where or None
         ) from None
     subject = body.get("subject") or {}
     identifier = subject.get("identifier") or {}

@@ -29,6 +29,7 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.validation import row_id
 
 # Labels that stay English in the models because FHIR exchanges them as code
 # displays (urgency, outcome, LOINC vital signs), because they are catalogue
@@ -262,7 +263,7 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
         referral = acute_selectors.referral_get(
             actor=actor, referral_id=referral_id, action=Action.UPDATE
         )
-        shift = acute_selectors.shifts_on().filter(pk=request.POST.get("shift_id") or 0).first()
+        shift = acute_selectors.shifts_on().filter(pk=row_id(request.POST.get("shift_id"))).first()
         if shift is None:
             raise InvalidInput("assign.shift_unknown", _("Choose a nurse on shift."), field="shift")
         replacing = referral.visits.filter(status__in=Visit.ACTIVE_STATUSES).first()

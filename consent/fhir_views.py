@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from consent import selectors, services
 from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES, consent_resource, etag, record_resource
+from consent.fhir.datatypes import validate_fhir
 from consent.gate import CATEGORY_CONSENT, CATEGORY_PATIENT, CLINICAL_ROLES
 from consent.models import ConsentDirective
 from core.api import actor_of
@@ -424,14 +425,9 @@ class ConsentWithdrawView(FHIRView):
         data = _body(request)
         if data.get("resourceType") != "Parameters":
             raise InvalidInput("fhir.invalid", "$withdraw takes a Parameters resource.")
-        how = next(
-            (
-                p.get("valueCode")
-                for p in data.get("parameter") or []
-                if isinstance(p, dict) and p.get("name") == "how"
-            ),
-            "",
-        )
+        # Validated as R4B Parameters before a parameter is read.
+        parameters = validate_fhir(data, expected_type="Parameters").get("parameter", [])
+        how = next((p.get("valueCode") for p in parameters if p.get("name") == "how"), "")
         directive = services.consent_withdraw(
             actor=actor_of(request),
             directive_id=int(consent_id),

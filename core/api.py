@@ -16,6 +16,7 @@ from core.errors import Unauthenticated
 from core.models import ApiToken, Role
 from core.permissions import Public, actor_from_request, roles
 from core.services import token_issue, token_revoke
+from core.validation import DecimalBounds, decimal_parse
 
 ALL_ROLES = tuple(Role.values)
 
@@ -35,6 +36,31 @@ def valid(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dic
     form = serializer_class(data=data)
     form.is_valid(raise_exception=True)
     return dict(form.validated_data)
+
+
+class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
+    """A decimal checked by :func:`core.validation.decimal_parse` against the
+    column it is stored in: the same codes on the API as on the pages and FHIR."""
+
+    def __init__(
+        self, bounds: DecimalBounds, *, code: str, allow_float: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bounds = bounds
+        self.code = code
+        self.allow_float = allow_float
+
+    def to_internal_value(self, data: Any) -> Any:
+        return decimal_parse(
+            data,
+            self.bounds,
+            field=self.field_name or "value",
+            code=self.code,
+            allow_float=self.allow_float,
+        )
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
 
 
 class TokenRequest(serializers.Serializer[Any]):

@@ -148,7 +148,8 @@ def error_response(
         payload, content_type = error_payload(request.path, status, body)
         return JsonResponse(payload, status=status, content_type=content_type)
     template = "core/not_allowed.html" if status in (403, 404) else "core/error.html"
-    return render(request, template, {"status": status, "message": page_message}, status=status)
+    context = {"status": status, "message": page_message, "code": body.get("code", "")}
+    return render(request, template, context, status=status)
 
 
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:

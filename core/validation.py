@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
 
 from core.errors import Conflict, InvalidInput
 
@@ -21,6 +26,13 @@ def full_clean_or_raise(
             message = "; ".join(str(m) for e in errors for m in e.messages)
             raise InvalidInput(code, message, field=None if field == "__all__" else field) from None
         raise InvalidInput(code, "; ".join(exc.messages)) from None
+
+
+def row_id(raw: object) -> int:
+    """A row's id from a form field: anything but plain digits is 0, which no
+    row has, so a lookup finds nothing (a 4xx) instead of failing (a 500)."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
 
 
 def insert_or_conflict(instance: models.Model, *, code: str, message: str) -> None:
@@ -41,3 +53,98 @@ def required_text(
     if not cleaned:
         raise InvalidInput(code, message, field=field, rule=rule)
     return cleaned
+
+
+# --- decimals bounded to what their column stores ------------------------------
+
+# A number as a person or a client writes it: no NaN, no Infinity, no hex.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,6})?")
+
+
+@dataclass(frozen=True)
+class DecimalBounds:
+    """What a decimal column holds: ``max_digits`` and ``decimal_places`` as the
+    model field declares them, and the least value the domain allows."""
+
+    max_digits: int
+    decimal_places: int
+    minimum: Decimal | None = None
+    positive: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        model: type[models.Model],
+        name: str,
+        *,
+        minimum: Decimal | None = None,
+        positive: bool = False,
+    ) -> DecimalBounds:
+        field = model._meta.get_field(name)
+        if not isinstance(field, models.DecimalField):
+            raise TypeError(f"{model.__name__}.{name} is not a DecimalField")
+        return cls(field.max_digits, field.decimal_places, minimum=minimum, positive=positive)
+
+
+def decimal_parse(
+    raw: object,
+    bounds: DecimalBounds,
+    *,
+    field: str,
+    code: str,
+    allow_float: bool = True,
+    decimal_comma: bool = False,
+) -> Decimal:
+    """One decimal from a JSON body, a form or a FHIR element, checked against
+    the column it is stored in before any arithmetic touches it.
+
+    ``code`` is the code for "not a number" and ends in ``invalid``; the other
+    refusals share its stem: ``…too_large``, ``…too_many_decimals``,
+    ``…not_positive``, ``…below_minimum`` (``quantity.invalid``,
+    ``quantity.too_large`` …). Every refusal names ``field``. ``-0`` is 0.
+    """
+    if not code.endswith("invalid"):
+        raise ValueError("code must end in 'invalid'")
+    stem = code.removesuffix("invalid")
+
+    def refuse(problem: str, message: str, **extra: object) -> InvalidInput:
+        return InvalidInput(
+            code if problem == "invalid" else stem + problem, message, field=field, extra=extra
+        )
+
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
+        raise refuse("invalid", _("Give a number."))
+    if isinstance(raw, float) and not allow_float:
+        raise refuse("invalid", _("Give the number as an exact decimal string."))
+    text = str(raw).strip()
+    if decimal_comma:
+        text = text.replace(",", ".")
+    if len(text) > 64 or not _DECIMAL_TEXT.fullmatch(text):
+        raise refuse("invalid", _("Give a number."))
+    value = Decimal(text)
+    if value.is_zero():
+        value = abs(value)  # -0 is 0
+    whole_digits = bounds.max_digits - bounds.decimal_places
+    if not value.is_zero() and value.adjusted() >= whole_digits:
+        raise refuse(
+            "too_large",
+            _("The number must be below %(limit)s.") % {"limit": 10**whole_digits},
+            max_digits=bounds.max_digits,
+        )
+    exponent = value.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: the pattern admits no NaN or Infinity
+    if -exponent > bounds.decimal_places:
+        raise refuse(
+            "too_many_decimals",
+            _("At most %(places)s decimals.") % {"places": bounds.decimal_places},
+            decimal_places=bounds.decimal_places,
+        )
+    if bounds.positive and value <= 0:
+        raise refuse("not_positive", _("The number must be greater than zero."))
+    if bounds.minimum is not None and value < bounds.minimum:
+        raise refuse(
+            "below_minimum",
+            _("The number may not be below %(minimum)s.") % {"minimum": bounds.minimum},
+            minimum=str(bounds.minimum),
+        )
+    return value

@@ -83,7 +83,7 @@ def identity_providers() -> list[tuple[str, str]]:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_page(request: HttpRequest) -> HttpResponse:
-    error = ""
+    error = error_code = ""
     status = 200
     if request.method == "POST":
         username = request.POST.get("username", "")[:150]
@@ -97,7 +97,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
             )
             membership = membership_choose(user=user)
         except PlatformError as exc:
-            error = exc.message
+            error, error_code = exc.message, exc.code
             status = 429 if exc.kind == "throttled" else 400
         else:
             next_url = request.POST.get("next") or ""
@@ -118,6 +118,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         "core/login.html",
         {
             "error": gettext(error) if error else "",
+            "error_code": error_code,
             "next": request.GET.get("next", ""),
             "providers": identity_providers(),
         },

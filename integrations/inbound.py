@@ -16,18 +16,18 @@ database's unique constraints decide a race between two copies.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
-from core.errors import PlatformError, Unavailable
+from core.boundary import json_load
+from core.errors import InvalidInput, PlatformError, Unavailable
 from integrations.adapters import Handler
 from integrations.medcom import inbound as medcom
 from integrations.medcom.envelope import Issue, MedComEvent
@@ -133,9 +133,11 @@ def _fatal(
 def message_receive(*, partner: Partner, raw: bytes) -> Answer:
     """Process one signed message from ``partner`` (already authenticated)."""
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _fatal(partner, "", "", "", "message.not_json", "The body is not UTF-8 JSON.", None)
+        # The same door as every other body: size, depth, NUL and broken text.
+        data = json_load(raw)
+    except InvalidInput as exc:
+        code = "message.not_json" if exc.code == "request.malformed" else exc.code
+        return _fatal(partner, "", "", "", code, exc.message, exc.field)
     if medcom.is_medcom(data):
         return _medcom_receive(partner, data)
     bundle_id, header_id = peek_ids(data)
@@ -235,6 +237,10 @@ def _process(
         if earlier is not None:
             return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
         return transient("db.conflict", "A concurrent change; send again.")
+    except DataError:
+        # A value the database cannot hold (a number out of any column's
+        # range): the message is wrong and sending it again cannot help.
+        return fatal("message.value_out_of_range", "A value in the message cannot be stored.", None)
     except (OperationalError, DatabaseError) as exc:
         log.warning("message from %s not processed: %s", partner.code, type(exc).__name__)
         return transient("db.unavailable", "The database was briefly unavailable.")

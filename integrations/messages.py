@@ -22,10 +22,10 @@ from typing import Any
 
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
-from pydantic import ValidationError
 
 from core.cpr import CPR_SYSTEM
 from core.fhir.outcome import operation_outcome
+from core.fhir.validation import FHIRInvalid, fhir_validate
 from core.models import SOR_SYSTEM, Citizen, Organisation
 
 EVENT_SYSTEM = "urn:tvaerakut:message-event"
@@ -236,15 +236,12 @@ def parse_message(data: Any) -> ParsedMessage:
             "message.not_message_bundle", "The Bundle type must be 'message'.", field="Bundle.type"
         )
     try:
-        Bundle.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        # Pydantic's message names the field and the rule, never the value.
+        fhir_validate(Bundle, data)
+    except FHIRInvalid as exc:
         raise InvalidMessage(
             "message.invalid_fhir",
-            f"The Bundle is not valid FHIR R4: {where}: {first.get('msg', 'invalid')}.",
-            field=where or None,
+            f"The Bundle is not valid FHIR R4: {exc}.",
+            field=exc.where or None,
         ) from None
     entries = data.get("entry") or []
     resources = [e.get("resource") for e in entries if isinstance(e, dict)]

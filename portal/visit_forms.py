@@ -29,6 +29,7 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role, User
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.validation import row_id
 from medicine_cabinet import services as cabinet_services
 from medicine_cabinet.models import Medicine
 from portal.visit_page import _visit_page
@@ -276,7 +277,7 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
         if order is None:
             raise NotFoundOrNotAllowed()
         medicine = Medicine.objects.filter(
-            pk=post.get("medicine_id") or 0, atc_code=order.medicine_atc
+            pk=row_id(post.get("medicine_id")), atc_code=order.medicine_atc
         ).first()
         if medicine is None:
             raise InvalidInput(

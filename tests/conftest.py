@@ -19,9 +19,32 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from hypothesis import HealthCheck, Phase
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_SERVICES = os.environ.get("TVAERAKUT_REQUIRE_SERVICES") == "1"
+
+# Property-based tests: the same examples on every run and machine, few enough
+# per route to keep the whole walk over the write routes near a minute. For a
+# longer, random hunt: HYPOTHESIS_PROFILE=hunt.
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=6,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile(
+    "hunt",
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "200")),
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _on_postgres() -> bool:

@@ -17,8 +17,9 @@ from acute.api.referrals import DeclineIn, HoldOverrideIn, shift_named
 from acute.api.roles import CLINICAL_READERS, COORDINATOR, NURSE, per_method
 from acute.fhir import observation_resource
 from acute.models import Outcome, VitalSign
+from acute.services.documentation import VITAL_SIGN_VALUE
 from consent.audit.services import Action
-from core.api import actor_of, valid
+from core.api import BoundedDecimalField, actor_of, valid
 
 
 class VisitListView(APIView):
@@ -106,7 +107,7 @@ class VisitNoteView(APIView):
 
 class MeasurementIn(serializers.Serializer[Any]):
     code = serializers.ChoiceField(choices=VitalSign.Code.choices)
-    value = serializers.DecimalField(max_digits=6, decimal_places=1)
+    value = BoundedDecimalField(VITAL_SIGN_VALUE, code="vital_signs.value_invalid")
 
 
 class VitalSignsIn(serializers.Serializer[Any]):

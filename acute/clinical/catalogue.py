@@ -6,10 +6,11 @@ Pure functions over :class:`TestDefinition`; no database writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from acute.clinical.models import LabResult, TestDefinition
 from core.errors import InvalidInput
+from core.validation import DecimalBounds, decimal_parse
 
 # Spellings of a catalogue unit that mean the same thing (UCUM is case-sensitive,
 # tablets are not always): accepted on input, stored as the catalogue's unit.
@@ -55,18 +56,17 @@ def interpret(test: TestDefinition, value: Decimal, *, sex: str) -> str:
     return LabResult.Interpretation.NORMAL
 
 
-def parse_value(raw: object, *, field: str) -> Decimal:
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str | Decimal):
-        raise InvalidInput("lab.value_invalid", "A result value must be a number.", field=field)
-    try:
-        value = Decimal(str(raw).strip().replace(",", "."))
-    except InvalidOperation:
-        raise InvalidInput(
-            "lab.value_invalid", "A result value must be a number.", field=field
-        ) from None
-    if not value.is_finite():
-        raise InvalidInput("lab.value_invalid", "A result value must be a number.", field=field)
-    return value
+# A result is stored in LabResult.value: that column bounds what is accepted.
+LAB_VALUE = DecimalBounds.of(LabResult, "value")
+
+
+def parse_value(
+    raw: object, *, field: str, bounds: DecimalBounds = LAB_VALUE, code: str = "lab.value_invalid"
+) -> Decimal:
+    """A number typed or sent as a result (a decimal comma too), within what
+    its column holds: refused with ``code`` (and its stem's ``…too_large``,
+    ``…too_many_decimals``) naming ``field``."""
+    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True)
 
 
 def normalise_unit(test: TestDefinition, unit: object, *, field: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +16,10 @@ from acute.services.visits import assigned_nurse_only
 from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
-from core.validation import full_clean_or_raise, required_text
+from core.validation import DecimalBounds, decimal_parse, full_clean_or_raise, required_text
+
+# What VitalSign.value holds, for every door that takes a measurement.
+VITAL_SIGN_VALUE = DecimalBounds.of(VitalSign, "value")
 
 VITAL_SIGN_UNITS = {
     VitalSign.Code.HEART_RATE: ("/min", 0, 300),
@@ -103,15 +106,14 @@ def _measurement(index: int, code: str, raw: object) -> tuple[str, Decimal, str]
             field=f"measurements[{index}].code",
         )
     unit, low, high = VITAL_SIGN_UNITS[VitalSign.Code(code)]
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        raise InvalidInput(
-            "vital_signs.value_invalid",
-            "The value must be a number.",
-            field=f"measurements[{index}].value",
-        ) from None
-    if not value.is_finite() or not (low <= value <= high):
+    value = decimal_parse(
+        raw,
+        VITAL_SIGN_VALUE,
+        field=f"measurements[{index}].value",
+        code="vital_signs.value_invalid",
+        decimal_comma=True,
+    )
+    if not (low <= value <= high):
         raise InvalidInput(
             "vital_signs.value_out_of_range",
             f"The value must be between {low} and {high} {unit}.",

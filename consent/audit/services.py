@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.utils import timezone
 
 from consent.audit.chain import chain_append
@@ -59,6 +59,27 @@ def _as_stored(detail: dict[str, Any]) -> dict[str, Any]:
     return orjson.loads(orjson.dumps(detail, default=_ENCODER.default, option=_JSON_OPTIONS))
 
 
+def _text(value: str) -> str:
+    """Text a client chose (a user agent, an id from a URL, a query in the
+    detail) as PostgreSQL can store it: a NUL or a lone surrogate becomes
+    U+FFFD. Recording a refusal must not fail on what was refused."""
+    if value.isascii() and "\x00" not in value:
+        return value
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return str(value)  # beyond what JSON in the log holds as a number
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
+
+
 def _entry(
     *,
     actor: Actor,
@@ -85,20 +106,20 @@ def _entry(
         actor.role,
         organisation.pk if organisation else None,
         organisation.name if organisation else "",
-        actor.task[:200],
+        _text(actor.task[:200]),
         actor.partner.pk if actor.partner else None,
         citizen_id,
         action,
-        resource_type[:64],
-        str(resource_id)[:64],
+        _text(resource_type[:64]),
+        _text(str(resource_id)[:64]),
         purpose,
         outcome,
-        reason_code[:64],
-        ctx.request_id[:64],
+        _text(reason_code[:64]),
+        _text(ctx.request_id[:64]),
         ctx.client_address or None,
-        ctx.user_agent[:300],
+        _text(ctx.user_agent[:300]),
         # Stored as it will read back (dates as ISO text), so digests agree.
-        _as_stored(detail) if detail else {},
+        _as_stored(_storable(detail)) if detail else {},
         b"",  # digest
         b"",  # chain_hash
     )
@@ -171,6 +192,13 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
     caller's data is not served and its transaction rolls back."""
     try:
         return chain_append(entries)
+    except DataError:
+        # A value the log cannot hold is the request's, not an outage:
+        # refused for good, never "try again".
+        raise InvalidInput(
+            "audit.value_invalid",
+            "A value in the request cannot be recorded in the audit log; nothing was done.",
+        ) from None
     except DatabaseError as exc:
         raise Unavailable(
             "audit.unavailable",

@@ -11,9 +11,10 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from fhir.resources.R4B import get_fhir_model_class
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from core.errors import InvalidInput
+from core.fhir.validation import FHIRInvalid, fhir_validate
 
 
 class RecordRefused(InvalidInput):
@@ -49,13 +50,11 @@ def validated_model(data: dict[str, Any], *, expected_type: str | None = None) -
             field="resourceType",
         ) from None
     try:
-        validated: BaseModel = model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or resource_type}: {err['msg']}"
-            for err in exc.errors()[:5]
-        )
-        raise InvalidInput("fhir.invalid", f"Not a valid {resource_type}: {problems}") from None
+        validated: BaseModel = fhir_validate(model, data)
+    except FHIRInvalid as exc:
+        raise InvalidInput(
+            "fhir.invalid", f"Not a valid {resource_type}: {exc}", field=exc.where or None
+        ) from None
     return validated
 
 

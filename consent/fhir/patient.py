@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from consent.fhir.datatypes import codings, instant, reference_id, validate_fhir
@@ -15,6 +15,7 @@ from core.cpr import CPR_SYSTEM, cpr_facts, validate_cpr
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import MUNICIPALITY_CODE_SYSTEM
+from core.validation import DecimalBounds, decimal_parse
 
 GEOLOCATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/geolocation"
 
@@ -58,21 +59,37 @@ def _patient_cpr(body: dict[str, Any]) -> str:
         raise InvalidInput(exc.code, exc.message, field="identifier") from None
 
 
+# A device's position may carry more decimals than the six kept (about 10 cm):
+# they are rounded, but the number itself must be a plain one of sane size.
+_POSITION = DecimalBounds(max_digits=3 + 15, decimal_places=15)
+
+
+def _objects(value: object) -> list[dict[str, Any]]:
+    return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+
+
 def _geolocation(address: dict[str, Any]) -> tuple[Decimal, Decimal]:
     geo: dict[str, Any] = next(
-        (e for e in address.get("extension") or [] if e.get("url") == GEOLOCATION_EXTENSION), {}
+        (e for e in _objects(address.get("extension")) if e.get("url") == GEOLOCATION_EXTENSION),
+        {},
     )
-    parts = {e.get("url"): e.get("valueDecimal") for e in geo.get("extension") or []}
-    try:
-        latitude = Decimal(str(parts["latitude"]))
-        longitude = Decimal(str(parts["longitude"]))
-    except (KeyError, InvalidOperation):
+    parts = {e.get("url"): e.get("valueDecimal") for e in _objects(geo.get("extension"))}
+    if parts.get("latitude") is None or parts.get("longitude") is None:
         raise InvalidInput(
             "patient.geolocation_required",
             "The home address needs its position (extension "
             f"{GEOLOCATION_EXTENSION} with latitude and longitude): nurses drive there.",
             field="address.extension",
-        ) from None
+        )
+    latitude, longitude = (
+        decimal_parse(
+            parts[name],
+            _POSITION,
+            field="address.extension",
+            code="patient.geolocation_invalid",
+        )
+        for name in ("latitude", "longitude")
+    )
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise InvalidInput(
             "patient.geolocation_invalid",

@@ -80,16 +80,26 @@ class ParsedResource:
 
 
 def _category_of(data: dict[str, Any]) -> str:
-    tags = [
-        t for t in (data.get("meta") or {}).get("tag") or [] if t.get("system") == CATEGORY_SYSTEM
-    ]
+    # Read before the resource is validated (R2 is judged first): each step
+    # checks the shape it reads.
+    meta = data.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise InvalidInput("fhir.invalid", "meta must be an object (Meta).", field="meta")
+    given = meta.get("tag") or []
+    if not isinstance(given, list) or not all(isinstance(t, dict) for t in given):
+        raise InvalidInput(
+            "fhir.invalid", "meta.tag must be a list of Coding objects.", field="meta.tag"
+        )
+    tags = [t for t in given if t.get("system") == CATEGORY_SYSTEM]
     if not tags:
         raise RecordRefused(
             "record.category_missing",
             f"every resource must carry its data category as meta.tag in {CATEGORY_SYSTEM}.",
             field="meta.tag",
         )
-    codes = {t.get("code") for t in tags}
+    if not all(isinstance(t.get("code"), str) for t in tags):
+        raise InvalidInput("fhir.invalid", "meta.tag.code must be a string.", field="meta.tag")
+    codes = {t["code"] for t in tags}
     if len(codes) != 1:
         raise RecordRefused(
             "record.category_ambiguous",

@@ -306,9 +306,13 @@ def record_transaction(
     prepared: list[tuple[ParsedResource, int, Decision]] = []
     for index, entry in enumerate(entries):
         where = f"Bundle.entry[{index}]"
-        request = entry.get("request") or {} if isinstance(entry, dict) else {}
+        request = entry.get("request") if isinstance(entry, dict) else None
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if request.get("method") != "POST" or not isinstance(resource, dict):
+        if (
+            not isinstance(request, dict)
+            or request.get("method") != "POST"
+            or not isinstance(resource, dict)
+        ):
             raise InvalidInput(
                 "bundle.entry_unsupported",
                 f"{where}: each entry creates one resource (request.method POST).",

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.actors import Actor
-from core.api import actor_of, valid
+from core.api import BoundedDecimalField, actor_of, valid
 from core.errors import InvalidInput
 from core.permissions import roles
 from medicine_cabinet import selectors, services
@@ -75,7 +75,7 @@ class CountDetailView(APIView):
 
 class CountLineInput(serializers.Serializer[Any]):
     lot = serializers.IntegerField(min_value=1)
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+    quantity = BoundedDecimalField(services.COUNTED, code="quantity.invalid")
 
 
 class CountLinesView(APIView):
@@ -94,7 +94,7 @@ class CountLinesView(APIView):
 
 
 class RecountInput(serializers.Serializer[Any]):
-    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+    quantity = BoundedDecimalField(services.COUNTED, code="quantity.invalid")
     reason_code = serializers.ChoiceField(
         choices=CountReason.choices, required=False, allow_blank=True, default=""
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -10,9 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import actor_of, valid
+from core.api import BoundedDecimalField, actor_of, valid
 from core.errors import Forbidden, InvalidInput
 from core.permissions import roles
+from core.validation import DecimalBounds
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
     COORDINATOR,
@@ -48,7 +50,9 @@ class MedicineInput(serializers.Serializer[Any]):
     package_size = QuantityField()
     dispensing = serializers.ChoiceField(choices=Medicine.Dispensing.choices)
     dependence_forming = serializers.BooleanField()
-    minimum_stock = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=0)
+    minimum_stock = BoundedDecimalField(
+        DecimalBounds.of(Medicine, "minimum_stock", minimum=Decimal(0)), code="quantity.invalid"
+    )
     # What one stock unit holds (500 mg a tablet); read from the strength when left out.
     amount_per_unit = QuantityField(required=False, allow_null=True, default=None)
     amount_unit = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")

@@ -15,6 +15,7 @@ The names below are the package's interface; callers import them from here.
 
 from medicine_cabinet.services.administration import administration_give
 from medicine_cabinet.services.checks import (
+    COUNTED,
     GATE_CATEGORY,
     WITNESS_ROLES,
     quantity_parse,
@@ -48,6 +49,7 @@ from medicine_cabinet.services.watch import (
 )
 
 __all__ = [
+    "COUNTED",
     "EXPIRY_WINDOWS",
     "GATE_CATEGORY",
     "STOCK_RESOURCE",

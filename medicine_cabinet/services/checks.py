@@ -4,7 +4,7 @@ function, the location, the nurse's own bag, the §4 witness and a usable lot.""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -18,10 +18,13 @@ from core.errors import (
 )
 from core.models import Membership, Organisation, Role, User
 from core.services import login_verify
+from core.validation import DecimalBounds, decimal_parse
 from medicine_cabinet.models import (
+    CountLine,
     Location,
     Lot,
     Medicine,
+    Movement,
 )
 
 GATE_CATEGORY = "patient"
@@ -31,29 +34,16 @@ WITNESS_ROLES = (Role.ACUTE_NURSE, Role.MEDICINE_OFFICER)
 # --- checks shared by every movement ---------------------------------------
 
 
+# Every stock quantity is booked as a ledger movement: what its column holds.
+QUANTITY = DecimalBounds.of(Movement, "quantity", positive=True)
+# A count may find nothing; below zero is the count's own refusal.
+COUNTED = DecimalBounds.of(CountLine, "counted_quantity")
+
+
 def quantity_parse(value: object, *, field: str = "quantity") -> Decimal:
-    """An exact, positive quantity. Floats are refused: they are not exact."""
-    if isinstance(value, bool | float):
-        raise InvalidInput(
-            "quantity.invalid", "Give the quantity as an exact decimal string.", field=field
-        )
-    try:
-        quantity = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(
-            "quantity.invalid", "The quantity is not a number.", field=field
-        ) from None
-    if not quantity.is_finite():
-        raise InvalidInput("quantity.invalid", "The quantity is not a number.", field=field)
-    if quantity <= 0:
-        raise InvalidInput(
-            "quantity.not_positive", "The quantity must be greater than zero.", field=field
-        )
-    if quantity != quantity.quantize(Decimal("0.001")) or quantity >= Decimal("1e9"):
-        raise InvalidInput(
-            "quantity.invalid", "At most three decimals and below one billion.", field=field
-        )
-    return quantity
+    """An exact, positive quantity that the ledger can hold. Floats are
+    refused: they are not exact."""
+    return decimal_parse(value, QUANTITY, field=field, code="quantity.invalid", allow_float=False)
 
 
 def check_unit(medicine: Medicine, unit: str) -> None:

@@ -37,7 +37,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import Role, User
-from core.validation import full_clean_or_raise
+from core.validation import DecimalBounds, full_clean_or_raise
 
 ORDER_STATUSES = (Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
 # Bounds of an order's schedule: every half hour, and a year.
@@ -76,8 +76,12 @@ def is_dependence_forming(atc: str) -> bool:
     )
 
 
+DOSE = DecimalBounds.of(MedicationOrder, "dose")
+TOTAL_QUANTITY = DecimalBounds.of(MedicationOrder, "total_quantity")
+
+
 def _order_dose(raw: object) -> Decimal:
-    value = parse_value(raw, field="dose")
+    value = parse_value(raw, field="dose", bounds=DOSE, code="order.dose_invalid")
     if value <= 0:
         raise InvalidInput("order.dose_invalid", "The dose must be above zero.", field="dose")
     return value
@@ -134,7 +138,9 @@ def _order_total(raw: object, *, dose: Decimal, schedule: dosing.Schedule) -> De
     )
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return most
-    total = parse_value(raw, field="total_quantity")
+    total = parse_value(
+        raw, field="total_quantity", bounds=TOTAL_QUANTITY, code="order.total_quantity_invalid"
+    )
     if total < dose:
         raise InvalidInput(
             "order.total_below_dose",
