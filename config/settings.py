@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "core",
     "consent.audit",
@@ -234,6 +236,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["core.boundary.JSONParser"],
     "EXCEPTION_HANDLER": "core.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.PlatformAutoSchema",
+}
+# The OpenAPI description of /api/ (core/openapi.py, docs/api.md).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tværakut API",
+    "DESCRIPTION": (
+        "The JSON API of the cross-municipal acute function: referrals, visits and "
+        "shifts, clinical records on the visit, the medicine cabinet, the audit log, "
+        "consent's analyses and the hand-off board. Log in with `POST /api/auth/token` "
+        "and send the token as `Authorization: Bearer <token>`. Every error is "
+        '`{"error": {"code", "message", ...}}`. The shared record itself speaks FHIR '
+        "R4 under `/fhir/` (its CapabilityStatement is `/fhir/metadata`)."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Programs use bearer tokens; the pages' session is not an API contract.
+    "AUTHENTICATION_WHITELIST": ["core.auth.BearerTokenAuthentication"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 # The largest JSON body any route accepts (core/boundary.py), FHIR transaction
 # Bundles included.

@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from core import views as core_views
+from core.openapi_views import DocsView, SchemaView
 
 api_patterns: list[URLPattern | URLResolver] = [
+    path("schema/", SchemaView.as_view(), name="api-schema"),
+    path("docs/", DocsView.as_view(), name="api-docs"),
     path("", include("core.api_urls")),
     path("consent/", include("consent.api_urls")),
     path("audit/", include("consent.audit.api_urls")),

@@ -1,0 +1,98 @@
+"""The OpenAPI description of ``/api/`` (drf-spectacular), served at ``/api/schema/``
+with a documentation page at ``/api/docs/`` (``core/openapi_views.py``, ``docs/api.md``).
+
+Here live what every operation shares: the bearer token scheme of
+:mod:`core.auth`, the one error envelope of :mod:`core.exception_handler` as a
+component, and the errors every operation may answer with. Each app describes
+its own requests and responses beside its views with ``extend_schema``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+
+class ErrorBody(serializers.Serializer[Any]):
+    """What went wrong, for a program (``code``) and for a person (``message``)."""
+
+    code = serializers.CharField(
+        help_text="Stable, machine-readable: `request.invalid`, `auth.required`, "
+        "`consent.refused`, `not_found` …"
+    )
+    message = serializers.CharField(help_text="For the person at the screen; never a CPR number.")
+    field = serializers.CharField(
+        required=False, help_text="The one input field the error is about, when there is one."
+    )
+    rule = serializers.CharField(
+        required=False, help_text="The product rule that refused the request (`R2`, `R8` …)."
+    )
+    fields = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="On `request.invalid`: each field that failed (dotted path) and why.",
+    )
+
+
+class ErrorEnvelope(serializers.Serializer[Any]):
+    """Every error on ``/api/``: ``{"error": {"code", "message", ...}}``. An error
+    may carry further machine-readable facts beside ``code`` (the amount that
+    remains on an order, say)."""
+
+    error = ErrorBody()
+
+
+# The errors any operation may answer with, and those only a write can meet.
+ERRORS_EVERY_OPERATION = {
+    "400": "The request is malformed or names a field that fails its check.",
+    "401": "No bearer token, or one that is unknown, expired or revoked.",
+    "403": "The caller's role may not use this operation.",
+    "404": "No such resource, or not one the caller may see: the two look the same.",
+    "503": "The audit log could not record the access, so nothing was read or written.",
+}
+ERRORS_OF_WRITES = {
+    "409": "The resource changed under the request, or the request repeats one already done.",
+    "412": "The resource is not in a state that allows this (a visit already completed …).",
+    "415": "The body is not JSON.",
+}
+ERRORS_OF_LOGIN = {"429": "Too many failed logins: wait `Retry-After` seconds."}
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class PlatformAutoSchema(AutoSchema):
+    """Adds the error envelope to every operation's documented 4xx answers."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        errors = dict(ERRORS_EVERY_OPERATION)
+        if self.method in WRITE_METHODS:
+            errors.update(ERRORS_OF_WRITES)
+        if getattr(self.view, "throttles_logins", False):
+            errors.update(ERRORS_OF_LOGIN)
+        for status, description in errors.items():
+            if status in responses:
+                continue
+            response = self._get_response_for_code(
+                ErrorEnvelope, status, media_types=["application/json"], direction=direction
+            )
+            response["description"] = description
+            responses[status] = response
+        return dict(sorted(responses.items()))
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """``Authorization: Bearer <token>`` from ``POST /api/auth/token``."""
+
+    target_class = "core.auth.BearerTokenAuthentication"
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from `POST /api/auth/token`, bound to one organisation "
+            "and role; short-lived and revoked by `POST /api/auth/logout`.",
+        }
