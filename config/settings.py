@@ -251,6 +251,7 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SCHEMA_PATH_PREFIX": "/api/",
+    "PREPROCESSING_HOOKS": ["core.openapi.only_api_paths"],
     "SERVE_INCLUDE_SCHEMA": False,
     # Programs use bearer tokens; the pages' session is not an API contract.
     "AUTHENTICATION_WHITELIST": ["core.auth.BearerTokenAuthentication"],

@@ -13,6 +13,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 
@@ -63,7 +64,15 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class PlatformAutoSchema(AutoSchema):
-    """Adds the error envelope to every operation's documented 4xx answers."""
+    """Adds the error envelope to every operation's documented 4xx answers, and
+    asks a view that serves several URLs with different bodies (one class per
+    step, say) for the body of the one at hand: ``view.request_schema()``."""
+
+    def get_request_serializer(self) -> Any:
+        request_schema = getattr(self.view, "request_schema", None)
+        if callable(request_schema):
+            return request_schema()
+        return super().get_request_serializer()
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
@@ -96,3 +105,35 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
             "description": "A token from `POST /api/auth/token`, bound to one organisation "
             "and role; short-lived and revoked by `POST /api/auth/logout`.",
         }
+
+
+class FhirResource(serializers.Serializer[Any]):
+    """A FHIR R4 resource as JSON; its full shape is FHIR's (``/fhir/metadata``)."""
+
+    resourceType = serializers.CharField()  # noqa: N815 (FHIR's own name)
+
+
+class Reference(serializers.Serializer[Any]):
+    """A person or thing named by id and name."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class NamedContact(serializers.Serializer[Any]):
+    name = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+
+
+def results_of(
+    name: str,
+    item: type[serializers.Serializer[Any]],
+    **extra: serializers.Field[Any, Any, Any, Any],
+) -> serializers.Serializer[Any]:
+    """``{"results": [item, ...]}``, the shape of every list on /api/, as component ``name``."""
+    return inline_serializer(name, {"results": item(many=True), **extra})
+
+
+def only_api_paths(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[Any]:
+    """The schema describes /api/ alone; /fhir/ has its CapabilityStatement."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/")]

@@ -32,5 +32,3 @@ class DocsView(SpectacularSwaggerSplitView):
     @extend_schema(exclude=True)
     def get(self, request: Request | HttpRequest, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
-
-
