@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +16,7 @@ from acute.clinical.api.shapes import (
     NURSE,
     PHYSICIAN,
     OrderDetailsIn,
+    OrderOut,
     PhoneOrderIn,
     order_out,
 )
@@ -31,6 +33,9 @@ class PhoneOrdersView(APIView):
 
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="clinical_phone_orders_record", request=PhoneOrderIn, responses={201: OrderOut}
+    )
     def post(self, request: Request, visit_id: int) -> Response:
         form = PhoneOrderIn(data=request.data)
         form.is_valid(raise_exception=True)
@@ -60,6 +65,11 @@ class WrittenOrdersView(APIView):
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_written_orders_record",
+        request=OrderDetailsIn,
+        responses={201: OrderOut},
+    )
     def post(self, request: Request, visit_id: int) -> Response:
         form = OrderDetailsIn(data=request.data)
         form.is_valid(raise_exception=True)
@@ -71,11 +81,22 @@ class WrittenOrdersView(APIView):
         return Response(order_out(order), status=201)
 
 
+def orders_list(name: str) -> serializers.Serializer[Any]:
+    return inline_serializer(name, {"orders": OrderOut(many=True)})
+
+
 class MyOrdersView(APIView):
     """``GET /api/clinical/orders/mine[?status=]``: the physician's own orders."""
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_orders_mine",
+        parameters=[
+            OpenApiParameter("status", str, enum=MedicationOrder.Status.values, required=False)
+        ],
+        responses={200: orders_list("MyOrders")},
+    )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status") or None
         if status is not None and status not in MedicationOrder.Status.values:
@@ -89,6 +110,9 @@ class OverdueOrdersView(APIView):
 
     permission_classes = [roles(PHYSICIAN, COORDINATOR)]
 
+    @extend_schema(
+        operation_id="clinical_orders_overdue", responses={200: orders_list("OverdueOrders")}
+    )
     def get(self, request: Request) -> Response:
         orders = selectors.orders_overdue(actor=actor_of(request))
         return Response({"orders": [order_out(o) for o in orders]})
@@ -100,6 +124,7 @@ class ConfirmOrderView(APIView):
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(operation_id="clinical_orders_confirm", request=None, responses={200: OrderOut})
     def post(self, request: Request, order_id: int) -> Response:
         actor = actor_of(request)
         order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
@@ -112,6 +137,9 @@ class PrescriptionSentView(APIView):
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_orders_prescription_sent", request=None, responses={200: OrderOut}
+    )
     def post(self, request: Request, order_id: int) -> Response:
         actor = actor_of(request)
         order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
@@ -129,6 +157,9 @@ class CancelOrderView(APIView):
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_orders_cancel", request=CancelOrderIn, responses={200: OrderOut}
+    )
     def post(self, request: Request, order_id: int) -> Response:
         form = CancelOrderIn(data=request.data)
         form.is_valid(raise_exception=True)
