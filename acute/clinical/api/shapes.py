@@ -177,7 +177,8 @@ def alert_out(alert: PhysicianAlert) -> dict[str, Any]:
 
 
 def _decimal(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(help_text="A decimal number as text.", **kwargs)
+    kwargs.setdefault("help_text", "A decimal number as text.")
+    return serializers.CharField(**kwargs)
 
 
 class TestOut(serializers.Serializer[Any]):
