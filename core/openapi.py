@@ -110,7 +110,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
 class FhirResource(serializers.Serializer[Any]):
     """A FHIR R4 resource as JSON; its full shape is FHIR's (``/fhir/metadata``)."""
 
-    resourceType = serializers.CharField()  # noqa: N815 (FHIR's own name)
+    resourceType = serializers.CharField()
 
 
 class Reference(serializers.Serializer[Any]):

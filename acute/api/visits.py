@@ -17,7 +17,7 @@ from acute.api.output import VisitOut, VisitWithCitizenOut, citizen_summary, vis
 from acute.api.referrals import DeclineIn, HoldOverrideIn, shift_named
 from acute.api.roles import CLINICAL_READERS, COORDINATOR, NURSE, per_method
 from acute.fhir import observation_resource
-from acute.models import Episode, Outcome, VitalSign
+from acute.models import Episode, Outcome, VisitNote, VitalSign
 from consent.audit.services import Action
 from core.api import actor_of, valid
 from core.openapi import FhirResource, results_of
@@ -98,13 +98,13 @@ class WithdrawView(APIView):
 
 
 class NoteIn(serializers.Serializer[Any]):
-    kind = serializers.ChoiceField(choices=["assessment", "note"], default="note")
+    kind = serializers.ChoiceField(choices=VisitNote.Kind.choices, default=VisitNote.Kind.NOTE)
     text = serializers.CharField(allow_blank=True, max_length=10000)
 
 
 class NoteOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["assessment", "note"])
+    kind = serializers.ChoiceField(choices=VisitNote.Kind.choices)
     text = serializers.CharField(allow_blank=True)
     written_at = serializers.DateTimeField()
 

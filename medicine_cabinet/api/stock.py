@@ -13,7 +13,6 @@ from rest_framework.views import APIView
 
 from core.api import actor_of
 from core.errors import Forbidden, InvalidInput
-from core.openapi import Reference
 from core.permissions import roles
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
