@@ -158,6 +158,8 @@ class AnalysisRunView(APIView):
 
     @extend_schema(
         operation_id="consent_analyses_run",
+        # Every role reaches the service, which refuses and records all but analysts (R6, R9).
+        extensions={"x-roles": [Role.ANALYST]},
         parameters=ANALYSIS_PARAMETERS,
         responses={200: AnalysisTableOut},
     )
@@ -180,6 +182,7 @@ class AnalysisCsvView(AnalysisRunView):
 
     @extend_schema(
         operation_id="consent_analyses_run_csv",
+        extensions={"x-roles": [Role.ANALYST]},
         parameters=ANALYSIS_PARAMETERS,
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The table as CSV.")

@@ -16,6 +16,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from core.permissions import Public
+
 
 class ErrorBody(serializers.Serializer[Any]):
     """What went wrong, for a program (``code``) and for a person (``message``)."""
@@ -64,9 +66,43 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class PlatformAutoSchema(AutoSchema):
-    """Adds the error envelope to every operation's documented 4xx answers, and
-    asks a view that serves several URLs with different bodies (one class per
-    step, say) for the body of the one at hand: ``view.request_schema()``."""
+    """Adds the error envelope to every operation's documented 4xx answers and
+    the roles that may call it (``x-roles``). A view that serves several URLs
+    (one class for every step of a visit, say) names the body and the operation
+    of the one at hand: ``view.request_schema()``, ``view.schema_operation_id()``."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        # A view that refuses some of the roles its permission admits says so itself.
+        who = operation.get("x-roles") or self.roles_admitted()
+        if who is not None:
+            # Who may call it, for an integrator and for the contract test's tokens.
+            operation["x-roles"] = who
+            line = "Roles: " + ", ".join(f"`{role}`" for role in who) + "."
+            described = operation.get("description", "")
+            operation["description"] = f"{described}\n\n{line}" if described else line
+        return operation
+
+    def roles_admitted(self) -> list[str] | None:
+        """The roles the view's permissions admit to this method; None when it is public."""
+        admitted: set[str] | None = None
+        for permission in self.view.get_permissions():
+            if isinstance(permission, Public):
+                return None
+            by_method = getattr(permission, "permission_by_method", None)
+            if by_method is not None:
+                chosen = by_method.get(self.method)
+                roles_here = set(getattr(chosen, "allowed_roles", ())) if chosen else set()
+            else:
+                roles_here = set(getattr(permission, "allowed_roles", ()))
+            admitted = roles_here if admitted is None else admitted & roles_here
+        return sorted(admitted or ())
+
+    def get_operation_id(self) -> str:
+        named = getattr(self.view, "schema_operation_id", None)
+        return named() if callable(named) else str(super().get_operation_id())
 
     def get_request_serializer(self) -> Any:
         request_schema = getattr(self.view, "request_schema", None)

@@ -119,6 +119,9 @@ class ReferralTriageView(APIView):
     def request_schema(self) -> type[serializers.Serializer[Any]] | None:
         return DeclineIn if self.decision == "decline" else None
 
+    def schema_operation_id(self) -> str:
+        return f"acute_referrals_{self.decision}"
+
     @extend_schema(responses={200: ReferralOut})
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)

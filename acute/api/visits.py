@@ -65,6 +65,9 @@ class VisitStepView(APIView):
     def request_schema(self) -> type[serializers.Serializer[Any]] | None:
         return {"decline": DeclineIn, "complete": CompleteIn}.get(self.step)
 
+    def schema_operation_id(self) -> str:
+        return "acute_visits_" + self.step.replace("-", "_")
+
     @extend_schema(responses={200: VisitOut})
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)

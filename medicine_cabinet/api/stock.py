@@ -72,6 +72,7 @@ class MedicinesView(APIView):
 
     @extend_schema(
         operation_id="cabinet_medicines_upsert",
+        extensions={"x-roles": [OFFICER]},
         request=MedicineInput,
         responses={201: MedicineOut},
         description="The medicine officer adds a medicine, or updates the one with this ATC code.",
