@@ -86,9 +86,7 @@ def test_the_walk_would_notice_a_missing_endpoint(schema: dict[str, Any]) -> Non
     without = {**schema["paths"]}
     without.pop("/api/acute/referrals")
     missing = [
-        (path, method)
-        for path, method, _ in _api_routes()
-        if method not in without.get(path, {})
+        (path, method) for path, method, _ in _api_routes() if method not in without.get(path, {})
     ]
     assert missing == [("/api/acute/referrals", "get"), ("/api/acute/referrals", "post")]
 
