@@ -11,6 +11,7 @@ The port is fixed (8617): run it under ``flock /tmp/tvaerakut-ports.lock``.
 
 from __future__ import annotations
 
+import io
 import os
 import traceback
 from collections.abc import Callable, Iterator
@@ -67,7 +68,7 @@ SEEDED_IDS = st.integers(min_value=1, max_value=12)
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[RunningWeb]:
-    call_command("demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("demo_data", stdout=io.StringIO())
     web = start_web(
         tmp_path, port=PORT or None, DEPLOYMENT="local", STATIC_ROOT=str(tmp_path / "static")
     )

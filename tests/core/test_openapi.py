@@ -160,7 +160,7 @@ def test_every_operation_but_login_needs_a_bearer_token_and_names_its_roles(
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
     # The pages' session cookie is not part of the API's contract.
     assert set(schema["components"]["securitySchemes"]) == {"bearerToken"}
-    for path, method, operation in _operations(schema):
+    for path, _, operation in _operations(schema):
         if operation["operationId"] == "auth_token_issue":
             assert operation.get("security", []) in ([], [{}]), path
             assert "x-roles" not in operation
