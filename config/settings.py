@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
     ],
     # A view that declares no permission refuses everyone.
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.DenyAll"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.ApiJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.boundary.JSONParser"],
     "EXCEPTION_HANDLER": "core.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -43,7 +44,7 @@ PORT = 8617
 PORT = int(os.environ.get("API_CONTRACT_PORT", PORT))
 # Examples per operation: enough to reach each operation's paths past its
 # checks, few enough that the run stays within a few minutes on two cores.
-EXAMPLES = int(os.environ.get("API_CONTRACT_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("API_CONTRACT_EXAMPLES", "12"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -90,18 +91,22 @@ def _tokens() -> dict[str, str]:
     return tokens
 
 
-def _with_seeded_ids(operation: Any) -> Any:
-    """Cases with generated path ids, and cases whose ids are the demo's own."""
-    strategy = operation.as_strategy()
-    names = [parameter.name for parameter in operation.path_parameters]
-    if not names:
-        return strategy
-    seeded = SEEDED_IDS.flatmap(
-        lambda n: operation.as_strategy(
-            path_parameters={name: n for name in names if name != "name"}
-        )
-    )
-    return st.one_of(strategy, seeded)
+def _cases(operation: Any) -> Any:
+    """Inputs the schema allows and inputs it does not, with generated path ids
+    and with ids of the demo's own records."""
+    names = [parameter.name for parameter in operation.path_parameters if parameter.name != "name"]
+    strategies = []
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        strategies.append(operation.as_strategy(generation_mode=mode))
+        if names:
+            strategies.append(
+                SEEDED_IDS.flatmap(
+                    lambda n, mode=mode: operation.as_strategy(
+                        generation_mode=mode, path_parameters=dict.fromkeys(names, n)
+                    )
+                )
+            )
+    return st.one_of(strategies)
 
 
 def _checks_bite(base_url: str, token: str) -> None:
@@ -133,7 +138,7 @@ def _run(
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=_with_seeded_ids(operation), role=st.sampled_from(roles))
+    @given(case=_cases(operation), role=st.sampled_from(roles))
     def call(case: Any, role: str | None) -> None:
         headers = {"Authorization": f"Bearer {token_for(role)}"} if role else {}
         response = case.call(base_url=base_url, headers=headers, timeout=30)
