@@ -83,7 +83,7 @@ def platform(tmp_path: Path) -> Iterator[RunningWeb]:
 
 
 def _tokens() -> dict[str, str]:
-    tokens = {}
+    tokens: dict[str, str] = {}
     for role, username in DEMO_USERS.items():
         membership = (
             Membership.objects.select_related("organisation")
@@ -100,17 +100,17 @@ def _cases(operation: Any) -> Any:
     """Inputs the schema allows and inputs it does not, with generated path ids
     and with ids of the demo's own records."""
     names = [parameter.name for parameter in operation.path_parameters if parameter.name != "name"]
-    strategies = []
+    strategies: list[Any] = []
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         strategies.append(operation.as_strategy(generation_mode=mode))
         if names:
-            strategies.append(
-                SEEDED_IDS.flatmap(
-                    lambda n, mode=mode: operation.as_strategy(
-                        generation_mode=mode, path_parameters=dict.fromkeys(names, n)
-                    )
+
+            def with_ids(n: int, mode: GenerationMode = mode) -> Any:
+                return operation.as_strategy(
+                    generation_mode=mode, path_parameters=dict.fromkeys(names, n)
                 )
-            )
+
+            strategies.append(SEEDED_IDS.flatmap(with_ids))
     return st.one_of(strategies)
 
 

@@ -166,7 +166,7 @@ class ReferralOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     episode = serializers.IntegerField()
     citizen = CitizenSummaryOut()
-    source = serializers.ChoiceField(choices=Referral.Source.choices)
+    source = serializers.ChoiceField(choices=Referral.Source.choices)  # type: ignore[assignment]
     channel = serializers.ChoiceField(choices=Referral.Channel.choices)
     referrer = NamedContact()
     reason = serializers.CharField(allow_blank=True)

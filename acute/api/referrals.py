@@ -45,7 +45,7 @@ class ReferralReceiptOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     episode = serializers.IntegerField()
     citizen = serializers.IntegerField()
-    source = serializers.ChoiceField(choices=Referral.Source.choices)
+    source = serializers.ChoiceField(choices=Referral.Source.choices)  # type: ignore[assignment]
     channel = serializers.ChoiceField(choices=Referral.Channel.choices)
     urgency = serializers.ChoiceField(choices=Urgency.choices)
     deadline_at = serializers.DateTimeField()
