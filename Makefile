@@ -52,6 +52,7 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/lint-imports
 	DEBUG=1 $(VENV)/bin/mypy .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 fmt: $(VENV)/.synced
 	$(VENV)/bin/ruff format .

@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -288,10 +290,73 @@ REST_FRAMEWORK = {
     ],
     # A view that declares no permission refuses everyone.
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.DenyAll"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.ApiJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.boundary.JSONParser"],
     "EXCEPTION_HANDLER": "core.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.PlatformAutoSchema",
+}
+# The OpenAPI description of /api/ (core/openapi.py, docs/api.md).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tværakut API",
+    "DESCRIPTION": (
+        "The JSON API of the cross-municipal acute function: referrals, visits and "
+        "shifts, clinical records on the visit, the medicine cabinet, the audit log, "
+        "consent's analyses and the hand-off board. Log in with `POST /api/auth/token` "
+        "and send the token as `Authorization: Bearer <token>`. Every error is "
+        '`{"error": {"code", "message", ...}}`. The shared record itself speaks FHIR '
+        "R4 under `/fhir/` (its CapabilityStatement is `/fhir/metadata`)."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "PREPROCESSING_HOOKS": ["core.openapi.only_api_paths"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Programs use bearer tokens; the pages' session is not an API contract.
+    "AUTHENTICATION_WHITELIST": ["core.auth.BearerTokenAuthentication"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # One named enum per choice set, whichever field carries it.
+    "ENUM_NAME_OVERRIDES": {
+        "Role": "core.models.Role",
+        "Skill": "acute.models.Skill",
+        "Urgency": "acute.models.Urgency",
+        "EpisodeOutcome": "acute.models.Outcome",
+        "EpisodeStatus": "acute.models.Episode.Status",
+        "ReferralSource": "acute.models.Referral.Source",
+        "ReferralChannel": "acute.models.Referral.Channel",
+        "ReferralStatus": "acute.models.Referral.Status",
+        "ShiftKind": "acute.models.NurseShift.Kind",
+        "ShiftStatus": "acute.models.NurseShift.Status",
+        "VisitKind": "acute.models.Visit.Kind",
+        "VisitStatus": "acute.models.Visit.Status",
+        "VisitCancelReason": "acute.models.Visit.CancelReason",
+        "VisitNoteKind": "acute.models.VisitNote.Kind",
+        "DeadlineWarningKind": "acute.models.DeadlineWarning.Kind",
+        "TestKind": "acute.clinical.models.TestDefinition.Kind",
+        "ResultInterpretation": "acute.clinical.models.LabResult.Interpretation",
+        "ProcedureStatus": "acute.clinical.models.ProcedureRecord.Status",
+        "OrderKind": "acute.clinical.models.MedicationOrder.Kind",
+        "OrderStatus": "acute.clinical.models.MedicationOrder.Status",
+        "PrescriptionStatus": "acute.clinical.models.MedicationOrder.PrescriptionStatus",
+        "AlertKind": "acute.clinical.models.PhysicianAlert.Kind",
+        "Dispensing": "medicine_cabinet.models.Medicine.Dispensing",
+        "LocationKind": "medicine_cabinet.models.Location.Kind",
+        "MovementKind": "medicine_cabinet.models.Movement.Kind",
+        "MovementDirection": "medicine_cabinet.models.Movement.Direction",
+        "WasteReason": "medicine_cabinet.models.WasteReason",
+        "CountReason": "medicine_cabinet.models.CountReason",
+        "CountStatus": "medicine_cabinet.models.StockCount.Status",
+        "CabinetNotificationKind": "medicine_cabinet.models.Notification.Kind",
+        "AuditAction": "consent.audit.models.Action",
+        "AuditPurpose": "consent.audit.models.Purpose",
+        "AuditOutcome": "consent.audit.models.Outcome",
+        "AuditFlag": "consent.audit.models.Flag",
+        "OutboxStatus": "integrations.models.OutboundMessage.Status",
+        "DeliveryOutcome": "integrations.models.DeliveryAttempt.Outcome",
+    },
 }
 # The largest JSON body any route accepts (core/boundary.py), FHIR transaction
 # Bundles included.

@@ -4,11 +4,14 @@ from django_otp.admin import OTPAdminSite
 
 from core import views as core_views
 from core.metrics import metrics_view
+from core.openapi_views import DocsView, SchemaView
 
 # The admin's own password login also asks for the TOTP code (docs/decisions/0009).
 admin.site.__class__ = OTPAdminSite
 
 api_patterns: list[URLPattern | URLResolver] = [
+    path("schema/", SchemaView.as_view(), name="api-schema"),
+    path("docs/", DocsView.as_view(), name="api-docs"),
     path("", include("core.api_urls")),
     path("", include("portal.signin.api_urls")),
     path("consent/", include("consent.api_urls")),

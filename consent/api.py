@@ -5,6 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,12 +31,25 @@ class BreakGlassIn(serializers.Serializer[Any]):
     basis = serializers.CharField(max_length=24)
 
 
+class BreakGlassOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    citizen_id = serializers.IntegerField()
+    basis = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
 class BreakGlassView(APIView):
     """``POST /api/consent/break-glass``: a clinician overrides access to one
     citizen for a few minutes, stating why (*værdispring*)."""
 
     permission_classes = [roles(*CLINICAL_ROLES)]
 
+    @extend_schema(
+        operation_id="consent_break_glass_open",
+        request=BreakGlassIn,
+        responses={201: BreakGlassOut},
+    )
     def post(self, request: Request) -> Response:
         data = valid(BreakGlassIn, request.data)
         glass = services.break_glass_open(actor=actor_of(request), **data)
@@ -45,12 +65,76 @@ class BreakGlassView(APIView):
         )
 
 
+class PrivacyBudgetOut(serializers.Serializer[Any]):
+    budget = serializers.FloatField()
+    budget_spent = serializers.FloatField()
+    budget_remaining = serializers.FloatField()
+    epsilon_per_run = serializers.FloatField()
+    window_days = serializers.IntegerField()
+
+
+class AnalysisOut(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    description = serializers.CharField()
+
+
+class ReleasePrivacyOut(serializers.Serializer[Any]):
+    noisy = serializers.BooleanField()
+    mechanism = serializers.CharField()
+    epsilon = serializers.FloatField()
+    epsilon_spent = serializers.FloatField()
+    reused = serializers.BooleanField()
+    released_at = serializers.DateTimeField()
+    budget = serializers.FloatField()
+    budget_spent = serializers.FloatField()
+    budget_remaining = serializers.FloatField()
+    window_days = serializers.IntegerField()
+    note = serializers.CharField()
+
+
+class AnalysisRowOut(serializers.Serializer[Any]):
+    municipality = serializers.CharField(help_text="The row's name; the key is the row header.")
+    cells = serializers.ListField(
+        child=serializers.IntegerField(allow_null=True), help_text="null: suppressed (R6)."
+    )
+    total = serializers.IntegerField(allow_null=True)
+
+
+class AnalysisTableOut(serializers.Serializer[Any]):
+    analysis = serializers.CharField()
+    title = serializers.CharField()
+    parameters = serializers.DictField()
+    suppression = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = AnalysisRowOut(many=True)
+    column_totals = serializers.ListField(child=serializers.IntegerField(allow_null=True))
+    total = serializers.IntegerField(allow_null=True)
+    privacy = ReleasePrivacyOut()
+
+
+ANALYSIS_PARAMETERS = [
+    OpenApiParameter("name", str, OpenApiParameter.PATH, enum=sorted(ANALYSES)),
+    OpenApiParameter("diagnosis", str, required=False, description="ICD-10 code or prefix."),
+    OpenApiParameter("service", str, required=False, description="A municipal service."),
+    OpenApiParameter("days", int, required=False, description="Days before and after."),
+]
+
+
 class AnalysisListView(APIView):
     """``GET /api/consent/analyses``: the named analyses and what the analyst
     has left of the privacy budget (R6)."""
 
     permission_classes = [roles(Role.ANALYST)]
 
+    @extend_schema(
+        operation_id="consent_analyses_list",
+        responses={
+            200: inline_serializer(
+                "Analyses",
+                {"analyses": AnalysisOut(many=True), "privacy_budget": PrivacyBudgetOut()},
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         budget = analysis_budget(actor=actor_of(request))
         return Response(
@@ -72,6 +156,13 @@ class AnalysisRunView(APIView):
 
     permission_classes = [roles(*Role.values)]
 
+    @extend_schema(
+        operation_id="consent_analyses_run",
+        # Every role reaches the service, which refuses and records all but analysts (R6, R9).
+        extensions={"x-roles": [Role.ANALYST]},
+        parameters=ANALYSIS_PARAMETERS,
+        responses={200: AnalysisTableOut},
+    )
     def get(self, request: Request, name: str, export: str = "") -> Response | HttpResponse:
         table = analysis_run(
             actor=actor_of(request),
@@ -84,3 +175,18 @@ class AnalysisRunView(APIView):
             response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
             return response
         return Response(table.as_dict())
+
+
+class AnalysisCsvView(AnalysisRunView):
+    """``GET /api/consent/analyses/<name>/csv?…``: the same answer as a spreadsheet."""
+
+    @extend_schema(
+        operation_id="consent_analyses_run_csv",
+        extensions={"x-roles": [Role.ANALYST]},
+        parameters=ANALYSIS_PARAMETERS,
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The table as CSV.")
+        },
+    )
+    def get(self, request: Request, name: str, export: str = "csv") -> Response | HttpResponse:
+        return super().get(request, name, export="csv")

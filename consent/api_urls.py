@@ -6,8 +6,13 @@ urlpatterns: list[URLPattern] = [
     path("break-glass", api.BreakGlassView.as_view(), name="consent-break-glass"),
     path("analyses", api.AnalysisListView.as_view(), name="consent-analyses"),
     re_path(
-        r"^analyses/(?P<name>[a-z0-9-]+)(?:/(?P<export>csv))?$",
+        r"^analyses/(?P<name>[a-z0-9-]+)$",
         api.AnalysisRunView.as_view(),
         name="consent-analysis-run",
+    ),
+    re_path(
+        r"^analyses/(?P<name>[a-z0-9-]+)/csv$",
+        api.AnalysisCsvView.as_view(),
+        name="consent-analysis-csv",
     ),
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -73,13 +74,38 @@ class TokenRequest(serializers.Serializer[Any]):
     otp = serializers.RegexField(r"^[0-9 ]{6,8}$", required=False)
 
 
+class TokenOut(serializers.Serializer[Any]):
+    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`.")
+
+
+class OrganisationOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class WhoAmIOut(serializers.Serializer[Any]):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    organisation = OrganisationOut()
+
+
 class TokenView(APIView):
     """``POST /api/auth/token`` with username, password and the code from the
     user's TOTP app (``otp``) returns ``{"token": ...}``."""
 
     permission_classes = [Public]
     authentication_classes: list[Any] = []
+    throttles_logins = True
 
+    @extend_schema(
+        operation_id="auth_token_issue",
+        request=TokenRequest,
+        responses={201: TokenOut},
+        description="A token for one organisation and role. A user with several "
+        "memberships names `organisation` (id) and `role`.",
+    )
     def post(self, request: Request) -> Response:
         data = valid(TokenRequest, request.data)
         token = token_issue(
@@ -98,6 +124,11 @@ class TokenRevokeView(APIView):
 
     permission_classes = [roles(*ALL_ROLES)]
 
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        request=None,
+        responses={204: OpenApiResponse(description="The token is revoked.")},
+    )
     def post(self, request: Request) -> Response:
         if not isinstance(request.auth, ApiToken):
             raise Unauthenticated(
@@ -110,6 +141,7 @@ class TokenRevokeView(APIView):
 class WhoAmIView(APIView):
     permission_classes = [roles(*ALL_ROLES)]
 
+    @extend_schema(operation_id="auth_whoami", responses={200: WhoAmIOut})
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         assert actor.user is not None and actor.organisation is not None

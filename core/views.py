@@ -16,6 +16,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,6 +44,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
 
 
+# Not an operation: whatever /api/ does not know answers 404 in the envelope.
+@extend_schema(exclude=True)
 class ApiNotFoundView(APIView):
     permission_classes = [Public]
     authentication_classes: list[Any] = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -70,11 +72,59 @@ def _attempt_row(attempt: DeliveryAttempt) -> dict[str, Any]:
     }
 
 
+# --- the shapes for the OpenAPI description (core/openapi.py) -----------------------
+
+
+class OutboxMessageOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    message_id = serializers.UUIDField()
+    partner = serializers.CharField()
+    partner_kind = serializers.CharField()
+    event = serializers.CharField()
+    citizen_id = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=OutboundMessage.Status.choices)
+    attempts = serializers.IntegerField()
+    resends = serializers.IntegerField()
+    reason_code = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    next_attempt_at = serializers.DateTimeField()
+    failed_at = serializers.DateTimeField(allow_null=True)
+    resent_by = serializers.CharField(allow_null=True)
+
+
+class DeliveryAttemptOut(serializers.Serializer[Any]):
+    number = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    outcome = serializers.ChoiceField(choices=DeliveryAttempt.Outcome.choices)
+    http_status = serializers.IntegerField(allow_null=True)
+    error_code = serializers.CharField(allow_blank=True)
+    detail = serializers.CharField(allow_blank=True)
+    retry_in_seconds = serializers.FloatField(allow_null=True)
+
+
+class OutboxMessageWithAttemptsOut(OutboxMessageOut):
+    attempts = DeliveryAttemptOut(many=True)  # type: ignore[assignment]
+
+
 class OutboxBoardView(APIView):
     """``GET /api/integrations/outbox?status=failed``: what needs a person."""
 
     permission_classes = [roles(Role.COORDINATOR)]
 
+    @extend_schema(
+        operation_id="integrations_outbox_board",
+        parameters=[
+            OpenApiParameter("status", str, required=False, enum=OutboundMessage.Status.values)
+        ],
+        responses={
+            200: inline_serializer(
+                "OutboxBoard",
+                {"results": OutboxMessageOut(many=True), "limit": serializers.IntegerField()},
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status") or None
         if status is not None and status not in OutboundMessage.Status.values:
@@ -126,6 +176,9 @@ class OutboxMessageView(APIView):
 
     permission_classes = [roles(Role.COORDINATOR)]
 
+    @extend_schema(
+        operation_id="integrations_outbox_read", responses={200: OutboxMessageWithAttemptsOut}
+    )
     def get(self, request: Request, pk: int) -> Response:
         actor, message = _message_for(request, pk)
         _audit_message(actor, message, Action.READ)
@@ -138,6 +191,19 @@ class OutboxResendView(APIView):
 
     permission_classes = [roles(Role.COORDINATOR)]
 
+    @extend_schema(
+        operation_id="integrations_outbox_resend",
+        request=None,
+        responses={
+            202: inline_serializer(
+                "OutboxResent",
+                {
+                    "id": serializers.IntegerField(),
+                    "status": serializers.ChoiceField(choices=OutboundMessage.Status.choices),
+                },
+            )
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor, message = _message_for(request, pk)
         with transaction.atomic():  # the resend and its entry commit together (R9)

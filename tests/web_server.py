@@ -40,10 +40,10 @@ class RunningWeb:
             self.process.wait()
 
 
-def start_web(tmp: Path, *extra_args: str, **env: str) -> RunningWeb:
+def start_web(tmp: Path, *extra_args: str, port: int | None = None, **env: str) -> RunningWeb:
     """Start gunicorn and wait until it answers; ``env`` on top of the test
-    database's environment (DEBUG is off unless given)."""
-    port = free_port()
+    database's environment (DEBUG is off unless given). A free port unless one is named."""
+    port = port or free_port()
     log = tmp / f"web-{port}.log"
     process = subprocess.Popen(
         [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,14 +14,51 @@ from rest_framework.views import APIView
 
 from acute import selectors, services
 from acute.api.roles import COORDINATOR, FIGURE_READERS
-from acute.models import DeadlineWarning
+from acute.models import DeadlineWarning, Urgency
 from core.api import actor_of, valid
 from core.errors import NotFoundOrNotAllowed
+from core.openapi import results_of
+
+
+class WarningOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=DeadlineWarning.Kind.choices)
+    referral = serializers.IntegerField()
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    deadline_at = serializers.DateTimeField()
+    raised_at = serializers.DateTimeField()
+    detail = serializers.DictField()
+
+
+class WarningAcknowledgedOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    acknowledged_at = serializers.DateTimeField()
+
+
+class FigureRowOut(serializers.Serializer[Any]):
+    period = serializers.CharField(help_text="`YYYY-MM-DD` or `YYYY-MM`.")
+    figure = serializers.ChoiceField(
+        choices=[
+            "reached_within_deadline",
+            "minutes_referral_to_arrival",
+            "episode_outcome",
+            "visits",
+        ]
+    )
+    dimension = serializers.CharField()
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+    met = serializers.IntegerField(allow_null=True)
+    share = serializers.FloatField(allow_null=True)
+    mean_minutes = serializers.FloatField(required=False)
 
 
 class WarningListView(APIView):
     permission_classes = [COORDINATOR]
 
+    @extend_schema(
+        operation_id="acute_warnings_open", responses={200: results_of("OpenWarnings", WarningOut)}
+    )
     def get(self, request: Request) -> Response:
         return Response(
             {
@@ -43,6 +81,11 @@ class WarningListView(APIView):
 class WarningAcknowledgeView(APIView):
     permission_classes = [COORDINATOR]
 
+    @extend_schema(
+        operation_id="acute_warnings_acknowledge",
+        request=None,
+        responses={200: WarningAcknowledgedOut},
+    )
     def post(self, request: Request, pk: int) -> Response:
         warning = DeadlineWarning.objects.filter(pk=pk).first()
         if warning is None:
@@ -65,6 +108,16 @@ class FiguresView(APIView):
 
     permission_classes = [FIGURE_READERS]
 
+    @extend_schema(
+        operation_id="acute_figures",
+        parameters=[FiguresIn],
+        responses={
+            200: results_of(
+                "Figures", FigureRowOut, period=serializers.ChoiceField(["day", "month"])
+            ),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `output=csv`."),
+        },
+    )
     def get(self, request: Request) -> Response | HttpResponse:
         data = valid(FiguresIn, request.query_params)
         rows = selectors.figures_release(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from acute.models import NurseShift, Referral, Visit
+from rest_framework import serializers
+
+from acute.models import DeadlineWarning, NurseShift, Outcome, Referral, Skill, Urgency, Visit
 from core.models import Citizen
+from core.openapi import NamedContact, Reference
 
 
 def citizen_summary(citizen: Citizen) -> dict[str, Any]:
@@ -105,3 +108,105 @@ def shift_out(shift: NurseShift, load: int | None = None) -> dict[str, Any]:
         if shift.latitude is None
         else {"latitude": shift.latitude, "longitude": shift.longitude, "at": shift.position_at},
     }
+
+
+# The same shapes for the OpenAPI description (core/openapi.py).
+
+
+class CitizenSummaryOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    masked_cpr = serializers.CharField(help_text="The CPR number with its last four digits hidden.")
+    address = serializers.CharField()
+    municipality = serializers.CharField()
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+
+
+class VisitOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    episode = serializers.IntegerField()
+    referral = serializers.IntegerField(allow_null=True)
+    kind = serializers.ChoiceField(choices=Visit.Kind.choices)
+    status = serializers.ChoiceField(choices=Visit.Status.choices)
+    nurse = Reference()
+    shift = serializers.IntegerField()
+    planned_for = serializers.DateTimeField(allow_null=True)
+    assigned_at = serializers.DateTimeField()
+    respond_by = serializers.DateTimeField()
+    estimated_arrival_at = serializers.DateTimeField(allow_null=True)
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    en_route_at = serializers.DateTimeField(allow_null=True)
+    on_site_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancel_reason = serializers.ChoiceField(choices=Visit.CancelReason.choices, allow_blank=True)
+    assessment = serializers.CharField(allow_blank=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True)
+    hold_override_reason = serializers.CharField(allow_blank=True)
+
+
+class VisitWithCitizenOut(VisitOut):
+    citizen = CitizenSummaryOut()
+
+
+class HoldOut(serializers.Serializer[Any]):
+    since = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class ReferralWarningOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=DeadlineWarning.Kind.choices)
+    raised_at = serializers.DateTimeField()
+    detail = serializers.DictField()
+
+
+class ReferralOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    episode = serializers.IntegerField()
+    citizen = CitizenSummaryOut()
+    source = serializers.ChoiceField(choices=Referral.Source.choices)  # type: ignore[assignment]
+    channel = serializers.ChoiceField(choices=Referral.Channel.choices)
+    referrer = NamedContact()
+    reason = serializers.CharField(allow_blank=True)
+    clinical_picture = serializers.CharField(allow_blank=True)
+    requested_actions = serializers.CharField(allow_blank=True)
+    required_skills = serializers.ListField(child=serializers.ChoiceField(choices=Skill.choices))
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    deadline_at = serializers.DateTimeField()
+    responsible_physician = NamedContact()
+    status = serializers.ChoiceField(choices=Referral.Status.choices)
+    received_at = serializers.DateTimeField()
+    triaged_at = serializers.DateTimeField(allow_null=True)
+    decline_reason = serializers.CharField(allow_blank=True)
+    reached_at = serializers.DateTimeField(allow_null=True)
+    on_hold = HoldOut(allow_null=True, help_text="The hospital admission hold (R12), if any.")
+    active_visit = VisitOut(
+        allow_null=True,
+        required=False,
+        help_text="On the coordinator's board: the visit under way.",
+    )
+    warnings = ReferralWarningOut(
+        many=True, required=False, help_text="On the coordinator's board: open deadline warnings."
+    )
+
+
+class PositionOut(serializers.Serializer[Any]):
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+    at = serializers.DateTimeField(allow_null=True)
+
+
+class ShiftOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    nurse = Reference()
+    kind = serializers.ChoiceField(choices=NurseShift.Kind.choices)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=NurseShift.Status.choices)
+    skills = serializers.ListField(child=serializers.ChoiceField(choices=Skill.choices))
+    max_load = serializers.IntegerField()
+    load = serializers.IntegerField(allow_null=True, help_text="Active visits, where counted.")
+    base = serializers.CharField()
+    position = PositionOut(allow_null=True)

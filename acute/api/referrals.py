@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from acute import selectors, services
-from acute.api.output import hold_out, referral_out, visit_out
+from acute.api.output import HoldOut, ReferralOut, VisitOut, hold_out, referral_out, visit_out
 from acute.api.roles import CLINICAL_READERS, COORDINATOR, REFERRERS, per_method
 from acute.models import NurseShift, Referral, Skill, Urgency, Visit
 from consent.audit.services import Action
 from core.api import actor_of, valid
 from core.errors import NotFoundOrNotAllowed
+from core.openapi import Reference, results_of
 
 
 class ReferralIn(serializers.Serializer[Any]):
@@ -39,6 +41,17 @@ class ReferralIn(serializers.Serializer[Any]):
     external_id = serializers.CharField(max_length=100, allow_blank=True, default="")
 
 
+class ReferralReceiptOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    episode = serializers.IntegerField()
+    citizen = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=Referral.Source.choices)  # type: ignore[assignment]
+    channel = serializers.ChoiceField(choices=Referral.Channel.choices)
+    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    deadline_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=Referral.Status.choices)
+
+
 class ReferralListView(APIView):
     """``GET``: the coordinator board. ``POST``: a new referral — the coordinator
     types in a phone referral; a GP, 1813/hospital physician or home nurse uses
@@ -46,12 +59,23 @@ class ReferralListView(APIView):
 
     permission_classes = [per_method(GET=COORDINATOR, POST=REFERRERS)]
 
+    @extend_schema(
+        operation_id="acute_referrals_board",
+        parameters=[OpenApiParameter("status", str, enum=Referral.Status.values, required=False)],
+        responses={200: results_of("ReferralBoard", ReferralOut)},
+    )
     def get(self, request: Request) -> Response:
         rows = selectors.referral_board(
             actor=actor_of(request), status=request.query_params.get("status", "")
         )
         return Response({"results": [referral_out(r) for r in rows]})
 
+    @extend_schema(
+        operation_id="acute_referrals_create",
+        request=ReferralIn,
+        responses={201: ReferralReceiptOut},
+        description="Name the citizen by `citizen_id` or `cpr` (in the body, never the URL).",
+    )
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         referral = services.referral_intake(actor=actor, **valid(ReferralIn, request.data))
@@ -75,6 +99,7 @@ class ReferralListView(APIView):
 class ReferralDetailView(APIView):
     permission_classes = [CLINICAL_READERS]
 
+    @extend_schema(operation_id="acute_referrals_read", responses={200: ReferralOut})
     def get(self, request: Request, pk: int) -> Response:
         return Response(
             referral_out(selectors.referral_get(actor=actor_of(request), referral_id=pk))
@@ -91,6 +116,13 @@ class ReferralTriageView(APIView):
     permission_classes = [COORDINATOR]
     decision = ""
 
+    def request_schema(self) -> type[serializers.Serializer[Any]] | None:
+        return DeclineIn if self.decision == "decline" else None
+
+    def schema_operation_id(self) -> str:
+        return f"acute_referrals_{self.decision}"
+
+    @extend_schema(responses={200: ReferralOut})
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         referral = selectors.referral_get(actor=actor, referral_id=pk, action=Action.UPDATE)
@@ -102,11 +134,38 @@ class ReferralTriageView(APIView):
         return Response(referral_out(referral))
 
 
+class SuggestionOut(serializers.Serializer[Any]):
+    rank = serializers.IntegerField()
+    shift = serializers.IntegerField()
+    nurse = Reference()
+    status = serializers.CharField()
+    travel_minutes = serializers.FloatField()
+    travel_km = serializers.FloatField()
+    estimated_arrival_at = serializers.DateTimeField()
+    slack_minutes = serializers.FloatField()
+    meets_deadline = serializers.BooleanField()
+    load = serializers.IntegerField()
+    max_load = serializers.IntegerField()
+    continuity = serializers.BooleanField()
+
+
 class SuggestionsView(APIView):
     """Ranked nurses for a referral (*forslag*), best first."""
 
     permission_classes = [COORDINATOR]
 
+    @extend_schema(
+        operation_id="acute_referrals_suggestions",
+        responses={
+            200: results_of(
+                "Suggestions",
+                SuggestionOut,
+                referral=serializers.IntegerField(),
+                deadline_at=serializers.DateTimeField(),
+                on_hold=HoldOut(allow_null=True),
+            )
+        },
+    )
     def get(self, request: Request, pk: int) -> Response:
         referral = selectors.referral_get(actor=actor_of(request), referral_id=pk)
         ranked = selectors.dispatch_rank(referral=referral)
@@ -165,6 +224,9 @@ class AssignView(APIView):
 
     permission_classes = [COORDINATOR]
 
+    @extend_schema(
+        operation_id="acute_referrals_assign", request=AssignIn, responses={201: VisitOut}
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         data = valid(AssignIn, request.data)

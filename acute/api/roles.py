@@ -23,6 +23,8 @@ def per_method(**by_method: type[BasePermission]) -> type[BasePermission]:
 
     class ByMethod(BasePermission):
         message = "Your role may not use this endpoint."
+        # Read by the OpenAPI description to name who may call each method.
+        permission_by_method = by_method
 
         def has_permission(self, request: Request, view: Any) -> bool:
             allowed = by_method.get(request.method or "")

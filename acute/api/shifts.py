@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, Q
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from acute import selectors, services
-from acute.api.output import shift_out
+from acute.api.output import ShiftOut, shift_out
 from acute.api.roles import COORDINATOR, NURSE
 from acute.models import NurseShift, Skill, Visit
 from core.api import actor_of, valid
 from core.errors import NotFoundOrNotAllowed
 from core.models import Role, User
+from core.openapi import results_of
 from core.permissions import roles
 
 
@@ -37,12 +39,16 @@ class ShiftListView(APIView):
 
     permission_classes = [COORDINATOR]
 
+    @extend_schema(
+        operation_id="acute_shifts_on_now", responses={200: results_of("ShiftsOnNow", ShiftOut)}
+    )
     def get(self, request: Request) -> Response:
         shifts = selectors.shifts_on().annotate(
             load=Count("visits", filter=Q(visits__status__in=Visit.ACTIVE_STATUSES))
         )
         return Response({"results": [shift_out(s, s.load) for s in shifts]})
 
+    @extend_schema(operation_id="acute_shifts_create", request=ShiftIn, responses={201: ShiftOut})
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(ShiftIn, request.data)
@@ -69,6 +75,9 @@ class ShiftStatusView(APIView):
 
     permission_classes = [roles(Role.ACUTE_NURSE, Role.COORDINATOR)]
 
+    @extend_schema(
+        operation_id="acute_shifts_status_set", request=ShiftStatusIn, responses={200: ShiftOut}
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         shift = NurseShift.objects.select_related("nurse").filter(pk=pk).first()
@@ -85,6 +94,9 @@ class ShiftPositionView(APIView):
 
     permission_classes = [NURSE]
 
+    @extend_schema(
+        operation_id="acute_shifts_position_report", request=PositionIn, responses={200: ShiftOut}
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         shift = NurseShift.objects.select_related("nurse").filter(pk=pk).first()

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from acute import selectors, services
-from acute.api.output import citizen_summary, visit_out
+from acute.api.output import VisitOut, VisitWithCitizenOut, citizen_summary, visit_out
 from acute.api.referrals import DeclineIn, HoldOverrideIn, shift_named
 from acute.api.roles import CLINICAL_READERS, COORDINATOR, NURSE, per_method
 from acute.fhir import observation_resource
-from acute.models import Outcome, VitalSign
+from acute.models import Episode, Outcome, VisitNote, VitalSign
 from acute.services.documentation import VITAL_SIGN_VALUE
 from consent.audit.services import Action
 from core.api import BoundedDecimalField, actor_of, valid
+from core.openapi import FhirResource, results_of
 
 
 class VisitListView(APIView):
@@ -27,6 +29,10 @@ class VisitListView(APIView):
 
     permission_classes = [NURSE]
 
+    @extend_schema(
+        operation_id="acute_visits_mine",
+        responses={200: results_of("MyVisits", VisitWithCitizenOut)},
+    )
     def get(self, request: Request) -> Response:
         rows = selectors.nurse_visits(actor=actor_of(request))
         return Response(
@@ -37,6 +43,7 @@ class VisitListView(APIView):
 class VisitDetailView(APIView):
     permission_classes = [CLINICAL_READERS]
 
+    @extend_schema(operation_id="acute_visits_read", responses={200: VisitWithCitizenOut})
     def get(self, request: Request, pk: int) -> Response:
         visit = selectors.visit_get(actor=actor_of(request), visit_id=pk)
         return Response({**visit_out(visit), "citizen": citizen_summary(visit.citizen)})
@@ -56,6 +63,13 @@ class VisitStepView(APIView):
     permission_classes = [NURSE]
     step = ""
 
+    def request_schema(self) -> type[serializers.Serializer[Any]] | None:
+        return {"decline": DeclineIn, "complete": CompleteIn}.get(self.step)
+
+    def schema_operation_id(self) -> str:
+        return "acute_visits_" + self.step.replace("-", "_")
+
+    @extend_schema(responses={200: VisitOut})
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         visit = selectors.visit_get(actor=actor, visit_id=pk, action=Action.UPDATE)
@@ -77,6 +91,9 @@ class VisitStepView(APIView):
 class WithdrawView(APIView):
     permission_classes = [COORDINATOR]
 
+    @extend_schema(
+        operation_id="acute_visits_withdraw", request=DeclineIn, responses={200: VisitOut}
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         visit = selectors.visit_get(actor=actor, visit_id=pk, action=Action.UPDATE)
@@ -85,13 +102,21 @@ class WithdrawView(APIView):
 
 
 class NoteIn(serializers.Serializer[Any]):
-    kind = serializers.ChoiceField(choices=["assessment", "note"], default="note")
+    kind = serializers.ChoiceField(choices=VisitNote.Kind.choices, default=VisitNote.Kind.NOTE)
     text = serializers.CharField(allow_blank=True, max_length=10000)
+
+
+class NoteOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=VisitNote.Kind.choices)
+    text = serializers.CharField(allow_blank=True)
+    written_at = serializers.DateTimeField()
 
 
 class VisitNoteView(APIView):
     permission_classes = [NURSE]
 
+    @extend_schema(operation_id="acute_visits_note_add", request=NoteIn, responses={201: NoteOut})
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         data = valid(NoteIn, request.data)
@@ -120,6 +145,11 @@ class VitalSignsView(APIView):
 
     permission_classes = [per_method(GET=CLINICAL_READERS, POST=NURSE)]
 
+    @extend_schema(
+        operation_id="acute_visits_vital_signs_read",
+        responses={200: FhirResource},
+        description="A FHIR Bundle (type `collection`) of the visit's vital-sign Observations.",
+    )
     def get(self, request: Request, pk: int) -> Response:
         visit = selectors.visit_get(actor=actor_of(request), visit_id=pk)
         return Response(
@@ -133,6 +163,11 @@ class VitalSignsView(APIView):
             }
         )
 
+    @extend_schema(
+        operation_id="acute_visits_vital_signs_record",
+        request=VitalSignsIn,
+        responses={201: results_of("RecordedVitalSigns", FhirResource)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         data = valid(VitalSignsIn, request.data)
@@ -157,6 +192,9 @@ class FollowUpIn(HoldOverrideIn):
 class FollowUpView(APIView):
     permission_classes = [COORDINATOR]
 
+    @extend_schema(
+        operation_id="acute_episodes_follow_up_plan", request=FollowUpIn, responses={201: VisitOut}
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         data = valid(FollowUpIn, request.data)
@@ -177,11 +215,22 @@ class EpisodeCompleteIn(serializers.Serializer[Any]):
     note = serializers.CharField(allow_blank=True, default="")
 
 
+class EpisodeOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Episode.Status.choices)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True)
+
+
 class EpisodeCompleteView(APIView):
     """The coordinator closes an episode (e.g. after a follow-up, or the citizen declined)."""
 
     permission_classes = [COORDINATOR]
 
+    @extend_schema(
+        operation_id="acute_episodes_complete",
+        request=EpisodeCompleteIn,
+        responses={200: EpisodeOut},
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         data = valid(EpisodeCompleteIn, request.data)

@@ -16,6 +16,14 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,7 +35,15 @@ from consent.audit.fhir import (
     audit_event_resource,
     break_glass_reason,
 )
-from consent.audit.models import DIGEST_FIELDS, Action, AuditEntry, EntryReview, Purpose
+from consent.audit.models import (
+    DIGEST_FIELDS,
+    Action,
+    AuditEntry,
+    EntryReview,
+    Flag,
+    Outcome,
+    Purpose,
+)
 from consent.audit.selectors import (
     LIST_FIELDS,
     AuditQuery,
@@ -45,6 +61,7 @@ from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Found, Param
 from core.fhir.views import base_url
 from core.models import Role
+from core.openapi import FhirResource
 from core.permissions import roles
 
 AUDITORS = [roles(Role.AUDITOR)]
@@ -97,6 +114,81 @@ def entry_dict(entry: AuditEntry, flags: list[str], review: EntryReview | None) 
     }
 
 
+# --- the shapes for the OpenAPI description (core/openapi.py) -----------------------
+
+
+class ReviewOut(serializers.Serializer[Any]):
+    reviewed_by = serializers.CharField()
+    reviewed_by_id = serializers.IntegerField()
+    reviewed_at = serializers.DateTimeField()
+    comment = serializers.CharField(allow_blank=True)
+
+
+class EntryActorOut(serializers.Serializer[Any]):
+    user_id = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField(allow_blank=True)
+    role = serializers.CharField(allow_blank=True)
+    organisation_id = serializers.IntegerField(allow_null=True)
+    organisation_name = serializers.CharField(allow_blank=True)
+    task = serializers.CharField(allow_blank=True, help_text="Background work: the task's name.")
+    partner_organisation_id = serializers.IntegerField(allow_null=True)
+
+
+class EntryOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    recorded_at = serializers.DateTimeField()
+    actor = EntryActorOut()
+    citizen_id = serializers.IntegerField(allow_null=True)
+    action = serializers.ChoiceField(choices=Action.choices)
+    resource_type = serializers.CharField(allow_blank=True)
+    resource_id = serializers.CharField(allow_blank=True)
+    purpose = serializers.ChoiceField(choices=Purpose.choices)
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    reason_code = serializers.CharField(allow_blank=True)
+    request_id = serializers.CharField(allow_blank=True)
+    client_address = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField(allow_blank=True)
+    detail = serializers.DictField()
+    flags = serializers.ListField(child=serializers.ChoiceField(choices=Flag.choices))
+    review = ReviewOut(allow_null=True)
+
+
+class EntryReviewedOut(ReviewOut):
+    entry_id = serializers.IntegerField()
+
+
+class ReviewIn(serializers.Serializer[Any]):
+    comment = serializers.CharField(allow_blank=True)
+
+
+class VerificationOut(serializers.Serializer[Any]):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField()
+    first_id = serializers.IntegerField(allow_null=True)
+    last_id = serializers.IntegerField(allow_null=True)
+    broken_id = serializers.IntegerField(allow_null=True)
+    problem = serializers.CharField(allow_blank=True)
+    message = serializers.CharField()
+
+
+def _listed(choices: Any) -> str:
+    return "One or more, comma-separated: " + ", ".join(f"`{c}`" for c in choices.values) + "."
+
+
+FILTERS = [
+    OpenApiParameter("citizen", int, required=False, description="A citizen's internal id."),
+    OpenApiParameter("user", int, required=False, description="A user's id."),
+    OpenApiParameter("organisation", int, required=False, description="An organisation's id."),
+    OpenApiParameter("from", str, required=False, description="ISO date or date-time."),
+    OpenApiParameter("to", str, required=False, description="ISO date or date-time."),
+    OpenApiParameter("purpose", str, required=False, description=_listed(Purpose)),
+    OpenApiParameter("action", str, required=False, description=_listed(Action)),
+    OpenApiParameter("outcome", str, required=False, enum=Outcome.values),
+    OpenApiParameter("flag", str, required=False, enum=Flag.values),
+    OpenApiParameter("unreviewed", str, required=False, enum=["1", "true"]),
+]
+
+
 def _offset_limit(request: Request) -> tuple[int, int]:
     def whole(name: str, default: int) -> int:
         raw = request.query_params.get(name, "")
@@ -115,6 +207,25 @@ class AuditEntryListView(APIView):
 
     permission_classes = AUDITORS
 
+    @extend_schema(
+        operation_id="audit_entries_search",
+        parameters=[
+            *FILTERS,
+            OpenApiParameter("offset", int, required=False),
+            OpenApiParameter("limit", int, required=False, description=f"At most {MAX_LIMIT}."),
+        ],
+        responses={
+            200: inline_serializer(
+                "AuditEntries",
+                {
+                    "results": EntryOut(many=True),
+                    "offset": serializers.IntegerField(),
+                    "limit": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                },
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         query = audit_query_parse(request.query_params)
@@ -140,6 +251,7 @@ class AuditEntryListView(APIView):
 class AuditEntryDetailView(APIView):
     permission_classes = AUDITORS
 
+    @extend_schema(operation_id="audit_entries_read", responses={200: EntryOut})
     def get(self, request: Request, entry_id: int) -> Response:
         actor = actor_of(request)
         entry = audit_entry_get(entry_id=entry_id)
@@ -158,6 +270,11 @@ class AuditEntryReviewView(APIView):
 
     permission_classes = AUDITORS
 
+    @extend_schema(
+        operation_id="audit_entries_review",
+        request=ReviewIn,
+        responses={201: EntryReviewedOut},
+    )
     def post(self, request: Request, entry_id: int) -> Response:
         actor = actor_of(request)
         comment = request.data.get("comment") if isinstance(request.data, dict) else None
@@ -196,6 +313,16 @@ class AuditExportView(APIView):
 
     permission_classes = AUDITORS
 
+    @extend_schema(
+        operation_id="audit_export",
+        parameters=[OpenApiParameter("as", str, required=False, enum=["csv", "fhir"]), *FILTERS],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="With `as=csv`."),
+            (200, "application/fhir+json"): OpenApiResponse(
+                FhirResource, description="With `as=fhir`: a Bundle of AuditEvents."
+            ),
+        },
+    )
     def get(self, request: Request) -> Response | HttpResponse:
         actor = actor_of(request)
         # Not "format": REST framework reads that one for content negotiation.
@@ -217,6 +344,14 @@ class AuditVerifyView(APIView):
 
     permission_classes = AUDITORS
 
+    @extend_schema(
+        operation_id="audit_verify",
+        parameters=[
+            OpenApiParameter("from", str, required=False, description="ISO date or date-time."),
+            OpenApiParameter("to", str, required=False, description="ISO date or date-time."),
+        ],
+        responses={200: VerificationOut},
+    )
     def get(self, request: Request) -> Response:
         actor_of(request)
         params = request.query_params

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +16,8 @@ from core.permissions import roles
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
     NURSE,
+    LotOut,
+    PlainMovementOut,
     QuantityField,
     WitnessInput,
     _organisation,
@@ -41,11 +44,34 @@ class AdministrationInput(serializers.Serializer[Any]):
     confirmed_dose = QuantityField(required=False, allow_null=True, default=None)
 
 
+class AdministeredAgainstOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField(allow_null=True)
+    amount = serializers.CharField(help_text="The dose in the order's unit, an exact decimal.")
+    unit = serializers.CharField()
+    dose_mismatch = serializers.ChoiceField(
+        choices=["amount", "unit"], allow_null=True, help_text="How the dose differs, if it does."
+    )
+    mismatch_confirmed = serializers.BooleanField()
+
+
+class AdministrationOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    lot = serializers.IntegerField()
+    movement = PlainMovementOut()
+    order = AdministeredAgainstOut()
+    fhir = serializers.CharField(help_text="The FHIR MedicationAdministration's reference.")
+
+
 class AdministrationsView(APIView):
     """A dose from the nurse's own bag on her visit against a physician's order."""
 
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_administer",
+        request=AdministrationInput,
+        responses={201: AdministrationOut},
+    )
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(AdministrationInput, request.data)
@@ -86,6 +112,13 @@ class LotSuggestionView(APIView):
 
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_suggested_lot",
+        parameters=[
+            OpenApiParameter("medicine", int, required=True, description="A medicine's id.")
+        ],
+        responses={200: inline_serializer("SuggestedLot", {"lot": LotOut(allow_null=True)})},
+    )
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         raw = request.query_params.get("medicine", "")

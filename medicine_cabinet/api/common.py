@@ -6,16 +6,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
 from core.actors import Actor
 from core.errors import Forbidden
 from core.models import Organisation, Role, User
+from core.openapi import Reference
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
     Balance,
     CountLine,
+    CountReason,
     Location,
     Medicine,
     Movement,
@@ -56,6 +59,14 @@ def _witness(request: Request, data: dict[str, Any]) -> User | None:
     )
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "An exact decimal, e.g. `0.5`."},
+            {"type": "integer"},
+        ]
+    }
+)
 class QuantityField(serializers.Field[Any, Any, Any, Any]):
     """An exact decimal: a string or a whole number; floats are refused."""
 
@@ -189,3 +200,127 @@ def notification_json(n: Notification) -> dict[str, Any]:
         "location": n.location_id,
         "count": n.stock_count_id,
     }
+
+
+# --- the same shapes for the OpenAPI description (core/openapi.py) ---------------------
+# Quantities are exact decimals written as text ("0.5"), never floats.
+
+
+def _amount(**kwargs: Any) -> serializers.CharField:
+    kwargs.setdefault("help_text", "An exact decimal as text.")
+    return serializers.CharField(**kwargs)
+
+
+class MedicineOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    atc_code = serializers.CharField()
+    name = serializers.CharField()
+    strength = serializers.CharField()
+    form = serializers.CharField()
+    unit = serializers.CharField()
+    package_size = _amount()
+    dispensing = serializers.ChoiceField(choices=Medicine.Dispensing.choices)
+    dependence_forming = serializers.BooleanField()
+    minimum_stock = _amount()
+    amount_per_unit = _amount(allow_null=True)
+    amount_unit = serializers.CharField(allow_blank=True)
+    is_active = serializers.BooleanField()
+
+
+class LocationOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Location.Kind.choices)
+    name = serializers.CharField()
+    nurse = serializers.CharField(allow_null=True, help_text="A bag's nurse (username).")
+    count_interval_days = serializers.IntegerField()
+
+
+class LocationRefOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class LocationKindRefOut(LocationRefOut):
+    kind = serializers.ChoiceField(choices=Location.Kind.choices)
+
+
+class LotOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    batch_number = serializers.CharField()
+    expires_on = serializers.DateField()
+
+
+class BalanceLotOut(LotOut):
+    recalled = serializers.BooleanField()
+
+
+class BalanceOut(serializers.Serializer[Any]):
+    location = LocationKindRefOut()
+    lot = BalanceLotOut()
+    medicine = Reference()
+    quantity = _amount()
+    unit = serializers.CharField()
+
+
+class MovementOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=Movement.Kind.choices)
+    direction = serializers.ChoiceField(choices=Movement.Direction.choices)
+    location = LocationRefOut()
+    lot = serializers.IntegerField()
+    quantity = _amount()
+    balance_before = _amount()
+    balance_after = _amount()
+    by = serializers.CharField(help_text="Username.")
+    witness = serializers.CharField(allow_null=True, help_text="The §4 witness's username.")
+    transfer_id = serializers.UUIDField(allow_null=True)
+    supplier = serializers.CharField(allow_blank=True)
+    delivery_reference = serializers.CharField(allow_blank=True)
+    reason_code = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True)
+
+
+class PlainMovementOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Movement.Kind.choices)
+    direction = serializers.ChoiceField(choices=Movement.Direction.choices)
+    location = serializers.IntegerField()
+    lot = serializers.IntegerField()
+    quantity = _amount()
+    balance_before = _amount()
+    balance_after = _amount()
+
+
+class CountLineOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    lot = serializers.IntegerField()
+    counted_quantity = _amount()
+    balance_at_count = _amount()
+    recounted_quantity = _amount(allow_null=True)
+    balance_at_recount = _amount(allow_null=True)
+    needs_recount = serializers.BooleanField()
+    variance = _amount()
+    reason_code = serializers.ChoiceField(choices=CountReason.choices, allow_blank=True)
+
+
+class CountOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    location = LocationRefOut()
+    status = serializers.ChoiceField(choices=StockCount.Status.choices)
+    has_discrepancy = serializers.BooleanField()
+    started_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    lines = CountLineOut(many=True)
+
+
+class NotificationOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Notification.Kind.choices)
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    medicine = serializers.IntegerField(allow_null=True)
+    lot = serializers.IntegerField(allow_null=True)
+    location = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField(allow_null=True)

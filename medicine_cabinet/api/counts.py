@@ -5,6 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +24,9 @@ from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
     NURSE,
     OFFICER,
+    CountLineOut,
+    CountOut,
+    NotificationOut,
     WitnessInput,
     _location,
     _organisation,
@@ -47,6 +56,11 @@ class CountStartInput(serializers.Serializer[Any]):
 class CountsView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_counts_list",
+        parameters=[OpenApiParameter("status", str, enum=StockCount.Status.values, required=False)],
+        responses={200: inline_serializer("Counts", {"counts": CountOut(many=True)})},
+    )
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         status = request.query_params.get("status") or None
@@ -57,6 +71,9 @@ class CountsView(APIView):
             rows = rows.filter(started_by=actor.user)
         return Response({"counts": [count_json(c) for c in rows[:200]]})
 
+    @extend_schema(
+        operation_id="cabinet_counts_start", request=CountStartInput, responses={201: CountOut}
+    )
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(CountStartInput, request.data)
@@ -68,6 +85,7 @@ class CountsView(APIView):
 class CountDetailView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
+    @extend_schema(operation_id="cabinet_counts_read", responses={200: CountOut})
     def get(self, request: Request, count_id: int) -> Response:
         _, count = _count_of(request, count_id)
         return Response(count_json(count))
@@ -81,6 +99,11 @@ class CountLineInput(serializers.Serializer[Any]):
 class CountLinesView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_counts_line_record",
+        request=CountLineInput,
+        responses={201: CountLineOut},
+    )
     def post(self, request: Request, count_id: int) -> Response:
         actor, count = _count_of(request, count_id)
         data = valid(CountLineInput, request.data)
@@ -104,6 +127,11 @@ class RecountInput(serializers.Serializer[Any]):
 class CountRecountView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_counts_line_recount",
+        request=RecountInput,
+        responses={200: CountLineOut},
+    )
     def post(self, request: Request, count_id: int, line_id: int) -> Response:
         actor, count = _count_of(request, count_id)
         line = count.lines.filter(pk=line_id).first()
@@ -117,6 +145,7 @@ class CountRecountView(APIView):
 class CountSubmitView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
+    @extend_schema(operation_id="cabinet_counts_submit", request=None, responses={200: CountOut})
     def post(self, request: Request, count_id: int) -> Response:
         actor, count = _count_of(request, count_id)
         return Response(count_json(services.count_submit(actor=actor, count=count)))
@@ -129,6 +158,9 @@ class ApproveInput(serializers.Serializer[Any]):
 class CountApproveView(APIView):
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_counts_approve", request=ApproveInput, responses={200: CountOut}
+    )
     def post(self, request: Request, count_id: int) -> Response:
         actor, count = _count_of(request, count_id)
         data = valid(ApproveInput, request.data)
@@ -142,6 +174,12 @@ class CountApproveView(APIView):
 class NotificationsView(APIView):
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_notifications_open",
+        responses={
+            200: inline_serializer("Notifications", {"notifications": NotificationOut(many=True)})
+        },
+    )
     def get(self, request: Request) -> Response:
         rows = selectors.notifications_open(organisation=_organisation(actor_of(request)))
         return Response({"notifications": [notification_json(n) for n in rows[:500]]})
@@ -150,6 +188,11 @@ class NotificationsView(APIView):
 class NotificationAcknowledgeView(APIView):
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_notifications_acknowledge",
+        request=None,
+        responses={204: OpenApiResponse(description="Acknowledged.")},
+    )
     def post(self, request: Request, notification_id: int) -> Response:
         actor = actor_of(request)
         notification = selectors.notification_get(
@@ -159,11 +202,43 @@ class NotificationAcknowledgeView(APIView):
         return Response(status=204)
 
 
+class MunicipalityOut(serializers.Serializer[Any]):
+    code = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+
+
+class UsedMedicineOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    atc_code = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+
+
+class MonthlyUseRowOut(serializers.Serializer[Any]):
+    month = serializers.CharField(help_text="`YYYY-MM`, Copenhagen time.")
+    medicine = UsedMedicineOut()
+    municipality = MunicipalityOut()
+    quantity = serializers.CharField(help_text="An exact decimal as text.")
+    doses = serializers.IntegerField()
+
+
 class MonthlyUseView(APIView):
     """Use per medicine per month per municipality (the cost-sharing key)."""
 
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_monthly_use",
+        parameters=[
+            OpenApiParameter("year", int, required=False, description="Default: this year.")
+        ],
+        responses={
+            200: inline_serializer(
+                "MonthlyUse",
+                {"year": serializers.IntegerField(), "rows": MonthlyUseRowOut(many=True)},
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         organisation = _organisation(actor_of(request))
         raw = request.query_params.get("year") or str(dt.date.today().year)

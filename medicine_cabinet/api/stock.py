@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +21,12 @@ from medicine_cabinet.api.common import (
     COORDINATOR,
     NURSE,
     OFFICER,
+    BalanceOut,
+    LocationOut,
+    LotOut,
+    MedicineOut,
+    MovementOut,
+    PlainMovementOut,
     QuantityField,
     WitnessInput,
     _location,
@@ -61,9 +68,20 @@ class MedicineInput(serializers.Serializer[Any]):
 class MedicinesView(APIView):
     permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
 
+    @extend_schema(
+        operation_id="cabinet_medicines_list",
+        responses={200: inline_serializer("Formulary", {"medicines": MedicineOut(many=True)})},
+    )
     def get(self, request: Request) -> Response:
         return Response({"medicines": [medicine_json(m) for m in Medicine.objects.all()]})
 
+    @extend_schema(
+        operation_id="cabinet_medicines_upsert",
+        extensions={"x-roles": [OFFICER]},
+        request=MedicineInput,
+        responses={201: MedicineOut},
+        description="The medicine officer adds a medicine, or updates the one with this ATC code.",
+    )
     def post(self, request: Request) -> Response:
         if actor_of(request).role != OFFICER:
             raise Forbidden("formulary.role", "Only the medicine officer keeps the formulary.")
@@ -75,6 +93,10 @@ class MedicinesView(APIView):
 class LocationsView(APIView):
     permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
 
+    @extend_schema(
+        operation_id="cabinet_locations_list",
+        responses={200: inline_serializer("Locations", {"locations": LocationOut(many=True)})},
+    )
     def get(self, request: Request) -> Response:
         organisation = _organisation(actor_of(request))
         return Response(
@@ -94,6 +116,9 @@ class CabinetInput(serializers.Serializer[Any]):
 class CabinetsView(APIView):
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_cabinets_create", request=CabinetInput, responses={201: LocationOut}
+    )
     def post(self, request: Request) -> Response:
         data = valid(CabinetInput, request.data)
         cabinet = services.cabinet_create(organisation=_organisation(actor_of(request)), **data)
@@ -105,6 +130,12 @@ class MyBagView(APIView):
 
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_my_bag",
+        responses={
+            200: inline_serializer("MyBag", {"bag": LocationOut(), "stock": BalanceOut(many=True)})
+        },
+    )
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         bag = services.bag_for_nurse(organisation=_organisation(actor), nurse=actor.user)  # type: ignore[arg-type]
@@ -117,6 +148,13 @@ class StockView(APIView):
 
     permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
 
+    @extend_schema(
+        operation_id="cabinet_stock",
+        parameters=[
+            OpenApiParameter("location", int, required=False, description="A location's id.")
+        ],
+        responses={200: inline_serializer("Stock", {"stock": BalanceOut(many=True)})},
+    )
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         organisation = _organisation(actor)
@@ -138,9 +176,26 @@ class StockView(APIView):
         return Response({"stock": [balance_json(b) for b in rows]})
 
 
+class MedicineHeldOut(serializers.Serializer[Any]):
+    medicine = serializers.IntegerField()
+    name = serializers.CharField()
+    strength = serializers.CharField()
+    unit = serializers.CharField()
+    quantity = serializers.CharField(help_text="An exact decimal as text.")
+
+
 class LocationBalanceView(APIView):
     permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
 
+    @extend_schema(
+        operation_id="cabinet_location_balance",
+        responses={
+            200: inline_serializer(
+                "LocationBalance",
+                {"location": LocationOut(), "medicines": MedicineHeldOut(many=True)},
+            )
+        },
+    )
     def get(self, request: Request, location_id: int) -> Response:
         actor = actor_of(request)
         location = _location(actor, location_id)
@@ -179,6 +234,9 @@ class ReceiveInput(serializers.Serializer[Any]):
 class ReceiptsView(APIView):
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_receive", request=ReceiveInput, responses={201: PlainMovementOut}
+    )
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(ReceiveInput, request.data)
@@ -211,6 +269,15 @@ class TransferInput(serializers.Serializer[Any]):
 class TransfersView(APIView):
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_transfer",
+        request=TransferInput,
+        responses={
+            201: inline_serializer(
+                "Transfer", {"out": PlainMovementOut(), "in": PlainMovementOut()}
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(TransferInput, request.data)
@@ -246,6 +313,9 @@ class WasteInput(serializers.Serializer[Any]):
 class WasteView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_waste", request=WasteInput, responses={201: PlainMovementOut}
+    )
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(WasteInput, request.data)
@@ -274,6 +344,9 @@ class RemovalsView(APIView):
 
     permission_classes = [roles(OFFICER, NURSE)]
 
+    @extend_schema(
+        operation_id="cabinet_remove", request=RemovalInput, responses={201: PlainMovementOut}
+    )
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(RemovalInput, request.data)
@@ -301,6 +374,20 @@ class RecallInput(serializers.Serializer[Any]):
 class LotRecallView(APIView):
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_lot_recall",
+        request=RecallInput,
+        responses={
+            200: inline_serializer(
+                "Recall",
+                {
+                    "lot": serializers.IntegerField(),
+                    "recalled_at": serializers.DateTimeField(allow_null=True),
+                    "held_in": BalanceOut(many=True),
+                },
+            )
+        },
+    )
     def post(self, request: Request, lot_id: int) -> Response:
         actor = actor_of(request)
         data = valid(RecallInput, request.data)
@@ -316,9 +403,38 @@ class LotRecallView(APIView):
         )
 
 
+class LotHistoryLotOut(LotOut):
+    medicine = serializers.CharField()
+    recalled_at = serializers.DateTimeField(allow_null=True)
+
+
+class RegisterTotalsOut(serializers.Serializer[Any]):
+    drawn = serializers.CharField()
+    administered = serializers.CharField()
+    wasted = serializers.CharField()
+    returned = serializers.CharField()
+    removed_from_bags = serializers.CharField()
+    adjusted_in_bags = serializers.CharField()
+    in_bags = serializers.CharField()
+    balanced = serializers.BooleanField()
+
+
 class LotHistoryView(APIView):
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_lot_history",
+        responses={
+            200: inline_serializer(
+                "LotHistory",
+                {
+                    "lot": LotHistoryLotOut(),
+                    "movements": MovementOut(many=True),
+                    "held_in": BalanceOut(many=True),
+                },
+            )
+        },
+    )
     def get(self, request: Request, lot_id: int) -> Response:
         organisation = _organisation(actor_of(request))
         lot = selectors.lot_get(lot_id=lot_id)
@@ -348,6 +464,19 @@ class RegisterView(APIView):
 
     permission_classes = [roles(OFFICER)]
 
+    @extend_schema(
+        operation_id="cabinet_register",
+        responses={
+            200: inline_serializer(
+                "Register",
+                {
+                    "medicine": MedicineOut(),
+                    "totals": RegisterTotalsOut(),
+                    "entries": MovementOut(many=True),
+                },
+            )
+        },
+    )
     def get(self, request: Request, medicine_id: int) -> Response:
         organisation = _organisation(actor_of(request))
         medicine = selectors.medicine_get(medicine_id=medicine_id)

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -49,11 +51,44 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
+class SystemTokenIn(serializers.Serializer[Any]):
+    grant_type = serializers.ChoiceField(choices=["client_credentials"])
+    scope = serializers.CharField(required=False, help_text="SMART scopes, space-separated.")
+    client_id = serializers.CharField(required=False, help_text="Or HTTP Basic.")
+    client_secret = serializers.CharField(required=False, help_text="Or HTTP Basic.")
+
+
+class SystemTokenOut(serializers.Serializer[Any]):
+    access_token = serializers.CharField()
+    token_type = serializers.ChoiceField(choices=["bearer"])
+    expires_in = serializers.IntegerField()
+    scope = serializers.CharField()
+
+
+class OAuthErrorOut(serializers.Serializer[Any]):
+    """RFC 6749 §5.2, with the platform's stable ``code`` beside ``error``."""
+
+    error = serializers.CharField()
+    error_description = serializers.CharField()
+    code = serializers.CharField()
+
+
 class SystemTokenView(APIView):
     permission_classes = [Public]
     authentication_classes: list[Any] = []
     parser_classes = [FormParser]
 
+    @extend_schema(
+        operation_id="auth_oauth_token",
+        request={"application/x-www-form-urlencoded": SystemTokenIn},
+        responses={
+            200: SystemTokenOut,
+            400: OAuthErrorOut,
+            401: OAuthErrorOut,
+            403: OAuthErrorOut,
+        },
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         form = request.data if isinstance(request.data, Mapping) else {}
         if form.get("grant_type") != "client_credentials":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +13,7 @@ from acute.clinical import selectors, services
 from acute.clinical.api.shapes import (
     COORDINATOR,
     PHYSICIAN,
+    AlertOut,
     _time,
     alert_out,
 )
@@ -23,6 +26,10 @@ class MyAlertsView(APIView):
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_alerts_mine",
+        responses={200: inline_serializer("MyAlerts", {"alerts": AlertOut(many=True)})},
+    )
     def get(self, request: Request) -> Response:
         alerts = selectors.physician_alerts_open(actor=actor_of(request))
         return Response({"alerts": [alert_out(a) for a in alerts]})
@@ -33,6 +40,14 @@ class BoardAlertsView(APIView):
 
     permission_classes = [roles(COORDINATOR)]
 
+    @extend_schema(
+        operation_id="clinical_alerts_board",
+        responses={
+            200: inline_serializer(
+                "BoardAlerts", {"alerts": AlertOut(many=True), "at": serializers.DateTimeField()}
+            )
+        },
+    )
     def get(self, request: Request) -> Response:
         alerts = selectors.board_alerts_open(actor=actor_of(request))
         return Response({"alerts": [alert_out(a) for a in alerts], "at": _time(timezone.now())})
@@ -43,6 +58,9 @@ class AcknowledgeAlertView(APIView):
 
     permission_classes = [roles(PHYSICIAN, COORDINATOR)]
 
+    @extend_schema(
+        operation_id="clinical_alerts_acknowledge", request=None, responses={200: AlertOut}
+    )
     def post(self, request: Request, alert_id: int) -> Response:
         actor = actor_of(request)
         alert = selectors.alert_access(actor=actor, alert_id=alert_id)

@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +22,7 @@ from acute.clinical.api.shapes import (
     NURSE,
     PHYSICIAN,
     OrderDetailsIn,
+    OrderOut,
     PhoneOrderIn,
     order_out,
     visit_write,
@@ -32,6 +39,9 @@ class PhoneOrdersView(APIView):
 
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="clinical_phone_orders_record", request=PhoneOrderIn, responses={201: OrderOut}
+    )
     def post(self, request: Request, visit_id: int) -> Response:
         actor, visit, form = visit_write(request, visit_id, PhoneOrderIn)
         d = form.validated_data
@@ -56,10 +66,19 @@ class WrittenOrdersView(APIView):
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_written_orders_record",
+        request=OrderDetailsIn,
+        responses={201: OrderOut},
+    )
     def post(self, request: Request, visit_id: int) -> Response:
         actor, visit, form = visit_write(request, visit_id, OrderDetailsIn, own_visit=False)
         order = services.written_order_record(actor=actor, visit=visit, details=form.details())
         return Response(order_out(order), status=201)
+
+
+def orders_list(name: str) -> serializers.Serializer[Any]:
+    return inline_serializer(name, {"orders": OrderOut(many=True)})
 
 
 class MyOrdersView(APIView):
@@ -67,6 +86,13 @@ class MyOrdersView(APIView):
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_orders_mine",
+        parameters=[
+            OpenApiParameter("status", str, enum=MedicationOrder.Status.values, required=False)
+        ],
+        responses={200: orders_list("MyOrders")},
+    )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status") or None
         if status is not None and status not in MedicationOrder.Status.values:
@@ -80,6 +106,9 @@ class OverdueOrdersView(APIView):
 
     permission_classes = [roles(PHYSICIAN, COORDINATOR)]
 
+    @extend_schema(
+        operation_id="clinical_orders_overdue", responses={200: orders_list("OverdueOrders")}
+    )
     def get(self, request: Request) -> Response:
         orders = selectors.orders_overdue(actor=actor_of(request))
         return Response({"orders": [order_out(o) for o in orders]})
@@ -98,6 +127,11 @@ class _OwnOrderStepView(APIView):
         return Response(order_out(type(self).step(actor=actor, order=order)))
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="clinical_orders_confirm", request=None, responses={200: OrderOut}
+    )
+)
 class ConfirmOrderView(_OwnOrderStepView):
     """``POST /api/clinical/orders/<id>/confirm``: the ordering physician
     confirms her phone order electronically."""
@@ -105,6 +139,11 @@ class ConfirmOrderView(_OwnOrderStepView):
     step = staticmethod(services.medication_order_confirm)
 
 
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="clinical_orders_prescription_sent", request=None, responses={200: OrderOut}
+    )
+)
 class PrescriptionSentView(_OwnOrderStepView):
     """``POST /api/clinical/orders/<id>/prescription-sent``: the prescription is at the pharmacy."""
 
@@ -121,6 +160,9 @@ class CancelOrderView(APIView):
 
     permission_classes = [roles(PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_orders_cancel", request=CancelOrderIn, responses={200: OrderOut}
+    )
     def post(self, request: Request, order_id: int) -> Response:
         data = valid(CancelOrderIn, request.data)
         actor = actor_of(request)

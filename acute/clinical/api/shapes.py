@@ -10,20 +10,20 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from acute.clinical import dosing, selectors, services
-from acute.clinical.models import ProcedureRecord
+from acute.clinical.models import (
+    Delegation,
+    LabResult,
+    MedicationOrder,
+    PhysicianAlert,
+    ProcedureRecord,
+    TestDefinition,
+)
 from consent.audit.services import Action
 from core.actors import Actor
 from core.api import actor_of
 from core.models import Role
 
 if TYPE_CHECKING:
-    from acute.clinical.models import (
-        Delegation,
-        LabResult,
-        MedicationOrder,
-        PhysicianAlert,
-        TestDefinition,
-    )
     from acute.models import Visit
 
 Form = TypeVar("Form", bound=serializers.Serializer[Any])
@@ -195,6 +195,139 @@ def alert_out(alert: PhysicianAlert) -> dict[str, Any]:
         "raised_at": _time(alert.raised_at),
         "acknowledged_at": _time(alert.acknowledged_at),
     }
+
+
+# --- The same shapes for the OpenAPI description (core/openapi.py) -------------
+# Quantities are decimals written as text ("0.5"), never floats.
+
+
+def _decimal(**kwargs: Any) -> serializers.CharField:
+    kwargs.setdefault("help_text", "A decimal number as text.")
+    return serializers.CharField(**kwargs)
+
+
+class TestOut(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    system = serializers.CharField()
+    display = serializers.CharField()
+    kind = serializers.ChoiceField(choices=TestDefinition.Kind.choices)
+    predefined = serializers.BooleanField(help_text="R7: a nurse may take it without a delegation.")
+    unit = serializers.CharField(allow_blank=True)
+    unit_display = serializers.CharField(allow_blank=True)
+    reference_low = _decimal(allow_null=True)
+    reference_high = _decimal(allow_null=True)
+    critical_low = _decimal(allow_null=True)
+    critical_high = _decimal(allow_null=True)
+    derived_from = serializers.CharField(allow_null=True)
+
+
+class ResultOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    display = serializers.CharField()
+    value = _decimal()
+    unit = serializers.CharField()
+    unit_display = serializers.CharField(allow_blank=True)
+    interpretation = serializers.ChoiceField(choices=LabResult.Interpretation.choices)
+    interpretation_display = serializers.CharField()
+    critical = serializers.BooleanField()
+    reference_low = _decimal(allow_null=True)
+    reference_high = _decimal(allow_null=True)
+    effective_at = serializers.DateTimeField()
+    derived_from = serializers.IntegerField(allow_null=True)
+    delegation = serializers.IntegerField(allow_null=True)
+
+
+class ProcedureOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    display = serializers.CharField()
+    status = serializers.ChoiceField(choices=ProcedureRecord.Status.choices)
+    performed_at = serializers.DateTimeField()
+    note = serializers.CharField(allow_blank=True)
+    delegation = serializers.IntegerField(allow_null=True)
+
+
+class DelegationOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    display = serializers.CharField()
+    physician_name = serializers.CharField()
+    physician_authorisation_id = serializers.CharField()
+    physician_organisation_name = serializers.CharField()
+    delegated_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+    note = serializers.CharField(allow_blank=True)
+
+
+class AllowanceOut(serializers.Serializer[Any]):
+    unit = serializers.CharField()
+    total = _decimal()
+    given = _decimal()
+    remaining = _decimal(help_text="The most the next dose may be, now.")
+    per_day = _decimal(allow_null=True)
+    remaining_today = _decimal(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    ended = serializers.BooleanField()
+
+
+class OrderedByOut(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    role = serializers.CharField()
+    organisation = serializers.CharField()
+    authorisation_id = serializers.CharField()
+    user = serializers.IntegerField(allow_null=True)
+
+
+class OrderOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=MedicationOrder.Kind.choices)
+    status = serializers.ChoiceField(choices=MedicationOrder.Status.choices)
+    citizen = serializers.IntegerField()
+    visit = serializers.IntegerField(allow_null=True)
+    medicine_atc = serializers.CharField()
+    medicine_name = serializers.CharField()
+    dose = _decimal()
+    dose_unit = serializers.CharField()
+    route = serializers.CharField()
+    frequency = serializers.CharField()
+    duration = serializers.CharField()
+    doses_per_day = serializers.IntegerField(allow_null=True)
+    duration_days = serializers.IntegerField(allow_null=True)
+    total_quantity = _decimal(allow_null=True)
+    allowance = AllowanceOut()
+    indication = serializers.CharField()
+    dependence_forming = serializers.BooleanField()
+    ordered_at = serializers.DateTimeField()
+    ordered_by = OrderedByOut()
+    recorded_by = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+    read_back = serializers.BooleanField()
+    read_back_confirmed = serializers.BooleanField()
+    confirm_by = serializers.DateTimeField(allow_null=True)
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    prescription_status = serializers.ChoiceField(
+        choices=MedicationOrder.PrescriptionStatus.choices, allow_blank=True
+    )
+    prescription_due_by = serializers.DateTimeField(allow_null=True)
+    prescription_sent_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancel_reason = serializers.CharField(allow_blank=True)
+
+
+class AlertOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=PhysicianAlert.Kind.choices)
+    citizen = serializers.IntegerField()
+    visit = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+    lab_result = serializers.IntegerField(allow_null=True)
+    medication_order = serializers.IntegerField(allow_null=True)
+    recipient = serializers.CharField(allow_null=True)
+    recipient_organisation = serializers.CharField(allow_null=True)
+    raised_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
 
 
 # --- Input --------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,8 +14,13 @@ from acute.clinical.api.shapes import (
     NURSE,
     PHYSICIAN,
     DelegationIn,
+    DelegationOut,
+    OrderOut,
     ProcedureIn,
+    ProcedureOut,
+    ResultOut,
     ResultsIn,
+    TestOut,
     delegation_out,
     order_out,
     procedure_out,
@@ -23,6 +30,7 @@ from acute.clinical.api.shapes import (
 )
 from consent.audit.services import Action
 from core.api import actor_of
+from core.openapi import results_of
 from core.permissions import roles
 
 # --- Views --------------------------------------------------------------------
@@ -33,6 +41,10 @@ class CatalogueView(APIView):
 
     permission_classes = [roles(NURSE, COORDINATOR, PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_catalogue",
+        responses={200: inline_serializer("Catalogue", {"tests": TestOut(many=True)})},
+    )
     def get(self, request: Request) -> Response:
         return Response({"tests": [test_out(t) for t in selectors.catalogue()]})
 
@@ -42,6 +54,22 @@ class VisitClinicalView(APIView):
 
     permission_classes = [roles(NURSE, COORDINATOR, PHYSICIAN)]
 
+    @extend_schema(
+        operation_id="clinical_visit_read",
+        responses={
+            200: inline_serializer(
+                "VisitClinical",
+                {
+                    "visit": serializers.IntegerField(),
+                    "citizen": serializers.IntegerField(),
+                    "results": ResultOut(many=True),
+                    "procedures": ProcedureOut(many=True),
+                    "delegations": DelegationOut(many=True),
+                    "orders": OrderOut(many=True),
+                },
+            )
+        },
+    )
     def get(self, request: Request, visit_id: int) -> Response:
         visit = selectors.visit_access(
             actor=actor_of(request), visit_id=visit_id, action=Action.READ, own_visit=False
@@ -65,6 +93,11 @@ class ResultsView(APIView):
 
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="clinical_results_record",
+        request=ResultsIn,
+        responses={201: results_of("RecordedResults", ResultOut)},
+    )
     def post(self, request: Request, visit_id: int) -> Response:
         actor, visit, form = visit_write(request, visit_id, ResultsIn)
         entries = [
@@ -86,6 +119,11 @@ class ProceduresView(APIView):
 
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="clinical_procedures_record",
+        request=ProcedureIn,
+        responses={201: ProcedureOut},
+    )
     def post(self, request: Request, visit_id: int) -> Response:
         actor, visit, form = visit_write(request, visit_id, ProcedureIn)
         d = form.validated_data
@@ -106,6 +144,11 @@ class DelegationsView(APIView):
 
     permission_classes = [roles(NURSE)]
 
+    @extend_schema(
+        operation_id="clinical_delegations_record",
+        request=DelegationIn,
+        responses={201: DelegationOut},
+    )
     def post(self, request: Request, visit_id: int) -> Response:
         actor, visit, form = visit_write(request, visit_id, DelegationIn)
         d = form.validated_data

@@ -1,0 +1,200 @@
+"""The OpenAPI description of ``/api/`` (drf-spectacular), served at ``/api/schema/``
+with a documentation page at ``/api/docs/`` (``core/openapi_views.py``, ``docs/api.md``).
+
+Here live what every operation shares: the bearer token scheme of
+:mod:`core.auth`, the one error envelope of :mod:`core.exception_handler` as a
+component, and the errors every operation may answer with. Each app describes
+its own requests and responses beside its views with ``extend_schema``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+from core.permissions import Public
+
+
+class ErrorBody(serializers.Serializer[Any]):
+    """What went wrong, for a program (``code``) and for a person (``message``)."""
+
+    code = serializers.CharField(
+        help_text="Stable, machine-readable: `request.invalid`, `auth.required`, "
+        "`consent.refused`, `not_found` …"
+    )
+    message = serializers.CharField(help_text="For the person at the screen; never a CPR number.")
+    field = serializers.CharField(
+        required=False, help_text="The one input field the error is about, when there is one."
+    )
+    rule = serializers.CharField(
+        required=False, help_text="The product rule that refused the request (`R2`, `R8` …)."
+    )
+    # The envelope's own key; REST framework takes it as a field like any other.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.CharField(),
+        required=False,
+        help_text="On `request.invalid`: each field that failed (dotted path) and why.",
+    )
+
+
+class ErrorEnvelope(serializers.Serializer[Any]):
+    """Every error on ``/api/``: ``{"error": {"code", "message", ...}}``. An error
+    may carry further machine-readable facts beside ``code`` (the amount that
+    remains on an order, say)."""
+
+    error = ErrorBody()
+
+
+# The errors any operation may answer with, and those only a write can meet.
+ERRORS_EVERY_OPERATION = {
+    "400": "The request is malformed or names a field that fails its check.",
+    "401": "No bearer token, or one that is unknown, expired or revoked.",
+    "403": "The caller's role may not use this operation.",
+    "404": "No such resource, or not one the caller may see: the two look the same.",
+    "503": "The audit log could not record the access, so nothing was read or written.",
+}
+ERRORS_OF_WRITES = {
+    "409": "The resource changed under the request, or the request repeats one already done.",
+    "412": "The resource is not in a state that allows this (a visit already completed …).",
+    "415": "The body is not JSON.",
+}
+ERRORS_OF_LOGIN = {"429": "Too many failed logins: wait `Retry-After` seconds."}
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class PlatformAutoSchema(AutoSchema):
+    """Adds the error envelope to every operation's documented 4xx answers and
+    the roles that may call it (``x-roles``). A view that serves several URLs
+    (one class for every step of a visit, say) names the body and the operation
+    of the one at hand: ``view.request_schema()``, ``view.schema_operation_id()``."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        # A view that refuses some of the roles its permission admits says so itself.
+        who = operation.get("x-roles") or self.roles_admitted()
+        if who is not None:
+            # Who may call it, for an integrator and for the contract test's tokens.
+            operation["x-roles"] = who
+            line = "Roles: " + ", ".join(f"`{role}`" for role in who) + "."
+            described = operation.get("description", "")
+            operation["description"] = f"{described}\n\n{line}" if described else line
+        return operation
+
+    def roles_admitted(self) -> list[str] | None:
+        """The roles the view's permissions admit to this method; None when it is public."""
+        admitted: set[str] | None = None
+        for permission in self.view.get_permissions():
+            if isinstance(permission, Public):
+                return None
+            by_method = getattr(permission, "permission_by_method", None)
+            if by_method is not None:
+                chosen = by_method.get(self.method)
+                roles_here = set(getattr(chosen, "allowed_roles", ())) if chosen else set()
+            else:
+                roles_here = set(getattr(permission, "allowed_roles", ()))
+            admitted = roles_here if admitted is None else admitted & roles_here
+        return sorted(admitted or ())
+
+    def get_operation_id(self) -> str:
+        named = getattr(self.view, "schema_operation_id", None)
+        return named() if callable(named) else str(super().get_operation_id())
+
+    def get_request_serializer(self) -> Any:
+        request_schema = getattr(self.view, "request_schema", None)
+        if callable(request_schema):
+            return request_schema()
+        return super().get_request_serializer()
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        errors = dict(ERRORS_EVERY_OPERATION)
+        if self.method in WRITE_METHODS:
+            errors.update(ERRORS_OF_WRITES)
+        if getattr(self.view, "throttles_logins", False):
+            errors.update(ERRORS_OF_LOGIN)
+        for status, description in errors.items():
+            if status in responses:
+                continue
+            response = self._get_response_for_code(
+                ErrorEnvelope, status, media_types=["application/json"], direction=direction
+            )
+            response["description"] = description
+            responses[status] = response
+        return dict(sorted(responses.items()))
+
+
+class BoundedDecimalScheme(OpenApiSerializerFieldExtension):
+    """A decimal bounded by its column (``core.api.BoundedDecimalField``): a
+    JSON number or a decimal string in, a decimal string out."""
+
+    target_class = "core.api.BoundedDecimalField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        bounds = self.target.bounds
+        text = {
+            "type": "string",
+            "format": "decimal",
+            "description": (
+                f"At most {bounds.max_digits - bounds.decimal_places} digits before the"
+                f" point and {bounds.decimal_places} after it."
+            ),
+        }
+        if direction == "request" and self.target.allow_float:
+            return {"oneOf": [{"type": "number"}, text]}
+        return text
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Bearer <token>`` from ``POST /api/auth/token``."""
+
+    target_class = "core.auth.BearerTokenAuthentication"
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from `POST /api/auth/token`, bound to one organisation "
+            "and role; short-lived and revoked by `POST /api/auth/logout`.",
+        }
+
+
+class FhirResource(serializers.Serializer[Any]):
+    """A FHIR R4 resource as JSON; its full shape is FHIR's (``/fhir/metadata``)."""
+
+    resourceType = serializers.CharField()
+
+
+class Reference(serializers.Serializer[Any]):
+    """A person or thing named by id and name."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class NamedContact(serializers.Serializer[Any]):
+    name = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+
+
+def results_of(
+    name: str,
+    item: type[serializers.Serializer[Any]],
+    **extra: serializers.Field[Any, Any, Any, Any],
+) -> serializers.Serializer[Any]:
+    """``{"results": [item, ...]}``, the shape of every list on /api/, as component ``name``."""
+    return inline_serializer(name, {"results": item(many=True), **extra})
+
+
+def only_api_paths(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[Any]:
+    """The schema describes /api/ alone; /fhir/ has its CapabilityStatement."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/")]

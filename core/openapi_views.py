@@ -1,0 +1,34 @@
+"""The OpenAPI schema of ``/api/`` and its documentation page (``core/openapi.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.permissions import Public
+
+
+# The schema names no citizen and holds no data, like the FHIR
+# CapabilityStatement: anyone may read it (docs/decisions/0007-openapi-is-public.md).
+class SchemaView(SpectacularAPIView):
+    permission_classes = [Public]
+    authentication_classes: list[Any] = []
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from the platform's own static files; its start-up script is a
+    second request (``?script``), so the page runs under the strict CSP."""
+
+    permission_classes = [Public]
+    authentication_classes: list[Any] = []
+    template_name = "core/api_docs.html"
+    url_name = "api-schema"
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request | HttpRequest, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
