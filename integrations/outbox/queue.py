@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from celery import current_app
+from kombu.exceptions import LimitExceeded
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from kombu.pools import ProducerPool
 
@@ -47,17 +48,18 @@ PUBLISH_PAUSE_SECONDS = 5.0
 class _Publisher:
     """This process's producers, on connections that try once and give up
     after :data:`PUBLISH_TIMEOUT_SECONDS`. Made again after a fork (gunicorn
-    and the prefork pool fork after import)."""
+    and the prefork pool fork after import) or when the broker changes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pid = 0
+        self._made_for: tuple[int, str] = (0, "")
         self._pool: ProducerPool | None = None
         self.paused_until = 0.0
 
     def pool(self) -> ProducerPool:
+        made_for = (os.getpid(), str(current_app.conf.broker_write_url or ""))
         with self._lock:
-            if self._pool is None or self._pid != os.getpid():
+            if self._pool is None or self._made_for != made_for:
                 connection = current_app.connection_for_write(
                     connect_timeout=PUBLISH_TIMEOUT_SECONDS,
                     transport_options={
@@ -72,9 +74,13 @@ class _Publisher:
                 self._pool = ProducerPool(
                     connection.Pool(limit=limit), limit=limit, Producer=current_app.amqp.Producer
                 )
-                self._pid = os.getpid()
+                self._made_for = made_for
                 self.paused_until = 0.0
             return self._pool
+
+    def paused(self) -> bool:
+        self.pool()  # a fresh pool (after a fork, or for another broker) is not paused
+        return time.monotonic() < self.paused_until
 
     def send(self, name: str, *, args: tuple[Any, ...], countdown: float) -> None:
         with self.pool().acquire(block=True, timeout=PUBLISH_TIMEOUT_SECONDS) as producer:
@@ -90,10 +96,10 @@ def deliver_later(message_pks: list[int], *, countdown: float | None = None) -> 
     """Hand the messages to Celery, a batch per task. If the broker does not
     take them within :data:`PUBLISH_TIMEOUT_SECONDS` the rows wait for the
     sweeper, and the event that caused them stays committed: this never
-    raises and never waits longer than that."""
+    raises for the broker, and no try waits longer than that."""
     if not message_pks:
         return
-    if time.monotonic() < _publisher.paused_until:
+    if _publisher.paused():
         log.info(
             "broker recently unreachable; %d outbound message(s) wait for the sweeper",
             len(message_pks),
@@ -103,7 +109,7 @@ def deliver_later(message_pks: list[int], *, countdown: float | None = None) -> 
         chunk = message_pks[first : first + DELIVERY_BATCH]
         try:
             _publisher.send(DELIVER_TASK, args=(chunk,), countdown=countdown or 0.0)
-        except (BrokerUnavailable, OSError) as exc:
+        except (BrokerUnavailable, LimitExceeded, OSError) as exc:
             _publisher.paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
             log.warning(
                 "broker unreachable (%s); %d outbound message(s), each waits for the sweeper",

@@ -24,58 +24,19 @@ from core.actors import Actor
 from core.models import Role
 from integrations.messages import Event
 from integrations.models import DeliveryAttempt, OutboundMessage
+from integrations.outbox.queue import PUBLISH_TIMEOUT_SECONDS
 from tests import factories as f
 from tests.conftest import ROOT, wait_for, worker_env
-from tests.web_server import fetch, free_port, start_web
+from tests.integrations.test_faults import _enqueue
+from tests.own_redis import OwnRedis
+from tests.web_server import fetch, start_web
+from worker.celery import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 # What the outage cost before a hand-over was bounded was 6 s per request;
 # well under a second is expected, this leaves room for a loaded machine.
 WRITE_BOUND_SECONDS = 1.5
-
-
-class OwnRedis:
-    """A Redis for this test alone, with nothing kept on disk: stopping it
-    loses whatever it held, as a crashed broker would."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.tmp = tmp
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.tmp),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        assert wait_for(self.answers, timeout=10), "redis-server did not start"
-
-    def answers(self) -> bool:
-        done = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, timeout=5
-        )
-        return done.stdout.strip() == b"PONG"
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
 
 
 def _worker_with_beat(tmp: Path, redis_url: str) -> subprocess.Popen[bytes]:
@@ -207,3 +168,31 @@ def test_with_redis_stopped_hand_off_writes_stay_fast_and_each_arrives_once_when
         assert sim.state.received_bundle_ids.count(str(message.bundle_id)) == 1
         assert DeliveryAttempt.objects.filter(message=message).count() == 1
     assert sim.processed_count() == 1 + len(during)
+
+
+def test_with_a_hung_broker_a_hand_off_write_waits_no_longer_than_the_bound(
+    network, tmp_path
+) -> None:
+    """A hung broker accepts the connection and never answers; the hand-over
+    gives up after its bound, and the next writes do not try again for a
+    while: the rows wait for the sweeper."""
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    original = app.conf.broker_url
+    app.conf["broker_url"] = redis.url
+    timings = []
+    try:
+        _enqueue(network.home_nursing, f.citizen())  # handed over: the broker answers
+        with redis.hung():
+            for _ in range(3):
+                started = time.monotonic()
+                _enqueue(network.home_nursing, f.citizen())
+                timings.append(time.monotonic() - started)
+    finally:
+        app.conf["broker_url"] = original
+        redis.stop()
+    assert timings[0] < PUBLISH_TIMEOUT_SECONDS + 0.5, timings
+    assert max(timings[1:]) < 0.2, timings
+    # No worker listens on this Redis: every row, committed, waits for the sweeper.
+    pending = OutboundMessage.objects.filter(status=OutboundMessage.Status.PENDING)
+    assert pending.count() == 1 + len(timings)
