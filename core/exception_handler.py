@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework import exceptions as drf
@@ -66,6 +67,20 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
             headers["Retry-After"] = str(exc.retry_after)
         body = {"kind": exc.kind, **exc.as_dict()}
         return STATUS_BY_KIND.get(exc.kind, 400), body, headers
+    if isinstance(exc, IntegrityError):
+        # A rule the database keeps (a unique key someone saved first). Its
+        # text names the constraint and may quote the values: only the log
+        # gets the constraint's name.
+        logger.warning("integrity conflict: %s", _constraint_name(exc))
+        return (
+            409,
+            {
+                "kind": "conflict",
+                "code": "request.conflict",
+                "message": "This conflicts with data saved meanwhile; nothing was saved.",
+            },
+            headers,
+        )
     if isinstance(exc, Http404 | drf.NotFound):
         return (
             404,
@@ -107,6 +122,11 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
             headers,
         )
     return None
+
+
+def _constraint_name(exc: IntegrityError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    return str(getattr(diag, "constraint_name", "") or "unknown")
 
 
 def _scrub_body(value: Any) -> Any:

@@ -17,15 +17,37 @@ def full_clean_or_raise(
     instance: models.Model, *, code: str, exclude: list[str] | None = None
 ) -> None:
     """Run ``full_clean`` and turn Django's ValidationError into :class:`InvalidInput`
-    naming the first offending field. Django's messages never echo the value."""
+    naming the first offending field. Django's messages never echo the value;
+    a database constraint's own message (which names the constraint) is
+    replaced by words a client can act on."""
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             field, errors = next(iter(exc.error_dict.items()))
-            message = "; ".join(str(m) for e in errors for m in e.messages)
-            raise InvalidInput(code, message, field=None if field == "__all__" else field) from None
-        raise InvalidInput(code, "; ".join(exc.messages)) from None
+            messages = [m for e in errors for m in e.messages]
+        else:
+            field, messages = "__all__", exc.messages
+        message = "; ".join(_without_constraint_names(instance, messages))
+        raise InvalidInput(code, message, field=None if field == "__all__" else field) from None
+
+
+def _without_constraint_names(instance: models.Model, messages: list[str]) -> list[str]:
+    named = {
+        constraint.name: constraint
+        for constraint in instance._meta.constraints
+        if isinstance(constraint, models.BaseConstraint)
+    }
+    plain = []
+    for message in messages:
+        constraint = next((c for name, c in named.items() if name in str(message)), None)
+        if constraint is None:
+            plain.append(str(message))
+        elif isinstance(constraint, models.UniqueConstraint):
+            plain.append(str(_("Another record already uses these identifiers.")))
+        else:
+            plain.append(str(_("The values given do not fit together.")))
+    return plain
 
 
 def row_id(raw: object) -> int:

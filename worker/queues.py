@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.celery import QUEUES, app
+from worker.celery import QUEUES
+from worker.health import PROBE_TIMEOUT_SECONDS, probe_connection
 
 
 def queue_depths() -> dict[str, int]:
     """Messages waiting in each of the platform's queues."""
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+    with probe_connection() as conn:
+        conn.ensure_connection(max_retries=0, timeout=PROBE_TIMEOUT_SECONDS)
         channel: Any = conn.default_channel
         depths = {}
         for name in QUEUES:

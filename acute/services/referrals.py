@@ -208,20 +208,18 @@ def referral_create(
         raise PreconditionFailed("referral.citizen_deceased", "The citizen is registered deceased.")
     acute_function = acute_function_for(citizen)
     external_id = (external_id or "").strip()
-    resent = _resent(source_organisation, external_id)
+    resent = _resent(source_organisation, external_id, citizen=citizen)
     if resent is not None:
-        if resent.citizen_id != citizen.pk:
-            raise Conflict(
-                "referral.external_id_reused",
-                "This referral id was already used by your organisation for another citizen.",
-                field="external_id",
-            )
         return resent
     now = timezone.now()
     try:
         with transaction.atomic():
-            # Serialise referrals for one citizen, so two at once join one episode.
+            # Serialise referrals for one citizen, so two at once join one
+            # episode, and a resend racing its first copy finds it here.
             Citizen.objects.select_for_update().filter(pk=citizen.pk).first()
+            resent = _resent(source_organisation, external_id, citizen=citizen)
+            if resent is not None:
+                return resent  # nothing written in this block yet
             episode = (
                 Episode.objects.select_for_update()
                 .filter(citizen=citizen, status=Episode.Status.OPEN)
@@ -252,7 +250,12 @@ def referral_create(
                 received_at=now,
                 created_by=actor.user,
             )
-            full_clean_or_raise(referral, code="referral.invalid", exclude=["episode"])
+            try:
+                full_clean_or_raise(referral, code="referral.invalid", exclude=["episode"])
+            except InvalidInput:
+                # Another citizen's referral under this id committed meanwhile.
+                _resent(source_organisation, external_id, citizen=citizen)
+                raise
             referral.save(force_insert=True)
             care_relationship_open(
                 citizen=citizen,
@@ -268,18 +271,30 @@ def referral_create(
                 action=Action.CREATE,
             )
     except IntegrityError:
-        # A concurrent resend with the same external id won the insert.
-        resent = _resent(source_organisation, external_id)
+        # A concurrent referral with the same external id won the insert.
+        resent = _resent(source_organisation, external_id, citizen=citizen)
         if resent is not None:
             return resent
         raise
     return referral
 
 
-def _resent(source_organisation: Organisation | None, external_id: str) -> Referral | None:
-    """The referral this organisation already sent under ``external_id``, if any."""
+def _resent(
+    source_organisation: Organisation | None, external_id: str, *, citizen: Citizen
+) -> Referral | None:
+    """The referral this organisation already sent under ``external_id``, if
+    any: a resend is answered with the first referral, as a duplicate message
+    is answered with the first acknowledgement. The same id for another
+    citizen is refused."""
     if not external_id or source_organisation is None:
         return None
-    return Referral.objects.filter(
+    resent = Referral.objects.filter(
         source_organisation=source_organisation, external_id=external_id
     ).first()
+    if resent is not None and resent.citizen_id != citizen.pk:
+        raise Conflict(
+            "referral.external_id_reused",
+            "This referral id was already used by your organisation for another citizen.",
+            field="external_id",
+        )
+    return resent

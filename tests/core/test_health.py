@@ -1,5 +1,7 @@
 """/healthz: 200 only when database, broker and a worker all answer."""
 
+import time
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -33,3 +35,28 @@ def test_unhealthy_when_the_broker_is_unreachable(client, settings) -> None:
     assert checks["database"]["status"] == "up"
     assert checks["broker"]["status"] == "down"
     assert checks["worker"]["status"] == "down"
+
+
+@pytest.mark.integration
+def test_unhealthy_at_once_when_the_broker_hangs(client, tmp_path) -> None:
+    """A hung broker accepts connections and never answers: /healthz gives up
+    within its probe's bound instead of waiting with it."""
+    from tests.own_redis import OwnRedis
+    from worker.celery import app
+    from worker.health import PROBE_TIMEOUT_SECONDS
+
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    original = app.conf.broker_url
+    app.conf["broker_url"] = redis.url
+    try:
+        with redis.hung():
+            started = time.monotonic()
+            response = client.get("/healthz")
+            took = time.monotonic() - started
+    finally:
+        app.conf["broker_url"] = original
+        redis.stop()
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["status"] == "down"
+    assert took < PROBE_TIMEOUT_SECONDS + 1.5

@@ -1,0 +1,68 @@
+"""1813 sends one case twice at once, as two messages (new message ids, the
+same case id), over real HTTP with real concurrent transactions on
+PostgreSQL: both are acknowledged ok and name the one referral, as a copy of
+one message gets the first acknowledgement."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from acute.models import Referral
+from core.fhir.patient import patient_resource
+from integrations.models import InboundMessage
+from integrations.simulators import helpline_referral
+from integrations.transport import HttpReply, close_connections
+from tests import factories as f
+from tests.integrations.helpers import ack_of
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _send_at_once(sim, messages: list[dict]) -> list[HttpReply]:
+    barrier = threading.Barrier(len(messages))
+    replies: list[HttpReply | None] = [None] * len(messages)
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            [replies[index]] = sim.send(messages[index])
+        finally:
+            close_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(messages))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(reply is not None for reply in replies)
+    return [reply for reply in replies if reply is not None]
+
+
+def test_one_1813_case_sent_twice_at_once_is_one_referral_both_acknowledged_ok(
+    live_network,
+) -> None:
+    sim = live_network.sims["1813"]
+    for attempt in range(3):
+        citizen = f.citizen()
+        case_id = f"1813-twice-{attempt}"
+        messages = [
+            helpline_referral(
+                sender_code=sim.code,
+                patient=patient_resource(citizen),
+                reason="Faldet, kan ikke rejse sig",
+                case_id=case_id,
+            )
+            for _copy in range(2)
+        ]
+        replies = _send_at_once(sim, messages)
+        assert [(r.status, ack_of(r)[0]) for r in replies] == [(200, "ok"), (200, "ok")], [
+            r.body for r in replies
+        ]
+        referral = Referral.objects.get(citizen=citizen)
+        assert referral.external_id == case_id
+        stored = InboundMessage.objects.filter(citizen=citizen)
+        assert sorted(m.result["referral"] for m in stored) == [referral.pk, referral.pk]
