@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -125,12 +126,8 @@ def metrics_allowed(request: HttpRequest) -> bool:
 
 @public_page  # no login: the operator's network or token is checked below
 @never_cache
+@require_http_methods(["GET", "HEAD"])
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    if request.method not in ("GET", "HEAD"):
-        return JsonResponse(
-            {"error": {"code": "method_not_allowed", "message": "Metrics are read with GET."}},
-            status=405,
-        )
     if not metrics_allowed(request):
         return JsonResponse(
             {

@@ -249,6 +249,12 @@ WRITES: dict[tuple[str, str], Write] = {
         "anonymous", "/api/auth/token", lambda s: {"username": "nobody", "password": "x"}
     ),
     ("POST", "api/auth/logout"): Write("nurse", "/api/auth/logout", lambda s: {}),
+    ("POST", "api/auth/oauth/token"): Write(
+        "anonymous",
+        "/api/auth/oauth/token",
+        lambda s: {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
+        kind="form",
+    ),
     ("POST", "api/^.*$"): Write("nurse", "/api/no/such/route", lambda s: {"a": 1}),
     ("PUT", "api/^.*$"): Write("nurse", "/api/no/such/route", lambda s: {"a": 1}),
     ("PATCH", "api/^.*$"): Write("nurse", "/api/no/such/route", lambda s: {"a": 1}),
@@ -517,7 +523,7 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"identifier": f"urn:oid:1.2.208.176.1.2|{s.seeded.person.cpr}"},
         kind="form",
     ),
-    ("PUT", r"fhir/^Patient/(?P<citizen_id>[0-9]+)$"): Write(
+    ("PUT", r"fhir/^Patient/(?P<resource_id>[^/]+)$"): Write(
         "coordinator",
         "/fhir/Patient/{citizen}",
         lambda s: {
@@ -548,26 +554,40 @@ WRITES: dict[tuple[str, str], Write] = {
         },
         kind="fhir",
     ),
-    ("POST", "fhir/^(?P<resource_type>Condition|EpisodeOfCare|CarePlan|Encounter)$"): Write(
+    ("POST", "fhir/Condition"): Write(
         "nurse",
         "/fhir/Condition",
         lambda s: bodies.diagnosis(s.ids["citizen"], note=[{"text": "Kendt"}]),
         kind="fhir",
     ),
-    (
-        "PUT",
-        "fhir/^(?P<resource_type>Condition|EpisodeOfCare|CarePlan|Encounter)"
-        "/(?P<resource_id>[0-9]+)$",
-    ): Write(
+    ("POST", "fhir/CarePlan"): Write(
+        "nurse", "/fhir/CarePlan", lambda s: bodies.care_plan(s.ids["citizen"]), kind="fhir"
+    ),
+    ("POST", "fhir/EpisodeOfCare"): Write(
         "nurse",
-        "/fhir/{record_type}/{record}",
-        lambda s: {
-            **bodies.nursing_problem(s.ids["citizen"], text="Risiko for fald"),
-            "id": str(s.ids["record"]),
-            "meta": {**bodies.tag("nursing-problem"), "versionId": "2"},
-        },
+        "/fhir/EpisodeOfCare",
+        lambda s: bodies.municipal_help(s.ids["citizen"], org_id=s.seeded.person.municipality_id),
         kind="fhir",
     ),
+    ("POST", "fhir/Encounter"): Write(
+        "nurse",
+        "/fhir/Encounter",
+        lambda s: bodies.hospital_contact(s.ids["citizen"], s.seeded.person.municipality_id),
+        kind="fhir",
+    ),
+    **{
+        ("PUT", f"fhir/^{record_type}/(?P<resource_id>[^/]+)$"): Write(
+            "nurse",
+            f"/fhir/{record_type}/{{record}}",
+            lambda s: {
+                **bodies.nursing_problem(s.ids["citizen"], text="Risiko for fald"),
+                "id": str(s.ids["record"]),
+                "meta": {**bodies.tag("nursing-problem"), "versionId": "2"},
+            },
+            kind="fhir",
+        )
+        for record_type in ("Condition", "EpisodeOfCare", "CarePlan", "Encounter")
+    },
     ("POST", "fhir/$process-message"): Write(
         "partner",
         "/fhir/$process-message",
@@ -591,6 +611,13 @@ WRITES: dict[tuple[str, str], Write] = {
     ),
     ("POST", "login/"): Write(
         "anonymous", "/login/", lambda s: {"username": "nobody", "password": "x"}, kind="form"
+    ),
+    # Without a password step first, the code steps send the visitor back to the login.
+    ("POST", "login/code/"): Write(
+        "anonymous", "/login/code/", lambda s: {"otp": "123456"}, kind="form"
+    ),
+    ("POST", "login/code/enrol/"): Write(
+        "anonymous", "/login/code/enrol/", lambda s: {"otp": "123456"}, kind="form"
     ),
     ("POST", "logout/"): Write("nurse", "/logout/", lambda s: {}, kind="form"),
     ("POST", "consent/insight/"): Write(
@@ -883,6 +910,17 @@ def problem_with(response: Any, url: str) -> str | None:
     if status < 400:
         return None
     content = response.content
+    if url.startswith("/api/auth/oauth/"):
+        # RFC 6749 §5.2: OAuth's own error shape, with the platform's code beside it.
+        try:
+            body = json.loads(content)
+        except ValueError:
+            return f"{status} not JSON"
+        if isinstance(body, dict) and body.get("error") and body.get("code"):
+            return None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            return None if body["error"].get("code") else f"{status} without a code"
+        return f"{status} without an OAuth error"
     if url.startswith("/api/"):
         try:
             code = json.loads(content)["error"]["code"]

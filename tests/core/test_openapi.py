@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 # Routes under /api/ that are not operations: the schema and its page, and the
 # catch-all that answers 404 in the error envelope.
 NOT_OPERATIONS = {"api-schema", "api-docs", "api-unknown"}
+OAUTH_ERROR = "#/components/schemas/OAuthErrorOut"
 ERROR_ENVELOPE = "#/components/schemas/ErrorEnvelope"
 
 
@@ -111,10 +112,14 @@ def test_every_operation_has_an_id_a_typed_answer_and_the_error_envelope(
                     continue
                 # A named component or a typed object, never a free-form body.
                 assert "$ref" in body or body.get("type") == "object", where
+        # The OAuth token endpoint answers in RFC 6749's error shape (§5.2), as
+        # OAuth clients expect; everything else in the platform's envelope.
+        oauth = operation["operationId"] == "auth_oauth_token"
         for code in ("400", "401", "403", "404"):
-            assert responses[code]["content"]["application/json"]["schema"] == {
-                "$ref": ERROR_ENVELOPE
-            }, f"{where} {code}"
+            expected = OAUTH_ERROR if oauth and code != "404" else ERROR_ENVELOPE
+            assert responses[code]["content"]["application/json"]["schema"] == {"$ref": expected}, (
+                f"{where} {code}"
+            )
         if method == "post":
             assert "409" in responses and "412" in responses, where
 
@@ -139,6 +144,10 @@ def test_every_body_a_view_reads_is_described(schema: dict[str, Any]) -> None:
             continue
         if operation["operationId"] in bodiless:
             assert "requestBody" not in operation, path
+        elif operation["operationId"] == "auth_oauth_token":
+            # RFC 6749 §4.4: the token request is a form, not JSON.
+            form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]
+            assert "$ref" in form["schema"], path
         else:
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             assert "$ref" in body, path
@@ -165,6 +174,11 @@ def test_every_operation_but_login_needs_a_bearer_token_and_names_its_roles(
             assert operation.get("security", []) in ([], [{}]), path
             assert "x-roles" not in operation
             assert "429" in operation["responses"]
+            continue
+        if operation["operationId"] == "auth_oauth_token":
+            # A system authenticates with its client id and secret, not a token.
+            assert operation.get("security", []) in ([], [{}]), path
+            assert "x-roles" not in operation
             continue
         assert operation["security"] == [{"bearerToken": []}], path
         assert operation["x-roles"], path

@@ -53,7 +53,9 @@ from tests.consent import bodies
 pytestmark = pytest.mark.django_db
 
 CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
-GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+# A named group, with the literal prefix its values start with (``lab\-`` in
+# ``(?P<resource_id>lab\-[^/]+)``) kept in the route as text: ``lab-<resource_id>``.
+GROUP = re.compile(r"\(\?P<(\w+)>((?:[A-Za-z]+\\-)?)[^)]*\)")
 MARKERS = ("Walpurgis", "Revisionsen", "Kontrolvej 917")
 # Routes that never show a citizen: Django's admin (no citizen model is
 # registered there), the language switch, log-in and log-out.
@@ -70,7 +72,10 @@ def _route(pattern: URLPattern | URLResolver) -> str | None:
     route = getattr(pattern.pattern, "_route", None)
     if route is not None:
         return route
-    regex = GROUP.sub(r"<\1>", pattern.pattern.regex.pattern).strip("^$").replace("\\$", "$")
+    regex = GROUP.sub(
+        lambda m: m.group(2).replace("\\-", "-") + f"<{m.group(1)}>", pattern.pattern.regex.pattern
+    )
+    regex = regex.strip("^$").replace("\\$", "$")
     if any(c in regex for c in "*+[]()?|"):  # the catch-all "unknown" views
         return None
     return regex
@@ -437,6 +442,15 @@ BY_SEGMENT = {
     "lab-": "lab",
     "Procedure/": "procedure",
     "MedicationRequest/": "order",
+    # The FHIR base names every id ``resource_id``: the type before it says what it is.
+    "Patient/": "citizen",
+    "AuditEvent/": "entry",
+    "Consent/": "consent",
+    "MedicationAdministration/": "administration",
+    "Condition/": "record",
+    "EpisodeOfCare/": "record",
+    "CarePlan/": "record",
+    "Encounter/": "record",
 }
 # Stock counts and notifications hold no citizen data: nothing of hers to try.
 NO_CITIZEN_OBJECTS = {"count_id", "line_id", "notification_id"}
