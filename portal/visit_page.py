@@ -199,6 +199,7 @@ def _visit_page(
     visit_id: int,
     error: PlatformError | None = None,
     confirm: dict[str, Any] | None = None,
+    field_names: dict[str, str] | None = None,
 ) -> HttpResponse:
     actor = page_actor(request)
     try:
@@ -208,7 +209,7 @@ def _visit_page(
     except PlatformError as exc:
         return render_page(request, "acute/visit.html", {}, error=exc)
     context = {**_visit_context(actor, visit), "confirm": confirm}
-    return render_page(request, "acute/visit.html", context, error=error)
+    return render_page(request, "acute/visit.html", context, error=error, field_names=field_names)
 
 
 @page(Role.ACUTE_NURSE)
