@@ -100,3 +100,12 @@ def test_other_roles_are_refused_the_officer_pages(role):
     for path in ("/cabinet/", "/cabinet/counts/"):
         assert client.get(path).status_code == 403
     assert client.post("/cabinet/recall/", {"lot": 1, "reason": "x"}).status_code == 403
+
+
+def test_the_scrollable_stock_tables_can_be_reached_by_keyboard_and_are_named(
+    officer, cabinet, paracetamol
+):
+    receive(officer, cabinet, paracetamol, "40", batch="SOON", expires_in_days=20)
+    html = _login(officer).get("/cabinet/").content.decode()
+    for title in ("exp-title", "stock-title"):
+        assert f'class="table-wrap" tabindex="0" role="region" aria-labelledby="{title}"' in html
