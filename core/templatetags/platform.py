@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core.labels import reason_label, resource_type_label
 from core.units import unit_label
 
 register = template.Library()
@@ -51,3 +52,15 @@ def posted(context: Any, name: str, default: object = "") -> object:
     """What was typed into ``name`` before a refusal; ``default`` otherwise."""
     values = context.get("posted") or {}
     return values.get(name, default)
+
+
+@register.filter
+def resource_type(value: str | None) -> str:
+    """ "Besøg" for Encounter: a record entry's kind as a clinician names it."""
+    return resource_type_label(value)
+
+
+@register.filter
+def reason(value: str | None) -> str:
+    """A refusal's reason code in words."""
+    return reason_label(value)
