@@ -88,3 +88,22 @@ def test_the_api_message_is_danish_when_asked_for_and_the_code_stays():
         "measurements[1].value",
     ]
     assert da_error["errors"][1]["message"] == "Værdien skal ligge mellem 25 og 45 °C."
+
+
+def test_the_visit_page_with_records_shows_no_raw_code_or_english_unit():
+    from tests.core.test_danish_pages import ENGLISH, _read, raw_choice_values
+
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    _walk_to_site(client, visit)
+    saved = client.post(
+        f"/nurse/visits/{visit.pk}/vitals/", {"vital_8867-4": "92", "vital_8310-5": "38,6"}
+    )
+    assert saved.status_code == 302
+    client.post(f"/nurse/visits/{visit.pk}/lab/", {"code": "NPU19748", "value": "40"})
+
+    text, _links = _read(client.get(f"/nurse/visits/{visit.pk}/").content.decode())
+
+    assert "38.6 °C" in text or "38,6 °C" in text
+    assert not raw_choice_values() & set(re.findall(r"[a-z0-9_]+", text))
+    assert [w for w in ENGLISH if w in text] == []
