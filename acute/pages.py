@@ -330,6 +330,7 @@ def _referral_form(
             "chosen_skills": request.POST.getlist("required_skills"),
         },
         error=error,
+        field_names={"citizen": "cpr", "subject": "cpr"},
     )
 
 

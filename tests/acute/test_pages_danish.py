@@ -8,6 +8,7 @@ import re
 import pytest
 
 from acute.models import VitalSign
+from core.models import Role
 from tests import factories as f
 from tests.acute.test_pages import _assigned, _login, _walk_to_site
 
@@ -107,3 +108,28 @@ def test_the_visit_page_with_records_shows_no_raw_code_or_english_unit():
     assert "38.6 °C" in text or "38,6 °C" in text
     assert not raw_choice_values() & set(re.findall(r"[a-z0-9_]+", text))
     assert [w for w in ENGLISH if w in text] == []
+
+
+def test_a_refused_phone_referral_marks_the_cpr_field_and_keeps_the_rest():
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    client = _login(coordinator)
+    response = client.post(
+        "/coordinator/referrals/new/",
+        {
+            "cpr": "12345",
+            "urgency": "within_shift",
+            "source": "gp",
+            "referrer_name": "Læge Holm",
+            "referrer_phone": "44556677",
+            "reason": "Faldende almentilstand",
+            "clinical_picture": "Træt og svimmel",
+            "requested_actions": "Vurdering",
+        },
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'aria-invalid="true" aria-describedby="err-cpr"' in _field(html, "cpr")
+    assert '<p class="field-error" id="err-cpr">' in html
+    assert 'value="Læge Holm"' in _field(html, "referrer_name")
+    assert "Træt og svimmel" in html
