@@ -9,7 +9,8 @@ from core.actors import Actor
 from core.errors import PreconditionFailed
 from core.fhir.patient import patient_resource
 from core.models import Citizen, Organisation
-from integrations.messages import message_bundle
+from integrations.medcom import outbound as medcom
+from integrations.messages import message_bundle, patient_ref
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_enqueue
 from integrations.partners import adapter_for, kinds_sent
@@ -64,6 +65,18 @@ def hospital_partner(citizen: Citizen) -> Partner | None:
     )
 
 
+# Where the platform receives MedCom messages (MessageHeader.source.endpoint).
+MEDCOM_SENDER_ENDPOINT = "urn:tvaerakut:acute-function"
+
+
+def _reason(broken: list[medcom.Violation]) -> str:
+    """The rules a message breaks, for the person who looks at it: the first
+    few, each naming profile, element and rule (never an identifier's value)."""
+    shown = "; ".join(str(v) for v in broken[:3])
+    more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
+    return f"Breaks MedCom's rules: {shown}{more}"[:500]
+
+
 def message_send(
     *, partner: Partner, event: str, about: object, by: Actor | None
 ) -> OutboundMessage | None:
@@ -82,6 +95,30 @@ def message_send(
     sender = acute_function()
     if outgoing is None or sender is None:
         return None
+    if outgoing.medcom is not None:
+        # MedCom's standard: its envelope, and its rules before it may go.
+        bundle = medcom.build(
+            shape=outgoing.medcom,
+            citizen=outgoing.citizen,
+            citizen_reference=patient_ref(outgoing.citizen)["reference"],
+            focus=outgoing.focus,
+            supporting=outgoing.supporting,
+            sender=sender,
+            receiver=partner.organisation,
+            receiver_endpoint=partner.endpoint_url or "urn:tvaerakut:unconfigured",
+            sender_endpoint=MEDCOM_SENDER_ENDPOINT,
+        )
+        broken = medcom.violations(bundle)
+        return outbox_enqueue(
+            partner=partner,
+            event=event,
+            bundle=bundle,
+            citizen=outgoing.citizen,
+            source_type=outgoing.source_type,
+            source_id=outgoing.source_id,
+            on_behalf_of=by,
+            parked=(medcom.RULE_BROKEN, _reason(broken)) if broken else None,
+        )
     author = by.user.get_full_name() or by.user.username if by is not None and by.user else ""
     bundle = message_bundle(
         event=event,
