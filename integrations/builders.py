@@ -35,7 +35,9 @@ CARE_COMMUNICATION_DEFINITION = (
     "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
     "MedComCareCommunicationMessageDefinition|5.0"
 )
-CATEGORY_SYSTEM = "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-careCommunication-categoryCodes"
+CATEGORY_SYSTEM = (
+    "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-careCommunication-categoryCodes"
+)
 # What the author of a hand-off is, as PractitionerRole.code.text.
 AUTHOR_ROLE = "Sundhedsfaglig medarbejder, kommunal akutfunktion"
 

@@ -29,8 +29,21 @@ DATETIME_EXTENSION = f"{CORE}medcom-core-datetime-extension"
 IDENTIFIER_EXTENSION = f"{CORE}medcom-core-identifier-extension"
 PRACTITIONER_EXTENSION = f"{CORE}medcom-core-practitioner-extension"
 CONTACT_EXTENSION = f"{CORE}medcom-core-contact-extension"
+# A reference a builder gives to the sending organisation (a DiagnosticReport's
+# producer), bound to its Organization in the message.
+SENDER_REFERENCE = "urn:tvaerakut:sender"
 # The error code of an outbound message parked because it breaks MedCom's rules.
 RULE_BROKEN = "medcom.rule_broken"
+
+
+@dataclass(frozen=True)
+class Party:
+    """What a message type adds to its sender's or receiver's Organization:
+    a narrower profile, more identifiers, a contact."""
+
+    profile: str
+    identifiers: list[dict[str, Any]] = field(default_factory=list)
+    contact: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,17 @@ class MedComShape:
     definition: str = ""
     activity: str = "new-message"
     provenance_entities: list[dict[str, Any]] = field(default_factory=list)
+    sender: Party | None = None
+    receiver: Party | None = None
+
+
+def _as_party(organization: dict[str, Any], party: Party | None) -> None:
+    if party is None:
+        return
+    organization["meta"] = {"profile": [profile_url(party.profile)]}
+    organization["identifier"] = [*organization.get("identifier", []), *party.identifiers]
+    if party.contact is not None:
+        organization["contact"] = [party.contact]
 
 
 def _rebind(node: Any, old: str, new: str) -> Any:
@@ -105,6 +129,24 @@ def build(
         message_profile=kind.message,
         definition=shape.definition or None,
     )
+    header = bundle["entry"][0]["resource"]
+    for entry in bundle["entry"]:
+        entry["resource"] = _rebind(
+            entry["resource"], SENDER_REFERENCE, header["sender"]["reference"]
+        )
+        if entry["resource"]["resourceType"] == "Practitioner" and sender.phone:
+            # Reached through the sending organisation when she has no number of her own.
+            entry["resource"].setdefault(
+                "telecom", [{"system": "phone", "value": sender.phone, "use": "work"}]
+            )
+    header = bundle["entry"][0]["resource"]
+    organizations = {
+        entry["fullUrl"]: entry["resource"]
+        for entry in bundle["entry"]
+        if entry["resource"]["resourceType"] == "Organization"
+    }
+    _as_party(organizations[header["sender"]["reference"]], shape.sender)
+    _as_party(organizations[header["destination"][0]["receiver"]["reference"]], shape.receiver)
     provenance_profile = kind.entries.get("Provenance", "medcom-messaging-provenance")
     for entry in bundle["entry"]:
         resource = entry["resource"]
