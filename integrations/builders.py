@@ -20,9 +20,10 @@ from integrations.medcom.outbound import (
     DATETIME_EXTENSION,
     IDENTIFIER_EXTENSION,
     PRACTITIONER_EXTENSION,
+    SENT_AS_MEDCOM,
     MedComShape,
 )
-from integrations.messages import patient_ref
+from integrations.messages import SOURCE_SYSTEM, patient_ref
 from integrations.resources import medicine
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from acute.models import Episode
     from core.models import User
 
-CARE_COMMUNICATION_EVENT = "care-communication-message"
+CARE_COMMUNICATION_EVENT = SENT_AS_MEDCOM["care-communication"]
 CARE_COMMUNICATION_DEFINITION = (
     "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
     "MedComCareCommunicationMessageDefinition|5.0"
@@ -135,10 +136,22 @@ def care_communication(
     }
 
 
+def episode_author(episode: Episode) -> User | None:
+    """Who speaks for the episode: whoever closed it; when the platform closed
+    it, the nurse of its last visit, else whoever took the referral in."""
+    if episode.closed_by is not None:
+        return episode.closed_by
+    visit = episode.visits.select_related("nurse").order_by("-assigned_at").first()
+    if visit is not None:
+        return visit.nurse
+    referral = episode.referrals.select_related("created_by").order_by("pk").first()
+    return referral.created_by if referral is not None else None
+
+
 def episode_communication(episode: Episode, kind: EpisodeCommunication, text: str) -> Outgoing:
     """A MedCom CareCommunication of ``kind`` about the end of ``episode``,
     written by whoever closed it."""
-    author = author_resources(episode.closed_by)
+    author = author_resources(episode_author(episode))
     focus = care_communication(episode=episode, kind=kind, text=text, author=author)
     payload_identifier = focus["payload"][0]["extension"][-1]["valueIdentifier"]
     return Outgoing(
@@ -165,7 +178,8 @@ def order_confirmation_request(order: MedicationOrder) -> Outgoing:
     MedicationRequest on hold."""
     request = {
         "resourceType": "MedicationRequest",
-        "id": f"medorder-{order.pk}",
+        "id": str(uuid.uuid4()),
+        "identifier": [{"system": SOURCE_SYSTEM, "value": f"medorder-{order.pk}"}],
         "status": "on-hold",
         "intent": "order",
         "reportedBoolean": True,

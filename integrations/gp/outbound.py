@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from integrations.adapters import Outgoing
 from integrations.medcom.envelope import narrative, profile_url
-from integrations.medcom.outbound import SENDER_REFERENCE, MedComShape, Party
+from integrations.medcom.outbound import SENDER_REFERENCE, SENT_AS_MEDCOM, MedComShape, Party
 from integrations.messages import patient_ref
 from integrations.resources import UCUM
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from core.models import Citizen, User
 
 MEDCOM_TERMINOLOGY = "http://medcomfhir.dk/ig/terminology/CodeSystem/"
-HOME_CARE_OBSERVATION_EVENT = "homecareobservation-message"
+HOME_CARE_OBSERVATION_EVENT = SENT_AS_MEDCOM["homecareobservation"]
 HOME_CARE_OBSERVATION_DEFINITION = (
     "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
     "MedComHomeCareObservationMessageDefinition|1.0"

@@ -21,7 +21,7 @@ from typing import Any
 
 from core.models import Citizen, Organisation
 
-from .envelope import message, patient, profile_url
+from .envelope import ACTIVITY_SYSTEM, EVENT_SYSTEM, message, patient, profile_url
 from .validation import MESSAGE_KINDS, Violation, validate_message
 
 CORE = "http://medcomfhir.dk/ig/core/StructureDefinition/"
@@ -29,6 +29,17 @@ DATETIME_EXTENSION = f"{CORE}medcom-core-datetime-extension"
 IDENTIFIER_EXTENSION = f"{CORE}medcom-core-identifier-extension"
 PRACTITIONER_EXTENSION = f"{CORE}medcom-core-practitioner-extension"
 CONTACT_EXTENSION = f"{CORE}medcom-core-contact-extension"
+# The platform's own events, for hand-offs MedCom has no standard for: in the
+# MedCom envelope, never declared as a MedCom message (docs/handoffs.md).
+LOCAL_EVENT_SYSTEM = "urn:tvaerakut:message-event"
+LOCAL_ACTIVITY_SYSTEM = "urn:tvaerakut:message-activity"
+LOCAL_DEFINITION = "urn:tvaerakut:MessageDefinition:{event}|1.0"
+MEDCOM_ACTIVITIES = {"new-message", "reply-message", "forward-message", "modified-message"}
+# The platform's events sent as one of MedCom's message types (the rest are local).
+SENT_AS_MEDCOM = {
+    "care-communication": "care-communication-message",
+    "homecareobservation": "homecareobservation-message",
+}
 # A reference a builder gives to the sending organisation (a DiagnosticReport's
 # producer), bound to its Organization in the message.
 SENDER_REFERENCE = "urn:tvaerakut:sender"
@@ -58,6 +69,14 @@ class MedComShape:
     provenance_entities: list[dict[str, Any]] = field(default_factory=list)
     sender: Party | None = None
     receiver: Party | None = None
+    local: bool = False  # the platform's own event, not a MedCom message type
+
+
+def local_shape(event: str, activity: str = "new-message") -> MedComShape:
+    """A hand-off MedCom has no standard for: its own event and MessageDefinition."""
+    return MedComShape(
+        event=event, definition=LOCAL_DEFINITION.format(event=event), activity=activity, local=True
+    )
 
 
 def _as_party(organization: dict[str, Any], party: Party | None) -> None:
@@ -111,7 +130,8 @@ def build(
     sender_endpoint: str,
 ) -> dict[str, Any]:
     """The MedCom message Bundle of ``shape`` (not validated)."""
-    kind = MESSAGE_KINDS[shape.event]
+    kind = None if shape.local else MESSAGE_KINDS[shape.event]
+    medcom_activity = shape.activity in MEDCOM_ACTIVITIES
     subject = patient(citizen)
     rebind: Callable[[dict[str, Any]], dict[str, Any]] = lambda r: _with_author_contact(  # noqa: E731
         _rebind(r, citizen_reference, f"urn:uuid:{subject['id']}"), sender.phone
@@ -125,8 +145,10 @@ def build(
         activity=shape.activity,
         focus=[rebind(r) for r in focus],
         supporting=[subject, *(rebind(r) for r in supporting)],
-        header_profile=kind.entries["MessageHeader"],
-        message_profile=kind.message,
+        header_profile=kind.entries["MessageHeader"] if kind else None,
+        message_profile=kind.message if kind else None,
+        event_system=LOCAL_EVENT_SYSTEM if kind is None else EVENT_SYSTEM,
+        activity_system=ACTIVITY_SYSTEM if medcom_activity else LOCAL_ACTIVITY_SYSTEM,
         definition=shape.definition or None,
     )
     header = bundle["entry"][0]["resource"]
@@ -147,12 +169,19 @@ def build(
     }
     _as_party(organizations[header["sender"]["reference"]], shape.sender)
     _as_party(organizations[header["destination"][0]["receiver"]["reference"]], shape.receiver)
-    provenance_profile = kind.entries.get("Provenance", "medcom-messaging-provenance")
+    provenance_profile = (
+        kind.entries.get("Provenance", "medcom-messaging-provenance") if kind else None
+    )
     for entry in bundle["entry"]:
         resource = entry["resource"]
         if resource["resourceType"] == "Provenance":
-            resource["meta"] = {"profile": [profile_url(provenance_profile)]}
-            resource["entity"] = [*(resource.get("entity") or []), *shape.provenance_entities]
+            if provenance_profile:
+                resource["meta"] = {"profile": [profile_url(provenance_profile)]}
+            elif not medcom_activity:
+                resource.pop("meta", None)  # a local activity: not MedCom's Provenance
+            entities = [*(resource.get("entity") or []), *shape.provenance_entities]
+            if entities:
+                resource["entity"] = entities
     return bundle
 
 
