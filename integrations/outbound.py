@@ -73,7 +73,7 @@ def _reason(broken: list[medcom.Violation]) -> str:
     few, each naming profile, element and rule (never an identifier's value)."""
     shown = "; ".join(str(v) for v in broken[:3])
     more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
-    return f"Breaks MedCom's rules: {shown}{more}"[:500]
+    return f"{shown}{more}"[:500]
 
 
 def message_send(
