@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from acute import services as acute
 from acute.models import Outcome
@@ -102,3 +103,9 @@ def test_a_hand_back_that_would_break_medcoms_rules_is_parked_for_a_person_not_s
     assert "medcom-messaging-organization" in message.last_error
     assert citizen.cpr not in message.last_error
     assert message in outbox_problems()
+    # The coordinator's board shows it failed, with the rule it breaks.
+    client = Client()
+    assert f.log_in(client, coordinator).status_code == 302
+    board = client.get("/coordinator/live/").content.decode()
+    assert "Overholder ikke MedComs regler:" in board
+    assert "medcom-messaging-organization" in board
