@@ -1,8 +1,9 @@
 """Partner simulators: small real HTTP servers on 127.0.0.1 that speak the
 platform's messages — a 1813, a hospital, a GP inbox and a home nursing inbox.
 
-Each one receives signed message Bundles (checking our signature), answers
-with an Acknowledgement, de-duplicates by Bundle.id and MessageHeader.id like
+Each one receives signed message Bundles (checking our signature), checks a
+MedCom message with MedCom's rules and answers it with MedCom's
+Acknowledgement (anything else with the platform's own), de-duplicates by Bundle.id and MessageHeader.id like
 a real MedCom receiver, and sends its own messages to the platform's
 ``/fhir/$process-message``. It can be told to fail, to delay, to leave the
 acknowledgement for later or out, and to send duplicates. The tests and the
