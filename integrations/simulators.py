@@ -2,9 +2,10 @@
 platform's messages — a 1813, a hospital, a GP inbox and a home nursing inbox.
 
 Each one receives signed message Bundles (checking our signature), checks a
-MedCom message with MedCom's rules and answers it with MedCom's
-Acknowledgement (anything else with the platform's own), de-duplicates by Bundle.id and MessageHeader.id like
-a real MedCom receiver, and sends its own messages to the platform's
+MedCom message with MedCom's rules, answers every message in the MedCom
+envelope with MedCom's Acknowledgement (anything else with the platform's
+own), de-duplicates by Bundle.id and MessageHeader.id like a real MedCom
+receiver, and sends its own messages to the platform's
 ``/fhir/$process-message``. It can be told to fail, to delay, to leave the
 acknowledgement for later or out, and to send duplicates. The tests and the
 demo (``manage.py partner_simulators``) use them; they touch no database.
@@ -25,6 +26,7 @@ from typing import Any
 from core.models import SOR_SYSTEM, Organisation
 from integrations.medcom.envelope import GLN_SYSTEM, Issue, acknowledgement
 from integrations.medcom.inbound import header_of, is_medcom, issue_of
+from integrations.medcom.outbound import MEDCOM_ACTIVITIES
 from integrations.medcom.validation import EQUIVALENT_SYSTEMS, validate_message
 from integrations.transport import (
     OUR_SENDER_CODE,
@@ -120,6 +122,14 @@ def _organisation_of(bundle: dict[str, Any], ref: Any) -> Organisation:
     )
 
 
+def in_envelope(bundle: dict[str, Any]) -> bool:
+    """A message in MedCom's envelope: its receiver an Organization in it."""
+    header = header_of(bundle) or {}
+    destinations = header.get("destination") or [{}]
+    receiver = destinations[0].get("receiver") if isinstance(destinations[0], dict) else None
+    return bool(receiver) and _organisation_of(bundle, receiver).name != "?"
+
+
 def medcom_ack(
     bundle: dict[str, Any], code: str, issues: list[Issue] | None = None
 ) -> dict[str, Any]:
@@ -144,7 +154,8 @@ def medcom_ack(
         receiver_endpoint=str((header.get("source") or {}).get("endpoint", "")),
         sender_endpoint=str(destination.get("endpoint", "")),
         issues=issues or [],
-        answered_activity=activity or "new-message",
+        # A local activity (``status-update``) is, in MedCom's terms, a new message.
+        answered_activity=activity if activity in MEDCOM_ACTIVITIES else "new-message",
         answered_at=str(provenance.get("occurredDateTime", "")),
     )
 
@@ -311,8 +322,12 @@ class PartnerSimulator:
                     mode = state.ack_mode
                     # A MedCom message is checked with MedCom's rules, as a real
                     # receiver would, and answered with MedCom's Acknowledgement.
-                    medcom = is_medcom(bundle)
-                    broken = validate_message(bundle) if medcom and earlier is None else []
+                    broken = (
+                        validate_message(bundle) if is_medcom(bundle) and earlier is None else []
+                    )
+                    # Every message in the MedCom envelope (the platform's local
+                    # events too) is answered with MedCom's Acknowledgement.
+                    medcom = in_envelope(bundle)
                     if earlier is None and broken:
                         state.refused_medcom.append(header_id)
                         answer = (

@@ -138,6 +138,12 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
         timeout=15,
     ), list(OutboundMessage.objects.values_list("event", "status", "last_error"))
 
+    # Every partner answered every message with MedCom's Acknowledgement, the
+    # local events (status to 1813, the admission hand-off) too.
+    for sim in sims.values():
+        for _status, ack in sim.state.acks.values():
+            assert ack["entry"][0]["resource"]["eventCoding"]["code"] == "acknowledgement-message"
+            assert validate_message(ack) == []
     assert _task_codes(sims["1813"]) == [
         "accepted",
         "nurse-assigned",
