@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.contrib import messages
+from django.db import models
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_POST
 from acute import selectors as acute_selectors
 from acute import services
 from acute.clinical import selectors as clinical_selectors
-from acute.models import NurseShift, Visit
+from acute.models import NurseShift, Outcome, Urgency, Visit
 from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
@@ -330,6 +331,7 @@ def _referral_form(
             "chosen_skills": request.POST.getlist("required_skills"),
         },
         error=error,
+        field_names={"citizen": "cpr", "subject": "cpr"},
     )
 
 
@@ -375,6 +377,14 @@ def referral_short(request: HttpRequest) -> HttpResponse:
     return redirect("referral-short")
 
 
+def _choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """A stored choice as a person reads it (the label, translated); never the raw value."""
+    try:
+        return _(choices(value).label)
+    except ValueError:
+        return value
+
+
 @page(Role.COORDINATOR)
 def coordinator_figures(request: HttpRequest) -> HttpResponse:
     """Follow-up figures with charts (aggregates only: no citizen data)."""
@@ -408,7 +418,10 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
             outcomes[row["value"]] += row["count"]
         elif row["figure"] == "visits":
             visits[row["value"]] += row["count"]
-    within = [(k, round(100 * met / n) if n else 0) for k, (met, n) in sorted(totals.items())]
+    within = [
+        (_choice_label(Urgency, k), round(100 * met / n) if n else 0)
+        for k, (met, n) in sorted(totals.items())
+    ]
     return render_page(
         request,
         "acute/figures.html",
@@ -417,7 +430,9 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
             "end": end,
             "within": within,
             "within_chart": bar_chart(within),
-            "outcomes_chart": bar_chart(sorted(outcomes.items())),
+            "outcomes_chart": bar_chart(
+                [(_choice_label(Outcome, k), n) for k, n in sorted(outcomes.items())]
+            ),
             "visits_chart": bar_chart(sorted(visits.items())),
             "rows": rows,
         },

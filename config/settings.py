@@ -281,6 +281,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Files a browser asks for at the root (/favicon.ico), served as they lie.
+WHITENOISE_ROOT = BASE_DIR / "core" / "root"
 
 # --- REST framework: deny by default ----------------------------------------
 REST_FRAMEWORK = {

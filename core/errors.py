@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 # The envelope's own keys; an error's ``extra`` may not replace them.
-ENVELOPE_KEYS = frozenset({"kind", "code", "message", "field", "rule"})
+ENVELOPE_KEYS = frozenset({"kind", "code", "message", "field", "rule", "errors"})
 
 
 class PlatformError(Exception):
@@ -31,6 +31,7 @@ class PlatformError(Exception):
         field: str | None = None,
         rule: str | None = None,
         extra: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
     ):
         super().__init__(message)
         self.code = code
@@ -41,6 +42,17 @@ class PlatformError(Exception):
         if clash:
             raise ValueError(f"extra may not carry the envelope's own keys: {sorted(clash)}")
         self.extra = dict(extra or {})
+        # Values the message was built from, for its translation (core.messages).
+        self.params = dict(params or {})
+        # Every field refused in the same request, this one first.
+        self.related: list[PlatformError] = [self]
+
+    @classmethod
+    def all_of(cls, errors: list[PlatformError]) -> PlatformError:
+        """The first of several refusals, carrying all of them (one per field)."""
+        first = errors[0]
+        first.related = list(errors)
+        return first
 
     def as_dict(self) -> dict[str, object]:
         body: dict[str, object] = {"code": self.code, "message": self.message, **self.extra}
@@ -48,6 +60,11 @@ class PlatformError(Exception):
             body["field"] = self.field
         if self.rule:
             body["rule"] = self.rule
+        if len(self.related) > 1:
+            body["errors"] = [
+                {"code": e.code, "message": e.message, **({"field": e.field} if e.field else {})}
+                for e in self.related
+            ]
         return body
 
 

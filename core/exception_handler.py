@@ -15,12 +15,14 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from core.errors import STATUS_BY_KIND, PlatformError, Throttled
 from core.fhir.outcome import operation_outcome
 from core.logging import scrub
+from core.messages import user_message
 
 logger = logging.getLogger(__name__)
 
@@ -172,12 +174,33 @@ def error_response(
     return render(request, template, context, status=status)
 
 
+def _asks_for_danish(request: HttpRequest) -> bool:
+    """The client said it reads Danish (Accept-Language); the API stays English otherwise."""
+    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+    first = header.split(",")[0].split(";")[0].strip().lower()
+    return first.startswith("da")
+
+
+def localised_body(exc: PlatformError, body: dict[str, Any]) -> dict[str, Any]:
+    """The error body with its messages in the active language; codes unchanged."""
+    with translation.override("da"):
+        out = {**body, "message": user_message(exc)}
+        if "errors" in body:
+            out["errors"] = [
+                {**e, "message": user_message(r)}
+                for e, r in zip(body["errors"], exc.related, strict=True)
+            ]
+    return out
+
+
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
     request: HttpRequest | None = context.get("request")
     described = describe(exc)
     if described is None:
         return None  # a bug: let Django's 500 handler answer (and log) it
     status, body, headers = described
+    if request is not None and isinstance(exc, PlatformError) and _asks_for_danish(request):
+        body = localised_body(exc, body)
     path = request.path if request is not None else ""
     payload, content_type = error_payload(path, status, body)
     return Response(payload, status=status, headers=headers, content_type=content_type)

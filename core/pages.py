@@ -7,7 +7,7 @@ platform already holds: no tile server, no chart library, no outside call.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +17,7 @@ from django.shortcuts import render
 
 from core.actors import Actor
 from core.errors import STATUS_BY_KIND, NotFoundOrNotAllowed, PlatformError
+from core.messages import user_message
 from core.middleware import not_allowed
 from core.permissions import actor_from_request
 
@@ -211,13 +212,54 @@ def render_page(
     context: dict[str, Any],
     *,
     error: PlatformError | None = None,
+    field_names: Mapping[str, str] | None = None,
 ) -> HttpResponse:
     """Renders a page; with a domain error, shows it on the page with its 4xx status.
+
+    The message is the user's language (:func:`core.messages.user_message`);
+    every refused field gets its message under it (``field_errors``, keyed by
+    the form's input name, renamed through ``field_names`` where the service
+    names it otherwise), and the form shows what was typed (``posted``).
 
     "Not found or not allowed" becomes the one "not available" page, which says
     nothing about what was asked for.
     """
     if isinstance(error, NotFoundOrNotAllowed):
         return not_allowed(request)
-    status = STATUS_BY_KIND.get(error.kind, 400) if error is not None else 200
-    return render(request, template, {**context, "error": error}, status=status)
+    if error is None:
+        return render(request, template, {**context, "error": None})
+    names = field_names or {}
+    field_errors: dict[str, str] = {}
+    for refused in error.related:
+        if refused.field:
+            field_errors.setdefault(names.get(refused.field, refused.field), user_message(refused))
+    shown = PageError(
+        code=error.code,
+        message=user_message(error),
+        field=names.get(error.field or "", error.field),
+        rule=error.rule,
+        count=len(error.related),
+    )
+    posted = {
+        key: value
+        for key, value in request.POST.items()
+        if "password" not in key and key != "csrfmiddlewaretoken"
+    }
+    context = {
+        **context,
+        "error": shown,
+        "field_errors": field_errors,
+        "posted": {**posted, **context.get("posted", {})},
+    }
+    return render(request, template, context, status=STATUS_BY_KIND.get(error.kind, 400))
+
+
+@dataclass(frozen=True)
+class PageError:
+    """A refusal as a page shows it."""
+
+    code: str
+    message: str
+    field: str | None
+    rule: str | None
+    count: int

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from core.actors import Actor
+from integrations.medcom.outbound import MedComShape
 from integrations.messages import ParsedMessage
 from integrations.models import DeliveryAttempt, OutboundMessage, Partner
 
@@ -62,6 +63,10 @@ class Outgoing:
     source_id: str
     supporting: list[dict[str, Any]] = field(default_factory=list)
     activity: str = "new-message"
+    # The MedCom message type the content follows: built in MedCom's envelope
+    # and checked against its rules before it may go (None: the platform's
+    # own envelope).
+    medcom: MedComShape | None = None
 
 
 # Builds one event from what happened (a referral's step, an episode, a visit's

@@ -8,16 +8,39 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
 
 from integrations.adapters import Outgoing
-from integrations.messages import patient_ref
-from integrations.resources import communication, medicine
+from integrations.medcom.envelope import narrative, profile_url
+from integrations.medcom.outbound import (
+    DATETIME_EXTENSION,
+    IDENTIFIER_EXTENSION,
+    PRACTITIONER_EXTENSION,
+    SENT_AS_MEDCOM,
+    MedComShape,
+)
+from integrations.messages import SOURCE_SYSTEM, patient_ref
+from integrations.resources import medicine
 
 if TYPE_CHECKING:
     from acute.clinical.models import MedicationOrder
     from acute.models import Episode
+    from core.models import User
+
+CARE_COMMUNICATION_EVENT = SENT_AS_MEDCOM["care-communication"]
+CARE_COMMUNICATION_DEFINITION = (
+    "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
+    "MedComCareCommunicationMessageDefinition|5.0"
+)
+CATEGORY_SYSTEM = (
+    "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-careCommunication-categoryCodes"
+)
+# What the author of a hand-off is, as PractitionerRole.code.text.
+AUTHOR_ROLE = "Sundhedsfaglig medarbejder, kommunal akutfunktion"
 
 
 def outcome_text(episode: Episode) -> str:
@@ -30,27 +53,118 @@ def outcome_text(episode: Episode) -> str:
 class EpisodeCommunication:
     """A kind of CareCommunication about the end of an episode."""
 
-    category: str
-    title: str
+    category: str  # MedCom's CareCommunication category
+    title: str  # the topic
     source_type: str
 
 
 EPISODE_OUTCOME = EpisodeCommunication(
-    category="visit-outcome", title="Outcome of the acute episode", source_type="acute.episode"
+    category="carecoordination", title="Outcome of the acute episode", source_type="acute.episode"
 )
 
 
+def _urn() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def author_resources(user: User | None) -> list[dict[str, Any]]:
+    """The author as MedCom names one: a PractitionerRole pointing to a named
+    Practitioner. None without a person (the message then breaks MedCom's
+    rule that a text has an author, and is parked)."""
+    if user is None:
+        return []
+    name: dict[str, Any] = {"use": "official", "text": user.get_full_name() or user.username}
+    if user.last_name:
+        name["family"] = user.last_name
+    if user.first_name:
+        name["given"] = user.first_name.split()
+    practitioner = {
+        "resourceType": "Practitioner",
+        "id": str(uuid.uuid4()),
+        "name": [name],
+        "text": narrative(name["text"]),
+    }
+    role = {
+        "resourceType": "PractitionerRole",
+        "id": str(uuid.uuid4()),
+        "practitioner": {"reference": f"urn:uuid:{practitioner['id']}"},
+        "code": [{"text": AUTHOR_ROLE}],
+        "text": narrative(name["text"], AUTHOR_ROLE),
+    }
+    return [role, practitioner]
+
+
+def care_communication(
+    *,
+    episode: Episode,
+    kind: EpisodeCommunication,
+    text: str,
+    author: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A MedComCareCommunication: status, identifier, category, topic, and
+    one text payload with its date, identifier and author."""
+    sent = timezone.now().isoformat(timespec="seconds")
+    payload: dict[str, Any] = {
+        "extension": [
+            {"url": DATETIME_EXTENSION, "valueDateTime": sent},
+            {"url": IDENTIFIER_EXTENSION, "valueIdentifier": {"value": _urn()}},
+        ],
+        "contentString": text or kind.title,
+    }
+    if author:
+        payload["extension"].insert(
+            1,
+            {
+                "url": PRACTITIONER_EXTENSION,
+                "valueReference": {"reference": f"urn:uuid:{author[0]['id']}"},
+            },
+        )
+    author_name = author[1]["name"][0]["text"] if author else ""
+    return {
+        "resourceType": "Communication",
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profile_url("medcom-careCommunication-communication")]},
+        "text": narrative(
+            kind.title, f"{kind.category} · {sent}", author_name, *(text or "").splitlines()
+        ),
+        "status": "unknown",
+        "identifier": [{"value": _urn()}],
+        "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": kind.category}]}],
+        "subject": patient_ref(episode.citizen),
+        "topic": {"text": kind.title},
+        "payload": [payload],
+    }
+
+
+def episode_author(episode: Episode) -> User | None:
+    """Who speaks for the episode: whoever closed it; when the platform closed
+    it, the nurse of its last visit, else whoever took the referral in."""
+    if episode.closed_by is not None:
+        return episode.closed_by
+    visit = episode.visits.select_related("nurse").order_by("-assigned_at").first()
+    if visit is not None:
+        return visit.nurse
+    referral = episode.referrals.select_related("created_by").order_by("pk").first()
+    return referral.created_by if referral is not None else None
+
+
 def episode_communication(episode: Episode, kind: EpisodeCommunication, text: str) -> Outgoing:
-    """A CareCommunication of ``kind`` about the end of ``episode``."""
-    about = f"episode-{episode.pk}"
-    focus = communication(
-        citizen=episode.citizen, category=kind.category, title=kind.title, text=text, about=about
-    )
+    """A MedCom CareCommunication of ``kind`` about the end of ``episode``,
+    written by whoever closed it."""
+    author = author_resources(episode_author(episode))
+    focus = care_communication(episode=episode, kind=kind, text=text, author=author)
+    payload_identifier = focus["payload"][0]["extension"][-1]["valueIdentifier"]
     return Outgoing(
         citizen=episode.citizen,
         focus=[focus],
+        supporting=author,
         source_type=kind.source_type,
         source_id=str(episode.pk),
+        medcom=MedComShape(
+            event=CARE_COMMUNICATION_EVENT,
+            definition=CARE_COMMUNICATION_DEFINITION,
+            provenance_entities=[{"role": "source", "what": {"identifier": payload_identifier}}],
+        ),
     )
 
 
@@ -64,7 +178,8 @@ def order_confirmation_request(order: MedicationOrder) -> Outgoing:
     MedicationRequest on hold."""
     request = {
         "resourceType": "MedicationRequest",
-        "id": f"medorder-{order.pk}",
+        "id": str(uuid.uuid4()),
+        "identifier": [{"system": SOURCE_SYSTEM, "value": f"medorder-{order.pk}"}],
         "status": "on-hold",
         "intent": "order",
         "reportedBoolean": True,

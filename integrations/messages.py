@@ -29,6 +29,8 @@ from core.fhir.validation import FHIRInvalid, fhir_validate
 from core.models import SOR_SYSTEM, Citizen, Organisation
 
 EVENT_SYSTEM = "urn:tvaerakut:message-event"
+# The platform's own id of what a resource in a message was made from (``medorder-5``).
+SOURCE_SYSTEM = "urn:tvaerakut:source"
 ACTIVITY_SYSTEM = "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-activityCodes"
 
 

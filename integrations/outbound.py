@@ -7,9 +7,9 @@ from django.db.models import Q
 
 from core.actors import Actor
 from core.errors import PreconditionFailed
-from core.fhir.patient import patient_resource
 from core.models import Citizen, Organisation
-from integrations.messages import message_bundle
+from integrations.medcom import outbound as medcom
+from integrations.messages import patient_ref
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_enqueue
 from integrations.partners import adapter_for, kinds_sent
@@ -64,6 +64,18 @@ def hospital_partner(citizen: Citizen) -> Partner | None:
     )
 
 
+# Where the platform receives MedCom messages (MessageHeader.source.endpoint).
+MEDCOM_SENDER_ENDPOINT = "urn:tvaerakut:acute-function"
+
+
+def _reason(broken: list[medcom.Violation]) -> str:
+    """The rules a message breaks, for the person who looks at it: the first
+    few, each naming profile, element and rule (never an identifier's value)."""
+    shown = "; ".join(str(v) for v in broken[:3])
+    more = f" (+{len(broken) - 3} more)" if len(broken) > 3 else ""
+    return f"{shown}{more}"[:500]
+
+
 def message_send(
     *, partner: Partner, event: str, about: object, by: Actor | None
 ) -> OutboundMessage | None:
@@ -82,17 +94,21 @@ def message_send(
     sender = acute_function()
     if outgoing is None or sender is None:
         return None
-    author = by.user.get_full_name() or by.user.username if by is not None and by.user else ""
-    bundle = message_bundle(
-        event=event,
+    # Every hand-off in the MedCom envelope; one of MedCom's message types is
+    # checked against its rules before it may go, and parked when it breaks one.
+    shape = outgoing.medcom or medcom.local_shape(event, outgoing.activity)
+    bundle = medcom.build(
+        shape=shape,
+        citizen=outgoing.citizen,
+        citizen_reference=patient_ref(outgoing.citizen)["reference"],
+        focus=outgoing.focus,
+        supporting=outgoing.supporting,
         sender=sender,
         receiver=partner.organisation,
-        receiver_endpoint=partner.endpoint_url,
-        focus=outgoing.focus,
-        supporting=[patient_resource(outgoing.citizen), *outgoing.supporting],
-        author=author,
-        activity=outgoing.activity,
+        receiver_endpoint=partner.endpoint_url or "urn:tvaerakut:unconfigured",
+        sender_endpoint=MEDCOM_SENDER_ENDPOINT,
     )
+    broken = [] if shape.local else medcom.violations(bundle)
     return outbox_enqueue(
         partner=partner,
         event=event,
@@ -101,4 +117,5 @@ def message_send(
         source_type=outgoing.source_type,
         source_id=outgoing.source_id,
         on_behalf_of=by,
+        parked=(medcom.RULE_BROKEN, _reason(broken)) if broken else None,
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from integrations.messages import patient_ref
+from integrations.messages import SOURCE_SYSTEM, patient_ref
 
 if TYPE_CHECKING:
     from acute.clinical.models import LabResult
@@ -29,7 +29,8 @@ def observation(result: LabResult, citizen: Citizen) -> dict[str, Any]:
     test = result.test
     resource: dict[str, Any] = {
         "resourceType": "Observation",
-        "id": f"labresult-{result.pk}",
+        "id": str(uuid.uuid4()),
+        "identifier": [{"system": SOURCE_SYSTEM, "value": f"labresult-{result.pk}"}],
         "status": result.status,
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "laboratory"}]}],
         "code": {"coding": [{"system": test.system, "code": test.code, "display": test.display}]},
@@ -72,7 +73,7 @@ def communication(
         "payload": [{"contentString": text or title}],
     }
     if about:
-        resource["identifier"] = [{"system": "urn:tvaerakut:source", "value": about}]
+        resource["identifier"] = [{"system": SOURCE_SYSTEM, "value": about}]
     return resource
 
 

@@ -1,9 +1,11 @@
 """Partner simulators: small real HTTP servers on 127.0.0.1 that speak the
 platform's messages — a 1813, a hospital, a GP inbox and a home nursing inbox.
 
-Each one receives signed message Bundles (checking our signature), answers
-with an Acknowledgement, de-duplicates by Bundle.id and MessageHeader.id like
-a real MedCom receiver, and sends its own messages to the platform's
+Each one receives signed message Bundles (checking our signature), checks a
+MedCom message with MedCom's rules, answers every message in the MedCom
+envelope with MedCom's Acknowledgement (anything else with the platform's
+own), de-duplicates by Bundle.id and MessageHeader.id like a real MedCom
+receiver, and sends its own messages to the platform's
 ``/fhir/$process-message``. It can be told to fail, to delay, to leave the
 acknowledgement for later or out, and to send duplicates. The tests and the
 demo (``manage.py partner_simulators``) use them; they touch no database.
@@ -21,6 +23,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from core.models import SOR_SYSTEM, Organisation
+from integrations.medcom.envelope import GLN_SYSTEM, Issue, acknowledgement
+from integrations.medcom.inbound import header_of, is_medcom, issue_of
+from integrations.medcom.outbound import MEDCOM_ACTIVITIES
+from integrations.medcom.validation import EQUIVALENT_SYSTEMS, validate_message
 from integrations.transport import (
     OUR_SENDER_CODE,
     SENDER_HEADER,
@@ -85,11 +92,72 @@ class SimulatorState:
     duplicates: int = 1  # how many times send() posts each message
     requests: int = 0
     refused_signatures: int = 0
+    refused_medcom: list[str] = field(default_factory=list)  # header ids that broke MedCom's rules
     processed: dict[str, dict[str, Any]] = field(default_factory=dict)  # header id -> bundle
     acks: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     received_bundle_ids: list[str] = field(default_factory=list)
     received_at: dict[str, float] = field(default_factory=dict)  # header id -> first arrival
     replies: list[HttpReply] = field(default_factory=list)
+
+
+def _organisation_of(bundle: dict[str, Any], ref: Any) -> Organisation:
+    """An Organization of the message as an (unsaved) organisation: its name,
+    SOR code and EAN, to address the answer to whoever sent it."""
+    reference = ref.get("reference") if isinstance(ref, dict) else None
+    found: dict[str, Any] = next(
+        (
+            e["resource"]
+            for e in bundle.get("entry") or []
+            if isinstance(e, dict) and e.get("fullUrl") == reference
+        ),
+        {},
+    )
+    ids = {
+        EQUIVALENT_SYSTEMS.get(str(i.get("system")), str(i.get("system"))): i.get("value")
+        for i in found.get("identifier") or []
+        if isinstance(i, dict)
+    }
+    return Organisation(
+        name=str(found.get("name") or "?"), sor_code=ids.get(SOR_SYSTEM), ean=ids.get(GLN_SYSTEM)
+    )
+
+
+def in_envelope(bundle: dict[str, Any]) -> bool:
+    """A message in MedCom's envelope: its receiver an Organization in it."""
+    header = header_of(bundle) or {}
+    destinations = header.get("destination") or [{}]
+    receiver = destinations[0].get("receiver") if isinstance(destinations[0], dict) else None
+    return bool(receiver) and _organisation_of(bundle, receiver).name != "?"
+
+
+def medcom_ack(
+    bundle: dict[str, Any], code: str, issues: list[Issue] | None = None
+) -> dict[str, Any]:
+    """MedCom's Acknowledgement of ``bundle``, as a partner's system sends it:
+    from the message's receiver to its sender."""
+    header = header_of(bundle) or {}
+    destination = (header.get("destination") or [{}])[0]
+    provenance: dict[str, Any] = next(
+        (
+            e["resource"]
+            for e in bundle.get("entry") or []
+            if e.get("resource", {}).get("resourceType") == "Provenance"
+        ),
+        {},
+    )
+    activity = ((provenance.get("activity") or {}).get("coding") or [{}])[0].get("code")
+    return acknowledgement(
+        answering=str(header.get("id", "")),
+        code=code,
+        sender=_organisation_of(bundle, destination.get("receiver")),
+        receiver=_organisation_of(bundle, header.get("sender")),
+        receiver_endpoint=str((header.get("source") or {}).get("endpoint", "")),
+        sender_endpoint=str(destination.get("endpoint", "")),
+        issues=issues or [],
+        # A local activity (``status-update``) is, in MedCom's terms, a new message.
+        answered_activity=activity if activity in MEDCOM_ACTIVITIES else "new-message",
+        answered_at=str(provenance.get("occurredDateTime", "")),
+    )
 
 
 class PartnerSimulator:
@@ -252,7 +320,40 @@ class PartnerSimulator:
                     state.received_at.setdefault(header_id, arrived)
                     earlier = state.acks.get(header_id)
                     mode = state.ack_mode
-                    if earlier is None:
+                    # A MedCom message is checked with MedCom's rules, as a real
+                    # receiver would, and answered with MedCom's Acknowledgement.
+                    broken = (
+                        validate_message(bundle) if is_medcom(bundle) and earlier is None else []
+                    )
+                    # Every message in the MedCom envelope (the platform's local
+                    # events too) is answered with MedCom's Acknowledgement.
+                    medcom = in_envelope(bundle)
+                    if earlier is None and broken:
+                        state.refused_medcom.append(header_id)
+                        answer = (
+                            400,
+                            medcom_ack(bundle, "fatal-error", [issue_of(v) for v in broken[:20]]),
+                        )
+                        state.acks[header_id] = answer
+                    elif earlier is None and medcom and mode in ("sync", "fatal", "transient"):
+                        state.processed[header_id] = bundle
+                        code = {"fatal": "fatal-error", "transient": "transient-error"}.get(
+                            mode, "ok"
+                        )
+                        issues = (
+                            [Issue(details="MSG_LOCAL_FAIL", text="rejected by the partner")]
+                            if mode != "sync"
+                            else []
+                        )
+                        answer = (
+                            {"sync": 200, "fatal": 400}.get(mode, 503),
+                            medcom_ack(bundle, code, issues),
+                        )
+                        if mode == "transient":
+                            del state.processed[header_id]
+                        else:
+                            state.acks[header_id] = answer
+                    elif earlier is None:
                         # Processed once; a duplicate gets the original acknowledgement.
                         state.processed[header_id] = bundle
                         if mode == "fatal":

@@ -185,7 +185,8 @@ def _acknowledgement(reply: HttpReply, message_id: str) -> tuple[str, str]:
             resource = entry.get("resource") or {}
             if resource.get("resourceType") == "OperationOutcome":
                 issue = (resource.get("issue") or [{}])[0]
-                detail = str(issue.get("diagnostics", ""))[:300]
+                text = issue.get("diagnostics") or (issue.get("details") or {}).get("text", "")
+                detail = str(text)[:300]
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         ack_code = ""
     return ack_code, detail

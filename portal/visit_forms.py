@@ -20,12 +20,13 @@ from django.views.decorators.http import require_POST
 from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
-from acute.clinical.catalogue import interpret, reference_interval
+from acute.clinical.catalogue import check_plausible, interpret, reference_interval
 from acute.models import Visit, VisitNote, VisitSubmission, VitalSign
 from consent.audit.services import Action
 from consent.services import break_glass_open
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.messages import user_message
 from core.models import Role, User
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -62,6 +63,7 @@ def _document(
     form: str,
     write: Callable[[Actor, Visit], object],
     saved: str,
+    field_names: dict[str, str] | None = None,
 ) -> HttpResponse:
     """One documentation form on her own visit: gated, received once per
     ``client_ref``, refused with the visit page and the reason, or saved with
@@ -71,7 +73,7 @@ def _document(
         visit = _write_visit(actor, visit_id)
         replayed = _once(request, actor, visit, form, lambda: write(actor, visit))
     except PlatformError as exc:
-        return _visit_page(request, visit_id, exc)
+        return _visit_page(request, visit_id, exc, field_names=field_names)
     if not replayed:
         messages.success(request, saved)
     return redirect("nurse-visit", visit_id=visit_id)
@@ -132,6 +134,11 @@ def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
             visit=visit, measurements=measurements, actor=actor
         ),
         _("Vital signs saved."),
+        field_names={
+            f"measurements[{index}].{part}": f"vital_{code}"
+            for index, (code, _value) in enumerate(measurements)
+            for part in ("value", "code")
+        },
     )
 
 
@@ -158,6 +165,11 @@ def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
         except (ArithmeticError, ValueError):
             context["invalid"] = True
         else:
+            try:
+                check_plausible(test, value, field="value")
+            except InvalidInput as exc:
+                context["implausible"] = user_message(exc)
+                return render_page(request, "acute/_interpretation.html", context)
             context["value"] = value
             context["interpretation"] = interpret(test, value, sex=visit.citizen.sex)
             context["interval"] = reference_interval(test, sex=visit.citizen.sex)

@@ -10,12 +10,14 @@ audited) or is audited as a list (one entry per citizen, as IHE BALP asks).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical.dosing import amount_in_unit
@@ -92,7 +94,7 @@ def _resource_line(resource: dict[str, Any]) -> dict[str, Any]:
         or coding.get("display")
         or resource.get("description")
         or resource.get("title")
-        or resource.get("id", "")
+        or ""
     )
     when = (
         resource.get("recordedDate")
@@ -102,7 +104,29 @@ def _resource_line(resource: dict[str, Any]) -> dict[str, Any]:
         or resource.get("created")
         or ""
     )
-    return {"text": text, "code": coding.get("code", ""), "when": when[:10]}
+    moment = _when(when)
+    return {
+        "text": text,
+        "code": coding.get("code", ""),
+        "when": moment,
+        "when_has_time": isinstance(moment, dt.datetime),
+    }
+
+
+def _when(value: str) -> dt.date | dt.datetime | None:
+    """A FHIR date or date-time as Copenhagen time (a bare date stays a date)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        moment = None
+    if moment is not None and "T" in value:
+        return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    try:
+        return parse_date(value[:10])
+    except ValueError:
+        return None
 
 
 def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
@@ -199,6 +223,7 @@ def _visit_page(
     visit_id: int,
     error: PlatformError | None = None,
     confirm: dict[str, Any] | None = None,
+    field_names: dict[str, str] | None = None,
 ) -> HttpResponse:
     actor = page_actor(request)
     try:
@@ -208,7 +233,7 @@ def _visit_page(
     except PlatformError as exc:
         return render_page(request, "acute/visit.html", {}, error=exc)
     context = {**_visit_context(actor, visit), "confirm": confirm}
-    return render_page(request, "acute/visit.html", context, error=error)
+    return render_page(request, "acute/visit.html", context, error=error, field_names=field_names)
 
 
 @page(Role.ACUTE_NURSE)

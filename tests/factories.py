@@ -56,10 +56,30 @@ def organisation(kind: str, name: str | None = None, **fields: object) -> Organi
     return Organisation.objects.create(kind=kind, name=name or f"{kind} {n}", **fields)
 
 
+def gln(n: int) -> str:
+    """A 13-digit EAN/GLN location number with a valid GS1 check digit."""
+    body = f"579{n:09d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def medcom_identified(org: Organisation) -> Organisation:
+    """``org`` with the SOR code and EAN/GLN number MedCom names it by."""
+    if not org.sor_code or not org.ean:
+        n = next(_seq)
+        org.sor_code = org.sor_code or f"{900000000000 + n}"
+        org.ean = org.ean or gln(n)
+        org.save(update_fields=["sor_code", "ean"])
+    return org
+
+
 def acute_function() -> Organisation:
     org = Organisation.objects.filter(kind=Organisation.Kind.ACUTE_FUNCTION).first()
     if org is None:
-        org = organisation(Organisation.Kind.ACUTE_FUNCTION, "Tværkommunal Akutfunktion")
+        org = organisation(
+            Organisation.Kind.ACUTE_FUNCTION, "Tværkommunal Akutfunktion", phone="+4570101010"
+        )
+        medcom_identified(org)
         org.serves.set([municipality(code) for code in MUNICIPALITY_NAMES])
     return org
 
@@ -257,9 +277,11 @@ def integration_partner(
     secret: str | None = None,
     **policy: object,
 ):
-    """A hand-off partner (integrations.Partner) with its own secret."""
+    """A hand-off partner (integrations.Partner) with its own secret; its
+    organisation identified by SOR and EAN, as MedCom names partners."""
     from integrations.models import Partner
 
+    medcom_identified(organisation)
     return Partner.objects.create(
         code=code or f"{kind.replace('_', '-')}-{next(_seq)}",
         kind=kind,

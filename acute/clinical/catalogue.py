@@ -81,6 +81,7 @@ def normalise_unit(test: TestDefinition, unit: object, *, field: str) -> str:
         f"{test.display} is reported in {test.unit_display or test.unit}; "
         "the unit given does not match.",
         field=field,
+        params={"test": test.display, "unit": test.unit_display or test.unit},
     )
 
 
@@ -93,4 +94,10 @@ def check_plausible(test: TestDefinition, value: Decimal, *, field: str) -> None
             f"{test.display}: the value lies outside what can be measured in a living person "
             f"({low} to {high} {test.unit_display or test.unit}); check the sample and the entry.",
             field=field,
+            params={
+                "test": test.display,
+                "low": "" if low is None else low.normalize(),
+                "high": "" if high is None else high.normalize(),
+                "unit": test.unit_display or test.unit,
+            },
         )

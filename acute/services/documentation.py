@@ -15,7 +15,8 @@ from acute.services._common import visit_audit, visit_lock
 from acute.services.visits import assigned_nurse_only
 from consent.audit.services import Action
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, PlatformError
+from core.units import unit_label
 from core.validation import DecimalBounds, decimal_parse, full_clean_or_raise, required_text
 
 # What VitalSign.value holds, for every door that takes a measurement.
@@ -71,7 +72,15 @@ def vital_signs_record(
         raise InvalidInput(
             "vital_signs.in_future", "Measurements cannot be in the future.", field="measured_at"
         )
-    rows = [_measurement(index, code, raw) for index, (code, raw) in enumerate(measurements)]
+    rows = []
+    refused: list[PlatformError] = []
+    for index, (code, raw) in enumerate(measurements):
+        try:
+            rows.append(_measurement(index, code, raw))
+        except InvalidInput as exc:
+            refused.append(exc)
+    if refused:
+        raise PlatformError.all_of(refused)
     with transaction.atomic():
         visit = _documenting_nurse(visit, actor)
         created = VitalSign.objects.bulk_create(
@@ -118,5 +127,6 @@ def _measurement(index: int, code: str, raw: object) -> tuple[str, Decimal, str]
             "vital_signs.value_out_of_range",
             f"The value must be between {low} and {high} {unit}.",
             field=f"measurements[{index}].value",
+            params={"low": low, "high": high, "unit": unit_label(unit)},
         )
     return code, value.quantize(Decimal("0.1")), unit

@@ -1,21 +1,43 @@
-"""Results to the citizen's GP practice in the shape of MedCom's
-HomeCareObservation: NPU-coded Observations with UCUM units, sent when the
-GP asked for the visit. (The outcome of the episode and requests to confirm
-a phone order are built as for every partner: :mod:`integrations.builders`.)"""
+"""Results to the GP practice that asked for the visit, as MedCom's
+HomeCareObservation: a ``HomeCareReport`` DiagnosticReport with the
+NPU-coded Observations as results, the producer (``KAF``, kommunal
+akutfunktion) and the nurse as performers, a narrative; the requesting
+practice with its provider number and the requesting physician's initials as
+receiver. (The outcome of the episode and requests to confirm a phone order
+are built as for every partner: :mod:`integrations.builders`.)"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
 
 from integrations.adapters import Outgoing
-from integrations.resources import observation
+from integrations.medcom.envelope import narrative, profile_url
+from integrations.medcom.outbound import SENDER_REFERENCE, SENT_AS_MEDCOM, MedComShape, Party
+from integrations.messages import patient_ref
+from integrations.resources import UCUM
 
 if TYPE_CHECKING:
     from acute.clinical.models import LabResult
     from acute.models import Visit
-    from core.models import Citizen
+    from core.models import Citizen, User
+
+MEDCOM_TERMINOLOGY = "http://medcomfhir.dk/ig/terminology/CodeSystem/"
+HOME_CARE_OBSERVATION_EVENT = SENT_AS_MEDCOM["homecareobservation"]
+HOME_CARE_OBSERVATION_DEFINITION = (
+    "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
+    "MedComHomeCareObservationMessageDefinition|1.0"
+)
+REPORT_CODE_SYSTEM = f"{MEDCOM_TERMINOLOGY}MedComDiagnosticReportCodes"
+PRODUCER_SYSTEM = f"{MEDCOM_TERMINOLOGY}MedComProducentID"
+# MedCom fixes a home care observation's interpretation: not interpreted.
+INTERPRETATION_SYSTEM = f"{MEDCOM_TERMINOLOGY}medcom-core-interpretation-codes"
+ROLE_SYSTEM = "urn:tvaerakut:staff-role"
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 
 @dataclass(frozen=True)
@@ -27,14 +49,114 @@ class VisitResults:
     results: Sequence[LabResult]
 
 
+def initials(name: str) -> str:
+    """``Anne Bech Jensen`` → ``ABJ``."""
+    return "".join(part[0] for part in name.split() if part[:1].isalpha()).upper()
+
+
+def observation(result: LabResult, citizen: Citizen) -> dict[str, Any]:
+    """One lab result as a MedComHomeCareObservation: NPU code, UCUM unit."""
+    test = result.test
+    value = f"{result.value.normalize():f}"
+    return {
+        "resourceType": "Observation",
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profile_url("medcom-homecare-observation")]},
+        "text": narrative(f"{test.display} ({test.code}): {value} {result.unit}"),
+        "status": result.status,
+        "code": {"coding": [{"system": test.system, "code": test.code, "display": test.display}]},
+        "subject": patient_ref(citizen),
+        "effectiveDateTime": result.effective_at.isoformat(timespec="seconds"),
+        "valueQuantity": {
+            "value": float(value),
+            "unit": test.unit_display or result.unit,
+            "system": UCUM,
+            "code": result.unit,
+        },
+        "interpretation": [{"coding": [{"system": INTERPRETATION_SYSTEM, "code": "NI"}]}],
+    }
+
+
+def performer(nurse: User) -> list[dict[str, Any]]:
+    """The nurse who measured, as a PractitionerRole with a named Practitioner
+    (her phone, else the acute function's is added by the envelope)."""
+    name = nurse.get_full_name() or nurse.username
+    practitioner: dict[str, Any] = {
+        "resourceType": "Practitioner",
+        "id": str(uuid.uuid4()),
+        "name": [{"use": "official", "text": name}],
+        "text": narrative(name),
+    }
+    if nurse.phone:
+        practitioner["telecom"] = [{"system": "phone", "value": nurse.phone, "use": "work"}]
+    role = {
+        "resourceType": "PractitionerRole",
+        "id": str(uuid.uuid4()),
+        "practitioner": {"reference": f"urn:uuid:{practitioner['id']}"},
+        "code": [
+            {"coding": [{"system": ROLE_SYSTEM, "code": "nurse", "display": "Sygeplejerske"}]}
+        ],
+        "text": narrative(name, "Sygeplejerske"),
+    }
+    return [role, practitioner]
+
+
+def requester_contact(visit: Visit) -> dict[str, Any]:
+    """The requesting physician's initials, or MedCom's 'not known'."""
+    referral = visit.referral
+    found = initials(referral.referrer_name) if referral is not None else ""
+    if found:
+        return {"name": {"given": [found]}}
+    return {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": "unknown"}]}
+
+
 def home_care_observation(recorded: VisitResults) -> Outgoing | None:
-    """The results as Observations; nothing when there are none."""
+    """The results as a HomeCareReport; nothing when there are none."""
     observations = [observation(r, recorded.citizen) for r in recorded.results]
     if not observations:
         return None
+    nurse = performer(recorded.visit.nurse)
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": str(uuid.uuid4()),
+        "meta": {"profile": [profile_url("medcom-homecareobservation-diagnosticreport")]},
+        "status": "final",
+        "code": {
+            "coding": [
+                {
+                    "system": REPORT_CODE_SYSTEM,
+                    "code": "HomeCareReport",
+                    "display": "HomeCareDiagnosticReport",
+                }
+            ]
+        },
+        "subject": patient_ref(recorded.citizen),
+        "issued": timezone.now().isoformat(timespec="seconds"),
+        "performer": [
+            {"reference": SENDER_REFERENCE},
+            {"reference": f"urn:uuid:{nurse[0]['id']}"},
+        ],
+        "result": [{"reference": f"urn:uuid:{o['id']}"} for o in observations],
+        "text": narrative(
+            "Målinger fra kommunal akutfunktion",
+            *(f"{r.test.display}: {r.value.normalize():f} {r.unit}" for r in recorded.results),
+        ),
+    }
     return Outgoing(
         citizen=recorded.citizen,
-        focus=observations,
+        focus=[report],
+        supporting=[*observations, *nurse],
         source_type="acute.visit",
         source_id=str(recorded.visit.pk),
+        medcom=MedComShape(
+            event=HOME_CARE_OBSERVATION_EVENT,
+            definition=HOME_CARE_OBSERVATION_DEFINITION,
+            sender=Party(
+                profile="medcom-producer-organization",
+                identifiers=[{"system": PRODUCER_SYSTEM, "value": "KAF"}],
+            ),
+            receiver=Party(
+                profile="medcom-requesterorganization", contact=requester_contact(recorded.visit)
+            ),
+        ),
     )

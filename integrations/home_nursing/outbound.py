@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from acute.models import Episode
 
 HAND_BACK = EpisodeCommunication(
-    category="hand-back",
+    category="nursing",
     title="Hand-back after an acute episode",
     source_type="acute.episode.handback",
 )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from integrations.adapters import Outgoing
-from integrations.messages import patient_ref
+from integrations.messages import SOURCE_SYSTEM, patient_ref
 from integrations.resources import (
     OBSERVATION_CATEGORY_SYSTEM,
     UCUM,
@@ -39,7 +39,8 @@ class AdmissionRequest:
 def vital_sign(vital: VitalSign, citizen: Citizen) -> dict[str, Any]:
     return {
         "resourceType": "Observation",
-        "id": f"vital-{vital.pk}",
+        "id": str(uuid.uuid4()),
+        "identifier": [{"system": SOURCE_SYSTEM, "value": f"vital-{vital.pk}"}],
         "status": "final",
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "vital-signs"}]}],
         "code": {
@@ -59,7 +60,8 @@ def vital_sign(vital: VitalSign, citizen: Citizen) -> dict[str, Any]:
 def medication_given(order: MedicationOrder, citizen: Citizen) -> dict[str, Any]:
     return {
         "resourceType": "MedicationStatement",
-        "id": f"medorder-{order.pk}",
+        "id": str(uuid.uuid4()),
+        "identifier": [{"system": SOURCE_SYSTEM, "value": f"medorder-{order.pk}"}],
         "status": "active" if order.status != "cancelled" else "stopped",
         "medicationCodeableConcept": medicine(atc=order.medicine_atc, name=order.medicine_name),
         "subject": patient_ref(citizen),

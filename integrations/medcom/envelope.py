@@ -174,6 +174,7 @@ def provenance(
     agent: dict[str, Any],
     occurred: str,
     answers: str | None = None,
+    activity_system: str = ACTIVITY_SYSTEM,
 ) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Provenance",
@@ -182,7 +183,7 @@ def provenance(
         "target": [{"reference": f"MessageHeader/{header['id']}"}],
         "occurredDateTime": occurred,
         "recorded": occurred,
-        "activity": {"coding": [{"system": ACTIVITY_SYSTEM, "code": activity}]},
+        "activity": {"coding": [{"system": activity_system, "code": activity}]},
         "agent": [{"who": reference(agent)}],
     }
     if answers:
@@ -203,15 +204,18 @@ def message(
     activity: str = "new-message",
     focus: Iterable[dict[str, Any]] = (),
     supporting: Iterable[dict[str, Any]] = (),
-    header_profile: str = "medcom-messaging-messageHeader",
-    message_profile: str = "medcom-messaging-message",
+    header_profile: str | None = "medcom-messaging-messageHeader",
+    message_profile: str | None = "medcom-messaging-message",
     event_system: str = EVENT_SYSTEM,
+    activity_system: str = ACTIVITY_SYSTEM,
     definition: str | None = None,
     response: dict[str, Any] | None = None,
     previous: Previous | None = None,
     header_id: str | None = None,
 ) -> dict[str, Any]:
-    """A MedCom message Bundle (not yet validated: see :func:`validate_message`)."""
+    """A MedCom message Bundle (not yet validated: see :func:`validate_message`).
+    A local event (not MedCom's) declares no MedCom message profile: pass
+    ``header_profile`` and ``message_profile`` None and its own systems."""
     now = _now()
     sender_resource = organization(sender)
     receiver_resource = organization(receiver)
@@ -219,7 +223,6 @@ def message(
     header: dict[str, Any] = {
         "resourceType": "MessageHeader",
         "id": header_id or new_id(),
-        "meta": {"profile": [profile_url(header_profile)]},
         "eventCoding": {"system": event_system, "code": event},
         "destination": [
             {
@@ -236,6 +239,8 @@ def message(
         "sender": reference(sender_resource),
         "source": {"endpoint": sender_endpoint},
     }
+    if header_profile:
+        header["meta"] = {"profile": [profile_url(header_profile)]}
     if definition:
         header["definition"] = definition
     if focus_list:
@@ -264,17 +269,17 @@ def message(
             agent=sender_resource,
             occurred=now,
             answers=previous.header_id if previous else None,
+            activity_system=activity_system,
         )
     )
     resources = [header, sender_resource, receiver_resource, *focus_list, *supporting, *provenances]
-    return {
-        "resourceType": "Bundle",
-        "id": new_id(),
-        "meta": {"profile": [profile_url(message_profile)]},
-        "type": "message",
-        "timestamp": now,
-        "entry": [{"fullUrl": full_url(r), "resource": r} for r in resources],
-    }
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "id": new_id()}
+    if message_profile:
+        bundle["meta"] = {"profile": [profile_url(message_profile)]}
+    bundle["type"] = "message"
+    bundle["timestamp"] = now
+    bundle["entry"] = [{"fullUrl": full_url(r), "resource": r} for r in resources]
+    return bundle
 
 
 @dataclass(frozen=True)

@@ -509,7 +509,7 @@ class Validator:
                 result = [re.search(only_matches.group(1), node) is not None]
             else:
                 try:
-                    result = self._compile(invariant.expression)(node)
+                    result = self._compile(invariant.expression)(node, {"resource": resource})
                 except EVALUATION_ERRORS:
                     # Data too malformed for the expression: the rule is not kept.
                     result = [False]
@@ -564,10 +564,26 @@ class Validator:
                 and bool(inputs)
             )
 
+        def resolve(inputs: list[Any]) -> list[Any]:
+            # References resolve within the message being checked: by fullUrl
+            # (urn:uuid:...) or by type and id.
+            found = []
+            for item in inputs:
+                ref = item.get("reference") if isinstance(item, dict) else item
+                target = self._bundled().get(ref) if isinstance(ref, str) else None
+                if target is not None:
+                    found.append(target)
+            return found
+
         return {
             "conformsTo": {"fn": conforms_to, "arity": {1: ["String"]}},
             "memberOf": {"fn": member_of, "arity": {1: ["String"]}},
+            "resolve": {"fn": resolve, "arity": {0: []}},
         }
+
+    def _bundled(self) -> dict[str, Any]:
+        """The resources of the message being checked, by fullUrl and by type/id."""
+        return getattr(self._local, "bundled", None) or {}
 
     # --- messages -------------------------------------------------------------
 
@@ -608,6 +624,14 @@ class Validator:
                 )
             )
             kind = MESSAGE_KINDS["empty-message"]
+        bundled: dict[str, Any] = {}
+        for entry in entries:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict):
+                if isinstance(entry.get("fullUrl"), str):
+                    bundled[entry["fullUrl"]] = resource
+                bundled[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
+        self._local.bundled = bundled
         seen: dict = {}
         found += self.validate(bundle, self._declared(bundle) or kind.message, "Bundle", seen)
         for entry in entries:

@@ -71,12 +71,15 @@ def outbox_enqueue(
     source_type: str = "",
     source_id: str = "",
     on_behalf_of: Actor | None = None,
+    parked: tuple[str, str] | None = None,
 ) -> OutboundMessage:
     """Write the message in the current transaction; deliver after commit.
 
     R4: a message the citizen has refused disclosure of to this recipient is
     written *withheld* (kept for the coordinator, audited as a denied
-    disclosure) and not handed to a worker."""
+    disclosure) and not handed to a worker. A message ``parked`` (an error
+    code and the reason, e.g. the MedCom rule it breaks) is written *failed*
+    for a person and never sent."""
     header = bundle["entry"][0]["resource"]
     now = timezone.now()
     message = OutboundMessage(
@@ -103,6 +106,12 @@ def outbox_enqueue(
     with transaction.atomic(savepoint=False):
         if decision is not None and not decision.permitted:
             disclosure_withhold(message, task=ENQUEUE_TASK, at=now, stage="enqueue")
+            message.save(force_insert=True)
+            return message
+        if parked is not None:
+            message.status = OutboundMessage.Status.FAILED
+            message.failed_at = now
+            message.last_error_code, message.last_error = parked[0], parked[1][:500]
             message.save(force_insert=True)
             return message
         message.save(force_insert=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.translation import gettext, pgettext
 
 from acute.clinical import dosing
 from core.errors import (
@@ -102,6 +104,15 @@ def cabinet_create(
 
 
 @transaction.atomic
+def _bag_name(nurse: User) -> str:
+    """Named in the platform's language, as the officer's pages show it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return pgettext("stock location", "Bag of %(name)s (%(username)s)") % {
+            "name": nurse.display_name,
+            "username": nurse.username,
+        }
+
+
 def bag_for_nurse(*, organisation: Organisation, nurse: User) -> Location:
     """The nurse's bag, made on first use. Only acute nurses of the function carry one."""
     is_nurse = Membership.objects.filter(
@@ -114,7 +125,7 @@ def bag_for_nurse(*, organisation: Organisation, nurse: User) -> Location:
         kind=Location.Kind.BAG,
         nurse=nurse,
         defaults={
-            "name": f"Bag of {nurse.display_name} ({nurse.username})",
+            "name": _bag_name(nurse),
             "count_interval_days": 1,
         },
     )

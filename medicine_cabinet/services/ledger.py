@@ -70,6 +70,7 @@ def book(
             f"Only {quantity_text(before)} left of this lot here;"
             f" {quantity_text(quantity)} asked for.",
             field="quantity",
+            params={"left": quantity_text(before), "asked": quantity_text(quantity)},
         )
     movement = Movement(
         at=at,

@@ -376,7 +376,7 @@ def test_r5_emergency_searches_are_in_the_insight_report_and_the_auditors_export
     html = page.get(f"/consent/insight/{world.person.pk}/").content.decode()
     rows = [row for row in html.split("<tr") if "Søgning" in row]
     assert rows and all('class="flag"' in row for row in rows)
-    assert "Akut behandling (værdispring)" in rows[0]
+    assert "Akut behandling (nødadgang)" in rows[0]
 
     export = auditor.get(f"/api/audit/export?as=csv&citizen={world.person.pk}&flag=break_glass")
     exported = {r["id"]: r for r in csv.DictReader(io.StringIO(export.content.decode()))}
@@ -394,4 +394,4 @@ def test_r5_emergency_searches_are_in_the_insight_report_and_the_auditors_export
     details = {d["type"]: d["valueString"] for d in exported_event["entity"][0]["detail"]}
     assert details == {"break-glass-id": str(glass.pk), "break-glass-reason": REASON}
     entry_page = page.get(f"/audit/entries/{search.id}").content.decode()
-    assert REASON in entry_page and "Brug af værdispring" in entry_page
+    assert REASON in entry_page and "Brug af nødadgang" in entry_page

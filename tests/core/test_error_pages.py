@@ -104,3 +104,13 @@ def test_an_unknown_address_is_the_platforms_page_not_djangos_technical_404() ->
     assert "Ikke tilgængelig" in html
     for mark in (*TECHNICAL_PAGE_MARKS, "Page not found"):
         assert mark not in html, mark
+
+
+@pytest.mark.django_db
+def test_the_favicon_is_served_and_every_page_links_it() -> None:
+    client = Client()
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    body = b"".join(icon.streaming_content)  # type: ignore[attr-defined]
+    assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert '<link rel="icon" href="/favicon.ico"' in client.get("/login/").content.decode()

@@ -20,6 +20,7 @@ from consent.audit.models import Action, AuditEntry
 from core.actors import Actor
 from core.fhir.patient import patient_resource
 from core.models import Role
+from integrations.medcom.validation import validate_message
 from integrations.messages import Event
 from integrations.models import OutboundMessage
 from integrations.simulators import helpline_referral
@@ -137,13 +138,21 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
         timeout=15,
     ), list(OutboundMessage.objects.values_list("event", "status", "last_error"))
 
+    # Every partner answered every message with MedCom's Acknowledgement, the
+    # local events (status to 1813, the admission hand-off) too.
+    for sim in sims.values():
+        for _status, ack in sim.state.acks.values():
+            assert ack["entry"][0]["resource"]["eventCoding"]["code"] == "acknowledgement-message"
+            assert validate_message(ack) == []
     assert _task_codes(sims["1813"]) == [
         "accepted",
         "nurse-assigned",
         "nurse-en-route",
         "completed",
     ]
-    [observation_msg] = _events(sims["gp"], Event.HOME_CARE_OBSERVATION)
+    # MedCom's HomeCareObservation and CareCommunication, keeping MedCom's rules.
+    [observation_msg] = _events(sims["gp"], "homecareobservation-message")
+    assert validate_message(observation_msg) == []
     observation = next(
         e["resource"]
         for e in observation_msg["entry"]
@@ -156,18 +165,18 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
         "system": "http://unitsofmeasure.org",
         "code": "mg/L",
     }
-    assert (
-        len(_events(sims["gp"], Event.CARE_COMMUNICATION)) == 1
-    )  # the outcome to the citizen's GP
+    [outcome] = _events(sims["gp"], "care-communication-message")  # the citizen's GP is told
+    assert validate_message(outcome) == []
     [admission] = _events(sims["hospital"], Event.ADMISSION_HANDOFF)
     kinds = [e["resource"]["resourceType"] for e in admission["entry"]]
     assert kinds[0] == "MessageHeader" and kinds[-1] == "Provenance"
     assert {"Encounter", "Communication", "Observation", "Patient"} <= set(kinds)
-    [handback] = _events(sims["home_nursing"], Event.CARE_COMMUNICATION)
+    [handback] = _events(sims["home_nursing"], "care-communication-message")
+    assert validate_message(handback) == []
     communication = next(
         e["resource"] for e in handback["entry"] if e["resource"]["resourceType"] == "Communication"
     )
-    assert communication["category"][0]["coding"][0]["code"] == "hand-back"
+    assert communication["category"][0]["coding"][0]["code"] == "nursing"
     assert "Pneumoni" in communication["payload"][0]["contentString"]
 
     # Every delivery disclosed citizen data: audited once per message, by the task

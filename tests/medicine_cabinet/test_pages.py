@@ -57,6 +57,11 @@ def test_receive_a_delivery_and_refuse_a_bad_one(officer, cabinet, paracetamol):
     bad = client.post("/cabinet/receive/", {**form, "batch_number": "NEW-2", "quantity": "-3"})
     assert bad.status_code == 400
     assert not Lot.objects.filter(batch_number="NEW-2").exists()
+    # The refusal is in Danish under the quantity, and the rest of the form is kept.
+    page = bad.content.decode()
+    assert 'aria-describedby="err-quantity"' in page
+    assert '<p class="field-error" id="err-quantity">Mængden skal være større end nul.</p>' in page
+    assert 'value="NEW-2"' in page and 'value="-3"' in page and 'value="Apoteket"' in page
     bad_date = client.post("/cabinet/receive/", {**form, "expires_on": "soon"})
     assert bad_date.status_code == 400 and 'data-code="date.invalid"' in bad_date.content.decode()
 
@@ -100,3 +105,12 @@ def test_other_roles_are_refused_the_officer_pages(role):
     for path in ("/cabinet/", "/cabinet/counts/"):
         assert client.get(path).status_code == 403
     assert client.post("/cabinet/recall/", {"lot": 1, "reason": "x"}).status_code == 403
+
+
+def test_the_scrollable_stock_tables_can_be_reached_by_keyboard_and_are_named(
+    officer, cabinet, paracetamol
+):
+    receive(officer, cabinet, paracetamol, "40", batch="SOON", expires_in_days=20)
+    html = _login(officer).get("/cabinet/").content.decode()
+    for title in ("exp-title", "stock-title"):
+        assert f'class="table-wrap" tabindex="0" role="region" aria-labelledby="{title}"' in html

@@ -6,6 +6,8 @@ import pytest
 
 from acute.clinical.models import MedicationOrder
 from core.actors import Actor
+from integrations.gp.outbound import PRODUCER_SYSTEM
+from integrations.medcom.validation import validate_message
 from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
 from integrations.receivers import order_confirmation_request_send
@@ -51,3 +53,51 @@ def test_r8_a_phone_order_asks_the_ordering_practice_to_confirm_it_electronicall
     nurse = Actor.for_membership(scene.nurse)
     assert order_confirmation_request_send(order=order, by=nurse) is None
     assert OutboundMessage.objects.filter(event=Event.ORDER_CONFIRMATION_REQUEST).count() == 1
+
+
+def test_results_reach_the_gp_who_asked_as_medcoms_homecareobservation() -> None:
+    """The nurse's measurements go to the practice that asked for the visit as
+    a HomeCareReport with the NPU Observations, the producer KAF and the nurse
+    as performers, the requesting physician's initials on the receiver; the
+    message keeps MedCom's rules."""
+    scene = visit_scene()
+    partner = f.integration_partner(
+        Partner.Kind.GP, scene.gp, endpoint_url="http://127.0.0.1:8679/inbox"
+    )
+    response = f.client_for(scene.nurse).post(
+        f"/api/clinical/visits/{scene.visit.pk}/results",
+        {
+            "results": [
+                {"code": "NPU03230", "value": "3.1", "unit": "mmol/L"},
+                {"code": "NPU18016", "value": "95", "unit": "umol/L"},
+            ]
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+
+    [message] = OutboundMessage.objects.filter(event=Event.HOME_CARE_OBSERVATION)
+    assert message.partner == partner
+    assert message.status == OutboundMessage.Status.PENDING, message.last_error
+    assert validate_message(message.bundle) == []
+    header = message.bundle["entry"][0]["resource"]
+    assert header["eventCoding"]["code"] == "homecareobservation-message"
+    report = _resource(message, "DiagnosticReport")
+    assert report["code"]["coding"][0]["code"] == "HomeCareReport"
+    assert report["status"] == "final" and "div" in report["text"]
+    observations = [
+        e["resource"]
+        for e in message.bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    ]
+    # The two measured, and what was derived from them (eGFR).
+    assert {"NPU03230", "NPU18016"} <= {o["code"]["coding"][0]["code"] for o in observations}
+    assert {o["interpretation"][0]["coding"][0]["code"] for o in observations} == {"NI"}
+    by_url = {e["fullUrl"]: e["resource"] for e in message.bundle["entry"]}
+    sender = by_url[header["sender"]["reference"]]
+    assert {"system": PRODUCER_SYSTEM, "value": "KAF"} in sender["identifier"]
+    performers = [by_url[p["reference"]]["resourceType"] for p in report["performer"]]
+    assert performers == ["Organization", "PractitionerRole"]
+    receiver = by_url[header["destination"][0]["receiver"]["reference"]]
+    assert receiver["contact"][0]["name"]["given"] == ["HH"]
+    assert any(i["value"] == scene.gp.provider_number for i in receiver["identifier"])

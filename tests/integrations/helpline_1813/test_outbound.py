@@ -36,3 +36,14 @@ def test_r11_a_declined_1813_referral_tells_1813_why() -> None:
     assert task["focus"]["identifier"]["value"] == "1813-4712"
     header = message.bundle["entry"][0]["resource"]
     assert header["eventCoding"]["code"] == Event.REFERRAL_STATUS
+    # MedCom has no standard for it: the MedCom envelope with the platform's own
+    # event and MessageDefinition, never declared as a MedCom message.
+    assert header["eventCoding"]["system"] == "urn:tvaerakut:message-event"
+    assert header["definition"] == "urn:tvaerakut:MessageDefinition:acute-referral-status|1.0"
+    assert "meta" not in message.bundle and "meta" not in header
+    assert all(e["fullUrl"] == f"urn:uuid:{e['resource']['id']}" for e in message.bundle["entry"])
+    patient = next(
+        e["resource"] for e in message.bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert patient["meta"]["profile"][0].endswith("medcom-core-patient")
+    assert task["for"]["reference"] == f"urn:uuid:{patient['id']}"

@@ -373,6 +373,9 @@ def test_the_capability_statement_says_which_messages_are_medcom_and_which_local
     text = statement["messaging"][0]["documentation"]
     assert "hospital-notification-message (MedCom)" in text
     assert "acute-referral (local" in text and "admission-handoff (local" in text
+    assert "MessageDefinition urn:tvaerakut:MessageDefinition:admission-handoff|1.0" in text
+    assert "care-communication-message (MedCom)" in text
+    assert "homecareobservation-message (MedCom)" in text
 
 
 def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, citizen):

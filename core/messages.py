@@ -1,0 +1,363 @@
+# ruff: noqa: E501 -- the fixed messages are msgids, each kept whole on one line
+"""What a person reads when the platform refuses: one place for every error message.
+
+Services raise :class:`core.errors.PlatformError` with a stable English
+``code`` and an English ``message``. The pages (always) and the JSON API (when
+the request asks for Danish) show :func:`user_message` instead: the message in
+the active language, from the gettext catalogue.
+
+- A message that does not depend on the case is its own msgid: it is listed
+  in ``FIXED`` so that ``makemessages`` finds it.
+- A message with values (a range, a unit, a test) is a template in
+  ``TEMPLATES``, filled from the error's ``params``.
+- A message built from values with no template falls back to the code's
+  sentence in ``BY_CODE``, then to the kind's sentence: never English on a
+  Danish page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import PlatformError
+
+# The messages are msgids, kept whole on one line each.
+FIXED = (
+    gettext_noop("Only a member of staff can do this."),
+    gettext_noop("Only an acute nurse gives medicine from her bag."),
+    gettext_noop("Other partitions hold entries inside this month's positions."),
+    gettext_noop("Archiving needs PostgreSQL."),
+    gettext_noop("Archive the oldest month first."),
+    gettext_noop("No such monthly audit partition."),
+    gettext_noop("Search by the citizen's internal id; CPR numbers are not accepted here."),
+    gettext_noop("No flagged audit entry with this id."),
+    gettext_noop("No such audit entry."),
+    gettext_noop("from must be before to."),
+    gettext_noop("outcome and flag take one value each."),
+    gettext_noop("as must be csv or fhir."),
+    gettext_noop("A review needs a comment."),
+    gettext_noop("Only a person can review an entry."),
+    gettext_noop("The access could not be recorded in the audit log, so it was not carried out."),
+    gettext_noop("Wrong username or password."),
+    gettext_noop("You have several roles: say which organisation and role to act in."),
+    gettext_noop("You have no such role at that organisation."),
+    gettext_noop("This user has no active role at any organisation."),
+    gettext_noop("The sender is not a known partner or the signature is wrong."),
+    gettext_noop("Too many failed logins. Wait a while before trying again."),
+    gettext_noop("Log out with the bearer token you want to revoke."),
+    gettext_noop("You carry no bag with stock."),
+    gettext_noop("Only an acute nurse of the function carries a bag."),
+    gettext_noop("You may move stock only in your own bag."),
+    gettext_noop("You may see only your own bag."),
+    gettext_noop("Filter on received or accepted."),
+    gettext_noop("State why (at least 10 characters): break-the-glass needs a reason."),
+    gettext_noop("Only clinicians may break the glass."),
+    gettext_noop("The transaction Bundle has no entries."),
+    gettext_noop("POST /fhir takes a Bundle of type transaction."),
+    gettext_noop("At most 1000 entries per transaction."),
+    gettext_noop("Stock moves only for a named member of staff."),
+    gettext_noop("Act for the acute function."),
+    gettext_noop("Only the acute function keeps this stock."),
+    gettext_noop("Only the medicine officer handles the cabinet."),
+    gettext_noop("No test with this code in the catalogue."),
+    gettext_noop("No test or procedure with this code."),
+    gettext_noop("A citizen with this CPR number is already registered."),
+    gettext_noop("The GP must be a GP practice."),
+    gettext_noop("The residence must be a municipality."),
+    gettext_noop("provision.actor references Organization/<id> or Practitioner/<id>."),
+    gettext_noop("This directive is already withdrawn."),
+    gettext_noop("provision.dataPeriod is supported on refusals (provision.type deny) only."),
+    gettext_noop("Say how it was given: oral or written."),
+    gettext_noop("provision.actor names an unknown organisation."),
+    gettext_noop("provision.actor names an unknown professional."),
+    gettext_noop("provision.type is deny or permit."),
+    gettext_noop("Consent is recorded by a member of staff."),
+    gettext_noop("Unknown action."),
+    gettext_noop("This lot has been recounted."),
+    gettext_noop("Only the medicine officer approves counts."),
+    gettext_noop("No such line in this count."),
+    gettext_noop("No such line."),
+    gettext_noop("No such count."),
+    gettext_noop("This count is no longer open."),
+    gettext_noop("Only a submitted count can be approved."),
+    gettext_noop("The recount still differs: give a reason code."),
+    gettext_noop("Recount the lines that differed first."),
+    gettext_noop("The first count matched; no recount needed."),
+    gettext_noop("Your role may not count stock."),
+    gettext_noop("The CPR number must be given as text."),
+    gettext_noop("A CPR number has exactly 10 digits (DDMMYY-SSSS)."),
+    gettext_noop("The CPR number's birth date lies in the future."),
+    gettext_noop("The first six digits of a CPR number must be a valid date."),
+    gettext_noop("A computed result cannot be delegated."),
+    gettext_noop("This task is already delegated on this visit."),
+    gettext_noop("The nurse has reached her load limit."),
+    gettext_noop("The nurse lacks a skill the referral requires."),
+    gettext_noop("The nurse is off or on a break."),
+    gettext_noop("The nurse is not on shift now."),
+    gettext_noop("The nurse's shift does not cover the planned time."),
+    gettext_noop("The episode is closed."),
+    gettext_noop("The episode is already closed."),
+    gettext_noop("Unknown outcome."),
+    gettext_noop("The version is a whole number."),
+    gettext_noop('Say which version you are updating (If-Match: W/"n" or meta.versionId).'),
+    gettext_noop("The id in the body differs from the URL."),
+    gettext_noop("The body must be one FHIR resource (a JSON object)."),
+    gettext_noop("$withdraw takes a Parameters resource."),
+    gettext_noop("resourceType is missing."),
+    gettext_noop("This FHIR resource type is not served here; see /fhir/metadata."),
+    gettext_noop(
+        "This FHIR resource type or interaction is not implemented here; see /fhir/metadata."
+    ),
+    gettext_noop("Post a ServiceRequest resource."),
+    gettext_noop("Period is day or month."),
+    gettext_noop("Analysts get the figures by month."),
+    gettext_noop("The end is before the start."),
+    gettext_noop("The start must be the first day of a month."),
+    gettext_noop("The end must be the last day of a month."),
+    gettext_noop("At most a year at a time."),
+    gettext_noop("Only the medicine officer keeps the formulary."),
+    gettext_noop("This kind of partner is not sent this kind of message."),
+    gettext_noop("CKD-EPI 2021 applies to adults (18 years or older); eGFR is not computed."),
+    gettext_noop("Give at least one result."),
+    gettext_noop("At most 50 results at a time."),
+    gettext_noop("Creatinine must be above zero."),
+    gettext_noop("A result value must be a number."),
+    gettext_noop("Cabinets belong to the acute function."),
+    gettext_noop("No such stock location."),
+    gettext_noop("This lot is already recalled."),
+    gettext_noop("Give the batch number."),
+    gettext_noop("This lot has already expired."),
+    gettext_noop("This lot has expired and may not be used."),
+    gettext_noop("This batch is already known with another expiry date."),
+    gettext_noop("This lot has not expired."),
+    gettext_noop("No such lot."),
+    gettext_noop("This lot is not recalled."),
+    gettext_noop("This lot is recalled and may not be received."),
+    gettext_noop("This lot is recalled and may not be used."),
+    gettext_noop("That lot is of another medicine."),
+    gettext_noop("This medicine is no longer in the formulary."),
+    gettext_noop("No such medicine in the formulary."),
+    gettext_noop("No such notification."),
+    gettext_noop("Your user has no authorisation id; a written order cannot be entered."),
+    gettext_noop("Say why the order is cancelled."),
+    gettext_noop("The order was cancelled."),
+    gettext_noop("The order is already cancelled."),
+    gettext_noop(
+        "This medicine is dependence-forming (§4): it cannot be ordered by phone. The physician must enter a written electronic order."
+    ),
+    gettext_noop("The dose must be above zero."),
+    gettext_noop("Only a physician can enter a written order."),
+    gettext_noop(
+        "A phone order is recorded only after you read it back to the physician and the physician confirmed it (R8)."
+    ),
+    gettext_noop("Only a message that failed or was withheld can be re-sent."),
+    gettext_noop("A home address needs line, a four-digit postalCode and city."),
+    gettext_noop(
+        "A citizen's CPR number is not changed by an update; it follows the CPR register."
+    ),
+    gettext_noop("birthDate does not agree with the CPR number; leave it out or correct it."),
+    gettext_noop("gender does not agree with the CPR number; leave it out or correct it."),
+    gettext_noop("Your role does not register citizens."),
+    gettext_noop("You may register residents of the municipalities your organisation serves only."),
+    gettext_noop(
+        "A citizen with this CPR number is already registered. Find them with POST /fhir/Patient/_search (identifier in the body) instead of registering again."
+    ),
+    gettext_noop("latitude is -90..90 and longitude -180..180."),
+    gettext_noop("generalPractitioner names no known GP practice."),
+    gettext_noop("The municipality code names no known municipality."),
+    gettext_noop("name needs family and given names."),
+    gettext_noop("The prescription is already marked sent."),
+    gettext_noop("The prescription is at the pharmacy; cancel it there, not here."),
+    gettext_noop("Unknown procedure status."),
+    gettext_noop(
+        "X-Purpose-Of-Use is one of treatment, emergency, operations, analysis, audit (or TREAT, ETREAT, HOPERAT, HRESCH, HSYSADMIN)."
+    ),
+    gettext_noop("Give the quantity as an exact decimal string."),
+    gettext_noop("The quantity is not a number."),
+    gettext_noop("At most three decimals and below one billion."),
+    gettext_noop("A counted quantity cannot be negative."),
+    gettext_noop("The quantity must be greater than zero."),
+    gettext_noop("Give the reason for the recall."),
+    gettext_noop("Only the medicine officer recalls a lot."),
+    gettext_noop("Deliveries are received into a cabinet."),
+    gettext_noop("Only the medicine officer receives deliveries."),
+    gettext_noop("Name the supplier and the delivery reference."),
+    gettext_noop("A nursing problem needs a code or a text."),
+    gettext_noop("The writer acts for no organisation."),
+    gettext_noop("An update cannot move a resource to another citizen."),
+    gettext_noop("A nurse is already assigned to this referral."),
+    gettext_noop("The citizen is registered deceased."),
+    gettext_noop("ServiceRequest.subject needs the CPR identifier or a Patient reference."),
+    gettext_noop("Give the citizen (citizen_id or cpr)."),
+    gettext_noop("No citizen with that identity is registered; check the CPR number."),
+    gettext_noop("This referral id was already used by your organisation for another citizen."),
+    gettext_noop("The citizen's municipality does not take part in the joint acute function."),
+    gettext_noop("Your organisation does not refer to the acute function this way."),
+    gettext_noop("Only an accepted referral that is not closed can be dispatched."),
+    gettext_noop("Say who referred (gp, 1813, ...)."),
+    gettext_noop("Unknown priority."),
+    gettext_noop("Text must be valid Unicode; a lone surrogate was found."),
+    gettext_noop("The request body is empty."),
+    gettext_noop("The request body is not UTF-8."),
+    gettext_noop("A number in the body is too large."),
+    gettext_noop("birthdate is [prefix]YYYY, YYYY-MM or YYYY-MM-DD, e.g. ge1940-01-01."),
+    gettext_noop("date is [prefix]YYYY-MM-DD, e.g. ge2024-01-01."),
+    gettext_noop("Unknown count status."),
+    gettext_noop("year must be a year."),
+    gettext_noop("medicine must be an id."),
+    gettext_noop("location must be an id."),
+    gettext_noop("outcome must be 0 or 4."),
+    gettext_noop("The platform answers in FHIR JSON."),
+    gettext_noop("_id is a Patient id (digits)."),
+    gettext_noop("encounter must be Encounter/visit-<id>."),
+    gettext_noop("Search by patient (a Patient id)."),
+    gettext_noop("patient is a Patient id (CPR search is POST /fhir/Patient/_search)."),
+    gettext_noop("Consent search needs patient."),
+    gettext_noop("Search by patient: ?patient=Patient/<id>."),
+    gettext_noop("Only acute nurses of this acute function can be put on its rota."),
+    gettext_noop("No such shift."),
+    gettext_noop("No such nurse."),
+    gettext_noop("The nurse already has a shift in that period."),
+    gettext_noop("Latitude or longitude out of range."),
+    gettext_noop("Unknown skills."),
+    gettext_noop("Unknown status."),
+    gettext_noop("There is none of this lot here."),
+    gettext_noop("Your bag holds no usable lot of this medicine."),
+    gettext_noop("The form's reference must be 8-64 letters, digits, '-' or '_'."),
+    gettext_noop("Unknown form."),
+    gettext_noop("The time lies in the future."),
+    gettext_noop("Times must carry a time zone offset."),
+    gettext_noop("Stock moves between a cabinet and a bag, either way."),
+    gettext_noop("The time to accept has passed; ask the coordinator."),
+    gettext_noop("That visit is no longer active."),
+    gettext_noop("No such visit."),
+    gettext_noop("No such visit on this referral."),
+    gettext_noop("Medicine is given on the visit, with the nurse on site."),
+    gettext_noop("Document on a visit once on site."),
+    gettext_noop("Only the assigned nurse moves a visit forward."),
+    gettext_noop("Only a citizen treated at home can keep the episode open for a follow-up."),
+    gettext_noop("Unknown step."),
+    gettext_noop("The nurse is already on her way or on site."),
+    gettext_noop("Only an assignment not yet accepted can be declined."),
+    gettext_noop("Unknown note kind."),
+    gettext_noop("No measurements given."),
+    gettext_noop("Measurements cannot be in the future."),
+    gettext_noop("The value must be a number."),
+    gettext_noop("The warning is already acknowledged."),
+    gettext_noop("Say what happened."),
+    gettext_noop("Give one of the waste reasons."),
+    gettext_noop("The witness's username or password is wrong."),
+    gettext_noop(
+        "The witness must be an acute nurse or the medicine officer of the acute function."
+    ),
+    gettext_noop("The witness must be someone else."),
+)
+
+TEMPLATES: dict[str, Promise] = {
+    "vital_signs.value_out_of_range": _("The value must be between %(low)s and %(high)s %(unit)s."),
+    "lab.value_implausible": _(
+        "%(test)s: the value lies outside what can be measured in a living person "
+        "(%(low)s to %(high)s %(unit)s); check the sample and the entry."
+    ),
+    "lab.unit_mismatch": _("%(test)s is reported in %(unit)s; the unit given does not match."),
+    "lab.derived_result": _("%(test)s is computed by the platform from its source test."),
+    "delegation.not_required": _("%(test)s is a predefined task (R7) and needs no delegation."),
+    "clinical.delegation_required": _(
+        "%(test)s is not one of the predefined tests (R7): a physician's delegation "
+        "for this citizen and this task must be recorded on the visit first."
+    ),
+    "stock.insufficient": _("Only %(left)s left of this lot here; %(asked)s asked for."),
+    "witness.required": _(
+        "%(medicine)s is dependence-forming (§4): every movement needs a witness."
+    ),
+    "unit.mismatch": _("%(medicine)s is counted in %(unit)s, not in the unit given."),
+    "count.incomplete": _("%(n)s lot(s) held here are not counted yet."),
+}
+
+# A sentence per code whose English message is built from values.
+BY_CODE: dict[str, Promise] = {
+    "vital_signs.code_unknown": _("Unknown vital sign."),
+    "vital_signs.value_out_of_range": _("The value lies outside the possible range."),
+    "lab.value_implausible": _("The value cannot be real; check the sample and the entry."),
+    "lab.unit_mismatch": _("The unit does not match the test."),
+    "lab.derived_result": _("This result is computed by the platform, not entered."),
+    "catalogue.unknown": _("No test or procedure with this code."),
+    "stock.insufficient": _("There is not enough of this lot here."),
+    "witness.required": _("A §4 medicine is given only with a witness."),
+    "unit.mismatch": _("The unit does not match the medicine."),
+    "count.incomplete": _("Some lots held here are not counted yet."),
+    "visit.wrong_status": _("This cannot be recorded in the visit's present status."),
+    "visit.transition_not_allowed": _("The visit cannot take this step in its present status."),
+    "visit.outcome_unknown": _("Unknown outcome."),
+    "referral.already_triaged": _("The referral has already been assessed."),
+    "referral.skill_unknown": _("Unknown skills."),
+    "referral.urgency_unknown": _("Unknown priority."),
+    "break_glass.basis_invalid": _("Choose the basis for the emergency access."),
+    "delegation.not_required": _("This is a predefined task (R7) and needs no delegation."),
+    "clinical.delegation_required": _(
+        "This test is not predefined (R7): a physician's delegation must be recorded first."
+    ),
+    "order.not_awaiting_confirmation": _("The order is not awaiting confirmation."),
+    "invalid": _("The period ends before it starts."),
+    "record.subject_required": _("A required field is missing."),
+    "record.reference_invalid": _("A reference is not valid."),
+    "record.version_conflict": _("The entry was changed meanwhile; open it again."),
+    "patient.version_conflict": _("The citizen's data were changed meanwhile; open them again."),
+    "audit.export_too_large": _("The search holds too many entries; narrow it."),
+    "audit.param_invalid": _("A search field is not valid."),
+    "search.param_invalid": _("A search field is not valid."),
+    "search.param_unknown": _("Unsupported search field."),
+    "request.malformed": _("The request could not be read."),
+    "request.too_large": _("The request is too large."),
+    "request.too_deep": _("The request is nested too deeply."),
+    "request.nul_character": _("Text may not contain a NUL character."),
+    "request.invalid_text": _("Text must be valid Unicode."),
+    "quantity.invalid": _("The quantity is not valid."),
+    "fhir.invalid": _("Not a valid FHIR resource."),
+}
+
+BY_KIND: dict[str, Promise] = {
+    "invalid": _("The entry cannot be used; check the fields."),
+    "unauthenticated": _("Log in first."),
+    "forbidden": _("Your role may not do this."),
+    "not_found": _("Not available."),
+    "conflict": _("This conflicts with the present state; reload the page."),
+    "precondition_failed": _("The data were changed meanwhile; reload the page."),
+    "unprocessable": _("The entry cannot be used."),
+    "throttled": _("Too many attempts. Wait a while before trying again."),
+    "unavailable": _("The service is not available right now. Try again shortly."),
+}
+
+_FIXED = frozenset(FIXED)
+
+
+def _fill(template: Promise, params: Mapping[str, object]) -> str | None:
+    try:
+        return str(template) % dict(params)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def user_message(error: PlatformError) -> str:
+    """The error's message in the active language, for the person at the screen."""
+    template = TEMPLATES.get(error.code)
+    if template is not None and error.params:
+        filled = _fill(template, error.params)
+        if filled is not None:
+            return filled
+    if error.message in _FIXED:
+        return gettext(error.message)
+    fallback = BY_CODE.get(error.code)
+    if fallback is None or (get_language() or "").startswith("en"):
+        # Messages built with gettext where raised are already in the active language.
+        return error.message
+    return str(fallback)
+
+
+def kind_message(kind: str) -> str:
+    """The general sentence for a kind of refusal (an error from outside the platform)."""
+    return str(BY_KIND.get(kind) or BY_KIND["invalid"])

@@ -1,0 +1,66 @@
+"""Template helpers shared by every page: units as written, errors tied to fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from core.labels import reason_label, resource_type_label
+from core.units import unit_label
+
+register = template.Library()
+
+
+@register.filter
+def unit(value: str | None) -> str:
+    return unit_label(value)
+
+
+def _message(context: Any, name: str) -> str | None:
+    errors = context.get("field_errors") or {}
+    return errors.get(name)
+
+
+def _dom_id(name: str) -> str:
+    return "err-" + "".join(c if c.isalnum() else "-" for c in name)
+
+
+@register.simple_tag(takes_context=True)
+def invalid_attrs(context: Any, *names: str) -> SafeString:
+    """`` aria-invalid="true" aria-describedby="…"`` on an input whose field was refused."""
+    for name in names:
+        if _message(context, name):
+            return format_html(' aria-invalid="true" aria-describedby="{}"', _dom_id(name))
+    return mark_safe("")
+
+
+@register.simple_tag(takes_context=True)
+def field_error(context: Any, *names: str) -> SafeString:
+    """The refusal's message under the field it concerns."""
+    for name in names:
+        message = _message(context, name)
+        if message:
+            return format_html('<p class="field-error" id="{}">{}</p>', _dom_id(name), message)
+    return mark_safe("")
+
+
+@register.simple_tag(takes_context=True)
+def posted(context: Any, name: str, default: object = "") -> object:
+    """What was typed into ``name`` before a refusal; ``default`` otherwise."""
+    values = context.get("posted") or {}
+    return values.get(name, default)
+
+
+@register.filter
+def resource_type(value: str | None) -> str:
+    """ "Besøg" for Encounter: a record entry's kind as a clinician names it."""
+    return resource_type_label(value)
+
+
+@register.filter
+def reason(value: str | None) -> str:
+    """A refusal's reason code in words."""
+    return reason_label(value)
