@@ -60,7 +60,7 @@ def test_receive_a_delivery_and_refuse_a_bad_one(officer, cabinet, paracetamol):
     # The refusal is in Danish under the quantity, and the rest of the form is kept.
     page = bad.content.decode()
     assert 'aria-describedby="err-quantity"' in page
-    assert '<p class="field-error" id="err-quantity">Mængden skal være større end nul.</p>' in page
+    assert '<p class="field-error" id="err-quantity">Tallet skal være større end nul.</p>' in page
     assert 'value="NEW-2"' in page and 'value="-3"' in page and 'value="Apoteket"' in page
     bad_date = client.post("/cabinet/receive/", {**form, "expires_on": "soon"})
     assert bad_date.status_code == 400 and 'data-code="date.invalid"' in bad_date.content.decode()
