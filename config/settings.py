@@ -6,6 +6,10 @@ worker process. Production (``DEBUG`` off) requires ``SECRET_KEY`` and TLS;
 ``DEPLOYMENT=local`` (what ``make run`` serves) keeps ``DEBUG`` off but allows
 a generated key and plain HTTP on the loopback address
 (docs/decisions/0006-make-run-is-production-shaped.md).
+
+One module, longer than most: every setting is read here, once, beside the
+settings it depends on, so that ``.env.example`` and this file can be read
+side by side.
 """
 
 from __future__ import annotations

@@ -10,14 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from acute.clinical import dosing, selectors, services
-from acute.clinical.models import (
-    Delegation,
-    LabResult,
-    MedicationOrder,
-    PhysicianAlert,
-    ProcedureRecord,
-    TestDefinition,
-)
+from acute.clinical import models as clinical
 from consent.audit.services import Action
 from core.actors import Actor
 from core.api import actor_of
@@ -59,7 +52,7 @@ def _number(value: Any) -> str | None:
 # --- Output -------------------------------------------------------------------
 
 
-def test_out(test: TestDefinition) -> dict[str, Any]:
+def test_out(test: clinical.TestDefinition) -> dict[str, Any]:
     return {
         "code": test.code,
         "system": test.system,
@@ -76,7 +69,7 @@ def test_out(test: TestDefinition) -> dict[str, Any]:
     }
 
 
-def result_out(result: LabResult) -> dict[str, Any]:
+def result_out(result: clinical.LabResult) -> dict[str, Any]:
     return {
         "id": result.pk,
         "code": result.test.code,
@@ -95,7 +88,7 @@ def result_out(result: LabResult) -> dict[str, Any]:
     }
 
 
-def procedure_out(procedure: ProcedureRecord) -> dict[str, Any]:
+def procedure_out(procedure: clinical.ProcedureRecord) -> dict[str, Any]:
     return {
         "id": procedure.pk,
         "code": procedure.test.code,
@@ -107,7 +100,7 @@ def procedure_out(procedure: ProcedureRecord) -> dict[str, Any]:
     }
 
 
-def delegation_out(delegation: Delegation) -> dict[str, Any]:
+def delegation_out(delegation: clinical.Delegation) -> dict[str, Any]:
     return {
         "id": delegation.pk,
         "code": delegation.test.code,
@@ -137,7 +130,7 @@ def allowance_out(left: dosing.Allowance) -> dict[str, Any]:
     }
 
 
-def order_out(order: MedicationOrder) -> dict[str, Any]:
+def order_out(order: clinical.MedicationOrder) -> dict[str, Any]:
     return {
         "id": order.pk,
         "kind": order.kind,
@@ -179,7 +172,7 @@ def order_out(order: MedicationOrder) -> dict[str, Any]:
     }
 
 
-def alert_out(alert: PhysicianAlert) -> dict[str, Any]:
+def alert_out(alert: clinical.PhysicianAlert) -> dict[str, Any]:
     return {
         "id": alert.pk,
         "kind": alert.kind,
@@ -210,7 +203,7 @@ class TestOut(serializers.Serializer[Any]):
     code = serializers.CharField()
     system = serializers.CharField()
     display = serializers.CharField()
-    kind = serializers.ChoiceField(choices=TestDefinition.Kind.choices)
+    kind = serializers.ChoiceField(choices=clinical.TestDefinition.Kind.choices)
     predefined = serializers.BooleanField(help_text="R7: a nurse may take it without a delegation.")
     unit = serializers.CharField(allow_blank=True)
     unit_display = serializers.CharField(allow_blank=True)
@@ -228,7 +221,7 @@ class ResultOut(serializers.Serializer[Any]):
     value = _decimal()
     unit = serializers.CharField()
     unit_display = serializers.CharField(allow_blank=True)
-    interpretation = serializers.ChoiceField(choices=LabResult.Interpretation.choices)
+    interpretation = serializers.ChoiceField(choices=clinical.LabResult.Interpretation.choices)
     interpretation_display = serializers.CharField()
     critical = serializers.BooleanField()
     reference_low = _decimal(allow_null=True)
@@ -242,7 +235,7 @@ class ProcedureOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     code = serializers.CharField()
     display = serializers.CharField()
-    status = serializers.ChoiceField(choices=ProcedureRecord.Status.choices)
+    status = serializers.ChoiceField(choices=clinical.ProcedureRecord.Status.choices)
     performed_at = serializers.DateTimeField()
     note = serializers.CharField(allow_blank=True)
     delegation = serializers.IntegerField(allow_null=True)
@@ -282,8 +275,8 @@ class OrderedByOut(serializers.Serializer[Any]):
 
 class OrderOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=MedicationOrder.Kind.choices)
-    status = serializers.ChoiceField(choices=MedicationOrder.Status.choices)
+    kind = serializers.ChoiceField(choices=clinical.MedicationOrder.Kind.choices)
+    status = serializers.ChoiceField(choices=clinical.MedicationOrder.Status.choices)
     citizen = serializers.IntegerField()
     visit = serializers.IntegerField(allow_null=True)
     medicine_atc = serializers.CharField()
@@ -308,7 +301,7 @@ class OrderOut(serializers.Serializer[Any]):
     confirm_by = serializers.DateTimeField(allow_null=True)
     confirmed_at = serializers.DateTimeField(allow_null=True)
     prescription_status = serializers.ChoiceField(
-        choices=MedicationOrder.PrescriptionStatus.choices, allow_blank=True
+        choices=clinical.MedicationOrder.PrescriptionStatus.choices, allow_blank=True
     )
     prescription_due_by = serializers.DateTimeField(allow_null=True)
     prescription_sent_at = serializers.DateTimeField(allow_null=True)
@@ -318,7 +311,7 @@ class OrderOut(serializers.Serializer[Any]):
 
 class AlertOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=PhysicianAlert.Kind.choices)
+    kind = serializers.ChoiceField(choices=clinical.PhysicianAlert.Kind.choices)
     citizen = serializers.IntegerField()
     visit = serializers.IntegerField(allow_null=True)
     message = serializers.CharField()
@@ -348,7 +341,8 @@ class ProcedureIn(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=32)
     performed_at = serializers.DateTimeField(required=False)
     status = serializers.ChoiceField(
-        choices=ProcedureRecord.Status.choices, default=ProcedureRecord.Status.COMPLETED
+        choices=clinical.ProcedureRecord.Status.choices,
+        default=clinical.ProcedureRecord.Status.COMPLETED,
     )
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
