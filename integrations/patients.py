@@ -6,6 +6,9 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import IntegrityError, transaction
+
+from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import Citizen, Organisation
 from core.services import citizen_create
@@ -54,7 +57,12 @@ def _location(address: dict[str, Any]) -> tuple[Decimal, Decimal]:
 
 
 def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
-    """The citizen with the Patient's CPR number; registered if not yet known."""
+    """The citizen with the Patient's CPR number; registered if not yet known.
+
+    Two messages about the same new citizen can arrive at once (two 1813
+    cases, or a case and a hospital's notice): the one that registers second
+    waits on the CPR number's unique index and then uses the citizen the other
+    registered, instead of failing the message."""
     existing = citizen_find(patient)
     if existing is not None:
         return existing
@@ -72,15 +80,24 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
         )
     latitude, longitude = _location(address)
     phones = [t.get("value") for t in patient.get("telecom") or [] if t.get("system") == "phone"]
-    return citizen_create(
-        cpr=patient_cpr(patient),
-        given_name=given,
-        family_name=family,
-        address_line=lines[0],
-        postal_code=address.get("postalCode", ""),
-        city=address.get("city", ""),
-        latitude=latitude,
-        longitude=longitude,
-        municipality=_municipality(patient),
-        phone=phones[0] if phones else "",
-    )
+    try:
+        with transaction.atomic():
+            return citizen_create(
+                cpr=patient_cpr(patient),
+                given_name=given,
+                family_name=family,
+                address_line=lines[0],
+                postal_code=address.get("postalCode", ""),
+                city=address.get("city", ""),
+                latitude=latitude,
+                longitude=longitude,
+                municipality=_municipality(patient),
+                phone=phones[0] if phones else "",
+            )
+    except (IntegrityError, InvalidInput) as exc:
+        registered_meanwhile = citizen_find(patient)
+        if registered_meanwhile is None or (
+            isinstance(exc, InvalidInput) and exc.code != "citizen.exists"
+        ):
+            raise
+        return registered_meanwhile

@@ -12,6 +12,7 @@ from django.db import connection
 
 from acute.models import Referral
 from core.fhir.patient import patient_resource
+from core.models import Citizen
 from integrations.models import InboundMessage
 from integrations.simulators import helpline_referral
 from integrations.transport import HttpReply, close_connections
@@ -66,3 +67,37 @@ def test_one_1813_case_sent_twice_at_once_is_one_referral_both_acknowledged_ok(
         assert referral.external_id == case_id
         stored = InboundMessage.objects.filter(citizen=citizen)
         assert sorted(m.result["referral"] for m in stored) == [referral.pk, referral.pk]
+
+
+def test_two_1813_cases_for_one_new_citizen_at_once_register_the_citizen_once(
+    live_network,
+) -> None:
+    """Two different cases about a citizen the platform has never seen, sent at
+    the same moment: both are acknowledged ok, the citizen is registered once,
+    and each case is a referral of that one citizen."""
+    sim = live_network.sims["1813"]
+    for attempt in range(3):
+        unsaved = f.citizen()
+        patient = patient_resource(unsaved)
+        cpr = unsaved.cpr
+        unsaved.delete()
+        messages = [
+            helpline_referral(
+                sender_code=sim.code,
+                patient=patient,
+                reason="Faldet, kan ikke rejse sig",
+                case_id=f"1813-new-{attempt}-{case}",
+            )
+            for case in ("a", "b")
+        ]
+        replies = _send_at_once(sim, messages)
+        assert [(r.status, ack_of(r)[0]) for r in replies] == [(200, "ok"), (200, "ok")], [
+            r.body for r in replies
+        ]
+        [citizen] = Citizen.objects.filter(cpr=cpr)
+        assert sorted(
+            Referral.objects.filter(citizen=citizen).values_list("external_id", flat=True)
+        ) == [
+            f"1813-new-{attempt}-a",
+            f"1813-new-{attempt}-b",
+        ]
