@@ -25,6 +25,7 @@ the ``write-routes`` profile): the same examples on every machine.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -326,8 +328,8 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {
             "nurse": s.members["nurse"].user_id,
             "kind": "day",
-            "starts_at": "2030-01-01T07:00:00+01:00",
-            "ends_at": "2030-01-01T15:00:00+01:00",
+            "starts_at": (timezone.now() + dt.timedelta(days=30)).isoformat(),
+            "ends_at": (timezone.now() + dt.timedelta(days=30, hours=8)).isoformat(),
             "skills": ["catheter"],
             "max_load": 3,
             "base_name": "Base",

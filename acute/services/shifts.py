@@ -16,6 +16,13 @@ from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
 from core.models import Organisation, Role, User
 from core.validation import full_clean_or_raise
 
+# A rota is planned ahead and corrected afterwards, within these bounds: no
+# shift is longer than a day, put on the rota more than a week after it began,
+# or planned more than a year ahead.
+SHIFT_LONGEST = dt.timedelta(hours=24)
+SHIFT_LATE_ENTRY = dt.timedelta(days=7)
+SHIFT_PLANNED_AHEAD = dt.timedelta(days=366)
+
 
 def shift_create(
     *,
@@ -32,6 +39,7 @@ def shift_create(
     actor: Actor,
 ) -> NurseShift:
     """Put a nurse on the rota. She starts at the base; overlapping shifts are refused."""
+    _shift_period_check(starts_at, ends_at)
     skills = sorted(set(skills))
     unknown = set(skills) - set(Skill.values)
     if unknown:
@@ -68,6 +76,28 @@ def shift_create(
         full_clean_or_raise(shift, code="shift.invalid")
         shift.save(force_insert=True)
     return shift
+
+
+def _shift_period_check(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    if ends_at <= starts_at:
+        raise InvalidInput(
+            "shift.ends_before_start", "A shift must end after it starts.", field="ends_at"
+        )
+    if ends_at - starts_at > SHIFT_LONGEST:
+        raise InvalidInput("shift.too_long", "A shift lasts at most 24 hours.", field="ends_at")
+    now = timezone.now()
+    if starts_at < now - SHIFT_LATE_ENTRY:
+        raise InvalidInput(
+            "shift.too_far_back",
+            "A shift can be put on the rota at most a week after it began.",
+            field="starts_at",
+        )
+    if starts_at > now + SHIFT_PLANNED_AHEAD:
+        raise InvalidInput(
+            "shift.too_far_ahead",
+            "A shift can be planned at most a year ahead.",
+            field="starts_at",
+        )
 
 
 def _own_shift(shift: NurseShift, actor: Actor) -> None:

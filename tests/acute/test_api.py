@@ -546,3 +546,52 @@ def test_analysts_get_whole_months_with_small_counts_suppressed_and_every_releas
         refused = f.client_for(analyst).get(f"/api/acute/figures?{query}")
         assert refused.status_code == 400 and refused.json()["error"]["code"] == code
     assert _figures_entries(analyst).count() == 1
+
+
+def _shift_body(nurse, starts_at: dt.datetime, ends_at: dt.datetime) -> dict:
+    return {
+        "nurse": nurse.user_id,
+        "kind": "day",
+        "starts_at": starts_at.isoformat(),
+        "ends_at": ends_at.isoformat(),
+        "skills": ["catheter"],
+        "base_name": "Gentofte base",
+        "base_latitude": 55.75,
+        "base_longitude": 12.54,
+    }
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "lasts", "code"),
+    [
+        (dt.timedelta(days=1), dt.timedelta(hours=25), "shift.too_long"),
+        (dt.timedelta(days=1), dt.timedelta(hours=0), "shift.ends_before_start"),
+        (dt.timedelta(days=-8), dt.timedelta(hours=8), "shift.too_far_back"),
+        (dt.timedelta(days=-(2026 * 365)), dt.timedelta(hours=8), "shift.too_far_back"),
+        (dt.timedelta(days=367), dt.timedelta(hours=8), "shift.too_far_ahead"),
+    ],
+)
+def test_a_shift_outside_what_a_rota_holds_is_refused_naming_the_field(
+    coordinator, starts_in, lasts, code
+):
+    nurse = f.staff(Role.ACUTE_NURSE, coordinator.organisation)
+    starts_at = timezone.now() + starts_in
+    response = f.client_for(coordinator).post(
+        "/api/acute/shifts", _shift_body(nurse, starts_at, starts_at + lasts), format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == code
+    assert not nurse.user.acute_shifts.exists()
+
+
+def test_a_coordinator_puts_a_nurse_on_tomorrows_rota(coordinator):
+    nurse = f.staff(Role.ACUTE_NURSE, coordinator.organisation)
+    starts_at = timezone.now().replace(microsecond=0) + dt.timedelta(days=1)
+    response = f.client_for(coordinator).post(
+        "/api/acute/shifts",
+        _shift_body(nurse, starts_at, starts_at + dt.timedelta(hours=8)),
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    [shift] = nurse.user.acute_shifts.all()
+    assert (shift.starts_at, shift.ends_at) == (starts_at, starts_at + dt.timedelta(hours=8))
