@@ -14,12 +14,15 @@ does anything. See docs/decisions/0008-two-database-roles.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
-from psycopg import sql
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import errors, sql
 
 # The ordinary rights on a table.
 DML = ("SELECT", "INSERT", "UPDATE", "DELETE")
@@ -72,6 +75,47 @@ def act_as_owner() -> None:
 def act_as_platform() -> None:
     """Back to the platform's role."""
     _connect_as(settings.DATABASE_PLATFORM_LOGIN)
+
+
+def database_ensure(db: BaseDatabaseWrapper | None = None) -> bool:
+    """Create the configured PostgreSQL database if it does not exist yet, so
+    that ``make run`` on a fresh PostgreSQL needs nothing but ``DATABASE_URL``
+    (and the owner's). True when it was created. Run as the owner; another
+    process creating it at the same moment is no error."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return False
+    try:
+        db.ensure_connection()
+        return False
+    except OperationalError as exc:
+        if f'database "{db.settings_dict["NAME"]}" does not exist' not in str(exc):
+            raise
+    return database_create(db.settings_dict)
+
+
+def database_create(settings_dict: Mapping[str, Any]) -> bool:
+    """``CREATE DATABASE`` named as in ``settings_dict``, connecting to the
+    server's ``postgres`` database with the same login. False if it exists."""
+    login = {
+        key: str(settings_dict[name])
+        for key, name in (
+            ("host", "HOST"),
+            ("port", "PORT"),
+            ("user", "USER"),
+            ("password", "PASSWORD"),
+        )
+        if settings_dict.get(name)
+    }
+    conninfo = psycopg.conninfo.make_conninfo(dbname="postgres", **login)
+    with psycopg.connect(conninfo, autocommit=True) as server:
+        try:
+            server.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings_dict["NAME"]))
+            )
+        except errors.DuplicateDatabase:
+            return False
+    return True
 
 
 def _acting_as_owner(alias: str) -> bool:
