@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu.exceptions import ChannelError
+
 from worker.celery import QUEUES
 from worker.health import PROBE_TIMEOUT_SECONDS, probe_connection
 
@@ -15,6 +17,11 @@ def queue_depths() -> dict[str, int]:
         channel: Any = conn.default_channel
         depths = {}
         for name in QUEUES:
-            declared = channel.queue_declare(queue=name, passive=True)
+            try:
+                declared = channel.queue_declare(queue=name, passive=True)
+            except ChannelError:
+                # Redis keeps no list for an empty queue, and says "not found".
+                depths[name] = 0
+                continue
             depths[name] = int(declared.message_count)
         return depths
