@@ -5,6 +5,7 @@ timestamps are refused before the body is read as FHIR."""
 from __future__ import annotations
 
 from django.conf import settings
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -53,10 +54,18 @@ def partner_authenticate(
     return partner
 
 
+MESSAGE_MEDIA_TYPES = ("application/fhir+json", "application/json")
+
+
 class SignedByPartner(BasePermission):
     """Admits a request signed by an active partner; puts it on ``request.partner``."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
+        # A message is FHIR JSON; a form body would be parsed, and its bytes
+        # gone, before the signature over them could be checked.
+        media_type = (request.content_type or "").split(";")[0].strip().lower()
+        if media_type not in MESSAGE_MEDIA_TYPES:
+            raise UnsupportedMediaType(media_type or "none")
         raw = request._request.body  # the exact bytes that were signed
         request.partner = partner_authenticate(  # type: ignore[attr-defined]
             sender=request.headers.get(SENDER_HEADER),

@@ -98,6 +98,30 @@ def test_untrusted_requests_are_refused_with_401_and_nothing_created(live_networ
     assert not InboundMessage.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/xml"],
+)
+def test_a_message_that_is_not_fhir_json_is_refused_with_415(live_network, content_type) -> None:
+    """Signed or not, a body in another format is refused before it is read,
+    with an OperationOutcome, and nothing is stored."""
+    sim = live_network.sims["1813"]
+    body = b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--x--\r\n"
+    headers = {
+        **signed_headers(sender=sim.code, secret=sim.secret, body=body),
+        "Content-Type": content_type,
+    }
+    conn = http.client.HTTPConnection("127.0.0.1", 8670, timeout=10)
+    conn.request("POST", "/fhir/$process-message", body=body, headers=headers)
+    response = conn.getresponse()
+    payload = json.loads(response.read())
+    assert response.status == 415
+    assert payload["resourceType"] == "OperationOutcome"
+    [issue] = payload["issue"]
+    assert issue["details"]["coding"][0]["code"] == "request.unsupported_media_type"
+    assert not InboundMessage.objects.exists()
+
+
 def _foreign_message(sender: str, event: str, citizen) -> dict:
     """A message of ``event`` as some partner's system would build it."""
     patient = patient_resource(citizen)
