@@ -18,6 +18,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from core.demo import DEMO_PASSWORD
+from core.models import User
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +89,20 @@ def _read(html: str) -> tuple[str, list[str]]:
     return " ".join(" ".join(parser.parts).split()), parser.links
 
 
+def _signed_in(username: str) -> Client:
+    """A demo user through both login steps: the password, then the code of
+    her TOTP app (without it every page would only redirect to the login)."""
+    client = Client()
+    password = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
+    assert password.status_code == 302, username
+    user = User.objects.get(username=username)
+    if password["Location"].startswith("/login/code/"):
+        code = client.post("/login/code/", {"otp": factories.totp_code(user)})
+        assert code.status_code == 302, username
+    assert client.get("/").status_code == 200, username
+    return client
+
+
 def test_the_danish_catalogue_translates_every_message() -> None:
     text = PO_FILE.read_text(encoding="utf-8")
     blocks = [
@@ -115,9 +131,7 @@ def test_no_page_shows_english_words_or_raw_codes() -> None:
     assert {"next_day", "treated_at_home", "within_2_hours"} <= codes
     found: dict[str, list[str]] = {}
     for username in PERSONAS:
-        client = Client()
-        signed_in = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
-        assert signed_in.status_code == 302, username
+        client = _signed_in(username)
         queue, seen = ["/"], set()
         while queue and len(seen) < MAX_PAGES_PER_PERSONA:
             url = queue.pop(0)
@@ -134,4 +148,43 @@ def test_no_page_shows_english_words_or_raw_codes() -> None:
             leaks += re.findall(r"\(R\d+\)", text)  # the platform's rule numbers are not for users
             if leaks:
                 found[f"{username} {url}"] = leaks
+        assert len(seen) > 2, f"{username} reached no page beyond the start"
     assert found == {}
+
+
+def _leaks(html: str, codes: set[str]) -> list[str]:
+    text, _links = _read(html)
+    words = set(re.findall(r"[a-z0-9_]+", text))
+    return sorted(codes & words) + [w for w in ENGLISH if w in text] + re.findall(r"\(R\d+\)", text)
+
+
+def test_answers_to_the_auditors_and_analysts_forms_speak_danish() -> None:
+    """What a POST answers (the auditor's search by name, an analysis with its
+    hidden counts, a refused field) and every role's help page."""
+    call_command("demo_data", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+    codes = raw_choice_values()
+    answers: dict[str, str] = {}
+    for username in PERSONAS:
+        client = _signed_in(username)
+        help_page = client.get("/help/", HTTP_ACCEPT_LANGUAGE="da")
+        assert help_page.status_code == 200, username
+        answers[f"{username} /help/"] = help_page.content.decode()
+        if username == "auditor":
+            for body in ({"name": "a"}, {"name": "se"}, {"cpr": "0101"}, {"username": "x"}):
+                answers[f"auditor {body}"] = client.post(
+                    "/audit/", body, HTTP_ACCEPT_LANGUAGE="da"
+                ).content.decode()
+        if username == "analyst":
+            for body in (
+                {"analysis": "diagnosis-and-service", "diagnosis": "I10", "service": "home-help"},
+                {"analysis": "diagnosis-and-service", "diagnosis": "F20", "service": "x"},
+                {"analysis": "contacts-around-acute-episode", "days": "30"},
+            ):
+                answers[f"analyst {body}"] = client.post(
+                    "/analyses/run", body, HTTP_ACCEPT_LANGUAGE="da"
+                ).content.decode()
+    found = {key: leaks for key, html in answers.items() if (leaks := _leaks(html, codes))}
+    assert found == {}
+    assert (
+        "skjult" in answers["analyst {'analysis': 'contacts-around-acute-episode', 'days': '30'}"]
+    )
