@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from consent.audit.models import Purpose
 from consent.classifications import psychiatric_code_q
 from core.models import Citizen, Organisation, User
 
@@ -205,6 +206,13 @@ class ConsentDirective(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="+"
     )
     note = models.CharField(max_length=500, blank=True)
+
+    @property
+    def purpose_labels(self) -> list[str]:
+        """The purposes named as the audit log names them (the page translates
+        them), never as their codes."""
+        labels = dict(Purpose.choices)
+        return [str(labels.get(purpose, purpose)) for purpose in self.purposes]
 
     class Meta:
         indexes = [models.Index(fields=["citizen", "period_start"], name="consent_citizen_idx")]
