@@ -207,13 +207,6 @@ class ConsentDirective(models.Model):
     )
     note = models.CharField(max_length=500, blank=True)
 
-    @property
-    def purpose_labels(self) -> list[str]:
-        """The purposes named as the audit log names them (the page translates
-        them), never as their codes."""
-        labels = dict(Purpose.choices)
-        return [str(labels.get(purpose, purpose)) for purpose in self.purposes]
-
     class Meta:
         indexes = [models.Index(fields=["citizen", "period_start"], name="consent_citizen_idx")]
         constraints = [
@@ -244,6 +237,13 @@ class ConsentDirective(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provision_display()} {self.pk} of citizen {self.citizen_id}"
+
+    @property
+    def purpose_labels(self) -> list[str]:
+        """The purposes named as the audit log names them (the page translates
+        them), never as their codes."""
+        labels = dict(Purpose.choices)
+        return [str(labels.get(purpose, purpose)) for purpose in self.purposes]
 
 
 class ConsentWithdrawal(models.Model):
