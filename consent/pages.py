@@ -27,7 +27,8 @@ from consent.analyses import (
 )
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
-from core.errors import Forbidden, NotFoundOrNotAllowed, PlatformError
+from core.cpr import normalise_cpr
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.middleware import not_allowed
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
@@ -37,17 +38,19 @@ from core.permissions import actor_from_request, page
 @page(Role.AUDITOR)
 @require_http_methods(["GET", "POST"])
 def insight_find(request: HttpRequest) -> HttpResponse:
-    """Find the citizen by CPR number (in the form body, never in the URL)."""
-    error = ""
-    if request.method == "POST":
-        cpr = request.POST.get("cpr", "").replace("-", "").strip()
-        found = Citizen.objects.filter(cpr=cpr).values_list("pk", flat=True).first()
-        if found is not None and len(cpr) == 10:
-            return redirect("consent-insight", citizen_id=found)
-        error = "No citizen with that CPR number."
-    return render(
-        request, "consent/insight_find.html", {"error": error}, status=400 if error else 200
-    )
+    """Find the citizen by CPR number (in the form body, never in the URL); the
+    report's address carries the internal id."""
+    if request.method == "GET":
+        return render_page(request, "consent/insight_find.html", {})
+    try:
+        cpr = normalise_cpr(request.POST.get("cpr", ""))
+    except InvalidInput as exc:
+        return render_page(request, "consent/insight_find.html", {}, error=exc)
+    found = Citizen.objects.filter(cpr=cpr).values_list("pk", flat=True).first()
+    if found is None:
+        missing = InvalidInput("citizen.not_found", "No citizen with that CPR number.", field="cpr")
+        return render_page(request, "consent/insight_find.html", {}, error=missing)
+    return redirect("consent-insight", citizen_id=found)
 
 
 # Open to every member of staff so that the gate, not the page's role list,

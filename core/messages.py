@@ -36,6 +36,7 @@ FIXED = (
     gettext_noop("Search by the citizen's internal id; CPR numbers are not accepted here."),
     gettext_noop("Type the citizen's CPR number or at least two letters of the name."),
     gettext_noop("No member of staff has that username."),
+    gettext_noop("No citizen with that CPR number."),
     gettext_noop("No flagged audit entry with this id."),
     gettext_noop("No such audit entry."),
     gettext_noop("from must be before to."),
