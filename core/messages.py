@@ -37,6 +37,7 @@ FIXED = (
     gettext_noop("Type the citizen's CPR number or at least two letters of the name."),
     gettext_noop("No member of staff has that username."),
     gettext_noop("No citizen with that CPR number."),
+    gettext_noop("This entry has no flag to review."),
     gettext_noop("No flagged audit entry with this id."),
     gettext_noop("No such audit entry."),
     gettext_noop("from must be before to."),

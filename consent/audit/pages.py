@@ -44,7 +44,7 @@ from consent.audit.selectors import (
 )
 from consent.audit.services import audit_record_auditor_view, entry_review
 from core.actors import Actor
-from core.errors import InvalidInput, PlatformError
+from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -222,6 +222,9 @@ def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
             context = _entry_context(actor, entry_id)
         except PlatformError as missing:
             return render_page(request, "audit/entry.html", {}, error=missing)
+        if isinstance(exc, NotFoundOrNotAllowed):
+            # The entry is there for the auditor to read; it only has no flag.
+            exc = Conflict("audit.entry_not_flagged", "This entry has no flag to review.")
         return render_page(request, "audit/entry.html", context, error=exc)
     following = audit_next_flagged(after_entry_id=entry_id)
     if following is None:

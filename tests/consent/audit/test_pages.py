@@ -214,3 +214,19 @@ def test_flags_and_reasons_read_in_danish() -> None:
     html = client.get(f"/audit/entries/{entry.id}").content.decode()
     assert "Afvist adgang" in html and "ingen behandlingsrelation" in html
     assert "no_care_relationship" not in html and "denied" not in html.split("<main")[1]
+
+
+def test_reviewing_an_entry_without_a_flag_is_refused_on_the_entry_itself() -> None:
+    team = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    plain = audit_record(
+        actor=Actor.for_membership(nurse),
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=factories.citizen().pk,
+    )
+    client = _logged_in(factories.staff(Role.AUDITOR, team))
+    refused = client.post(f"/audit/entries/{plain.id}/review", {"comment": "Set."})
+    assert refused.status_code == 409
+    assert 'data-code="audit.entry_not_flagged"' in refused.content.decode()
+    assert not EntryReview.objects.filter(entry_id=plain.id).exists()
