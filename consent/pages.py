@@ -91,7 +91,7 @@ def analysis_run_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     name = request.POST.get("analysis", "")
     params = {
-        key: value
+        key: str(value)
         for key, value in request.POST.items()
         if key not in ("analysis", "export", "csrfmiddlewaretoken")
     }

@@ -217,7 +217,9 @@ def audit_page_shown(*, actor: Actor, query: AuditQuery, offset: int, count: int
     entries, more = audit_page(query=query, offset=offset, count=count)
     flags, reviews = flags_and_reviews([e.id for e in entries])
     # A search about one citizen is about that citizen even when it finds nothing.
-    asked = [query.citizen_id] if query.citizen_id is not None and not entries else []
+    asked: list[int | None] = (
+        [query.citizen_id] if query.citizen_id is not None and not entries else []
+    )
     audit_record_auditor_view(
         actor=actor,
         action=Action.SEARCH,
