@@ -17,6 +17,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.test import Client
 
+from acute.models import Visit
 from core.demo import DEMO_PASSWORD
 from core.models import User
 from tests import factories
@@ -130,7 +131,12 @@ def test_no_page_shows_english_words_or_raw_codes() -> None:
     codes = raw_choice_values()
     assert {"next_day", "treated_at_home", "within_2_hours"} <= codes
     found: dict[str, list[str]] = {}
-    for username in PERSONAS:
+    # The nurse the demo's first visit went to, so that a visit page is read too.
+    visit = Visit.objects.select_related("shift__nurse").first()
+    assert visit is not None
+    personas = [visit.shift.nurse.username, *(p for p in PERSONAS if p != "nurse1")]
+    walked: set[str] = set()
+    for username in personas:
         client = _signed_in(username)
         queue, seen = ["/"], set()
         while queue and len(seen) < MAX_PAGES_PER_PERSONA:
@@ -149,7 +155,9 @@ def test_no_page_shows_english_words_or_raw_codes() -> None:
             if leaks:
                 found[f"{username} {url}"] = leaks
         assert len(seen) > 2, f"{username} reached no page beyond the start"
+        walked |= seen
     assert found == {}
+    assert {f"/nurse/visits/{visit.pk}/", "/analyses/", "/audit/", "/help/"} <= walked
 
 
 def _leaks(html: str, codes: set[str]) -> list[str]:
