@@ -481,3 +481,18 @@ def test_r4_the_coordinators_board_under_the_override_is_an_emergency_access():
     assert _emergency(theirs, opened.json()["id"]) and _ordinary(mine)
     flagged = _flagged()
     assert theirs.id in flagged and mine.id not in flagged
+
+
+def test_declining_without_a_reason_marks_the_reason_field():
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(accepted=False, by=coordinator)
+    client = _login(coordinator)
+    refused = client.post(
+        f"/coordinator/referrals/{referral.pk}/triage/", {"decision": "decline", "reason": " "}
+    )
+    html = refused.content.decode()
+    assert refused.status_code == 400
+    assert 'id="decline-reason"' in html and 'aria-describedby="err-reason"' in html
+    assert 'class="field-error" id="err-reason"' in html
+    referral.refresh_from_db()
+    assert referral.status == "received"
