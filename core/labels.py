@@ -76,6 +76,35 @@ REASONS: dict[str, Promise] = {
 }
 
 
+TASK_CONTEXT = "background task"
+
+# The platform's own work that reads or discloses citizen data, as the audit
+# log names it (``Actor.system(task)``) and as an auditor reads it.
+TASKS: dict[str, Promise] = {
+    "acute.auto_assign": pgettext_lazy(TASK_CONTEXT, "automatic assignment"),
+    "acute.dispatch_move_on": pgettext_lazy(TASK_CONTEXT, "dispatch to the next nurse"),
+    "acute.visits_expire_unanswered": pgettext_lazy(TASK_CONTEXT, "unanswered visits expire"),
+    "clinical.medication_orders_watch": pgettext_lazy(TASK_CONTEXT, "watch of medicine orders"),
+    "consent.demo": pgettext_lazy(TASK_CONTEXT, "demo data"),
+    "consent.load_shared_record": pgettext_lazy(TASK_CONTEXT, "shared record loaded"),
+    "demo": pgettext_lazy(TASK_CONTEXT, "demo data"),
+    "integrations.process_message": pgettext_lazy(TASK_CONTEXT, "message received"),
+    "integrations.outbox_enqueue": pgettext_lazy(TASK_CONTEXT, "message prepared"),
+    "integrations.outbox_deliver": pgettext_lazy(TASK_CONTEXT, "message sent"),
+    "integrations.outbox_sweep": pgettext_lazy(TASK_CONTEXT, "waiting messages sent on"),
+    "sign-in": pgettext_lazy(TASK_CONTEXT, "sign-in"),
+    "system-client-credentials": pgettext_lazy(TASK_CONTEXT, "system sign-in"),
+}
+
+
+def task_label(task: str | None) -> str:
+    """A background task in words; one not named here says it is the platform's."""
+    if not task:
+        return ""
+    label = TASKS.get(task)
+    return str(label) if label is not None else str(pgettext_lazy(TASK_CONTEXT, "the platform"))
+
+
 def resource_type_label(resource_type: str | None) -> str:
     if not resource_type:
         return ""
