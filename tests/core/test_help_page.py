@@ -11,7 +11,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-TASKS = {
+TASKS: dict[str, tuple[str, str | None]] = {
     Role.ACUTE_NURSE: ("Gennemfør et besøg", "/nurse/visits/"),
     Role.COORDINATOR: ("Tildel en sygeplejerske", "/coordinator/"),
     Role.PHYSICIAN: ("Bekræft dine telefonordinationer", "/physician/orders/"),
