@@ -40,6 +40,7 @@ ENGLISH = [
     "ServiceRequest",
     "R7/R8",
     "værdispring",
+    "diagnosis, service",  # an analysis's parameters by their code names
 ]
 
 # Choice values that are also Danish words or names, so may stand on a page.
