@@ -141,6 +141,7 @@ def test_a_cpr_number_typed_into_the_search_never_reaches_a_url_a_redirect_or_a_
     assert "Else Fiktivsen" in html and nurse.user.display_name in html
     urls = _urls_in(html)
     assert any(f"citizen={person.pk}" in u for u in urls)  # older entries, export
+    assert f"/consent/insight/{person.pk}/" in urls  # the citizen's insight report
     assert not [u for u in urls if person.cpr in u or person.cpr[:6] in u]
     assert person.cpr not in caplog.text and dashed not in caplog.text
     lookups = AuditEntry.objects.filter(purpose=Purpose.AUDIT, citizen_id=person.pk)
