@@ -81,6 +81,12 @@ def test_auditor_searches_by_cpr_reviews_and_goes_to_the_next_flagged(new_page):
     assert page.url.endswith("/audit/flagged")
     assert "Ingen markerede poster venter" in page.locator("main").inner_text()
     assert_accessible(page)
+    page.goto("/audit/verify")
+    assert "Adgangsloggen er intakt" in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.goto(f"/consent/insight/{first.pk}/")
+    assert "Else Fiktivsen" in page.locator("main").inner_text()
+    assert_accessible(page)
     assert not [u for u in asked if first.cpr in u or first.cpr[:6] in u]
 
 
