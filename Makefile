@@ -14,6 +14,13 @@ $(OIDC_NODE): tests/oidc/package.json tests/oidc/package-lock.json
 	@npm ci --prefix tests/oidc --no-audit --no-fund --silent
 	@touch $@
 
+## axe-core, which the browser tests inject into each page to check its accessibility (from its lock file)
+AXE_NODE := tests/browser/axe/node_modules/.installed
+$(AXE_NODE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	@npm ci --prefix tests/browser/axe --no-audit --no-fund --silent
+	@touch $@
+
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
@@ -39,7 +46,7 @@ run: $(VENV)/.synced $(if $(OIDC_DEMO),$(OIDC_NODE))
 ## make test: install and run the whole test suite. With DATABASE_URL and
 ## DATABASE_OWNER_URL (as .ci/run sets them) the owner creates and migrates the
 ## test database and the tests run as the platform's role (docs/decisions/0008).
-test: $(VENV)/.synced browsers $(OIDC_NODE)
+test: $(VENV)/.synced browsers $(OIDC_NODE) $(AXE_NODE)
 	DEBUG=$${DEBUG:-1} $(PY) -m pytest $(PYTEST_ARGS)
 
 ## make browsers: Debian's headless Chromium for the browser tests (Playwright drives it; no download)

@@ -391,22 +391,32 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
     from core.pages import bar_chart
 
     today = timezone.localdate()
-    try:
-        start = dt.date.fromisoformat(request.GET.get("start") or str(today - dt.timedelta(29)))
-        end = dt.date.fromisoformat(request.GET.get("end") or str(today))
-    except ValueError:
+    typed = {name: request.GET.get(name, "") for name in ("start", "end")}
+    dates: dict[str, dt.date] = {}
+    refused: list[PlatformError] = []
+    for name, default in (("start", today - dt.timedelta(29)), ("end", today)):
+        try:
+            dates[name] = dt.date.fromisoformat(typed[name]) if typed[name] else default
+        except ValueError:
+            refused.append(
+                InvalidInput("figures.date_invalid", _("Dates as YYYY-MM-DD."), field=name)
+            )
+    if refused:
         return render_page(
             request,
             "acute/figures.html",
-            {},
-            error=InvalidInput("figures.date_invalid", _("Dates as YYYY-MM-DD."), field="start"),
+            {"posted": typed},
+            error=PlatformError.all_of(refused),
         )
+    start, end = dates["start"], dates["end"]
     try:
         rows = acute_selectors.figures_release(
             actor=page_actor(request), start=start, end=end, period="day"
         )
     except PlatformError as exc:
-        return render_page(request, "acute/figures.html", {"start": start, "end": end}, error=exc)
+        return render_page(
+            request, "acute/figures.html", {"start": start, "end": end, "posted": typed}, error=exc
+        )
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     outcomes: dict[str, int] = defaultdict(int)
     visits: dict[str, int] = defaultdict(int)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from consent.audit.models import Purpose
 from consent.classifications import psychiatric_code_q
 from core.models import Citizen, Organisation, User
 
@@ -236,6 +237,13 @@ class ConsentDirective(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provision_display()} {self.pk} of citizen {self.citizen_id}"
+
+    @property
+    def purpose_labels(self) -> list[str]:
+        """The purposes named as the audit log names them (the page translates
+        them), never as their codes."""
+        labels = dict(Purpose.choices)
+        return [str(labels.get(purpose, purpose)) for purpose in self.purposes]
 
 
 class ConsentWithdrawal(models.Model):

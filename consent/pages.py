@@ -1,31 +1,56 @@
-"""Pages of ``consent``: the citizen's insight report (R5, *Min Log*), printable."""
+"""Pages of ``consent``: the citizen's insight report (R5, *Min Log*),
+printable, and the analyst's restricted analyses (R6).
+
+The analyses page lists the named analyses with what the analyst has left of
+the privacy budget; a run is a POST whose answer is the response (asking the
+same question again within the window gives the same answer at no cost, so a
+reload spends nothing). Every member of staff reaches the run, so that
+:func:`consent.analyses.analysis_run` — not the page's role list — refuses
+anyone but an analyst and records the refusal (R9).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from consent.analyses import (
+    ANALYSES,
+    NOISE_NOTE,
+    SERVICE_LABELS,
+    Table,
+    analysis_budget,
+    analysis_run,
+)
+from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
-from core.errors import NotFoundOrNotAllowed
+from core.cpr import normalise_cpr
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.middleware import not_allowed
 from core.models import Citizen, Role
+from core.pages import page_actor, render_page
 from core.permissions import actor_from_request, page
 
 
 @page(Role.AUDITOR)
 @require_http_methods(["GET", "POST"])
 def insight_find(request: HttpRequest) -> HttpResponse:
-    """Find the citizen by CPR number (in the form body, never in the URL)."""
-    error = ""
-    if request.method == "POST":
-        cpr = request.POST.get("cpr", "").replace("-", "").strip()
-        found = Citizen.objects.filter(cpr=cpr).values_list("pk", flat=True).first()
-        if found is not None and len(cpr) == 10:
-            return redirect("consent-insight", citizen_id=found)
-        error = "No citizen with that CPR number."
-    return render(
-        request, "consent/insight_find.html", {"error": error}, status=400 if error else 200
-    )
+    """Find the citizen by CPR number (in the form body, never in the URL); the
+    report's address carries the internal id."""
+    if request.method == "GET":
+        return render_page(request, "consent/insight_find.html", {})
+    try:
+        cpr = normalise_cpr(request.POST.get("cpr", ""))
+    except InvalidInput as exc:
+        return render_page(request, "consent/insight_find.html", {}, error=exc)
+    found = Citizen.objects.filter(cpr=cpr).values_list("pk", flat=True).first()
+    if found is None:
+        missing = InvalidInput("citizen.not_found", "No citizen with that CPR number.", field="cpr")
+        return render_page(request, "consent/insight_find.html", {}, error=missing)
+    return redirect("consent-insight", citizen_id=found)
 
 
 # Open to every member of staff so that the gate, not the page's role list,
@@ -40,3 +65,53 @@ def insight(request: HttpRequest, citizen_id: int) -> HttpResponse:
     except NotFoundOrNotAllowed:
         raise Http404 from None
     return render(request, "consent/insight.html", {"report": report, "years": INSIGHT_YEARS})
+
+
+def _analyses_context(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "analyses": list(ANALYSES.values()),
+        "budget": analysis_budget(actor=page_actor(request)),
+        "services": [(code, SERVICE_LABELS[code]) for code in MUNICIPAL_SERVICES],
+        "asked": request.POST.get("analysis", ""),
+    }
+
+
+@page(Role.ANALYST)
+@require_http_methods(["GET"])
+def analyses_page(request: HttpRequest) -> HttpResponse:
+    """The named analyses, each with its questions, and the privacy budget left."""
+    return render_page(request, "consent/analyses.html", _analyses_context(request))
+
+
+@page()
+@require_POST
+def analysis_run_page(request: HttpRequest) -> HttpResponse:
+    """Run one analysis and show its answer: noisy, with small counts hidden
+    and why. ``export`` answers the same table as a spreadsheet."""
+    actor = page_actor(request)
+    name = request.POST.get("analysis", "")
+    params = {
+        key: str(value)
+        for key, value in request.POST.items()
+        if key not in ("analysis", "export", "csrfmiddlewaretoken")
+    }
+    export = bool(request.POST.get("export"))
+    try:
+        table = analysis_run(actor=actor, name=name, params=params, export=export)
+    except Forbidden as exc:
+        if exc.code == "analysis.role":
+            return not_allowed(request)
+        return render_page(request, "consent/analyses.html", _analyses_context(request), error=exc)
+    except PlatformError as exc:
+        return render_page(request, "consent/analyses.html", _analyses_context(request), error=exc)
+    if export:
+        response = HttpResponse(table.as_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{table.analysis}.csv"'
+        return response
+    context = _analyses_context(request)
+    context.update(table=table, rows=_rows(table), noise_note=NOISE_NOTE)
+    return render_page(request, "consent/analyses.html", context)
+
+
+def _rows(table: Table) -> list[tuple[str, list[int | None], int | None]]:
+    return list(zip(table.rows, table.cells, table.row_totals, strict=True))

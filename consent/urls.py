@@ -5,4 +5,6 @@ from consent import pages
 urlpatterns: list[URLPattern] = [
     path("consent/insight/", pages.insight_find, name="consent-insight-find"),
     path("consent/insight/<int:citizen_id>/", pages.insight, name="consent-insight"),
+    path("analyses/", pages.analyses_page, name="analyses"),
+    path("analyses/run", pages.analysis_run_page, name="analysis-run"),
 ]

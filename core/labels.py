@@ -41,21 +41,68 @@ REASON_CONTEXT = "reason code"
 REASONS: dict[str, Promise] = {
     "break_glass": pgettext_lazy(REASON_CONTEXT, "emergency access"),
     "budget_exhausted": pgettext_lazy(REASON_CONTEXT, "privacy budget used up"),
-    "care_relationship": pgettext_lazy(REASON_CONTEXT, "no care relationship"),
+    "care_relationship": pgettext_lazy(REASON_CONTEXT, "care relationship"),
+    "category_not_permitted": pgettext_lazy(REASON_CONTEXT, "data category not shared"),
+    "consent_administration": pgettext_lazy(REASON_CONTEXT, "consent administration"),
     "cpr_in_url": pgettext_lazy(REASON_CONTEXT, "CPR number in the address"),
     "hold_override": pgettext_lazy(REASON_CONTEXT, "sent despite admission"),
+    "import_from_source": pgettext_lazy(REASON_CONTEXT, "received from the source system"),
     "left_out_of_list": pgettext_lazy(REASON_CONTEXT, "left out of the list"),
+    "municipality_not_served": pgettext_lazy(REASON_CONTEXT, "municipality without an agreement"),
+    "no_actor": pgettext_lazy(REASON_CONTEXT, "no user"),
+    "no_break_glass": pgettext_lazy(REASON_CONTEXT, "refused, no emergency access"),
+    "no_care_relationship": pgettext_lazy(REASON_CONTEXT, "no care relationship"),
+    "no_gate": pgettext_lazy(REASON_CONTEXT, "no access check"),
+    "not_alert_recipient": pgettext_lazy(REASON_CONTEXT, "not the alert's recipient"),
+    "not_ordering_physician": pgettext_lazy(REASON_CONTEXT, "not the ordering physician"),
+    "not_visit_nurse": pgettext_lazy(REASON_CONTEXT, "not her visit"),
+    "oauth.client_credentials": pgettext_lazy(REASON_CONTEXT, "system sign-in"),
     "ordering_physician": pgettext_lazy(REASON_CONTEXT, "not the ordering physician"),
     "patient.version_conflict": pgettext_lazy(REASON_CONTEXT, "changed meanwhile"),
     "patient_exists": pgettext_lazy(REASON_CONTEXT, "citizen already registered"),
+    "patient_intake": pgettext_lazy(REASON_CONTEXT, "citizen registered"),
+    "purpose_not_permitted": pgettext_lazy(REASON_CONTEXT, "purpose not permitted"),
     "recall": pgettext_lazy(REASON_CONTEXT, "recall"),
     "refused": pgettext_lazy(REASON_CONTEXT, "the citizen refused"),
+    "refused_data_period": pgettext_lazy(REASON_CONTEXT, "the citizen refused for a period"),
     "restricted_analysis": pgettext_lazy(REASON_CONTEXT, "restricted analysis"),
+    "right_of_insight": pgettext_lazy(REASON_CONTEXT, "right of insight"),
     "role_not_permitted": pgettext_lazy(REASON_CONTEXT, "role not permitted"),
+    "signin.oidc": pgettext_lazy(REASON_CONTEXT, "sign-in through the organisation"),
     "unknown_citizen": pgettext_lazy(REASON_CONTEXT, "unknown citizen"),
     "unknown_resource": pgettext_lazy(REASON_CONTEXT, "unknown record"),
+    "unknown_visit": pgettext_lazy(REASON_CONTEXT, "unknown visit"),
     "visit_not_yours": pgettext_lazy(REASON_CONTEXT, "not her visit"),
 }
+
+
+TASK_CONTEXT = "background task"
+
+# The platform's own work that reads or discloses citizen data, as the audit
+# log names it (``Actor.system(task)``) and as an auditor reads it.
+TASKS: dict[str, Promise] = {
+    "acute.auto_assign": pgettext_lazy(TASK_CONTEXT, "automatic assignment"),
+    "acute.dispatch_move_on": pgettext_lazy(TASK_CONTEXT, "dispatch to the next nurse"),
+    "acute.visits_expire_unanswered": pgettext_lazy(TASK_CONTEXT, "unanswered visits expire"),
+    "clinical.medication_orders_watch": pgettext_lazy(TASK_CONTEXT, "watch of medicine orders"),
+    "consent.demo": pgettext_lazy(TASK_CONTEXT, "demo data"),
+    "consent.load_shared_record": pgettext_lazy(TASK_CONTEXT, "shared record loaded"),
+    "demo": pgettext_lazy(TASK_CONTEXT, "demo data"),
+    "integrations.process_message": pgettext_lazy(TASK_CONTEXT, "message received"),
+    "integrations.outbox_enqueue": pgettext_lazy(TASK_CONTEXT, "message prepared"),
+    "integrations.outbox_deliver": pgettext_lazy(TASK_CONTEXT, "message sent"),
+    "integrations.outbox_sweep": pgettext_lazy(TASK_CONTEXT, "waiting messages sent on"),
+    "sign-in": pgettext_lazy(TASK_CONTEXT, "sign-in"),
+    "system-client-credentials": pgettext_lazy(TASK_CONTEXT, "system sign-in"),
+}
+
+
+def task_label(task: str | None) -> str:
+    """A background task in words; one not named here says it is the platform's."""
+    if not task:
+        return ""
+    label = TASKS.get(task)
+    return str(label) if label is not None else str(pgettext_lazy(TASK_CONTEXT, "the platform"))
 
 
 def resource_type_label(resource_type: str | None) -> str:

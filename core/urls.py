@@ -4,6 +4,7 @@ from core import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("help/", views.help_page, name="help"),
     path("login/", views.login_page, name="login"),
     path("login/code/", views.login_code_page, name="login-code"),
     path("login/code/enrol/", views.login_code_enrol_page, name="login-code-enrol"),

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from core.errors import NotFoundOrNotAllowed, PlatformError
 from core.exception_handler import error_response
 from core.health import health_report
-from core.models import Membership, User
+from core.models import Membership, Role, User
 from core.permissions import SESSION_MEMBERSHIP_KEY, Public, actor_from_request, page, public_page
 from core.services import (
     login_verify,
@@ -233,6 +233,22 @@ def home(request: HttpRequest) -> HttpResponse:
         "organisation"
     )
     return render(request, "core/home.html", {"actor": actor, "memberships": memberships})
+
+
+HELP_ROLES = frozenset(Role.values) - {Role.ADMINISTRATOR}
+
+
+@page()
+@require_http_methods(["GET"])
+def help_page(request: HttpRequest) -> HttpResponse:
+    """Help for the role the user acts in: its main tasks, step by step, with
+    a link to the page where each is done."""
+    actor = actor_from_request(request)
+    assert actor is not None
+    role = actor.role if actor.role in HELP_ROLES else "general"
+    return render(
+        request, "core/help.html", {"actor": actor, "help_template": f"core/help/{role}.html"}
+    )
 
 
 def _error(request: HttpRequest, status: int, kind: str, code: str, message: str) -> HttpResponse:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
+from core.messages import user_message
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -160,7 +161,7 @@ def count_start(request: HttpRequest) -> HttpResponse:
         )
         count = services.count_start(actor=actor, location=location)
     except PlatformError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, user_message(exc))
         return redirect("cabinet-counts")
     return redirect("cabinet-count", count_id=count.pk)
 

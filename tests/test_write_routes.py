@@ -41,7 +41,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.fhir.patient import patient_resource
-from core.models import Membership
+from core.models import Membership, Role
 from integrations.models import Partner
 from integrations.simulators import helpline_referral
 from integrations.transport import signed_headers
@@ -628,6 +628,19 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "audit/entries/<int:entry_id>/review"): Write(
         "auditor", "/audit/entries/{entry}/review", lambda s: {"comment": "Set"}, kind="form"
     ),
+    # The auditor's search by CPR number or name: in the body, answered at once.
+    ("POST", "audit/"): Write(
+        "auditor",
+        "/audit/",
+        lambda s: {"cpr": s.seeded.person.cpr, "name": "", "purpose": "treatment"},
+        kind="form",
+    ),
+    ("POST", "analyses/run"): Write(
+        "analyst",
+        "/analyses/run",
+        lambda s: {"analysis": "contacts-around-acute-episode", "days": "30"},
+        kind="form",
+    ),
     ("POST", "nurse/shift/status/"): Write(
         "nurse", "/nurse/shift/status/", lambda s: {"status": "available"}, kind="form"
     ),
@@ -830,6 +843,7 @@ def build_scene() -> Scene:
         "physician": seeded.physician,
         "officer": seeded.officer,
         "auditor": seeded.auditor,
+        "analyst": f.staff(Role.ANALYST, f.acute_function()),
         "outsider": seeded.refused[0],
     }
     scene.partner = f.integration_partner(Partner.Kind.HELPLINE_1813, f.organisation("helpline"))
@@ -972,11 +986,6 @@ def declared_methods(callback: Any) -> list[str] | None:
 READING_PAGES = {
     "healthz",
     "",
-    "audit/",
-    "audit/flagged",
-    "audit/entries/<int:entry_id>",
-    "audit/export.csv",
-    "audit/verify",
     "nurse/shift/",
     "coordinator/referrals/<int:referral_id>/",
     "coordinator/figures/",

@@ -42,7 +42,8 @@ class Counts:
 @dataclass(frozen=True)
 class Analysis:
     name: str
-    description: Promise
+    description: Promise  # for the API: names its parameters
+    heading: Promise  # for the page, whose fields name the parameters
     # The most one citizen (with or without all their data) changes the table,
     # summed over its cells: what the noise is scaled to.
     sensitivity: int
@@ -182,6 +183,10 @@ ANALYSES: dict[str, Analysis] = {
                 "Citizens with a diagnosis per municipality who do / do not receive a "
                 "municipal service (parameters: diagnosis, service)"
             ),
+            heading=gettext_lazy(
+                "Citizens with a diagnosis who do or do not receive a municipal service, "
+                "per municipality"
+            ),
             sensitivity=1,
             parameters=_diagnosis_and_service_parameters,
             count=_diagnosis_and_service_counts,
@@ -201,6 +206,10 @@ ANALYSES: dict[str, Analysis] = {
             description=gettext_lazy(
                 "Citizens with hospital contacts before / after an acute episode per "
                 "municipality (parameter: days, default 30)"
+            ),
+            heading=gettext_lazy(
+                "Citizens with hospital contacts before and after an acute episode, "
+                "per municipality"
             ),
             sensitivity=2,
             parameters=_contacts_parameters,

@@ -1,43 +1,74 @@
 """The auditor's pages: search with filters, flagged entries to review, an
-entry's detail with its review, export, and the chain's verification.
+entry's detail with its review and the way on to the next flagged one, export,
+and the chain's verification.
 
-Reads go through the same selectors as the API and are recorded the same way
-(purpose ``audit``) before the page is rendered.
+A citizen is looked up by CPR number or by name in the body of a POST and the
+answer is rendered at once: the CPR number is never in a URL or a redirect
+(``docs/decisions/0002-cpr-never-in-a-url.md``,
+``docs/decisions/0015-the-auditor-finds-a-citizen-by-post.md``); links onward
+(older entries, export) carry the citizen's internal id only. Reads go through
+the same selectors as the API and are recorded the same way (purpose
+``audit``) before the page is rendered; names are read only for entries that
+have been recorded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.audit.api import csv_response
 from consent.audit.chain import chain_verify
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, Flag, Outcome, Purpose
 from consent.audit.selectors import (
+    CITIZENS_FOUND_MAX,
+    audit_citizen_terms,
+    audit_citizens_find,
     audit_entry_get,
     audit_export,
+    audit_names,
+    audit_next_flagged,
+    audit_organisations,
     audit_page_shown,
     audit_query_parse,
+    audit_user_id,
+    audit_username,
     flags_and_reviews,
 )
 from consent.audit.services import audit_record_auditor_view, entry_review
-from core.errors import PlatformError
-from core.models import Role
+from core.actors import Actor
+from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 
 PAGE_SIZE = 50
 
+# The search's filters as they travel in links: internal ids and codes only.
+FILTERS = ("citizen", "user", "organisation", "from", "to", "purpose", "action", "outcome", "flag")
+
+
+def _filters(data: Mapping[str, str]) -> dict[str, str]:
+    params = {key: str(data.get(key, "")).strip() for key in FILTERS}
+    params = {key: value for key, value in params.items() if value}
+    # A CPR number in a query string is refused by the parser, never echoed back.
+    params.update({key: "-" for key in ("cpr", "identifier") if key in data})
+    return params
+
 
 def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> HttpResponse:
     actor = page_actor(request)
-    params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if v and k != "offset"}
+    data = request.POST if request.method == "POST" else request.GET
+    params = _filters(data)
+    if request.method == "POST":
+        params.pop("cpr", None)  # in a form body a CPR number is what the search is for
     params.update(forced)
     offset = request.GET.get("offset", "0")
     context: dict[str, object] = {
@@ -46,21 +77,84 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         "purposes": Purpose.choices,
         "actions": Action.choices,
         "outcomes": Outcome.choices,
+        "organisations": audit_organisations(),
+        "username": str(data.get("username", "")).strip() or audit_username(params.get("user", "")),
         "rows": [],
+        "searched": False,
     }
     try:
+        if request.method == "POST":
+            _check_form(data, params, username=str(context["username"]))
+            if data.get("cpr", "").strip() or data.get("name", "").strip():
+                found = audit_citizens_find(
+                    actor=actor, cpr=data.get("cpr", ""), name=data.get("name", "")
+                )
+                if len(found) != 1:
+                    return _choose_citizen(request, template, context, params, found)
+                params["citizen"] = str(found[0].pk)
+            elif "citizen" in params and data.get("citizen_clear"):
+                params.pop("citizen")
         query = audit_query_parse(params)
         start = int(offset) if offset.isdigit() else 0
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
-        return render_page(request, template, context, error=exc)
+        return render_page(request, template, context, error=exc, field_names={"user": "username"})
+    names = audit_names(shown.entries, citizen_id=query.citizen_id)
     for entry in shown.entries:
         entry.flag_list = _flag_labels(shown.flags.get(entry.id, []))  # type: ignore[attr-defined]
         entry.review = shown.reviews.get(entry.id)  # type: ignore[attr-defined]
+        entry.citizen_name = names.citizen(entry.citizen_id)  # type: ignore[attr-defined]
+        entry.actor_name = names.users.get(entry.actor_user_id or 0, "")  # type: ignore[attr-defined]
     context.update(
         rows=shown.entries,
+        searched=True,
+        citizen_name=names.citizen(query.citizen_id),
         next_query=urlencode({**params, "offset": start + PAGE_SIZE}) if shown.more else "",
         export_query=urlencode(params),
+    )
+    return render_page(request, template, context)
+
+
+def _check_form(data: Mapping[str, str], params: dict[str, str], *, username: str) -> None:
+    """Every refused field of the search form at once (each filter on its own,
+    the staff member's username, the citizen's CPR number or name); the
+    username found becomes the ``user`` filter."""
+    errors: list[PlatformError] = []
+    for key, value in list(params.items()):
+        try:
+            audit_query_parse({key: value})
+        except InvalidInput as exc:
+            errors.append(exc)
+    try:
+        if username:
+            params["user"] = str(audit_user_id(username))
+    except InvalidInput as exc:
+        errors.append(exc)
+    if data.get("cpr", "").strip() or data.get("name", "").strip():
+        try:
+            audit_citizen_terms(cpr=data.get("cpr", ""), name=data.get("name", ""))
+        except InvalidInput as exc:
+            errors.append(exc)
+    if errors:
+        raise PlatformError.all_of(errors)
+
+
+def _choose_citizen(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, object],
+    params: dict[str, str],
+    found: list[Citizen],
+) -> HttpResponse:
+    """None or several citizens matched: say so, or let the auditor pick one
+    (each a link with the internal id and the other filters)."""
+    others = {k: v for k, v in params.items() if k != "citizen"}
+    context.update(
+        citizens_found=found[:CITIZENS_FOUND_MAX],
+        citizens_more=len(found) > CITIZENS_FOUND_MAX,
+        citizens_none=not found,
+        choose_query=urlencode(others),
+        posted={"name": request.POST.get("name", "")},
     )
     return render_page(request, template, context)
 
@@ -71,22 +165,20 @@ def _flag_labels(kinds: list[str]) -> list[str]:
 
 
 @page(Role.AUDITOR)
+@require_http_methods(["GET", "POST"])
 def audit_search_page(request: HttpRequest) -> HttpResponse:
     return _search(request, template="audit/search.html", forced={})
 
 
 @page(Role.AUDITOR)
+@require_http_methods(["GET"])
 def audit_flagged_page(request: HttpRequest) -> HttpResponse:
     return _search(request, template="audit/flagged.html", forced={"unreviewed": "1"})
 
 
-@page(Role.AUDITOR)
-def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
-    actor = page_actor(request)
-    try:
-        entry = audit_entry_get(entry_id=entry_id)
-    except PlatformError as exc:
-        return render_page(request, "audit/entry.html", {}, error=exc)
+def _entry_context(actor: Actor, entry_id: int) -> dict[str, object]:
+    """An entry with its flags, review and names, its reading recorded first."""
+    entry = audit_entry_get(entry_id=entry_id)
     flags, reviews = flags_and_reviews([entry.id])
     audit_record_auditor_view(
         actor=actor,
@@ -94,36 +186,59 @@ def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
         citizen_ids=[entry.citizen_id],
         query={"entry": str(entry.id)},
     )
-    return render_page(
-        request,
-        "audit/entry.html",
-        {
-            "entry": entry,
-            "flag_list": _flag_labels(flags.get(entry.id, [])),
-            "review": reviews.get(entry.id),
-            "break_glass_id": entry.detail.get("break_glass_id"),
-            "break_glass_reason": break_glass_reason(entry),
-        },
-    )
+    names = audit_names([entry])
+    return {
+        "entry": entry,
+        "citizen_name": names.citizen(entry.citizen_id),
+        "actor_name": names.users.get(entry.actor_user_id or 0, ""),
+        "flag_list": _flag_labels(flags.get(entry.id, [])),
+        "review": reviews.get(entry.id),
+        "break_glass_id": entry.detail.get("break_glass_id"),
+        "break_glass_reason": break_glass_reason(entry),
+        "next_flagged": audit_next_flagged(after_entry_id=entry.id),
+    }
+
+
+@page(Role.AUDITOR)
+@require_http_methods(["GET"])
+def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        context = _entry_context(actor, entry_id)
+    except PlatformError as exc:
+        return render_page(request, "audit/entry.html", {}, error=exc)
+    return render_page(request, "audit/entry.html", context)
 
 
 @page(Role.AUDITOR)
 @require_POST
 def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """Mark a flagged entry reviewed, then go on to the next flagged one."""
     actor = page_actor(request)
     try:
         entry_review(entry_id=entry_id, actor=actor, comment=request.POST.get("comment", ""))
     except PlatformError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("The entry is marked reviewed."))
-    return redirect("audit-entry-page", entry_id=entry_id)
+        try:
+            context = _entry_context(actor, entry_id)
+        except PlatformError as missing:
+            return render_page(request, "audit/entry.html", {}, error=missing)
+        if isinstance(exc, NotFoundOrNotAllowed):
+            # The entry is there for the auditor to read; it only has no flag.
+            exc = Conflict("audit.entry_not_flagged", "This entry has no flag to review.")
+        return render_page(request, "audit/entry.html", context, error=exc)
+    following = audit_next_flagged(after_entry_id=entry_id)
+    if following is None:
+        messages.success(request, _("The entry is marked reviewed. No flagged entries are left."))
+        return redirect("audit-flagged")
+    messages.success(request, _("The entry is marked reviewed. Here is the next flagged entry."))
+    return redirect("audit-entry-page", entry_id=following)
 
 
 @page(Role.AUDITOR)
+@require_http_methods(["GET"])
 def audit_export_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
-    params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if v}
+    params = _filters(request.GET)
     try:
         query = audit_query_parse(params)
         rows, flags = audit_export(actor=actor, query=query, as_format="csv")
@@ -133,6 +248,7 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.AUDITOR)
+@require_http_methods(["GET"])
 def audit_verify_page(request: HttpRequest) -> HttpResponse:
     page_actor(request)
     result = chain_verify()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -28,7 +28,9 @@ from consent.audit.models import (
 )
 from consent.audit.services import audit_record_auditor_view
 from core.actors import Actor
+from core.cpr import normalise_cpr
 from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.models import Citizen, Organisation, User
 
 INSIGHT_PERIOD = dt.timedelta(days=2 * 365)
 LIST_FIELDS = [
@@ -214,10 +216,14 @@ def audit_page_shown(*, actor: Actor, query: AuditQuery, offset: int, count: int
     failure to record refuses the answer."""
     entries, more = audit_page(query=query, offset=offset, count=count)
     flags, reviews = flags_and_reviews([e.id for e in entries])
+    # A search about one citizen is about that citizen even when it finds nothing.
+    asked: list[int | None] = (
+        [query.citizen_id] if query.citizen_id is not None and not entries else []
+    )
     audit_record_auditor_view(
         actor=actor,
         action=Action.SEARCH,
-        citizen_ids=[e.citizen_id for e in entries],
+        citizen_ids=[e.citizen_id for e in entries] + asked,
         query=query.as_params(),
     )
     return AuditPage(entries, more, flags, reviews)
@@ -244,6 +250,121 @@ def audit_export(
         query={**query.as_params(), "as": as_format},
     )
     return rows, flags
+
+
+CITIZENS_FOUND_MAX = 20
+
+
+def audit_citizens_find(*, actor: Actor, cpr: str = "", name: str = "") -> list[Citizen]:
+    """The citizens an auditor looks up by CPR number (from a form body, never
+    a URL) or by name, recorded in the log (purpose ``audit``) before they are
+    shown. Neither the CPR number nor the name typed goes into the entry: only
+    which of the two was searched by."""
+    cpr, name = audit_citizen_terms(cpr=cpr, name=name)
+    if cpr:
+        found = list(Citizen.objects.filter(cpr=cpr).select_related("municipality")[:1])
+        by = "cpr"
+    else:
+        citizens = Citizen.objects.select_related("municipality")
+        for part in name.split()[:4]:
+            citizens = citizens.filter(
+                Q(given_name__icontains=part) | Q(family_name__icontains=part)
+            )
+        found = list(citizens.order_by("family_name", "given_name", "pk")[: CITIZENS_FOUND_MAX + 1])
+        by = "name"
+    audit_record_auditor_view(
+        actor=actor,
+        action=Action.SEARCH,
+        citizen_ids=[c.pk for c in found[:CITIZENS_FOUND_MAX]],
+        query={"citizen_by": by},
+    )
+    return found
+
+
+def audit_citizen_terms(*, cpr: str = "", name: str = "") -> tuple[str, str]:
+    """The CPR number's ten digits, or the name with its spaces tidied:
+    refused when neither is usable."""
+    cpr, name = cpr.strip(), " ".join(name.split())
+    if cpr:
+        return normalise_cpr(cpr), ""
+    if len(name) < 2:
+        raise InvalidInput(
+            "audit.citizen_search_empty",
+            "Type the citizen's CPR number or at least two letters of the name.",
+            field="name",
+        )
+    return "", name
+
+
+@dataclass(frozen=True)
+class Names:
+    """Who the entries of a page are about and by, as a person reads them."""
+
+    citizens: dict[int, str]
+    users: dict[int, str]
+
+    def citizen(self, citizen_id: int | None) -> str:
+        return self.citizens.get(citizen_id, "") if citizen_id is not None else ""
+
+
+def audit_names(entries: list[AuditEntry], *, citizen_id: int | None = None) -> Names:
+    """The names of the citizens and staff on a page of entries (and of the
+    citizen searched for), in two queries. Call it for entries already recorded
+    as read. A staff member's name is read now; the entry keeps the username
+    it had."""
+    citizen_ids = {e.citizen_id for e in entries if e.citizen_id is not None}
+    if citizen_id is not None:
+        citizen_ids.add(citizen_id)
+    user_ids = {e.actor_user_id for e in entries if e.actor_user_id is not None}
+    citizens = {
+        pk: f"{given} {family}"
+        for pk, given, family in Citizen.objects.filter(pk__in=citizen_ids).values_list(
+            "pk", "given_name", "family_name"
+        )
+    }
+    users = {user.pk: user.display_name for user in User.objects.filter(pk__in=user_ids)}
+    return Names(citizens=citizens, users=users)
+
+
+def audit_user_id(username: str) -> int | None:
+    """The id of the member of staff an auditor names by username; a name no one
+    has is refused, not ignored."""
+    username = username.strip()
+    if not username:
+        return None
+    found = User.objects.filter(username__iexact=username).values_list("pk", flat=True).first()
+    if found is None:
+        raise InvalidInput(
+            "audit.user_unknown", "No member of staff has that username.", field="username"
+        )
+    return found
+
+
+def audit_username(user_id: str) -> str:
+    """The username of the member of staff a search names by id."""
+    if not user_id.isdigit():
+        return ""
+    return User.objects.filter(pk=int(user_id)).values_list("username", flat=True).first() or ""
+
+
+def audit_organisations() -> list[Organisation]:
+    """The organisations an auditor can narrow a search to."""
+    return list(Organisation.objects.order_by("name").only("pk", "name"))
+
+
+def audit_next_flagged(*, after_entry_id: int | None = None) -> int | None:
+    """The newest flagged entry still waiting for review (other than the one
+    just reviewed): where "next flagged" leads."""
+    waiting = AuditFlag.objects.exclude(
+        Exists(EntryReview.objects.filter(entry_id=OuterRef("entry_id")))
+    )
+    if after_entry_id is not None:
+        waiting = waiting.exclude(entry_id=after_entry_id)
+    return (
+        waiting.order_by("-entry_recorded_at", "-entry_id")
+        .values_list("entry_id", flat=True)
+        .first()
+    )
 
 
 def audit_entry_get(*, entry_id: int) -> AuditEntry:

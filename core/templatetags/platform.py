@@ -8,7 +8,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from core.labels import reason_label, resource_type_label
+from core.labels import reason_label, resource_type_label, task_label
 from core.units import unit_label
 
 register = template.Library()
@@ -64,3 +64,9 @@ def resource_type(value: str | None) -> str:
 def reason(value: str | None) -> str:
     """A refusal's reason code in words."""
     return reason_label(value)
+
+
+@register.filter
+def task(value: str | None) -> str:
+    """A background task of the platform in words, never its code."""
+    return task_label(value)

@@ -344,6 +344,10 @@ def test_r12_the_board_form_refuses_without_a_reason_and_shows_the_override(coor
     page = empty.content.decode()
     assert 'data-code="referral.hold_override_reason_required"' in page
     assert "Skriv begrundelsen" in page
+    # Marked under the reason of the nurse it was typed for, once.
+    field = f'id="hold-reason-{shift.pk}" name="hold_override_reason" value="  "'
+    assert f'{field} maxlength="500" required aria-invalid="true"' in page
+    assert page.count('class="field-error" id="err-hold-override-reason"') == 1
     assert active_visits(referral) == 0
     assert denied(referral.citizen_id, "referral.on_hold") == 1
     assert denied(referral.citizen_id, "referral.hold_override_reason_required") == 1

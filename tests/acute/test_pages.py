@@ -293,6 +293,20 @@ def test_figures_page_draws_charts():
     assert bad.status_code == 400
 
 
+def test_figures_form_marks_every_refused_date_and_keeps_what_was_typed():
+    client = _login(factories.staff(Role.COORDINATOR, factories.acute_function()))
+    both = client.get("/coordinator/figures/", {"start": "1.2.2026", "end": "31-02-2026"})
+    html = both.content.decode()
+    assert both.status_code == 400
+    assert 'value="1.2.2026" aria-invalid="true" aria-describedby="err-start"' in html
+    assert 'value="31-02-2026" aria-invalid="true" aria-describedby="err-end"' in html
+    assert 'id="err-start"' in html and 'id="err-end"' in html
+    backwards = client.get("/coordinator/figures/", {"start": "2026-03-01", "end": "2026-02-01"})
+    html = backwards.content.decode()
+    assert backwards.status_code == 400
+    assert 'class="field-error" id="err-end"' in html and 'value="2026-03-01"' in html
+
+
 @pytest.mark.parametrize("role", [Role.ACUTE_NURSE, Role.PHYSICIAN, Role.AUDITOR])
 def test_other_roles_are_refused_the_coordinator_pages(role):
     client = _login(factories.staff(role, factories.acute_function()))
@@ -467,3 +481,18 @@ def test_r4_the_coordinators_board_under_the_override_is_an_emergency_access():
     assert _emergency(theirs, opened.json()["id"]) and _ordinary(mine)
     flagged = _flagged()
     assert theirs.id in flagged and mine.id not in flagged
+
+
+def test_declining_without_a_reason_marks_the_reason_field():
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(accepted=False, by=coordinator)
+    client = _login(coordinator)
+    refused = client.post(
+        f"/coordinator/referrals/{referral.pk}/triage/", {"decision": "decline", "reason": " "}
+    )
+    html = refused.content.decode()
+    assert refused.status_code == 400
+    assert 'id="decline-reason"' in html and 'aria-describedby="err-reason"' in html
+    assert 'class="field-error" id="err-reason"' in html
+    referral.refresh_from_db()
+    assert referral.status == "received"

@@ -76,3 +76,15 @@ def test_r5_printable_page_for_auditors_only(world: World) -> None:
         assert (entry.citizen_id, entry.outcome) == (world.person.pk, "denied")
     missing = _page_client(world.auditor).get("/consent/insight/99999999/")
     assert missing.status_code == 404
+
+
+def test_r5_a_cpr_number_not_found_or_malformed_is_marked_under_the_field(world: World) -> None:
+    client = _page_client(world.auditor)
+    malformed = client.post("/consent/insight/", {"cpr": "12345"}, HTTP_ACCEPT_LANGUAGE="da")
+    html = malformed.content.decode()
+    assert malformed.status_code == 400 and 'data-code="cpr.invalid"' in html
+    assert 'value="12345" aria-invalid="true" aria-describedby="err-cpr"' in html
+    unknown = client.post("/consent/insight/", {"cpr": "0101011234"}, HTTP_ACCEPT_LANGUAGE="da")
+    html = unknown.content.decode()
+    assert unknown.status_code == 400 and 'data-code="citizen.not_found"' in html
+    assert "Ingen borger har det CPR-nummer." in html and 'id="err-cpr"' in html

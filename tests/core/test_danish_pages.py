@@ -17,7 +17,10 @@ from django.apps import apps
 from django.core.management import call_command
 from django.test import Client
 
+from acute.models import Visit
 from core.demo import DEMO_PASSWORD
+from core.models import User
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +40,14 @@ ENGLISH = [
     "ServiceRequest",
     "R7/R8",
     "værdispring",
+    "diagnosis, service",  # an analysis's parameters by their code names
 ]
 
 # Choice values that are also Danish words or names, so may stand on a page.
 DANISH_WORDS = {"analyse", "oral", "admin", "audit"}
 
 MAX_PAGES_PER_PERSONA = 25
+PAGES_PER_KIND = 3
 
 
 def raw_choice_values() -> set[str]:
@@ -87,6 +92,20 @@ def _read(html: str) -> tuple[str, list[str]]:
     return " ".join(" ".join(parser.parts).split()), parser.links
 
 
+def _signed_in(username: str) -> Client:
+    """A demo user through both login steps: the password, then the code of
+    her TOTP app (without it every page would only redirect to the login)."""
+    client = Client()
+    password = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
+    assert password.status_code == 302, username
+    user = User.objects.get(username=username)
+    if password["Location"].startswith("/login/code/"):
+        code = client.post("/login/code/", {"otp": factories.totp_code(user)})
+        assert code.status_code == 302, username
+    assert client.get("/").status_code == 200, username
+    return client
+
+
 def test_the_danish_catalogue_translates_every_message() -> None:
     text = PO_FILE.read_text(encoding="utf-8")
     blocks = [
@@ -114,15 +133,22 @@ def test_no_page_shows_english_words_or_raw_codes() -> None:
     codes = raw_choice_values()
     assert {"next_day", "treated_at_home", "within_2_hours"} <= codes
     found: dict[str, list[str]] = {}
-    for username in PERSONAS:
-        client = Client()
-        signed_in = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
-        assert signed_in.status_code == 302, username
+    # The nurse the demo's first visit went to, so that a visit page is read too.
+    visit = Visit.objects.select_related("shift__nurse").first()
+    assert visit is not None
+    personas = [visit.shift.nurse.username, *(p for p in PERSONAS if p != "nurse1")]
+    walked: set[str] = set()
+    for username in personas:
+        client = _signed_in(username)
         queue, seen = ["/"], set()
+        kinds: dict[str, int] = {}
         while queue and len(seen) < MAX_PAGES_PER_PERSONA:
             url = queue.pop(0)
-            if url in seen:
+            # A few of each kind (entries, referrals …), so that every kind of page is reached.
+            kind = re.sub(r"\d+", "#", url.split("?")[0])
+            if url in seen or kinds.get(kind, 0) >= PAGES_PER_KIND:
                 continue
+            kinds[kind] = kinds.get(kind, 0) + 1
             seen.add(url)
             response = client.get(url, HTTP_ACCEPT_LANGUAGE="da")
             if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
@@ -134,4 +160,46 @@ def test_no_page_shows_english_words_or_raw_codes() -> None:
             leaks += re.findall(r"\(R\d+\)", text)  # the platform's rule numbers are not for users
             if leaks:
                 found[f"{username} {url}"] = leaks
+        assert len(seen) > 2, f"{username} reached no page beyond the start"
+        walked |= seen
     assert found == {}
+    assert {f"/nurse/visits/{visit.pk}/", "/analyses/", "/audit/flagged", "/help/"} <= walked
+    assert {"/audit/verify", "/consent/insight/", "/cabinet/counts/"} <= walked
+
+
+def _leaks(html: str, codes: set[str]) -> list[str]:
+    text, _links = _read(html)
+    words = set(re.findall(r"[a-z0-9_]+", text))
+    return sorted(codes & words) + [w for w in ENGLISH if w in text] + re.findall(r"\(R\d+\)", text)
+
+
+def test_answers_to_the_auditors_and_analysts_forms_speak_danish() -> None:
+    """What a POST answers (the auditor's search by name, an analysis with its
+    hidden counts, a refused field) and every role's help page."""
+    call_command("demo_data", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+    codes = raw_choice_values()
+    answers: dict[str, str] = {}
+    for username in PERSONAS:
+        client = _signed_in(username)
+        help_page = client.get("/help/", HTTP_ACCEPT_LANGUAGE="da")
+        assert help_page.status_code == 200, username
+        answers[f"{username} /help/"] = help_page.content.decode()
+        if username == "auditor":
+            for body in ({"name": "a"}, {"name": "se"}, {"cpr": "0101"}, {"username": "x"}):
+                answers[f"auditor {body}"] = client.post(
+                    "/audit/", body, HTTP_ACCEPT_LANGUAGE="da"
+                ).content.decode()
+        if username == "analyst":
+            for body in (
+                {"analysis": "diagnosis-and-service", "diagnosis": "I10", "service": "home-help"},
+                {"analysis": "diagnosis-and-service", "diagnosis": "F20", "service": "x"},
+                {"analysis": "contacts-around-acute-episode", "days": "30"},
+            ):
+                answers[f"analyst {body}"] = client.post(
+                    "/analyses/run", body, HTTP_ACCEPT_LANGUAGE="da"
+                ).content.decode()
+    found = {key: leaks for key, html in answers.items() if (leaks := _leaks(html, codes))}
+    assert found == {}
+    assert (
+        "skjult" in answers["analyst {'analysis': 'contacts-around-acute-episode', 'days': '30'}"]
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import re
+
 import pytest
 from django.test import Client
 
@@ -9,7 +13,7 @@ from consent.audit.flags import flags_scan
 from consent.audit.models import AuditEntry, EntryReview
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
-from core.models import Role
+from core.models import Citizen, Role
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +91,143 @@ def test_entries_are_shown_in_the_auditors_language() -> None:
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     english = client.get(f"/audit/?citizen={person.pk}").content.decode()
     assert "<td>Read</td>" in english and "<td>Treatment</td>" in english and "Denied" in english
+
+
+# --- finding a citizen by CPR number or name, names not ids, next flagged -----------
+
+
+def _denied_read(nurse, person) -> AuditEntry:
+    return audit_record(
+        actor=Actor.for_membership(nurse),
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=person.pk,
+        outcome=Outcome.DENIED,
+        reason_code="no_care_relationship",
+    )
+
+
+def _urls_in(html: str) -> list[str]:
+    return re.findall(r'(?:href|action|src)="([^"]*)"', html)
+
+
+@pytest.mark.parametrize("role", [r for r in factories.ALL_ROLES if r != Role.AUDITOR])
+def test_other_roles_cannot_search_by_cpr(role: str) -> None:
+    person = factories.citizen()
+    client = _logged_in(factories.staff(role, factories.acute_function()))
+    response = client.post("/audit/", {"cpr": person.cpr})
+    assert response.status_code == 403
+    assert person.cpr not in response.content.decode()
+
+
+def test_a_cpr_number_typed_into_the_search_never_reaches_a_url_a_redirect_or_a_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """R9 and decision 0002: the CPR number travels in the body only; the
+    answer is rendered at once, its links carry the internal id."""
+    team = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    person = factories.citizen()
+    Citizen.objects.filter(pk=person.pk).update(given_name="Else", family_name="Fiktivsen")
+    _denied_read(nurse, person)
+    client = _logged_in(factories.staff(Role.AUDITOR, team))
+    caplog.set_level(logging.DEBUG)
+    dashed = f"{person.cpr[:6]}-{person.cpr[6:]}"
+
+    response = client.post("/audit/", {"cpr": dashed})
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "Location" not in response
+    assert "Else Fiktivsen" in html and nurse.user.display_name in html
+    urls = _urls_in(html)
+    assert any(f"citizen={person.pk}" in u for u in urls)  # older entries, export
+    assert f"/consent/insight/{person.pk}/" in urls  # the citizen's insight report
+    assert not [u for u in urls if person.cpr in u or person.cpr[:6] in u]
+    assert person.cpr not in caplog.text and dashed not in caplog.text
+    lookups = AuditEntry.objects.filter(purpose=Purpose.AUDIT, citizen_id=person.pk)
+    assert lookups.exists()
+    assert not [e for e in lookups if person.cpr in str(e.detail)]
+    # In a query string it is refused, and not echoed back.
+    refused = client.get(f"/audit/?cpr={person.cpr}")
+    assert refused.status_code == 400 and person.cpr not in refused.content.decode()
+
+
+def test_a_cpr_number_nobody_has_says_what_to_do_and_a_malformed_one_is_marked() -> None:
+    client = _logged_in(factories.staff(Role.AUDITOR, factories.acute_function()))
+    unknown = client.post("/audit/", {"cpr": "0101011234"}).content.decode()
+    assert "No citizen matches" in unknown or "Ingen borger" in unknown
+    bad = client.post("/audit/", {"cpr": "12345", "username": "nobody-here"})
+    html = bad.content.decode()
+    assert bad.status_code == 400
+    assert 'id="a-cpr" name="cpr"' in html and 'aria-invalid="true"' in html
+    assert 'class="field-error" id="err-cpr"' in html
+
+
+def test_search_by_name_lets_the_auditor_choose_and_shows_names_not_ids() -> None:
+    team = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    first, second = factories.citizen(), factories.citizen(born=dt.date(1950, 6, 7))
+    Citizen.objects.filter(pk=first.pk).update(given_name="Karen", family_name="Prøvesen")
+    Citizen.objects.filter(pk=second.pk).update(given_name="Karin", family_name="Prøvesen")
+    _denied_read(nurse, first)
+    client = _logged_in(factories.staff(Role.AUDITOR, team))
+
+    several = client.post("/audit/", {"name": "prøvesen"}).content.decode()
+    assert f"citizen={first.pk}" in several and f"citizen={second.pk}" in several
+    one = client.post("/audit/", {"name": "karen prøv"}).content.decode()
+    assert "Karen Prøvesen" in one and nurse.user.display_name in one
+    table = one.split("<tbody>")[1]
+    assert f">{first.pk}<" not in table  # the citizen by name, not by number
+    too_short = client.post("/audit/", {"name": "k"})
+    assert too_short.status_code == 400 and 'id="err-name"' in too_short.content.decode()
+
+
+def test_a_review_leads_to_the_next_flagged_entry_then_back_to_the_list() -> None:
+    team = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    older = _denied_read(nurse, factories.citizen())
+    newer = _denied_read(nurse, factories.citizen())
+    flags_scan()
+    client = _logged_in(factories.staff(Role.AUDITOR, team))
+    entry = client.get(f"/audit/entries/{newer.id}").content.decode()
+    assert f'href="/audit/entries/{older.id}"' in entry  # next flagged
+
+    empty = client.post(f"/audit/entries/{newer.id}/review", {"comment": "  "})
+    html = empty.content.decode()
+    assert empty.status_code == 400 and 'id="err-comment"' in html
+    assert not EntryReview.objects.filter(entry_id=newer.id).exists()
+
+    first = client.post(f"/audit/entries/{newer.id}/review", {"comment": "Set, i orden."})
+    assert first.status_code == 302 and first["Location"] == f"/audit/entries/{older.id}"
+    last = client.post(f"/audit/entries/{older.id}/review", {"comment": "Set, i orden."})
+    assert last.status_code == 302 and last["Location"] == "/audit/flagged"
+    listed = client.get("/audit/flagged", HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert "Ingen markerede poster venter" in listed
+
+
+def test_flags_and_reasons_read_in_danish() -> None:
+    team = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    person = factories.citizen()
+    entry = _denied_read(nurse, person)
+    flags_scan()
+    client = _logged_in(factories.staff(Role.AUDITOR, team))
+    html = client.get(f"/audit/entries/{entry.id}").content.decode()
+    assert "Afvist adgang" in html and "ingen behandlingsrelation" in html
+    assert "no_care_relationship" not in html and "denied" not in html.split("<main")[1]
+
+
+def test_reviewing_an_entry_without_a_flag_is_refused_on_the_entry_itself() -> None:
+    team = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    plain = audit_record(
+        actor=Actor.for_membership(nurse),
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=factories.citizen().pk,
+    )
+    client = _logged_in(factories.staff(Role.AUDITOR, team))
+    refused = client.post(f"/audit/entries/{plain.id}/review", {"comment": "Set."})
+    assert refused.status_code == 409
+    assert 'data-code="audit.entry_not_flagged"' in refused.content.decode()
+    assert not EntryReview.objects.filter(entry_id=plain.id).exists()
