@@ -641,6 +641,12 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {**REFERRAL, "source": "gp", "cpr": s.seeded.person.cpr, "accept": "on"},
         kind="form",
     ),
+    ("POST", "coordinator/referrals/new/citizen/"): Write(
+        "coordinator",
+        "/coordinator/referrals/new/citizen/",
+        lambda s: {"cpr": s.seeded.person.cpr},
+        kind="form",
+    ),
     ("POST", "coordinator/referrals/<int:referral_id>/assign/"): Write(
         "coordinator",
         "/coordinator/referrals/{referral2}/assign/",
