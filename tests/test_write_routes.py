@@ -736,7 +736,7 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "cabinet/counts/<int:count_id>/do/"): Write(
         "officer",
         "/cabinet/counts/{count}/do/",
-        lambda s: {"action": "record", f"lot_{s.ids['lot']}": "15", "line": str(s.ids["line"])},
+        lambda s: {"action": "save", f"lot_{s.ids['lot']}": "15"},
         kind="form",
     ),
     ("POST", "nurse/visits/<int:visit_id>/step/"): Write(
