@@ -152,8 +152,9 @@ def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celer
     card = page.locator(f"#order-{to_reject.pk}")
     card.locator("summary").click()
     card.get_by_label("Hvorfor afvises ordinationen?").fill("Ikke min ordination")
-    card.get_by_role("button", name="Afvis ordination").click()
-    page.wait_for_url("**/physician/orders/")
+    with page.expect_navigation():
+        card.get_by_role("button", name="Afvis ordination").click()
+    page.get_by_text("Ordinationen er afvist").wait_for()
     to_reject.refresh_from_db()
     assert to_reject.status == MedicationOrder.Status.CANCELLED
     assert to_reject.cancel_reason == "Ikke min ordination"
@@ -234,8 +235,8 @@ def test_medicine_officer_reads_expiry_and_minimum_and_counts_on_one_sheet(new_p
     assert not CountLine.objects.exists()
     page.get_by_label("Optalt P-SOON").fill("20")
     page.get_by_role("button", name="Gem og indsend optælling").click()
-    page.get_by_role("button", name="Godkend optælling").click()
-    page.wait_for_load_state("domcontentloaded")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Godkend optælling").click()
     screenshot(page, "officer-count")
     count = StockCount.objects.get(location=cab)
     assert count.status == StockCount.Status.APPROVED and not count.has_discrepancy
