@@ -65,6 +65,17 @@ def test_nothing_is_looked_up_before_ten_digits_and_never_by_get():
     assert client.get(LOOKUP).status_code == 405
 
 
+def test_the_look_up_button_works_without_script_and_saves_nothing():
+    person = factories.citizen()
+    client = _coordinator()
+    response = client.post(NEW, {**PHONE_REFERRAL, "cpr": person.cpr, "action": "lookup"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-lookup="found"' in html and "Inge Testesen" in html
+    assert 'value="Dehydrering"' in html and f'value="{person.cpr}"' in html
+    assert not Referral.objects.exists()
+
+
 def test_an_unknown_cpr_offers_registration_and_is_audited_as_denied_without_a_citizen():
     client = _coordinator()
     cpr = factories.cpr_number()
