@@ -33,7 +33,9 @@ PHONE = {"width": 390, "height": 844}
 
 def _sideways(page: Any) -> list[str]:
     """What reaches past the viewport's right edge (the page would scroll
-    sideways): each element named, so a failure says what to fix."""
+    sideways): each element named, so a failure says what to fix. Measured
+    once the page and its stylesheet have loaded."""
+    page.wait_for_load_state("load")
     beyond: list[str] = page.evaluate(
         """() => [...document.querySelectorAll("body *")]
             .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
@@ -42,6 +44,37 @@ def _sideways(page: Any) -> list[str]:
     if page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth"):
         beyond.append("the document is wider than the viewport")
     return beyond
+
+
+def _unnamed(page: Any) -> list[str]:
+    """The plainest accessibility faults, checked on every page of these
+    journeys: a field without a label, a link or button without a name, an
+    id used twice (which breaks ``label for`` and ``aria-describedby``)."""
+    found: list[str] = page.evaluate(
+        """() => {
+            const out = [];
+            const seen = {};
+            for (const e of document.querySelectorAll("[id]")) {
+                seen[e.id] = (seen[e.id] || 0) + 1;
+            }
+            for (const [id, n] of Object.entries(seen)) {
+                if (n > 1) out.push(`id ${id} used ${n} times`);
+            }
+            const fields = "input:not([type=hidden]), select, textarea";
+            for (const e of document.querySelectorAll(fields)) {
+                const named = (e.labels && e.labels.length) || e.getAttribute("aria-label")
+                    || e.getAttribute("aria-labelledby");
+                if (!named) out.push(`field ${e.name || e.id} has no label`);
+            }
+            for (const e of document.querySelectorAll("a[href], button")) {
+                const name = e.textContent.trim() || e.getAttribute("aria-label")
+                    || e.getAttribute("title");
+                if (!name) out.push(`${e.tagName} without a name`);
+            }
+            return out;
+        }"""
+    )
+    return found
 
 
 def test_coordinator_registers_an_unknown_citizen_from_the_phone_referral(new_page, celery_worker):
@@ -75,7 +108,7 @@ def test_coordinator_registers_an_unknown_citizen_from_the_phone_referral(new_pa
     # Everything typed is still there after the look-up swapped the citizen box.
     assert page.get_by_label("Klinisk billede").input_value() == "Tør, svimmel"
     screenshot(page, "coordinator-phone-referral-register")
-    assert _sideways(page) == []
+    assert _sideways(page) == [] and _unnamed(page) == []
     page.get_by_role("button", name="Gem henvisning").click()
     page.wait_for_url("**/coordinator/referrals/*/")
     citizen = Citizen.objects.get(cpr=cpr)
@@ -96,7 +129,7 @@ def test_coordinator_registers_an_unknown_citizen_from_the_phone_referral(new_pa
     pin = page.locator(f'svg.map a[href="#referral-{referral.pk}"]')
     assert pin.count() == 1
     assert page.locator(f"#referral-{referral.pk}").count() == 1
-    assert _sideways(page) == []
+    assert _sideways(page) == [] and _unnamed(page) == []
 
 
 def _phone_order(scene: Any, medicine: str) -> MedicationOrder:
@@ -130,14 +163,14 @@ def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celer
     page = new_page(PHONE)
     log_in(page, scene.physician.user.username, factories.PASSWORD)
     page.goto("/physician/orders/")
-    assert _sideways(page) == []
+    assert _sideways(page) == [] and _unnamed(page) == []
     screenshot(page, "physician-orders-phone")
 
     # Correct: the form starts from the order as taken down.
     page.locator(f'#order-{to_correct.pk} a:has-text("Ret")').click()
     page.wait_for_url(f"**/physician/orders/{to_correct.pk}/correct/")
     assert page.locator("#w-dose").input_value() == "400"
-    assert _sideways(page) == []
+    assert _sideways(page) == [] and _unnamed(page) == []
     page.locator("#w-dose").fill("200")
     page.locator("#w-med").fill("Pivmecillinam 200 mg tablet")
     page.get_by_label("Hvad var forkert").fill("Dosis hørt forkert")
@@ -158,12 +191,12 @@ def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celer
     to_reject.refresh_from_db()
     assert to_reject.status == MedicationOrder.Status.CANCELLED
     assert to_reject.cancel_reason == "Ikke min ordination"
-    assert _sideways(page) == []
+    assert _sideways(page) == [] and _unnamed(page) == []
 
     # A written order for a §4 medicine: refused first (no dose), then saved.
     page.get_by_role("link", name="Ny skriftlig ordination").click()
     page.wait_for_url("**/physician/orders/new/")
-    assert _sideways(page) == []
+    assert _sideways(page) == [] and _unnamed(page) == []
     page.get_by_label("Besøg").select_option(str(scene.visit.pk))
     page.locator("#w-atc").fill("N02AA01")
     page.locator("#w-med").fill("Morfin 10 mg/ml injektionsvæske")
@@ -174,7 +207,7 @@ def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celer
     page.get_by_role("button", name="Gem skriftlig ordination").click()
     page.locator('#w-dose[aria-invalid="true"]').wait_for()
     assert page.locator("#w-ind").input_value() == "Smerter"
-    assert _sideways(page) == []
+    assert _sideways(page) == [] and _unnamed(page) == []
     page.locator("#w-dose").fill("2,5")
     page.get_by_role("button", name="Gem skriftlig ordination").click()
     page.wait_for_url("**/physician/orders/")
