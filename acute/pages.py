@@ -24,10 +24,13 @@ from acute import selectors as acute_selectors
 from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.models import NurseShift, Outcome, Urgency, Visit
-from consent.audit.services import Action
+from consent import selectors as consent_selectors
+from consent import services as consent_services
+from consent.audit.services import Action, Purpose
+from consent.selectors import IntakeLookup
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
-from core.models import Role
+from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.validation import row_id
@@ -315,7 +318,10 @@ REFERRAL_FIELDS = (
 
 
 def _referral_form(
-    request: HttpRequest, template: str, error: PlatformError | None = None
+    request: HttpRequest,
+    template: str,
+    error: PlatformError | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     from acute.models import Referral, Skill, Urgency
 
@@ -329,16 +335,23 @@ def _referral_form(
             "urgencies": Urgency.choices,
             "skills": Skill.choices,
             "chosen_skills": request.POST.getlist("required_skills"),
+            **(extra or {}),
         },
         error=error,
-        field_names={"citizen": "cpr", "subject": "cpr"},
+        field_names={"citizen": "cpr", "subject": "cpr", **REGISTRATION_FIELD_NAMES},
     )
+
+
+def _cpr_typed(raw: str | None) -> str:
+    """The CPR number as typed, without dash or spaces; empty unless ten digits."""
+    cpr = (raw or "").replace("-", "").replace(" ", "").strip()
+    return cpr if cpr.isdigit() and len(cpr) == 10 else ""
 
 
 def _referral_data(request: HttpRequest) -> dict[str, Any]:
     data: dict[str, Any] = {k: request.POST.get(k, "").strip() for k in REFERRAL_FIELDS}
-    data["cpr"] = data["cpr"].replace("-", "").replace(" ", "")
-    if not data["cpr"].isdigit() or len(data["cpr"]) != 10:
+    data["cpr"] = _cpr_typed(data["cpr"])
+    if not data["cpr"]:
         raise InvalidInput(
             "referral.cpr_invalid", _("Type the CPR number as 10 digits."), field="cpr"
         )
@@ -346,21 +359,114 @@ def _referral_data(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
+# --- the phone referral: the CPR number looked up as it is typed ----------------
+
+# What the registration refuses, named as the phone referral's fields.
+REGISTRATION_FIELD_NAMES = {
+    "identifier": "cpr",
+    "name": "family_name",
+    "address": "address_line",
+    "address.extension": "latitude",
+    "extension": "municipality",
+}
+
+
+def _citizen_lookup(actor: Actor, cpr: str) -> IntakeLookup | None:
+    """Who the typed CPR number names, for the coordinator to confirm with the
+    caller (gated and audited in ``consent``); nothing before ten digits."""
+    if not cpr:
+        return None
+    return consent_selectors.patient_intake_lookup(actor=actor, cpr=cpr, purpose=Purpose.TREATMENT)
+
+
+def _phone_form(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
+    """The phone referral as typed so far: every field kept, a well-formed CPR
+    number kept with who it names (or the offer to register the citizen)."""
+    cpr = _cpr_typed(request.POST.get("cpr"))
+    return _referral_form(
+        request,
+        "acute/referral_phone.html",
+        error,
+        {
+            "cpr": cpr,
+            "lookup": _citizen_lookup(page_actor(request), cpr),
+            "municipalities": participating_municipalities(),
+        },
+    )
+
+
+def participating_municipalities() -> list[Organisation]:
+    """The municipalities a citizen may be registered in at intake."""
+    return list(
+        Organisation.objects.filter(
+            kind=Organisation.Kind.MUNICIPALITY, participates=True
+        ).order_by("name")
+    )
+
+
+def _register_typed(request: HttpRequest, actor: Actor, cpr: str) -> None:
+    """Register the citizen from the registration fields of the phone referral
+    (the same service, gate and audit as ``POST /fhir/Patient``)."""
+    post = request.POST
+    consent_services.patient_register(
+        actor=actor,
+        cpr=cpr,
+        given_name=post.get("given_name", ""),
+        family_name=post.get("family_name", ""),
+        address_line=post.get("address_line", ""),
+        postal_code=post.get("postal_code", ""),
+        city=post.get("city", ""),
+        municipality_code=post.get("municipality", ""),
+        latitude=post.get("latitude", ""),
+        longitude=post.get("longitude", ""),
+        phone=post.get("citizen_phone", ""),
+        purpose=Purpose.TREATMENT,
+    )
+
+
 @page(Role.COORDINATOR)
 def referral_phone(request: HttpRequest) -> HttpResponse:
     """The phone referral, typed in while the caller talks; accepted at once
-    unless the coordinator unticks it."""
+    unless the coordinator unticks it. A citizen not registered here is
+    registered from the same form (``register``), and a refusal keeps
+    everything typed: nothing has to be typed twice."""
     if request.method != "POST":
-        return _referral_form(request, "acute/referral_phone.html")
+        return _phone_form(request)
+    if request.POST.get("action") == "lookup":
+        return _phone_form(request)
     actor = page_actor(request)
     try:
-        referral = services.referral_intake(actor=actor, **_referral_data(request))
+        data = _referral_data(request)
+        if request.POST.get("register") == "on":
+            _register_typed(request, actor, data["cpr"])
+        referral = services.referral_intake(actor=actor, **data)
         if request.POST.get("accept") == "on" and referral.status == "received":
             referral = services.referral_accept(referral=referral, actor=actor)
     except PlatformError as exc:
-        return _referral_form(request, "acute/referral_phone.html", exc)
+        if exc.code == "referral.citizen_unknown":
+            # Not a dead end: the form stays, with the offer to register.
+            exc = InvalidInput(exc.code, exc.message, field="cpr")
+        return _phone_form(request, exc)
     messages.success(request, _("Referral received."))
     return redirect("referral-detail", referral_id=referral.pk)
+
+
+@page(Role.COORDINATOR)
+@require_POST
+def referral_citizen_lookup(request: HttpRequest) -> HttpResponse:
+    """Who the CPR number typed so far names (htmx, by POST: a CPR number is
+    never in a URL). The answer is the form's citizen box only."""
+    cpr = _cpr_typed(request.POST.get("cpr"))
+    return render_page(
+        request,
+        "acute/_citizen_lookup.html",
+        {
+            "cpr": cpr,
+            "lookup": _citizen_lookup(page_actor(request), cpr),
+            "municipalities": participating_municipalities(),
+            "posted": {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"},
+        },
+    )
 
 
 @page(Role.PHYSICIAN, Role.HOME_NURSE)

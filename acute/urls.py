@@ -14,6 +14,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("nurse/shift/status/", pages.nurse_status_set, name="nurse-status"),
     path("nurse/shift/position/", pages.nurse_position, name="nurse-position"),
     path("coordinator/referrals/new/", pages.referral_phone, name="referral-phone"),
+    path(
+        "coordinator/referrals/new/citizen/",
+        pages.referral_citizen_lookup,
+        name="referral-citizen-lookup",
+    ),
     path("coordinator/referrals/<int:referral_id>/", include(on_referral)),
     path("coordinator/figures/", pages.coordinator_figures, name="coordinator-figures"),
     path("referrals/new/", pages.referral_short, name="referral-short"),

@@ -96,6 +96,10 @@ class Marker:
     label: str
     kind: str = "nurse"  # nurse | referral
     status: str = ""
+    # The pin's visible tag (a nurse's first name, a referral's number on the
+    # list) and the list entry it links to ("#referral-12").
+    tag: str = ""
+    href: str = ""
 
 
 class Projection:

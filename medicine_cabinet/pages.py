@@ -24,8 +24,9 @@ from core.messages import user_message
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.validation import row_id
 from medicine_cabinet import selectors, services
-from medicine_cabinet.models import CountLine, CountReason, Location, Medicine, StockCount
+from medicine_cabinet.models import CountLine, CountReason, Location, Lot, Medicine, StockCount
 
 EXPIRY_HORIZON_DAYS = 90
 
@@ -43,12 +44,17 @@ def _stock_page(request: HttpRequest, error: PlatformError | None = None) -> Htt
     today = timezone.localdate()
     horizon = today + dt.timedelta(days=EXPIRY_HORIZON_DAYS)
     balances = list(selectors.stock_by_location(organisation=organisation))
+    by_location: dict[int, tuple[Location, list[Any]]] = {}
+    for balance in balances:
+        by_location.setdefault(balance.location_id, (balance.location, []))[1].append(balance)
     return render_page(
         request,
         "medicine_cabinet/stock.html",
         {
             "balances": balances,
-            "expiring": [b for b in balances if b.lot.expires_on <= horizon],
+            "by_location": list(by_location.values()),
+            "expiring": selectors.expiring_lots(balances, until=horizon),
+            "below_minimum": selectors.below_minimum(organisation=organisation, today=today),
             "today": today,
             "notifications": list(selectors.notifications_open(organisation=organisation)),
             "cabinets": [
@@ -185,7 +191,16 @@ def _count_page(
         )
     ]
     lots = held + [line.lot for lot_id, line in lines.items() if lot_id not in {x.pk for x in held}]
-    rows: list[dict[str, Any]] = [{"lot": lot, "line": lines.get(lot.pk)} for lot in lots]
+    rows: list[dict[str, Any]] = [
+        {
+            "lot": lot,
+            "line": lines.get(lot.pk),
+            "field": f"lot_{lot.pk}",
+            "recount_field": f"recount_{lines[lot.pk].pk}" if lot.pk in lines else "",
+            "reason_field": f"reason_{lines[lot.pk].pk}" if lot.pk in lines else "",
+        }
+        for lot in lots
+    ]
     return render_page(
         request,
         "medicine_cabinet/count.html",
@@ -202,39 +217,55 @@ def count_detail(request: HttpRequest, count_id: int) -> HttpResponse:
 @page(Role.MEDICINE_OFFICER)
 @require_POST
 def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
-    """Record the counted quantities (all lots in one go), recount, submit or approve."""
+    """The whole count sheet at once: every lot's count and every recount
+    typed on the page are saved together (``save``), and submitted with them
+    (``submit``); or the submitted count approved (``approve``)."""
     actor = page_actor(request)
-    action = request.POST.get("action", "record")
+    action = request.POST.get("action", "save")
     try:
         count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
-        if action == "record":
-            for key in request.POST:
-                raw = request.POST.get(key, "")
-                lot_id = key.removeprefix("lot_")
-                if key.startswith("lot_") and lot_id.isdigit() and raw.strip():
-                    lot = selectors.lot_get(lot_id=int(lot_id))
-                    services.count_record(
-                        actor=actor, count=count, lot=lot, quantity=services.quantity_parse(raw)
-                    )
-        elif action == "recount":
-            line = CountLine.objects.get(count=count, pk=_id(request.POST.get("line")))
-            services.count_recount(
+        if action in ("save", "submit"):
+            services.count_sheet_save(
                 actor=actor,
-                line=line,
-                quantity=services.quantity_parse(request.POST.get("quantity", "")),
-                reason_code=request.POST.get("reason_code", ""),
-                note=request.POST.get("note", ""),
+                count=count,
+                first_counts=_first_counts(request),
+                recounts=_recounts(request, count),
+                submit=action == "submit",
             )
-        elif action == "submit":
-            services.count_submit(actor=actor, count=count)
         elif action == "approve":
             services.count_approve(actor=actor, count=count)
         else:
             raise InvalidInput("count.action_unknown", "Unknown action.", field="action")
-    except CountLine.DoesNotExist:
-        return _count_page(
-            request, count_id, InvalidInput("count.line_unknown", "No such line.", field="line")
-        )
     except PlatformError as exc:
         return _count_page(request, count_id, exc)
+    if action == "submit":
+        messages.success(request, _("Count submitted."))
     return redirect("cabinet-count", count_id=count_id)
+
+
+def _first_counts(request: HttpRequest) -> dict[Lot, str]:
+    """The first counts typed on the sheet (``lot_<id>``); an empty field is a
+    lot not counted yet."""
+    typed = {
+        row_id(key.removeprefix("lot_")): raw
+        for key in request.POST
+        if key.startswith("lot_") and (raw := request.POST.get(key, "")).strip()
+    }
+    lots = Lot.objects.select_related("medicine").in_bulk(list(typed)) if typed else {}
+    if len(lots) != len(typed):
+        raise InvalidInput("count.lot_unknown", _("No such lot."), field="lot")
+    return {lots[lot_id]: raw for lot_id, raw in typed.items()}
+
+
+def _recounts(request: HttpRequest, count: StockCount) -> list[services.Recount]:
+    """The recounts typed on the sheet (``recount_<line>``, with ``reason_<line>``)."""
+    post = request.POST
+    return [
+        services.Recount(
+            line=line,
+            quantity=post.get(f"recount_{line.pk}", ""),
+            reason_code=post.get(f"reason_{line.pk}", ""),
+        )
+        for line in CountLine.objects.filter(count=count).select_related("count")
+        if post.get(f"recount_{line.pk}", "").strip()
+    ]

@@ -102,6 +102,57 @@ def stock_by_location(
     )
 
 
+@dataclass(frozen=True)
+class ExpiringLot:
+    """A lot that expires soon, with how much of it is where."""
+
+    lot: Lot
+    total: Decimal
+    places: list[Balance]
+
+
+def expiring_lots(balances: list[Balance], *, until: dt.date) -> list[ExpiringLot]:
+    """The lots among ``balances`` that expire on or before ``until``, soonest
+    first, each once with its total and the locations holding it."""
+    by_lot: dict[int, list[Balance]] = {}
+    for balance in balances:
+        if balance.lot.expires_on <= until:
+            by_lot.setdefault(balance.lot_id, []).append(balance)
+    found = [
+        ExpiringLot(lot=held[0].lot, total=sum((b.quantity for b in held), ZERO), places=held)
+        for held in by_lot.values()
+    ]
+    return sorted(
+        found,
+        key=lambda e: (e.lot.expires_on, e.lot.medicine.name, e.lot.batch_number, e.lot.pk),
+    )
+
+
+@dataclass(frozen=True)
+class BelowMinimum:
+    """A medicine whose usable stock is below its minimum."""
+
+    medicine: Medicine
+    usable: Decimal
+    minimum: Decimal
+
+    @property
+    def missing(self) -> Decimal:
+        return self.minimum - self.usable
+
+
+def below_minimum(*, organisation: Organisation, today: dt.date) -> list[BelowMinimum]:
+    """Active medicines with less usable stock (not expired, not recalled) in
+    the cabinets and bags than their minimum, the furthest below first."""
+    totals = usable_totals(organisation=organisation, today=today)
+    found = [
+        BelowMinimum(medicine=m, usable=totals.get(m.pk, ZERO), minimum=m.minimum_stock)
+        for m in Medicine.objects.filter(is_active=True, minimum_stock__gt=0)
+        if totals.get(m.pk, ZERO) < m.minimum_stock
+    ]
+    return sorted(found, key=lambda b: (-(b.missing / b.minimum), b.medicine.name))
+
+
 def lot_history(*, organisation: Organisation, lot: Lot) -> QuerySet[Movement]:
     """A lot's full ledger in this acute function, oldest first."""
     return (

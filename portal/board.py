@@ -43,18 +43,29 @@ def _board_context(actor: Actor) -> dict[str, Any]:
     referrals = acute_selectors.referral_board(actor=actor)
     shifts = list(acute_selectors.shifts_on(at=now))
     markers = [
-        Marker(s.latitude, s.longitude, s.nurse.display_name, "nurse", s.status)
+        Marker(
+            s.latitude,
+            s.longitude,
+            s.nurse.display_name,
+            "nurse",
+            s.status,
+            tag=s.nurse.display_name.split(" ")[0],
+            href=f"#shift-{s.pk}",
+        )
         for s in shifts
         if s.latitude is not None and s.longitude is not None
     ]
+    # A waiting referral's pin carries its number on the list of open referrals.
     markers += [
         Marker(
             float(r.citizen.latitude),
             float(r.citizen.longitude),
-            r.citizen.municipality.name,
+            f"{number}. {r.citizen.municipality.name}",
             "referral",
+            tag=str(number),
+            href=f"#referral-{r.pk}",
         )
-        for r in referrals
+        for number, r in enumerate(referrals, start=1)
         if r.citizen.latitude is not None and not getattr(r, "active_visits", None)
     ]
     return {

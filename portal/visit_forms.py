@@ -21,6 +21,7 @@ from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
 from acute.clinical.catalogue import check_plausible, interpret, reference_interval
+from acute.clinical.forms import order_details_from
 from acute.models import Visit, VisitNote, VisitSubmission, VitalSign
 from consent.audit.services import Action
 from consent.services import break_glass_open
@@ -204,19 +205,7 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
         return clinical_services.phone_order_record(
             actor=actor,
             visit=visit,
-            details=clinical_services.OrderDetails(
-                medicine_atc=post.get("medicine_atc", "").strip().upper(),
-                medicine_name=post.get("medicine_name", "").strip(),
-                dose=post.get("dose", "").replace(",", ".").strip(),
-                dose_unit=post.get("dose_unit", "").strip(),
-                route=post.get("route", "").strip(),
-                frequency=post.get("frequency", "").strip(),
-                duration=post.get("duration", "").strip(),
-                indication=post.get("indication", "").strip(),
-                doses_per_day=post.get("doses_per_day", "").strip() or None,
-                duration_days=post.get("duration_days", "").strip() or None,
-                total_quantity=post.get("total_quantity", "").replace(",", ".").strip() or None,
-            ),
+            details=order_details_from(post),
             ordered_at=timezone.now(),
             ordered_by_name=post.get("ordered_by_name", "").strip(),
             ordered_by_role=post.get("ordered_by_role", "").strip() or "physician",

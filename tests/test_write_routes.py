@@ -656,6 +656,12 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {**REFERRAL, "source": "gp", "cpr": s.seeded.person.cpr, "accept": "on"},
         kind="form",
     ),
+    ("POST", "coordinator/referrals/new/citizen/"): Write(
+        "coordinator",
+        "/coordinator/referrals/new/citizen/",
+        lambda s: {"cpr": s.seeded.person.cpr},
+        kind="form",
+    ),
     ("POST", "coordinator/referrals/<int:referral_id>/assign/"): Write(
         "coordinator",
         "/coordinator/referrals/{referral2}/assign/",
@@ -676,6 +682,44 @@ WRITES: dict[tuple[str, str], Write] = {
     ),
     ("POST", "physician/orders/<int:order_id>/confirm/"): Write(
         "physician", "/physician/orders/{late_order}/confirm/", lambda s: {}, kind="form"
+    ),
+    ("POST", "physician/orders/new/"): Write(
+        "physician",
+        "/physician/orders/new/",
+        lambda s: {
+            "visit_id": str(s.ids["visit"]),
+            "medicine_atc": "N02AA01",
+            "medicine_name": "Morfin",
+            "dose": "2,5",
+            "dose_unit": "mg",
+            "route": "subkutant",
+            "frequency": "engangsdosis",
+            "duration": "1 dag",
+            "indication": "Smerter",
+        },
+        kind="form",
+    ),
+    ("POST", "physician/orders/<int:order_id>/reject/"): Write(
+        "physician",
+        "/physician/orders/{late_order}/reject/",
+        lambda s: {"reason": "Fejl"},
+        kind="form",
+    ),
+    ("POST", "physician/orders/<int:order_id>/correct/"): Write(
+        "physician",
+        "/physician/orders/{late_order}/correct/",
+        lambda s: {
+            "medicine_atc": "J01CA08",
+            "medicine_name": "Pivmecillinam",
+            "dose": "200",
+            "dose_unit": "mg",
+            "route": "oral",
+            "frequency": "3 gange dagligt",
+            "duration": "3 dage",
+            "indication": "Cystitis",
+            "reason": "Dosis hørt forkert",
+        },
+        kind="form",
     ),
     ("POST", "physician/orders/<int:order_id>/prescription-sent/"): Write(
         "physician", "/physician/orders/{order}/prescription-sent/", lambda s: {}, kind="form"
@@ -707,7 +751,7 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "cabinet/counts/<int:count_id>/do/"): Write(
         "officer",
         "/cabinet/counts/{count}/do/",
-        lambda s: {"action": "record", f"lot_{s.ids['lot']}": "15", "line": str(s.ids["line"])},
+        lambda s: {"action": "save", f"lot_{s.ids['lot']}": "15"},
         kind="form",
     ),
     ("POST", "nurse/visits/<int:visit_id>/step/"): Write(

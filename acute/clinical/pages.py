@@ -1,6 +1,8 @@
-"""The physician's page: her orders waiting for confirmation, confirm, mark the
-prescription sent. Reads and writes go through the clinical selectors and
-services, which gate and audit them exactly as the API does."""
+"""The physician's pages: her orders waiting for confirmation, confirm, mark
+the prescription sent; reject or correct a phone order as it was taken down;
+a written order (the only way to order a §4 medicine). Reads and writes go
+through the clinical selectors and services, which gate and audit them
+exactly as the API does."""
 
 from __future__ import annotations
 
@@ -12,13 +14,27 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acute.clinical.forms import order_details_from
 from acute.clinical.models import MedicationOrder
-from acute.clinical.selectors import order_access_for_physician, physician_orders
-from acute.clinical.services import medication_order_confirm, prescription_mark_sent
-from core.errors import PlatformError
+from acute.clinical.selectors import (
+    order_access_for_physician,
+    physician_orders,
+    physician_visits,
+    visit_access,
+)
+from acute.clinical.services import (
+    medication_order_cancel,
+    medication_order_confirm,
+    medication_order_correct,
+    prescription_mark_sent,
+    written_order_record,
+)
+from consent.audit.services import Action
+from core.errors import InvalidInput, PlatformError
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.validation import row_id
 
 
 def _orders_page(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
@@ -82,3 +98,104 @@ def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
         request, order_id, prescription_mark_sent, _("Prescription marked as sent.")
     )
+
+
+@page(Role.PHYSICIAN)
+@require_POST
+def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The physician rejects her phone order as it was taken down: no dose may
+    be given against it from now on, and the nurse sees why."""
+    reason = request.POST.get("reason", "")
+    return _own_order_step(
+        request,
+        order_id,
+        lambda *, actor, order: medication_order_cancel(actor=actor, order=order, reason=reason),
+        _("Order rejected. No dose can be given against it."),
+    )
+
+
+# --- the written order, and a phone order corrected in writing ------------------
+
+ORDER_FIELD_NAMES = {"visit": "visit_id"}
+
+
+def _written_form(
+    request: HttpRequest,
+    *,
+    error: PlatformError | None = None,
+    order: MedicationOrder | None = None,
+) -> HttpResponse:
+    """The written order's form; correcting, it starts from the phone order's
+    details. A refusal keeps everything typed and marks each refused field."""
+    actor = page_actor(request)
+    start: dict[str, str] = {}
+    if order is not None:
+        start = {
+            "medicine_atc": order.medicine_atc,
+            "medicine_name": order.medicine_name,
+            "dose": f"{order.dose.normalize():f}",
+            "dose_unit": order.dose_unit,
+            "route": order.route,
+            "frequency": order.frequency,
+            "duration": order.duration,
+            "indication": order.indication,
+            "doses_per_day": str(order.doses_per_day or ""),
+            "duration_days": str(order.duration_days or ""),
+        }
+    return render_page(
+        request,
+        "clinical/written_order.html",
+        {
+            "order": order,
+            "visits": physician_visits(actor=actor) if order is None else [],
+            "start": start,
+        },
+        error=error,
+        field_names=ORDER_FIELD_NAMES,
+    )
+
+
+@page(Role.PHYSICIAN)
+def written_order(request: HttpRequest) -> HttpResponse:
+    """A written electronic order on one of the open visits she may reach."""
+    if request.method != "POST":
+        return _written_form(request)
+    actor = page_actor(request)
+    try:
+        visit_id = row_id(request.POST.get("visit_id"))
+        if not visit_id:
+            raise InvalidInput("order.visit_required", _("Choose the visit."), field="visit_id")
+        visit = visit_access(actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=False)
+        written_order_record(actor=actor, visit=visit, details=order_details_from(request.POST))
+    except PlatformError as exc:
+        return _written_form(request, error=exc)
+    messages.success(request, _("Written order saved. The nurse can give it now."))
+    return redirect("physician-orders")
+
+
+@page(Role.PHYSICIAN)
+def order_correct(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Her phone order corrected: cancelled with her reason, and the order as
+    she meant it entered in writing on the same visit, in one step."""
+    actor = page_actor(request)
+    try:
+        order = order_access_for_physician(actor=actor, order_id=order_id)
+    except PlatformError as exc:
+        return _orders_page(request, exc)
+    if request.method != "POST":
+        return _written_form(request, order=order)
+    try:
+        visit = visit_access(
+            actor=actor, visit_id=order.visit_id or 0, action=Action.CREATE, own_visit=False
+        )
+        medication_order_correct(
+            actor=actor,
+            order=order,
+            visit=visit,
+            details=order_details_from(request.POST),
+            reason=request.POST.get("reason", ""),
+        )
+    except PlatformError as exc:
+        return _written_form(request, error=exc, order=order)
+    messages.success(request, _("Order corrected. The corrected order is in force."))
+    return redirect("physician-orders")

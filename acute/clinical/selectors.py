@@ -34,9 +34,10 @@ from acute.clinical.models import (
     ProcedureRecord,
     TestDefinition,
 )
+from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import Visit
 from consent.audit.services import Action, Purpose, audit_record, audit_record_many
-from consent.gate import access_citizen
+from consent.gate import access_citizen, audit_listed, visible_record
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
 from core.models import Role
@@ -327,3 +328,31 @@ def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
             reason="not_alert_recipient" if alert else "unknown_alert",
         )
     return alert
+
+
+def physician_visits(*, actor: Actor, limit: int = 100) -> list[Visit]:
+    """The open visits a physician may give a written order on: those whose
+    citizen the gate lets her see (her practice's patients, a recorded care
+    relationship, an open break-the-glass), newest first. Listed, each
+    citizen is recorded once (R9); one only the override shows, as an
+    emergency access."""
+    if actor.user is None or actor.role != Role.PHYSICIAN:
+        return []
+    found = visible_record(actor=actor, category=CATEGORY, purpose=Purpose.TREATMENT)
+    visits = list(
+        Visit.objects.filter(status__in=ORDER_STATUSES, citizen__in=found.citizens)
+        .exclude(citizen_id__in=found.refused)
+        .select_related("citizen", "nurse", "referral")
+        .order_by("-pk")[:limit]
+    )
+    audit_listed(
+        actor=actor,
+        action=Action.SEARCH,
+        purpose=Purpose.TREATMENT,
+        citizen_ids=[v.citizen_id for v in visits],
+        overrides=found.overrides,
+        category=CATEGORY,
+        resource_type="Encounter",
+        reason_code="care_relationship",
+    )
+    return visits

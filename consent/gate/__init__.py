@@ -88,6 +88,7 @@ from consent.gate.rules import (
     directive_covers,
     in_hidden_period,
     patient_create_decide,
+    patient_intake_lookup_decide,
     refusal_for,
 )
 from consent.gate.visible import VisibleRecord, visible_citizens, visible_record
@@ -126,6 +127,7 @@ __all__ = [
     "in_hidden_period",
     "may_search_citizens",
     "patient_create_decide",
+    "patient_intake_lookup_decide",
     "record_fetch",
     "refusal_for",
     "row_id",

@@ -362,3 +362,25 @@ def patient_create_decide(*, actor: Actor, municipality: Organisation, purpose: 
     ):
         return Decision(True, "patient_intake", "home_nursing_of_municipality")
     return Decision(False, "municipality_not_served")
+
+
+def patient_intake_lookup_decide(*, actor: Actor, citizen: Citizen, purpose: str) -> Decision:
+    """May the coordinator see who a CPR number typed at a phone referral
+    belongs to (name and address, to confirm with the caller)? Only the acute
+    function's coordinator, for treatment, for a resident of a municipality her
+    organisation serves — the citizens she may take a referral for — and not
+    when the citizen has refused disclosure to her altogether (R4)."""
+    organisation = actor.organisation
+    if actor.membership is None or actor.role != Role.COORDINATOR or organisation is None:
+        return Decision(False, "role_not_permitted")
+    if purpose != Purpose.TREATMENT:
+        return Decision(False, "purpose_not_permitted")
+    if (
+        organisation.kind != Organisation.Kind.ACUTE_FUNCTION
+        or not organisation.serves.filter(pk=citizen.municipality_id).exists()
+    ):
+        return Decision(False, "municipality_not_served")
+    whole, _periods = refusal_for(active_directives([citizen.pk]), actor, purpose)
+    if whole:
+        return Decision(False, "refused", "referral_intake")
+    return Decision(True, "referral_intake", "participating_municipality")

@@ -39,6 +39,8 @@ from consent.selectors.patient_search import (
     patient_search_refused_in_url,
 )
 from consent.selectors.patients import (
+    IntakeLookup,
+    patient_intake_lookup,
     patient_search_by_cpr,
     patient_version,
     versioned_patient,
@@ -75,6 +77,7 @@ __all__ = [
     "SEARCH_PARAMS",
     "STRING_MODIFIERS",
     "InsightReport",
+    "IntakeLookup",
     "PatientSearch",
     "SearchParams",
     "access_directive",
@@ -86,6 +89,7 @@ __all__ = [
     "parse_patient_search",
     "parse_search",
     "patient_everything",
+    "patient_intake_lookup",
     "patient_search",
     "patient_search_by_cpr",
     "patient_search_refused_in_url",

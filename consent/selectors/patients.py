@@ -5,11 +5,19 @@ body, never in a URL. The read by id is the FHIR base's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Max
 
-from consent.gate import CATEGORY_PATIENT, search_citizen
+from consent.audit.services import Action
+from consent.gate import (
+    CATEGORY_PATIENT,
+    audit_decision,
+    audit_search_refused,
+    patient_intake_lookup_decide,
+    search_citizen,
+)
 from consent.models import PatientVersion
 from core.actors import Actor
 from core.fhir.patient import patient_resource
@@ -45,3 +53,39 @@ def patient_search_by_cpr(*, actor: Actor, cpr: str, purpose: str) -> list[dict[
         resource_type="Patient",
     )
     return [] if citizen is None else [patient_resource(citizen)]
+
+
+@dataclass(frozen=True)
+class IntakeLookup:
+    """What a CPR number typed at a phone referral names: nobody registered
+    (``registered`` false: offer to register), a citizen the coordinator may
+    confirm with the caller (``citizen``), or a registered citizen she may not
+    see (``citizen`` None: the referral can still be taken)."""
+
+    registered: bool
+    citizen: Citizen | None = None
+
+
+def patient_intake_lookup(*, actor: Actor, cpr: str, purpose: str) -> IntakeLookup:
+    """The coordinator's look-up of a CPR number typed at a phone referral
+    (from a request body only). Every look-up is audited (R9): a number nobody
+    has as a denied search naming no citizen, a citizen shown or refused on
+    that citizen's log. The CPR number itself is in no audit entry."""
+    citizen = Citizen.objects.select_related("municipality").filter(cpr=cpr).first()
+    if citizen is None:
+        audit_search_refused(
+            actor=actor, purpose=purpose, resource_type="Patient", reason_code="unknown_citizen"
+        )
+        return IntakeLookup(registered=False)
+    decision = patient_intake_lookup_decide(actor=actor, citizen=citizen, purpose=purpose)
+    audit_decision(
+        actor=actor,
+        decision=decision,
+        action=Action.SEARCH,
+        purpose=purpose,
+        citizen_id=citizen.pk,
+        category=CATEGORY_PATIENT,
+        resource_type="Patient",
+        resource_id=str(citizen.pk),
+    )
+    return IntakeLookup(registered=True, citizen=citizen if decision.permitted else None)

@@ -20,7 +20,7 @@ records its own audit entry inside it.
 from consent.services.break_glass import BREAK_GLASS_ROLES, break_glass_open
 from consent.services.care_relationships import care_relationship_close, care_relationship_open
 from consent.services.consents import consent_create, consent_withdraw
-from consent.services.patients import patient_create, patient_update
+from consent.services.patients import patient_create, patient_register, patient_update
 from consent.services.record import (
     record_resource_create,
     record_resource_update,
@@ -35,6 +35,7 @@ __all__ = [
     "consent_create",
     "consent_withdraw",
     "patient_create",
+    "patient_register",
     "patient_update",
     "record_resource_create",
     "record_resource_update",

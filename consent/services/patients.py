@@ -6,13 +6,15 @@ message, log line or audit entry. Every version is kept."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consent.audit.services import Action
-from consent.fhir import ParsedPatient, parse_patient
+from consent.fhir import GEOLOCATION_EXTENSION, ParsedPatient, parse_patient
 from consent.gate import (
     CATEGORY_PATIENT,
     PATIENT_CREATORS,
@@ -26,9 +28,10 @@ from consent.selectors.patients import patient_version
 from consent.services.denied import audit_denied
 from consent.services.versions import wanted_version
 from core.actors import Actor
-from core.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
-from core.fhir.patient import patient_resource
-from core.models import Citizen, Organisation
+from core.cpr import CPR_SYSTEM
+from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
+from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
+from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services import citizen_create
 from core.validation import full_clean_or_raise
 
@@ -314,3 +317,107 @@ def _patient_apply(
         decision=decision,
         version_id=version_id,
     )
+
+
+def patient_register(
+    *,
+    actor: Actor,
+    cpr: str,
+    given_name: str,
+    family_name: str,
+    address_line: str,
+    postal_code: str,
+    city: str,
+    municipality_code: str,
+    latitude: str,
+    longitude: str,
+    phone: str = "",
+    purpose: str,
+) -> Citizen:
+    """Register a citizen from a form (the coordinator's phone referral): the
+    fields as the Patient :func:`patient_create` takes, so the same checks,
+    gate and audit apply as over FHIR."""
+    wanted = {
+        "given_name": (given_name, _("Type the citizen's first name.")),
+        "family_name": (family_name, _("Type the citizen's surname.")),
+        "address_line": (address_line, _("Type the street and number.")),
+        "city": (city, _("Type the town.")),
+    }
+    errors: list[PlatformError] = [
+        InvalidInput("patient.field_required", message, field=name)
+        for name, (value, message) in wanted.items()
+        if not value.strip()
+    ]
+    if not (len(postal_code.strip()) == 4 and postal_code.strip().isdigit()):
+        errors.append(
+            InvalidInput(
+                "patient.postal_code_invalid",
+                _("A postal code is four digits."),
+                field="postal_code",
+            )
+        )
+    if not municipality_code:
+        errors.append(
+            InvalidInput(
+                "patient.field_required", _("Choose the municipality."), field="municipality"
+            )
+        )
+    position = {
+        name: _position_typed(raw, name, errors)
+        for name, raw in (("latitude", latitude), ("longitude", longitude))
+    }
+    if errors:
+        _patient_refused(
+            actor=actor, action=Action.CREATE, purpose=purpose, reason_code=errors[0].code
+        )
+        raise PlatformError.all_of(errors)
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": CPR_SYSTEM, "value": cpr}],
+        "name": [{"use": "official", "family": family_name.strip(), "given": given_name.split()}],
+        "address": [
+            {
+                "use": "home",
+                "line": [address_line.strip()],
+                "postalCode": postal_code.strip(),
+                "city": city.strip(),
+                "extension": [
+                    {
+                        "url": GEOLOCATION_EXTENSION,
+                        "extension": [
+                            {"url": name, "valueDecimal": value} for name, value in position.items()
+                        ],
+                    }
+                ],
+            }
+        ],
+        "extension": [
+            {
+                "url": DK_MUNICIPALITY_EXTENSION,
+                "valueCodeableConcept": {
+                    "coding": [{"system": MUNICIPALITY_CODE_SYSTEM, "code": municipality_code}]
+                },
+            }
+        ],
+    }
+    if phone.strip():
+        patient["telecom"] = [{"system": "phone", "value": phone.strip()}]
+    return patient_create(actor=actor, data=patient, purpose=purpose)
+
+
+def _position_typed(raw: str, field: str, errors: list[PlatformError]) -> float | None:
+    """A latitude or longitude as typed (a comma or a dot); a refusal joins ``errors``."""
+    try:
+        value = float(raw.replace(",", ".").strip())
+        if math.isfinite(value):
+            return value
+    except ValueError:
+        pass
+    errors.append(
+        InvalidInput(
+            "patient.geolocation_required",
+            _("Give the address's position as a number (for example 55.7512)."),
+            field=field,
+        )
+    )
+    return None

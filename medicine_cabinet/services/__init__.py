@@ -22,9 +22,11 @@ from medicine_cabinet.services.checks import (
     witness_verify,
 )
 from medicine_cabinet.services.counts import (
+    Recount,
     count_approve,
     count_record,
     count_recount,
+    count_sheet_save,
     count_start,
     count_submit,
 )
@@ -55,6 +57,7 @@ __all__ = [
     "STOCK_RESOURCE",
     "STOCK_UNIT_LABELS",
     "WITNESS_ROLES",
+    "Recount",
     "administration_give",
     "bag_for_nurse",
     "cabinet_create",
@@ -62,6 +65,7 @@ __all__ = [
     "count_approve",
     "count_record",
     "count_recount",
+    "count_sheet_save",
     "count_start",
     "count_submit",
     "count_watch_overdue",

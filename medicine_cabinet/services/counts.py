@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +16,11 @@ from core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    PlatformError,
     PreconditionFailed,
 )
 from core.models import Role, User
-from core.validation import insert_or_conflict
+from core.validation import decimal_parse, insert_or_conflict
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
     Balance,
@@ -30,6 +33,7 @@ from medicine_cabinet.models import (
     StockCount,
 )
 from medicine_cabinet.services.checks import (
+    COUNTED,
     check_location,
     check_own_bag,
     check_witness,
@@ -257,3 +261,73 @@ def count_approve(*, actor: Actor, count: StockCount, witness: User | None = Non
         detail={"status": locked.status, "adjustments": [m.pk for m in movements]},
     )
     return locked
+
+
+@dataclass(frozen=True)
+class Recount:
+    """A second count of a line that differed, as typed on the count sheet."""
+
+    line: CountLine
+    quantity: str
+    reason_code: str = ""
+
+
+def _counted(raw: str, field: str) -> Decimal:
+    """A counted quantity as typed (a comma or a dot): zero or more."""
+    value = decimal_parse(
+        raw.strip(), COUNTED, field=field, code="quantity.invalid", decimal_comma=True
+    )
+    if value < 0:
+        raise InvalidInput(
+            "quantity.negative", "A counted quantity cannot be negative.", field=field
+        )
+    return value
+
+
+def _on_field(exc: PlatformError, field: str) -> PlatformError:
+    """The refusal of one line, named by the sheet's field for it."""
+    return type(exc)(
+        exc.code, exc.message, field=field, rule=exc.rule, extra=exc.extra, params=exc.params
+    )
+
+
+@transaction.atomic
+def count_sheet_save(
+    *,
+    actor: Actor,
+    count: StockCount,
+    first_counts: Mapping[Lot, str],
+    recounts: Sequence[Recount] = (),
+    submit: bool = False,
+) -> StockCount:
+    """The whole count sheet in one go (*optællingsliste*): the first count of
+    every lot typed, the recount of every line that differed, and — asked to —
+    the submission. Every line is checked; if any is refused, nothing is
+    saved and every refusal is named by its field (``lot_<lot>``,
+    ``recount_<line>``, ``reason_<line>``), so the officer corrects them all
+    at once and nothing she typed is lost."""
+    errors: list[PlatformError] = []
+    for lot, raw in first_counts.items():
+        field = f"lot_{lot.pk}"
+        try:
+            count_record(actor=actor, count=count, lot=lot, quantity=_counted(raw, field))
+        except (InvalidInput, Conflict) as exc:
+            errors.append(_on_field(exc, field))
+    for recount in recounts:
+        field = f"recount_{recount.line.pk}"
+        try:
+            count_recount(
+                actor=actor,
+                line=recount.line,
+                quantity=_counted(recount.quantity, field),
+                reason_code=recount.reason_code,
+            )
+        except (InvalidInput, Conflict) as exc:
+            named = f"reason_{recount.line.pk}" if exc.field == "reason_code" else field
+            errors.append(_on_field(exc, named))
+    if errors:
+        raise PlatformError.all_of(errors)
+    if submit:
+        return count_submit(actor=actor, count=count)
+    count.refresh_from_db()
+    return count

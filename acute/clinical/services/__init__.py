@@ -21,6 +21,7 @@ from acute.clinical.services.delegations import delegation_record
 from acute.clinical.services.order_follow_up import (
     medication_order_cancel,
     medication_order_confirm,
+    medication_order_correct,
     physician_alert_acknowledge,
     prescription_mark_sent,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "lab_results_record",
     "medication_order_cancel",
     "medication_order_confirm",
+    "medication_order_correct",
     "medication_orders_watch",
     "phone_order_record",
     "physician_alert_acknowledge",

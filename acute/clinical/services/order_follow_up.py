@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from acute.clinical import signals
 from acute.clinical.audit import clinical_audit
@@ -15,7 +16,13 @@ from acute.clinical.models import (
 from acute.clinical.services.common import (
     require_user,
 )
-from acute.clinical.services.orders import alerts_close, order_audit
+from acute.clinical.services.orders import (
+    OrderDetails,
+    alerts_close,
+    order_audit,
+    written_order_record,
+)
+from acute.models import Visit
 from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
@@ -119,3 +126,25 @@ def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> Physi
 
 
 # --- The beat job: reminders, escalations, overdue prescriptions -------------
+
+
+def medication_order_correct(
+    *, actor: Actor, order: MedicationOrder, visit: Visit, details: OrderDetails, reason: str
+) -> MedicationOrder:
+    """The ordering physician corrects her phone order as it was taken down:
+    the phone order is cancelled with her reason and the order as she meant
+    it is entered in writing on the same visit — both or neither. The
+    corrected order is confirmed as it is entered; a §4 medicine may be
+    ordered this way (R8)."""
+    if order.kind != MedicationOrder.Kind.PHONE:
+        raise Conflict(
+            "order.not_a_phone_order",
+            _("Only a phone order is corrected here; cancel a written one and enter it anew."),
+        )
+    if visit.pk != order.visit_id:
+        raise Conflict(
+            "order.visit_mismatch", _("The correction belongs on the order's own visit.")
+        )
+    with transaction.atomic():
+        medication_order_cancel(actor=actor, order=order, reason=reason)
+        return written_order_record(actor=actor, visit=visit, details=details)

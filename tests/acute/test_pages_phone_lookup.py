@@ -1,0 +1,197 @@
+"""The coordinator's phone referral: the CPR number looked up as it is typed
+(by POST, never in a URL), name and address to confirm, an unknown citizen
+registered from the same form, and a refusal that keeps everything typed."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from acute.models import Referral
+from consent.audit.models import AuditEntry
+from consent.services import consent_create
+from core.actors import Actor
+from core.models import Citizen, Role
+from tests import factories
+from tests.acute.test_pages import PHONE_REFERRAL
+from tests.consent import bodies
+
+pytestmark = pytest.mark.django_db
+
+LOOKUP = "/coordinator/referrals/new/citizen/"
+NEW = "/coordinator/referrals/new/"
+REGISTRATION = {
+    "register": "on",  # the hidden field the offer to register carries
+    "given_name": "Ole Bent",
+    "family_name": "Fiktivsen",
+    "address_line": "Søborg Hovedgade 2",
+    "postal_code": "2860",
+    "city": "Søborg",
+    "municipality": "159",
+    "latitude": "55,7380",
+    "longitude": "12.4890",
+    "citizen_phone": "+4520202020",
+}
+
+
+def _coordinator() -> Client:
+    client = Client()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    assert factories.log_in(client, coordinator).status_code == 302
+    return client
+
+
+def test_a_registered_citizen_is_shown_by_name_and_address_and_the_look_up_is_audited():
+    person = factories.citizen()
+    client = _coordinator()
+    typed = person.cpr[:6] + "-" + person.cpr[6:]
+    response = client.post(LOOKUP, {"cpr": typed})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-lookup="found"' in html
+    assert "Inge Testesen" in html and "Gentoftegade 1, 2820 Gentofte" in html
+    entry = AuditEntry.objects.get(action="search", citizen_id=person.pk)
+    assert entry.outcome == "permitted" and entry.reason_code == "referral_intake"
+    assert entry.resource_type == "Patient"
+    assert person.cpr not in str(entry.detail)
+
+
+def test_nothing_is_looked_up_before_ten_digits_and_never_by_get():
+    client = _coordinator()
+    response = client.post(LOOKUP, {"cpr": "02034"})
+    assert response.status_code == 200
+    assert "data-lookup" not in response.content.decode()
+    assert not AuditEntry.objects.filter(action="search").exists()
+    assert client.get(LOOKUP).status_code == 405
+
+
+def test_the_look_up_button_works_without_script_and_saves_nothing():
+    person = factories.citizen()
+    client = _coordinator()
+    response = client.post(NEW, {**PHONE_REFERRAL, "cpr": person.cpr, "action": "lookup"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-lookup="found"' in html and "Inge Testesen" in html
+    assert 'value="Dehydrering"' in html and f'value="{person.cpr}"' in html
+    assert not Referral.objects.exists()
+
+
+def test_an_unknown_cpr_offers_registration_and_is_audited_as_denied_without_a_citizen():
+    client = _coordinator()
+    cpr = factories.cpr_number()
+    html = client.post(LOOKUP, {"cpr": cpr}).content.decode()
+    assert 'data-lookup="unknown"' in html
+    assert 'name="given_name"' in html and 'name="register" value="on"' in html
+    entry = AuditEntry.objects.get(action="search")
+    assert entry.outcome == "denied" and entry.reason_code == "unknown_citizen"
+    assert entry.citizen_id is None
+
+
+def test_a_citizen_who_refused_the_acute_function_is_not_shown_and_the_refusal_is_audited():
+    """R4: a whole refusal hides name and address; the referral can still be taken."""
+    person = factories.citizen()
+    function = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, function)
+    factories.open_visit(nurse, person)
+    consent_create(
+        actor=Actor.for_membership(nurse),
+        data=bodies.refusal(person.pk, organisations=[function.pk]),
+        purpose="treatment",
+    )
+    client = _coordinator()
+    html = client.post(LOOKUP, {"cpr": person.cpr}).content.decode()
+    assert 'data-lookup="hidden"' in html
+    assert "Testesen" not in html and "Gentoftegade" not in html
+    entry = AuditEntry.objects.get(action="search", citizen_id=person.pk)
+    assert entry.outcome == "denied" and entry.reason_code == "refused"
+
+
+@pytest.mark.parametrize(
+    "role", [Role.ACUTE_NURSE, Role.PHYSICIAN, Role.MEDICINE_OFFICER, Role.AUDITOR, Role.ANALYST]
+)
+def test_only_the_coordinator_looks_up_a_cpr_number(role: str):
+    person = factories.citizen()
+    client = Client()
+    member = factories.staff(role, factories.acute_function())
+    assert factories.log_in(client, member).status_code == 302
+    response = client.post(LOOKUP, {"cpr": person.cpr})
+    assert response.status_code in (403, 404)
+    assert "Testesen" not in response.content.decode()
+    assert not AuditEntry.objects.filter(action="search", citizen_id=person.pk).exists()
+
+
+def test_an_unknown_citizen_is_registered_and_referred_from_the_same_form_without_retyping():
+    client = _coordinator()
+    cpr = factories.cpr_number(female=False)
+    # Saved before registering: the form stays, with the offer to register.
+    first = client.post(NEW, {**PHONE_REFERRAL, "cpr": cpr})
+    html = first.content.decode()
+    assert first.status_code == 400
+    assert 'data-code="referral.citizen_unknown"' in html
+    assert f'value="{cpr}"' in html and 'value="Dehydrering"' in html
+    assert 'data-lookup="unknown"' in html
+    # A registration with fields missing names each of them, and keeps the rest.
+    partial = client.post(
+        NEW, {**PHONE_REFERRAL, "cpr": cpr, **REGISTRATION, "given_name": "", "postal_code": "28"}
+    )
+    html = partial.content.decode()
+    assert partial.status_code == 400
+    assert 'id="err-given-name"' in html and 'id="err-postal-code"' in html
+    assert 'value="Fiktivsen"' in html and 'value="Dehydrering"' in html
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    # Completed: registered and referred in one save.
+    done = client.post(NEW, {**PHONE_REFERRAL, "cpr": cpr, **REGISTRATION})
+    assert done.status_code == 302, done.content.decode()[:3000]
+    citizen = Citizen.objects.get(cpr=cpr)
+    assert (citizen.given_name, citizen.family_name, citizen.municipality.municipality_code) == (
+        "Ole Bent",
+        "Fiktivsen",
+        "159",
+    )
+    assert (float(citizen.latitude), float(citizen.longitude)) == (55.738, 12.489)
+    referral = Referral.objects.get(citizen=citizen)
+    assert referral.reason == "Dehydrering" and referral.status == "accepted"
+    assert AuditEntry.objects.filter(
+        action="create", resource_type="Patient", citizen_id=citizen.pk, outcome="permitted"
+    ).exists()
+    assert cpr not in done["Location"]
+
+
+def test_a_refused_referral_after_registration_keeps_the_form_and_shows_the_new_citizen():
+    client = _coordinator()
+    cpr = factories.cpr_number()
+    response = client.post(
+        NEW, {**PHONE_REFERRAL, "cpr": cpr, **REGISTRATION, "urgency": "whenever"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert Citizen.objects.filter(cpr=cpr).exists()
+    assert 'data-lookup="found"' in html and "Ole Bent Fiktivsen" in html
+    assert 'value="Dehydrering"' in html
+    again = client.post(NEW, {**PHONE_REFERRAL, "cpr": cpr})
+    assert again.status_code == 302
+
+
+# --- the board: pins labelled and linked to the list, the full width ---------------
+
+
+def test_board_pins_carry_a_visible_tag_and_link_to_their_entry_on_the_lists():
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    nurse, shift = factories.acute_nurse_on_shift()
+    first = factories.acute_referral(urgency="within_2_hours", by=coordinator)
+    second = factories.acute_referral(urgency="within_shift", by=coordinator)
+    client = Client()
+    assert factories.log_in(client, coordinator).status_code == 302
+    html = client.get("/coordinator/").content.decode()
+    assert 'class="page page-wide"' in html
+    # The nurse's pin: her first name beside it, a link to her line in the list.
+    first_name = nurse.user.display_name.split(" ")[0]
+    assert f'<a href="#shift-{shift.pk}" class="pin-link"' in html
+    assert f'<li id="shift-{shift.pk}">' in html
+    assert f'aria-hidden="true">{first_name}</text>' in html
+    # Each waiting referral's pin: its number on the list, a link to its row.
+    for number, referral in enumerate([first, second], start=1):
+        assert f'<a href="#referral-{referral.pk}" class="pin-link"' in html
+        assert f'id="referral-{referral.pk}">' in html
+        assert f'aria-hidden="true">{number}</text>' in html
+        assert f'<span class="row-number" title="Nummer på kortet">{number}.</span>' in html
