@@ -245,12 +245,21 @@
     fields.forEach(function (pair) {
       payload.append(pair[0], pair[0] === "csrfmiddlewaretoken" && token ? token : pair[1]);
     });
-    var headers = { "X-Requested-With": "fetch" };
+    // The server answers a redirect as {"location": ...} (core.middleware.OfflineSendMiddleware).
+    var headers = { "X-Requested-With": "fetch", "X-Offline-Send": "1" };
     if (replay) { headers["X-Offline-Replay"] = "1"; }
-    return fetch(url, { method: "POST", body: payload, credentials: "same-origin", redirect: "follow", headers: headers });
+    return fetch(url, { method: "POST", body: payload, credentials: "same-origin", redirect: "follow", headers: headers })
+      .then(function (response) {
+        var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+        if (!response.ok || !json) { return { response: response, location: null }; }
+        return response.clone().json().then(function (answer) {
+          return { response: response, location: answer.location || null };
+        }, function () { return { response: response, location: null }; });
+      });
   }
-  function signedOut(response) {
-    return new URL(response.url, window.location.href).pathname.indexOf("/login/") === 0;
+  function signedOut(sent) {
+    var where = sent.location || sent.response.url;
+    return new URL(where, window.location.href).pathname.indexOf("/login/") === 0;
   }
   function withSecrets(item) {
     var kept = secrets[item.ref] || [];
@@ -272,8 +281,9 @@
     item.state = "sending";
     return queue.put(item).then(render).then(function () {
       return post(item.url, withSecrets(item), true);
-    }).then(function (response) {
-      if (signedOut(response)) {
+    }).then(function (sent) {
+      var response = sent.response;
+      if (signedOut(sent)) {
         item.state = "login";
         return queue.put(item);  // nothing more can be sent until she logs in again
       }
@@ -345,15 +355,16 @@
     queue.all().then(function (items) {
       var waiting = items.some(function (i) { return i.state !== "refused" && i.state !== "flagged"; });
       if (!navigator.onLine || waiting) { return enqueue(form, submitter, fields, kept, ref); }
-      return post(form.action, all, false).then(function (response) {
-        if (response.ok && !signedOut(response)) {
+      return post(form.action, all, false).then(function (sent) {
+        var response = sent.response;
+        if (response.ok && !signedOut(sent)) {
           return dropDraft(form).then(function () {
-            var next = response.url.split("#")[0];
-            if (next === window.location.href.split("#")[0]) { window.location.reload(); }
-            else { window.location.assign(next + window.location.hash); }
+            var next = new URL(sent.location || response.url, window.location.href);
+            if (next.pathname === window.location.pathname) { window.location.reload(); }
+            else { window.location.assign(next.href); }
           });
         }
-        if (signedOut(response) || response.status >= 500) { return enqueue(form, submitter, fields, kept, ref); }
+        if (signedOut(sent) || response.status >= 500) { return enqueue(form, submitter, fields, kept, ref); }
         // Refused: the server's page shows why, under the fields, with what she typed.
         return response.text().then(function (html) {
           document.open(); document.write(html); document.close();

@@ -46,7 +46,7 @@ document.addEventListener("click", (event) => {
       if (document.querySelector('[role="alert"][data-code]') && form && !/^\d+$/.test(form)) {
         return FORM_TABS[form] || "tab-document";
       }
-      return window.location.hash.slice(1);
+      return window.location.hash.slice(1) || list.getAttribute("data-tabs");
     }
     const wanted = tabs.find((tab) => tab.getAttribute("aria-controls") === initial());
     select(wanted || tabs[0], false);
@@ -68,5 +68,7 @@ document.addEventListener("click", (event) => {
       history.replaceState(null, "", "#" + next.getAttribute("aria-controls"));
     });
   }
-  document.querySelectorAll("[data-tabs]").forEach(setUp);
+  const start = () => document.querySelectorAll("[data-tabs]").forEach(setUp);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
