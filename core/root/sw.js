@@ -111,10 +111,12 @@ function networkFirst(request, cacheName) {
         return cache.delete(request).then(() => response);
       });
     },
+    // Vary (Cookie, Accept-Language) is ignored: the pages cache is hers alone.
     () =>
-      (cacheName ? caches.open(cacheName).then((cache) => cache.match(request)) : Promise.resolve(null)).then(
-        (kept) => kept || Response.error(),
-      ),
+      (cacheName
+        ? caches.open(cacheName).then((cache) => cache.match(request, { ignoreVary: true }))
+        : Promise.resolve(null)
+      ).then((kept) => kept || Response.error()),
   );
 }
 
