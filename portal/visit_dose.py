@@ -27,7 +27,7 @@ from core.permissions import page
 from core.validation import row_id
 from medicine_cabinet import services as cabinet_services
 from medicine_cabinet.models import Medicine
-from portal.visit_forms import _once, _write_visit
+from portal.visit_forms import _once, _received_before, _write_visit
 from portal.visit_page import _visit_page
 
 
@@ -70,6 +70,8 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
 
     actor = page_actor(request)
     post = request.POST
+    if _received_before(request, actor, visit_id):
+        return redirect("nurse-visit", visit_id=visit_id)
     given_offline_at = _given_offline_at(post.get("given_offline_at", ""))
     medicine: Medicine | None = None
     try:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acute import selectors as acute_selectors
 from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
@@ -37,6 +38,18 @@ def _write_visit(actor: Actor, visit_id: int) -> Visit:
     return clinical_selectors.visit_access(
         actor=actor, visit_id=visit_id, action=Action.UPDATE, own_visit=True
     )
+
+
+def _received_before(request: HttpRequest, actor: Actor, visit_id: int) -> bool:
+    """A re-send of a form already received (its first answer was lost on the
+    way back): answered "already received" before the gate, which would
+    refuse a visit completed meanwhile."""
+    if acute_selectors.visit_submission_received(
+        actor=actor, visit_id=visit_id, client_ref=request.POST.get("client_ref", "")
+    ):
+        messages.info(request, _("Already received; nothing was saved twice."))
+        return True
+    return False
 
 
 def _once(request: HttpRequest, actor: Actor, visit: Visit, form: str, write: Any) -> bool:
@@ -66,6 +79,8 @@ def _document(
     ``client_ref``, refused with the visit page and the reason, or saved with
     ``saved`` shown."""
     actor = page_actor(request)
+    if _received_before(request, actor, visit_id):
+        return redirect("nurse-visit", visit_id=visit_id)
     try:
         visit = _write_visit(actor, visit_id)
         replayed = _once(request, actor, visit, form, lambda: write(actor, visit))
@@ -89,6 +104,8 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Accept, set off, arrive: one tap each, received once per ``client_ref``
     (a tap queued offline and replayed is not a second step)."""
     actor = page_actor(request)
+    if _received_before(request, actor, visit_id):
+        return redirect("nurse-visit", visit_id=visit_id)
     step = STEPS.get(request.POST.get("step", ""))
     try:
         if step is None:
@@ -287,6 +304,8 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Outcome and hand-back (R11): the service closes the episode, which sends
     the hand-back to the citizen's home nursing and tells the referrer."""
     actor = page_actor(request)
+    if _received_before(request, actor, visit_id):
+        return redirect("nurse-visits")
     try:
         visit = _write_visit(actor, visit_id)
         replayed = _once(

@@ -322,7 +322,7 @@
     var kind = form.getAttribute("data-offline-kind") || "form";
     if (kind === "dose") { fields = setField(fields, "given_offline_at", at); }
     var label = form.getAttribute("data-offline-label") || form.getAttribute("aria-label") || form.action;
-    if (submitter && submitter.textContent.trim()) { label += " · " + submitter.textContent.trim(); }
+    if (submitter && submitter.name) { label += " · " + submitter.textContent.trim(); }
     if (kept.length) { secrets[ref] = kept; }
     return queue.put({
       ref: ref, url: form.action, fields: fields, label: label, at: at, kind: kind,
