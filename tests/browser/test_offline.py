@@ -149,6 +149,7 @@ def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice
     expect(page.get_by_label("Notat", exact=True)).to_have_value("Halvt skrevet notat om borgeren")
     page.get_by_role("button", name="Gem notat").click()
     assert page.url.endswith(f"/nurse/visits/{visit.pk}/#tab-document")
+    expect(page.locator("#outbox-items li")).to_have_count(6)
     items = _queued(page)
     assert [i["state"] for i in items] == ["waiting"] * 6
     assert len({i["ref"] for i in items}) == 6
@@ -295,3 +296,29 @@ def test_a_conflict_is_shown_plainly_with_her_text_and_a_refused_offline_dose_is
     assert second.citizen.cpr not in flag.message
     assert second.citizen.family_name not in flag.message
     assert abs(flag.created_at - timezone.now()) < dt.timedelta(minutes=5)
+
+
+def test_another_nurse_signing_in_on_the_tablet_finds_nothing_of_the_first(new_page, celery_worker):
+    nurse, _coordinator, _referral, visit, _shift = _visit_for_nurse()
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    _her_day_cached(page, visit)
+    page.goto(f"/nurse/visits/{visit.pk}/#tab-document")
+    page.context.set_offline(True)
+    page.get_by_label("Notat", exact=True).fill("Kladde, som ingen anden må læse")
+    page.get_by_role("button", name="Gem notat").click()
+    expect(page.locator("#outbox-items li")).to_have_count(1)
+
+    # Her session ends without a logout; a colleague signs in on the same tablet.
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    expect(page.locator('#outbox-items li[data-state="login"]')).to_have_count(1)
+    colleague, _colleague_shift = factories.acute_nurse_on_shift()
+    log_in(page, colleague.user.username, factories.PASSWORD)
+    page.goto("/nurse/visits/")
+    page.wait_for_function("async () => (await window.tvaerakutOutbox.items()).length === 0")
+    left = page.evaluate(TABLET_STORAGE)
+    assert not any(f"/nurse/visits/{visit.pk}/" in url for url in left["cached"])
+    assert (left["queued"], left["drafts"]) == (0, 0)
+    assert "Kladde" not in page.content()
+    assert not VisitNote.objects.filter(visit=visit).exists()

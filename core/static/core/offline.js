@@ -295,6 +295,12 @@
         item.state = "waiting";
         return queue.put(item);  // the server's trouble: tried again later
       }
+      if ((response.headers.get("Content-Type") || "").indexOf("application/json") !== 0) {
+        // Refused before the visit was asked (an ended session's form token):
+        // kept, and sent again from a fresh page once she is logged in.
+        item.state = "login";
+        return queue.put(item);
+      }
       return response.json().catch(function () { return {}; }).then(function (answer) {
         var error = answer.error || {};
         delete secrets[item.ref];
