@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from acute import services as acute_services
 from acute.clinical import services as clinical_services
-from acute.clinical.models import LabResult, MedicationOrder
+from acute.clinical.models import LabResult, MedicationOrder, ProcedureRecord
 from acute.models import Visit, VisitNote, VitalSign
 from acute.services import visit_assign
 from core.actors import Actor
@@ -136,26 +136,31 @@ def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice
         expect(page.locator(f'#outbox-items li:has-text("{step}")')).to_have_count(1)
     assert Visit.objects.get(pk=visit.pk).status == Visit.Status.ASSIGNED
 
-    # Documentation offline: vital signs, a result, a note; a reload loses nothing.
+    # Documentation offline: vital signs, a result, a procedure, a note; a reload
+    # loses nothing.
     page.get_by_role("tab", name="Dokumentér").click()
     page.get_by_label("Puls (/min)").fill("88")
     page.get_by_role("button", name="Gem vitale værdier").click()
     page.get_by_label("Prøve", exact=True).select_option("NPU19748")
     page.get_by_label("Værdi", exact=True).fill("42")
     page.get_by_role("button", name="Gem resultat").click()
+    page.get_by_label("Procedure", exact=True).select_option("urinary-catheter")
+    page.get_by_label("Notat om proceduren").fill("KAD CH14, klar urin")
+    page.get_by_role("button", name="Registrér procedure").click()
     page.get_by_label("Notat", exact=True).fill("Halvt skrevet notat om borgeren")
     page.reload()
     page.get_by_role("tab", name="Dokumentér").click()
     expect(page.get_by_label("Notat", exact=True)).to_have_value("Halvt skrevet notat om borgeren")
     page.get_by_role("button", name="Gem notat").click()
     assert page.url.endswith(f"/nurse/visits/{visit.pk}/#tab-document")
-    expect(page.locator("#outbox-items li")).to_have_count(6)
+    expect(page.locator("#outbox-items li")).to_have_count(7)
     items = _queued(page)
-    assert [i["state"] for i in items] == ["waiting"] * 6
-    assert len({i["ref"] for i in items}) == 6
+    assert [i["state"] for i in items] == ["waiting"] * 7
+    assert len({i["ref"] for i in items}) == 7
     screenshot(page, "nurse-offline-queue")
     assert not VitalSign.objects.filter(visit=visit).exists()
     assert not LabResult.objects.filter(visit=visit).exists()
+    assert not ProcedureRecord.objects.filter(visit=visit).exists()
     assert not VisitNote.objects.filter(visit=visit).exists()
 
     # The connection returns: sent in order, each once.
@@ -165,6 +170,7 @@ def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice
     assert Visit.objects.get(pk=visit.pk).status == Visit.Status.ON_SITE
     assert VitalSign.objects.filter(visit=visit).count() == 1
     assert LabResult.objects.filter(visit=visit).count() == 1
+    assert ProcedureRecord.objects.get(visit=visit).note == "KAD CH14, klar urin"
     assert VisitNote.objects.get(visit=visit).text == "Halvt skrevet notat om borgeren"
 
     # Every entry arrives again (the answers were lost on the way back): nothing twice.
@@ -177,6 +183,7 @@ def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice
     assert _queued(page) == []
     assert VitalSign.objects.filter(visit=visit).count() == 1
     assert LabResult.objects.filter(visit=visit).count() == 1
+    assert ProcedureRecord.objects.filter(visit=visit).count() == 1
     assert VisitNote.objects.filter(visit=visit).count() == 1
 
     # A dose given offline waits as "to be recorded", never as recorded.
