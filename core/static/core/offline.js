@@ -358,7 +358,18 @@
     var fields = all.filter(function (p) { return !isSecret(form, p[0]); });
     var kept = all.filter(function (p) { return isSecret(form, p[0]); });
     if (refField) { refField.value = ""; }
-    queue.all().then(function (items) {
+    queue.all().catch(function () { return null; }).then(function (items) {
+      if (items === null) {
+        // No storage on this browser: an ordinary submission, still received once.
+        if (refField) { refField.value = ref; }
+        if (submitter && submitter.name) {
+          var pressed = document.createElement("input");
+          pressed.type = "hidden"; pressed.name = submitter.name; pressed.value = submitter.value;
+          form.appendChild(pressed);
+        }
+        HTMLFormElement.prototype.submit.call(form);
+        return;
+      }
       var waiting = items.some(function (i) { return i.state !== "refused" && i.state !== "flagged"; });
       if (!navigator.onLine || waiting) { return enqueue(form, submitter, fields, kept, ref); }
       return post(form.action, all, false).then(function (sent) {
