@@ -482,6 +482,9 @@ class VisitSubmission(models.Model):
         PHONE_ORDER = "phone_order", _("Phone order")
         PROCEDURE = "procedure", _("Procedure")
         DELEGATION = "delegation", _("Delegation")
+        STEP = "step", _("Status step")
+        DOSE = "dose", _("Dose")
+        COMPLETION = "completion", _("Completion")
 
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="submissions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

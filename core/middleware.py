@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from rest_framework.views import APIView
 
@@ -109,4 +109,28 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         if not response.has_header("Cache-Control") or "no-cache" in response["Cache-Control"]:
             response["Cache-Control"] = "no-store, private"
+        return response
+
+
+class OfflineSendMiddleware:
+    """A form the tablet's offline queue sends (header ``X-Offline-Send: 1``)
+    gets a redirect as JSON, ``{"location": ...}``, instead of following it:
+    the tablet then knows the write was received, or that she must log in
+    again (a redirect to the login page), and loads the next page itself, so
+    the page's one-time messages are shown to her, not to the fetch
+    (docs/decisions/0013)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.method == "POST"
+            and request.headers.get("X-Offline-Send") == "1"
+            and response.status_code in (301, 302, 303)
+        ):
+            answer = JsonResponse({"location": response["Location"]})
+            answer.cookies = response.cookies  # the session's and the messages' cookies
+            return answer
         return response

@@ -12,14 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from core.actors import Actor
 from core.errors import STATUS_BY_KIND, NotFoundOrNotAllowed, PlatformError
 from core.messages import user_message
 from core.middleware import not_allowed
 from core.permissions import actor_from_request
+
+# Sent by core/static/core/offline.js when it replays a queued form.
+OFFLINE_REPLAY_HEADER = "X-Offline-Replay"
 
 # Simplified outlines (latitude, longitude) of the four participating
 # municipalities, enough to orient a coordinator; not survey boundaries.
@@ -227,8 +231,22 @@ def render_page(
 
     "Not found or not allowed" becomes the one "not available" page, which says
     nothing about what was asked for.
+
+    A form the tablet queued offline and now replays (header
+    ``X-Offline-Replay: 1``) gets the refusal as JSON instead, so the tablet
+    can show it beside the queued item without leaving the page
+    (docs/decisions/0013).
     """
+    replay = request.headers.get(OFFLINE_REPLAY_HEADER) == "1"
     if isinstance(error, NotFoundOrNotAllowed):
+        if replay:
+            message = gettext(
+                "Not available: this is no longer yours, for example a visit given to"
+                " another nurse. Nothing was saved."
+            )
+            return JsonResponse(
+                {"error": {"code": "not_available", "message": message, "fields": {}}}, status=403
+            )
         return not_allowed(request)
     if error is None:
         return render(request, template, {**context, "error": None})
@@ -237,6 +255,17 @@ def render_page(
     for refused in error.related:
         if refused.field:
             field_errors.setdefault(names.get(refused.field, refused.field), user_message(refused))
+    if replay:
+        return JsonResponse(
+            {
+                "error": {
+                    "code": error.code,
+                    "message": user_message(error),
+                    "fields": field_errors,
+                }
+            },
+            status=STATUS_BY_KIND.get(error.kind, 400),
+        )
     shown = PageError(
         code=error.code,
         message=user_message(error),

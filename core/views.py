@@ -222,7 +222,11 @@ def login_code_enrol_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def logout_page(request: HttpRequest) -> HttpResponse:
     logout(request)
-    return redirect(settings.LOGOUT_REDIRECT_URL)
+    response = redirect(settings.LOGOUT_REDIRECT_URL)
+    # The shared tablet keeps nothing of her: the service worker and its cached
+    # pages, the offline queue and drafts go (docs/decisions/0013).
+    response["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @page()

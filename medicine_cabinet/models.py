@@ -405,6 +405,7 @@ class Notification(models.Model):
         COUNT_OVERDUE = "count_overdue", _("Count overdue")
         DISCREPANCY = "discrepancy", _("Count discrepancy")
         RECALL = "recall", _("Lot recalled")
+        OFFLINE_DOSE_REFUSED = "offline_dose", _("Dose given offline, refused when sent")
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="cabinet_notifications"

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, include, path
 
-from portal import board, visit_forms, visit_page
+from portal import board, visit_dose, visit_forms, visit_page
 
 # What the nurse records on her visit's page, each a form posted to it.
 on_visit: list[URLPattern] = [
@@ -11,7 +11,7 @@ on_visit: list[URLPattern] = [
     path("interpret/", visit_forms.lab_interpret, name="visit-interpret"),
     path("lab/", visit_forms.visit_lab, name="visit-lab"),
     path("order/", visit_forms.visit_phone_order, name="visit-order"),
-    path("give/", visit_forms.visit_give, name="visit-give"),
+    path("give/", visit_dose.visit_give, name="visit-give"),
     path("procedure/", visit_forms.visit_procedure, name="visit-procedure"),
     path("delegation/", visit_forms.visit_delegation, name="visit-delegation"),
     path("complete/", visit_forms.visit_complete, name="visit-complete"),

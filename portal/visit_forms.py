@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acute import selectors as acute_selectors
 from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
@@ -28,12 +29,9 @@ from consent.services import break_glass_open
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.messages import user_message
-from core.models import Role, User
+from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
-from core.validation import row_id
-from medicine_cabinet import services as cabinet_services
-from medicine_cabinet.models import Medicine
 from portal.visit_page import _visit_page
 
 
@@ -41,6 +39,18 @@ def _write_visit(actor: Actor, visit_id: int) -> Visit:
     return clinical_selectors.visit_access(
         actor=actor, visit_id=visit_id, action=Action.UPDATE, own_visit=True
     )
+
+
+def _received_before(request: HttpRequest, actor: Actor, visit_id: int) -> bool:
+    """A re-send of a form already received (its first answer was lost on the
+    way back): answered "already received" before the gate, which would
+    refuse a visit completed meanwhile."""
+    if acute_selectors.visit_submission_received(
+        actor=actor, visit_id=visit_id, client_ref=request.POST.get("client_ref", "")
+    ):
+        messages.info(request, _("Already received; nothing was saved twice."))
+        return True
+    return False
 
 
 def _once(request: HttpRequest, actor: Actor, visit: Visit, form: str, write: Any) -> bool:
@@ -70,6 +80,8 @@ def _document(
     ``client_ref``, refused with the visit page and the reason, or saved with
     ``saved`` shown."""
     actor = page_actor(request)
+    if _received_before(request, actor, visit_id):
+        return redirect("nurse-visit", visit_id=visit_id)
     try:
         visit = _write_visit(actor, visit_id)
         replayed = _once(request, actor, visit, form, lambda: write(actor, visit))
@@ -90,13 +102,19 @@ STEPS = {
 @page(Role.ACUTE_NURSE)
 @require_POST
 def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
-    """Accept, set off, arrive: one tap each."""
+    """Accept, set off, arrive: one tap each, received once per ``client_ref``
+    (a tap queued offline and replayed is not a second step)."""
     actor = page_actor(request)
+    if _received_before(request, actor, visit_id):
+        return redirect("nurse-visit", visit_id=visit_id)
     step = STEPS.get(request.POST.get("step", ""))
     try:
         if step is None:
             raise InvalidInput("visit.step_unknown", "Unknown step.", field="step")
-        step(visit=_write_visit(actor, visit_id), actor=actor)
+        visit = _write_visit(actor, visit_id)
+        _once(
+            request, actor, visit, VisitSubmission.Form.STEP, lambda: step(visit=visit, actor=actor)
+        )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
     return redirect("nurse-visit", visit_id=visit_id)
@@ -224,113 +242,6 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-def _witness(request: HttpRequest, *, dependence_forming: bool) -> User | None:
-    """§4: the witness signs with her own username and password, checked (and
-    throttled) like a login; a wrong one refuses the dose."""
-
-    username = request.POST.get("witness_username", "").strip()
-    password = request.POST.get("witness_password", "")
-    if not username and not password:
-        if dependence_forming:
-            raise InvalidInput(
-                "witness.required",
-                _("A §4 medicine is given only with a witness: her username and password."),
-                field="witness",
-            )
-        return None
-    try:
-        return cabinet_services.witness_verify(
-            username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
-        )
-    except InvalidInput as exc:
-        raise InvalidInput(
-            exc.code,
-            _("The witness's username or password is wrong. Nothing was given."),
-            field="witness",
-        ) from None
-
-
-@page(Role.ACUTE_NURSE)
-@require_POST
-def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
-    """A dose from her bag against an order on this visit (R8); the cabinet's
-    service gates the citizen, picks the suggested lot and books the ledger."""
-
-    actor = page_actor(request)
-    post = request.POST
-    try:
-        order_id = int(post.get("order_id", ""))
-    except ValueError:
-        return _visit_page(
-            request,
-            visit_id,
-            InvalidInput("administration.order_required", _("Choose the order."), field="order"),
-        )
-    try:
-        order = next(
-            (
-                o
-                for o in clinical_selectors.visit_orders(visit=_write_visit(actor, visit_id))
-                if o.pk == order_id
-            ),
-            None,
-        )
-        if order is None:
-            raise NotFoundOrNotAllowed()
-        medicine = Medicine.objects.filter(
-            pk=row_id(post.get("medicine_id")), atc_code=order.medicine_atc
-        ).first()
-        if medicine is None:
-            raise InvalidInput(
-                "administration.medicine_not_stocked",
-                _("This medicine is not kept in the cabinet."),
-                field="order",
-            )
-        quantity = cabinet_services.quantity_parse(post.get("quantity", "").replace(",", "."))
-        confirmed = post.get("confirmed_dose", "").replace(",", ".").strip()
-        cabinet_services.administration_give(
-            actor=actor,
-            visit_id=visit_id,
-            order_id=order.pk,
-            medicine=medicine,
-            quantity=quantity,
-            unit=post.get("unit", "").strip() or medicine.unit,
-            witness=_witness(request, dependence_forming=medicine.dependence_forming),
-            confirm_mismatch=post.get("confirm_mismatch") == "on",
-            confirmed_dose=cabinet_services.quantity_parse(confirmed, field="confirmed_dose")
-            if confirmed
-            else None,
-        )
-    except PlatformError as exc:
-        return _visit_page(request, visit_id, exc, confirm=_dose_confirmation(exc, post))
-    messages.success(request, _("Dose given and booked from your bag."))
-    return redirect("nurse-visit", visit_id=visit_id)
-
-
-# The refusals she can answer by confirming the dose (R8): the dose is not the
-# ordered one, or what she confirmed is not what she is giving.
-CONFIRMABLE = (
-    "administration.dose_mismatch",
-    "administration.confirmation_mismatch",
-    "administration.confirmed_dose_required",
-)
-
-
-def _dose_confirmation(exc: PlatformError, post: Any) -> dict[str, Any] | None:
-    """What the dose form asks her to confirm after a mismatch warning: the
-    same quantity, and the amount in the order's unit — computed, or for her
-    to state when the units do not convert."""
-    if exc.code not in CONFIRMABLE or "order" not in exc.extra:
-        return None
-    amount = exc.extra.get("amount")
-    return {
-        "order": exc.extra["order"],
-        "quantity": post.get("quantity", ""),
-        "amount": Decimal(str(amount)) if amount is not None else None,
-        "unit": exc.extra.get("unit", ""),
-    }
-
-
 @page(Role.ACUTE_NURSE)
 @require_POST
 def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
@@ -382,16 +293,27 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Outcome and hand-back (R11): the service closes the episode, which sends
     the hand-back to the citizen's home nursing and tells the referrer."""
     actor = page_actor(request)
+    if _received_before(request, actor, visit_id):
+        return redirect("nurse-visits")
     try:
-        services.visit_complete(
-            visit=_write_visit(actor, visit_id),
-            outcome=request.POST.get("outcome", ""),
-            assessment=request.POST.get("assessment", ""),
-            note=request.POST.get("note", ""),
-            actor=actor,
+        visit = _write_visit(actor, visit_id)
+        replayed = _once(
+            request,
+            actor,
+            visit,
+            VisitSubmission.Form.COMPLETION,
+            lambda: services.visit_complete(
+                visit=visit,
+                outcome=request.POST.get("outcome", ""),
+                assessment=request.POST.get("assessment", ""),
+                note=request.POST.get("note", ""),
+                actor=actor,
+            ),
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
+    if replayed:
+        return redirect("nurse-visits")
     messages.success(request, _("Visit completed. The hand-back is on its way."))
     return redirect("nurse-visits")
 
@@ -416,6 +338,3 @@ def break_glass(request: HttpRequest, visit_id: int) -> HttpResponse:
         return _visit_page(request, visit_id, exc)
     messages.warning(request, _("Access opened for a short time. The auditors are told."))
     return redirect("nurse-visit", visit_id=visit_id)
-
-
-# --- the coordinator's board -----------------------------------------------------

@@ -140,6 +140,7 @@ def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
     return {
         "visit": visit,
         "citizen": citizen,
+        "age": _age(citizen.birth_date),
         "referral": visit.referral,
         "summary": groups,
         "summary_refused": refused,
@@ -169,6 +170,17 @@ def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
         else "",
         "now": timezone.now(),
     }
+
+
+def _age(birth_date: dt.date) -> int:
+    """Whole years today, in Danish time: what the header shows beside the
+    masked CPR number."""
+    today = timezone.localdate()
+    return (
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )
 
 
 def _bag_context(actor: Actor, visit: Visit, orders: list[Any]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from acute.selectors.figures import (
 )
 from acute.selectors.nurses import nurse_on_shift, nurse_states, shifts_on
 from acute.selectors.records import CATEGORY, episode_get, referral_get, visit_get
-from acute.selectors.tablet import nurse_visits
+from acute.selectors.tablet import nurse_visits, visit_submission_received
 
 __all__ = [
     "BOARD_LIMIT",
@@ -37,5 +37,6 @@ __all__ = [
     "referral_get",
     "shifts_on",
     "visit_get",
+    "visit_submission_received",
     "warnings_open",
 ]

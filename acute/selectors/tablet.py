@@ -4,7 +4,7 @@ them combine clinical results and hand-offs, so they are read in
 
 from __future__ import annotations
 
-from acute.models import Visit
+from acute.models import Visit, VisitSubmission
 from acute.selectors.records import gated
 from core.actors import Actor
 
@@ -17,3 +17,16 @@ def nurse_visits(*, actor: Actor) -> list[Visit]:
         .order_by("assigned_at")
     )
     return gated(actor, list(qs), "Encounter")
+
+
+def visit_submission_received(*, actor: Actor, visit_id: int, client_ref: str) -> bool:
+    """Whether her tablet's form with this ``client_ref`` was already received
+    on this visit. Asked before the access gate, so a re-send whose first
+    answer was lost is "already received" even once the visit is completed
+    or no longer hers; it reads only her own submission, no citizen data."""
+    ref = client_ref.strip()
+    if actor.user is None or not ref:
+        return False
+    return VisitSubmission.objects.filter(
+        visit_id=visit_id, user=actor.user, client_ref=ref
+    ).exists()

@@ -39,7 +39,10 @@ from medicine_cabinet.services.movements import (
     stock_transfer,
     stock_waste,
 )
-from medicine_cabinet.services.notifications import notification_acknowledge
+from medicine_cabinet.services.notifications import (
+    notification_acknowledge,
+    offline_dose_refused_flag,
+)
 from medicine_cabinet.services.recalls import lot_recall
 from medicine_cabinet.services.receipts import stock_receive
 from medicine_cabinet.services.watch import (
@@ -72,6 +75,7 @@ __all__ = [
     "lot_recall",
     "medicine_upsert",
     "notification_acknowledge",
+    "offline_dose_refused_flag",
     "quantity_parse",
     "stock_receive",
     "stock_remove_expired",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -12,7 +14,9 @@ from core.errors import (
     NotFoundOrNotAllowed,
 )
 from core.models import Organisation
+from medicine_cabinet import selectors
 from medicine_cabinet.models import (
+    Medicine,
     Notification,
 )
 from medicine_cabinet.services.checks import (
@@ -41,3 +45,42 @@ def notification_acknowledge(*, actor: Actor, notification: Notification) -> Not
         notification.acknowledged_by = actor.user
         notification.save(update_fields=["acknowledged_at", "acknowledged_by"])
     return notification
+
+
+def offline_dose_refused_flag(
+    *,
+    actor: Actor,
+    medicine: Medicine | None,
+    quantity: str,
+    given_at: dt.datetime | None,
+    code: str,
+    client_ref: str,
+) -> bool:
+    """Flag for the medicine officer a dose the nurse gave while her tablet had
+    no connection and the server then refused (R8): the medicine left her bag
+    without a booking, so the officer reconciles the bag. Raised once per
+    queued dose (its ``client_ref``); the message names no citizen."""
+
+    if actor.user is None:
+        raise NotFoundOrNotAllowed()
+    organisation = acute_organisation(actor)
+    when = timezone.localtime(given_at).strftime("%d-%m-%Y %H:%M") if given_at else "?"
+    what = medicine.name if medicine is not None else "?"
+    return notify(
+        organisation=organisation,
+        kind=Notification.Kind.OFFLINE_DOSE_REFUSED,
+        key=f"offline_dose:{actor.user.pk}:{client_ref}",
+        message=(
+            f"{actor.user.display_name} gave {_amount(quantity)} {what} without a connection"
+            f" at {when}; refused when sent ({code}). Reconcile her bag."
+        ),
+        medicine=medicine,
+        location=selectors.bag_of(organisation=organisation, nurse=actor.user),
+    )
+
+
+def _amount(quantity: str) -> str:
+    try:
+        return str(Decimal(quantity).normalize()) if quantity else "?"
+    except ArithmeticError:
+        return "?"

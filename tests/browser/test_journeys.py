@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from acute.clinical.models import LabResult, MedicationOrder
 from acute.models import Referral, Visit, VisitNote
@@ -83,10 +84,9 @@ def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_wor
     assert page.locator("a[data-maps]").get_attribute("href").startswith("geo:")
     screenshot(page, "nurse-visits")
     page.get_by_role("link", name="Åbn besøg").click()
-    for step in ("Acceptér", "Kør", "Ankommet"):
+    for step, status in (("Acceptér", "Accepteret"), ("Kør", "På vej"), ("Ankommet", "På stedet")):
         page.get_by_role("button", name=step).click()
-        page.wait_for_load_state("domcontentloaded")
-    assert page.locator("#visit-status").inner_text() == "På stedet"
+        expect(page.locator("#visit-status")).to_have_text(status)
 
     # The connection drops mid-visit: the note waits on the tablet, nothing is lost.
     page.context.set_offline(True)
@@ -105,13 +105,11 @@ def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_wor
     assert VisitNote.objects.get(visit=visit).text == "Borger klar, afebril efter paracetamol"
     # The same entry sent again (the answer was lost on the way back): received once.
     page.evaluate(
-        """item => {
-            localStorage.setItem("tvaerakut.outbox", JSON.stringify([item]));
-            return window.tvaerakutOutbox.flush();
-        }""",
+        """item => window.tvaerakutOutbox.put({...item, state: "waiting"})
+            .then(() => window.tvaerakutOutbox.flush())""",
         queued[0],
     )
-    assert page.evaluate("window.tvaerakutOutbox.items().length") == 0
+    assert page.evaluate("window.tvaerakutOutbox.items().then(items => items.length)") == 0
     assert VisitNote.objects.filter(visit=visit).count() == 1
 
     # A predefined test (R7) with instant interpretation.
@@ -122,7 +120,8 @@ def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_wor
     assert page.locator("#lab-interpretation [data-interpretation]").get_attribute(
         "data-interpretation"
     ) in ("H", "HH")
-    page.get_by_role("button", name="Gem resultat").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Gem resultat").click()
     page.wait_for_load_state("domcontentloaded")
     assert LabResult.objects.filter(visit=visit, test__code="NPU19748").exists()
 
@@ -157,11 +156,13 @@ def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_wor
     assert give.locator(".lot").inner_text() == suggested.batch_number
     give.get_by_label("Mængde", exact=False).fill("1")
     screenshot(page, "nurse-visit")
-    give.get_by_role("button", name="Giv dosis").click()
+    with page.expect_navigation():
+        give.get_by_role("button", name="Giv dosis").click()
     page.wait_for_load_state("domcontentloaded")
     administration = Administration.objects.get(order_id=order.pk)
     assert administration.lot_id == suggested.pk
 
+    page.get_by_role("tab", name="Afslut").click()
     page.get_by_label("Udfald", exact=True).select_option("treated_at_home")
     page.get_by_label("Vurdering", exact=False).last.fill("UVI, pivmecillinam startet")
     page.get_by_role("button", name="Afslut besøg").click()
@@ -336,7 +337,8 @@ def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
     give.get_by_label("Mængde", exact=False).fill("0.5")
     give.get_by_label("Vidnets brugernavn").fill(witness.user.username)
     give.get_by_label("Vidnets adgangskode").fill(factories.PASSWORD)
-    give.get_by_role("button", name="Giv dosis").click()
+    with page.expect_navigation():
+        give.get_by_role("button", name="Giv dosis").click()
     page.wait_for_load_state("domcontentloaded")
     page.locator(".alert-ok").first.wait_for()
     administration = Administration.objects.get(order_id=order.pk)
@@ -345,8 +347,9 @@ def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
     # A predefined procedure (R7).
     page.get_by_label("Procedure", exact=True).select_option("urinary-catheter")
     page.get_by_label("Notat om proceduren").fill("KAD CH14, klar urin")
-    page.get_by_role("button", name="Registrér procedure").click()
-    page.locator("#procedures").wait_for()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Registrér procedure").click()
+    page.locator("#procedures").wait_for(state="attached")
     assert ProcedureRecord.objects.get(visit=visit).test.code == "urinary-catheter"
 
     # A delegation from the physician, then the task under it.
@@ -354,12 +357,14 @@ def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
     page.get_by_label("Delegeret opgave").select_option("urine-dipstick")
     page.get_by_label("Lægens autorisations-ID").fill("ABC12")
     page.get_by_label("Lægens organisation").fill("Lægehuset")
-    page.get_by_role("button", name="Registrér delegation").click()
-    page.locator('[data-delegation="urine-dipstick"]').wait_for()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Registrér delegation").click()
+    page.locator('[data-delegation="urine-dipstick"]').wait_for(state="attached")
     delegation = Delegation.objects.get(visit=visit)
     page.get_by_label("Procedure", exact=True).select_option("urine-dipstick")
-    page.get_by_role("button", name="Registrér procedure").click()
-    page.locator("#procedures tr").nth(1).wait_for()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Registrér procedure").click()
+    page.locator("#procedures tr").nth(1).wait_for(state="attached")
     assert ProcedureRecord.objects.get(visit=visit, test__code="urine-dipstick").delegation_id == (
         delegation.pk
     )

@@ -19,3 +19,56 @@ document.addEventListener("click", (event) => {
     if (dialog) dialog.close();
   }
 });
+
+// Tabs (the nurse's visit page): one panel at a time, chosen by the address's
+// #fragment so a reload or a saved form comes back to the same tab; a refused
+// form opens the tab that holds it. Without script every panel shows.
+(function () {
+  const FORM_TABS = { step: "tab-referral", complete: "tab-complete" };
+  function setUp(list) {
+    const tabs = Array.from(list.querySelectorAll('[role="tab"]'));
+    const panelOf = (tab) => document.getElementById(tab.getAttribute("aria-controls"));
+    function select(tab, focus) {
+      tabs.forEach((other) => {
+        const on = other === tab;
+        other.setAttribute("aria-selected", on ? "true" : "false");
+        other.tabIndex = on ? 0 : -1;
+        const panel = panelOf(other);
+        if (panel) panel.hidden = !on;
+      });
+      if (focus) tab.focus();
+    }
+    function initial() {
+      const invalid = document.querySelector('.tabpanel [aria-invalid="true"], .tabpanel .field-error, .tabpanel .confirm-dose');
+      const withError = invalid ? invalid.closest(".tabpanel") : null;
+      if (withError) return withError.id;
+      const form = window.location.pathname.split("/").filter(Boolean).pop();
+      if (document.querySelector('[role="alert"][data-code]') && form && !/^\d+$/.test(form)) {
+        return FORM_TABS[form] || "tab-document";
+      }
+      return window.location.hash.slice(1) || list.getAttribute("data-tabs");
+    }
+    const wanted = tabs.find((tab) => tab.getAttribute("aria-controls") === initial());
+    select(wanted || tabs[0], false);
+    list.addEventListener("click", (event) => {
+      const tab = event.target instanceof Element ? event.target.closest('[role="tab"]') : null;
+      if (!tab) return;
+      event.preventDefault();
+      select(tab, false);
+      history.replaceState(null, "", "#" + tab.getAttribute("aria-controls"));
+    });
+    list.addEventListener("keydown", (event) => {
+      const at = tabs.indexOf(document.activeElement);
+      if (at < 0) return;
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      const next = tabs[(at + step + tabs.length) % tabs.length];
+      select(next, true);
+      history.replaceState(null, "", "#" + next.getAttribute("aria-controls"));
+    });
+  }
+  const start = () => document.querySelectorAll("[data-tabs]").forEach(setUp);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

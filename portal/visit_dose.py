@@ -1,0 +1,181 @@
+"""The dose from her bag on the visit page (R8): the §4 witness, the
+confirmation of a dose that differs from the order, and a dose given while the
+tablet had no connection, booked only when the server accepts it and
+otherwise flagged for the medicine officer (docs/decisions/0013).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from acute.clinical import selectors as clinical_selectors
+from acute.models import VisitSubmission
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.models import Role, User
+from core.pages import page_actor
+from core.permissions import page
+from core.validation import row_id
+from medicine_cabinet import services as cabinet_services
+from medicine_cabinet.models import Medicine
+from portal.visit_forms import _once, _received_before, _write_visit
+from portal.visit_page import _visit_page
+
+
+def _witness(request: HttpRequest, *, dependence_forming: bool) -> User | None:
+    """§4: the witness signs with her own username and password, checked (and
+    throttled) like a login; a wrong one refuses the dose."""
+
+    username = request.POST.get("witness_username", "").strip()
+    password = request.POST.get("witness_password", "")
+    if not username and not password:
+        if dependence_forming:
+            raise InvalidInput(
+                "witness.required",
+                _("A §4 medicine is given only with a witness: her username and password."),
+                field="witness",
+            )
+        return None
+    try:
+        return cabinet_services.witness_verify(
+            username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(
+            exc.code,
+            _("The witness's username or password is wrong. Nothing was given."),
+            field="witness",
+        ) from None
+
+
+@page(Role.ACUTE_NURSE)
+@require_POST
+def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """A dose from her bag against an order on this visit (R8); the cabinet's
+    service gates the citizen, picks the suggested lot and books the ledger.
+
+    A dose given while the tablet had no connection arrives later with
+    ``given_offline_at``: it is booked only if the server accepts it now, with
+    the time she gave it in the note; if refused, the medicine officer is
+    flagged, because the medicine has left her bag without a booking."""
+
+    actor = page_actor(request)
+    post = request.POST
+    if _received_before(request, actor, visit_id):
+        return redirect("nurse-visit", visit_id=visit_id)
+    given_offline_at = _given_offline_at(post.get("given_offline_at", ""))
+    medicine: Medicine | None = None
+    try:
+        try:
+            order_id = int(post.get("order_id", ""))
+        except ValueError:
+            raise InvalidInput(
+                "administration.order_required", _("Choose the order."), field="order"
+            ) from None
+        visit = _write_visit(actor, visit_id)
+        order = next(
+            (o for o in clinical_selectors.visit_orders(visit=visit) if o.pk == order_id), None
+        )
+        if order is None:
+            raise NotFoundOrNotAllowed()
+        medicine = Medicine.objects.filter(
+            pk=row_id(post.get("medicine_id")), atc_code=order.medicine_atc
+        ).first()
+        if medicine is None:
+            raise InvalidInput(
+                "administration.medicine_not_stocked",
+                _("This medicine is not kept in the cabinet."),
+                field="order",
+            )
+        given = medicine
+        quantity = cabinet_services.quantity_parse(post.get("quantity", "").replace(",", "."))
+        confirmed = post.get("confirmed_dose", "").replace(",", ".").strip()
+        _once(
+            request,
+            actor,
+            visit,
+            VisitSubmission.Form.DOSE,
+            lambda: cabinet_services.administration_give(
+                actor=actor,
+                visit_id=visit_id,
+                order_id=order.pk,
+                medicine=given,
+                quantity=quantity,
+                unit=post.get("unit", "").strip() or given.unit,
+                witness=_witness(request, dependence_forming=given.dependence_forming),
+                note=_offline_note(given_offline_at),
+                confirm_mismatch=post.get("confirm_mismatch") == "on",
+                confirmed_dose=cabinet_services.quantity_parse(confirmed, field="confirmed_dose")
+                if confirmed
+                else None,
+            ),
+        )
+    except PlatformError as exc:
+        if given_offline_at is not None:
+            cabinet_services.offline_dose_refused_flag(
+                actor=actor,
+                medicine=medicine,
+                quantity=post.get("quantity", "").replace(",", ".").strip()[:20],
+                given_at=given_offline_at,
+                code=exc.code,
+                client_ref=post.get("client_ref", "")[:64],
+            )
+        return _visit_page(request, visit_id, exc, confirm=_dose_confirmation(exc, post))
+    messages.success(request, _("Dose given and booked from your bag."))
+    return redirect("nurse-visit", visit_id=visit_id)
+
+
+def _given_offline_at(raw: str) -> dt.datetime | None:
+    """When she gave a dose her tablet queued (ISO 8601 from the tablet's
+    clock); ignored unless it is a real moment in the last day."""
+    try:
+        moment = parse_datetime(raw.strip()[:40]) if raw.strip() else None
+    except ValueError:
+        return None
+    if moment is None or timezone.is_naive(moment):
+        return None
+    now = timezone.now()
+    if not now - dt.timedelta(days=1) <= moment <= now + dt.timedelta(minutes=5):
+        return None
+    return moment
+
+
+def _offline_note(given_at: dt.datetime | None) -> str:
+    if given_at is None:
+        return ""
+    return _("Given without a connection at %(time)s; recorded when the tablet sent it.") % {
+        "time": timezone.localtime(given_at).strftime("%d-%m-%Y %H:%M")
+    }
+
+
+# The refusals she can answer by confirming the dose (R8): the dose is not the
+# ordered one, or what she confirmed is not what she is giving.
+CONFIRMABLE = (
+    "administration.dose_mismatch",
+    "administration.confirmation_mismatch",
+    "administration.confirmed_dose_required",
+)
+
+
+def _dose_confirmation(exc: PlatformError, post: Any) -> dict[str, Any] | None:
+    """What the dose form asks her to confirm after a mismatch warning: the
+    same quantity, and the amount in the order's unit — computed, or for her
+    to state when the units do not convert."""
+    if exc.code not in CONFIRMABLE or "order" not in exc.extra:
+        return None
+    amount = exc.extra.get("amount")
+    return {
+        "order": exc.extra["order"],
+        "quantity": post.get("quantity", ""),
+        "amount": Decimal(str(amount)) if amount is not None else None,
+        "unit": exc.extra.get("unit", ""),
+    }

@@ -1,0 +1,331 @@
+"""The nurse's tablet without a network (issue 21, docs/decisions/0013), in
+headless Chromium with Playwright's offline mode: her day is readable offline,
+every write of a visit waits in one queue and is sent once, in order; a
+conflict is shown with her text kept; a dose given offline is "to be recorded"
+until the server decides, and the medicine officer is told if it refuses;
+logout leaves nothing readable on the tablet."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from acute import services as acute_services
+from acute.clinical import services as clinical_services
+from acute.clinical.models import LabResult, MedicationOrder, ProcedureRecord
+from acute.models import Visit, VisitNote, VitalSign
+from acute.services import visit_assign
+from core.actors import Actor
+from core.models import Role
+from medicine_cabinet import services as cabinet
+from medicine_cabinet.models import Administration, Notification
+from tests import factories
+from tests.browser.conftest import TABLET_PORTRAIT, log_in, screenshot
+from tests.browser.test_journeys import _stock_bag
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+# What the tablet keeps, read from the page: the service worker's caches,
+# IndexedDB databases with their queue and drafts, localStorage.
+TABLET_STORAGE = """async () => {
+    const names = await caches.keys();
+    const cached = [];
+    for (const name of names) {
+        for (const request of await (await caches.open(name)).keys()) cached.push(request.url);
+    }
+    const databases = (await indexedDB.databases()).map(d => d.name);
+    let queued = 0, drafts = 0;
+    if (databases.includes("tvaerakut")) {
+        const db = await new Promise(r => {
+            const q = indexedDB.open("tvaerakut");
+            q.onsuccess = () => r(q.result);
+        });
+        const count = store => new Promise(r => {
+            const q = db.transaction(store).objectStore(store).count();
+            q.onsuccess = () => r(q.result);
+        });
+        queued = await count("queue"); drafts = await count("drafts");
+        db.close();
+    }
+    const workers = (await navigator.serviceWorker.getRegistrations()).length;
+    return {caches: names, cached, databases, queued, drafts, local: localStorage.length, workers};
+}"""
+
+CACHED = """async (path) => {
+    for (const name of await caches.keys()) {
+        if (name.startsWith("pages-") && await (await caches.open(name)).match(path)) return true;
+    }
+    return false;
+}"""
+
+
+def _visit_for_nurse():
+    nurse, shift = factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(by=coordinator)
+    visit = visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
+    return nurse, coordinator, referral, visit, shift
+
+
+def _her_day_cached(page, visit) -> None:
+    """Her visit list, once online: the service worker takes the page over
+    and keeps her open visits."""
+    page.goto("/nurse/visits/")
+    page.wait_for_function(CACHED, arg=f"/nurse/visits/{visit.pk}/")
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+
+def _queued(page) -> list[dict]:
+    return page.evaluate("window.tvaerakutOutbox.items()")
+
+
+def _phone_order(nurse, visit) -> MedicationOrder:
+    return clinical_services.phone_order_record(
+        actor=Actor.for_membership(nurse),
+        visit=visit,
+        details=clinical_services.OrderDetails(
+            medicine_atc="J01CA08",
+            medicine_name="Pivmecillinam",
+            dose="400",
+            dose_unit="mg",
+            route="oral",
+            frequency="3 gange dagligt",
+            duration="5 dage",
+            indication="Urinvejsinfektion",
+        ),
+        ordered_at=timezone.now(),
+        ordered_by_name="Læge Hansen",
+        ordered_by_role="physician",
+        ordered_by_organisation_name="Lægehuset",
+        ordered_by_authorisation_id="ABC12",
+        read_back=True,
+        read_back_confirmed=True,
+    )
+
+
+def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice(
+    new_page, celery_worker
+):
+    nurse, _coordinator, referral, visit, _shift = _visit_for_nurse()
+    _stock_bag(nurse)
+    citizen = visit.citizen
+    address = citizen.address_line
+
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    _her_day_cached(page, visit)
+
+    # Cut off before she even opened the visit: it is readable from the tablet.
+    # (The address changes on the server meanwhile: the page shown is the kept copy.)
+    type(citizen).objects.filter(pk=citizen.pk).update(address_line="Ændret Vej 1")
+    page.context.set_offline(True)
+    page.goto(f"/nurse/visits/{visit.pk}/")
+    assert address in page.locator(".citizen-facts").inner_text()
+    expect(page.locator("#tab-referral")).to_contain_text(referral.reason)
+    page.reload()
+    assert address in page.locator(".citizen-facts").inner_text()
+    assert "-XXXX" in page.locator("[data-cpr]").inner_text()
+
+    # Every status step, offline: queued in order, the next step offered.
+    for step in ("Acceptér", "Kør", "Ankommet"):
+        page.get_by_role("button", name=step).click()
+        expect(page.locator(f'#outbox-items li:has-text("{step}")')).to_have_count(1)
+    assert Visit.objects.get(pk=visit.pk).status == Visit.Status.ASSIGNED
+
+    # Documentation offline: vital signs, a result, a procedure, a note; a reload
+    # loses nothing.
+    page.get_by_role("tab", name="Dokumentér").click()
+    page.get_by_label("Puls (/min)").fill("88")
+    page.get_by_role("button", name="Gem vitale værdier").click()
+    page.get_by_label("Prøve", exact=True).select_option("NPU19748")
+    page.get_by_label("Værdi", exact=True).fill("42")
+    page.get_by_role("button", name="Gem resultat").click()
+    page.get_by_label("Procedure", exact=True).select_option("urinary-catheter")
+    page.get_by_label("Notat om proceduren").fill("KAD CH14, klar urin")
+    page.get_by_role("button", name="Registrér procedure").click()
+    page.get_by_label("Notat", exact=True).fill("Halvt skrevet notat om borgeren")
+    page.reload()
+    page.get_by_role("tab", name="Dokumentér").click()
+    expect(page.get_by_label("Notat", exact=True)).to_have_value("Halvt skrevet notat om borgeren")
+    page.get_by_role("button", name="Gem notat").click()
+    assert page.url.endswith(f"/nurse/visits/{visit.pk}/#tab-document")
+    expect(page.locator("#outbox-items li")).to_have_count(7)
+    items = _queued(page)
+    assert [i["state"] for i in items] == ["waiting"] * 7
+    assert len({i["ref"] for i in items}) == 7
+    screenshot(page, "nurse-offline-queue")
+    assert not VitalSign.objects.filter(visit=visit).exists()
+    assert not LabResult.objects.filter(visit=visit).exists()
+    assert not ProcedureRecord.objects.filter(visit=visit).exists()
+    assert not VisitNote.objects.filter(visit=visit).exists()
+
+    # The connection returns: sent in order, each once.
+    page.context.set_offline(False)
+    page.evaluate("window.tvaerakutOutbox.flush()")
+    expect(page.locator("#outbox")).to_be_hidden()
+    assert Visit.objects.get(pk=visit.pk).status == Visit.Status.ON_SITE
+    assert VitalSign.objects.filter(visit=visit).count() == 1
+    assert LabResult.objects.filter(visit=visit).count() == 1
+    assert ProcedureRecord.objects.get(visit=visit).note == "KAD CH14, klar urin"
+    assert VisitNote.objects.get(visit=visit).text == "Halvt skrevet notat om borgeren"
+
+    # Every entry arrives again (the answers were lost on the way back): nothing twice.
+    page.evaluate(
+        """items => Promise.all(
+            items.map(i => window.tvaerakutOutbox.put({...i, state: "waiting"}))
+        ).then(() => window.tvaerakutOutbox.flush())""",
+        items,
+    )
+    assert _queued(page) == []
+    assert VitalSign.objects.filter(visit=visit).count() == 1
+    assert LabResult.objects.filter(visit=visit).count() == 1
+    assert ProcedureRecord.objects.filter(visit=visit).count() == 1
+    assert VisitNote.objects.filter(visit=visit).count() == 1
+
+    # A dose given offline waits as "to be recorded", never as recorded.
+    order = _phone_order(nurse, Visit.objects.get(pk=visit.pk))
+    page.reload()
+    page.context.set_offline(True)
+    give = page.locator('form[action$="/give/"]')
+    give.get_by_label("Mængde", exact=False).fill("1")
+    give.get_by_role("button", name="Giv dosis").click()
+    waiting = page.locator("#outbox-items li").first
+    expect(waiting).to_have_attribute("data-state", "to_record")
+    expect(waiting).to_contain_text("skal registreres")
+    assert not Administration.objects.filter(order_id=order.pk).exists()
+
+    # Completion offline: she stays on the page; it is sent after the dose.
+    page.get_by_role("tab", name="Afslut").click()
+    page.get_by_label("Udfald", exact=True).select_option("treated_at_home")
+    page.get_by_label("Vurdering", exact=False).last.fill("UVI, pivmecillinam startet")
+    page.get_by_role("button", name="Afslut besøg").click()
+    expect(page.locator("#outbox-items li")).to_have_count(2)
+    assert page.url.endswith(f"/nurse/visits/{visit.pk}/#tab-complete")
+    assert Visit.objects.get(pk=visit.pk).status == Visit.Status.ON_SITE
+
+    page.context.set_offline(False)
+    page.evaluate("window.tvaerakutOutbox.flush()")
+    expect(page.locator("#outbox")).to_be_hidden()
+    administration = Administration.objects.get(order_id=order.pk)
+    assert "uden forbindelse" in administration.note
+    done = Visit.objects.get(pk=visit.pk)
+    assert done.status == Visit.Status.COMPLETED
+    assert done.outcome == "treated_at_home"
+
+    # Logout leaves nothing readable: no cached page, no queue, no draft, no worker.
+    page.goto("/nurse/visits/")
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_url("**/login/**")
+    left = page.evaluate(TABLET_STORAGE)
+    assert left["caches"] == [] and left["cached"] == []
+    assert "tvaerakut" not in left["databases"] or (left["queued"], left["drafts"]) == (0, 0)
+    assert left["local"] == 0
+    assert left["workers"] == 0
+
+
+def test_a_conflict_is_shown_plainly_with_her_text_and_a_refused_offline_dose_is_flagged(
+    new_page, celery_worker
+):
+    nurse, coordinator, referral, visit, shift = _visit_for_nurse()
+    as_nurse = Actor.for_membership(nurse)
+    visit = acute_services.visit_accept(visit=visit, actor=as_nurse)
+
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    _her_day_cached(page, visit)
+    page.goto(f"/nurse/visits/{visit.pk}/#tab-document")
+
+    # Offline she sets off and writes a note; meanwhile the visit is given to a colleague.
+    page.context.set_offline(True)
+    page.get_by_label("Notat", exact=True).fill("Borgeren har ringet: døren er åben")
+    page.get_by_role("button", name="Gem notat").click()
+    expect(page.locator("#outbox-items li")).to_have_count(1)
+    _colleague, colleague_shift = factories.acute_nurse_on_shift()
+    visit_assign(
+        referral=referral,
+        shift=colleague_shift,
+        actor=Actor.for_membership(coordinator),
+        replacing=visit,
+    )
+
+    page.context.set_offline(False)
+    page.evaluate("window.tvaerakutOutbox.flush()")
+    refused = page.locator('#outbox-items li[data-state="refused"]')
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text("ikke længere dit")
+    expect(refused.locator("textarea")).to_have_value("Notat: Borgeren har ringet: døren er åben")
+    assert page.url.endswith(f"/nurse/visits/{visit.pk}/#tab-document")
+    assert not VisitNote.objects.filter(visit=visit).exists()
+    screenshot(page, "nurse-offline-conflict")
+
+    # Her list no longer holds the visit, and neither does the tablet.
+    page.goto("/nurse/visits/")
+    page.wait_for_function(f"async () => !(await ({CACHED})('/nurse/visits/{visit.pk}/'))")
+
+    # A dose on another visit, given offline; the lot is recalled before it arrives.
+    second = visit_assign(
+        referral=factories.acute_referral(by=coordinator),
+        shift=shift,
+        actor=Actor.for_membership(coordinator),
+    )
+    for step in (
+        acute_services.visit_accept,
+        acute_services.visit_set_off,
+        acute_services.visit_arrive,
+    ):
+        second = step(visit=second, actor=as_nurse)
+    suggested, later = _stock_bag(nurse)
+    order = _phone_order(nurse, second)
+    page.goto(f"/nurse/visits/{second.pk}/")
+    page.context.set_offline(True)
+    give = page.locator('form[action$="/give/"]')
+    give.get_by_label("Mængde", exact=False).fill("1")
+    give.get_by_role("button", name="Giv dosis").click()
+    expect(page.locator('#outbox-items li[data-state="to_record"]')).to_have_count(1)
+    officer = factories.staff(Role.MEDICINE_OFFICER, nurse.organisation)
+    for lot in (suggested, later):
+        cabinet.lot_recall(
+            actor=Actor.for_membership(officer), lot=lot, reason="Tilbagekaldt af leverandøren"
+        )
+
+    page.context.set_offline(False)
+    page.evaluate("window.tvaerakutOutbox.flush()")
+    flagged = page.locator('#outbox-items li[data-state="flagged"]')
+    expect(flagged).to_have_count(1)
+    expect(flagged).to_contain_text("lægemiddelansvarlige har fået besked")
+    assert not Administration.objects.filter(order_id=order.pk).exists()
+    flag = Notification.objects.get(kind=Notification.Kind.OFFLINE_DOSE_REFUSED)
+    assert "Pivmecillinam" in flag.message and flag.acknowledged_at is None
+    assert second.citizen.cpr not in flag.message
+    assert second.citizen.family_name not in flag.message
+    assert abs(flag.created_at - timezone.now()) < dt.timedelta(minutes=5)
+
+
+def test_another_nurse_signing_in_on_the_tablet_finds_nothing_of_the_first(new_page, celery_worker):
+    nurse, _coordinator, _referral, visit, _shift = _visit_for_nurse()
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    _her_day_cached(page, visit)
+    page.goto(f"/nurse/visits/{visit.pk}/#tab-document")
+    page.context.set_offline(True)
+    page.get_by_label("Notat", exact=True).fill("Kladde, som ingen anden må læse")
+    page.get_by_role("button", name="Gem notat").click()
+    expect(page.locator("#outbox-items li")).to_have_count(1)
+
+    # Her session ends without a logout; a colleague signs in on the same tablet.
+    page.context.clear_cookies()
+    page.context.set_offline(False)
+    expect(page.locator('#outbox-items li[data-state="login"]')).to_have_count(1)
+    colleague, _colleague_shift = factories.acute_nurse_on_shift()
+    log_in(page, colleague.user.username, factories.PASSWORD)
+    page.goto("/nurse/visits/")
+    page.wait_for_function("async () => (await window.tvaerakutOutbox.items()).length === 0")
+    left = page.evaluate(TABLET_STORAGE)
+    assert not any(f"/nurse/visits/{visit.pk}/" in url for url in left["cached"])
+    assert (left["queued"], left["drafts"]) == (0, 0)
+    assert "Kladde" not in page.content()
+    assert not VisitNote.objects.filter(visit=visit).exists()

@@ -1,0 +1,284 @@
+"""What the server does for the tablet's offline queue (issue 21,
+docs/decisions/0013): every write on the visit is received once per
+``client_ref``; a queued form learns a redirect as JSON and a refusal as JSON
+with its code; a dose given offline and refused is flagged for the medicine
+officer, without the citizen; logout clears the tablet; the visit page's
+header shows the citizen's age and masked CPR number."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from acute.models import Visit, VisitNote, VisitSubmission
+from core.actors import Actor
+from core.models import Role
+from medicine_cabinet.models import Administration, Notification
+from tests import factories
+from tests.acute.test_pages import _assigned, _login, _walk_to_site
+from tests.acute.test_pages_nurse import _on_site, _phone_order_on_page, _stocked
+
+pytestmark = pytest.mark.django_db
+
+REPLAY = {"HTTP_X_OFFLINE_SEND": "1", "HTTP_X_OFFLINE_REPLAY": "1"}
+
+
+def _furosemide_order(nurse, visit, client):
+    furosemide, _bag, _lot = _stocked(
+        nurse,
+        atc="C03CA01",
+        name="Furosemid",
+        strength="10 mg/mL, 4 mL",
+        form="solution for injection",
+        unit="ampoule",
+    )
+    order = _phone_order_on_page(
+        client,
+        visit,
+        medicine_atc="C03CA01",
+        medicine_name="Furosemid",
+        dose="1",
+        dose_unit="ampoule",
+        frequency="to gange dagligt",
+        duration="2 dage",
+    )
+    return furosemide, order
+
+
+def _dose(order, furosemide, ref, **extra):
+    return {
+        "order_id": order.pk,
+        "medicine_id": furosemide.pk,
+        "quantity": "1",
+        "unit": "ampoule",
+        "client_ref": ref,
+        **extra,
+    }
+
+
+# --- received once ----------------------------------------------------------------
+
+
+def test_a_status_step_sent_twice_with_its_reference_is_one_step():
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    for _ in range(2):
+        response = client.post(
+            f"/nurse/visits/{visit.pk}/step/", {"step": "accept", "client_ref": "step-accept-1"}
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.ACCEPTED
+    assert VisitSubmission.objects.get(client_ref="step-accept-1").form == "step"
+    # The next step, queued behind it, still goes through.
+    client.post(f"/nurse/visits/{visit.pk}/step/", {"step": "set_off", "client_ref": "step-off-1"})
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.EN_ROUTE
+
+
+def test_a_dose_sent_twice_with_its_reference_leaves_the_bag_once():
+    nurse, _shift, visit, client = _on_site()
+    furosemide, order = _furosemide_order(nurse, visit, client)
+    for _ in range(2):
+        response = client.post(
+            f"/nurse/visits/{visit.pk}/give/", _dose(order, furosemide, "dose-ref-0001")
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+    assert Administration.objects.filter(order_id=order.pk).count() == 1
+
+
+def test_completion_sent_twice_with_its_reference_completes_once():
+    _nurse, _shift, visit, client = _on_site()
+    form = {"outcome": "treated_at_home", "assessment": "Klar", "client_ref": "complete-0001"}
+    first = client.post(f"/nurse/visits/{visit.pk}/complete/", form)
+    again = client.post(f"/nurse/visits/{visit.pk}/complete/", form)
+    assert first.status_code == again.status_code == 302
+    assert again["Location"] == "/nurse/visits/"
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.COMPLETED
+    assert VisitSubmission.objects.filter(visit=visit, form="completion").count() == 1
+
+
+# --- answers to the queue -----------------------------------------------------------
+
+
+def test_a_queued_form_learns_the_redirect_as_json():
+    _nurse, _shift, visit, client = _on_site()
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/note/",
+        {"kind": "note", "text": "Sendt fra køen", "client_ref": "note-queue-01"},
+        **REPLAY,
+    )
+    assert response.status_code == 200
+    assert response.json() == {"location": f"/nurse/visits/{visit.pk}/"}
+    assert VisitNote.objects.get(visit=visit).text == "Sendt fra køen"
+
+
+def test_a_queued_form_after_the_session_ended_learns_it_must_log_in_again():
+    _nurse, _shift, visit, _client = _on_site()
+    response = Client().post(
+        f"/nurse/visits/{visit.pk}/note/",
+        {"kind": "note", "text": "Efter udløbet session", "client_ref": "note-queue-02"},
+        **REPLAY,
+    )
+    assert response.status_code == 200
+    assert response.json()["location"].startswith("/login/")
+    assert not VisitNote.objects.filter(visit=visit).exists()
+
+
+def test_a_refused_queued_form_gets_its_code_and_danish_message_as_json():
+    _nurse, _shift, visit, client = _on_site()
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/vitals/",
+        {"vital_8867-4": "900", "client_ref": "vitals-queue-1"},
+        **REPLAY,
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"]
+    assert "vital_8867-4" in error["fields"]
+    assert "The value" not in error["message"]  # Danish, as the page says it
+    assert not VisitSubmission.objects.filter(client_ref="vitals-queue-1").exists()
+
+
+def test_a_queued_form_for_a_visit_given_to_a_colleague_is_refused_as_not_available():
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    _colleague, colleague_shift = factories.acute_nurse_on_shift()
+    from acute.services import visit_assign
+
+    visit_assign(
+        referral=visit.referral,
+        shift=colleague_shift,
+        actor=Actor.for_membership(coordinator),
+        replacing=visit,
+    )
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/note/",
+        {"kind": "note", "text": "Min tekst", "client_ref": "note-queue-03"},
+        **REPLAY,
+    )
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "not_available"
+    assert "ikke længere dit" in error["message"]
+    assert not VisitNote.objects.filter(visit=visit).exists()
+
+
+# --- a dose given offline (R8) -------------------------------------------------------
+
+
+def test_a_dose_given_offline_is_booked_with_the_time_she_gave_it():
+    nurse, _shift, visit, client = _on_site()
+    furosemide, order = _furosemide_order(nurse, visit, client)
+    given = (timezone.now() - dt.timedelta(minutes=20)).isoformat()
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/give/",
+        _dose(order, furosemide, "dose-offline-1", given_offline_at=given),
+        **REPLAY,
+    )
+    assert response.status_code == 200, response.content.decode()[:2000]
+    administration = Administration.objects.get(order_id=order.pk)
+    assert "uden forbindelse" in administration.note
+    assert not Notification.objects.filter(kind=Notification.Kind.OFFLINE_DOSE_REFUSED).exists()
+
+
+def test_a_dose_given_offline_and_refused_is_flagged_for_the_officer_without_the_citizen():
+    nurse, _shift, visit, client = _on_site()
+    furosemide, order = _furosemide_order(nurse, visit, client)
+    given = (timezone.now() - dt.timedelta(minutes=5)).isoformat()
+    # Five ampoules: more than the order allows now (R8).
+    form = _dose(order, furosemide, "dose-offline-2", quantity="5", given_offline_at=given)
+    for _ in range(2):
+        response = client.post(f"/nurse/visits/{visit.pk}/give/", form, **REPLAY)
+        assert 400 <= response.status_code < 500
+    assert not Administration.objects.filter(order_id=order.pk).exists()
+    flag = Notification.objects.get(kind=Notification.Kind.OFFLINE_DOSE_REFUSED)
+    assert flag.organisation_id == nurse.organisation_id
+    assert flag.medicine_id == furosemide.pk and flag.location is not None
+    assert "Furosemid" in flag.message and response.json()["error"]["code"] in flag.message
+    citizen = visit.citizen
+    assert citizen.cpr not in flag.message and citizen.family_name not in flag.message
+
+
+def test_a_refused_dose_sent_online_is_not_flagged():
+    nurse, _shift, visit, client = _on_site()
+    furosemide, order = _furosemide_order(nurse, visit, client)
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/give/", _dose(order, furosemide, "dose-online-1", quantity="5")
+    )
+    assert response.status_code >= 400
+    assert not Notification.objects.filter(kind=Notification.Kind.OFFLINE_DOSE_REFUSED).exists()
+
+
+@pytest.mark.parametrize(
+    "given_at",
+    ["i går", "2020-01-01T10:00:00+00:00", "2030-01-01T10:00:00", ""],
+)
+def test_an_offline_time_that_is_not_a_recent_moment_is_ignored(given_at):
+    nurse, _shift, visit, client = _on_site()
+    furosemide, order = _furosemide_order(nurse, visit, client)
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/give/",
+        _dose(order, furosemide, "dose-time-01", given_offline_at=given_at),
+    )
+    assert response.status_code == 302
+    assert Administration.objects.get(order_id=order.pk).note == ""
+
+
+# --- the tablet --------------------------------------------------------------------
+
+
+def test_logout_tells_the_browser_to_clear_the_tablets_caches_and_storage():
+    nurse, _shift, _visit = _assigned()
+    client = _login(nurse)
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+
+
+def test_the_service_worker_is_served_from_the_root_and_the_nurse_page_names_it():
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    html = client.get("/nurse/visits/").content.decode()
+    assert 'data-service-worker="/sw.js"' in html
+    assert f'data-own-visits="/nurse/visits/{visit.pk}/ "' in html
+    owner = html.split('data-device-owner="')[1].split('"')[0]
+    assert len(owner) == 32 and str(nurse.user.pk) != owner
+    worker = client.get("/sw.js")
+    assert worker.status_code == 200
+    assert "javascript" in worker["Content-Type"]
+
+
+def test_other_users_have_another_owner_and_no_service_worker():
+    nurse, _shift, _visit = _assigned()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    nurse_html = _login(nurse).get("/").content.decode()
+    coordinator_html = _login(coordinator).get("/").content.decode()
+
+    def owner(html: str) -> str:
+        return html.split('data-device-owner="')[1].split('"')[0]
+
+    assert owner(nurse_html) != owner(coordinator_html)
+    assert "data-service-worker" not in coordinator_html
+
+
+def test_the_visit_page_header_shows_age_and_masked_cpr_never_the_whole_number():
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    _walk_to_site(client, visit)
+    html = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    citizen = visit.citizen
+    today = timezone.localdate()
+    born = citizen.birth_date
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    assert f"{age} år" in html
+    assert f"{citizen.cpr[:6]}-XXXX" in html
+    assert citizen.cpr not in html
+    for tab in ("Henvisning", "Journal", "Dokumentér", "Afslut"):
+        assert f">{tab}</a>" in html
+    assert 'data-tabs="tab-document"' in html  # on site: she documents
