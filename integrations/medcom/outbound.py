@@ -38,6 +38,7 @@ MEDCOM_ACTIVITIES = {"new-message", "reply-message", "forward-message", "modifie
 # The platform's events sent as one of MedCom's message types (the rest are local).
 SENT_AS_MEDCOM = {
     "care-communication": "care-communication-message",
+    "care-communication-reply": "care-communication-message",
     "homecareobservation": "homecareobservation-message",
 }
 # A reference a builder gives to the sending organisation (a DiagnosticReport's
