@@ -3,6 +3,7 @@ class, as they share the rules, the compiled FHIRPath and its memo."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from typing import Any
@@ -20,6 +21,7 @@ from .values import (
     _as_list,
     _card,
     _codings,
+    _declared,
     _format_fixed,
     _in_codes,
     _location,
@@ -35,6 +37,9 @@ FHIRPATH_MODEL = models["r4"]
 # every message, never personal data) are remembered per value: the GLN check
 # digit in FHIRPath costs milliseconds.
 MEMO_PROFILES = {"dk-core-gln-identifier", "dk-core-sor-identifier"}
+# So are the invariants of an organisation (sender and receiver of every
+# message, the same few, never personal data), per its content.
+MEMO_RESOURCE_PROFILES = {"dk-core-organization"}
 MEMO_SIZE = 10_000
 # What fhirpathpy raises when an expression meets data of an unexpected shape.
 EVALUATION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
@@ -340,9 +345,14 @@ class Validator:
         found = []
         only_matches = _MATCHES.fullmatch(invariant.expression.strip())
         remember = struct.id in MEMO_PROFILES
+        remember_resource = struct.id in MEMO_RESOURCE_PROFILES and not path
         for node in nodes or []:
             self._local.seen = seen
-            memo_key = (name, node) if remember and isinstance(node, str) else None
+            memo_key: tuple[str, str] | None = None
+            if remember and isinstance(node, str):
+                memo_key = (name, node)
+            elif remember_resource and isinstance(node, dict):
+                memo_key = (name, json.dumps(node, sort_keys=True, default=str))
             if memo_key is not None and memo_key in self._memo:
                 result = self._memo[memo_key]
             elif only_matches and isinstance(node, str):
@@ -465,7 +475,9 @@ class Validator:
                 bundled[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
         self._local.bundled = bundled
         seen: dict = {}
-        found += self.validate(bundle, self._declared(bundle) or kind.message, "Bundle", seen)
+        found += self.validate(
+            bundle, _declared(bundle, self.known) or kind.message, "Bundle", seen
+        )
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if not isinstance(resource, dict):
@@ -479,18 +491,9 @@ class Validator:
                     )
                 )
                 continue
-            profile = self._declared(resource) or kind.entries.get(
+            profile = _declared(resource, self.known) or kind.entries.get(
                 str(resource.get("resourceType"))
             )
             if profile:
                 found += self.validate(resource, profile, _location(resource), seen)
         return list(dict.fromkeys(found))
-
-    def _declared(self, resource: dict) -> str | None:
-        """The first profile in ``meta.profile`` that the spec holds."""
-        meta = resource.get("meta")
-        profiles = meta.get("profile") if isinstance(meta, dict) else None
-        for url in profiles if isinstance(profiles, list) else []:
-            if isinstance(url, str) and self.known(url):
-                return url
-        return None

@@ -5,6 +5,7 @@ values, what may be shown of a value that broke a rule."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,3 +144,13 @@ def _in_codes(node: Any, codes: set[tuple[str | None, str]]) -> bool:
         or (system is None and any(c == code for _, c in codes))
         for system, code in pairs
     )
+
+
+def _declared(resource: dict, known: Callable[[str], bool]) -> str | None:
+    """The first profile in ``meta.profile`` that the spec holds."""
+    meta = resource.get("meta")
+    profiles = meta.get("profile") if isinstance(meta, dict) else None
+    for url in profiles if isinstance(profiles, list) else []:
+        if isinstance(url, str) and known(url):
+            return url
+    return None
