@@ -165,10 +165,10 @@ def _thread_opened(
 ) -> CareThread:
     existing = CareThread.objects.select_for_update().filter(identifier=identifier).first()
     if existing is not None:
-        if existing.citizen_id != citizen.pk:
+        if existing.citizen_id != citizen.pk or existing.partner_id != partner.pk:
             raise InvalidMessage(
                 THREAD_OF_ANOTHER,
-                "The thread identifier belongs to a conversation about another citizen.",
+                "The thread identifier belongs to another conversation.",
                 field="Communication.identifier",
             )
         return existing

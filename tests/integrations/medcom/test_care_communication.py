@@ -183,6 +183,37 @@ def test_an_unknown_sender_is_refused_naming_the_sender(citizen, hospital):
     assert not CareThread.objects.exists()
 
 
+def test_another_partners_message_under_a_threads_identifier_is_refused(hospital, citizen):
+    _receive(hospital, FIRST)
+    other = f.organisation(
+        Organisation.Kind.HOSPITAL, "Anden afdeling", sor_code="1042981000016003", ean=f.gln(77)
+    )
+    second = f.integration_partner(Partner.Kind.HOSPITAL, other)
+    message = example(FOLDER, FIRST)
+    message["id"] = str(uuid.uuid4())
+    header = message["entry"][0]["resource"]
+    old, header["id"] = header["id"], str(uuid.uuid4())
+    for entry in message["entry"]:
+        resource = entry["resource"]
+        if (
+            resource["resourceType"] == "Organization"
+            and resource["id"] == header["sender"]["reference"].rsplit("/", 1)[-1]
+        ):
+            resource["identifier"] = [
+                {"system": "urn:oid:1.2.208.176.1.1", "value": other.sor_code},
+                {"system": "http://www.gs1.org/gln", "value": other.ean},
+            ]
+        for target in resource.get("target", []):
+            if target["reference"] == f"MessageHeader/{old}":
+                target["reference"] = f"MessageHeader/{header['id']}"
+    status, body = post_signed(second, message)
+    assert validate_message(message) == []
+    code, _answering, details = ack_parts(body)
+    assert (status, code, details) == (400, "fatal-error", ["MSG_PARAM_INVALID"])
+    assert "carecommunication.thread_of_another_citizen" in json.dumps(body)
+    assert CareMessage.objects.count() == 1 and CareThread.objects.get().partner == hospital
+
+
 def test_a_duplicate_gets_the_first_answer_and_is_kept_once(hospital, citizen):
     _receive(hospital, FIRST)
     status, code, _answering, _details = _receive(hospital, FIRST)
@@ -215,6 +246,7 @@ def test_the_coordinator_reads_the_thread_on_the_referral_and_replies_in_it(hosp
     page = client.get(f"/coordinator/referrals/{referral.pk}/").content.decode()
     assert "Til rette vedkommende." in page and "Herlev og Gentofte" in page
     assert "Undersøgelsessvar" in page  # MedCom's category in Danish, never its code
+    assert "Korrespondance" in page and "Send svar" in page and "examination-results" not in page
     read = AuditEntry.objects.filter(
         citizen_id=citizen.pk, resource_type="Communication", action="read", outcome="permitted"
     )
