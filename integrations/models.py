@@ -265,6 +265,8 @@ class CareMessage(models.Model):
     # The MessageHeader.id of the message that brought it (or took it out).
     header_id = models.CharField(max_length=64)
     direction = models.CharField(max_length=3, choices=Direction.choices)
+    # MedCom's activity of that message (new-message, reply-message, ...).
+    activity = models.CharField(max_length=32, blank=True)
     text = models.TextField()
     author = models.CharField(max_length=200, blank=True)
     author_contact = models.CharField(max_length=100, blank=True)

@@ -1,10 +1,13 @@
 """The reply's message: MedCom's CareCommunication in the thread's episode,
-answering the message before it (``care-communication-reply``, the builder
-the partners' adapters declare)."""
+answering the message before it, with the Provenances of the thread's
+earlier messages (``care-communication-reply``, the builder the partners'
+adapters declare)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -15,7 +18,8 @@ from integrations.builders import (
     author_resources,
     communication,
 )
-from integrations.medcom.outbound import MedComShape
+from integrations.medcom.envelope import ACTIVITY_SYSTEM, narrative
+from integrations.medcom.outbound import RECEIVER_REFERENCE, SENDER_REFERENCE, MedComShape
 from integrations.models import CareMessage
 
 
@@ -25,6 +29,44 @@ class Reply:
 
     segment: CareMessage
     answers: str
+
+
+def _history(segment: CareMessage) -> list[dict[str, Any]]:
+    """The Provenance of each earlier message of the thread, oldest first, as
+    MedCom's reply repeats them: its activity, its sender (us or the partner),
+    the message before it and its segments."""
+    messages: dict[str, list[CareMessage]] = {}
+    for earlier in segment.thread.messages.exclude(pk=segment.pk).order_by("written_at", "pk"):
+        messages.setdefault(earlier.header_id, []).append(earlier)
+    provenances: list[dict[str, Any]] = []
+    previous = None
+    for header_id, segments in messages.items():
+        first = segments[0]
+        at = first.written_at.isoformat(timespec="seconds")
+        activity = first.activity or "new-message"
+        ours = first.direction == CareMessage.Direction.OUT
+        entities = [{"role": "revision", "what": {"reference": f"MessageHeader/{previous}"}}]
+        provenances.append(
+            {
+                "resourceType": "Provenance",
+                "id": str(uuid.uuid4()),
+                "target": [{"reference": f"MessageHeader/{header_id}"}],
+                "occurredDateTime": at,
+                "recorded": at,
+                "activity": {"coding": [{"system": ACTIVITY_SYSTEM, "code": activity}]},
+                "agent": [{"who": {"reference": SENDER_REFERENCE if ours else RECEIVER_REFERENCE}}],
+                "entity": [
+                    *(entities if previous else []),
+                    *(
+                        {"role": "source", "what": {"identifier": {"value": s.identifier}}}
+                        for s in segments
+                    ),
+                ],
+                "text": narrative(f"{activity} {at}", f"MessageHeader/{header_id}"),
+            }
+        )
+        previous = header_id
+    return provenances
 
 
 def care_reply(reply: Reply) -> Outgoing:
@@ -45,7 +87,7 @@ def care_reply(reply: Reply) -> Outgoing:
     return Outgoing(
         citizen=thread.citizen,
         focus=[focus],
-        supporting=author,
+        supporting=[*author, *_history(segment)],
         source_type="integrations.care_message",
         source_id=str(segment.pk),
         activity="reply-message",

@@ -212,6 +212,7 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
             identifier=key,
             header_id=message.header_id[:64],
             direction=CareMessage.Direction.IN,
+            activity=activity[:32],
             text=_text(payload),
             author=_author(message, payload),
             author_contact=str(contact.get("value", ""))[:100],

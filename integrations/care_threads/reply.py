@@ -52,6 +52,7 @@ def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMes
             identifier=f"urn:uuid:{uuid.uuid4()}",
             header_id="",
             direction=CareMessage.Direction.OUT,
+            activity="reply-message",
             text=text,
             author=(actor.user.get_full_name() or actor.user.username) if actor.user else "",
             written_at=timezone.now(),

@@ -37,6 +37,7 @@ class Migration(migrations.Migration):
                 ('identifier', models.CharField(max_length=100)),
                 ('header_id', models.CharField(max_length=64)),
                 ('direction', models.CharField(choices=[('in', 'Received'), ('out', 'Sent')], max_length=3)),
+                ('activity', models.CharField(blank=True, max_length=32)),
                 ('text', models.TextField()),
                 ('author', models.CharField(blank=True, max_length=200)),
                 ('author_contact', models.CharField(blank=True, max_length=100)),

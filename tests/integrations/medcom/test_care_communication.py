@@ -263,7 +263,12 @@ def test_the_coordinator_reads_the_thread_on_the_referral_and_replies_in_it(hosp
     communication = next(r for r in resources if r["resourceType"] == "Communication")
     assert communication["identifier"] == [{"value": THREAD}]  # the same episode identifier
     assert communication["payload"][0]["contentString"] == "Blodprøverne tages i aften."
-    (provenance,) = [r for r in resources if r["resourceType"] == "Provenance"]
+    history, provenance = [r for r in resources if r["resourceType"] == "Provenance"]
+    # MedCom: a reply repeats the Provenance of each earlier message of the thread.
+    assert history["target"] == [{"reference": f"MessageHeader/{header_id(message)}"}]
+    assert history["activity"]["coding"][0]["code"] == "new-message"
+    receiver = bundle["entry"][0]["resource"]["destination"][0]["receiver"]["reference"]
+    assert history["agent"] == [{"who": {"reference": receiver}}]
     assert provenance["activity"]["coding"][0]["code"] == "reply-message"
     assert {"role": "revision", "what": {"reference": f"MessageHeader/{header_id(message)}"}} in (
         provenance["entity"]
