@@ -117,3 +117,42 @@ def reason_label(reason_code: str | None) -> str:
         return ""
     label = REASONS.get(reason_code)
     return str(label) if label is not None else reason_code
+
+
+CARE_CATEGORY_CONTEXT = "care communication category"
+
+# MedCom's CareCommunication categories (medcom-careCommunication-categoryCodes);
+# the Danish msgstr are MedCom's own Danish designations.
+CARE_CATEGORIES: dict[str, Promise] = {
+    "alcohol-and-drug-treatment": pgettext_lazy(
+        CARE_CATEGORY_CONTEXT, "Alcohol and drug treatment"
+    ),
+    "assistive-devices": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Assistive technology"),
+    "carecoordination": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Care Coordination"),
+    "decease": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Decease"),
+    "discharge": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Discharge"),
+    "examination-results": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Examination Results"),
+    "healthcare": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Healthcare"),
+    "home-care-assessment": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Home care assessment"),
+    "medicine": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Medicine"),
+    "nursing": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Nursing"),
+    "outpatient": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Outpatient"),
+    "psychiatry-social-disability": pgettext_lazy(
+        CARE_CATEGORY_CONTEXT, "Psychiatry, Social, Disability"
+    ),
+    "regarding-referral": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Regarding Referral"),
+    "telemedicine": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Telemedicine"),
+    "training": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Training"),
+    "acute-ambulant": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Acute ambulant"),
+    "extended-care-responsibility": pgettext_lazy(
+        CARE_CATEGORY_CONTEXT, "Extended care responsibility"
+    ),
+    "other": pgettext_lazy(CARE_CATEGORY_CONTEXT, "Other"),
+}
+
+
+def care_category_label(code: str | None) -> str:
+    if not code:
+        return ""
+    label = CARE_CATEGORIES.get(code)
+    return str(label) if label is not None else code

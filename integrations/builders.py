@@ -29,7 +29,7 @@ from integrations.resources import medicine
 if TYPE_CHECKING:
     from acute.clinical.models import MedicationOrder
     from acute.models import Episode
-    from core.models import User
+    from core.models import Citizen, User
 
 CARE_COMMUNICATION_EVENT = SENT_AS_MEDCOM["care-communication"]
 CARE_COMMUNICATION_DEFINITION = (
@@ -94,22 +94,29 @@ def author_resources(user: User | None) -> list[dict[str, Any]]:
     return [role, practitioner]
 
 
-def care_communication(
+def communication(
     *,
-    episode: Episode,
-    kind: EpisodeCommunication,
+    citizen: Citizen,
+    category: str,
+    topic: str,
     text: str,
     author: list[dict[str, Any]],
+    identifier: str | None = None,
+    segment_identifier: str | None = None,
 ) -> dict[str, Any]:
-    """A MedComCareCommunication: status, identifier, category, topic, and
-    one text payload with its date, identifier and author."""
+    """A MedComCareCommunication: status, identifier (the thread's, else a new
+    one), category, topic, and one text payload with its date, identifier and
+    author."""
     sent = timezone.now().isoformat(timespec="seconds")
     payload: dict[str, Any] = {
         "extension": [
             {"url": DATETIME_EXTENSION, "valueDateTime": sent},
-            {"url": IDENTIFIER_EXTENSION, "valueIdentifier": {"value": _urn()}},
+            {
+                "url": IDENTIFIER_EXTENSION,
+                "valueIdentifier": {"value": segment_identifier or _urn()},
+            },
         ],
-        "contentString": text or kind.title,
+        "contentString": text or topic,
     }
     if author:
         payload["extension"].insert(
@@ -124,16 +131,27 @@ def care_communication(
         "resourceType": "Communication",
         "id": str(uuid.uuid4()),
         "meta": {"profile": [profile_url("medcom-careCommunication-communication")]},
-        "text": narrative(
-            kind.title, f"{kind.category} · {sent}", author_name, *(text or "").splitlines()
-        ),
+        "text": narrative(topic, f"{category} · {sent}", author_name, *(text or "").splitlines()),
         "status": "unknown",
-        "identifier": [{"value": _urn()}],
-        "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": kind.category}]}],
-        "subject": patient_ref(episode.citizen),
-        "topic": {"text": kind.title},
+        "identifier": [{"value": identifier or _urn()}],
+        "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": category}]}],
+        "subject": patient_ref(citizen),
+        "topic": {"text": topic},
         "payload": [payload],
     }
+
+
+def care_communication(
+    *,
+    episode: Episode,
+    kind: EpisodeCommunication,
+    text: str,
+    author: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The CareCommunication of ``kind`` about ``episode``."""
+    return communication(
+        citizen=episode.citizen, category=kind.category, topic=kind.title, text=text, author=author
+    )
 
 
 def episode_author(episode: Episode) -> User | None:

@@ -317,16 +317,7 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         parsed,
         handler,
         ok=lambda: medcom.answer(data=data, partner=partner, us=us, code=AckCode.OK),
-        fatal=lambda code, text, field: fatal(
-            [
-                Issue(
-                    "MSG_PARAM_INVALID",
-                    f"{field or 'Bundle'}: {text} ({code})",
-                    code="business-rule",
-                )
-            ],
-            event,
-        ),
+        fatal=lambda code, text, field: fatal([medcom.refusal_issue(code, text, field)], event),
         transient=lambda code, text: Answer(
             503,
             medcom.answer(

@@ -43,6 +43,7 @@ class Event:
     ADMISSION_HANDOFF = "admission-handoff"  # acute function -> hospital
     HOME_CARE_OBSERVATION = "homecareobservation"  # results -> GP
     CARE_COMMUNICATION = "care-communication"  # visit outcome, hand-back (R11)
+    CARE_COMMUNICATION_REPLY = "care-communication-reply"  # a reply in a partner's thread
     ORDER_CONFIRMATION_REQUEST = "order-confirmation-request"  # phone order -> physician
     SHARED_RECORD_UPDATE = "shared-record-update"  # municipal records -> shared record
     ACKNOWLEDGEMENT = "acknowledgement"

@@ -226,3 +226,70 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} from {self.partner_id}: {self.outcome}"
+
+
+class CareThread(models.Model):
+    """A MedCom CareCommunication conversation (*korrespondancemeddelelse*)
+    about one citizen: the episode identifier MedCom keeps on every message of
+    it (``Communication.identifier``), the partner it is with, and, where it
+    can be matched, the citizen's referral."""
+
+    identifier = models.CharField(max_length=100, unique=True)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="care_threads")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="+")
+    referral = models.ForeignKey(
+        "acute.Referral", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    category = models.CharField(max_length=40)
+    topic = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"care thread {self.pk} with {self.partner_id}"
+
+
+class CareMessage(models.Model):
+    """One message segment of a thread (a CareCommunication payload), received
+    or written here. A reply repeats the earlier segments; each is kept once,
+    by its MedCom identifier."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "Received"
+        OUT = "out", "Sent"
+
+    thread = models.ForeignKey(CareThread, on_delete=models.PROTECT, related_name="messages")
+    identifier = models.CharField(max_length=100)
+    # The MessageHeader.id of the message that brought it (or took it out).
+    header_id = models.CharField(max_length=64)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    # MedCom's activity of that message (new-message, reply-message, ...).
+    activity = models.CharField(max_length=32, blank=True)
+    text = models.TextField()
+    author = models.CharField(max_length=200, blank=True)
+    author_contact = models.CharField(max_length=100, blank=True)
+    written_at = models.DateTimeField()
+    written_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outbound = models.ForeignKey(
+        OutboundMessage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["written_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread", "identifier"], name="care_message_segment_once"
+            ),
+            models.CheckConstraint(
+                name="care_message_direction_valid", condition=Q(direction__in=["in", "out"])
+            ),
+        ]
+        indexes = [models.Index(fields=["header_id"], name="care_message_header_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} segment of thread {self.thread_id}"

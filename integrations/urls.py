@@ -1,3 +1,11 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from integrations.care_threads import pages as care_threads
+
+urlpatterns: list[URLPattern] = [
+    path(
+        "care-threads/<int:thread_id>/reply/",
+        care_threads.care_thread_reply_page,
+        name="care-thread-reply",
+    ),
+]

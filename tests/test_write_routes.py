@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +43,7 @@ from hypothesis import strategies as st
 
 from core.fhir.patient import patient_resource
 from core.models import Membership, Role
-from integrations.models import Partner
+from integrations.models import CareMessage, CareThread, Partner
 from integrations.simulators import helpline_referral
 from integrations.transport import signed_headers
 from tests import factories as f
@@ -757,6 +758,12 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "nurse/visits/<int:visit_id>/step/"): Write(
         "nurse", "/nurse/visits/{visit}/step/", lambda s: {"step": "arrive"}, kind="form"
     ),
+    ("POST", "care-threads/<int:thread_id>/reply/"): Write(
+        "coordinator",
+        "/care-threads/{care_thread}/reply/",
+        lambda s: {"text": "Blodprøverne tages i aften.", "on": f"referral-{s.ids['referral']}"},
+        kind="form",
+    ),
     ("POST", "nurse/visits/<int:visit_id>/note/"): Write(
         "nurse",
         "/nurse/visits/{visit}/note/",
@@ -891,7 +898,29 @@ def build_scene() -> Scene:
         "outsider": seeded.refused[0],
     }
     scene.partner = f.integration_partner(Partner.Kind.HELPLINE_1813, f.organisation("helpline"))
+    ids["care_thread"] = _care_thread(seeded.person).pk
     return scene
+
+
+def _care_thread(person: Any) -> Any:
+    """A home nursing's CareCommunication about the citizen, to reply to."""
+    nursing = f.integration_partner(Partner.Kind.HOME_NURSING, f.home_nursing())
+    thread = CareThread.objects.create(
+        identifier=f"urn:uuid:{uuid.uuid4()}",
+        partner=nursing,
+        citizen=person,
+        category="nursing",
+        topic="Sårpleje",
+    )
+    CareMessage.objects.create(
+        thread=thread,
+        identifier=f"urn:uuid:{uuid.uuid4()}",
+        header_id=str(uuid.uuid4()),
+        direction=CareMessage.Direction.IN,
+        text="Hvordan ser såret ud?",
+        written_at=timezone.now(),
+    )
+    return thread
 
 
 # --- sending ---------------------------------------------------------------------------

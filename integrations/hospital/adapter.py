@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from integrations.adapters import PartnerAdapter
 from integrations.builders import episode_outcome, order_confirmation_request
+from integrations.care_threads.build import care_reply
+from integrations.care_threads.receive import care_communication_receive
 from integrations.hospital.inbound import hospital_notification_receive
 from integrations.hospital.medcom import hospital_notification_medcom_receive
 from integrations.hospital.outbound import admission_handoff
@@ -22,10 +24,12 @@ class Hospital(PartnerAdapter):
     receives = {
         Event.HOSPITAL_NOTIFICATION: hospital_notification_receive,
         MedComEvent.HOSPITAL_NOTIFICATION: hospital_notification_medcom_receive,
+        MedComEvent.CARE_COMMUNICATION: care_communication_receive,
     }
     sends = {
         Event.ADMISSION_HANDOFF: admission_handoff,
         Event.CARE_COMMUNICATION: episode_outcome,
         Event.ORDER_CONFIRMATION_REQUEST: order_confirmation_request,
+        Event.CARE_COMMUNICATION_REPLY: care_reply,
     }
     transport = SIGNED_HTTP

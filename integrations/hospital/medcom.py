@@ -48,6 +48,7 @@ from integrations.hospital.inbound import (
     _withdraw_open_visits,
     hospital_contact_open,
 )
+from integrations.medcom.inbound import activity_of, own_provenance
 from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import Partner
 from integrations.patients import citizen_find
@@ -74,21 +75,9 @@ REVISE = {
 
 def _activity(message: ParsedMessage) -> str:
     """The activity of the Provenance about this message."""
-    own = [
-        p
-        for p in message.of_type("Provenance")
-        if any(
-            str(t.get("reference", "")).endswith(
-                (f"MessageHeader/{message.header_id}", message.header_id)
-            )
-            for t in p.get("target") or []
-        )
-    ]
-    provenances = own or message.of_type("Provenance")
-    codings = (provenances[-1].get("activity") or {}).get("coding") or [] if provenances else []
-    for coding in codings:
-        if coding.get("code"):
-            return str(coding["code"])
+    activity = activity_of(own_provenance(message))
+    if activity:
+        return activity
     raise InvalidMessage(
         "hospital.activity_missing",
         "The HospitalNotification needs a Provenance with the activity of this message.",

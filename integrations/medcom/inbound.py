@@ -26,6 +26,23 @@ log = logging.getLogger(__name__)
 
 EVENT_SYSTEM_ID = "medcom-messaging-eventCodes"
 
+# A message MedCom's rules accept that refers to what the platform does not
+# know: the platform's code, and MedCom's issue detail and FHIR issue type.
+CITIZEN_UNKNOWN = "carecommunication.citizen_unknown"
+PREVIOUS_UNKNOWN = "carecommunication.previous_unknown"
+THREAD_OF_ANOTHER = "carecommunication.thread_of_another_citizen"
+DETAILS_BY_CODE = {
+    CITIZEN_UNKNOWN: ("MSG_NO_MATCH", "not-found"),
+    PREVIOUS_UNKNOWN: ("MSG_NO_EXIST", "not-found"),
+    THREAD_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
+}
+
+
+def refusal_issue(code: str, text: str, field: str | None) -> Issue:
+    """The issue of a fatal-error for a message a domain rule refuses."""
+    details, kind = DETAILS_BY_CODE.get(code, ("MSG_PARAM_INVALID", "business-rule"))
+    return Issue(details, f"{field or 'Bundle'}: {text} ({code})", code=kind)
+
 
 def header_of(data: Any) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("entry"), list) or not data["entry"]:
@@ -49,6 +66,27 @@ def event_of(data: Any) -> str:
     header = header_of(data) or {}
     coding = header.get("eventCoding")
     return str(coding.get("code", "")) if isinstance(coding, dict) else ""
+
+
+def own_provenance(message: ParsedMessage) -> dict[str, Any] | None:
+    """The Provenance about this message (its target is this MessageHeader);
+    a message that repeats the history of its thread holds earlier ones too.
+    Without one naming it, the last Provenance of the message."""
+    provenances = message.of_type("Provenance")
+    for provenance in provenances:
+        for target in provenance.get("target") or []:
+            reference = str(target.get("reference", "")) if isinstance(target, dict) else ""
+            if reference.endswith((f"MessageHeader/{message.header_id}", message.header_id)):
+                return provenance
+    return provenances[-1] if provenances else None
+
+
+def activity_of(provenance: dict[str, Any] | None) -> str:
+    """The MedCom activity code of a Provenance ('' without one)."""
+    for coding in ((provenance or {}).get("activity") or {}).get("coding") or []:
+        if isinstance(coding, dict) and coding.get("code"):
+            return str(coding["code"])
+    return ""
 
 
 def issue_of(violation: Violation) -> Issue:

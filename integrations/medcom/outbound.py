@@ -38,11 +38,15 @@ MEDCOM_ACTIVITIES = {"new-message", "reply-message", "forward-message", "modifie
 # The platform's events sent as one of MedCom's message types (the rest are local).
 SENT_AS_MEDCOM = {
     "care-communication": "care-communication-message",
+    "care-communication-reply": "care-communication-message",
     "homecareobservation": "homecareobservation-message",
 }
 # A reference a builder gives to the sending organisation (a DiagnosticReport's
 # producer), bound to its Organization in the message.
 SENDER_REFERENCE = "urn:tvaerakut:sender"
+# The same for the receiving organisation (the agent of a thread's earlier
+# messages from the partner).
+RECEIVER_REFERENCE = "urn:tvaerakut:receiver"
 # The error code of an outbound message parked because it breaks MedCom's rules.
 RULE_BROKEN = "medcom.rule_broken"
 
@@ -154,7 +158,9 @@ def build(
     header = bundle["entry"][0]["resource"]
     for entry in bundle["entry"]:
         entry["resource"] = _rebind(
-            entry["resource"], SENDER_REFERENCE, header["sender"]["reference"]
+            _rebind(entry["resource"], SENDER_REFERENCE, header["sender"]["reference"]),
+            RECEIVER_REFERENCE,
+            header["destination"][0]["receiver"]["reference"],
         )
         if entry["resource"]["resourceType"] == "Practitioner" and sender.phone:
             # Reached through the sending organisation when she has no number of her own.
@@ -179,6 +185,10 @@ def build(
                 resource["meta"] = {"profile": [profile_url(provenance_profile)]}
             elif not medcom_activity:
                 resource.pop("meta", None)  # a local activity: not MedCom's Provenance
+            # The entities are this message's: a thread's earlier Provenances
+            # (a reply repeats them) keep their own.
+            if resource["target"][0]["reference"] != f"MessageHeader/{header['id']}":
+                continue
             entities = [*(resource.get("entity") or []), *shape.provenance_entities]
             if entities:
                 resource["entity"] = entities

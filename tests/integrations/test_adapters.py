@@ -35,18 +35,31 @@ def test_every_kind_of_partner_declares_what_it_receives_and_is_sent() -> None:
             {Event.REFERRAL_STATUS, Event.ORDER_CONFIRMATION_REQUEST},
         ),
         Partner.Kind.HOSPITAL: (
-            {Event.HOSPITAL_NOTIFICATION, MedComEvent.HOSPITAL_NOTIFICATION},
-            {Event.ADMISSION_HANDOFF, Event.CARE_COMMUNICATION, Event.ORDER_CONFIRMATION_REQUEST},
-        ),
-        Partner.Kind.GP: (
-            set(),
             {
-                Event.HOME_CARE_OBSERVATION,
+                Event.HOSPITAL_NOTIFICATION,
+                MedComEvent.HOSPITAL_NOTIFICATION,
+                MedComEvent.CARE_COMMUNICATION,
+            },
+            {
+                Event.ADMISSION_HANDOFF,
                 Event.CARE_COMMUNICATION,
+                Event.CARE_COMMUNICATION_REPLY,
                 Event.ORDER_CONFIRMATION_REQUEST,
             },
         ),
-        Partner.Kind.HOME_NURSING: (set(), {Event.CARE_COMMUNICATION}),
+        Partner.Kind.GP: (
+            {MedComEvent.CARE_COMMUNICATION},
+            {
+                Event.HOME_CARE_OBSERVATION,
+                Event.CARE_COMMUNICATION,
+                Event.CARE_COMMUNICATION_REPLY,
+                Event.ORDER_CONFIRMATION_REQUEST,
+            },
+        ),
+        Partner.Kind.HOME_NURSING: (
+            {MedComEvent.CARE_COMMUNICATION},
+            {Event.CARE_COMMUNICATION, Event.CARE_COMMUNICATION_REPLY},
+        ),
         Partner.Kind.MUNICIPAL_RECORDS: ({Event.SHARED_RECORD_UPDATE}, set()),
     }
     assert all(adapter.transport is SIGNED_HTTP for adapter in ADAPTERS.values())

@@ -1,15 +1,6 @@
-"""Partner simulators: small real HTTP servers on 127.0.0.1 that speak the
-platform's messages — a 1813, a hospital, a GP inbox and a home nursing inbox.
-
-Each one receives signed message Bundles (checking our signature), checks a
-MedCom message with MedCom's rules, answers every message in the MedCom
-envelope with MedCom's Acknowledgement (anything else with the platform's
-own), de-duplicates by Bundle.id and MessageHeader.id like a real MedCom
-receiver, and sends its own messages to the platform's
-``/fhir/$process-message``. It can be told to fail, to delay, to leave the
-acknowledgement for later or out, and to send duplicates. The tests and the
-demo (``manage.py partner_simulators``) use them; they touch no database.
-"""
+"""A simulated partner: a small real HTTP server on 127.0.0.1 that receives
+signed messages, checks and de-duplicates them, acknowledges them, and sends
+its own to the platform."""
 
 from __future__ import annotations
 
@@ -18,16 +9,14 @@ import json
 import socket
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from core.models import SOR_SYSTEM, Organisation
-from integrations.medcom.envelope import GLN_SYSTEM, Issue, acknowledgement
-from integrations.medcom.inbound import header_of, is_medcom, issue_of
-from integrations.medcom.outbound import MEDCOM_ACTIVITIES
-from integrations.medcom.validation import EQUIVALENT_SYSTEMS, validate_message
+from integrations.medcom.envelope import Issue
+from integrations.medcom.inbound import is_medcom, issue_of
+from integrations.medcom.validation import validate_message
+from integrations.simulators.acks import in_envelope, medcom_ack, simulator_ack
 from integrations.transport import (
     OUR_SENDER_CODE,
     SENDER_HEADER,
@@ -38,46 +27,6 @@ from integrations.transport import (
     post_signed,
     signature_verify,
 )
-
-
-def simulator_ack(
-    answering: str, code: str, *, sender: str, diagnostics: str = ""
-) -> dict[str, Any]:
-    """An Acknowledgement as a partner's system would send it."""
-    header: dict[str, Any] = {
-        "resourceType": "MessageHeader",
-        "id": str(uuid.uuid4()),
-        "eventCoding": {"system": "urn:tvaerakut:message-event", "code": "acknowledgement"},
-        "source": {"endpoint": f"urn:partner:{sender}"},
-        "response": {"identifier": answering, "code": code},
-    }
-    entries: list[dict[str, Any]] = [{"fullUrl": f"urn:uuid:{header['id']}", "resource": header}]
-    if code != "ok":
-        outcome_id = str(uuid.uuid4())
-        header["response"]["details"] = {"reference": f"urn:uuid:{outcome_id}"}
-        entries.append(
-            {
-                "fullUrl": f"urn:uuid:{outcome_id}",
-                "resource": {
-                    "resourceType": "OperationOutcome",
-                    "id": outcome_id,
-                    "issue": [
-                        {
-                            "severity": "error",
-                            "code": "transient" if code == "transient-error" else "processing",
-                            "diagnostics": diagnostics or code,
-                        }
-                    ],
-                },
-            }
-        )
-    return {
-        "resourceType": "Bundle",
-        "id": str(uuid.uuid4()),
-        "type": "message",
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-        "entry": entries,
-    }
 
 
 @dataclass
@@ -98,66 +47,6 @@ class SimulatorState:
     received_bundle_ids: list[str] = field(default_factory=list)
     received_at: dict[str, float] = field(default_factory=dict)  # header id -> first arrival
     replies: list[HttpReply] = field(default_factory=list)
-
-
-def _organisation_of(bundle: dict[str, Any], ref: Any) -> Organisation:
-    """An Organization of the message as an (unsaved) organisation: its name,
-    SOR code and EAN, to address the answer to whoever sent it."""
-    reference = ref.get("reference") if isinstance(ref, dict) else None
-    found: dict[str, Any] = next(
-        (
-            e["resource"]
-            for e in bundle.get("entry") or []
-            if isinstance(e, dict) and e.get("fullUrl") == reference
-        ),
-        {},
-    )
-    ids = {
-        EQUIVALENT_SYSTEMS.get(str(i.get("system")), str(i.get("system"))): i.get("value")
-        for i in found.get("identifier") or []
-        if isinstance(i, dict)
-    }
-    return Organisation(
-        name=str(found.get("name") or "?"), sor_code=ids.get(SOR_SYSTEM), ean=ids.get(GLN_SYSTEM)
-    )
-
-
-def in_envelope(bundle: dict[str, Any]) -> bool:
-    """A message in MedCom's envelope: its receiver an Organization in it."""
-    header = header_of(bundle) or {}
-    destinations = header.get("destination") or [{}]
-    receiver = destinations[0].get("receiver") if isinstance(destinations[0], dict) else None
-    return bool(receiver) and _organisation_of(bundle, receiver).name != "?"
-
-
-def medcom_ack(
-    bundle: dict[str, Any], code: str, issues: list[Issue] | None = None
-) -> dict[str, Any]:
-    """MedCom's Acknowledgement of ``bundle``, as a partner's system sends it:
-    from the message's receiver to its sender."""
-    header = header_of(bundle) or {}
-    destination = (header.get("destination") or [{}])[0]
-    provenance: dict[str, Any] = next(
-        (
-            e["resource"]
-            for e in bundle.get("entry") or []
-            if e.get("resource", {}).get("resourceType") == "Provenance"
-        ),
-        {},
-    )
-    activity = ((provenance.get("activity") or {}).get("coding") or [{}])[0].get("code")
-    return acknowledgement(
-        answering=str(header.get("id", "")),
-        code=code,
-        sender=_organisation_of(bundle, destination.get("receiver")),
-        receiver=_organisation_of(bundle, header.get("sender")),
-        receiver_endpoint=str((header.get("source") or {}).get("endpoint", "")),
-        sender_endpoint=str(destination.get("endpoint", "")),
-        issues=issues or [],
-        # A local activity (``status-update``) is, in MedCom's terms, a new message.
-        answered_activity=activity if activity in MEDCOM_ACTIVITIES else "new-message",
-        answered_at=str(provenance.get("occurredDateTime", "")),
-    )
 
 
 class PartnerSimulator:
@@ -389,141 +278,3 @@ class PartnerSimulator:
                 self._reply(*answer)
 
         return Handler
-
-
-# --- messages the partners send ---------------------------------------------
-
-
-def partner_message(
-    *, event: str, sender_code: str, resources: list[dict[str, Any]], focus_index: int = 0
-) -> dict[str, Any]:
-    """A message Bundle as a partner's system builds it: MessageHeader first,
-    then the resources, then Provenance."""
-    header_id = str(uuid.uuid4())
-    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-    sender = {"resourceType": "Organization", "id": str(uuid.uuid4()), "name": sender_code}
-    for resource in resources:
-        resource.setdefault("id", str(uuid.uuid4()))
-    header = {
-        "resourceType": "MessageHeader",
-        "id": header_id,
-        "eventCoding": {"system": "urn:tvaerakut:message-event", "code": event},
-        "source": {"endpoint": f"urn:partner:{sender_code}"},
-        "sender": {"reference": f"urn:uuid:{sender['id']}"},
-        "focus": [{"reference": f"urn:uuid:{resources[focus_index]['id']}"}] if resources else [],
-    }
-    provenance = {
-        "resourceType": "Provenance",
-        "id": str(uuid.uuid4()),
-        "target": [{"reference": f"urn:uuid:{header_id}"}],
-        "recorded": now,
-        "agent": [{"who": {"reference": f"urn:uuid:{sender['id']}"}}],
-    }
-    entries: list[dict[str, Any]] = [header, sender, *resources, provenance]
-    return {
-        "resourceType": "Bundle",
-        "id": str(uuid.uuid4()),
-        "type": "message",
-        "timestamp": now,
-        "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in entries],
-    }
-
-
-def physician(name: str, phone: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Practitioner",
-        "id": str(uuid.uuid4()),
-        "name": [{"text": name}],
-        "telecom": [{"system": "phone", "value": phone}],
-    }
-
-
-def helpline_referral(
-    *,
-    sender_code: str,
-    patient: dict[str, Any],
-    reason: str,
-    case_id: str,
-    priority: str = "asap",
-    note: str = "",
-    doctor: tuple[str, str] = ("Læge Hansen, 1813", "+4570131813"),
-) -> dict[str, Any]:
-    """1813's referral: ServiceRequest + Patient + the 1813 physician."""
-    patient = {**patient, "id": str(uuid.uuid4())}
-    practitioner = physician(*doctor)
-    request = {
-        "resourceType": "ServiceRequest",
-        "id": str(uuid.uuid4()),
-        "identifier": [{"system": "urn:tvaerakut:helpline-1813:case", "value": case_id}],
-        "status": "active",
-        "intent": "order",
-        "priority": priority,
-        "code": {"text": "Acute nursing assessment at home"},
-        "subject": {"reference": f"urn:uuid:{patient['id']}"},
-        "requester": {"reference": f"urn:uuid:{practitioner['id']}"},
-        "reasonCode": [{"text": reason}],
-        "note": [{"text": note or reason}],
-    }
-    return partner_message(
-        event="acute-referral", sender_code=sender_code, resources=[request, patient, practitioner]
-    )
-
-
-def hospital_notification(
-    *,
-    sender_code: str,
-    patient: dict[str, Any],
-    encounter_id: str,
-    admitted: bool,
-    follow_up_reason: str = "",
-) -> dict[str, Any]:
-    """Admission (Encounter in-progress) or discharge (finished), optionally
-    with a ServiceRequest for a follow-up visit."""
-    patient = {**patient, "id": str(uuid.uuid4())}
-    encounter = {
-        "resourceType": "Encounter",
-        "id": str(uuid.uuid4()),
-        "identifier": [{"system": "urn:tvaerakut:hospital-encounter", "value": encounter_id}],
-        "status": "in-progress" if admitted else "finished",
-        "class": {
-            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-            "code": "IMP",
-            "display": "inpatient encounter",
-        },
-        "subject": {"reference": f"urn:uuid:{patient['id']}"},
-        "period": {"start": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())},
-    }
-    resources: list[dict[str, Any]] = [encounter, patient]
-    if follow_up_reason and not admitted:
-        practitioner = physician("Overlæge Berg, medicinsk afdeling", "+4538680000")
-        resources += [
-            {
-                "resourceType": "ServiceRequest",
-                "id": str(uuid.uuid4()),
-                "identifier": [
-                    {"system": "urn:tvaerakut:hospital-followup", "value": f"fu-{encounter_id}"}
-                ],
-                "status": "active",
-                "intent": "order",
-                "priority": "routine",
-                "subject": {"reference": f"urn:uuid:{patient['id']}"},
-                "requester": {"reference": f"urn:uuid:{practitioner['id']}"},
-                "reasonCode": [{"text": follow_up_reason}],
-            },
-            practitioner,
-        ]
-    return partner_message(
-        event="hospital-notification", sender_code=sender_code, resources=resources
-    )
-
-
-def shared_record_update(
-    *, sender_code: str, patient: dict[str, Any], resources: list[dict[str, Any]]
-) -> dict[str, Any]:
-    patient = {**patient, "id": str(uuid.uuid4())}
-    for resource in resources:
-        about = "patient" if resource.get("resourceType") == "EpisodeOfCare" else "subject"
-        resource.setdefault(about, {"reference": f"urn:uuid:{patient['id']}"})
-    return partner_message(
-        event="shared-record-update", sender_code=sender_code, resources=[*resources, patient]
-    )

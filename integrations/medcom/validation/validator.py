@@ -1,202 +1,48 @@
-"""Checking a MedCom message against the rules read from MedCom's FSH.
-
-``validate_message(bundle)`` returns the violations of a message Bundle: the
-Bundle against its message profile (from ``meta.profile``, else from the
-MessageHeader's event), and every entry against its own profile (from its
-``meta.profile``, else the profile the event's message gives that resource
-type). Each violation names the profile, where in which resource, the rule
-(cardinality, fixed value, binding, invariant) and what was expected. The
-invariants' FHIRPath is evaluated by fhirpathpy, with ``conformsTo()`` and
-``memberOf()`` answered from the same rules.
-
-A violation never carries an identifier's value (a CPR number must not reach
-an acknowledgement or a log).
-"""
+"""The checks of a Bundle and its entries against their profiles' rules; one
+class, as they share the rules, the compiled FHIRPath and its memo."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import fhirpathpy
 from fhirpathpy.models import models
 
-from .fsh import UNBOUNDED, Code, Definitions, FixedValue, Slicing, StructureRules, load
+from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
+from .kinds import MESSAGE_KINDS
+from .values import (
+    _EXTENSION_VALUE,
+    _MATCHES,
+    _SEGMENT,
+    Violation,
+    _as_list,
+    _card,
+    _codings,
+    _declared,
+    _format_fixed,
+    _in_codes,
+    _location,
+    _matches_fixed,
+    _segments,
+    _shown,
+    _system,
+    _within,
+)
 
 FHIRPATH_MODEL = models["r4"]
 # Invariants on organisations' identifiers (the same few SOR codes and GLNs in
 # every message, never personal data) are remembered per value: the GLN check
 # digit in FHIRPath costs milliseconds.
 MEMO_PROFILES = {"dk-core-gln-identifier", "dk-core-sor-identifier"}
+# So are the invariants of an organisation (sender and receiver of every
+# message, the same few, never personal data), per its content.
+MEMO_RESOURCE_PROFILES = {"dk-core-organization"}
 MEMO_SIZE = 10_000
 # What fhirpathpy raises when an expression meets data of an unexpected shape.
 EVALUATION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
-
-# Code and identifier systems spelt two ways in MedCom's own material: the
-# official test messages identify GLNs by ``https://www.gs1.org/gln`` (DK-core
-# before 3.0), DK-core today by ``http://www.gs1.org/gln``.
-EQUIVALENT_SYSTEMS = {"https://www.gs1.org/gln": "http://www.gs1.org/gln"}
-
-
-@dataclass(frozen=True)
-class MessageKind:
-    """A MedCom message type: its Bundle profile and the profile of each
-    resource type it carries."""
-
-    event: str
-    message: str
-    entries: dict[str, str]
-
-
-_COMMON = {
-    "Organization": "medcom-messaging-organization",
-    "Provenance": "medcom-messaging-provenance",
-    "Patient": "medcom-core-patient",
-}
-MESSAGE_KINDS = {
-    kind.event: kind
-    for kind in (
-        MessageKind(
-            "hospital-notification-message",
-            "medcom-hospitalNotification-message",
-            {
-                **_COMMON,
-                "MessageHeader": "medcom-hospitalNotification-messageHeader",
-                "Encounter": "medcom-hospitalNotification-encounter",
-            },
-        ),
-        MessageKind(
-            "acknowledgement-message",
-            "medcom-messaging-acknowledgement",
-            {
-                **_COMMON,
-                "MessageHeader": "medcom-messaging-acknowledgementHeader",
-                "OperationOutcome": "medcom-acknowledgement-operationoutcome",
-            },
-        ),
-        MessageKind(
-            "care-communication-message",
-            "medcom-careCommunication-message",
-            {
-                **_COMMON,
-                "MessageHeader": "medcom-careCommunication-messageHeader",
-                "Communication": "medcom-careCommunication-communication",
-                "Provenance": "medcom-careCommunication-provenance",
-            },
-        ),
-        MessageKind(
-            "homecareobservation-message",
-            "medcom-homecareobservation-message",
-            {
-                **_COMMON,
-                "MessageHeader": "medcom-homecareobservation-messageheader",
-                "DiagnosticReport": "medcom-homecareobservation-diagnosticreport",
-                "Observation": "medcom-homecare-observation",
-            },
-        ),
-        MessageKind(
-            "empty-message",
-            "medcom-messaging-message",
-            {**_COMMON, "MessageHeader": "medcom-messaging-messageHeader"},
-        ),
-    )
-}
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken rule: ``profile`` (its id), ``location`` (``Bundle`` or
-    ``<type>/<id>``), ``path`` (the element, as the profile names it),
-    ``rule`` (``cardinality``, ``fixed``, ``binding``, ``invariant:<key>`` or
-    ``message``), ``expected`` and, where it is not personal data, ``found``."""
-
-    profile: str
-    location: str
-    path: str
-    rule: str
-    expected: str
-    found: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.location} {self.path}".strip()
-        found = f" (found {self.found})" if self.found else ""
-        return f"{self.profile}: {where}: {self.rule}: expected {self.expected}{found}"
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "profile": self.profile,
-            "location": self.location,
-            "path": self.path,
-            "rule": self.rule,
-            "expected": self.expected,
-            "found": self.found,
-        }
-
-
-_EXTENSION_VALUE = re.compile(r"extension\('([^']+)'\)\.value(?:\.([A-Za-z0-9_.]+))?")
-_MATCHES = re.compile(r"matches\('((?:[^'\\]|\\.)*)'\)")
-_SEGMENT = re.compile(r"^([A-Za-z0-9_\-]+?)(\[x\])?(?:\[([^\]]+)\])?$")
-
-
-def _segments(path: str) -> list[str]:
-    """Split an element path on dots outside brackets."""
-    parts, depth, current = [], 0, ""
-    for char in path:
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-        if char == "." and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _system(value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return EQUIVALENT_SYSTEMS.get(value, value)
-
-
-def _codings(node: Any) -> list[tuple[str | None, str]]:
-    """The (system, code) pairs a code, Coding or CodeableConcept carries
-    (nothing from a malformed one)."""
-    if isinstance(node, str):
-        return [(None, node)]
-    if isinstance(node, dict):
-        if "coding" in node:
-            return [pair for coding in _as_list(node["coding"]) for pair in _codings(coding)]
-        if isinstance(node.get("code"), str):
-            system = node.get("system")
-            return [(system if isinstance(system, str) else None, node["code"])]
-    return []
-
-
-def _matches_fixed(node: Any, fixed: FixedValue) -> bool:
-    if isinstance(fixed, Code):
-        return any(
-            code == fixed.code
-            and (fixed.system is None or system is None or _system(system) == _system(fixed.system))
-            for system, code in _codings(node)
-        )
-    if isinstance(node, str) and isinstance(fixed, str):
-        return _system(node) == _system(fixed)
-    return bool(node == fixed)
-
-
-def _format_fixed(fixed: FixedValue) -> str:
-    return str(fixed).lower() if isinstance(fixed, bool) else str(fixed)
-
-
-def _card(low: int | None, high: int | None) -> str:
-    return f"{low or 0}..{'*' if high in (None, UNBOUNDED) else high}"
 
 
 class Validator:
@@ -414,7 +260,7 @@ class Validator:
                 if codes is None:
                     continue
                 for value in self.select(profile, root, binding.path) or []:
-                    if not self._in_codes(value, codes):
+                    if not _in_codes(value, codes):
                         found.append(
                             Violation(
                                 struct.id,
@@ -499,9 +345,14 @@ class Validator:
         found = []
         only_matches = _MATCHES.fullmatch(invariant.expression.strip())
         remember = struct.id in MEMO_PROFILES
+        remember_resource = struct.id in MEMO_RESOURCE_PROFILES and not path
         for node in nodes or []:
             self._local.seen = seen
-            memo_key = (name, node) if remember and isinstance(node, str) else None
+            memo_key: tuple[str, str] | None = None
+            if remember and isinstance(node, str):
+                memo_key = (name, node)
+            elif remember_resource and isinstance(node, dict):
+                memo_key = (name, json.dumps(node, sort_keys=True, default=str))
             if memo_key is not None and memo_key in self._memo:
                 result = self._memo[memo_key]
             elif only_matches and isinstance(node, str):
@@ -540,15 +391,6 @@ class Validator:
             }
         return self._codes[ref]
 
-    def _in_codes(self, node: Any, codes: set[tuple[str | None, str]]) -> bool:
-        pairs = _codings(node)
-        return bool(pairs) and any(
-            (_system(system), code) in codes
-            or (_system(system), "*") in codes
-            or (system is None and any(c == code for _, c in codes))
-            for system, code in pairs
-        )
-
     def _functions(self) -> dict[str, dict[str, Any]]:
         def conforms_to(inputs: list[Any], url: str) -> bool:
             seen = getattr(self._local, "seen", {})
@@ -560,7 +402,7 @@ class Validator:
             codes = self._value_set_codes(url)
             return (
                 codes is not None
-                and all(self._in_codes(item, codes) for item in inputs)
+                and all(_in_codes(item, codes) for item in inputs)
                 and bool(inputs)
             )
 
@@ -633,7 +475,9 @@ class Validator:
                 bundled[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
         self._local.bundled = bundled
         seen: dict = {}
-        found += self.validate(bundle, self._declared(bundle) or kind.message, "Bundle", seen)
+        found += self.validate(
+            bundle, _declared(bundle, self.known) or kind.message, "Bundle", seen
+        )
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if not isinstance(resource, dict):
@@ -647,56 +491,9 @@ class Validator:
                     )
                 )
                 continue
-            profile = self._declared(resource) or kind.entries.get(
+            profile = _declared(resource, self.known) or kind.entries.get(
                 str(resource.get("resourceType"))
             )
             if profile:
                 found += self.validate(resource, profile, _location(resource), seen)
         return list(dict.fromkeys(found))
-
-    def _declared(self, resource: dict) -> str | None:
-        """The first profile in ``meta.profile`` that the spec holds."""
-        meta = resource.get("meta")
-        profiles = meta.get("profile") if isinstance(meta, dict) else None
-        for url in profiles if isinstance(profiles, list) else []:
-            if isinstance(url, str) and self.known(url):
-                return url
-        return None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _location(resource: dict) -> str:
-    return f"{resource.get('resourceType', '?')}/{resource.get('id', '?')}"
-
-
-def _shown(value: Any, path: str) -> str:
-    """What may be shown of a value that broke a rule: codes and systems, never
-    an identifier's value."""
-    if path.endswith("value") or isinstance(value, (dict, list)):
-        return ", ".join(code for _, code in _codings(value)) if isinstance(value, dict) else ""
-    return str(value)[:100]
-
-
-def _within(violation: Violation, prefix: str) -> Violation:
-    path = f"{prefix}.{violation.path}" if violation.path else prefix
-    return Violation(
-        violation.profile,
-        violation.location,
-        path,
-        violation.rule,
-        violation.expected,
-        violation.found,
-    )
-
-
-@cache
-def validator() -> Validator:
-    return Validator(load())
-
-
-def validate_message(bundle: Any) -> list[Violation]:
-    """The MedCom rules a message Bundle breaks; empty when it keeps them all."""
-    return validator().validate_message(bundle)

@@ -1,0 +1,228 @@
+"""Receiving a MedCom CareCommunication (handler of ``care-communication-message``).
+
+A ``new-message`` opens a thread under its episode identifier
+(``Communication.identifier``); a ``reply-message`` or ``forward-message``
+continues the thread of the same identifier and must point (its Provenance's
+``revision`` entity) to a message of that thread: a reply to one the platform
+sent, a forward to one it knows. Each payload is a segment, kept once by its
+MedCom identifier, so the history a reply repeats is not stored twice.
+
+Refused, with nothing written (:mod:`integrations.inbound` answers with
+MedCom's fatal-error): a citizen the platform does not know by CPR (a
+replacement CPR cannot be matched), a reply to a message the platform never
+sent, a thread identifier already used about another citizen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from acute.models import Referral
+from core.actors import Actor
+from core.models import CPR_SYSTEM, Citizen
+from integrations.adapters import Handled
+from integrations.medcom.inbound import (
+    CITIZEN_UNKNOWN,
+    PREVIOUS_UNKNOWN,
+    THREAD_OF_ANOTHER,
+    activity_of,
+    own_provenance,
+)
+from integrations.medcom.outbound import (
+    CONTACT_EXTENSION,
+    DATETIME_EXTENSION,
+    IDENTIFIER_EXTENSION,
+    PRACTITIONER_EXTENSION,
+)
+from integrations.messages import InvalidMessage, ParsedMessage
+from integrations.models import CareMessage, CareThread, OutboundMessage, Partner
+
+
+def _citizen(patient: dict[str, Any]) -> Citizen:
+    cprs = [
+        str(identifier.get("value", ""))
+        for identifier in patient.get("identifier") or []
+        if isinstance(identifier, dict) and identifier.get("system") == CPR_SYSTEM
+    ]
+    citizen = Citizen.objects.filter(cpr__in=cprs).first() if cprs else None
+    if citizen is None:
+        raise InvalidMessage(
+            CITIZEN_UNKNOWN,
+            "The Patient is not a citizen the acute function serves (matched by CPR only).",
+            field="Patient.identifier",
+        )
+    return citizen
+
+
+def _revised(provenance: dict[str, Any] | None) -> str | None:
+    """The MessageHeader.id the message answers or forwards (None: it names
+    no FHIR message, e.g. a reply to an OIOXML letter by its identifier)."""
+    for entity in (provenance or {}).get("entity") or []:
+        if isinstance(entity, dict) and entity.get("role") == "revision":
+            reference = str((entity.get("what") or {}).get("reference", ""))
+            if reference:
+                return reference.rstrip("/").rsplit("/", 1)[-1]
+    return None
+
+
+def _extension(payload: dict[str, Any], url: str) -> dict[str, Any]:
+    for extension in payload.get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == url:
+            return extension
+    return {}
+
+
+def _resolve(message: ParsedMessage, reference: Any) -> dict[str, Any]:
+    target = reference.get("reference") if isinstance(reference, dict) else None
+    if not isinstance(target, str):
+        return {}
+    for resource in message.resources:
+        kind, rid = resource.get("resourceType"), resource.get("id")
+        if target in (f"urn:uuid:{rid}", f"{kind}/{rid}") or target.endswith(f"/{kind}/{rid}"):
+            return resource
+    return {}
+
+
+def _author(message: ParsedMessage, payload: dict[str, Any]) -> str:
+    """'Name, role' of the payload's author (PractitionerRole → Practitioner)."""
+    role = _resolve(message, _extension(payload, PRACTITIONER_EXTENSION).get("valueReference"))
+    practitioner = _resolve(message, role.get("practitioner"))
+    name = (practitioner.get("name") or [{}])[0] if practitioner else {}
+    person = (
+        name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
+    )
+    code = (role.get("code") or [{}])[0] if role else {}
+    role_text = code.get("text") or ((code.get("coding") or [{}])[0]).get("code", "")
+    return ", ".join(part for part in (person, role_text) if part)[:200]
+
+
+def _when(payload: dict[str, Any]) -> dt.datetime:
+    written = parse_datetime(str(_extension(payload, DATETIME_EXTENSION).get("valueDateTime", "")))
+    return written if written is not None and timezone.is_aware(written) else timezone.now()
+
+
+def _text(payload: dict[str, Any]) -> str:
+    if payload.get("contentString"):
+        return str(payload["contentString"])
+    attachment = payload.get("contentAttachment") or {}
+    # Attachments are not kept: the segment says one came, by its title.
+    return f"[{attachment.get('title') or attachment.get('contentType') or 'attachment'}]"
+
+
+def _open_referral(citizen: Citizen) -> Referral | None:
+    return (
+        Referral.objects.filter(citizen=citizen)
+        .exclude(status__in=[Referral.Status.CLOSED, Referral.Status.DECLINED])
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _sent_by_us(thread: CareThread, header_id: str) -> bool:
+    try:
+        message_id = uuid.UUID(header_id)
+    except ValueError:
+        return False
+    return OutboundMessage.objects.filter(
+        message_id=message_id, citizen_id=thread.citizen_id
+    ).exists()
+
+
+def _thread_continued(
+    identifier: str, citizen: Citizen, answers: str | None, *, reply: bool
+) -> CareThread:
+    """The thread a reply or forward continues: of the same identifier and
+    holding the message it points to (a reply: one the platform sent)."""
+    thread = CareThread.objects.select_for_update().filter(identifier=identifier).first()
+    known = False
+    if thread is not None and answers is not None:
+        segments = thread.messages.filter(header_id=answers)
+        if reply:
+            segments = segments.filter(direction=CareMessage.Direction.OUT)
+        known = segments.exists() or _sent_by_us(thread, answers)
+    if thread is None or not known:
+        raise InvalidMessage(
+            PREVIOUS_UNKNOWN,
+            "The message answers a message this platform never sent in this thread.",
+            field="Provenance.entity.what",
+        )
+    if thread.citizen_id != citizen.pk:
+        raise InvalidMessage(
+            THREAD_OF_ANOTHER,
+            "The thread identifier belongs to a conversation about another citizen.",
+            field="Communication.identifier",
+        )
+    return thread
+
+
+def _thread_opened(
+    partner: Partner, identifier: str, citizen: Citizen, communication: dict[str, Any]
+) -> CareThread:
+    existing = CareThread.objects.select_for_update().filter(identifier=identifier).first()
+    if existing is not None:
+        if existing.citizen_id != citizen.pk or existing.partner_id != partner.pk:
+            raise InvalidMessage(
+                THREAD_OF_ANOTHER,
+                "The thread identifier belongs to another conversation.",
+                field="Communication.identifier",
+            )
+        return existing
+    category = ((communication.get("category") or [{}])[0].get("coding") or [{}])[0]
+    thread = CareThread(
+        identifier=identifier,
+        partner=partner,
+        citizen=citizen,
+        referral=_open_referral(citizen),
+        category=str(category.get("code", ""))[:40],
+        topic=str((communication.get("topic") or {}).get("text", ""))[:200],
+    )
+    thread.full_clean()
+    thread.save()
+    return thread
+
+
+def care_communication_receive(partner: Partner, message: ParsedMessage, actor: Actor) -> Handled:
+    """Keep a partner's CareCommunication in its thread (see the module docstring)."""
+    communication = message.one("Communication")
+    citizen = _citizen(message.one("Patient"))
+    identifier = str(((communication.get("identifier") or [{}])[0]).get("value", ""))[:100]
+    provenance = own_provenance(message)
+    activity = activity_of(provenance)
+    if activity in ("reply-message", "forward-message"):
+        thread = _thread_continued(
+            identifier, citizen, _revised(provenance), reply=activity == "reply-message"
+        )
+    else:
+        thread = _thread_opened(partner, identifier, citizen, communication)
+    known = set(thread.messages.values_list("identifier", flat=True))
+    added = []
+    for payload in communication.get("payload") or []:
+        segment = _extension(payload, IDENTIFIER_EXTENSION).get("valueIdentifier") or {}
+        key = str(segment.get("value", ""))[:100]
+        if not key or key in known:
+            continue
+        contact = _extension(payload, CONTACT_EXTENSION).get("valueContactPoint") or {}
+        row = CareMessage(
+            thread=thread,
+            identifier=key,
+            header_id=message.header_id[:64],
+            direction=CareMessage.Direction.IN,
+            activity=activity[:32],
+            text=_text(payload),
+            author=_author(message, payload),
+            author_contact=str(contact.get("value", ""))[:100],
+            written_at=_when(payload),
+        )
+        row.full_clean(exclude=["thread"])
+        row.save()
+        known.add(key)
+        added.append(row.pk)
+    return Handled(
+        citizen=citizen,
+        result={"care_thread": thread.pk, "activity": activity, "segments_added": added},
+    )

@@ -1,0 +1,87 @@
+"""The nurse's or coordinator's reply in a CareCommunication thread.
+
+The reply is a MedCom CareCommunication to the thread's partner: the
+thread's episode identifier (``Communication.identifier``), activity
+``reply-message``, and a Provenance pointing to the message it answers (the
+thread's latest, as a ``revision`` entity) beside the new segment (``source``).
+Written with the outbox row in one transaction; a reply that would break
+MedCom's rules is parked for a person like every hand-off, never sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.audit.services import Action, Outcome, Purpose, audit_record
+from core.actors import Actor
+from core.errors import InvalidInput, PreconditionFailed
+from integrations.care_threads.build import Reply
+from integrations.messages import Event
+from integrations.models import CareMessage, CareThread
+from integrations.outbound import message_send
+
+MAX_REPLY = 4000
+
+
+def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMessage:
+    """Answer the thread's latest message (the caller has asked the gate for
+    the thread's citizen); the reply is audited as a disclosure to the
+    partner and goes through the outbox."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("care_thread.reply_empty", _("Write the reply."), field="text")
+    if len(text) > MAX_REPLY:
+        raise InvalidInput(
+            "care_thread.reply_too_long",
+            _("The reply may be at most 4000 characters."),
+            field="text",
+        )
+    with transaction.atomic():
+        locked = CareThread.objects.select_for_update().get(pk=thread.pk)
+        latest = locked.messages.order_by("-written_at", "-pk").first()
+        if latest is None:
+            raise PreconditionFailed(
+                "care_thread.nothing_to_answer", _("The thread has no message to answer.")
+            )
+        segment = CareMessage(
+            thread=locked,
+            identifier=f"urn:uuid:{uuid.uuid4()}",
+            header_id="",
+            direction=CareMessage.Direction.OUT,
+            activity="reply-message",
+            text=text,
+            author=(actor.user.get_full_name() or actor.user.username) if actor.user else "",
+            written_at=timezone.now(),
+            written_by=actor.membership,
+        )
+        segment.save()
+        outbound = message_send(
+            partner=locked.partner,
+            event=Event.CARE_COMMUNICATION_REPLY,
+            about=Reply(segment=segment, answers=latest.header_id),
+            by=actor,
+        )
+        if outbound is None:
+            raise PreconditionFailed(
+                "care_thread.no_sender", _("The platform has no sending organisation.")
+            )
+        segment.outbound = outbound
+        segment.header_id = str(outbound.message_id)
+        segment.full_clean(exclude=["thread", "written_by", "outbound"])
+        segment.save(update_fields=["outbound", "header_id"])
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=locked.citizen_id,
+            outcome=Outcome.PERMITTED,
+            resource_type="Communication",
+            resource_id=f"care-thread-{locked.pk}",
+            reason_code=Event.CARE_COMMUNICATION_REPLY,
+            detail={"partner": locked.partner.code, "segment": segment.pk},
+        )
+    return segment

@@ -1,0 +1,156 @@
+"""What the validator reports (:class:`Violation`) and the small readers of
+FHIR JSON values it checks with: path segments, systems and codes, fixed
+values, what may be shown of a value that broke a rule."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..fsh import UNBOUNDED, Code, FixedValue
+from .kinds import EQUIVALENT_SYSTEMS
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: ``profile`` (its id), ``location`` (``Bundle`` or
+    ``<type>/<id>``), ``path`` (the element, as the profile names it),
+    ``rule`` (``cardinality``, ``fixed``, ``binding``, ``invariant:<key>`` or
+    ``message``), ``expected`` and, where it is not personal data, ``found``."""
+
+    profile: str
+    location: str
+    path: str
+    rule: str
+    expected: str
+    found: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.location} {self.path}".strip()
+        found = f" (found {self.found})" if self.found else ""
+        return f"{self.profile}: {where}: {self.rule}: expected {self.expected}{found}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "profile": self.profile,
+            "location": self.location,
+            "path": self.path,
+            "rule": self.rule,
+            "expected": self.expected,
+            "found": self.found,
+        }
+
+
+_EXTENSION_VALUE = re.compile(r"extension\('([^']+)'\)\.value(?:\.([A-Za-z0-9_.]+))?")
+_MATCHES = re.compile(r"matches\('((?:[^'\\]|\\.)*)'\)")
+_SEGMENT = re.compile(r"^([A-Za-z0-9_\-]+?)(\[x\])?(?:\[([^\]]+)\])?$")
+
+
+def _segments(path: str) -> list[str]:
+    """Split an element path on dots outside brackets."""
+    parts, depth, current = [], 0, ""
+    for char in path:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        if char == "." and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _system(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return EQUIVALENT_SYSTEMS.get(value, value)
+
+
+def _codings(node: Any) -> list[tuple[str | None, str]]:
+    """The (system, code) pairs a code, Coding or CodeableConcept carries
+    (nothing from a malformed one)."""
+    if isinstance(node, str):
+        return [(None, node)]
+    if isinstance(node, dict):
+        if "coding" in node:
+            return [pair for coding in _as_list(node["coding"]) for pair in _codings(coding)]
+        if isinstance(node.get("code"), str):
+            system = node.get("system")
+            return [(system if isinstance(system, str) else None, node["code"])]
+    return []
+
+
+def _matches_fixed(node: Any, fixed: FixedValue) -> bool:
+    if isinstance(fixed, Code):
+        return any(
+            code == fixed.code
+            and (fixed.system is None or system is None or _system(system) == _system(fixed.system))
+            for system, code in _codings(node)
+        )
+    if isinstance(node, str) and isinstance(fixed, str):
+        return _system(node) == _system(fixed)
+    return bool(node == fixed)
+
+
+def _format_fixed(fixed: FixedValue) -> str:
+    return str(fixed).lower() if isinstance(fixed, bool) else str(fixed)
+
+
+def _card(low: int | None, high: int | None) -> str:
+    return f"{low or 0}..{'*' if high in (None, UNBOUNDED) else high}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _location(resource: dict) -> str:
+    return f"{resource.get('resourceType', '?')}/{resource.get('id', '?')}"
+
+
+def _shown(value: Any, path: str) -> str:
+    """What may be shown of a value that broke a rule: codes and systems, never
+    an identifier's value."""
+    if path.endswith("value") or isinstance(value, (dict, list)):
+        return ", ".join(code for _, code in _codings(value)) if isinstance(value, dict) else ""
+    return str(value)[:100]
+
+
+def _within(violation: Violation, prefix: str) -> Violation:
+    path = f"{prefix}.{violation.path}" if violation.path else prefix
+    return Violation(
+        violation.profile,
+        violation.location,
+        path,
+        violation.rule,
+        violation.expected,
+        violation.found,
+    )
+
+
+def _in_codes(node: Any, codes: set[tuple[str | None, str]]) -> bool:
+    """Whether a Coding or CodeableConcept holds one of ``codes`` (a system's
+    ``*`` stands for all its codes)."""
+    pairs = _codings(node)
+    return bool(pairs) and any(
+        (_system(system), code) in codes
+        or (_system(system), "*") in codes
+        or (system is None and any(c == code for _, c in codes))
+        for system, code in pairs
+    )
+
+
+def _declared(resource: dict, known: Callable[[str], bool]) -> str | None:
+    """The first profile in ``meta.profile`` that the spec holds."""
+    meta = resource.get("meta")
+    profiles = meta.get("profile") if isinstance(meta, dict) else None
+    for url in profiles if isinstance(profiles, list) else []:
+        if isinstance(url, str) and known(url):
+            return url
+    return None

@@ -1,0 +1,48 @@
+"""Posting a MedCom message as a partner would (signed) and reading the answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+
+from integrations.models import Partner
+from integrations.transport import signed_headers
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def example(folder: str, name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / folder / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def post_signed(partner: Partner, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    body = json.dumps(message).encode()
+    headers = signed_headers(sender=partner.code, secret=partner.secret, body=body)
+    response = Client().post(
+        "/fhir/$process-message",
+        data=body,
+        content_type="application/fhir+json",
+        headers={k: v for k, v in headers.items() if k != "Content-Type"},
+    )
+    return response.status_code, json.loads(response.content)
+
+
+def ack_parts(body: dict[str, Any]) -> tuple[str, str, list[str]]:
+    """(response code, the MessageHeader.id answered, MedCom issue detail codes)."""
+    header = body["entry"][0]["resource"]
+    assert header["eventCoding"]["code"] == "acknowledgement-message"
+    details = [
+        coding["code"]
+        for entry in body["entry"]
+        if entry["resource"]["resourceType"] == "OperationOutcome"
+        for issue in entry["resource"]["issue"]
+        for coding in (issue.get("details") or {}).get("coding") or []
+    ]
+    return header["response"]["code"], header["response"]["identifier"], details
+
+
+def header_id(message: dict[str, Any]) -> str:
+    return str(message["entry"][0]["resource"]["id"])
