@@ -610,6 +610,12 @@ AUDIT_LOG_KEY_FILE = VAR_DIR / "audit-log-key" if (DEBUG or LOCAL) else None
 # none await (milliseconds); an idle log is signed again every minute.
 AUDIT_SEQUENCER_BATCH = env_int("AUDIT_SEQUENCER_BATCH", 20000, minimum=1, maximum=1_000_000)
 AUDIT_SEQUENCER_IDLE_MS = env_int("AUDIT_SEQUENCER_IDLE_MS", 200, minimum=10, maximum=10_000)
+# The witnesses whose cosignatures (and refusals) the platform accepts: their
+# verifier keys (C2SP vkeys, "name+keyid+base64"), comma-separated. A local
+# run (`make run`) adds the witness it starts itself.
+AUDIT_WITNESS_KEYS = env_list("AUDIT_WITNESS_KEYS", [])
+# A witnessed checkpoint older than this is shown to auditors as a warning.
+AUDIT_WITNESS_STALE_MINUTES = env_int("AUDIT_WITNESS_STALE_MINUTES", 5, minimum=1, maximum=1440)
 
 # --- Hand-offs (integrations) ---------------------------------------------------
 # Largest allowed difference between a partner's signature timestamp and our clock.

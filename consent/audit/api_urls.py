@@ -13,6 +13,7 @@ urlpatterns = [
     path("export", api.AuditExportView.as_view(), name="audit-export"),
     path("verify", api.AuditVerifyView.as_view(), name="audit-verify"),
     path("log/checkpoint", log_api.CheckpointView.as_view(), name="audit-log-checkpoint"),
+    path("log/cosignatures", log_api.CosignatureView.as_view(), name="audit-log-cosignatures"),
     path("log/consistency", log_api.ConsistencyView.as_view(), name="audit-log-consistency"),
     path(
         "log/entries/<int:entry_id>/inclusion",

@@ -104,9 +104,10 @@ def _signing_key(origin: str, configured: str | None) -> NoteKey:
     return NoteKey.from_seed(origin, seed)
 
 
-def signing_key(log: str) -> NoteKey:
-    """The log's key, named by the log's origin (one key signs every year)."""
-    return _signing_key(log, settings.AUDIT_LOG_SIGNING_KEY)
+def signing_key() -> NoteKey:
+    """The log's key, named by ``AUDIT_LOG_ORIGIN``: one key (and one name
+    for witnesses to know it by) signs every year's log."""
+    return _signing_key(settings.AUDIT_LOG_ORIGIN, settings.AUDIT_LOG_SIGNING_KEY)
 
 
 # --- the stored tree ------------------------------------------------------------
@@ -156,7 +157,7 @@ def _previous_log_line(log: str) -> tuple[str, ...]:
 
 def checkpoint_sign(log: str, size: int, root: bytes) -> LogCheckpoint:
     body = Checkpoint(log, size, root, _previous_log_line(log)).body()
-    note = note_text(body, [note_sign(body, signing_key(log))])
+    note = note_text(body, [note_sign(body, signing_key())])
     return LogCheckpoint.objects.create(
         log=log, size=size, root=root, note=note, signed_at=timezone.now()
     )
@@ -346,7 +347,7 @@ def tree_verify(log: str | None = None) -> tuple[bool, str]:
         return True, "No checkpoint yet."
     log = checkpoint.log
     body, lines = note_split(checkpoint.note)
-    verifier = signing_key(log).verifier()
+    verifier = signing_key().verifier()
     signed = signature_find(lines, verifier)
     if signed is None or not signature_valid(body, signed, verifier):
         return False, f"the newest checkpoint of {log} is not signed by the log's key"

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent.audit.api import AUDITORS
+from consent.audit.cosignatures import cosignature_accept, refusal_accept
 from consent.audit.log import (
     checkpoint_latest,
     checkpoint_served,
@@ -57,6 +58,16 @@ ConsistencyOut = inline_serializer(
 )
 
 
+def _log_param(request: Request, *, required: bool) -> str | None:
+    """A log's name: printable ASCII without spaces, as origins are."""
+    log = request.query_params.get("log", "")
+    if not log and not required:
+        return None
+    if not (0 < len(log) <= 100 and all("!" <= c <= "~" for c in log)):
+        raise InvalidInput("audit.param_invalid", "log must name a log.", field="log")
+    return log
+
+
 def _size(request: Request, name: str) -> int:
     raw = request.query_params.get(name, "")
     if not raw.isdigit() or len(raw) > 18:
@@ -77,7 +88,7 @@ class CheckpointView(APIView):
         responses={(200, "text/plain"): OpenApiTypes.STR},
     )
     def get(self, request: Request) -> HttpResponse:
-        checkpoint = checkpoint_latest(request.query_params.get("log") or None)
+        checkpoint = checkpoint_latest(_log_param(request, required=False))
         if checkpoint is None:
             raise NotFoundOrNotAllowed("audit.log_unknown", "No checkpoint of this log yet.")
         response = HttpResponse(
@@ -104,9 +115,8 @@ class ConsistencyView(APIView):
         responses={200: ConsistencyOut},
     )
     def get(self, request: Request) -> Response:
-        log = request.query_params.get("log", "")
-        if not log:
-            raise InvalidInput("audit.param_invalid", "log is required.", field="log")
+        log = _log_param(request, required=True)
+        assert log is not None
         old, new = _size(request, "from"), _size(request, "to")
         proof = consistency_between(log, old, new)
         return Response(
@@ -136,3 +146,56 @@ class InclusionView(APIView):
             query={"inclusion": str(entry_id)},
         )
         return Response(proof.as_dict())
+
+
+CosignatureIn = inline_serializer(
+    "AuditCosignatureIn",
+    {
+        "witness": serializers.CharField(),
+        "checkpoint": serializers.CharField(help_text="The checkpoint's body (three lines)."),
+        "cosignature": serializers.CharField(required=False),
+        "refusal": serializers.CharField(required=False),
+        "signature": serializers.CharField(required=False),
+    },
+)
+
+
+class CosignatureView(APIView):
+    """``POST /api/audit/log/cosignatures`` — a witness delivers its
+    cosignature of a checkpoint, or its signed refusal of one. Open to any
+    caller: what is posted is kept only when it verifies against a
+    configured witness's key."""
+
+    permission_classes = [Public]
+    authentication_classes: list[type] = []
+
+    @extend_schema(
+        operation_id="audit_log_cosignature_deliver",
+        request=CosignatureIn,
+        responses={
+            201: inline_serializer("AuditCosignatureOut", {"id": serializers.IntegerField()})
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        fields = {
+            k: data.get(k) for k in ("witness", "checkpoint", "cosignature", "refusal", "signature")
+        }
+        if not isinstance(fields["witness"], str) or not isinstance(fields["checkpoint"], str):
+            raise InvalidInput("audit.param_invalid", "witness and checkpoint are required.")
+        if isinstance(fields["cosignature"], str):
+            kept = cosignature_accept(
+                witness=fields["witness"], body=fields["checkpoint"], line=fields["cosignature"]
+            )
+        elif isinstance(fields["refusal"], str) and isinstance(fields["signature"], str):
+            kept = refusal_accept(
+                witness=fields["witness"],
+                body=fields["checkpoint"],
+                problem=fields["refusal"],
+                signature=fields["signature"],
+            )
+        else:
+            raise InvalidInput(
+                "audit.param_invalid", "Send a cosignature, or a refusal with its signature."
+            )
+        return Response({"id": kept.id}, status=201)

@@ -90,7 +90,7 @@ class NoteVerifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
         try:
-            name, hex_id, encoded = vkey.rsplit("+", 2)
+            name, hex_id, encoded = vkey.split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
             verifier = cls(name, Ed25519PublicKey.from_public_bytes(raw[1:]), raw[0])
         except (ValueError, IndexError, binascii.Error) as exc:
@@ -117,7 +117,18 @@ class Checkpoint:
         return "".join(line + "\n" for line in lines)
 
 
+def _plain(text: str) -> None:
+    """Note text is UTF-8 without control characters other than newlines."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise NoteError("the note is not valid text") from exc
+    if any(c < " " and c != "\n" for c in text):
+        raise NoteError("the note holds control characters")
+
+
 def checkpoint_parse(body: str) -> Checkpoint:
+    _plain(body)
     lines = body.split("\n")
     if len(lines) < 4 or lines[-1] != "" or any(not line for line in lines[:-1]):
         raise NoteError("a checkpoint has an origin, a size and a root hash, one per line")
@@ -145,6 +156,7 @@ class SignatureLine:
 
 def note_split(text: str) -> tuple[str, list[SignatureLine]]:
     """The body and the signature lines of a signed note."""
+    _plain(text)
     body, sep, signatures = text.rpartition("\n\n")
     if not sep or not signatures.endswith("\n"):
         raise NoteError("a signed note is a body, a blank line and signature lines")

@@ -93,7 +93,7 @@ def test_the_sequencer_places_entries_in_order_and_signs_a_checkpoint() -> None:
     parsed = checkpoint_parse(body)
     assert (parsed.origin, parsed.size) == (log, 5)
     assert parsed.root == merkle.MemoryTree([_leaf_hash(e) for e in entries]).root()
-    verifier = signing_key(log).verifier()
+    verifier = signing_key().verifier()
     signed = signature_find(lines, verifier)
     assert signed is not None and signature_valid(body, signed, verifier)
     assert not signature_valid(body.replace("\n5\n", "\n6\n"), signed, verifier)

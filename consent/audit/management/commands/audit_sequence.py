@@ -7,14 +7,19 @@ places what waits now and returns (for tests and for catching up by hand).
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
-from consent.audit.log import sequence_batch
+from consent.audit.log import checkpoint_latest, sequence_batch
+from consent.audit.models import PendingEntry
 from consent.audit.sequencer import lock_check, sequencer_lock, sequencer_run
+
+_HEALTHY = dt.timedelta(minutes=2)
 
 
 class Command(BaseCommand):
@@ -24,6 +29,12 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Place what waits now, then stop.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["health"]:
+            latest = checkpoint_latest()
+            fresh = latest is not None and timezone.now() - latest.signed_at < _HEALTHY
+            if not fresh and PendingEntry.objects.exists():
+                raise CommandError("no checkpoint signed for two minutes while entries wait")
+            return
         stopping = False
 
         def stop(signum: int, frame: FrameType | None) -> None:
