@@ -283,3 +283,27 @@ def test_proofs_verify_with_the_tiles_read_back_from_the_database() -> None:
     assert merkle.root(tiles, latest.size) == bytes(latest.root)
     with transaction.atomic():
         assert tree_verify()[0]
+
+
+def test_audit_prove_prints_a_verified_proof_and_audit_verify_checks_the_tree() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    entries = _record(3)
+    out = StringIO()
+    with pytest.raises(CommandError, match="not yet been given its place"):
+        call_command("audit_prove", str(entries[1].id), stdout=out)
+    sequence_batch()
+    call_command("audit_prove", str(entries[1].id), stdout=out)
+    assert f"OK: entry {entries[1].id} is leaf 1 of" in out.getvalue()
+    with pytest.raises(CommandError, match="No audit entry with this id"):
+        call_command("audit_prove", "999999", stdout=out)
+    verified = StringIO()
+    call_command("audit_verify", stdout=verified)
+    assert "Transparency log OK" in verified.getvalue()
+    assert "No witness has cosigned" in verified.getvalue()
+    tamper("UPDATE audit_auditentry SET digest = %s WHERE id = %s", [b"\x01" * 32, entries[0].id])
+    with pytest.raises(CommandError, match="BROKEN"):
+        call_command("audit_verify", stdout=StringIO())
