@@ -51,7 +51,7 @@ from consent.audit.notes import (
     signature_find,
     signature_valid,
 )
-from consent.audit.tiles import TileKey, Tiles, tiles_integrate
+from consent.audit.tiles import TileKey, Tiles, tiles_integrate, tiles_needed
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
 
 # Tables appended to and never changed (the append-only trigger, and the
@@ -214,11 +214,12 @@ def sequence_batch(
         LogLeaf.objects.bulk_create(placed)
         tiles = tree_tiles(log)
         changed = tiles_integrate(tiles, size, leaves)
+        new_size = size + len(leaves)
+        tiles.prefetch(tiles_needed(lambda source: merkle.root(source, new_size)))
         LogTile.objects.bulk_create(
             LogTile(log=log, level=level, index=index, width=len(h) // 32, hashes=h)
             for (level, index), h in changed.items()
         )
-        new_size = size + len(leaves)
         checkpoint_sign(log, new_size, merkle.root(tiles, new_size))
         PendingEntry.objects.filter(entry_id__in=ids).delete()
     return len(leaves)
@@ -295,12 +296,16 @@ def inclusion_for_entries(entries: list[AuditEntry]) -> dict[int, InclusionProof
         checkpoint = latest[leaf.log]
         if checkpoint is None or leaf.position >= checkpoint.size:
             continue
+        size, position = checkpoint.size, leaf.position
+        tiles[leaf.log].prefetch(
+            tiles_needed(functools.partial(merkle.inclusion_proof, index=position, size=size))
+        )
         proofs[entry.id] = InclusionProof(
             entry.id,
             leaf.log,
             leaf.position,
             entry_leaf(entry.id, entry.recorded_at, bytes(entry.digest)),
-            merkle.inclusion_proof(tiles[leaf.log], leaf.position, checkpoint.size),
+            merkle.inclusion_proof(tiles[leaf.log], position, size),
             checkpoint,
             entry.citizen_id,
         )
@@ -335,7 +340,11 @@ def consistency_between(log: str, old_size: int, new_size: int) -> list[bytes]:
             f"The log has {latest.size} entries; no proof for a larger size.",
             field="to",
         )
-    return merkle.consistency_proof(tree_tiles(log), old_size, new_size)
+    tiles = tree_tiles(log)
+    tiles.prefetch(
+        tiles_needed(lambda source: merkle.consistency_proof(source, old_size, new_size))
+    )
+    return merkle.consistency_proof(tiles, old_size, new_size)
 
 
 def tree_verify(log: str | None = None) -> tuple[bool, str]:

@@ -73,6 +73,26 @@ class Tiles:
         return perfect_root(_split(tile[offset * HASH_SIZE : end]))
 
 
+class _Recorder:
+    """A node source that only notes which tiles its nodes come from."""
+
+    def __init__(self) -> None:
+        self.keys: set[TileKey] = set()
+
+    def node(self, level: int, index: int) -> bytes:
+        tile_level, sub = divmod(level, HEIGHT)
+        self.keys.add((tile_level, (index << sub) // WIDTH))
+        return bytes(HASH_SIZE)
+
+
+def tiles_needed(compute: Callable[[_Recorder], object]) -> set[TileKey]:
+    """The tiles a computation over the tree (a proof, a root) will read, so
+    they can be fetched in one go."""
+    recorder = _Recorder()
+    compute(recorder)
+    return recorder.keys
+
+
 def tiles_integrate(tiles: Tiles, size: int, leaves: list[bytes]) -> dict[TileKey, bytes]:
     """Append ``leaves`` (leaf hashes) to a tree of ``size`` leaves: the tiles
     that change, with their new contents (also put into ``tiles``)."""
