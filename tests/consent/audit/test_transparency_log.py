@@ -307,3 +307,20 @@ def test_audit_prove_prints_a_verified_proof_and_audit_verify_checks_the_tree() 
     tamper("UPDATE audit_auditentry SET digest = %s WHERE id = %s", [b"\x01" * 32, entries[0].id])
     with pytest.raises(CommandError, match="BROKEN"):
         call_command("audit_verify", stdout=StringIO())
+
+
+def test_audit_sequence_once_places_what_waits_and_health_says_when_it_falls_behind() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    call_command("audit_sequence", "--health", stdout=StringIO())  # nothing waits
+    _record(3)
+    with pytest.raises(CommandError, match="no checkpoint signed"):
+        call_command("audit_sequence", "--health", stdout=StringIO())
+    out = StringIO()
+    call_command("audit_sequence", "--once", stdout=out)
+    assert "placed 3 entries" in out.getvalue()
+    _record(1)
+    call_command("audit_sequence", "--health", stdout=StringIO())  # a fresh checkpoint

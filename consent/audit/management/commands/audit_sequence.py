@@ -27,6 +27,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="Place what waits now, then stop.")
+        parser.add_argument(
+            "--health",
+            action="store_true",
+            help="Exit 1 unless a checkpoint was signed within two minutes (or nothing waits).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["health"]:
