@@ -228,3 +228,23 @@ def test_the_witness_key_is_kept_in_its_own_storage(tmp_path: Path) -> None:
     assert first.verifier().vkey() == again.verifier().vkey()
     assert NoteVerifier.from_vkey(first.verifier().vkey()).id == first.id
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_metrics_show_waiting_entries_the_log_and_the_witnessed_age(
+    tmp_path: Path, witness_keys: NoteKey
+) -> None:
+    from tests.core.test_metrics import _value
+
+    client = Client()
+    _record(2)
+    text = client.get("/metrics").content.decode()
+    assert _value(text, "tvaerakut_audit_entries_waiting") == 2
+    assert _value(text, "tvaerakut_audit_witnessed_age_seconds") == -1
+    sequence_batch()
+    _witness(tmp_path, key=witness_keys).check_once()
+    text = client.get("/metrics").content.decode()
+    assert _value(text, "tvaerakut_audit_entries_waiting") == 0
+    assert _value(text, "tvaerakut_audit_log_size") == 2
+    age = _value(text, "tvaerakut_audit_witnessed_age_seconds")
+    assert age is not None and 0 <= age < 60
+    assert _value(text, "tvaerakut_audit_witness_refusals") == 0
