@@ -81,12 +81,24 @@ class WitnessState:
         found = self.data["logs"].get(log)
         return Seen(found["size"], base64.b64decode(found["root"])) if found else None
 
-    def cosigned_at(self, log: str) -> int:
-        return int(self.data["logs"].get(log, {}).get("cosigned_at", 0))
+    def cosigned_recently(self, log: str, seen: Seen, now: int) -> bool:
+        """Whether this very tree was cosigned and delivered within a minute."""
+        last = self.data.get("cosigned", {}).get(log)
+        return bool(
+            last
+            and last["size"] == seen.size
+            and last["root"] == base64.b64encode(seen.root).decode()
+            and now - last["at"] < 60
+        )
 
-    def record(self, log: str, size: int, root: bytes, at: int) -> None:
+    def record(self, log: str, size: int, root: bytes) -> None:
+        """The newest tree seen and checked: later ones must extend it."""
+        self.data["logs"][log] = {"size": size, "root": base64.b64encode(root).decode()}
+        self._save()
+
+    def delivered(self, log: str, size: int, root: bytes, at: int) -> None:
         root_text = base64.b64encode(root).decode()
-        self.data["logs"][log] = {"size": size, "root": root_text, "cosigned_at": at}
+        self.data.setdefault("cosigned", {})[log] = {"size": size, "root": root_text, "at": at}
         self._save()
 
     def alarm(self, log: str, problem: str) -> None:
@@ -177,12 +189,13 @@ class Witness:
                         f"of size {seen.size}",
                     )
         now = int(self.clock())
-        if (
-            seen == Seen(checkpoint.size, checkpoint.root)
-            and now - self.state.cosigned_at(log) < 60
-        ):
+        current = Seen(checkpoint.size, checkpoint.root)
+        if self.state.cosigned_recently(log, current, now):
             return Outcome(True, size=checkpoint.size)  # cosigned this tree a moment ago
-        self.state.record(log, checkpoint.size, checkpoint.root, now)
+        # What it has seen moves on now; "delivered" only once the platform has
+        # taken the cosignature, so a failed delivery is tried again.
+        self.state.record(log, checkpoint.size, checkpoint.root)
         line = cosign(body, self.key, now)
         self.deliver({"witness": self.key.name, "checkpoint": body, "cosignature": line.text()})
+        self.state.delivered(log, checkpoint.size, checkpoint.root, now)
         return Outcome(True, size=checkpoint.size)
