@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -197,21 +197,15 @@ def sequence_batch(
         size = latest.size if latest else 0
         ids = [entry_id for entry_id, _ in waiting]
         times = [at for _, at in waiting]
-        found = {
-            row[0]: row
-            for row in AuditEntry.objects.filter(
-                id__in=ids, recorded_at__gte=min(times), recorded_at__lte=max(times)
-            ).values_list("id", "recorded_at", "digest")
-        }
+        found = {row[0]: row for row in _entries_of(ids, times)}
         missing = [entry_id for entry_id in ids if entry_id not in found]
         if missing:
             raise LogRefused(f"entries awaiting a position are gone from the log: {missing[:10]}")
-        leaves, placed = [], []
-        for position, entry_id in enumerate(ids, start=size):
+        leaves = []
+        for entry_id in ids:
             _, at, digest = found[entry_id]
             leaves.append(merkle.leaf_hash(entry_leaf(entry_id, at, digest)))
-            placed.append(LogLeaf(entry_id=entry_id, log=log, position=position, recorded_at=at))
-        LogLeaf.objects.bulk_create(placed)
+        _leaves_insert(log, size, ids, [found[i][1] for i in ids])
         tiles = tree_tiles(log)
         changed = tiles_integrate(tiles, size, leaves)
         new_size = size + len(leaves)
@@ -221,8 +215,51 @@ def sequence_batch(
             for (level, index), h in changed.items()
         )
         checkpoint_sign(log, new_size, merkle.root(tiles, new_size))
-        PendingEntry.objects.filter(entry_id__in=ids).delete()
+        _pending_remove(ids)
     return len(leaves)
+
+
+# A batch is tens of thousands of rows: on PostgreSQL each of these is one
+# statement with the ids as one array parameter, not one parameter per row.
+
+
+def _entries_of(ids: list[int], times: list[dt.datetime]) -> list[tuple[int, dt.datetime, bytes]]:
+    if connection.vendor != "postgresql":
+        rows = AuditEntry.objects.filter(
+            id__in=ids, recorded_at__gte=min(times), recorded_at__lte=max(times)
+        ).values_list("id", "recorded_at", "digest")
+        return [(i, at, bytes(digest)) for i, at, digest in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, recorded_at, digest FROM audit_auditentry "
+            "WHERE id = ANY(%s) AND recorded_at BETWEEN %s AND %s",
+            [ids, min(times), max(times)],
+        )
+        return [(i, at, bytes(digest)) for i, at, digest in cursor.fetchall()]
+
+
+def _leaves_insert(log: str, size: int, ids: list[int], times: list[dt.datetime]) -> None:
+    if connection.vendor != "postgresql":
+        LogLeaf.objects.bulk_create(
+            LogLeaf(entry_id=i, log=log, position=size + n, recorded_at=at)
+            for n, (i, at) in enumerate(zip(ids, times, strict=True))
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_log_leaf (entry_id, log, position, recorded_at) "
+            "SELECT u.entry_id, %s, %s + u.n - 1, u.at "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS u(entry_id, at, n)",
+            [log, size, ids, times],
+        )
+
+
+def _pending_remove(ids: list[int]) -> None:
+    if connection.vendor != "postgresql":
+        PendingEntry.objects.filter(entry_id__in=ids).delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_pending WHERE entry_id = ANY(%s)", [ids])
 
 
 def checkpoint_refresh(
