@@ -1,6 +1,7 @@
 """Serve the platform on this machine as production does (`make run`): gunicorn
-with the static files collected, a Celery worker, the beat scheduler and the
-partner simulators, each kept running by ``core.supervisor``.
+with the static files collected, a Celery worker, the beat scheduler, the
+partner simulators, the audit log's sequencer and a witness of the log, each
+kept running by ``core.supervisor``.
 
 The worker and the scheduler run as separate processes, as in production;
 without REDIS_URL they talk through the file-system broker.
