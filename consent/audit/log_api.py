@@ -12,7 +12,13 @@ from __future__ import annotations
 import base64
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    OpenApiTypes,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +36,7 @@ from consent.audit.models import Action
 from consent.audit.services import audit_record_auditor_view
 from core.api import actor_of
 from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.openapi import ErrorEnvelope
 from core.permissions import Public
 
 _B64_LIST = serializers.ListField(child=serializers.CharField())
@@ -135,7 +142,16 @@ class InclusionView(APIView):
 
     permission_classes = AUDITORS
 
-    @extend_schema(operation_id="audit_log_inclusion", responses={200: InclusionOut})
+    @extend_schema(
+        operation_id="audit_log_inclusion",
+        responses={
+            200: InclusionOut,
+            409: OpenApiResponse(
+                ErrorEnvelope,
+                description="Not yet placed in the log (`audit.entry_not_yet_sequenced`).",
+            ),
+        },
+    )
     def get(self, request: Request, entry_id: int) -> Response:
         actor = actor_of(request)
         proof = inclusion_for_entry(entry_id)
