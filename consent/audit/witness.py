@@ -67,6 +67,18 @@ class Outcome:
     size: int = 0
 
 
+def _previous(line: str) -> tuple[str, int, bytes] | None:
+    """The ``previous <log> <size> <base64 root>`` extension line, parsed."""
+    parts = line.split(" ")
+    if len(parts) != 4 or parts[0] != "previous" or not parts[2].isdigit():
+        return None
+    try:
+        root = base64.b64decode(parts[3], validate=True)
+    except ValueError:
+        return None
+    return (parts[1], int(parts[2]), root) if len(root) == 32 else None
+
+
 class WitnessState:
     """The witness's own storage: one JSON file, replaced whole on each change."""
 
@@ -152,6 +164,22 @@ class Witness:
         )
         return Outcome(False, problem)
 
+    def _extends(self, log: str, seen: Seen | None, size: int, root: bytes) -> str | None:
+        """Why the tree ``(size, root)`` of ``log`` is not an append-only
+        extension of the one this witness saw last, or None when it is."""
+        if seen is None:
+            return None
+        if size < seen.size:
+            return f"the log shrank from {seen.size} to {size} entries"
+        if size == seen.size:
+            return None if root == seen.root else f"the root at size {seen.size} has changed"
+        proof = self.fetch_consistency(log, seen.size, size)
+        if not merkle.verify_consistency(
+            old_size=seen.size, new_size=size, old_root=seen.root, new_root=root, proof=proof
+        ):
+            return f"size {size} is not an append-only extension of size {seen.size}"
+        return None
+
     def check_once(self) -> Outcome:
         """Fetch the newest checkpoint, check it, and cosign or refuse it."""
         note = self.fetch_checkpoint()
@@ -166,28 +194,17 @@ class Witness:
             return Outcome(False, "the checkpoint is not signed by the log's key")
         log = checkpoint.origin
         seen = self.state.seen(log)
-        if seen is not None:
-            if checkpoint.size < seen.size:
-                return self._refuse(
-                    log, body, f"the log shrank from {seen.size} to {checkpoint.size} entries"
-                )
-            if checkpoint.size == seen.size and checkpoint.root != seen.root:
-                return self._refuse(log, body, f"the root at size {seen.size} has changed")
-            if checkpoint.size > seen.size:
-                proof = self.fetch_consistency(log, seen.size, checkpoint.size)
-                if not merkle.verify_consistency(
-                    old_size=seen.size,
-                    new_size=checkpoint.size,
-                    old_root=seen.root,
-                    new_root=checkpoint.root,
-                    proof=proof,
-                ):
-                    return self._refuse(
-                        log,
-                        body,
-                        f"size {checkpoint.size} is not an append-only extension "
-                        f"of size {seen.size}",
-                    )
+        problem = self._extends(log, seen, checkpoint.size, checkpoint.root)
+        if problem is None and seen is None:
+            # A new log (a new year's): the last checkpoint of the log before
+            # it, which it names, must extend what this witness saw of that one.
+            for extension in checkpoint.extensions:
+                previous = _previous(extension)
+                if previous is not None:
+                    before, size, root = previous
+                    problem = self._extends(before, self.state.seen(before), size, root)
+        if problem is not None:
+            return self._refuse(log, body, problem)
         now = int(self.clock())
         current = Seen(checkpoint.size, checkpoint.root)
         if self.state.cosigned_recently(log, current, now):

@@ -248,3 +248,27 @@ def test_metrics_show_waiting_entries_the_log_and_the_witnessed_age(
     age = _value(text, "tvaerakut_audit_witnessed_age_seconds")
     assert age is not None and 0 <= age < 60
     assert _value(text, "tvaerakut_audit_witness_refusals") == 0
+
+
+def test_a_new_years_log_must_name_a_last_checkpoint_the_witness_can_follow(
+    tmp_path: Path, witness_keys: NoteKey
+) -> None:
+    """The first checkpoint of a year's log names the last of the year
+    before; a witness that saw that year holds the new log to it."""
+    witness = _witness(tmp_path, key=witness_keys)
+    december = dt.datetime(2026, 12, 31, 23, 58, tzinfo=dt.UTC)
+    _record(3)
+    sequence_batch(now=december)
+    assert witness.check_once().cosigned
+    _record(1)
+    sequence_batch(now=december + dt.timedelta(minutes=1))  # still 2026: size 4
+    _record(1)
+    sequence_batch(now=december + dt.timedelta(minutes=3))  # 2027 names 2026 at size 4
+    outcome = witness.check_once()
+    assert outcome.cosigned and outcome.size == 1  # 2026 grew from 3 to 4 by proof
+    assert witness.state.seen("tvaerakut.local/audit/2027") is not None
+    # A witness that saw 2026 at a size the new log's "previous" line does not extend.
+    other = _witness(tmp_path / "other", key=witness_keys)
+    other.state.record("tvaerakut.local/audit/2026", 5, bytes(32))
+    refused = other.check_once()
+    assert not refused.cosigned and refused.problem == "the log shrank from 5 to 4 entries"
