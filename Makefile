@@ -28,7 +28,8 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	@touch $@
 
 ## make run: install, migrate, load demo data, collect static files, then serve
-## web (gunicorn) + worker + beat + partner simulators, restarted if they die.
+## web (gunicorn) + worker + beat + partner simulators + the audit log's sequencer
+## and a witness of it, restarted if they die.
 ## DEBUG stays off: an error shows the platform's own page, never a traceback.
 ## Local mode: a generated key in var/ and plain HTTP on 127.0.0.1 (docs/decisions/0006).
 ## `make run OIDC_DEMO=1` also runs a local OpenID provider ("Log ind med Demo-IdP").

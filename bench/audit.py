@@ -98,7 +98,9 @@ def reset_log() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
         cursor.execute(
-            "TRUNCATE audit_auditentry, audit_chainhead, audit_auditflag, audit_archivecheckpoint"
+            "TRUNCATE audit_auditentry, audit_chainhead, audit_auditflag, audit_archivecheckpoint, "
+            "audit_pending, audit_log_leaf, audit_log_tile, audit_log_cosignature, "
+            "audit_log_checkpoint"
         )
         cursor.execute("SET session_replication_role = origin")
         cursor.execute("INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, 0, %s)", [GENESIS])

@@ -603,6 +603,24 @@ _checkpoint_file = env_str("AUDIT_CHECKPOINT_FILE")
 AUDIT_CHECKPOINT_FILE = Path(_checkpoint_file) if _checkpoint_file else None
 # Months of partitions the maintenance job keeps created ahead.
 AUDIT_PARTITION_MONTHS_AHEAD = env_int("AUDIT_PARTITION_MONTHS_AHEAD", 3, minimum=1, maximum=24)
+# The transparency log (docs/audit.md): its name (each year's log is
+# "<origin>/<year>"), and the Ed25519 key its checkpoints are signed with, as
+# base64 of the 32-byte seed. Without a key, a local or DEBUG run generates
+# one into var/ (as it does the secret key); elsewhere the sequencer refuses
+# to start without it.
+AUDIT_LOG_ORIGIN = env_str("AUDIT_LOG_ORIGIN", "tvaerakut.local/audit") or "tvaerakut.local/audit"
+AUDIT_LOG_SIGNING_KEY = env_str("AUDIT_LOG_SIGNING_KEY")
+AUDIT_LOG_KEY_FILE = VAR_DIR / "audit-log-key" if (DEBUG or LOCAL) else None
+# Most entries the sequencer places in one batch, and how long it rests when
+# none await (milliseconds); an idle log is signed again every minute.
+AUDIT_SEQUENCER_BATCH = env_int("AUDIT_SEQUENCER_BATCH", 20000, minimum=1, maximum=1_000_000)
+AUDIT_SEQUENCER_IDLE_MS = env_int("AUDIT_SEQUENCER_IDLE_MS", 200, minimum=10, maximum=10_000)
+# The witnesses whose cosignatures (and refusals) the platform accepts: their
+# verifier keys (C2SP vkeys, "name+keyid+base64"), comma-separated. A local
+# run (`make run`) adds the witness it starts itself.
+AUDIT_WITNESS_KEYS = env_list("AUDIT_WITNESS_KEYS", [])
+# A witnessed checkpoint older than this is shown to auditors as a warning.
+AUDIT_WITNESS_STALE_MINUTES = env_int("AUDIT_WITNESS_STALE_MINUTES", 5, minimum=1, maximum=1440)
 
 # --- Hand-offs (integrations) ---------------------------------------------------
 # Largest allowed difference between a partner's signature timestamp and our clock.

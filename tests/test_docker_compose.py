@@ -31,7 +31,7 @@ def _probe(service: str) -> str:
 
 
 def test_the_stack_has_its_services_each_restarting_with_a_health_check() -> None:
-    running = {"postgres", "pgbouncer", "redis", "web", "worker", "beat"}
+    running = {"postgres", "pgbouncer", "redis", "web", "worker", "beat", "sequencer", "witness"}
     # Beside them: the owner's migrate, run once, and the operator's checkpoint.
     assert set(SERVICES) == running | {"migrate", "checkpoint"}
     for name in running:

@@ -259,6 +259,16 @@ WRITES: dict[tuple[str, str], Write] = {
         kind="form",
     ),
     ("POST", "api/^.*$"): Write("nurse", "/api/no/such/route", lambda s: {"a": 1}),
+    # A witness's delivery: open to anyone, kept only when it verifies.
+    ("POST", "api/audit/log/cosignatures"): Write(
+        "anonymous",
+        "/api/audit/log/cosignatures",
+        lambda s: {
+            "witness": "witness.local/w1",
+            "checkpoint": "tvaerakut.local/audit/2026\n1\n" + "A" * 43 + "=\n",
+            "cosignature": "\u2014 witness.local/w1 AAAA\n",
+        },
+    ),
     ("PUT", "api/^.*$"): Write("nurse", "/api/no/such/route", lambda s: {"a": 1}),
     ("PATCH", "api/^.*$"): Write("nurse", "/api/no/such/route", lambda s: {"a": 1}),
     ("DELETE", "api/^.*$"): Write("nurse", "/api/no/such/route", lambda s: {"a": 1}),

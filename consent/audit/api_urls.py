@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent.audit import api
+from consent.audit import api, log_api
 
 urlpatterns = [
     path("entries", api.AuditEntryListView.as_view(), name="audit-entries"),
@@ -12,4 +12,12 @@ urlpatterns = [
     ),
     path("export", api.AuditExportView.as_view(), name="audit-export"),
     path("verify", api.AuditVerifyView.as_view(), name="audit-verify"),
+    path("log/checkpoint", log_api.CheckpointView.as_view(), name="audit-log-checkpoint"),
+    path("log/cosignatures", log_api.CosignatureView.as_view(), name="audit-log-cosignatures"),
+    path("log/consistency", log_api.ConsistencyView.as_view(), name="audit-log-consistency"),
+    path(
+        "log/entries/<int:entry_id>/inclusion",
+        log_api.InclusionView.as_view(),
+        name="audit-log-inclusion",
+    ),
 ]

@@ -27,6 +27,7 @@ class AuditConfig(AppConfig):
 
         connection_created.connect(_allow_test_flush, dispatch_uid="audit-test-flush")
 
+        from consent.audit.log import APPEND_ONLY
         from core.dbroles import table_privileges_restrict
 
         # The platform's database role appends to the log and never changes it;
@@ -34,6 +35,12 @@ class AuditConfig(AppConfig):
         table_privileges_restrict("audit_auditentry", ("SELECT", "INSERT"))
         table_privileges_restrict("audit_chainhead", ("SELECT", "INSERT", "UPDATE"))
         table_privileges_restrict("audit_archivecheckpoint", ("SELECT",))
+        # The transparency log: entries await their position (the sequencer
+        # removes them once placed); positions, tiles, checkpoints and
+        # cosignatures are appended, never changed.
+        table_privileges_restrict("audit_pending", ("SELECT", "INSERT", "DELETE"))
+        for table in APPEND_ONLY:
+            table_privileges_restrict(table, ("SELECT", "INSERT"))
 
         from consent.audit.api import RESOURCES
         from core.fhir.resources import register

@@ -36,7 +36,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from consent.audit.checkpoints import HeadCheckpoint, checkpoint_latest, checkpoint_problem
-from consent.audit.models import DIGEST_FIELDS, ArchiveCheckpoint, AuditEntry, ChainHead
+from consent.audit.models import (
+    DIGEST_FIELDS,
+    ArchiveCheckpoint,
+    AuditEntry,
+    ChainHead,
+    PendingEntry,
+)
 from core.sql import run_prepared
 
 GENESIS = hashlib.sha256(b"tvaerakut audit log genesis").digest()
@@ -96,6 +102,13 @@ def _of(alias: str) -> str:
     return ", ".join(f"{alias}.{name}" for name in DIGEST_FIELDS)
 
 
+# The same statement marks the entries as awaiting their position in the
+# Merkle tree (the sequencer's queue), and returns them.
+_PENDING = (
+    ", p AS (INSERT INTO audit_pending (entry_id, recorded_at) SELECT id, recorded_at FROM e) "
+    "SELECT id, recorded_at, digest, chain_hash FROM e"
+)
+
 # One typed placeholder per content column.
 _PLACEHOLDERS = ", ".join(f"%s::{t}" for t in _SQL_TYPES)
 
@@ -107,10 +120,11 @@ def _append_sql(rows: int) -> str:
     return (
         f"WITH v (ord, {_COLUMNS}) AS (VALUES {', '.join([row] * rows)}), "  # noqa: S608
         f"d AS (SELECT v.*, audit_entry_digest({digest_args}) AS digest FROM v), "
-        "c AS (SELECT * FROM audit_chain_append(ARRAY(SELECT d.digest FROM d ORDER BY d.ord))) "
-        f"INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest, chain_hash) "
+        "c AS (SELECT * FROM audit_chain_append(ARRAY(SELECT d.digest FROM d ORDER BY d.ord))), "
+        f"e AS (INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest, chain_hash) "
         f"SELECT c.seq, c.at, {selected}, d.digest, c.chain_hash FROM d JOIN c ON c.ord = d.ord "
-        "RETURNING id, recorded_at, digest, chain_hash"
+        "RETURNING id, recorded_at, digest, chain_hash)"
+        f"{_PENDING}"
     )
 
 
@@ -128,10 +142,11 @@ def _append_one_sql() -> str:
         "SELECT c.seq + 1, t.at, "
         "sha256(c.hash || (SELECT d.digest FROM d) || int8send(audit_epoch_us(t.at))) "
         "FROM (SELECT clock_timestamp() AS at) t) "
-        "WHERE c.id = 1 RETURNING c.seq, c.at, c.hash) "
-        f"INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest, chain_hash) "
+        "WHERE c.id = 1 RETURNING c.seq, c.at, c.hash), "
+        f"e AS (INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest, chain_hash) "
         f"SELECT h.seq, h.at, {selected}, d.digest, h.hash FROM h, v, d "
-        "RETURNING id, recorded_at, digest, chain_hash"
+        "RETURNING id, recorded_at, digest, chain_hash)"
+        f"{_PENDING}"
     )
 
 
@@ -195,6 +210,9 @@ def _append_python(entries: list[AuditEntry]) -> None:
         current = link(current, entry.digest, us)
         entry.chain_hash = current
     AuditEntry.objects.bulk_create(entries)
+    PendingEntry.objects.bulk_create(
+        PendingEntry(entry_id=e.id, recorded_at=e.recorded_at) for e in entries
+    )
     head.seq, head.hash, head.at = seq, current, now
     head.save(update_fields=["seq", "hash", "at"])
 

@@ -1,5 +1,7 @@
 """The audit log's figures for ``/metrics``: entries appended (its rate is the
-append rate) and the time since the last one."""
+append rate) and the time since the last one; of the transparency log, the
+entries waiting for the sequencer, the newest checkpoint's size and age, the
+age of the last witnessed checkpoint, and witnesses' refusals."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from collections.abc import Iterator
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, Metric
 
-from consent.audit.models import ChainHead
+from consent.audit.cosignatures import witness_status
+from consent.audit.log import checkpoint_latest
+from consent.audit.models import ChainHead, LogCosignature, PendingEntry
 from core.metrics import gauge
 
 
@@ -25,4 +29,38 @@ def audit_metrics() -> Iterator[Metric]:
         "Seconds since the newest audit entry was recorded (0: none yet).",
         [],
         {(): (timezone.now() - at).total_seconds() if at else 0.0},
+    )
+    now = timezone.now()
+    latest = checkpoint_latest()
+    witnessed = witness_status(now)
+    yield gauge(
+        "tvaerakut_audit_entries_waiting",
+        "Audit entries committed but not yet placed in the log by the sequencer.",
+        [],
+        {(): float(PendingEntry.objects.count())},
+    )
+    yield gauge(
+        "tvaerakut_audit_log_size",
+        "Entries in the newest log, as its newest signed checkpoint says.",
+        [],
+        {(): float(latest.size) if latest else 0.0},
+    )
+    yield gauge(
+        "tvaerakut_audit_checkpoint_age_seconds",
+        "Seconds since the newest checkpoint was signed (0: none yet).",
+        [],
+        {(): (now - latest.signed_at).total_seconds() if latest else 0.0},
+    )
+    last = witnessed.last_witnessed
+    yield gauge(
+        "tvaerakut_audit_witnessed_age_seconds",
+        "Seconds since a witness last cosigned a checkpoint (-1: never).",
+        [],
+        {(): (now - last).total_seconds() if last else -1.0},
+    )
+    yield gauge(
+        "tvaerakut_audit_witness_refusals",
+        "Checkpoints witnesses have refused (an alarm: the log may have been rewritten).",
+        [],
+        {(): float(LogCosignature.objects.filter(refused=True).count())},
     )

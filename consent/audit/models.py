@@ -216,3 +216,109 @@ class FlagScanState(models.Model):
 
     def __str__(self) -> str:
         return f"flags scanned to {self.last_seq}"
+
+
+# --- the transparency log (docs/audit.md, docs/decisions/0012) -------------------
+
+
+class PendingEntry(models.Model):
+    """An entry committed to the log but not yet given a position in the
+    Merkle tree. Written by the same statement as the entry; removed by the
+    sequencer in the transaction that gives the entry its position. The
+    sequencer reads this set, never "ids above the last one seen", so an
+    entry whose writer commits late is sequenced all the same."""
+
+    entry_id = models.BigIntegerField(primary_key=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "audit_pending"
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} awaiting its position"
+
+
+class LogLeaf(models.Model):
+    """An entry's position in one year's log (its shard). Appended only."""
+
+    entry_id = models.BigIntegerField(primary_key=True)
+    log = models.CharField(max_length=100)
+    position = models.BigIntegerField()
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "audit_log_leaf"
+        constraints = [
+            models.UniqueConstraint(fields=["log", "position"], name="audit_leaf_position_once"),
+            models.CheckConstraint(name="audit_leaf_position_valid", condition=Q(position__gte=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} at {self.log}:{self.position}"
+
+
+class LogTile(models.Model):
+    """Stored hashes of the tree, laid out as Tessera's tiles: tile ``index``
+    at tile level ``level`` holds up to 256 node hashes of tree level
+    ``8 * level``, from node ``256 * index`` on. A tile that grows is stored
+    again, wider; the widest is current. Appended only."""
+
+    log = models.CharField(max_length=100)
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    width = models.PositiveSmallIntegerField()
+    hashes = models.BinaryField()
+
+    class Meta:
+        db_table = "audit_log_tile"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["log", "level", "index", "width"], name="audit_tile_width_once"
+            ),
+            models.CheckConstraint(
+                name="audit_tile_width_valid", condition=Q(width__gte=1, width__lte=256)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"tile {self.log}/{self.level}/{self.index} ({self.width})"
+
+
+class LogCheckpoint(models.Model):
+    """A signed checkpoint (C2SP tlog-checkpoint): the log's size and root
+    hash, and the signed note as served. Appended only."""
+
+    log = models.CharField(max_length=100)
+    size = models.BigIntegerField()
+    root = models.BinaryField(max_length=32)
+    note = models.TextField()
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "audit_log_checkpoint"
+        indexes = [models.Index(fields=["log", "size"], name="audit_checkpoint_size")]
+        constraints = [
+            models.CheckConstraint(name="audit_checkpoint_size_valid", condition=Q(size__gte=0))
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.log} at {self.size}"
+
+
+class LogCosignature(models.Model):
+    """A witness's cosignature of a checkpoint, as delivered by the witness,
+    or its refusal of one (``refused``, with the reason). Appended only."""
+
+    checkpoint = models.ForeignKey(LogCheckpoint, on_delete=models.PROTECT)
+    witness = models.CharField(max_length=200)
+    signature_line = models.TextField(blank=True)
+    cosigned_at = models.DateTimeField()
+    refused = models.BooleanField(default=False)
+    problem = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        db_table = "audit_log_cosignature"
+        indexes = [models.Index(fields=["witness", "cosigned_at"], name="audit_cosig_time")]
+
+    def __str__(self) -> str:
+        return f"{self.witness} on {self.checkpoint_id}"

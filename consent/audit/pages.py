@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.audit.api import csv_response
 from consent.audit.chain import chain_verify
+from consent.audit.cosignatures import witness_status
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, Flag, Outcome, Purpose
 from consent.audit.selectors import (
@@ -81,6 +83,7 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         "username": str(data.get("username", "")).strip() or audit_username(params.get("user", "")),
         "rows": [],
         "searched": False,
+        **_witness_context(),
     }
     try:
         if request.method == "POST":
@@ -168,6 +171,11 @@ def _flag_labels(kinds: list[str]) -> list[str]:
 @require_http_methods(["GET", "POST"])
 def audit_search_page(request: HttpRequest) -> HttpResponse:
     return _search(request, template="audit/search.html", forced={})
+
+
+def _witness_context() -> dict[str, object]:
+    """The age of the last witnessed checkpoint and the witnesses' alarms."""
+    return {"witness": witness_status(), "witness_limit": settings.AUDIT_WITNESS_STALE_MINUTES}
 
 
 @page(Role.AUDITOR)

@@ -6,13 +6,14 @@ citizen's request, as a page and as a FHIR collection Bundle."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
 
 from consent.audit.fhir import audit_event_resource
+from consent.audit.log import InclusionProof, checkpoint_served, inclusion_for_entries
 from consent.audit.models import AuditEntry
 from consent.audit.selectors import Disclosure, audit_entries_for_citizen
 from consent.audit.services import Action, Purpose
@@ -37,6 +38,16 @@ class InsightReport:
     consents: list[ConsentDirective]
     accesses: list[Disclosure]
     break_glasses: list[BreakGlass]
+    # Each listed access's place in the transparency log: the signed (and
+    # witnessed) checkpoint and the inclusion proof, by entry id. An entry not
+    # yet placed by the sequencer has none.
+    proofs: dict[int, InclusionProof] = field(default_factory=dict)
+
+    @property
+    def checkpoints(self) -> list[str]:
+        """The checkpoints the proofs lead to, once each, as served."""
+        seen = {p.checkpoint.id: p.checkpoint for p in self.proofs.values()}
+        return [checkpoint_served(c) for c in seen.values()]
 
 
 def insight_report(
@@ -68,7 +79,13 @@ def insight_report(
         for d in audit_entries_for_citizen(citizen_id=citizen.pk, since=since)
         if d.outcome == "permitted" and d.at <= now
     ]
+    entries = list(
+        AuditEntry.objects.filter(pk__in=[d.entry_id for d in accesses]).only(
+            "id", "recorded_at", "digest", "citizen_id"
+        )
+    )
     return InsightReport(
+        proofs=inclusion_for_entries(entries),
         citizen=citizen,
         generated_at=now,
         since=since,
@@ -105,8 +122,29 @@ def _audit_events(report: InsightReport) -> list[dict[str, Any]]:
             event.setdefault("subtype", []).append(
                 {"system": "urn:tvaerakut:audit-flag", "code": "break-the-glass"}
             )
+        proof = report.proofs.get(entry.id)
+        if proof is not None:
+            event.setdefault("extension", []).append(_proof_extension(proof))
         events.append(event)
     return events
+
+
+PROOF_EXTENSION = "urn:tvaerakut:audit-inclusion-proof"
+
+
+def _proof_extension(proof: InclusionProof) -> dict[str, Any]:
+    """The entry's RFC 6962 inclusion proof and the C2SP checkpoint it leads
+    to, for anyone to check with public tools (docs/audit.md)."""
+    found = proof.as_dict()
+    parts: list[dict[str, Any]] = [
+        {"url": "log", "valueString": found["log"]},
+        {"url": "leafIndex", "valueInteger64": found["leaf_index"]},
+        {"url": "treeSize", "valueInteger64": found["tree_size"]},
+        {"url": "leaf", "valueBase64Binary": found["leaf"]},
+        *({"url": "hash", "valueBase64Binary": h} for h in found["proof"]),  # type: ignore[attr-defined]
+        {"url": "checkpoint", "valueString": found["checkpoint"]},
+    ]
+    return {"url": PROOF_EXTENSION, "extension": parts}
 
 
 def insight_bundle(report: InsightReport) -> dict[str, Any]:

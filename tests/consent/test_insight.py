@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 from django.utils import timezone
 
+from consent.audit import merkle
+from consent.audit.log import sequence_batch
 from consent.audit.models import AuditEntry
+from consent.audit.notes import checkpoint_parse, note_split
 from consent.selectors import insight_report
+from consent.selectors.insight import PROOF_EXTENSION
 from core.actors import Actor
 from tests import factories as f
 from tests.consent import bodies
@@ -88,3 +93,39 @@ def test_r5_a_cpr_number_not_found_or_malformed_is_marked_under_the_field(world:
     html = unknown.content.decode()
     assert unknown.status_code == 400 and 'data-code="citizen.not_found"' in html
     assert "Ingen borger har det CPR-nummer." in html and 'id="err-cpr"' in html
+
+
+def test_r5_each_access_carries_its_inclusion_proof_and_checkpoint(world: World) -> None:
+    """A citizen (or their lawyer) checks each listed access with public
+    tools: the leaf, the RFC 6962 proof and the signed checkpoint it leads to."""
+    f.client_for(world.nurse).get(f"/fhir/Condition/{world.diagnosis.pk}")
+    sequence_batch()
+    response = f.client_for(world.auditor).get(f"/fhir/Patient/{world.person.pk}/$insight")
+    events = [
+        e["resource"]
+        for e in response.json()["entry"]
+        if e["resource"]["resourceType"] == "AuditEvent"
+    ]
+    proven = 0
+    for event in events:
+        [extension] = [x for x in event.get("extension", []) if x["url"] == PROOF_EXTENSION]
+        parts = extension["extension"]
+        value = {p["url"]: next(v for k, v in p.items() if k.startswith("value")) for p in parts}
+        hashes = [base64.b64decode(p["valueBase64Binary"]) for p in parts if p["url"] == "hash"]
+        body, _ = note_split(value["checkpoint"])
+        checkpoint = checkpoint_parse(body)
+        assert checkpoint.size == value["treeSize"]
+        leaf = base64.b64decode(value["leaf"])
+        assert int.from_bytes(leaf[:8], "big") == int(event["id"])
+        assert merkle.verify_inclusion(
+            index=value["leafIndex"],
+            size=value["treeSize"],
+            leaf=merkle.leaf_hash(leaf),
+            proof=hashes,
+            root_hash=checkpoint.root,
+        )
+        proven += 1
+    assert proven == len(events) >= 1
+    page = _page_client(world.auditor).get(f"/consent/insight/{world.person.pk}/")
+    html = page.content.decode()
+    assert 'id="log-proofs"' in html and "— tvaerakut.local/audit" in html

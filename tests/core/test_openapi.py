@@ -107,7 +107,7 @@ def test_every_operation_has_an_id_a_typed_answer_and_the_error_envelope(
                 continue
             for media_type, content in responses[code]["content"].items():
                 body = content["schema"]
-                if media_type.startswith("text/csv"):
+                if media_type.startswith(("text/csv", "text/plain")):
                     assert body == {"type": "string"}, where
                     continue
                 # A named component or a typed object, never a free-form body.
@@ -162,6 +162,13 @@ def test_the_error_envelope_is_the_one_the_handler_writes(schema: dict[str, Any]
     assert body["required"] == ["code", "message"]
 
 
+PUBLIC_LOG_OPERATIONS = {
+    "audit_log_checkpoint",
+    "audit_log_consistency",
+    "audit_log_cosignature_deliver",
+}
+
+
 def test_every_operation_but_login_needs_a_bearer_token_and_names_its_roles(
     schema: dict[str, Any],
 ) -> None:
@@ -174,6 +181,12 @@ def test_every_operation_but_login_needs_a_bearer_token_and_names_its_roles(
             assert operation.get("security", []) in ([], [{}]), path
             assert "x-roles" not in operation
             assert "429" in operation["responses"]
+            continue
+        if operation["operationId"] in PUBLIC_LOG_OPERATIONS:
+            # The transparency log's checkpoint and consistency proofs, and a
+            # witness's delivery (kept only when its signature verifies).
+            assert operation.get("security", []) in ([], [{}]), path
+            assert "x-roles" not in operation
             continue
         if operation["operationId"] == "auth_oauth_token":
             # A system authenticates with its client id and secret, not a token.

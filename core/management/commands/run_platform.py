@@ -1,6 +1,7 @@
 """Serve the platform on this machine as production does (`make run`): gunicorn
-with the static files collected, a Celery worker, the beat scheduler and the
-partner simulators, each kept running by ``core.supervisor``.
+with the static files collected, a Celery worker, the beat scheduler, the
+partner simulators, the audit log's sequencer and a witness of the log, each
+kept running by ``core.supervisor``.
 
 The worker and the scheduler run as separate processes, as in production;
 without REDIS_URL they talk through the file-system broker.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,48 @@ def _demo_identity_provider() -> Child:
     return Child("identity-provider", ["node", "tests/oidc/provider.mjs"])
 
 
+def _manage(*args: str) -> str:
+    """One management command's output (run as its own process: this module
+    composes the platform's processes and imports none of the apps)."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip()
+
+
+def _audit_log_children(host: str, port: int) -> list[Child]:
+    """The audit log's sequencer, and a witness of it with its own key and
+    state in var/witness; the web server accepts that witness's
+    cosignatures unless AUDIT_WITNESS_KEYS names others."""
+    storage = settings.VAR_DIR / "witness"
+    witness_vkey = _manage("audit_witness", "--print-vkey", "--storage", str(storage))
+    os.environ.setdefault("AUDIT_WITNESS_KEYS", witness_vkey)
+    log_key = _manage("audit_log_key")
+    address = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return [
+        Child("sequencer", [sys.executable, "manage.py", "audit_sequence"]),
+        Child(
+            "witness",
+            [
+                sys.executable,
+                "manage.py",
+                "audit_witness",
+                "--platform",
+                address,
+                "--log-key",
+                log_key,
+                "--storage",
+                str(storage),
+            ],
+        ),
+    ]
+
+
 class Command(BaseCommand):
     help = "Run web server, worker, beat and partner simulators together, restarting any that dies."
 
@@ -122,6 +166,7 @@ class Command(BaseCommand):
             # Partner simulators (1813, hospital, GPs, home nursing) on 127.0.0.1.
             Child("partners", [sys.executable, "manage.py", "partner_simulators", "--send-demo"]),
         ]
+        children.extend(_audit_log_children(host, port))
         if settings.OIDC_DEMO_PROVIDER:
             children.append(_demo_identity_provider())
         for child in children:

@@ -246,9 +246,11 @@ def test_checkpoint_catches_a_log_rewritten_through_it(tmp_path: Path) -> None:
 
 def _cut_tail_and_rewind(entries: list[AuditEntry], *, keep: int) -> None:
     """The owner's rewrite, with the triggers switched off: the newest entries
-    deleted and the head set back to the last one kept."""
+    deleted (and their places in the sequencer's queue) and the head set back
+    to the last one kept."""
     last = entries[keep - 1]
     tamper("DELETE FROM audit_auditentry WHERE id > %s", [last.id])
+    tamper("DELETE FROM audit_pending WHERE entry_id > %s", [last.id])
     tamper(
         "UPDATE audit_chainhead SET seq = %s, hash = %s, at = %s WHERE id = 1",
         [last.id, bytes(last.chain_hash), last.recorded_at],

@@ -1,5 +1,7 @@
 """``manage.py audit_verify [--from DATE] [--to DATE] [--checkpoint FILE]``: check
-the hash chain.
+the hash chain, and (for the whole log) the transparency log: the stored
+tree must give the newest signed checkpoint's root, and no witness may have
+refused a checkpoint.
 
 The whole log must also pass through the last head checkpoint
 (``AUDIT_CHECKPOINT_FILE``, written by ``audit_checkpoint``): a log whose
@@ -16,6 +18,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.audit.chain import chain_verify
+from consent.audit.log import checkpoint_latest, tree_verify
+from consent.audit.models import LogCosignature
 from consent.audit.selectors import parse_instant
 from core.errors import InvalidInput, PlatformError
 
@@ -48,8 +52,28 @@ class Command(BaseCommand):
             raise CommandError(result.describe())
         self.stdout.write(result.describe() + rate)
         whole = since is None and until is None
+        if whole:
+            self._tree()
         if whole and result.checkpoint is None:
             self.stdout.write(
                 "No head checkpoint to compare with (AUDIT_CHECKPOINT_FILE, audit_checkpoint): "
                 "a cut-off tail would not show."
             )
+
+    def _tree(self) -> None:
+        """The transparency log: the stored tree against its newest signed
+        checkpoint, and whether a witness has cosigned that checkpoint."""
+        ok, message = tree_verify()
+        if not ok:
+            raise CommandError(f"The transparency log is BROKEN: {message}")
+        self.stdout.write(f"Transparency log OK: {message}")
+        latest = checkpoint_latest()
+        if latest is not None:
+            witnessed = LogCosignature.objects.filter(
+                checkpoint__log=latest.log, checkpoint__size=latest.size, refused=False
+            ).exists()
+            if not witnessed:
+                self.stdout.write("No witness has cosigned a checkpoint of this size yet.")
+        refusals = LogCosignature.objects.filter(refused=True).count()
+        if refusals:
+            raise CommandError(f"Witnesses have refused {refusals} checkpoint(s) of the log.")

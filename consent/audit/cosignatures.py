@@ -1,0 +1,122 @@
+"""What witnesses send the platform: cosignatures of its checkpoints, and
+signed refusals of checkpoints that are not append-only extensions of what
+they saw (``consent.audit.witness`` is the witness's side). Each is accepted
+only when it verifies against a witness key the platform is configured with
+(``AUDIT_WITNESS_KEYS``): the signature is the witness's authentication.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from consent.audit.log import checkpoint_latest
+from consent.audit.models import LogCheckpoint, LogCosignature
+from consent.audit.notes import (
+    COSIGNATURE_V1,
+    NoteError,
+    NoteVerifier,
+    checkpoint_parse,
+    cosignature_time,
+    note_split,
+    signature_valid,
+)
+from consent.audit.witness import refusal_message
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
+
+
+def _witness(name: str) -> NoteVerifier:
+    for vkey in settings.AUDIT_WITNESS_KEYS:
+        try:
+            verifier = NoteVerifier.from_vkey(vkey)
+        except NoteError as exc:
+            raise ImproperlyConfigured(f"AUDIT_WITNESS_KEYS: {exc}") from None
+        if verifier.name == name and verifier.algorithm == COSIGNATURE_V1:
+            return verifier
+    raise Forbidden("audit.witness_unknown", "This witness is not one the platform accepts.")
+
+
+def _checkpoint_of(body: str) -> LogCheckpoint | None:
+    parsed = checkpoint_parse(body)
+    for checkpoint in LogCheckpoint.objects.filter(log=parsed.origin, size=parsed.size).order_by(
+        "-id"
+    ):
+        if bytes(checkpoint.root) == parsed.root and note_split(checkpoint.note)[0] == body:
+            return checkpoint
+    return None
+
+
+def cosignature_accept(*, witness: str, body: str, line: str) -> LogCosignature:
+    """A witness's cosignature of one of the log's checkpoints, kept once it
+    verifies against the witness's configured key."""
+    verifier = _witness(witness)
+    try:
+        checkpoint = _checkpoint_of(body)
+        _, [signature] = note_split(body + "\n" + line)
+    except (NoteError, ValueError):
+        raise InvalidInput(
+            "audit.cosignature_invalid", "Not a checkpoint with one cosignature line."
+        ) from None
+    if checkpoint is None:
+        raise NotFoundOrNotAllowed("audit.checkpoint_unknown", "The log signed no such checkpoint.")
+    if not signature_valid(body, signature, verifier):
+        raise InvalidInput(
+            "audit.cosignature_invalid", "The cosignature does not verify with the witness's key."
+        )
+    at = dt.datetime.fromtimestamp(cosignature_time(signature), tz=dt.UTC)
+    return LogCosignature.objects.create(
+        checkpoint=checkpoint, witness=witness, signature_line=signature.text(), cosigned_at=at
+    )
+
+
+def refusal_accept(*, witness: str, body: str, problem: str, signature: str) -> LogCosignature:
+    """A witness's signed refusal of a checkpoint: the alarm auditors see."""
+    verifier = _witness(witness)
+    try:
+        parsed = checkpoint_parse(body)
+        verifier.public.verify(
+            base64.b64decode(signature, validate=True), refusal_message(body, problem)
+        )
+    except (NoteError, ValueError, InvalidSignature):
+        raise InvalidInput(
+            "audit.refusal_invalid", "The refusal does not verify with the witness's key."
+        ) from None
+    checkpoint = _checkpoint_of(body) or checkpoint_latest(parsed.origin)
+    if checkpoint is None:
+        raise NotFoundOrNotAllowed("audit.log_unknown", "No audit log with this name.")
+    return LogCosignature.objects.create(
+        checkpoint=checkpoint,
+        witness=witness,
+        cosigned_at=timezone.now(),
+        refused=True,
+        problem=problem[:300],
+    )
+
+
+@dataclass(frozen=True)
+class WitnessStatus:
+    """What the auditors' console shows: when a witness last cosigned, and
+    the refusals witnesses have raised."""
+
+    last_witnessed: dt.datetime | None
+    stale: bool
+    refusals: list[LogCosignature]
+
+
+def witness_status(now: dt.datetime | None = None) -> WitnessStatus:
+    now = now or timezone.now()
+    last = (
+        LogCosignature.objects.filter(refused=False)
+        .order_by("-cosigned_at")
+        .values_list("cosigned_at", flat=True)
+        .first()
+    )
+    limit = dt.timedelta(minutes=settings.AUDIT_WITNESS_STALE_MINUTES)
+    refusals = list(LogCosignature.objects.filter(refused=True).order_by("-cosigned_at")[:5])
+    return WitnessStatus(last, last is None or now - last > limit, refusals)

@@ -1,0 +1,425 @@
+"""The audit log as a transparency log: positions, tiles, signed checkpoints
+and proofs (docs/audit.md, docs/decisions/0012).
+
+An entry is appended by its writer together with a row saying it awaits its
+position (:class:`PendingEntry`). The sequencer (``manage.py audit_sequence``,
+one at a time) takes a batch of waiting entries, gives them the next
+positions of this year's log, stores the tiles that change, signs a
+checkpoint and removes the batch from the waiting set, all in one
+transaction: killed halfway, it leaves everything as it found it.
+
+Each entry's leaf is ``id (8 bytes) || recorded_at (8 bytes, epoch µs) ||
+digest`` (all big-endian), hashed as RFC 6962 says; the digest is the SHA-256
+of the entry's content (``consent.audit.chain``), so anyone holding an entry
+can recompute its leaf.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import os
+import secrets
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from consent.audit import merkle
+from consent.audit.chain import chain_verify, epoch_us
+from consent.audit.models import (
+    AuditEntry,
+    ChainHead,
+    LogCheckpoint,
+    LogCosignature,
+    LogLeaf,
+    LogTile,
+    PendingEntry,
+)
+from consent.audit.notes import (
+    Checkpoint,
+    NoteKey,
+    note_sign,
+    note_split,
+    note_text,
+    signature_find,
+    signature_valid,
+)
+from consent.audit.tiles import TileKey, Tiles, tiles_integrate, tiles_needed
+from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
+
+# Tables appended to and never changed (the append-only trigger, and the
+# platform's role may only select and insert).
+APPEND_ONLY = ("audit_log_leaf", "audit_log_tile", "audit_log_checkpoint", "audit_log_cosignature")
+# An idle log is signed again this often, so witnesses see it alive.
+IDLE_CHECKPOINT = dt.timedelta(minutes=1)
+_LEAF_PREFIX = struct.Struct(">qq")
+
+
+class LogRefused(Exception):
+    """The sequencer will not go on: what it found must be looked at first."""
+
+
+def log_name(at: dt.datetime) -> str:
+    """The log (shard) of a year: entries are placed in the log of the year,
+    in UTC, in which they are sequenced."""
+    return f"{settings.AUDIT_LOG_ORIGIN}/{at.astimezone(dt.UTC).year}"
+
+
+def entry_leaf(entry_id: int, recorded_at: dt.datetime, digest: bytes | memoryview) -> bytes:
+    return _LEAF_PREFIX.pack(entry_id, epoch_us(recorded_at)) + bytes(digest)
+
+
+def _seed_from_file() -> bytes:
+    """A key generated once into var/ (local and DEBUG runs only), linked into
+    place whole so that processes starting together agree on it."""
+    path = settings.AUDIT_LOG_KEY_FILE
+    if path is None:
+        raise ImproperlyConfigured("AUDIT_LOG_SIGNING_KEY is required when DEBUG is off.")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.touch(mode=0o600)
+        draft.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return base64.b64decode(path.read_text().strip())
+
+
+@functools.cache
+def _signing_key(origin: str, configured: str | None) -> NoteKey:
+    seed = base64.b64decode(configured) if configured else _seed_from_file()
+    if len(seed) != 32:
+        raise ImproperlyConfigured("AUDIT_LOG_SIGNING_KEY must be base64 of 32 bytes.")
+    return NoteKey.from_seed(origin, seed)
+
+
+def signing_key() -> NoteKey:
+    """The log's key, named by ``AUDIT_LOG_ORIGIN``: one key (and one name
+    for witnesses to know it by) signs every year's log."""
+    return _signing_key(settings.AUDIT_LOG_ORIGIN, settings.AUDIT_LOG_SIGNING_KEY)
+
+
+# --- the stored tree ------------------------------------------------------------
+
+
+def _fetcher(log: str) -> object:
+    def fetch(keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
+        wanted = list(keys)
+        where = Q()
+        for level, index in wanted:
+            where |= Q(level=level, index=index)
+        widest = (
+            LogTile.objects.filter(where, log=log)
+            .values("level", "index")
+            .annotate(width=Max("width"))
+            .order_by()
+        )
+        exact = Q()
+        for row in widest:
+            exact |= Q(level=row["level"], index=row["index"], width=row["width"])
+        if not exact:
+            return {}
+        rows = LogTile.objects.filter(exact, log=log).values_list("level", "index", "hashes")
+        return {(level, index): bytes(hashes) for level, index, hashes in rows}
+
+    return fetch
+
+
+def tree_tiles(log: str) -> Tiles:
+    return Tiles(_fetcher(log))  # type: ignore[arg-type]
+
+
+def checkpoint_latest(log: str | None = None) -> LogCheckpoint | None:
+    """The newest checkpoint of ``log``, or of the newest log."""
+    found = LogCheckpoint.objects.all() if log is None else LogCheckpoint.objects.filter(log=log)
+    return found.order_by("-id").first()
+
+
+def _previous_log_line(log: str) -> tuple[str, ...]:
+    """A year's log names the last checkpoint of the log before it."""
+    before = LogCheckpoint.objects.exclude(log=log).order_by("-id").first()
+    if before is None:
+        return ()
+    root = base64.b64encode(bytes(before.root)).decode()
+    return (f"previous {before.log} {before.size} {root}",)
+
+
+def checkpoint_sign(log: str, size: int, root: bytes) -> LogCheckpoint:
+    body = Checkpoint(log, size, root, _previous_log_line(log)).body()
+    note = note_text(body, [note_sign(body, signing_key())])
+    return LogCheckpoint.objects.create(
+        log=log, size=size, root=root, note=note, signed_at=timezone.now()
+    )
+
+
+def _verify_chain_once() -> None:
+    """Before the first entry of the chained log is placed in the tree, the
+    chain is verified once: what the tree takes over must be what was chained."""
+    if LogLeaf.objects.exists() or not ChainHead.objects.filter(seq__gt=0).exists():
+        return
+    result = chain_verify()
+    if not result.ok:
+        raise LogRefused(f"the hash chain does not verify: {result.describe()}")
+
+
+def sequence_batch(
+    *,
+    limit: int | None = None,
+    now: dt.datetime | None = None,
+    check: Callable[[], None] | None = None,
+) -> int:
+    """Place up to ``limit`` waiting entries in the tree, in entry order, and
+    sign a checkpoint. Returns how many were placed (0: none waited).
+    ``check`` runs first inside the transaction (the sequencer's lock)."""
+    limit = limit or settings.AUDIT_SEQUENCER_BATCH
+    with transaction.atomic():
+        if check is not None:
+            check()
+        waiting = list(
+            PendingEntry.objects.order_by("entry_id").values_list("entry_id", "recorded_at")[:limit]
+        )
+        if not waiting:
+            return 0
+        _verify_chain_once()
+        log = log_name(now or timezone.now())
+        latest = checkpoint_latest(log)
+        size = latest.size if latest else 0
+        ids = [entry_id for entry_id, _ in waiting]
+        times = [at for _, at in waiting]
+        found = {row[0]: row for row in _entries_of(ids, times)}
+        missing = [entry_id for entry_id in ids if entry_id not in found]
+        if missing:
+            raise LogRefused(f"entries awaiting a position are gone from the log: {missing[:10]}")
+        leaves = []
+        for entry_id in ids:
+            _, at, digest = found[entry_id]
+            leaves.append(merkle.leaf_hash(entry_leaf(entry_id, at, digest)))
+        _leaves_insert(log, size, ids, [found[i][1] for i in ids])
+        tiles = tree_tiles(log)
+        changed = tiles_integrate(tiles, size, leaves)
+        new_size = size + len(leaves)
+        tiles.prefetch(tiles_needed(lambda source: merkle.root(source, new_size)))
+        LogTile.objects.bulk_create(
+            LogTile(log=log, level=level, index=index, width=len(h) // 32, hashes=h)
+            for (level, index), h in changed.items()
+        )
+        checkpoint_sign(log, new_size, merkle.root(tiles, new_size))
+        _pending_remove(ids)
+    return len(leaves)
+
+
+# A batch is tens of thousands of rows: on PostgreSQL each of these is one
+# statement with the ids as one array parameter, not one parameter per row.
+
+
+def _entries_of(ids: list[int], times: list[dt.datetime]) -> list[tuple[int, dt.datetime, bytes]]:
+    if connection.vendor != "postgresql":
+        rows = AuditEntry.objects.filter(
+            id__in=ids, recorded_at__gte=min(times), recorded_at__lte=max(times)
+        ).values_list("id", "recorded_at", "digest")
+        return [(i, at, bytes(digest)) for i, at, digest in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, recorded_at, digest FROM audit_auditentry "
+            "WHERE id = ANY(%s) AND recorded_at BETWEEN %s AND %s",
+            [ids, min(times), max(times)],
+        )
+        return [(i, at, bytes(digest)) for i, at, digest in cursor.fetchall()]
+
+
+def _leaves_insert(log: str, size: int, ids: list[int], times: list[dt.datetime]) -> None:
+    if connection.vendor != "postgresql":
+        LogLeaf.objects.bulk_create(
+            LogLeaf(entry_id=i, log=log, position=size + n, recorded_at=at)
+            for n, (i, at) in enumerate(zip(ids, times, strict=True))
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_log_leaf (entry_id, log, position, recorded_at) "
+            "SELECT u.entry_id, %s, %s + u.n - 1, u.at "
+            "FROM unnest(%s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS u(entry_id, at, n)",
+            [log, size, ids, times],
+        )
+
+
+def _pending_remove(ids: list[int]) -> None:
+    if connection.vendor != "postgresql":
+        PendingEntry.objects.filter(entry_id__in=ids).delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_pending WHERE entry_id = ANY(%s)", [ids])
+
+
+def checkpoint_refresh(
+    now: dt.datetime | None = None, check: Callable[[], None] | None = None
+) -> LogCheckpoint | None:
+    """Sign the newest log again when its last checkpoint is a minute old."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if check is not None:
+            check()
+        latest = checkpoint_latest()
+        if latest is None or now - latest.signed_at < IDLE_CHECKPOINT:
+            return None
+        return checkpoint_sign(latest.log, latest.size, bytes(latest.root))
+
+
+# --- serving checkpoints and proofs ------------------------------------------------
+
+
+def checkpoint_served(checkpoint: LogCheckpoint) -> str:
+    """The checkpoint's signed note with the witnesses' cosignatures added."""
+    lines = LogCosignature.objects.filter(checkpoint=checkpoint, refused=False).values_list(
+        "signature_line", flat=True
+    )
+    return checkpoint.note + "".join(lines)
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    entry_id: int
+    log: str
+    position: int
+    leaf: bytes
+    proof: list[bytes]
+    checkpoint: LogCheckpoint
+    citizen_id: int | None = None
+
+    @property
+    def leaf_hash(self) -> bytes:
+        return merkle.leaf_hash(self.leaf)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "entry_id": self.entry_id,
+            "log": self.log,
+            "leaf_index": self.position,
+            "tree_size": self.checkpoint.size,
+            "leaf": base64.b64encode(self.leaf).decode(),
+            "leaf_hash": base64.b64encode(self.leaf_hash).decode(),
+            "proof": [base64.b64encode(p).decode() for p in self.proof],
+            "checkpoint": checkpoint_served(self.checkpoint),
+        }
+
+
+def inclusion_for_entries(entries: list[AuditEntry]) -> dict[int, InclusionProof]:
+    """Proofs for the entries already placed, against their logs' newest
+    checkpoints; an entry still waiting for its position has none yet."""
+    leaves = {
+        leaf.entry_id: leaf for leaf in LogLeaf.objects.filter(entry_id__in=[e.id for e in entries])
+    }
+    proofs: dict[int, InclusionProof] = {}
+    tiles: dict[str, Tiles] = {}
+    latest: dict[str, LogCheckpoint | None] = {}
+    for entry in entries:
+        leaf = leaves.get(entry.id)
+        if leaf is None:
+            continue
+        if leaf.log not in latest:
+            latest[leaf.log] = checkpoint_latest(leaf.log)
+            tiles[leaf.log] = tree_tiles(leaf.log)
+        checkpoint = latest[leaf.log]
+        if checkpoint is None or leaf.position >= checkpoint.size:
+            continue
+        size, position = checkpoint.size, leaf.position
+        tiles[leaf.log].prefetch(
+            tiles_needed(functools.partial(merkle.inclusion_proof, index=position, size=size))
+        )
+        proofs[entry.id] = InclusionProof(
+            entry.id,
+            leaf.log,
+            leaf.position,
+            entry_leaf(entry.id, entry.recorded_at, bytes(entry.digest)),
+            merkle.inclusion_proof(tiles[leaf.log], position, size),
+            checkpoint,
+            entry.citizen_id,
+        )
+    return proofs
+
+
+def inclusion_for_entry(entry_id: int) -> InclusionProof:
+    entry = AuditEntry.objects.filter(id=entry_id).first()
+    if entry is None:
+        raise NotFoundOrNotAllowed("audit.entry_unknown", "No audit entry with this id.")
+    proof = inclusion_for_entries([entry]).get(entry_id)
+    if proof is None:
+        raise Conflict(
+            "audit.entry_not_yet_sequenced",
+            "The entry has not yet been given its place in the log; ask again in a moment.",
+        )
+    return proof
+
+
+def consistency_between(log: str, old_size: int, new_size: int) -> list[bytes]:
+    """The consistency proof between two sizes of ``log``."""
+    latest = checkpoint_latest(log)
+    if latest is None:
+        raise NotFoundOrNotAllowed("audit.log_unknown", "No audit log with this name.")
+    if not 1 <= old_size <= new_size:
+        raise InvalidInput(
+            "audit.sizes_invalid", "The sizes must satisfy 1 <= from <= to.", field="from"
+        )
+    if new_size > latest.size:
+        raise InvalidInput(
+            "audit.size_beyond_tree",
+            f"The log has {latest.size} entries; no proof for a larger size.",
+            field="to",
+        )
+    tiles = tree_tiles(log)
+    tiles.prefetch(
+        tiles_needed(lambda source: merkle.consistency_proof(source, old_size, new_size))
+    )
+    return merkle.consistency_proof(tiles, old_size, new_size)
+
+
+def tree_verify(log: str | None = None) -> tuple[bool, str]:
+    """The stored tree checked against the newest checkpoint: every stored
+    leaf recomputed from its entry, the root rebuilt from them, and the
+    checkpoint's signature."""
+    checkpoint = checkpoint_latest(log)
+    if checkpoint is None:
+        return True, "No checkpoint yet."
+    log = checkpoint.log
+    body, lines = note_split(checkpoint.note)
+    verifier = signing_key().verifier()
+    signed = signature_find(lines, verifier)
+    if signed is None or not signature_valid(body, signed, verifier):
+        return False, f"the newest checkpoint of {log} is not signed by the log's key"
+    tree = merkle.MemoryTree()
+    rows = (
+        LogLeaf.objects.filter(log=log, position__lt=checkpoint.size)
+        .order_by("position")
+        .values_list("position", "entry_id", "recorded_at")
+    )
+    digests = dict(
+        AuditEntry.objects.filter(
+            id__in=LogLeaf.objects.filter(log=log).values("entry_id")
+        ).values_list("id", "digest")
+    )
+    for expected, (position, entry_id, at) in enumerate(rows.iterator(chunk_size=10_000)):
+        if position != expected:
+            return False, f"position {expected} of {log} is missing"
+        digest = digests.get(entry_id)
+        if digest is None:
+            return False, f"entry {entry_id} at position {position} is gone"
+        tree.append(merkle.leaf_hash(entry_leaf(entry_id, at, bytes(digest))))
+    if tree.size != checkpoint.size:
+        return False, f"{log} holds {tree.size} leaves, its checkpoint {checkpoint.size}"
+    if tree.root() != bytes(checkpoint.root):
+        return False, f"the entries of {log} do not give the checkpoint's root"
+    stored = tree_tiles(log)
+    if checkpoint.size and merkle.root(stored, checkpoint.size) != tree.root():
+        return False, f"the stored tiles of {log} do not give the checkpoint's root"
+    return True, f"{log}: {checkpoint.size} entries give the checkpoint's root."
