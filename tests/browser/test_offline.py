@@ -23,6 +23,7 @@ from core.models import Role
 from medicine_cabinet import services as cabinet
 from medicine_cabinet.models import Administration, Notification
 from tests import factories
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import TABLET_PORTRAIT, log_in, screenshot
 from tests.browser.test_journeys import _stock_bag
 
@@ -129,6 +130,7 @@ def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice
     page.reload()
     assert address in page.locator(".citizen-facts").inner_text()
     assert "-XXXX" in page.locator("[data-cpr]").inner_text()
+    assert_accessible(page)
 
     # Every status step, offline: queued in order, the next step offered.
     for step in ("Acceptér", "Kør", "Ankommet"):

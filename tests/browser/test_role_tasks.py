@@ -24,6 +24,7 @@ from medicine_cabinet import services as cabinet
 from medicine_cabinet.models import CountLine, Medicine, StockCount
 from tests import factories
 from tests.acute.clinical.conftest import visit_scene
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import DESKTOP, TABLET_LANDSCAPE, log_in, screenshot
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -109,6 +110,7 @@ def test_coordinator_registers_an_unknown_citizen_from_the_phone_referral(new_pa
     assert page.get_by_label("Klinisk billede").input_value() == "Tør, svimmel"
     screenshot(page, "coordinator-phone-referral-register")
     assert _sideways(page) == [] and _unnamed(page) == []
+    assert_accessible(page)
     page.get_by_role("button", name="Gem henvisning").click()
     page.wait_for_url("**/coordinator/referrals/*/")
     citizen = Citizen.objects.get(cpr=cpr)
@@ -130,6 +132,7 @@ def test_coordinator_registers_an_unknown_citizen_from_the_phone_referral(new_pa
     assert pin.count() == 1
     assert page.locator(f"#referral-{referral.pk}").count() == 1
     assert _sideways(page) == [] and _unnamed(page) == []
+    assert_accessible(page)
 
 
 def _phone_order(scene: Any, medicine: str) -> MedicationOrder:
@@ -164,6 +167,7 @@ def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celer
     log_in(page, scene.physician.user.username, factories.PASSWORD)
     page.goto("/physician/orders/")
     assert _sideways(page) == [] and _unnamed(page) == []
+    assert_accessible(page)
     screenshot(page, "physician-orders-phone")
 
     # Correct: the form starts from the order as taken down.
@@ -171,6 +175,7 @@ def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celer
     page.wait_for_url(f"**/physician/orders/{to_correct.pk}/correct/")
     assert page.locator("#w-dose").input_value() == "400"
     assert _sideways(page) == [] and _unnamed(page) == []
+    assert_accessible(page)
     page.locator("#w-dose").fill("200")
     page.locator("#w-med").fill("Pivmecillinam 200 mg tablet")
     page.get_by_label("Hvad var forkert").fill("Dosis hørt forkert")
@@ -192,11 +197,13 @@ def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celer
     assert to_reject.status == MedicationOrder.Status.CANCELLED
     assert to_reject.cancel_reason == "Ikke min ordination"
     assert _sideways(page) == [] and _unnamed(page) == []
+    assert_accessible(page)
 
     # A written order for a §4 medicine: refused first (no dose), then saved.
     page.get_by_role("link", name="Ny skriftlig ordination").click()
     page.wait_for_url("**/physician/orders/new/")
     assert _sideways(page) == [] and _unnamed(page) == []
+    assert_accessible(page)
     page.get_by_label("Besøg").select_option(str(scene.visit.pk))
     page.locator("#w-atc").fill("N02AA01")
     page.locator("#w-med").fill("Morfin 10 mg/ml injektionsvæske")
@@ -208,6 +215,7 @@ def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celer
     page.locator('#w-dose[aria-invalid="true"]').wait_for()
     assert page.locator("#w-ind").input_value() == "Smerter"
     assert _sideways(page) == [] and _unnamed(page) == []
+    assert_accessible(page)
     page.locator("#w-dose").fill("2,5")
     page.get_by_role("button", name="Gem skriftlig ordination").click()
     page.wait_for_url("**/physician/orders/")
@@ -254,6 +262,7 @@ def test_medicine_officer_reads_expiry_and_minimum_and_counts_on_one_sheet(new_p
     assert "Paracetamol" in below and "40" in below  # 60 usable of 100
     assert "P-FAR" in page.locator("#stock-table").inner_text()
     screenshot(page, "officer-stock")
+    assert_accessible(page)
 
     page.get_by_role("link", name="Optællinger").first.click()
     start = page.locator("form.row", has=page.locator('select[name="location"]'))
@@ -265,6 +274,7 @@ def test_medicine_officer_reads_expiry_and_minimum_and_counts_on_one_sheet(new_p
     page.get_by_role("button", name="Gem og indsend optælling").click()
     page.locator(f'#lot-{lots[1].pk}[aria-invalid="true"]').wait_for()
     assert page.get_by_label("Optalt P-LATE").input_value() == "20"
+    assert_accessible(page)
     assert not CountLine.objects.exists()
     page.get_by_label("Optalt P-SOON").fill("20")
     page.get_by_role("button", name="Gem og indsend optælling").click()
