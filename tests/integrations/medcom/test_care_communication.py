@@ -21,7 +21,7 @@ from django.utils import timezone
 from acute.services import visit_assign
 from consent.audit.models import AuditEntry
 from core.actors import Actor
-from core.models import Citizen, Organisation, Role
+from core.models import Organisation, Role
 from integrations.medcom.validation import validate_message
 from integrations.models import CareMessage, CareThread, InboundMessage, OutboundMessage, Partner
 from tests import factories as f
@@ -30,9 +30,6 @@ from tests.integrations.medcom.peers import FIXTURES, ack_parts, example, header
 pytestmark = pytest.mark.django_db
 
 FOLDER = "carecommunication"
-HOSPITAL_SOR, HOSPITAL_EAN = "265161000016000", "5790000209354"
-OUR_SOR, OUR_EAN = "953741000016009", "5790001348120"
-EXAMPLE_CPR = "2509479989"  # MedCom's test person, Bruno Test Elmer
 
 FIRST = "add5e7e2-0c0f-4a4a-bfff-f6f984fa7e3c"  # new message: asks for results
 SECOND = "b56549f7-ed10-422d-8088-f7222b686e46"  # the receiver's reply
@@ -41,27 +38,6 @@ REPLACEMENT_CPR = "0d5b3c18-fab6-4d93-9d88-c9c8abf1f18c"
 REPLY_TO_OIOXML = "k7bfbc0c-553d-11ed-bdc3-0242ac120002"
 ALL_CONTENT = "gfd00bc2-9c26-4174-934e-f6e4360845de"  # regarding a referral, with Encounter
 THREAD = "urn:uuid:b2eb3d0e-5de5-4de9-b2a3-0ff321ad1c3a"
-
-
-@pytest.fixture
-def hospital() -> Partner:
-    acute = f.acute_function()
-    acute.sor_code, acute.ean = OUR_SOR, OUR_EAN
-    acute.save(update_fields=["sor_code", "ean"])
-    org = f.organisation(
-        Organisation.Kind.HOSPITAL, "Herlev og Gentofte", sor_code=HOSPITAL_SOR, ean=HOSPITAL_EAN
-    )
-    return f.integration_partner(
-        Partner.Kind.HOSPITAL, org, endpoint_url="http://127.0.0.1:9/hospital"
-    )
-
-
-@pytest.fixture
-def citizen() -> Citizen:
-    person = f.citizen()
-    Citizen.objects.filter(pk=person.pk).update(cpr=EXAMPLE_CPR)
-    person.refresh_from_db()
-    return person
 
 
 def _receive(partner: Partner, name: str) -> tuple[int, str, str, list[str]]:

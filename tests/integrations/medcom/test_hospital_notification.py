@@ -19,21 +19,21 @@ from django.utils import timezone
 
 from acute.models import DeadlineWarning, Referral
 from consent.models import CareRelationship
-from core.models import Citizen, Organisation
+from core.models import Citizen
 from integrations.medcom import envelope
 from integrations.medcom.envelope import AckCode, Issue
 from integrations.medcom.validation import validate_message
 from integrations.models import InboundMessage, OutboundMessage, Partner
 from integrations.transport import signed_headers
 from tests import factories as f
+from tests.integrations.medcom.conftest import (
+    EXAMPLE_CPR,
+)
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "hospitalnotification"
 # MedCom's examples: the hospital (sender) and the receiving organisation.
-HOSPITAL_SOR, HOSPITAL_EAN = "265161000016000", "5790000209354"
-OUR_SOR, OUR_EAN = "953741000016009", "5790001348120"
-EXAMPLE_CPR = "2509479989"
 
 STIN = "a5e5b880-c087-4055-b9ec-99108695f81d"  # admitted (inpatient)
 AN_STIN = "c83671a4-9584-11ec-b909-0242ac120002"  # admission cancelled
@@ -41,27 +41,6 @@ STOR = "d3128d9b-cede-4c7f-8904-809eab322d7d"  # start of leave
 SLHJ = "f4aa42a4-86db-4e68-9b38-9dda0dfd5774"  # discharged home (inpatient)
 MORS = "g099bbf3-3fca-4722-a248-bfe1aa956410"  # died (inpatient)
 STAA = "h1c8e4a8-6b45-4669-94ad-2a99ad96bf03"  # acute ambulant admission
-
-
-@pytest.fixture
-def hospital() -> Partner:
-    acute = f.acute_function()
-    acute.sor_code, acute.ean = OUR_SOR, OUR_EAN
-    acute.save(update_fields=["sor_code", "ean"])
-    org = f.organisation(
-        Organisation.Kind.HOSPITAL, "Herlev og Gentofte", sor_code=HOSPITAL_SOR, ean=HOSPITAL_EAN
-    )
-    return f.integration_partner(
-        Partner.Kind.HOSPITAL, org, endpoint_url="http://127.0.0.1:9/hospital"
-    )
-
-
-@pytest.fixture
-def citizen() -> Citizen:
-    person = f.citizen()
-    Citizen.objects.filter(pk=person.pk).update(cpr=EXAMPLE_CPR)
-    person.refresh_from_db()
-    return person
 
 
 def _example(name: str) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""What the MedCom reception tests share: our acute function and a hospital
+with MedCom's SOR and EAN numbers, and MedCom's test person as our citizen."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.models import Citizen, Organisation
+from integrations.models import Partner
+from tests import factories as f
+
+HOSPITAL_SOR, HOSPITAL_EAN = "265161000016000", "5790000209354"
+OUR_SOR, OUR_EAN = "953741000016009", "5790001348120"
+EXAMPLE_CPR = "2509479989"  # MedCom's test person, Bruno Test Elmer
+
+
+@pytest.fixture
+def hospital() -> Partner:
+    acute = f.acute_function()
+    acute.sor_code, acute.ean = OUR_SOR, OUR_EAN
+    acute.save(update_fields=["sor_code", "ean"])
+    org = f.organisation(
+        Organisation.Kind.HOSPITAL, "Herlev og Gentofte", sor_code=HOSPITAL_SOR, ean=HOSPITAL_EAN
+    )
+    return f.integration_partner(
+        Partner.Kind.HOSPITAL, org, endpoint_url="http://127.0.0.1:9/hospital"
+    )
+
+
+@pytest.fixture
+def citizen() -> Citizen:
+    person = f.citizen()
+    Citizen.objects.filter(pk=person.pk).update(cpr=EXAMPLE_CPR)
+    person.refresh_from_db()
+    return person
