@@ -596,11 +596,6 @@ AUDIT_MANY_CITIZENS_PER_HOUR = env_int("AUDIT_MANY_CITIZENS_PER_HOUR", 30, minim
 AUDIT_EXPORT_MAX_ROWS = env_int("AUDIT_EXPORT_MAX_ROWS", 10000, minimum=1, maximum=1_000_000)
 # Where detached monthly partitions are written by ``audit_archive``.
 AUDIT_ARCHIVE_DIR = Path(env_str("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")) or "")
-# The file of head checkpoints that ``audit_checkpoint`` appends to and
-# ``audit_verify`` checks the log against: keep it where neither the platform's
-# processes nor the database's owner can write. Unset: no checkpoints.
-_checkpoint_file = env_str("AUDIT_CHECKPOINT_FILE")
-AUDIT_CHECKPOINT_FILE = Path(_checkpoint_file) if _checkpoint_file else None
 # Months of partitions the maintenance job keeps created ahead.
 AUDIT_PARTITION_MONTHS_AHEAD = env_int("AUDIT_PARTITION_MONTHS_AHEAD", 3, minimum=1, maximum=24)
 # The transparency log (docs/audit.md): its name (each year's log is

@@ -45,6 +45,16 @@ def table_privileges(table: str) -> tuple[str, ...]:
     return _restricted.get(table, DML)
 
 
+# Sequences the platform's role may only draw from (``nextval``), never set
+# back (``setval`` needs UPDATE): declared by the app that owns them.
+_draw_only: set[str] = set()
+
+
+def sequence_draw_only(sequence: str) -> None:
+    """The platform's role may take the next value of ``sequence`` but not set it."""
+    _draw_only.add(sequence)
+
+
 def two_roles() -> bool:
     return settings.DATABASE_OWNER_LOGIN is not None
 
@@ -190,6 +200,14 @@ def database_roles_grant(*, using: str = DEFAULT_DB_ALIAS) -> None:
                 sql.Identifier(schema), grantee
             ),
         ]
+        for sequence in sorted(_draw_only):
+            cursor.execute("SELECT to_regclass(%s)", [sequence])
+            if cursor.fetchone()[0] is not None:
+                name = sql.Identifier(sequence)
+                statements.append(
+                    sql.SQL("REVOKE ALL ON SEQUENCE {} FROM {}").format(name, grantee)
+                )
+                statements.append(sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(name, grantee))
         cursor.execute(_TABLES_SQL)
         for table, root in cursor.fetchall():
             name = sql.Identifier(table)

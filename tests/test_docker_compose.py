@@ -32,15 +32,14 @@ def _probe(service: str) -> str:
 
 def test_the_stack_has_its_services_each_restarting_with_a_health_check() -> None:
     running = {"postgres", "pgbouncer", "redis", "web", "worker", "beat", "sequencer", "witness"}
-    # Beside them: the owner's migrate, run once, and the operator's checkpoint.
-    assert set(SERVICES) == running | {"migrate", "checkpoint"}
+    # Beside them: the owner's migrate, run once.
+    assert set(SERVICES) == running | {"migrate"}
     for name in running:
         service = SERVICES[name]
         assert service.get("restart") in {"unless-stopped", "always", "on-failure"}, name
         assert service["healthcheck"]["test"][0] in {"CMD", "CMD-SHELL"}, name
         assert service["healthcheck"].get("retries", 0) >= 1, name
     assert SERVICES["migrate"]["restart"] == "on-failure"
-    assert SERVICES["checkpoint"]["profiles"] == ["operator"]
 
 
 def test_only_migrate_connects_as_the_owner_and_the_platform_waits_for_it() -> None:
@@ -56,17 +55,15 @@ def test_only_migrate_connects_as_the_owner_and_the_platform_waits_for_it() -> N
     # ... the platform's services reach the same database as the same role through the pool.
     assert direct.split("@")[0] == platform.split("@")[0]
     assert platform.split("@")[1].split("/")[1] == direct.split("@")[1].split("/")[1]
-    for name in ("web", "worker", "beat", "checkpoint"):
+    for name in ("web", "worker", "beat"):
         service = SERVICES[name]
         assert "DATABASE_OWNER_URL" not in service["environment"], name
         assert service["environment"]["DATABASE_URL"] == platform, name
+    for name in ("sequencer", "witness"):
+        assert "DATABASE_OWNER_URL" not in SERVICES[name].get("environment", {}), name
     for name in ("web", "worker", "beat"):
         condition = SERVICES[name]["depends_on"]["migrate"]["condition"]
         assert condition == "service_completed_successfully", name
-        # The checkpoints are read-only to the platform, writable to the operator only.
-        assert SERVICES[name]["volumes"] == ["audit-checkpoints:/srv/audit-checkpoints:ro"]
-    assert SERVICES["checkpoint"]["volumes"] == ["audit-checkpoints:/srv/audit-checkpoints"]
-    assert "manage.py audit_checkpoint" in _command("checkpoint")
 
 
 def test_web_and_workers_scale_behind_pgbouncer_in_transaction_pooling() -> None:

@@ -28,7 +28,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consent.audit.chain import chain_verify
 from consent.audit.fhir import (
     OUTCOME_BY_CODE,
     audit_bundle,
@@ -56,6 +55,7 @@ from consent.audit.selectors import (
     parse_instant,
 )
 from consent.audit.services import audit_record_auditor_view, entry_review
+from consent.audit.verify import log_verify
 from core.api import actor_of
 from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Found, Param
@@ -161,6 +161,12 @@ class ReviewIn(serializers.Serializer[Any]):
     comment = serializers.CharField(allow_blank=True)
 
 
+class CheckedLogOut(serializers.Serializer[Any]):
+    log = serializers.CharField()
+    size = serializers.IntegerField()
+    signed_at = serializers.DateTimeField()
+
+
 class VerificationOut(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     checked = serializers.IntegerField()
@@ -169,6 +175,7 @@ class VerificationOut(serializers.Serializer[Any]):
     broken_id = serializers.IntegerField(allow_null=True)
     problem = serializers.CharField(allow_blank=True)
     message = serializers.CharField()
+    logs = CheckedLogOut(many=True, help_text="Each year's newest checkpoint (whole log only).")
 
 
 def _listed(choices: Any) -> str:
@@ -340,7 +347,9 @@ class AuditExportView(APIView):
 
 
 class AuditVerifyView(APIView):
-    """``GET /api/audit/verify?from=&to=`` — checks the chain (or a time range)."""
+    """``GET /api/audit/verify?from=&to=`` — checks every entry (or those of a
+    time range) against the transparency log, and for the whole log each
+    year's tree against its signed checkpoint."""
 
     permission_classes = AUDITORS
 
@@ -357,15 +366,17 @@ class AuditVerifyView(APIView):
         params = request.query_params
         since = parse_instant(params["from"], "from") if params.get("from") else None
         until = parse_instant(params["to"], "to", end=True) if params.get("to") else None
-        result = chain_verify(since=since, until=until)
+        result = log_verify(since=since, until=until)
         fields = ("ok", "checked", "first_id", "last_id", "broken_id", "problem")
-        return Response(
-            {
-                **{name: getattr(result, name) for name in fields},
-                "checkpoint": result.checkpoint.seq if result.checkpoint else None,
-                "message": result.describe(),
-            }
-        )
+        logs = [
+            {"log": c.log, "size": c.size, "signed_at": c.signed_at} for c in result.checkpoints
+        ]
+        body = {
+            **{name: getattr(result, name) for name in fields},
+            "message": result.describe(),
+            "logs": logs,
+        }
+        return Response(VerificationOut(body).data)
 
 
 # --- FHIR ----------------------------------------------------------------------

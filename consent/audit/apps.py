@@ -28,12 +28,14 @@ class AuditConfig(AppConfig):
         connection_created.connect(_allow_test_flush, dispatch_uid="audit-test-flush")
 
         from consent.audit.log import APPEND_ONLY
-        from core.dbroles import table_privileges_restrict
+        from core.dbroles import sequence_draw_only, table_privileges_restrict
 
         # The platform's database role appends to the log and never changes it;
-        # the head moves forward under its trigger; archiving is the owner's.
+        # it draws ids but cannot set the sequence back; the old chain's head
+        # is frozen; archiving is the owner's.
         table_privileges_restrict("audit_auditentry", ("SELECT", "INSERT"))
-        table_privileges_restrict("audit_chainhead", ("SELECT", "INSERT", "UPDATE"))
+        sequence_draw_only("audit_entry_id_seq")
+        table_privileges_restrict("audit_chainhead", ("SELECT",))
         table_privileges_restrict("audit_archivecheckpoint", ("SELECT",))
         # The transparency log: entries await their position (the sequencer
         # removes them once placed); positions, tiles, checkpoints and

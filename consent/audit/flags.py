@@ -1,7 +1,9 @@
 """Flags for auditors: which entries deserve a look.
 
-A periodic scan (``consent.audit.flags_scan``) reads the chain from where it last
-stopped and raises flags beside the log (:class:`AuditFlag`), never in it:
+A periodic scan (``consent.audit.flags_scan``) reads the log in the sequencer's
+order from where it last stopped (entries waiting for their position are read
+once they have it) and raises flags beside the log (:class:`AuditFlag`), never
+in it:
 
 - ``break_glass`` — break-the-glass used: the override itself, and every
   access it alone made possible (purpose ``emergency``, reason ``break_glass``);
@@ -23,15 +25,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from consent.audit.models import (
     Action,
     AuditEntry,
     AuditFlag,
-    ChainHead,
     Flag,
     FlagScanState,
+    LogLeaf,
     Outcome,
     Purpose,
 )
@@ -154,21 +157,23 @@ def _many_citizens(entries: list[AuditEntry], threshold: int, now: dt.datetime) 
             by_user[entry.actor_user_id].append(entry)
     if not by_user:
         return []
-    first_id = min(e.id for e in entries)
     start = min(e.recorded_at for e in entries) - WINDOW
-    earlier: dict[int, list[AuditEntry]] = defaultdict(list)
+    end = max(e.recorded_at for e in entries)
+    # The same users' other accesses in the window, scanned or not: the
+    # window is one of time, and ids do not follow time.
+    others: dict[int, list[AuditEntry]] = defaultdict(list)
     for entry in (
         AuditEntry.objects.filter(
             actor_user_id__in=list(by_user),
             recorded_at__gte=start,
-            id__lt=first_id,
+            recorded_at__lte=end,
             citizen_id__isnull=False,
         )
         .exclude(purpose=Purpose.AUDIT)
+        .exclude(id__in=[e.id for e in entries])
         .only("id", "recorded_at", "actor_user_id", "citizen_id")
-        .order_by("id")
     ):
-        earlier[entry.actor_user_id or 0].append(entry)
+        others[entry.actor_user_id or 0].append(entry)
     last_flagged = dict(
         AuditFlag.objects.filter(kind=Flag.MANY_CITIZENS, entry_recorded_at__gte=start)
         .order_by("entry_recorded_at")
@@ -180,7 +185,8 @@ def _many_citizens(entries: list[AuditEntry], threshold: int, now: dt.datetime) 
         counts: dict[int, int] = defaultdict(int)
         flagged_at = last_flagged.get(user_id)
         new_ids = {e.id for e in mine}
-        for entry in [*earlier.get(user_id, []), *mine]:
+        in_time = sorted([*others.get(user_id, []), *mine], key=lambda e: (e.recorded_at, e.id))
+        for entry in in_time:
             window.append(entry)
             counts[entry.citizen_id or 0] += 1
             while window and window[0].recorded_at <= entry.recorded_at - WINDOW:
@@ -210,6 +216,17 @@ def _many_citizens(entries: list[AuditEntry], threshold: int, now: dt.datetime) 
     return flags
 
 
+def _unscanned(state: FlagScanState, batch: int) -> list[Any]:
+    """The next placed entries after the scan's position: the rest of its log,
+    then the logs after it (named by year, so they sort in order)."""
+    after = Q(log=state.log, position__gt=state.position) | Q(log__gt=state.log)
+    return list(
+        LogLeaf.objects.filter(after)
+        .order_by("log", "position")
+        .values_list("log", "position", "entry_id", "recorded_at", named=True)[:batch]
+    )
+
+
 def flags_scan(*, batch: int = 5000) -> int:
     """Raise flags for entries not yet scanned; returns how many were raised."""
     threshold = settings.AUDIT_MANY_CITIZENS_PER_HOUR
@@ -218,18 +235,23 @@ def flags_scan(*, batch: int = 5000) -> int:
         with transaction.atomic():
             FlagScanState.objects.get_or_create(pk=1)
             state = FlagScanState.objects.select_for_update().get(pk=1)
-            upto = ChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
-            entries = list(
-                AuditEntry.objects.filter(id__gt=state.last_seq, id__lte=upto)
-                .defer("detail", "user_agent", "digest", "chain_hash")
-                .order_by("id")[:batch]
-            )
-            if not entries:
+            placed = _unscanned(state, batch)
+            if not placed:
                 return raised
+            by_id = {
+                entry.id: entry
+                for entry in AuditEntry.objects.filter(
+                    id__in=[leaf.entry_id for leaf in placed],
+                    recorded_at__gte=min(leaf.recorded_at for leaf in placed),
+                    recorded_at__lte=max(leaf.recorded_at for leaf in placed),
+                ).defer("detail", "user_agent", "digest", "chain_hash")
+            }
+            # In the log's order; an entry archived since it was placed is not read.
+            entries = [by_id[leaf.entry_id] for leaf in placed if leaf.entry_id in by_id]
             flags = _flags_for(entries, threshold)
             AuditFlag.objects.bulk_create(flags, ignore_conflicts=True)
             raised += len(flags)
-            state.last_seq = entries[-1].id
-            state.save(update_fields=["last_seq"])
-        if len(entries) < batch:
+            state.log, state.position = placed[-1].log, placed[-1].position
+            state.save(update_fields=["log", "position"])
+        if len(placed) < batch:
             return raised

@@ -46,10 +46,7 @@ from consent.audit.notes import (
     Checkpoint,
     NoteKey,
     note_sign,
-    note_split,
     note_text,
-    signature_find,
-    signature_valid,
 )
 from consent.audit.tiles import TileKey, Tiles, tiles_integrate, tiles_needed
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
@@ -382,44 +379,3 @@ def consistency_between(log: str, old_size: int, new_size: int) -> list[bytes]:
         tiles_needed(lambda source: merkle.consistency_proof(source, old_size, new_size))
     )
     return merkle.consistency_proof(tiles, old_size, new_size)
-
-
-def tree_verify(log: str | None = None) -> tuple[bool, str]:
-    """The stored tree checked against the newest checkpoint: every stored
-    leaf recomputed from its entry, the root rebuilt from them, and the
-    checkpoint's signature."""
-    checkpoint = checkpoint_latest(log)
-    if checkpoint is None:
-        return True, "No checkpoint yet."
-    log = checkpoint.log
-    body, lines = note_split(checkpoint.note)
-    verifier = signing_key().verifier()
-    signed = signature_find(lines, verifier)
-    if signed is None or not signature_valid(body, signed, verifier):
-        return False, f"the newest checkpoint of {log} is not signed by the log's key"
-    tree = merkle.MemoryTree()
-    rows = (
-        LogLeaf.objects.filter(log=log, position__lt=checkpoint.size)
-        .order_by("position")
-        .values_list("position", "entry_id", "recorded_at")
-    )
-    digests = dict(
-        AuditEntry.objects.filter(
-            id__in=LogLeaf.objects.filter(log=log).values("entry_id")
-        ).values_list("id", "digest")
-    )
-    for expected, (position, entry_id, at) in enumerate(rows.iterator(chunk_size=10_000)):
-        if position != expected:
-            return False, f"position {expected} of {log} is missing"
-        digest = digests.get(entry_id)
-        if digest is None:
-            return False, f"entry {entry_id} at position {position} is gone"
-        tree.append(merkle.leaf_hash(entry_leaf(entry_id, at, bytes(digest))))
-    if tree.size != checkpoint.size:
-        return False, f"{log} holds {tree.size} leaves, its checkpoint {checkpoint.size}"
-    if tree.root() != bytes(checkpoint.root):
-        return False, f"the entries of {log} do not give the checkpoint's root"
-    stored = tree_tiles(log)
-    if checkpoint.size and merkle.root(stored, checkpoint.size) != tree.root():
-        return False, f"the stored tiles of {log} do not give the checkpoint's root"
-    return True, f"{log}: {checkpoint.size} entries give the checkpoint's root."

@@ -7,22 +7,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.db.models import Max
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from consent.audit.cosignatures import witness_status
 from consent.audit.log import checkpoint_latest
-from consent.audit.models import ChainHead, LogCosignature, PendingEntry
+from consent.audit.models import AuditEntry, LogCheckpoint, LogCosignature, PendingEntry
 from core.metrics import gauge
 
 
 def audit_metrics() -> Iterator[Metric]:
-    head = ChainHead.objects.filter(pk=1).values_list("seq", "at").first()
-    seq, at = head if head else (0, None)
-    appended = CounterMetricFamily(
-        "tvaerakut_audit_entries_appended", "Entries appended to the audit log."
+    waiting = PendingEntry.objects.count()
+    placed = sum(
+        LogCheckpoint.objects.values("log")
+        .annotate(size=Max("size"))
+        .values_list("size", flat=True)
     )
-    appended.add_metric([], seq)
+    at = AuditEntry.objects.order_by("-recorded_at").values_list("recorded_at", flat=True).first()
+    appended = CounterMetricFamily(
+        "tvaerakut_audit_entries_appended",
+        "Entries appended to the audit log (placed in every year's log, and waiting).",
+    )
+    appended.add_metric([], placed + waiting)
     yield appended
     yield gauge(
         "tvaerakut_audit_last_append_age_seconds",
@@ -37,7 +44,7 @@ def audit_metrics() -> Iterator[Metric]:
         "tvaerakut_audit_entries_waiting",
         "Audit entries committed but not yet placed in the log by the sequencer.",
         [],
-        {(): float(PendingEntry.objects.count())},
+        {(): float(waiting)},
     )
     yield gauge(
         "tvaerakut_audit_log_size",

@@ -1,15 +1,25 @@
-"""Audit log entries (R9), appended and hash-chained, never updated or deleted.
+"""Audit log entries (R9), appended, never updated or deleted.
 
-The chain: entry ``n`` carries ``chain_hash = sha256(chain_hash[n-1] || digest[n]
-|| recorded_at as 8-byte big-endian epoch microseconds)``, where ``digest`` is the
-SHA-256 of the entry's canonical content. The id *is* the position in the chain,
-handed out by the single :class:`ChainHead` row under its row lock, so ids have no
-gaps and chain order equals commit order (see ``docs/audit.md``).
+An entry is one plain insert: its id from a sequence, its time, its content and
+``digest``, the SHA-256 of its canonical content. No row is shared by writers.
+The sequencer then gives it a position in the year's Merkle tree (the
+transparency log: :class:`LogLeaf`, :class:`LogTile`, :class:`LogCheckpoint`,
+docs/audit.md). Ids are unique but not gapless (a rolled-back writer leaves a
+hole) and not in commit order; the position in the tree is the order.
+
+Entries written before the tree existed also carry ``chain_hash``, their link
+in the hash chain that preceded it: ``sha256(chain_hash[n-1] || digest[n] ||
+recorded_at as 8-byte big-endian epoch microseconds)``, ending at the frozen
+:class:`ChainHead`. The chain is verified once before those entries are carried
+into the tree (``consent.audit.chain``).
 
 Flags and reviews live beside the log in their own tables, never in it.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import re
 
 from django.conf import settings
 from django.db import models
@@ -75,7 +85,8 @@ class AuditEntry(models.Model):
 
     On PostgreSQL the table is partitioned by month on ``recorded_at`` and its
     primary key is ``(id, recorded_at)``; Django addresses rows by ``id`` alone,
-    which is unique because the chain head hands it out.
+    which is unique because one sequence (``audit_entry_id_seq``, which the
+    platform's role may advance but not set) hands it out.
     """
 
     id = models.BigIntegerField(primary_key=True)
@@ -100,7 +111,8 @@ class AuditEntry(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     digest = models.BinaryField(max_length=32)
-    chain_hash = models.BinaryField(max_length=32)
+    # Only entries written under the hash chain, before the transparency log.
+    chain_hash = models.BinaryField(max_length=32, null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -118,8 +130,9 @@ class AuditEntry(models.Model):
 
 
 class ChainHead(models.Model):
-    """The one row holding the chain's last position and hash. Its row lock
-    serialises appenders until they commit."""
+    """The end of the hash chain that preceded the transparency log: its last
+    position and hash. Frozen: no entry is chained any more, and the platform's
+    role may only read it."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
@@ -134,9 +147,14 @@ class ChainHead(models.Model):
         return f"chain head at {self.seq}"
 
 
+# A monthly partition of the log (PostgreSQL): audit_auditentry_yYYYYmMM.
+MONTHLY_PARTITION = re.compile(r"^audit_auditentry_y(\d{4})m(\d{2})$")
+
+
 class ArchiveCheckpoint(models.Model):
-    """A month detached to archive storage: the chain position and hash it ends
-    with, so that verification of what remains starts from here."""
+    """A month detached to archive storage: its first and last ids, and for a
+    month of chained entries the chain hash it ends with, so that verifying
+    the chain starts from here. Its entries' leaves stay in the tree."""
 
     partition = models.CharField(max_length=63, unique=True)
     first_seq = models.BigIntegerField()
@@ -157,6 +175,14 @@ class ArchiveCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partition} archived ({self.first_seq}..{self.last_seq})"
+
+    def until(self) -> dt.datetime:
+        """The end of the archived month (UTC)."""
+        match = MONTHLY_PARTITION.match(self.partition)
+        if match is None:
+            raise ValueError(f"not a monthly partition: {self.partition}")
+        year, month = int(match[1]), int(match[2])
+        return dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
 
 
 class Flag(models.TextChoices):
@@ -206,16 +232,19 @@ class EntryReview(models.Model):
 
 
 class FlagScanState(models.Model):
-    """How far the flag scan has read the chain."""
+    """How far the flag scan has read the log, in the sequencer's order: up to
+    ``position`` of ``log`` (-1: none of it). Ids are not in commit order, so
+    the scan follows positions, which become visible in order."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    last_seq = models.BigIntegerField(default=0)
+    log = models.CharField(max_length=100, blank=True)
+    position = models.BigIntegerField(default=-1)
 
     class Meta:
         constraints = [models.CheckConstraint(name="audit_flag_scan_single", condition=Q(id=1))]
 
     def __str__(self) -> str:
-        return f"flags scanned to {self.last_seq}"
+        return f"flags scanned to {self.log}:{self.position}"
 
 
 # --- the transparency log (docs/audit.md, docs/decisions/0012) -------------------

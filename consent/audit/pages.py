@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.audit.api import csv_response
-from consent.audit.chain import chain_verify
 from consent.audit.cosignatures import witness_status
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, Flag, Outcome, Purpose
@@ -45,6 +44,7 @@ from consent.audit.selectors import (
     flags_and_reviews,
 )
 from consent.audit.services import audit_record_auditor_view, entry_review
+from consent.audit.verify import log_verify
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Citizen, Role
@@ -259,5 +259,5 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def audit_verify_page(request: HttpRequest) -> HttpResponse:
     page_actor(request)
-    result = chain_verify()
+    result = log_verify()
     return render_page(request, "audit/verify.html", {"result": result})

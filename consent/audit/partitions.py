@@ -2,9 +2,10 @@
 
 Partitions are named ``audit_auditentry_yYYYYmMM``; a default partition takes
 anything no month covers, so no entry is ever refused. Archiving writes a month
-to a JSON-lines file, records an :class:`ArchiveCheckpoint` (the last position
-and chain hash it held) and drops the partition; verification of what remains
-starts from that checkpoint.
+to a JSON-lines file, records an :class:`ArchiveCheckpoint` (its ids, the file's
+SHA-256) and drops the partition. The month's leaves stay in the tree, so
+every proof the witnesses saw can still be served, and each entry read back
+from the file recomputes to its leaf.
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consent.audit.chain import chain_verify, on_postgres
-from consent.audit.models import DIGEST_FIELDS, ArchiveCheckpoint
+from consent.audit.chain import on_postgres
+from consent.audit.models import DIGEST_FIELDS, MONTHLY_PARTITION, ArchiveCheckpoint, PendingEntry
+from consent.audit.verify import log_verify
 from core.errors import Conflict, PreconditionFailed
 
-MONTHLY = re.compile(r"^audit_auditentry_y(\d{4})m(\d{2})$")
 _ARCHIVE_COLUMNS = ["id", "recorded_at", *DIGEST_FIELDS, "digest", "chain_hash"]
 
 
@@ -60,7 +60,7 @@ def monthly_partitions() -> list[tuple[str, dt.date]]:
         names = [row[0] for row in cursor.fetchall()]
     found = []
     for name in names:
-        match = MONTHLY.match(name)
+        match = MONTHLY_PARTITION.match(name)
         if match:
             found.append((name, dt.date(int(match[1]), int(match[2]), 1)))
     return sorted(found, key=lambda item: item[1])
@@ -78,9 +78,9 @@ class Archived:
 def partition_archive(*, partition: str, directory: Path) -> Archived:
     """Write one month to ``directory`` and detach and drop it, recording a checkpoint.
 
-    Refused unless it is the oldest month still held, every earlier entry is
-    already archived, no later month holds an earlier position, and its own
-    part of the chain verifies.
+    Refused unless it is the oldest month still held, every entry of it has
+    its place in the tree (its leaf stays there; its content goes to the
+    file), and the month verifies.
     """
     if not on_postgres():
         raise PreconditionFailed("audit.archive_needs_postgres", "Archiving needs PostgreSQL.")
@@ -90,7 +90,10 @@ def partition_archive(*, partition: str, directory: Path) -> Archived:
         raise Conflict("audit.archive_unknown_partition", "No such monthly audit partition.")
     if names[0] != partition:
         raise Conflict("audit.archive_not_oldest", "Archive the oldest month first.")
-    # Names are taken from the catalogue and match MONTHLY, so quoting them in SQL is safe.
+    start = dict(months)[partition]
+    since = dt.datetime(start.year, start.month, 1, tzinfo=dt.UTC)
+    until = dt.datetime.combine(_add_months(start, 1), dt.time(), tzinfo=dt.UTC)
+    # Names are taken from the catalogue and match MONTHLY_PARTITION, so quoting them is safe.
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{partition}.jsonl"
     if target.exists():
@@ -98,36 +101,32 @@ def partition_archive(*, partition: str, directory: Path) -> Archived:
     with transaction.atomic(), connection.cursor() as cursor:
         # Stop new rows arriving while we copy and detach.
         cursor.execute(f'LOCK TABLE "{partition}" IN ACCESS EXCLUSIVE MODE')
+        if PendingEntry.objects.filter(recorded_at__gte=since, recorded_at__lt=until).exists():
+            raise Conflict(
+                "audit.archive_unplaced",
+                "Entries of this month still wait for their place in the log; "
+                "archive it once the sequencer has placed them.",
+            )
         cursor.execute(f'SELECT min(id), max(id), count(*) FROM "{partition}"')  # noqa: S608
         first_seq, last_seq, rows = cursor.fetchone()
         previous = ArchiveCheckpoint.objects.order_by("-last_seq").first()
-        floor = previous.last_seq if previous else 0
+        last_hash = bytes(previous.last_chain_hash) if previous else b""
         if rows:
-            if first_seq != floor + 1:
-                raise Conflict(
-                    "audit.archive_gap",
-                    f"Entries before {first_seq} are still held elsewhere; archive them first.",
-                )
-            cursor.execute(
-                "SELECT count(*) FROM audit_auditentry WHERE id <= %s AND tableoid <> %s::regclass",
-                [last_seq, partition],
-            )
-            if cursor.fetchone()[0]:
-                raise Conflict(
-                    "audit.archive_interleaved",
-                    "Other partitions hold entries inside this month's positions.",
-                )
-            result = _verify_segment(first_seq, last_seq)
-            if result is not None:
-                raise PreconditionFailed("audit.archive_broken_chain", result)
+            result = log_verify(since=since, until=until)
+            if not result.ok:
+                raise PreconditionFailed("audit.archive_broken_log", result.describe())
             digest = _dump(cursor, partition, target)
-            cursor.execute(f'SELECT chain_hash FROM "{partition}" WHERE id = %s', [last_seq])  # noqa: S608
-            last_hash = bytes(cursor.fetchone()[0])
+            cursor.execute(
+                f'SELECT chain_hash FROM "{partition}" WHERE chain_hash IS NOT NULL '  # noqa: S608
+                "ORDER BY id DESC LIMIT 1"
+            )
+            chained = cursor.fetchone()
+            if chained is not None:
+                last_hash = bytes(chained[0])
         else:
             target.write_text("")
             digest = hashlib.sha256(b"").hexdigest()
-            first_seq = last_seq = floor
-            last_hash = bytes(previous.last_chain_hash) if previous else b""
+            first_seq = last_seq = previous.last_seq if previous else 0
         cursor.execute(f'ALTER TABLE audit_auditentry DETACH PARTITION "{partition}"')
         ArchiveCheckpoint.objects.create(
             partition=partition,
@@ -143,17 +142,6 @@ def partition_archive(*, partition: str, directory: Path) -> Archived:
     return Archived(
         partition, rows, target, first_seq if rows else None, last_seq if rows else None
     )
-
-
-def _verify_segment(first_seq: int, last_seq: int) -> str | None:
-    from consent.audit.models import AuditEntry
-
-    since = AuditEntry.objects.filter(id=first_seq).values_list("recorded_at", flat=True).first()
-    until = AuditEntry.objects.filter(id=last_seq).values_list("recorded_at", flat=True).first()
-    if since is None or until is None:
-        return "The month's first or last entry is missing."
-    result = chain_verify(since=since, until=until + dt.timedelta(microseconds=1))
-    return None if result.ok else result.describe()
 
 
 def _dump(cursor: object, partition: str, target: Path) -> str:

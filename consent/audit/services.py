@@ -23,7 +23,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, DataError
 from django.utils import timezone
 
-from consent.audit.chain import chain_append
+from consent.audit.append import entries_append
 from consent.audit.models import (
     DIGEST_FIELDS,
     Action,
@@ -97,8 +97,8 @@ def _entry(
     user = actor.user
     # Positional, in the model's field order (checked below): the one model
     # every request builds, at a third of the cost of keyword arguments.
-    # Time and position are given under the chain head's lock (see chain.py).
-    return AuditEntry(  # type: ignore[misc]  # id and time come with the chain position
+    # Id and time are given by the insert (see append.py).
+    return AuditEntry(  # type: ignore[misc]  # id and time come with the insert
         None,  # id
         None,  # recorded_at
         user.pk if user else None,
@@ -121,7 +121,7 @@ def _entry(
         # Stored as it will read back (dates as ISO text), so digests agree.
         _as_stored(_storable(detail)) if detail else {},
         b"",  # digest
-        b"",  # chain_hash
+        None,  # chain_hash: entries are no longer chained
     )
 
 
@@ -191,7 +191,7 @@ def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
     """Write or refuse: a failure surfaces as ``audit.unavailable`` (503) so the
     caller's data is not served and its transaction rolls back."""
     try:
-        return chain_append(entries)
+        return entries_append(entries)
     except DataError:
         # A value the log cannot hold is the request's, not an outage:
         # refused for good, never "try again".

@@ -16,6 +16,7 @@ from consent.audit.models import AuditEntry
 from core.actors import Actor
 from core.models import Role
 from tests import factories
+from tests.consent.audit.conftest import flags_scan_placed
 
 pytestmark = pytest.mark.django_db
 
@@ -401,10 +402,9 @@ def _ordinary(entry: AuditEntry) -> bool:
 
 
 def _flagged() -> set[int]:
-    from consent.audit.flags import flags_scan
     from consent.audit.models import AuditFlag
 
-    flags_scan()
+    flags_scan_placed()
     return set(AuditFlag.objects.filter(kind="break_glass").values_list("entry_id", flat=True))
 
 

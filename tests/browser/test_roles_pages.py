@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from consent.audit.flags import flags_scan
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.models import Citizen, Role
 from tests import factories
 from tests.browser.accessibility import assert_accessible, axe_findings
 from tests.browser.conftest import DESKTOP, TABLET_PORTRAIT, log_in, screenshot
+from tests.consent.audit.conftest import flags_scan_placed
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +39,7 @@ def test_auditor_searches_by_cpr_reviews_and_goes_to_the_next_flagged(new_page):
     Citizen.objects.filter(pk=first.pk).update(given_name="Else", family_name="Fiktivsen")
     _denied_read(nurse, second)
     _denied_read(nurse, first)
-    flags_scan()
+    flags_scan_placed()
     auditor = factories.staff(Role.AUDITOR, team)
     page = new_page(DESKTOP)
     asked: list[str] = []

@@ -10,7 +10,6 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from consent.audit.flags import flags_scan
 from consent.audit.models import AuditEntry
 from consent.models import BreakGlass
 from consent.services import record_resource_create
@@ -18,6 +17,7 @@ from core.actors import Actor
 from core.models import Role
 from tests import factories as f
 from tests.consent import bodies
+from tests.consent.audit.conftest import flags_scan_placed
 from tests.consent.conftest import World, post
 
 
@@ -159,7 +159,7 @@ def _is_ordinary(entry: AuditEntry) -> bool:
 
 def _flagged_for_the_auditor(auditor) -> set[int]:
     """The entries the auditor's list of break-the-glass flags shows."""
-    flags_scan()
+    flags_scan_placed()
     response = f.client_for(auditor).get("/api/audit/entries?flag=break_glass&limit=200")
     assert response.status_code == 200
     return {row["id"] for row in response.json()["results"]}
@@ -357,7 +357,7 @@ def test_r5_emergency_searches_are_in_the_insight_report_and_the_auditors_export
     f.client_for(world.other_nurse).get("/fhir/Condition")
     [search] = _since(world.other_nurse, world.person.pk, before)
     assert _is_emergency(search, glass)
-    flags_scan()
+    flags_scan_placed()
     auditor = f.client_for(world.auditor)
     bundle = auditor.get(f"/fhir/Patient/{world.person.pk}/$insight").json()
     [event] = [

@@ -130,20 +130,3 @@ def network(transactional_db: None) -> Iterator[Network]:
 def live_network(platform_url: str) -> Iterator[Network]:
     """Partners and simulators that send to the platform over HTTP."""
     yield from _network(platform_url)
-
-
-@pytest.fixture(autouse=True)
-def _audit_chain_seeded(request: pytest.FixtureRequest) -> None:
-    """Transactional tests flush every table, including the audit chain's head
-    row that a migration seeds; put it back so audited work can append."""
-    if "transactional_db" not in request.fixturenames and not any(
-        m.kwargs.get("transaction") for m in request.node.iter_markers("django_db")
-    ):
-        return
-    request.getfixturevalue("transactional_db")
-    try:
-        from consent.audit.chain import GENESIS
-        from consent.audit.models import ChainHead
-    except ImportError:
-        return
-    ChainHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS})

@@ -10,12 +10,11 @@ import pytest
 from django.db import transaction
 from django.test import override_settings
 
-from consent.audit.flags import flags_scan
 from consent.audit.models import AuditEntry, EntryReview
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
 from core.actors import Actor
 from core.models import Role
-from tests.consent.audit.conftest import tamper
+from tests.consent.audit.conftest import flags_scan_placed, log_refuses_entries
 from tests.factories import ALL_ROLES, acute_function, citizen, client_for, staff
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +117,7 @@ def test_search_filters_and_paging(world) -> None:
 
 
 def test_search_by_flag_and_unreviewed(world) -> None:
-    flags_scan()
+    flags_scan_placed()
     client = client_for(world["auditor"])
     flagged = client.get("/api/audit/entries?flag=denied").json()["results"]
     assert len(flagged) == 1 and flagged[0]["flags"] == ["denied"]
@@ -141,7 +140,7 @@ def test_search_by_flag_and_unreviewed(world) -> None:
 
 
 def test_review_needs_a_comment_and_a_flagged_entry(world) -> None:
-    flags_scan()
+    flags_scan_placed()
     client = client_for(world["auditor"])
     entry = AuditEntry.objects.filter(outcome=Outcome.DENIED).get()
     blank = client.post(f"/api/audit/entries/{entry.id}/review", {"comment": " "}, format="json")
@@ -176,9 +175,9 @@ def test_bad_search_input_is_a_precise_400(world, query: str, code: str) -> None
 
 
 def test_read_is_not_served_when_its_entry_cannot_be_written(world) -> None:
-    """Nothing is lost: with the chain head gone (the log refuses new entries),
-    the auditor's search answers 503 and returns no data."""
-    tamper("DELETE FROM audit_chainhead")
+    """Nothing is lost: when the log refuses new entries, the auditor's search
+    answers 503 and returns no data."""
+    log_refuses_entries()
     before = AuditEntry.objects.count()
     client = client_for(world["auditor"])
     with transaction.atomic():  # PostgreSQL aborts the failed transaction: roll it back

@@ -1,90 +1,58 @@
-"""R9: the log is hash-chained; audit_verify finds edits, deletions and insertions."""
+"""The hash chain that preceded the transparency log: a chained log is
+verified once and carried into the tree in chain order; verification names
+an edited, deleted, inserted or duplicated entry, a head moved back, or a
+break at the edge of the ranges checked in parallel."""
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections, transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
 
-from consent.audit.chain import GENESIS, chain_verify, epoch_us, link
-from consent.audit.models import AuditEntry, ChainHead
-from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from consent.audit.chain import chain_verify
+from consent.audit.log import LogRefused, sequence_batch
+from consent.audit.models import AuditEntry, ChainHead, LogLeaf, PendingEntry
+from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.audit.verify import log_verify
 from core.actors import Actor
-from tests.consent.audit.conftest import tamper
+from tests.consent.audit.conftest import legacy_chain, tamper
 
 pytestmark = pytest.mark.django_db
 
 
 def _fill(n: int = 6) -> list[AuditEntry]:
-    actor = Actor.system("tests.chain")
-    entries = [
-        audit_record(
-            actor=actor,
-            action=Action.READ,
-            purpose=Purpose.TREATMENT,
-            citizen_id=i,
-            detail={"note": "æøå", "n": i},
-        )
-        for i in range(1, n)
-    ]
-    entries += audit_record_many(
-        actor=actor, action=Action.SEARCH, purpose=Purpose.TREATMENT, citizen_ids=[7, 8, 7, 9]
-    )
-    return entries
+    """``n - 1`` entries, then three more (as a search of three citizens wrote them)."""
+    return legacy_chain(n + 2, citizen_ids=[*range(1, n), 7, 8, 9])
 
 
-def test_entries_form_an_unbroken_chain_from_genesis() -> None:
+def test_a_chained_log_verifies_and_is_carried_into_the_tree_in_chain_order() -> None:
     entries = _fill()
-    ids = [e.id for e in entries]
-    assert ids == list(range(ids[0], ids[0] + len(ids)))
-    # One entry per distinct citizen for a search (BALP).
-    assert [e.citizen_id for e in entries[-3:]] == [7, 8, 9]
-    stored = list(AuditEntry.objects.order_by("id"))
-    current = GENESIS
-    for entry in stored:
-        current = link(current, bytes(entry.digest), epoch_us(entry.recorded_at))
-        assert current == bytes(entry.chain_hash)
-    head = ChainHead.objects.get()
-    assert head.seq == stored[-1].id and bytes(head.hash) == current
-    assert head.at == stored[-1].recorded_at
     result = chain_verify()
-    assert result.ok and result.checked == len(stored)
+    assert result.ok and result.checked == len(entries)
+    # New entries come after the chain, unchained, and wait with it.
+    later = audit_record(
+        actor=Actor.system("tests.chain"),
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=1,
+    )
+    assert later.id > entries[-1].id and later.chain_hash is None
+    assert sequence_batch() == len(entries) + 1
+    placed = list(LogLeaf.objects.order_by("position").values_list("entry_id", flat=True))
+    assert placed == [e.id for e in entries] + [later.id]
+    assert not PendingEntry.objects.exists()
+    assert ChainHead.objects.get().seq == entries[-1].id
+    assert chain_verify().ok and log_verify().ok
 
 
-def test_time_follows_chain_order() -> None:
+def test_a_broken_chain_is_not_carried_into_the_tree() -> None:
     entries = _fill()
-    times = list(AuditEntry.objects.order_by("id").values_list("recorded_at", flat=True))
-    assert times == sorted(times)
-    assert len(entries) == len(times)
-
-
-def test_rolled_back_write_leaves_no_entry_and_no_gap() -> None:
-    actor = Actor.system("tests.chain")
-    audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=1)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        audit_record(actor=actor, action=Action.UPDATE, purpose=Purpose.TREATMENT, citizen_id=2)
-        raise RuntimeError("the write failed")
-    audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=3)
-    assert list(AuditEntry.objects.values_list("citizen_id", flat=True).order_by("id")) == [1, 3]
-    assert chain_verify().ok
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_appends_go_on_after_the_database_connection_is_replaced() -> None:
-    """A web worker's connection is closed between requests (CONN_MAX_AGE) or
-    lost when the server restarts; the next append must use the new one."""
-    actor = Actor.system("tests.chain")
-    first = audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=1)
-    connection.close()
-    second = audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=2)
-    assert second.id == first.id + 1
-    assert list(AuditEntry.objects.values_list("citizen_id", flat=True).order_by("id")) == [1, 2]
-    assert chain_verify().ok
+    tamper("UPDATE audit_auditentry SET actor_username = 'x' WHERE id = %s", [entries[2].id])
+    with pytest.raises(LogRefused, match=f"BROKEN at entry {entries[2].id}"):
+        sequence_batch()
+    assert not LogLeaf.objects.exists()
+    assert PendingEntry.objects.count() == len(entries)
 
 
 def test_verify_names_an_edited_entry() -> None:
@@ -199,145 +167,6 @@ def test_audit_verify_command_reports_and_fails_on_a_break() -> None:
         call_command("audit_verify")
     with pytest.raises(CommandError, match="ISO date"):
         call_command("audit_verify", "--from", "yesterday")
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_keep_the_chain_intact() -> None:
-    """Eight threads, each on its own connection, append at once — single entries,
-    searches, and transactions that roll back — and the chain still verifies."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(8)
-    # Start as an emptied database does (no head yet): the writers must agree
-    # on who re-creates it instead of taking each other's entries for a broken log.
-    assert not AuditEntry.objects.exists()
-    tamper("DELETE FROM audit_chainhead")
-
-    def writer(n: int) -> None:
-        try:
-            actor = Actor.system(f"tests.writer{n}")
-            start.wait()
-            for i in range(25):
-                if i % 5 == 0:
-                    audit_record_many(
-                        actor=actor,
-                        action=Action.SEARCH,
-                        purpose=Purpose.TREATMENT,
-                        citizen_ids=[n * 1000 + i, n * 1000 + i + 1],
-                    )
-                elif i % 7 == 0:
-                    try:
-                        with transaction.atomic():
-                            audit_record(
-                                actor=actor,
-                                action=Action.UPDATE,
-                                purpose=Purpose.TREATMENT,
-                                citizen_id=n,
-                            )
-                            raise RuntimeError("rolled back")
-                    except RuntimeError:
-                        pass
-                else:
-                    with transaction.atomic():
-                        audit_record(
-                            actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=n
-                        )
-        except BaseException as exc:  # noqa: BLE001 - reported to the main thread below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    # 8 writers x (5 searches of 2 + 17 reads); rolled-back updates leave nothing.
-    assert AuditEntry.objects.count() == 8 * (5 * 2 + 17)
-    result = chain_verify()
-    assert result.ok, result.describe()
-    assert result.checked == 8 * 27
-    ids = list(AuditEntry.objects.order_by("id").values_list("id", flat=True))
-    assert ids == list(range(ids[0], ids[0] + len(ids)))
-
-
-def test_detail_with_dates_and_overlong_values_is_stored_and_verifies() -> None:
-    import datetime as dt
-
-    actor = Actor.system("tests.chain." + "x" * 300)
-    entry = audit_record(
-        actor=actor,
-        action=Action.UPDATE,
-        purpose=Purpose.OPERATIONS,
-        citizen_id=1,
-        resource_type="R" * 100,
-        reason_code="c" * 100,
-        detail={"due": dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC), "n": 1.5},
-    )
-    stored = AuditEntry.objects.get(id=entry.id)
-    assert stored.detail == {"due": "2026-01-02T03:04:00Z", "n": 1.5}
-    assert len(stored.task) == 200 and len(stored.reason_code) == 64
-    assert chain_verify().ok
-
-
-WRITER_SCRIPT = """
-import django
-django.setup()
-from django.db import transaction
-from consent.audit.services import audit_record, audit_record_many
-from core.actors import Actor
-actor = Actor.system("tests.process")
-for i in range(30):
-    if i % 10 == 0:
-        audit_record_many(actor=actor, action="search", purpose="treatment", citizen_ids=[i, i + 1])
-    else:
-        with transaction.atomic():
-            audit_record(actor=actor, action="update", purpose="treatment", citizen_id=i)
-"""
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_separate_processes_and_this_one_write_at_once() -> None:
-    """Like web and Celery workers: three OS processes and this test append together."""
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT, worker_env
-
-    env = worker_env(DJANGO_SETTINGS_MODULE="config.settings")
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER_SCRIPT],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(3)
-    ]
-    actor = Actor.system("tests.main")
-    # Keep writing until every process is done, so the writes overlap.
-    mine = 0
-    while mine < 30 or any(p.poll() is None for p in processes):
-        audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=mine)
-        mine += 1
-    for process in processes:
-        output, _ = process.communicate(timeout=120)
-        assert process.returncode == 0, output.decode()[-2000:]
-    # Each process: 3 searches of 2 citizens + 27 updates.
-    assert AuditEntry.objects.count() == 3 * (3 * 2 + 27) + mine
-    times = dict(
-        AuditEntry.objects.values_list("task")
-        .annotate(first=Min("id"))
-        .values_list("task", "first")
-    )
-    last_main = AuditEntry.objects.filter(task="tests.main").aggregate(last=Max("id"))["last"]
-    assert times["tests.process"] < last_main  # the processes wrote while this one did
-    result = chain_verify()
-    assert result.ok, result.describe()
-    assert AuditEntry.objects.filter(task="tests.process").count() == 3 * 33
 
 
 @pytest.mark.postgres

@@ -8,12 +8,13 @@ import datetime as dt
 import pytest
 from django.test import override_settings
 
-from consent.audit.flags import flags_scan, register_shift_checker, unregister_shift_checker
-from consent.audit.models import AuditFlag, Flag, FlagScanState
+from consent.audit.flags import register_shift_checker, unregister_shift_checker
+from consent.audit.models import AuditFlag, Flag, FlagScanState, LogLeaf
 from consent.audit.selectors import audit_entries_for_citizen
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.models import Organisation, Role
+from tests.consent.audit.conftest import flags_scan_placed
 from tests.factories import acute_function, citizen, home_nursing, municipality, staff
 
 pytestmark = pytest.mark.django_db
@@ -44,13 +45,16 @@ def test_break_the_glass_and_denied_are_flagged_plain_reads_are_not(nurse) -> No
     plain = read(actor, person.pk)
     glass = read(actor, person.pk, action=Action.BREAK_GLASS, purpose=Purpose.EMERGENCY)
     denied = read(actor, person.pk, outcome=Outcome.DENIED, reason_code="consent_refused")
-    assert flags_scan() == 2
+    assert flags_scan_placed() == 2
     assert kinds(plain.id) == set()
     assert kinds(glass.id) == {Flag.BREAK_GLASS}
     assert kinds(denied.id) == {Flag.DENIED}
     # The scan remembers where it stopped: a second run raises nothing new.
-    assert flags_scan() == 0
-    assert FlagScanState.objects.get().last_seq == denied.id
+    assert flags_scan_placed() == 0
+    state = FlagScanState.objects.get()
+    assert (state.log, state.position) == LogLeaf.objects.values_list("log", "position").get(
+        entry_id=denied.id
+    )
 
 
 def test_access_outside_the_shift_is_flagged_when_a_checker_knows(nurse) -> None:
@@ -66,7 +70,7 @@ def test_access_outside_the_shift_is_flagged_when_a_checker_knows(nurse) -> None
         entry = read(actor, person.pk)
         other = staff(Role.ACUTE_NURSE, acute_function())
         unknown = read(Actor.for_membership(other), person.pk)
-        flags_scan()
+        flags_scan_placed()
     finally:
         unregister_shift_checker(checker)
     assert kinds(entry.id) == {Flag.OFF_SHIFT}
@@ -86,7 +90,7 @@ def test_no_agreement_with_the_citizens_municipality_is_flagged() -> None:
     c = read(Actor.for_membership(home), stranger.pk)
     d = read(Actor.for_membership(home), local.pk)
     e = read(Actor.for_membership(gp_doctor), stranger.pk)  # agreements do not apply to GPs
-    flags_scan()
+    flags_scan_placed()
     assert outside.pk != local.municipality_id
     assert kinds(a.id) == {Flag.NO_AGREEMENT}
     assert kinds(b.id) == set()
@@ -104,7 +108,7 @@ def test_many_citizens_within_an_hour_uses_the_setting(
     entries = [read(actor, p.pk) for p in people]
     read(actor, people[0].pk)  # the same citizen again does not count twice
     with override_settings(AUDIT_MANY_CITIZENS_PER_HOUR=threshold):
-        flags_scan()
+        flags_scan_placed()
     many = AuditFlag.objects.filter(kind=Flag.MANY_CITIZENS)
     if flagged:
         assert [f.entry_id for f in many] == [entries[3].id]
@@ -119,9 +123,9 @@ def test_many_citizens_counts_across_scans(nurse) -> None:
     with override_settings(AUDIT_MANY_CITIZENS_PER_HOUR=2):
         read(actor, people[0].pk)
         read(actor, people[1].pk)
-        flags_scan()
+        flags_scan_placed()
         third = read(actor, people[2].pk)
-        flags_scan()
+        flags_scan_placed()
     assert kinds(third.id) == {Flag.MANY_CITIZENS}
 
 
@@ -134,7 +138,7 @@ def test_citizens_view_lists_two_years_of_access_without_auditors(nurse) -> None
     denied = read(actor, person.pk, outcome=Outcome.DENIED, reason_code="no_care_relationship")
     auditor = staff(Role.AUDITOR, acute_function())
     read(Actor.for_membership(auditor), person.pk, action=Action.SEARCH, purpose=Purpose.AUDIT)
-    flags_scan()
+    flags_scan_placed()
     rows = audit_entries_for_citizen(citizen_id=person.pk)
     assert [r.entry_id for r in rows] == [denied.id, first.id]
     assert rows[0].organisation == nurse.organisation.name

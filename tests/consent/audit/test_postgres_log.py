@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from consent.audit.chain import chain_verify
-from consent.audit.models import ArchiveCheckpoint, AuditEntry
+from consent.audit.log import sequence_batch
+from consent.audit.models import ArchiveCheckpoint, AuditEntry, LogLeaf
 from consent.audit.partitions import monthly_partitions, partition_archive, partitions_ensure
 from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.verify import log_verify
 from core.actors import Actor
 from core.dbroles import act_as_platform, two_roles
 from core.errors import Conflict
@@ -69,7 +71,7 @@ def test_the_database_refuses_changes_to_the_log(sql: str, who: str) -> None:
         else:
             cursor.execute(sql.format(partition=partition))
     assert AuditEntry.objects.count() == 3
-    assert chain_verify().ok
+    assert log_verify().ok
 
 
 def test_entries_land_in_this_months_partition() -> None:
@@ -109,32 +111,47 @@ def test_maintenance_creates_months_ahead_and_the_default_takes_the_rest() -> No
 
 @pytest.mark.django_db(transaction=True)
 def test_archive_detaches_a_month_and_verification_continues(tmp_path: Path) -> None:
-    """Older entries are moved into a past month's partition (as if recorded then),
-    archived to a file by the owner, and the rest still verifies from the checkpoint."""
+    """Older entries are moved into a past month's partition (as if recorded
+    then), placed in the tree, archived to a file by the owner; the rest still
+    verifies, and the archived entries' leaves stay in the tree."""
     entries = _record(5)
     partitions_ensure(months_ahead=0, today=dt.date(2020, 1, 1))
-    # Move the first three entries to January 2020 keeping their chain: re-chain is
-    # not needed because the chain covers the time, so rebuild it for the test.
-    _rewrite_times(entries[:3], dt.datetime(2020, 1, 10, tzinfo=dt.UTC))
-    assert chain_verify().ok
-    out = StringIO()
-    try:
-        call_command("audit_archive", "--before", "2020-02", "--dir", str(tmp_path), stdout=out)
-    finally:
-        act_as_platform()
-    assert "archived audit_auditentry_y2020m01: 3 entries" in out.getvalue()
-    archive = tmp_path / "audit_auditentry_y2020m01.jsonl"
-    lines = archive.read_text().splitlines()
+    _move_to(entries[:3], dt.datetime(2020, 1, 10, tzinfo=dt.UTC))
+
+    def archive() -> str:
+        out = StringIO()
+        try:
+            call_command("audit_archive", "--before", "2020-02", "--dir", str(tmp_path), stdout=out)
+        finally:
+            act_as_platform()
+        return out.getvalue()
+
+    # Not while its entries still wait for their place in the tree.
+    with pytest.raises(CommandError, match="still wait for their place"):
+        archive()
+    sequence_batch()
+    assert log_verify().ok
+    assert "archived audit_auditentry_y2020m01: 3 entries" in archive()
+    file = tmp_path / "audit_auditentry_y2020m01.jsonl"
+    lines = file.read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [e.id for e in entries[:3]]
     checkpoint = ArchiveCheckpoint.objects.get()
     assert checkpoint.last_seq == entries[2].id
-    assert checkpoint.file_sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert checkpoint.file_sha256 == hashlib.sha256(file.read_bytes()).hexdigest()
     assert "audit_auditentry_y2020m01" not in [name for name, _ in monthly_partitions()]
-    result = chain_verify()
+    result = log_verify()
     assert result.ok and result.checked == 2 and result.first_id == entries[3].id
-    # Tampering with what remains is still caught.
+    # Proofs for archived entries' places can still be served from the tree.
+    assert LogLeaf.objects.filter(entry_id=entries[0].id).exists()
+    # Tampering with what remains is still caught; so is an entry deleted from it.
     tamper("UPDATE audit_auditentry SET task = 'x' WHERE id = %s", [entries[4].id])
-    assert chain_verify().broken_id == entries[4].id
+    assert log_verify().broken_id == entries[4].id
+    tamper("DELETE FROM audit_auditentry WHERE id = %s", [entries[3].id])
+    result = log_verify()
+    assert result.broken_id in {entries[3].id, entries[4].id}
+    tamper("UPDATE audit_auditentry SET task = 'tests.pg' WHERE id = %s", [entries[4].id])
+    result = log_verify()
+    assert result.broken_id == entries[3].id and "mangler i loggen" in result.problem
 
 
 def test_archive_refuses_out_of_order(tmp_path: Path) -> None:
@@ -144,20 +161,9 @@ def test_archive_refuses_out_of_order(tmp_path: Path) -> None:
         partition_archive(partition=months[-1][0], directory=tmp_path)
 
 
-def _rewrite_times(entries: list[AuditEntry], at: dt.datetime) -> None:
-    """Test set-up only: give entries an older time and re-link the whole chain."""
-    from consent.audit.chain import GENESIS, epoch_us, link
-
+def _move_to(entries: list[AuditEntry], at: dt.datetime) -> None:
+    """Test set-up only: give entries (and their places in the queue) an older time."""
     for i, entry in enumerate(entries):
-        tamper(
-            "UPDATE audit_auditentry SET recorded_at = %s WHERE id = %s",
-            [at + dt.timedelta(seconds=i), entry.id],
-        )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id, recorded_at, digest FROM audit_auditentry ORDER BY id")
-        rows = cursor.fetchall()
-    current = GENESIS
-    for row_id, recorded_at, digest in rows:
-        current = link(current, bytes(digest), epoch_us(recorded_at))
-        tamper("UPDATE audit_auditentry SET chain_hash = %s WHERE id = %s", [current, row_id])
-    tamper("UPDATE audit_chainhead SET hash = %s, at = %s WHERE id = 1", [current, rows[-1][1]])
+        moved = at + dt.timedelta(seconds=i)
+        tamper("UPDATE audit_auditentry SET recorded_at = %s WHERE id = %s", [moved, entry.id])
+        tamper("UPDATE audit_pending SET recorded_at = %s WHERE entry_id = %s", [moved, entry.id])

@@ -15,6 +15,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from consent.audit import merkle
+from consent.audit.append import content_digest
 from consent.audit.log import (
     checkpoint_latest,
     checkpoint_refresh,
@@ -25,15 +26,15 @@ from consent.audit.log import (
     sequence_batch,
     signing_key,
     tree_tiles,
-    tree_verify,
 )
-from consent.audit.models import AuditEntry, LogCheckpoint, LogLeaf, PendingEntry
+from consent.audit.models import DIGEST_FIELDS, AuditEntry, LogCheckpoint, LogLeaf, PendingEntry
 from consent.audit.notes import checkpoint_parse, note_split, signature_find, signature_valid
 from consent.audit.services import Action, Purpose, audit_record, audit_record_many
 from consent.audit.tiles import Tiles, tiles_integrate
+from consent.audit.verify import CONTENT, MISPLACED, log_verify, tree_verify
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
-from tests.consent.audit.conftest import tamper
+from tests.consent.audit.conftest import RECOMPUTE_DIGESTS, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -199,12 +200,28 @@ def test_an_idle_log_is_signed_again_every_minute() -> None:
     assert LogCheckpoint.objects.count() == 2
 
 
-def test_a_tampered_entry_no_longer_gives_the_checkpoints_root() -> None:
+def test_a_tampered_entry_no_longer_gives_the_leaf_at_its_place() -> None:
+    """An edit is named by its entry: its content no longer gives its digest;
+    and with the digest recomputed too, its leaf no longer gives the hash
+    stored at its place in the tree (whose root the witnesses saw)."""
     entries = _record(4)
     sequence_batch()
-    tamper("UPDATE audit_auditentry SET digest = %s WHERE id = %s", [b"\x00" * 32, entries[2].id])
-    ok, problem = tree_verify()
-    assert not ok and "do not give the checkpoint's root" in problem
+    assert log_verify().ok
+    tamper("UPDATE audit_auditentry SET actor_username = 'someone' WHERE id = %s", [entries[2].id])
+    result = log_verify()
+    assert not result.ok and result.broken_id == entries[2].id
+    assert result.problem == str(CONTENT)
+    if connection.vendor == "postgresql":
+        tamper(RECOMPUTE_DIGESTS + " WHERE id = %s", [entries[2].id])
+    else:
+        edited = AuditEntry.objects.get(id=entries[2].id)
+        digest = content_digest([getattr(edited, name) for name in DIGEST_FIELDS])
+        tamper("UPDATE audit_auditentry SET digest = %s WHERE id = %s", [digest, entries[2].id])
+    result = log_verify()
+    assert not result.ok and result.broken_id == entries[2].id
+    assert result.problem == str(MISPLACED)
+    # The stored tree itself is untouched and still gives the signed root.
+    assert tree_verify()[0]
 
 
 @pytest.mark.postgres

@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from consent.audit.cosignatures import witness_status
-from consent.audit.log import checkpoint_latest, sequence_batch, signing_key, tree_verify
+from consent.audit.log import checkpoint_latest, sequence_batch, signing_key
 from consent.audit.models import DIGEST_FIELDS, AuditEntry, LogCosignature
 from consent.audit.notes import (
     NoteKey,
@@ -25,6 +25,7 @@ from consent.audit.notes import (
     signature_valid,
 )
 from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.verify import tree_verify
 from consent.audit.witness import Witness, WitnessState, witness_key
 from core.actors import Actor
 from core.models import Role

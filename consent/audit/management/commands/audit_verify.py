@@ -1,38 +1,32 @@
-"""``manage.py audit_verify [--from DATE] [--to DATE] [--checkpoint FILE]``: check
-the hash chain, and (for the whole log) the transparency log: the stored
-tree must give the newest signed checkpoint's root, and no witness may have
-refused a checkpoint.
+"""``manage.py audit_verify [--from DATE] [--to DATE]``: check every entry (or
+those recorded in [from, to)) against the transparency log: its content
+against its digest, and its leaf against the one stored at its place in the
+tree (or that it is still waiting for its place). For the whole log also each
+year's tree against its newest signed checkpoint, that no placed or waiting
+entry is gone, and that no witness has refused a checkpoint.
 
-The whole log must also pass through the last head checkpoint
-(``AUDIT_CHECKPOINT_FILE``, written by ``audit_checkpoint``): a log whose
-newest entries were cut off and whose head was moved back is caught there.
 Exits 0 when intact; otherwise names the first broken entry and exits 1.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consent.audit.chain import chain_verify
-from consent.audit.log import checkpoint_latest, tree_verify
 from consent.audit.models import LogCosignature
 from consent.audit.selectors import parse_instant
-from core.errors import InvalidInput, PlatformError
+from consent.audit.verify import log_verify
+from core.errors import InvalidInput
 
 
 class Command(BaseCommand):
-    help = "Verify the audit log's hash chain (whole log, or entries recorded in [from, to))."
+    help = "Verify the audit log against its transparency log (whole log, or [from, to))."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--from", dest="since", help="ISO date or date-time (inclusive)")
         parser.add_argument("--to", dest="until", help="ISO date (inclusive day) or date-time")
-        parser.add_argument(
-            "--checkpoint", default=None, help="checkpoint file (default AUDIT_CHECKPOINT_FILE)"
-        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -41,39 +35,19 @@ class Command(BaseCommand):
         except InvalidInput as exc:
             raise CommandError(exc.message) from None
         started = time.perf_counter()
-        checkpoint_file = Path(options["checkpoint"]) if options["checkpoint"] else None
-        try:
-            result = chain_verify(since=since, until=until, checkpoint_file=checkpoint_file)
-        except PlatformError as exc:
-            raise CommandError(exc.message) from None
+        result = log_verify(since=since, until=until)
         elapsed = time.perf_counter() - started
-        rate = f" in {elapsed:.2f} s ({result.checked / elapsed:,.0f}/s)" if result.checked else ""
         if not result.ok:
             raise CommandError(result.describe())
+        rate = f" in {elapsed:.2f} s ({result.checked / elapsed:,.0f}/s)" if result.checked else ""
         self.stdout.write(result.describe() + rate)
-        whole = since is None and until is None
-        if whole:
-            self._tree()
-        if whole and result.checkpoint is None:
-            self.stdout.write(
-                "No head checkpoint to compare with (AUDIT_CHECKPOINT_FILE, audit_checkpoint): "
-                "a cut-off tail would not show."
-            )
-
-    def _tree(self) -> None:
-        """The transparency log: the stored tree against its newest signed
-        checkpoint, and whether a witness has cosigned that checkpoint."""
-        ok, message = tree_verify()
-        if not ok:
-            raise CommandError(f"The transparency log is BROKEN: {message}")
-        self.stdout.write(f"Transparency log OK: {message}")
-        latest = checkpoint_latest()
-        if latest is not None:
+        for line in result.trees:
+            self.stdout.write(f"Transparency log OK: {line}")
+        for checkpoint in result.checkpoints:
             witnessed = LogCosignature.objects.filter(
-                checkpoint__log=latest.log, checkpoint__size=latest.size, refused=False
+                checkpoint__log=checkpoint.log, checkpoint__size=checkpoint.size, refused=False
             ).exists()
             if not witnessed:
-                self.stdout.write("No witness has cosigned a checkpoint of this size yet.")
-        refusals = LogCosignature.objects.filter(refused=True).count()
-        if refusals:
-            raise CommandError(f"Witnesses have refused {refusals} checkpoint(s) of the log.")
+                self.stdout.write(
+                    f"No witness has cosigned {checkpoint.log} at {checkpoint.size} entries yet."
+                )
