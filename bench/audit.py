@@ -3,16 +3,18 @@
     DEBUG=1 .venv/bin/python -m bench.audit [--rows 1000000] [--appends 5000]
 
 1. Append: ``audit_record`` one entry at a time from one writer, each its own
-   transaction (hash chain, head row lock, digest in the database), against
-   plain single-row INSERTs of the same rows, each its own transaction, into an
-   unchained table of the same shape (partitioned by month, same key and
-   indexes), in the same run, interleaved in blocks, both tables starting
-   empty; both statements prepared once.
+   transaction (id from the sequence, digest in the database, the entry and
+   its place in the sequencer's queue), against plain single-row INSERTs of
+   the same rows, each its own transaction, into a table of the same shape
+   (partitioned by month, same key and indexes), in the same run, interleaved
+   in blocks, both tables starting empty; both statements prepared once.
+   (Many writers at once: ``bench.audit_append``.)
 2. Auditor search, first page (50) by citizen and by user, over ``--rows``
-   generated, properly chained entries spread over 60 days; baseline: the same
-   query as hand-written SQL.
-3. ``audit_verify`` over the whole log; baseline: reading the same rows
-   without hashing.
+   generated entries spread over 60 days, placed in the tree by the
+   sequencer; baseline: the same query as hand-written SQL.
+3. ``audit_verify`` over the whole log (each entry's digest and its leaf
+   against the stored tree, each year's tree against its checkpoint);
+   baseline: reading the same rows without hashing.
 
 The default is 500,000 generated entries so that a run stays within a few
 minutes on two shared cores; ``--rows 10000000`` is the issue's full size
@@ -23,6 +25,7 @@ verifies that log again without generating it.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import random
 import secrets
@@ -43,17 +46,13 @@ GENERATE_SQL = """
 CREATE OR REPLACE FUNCTION bench_audit_generate(n bigint, citizens int, users int, span interval)
 RETURNS SETOF audit_auditentry LANGUAGE plpgsql AS $$
 DECLARE
-    h bytea;
-    s bigint;
     r audit_auditentry%ROWTYPE;
     t0 timestamptz := now() - span;
     step interval := span / greatest(n, 1);
     i bigint;
 BEGIN
-    SELECT c.seq, c.hash INTO s, h FROM audit_chainhead c WHERE c.id = 1 FOR UPDATE;
     FOR i IN 1 .. n LOOP
-        s := s + 1;
-        r.id := s;
+        r.id := nextval('audit_entry_id_seq');
         r.recorded_at := date_trunc('milliseconds', t0 + step * i);
         r.actor_user_id := 1 + (i::bigint * 7919) % users;
         r.actor_username := 'user-' || r.actor_user_id;
@@ -78,11 +77,9 @@ BEGIN
             r.actor_organisation_id, r.actor_organisation_name, r.task, r.partner_organisation_id,
             r.citizen_id, r.action, r.resource_type, r.resource_id, r.purpose, r.outcome,
             r.reason_code, r.request_id, r.client_address, r.user_agent, r.detail);
-        h := sha256(h || r.digest || int8send(audit_epoch_us(r.recorded_at)));
-        r.chain_hash := h;
+        r.chain_hash := NULL;
         RETURN NEXT r;
     END LOOP;
-    UPDATE audit_chainhead SET seq = s, hash = h, at = coalesce(r.recorded_at, at) WHERE id = 1;
 END $$;
 """
 
@@ -90,8 +87,6 @@ END $$;
 def reset_log() -> None:
     """Empty the benchmark database's log (triggers bypassed as superuser)."""
     from django.db import connection
-
-    from consent.audit.chain import GENESIS
 
     if not connection.settings_dict["NAME"].startswith("bench"):
         raise SystemExit("Refusing to empty a log outside a bench_* database.")
@@ -103,7 +98,6 @@ def reset_log() -> None:
             "audit_log_checkpoint"
         )
         cursor.execute("SET session_replication_role = origin")
-        cursor.execute("INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, 0, %s)", [GENESIS])
         cursor.execute("DROP TABLE IF EXISTS bench_audit_plain")
         # The same shape as the log: partitioned by month, the same key and indexes.
         cursor.execute(
@@ -133,6 +127,7 @@ def generate(rows: int, citizens: int, users: int) -> float:
 
     from django.db import connection, transaction
 
+    from consent.audit.log import sequence_batch
     from consent.audit.partitions import partitions_ensure
 
     today = dt.date.today()
@@ -141,17 +136,22 @@ def generate(rows: int, citizens: int, users: int) -> float:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(GENERATE_SQL)
         cursor.execute(
-            "INSERT INTO audit_auditentry "
-            "SELECT * FROM bench_audit_generate(%s, %s, %s, '60 days')",
+            "WITH e AS (INSERT INTO audit_auditentry "
+            "SELECT * FROM bench_audit_generate(%s, %s, %s, '60 days') "
+            "RETURNING id, recorded_at) "
+            "INSERT INTO audit_pending (entry_id, recorded_at) SELECT id, recorded_at FROM e",
             [rows, citizens, users],
         )
+    while sequence_batch(limit=50_000):
+        pass
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE audit_auditentry")
+        cursor.execute("ANALYZE audit_log_leaf")
     return time.perf_counter() - started
 
 
 def append_figures(appends: int) -> dict[str, object]:
-    """Chained appends through the service vs plain INSERTs of the same rows,
+    """Appends through the service vs plain INSERTs of the same rows,
     interleaved in blocks so both see the same machine load."""
     import json
 
@@ -166,15 +166,15 @@ def append_figures(appends: int) -> dict[str, object]:
     columns = ", ".join(DIGEST_FIELDS)
     placeholders = ", ".join(["%s"] * len(DIGEST_FIELDS))
     plain_sql = (
-        f"INSERT INTO bench_audit_plain (id, recorded_at, {columns}, digest, chain_hash) "  # noqa: S608
-        f"VALUES (nextval('bench_audit_plain_seq'), now(), {placeholders}, %s, %s)"
+        f"INSERT INTO bench_audit_plain (id, recorded_at, {columns}, digest) "  # noqa: S608
+        f"VALUES (nextval('bench_audit_plain_seq'), clock_timestamp(), {placeholders}, %s)"
     )
     connection.ensure_connection()
-    # Prepared once, as the chained append's statement is.
+    # Prepared once, as the append's statement is.
     plain = psycopg.Cursor(connection.connection)
     backend = connection.connection.info.backend_pid
     # Wall seconds, and CPU seconds of this process and of its database backend.
-    chained = [0.0, 0.0, 0.0]
+    appended = [0.0, 0.0, 0.0]
     bare = [0.0, 0.0, 0.0]
     block = 250
     done = 0
@@ -199,7 +199,7 @@ def append_figures(appends: int) -> dict[str, object]:
                 resource_id=str(i),
                 detail={"basis": "visit"},
             )
-        measure(chained, started)
+        measure(appended, started)
         started = start()
         for i in range(block):
             values = [
@@ -222,22 +222,22 @@ def append_figures(appends: int) -> dict[str, object]:
                 "",
                 json.dumps({"basis": "visit"}),
             ]
-            plain.execute(plain_sql, [*values, b"\0" * 32, b"\0" * 32], prepare=True, binary=True)
+            plain.execute(plain_sql, [*values, b"\0" * 32], prepare=True, binary=True)
         measure(bare, started)
         done += block
     return {
         "appends": done,
-        "chained_per_s": round(done / chained[0]),
+        "appended_per_s": round(done / appended[0]),
         "plain_insert_per_s": round(done / bare[0]),
-        "cost_ratio_chained_vs_plain": round(chained[0] / bare[0], 3),
-        # CPU of the writer and its backend per entry: what the chain costs
+        "cost_ratio_appended_vs_plain": round(appended[0] / bare[0], 3),
+        # CPU of the writer and its backend per entry: what the append costs
         # the machine, undisturbed by the disk's flush and by stolen time.
-        "chained_cpu_us_per_entry": round((chained[1] + chained[2]) / done * 1e6),
+        "appended_cpu_us_per_entry": round((appended[1] + appended[2]) / done * 1e6),
         "plain_cpu_us_per_entry": round((bare[1] + bare[2]) / done * 1e6),
-        "cpu_cost_ratio_chained_vs_plain": round(
-            (chained[1] + chained[2]) / (bare[1] + bare[2]), 3
+        "cpu_cost_ratio_appended_vs_plain": round(
+            (appended[1] + appended[2]) / (bare[1] + bare[2]), 3
         ),
-        "chained_database_cpu_us_per_entry": round(chained[2] / done * 1e6),
+        "appended_database_cpu_us_per_entry": round(appended[2] / done * 1e6),
         "plain_database_cpu_us_per_entry": round(bare[2] / done * 1e6),
     }
 
@@ -285,10 +285,10 @@ def search_figures(citizens: int, users: int) -> dict[str, object]:
 def verify_figures() -> dict[str, object]:
     from django.db import connection
 
-    from consent.audit.chain import chain_verify
+    from consent.audit.verify import log_verify
 
     started = time.perf_counter()
-    result = chain_verify()
+    result = log_verify()
     elapsed = time.perf_counter() - started
     if not result.ok:
         raise SystemExit(result.describe())
@@ -297,7 +297,7 @@ def verify_figures() -> dict[str, object]:
         after = 0
         while True:
             cursor.execute(
-                "SELECT id, recorded_at, digest, chain_hash FROM audit_auditentry "
+                "SELECT id, recorded_at, digest FROM audit_auditentry "
                 "WHERE id > %s ORDER BY id LIMIT 50000",
                 [after],
             )
@@ -330,6 +330,10 @@ def main() -> None:
     # As in production: DEBUG off, so no query log or debug cursor on either side.
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
+    # A key for this run's checkpoints (the sequencer signs each batch).
+    os.environ.setdefault(
+        "AUDIT_LOG_SIGNING_KEY", base64.b64encode(secrets.token_bytes(32)).decode()
+    )
     setup_django(
         os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_audit")
     )
@@ -340,8 +344,8 @@ def main() -> None:
         # the two sides insert into tables of the same size.
         reset_log()
         figures.update(append_figures(args.appends))
-        append_rate = int(figures["chained_per_s"])  # type: ignore[call-overload]
-        ratio = float(figures["cost_ratio_chained_vs_plain"])  # type: ignore[arg-type]
+        append_rate = int(figures["appended_per_s"])  # type: ignore[call-overload]
+        ratio = float(figures["cost_ratio_appended_vs_plain"])  # type: ignore[arg-type]
         goals[f"append >= {GOALS['append_per_s']}/s (one writer)"] = (
             append_rate >= GOALS["append_per_s"]
         )

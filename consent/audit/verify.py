@@ -59,6 +59,21 @@ MISPLACED = gettext_lazy("it no longer gives the leaf stored at its place in the
 _ENTRY_ARGS = ", ".join(f"e.{name}" for name in DIGEST_FIELDS)
 # Column and function names only are formatted in; values are parameters.
 _RANGE_SQL = f"""
+WITH x AS (
+    SELECT e.id, e.recorded_at, e.digest, audit_entry_digest({_ENTRY_ARGS}) AS computed,
+        l.log, l.position, l.recorded_at AS leaf_at, p.entry_id IS NOT NULL AS waiting
+    FROM audit_auditentry e
+    LEFT JOIN audit_log_leaf l ON l.entry_id = e.id
+    LEFT JOIN audit_pending p ON p.entry_id = e.id
+    WHERE e.id BETWEEN %(lo)s AND %(hi)s
+        AND e.recorded_at >= %(since)s AND e.recorded_at < %(until)s
+),
+t AS (
+    SELECT DISTINCT ON (log, index) log, index, hashes FROM audit_log_tile
+    WHERE level = 0 AND (log, index) IN (
+        SELECT DISTINCT log, position / {TILE_WIDTH} FROM x WHERE log IS NOT NULL)
+    ORDER BY log, index, width DESC
+)
 SELECT
     count(*), min(x.id), max(x.id),
     min(x.id) FILTER (WHERE x.digest IS DISTINCT FROM x.computed),
@@ -69,20 +84,7 @@ SELECT
             OR substring(t.hashes FROM ((x.position %% {TILE_WIDTH}) * 32 + 1)::integer FOR 32)
                IS DISTINCT FROM sha256('\\x00'::bytea || int8send(x.id)
                    || int8send(audit_epoch_us(x.recorded_at)) || x.digest)))
-FROM (
-    SELECT e.id, e.recorded_at, e.digest, audit_entry_digest({_ENTRY_ARGS}) AS computed,
-        l.log, l.position, l.recorded_at AS leaf_at, p.entry_id IS NOT NULL AS waiting
-    FROM audit_auditentry e
-    LEFT JOIN audit_log_leaf l ON l.entry_id = e.id
-    LEFT JOIN audit_pending p ON p.entry_id = e.id
-    WHERE e.id BETWEEN %(lo)s AND %(hi)s
-        AND e.recorded_at >= %(since)s AND e.recorded_at < %(until)s
-) AS x
-LEFT JOIN LATERAL (
-    SELECT hashes FROM audit_log_tile t
-    WHERE t.log = x.log AND t.level = 0 AND t.index = x.position / {TILE_WIDTH}
-    ORDER BY t.width DESC LIMIT 1
-) AS t ON x.log IS NOT NULL
+FROM x LEFT JOIN t ON t.log = x.log AND t.index = x.position / {TILE_WIDTH}
 """  # noqa: S608
 
 _EVER = (dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 1, 1, tzinfo=dt.UTC))
