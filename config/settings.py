@@ -531,6 +531,12 @@ if CONSENT_BENCH_BARE_READS and not str(_database.get("NAME", "")).startswith("b
     raise ImproperlyConfigured(
         "CONSENT_BENCH_BARE_READS is a benchmark setting; only a bench_* database allows it."
     )
+# Benchmark only, with the bare reads: each read also makes one durable insert
+# of its own (``bench_read_floor``): the least any read whose audit entry must
+# be on disk before the data goes out can cost.
+CONSENT_BENCH_FLOOR_WRITE = env_bool("CONSENT_BENCH_FLOOR_WRITE", False)
+if CONSENT_BENCH_FLOOR_WRITE and not CONSENT_BENCH_BARE_READS:
+    raise ImproperlyConfigured("CONSENT_BENCH_FLOOR_WRITE goes with CONSENT_BENCH_BARE_READS.")
 
 # --- Clinical: lab tests, phone orders (acute/clinical) ----------------------
 # ATC codes (or ATC prefixes, e.g. "N02A") of dependence-forming (§4) medicines:

@@ -118,6 +118,10 @@ def record_read_bare(*, resource_type: str, resource_id: str) -> RecordResource:
     found = record_fetch(resource_type, resource_id)
     if found is None:
         raise NotFoundOrNotAllowed()
+    if settings.CONSENT_BENCH_FLOOR_WRITE:
+        # One durable insert, committed before the data is served (the floor).
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO bench_read_floor (at) VALUES (clock_timestamp())")
     return found
 
 

@@ -49,6 +49,17 @@ def test_bare_reads_are_refused_at_start_outside_a_bench_database() -> None:
     assert bench.returncode == 0, bench.stderr
     typo = _settings_load(DEBUG="1", DATABASE_URL=BENCH_DB, CONSENT_BENCH_BARE_READS="maybe")
     assert typo.returncode != 0
+    # The floor's extra insert only goes with the bare reads (so only on a bench database).
+    alone = _settings_load(DEBUG="0", DATABASE_URL=BENCH_DB, CONSENT_BENCH_FLOOR_WRITE="1")
+    assert alone.returncode != 0
+    assert "CONSENT_BENCH_FLOOR_WRITE goes with CONSENT_BENCH_BARE_READS" in alone.stderr
+    floor = _settings_load(
+        DEBUG="0",
+        DATABASE_URL=BENCH_DB,
+        CONSENT_BENCH_BARE_READS="1",
+        CONSENT_BENCH_FLOOR_WRITE="1",
+    )
+    assert floor.returncode == 0, floor.stderr
 
 
 def test_bare_reads_skip_gate_and_audit_only_on_a_bench_database(
