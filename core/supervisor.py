@@ -20,11 +20,25 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
+
+
+def stop_on_signals() -> Callable[[], bool]:
+    """For a long-running command: from now on SIGINT or SIGTERM asks it to
+    stop; the returned function says whether it has been asked (the command
+    finishes its current step and returns)."""
+    asked: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        asked.append(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return lambda: bool(asked)
 
 
 def bind_problem(host: str, port: int) -> str | None:

@@ -46,12 +46,11 @@ from consent.audit.models import (
 from consent.audit.selectors import (
     LIST_FIELDS,
     AuditQuery,
-    audit_entry_get,
+    audit_entry_read,
     audit_export,
     audit_page,
     audit_page_shown,
     audit_query_parse,
-    flags_and_reviews,
     parse_instant,
 )
 from consent.audit.services import audit_record_auditor_view, entry_review
@@ -260,16 +259,8 @@ class AuditEntryDetailView(APIView):
 
     @extend_schema(operation_id="audit_entries_read", responses={200: EntryOut})
     def get(self, request: Request, entry_id: int) -> Response:
-        actor = actor_of(request)
-        entry = audit_entry_get(entry_id=entry_id)
-        flags, reviews = flags_and_reviews([entry.id])
-        audit_record_auditor_view(
-            actor=actor,
-            action=Action.READ,
-            citizen_ids=[entry.citizen_id],
-            query={"entry": str(entry_id)},
-        )
-        return Response(entry_dict(entry, flags.get(entry.id, []), reviews.get(entry.id)))
+        found = audit_entry_read(actor=actor_of(request), entry_id=entry_id)
+        return Response(entry_dict(found.entry, found.flags, found.review))
 
 
 class AuditEntryReviewView(APIView):

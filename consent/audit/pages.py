@@ -32,7 +32,7 @@ from consent.audit.selectors import (
     CITIZENS_FOUND_MAX,
     audit_citizen_terms,
     audit_citizens_find,
-    audit_entry_get,
+    audit_entry_read,
     audit_export,
     audit_names,
     audit_next_flagged,
@@ -41,9 +41,8 @@ from consent.audit.selectors import (
     audit_query_parse,
     audit_user_id,
     audit_username,
-    flags_and_reviews,
 )
-from consent.audit.services import audit_record_auditor_view, entry_review
+from consent.audit.services import entry_review
 from consent.audit.verify import log_verify
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, PlatformError
@@ -186,21 +185,15 @@ def audit_flagged_page(request: HttpRequest) -> HttpResponse:
 
 def _entry_context(actor: Actor, entry_id: int) -> dict[str, object]:
     """An entry with its flags, review and names, its reading recorded first."""
-    entry = audit_entry_get(entry_id=entry_id)
-    flags, reviews = flags_and_reviews([entry.id])
-    audit_record_auditor_view(
-        actor=actor,
-        action=Action.READ,
-        citizen_ids=[entry.citizen_id],
-        query={"entry": str(entry.id)},
-    )
+    found = audit_entry_read(actor=actor, entry_id=entry_id)
+    entry = found.entry
     names = audit_names([entry])
     return {
         "entry": entry,
         "citizen_name": names.citizen(entry.citizen_id),
         "actor_name": names.users.get(entry.actor_user_id or 0, ""),
-        "flag_list": _flag_labels(flags.get(entry.id, [])),
-        "review": reviews.get(entry.id),
+        "flag_list": _flag_labels(found.flags),
+        "review": found.review,
         "break_glass_id": entry.detail.get("break_glass_id"),
         "break_glass_reason": break_glass_reason(entry),
         "next_flagged": audit_next_flagged(after_entry_id=entry.id),

@@ -375,6 +375,27 @@ def audit_entry_get(*, entry_id: int) -> AuditEntry:
 
 
 @dataclass(frozen=True)
+class EntryRead:
+    entry: AuditEntry
+    flags: list[str]
+    review: EntryReview | None
+
+
+def audit_entry_read(*, actor: Actor, entry_id: int) -> EntryRead:
+    """An auditor reads one entry with its flags and review; the reading is
+    recorded before it is returned."""
+    entry = audit_entry_get(entry_id=entry_id)
+    flags, reviews = flags_and_reviews([entry.id])
+    audit_record_auditor_view(
+        actor=actor,
+        action=Action.READ,
+        citizen_ids=[entry.citizen_id],
+        query={"entry": str(entry.id)},
+    )
+    return EntryRead(entry, flags.get(entry.id, []), reviews.get(entry.id))
+
+
+@dataclass(frozen=True)
 class Disclosure:
     """One line of the citizen's view: who, from which organisation, when, why, outcome."""
 

@@ -8,8 +8,6 @@ places what waits now and returns (for tests and for catching up by hand).
 from __future__ import annotations
 
 import datetime as dt
-import signal
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,6 +16,7 @@ from django.utils import timezone
 from consent.audit.log import checkpoint_latest, sequence_batch
 from consent.audit.models import PendingEntry
 from consent.audit.sequencer import lock_check, sequencer_lock, sequencer_run
+from core.supervisor import stop_on_signals
 
 _HEALTHY = dt.timedelta(minutes=2)
 
@@ -40,14 +39,7 @@ class Command(BaseCommand):
             if not fresh and PendingEntry.objects.exists():
                 raise CommandError("no checkpoint signed for two minutes while entries wait")
             return
-        stopping = False
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopping = stop_on_signals()
         self.stdout.write("audit sequencer: waiting for the sequencer lock")
         self.stdout.flush()
         with sequencer_lock():
@@ -59,4 +51,4 @@ class Command(BaseCommand):
                     placed += batch
                 self.stdout.write(f"placed {placed} entries")
                 return
-            sequencer_run(stop=lambda: stopping)
+            sequencer_run(stop=stopping)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import requests
@@ -22,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.audit.notes import NoteError, NoteVerifier
 from consent.audit.witness import Witness, WitnessState, witness_key
+from core.supervisor import stop_on_signals
 
 _TIMEOUT = 10
 
@@ -83,15 +82,8 @@ class Command(BaseCommand):
             fetch_consistency=fetch_consistency,
             deliver=deliver,
         )
-        stopping = False
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        while not stopping:
+        stopping = stop_on_signals()
+        while not stopping():
             try:
                 outcome = witness.check_once()
             except requests.RequestException as exc:
