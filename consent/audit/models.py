@@ -24,6 +24,7 @@ import re
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Action(models.TextChoices):
@@ -341,7 +342,10 @@ class LogCosignature(models.Model):
     checkpoint = models.ForeignKey(LogCheckpoint, on_delete=models.PROTECT)
     witness = models.CharField(max_length=200)
     signature_line = models.TextField(blank=True)
+    # The witness's own time (whole seconds, from its signature) ...
     cosigned_at = models.DateTimeField()
+    # ... and when the platform received and verified it.
+    received_at = models.DateTimeField(default=timezone.now)
     refused = models.BooleanField(default=False)
     problem = models.CharField(max_length=300, blank=True)
 
