@@ -40,7 +40,7 @@ class Command(BaseCommand):
         if not result.ok:
             raise CommandError(result.describe())
         rate = f" in {elapsed:.2f} s ({result.checked / elapsed:,.0f}/s)" if result.checked else ""
-        self.stdout.write(result.describe() + rate)
+        self.stdout.write(result.describe().rstrip(".") + rate + ".")
         for line in result.trees:
             self.stdout.write(f"Transparency log OK: {line}")
         for checkpoint in result.checkpoints:
