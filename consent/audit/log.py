@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from consent.audit import merkle
@@ -45,14 +45,16 @@ from consent.audit.models import (
 from consent.audit.notes import (
     Checkpoint,
     NoteKey,
+    checkpoint_parse,
     note_sign,
     note_split,
     note_text,
     signature_find,
     signature_valid,
 )
-from consent.audit.tiles import TileKey, Tiles, tiles_integrate, tiles_needed
+from consent.audit.tiles import TileKey, Tiles, tiles_edge, tiles_integrate, tiles_needed
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
+from core.sql import run_prepared
 
 # Tables appended to and never changed (the append-only trigger, and the
 # platform's role may only select and insert).
@@ -115,22 +117,23 @@ def signing_key() -> NoteKey:
 
 def _fetcher(log: str) -> object:
     def fetch(keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
-        wanted = list(keys)
         where = Q()
-        for level, index in wanted:
+        for level, index in keys:
             where |= Q(level=level, index=index)
-        widest = (
-            LogTile.objects.filter(where, log=log)
-            .values("level", "index")
-            .annotate(width=Max("width"))
-            .order_by()
-        )
-        exact = Q()
-        for row in widest:
-            exact |= Q(level=row["level"], index=row["index"], width=row["width"])
-        if not exact:
+        if not where:
             return {}
-        rows = LogTile.objects.filter(exact, log=log).values_list("level", "index", "hashes")
+        # The widest copy of each tile, in one statement (so in one snapshot,
+        # whatever pruning does meanwhile: the widest copy is never pruned).
+        widest = (
+            LogTile.objects.filter(
+                log=OuterRef("log"), level=OuterRef("level"), index=OuterRef("index")
+            )
+            .order_by("-width")
+            .values("width")[:1]
+        )
+        rows = LogTile.objects.filter(where, log=log, width=Subquery(widest)).values_list(
+            "level", "index", "hashes"
+        )
         return {(level, index): bytes(hashes) for level, index, hashes in rows}
 
     return fetch
@@ -146,8 +149,11 @@ def checkpoint_latest(log: str | None = None) -> LogCheckpoint | None:
     return found.order_by("-id").first()
 
 
-def _previous_log_line(log: str) -> tuple[str, ...]:
-    """A year's log names the last checkpoint of the log before it."""
+def _previous_log_line(log: str, latest: LogCheckpoint | None) -> tuple[str, ...]:
+    """A year's log names the last checkpoint of the log before it: found
+    once, for the log's first checkpoint, and carried on from its latest."""
+    if latest is not None:
+        return checkpoint_parse(note_split(latest.note)[0]).extensions
     before = LogCheckpoint.objects.exclude(log=log).order_by("-id").first()
     if before is None:
         return ()
@@ -155,8 +161,11 @@ def _previous_log_line(log: str) -> tuple[str, ...]:
     return (f"previous {before.log} {before.size} {root}",)
 
 
-def checkpoint_sign(log: str, size: int, root: bytes) -> LogCheckpoint:
-    body = Checkpoint(log, size, root, _previous_log_line(log)).body()
+def checkpoint_sign(
+    log: str, size: int, root: bytes, latest: LogCheckpoint | None = None
+) -> LogCheckpoint:
+    """Sign ``log`` at ``size``; ``latest`` is its newest checkpoint so far (if any)."""
+    body = Checkpoint(log, size, root, _previous_log_line(log, latest)).body()
     note = note_text(body, [note_sign(body, signing_key())])
     return LogCheckpoint.objects.create(
         log=log, size=size, root=root, note=note, signed_at=timezone.now()
@@ -186,80 +195,97 @@ def sequence_batch(
     with transaction.atomic():
         if check is not None:
             check()
-        waiting = list(
-            PendingEntry.objects.order_by("entry_id").values_list("entry_id", "recorded_at")[:limit]
-        )
-        if not waiting:
-            return 0
         _verify_chain_once()
         log = log_name(now or timezone.now())
         latest = checkpoint_latest(log)
         size = latest.size if latest else 0
-        ids = [entry_id for entry_id, _ in waiting]
-        times = [at for _, at in waiting]
-        found = {row[0]: row for row in _entries_of(ids, times)}
-        missing = [entry_id for entry_id in ids if entry_id not in found]
-        if missing:
-            raise LogRefused(f"entries awaiting a position are gone from the log: {missing[:10]}")
-        leaves = []
-        for entry_id in ids:
-            _, at, digest = found[entry_id]
-            leaves.append(merkle.leaf_hash(entry_leaf(entry_id, at, digest)))
-        _leaves_insert(log, size, ids, [found[i][1] for i in ids])
-        tiles = tree_tiles(log)
-        changed = tiles_integrate(tiles, size, leaves)
+        leaves = _place(log, size, limit)
+        if not leaves:
+            return 0
         new_size = size + len(leaves)
-        tiles.prefetch(tiles_needed(lambda source: merkle.root(source, new_size)))
+        tiles = tree_tiles(log)
+        # The edge tiles the batch extends and those the new root reads, in one query.
+        tiles.prefetch(
+            tiles_edge(size) | tiles_needed(lambda source: merkle.root(source, new_size))
+        )
+        changed = tiles_integrate(tiles, size, leaves)
         LogTile.objects.bulk_create(
             LogTile(log=log, level=level, index=index, width=len(h) // 32, hashes=h)
             for (level, index), h in changed.items()
         )
-        checkpoint_sign(log, new_size, merkle.root(tiles, new_size))
-        _pending_remove(ids)
+        checkpoint_sign(log, new_size, merkle.root(tiles, new_size), latest)
     return len(leaves)
 
 
-# A batch is tens of thousands of rows: on PostgreSQL each of these is one
-# statement with the ids as one array parameter, not one parameter per row.
+def _leaf_hashes(rows: Iterable[tuple[int, int | None, bytes | None]]) -> list[bytes]:
+    """Leaf hashes of ``(entry id, recorded_at in epoch µs, digest)`` rows; a
+    row without a digest is an entry that waited but is gone from the log."""
+    pack, leaf_hash = _LEAF_PREFIX.pack, merkle.leaf_hash
+    hashes, missing = [], []
+    for entry_id, us, digest in rows:
+        if us is None or digest is None:
+            missing.append(entry_id)
+        else:
+            hashes.append(leaf_hash(pack(entry_id, us) + digest))
+    if missing:
+        raise LogRefused(f"entries awaiting a position are gone from the log: {missing[:10]}")
+    return hashes
 
 
-def _entries_of(ids: list[int], times: list[dt.datetime]) -> list[tuple[int, dt.datetime, bytes]]:
-    if connection.vendor != "postgresql":
-        rows = AuditEntry.objects.filter(
-            id__in=ids, recorded_at__gte=min(times), recorded_at__lte=max(times)
+# One statement on PostgreSQL: take the batch from the waiting set, give it
+# its positions, and read back each entry's leaf fields in position order. No
+# ids travel to the database and back as parameters. The LIMIT 1 keeps each
+# entry's lookup a probe of its month's primary key: without it the planner
+# may join the batch against the whole log.
+_PLACE_SQL = """
+WITH taken AS (
+    DELETE FROM audit_pending WHERE entry_id IN (
+        SELECT entry_id FROM audit_pending ORDER BY entry_id LIMIT %s
+    )
+    RETURNING entry_id, recorded_at
+), placed AS (
+    INSERT INTO audit_log_leaf (entry_id, log, position, recorded_at)
+    SELECT entry_id, %s, %s - 1 + row_number() OVER (ORDER BY entry_id), recorded_at FROM taken
+    RETURNING entry_id, position, recorded_at
+)
+SELECT p.entry_id, e.us, e.digest FROM placed p
+LEFT JOIN LATERAL (
+    SELECT audit_epoch_us(a.recorded_at) AS us, a.digest FROM audit_auditentry a
+    WHERE a.id = p.entry_id AND a.recorded_at = p.recorded_at LIMIT 1
+) e ON true
+ORDER BY p.position
+"""
+
+
+def _place(log: str, size: int, limit: int) -> list[bytes]:
+    """Give up to ``limit`` waiting entries the positions from ``size`` on and
+    remove them from the waiting set; their leaf hashes in position order."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A batch's estimated cost would otherwise have it compiled (JIT)
+            # each time, which costs more than running it.
+            cursor.execute("SET LOCAL jit = off")
+        return _leaf_hashes(run_prepared(_PLACE_SQL, [limit, log, size], binary=True))
+    waiting = list(
+        PendingEntry.objects.order_by("entry_id").values_list("entry_id", "recorded_at")[:limit]
+    )
+    if not waiting:
+        return []
+    ids = [entry_id for entry_id, _ in waiting]
+    found = {
+        entry_id: (epoch_us(at), bytes(digest))
+        for entry_id, at, digest in AuditEntry.objects.filter(
+            id__in=ids,
+            recorded_at__gte=min(at for _, at in waiting),
+            recorded_at__lte=max(at for _, at in waiting),
         ).values_list("id", "recorded_at", "digest")
-        return [(i, at, bytes(digest)) for i, at, digest in rows]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, recorded_at, digest FROM audit_auditentry "
-            "WHERE id = ANY(%s) AND recorded_at BETWEEN %s AND %s",
-            [ids, min(times), max(times)],
-        )
-        return [(i, at, bytes(digest)) for i, at, digest in cursor.fetchall()]
-
-
-def _leaves_insert(log: str, size: int, ids: list[int], times: list[dt.datetime]) -> None:
-    if connection.vendor != "postgresql":
-        LogLeaf.objects.bulk_create(
-            LogLeaf(entry_id=i, log=log, position=size + n, recorded_at=at)
-            for n, (i, at) in enumerate(zip(ids, times, strict=True))
-        )
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO audit_log_leaf (entry_id, log, position, recorded_at) "
-            "SELECT u.entry_id, %s, %s + u.n - 1, u.at "
-            "FROM unnest(%s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS u(entry_id, at, n)",
-            [log, size, ids, times],
-        )
-
-
-def _pending_remove(ids: list[int]) -> None:
-    if connection.vendor != "postgresql":
-        PendingEntry.objects.filter(entry_id__in=ids).delete()
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_pending WHERE entry_id = ANY(%s)", [ids])
+    }
+    LogLeaf.objects.bulk_create(
+        LogLeaf(entry_id=entry_id, log=log, position=size + n, recorded_at=at)
+        for n, (entry_id, at) in enumerate(waiting)
+    )
+    PendingEntry.objects.filter(entry_id__in=ids).delete()
+    return _leaf_hashes((i, *found.get(i, (None, None))) for i in ids)
 
 
 def checkpoint_refresh(
@@ -273,7 +299,7 @@ def checkpoint_refresh(
         latest = checkpoint_latest()
         if latest is None or now - latest.signed_at < IDLE_CHECKPOINT:
             return None
-        return checkpoint_sign(latest.log, latest.size, bytes(latest.root))
+        return checkpoint_sign(latest.log, latest.size, bytes(latest.root), latest)
 
 
 # --- serving checkpoints and proofs ------------------------------------------------

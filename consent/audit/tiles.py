@@ -93,6 +93,19 @@ def tiles_needed(compute: Callable[[_Recorder], object]) -> set[TileKey]:
     return recorder.keys
 
 
+def tiles_edge(size: int) -> set[TileKey]:
+    """The partial tiles at the right edge of a tree of ``size`` leaves: what
+    :func:`tiles_integrate` reads to append to it."""
+    keys = set()
+    start, level = size, 0
+    while start:
+        first_tile, offset = divmod(start, WIDTH)
+        if offset:
+            keys.add((level, first_tile))
+        start, level = first_tile, level + 1
+    return keys
+
+
 def tiles_integrate(tiles: Tiles, size: int, leaves: list[bytes]) -> dict[TileKey, bytes]:
     """Append ``leaves`` (leaf hashes) to a tree of ``size`` leaves: the tiles
     that change, with their new contents (also put into ``tiles``)."""
