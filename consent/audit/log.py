@@ -115,25 +115,43 @@ def signing_key() -> NoteKey:
 # --- the stored tree ------------------------------------------------------------
 
 
+# The widest copy of each tile asked for: one probe of the tile index per
+# tile, reading no narrower copy however many are kept.
+_TILES_SQL = """
+SELECT k.level, k.index, t.hashes
+FROM unnest(%s::integer[], %s::bigint[]) AS k(level, index)
+CROSS JOIN LATERAL (
+    SELECT hashes FROM audit_log_tile
+    WHERE log = %s AND level = k.level AND index = k.index
+    ORDER BY width DESC LIMIT 1
+) t
+"""
+
+
 def _fetcher(log: str) -> object:
     def fetch(keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
-        where = Q()
-        for level, index in keys:
-            where |= Q(level=level, index=index)
-        if not where:
+        wanted = list(keys)
+        if not wanted:
             return {}
-        # The widest copy of each tile, in one statement (so in one snapshot,
-        # whatever pruning does meanwhile: the widest copy is never pruned).
-        widest = (
-            LogTile.objects.filter(
-                log=OuterRef("log"), level=OuterRef("level"), index=OuterRef("index")
+        if connection.vendor == "postgresql":
+            levels, indexes = [k[0] for k in wanted], [k[1] for k in wanted]
+            rows = run_prepared(_TILES_SQL, [levels, indexes, log], binary=True)
+        else:
+            where = Q()
+            for level, index in wanted:
+                where |= Q(level=level, index=index)
+            widest = (
+                LogTile.objects.filter(
+                    log=OuterRef("log"), level=OuterRef("level"), index=OuterRef("index")
+                )
+                .order_by("-width")
+                .values("width")[:1]
             )
-            .order_by("-width")
-            .values("width")[:1]
-        )
-        rows = LogTile.objects.filter(where, log=log, width=Subquery(widest)).values_list(
-            "level", "index", "hashes"
-        )
+            rows = list(
+                LogTile.objects.filter(where, log=log, width=Subquery(widest)).values_list(
+                    "level", "index", "hashes"
+                )
+            )
         return {(level, index): bytes(hashes) for level, index, hashes in rows}
 
     return fetch
@@ -322,6 +340,8 @@ class InclusionProof:
     proof: list[bytes]
     checkpoint: LogCheckpoint
     citizen_id: int | None = None
+    # The checkpoint as served (with its cosignatures), when read with the proof.
+    served: str | None = None
 
     @property
     def leaf_hash(self) -> bytes:
@@ -336,56 +356,124 @@ class InclusionProof:
             "leaf": base64.b64encode(self.leaf).decode(),
             "leaf_hash": base64.b64encode(self.leaf_hash).decode(),
             "proof": [base64.b64encode(p).decode() for p in self.proof],
-            "checkpoint": checkpoint_served(self.checkpoint),
+            "checkpoint": self.served or checkpoint_served(self.checkpoint),
         }
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """An entry's place in its log, with what its proof is built from."""
+
+    entry_id: int
+    log: str
+    position: int
+    leaf: bytes
+    checkpoint: LogCheckpoint
+    citizen_id: int | None
+    served: str | None = None
+
+
+def _proofs(placed: list[_Placed]) -> dict[int, InclusionProof]:
+    """Inclusion proofs against each entry's checkpoint, the tiles of each
+    log read in one query."""
+    by_log: dict[str, list[_Placed]] = {}
+    for place in placed:
+        if place.position < place.checkpoint.size:
+            by_log.setdefault(place.log, []).append(place)
+    proofs: dict[int, InclusionProof] = {}
+    for log, places in by_log.items():
+        tiles = tree_tiles(log)
+        needed: set[TileKey] = set()
+        for place in places:
+            index, size = place.position, place.checkpoint.size
+            needed |= tiles_needed(
+                functools.partial(merkle.inclusion_proof, index=index, size=size)
+            )
+        tiles.prefetch(needed)
+        for place in places:
+            proofs[place.entry_id] = InclusionProof(
+                place.entry_id,
+                log,
+                place.position,
+                place.leaf,
+                merkle.inclusion_proof(tiles, place.position, place.checkpoint.size),
+                place.checkpoint,
+                place.citizen_id,
+                place.served,
+            )
+    return proofs
 
 
 def inclusion_for_entries(entries: list[AuditEntry]) -> dict[int, InclusionProof]:
     """Proofs for the entries already placed, against their logs' newest
     checkpoints; an entry still waiting for its position has none yet."""
-    leaves = {
-        leaf.entry_id: leaf for leaf in LogLeaf.objects.filter(entry_id__in=[e.id for e in entries])
-    }
-    proofs: dict[int, InclusionProof] = {}
-    tiles: dict[str, Tiles] = {}
-    latest: dict[str, LogCheckpoint | None] = {}
+    leaves = LogLeaf.objects.filter(entry_id__in=[e.id for e in entries])
+    positions = {leaf.entry_id: (leaf.log, leaf.position) for leaf in leaves}
+    latest = {log: checkpoint_latest(log) for log, _ in set(positions.values())}
+    placed = []
     for entry in entries:
-        leaf = leaves.get(entry.id)
-        if leaf is None:
+        if entry.id not in positions:
             continue
-        if leaf.log not in latest:
-            latest[leaf.log] = checkpoint_latest(leaf.log)
-            tiles[leaf.log] = tree_tiles(leaf.log)
-        checkpoint = latest[leaf.log]
-        if checkpoint is None or leaf.position >= checkpoint.size:
-            continue
-        size, position = checkpoint.size, leaf.position
-        tiles[leaf.log].prefetch(
-            tiles_needed(functools.partial(merkle.inclusion_proof, index=position, size=size))
-        )
-        proofs[entry.id] = InclusionProof(
-            entry.id,
-            leaf.log,
-            leaf.position,
-            entry_leaf(entry.id, entry.recorded_at, bytes(entry.digest)),
-            merkle.inclusion_proof(tiles[leaf.log], position, size),
-            checkpoint,
-            entry.citizen_id,
-        )
-    return proofs
+        log, position = positions[entry.id]
+        checkpoint = latest[log]
+        if checkpoint is not None:
+            leaf = entry_leaf(entry.id, entry.recorded_at, bytes(entry.digest))
+            placed.append(_Placed(entry.id, log, position, leaf, checkpoint, entry.citizen_id))
+    return _proofs(placed)
+
+
+# An entry's place, leaf fields and its log's newest checkpoint (with its
+# cosignatures) in one query:
+# the leaf row gives the entry's month, so the entry is found by its key in
+# that month's partition, not looked for by id in every month.
+_PLACED_SQL = """
+SELECT l.log, l.position, e.recorded_at, e.digest, e.citizen_id,
+       c.id, c.size, c.root, c.note, c.signed_at,
+       (SELECT string_agg(signature_line, '' ORDER BY id) FROM audit_log_cosignature
+        WHERE checkpoint_id = c.id AND NOT refused)
+FROM audit_log_leaf l
+JOIN audit_auditentry e ON e.id = l.entry_id AND e.recorded_at = l.recorded_at
+CROSS JOIN LATERAL (
+    SELECT id, size, root, note, signed_at FROM audit_log_checkpoint
+    WHERE log = l.log ORDER BY id DESC LIMIT 1
+) c
+WHERE l.entry_id = %s
+"""
+_CHECKPOINT_FIELDS = ("id", "log", "size", "root", "note", "signed_at")
+
+
+def _placed_entry(entry_id: int) -> _Placed | None:
+    rows = run_prepared(_PLACED_SQL, [entry_id], binary=True)
+    if not rows:
+        return None
+    log, position, at, digest, citizen_id, checkpoint_id, *checkpoint, cosignatures = rows[0]
+    return _Placed(
+        entry_id,
+        log,
+        position,
+        entry_leaf(entry_id, at, digest),
+        LogCheckpoint.from_db("default", _CHECKPOINT_FIELDS, (checkpoint_id, log, *checkpoint)),
+        citizen_id,
+        checkpoint[2] + (cosignatures or ""),
+    )
 
 
 def inclusion_for_entry(entry_id: int) -> InclusionProof:
-    entry = AuditEntry.objects.filter(id=entry_id).first()
-    if entry is None:
+    """The entry's inclusion proof against its log's newest checkpoint."""
+    if connection.vendor == "postgresql":
+        placed = _placed_entry(entry_id)
+        proof = _proofs([placed]).get(entry_id) if placed else None
+    else:
+        entry = AuditEntry.objects.filter(id=entry_id).first()
+        proof = inclusion_for_entries([entry]).get(entry_id) if entry else None
+    if proof is not None:
+        return proof
+    if not AuditEntry.objects.filter(id=entry_id).exists():
         raise NotFoundOrNotAllowed("audit.entry_unknown", "No audit entry with this id.")
-    proof = inclusion_for_entries([entry]).get(entry_id)
-    if proof is None:
-        raise Conflict(
-            "audit.entry_not_yet_sequenced",
-            "The entry has not yet been given its place in the log; ask again in a moment.",
-        )
-    return proof
+    raise Conflict(
+        "audit.entry_not_yet_sequenced",
+        "The entry has not yet been given its place in the log; ask again in a moment.",
+    )
 
 
 def consistency_between(log: str, old_size: int, new_size: int) -> list[bytes]:
