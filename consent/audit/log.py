@@ -306,6 +306,28 @@ def _place(log: str, size: int, limit: int) -> list[bytes]:
     return _leaf_hashes((i, *found.get(i, (None, None))) for i in ids)
 
 
+# Every node a narrower copy of a tile holds is in its wider copies too (a
+# node's hash never changes once its leaves are all there): the narrower ones
+# serve no proof for any checkpoint. The tile table's trigger lets only these
+# through, and only the database's owner may delete (docs/decisions/0017).
+TILES_PRUNE_SQL = """
+DELETE FROM audit_log_tile WHERE EXISTS (
+    SELECT 1 FROM audit_log_tile wider
+    WHERE wider.log = audit_log_tile.log AND wider."level" = audit_log_tile."level"
+      AND wider."index" = audit_log_tile."index" AND wider.width > audit_log_tile.width
+)
+"""
+
+
+def tiles_prune() -> int:
+    """Remove the tile copies that a wider copy of the same tile supersedes,
+    as Tessera collects its partial tiles; how many were removed. The
+    owner's maintenance (``manage.py audit_log_prune``)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(TILES_PRUNE_SQL)
+        return cursor.rowcount
+
+
 def checkpoint_refresh(
     now: dt.datetime | None = None, check: Callable[[], None] | None = None
 ) -> LogCheckpoint | None:

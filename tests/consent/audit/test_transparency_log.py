@@ -12,6 +12,7 @@ import threading
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from consent.audit import merkle
@@ -324,3 +325,38 @@ def test_audit_sequence_once_places_what_waits_and_health_says_when_it_falls_beh
     assert "placed 3 entries" in out.getvalue()
     _record(1)
     call_command("audit_sequence", "--health", stdout=StringIO())  # a fresh checkpoint
+
+
+@pytest.mark.postgres
+def test_a_batch_and_a_proof_take_the_same_few_statements_whatever_their_size() -> None:
+    """Round trips do not grow with a batch (its positions, leaves and waiting
+    rows are one statement, its tiles one read and one write) nor with the
+    tree; an inclusion proof is two statements: place and checkpoint, tiles."""
+    actor = Actor.system("tests.tlog")
+
+    def batch_statements(count: int, start: int) -> int:
+        audit_record_many(
+            actor=actor,
+            action=Action.SEARCH,
+            purpose=Purpose.TREATMENT,
+            citizen_ids=range(start, start + count),
+        )
+        with CaptureQueriesContext(connection) as queries:
+            assert sequence_batch() == count
+        return len(queries)
+
+    batch_statements(3, 0)  # the first also verifies the chain once, and looks for last year
+    # Savepoint and release, the check for the chain's first placement, the
+    # log's checkpoint, the placing statement (and its planner setting),
+    # tiles read, tiles written, the checkpoint signed: the same for one
+    # entry or seven hundred.
+    assert batch_statements(5, 10) == 9
+    # Across the edge of a level-0 tile, so two tile levels change at once.
+    assert batch_statements(700, 100) == 9
+    assert batch_statements(1, 900) == 9
+    leaf = LogLeaf.objects.order_by("?").first()
+    assert leaf is not None
+    with CaptureQueriesContext(connection) as queries:
+        proof = inclusion_for_entry(leaf.entry_id).as_dict()
+    assert len(queries) == 2
+    assert proof["tree_size"] == 709
