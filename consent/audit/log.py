@@ -235,7 +235,7 @@ def sequence_batch(
     return len(leaves)
 
 
-def _leaf_hashes(rows: Iterable[tuple[int, int | None, bytes | None]]) -> list[bytes]:
+def leaf_hashes(rows: Iterable[tuple[int, int | None, bytes | None]]) -> list[bytes]:
     """Leaf hashes of ``(entry id, recorded_at in epoch µs, digest)`` rows; a
     row without a digest is an entry that waited but is gone from the log."""
     pack, leaf_hash = _LEAF_PREFIX.pack, merkle.leaf_hash
@@ -252,9 +252,11 @@ def _leaf_hashes(rows: Iterable[tuple[int, int | None, bytes | None]]) -> list[b
 
 # One statement on PostgreSQL: take the batch from the waiting set, give it
 # its positions, and read back each entry's leaf fields in position order. No
-# ids travel to the database and back as parameters. The LIMIT 1 keeps each
-# entry's lookup a probe of its month's primary key: without it the planner
-# may join the batch against the whole log.
+# ids travel to the database and back as parameters. Each entry is one probe
+# of its month's primary key: the LIMIT 1 keeps the planner from joining the
+# batch against the whole log, and the time as a range (rather than "=")
+# keeps it from the index on time alone, where the entries of one bulk
+# search all share a time.
 _PLACE_SQL = """
 WITH taken AS (
     DELETE FROM audit_pending WHERE entry_id IN (
@@ -269,7 +271,9 @@ WITH taken AS (
 SELECT p.entry_id, e.us, e.digest FROM placed p
 LEFT JOIN LATERAL (
     SELECT audit_epoch_us(a.recorded_at) AS us, a.digest FROM audit_auditentry a
-    WHERE a.id = p.entry_id AND a.recorded_at = p.recorded_at LIMIT 1
+    WHERE a.id = p.entry_id
+      AND a.recorded_at >= p.recorded_at AND a.recorded_at <= p.recorded_at
+    LIMIT 1
 ) e ON true
 ORDER BY p.position
 """
@@ -283,7 +287,7 @@ def _place(log: str, size: int, limit: int) -> list[bytes]:
             # A batch's estimated cost would otherwise have it compiled (JIT)
             # each time, which costs more than running it.
             cursor.execute("SET LOCAL jit = off")
-        return _leaf_hashes(run_prepared(_PLACE_SQL, [limit, log, size], binary=True))
+        return leaf_hashes(run_prepared(_PLACE_SQL, [limit, log, size], binary=True))
     waiting = list(
         PendingEntry.objects.order_by("entry_id").values_list("entry_id", "recorded_at")[:limit]
     )
@@ -303,7 +307,7 @@ def _place(log: str, size: int, limit: int) -> list[bytes]:
         for n, (entry_id, at) in enumerate(waiting)
     )
     PendingEntry.objects.filter(entry_id__in=ids).delete()
-    return _leaf_hashes((i, *found.get(i, (None, None))) for i in ids)
+    return leaf_hashes((i, *found.get(i, (None, None))) for i in ids)
 
 
 # Every node a narrower copy of a tile holds is in its wider copies too (a
@@ -445,7 +449,7 @@ def inclusion_for_entries(entries: list[AuditEntry]) -> dict[int, InclusionProof
 
 
 # An entry's place, leaf fields and its log's newest checkpoint (with its
-# cosignatures) in one query:
+# cosignatures) in one query (the entry probed by its key, as above):
 # the leaf row gives the entry's month, so the entry is found by its key in
 # that month's partition, not looked for by id in every month.
 _PLACED_SQL = """
@@ -454,7 +458,8 @@ SELECT l.log, l.position, e.recorded_at, e.digest, e.citizen_id,
        (SELECT string_agg(signature_line, '' ORDER BY id) FROM audit_log_cosignature
         WHERE checkpoint_id = c.id AND NOT refused)
 FROM audit_log_leaf l
-JOIN audit_auditentry e ON e.id = l.entry_id AND e.recorded_at = l.recorded_at
+JOIN audit_auditentry e ON e.id = l.entry_id
+    AND e.recorded_at >= l.recorded_at AND e.recorded_at <= l.recorded_at
 CROSS JOIN LATERAL (
     SELECT id, size, root, note, signed_at FROM audit_log_checkpoint
     WHERE log = l.log ORDER BY id DESC LIMIT 1
