@@ -14,6 +14,7 @@ fetches tiles, and :func:`tiles_integrate` returns the tiles to store.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 
@@ -30,16 +31,30 @@ class TreeNodeMissing(LookupError):
     """A node the tree should have is not stored: the stored tree is damaged."""
 
 
+def _halve(run: bytes) -> bytes:
+    """The parents of a run of node hashes given concatenated (hashlib called
+    directly: a proof computes some 250 nodes per tile level)."""
+    sha256, pair = hashlib.sha256, 2 * HASH_SIZE
+    return b"".join(sha256(b"\x01" + run[i : i + pair]).digest() for i in range(0, len(run), pair))
+
+
 def perfect_root(run: bytes) -> bytes:
-    """The root over a power-of-two run of node hashes, given concatenated
-    (hashlib called directly: a proof computes some 250 nodes per tile)."""
-    sha256 = hashlib.sha256
+    """The root over a power-of-two run of node hashes, given concatenated."""
     while len(run) > HASH_SIZE:
-        pair = 2 * HASH_SIZE
-        run = b"".join(
-            sha256(b"\x01" + run[i : i + pair]).digest() for i in range(0, len(run), pair)
-        )
+        run = _halve(run)
     return run
+
+
+@functools.lru_cache(maxsize=1024)
+def _full_tile_levels(tile: bytes) -> tuple[bytes, ...]:
+    """Every level of the subtrees of a full tile, from the tile's own hashes
+    up to its root. Keyed by the tile's bytes, so never stale: the tiles of
+    the upper levels, which every proof reads, are hashed once per process
+    (about 16 KiB each, at most 1,024 kept)."""
+    levels = [tile]
+    while len(levels[-1]) > HASH_SIZE:
+        levels.append(_halve(levels[-1]))
+    return tuple(levels)
 
 
 class Tiles:
@@ -72,6 +87,9 @@ class Tiles:
         end = (offset + (1 << sub)) * HASH_SIZE
         if len(tile) < end:
             raise TreeNodeMissing(f"tree node {level}/{index} is not stored")
+        if len(tile) == WIDTH * HASH_SIZE:
+            at = (offset >> sub) * HASH_SIZE
+            return _full_tile_levels(tile)[sub][at : at + HASH_SIZE]
         return perfect_root(tile[offset * HASH_SIZE : end])
 
 

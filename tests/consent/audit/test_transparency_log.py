@@ -360,3 +360,37 @@ def test_a_batch_and_a_proof_take_the_same_few_statements_whatever_their_size() 
         proof = inclusion_for_entry(leaf.entry_id).as_dict()
     assert len(queries) == 2
     assert proof["tree_size"] == 709
+
+
+def test_a_tampered_full_tile_is_seen_even_after_its_subtrees_were_hashed() -> None:
+    """The subtrees of a full tile are kept per process, keyed by the tile's
+    bytes: a tile changed in the database is hashed anew, never served from
+    what its earlier bytes gave."""
+    entries = audit_record_many(
+        actor=Actor.system("tests.tlog"),
+        action=Action.SEARCH,
+        purpose=Purpose.TREATMENT,
+        citizen_ids=range(300),
+    )
+    sequence_batch()
+    latest = checkpoint_latest()
+    assert latest is not None
+
+    def proves_leaf_0() -> bool:
+        # Its path holds the subtree of leaves 128..255, hashed from tile 0.
+        proof = merkle.inclusion_proof(tree_tiles(latest.log), 0, latest.size)
+        return merkle.verify_inclusion(
+            index=0,
+            size=latest.size,
+            leaf=_leaf_hash(entries[0]),
+            proof=proof,
+            root_hash=bytes(latest.root),
+        )
+
+    assert proves_leaf_0()
+    tamper(
+        "UPDATE audit_log_tile SET hashes = overlay(hashes placing %s from %s for 32) "
+        "WHERE level = 0 AND index = 0 AND width = 256",
+        [b"\x07" * 32, 200 * 32 + 1],
+    )
+    assert not proves_leaf_0()
