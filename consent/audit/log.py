@@ -435,7 +435,7 @@ def inclusion_for_entries(entries: list[AuditEntry]) -> dict[int, InclusionProof
     checkpoints; an entry still waiting for its position has none yet."""
     leaves = LogLeaf.objects.filter(entry_id__in=[e.id for e in entries])
     positions = {leaf.entry_id: (leaf.log, leaf.position) for leaf in leaves}
-    latest = {log: checkpoint_latest(log) for log, _ in set(positions.values())}
+    latest = {log: checkpoint_latest(log) for log in {log for log, _ in positions.values()}}
     placed = []
     for entry in entries:
         if entry.id not in positions:

@@ -21,6 +21,7 @@ from consent.audit.log import (
     checkpoint_refresh,
     consistency_between,
     entry_leaf,
+    inclusion_for_entries,
     inclusion_for_entry,
     log_name,
     sequence_batch,
@@ -360,6 +361,11 @@ def test_a_batch_and_a_proof_take_the_same_few_statements_whatever_their_size() 
         proof = inclusion_for_entry(leaf.entry_id).as_dict()
     assert len(queries) == 2
     assert proof["tree_size"] == 709
+    # The insight report's proofs: the positions, the log's checkpoint, its tiles.
+    entries = list(AuditEntry.objects.order_by("id")[::50])
+    with CaptureQueriesContext(connection) as queries:
+        proofs = inclusion_for_entries(entries)
+    assert len(queries) == 3 and len(proofs) == len(entries) == 15
 
 
 def test_a_tampered_full_tile_is_seen_even_after_its_subtrees_were_hashed() -> None:
