@@ -40,7 +40,7 @@ import secrets
 import time
 
 from bench.audit import reset_log
-from bench.common import cpu_seconds, report, setup_django, summary, timed
+from bench.common import cpu_seconds, report, setup_django, staff_with_token, summary, timed
 
 GOALS = {"sequencer_per_s": 20_000, "proof_p95_ms": 5.0, "verify_p95_ms": 1.0}
 _MILLION = 1_000_000
@@ -124,25 +124,13 @@ def build_log(entries: int) -> tuple[str, float]:
 
 
 def auditor_token() -> str:
-    from django.utils import timezone
-
-    from core.models import ApiToken, Membership, Organisation, Role, User, hash_token
+    from core.models import Organisation, Role
 
     tag = secrets.token_hex(4)
     org = Organisation.objects.create(
         kind=Organisation.Kind.ACUTE_FUNCTION, name=f"Bench tilsyn {tag}"
     )
-    user = User.objects.create(username=f"bench-auditor-{tag}")
-    membership = Membership.objects.create(
-        user=user, organisation=org, role=Role.AUDITOR, is_default=True
-    )
-    raw = secrets.token_urlsafe(24)
-    ApiToken.objects.create(
-        key_hash=hash_token(raw),
-        membership=membership,
-        expires_at=timezone.now() + dt.timedelta(hours=2),
-    )
-    return raw
+    return staff_with_token(org, Role.AUDITOR, f"bench-auditor-{tag}")[1]
 
 
 def main() -> None:
