@@ -46,14 +46,16 @@ def perfect_root(run: bytes) -> bytes:
 
 
 @functools.lru_cache(maxsize=1024)
-def _full_tile_levels(tile: bytes) -> tuple[bytes, ...]:
-    """Every level of the subtrees of a full tile, from the tile's own hashes
-    up to its root. Keyed by the tile's bytes, so never stale: the tiles of
-    the upper levels, which every proof reads, are hashed once per process
-    (about 16 KiB each, at most 1,024 kept)."""
+def _tile_levels(tile: bytes) -> tuple[bytes, ...]:
+    """Every level of the subtrees inside a tile, from the tile's own hashes
+    up (of a partial tile, the subtrees complete in it). Keyed by the tile's
+    bytes, so never stale: the tiles of the upper levels, which every proof
+    reads, are hashed once per process (about 16 KiB each, at most 1,024
+    kept)."""
     levels = [tile]
-    while len(levels[-1]) > HASH_SIZE:
-        levels.append(_halve(levels[-1]))
+    while len(levels[-1]) >= 2 * HASH_SIZE:
+        run = levels[-1]
+        levels.append(_halve(run[: len(run) - len(run) % (2 * HASH_SIZE)]))
     return tuple(levels)
 
 
@@ -87,10 +89,8 @@ class Tiles:
         end = (offset + (1 << sub)) * HASH_SIZE
         if len(tile) < end:
             raise TreeNodeMissing(f"tree node {level}/{index} is not stored")
-        if len(tile) == WIDTH * HASH_SIZE:
-            at = (offset >> sub) * HASH_SIZE
-            return _full_tile_levels(tile)[sub][at : at + HASH_SIZE]
-        return perfect_root(tile[offset * HASH_SIZE : end])
+        at = (offset >> sub) * HASH_SIZE
+        return _tile_levels(tile)[sub][at : at + HASH_SIZE]
 
 
 class _Recorder:
