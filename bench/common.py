@@ -89,6 +89,29 @@ def setup_django(database_url: str | None = None) -> None:
     call_command("migrate", verbosity=0)
 
 
+def staff_with_token(organisation: Any, role: str, username: str) -> tuple[Any, str]:
+    """A staff member of ``organisation`` in ``role`` (their membership) and a
+    bearer token of theirs, valid for two hours (Django set up first)."""
+    import datetime as dt
+    import secrets
+
+    from django.utils import timezone
+
+    from core.models import ApiToken, Membership, User, hash_token
+
+    user = User.objects.create(username=username)
+    membership = Membership.objects.create(
+        user=user, organisation=organisation, role=role, is_default=True
+    )
+    raw = secrets.token_urlsafe(24)
+    ApiToken.objects.create(
+        key_hash=hash_token(raw),
+        membership=membership,
+        expires_at=timezone.now() + dt.timedelta(hours=2),
+    )
+    return membership, raw
+
+
 def percentile(samples: list[float], pct: float) -> float:
     ordered = sorted(samples)
     if not ordered:

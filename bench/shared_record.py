@@ -44,7 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, machine_busy_seconds, report, setup_django
+from bench.common import ROOT, machine_busy_seconds, report, setup_django, staff_with_token
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_consent"
 FULL_PORT, BARE_PORT, UNFLUSHED_PORT, FLOOR_PORT = 8101, 8102, 8103, 8104
@@ -62,12 +62,10 @@ def seed(n_citizens: int) -> dict[str, object]:
     import datetime as dt
     import secrets
 
-    from django.utils import timezone
-
     from consent.models import CareRelationship
     from consent.services import care_relationship_open, record_resource_create
     from core.actors import Actor
-    from core.models import ApiToken, Citizen, Membership, Organisation, Role, User, hash_token
+    from core.models import Citizen, Organisation, Role
 
     tag = secrets.token_hex(4)
     muni, _ = Organisation.objects.get_or_create(
@@ -77,16 +75,7 @@ def seed(n_citizens: int) -> dict[str, object]:
     acute = Organisation.objects.create(
         kind=Organisation.Kind.ACUTE_FUNCTION, name=f"Bench akutfunktion {tag}"
     )
-    user = User.objects.create(username=f"bench-nurse-{tag}")
-    nurse = Membership.objects.create(
-        user=user, organisation=acute, role=Role.ACUTE_NURSE, is_default=True
-    )
-    raw = secrets.token_urlsafe(24)
-    ApiToken.objects.create(
-        key_hash=hash_token(raw),
-        membership=nurse,
-        expires_at=timezone.now() + dt.timedelta(hours=2),
-    )
+    nurse, raw = staff_with_token(acute, Role.ACUTE_NURSE, f"bench-nurse-{tag}")
     actor = Actor.for_membership(nurse)
     start = Citizen.objects.count()
 
@@ -112,7 +101,7 @@ def seed(n_citizens: int) -> dict[str, object]:
         care_relationship_open(
             citizen=person,
             organisation=acute,
-            user=user,
+            user=nurse.user,
             basis=CareRelationship.Basis.VISIT,
             source_type="bench.visit",
             source_id=f"{tag}-{n}",

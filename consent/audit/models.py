@@ -291,7 +291,9 @@ class LogTile(models.Model):
     """Stored hashes of the tree, laid out as Tessera's tiles: tile ``index``
     at tile level ``level`` holds up to 256 node hashes of tree level
     ``8 * level``, from node ``256 * index`` on. A tile that grows is stored
-    again, wider; the widest is current. Appended only."""
+    again, wider; the widest is current. Appended only; the database's owner
+    prunes the narrower copies of a tile, never its widest
+    (docs/decisions/0017)."""
 
     log = models.CharField(max_length=100)
     level = models.PositiveSmallIntegerField()
@@ -326,7 +328,11 @@ class LogCheckpoint(models.Model):
 
     class Meta:
         db_table = "audit_log_checkpoint"
-        indexes = [models.Index(fields=["log", "size"], name="audit_checkpoint_size")]
+        indexes = [
+            models.Index(fields=["log", "size"], name="audit_checkpoint_size"),
+            # A log's newest checkpoint, found in one probe however many it has.
+            models.Index(fields=["log", "id"], name="audit_checkpoint_latest"),
+        ]
         constraints = [
             models.CheckConstraint(name="audit_checkpoint_size_valid", condition=Q(size__gte=0))
         ]

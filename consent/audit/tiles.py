@@ -14,9 +14,11 @@ fetches tiles, and :func:`tiles_integrate` returns the tiles to store.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Callable, Iterable
 
-from consent.audit.merkle import HASH_SIZE, node_hash
+from consent.audit.merkle import HASH_SIZE
 
 HEIGHT = 8
 WIDTH = 1 << HEIGHT
@@ -29,15 +31,32 @@ class TreeNodeMissing(LookupError):
     """A node the tree should have is not stored: the stored tree is damaged."""
 
 
-def perfect_root(hashes: list[bytes]) -> bytes:
-    """The root over a power-of-two run of node hashes."""
-    while len(hashes) > 1:
-        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
-    return hashes[0]
+def _halve(run: bytes) -> bytes:
+    """The parents of a run of node hashes given concatenated (hashlib called
+    directly: a proof computes some 250 nodes per tile level)."""
+    sha256, pair = hashlib.sha256, 2 * HASH_SIZE
+    return b"".join(sha256(b"\x01" + run[i : i + pair]).digest() for i in range(0, len(run), pair))
 
 
-def _split(tile: bytes) -> list[bytes]:
-    return [tile[i : i + HASH_SIZE] for i in range(0, len(tile), HASH_SIZE)]
+def perfect_root(run: bytes) -> bytes:
+    """The root over a power-of-two run of node hashes, given concatenated."""
+    while len(run) > HASH_SIZE:
+        run = _halve(run)
+    return run
+
+
+@functools.lru_cache(maxsize=1024)
+def _tile_levels(tile: bytes) -> tuple[bytes, ...]:
+    """Every level of the subtrees inside a tile, from the tile's own hashes
+    up (of a partial tile, the subtrees complete in it). Keyed by the tile's
+    bytes, so never stale: the tiles of the upper levels, which every proof
+    reads, are hashed once per process (about 16 KiB each, at most 1,024
+    kept)."""
+    levels = [tile]
+    while len(levels[-1]) >= 2 * HASH_SIZE:
+        run = levels[-1]
+        levels.append(_halve(run[: len(run) - len(run) % (2 * HASH_SIZE)]))
+    return tuple(levels)
 
 
 class Tiles:
@@ -70,7 +89,8 @@ class Tiles:
         end = (offset + (1 << sub)) * HASH_SIZE
         if len(tile) < end:
             raise TreeNodeMissing(f"tree node {level}/{index} is not stored")
-        return perfect_root(_split(tile[offset * HASH_SIZE : end]))
+        at = (offset >> sub) * HASH_SIZE
+        return _tile_levels(tile)[sub][at : at + HASH_SIZE]
 
 
 class _Recorder:
@@ -93,6 +113,19 @@ def tiles_needed(compute: Callable[[_Recorder], object]) -> set[TileKey]:
     return recorder.keys
 
 
+def tiles_edge(size: int) -> set[TileKey]:
+    """The partial tiles at the right edge of a tree of ``size`` leaves: what
+    :func:`tiles_integrate` reads to append to it."""
+    keys = set()
+    start, level = size, 0
+    while start:
+        first_tile, offset = divmod(start, WIDTH)
+        if offset:
+            keys.add((level, first_tile))
+        start, level = first_tile, level + 1
+    return keys
+
+
 def tiles_integrate(tiles: Tiles, size: int, leaves: list[bytes]) -> dict[TileKey, bytes]:
     """Append ``leaves`` (leaf hashes) to a tree of ``size`` leaves: the tiles
     that change, with their new contents (also put into ``tiles``)."""
@@ -111,6 +144,6 @@ def tiles_integrate(tiles: Tiles, size: int, leaves: list[bytes]) -> dict[TileKe
             tiles.put(key, changed[key])
         # Tiles completed by this run give the next level its new nodes.
         full_after = (start + len(row)) // WIDTH
-        row = [perfect_root(_split(changed[(level, i)])) for i in range(first_tile, full_after)]
+        row = [perfect_root(changed[(level, i)]) for i in range(first_tile, full_after)]
         start, level = first_tile, level + 1
     return changed

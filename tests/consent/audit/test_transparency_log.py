@@ -12,6 +12,7 @@ import threading
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from consent.audit import merkle
@@ -21,6 +22,7 @@ from consent.audit.log import (
     checkpoint_refresh,
     consistency_between,
     entry_leaf,
+    inclusion_for_entries,
     inclusion_for_entry,
     log_name,
     sequence_batch,
@@ -341,3 +343,77 @@ def test_audit_sequence_once_places_what_waits_and_health_says_when_it_falls_beh
     assert "placed 3 entries" in out.getvalue()
     _record(1)
     call_command("audit_sequence", "--health", stdout=StringIO())  # a fresh checkpoint
+
+
+@pytest.mark.postgres
+def test_a_batch_and_a_proof_take_the_same_few_statements_whatever_their_size() -> None:
+    """Round trips do not grow with a batch (its positions, leaves and waiting
+    rows are one statement, its tiles one read and one write) nor with the
+    tree; an inclusion proof is two statements: place and checkpoint, tiles."""
+    actor = Actor.system("tests.tlog")
+
+    def batch_statements(count: int, start: int) -> int:
+        audit_record_many(
+            actor=actor,
+            action=Action.SEARCH,
+            purpose=Purpose.TREATMENT,
+            citizen_ids=range(start, start + count),
+        )
+        with CaptureQueriesContext(connection) as queries:
+            assert sequence_batch() == count
+        return len(queries)
+
+    batch_statements(3, 0)  # the first also verifies the chain once, and looks for last year
+    # Savepoint and release, the check for the chain's first placement, the
+    # log's checkpoint, the placing statement (and its planner setting),
+    # tiles read, tiles written, the checkpoint signed: the same for one
+    # entry or seven hundred.
+    assert batch_statements(5, 10) == 9
+    # Across the edge of a level-0 tile, so two tile levels change at once.
+    assert batch_statements(700, 100) == 9
+    assert batch_statements(1, 900) == 9
+    leaf = LogLeaf.objects.order_by("?").first()
+    assert leaf is not None
+    with CaptureQueriesContext(connection) as queries:
+        proof = inclusion_for_entry(leaf.entry_id).as_dict()
+    assert len(queries) == 2
+    assert proof["tree_size"] == 709
+    # The insight report's proofs: the positions, the log's checkpoint, its tiles.
+    entries = list(AuditEntry.objects.order_by("id")[::50])
+    with CaptureQueriesContext(connection) as queries:
+        proofs = inclusion_for_entries(entries)
+    assert len(queries) == 3 and len(proofs) == len(entries) == 15
+
+
+def test_a_tampered_full_tile_is_seen_even_after_its_subtrees_were_hashed() -> None:
+    """The subtrees of a full tile are kept per process, keyed by the tile's
+    bytes: a tile changed in the database is hashed anew, never served from
+    what its earlier bytes gave."""
+    entries = audit_record_many(
+        actor=Actor.system("tests.tlog"),
+        action=Action.SEARCH,
+        purpose=Purpose.TREATMENT,
+        citizen_ids=range(300),
+    )
+    sequence_batch()
+    latest = checkpoint_latest()
+    assert latest is not None
+
+    def proves_leaf_0() -> bool:
+        # Its path holds the subtree of leaves 128..255, hashed from tile 0.
+        proof = merkle.inclusion_proof(tree_tiles(latest.log), 0, latest.size)
+        return merkle.verify_inclusion(
+            index=0,
+            size=latest.size,
+            leaf=_leaf_hash(entries[0]),
+            proof=proof,
+            root_hash=bytes(latest.root),
+        )
+
+    assert proves_leaf_0()
+    tamper(
+        "UPDATE audit_log_tile SET hashes = overlay(hashes placing %s from %s for 32) "
+        "WHERE level = 0 AND index = 0 AND width = 256",
+        [b"\x07" * 32, 200 * 32 + 1],
+    )
+    assert not proves_leaf_0()
