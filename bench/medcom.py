@@ -54,7 +54,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import ROOT, machine_busy_seconds, report, setup_django, summary
+from bench.common import ROOT, cpu_seconds, machine_busy_seconds, report, setup_django, summary
 
 if TYPE_CHECKING:
     from integrations.medcom.validation import Violation
@@ -315,11 +315,13 @@ def _serve(port: int, workers: int, validation: bool, log: Path) -> subprocess.P
     raise SystemExit(f"gunicorn on {port} did not start:\n{log.read_text()[-2000:]}")
 
 
-def _client(args: tuple[int, list[int], float, float, Messages]) -> tuple[int, list[float], str]:
+def _client(
+    args: tuple[int, list[int], float, float, Messages],
+) -> tuple[int, list[float], str, float]:
     """One partner connection: its citizens' admissions and discharges in
     turn, each sent when the previous one is acknowledged, from ``start``
-    until ``stop`` (wall clock). Returns the count, latencies and the first
-    refusal ('' when every answer was ok)."""
+    until ``stop`` (wall clock). Returns the count, latencies, the first
+    refusal ('' when every answer was ok) and the CPU time it took."""
     from integrations.transport import signed_headers
 
     port, citizens, start, stop, messages = args
@@ -328,6 +330,7 @@ def _client(args: tuple[int, list[int], float, float, Messages]) -> tuple[int, l
     refused = ""
     while time.time() < start:
         time.sleep(0.001)
+    cpu = time.process_time()
     sent = 0
     while time.time() < stop:
         body = messages.fresh(sent % 2 == 0, citizens[(sent // 2) % len(citizens)])
@@ -341,37 +344,74 @@ def _client(args: tuple[int, list[int], float, float, Messages]) -> tuple[int, l
         if reply.status != 200 and not refused:
             refused = f"{reply.status}: {answer[:300]!r}"
     conn.close()
-    return len(latencies), latencies, refused
+    return len(latencies), latencies, refused, time.process_time() - cpu
+
+
+def _server_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """The gunicorn workers and the database sessions of the bench's database
+    (the web workers' and the warm-up's: each worker keeps its own)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    name = os.environ["BENCH_DATABASE_URL"].rsplit("/", 1)[1]
+    sessions = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tA", "-v", f"name={name}"],
+        input="SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'"
+        " AND datname = :'name' AND pid <> pg_backend_pid();",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [int(pid) for pid in [*children, *sessions]]
+
+
+def _cpu_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 def _load(
-    port: int, clients: int, citizens: int, seconds: float, messages: Messages
+    server: subprocess.Popen[bytes],
+    port: int,
+    clients: int,
+    citizens: int,
+    seconds: float,
+    messages: Messages,
 ) -> dict[str, Any]:
-    """A warm-up (every worker reads MedCom's rules), then the measured phase."""
+    """A warm-up (every worker reads MedCom's rules and opens its database
+    session), then the measured phase."""
     shares = [list(range(c, citizens, clients)) for c in range(clients)]
     results: dict[str, Any] = {}
     with mp.get_context("fork").Pool(clients) as pool:
         for phase, length in (("warm_up", 3.0), ("measured", seconds)):
             start = time.time() + 0.5  # every client is ready
             stop = start + length
+            pids = _server_pids(server)
             pending = pool.map_async(
                 _client, [(port, share, start, stop, messages) for share in shares]
             )
             while time.time() < start:
                 time.sleep(0.001)
-            busy = machine_busy_seconds()
+            busy, ours = machine_busy_seconds(), _cpu_of(pids)
             answers = pending.get()
-            busy = machine_busy_seconds() - busy
-            count = sum(n for n, _, _ in answers)
-            refused = [r for _, _, r in answers if r]
+            busy, ours = machine_busy_seconds() - busy, _cpu_of(pids) - ours
+            count = sum(n for n, _, _, _ in answers)
+            refused = [r for _, _, r, _ in answers if r]
             if refused:
                 raise SystemExit(f"a message was refused over HTTP: {refused[0]}")
             if phase == "measured":
-                latencies = [x for _, samples, _ in answers for x in samples]
+                latencies = [x for _, samples, _, _ in answers for x in samples]
+                ours += sum(cpu for _, _, _, cpu in answers)
+                per_message = ours / max(1, count) * 1000
                 results = {
                     **summary(latencies),
                     "per_s": round(count / length, 1),
-                    "cpu_ms_per_message": round(busy / max(1, count) * 1000, 3),
+                    "machine_cpu_ms_per_message": round(busy / max(1, count) * 1000, 3),
+                    "own_cpu_ms_per_message": round(per_message, 3),
+                    "two_cores_at_own_cpu_per_s": round(2000 / per_message, 1),
                 }
     return results
 
@@ -386,7 +426,7 @@ def over_http(args: argparse.Namespace, messages: Messages) -> dict[str, Any]:
         server = _serve(port, args.workers, validation, logs / f"bench-medcom-{side}.log")
         try:
             figures[f"http_validation_{side}"] = _load(
-                port, args.clients, args.citizens, args.seconds, messages
+                server, port, args.clients, args.citizens, args.seconds, messages
             )
         finally:
             server.terminate()
