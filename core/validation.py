@@ -34,13 +34,16 @@ def full_clean_or_raise(
 
 
 def full_clean_changed(instance: models.Model, *, fields: Iterable[str]) -> None:
-    """``full_clean`` of the fields a write changes and of the constraints on
-    them, for an instance read from the database: the rest was checked when it
-    was written, and its foreign keys are held by the database. Each foreign
-    key and each constraint checked is a round trip to the database."""
+    """``full_clean`` of the fields a write changes, for an instance read from
+    the database: the rest was checked when it was written, and its foreign
+    keys are held by the database. Each foreign key and each constraint
+    checked here would be a round trip (a check constraint three: it is asked
+    in a savepoint); the database checks the constraints at the write, in the
+    caller's transaction."""
     changed = set(fields)
     instance.full_clean(
-        exclude=[f.name for f in instance._meta.concrete_fields if f.name not in changed]
+        exclude=[f.name for f in instance._meta.concrete_fields if f.name not in changed],
+        validate_constraints=False,
     )
 
 
