@@ -43,10 +43,8 @@ import http.client
 import json
 import multiprocessing as mp
 import os
-import secrets
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -54,7 +52,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.common import ROOT, cpu_seconds, machine_busy_seconds, report, setup_django, summary
+from bench.common import (
+    ROOT,
+    cpu_seconds,
+    machine_busy_seconds,
+    report,
+    setup_django,
+    start_gunicorn,
+    summary,
+)
 
 if TYPE_CHECKING:
     from integrations.medcom.validation import Violation
@@ -68,7 +74,6 @@ EXAMPLE_CPR = "2509479989"
 EXAMPLE_EPISODE = "bd481c38-a921-11ed-afa1-0242ac120002"
 PARTNER_CODE = "bench-medcom-hospital"
 PARTNER_SECRET = "bench-medcom-secret-not-used-elsewhere"
-SERVER_SECRET = secrets.token_urlsafe(64)
 PATH = "/fhir/$process-message"
 
 
@@ -109,10 +114,9 @@ def _world(citizens: int) -> Any:
     """The partner; the acute function, a coordinator and the citizens, each
     with one open referral (made once)."""
     from acute.models import Referral
-    from acute.services import referral_accept, referral_create
-    from core.actors import Actor
     from core.models import Citizen, Membership, Organisation, Role, User
     from integrations.models import Partner
+    from tests.factories import acute_referral
 
     acute, _ = Organisation.objects.get_or_create(
         kind=Organisation.Kind.ACUTE_FUNCTION,
@@ -145,7 +149,6 @@ def _world(citizens: int) -> Any:
     coordinator, _ = Membership.objects.get_or_create(
         user=user, organisation=acute, role=Role.COORDINATOR
     )
-    actor = Actor.for_membership(coordinator)
     for n in range(citizens):
         citizen, _ = Citizen.objects.get_or_create(
             cpr=_cpr(n),
@@ -166,21 +169,7 @@ def _world(citizens: int) -> Any:
             citizen=citizen, status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED]
         )
         if not open_ones.exists():
-            referral = referral_create(
-                citizen=citizen,
-                source="gp",
-                channel="phone",
-                referrer_name="Læge Hansen",
-                referrer_phone="+4539000000",
-                reason="Feber",
-                clinical_picture="Temp 39",
-                requested_actions="Vurdering",
-                urgency="within_shift",
-                responsible_physician_name="Læge Hansen",
-                responsible_physician_phone="+4539000000",
-                actor=actor,
-            )
-            referral_accept(referral=referral, actor=actor)
+            acute_referral(person=citizen, by=coordinator)
     return Partner.objects.select_related("organisation").get(pk=partner.pk)
 
 
@@ -271,48 +260,14 @@ def _free_port() -> int:
 
 
 def _serve(port: int, workers: int, validation: bool, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        # As deployed: DEBUG off (no query log, no debug cursor).
-        "DEBUG": "0",
-        "SECRET_KEY": SERVER_SECRET,
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_CONN_MAX_AGE": "600",
-        "BENCH_MEDCOM_VALIDATION": "on" if validation else "off",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "bench.medcom_server:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
+    return start_gunicorn(
+        "bench.medcom_server:application",
+        port=port,
+        workers=workers,
+        env={"BENCH_MEDCOM_VALIDATION": "on" if validation else "off"},
+        log=log,
+        wait_seconds=120,  # a busy machine starts workers slowly
     )
-    deadline = time.monotonic() + 120  # a busy machine starts workers slowly
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/fhir/metadata")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"gunicorn on {port} did not start:\n{log.read_text()[-2000:]}")
 
 
 def _client(
