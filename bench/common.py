@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import platform
+import secrets
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -110,6 +113,54 @@ def staff_with_token(organisation: Any, role: str, username: str) -> tuple[Any, 
         expires_at=timezone.now() + dt.timedelta(hours=2),
     )
     return membership, raw
+
+
+def start_gunicorn(
+    app: str, *, port: int, workers: int, env: dict[str, str], log: Path, wait_seconds: float = 30
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving ``app`` on 127.0.0.1:``port`` as deployed (DEBUG off:
+    no query log, no debug cursor; sync workers), with ``env`` on top;
+    returned once ``/fhir/metadata`` answers."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "SECURE_SSL_REDIRECT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_CONN_MAX_AGE": "600",
+            **env,
+        },
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/fhir/metadata")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"gunicorn on {port} did not start:\n{log.read_text()[-2000:]}")
 
 
 def percentile(samples: list[float], pct: float) -> float:

@@ -35,16 +35,20 @@ to reach the disk and leaves the cores idle meanwhile.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import secrets
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench.common import ROOT, machine_busy_seconds, report, setup_django, staff_with_token
+from bench.common import (
+    ROOT,
+    machine_busy_seconds,
+    report,
+    setup_django,
+    staff_with_token,
+    start_gunicorn,
+)
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_consent"
 FULL_PORT, BARE_PORT, UNFLUSHED_PORT, FLOOR_PORT = 8101, 8102, 8103, 8104
@@ -53,14 +57,12 @@ COMMIT_LATENCY = "-c commit_delay=2000 -c commit_siblings=0"
 # The sides take turns, this many times each, so that a noisy neighbour
 # hurts them all alike.
 ROUNDS = 3
-SERVER_SECRET = secrets.token_urlsafe(64)
 
 
 def seed(n_citizens: int) -> dict[str, object]:
     """A nurse with visits for ``n_citizens`` citizens, five resources each, and one
     citizen with 50 resources. Fresh rows every run (the bench database only)."""
     import datetime as dt
-    import secrets
 
     from consent.models import CareRelationship
     from consent.services import care_relationship_open, record_resource_create
@@ -158,51 +160,13 @@ def start_server(
     if unflushed:
         options.append("-c synchronous_commit=off")
     env = {
-        **os.environ,
-        # As in production: DEBUG off (no query log, no debug cursor).
-        "DEBUG": "0",
-        "SECRET_KEY": SERVER_SECRET,
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url,
         "CONSENT_BENCH_BARE_READS": "1" if bare else "0",
         "CONSENT_BENCH_FLOOR_WRITE": "1" if floor else "0",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_CONN_MAX_AGE": "600",
         # libpq passes these to every session the server opens.
         "PGOPTIONS": " ".join(options),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/fhir/metadata")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"gunicorn on {port} did not start:\n{log.read_text()[-2000:]}")
+    return start_gunicorn("config.wsgi:application", port=port, workers=workers, env=env, log=log)
 
 
 WRK_SCRIPT = """

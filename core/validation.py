@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,6 +31,20 @@ def full_clean_or_raise(
             field, messages = "__all__", exc.messages
         message = "; ".join(_without_constraint_names(instance, messages))
         raise InvalidInput(code, message, field=None if field == "__all__" else field) from None
+
+
+def full_clean_changed(instance: models.Model, *, fields: Iterable[str]) -> None:
+    """``full_clean`` of the fields a write changes, for an instance read from
+    the database: the rest was checked when it was written, and its foreign
+    keys are held by the database. Each foreign key and each constraint
+    checked here would be a round trip (a check constraint three: it is asked
+    in a savepoint); the database checks the constraints at the write, in the
+    caller's transaction."""
+    changed = set(fields)
+    instance.full_clean(
+        exclude=[f.name for f in instance._meta.concrete_fields if f.name not in changed],
+        validate_constraints=False,
+    )
 
 
 def _without_constraint_names(instance: models.Model, messages: list[str]) -> list[str]:

@@ -21,10 +21,37 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, PlatformError
 from core.logging import scrub
 from core.models import Citizen
-from core.validation import required_text
+from core.validation import full_clean_changed, required_text
 
 HOLD_HOSPITAL_ADMISSION = "hospital_admission"
 HOLD_OVERRIDE_REASON_MAX_LENGTH = 500
+ADMITTED_WARNING_FIELDS = ["raised_at", "detail", "acknowledged_at", "acknowledged_by"]
+
+# The services below run inside the transaction of the hospital's message
+# (integrations.inbound), which rolls back whole on any error: they join it
+# without a savepoint of their own (two round trips each). Called alone, each
+# is its own transaction.
+
+
+def _admitted_warning(referral: Referral, *, raised_at: dt.datetime, detail: dict) -> None:
+    """The board's ``admitted`` warning for the referral, raised (again): one
+    row per referral and kind, written in one statement (an insert that
+    updates the row already there)."""
+    DeadlineWarning.objects.bulk_create(
+        [
+            DeadlineWarning(
+                referral=referral,
+                kind=DeadlineWarning.Kind.ADMITTED,
+                raised_at=raised_at,
+                detail=detail,
+                acknowledged_at=None,
+                acknowledged_by=None,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["referral", "kind"],
+        update_fields=ADMITTED_WARNING_FIELDS,
+    )
 
 
 def _unreached_locked(citizen_id: int) -> QuerySet[Referral]:
@@ -48,24 +75,15 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
     the coordinator's board. Withdraw the visits first: a referral whose visit
     was just withdrawn is then held too. Returns the held referrals' ids."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         referrals = list(_unreached_locked(citizen_id).filter(on_hold_since__isnull=True))
         for referral in referrals:
             referral.on_hold_since = now
             referral.on_hold_reason = HOLD_HOSPITAL_ADMISSION
-            referral.full_clean()
+            full_clean_changed(referral, fields=["on_hold_since", "on_hold_reason"])
             referral.save(update_fields=["on_hold_since", "on_hold_reason"])
-            # One row per referral and kind: a re-admission raises it again.
-            DeadlineWarning.objects.update_or_create(
-                referral=referral,
-                kind=DeadlineWarning.Kind.ADMITTED,
-                defaults={
-                    "raised_at": now,
-                    "detail": {"admission": admission},
-                    "acknowledged_at": None,
-                    "acknowledged_by": None,
-                },
-            )
+            # A re-admission raises the warning again.
+            _admitted_warning(referral, raised_at=now, detail={"admission": admission})
             referral_audit(referral, actor, {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION})
     return [r.pk for r in referrals]
 
@@ -75,7 +93,7 @@ def referrals_resume_after_discharge(*, citizen_id: int, actor: Actor) -> list[i
     admission resume (deadline watch and dispatch take them again); the
     board's ``admitted`` warning says when she came home."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         referrals = list(
             Referral.objects.select_for_update()
             .filter(citizen_id=citizen_id, on_hold_reason=HOLD_HOSPITAL_ADMISSION)
@@ -101,7 +119,7 @@ def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) ->
     warned referrals' ids (those put on hold have their warning already)."""
     now = timezone.now()
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         ids = set(
             Referral.objects.filter(citizen_id=citizen_id, on_hold_since__isnull=True)
             .filter(
@@ -112,15 +130,8 @@ def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) ->
         )
         referrals = list(Referral.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         for referral in referrals:
-            DeadlineWarning.objects.update_or_create(
-                referral=referral,
-                kind=DeadlineWarning.Kind.ADMITTED,
-                defaults={
-                    "raised_at": now,
-                    "detail": {"admission": admission, "on_hold": False},
-                    "acknowledged_at": None,
-                    "acknowledged_by": None,
-                },
+            _admitted_warning(
+                referral, raised_at=now, detail={"admission": admission, "on_hold": False}
             )
             referral_audit(referral, actor, {"step": "admitted_warning"})
     return [r.pk for r in referrals]
@@ -133,7 +144,7 @@ def referrals_close_on_death(
     her referrals still open (received or accepted, no nurse reached her) are
     closed — no nurse is sent — with the board's ``admitted`` warning saying
     so. Withdraw the visits first. Returns the closed referrals' ids."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
         if citizen.deceased_at is None:
             citizen.deceased_at = died_at
@@ -143,17 +154,12 @@ def referrals_close_on_death(
             referral.status = Referral.Status.CLOSED
             referral.on_hold_since = None
             referral.on_hold_reason = ""
-            referral.full_clean()
+            full_clean_changed(referral, fields=["status", "on_hold_since", "on_hold_reason"])
             referral.save(update_fields=["status", "on_hold_since", "on_hold_reason"])
-            DeadlineWarning.objects.update_or_create(
-                referral=referral,
-                kind=DeadlineWarning.Kind.ADMITTED,
-                defaults={
-                    "raised_at": timezone.now(),
-                    "detail": {"admission": admission, "deceased_at": died_at.isoformat()},
-                    "acknowledged_at": None,
-                    "acknowledged_by": None,
-                },
+            _admitted_warning(
+                referral,
+                raised_at=timezone.now(),
+                detail={"admission": admission, "deceased_at": died_at.isoformat()},
             )
             referral_audit(referral, actor, {"step": "closed", "reason": "deceased"})
     return [r.pk for r in referrals]

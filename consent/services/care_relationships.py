@@ -1,6 +1,10 @@
 """Opening and closing the care relationships the gate reads (R1): a visit,
 a referral, a hospital contact. Opened and closed by the apps that own those
-sources; idempotent, so a repeated hand-off changes nothing."""
+sources; idempotent, so a repeated hand-off changes nothing.
+
+Both join the caller's transaction without a savepoint of their own: they
+run inside the write that opens or closes the source (a visit, a referral, a
+hospital's message), which rolls back whole on any error."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from consent.models import CareRelationship
 from core.models import Citizen, Organisation, User
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def care_relationship_open(
     *,
     citizen: Citizen,
@@ -43,12 +47,17 @@ def care_relationship_open(
         source_type=source_type,
         source_id=str(source_id),
     )
-    relationship.full_clean()
+    # The values the caller chose: the citizen, organisation and user it holds
+    # are rows already (their foreign keys hold them), the time is now, and
+    # the locked lookup above, with the unique index behind it, keeps one
+    # relationship open per source: checking those again would be a round
+    # trip to the database each.
+    relationship.full_clean(exclude=["citizen", "organisation", "user", "started_at", "ended_at"])
     relationship.save(force_insert=True)
     return relationship
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def care_relationship_close(*, source_type: str, source_id: str, user: User | None = None) -> int:
     """End every open relationship from this source (only ``user``'s, if given)."""
     open_ones = CareRelationship.objects.filter(

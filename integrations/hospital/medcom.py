@@ -108,8 +108,8 @@ def _died_at(patient: dict[str, Any], encounter: dict[str, Any]) -> dt.datetime 
     return None
 
 
-def _admit(partner: Partner, citizen_id: int, key: str, actor: Actor) -> dict[str, Any]:
-    citizen = Citizen.objects.get(pk=citizen_id)
+def _admit(partner: Partner, citizen: Citizen, key: str, actor: Actor) -> dict[str, Any]:
+    citizen_id = citizen.pk
     if not CareRelationship.objects.filter(
         source_type=CONTACT_SOURCE, source_id=key, ended_at__isnull=True
     ).exists():
@@ -153,7 +153,7 @@ def hospital_notification_medcom_receive(
     elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
         result.update(_leave(citizen.pk, key, actor))
     elif activity in ADMIT or activity in CANCEL_DISCHARGE or activity.startswith("revise-admit"):
-        result.update(_admit(partner, citizen.pk, key, actor))
+        result.update(_admit(partner, citizen, key, actor))
     elif activity in DISCHARGE:
         result.update(_leave(citizen.pk, key, actor))
     elif activity in LEAVE or activity in REVISE:

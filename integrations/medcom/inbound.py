@@ -10,7 +10,9 @@ is :mod:`integrations.inbound`'s.
 from __future__ import annotations
 
 import copy
+import json
 import logging
+import re
 from typing import Any
 
 from django.utils import timezone
@@ -36,6 +38,16 @@ DETAILS_BY_CODE = {
     PREVIOUS_UNKNOWN: ("MSG_NO_EXIST", "not-found"),
     THREAD_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
 }
+
+
+# Values an acknowledgement holds that differ from one message to the next:
+# ids (UUIDs) and times. See _broken_rules.
+_PER_MESSAGE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?"
+)
+_OK_SHAPES_CHECKED: dict[str, list[Violation]] = {}
+_OK_SHAPES_MAX = 1_000
 
 
 def refusal_issue(code: str, text: str, field: str | None) -> Issue:
@@ -194,7 +206,7 @@ def answer(
         sender_endpoint=str(first.get("endpoint") or "urn:unknown"),
         issues=issues,
     )
-    broken = validate_message(ack)
+    broken = _broken_rules(ack, code)
     if broken:
         # An answer cannot wait for a person: it goes, and the configuration
         # that makes it break MedCom's rules (a missing SOR or EAN) is told.
@@ -205,6 +217,25 @@ def answer(
             broken[0],
         )
     return ack
+
+
+def _broken_rules(ack: dict[str, Any], code: str) -> list[Violation]:
+    """The MedCom rules our acknowledgement breaks. An ok acknowledgement
+    differs from an earlier one to the same partner only in ids and times: made
+    for it (UUIDs, now) or read from a message that has just kept MedCom's
+    rules (the MessageHeader.id answered). Everything else in it, where the
+    rules can be broken (the organisations, endpoints, codes), is the same as
+    in one already checked, so the answer is that one's; a new shape (another
+    partner, a changed organisation, an id that is not a UUID) is checked."""
+    if code != AckCode.OK:
+        return validate_message(ack)
+    shape = _PER_MESSAGE.sub("~", json.dumps(ack, sort_keys=True))
+    broken = _OK_SHAPES_CHECKED.get(shape)
+    if broken is None:
+        broken = validate_message(ack)
+        if len(_OK_SHAPES_CHECKED) < _OK_SHAPES_MAX:
+            _OK_SHAPES_CHECKED[shape] = broken
+    return broken
 
 
 def resent(ack: dict[str, Any]) -> dict[str, Any]:

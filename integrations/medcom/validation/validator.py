@@ -14,9 +14,7 @@ from fhirpathpy.models import models
 from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
 from .kinds import MESSAGE_KINDS
 from .values import (
-    _EXTENSION_VALUE,
     _MATCHES,
-    _SEGMENT,
     Violation,
     _as_list,
     _card,
@@ -26,8 +24,11 @@ from .values import (
     _in_codes,
     _location,
     _matches_fixed,
+    _parent_and_last,
+    _path_reader,
     _segments,
     _shown,
+    _steps,
     _system,
     _within,
 )
@@ -136,10 +137,9 @@ class Validator:
         return any(_matches_fixed(value, expected) for value in values)
 
     def _evaluate_path(self, element: dict, path: str) -> list[Any]:
-        extension = _EXTENSION_VALUE.fullmatch(path)
-        if extension:
+        reader, url, names = _path_reader(path)
+        if reader == "extension":
             # extension('url').value.x, the discriminator of MedCom's destinations.
-            url, rest = extension.group(1), extension.group(2)
             values = [
                 value
                 for ext in _as_list(element.get("extension"))
@@ -147,14 +147,14 @@ class Validator:
                 for key, value in ext.items()
                 if key.startswith("value")
             ]
-            for part in rest.split(".") if rest else []:
+            for part in names:
                 values = [
                     v.get(part) for v in values if isinstance(v, dict) and v.get(part) is not None
                 ]
             return values
-        if re.fullmatch(r"[A-Za-z0-9_.]+", path):
+        if reader == "plain":
             nodes: list[Any] = [element]
-            for part in path.split("."):
+            for part in names:
                 nodes = [
                     item
                     for node in nodes
@@ -185,37 +185,28 @@ class Validator:
     def select(self, profile: str, nodes: list[Any], path: str, base: str = "") -> list[Any] | None:
         """The elements at ``path`` under ``nodes``; None when the path goes
         through a slice the spec does not let us recognise."""
+        steps = _steps(path, base)
+        if steps is None:
+            return None
         current = nodes
-        walked = base
-        for segment in _segments(path):
-            match = _SEGMENT.match(segment)
-            if not match:
-                return None
-            name, choice, slice_name = match.group(1), match.group(2), match.group(3)
-            key = f"{walked}.{name}" if walked else name
+        for name, choice, slice_name, key in steps:
             values: list[Any] = []
             for node in current:
                 if not isinstance(node, dict):
                     continue
                 if choice:
-                    keys = [
-                        k
-                        for k in node
-                        if k.startswith(name) and k[len(name) : len(name) + 1].isupper()
-                    ]
-                else:
-                    keys = [name] if name in node else []
-                for k in keys:
-                    value = node[k]
+                    for k, value in node.items():
+                        if k.startswith(name) and k[len(name) : len(name) + 1].isupper():
+                            values.extend(value if isinstance(value, list) else [value])
+                elif name in node:
+                    value = node[name]
                     values.extend(value if isinstance(value, list) else [value])
             if slice_name:
                 how = self._slice_value(profile, key, slice_name)
                 if how is None:
                     return None
                 values = [value for value in values if self._in_slice(value, how)]
-                key = f"{key}[{slice_name}]"
             current = values
-            walked = key
         return current
 
     # --- checking -------------------------------------------------------------
@@ -307,14 +298,13 @@ class Validator:
         high: int | None,
         location: str,
     ) -> list[Violation]:
-        segments = _segments(path)
-        parent_path = ".".join(segments[:-1])
+        parent_path, last = _parent_and_last(path)
         parents = self.select(profile, [resource], parent_path) if parent_path else [resource]
         if parents is None:
             return []
         found = []
         for parent in parents:
-            children = self.select(profile, [parent], segments[-1], base=parent_path)
+            children = self.select(profile, [parent], last, base=parent_path)
             if children is None:
                 return []
             count = len(children)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ..fsh import UNBOUNDED, Code, FixedValue
@@ -48,9 +49,15 @@ _MATCHES = re.compile(r"matches\('((?:[^'\\]|\\.)*)'\)")
 _SEGMENT = re.compile(r"^([A-Za-z0-9_\-]+?)(\[x\])?(?:\[([^\]]+)\])?$")
 
 
-def _segments(path: str) -> list[str]:
+# The paths below come from the profiles' rules, never from a message: a
+# finite set, each read once per process.
+
+
+@cache
+def _segments(path: str) -> tuple[str, ...]:
     """Split an element path on dots outside brackets."""
-    parts, depth, current = [], 0, ""
+    parts: list[str] = []
+    depth, current = 0, ""
     for char in path:
         if char == "[":
             depth += 1
@@ -63,7 +70,50 @@ def _segments(path: str) -> list[str]:
             current += char
     if current:
         parts.append(current)
-    return parts
+    return tuple(parts)
+
+
+# One step of a path: the element's name, whether it is a choice (``[x]``),
+# the slice it names (None for all), and the key of the element it reaches
+# (the key ``_slice_value`` knows the slicing by).
+Step = tuple[str, bool, str | None, str]
+
+
+@cache
+def _steps(path: str, base: str = "") -> tuple[Step, ...] | None:
+    """``path`` (below the element ``base``) as steps; None when a segment
+    cannot be read."""
+    steps: list[Step] = []
+    walked = base
+    for segment in _segments(path):
+        match = _SEGMENT.match(segment)
+        if not match:
+            return None
+        name, choice, slice_name = match.group(1), match.group(2), match.group(3)
+        key = f"{walked}.{name}" if walked else name
+        steps.append((name, bool(choice), slice_name, key))
+        walked = f"{key}[{slice_name}]" if slice_name else key
+    return tuple(steps)
+
+
+@cache
+def _parent_and_last(path: str) -> tuple[str, str]:
+    """The element path above the last segment, and the last segment."""
+    segments = _segments(path)
+    return ".".join(segments[:-1]), segments[-1] if segments else ""
+
+
+@cache
+def _path_reader(path: str) -> tuple[str, str, tuple[str, ...]]:
+    """How a discriminator path is read: ("extension", url, what follows
+    ``.value``), ("plain", "", its names) or ("fhirpath", "", ())."""
+    extension = _EXTENSION_VALUE.fullmatch(path)
+    if extension:
+        rest = extension.group(2)
+        return "extension", extension.group(1), tuple(rest.split(".")) if rest else ()
+    if re.fullmatch(r"[A-Za-z0-9_.]+", path):
+        return "plain", "", tuple(path.split("."))
+    return "fhirpath", "", ()
 
 
 def _system(value: Any) -> str | None:

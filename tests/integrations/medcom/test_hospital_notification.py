@@ -18,6 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from acute.models import DeadlineWarning, Referral
+from consent.audit.models import AuditEntry
 from consent.models import CareRelationship
 from core.models import Citizen
 from integrations.medcom import envelope
@@ -373,3 +374,30 @@ def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, cit
         assert status in (200, 400), (n, key, status)
         if body.get("resourceType") == "Bundle":
             assert validate_message(body) == []
+
+
+# What receiving a hospital's message costs the database, pinned (a regression
+# guard on the number of statements, not on time): an admission that holds a
+# referral, and the discharge that resumes it, each over HTTP as the hospital
+# sends them (the partner's signature check included).
+ADMISSION_STATEMENTS = 17
+DISCHARGE_STATEMENTS = 14
+
+
+def test_r12_an_admission_and_its_discharge_take_a_bounded_number_of_statements(
+    hospital, citizen, django_assert_max_num_queries
+):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    audited = AuditEntry.objects.filter(citizen_id=citizen.pk).count()
+    with django_assert_max_num_queries(ADMISSION_STATEMENTS):
+        status, body = _post(hospital, _example(STIN))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_reason == "hospital_admission"
+    with django_assert_max_num_queries(DISCHARGE_STATEMENTS):
+        status, body = _post(hospital, _example(SLHJ))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+    # R9 still: each message, and each change to the referral, has its entry.
+    assert AuditEntry.objects.filter(citizen_id=citizen.pk).count() == audited + 4
