@@ -15,8 +15,10 @@ from core.cpr import (
     REPLACEMENT_CPR_SHAPE,
     ReplacementCpr,
     cpr_facts,
+    looks_like_replacement_cpr,
     mask_cpr,
     mask_replacement_cpr,
+    normalise_cpr,
     normalise_replacement_cpr,
     replacement_cpr_facts,
 )
@@ -342,6 +344,16 @@ class Citizen(models.Model):
         if self.cpr:
             return mask_cpr(self.cpr)
         return mask_replacement_cpr(self.replacement_cpr or "")
+
+    @staticmethod
+    def typed(raw: str) -> Q:
+        """Who a person means by what she types in a CPR field: a CPR number
+        (ten digits, ``DDMMYY-SSSS`` accepted) or a replacement CPR (its ten
+        characters; its issuer is not typed, so the caller asks for exactly
+        one match). Anything else: ``cpr.invalid``, the value never echoed."""
+        if looks_like_replacement_cpr(raw):
+            return Q(replacement_cpr=raw.strip().replace("-", "").upper())
+        return Q(cpr=normalise_cpr(raw))
 
     @staticmethod
     def holding(number: ReplacementCpr) -> Q:
