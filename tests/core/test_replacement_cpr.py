@@ -7,7 +7,6 @@ is unique within its issuer and never without it."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -21,7 +20,6 @@ from core.cpr import (
 )
 from core.errors import InvalidInput
 from core.models import Citizen
-from core.services import citizen_create
 from tests import factories as f
 
 D_ECPR = "urn:oid:1.2.208.176.1.6.1.3.177"
@@ -68,40 +66,6 @@ def test_birth_date_and_sex_come_from_the_replacement_cpr():
     assert (facts.birth_date, facts.sex) == (dt.date(1992, 3, 7), "female")
     facts = replacement_cpr_facts(ReplacementCpr(X_ECPR_SYSTEM, "0101207AB3"), today=today)
     assert (facts.birth_date, facts.sex) == (dt.date(2020, 1, 1), "male")
-
-
-@pytest.mark.django_db
-def test_a_citizen_is_registered_by_replacement_cpr_and_shown_masked():
-    municipality = f.municipality("157")
-    citizen = citizen_create(
-        cpr=None,
-        replacement_cpr=ReplacementCpr(X_ECPR_SYSTEM, "0703921vj4"),
-        given_name="Birgit",
-        family_name="Berggren",
-        address_line="Bernstorffsvej 20",
-        postal_code="2900",
-        city="Hellerup",
-        latitude=Decimal("55.7361"),
-        longitude=Decimal("12.5683"),
-        municipality=municipality,
-    )
-    assert (citizen.cpr, citizen.replacement_cpr) == (None, "0703921VJ4")
-    assert citizen.masked_cpr == "070392-XXXX"
-    assert "0703921VJ4" not in str(citizen)
-    with pytest.raises(InvalidInput) as again:
-        citizen_create(
-            cpr=None,
-            replacement_cpr=ReplacementCpr(X_ECPR_SYSTEM, "0703921VJ4"),
-            given_name="Birgit",
-            family_name="Berggren",
-            address_line="Bernstorffsvej 20",
-            postal_code="2900",
-            city="Hellerup",
-            latitude=Decimal("55.7361"),
-            longitude=Decimal("12.5683"),
-            municipality=municipality,
-        )
-    assert again.value.code == "citizen.exists"
 
 
 @pytest.mark.django_db

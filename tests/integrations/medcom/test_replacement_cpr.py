@@ -24,22 +24,19 @@ import json
 from typing import Any
 
 import pytest
-from django.db import transaction
 
-from acute import services as acute
-from acute.models import Outcome
-from core.actors import Actor
 from core.cpr import X_ECPR_SYSTEM
-from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
-from core.models import Citizen, Role
+from core.models import Citizen
 from integrations.medcom.validation import validate_message
-from integrations.messages import Event, InvalidMessage
-from integrations.models import CareMessage, CareThread, InboundMessage, OutboundMessage
+from integrations.messages import InvalidMessage
+from integrations.models import CareMessage, CareThread, InboundMessage
 from integrations.outbox import outbox_deliver
 from integrations.patients import citizen_find, citizen_find_or_register
 from tests import factories as f
+from tests.consent import bodies
 from tests.integrations.conftest import Network
 from tests.integrations.medcom.peers import ack_parts, example, header_id, post_signed
+from tests.integrations.medcom.test_outbound import handed_back
 
 pytestmark = pytest.mark.django_db
 
@@ -157,18 +154,7 @@ def test_a_hand_back_for_a_citizen_without_cpr_carries_the_replacement_cpr(
     network: Network,
 ) -> None:
     person = _with_replacement_cpr(f.citizen(municipality_code="157"))
-    coordinator = f.staff(Role.COORDINATOR, network.acute)
-    referral = f.acute_referral(person=person, by=coordinator)
-    with transaction.atomic():
-        acute.episode_complete(
-            episode=referral.episode,
-            outcome=Outcome.HANDED_BACK,
-            note="Drikker selv",
-            actor=Actor.for_membership(coordinator),
-        )
-    [message] = OutboundMessage.objects.filter(
-        event=Event.CARE_COMMUNICATION, partner=network.home_nursing
-    )
+    message = handed_back(network, person)
     patient = _patient(message.bundle)
     assert patient["identifier"] == [{"use": "temp", "system": X_ECPR_SYSTEM, "value": ECPR}]
     assert validate_message(message.bundle) == []
@@ -180,32 +166,8 @@ def test_a_hand_back_for_a_citizen_without_cpr_carries_the_replacement_cpr(
 
 def test_a_new_citizen_with_only_a_replacement_cpr_is_registered_with_it():
     f.municipality("157")
-    patient = {
-        "identifier": [{"use": "temp", "system": D_ECPR_SYSTEM, "value": "1206550VK9"}],
-        "name": [{"family": "Madsen", "given": ["Peter"]}],
-        "address": [
-            {
-                "line": ["Bernstorffsvej 20"],
-                "postalCode": "2900",
-                "city": "Hellerup",
-                "extension": [
-                    {
-                        "url": "http://hl7.org/fhir/StructureDefinition/geolocation",
-                        "extension": [
-                            {"url": "latitude", "valueDecimal": 55.7361},
-                            {"url": "longitude", "valueDecimal": 12.5683},
-                        ],
-                    }
-                ],
-            }
-        ],
-        "extension": [
-            {
-                "url": DK_MUNICIPALITY_EXTENSION,
-                "valueCodeableConcept": {"coding": [{"code": "157"}]},
-            }
-        ],
-    }
+    patient = bodies.patient("0000000000")
+    patient["identifier"] = [{"use": "temp", "system": D_ECPR_SYSTEM, "value": "1206550VK9"}]
 
     citizen = citizen_find_or_register(patient)
 
