@@ -27,7 +27,13 @@ from consent.fhir.datatypes import validate_fhir
 from consent.gate import CATEGORY_CONSENT, CATEGORY_PATIENT, CLINICAL_ROLES
 from consent.models import ConsentDirective
 from core.api import actor_of
-from core.cpr import CPR_SYSTEM
+from core.cpr import (
+    CPR_SYSTEM,
+    D_ECPR_SYSTEM_PREFIX,
+    X_ECPR_SYSTEM,
+    is_replacement_cpr_system,
+    normalise_replacement_cpr,
+)
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.gate import current_gate
 from core.fhir.resources import (
@@ -295,13 +301,27 @@ class PatientResource(FHIRResource):
 
     def _by_cpr(self, asked: Asked, raw: str) -> Found:
         system, _, value = raw.rpartition("|")
-        if system not in ("", CPR_SYSTEM) or not (value.isdigit() and len(value) == 10):
+        replacement = None
+        if is_replacement_cpr_system(system):
+            # A replacement CPR is searched as a CPR number is (DK-core x-ecpr / d-ecpr).
+            try:
+                replacement = normalise_replacement_cpr(value, system)
+            except InvalidInput as exc:
+                raise InvalidInput(exc.code, exc.message, field="identifier") from None
+        elif system not in ("", CPR_SYSTEM) or not (value.isdigit() and len(value) == 10):
             raise InvalidInput(
                 "search.identifier_invalid",
-                f"identifier is {CPR_SYSTEM}|<10 digits>, in the form body.",
+                f"identifier is {CPR_SYSTEM}|<10 digits>, or a replacement CPR as "
+                f"{X_ECPR_SYSTEM}|<X-eCPR> or {D_ECPR_SYSTEM_PREFIX}<issuer>|<D-eCPR>, "
+                "in the form body.",
                 field="identifier",
             )
-        found = selectors.patient_search_by_cpr(actor=asked.actor, cpr=value, purpose=asked.purpose)
+        found = selectors.patient_search_by_cpr(
+            actor=asked.actor,
+            cpr=None if replacement else value,
+            replacement=replacement,
+            purpose=asked.purpose,
+        )
         # The links never repeat the number.
         return Found(found, len(found), link_params={})
 

@@ -27,7 +27,6 @@ from consent.analyses import (
 )
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
-from core.cpr import normalise_cpr
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.middleware import not_allowed
 from core.models import Citizen, Role
@@ -38,15 +37,16 @@ from core.permissions import actor_from_request, page
 @page(Role.AUDITOR)
 @require_http_methods(["GET", "POST"])
 def insight_find(request: HttpRequest) -> HttpResponse:
-    """Find the citizen by CPR number (in the form body, never in the URL); the
-    report's address carries the internal id."""
+    """Find the citizen by CPR number or replacement CPR (in the form body,
+    never in the URL); the report's address carries the internal id."""
     if request.method == "GET":
         return render_page(request, "consent/insight_find.html", {})
     try:
-        cpr = normalise_cpr(request.POST.get("cpr", ""))
+        typed = Citizen.typed(request.POST.get("cpr", ""))
     except InvalidInput as exc:
         return render_page(request, "consent/insight_find.html", {}, error=exc)
-    found = Citizen.objects.filter(cpr=cpr).values_list("pk", flat=True).first()
+    matches = list(Citizen.objects.filter(typed).values_list("pk", flat=True)[:2])
+    found = matches[0] if len(matches) == 1 else None
     if found is None:
         missing = InvalidInput("citizen.not_found", "No citizen with that CPR number.", field="cpr")
         return render_page(request, "consent/insight_find.html", {}, error=missing)

@@ -22,7 +22,8 @@ from core.context import current_context
 
 # Ten digits, optionally DDMMYY-SSSS (the dash also URL-encoded), not part of
 # a longer number.
-_CPR_LIKE = re.compile(r"(?<!\d)(\d{6})(?:-|%2[dD])?(\d{4})(?!\d)")
+# A CPR number, or a replacement CPR (DDMMYY, a digit, two letters, a digit).
+_CPR_LIKE = re.compile(r"(?<!\d)(\d{6})(?:-|%2[dD])?(\d{4}|\d[A-Za-z]{2}\d)(?!\d)")
 
 
 def scrub(text: str) -> str:

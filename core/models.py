@@ -10,7 +10,19 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from core.cpr import CPR_SYSTEM, cpr_facts, mask_cpr
+from core.cpr import (
+    CPR_SYSTEM,
+    REPLACEMENT_CPR_SHAPE,
+    ReplacementCpr,
+    cpr_facts,
+    looks_like_replacement_cpr,
+    mask_cpr,
+    mask_replacement_cpr,
+    normalise_cpr,
+    normalise_replacement_cpr,
+    replacement_cpr_facts,
+)
+from core.errors import InvalidInput
 
 SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 PROVIDER_NUMBER_SYSTEM = "urn:oid:1.2.208.176.1.4"
@@ -242,17 +254,23 @@ class LoginAttempt(models.Model):
 
 
 class Citizen(models.Model):
-    """A citizen (*borger*) identified by CPR number.
+    """A citizen (*borger*) identified by CPR number, or, without one, by a
+    replacement CPR (*erstatningspersonnummer*, X-eCPR or D-eCPR: its system
+    and value).
 
-    The CPR number is stored once, here; everywhere else a citizen is referred
-    to by the internal id. Screens show it masked unless a clinician needs it.
+    Both are stored once, here; everywhere else a citizen is referred to by
+    the internal id. Screens show them masked unless a clinician needs them.
+    A citizen may hold both (a replacement CPR kept after the CPR number came,
+    so that messages naming either are matched).
     """
 
     class Sex(models.TextChoices):
         FEMALE = "female", "Female"
         MALE = "male", "Male"
 
-    cpr = models.CharField(max_length=10, unique=True)
+    cpr = models.CharField(max_length=10, unique=True, null=True, blank=True)
+    replacement_cpr = models.CharField(max_length=10, null=True, blank=True)
+    replacement_cpr_system = models.CharField(max_length=64, blank=True, default="")
     given_name = models.CharField(max_length=120)
     family_name = models.CharField(max_length=120)
     birth_date = models.DateField()
@@ -287,6 +305,24 @@ class Citizen(models.Model):
                 name="citizen_cpr_ten_digits", condition=Q(cpr__regex=r"^[0-9]{10}$")
             ),
             models.CheckConstraint(
+                name="citizen_identified",
+                condition=Q(cpr__isnull=False) | Q(replacement_cpr__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="citizen_replacement_cpr_shape",
+                condition=Q(replacement_cpr__regex=REPLACEMENT_CPR_SHAPE),
+            ),
+            # A replacement CPR is unique only within its issuer: it goes with its system.
+            models.CheckConstraint(
+                name="citizen_replacement_cpr_with_system",
+                condition=(Q(replacement_cpr__isnull=True) & Q(replacement_cpr_system=""))
+                | (Q(replacement_cpr__isnull=False) & ~Q(replacement_cpr_system="")),
+            ),
+            models.UniqueConstraint(
+                fields=["replacement_cpr_system", "replacement_cpr"],
+                name="citizen_replacement_cpr_unique",
+            ),
+            models.CheckConstraint(
                 name="citizen_latitude_range", condition=Q(latitude__gte=-90, latitude__lte=90)
             ),
             models.CheckConstraint(
@@ -304,10 +340,49 @@ class Citizen(models.Model):
 
     @property
     def masked_cpr(self) -> str:
-        return mask_cpr(self.cpr)
+        """The masked CPR number; without one, the masked replacement CPR."""
+        if self.cpr:
+            return mask_cpr(self.cpr)
+        return mask_replacement_cpr(self.replacement_cpr or "")
+
+    @staticmethod
+    def typed(raw: str) -> Q:
+        """Who a person means by what she types in a CPR field: a CPR number
+        (ten digits, ``DDMMYY-SSSS`` accepted) or a replacement CPR (its ten
+        characters; its issuer is not typed, so the caller asks for exactly
+        one match). Anything else: ``cpr.invalid``, the value never echoed."""
+        if looks_like_replacement_cpr(raw):
+            return Q(replacement_cpr=raw.strip().replace("-", "").upper())
+        return Q(cpr=normalise_cpr(raw))
+
+    @staticmethod
+    def holding(number: ReplacementCpr) -> Q:
+        """The condition for the citizen holding this replacement CPR
+        (its system and value)."""
+        return Q(replacement_cpr_system=number.system, replacement_cpr=number.value)
+
+    @property
+    def replacement(self) -> ReplacementCpr | None:
+        if not self.replacement_cpr:
+            return None
+        return ReplacementCpr(system=self.replacement_cpr_system, value=self.replacement_cpr)
 
     def clean(self) -> None:
-        facts = cpr_facts(self.cpr)
+        if self.replacement_cpr:
+            number = normalise_replacement_cpr(self.replacement_cpr, self.replacement_cpr_system)
+            self.replacement_cpr = number.value
+        if self.cpr:
+            facts = cpr_facts(self.cpr)
+        elif self.replacement_cpr:
+            facts = replacement_cpr_facts(
+                normalise_replacement_cpr(self.replacement_cpr, self.replacement_cpr_system)
+            )
+        else:
+            raise InvalidInput(
+                "citizen.identifier_missing",
+                "A citizen needs a CPR number or a replacement CPR.",
+                field="cpr",
+            )
         self.birth_date = facts.birth_date
         self.sex = facts.sex
 

@@ -14,7 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core.cpr import cpr_facts, validate_cpr
+from core.cpr import (
+    ReplacementCpr,
+    cpr_facts,
+    normalise_replacement_cpr,
+    replacement_cpr_facts,
+    validate_cpr,
+)
 from core.errors import InvalidInput, Throttled, Unauthenticated
 from core.models import (
     ApiToken,
@@ -243,7 +249,7 @@ def tokens_prune(*, now: dt.datetime | None = None) -> int:
 @transaction.atomic
 def citizen_create(
     *,
-    cpr: str,
+    cpr: str | None,
     given_name: str,
     family_name: str,
     address_line: str,
@@ -254,9 +260,26 @@ def citizen_create(
     municipality: Organisation,
     gp_practice: Organisation | None = None,
     phone: str = "",
+    replacement_cpr: ReplacementCpr | None = None,
 ) -> Citizen:
-    digits = validate_cpr(cpr)
-    facts = cpr_facts(digits)
+    """Register a citizen by CPR number or, for a person without one, by a
+    replacement CPR (a citizen may be registered with both)."""
+    digits = validate_cpr(cpr) if cpr is not None else None
+    replacement = (
+        normalise_replacement_cpr(replacement_cpr.value, replacement_cpr.system)
+        if replacement_cpr is not None
+        else None
+    )
+    if digits is not None:
+        facts = cpr_facts(digits)
+    elif replacement is not None:
+        facts = replacement_cpr_facts(replacement)
+    else:
+        raise InvalidInput(
+            "citizen.identifier_missing",
+            "A citizen needs a CPR number or a replacement CPR.",
+            field="cpr",
+        )
     if municipality.kind != Organisation.Kind.MUNICIPALITY:
         raise InvalidInput(
             "citizen.municipality_invalid",
@@ -267,12 +290,20 @@ def citizen_create(
         raise InvalidInput(
             "citizen.gp_invalid", "The GP must be a GP practice.", field="gp_practice"
         )
-    if Citizen.objects.filter(cpr=digits).exists():
+    if digits is not None and Citizen.objects.filter(cpr=digits).exists():
         raise InvalidInput(
             "citizen.exists", "A citizen with this CPR number is already registered.", field="cpr"
         )
+    if replacement is not None and Citizen.objects.filter(Citizen.holding(replacement)).exists():
+        raise InvalidInput(
+            "citizen.exists",
+            "A citizen with this replacement CPR is already registered.",
+            field="replacement_cpr",
+        )
     citizen = Citizen(
         cpr=digits,
+        replacement_cpr=replacement.value if replacement else None,
+        replacement_cpr_system=replacement.system if replacement else "",
         birth_date=facts.birth_date,
         sex=facts.sex,
         given_name=given_name,

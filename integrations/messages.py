@@ -23,7 +23,13 @@ from typing import Any
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
-from core.cpr import CPR_SYSTEM
+from core.cpr import (
+    CPR_SYSTEM,
+    ReplacementCpr,
+    is_replacement_cpr_system,
+    normalise_replacement_cpr,
+)
+from core.errors import InvalidInput
 from core.fhir.outcome import operation_outcome
 from core.fhir.validation import FHIRInvalid, fhir_validate
 from core.models import SOR_SYSTEM, Citizen, Organisation
@@ -287,12 +293,38 @@ def peek_ids(data: Any) -> tuple[str, str]:
     return bundle_id or "", header_id or ""
 
 
-def patient_cpr(patient: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class PatientIdentity:
+    """Who a message's Patient is: the CPR number, the replacement CPR
+    (X-eCPR or D-eCPR), or both."""
+
+    cpr: str | None
+    replacement: ReplacementCpr | None
+
+
+def patient_identity(patient: dict[str, Any]) -> PatientIdentity:
+    """The CPR number and the replacement CPR the Patient carries. Neither:
+    ``message.patient_cpr_missing``; a replacement CPR that is not one
+    (``core.cpr.normalise_replacement_cpr``, DK-core's formats):
+    ``replacement_cpr.invalid``, its value never in the text."""
+    cpr: str | None = None
+    replacement: ReplacementCpr | None = None
     for identifier in patient.get("identifier") or []:
-        if identifier.get("system") == CPR_SYSTEM and identifier.get("value"):
-            return str(identifier["value"])
-    raise InvalidMessage(
-        "message.patient_cpr_missing",
-        "The Patient must carry a CPR identifier (urn:oid:1.2.208.176.1.2).",
-        field="Patient.identifier",
-    )
+        if not isinstance(identifier, dict) or not identifier.get("value"):
+            continue
+        system = identifier.get("system")
+        if system == CPR_SYSTEM and cpr is None:
+            cpr = str(identifier["value"])
+        elif is_replacement_cpr_system(system) and replacement is None:
+            try:
+                replacement = normalise_replacement_cpr(identifier["value"], system)
+            except InvalidInput as exc:
+                raise InvalidMessage(exc.code, exc.message, field="Patient.identifier") from None
+    if cpr is None and replacement is None:
+        raise InvalidMessage(
+            "message.patient_cpr_missing",
+            "The Patient must carry a CPR identifier (urn:oid:1.2.208.176.1.2)"
+            " or a replacement CPR (X-eCPR or D-eCPR).",
+            field="Patient.identifier",
+        )
+    return PatientIdentity(cpr=cpr, replacement=replacement)

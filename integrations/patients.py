@@ -1,5 +1,6 @@
-"""The citizen a message is about: found by CPR number, or registered from the
-message's Patient when a partner refers someone new (1813)."""
+"""The citizen a message is about: found by CPR number or replacement CPR
+(X-eCPR or D-eCPR), or registered from the message's Patient when a partner
+refers someone new (1813)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,21 @@ from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import Citizen, Organisation
 from core.services import citizen_create
-from integrations.messages import InvalidMessage, patient_cpr
+from integrations.messages import InvalidMessage, patient_identity
 
 GEOLOCATION = "http://hl7.org/fhir/StructureDefinition/geolocation"
 
 
 def citizen_find(patient: dict[str, Any]) -> Citizen | None:
-    return (
-        Citizen.objects.select_related("municipality", "gp_practice")
-        .filter(cpr=patient_cpr(patient))
-        .first()
-    )
+    """The citizen with the Patient's CPR number, else with its replacement
+    CPR (one who had a replacement CPR before her CPR number came is found
+    by either)."""
+    identity = patient_identity(patient)
+    citizens = Citizen.objects.select_related("municipality", "gp_practice")
+    found = citizens.filter(cpr=identity.cpr).first() if identity.cpr else None
+    if found is None and identity.replacement is not None:
+        found = citizens.filter(Citizen.holding(identity.replacement)).first()
+    return found
 
 
 def _municipality(patient: dict[str, Any]) -> Organisation:
@@ -57,12 +62,13 @@ def _location(address: dict[str, Any]) -> tuple[Decimal, Decimal]:
 
 
 def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
-    """The citizen with the Patient's CPR number; registered if not yet known.
+    """The citizen with the Patient's CPR number or replacement CPR;
+    registered if not yet known.
 
     Two messages about the same new citizen can arrive at once (two 1813
     cases, or a case and a hospital's notice): the one that registers second
-    waits on the CPR number's unique index and then uses the citizen the other
-    registered, instead of failing the message."""
+    waits on the CPR number's (or replacement CPR's) unique index and then
+    uses the citizen the other registered, instead of failing the message."""
     existing = citizen_find(patient)
     if existing is not None:
         return existing
@@ -83,7 +89,8 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
     try:
         with transaction.atomic():
             return citizen_create(
-                cpr=patient_cpr(patient),
+                cpr=patient_identity(patient).cpr,
+                replacement_cpr=patient_identity(patient).replacement,
                 given_name=given,
                 family_name=family,
                 address_line=lines[0],

@@ -28,7 +28,6 @@ from consent.audit.models import (
 )
 from consent.audit.services import audit_record_auditor_view
 from core.actors import Actor
-from core.cpr import normalise_cpr
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.models import Citizen, Organisation, User
 
@@ -262,7 +261,9 @@ def audit_citizens_find(*, actor: Actor, cpr: str = "", name: str = "") -> list[
     which of the two was searched by."""
     cpr, name = audit_citizen_terms(cpr=cpr, name=name)
     if cpr:
-        found = list(Citizen.objects.filter(cpr=cpr).select_related("municipality")[:1])
+        # A replacement CPR typed without its issuer may name two people: then nobody.
+        found = list(Citizen.objects.filter(Citizen.typed(cpr)).select_related("municipality")[:2])
+        found = found if len(found) == 1 else []
         by = "cpr"
     else:
         citizens = Citizen.objects.select_related("municipality")
@@ -282,11 +283,12 @@ def audit_citizens_find(*, actor: Actor, cpr: str = "", name: str = "") -> list[
 
 
 def audit_citizen_terms(*, cpr: str = "", name: str = "") -> tuple[str, str]:
-    """The CPR number's ten digits, or the name with its spaces tidied:
-    refused when neither is usable."""
+    """The CPR number (or replacement CPR) as typed, checked, or the name
+    with its spaces tidied: refused when neither is usable."""
     cpr, name = cpr.strip(), " ".join(name.split())
     if cpr:
-        return normalise_cpr(cpr), ""
+        Citizen.typed(cpr)  # refuses what is neither
+        return cpr, ""
     if len(name) < 2:
         raise InvalidInput(
             "audit.citizen_search_empty",

@@ -11,7 +11,17 @@ from decimal import Decimal
 from typing import Any
 
 from consent.fhir.datatypes import codings, instant, reference_id, validate_fhir
-from core.cpr import CPR_SYSTEM, cpr_facts, validate_cpr
+from core.cpr import (
+    CPR_SYSTEM,
+    D_ECPR_SYSTEM_PREFIX,
+    X_ECPR_SYSTEM,
+    ReplacementCpr,
+    cpr_facts,
+    is_replacement_cpr_system,
+    normalise_replacement_cpr,
+    replacement_cpr_facts,
+    validate_cpr,
+)
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import MUNICIPALITY_CODE_SYSTEM
@@ -25,7 +35,7 @@ class ParsedPatient:
     """What a Patient written over FHIR says about the citizen. The CPR number
     is held only here and on the citizen; it never goes into a message."""
 
-    cpr: str
+    cpr: str | None
     given_name: str
     family_name: str
     address_line: str
@@ -38,25 +48,34 @@ class ParsedPatient:
     phone: str
     deceased_at: dt.datetime | None
     id: str | None
+    replacement: ReplacementCpr | None = None
 
 
-def _patient_cpr(body: dict[str, Any]) -> str:
-    numbers = [
-        i.get("value")
-        for i in body.get("identifier") or []
-        if i.get("system") == CPR_SYSTEM and i.get("value")
-    ]
-    if len(numbers) != 1:
+def _patient_identifiers(body: dict[str, Any]) -> tuple[str | None, ReplacementCpr | None]:
+    """The Patient's CPR number and replacement CPR (X-eCPR or D-eCPR, as
+    DK-core slices them): at most one of each, at least one of them."""
+    identifiers = [i for i in body.get("identifier") or [] if i.get("value")]
+    numbers = [i["value"] for i in identifiers if i.get("system") == CPR_SYSTEM]
+    replacements = [i for i in identifiers if is_replacement_cpr_system(i.get("system"))]
+    if len(numbers) > 1 or len(replacements) > 1 or not (numbers or replacements):
         raise InvalidInput(
             "patient.cpr_required",
-            f"A Patient carries exactly one CPR number as identifier ({CPR_SYSTEM}).",
+            f"A Patient carries one CPR number ({CPR_SYSTEM}) or, for a person without "
+            f"one, one replacement CPR ({X_ECPR_SYSTEM} or {D_ECPR_SYSTEM_PREFIX}<issuer>) "
+            "as identifier.",
             field="identifier",
         )
     try:
-        return validate_cpr(numbers[0])
+        cpr = validate_cpr(numbers[0]) if numbers else None
+        replacement = (
+            normalise_replacement_cpr(replacements[0]["value"], replacements[0]["system"])
+            if replacements
+            else None
+        )
     except InvalidInput as exc:
         # core's message names the problem, never the number.
         raise InvalidInput(exc.code, exc.message, field="identifier") from None
+    return cpr, replacement
 
 
 # A device's position may carry more decimals than the six kept (about 10 cm):
@@ -103,7 +122,7 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     """Validate a Patient (R4B) and read the citizen's facts from it (DK-core:
     CPR identifier, municipality code extension, home address with position)."""
     body = validate_fhir(data, expected_type="Patient")
-    cpr = _patient_cpr(body)
+    cpr, replacement = _patient_identifiers(body)
     names = body.get("name") or []
     name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
     given = " ".join(name.get("given") or []).strip()
@@ -112,7 +131,11 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
         raise InvalidInput(
             "patient.name_required", "name needs family and given names.", field="name"
         )
-    facts = cpr_facts(cpr)
+    if cpr:
+        facts = cpr_facts(cpr)
+    else:
+        assert replacement is not None  # _patient_identifiers gives one of them
+        facts = replacement_cpr_facts(replacement)
     if "birthDate" in body and body["birthDate"] != facts.birth_date.isoformat():
         raise InvalidInput(
             "patient.cpr_mismatch",
@@ -169,6 +192,7 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     deceased = body.get("deceasedDateTime")
     return ParsedPatient(
         cpr=cpr,
+        replacement=replacement,
         given_name=given[:120],
         family_name=family[:120],
         address_line=line[:200],

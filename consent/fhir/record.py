@@ -37,7 +37,7 @@ from consent.fhir.datatypes import (
     validated_model,
 )
 from consent.models import DataCategory, RecordResource
-from core.cpr import CPR_SYSTEM
+from core.cpr import CPR_SYSTEM, is_replacement_cpr_system, normalise_replacement_cpr
 from core.errors import InvalidInput
 
 CATEGORY_SYSTEM = "urn:tvaerakut:data-category"
@@ -72,7 +72,9 @@ class ParsedResource:
     resource_type: str
     category: str
     body: dict[str, Any]
-    citizen_ref: tuple[str, str]  # ("id", "12") or ("cpr", "...")
+    citizen_ref: tuple[
+        str, str
+    ]  # ("id", "12"), ("cpr", "...") or ("replacement_cpr", "system|value")
     code_system: str
     code: str
     effective_at: dt.datetime | None
@@ -123,6 +125,12 @@ def _subject(data: dict[str, Any], field: str) -> tuple[str, str]:
     identifier = ref.get("identifier") or {}
     if identifier.get("system") == CPR_SYSTEM and identifier.get("value"):
         return ("cpr", str(identifier["value"]))
+    if is_replacement_cpr_system(identifier.get("system")) and identifier.get("value"):
+        try:
+            number = normalise_replacement_cpr(identifier["value"], identifier["system"])
+        except InvalidInput as exc:
+            raise InvalidInput(exc.code, exc.message, field=field) from None
+        return ("replacement_cpr", f"{number.system}|{number.value}")
     return ("id", reference_id(ref, "Patient", field))
 
 

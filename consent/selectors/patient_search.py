@@ -37,7 +37,8 @@ STRING_MODIFIERS = ("", "exact", "contains")
 # count() sends _totalMethod). The total is always exact, the format JSON.
 PRESENTATION_PARAMS = frozenset({"_format", "_pretty", "_total", "_totalMethod"})
 # Ten digits, bare or as DDMMYY-SSSS, anywhere in a key or value of the query.
-CPR_LIKE = re.compile(r"(?<![0-9])[0-9]{6}-?[0-9]{4}(?![0-9])")
+# A CPR number or a replacement CPR (X-eCPR, D-eCPR): never searched in a URL.
+CPR_LIKE = re.compile(r"(?<![0-9])[0-9]{6}-?(?:[0-9]{4}|[0-9][A-Za-z]{2}[0-9])(?![0-9])")
 MAX_IDS = 50
 GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
 

@@ -20,6 +20,7 @@ from consent.gate import (
 )
 from consent.models import PatientVersion
 from core.actors import Actor
+from core.cpr import ReplacementCpr
 from core.fhir.patient import patient_resource
 from core.models import Citizen
 
@@ -41,10 +42,21 @@ def versioned_patient(citizen: Citizen) -> dict[str, Any]:
     }
 
 
-def patient_search_by_cpr(*, actor: Actor, cpr: str, purpose: str) -> list[dict[str, Any]]:
-    """CPR search (only ever from a POST body). A citizen the actor may not see
-    is an empty result, like an unknown number."""
-    found = Citizen.objects.filter(cpr=cpr).values_list("pk", flat=True).first()
+def patient_search_by_cpr(
+    *,
+    actor: Actor,
+    cpr: str | None,
+    purpose: str,
+    replacement: ReplacementCpr | None = None,
+) -> list[dict[str, Any]]:
+    """CPR search, by CPR number or by replacement CPR (only ever from a POST
+    body). A citizen the actor may not see is an empty result, like an
+    unknown number."""
+    if replacement is not None:
+        held = Citizen.objects.filter(Citizen.holding(replacement))
+    else:
+        held = Citizen.objects.filter(cpr=cpr)
+    found = held.values_list("pk", flat=True).first()
     citizen = search_citizen(
         actor=actor,
         citizen_id=found if found is not None else -1,

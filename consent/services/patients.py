@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -155,7 +156,7 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
             "patient.create_not_permitted",
             "You may register residents of the municipalities your organisation serves only.",
         )
-    existing = Citizen.objects.filter(cpr=parsed.cpr).values_list("pk", flat=True).first()
+    existing = _registered(parsed)
     if existing is None:
         try:
             return _patient_store_new(
@@ -171,7 +172,7 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
         except InvalidInput as exc:
             if exc.code != "citizen.exists":
                 raise
-        existing = Citizen.objects.filter(cpr=parsed.cpr).values_list("pk", flat=True).first()
+        existing = _registered(parsed)
     # Who tried to register an existing citizen is on that citizen's log.
     _patient_refused(
         actor=actor,
@@ -182,10 +183,20 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
     )
     raise Conflict(
         "patient.exists",
-        "A citizen with this CPR number is already registered. Find them with "
+        "A citizen with this CPR number or replacement CPR is already registered. Find them with "
         "POST /fhir/Patient/_search (identifier in the body) instead of registering again.",
         field="identifier",
     )
+
+
+def _registered(parsed: ParsedPatient) -> int | None:
+    """The citizen already holding the Patient's CPR number or replacement CPR."""
+    condition = Q(pk__in=[])
+    if parsed.cpr:
+        condition |= Q(cpr=parsed.cpr)
+    if parsed.replacement is not None:
+        condition |= Citizen.holding(parsed.replacement)
+    return Citizen.objects.filter(condition).values_list("pk", flat=True).first()
 
 
 @transaction.atomic
@@ -198,7 +209,11 @@ def _patient_store_new(
     purpose: str,
     decision: Decision,
 ) -> Citizen:
-    citizen = citizen_create(cpr=parsed.cpr, **_citizen_fields(parsed, municipality, gp))
+    citizen = citizen_create(
+        cpr=parsed.cpr,
+        replacement_cpr=parsed.replacement,
+        **_citizen_fields(parsed, municipality, gp),
+    )
     _audit_version(
         actor=actor,
         citizen=citizen,
@@ -239,10 +254,11 @@ def patient_update(
             raise InvalidInput(
                 "fhir.id_mismatch", "The id in the body differs from the URL.", field="id"
             )
-        if parsed.cpr != citizen.cpr:
+        if parsed.cpr != citizen.cpr or parsed.replacement != citizen.replacement:
             raise InvalidInput(
                 "patient.cpr_changed",
-                "A citizen's CPR number is not changed by an update; it follows the CPR register.",
+                "A citizen's CPR number and replacement CPR are not changed by an update;"
+                " they follow the CPR register and the eCPR issuer.",
                 field="identifier",
             )
         municipality, gp = _patient_places(parsed)

@@ -17,19 +17,25 @@ from consent.models import RecordResource, RecordVersion
 from consent.services.denied import audit_denied
 from consent.services.versions import wanted_version
 from core.actors import Actor
-from core.cpr import CPR_SYSTEM
+from core.cpr import CPR_SYSTEM, ReplacementCpr
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError, PreconditionFailed
 from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise
 
 
 def _resolve_citizen_id(ref: tuple[str, str]) -> int:
-    """The internal id from ``Patient/<id>`` or a CPR identifier; -1 if unknown
-    (the gate then refuses exactly as for a hidden citizen)."""
+    """The internal id from ``Patient/<id>``, a CPR identifier or a
+    replacement CPR identifier; -1 if unknown (the gate then refuses exactly
+    as for a hidden citizen)."""
     kind, value = ref
     if kind == "id":
         return int(value)
-    found = Citizen.objects.filter(cpr=value).values_list("pk", flat=True).first()
+    if kind == "replacement_cpr":
+        system, _, number = value.partition("|")
+        held = Citizen.objects.filter(Citizen.holding(ReplacementCpr(system, number)))
+    else:
+        held = Citizen.objects.filter(cpr=value)
+    found = held.values_list("pk", flat=True).first()
     return found if found is not None else -1
 
 

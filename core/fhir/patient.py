@@ -60,7 +60,19 @@ def patient_resource(citizen: Citizen, *, show_cpr: bool = True) -> dict[str, An
         ],
     }
     if show_cpr:
-        data["identifier"] = [{"system": CPR_SYSTEM, "value": citizen.cpr}]
+        # The CPR number and the replacement CPR (DK-core's x-ecpr / d-ecpr
+        # slice, ``temp``) the citizen holds: both are identifying.
+        data["identifier"] = []
+        if citizen.cpr:
+            data["identifier"].append({"system": CPR_SYSTEM, "value": citizen.cpr})
+        if citizen.replacement_cpr:
+            data["identifier"].append(
+                {
+                    "use": "temp",
+                    "system": citizen.replacement_cpr_system,
+                    "value": citizen.replacement_cpr,
+                }
+            )
     if citizen.phone:
         data["telecom"] = [{"system": "phone", "value": citizen.phone, "use": "home"}]
     if citizen.deceased_at:

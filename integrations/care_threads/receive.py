@@ -24,7 +24,7 @@ from django.utils.dateparse import parse_datetime
 
 from acute.models import Referral
 from core.actors import Actor
-from core.models import CPR_SYSTEM, Citizen
+from core.models import Citizen
 from integrations.adapters import Handled
 from integrations.medcom.inbound import (
     CITIZEN_UNKNOWN,
@@ -41,19 +41,16 @@ from integrations.medcom.outbound import (
 )
 from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import CareMessage, CareThread, OutboundMessage, Partner
+from integrations.patients import citizen_find
 
 
 def _citizen(patient: dict[str, Any]) -> Citizen:
-    cprs = [
-        str(identifier.get("value", ""))
-        for identifier in patient.get("identifier") or []
-        if isinstance(identifier, dict) and identifier.get("system") == CPR_SYSTEM
-    ]
-    citizen = Citizen.objects.filter(cpr__in=cprs).first() if cprs else None
+    citizen = citizen_find(patient)
     if citizen is None:
         raise InvalidMessage(
             CITIZEN_UNKNOWN,
-            "The Patient is not a citizen the acute function serves (matched by CPR only).",
+            "The Patient is not a citizen the acute function serves"
+            " (matched by CPR number or replacement CPR).",
             field="Patient.identifier",
         )
     return citizen

@@ -65,6 +65,8 @@ LEAVE = {
     "cancel-start-leave-inpatient",
     "cancel-end-leave-inpatient",
 }
+# DK-core's identifier system of the national patient register (LPR3).
+LPR3_SYSTEM = "https://www.esundhed.dk/Registre/Landspatientregisteret"
 REVISE = {
     "revise-admit-inpatient",
     "revise-admit-emergency",
@@ -86,10 +88,20 @@ def _activity(message: ParsedMessage) -> str:
 
 
 def _episode_key(partner: Partner, encounter: dict[str, Any]) -> str:
+    """The stay, named by whoever issued its episode-of-care identifier (the
+    SOR unit in ``…#id=<SOR>``, or the national patient register), so that a
+    department that revises or cancels another's admission names the same
+    stay; an identifier of no known issuer is the sending partner's."""
     for episode in encounter.get("episodeOfCare") or []:
         identifier = episode.get("identifier") or {}
         if identifier.get("value"):
-            return f"{partner.code}:{identifier['value']}"[:64]
+            system = str(identifier.get("system") or "")
+            issuer = partner.code
+            if "#id=" in system:
+                issuer = "sor:" + system.rsplit("#id=", 1)[1]
+            elif system == LPR3_SYSTEM:
+                issuer = "lpr3"
+            return f"{issuer}:{identifier['value']}"[:64]
     raise InvalidMessage(
         "hospital.episode_of_care_missing",
         "The Encounter needs the episode-of-care identifier of the hospital stay.",

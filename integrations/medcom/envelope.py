@@ -121,15 +121,29 @@ def organization(organisation: Organisation) -> dict[str, Any]:
     return resource
 
 
+def patient_identifier(citizen: Citizen) -> dict[str, Any]:
+    """DK-core's identifier of the citizen: the CPR number (``official``);
+    without one, the replacement CPR (``temp``, X-eCPR or D-eCPR system)."""
+    if citizen.cpr:
+        return {"use": "official", "system": CPR_SYSTEM, "value": citizen.cpr}
+    return {
+        "use": "temp",
+        "system": citizen.replacement_cpr_system,
+        "value": citizen.replacement_cpr,
+    }
+
+
 def patient(citizen: Citizen) -> dict[str, Any]:
-    """A MedComCorePatient (DK-core): CPR (official), official name, address
-    with the municipality's 4-digit code, narrative."""
+    """A MedComCorePatient (DK-core): CPR (official) or, for a citizen without
+    one, the replacement CPR (temp), official name, address with the
+    municipality's 4-digit code, narrative."""
     municipality_code = (citizen.municipality.municipality_code or "").zfill(4)
+    identifier = patient_identifier(citizen)
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": new_id(),
         "meta": {"profile": [profile_url("medcom-core-patient")]},
-        "identifier": [{"use": "official", "system": CPR_SYSTEM, "value": citizen.cpr}],
+        "identifier": [identifier],
         "name": [
             {"use": "official", "family": citizen.family_name, "given": citizen.given_name.split()}
         ],
@@ -153,7 +167,8 @@ def patient(citizen: Citizen) -> dict[str, Any]:
         resource["deceasedDateTime"] = citizen.deceased_at.isoformat(timespec="seconds")
     # MedCom asks for the CPR number in the narrative: it travels inside the
     # message to the receiver only, never into a log.
-    resource["text"] = narrative(f"{citizen.full_name}", f"CPR: {citizen.cpr}")
+    label = "CPR" if identifier["system"] == CPR_SYSTEM else "Erstatnings-CPR"
+    resource["text"] = narrative(f"{citizen.full_name}", f"{label}: {identifier['value']}")
     return resource
 
 

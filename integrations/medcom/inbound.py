@@ -27,6 +27,7 @@ from .validation import EQUIVALENT_SYSTEMS, Violation, validate_message
 log = logging.getLogger(__name__)
 
 EVENT_SYSTEM_ID = "medcom-messaging-eventCodes"
+MEDCOM_PROFILE_BASE = "http://medcomfhir.dk/"
 
 # A message MedCom's rules accept that refers to what the platform does not
 # know: the platform's code, and MedCom's issue detail and FHIR issue type.
@@ -67,11 +68,19 @@ def header_of(data: Any) -> dict[str, Any] | None:
 
 
 def is_medcom(data: Any) -> bool:
-    """A message whose event is one of MedCom's message types (by system)."""
+    """A message whose event is one of MedCom's message types (by system), or
+    whose Bundle declares one of MedCom's message profiles: a MedCom message
+    that lost its eventCoding is MedCom's to refuse, naming the rule."""
     header = header_of(data)
     coding = header.get("eventCoding") if header else None
     system = coding.get("system") if isinstance(coding, dict) else None
-    return isinstance(system, str) and system.rstrip("/").endswith(EVENT_SYSTEM_ID)
+    if isinstance(system, str) and system.rstrip("/").endswith(EVENT_SYSTEM_ID):
+        return True
+    meta = data.get("meta") if header is not None else None
+    profiles = meta.get("profile") if isinstance(meta, dict) else None
+    return isinstance(profiles, list) and any(
+        isinstance(p, str) and p.startswith(MEDCOM_PROFILE_BASE) for p in profiles
+    )
 
 
 def event_of(data: Any) -> str:

@@ -44,7 +44,7 @@ def _coordinator() -> Client:
 def test_a_registered_citizen_is_shown_by_name_and_address_and_the_look_up_is_audited():
     person = factories.citizen()
     client = _coordinator()
-    typed = person.cpr[:6] + "-" + person.cpr[6:]
+    typed = str(person.cpr)[:6] + "-" + str(person.cpr)[6:]
     response = client.post(LOOKUP, {"cpr": typed})
     html = response.content.decode()
     assert response.status_code == 200

@@ -190,7 +190,7 @@ def test_coordinator_takes_a_phone_referral_and_assigns_it(new_page, celery_work
     page = new_page(DESKTOP)
     log_in(page, coordinator.user.username, factories.PASSWORD)
     page.get_by_role("link", name="Telefonhenvisning").first.click()
-    page.get_by_label("CPR-nummer").fill(f"{person.cpr[:6]}-{person.cpr[6:]}")
+    page.get_by_label("CPR-nummer").fill(f"{str(person.cpr)[:6]}-{str(person.cpr)[6:]}")
     page.get_by_label("Hastegrad").select_option("within_2_hours")
     page.get_by_label("Hvem henviser").select_option("gp")
     page.get_by_label("Henviserens navn").fill("Læge Jensen")

@@ -109,7 +109,7 @@ def test_r9_a_cpr_number_in_the_url_is_refused_with_directions_and_audited(
     named: World,
 ) -> None:
     client = f.client_for(named.nurse)
-    cpr = named.person.cpr
+    cpr = str(named.person.cpr)
     for url in [
         f"/fhir/Patient?identifier={CPR_SYSTEM}|{cpr}",
         f"/fhir/Patient?identifier={cpr}",

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from core.cpr import X_ECPR_SYSTEM, ReplacementCpr
 from core.errors import InvalidInput
 from core.models import Citizen
 from core.services import citizen_create
@@ -83,3 +84,23 @@ def test_the_patient_resource_is_valid_r4b_with_every_optional_part() -> None:
         assert parsed.model_dump(mode="json", exclude_none=True) == data
         assert ("identifier" in data) is show_cpr
     assert data.get("telecom") is None and "generalPractitioner" not in data
+
+
+def test_a_citizen_without_cpr_number_is_registered_by_replacement_cpr() -> None:
+    """Birth date and sex from the replacement CPR; shown masked; one issuer's
+    number registered once."""
+    number = ReplacementCpr(X_ECPR_SYSTEM, "0703921vj4")
+    person = _create(cpr=None, replacement_cpr=number)
+    assert (person.cpr, person.replacement_cpr) == (None, "0703921VJ4")
+    assert (str(person.birth_date), person.sex) == ("1992-03-07", "female")
+    assert person.masked_cpr == "070392-XXXX"
+    assert "0703921VJ4" not in str(person)
+    with pytest.raises(InvalidInput) as again:
+        _create(cpr=None, replacement_cpr=number, given_name="Birgit")
+    assert again.value.code == "citizen.exists"
+
+
+def test_a_citizen_needs_a_cpr_number_or_a_replacement_cpr() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        _create(cpr=None)
+    assert refused.value.code == "citizen.identifier_missing"

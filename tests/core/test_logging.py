@@ -84,3 +84,7 @@ def test_a_cpr_typed_into_a_choice_field_is_not_echoed_in_the_error(api_client) 
     assert response.status_code == 400
     assert CPR not in response.content.decode()
     assert "[cpr]" in response.json()["error"]["message"]
+
+
+def test_scrub_replaces_replacement_cprs_too() -> None:
+    assert scrub("ecpr 0703921VJ4 and 120655-0vk9") == "ecpr [cpr] and [cpr]"

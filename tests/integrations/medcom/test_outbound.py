@@ -13,7 +13,7 @@ from django.db import transaction
 from acute import services as acute
 from acute.models import Outcome
 from core.actors import Actor
-from core.models import Role
+from core.models import Citizen, Role
 from integrations.medcom.validation import validate_message
 from integrations.messages import Event
 from integrations.models import OutboundMessage
@@ -27,10 +27,8 @@ def _header(bundle: dict) -> dict:
     return bundle["entry"][0]["resource"]
 
 
-def test_a_hand_back_is_checked_by_home_nursing_and_acknowledged_the_medcom_way(
-    network: Network,
-) -> None:
-    citizen = f.citizen(municipality_code="157")
+def handed_back(network: Network, citizen: Citizen) -> OutboundMessage:
+    """The hand-back (R11) to home nursing that closing the citizen's episode writes."""
     coordinator = f.staff(Role.COORDINATOR, network.acute)
     referral = f.acute_referral(person=citizen, by=coordinator)
     with transaction.atomic():
@@ -40,9 +38,13 @@ def test_a_hand_back_is_checked_by_home_nursing_and_acknowledged_the_medcom_way(
             note="Drikker selv",
             actor=Actor.for_membership(coordinator),
         )
-    [message] = OutboundMessage.objects.filter(
-        event=Event.CARE_COMMUNICATION, partner=network.home_nursing
-    )
+    return OutboundMessage.objects.get(event=Event.CARE_COMMUNICATION, partner=network.home_nursing)
+
+
+def test_a_hand_back_is_checked_by_home_nursing_and_acknowledged_the_medcom_way(
+    network: Network,
+) -> None:
+    message = handed_back(network, f.citizen(municipality_code="157"))
 
     assert outbox_deliver(message_pks=[message.pk]) == {message.pk: "acknowledged"}
     message.refresh_from_db()
