@@ -8,8 +8,10 @@ from typing import Any
 
 from django.test import Client
 
-from integrations.models import Partner
+from integrations.models import OutboundMessage, Partner
+from integrations.outbox import outbox_deliver
 from integrations.transport import signed_headers
+from tests.conftest import wait_for
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -46,3 +48,20 @@ def ack_parts(body: dict[str, Any]) -> tuple[str, str, list[str]]:
 
 def header_id(message: dict[str, Any]) -> str:
     return str(message["entry"][0]["resource"]["id"])
+
+
+def delivered(message: OutboundMessage) -> str:
+    """Deliver ``message`` now and return its status once settled. A hand-off
+    written in a committed transaction is also handed to the worker after
+    commit; when the session's worker runs, it may take the message first
+    (``outbox_deliver`` then claims nothing), so both paths are waited for."""
+    outbox_deliver(message_pks=[message.pk])
+    settled = wait_for(
+        lambda: (
+            OutboundMessage.objects.get(pk=message.pk).status
+            not in {OutboundMessage.Status.PENDING, OutboundMessage.Status.SENDING}
+        ),
+        timeout=30,
+    )
+    assert settled, "the message was not delivered"
+    return OutboundMessage.objects.get(pk=message.pk).status

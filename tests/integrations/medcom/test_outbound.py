@@ -17,10 +17,10 @@ from core.models import Citizen, Role
 from integrations.medcom.validation import validate_message
 from integrations.messages import Event
 from integrations.models import OutboundMessage
-from integrations.outbox import outbox_deliver
 from integrations.transport import OUR_SENDER_CODE, post_signed
 from tests import factories as f
 from tests.integrations.conftest import Network
+from tests.integrations.medcom.peers import delivered
 
 
 def _header(bundle: dict) -> dict:
@@ -46,7 +46,7 @@ def test_a_hand_back_is_checked_by_home_nursing_and_acknowledged_the_medcom_way(
 ) -> None:
     message = handed_back(network, f.citizen(municipality_code="157"))
 
-    assert outbox_deliver(message_pks=[message.pk]) == {message.pk: "acknowledged"}
+    assert delivered(message) == OutboundMessage.Status.ACKNOWLEDGED
     message.refresh_from_db()
     assert message.status == OutboundMessage.Status.ACKNOWLEDGED
     sim = network.sims["home_nursing"]

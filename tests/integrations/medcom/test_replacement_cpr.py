@@ -29,13 +29,12 @@ from core.cpr import X_ECPR_SYSTEM
 from core.models import Citizen
 from integrations.medcom.validation import validate_message
 from integrations.messages import InvalidMessage
-from integrations.models import CareMessage, CareThread, InboundMessage
-from integrations.outbox import outbox_deliver
+from integrations.models import CareMessage, CareThread, InboundMessage, OutboundMessage
 from integrations.patients import citizen_find, citizen_find_or_register
 from tests import factories as f
 from tests.consent import bodies
 from tests.integrations.conftest import Network
-from tests.integrations.medcom.peers import ack_parts, example, header_id, post_signed
+from tests.integrations.medcom.peers import ack_parts, delivered, example, header_id, post_signed
 from tests.integrations.medcom.test_outbound import handed_back
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +158,7 @@ def test_a_hand_back_for_a_citizen_without_cpr_carries_the_replacement_cpr(
     assert patient["identifier"] == [{"use": "temp", "system": X_ECPR_SYSTEM, "value": ECPR}]
     assert validate_message(message.bundle) == []
 
-    assert outbox_deliver(message_pks=[message.pk]) == {message.pk: "acknowledged"}
+    assert delivered(message) == OutboundMessage.Status.ACKNOWLEDGED
     sim = network.sims["home_nursing"]
     assert sim.state.refused_medcom == []
 
