@@ -616,6 +616,9 @@ AUDIT_LOG_KEY_FILE = VAR_DIR / "audit-log-key" if (DEBUG or LOCAL) else None
 # none await (milliseconds); an idle log is signed again every minute.
 AUDIT_SEQUENCER_BATCH = env_int("AUDIT_SEQUENCER_BATCH", 20000, minimum=1, maximum=1_000_000)
 AUDIT_SEQUENCER_IDLE_MS = env_int("AUDIT_SEQUENCER_IDLE_MS", 200, minimum=10, maximum=10_000)
+# Under load, batches start at most this often (milliseconds), so that a busy
+# log signs a few checkpoints a second rather than one per tiny batch.
+AUDIT_SEQUENCER_INTERVAL_MS = env_int("AUDIT_SEQUENCER_INTERVAL_MS", 250, minimum=0, maximum=1_000)
 # The witnesses whose cosignatures (and refusals) the platform accepts: their
 # verifier keys (C2SP vkeys, "name+keyid+base64"), comma-separated. A local
 # run (`make run`) adds the witness it starts itself.

@@ -89,10 +89,14 @@ def lock_check() -> None:
 def sequencer_run(*, stop: Callable[[], bool] = lambda: False) -> None:
     """Place waiting entries until ``stop()`` says so (the lock must be held)."""
     idle = settings.AUDIT_SEQUENCER_IDLE_MS / 1000
+    interval = settings.AUDIT_SEQUENCER_INTERVAL_MS / 1000
     while not stop():
+        started = time.monotonic()
         placed = sequence_batch(check=lock_check)
         if placed:
             logger.info("audit sequencer placed %d entries", placed)
+            # Let the next batch gather: a few checkpoints a second under load.
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
             continue
         checkpoint_refresh(check=lock_check)
         time.sleep(idle)
