@@ -51,8 +51,10 @@ _PLACEHOLDERS = ", ".join(f"%s::{t}" for t in _SQL_TYPES)
 
 
 def content_digest(values: Sequence[Any]) -> bytes:
-    """The content digest computed in Python, as ``audit_entry_digest`` does
-    in the database (used where the database cannot)."""
+    """The content digest computed in Python, for SQLite, which cannot digest:
+    SHA-256 of the content fields as a canonical JSON array. PostgreSQL's
+    ``audit_entry_digest`` hashes its own jsonb text of the same array, so a
+    log is digested, and verified, by one of the two only."""
     canonical = json.dumps(list(values), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).digest()
 
