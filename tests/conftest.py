@@ -138,16 +138,26 @@ def _flush_as_owner(original):
         import psycopg
 
         db = self.connection.settings_dict
-        with psycopg.connect(
-            host=db["HOST"] or "127.0.0.1",
-            port=db["PORT"] or 5432,
-            dbname=db["NAME"],
-            user=owner["USER"],
-            password=owner["PASSWORD"] or None,
-        ) as conn:
-            conn.execute("SET tvaerakut.test_flush = 'on'")
-            for statement in sql_list:
-                conn.execute(statement)
+        for attempt in range(1, 6):
+            try:
+                with psycopg.connect(
+                    host=db["HOST"] or "127.0.0.1",
+                    port=db["PORT"] or 5432,
+                    dbname=db["NAME"],
+                    user=owner["USER"],
+                    password=owner["PASSWORD"] or None,
+                ) as conn:
+                    conn.execute("SET tvaerakut.test_flush = 'on'")
+                    for statement in sql_list:
+                        conn.execute(statement)
+                return None
+            except psycopg.errors.DeadlockDetected:
+                # A live server of the test (gunicorn, a worker, the sequencer)
+                # still reading as the tables are emptied: PostgreSQL rolled the
+                # TRUNCATE back whole; the reader's transaction ends, try again.
+                if attempt == 5:
+                    raise
+                time.sleep(0.2 * attempt)
         return None
 
     return execute_sql_flush
