@@ -91,10 +91,9 @@ INSERT INTO bench_append_head VALUES (1, 0, sha256('genesis'));
 # The audited append: exactly the statement consent.audit.append runs for one entry.
 # Fixed names and literals only are put into these scripts (_script).
 AUDITED = """\\set cid random(1, 100000)
-WITH v (<COLUMNS>) AS (VALUES (<VALUES>)),
-e AS (INSERT INTO audit_auditentry (id, recorded_at, <COLUMNS>, digest)
-  SELECT nextval('audit_entry_id_seq'), clock_timestamp(), v.*,
-    <DIGEST> FROM v RETURNING id, recorded_at, digest),
+WITH e AS (INSERT INTO audit_auditentry (id, recorded_at, <COLUMNS>, digest)
+  VALUES (nextval('audit_entry_id_seq'), clock_timestamp(), <VALUES>,
+    audit_entry_digest(<VALUES>)) RETURNING id, recorded_at, digest),
 p AS (INSERT INTO audit_pending (entry_id, recorded_at) SELECT id, recorded_at FROM e)
 SELECT id, recorded_at, digest FROM e;
 """

@@ -81,13 +81,14 @@ def _append_sql(rows: int) -> str:
 
 
 def _append_one_sql() -> str:
-    """One entry, the statement every request makes."""
+    """One entry, the statement every request makes. Its content is given
+    twice (once to store, once to digest) rather than read from a VALUES list:
+    one step less for the executor on the path every audited access takes."""
     # Only column names, placeholders and type names are formatted in.
     return (
-        f"WITH v ({_COLUMNS}) AS (VALUES ({_PLACEHOLDERS})), "  # noqa: S608
-        f"e AS (INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest) "
-        f"SELECT nextval('audit_entry_id_seq'), clock_timestamp(), {_of('v')}, "
-        f"audit_entry_digest({_of('v')}) FROM v "
+        f"WITH e AS (INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest) "  # noqa: S608
+        f"VALUES (nextval('audit_entry_id_seq'), clock_timestamp(), {_PLACEHOLDERS}, "
+        f"audit_entry_digest({_PLACEHOLDERS})) "
         "RETURNING id, recorded_at, digest), "
         "p AS (INSERT INTO audit_pending (entry_id, recorded_at) SELECT id, recorded_at FROM e) "
         "SELECT 1, id, recorded_at, digest FROM e"
@@ -113,7 +114,8 @@ def _append_postgres(db: BaseDatabaseWrapper, entries: list[AuditEntry]) -> None
     for start in range(0, len(entries), ROWS_PER_STATEMENT):
         chunk = entries[start : start + ROWS_PER_STATEMENT]
         if len(chunk) == 1:
-            returned = run_prepared(_APPEND_ONE_SQL, _params(chunk[0]), binary=True, db=db)
+            content = _params(chunk[0])
+            returned = run_prepared(_APPEND_ONE_SQL, content + content, binary=True, db=db)
         else:
             params: list[Any] = []
             for ord_, entry in enumerate(chunk, start=1):
