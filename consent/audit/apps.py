@@ -41,6 +41,8 @@ class AuditConfig(AppConfig):
         # removes them once placed); positions, tiles, checkpoints and
         # cosignatures are appended, never changed.
         table_privileges_restrict("audit_pending", ("SELECT", "INSERT", "DELETE"))
+        # The log's random name is drawn once and never changed.
+        table_privileges_restrict("audit_log_instance", ("SELECT", "INSERT"))
         for table in APPEND_ONLY:
             table_privileges_restrict(table, ("SELECT", "INSERT"))
 

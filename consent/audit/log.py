@@ -38,6 +38,7 @@ from consent.audit.models import (
     ChainHead,
     LogCheckpoint,
     LogCosignature,
+    LogInstance,
     LogLeaf,
     LogTile,
     PendingEntry,
@@ -108,6 +109,13 @@ def signing_key() -> NoteKey:
     """The log's key, named by ``AUDIT_LOG_ORIGIN``: one key (and one name
     for witnesses to know it by) signs every year's log."""
     return _signing_key(settings.AUDIT_LOG_ORIGIN, settings.AUDIT_LOG_SIGNING_KEY)
+
+
+def log_instance() -> str:
+    """This database's log by its random name (:class:`LogInstance`), drawn
+    the first time it is asked for. A flushed or new database draws anew."""
+    instance, _ = LogInstance.objects.get_or_create(pk=1)
+    return str(instance.uid)
 
 
 # --- the stored tree ------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -361,3 +362,22 @@ class LogCosignature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.witness} on {self.checkpoint_id}"
+
+
+class LogInstance(models.Model):
+    """This database's log, named once at random (one row). Two databases are
+    two logs even where they share an origin and a key, as every local run
+    (`make run`) does: the witness that run starts keeps its state under this
+    name, so a new or another database is a new log to it, never a fork of
+    the last one it saw."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        db_table = "audit_log_instance"
+        constraints = [models.CheckConstraint(name="audit_log_instance_one", condition=Q(id=1))]
+
+    def __str__(self) -> str:
+        return f"log instance {self.uid}"

@@ -91,9 +91,11 @@ def _manage(*args: str) -> str:
 
 def _audit_log_children(host: str, port: int) -> list[Child]:
     """The audit log's sequencer, and a witness of it with its own key and
-    state in var/witness; the web server accepts that witness's
+    state in var/witness/<this database's log>: another or a new database is
+    another log, which the witness starts afresh rather than refuse as a fork
+    of the one it saw before. The web server accepts that witness's
     cosignatures unless AUDIT_WITNESS_KEYS names others."""
-    storage = settings.VAR_DIR / "witness"
+    storage = settings.VAR_DIR / "witness" / _manage("audit_log_instance")
     witness_vkey = _manage("audit_witness", "--print-vkey", "--storage", str(storage))
     os.environ.setdefault("AUDIT_WITNESS_KEYS", witness_vkey)
     log_key = _manage("audit_log_key")
