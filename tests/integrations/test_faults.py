@@ -122,8 +122,11 @@ def _solo_worker(tmp: Path, name: str, queues: str) -> subprocess.Popen[bytes]:
 def test_worker_killed_mid_delivery_the_message_arrives_once(network, tmp_path) -> None:
     citizen = f.citizen()
     sim = network.sims["home_nursing"]
-    # The partner is slow (long enough for a loaded machine): the worker is killed while it waits.
-    sim.state.delay_seconds = 10.0
+    # The partner is slow and the platform patient with it, both far beyond
+    # what a loaded machine needs between the arrival and the kill: the worker
+    # is killed while it waits, never after its own timeout has settled it.
+    Partner.objects.filter(pk=network.home_nursing.pk).update(request_timeout_seconds=60)
+    sim.state.delay_seconds = 60.0
     message = _enqueue(network.home_nursing, citizen, hold=True)
     # A worker already running (from earlier tests) must not take the message
     # once it is due: wait until its after-commit delivery has come and gone.
