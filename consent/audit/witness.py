@@ -124,6 +124,10 @@ class WitnessState:
         draft.replace(self.path)
 
 
+# The name a witness signs with unless told another (AUDIT_WITNESS_NAME).
+LOCAL_WITNESS_NAME = "witness.local/w1"
+
+
 def witness_key(path: Path, name: str) -> NoteKey:
     """The witness's Ed25519 key, generated into its own storage on first use."""
     if not path.exists():

@@ -95,10 +95,8 @@ def _audit_log_children(host: str, port: int) -> list[Child]:
     another log, which the witness starts afresh rather than refuse as a fork
     of the one it saw before. The web server accepts that witness's
     cosignatures unless AUDIT_WITNESS_KEYS names others."""
-    storage = settings.VAR_DIR / "witness" / _manage("audit_log_instance")
-    witness_vkey = _manage("audit_witness", "--print-vkey", "--storage", str(storage))
-    os.environ.setdefault("AUDIT_WITNESS_KEYS", witness_vkey)
-    log_key = _manage("audit_log_key")
+    local = json.loads(_manage("audit_local_witness"))
+    os.environ.setdefault("AUDIT_WITNESS_KEYS", local["witness_vkey"])
     address = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     return [
         Child("sequencer", [sys.executable, "manage.py", "audit_sequence"]),
@@ -111,9 +109,9 @@ def _audit_log_children(host: str, port: int) -> list[Child]:
                 "--platform",
                 address,
                 "--log-key",
-                log_key,
+                local["log_key"],
                 "--storage",
-                str(storage),
+                local["storage"],
             ],
         ),
     ]

@@ -19,7 +19,7 @@ import requests
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.audit.notes import NoteError, NoteVerifier
-from consent.audit.witness import Witness, WitnessState, witness_key
+from consent.audit.witness import LOCAL_WITNESS_NAME, Witness, WitnessState, witness_key
 from core.supervisor import stop_on_signals
 
 _TIMEOUT = 10
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--platform", default=env("AUDIT_WITNESS_PLATFORM_URL", ""))
         parser.add_argument("--host", default=env("AUDIT_WITNESS_HOST", ""), help="Host header.")
         parser.add_argument("--log-key", default=env("AUDIT_WITNESS_LOG_KEY", ""))
-        parser.add_argument("--name", default=env("AUDIT_WITNESS_NAME", "witness.local/w1"))
+        parser.add_argument("--name", default=env("AUDIT_WITNESS_NAME", LOCAL_WITNESS_NAME))
         parser.add_argument("--storage", default=env("AUDIT_WITNESS_DIR", "var/witness"))
         parser.add_argument("--interval", type=float, default=5.0, help="Seconds between checks.")
         parser.add_argument("--once", action="store_true")
