@@ -286,6 +286,10 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Follows the environment's DEBUG, not the flag at run time (a test runner
+# turns that off): otherwise every new request handler, such as each test
+# client, would list every static file of every app again.
+WHITENOISE_AUTOREFRESH = DEBUG
 # Files a browser asks for at the root (/favicon.ico), served as they lie.
 WHITENOISE_ROOT = BASE_DIR / "core" / "root"
 
