@@ -187,6 +187,17 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
     BaseDatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its cheapest for every password the tests hash (tests/hashers.py)."""
+    from django.test import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=["tests.hashers.CheapArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
+    ):
+        yield
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
