@@ -5,6 +5,7 @@ down for hours (simulated time), no acknowledgement, fatal answers."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -111,12 +113,30 @@ def _solo_worker(tmp: Path, name: str, queues: str) -> subprocess.Popen[bytes]:
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
+    # Ready when it says so: a solo worker that takes a task at once cannot
+    # answer a ping until the task is done.
+    ready = f"{name}@{socket.gethostname()} ready."
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if app.control.ping(timeout=0.5, destination=[f"{name}@{socket.gethostname()}"]):
+        if ready in log.read_text(errors="replace"):
             return process
-        assert process.poll() is None, log.read_text()[-2000:]
-    raise AssertionError("worker did not start")
+        if process.poll() is not None:
+            raise AssertionError(log.read_text()[-2000:])
+        time.sleep(0.1)
+    process.kill()
+    process.wait(timeout=10)
+    raise AssertionError("worker did not start: " + log.read_text()[-2000:])
+
+
+def _forget_unacknowledged(queue: str) -> None:
+    """Drop what the killed worker held unacknowledged for ``queue`` from
+    Redis, so that the broker never hands it back to a queue nobody reads."""
+    with app.connection_for_write() as conn:
+        client = conn.default_channel.client  # type: ignore[attr-defined]  # Redis transport
+        for tag, raw in client.hgetall("unacked").items():
+            if json.loads(raw)[-1] == queue:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
 
 
 def test_worker_killed_mid_delivery_the_message_arrives_once(network, tmp_path) -> None:
@@ -132,9 +152,12 @@ def test_worker_killed_mid_delivery_the_message_arrives_once(network, tmp_path) 
     # once it is due: wait until its after-commit delivery has come and gone.
     assert wait_for(_handoff_queue_idle, timeout=30)
     OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
-    victim = _solo_worker(tmp_path, "victim", "handoffs-victim")
+    # A queue of this run's own: the task the kill leaves unacknowledged in
+    # Redis must never reach a victim of a later run on the same Redis.
+    queue = f"handoffs-victim-{uuid.uuid4().hex}"
+    victim = _solo_worker(tmp_path, "victim", queue)
     try:
-        outbox_deliver_task.apply_async(args=(message.pk,), queue="handoffs-victim")
+        outbox_deliver_task.apply_async(args=(message.pk,), queue=queue)
         # This message, not a late retry from an earlier test to the same port.
         assert wait_for(lambda: str(message.message_id) in sim.state.received_at, timeout=20)
         os.kill(victim.pid, signal.SIGKILL)
@@ -142,6 +165,7 @@ def test_worker_killed_mid_delivery_the_message_arrives_once(network, tmp_path) 
     finally:
         if victim.poll() is None:
             victim.kill()
+        _forget_unacknowledged(queue)
     message.refresh_from_db()
     assert message.status == OutboundMessage.Status.SENDING  # claimed, answer never recorded
     # The sweeper, once the lease is over, hands it to a healthy worker.
