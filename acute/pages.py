@@ -3,6 +3,10 @@
 Every read of a citizen's data goes through ``acute.clinical.selectors.visit_access``
 (the consent gate, audited) or is audited as a list (one entry per citizen, as
 IHE BALP asks); every write calls the same service as the API.
+
+One module, longer than most: it is the one set of pages a nurse's tablet
+shows, each view a few lines that hand the form to a service, and they share
+the visit's access check and the form handling that sits beside them.
 """
 
 from __future__ import annotations

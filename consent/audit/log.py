@@ -12,6 +12,10 @@ Each entry's leaf is ``id (8 bytes) || recorded_at (8 bytes, epoch µs) ||
 digest`` (all big-endian), hashed as RFC 6962 says; the digest is the SHA-256
 of the entry's content (``consent.audit.chain``), so anyone holding an entry
 can recompute its leaf.
+
+One module, longer than most: placing entries, the tiles they are stored in,
+the checkpoints that sign them and the proofs read from those tiles are one
+layout, and each part must agree with the others byte for byte.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The formulary, cabinets and bags, stock, movements and lots."""
+"""The formulary, cabinets and bags, stock, movements and lots.
+
+One module, a little longer than most: these endpoints describe one ledger
+(where each lot lies and how it got there) and share its serializers.
+"""
 
 from __future__ import annotations
 
