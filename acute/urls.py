@@ -1,25 +1,25 @@
 from django.urls import URLPattern, URLResolver, include, path
 
-from acute import pages
+from acute.pages import figures, referrals, shift
 
 # The coordinator's page of one referral, and what she decides on it.
 on_referral: list[URLPattern] = [
-    path("", pages.referral_detail, name="referral-detail"),
-    path("assign/", pages.referral_assign, name="referral-assign"),
-    path("triage/", pages.referral_triage, name="referral-triage"),
+    path("", referrals.referral_detail, name="referral-detail"),
+    path("assign/", referrals.referral_assign, name="referral-assign"),
+    path("triage/", referrals.referral_triage, name="referral-triage"),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("nurse/shift/", pages.nurse_shift, name="nurse-shift"),
-    path("nurse/shift/status/", pages.nurse_status_set, name="nurse-status"),
-    path("nurse/shift/position/", pages.nurse_position, name="nurse-position"),
-    path("coordinator/referrals/new/", pages.referral_phone, name="referral-phone"),
+    path("nurse/shift/", shift.nurse_shift, name="nurse-shift"),
+    path("nurse/shift/status/", shift.nurse_status_set, name="nurse-status"),
+    path("nurse/shift/position/", shift.nurse_position, name="nurse-position"),
+    path("coordinator/referrals/new/", referrals.referral_phone, name="referral-phone"),
     path(
         "coordinator/referrals/new/citizen/",
-        pages.referral_citizen_lookup,
+        referrals.referral_citizen_lookup,
         name="referral-citizen-lookup",
     ),
     path("coordinator/referrals/<int:referral_id>/", include(on_referral)),
-    path("coordinator/figures/", pages.coordinator_figures, name="coordinator-figures"),
-    path("referrals/new/", pages.referral_short, name="referral-short"),
+    path("coordinator/figures/", figures.coordinator_figures, name="coordinator-figures"),
+    path("referrals/new/", referrals.referral_short, name="referral-short"),
 ]

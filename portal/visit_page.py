@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical.dosing import amount_in_unit
 from acute.models import Outcome, Visit, VisitNote, VitalSign
-from acute.pages import current_shift, nurse_visits_list
+from acute.pages.shift import current_shift, nurse_visits_list
 from consent.audit.services import Action, Purpose
 from consent.selectors import patient_everything
 from core.actors import Actor

@@ -1,0 +1,88 @@
+"""The coordinator's follow-up figures with charts (aggregates only: no citizen data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from acute import selectors as acute_selectors
+from acute.models import Outcome, Urgency
+from core.errors import InvalidInput, PlatformError
+from core.models import Role
+from core.pages import bar_chart, page_actor, render_page
+from core.permissions import page
+
+
+def _choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """A stored choice as a person reads it (the label, translated); never the raw value."""
+    try:
+        return _(choices(value).label)
+    except ValueError:
+        return value
+
+
+@page(Role.COORDINATOR)
+def coordinator_figures(request: HttpRequest) -> HttpResponse:
+    """Follow-up figures with charts (aggregates only: no citizen data)."""
+    today = timezone.localdate()
+    typed = {name: request.GET.get(name, "") for name in ("start", "end")}
+    dates: dict[str, dt.date] = {}
+    refused: list[PlatformError] = []
+    for name, default in (("start", today - dt.timedelta(29)), ("end", today)):
+        try:
+            dates[name] = dt.date.fromisoformat(typed[name]) if typed[name] else default
+        except ValueError:
+            refused.append(
+                InvalidInput("figures.date_invalid", _("Dates as YYYY-MM-DD."), field=name)
+            )
+    if refused:
+        return render_page(
+            request,
+            "acute/figures.html",
+            {"posted": typed},
+            error=PlatformError.all_of(refused),
+        )
+    start, end = dates["start"], dates["end"]
+    try:
+        rows = acute_selectors.figures_release(
+            actor=page_actor(request), start=start, end=end, period="day"
+        )
+    except PlatformError as exc:
+        return render_page(
+            request, "acute/figures.html", {"start": start, "end": end, "posted": typed}, error=exc
+        )
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    outcomes: dict[str, int] = defaultdict(int)
+    visits: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row["figure"] == "reached_within_deadline" and row["dimension"] == "urgency":
+            totals[row["value"]][0] += row["met"] or 0
+            totals[row["value"]][1] += row["count"]
+        elif row["figure"] == "episode_outcome":
+            outcomes[row["value"]] += row["count"]
+        elif row["figure"] == "visits":
+            visits[row["value"]] += row["count"]
+    within = [
+        (_choice_label(Urgency, k), round(100 * met / n) if n else 0)
+        for k, (met, n) in sorted(totals.items())
+    ]
+    return render_page(
+        request,
+        "acute/figures.html",
+        {
+            "start": start,
+            "end": end,
+            "within": within,
+            "within_chart": bar_chart(within),
+            "outcomes_chart": bar_chart(
+                [(_choice_label(Outcome, k), n) for k, n in sorted(outcomes.items())]
+            ),
+            "visits_chart": bar_chart(sorted(visits.items())),
+            "rows": rows,
+        },
+    )

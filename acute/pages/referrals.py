@@ -1,0 +1,287 @@
+"""The coordinator's pages of a referral (triage and assignment), the phone
+referral with its CPR look-up, and the short referral form of physicians and
+home nurses. Every write calls the same service as the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from acute import selectors as acute_selectors
+from acute import services
+from acute.models import Urgency, Visit
+from consent import selectors as consent_selectors
+from consent import services as consent_services
+from consent.audit.services import Action, Purpose
+from consent.selectors import IntakeLookup
+from core.actors import Actor
+from core.errors import InvalidInput, PlatformError
+from core.models import Organisation, Role
+from core.pages import page_actor, render_page
+from core.permissions import page
+from core.validation import row_id
+
+
+def _referral_page(
+    request: HttpRequest, referral_id: int, error: PlatformError | None = None
+) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(actor=actor, referral_id=referral_id)
+    except PlatformError as exc:
+        return render_page(request, "acute/referral.html", {}, error=exc)
+    active = referral.visits.filter(status__in=Visit.ACTIVE_STATUSES).select_related("nurse")
+    return render_page(
+        request,
+        "acute/referral.html",
+        {
+            "referral": referral,
+            "active_visit": active.first(),
+            "suggestions": services.dispatch_rank(referral=referral)
+            if referral.status == "accepted"
+            else [],
+            # A refused override keeps what she typed.
+            "hold_override_reason": request.POST.get("hold_override_reason", ""),
+            "now": timezone.now(),
+        },
+        error=error,
+    )
+
+
+@page(Role.COORDINATOR)
+def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+    return _referral_page(request, referral_id)
+
+
+@page(Role.COORDINATOR)
+@require_POST
+def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """Assign, or reassign (the active visit is replaced in the same transaction).
+    The form of a referral on hold for a hospital admission carries the reason
+    field; the service refuses the assignment without a reason (R12)."""
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(
+            actor=actor, referral_id=referral_id, action=Action.UPDATE
+        )
+        shift = acute_selectors.shifts_on().filter(pk=row_id(request.POST.get("shift_id"))).first()
+        if shift is None:
+            raise InvalidInput("assign.shift_unknown", _("Choose a nurse on shift."), field="shift")
+        replacing = referral.visits.filter(status__in=Visit.ACTIVE_STATUSES).first()
+        services.visit_assign(
+            referral=referral,
+            shift=shift,
+            actor=actor,
+            replacing=replacing,
+            hold_override_reason=request.POST.get("hold_override_reason"),
+        )
+    except PlatformError as exc:
+        return _referral_page(request, referral_id, exc)
+    messages.success(request, _("Nurse assigned."))
+    return redirect("coordinator-board")
+
+
+@page(Role.COORDINATOR)
+@require_POST
+def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(
+            actor=actor, referral_id=referral_id, action=Action.UPDATE
+        )
+        if request.POST.get("decision") == "decline":
+            services.referral_decline(
+                referral=referral, reason=request.POST.get("reason", ""), actor=actor
+            )
+        else:
+            services.referral_accept(referral=referral, actor=actor)
+    except PlatformError as exc:
+        return _referral_page(request, referral_id, exc)
+    return redirect("referral-detail", referral_id=referral_id)
+
+
+REFERRAL_FIELDS = (
+    "cpr",
+    "source",
+    "referrer_name",
+    "referrer_phone",
+    "reason",
+    "clinical_picture",
+    "requested_actions",
+    "urgency",
+    "responsible_physician_name",
+    "responsible_physician_phone",
+)
+
+
+def _referral_form(
+    request: HttpRequest,
+    template: str,
+    error: PlatformError | None = None,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    from acute.models import Referral, Skill
+
+    values = {k: request.POST.get(k, "") for k in REFERRAL_FIELDS if k != "cpr"}
+    return render_page(
+        request,
+        template,
+        {
+            "values": values,
+            "sources": Referral.Source.choices,
+            "urgencies": Urgency.choices,
+            "skills": Skill.choices,
+            "chosen_skills": request.POST.getlist("required_skills"),
+            **(extra or {}),
+        },
+        error=error,
+        field_names={"citizen": "cpr", "subject": "cpr", **REGISTRATION_FIELD_NAMES},
+    )
+
+
+def _cpr_typed(raw: str | None) -> str:
+    """The CPR number as typed, without dash or spaces; empty unless ten digits."""
+    cpr = (raw or "").replace("-", "").replace(" ", "").strip()
+    return cpr if cpr.isdigit() and len(cpr) == 10 else ""
+
+
+def _referral_data(request: HttpRequest) -> dict[str, Any]:
+    data: dict[str, Any] = {k: request.POST.get(k, "").strip() for k in REFERRAL_FIELDS}
+    data["cpr"] = _cpr_typed(data["cpr"])
+    if not data["cpr"]:
+        raise InvalidInput(
+            "referral.cpr_invalid", _("Type the CPR number as 10 digits."), field="cpr"
+        )
+    data["required_skills"] = request.POST.getlist("required_skills")
+    return data
+
+
+# --- the phone referral: the CPR number looked up as it is typed ----------------
+
+# What the registration refuses, named as the phone referral's fields.
+REGISTRATION_FIELD_NAMES = {
+    "identifier": "cpr",
+    "name": "family_name",
+    "address": "address_line",
+    "address.extension": "latitude",
+    "extension": "municipality",
+}
+
+
+def _citizen_lookup(actor: Actor, cpr: str) -> IntakeLookup | None:
+    """Who the typed CPR number names, for the coordinator to confirm with the
+    caller (gated and audited in ``consent``); nothing before ten digits."""
+    if not cpr:
+        return None
+    return consent_selectors.patient_intake_lookup(actor=actor, cpr=cpr, purpose=Purpose.TREATMENT)
+
+
+def _phone_form(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
+    """The phone referral as typed so far: every field kept, a well-formed CPR
+    number kept with who it names (or the offer to register the citizen)."""
+    cpr = _cpr_typed(request.POST.get("cpr"))
+    return _referral_form(
+        request,
+        "acute/referral_phone.html",
+        error,
+        {
+            "cpr": cpr,
+            "lookup": _citizen_lookup(page_actor(request), cpr),
+            "municipalities": participating_municipalities(),
+        },
+    )
+
+
+def participating_municipalities() -> list[Organisation]:
+    """The municipalities a citizen may be registered in at intake."""
+    return list(
+        Organisation.objects.filter(
+            kind=Organisation.Kind.MUNICIPALITY, participates=True
+        ).order_by("name")
+    )
+
+
+def _register_typed(request: HttpRequest, actor: Actor, cpr: str) -> None:
+    """Register the citizen from the registration fields of the phone referral
+    (the same service, gate and audit as ``POST /fhir/Patient``)."""
+    post = request.POST
+    consent_services.patient_register(
+        actor=actor,
+        cpr=cpr,
+        given_name=post.get("given_name", ""),
+        family_name=post.get("family_name", ""),
+        address_line=post.get("address_line", ""),
+        postal_code=post.get("postal_code", ""),
+        city=post.get("city", ""),
+        municipality_code=post.get("municipality", ""),
+        latitude=post.get("latitude", ""),
+        longitude=post.get("longitude", ""),
+        phone=post.get("citizen_phone", ""),
+        purpose=Purpose.TREATMENT,
+    )
+
+
+@page(Role.COORDINATOR)
+def referral_phone(request: HttpRequest) -> HttpResponse:
+    """The phone referral, typed in while the caller talks; accepted at once
+    unless the coordinator unticks it. A citizen not registered here is
+    registered from the same form (``register``), and a refusal keeps
+    everything typed: nothing has to be typed twice."""
+    if request.method != "POST":
+        return _phone_form(request)
+    if request.POST.get("action") == "lookup":
+        return _phone_form(request)
+    actor = page_actor(request)
+    try:
+        data = _referral_data(request)
+        if request.POST.get("register") == "on":
+            _register_typed(request, actor, data["cpr"])
+        referral = services.referral_intake(actor=actor, **data)
+        if request.POST.get("accept") == "on" and referral.status == "received":
+            referral = services.referral_accept(referral=referral, actor=actor)
+    except PlatformError as exc:
+        if exc.code == "referral.citizen_unknown":
+            # Not a dead end: the form stays, with the offer to register.
+            exc = InvalidInput(exc.code, exc.message, field="cpr")
+        return _phone_form(request, exc)
+    messages.success(request, _("Referral received."))
+    return redirect("referral-detail", referral_id=referral.pk)
+
+
+@page(Role.COORDINATOR)
+@require_POST
+def referral_citizen_lookup(request: HttpRequest) -> HttpResponse:
+    """Who the CPR number typed so far names (htmx, by POST: a CPR number is
+    never in a URL). The answer is the form's citizen box only."""
+    cpr = _cpr_typed(request.POST.get("cpr"))
+    return render_page(
+        request,
+        "acute/_citizen_lookup.html",
+        {
+            "cpr": cpr,
+            "lookup": _citizen_lookup(page_actor(request), cpr),
+            "municipalities": participating_municipalities(),
+            "posted": {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"},
+        },
+    )
+
+
+@page(Role.PHYSICIAN, Role.HOME_NURSE)
+def referral_short(request: HttpRequest) -> HttpResponse:
+    """A physician's or home nurse's short referral form."""
+    if request.method != "POST":
+        return _referral_form(request, "acute/referral_short.html")
+    actor = page_actor(request)
+    try:
+        services.referral_intake(actor=actor, **_referral_data(request))
+    except PlatformError as exc:
+        return _referral_form(request, "acute/referral_short.html", exc)
+    messages.success(request, _("Referral sent to the acute function."))
+    return redirect("referral-short")
