@@ -1,23 +1,30 @@
 """Audit append at 1, 8 and 32 concurrent writers (PostgreSQL, pgbench).
 
-    DEBUG=1 .venv/bin/python -m bench.audit_append [--seconds 8] [--writers 1 8 32]
+    DEBUG=1 .venv/bin/python -m bench.audit_append [--seconds 8] [--rounds 3]
+        [--writers 1 8 32]
 
 Three statements, each a writer's whole transaction, run side by side by
-pgbench (prepared, each client its own connection), each for ``--seconds``
-per case, on this disk and again with ``commit_delay=2000,
-commit_siblings=0`` for the session (2 ms commit latency, as on a networked
-cloud volume):
+pgbench (prepared, each client its own connection) for ``--seconds`` a run,
+on this disk and again with ``commit_delay=2000, commit_siblings=0`` for the
+session (2 ms commit latency, as on a networked cloud volume). The audited
+append and the plain INSERT run ``--rounds`` times a case, taking turns to
+go first, each run just after a checkpoint, and are compared by their
+medians: single runs on this disk moved by a third from one to the next.
 
 - **audited append**: the statement ``audit_record`` runs
-  (``consent.audit.append``): an id from the sequence, the clock, the
-  content digest in the database, the entry and its place in the
-  sequencer's queue inserted;
+  (``consent.audit.append``): an id from the sequence, the clock, the entry
+  with the content digest its writer computed (given as a parameter, as the
+  web process gives it) and its place in the sequencer's queue inserted;
 - **plain INSERT**: the same row into a table of the same shape
   (partitioned by month, the same key and indexes), id from a sequence, no
   digest and no queue: the floor;
 - **chain head (before)**: the statement shape the log used before the
   transparency log: move one head row (its row lock held until commit) and
   insert the entry with its position and chain hash.
+
+The writer's share of the work, computing the digest
+(``consent.audit.canonical.entry_digest``) in the web process, is timed
+beside the cases and reported per entry.
 
 Goal (issue 20): at 32 writers the audited append reaches at least 80% of the
 plain INSERT's rate, with and without the commit latency.
@@ -28,8 +35,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from bench.common import report, setup_django
@@ -65,6 +74,8 @@ _FIELDS = (
 )
 _COLUMNS = ", ".join(_FIELDS)
 _DIGEST = "audit_entry_digest(" + ", ".join(f"v.{name}" for name in _FIELDS) + ")"
+# A content digest as the writer hands it over (32 bytes).
+_WRITERS_DIGEST = "'\\x" + "5a" * 32 + "'::bytea"
 
 SETUP_SQL = """
 SET session_replication_role = replica;
@@ -93,7 +104,7 @@ INSERT INTO bench_append_head VALUES (1, 0, sha256('genesis'));
 AUDITED = """\\set cid random(1, 100000)
 WITH e AS (INSERT INTO audit_auditentry (id, recorded_at, <COLUMNS>, digest)
   VALUES (nextval('audit_entry_id_seq'), clock_timestamp(), <VALUES>,
-    audit_entry_digest(<VALUES>)) RETURNING id, recorded_at, digest),
+    <WRITERS_DIGEST>) RETURNING id, recorded_at, digest),
 p AS (INSERT INTO audit_pending (entry_id, recorded_at) SELECT id, recorded_at FROM e)
 SELECT id, recorded_at, digest FROM e;
 """
@@ -114,7 +125,12 @@ SELECT h.seq, clock_timestamp(), v.*, d.digest, h.hash FROM h, v, d;
 
 
 def _script(template: str) -> str:
-    for name, value in (("<COLUMNS>", _COLUMNS), ("<VALUES>", _VALUES), ("<DIGEST>", _DIGEST)):
+    for name, value in (
+        ("<COLUMNS>", _COLUMNS),
+        ("<VALUES>", _VALUES),
+        ("<DIGEST>", _DIGEST),
+        ("<WRITERS_DIGEST>", _WRITERS_DIGEST),
+    ):
         template = template.replace(name, value)
     return template
 
@@ -162,6 +178,21 @@ def _pgbench(script: Path, writers: int, seconds: int, delay: bool) -> float:
     return float(found.group(1))
 
 
+def _writers_digest_us(rounds: int = 20000) -> float:
+    """CPU time of one entry's digest in the web process, in microseconds."""
+    from consent.audit.canonical import entry_digest
+
+    content = [
+        1, "nurse-1", "acute_nurse", 3, "Akutfunktion Nord", "", None, 4711, "read",
+        "Condition", "4711", "treatment", "permitted", "care_relationship", "req-bench",
+        "10.0.0.1", "bench", {"basis": "visit"},
+    ]  # fmt: skip
+    started = time.process_time()
+    for _ in range(rounds):
+        entry_digest(content)
+    return (time.process_time() - started) / rounds * 1e6
+
+
 def _prepare() -> None:
     from django.db import connection
 
@@ -169,14 +200,50 @@ def _prepare() -> None:
         cursor.execute(SETUP_SQL)
 
 
+def _checkpoint() -> None:
+    """Each run starts just after a checkpoint: the full-page images written
+    after one would otherwise fall on whichever run comes next."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+
+
+def _case(
+    scripts: dict[str, Path], writers: int, seconds: int, delay: bool, rounds: int
+) -> tuple[dict[str, int], list[float]]:
+    """Each statement's median rate over ``rounds`` runs, the audited append
+    and the plain INSERT taking turns to go first; the old chain once."""
+    runs: dict[str, list[float]] = {"audited_append": [], "plain_insert": []}
+    for turn in range(rounds):
+        order = ["audited_append", "plain_insert"]
+        for name in order if turn % 2 == 0 else reversed(order):
+            _checkpoint()
+            runs[name].append(_pgbench(scripts[name], writers, seconds, delay))
+    _checkpoint()
+    rates = {name: round(statistics.median(found)) for name, found in runs.items()}
+    rates["chain_head_before"] = round(
+        _pgbench(scripts["chain_head_before"], writers, seconds, delay)
+    )
+    shares = [
+        round(a / p, 3) for a, p in zip(runs["audited_append"], runs["plain_insert"], strict=True)
+    ]
+    return rates, shares
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--writers", type=int, nargs="+", default=[1, 8, 32])
     args = parser.parse_args()
     setup_django(f"postgres://postgres@127.0.0.1:5432/{DATABASE}")
     _prepare()
-    figures: dict[str, object] = {"seconds_per_case": args.seconds}
+    figures: dict[str, object] = {
+        "seconds_per_run": args.seconds,
+        "rounds_per_case": args.rounds,
+        "writers_digest_cpu_us_per_entry": round(_writers_digest_us(), 1),
+    }
     goals: dict[str, bool] = {}
     with tempfile.TemporaryDirectory() as folder:
         scripts = {}
@@ -186,13 +253,11 @@ def main() -> None:
         for delay in (False, True):
             label = "commit_delay_2ms" if delay else "this_disk"
             for writers in args.writers:
-                rates = {
-                    name: round(_pgbench(path, writers, args.seconds, delay))
-                    for name, path in scripts.items()
-                }
+                rates, shares = _case(scripts, writers, args.seconds, delay, args.rounds)
                 share = rates["audited_append"] / rates["plain_insert"]
                 figures[f"{label}_{writers}_writers_per_s"] = rates
                 figures[f"{label}_{writers}_writers_audited_vs_plain"] = round(share, 3)
+                figures[f"{label}_{writers}_writers_audited_vs_plain_each_round"] = shares
                 figures[f"{label}_{writers}_writers_chain_head_vs_plain"] = round(
                     rates["chain_head_before"] / rates["plain_insert"], 3
                 )

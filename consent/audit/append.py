@@ -1,9 +1,10 @@
 """Appending entries to the log: a plain durable insert, no shared row.
 
 On PostgreSQL one statement takes each entry's id from ``audit_entry_id_seq``,
-stamps it with the clock, digests its content (``audit_entry_digest``),
-inserts it, and marks it as waiting for its position in the tree
-(``audit_pending``), returning what it stored. Writers share no row and no
+stamps it with the clock, inserts it with the content digest its writer
+computed (``consent.audit.canonical``: the bytes ``audit_entry_digest`` would
+give, which ``audit_verify`` checks), and marks it as waiting for its
+position in the tree (``audit_pending``), returning what it stored. Writers share no row and no
 lock, so their commits are flushed together (group commit) and the rate grows
 with writers. The statement is prepared once per connection and run on the
 psycopg cursor kept with it (``core.sql.run_prepared``).
@@ -29,6 +30,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Max
 from django.utils import timezone
 
+from consent.audit.canonical import entry_digest
 from consent.audit.models import DIGEST_FIELDS, AuditEntry, PendingEntry
 from core.sql import run_prepared
 
@@ -66,14 +68,14 @@ def _of(alias: str) -> str:
 def _append_sql(rows: int) -> str:
     """``rows`` entries in one statement. Ids are drawn in the entries' order
     (``ord``), so a batch's ids ascend as its entries were given."""
-    row = f"(%s::integer, {_PLACEHOLDERS})"
+    row = f"(%s::integer, {_PLACEHOLDERS}, %s::bytea)"
     # Only column names, placeholders and type names are formatted in.
     return (
-        f"WITH v (ord, {_COLUMNS}) AS (VALUES {', '.join([row] * rows)}), "  # noqa: S608
+        f"WITH v (ord, {_COLUMNS}, digest) AS (VALUES {', '.join([row] * rows)}), "  # noqa: S608
         "n AS MATERIALIZED (SELECT o.*, nextval('audit_entry_id_seq') AS id, "
         "clock_timestamp() AS at FROM (SELECT * FROM v ORDER BY ord) o), "
         f"e AS (INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest) "
-        f"SELECT n.id, n.at, {_of('n')}, audit_entry_digest({_of('n')}) FROM n "
+        f"SELECT n.id, n.at, {_of('n')}, n.digest FROM n "
         "RETURNING id, recorded_at, digest), "
         "p AS (INSERT INTO audit_pending (entry_id, recorded_at) SELECT id, recorded_at FROM e) "
         "SELECT n.ord, e.id, e.recorded_at, e.digest FROM e JOIN n ON n.id = e.id"
@@ -81,14 +83,14 @@ def _append_sql(rows: int) -> str:
 
 
 def _append_one_sql() -> str:
-    """One entry, the statement every request makes. Its content is given
-    twice (once to store, once to digest) rather than read from a VALUES list:
-    one step less for the executor on the path every audited access takes."""
+    """One entry, the statement every request makes: its values given
+    directly rather than read from a VALUES list, one step less for the
+    executor on the path every audited access takes."""
     # Only column names, placeholders and type names are formatted in.
     return (
         f"WITH e AS (INSERT INTO audit_auditentry (id, recorded_at, {_COLUMNS}, digest) "  # noqa: S608
         f"VALUES (nextval('audit_entry_id_seq'), clock_timestamp(), {_PLACEHOLDERS}, "
-        f"audit_entry_digest({_PLACEHOLDERS})) "
+        "%s::bytea) "
         "RETURNING id, recorded_at, digest), "
         "p AS (INSERT INTO audit_pending (entry_id, recorded_at) SELECT id, recorded_at FROM e) "
         "SELECT 1, id, recorded_at, digest FROM e"
@@ -99,8 +101,11 @@ _APPEND_ONE_SQL = _append_one_sql()
 
 
 def _params(entry: AuditEntry) -> list[Any]:
+    """The content fields, then their digest."""
     values = [getattr(entry, name) for name in DIGEST_FIELDS]
+    digest = entry_digest(values)
     values[-1] = orjson.dumps(values[-1]).decode()  # detail, as jsonb text
+    values.append(digest)
     return values
 
 
@@ -114,8 +119,7 @@ def _append_postgres(db: BaseDatabaseWrapper, entries: list[AuditEntry]) -> None
     for start in range(0, len(entries), ROWS_PER_STATEMENT):
         chunk = entries[start : start + ROWS_PER_STATEMENT]
         if len(chunk) == 1:
-            content = _params(chunk[0])
-            returned = run_prepared(_APPEND_ONE_SQL, content + content, binary=True, db=db)
+            returned = run_prepared(_APPEND_ONE_SQL, _params(chunk[0]), binary=True, db=db)
         else:
             params: list[Any] = []
             for ord_, entry in enumerate(chunk, start=1):
