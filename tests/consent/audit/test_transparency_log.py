@@ -29,7 +29,14 @@ from consent.audit.log import (
     signing_key,
     tree_tiles,
 )
-from consent.audit.models import DIGEST_FIELDS, AuditEntry, LogCheckpoint, LogLeaf, PendingEntry
+from consent.audit.models import (
+    DIGEST_FIELDS,
+    AuditEntry,
+    LogCheckpoint,
+    LogLeaf,
+    LogTile,
+    PendingEntry,
+)
 from consent.audit.notes import checkpoint_parse, note_split, signature_find, signature_valid
 from consent.audit.services import Action, Purpose, audit_record, audit_record_many
 from consent.audit.tiles import Tiles, tiles_integrate
@@ -411,9 +418,10 @@ def test_a_tampered_full_tile_is_seen_even_after_its_subtrees_were_hashed() -> N
         )
 
     assert proves_leaf_0()
+    full = LogTile.objects.get(log=latest.log, level=0, index=0, width=256)
+    hashes = bytes(full.hashes)
     tamper(
-        "UPDATE audit_log_tile SET hashes = overlay(hashes placing %s from %s for 32) "
-        "WHERE level = 0 AND index = 0 AND width = 256",
-        [b"\x07" * 32, 200 * 32 + 1],
+        "UPDATE audit_log_tile SET hashes = %s WHERE level = 0 AND \"index\" = 0 AND width = 256",
+        [hashes[: 200 * 32] + b"\x07" * 32 + hashes[201 * 32 :]],
     )
     assert not proves_leaf_0()
