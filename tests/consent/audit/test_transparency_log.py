@@ -421,7 +421,7 @@ def test_a_tampered_full_tile_is_seen_even_after_its_subtrees_were_hashed() -> N
     full = LogTile.objects.get(log=latest.log, level=0, index=0, width=256)
     hashes = bytes(full.hashes)
     tamper(
-        "UPDATE audit_log_tile SET hashes = %s WHERE level = 0 AND \"index\" = 0 AND width = 256",
+        'UPDATE audit_log_tile SET hashes = %s WHERE level = 0 AND "index" = 0 AND width = 256',
         [hashes[: 200 * 32] + b"\x07" * 32 + hashes[201 * 32 :]],
     )
     assert not proves_leaf_0()
