@@ -80,6 +80,7 @@ def test_static_files_are_served_compressed_with_a_long_cache(local_web: Running
     assert "immutable" in headers["Cache-Control"]
 
 
+@pytest.mark.postgres  # the server's own process reads the test database: SQLite's is in memory
 @pytest.mark.django_db(transaction=True)
 def test_a_nurse_logs_in_over_plain_http_on_this_machine(local_web: RunningWeb) -> None:
     """No redirect to HTTPS, no Secure-only cookies, no HSTS: the browser on
