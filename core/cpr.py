@@ -17,6 +17,17 @@ from core.errors import InvalidInput
 CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
 
 
+# A CPR number written in running text: ten digits, optionally DDMMYY-SSSS
+# (the dash also URL-encoded), not part of a longer number; or a replacement
+# CPR (DDMMYY, a digit, two letters, a digit). The logs scrub what matches.
+CPR_IN_TEXT = re.compile(r"(?<!\d)(\d{6})(?:-|%2[dD])?(\d{4}|\d[A-Za-z]{2}\d)(?!\d)")
+
+
+def cpr_in_text(text: str) -> bool:
+    """Whether ``text`` holds anything the logs would scrub as a CPR number."""
+    return CPR_IN_TEXT.search(text) is not None
+
+
 @dataclass(frozen=True)
 class CprFacts:
     birth_date: dt.date

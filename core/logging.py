@@ -15,19 +15,14 @@ import datetime as dt
 import json
 import logging
 import logging.config
-import re
 from typing import Any
 
 from core.context import current_context
-
-# Ten digits, optionally DDMMYY-SSSS (the dash also URL-encoded), not part of
-# a longer number.
-# A CPR number, or a replacement CPR (DDMMYY, a digit, two letters, a digit).
-_CPR_LIKE = re.compile(r"(?<!\d)(\d{6})(?:-|%2[dD])?(\d{4}|\d[A-Za-z]{2}\d)(?!\d)")
+from core.cpr import CPR_IN_TEXT
 
 
 def scrub(text: str) -> str:
-    return _CPR_LIKE.sub("[cpr]", text)
+    return CPR_IN_TEXT.sub("[cpr]", text)
 
 
 class CprScrubFilter(logging.Filter):

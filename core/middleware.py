@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -12,21 +11,25 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from rest_framework.views import APIView
 
-from core.context import RequestContext, reset_context, set_context
+from core.context import RequestContext, request_id_new, reset_context, set_context
+from core.cpr import cpr_in_text
 from core.permissions import actor_from_request
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
-    """Takes a well-formed ``X-Request-ID`` or makes one; echoes it on the response."""
+    """Takes a well-formed ``X-Request-ID`` or makes one; echoes it on the
+    response. One that holds something shaped like a CPR number is not
+    taken: it would reach the log scrubbed and the audit log whole."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        well_formed = _SAFE_REQUEST_ID.match(incoming) and not cpr_in_text(incoming)
+        request_id = incoming if well_formed else request_id_new()
         ctx = RequestContext(
             request_id=request_id,
             client_address=request.META.get("REMOTE_ADDR") or None,

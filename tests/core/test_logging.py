@@ -88,3 +88,27 @@ def test_a_cpr_typed_into_a_choice_field_is_not_echoed_in_the_error(api_client) 
 
 def test_scrub_replaces_replacement_cprs_too() -> None:
     assert scrub("ecpr 0703921VJ4 and 120655-0vk9") == "ecpr [cpr] and [cpr]"
+
+
+def test_request_ids_the_platform_makes_read_the_same_in_the_log() -> None:
+    """About one UUID in sixty has a run of digits shaped like a CPR number;
+    the ids the platform makes never do, so the scrubbing leaves them whole."""
+    from core.context import current_context, request_id_new
+
+    made = [request_id_new() for _ in range(2000)] + [
+        current_context().request_id for _ in range(500)
+    ]
+    assert all(scrub(request_id) == request_id for request_id in made)
+    assert len(set(made)) == len(made)
+
+
+@pytest.mark.django_db
+def test_a_request_id_holding_a_cpr_number_is_replaced_not_echoed(client) -> None:
+    """A caller's X-Request-ID is echoed and logged as given, unless it holds
+    something shaped like a CPR number: then the platform makes its own."""
+    kept = client.get("/healthz", HTTP_X_REQUEST_ID="partner-req-00042")
+    assert kept["X-Request-ID"] == "partner-req-00042"
+    for carrying in ("req-0101401234", "req-010140-1234-x", "0101401234ab"):
+        answered = client.get("/healthz", HTTP_X_REQUEST_ID=carrying)
+        assert answered["X-Request-ID"] != carrying
+        assert scrub(answered["X-Request-ID"]) == answered["X-Request-ID"]
