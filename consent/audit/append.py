@@ -4,10 +4,11 @@ On PostgreSQL one statement takes each entry's id from ``audit_entry_id_seq``,
 stamps it with the clock, inserts it with the content digest its writer
 computed (``consent.audit.canonical``: the bytes ``audit_entry_digest`` would
 give, which ``audit_verify`` checks), and marks it as waiting for its
-position in the tree (``audit_pending``), returning what it stored. Writers share no row and no
-lock, so their commits are flushed together (group commit) and the rate grows
-with writers. The statement is prepared once per connection and run on the
-psycopg cursor kept with it (``core.sql.run_prepared``).
+position in the tree (``audit_pending``), returning what it stored. Writers
+share no row and no lock, so their commits are flushed together (group
+commit) and the rate grows with writers. The statement is prepared once
+per connection and run on the psycopg cursor kept with it
+(``core.sql.run_prepared``).
 
 On SQLite (one writer at a time, ``BEGIN IMMEDIATE``) the same is done in
 Python inside the writer's transaction.
