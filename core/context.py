@@ -6,12 +6,15 @@ The audit log reads these so that no caller has to pass them down by hand.
 from __future__ import annotations
 
 import contextvars
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from core.cpr import cpr_in_text
+
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,29 @@ def request_id_new(prefix: str = "") -> str:
 
 
 def current_context() -> RequestContext:
+    """The context set for this request or task, or, outside both, a new
+    background one (a new request id each time)."""
     ctx = _current.get()
     if ctx is None:
         return RequestContext(request_id=request_id_new("bg-"))
     return ctx
+
+
+def context_if_set() -> RequestContext | None:
+    """The context set for this request or task, if one is."""
+    return _current.get()
+
+
+def request_id_valid(value: object) -> bool:
+    """A request id fit to take from elsewhere (a caller's ``X-Request-ID``, a
+    task's message, a response header): 8 to 64 letters, digits, ``.``,
+    ``_`` or ``-``, and nothing shaped like a CPR number, which would reach
+    the log scrubbed and the audit log whole."""
+    return (
+        isinstance(value, str)
+        and _SAFE_REQUEST_ID.fullmatch(value) is not None
+        and not cpr_in_text(value)
+    )
 
 
 def set_context(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:

@@ -15,9 +15,10 @@ import datetime as dt
 import json
 import logging
 import logging.config
+from collections.abc import Mapping
 from typing import Any
 
-from core.context import current_context
+from core.context import context_if_set, current_context, request_id_valid
 from core.cpr import CPR_IN_TEXT
 
 
@@ -39,10 +40,31 @@ class CprScrubFilter(logging.Filter):
         return True
 
 
+# gunicorn's access line is written after the response has left the
+# platform's middleware; its arguments hold the response's headers, the
+# request id among them.
+_ACCESS_LOGGER = "gunicorn.access"
+_ACCESS_REQUEST_ID = "{x-request-id}o"
+
+
 class RequestIdFilter(logging.Filter):
+    """The request id of the request or task the line is written in; on
+    gunicorn's access line, the one the response carried."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_context().request_id
+        record.request_id = _request_id_of(record)
         return True
+
+
+def _request_id_of(record: logging.LogRecord) -> str:
+    ctx = context_if_set()
+    if ctx is not None:
+        return ctx.request_id
+    if record.name == _ACCESS_LOGGER and isinstance(record.args, Mapping):
+        answered = record.args.get(_ACCESS_REQUEST_ID)
+        if request_id_valid(answered):
+            return str(answered)
+    return current_context().request_id
 
 
 class ScrubbingFormatter(logging.Formatter):

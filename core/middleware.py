@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,11 +10,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from rest_framework.views import APIView
 
-from core.context import RequestContext, request_id_new, reset_context, set_context
-from core.cpr import cpr_in_text
+from core.context import (
+    RequestContext,
+    request_id_new,
+    request_id_valid,
+    reset_context,
+    set_context,
+)
 from core.permissions import actor_from_request
-
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
@@ -28,8 +30,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        well_formed = _SAFE_REQUEST_ID.match(incoming) and not cpr_in_text(incoming)
-        request_id = incoming if well_formed else request_id_new()
+        request_id = incoming if request_id_valid(incoming) else request_id_new()
         ctx = RequestContext(
             request_id=request_id,
             client_address=request.META.get("REMOTE_ADDR") or None,

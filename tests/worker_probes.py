@@ -23,3 +23,13 @@ def probe_sleep(marker_dir: str, seconds: float, ignore_soft_limit: bool = False
             if not ignore_soft_limit:
                 return
     (folder / "finished").write_text("1")
+
+
+@shared_task(name="tests.probe_request_id")
+def probe_request_id(marker_dir: str) -> None:
+    """Writes the request id the task runs under, read twice."""
+    from core.context import current_context
+
+    first = current_context().request_id
+    time.sleep(0.05)
+    (Path(marker_dir) / "request_id").write_text(f"{first} {current_context().request_id}")

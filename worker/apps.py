@@ -10,6 +10,7 @@ class WorkerConfig(AppConfig):
     verbose_name = "Worker"
 
     def ready(self) -> None:
+        import worker.context  # noqa: F401  (each task runs in a context of its own)
         from core.metrics import register_metrics
         from worker.metrics import queue_metrics
 

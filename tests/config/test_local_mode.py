@@ -17,7 +17,7 @@ import pytest
 
 from core.models import Role
 from tests import factories
-from tests.conftest import ROOT, worker_env
+from tests.conftest import ROOT, wait_for, worker_env
 from tests.web_server import RunningWeb, fetch, free_port, start_web
 
 CPR_IN_URL = "0101901234"
@@ -166,3 +166,30 @@ def test_local_mode_refuses_an_address_that_others_can_reach(tmp_path: Path) -> 
     )
     assert result.returncode != 0
     assert "loopback address only, not on 0.0.0.0" in result.stderr
+
+
+def test_the_access_line_carries_the_request_id_the_response_did(local_web: RunningWeb) -> None:
+    """gunicorn writes its access line after the response has left the
+    platform; the line still carries the id the caller was answered with, so
+    the id a user reports finds the request in the log."""
+    _, given, _, _ = fetch(
+        f"{local_web.url}/no-such-page/", headers={"X-Request-ID": "ward-7-000123"}
+    )
+    _, made, _, _ = fetch(f"{local_web.url}/login/")
+    assert given["X-Request-ID"] == "ward-7-000123"
+
+    def access_lines(request_id: str) -> list[str]:
+        lines = [json.loads(line) for line in local_web.output().splitlines() if line[:1] == "{"]
+        return [
+            line["message"]
+            for line in lines
+            if line["logger"] == "gunicorn.access" and line["request_id"] == request_id
+        ]
+
+    for request_id, path in (
+        ("ward-7-000123", "/no-such-page/"),
+        (made["X-Request-ID"], "/login/"),
+    ):
+        assert wait_for(lambda rid=request_id: access_lines(rid)), local_web.output()[-2000:]
+        [line] = access_lines(request_id)
+        assert f'"GET {path} HTTP/1.1" ' in line

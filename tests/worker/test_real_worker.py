@@ -58,3 +58,30 @@ def test_time_limits_are_enforced_by_the_worker(tmp_path: Path) -> None:
         assert worker.alive()
     finally:
         stop_worker(worker)
+
+
+def test_a_task_runs_under_the_request_id_of_the_request_that_sent_it(
+    celery_worker, tmp_path: Path
+) -> None:
+    """What a request sets going (a hand-off, a re-plan) is recorded and
+    logged under the id the request was answered with; a task sent from
+    elsewhere runs under one background id of its own, the same throughout."""
+    from core.context import RequestContext, request_context
+
+    sent_by_request, sent_by_beat, sent_again = (tmp_path / n for n in ("req", "beat", "again"))
+    for folder in (sent_by_request, sent_by_beat, sent_again):
+        folder.mkdir()
+    with request_context(RequestContext(request_id="nurse-req-000042")):
+        app.send_task("tests.probe_request_id", args=[str(sent_by_request)])
+    app.send_task("tests.probe_request_id", args=[str(sent_by_beat)])
+    app.send_task("tests.probe_request_id", args=[str(sent_again)])
+
+    def read(folder: Path) -> list[str]:
+        marker = folder / "request_id"
+        return marker.read_text().split() if marker.exists() else []
+
+    assert wait_for(lambda: all(read(f) for f in (sent_by_request, sent_by_beat, sent_again)))
+    assert read(sent_by_request) == ["nurse-req-000042", "nurse-req-000042"]
+    first, second = read(sent_by_beat)
+    assert first == second and first.startswith("bg-")
+    assert read(sent_again)[0] != first
