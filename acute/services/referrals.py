@@ -82,6 +82,15 @@ def referral_intake(
         raise InvalidInput(
             "referral.citizen_required", "Give the citizen (citizen_id or cpr).", field="citizen"
         )
+    if citizen_id and cpr:
+        # Two names for the citizen that may disagree: taking either one could
+        # refer the wrong person, and saying whether they agree would tell the
+        # caller whose CPR number an id holds.
+        raise InvalidInput(
+            "referral.citizen_ambiguous",
+            "Give the citizen once: citizen_id or cpr, not both.",
+            field="citizen",
+        )
     organisation = actor.organisation
     if actor.role == Role.COORDINATOR and not electronic:
         if not source:

@@ -219,6 +219,23 @@ def test_unknown_citizen_is_refused_clearly_and_audited(coordinator):
     assert AuditEntry.objects.filter(outcome="denied", reason_code="unknown_citizen").exists()
 
 
+def test_a_citizen_named_both_by_id_and_by_cpr_is_refused_without_a_referral(coordinator):
+    """Two names that may disagree: neither is taken (it could be the wrong
+    citizen), and the answer does not say whether they agree."""
+    named, other = f.citizen(), f.citizen()
+    client = f.client_for(coordinator)
+    for cpr in (other.cpr, named.cpr):
+        response = client.post(
+            "/api/acute/referrals",
+            {**REFERRAL, "citizen_id": named.pk, "cpr": cpr, "source": "gp"},
+            format="json",
+        )
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "referral.citizen_ambiguous"
+        assert cpr not in response.content.decode()
+    assert not Referral.objects.exists()
+
+
 def test_missing_responsible_physician_in_the_api_is_a_precise_400(coordinator):
     person = f.citizen()
     response = f.client_for(coordinator).post(
