@@ -21,6 +21,7 @@ from acute.models import Referral, Urgency, Visit, VitalSign
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
 from core.fhir.validation import FHIRInvalid, fhir_validate
+from core.validation import is_digits
 
 EXT = "https://tvaerakut.dk/fhir/StructureDefinition"
 EXT_CALLBACK = f"{EXT}/referrer-callback"
@@ -286,7 +287,7 @@ def parse_service_request(body: Any) -> dict[str, Any]:
     cpr = identifier.get("value", "") if identifier.get("system") == CPR_SYSTEM else ""
     reference = subject.get("reference") or ""
     citizen_id = None
-    if reference.startswith("Patient/") and reference[8:].isdigit():
+    if reference.startswith("Patient/") and is_digits(reference[8:]):
         citizen_id = int(reference[8:])
     if not cpr and citizen_id is None:
         raise InvalidInput(

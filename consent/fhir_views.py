@@ -49,6 +49,7 @@ from core.fhir.resources import (
 from core.fhir.views import FHIRView, base_url, searchset
 from core.models import Role
 from core.permissions import roles
+from core.validation import is_digits
 
 # Every staff role may ask; the gate decides per citizen.
 ALL_ROLES = frozenset(Role.values)
@@ -179,7 +180,7 @@ class RecordInstanceView(ResourceReadView):
     """``GET`` (the base) and ``PUT /fhir/<Type>/<id>``: read and versioned update."""
 
     def put(self, request: Request, resource_id: str) -> Response:
-        if not resource_id.isdigit():
+        if not is_digits(resource_id):
             raise NotFoundOrNotAllowed()
         resource = services.record_resource_update(
             actor=actor_of(request),
@@ -308,7 +309,7 @@ class PatientResource(FHIRResource):
                 replacement = normalise_replacement_cpr(value, system)
             except InvalidInput as exc:
                 raise InvalidInput(exc.code, exc.message, field="identifier") from None
-        elif system not in ("", CPR_SYSTEM) or not (value.isdigit() and len(value) == 10):
+        elif system not in ("", CPR_SYSTEM) or not (is_digits(value) and len(value) == 10):
             raise InvalidInput(
                 "search.identifier_invalid",
                 f"identifier is {CPR_SYSTEM}|<10 digits>, or a replacement CPR as "
@@ -341,7 +342,7 @@ class PatientInstanceView(ResourceReadView):
     """``GET``/``PUT /fhir/Patient/<id>``: read and versioned update (``If-Match``)."""
 
     def put(self, request: Request, resource_id: str) -> Response:
-        if not resource_id.isdigit():
+        if not is_digits(resource_id):
             raise NotFoundOrNotAllowed()
         citizen = services.patient_update(
             actor=actor_of(request),
@@ -382,7 +383,7 @@ class PatientInsightView(FHIRView):
 
     def get(self, request: Request, citizen_id: str) -> Response:
         report = selectors.insight_report(
-            actor=actor_of(request), citizen_id=int(citizen_id) if citizen_id.isdigit() else -1
+            actor=actor_of(request), citizen_id=int(citizen_id) if is_digits(citizen_id) else -1
         )
         return self.fhir_response(selectors.insight_bundle(report))
 

@@ -47,7 +47,7 @@ def normalise_cpr(raw: object) -> str:
     if not isinstance(raw, str):
         raise InvalidInput("cpr.invalid", "The CPR number must be given as text.", field="cpr")
     digits = raw.strip().replace("-", "")
-    if len(digits) != 10 or not digits.isdigit():
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         raise InvalidInput(
             "cpr.invalid", "A CPR number has exactly 10 digits (DDMMYY-SSSS).", field="cpr"
         )

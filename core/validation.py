@@ -65,11 +65,19 @@ def _without_constraint_names(instance: models.Model, messages: list[str]) -> li
     return plain
 
 
+def is_digits(text: str) -> bool:
+    """Whether ``text`` is one or more of the digits 0-9. ``str.isdigit`` is
+    not that: it also takes a superscript such as "²", which ``int`` refuses
+    (a 500 where a 400 was due), and the digits of other scripts, which
+    ``int`` reads as a number the client never typed as one."""
+    return text.isascii() and text.isdigit()
+
+
 def row_id(raw: object) -> int:
     """A row's id from a form field: anything but plain digits is 0, which no
     row has, so a lookup finds nothing (a 4xx) instead of failing (a 500)."""
     text = raw.strip() if isinstance(raw, str) else ""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
+    return int(text) if is_digits(text) and len(text) <= 18 else 0
 
 
 def insert_or_conflict(instance: models.Model, *, code: str, message: str) -> None:

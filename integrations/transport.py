@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.validation import is_digits
 from integrations.adapters import DeliveryAnswer, Transport
 from integrations.messages import AckCode
 from integrations.models import DeliveryAttempt, OutboundMessage, Partner
@@ -77,7 +78,7 @@ def signature_verify(
 ) -> None:
     if not timestamp or not given:
         raise SignatureRefused("auth.signature_missing", "The request is not signed.")
-    if not timestamp.isdigit():
+    if not is_digits(timestamp):
         raise SignatureRefused("auth.timestamp_invalid", "The signature timestamp is not a number.")
     if abs((now if now is not None else time.time()) - int(timestamp)) > skew_seconds:
         raise SignatureRefused(

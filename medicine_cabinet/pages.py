@@ -24,7 +24,7 @@ from core.messages import user_message
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
-from core.validation import row_id
+from core.validation import is_digits, row_id
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import CountLine, CountReason, Location, Lot, Medicine, StockCount
 
@@ -77,7 +77,7 @@ def stock(request: HttpRequest) -> HttpResponse:
 
 def _id(raw: str | None) -> int:
     """A row id from a form field; anything else is no row (a 4xx, never a 500)."""
-    return int(raw) if raw and raw.isdigit() else 0
+    return int(raw) if raw and is_digits(raw) else 0
 
 
 def _parse_date(raw: str, field: str) -> dt.date:

@@ -13,13 +13,14 @@ from acute.clinical.models import LabResult, MedicationOrder, ProcedureRecord
 from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Param
 from core.models import Role
+from core.validation import is_digits
 
 CLINICAL_READERS = frozenset({Role.ACUTE_NURSE, Role.COORDINATOR, Role.PHYSICIAN})
 
 
 def _of_visit(rows: QuerySet[Any], raw: str) -> QuerySet[Any]:
     value = raw.strip().removeprefix("Encounter/")
-    if value.startswith("visit-") and value[6:].isdigit():
+    if value.startswith("visit-") and is_digits(value[6:]):
         return rows.filter(visit_id=int(value[6:]))
     raise InvalidInput(
         "search.param_invalid", "encounter must be Encounter/visit-<id>.", field="encounter"

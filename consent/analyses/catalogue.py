@@ -21,6 +21,7 @@ from consent.fhir import MUNICIPAL_SERVICES
 from consent.models import CareRelationship, DataCategory
 from core.errors import InvalidInput
 from core.models import Citizen, Organisation
+from core.validation import is_digits
 
 
 def _municipalities() -> list[Organisation]:
@@ -113,7 +114,7 @@ def _diagnosis_and_service_counts(parameters: dict[str, Any]) -> Counts:
 
 def _contacts_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
     text = raw.get("days", "30").strip()
-    if not text.isdigit():
+    if not is_digits(text):
         raise InvalidInput(
             "analysis.param_invalid",
             gettext("The number of days is a whole number."),

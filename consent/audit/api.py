@@ -62,6 +62,7 @@ from core.fhir.views import base_url
 from core.models import Role
 from core.openapi import FhirResource
 from core.permissions import roles
+from core.validation import is_digits
 
 AUDITORS = [roles(Role.AUDITOR)]
 MAX_LIMIT = 200
@@ -200,7 +201,7 @@ def _offset_limit(request: Request) -> tuple[int, int]:
         raw = request.query_params.get(name, "")
         if raw == "":
             return default
-        if not raw.isdigit() or len(raw) > 9:
+        if not is_digits(raw) or len(raw) > 9:
             raise InvalidInput("audit.param_invalid", f"{name} must be a whole number.", field=name)
         return int(raw)
 
@@ -399,7 +400,7 @@ def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | Non
 
 def _reference_id(raw: str, resource: str, name: str) -> str:
     value = raw.removeprefix(f"{resource}/")
-    if not value.isdigit() or len(value) > 18:
+    if not is_digits(value) or len(value) > 18:
         raise InvalidInput(
             "search.param_invalid",
             f"{name} must be {resource}/<internal id> or the id.",

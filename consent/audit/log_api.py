@@ -38,6 +38,7 @@ from core.api import actor_of
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.openapi import ErrorEnvelope
 from core.permissions import Public
+from core.validation import is_digits
 
 _B64_LIST = serializers.ListField(child=serializers.CharField())
 
@@ -77,7 +78,7 @@ def _log_param(request: Request, *, required: bool) -> str | None:
 
 def _size(request: Request, name: str) -> int:
     raw = request.query_params.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_digits(raw) or len(raw) > 18:
         raise InvalidInput("audit.param_invalid", f"{name} must be a whole number.", field=name)
     return int(raw)
 

@@ -49,6 +49,7 @@ from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, PlatformEr
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.validation import is_digits
 
 PAGE_SIZE = 50
 
@@ -97,7 +98,7 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
             elif "citizen" in params and data.get("citizen_clear"):
                 params.pop("citizen")
         query = audit_query_parse(params)
-        start = int(offset) if offset.isdigit() else 0
+        start = int(offset) if is_digits(offset) else 0
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
         return render_page(request, template, context, error=exc, field_names={"user": "username"})

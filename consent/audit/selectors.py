@@ -30,6 +30,7 @@ from consent.audit.services import audit_record_auditor_view
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.models import Citizen, Organisation, User
+from core.validation import is_digits
 
 INSIGHT_PERIOD = dt.timedelta(days=2 * 365)
 LIST_FIELDS = [
@@ -76,7 +77,7 @@ def _whole(params: Mapping[str, str], name: str) -> int | None:
     raw = (params.get(name) or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_digits(raw) or len(raw) > 18:
         raise InvalidInput(
             "audit.param_invalid", f"{name} must be an internal id (digits).", field=name
         )
@@ -344,7 +345,7 @@ def audit_user_id(username: str) -> int | None:
 
 def audit_username(user_id: str) -> str:
     """The username of the member of staff a search names by id."""
-    if not user_id.isdigit():
+    if not is_digits(user_id):
         return ""
     return User.objects.filter(pk=int(user_id)).values_list("username", flat=True).first() or ""
 

@@ -70,7 +70,7 @@ class Outcome:
 def _previous(line: str) -> tuple[str, int, bytes] | None:
     """The ``previous <log> <size> <base64 root>`` extension line, parsed."""
     parts = line.split(" ")
-    if len(parts) != 4 or parts[0] != "previous" or not parts[2].isdigit():
+    if len(parts) != 4 or parts[0] != "previous" or not (parts[2].isascii() and parts[2].isdigit()):
         return None
     try:
         root = base64.b64decode(parts[3], validate=True)

@@ -12,6 +12,7 @@ from typing import Any
 from consent.fhir.datatypes import period_bound, reference_id, validate_fhir
 from consent.models import ConsentDirective
 from core.errors import InvalidInput
+from core.validation import is_digits
 
 PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 # Platform purposes <-> HL7 v3 PurposeOfUse.
@@ -177,9 +178,9 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
     for index, actor in enumerate(provision.get("actor") or []):
         reference = str((actor.get("reference") or {}).get("reference") or "")
         kind_, _, ident = reference.partition("/")
-        if kind_ == "Organization" and ident.isdigit():
+        if kind_ == "Organization" and is_digits(ident):
             org_ids.append(int(ident))
-        elif kind_ == "Practitioner" and ident.isdigit():
+        elif kind_ == "Practitioner" and is_digits(ident):
             user_ids.append(int(ident))
         else:
             raise InvalidInput(

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from core.errors import InvalidInput
 from core.fhir.validation import FHIRInvalid, fhir_validate
+from core.validation import is_digits
 
 
 class RecordRefused(InvalidInput):
@@ -65,7 +66,7 @@ def codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
 def reference_id(ref: dict[str, Any] | None, kind: str, field: str) -> str:
     reference = str((ref or {}).get("reference") or "")
     prefix = f"{kind}/"
-    if not reference.startswith(prefix) or not reference[len(prefix) :].isdigit():
+    if not reference.startswith(prefix) or not is_digits(reference[len(prefix) :]):
         raise InvalidInput(
             "record.reference_invalid", f"{field} must reference {kind}/<id>.", field=field
         )

@@ -25,7 +25,7 @@ from core.cpr import (
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import MUNICIPALITY_CODE_SYSTEM
-from core.validation import DecimalBounds, decimal_parse
+from core.validation import DecimalBounds, decimal_parse, is_digits
 
 GEOLOCATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/geolocation"
 
@@ -156,7 +156,7 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     line = " ".join(address.get("line") or []).strip()
     postal_code = str(address.get("postalCode") or "").strip()
     city = str(address.get("city") or "").strip()
-    if not line or not city or not (len(postal_code) == 4 and postal_code.isdigit()):
+    if not line or not city or not (len(postal_code) == 4 and is_digits(postal_code)):
         raise InvalidInput(
             "patient.address_required",
             "A home address needs line, a four-digit postalCode and city.",

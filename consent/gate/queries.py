@@ -24,6 +24,7 @@ from consent.models import RecordResource
 from core.actors import Actor
 from core.models import Citizen, Membership, Organisation, User
 from core.sql import CompiledQuery
+from core.validation import is_digits
 
 
 def _facts(actor: Actor, now: dt.datetime, citizen: str = "") -> dict[str, Any]:
@@ -227,7 +228,7 @@ def _record_from_row(row: tuple[Any, ...]) -> tuple[RecordResource, tuple[Any, .
 def row_id(resource_id: str) -> int:
     """An id from a URL as a row's id: anything but digits is -1, which names
     no row, so it is refused exactly as an unknown id is."""
-    return int(resource_id) if resource_id.isdigit() else -1
+    return int(resource_id) if is_digits(resource_id) else -1
 
 
 def record_fetch(resource_type: str, resource_id: str) -> RecordResource | None:

@@ -27,6 +27,7 @@ from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
 from core.fhir.patient import patient_resource
 from core.models import Citizen
+from core.validation import is_digits
 
 PATIENT_STRING_PARAMS = ("name", "family", "given")
 PATIENT_SEARCH_PARAMS = frozenset(
@@ -113,7 +114,7 @@ def parse_patient_search(query: Any) -> PatientSearch:
             if not ors:
                 raise InvalidInput("search.param_invalid", f"{base} needs a value.", field=base)
             if base == "_id":
-                if not all(part.isdigit() and len(part) <= 18 for part in ors):
+                if not all(is_digits(part) and len(part) <= 18 for part in ors):
                     raise InvalidInput(
                         "search.param_invalid", "_id is a Patient id (digits).", field="_id"
                     )

@@ -26,6 +26,7 @@ from consent.selectors.dates import compared, date_prefix
 from consent.selectors.record import hidden_for, without_hidden_data
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.validation import is_digits
 
 
 @dataclass
@@ -50,7 +51,7 @@ def parse_search(query: Any) -> SearchParams:
     patient = query.get("patient") or query.get("subject")
     if patient is not None:
         patient = patient.removeprefix("Patient/")
-        if not patient.isdigit():
+        if not is_digits(patient):
             raise InvalidInput(
                 "search.patient_invalid",
                 "patient is a Patient id (CPR search is POST /fhir/Patient/_search).",

@@ -34,7 +34,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, Precon
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services import citizen_create
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, is_digits
 
 
 def _patient_places(parsed: ParsedPatient) -> tuple[Organisation, Organisation | None]:
@@ -364,7 +364,7 @@ def patient_register(
         for name, (value, message) in wanted.items()
         if not value.strip()
     ]
-    if not (len(postal_code.strip()) == 4 and postal_code.strip().isdigit()):
+    if not (len(postal_code.strip()) == 4 and is_digits(postal_code.strip())):
         errors.append(
             InvalidInput(
                 "patient.postal_code_invalid",

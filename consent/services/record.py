@@ -20,7 +20,7 @@ from core.actors import Actor
 from core.cpr import CPR_SYSTEM, ReplacementCpr
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError, PreconditionFailed
 from core.models import Citizen, Organisation
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, is_digits
 
 
 def _resolve_citizen_id(ref: tuple[str, str]) -> int:
@@ -86,7 +86,7 @@ def _citizen_named(data: dict[str, Any]) -> int | None:
         field = "patient" if data.get("resourceType") == "EpisodeOfCare" else "subject"
         ref = data.get(field) or {}
         reference = str(ref.get("reference") or "")
-        if reference.startswith("Patient/") and reference[8:].isdigit():
+        if reference.startswith("Patient/") and is_digits(reference[8:]):
             return int(reference[8:])
         if (ref.get("identifier") or {}).get("system") == CPR_SYSTEM:
             return _resolve_citizen_id(("cpr", str(ref["identifier"].get("value"))))

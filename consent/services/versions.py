@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import InvalidInput, PreconditionFailed
+from core.validation import is_digits
 
 
 def wanted_version(if_match: str | None, data: dict[str, Any], *, noun: str = "record") -> int:
@@ -20,7 +21,7 @@ def wanted_version(if_match: str | None, data: dict[str, Any], *, noun: str = "r
             f"{noun}.version_required",
             'Say which version you are updating (If-Match: W/"n" or meta.versionId).',
         )
-    if not raw.isdigit():
+    if not is_digits(raw):
         raise InvalidInput(
             f"{noun}.version_invalid", "The version is a whole number.", field="If-Match"
         )

@@ -53,6 +53,7 @@ from core.fhir.gate import current_gate, gate_registered
 from core.fhir.views import FHIRView, paging_params, searchset
 from core.models import Role
 from core.permissions import actor_from_request, roles
+from core.validation import is_digits
 
 # The gate's words for what is asked and why (as the audit log spells them).
 READ, SEARCH = "read", "search"
@@ -109,7 +110,7 @@ def reference_id(raw: str, prefix: str, name: str) -> int:
     value = raw.strip()
     for head in (f"{prefix}/", ""):
         rest = value[len(head) :]
-        if value.startswith(head) and rest.isdigit() and len(rest) <= 18:
+        if value.startswith(head) and is_digits(rest) and len(rest) <= 18:
             return int(rest)
     raise InvalidInput("search.param_invalid", f"{name} must be {prefix}/<id> or <id>.", field=name)
 
@@ -176,7 +177,7 @@ class FHIRResource:
     def row_id(self, resource_id: str) -> int | None:
         """The row an id names, or ``None`` when it can name none."""
         rest = resource_id.removeprefix(self.id_prefix)
-        if resource_id.startswith(self.id_prefix) and rest.isdigit() and len(rest) <= 18:
+        if resource_id.startswith(self.id_prefix) and is_digits(rest) and len(rest) <= 18:
             return int(rest)
         return None
 

@@ -19,6 +19,7 @@ from core.fhir.renderers import (
     PlainJSONAlsoFHIRRenderer,
 )
 from core.permissions import Public
+from core.validation import is_digits
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
@@ -50,7 +51,7 @@ def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
         raw = source.get(name)
         if raw is None or raw == "":
             return default
-        if not raw.isdigit():
+        if not is_digits(raw):
             raise InvalidInput(
                 "search.param_invalid", f"{name} must be a whole number.", field=name
             )

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from core.api import actor_of, valid
 from core.errors import InvalidInput
 from core.permissions import roles
+from core.validation import is_digits
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
     NURSE,
@@ -122,7 +123,7 @@ class LotSuggestionView(APIView):
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         raw = request.query_params.get("medicine", "")
-        if not raw.isdigit():
+        if not is_digits(raw):
             raise InvalidInput("search.param_invalid", "medicine must be an id.", field="medicine")
         medicine = selectors.medicine_get(medicine_id=int(raw))
         bag = services.bag_for_nurse(organisation=_organisation(actor), nurse=actor.user)  # type: ignore[arg-type]

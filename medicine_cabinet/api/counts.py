@@ -20,6 +20,7 @@ from core.actors import Actor
 from core.api import BoundedDecimalField, actor_of, valid
 from core.errors import InvalidInput
 from core.permissions import roles
+from core.validation import is_digits
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
     NURSE,
@@ -242,7 +243,7 @@ class MonthlyUseView(APIView):
     def get(self, request: Request) -> Response:
         organisation = _organisation(actor_of(request))
         raw = request.query_params.get("year") or str(dt.date.today().year)
-        if not raw.isdigit() or not 2000 <= int(raw) <= 2100:
+        if not is_digits(raw) or not 2000 <= int(raw) <= 2100:
             raise InvalidInput("search.param_invalid", "year must be a year.", field="year")
         rows = selectors.monthly_use(organisation=organisation, year=int(raw))
         return Response({"year": int(raw), "rows": rows})

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from core.api import BoundedDecimalField, actor_of, valid
 from core.errors import Forbidden, InvalidInput
 from core.permissions import roles
-from core.validation import DecimalBounds
+from core.validation import DecimalBounds, is_digits
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
     COORDINATOR,
@@ -165,7 +165,7 @@ class StockView(APIView):
         location = None
         raw = request.query_params.get("location")
         if raw:
-            if not raw.isdigit():
+            if not is_digits(raw):
                 raise InvalidInput(
                     "search.param_invalid", "location must be an id.", field="location"
                 )
