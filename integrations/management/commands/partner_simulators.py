@@ -32,9 +32,21 @@ class Command(BaseCommand):
             parts = urlsplit(partner.endpoint_url)
             if parts.hostname != "127.0.0.1" or parts.port is None:
                 continue
-            sims[partner.kind + ":" + partner.code] = PartnerSimulator(
-                code=partner.code, secret=partner.secret, port=parts.port, platform_url=platform
-            ).start()
+            try:
+                sim = PartnerSimulator(
+                    code=partner.code, secret=partner.secret, port=parts.port, platform_url=platform
+                ).start()
+            except OSError as exc:
+                # Another program holds the port: the others still run, and
+                # what the platform sends this partner waits in the outbox.
+                self.stderr.write(
+                    f"simulator {partner.code} cannot listen on {partner.endpoint_url} "
+                    f"({exc.strerror or exc}); messages to it wait in the outbox. Free the "
+                    "port: the demo's partners took their ports from INTEGRATIONS_SIMULATOR_PORT "
+                    "when the demo data was loaded."
+                )
+                continue
+            sims[partner.kind + ":" + partner.code] = sim
             self.stdout.write(f"simulator {partner.code} listening on {partner.endpoint_url}")
         if options["send_demo"]:
             time.sleep(options["wait"])
