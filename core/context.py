@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from core.cpr import cpr_in_text
 
@@ -54,7 +55,7 @@ def context_if_set() -> RequestContext | None:
     return _current.get()
 
 
-def request_id_valid(value: object) -> bool:
+def request_id_valid(value: object) -> TypeGuard[str]:
     """A request id fit to take from elsewhere (a caller's ``X-Request-ID``, a
     task's message, a response header): 8 to 64 letters, digits, ``.``,
     ``_`` or ``-``, and nothing shaped like a CPR number, which would reach

@@ -63,7 +63,7 @@ def _request_id_of(record: logging.LogRecord) -> str:
     if record.name == _ACCESS_LOGGER and isinstance(record.args, Mapping):
         answered = record.args.get(_ACCESS_REQUEST_ID)
         if request_id_valid(answered):
-            return str(answered)
+            return answered
     return current_context().request_id
 
 
