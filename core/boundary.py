@@ -9,7 +9,10 @@ view, serializer, FHIR model or database sees it:
   that walks it);
 - text holds no NUL character (PostgreSQL refuses it in text columns) and no
   lone UTF-16 surrogate (it cannot be encoded as UTF-8);
-- numbers are finite.
+- numbers are finite;
+- a query string under ``/api/`` holds nothing shaped like a CPR number
+  (``docs/decisions/0002-cpr-never-in-a-url.md``; ``/fhir/`` refuses it where
+  its Patient search reads it, and audits the attempt).
 
 Each refusal is an :class:`~core.errors.InvalidInput` with a stable code, so the
 one exception handler answers 400 with the envelope on ``/api/`` and an
@@ -23,10 +26,11 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.translation import gettext as _
 from rest_framework.parsers import BaseParser
 
+from core.cpr import cpr_in_text
 from core.errors import InvalidInput
 from core.exception_handler import error_response
 
@@ -131,6 +135,11 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def _first_bad_field(request: HttpRequest) -> tuple[str, str] | None:
     sources = [request.GET]
     if request.method == "POST" and request.content_type in _FORM_TYPES:
+        # The body is read whole first, so the view can read it again: a
+        # multipart stream parsed here would otherwise reach REST framework
+        # spent, and a view that takes only JSON would see an empty body (and
+        # act on it) instead of refusing the media type.
+        request.body  # noqa: B018
         sources.append(request.POST)
     for source in sources:
         for key, values in source.lists():
@@ -142,15 +151,49 @@ def _first_bad_field(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
+# The public transparency log's tree sizes are counters that reach ten digits;
+# it holds no citizen data.
+CPR_IN_QUERY_ALLOWED = ("/api/audit/log/",)
+
+
+def cpr_in_api_query(request: HttpRequest) -> InvalidInput | None:
+    """The refusal of an ``/api/`` query string carrying something shaped like
+    a CPR number, or None (``/fhir/`` refuses it in its base view, where the
+    refused attempt is audited)."""
+    if not request.path.startswith("/api/") or request.path.startswith(CPR_IN_QUERY_ALLOWED):
+        return None
+    return cpr_in_query(request.GET)
+
+
+def cpr_in_query(query: QueryDict) -> InvalidInput | None:
+    """The refusal of a query string carrying something shaped like a CPR
+    number, or None. It names the parameter unless its name is the number;
+    the number itself is never echoed."""
+    for key, values in query.lists():
+        if cpr_in_text(key) or any(cpr_in_text(value) for value in values):
+            return InvalidInput(
+                "request.cpr_in_url",
+                "A CPR number never goes in a URL; send it in the request body.",
+                field=None if cpr_in_text(key) else key,
+            )
+    return None
+
+
 class InputBoundaryMiddleware:
-    """Refuses a form post or query string carrying NUL or broken text with a
-    400 in the shape of the path (OperationOutcome on /fhir/, the envelope on
-    /api/, a short page elsewhere), before any view reads it."""
+    """Refuses a form post or query string carrying NUL or broken text, and an
+    ``/api/`` query string carrying a CPR number, with a 400 in the shape of
+    the path (OperationOutcome on /fhir/, the envelope on /api/, a short page
+    elsewhere), before any view reads it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        in_url = cpr_in_api_query(request)
+        if in_url is not None:
+            return error_response(
+                request, 400, {"kind": in_url.kind, **in_url.as_dict()}, page_message=""
+            )
         bad = _first_bad_field(request)
         if bad is None:
             return self.get_response(request)

@@ -341,6 +341,7 @@ BY_CODE: dict[str, Promise] = {
     "request.too_deep": _("The request is nested too deeply."),
     "request.nul_character": _("Text may not contain a NUL character."),
     "request.invalid_text": _("Text must be valid Unicode."),
+    "request.cpr_in_url": _("A CPR number never goes in a URL; send it in the request body."),
     "quantity.invalid": _("The quantity is not valid."),
     "fhir.invalid": _("Not a valid FHIR resource."),
 }

@@ -102,3 +102,61 @@ def test_responses_with_citizen_data_are_not_stored_by_browsers_or_proxies(clien
         client.get("/login/"),
     ):
         assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"citizen": "{cpr}"}, "citizen"),
+        ({"purpose": "care {dashed}"}, "purpose"),
+        ({"{cpr}": "1"}, None),
+    ],
+)
+def test_a_cpr_number_in_an_api_query_string_is_refused_and_never_echoed_or_logged(
+    params, field, caplog
+) -> None:
+    """Decision 0002: the auditor who types a CPR number into the id filter
+    gets a 400 saying where it goes, not an empty (and logged) search."""
+    cpr = f.cpr_number()
+    dashed = f"{cpr[:6]}-{cpr[6:]}"
+    query = {k.format(cpr=cpr): v.format(cpr=cpr, dashed=dashed) for k, v in params.items()}
+    auditor = f.client_for(f.staff(Role.AUDITOR, f.municipality()))
+    response = auditor.get("/api/audit/entries", query)
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "request.cpr_in_url"
+    assert error.get("field") == field
+    for text in (response.content.decode(), caplog.text):
+        assert cpr not in text and dashed not in text
+
+
+def test_a_cpr_number_in_a_referral_board_query_is_refused() -> None:
+    coordinator = f.client_for(f.staff(Role.COORDINATOR, f.acute_function()))
+    response = coordinator.get("/api/acute/referrals", {"cpr": f.cpr_number()})
+    assert response.status_code == 400
+    assert _code(response) == "request.cpr_in_url"
+
+
+def test_the_public_logs_tree_sizes_may_run_to_ten_digits(api_client) -> None:
+    # The transparency log's tree sizes are plain counters.
+    response = api_client.get("/api/audit/log/consistency", {"from": "1", "to": "1234567890"})
+    assert _code(response) != "request.cpr_in_url"
+
+
+def test_a_multipart_body_to_a_json_route_is_refused_not_read_as_empty() -> None:
+    """A form body the boundary has parsed is still there for the view: a route
+    that reads JSON only refuses its media type (415) instead of acting on an
+    empty body (a decline without the reason the client sent)."""
+    from acute.models import Referral
+
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = f.acute_referral(accepted=False, by=coordinator)
+    response = f.client_for(coordinator).post(
+        f"/api/acute/referrals/{referral.pk}/decline",
+        {"reason": "Borgeren er indlagt"},
+        format="multipart",
+    )
+    assert response.status_code == 415, response.content[:300]
+    assert _code(response) == "request.unsupported_media_type"
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.RECEIVED

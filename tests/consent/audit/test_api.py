@@ -158,7 +158,8 @@ def test_review_needs_a_comment_and_a_flagged_entry(world) -> None:
     ("query", "code"),
     [
         ("citizen=abc", "audit.param_invalid"),
-        ("cpr=0203411234", "audit.cpr_not_accepted"),
+        ("cpr=0203411234", "request.cpr_in_url"),  # refused at the door (decision 0002)
+        ("cpr=", "audit.cpr_not_accepted"),
         ("from=yesterday", "audit.param_invalid"),
         ("from=2026-02-01&to=2026-01-01", "audit.param_invalid"),
         ("purpose=curiosity", "audit.param_invalid"),
