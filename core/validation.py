@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, InvalidInput
@@ -102,8 +103,16 @@ def required_text(
 
 # --- decimals bounded to what their column stores ------------------------------
 
-# A number as a person or a client writes it: no NaN, no Infinity, no hex.
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,6})?")
+# A number as a person or a client writes it: no NaN, no Infinity, no hex, and
+# the digits 0-9 only (``\d`` also takes other scripts' digits, which Decimal
+# reads as a number the client never typed as one; see ``is_digits``).
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?")
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: the pattern admits no NaN or Infinity
+    return exponent
 
 
 @dataclass(frozen=True)
@@ -171,9 +180,12 @@ def decimal_parse(
         value = abs(value)  # -0 is 0
     whole_digits = bounds.max_digits - bounds.decimal_places
     if not value.is_zero() and value.adjusted() >= whole_digits:
+        # Grouped (1.000.000.000): ten bare digits read as a CPR number, and
+        # every error message is scrubbed of those.
+        limit = number_format(10**whole_digits, force_grouping=True)
         raise refuse(
             "too_large",
-            _("The number must be below %(limit)s.") % {"limit": 10**whole_digits},
+            _("The number must be below %(limit)s.") % {"limit": limit},
             max_digits=bounds.max_digits,
         )
     exponent = value.normalize().as_tuple().exponent
@@ -184,6 +196,9 @@ def decimal_parse(
             _("At most %(places)s decimals.") % {"places": bounds.decimal_places},
             decimal_places=bounds.decimal_places,
         )
+    if _exponent(value) > 0:
+        # 1e3 is stored and echoed as 1000, never as "1E+3".
+        value = value.quantize(Decimal(1))
     if bounds.positive and value <= 0:
         raise refuse("not_positive", _("The number must be greater than zero."))
     if bounds.minimum is not None and value < bounds.minimum:

@@ -92,6 +92,65 @@ def test_a_receipt_of_an_impossible_quantity_is_refused_naming_it(quantity, code
     assert not Movement.objects.exists()
 
 
+def _receipt(quantity: object) -> tuple[Any, Any]:
+    officer = f.staff(Role.MEDICINE_OFFICER, f.acute_function())
+    medicine = cabinet.medicine_upsert(
+        atc_code="N02BE01",
+        name="Paracetamol",
+        strength="500 mg",
+        form="tablet",
+        unit="tablet",
+        package_size=Decimal("20"),
+        dispensing="otc",
+        dependence_forming=False,
+        minimum_stock=Decimal("0"),
+    )
+    cupboard = cabinet.cabinet_create(organisation=officer.organisation, name="Skab")
+    body = {
+        "cabinet": cupboard.pk,
+        "medicine": medicine.pk,
+        "batch_number": "B1",
+        "expires_on": "2099-01-01",
+        "quantity": quantity,
+        "unit": "tablet",
+        "supplier": "Apoteket",
+        "delivery_reference": "D-1",
+    }
+    return officer, f.client_for(officer).post("/api/cabinet/receipts", body, format="json")
+
+
+@pytest.mark.parametrize("quantity", ["\u0661\u0660", "\uff11\uff10", "1\u0660"])
+def test_digits_of_other_scripts_are_not_a_quantity(quantity) -> None:
+    _, response = _receipt(quantity)
+    assert _error(response) == (400, "quantity.invalid", "quantity")
+    assert not Movement.objects.exists()
+
+
+def test_a_quantity_in_exponent_form_is_stored_and_echoed_as_a_plain_decimal() -> None:
+    _, response = _receipt("1e3")
+    assert response.status_code == 201, response.content
+    assert response.json()["quantity"] == "1000"
+    assert Movement.objects.get().quantity == Decimal("1000")
+
+
+def test_the_limit_of_a_too_large_quantity_is_readable_not_scrubbed_as_a_cpr_number() -> None:
+    _, response = _receipt("99999999999")
+    assert _error(response)[:2] == (400, "quantity.too_large")
+    message = response.json()["error"]["message"]
+    assert "[cpr]" not in message
+    assert "1.000.000.000" in message or "1,000,000,000" in message
+
+
+def test_vital_signs_in_other_scripts_digits_are_refused(scene: Scene) -> None:
+    response = f.client_for(scene.nurse).post(
+        f"/api/acute/visits/{scene.visit.pk}/vital-signs",
+        {"measurements": [{"code": "8310-5", "value": "\u0663\u0667"}]},
+        format="json",
+    )
+    assert _error(response)[:2] == (400, "vital_signs.value_invalid")
+    assert not VitalSign.objects.exists()
+
+
 def test_json_numbers_beyond_a_double_are_refused_at_the_door(scene: Scene) -> None:
     raw = b'{"measurements": [{"code": "8310-5", "value": 1e400}]}'
     response = f.client_for(scene.nurse).post(
