@@ -162,14 +162,22 @@ def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[st
 
 
 def error_response(
-    request: HttpRequest, status: int, body: dict[str, Any], *, page_message: str
+    request: HttpRequest,
+    status: int,
+    body: dict[str, Any],
+    *,
+    page_message: str,
+    page_template: str | None = None,
 ) -> HttpResponse:
     """An error outside REST framework's views (middleware, Django's handlers):
-    the envelope or OperationOutcome on /api/ and /fhir/, a page elsewhere."""
+    the envelope or OperationOutcome on /api/ and /fhir/, a page elsewhere
+    (``page_template``, or the one "not available" page for 403 and 404)."""
     if is_fhir_path(request.path) or request.path.startswith("/api/"):
         payload, content_type = error_payload(request.path, status, body)
         return JsonResponse(payload, status=status, content_type=content_type)
-    template = "core/not_allowed.html" if status in (403, 404) else "core/error.html"
+    template = page_template or (
+        "core/not_allowed.html" if status in (403, 404) else "core/error.html"
+    )
     context = {"status": status, "message": page_message, "code": body.get("code", "")}
     return render(request, template, context, status=status)
 

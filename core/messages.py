@@ -279,6 +279,62 @@ FIXED = (
         "The witness must be an acute nurse or the medicine officer of the acute function."
     ),
     gettext_noop("The witness must be someone else."),
+    gettext_noop("The note is empty."),
+    gettext_noop("Name the physician holding treatment responsibility (behandlingsansvar)."),
+    gettext_noop("Give the phone number of the physician holding treatment responsibility."),
+    gettext_noop("Name the referrer."),
+    gettext_noop("Give a call-back number for the referrer."),
+    gettext_noop("Give the reason for declining; it is sent to the referrer."),
+    gettext_noop(
+        "Entries of this month still wait for their place in the log; archive it once the sequencer has placed them."
+    ),
+    gettext_noop("A value in the request cannot be recorded in the audit log; nothing was done."),
+    gettext_noop("This entry has already been reviewed."),
+    gettext_noop(
+        "A citizen with this CPR number or replacement CPR is already registered. Find them with POST /fhir/Patient/_search (identifier in the body) instead of registering again."
+    ),
+    gettext_noop(
+        "A citizen's CPR number and replacement CPR are not changed by an update; they follow the CPR register and the eCPR issuer."
+    ),
+    gettext_noop("The replacement CPR must be given as text."),
+    gettext_noop("The first six characters of a replacement CPR must be a past date."),
+    gettext_noop("Search by patient."),
+    gettext_noop("Your role may not use this endpoint."),
+    gettext_noop("This type is not searched here; see /fhir/metadata."),
+    gettext_noop("A citizen needs a CPR number or a replacement CPR."),
+    gettext_noop("A citizen with this replacement CPR is already registered."),
+    gettext_noop("The referral must name the 1813 physician (Practitioner with a phone number)."),
+    gettext_noop("The Encounter needs an identifier."),
+    gettext_noop("A follow-up needs the discharging physician (Practitioner with a phone number)."),
+    gettext_noop(
+        "A hospital notification's Encounter must be in-progress (admitted) or finished (discharged)."
+    ),
+    gettext_noop("The HospitalNotification needs a Provenance with the activity of this message."),
+    gettext_noop("The Encounter needs the episode-of-care identifier of the hospital stay."),
+    gettext_noop("This activity is not one of MedCom's HospitalNotification activities."),
+    gettext_noop("A message must be a FHIR Bundle."),
+    gettext_noop("The Bundle type must be 'message'."),
+    gettext_noop("The message Bundle has no entries."),
+    gettext_noop("The first entry of a message must be its MessageHeader."),
+    gettext_noop("Bundle.id and MessageHeader.id are both required."),
+    gettext_noop(
+        "The Patient must carry a CPR identifier (urn:oid:1.2.208.176.1.2) or a replacement CPR (X-eCPR or D-eCPR)."
+    ),
+    gettext_noop("The citizen is not known to the platform."),
+    gettext_noop("The message carries no record resources."),
+    gettext_noop("The Patient's municipality code is missing or unknown."),
+    gettext_noop("A new citizen's address needs its geolocation (latitude and longitude)."),
+    gettext_noop("A new citizen needs a name and a home address."),
+    gettext_noop("Unknown ServiceRequest.priority."),
+    gettext_noop("The referral must state its reason."),
+    gettext_noop("A count of this location is already under way."),
+    gettext_noop("This lot is already counted; recount it instead."),
+    gettext_noop("Your organisation is not one the platform knows."),
+    gettext_noop("Your role is not one you can sign in to the platform with."),
+    gettext_noop("Your access to the platform has been withdrawn."),
+    gettext_noop("Unknown client or wrong secret."),
+    gettext_noop("This client may no longer ask for tokens."),
+    gettext_noop("The scope asks for more than this client was registered with."),
 )
 
 TEMPLATES: dict[str, Promise] = {

@@ -283,6 +283,23 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return _error(request, 404, "not_found", "not_found", gettext_noop("No such page or resource."))
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form refused by the CSRF check, typically one left open across a log-in
+    or log-out, so its token no longer holds: the platform's own page, saying
+    that nothing was saved and what to do, never Django's technical one."""
+    message = gettext_noop(
+        "The page had been open too long, or the form did not come from this platform,"
+        " so nothing was saved. Reload the page and send the form again."
+    )
+    return error_response(
+        request,
+        403,
+        {"kind": "forbidden", "code": "request.csrf_failed", "message": message},
+        page_message=gettext(message),
+        page_template="core/error.html",
+    )
+
+
 def error_500(request: HttpRequest) -> HttpResponse:
     return _error(
         request,

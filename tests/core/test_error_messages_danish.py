@@ -1,0 +1,112 @@
+"""Every refusal a service raises reads in Danish on a Danish page, and a form
+refused by the CSRF check gets the platform's own Danish page.
+
+The first test reads the platform's source: each error raised with a fixed
+English message (a code and a message written out where it is raised) must be
+one ``core.messages.user_message`` turns into Danish — through ``FIXED``, a
+template or the code's own sentence. A message missing there reached the page
+in English (a physician's short referral without the responsible physician
+showed "Name the physician holding treatment responsibility")."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from core.errors import PlatformError
+from core.messages import user_message
+from core.models import Role
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("acute", "consent", "core", "integrations", "medicine_cabinet", "portal", "worker")
+
+
+def _raised_messages() -> list[tuple[str, int, str, str]]:
+    """(file, line, code, message) of every error built with a literal code and
+    message: ``SomeError("code", "message")`` or ``code=..., message=...``."""
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", "")
+                keywords = {k.arg: k.value for k in node.keywords}
+                pair: tuple[ast.expr, ast.expr] | None = None
+                is_error = name.endswith(
+                    ("Error", "Input", "Allowed", "Forbidden", "Conflict")
+                ) or name in ("PreconditionFailed", "Unauthenticated", "InvalidMessage")
+                if is_error and len(node.args) >= 2:
+                    pair = (node.args[0], node.args[1])
+                if "code" in keywords and "message" in keywords:
+                    pair = (keywords["code"], keywords["message"])
+                if pair is None:
+                    continue
+                code, message = pair
+                if not (
+                    isinstance(code, ast.Constant)
+                    and isinstance(code.value, str)
+                    and isinstance(message, ast.Constant)
+                    and isinstance(message.value, str)
+                ):
+                    continue
+                where = str(path.relative_to(ROOT))
+                found.append((where, node.lineno, code.value, message.value))
+    return found
+
+
+def test_the_scan_finds_the_errors_it_is_meant_to_check() -> None:
+    codes = {code for _where, _line, code, _message in _raised_messages()}
+    # Raised positionally, and through required_text's keywords.
+    assert "visit_note.empty" in codes
+    assert "referral.responsible_physician_required" in codes
+
+
+def test_every_fixed_refusal_reads_in_danish() -> None:
+    english = []
+    with translation.override("da"):
+        for where, line, code, message in _raised_messages():
+            if user_message(PlatformError(code, message)) == message:
+                english.append(f"{where}:{line} {code}: {message}")
+    assert english == []
+
+
+@pytest.mark.django_db
+def test_a_form_refused_by_the_csrf_check_gets_the_platforms_danish_page() -> None:
+    nurse, _shift = factories.acute_nurse_on_shift()
+    client = Client(enforce_csrf_checks=True)
+    client.get("/login/")
+    response = client.post(
+        "/login/", {"username": nurse.user.username, "password": factories.PASSWORD}
+    )
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert 'data-code="request.csrf_failed"' in html
+    assert "så intet blev gemt. Genindlæs siden, og send formularen igen." in html
+    assert "Tværakut" in html  # the platform's frame, with its navigation and language switch
+    for technical in ("CSRF-verifikationen", "DEBUG=True", "Forbidden"):
+        assert technical not in html, technical
+    # Nobody was logged in by the refused form.
+    assert client.get("/nurse/shift/")["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_a_csrf_refusal_on_a_signed_in_page_keeps_the_session() -> None:
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    signed_in = Client()
+    assert factories.log_in(signed_in, coordinator).status_code == 302
+    client = Client(enforce_csrf_checks=True)
+    client.cookies = signed_in.cookies
+    response = client.post("/coordinator/referrals/new/", {"cpr": "0101901234"})
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert 'data-code="request.csrf_failed"' in html
+    assert "0101901234" not in html
+    assert client.get("/coordinator/").status_code == 200
