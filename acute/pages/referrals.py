@@ -282,6 +282,15 @@ def referral_short(request: HttpRequest) -> HttpResponse:
     try:
         services.referral_intake(actor=actor, **_referral_data(request))
     except PlatformError as exc:
-        return _referral_form(request, "acute/referral_short.html", exc)
+        if exc.code == "referral.citizen_unknown":
+            # A number not registered here is a field to correct, not a dead
+            # end: the form stays with everything she typed.
+            exc = InvalidInput(exc.code, exc.message, field="cpr")
+        return _referral_form(
+            request,
+            "acute/referral_short.html",
+            exc,
+            {"cpr": _cpr_typed(request.POST.get("cpr"))},
+        )
     messages.success(request, _("Referral sent to the acute function."))
     return redirect("referral-short")

@@ -328,7 +328,9 @@ def test_home_nurse_refers_with_the_short_form():
     referral = Referral.objects.get(citizen=person)
     assert referral.channel == "form" and referral.source == "home_nursing"
     unknown = client.post("/referrals/new/", {**form, "cpr": "0101010000"})
-    assert unknown.status_code in (403, 404)
+    assert unknown.status_code == 400
+    assert 'data-code="referral.citizen_unknown"' in unknown.content.decode()
+    assert Referral.objects.count() == 1
 
 
 def test_break_the_glass_needs_a_reason_and_is_recorded():

@@ -1,0 +1,91 @@
+"""Refused forms on the referrer's and the nurse's pages: the reason in Danish
+next to the field, what was typed kept, nothing written — and the choices on
+the visit page in Danish."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from acute.models import Referral, VisitNote
+from core.models import Role
+from tests import factories
+from tests.acute.test_pages import PHONE_REFERRAL, _assigned, _login, _walk_to_site
+
+pytestmark = pytest.mark.django_db
+
+SHORT_FORM = {k: v for k, v in PHONE_REFERRAL.items() if k not in ("source", "accept")}
+
+
+def _physician() -> Client:
+    factories.acute_function()
+    return _login(factories.staff(Role.PHYSICIAN, factories.gp_practice("157")))
+
+
+def test_a_cpr_number_not_registered_here_keeps_the_physicians_referral_form() -> None:
+    client = _physician()
+    response = client.post(
+        "/referrals/new/",
+        {**SHORT_FORM, "cpr": "010101-0000", "reason": "Fald, kan ikke rejse sig ÆØÅ"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'data-code="referral.citizen_unknown"' in html
+    assert 'data-field="cpr"' in html
+    # The message under the CPR field, in Danish; the rest of the form as typed.
+    assert "Der er ingen borger med denne identitet; kontrollér CPR-nummeret." in html
+    assert 'value="0101010000"' in html
+    assert "Fald, kan ikke rejse sig ÆØÅ" in html
+    assert "Tør, svimmel, lavt BT" in html
+    assert "Ikke tilgængelig" not in html
+    assert not Referral.objects.exists()
+
+
+def test_a_referral_without_the_responsible_physician_is_refused_in_danish() -> None:
+    person = factories.citizen()
+    client = _physician()
+    form = {**SHORT_FORM, "cpr": person.cpr, "responsible_physician_name": ""}
+    response = client.post("/referrals/new/", form)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'data-code="referral.responsible_physician_required"' in html
+    assert "Angiv lægen med behandlingsansvaret." in html
+    assert "Name the physician" not in html
+    assert "Dehydrering" in html
+    assert not Referral.objects.exists()
+
+
+def test_the_coordinators_decline_without_a_reason_is_refused_in_danish() -> None:
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(by=coordinator)
+    status = referral.status
+    client = _login(coordinator)
+    response = client.post(f"/coordinator/referrals/{referral.pk}/triage/", {"decision": "decline"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Angiv årsagen til afvisningen; den sendes til henviseren." in html
+    assert "Give the reason" not in html
+    referral.refresh_from_db()
+    assert referral.status == status
+
+
+def test_an_empty_note_is_refused_in_danish_and_nothing_is_written() -> None:
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    _walk_to_site(client, visit)
+    response = client.post(f"/nurse/visits/{visit.pk}/note/", {"kind": "note", "text": "   "})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Notatet er tomt." in html
+    assert "The note is empty." not in html
+    assert not VisitNote.objects.filter(visit=visit).exists()
+
+
+def test_every_outcome_the_nurse_chooses_from_is_danish() -> None:
+    nurse, _shift, visit = _assigned()
+    html = _login(nurse).get(f"/nurse/visits/{visit.pk}/").content.decode()
+    start = html.index('<select id="outcome"')
+    select = html[start : html.index("</select>", start)]
+    for danish in ("Behandlet i hjemmet", "Indlagt", "Overdraget til hjemmesygeplejen", "Død"):
+        assert danish in select, danish
+    assert ">Died<" not in select
