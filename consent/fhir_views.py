@@ -26,6 +26,7 @@ from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES, consent_resource, etag, 
 from consent.fhir.datatypes import validate_fhir
 from consent.gate import CATEGORY_CONSENT, CATEGORY_PATIENT, CLINICAL_ROLES
 from consent.models import ConsentDirective
+from core.actors import Actor
 from core.api import actor_of
 from core.cpr import (
     CPR_SYSTEM,
@@ -34,11 +35,12 @@ from core.cpr import (
     is_replacement_cpr_system,
     normalise_replacement_cpr,
 )
-from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.gate import current_gate
 from core.fhir.resources import (
     ANY_STAFF,
     READ,
+    SEARCH,
     Asked,
     FHIRResource,
     Found,
@@ -279,6 +281,16 @@ class PatientResource(FHIRResource):
 
     def headers(self, obj: Any, body: dict[str, Any]) -> dict[str, str]:
         return {"ETag": etag(int(body["meta"]["versionId"]))}
+
+    def refuse_cpr_in_url(
+        self, *, actor: Actor, action: str, purpose: str, refused: InvalidInput
+    ) -> PlatformError:
+        if action != SEARCH:
+            return super().refuse_cpr_in_url(
+                actor=actor, action=action, purpose=purpose, refused=refused
+            )
+        # A search says where a CPR number is searched instead.
+        return selectors.patient_search_refused_in_url(actor=actor, purpose=purpose)
 
     def check_params(self, asked: Asked, query: Any) -> None:
         # A CPR number in the URL is refused (and R9 audits the attempt) before

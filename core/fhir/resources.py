@@ -47,10 +47,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.actors import Actor
-from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
 from core.fhir.gate import current_gate, gate_registered
-from core.fhir.views import FHIRView, paging_params, searchset
+from core.fhir.views import ACTION_BY_METHOD, FHIRView, paging_params, searchset
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import is_digits
@@ -201,6 +201,21 @@ class FHIRResource:
         )
         return obj
 
+    def refuse_cpr_in_url(
+        self, *, actor: Actor, action: str, purpose: str, refused: InvalidInput
+    ) -> PlatformError:
+        """A CPR number came in the URL's query: the attempt is recorded as
+        refused (R9), resolving nothing, and ``refused`` is the answer."""
+        current_gate().refuse(
+            actor=actor,
+            action=action,
+            purpose=purpose,
+            resource_type=self.type,
+            resource_id="",
+            reason_code="cpr_in_url",
+        )
+        return refused
+
     def unknown(self, asked: Asked, action: str, resource_id: str) -> NotFoundOrNotAllowed:
         """Record an id that names nothing as a denied attempt (R9); the error
         to raise is the one a refusal gives."""
@@ -349,6 +364,21 @@ def registered() -> list[FHIRResource]:
 class _ResourceView(FHIRView):
     permission_classes = [ANY_STAFF]
     resource: FHIRResource = FHIRResource()
+    # What a GET and a POST here are, for the audit log.
+    reading, posting = SEARCH, "create"
+
+    def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
+        actor = actor_from_request(request)
+        assert actor is not None  # ANY_STAFF let only an actor through
+        try:
+            purpose = self.resource.purpose(request)
+        except InvalidInput:
+            purpose = TREATMENT
+        method = request.method or ""
+        action = self.posting if method == "POST" else ACTION_BY_METHOD.get(method, self.reading)
+        return self.resource.refuse_cpr_in_url(
+            actor=actor, action=action, purpose=purpose, refused=refused
+        )
 
     def asked(self, request: Request, action: str, resource_id: str = "", **more: Any) -> Asked:
         """Who asks and why; a role that may not ask is refused, and recorded."""
@@ -407,6 +437,8 @@ class _ResourceView(FHIRView):
 class ResourceReadView(_ResourceView):
     """``GET /fhir/<Type>/<id>``."""
 
+    reading = READ
+
     def get(self, request: Request, resource_id: str) -> Response:
         asked = self.asked(request, READ, resource_id)
         obj = self.resource.read(asked, resource_id)
@@ -430,6 +462,7 @@ class ResourcePostSearchView(_ResourceView):
     both (FHIR's POST search); ``GET`` is the ordinary search."""
 
     parser_classes = [FormParser, MultiPartParser]
+    posting = SEARCH
 
     def get(self, request: Request) -> Response:
         return self.answer_search(request, request.query_params)

@@ -9,8 +9,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.boundary import cpr_in_query
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import capability_statement
+from core.fhir.gate import current_gate
 from core.fhir.renderers import (
     FHIR_JSON,
     FHIRJSONParser,
@@ -18,10 +20,12 @@ from core.fhir.renderers import (
     PlainJSONAlsoFHIRParser,
     PlainJSONAlsoFHIRRenderer,
 )
-from core.permissions import Public
+from core.permissions import Public, actor_from_request
 from core.validation import is_digits
 
 DEFAULT_PAGE_SIZE = 20
+# What the audit log calls an attempt, by its HTTP method.
+ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 MAX_PAGE_SIZE = 200
 
 
@@ -31,6 +35,30 @@ class FHIRView(APIView):
 
     renderer_classes = [FHIRJSONRenderer, PlainJSONAlsoFHIRRenderer]
     parser_classes = [FHIRJSONParser, PlainJSONAlsoFHIRParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # A CPR number never goes in a URL: whatever the view, a query string
+        # holding one is refused before the view reads it (and echoes it in
+        # a link), once the caller is known so that the attempt is recorded.
+        refused = cpr_in_query(request.query_params)
+        if refused is not None:
+            raise self.cpr_in_url(request, refused)
+
+    def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
+        """The error for a CPR number in the query string. A member of staff's
+        attempt is recorded as refused (R9), naming no citizen."""
+        actor = actor_from_request(request)
+        if actor is not None:
+            current_gate().refuse(
+                actor=actor,
+                action=ACTION_BY_METHOD.get(request.method or "", "read"),
+                purpose="treatment",
+                resource_type="",
+                resource_id="",
+                reason_code="cpr_in_url",
+            )
+        return refused
 
     def fhir_response(
         self, data: Any, status: int = 200, headers: dict[str, str] | None = None
