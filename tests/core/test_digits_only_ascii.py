@@ -94,3 +94,31 @@ def test_a_cpr_number_in_other_digits_is_no_cpr_number(digit: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         normalise_cpr(digit * 10)
     assert refused.value.code == "cpr.invalid"
+
+
+def test_a_superscript_version_in_if_match_is_a_400_not_a_500() -> None:
+    from consent.models import RecordResource
+
+    acute = f.acute_function()
+    coordinator = f.staff(Role.COORDINATOR, acute)
+    person = f.citizen()
+    f.acute_referral(person=person)
+    client = f.client_for(coordinator)
+    body = {
+        "resourceType": "Condition",
+        "meta": {"tag": [{"system": "urn:tvaerakut:data-category", "code": "nursing-problem"}]},
+        "code": {"text": "Risiko for tryksår"},
+        "subject": {"reference": f"Patient/{person.pk}"},
+    }
+    created = client.post("/fhir/Condition", body, format="json")
+    assert created.status_code == 201, created.content
+    rid = created.json()["id"]
+    response = client.put(
+        f"/fhir/Condition/{rid}",
+        {**body, "id": rid},
+        format="json",
+        HTTP_IF_MATCH=f'W/"{SUPERSCRIPT_TWO}"',
+    )
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "record.version_invalid"
+    assert RecordResource.objects.get(pk=rid).version_id == 1
