@@ -7,6 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.utils import translation
+
 from acute.models import Referral
 from acute.services import referral_create
 from integrations.messages import InvalidMessage, ParsedMessage
@@ -68,7 +71,12 @@ def requested_visit(
 ) -> RequestedVisit:
     """Read ``request``; raises ``physician_missing`` when the message names no
     physician, and ``referral.reason_missing`` when it states no reason and
-    there is no ``default_reason``."""
+    there is no ``default_reason``. The defaults (``gettext_noop`` msgids) are
+    written into the referral in the platform's language, as the staff write
+    theirs, for the coordinator and the nurse to read."""
+    with translation.override(settings.LANGUAGE_CODE):
+        default_reason = translation.gettext(default_reason) if default_reason else ""
+        default_actions = translation.gettext(default_actions) if default_actions else ""
     practitioners = message.of_type("Practitioner")
     if not practitioners:
         raise physician_missing

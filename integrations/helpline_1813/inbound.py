@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from acute.models import Referral
 from core.actors import Actor
 from integrations.adapters import Handled
@@ -25,7 +27,7 @@ def referral_receive(partner: Partner, message: ParsedMessage, actor: Actor) -> 
         ),
         default_priority="urgent",
         default_reason="",
-        default_actions="Assess and treat at home",
+        default_actions=gettext_noop("Assess and treat at home"),
     )
     # Registered only once the referral itself reads well; a refusal by acute
     # below rolls the registration back with everything else.

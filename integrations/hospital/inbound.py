@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from acute.models import Referral, Visit
 from acute.services import (
     referrals_hold_for_admission,
@@ -70,8 +72,8 @@ def _follow_up(
             field="ServiceRequest.requester",
         ),
         default_priority="routine",
-        default_reason="Follow-up after discharge",
-        default_actions="Follow-up visit after discharge",
+        default_reason=gettext_noop("Follow-up after discharge"),
+        default_actions=gettext_noop("Follow-up visit after discharge"),
     )
     referral = referral_from_partner(
         requested, citizen=citizen, partner=partner, source=Referral.Source.HOSPITAL, actor=actor

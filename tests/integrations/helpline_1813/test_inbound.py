@@ -37,6 +37,9 @@ def test_r12_a_1813_referral_becomes_a_referral_and_is_acknowledged_ok(live_netw
     assert referral.responsible_physician_name == "Læge Hansen, 1813"
     assert referral.responsible_physician_phone == "+4570131813"
     assert referral.urgency == "within_2_hours"  # priority asap
+    # 1813 asked for nothing in particular: the coordinator and the nurse read the
+    # platform's default in Danish, not "Assess and treat at home".
+    assert referral.requested_actions == "Vurdering og behandling i hjemmet"
     stored = InboundMessage.objects.get(partner=live_network.helpline)
     assert stored.result["referral"] == referral.pk
     assert AuditEntry.objects.filter(

@@ -41,7 +41,8 @@ def test_r12_an_admission_withdraws_open_visits_and_opens_the_hospital_contact(
     assert follow_up.reason == "Kontrol af væsketal"
     assert follow_up.responsible_physician_name == "Overlæge Berg, medicinsk afdeling"
     assert follow_up.urgency == "next_day"  # priority routine
-    assert follow_up.requested_actions == "Follow-up visit after discharge"
+    # What the platform fills in is written in Danish, as the staff write (not "Follow-up ...").
+    assert follow_up.requested_actions == "Opfølgende besøg efter udskrivelse"
 
 
 def test_r12_a_follow_up_without_the_discharging_physician_is_fatal_and_keeps_the_contact(
