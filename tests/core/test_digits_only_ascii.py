@@ -122,3 +122,40 @@ def test_a_superscript_version_in_if_match_is_a_400_not_a_500() -> None:
     assert response.status_code == 400
     assert response.json()["issue"][0]["details"]["coding"][0]["code"] == "record.version_invalid"
     assert RecordResource.objects.get(pk=rid).version_id == 1
+
+
+def test_a_superscript_actor_id_in_a_consent_is_a_400_and_nothing_is_recorded() -> None:
+    from consent.models import ConsentDirective
+
+    acute = f.acute_function()
+    coordinator = f.staff(Role.COORDINATOR, acute)
+    person = f.citizen()
+    f.acute_referral(person=person)
+    refusal = {
+        "resourceType": "Consent",
+        "status": "active",
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": f"Patient/{person.pk}"},
+        "extension": [{"url": "urn:tvaerakut:fhir:consent-given-how", "valueCode": "oral"}],
+        "provision": {
+            "type": "deny",
+            "actor": [
+                {
+                    "role": {"coding": [{"code": "PRCP"}]},
+                    "reference": {"reference": f"Organization/{SUPERSCRIPT_TWO}"},
+                }
+            ],
+        },
+    }
+    response = f.client_for(coordinator).post("/fhir/Consent", refusal, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert not ConsentDirective.objects.filter(citizen=person).exists()
