@@ -14,10 +14,13 @@ from acute.models import Episode, NurseShift, Outcome, Referral, Visit
 from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE, audit
 from acute.services._nurse_access import visit_cancel_locked, visit_send
 from acute.services.admissions import dispatch_transaction, hold_override_check
+from acute.services.referrals import acute_function_for
 from consent.audit.services import Action
-from consent.services import care_relationship_close
+from consent.models import CareRelationship
+from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, PreconditionFailed
+from core.models import Citizen
 from core.validation import full_clean_or_raise
 
 
@@ -105,6 +108,7 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
         episode.referrals.filter(status=Referral.Status.ACCEPTED).update(
             status=Referral.Status.CLOSED
         )
+        _untriaged_to_next_episode(episode, actor=actor)
         care_relationship_close(source_type=EPISODE_SOURCE, source_id=str(episode.pk))
         for visit_id in episode.visits.values_list("pk", flat=True):
             care_relationship_close(source_type=VISIT_SOURCE, source_id=str(visit_id))
@@ -117,4 +121,39 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
             detail={"outcome": outcome},
         )
         signals.episode_completed.send(sender=Episode, episode=episode, outcome=outcome, by=actor)
+    return episode
+
+
+def _untriaged_to_next_episode(closed: Episode, *, actor: Actor) -> Episode | None:
+    """Referrals nobody has triaged yet are not what the episode's outcome
+    ends (one may have come in for a new problem while a nurse was with the
+    citizen). They start the citizen's next episode, as they would had they
+    come in after this one ended, and so stay on the coordinator's board under
+    their deadline: left in the closed episode they were neither closed nor
+    visible to anyone, the acute function's care relationship having ended."""
+    untriaged = list(
+        closed.referrals.filter(status=Referral.Status.RECEIVED).values_list("pk", flat=True)
+    )
+    if not untriaged:
+        return None
+    episode = Episode(citizen_id=closed.citizen_id, municipality_id=closed.municipality_id)
+    full_clean_or_raise(episode, code="episode.invalid")
+    episode.save(force_insert=True)
+    Referral.objects.filter(pk__in=untriaged).update(episode=episode)
+    citizen = Citizen.objects.select_related("municipality").get(pk=closed.citizen_id)
+    care_relationship_open(
+        citizen=citizen,
+        organisation=acute_function_for(citizen),
+        basis=CareRelationship.Basis.REFERRAL,
+        source_type=EPISODE_SOURCE,
+        source_id=str(episode.pk),
+    )
+    audit(
+        actor=actor,
+        action=Action.CREATE,
+        citizen_id=closed.citizen_id,
+        resource_type="EpisodeOfCare",
+        resource_id=episode.pk,
+        detail={"after_episode": closed.pk, "referrals": untriaged},
+    )
     return episode

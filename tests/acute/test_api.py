@@ -236,6 +236,35 @@ def test_a_citizen_named_both_by_id_and_by_cpr_is_refused_without_a_referral(coo
     assert not Referral.objects.exists()
 
 
+def test_a_referral_not_yet_triaged_outlives_the_episode_it_joined(coordinator):
+    """R10: a second referral that came in while a nurse was with the citizen
+    is not closed out of sight when her visit ends the episode; it stays on
+    the board under its deadline and can still be triaged."""
+    person = f.citizen()
+    nurse, shift = f.acute_nurse_on_shift()
+    c = f.client_for(coordinator)
+    first = c.post(
+        "/api/acute/referrals", {**REFERRAL, "citizen_id": person.pk, "source": "gp"}, format="json"
+    ).json()
+    c.post(f"/api/acute/referrals/{first['id']}/accept")
+    second = c.post(
+        "/api/acute/referrals",
+        {**REFERRAL, "citizen_id": person.pk, "source": "helpline_1813", "reason": "Faldet"},
+        format="json",
+    ).json()
+    assert second["episode"] == first["episode"]
+    nurse_through_to_outcome(nurse, first["id"], coordinator, shift)
+
+    assert Episode.objects.get(pk=first["episode"]).status == Episode.Status.COMPLETED
+    waiting = Referral.objects.get(pk=second["id"])
+    assert waiting.status == Referral.Status.RECEIVED
+    assert waiting.episode.status == Episode.Status.OPEN
+    board = c.get("/api/acute/referrals").json()["results"]
+    assert second["id"] in [row["id"] for row in board]
+    accepted = c.post(f"/api/acute/referrals/{second['id']}/accept")
+    assert accepted.status_code == 200, accepted.content
+
+
 def test_missing_responsible_physician_in_the_api_is_a_precise_400(coordinator):
     person = f.citizen()
     response = f.client_for(coordinator).post(
