@@ -62,6 +62,13 @@ def visit_assign(
                 "referral.already_assigned",
                 "A nurse is already assigned to this referral.",
             )
+        if Visit.objects.filter(referral=referral, status=Visit.Status.COMPLETED).exists():
+            # The first visit has been made; another visit in the episode is a
+            # follow-up (planned on the episode), not a second first visit.
+            raise Conflict(
+                "referral.already_visited",
+                "A nurse has already completed a visit on this referral; plan a follow-up.",
+            )
         states = nurse_states(now=now, shift_ids=[shift.pk])
         if not states:
             raise PreconditionFailed("dispatch.not_on_shift", "The nurse is not on shift now.")

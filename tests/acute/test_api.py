@@ -265,6 +265,28 @@ def test_a_referral_not_yet_triaged_outlives_the_episode_it_joined(coordinator):
     assert accepted.status_code == 200, accepted.content
 
 
+def test_a_referral_visited_once_is_not_dispatched_again_as_a_first_visit(coordinator):
+    """After the first visit, with the episode kept open, another visit is a
+    follow-up on the episode; assigning the referral again is refused."""
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    c, n = f.client_for(coordinator), f.client_for(nurse)
+    visit = c.post(f"/api/acute/referrals/{referral.pk}/assign", {"shift": shift.pk}, format="json")
+    assert visit.status_code == 201, visit.content
+    for step in ("accept", "en-route", "on-site"):
+        assert n.post(f"/api/acute/visits/{visit.json()['id']}/{step}").status_code == 200
+    done = n.post(
+        f"/api/acute/visits/{visit.json()['id']}/complete",
+        {"outcome": "treated_at_home", "close_episode": False},
+        format="json",
+    )
+    assert done.status_code == 200, done.content
+    again = c.post(f"/api/acute/referrals/{referral.pk}/assign", {"shift": shift.pk}, format="json")
+    assert again.status_code == 409, again.content
+    assert again.json()["error"]["code"] == "referral.already_visited"
+    assert Visit.objects.filter(referral=referral).count() == 1
+
+
 def test_missing_responsible_physician_in_the_api_is_a_precise_400(coordinator):
     person = f.citizen()
     response = f.client_for(coordinator).post(
