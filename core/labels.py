@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import pgettext_lazy
 
+from core.messages import BY_CODE
+
 RESOURCE_CONTEXT = "resource type"
 
 RESOURCE_TYPES: dict[str, Promise] = {
@@ -39,6 +41,7 @@ RESOURCE_TYPES: dict[str, Promise] = {
 REASON_CONTEXT = "reason code"
 
 REASONS: dict[str, Promise] = {
+    "acute_function": pgettext_lazy(REASON_CONTEXT, "assignment in the acute function"),
     "break_glass": pgettext_lazy(REASON_CONTEXT, "emergency access"),
     "budget_exhausted": pgettext_lazy(REASON_CONTEXT, "privacy budget used up"),
     "care_relationship": pgettext_lazy(REASON_CONTEXT, "care relationship"),
@@ -73,8 +76,31 @@ REASONS: dict[str, Promise] = {
     "unknown_citizen": pgettext_lazy(REASON_CONTEXT, "unknown citizen"),
     "unknown_care_thread": pgettext_lazy(REASON_CONTEXT, "unknown correspondence"),
     "unknown_resource": pgettext_lazy(REASON_CONTEXT, "unknown record"),
+    "unknown_alert": pgettext_lazy(REASON_CONTEXT, "unknown alert"),
+    "unknown_order": pgettext_lazy(REASON_CONTEXT, "unknown order"),
     "unknown_visit": pgettext_lazy(REASON_CONTEXT, "unknown visit"),
     "visit_not_yours": pgettext_lazy(REASON_CONTEXT, "not her visit"),
+    # Writes refused by a service, recorded with the refusal's code.
+    "clinical.delegation_required": pgettext_lazy(REASON_CONTEXT, "needs a physician's delegation"),
+    "lab.value_invalid": pgettext_lazy(REASON_CONTEXT, "invalid test value"),
+    "order.dependence_forming_by_phone": pgettext_lazy(
+        REASON_CONTEXT, "§4 medicine ordered by phone"
+    ),
+    "order.read_back_required": pgettext_lazy(REASON_CONTEXT, "order not read back"),
+    "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),
+    "record.psychiatric_diagnosis": pgettext_lazy(REASON_CONTEXT, "psychiatric diagnosis (R2)"),
+    "record.type_not_permitted": pgettext_lazy(REASON_CONTEXT, "data type not shared (R2)"),
+    # A hand-off's entry names the message it disclosed or received by its
+    # event (integrations.messages.Event).
+    "acute-referral": pgettext_lazy(REASON_CONTEXT, "referral message"),
+    "acute-referral-status": pgettext_lazy(REASON_CONTEXT, "message about the referral's status"),
+    "hospital-notification": pgettext_lazy(REASON_CONTEXT, "hospital notification"),
+    "admission-handoff": pgettext_lazy(REASON_CONTEXT, "hand-over at admission"),
+    "homecareobservation": pgettext_lazy(REASON_CONTEXT, "results to the GP"),
+    "care-communication": pgettext_lazy(REASON_CONTEXT, "correspondence message"),
+    "care-communication-reply": pgettext_lazy(REASON_CONTEXT, "reply in a correspondence"),
+    "order-confirmation-request": pgettext_lazy(REASON_CONTEXT, "order sent for confirmation"),
+    "shared-record-update": pgettext_lazy(REASON_CONTEXT, "shared record update"),
 }
 
 
@@ -115,10 +141,18 @@ def resource_type_label(resource_type: str | None) -> str:
 
 
 def reason_label(reason_code: str | None) -> str:
+    """A reason in words, never its code. A write refused by a service is
+    recorded with the refusal's code (``record.psychiatric_diagnosis``): it
+    reads as that refusal's sentence where the platform has one, otherwise as
+    a refusal by the platform's rules."""
     if not reason_code:
         return ""
-    label = REASONS.get(reason_code)
-    return str(label) if label is not None else reason_code
+    label = REASONS.get(reason_code) or BY_CODE.get(reason_code)
+    if label is not None:
+        return str(label)
+    if "." in reason_code:
+        return str(pgettext_lazy(REASON_CONTEXT, "refused by the platform's rules"))
+    return str(pgettext_lazy(REASON_CONTEXT, "other reason"))
 
 
 CARE_CATEGORY_CONTEXT = "care communication category"

@@ -27,7 +27,16 @@ def test_every_reason_the_gate_and_the_services_record_has_a_label() -> None:
     text = _sources()
     recorded = set(re.findall(r'reason_code="([a-z_.]+)"', text))
     recorded |= set(re.findall(r'Decision\(\s*(?:True|False),\s*"([a-z_]+)"', text))
-    recorded -= {"outbox.resent"}  # a hand-off's, never on an access entry
+    # Defaults and alternatives: reason_code: str = "...", reason="..." if ... else "..."
+    recorded |= set(re.findall(r'reason_code: str = "([a-z_.]+)"', text))
+    recorded |= set(re.findall(r'reason(?:_code)?="[a-z_.]+" if [^\n]+ else "([a-z_.]+)"', text))
+    recorded |= set(re.findall(r'reason(?:_code)?="([a-z_.]+)" if ', text))
+    # A hand-off's entry is recorded with the message's event.
+    events = (ROOT / "integrations" / "messages.py").read_text(encoding="utf-8")
+    event_class = events[events.index("class Event:") : events.index("class AckCode:")]
+    recorded |= set(re.findall(r'^    [A-Z_]+ = "([a-z-]+)"', event_class, re.M))
+    recorded -= {"outbox.resent", "acknowledgement"}  # never on an access entry
+    assert {"acute_function", "unknown_order", "unknown_alert", "care-communication"} <= recorded
     assert {"no_care_relationship", "refused", "care_relationship"} <= recorded
     assert sorted(recorded - set(REASONS)) == []
 
@@ -46,3 +55,12 @@ def test_labels_read_in_danish_and_never_as_the_code() -> None:
         assert reason_label("no_care_relationship") == "ingen behandlingsrelation"
         assert task_label("acute.auto_assign") == "automatisk tildeling"
         assert task_label("some.future_task") == "platformen"
+
+
+def test_a_refusals_code_reads_as_words_and_no_code_is_shown_raw() -> None:
+    """A write refused by a service is recorded with the refusal's code."""
+    with translation.override("da"):
+        assert reason_label("record.psychiatric_diagnosis") == "psykiatrisk diagnose (R2)"
+        assert reason_label("acute_function") == "tildeling i akutfunktionen"
+        assert reason_label("some.future_refusal") == "afvist af platformens regler"
+        assert reason_label("some_future_reason") == "anden årsag"

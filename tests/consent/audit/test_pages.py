@@ -232,3 +232,23 @@ def test_reviewing_an_entry_without_a_flag_is_refused_on_the_entry_itself() -> N
     assert refused.status_code == 409
     assert 'data-code="audit.entry_not_flagged"' in refused.content.decode()
     assert not EntryReview.objects.filter(entry_id=plain.id).exists()
+
+
+def test_the_auditor_reads_a_refused_writes_reason_in_danish_not_its_code() -> None:
+    team = factories.acute_function()
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    person = factories.citizen()
+    refused = audit_record(
+        actor=Actor.for_membership(nurse),
+        action=Action.CREATE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=person.pk,
+        outcome=Outcome.DENIED,
+        resource_type="Condition",
+        reason_code="record.psychiatric_diagnosis",
+    )
+    client = _logged_in(factories.staff(Role.AUDITOR, team))
+    for path in (f"/audit/entries/{refused.id}", f"/audit/?citizen={person.pk}"):
+        html = client.get(path).content.decode()
+        assert "psykiatrisk diagnose (R2)" in html, path
+        assert "record.psychiatric_diagnosis" not in html, path
