@@ -35,6 +35,10 @@ class FHIRView(APIView):
 
     renderer_classes = [FHIRJSONRenderer, PlainJSONAlsoFHIRRenderer]
     parser_classes = [FHIRJSONParser, PlainJSONAlsoFHIRParser]
+    # FHIR has no OPTIONS interaction (what is served is /fhir/metadata): 405,
+    # not REST framework's description of the view in a body that is no FHIR
+    # resource.
+    metadata_class = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

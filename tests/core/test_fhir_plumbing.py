@@ -147,3 +147,16 @@ def test_a_required_search_parameter_must_be_declared() -> None:
             search_params=[SearchParam("code", "token")],
             required_search=[("patient",)],
         )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/fhir/Condition", "/fhir/Condition/1", "/fhir/Patient/1/$everything", "/fhir/metadata"],
+)
+def test_options_is_no_fhir_interaction_and_describes_no_view(path: str) -> None:
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function())
+    response = f.client_for(nurse).options(path)
+    assert response.status_code == 405
+    outcome = OperationOutcome.model_validate(response.json())
+    assert outcome.issue[0].code == "not-supported"
+    assert "renders" not in response.content.decode()
