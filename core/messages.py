@@ -271,6 +271,8 @@ FIXED = (
     gettext_noop("Unknown note kind."),
     gettext_noop("No measurements given."),
     gettext_noop("Measurements cannot be in the future."),
+    gettext_noop("Measurements cannot be from before the visit was assigned."),
+    gettext_noop("The time lies before the visit was assigned."),
     gettext_noop("The value must be a number."),
     gettext_noop("The warning is already acknowledged."),
     gettext_noop("Say what happened."),

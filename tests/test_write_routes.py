@@ -320,7 +320,7 @@ WRITES: dict[tuple[str, str], Write] = {
         "/api/acute/visits/{visit}/vital-signs",
         lambda s: {
             "measurements": [{"code": "8867-4", "value": "96"}, {"code": "8310-5", "value": 38.9}],
-            "measured_at": "2026-01-01T10:00:00+01:00",
+            "measured_at": timezone.now().isoformat(),
         },
     ),
     ("POST", "api/acute/episodes/<int:pk>/follow-ups"): Write(

@@ -72,6 +72,14 @@ def vital_signs_record(
         raise InvalidInput(
             "vital_signs.in_future", "Measurements cannot be in the future.", field="measured_at"
         )
+    if measured_at < visit.assigned_at - dt.timedelta(minutes=5):
+        # A slip of the keys (a year, a day): an entry written offline is
+        # still after the nurse was sent.
+        raise InvalidInput(
+            "vital_signs.before_visit",
+            "Measurements cannot be from before the visit was assigned.",
+            field="measured_at",
+        )
     rows = []
     refused: list[PlatformError] = []
     for index, (code, raw) in enumerate(measurements):

@@ -65,6 +65,17 @@ def not_in_future(when: dt.datetime, *, field: str) -> None:
         raise InvalidInput("time.in_future", "The time lies in the future.", field=field)
 
 
+def not_before_visit(when: dt.datetime, visit: Visit, *, field: str) -> None:
+    """What is measured or done on a visit happens after the nurse was sent: a
+    time before that is a slip of the keys (a year, a day), not a late entry
+    (one written offline is still after it), and would reach the GP and the
+    record dated wrong."""
+    if when < visit.assigned_at - CLOCK_SKEW:
+        raise InvalidInput(
+            "time.before_visit", "The time lies before the visit was assigned.", field=field
+        )
+
+
 def catalogue_entry(code: str, *, kind: str, field: str) -> TestDefinition:
     test = TestDefinition.objects.filter(code=code, kind=kind, is_active=True).first()
     if test is None:

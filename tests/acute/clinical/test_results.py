@@ -3,9 +3,11 @@ plausibility, delegation, the GP's copy, and who is refused."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from acute.clinical import signals
 from acute.clinical.egfr import egfr_ckd_epi_2021
@@ -309,3 +311,51 @@ def test_a_panel_is_recorded_in_a_bounded_number_of_queries(
     with django_assert_max_num_queries(45):
         response = client.post(results_url(scene), {"results": panel}, format="json")
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "code", "field"),
+    [
+        (
+            "clinical/visits/{visit}/results",
+            {
+                "results": [
+                    {"code": "NPU19748", "value": "12", "unit": "mg/L", "effective_at": "{t}"}
+                ]
+            },
+            "time.before_visit",
+            "results[0].effective_at",
+        ),
+        (
+            "clinical/visits/{visit}/procedures",
+            {"code": "feeding-tube", "performed_at": "{t}"},
+            "time.before_visit",
+            "performed_at",
+        ),
+        (
+            "acute/visits/{visit}/vital-signs",
+            {"measurements": [{"code": "8310-5", "value": "37.5"}], "measured_at": "{t}"},
+            "vital_signs.before_visit",
+            "measured_at",
+        ),
+    ],
+)
+def test_a_time_before_the_visit_was_assigned_is_refused_and_nothing_is_written(
+    scene: Scene, path: str, body: dict, code: str, field: str
+):
+    """A result dated 1900 (a slip of the keys) would reach the GP and the
+    record dated wrong; one written later, offline, is still after the visit
+    was assigned."""
+    from acute.models import VitalSign
+
+    url = "/api/" + path.format(visit=scene.visit.pk)
+    raw = json.dumps(body).replace("{t}", "1900-01-01T10:00:00+01:00")
+    nurse = factories.client_for(scene.nurse)
+    response = nurse.post(url, raw, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == (code, field)
+    assert not LabResult.objects.exists()
+    assert not ProcedureRecord.objects.exists()
+    assert not VitalSign.objects.exists()
+    later = json.dumps(body).replace("{t}", timezone.now().isoformat())
+    assert nurse.post(url, later, content_type="application/json").status_code == 201
