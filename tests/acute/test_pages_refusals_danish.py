@@ -89,3 +89,41 @@ def test_every_outcome_the_nurse_chooses_from_is_danish() -> None:
     for danish in ("Behandlet i hjemmet", "Indlagt", "Overdraget til hjemmesygeplejen", "Død"):
         assert danish in select, danish
     assert ">Died<" not in select
+
+
+def test_a_refused_phone_order_keeps_what_she_typed_with_the_reason_under_the_field() -> None:
+    """Without a connection script the refused order comes back as the page:
+    every field as typed, the read-back ticks kept, the refusal under its field."""
+    from acute.clinical.models import MedicationOrder
+
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    _walk_to_site(client, visit)
+    order = {
+        "ordered_by_name": "Læge Hansen",
+        "ordered_by_authorisation_id": "ABC12",
+        "ordered_by_organisation_name": "Lægehuset Øst",
+        "ordered_by_role": "physician",
+        "medicine_atc": "J01CA08",
+        "medicine_name": "Pivmecillinam",
+        "dose": "fire hundrede",
+        "dose_unit": "mg",
+        "route": "oral",
+        "frequency": "3 gange dagligt",
+        "duration": "5 dage",
+        "indication": "Urinvejsinfektion",
+        "read_back": "on",
+        "read_back_confirmed": "on",
+    }
+    response = client.post(f"/nurse/visits/{visit.pk}/order/", order)
+    html = response.content.decode()
+    assert response.status_code == 400
+    start = html.index('<h2 id="order-title">')
+    form = html[start : html.index("</form>", start)]
+    for name in ("ordered_by_authorisation_id", "ordered_by_organisation_name", "frequency"):
+        assert f'name="{name}" value="{order[name]}"' in form, name
+    assert 'name="dose" value="fire hundrede"' in form
+    assert 'aria-invalid="true"' in form[form.index('name="dose"') :][:200]
+    assert 'class="field-error"' in form
+    assert form.count(" checked") == 2
+    assert not MedicationOrder.objects.filter(visit=visit).exists()
