@@ -94,8 +94,10 @@ class SharedRecordResource(FHIRResource):
 
     readers = ALL_ROLES
     search_params = (
-        Param("patient", "reference", "Patient/<id>; a hidden patient gives none."),
-        Param("subject", "reference", "The same as patient."),
+        Param(
+            "patient", "reference", "Patient/<id>; a hidden patient gives none.", names_citizen=True
+        ),
+        Param("subject", "reference", "The same as patient.", names_citizen=True),
         Param("category", "token", "Data category (urn:tvaerakut:data-category)."),
         Param("code", "token", "system|code, e.g. http://hl7.org/fhir/sid/icd-10|I10."),
         Param("date", "date", "Clinically relevant date, with prefixes ge/le/gt/lt/eq."),

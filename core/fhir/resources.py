@@ -232,7 +232,9 @@ class FHIRResource:
     # --- search -------------------------------------------------------------------
 
     def check_params(self, asked: Asked, query: Mapping[str, Any]) -> None:
-        """Unknown parameters (where refused) and the required ones."""
+        """Unknown parameters (where refused), the required ones, and one
+        citizen at most."""
+        self.check_one_citizen(query)
         if self.refuse_unknown_params:
             known = {p.name for p in self.search_params} | set(RESULT_PARAMS)
             unknown = sorted(set(query.keys()) - known)
@@ -253,6 +255,35 @@ class FHIRResource:
                 f"search.{first}_required",
                 f"{self.type} is searched by {alternatives}, e.g. ?{first}=Patient/<id>.",
                 field=first,
+            )
+
+    def check_one_citizen(self, query: Mapping[str, Any]) -> None:
+        """A search names one citizen: ``patient`` and ``subject``, repeated
+        or together, must name the same Patient. FHIR reads a repeated
+        parameter as "and", which no row of two citizens meets; answering for
+        one of them (the last given) would show one citizen's data as the
+        answer about another's."""
+        named: set[int] = set()
+        for param in self.search_params:
+            if not param.names_citizen:
+                continue
+            if isinstance(query, QueryDict):
+                raws = query.getlist(param.name)
+            else:
+                raws = [query[param.name]] if query.get(param.name) else []
+            for raw in raws:
+                if not raw:
+                    continue
+                try:
+                    named.add(reference_id(str(raw), "Patient", param.name))
+                except InvalidInput:
+                    return  # the search itself refuses what names no Patient
+        if len(named) > 1:
+            raise InvalidInput(
+                "search.patient_conflict",
+                "A search names one citizen: patient and subject, repeated or together, "
+                "must name the same Patient.",
+                field="patient",
             )
 
     def searched_citizen(self, query: Mapping[str, Any]) -> int | None:
