@@ -106,15 +106,20 @@ def administration_give(
     visit = Visit.objects.filter(pk=visit_id).first()
     if visit is None:
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
-    citizen = access_citizen(
-        actor=actor,
-        citizen_id=visit.citizen_id,
-        action=Action.CREATE,
-        category=GATE_CATEGORY,
-        purpose=Purpose.TREATMENT,
-        resource_type=ADMINISTRATION_RESOURCE,
-        resource_id="",
-    )
+    try:
+        citizen = access_citizen(
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            action=Action.CREATE,
+            category=GATE_CATEGORY,
+            purpose=Purpose.TREATMENT,
+            resource_type=ADMINISTRATION_RESOURCE,
+            resource_id="",
+        )
+    except NotFoundOrNotAllowed:
+        # Refused by the gate (and audited there): answered as a visit that
+        # does not exist, so the answer does not tell that it does.
+        raise NotFoundOrNotAllowed("visit.not_found", "No such visit.") from None
     if visit.nurse_id != actor.user.pk:
         _administration_denied(actor, citizen.pk, "visit_not_yours", {"visit": visit.pk})
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")

@@ -135,6 +135,34 @@ def test_another_nurses_visit_is_refused_and_the_attempt_audited(
     assert not Administration.objects.exists()
 
 
+def test_a_visit_out_of_reach_answers_as_one_that_does_not_exist(
+    nurse, nurse2, bag, paracetamol, stocked
+):
+    """Not found and not allowed look the same: another nurse's visit, its
+    citizen outside her care, is answered as a visit id that no visit has."""
+    citizen = f.citizen()
+    visit = visit_for(nurse2, citizen)
+    order = order_for(nurse2, citizen, paracetamol, visit=visit)
+    client = f.client_for(nurse)
+    answers = []
+    for visit_id in (visit.pk, visit.pk + 1000):
+        response = client.post(
+            "/api/cabinet/administrations",
+            {
+                "visit": visit_id,
+                "order": order.pk,
+                "medicine": paracetamol.pk,
+                "quantity": "1",
+                "unit": "tablet",
+            },
+            format="json",
+        )
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 404
+    assert not Administration.objects.exists()
+
+
 def test_a_visit_not_on_site_and_a_nurse_without_stock_are_refused(
     nurse, nurse2, bag, bag2, paracetamol, stocked
 ):
