@@ -50,7 +50,7 @@ from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
 from core.fhir.gate import current_gate, gate_registered
-from core.fhir.views import ACTION_BY_METHOD, FHIRView, paging_params, searchset
+from core.fhir.views import ACTION_BY_METHOD, FHIR_ID, FHIRView, paging_params, searchset
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import is_digits
@@ -60,9 +60,6 @@ READ, SEARCH = "read", "search"
 TREATMENT = "treatment"
 # Parameters every search takes, besides its own.
 RESULT_PARAMS = ("_count", "_offset", "_format")
-# A FHIR id (R4: [A-Za-z0-9\-\.]{1,64}); anything else is recorded as asked for
-# no id, so the audit log never keeps what a client typed into the URL.
-FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # Every member of staff may ask; the resource's ``readers`` and the gate decide.
 ANY_STAFF = roles(*Role.values)
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.boundary import cpr_in_query
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
-from core.fhir.capability import capability_statement
+from core.fhir.capability import capability_statement, registered_resources
 from core.fhir.gate import current_gate
 from core.fhir.renderers import (
     FHIR_JSON,
@@ -24,6 +26,9 @@ from core.permissions import Public, actor_from_request
 from core.validation import is_digits
 
 DEFAULT_PAGE_SIZE = 20
+# A FHIR id (R4: [A-Za-z0-9\-\.]{1,64}); anything else is recorded as asked for
+# no id, so the audit log never keeps what a client typed into the URL.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # What the audit log calls an attempt, by its HTTP method.
 ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 MAX_PAGE_SIZE = 200
@@ -146,12 +151,43 @@ class MetadataView(FHIRView):
 
 
 class UnknownResourceView(FHIRView):
-    """Anything under /fhir/ that is not implemented answers with an OperationOutcome."""
+    """Anything under /fhir/ that is not implemented answers with an
+    OperationOutcome. A read of a type served here by an id in no form the
+    type's routes take (``Observation/abc``) is an unknown id like any other:
+    it needs a signed-in caller, answers as a refusal does, and the attempt is
+    recorded (R9)."""
 
     permission_classes = [Public]
-    authentication_classes: list[Any] = []
+
+    def get_authenticators(self) -> list[Any]:
+        # Who asks matters only for such a read; REST framework's session
+        # check would otherwise refuse a browser's POST to an unknown path.
+        if self.request.method in ("GET", "HEAD"):
+            return list(super().get_authenticators())
+        return []
 
     def dispatch_any(self, request: Request, rest: str = "") -> Response:
+        resource_type, _, resource_id = rest.partition("/")
+        capability = registered_resources().get(resource_type)
+        if (
+            request.method in ("GET", "HEAD")
+            and capability is not None
+            and "read" in capability.interactions
+            and resource_id
+            and "/" not in resource_id
+        ):
+            actor = actor_from_request(request)
+            if actor is None:
+                raise NotAuthenticated()
+            current_gate().refuse(
+                actor=actor,
+                action="read",
+                purpose="treatment",
+                resource_type=resource_type,
+                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+                reason_code="unknown_resource",
+            )
+            raise NotFoundOrNotAllowed()
         raise NotFoundOrNotAllowed(
             "fhir.not_supported",
             "This FHIR resource type or interaction is not implemented here; see /fhir/metadata.",

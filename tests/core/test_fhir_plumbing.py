@@ -160,3 +160,20 @@ def test_options_is_no_fhir_interaction_and_describes_no_view(path: str) -> None
     outcome = OperationOutcome.model_validate(response.json())
     assert outcome.issue[0].code == "not-supported"
     assert "renders" not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["Observation/abc", "ServiceRequest/7", "Task/x-1", "Procedure/7"])
+def test_r9_an_id_a_read_type_never_takes_is_an_audited_unknown_id(path: str) -> None:
+    from consent.audit.models import AuditEntry
+
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function())
+    assert f.client_for(None).get(f"/fhir/{path}").status_code == 401
+    response = f.client_for(nurse).get(f"/fhir/{path}")
+    assert response.status_code == 404
+    coding = response.json()["issue"][0]["details"]["coding"][0]
+    assert coding["code"] == "not_found"
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.outcome) == ("read", "denied")
+    assert entry.reason_code == "unknown_resource"
+    assert (entry.resource_type, entry.resource_id) == tuple(path.split("/"))
+    assert entry.actor_user_id == nurse.user_id
