@@ -358,6 +358,10 @@ class AuditVerifyView(APIView):
         params = request.query_params
         since = parse_instant(params["from"], "from") if params.get("from") else None
         until = parse_instant(params["to"], "to", end=True) if params.get("to") else None
+        if since and until and since >= until:
+            # As the search refuses it: an empty range is a typing error, and
+            # "nothing to verify" would read as a clean log.
+            raise InvalidInput("audit.param_invalid", "from must be before to.", field="from")
         result = log_verify(since=since, until=until)
         fields = ("ok", "checked", "first_id", "last_id", "broken_id", "problem")
         logs = [

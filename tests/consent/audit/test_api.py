@@ -225,6 +225,16 @@ def test_verify_endpoint(world) -> None:
     assert body["ok"] is True and body["checked"] >= 4
 
 
+def test_verify_refuses_a_range_that_ends_before_it_starts(world) -> None:
+    """As the search does: "nothing to verify" would read as a clean log."""
+    response = client_for(world["auditor"]).get(
+        "/api/audit/verify", {"from": "2026-02-01", "to": "2026-01-01"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "audit.param_invalid"
+    assert response.json()["error"]["field"] == "from"
+
+
 def test_fhir_search_returns_balp_shaped_audit_events(world, django_assert_max_num_queries) -> None:
     person = world["people"][0]
     nurse = world["nurse"]
