@@ -395,6 +395,7 @@ BY_CODE: dict[str, Promise] = {
     "audit.size_beyond_tree": _("The log does not hold that many entries yet."),
     "search.param_invalid": _("A search field is not valid."),
     "search.param_unknown": _("Unsupported search field."),
+    "search.patient_conflict": _("A search field is not valid."),
     "request.malformed": _("The request could not be read."),
     "request.too_large": _("The request is too large."),
     "request.too_deep": _("The request is nested too deeply."),
