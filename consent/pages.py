@@ -15,6 +15,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.analyses import (
@@ -25,11 +26,13 @@ from consent.analyses import (
     analysis_budget,
     analysis_run,
 )
+from consent.audit.selectors import Disclosure
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.labels import task_label
 from core.middleware import not_allowed
-from core.models import Citizen, Role
+from core.models import Citizen, Role, User
 from core.pages import page_actor, render_page
 from core.permissions import actor_from_request, page
 
@@ -64,7 +67,30 @@ def insight(request: HttpRequest, citizen_id: int) -> HttpResponse:
         report = insight_report(actor=actor, citizen_id=citizen_id)
     except NotFoundOrNotAllowed:
         raise Http404 from None
-    return render(request, "consent/insight.html", {"report": report, "years": INSIGHT_YEARS})
+    return render(
+        request,
+        "consent/insight.html",
+        {"report": report, "accesses": _accesses_read(report.accesses), "years": INSIGHT_YEARS},
+    )
+
+
+def _accesses_read(accesses: list[Disclosure]) -> list[tuple[Disclosure, str]]:
+    """Each access with who made it as the citizen reads it: the member of
+    staff's name and role (the entry keeps the username), or the platform's
+    task in words — never a username or a task's code."""
+    names = {
+        user.username: user.display_name
+        for user in User.objects.filter(username__in={d.who for d in accesses if d.who})
+    }
+    read = []
+    for access in accesses:
+        if access.who:
+            role = gettext(Role(access.role).label) if access.role in Role.values else ""
+            who = names.get(access.who, access.who)
+            read.append((access, f"{who} ({role})" if role else who))
+        else:
+            read.append((access, task_label(access.task)))
+    return read
 
 
 def _analyses_context(request: HttpRequest) -> dict[str, Any]:

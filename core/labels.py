@@ -19,6 +19,7 @@ RESOURCE_TYPES: dict[str, Promise] = {
     "AuditEvent": pgettext_lazy(RESOURCE_CONTEXT, "Audit log entry"),
     "Bundle": pgettext_lazy(RESOURCE_CONTEXT, "Record extract"),
     "CarePlan": pgettext_lazy(RESOURCE_CONTEXT, "Care plan"),
+    "Communication": pgettext_lazy(RESOURCE_CONTEXT, "Correspondence"),
     "Condition": pgettext_lazy(RESOURCE_CONTEXT, "Diagnoses and problems"),
     "Consent": pgettext_lazy(RESOURCE_CONTEXT, "Consent"),
     "Delegation": pgettext_lazy(RESOURCE_CONTEXT, "Delegation"),
@@ -34,8 +35,11 @@ RESOURCE_TYPES: dict[str, Promise] = {
     "Patient": pgettext_lazy(RESOURCE_CONTEXT, "Citizen"),
     "Procedure": pgettext_lazy(RESOURCE_CONTEXT, "Procedure"),
     "ServiceRequest": pgettext_lazy(RESOURCE_CONTEXT, "Referral"),
+    "Session": pgettext_lazy(RESOURCE_CONTEXT, "Sign-in"),
     "StockCount": pgettext_lazy(RESOURCE_CONTEXT, "Stock count"),
+    "StockMovement": pgettext_lazy(RESOURCE_CONTEXT, "Stock movement"),
     "Task": pgettext_lazy(RESOURCE_CONTEXT, "Task"),
+    "Token": pgettext_lazy(RESOURCE_CONTEXT, "Access token"),
 }
 
 REASON_CONTEXT = "reason code"

@@ -67,7 +67,8 @@ def test_r5_printable_page_for_auditors_only(world: World) -> None:
     html = page.content.decode()
     assert "Somatisk diagnose" in html and world.acute.name in html
     assert world.person.cpr not in html
-    assert world.nurse.user.username in html
+    # Who looked, by name and role as the citizen reads it (not the username).
+    assert f"{world.nurse.user.display_name} (Akutsygeplejerske)" in html
     found = _page_client(world.auditor).post("/consent/insight/", {"cpr": world.person.cpr})
     assert found.status_code == 302 and found["Location"].endswith(f"/{world.person.pk}/")
     assert world.person.cpr not in found["Location"]

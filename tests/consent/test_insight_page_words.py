@@ -1,0 +1,47 @@
+"""The insight report as the citizen reads it (R5, *Min Log*): who looked is a
+person's name and role, the platform's own work is said in words, and what
+was looked at is named in Danish — never a username, a task's code or a FHIR
+resource type."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
+from core.models import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_insight_report_names_people_and_tasks_in_words() -> None:
+    team = factories.acute_function()
+    person = factories.citizen()
+    nurse = factories.staff(Role.ACUTE_NURSE, team, username="nurse-hk")
+    nurse.user.first_name, nurse.user.last_name = "Hanne", "Kristensen"
+    nurse.user.save(update_fields=["first_name", "last_name"])
+    audit_record(
+        actor=Actor.for_membership(nurse),
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=person.pk,
+        resource_type="Communication",
+    )
+    audit_record(
+        actor=Actor.system("integrations.outbox_deliver"),
+        action=Action.DISCLOSE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=person.pk,
+        resource_type="Bundle",
+    )
+    client = Client()
+    assert factories.log_in(client, factories.staff(Role.AUDITOR, team)).status_code == 302
+    html = client.get(f"/consent/insight/{person.pk}/").content.decode()
+    log = html[html.index('id="log"') : html.index('id="log-proofs"')]
+    assert "Hanne Kristensen (Akutsygeplejerske)" in log
+    assert "Læst: Korrespondance" in log
+    assert "meddelelse sendt" in log  # integrations.outbox_deliver
+    for raw in ("nurse-hk", "integrations.outbox_deliver", "Communication"):
+        assert raw not in log, raw
