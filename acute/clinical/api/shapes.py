@@ -4,6 +4,7 @@ alerts, and the input serializers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rest_framework import serializers
@@ -42,7 +43,13 @@ def visit_write(
 
 
 def _time(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+    """RFC 3339 in UTC (``...Z``), as the renderer writes every other time. A
+    time echoed as the client sent it is in Copenhagen's zone until read back,
+    and before 1894 its offset (``+00:50:20``) is no valid RFC 3339 offset."""
+    if value is None:
+        return None
+    text: str = value.astimezone(dt.UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
 
 
 def _number(value: Any) -> str | None:

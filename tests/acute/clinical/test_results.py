@@ -359,3 +359,29 @@ def test_a_time_before_the_visit_was_assigned_is_refused_and_nothing_is_written(
     assert not VitalSign.objects.exists()
     later = json.dumps(body).replace("{t}", timezone.now().isoformat())
     assert nurse.post(url, later, content_type="application/json").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("sent", "answered"),
+    [
+        ("2026-01-01T10:00:00+01:00", "2026-01-01T09:00:00Z"),
+        # Copenhagen kept local mean time until 1894: +00:50:20 is no RFC 3339 offset.
+        ("1850-01-01T00:00:00Z", "1850-01-01T00:00:00Z"),
+    ],
+)
+def test_a_time_the_client_sent_is_answered_in_utc(scene: Scene, sent: str, answered: str):
+    """The contract's times are RFC 3339 in UTC (docs/api.md), echoed ones too."""
+    response = factories.client_for(scene.nurse).post(
+        f"/api/clinical/visits/{scene.visit.pk}/delegations",
+        {
+            "code": "NPU02319",
+            "physician_name": "Hanne Hansen",
+            "physician_authorisation_id": "0A1B2",
+            "physician_organisation_name": "Lægehuset",
+            "delegated_at": sent,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["delegated_at"] == answered
+    assert response.json()["recorded_at"].endswith("Z")
