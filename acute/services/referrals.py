@@ -22,7 +22,14 @@ from consent.audit.services import Action
 from consent.models import CareRelationship
 from consent.services import care_relationship_open
 from core.actors import Actor
-from core.errors import Conflict, Forbidden, InvalidInput, NotFoundOrNotAllowed, PreconditionFailed
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFoundOrNotAllowed,
+    PlatformError,
+    PreconditionFailed,
+)
 from core.models import Citizen, Organisation, Role
 from core.validation import full_clean_or_raise, required_text
 
@@ -176,43 +183,59 @@ def referral_create(
     or opens one. A referral without the physician holding treatment
     responsibility (*behandlingsansvar*) is refused. A resend with the same
     ``external_id`` from the same organisation returns the first referral."""
-    physician_name = required_text(
+    # Every field refused at once (one message under each), not one per send.
+    refused: list[PlatformError] = []
+
+    def text(value: str, *, code: str, field: str, message: str) -> str:
+        try:
+            return required_text(value, code=code, field=field, message=message)
+        except InvalidInput as exc:
+            refused.append(exc)
+            return ""
+
+    physician_name = text(
         responsible_physician_name,
         code="referral.responsible_physician_required",
         field="responsible_physician_name",
         message="Name the physician holding treatment responsibility (behandlingsansvar).",
     )
-    physician_phone = required_text(
+    physician_phone = text(
         responsible_physician_phone,
         code="referral.responsible_physician_required",
         field="responsible_physician_phone",
         message="Give the phone number of the physician holding treatment responsibility.",
     )
-    referrer_name = required_text(
+    referrer_name = text(
         referrer_name,
         code="referral.referrer_required",
         field="referrer_name",
         message="Name the referrer.",
     )
-    referrer_phone = required_text(
+    referrer_phone = text(
         referrer_phone,
         code="referral.callback_required",
         field="referrer_phone",
         message="Give a call-back number for the referrer.",
     )
     if urgency not in Urgency.values:
-        raise InvalidInput(
-            "referral.urgency_unknown",
-            f"Urgency must be one of {', '.join(Urgency.values)}.",
-            field="urgency",
+        refused.append(
+            InvalidInput(
+                "referral.urgency_unknown",
+                f"Urgency must be one of {', '.join(Urgency.values)}.",
+                field="urgency",
+            )
         )
     unknown = sorted(set(required_skills) - set(Skill.values))
     if unknown:
-        raise InvalidInput(
-            "referral.skill_unknown",
-            f"Unknown skills: {', '.join(unknown)}.",
-            field="required_skills",
+        refused.append(
+            InvalidInput(
+                "referral.skill_unknown",
+                f"Unknown skills: {', '.join(unknown)}.",
+                field="required_skills",
+            )
         )
+    if refused:
+        raise PlatformError.all_of(refused)
     if citizen.deceased_at is not None:
         raise PreconditionFailed("referral.citizen_deceased", "The citizen is registered deceased.")
     acute_function = acute_function_for(citizen)

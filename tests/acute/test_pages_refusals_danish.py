@@ -127,3 +127,29 @@ def test_a_refused_phone_order_keeps_what_she_typed_with_the_reason_under_the_fi
     assert 'class="field-error"' in form
     assert form.count(" checked") == 2
     assert not MedicationOrder.objects.filter(visit=visit).exists()
+
+
+def test_every_missing_field_of_a_referral_is_named_at_once() -> None:
+    person = factories.citizen()
+    client = _physician()
+    form = {
+        **SHORT_FORM,
+        "cpr": person.cpr,
+        "responsible_physician_name": "",
+        "responsible_physician_phone": " ",
+        "referrer_phone": "",
+        "urgency": "whenever",
+    }
+    response = client.post("/referrals/new/", form)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "4 felter skal rettes." in html
+    for message in (
+        "Angiv lægen med behandlingsansvaret.",
+        "Angiv telefonnummeret til lægen med behandlingsansvaret.",
+        "Angiv et tilbagekaldsnummer til henviseren.",
+        "Ukendt prioritet.",
+    ):
+        assert message in html, message
+    assert "Dehydrering" in html
+    assert not Referral.objects.exists()
