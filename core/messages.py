@@ -214,6 +214,7 @@ FIXED = (
     gettext_noop("Give the citizen (citizen_id or cpr)."),
     gettext_noop("Give the citizen once: citizen_id or cpr, not both."),
     gettext_noop("A nurse has already completed a visit on this referral; plan a follow-up."),
+    gettext_noop("A follow-up is planned for a time to come."),
     gettext_noop("No citizen with that identity is registered; check the CPR number."),
     gettext_noop("This referral id was already used by your organisation for another citizen."),
     gettext_noop("The citizen's municipality does not take part in the joint acute function."),

@@ -23,6 +23,9 @@ from core.errors import Conflict, InvalidInput, PreconditionFailed
 from core.models import Citizen
 from core.validation import full_clean_or_raise
 
+# The few minutes a coordinator may take to type a follow-up planned for now.
+PLANNED_IN_THE_PAST = dt.timedelta(minutes=5)
+
 
 def visit_plan_follow_up(
     *,
@@ -36,6 +39,12 @@ def visit_plan_follow_up(
     covers ``planned_for``. While a referral of the episode is on hold for a
     hospital admission the citizen is not at home: refused as for a first
     visit (R12) unless ``hold_override_reason`` says why a nurse goes anyway."""
+    if planned_for < timezone.now() - PLANNED_IN_THE_PAST:
+        raise InvalidInput(
+            "follow_up.in_past",
+            "A follow-up is planned for a time to come.",
+            field="planned_for",
+        )
     with dispatch_transaction(
         actor=actor,
         citizen_id=episode.citizen_id,

@@ -293,6 +293,29 @@ def test_follow_up_visit_in_the_same_episode_keeps_continuity(coordinator):
         )
 
 
+def test_a_follow_up_planned_for_a_time_gone_by_is_refused(coordinator):
+    """Within the shift, but past: the nurse would get a visit already late."""
+    _, shift = f.acute_nurse_on_shift(hours_before=4)
+    referral = f.acute_referral(by=coordinator)
+    episode = Episode.objects.get(pk=referral.episode_id)
+    with pytest.raises(InvalidInput) as refused:
+        services.visit_plan_follow_up(
+            episode=episode,
+            shift=shift,
+            planned_for=timezone.now() - dt.timedelta(hours=1),
+            actor=actor(coordinator),
+        )
+    assert (refused.value.code, refused.value.field) == ("follow_up.in_past", "planned_for")
+    assert not Visit.objects.filter(episode=episode).exists()
+    response = f.client_for(coordinator).post(
+        f"/api/acute/episodes/{episode.pk}/follow-ups",
+        {"shift": shift.pk, "planned_for": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "follow_up.in_past"
+
+
 def test_deadline_watch_warns_and_escalates():
     """R10: warn when nobody available can arrive in time; escalate after the deadline."""
     referral = f.acute_referral()  # no nurse on shift at all
