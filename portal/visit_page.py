@@ -244,7 +244,13 @@ def _visit_page(
         )
     except PlatformError as exc:
         return render_page(request, "acute/visit.html", {}, error=exc)
-    context = {**_visit_context(actor, visit), "confirm": confirm}
+    context = {
+        **_visit_context(actor, visit),
+        "confirm": confirm,
+        # Which of the page's forms a refusal answers: several share field
+        # names (code, note), and only that form gets back what was typed.
+        "sent_form": request.resolver_match.url_name if error and request.resolver_match else "",
+    }
     return render_page(request, "acute/visit.html", context, error=error, field_names=field_names)
 
 

@@ -153,3 +153,59 @@ def test_every_missing_field_of_a_referral_is_named_at_once() -> None:
         assert message in html, message
     assert "Dehydrering" in html
     assert not Referral.objects.exists()
+
+
+def test_every_refused_form_on_the_visit_keeps_what_she_typed_in_that_form_only() -> None:
+    """Procedure, delegation, note, completion and break-the-glass: refused,
+    the page comes back with her text in the form she sent (several forms
+    share field names such as ``note`` and ``code``), nothing saved."""
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    _walk_to_site(client, visit)
+    url = f"/nurse/visits/{visit.pk}"
+
+    def textarea(html: str, element_id: str) -> str:
+        start = html.index(f'id="{element_id}"')
+        return html[html.index(">", start) + 1 : html.index("</textarea>", start)]
+
+    refused = client.post(
+        f"{url}/procedure/",
+        {"code": "urinary-catheter", "status": "half-done", "note": "Ch 14, let modstand ÆØÅ"},
+    ).content.decode()
+    assert textarea(refused, "proc-note") == "Ch 14, let modstand ÆØÅ"
+    assert textarea(refused, "deleg-note") == ""
+
+    refused = client.post(
+        f"{url}/delegation/",
+        {
+            "code": "NPU01685",
+            "physician_name": "",
+            "physician_authorisation_id": "XY123",
+            "physician_organisation_name": "Lægehuset Øst",
+            "note": "INR i morgen",
+        },
+    ).content.decode()
+    assert textarea(refused, "deleg-note") == "INR i morgen"
+    assert textarea(refused, "proc-note") == ""
+    assert 'value="XY123"' in refused and 'value="Lægehuset Øst"' in refused
+    assert "<details open>" in refused
+
+    refused = client.post(
+        f"{url}/note/", {"kind": "diary", "text": "Borgeren sov ved ankomst."}
+    ).content.decode()
+    assert textarea(refused, "note-text") == "Borgeren sov ved ankomst."
+    assert not VisitNote.objects.filter(visit=visit).exists()
+
+    refused = client.post(
+        f"{url}/complete/", {"outcome": "moved", "assessment": "Stabil, drikker godt."}
+    ).content.decode()
+    assert textarea(refused, "assessment") == "Stabil, drikker godt."
+    assert "Ukendt udfald." in refused
+
+    refused = client.post(
+        f"{url}/break-glass/", {"reason": "kort", "basis": "citizen_consented"}
+    ).content.decode()
+    assert textarea(refused, "btg-reason") == "kort"
+    assert 'value="citizen_consented" checked' in refused
+    visit.refresh_from_db()
+    assert visit.status == "on_site"
