@@ -11,12 +11,14 @@ from django.utils.translation import gettext, pgettext
 
 from acute.clinical import dosing
 from core.errors import (
+    Conflict,
     InvalidInput,
 )
 from core.models import Membership, Organisation, Role, User
 from core.validation import full_clean_or_raise
 from medicine_cabinet.models import (
     Location,
+    Lot,
     Medicine,
 )
 
@@ -62,6 +64,18 @@ def medicine_upsert(
         .filter(atc_code=atc_code, strength=strength, form=form)
         .first()
     ) or Medicine(atc_code=atc_code, strength=strength, form=form)
+    if medicine.pk and medicine.unit != unit and Lot.objects.filter(medicine=medicine).exists():
+        # Every balance, movement and count of it is a number of that unit:
+        # a new unit would give them all another meaning.
+        raise Conflict(
+            "medicine.unit_in_use",
+            gettext(
+                "Stock of this medicine is counted in %(unit)s; the unit cannot change"
+                " once lots of it are registered."
+            )
+            % {"unit": medicine.unit},
+            field="unit",
+        )
     if amount_per_unit is None:
         # Left out: what the officer stated before stands, else the strength tells.
         content = dosing.strength_content(strength, unit)

@@ -347,3 +347,42 @@ def test_a_transfer_costs_a_fixed_small_number_of_queries(
     # Savepoint, insert-or-ignore of the balance rows, two locks, two entries,
     # two balance updates, the audit entry (with the audit log's own chain).
     assert len(queries.captured_queries) <= 14, [q["sql"][:80] for q in queries.captured_queries]
+
+
+def test_the_unit_of_a_medicine_with_lots_does_not_change(officer, cabinet, paracetamol):
+    """60 tablets in the ledger may not become 60 mg: the officer's edit of the
+    formulary line is refused once stock of it is registered; before that it
+    may still change."""
+    body = {
+        "atc_code": paracetamol.atc_code,
+        "name": paracetamol.name,
+        "strength": paracetamol.strength,
+        "form": paracetamol.form,
+        "unit": "mg",
+        "package_size": "20",
+        "dispensing": paracetamol.dispensing,
+        "dependence_forming": False,
+        "minimum_stock": "40",
+    }
+    client = f.client_for(officer)
+    receive(officer, cabinet, paracetamol, "60")
+    response = client.post("/api/cabinet/medicines", body, format="json")
+    assert response.status_code == 409, response.content
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == (
+        "medicine.unit_in_use",
+        "unit",
+    )
+    paracetamol.refresh_from_db()
+    assert paracetamol.unit == "tablet"
+    renamed = client.post(
+        "/api/cabinet/medicines", {**body, "unit": "tablet", "name": "Pamol"}, format="json"
+    )
+    assert renamed.status_code == 201, renamed.content
+    fresh = {**body, "atc_code": "N02BE01", "strength": "1 g", "unit": "tablet"}
+    assert client.post("/api/cabinet/medicines", fresh, format="json").status_code == 201
+    assert (
+        client.post(
+            "/api/cabinet/medicines", {**fresh, "unit": "sachet"}, format="json"
+        ).status_code
+        == 201
+    )
