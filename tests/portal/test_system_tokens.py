@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import base64
 import time
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
+from django.test.client import BOUNDARY, encode_multipart
 from rest_framework.test import APIClient
 
 from consent.audit.models import AuditEntry, Outcome
@@ -17,6 +19,8 @@ from portal.signin.services import system_client_register
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def _system(scopes: str, *, role: str = Role.ACUTE_NURSE) -> tuple[SystemClient, str]:
@@ -31,11 +35,17 @@ def _system(scopes: str, *, role: str = Role.ACUTE_NURSE) -> tuple[SystemClient,
     )
 
 
-def _ask(client_id: str, secret: str, **form: str):
+def _ask(client_id: str, secret: str, *, content_type: str = FORM, **form: str):
+    """The token request as RFC 6749 (4.4.2) has a system send it: a form,
+    URL-encoded."""
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return APIClient().post(
+    fields = {"grant_type": "client_credentials", **form}
+    body = urlencode(fields) if content_type == FORM else encode_multipart(BOUNDARY, fields)
+    return APIClient().generic(
+        "POST",
         "/api/auth/oauth/token",
-        {"grant_type": "client_credentials", **form},
+        body,
+        content_type if content_type == FORM else f"{content_type}; boundary={BOUNDARY}",
         HTTP_AUTHORIZATION=f"Basic {basic}",
     )
 
@@ -140,3 +150,15 @@ def test_a_system_is_registered_by_command_with_its_secret_shown_once(capsys) ->
     assert secret not in client.secret_hash
     assert not client.membership.user.has_usable_password()
     assert _ask("hospital-feed", secret).status_code == 200
+
+
+def test_a_token_request_in_another_media_type_is_refused_and_gives_no_token() -> None:
+    """RFC 6749 has the request URL-encoded; a multipart body is refused
+    with 415, never read as an empty request."""
+    system, secret = _system("system/Patient.read")
+    response = _ask(
+        system.client_id, secret, content_type="multipart/form-data", scope="system/Patient.read"
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "request.unsupported_media_type"
+    assert not ApiToken.objects.filter(system_client=system).exists()
