@@ -51,6 +51,14 @@ def visit_assign(
                 "referral.not_accepted",
                 "Only an accepted referral that is not closed can be dispatched.",
             )
+        if replacing is not None:
+            kept = Visit.objects.filter(
+                pk=replacing.pk, referral=referral, shift=shift, status__in=Visit.ACTIVE_STATUSES
+            ).first()
+            if kept is not None:
+                # The nurse who already has it (the board's form sent twice, or
+                # again after going back): she keeps her visit as it stands.
+                return kept
         # Checked under the referral's row lock: an admission and a discharge
         # change the hold under the same lock.
         held = referral if referral.on_hold_since is not None else None
