@@ -339,6 +339,9 @@ FIXED = (
     gettext_noop("Unknown client or wrong secret."),
     gettext_noop("This client may no longer ask for tokens."),
     gettext_noop("The scope asks for more than this client was registered with."),
+    gettext_noop(
+        "This batch is already received on this delivery reference; nothing was booked twice."
+    ),
 )
 
 TEMPLATES: dict[str, Promise] = {

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import (
+    Conflict,
     Forbidden,
     InvalidInput,
     PreconditionFailed,
@@ -83,6 +84,20 @@ def stock_receive(
                 "lot.recalled", "This lot is recalled and may not be received."
             )
         balance = lock_balances([(cabinet, lot)])[(cabinet.pk, lot.pk)]
+        # Under the balance's row lock: the same delivery note's line sent
+        # twice (a double click, a reload) is booked once, not twice.
+        if Movement.objects.filter(
+            kind=Movement.Kind.RECEIVED,
+            location=cabinet,
+            lot=lot,
+            delivery_reference__iexact=delivery_reference.strip(),
+        ).exists():
+            raise Conflict(
+                "receive.already_received",
+                "This batch is already received on this delivery reference; nothing was booked"
+                " twice.",
+                field="delivery_reference",
+            )
         movement = book(
             balance=balance,
             kind=Movement.Kind.RECEIVED,

@@ -114,3 +114,33 @@ def test_the_scrollable_stock_tables_can_be_reached_by_keyboard_and_are_named(
     html = _login(officer).get("/cabinet/").content.decode()
     for title in ("exp-title", f"loc-{cabinet.pk}"):
         assert f'class="table-wrap" tabindex="0" role="region" aria-labelledby="{title}"' in html
+
+
+def test_a_delivery_sent_twice_is_booked_once(officer, cabinet, paracetamol):
+    """A double click or a reload of the receipt: the same batch on the same
+    delivery reference is refused the second time, in Danish, and the stock
+    counts the delivery once."""
+    client = _login(officer)
+    form = {
+        "cabinet": cabinet.pk,
+        "medicine": paracetamol.pk,
+        "batch_number": "TWICE-1",
+        "expires_on": str(timezone.localdate() + dt.timedelta(days=200)),
+        "quantity": "60",
+        "supplier": "Apoteket",
+        "delivery_reference": "FS-2041",
+    }
+    assert client.post("/cabinet/receive/", form).status_code == 302
+    again = client.post("/cabinet/receive/", {**form, "delivery_reference": " fs-2041 "})
+    assert again.status_code == 409
+    page = again.content.decode()
+    assert 'data-code="receive.already_received"' in page
+    assert "Batchen er allerede modtaget på dette følgeseddelnummer" in page
+    lot = Lot.objects.get(batch_number="TWICE-1")
+    assert Balance.objects.get(lot=lot, location=cabinet).quantity == Decimal("60")
+    # Another line of stock on another delivery note is received as usual.
+    assert (
+        client.post("/cabinet/receive/", {**form, "delivery_reference": "FS-2042"}).status_code
+        == 302
+    )
+    assert Balance.objects.get(lot=lot, location=cabinet).quantity == Decimal("120")
