@@ -5,6 +5,8 @@ home nurses. Every write calls the same service as the API.
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -135,6 +137,7 @@ def _referral_form(
         template,
         {
             "values": values,
+            "form_ref": _form_ref(request) or uuid.uuid4().hex,
             "sources": Referral.Source.choices,
             "urgencies": Urgency.choices,
             "skills": Skill.choices,
@@ -144,6 +147,18 @@ def _referral_form(
         error=error,
         field_names={"citizen": "cpr", "subject": "cpr", **REGISTRATION_FIELD_NAMES},
     )
+
+
+_FORM_REF = re.compile(r"[0-9a-f]{32}")
+
+
+def _form_ref(request: HttpRequest) -> str:
+    """The reference the referral form was given when it was drawn, sent back
+    with it: the same form sent twice (a double click, a reload) is one
+    referral (``external_id`` from her organisation). A refused form keeps it,
+    so the corrected send is still the same referral."""
+    ref = request.POST.get("form_ref", "")
+    return ref if _FORM_REF.fullmatch(ref) else ""
 
 
 def _cpr_typed(raw: str | None) -> str:
@@ -280,7 +295,9 @@ def referral_short(request: HttpRequest) -> HttpResponse:
         return _referral_form(request, "acute/referral_short.html")
     actor = page_actor(request)
     try:
-        services.referral_intake(actor=actor, **_referral_data(request))
+        services.referral_intake(
+            actor=actor, **_referral_data(request), external_id=_form_ref(request)
+        )
     except PlatformError as exc:
         if exc.code == "referral.citizen_unknown":
             # A number not registered here is a field to correct, not a dead

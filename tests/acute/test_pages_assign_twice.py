@@ -1,6 +1,7 @@
-"""The coordinator's "Tildel" sent twice — a double click, or back and send
-again — leaves the nurse with the visit she has: not cancelled and replaced by
-a copy, and not refused once she is on her way."""
+"""Forms sent twice — a double click, or back and send again — do their work
+once: the coordinator's "Tildel" leaves the nurse with the visit she has (not
+cancelled and replaced by a copy, not refused once she is on her way), and the
+physician's short referral is one referral."""
 
 from __future__ import annotations
 
@@ -42,3 +43,31 @@ def test_the_same_nurse_assigned_twice_keeps_her_one_visit() -> None:
     assert list(Visit.objects.filter(referral=referral).values_list("pk", "status")) == [
         (first.pk, Visit.Status.EN_ROUTE)
     ]
+
+
+def test_the_physicians_referral_sent_twice_is_one_referral() -> None:
+    """The short form carries the reference it was drawn with: sent twice
+    (a double click, a reload), it is one referral; a refused and corrected
+    send is still the same one; a new form is a new referral."""
+    import re
+
+    from tests.acute.test_pages_refusals_danish import SHORT_FORM, _physician
+
+    person = factories.citizen()
+    client = _physician()
+    page = client.get("/referrals/new/").content.decode()
+    form_ref = re.search(r'name="form_ref" value="([0-9a-f]{32})"', page).group(1)
+    form = {**SHORT_FORM, "cpr": person.cpr, "form_ref": form_ref}
+
+    refused = client.post("/referrals/new/", {**form, "responsible_physician_phone": ""})
+    assert refused.status_code == 400
+    assert f'name="form_ref" value="{form_ref}"' in refused.content.decode()
+    for _ in range(2):
+        assert client.post("/referrals/new/", form).status_code == 302
+    assert Referral.objects.filter(citizen=person).count() == 1
+
+    fresh = client.get("/referrals/new/").content.decode()
+    assert form_ref not in fresh
+    next_ref = re.search(r'name="form_ref" value="([0-9a-f]{32})"', fresh).group(1)
+    assert client.post("/referrals/new/", {**form, "form_ref": next_ref}).status_code == 302
+    assert Referral.objects.filter(citizen=person).count() == 2
