@@ -4,11 +4,24 @@ the value stands for."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from django.db.models import Q
 
+from core.errors import InvalidInput
+
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
+
+# FHIR's date and dateTime forms, digits 0-9 only: a year, a month, a day, or
+# an instant to the minute or second with its time zone (a time without one
+# names no instant).
+_DAY = re.compile(r"(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2}))?)?")
+_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?P<s>:[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 def date_prefix(value: str) -> tuple[str, str]:
@@ -35,3 +48,34 @@ def compared(field: str, prefix: str, start: Any, end: Any) -> Q:
         "ge": Q(**{f"{field}__gte": start}),
         "le": Q(**{f"{field}__lt": end}),
     }[prefix]
+
+
+def date_range(
+    raw: str, *, field: str, times: bool = True
+) -> tuple[dt.date, dt.date] | tuple[dt.datetime, dt.datetime]:
+    """The range of time a FHIR date value stands for: a whole year, month or
+    day (as dates), or, where ``times``, the minute or second of an instant
+    (as aware datetimes). Anything else is refused, never read in part."""
+    day = _DAY.fullmatch(raw)
+    instant = _INSTANT.fullmatch(raw) if times else None
+    try:
+        if day is not None:
+            year, month, date = int(day["y"]), day["m"], day["d"]
+            if month is None:
+                return dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+            start = dt.date(year, int(month), int(date or 1))
+            if date is None:
+                return start, dt.date(year + start.month // 12, start.month % 12 + 1, 1)
+            return start, start + dt.timedelta(days=1)
+        if instant is not None:
+            at = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            step = dt.timedelta(seconds=1) if instant["s"] else dt.timedelta(minutes=1)
+            return at, at + step
+    except ValueError:
+        pass
+    forms = "YYYY, YYYY-MM, YYYY-MM-DD" + (" or YYYY-MM-DDThh:mm[:ss]+01:00" if times else "")
+    raise InvalidInput(
+        "search.date_invalid",
+        f"{field} is [prefix]{forms}, e.g. ge2024-01-01.",
+        field=field,
+    )

@@ -5,7 +5,6 @@ see, each citizen shown recorded (R9)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from consent.gate import (
     search_citizen,
     visible_record,
 )
-from consent.selectors.dates import compared, date_prefix
+from consent.selectors.dates import compared, date_prefix, date_range
 from core.actors import Actor
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
@@ -160,22 +159,7 @@ def _string_q(element: str, modifier: str, value: str) -> Q:
 
 def _birthdate_q(value: str) -> Q:
     prefix, raw = date_prefix(value)
-    try:
-        if len(raw) == 4:
-            start = dt.date(int(raw), 1, 1)
-            end = dt.date(start.year + 1, 1, 1)
-        elif len(raw) == 7:
-            start = dt.date(int(raw[:4]), int(raw[5:7]), 1)
-            end = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
-        else:
-            start = dt.date.fromisoformat(raw)
-            end = start + dt.timedelta(days=1)
-    except ValueError:
-        raise InvalidInput(
-            "search.date_invalid",
-            "birthdate is [prefix]YYYY, YYYY-MM or YYYY-MM-DD, e.g. ge1940-01-01.",
-            field="birthdate",
-        ) from None
+    start, end = date_range(raw, field="birthdate", times=False)
     return compared("birth_date", prefix, start, end)
 
 

@@ -22,7 +22,7 @@ from consent.gate import (
     visible_record,
 )
 from consent.models import DataCategory, RecordResource
-from consent.selectors.dates import compared, date_prefix
+from consent.selectors.dates import compared, date_prefix, date_range
 from consent.selectors.record import hidden_for, without_hidden_data
 from core.actors import Actor
 from core.errors import InvalidInput
@@ -67,14 +67,11 @@ def parse_search(query: Any) -> SearchParams:
 
 def _date_filter(value: str) -> Q:
     prefix, raw = date_prefix(value)
-    try:
-        day = dt.date.fromisoformat(raw[:10])
-    except ValueError:
-        raise InvalidInput(
-            "search.date_invalid", "date is [prefix]YYYY-MM-DD, e.g. ge2024-01-01.", field="date"
-        ) from None
-    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-    return compared("effective_at", prefix, start, start + dt.timedelta(days=1))
+    start, end = date_range(raw, field="date")
+    if not isinstance(start, dt.datetime):
+        # A day, month or year of the record's dates, which are kept in UTC.
+        start, end = (dt.datetime.combine(d, dt.time(), tzinfo=dt.UTC) for d in (start, end))
+    return compared("effective_at", prefix, start, end)
 
 
 def _filtered(qs: QuerySet[RecordResource], params: SearchParams) -> QuerySet[RecordResource]:

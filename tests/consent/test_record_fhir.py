@@ -128,6 +128,47 @@ def test_search_by_patient_category_code_and_date_with_paging(world: World) -> N
     assert client.get("/fhir/Condition?colour=blue").status_code == 400
 
 
+def test_a_date_is_a_year_month_day_or_instant_and_is_read_whole_or_refused(
+    world: World,
+) -> None:
+    """FHIR's date forms, each standing for its whole range of time; a value
+    in any other form is a 400 naming the parameter, never read in part (a
+    time of 25:00 was dropped and the day searched)."""
+    client = f.client_for(world.nurse)
+    pid = world.person.pk
+    for code in ("E11", "J44", "I50"):  # dated 2025-03-01, as the world's own diagnosis
+        post(client, "/fhir/Condition", bodies.diagnosis(pid, code=code))
+
+    def total(value: str) -> int:
+        got = client.get(f"/fhir/Condition?patient={pid}&category=somatic-diagnosis&date={value}")
+        assert got.status_code == 200, (value, got.content)
+        return got.json()["total"]
+
+    assert [total(v) for v in ("2025", "2025-03", "2025-03-01", "2025-02", "2025-03-02")] == [
+        4,
+        4,
+        4,
+        0,
+        0,
+    ]
+    assert total("ge2025-03-01T00:00:00Z") == 4 and total("lt2025-03-01T00:00Z") == 0
+    assert total("2025-03-01T01:00%2B01:00") == 4  # the same minute, in Danish winter time
+    assert total("2025-03-01T00:00%2B01:00") == 0
+    for bad in (
+        "2025-01-01T25:00Z",
+        "2025-03-01T00:00",  # a time without its zone names no instant
+        "2025-3-1",
+        "20250301",
+        "2025-W09",
+        "%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%95",  # full-width digits
+        "ge",
+    ):
+        got = client.get(f"/fhir/Condition?patient={pid}&date={bad}")
+        assert got.status_code == 400 and issue_code(got) == "search.date_invalid", bad
+    birth = client.get("/fhir/Patient?birthdate=1941-03-02T00:00Z")
+    assert birth.status_code == 400 and issue_code(birth) == "search.date_invalid"
+
+
 def test_search_never_reveals_hidden_records_not_even_in_totals(world: World) -> None:
     hidden_person = f.citizen()
     other = f.staff(Role.ACUTE_NURSE, world.acute)
