@@ -50,6 +50,7 @@ REASONS: dict[str, Promise] = {
     "budget_exhausted": pgettext_lazy(REASON_CONTEXT, "privacy budget used up"),
     "care_relationship": pgettext_lazy(REASON_CONTEXT, "care relationship"),
     "category_not_permitted": pgettext_lazy(REASON_CONTEXT, "data category not shared"),
+    "citizen_mismatch": pgettext_lazy(REASON_CONTEXT, "id and CPR number of two citizens"),
     "consent_administration": pgettext_lazy(REASON_CONTEXT, "consent administration"),
     "cpr_in_url": pgettext_lazy(REASON_CONTEXT, "CPR number in the address"),
     "hold_override": pgettext_lazy(REASON_CONTEXT, "sent despite admission"),

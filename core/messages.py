@@ -212,7 +212,7 @@ FIXED = (
     gettext_noop("The citizen is registered deceased."),
     gettext_noop("ServiceRequest.subject needs the CPR identifier or a Patient reference."),
     gettext_noop("Give the citizen (citizen_id or cpr)."),
-    gettext_noop("Give the citizen once: citizen_id or cpr, not both."),
+    gettext_noop("The citizen_id and the CPR number name different citizens."),
     gettext_noop("A nurse has already completed a visit on this referral; plan a follow-up."),
     gettext_noop("A follow-up is planned for a time to come."),
     gettext_noop("No citizen with that identity is registered; check the CPR number."),

@@ -89,15 +89,6 @@ def referral_intake(
         raise InvalidInput(
             "referral.citizen_required", "Give the citizen (citizen_id or cpr).", field="citizen"
         )
-    if citizen_id and cpr:
-        # Two names for the citizen that may disagree: taking either one could
-        # refer the wrong person, and saying whether they agree would tell the
-        # caller whose CPR number an id holds.
-        raise InvalidInput(
-            "referral.citizen_ambiguous",
-            "Give the citizen once: citizen_id or cpr, not both.",
-            field="citizen",
-        )
     organisation = actor.organisation
     if actor.role == Role.COORDINATOR and not electronic:
         if not source:
@@ -155,6 +146,20 @@ def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citi
         raise NotFoundOrNotAllowed(
             "referral.citizen_unknown",
             "No citizen with that identity is registered; check the CPR number.",
+            field="citizen",
+        )
+    if citizen_id and cpr and citizen.cpr != cpr.replace("-", ""):
+        # Both given (a FHIR subject may carry a reference and the CPR
+        # identifier) and they name two people: either could be the wrong one.
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=None,
+            resource_type="ServiceRequest",
+            reason_code="citizen_mismatch",
+        )
+        raise InvalidInput(
+            "referral.citizen_ambiguous",
+            "The citizen_id and the CPR number name different citizens.",
             field="citizen",
         )
     return citizen

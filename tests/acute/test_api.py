@@ -219,21 +219,22 @@ def test_unknown_citizen_is_refused_clearly_and_audited(coordinator):
     assert AuditEntry.objects.filter(outcome="denied", reason_code="unknown_citizen").exists()
 
 
-def test_a_citizen_named_both_by_id_and_by_cpr_is_refused_without_a_referral(coordinator):
-    """Two names that may disagree: neither is taken (it could be the wrong
-    citizen), and the answer does not say whether they agree."""
+def test_a_citizen_named_by_an_id_and_another_citizens_cpr_is_refused(coordinator):
+    """Two names for two people: neither is taken (it could be the wrong
+    citizen), the attempt is audited, and the CPR number is not echoed. Two
+    names for one person are accepted."""
     named, other = f.citizen(), f.citizen()
     client = f.client_for(coordinator)
-    for cpr in (other.cpr, named.cpr):
-        response = client.post(
-            "/api/acute/referrals",
-            {**REFERRAL, "citizen_id": named.pk, "cpr": cpr, "source": "gp"},
-            format="json",
-        )
-        assert response.status_code == 400, response.content
-        assert response.json()["error"]["code"] == "referral.citizen_ambiguous"
-        assert cpr not in response.content.decode()
+    body = {**REFERRAL, "citizen_id": named.pk, "source": "gp"}
+    response = client.post("/api/acute/referrals", {**body, "cpr": other.cpr}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "referral.citizen_ambiguous"
+    assert other.cpr not in response.content.decode()
     assert not Referral.objects.exists()
+    assert AuditEntry.objects.filter(outcome="denied", reason_code="citizen_mismatch").exists()
+    agreeing = client.post("/api/acute/referrals", {**body, "cpr": named.cpr}, format="json")
+    assert agreeing.status_code == 201, agreeing.content
+    assert agreeing.json()["citizen"] == named.pk
 
 
 def test_a_referral_not_yet_triaged_outlives_the_episode_it_joined(coordinator):
