@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import MethodNotAllowed, NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -46,6 +46,10 @@ class FHIRView(APIView):
     metadata_class = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # A method the endpoint does not serve is a 405 before anything else
+        # is asked of the request (a signature, a media type, a login).
+        if not self._serves(request.method or ""):
+            raise MethodNotAllowed(request.method or "")
         super().initial(request, *args, **kwargs)
         # A CPR number never goes in a URL: whatever the view, a query string
         # holding one is refused before the view reads it (and echoes it in
@@ -53,6 +57,12 @@ class FHIRView(APIView):
         refused = cpr_in_query(request.query_params)
         if refused is not None:
             raise self.cpr_in_url(request, refused)
+
+    def _serves(self, method: str) -> bool:
+        name = method.lower()
+        if name == "options":
+            return self.metadata_class is not None
+        return name in self.http_method_names and hasattr(self, name)
 
     def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
         """The error for a CPR number in the query string. A member of staff's

@@ -162,6 +162,22 @@ def test_options_is_no_fhir_interaction_and_describes_no_view(path: str) -> None
     assert "renders" not in response.content.decode()
 
 
+@pytest.mark.parametrize("method", ["head", "get", "put", "delete", "options", "patch"])
+def test_a_method_an_endpoint_does_not_serve_is_a_405_before_anything_else(method: str) -> None:
+    """$process-message takes a POST: any other method is refused as a
+    method, not as an unsigned request or an unsupported media type; and
+    likewise a read-only type, whoever asks."""
+    call = getattr(f.client_for(None), method)
+    for path in ("/fhir/$process-message", "/fhir/metadata"):
+        if (method, path) in {("get", "/fhir/metadata"), ("head", "/fhir/metadata")}:
+            continue
+        response = call(path)
+        assert response.status_code == 405, (method, path, response.content[:200])
+        if method != "head":
+            assert response.json()["resourceType"] == "OperationOutcome"
+            assert response.json()["issue"][0]["code"] == "not-supported"
+
+
 @pytest.mark.parametrize("path", ["Observation/abc", "ServiceRequest/7", "Task/x-1", "Procedure/7"])
 def test_r9_an_id_a_read_type_never_takes_is_an_audited_unknown_id(path: str) -> None:
     from consent.audit.models import AuditEntry
