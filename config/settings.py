@@ -135,6 +135,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.PageAccessMiddleware",
+    # Last, so a keyed write's claim shares the view's transaction.
+    "core.idempotency.IdempotencyKeyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

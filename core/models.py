@@ -402,3 +402,31 @@ __all__ = [
     "SystemClient",
     "User",
 ]
+
+
+# How long a write's Idempotency-Key is kept (core/idempotency.py).
+IDEMPOTENCY_KEY_KEPT = dt.timedelta(days=1)
+
+
+class IdempotencyKey(models.Model):
+    """A write sent with an ``Idempotency-Key`` (core/idempotency.py): the
+    key, whose it is, a fingerprint of the request it came with, and how it
+    was answered. No body is kept: a replay is told the request was received,
+    not served its data again."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    claim = models.CharField(max_length=32)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    location = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_age")]
+
+    def __str__(self) -> str:
+        return f"idempotency key of user {self.user_id} ({self.status})"

@@ -23,8 +23,10 @@ from core.cpr import (
 )
 from core.errors import InvalidInput, Throttled, Unauthenticated
 from core.models import (
+    IDEMPOTENCY_KEY_KEPT,
     ApiToken,
     Citizen,
+    IdempotencyKey,
     LoginAttempt,
     Membership,
     Organisation,
@@ -243,6 +245,13 @@ def tokens_prune(*, now: dt.datetime | None = None) -> int:
     """Delete tokens that expired more than a day ago."""
     cutoff = (now or timezone.now()) - dt.timedelta(days=1)
     deleted, _ = ApiToken.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted
+
+
+def idempotency_keys_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget the Idempotency-Keys of writes answered more than a day ago."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEY_KEPT
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted
 
 

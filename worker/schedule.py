@@ -3,6 +3,7 @@
 | job | every | why |
 |---|---|---|
 | ``core.tokens_prune`` | hour | expired API tokens are deleted a day after expiry |
+| ``core.idempotency_keys_prune`` | hour | writes' Idempotency-Keys are forgotten after a day |
 | ``acute.clinical.medication_orders_watch`` | 5 min | R8: remind of unconfirmed phone orders, |
 | | | escalate overdue ones, flag unsent prescriptions |
 | ``consent.audit.flags_scan`` | minute | R9: raise auditors' flags (break-the-glass, denied, |
@@ -43,6 +44,7 @@ def every_or_skip(seconds: float, task: str) -> dict[str, Any]:
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "tokens-prune": every(HOUR, "core.tokens_prune"),
+    "idempotency-keys-prune": every(HOUR, "core.idempotency_keys_prune"),
     "clinical-medication-orders-watch": every(5 * MINUTE, "acute.clinical.medication_orders_watch"),
     "outbox-sweep": every_or_skip(OUTBOX_SWEEP_SECONDS, "integrations.outbox_sweep"),
     "audit-flags-scan": every_or_skip(MINUTE, "consent.audit.flags_scan"),
