@@ -16,7 +16,7 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 from core.permissions import Public
@@ -65,8 +65,21 @@ ERRORS_OF_WRITES = {
     "412": "The resource is not in a state that allows this (a visit already completed …).",
     "415": "The body is not JSON.",
 }
+ERRORS_OF_KEYED_WRITES = {"422": "The Idempotency-Key came with another request before."}
 ERRORS_OF_LOGIN = {"429": "Too many failed logins: wait `Retry-After` seconds."}
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes the write safe to send again: the same request with the same key is done "
+        "once, and sent again is answered 409 `request.already_received` with "
+        "`Idempotent-Replayed: true` (docs/api.md). 1 to 255 visible ASCII characters."
+    ),
+    pattern=r"^[\x21-\x7e]{1,255}$",
+)
 
 
 class PlatformAutoSchema(AutoSchema):
@@ -104,6 +117,16 @@ class PlatformAutoSchema(AutoSchema):
             admitted = roles_here if admitted is None else admitted & roles_here
         return sorted(admitted or ())
 
+    def get_override_parameters(self) -> list[Any]:
+        parameters: list[Any] = list(super().get_override_parameters())
+        if self._keyed():
+            parameters.append(IDEMPOTENCY_KEY)
+        return parameters
+
+    def _keyed(self) -> bool:
+        """A write that takes an Idempotency-Key (all but the log-in's)."""
+        return self.method in WRITE_METHODS and not self.path.startswith("/api/auth/")
+
     def get_operation_id(self) -> str:
         named = getattr(self.view, "schema_operation_id", None)
         return named() if callable(named) else str(super().get_operation_id())
@@ -119,6 +142,8 @@ class PlatformAutoSchema(AutoSchema):
         errors = dict(ERRORS_EVERY_OPERATION)
         if self.method in WRITE_METHODS:
             errors.update(ERRORS_OF_WRITES)
+        if self._keyed():
+            errors.update(ERRORS_OF_KEYED_WRITES)
         if getattr(self.view, "throttles_logins", False):
             errors.update(ERRORS_OF_LOGIN)
         for status, description in errors.items():
