@@ -14,7 +14,9 @@ queue does the same with its ``client_ref`` (decision 0013).
   (method, path, query or body) is ``422 request.idempotency_key_reused``.
 - The claim on the key is written in the request's own transaction: a
   request that ends in an error keeps no claim, and of two sent at once the
-  second waits for the first and is then told it was received.
+  second waits for the first and is then told it was received. A page form
+  sent twice (the coordinator's phone referral) claims the reference it was
+  drawn with the same way (``key_claim``).
 - No answer's body is kept. A replay is not served the citizen's data a
   second time, past the gate and outside the audit log.
 - ``$process-message`` has MessageHeader ids for this (MedCom's rules);
@@ -29,7 +31,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -68,6 +70,33 @@ def _refusal(request: HttpRequest, status: int, code: str, message: str) -> Http
     return error_response(request, status, body, page_message=message)
 
 
+def key_claim(user_id: int, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
+    """Claim ``key`` for the user inside the caller's transaction: the row,
+    and whether the claim is this request's. A request holding the same key
+    in another transaction is waited for; a key older than a day is free."""
+    claim = secrets.token_hex(16)
+    IdempotencyKey.objects.filter(
+        user_id=user_id, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_KEY_KEPT
+    ).delete()
+    IdempotencyKey.objects.bulk_create(
+        [IdempotencyKey(user_id=user_id, key=key, fingerprint=fingerprint, claim=claim)],
+        ignore_conflicts=True,
+    )
+    held = IdempotencyKey.objects.get(user_id=user_id, key=key)
+    return held, held.claim == claim
+
+
+def key_answered(held: IdempotencyKey, status: int, location: str = "") -> None:
+    """How the claiming request was answered: a success is kept against the
+    key; anything else frees it, so the corrected request may use it again."""
+    if 200 <= status < 400:
+        held.status = status
+        held.location = location[:500]
+        held.save(update_fields=["status", "location"])
+    else:
+        held.delete()
+
+
 class IdempotencyKeyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -95,26 +124,20 @@ class IdempotencyKeyMiddleware:
 
     def _once(self, request: HttpRequest, user_id: int, key: str) -> HttpResponse:
         fingerprint = _fingerprint(request)
-        claim = secrets.token_hex(16)
         with transaction.atomic():
-            IdempotencyKey.objects.filter(
-                user_id=user_id, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_KEY_KEPT
-            ).delete()
-            IdempotencyKey.objects.bulk_create(
-                [IdempotencyKey(user_id=user_id, key=key, fingerprint=fingerprint, claim=claim)],
-                ignore_conflicts=True,
-            )
-            held = IdempotencyKey.objects.get(user_id=user_id, key=key)
-            if held.claim != claim:
+            held, ours = key_claim(user_id, key, fingerprint)
+            if not ours:
                 return self._replayed(request, held, fingerprint)
+            view = transaction.savepoint()
             response = self.get_response(request)
-            if 200 <= response.status_code < 300:
-                held.status = response.status_code
-                held.location = str(response.get("Location", ""))[:500]
-                held.save(update_fields=["status", "location"])
-            else:
-                # Refused or failed: the key is free for the request sent again.
-                held.delete()
+            try:
+                transaction.savepoint_commit(view)
+            except DatabaseError:
+                # A statement failed outside any atomic block of the view's
+                # (answered by the exception handler): what it left is undone,
+                # as its own statement would have been, and the key is freed.
+                transaction.savepoint_rollback(view)
+            key_answered(held, response.status_code, str(response.get("Location", "")))
         return response
 
     @staticmethod

@@ -10,8 +10,10 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,6 +27,7 @@ from consent.audit.services import Action, Purpose
 from consent.selectors import IntakeLookup
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
+from core.idempotency import key_answered, key_claim
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -254,20 +257,34 @@ def referral_phone(request: HttpRequest) -> HttpResponse:
     if request.POST.get("action") == "lookup":
         return _phone_form(request)
     actor = page_actor(request)
-    try:
-        data = _referral_data(request)
-        if request.POST.get("register") == "on":
-            _register_typed(request, actor, data["cpr"])
-        referral = services.referral_intake(actor=actor, **data)
-        if request.POST.get("accept") == "on" and referral.status == "received":
-            referral = services.referral_accept(referral=referral, actor=actor)
-    except PlatformError as exc:
-        if exc.code == "referral.citizen_unknown":
-            # Not a dead end: the form stays, with the offer to register.
-            exc = InvalidInput(exc.code, exc.message, field="cpr")
-        return _phone_form(request, exc)
+    ref = _form_ref(request)
+    with transaction.atomic():
+        # The form sent twice (a double click, back and send again) is one
+        # referral: the second send finds the first's and shows it.
+        user_id = request.user.pk  # a page's user is signed in
+        held = key_claim(user_id, f"referral-phone:{ref}", "") if ref and user_id else None
+        if held is not None and not held[1]:
+            messages.info(request, _("This referral was already received."))
+            return redirect(held[0].location)
+        try:
+            data = _referral_data(request)
+            if request.POST.get("register") == "on":
+                _register_typed(request, actor, data["cpr"])
+            referral = services.referral_intake(actor=actor, **data)
+            if request.POST.get("accept") == "on" and referral.status == "received":
+                referral = services.referral_accept(referral=referral, actor=actor)
+        except PlatformError as exc:
+            if held is not None:
+                key_answered(held[0], 400)  # refused: the corrected form may be sent
+            if exc.code == "referral.citizen_unknown":
+                # Not a dead end: the form stays, with the offer to register.
+                exc = InvalidInput(exc.code, exc.message, field="cpr")
+            return _phone_form(request, exc)
+        shown = reverse("referral-detail", kwargs={"referral_id": referral.pk})
+        if held is not None:
+            key_answered(held[0], 302, shown)
     messages.success(request, _("Referral received."))
-    return redirect("referral-detail", referral_id=referral.pk)
+    return redirect(shown)
 
 
 @page(Role.COORDINATOR)

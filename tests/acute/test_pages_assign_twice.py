@@ -5,6 +5,8 @@ physician's short referral is one referral."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from acute.models import Referral, Visit
@@ -49,7 +51,6 @@ def test_the_physicians_referral_sent_twice_is_one_referral() -> None:
     """The short form carries the reference it was drawn with: sent twice
     (a double click, a reload), it is one referral; a refused and corrected
     send is still the same one; a new form is a new referral."""
-    import re
 
     from tests.acute.test_pages_refusals_danish import SHORT_FORM, _physician
 
@@ -70,4 +71,35 @@ def test_the_physicians_referral_sent_twice_is_one_referral() -> None:
     assert form_ref not in fresh
     next_ref = re.search(r'name="form_ref" value="([0-9a-f]{32})"', fresh).group(1)
     assert client.post("/referrals/new/", {**form, "form_ref": next_ref}).status_code == 302
+    assert Referral.objects.filter(citizen=person).count() == 2
+
+
+def test_the_coordinators_phone_referral_sent_twice_is_one_referral() -> None:
+    """A double click, or back and send again: the second send shows the
+    referral the first made. A refused form keeps its reference, so the
+    corrected send is still the one referral; a new form is a new one."""
+    person = factories.citizen()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    client = _login(coordinator)
+    page = client.get("/coordinator/referrals/new/").content.decode()
+    form_ref = re.search(r'name="form_ref" value="([0-9a-f]{32})"', page).group(1)
+    form = {**PHONE_REFERRAL, "cpr": person.cpr, "form_ref": form_ref}
+
+    refused = client.post("/coordinator/referrals/new/", {**form, "reason": ""})
+    assert refused.status_code == 400
+    assert f'name="form_ref" value="{form_ref}"' in refused.content.decode()
+    first = client.post("/coordinator/referrals/new/", form)
+    again = client.post("/coordinator/referrals/new/", form, follow=True)
+    referral = Referral.objects.get(citizen=person)
+    assert first.status_code == 302 and first["Location"].endswith(f"/{referral.pk}/")
+    assert again.redirect_chain[0][0] == first["Location"]
+    assert "Henvisningen var allerede modtaget" in again.content.decode()
+
+    fresh = client.get("/coordinator/referrals/new/").content.decode()
+    next_ref = re.search(r'name="form_ref" value="([0-9a-f]{32})"', fresh).group(1)
+    assert next_ref != form_ref
+    assert (
+        client.post("/coordinator/referrals/new/", {**form, "form_ref": next_ref}).status_code
+        == 302
+    )
     assert Referral.objects.filter(citizen=person).count() == 2
