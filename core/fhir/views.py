@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from rest_framework.exceptions import MethodNotAllowed, NotAuthenticated
+from rest_framework.exceptions import MethodNotAllowed, NotAcceptable, NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,6 +34,9 @@ ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELET
 MAX_PAGE_SIZE = 200
 
 
+_FORMAT_NOT_SERVED = "The platform answers in FHIR JSON: _format is json or application/fhir+json."
+
+
 class FHIRView(APIView):
     """Base of every ``/fhir/`` endpoint. Subclasses must still declare
     ``permission_classes``; the default refuses everyone."""
@@ -51,6 +54,10 @@ class FHIRView(APIView):
         if not self._serves(request.method or ""):
             raise MethodNotAllowed(request.method or "")
         super().initial(request, *args, **kwargs)
+        # FHIR's _format names the answer's format: JSON is the one there is,
+        # as for an Accept header asking for XML (406).
+        if any("json" not in value.lower() for value in request.query_params.getlist("_format")):
+            raise NotAcceptable(_FORMAT_NOT_SERVED)
         # A CPR number never goes in a URL: whatever the view, a query string
         # holding one is refused before the view reads it (and echoes it in
         # a link), once the caller is known so that the attempt is recorded.

@@ -210,7 +210,6 @@ def test_r3_roles_without_access_find_nobody_and_are_audited(named: World) -> No
         ("_id=abc", "search.param_invalid"),
         ("name=", "search.param_invalid"),
         ("_count=many", "search.param_invalid"),
-        ("_format=xml", "search.param_invalid"),
     ],
 )
 def test_bad_search_parameters_are_a_400_operation_outcome(

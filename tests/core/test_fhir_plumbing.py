@@ -162,6 +162,24 @@ def test_options_is_no_fhir_interaction_and_describes_no_view(path: str) -> None
     assert "renders" not in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/fhir/Condition?patient=1", "/fhir/Condition/1", "/fhir/Patient?name=x", "/fhir/metadata"],
+)
+def test_a_format_other_than_json_is_refused_on_every_type(path: str) -> None:
+    """_format=xml is answered as an Accept header asking for XML is (406),
+    on every type alike; json in any of its spellings is served."""
+    client = f.client_for(f.staff(Role.ACUTE_NURSE, f.acute_function()))
+    joiner = "&" if "?" in path else "?"
+    for wanted in ("xml", "application/fhir+xml", "text/turtle"):
+        response = client.get(f"{path}{joiner}_format={wanted}")
+        assert response.status_code == 406, (path, wanted)
+        coding = response.json()["issue"][0]["details"]["coding"][0]
+        assert coding["code"] == "request.not_acceptable"
+    for wanted in ("json", "application/fhir+json", "application/json"):
+        assert client.get(f"{path}{joiner}_format={wanted}").status_code in (200, 404)
+
+
 @pytest.mark.parametrize("method", ["head", "get", "put", "delete", "options", "patch"])
 def test_a_method_an_endpoint_does_not_serve_is_a_405_before_anything_else(method: str) -> None:
     """$process-message takes a POST: any other method is refused as a
