@@ -10,6 +10,7 @@ from django.test import Client
 from acute.models import Referral, VisitNote
 from core.models import Role
 from tests import factories
+from tests.acute.clinical.test_pages import ORDER
 from tests.acute.test_pages import PHONE_REFERRAL, _assigned, _login, _walk_to_site
 
 pytestmark = pytest.mark.django_db
@@ -100,20 +101,11 @@ def test_a_refused_phone_order_keeps_what_she_typed_with_the_reason_under_the_fi
     client = _login(nurse)
     _walk_to_site(client, visit)
     order = {
-        "ordered_by_name": "Læge Hansen",
+        **ORDER,
         "ordered_by_authorisation_id": "ABC12",
         "ordered_by_organisation_name": "Lægehuset Øst",
         "ordered_by_role": "physician",
-        "medicine_atc": "J01CA08",
-        "medicine_name": "Pivmecillinam",
         "dose": "fire hundrede",
-        "dose_unit": "mg",
-        "route": "oral",
-        "frequency": "3 gange dagligt",
-        "duration": "5 dage",
-        "indication": "Urinvejsinfektion",
-        "read_back": "on",
-        "read_back_confirmed": "on",
     }
     response = client.post(f"/nurse/visits/{visit.pk}/order/", order)
     html = response.content.decode()

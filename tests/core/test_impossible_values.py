@@ -64,30 +64,7 @@ def scene() -> Scene:
     ],
 )
 def test_a_receipt_of_an_impossible_quantity_is_refused_naming_it(quantity, code) -> None:
-    officer = f.staff(Role.MEDICINE_OFFICER, f.acute_function())
-    medicine = cabinet.medicine_upsert(
-        atc_code="N02BE01",
-        name="Paracetamol",
-        strength="500 mg",
-        form="tablet",
-        unit="tablet",
-        package_size=Decimal("20"),
-        dispensing="otc",
-        dependence_forming=False,
-        minimum_stock=Decimal("0"),
-    )
-    cupboard = cabinet.cabinet_create(organisation=officer.organisation, name="Skab")
-    body = {
-        "cabinet": cupboard.pk,
-        "medicine": medicine.pk,
-        "batch_number": "B1",
-        "expires_on": "2099-01-01",
-        "quantity": quantity,
-        "unit": "tablet",
-        "supplier": "Apoteket",
-        "delivery_reference": "D-1",
-    }
-    response = f.client_for(officer).post("/api/cabinet/receipts", body, format="json")
+    _, response = _receipt(quantity)
     assert _error(response) == (400, code, "quantity")
     assert not Movement.objects.exists()
 
