@@ -251,6 +251,9 @@ FIXED = (
     gettext_noop("Latitude or longitude out of range."),
     gettext_noop("Unknown skills."),
     gettext_noop("Unknown status."),
+    gettext_noop(
+        "En route and on a visit follow her visits; set by hand: available, on a break, off."
+    ),
     gettext_noop("There is none of this lot here."),
     gettext_noop("Your bag holds no usable lot of this medicine."),
     gettext_noop("The form's reference must be 8-64 letters, digits, '-' or '_'."),

@@ -62,6 +62,7 @@ class ShiftListView(APIView):
 
 
 class ShiftStatusIn(serializers.Serializer[Any]):
+    # En route and on a visit follow her visits (the service says so).
     status = serializers.ChoiceField(choices=NurseShift.Status.choices)
 
 

@@ -48,13 +48,6 @@ def nurse_visits_list(*, actor: Actor) -> list[Visit]:
     )
 
 
-STATUS_CHOICES_FOR_NURSE = (
-    NurseShift.Status.AVAILABLE,
-    NurseShift.Status.ON_BREAK,
-    NurseShift.Status.OFF,
-)
-
-
 def _shift_page(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
     actor = page_actor(request)
     shift = current_shift(actor)
@@ -63,7 +56,7 @@ def _shift_page(request: HttpRequest, error: PlatformError | None = None) -> Htt
         "acute/nurse_shift.html",
         {
             "shift": shift,
-            "statuses": [(s, NurseShift.Status(s).label) for s in STATUS_CHOICES_FOR_NURSE],
+            "statuses": [(s, NurseShift.Status(s).label) for s in services.STATUSES_SET_BY_HAND],
             "places": _places(actor) if shift is not None else [],
         },
         error=error,

@@ -35,7 +35,12 @@ from acute.services.referrals import (
     referral_create,
     referral_intake,
 )
-from acute.services.shifts import shift_create, shift_position_report, shift_status_set
+from acute.services.shifts import (
+    STATUSES_SET_BY_HAND,
+    shift_create,
+    shift_position_report,
+    shift_status_set,
+)
 from acute.services.submissions import CLIENT_REF_SHAPE, SubmissionResult, visit_submission_once
 from acute.services.triage import referral_accept, referral_decline
 from acute.services.visits import (
@@ -55,6 +60,7 @@ __all__ = [
     "HOLD_HOSPITAL_ADMISSION",
     "HOLD_OVERRIDE_REASON_MAX_LENGTH",
     "SOURCE_BY_KIND",
+    "STATUSES_SET_BY_HAND",
     "TRANSITIONS",
     "VISIT_SOURCE",
     "VITAL_SIGN_UNITS",

@@ -105,10 +105,26 @@ def _own_shift(shift: NurseShift, actor: Actor) -> None:
         raise NotFoundOrNotAllowed()
 
 
+# What a nurse (or the coordinator) sets by hand. En route and on a visit
+# follow her visits' own steps: set by hand, the board would show her busy
+# with no visit, or dispatch could pass over her.
+STATUSES_SET_BY_HAND = (
+    NurseShift.Status.AVAILABLE,
+    NurseShift.Status.ON_BREAK,
+    NurseShift.Status.OFF,
+)
+
+
 def shift_status_set(*, shift: NurseShift, status: str, actor: Actor) -> NurseShift:
     """The nurse (or the coordinator) sets her availability."""
     if status not in NurseShift.Status.values:
         raise InvalidInput("shift.status_unknown", "Unknown status.", field="status")
+    if status not in STATUSES_SET_BY_HAND:
+        raise InvalidInput(
+            "shift.status_from_visits",
+            "En route and on a visit follow her visits; set by hand: available, on a break, off.",
+            field="status",
+        )
     if actor.role == Role.ACUTE_NURSE:
         _own_shift(shift, actor)
     with transaction.atomic():

@@ -664,3 +664,21 @@ def test_a_coordinator_puts_a_nurse_on_tomorrows_rota(coordinator):
     assert response.status_code == 201, response.content
     [shift] = nurse.user.acute_shifts.all()
     assert (shift.starts_at, shift.ends_at) == (starts_at, starts_at + dt.timedelta(hours=8))
+
+
+@pytest.mark.parametrize("status", ["en_route", "on_visit"])
+def test_en_route_and_on_a_visit_follow_her_visits_not_a_hand_set_status(status: str) -> None:
+    """Set by hand, the board would show her busy with no visit (or free on
+    one); the statuses she sets herself are available, on a break and off."""
+    nurse, shift = f.acute_nurse_on_shift()
+    client = f.client_for(nurse)
+    refused = client.post(f"/api/acute/shifts/{shift.pk}/status", {"status": status}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "shift.status_from_visits"
+    shift.refresh_from_db()
+    assert shift.status == "available"
+    for allowed in ("on_break", "off", "available"):
+        answer = client.post(
+            f"/api/acute/shifts/{shift.pk}/status", {"status": allowed}, format="json"
+        )
+        assert answer.status_code == 200 and answer.json()["status"] == allowed
