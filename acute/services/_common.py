@@ -1,15 +1,19 @@
-"""What every write of the acute function shares: its audit entry (R9) and the
-row locks on a referral and a visit.
+"""What every write of the acute function shares: its audit entry (R9), the
+row locks on a referral and a visit, and opening an episode.
 
 For the use-case modules beside it only; nothing here is re-exported.
 """
 
 from __future__ import annotations
 
-from acute.models import Referral, Visit
+from acute.models import Episode, Referral, Visit
 from consent.audit.services import Action, Purpose, audit_record
 from consent.audit.services import Outcome as AuditOutcome
+from consent.models import CareRelationship
+from consent.services import care_relationship_open
 from core.actors import Actor
+from core.models import Citizen, Organisation
+from core.validation import full_clean_or_raise
 
 # The care relationships an episode (the acute function) and a visit (the
 # nurse) open are found again by these sources when they end.
@@ -103,3 +107,25 @@ def referral_lock(referral: Referral) -> Referral:
 
 def visit_lock(visit: Visit) -> Visit:
     return Visit.objects.select_for_update().select_related("citizen").get(pk=visit.pk)
+
+
+def episode_new(citizen: Citizen) -> Episode:
+    """A new open episode for the citizen, in the municipality that serves her."""
+    episode = Episode(citizen=citizen, municipality_id=citizen.municipality_id)
+    full_clean_or_raise(episode, code="episode.invalid")
+    episode.save(force_insert=True)
+    return episode
+
+
+def episode_relationship_open(
+    citizen: Citizen, episode: Episode, acute_function: Organisation
+) -> None:
+    """The acute function's care relationship with the citizen through an
+    episode with a referral (R1), ended with the episode."""
+    care_relationship_open(
+        citizen=citizen,
+        organisation=acute_function,
+        basis=CareRelationship.Basis.REFERRAL,
+        source_type=EPISODE_SOURCE,
+        source_id=str(episode.pk),
+    )

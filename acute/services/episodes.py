@@ -11,13 +11,18 @@ from django.utils import timezone
 
 from acute import signals
 from acute.models import Episode, NurseShift, Outcome, Referral, Visit
-from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE, audit
+from acute.services._common import (
+    EPISODE_SOURCE,
+    VISIT_SOURCE,
+    audit,
+    episode_new,
+    episode_relationship_open,
+)
 from acute.services._nurse_access import visit_cancel_locked, visit_send
 from acute.services.admissions import dispatch_transaction, hold_override_check
 from acute.services.referrals import acute_function_for
 from consent.audit.services import Action
-from consent.models import CareRelationship
-from consent.services import care_relationship_close, care_relationship_open
+from consent.services import care_relationship_close
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, PreconditionFailed
 from core.models import Citizen
@@ -145,18 +150,10 @@ def _untriaged_to_next_episode(closed: Episode, *, actor: Actor) -> Episode | No
     )
     if not untriaged:
         return None
-    episode = Episode(citizen_id=closed.citizen_id, municipality_id=closed.municipality_id)
-    full_clean_or_raise(episode, code="episode.invalid")
-    episode.save(force_insert=True)
-    Referral.objects.filter(pk__in=untriaged).update(episode=episode)
     citizen = Citizen.objects.select_related("municipality").get(pk=closed.citizen_id)
-    care_relationship_open(
-        citizen=citizen,
-        organisation=acute_function_for(citizen),
-        basis=CareRelationship.Basis.REFERRAL,
-        source_type=EPISODE_SOURCE,
-        source_id=str(episode.pk),
-    )
+    episode = episode_new(citizen)
+    Referral.objects.filter(pk__in=untriaged).update(episode=episode)
+    episode_relationship_open(citizen, episode, acute_function_for(citizen))
     audit(
         actor=actor,
         action=Action.CREATE,

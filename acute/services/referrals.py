@@ -14,13 +14,12 @@ from django.utils import timezone
 from acute.deadlines import deadline_for
 from acute.models import Episode, Referral, Skill, Urgency
 from acute.services._common import (
-    EPISODE_SOURCE,
     creation_refused_audit,
+    episode_new,
+    episode_relationship_open,
     referral_audit,
 )
 from consent.audit.services import Action
-from consent.models import CareRelationship
-from consent.services import care_relationship_open
 from core.actors import Actor
 from core.errors import (
     Conflict,
@@ -263,9 +262,7 @@ def referral_create(
                 .first()
             )
             if episode is None:
-                episode = Episode(citizen=citizen, municipality_id=citizen.municipality_id)
-                full_clean_or_raise(episode, code="episode.invalid")
-                episode.save(force_insert=True)
+                episode = episode_new(citizen)
             referral = Referral(
                 episode=episode,
                 citizen=citizen,
@@ -294,13 +291,7 @@ def referral_create(
                 _resent(source_organisation, external_id, citizen=citizen)
                 raise
             referral.save(force_insert=True)
-            care_relationship_open(
-                citizen=citizen,
-                organisation=acute_function,
-                basis=CareRelationship.Basis.REFERRAL,
-                source_type=EPISODE_SOURCE,
-                source_id=str(episode.pk),
-            )
+            episode_relationship_open(citizen, episode, acute_function)
             referral_audit(
                 referral,
                 actor,
