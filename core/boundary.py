@@ -192,7 +192,11 @@ class InputBoundaryMiddleware:
         in_url = cpr_in_api_query(request)
         if in_url is not None:
             return error_response(
-                request, 400, {"kind": in_url.kind, **in_url.as_dict()}, page_message=""
+                request,
+                400,
+                {"kind": in_url.kind, **in_url.as_dict()},
+                page_message="",
+                error=in_url,
             )
         bad = _first_bad_field(request)
         if bad is None:
@@ -213,6 +217,7 @@ def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
                 " broken text). Remove them and try again."
             )
         ),
+        error=error,
     )
 
 

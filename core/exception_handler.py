@@ -168,11 +168,21 @@ def error_response(
     *,
     page_message: str,
     page_template: str | None = None,
+    error: PlatformError | None = None,
 ) -> HttpResponse:
     """An error outside REST framework's views (middleware, Django's handlers):
     the envelope or OperationOutcome on /api/ and /fhir/, a page elsewhere
-    (``page_template``, or the one "not available" page for 403 and 404)."""
+    (``page_template``, or the one "not available" page for 403 and 404).
+
+    A client that reads Danish gets the message in Danish, as from a view:
+    the ``error``'s translation, else the page's message (already in the
+    active language)."""
     if is_fhir_path(request.path) or request.path.startswith("/api/"):
+        if _asks_for_danish(request):
+            if error is not None:
+                body = localised_body(error, body)
+            elif page_message:
+                body = {**body, "message": page_message}
         payload, content_type = error_payload(request.path, status, body)
         return JsonResponse(payload, status=status, content_type=content_type)
     template = page_template or (

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from core.auth import hash_token, token_with_membership
 from core.cpr import cpr_in_text
+from core.errors import Conflict, InvalidInput, PlatformError
 from core.exception_handler import error_response
 from core.models import IDEMPOTENCY_KEY_KEPT, IdempotencyKey
 
@@ -64,10 +65,9 @@ def _fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
-def _refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
-    kind = "conflict" if status == 409 else "invalid"
-    body = {"kind": kind, "code": code, "message": message, "field": HEADER}
-    return error_response(request, status, body, page_message=message)
+def _refusal(request: HttpRequest, error: PlatformError, status: int = 400) -> HttpResponse:
+    body = {"kind": error.kind, **error.as_dict()}
+    return error_response(request, status, body, page_message=error.message, error=error)
 
 
 def key_claim(user_id: int, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
@@ -113,9 +113,11 @@ class IdempotencyKeyMiddleware:
         if not _KEY.fullmatch(key) or cpr_in_text(key):
             return _refusal(
                 request,
-                400,
-                "request.idempotency_key_invalid",
-                "Idempotency-Key is 1 to 255 visible ASCII characters and holds no CPR number.",
+                InvalidInput(
+                    "request.idempotency_key_invalid",
+                    "Idempotency-Key is 1 to 255 visible ASCII characters and holds no CPR number.",
+                    field=HEADER,
+                ),
             )
         user_id = _user_id(request)
         if user_id is None:
@@ -145,17 +147,24 @@ class IdempotencyKeyMiddleware:
         if held.fingerprint != fingerprint:
             return _refusal(
                 request,
+                InvalidInput(
+                    "request.idempotency_key_reused",
+                    "This Idempotency-Key came with another request; a new request takes a new key.",
+                    field=HEADER,
+                ),
                 422,
-                "request.idempotency_key_reused",
-                "This Idempotency-Key came with another request; a new request takes a new key.",
             )
         answered = held.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         response = _refusal(
             request,
+            Conflict(
+                "request.already_received",
+                f"This request was received at {answered} and answered {held.status}; "
+                "nothing was done again.",
+                field=HEADER,
+                params={"received": answered, "status": held.status},
+            ),
             409,
-            "request.already_received",
-            f"This request was received at {answered} and answered {held.status}; "
-            "nothing was done again.",
         )
         response["Idempotent-Replayed"] = "true"
         if held.location:

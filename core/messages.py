@@ -254,6 +254,16 @@ FIXED = (
     gettext_noop(
         "En route and on a visit follow her visits; set by hand: available, on a break, off."
     ),
+    gettext_noop(
+        "She is on her way to or with a citizen: her status follows that visit until it is completed."
+    ),
+    gettext_noop(
+        "She still has visits assigned: the coordinator reassigns or withdraws them before she goes off."
+    ),
+    gettext_noop("A nurse is with the citizen: she completes her visit first."),
+    gettext_noop(
+        "No medicine keeps for more than ten years; check the expiry date on the package."
+    ),
     gettext_noop("There is none of this lot here."),
     gettext_noop("Your bag holds no usable lot of this medicine."),
     gettext_noop("The form's reference must be 8-64 letters, digits, '-' or '_'."),
@@ -366,6 +376,9 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "unit.mismatch": _("%(medicine)s is counted in %(unit)s, not in the unit given."),
     "count.incomplete": _("%(n)s lot(s) held here are not counted yet."),
+    "request.already_received": _(
+        "This request was received at %(received)s and answered %(status)s; nothing was done again."
+    ),
 }
 
 # A sentence per code whose English message is built from values.
@@ -409,6 +422,13 @@ BY_CODE: dict[str, Promise] = {
     "request.nul_character": _("Text may not contain a NUL character."),
     "request.invalid_text": _("Text must be valid Unicode."),
     "request.cpr_in_url": _("A CPR number never goes in a URL; send it in the request body."),
+    "request.idempotency_key_invalid": _(
+        "Idempotency-Key is 1 to 255 visible ASCII characters and holds no CPR number."
+    ),
+    "request.idempotency_key_reused": _(
+        "This Idempotency-Key came with another request; a new request takes a new key."
+    ),
+    "request.already_received": _("This request was received before; nothing was done again."),
     "quantity.invalid": _("The quantity is not valid."),
     "fhir.invalid": _("Not a valid FHIR resource."),
 }

@@ -333,7 +333,11 @@ class FHIRResource:
         ]
         params = [SearchParam(p.name, p.type, p.documentation) for p in self.search_params]
         if self.searchable:
-            params.append(SearchParam("_count", "number", "Page size, 1 to 200 (default 20)."))
+            params.append(
+                SearchParam(
+                    "_count", "number", "Page size, 0 (the total alone) to 200 (default 20)."
+                )
+            )
         return ResourceCapability(
             type=self.type,
             interactions=interactions,

@@ -98,7 +98,8 @@ def base_url(request: Request) -> str:
 
 def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
     """``_count`` and ``_offset`` from the query (or ``query``, e.g. a POST
-    search's form), validated."""
+    search's form), validated. ``_count=0`` asks for the total alone (FHIR's
+    search summary): the Bundle then holds no entries."""
     source = request.query_params if query is None else query
 
     def whole(name: str, default: int, minimum: int, maximum: int) -> int:
@@ -111,7 +112,7 @@ def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
             )
         return max(minimum, min(int(raw), maximum))
 
-    return whole("_count", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE), whole("_offset", 0, 0, 10**9)
+    return whole("_count", DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE), whole("_offset", 0, 0, 10**9)
 
 
 def searchset(
@@ -139,24 +140,26 @@ def searchset(
         return {"relation": relation, "url": f"{base}?{urlencode({**query, '_offset': str(at)})}"}
 
     links = [link("self", offset), link("first", 0)]
-    if offset > 0:
+    if count and offset > 0:
         links.append(link("previous", max(0, offset - count)))
-    if offset + count < total:
+    if count and offset + count < total:
         links.append(link("next", offset + count))
-    return {
+    bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
         "total": total,
         "link": links,
-        "entry": [
+    }
+    if resources:  # FHIR's JSON has no empty arrays
+        bundle["entry"] = [
             {
                 "fullUrl": f"{root}/{r['resourceType']}/{r['id']}",
                 "resource": r,
                 "search": {"mode": "match"},
             }
             for r in resources
-        ],
-    }
+        ]
+    return bundle
 
 
 class MetadataView(FHIRView):

@@ -137,6 +137,20 @@ def test_a_cpr_number_in_a_referral_board_query_is_refused() -> None:
     assert _code(response) == "request.cpr_in_url"
 
 
+def test_the_boundarys_refusals_are_in_danish_for_a_client_reading_danish() -> None:
+    coordinator = f.client_for(f.staff(Role.COORDINATOR, f.acute_function()))
+    in_url = coordinator.get(
+        "/api/acute/referrals", {"cpr": f.cpr_number()}, HTTP_ACCEPT_LANGUAGE="da"
+    ).json()["error"]
+    assert in_url["code"] == "request.cpr_in_url"
+    assert in_url["message"].startswith("Et CPR-nummer må aldrig stå i en URL")
+    nul = coordinator.get(
+        "/api/acute/referrals", {"status": "ny\x00"}, HTTP_ACCEPT_LANGUAGE="da"
+    ).json()["error"]
+    assert nul["code"] == "request.nul_character"
+    assert nul["message"] == "Teksten må ikke indeholde et NUL-tegn."
+
+
 def test_the_public_logs_tree_sizes_may_run_to_ten_digits(api_client) -> None:
     # The transparency log's tree sizes are plain counters.
     response = api_client.get("/api/audit/log/consistency", {"from": "1", "to": "1234567890"})

@@ -63,6 +63,35 @@ def test_a_refused_request_keeps_no_claim_on_its_key() -> None:
     assert Referral.objects.count() == 1
 
 
+def test_a_client_reading_danish_is_told_in_danish() -> None:
+    client = f.client_for(f.staff(Role.COORDINATOR, f.acute_function()))
+    body = {**REFERRAL, "citizen_id": f.citizen().pk, "source": "gp"}
+    danish = {"HTTP_IDEMPOTENCY_KEY": "gp-system-da", "HTTP_ACCEPT_LANGUAGE": "da"}
+    assert client.post("/api/acute/referrals", body, format="json", **danish).status_code == 201
+
+    again = client.post("/api/acute/referrals", body, format="json", **danish).json()["error"]
+    assert again["code"] == "request.already_received"
+    assert "besvaret med 201; intet blev gjort igen" in again["message"]
+    changed = client.post(
+        "/api/acute/referrals", {**body, "reason": "Faldet"}, format="json", **danish
+    ).json()["error"]
+    assert changed["code"] == "request.idempotency_key_reused"
+    assert changed["message"].startswith("Denne Idempotency-Key fulgte med en anden")
+    bad = client.post(
+        "/api/acute/referrals",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="nøgle",
+        HTTP_ACCEPT_LANGUAGE="da",
+    ).json()["error"]
+    assert bad["message"].startswith("Idempotency-Key er 1 til 255 synlige ASCII-tegn")
+    # Without the header the API keeps its stable English.
+    english = client.post(
+        "/api/acute/referrals", body, format="json", HTTP_IDEMPOTENCY_KEY="gp-system-da"
+    ).json()["error"]
+    assert "nothing was done again" in english["message"]
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "nøgle", "ref-0101401234"])
 def test_a_key_that_is_no_key_is_refused_and_nothing_is_done(key: str) -> None:
     client = f.client_for(f.staff(Role.COORDINATOR, f.acute_function()))
