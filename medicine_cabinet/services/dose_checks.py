@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils import formats, timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 from acute.clinical import dosing
 from acute.clinical.dosing import Allowance
@@ -31,6 +31,14 @@ STOCK_UNIT_LABELS = (
     gettext_noop("vial"),
     gettext_noop("suppository"),
     gettext_noop("sachet"),
+)
+
+# The formulary's dosage forms, kept in English as data; shown translated
+# (a form is named as the product is, not as the unit it is counted in).
+DOSAGE_FORM_LABELS = (
+    pgettext_lazy("dosage form", "tablet"),
+    pgettext_lazy("dosage form", "solution for injection"),
+    pgettext_lazy("dosage form", "nebuliser solution"),
 )
 
 

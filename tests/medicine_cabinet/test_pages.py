@@ -40,6 +40,15 @@ def test_stock_by_location_and_expiring_lots(
     assert "SOON" in expiring and "LATER" not in expiring
 
 
+def test_the_formularys_dosage_forms_are_named_in_danish(officer, cabinet, paracetamol, morphine):
+    html = _login(officer).get("/cabinet/").content.decode()
+    choices = html[html.index('id="r-medicine"') :]
+    choices = choices[: choices.index("</select>")]
+    assert "Paracetamol 500 mg · tabletter" in choices
+    assert "Morfin 10 mg/mL · injektionsvæske, opløsning" in choices
+    assert "tablet " not in choices and "solution for injection" not in choices
+
+
 def test_receive_a_delivery_and_refuse_a_bad_one(officer, cabinet, paracetamol):
     client = _login(officer)
     form = {
