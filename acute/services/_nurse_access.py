@@ -60,9 +60,27 @@ def visit_cancel_locked(visit: Visit, *, reason: str, note: str, actor: Actor) -
     visit.cancel_note = note
     visit.save(update_fields=["status", "cancelled_at", "cancel_reason", "cancel_note"])
     care_relationship_close(source_type=VISIT_SOURCE, source_id=str(visit.pk), user=visit.nurse)
-    if not Visit.objects.filter(shift_id=visit.shift_id, status__in=Visit.ACTIVE_STATUSES).exists():
-        NurseShift.objects.filter(
-            pk=visit.shift_id,
-            status__in=[NurseShift.Status.EN_ROUTE, NurseShift.Status.ON_VISIT],
-        ).update(status=NurseShift.Status.AVAILABLE, status_changed_at=timezone.now())
+    shift_status_follow_visits(visit.shift_id)
     visit_audit(visit, actor, {"step": f"cancelled:{reason}"})
+
+
+def shift_status_follow_visits(shift_id: int) -> None:
+    """After a visit of the shift ended or was cancelled: 'en route' and 'on a
+    visit' say what her other visits say — with one at the door she is still
+    on a visit, with one on the way still en route, with none of either she is
+    available (visits she has not set off for yet do not make her busy). A
+    status she set by hand is hers to change."""
+    statuses = set(
+        Visit.objects.filter(
+            shift_id=shift_id, status__in=[Visit.Status.EN_ROUTE, Visit.Status.ON_SITE]
+        ).values_list("status", flat=True)
+    )
+    if Visit.Status.ON_SITE in statuses:
+        status = NurseShift.Status.ON_VISIT
+    elif Visit.Status.EN_ROUTE in statuses:
+        status = NurseShift.Status.EN_ROUTE
+    else:
+        status = NurseShift.Status.AVAILABLE
+    NurseShift.objects.filter(
+        pk=shift_id, status__in=[NurseShift.Status.EN_ROUTE, NurseShift.Status.ON_VISIT]
+    ).exclude(status=status).update(status=status, status_changed_at=timezone.now())

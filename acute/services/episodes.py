@@ -71,6 +71,10 @@ def visit_plan_follow_up(
             raise PreconditionFailed(
                 "dispatch.not_on_shift", "The nurse's shift does not cover the planned time."
             )
+        if shift.status == NurseShift.Status.OFF:
+            # She has gone off the shift the follow-up falls in (a break ends;
+            # off does not): as for a first visit, nobody is sent to her.
+            raise PreconditionFailed("dispatch.not_available", "The nurse is off or on a break.")
         load = Visit.objects.filter(shift=shift, status__in=Visit.ACTIVE_STATUSES).count()
         if load >= shift.max_load:
             raise Conflict("dispatch.load_limit", "The nurse has reached her load limit.")
@@ -105,9 +109,20 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
         episode = Episode.objects.select_for_update().get(pk=episode.pk)
         if episode.status != Episode.Status.OPEN:
             raise Conflict("episode.closed", "The episode is already closed.")
-        for visit in Visit.objects.select_for_update().filter(
-            episode=episode, status__in=Visit.ACTIVE_STATUSES
-        ):
+        unfinished = list(
+            Visit.objects.select_for_update().filter(
+                episode=episode, status__in=Visit.ACTIVE_STATUSES
+            )
+        )
+        if any(visit.status == Visit.Status.ON_SITE for visit in unfinished):
+            # A nurse is with the citizen: her visit is not withdrawn from under
+            # her (nor is her access to the record ended mid-visit); she ends it
+            # with its outcome, which closes the episode with what she found.
+            raise Conflict(
+                "episode.visit_on_site",
+                "A nurse is with the citizen: she completes her visit first.",
+            )
+        for visit in unfinished:
             visit_cancel_locked(
                 visit, reason=Visit.CancelReason.EPISODE_CLOSED, note="", actor=actor
             )

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from acute.models import NurseShift, Skill
+from acute.models import NurseShift, Skill, Visit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
 from core.models import Organisation, Role, User
@@ -129,6 +129,29 @@ def shift_status_set(*, shift: NurseShift, status: str, actor: Actor) -> NurseSh
         _own_shift(shift, actor)
     with transaction.atomic():
         shift = NurseShift.objects.select_for_update().get(pk=shift.pk)
+        # Checked under the shift's row lock, which every visit step that moves
+        # her status takes too: the board never shows her free (or on a break,
+        # or gone home) while she drives to or sits with a citizen, and she
+        # does not leave her shift with visits nobody else knows are waiting.
+        active = set(
+            Visit.objects.filter(shift=shift, status__in=Visit.ACTIVE_STATUSES).values_list(
+                "status", flat=True
+            )
+        )
+        if active & {Visit.Status.EN_ROUTE, Visit.Status.ON_SITE}:
+            raise Conflict(
+                "shift.visit_under_way",
+                "She is on her way to or with a citizen: her status follows that visit"
+                " until it is completed.",
+                field="status",
+            )
+        if status == NurseShift.Status.OFF and active:
+            raise Conflict(
+                "shift.visits_assigned",
+                "She still has visits assigned: the coordinator reassigns or withdraws"
+                " them before she goes off.",
+                field="status",
+            )
         shift.status = status
         shift.status_changed_at = timezone.now()
         shift.save(update_fields=["status", "status_changed_at"])

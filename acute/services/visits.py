@@ -17,7 +17,7 @@ from django.utils import timezone
 from acute import signals
 from acute.models import Episode, NurseShift, Outcome, Referral, Visit, VisitNote
 from acute.services._common import VISIT_SOURCE, visit_audit, visit_lock
-from acute.services._nurse_access import visit_cancel_locked
+from acute.services._nurse_access import shift_status_follow_visits, visit_cancel_locked
 from acute.services.dispatch import dispatch_auto_assign
 from acute.services.episodes import episode_complete
 from consent.services import care_relationship_close
@@ -120,7 +120,8 @@ def visit_complete(
 ) -> Visit:
     """The nurse finishes the visit with its outcome. Unless a follow-up is
     planned (``close_episode=False``, only for "treated at home"), the episode
-    ends with the same outcome."""
+    ends with the same outcome, or, while a colleague is still with the
+    citizen, with the outcome of the last visit to end."""
     if outcome not in Outcome.values:
         raise InvalidInput(
             "visit.outcome_unknown",
@@ -148,17 +149,21 @@ def visit_complete(
                 text=assessment.strip(),
                 written_by=visit.nurse,
             )
-        if not Visit.objects.filter(
-            shift_id=visit.shift_id, status__in=Visit.ACTIVE_STATUSES
-        ).exists():
-            _shift_status(visit.shift_id, NurseShift.Status.AVAILABLE)
+        shift_status_follow_visits(visit.shift_id)
         visit_audit(visit, actor, {"step": "completed"})
         if outcome == Outcome.ADMITTED:
             signals.admission_requested.send(sender=Visit, visit=visit, by=actor, reason=note)
-        if close_episode:
+        colleague_on_site = (
+            Visit.objects.filter(episode_id=visit.episode_id, status=Visit.Status.ON_SITE)
+            .exclude(pk=visit.pk)
+            .exists()
+        )
+        if close_episode and not colleague_on_site:
             episode = Episode.objects.get(pk=visit.episode_id)
             episode_complete(episode=episode, outcome=outcome, note=note, actor=actor)
         else:
+            # A follow-up is planned, or a colleague is still with the citizen:
+            # the episode stays open and ends with the last visit's outcome.
             care_relationship_close(
                 source_type=VISIT_SOURCE, source_id=str(visit.pk), user=visit.nurse
             )

@@ -29,6 +29,9 @@ from medicine_cabinet.services.checks import (
 )
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit
 
+# Shelf lives are a few years; ten is beyond any medicine's.
+EXPIRY_AHEAD_AT_MOST = dt.timedelta(days=3653)
+
 
 def stock_receive(
     *,
@@ -61,6 +64,14 @@ def stock_receive(
         raise InvalidInput("lot.batch_missing", "Give the batch number.", field="batch_number")
     if expires_on < timezone.localdate():
         raise PreconditionFailed("lot.expired", "This lot has already expired.")
+    if expires_on > timezone.localdate() + EXPIRY_AHEAD_AT_MOST:
+        # No medicine keeps that long: a slip of the keys (9999, a year typed
+        # wrong) would keep the lot out of every expiry warning for good.
+        raise InvalidInput(
+            "lot.expiry_implausible",
+            "No medicine keeps for more than ten years; check the expiry date on the package.",
+            field="expires_on",
+        )
     witness = check_witness(actor=actor, medicine=medicine, witness=witness)
     now = timezone.now()
     with transaction.atomic():

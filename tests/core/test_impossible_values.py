@@ -87,7 +87,7 @@ def _receipt(quantity: object) -> tuple[Any, Any]:
         "cabinet": cupboard.pk,
         "medicine": medicine.pk,
         "batch_number": "B1",
-        "expires_on": "2099-01-01",
+        "expires_on": "2031-01-01",
         "quantity": quantity,
         "unit": "tablet",
         "supplier": "Apoteket",

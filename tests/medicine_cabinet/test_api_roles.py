@@ -97,7 +97,7 @@ def test_the_receipt_api_refuses_bad_input_clearly_and_writes_nothing(
         "cabinet": cabinet.pk,
         "medicine": paracetamol.pk,
         "batch_number": "B1",
-        "expires_on": "2099-01-01",
+        "expires_on": "2031-01-01",
         "quantity": "10",
         "unit": "tablet",
         "supplier": "Apoteket",
@@ -111,6 +111,8 @@ def test_the_receipt_api_refuses_bad_input_clearly_and_writes_nothing(
         ({"medicine": 999999}, 404, "medicine.not_found"),
         ({"cabinet": 999999}, 404, "location.not_found"),
         ({"expires_on": "2001-01-01"}, 412, "lot.expired"),
+        # A slip of the keys would keep the lot out of every expiry warning.
+        ({"expires_on": "9999-12-31"}, 400, "lot.expiry_implausible"),
         ({"supplier": ""}, 400, "request.invalid"),
     ]
     for change, status, code in cases:

@@ -52,9 +52,11 @@ def require_visit_status(visit: Visit, allowed: Sequence[str], what: str) -> Non
     if visit.status not in allowed:
         raise PreconditionFailed(
             "visit.wrong_status",
+            # Statuses by code, not by their labels in the active language:
+            # the sentence is English (core.messages has the Danish one).
             f"{what} can only be recorded while the visit is "
-            + " or ".join(Visit.Status(s).label.lower() for s in allowed)
-            + f"; it is {visit.get_status_display().lower()}.",
+            + " or ".join(s.replace("_", " ") for s in allowed)
+            + f"; it is {visit.status.replace('_', ' ')}.",
         )
 
 

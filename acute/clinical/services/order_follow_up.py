@@ -39,7 +39,10 @@ def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> Medicat
         if locked.status != MedicationOrder.Status.AWAITING_CONFIRMATION:
             raise Conflict(
                 "order.not_awaiting_confirmation",
-                f"The order is {locked.get_status_display().lower()}, not awaiting confirmation.",
+                # The status's code, not its label: the label is in the active
+                # language, and this sentence is English (core.messages has
+                # the Danish one).
+                f"The order is {locked.status.replace('_', ' ')}, not awaiting confirmation.",
             )
         now = timezone.now()
         locked.status = MedicationOrder.Status.CONFIRMED
