@@ -135,6 +135,10 @@ def visit_complete(
             field="close_episode",
         )
     with transaction.atomic():
+        # The episode first, as closing it does (then its visits): two nurses
+        # ending their visits at once, or a nurse and the coordinator, take
+        # their turns without a deadlock, and the second sees the first's end.
+        Episode.objects.select_for_update().filter(pk=visit.episode_id).first()
         visit = _locked_for_step(visit, actor, Visit.Status.COMPLETED)
         visit.status = Visit.Status.COMPLETED
         visit.completed_at = timezone.now()

@@ -6,8 +6,10 @@ page, the coordinator) meets the same rule in the service."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -187,6 +189,67 @@ def test_two_nurses_with_the_citizen_each_end_their_own_visit(coordinator):
     )
     episode = Episode.objects.get(pk=visits[0].episode_id)
     assert episode.status == Episode.Status.COMPLETED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_nurses_ending_their_visits_at_once_close_the_episode(coordinator):
+    """Each must not see the other still with the citizen and leave the
+    episode open for good: the second waits for the first's turn and then
+    sees her visit ended."""
+    person = f.citizen()
+    nurses, visits = [], []
+    for _ in range(2):
+        nurse, shift = f.acute_nurse_on_shift()
+        visit = services.visit_assign(
+            referral=f.acute_referral(person=person, by=coordinator),
+            shift=shift,
+            actor=Actor.for_membership(coordinator),
+        )
+        for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
+            visit = step(visit=visit, actor=Actor.for_membership(nurse))
+        nurses.append(nurse)
+        visits.append(visit)
+    ended, go_on = threading.Event(), threading.Event()
+    statuses: list[int] = []
+
+    def first_ends_but_has_not_committed() -> None:
+        try:
+            with transaction.atomic():
+                services.visit_complete(
+                    visit=visits[0],
+                    outcome="treated_at_home",
+                    actor=Actor.for_membership(nurses[0]),
+                )
+                ended.set()
+                go_on.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def second_ends() -> None:
+        try:
+            statuses.append(
+                f.client_for(nurses[1])
+                .post(
+                    f"/api/acute/visits/{visits[1].pk}/complete",
+                    {"outcome": "treated_at_home"},
+                    format="json",
+                )
+                .status_code
+            )
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_ends_but_has_not_committed)
+    first.start()
+    assert ended.wait(timeout=30)
+    second = threading.Thread(target=second_ends)
+    second.start()
+    second.join(timeout=1)  # it waits for the first's turn, or has run past it
+    go_on.set()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert statuses == [200]
+    assert Episode.objects.get(pk=visits[0].episode_id).status == Episode.Status.COMPLETED
 
 
 def test_the_episode_closes_with_a_nurse_still_on_her_way(coordinator):
