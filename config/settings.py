@@ -376,6 +376,9 @@ SPECTACULAR_SETTINGS = {
 REQUEST_MAX_JSON_BYTES = env_int(
     "REQUEST_MAX_JSON_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
 )
+# Django reads no larger body either (its default, 2.5 MB, refused a partner's
+# 3 MB message with a bare 'request.invalid' before the limit above could speak).
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_JSON_BYTES
 
 # --- Celery ------------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss"))

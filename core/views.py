@@ -9,6 +9,7 @@ from typing import Any
 import segno
 from django.conf import settings
 from django.contrib.auth import login, logout
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -266,6 +267,13 @@ def _error(request: HttpRequest, status: int, kind: str, code: str, message: str
 
 
 def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        # Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE, the platform's
+        # REQUEST_MAX_JSON_BYTES) refused the body before any view read it:
+        # the same code as core.boundary.json_load gives.
+        return _error(
+            request, 400, "invalid", "request.too_large", gettext_noop("The request is too large.")
+        )
     return _error(
         request,
         400,

@@ -24,7 +24,7 @@ from typing import Any
 from django.db import DatabaseError, DataError, IntegrityError, OperationalError, transaction
 from django.db.models import Q
 
-from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
 from core.actors import Actor
 from core.boundary import json_load
 from core.errors import InvalidInput, PlatformError, Unavailable
@@ -38,6 +38,7 @@ from integrations.messages import (
     InvalidMessage,
     ParsedMessage,
     acknowledgement_bundle,
+    acknowledgement_detail,
     error_outcome,
     parse_message,
     peek_ids,
@@ -46,6 +47,7 @@ from integrations.models import InboundMessage, Partner
 from integrations.outbound import acute_function
 from integrations.outbox import outbox_acknowledge
 from integrations.partners import adapter_for
+from integrations.patients import citizen_find
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +153,11 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
 
     if parsed.event == Event.ACKNOWLEDGEMENT:
         response = parsed.response or {}
-        detail = ""
-        for outcome in parsed.of_type("OperationOutcome"):
-            detail = str((outcome.get("issue") or [{}])[0].get("diagnostics", ""))
         matched = outbox_acknowledge(
             partner=partner,
             answering=str(response.get("identifier", "")),
             code=str(response.get("code", "")),
-            detail=detail,
+            detail=acknowledgement_detail(data),
         )
         # Acknowledgements are not acknowledged; the HTTP answer says whether it matched.
         return _acknowledgement_answer(matched)
@@ -230,6 +229,10 @@ def _process(
     except Unavailable as exc:
         return transient(exc.code, exc.message)
     except (InvalidMessage, PlatformError) as exc:
+        try:
+            _refusal_audit(partner, parsed, actor, exc)
+        except DatabaseError:
+            return transient("db.unavailable", "The database was briefly unavailable.")
         return fatal(exc.code, exc.message, exc.field)
     except IntegrityError:
         # A copy of this message won the race: answer as it was answered.
@@ -245,6 +248,37 @@ def _process(
         log.warning("message from %s not processed: %s", partner.code, type(exc).__name__)
         return transient("db.unavailable", "The database was briefly unavailable.")
     return Answer(200, ack)
+
+
+def _refusal_audit(
+    partner: Partner, parsed: ParsedMessage, actor: Actor, exc: InvalidMessage | PlatformError
+) -> None:
+    """A message a rule refused is a denied attempt on the citizens it reached
+    for (R9): the one its Patient names, when the platform knows her, and any
+    other the refusal names (a thread or a hospital stay of another citizen).
+    Written after the refused transaction rolled back, so it stays."""
+    citizen_ids = list(exc.citizen_ids) if isinstance(exc, InvalidMessage) else []
+    patients = parsed.of_type("Patient")
+    if len(patients) == 1:
+        try:
+            citizen = citizen_find(patients[0])
+        except (InvalidMessage, InvalidInput):
+            citizen = None  # an identifier that names no one (malformed)
+        if citizen is not None:
+            citizen_ids.insert(0, citizen.pk)
+    if not citizen_ids:
+        return
+    audit_record_many(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=Purpose.TREATMENT,
+        citizen_ids=list(dict.fromkeys(citizen_ids)),
+        outcome=Outcome.DENIED,
+        resource_type="Bundle",
+        resource_id=parsed.bundle_id[:64],
+        reason_code=exc.code,
+        detail={"partner": partner.code, "event": parsed.event},
+    )
 
 
 # --- MedCom messages ---------------------------------------------------------------
@@ -341,19 +375,11 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
     header = medcom.header_of(data) or {}
     response = header.get("response")
     response = response if isinstance(response, dict) else {}
-    details = []
-    for entry in data.get("entry") or []:
-        resource = entry.get("resource") or {}
-        if resource.get("resourceType") == "OperationOutcome":
-            for issue in resource.get("issue") or []:
-                coding = ((issue.get("details") or {}).get("coding") or [{}])[0]
-                text = (issue.get("details") or {}).get("text") or issue.get("diagnostics") or ""
-                details.append(f"{coding.get('code', '')}: {text}".strip(": "))
     matched = outbox_acknowledge(
         partner=partner,
         answering=str(response.get("identifier", "")),
         code=str(response.get("code", "")),
-        detail="; ".join(details),
+        detail=acknowledgement_detail(data),
     )
     return _acknowledgement_answer(matched)
 

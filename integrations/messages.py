@@ -32,6 +32,7 @@ from core.cpr import (
 from core.errors import InvalidInput
 from core.fhir.outcome import operation_outcome
 from core.fhir.validation import FHIRInvalid, fhir_validate
+from core.logging import scrub
 from core.models import SOR_SYSTEM, Citizen, Organisation
 
 EVENT_SYSTEM = "urn:tvaerakut:message-event"
@@ -62,13 +63,24 @@ class AckCode:
 
 
 class InvalidMessage(Exception):
-    """A message the platform cannot read or act on: answered with fatal-error."""
+    """A message the platform cannot read or act on: answered with fatal-error.
+    ``citizen_ids``: citizens other than the message's own whose data it
+    reached for (a thread or a hospital stay of another citizen), audited as
+    denied attempts with it."""
 
-    def __init__(self, code: str, message: str, *, field: str | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        citizen_ids: Iterable[int] = (),
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.citizen_ids = tuple(citizen_ids)
 
 
 @dataclass
@@ -228,6 +240,33 @@ def acknowledgement_bundle(
     }
     Bundle.model_validate(bundle)
     return bundle
+
+
+def acknowledgement_detail(data: Any, *, limit: int = 500) -> str:
+    """What a partner's acknowledgement says is wrong, as its coordinator
+    reads it on the board: each issue of its OperationOutcome as ``code:
+    text`` (MedCom's issue detail code, or the platform's), joined by "; ",
+    CPR numbers masked. The same whether it came as the answer to a delivery
+    or as a message of its own."""
+    parts: list[str] = []
+    entries = data.get("entry") if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "OperationOutcome":
+            continue
+        for issue in resource.get("issue") or []:
+            if not isinstance(issue, dict):
+                continue
+            details = issue.get("details")
+            details = details if isinstance(details, dict) else {}
+            codings = details.get("coding")
+            codings = codings if isinstance(codings, list) else []
+            first = codings[0] if codings and isinstance(codings[0], dict) else {}
+            text = details.get("text") or issue.get("diagnostics") or ""
+            part = f"{first.get('code') or ''}: {text}".strip(": ")
+            if part:
+                parts.append(part)
+    return scrub("; ".join(parts))[:limit]
 
 
 def error_outcome(

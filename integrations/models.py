@@ -14,6 +14,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from core.models import Citizen, Membership, Organisation
 
@@ -155,6 +156,63 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.partner_id} ({self.status})"
+
+    def event_display(self) -> str:
+        """What the message is, as the coordinator reads it (her language)."""
+        label = EVENT_LABELS.get(self.event)
+        return gettext(label) if label else self.event
+
+    def reason_display(self) -> str:
+        """Why the message needs a person, as the coordinator reads it (her
+        language): the reason of its code, and what the receiver or MedCom's
+        rules said (their own words) where they said it."""
+        code = self.last_error_code
+        if not code:
+            return ""
+        if code.startswith("http."):
+            reason = gettext("The receiver answered with an error (HTTP %(status)s)") % {
+                "status": code.removeprefix("http.")
+            }
+        elif code.startswith("network."):
+            reason = gettext("The receiver could not be reached")
+        else:
+            label = REASON_LABELS.get(code)
+            reason = gettext(label) if label else code
+        if code in REASONS_IN_THEIR_WORDS and self.last_error:
+            reason = f"{reason}: {self.last_error}"
+        if self.status == self.Status.FAILED and code not in FAILED_AT_ONCE:
+            reason = gettext("Given up after %(attempts)d attempts. %(reason)s") % {
+                "attempts": self.attempts,
+                "reason": reason,
+            }
+        return reason
+
+
+# The code of a message its receiver refused with a fatal-error acknowledgement.
+PARTNER_FATAL = "partner.fatal_error"
+
+# The board's words for the events the platform sends and the reasons a
+# message needs a person (translated when shown).
+EVENT_LABELS = {
+    "acute-referral-status": gettext_noop("Referral status to the referrer"),
+    "admission-handoff": gettext_noop("Hand-off on admission to hospital"),
+    "homecareobservation": gettext_noop("Results from the visit"),
+    "care-communication": gettext_noop("Care communication"),
+    "care-communication-reply": gettext_noop("Reply in a care communication"),
+    "order-confirmation-request": gettext_noop("Request to confirm a phone order"),
+}
+REASON_LABELS = {
+    PARTNER_FATAL: gettext_noop("The receiver refused the message (negative acknowledgement)"),
+    "partner.transient_error": gettext_noop("The receiver could not take the message just now"),
+    "ack.missing": gettext_noop("The receiver has not acknowledged the message"),
+    "consent.refused": gettext_noop("The citizen has refused disclosure to the receiver"),
+    "medcom.rule_broken": gettext_noop("Breaks MedCom's rules"),
+    "worker.lost": gettext_noop("The sending was interrupted"),
+}
+# Codes whose text is the receiver's or MedCom's rules' own words.
+REASONS_IN_THEIR_WORDS = {PARTNER_FATAL, "partner.transient_error", "medcom.rule_broken"}
+# Codes that fail a message at once, not after the attempts ran out.
+FAILED_AT_ONCE = {PARTNER_FATAL, "medcom.rule_broken", "ack.missing", "consent.refused"}
 
 
 class DeliveryAttempt(models.Model):

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 from core.validation import is_digits
 from integrations.adapters import DeliveryAnswer, Transport
-from integrations.messages import AckCode
-from integrations.models import DeliveryAttempt, OutboundMessage, Partner
+from integrations.messages import AckCode, acknowledgement_detail
+from integrations.models import PARTNER_FATAL, DeliveryAttempt, OutboundMessage, Partner
 
 SENDER_HEADER = "X-Tvaerakut-Sender"
 TIMESTAMP_HEADER = "X-Tvaerakut-Timestamp"
@@ -182,12 +182,7 @@ def _acknowledgement(reply: HttpReply, message_id: str) -> tuple[str, str]:
         response = data["entry"][0]["resource"].get("response") or {}
         if response.get("identifier") == message_id:
             ack_code = response.get("code", "")
-        for entry in data.get("entry", [])[1:]:
-            resource = entry.get("resource") or {}
-            if resource.get("resourceType") == "OperationOutcome":
-                issue = (resource.get("issue") or [{}])[0]
-                text = issue.get("diagnostics") or (issue.get("details") or {}).get("text", "")
-                detail = str(text)[:300]
+        detail = acknowledgement_detail(data, limit=300)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         ack_code = ""
     return ack_code, detail
@@ -201,7 +196,7 @@ def _classify(reply: HttpReply, message_id: str) -> DeliveryAnswer:
     if ack_code == AckCode.OK and 200 <= status < 300:
         return DeliveryAnswer(outcome.ACKNOWLEDGED, status, "", "")
     if ack_code == AckCode.FATAL:
-        return DeliveryAnswer(outcome.FATAL, status, "partner.fatal_error", detail or "fatal-error")
+        return DeliveryAnswer(outcome.FATAL, status, PARTNER_FATAL, detail or "fatal-error")
     if ack_code == AckCode.TRANSIENT:
         return DeliveryAnswer(
             outcome.TRANSIENT, status, "partner.transient_error", detail or "transient-error"

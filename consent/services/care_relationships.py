@@ -58,11 +58,16 @@ def care_relationship_open(
 
 
 @transaction.atomic(savepoint=False)
-def care_relationship_close(*, source_type: str, source_id: str, user: User | None = None) -> int:
-    """End every open relationship from this source (only ``user``'s, if given)."""
+def care_relationship_close(
+    *, source_type: str, source_id: str, user: User | None = None, citizen_id: int | None = None
+) -> int:
+    """End every open relationship from this source (only ``user``'s, or only
+    the citizen's, if given)."""
     open_ones = CareRelationship.objects.filter(
         source_type=source_type, source_id=str(source_id), ended_at__isnull=True
     )
     if user is not None:
         open_ones = open_ones.filter(user=user)
+    if citizen_id is not None:
+        open_ones = open_ones.filter(citizen_id=citizen_id)
     return open_ones.update(ended_at=timezone.now())

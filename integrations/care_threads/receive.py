@@ -153,6 +153,7 @@ def _thread_continued(
             THREAD_OF_ANOTHER,
             "The thread identifier belongs to a conversation about another citizen.",
             field="Communication.identifier",
+            citizen_ids=[thread.citizen_id],
         )
     return thread
 
@@ -167,6 +168,7 @@ def _thread_opened(
                 THREAD_OF_ANOTHER,
                 "The thread identifier belongs to another conversation.",
                 field="Communication.identifier",
+                citizen_ids=[existing.citizen_id] if existing.citizen_id != citizen.pk else [],
             )
         return existing
     category = ((communication.get("category") or [{}])[0].get("coding") or [{}])[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.utils.translation import gettext_noop
 
 from acute.models import Referral, Visit
@@ -26,6 +27,7 @@ from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
 from core.models import Citizen
 from integrations.adapters import Handled
+from integrations.medcom.inbound import STAY_OF_ANOTHER
 from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import Partner
 from integrations.patients import citizen_find, citizen_find_or_register
@@ -81,6 +83,46 @@ def _follow_up(
     return referral.pk
 
 
+def hospital_stays_open(citizen: Citizen, key: str) -> list[str]:
+    """The stays the platform holds open for the citizen (their keys), read in
+    one query with the stay ``key`` a message names. A stay is one citizen's:
+    a message naming a stay held open for another citizen is refused, before
+    its admission could borrow her care relationship or its discharge end it."""
+    rows = list(
+        CareRelationship.objects.filter(source_type=CONTACT_SOURCE, ended_at__isnull=True)
+        .filter(Q(source_id=key) | Q(citizen_id=citizen.pk))
+        .values_list("source_id", "citizen_id")
+    )
+    others = {owner for source_id, owner in rows if source_id == key and owner != citizen.pk}
+    if others:
+        raise InvalidMessage(
+            STAY_OF_ANOTHER,
+            "The hospital stay this message names is another citizen's.",
+            field="Encounter.episodeOfCare.identifier",
+            citizen_ids=others,
+        )
+    return [source_id for source_id, _owner in rows]
+
+
+def hospital_stay_end(
+    citizen: Citizen, key: str, actor: Actor, open_stays: list[str]
+) -> dict[str, Any]:
+    """The stay ``key`` ended (a discharge, a cancelled admission): its care
+    relationship closes, and the citizen's referrals held for an admission
+    resume, unless she is still in another stay the platform knows
+    (``open_stays``, from :func:`hospital_stays_open`): admitted at another
+    department, or the message names a stay never reported admitted. She is
+    still in hospital, so the hold stays."""
+    if key in open_stays:
+        care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
+    still_in = [stay for stay in open_stays if stay != key]
+    if still_in:
+        return {"referrals_resumed": [], "still_admitted": still_in}
+    return {
+        "referrals_resumed": referrals_resume_after_discharge(citizen_id=citizen.pk, actor=actor)
+    }
+
+
 def hospital_contact_open(partner: Partner, citizen: Citizen, key: str) -> None:
     """The hospital is in contact with the citizen: a care relationship the
     gate knows, until the discharge closes it (``key``: the stay)."""
@@ -105,7 +147,8 @@ def hospital_notification_receive(
         if citizen is None:
             # Not a citizen the platform knows: nothing to pause, nothing to open.
             return Handled(citizen=None, result={"admission": "not_followed"})
-        hospital_contact_open(partner, citizen, key)
+        if key not in hospital_stays_open(citizen, key):
+            hospital_contact_open(partner, citizen, key)
         withdrawn = _withdraw_open_visits(citizen.pk, actor)
         held = referrals_hold_for_admission(citizen_id=citizen.pk, admission=key, actor=actor)
         return Handled(
@@ -117,16 +160,11 @@ def hospital_notification_receive(
         citizen = citizen_find_or_register(patient) if wants_follow_up else citizen_find(patient)
         if citizen is None:
             return Handled(citizen=None, result={"discharge": "not_followed"})
-        care_relationship_close(source_type=CONTACT_SOURCE, source_id=key)
-        resumed = referrals_resume_after_discharge(citizen_id=citizen.pk, actor=actor)
+        ended = hospital_stay_end(citizen, key, actor, hospital_stays_open(citizen, key))
         referral = _follow_up(partner, message, citizen, actor)
         return Handled(
             citizen=citizen,
-            result={
-                "discharge": key,
-                "referrals_resumed": resumed,
-                "follow_up_referral": referral,
-            },
+            result={"discharge": key, **ended, "follow_up_referral": referral},
         )
     raise InvalidMessage(
         "hospital.encounter_status_unsupported",

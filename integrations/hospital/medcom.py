@@ -35,10 +35,8 @@ from django.utils.dateparse import parse_datetime
 from acute.services import (
     referrals_close_on_death,
     referrals_hold_for_admission,
-    referrals_resume_after_discharge,
     referrals_warn_admitted,
 )
-from consent.models import CareRelationship
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.models import Citizen
@@ -47,6 +45,8 @@ from integrations.hospital.inbound import (
     CONTACT_SOURCE,
     _withdraw_open_visits,
     hospital_contact_open,
+    hospital_stay_end,
+    hospital_stays_open,
 )
 from integrations.medcom.inbound import activity_of, own_provenance
 from integrations.messages import InvalidMessage, ParsedMessage
@@ -120,11 +120,11 @@ def _died_at(patient: dict[str, Any], encounter: dict[str, Any]) -> dt.datetime 
     return None
 
 
-def _admit(partner: Partner, citizen: Citizen, key: str, actor: Actor) -> dict[str, Any]:
+def _admit(
+    partner: Partner, citizen: Citizen, key: str, open_stays: list[str], actor: Actor
+) -> dict[str, Any]:
     citizen_id = citizen.pk
-    if not CareRelationship.objects.filter(
-        source_type=CONTACT_SOURCE, source_id=key, ended_at__isnull=True
-    ).exists():
+    if key not in open_stays:
         hospital_contact_open(partner, citizen, key)
     withdrawn = _withdraw_open_visits(citizen_id, actor)
     held = referrals_hold_for_admission(citizen_id=citizen_id, admission=key, actor=actor)
@@ -137,12 +137,6 @@ def _admit(partner: Partner, citizen: Citizen, key: str, actor: Actor) -> dict[s
     }
 
 
-def _leave(citizen_id: int, key: str, actor: Actor) -> dict[str, Any]:
-    care_relationship_close(source_type=CONTACT_SOURCE, source_id=key)
-    resumed = referrals_resume_after_discharge(citizen_id=citizen_id, actor=actor)
-    return {"discharge": key, "referrals_resumed": resumed}
-
-
 def hospital_notification_medcom_receive(
     partner: Partner, message: ParsedMessage, actor: Actor
 ) -> Handled:
@@ -153,21 +147,22 @@ def hospital_notification_medcom_receive(
     if citizen is None:
         # Not a citizen the platform follows: nothing to hold or resume.
         return Handled(citizen=None, result={"activity": activity, "followed": False})
+    open_stays = hospital_stays_open(citizen, key)
     result: dict[str, Any] = {"activity": activity, "episode_of_care": key}
     cancelled = encounter.get("status") == "entered-in-error"
     died_at = _died_at(patient, encounter)
     if died_at is not None and encounter.get("status") == "finished":
-        care_relationship_close(source_type=CONTACT_SOURCE, source_id=key)
+        care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
         result["visits_withdrawn"] = _withdraw_open_visits(citizen.pk, actor)
         result["referrals_closed"] = referrals_close_on_death(
             citizen_id=citizen.pk, died_at=died_at, admission=key, actor=actor
         )
     elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
-        result.update(_leave(citizen.pk, key, actor))
+        result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})
     elif activity in ADMIT or activity in CANCEL_DISCHARGE or activity.startswith("revise-admit"):
-        result.update(_admit(partner, citizen, key, actor))
+        result.update(_admit(partner, citizen, key, open_stays, actor))
     elif activity in DISCHARGE:
-        result.update(_leave(citizen.pk, key, actor))
+        result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})
     elif activity in LEAVE or activity in REVISE:
         result["recorded"] = True
     else:

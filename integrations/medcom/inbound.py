@@ -34,10 +34,12 @@ MEDCOM_PROFILE_BASE = "http://medcomfhir.dk/"
 CITIZEN_UNKNOWN = "carecommunication.citizen_unknown"
 PREVIOUS_UNKNOWN = "carecommunication.previous_unknown"
 THREAD_OF_ANOTHER = "carecommunication.thread_of_another_citizen"
+STAY_OF_ANOTHER = "hospital.stay_of_another_citizen"
 DETAILS_BY_CODE = {
     CITIZEN_UNKNOWN: ("MSG_NO_MATCH", "not-found"),
     PREVIOUS_UNKNOWN: ("MSG_NO_EXIST", "not-found"),
     THREAD_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
+    STAY_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
 }
 
 
@@ -58,12 +60,15 @@ def refusal_issue(code: str, text: str, field: str | None) -> Issue:
 
 
 def header_of(data: Any) -> dict[str, Any] | None:
-    if not isinstance(data, dict) or not isinstance(data.get("entry"), list) or not data["entry"]:
+    """The message's MessageHeader: its first entry, or, in a message that
+    broke that rule, the first MessageHeader among its entries (so the
+    message is still answered as MedCom's, quoting its id, naming the rule)."""
+    if not isinstance(data, dict) or not isinstance(data.get("entry"), list):
         return None
-    first = data["entry"][0]
-    resource = first.get("resource") if isinstance(first, dict) else None
-    if isinstance(resource, dict) and resource.get("resourceType") == "MessageHeader":
-        return resource
+    for entry in data["entry"]:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") == "MessageHeader":
+            return resource
     return None
 
 

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.messages import AckCode
-from integrations.models import OutboundMessage, Partner
+from integrations.models import PARTNER_FATAL, OutboundMessage, Partner
 from integrations.outbox.queue import deliver_later
 from integrations.outbox.renew import envelope_renew
 
@@ -41,7 +41,7 @@ def outbox_acknowledge(*, partner: Partner, answering: str, code: str, detail: s
             message.status = OutboundMessage.Status.FAILED
             message.failed_at = now
             message.lease_until = None
-            message.last_error_code = "partner.fatal_error"
+            message.last_error_code = PARTNER_FATAL
             message.last_error = (detail or "fatal-error")[:500]
             message.save(
                 update_fields=[

@@ -7,20 +7,31 @@ from django.utils import timezone
 
 from core.actors import Actor
 from core.errors import PreconditionFailed
-from integrations.models import OutboundMessage
+from integrations.medcom.outbound import RULE_BROKEN
+from integrations.models import PARTNER_FATAL, OutboundMessage
 from integrations.outbox.queue import deliver_later
-from integrations.outbox.renew import envelope_renew
+from integrations.outbox.renew import envelope_renew, message_renew
 
 
 def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
     """A person re-sends a failed or withheld message: a new round of
     attempts. A withheld message goes only if the refusal no longer covers it
-    (withdrawn, or a break-the-glass for an admission); delivery asks again."""
+    (withdrawn, or a break-the-glass for an admission); delivery asks again.
+    One the receiver refused goes as a new message (``message_renew``); one
+    that breaks MedCom's rules is never sent."""
     with transaction.atomic():
         locked = OutboundMessage.objects.select_for_update().get(pk=message.pk)
         if locked.status not in (OutboundMessage.Status.FAILED, OutboundMessage.Status.WITHHELD):
             raise PreconditionFailed(
                 "outbox.not_failed", "Only a message that failed or was withheld can be re-sent."
+            )
+        if locked.last_error_code == RULE_BROKEN:
+            # Built with what broke the rule (the receiver's SOR or EAN): it
+            # never goes; once the cause is fixed, the next message does.
+            raise PreconditionFailed(
+                "outbox.rule_broken",
+                "A message that breaks MedCom's rules is never sent; correct the cause"
+                " and the next message goes.",
             )
         now = timezone.now()
         locked.status = OutboundMessage.Status.PENDING
@@ -29,7 +40,8 @@ def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
         locked.next_attempt_at = now
         locked.resent_by = by.membership
         locked.resent_at = now
-        renewed = envelope_renew(locked, at=now)
+        refused = locked.last_error_code == PARTNER_FATAL
+        renewed = (message_renew if refused else envelope_renew)(locked, at=now)
         locked.save(
             update_fields=[
                 "status",

@@ -357,7 +357,9 @@ def test_a_fatal_answer_parks_the_message_at_once_with_the_partners_reason(
     parked = OutboundMessage.objects.get(pk=message.pk)
     assert parked.attempts == 1
     assert parked.last_error_code == "partner.fatal_error"
-    assert parked.last_error == "rejected by the partner"
+    # MedCom's issue detail code with the partner's text, as an acknowledgement
+    # of its own is recorded.
+    assert parked.last_error == "MSG_LOCAL_FAIL: rejected by the partner"
 
 
 def test_unacknowledged_messages_are_resent_a_bounded_number_of_times_then_raised(
