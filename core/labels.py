@@ -118,6 +118,7 @@ TASKS: dict[str, Promise] = {
     "acute.dispatch_move_on": pgettext_lazy(TASK_CONTEXT, "dispatch to the next nurse"),
     "acute.visits_expire_unanswered": pgettext_lazy(TASK_CONTEXT, "unanswered visits expire"),
     "clinical.medication_orders_watch": pgettext_lazy(TASK_CONTEXT, "watch of medicine orders"),
+    "consent.audit_prove": pgettext_lazy(TASK_CONTEXT, "proof of an audit entry shown"),
     "consent.demo": pgettext_lazy(TASK_CONTEXT, "demo data"),
     "consent.load_shared_record": pgettext_lazy(TASK_CONTEXT, "shared record loaded"),
     "demo": pgettext_lazy(TASK_CONTEXT, "demo data"),

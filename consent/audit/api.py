@@ -7,6 +7,7 @@ Every search, read and export an auditor makes is itself recorded (purpose
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -45,13 +46,16 @@ from consent.audit.models import (
 )
 from consent.audit.selectors import (
     LIST_FIELDS,
+    QUERY_PARAMS,
     AuditQuery,
     audit_entry_read,
     audit_export,
-    audit_page,
+    audit_page_recorded,
     audit_page_shown,
     audit_query_parse,
+    audit_search,
     parse_instant,
+    parse_time_range,
 )
 from consent.audit.services import audit_record_auditor_view, entry_review
 from consent.audit.verify import log_verify
@@ -196,6 +200,22 @@ FILTERS = [
 ]
 
 
+def _refuse_unknown(request: Request, *also: str) -> None:
+    """A parameter the search does not take is refused: read as no filter at
+    all, a misspelt ``citzen=`` searched (and recorded against) every
+    citizen in the log."""
+    # cpr/identifier have their own refusal (audit.cpr_not_accepted); REST
+    # framework reads format (content negotiation).
+    known = QUERY_PARAMS | {"cpr", "identifier", "format", *also}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise InvalidInput(
+            "search.param_unknown",
+            f"Unsupported search parameter(s): {', '.join(unknown)}.",
+            field=unknown[0],
+        )
+
+
 def _offset_limit(request: Request) -> tuple[int, int]:
     def whole(name: str, default: int) -> int:
         raw = request.query_params.get(name, "")
@@ -235,6 +255,7 @@ class AuditEntryListView(APIView):
     )
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
+        _refuse_unknown(request, "offset", "limit")
         query = audit_query_parse(request.query_params)
         offset, limit = _offset_limit(request)
         shown = audit_page_shown(actor=actor, query=query, offset=offset, count=limit)
@@ -324,6 +345,7 @@ class AuditExportView(APIView):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         actor = actor_of(request)
+        _refuse_unknown(request, "as")
         # Not "format": REST framework reads that one for content negotiation.
         fmt = request.query_params.get("as", "csv")
         if fmt not in ("csv", "fhir"):
@@ -356,12 +378,7 @@ class AuditVerifyView(APIView):
     def get(self, request: Request) -> Response:
         actor_of(request)
         params = request.query_params
-        since = parse_instant(params["from"], "from") if params.get("from") else None
-        until = parse_instant(params["to"], "to", end=True) if params.get("to") else None
-        if since and until and since >= until:
-            # As the search refuses it: an empty range is a typing error, and
-            # "nothing to verify" would read as a clean log.
-            raise InvalidInput("audit.param_invalid", "from must be before to.", field="from")
+        since, until = parse_time_range(params.get("from"), params.get("to"))
         result = log_verify(since=since, until=until)
         fields = ("ok", "checked", "first_id", "last_id", "broken_id", "problem")
         logs = [
@@ -385,12 +402,14 @@ def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | Non
         prefix, value = (
             (raw[:2], raw[2:]) if raw[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", raw)
         )
-        start = parse_instant(value, "date")
-        end = (
-            parse_instant(value, "date", end=True)
-            if "T" not in value
-            else start + dt.timedelta(microseconds=1)
-        )
+        try:
+            start = parse_instant(value, "date")
+            end = parse_instant(value, "date", end=True)  # a date: the next day's start
+        except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
+            raise InvalidInput("search.param_invalid", exc.message, field="date") from None
+        if end == start:  # a date-time: that instant (the last one there is has no next)
+            with contextlib.suppress(OverflowError):
+                end = start + dt.timedelta(microseconds=1)
         if prefix in ("eq", "ge"):
             since = max(since, start) if since else start
         if prefix == "gt":
@@ -476,17 +495,20 @@ class AuditEventResource(FHIRResource):
 
     def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
         parsed = fhir_query(query)
-        rows, more = audit_page(query=parsed, offset=offset, count=count)
-        audit_record_auditor_view(
-            actor=asked.actor,
-            action=Action.SEARCH,
-            citizen_ids=[e.citizen_id for e in rows],
-            query=parsed.as_params(),
+        if count == 0:  # the total alone (FHIR's search summary): counted, as asked
+            total = audit_search(query=parsed).count()
+            audit_page_recorded(actor=asked.actor, query=parsed, offset=0, count=0)
+            return Found([], total)
+        rows, more = audit_page_recorded(
+            actor=asked.actor, query=parsed, offset=offset, count=count
         )
-        # No full count over millions of rows: total is exact on the last page,
-        # otherwise left out (it is optional) while the next link is kept.
+        # No full count over millions of rows: total is exact on a last page
+        # that holds entries, otherwise left out (it is optional): a page past
+        # the end knows only that there are fewer entries than its offset.
         total = offset + len(rows) + (1 if more else 0)
-        return Found([audit_event_resource(e) for e in rows], total, more=more)
+        return Found(
+            [audit_event_resource(e) for e in rows], total, more=more or (offset > 0 and not rows)
+        )
 
 
 RESOURCES = (AuditEventResource(),)

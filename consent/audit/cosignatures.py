@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from consent.audit.log import checkpoint_latest
@@ -111,10 +112,15 @@ class WitnessStatus:
 
 def witness_status(now: dt.datetime | None = None) -> WitnessStatus:
     now = now or timezone.now()
+    # A cosignature counts from the witness's own time, so one replayed later
+    # is as old as it was; never from later than the platform received it, so
+    # a witness whose clock runs ahead does not keep the console quiet for as
+    # long after it stopped.
     last = (
         LogCosignature.objects.filter(refused=False)
-        .order_by("-cosigned_at")
-        .values_list("cosigned_at", flat=True)
+        .annotate(witnessed_at=Least("cosigned_at", "received_at"))
+        .order_by("-witnessed_at")
+        .values_list("witnessed_at", flat=True)
         .first()
     )
     limit = dt.timedelta(minutes=settings.AUDIT_WITNESS_STALE_MINUTES)

@@ -73,18 +73,7 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         params.pop("cpr", None)  # in a form body a CPR number is what the search is for
     params.update(forced)
     offset = request.GET.get("offset", "0")
-    context: dict[str, object] = {
-        "params": params,
-        "flags": Flag.choices,
-        "purposes": Purpose.choices,
-        "actions": Action.choices,
-        "outcomes": Outcome.choices,
-        "organisations": audit_organisations(),
-        "username": str(data.get("username", "")).strip() or audit_username(params.get("user", "")),
-        "rows": [],
-        "searched": False,
-        **_witness_context(),
-    }
+    context = _search_context(params, data)
     try:
         if request.method == "POST":
             _check_form(data, params, username=str(context["username"]))
@@ -116,6 +105,23 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         export_query=urlencode(params),
     )
     return render_page(request, template, context)
+
+
+def _search_context(params: dict[str, str], data: Mapping[str, str]) -> dict[str, object]:
+    """What the search page shows before any result: the form's choices and
+    the witnesses' word, for every door that shows that page."""
+    return {
+        "params": params,
+        "flags": Flag.choices,
+        "purposes": Purpose.choices,
+        "actions": Action.choices,
+        "outcomes": Outcome.choices,
+        "organisations": audit_organisations(),
+        "username": str(data.get("username", "")).strip() or audit_username(params.get("user", "")),
+        "rows": [],
+        "searched": False,
+        **_witness_context(),
+    }
 
 
 def _check_form(data: Mapping[str, str], params: dict[str, str], *, username: str) -> None:
@@ -245,7 +251,10 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
         query = audit_query_parse(params)
         rows, flags = audit_export(actor=actor, query=query, as_format="csv")
     except PlatformError as exc:
-        return render_page(request, "audit/search.html", {"params": params, "rows": []}, error=exc)
+        # The search page as the search shows it (its choices, the witnesses'
+        # word): without them it said no witness had ever cosigned.
+        context = _search_context(params, request.GET)
+        return render_page(request, "audit/search.html", context, error=exc)
     return csv_response(rows, flags)
 
 

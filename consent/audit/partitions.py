@@ -75,12 +75,16 @@ class Archived:
     last_seq: int | None
 
 
-def partition_archive(*, partition: str, directory: Path) -> Archived:
+def partition_archive(
+    *, partition: str, directory: Path, now: dt.datetime | None = None
+) -> Archived:
     """Write one month to ``directory`` and detach and drop it, recording a checkpoint.
 
-    Refused unless it is the oldest month still held, every entry of it has
-    its place in the tree (its leaf stays there; its content goes to the
-    file), and the month verifies.
+    Refused unless it is the oldest month still held, it has ended (the
+    platform still writes to the current month's partition, and a month ahead
+    dropped empty would leave its entries to the default partition), every
+    entry of it has its place in the tree (its leaf stays there; its content
+    goes to the file), and the month verifies.
     """
     if not on_postgres():
         raise PreconditionFailed("audit.archive_needs_postgres", "Archiving needs PostgreSQL.")
@@ -93,6 +97,11 @@ def partition_archive(*, partition: str, directory: Path) -> Archived:
     start = dict(months)[partition]
     since = dt.datetime(start.year, start.month, 1, tzinfo=dt.UTC)
     until = dt.datetime.combine(_add_months(start, 1), dt.time(), tzinfo=dt.UTC)
+    if until > (now or timezone.now()):
+        raise Conflict(
+            "audit.archive_month_not_over",
+            f"{start:%Y-%m} has not ended; a month is archived once it is over.",
+        )
     # Names are taken from the catalogue and match MONTHLY_PARTITION, so quoting them is safe.
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{partition}.jsonl"

@@ -85,23 +85,40 @@ def _whole(params: Mapping[str, str], name: str) -> int | None:
 
 
 def parse_instant(raw: str, name: str, *, end: bool = False) -> dt.datetime:
-    """An ISO date or date-time; a bare date means that whole day (Copenhagen time)."""
+    """An ISO date or date-time; a bare date means that whole day (Copenhagen time).
+
+    The date is tried first: ``parse_datetime`` also reads a bare date, as
+    its midnight, which made a ``to`` date end where its day begins."""
+    invalid = InvalidInput(
+        "audit.param_invalid", f"{name} must be an ISO date or date-time.", field=name
+    )
     try:
-        value = parse_datetime(raw)
-        day = parse_date(raw) if value is None else None
+        day = parse_date(raw)
+        value = parse_datetime(raw) if day is None else None
+        if day is not None:
+            value = dt.datetime.combine(day, dt.time())
+            if end:  # the day's end; the last day of year 9999 ends at its last instant
+                value = value + dt.timedelta(days=1) if day < dt.date.max else dt.datetime.max
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
     except ValueError:  # well-formed but impossible, e.g. month 13
-        value = day = None
+        raise invalid from None
     if value is None:
-        if day is None:
-            raise InvalidInput(
-                "audit.param_invalid", f"{name} must be an ISO date or date-time.", field=name
-            )
-        if end:
-            day += dt.timedelta(days=1)
-        value = dt.datetime.combine(day, dt.time())
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
+        raise invalid
     return value
+
+
+def parse_time_range(
+    since: str | None, until: str | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``from`` and ``to`` of a search or a verification (a date ``to``
+    includes its day). One that ends before it starts is refused, on every
+    door: "nothing found" or "nothing to verify" would read as a clean log."""
+    start = parse_instant(since, "from") if since else None
+    end = parse_instant(until, "to", end=True) if until else None
+    if start and end and start >= end:
+        raise InvalidInput("audit.param_invalid", "from must be before to.", field="from")
+    return start, end
 
 
 def _choices(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[str, ...]:
@@ -117,6 +134,22 @@ def _choices(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[
     return values
 
 
+def _yes_no(params: Mapping[str, str], name: str) -> bool:
+    """``1``/``true`` or ``0``/``false`` (or left out); anything else is refused
+    rather than read as "no", which widened the search without a word."""
+    raw = (params.get(name) or "").strip()
+    if raw not in ("", "0", "1", "false", "true"):
+        raise InvalidInput("audit.param_invalid", f"{name} must be 1 or 0.", field=name)
+    return raw in ("1", "true")
+
+
+# What the auditor's search takes; the API adds its paging (and the export its format).
+QUERY_PARAMS = frozenset(
+    {"citizen", "user", "organisation", "from", "to", "purpose", "action", "outcome", "flag"}
+    | {"unreviewed"}
+)
+
+
 def audit_query_parse(params: Mapping[str, str]) -> AuditQuery:
     """Validate the auditor's query string into filters (4xx with a code on bad input)."""
     if "cpr" in params or "identifier" in params:
@@ -124,10 +157,7 @@ def audit_query_parse(params: Mapping[str, str]) -> AuditQuery:
             "audit.cpr_not_accepted",
             "Search by the citizen's internal id; CPR numbers are not accepted here.",
         )
-    since = parse_instant(params["from"], "from") if params.get("from") else None
-    until = parse_instant(params["to"], "to", end=True) if params.get("to") else None
-    if since and until and since >= until:
-        raise InvalidInput("audit.param_invalid", "from must be before to.", field="from")
+    since, until = parse_time_range(params.get("from"), params.get("to"))
     outcome = _choices(params, "outcome", list(Outcome.values))
     flag = _choices(params, "flag", list(Flag.values))
     if len(outcome) > 1 or len(flag) > 1:
@@ -142,7 +172,7 @@ def audit_query_parse(params: Mapping[str, str]) -> AuditQuery:
         actions=_choices(params, "action", list(Action.values)),
         outcome=outcome[0] if outcome else None,
         flag=flag[0] if flag else None,
-        unreviewed=params.get("unreviewed") in ("1", "true"),
+        unreviewed=_yes_no(params, "unreviewed"),
     )
 
 
@@ -210,22 +240,38 @@ class AuditPage:
     reviews: dict[int, EntryReview]
 
 
-def audit_page_shown(*, actor: Actor, query: AuditQuery, offset: int, count: int) -> AuditPage:
-    """A page of the auditor's search with its flags and reviews, recorded in
-    the log (purpose ``audit``, one entry per citizen) before it is shown: a
-    failure to record refuses the answer."""
-    entries, more = audit_page(query=query, offset=offset, count=count)
-    flags, reviews = flags_and_reviews([e.id for e in entries])
-    # A search about one citizen is about that citizen even when it finds nothing.
+def _record_auditor_search(
+    *, actor: Actor, action: str, query: AuditQuery, entries: list[AuditEntry], **more: str
+) -> None:
+    """Record an auditor's search or export (purpose ``audit``, one entry per
+    citizen in the result). A search about one citizen is about that citizen
+    even when it finds nothing, on every door (API, FHIR, pages, export)."""
     asked: list[int | None] = (
         [query.citizen_id] if query.citizen_id is not None and not entries else []
     )
     audit_record_auditor_view(
         actor=actor,
-        action=Action.SEARCH,
+        action=action,
         citizen_ids=[e.citizen_id for e in entries] + asked,
-        query=query.as_params(),
+        query={**query.as_params(), **more},
     )
+
+
+def audit_page_recorded(
+    *, actor: Actor, query: AuditQuery, offset: int, count: int
+) -> tuple[list[AuditEntry], bool]:
+    """A page of the auditor's search and whether another follows, recorded in
+    the log before it is returned: a failure to record refuses the answer."""
+    entries, more = audit_page(query=query, offset=offset, count=count)
+    _record_auditor_search(actor=actor, action=Action.SEARCH, query=query, entries=entries)
+    return entries, more
+
+
+def audit_page_shown(*, actor: Actor, query: AuditQuery, offset: int, count: int) -> AuditPage:
+    """A page of the auditor's search with its flags and reviews, recorded in
+    the log (purpose ``audit``, one entry per citizen) before it is shown."""
+    entries, more = audit_page_recorded(actor=actor, query=query, offset=offset, count=count)
+    flags, reviews = flags_and_reviews([e.id for e in entries])
     return AuditPage(entries, more, flags, reviews)
 
 
@@ -243,11 +289,8 @@ def audit_export(
             f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
         )
     flags, _ = flags_and_reviews([e.id for e in rows])
-    audit_record_auditor_view(
-        actor=actor,
-        action=Action.EXPORT,
-        citizen_ids=[e.citizen_id for e in rows],
-        query={**query.as_params(), "as": as_format},
+    _record_auditor_search(
+        actor=actor, action=Action.EXPORT, query=query, entries=rows, **{"as": as_format}
     )
     return rows, flags
 

@@ -65,6 +65,9 @@ class Outcome:
     cosigned: bool
     problem: str = ""
     size: int = 0
+    # A refusal of a log this witness already refused (and told the platform
+    # about) since it last cosigned it: no new alarm, nothing sent again.
+    repeated: bool = False
 
 
 def _previous(line: str) -> tuple[str, int, bytes] | None:
@@ -106,6 +109,7 @@ class WitnessState:
     def record(self, log: str, size: int, root: bytes) -> None:
         """The newest tree seen and checked: later ones must extend it."""
         self.data["logs"][log] = {"size": size, "root": base64.b64encode(root).decode()}
+        self._settled(log)
         self._save()
 
     def delivered(self, log: str, size: int, root: bytes, at: int) -> None:
@@ -115,7 +119,23 @@ class WitnessState:
 
     def alarm(self, log: str, problem: str) -> None:
         self.data["alarms"].append({"log": log, "problem": problem, "at": int(time.time())})
+        self.data.setdefault("refusing", {})[log] = {"delivered": False}
         self._save()
+
+    def refusing(self, log: str) -> dict[str, Any] | None:
+        """The open refusal of ``log``: raised since the witness last cosigned
+        it (a forked log stays forked however it grows), and whether the
+        platform has taken it."""
+        found: dict[str, Any] | None = self.data.get("refusing", {}).get(log)
+        return found
+
+    def refusal_delivered(self, log: str) -> None:
+        self.data.setdefault("refusing", {})[log] = {"delivered": True}
+        self._save()
+
+    def _settled(self, log: str) -> None:
+        """The log is followed again (cosigned): a later refusal is a new alarm."""
+        self.data.get("refusing", {}).pop(log, None)
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,7 +176,14 @@ class Witness:
         self.deliver, self.clock = deliver, clock
 
     def _refuse(self, log: str, body: str, problem: str) -> Outcome:
-        self.state.alarm(log, problem)
+        """Raise the alarm once per forked log and tell the platform until it
+        has taken the refusal; the same log refused again (it stays forked,
+        and grows) is neither a new alarm nor sent again every few seconds."""
+        open_refusal = self.state.refusing(log)
+        if open_refusal is None:
+            self.state.alarm(log, problem)
+        elif open_refusal["delivered"]:
+            return Outcome(False, problem, repeated=True)
         signature = self.key.private.sign(refusal_message(body, problem))
         self.deliver(
             {
@@ -166,6 +193,7 @@ class Witness:
                 "signature": base64.b64encode(signature).decode(),
             }
         )
+        self.state.refusal_delivered(log)
         return Outcome(False, problem)
 
     def _extends(self, log: str, seen: Seen | None, size: int, root: bytes) -> str | None:

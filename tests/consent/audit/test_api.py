@@ -9,6 +9,7 @@ import io
 import pytest
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from consent.audit.models import AuditEntry, EntryReview
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
@@ -166,6 +167,9 @@ def test_review_needs_a_comment_and_a_flagged_entry(world) -> None:
         ("outcome=maybe", "audit.param_invalid"),
         ("flag=red", "audit.param_invalid"),
         ("limit=-1", "audit.param_invalid"),
+        ("unreviewed=yes", "audit.param_invalid"),
+        ("citzen=5", "search.param_unknown"),
+        ("patient=5", "search.param_unknown"),
     ],
 )
 def test_bad_search_input_is_a_precise_400(world, query: str, code: str) -> None:
@@ -173,6 +177,26 @@ def test_bad_search_input_is_a_precise_400(world, query: str, code: str) -> None
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert "0203411234" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/audit/entries?citzen={id}", "/api/audit/export?as=csv&patient={id}"]
+)
+def test_a_misspelt_filter_is_refused_not_read_as_the_whole_log(world, url: str) -> None:
+    """Read as no filter, a misspelt ``citzen=`` searched every citizen's
+    entries and recorded the auditor's search against each of them."""
+    auditor = world["auditor"]
+    response = client_for(auditor).get(url.format(id=world["people"][0].pk))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "search.param_unknown"
+    assert not AuditEntry.objects.filter(actor_user_id=auditor.user_id).exists()
+
+
+def test_unreviewed_takes_1_or_0(world) -> None:
+    flags_scan_placed()
+    client = client_for(world["auditor"])
+    assert len(client.get("/api/audit/entries?unreviewed=1").json()["results"]) == 1
+    assert len(client.get("/api/audit/entries?unreviewed=0").json()["results"]) > 1
 
 
 def test_read_is_not_served_when_its_entry_cannot_be_written(world) -> None:
@@ -272,6 +296,73 @@ def test_fhir_search_paging_and_dates(world) -> None:
     assert empty["total"] == 0
 
 
+def test_a_date_to_includes_that_day_on_every_door(world) -> None:
+    """A bare date is the whole day (Copenhagen time): ``to=<today>`` and
+    ``date=<today>`` find today's entries. ``parse_datetime`` reads a bare
+    date as its midnight, so ``to`` ended where the day begins, today's
+    entries were left out and ``from=today&to=today`` was refused."""
+    client = client_for(world["auditor"])
+    today = timezone.localdate().isoformat()
+    user = f"user={world['nurse'].user_id}"
+    to_today = client.get(f"/api/audit/entries?{user}&to={today}").json()["results"]
+    assert len(to_today) == 4
+    one_day = client.get(f"/api/audit/entries?{user}&from={today}&to={today}")
+    assert one_day.status_code == 200 and len(one_day.json()["results"]) == 4
+    agent = f"agent={world['nurse'].user_id}"
+    for date in (today, f"le{today}", f"ge{today}"):
+        bundle = client.get(f"/fhir/AuditEvent?{agent}&date={date}").json()
+        assert bundle["total"] == 4, date
+    assert client.get(f"/fhir/AuditEvent?{agent}&date=lt{today}").json()["total"] == 0
+    assert client.get(f"/fhir/AuditEvent?{agent}&date=gt{today}").json()["total"] == 0
+    exported = client.get(f"/api/audit/export?as=csv&{user}&to={today}")
+    assert len(list(csv.DictReader(io.StringIO(exported.content.decode())))) == 4
+    # The last day there is: its end is the last instant, not a 500.
+    assert client.get(f"/api/audit/entries?{user}&to=9999-12-31").status_code == 200
+    assert client.get(f"/fhir/AuditEvent?{agent}&date=9999-12-31").status_code == 200
+    last_instant = "9999-12-31T23:59:59.999999"
+    assert client.get(f"/fhir/AuditEvent?{agent}&date={last_instant}").status_code == 200
+    # A date-time written with a space is an instant too, not an empty day.
+    newest = AuditEntry.objects.filter(actor_user_id=world["nurse"].user_id).latest("recorded_at")
+    spaced = f"{timezone.localtime(newest.recorded_at):%Y-%m-%d %H:%M:%S.%f}"
+    assert client.get(f"/fhir/AuditEvent?{agent}&date=le{spaced}").json()["total"] == 4
+
+
+def test_fhir_paging_past_the_end_and_the_total_alone(world) -> None:
+    """A page past the end claims no total (it was the offset: 1000 entries
+    where there are 4); ``_count=0`` asks for the total alone and gets it."""
+    client = client_for(world["auditor"])
+    agent = f"agent={world['nurse'].user_id}"
+    past = client.get(f"/fhir/AuditEvent?{agent}&_count=2&_offset=1000").json()
+    assert "total" not in past and "entry" not in past
+    assert "next" not in {link["relation"] for link in past["link"]}
+    last = client.get(f"/fhir/AuditEvent?{agent}&_count=3&_offset=3").json()
+    assert last["total"] == 4 and len(last["entry"]) == 1
+    summary = client.get(f"/fhir/AuditEvent?{agent}&_count=0").json()
+    assert summary["total"] == 4 and "entry" not in summary
+
+
+@pytest.mark.parametrize(
+    "door",
+    [
+        "/fhir/AuditEvent?patient=Patient/{id}&outcome=4",
+        "/api/audit/entries?citizen={id}&outcome=denied",
+        "/api/audit/export?as=csv&citizen={id}&outcome=denied",
+        "/api/audit/export?as=fhir&citizen={id}&outcome=denied",
+    ],
+)
+def test_a_search_about_a_citizen_that_finds_nothing_is_recorded_against_her(
+    world, door: str
+) -> None:
+    """As the auditor's page does: every door records the search about one
+    citizen against her, not as a search naming no one."""
+    auditor = world["auditor"]
+    person = world["people"][1]  # she has no denied entry
+    response = client_for(auditor).get(door.format(id=person.pk))
+    assert response.status_code == 200
+    own = AuditEntry.objects.filter(actor_user_id=auditor.user_id)
+    assert [(e.purpose, e.citizen_id) for e in own] == [(Purpose.AUDIT, person.pk)]
+
+
 @pytest.mark.parametrize(
     "query",
     ["patient=Patient/abc", "outcome=2", "date=2026-13-45", "identifier=0203411234", "agent=x"],
@@ -280,6 +371,9 @@ def test_fhir_bad_input_is_an_operation_outcome(world, query: str) -> None:
     response = client_for(world["auditor"]).get(f"/fhir/AuditEvent?{query}")
     assert response.status_code == 400
     assert response.json()["resourceType"] == "OperationOutcome"
+    code = response.json()["issue"][0]["details"]["coding"][0]["code"]
+    # One code for every search parameter of the type (a date was audit.param_invalid).
+    assert code == ("request.cpr_in_url" if "0203411234" in query else "search.param_invalid")
     assert "0203411234" not in response.content.decode()
 
 

@@ -7,9 +7,11 @@ import logging
 import re
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
+from django.utils import timezone
 
-from consent.audit.models import AuditEntry, EntryReview
+from consent.audit.log import checkpoint_latest, sequence_batch
+from consent.audit.models import AuditEntry, EntryReview, LogCosignature
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.models import Citizen, Role
@@ -70,6 +72,30 @@ def test_auditor_searches_reviews_exports_and_verifies() -> None:
     assert export["Content-Type"].startswith("text/csv")
     verified = client.get("/audit/verify").content.decode()
     assert "Adgangsloggen er intakt." in verified
+
+
+@override_settings(AUDIT_EXPORT_MAX_ROWS=1)
+def test_a_refused_export_shows_the_search_page_as_the_search_does() -> None:
+    """The export refused (too large) showed the search form without its
+    choices, and said no witness had ever cosigned the log although one had."""
+    team = factories.acute_function()
+    auditor = factories.staff(Role.AUDITOR, team)
+    actor = Actor.system("tests.pages")
+    for _ in range(2):
+        audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=1)
+    sequence_batch()
+    checkpoint = checkpoint_latest()
+    assert checkpoint is not None
+    LogCosignature.objects.create(checkpoint=checkpoint, witness="w", cosigned_at=timezone.now())
+    client = _logged_in(auditor)
+    searched = client.get("/audit/").content.decode()
+    refused = client.get("/audit/export.csv?purpose=treatment")
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "Intet vidne har endnu medunderskrevet" not in page
+    assert "Seneste bevidnede checkpoint" in page and "Seneste bevidnede checkpoint" in searched
+    assert team.name in page  # the organisations to choose from
+    assert f'<option value="{Purpose.EMERGENCY}"' in page
 
 
 def test_entries_are_shown_in_the_auditors_language() -> None:

@@ -161,6 +161,31 @@ def test_archive_refuses_out_of_order(tmp_path: Path) -> None:
         partition_archive(partition=months[-1][0], directory=tmp_path)
 
 
+def test_a_month_that_has_not_ended_is_not_archived(tmp_path: Path) -> None:
+    """``--before`` a month ahead took the current month, still written to, and
+    the months created ahead: detached and dropped, their entries would go
+    to the default partition."""
+    _record(2)
+    sequence_batch()
+    held = monthly_partitions()
+    next_month = (dt.date.today().replace(day=28) + dt.timedelta(days=4)).strftime("%Y-%m")
+    try:
+        with pytest.raises(CommandError, match="a month is archived once it is over"):
+            call_command("audit_archive", "--before", next_month, "--dir", str(tmp_path))
+    finally:
+        act_as_platform()
+    oldest, month = held[0]
+    with pytest.raises(Conflict) as refused:
+        partition_archive(
+            partition=oldest,
+            directory=tmp_path,
+            now=dt.datetime(month.year, month.month, 2, tzinfo=dt.UTC),
+        )
+    assert refused.value.code == "audit.archive_month_not_over"
+    assert monthly_partitions() == held and not ArchiveCheckpoint.objects.exists()
+    assert not list(tmp_path.iterdir())
+
+
 def _move_to(entries: list[AuditEntry], at: dt.datetime) -> None:
     """Test set-up only: give entries (and their places in the queue) an older time."""
     for i, entry in enumerate(entries):

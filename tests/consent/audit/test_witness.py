@@ -222,6 +222,35 @@ def test_cosignatures_and_refusals_that_do_not_verify_are_refused(
     assert not LogCosignature.objects.exists()
 
 
+def test_the_console_warns_when_the_last_cosignature_is_over_five_minutes_old(
+    tmp_path: Path, witness_keys: NoteKey
+) -> None:
+    """The age shown and warned about is the witness's own time, but never
+    later than the platform received it: a witness whose clock ran an hour
+    ahead kept the warning away for an hour after it stopped."""
+    _record(2)
+    sequence_batch()
+    fast = _witness(tmp_path, key=witness_keys)
+    fast.clock = lambda: timezone.now().timestamp() + 3600
+    assert fast.check_once().cosigned
+    in_six_minutes = timezone.now() + dt.timedelta(minutes=6)
+    assert witness_status(now=in_six_minutes).stale
+    [cosignature] = LogCosignature.objects.all()
+    seven_minutes_ago = timezone.now() - dt.timedelta(minutes=7)
+    tamper(
+        "UPDATE audit_log_cosignature SET received_at = %s WHERE id = %s",
+        [seven_minutes_ago, cosignature.pk],
+    )
+    auditor = factories.staff(Role.AUDITOR, factories.acute_function())
+    client = Client()
+    factories.log_in(client, auditor)
+    page = client.get("/audit/").content.decode()
+    assert 'data-warning="witness-stale"' in page
+    assert "Intet vidne har medunderskrevet i mere end 5 minutter." in page
+    shown = timezone.localtime(seven_minutes_ago)
+    assert f"{shown:%H:%M})." in page  # Copenhagen time
+
+
 def test_the_witness_key_is_kept_in_its_own_storage(tmp_path: Path) -> None:
     path = tmp_path / "w" / "key"
     first = witness_key(path, "witness.test/w1")

@@ -69,7 +69,10 @@ def test_the_witness_command_cosigns_the_running_platforms_checkpoint(
     with override_settings(AUDIT_WITNESS_KEYS=[]):
         refused = witness()
     assert refused.returncode == 0
-    assert "audit witness: HTTPError" in refused.stderr
+    assert (
+        "audit witness: POST /api/audit/log/cosignatures answered HTTP 403 "
+        "audit.witness_unknown (HTTPError)"
+    ) in refused.stderr
     with override_settings(AUDIT_WITNESS_KEYS=[key.verifier().vkey()]):
         again = witness()
     assert "cosigned size 4" in again.stdout

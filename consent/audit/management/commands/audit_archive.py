@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from consent.audit.partitions import monthly_partitions, partition_archive
 from core.dbroles import act_as_owner
@@ -38,6 +39,13 @@ class Command(BaseCommand):
             before = dt.datetime.strptime(options["before"], "%Y-%m").date()
         except ValueError:
             raise CommandError("--before must look like 2026-01.") from None
+        this_month = timezone.now().date().replace(day=1)
+        if before > this_month:
+            # Every month before it would include this one, still written to.
+            raise CommandError(
+                f"--before may be this month ({this_month:%Y-%m}) at the latest: "
+                "a month is archived once it is over."
+            )
         directory = Path(options["dir"] or settings.AUDIT_ARCHIVE_DIR)
         # Detaching and dropping a month is the owner's work, never the platform's.
         act_as_owner()

@@ -16,7 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consent.audit.models import LogCosignature
-from consent.audit.selectors import parse_instant
+from consent.audit.selectors import parse_time_range
 from consent.audit.verify import log_verify
 from core.errors import InvalidInput
 
@@ -30,8 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            since = parse_instant(options["since"], "from") if options["since"] else None
-            until = parse_instant(options["until"], "to", end=True) if options["until"] else None
+            since, until = parse_time_range(options["since"], options["until"])
         except InvalidInput as exc:
             raise CommandError(exc.message) from None
         started = time.perf_counter()

@@ -9,7 +9,9 @@ and gives its own with ``--print-vkey`` (for the platform's
 
 from __future__ import annotations
 
+import argparse
 import base64
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -35,13 +37,25 @@ class Command(BaseCommand):
         parser.add_argument("--log-key", default=env("AUDIT_WITNESS_LOG_KEY", ""))
         parser.add_argument("--name", default=env("AUDIT_WITNESS_NAME", LOCAL_WITNESS_NAME))
         parser.add_argument("--storage", default=env("AUDIT_WITNESS_DIR", "var/witness"))
-        parser.add_argument("--interval", type=float, default=5.0, help="Seconds between checks.")
+        parser.add_argument(
+            "--interval", type=_seconds, default=5.0, help="Seconds between checks (above 0)."
+        )
         parser.add_argument("--once", action="store_true")
         parser.add_argument("--print-vkey", action="store_true", help="Print this witness's key.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         storage = Path(options["storage"])
-        key = witness_key(storage / "key", options["name"])
+        try:
+            key = witness_key(storage / "key", options["name"])
+            state = WitnessState(storage / "state.json")
+        except (OSError, ValueError) as exc:
+            # Never start afresh over it: the state is what the witness saw,
+            # and forgetting it would cosign a rewritten log as a new one.
+            raise CommandError(
+                f"The witness's key or state in {storage} cannot be read "
+                f"({exc.__class__.__name__}: {exc}). Nothing was changed; restore them "
+                "from a backup (a new state would take a rewritten log as a new one)."
+            ) from None
         if options["print_vkey"]:
             self.stdout.write(key.verifier().vkey())
             return
@@ -69,7 +83,11 @@ class Command(BaseCommand):
             params: dict[str, str | int] = {"log": log, "from": old, "to": new}
             response = session.get(base + "consistency", params=params, timeout=_TIMEOUT)
             response.raise_for_status()
-            return [base64.b64decode(p) for p in response.json()["proof"]]
+            try:
+                proof = response.json()["proof"]
+                return [base64.b64decode(p, validate=True) for p in proof]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise _NotAProof(response=response, request=response.request) from exc
 
         def deliver(payload: dict[str, Any]) -> None:
             session.post(base + "cosignatures", json=payload, timeout=_TIMEOUT).raise_for_status()
@@ -77,24 +95,84 @@ class Command(BaseCommand):
         witness = Witness(
             key=key,
             log_key=log_key,
-            state=WitnessState(storage / "state.json"),
+            state=state,
             fetch_checkpoint=fetch_checkpoint,
             fetch_consistency=fetch_consistency,
             deliver=deliver,
         )
+        say = _Quiet(self.stdout, self.stderr)
         stopping = stop_on_signals()
         while not stopping():
             try:
                 outcome = witness.check_once()
             except requests.RequestException as exc:
                 # The platform unreachable or not ready: try again later.
-                self.stderr.write(f"audit witness: {exc.__class__.__name__}")
+                say.error(f"audit witness: {_unanswered(exc)}; trying again.")
             else:
                 if outcome.cosigned:
-                    self.stdout.write(f"cosigned size {outcome.size}")
+                    say.out(f"cosigned size {outcome.size}")
+                elif outcome.repeated:
+                    say.error(f"REFUSED (still, alarm raised before): {outcome.problem}")
                 else:
-                    self.stderr.write(f"REFUSED: {outcome.problem}")
+                    say.error(f"REFUSED: {outcome.problem}", always=True)
             self.stdout.flush()
             if options["once"]:
                 return
             time.sleep(options["interval"])
+
+
+def _seconds(raw: str) -> float:
+    """A pause between checks: 0 asked the platform without one, and a
+    negative pause stopped the witness with a traceback after its first round."""
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"a number of seconds above 0, not {raw!r}")
+    return seconds
+
+
+class _NotAProof(requests.RequestException):
+    """The platform answered a consistency request with something else."""
+
+
+def _unanswered(exc: requests.RequestException) -> str:
+    """What went wrong speaking to the platform, in one line: the request,
+    the HTTP status and the platform's error code when it gave one."""
+    response, request = exc.response, exc.request
+    path = getattr(request, "path_url", "") or ""  # a PreparedRequest's, without the host
+    asked = f"{request.method} {path.split('?')[0]}" if request is not None else "the platform"
+    kind = exc.__class__.__name__
+    if isinstance(exc, _NotAProof):
+        return f"{asked} answered no consistency proof ({kind})"
+    if response is None:
+        return f"cannot reach the platform for {asked} ({kind})"
+    code = ""
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        code = " " + str(response.json()["error"]["code"])
+    return f"{asked} answered HTTP {response.status_code}{code} ({kind})"
+
+
+class _Quiet:
+    """Says a line when it differs from the one said before, or the same one
+    again after ten minutes: a platform down for an hour is a few lines, not
+    one every few seconds."""
+
+    AGAIN_AFTER = 600.0
+
+    def __init__(self, stdout: Any, stderr: Any) -> None:
+        self.stdout, self.stderr = stdout, stderr
+        self.last, self.said_at = "", 0.0
+
+    def _say(self, stream: Any, line: str, always: bool) -> None:
+        now = time.monotonic()
+        if always or line != self.last or now - self.said_at >= self.AGAIN_AFTER:
+            stream.write(line)
+            self.last, self.said_at = line, now
+
+    def out(self, line: str) -> None:
+        self._say(self.stdout, line, False)
+
+    def error(self, line: str, *, always: bool = False) -> None:
+        self._say(self.stderr, line, always)
