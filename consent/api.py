@@ -41,12 +41,15 @@ class BreakGlassOut(serializers.Serializer[Any]):
 
 class BreakGlassView(APIView):
     """``POST /api/consent/break-glass``: a clinician overrides access to one
-    citizen for a few minutes, stating why (*værdispring*)."""
+    citizen for a few minutes, stating why (*værdispring*). Every staff role
+    may ask: the service refuses the others, and records the attempt (R9)."""
 
-    permission_classes = [roles(*CLINICAL_ROLES)]
+    permission_classes = [roles(*Role.values)]
 
     @extend_schema(
         operation_id="consent_break_glass_open",
+        # Every role reaches the service, which refuses and records all but clinicians (R9).
+        extensions={"x-roles": sorted(CLINICAL_ROLES)},
         request=BreakGlassIn,
         responses={201: BreakGlassOut},
     )

@@ -29,6 +29,7 @@ and the FHIR door both read it, so they cannot disagree.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -110,6 +111,8 @@ ICD10 = Classification(
     # a chapter's roman numeral (V is the psychiatric chapter's).
     valid=r"^(?![IVX]+$)[A-Z][0-9A-Z]",
 )
+# An SKS code: its register's letter, then letters and digits (DF321, KABC10).
+SKS_VALID = r"^[A-Z][0-9A-Z]"
 SKS_DIAGNOSES = Classification(
     name="SKS",
     psychiatric_label="SKS diagnosis group DF (ICD-10 chapter F)",
@@ -117,6 +120,7 @@ SKS_DIAGNOSES = Classification(
     # Every code here is a diagnosis; one sent without its D is read as ICD-10.
     psychiatric=r"^\s*D?\s*F",
     diagnosis=r"^\s*[A-Z]",
+    valid=SKS_VALID,
 )
 SKS = Classification(
     name="SKS",
@@ -124,6 +128,7 @@ SKS = Classification(
     systems=(SKS_SYSTEM,),
     psychiatric=r"^\s*D\s*F",
     diagnosis=r"^\s*D\s*[A-Z]",
+    valid=SKS_VALID,
 )
 ICPC2 = Classification(
     name="ICPC-2",
@@ -151,10 +156,10 @@ CLASSIFICATIONS = (SKS_DIAGNOSES, SKS, ICD10, ICPC2, ICD11)
 
 
 def system_key(system: str) -> str:
-    """A system URI as the platform compares it: no surrounding spaces or
-    trailing slash, lower case, ``https`` read as ``http``, and a bare OID
-    given its ``urn:oid:``."""
-    key = system.strip().rstrip("/").lower()
+    """A system URI as the platform compares it: no surrounding spaces,
+    version (a canonical's ``|2019``) or trailing slash, lower case, ``https``
+    read as ``http``, and a bare OID given its ``urn:oid:``."""
+    key = system.strip().partition("|")[0].strip().rstrip("/").lower()
     if key.startswith("https://"):
         key = "http://" + key.removeprefix("https://")
     if re.fullmatch(r"[0-9]+(\.[0-9]+)+", key):
@@ -168,8 +173,13 @@ def classification_of(system: str) -> Classification | None:
 
 
 def normalised_code(code: str) -> str:
-    """A classification's code as stored and judged: upper case, no spaces."""
-    return re.sub(r"\s+", "", code).upper()
+    """A classification's code as stored and judged: upper case, no spaces,
+    and no character that only looks like a letter or hides between them — a
+    full-width F is F (NFKC), a zero-width space or soft hyphen pasted from a
+    document is dropped — so the code is judged as the reader sees it."""
+    folded = unicodedata.normalize("NFKC", code)
+    visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return re.sub(r"\s+", "", visible).upper()
 
 
 def is_psychiatric(classification: Classification, code: str) -> bool:

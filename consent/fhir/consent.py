@@ -166,13 +166,61 @@ def _period(
     return start, end
 
 
+# What a directive holds beside its type: whom (actor), for what (purpose),
+# when (period) and which data by date (dataPeriod). The other ways FHIR
+# narrows a provision — nested exceptions, resource classes, codes, security
+# labels, named data — are not modelled: a permit narrowed by one of them would
+# be stored as a permit of everything, lifting a refusal the citizen kept.
+UNSUPPORTED_PROVISION = ("provision", "class", "code", "data", "securityLabel")
+# The actions a directive covers: reading the shared record and disclosing it.
+CONSENT_ACTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentaction"
+COVERED_ACTIONS = frozenset({"access", "disclose"})
+
+
+def _check_in_force_and_whole(body: dict[str, Any], provision: dict[str, Any]) -> None:
+    """A directive the store can honour exactly as sent, or a refusal."""
+    if body.get("status") != "active":
+        # A draft, a proposal or a rejected Consent is not the citizen's word;
+        # a withdrawal is $withdraw on the directive it ends.
+        raise InvalidInput(
+            "consent.status_not_active",
+            "Only a Consent in force (status active) is recorded; end one with $withdraw.",
+            field="status",
+        )
+    for element in UNSUPPORTED_PROVISION:
+        if provision.get(element):
+            raise InvalidInput(
+                "consent.provision_unsupported",
+                f"provision.{element} is not supported: a directive names its recipients "
+                "(actor), purposes, period and data period only. Send each exception as a "
+                "Consent of its own.",
+                field=f"provision.{element}",
+            )
+    for index, concept in enumerate(provision.get("action") or []):
+        for coding in concept.get("coding") or []:
+            if (
+                coding.get("system") != CONSENT_ACTION_SYSTEM
+                or coding.get("code") not in COVERED_ACTIONS
+            ):
+                raise InvalidInput(
+                    "consent.provision_unsupported",
+                    "provision.action is access or disclose "
+                    f"({CONSENT_ACTION_SYSTEM}): a directive covers reading and disclosing "
+                    "the shared record, nothing narrower.",
+                    field=f"provision.action[{index}]",
+                )
+
+
 def parse_consent(data: dict[str, Any]) -> ParsedConsent:
     body = validate_fhir(data, expected_type="Consent")
     citizen_id = reference_id(body.get("patient"), "Patient", "patient")
     provision = body.get("provision") or {}
     kind = provision.get("type") or "deny"
     if kind not in ("deny", "permit"):
-        raise InvalidInput("consent.provision_invalid", "provision.type is deny or permit.")
+        raise InvalidInput(
+            "consent.provision_invalid", "provision.type is deny or permit.", field="provision.type"
+        )
+    _check_in_force_and_whole(body, provision)
     org_ids: list[int] = []
     user_ids: list[int] = []
     for index, actor in enumerate(provision.get("actor") or []):

@@ -73,7 +73,7 @@ def reference_id(ref: dict[str, Any] | None, kind: str, field: str) -> str:
     return reference[len(prefix) :]
 
 
-def instant(value: str | None) -> dt.datetime | None:
+def instant(value: str | None, *, field: str | None = None) -> dt.datetime | None:
     if not value:
         return None
     parsed = parse_datetime(value)
@@ -84,7 +84,24 @@ def instant(value: str | None) -> dt.datetime | None:
         parsed = dt.datetime(day.year, day.month, day.day)
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, dt.UTC)
-    return parsed
+    return representable(parsed, field=field)
+
+
+def representable(moment: dt.datetime, *, field: str | None) -> dt.datetime:
+    """``moment``, if it is an instant the store can hold and give back. A
+    time is kept in UTC: 9999-12-31T23:59:59-14:00 is in the year 10000 there,
+    0001-01-01T00:00:00+14:00 in the year 0, and a row holding either could be
+    written but never read again — every read of the citizen's record would
+    fail. Refused at the door instead."""
+    try:
+        moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidInput(
+            "fhir.date_out_of_range",
+            f"{field or 'A date'} lies outside the years 1 to 9999 in UTC.",
+            field=field,
+        ) from None
+    return moment
 
 
 def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | None:
@@ -98,11 +115,19 @@ def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | N
         day = parse_date(value) if len(value) == 10 else None
         if day is None:
             raise InvalidInput("fhir.invalid", f"{field} is a date or a date-time.", field=field)
-        if end:
-            day += dt.timedelta(days=1)
-        # The platform's local time zone (settings.TIME_ZONE, Europe/Copenhagen).
-        return timezone.make_aware(dt.datetime(day.year, day.month, day.day))
-    parsed = instant(value)
+        try:
+            if end:
+                day += dt.timedelta(days=1)
+            # The platform's local time zone (settings.TIME_ZONE, Europe/Copenhagen).
+            local = timezone.make_aware(dt.datetime(day.year, day.month, day.day))
+        except OverflowError:
+            raise InvalidInput(
+                "fhir.date_out_of_range",
+                f"{field} lies outside the years 1 to 9999 in UTC.",
+                field=field,
+            ) from None
+        return representable(local, field=field)
+    parsed = instant(value, field=field)
     if parsed is None:
         raise InvalidInput("fhir.invalid", f"{field} is a date or a date-time.", field=field)
     return parsed

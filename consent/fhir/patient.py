@@ -203,6 +203,8 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
         municipality_code=municipality,
         gp_practice_id=gp_id,
         phone=phone[:32],
-        deceased_at=instant(deceased) if isinstance(deceased, str) else None,
+        deceased_at=instant(deceased, field="deceasedDateTime")
+        if isinstance(deceased, str)
+        else None,
         id=body.get("id"),
     )

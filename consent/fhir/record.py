@@ -21,6 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from consent.classifications import system_key
 from consent.fhir.codings import (
     DIAGNOSIS_SYSTEMS_TEXT,
     coded_at,
@@ -64,6 +65,16 @@ MUNICIPAL_SERVICES = {
 # R2: a hospital contact is counted per department, nothing more.
 ENCOUNTER_ELEMENTS = frozenset(
     {"resourceType", "id", "meta", "status", "class", "subject", "serviceProvider", "period"}
+)
+# A contact's class is the kind of contact (ambulatory, inpatient, emergency …).
+ENCOUNTER_CLASS_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+# What a record resource may contain: the conditions a plan, an episode or a
+# problem addresses, a plan's goals, and who wrote or carries it out (staff and
+# organisations, not the citizen). Anything else (a medication, an
+# observation, the citizen or a relative) is data outside the permitted
+# categories.
+CONTAINED_TYPES = frozenset(
+    {"Condition", "Goal", "Organization", "Practitioner", "PractitionerRole"}
 )
 
 
@@ -138,10 +149,12 @@ def clinical_date(resource_type: str, body: dict[str, Any]) -> dt.datetime | Non
     """The clinically relevant date of a record resource (searches by ``date``,
     analyses, and refusals by data period match it)."""
     if resource_type == "Condition":
-        return instant(body.get("onsetDateTime") or body.get("recordedDate"))
-    if resource_type == "CarePlan":
-        return instant((body.get("period") or {}).get("start") or body.get("created"))
-    return instant((body.get("period") or {}).get("start"))
+        field = "onsetDateTime" if body.get("onsetDateTime") else "recordedDate"
+        return instant(body.get(field), field=f"Condition.{field}")
+    period_start = (body.get("period") or {}).get("start")
+    if resource_type == "CarePlan" and not period_start:
+        return instant(body.get("created"), field="CarePlan.created")
+    return instant(period_start, field=f"{resource_type}.period.start")
 
 
 def parse_record_resource(
@@ -175,6 +188,8 @@ def parse_record_resource(
         body["extension"] = extensions
     else:
         body.pop("extension", None)
+    _check_contained(body, str(resource_type))
+    _check_no_cpr_inside(body, str(resource_type))
     code_system, code = "", ""
     source_id: int | None = None
     if resource_type == "Condition":
@@ -212,6 +227,7 @@ def parse_record_resource(
                 f"{MUNICIPAL_SERVICE_SYSTEM} as one of {', '.join(MUNICIPAL_SERVICES)}.",
                 field="type",
             )
+        _check_every_service(body)
         code_system, code = MUNICIPAL_SERVICE_SYSTEM, str(services[0]["code"])
         subject = _subject(body, "patient")
     elif resource_type == "CarePlan":
@@ -228,6 +244,7 @@ def parse_record_resource(
                 f"not {', '.join(extra)}.",
                 field=extra[0],
             )
+        _check_contact_elements(body)
         source_id = int(
             reference_id(body.get("serviceProvider"), "Organization", "serviceProvider")
         )
@@ -243,6 +260,110 @@ def parse_record_resource(
         effective_at=clinical_date(str(resource_type), body),
         source_organisation_id=source_id,
     )
+
+
+def _check_contained(body: dict[str, Any], resource_type: str) -> None:
+    for index, item in enumerate(body.get("contained") or []):
+        kind = str(item.get("resourceType"))
+        if kind not in CONTAINED_TYPES:
+            raise RecordRefused(
+                "record.contained_not_permitted",
+                f"a {kind[:40]} is not part of the shared record; a record resource contains "
+                f"only {', '.join(sorted(CONTAINED_TYPES))}.",
+                field=f"{resource_type}.contained[{index}]",
+            )
+
+
+def _is_cpr_system(system: object) -> bool:
+    return isinstance(system, str) and (
+        system_key(system) == system_key(CPR_SYSTEM) or is_replacement_cpr_system(system.strip())
+    )
+
+
+def _check_no_cpr_inside(body: dict[str, Any], resource_type: str) -> None:
+    """A CPR number names the citizen in ``subject``/``patient`` only, where it
+    is resolved and replaced by the citizen's id. Anywhere else it would be
+    stored and shown to every reader of the record (a person's identity is
+    the Patient's category, behind its own gate)."""
+    own = "patient" if resource_type == "EpisodeOfCare" else "subject"
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{where}[{index}]")
+        elif isinstance(node, dict):
+            if _is_cpr_system(node.get("system")):
+                raise RecordRefused(
+                    "record.cpr_not_permitted",
+                    "a CPR number names the citizen in the resource's "
+                    f"{own} only, never elsewhere in it.",
+                    field=where,
+                )
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+
+    for key, value in body.items():
+        if key != own:
+            walk(value, f"{resource_type}.{key}")
+
+
+def _check_every_service(body: dict[str, Any]) -> None:
+    """Every type of municipal help is one R2 permits: another service in the
+    same resource (social psychiatry, say) would be shared beside it."""
+    for index, concept in enumerate(body.get("type") or []):
+        found = [c for c in codings(concept) if c.get("system") == MUNICIPAL_SERVICE_SYSTEM]
+        for coding in found:
+            if coding.get("code") not in MUNICIPAL_SERVICES:
+                raise RecordRefused(
+                    "record.service_not_permitted",
+                    f"{str(coding.get('code'))[:40]!r} is not a permitted municipal service "
+                    f"({', '.join(MUNICIPAL_SERVICES)}).",
+                    field=f"EpisodeOfCare.type[{index}]",
+                )
+        if not found:
+            raise RecordRefused(
+                "record.service_not_permitted",
+                "every type of municipal help is one of "
+                f"{', '.join(MUNICIPAL_SERVICES)} in {MUNICIPAL_SERVICE_SYSTEM}.",
+                field=f"EpisodeOfCare.type[{index}]",
+            )
+
+
+def _check_contact_elements(body: dict[str, Any]) -> None:
+    """A hospital contact's elements carry nothing beside them: no extension
+    (a reason, a diagnosis) on any of them, and a class that is the kind of
+    contact, not a code of some other system."""
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{where}[{index}]")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("extension", "modifierExtension") or key.startswith("_"):
+                    raise RecordRefused(
+                        "record.contact_detail_not_permitted",
+                        "a hospital contact holds only department, period, class and "
+                        "status; no extensions on them.",
+                        field=f"{where}.{key}",
+                    )
+                walk(value, f"{where}.{key}")
+
+    if body.get("extension"):
+        raise RecordRefused(
+            "record.contact_detail_not_permitted",
+            "a hospital contact holds only department, period, class and status; no extensions.",
+            field="Encounter.extension[0]",
+        )
+    for key in sorted(ENCOUNTER_ELEMENTS & set(body)):
+        walk(body[key], f"Encounter.{key}")
+    system = (body.get("class") or {}).get("system")
+    if not isinstance(system, str) or system_key(system) != system_key(ENCOUNTER_CLASS_SYSTEM):
+        raise RecordRefused(
+            "record.contact_detail_not_permitted",
+            f"a hospital contact's class is coded in {ENCOUNTER_CLASS_SYSTEM}.",
+            field="Encounter.class",
+        )
 
 
 def with_subject(body: dict[str, Any], resource_type: str, citizen_id: int) -> dict[str, Any]:

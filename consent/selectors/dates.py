@@ -70,8 +70,10 @@ def date_range(
         if instant is not None:
             at = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
             step = dt.timedelta(seconds=1) if instant["s"] else dt.timedelta(minutes=1)
-            return at, at + step
-    except ValueError:
+            # Compared in UTC: an instant past the year 9999 there is none.
+            return at.astimezone(dt.UTC), (at + step).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        # A value no calendar holds, or a range past the last day of 9999.
         pass
     forms = "YYYY, YYYY-MM, YYYY-MM-DD" + (" or YYYY-MM-DDThh:mm[:ss]+01:00" if times else "")
     raise InvalidInput(

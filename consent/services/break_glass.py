@@ -17,7 +17,7 @@ from consent.audit.services import Action, Purpose, audit_record
 from consent.models import BreakGlass
 from consent.services.denied import audit_denied
 from core.actors import Actor
-from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.logging import scrub
 from core.models import Citizen, Role
 from core.validation import full_clean_or_raise
@@ -25,12 +25,7 @@ from core.validation import full_clean_or_raise
 BREAK_GLASS_ROLES = frozenset({Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HOME_NURSE, Role.COORDINATOR})
 
 
-def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) -> BreakGlass:
-    """Open an override for this clinician and this citizen only, for the
-    configured few minutes. Recorded as a ``break_glass`` audit entry that the
-    auditors review and the citizen sees in the insight report."""
-    if actor.role not in BREAK_GLASS_ROLES or actor.user is None or actor.organisation is None:
-        raise Forbidden("break_glass.role", "Only clinicians may break the glass.")
+def _checked_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise InvalidInput(
@@ -46,21 +41,40 @@ def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) 
             gettext("Write the reason without a CPR number; the citizen is already chosen."),
             field="reason",
         )
-    if basis not in BreakGlass.Basis.values:
-        raise InvalidInput(
-            "break_glass.basis_invalid",
-            f"basis is one of {', '.join(BreakGlass.Basis.values)}.",
-            field="basis",
-        )
+    return reason
+
+
+def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) -> BreakGlass:
+    """Open an override for this clinician and this citizen only, for the
+    configured few minutes. Recorded as a ``break_glass`` audit entry that the
+    auditors review and the citizen sees in the insight report. A refused
+    attempt — a role that may not, no reason, no basis, an unknown citizen — is
+    recorded too, on the citizen's trail when the citizen exists (R9); never
+    with the reason typed, which may be what was refused."""
     citizen = Citizen.objects.filter(pk=citizen_id).first()
-    if citizen is None:
+    try:
+        if actor.role not in BREAK_GLASS_ROLES or actor.user is None or actor.organisation is None:
+            raise Forbidden("break_glass.role", "Only clinicians may break the glass.")
+        reason = _checked_reason(reason)
+        if basis not in BreakGlass.Basis.values:
+            raise InvalidInput(
+                "break_glass.basis_invalid",
+                f"basis is one of {', '.join(BreakGlass.Basis.values)}.",
+                field="basis",
+            )
+        if citizen is None:
+            raise NotFoundOrNotAllowed()
+    except PlatformError as exc:
         audit_denied(
             actor=actor,
             action=Action.BREAK_GLASS,
             purpose=Purpose.EMERGENCY,
-            reason_code="unknown_citizen",
+            reason_code="unknown_citizen" if isinstance(exc, NotFoundOrNotAllowed) else exc.code,
+            citizen_id=citizen.pk if citizen is not None else None,
+            resource_type="Patient" if citizen is not None else "",
+            resource_id=str(citizen.pk) if citizen is not None else "",
         )
-        raise NotFoundOrNotAllowed()
+        raise
     now = timezone.now()
     with transaction.atomic():
         glass = BreakGlass(

@@ -16,10 +16,11 @@ from consent.fhir import parse_consent
 from consent.gate import CATEGORY_CONSENT, Decision, access_citizen, audit_decision
 from consent.models import ConsentDirective, ConsentWithdrawal
 from consent.selectors.consents import access_directive
+from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
-from core.models import Organisation, User
-from core.validation import full_clean_or_raise
+from core.models import Citizen, Organisation, User
+from core.validation import full_clean_or_raise, is_digits
 
 
 def _recorder(actor: Actor) -> tuple[User, Organisation]:
@@ -68,9 +69,39 @@ def _audit_directive(
     )
 
 
+def _audit_refused(
+    *, actor: Actor, purpose: str, data: dict[str, Any], refused: InvalidInput
+) -> None:
+    """A Consent refused for what it says, on the log of the citizen it names
+    (when it names one by id; an unknown id is recorded naming no citizen)."""
+    if not refused.code.startswith("consent."):
+        return  # not a Consent at all: nothing the citizen said was refused
+    reference = str(
+        ((data.get("patient") or {}) if isinstance(data, dict) else {}).get("reference") or ""
+    )
+    kind, _, ident = reference.partition("/")
+    citizen_id = int(ident) if kind == "Patient" and is_digits(ident) and len(ident) < 19 else None
+    if citizen_id is not None and not Citizen.objects.filter(pk=citizen_id).exists():
+        citizen_id = None
+    audit_denied(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=purpose,
+        reason_code=refused.code,
+        citizen_id=citizen_id,
+        resource_type="Consent",
+    )
+
+
 def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> ConsentDirective:
-    """Record a refusal or consent as the citizen gave it (oral/written), by whom."""
-    parsed = parse_consent(data)
+    """Record a refusal or consent as the citizen gave it (oral/written), by
+    whom. A directive refused as sent (``consent.*``) is recorded as a refused
+    attempt on the citizen's log, as R2's refusals of record writes are."""
+    try:
+        parsed = parse_consent(data)
+    except InvalidInput as exc:
+        _audit_refused(actor=actor, purpose=purpose, data=data, refused=exc)
+        raise
     citizen = access_citizen(
         actor=actor,
         citizen_id=int(parsed.citizen_id),
@@ -80,8 +111,12 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         resource_type="Consent",
         audit_permit=False,
     )
-    organisations = _named(Organisation, parsed.organisation_ids, "organisation")
-    users = _named(User, parsed.user_ids, "professional")
+    try:
+        organisations = _named(Organisation, parsed.organisation_ids, "organisation")
+        users = _named(User, parsed.user_ids, "professional")
+    except InvalidInput as exc:
+        _audit_refused(actor=actor, purpose=purpose, data=data, refused=exc)
+        raise
     user, organisation = _recorder(actor)
     decision = citizen.gate_decision  # type: ignore[attr-defined]
     with transaction.atomic():

@@ -5,6 +5,7 @@ write keeps its version and records its audit entry in its own transaction."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db import transaction
@@ -60,8 +61,10 @@ def _parse_audited(
     data: dict[str, Any],
     expected_type: str | None,
     citizen_id: int | None = None,
+    resource_id: str = "",
 ) -> ParsedResource:
-    """Parse and check R2; a refusal is itself audited (it was an attempt to write)."""
+    """Parse and check R2; a refusal is itself audited (it was an attempt to
+    write), naming the resource an update was refused for."""
     try:
         parsed = parse_record_resource(data, expected_type=expected_type)
         _check_contact_department(parsed)
@@ -73,6 +76,7 @@ def _parse_audited(
             reason_code=exc.code,
             citizen_id=_citizen_named(data) if citizen_id is None else citizen_id,
             resource_type=str(data.get("resourceType", "")),
+            resource_id=resource_id,
             rule=exc.rule,
         )
         raise
@@ -221,6 +225,7 @@ def record_resource_update(
         data=data,
         expected_type=resource_type,
         citizen_id=citizen_id,
+        resource_id=str(resource_id),
     )
     if data.get("id") not in (None, str(resource_id)):
         raise InvalidInput(
@@ -293,12 +298,14 @@ def _entry_place(where: str, resource: dict[str, Any], field: str | None) -> str
     return f"{where}.resource.{own}"
 
 
-def record_transaction(
-    *, actor: Actor, bundle: dict[str, Any], purpose: str
-) -> list[RecordResource]:
+def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[RecordResource]:
     """Load a transaction Bundle all or nothing: every entry is checked against
     R2 and the gate before anything is written."""
-    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "transaction":
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("resourceType") != "Bundle"
+        or bundle.get("type") != "transaction"
+    ):
         raise InvalidInput(
             "bundle.not_transaction", "POST /fhir takes a Bundle of type transaction."
         )
@@ -310,6 +317,7 @@ def record_transaction(
             "bundle.too_large", "At most 1000 entries per transaction.", field="entry"
         )
     prepared: list[tuple[ParsedResource, int, Decision]] = []
+    full_urls = _full_urls(entries)
     for index, entry in enumerate(entries):
         where = f"Bundle.entry[{index}]"
         request = entry.get("request") if isinstance(entry, dict) else None
@@ -343,8 +351,86 @@ def record_transaction(
             exc.field = where
             raise
         prepared.append((parsed, citizen.pk, citizen.gate_decision))  # type: ignore[attr-defined]
+    for index, (parsed, _cid, _d) in enumerate(prepared):
+        for place, reference in _bundle_references(parsed.body, parsed.resource_type):
+            if reference not in full_urls.values():
+                where = f"Bundle.entry[{index}]"
+                raise InvalidInput(
+                    "bundle.reference_unresolved",
+                    f"{where}: {place} points at no entry of this Bundle (fullUrl).",
+                    field=_entry_place(where, {"resourceType": parsed.resource_type}, place),
+                )
     with transaction.atomic():
-        return [
+        stored = [
             _store_new(actor=actor, parsed=p, citizen_id=cid, purpose=purpose, decision=d)
             for p, cid, d in prepared
         ]
+        _resolve_bundle_references(stored, [full_urls.get(i) for i in range(len(stored))])
+        return stored
+
+
+# A reference to another entry of the same Bundle, by its fullUrl.
+BUNDLE_LOCAL = ("urn:uuid:", "urn:oid:")
+
+
+def _full_urls(entries: list[Any]) -> dict[int, str]:
+    """Each entry's ``fullUrl`` that other entries may reference
+    (``urn:uuid:``/``urn:oid:``), by entry index; two alike are refused."""
+    found: dict[int, str] = {}
+    for index, entry in enumerate(entries):
+        url = entry.get("fullUrl") if isinstance(entry, dict) else None
+        if isinstance(url, str) and url.startswith(BUNDLE_LOCAL):
+            if url in found.values():
+                raise InvalidInput(
+                    "bundle.full_url_duplicate",
+                    f"Bundle.entry[{index}]: two entries have the same fullUrl.",
+                    field=f"Bundle.entry[{index}].fullUrl",
+                )
+            found[index] = url
+    return found
+
+
+def _bundle_references(body: Any, where: str) -> list[tuple[str, str]]:
+    """Every ``reference`` in ``body`` naming an entry of the Bundle (urn:uuid/urn:oid)."""
+    out: list[tuple[str, str]] = []
+    if isinstance(body, list):
+        for index, item in enumerate(body):
+            out += _bundle_references(item, f"{where}[{index}]")
+    elif isinstance(body, dict):
+        reference = body.get("reference")
+        if isinstance(reference, str) and reference.startswith(BUNDLE_LOCAL):
+            out.append((f"{where}.reference", reference))
+        for key, value in body.items():
+            if isinstance(value, (dict, list)):
+                out += _bundle_references(value, f"{where}.{key}")
+    return out
+
+
+def _resolve_bundle_references(stored: list[RecordResource], urls: list[str | None]) -> None:
+    """FHIR's transaction rule: a reference to another entry's fullUrl becomes
+    that entry's new ``Type/id``, in the resource and its first version, inside
+    the transaction that writes them (nobody reads the urn in between)."""
+    new_ids = {url: f"{r.resource_type}/{r.pk}" for url, r in zip(urls, stored, strict=True) if url}
+    if not new_ids:
+        return
+
+    def rewrite(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                rewrite(item)
+        elif isinstance(node, dict):
+            if node.get("reference") in new_ids:
+                node["reference"] = new_ids[node["reference"]]
+            for value in node.values():
+                rewrite(value)
+
+    for resource in stored:
+        if not _bundle_references(resource.body, resource.resource_type):
+            continue
+        body = copy.deepcopy(resource.body)
+        rewrite(body)
+        resource.body = body
+        RecordResource.objects.filter(pk=resource.pk).update(body=body)
+        RecordVersion.objects.filter(resource=resource, version_id=resource.version_id).update(
+            body=body
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 
 import pytest
 from django.test import override_settings
@@ -91,7 +92,10 @@ def test_r4_a_break_the_glass_reason_never_carries_a_cpr_number(world: World) ->
         assert refused.json()["error"]["code"] == "break_glass.reason_has_cpr"
         assert cpr[:6] not in refused.content.decode()
     assert not BreakGlass.objects.exists()
-    assert not AuditEntry.objects.filter(action="break_glass").exists()
+    # The refused attempts are recorded (R9), without the reason that was refused.
+    refused_entries = AuditEntry.objects.filter(action="break_glass")
+    assert {e.outcome for e in refused_entries} == {"denied"}
+    assert all(cpr[:6] not in json.dumps(e.detail) for e in refused_entries)
 
 
 def test_r5_break_the_glass_shows_for_the_auditor_and_in_the_citizens_insight(world: World) -> None:
@@ -395,3 +399,39 @@ def test_r5_emergency_searches_are_in_the_insight_report_and_the_auditors_export
     assert details == {"break-glass-id": str(glass.pk), "break-glass-reason": REASON}
     entry_page = page.get(f"/audit/entries/{search.id}").content.decode()
     assert REASON in entry_page and "Brug af nødadgang" in entry_page
+
+
+def test_r9_a_refused_break_the_glass_is_recorded_on_the_citizens_trail(world: World) -> None:
+    """Each refused override — a role that may not, no reason, no basis — is an
+    attempt at the citizen's data and is recorded as denied, without the reason."""
+    pid = world.person.pk
+    refused = [
+        (world.auditor, {"reason": "Bevidstløs, kan ikke spørges"}, 403, "break_glass.role"),
+        (world.analyst, {"reason": "Bevidstløs, kan ikke spørges"}, 403, "break_glass.role"),
+        (world.administrator, {"reason": "Bevidstløs, kan ikke spørges"}, 403, "break_glass.role"),
+        (world.nurse, {"reason": "akut"}, 400, "break_glass.reason_required"),
+        (
+            world.nurse,
+            {"reason": "Bevidstløs, kan ikke spørges", "basis": "hunch"},
+            400,
+            "break_glass.basis_invalid",
+        ),
+    ]
+    for membership, change, status, code in refused:
+        body = {
+            "citizen_id": pid,
+            "reason": "Bevidstløs, kan ikke spørges",
+            "basis": "cannot_be_asked",
+            **change,
+        }
+        before = AuditEntry.objects.count()
+        response = f.client_for(membership).post("/api/consent/break-glass", body, format="json")
+        assert response.status_code == status, response.content
+        assert response.json()["error"]["code"] == code
+        entry = AuditEntry.objects.latest("id")
+        assert AuditEntry.objects.count() == before + 1
+        assert (entry.action, entry.outcome, entry.reason_code) == ("break_glass", "denied", code)
+        assert (entry.citizen_id, entry.purpose) == (pid, "emergency")
+        assert entry.actor_user_id == membership.user_id
+        assert "reason" not in entry.detail
+    assert not BreakGlass.objects.exists()

@@ -130,3 +130,19 @@ def test_r5_each_access_carries_its_inclusion_proof_and_checkpoint(world: World)
     page = _page_client(world.auditor).get(f"/consent/insight/{world.person.pk}/")
     html = page.content.decode()
     assert 'id="log-proofs"' in html and "— tvaerakut.local/audit" in html
+
+
+def test_r5_a_refusal_of_named_professionals_is_not_shown_as_of_all_recipients(
+    world: World,
+) -> None:
+    """R4/R5: the citizen reads whom she refused. A refusal naming only a
+    professional covers her alone, not every recipient; one naming nobody does."""
+    client = f.client_for(world.nurse)
+    named = bodies.refusal(world.person.pk, users=[world.other_nurse.user_id])
+    assert post(client, "/fhir/Consent", named).status_code == 201
+    html = _page_client(world.auditor).get(f"/consent/insight/{world.person.pk}/").content.decode()
+    assert world.other_nurse.user.display_name in html
+    assert "alle modtagere" not in html
+    assert post(client, "/fhir/Consent", bodies.refusal(world.person.pk)).status_code == 201
+    html = _page_client(world.auditor).get(f"/consent/insight/{world.person.pk}/").content.decode()
+    assert html.count("alle modtagere") == 1
