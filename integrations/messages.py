@@ -14,6 +14,7 @@ with a stable code, answered by a fatal-error acknowledgement.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from fhir.resources.R4B.bundle import Bundle
 
 from core.cpr import (
@@ -315,6 +317,29 @@ def parse_message(data: Any) -> ParsedMessage:
         header=header,
         resources=[r for r in resources[1:] if isinstance(r, dict)],
     )
+
+
+def message_instant(raw: object, *, field: str) -> dt.datetime | None:
+    """A message's dateTime as an aware instant, or None where it gives none
+    or no time of day (a bare date). A value no calendar has (``2026-02-30T…``)
+    or whose UTC instant falls outside the years 1 to 9999
+    (``9999-12-31T23:59:59-14:00``) is refused, naming ``field``: kept, it
+    could be written but never read back, and every later read of the thread
+    or the citizen would fail."""
+    text = str(raw or "").strip()
+    if not text:
+        return None
+    try:
+        moment = parse_datetime(text)
+        if moment is not None and timezone.is_aware(moment):
+            moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise InvalidMessage(
+            "message.datetime_invalid",
+            f"{field} is not a moment the platform can keep (years 1 to 9999 in UTC).",
+            field=field,
+        ) from None
+    return moment if moment is not None and timezone.is_aware(moment) else None
 
 
 def peek_ids(data: Any) -> tuple[str, str]:

@@ -20,7 +20,6 @@ import uuid
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from acute.models import Referral
 from core.actors import Actor
@@ -39,7 +38,7 @@ from integrations.medcom.outbound import (
     IDENTIFIER_EXTENSION,
     PRACTITIONER_EXTENSION,
 )
-from integrations.messages import InvalidMessage, ParsedMessage
+from integrations.messages import InvalidMessage, ParsedMessage, message_instant
 from integrations.models import CareMessage, CareThread, OutboundMessage, Partner
 from integrations.patients import citizen_find
 
@@ -99,8 +98,11 @@ def _author(message: ParsedMessage, payload: dict[str, Any]) -> str:
 
 
 def _when(payload: dict[str, Any]) -> dt.datetime:
-    written = parse_datetime(str(_extension(payload, DATETIME_EXTENSION).get("valueDateTime", "")))
-    return written if written is not None and timezone.is_aware(written) else timezone.now()
+    written = message_instant(
+        _extension(payload, DATETIME_EXTENSION).get("valueDateTime"),
+        field="Communication.payload.extension(date).valueDateTime",
+    )
+    return written or timezone.now()
 
 
 def _text(payload: dict[str, Any]) -> str:

@@ -30,7 +30,6 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from acute.services import (
     referrals_close_on_death,
@@ -49,7 +48,7 @@ from integrations.hospital.inbound import (
     hospital_stays_open,
 )
 from integrations.medcom.inbound import activity_of, own_provenance
-from integrations.messages import InvalidMessage, ParsedMessage
+from integrations.messages import InvalidMessage, ParsedMessage, message_instant
 from integrations.models import Partner
 from integrations.patients import citizen_find
 
@@ -111,11 +110,13 @@ def _episode_key(partner: Partner, encounter: dict[str, Any]) -> str:
 
 def _died_at(patient: dict[str, Any], encounter: dict[str, Any]) -> dt.datetime | None:
     if patient.get("deceasedDateTime"):
-        parsed = parse_datetime(str(patient["deceasedDateTime"]))
+        parsed = message_instant(patient["deceasedDateTime"], field="Patient.deceasedDateTime")
         if parsed is not None:
             return parsed
     if patient.get("deceasedBoolean") is True:
-        end = parse_datetime(str((encounter.get("period") or {}).get("end") or ""))
+        end = message_instant(
+            (encounter.get("period") or {}).get("end"), field="Encounter.period.end"
+        )
         return end or timezone.now()
     return None
 

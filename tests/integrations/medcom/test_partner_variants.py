@@ -353,3 +353,31 @@ def test_a_medcom_message_whose_header_is_not_first_gets_medcoms_fatal_error(hos
     assert (status, code, answering, details) == (400, "fatal-error", header_id, ["MSG_BAD_FORMAT"])
     assert validate_message(body) == []
     assert not _held(referral) and _open_stays(citizen) == set()
+
+
+# --- moments the platform could write but never read back ------------------------
+
+
+@pytest.mark.parametrize("written", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_care_communication_dated_outside_the_calendar_is_refused_not_kept(
+    hospital, citizen, written
+):
+    """Kept in UTC, the year 10000 (or 0) could be written but never read
+    back: every later read of the thread would fail."""
+    message = _resent_as_new(example("carecommunication", CARE_COMMUNICATION))
+    dated = 0
+    for entry in message["entry"]:
+        resource = entry["resource"]
+        for payload in resource.get("payload") or []:
+            for extension in payload.get("extension") or []:
+                if extension["url"].endswith("medcom-core-datetime-extension"):
+                    extension["valueDateTime"] = written
+                    dated += 1
+    assert dated, "the example's payload should carry its date"
+    status, body = post_signed(hospital, message)
+    assert (status, ack_parts(body)[0]) == (400, "fatal-error")
+    outcome = next(
+        e["resource"] for e in body["entry"] if e["resource"]["resourceType"] == "OperationOutcome"
+    )
+    assert "valueDateTime" in json.dumps(outcome)
+    assert not CareThread.objects.exists()
