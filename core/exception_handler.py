@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from core.errors import STATUS_BY_KIND, PlatformError, Throttled
 from core.fhir.outcome import operation_outcome
 from core.logging import scrub
+from core.messages import FIXED as FIXED_MESSAGES
 from core.messages import user_message
 
 logger = logging.getLogger(__name__)
@@ -211,14 +212,28 @@ def localised_body(exc: PlatformError, body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _localised_own_words(body: dict[str, Any]) -> dict[str, Any]:
+    """A REST framework refusal worded by the platform (a token refused, a
+    role not admitted) in Danish, as a service's refusal is; REST framework's
+    own messages are in the request's language already and stay as they are."""
+    message = body.get("message")
+    if not isinstance(message, str) or message not in FIXED_MESSAGES:
+        return body
+    with translation.override("da"):
+        return {**body, "message": translation.gettext(message)}
+
+
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
     request: HttpRequest | None = context.get("request")
     described = describe(exc)
     if described is None:
         return None  # a bug: let Django's 500 handler answer (and log) it
     status, body, headers = described
-    if request is not None and isinstance(exc, PlatformError) and _asks_for_danish(request):
-        body = localised_body(exc, body)
+    if request is not None and _asks_for_danish(request):
+        if isinstance(exc, PlatformError):
+            body = localised_body(exc, body)
+        else:
+            body = _localised_own_words(body)
     path = request.path if request is not None else ""
     payload, content_type = error_payload(path, status, body)
     return Response(payload, status=status, headers=headers, content_type=content_type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -151,6 +152,20 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.username}: {self.get_role_display()} at {self.organisation}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A role or organisation changed in place (in the admin) ends the API
+        tokens issued for the old one: a token acts in the role it was issued
+        in, never in one its holder signed in to nobody for."""
+        if self.pk is not None:
+            before = (
+                Membership.objects.filter(pk=self.pk).values_list("role", "organisation_id").first()
+            )
+            if before is not None and before != (self.role, self.organisation_id):
+                ApiToken.objects.filter(membership_id=self.pk, revoked_at__isnull=True).update(
+                    revoked_at=timezone.now()
+                )
+        super().save(*args, **kwargs)
 
 
 def hash_token(raw: str) -> str:

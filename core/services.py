@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 from decimal import Decimal
 
@@ -117,6 +118,8 @@ def second_factor_verify(*, user: User, code: str, client_address: str | None) -
     now = timezone.now()
     _refuse_when_throttled(username=user.username, client_address=client_address, now=now)
     device = totp_device_of(user)
+    if device is not None:
+        _refuse_while_device_locked(device, now=now)
     digits = code.strip().replace(" ", "")
     ok = device is not None and digits.isdigit() and device.verify_token(digits)
     LoginAttempt.objects.create(
@@ -131,6 +134,27 @@ def second_factor_verify(*, user: User, code: str, client_address: str | None) -
     if not ok:
         raise Unauthenticated("auth.otp_invalid", _("The code is wrong or used."), field="otp")
     return device
+
+
+def _refuse_while_device_locked(device: TOTPDevice, *, now: dt.datetime) -> None:
+    """After wrong codes the device itself refuses to check one for a while
+    (1, 2, 4 … seconds; django-otp). Say so, with when to try again, rather
+    than calling a right code typed meanwhile wrong; the code is not checked,
+    so nothing is learnt from it and nothing is counted."""
+    allowed, why = device.verify_is_allowed()
+    if allowed:
+        return
+    locked_until = (why or {}).get("locked_until")
+    wait = (
+        max(1, math.ceil((locked_until - now).total_seconds()))
+        if isinstance(locked_until, dt.datetime)
+        else settings.LOGIN_FAILURE_WINDOW_SECONDS
+    )
+    raise Throttled(
+        "auth.otp_throttled",
+        _("Too many wrong codes in a row. Wait a little before typing the next code."),
+        retry_after=wait,
+    )
 
 
 @transaction.atomic

@@ -8,11 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
+from acute import services as acute_services
+from acute.models import DeadlineWarning
 from core.actors import Actor
+from core.errors import Conflict
+from core.middleware import not_allowed
 from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
 from core.permissions import page
@@ -87,3 +95,20 @@ def coordinator_board(request: HttpRequest) -> HttpResponse:
 def coordinator_board_live(request: HttpRequest) -> HttpResponse:
     """The board's body, polled by htmx every few seconds."""
     return render_page(request, "acute/_board.html", _board_context(page_actor(request)))
+
+
+@page(Role.COORDINATOR)
+@require_POST
+def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
+    """The coordinator has seen a warning on the board: it leaves the board,
+    as through the API's acknowledge (R10)."""
+    warning = DeadlineWarning.objects.filter(pk=warning_id).first()
+    if warning is None:
+        return not_allowed(request)
+    try:
+        acute_services.warning_acknowledge(warning=warning, actor=page_actor(request))
+    except Conflict:
+        messages.info(request, _("Another coordinator has already acknowledged the warning."))
+    else:
+        messages.success(request, _("Warning acknowledged."))
+    return redirect("coordinator-board")

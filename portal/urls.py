@@ -23,4 +23,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("nurse/visits/<int:visit_id>/", include(on_visit)),
     path("coordinator/", board.coordinator_board, name="coordinator-board"),
     path("coordinator/live/", board.coordinator_board_live, name="coordinator-board-live"),
+    path(
+        "coordinator/warnings/<int:warning_id>/acknowledge/",
+        board.warning_acknowledge,
+        name="coordinator-warning-acknowledge",
+    ),
 ]

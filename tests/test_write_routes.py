@@ -685,6 +685,9 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"decision": "decline", "reason": "Nej"},
         kind="form",
     ),
+    ("POST", "coordinator/warnings/<int:warning_id>/acknowledge/"): Write(
+        "coordinator", "/coordinator/warnings/{warning}/acknowledge/", lambda s: {}, kind="form"
+    ),
     ("POST", "referrals/new/"): Write(
         "physician",
         "/referrals/new/",

@@ -91,7 +91,12 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
 def referrals_resume_after_discharge(*, citizen_id: int, actor: Actor) -> list[int]:
     """The hospital reports the citizen discharged: referrals held for the
     admission resume (deadline watch and dispatch take them again); the
-    board's ``admitted`` warning says when she came home."""
+    board's ``admitted`` warning says when she came home.
+
+    The hold is a pause (*på pause*): the deadline moves on by the time spent
+    in hospital, so the referral resumes with the time it had left when she
+    was admitted. A deadline that passed while nobody was to go is not a
+    deadline missed: neither escalated at once nor counted in the figures."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         referrals = list(
@@ -100,15 +105,27 @@ def referrals_resume_after_discharge(*, citizen_id: int, actor: Actor) -> list[i
             .order_by("pk")
         )
         for referral in referrals:
+            deadline_before = referral.deadline_at
+            if referral.on_hold_since is not None and now > referral.on_hold_since:
+                referral.deadline_at = deadline_before + (now - referral.on_hold_since)
             referral.on_hold_since = None
             referral.on_hold_reason = ""
-            referral.save(update_fields=["on_hold_since", "on_hold_reason"])
+            referral.save(update_fields=["on_hold_since", "on_hold_reason", "deadline_at"])
             for warning in DeadlineWarning.objects.select_for_update().filter(
                 referral=referral, kind=DeadlineWarning.Kind.ADMITTED
             ):
                 warning.detail = {**warning.detail, "discharged_at": now.isoformat()}
                 warning.save(update_fields=["detail"])
-            referral_audit(referral, actor, {"step": "resumed", "reason": "hospital_discharge"})
+            referral_audit(
+                referral,
+                actor,
+                {
+                    "step": "resumed",
+                    "reason": "hospital_discharge",
+                    "deadline_before": deadline_before.isoformat(),
+                    "deadline_at": referral.deadline_at.isoformat(),
+                },
+            )
     return [r.pk for r in referrals]
 
 

@@ -20,7 +20,10 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Beat job. For every open referral nobody has reached yet: warn when no
     available nurse can arrive before the deadline (and nobody assigned will),
     escalate once the deadline has passed. One warning row per kind; rows are
-    the coordinator board's to acknowledge."""
+    the coordinator board's to acknowledge. A warning is about the deadline it
+    names: when the deadline has moved since (a resend asking for more haste,
+    the return from hospital), the new one is judged afresh and the row raised
+    again for it."""
     now = now or timezone.now()
     margin = dt.timedelta(minutes=settings.ACUTE_AT_RISK_MARGIN_MINUTES)
     counts = {"at_risk": 0, "overdue": 0}
@@ -37,9 +40,16 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
     )
     if not pending:
         return counts
-    existing = set(
-        DeadlineWarning.objects.filter(referral__in=pending).values_list("referral_id", "kind")
-    )
+    # (referral, kind) of the warnings already raised for the referral's current deadline.
+    deadlines = {r.pk: r.deadline_at.isoformat() for r in pending}
+    existing = {
+        (referral_id, kind)
+        for referral_id, kind, detail in DeadlineWarning.objects.filter(
+            referral__in=pending,
+            kind__in=[DeadlineWarning.Kind.AT_RISK, DeadlineWarning.Kind.OVERDUE],
+        ).values_list("referral_id", "kind", "detail")
+        if (detail or {}).get("deadline_at") == deadlines[referral_id]
+    }
     active_visits = {
         v.referral_id: v
         for v in Visit.objects.filter(referral__in=pending, status__in=Visit.ACTIVE_STATUSES)
@@ -91,7 +101,13 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
             )
         )
         counts["at_risk"] += 1
-    DeadlineWarning.objects.bulk_create(new_rows, ignore_conflicts=True)
+    # A row raised for an earlier deadline is raised again: unacknowledged, for this one.
+    DeadlineWarning.objects.bulk_create(
+        new_rows,
+        update_conflicts=True,
+        unique_fields=["referral", "kind"],
+        update_fields=["raised_at", "detail", "acknowledged_at", "acknowledged_by"],
+    )
     return counts
 
 

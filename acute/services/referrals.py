@@ -18,6 +18,7 @@ from acute.services._common import (
     episode_new,
     episode_relationship_open,
     referral_audit,
+    referral_lock,
 )
 from consent.audit.services import Action
 from core.actors import Actor
@@ -246,7 +247,7 @@ def referral_create(
     external_id = (external_id or "").strip()
     resent = _resent(source_organisation, external_id, citizen=citizen)
     if resent is not None:
-        return resent
+        return _urgency_raised(resent, urgency, actor=actor)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -255,7 +256,8 @@ def referral_create(
             Citizen.objects.select_for_update().filter(pk=citizen.pk).first()
             resent = _resent(source_organisation, external_id, citizen=citizen)
             if resent is not None:
-                return resent  # nothing written in this block yet
+                # Nothing written in this block yet.
+                return _urgency_raised(resent, urgency, actor=actor)
             episode = (
                 Episode.objects.select_for_update()
                 .filter(citizen=citizen, status=Episode.Status.OPEN)
@@ -302,9 +304,45 @@ def referral_create(
         # A concurrent referral with the same external id won the insert.
         resent = _resent(source_organisation, external_id, citizen=citizen)
         if resent is not None:
-            return resent
+            return _urgency_raised(resent, urgency, actor=actor)
         raise
     return referral
+
+
+def _urgency_raised(referral: Referral, urgency: str, *, actor: Actor) -> Referral:
+    """The referral sent again under its id, asking for more haste than the
+    first time (1813 calls back: the citizen is worse): its urgency and
+    deadline are raised, and the audit log says from what. A resend asking
+    for less haste, or for a referral already reached, declined or closed,
+    changes nothing: a deadline is never relaxed by a message."""
+    now = timezone.now()
+    if urgency == referral.urgency or deadline_for(urgency, now) >= referral.deadline_at:
+        return referral
+    with transaction.atomic():
+        locked = referral_lock(referral)
+        sooner = deadline_for(urgency, now)
+        if (
+            locked.status not in (Referral.Status.RECEIVED, Referral.Status.ACCEPTED)
+            or locked.reached_at is not None
+            or sooner >= locked.deadline_at
+        ):
+            return locked
+        before_urgency, before_deadline = locked.urgency, locked.deadline_at
+        locked.urgency = urgency
+        locked.deadline_at = sooner
+        locked.save(update_fields=["urgency", "deadline_at"])
+        referral_audit(
+            locked,
+            actor,
+            {
+                "step": "urgency_raised",
+                "urgency_before": str(before_urgency),
+                "deadline_before": before_deadline.isoformat(),
+                "urgency": urgency,
+                "deadline_at": sooner.isoformat(),
+            },
+        )
+    return locked
 
 
 def _resent(

@@ -12,11 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models.functions import Replace
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from consent.analyses.refusals import excluded_ids, record_for_analysis
+from consent.classifications import ICD10, SKS, SKS_DIAGNOSES
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.models import CareRelationship, DataCategory
 from core.errors import InvalidInput
@@ -56,7 +58,9 @@ class Analysis:
     row_header_label: Promise
 
 
-ICD10_PREFIX = re.compile(r"^[A-EG-Z][0-9]{0,2}(\.[0-9]{0,2})?$")
+# An ICD-10 code or the start of one, outside chapter F: a letter, up to two
+# digits, and after both digits a dot with up to two more (E, E1, E11, E11.9).
+ICD10_PREFIX = re.compile(r"^[A-EG-Z]([0-9]([0-9](\.[0-9]{0,2})?)?)?$")
 
 SERVICE_LABELS: dict[str, Promise] = {
     "home-help": gettext_lazy("home help"),
@@ -73,6 +77,8 @@ def _diagnosis_and_service_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
             gettext("The diagnosis is an ICD-10 code or prefix outside chapter F, e.g. E11."),
             field="diagnosis",
         )
+    # "E11." asks what "E11" asks: one question, one answer (decision 0005).
+    diagnosis = diagnosis.removesuffix(".")
     service = raw.get("service", "").strip().lower()
     if service not in MUNICIPAL_SERVICES:
         raise InvalidInput(
@@ -84,13 +90,34 @@ def _diagnosis_and_service_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
     return {"diagnosis": diagnosis, "service": service}
 
 
+def icd10_prefix_q(prefix: str) -> Q:
+    """Somatic diagnoses whose ICD-10 code starts with ``prefix``, on a record
+    annotated with ``bare_code`` (the code without dots). A code means
+    something only in its system: an ICD-10 code (E11.9, or E119) as it is,
+    an SKS diagnosis — ICD-10 with a leading D (DE119) — as the ICD-10 code it
+    carries, also when sent under an ICD-10 system or SKS-D without its D; an
+    ICPC-2 code is not ICD-10 (its T90 is diabetes, ICD-10's T90 an injury)
+    and is never counted as one."""
+    bare = prefix.replace(".", "")
+    sks_form = Q(code__regex=r"^D[A-Z]")
+    as_icd10 = (sks_form & Q(bare_code__startswith="D" + bare)) | (
+        ~sks_form & Q(bare_code__startswith=bare)
+    )
+    icd10 = (ICD10.system_q() | Q(code_system__in=SKS_DIAGNOSES.systems)) & as_icd10
+    # Under the SKS root only the D register holds diagnoses.
+    sks = Q(code_system__in=SKS.systems) & Q(bare_code__startswith="D" + bare)
+    return icd10 | sks
+
+
 def _diagnosis_and_service_counts(parameters: dict[str, Any]) -> Counts:
     """Citizens with an ICD-10 diagnosis (prefix) per municipality, who do and
     do not receive a municipal service. A citizen is in one municipality and one
     column: sensitivity 1."""
     record = record_for_analysis()
-    with_diagnosis = record.filter(
-        category=DataCategory.SOMATIC_DIAGNOSIS, code__istartswith=parameters["diagnosis"]
+    with_diagnosis = (
+        record.filter(category=DataCategory.SOMATIC_DIAGNOSIS)
+        .annotate(bare_code=Replace("code", Value("."), Value("")))
+        .filter(icd10_prefix_q(parameters["diagnosis"]))
     )
     receives = record.filter(
         citizen=OuterRef("pk"), category=DataCategory.MUNICIPAL_HELP, code=parameters["service"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import date as date_filter
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -17,6 +20,17 @@ register = template.Library()
 @register.filter
 def unit(value: str | None) -> str:
     return unit_label(value)
+
+
+@register.filter
+def clock(value: dt.datetime | None) -> str:
+    """A time as a list shows it, in Europe/Copenhagen: "H:i" when it falls
+    today, with the day ("5. dec 16:00") when it does not, so that a deadline
+    tomorrow or one missed yesterday never reads as a time today."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    return str(date_filter(local, "H:i" if local.date() == timezone.localdate() else "j. b H:i"))
 
 
 def _message(context: Any, name: str) -> str | None:

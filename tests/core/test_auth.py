@@ -122,6 +122,61 @@ def test_expired_and_revoked_tokens_are_refused(api_client) -> None:
     assert api_client.get("/api/auth/whoami").status_code == 401
 
 
+def test_token_and_role_refusals_read_in_danish_for_a_danish_reader(api_client) -> None:
+    """REST framework's refusals worded by the platform — a token refused, a
+    role not admitted — stayed English for a client asking for Danish, on
+    /api/ and /fhir/, while a service's refusals were Danish."""
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function())
+    membership = f.staff(Role.COORDINATOR, f.acute_function())
+    danish = {"HTTP_ACCEPT_LANGUAGE": "da"}
+
+    def error(path: str, token: str, **headers: str) -> dict:
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = api_client.get(path, **headers)
+        assert response.status_code in (401, 403), response.content
+        body = response.json()
+        return body["error"] if "error" in body else body["issue"][0]
+
+    role = error("/api/consent/analyses", f.token_for(nurse), **danish)
+    assert (role["code"], role["message"]) == (
+        "auth.forbidden",
+        "Din rolle må ikke bruge dette endepunkt.",
+    )
+    unknown = error("/api/auth/whoami", "no-such-token", **danish)
+    assert unknown["message"] == "Tokenet er ukendt, udløbet eller tilbagekaldt."
+    outcome = error("/fhir/Patient/1", "no-such-token", **danish)
+    assert outcome["diagnostics"] == "Tokenet er ukendt, udløbet eller tilbagekaldt."
+    membership.is_active = False
+    membership.save()
+    ended = error("/api/auth/whoami", f.token_for(membership), **danish)
+    assert ended["message"] == "Tokenets rolle er ikke længere aktiv."
+    # A client that does not ask for Danish keeps the English.
+    assert error("/api/auth/whoami", "no-such-token")["message"] == (
+        "The token is unknown, expired or revoked."
+    )
+
+
+def test_a_role_changed_in_place_ends_the_tokens_issued_in_the_old_one(api_client) -> None:
+    """A membership's role changed in the admin kept its tokens working, now
+    in the new role: a coordinator's token became an auditor's without anyone
+    signing in as auditor. A change of anything else keeps them."""
+    membership = f.staff(Role.COORDINATOR, f.acute_function())
+    raw = f.token_for(membership)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert api_client.get("/api/auth/whoami").json()["role"] == "coordinator"
+    membership.is_default = False
+    membership.save()
+    assert api_client.get("/api/auth/whoami").status_code == 200
+    membership.role = Role.AUDITOR
+    membership.save()
+    response = api_client.get("/api/auth/whoami")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "auth.required"
+    # A token issued in the new role works.
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {f.token_for(membership)}")
+    assert api_client.get("/api/auth/whoami").json()["role"] == "auditor"
+
+
 def test_logout_revokes_the_token(api_client) -> None:
     membership = f.staff(Role.COORDINATOR, f.acute_function())
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {f.token_for(membership)}")
@@ -252,12 +307,76 @@ def test_wrong_codes_count_towards_the_limit_and_the_password_does_not_reset_it(
     api_client, settings
 ) -> None:
     settings.LOGIN_FAILURE_LIMIT = 3
+    # The device's own pause after a wrong code (django-otp) is tested below.
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
     f.staff(Role.AUDITOR, f.acute_function(), username="aud-otp")
     f.totp_device(User.objects.get(username="aud-otp"))
     for _ in range(3):
         assert _token(api_client, "aud-otp", f.PASSWORD, otp="000000").status_code == 401
     response = _token(api_client, "aud-otp", f.PASSWORD)
     assert response.status_code == 429
+
+
+def test_a_right_code_typed_while_the_device_pauses_is_told_to_wait_not_called_wrong(
+    api_client, client
+) -> None:
+    """After a wrong code the device checks no code for a while (1, 2, 4 …
+    seconds). A right code typed meanwhile was answered "the code is wrong or
+    used" (auth.otp_invalid), on the API and the login page alike; it is a
+    429 saying to wait, with Retry-After, in Danish for a Danish reader."""
+    user = f.staff(Role.COORDINATOR, f.acute_function(), username="coord-pause").user
+    device = f.totp_device(user)
+    wrong = _token(api_client, "coord-pause", f.PASSWORD, otp="000000")
+    assert wrong.json()["error"]["code"] == "auth.otp_invalid"
+    right = f.totp_code(user)
+    paused = api_client.post(
+        "/api/auth/token",
+        {"username": "coord-pause", "password": f.PASSWORD, "otp": right},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="da",
+    )
+    assert paused.status_code == 429
+    assert paused.json()["error"]["code"] == "auth.otp_throttled"
+    assert paused.json()["error"]["message"] == (
+        "For mange forkerte koder i træk. Vent lidt, før du skriver den næste kode."
+    )
+    assert 1 <= int(paused["Retry-After"]) <= 2
+    assert not ApiToken.objects.exists()
+    # The code was not checked, so it is neither used up nor counted as a failure.
+    assert LoginAttempt.objects.filter(username="coord-pause", succeeded=False).count() == 1
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        throttling_failure_timestamp=timezone.now() - dt.timedelta(seconds=5)
+    )
+    assert _token(api_client, "coord-pause", f.PASSWORD, otp=right).status_code == 201
+
+    # The login page says the same.
+    assert (
+        client.post("/login/", {"username": "coord-pause", "password": f.PASSWORD})["Location"]
+        == "/login/code/"
+    )
+    assert client.post("/login/code/", {"otp": "000000"}).status_code == 400
+    page = client.post("/login/code/", {"otp": f.totp_code(user)})
+    assert page.status_code == 429
+    assert "For mange forkerte koder i træk" in page.content.decode()
+
+
+def test_code_refusals_read_in_danish_on_the_api_for_a_danish_reader(api_client) -> None:
+    """The token login's refusals of the second factor were English for a
+    client asking for Danish, unlike the password's."""
+    f.staff(Role.AUDITOR, f.acute_function(), username="aud-da")
+    f.totp_device(User.objects.get(username="aud-da"))
+
+    def message(otp: str | None) -> str:
+        body = {"username": "aud-da", "password": f.PASSWORD}
+        if otp is not None:
+            body["otp"] = otp
+        response = api_client.post(
+            "/api/auth/token", body, format="json", HTTP_ACCEPT_LANGUAGE="da"
+        )
+        return response.json()["error"]["message"]
+
+    assert message(None) == "Angiv koden fra din kodeapp som otp."
+    assert message("000000") == "Koden er forkert eller allerede brugt."
 
 
 def test_first_password_login_sets_up_the_code_app_with_a_qr_code_drawn_here(client) -> None:

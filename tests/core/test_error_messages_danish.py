@@ -26,15 +26,42 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("acute", "consent", "core", "integrations", "medicine_cabinet", "portal", "worker")
 
 
+def _noop_names(tree: ast.Module) -> set[str]:
+    """The names ``gettext_noop`` goes by in a module (``_`` in core.services)."""
+    return {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
+        for alias in node.names
+        if alias.name == "gettext_noop"
+    }
+
+
+def _unwrap_noop(node: ast.expr, noop: set[str]) -> ast.expr:
+    """``_("message")`` with ``_`` = gettext_noop marks the message for
+    translation and leaves it English: it is the literal message all the same."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in noop
+        and len(node.args) == 1
+    ):
+        return node.args[0]
+    return node
+
+
 def _raised_messages() -> list[tuple[str, int, str, str]]:
     """(file, line, code, message) of every error built with a literal code and
-    message: ``SomeError("code", "message")`` or ``code=..., message=...``."""
+    message: ``SomeError("code", "message")`` or ``code=..., message=...``, the
+    message also when wrapped in ``gettext_noop``."""
     found = []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            noop = _noop_names(tree)
+            for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
                     continue
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", "")
@@ -42,14 +69,19 @@ def _raised_messages() -> list[tuple[str, int, str, str]]:
                 pair: tuple[ast.expr, ast.expr] | None = None
                 is_error = name.endswith(
                     ("Error", "Input", "Allowed", "Forbidden", "Conflict")
-                ) or name in ("PreconditionFailed", "Unauthenticated", "InvalidMessage")
+                ) or name in (
+                    "PreconditionFailed",
+                    "Unauthenticated",
+                    "InvalidMessage",
+                    "Throttled",
+                )
                 if is_error and len(node.args) >= 2:
                     pair = (node.args[0], node.args[1])
                 if "code" in keywords and "message" in keywords:
                     pair = (keywords["code"], keywords["message"])
                 if pair is None:
                     continue
-                code, message = pair
+                code, message = pair[0], _unwrap_noop(pair[1], noop)
                 if not (
                     isinstance(code, ast.Constant)
                     and isinstance(code.value, str)
@@ -67,6 +99,9 @@ def test_the_scan_finds_the_errors_it_is_meant_to_check() -> None:
     # Raised positionally, and through required_text's keywords.
     assert "visit_note.empty" in codes
     assert "referral.responsible_physician_required" in codes
+    # Marked with gettext_noop where raised (core.services), and a throttle.
+    assert "auth.otp_invalid" in codes
+    assert "auth.throttled" in codes
 
 
 def test_every_fixed_refusal_reads_in_danish() -> None:

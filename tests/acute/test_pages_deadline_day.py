@@ -1,0 +1,78 @@
+"""R10: a deadline that does not fall today is shown with its day, on the
+coordinator's board (the referral's row and the warnings) and on the nurse's
+list of visits, in Europe/Copenhagen. The board showed a next-day deadline as
+"16:00" in the evening — a time already past today — and an overdue referral
+from yesterday as a time still to come."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.template.defaultfilters import date as date_filter
+from django.test import Client
+from django.utils import timezone, translation
+
+from acute.models import DeadlineWarning, Referral
+from acute.services import visit_assign
+from core.actors import Actor
+from core.models import Role
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(membership) -> Client:
+    client = Client()
+    assert factories.log_in(client, membership).status_code == 302
+    return client
+
+
+def _danish(at: dt.datetime, fmt: str) -> str:
+    with translation.override("da"):
+        return str(date_filter(at.astimezone(ZoneInfo("Europe/Copenhagen")), fmt))
+
+
+def _row(html: str, referral: Referral) -> str:
+    at = html.index(f"/coordinator/referrals/{referral.pk}/")
+    return html[html.rindex("<tr", 0, at) : html.index("</tr>", at)]
+
+
+def test_r10_board_shows_the_day_of_a_deadline_that_is_not_today() -> None:
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    tomorrow = factories.acute_referral(urgency="next_day", by=coordinator)
+    missed = factories.acute_referral(urgency="within_2_hours", by=coordinator)
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    Referral.objects.filter(pk=missed.pk).update(
+        received_at=yesterday - dt.timedelta(hours=2), deadline_at=yesterday
+    )
+    DeadlineWarning.objects.create(
+        referral=tomorrow, kind=DeadlineWarning.Kind.AT_RISK, raised_at=timezone.now(), detail={}
+    )
+    live = _login(coordinator).get("/coordinator/live/").content.decode()
+
+    with_day = _danish(tomorrow.deadline_at, "j. b H:i")
+    assert with_day in _row(live, tomorrow)
+    assert _danish(yesterday, "j. b H:i") in _row(live, missed)
+    # The warning names the referral's deadline with its day too.
+    warnings = live[live.index('id="warn-title"') :]
+    assert with_day in warnings
+
+
+def test_r10_board_shows_a_deadline_today_as_the_time_alone() -> None:
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(urgency="within_2_hours", by=coordinator)
+    today = timezone.localtime(timezone.now()).replace(hour=23, minute=59, second=0)
+    Referral.objects.filter(pk=referral.pk).update(deadline_at=today)
+    row = _row(_login(coordinator).get("/coordinator/live/").content.decode(), referral)
+    assert ">23:59</a>" in row, row
+
+
+def test_r10_nurse_list_shows_the_day_of_a_next_day_deadline() -> None:
+    nurse, shift = factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(urgency="next_day", by=coordinator)
+    visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
+    page = _login(nurse).get("/nurse/visits/").content.decode()
+    assert _danish(referral.deadline_at, "j. b H:i") in page
