@@ -136,11 +136,29 @@ def second_factor_verify(*, user: User, code: str, client_address: str | None) -
     return device
 
 
+# The device's own pause doubles with each wrong code in a row (django-otp)
+# and ends only with a right one: unbounded, someone who knows a nurse's
+# password could lock her code app for days, under the platform's limit of
+# failures per window. Counted up to this many, the pause stops growing at
+# 2**(n-1) seconds (32 s); the platform's limit (LOGIN_FAILURE_LIMIT per
+# LOGIN_FAILURE_WINDOW_SECONDS) bounds guessing on its own.
+DEVICE_FAILURES_COUNTED = 6
+
+
+def _cap_device_pause(device: TOTPDevice) -> None:
+    if device.throttling_failure_count > DEVICE_FAILURES_COUNTED:
+        device.throttling_failure_count = DEVICE_FAILURES_COUNTED
+        TOTPDevice.objects.filter(pk=device.pk).update(
+            throttling_failure_count=DEVICE_FAILURES_COUNTED
+        )
+
+
 def _refuse_while_device_locked(device: TOTPDevice, *, now: dt.datetime) -> None:
     """After wrong codes the device itself refuses to check one for a while
     (1, 2, 4 … seconds; django-otp). Say so, with when to try again, rather
     than calling a right code typed meanwhile wrong; the code is not checked,
     so nothing is learnt from it and nothing is counted."""
+    _cap_device_pause(device)
     allowed, why = device.verify_is_allowed()
     if allowed:
         return

@@ -406,3 +406,29 @@ def test_the_code_step_needs_the_password_step_first(client) -> None:
 def _found(match: re.Match[str] | None) -> str:
     assert match is not None
     return match[1]
+
+
+def test_wrong_codes_without_end_pause_the_code_app_for_half_a_minute_at_most(api_client) -> None:
+    """The pause doubled with every wrong code in a row and ended only with a
+    right one: someone who knew a nurse's password could lock her out of her
+    code app for days, a wrong code every quarter of an hour."""
+    user = f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-pause").user
+    device = f.totp_device(user)
+    # Forty wrong codes in a row, spread over days under the platform's own
+    # limit; the last one twenty minutes ago.
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        throttling_failure_count=40,
+        throttling_failure_timestamp=timezone.now() - dt.timedelta(minutes=20),
+    )
+    assert _token(api_client, "nurse-pause", f.PASSWORD, otp=f.totp_code(user)).status_code == 201
+    # And the next run of wrong codes pauses her code app no longer than that.
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        throttling_failure_count=40, throttling_failure_timestamp=timezone.now()
+    )
+    paused = _token(api_client, "nurse-pause", f.PASSWORD, otp=f.totp_code(user))
+    assert paused.status_code == 429
+    assert int(paused["Retry-After"]) <= 32
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        throttling_failure_timestamp=timezone.now() - dt.timedelta(seconds=33)
+    )
+    assert _token(api_client, "nurse-pause", f.PASSWORD, otp=f.totp_code(user)).status_code == 201
