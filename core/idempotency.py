@@ -149,7 +149,8 @@ class IdempotencyKeyMiddleware:
                 request,
                 InvalidInput(
                     "request.idempotency_key_reused",
-                    "This Idempotency-Key came with another request; a new request takes a new key.",
+                    "This Idempotency-Key came with another request;"
+                    " a new request takes a new key.",
                     field=HEADER,
                 ),
                 422,

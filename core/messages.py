@@ -27,7 +27,9 @@ from core.errors import PlatformError
 
 # The messages are msgids, kept whole on one line each.
 FIXED = (
-    gettext_noop("A message that breaks MedCom's rules is never sent; correct the cause and the next message goes."),
+    gettext_noop(
+        "A message that breaks MedCom's rules is never sent; correct the cause and the next message goes."
+    ),
     gettext_noop("Only a member of staff can do this."),
     gettext_noop("Only an acute nurse gives medicine from her bag."),
     gettext_noop("Other partitions hold entries inside this month's positions."),
