@@ -294,3 +294,28 @@ def test_the_local_broker_connects_without_a_warning_in_the_log(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "filesystem", result.stdout
     assert "WARNING" not in result.stderr, result.stderr
+
+
+def test_make_run_on_the_embedded_database_starts_without_a_warning(tmp_path: Path) -> None:
+    """`make run`'s migrate on SQLite printed WARNINGS about a constraint
+    SQLite cannot keep (one open care relationship per source); PostgreSQL
+    keeps it, and the system check on it is not silenced there."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL"}
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--database", "default"],
+        cwd=ROOT,
+        env={**clean, "DEPLOYMENT": "local", "DEBUG": "0", "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "WARNINGS" not in result.stderr + result.stdout
+    assert "no issues" in result.stdout
+    from django.conf import settings
+
+    assert "models.W047" not in getattr(settings, "SILENCED_SYSTEM_CHECKS", [])
