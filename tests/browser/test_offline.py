@@ -150,6 +150,7 @@ def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice
     page.get_by_label("Notat om proceduren").fill("KAD CH14, klar urin")
     page.get_by_role("button", name="Registrér procedure").click()
     page.get_by_label("Notat", exact=True).fill("Halvt skrevet notat om borgeren")
+    page.evaluate("window.tvaerakutOutbox.drafted()")
     page.reload()
     page.get_by_role("tab", name="Dokumentér").click()
     expect(page.get_by_label("Notat", exact=True)).to_have_value("Halvt skrevet notat om borgeren")

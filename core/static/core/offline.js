@@ -144,13 +144,18 @@
     return shown;
   }
 
+  /* The draft writes still on their way to storage: a page left at once
+     waits for them where it can (the tests do, before a reload). */
+  var drafting = Promise.resolve();
   function saveDraft(form) {
     var values = {};
     fieldsOf(form).forEach(function (pair) {
       var name = pair[0];
       if (name !== "csrfmiddlewaretoken" && name !== "client_ref" && !isSecret(form, name)) { values[name] = pair[1]; }
     });
-    return store("drafts", "readwrite", function (s) { return s.put({ key: draftKey(form), values: values }); });
+    var saved = store("drafts", "readwrite", function (s) { return s.put({ key: draftKey(form), values: values }); });
+    drafting = drafting.then(function () { return saved; }, function () { return saved; });
+    return saved;
   }
   function dropDraft(form) {
     return store("drafts", "readwrite", function (s) { return s.delete(draftKey(form)); });
@@ -443,6 +448,7 @@
   window.tvaerakutOutbox = {
     flush: flush,
     items: function () { return queue.all(); },
+    drafted: function () { return drafting; },
     put: function (item) { return queue.put(item).then(render); }
   };
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
