@@ -340,6 +340,11 @@ def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
     with page.expect_navigation():
         give.get_by_role("button", name="Giv dosis").click()
     page.wait_for_load_state("domcontentloaded")
+    refusal = page.locator(".alert-error[data-code]")
+    assert refusal.count() == 0, (
+        refusal.first.get_attribute("data-code"),
+        refusal.first.inner_text(),
+    )
     page.locator(".alert-ok").first.wait_for()
     administration = Administration.objects.get(order_id=order.pk)
     assert administration.witness_id == witness.user.pk
