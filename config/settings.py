@@ -135,8 +135,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.PageAccessMiddleware",
-    # Last, so a keyed write's claim shares the view's transaction.
+    # Near last, so a keyed write's claim shares the view's transaction.
     "core.idempotency.IdempotencyKeyMiddleware",
+    # Inside it, so the Location of a 201 is kept for the key's replay.
+    "core.created.CreatedLocationMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -322,7 +324,9 @@ SPECTACULAR_SETTINGS = {
         "shifts, clinical records on the visit, the medicine cabinet, the audit log, "
         "consent's analyses and the hand-off board. Log in with `POST /api/auth/token` "
         "and send the token as `Authorization: Bearer <token>`. Every error is "
-        '`{"error": {"code", "message", ...}}`. The shared record itself speaks FHIR '
+        '`{"error": {"code", "message", ...}}`, its message in Danish unless '
+        "`Accept-Language` asks for English. A create answers 201, with `Location` when "
+        "the created resource has a URL of its own. The shared record itself speaks FHIR "
         "R4 under `/fhir/` (its CapabilityStatement is `/fhir/metadata`)."
     ),
     "VERSION": "1",

@@ -21,6 +21,7 @@ from consent import services
 from consent.analyses import ANALYSES, analysis_budget, analysis_run
 from consent.gate import CLINICAL_ROLES
 from core.api import actor_of, valid
+from core.created import Creates
 from core.models import Role
 from core.permissions import roles
 
@@ -45,6 +46,7 @@ class BreakGlassView(APIView):
     may ask: the service refuses the others, and records the attempt (R9)."""
 
     permission_classes = [roles(*Role.values)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="consent_break_glass_open",

@@ -10,10 +10,15 @@ record that does not exist.
 
 The purpose of use comes from the ``X-Purpose-Of-Use`` header (the platform's
 purpose or its HL7 v3 code: TREAT, ETREAT, HOPERAT …); without it, treatment.
+One the platform does not know is refused (400 ``purpose.unknown``) and the
+attempt recorded as denied (R9, reason ``purpose_unknown``) on every door: the
+types' reads and searches through the FHIR base, the writes and operations
+here through :func:`stated_purpose`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +27,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from consent import selectors, services
+from consent.audit.models import Action
 from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES, consent_resource, etag, record_resource
-from consent.fhir.datatypes import validate_fhir
+from consent.fhir.datatypes import referenced_id, validate_fhir
 from consent.gate import CATEGORY_CONSENT, CATEGORY_PATIENT, CLINICAL_ROLES
 from consent.models import ConsentDirective
 from core.actors import Actor
@@ -39,8 +45,11 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.gate import current_gate
 from core.fhir.resources import (
     ANY_STAFF,
+    FHIR_ID,
+    PURPOSE_UNKNOWN,
     READ,
     SEARCH,
+    TREATMENT,
     Asked,
     FHIRResource,
     Found,
@@ -60,6 +69,9 @@ PURPOSE_HEADER = "HTTP_X_PURPOSE_OF_USE"
 
 
 def request_purpose(request: Request) -> str:
+    """The purpose the request states (the header), or treatment without one.
+    Only reads the request: the callers record a refusal (:func:`stated_purpose`,
+    and the FHIR base for the types' reads and searches)."""
     raw = (request.META.get(PURPOSE_HEADER) or "treatment").strip()
     purpose = PURPOSE_BY_CODE.get(raw.upper(), raw.lower())
     if purpose not in PURPOSE_BY_CODE.values():
@@ -70,6 +82,38 @@ def request_purpose(request: Request) -> str:
             field="X-Purpose-Of-Use",
         )
     return purpose
+
+
+def stated_purpose(
+    request: Request,
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str = "",
+    citizen: Callable[[], int | None] = lambda: None,
+) -> str:
+    """The purpose a write or an operation states. One the platform does not
+    know is refused, and the attempt recorded as the FHIR base records a
+    refused read (R9): denied, reason ``purpose_unknown``, on the log of the
+    citizen the request names (``citizen()``, asked only then), if any."""
+    try:
+        return request_purpose(request)
+    except InvalidInput:
+        current_gate().refuse(
+            actor=actor_of(request),
+            action=action,
+            purpose=TREATMENT,
+            resource_type=resource_type,
+            resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+            reason_code=PURPOSE_UNKNOWN,
+            citizen_id=citizen(),
+        )
+        raise
+
+
+def _citizen_in_path(raw: str) -> int | None:
+    """The citizen a path's Patient id names (digits, as the routes take them)."""
+    return int(raw) if is_digits(raw) and len(raw) <= 18 else None
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -112,6 +156,11 @@ class SharedRecordResource(FHIRResource):
 
     def purpose(self, request: Request) -> str:
         return request_purpose(request)
+
+    def citizen_named(self, resource_id: str, query: Any) -> int | None:
+        if resource_id:
+            return selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
+        return super().citizen_named(resource_id, query)
 
     def to_fhir(self, obj: Any) -> dict[str, Any]:
         return record_resource(obj)
@@ -159,10 +208,11 @@ class RecordTypeView(ResourceSearchView):
     """``GET /fhir/<Type>`` search (the base), ``POST /fhir/<Type>`` create."""
 
     def post(self, request: Request) -> Response:
+        purpose = stated_purpose(request, action=Action.CREATE, resource_type=self.resource.type)
         resource = services.record_resource_create(
             actor=actor_of(request),
             data=_body(request),
-            purpose=request_purpose(request),
+            purpose=purpose,
             expected_type=self.resource.type,
         )
         return _written(self, request, resource, status=201)
@@ -186,12 +236,21 @@ class RecordInstanceView(ResourceReadView):
     def put(self, request: Request, resource_id: str) -> Response:
         if not is_digits(resource_id):
             raise NotFoundOrNotAllowed()
+        purpose = stated_purpose(
+            request,
+            action=Action.UPDATE,
+            resource_type=self.resource.type,
+            resource_id=resource_id,
+            citizen=lambda: selectors.record_citizen_id(
+                resource_type=self.resource.type, resource_id=resource_id
+            ),
+        )
         resource = services.record_resource_update(
             actor=actor_of(request),
             resource_type=self.resource.type,
             resource_id=int(resource_id),
             data=_body(request),
-            purpose=request_purpose(request),
+            purpose=purpose,
             if_match=request.META.get("HTTP_IF_MATCH"),
         )
         return _written(self, request, resource, status=200)
@@ -204,12 +263,21 @@ class RecordVersionView(FHIRView):
 
     def get(self, request: Request, resource_type: str, resource_id: str, vid: str) -> Response:
         _check_type(resource_type)
+        purpose = stated_purpose(
+            request,
+            action=READ,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            citizen=lambda: selectors.record_citizen_id(
+                resource_type=resource_type, resource_id=resource_id
+            ),
+        )
         resource, source_name = selectors.record_version_read(
             actor=actor_of(request),
             resource_type=resource_type,
             resource_id=resource_id,
             version_id=int(vid),
-            purpose=request_purpose(request),
+            purpose=purpose,
         )
         return self.fhir_response(
             record_resource(resource, source_name=source_name),
@@ -266,6 +334,10 @@ class PatientResource(FHIRResource):
 
     def purpose(self, request: Request) -> str:
         return request_purpose(request)
+
+    def citizen_named(self, resource_id: str, query: Any) -> int | None:
+        # A Patient's id is the citizen's.
+        return self.row_id(resource_id) if resource_id else None
 
     def read(self, asked: Asked, resource_id: str) -> Any:
         # The row is the citizen the gate reads anyway: no fetch before it.
@@ -346,8 +418,9 @@ class PatientTypeView(ResourceSearchView):
     searches (a CPR number in the URL is refused: it is searched by POST)."""
 
     def post(self, request: Request) -> Response:
+        purpose = stated_purpose(request, action=Action.CREATE, resource_type="Patient")
         citizen = services.patient_create(
-            actor=actor_of(request), data=_body(request), purpose=request_purpose(request)
+            actor=actor_of(request), data=_body(request), purpose=purpose
         )
         return _patient_written(self, request, citizen, status=201)
 
@@ -358,11 +431,18 @@ class PatientInstanceView(ResourceReadView):
     def put(self, request: Request, resource_id: str) -> Response:
         if not is_digits(resource_id):
             raise NotFoundOrNotAllowed()
+        purpose = stated_purpose(
+            request,
+            action=Action.UPDATE,
+            resource_type="Patient",
+            resource_id=resource_id,
+            citizen=lambda: _citizen_in_path(resource_id),
+        )
         citizen = services.patient_update(
             actor=actor_of(request),
             citizen_id=int(resource_id),
             data=_body(request),
-            purpose=request_purpose(request),
+            purpose=purpose,
             if_match=request.META.get("HTTP_IF_MATCH"),
         )
         return _patient_written(self, request, citizen, status=200)
@@ -374,8 +454,15 @@ class PatientEverythingView(FHIRView):
     permission_classes = [ANY_STAFF]
 
     def get(self, request: Request, citizen_id: str) -> Response:
+        purpose = stated_purpose(
+            request,
+            action=READ,
+            resource_type="Patient",
+            resource_id=citizen_id,
+            citizen=lambda: _citizen_in_path(citizen_id),
+        )
         resources = selectors.patient_everything(
-            actor=actor_of(request), citizen_id=citizen_id, purpose=request_purpose(request)
+            actor=actor_of(request), citizen_id=citizen_id, purpose=purpose
         )
         return self.fhir_response(
             searchset(
@@ -419,6 +506,11 @@ class ConsentResource(FHIRResource):
     def purpose(self, request: Request) -> str:
         return request_purpose(request)
 
+    def citizen_named(self, resource_id: str, query: Any) -> int | None:
+        if resource_id:
+            return selectors.directive_citizen_id(resource_id)
+        return super().citizen_named(resource_id, query)
+
     def queryset(self) -> QuerySet[ConsentDirective]:
         return ConsentDirective.objects.select_related(
             "withdrawal", "recorded_by", "recorded_by_organisation"
@@ -439,9 +531,14 @@ class ConsentTypeView(ResourceSearchView):
     """``GET /fhir/Consent?patient=`` (the base), ``POST /fhir/Consent`` records one."""
 
     def post(self, request: Request) -> Response:
-        directive = services.consent_create(
-            actor=actor_of(request), data=_body(request), purpose=request_purpose(request)
+        data = _body(request)
+        purpose = stated_purpose(
+            request,
+            action=Action.CREATE,
+            resource_type="Consent",
+            citizen=lambda: referenced_id(data.get("patient"), "Patient"),
         )
+        directive = services.consent_create(actor=actor_of(request), data=data, purpose=purpose)
         directive = selectors.consent_directives(directive.citizen_id).get(pk=directive.pk)
         return self.fhir_response(
             consent_resource(directive),
@@ -463,11 +560,18 @@ class ConsentWithdrawView(FHIRView):
         # Validated as R4B Parameters before a parameter is read.
         parameters = validate_fhir(data, expected_type="Parameters").get("parameter", [])
         how = next((p.get("valueCode") for p in parameters if p.get("name") == "how"), "")
+        purpose = stated_purpose(
+            request,
+            action=Action.UPDATE,
+            resource_type="Consent",
+            resource_id=consent_id,
+            citizen=lambda: selectors.directive_citizen_id(consent_id),
+        )
         directive = services.consent_withdraw(
             actor=actor_of(request),
             directive_id=int(consent_id),
             given_how=str(how or ""),
-            purpose=request_purpose(request),
+            purpose=purpose,
         )
         directive = selectors.consent_directives(directive.citizen_id).get(pk=directive.pk)
         return self.fhir_response(consent_resource(directive))
@@ -479,8 +583,9 @@ class TransactionView(FHIRView):
     permission_classes = [RECORD_WRITERS]
 
     def post(self, request: Request) -> Response:
+        purpose = stated_purpose(request, action=Action.CREATE, resource_type="Bundle")
         created = services.record_transaction(
-            actor=actor_of(request), bundle=_body(request), purpose=request_purpose(request)
+            actor=actor_of(request), bundle=_body(request), purpose=purpose
         )
         return self.fhir_response(
             {

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.actors import Actor
+from core.created import Creates
 from core.errors import Unauthenticated
 from core.models import ApiToken, Role
 from core.permissions import Public, actor_from_request, roles
@@ -96,6 +97,7 @@ class TokenView(APIView):
     user's TOTP app (``otp``) returns ``{"token": ...}``."""
 
     permission_classes = [Public]
+    creates = Creates(None)
     authentication_classes: list[Any] = []
     throttles_logins = True
 

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework.parsers import BaseParser
 
 from core.cpr import cpr_in_text
@@ -122,6 +122,7 @@ def json_load(raw: bytes) -> Any:
         raise InvalidInput(
             "request.malformed",
             f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
+            params={"line": exc.lineno, "column": exc.colno},
         ) from None
     check_json_value(data)
     return data
@@ -207,15 +208,15 @@ class InputBoundaryMiddleware:
 
 def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
     body = {"kind": error.kind, **error.as_dict()}
+    # Lazy: this answers before the request's language is chosen, and the
+    # page is written in it (core.exception_handler.answer_language).
     return error_response(
         request,
         400,
         body,
-        page_message=str(
-            _(
-                "The form contained characters that cannot be saved (a NUL character or"
-                " broken text). Remove them and try again."
-            )
+        page_message=gettext_lazy(
+            "The form contained characters that cannot be saved (a NUL character or"
+            " broken text). Remove them and try again."
         ),
         error=error,
     )

@@ -4,6 +4,10 @@ On ``/api/`` every error is the envelope ``{"error": {"code", "message", ...}}``
 on ``/fhir/`` it is an OperationOutcome. Services raise
 :class:`core.errors.PlatformError`; REST framework's own errors (bad JSON,
 missing authentication, refused permission) are mapped alongside them.
+
+Every refusal's message is written in one language, chosen by one rule
+(:func:`answer_language`): Danish unless the request asks for English. The
+``code`` never changes with the language.
 """
 
 from __future__ import annotations
@@ -11,19 +15,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.functional import Promise
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from core.errors import STATUS_BY_KIND, PlatformError, Throttled
 from core.fhir.outcome import operation_outcome
 from core.logging import scrub
-from core.messages import FIXED as FIXED_MESSAGES
-from core.messages import user_message
+from core.messages import general_in_place_of_detail, user_message
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +69,11 @@ DRF_ERRORS: tuple[tuple[type[drf.APIException], int, str, str], ...] = (
 )
 
 
+# REST framework's "Authentication credentials were not provided." in the
+# platform's own words: the same code and sentence as ``core.api.actor_of``.
+NOT_LOGGED_IN = gettext_noop("Log in first.")
+
+
 def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | None:
     """Status, error body and extra headers for a known exception; None for a bug."""
     headers: dict[str, str] = {}
@@ -80,18 +92,25 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
             {
                 "kind": "conflict",
                 "code": "request.conflict",
-                "message": "This conflicts with data saved meanwhile; nothing was saved.",
+                "message": gettext_noop(
+                    "This conflicts with data saved meanwhile; nothing was saved."
+                ),
             },
             headers,
         )
     if isinstance(exc, Http404 | drf.NotFound):
         return (
             404,
-            {"kind": "not_found", "code": "not_found", "message": "No such resource."},
+            {
+                "kind": "not_found",
+                "code": "not_found",
+                "message": gettext_noop("No such resource."),
+            },
             headers,
         )
     if isinstance(exc, DjangoPermissionDenied):
-        return 403, {"kind": "forbidden", "code": "forbidden", "message": "Not allowed."}, headers
+        message = gettext_noop("Not allowed.")
+        return 403, {"kind": "forbidden", "code": "forbidden", "message": message}, headers
     if isinstance(exc, drf.ValidationError):
         fields = _flatten(exc.detail)
         summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
@@ -117,7 +136,10 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
         headers["Retry-After"] = str(int(wait))
     for error_type, status, kind, code in DRF_ERRORS:
         if isinstance(exc, error_type):
-            return status, {"kind": kind, "code": code, "message": str(exc.detail)}, headers
+            message = str(exc.detail)
+            if isinstance(exc, drf.NotAuthenticated) and exc.get_codes() == "not_authenticated":
+                message = NOT_LOGGED_IN
+            return status, {"kind": kind, "code": code, "message": message}, headers
     if isinstance(exc, drf.APIException):
         return (
             exc.status_code,
@@ -156,9 +178,10 @@ def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[st
             message=body["message"],
             field=body.get("field"),
             rule=body.get("rule"),
+            diagnostics=body.get("detail"),
         )
         return outcome, FHIR_MEDIA_TYPE
-    envelope = {k: v for k, v in body.items() if k != "kind"}
+    envelope = {k: v for k, v in body.items() if k not in ("kind", "detail")}
     return {"error": envelope}, "application/json"
 
 
@@ -167,7 +190,7 @@ def error_response(
     status: int,
     body: dict[str, Any],
     *,
-    page_message: str,
+    page_message: str | Promise,
     page_template: str | None = None,
     error: PlatformError | None = None,
 ) -> HttpResponse:
@@ -175,52 +198,58 @@ def error_response(
     the envelope or OperationOutcome on /api/ and /fhir/, a page elsewhere
     (``page_template``, or the one "not available" page for 403 and 404).
 
-    A client that reads Danish gets the message in Danish, as from a view:
-    the ``error``'s translation, else the page's message (already in the
-    active language)."""
-    if is_fhir_path(request.path) or request.path.startswith("/api/"):
-        if _asks_for_danish(request):
-            if error is not None:
-                body = localised_body(error, body)
-            elif page_message:
-                body = {**body, "message": page_message}
-        payload, content_type = error_payload(request.path, status, body)
-        return JsonResponse(payload, status=status, content_type=content_type)
-    template = page_template or (
-        "core/not_allowed.html" if status in (403, 404) else "core/error.html"
-    )
-    context = {"status": status, "message": page_message, "code": body.get("code", "")}
-    return render(request, template, context, status=status)
+    Some of these answer before Django's LocaleMiddleware has chosen the
+    request's language: the answer is written in :func:`answer_language`
+    here, the same as a view's."""
+    language = answer_language(request)
+    with translation.override(language):
+        if is_fhir_path(request.path) or request.path.startswith("/api/"):
+            body = localised_body(body, language=language, error=error)
+            payload, content_type = error_payload(request.path, status, body)
+            response: HttpResponse = JsonResponse(payload, status=status, content_type=content_type)
+        else:
+            template = page_template or (
+                "core/not_allowed.html" if status in (403, 404) else "core/error.html"
+            )
+            context = {"status": status, "message": str(page_message), "code": body.get("code", "")}
+            response = render(request, template, context, status=status)
+    response.headers.setdefault("Content-Language", language)
+    patch_vary_headers(response, ("Accept-Language",))
+    return response
 
 
-def _asks_for_danish(request: HttpRequest) -> bool:
-    """The client said it reads Danish (Accept-Language); the API stays English otherwise."""
-    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
-    first = header.split(",")[0].split(";")[0].strip().lower()
-    return first.startswith("da")
+def answer_language(request: HttpRequest | None) -> str:
+    """The language of every refusal, on every door (docs/api.md): Danish unless
+    the request asks for English. It is the language Django's LocaleMiddleware
+    activates for the request, so a message a service wrote with gettext is in
+    the same language as one translated here: the language chosen on the pages
+    (their language cookie), else the first of Danish and English that
+    ``Accept-Language`` prefers, else Danish (``LANGUAGE_CODE``)."""
+    if request is None:
+        return str(settings.LANGUAGE_CODE)
+    http = getattr(request, "_request", request)  # REST framework's request wraps Django's
+    return translation.get_language_from_request(http)
 
 
-def localised_body(exc: PlatformError, body: dict[str, Any]) -> dict[str, Any]:
-    """The error body with its messages in the active language; codes unchanged."""
-    with translation.override("da"):
-        out = {**body, "message": user_message(exc)}
+def localised_body(
+    body: dict[str, Any], *, language: str, error: PlatformError | None = None
+) -> dict[str, Any]:
+    """The error body with its messages in ``language``; codes, fields and the
+    machine-readable facts unchanged. An error from outside the services
+    (REST framework's, Django's) is translated as the platform's own are."""
+    error = error or PlatformError(str(body["code"]), str(body["message"]))
+    with translation.override(language):
+        out = {**body, "message": user_message(error)}
+        if general_in_place_of_detail(error):
+            # The precise sentence has no wording in this language: /fhir/
+            # keeps it as the issue's diagnostics (error_payload).
+            out["detail"] = error.message
         if "errors" in body:
             out["errors"] = [
                 {**e, "message": user_message(r)}
-                for e, r in zip(body["errors"], exc.related, strict=True)
+                for e, r in zip(body["errors"], error.related, strict=True)
             ]
     return out
-
-
-def _localised_own_words(body: dict[str, Any]) -> dict[str, Any]:
-    """A REST framework refusal worded by the platform (a token refused, a
-    role not admitted) in Danish, as a service's refusal is; REST framework's
-    own messages are in the request's language already and stay as they are."""
-    message = body.get("message")
-    if not isinstance(message, str) or message not in FIXED_MESSAGES:
-        return body
-    with translation.override("da"):
-        return {**body, "message": translation.gettext(message)}
 
 
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -229,11 +258,11 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
     if described is None:
         return None  # a bug: let Django's 500 handler answer (and log) it
     status, body, headers = described
-    if request is not None and _asks_for_danish(request):
-        if isinstance(exc, PlatformError):
-            body = localised_body(exc, body)
-        else:
-            body = _localised_own_words(body)
+    language = answer_language(request)
+    body = localised_body(
+        body, language=language, error=exc if isinstance(exc, PlatformError) else None
+    )
+    headers.setdefault("Content-Language", language)
     path = request.path if request is not None else ""
     payload, content_type = error_payload(path, status, body)
     return Response(payload, status=status, headers=headers, content_type=content_type)

@@ -49,6 +49,8 @@ REASONS: dict[str, Promise] = {
     "break_glass": pgettext_lazy(REASON_CONTEXT, "emergency access"),
     "budget_exhausted": pgettext_lazy(REASON_CONTEXT, "privacy budget used up"),
     "care_relationship": pgettext_lazy(REASON_CONTEXT, "care relationship"),
+    "citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
+    "death_withdrawn": pgettext_lazy(REASON_CONTEXT, "registered death withdrawn"),
     "category_not_permitted": pgettext_lazy(REASON_CONTEXT, "data category not shared"),
     "citizen_mismatch": pgettext_lazy(REASON_CONTEXT, "id and CPR number of two citizens"),
     "consent_administration": pgettext_lazy(REASON_CONTEXT, "consent administration"),
@@ -70,6 +72,7 @@ REASONS: dict[str, Promise] = {
     "patient_exists": pgettext_lazy(REASON_CONTEXT, "citizen already registered"),
     "patient_intake": pgettext_lazy(REASON_CONTEXT, "citizen registered"),
     "purpose_not_permitted": pgettext_lazy(REASON_CONTEXT, "purpose not permitted"),
+    "purpose_unknown": pgettext_lazy(REASON_CONTEXT, "unknown purpose"),
     "recall": pgettext_lazy(REASON_CONTEXT, "recall"),
     "referral_intake": pgettext_lazy(REASON_CONTEXT, "phone referral being taken"),
     "refused": pgettext_lazy(REASON_CONTEXT, "the citizen refused"),
@@ -95,6 +98,8 @@ REASONS: dict[str, Promise] = {
     "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),
     "record.psychiatric_diagnosis": pgettext_lazy(REASON_CONTEXT, "psychiatric diagnosis (R2)"),
     "record.type_not_permitted": pgettext_lazy(REASON_CONTEXT, "data type not shared (R2)"),
+    "time.after_death": pgettext_lazy(REASON_CONTEXT, "time after the registered death"),
+    "vital_signs.after_death": pgettext_lazy(REASON_CONTEXT, "time after the registered death"),
     # A hand-off's entry names the message it disclosed or received by its
     # event (integrations.messages.Event).
     "acute-referral": pgettext_lazy(REASON_CONTEXT, "referral message"),

@@ -2,9 +2,10 @@
 """What a person reads when the platform refuses: one place for every error message.
 
 Services raise :class:`core.errors.PlatformError` with a stable English
-``code`` and an English ``message``. The pages (always) and the JSON API (when
-the request asks for Danish) show :func:`user_message` instead: the message in
-the active language, from the gettext catalogue.
+``code`` and an English ``message``. Every door (the pages, ``/api/`` and
+``/fhir/``) shows :func:`user_message` instead: the message in the request's
+language (Danish unless it asks for English,
+``core.exception_handler.answer_language``), from the gettext catalogue.
 
 - A message that does not depend on the case is its own msgid: it is listed
   in ``FIXED`` so that ``makemessages`` finds it.
@@ -41,9 +42,7 @@ FIXED = (
     gettext_noop("No member of staff has that username."),
     gettext_noop("No citizen with that CPR number."),
     gettext_noop("This entry has no flag to review."),
-    gettext_noop("No flagged audit entry with this id."),
     gettext_noop("No such audit entry."),
-    gettext_noop("No audit entry with this id."),
     gettext_noop("The entry has not yet been given its place in the log; ask again in a moment."),
     gettext_noop("No audit log with this name."),
     gettext_noop("No checkpoint of this log yet."),
@@ -300,6 +299,14 @@ FIXED = (
     gettext_noop("Measurements cannot be in the future."),
     gettext_noop("Measurements cannot be from before the visit was assigned."),
     gettext_noop("The time lies before the visit was assigned."),
+    gettext_noop("The time lies before the citizen was referred to the acute function."),
+    gettext_noop("The time lies after the citizen's registered death."),
+    gettext_noop("Measurements cannot be from after the citizen's registered death."),
+    gettext_noop("The time of death lies in the future."),
+    gettext_noop("The time of death lies before the citizen was born."),
+    gettext_noop(
+        "The citizen is registered deceased, so an admission cannot be received. A death reported in error is corrected with Patient.deceasedBoolean false."
+    ),
     gettext_noop("The value must be a number."),
     gettext_noop("The warning is already acknowledged."),
     gettext_noop("Say what happened."),
@@ -368,6 +375,17 @@ FIXED = (
     gettext_noop(
         "This batch is already received on this delivery reference; nothing was booked twice."
     ),
+    # Refusals written by core.exception_handler and core.views for REST
+    # framework's and Django's own errors, in the request's language as any other.
+    gettext_noop("Log in first."),
+    gettext_noop("No such resource."),
+    gettext_noop("No such page or resource."),
+    gettext_noop("Not allowed."),
+    gettext_noop("The request could not be understood."),
+    gettext_noop("This conflicts with data saved meanwhile; nothing was saved."),
+    gettext_noop("Something went wrong on our side; it has been logged."),
+    gettext_noop("The request body is empty; a FHIR JSON resource was expected."),
+    gettext_noop("A FHIR resource must be a JSON object with a resourceType."),
 )
 
 TEMPLATES: dict[str, Promise] = {
@@ -391,6 +409,9 @@ TEMPLATES: dict[str, Promise] = {
     "count.incomplete": _("%(n)s lot(s) held here are not counted yet."),
     "request.already_received": _(
         "This request was received at %(received)s and answered %(status)s; nothing was done again."
+    ),
+    "request.malformed": _(
+        "The request body is not valid JSON (line %(line)s, column %(column)s)."
     ),
 }
 
@@ -470,18 +491,30 @@ def _fill(template: Promise, params: Mapping[str, object]) -> str | None:
 
 def user_message(error: PlatformError) -> str:
     """The error's message in the active language, for the person at the screen."""
+    return _in_active_language(error)[0]
+
+
+def general_in_place_of_detail(error: PlatformError) -> bool:
+    """True where :func:`user_message` gives the code's general sentence
+    because the error's own, more precise sentence has no wording in the
+    active language (a FHIR partner still gets that detail as diagnostics)."""
+    return _in_active_language(error)[1]
+
+
+def _in_active_language(error: PlatformError) -> tuple[str, bool]:
     template = TEMPLATES.get(error.code)
     if template is not None and error.params:
         filled = _fill(template, error.params)
         if filled is not None:
-            return filled
+            return filled, False
     if error.message in _FIXED:
-        return gettext(error.message)
+        return gettext(error.message), False
     fallback = BY_CODE.get(error.code)
     if fallback is None or (get_language() or "").startswith("en"):
         # Messages built with gettext where raised are already in the active language.
-        return error.message
-    return str(fallback)
+        return error.message, False
+    general = str(fallback)
+    return general, general != error.message
 
 
 def kind_message(kind: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerFieldExtension,
@@ -19,6 +20,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
+from core.created import creates_of
 from core.permissions import Public
 
 
@@ -29,7 +31,10 @@ class ErrorBody(serializers.Serializer[Any]):
         help_text="Stable, machine-readable: `request.invalid`, `auth.required`, "
         "`consent.refused`, `not_found` …"
     )
-    message = serializers.CharField(help_text="For the person at the screen; never a CPR number.")
+    message = serializers.CharField(
+        help_text="For the person at the screen; never a CPR number. Danish unless the request "
+        "asks for English (`Accept-Language`); the answer's `Content-Language` says which."
+    )
     field = serializers.CharField(
         required=False, help_text="The one input field the error is about, when there is one."
     )
@@ -80,6 +85,25 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
     pattern=r"^[\x21-\x7e]{1,255}$",
 )
+
+
+# The header of a 201 whose resource has a URL of its own (core.created), and
+# those of a keyed write's replay (core.idempotency).
+LOCATION_OF_CREATED = {
+    "schema": {"type": "string", "format": "uri"},
+    "required": True,
+    "description": "The absolute URL where the created resource is read (its `GET`).",
+}
+REPLAY_HEADERS = {
+    "Idempotent-Replayed": {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "Present when the 409 is `request.already_received`.",
+    },
+    "Location": {
+        "schema": {"type": "string", "format": "uri"},
+        "description": "On `request.already_received`: the first answer's `Location`, if any.",
+    },
+}
 
 
 class PlatformAutoSchema(AutoSchema):
@@ -154,7 +178,25 @@ class PlatformAutoSchema(AutoSchema):
             )
             response["description"] = description
             responses[status] = response
+        if "201" in responses:
+            self._locate_created(responses["201"])
+        if self._keyed() and "409" in responses:
+            responses["409"]["headers"] = {**responses["409"].get("headers", {}), **REPLAY_HEADERS}
         return dict(sorted(responses.items()))
+
+    def _locate_created(self, response: dict[str, Any]) -> None:
+        """A 201 says where the created resource is read, as the view declares."""
+        creates = creates_of(self.view)
+        if creates is None:
+            warn(
+                f"{type(self.view).__name__} answers 201 without saying what it creates "
+                "(creates = core.created.Creates(...))."
+            )
+        elif creates.url_name is None:
+            response["description"] = "Created. It has no URL of its own, so no `Location`."
+        else:
+            response["headers"] = {**response.get("headers", {}), "Location": LOCATION_OF_CREATED}
+            response["description"] = "Created; `Location` is the URL where it is read."
 
 
 class BoundedDecimalScheme(OpenApiSerializerFieldExtension):

@@ -257,7 +257,7 @@ def help_page(request: HttpRequest) -> HttpResponse:
 
 
 def _error(request: HttpRequest, status: int, kind: str, code: str, message: str) -> HttpResponse:
-    # The envelope keeps the stable English message; the page speaks the user's language.
+    # ``message`` is the msgid: error_response writes it in the request's language.
     return error_response(
         request,
         status,

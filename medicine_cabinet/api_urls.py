@@ -33,7 +33,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("lots/<int:lot_id>/history", api.LotHistoryView.as_view(), name="cabinet-lot-history"),
     path("register/<int:medicine_id>", api.RegisterView.as_view(), name="cabinet-register"),
     path("counts", api.CountsView.as_view(), name="cabinet-counts"),
-    path("counts/<int:count_id>", api.CountDetailView.as_view(), name="cabinet-count"),
+    path("counts/<int:count_id>", api.CountDetailView.as_view(), name="cabinet-count-detail"),
     path("counts/<int:count_id>/", include(on_count)),
     path("notifications", api.NotificationsView.as_view(), name="cabinet-notifications"),
     path(

@@ -378,7 +378,6 @@ WRITES: dict[tuple[str, str], Write] = {
             "physician_name": "Hanne Hansen",
             "physician_authorisation_id": "0A1B2",
             "physician_organisation_name": "Lægehuset",
-            "delegated_at": "2026-01-01T10:00:00+01:00",
         },
     ),
     ("POST", "api/clinical/visits/<int:visit_id>/phone-orders"): Write(

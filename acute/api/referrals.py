@@ -17,6 +17,7 @@ from acute.api.roles import CLINICAL_READERS, COORDINATOR, REFERRERS, per_method
 from acute.models import NurseShift, Referral, Skill, Urgency, Visit
 from consent.audit.services import Action
 from core.api import actor_of, valid
+from core.created import Creates
 from core.errors import NotFoundOrNotAllowed
 from core.openapi import Reference, results_of
 
@@ -58,6 +59,7 @@ class ReferralListView(APIView):
     the short form."""
 
     permission_classes = [per_method(GET=COORDINATOR, POST=REFERRERS)]
+    creates = Creates("acute-referral")
 
     @extend_schema(
         operation_id="acute_referrals_board",
@@ -223,6 +225,7 @@ class AssignView(APIView):
     ``hold_override_reason`` also to a referral on hold for a hospital admission (R12)."""
 
     permission_classes = [COORDINATOR]
+    creates = Creates("acute-visit")
 
     @extend_schema(
         operation_id="acute_referrals_assign", request=AssignIn, responses={201: VisitOut}

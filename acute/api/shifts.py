@@ -16,6 +16,7 @@ from acute.api.output import ShiftOut, shift_out
 from acute.api.roles import COORDINATOR, NURSE
 from acute.models import NurseShift, Skill, Visit
 from core.api import actor_of, valid
+from core.created import Creates
 from core.errors import NotFoundOrNotAllowed
 from core.models import Role, User
 from core.openapi import results_of
@@ -38,6 +39,7 @@ class ShiftListView(APIView):
     """``GET``: nurses on shift now with their load. ``POST``: put a nurse on the rota."""
 
     permission_classes = [COORDINATOR]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="acute_shifts_on_now", responses={200: results_of("ShiftsOnNow", ShiftOut)}

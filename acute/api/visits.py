@@ -21,6 +21,7 @@ from acute.models import Episode, Outcome, VisitNote, VitalSign
 from acute.services.documentation import VITAL_SIGN_VALUE
 from consent.audit.services import Action
 from core.api import BoundedDecimalField, actor_of, valid
+from core.created import Creates
 from core.openapi import FhirResource, results_of
 
 
@@ -115,6 +116,7 @@ class NoteOut(serializers.Serializer[Any]):
 
 class VisitNoteView(APIView):
     permission_classes = [NURSE]
+    creates = Creates(None)
 
     @extend_schema(operation_id="acute_visits_note_add", request=NoteIn, responses={201: NoteOut})
     def post(self, request: Request, pk: int) -> Response:
@@ -144,6 +146,7 @@ class VitalSignsView(APIView):
     """``POST``: the nurse records vital signs. ``GET``: them as FHIR Observations."""
 
     permission_classes = [per_method(GET=CLINICAL_READERS, POST=NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="acute_visits_vital_signs_read",
@@ -191,6 +194,7 @@ class FollowUpIn(HoldOverrideIn):
 
 class FollowUpView(APIView):
     permission_classes = [COORDINATOR]
+    creates = Creates("acute-visit")
 
     @extend_schema(
         operation_id="acute_episodes_follow_up_plan", request=FollowUpIn, responses={201: VisitOut}

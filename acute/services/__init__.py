@@ -20,6 +20,7 @@ from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE
 from acute.services.admissions import (
     HOLD_HOSPITAL_ADMISSION,
     HOLD_OVERRIDE_REASON_MAX_LENGTH,
+    citizen_death_withdraw,
     referrals_close_on_death,
     referrals_hold_for_admission,
     referrals_resume_after_discharge,
@@ -66,6 +67,7 @@ __all__ = [
     "VITAL_SIGN_UNITS",
     "SubmissionResult",
     "acute_function_for",
+    "citizen_death_withdraw",
     "deadline_watch",
     "dispatch_auto_assign",
     # Reads, in ``acute.selectors``; still importable from here for older callers.

@@ -16,14 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acute.models import DeadlineWarning, Referral, Visit
-from acute.services._common import creation_refused_audit, referral_audit
+from acute.services._common import audit, creation_refused_audit, referral_audit
+from consent.audit.services import Action
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput, PlatformError
+from core.deaths import is_registered_dead
+from core.errors import Conflict, InvalidInput, PlatformError, PreconditionFailed
 from core.logging import scrub
 from core.models import Citizen
 from core.validation import full_clean_changed, required_text
 
 HOLD_HOSPITAL_ADMISSION = "hospital_admission"
+VISIT_CITIZEN_DECEASED = "visit.citizen_deceased"
 HOLD_OVERRIDE_REASON_MAX_LENGTH = 500
 ADMITTED_WARNING_FIELDS = ["raised_at", "detail", "acknowledged_at", "acknowledged_by"]
 
@@ -182,7 +185,39 @@ def referrals_close_on_death(
     return [r.pk for r in referrals]
 
 
-# --- sending a nurse anyway ----------------------------------------------------
+def citizen_death_withdraw(*, citizen_id: int, admission: str, actor: Actor) -> dt.datetime | None:
+    """The hospital corrects a death it reported in error (MedCom: the
+    Patient's ``deceasedBoolean`` false, a change from deceased to living):
+    she is no longer registered deceased, so referrals, visits and admissions
+    are taken again. Referrals closed on the death stay closed: the
+    coordinator takes in a new one if she is still to be seen. Returns the
+    time of death withdrawn (``None`` when none was registered)."""
+    with transaction.atomic(savepoint=False):
+        citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
+        withdrawn = citizen.deceased_at
+        if withdrawn is not None:
+            citizen.deceased_at = None
+            citizen.save(update_fields=["deceased_at"])
+            audit(
+                actor=actor,
+                action=Action.UPDATE,
+                citizen_id=citizen_id,
+                resource_type="Patient",
+                resource_id=citizen_id,
+                detail={"admission": admission, "deceased_at_withdrawn": withdrawn.isoformat()},
+                reason_code="death_withdrawn",
+            )
+    return withdrawn
+
+
+# --- sending a nurse at all, and anyway ----------------------------------------
+
+
+def visit_for_the_living(citizen: Citizen) -> None:
+    """No nurse is sent to a citizen registered dead (a first visit or a
+    follow-up), whatever door asks; a correction of the death lifts it."""
+    if is_registered_dead(citizen):
+        raise PreconditionFailed("visit.citizen_deceased", "The citizen is registered deceased.")
 
 
 def hold_override_check(*, held: Referral | None, reason: str | None) -> str:
@@ -248,13 +283,13 @@ def dispatch_transaction(
     *, actor: Actor, citizen_id: int, detail: dict[str, object]
 ) -> Iterator[None]:
     """Send a nurse in one transaction. A refused assignment to a referral on
-    hold is a denied attempt (R9): it is recorded after the refused transaction
-    has rolled back, so it stays."""
+    hold, or to a citizen registered dead, is a denied attempt (R9): it is
+    recorded after the refused transaction has rolled back, so it stays."""
     try:
         with transaction.atomic():
             yield
     except PlatformError as exc:
-        if exc.rule == "R12":
+        if exc.rule == "R12" or exc.code == VISIT_CITIZEN_DECEASED:
             creation_refused_audit(
                 actor=actor,
                 citizen_id=citizen_id,

@@ -15,9 +15,14 @@ from django.utils import timezone
 from acute.dispatch import rank
 from acute.models import NurseShift, Referral, Visit
 from acute.selectors import dispatch_rank, need_for, nurse_states
-from acute.services._common import referral_lock
+from acute.services._common import creation_refused_audit, referral_lock
 from acute.services._nurse_access import visit_cancel_locked, visit_send
-from acute.services.admissions import dispatch_transaction, hold_override_check
+from acute.services.admissions import (
+    VISIT_CITIZEN_DECEASED,
+    dispatch_transaction,
+    hold_override_check,
+    visit_for_the_living,
+)
 from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
 
@@ -37,7 +42,8 @@ def visit_assign(
     Every door that sends a nurse on a referral comes here (the coordinator's
     API and board, reassignment, automatic dispatch), so this is where a
     referral on hold for a hospital admission is refused (R12) unless
-    ``hold_override_reason`` says why a nurse goes anyway."""
+    ``hold_override_reason`` says why a nurse goes anyway, and where a
+    citizen registered dead is refused a nurse."""
     now = timezone.now()
     with dispatch_transaction(
         actor=actor,
@@ -45,6 +51,7 @@ def visit_assign(
         detail={"referral": referral.pk, "nurse": shift.nurse_id},
     ):
         referral = referral_lock(referral)
+        visit_for_the_living(referral.citizen)
         shift = NurseShift.objects.select_for_update().select_related("nurse").get(pk=shift.pk)
         if referral.status != Referral.Status.ACCEPTED:
             raise Conflict(
@@ -130,9 +137,26 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
     """Assign the best-ranked nurse; ``None`` when nobody is eligible (the board shows it).
 
     Never a referral on hold for a hospital admission (R12): only a
-    coordinator, with a reason, sends a nurse to a citizen in hospital."""
-    # Asked of the database, not of the caller's copy, which may predate the admission.
-    if Referral.objects.filter(pk=referral.pk, on_hold_since__isnull=False).exists():
+    coordinator, with a reason, sends a nurse to a citizen in hospital. Never
+    a citizen registered dead."""
+    # Asked of the database, not of the caller's copy, which may predate the
+    # admission or the death.
+    on_hold_since, deceased_at = (
+        Referral.objects.filter(pk=referral.pk)
+        .values_list("on_hold_since", "citizen__deceased_at")
+        .get()
+    )
+    if deceased_at is not None:
+        # Nobody is sent to a citizen registered dead; the attempt is on her record (R9).
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=referral.citizen_id,
+            resource_type="Task",
+            reason_code=VISIT_CITIZEN_DECEASED,
+            detail={"referral": referral.pk},
+        )
+        return None
+    if on_hold_since is not None:
         return None
     for suggestion in dispatch_rank(referral=referral)[:5]:
         shift = NurseShift.objects.get(pk=suggestion.shift_id)
@@ -143,6 +167,8 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
             if exc.code in ("referral.already_assigned", "referral.on_hold"):
                 return None
             continue  # she filled up meanwhile: try the next one
-        except PreconditionFailed:
+        except PreconditionFailed as exc:
+            if exc.code == VISIT_CITIZEN_DECEASED:
+                return None  # registered dead meanwhile: nobody is sent
             continue
     return None

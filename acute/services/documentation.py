@@ -11,10 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from acute.models import Visit, VisitNote, VitalSign
-from acute.services._common import visit_audit, visit_lock
+from acute.services._common import creation_refused_audit, visit_audit, visit_lock
 from acute.services.visits import assigned_nurse_only
 from consent.audit.services import Action
 from core.actors import Actor
+from core.deaths import after_death
 from core.errors import Conflict, InvalidInput, PlatformError
 from core.units import unit_label
 from core.validation import DecimalBounds, decimal_parse, full_clean_or_raise, required_text
@@ -78,6 +79,19 @@ def vital_signs_record(
         raise InvalidInput(
             "vital_signs.before_visit",
             "Measurements cannot be from before the visit was assigned.",
+            field="measured_at",
+        )
+    if after_death(visit.citizen, measured_at):
+        # Nothing is measured on the dead; the attempt is on her record (R9).
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type="Observation",
+            reason_code="vital_signs.after_death",
+        )
+        raise InvalidInput(
+            "vital_signs.after_death",
+            "Measurements cannot be from after the citizen's registered death.",
             field="measured_at",
         )
     rows = []

@@ -19,7 +19,11 @@ from acute.services._common import (
     episode_relationship_open,
 )
 from acute.services._nurse_access import visit_cancel_locked, visit_send
-from acute.services.admissions import dispatch_transaction, hold_override_check
+from acute.services.admissions import (
+    dispatch_transaction,
+    hold_override_check,
+    visit_for_the_living,
+)
 from acute.services.referrals import acute_function_for
 from consent.audit.services import Action
 from consent.services import care_relationship_close
@@ -58,6 +62,7 @@ def visit_plan_follow_up(
         episode = Episode.objects.select_for_update().select_related("citizen").get(pk=episode.pk)
         if episode.status != Episode.Status.OPEN:
             raise Conflict("episode.closed", "The episode is closed.")
+        visit_for_the_living(episode.citizen)
         # Read, not locked: triage locks a referral before its episode, and this
         # order the other way round could deadlock with it.
         held = (

@@ -22,6 +22,7 @@ from acute.services._common import (
 )
 from consent.audit.services import Action
 from core.actors import Actor
+from core.deaths import is_registered_dead
 from core.errors import (
     Conflict,
     Forbidden,
@@ -241,7 +242,15 @@ def referral_create(
         )
     if refused:
         raise PlatformError.all_of(refused)
-    if citizen.deceased_at is not None:
+    if is_registered_dead(citizen):
+        # Refused on every door (the API, FHIR, the pages, a partner's
+        # message), and the attempt is on her record (R9).
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=citizen.pk,
+            resource_type="ServiceRequest",
+            reason_code="citizen_deceased",
+        )
         raise PreconditionFailed("referral.citizen_deceased", "The citizen is registered deceased.")
     acute_function = acute_function_for(citizen)
     external_id = (external_id or "").strip()

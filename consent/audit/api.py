@@ -29,6 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consent.audit.errors import entry_not_found
 from consent.audit.fhir import (
     OUTCOME_BY_CODE,
     audit_bundle,
@@ -60,6 +61,7 @@ from consent.audit.selectors import (
 from consent.audit.services import audit_record_auditor_view, entry_review
 from consent.audit.verify import log_verify
 from core.api import actor_of
+from core.created import Creates
 from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Found, Param
 from core.fhir.views import base_url
@@ -289,6 +291,7 @@ class AuditEntryReviewView(APIView):
     """``POST /api/audit/entries/<id>/review {"comment": "..."}``"""
 
     permission_classes = AUDITORS
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="audit_entries_review",
@@ -484,7 +487,10 @@ class AuditEventResource(FHIRResource):
         pk = self.row_id(resource_id)
         entry = self.queryset().filter(id=pk).first() if pk is not None else None
         if entry is None:
-            raise self.unknown(asked, Action.READ, resource_id)
+            # Recorded as the base records every id that names nothing, and
+            # answered as every other door answers an unknown entry's id.
+            self.unknown(asked, Action.READ, resource_id)
+            raise entry_not_found()
         audit_record_auditor_view(
             actor=asked.actor,
             action=Action.READ,

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from consent.audit import merkle
 from consent.audit.chain import chain_verify, epoch_us
+from consent.audit.errors import entry_id_possible, entry_not_found
 from consent.audit.models import (
     AuditEntry,
     ChainHead,
@@ -495,8 +496,13 @@ def _placed_entry(entry_id: int) -> _Placed | None:
     )
 
 
+NOT_YET_SEQUENCED = "audit.entry_not_yet_sequenced"
+
+
 def inclusion_for_entry(entry_id: int) -> InclusionProof:
     """The entry's inclusion proof against its log's newest checkpoint."""
+    if not entry_id_possible(entry_id):
+        raise entry_not_found()
     if connection.vendor == "postgresql":
         placed = _placed_entry(entry_id)
         proof = _proofs([placed]).get(entry_id) if placed else None
@@ -506,9 +512,9 @@ def inclusion_for_entry(entry_id: int) -> InclusionProof:
     if proof is not None:
         return proof
     if not AuditEntry.objects.filter(id=entry_id).exists():
-        raise NotFoundOrNotAllowed("audit.entry_unknown", "No audit entry with this id.")
+        raise entry_not_found()
     raise Conflict(
-        "audit.entry_not_yet_sequenced",
+        NOT_YET_SEQUENCED,
         "The entry has not yet been given its place in the log; ask again in a moment.",
     )
 

@@ -35,6 +35,7 @@ from consent.audit.log import (
 from consent.audit.models import Action
 from consent.audit.services import audit_record_auditor_view
 from core.api import actor_of
+from core.created import Creates
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.openapi import ErrorEnvelope
 from core.permissions import Public
@@ -184,6 +185,7 @@ class CosignatureView(APIView):
     configured witness's key."""
 
     permission_classes = [Public]
+    creates = Creates(None)
     authentication_classes: list[type] = []
 
     @extend_schema(

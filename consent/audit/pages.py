@@ -20,12 +20,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.audit.api import csv_response
 from consent.audit.cosignatures import witness_status
+from consent.audit.errors import ENTRY_NOT_FOUND
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, Flag, Outcome, Purpose
 from consent.audit.selectors import (
@@ -45,9 +46,10 @@ from consent.audit.selectors import (
 from consent.audit.services import entry_review
 from consent.audit.verify import log_verify
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.errors import InvalidInput, PlatformError
+from core.messages import user_message
 from core.models import Citizen, Role
-from core.pages import page_actor, render_page
+from core.pages import PageError, page_actor, render_page
 from core.permissions import page
 from core.validation import is_digits
 
@@ -207,6 +209,17 @@ def _entry_context(actor: Actor, entry_id: int) -> dict[str, object]:
     }
 
 
+def _entry_refused(request: HttpRequest, exc: PlatformError) -> HttpResponse:
+    """The entry page with its refusal. An id that names no entry is said as
+    the API, FHIR and ``audit_prove`` say it (404 ``audit.entry_not_found``):
+    an auditor may read every entry, so it is not the "not available" of a
+    refused read, which would send her to the coordinator on duty."""
+    if exc.code == ENTRY_NOT_FOUND:
+        shown = PageError(code=exc.code, message=user_message(exc), field=None, rule=None, count=1)
+        return render(request, "audit/entry.html", {"error": shown}, status=404)
+    return render_page(request, "audit/entry.html", {}, error=exc)
+
+
 @page(Role.AUDITOR)
 @require_http_methods(["GET"])
 def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
@@ -214,7 +227,7 @@ def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     try:
         context = _entry_context(actor, entry_id)
     except PlatformError as exc:
-        return render_page(request, "audit/entry.html", {}, error=exc)
+        return _entry_refused(request, exc)
     return render_page(request, "audit/entry.html", context)
 
 
@@ -229,10 +242,7 @@ def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
         try:
             context = _entry_context(actor, entry_id)
         except PlatformError as missing:
-            return render_page(request, "audit/entry.html", {}, error=missing)
-        if isinstance(exc, NotFoundOrNotAllowed):
-            # The entry is there for the auditor to read; it only has no flag.
-            exc = Conflict("audit.entry_not_flagged", "This entry has no flag to review.")
+            return _entry_refused(request, missing)
         return render_page(request, "audit/entry.html", context, error=exc)
     following = audit_next_flagged(after_entry_id=entry_id)
     if following is None:

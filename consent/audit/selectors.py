@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from consent.audit.errors import entry_id_possible, entry_not_found
 from consent.audit.models import (
     Action,
     AuditEntry,
@@ -28,7 +29,7 @@ from consent.audit.models import (
 )
 from consent.audit.services import audit_record_auditor_view
 from core.actors import Actor
-from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.errors import InvalidInput
 from core.models import Citizen, Organisation, User
 from core.validation import is_digits
 
@@ -414,9 +415,10 @@ def audit_next_flagged(*, after_entry_id: int | None = None) -> int | None:
 
 
 def audit_entry_get(*, entry_id: int) -> AuditEntry:
-    entry = AuditEntry.objects.only(*LIST_FIELDS).filter(id=entry_id).first()
+    found = entry_id_possible(entry_id)
+    entry = AuditEntry.objects.only(*LIST_FIELDS).filter(id=entry_id).first() if found else None
     if entry is None:
-        raise NotFoundOrNotAllowed("audit.entry_not_found", "No such audit entry.")
+        raise entry_not_found()
     return entry
 
 

@@ -24,6 +24,7 @@ from django.db import DatabaseError, DataError
 from django.utils import timezone
 
 from consent.audit.append import entries_append
+from consent.audit.errors import entry_id_possible, entry_not_found
 from consent.audit.models import (
     DIGEST_FIELDS,
     Action,
@@ -35,7 +36,7 @@ from consent.audit.models import (
 )
 from core.actors import Actor
 from core.context import current_context
-from core.errors import InvalidInput, NotFoundOrNotAllowed, Unavailable
+from core.errors import Conflict, InvalidInput, Unavailable
 from core.validation import full_clean_or_raise, insert_or_conflict
 
 __all__ = [
@@ -237,9 +238,10 @@ def entry_review(*, entry_id: int, actor: Actor, comment: str) -> EntryReview:
     if actor.user is None:
         raise InvalidInput("audit.review_needs_user", "Only a person can review an entry.")
     if not AuditFlag.objects.filter(entry_id=entry_id).exists():
-        raise NotFoundOrNotAllowed(
-            "audit.entry_not_flagged", "No flagged audit entry with this id."
-        )
+        if not entry_id_possible(entry_id) or not AuditEntry.objects.filter(id=entry_id).exists():
+            raise entry_not_found()
+        # The entry is there for the auditor to read; it only has no flag.
+        raise Conflict("audit.entry_not_flagged", "This entry has no flag to review.")
     review = EntryReview(
         entry_id=entry_id, reviewed_by=actor.user, reviewed_at=timezone.now(), comment=comment
     )

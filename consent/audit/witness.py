@@ -82,6 +82,21 @@ def _previous(line: str) -> tuple[str, int, bytes] | None:
     return (parts[1], int(parts[2]), root) if len(root) == 32 else None
 
 
+def _check_state(data: Any) -> None:
+    """A state this witness can hold logs to, or ValueError: JSON of another
+    shape failed later, in the middle of a round, with a traceback."""
+    logs = data.get("logs") if isinstance(data, dict) else None
+    if not isinstance(logs, dict) or not isinstance(data.get("alarms"), list):
+        raise ValueError("not a witness's state (logs and alarms)")
+    for log, seen in logs.items():
+        try:
+            size, root = seen["size"], base64.b64decode(seen["root"], validate=True)
+        except (TypeError, KeyError, ValueError):
+            raise ValueError(f"the state of log {log[:100]!r} is not a size and a root") from None
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or len(root) != 32:
+            raise ValueError(f"the state of log {log[:100]!r} is not a size and a root")
+
+
 class WitnessState:
     """The witness's own storage: one JSON file, replaced whole on each change."""
 
@@ -91,6 +106,7 @@ class WitnessState:
             self.data: dict[str, Any] = json.loads(path.read_text())
         except FileNotFoundError:
             self.data = {"logs": {}, "alarms": []}
+        _check_state(self.data)
 
     def seen(self, log: str) -> Seen | None:
         found = self.data["logs"].get(log)

@@ -64,6 +64,9 @@ def codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def reference_id(ref: dict[str, Any] | None, kind: str, field: str) -> str:
+    """The id a Reference names as ``<kind>/<id>`` (digits). Anything else —
+    an absolute URL, a ``urn:uuid`` outside a transaction, another type, an id
+    with more than the digits — is refused (``record.reference_invalid``)."""
     reference = str((ref or {}).get("reference") or "")
     prefix = f"{kind}/"
     if not reference.startswith(prefix) or not is_digits(reference[len(prefix) :]):
@@ -71,6 +74,17 @@ def reference_id(ref: dict[str, Any] | None, kind: str, field: str) -> str:
             "record.reference_invalid", f"{field} must reference {kind}/<id>.", field=field
         )
     return reference[len(prefix) :]
+
+
+def referenced_id(ref: Any, kind: str) -> int | None:
+    """The row id a Reference names, read exactly as :func:`reference_id`
+    reads it, or None where that refuses it: for recording a refused attempt
+    on the log of the citizen a body names, before (or without) parsing it."""
+    try:
+        value = reference_id(ref if isinstance(ref, dict) else None, kind, kind)
+    except InvalidInput:
+        return None
+    return int(value) if len(value) <= 18 else None  # a row id (bigint) has at most 18 digits here
 
 
 def instant(value: str | None, *, field: str | None = None) -> dt.datetime | None:

@@ -29,5 +29,8 @@ class ConsentGate:
             resource_type=resource_type,
         )
 
-    def refuse(self, *, actor: Actor, **asked: Any) -> None:
-        audit_record(actor=actor, citizen_id=None, outcome=Outcome.DENIED, **asked)
+    def refuse(self, *, actor: Actor, citizen_id: int | None = None, **asked: Any) -> None:
+        # The citizen the request named, if there is one: never an id no citizen has.
+        if citizen_id is not None and not Citizen.objects.filter(pk=citizen_id).exists():
+            citizen_id = None
+        audit_record(actor=actor, citizen_id=citizen_id, outcome=Outcome.DENIED, **asked)

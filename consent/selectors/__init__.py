@@ -16,6 +16,7 @@ per use case; every name is importable from ``consent.selectors``.
 from consent.selectors.consents import (
     access_directive,
     consent_directives,
+    directive_citizen_id,
 )
 from consent.selectors.dates import DATE_PREFIXES
 from consent.selectors.insight import (
@@ -48,6 +49,7 @@ from consent.selectors.patients import (
 from consent.selectors.record import (
     hidden_for,
     patient_everything,
+    record_citizen_id,
     record_read,
     record_read_bare,
     record_version_read,
@@ -83,6 +85,7 @@ __all__ = [
     "access_directive",
     "consent_directives",
     "cpr_in_query",
+    "directive_citizen_id",
     "hidden_for",
     "insight_bundle",
     "insight_report",
@@ -94,6 +97,7 @@ __all__ = [
     "patient_search_by_cpr",
     "patient_search_refused_in_url",
     "patient_version",
+    "record_citizen_id",
     "record_read",
     "record_read_bare",
     "record_search",

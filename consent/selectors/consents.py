@@ -22,17 +22,23 @@ def consent_directives(citizen_id: int) -> QuerySet[ConsentDirective]:
     )
 
 
+def directive_citizen_id(directive_id: str) -> int | None:
+    """Whose refusal or consent an id names, with no decision: for the gate
+    (below), and to put an attempt refused before the gate is asked on that
+    citizen's log."""
+    pk = row_id(directive_id)
+    if not 0 < pk < 10**18:
+        return None
+    return ConsentDirective.objects.filter(pk=pk).values_list("citizen_id", flat=True).first()
+
+
 def access_directive(
     *, actor: Actor, directive_id: str, action: str, purpose: str, audit_permit: bool = True
 ) -> Citizen:
     """The citizen whose refusal or consent this is, if the gate lets the actor
     at the citizen's directives; decided and audited as
     :func:`consent.gate.access_citizen` does (``audit_permit=False`` for writes)."""
-    citizen_id = (
-        ConsentDirective.objects.filter(pk=row_id(directive_id))
-        .values_list("citizen_id", flat=True)
-        .first()
-    )
+    citizen_id = directive_citizen_id(directive_id)
     return access_citizen(
         actor=actor,
         citizen_id=citizen_id if citizen_id is not None else -1,

@@ -30,6 +30,20 @@ from core.models import Citizen
 from core.sql import CompiledQuery
 
 
+def record_citizen_id(*, resource_type: str, resource_id: str) -> int | None:
+    """Whose record resource an id names, with no decision and nothing of the
+    record read: only to put an attempt refused before the gate is asked (a
+    purpose of use the platform does not know) on that citizen's log."""
+    pk = row_id(resource_id)
+    if not 0 < pk < 10**18:
+        return None
+    return (
+        RecordResource.objects.filter(pk=pk, resource_type=resource_type)
+        .values_list("citizen_id", flat=True)
+        .first()
+    )
+
+
 def record_read(
     *, actor: Actor, resource_type: str, resource_id: str, purpose: str
 ) -> RecordResource:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from consent.audit.services import Action
 from consent.fhir import parse_consent
+from consent.fhir.datatypes import referenced_id
 from consent.gate import CATEGORY_CONSENT, Decision, access_citizen, audit_decision
 from consent.models import ConsentDirective, ConsentWithdrawal
 from consent.selectors.consents import access_directive
@@ -20,7 +21,7 @@ from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
 from core.models import Citizen, Organisation, User
-from core.validation import full_clean_or_raise, is_digits
+from core.validation import full_clean_or_raise
 
 
 def _recorder(actor: Actor) -> tuple[User, Organisation]:
@@ -73,14 +74,11 @@ def _audit_refused(
     *, actor: Actor, purpose: str, data: dict[str, Any], refused: InvalidInput
 ) -> None:
     """A Consent refused for what it says, on the log of the citizen it names
-    (when it names one by id; an unknown id is recorded naming no citizen)."""
+    (when it names one as ``Patient/<id>``, read as the Consent itself is
+    read; an unknown id is recorded naming no citizen)."""
     if not refused.code.startswith("consent."):
         return  # not a Consent at all: nothing the citizen said was refused
-    reference = str(
-        ((data.get("patient") or {}) if isinstance(data, dict) else {}).get("reference") or ""
-    )
-    kind, _, ident = reference.partition("/")
-    citizen_id = int(ident) if kind == "Patient" and is_digits(ident) and len(ident) < 19 else None
+    citizen_id = referenced_id(data.get("patient") if isinstance(data, dict) else None, "Patient")
     if citizen_id is not None and not Citizen.objects.filter(pk=citizen_id).exists():
         citizen_id = None
     audit_denied(

@@ -30,6 +30,7 @@ from consent.services.denied import audit_denied
 from consent.services.versions import wanted_version
 from core.actors import Actor
 from core.cpr import CPR_SYSTEM
+from core.deaths import death_time_check
 from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
@@ -262,6 +263,12 @@ def patient_update(
                 field="identifier",
             )
         municipality, gp = _patient_places(parsed)
+        if parsed.deceased_at is not None:
+            # A death to come, or before birth, would stop every referral and
+            # visit for a living citizen; leaving it out corrects one in error.
+            death_time_check(
+                parsed.deceased_at, birth_date=citizen.birth_date, field="deceasedDateTime"
+            )
         wanted = wanted_version(if_match, data, noun="patient")
     except (InvalidInput, PreconditionFailed) as exc:
         _patient_refused(

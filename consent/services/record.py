@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from consent.audit.services import Action
 from consent.fhir import ParsedResource, RecordRefused, parse_record_resource, with_subject
+from consent.fhir.datatypes import referenced_id
 from consent.gate import Decision, access_citizen, audit_decision
 from consent.models import RecordResource, RecordVersion
 from consent.services.denied import audit_denied
@@ -21,7 +22,7 @@ from core.actors import Actor
 from core.cpr import CPR_SYSTEM, ReplacementCpr
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError, PreconditionFailed
 from core.models import Citizen, Organisation
-from core.validation import full_clean_or_raise, is_digits
+from core.validation import full_clean_or_raise
 
 
 def _resolve_citizen_id(ref: tuple[str, str]) -> int:
@@ -85,13 +86,15 @@ def _parse_audited(
 
 def _citizen_named(data: dict[str, Any]) -> int | None:
     """The citizen a refused resource names, as far as it can be read, so that
-    the attempt is on that citizen's log."""
+    the attempt is on that citizen's log: ``Patient/<id>`` read as the
+    resource itself is read (an id no citizen has names none), or a CPR
+    identifier."""
     try:
         field = "patient" if data.get("resourceType") == "EpisodeOfCare" else "subject"
         ref = data.get(field) or {}
-        reference = str(ref.get("reference") or "")
-        if reference.startswith("Patient/") and is_digits(reference[8:]):
-            return int(reference[8:])
+        citizen_id = referenced_id(ref, "Patient")
+        if citizen_id is not None:
+            return citizen_id if Citizen.objects.filter(pk=citizen_id).exists() else None
         if (ref.get("identifier") or {}).get("system") == CPR_SYSTEM:
             return _resolve_citizen_id(("cpr", str(ref["identifier"].get("value"))))
     except (AttributeError, TypeError, ValueError):

@@ -50,9 +50,13 @@ class Gate(Protocol):
         resource_type: str,
         resource_id: str,
         reason_code: str,
+        citizen_id: int | None = None,
     ) -> None:
-        """Record an attempt refused before any citizen was named: an unknown
-        id, a role that may not ask."""
+        """Record an attempt refused before the gate decided on a citizen: an
+        unknown id, a role that may not ask, a purpose of use the platform
+        does not know. ``citizen_id`` is the citizen the request itself names
+        (its Patient id, the patient a search names), if any: the attempt is
+        then on that citizen's log, when there is such a citizen."""
 
 
 class _RefuseAll:

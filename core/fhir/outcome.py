@@ -35,7 +35,10 @@ def operation_outcome(
     rule: str | None = None,
     severity: str = "error",
     extra_issues: list[dict[str, Any]] | None = None,
+    diagnostics: str | None = None,
 ) -> dict[str, Any]:
+    """One issue (and any ``extra_issues``); ``diagnostics`` is the technical
+    detail where it says more than ``message``, else ``message`` again."""
     codings = [{"system": ERROR_CODE_SYSTEM, "code": code}]
     if rule:
         codings.append({"system": RULE_SYSTEM, "code": rule})
@@ -43,7 +46,7 @@ def operation_outcome(
         "severity": severity,
         "code": ISSUE_TYPE_BY_KIND.get(kind, "processing"),
         "details": {"coding": codings, "text": message},
-        "diagnostics": message,
+        "diagnostics": diagnostics or message,
     }
     if field:
         issue["expression"] = [field]

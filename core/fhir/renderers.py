@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
 from core.boundary import json_load
+from core.errors import InvalidInput
 
 FHIR_JSON = "application/fhir+json"
 
@@ -41,10 +41,14 @@ class FHIRJSONParser(BaseParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         raw = stream.read() if stream is not None else b""
         if not raw:
-            raise ParseError("The request body is empty; a FHIR JSON resource was expected.")
+            raise InvalidInput(
+                "request.malformed", "The request body is empty; a FHIR JSON resource was expected."
+            )
         data = json_load(raw)
         if not isinstance(data, dict) or "resourceType" not in data:
-            raise ParseError("A FHIR resource must be a JSON object with a resourceType.")
+            raise InvalidInput(
+                "request.malformed", "A FHIR resource must be a JSON object with a resourceType."
+            )
         return data
 
 

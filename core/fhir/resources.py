@@ -16,6 +16,9 @@ same for every type:
   paging links whose total counts only what the reader may see;
 - **roles**: a role outside ``readers`` is refused (403) and the refusal is
   recorded (R9);
+- **purpose of use**: one the type cannot read (:meth:`FHIRResource.purpose`
+  raises) is refused (400) and the attempt recorded (R9, reason
+  ``purpose_unknown``), on the log of the citizen the request names;
 - **the CapabilityStatement entry**: interactions and search parameters, from
   the same declaration that serves them (:func:`register`).
 
@@ -58,6 +61,8 @@ from core.validation import is_digits
 # The gate's words for what is asked and why (as the audit log spells them).
 READ, SEARCH = "read", "search"
 TREATMENT = "treatment"
+# Why an attempt was refused before the gate decided (the audit log's reason code).
+PURPOSE_UNKNOWN = "purpose_unknown"
 # Parameters every search takes, besides its own.
 RESULT_PARAMS = ("_count", "_offset", "_format")
 # Every member of staff may ask; the resource's ``readers`` and the gate decide.
@@ -157,6 +162,8 @@ class FHIRResource:
         return ()
 
     def purpose(self, request: Request) -> str:
+        """The purpose of use the request states; raises :class:`InvalidInput`
+        for one the type does not know (the base records that refusal)."""
         return TREATMENT
 
     def headers(self, obj: Any, body: dict[str, Any]) -> dict[str, str]:
@@ -282,6 +289,18 @@ class FHIRResource:
                 "must name the same Patient.",
                 field="patient",
             )
+
+    def citizen_named(self, resource_id: str, query: Mapping[str, Any] | None) -> int | None:
+        """The citizen a request names, for recording an attempt refused
+        before the gate decides (R9) on that citizen's log: here the patient
+        a search names; a type whose ids name one citizen's rows says whose
+        (a lookup made only for such a refusal)."""
+        if query is None:
+            return None
+        try:
+            return self.searched_citizen(query)
+        except InvalidInput:
+            return None
 
     def searched_citizen(self, query: Mapping[str, Any]) -> int | None:
         for param in self.search_params:
@@ -412,8 +431,16 @@ class _ResourceView(FHIRView):
             actor=actor, action=action, purpose=purpose, refused=refused
         )
 
-    def asked(self, request: Request, action: str, resource_id: str = "", **more: Any) -> Asked:
-        """Who asks and why; a role that may not ask is refused, and recorded."""
+    def asked(
+        self,
+        request: Request,
+        action: str,
+        resource_id: str = "",
+        query: Mapping[str, Any] | None = None,
+        **more: Any,
+    ) -> Asked:
+        """Who asks and why; a purpose of use the type does not know and a role
+        that may not ask are refused, and recorded."""
         actor = actor_from_request(request)
         assert actor is not None  # ANY_STAFF let only an actor through
         if not gate_registered():
@@ -428,7 +455,22 @@ class _ResourceView(FHIRView):
             )
             raise NotFoundOrNotAllowed()
         resource = self.resource
-        purpose = resource.purpose(request)
+        try:
+            purpose = resource.purpose(request)
+        except InvalidInput:
+            # Refused before the gate is asked, and still an attempt (R9). The
+            # purpose stated is not one the log knows: the entry keeps the
+            # platform's default and says why it was refused.
+            current_gate().refuse(
+                actor=actor,
+                action=action,
+                purpose=TREATMENT,
+                resource_type=resource.type,
+                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+                reason_code=PURPOSE_UNKNOWN,
+                citizen_id=resource.citizen_named(resource_id, query),
+            )
+            raise
         if actor.role not in resource.readers:
             current_gate().refuse(
                 actor=actor,
@@ -445,7 +487,7 @@ class _ResourceView(FHIRView):
         self, request: Request, query: Any, body_params: frozenset[str] = frozenset()
     ) -> Response:
         resource = self.resource
-        asked = self.asked(request, SEARCH, body_params=body_params)
+        asked = self.asked(request, SEARCH, query=query, body_params=body_params)
         resource.check_params(asked, query)
         count, offset = paging_params(request, query)
         found = resource.search(asked, query, count, offset)

@@ -25,6 +25,7 @@ from acute.services import (
 from consent.models import CareRelationship
 from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
+from core.deaths import is_registered_dead
 from core.models import Citizen
 from integrations.adapters import Handled
 from integrations.medcom.inbound import STAY_OF_ANOTHER
@@ -135,6 +136,20 @@ def hospital_contact_open(partner: Partner, citizen: Citizen, key: str) -> None:
     )
 
 
+def admission_for_the_living(citizen: Citizen) -> None:
+    """A citizen registered deceased is not admitted (R12): the message is
+    refused with a fatal error, its attempt audited, and nothing changes — no
+    care relationship for the hospital, no hold. A death reported in error is
+    corrected first (MedCom: the Patient's ``deceasedBoolean`` false)."""
+    if is_registered_dead(citizen):
+        raise InvalidMessage(
+            "hospital.citizen_deceased",
+            "The citizen is registered deceased, so an admission cannot be received. "
+            "A death reported in error is corrected with Patient.deceasedBoolean false.",
+            field="Patient",
+        )
+
+
 def hospital_notification_receive(
     partner: Partner, message: ParsedMessage, actor: Actor
 ) -> Handled:
@@ -147,6 +162,7 @@ def hospital_notification_receive(
         if citizen is None:
             # Not a citizen the platform knows: nothing to pause, nothing to open.
             return Handled(citizen=None, result={"admission": "not_followed"})
+        admission_for_the_living(citizen)
         if key not in hospital_stays_open(citizen, key):
             hospital_contact_open(partner, citizen, key)
         withdrawn = _withdraw_open_visits(citizen.pk, actor)

@@ -19,7 +19,12 @@ For a citizen the platform knows:
 - discharge (and a cancelled admission): the relationship closes, the held
   referrals resume;
 - a cancelled discharge: admitted again, as an admission;
-- death: registered deceased, her open referrals closed, visits withdrawn;
+- death: registered deceased, her open referrals closed, visits withdrawn
+  (a time of death to come, or before her birth, is refused);
+- a citizen registered deceased is not admitted: the message gets a
+  fatal-error (``hospital.citizen_deceased``), audited, and changes nothing;
+  a Patient with ``deceasedBoolean`` false corrects a death reported in
+  error, and the rest of the message is then received;
 - leave and revisions: recorded in the acknowledgement's result; the hold
   stays (she is still admitted).
 """
@@ -32,17 +37,20 @@ from typing import Any
 from django.utils import timezone
 
 from acute.services import (
+    citizen_death_withdraw,
     referrals_close_on_death,
     referrals_hold_for_admission,
     referrals_warn_admitted,
 )
 from consent.services import care_relationship_close
 from core.actors import Actor
+from core.deaths import death_time_check
 from core.models import Citizen
 from integrations.adapters import Handled
 from integrations.hospital.inbound import (
     CONTACT_SOURCE,
     _withdraw_open_visits,
+    admission_for_the_living,
     hospital_contact_open,
     hospital_stay_end,
     hospital_stays_open,
@@ -108,22 +116,30 @@ def _episode_key(partner: Partner, encounter: dict[str, Any]) -> str:
     )
 
 
-def _died_at(patient: dict[str, Any], encounter: dict[str, Any]) -> dt.datetime | None:
+def _died_at(
+    patient: dict[str, Any], encounter: dict[str, Any], citizen: Citizen
+) -> dt.datetime | None:
+    """The time of death the message reports, if it reports one: the
+    Patient's own, else the end of the stay, else now. A time that cannot be
+    true (to come, or before she was born) is refused, naming the element:
+    it would stop every referral and visit for a living citizen."""
+    died_at, field = None, "Patient.deceasedBoolean"
     if patient.get("deceasedDateTime"):
-        parsed = message_instant(patient["deceasedDateTime"], field="Patient.deceasedDateTime")
-        if parsed is not None:
-            return parsed
-    if patient.get("deceasedBoolean") is True:
-        end = message_instant(
-            (encounter.get("period") or {}).get("end"), field="Encounter.period.end"
-        )
-        return end or timezone.now()
-    return None
+        field = "Patient.deceasedDateTime"
+        died_at = message_instant(patient["deceasedDateTime"], field=field)
+    if died_at is None and patient.get("deceasedBoolean") is True:
+        field = "Encounter.period.end"
+        end = message_instant((encounter.get("period") or {}).get("end"), field=field)
+        died_at = end or timezone.now()
+    if died_at is not None:
+        death_time_check(died_at, birth_date=citizen.birth_date, field=field)
+    return died_at
 
 
 def _admit(
     partner: Partner, citizen: Citizen, key: str, open_stays: list[str], actor: Actor
 ) -> dict[str, Any]:
+    admission_for_the_living(citizen)
     citizen_id = citizen.pk
     if key not in open_stays:
         hospital_contact_open(partner, citizen, key)
@@ -151,7 +167,14 @@ def hospital_notification_medcom_receive(
     open_stays = hospital_stays_open(citizen, key)
     result: dict[str, Any] = {"activity": activity, "episode_of_care": key}
     cancelled = encounter.get("status") == "entered-in-error"
-    died_at = _died_at(patient, encounter)
+    if patient.get("deceasedBoolean") is False and citizen.deceased_at is not None:
+        # MedCom sends deceasedBoolean only for a death, or for a change back
+        # from deceased: the death was reported in error. Corrected first,
+        # so the rest of the message (an admission) is received for the living.
+        withdrawn = citizen_death_withdraw(citizen_id=citizen.pk, admission=key, actor=actor)
+        citizen.deceased_at = None
+        result["death_withdrawn"] = withdrawn.isoformat() if withdrawn else None
+    died_at = _died_at(patient, encounter, citizen)
     if died_at is not None and encounter.get("status") == "finished":
         care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
         result["visits_withdrawn"] = _withdraw_open_visits(citizen.pk, actor)

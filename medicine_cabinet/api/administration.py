@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import actor_of, valid
+from core.created import Creates
 from core.errors import InvalidInput
 from core.permissions import roles
 from core.validation import is_digits
@@ -67,6 +68,7 @@ class AdministrationsView(APIView):
     """A dose from the nurse's own bag on her visit against a physician's order."""
 
     permission_classes = [roles(NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_administer",

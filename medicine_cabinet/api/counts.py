@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from core.actors import Actor
 from core.api import BoundedDecimalField, actor_of, valid
+from core.created import Creates
 from core.errors import InvalidInput
 from core.permissions import roles
 from core.validation import is_digits
@@ -56,6 +57,7 @@ class CountStartInput(serializers.Serializer[Any]):
 
 class CountsView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
+    creates = Creates("cabinet-count-detail", kwarg="count_id")
 
     @extend_schema(
         operation_id="cabinet_counts_list",
@@ -99,6 +101,7 @@ class CountLineInput(serializers.Serializer[Any]):
 
 class CountLinesView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_counts_line_record",

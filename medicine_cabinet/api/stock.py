@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import BoundedDecimalField, actor_of, valid
+from core.created import Creates
 from core.errors import Forbidden, InvalidInput
 from core.permissions import roles
 from core.validation import DecimalBounds, is_digits
@@ -71,6 +72,7 @@ class MedicineInput(serializers.Serializer[Any]):
 
 class MedicinesView(APIView):
     permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_medicines_list",
@@ -119,6 +121,7 @@ class CabinetInput(serializers.Serializer[Any]):
 
 class CabinetsView(APIView):
     permission_classes = [roles(OFFICER)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_cabinets_create", request=CabinetInput, responses={201: LocationOut}
@@ -237,6 +240,7 @@ class ReceiveInput(serializers.Serializer[Any]):
 
 class ReceiptsView(APIView):
     permission_classes = [roles(OFFICER)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_receive", request=ReceiveInput, responses={201: PlainMovementOut}
@@ -272,6 +276,7 @@ class TransferInput(serializers.Serializer[Any]):
 
 class TransfersView(APIView):
     permission_classes = [roles(NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_transfer",
@@ -316,6 +321,7 @@ class WasteInput(serializers.Serializer[Any]):
 
 class WasteView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_waste", request=WasteInput, responses={201: PlainMovementOut}
@@ -347,6 +353,7 @@ class RemovalsView(APIView):
     """Take an expired or recalled lot's whole balance out of a location."""
 
     permission_classes = [roles(OFFICER, NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_remove", request=RemovalInput, responses={201: PlainMovementOut}

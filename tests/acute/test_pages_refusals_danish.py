@@ -201,3 +201,53 @@ def test_every_refused_form_on_the_visit_keeps_what_she_typed_in_that_form_only(
     assert 'value="citizen_consented" checked' in refused
     visit.refresh_from_db()
     assert visit.status == "on_site"
+
+
+def test_a_citizen_registered_dead_is_refused_in_danish_on_every_page() -> None:
+    """Nothing is ordered, measured or referred for a citizen after her
+    registered death: the nurse's phone order and vital signs, and the
+    physician's referral, are refused in Danish, nothing is written, and each
+    attempt is on her record (R9)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from acute.clinical.models import MedicationOrder
+    from acute.models import VitalSign
+    from consent.audit.models import AuditEntry
+    from core.models import Citizen
+
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    _walk_to_site(client, visit)
+    Citizen.objects.filter(pk=visit.citizen_id).update(
+        deceased_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+
+    ordered = client.post(f"/nurse/visits/{visit.pk}/order/", ORDER)
+    html = ordered.content.decode()
+    assert ordered.status_code == 400
+    assert 'data-code="time.after_death"' in html
+    assert "Tidspunktet ligger efter borgerens registrerede dødstidspunkt." in html
+    assert not MedicationOrder.objects.filter(visit=visit).exists()
+
+    measured = client.post(f"/nurse/visits/{visit.pk}/vitals/", {"vital_8867-4": "88"})
+    html = measured.content.decode()
+    assert measured.status_code == 400
+    assert "Målinger kan ikke ligge efter borgerens registrerede dødstidspunkt." in html
+    assert not VitalSign.objects.filter(visit=visit).exists()
+
+    referred = _physician().post(
+        "/referrals/new/", {**SHORT_FORM, "cpr": Citizen.objects.get(pk=visit.citizen_id).cpr}
+    )
+    html = referred.content.decode()
+    assert referred.status_code == 412
+    assert "Borgeren er registreret som død." in html
+    assert Referral.objects.filter(citizen_id=visit.citizen_id).count() == 1
+
+    denied = AuditEntry.objects.filter(citizen_id=visit.citizen_id, outcome="denied")
+    assert {(d.resource_type, d.reason_code) for d in denied} >= {
+        ("MedicationRequest", "time.after_death"),
+        ("Observation", "vital_signs.after_death"),
+        ("ServiceRequest", "citizen_deceased"),
+    }

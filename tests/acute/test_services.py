@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.test import override_settings
@@ -314,6 +315,113 @@ def test_a_follow_up_planned_for_a_time_gone_by_is_refused(coordinator):
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "follow_up.in_past"
+
+
+def test_no_nurse_is_sent_to_a_citizen_registered_dead_until_the_death_is_corrected(coordinator):
+    """A citizen registered dead (the hospital's notification, or her Patient)
+    gets no first visit and no follow-up, on the coordinator's API and by
+    automatic dispatch: refused with a precise code, audited as a denied
+    attempt (R9), nothing written. A corrected death lifts it."""
+    from core.models import Citizen
+
+    _nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    Citizen.objects.filter(pk=referral.citizen_id).update(
+        deceased_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    client = f.client_for(coordinator)
+    refused = client.post(
+        f"/api/acute/referrals/{referral.pk}/assign", {"shift": shift.pk}, format="json"
+    )
+    assert refused.status_code == 412, refused.json()
+    assert refused.json()["error"]["code"] == "visit.citizen_deceased"
+    assert services.dispatch_auto_assign(referral=referral, actor=actor(coordinator)) is None
+    follow_up = client.post(
+        f"/api/acute/episodes/{referral.episode_id}/follow-ups",
+        {"shift": shift.pk, "planned_for": (timezone.now() + dt.timedelta(hours=1)).isoformat()},
+        format="json",
+    )
+    assert follow_up.status_code == 412, follow_up.json()
+    assert follow_up.json()["error"]["code"] == "visit.citizen_deceased"
+    assert not Visit.objects.exists()
+    denied = AuditEntry.objects.filter(
+        citizen_id=referral.citizen_id, outcome="denied", reason_code="visit.citizen_deceased"
+    )
+    assert denied.count() == 3 and {d.resource_type for d in denied} == {"Task"}
+
+    Citizen.objects.filter(pk=referral.citizen_id).update(deceased_at=None)
+    assigned = client.post(
+        f"/api/acute/referrals/{referral.pk}/assign", {"shift": shift.pk}, format="json"
+    )
+    assert assigned.status_code == 201, assigned.json()
+
+
+def test_a_referral_for_a_citizen_registered_dead_is_refused_and_audited(coordinator):
+    """Refused on every door (here the coordinator's API and a hospital
+    physician's FHIR ServiceRequest; partners' messages in
+    tests/integrations), each attempt on her record (R9)."""
+    from core.models import Citizen, Organisation
+
+    person = f.citizen()
+    Citizen.objects.filter(pk=person.pk).update(deceased_at=timezone.now() - dt.timedelta(days=1))
+    response = f.client_for(coordinator).post(
+        "/api/acute/referrals",
+        {
+            "citizen_id": person.pk,
+            "source": "gp",
+            "referrer_name": "Læge Hansen",
+            "referrer_phone": "+4539000000",
+            "reason": "Feber",
+            "urgency": "within_2_hours",
+            "responsible_physician_name": "Læge Hansen",
+            "responsible_physician_phone": "+4539000000",
+        },
+        format="json",
+    )
+    assert response.status_code == 412, response.json()
+    assert response.json()["error"]["code"] == "referral.citizen_deceased"
+    assert not Referral.objects.exists() and not Episode.objects.exists()
+    denied = AuditEntry.objects.get(citizen_id=person.pk, outcome="denied")
+    assert (denied.resource_type, denied.reason_code) == ("ServiceRequest", "citizen_deceased")
+
+    hospital = f.organisation(Organisation.Kind.HOSPITAL, "Herlev og Gentofte Hospital")
+    physician = f.client_for(f.staff(Role.PHYSICIAN, hospital))
+    service_request = {
+        "resourceType": "ServiceRequest",
+        "status": "active",
+        "intent": "order",
+        "priority": "asap",
+        "subject": {"identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": person.cpr}},
+        "requester": {
+            "display": "Overlæge Berg",
+            "extension": [
+                {
+                    "url": "https://tvaerakut.dk/fhir/StructureDefinition/referrer-callback",
+                    "valueContactPoint": {"system": "phone", "value": "+4538680000"},
+                }
+            ],
+        },
+        "reasonCode": [{"text": "Udskrevet, behov for iv-antibiotika"}],
+        "note": [{"text": "Pneumoni, stabil"}],
+        "orderDetail": [{"text": "IV antibiotika x2 dagligt"}],
+        "extension": [
+            {
+                "url": "https://tvaerakut.dk/fhir/StructureDefinition/responsible-physician",
+                "extension": [
+                    {"url": "name", "valueString": "Overlæge Berg"},
+                    {"url": "phone", "valueString": "+4538680000"},
+                ],
+            }
+        ],
+    }
+    fhir = physician.post("/fhir/ServiceRequest", service_request, format="json")
+    assert fhir.status_code == 412, fhir.content
+    issue = fhir.json()["issue"][0]
+    assert fhir.json()["resourceType"] == "OperationOutcome"
+    assert "referral.citizen_deceased" in json.dumps(issue)
+    assert person.cpr not in fhir.content.decode()
+    assert not Referral.objects.exists()
+    assert AuditEntry.objects.filter(citizen_id=person.pk, outcome="denied").count() == 2
 
 
 def test_deadline_watch_warns_and_escalates():

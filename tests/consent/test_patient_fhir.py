@@ -228,6 +228,63 @@ def test_an_update_cannot_change_the_cpr_number_or_the_id(
     assert not PatientVersion.objects.exists()
 
 
+def test_a_death_that_cannot_be_true_is_refused_and_a_death_in_error_is_corrected(
+    world: World,
+) -> None:
+    """A time of death to come, or before the citizen was born, would stop
+    every referral and visit for a living citizen: refused, naming the
+    element, audited. A true death stops new referrals; the Patient written
+    again without it corrects a death recorded in error, and referrals are
+    taken again."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client = f.client_for(world.nurse)
+    url = f"/fhir/Patient/{world.person.pk}"
+    born = world.person.birth_date
+    for when, code in (
+        (timezone.now() + dt.timedelta(days=1), "death.in_future"),
+        (dt.datetime(born.year - 1, 1, 1, 12, tzinfo=dt.UTC), "death.before_birth"),
+    ):
+        body = bodies.patient(world.person.cpr, deceasedDateTime=when.isoformat())
+        refused = put(client, url, body, HTTP_IF_MATCH='W/"1"')
+        assert refused.status_code == 400, refused.content
+        assert issue_code(refused) == code
+        assert AuditEntry.objects.filter(
+            citizen_id=world.person.pk, outcome="denied", reason_code=code
+        ).exists()
+    world.person.refresh_from_db()
+    assert world.person.deceased_at is None and not PatientVersion.objects.exists()
+
+    died = (timezone.now() - dt.timedelta(hours=3)).replace(microsecond=0)
+    body = bodies.patient(world.person.cpr, deceasedDateTime=died.isoformat())
+    assert put(client, url, body, HTTP_IF_MATCH='W/"1"').status_code == 200
+    referral = {
+        "citizen_id": world.person.pk,
+        "source": "gp",
+        "referrer_name": "Læge Hansen",
+        "referrer_phone": "+4539000000",
+        "reason": "Feber",
+        "clinical_picture": "Temp 39",
+        "requested_actions": "Vurdering",
+        "urgency": "within_2_hours",
+        "responsible_physician_name": "Læge Hansen",
+        "responsible_physician_phone": "+4539000000",
+    }
+    coordinator = f.client_for(world.coordinator)
+    refused = coordinator.post("/api/acute/referrals", referral, format="json")
+    assert refused.status_code == 412
+    assert refused.json()["error"]["code"] == "referral.citizen_deceased"
+
+    corrected = put(client, url, bodies.patient(world.person.cpr), HTTP_IF_MATCH='W/"2"')
+    assert corrected.status_code == 200, corrected.content
+    world.person.refresh_from_db()
+    assert world.person.deceased_at is None
+    taken = coordinator.post("/api/acute/referrals", referral, format="json")
+    assert taken.status_code == 201, taken.json()
+
+
 def test_updates_by_those_the_gate_refuses_look_like_an_unknown_patient(world: World) -> None:
     body = bodies.patient(world.person.cpr, line="Ukendt vej 1")
     unknown = put(f.client_for(world.nurse), "/fhir/Patient/99999999", body, HTTP_IF_MATCH="1")

@@ -49,7 +49,10 @@ def test_wrong_password_is_refused_with_a_clear_error(api_client) -> None:
     response = _token(api_client, "coord", "wrong")
     assert response.status_code == 401
     assert response.json() == {
-        "error": {"code": "auth.invalid_credentials", "message": "Wrong username or password."}
+        "error": {
+            "code": "auth.invalid_credentials",
+            "message": "Forkert brugernavn eller adgangskode.",
+        }
     }
 
 
@@ -150,8 +153,11 @@ def test_token_and_role_refusals_read_in_danish_for_a_danish_reader(api_client) 
     membership.save()
     ended = error("/api/auth/whoami", f.token_for(membership), **danish)
     assert ended["message"] == "Tokenets rolle er ikke længere aktiv."
-    # A client that does not ask for Danish keeps the English.
+    # Danish also to a client that does not say (docs/api.md); English when asked for.
     assert error("/api/auth/whoami", "no-such-token")["message"] == (
+        "Tokenet er ukendt, udløbet eller tilbagekaldt."
+    )
+    assert error("/api/auth/whoami", "no-such-token", HTTP_ACCEPT_LANGUAGE="en")["message"] == (
         "The token is unknown, expired or revoked."
     )
 

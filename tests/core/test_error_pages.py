@@ -78,9 +78,14 @@ def test_a_bug_on_the_api_answers_the_error_envelope() -> None:
     assert response.json() == {
         "error": {
             "code": "server.error",
-            "message": "Something went wrong on our side; it has been logged.",
+            "message": "Der gik noget galt hos os. Fejlen er registreret, og du kan prøve igen om "
+            "lidt.",
         }
     }
+    english = _client().get("/api/broken", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["error"]["message"] == (
+        "Something went wrong on our side; it has been logged."
+    )
 
 
 @override_settings(DEBUG=False)

@@ -45,7 +45,7 @@ def test_malformed_json_on_fhir_is_an_operation_outcome_not_a_500(client) -> Non
 def test_unknown_api_path_answers_with_the_json_envelope(client) -> None:
     response = client.get("/api/nothing/here")
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "No such resource."}}
+    assert response.json() == {"error": {"code": "not_found", "message": "Ressourcen findes ikke."}}
 
 
 def test_searchset_has_paging_links_and_a_valid_shape() -> None:

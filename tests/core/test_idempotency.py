@@ -37,8 +37,9 @@ def test_a_referral_sent_again_with_its_key_is_received_once() -> None:
     again = _refer(client, body, "gp-system-7f3a")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "request.already_received"
-    assert "answered 201" in again.json()["error"]["message"]
+    assert "besvaret med 201" in again.json()["error"]["message"]
     assert again["Idempotent-Replayed"] == "true"
+    assert again["Location"] == first["Location"]
     assert Referral.objects.count() == 1
 
     changed = _refer(client, {**body, "reason": "Faldet"}, "gp-system-7f3a")
@@ -85,9 +86,17 @@ def test_a_client_reading_danish_is_told_in_danish() -> None:
         HTTP_ACCEPT_LANGUAGE="da",
     ).json()["error"]
     assert bad["message"].startswith("Idempotency-Key er 1 til 255 synlige ASCII-tegn")
-    # Without the header the API keeps its stable English.
-    english = client.post(
+    # Danish without the header too (docs/api.md); English when asked for.
+    unsaid = client.post(
         "/api/acute/referrals", body, format="json", HTTP_IDEMPOTENCY_KEY="gp-system-da"
+    ).json()["error"]
+    assert "intet blev gjort igen" in unsaid["message"]
+    english = client.post(
+        "/api/acute/referrals",
+        body,
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="gp-system-da",
+        HTTP_ACCEPT_LANGUAGE="en",
     ).json()["error"]
     assert "nothing was done again" in english["message"]
 

@@ -201,15 +201,15 @@ def test_r8_a_daily_schedule_allows_its_doses_per_24_hours_and_no_more_than_its_
 def test_r8_an_order_past_its_days_gives_nothing_more(officer, nurse, cabinet, bag, furosemide):
     _in_bag(officer, nurse, cabinet, bag, furosemide, "3")
     visit = visit_for(nurse, f.citizen())
-    order = _phone_order(
-        nurse,
-        visit,
-        furosemide,
-        frequency="2 times daily",
-        duration="1 day",
-        ordered_at=(timezone.now() - dt.timedelta(days=2)).isoformat(),
+    order = _phone_order(nurse, visit, furosemide, frequency="2 times daily", duration="1 day")
+    # Two days on (an order is given on its visit, never dated before it):
+    # its one day is over.
+    MedicationOrder.objects.filter(pk=order["id"]).update(
+        ordered_at=timezone.now() - dt.timedelta(days=2)
     )
-    assert order["allowance"]["ended"] is True and order["allowance"]["remaining"] == "0"
+    read = f.client_for(nurse).get(f"/api/clinical/visits/{visit.pk}").json()
+    allowance = next(o for o in read["orders"] if o["id"] == order["id"])["allowance"]
+    assert allowance["ended"] is True and allowance["remaining"] == "0"
     refused = _give(nurse, visit, order["id"], furosemide, "1")
     assert refused.status_code == 412
     assert refused.json()["error"]["code"] == "order.ended"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -31,6 +32,7 @@ from acute.clinical.models import (
     MedicationOrder,
 )
 from core.api import actor_of, valid
+from core.created import Creates
 from core.permissions import roles
 
 
@@ -38,6 +40,7 @@ class PhoneOrdersView(APIView):
     """``POST /api/clinical/visits/<id>/phone-orders``: a *telefonordination* (R8)."""
 
     permission_classes = [roles(NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="clinical_phone_orders_record", request=PhoneOrderIn, responses={201: OrderOut}
@@ -49,7 +52,7 @@ class PhoneOrdersView(APIView):
             actor=actor,
             visit=visit,
             details=form.details(),
-            ordered_at=d["ordered_at"],
+            ordered_at=d.get("ordered_at"),
             ordered_by_name=d["ordered_by_name"],
             ordered_by_role=d["ordered_by_role"],
             ordered_by_organisation_name=d["ordered_by_organisation"],
@@ -65,6 +68,7 @@ class WrittenOrdersView(APIView):
     electronic order (the only way for §4 medicines)."""
 
     permission_classes = [roles(PHYSICIAN)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="clinical_written_orders_record",
@@ -96,7 +100,7 @@ class MyOrdersView(APIView):
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status") or None
         if status is not None and status not in MedicationOrder.Status.values:
-            raise serializers.ValidationError({"status": "Unknown order status."})
+            raise serializers.ValidationError({"status": gettext("Unknown order status.")})
         orders = selectors.physician_orders(actor=actor_of(request), status=status)
         return Response({"orders": [order_out(o) for o in orders]})
 

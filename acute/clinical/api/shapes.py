@@ -359,7 +359,8 @@ class DelegationIn(serializers.Serializer[Any]):
     physician_name = serializers.CharField(max_length=200)
     physician_authorisation_id = serializers.CharField(max_length=20)
     physician_organisation_name = serializers.CharField(max_length=200)
-    delegated_at = serializers.DateTimeField()
+    # When the physician delegated; left out, when it is recorded.
+    delegated_at = serializers.DateTimeField(required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -397,7 +398,8 @@ class OrderDetailsIn(serializers.Serializer[Any]):
 
 
 class PhoneOrderIn(OrderDetailsIn):
-    ordered_at = serializers.DateTimeField()
+    # When the physician gave the order; left out, when it is recorded.
+    ordered_at = serializers.DateTimeField(required=False)
     ordered_by_name = serializers.CharField(max_length=200)
     ordered_by_role = serializers.CharField(max_length=100)
     ordered_by_organisation = serializers.CharField(max_length=200)

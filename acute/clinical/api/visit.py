@@ -30,6 +30,7 @@ from acute.clinical.api.shapes import (
 )
 from consent.audit.services import Action
 from core.api import actor_of
+from core.created import Creates
 from core.openapi import results_of
 from core.permissions import roles
 
@@ -92,6 +93,7 @@ class ResultsView(APIView):
     """``POST /api/clinical/visits/<id>/results``: the visit's nurse records results (R7)."""
 
     permission_classes = [roles(NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="clinical_results_record",
@@ -118,6 +120,7 @@ class ProceduresView(APIView):
     (R7), or a delegated procedure."""
 
     permission_classes = [roles(NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="clinical_procedures_record",
@@ -143,6 +146,7 @@ class DelegationsView(APIView):
     task (who, when, what)."""
 
     permission_classes = [roles(NURSE)]
+    creates = Creates(None)
 
     @extend_schema(
         operation_id="clinical_delegations_record",
@@ -159,7 +163,7 @@ class DelegationsView(APIView):
             physician_name=d["physician_name"],
             physician_authorisation_id=d["physician_authorisation_id"],
             physician_organisation_name=d["physician_organisation_name"],
-            delegated_at=d["delegated_at"],
+            delegated_at=d.get("delegated_at"),
             note=d["note"],
         )
         return Response(delegation_out(delegation), status=201)

@@ -1,6 +1,8 @@
 """What every clinical write checks first: a named member of staff, the visit's
-status, times not in the future, a delegation (R7), and who is the responsible
-physician; and :func:`refuse`, which records a refusal as a denied attempt (R9)."""
+status, times that can be true (not in the future, not before the visit or
+the referral, not after the citizen's registered death), a delegation (R7),
+and who is the responsible physician; and :func:`refuse`, which records a
+refusal as a denied attempt (R9)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from django.db.models import Min
 from django.utils import timezone
 
 from acute.clinical.audit import clinical_denied
@@ -18,6 +21,7 @@ from acute.clinical.models import (
 from acute.models import Referral, Visit
 from consent.audit.services import Action
 from core.actors import Actor
+from core.deaths import after_death
 from core.errors import (
     Forbidden,
     InvalidInput,
@@ -29,6 +33,9 @@ from core.models import Membership, Organisation, Role, User
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # Tablets' clocks drift; a time a little ahead of ours is not "in the future".
 CLOCK_SKEW = dt.timedelta(minutes=5)
+# A referral by phone is typed in during or after the call, and what the
+# physician delegated in that call is a little older than the referral.
+REFERRAL_CALL = dt.timedelta(hours=1)
 RESULT_STATUSES = (Visit.Status.ON_SITE,)
 
 
@@ -75,6 +82,44 @@ def not_before_visit(when: dt.datetime, visit: Visit, *, field: str) -> None:
     if when < visit.assigned_at - CLOCK_SKEW:
         raise InvalidInput(
             "time.before_visit", "The time lies before the visit was assigned.", field=field
+        )
+
+
+def not_before_referral(when: dt.datetime, visit: Visit, *, field: str) -> None:
+    """What a physician gives the acute function for this citizen (a
+    delegation) belongs to the acute episode the visit is part of: it cannot
+    be older than the referral that opened it (less the length of the call it
+    came in), and an older time is a slip of the keys or another episode's.
+    A referral carried over from an episode that ended before it was triaged
+    is older than the episode it joined: the earliest referral counts."""
+    first = Referral.objects.filter(episode_id=visit.episode_id).aggregate(
+        first=Min("received_at")
+    )["first"]
+    referred = min(visit.episode.opened_at, first) if first else visit.episode.opened_at
+    if when < referred - REFERRAL_CALL:
+        raise InvalidInput(
+            "time.before_referral",
+            "The time lies before the citizen was referred to the acute function.",
+            field=field,
+        )
+
+
+def not_after_death(
+    when: dt.datetime, visit: Visit, *, actor: Actor, field: str, resource_type: str
+) -> None:
+    """Nothing is measured, done, delegated or ordered for a citizen after her
+    registered death; what happened before it may still be written down. A
+    refusal is a denied attempt on her record (R9)."""
+    if after_death(visit.citizen, when):
+        raise refuse(
+            InvalidInput(
+                "time.after_death",
+                "The time lies after the citizen's registered death.",
+                field=field,
+            ),
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type=resource_type,
         )
 
 

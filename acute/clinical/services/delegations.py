@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 
 from acute.clinical.audit import clinical_audit
 from acute.clinical.models import (
@@ -12,6 +13,8 @@ from acute.clinical.models import (
     TestDefinition,
 )
 from acute.clinical.services.common import (
+    not_after_death,
+    not_before_referral,
     not_in_future,
     physician_by_authorisation,
     require_user,
@@ -36,13 +39,20 @@ def delegation_record(
     physician_name: str,
     physician_authorisation_id: str,
     physician_organisation_name: str,
-    delegated_at: dt.datetime,
+    delegated_at: dt.datetime | None = None,
     note: str = "",
 ) -> Delegation:
-    """Record on the visit that a physician delegated one task for this citizen (R7)."""
+    """Record on the visit that a physician delegated one task for this citizen
+    (R7): given in this acute episode (at the earliest in the call that
+    referred her), and not after her death. Not stated: when it is recorded."""
     user = require_user(actor)
     require_visit_status(visit, ORDER_STATUSES, "A delegation")
+    delegated_at = delegated_at or timezone.now()
     not_in_future(delegated_at, field="delegated_at")
+    not_before_referral(delegated_at, visit, field="delegated_at")
+    not_after_death(
+        delegated_at, visit, actor=actor, field="delegated_at", resource_type="Delegation"
+    )
     test = TestDefinition.objects.filter(code=test_code, is_active=True).first()
     if test is None:
         raise InvalidInput(

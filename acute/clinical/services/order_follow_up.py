@@ -20,6 +20,7 @@ from acute.clinical.services.orders import (
     OrderDetails,
     alerts_close,
     order_audit,
+    written_order_for_the_living,
     written_order_record,
 )
 from acute.models import Visit
@@ -148,6 +149,7 @@ def medication_order_correct(
         raise Conflict(
             "order.visit_mismatch", _("The correction belongs on the order's own visit.")
         )
+    written_order_for_the_living(actor=actor, visit=visit, now=timezone.now())
     with transaction.atomic():
         medication_order_cancel(actor=actor, order=order, reason=reason)
         return written_order_record(actor=actor, visit=visit, details=details)

@@ -22,6 +22,8 @@ from acute.clinical.models import (
     PhysicianAlert,
 )
 from acute.clinical.services.common import (
+    not_after_death,
+    not_before_visit,
     not_in_future,
     physician_by_authorisation,
     refuse,
@@ -31,6 +33,7 @@ from acute.clinical.services.common import (
 from acute.models import Visit
 from consent.audit.services import Action
 from core.actors import Actor
+from core.deaths import after_death
 from core.errors import (
     Forbidden,
     InvalidInput,
@@ -187,7 +190,7 @@ def phone_order_record(
     actor: Actor,
     visit: Visit,
     details: OrderDetails,
-    ordered_at: dt.datetime,
+    ordered_at: dt.datetime | None = None,
     ordered_by_name: str,
     ordered_by_role: str,
     ordered_by_organisation_name: str,
@@ -228,7 +231,15 @@ def phone_order_record(
             citizen_id=citizen_id,
             resource_type="MedicationRequest",
         )
+    # The order's days and its 24-hour limit run from when it was given (R8):
+    # the nurse received it on this visit, so not before she was sent, and
+    # not after the citizen's death. Not stated: when she records it.
+    ordered_at = ordered_at or timezone.now()
     not_in_future(ordered_at, field="ordered_at")
+    not_before_visit(ordered_at, visit, field="ordered_at")
+    not_after_death(
+        ordered_at, visit, actor=actor, field="ordered_at", resource_type="MedicationRequest"
+    )
     physician = physician_by_authorisation(ordered_by_authorisation_id.strip())
     now = timezone.now()
     order = MedicationOrder(
@@ -272,6 +283,7 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
         )
     require_visit_status(visit, ORDER_STATUSES, "An order")
     now = timezone.now()
+    written_order_for_the_living(actor=actor, visit=visit, now=now)
     fields = _order_fields(details)
     order = MedicationOrder(
         kind=MedicationOrder.Kind.WRITTEN,
@@ -296,6 +308,19 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
         + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
     )
     return _order_insert(actor=actor, order=order)
+
+
+def written_order_for_the_living(*, actor: Actor, visit: Visit, now: dt.datetime) -> None:
+    """No order is written for a citizen registered dead (it is given now);
+    the refusal is a denied attempt on her record (R9). Asked before any
+    transaction of the caller's, so that the audit entry stays."""
+    if after_death(visit.citizen, now):
+        raise refuse(
+            PreconditionFailed("order.citizen_deceased", "The citizen is registered deceased."),
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type="MedicationRequest",
+        )
 
 
 def _order_insert(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:

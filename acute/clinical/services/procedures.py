@@ -16,6 +16,7 @@ from acute.clinical.services.common import (
     RESULT_STATUSES,
     catalogue_entry,
     delegation_or_refuse,
+    not_after_death,
     not_before_visit,
     not_in_future,
     require_user,
@@ -51,6 +52,7 @@ def procedure_record(
     when = performed_at or timezone.now()
     not_in_future(when, field="performed_at")
     not_before_visit(when, visit, field="performed_at")
+    not_after_death(when, visit, actor=actor, field="performed_at", resource_type="Procedure")
     if status not in ProcedureRecord.Status.values:
         raise InvalidInput("procedure.status_invalid", "Unknown procedure status.", field="status")
     procedure = ProcedureRecord(

@@ -32,6 +32,7 @@ from acute.clinical.services.common import (
     RESULT_STATUSES,
     delegation_or_refuse,
     gp_referral,
+    not_after_death,
     not_before_visit,
     not_in_future,
     refuse,
@@ -111,6 +112,13 @@ def _check_result(
     effective_at = entry.effective_at or now
     not_in_future(effective_at, field=f"{prefix}.effective_at")
     not_before_visit(effective_at, visit, field=f"{prefix}.effective_at")
+    not_after_death(
+        effective_at,
+        visit,
+        actor=actor,
+        field=f"{prefix}.effective_at",
+        resource_type="Observation",
+    )
     quantum = Decimal(1).scaleb(-min(test.decimals, 3))
     return _CheckedResult(test, value.quantize(quantum), unit, effective_at, delegation)
 

@@ -96,7 +96,8 @@ PHONE_ORDER = {
     "frequency": "3 times daily",
     "duration": "3 days",
     "indication": "Cystitis",
-    "ordered_at": "2026-01-01T10:00:00+01:00",
+    # No ordered_at: given as it is recorded (an order's days run from it, R8,
+    # and it cannot lie before the visit).
     "ordered_by_name": "Hanne Hansen",
     "ordered_by_role": "General practitioner",
     "ordered_by_organisation": "Lægehuset",

@@ -368,3 +368,77 @@ def test_alerts_are_acknowledged_by_their_recipients_only(scene: Scene):
     assert board["alerts"] == []
     # The coordinators of the acute function may acknowledge it too (idempotent).
     assert factories.client_for(scene.coordinator).post(url).status_code == 200
+
+
+# --- When an order can have been given ---------------------------------------
+
+
+def test_r8_a_phone_order_given_before_the_visit_is_refused(scene: Scene):
+    """R8: a phone order's days and its 24-hour limit run from when it was
+    given, and the nurse received it on this visit: a time before she was
+    sent (a day, a year: a slip of the keys) is refused, naming the field,
+    and nothing is written. A time she leaves out is when she records it."""
+    for back in (dt.timedelta(days=1), dt.timedelta(days=365), dt.timedelta(minutes=30)):
+        when = scene.visit.assigned_at - back
+        refused = post_phone_order(scene, ordered_at=when.isoformat())
+        assert refused.status_code == 400, refused.json()
+        error = refused.json()["error"]
+        assert (error["code"], error["field"]) == ("time.before_visit", "ordered_at")
+    assert not MedicationOrder.objects.exists()
+
+    given = post_phone_order(scene, ordered_at=scene.visit.assigned_at.isoformat())
+    assert given.status_code == 201, given.json()
+    unstated = post_phone_order(scene)
+    assert unstated.status_code == 201
+    order = MedicationOrder.objects.get(pk=unstated.json()["id"])
+    assert order.ordered_at >= scene.visit.assigned_at
+
+
+def test_r8_no_order_after_the_citizens_death_but_one_given_before_is_written_down(
+    scene: Scene,
+):
+    """A phone order stated after the citizen's registered death cannot be
+    true and is refused, audited as a denied attempt (R9); one the physician
+    gave before she died is still written down. No written order is entered
+    for a citizen registered dead."""
+    from acute.models import Visit
+    from core.models import Citizen
+
+    now = timezone.now()
+    Visit.objects.filter(pk=scene.visit.pk).update(assigned_at=now - dt.timedelta(hours=1))
+    Citizen.objects.filter(pk=scene.citizen.pk).update(deceased_at=now - dt.timedelta(minutes=10))
+
+    refused = post_phone_order(scene, ordered_at=now.isoformat())
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert (error["code"], error["field"]) == ("time.after_death", "ordered_at")
+    denied = AuditEntry.objects.get(outcome="denied", resource_type="MedicationRequest")
+    assert (denied.citizen_id, denied.reason_code) == (scene.citizen.pk, "time.after_death")
+    assert not MedicationOrder.objects.exists()
+
+    before = post_phone_order(scene, ordered_at=(now - dt.timedelta(minutes=30)).isoformat())
+    assert before.status_code == 201, before.json()
+
+    from consent.models import CareRelationship
+    from consent.services import care_relationship_open
+
+    care_relationship_open(
+        citizen=scene.citizen,
+        organisation=scene.gp,
+        basis=CareRelationship.Basis.RECORDED,
+        source_type="test",
+        source_id="1",
+    )
+    payload = {k: v for k, v in PHONE_ORDER.items() if not k.startswith(("ordered", "read"))}
+    written = factories.client_for(scene.physician).post(
+        f"/api/clinical/visits/{scene.visit.pk}/written-orders", payload, format="json"
+    )
+    assert written.status_code == 412, written.json()
+    assert written.json()["error"]["code"] == "order.citizen_deceased"
+    assert AuditEntry.objects.filter(
+        outcome="denied",
+        resource_type="MedicationRequest",
+        reason_code="order.citizen_deceased",
+        actor_user_id=scene.physician.user_id,
+    ).exists()
+    assert MedicationOrder.objects.count() == 1

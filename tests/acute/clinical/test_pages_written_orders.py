@@ -197,3 +197,57 @@ def test_another_physician_cannot_reject_or_correct_and_is_audited(scene: Scene)
         ).count()
         == 2
     )
+
+
+def test_after_the_citizens_death_no_order_is_written_but_her_phone_order_is_still_rejected(
+    scene: Scene,
+):
+    """A citizen registered dead gets no new order: the physician's written
+    order and her correction of a phone order in writing are refused in
+    Danish, audited, and the correction changes nothing (both or neither).
+    Rejecting the phone order, which orders nothing new, still works."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from consent.models import CareRelationship
+    from consent.services import care_relationship_open
+    from core.models import Citizen
+
+    order = _phone_order(scene)
+    care_relationship_open(
+        citizen=scene.citizen,
+        organisation=scene.gp,
+        basis=CareRelationship.Basis.RECORDED,
+        source_type="test",
+        source_id="1",
+    )
+    Citizen.objects.filter(pk=scene.citizen.pk).update(
+        deceased_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    client = _login(scene.physician)
+    written = client.post("/physician/orders/new/", {**MORPHINE, "visit_id": str(scene.visit.pk)})
+    assert written.status_code == 412
+    assert "Borgeren er registreret som død." in written.content.decode()
+    corrected = client.post(
+        f"/physician/orders/{order.pk}/correct/",
+        {**MORPHINE, "medicine_atc": "J01CA08", "dose": "200", "reason": "Dosis hørt forkert"},
+    )
+    assert corrected.status_code == 412
+    assert "Borgeren er registreret som død." in corrected.content.decode()
+    order.refresh_from_db()
+    assert order.status == MedicationOrder.Status.AWAITING_CONFIRMATION
+    assert MedicationOrder.objects.count() == 1
+    assert (
+        AuditEntry.objects.filter(
+            outcome="denied",
+            reason_code="order.citizen_deceased",
+            citizen_id=scene.citizen.pk,
+            actor_user_id=scene.physician.user_id,
+        ).count()
+        == 2
+    )
+    rejected = client.post(f"/physician/orders/{order.pk}/reject/", {"reason": "Borgeren døde"})
+    assert rejected.status_code == 302
+    order.refresh_from_db()
+    assert order.status == MedicationOrder.Status.CANCELLED

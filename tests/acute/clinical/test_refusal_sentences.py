@@ -20,11 +20,14 @@ def test_confirming_twice_says_so_in_one_language(scene: Scene):
     order = MedicationOrder.objects.get(visit=scene.visit)
     physician = factories.client_for(scene.physician)
     assert physician.post(f"/api/clinical/orders/{order.pk}/confirm").status_code == 200
-    again = physician.post(f"/api/clinical/orders/{order.pk}/confirm")
+    again = physician.post(f"/api/clinical/orders/{order.pk}/confirm", HTTP_ACCEPT_LANGUAGE="en")
     assert again.status_code == 409
     error = again.json()["error"]
     assert error["code"] == "order.not_awaiting_confirmation"
     assert error["message"] == "The order is confirmed, not awaiting confirmation."
+    # Without Accept-Language the API speaks Danish (docs/api.md), the pages' sentence.
+    danish = physician.post(f"/api/clinical/orders/{order.pk}/confirm").json()["error"]
+    assert danish["message"] == "Ordinationen afventer ikke bekræftelse."
 
 
 def test_a_result_before_she_is_there_says_so_in_one_language():
@@ -33,6 +36,7 @@ def test_a_result_before_she_is_there_says_so_in_one_language():
         f"/api/clinical/visits/{scene.visit.pk}/results",
         {"results": [{"code": "NPU19748", "value": "50", "unit": "mg/L"}]},
         format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert refused.status_code == 412, refused.content
     error = refused.json()["error"]

@@ -3,6 +3,7 @@ plausibility, delegation, the GP's copy, and who is refused."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -11,12 +12,19 @@ from django.utils import timezone
 
 from acute.clinical import signals
 from acute.clinical.egfr import egfr_ckd_epi_2021
-from acute.clinical.models import Delegation, LabResult, PhysicianAlert, ProcedureRecord
+from acute.clinical.models import (
+    Delegation,
+    LabResult,
+    MedicationOrder,
+    PhysicianAlert,
+    ProcedureRecord,
+    TestDefinition,
+)
 from acute.models import Referral
 from consent.audit.models import AuditEntry
 from core.models import Role
 from tests import factories
-from tests.acute.clinical.conftest import Scene, visit_scene
+from tests.acute.clinical.conftest import PHONE_ORDER, Scene, visit_scene
 
 pytestmark = pytest.mark.django_db
 
@@ -181,7 +189,6 @@ def test_with_a_recorded_delegation_the_test_is_taken(scene: Scene):
             "physician_name": "Hanne Hansen",
             "physician_authorisation_id": "0A1B2",
             "physician_organisation_name": "Lægehuset",
-            "delegated_at": "2026-01-01T10:00:00+01:00",
         },
         format="json",
     )
@@ -222,7 +229,6 @@ def test_predefined_tasks_need_no_delegation(scene: Scene):
             "physician_name": "Hanne Hansen",
             "physician_authorisation_id": "0A1B2",
             "physician_organisation_name": "Lægehuset",
-            "delegated_at": "2026-01-01T10:00:00+01:00",
         },
         format="json",
     )
@@ -338,6 +344,27 @@ def test_a_panel_is_recorded_in_a_bounded_number_of_queries(
             "vital_signs.before_visit",
             "measured_at",
         ),
+        # R8: the order's days and its 24-hour limit run from when it was
+        # given, and the nurse received it on this visit.
+        (
+            "clinical/visits/{visit}/phone-orders",
+            {**PHONE_ORDER, "ordered_at": "{t}"},
+            "time.before_visit",
+            "ordered_at",
+        ),
+        # R7: a delegation is given in this acute episode, not in another.
+        (
+            "clinical/visits/{visit}/delegations",
+            {
+                "code": "NPU02319",
+                "physician_name": "Hanne Hansen",
+                "physician_authorisation_id": "0A1B2",
+                "physician_organisation_name": "Lægehuset",
+                "delegated_at": "{t}",
+            },
+            "time.before_referral",
+            "delegated_at",
+        ),
     ],
 )
 def test_a_time_before_the_visit_was_assigned_is_refused_and_nothing_is_written(
@@ -357,20 +384,16 @@ def test_a_time_before_the_visit_was_assigned_is_refused_and_nothing_is_written(
     assert not LabResult.objects.exists()
     assert not ProcedureRecord.objects.exists()
     assert not VitalSign.objects.exists()
+    assert not MedicationOrder.objects.exists()
+    assert not Delegation.objects.exists()
     later = json.dumps(body).replace("{t}", timezone.now().isoformat())
     assert nurse.post(url, later, content_type="application/json").status_code == 201
 
 
-@pytest.mark.parametrize(
-    ("sent", "answered"),
-    [
-        ("2026-01-01T10:00:00+01:00", "2026-01-01T09:00:00Z"),
-        # Copenhagen kept local mean time until 1894: +00:50:20 is no RFC 3339 offset.
-        ("1850-01-01T00:00:00Z", "1850-01-01T00:00:00Z"),
-    ],
-)
-def test_a_time_the_client_sent_is_answered_in_utc(scene: Scene, sent: str, answered: str):
+def test_a_time_the_client_sent_is_answered_in_utc(scene: Scene):
     """The contract's times are RFC 3339 in UTC (docs/api.md), echoed ones too."""
+    moment = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=2)
+    sent = moment.astimezone(dt.timezone(dt.timedelta(hours=1))).isoformat()
     response = factories.client_for(scene.nurse).post(
         f"/api/clinical/visits/{scene.visit.pk}/delegations",
         {
@@ -383,5 +406,142 @@ def test_a_time_the_client_sent_is_answered_in_utc(scene: Scene, sent: str, answ
         format="json",
     )
     assert response.status_code == 201, response.content
-    assert response.json()["delegated_at"] == answered
+    assert sent.endswith("+01:00")
+    assert response.json()["delegated_at"] == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert response.json()["recorded_at"].endswith("Z")
+
+
+def test_a_time_before_1894_is_answered_in_utc(scene: Scene):
+    """Copenhagen kept local mean time until 1894: +00:50:20 is no RFC 3339
+    offset. No door takes such a time any more; one already stored is read
+    back in UTC all the same."""
+    Delegation.objects.create(
+        visit=scene.visit,
+        citizen=scene.citizen,
+        test=TestDefinition.objects.get(code="NPU02319"),
+        physician_name="Hanne Hansen",
+        physician_authorisation_id="0A1B2",
+        physician_organisation_name="Lægehuset",
+        delegated_at=dt.datetime(1850, 1, 1, tzinfo=dt.UTC),
+        recorded_by=scene.nurse.user,
+    )
+    body = factories.client_for(scene.nurse).get(f"/api/clinical/visits/{scene.visit.pk}").json()
+    assert body["delegations"][0]["delegated_at"] == "1850-01-01T00:00:00Z"
+
+
+def test_r7_a_delegation_given_in_the_referring_call_is_taken_an_older_one_is_not(
+    scene: Scene,
+):
+    """R7: a delegation belongs to this acute episode. One given in the call
+    that referred the citizen (a little before the referral was typed in) is
+    taken; one a day older is another episode's, or a slip of the keys."""
+    url = f"/api/clinical/visits/{scene.visit.pk}/delegations"
+    opened = scene.visit.episode.opened_at
+    body = {
+        "code": "NPU02319",
+        "physician_name": "Hanne Hansen",
+        "physician_authorisation_id": "0A1B2",
+        "physician_organisation_name": "Lægehuset",
+    }
+    client = factories.client_for(scene.nurse)
+    day_old = (opened - dt.timedelta(days=1)).isoformat()
+    refused = client.post(url, {**body, "delegated_at": day_old}, format="json")
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert (error["code"], error["field"]) == ("time.before_referral", "delegated_at")
+    assert not Delegation.objects.exists()
+    in_the_call = (opened - dt.timedelta(minutes=20)).isoformat()
+    taken = client.post(url, {**body, "delegated_at": in_the_call}, format="json")
+    assert taken.status_code == 201, taken.json()
+
+
+def test_r7_a_referral_carried_into_a_later_episode_keeps_its_delegation(scene: Scene):
+    """A referral nobody had triaged when the last episode ended starts the
+    next one, so it is older than the episode it is in: a delegation given
+    in its call is taken all the same."""
+    received = timezone.now() - dt.timedelta(hours=3)
+    Referral.objects.filter(pk=scene.referral.pk).update(received_at=received)
+    url = f"/api/clinical/visits/{scene.visit.pk}/delegations"
+    body = {
+        "code": "NPU02319",
+        "physician_name": "Hanne Hansen",
+        "physician_authorisation_id": "0A1B2",
+        "physician_organisation_name": "Lægehuset",
+    }
+    client = factories.client_for(scene.nurse)
+    older = (received - dt.timedelta(hours=2)).isoformat()
+    refused = client.post(url, {**body, "delegated_at": older}, format="json")
+    assert refused.json()["error"]["code"] == "time.before_referral"
+    in_the_call = (received - dt.timedelta(minutes=10)).isoformat()
+    assert client.post(url, {**body, "delegated_at": in_the_call}, format="json").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "resource_type"),
+    [
+        (
+            "clinical/visits/{visit}/results",
+            {
+                "results": [
+                    {"code": "NPU19748", "value": "12", "unit": "mg/L", "effective_at": "{t}"}
+                ]
+            },
+            "results[0].effective_at",
+            "Observation",
+        ),
+        (
+            "clinical/visits/{visit}/procedures",
+            {"code": "feeding-tube", "performed_at": "{t}"},
+            "performed_at",
+            "Procedure",
+        ),
+        (
+            "clinical/visits/{visit}/delegations",
+            {
+                "code": "NPU02319",
+                "physician_name": "Hanne Hansen",
+                "physician_authorisation_id": "0A1B2",
+                "physician_organisation_name": "Lægehuset",
+                "delegated_at": "{t}",
+            },
+            "delegated_at",
+            "Delegation",
+        ),
+        (
+            "acute/visits/{visit}/vital-signs",
+            {"measurements": [{"code": "8310-5", "value": "37.5"}], "measured_at": "{t}"},
+            "measured_at",
+            "Observation",
+        ),
+    ],
+)
+def test_nothing_is_measured_done_or_delegated_after_the_citizens_death(
+    scene: Scene, path: str, body: dict, field: str, resource_type: str
+):
+    """A time after the citizen's registered death cannot be true: refused,
+    naming the field, audited as a denied attempt (R9), nothing written. What
+    was done before she died is still written down."""
+    from acute.models import Visit, VitalSign
+    from core.models import Citizen
+
+    now = timezone.now()
+    Visit.objects.filter(pk=scene.visit.pk).update(assigned_at=now - dt.timedelta(hours=1))
+    Citizen.objects.filter(pk=scene.citizen.pk).update(deceased_at=now - dt.timedelta(minutes=10))
+    url = "/api/" + path.format(visit=scene.visit.pk)
+    nurse = factories.client_for(scene.nurse)
+
+    after = json.dumps(body).replace("{t}", now.isoformat())
+    response = nurse.post(url, after, content_type="application/json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    code = "vital_signs.after_death" if path.endswith("vital-signs") else "time.after_death"
+    assert (error["code"], error["field"]) == (code, field)
+    denied = AuditEntry.objects.get(outcome="denied", resource_type=resource_type)
+    assert (denied.citizen_id, denied.reason_code) == (scene.citizen.pk, code)
+    assert not LabResult.objects.exists()
+    assert not ProcedureRecord.objects.exists()
+    assert not Delegation.objects.exists()
+    assert not VitalSign.objects.exists()
+
+    before = json.dumps(body).replace("{t}", (now - dt.timedelta(minutes=30)).isoformat())
+    assert nurse.post(url, before, content_type="application/json").status_code == 201

@@ -152,7 +152,9 @@ def test_review_needs_a_comment_and_a_flagged_entry(world) -> None:
     response = client.post(
         f"/api/audit/entries/{plain.id}/review", {"comment": "ok"}, format="json"
     )
-    assert response.status_code == 404
+    # There for the auditor to read, only without a flag: a conflict, as on the page.
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "audit.entry_not_flagged"
 
 
 @pytest.mark.parametrize(

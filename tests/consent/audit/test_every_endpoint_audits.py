@@ -267,7 +267,6 @@ def seed() -> Seeded:
             "physician_name": "Hanne Hansen",
             "physician_authorisation_id": "0A1B2",
             "physician_organisation_name": "Lægehuset",
-            "delegated_at": "2026-01-01T10:00:00+01:00",
         },
     )
     seeded.add("delegation", delegation["id"])

@@ -102,7 +102,7 @@ def test_an_unknown_entry_is_a_404_with_a_clear_code(placed) -> None:
     auditor = staff(Role.AUDITOR, placed["org"])
     response = client_for(auditor).get("/api/audit/log/entries/999999/inclusion")
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "audit.entry_unknown"
+    assert response.json()["error"]["code"] == "audit.entry_not_found"
 
 
 @pytest.mark.parametrize("role", [r for r in ALL_ROLES if r != Role.AUDITOR])

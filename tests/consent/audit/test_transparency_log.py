@@ -175,7 +175,7 @@ def test_unknown_entries_waiting_entries_and_sizes_beyond_the_tree_are_refused()
     sequence_batch()
     with pytest.raises(NotFoundOrNotAllowed) as unknown:
         inclusion_for_entry(entry.id + 1000)
-    assert unknown.value.code == "audit.entry_unknown"
+    assert unknown.value.code == "audit.entry_not_found"
     log = log_name(timezone.now())
     with pytest.raises(InvalidInput) as beyond:
         consistency_between(log, 1, 2)
@@ -319,12 +319,12 @@ def test_audit_prove_prints_a_verified_proof_and_audit_verify_checks_the_tree() 
 
     entries = _record(3)
     out = StringIO()
-    with pytest.raises(CommandError, match="not yet been given its place"):
+    with pytest.raises(CommandError, match=r"audit\.entry_not_yet_sequenced"):
         call_command("audit_prove", str(entries[1].id), stdout=out)
     sequence_batch()
     call_command("audit_prove", str(entries[1].id), stdout=out)
     assert f"OK: entry {entries[1].id} is leaf 1 of" in out.getvalue()
-    with pytest.raises(CommandError, match="No audit entry with this id"):
+    with pytest.raises(CommandError, match=r"audit\.entry_not_found"):
         call_command("audit_prove", "999999", stdout=out)
     verified = StringIO()
     call_command("audit_verify", stdout=verified)

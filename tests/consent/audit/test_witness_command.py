@@ -224,3 +224,211 @@ def test_an_interval_that_is_no_pause_is_refused_at_once(tmp_path: Path, interva
             str(tmp_path),
         )
     assert not tmp_path.joinpath("state.json").exists()
+
+
+# --- --once: the exit code an operator's cron and monitoring read ------------------
+
+
+def _once(monkeypatch: pytest.MonkeyPatch, platform: _Platform, storage: Path, *args: str) -> str:
+    """One round with ``--once``: its output when it exits 0; a failure is the
+    CommandError Django turns into the exit code and the one line on stderr."""
+    monkeypatch.setattr(audit_witness.requests, "Session", platform.session)
+    out = StringIO()
+    call_command(
+        "audit_witness",
+        "--once",
+        "--platform",
+        "http://platform.test",
+        "--log-key",
+        platform.key.verifier().vkey(),
+        "--storage",
+        str(storage),
+        *args,
+        stdout=out,
+        stderr=StringIO(),
+    )
+    return out.getvalue()
+
+
+def _exit(monkeypatch: pytest.MonkeyPatch, platform: _Platform, storage: Path) -> CommandError:
+    with pytest.raises(CommandError) as failed:
+        _once(monkeypatch, platform, storage)
+    assert "\n" not in str(failed.value)  # one line
+    return failed.value
+
+
+def test_once_exits_0_only_when_the_checkpoint_was_checked_and_cosigned(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    platform = _Platform()
+    platform.grow(3)
+    assert _once(monkeypatch, platform, tmp_path).splitlines() == ["cosigned size 3"]
+    # Nothing new since: still the tree it cosigned, 0 again.
+    assert _once(monkeypatch, platform, tmp_path).splitlines() == ["cosigned size 3"]
+    assert [d["checkpoint"].splitlines()[1] for d in platform.delivered] == ["3"]
+
+
+def test_once_exits_3_when_the_platform_cannot_be_reached(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """It exited 0: a witness that had not checked anything for days looked
+    healthy to the cron job running it."""
+    platform = _Platform()
+    platform.grow(3)
+    platform.down = True
+    failed = _exit(monkeypatch, platform, tmp_path)
+    assert failed.returncode == audit_witness.EXIT_PLATFORM == 3
+    assert str(failed) == (
+        "audit witness: cannot reach the platform for GET /api/audit/log/checkpoint "
+        "(ConnectionError)"
+    )
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_once_exits_1_when_it_refuses_a_forked_log_and_every_time_after(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    platform = _Platform()
+    platform.grow(3)
+    _once(monkeypatch, platform, tmp_path)
+    platform.fork()
+    problem = "size 4 is not an append-only extension of size 3"
+    failed = _exit(monkeypatch, platform, tmp_path)
+    assert (failed.returncode, str(failed)) == (1, f"REFUSED: {problem}")
+    # The same fork again: no new alarm, and still not a healthy witness.
+    again = _exit(monkeypatch, platform, tmp_path)
+    assert (again.returncode, str(again)) == (1, f"REFUSED (still, alarm raised before): {problem}")
+    assert len([d for d in platform.delivered if "refusal" in d]) == 1
+
+
+def test_once_exits_1_for_a_checkpoint_not_signed_by_the_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    platform = _Platform()
+    platform.grow(3)
+    impostor = _Platform()
+    impostor.key = NoteKey.from_seed("tvaerakut.test/audit", b"\x08" * 32)
+    impostor.grow(3)
+    monkeypatch.setattr(audit_witness.requests, "Session", impostor.session)
+    with pytest.raises(CommandError) as failed:
+        call_command(
+            "audit_witness",
+            "--once",
+            "--platform",
+            "http://platform.test",
+            "--log-key",
+            platform.key.verifier().vkey(),
+            "--storage",
+            str(tmp_path),
+            stdout=StringIO(),
+        )
+    assert failed.value.returncode == 1
+    assert str(failed.value) == "REFUSED: the checkpoint is not signed by the log's key"
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        '{"logs": {',  # not JSON
+        "[]",  # JSON, not a state: failed in the middle of a round, with a traceback
+        '{"logs": {"tvaerakut.test/audit/2026": {"size": 3}}, "alarms": []}',
+        '{"logs": {"tvaerakut.test/audit/2026": {"size": "3", "root": "AA=="}}, "alarms": []}',
+    ],
+)
+def test_once_exits_4_for_a_state_it_cannot_read_and_leaves_it_as_it_was(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state: str
+) -> None:
+    platform = _Platform()
+    platform.grow(3)
+    (tmp_path / "state.json").write_text(state)
+    failed = _exit(monkeypatch, platform, tmp_path)
+    assert failed.returncode == audit_witness.EXIT_OWN_STORAGE == 4
+    assert "cannot be read" in str(failed)
+    assert (tmp_path / "state.json").read_text() == state
+    assert not platform.delivered
+
+
+def test_a_state_it_cannot_write_stops_it_with_exit_4_with_or_without_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A full or read-only disk stopped the witness with a traceback (and,
+    with --once, it could not say so by its exit code)."""
+    platform = _Platform()
+    platform.grow(3)
+
+    def disk_full(self: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audit_witness.WitnessState, "_save", disk_full)
+    failed = _exit(monkeypatch, platform, tmp_path)
+    assert failed.returncode == 4 and "cannot be written" in str(failed)
+    assert not platform.delivered  # nothing cosigned that it could not remember
+    with pytest.raises(CommandError) as looping:
+        _run(monkeypatch, platform, tmp_path, rounds=3)
+    assert looping.value.returncode == 4
+
+
+def test_once_exits_2_when_it_is_not_told_the_platform_or_the_log_key(tmp_path: Path) -> None:
+    with pytest.raises(CommandError) as failed:
+        call_command("audit_witness", "--once", "--storage", str(tmp_path), "--platform", "")
+    assert failed.value.returncode == 2
+    with pytest.raises(CommandError) as bad_key:
+        call_command(
+            "audit_witness",
+            "--once",
+            "--storage",
+            str(tmp_path),
+            "--platform",
+            "http://platform.test",
+            "--log-key",
+            "not-a-key",
+        )
+    assert bad_key.value.returncode == 2
+
+
+def test_the_exit_codes_are_in_the_commands_help() -> None:
+    from consent.audit.management.commands.audit_witness import Command
+
+    described = Command().create_parser("manage.py", "audit_witness").format_help()
+    for said in ("0 checked and cosigned", "1 checkpoint", "3 platform", "4 the witness"):
+        assert said in " ".join(described.split())
+
+
+@pytest.mark.django_db
+def test_once_as_cron_runs_it_exits_3_with_one_line_when_the_platform_is_down(
+    tmp_path: Path,
+) -> None:
+    """The real process, as cron starts it: nothing listens on the port."""
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, worker_env
+
+    with socket.socket() as probe:  # a port on this machine that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "audit_witness",
+            "--once",
+            "--platform",
+            f"http://127.0.0.1:{port}",
+            "--log-key",
+            _Platform().key.verifier().vkey(),
+            "--storage",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=worker_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert done.stderr.strip().splitlines() == [
+        "CommandError: audit witness: cannot reach the platform for "
+        "GET /api/audit/log/checkpoint (ConnectionError)"
+    ]

@@ -63,16 +63,17 @@ def test_the_witness_command_cosigns_the_running_platforms_checkpoint(
     assert cosignature.witness == "witness.test/process" and not cosignature.refused
     assert (storage / "state.json").exists()
     # A platform that does not (yet) know the witness refuses its delivery:
-    # the witness says so and goes on, and delivers again on its next round.
+    # the witness says so in one line and exits 3 (nothing was cosigned), and
+    # delivers again on its next round.
     audit_record(actor=actor, action=Action.READ, purpose=Purpose.TREATMENT, citizen_id=9)
     sequence_batch()
     with override_settings(AUDIT_WITNESS_KEYS=[]):
         refused = witness()
-    assert refused.returncode == 0
-    assert (
-        "audit witness: POST /api/audit/log/cosignatures answered HTTP 403 "
+    assert refused.returncode == 3
+    assert refused.stderr.strip().splitlines() == [
+        "CommandError: audit witness: POST /api/audit/log/cosignatures answered HTTP 403 "
         "audit.witness_unknown (HTTPError)"
-    ) in refused.stderr
+    ]
     with override_settings(AUDIT_WITNESS_KEYS=[key.verifier().vkey()]):
         again = witness()
     assert "cosigned size 4" in again.stdout

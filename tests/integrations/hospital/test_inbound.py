@@ -65,3 +65,38 @@ def test_r12_a_follow_up_without_the_discharging_physician_is_fatal_and_keeps_th
     # All or nothing: the discharge did not half happen.
     assert not Referral.objects.filter(citizen=citizen).exists()
     assert CareRelationship.objects.get(citizen=citizen).ended_at is None
+
+
+def test_r12_a_citizen_registered_dead_is_not_admitted_nor_referred_after_discharge(
+    live_network,
+) -> None:
+    """The hospital's own admission message for a citizen the platform knows
+    as dead gets a fatal-error naming the rule and changes nothing (no care
+    relationship for the hospital); a discharge with a follow-up referral is
+    refused all the same. Each attempt is on her record (R9)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from consent.audit.models import AuditEntry
+    from core.models import Citizen
+
+    citizen = f.citizen()
+    Citizen.objects.filter(pk=citizen.pk).update(deceased_at=timezone.now() - dt.timedelta(hours=2))
+    sim = live_network.sims["hospital"]
+    code, _, outcome = ack_of(notify_hospital(sim, citizen, encounter_id="E3", admitted=True))
+    assert code == "fatal-error"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "hospital.citizen_deceased"
+    assert not CareRelationship.objects.filter(citizen=citizen).exists()
+    reply = notify_hospital(
+        sim, citizen, encounter_id="E3", admitted=False, follow_up_reason="Kontrol"
+    )
+    code, _, outcome = ack_of(reply)
+    assert code == "fatal-error"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.citizen_deceased"
+    assert not Referral.objects.filter(citizen=citizen).exists()
+    denied = AuditEntry.objects.filter(citizen_id=citizen.pk, outcome="denied")
+    assert set(denied.values_list("reason_code", flat=True)) == {
+        "hospital.citizen_deceased",
+        "referral.citizen_deceased",
+    }

@@ -8,6 +8,7 @@ MedCom Acknowledgement settles our outbox and is never acknowledged."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -159,6 +160,118 @@ def test_r12_death_closes_the_open_referrals_and_registers_the_death(hospital, c
     assert citizen.deceased_at is not None
     warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
     assert "deceased_at" in warning.detail
+
+
+def _sent_anew(message: dict[str, Any], **patient: Any) -> dict[str, Any]:
+    """The message as a new one (new Bundle.id and MessageHeader.id, its
+    Provenance naming the new header), its Patient changed by ``patient``
+    (an element given None is left out)."""
+    text = json.dumps(message).replace(_header_id(message), str(uuid.uuid4()))
+    again = json.loads(text)
+    again["id"] = str(uuid.uuid4())
+    for entry in again["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            for name, value in patient.items():
+                if value is None:
+                    entry["resource"].pop(name, None)
+                else:
+                    entry["resource"][name] = value
+    return again
+
+
+def _dead(citizen: Citizen) -> Citizen:
+    Citizen.objects.filter(pk=citizen.pk).update(deceased_at=timezone.now() - dt.timedelta(days=1))
+    citizen.refresh_from_db()
+    return citizen
+
+
+def test_r12_an_admission_of_a_citizen_registered_dead_is_refused_and_changes_nothing(
+    hospital, citizen
+):
+    """A citizen the platform knows as dead is not admitted: the hospital gets
+    MedCom's fatal-error naming the rule, the attempt is on her record (R9),
+    no care relationship opens for the hospital, nothing is put on hold, and
+    a resend gets the same answer."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    died = _dead(citizen).deceased_at
+    message = _example(STIN)
+    status, body = _post(hospital, message)
+    code, answering, issues = _ack(body)
+    assert (status, code, answering) == (400, "fatal-error", _header_id(message))
+    assert validate_message(body) == []
+    assert issues[0]["details"]["coding"][0]["code"] == "MSG_PARAM_INVALID"
+    assert "hospital.citizen_deceased" in issues[0]["details"]["text"]
+    assert EXAMPLE_CPR not in json.dumps(body)
+    referral.refresh_from_db()
+    citizen.refresh_from_db()
+    assert referral.on_hold_since is None and citizen.deceased_at == died
+    assert not CareRelationship.objects.filter(
+        citizen=citizen, organisation=hospital.organisation
+    ).exists()
+    assert not DeadlineWarning.objects.exists()
+    denied = AuditEntry.objects.get(citizen_id=citizen.pk, outcome="denied")
+    assert (denied.resource_type, denied.reason_code) == ("Bundle", "hospital.citizen_deceased")
+    status_again, body_again = _post(hospital, message)
+    assert (status_again, body_again["entry"][1:]) == (400, body["entry"][1:])
+
+
+def test_r12_a_death_the_hospital_reported_blocks_its_next_admission(hospital, citizen):
+    """The hospital's own death message (MORS) registers the death; an
+    admission sent after it is refused; the death message sent again (a
+    revision) is still received."""
+    f.acute_referral(person=citizen, accepted=False)
+    _post(hospital, _example(STIN))
+    assert _ack(_post(hospital, _example(MORS))[1])[0] == "ok"
+    status, body = _post(hospital, _sent_anew(_example(STIN)))
+    assert (status, _ack(body)[0]) == (400, "fatal-error")
+    assert "hospital.citizen_deceased" in _ack(body)[2][0]["details"]["text"]
+    status, body = _post(hospital, _sent_anew(_example(MORS)))
+    assert (status, _ack(body)[0]) == (200, "ok")
+
+
+def test_r12_a_death_reported_in_error_is_corrected_and_the_admission_received(hospital, citizen):
+    """MedCom sends the Patient's deceasedBoolean only for a death or for a
+    change back from deceased: false corrects a death reported in error. The
+    correction is received (never refused as an admission of the dead), the
+    death is withdrawn and audited, and the admission in the same message is
+    then received for the living citizen."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    died = _dead(citizen).deceased_at
+    message = _sent_anew(_example(STIN), deceasedBoolean=False)
+    status, body = _post(hospital, message)
+    assert (status, _ack(body)[0]) == (200, "ok"), body
+    assert validate_message(body) == []
+    citizen.refresh_from_db()
+    referral.refresh_from_db()
+    assert citizen.deceased_at is None
+    assert referral.on_hold_reason == "hospital_admission"
+    row = InboundMessage.objects.get(partner=hospital, header_id=_header_id(message))
+    assert row.result["death_withdrawn"] == died.isoformat()
+    withdrawn = AuditEntry.objects.get(citizen_id=citizen.pk, reason_code="death_withdrawn")
+    assert (withdrawn.resource_type, withdrawn.action) == ("Patient", "update")
+
+
+@pytest.mark.parametrize(
+    ("deceased", "field"),
+    [
+        ({"deceasedDateTime": "2999-01-01T10:00:00+01:00"}, "Patient.deceasedDateTime"),
+        ({"deceasedDateTime": "1900-01-01T10:00:00+01:00"}, "Patient.deceasedDateTime"),
+    ],
+)
+def test_r12_a_time_of_death_that_cannot_be_true_is_refused(hospital, citizen, deceased, field):
+    """A death to come, or before the citizen was born (1947, from her CPR
+    number), would stop every referral and visit for a living citizen: the
+    message gets a fatal-error naming the element, and nothing changes."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    message = _sent_anew(_example(MORS), deceasedBoolean=None, **deceased)
+    status, body = _post(hospital, message)
+    code, _answering, issues = _ack(body)
+    assert (status, code) == (400, "fatal-error"), body
+    assert field in issues[0]["details"]["text"]
+    assert "death." in issues[0]["details"]["text"]
+    citizen.refresh_from_db()
+    referral.refresh_from_db()
+    assert citizen.deceased_at is None and referral.status != Referral.Status.CLOSED
 
 
 def test_r12_medcoms_official_test_message_stin_a_is_accepted(hospital, citizen):

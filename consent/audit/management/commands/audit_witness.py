@@ -5,6 +5,22 @@ file (``--storage``), never the platform's database or settings. It must be
 told the log's verifier key (``--log-key``, from ``manage.py audit_log_key``)
 and gives its own with ``--print-vkey`` (for the platform's
 ``AUDIT_WITNESS_KEYS``). See consent/audit/witness.py.
+
+Without ``--once`` it checks every ``--interval`` seconds until stopped,
+saying each problem on a line of its own and going on. With ``--once`` (cron,
+a monitoring check) it checks once and its exit code says how that went, with
+the reason on one line:
+
+- 0: the newest checkpoint was checked and cosigned (or this witness had
+  cosigned that very tree already: nothing new);
+- 1: the checkpoint was refused — not a checkpoint, not signed by the log's
+  key, or not an append-only extension of what this witness saw (a fork:
+  the alarm is raised and the refusal delivered);
+- 2: wrong usage (an argument, or ``--platform``/``--log-key`` missing or not valid);
+- 3: the platform could not be reached or did not answer as asked (the line
+  names the request, the HTTP status and the platform's error code);
+- 4: the witness's own key or state cannot be read or written (it stops
+  without changing them; also without ``--once``).
 """
 
 from __future__ import annotations
@@ -14,6 +30,7 @@ import base64
 import contextlib
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +42,20 @@ from consent.audit.witness import LOCAL_WITNESS_NAME, Witness, WitnessState, wit
 from core.supervisor import stop_on_signals
 
 _TIMEOUT = 10
+# The exit codes of a round with --once (the module's docstring says what each means).
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_PLATFORM = 3
+EXIT_OWN_STORAGE = 4
 
 
 class Command(BaseCommand):
-    help = "Cosign each new checkpoint of the audit log that is an append-only extension."
+    help = (
+        "Cosign each new checkpoint of the audit log that is an append-only extension. "
+        "With --once, exit codes: 0 checked and cosigned (or nothing new); 1 checkpoint "
+        "refused (not the log's, or a fork); 2 wrong usage; 3 platform unreachable or "
+        "refused a request; 4 the witness's own key or state cannot be read or written."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         env = os.environ.get
@@ -40,7 +67,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--interval", type=_seconds, default=5.0, help="Seconds between checks (above 0)."
         )
-        parser.add_argument("--once", action="store_true")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Check once; the exit code says how (0 only when checked and cosigned).",
+        )
         parser.add_argument("--print-vkey", action="store_true", help="Print this witness's key.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -54,19 +85,21 @@ class Command(BaseCommand):
             raise CommandError(
                 f"The witness's key or state in {storage} cannot be read "
                 f"({exc.__class__.__name__}: {exc}). Nothing was changed; restore them "
-                "from a backup (a new state would take a rewritten log as a new one)."
+                "from a backup (a new state would take a rewritten log as a new one).",
+                returncode=EXIT_OWN_STORAGE,
             ) from None
         if options["print_vkey"]:
             self.stdout.write(key.verifier().vkey())
             return
         if not options["platform"] or not options["log_key"]:
             raise CommandError(
-                "--platform and --log-key (or their environment variables) are required."
+                "--platform and --log-key (or their environment variables) are required.",
+                returncode=EXIT_USAGE,
             )
         try:
             log_key = NoteVerifier.from_vkey(options["log_key"])
         except NoteError as exc:
-            raise CommandError(f"--log-key: {exc}") from None
+            raise CommandError(f"--log-key: {exc}", returncode=EXIT_USAGE) from None
         base = options["platform"].rstrip("/") + "/api/audit/log/"
         headers = {"X-Forwarded-Proto": "https"}
         if options["host"]:
@@ -100,25 +133,59 @@ class Command(BaseCommand):
             fetch_consistency=fetch_consistency,
             deliver=deliver,
         )
+        if options["once"]:
+            failed = _round(witness, storage)
+            if isinstance(failed, _Failed):
+                raise CommandError(failed.line, returncode=failed.code)
+            self.stdout.write(failed)
+            return
         say = _Quiet(self.stdout, self.stderr)
         stopping = stop_on_signals()
         while not stopping():
-            try:
-                outcome = witness.check_once()
-            except requests.RequestException as exc:
+            said = _round(witness, storage)
+            if not isinstance(said, _Failed):
+                say.out(said)
+            elif said.code == EXIT_PLATFORM:
                 # The platform unreachable or not ready: try again later.
-                say.error(f"audit witness: {_unanswered(exc)}; trying again.")
-            else:
-                if outcome.cosigned:
-                    say.out(f"cosigned size {outcome.size}")
-                elif outcome.repeated:
-                    say.error(f"REFUSED (still, alarm raised before): {outcome.problem}")
-                else:
-                    say.error(f"REFUSED: {outcome.problem}", always=True)
+                say.error(f"{said.line}; trying again.")
+            elif said.code == EXIT_REFUSED:
+                say.error(said.line, always=not said.repeated)
+            else:  # its own storage: going on would forget what it saw
+                raise CommandError(said.line, returncode=said.code)
             self.stdout.flush()
-            if options["once"]:
-                return
             time.sleep(options["interval"])
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A round that did not cosign: its line, its exit code, and whether it
+    refused a log it had refused (and said so) before."""
+
+    line: str
+    code: int
+    repeated: bool = False
+
+
+def _round(witness: Witness, storage: Path) -> str | _Failed:
+    """One check of the newest checkpoint: the line to say when it was
+    cosigned, or how it failed."""
+    try:
+        outcome = witness.check_once()
+    except requests.RequestException as exc:
+        return _Failed(f"audit witness: {_unanswered(exc)}", EXIT_PLATFORM)
+    except OSError as exc:
+        return _Failed(
+            f"The witness's state in {storage} cannot be written "
+            f"({exc.__class__.__name__}: {exc}); stopped before it cosigned anything more.",
+            EXIT_OWN_STORAGE,
+        )
+    if outcome.cosigned:
+        return f"cosigned size {outcome.size}"
+    if outcome.repeated:
+        return _Failed(
+            f"REFUSED (still, alarm raised before): {outcome.problem}", EXIT_REFUSED, True
+        )
+    return _Failed(f"REFUSED: {outcome.problem}", EXIT_REFUSED)
 
 
 def _seconds(raw: str) -> float:

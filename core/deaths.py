@@ -1,0 +1,50 @@
+"""A citizen's registered death (*dødsfald*): when it can lie, and what lies
+after it.
+
+A death is registered from the hospital's HospitalNotification (R12) and from
+the citizen's Patient resource; both doors check its time here. Every door
+that starts something new for a citizen (a referral, a visit, an admission,
+an order) asks here whether she is registered dead, and every clinical time
+a nurse or physician states is checked against it: nothing is measured,
+delegated or ordered after a death.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from core.errors import InvalidInput
+from core.models import Citizen
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+# A sender's clock may run a little ahead of ours: that is not "in the future".
+CLOCK_SKEW = dt.timedelta(minutes=5)
+DECEASED_MESSAGE = "The citizen is registered deceased."
+
+
+def death_time_check(died_at: dt.datetime, *, birth_date: dt.date, field: str) -> None:
+    """A time of death that can be true: not yet to come, and not before the
+    citizen was born (her birth date, from the CPR number, is a Danish date)."""
+    if died_at > timezone.now() + CLOCK_SKEW:
+        raise InvalidInput("death.in_future", "The time of death lies in the future.", field=field)
+    if died_at.astimezone(COPENHAGEN).date() < birth_date:
+        raise InvalidInput(
+            "death.before_birth",
+            "The time of death lies before the citizen was born.",
+            field=field,
+        )
+
+
+def is_registered_dead(citizen: Citizen) -> bool:
+    """Whether the platform knows the citizen as dead: no new referral, visit,
+    admission or order is started for her until the death is corrected."""
+    return citizen.deceased_at is not None
+
+
+def after_death(citizen: Citizen, moment: dt.datetime) -> bool:
+    """Whether ``moment`` lies after the citizen's registered death: what
+    happened before it (a dose, a sample) may still be written down after."""
+    return citizen.deceased_at is not None and moment > citizen.deceased_at

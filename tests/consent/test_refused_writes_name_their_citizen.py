@@ -1,0 +1,101 @@
+"""R9/R5: a write refused for what it says is recorded on the log of the
+citizen it names, with the reference read exactly as the resource itself is
+read (``consent.fhir.datatypes.reference_id``): an absolute URL, a
+``urn:uuid`` or a malformed reference names no citizen anywhere, and an id
+no citizen has puts the attempt on no one's log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from consent.audit.models import AuditEntry
+from tests import factories as f
+from tests.consent import bodies
+from tests.consent.conftest import World, issue_code, post
+
+pytestmark = pytest.mark.django_db
+
+
+def _added(before: int) -> list[tuple[str, str, int | None]]:
+    return [
+        (e.outcome, e.reason_code, e.citizen_id)
+        for e in AuditEntry.objects.filter(id__gt=before).order_by("id")
+    ]
+
+
+def _last_id() -> int:
+    return AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _inactive(body: dict[str, Any]) -> dict[str, Any]:
+    """A Consent refused for what it says (not in force)."""
+    return {**body, "status": "draft"}
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "http://testserver/fhir/Patient/{id}",
+        "https://elsewhere.example/fhir/Patient/{id}",
+        "urn:uuid:2f3e0c1a-0000-4000-8000-000000000001",
+        "Patient/{id}/_history/1",
+        "Patient/ {id}",
+    ],
+)
+def test_a_consent_naming_its_patient_other_than_patient_id_is_refused_as_a_condition_is(
+    world: World, reference: str
+) -> None:
+    nurse = f.client_for(world.nurse)
+    ref = {"reference": reference.format(id=world.person.pk)}
+    before = _last_id()
+    consent = post(nurse, "/fhir/Consent", {**bodies.refusal(world.person.pk), "patient": ref})
+    condition = post(
+        nurse, "/fhir/Condition", {**bodies.diagnosis(world.person.pk), "subject": ref}
+    )
+    assert consent.status_code == condition.status_code == 400
+    assert issue_code(consent) == issue_code(condition) == "record.reference_invalid"
+    assert consent.json()["issue"][0]["expression"] == ["patient"]
+    # Neither names a citizen in a form the platform reads: no attempt on her log.
+    assert not AuditEntry.objects.filter(id__gt=before, citizen_id=world.person.pk).exists()
+
+
+def test_a_consent_refused_for_what_it_says_is_on_the_citizens_log(world: World) -> None:
+    before = _last_id()
+    response = post(
+        f.client_for(world.nurse), "/fhir/Consent", _inactive(bodies.refusal(world.person.pk))
+    )
+    assert issue_code(response) == "consent.status_not_active"
+    assert _added(before) == [("denied", "consent.status_not_active", world.person.pk)]
+
+
+@pytest.mark.parametrize("patient_id", ["99999999", "99999999999999999999999"])
+def test_a_refused_write_naming_no_citizen_is_on_no_ones_log(world: World, patient_id: str) -> None:
+    """A refused record write named the id as given: an id no citizen has was
+    kept as if it were one, and one past a bigint could not be recorded at all
+    (400 ``audit.value_invalid`` instead of the refusal R2 gives)."""
+    nurse = f.client_for(world.nurse)
+    psychiatric = bodies.diagnosis(world.person.pk, code="F32.1")
+    psychiatric["subject"] = {"reference": f"Patient/{patient_id}"}
+    before = _last_id()
+    refused = post(nurse, "/fhir/Condition", psychiatric)
+    assert refused.status_code == 400
+    assert issue_code(refused) == "record.psychiatric_diagnosis"
+    consent = {**_inactive(bodies.refusal(world.person.pk)), "patient": psychiatric["subject"]}
+    assert issue_code(post(nurse, "/fhir/Consent", consent)) == "consent.status_not_active"
+    assert _added(before) == [
+        ("denied", "record.psychiatric_diagnosis", None),
+        ("denied", "consent.status_not_active", None),
+    ]
+
+
+def test_a_refused_write_naming_its_citizen_is_on_her_log(world: World) -> None:
+    before = _last_id()
+    response = post(
+        f.client_for(world.nurse),
+        "/fhir/Condition",
+        bodies.diagnosis(world.person.pk, code="F32.1"),
+    )
+    assert issue_code(response) == "record.psychiatric_diagnosis"
+    assert _added(before) == [("denied", "record.psychiatric_diagnosis", world.person.pk)]
