@@ -9,7 +9,10 @@ COPY . .
 # exists only for this step; the running container is given its own.
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" DEBUG=0 \
     python manage.py collectstatic --noinput
-RUN useradd --system --home /app tvaerakut && mkdir -p /app/var /srv/audit-checkpoints \
-    && chown -R tvaerakut /app/var /srv/audit-checkpoints
+# The witness's volume is mounted at /srv/witness: a new named volume takes the
+# owner of the directory it is mounted on, so the directory is made here, the
+# user's; without it the volume is root's and the witness cannot keep its key.
+RUN useradd --system --home /app tvaerakut && mkdir -p /app/var /srv/witness \
+    && chown -R tvaerakut /app/var /srv/witness
 USER tvaerakut
 EXPOSE 8000

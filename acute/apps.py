@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 
 
 class AcuteConfig(AppConfig):
@@ -15,6 +16,23 @@ class AcuteConfig(AppConfig):
         for resource in RESOURCES:
             register(resource)
         self._register_shift_checker()
+        self._check_travel_time_function()
+
+    @staticmethod
+    def _check_travel_time_function() -> None:
+        """A wrong ACUTE_TRAVEL_TIME_FUNCTION stops the platform as it starts,
+        naming the variable, instead of failing the coordinator's first dispatch."""
+        from acute.dispatch import travel_time_function
+
+        try:
+            function: object = travel_time_function()
+        except ImportError:
+            function = None
+        if not callable(function):
+            raise ImproperlyConfigured(
+                "ACUTE_TRAVEL_TIME_FUNCTION must be the dotted path of a function, "
+                "such as acute.dispatch.travel_minutes_by_road_factor."
+            )
 
     @staticmethod
     def _register_shift_checker() -> None:

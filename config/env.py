@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -125,6 +126,13 @@ def env_url(
     if not sep or scheme not in schemes or not rest:
         # The value itself may carry a password: name the variable, not the value.
         raise ImproperlyConfigured(f"{name} must be a URL starting with one of {list(schemes)}.")
+    try:
+        _ = urlsplit(value).port  # reading it checks it
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a URL whose port is a number (0-65535), with any special "
+            "character in a password percent-encoded."
+        ) from None
     return value
 
 

@@ -14,11 +14,13 @@ side by side.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -169,7 +171,26 @@ DATABASE_URL = env_url(
     schemes=("sqlite", "postgres", "postgresql"),
 )
 assert DATABASE_URL is not None
-_database = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+
+
+def _database_from_url(name: str, url: str) -> dict[str, Any]:
+    """The database a URL names; a URL that does not parse (a port that is no
+    number, a password with an unescaped "/" or "#") is named, never echoed:
+    it may hold the password."""
+    try:
+        parsed: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
+    except ValueError:  # dj_database_url.ParseError among them
+        parsed = {}
+    if parsed.get("ENGINE") != "django.db.backends.sqlite3" and not parsed.get("NAME"):
+        raise ImproperlyConfigured(
+            f"{name} must be a URL such as postgres://user:password@host:5432/database, with "
+            "a numeric port, a database name and any special character in the password "
+            "percent-encoded."
+        )
+    return parsed
+
+
+_database = _database_from_url("DATABASE_URL", DATABASE_URL)
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["OPTIONS"] = {
         # Web server and worker share the file: wait for locks instead of failing,
@@ -210,7 +231,7 @@ DATABASE_OWNER_URL = env_url("DATABASE_OWNER_URL", None, schemes=("postgres", "p
 DATABASE_PLATFORM_LOGIN: dict[str, str] | None = None
 DATABASE_OWNER_LOGIN: dict[str, str] | None = None
 if DATABASE_OWNER_URL:
-    _owner = dj_database_url.parse(DATABASE_OWNER_URL)
+    _owner = _database_from_url("DATABASE_OWNER_URL", DATABASE_OWNER_URL)
     if _database["ENGINE"] != "core.postgres":
         raise ImproperlyConfigured("DATABASE_OWNER_URL needs DATABASE_URL on PostgreSQL.")
     if [str(_owner.get(k) or "") for k in ("HOST", "PORT", "NAME")] != [
@@ -399,7 +420,9 @@ else:
     _broker_dir = VAR_DIR / "broker"
     for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # The host is the transport's default, named so kombu does not warn of its
+    # absence on every connection (each /healthz probe).
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -631,6 +654,15 @@ AUDIT_PARTITION_MONTHS_AHEAD = env_int("AUDIT_PARTITION_MONTHS_AHEAD", 3, minimu
 # to start without it.
 AUDIT_LOG_ORIGIN = env_str("AUDIT_LOG_ORIGIN", "tvaerakut.local/audit") or "tvaerakut.local/audit"
 AUDIT_LOG_SIGNING_KEY = env_str("AUDIT_LOG_SIGNING_KEY")
+if AUDIT_LOG_SIGNING_KEY is not None:
+    try:
+        _seed = base64.b64decode(AUDIT_LOG_SIGNING_KEY, validate=True)
+    except ValueError:  # binascii.Error: not base64
+        _seed = b""
+    if len(_seed) != 32:
+        raise ImproperlyConfigured(
+            "AUDIT_LOG_SIGNING_KEY must be base64 of 32 random bytes (see .env.example)."
+        )
 AUDIT_LOG_KEY_FILE = VAR_DIR / "audit-log-key" if (DEBUG or LOCAL) else None
 # Most entries the sequencer places in one batch, and how long it rests when
 # none await (milliseconds); an idle log is signed again every minute.

@@ -17,6 +17,10 @@ from core.cpr import cpr_in_text
 
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
+# Where RequestIdMiddleware keeps the request's id on the request itself, for
+# the log lines Django writes about it after the middleware has returned.
+REQUEST_ID_META = "tvaerakut.request_id"
+
 
 @dataclass(frozen=True)
 class RequestContext:

@@ -18,7 +18,7 @@ import logging.config
 from collections.abc import Mapping
 from typing import Any
 
-from core.context import context_if_set, current_context, request_id_valid
+from core.context import REQUEST_ID_META, context_if_set, current_context, request_id_valid
 from core.cpr import CPR_IN_TEXT
 
 
@@ -64,6 +64,13 @@ def _request_id_of(record: logging.LogRecord) -> str:
         answered = record.args.get(_ACCESS_REQUEST_ID)
         if request_id_valid(answered):
             return answered
+    # django.request's "Not Found: <path>" of a 4xx is written after the
+    # middleware chain returned, with the request in the record.
+    meta = getattr(getattr(record, "request", None), "META", None)
+    if isinstance(meta, Mapping):
+        kept = meta.get(REQUEST_ID_META)
+        if request_id_valid(kept):
+            return kept
     return current_context().request_id
 
 

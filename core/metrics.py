@@ -110,6 +110,10 @@ def exposition() -> bytes:
     return counted + generate_latest(registry)
 
 
+# Headers a reverse proxy adds to what it relays (RFC 7239 and the usual others).
+_FORWARDED = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
 def metrics_allowed(request: HttpRequest) -> bool:
     """The operator's network (``METRICS_ALLOWED_NETWORKS``, by the address
     the connection comes from) or the bearer token ``METRICS_TOKEN``."""
@@ -117,6 +121,10 @@ def metrics_allowed(request: HttpRequest) -> bool:
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer "):
         return hmac.compare_digest(header.removeprefix("Bearer ").encode(), token.encode())
+    if any(name in request.headers for name in _FORWARDED):
+        # Relayed by a proxy: the connection's address is the proxy's (often
+        # loopback, on the same machine), not the caller's. Only the token admits it.
+        return False
     try:
         peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
@@ -151,7 +159,9 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        route = getattr(match, "route", "") or "unmatched"
+        # The start page's pattern is the empty string: it is "/", not a path
+        # that matched nothing (a 404 has no resolver match at all).
+        route = "unmatched" if match is None else (match.route or "/")
         method = request.method if request.method in METHODS else "other"
         HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
         HTTP_REQUESTS.labels(route, method, str(response.status_code)).inc()

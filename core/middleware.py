@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from rest_framework.views import APIView
 
 from core.context import (
+    REQUEST_ID_META,
     RequestContext,
     request_id_new,
     request_id_valid,
@@ -36,6 +37,10 @@ class RequestIdMiddleware:
             client_address=request.META.get("REMOTE_ADDR") or None,
             user_agent=request.headers.get("User-Agent", "")[:300],
         )
+        # Django logs a 4xx ("Not Found: ...") after the middleware has
+        # returned, with the request but outside this context: the log's
+        # filter reads the id from the request there (core/logging.py).
+        request.META[REQUEST_ID_META] = request_id
         token = set_context(ctx)
         try:
             response = self.get_response(request)

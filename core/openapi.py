@@ -24,6 +24,14 @@ from core.created import creates_of
 from core.permissions import Public
 
 
+class ErrorItem(serializers.Serializer[Any]):
+    """One of several refusals of the same request."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(required=False)
+
+
 class ErrorBody(serializers.Serializer[Any]):
     """What went wrong, for a program (``code``) and for a person (``message``)."""
 
@@ -46,6 +54,14 @@ class ErrorBody(serializers.Serializer[Any]):
         child=serializers.CharField(),
         required=False,
         help_text="On `request.invalid`: each field that failed (dotted path) and why.",
+    )
+    # Also the envelope's own key; the metaclass takes it as a declared field,
+    # leaving Serializer.errors as it is.
+    errors = ErrorItem(  # type: ignore[assignment]
+        many=True,
+        required=False,
+        help_text="When the request was refused on several fields at once: each refusal, "
+        "the one above first.",
     )
 
 

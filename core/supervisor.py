@@ -6,8 +6,12 @@ reaches only the supervisor, which then stops the children in order, and so
 stopping a child also stops what it started (gunicorn's and Celery's worker
 processes). A child that dies is started again after a pause that doubles with
 each quick death (1 s up to 30 s) and starts over once it has run for a
-minute. When an essential child (the web server) cannot stay up, or on SIGINT
-or SIGTERM, every child is stopped: terminated, waited for, then killed.
+minute. When an essential child (the web server) cannot stay up, or on SIGINT,
+SIGTERM or SIGHUP (the terminal closed), every child is stopped: terminated,
+waited for, then killed. Should the supervisor itself be killed outright
+(``kill -9``, the OOM killer), Linux sends each child SIGTERM, so no web
+server, worker or beat is left running without it to hold the port and the
+queues.
 
 Nothing here needs Django: the supervisor only runs commands.
 """
@@ -15,10 +19,12 @@ Nothing here needs Django: the supervisor only runs commands.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +62,25 @@ def bind_problem(host: str, port: int) -> str | None:
         except OSError as exc:
             return exc.strerror or str(exc)
     return None
+
+
+# prctl(2): the signal a process gets when the thread that started it dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with(parent: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child sent SIGTERM when ``parent`` dies,
+    however it dies (Linux only; elsewhere the signals above must do)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before the fork, not in the child
+
+    def hook() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:  # it died before the line above took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
 
 
 class Output(Protocol):
@@ -120,7 +145,7 @@ class Supervisor:
         until an essential child cannot stay up (returns 1)."""
         previous = {
             signum: signal.signal(signum, self._on_signal)
-            for signum in (signal.SIGINT, signal.SIGTERM)
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         }
         try:
             for child in self.children:
@@ -141,7 +166,9 @@ class Supervisor:
         self._signal = signum
 
     def _start(self, child: Child) -> None:
-        child.process = subprocess.Popen(list(child.argv), cwd=child.cwd, process_group=0)
+        child.process = subprocess.Popen(
+            list(child.argv), cwd=child.cwd, process_group=0, preexec_fn=_dies_with(os.getpid())
+        )
         child.started_at = time.monotonic()
         child.restart_at = None
         self.say(f"started {child.name} (pid {child.process.pid})")

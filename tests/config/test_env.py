@@ -181,6 +181,51 @@ def test_platform_refuses_to_start_with_a_bad_setting(env: dict[str, str], messa
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PORT": "abc"}, "PORT"),
+        # A port that is no number, a missing database name, a password with
+        # an unescaped "/": dj_database_url's own error named nothing.
+        ({"DATABASE_URL": "postgres://app:hunter2@127.0.0.1:notaport/tvaerakut"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://app:hunter2@127.0.0.1:5432/"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://app:hun/ter2@127.0.0.1:5432/tvaerakut"}, "DATABASE_URL"),
+        ({"REDIS_URL": "redis://:hunter2@127.0.0.1:notaport/0"}, "REDIS_URL"),
+        ({"REDIS_URL": "http://127.0.0.1:6379/0"}, "REDIS_URL"),
+        # Read only when first used: the sequencer died on a base64 error, a
+        # dispatch on an ImportError.
+        ({"AUDIT_LOG_SIGNING_KEY": "hunter2"}, "AUDIT_LOG_SIGNING_KEY"),
+        (
+            {"ACUTE_TRAVEL_TIME_FUNCTION": "acute.dispatch.no_such_function"},
+            "ACUTE_TRAVEL_TIME_FUNCTION",
+        ),
+    ],
+)
+def test_a_bad_setting_stops_every_command_with_one_line_naming_it(
+    env: dict[str, str], variable: str, tmp_path: Path
+) -> None:
+    """What `make run` (its first step is `manage.py migrate`) and docker-compose's
+    migrate show: the variable named on one line, no traceback, no password."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DATABASE_OWNER_URL", "REDIS_URL"}
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**clean, "DEPLOYMENT": "local", "DEBUG": "0", "VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Configuration error: {variable} "), lines[0]
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
 def test_production_settings_pass_the_deploy_check() -> None:
     # Test-only switches (e.g. async-unsafe for the browser tests) are not production.
     clean = {
@@ -261,3 +306,16 @@ def test_make_run_on_the_embedded_database_starts_without_a_warning(tmp_path: Pa
     from django.conf import settings
 
     assert "models.W047" not in getattr(settings, "SILENCED_SYSTEM_CHECKS", [])
+
+
+def test_the_local_broker_connects_without_a_warning_in_the_log(tmp_path: Path) -> None:
+    """Each /healthz probe of `make run`'s file-system broker logged kombu's
+    "No hostname was supplied" warning."""
+    probe = (
+        "from worker.health import broker_check, worker_check; print(broker_check())\n"
+        "try:\n    worker_check()\nexcept RuntimeError:\n    pass"
+    )
+    result = _settings_with(show=probe, DEBUG="0", DEPLOYMENT="local", VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "filesystem", result.stdout
+    assert "WARNING" not in result.stderr, result.stderr

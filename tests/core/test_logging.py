@@ -112,3 +112,30 @@ def test_a_request_id_holding_a_cpr_number_is_replaced_not_echoed(client) -> Non
         answered = client.get("/healthz", HTTP_X_REQUEST_ID=carrying)
         assert answered["X-Request-ID"] != carrying
         assert scrub(answered["X-Request-ID"]) == answered["X-Request-ID"]
+
+
+@pytest.mark.django_db
+def test_django_s_line_about_a_refused_request_carries_that_request_s_id(client) -> None:
+    """Django writes "Not Found: <path>" for a 4xx after the middleware has
+    returned; that line carried a fresh background id, so the operator could
+    not find the request it was about."""
+    from core.logging import RequestIdFilter
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    keep.addFilter(RequestIdFilter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(keep)
+    try:
+        missing = client.get("/no-such-page-here", HTTP_X_REQUEST_ID="operator-req-000123")
+        refused = client.get("/fhir/Patient")
+    finally:
+        logger.removeHandler(keep)
+    assert missing.status_code == 404 and refused.status_code == 401
+    ids = [getattr(record, "request_id", None) for record in records]
+    assert ids == ["operator-req-000123", refused["X-Request-ID"]]

@@ -54,6 +54,18 @@ def test_requests_are_counted_by_route_never_by_path(client) -> None:
 
 
 @pytest.mark.django_db
+def test_the_start_page_is_counted_as_its_route_not_as_unmatched(client) -> None:
+    """The start page's pattern is empty; it was counted with the paths that
+    matched nothing, so its traffic looked like 404s to the operator."""
+    client.get("/")
+    client.get("/no-such-page-at-all")
+    text = client.get("/metrics").content.decode()
+    assert _value(text, "tvaerakut_http_requests_total", route="/", method="GET") >= 1
+    assert _value(text, "tvaerakut_http_requests_total", route="unmatched", status="302") is None
+    assert _value(text, "tvaerakut_http_requests_total", route="unmatched", status="404") >= 1
+
+
+@pytest.mark.django_db
 def test_outbox_deadline_and_audit_figures_are_read_from_the_tables(client) -> None:
     coordinator = f.staff("coordinator", f.acute_function())
     referral = f.acute_referral(by=coordinator)
@@ -96,6 +108,22 @@ def test_a_source_that_fails_is_reported_and_the_others_still_served(client, mon
     text = client.get("/metrics").content.decode()
     assert _value(text, "tvaerakut_metrics_source_up", source="broken") == 0
     assert _value(text, "tvaerakut_metrics_source_up", source="deadlines") == 1
+
+
+@pytest.mark.django_db
+def test_a_request_relayed_by_a_proxy_is_not_the_operators_network(client) -> None:
+    """A TLS proxy on the same machine connects from loopback: everyone on the
+    internet it relayed for was let in as the operator's network."""
+    assert client.get("/metrics").status_code == 200
+    for header in ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"):
+        refused = client.get("/metrics", **{header: "203.0.113.7"})
+        assert refused.status_code == 403, header
+        assert refused.json()["error"]["code"] == "metrics.forbidden"
+    with override_settings(METRICS_TOKEN=TOKEN):
+        relayed = client.get(
+            "/metrics", HTTP_X_FORWARDED_FOR="203.0.113.7", HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
+        )
+        assert relayed.status_code == 200
 
 
 @pytest.mark.django_db

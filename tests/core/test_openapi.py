@@ -158,8 +158,20 @@ def test_the_error_envelope_is_the_one_the_handler_writes(schema: dict[str, Any]
     envelope = components["ErrorEnvelope"]
     assert envelope["required"] == ["error"]
     body = components["ErrorBody"]
-    assert set(body["properties"]) == {"code", "message", "field", "rule", "fields"}
+    assert set(body["properties"]) == {"code", "message", "field", "rule", "fields", "errors"}
     assert body["required"] == ["code", "message"]
+    # Every key the errors themselves write is described ("kind" chooses the
+    # status and stays inside); "errors" lists several refusals at once.
+    from core.errors import ENVELOPE_KEYS, InvalidInput
+
+    assert ENVELOPE_KEYS - {"kind"} <= set(body["properties"])
+    several = InvalidInput.all_of(
+        [InvalidInput("a.bad", "A is bad.", field="a"), InvalidInput("b.bad", "B is bad.")]
+    ).as_dict()
+    item = components[body["properties"]["errors"]["items"]["$ref"].rsplit("/", 1)[1]]
+    for written in several["errors"]:  # type: ignore[attr-defined]
+        assert set(written) <= set(item["properties"])
+        assert set(item["required"]) <= set(written)
 
 
 PUBLIC_LOG_OPERATIONS = {

@@ -86,6 +86,20 @@ def test_start_page_names_the_role_in_danish_and_logout_ends_the_session():
     assert client.get("/").status_code == 302
 
 
+def test_the_administrator_s_start_page_leads_to_the_administration():
+    """The administrator landed on a start page with Help alone: nothing led
+    to the administration where her work is."""
+    admin = factories.staff(Role.ADMINISTRATOR, factories.acute_function())
+    admin.user.is_staff = True
+    admin.user.save()
+    client = _logged_in(admin)
+    html = client.get("/").content.decode()
+    tiles = html[html.index('id="role-tiles"') :]
+    assert 'href="/admin/"' in tiles
+    assert "Organisationer, medarbejdere og deres roller" in tiles
+    assert client.get("/admin/").status_code == 200
+
+
 def test_unknown_address_shows_the_not_available_page():
     nurse = factories.staff(Role.ACUTE_NURSE, factories.acute_function())
     response = _logged_in(nurse).get("/no-such-page/")

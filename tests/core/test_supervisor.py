@@ -143,6 +143,38 @@ def test_sigterm_stops_every_child_and_what_they_started(supervise, tmp_path: Pa
     assert "beat did not stop in time; killing it" in supervised.output()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG)")
+def test_a_supervisor_killed_outright_takes_its_children_with_it(supervise) -> None:
+    """`kill -9` of `make run` (or the OOM killer) left the web server, worker,
+    beat and sequencer running in their own process groups, holding the port:
+    the next `make run` refused to start."""
+    supervised = supervise(
+        [{"name": "web", "argv": SLEEPER, "essential": True}, {"name": "worker", "argv": SLEEPER}]
+    )
+    supervised.wait_for_output("started worker")
+    pids = [supervised.pids("web")[0], supervised.pids("worker")[0]]
+    assert all(_alive(pid) for pid in pids)
+
+    supervised.process.kill()
+    supervised.process.wait(timeout=10)
+    assert wait_for(lambda: not any(_alive(pid) for pid in pids), timeout=5), [
+        pid for pid in pids if _alive(pid)
+    ]
+
+
+def test_a_closed_terminal_stops_every_child_in_order(supervise) -> None:
+    """SIGHUP (the terminal closed) had killed the supervisor alone."""
+    supervised = supervise([{"name": "web", "argv": SLEEPER, "essential": True}])
+    supervised.wait_for_output("started web")
+    web = supervised.pids("web")[0]
+
+    supervised.process.send_signal(signal.SIGHUP)
+    assert supervised.process.wait(timeout=20) == 0
+    assert "received SIGHUP" in supervised.output()
+    assert "stopping web" in supervised.output()
+    assert wait_for(lambda: not _alive(web), timeout=5)
+
+
 def test_a_web_server_that_cannot_stay_up_stops_everything_and_fails(supervise) -> None:
     supervised = supervise(
         [
@@ -184,3 +216,35 @@ def test_run_platform_starts_nothing_when_its_port_is_taken() -> None:
     assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Nothing was started" in result.stderr
     assert "[supervisor]" not in result.stdout
+
+
+def test_make_run_asks_for_the_port_before_it_migrates(tmp_path: Path) -> None:
+    """`make run` with its port taken had migrated and loaded the demo data
+    (a minute on a fresh machine) before it said so."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\nrun:") :]
+    assert recipe.index("run_platform --check-port") < recipe.index("manage.py migrate")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        taken = subprocess.run(
+            [sys.executable, "manage.py", "run_platform", "--check-port"],
+            cwd=ROOT,
+            env=worker_env(PORT=str(port)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert taken.returncode != 0
+    assert f"Cannot listen on 127.0.0.1:{port}" in taken.stderr
+    free = subprocess.run(
+        [sys.executable, "manage.py", "run_platform", "--check-port"],
+        cwd=ROOT,
+        env=worker_env(PORT=str(port)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert free.returncode == 0, free.stderr
+    assert "[supervisor]" not in free.stdout

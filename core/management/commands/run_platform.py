@@ -120,6 +120,14 @@ def _audit_log_children(host: str, port: int) -> list[Child]:
 class Command(BaseCommand):
     help = "Run web server, worker, beat and partner simulators together, restarting any that dies."
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--check-port",
+            action="store_true",
+            help="Only check that the web server's port is free (`make run` asks first, "
+            "before it migrates and loads the demo data).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = settings.BIND_HOST, settings.PORT
         # Before anything starts: a web server that cannot listen would leave
@@ -130,6 +138,8 @@ class Command(BaseCommand):
                 f"Cannot listen on {host}:{port} ({problem}). Nothing was started. "
                 "Stop what holds the port, or choose another with PORT=..."
             )
+        if options["check_port"]:
+            return
         # One directory for every process's counted metrics, so /metrics shows
         # the worker's task latency beside the web server's requests.
         metrics_dir = settings.VAR_DIR / "metrics"
