@@ -479,6 +479,7 @@ class _ResourceView(FHIRView):
                 resource_type=resource.type,
                 resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
                 reason_code="role_not_permitted",
+                citizen_id=resource.citizen_named(resource_id, query),
             )
             raise Forbidden("auth.forbidden", "Your role may not use this endpoint.")
         return Asked(actor, purpose, request, **more)

@@ -241,3 +241,22 @@ def test_a_purpose_the_platform_knows_is_read_as_before(world: World) -> None:
         "care_relationship",
         "treatment",
     )
+
+
+@pytest.mark.parametrize("patient", ["patient", "subject"])
+def test_a_role_refused_a_citizens_clinical_search_is_on_that_citizens_log(
+    world: World, patient: str
+) -> None:
+    """R9 and R5: a medicine officer may not search the visits' clinical
+    records; her attempt names the citizen she asked about, so that it stands
+    in the citizen's insight report like any other refused attempt."""
+    before = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    client = f.client_for(world.medicine_officer)
+    response = client.get(f"/fhir/Observation?{patient}=Patient/{world.person.pk}")
+    assert response.status_code == 403
+    assert client.get("/fhir/Observation?patient=Patient/99999999").status_code == 403
+    added = AuditEntry.objects.filter(id__gt=before).order_by("id")
+    assert [(e.reason_code, e.outcome, e.citizen_id) for e in added] == [
+        ("role_not_permitted", "denied", world.person.pk),
+        ("role_not_permitted", "denied", None),
+    ]
