@@ -12,11 +12,21 @@ class AcuteConfig(AppConfig):
         from core.metrics import register_metrics
 
         register_metrics("deadlines", deadline_metrics)
+        self._follow_deaths()
 
         for resource in RESOURCES:
             register(resource)
         self._register_shift_checker()
         self._check_travel_time_function()
+
+    @staticmethod
+    def _follow_deaths() -> None:
+        """A death registered below us (the Patient over FHIR) closes the
+        citizen's referrals and withdraws her visits, as the hospital's does."""
+        from acute.services.deaths import on_citizen_died
+        from core.deaths import citizen_died
+
+        citizen_died.connect(on_citizen_died, dispatch_uid="acute.citizen_died")
 
     @staticmethod
     def _check_travel_time_function() -> None:

@@ -280,7 +280,9 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         fhir_validate(ServiceRequest, body)
     except FHIRInvalid as exc:
         raise InvalidInput(
-            "fhir.invalid", f"Not a valid ServiceRequest: {exc.problems}", field=exc.where or None
+            "fhir.invalid",
+            f"Not a valid ServiceRequest: {exc.problems}",
+            field=exc.where or None,
         ) from None
     subject = body.get("subject") or {}
     identifier = subject.get("identifier") or {}

@@ -438,13 +438,15 @@ class VitalSign(models.Model):
 
 class DeadlineWarning(models.Model):
     """A warning for the coordinator board (R10): a referral at risk of missing
-    its deadline, one whose deadline has passed (escalation), or one put on
-    hold because the hospital reported the citizen admitted (R12)."""
+    its deadline, one whose deadline has passed (escalation), one put on
+    hold because the hospital reported the citizen admitted (R12), or one
+    closed because the citizen is registered deceased."""
 
     class Kind(models.TextChoices):
         AT_RISK = "at_risk", _("No available nurse can arrive before the deadline")
         OVERDUE = "overdue", _("Deadline passed without a nurse on site")
         ADMITTED = "admitted", _("The citizen was admitted to hospital: referral on hold")
+        DECEASED = "deceased", _("The citizen is registered deceased: referral closed")
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")
     kind = models.CharField(max_length=16, choices=Kind.choices)

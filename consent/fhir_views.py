@@ -394,7 +394,9 @@ class PatientResource(FHIRResource):
             try:
                 replacement = normalise_replacement_cpr(value, system)
             except InvalidInput as exc:
-                raise InvalidInput(exc.code, exc.message, field="identifier") from None
+                raise InvalidInput(
+                    exc.code, exc.message, field="identifier", params=exc.params
+                ) from None
         elif system not in ("", CPR_SYSTEM) or not (is_digits(value) and len(value) == 10):
             raise InvalidInput(
                 "search.identifier_invalid",
@@ -402,6 +404,7 @@ class PatientResource(FHIRResource):
                 f"{X_ECPR_SYSTEM}|<X-eCPR> or {D_ECPR_SYSTEM_PREFIX}<issuer>|<D-eCPR>, "
                 "in the form body.",
                 field="identifier",
+                params={"cpr": CPR_SYSTEM, "x_ecpr": X_ECPR_SYSTEM, "d_ecpr": D_ECPR_SYSTEM_PREFIX},
             )
         found = selectors.patient_search_by_cpr(
             actor=asked.actor,

@@ -56,11 +56,13 @@ def _refuse_text(problem: str, where: str) -> InvalidInput:
             "request.nul_character",
             f"Text may not contain a NUL character ({where}).",
             field=where or None,
+            params={"where": where},
         )
     return InvalidInput(
         "request.invalid_text",
         f"Text must be valid Unicode; a lone surrogate was found ({where}).",
         field=where or None,
+        params={"where": where},
     )
 
 
@@ -81,6 +83,7 @@ def check_json_value(data: Any) -> None:
                 raise InvalidInput(
                     "request.too_deep",
                     f"JSON may nest at most {MAX_JSON_DEPTH} levels.",
+                    params={"depth": MAX_JSON_DEPTH},
                 )
             if isinstance(value, dict):
                 for key, item in value.items():
@@ -100,14 +103,20 @@ def json_load(raw: bytes) -> Any:
     """Parse a JSON request body, refusing what no route can use."""
     limit = settings.REQUEST_MAX_JSON_BYTES
     if len(raw) > limit:
-        raise InvalidInput("request.too_large", f"A JSON body may be at most {limit} bytes.")
+        raise InvalidInput(
+            "request.too_large",
+            f"A JSON body may be at most {limit} bytes.",
+            params={"limit": limit},
+        )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         reason = str(exc.msg)
         if "depth" in reason or "recursion" in reason:
             raise InvalidInput(
-                "request.too_deep", f"JSON may nest at most {MAX_JSON_DEPTH} levels."
+                "request.too_deep",
+                f"JSON may nest at most {MAX_JSON_DEPTH} levels.",
+                params={"depth": MAX_JSON_DEPTH},
             ) from None
         if "surrogate" in reason:
             raise InvalidInput(

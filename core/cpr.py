@@ -12,6 +12,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 from core.errors import InvalidInput
 
 CPR_SYSTEM = "urn:oid:1.2.208.176.1.2"
@@ -135,6 +137,7 @@ def normalise_replacement_cpr(raw: object, system: object = X_ECPR_SYSTEM) -> Re
             "A replacement CPR is issued under the X-eCPR system "
             f"({X_ECPR_SYSTEM}) or a D-eCPR system ({D_ECPR_SYSTEM_PREFIX}<issuer>).",
             field="replacement_cpr",
+            params={"x_ecpr": X_ECPR_SYSTEM, "d_ecpr": D_ECPR_SYSTEM_PREFIX},
         )
     assert isinstance(system, str)
     if not isinstance(raw, str):
@@ -146,11 +149,18 @@ def normalise_replacement_cpr(raw: object, system: object = X_ECPR_SYSTEM) -> Re
     value = raw.strip().replace("-", "").upper()
     pattern = X_ECPR_PATTERN if system == X_ECPR_SYSTEM else D_ECPR_PATTERN
     if not pattern.match(value):
-        kind = "X-eCPR: DDMMYY, 1 or 7" if system == X_ECPR_SYSTEM else "D-eCPR: DDMMYY, 0, 5 or 6"
+        x_ecpr = system == X_ECPR_SYSTEM
+        kind, digits = ("X-eCPR", "1 or 7") if x_ecpr else ("D-eCPR", "0, 5 or 6")
         raise InvalidInput(
             "replacement_cpr.invalid",
-            f"A replacement CPR has 10 characters ({kind}, two capital letters, one digit).",
+            f"A replacement CPR has 10 characters ({kind}: DDMMYY, {digits}, two capital "
+            "letters, one digit).",
             field="replacement_cpr",
+            params={
+                "kind": kind,
+                # The seventh character, in the reader's language (core.messages).
+                "digits": gettext_lazy("1 or 7") if x_ecpr else gettext_lazy("0, 5 or 6"),
+            },
         )
     return ReplacementCpr(system=system, value=value)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from django.dispatch import Signal
 from django.utils import timezone
 
 from core.errors import InvalidInput
@@ -23,6 +24,14 @@ COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # A sender's clock may run a little ahead of ours: that is not "in the future".
 CLOCK_SKEW = dt.timedelta(minutes=5)
 DECEASED_MESSAGE = "The citizen is registered deceased."
+
+# The citizen has just been registered dead by a door below the acute
+# function (her Patient updated over FHIR, in ``consent``). Sent inside the
+# transaction that registers the death, with keyword arguments
+# ``citizen_id``, ``died_at`` and ``actor``; ``acute`` listens and closes
+# what the death ends (her open referrals, the visits not yet at her door),
+# as it does for the hospital's report, in that same transaction.
+citizen_died = Signal()
 
 
 def death_time_check(died_at: dt.datetime, *, birth_date: dt.date, field: str) -> None:

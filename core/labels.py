@@ -100,6 +100,12 @@ REASONS: dict[str, Promise] = {
     "record.type_not_permitted": pgettext_lazy(REASON_CONTEXT, "data type not shared (R2)"),
     "time.after_death": pgettext_lazy(REASON_CONTEXT, "time after the registered death"),
     "vital_signs.after_death": pgettext_lazy(REASON_CONTEXT, "time after the registered death"),
+    "administration.citizen_deceased": pgettext_lazy(
+        REASON_CONTEXT, "dose after the registered death"
+    ),
+    "referral.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
+    "visit.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
+    "patient.deceased_time_required": pgettext_lazy(REASON_CONTEXT, "death without its time"),
     # A hand-off's entry names the message it disclosed or received by its
     # event (integrations.messages.Event).
     "acute-referral": pgettext_lazy(REASON_CONTEXT, "referral message"),
@@ -120,6 +126,7 @@ TASK_CONTEXT = "background task"
 # log names it (``Actor.system(task)``) and as an auditor reads it.
 TASKS: dict[str, Promise] = {
     "acute.auto_assign": pgettext_lazy(TASK_CONTEXT, "automatic assignment"),
+    "acute.death_follow": pgettext_lazy(TASK_CONTEXT, "a registered death followed"),
     "acute.dispatch_move_on": pgettext_lazy(TASK_CONTEXT, "dispatch to the next nurse"),
     "acute.visits_expire_unanswered": pgettext_lazy(TASK_CONTEXT, "unanswered visits expire"),
     "clinical.medication_orders_watch": pgettext_lazy(TASK_CONTEXT, "watch of medicine orders"),

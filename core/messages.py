@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from core.cpr import CPR_IN_TEXT
 from core.errors import PlatformError
 
 # The messages are msgids, kept whole on one line each.
@@ -95,6 +96,18 @@ FIXED = (
     gettext_noop("Only the acute function keeps this stock."),
     gettext_noop("Only the medicine officer handles the cabinet."),
     gettext_noop("No test with this code in the catalogue."),
+    gettext_noop("No procedure with this code in the catalogue."),
+    # R2's fixed refusals as consent.fhir.datatypes.RecordRefused words them.
+    gettext_noop(
+        "R2 permitted data only: a hospital contact names the hospital department as serviceProvider."
+    ),
+    gettext_noop("R2 permitted data only: a resource has exactly one data category."),
+    gettext_noop(
+        "R2 permitted data only: a hospital contact holds only department, period, class and status; no extensions on them."
+    ),
+    gettext_noop(
+        "R2 permitted data only: a hospital contact holds only department, period, class and status; no extensions."
+    ),
     gettext_noop("No test or procedure with this code."),
     gettext_noop("A citizen with this CPR number is already registered."),
     gettext_noop("The GP must be a GP practice."),
@@ -304,6 +317,13 @@ FIXED = (
     gettext_noop("Measurements cannot be from after the citizen's registered death."),
     gettext_noop("The time of death lies in the future."),
     gettext_noop("The time of death lies before the citizen was born."),
+    gettext_noop("The citizen is registered deceased; no dose is given after her death."),
+    gettext_noop(
+        "The citizen is registered deceased; the referral is not accepted. Decline it, and the reason goes back to the referrer."
+    ),
+    gettext_noop(
+        "A death is registered with its time: send deceasedDateTime, not deceasedBoolean true."
+    ),
     gettext_noop(
         "The citizen is registered deceased, so an admission cannot be received. A death reported in error is corrected with Patient.deceasedBoolean false."
     ),
@@ -406,6 +426,12 @@ TEMPLATES: dict[str, Promise] = {
         "%(medicine)s is dependence-forming (§4): every movement needs a witness."
     ),
     "unit.mismatch": _("%(medicine)s is counted in %(unit)s, not in the unit given."),
+    "quantity.whole_units": _(
+        "%(medicine)s is counted in whole units (%(unit)s): %(quantity)s is not a whole number."
+    ),
+    "waste.rest_mismatch": _(
+        "The rest of the opened unit here is %(rest)s %(unit)s; waste that, or whole units."
+    ),
     "count.incomplete": _("%(n)s lot(s) held here are not counted yet."),
     "request.already_received": _(
         "This request was received at %(received)s and answered %(status)s; nothing was done again."
@@ -413,7 +439,150 @@ TEMPLATES: dict[str, Promise] = {
     "request.malformed": _(
         "The request body is not valid JSON (line %(line)s, column %(column)s)."
     ),
+    # R2 at the door of the shared record (consent.fhir), with the element and
+    # the code system it names.
+    "record.psychiatric_diagnosis": _(
+        "R2 permitted data only: %(element)s is coded in %(classification)s; psychiatric diagnoses are not shared."
+    ),
+    "record.code_system_missing": _(
+        "R2 permitted data only: %(element)s has no system; a code is judged by its system, so every coding names it."
+    ),
+    "record.diagnosis_system_unknown": _(
+        "R2 permitted data only: %(element)s is in a system R2 cannot judge; a diagnosis is coded in %(systems)s."
+    ),
+    "record.diagnosis_code_required": _(
+        "R2 permitted data only: %(element)s needs a code in %(systems)s, or it cannot be judged."
+    ),
+    "record.diagnosis_code_invalid": _(
+        "R2 permitted data only: %(element)s is not shaped as a %(classification)s code, so it cannot be judged."
+    ),
+    "record.type_not_permitted": _(
+        "R2 permitted data only: %(type)s is not part of the shared record."
+    ),
+    "record.category_missing": _(
+        "R2 permitted data only: every resource must carry its data category as meta.tag in %(system)s."
+    ),
+    "record.category_not_permitted": _(
+        "R2 permitted data only: %(category)s is not a permitted category (%(allowed)s)."
+    ),
+    "record.category_type_mismatch": _(
+        "R2 permitted data only: category %(category)s is held as %(wanted)s, not %(type)s."
+    ),
+    "record.service_not_permitted": _(
+        "R2 permitted data only: every type of municipal help is one of %(services)s in %(system)s."
+    ),
+    "record.contact_detail_not_permitted": _(
+        "R2 permitted data only: a hospital contact holds only department, period, class and status; not %(elements)s."
+    ),
+    "record.contained_not_permitted": _(
+        "R2 permitted data only: a %(kind)s is not part of the shared record; a record resource contains only %(allowed)s."
+    ),
+    "record.cpr_not_permitted": _(
+        "R2 permitted data only: a CPR number names the citizen in the resource's %(element)s only, never elsewhere in it."
+    ),
+    "record.subject_required": _("%(element)s is required."),
+    "record.reference_invalid": _("%(element)s must reference %(kind)s/<id>."),
+    "record.version_conflict": _(
+        "The resource is at version %(current)s, not %(wanted)s; read it again."
+    ),
+    "bundle.entry_unsupported": _(
+        "%(entry)s: each entry creates one resource (request.method POST)."
+    ),
+    "bundle.reference_unresolved": _(
+        "%(entry)s: %(element)s points at no entry of this Bundle (fullUrl)."
+    ),
+    "bundle.full_url_duplicate": _("%(entry)s: two entries have the same fullUrl."),
+    "fhir.type_mismatch": _("This endpoint takes %(expected)s, not %(given)s."),
+    "fhir.date_invalid": _("%(element)s is a date or a date-time."),
+    "fhir.date_out_of_range": _("%(element)s lies outside the years 1 to 9999 in UTC."),
+    # Consent (R4) and the citizen's identity.
+    "consent.period_invalid": _("%(element)s ends before it starts."),
+    "consent.data_period_invalid": _("%(element)s ends before it starts."),
+    "consent.provision_unsupported": _("%(element)s is not supported: %(why)s"),
+    "consent.purpose_unknown": _("provision.purpose codes are %(codes)s."),
+    "consent.given_how_required": _(
+        "Say how the citizen gave it: extension %(extension)s = oral or written."
+    ),
+    "patient.cpr_required": _(
+        "A Patient carries one CPR number (%(cpr)s) or, for a person without one, one replacement CPR (%(x_ecpr)s or %(d_ecpr)s<issuer>) as identifier."
+    ),
+    "patient.geolocation_required": _(
+        "The home address needs its position (extension %(extension)s with latitude and longitude): nurses drive there."
+    ),
+    "patient.municipality_required": _(
+        "The municipality of residence is the extension %(extension)s with a code in %(system)s."
+    ),
+    "replacement_cpr.system_invalid": _(
+        "A replacement CPR is issued under the X-eCPR system (%(x_ecpr)s) or a D-eCPR system (%(d_ecpr)s<issuer>)."
+    ),
+    "replacement_cpr.invalid": _(
+        "A replacement CPR has 10 characters (%(kind)s: DDMMYY, %(digits)s, two capital letters, one digit)."
+    ),
+    "search.identifier_invalid": _(
+        "identifier is %(cpr)s|<10 digits>, or a replacement CPR as %(x_ecpr)s|<X-eCPR> or %(d_ecpr)s<issuer>|<D-eCPR>, in the form body."
+    ),
+    "search.use_post": _(
+        "A CPR number never goes in a URL. Search by CPR with POST /fhir/Patient/_search, identifier=%(system)s|<CPR number> in the form body (application/x-www-form-urlencoded); name, birthdate, gender and _id may be searched with GET."
+    ),
+    "search.param_unknown": _(
+        "Unsupported search parameter(s): %(names)s. Supported: %(supported)s."
+    ),
+    "search.param_invalid": _("%(name)s must be %(expected)s."),
+    "search.modifier_unsupported": _(
+        "%(name)s takes no :%(modifier)s here (name, family and given take :exact and :contains)."
+    ),
+    "search.date_invalid": _("%(name)s is [prefix]%(forms)s, e.g. ge2024-01-01."),
+    "search.patient_required": _(
+        "%(type)s is searched by %(alternatives)s, e.g. ?patient=Patient/<id>."
+    ),
+    # The audit log and its archive.
+    "audit.param_invalid": _("%(name)s must be %(expected)s."),
+    "audit.export_too_large": _(
+        "The search holds more than %(limit)s entries; narrow it (time range, citizen, user)."
+    ),
+    "audit.size_beyond_tree": _("The log has %(size)s entries; no proof for a larger size."),
+    "audit.archive_month_not_over": _(
+        "%(month)s has not ended; a month is archived once it is over."
+    ),
+    "audit.archive_file_exists": _("%(file)s already exists in the archive."),
+    # The door every request body passes (core.boundary).
+    "request.nul_character": _("Text may not contain a NUL character (%(where)s)."),
+    "request.invalid_text": _(
+        "Text must be valid Unicode; a lone surrogate was found (%(where)s)."
+    ),
+    "request.too_large": _("A JSON body may be at most %(limit)s bytes."),
+    "request.too_deep": _("JSON may nest at most %(depth)s levels."),
+    "break_glass.basis_invalid": _("basis is one of %(values)s."),
+    "outbox.status_invalid": _("status must be one of %(values)s."),
+    "order.not_awaiting_confirmation": _("The order is %(status)s, not awaiting confirmation."),
+    "visit.wrong_status": _(
+        "%(what)s can only be recorded while the visit is %(allowed)s; it is %(status)s."
+    ),
 }
+
+# The part that differs where one code's template ("%(name)s must be
+# %(expected)s.") serves several checks; filled from the error's other params.
+WHOLE_NUMBER = _("a whole number")
+REFERENCE_OR_ID = _("%(kind)s/<id> or <id>")
+GIVEN_A_VALUE = _("given a value")
+AT_MOST_IDS = _("at most %(most)s ids in one search")
+INTERNAL_ID = _("an internal id (digits)")
+ISO_DATE = _("an ISO date or date-time")
+ONE_OF = _("one of %(allowed)s")
+ONE_OR_ZERO = _("1 or 0")
+
+
+def lowercase(label: Promise | str) -> str:
+    """A status label (``Visit.Status.ON_SITE.label``) inside a sentence, in
+    the reader's language."""
+    return _lower(label)
+
+
+# Evaluated when the sentence is written out, in the language active then.
+_lower = lazy(lambda label: str(label).lower(), str)
+
+
+DATE_OR_DATE_TIME = _("YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]+01:00")
 
 # A sentence per code whose English message is built from values.
 BY_CODE: dict[str, Promise] = {
@@ -426,6 +595,8 @@ BY_CODE: dict[str, Promise] = {
     "stock.insufficient": _("There is not enough of this lot here."),
     "witness.required": _("A §4 medicine is given only with a witness."),
     "unit.mismatch": _("The unit does not match the medicine."),
+    "quantity.whole_units": _("This medicine is counted in whole units; give a whole number."),
+    "waste.rest_mismatch": _("Only the rest of the opened unit may be wasted as part of one."),
     "count.incomplete": _("Some lots held here are not counted yet."),
     "visit.wrong_status": _("This cannot be recorded in the visit's present status."),
     "visit.transition_not_allowed": _("The visit cannot take this step in its present status."),
@@ -465,6 +636,7 @@ BY_CODE: dict[str, Promise] = {
     "request.already_received": _("This request was received before; nothing was done again."),
     "quantity.invalid": _("The quantity is not valid."),
     "fhir.invalid": _("Not a valid FHIR resource."),
+    "audit.archive_broken_log": _("The audit log does not verify, so nothing was archived."),
 }
 
 BY_KIND: dict[str, Promise] = {
@@ -483,15 +655,34 @@ _FIXED = frozenset(FIXED)
 
 
 def _fill(template: Promise, params: Mapping[str, object]) -> str | None:
+    """``template`` in the active language, filled from ``params``. A value
+    that is itself a lazy message (the part of a sentence that differs between
+    raises of one code) is put in the same language and filled from the other
+    values first. Anything shaped like a CPR number in a value — a parameter
+    name or an element path a client typed — is masked: a page shows this
+    sentence without the API's scrubbing of the error body."""
     try:
-        return str(template) % dict(params)
+        plain = {
+            k: CPR_IN_TEXT.sub("[cpr]", v) if isinstance(v, str) else v
+            for k, v in params.items()
+            if not isinstance(v, Promise)
+        }
+        values = {
+            k: str(v) % plain if isinstance(v, Promise) else plain[k] for k, v in params.items()
+        }
+        return str(template) % values
     except (KeyError, TypeError, ValueError):
         return None
 
 
 def user_message(error: PlatformError) -> str:
-    """The error's message in the active language, for the person at the screen."""
-    return _in_active_language(error)[0]
+    """The error's message in the active language, for the person at the screen.
+    A refusal of one entry of a Bundle names the entry first (``in_entry``)."""
+    text, general = _in_active_language(error)
+    entry = error.params.get("in_entry")
+    if entry and not general and not text.startswith(f"{entry}:"):
+        return f"{entry}: {text}"
+    return text
 
 
 def general_in_place_of_detail(error: PlatformError) -> bool:

@@ -132,6 +132,7 @@ class OutboxBoardView(APIView):
                 "outbox.status_invalid",
                 f"status must be one of {', '.join(OutboundMessage.Status.values)}.",
                 field="status",
+                params={"values": ", ".join(OutboundMessage.Status.values)},
             )
         messages = list(outbox_problems(status=status)[:BOARD_LIMIT])
         actor = actor_from_request(request)

@@ -284,7 +284,7 @@ class Movement(models.Model):
 
 class WasteReason(models.TextChoices):
     DROPPED = "dropped", _("Dropped or broken")
-    PARTIAL_DOSE = "partial_dose", _("Remainder of a partly used ampoule")
+    PARTIAL_DOSE = "partial_dose", _("Rest of an opened unit (ampoule, split tablet)")
     CONTAMINATED = "contaminated", _("Contaminated")
     REFUSED = "refused", _("Drawn up but not given")
     DAMAGED_PACKAGE = "damaged_package", _("Damaged package")

@@ -28,6 +28,7 @@ from medicine_cabinet.models import (
     Movement,
     Notification,
     StockCount,
+    WasteReason,
 )
 
 ZERO = Decimal("0")
@@ -390,3 +391,26 @@ def monthly_use(*, organisation: Organisation, year: int) -> list[dict[str, Any]
         }
         for r in rows
     ]
+
+
+def dose_rest(*, dose: Movement) -> Movement | None:
+    """The rest of the unit opened for a dose, discarded in the dose's
+    transaction (:func:`medicine_cabinet.services.movements.dose_rest_waste`):
+    booked with the dose's moment, place, lot and nurse."""
+    return Movement.objects.filter(
+        kind=Movement.Kind.WASTED,
+        reason_code=WasteReason.PARTIAL_DOSE,
+        location_id=dose.location_id,
+        lot_id=dose.lot_id,
+        by_id=dose.by_id,
+        at=dose.at,
+    ).first()
+
+
+def last_dose_rest(*, nurse: User) -> Movement | None:
+    """The rest discarded with the nurse's last dose, if it left one: what the
+    dose form's confirmation tells her."""
+    dose = (
+        Movement.objects.filter(kind=Movement.Kind.ADMINISTERED, by=nurse).order_by("-pk").first()
+    )
+    return dose_rest(dose=dose) if dose else None

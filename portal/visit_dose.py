@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -25,6 +25,7 @@ from core.models import Role, User
 from core.pages import page_actor
 from core.permissions import page
 from core.validation import row_id
+from medicine_cabinet import selectors as cabinet_selectors
 from medicine_cabinet import services as cabinet_services
 from medicine_cabinet.models import Medicine
 from portal.visit_forms import _once, _received_before, _write_visit
@@ -65,7 +66,8 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
 
     A dose given while the tablet had no connection arrives later with
     ``given_offline_at``: it is booked only if the server accepts it now, with
-    the time she gave it in the note; if refused, the medicine officer is
+    the time she gave it in the note and checked against a registered death
+    (a dose given before it is booked); if refused, the medicine officer is
     flagged, because the medicine has left her bag without a booking."""
 
     actor = page_actor(request)
@@ -113,6 +115,7 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 unit=post.get("unit", "").strip() or given.unit,
                 witness=_witness(request, dependence_forming=given.dependence_forming),
                 note=_offline_note(given_offline_at),
+                given_at=given_offline_at,
                 confirm_mismatch=post.get("confirm_mismatch") == "on",
                 confirmed_dose=cabinet_services.quantity_parse(confirmed, field="confirmed_dose")
                 if confirmed
@@ -130,8 +133,23 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 client_ref=post.get("client_ref", "")[:64],
             )
         return _visit_page(request, visit_id, exc, confirm=_dose_confirmation(exc, post))
-    messages.success(request, _("Dose given and booked from your bag."))
+    messages.success(request, _dose_given(actor.user, given))  # type: ignore[arg-type]
     return redirect("nurse-visit", visit_id=visit_id)
+
+
+def _dose_given(nurse: User, medicine: Medicine) -> str:
+    """The confirmation, saying so when the rest of an opened ampoule or a
+    split tablet was discarded with the dose."""
+    rest = cabinet_selectors.last_dose_rest(nurse=nurse)
+    if rest is None:
+        return _("Dose given and booked from your bag.")
+    return _(
+        "Dose given and booked from your bag. The rest of the opened unit"
+        " (%(rest)s %(unit)s) was discarded and booked as waste."
+    ) % {
+        "rest": formats.number_format(format(rest.quantity.normalize(), "f"), use_l10n=True),
+        "unit": _(medicine.unit),
+    }
 
 
 def _given_offline_at(raw: str) -> dt.datetime | None:

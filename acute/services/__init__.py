@@ -3,7 +3,8 @@ coming in (``referrals``), triage (``triage``), nurse shifts (``shifts``),
 dispatch (``dispatch``), the visit's state machine (``visits``), what the
 nurse documents (``documentation``) and re-sent tablet forms
 (``submissions``), follow-ups and the end of an episode (``episodes``), the
-deadline watch (``deadlines``), and hospital admissions (``admissions``).
+deadline watch (``deadlines``), hospital admissions (``admissions``) and a
+citizen's registered death (``deaths``).
 
 Services are keyword-only and atomic, and take the ``actor`` who acts. Each
 records its audit entry inside its own transaction and sends the domain
@@ -27,6 +28,7 @@ from acute.services.admissions import (
     referrals_warn_admitted,
 )
 from acute.services.deadlines import deadline_watch, warning_acknowledge
+from acute.services.deaths import citizen_death_follow, citizen_death_register
 from acute.services.dispatch import dispatch_auto_assign, visit_assign
 from acute.services.documentation import VITAL_SIGN_UNITS, visit_note_add, vital_signs_record
 from acute.services.episodes import episode_complete, visit_plan_follow_up
@@ -67,6 +69,8 @@ __all__ = [
     "VITAL_SIGN_UNITS",
     "SubmissionResult",
     "acute_function_for",
+    "citizen_death_follow",
+    "citizen_death_register",
     "citizen_death_withdraw",
     "deadline_watch",
     "dispatch_auto_assign",

@@ -36,15 +36,21 @@ ADMITTED_WARNING_FIELDS = ["raised_at", "detail", "acknowledged_at", "acknowledg
 # is its own transaction.
 
 
-def _admitted_warning(referral: Referral, *, raised_at: dt.datetime, detail: dict) -> None:
-    """The board's ``admitted`` warning for the referral, raised (again): one
-    row per referral and kind, written in one statement (an insert that
-    updates the row already there)."""
+def _admitted_warning(
+    referral: Referral,
+    *,
+    raised_at: dt.datetime,
+    detail: dict,
+    kind: str = DeadlineWarning.Kind.ADMITTED,
+) -> None:
+    """The board's ``admitted`` (or ``deceased``) warning for the referral,
+    raised (again): one row per referral and kind, written in one statement
+    (an insert that updates the row already there)."""
     DeadlineWarning.objects.bulk_create(
         [
             DeadlineWarning(
                 referral=referral,
-                kind=DeadlineWarning.Kind.ADMITTED,
+                kind=kind,
                 raised_at=raised_at,
                 detail=detail,
                 acknowledged_at=None,
@@ -158,17 +164,15 @@ def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) ->
 
 
 def referrals_close_on_death(
-    *, citizen_id: int, died_at: dt.datetime, admission: str, actor: Actor
+    *, citizen_id: int, died_at: dt.datetime, reported: dict[str, object], actor: Actor
 ) -> list[int]:
-    """The hospital reports the citizen dead: she is registered deceased and
-    her referrals still open (received or accepted, no nurse reached her) are
-    closed — no nurse is sent — with the board's ``admitted`` warning saying
-    so. Withdraw the visits first. Returns the closed referrals' ids."""
+    """The citizen is registered dead: her referrals still open (received or
+    accepted, no nurse reached her) are closed — no nurse is sent — with the
+    board's ``deceased`` warning saying so (``reported``: by what, such as the
+    hospital stay). Withdraw the visits first
+    (:func:`acute.services.deaths.citizen_death_follow` does both). Returns
+    the closed referrals' ids."""
     with transaction.atomic(savepoint=False):
-        citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
-        if citizen.deceased_at is None:
-            citizen.deceased_at = died_at
-            citizen.save(update_fields=["deceased_at"])
         referrals = list(_unreached_locked(citizen_id))
         for referral in referrals:
             referral.status = Referral.Status.CLOSED
@@ -179,7 +183,8 @@ def referrals_close_on_death(
             _admitted_warning(
                 referral,
                 raised_at=timezone.now(),
-                detail={"admission": admission, "deceased_at": died_at.isoformat()},
+                detail={**reported, "deceased_at": died_at.isoformat()},
+                kind=DeadlineWarning.Kind.DECEASED,
             )
             referral_audit(referral, actor, {"step": "closed", "reason": "deceased"})
     return [r.pk for r in referrals]

@@ -9,23 +9,48 @@ from django.utils import timezone
 
 from acute import signals
 from acute.models import Episode, Referral
-from acute.services._common import EPISODE_SOURCE, referral_audit, referral_lock
+from acute.services._common import EPISODE_SOURCE, audit, referral_audit, referral_lock
 from acute.services.dispatch import dispatch_auto_assign
+from consent.audit.services import Action
+from consent.audit.services import Outcome as AuditOutcome
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.errors import Conflict
+from core.errors import Conflict, PreconditionFailed
+from core.models import Citizen
 from core.validation import required_text
+
+REFERRAL_CITIZEN_DECEASED = "referral.citizen_deceased"
 
 
 def referral_accept(*, referral: Referral, actor: Actor) -> Referral:
-    """Triage: accept. With auto-assignment on, the best-ranked nurse is assigned at once."""
-    with transaction.atomic():
-        referral = _triage(referral, status=Referral.Status.ACCEPTED, actor=actor)
-        signals.referral_accepted.send(sender=Referral, referral=referral, by=actor)
-        if settings.ACUTE_AUTO_ASSIGN:
-            dispatch_auto_assign(
-                referral=referral, actor=Actor.system("acute.auto_assign", on_behalf_of=actor)
+    """Triage: accept. With auto-assignment on, the best-ranked nurse is assigned at once.
+
+    A referral for a citizen registered dead is not accepted: nobody is to go.
+    The coordinator declines it, and the reason goes back to the referrer.
+    The refused attempt is on the citizen's record (R9), written after the
+    refused transaction has rolled back."""
+    try:
+        with transaction.atomic():
+            referral = _triage(referral, status=Referral.Status.ACCEPTED, actor=actor)
+            signals.referral_accepted.send(sender=Referral, referral=referral, by=actor)
+            if settings.ACUTE_AUTO_ASSIGN:
+                dispatch_auto_assign(
+                    referral=referral,
+                    actor=Actor.system("acute.auto_assign", on_behalf_of=actor),
+                )
+    except PreconditionFailed as exc:
+        if exc.code == REFERRAL_CITIZEN_DECEASED:
+            audit(
+                actor=actor,
+                action=Action.UPDATE,
+                citizen_id=referral.citizen_id,
+                resource_type="ServiceRequest",
+                resource_id=referral.pk,
+                reason_code=exc.code,
+                outcome=AuditOutcome.DENIED,
+                detail={"triage": str(Referral.Status.ACCEPTED)},
             )
+        raise
     return referral
 
 
@@ -64,6 +89,14 @@ def _triage(
     referral = referral_lock(referral)
     if referral.status != Referral.Status.RECEIVED:
         raise Conflict("referral.already_triaged", f"The referral is already {referral.status}.")
+    if status == Referral.Status.ACCEPTED and (
+        Citizen.objects.filter(pk=referral.citizen_id, deceased_at__isnull=False).exists()
+    ):
+        raise PreconditionFailed(
+            REFERRAL_CITIZEN_DECEASED,
+            "The citizen is registered deceased; the referral is not accepted."
+            " Decline it, and the reason goes back to the referrer.",
+        )
     referral.status = status
     referral.triaged_at = timezone.now()
     referral.triaged_by = actor.user

@@ -9,6 +9,8 @@ any state before ``completed``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -16,14 +18,23 @@ from django.utils import timezone
 
 from acute import signals
 from acute.models import Episode, NurseShift, Outcome, Referral, Visit, VisitNote
-from acute.services._common import VISIT_SOURCE, visit_audit, visit_lock
+from acute.services._common import VISIT_SOURCE, audit, visit_audit, visit_lock
 from acute.services._nurse_access import shift_status_follow_visits, visit_cancel_locked
+from acute.services.admissions import VISIT_CITIZEN_DECEASED
 from acute.services.dispatch import dispatch_auto_assign
 from acute.services.episodes import episode_complete
+from consent.audit.services import Action
+from consent.audit.services import Outcome as AuditOutcome
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.errors import Conflict, Forbidden, InvalidInput, NotFoundOrNotAllowed
-from core.models import Role
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFoundOrNotAllowed,
+    PreconditionFailed,
+)
+from core.models import Citizen, Role
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     # target: allowed from
@@ -52,7 +63,41 @@ def _locked_for_step(visit: Visit, actor: Actor, target: str) -> Visit:
             f"A visit that is {visit.status} cannot become {target}.",
             field="status",
         )
+    if target != Visit.Status.COMPLETED:
+        _for_the_living(visit)
     return visit
+
+
+def _for_the_living(visit: Visit) -> None:
+    """A visit to a citizen registered dead since it was assigned is not
+    accepted, set off on or arrived at: the death withdraws it, and the
+    coordinator sees why. One already on site is finished and documented up
+    to the time of death (:func:`acute.clinical.services.common.not_after_death`)."""
+    if Citizen.objects.filter(pk=visit.citizen_id, deceased_at__isnull=False).exists():
+        raise PreconditionFailed(VISIT_CITIZEN_DECEASED, "The citizen is registered deceased.")
+
+
+@contextmanager
+def _step(visit: Visit, actor: Actor, step: str) -> Iterator[None]:
+    """One step of the visit in its own transaction. A step refused because
+    the citizen is registered dead is a denied attempt on her record (R9),
+    written after the refused transaction has rolled back, so it stays."""
+    try:
+        with transaction.atomic():
+            yield
+    except PreconditionFailed as exc:
+        if exc.code == VISIT_CITIZEN_DECEASED:
+            audit(
+                actor=actor,
+                action=Action.UPDATE,
+                citizen_id=visit.citizen_id,
+                resource_type="Encounter",
+                resource_id=visit.pk,
+                reason_code=exc.code,
+                outcome=AuditOutcome.DENIED,
+                detail={"step": step},
+            )
+        raise
 
 
 def _shift_status(shift_id: int, status: str) -> None:
@@ -62,8 +107,9 @@ def _shift_status(shift_id: int, status: str) -> None:
 
 
 def visit_accept(*, visit: Visit, actor: Actor) -> Visit:
-    """The nurse accepts the assignment on her tablet."""
-    with transaction.atomic():
+    """The nurse accepts the assignment on her tablet (not for a citizen
+    registered dead since it was assigned, nor are the next two steps)."""
+    with _step(visit, actor, "accepted"):
         visit = _locked_for_step(visit, actor, Visit.Status.ACCEPTED)
         if visit.respond_by < timezone.now():
             raise Conflict(
@@ -79,7 +125,7 @@ def visit_accept(*, visit: Visit, actor: Actor) -> Visit:
 
 def visit_set_off(*, visit: Visit, actor: Actor) -> Visit:
     """The nurse leaves for the citizen (en route)."""
-    with transaction.atomic():
+    with _step(visit, actor, "en_route"):
         visit = _locked_for_step(visit, actor, Visit.Status.EN_ROUTE)
         visit.status = Visit.Status.EN_ROUTE
         visit.en_route_at = timezone.now()
@@ -93,7 +139,7 @@ def visit_set_off(*, visit: Visit, actor: Actor) -> Visit:
 def visit_arrive(*, visit: Visit, actor: Actor) -> Visit:
     """The nurse is at the door (on site). The first arrival on a referral is its
     "reached" time for the deadline figures (R10)."""
-    with transaction.atomic():
+    with _step(visit, actor, "on_site"):
         visit = _locked_for_step(visit, actor, Visit.Status.ON_SITE)
         now = timezone.now()
         visit.status = Visit.Status.ON_SITE

@@ -65,6 +65,7 @@ from core.created import Creates
 from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Found, Param
 from core.fhir.views import base_url
+from core.messages import REFERENCE_OR_ID, WHOLE_NUMBER
 from core.models import Role
 from core.openapi import FhirResource
 from core.permissions import roles
@@ -215,6 +216,10 @@ def _refuse_unknown(request: Request, *also: str) -> None:
             "search.param_unknown",
             f"Unsupported search parameter(s): {', '.join(unknown)}.",
             field=unknown[0],
+            params={
+                "names": ", ".join(p[:30] for p in unknown),
+                "supported": ", ".join(sorted(known)),
+            },
         )
 
 
@@ -224,7 +229,12 @@ def _offset_limit(request: Request) -> tuple[int, int]:
         if raw == "":
             return default
         if not is_digits(raw) or len(raw) > 9:
-            raise InvalidInput("audit.param_invalid", f"{name} must be a whole number.", field=name)
+            raise InvalidInput(
+                "audit.param_invalid",
+                f"{name} must be a whole number.",
+                field=name,
+                params={"name": name, "expected": WHOLE_NUMBER},
+            )
         return int(raw)
 
     return whole("offset", 0), max(1, min(whole("limit", 50), MAX_LIMIT))
@@ -431,6 +441,7 @@ def _reference_id(raw: str, resource: str, name: str) -> str:
             "search.param_invalid",
             f"{name} must be {resource}/<internal id> or the id.",
             field=name,
+            params={"name": name, "kind": resource, "expected": REFERENCE_OR_ID},
         )
     return value
 

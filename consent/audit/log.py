@@ -533,6 +533,7 @@ def consistency_between(log: str, old_size: int, new_size: int) -> list[bytes]:
             "audit.size_beyond_tree",
             f"The log has {latest.size} entries; no proof for a larger size.",
             field="to",
+            params={"size": latest.size},
         )
     tiles = tree_tiles(log)
     tiles.prefetch(

@@ -37,6 +37,7 @@ from consent.audit.services import audit_record_auditor_view
 from core.api import actor_of
 from core.created import Creates
 from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.messages import WHOLE_NUMBER
 from core.openapi import ErrorEnvelope
 from core.permissions import Public
 from core.validation import is_digits
@@ -80,7 +81,12 @@ def _log_param(request: Request, *, required: bool) -> str | None:
 def _size(request: Request, name: str) -> int:
     raw = request.query_params.get(name, "")
     if not is_digits(raw) or len(raw) > 18:
-        raise InvalidInput("audit.param_invalid", f"{name} must be a whole number.", field=name)
+        raise InvalidInput(
+            "audit.param_invalid",
+            f"{name} must be a whole number.",
+            field=name,
+            params={"name": name, "expected": WHOLE_NUMBER},
+        )
     return int(raw)
 
 

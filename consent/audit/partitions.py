@@ -101,12 +101,17 @@ def partition_archive(
         raise Conflict(
             "audit.archive_month_not_over",
             f"{start:%Y-%m} has not ended; a month is archived once it is over.",
+            params={"month": f"{start:%Y-%m}"},
         )
     # Names are taken from the catalogue and match MONTHLY_PARTITION, so quoting them is safe.
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{partition}.jsonl"
     if target.exists():
-        raise Conflict("audit.archive_file_exists", f"{target.name} already exists in the archive.")
+        raise Conflict(
+            "audit.archive_file_exists",
+            f"{target.name} already exists in the archive.",
+            params={"file": target.name},
+        )
     with transaction.atomic(), connection.cursor() as cursor:
         # Stop new rows arriving while we copy and detach.
         cursor.execute(f'LOCK TABLE "{partition}" IN ACCESS EXCLUSIVE MODE')
@@ -123,7 +128,10 @@ def partition_archive(
         if rows:
             result = log_verify(since=since, until=until)
             if not result.ok:
-                raise PreconditionFailed("audit.archive_broken_log", result.describe())
+                raise PreconditionFailed(
+                    "audit.archive_broken_log",
+                    result.describe(),
+                )
             digest = _dump(cursor, partition, target)
             cursor.execute(
                 f'SELECT chain_hash FROM "{partition}" WHERE chain_hash IS NOT NULL '  # noqa: S608

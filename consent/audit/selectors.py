@@ -30,6 +30,7 @@ from consent.audit.models import (
 from consent.audit.services import audit_record_auditor_view
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.messages import INTERNAL_ID, ISO_DATE, ONE_OF, ONE_OR_ZERO
 from core.models import Citizen, Organisation, User
 from core.validation import is_digits
 
@@ -80,7 +81,10 @@ def _whole(params: Mapping[str, str], name: str) -> int | None:
         return None
     if not is_digits(raw) or len(raw) > 18:
         raise InvalidInput(
-            "audit.param_invalid", f"{name} must be an internal id (digits).", field=name
+            "audit.param_invalid",
+            f"{name} must be an internal id (digits).",
+            field=name,
+            params={"name": name, "expected": INTERNAL_ID},
         )
     return int(raw)
 
@@ -91,7 +95,10 @@ def parse_instant(raw: str, name: str, *, end: bool = False) -> dt.datetime:
     The date is tried first: ``parse_datetime`` also reads a bare date, as
     its midnight, which made a ``to`` date end where its day begins."""
     invalid = InvalidInput(
-        "audit.param_invalid", f"{name} must be an ISO date or date-time.", field=name
+        "audit.param_invalid",
+        f"{name} must be an ISO date or date-time.",
+        field=name,
+        params={"name": name, "expected": ISO_DATE},
     )
     try:
         day = parse_date(raw)
@@ -130,7 +137,10 @@ def _choices(params: Mapping[str, str], name: str, allowed: list[str]) -> tuple[
     unknown = [v for v in values if v not in allowed]
     if unknown:
         raise InvalidInput(
-            "audit.param_invalid", f"{name} must be among: {', '.join(allowed)}.", field=name
+            "audit.param_invalid",
+            f"{name} must be among: {', '.join(allowed)}.",
+            field=name,
+            params={"name": name, "allowed": ", ".join(allowed), "expected": ONE_OF},
         )
     return values
 
@@ -140,7 +150,12 @@ def _yes_no(params: Mapping[str, str], name: str) -> bool:
     rather than read as "no", which widened the search without a word."""
     raw = (params.get(name) or "").strip()
     if raw not in ("", "0", "1", "false", "true"):
-        raise InvalidInput("audit.param_invalid", f"{name} must be 1 or 0.", field=name)
+        raise InvalidInput(
+            "audit.param_invalid",
+            f"{name} must be 1 or 0.",
+            field=name,
+            params={"name": name, "expected": ONE_OR_ZERO},
+        )
     return raw in ("1", "true")
 
 
@@ -288,6 +303,7 @@ def audit_export(
         raise InvalidInput(
             "audit.export_too_large",
             f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
+            params={"limit": limit},
         )
     flags, _ = flags_and_reviews([e.id for e in rows])
     _record_auditor_search(

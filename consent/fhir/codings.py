@@ -107,6 +107,10 @@ def judge_codings(values: list[CodedValue]) -> None:
                 f"{value.expression} is coded in {classification.psychiatric_label}; "
                 "psychiatric diagnoses are not shared.",
                 field=value.expression,
+                params={
+                    "element": value.expression,
+                    "classification": classification.psychiatric_label,
+                },
             )
     for value in values:
         if not value.system.strip():
@@ -116,6 +120,7 @@ def judge_codings(values: list[CodedValue]) -> None:
                     f"{value.expression} has no system; a code is judged by its system, "
                     "so every coding names it.",
                     field=value.expression,
+                    params={"element": value.expression},
                 )
             continue
         classification = classification_of(value.system)
@@ -126,14 +131,16 @@ def judge_codings(values: list[CodedValue]) -> None:
                     f"{value.expression} is in a system R2 cannot judge; a diagnosis is "
                     f"coded in {DIAGNOSIS_SYSTEMS_TEXT}.",
                     field=value.expression,
+                    params={"element": value.expression, "systems": DIAGNOSIS_SYSTEMS_TEXT},
                 )
             continue
         if not value.code.strip():
             raise RecordRefused(
                 "record.diagnosis_code_required",
-                f"{value.expression} names {classification.name} but no code, "
-                "so it cannot be judged.",
+                f"{value.expression} needs a code in {classification.name}, "
+                "or it cannot be judged.",
                 field=value.expression,
+                params={"element": value.expression, "systems": classification.name},
             )
         if not is_valid_code(classification, normalised_code(value.code)):
             raise RecordRefused(
@@ -141,6 +148,7 @@ def judge_codings(values: list[CodedValue]) -> None:
                 f"{value.expression} is not shaped as a {classification.name} code, "
                 "so it cannot be judged.",
                 field=value.expression,
+                params={"element": value.expression, "classification": classification.name},
             )
 
 

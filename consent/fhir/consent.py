@@ -9,6 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from consent.fhir.datatypes import period_bound, reference_id, validate_fhir
 from consent.models import ConsentDirective
 from core.errors import InvalidInput
@@ -162,7 +164,9 @@ def _period(
     start = period_bound(period.get("start"), end=False, field=f"{place}.start")
     end = period_bound(period.get("end"), end=True, field=f"{place}.end")
     if start and end and end <= start:
-        raise InvalidInput(invalid, f"{place} ends before it starts.", field=place)
+        raise InvalidInput(
+            invalid, f"{place} ends before it starts.", field=place, params={"element": place}
+        )
     return start, end
 
 
@@ -175,6 +179,15 @@ UNSUPPORTED_PROVISION = ("provision", "class", "code", "data", "securityLabel")
 # The actions a directive covers: reading the shared record and disclosing it.
 CONSENT_ACTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentaction"
 COVERED_ACTIONS = frozenset({"access", "disclose"})
+# Why a narrower directive is refused, in the reader's language (core.messages).
+_ONLY_WHOM_WHAT_WHEN = gettext_lazy(
+    "a directive names its recipients (actor), purposes, period and data period only. "
+    "Send each exception as a Consent of its own."
+)
+_ONLY_ACCESS_DISCLOSE = gettext_lazy(
+    "a directive covers reading and disclosing the shared record (access or disclose in "
+    "http://terminology.hl7.org/CodeSystem/consentaction), nothing narrower."
+)
 
 
 def _check_in_force_and_whole(body: dict[str, Any], provision: dict[str, Any]) -> None:
@@ -195,6 +208,7 @@ def _check_in_force_and_whole(body: dict[str, Any], provision: dict[str, Any]) -
                 "(actor), purposes, period and data period only. Send each exception as a "
                 "Consent of its own.",
                 field=f"provision.{element}",
+                params={"element": f"provision.{element}", "why": _ONLY_WHOM_WHAT_WHEN},
             )
     for index, concept in enumerate(provision.get("action") or []):
         for coding in concept.get("coding") or []:
@@ -207,6 +221,7 @@ def _check_in_force_and_whole(body: dict[str, Any], provision: dict[str, Any]) -
                     "provision.action is access or disclose "
                     f"({CONSENT_ACTION_SYSTEM}): a directive covers reading and disclosing "
                     "the shared record, nothing narrower.",
+                    params={"element": "provision.action", "why": _ONLY_ACCESS_DISCLOSE},
                     field=f"provision.action[{index}]",
                 )
 
@@ -244,6 +259,7 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
                 "consent.purpose_unknown",
                 f"provision.purpose codes are {', '.join(PURPOSE_BY_CODE)}.",
                 field="provision.purpose",
+                params={"codes": ", ".join(PURPOSE_BY_CODE)},
             )
         purposes.append(purpose)
     extensions = {e.get("url"): e for e in body.get("extension") or []}
@@ -253,6 +269,7 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
             "consent.given_how_required",
             f"Say how the citizen gave it: extension {GIVEN_HOW_EXTENSION} = oral or written.",
             field="extension",
+            params={"extension": GIVEN_HOW_EXTENSION},
         )
     sub_units = (extensions.get(SUB_UNITS_EXTENSION) or {}).get("valueBoolean")
     data_start, data_end = _period(provision, "dataPeriod", invalid="consent.data_period_invalid")

@@ -6,6 +6,7 @@ a :class:`RecordRefused`."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.utils import timezone
@@ -21,8 +22,17 @@ from core.validation import is_digits
 class RecordRefused(InvalidInput):
     """Refused at the door by R2 (a 400 naming the rule)."""
 
-    def __init__(self, code: str, message: str, *, field: str | None = None):
-        super().__init__(code, f"R2 permitted data only: {message}", field=field, rule="R2")
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ):
+        super().__init__(
+            code, f"R2 permitted data only: {message}", field=field, rule="R2", params=params
+        )
 
 
 def validate_fhir(data: dict[str, Any], *, expected_type: str | None = None) -> dict[str, Any]:
@@ -41,20 +51,24 @@ def validated_model(data: dict[str, Any], *, expected_type: str | None = None) -
             "fhir.type_mismatch",
             f"This endpoint takes {expected_type}, not {resource_type}.",
             field="resourceType",
+            params={"expected": expected_type, "given": resource_type[:40]},
         )
     try:
         model = get_fhir_model_class(resource_type)
     except KeyError:
         raise RecordRefused(
             "record.type_not_permitted",
-            f"resource type {resource_type[:40]!r} is not part of the shared record.",
+            f"{resource_type[:40]} is not part of the shared record.",
             field="resourceType",
+            params={"type": resource_type[:40]},
         ) from None
     try:
         validated: BaseModel = fhir_validate(model, data)
     except FHIRInvalid as exc:
         raise InvalidInput(
-            "fhir.invalid", f"Not a valid {resource_type}: {exc}", field=exc.where or None
+            "fhir.invalid",
+            f"Not a valid {resource_type}: {exc}",
+            field=exc.where or None,
         ) from None
     return validated
 
@@ -71,7 +85,10 @@ def reference_id(ref: dict[str, Any] | None, kind: str, field: str) -> str:
     prefix = f"{kind}/"
     if not reference.startswith(prefix) or not is_digits(reference[len(prefix) :]):
         raise InvalidInput(
-            "record.reference_invalid", f"{field} must reference {kind}/<id>.", field=field
+            "record.reference_invalid",
+            f"{field} must reference {kind}/<id>.",
+            field=field,
+            params={"element": field, "kind": kind},
         )
     return reference[len(prefix) :]
 
@@ -114,6 +131,7 @@ def representable(moment: dt.datetime, *, field: str | None) -> dt.datetime:
             "fhir.date_out_of_range",
             f"{field or 'A date'} lies outside the years 1 to 9999 in UTC.",
             field=field,
+            params={"element": field or "A date"},
         ) from None
     return moment
 
@@ -128,7 +146,12 @@ def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | N
     if len(value) <= 10:
         day = parse_date(value) if len(value) == 10 else None
         if day is None:
-            raise InvalidInput("fhir.invalid", f"{field} is a date or a date-time.", field=field)
+            raise InvalidInput(
+                "fhir.date_invalid",
+                f"{field} is a date or a date-time.",
+                field=field,
+                params={"element": field},
+            )
         try:
             if end:
                 day += dt.timedelta(days=1)
@@ -139,9 +162,15 @@ def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | N
                 "fhir.date_out_of_range",
                 f"{field} lies outside the years 1 to 9999 in UTC.",
                 field=field,
+                params={"element": field},
             ) from None
         return representable(local, field=field)
     parsed = instant(value, field=field)
     if parsed is None:
-        raise InvalidInput("fhir.invalid", f"{field} is a date or a date-time.", field=field)
+        raise InvalidInput(
+            "fhir.date_invalid",
+            f"{field} is a date or a date-time.",
+            field=field,
+            params={"element": field},
+        )
     return parsed

@@ -49,6 +49,8 @@ class ParsedPatient:
     deceased_at: dt.datetime | None
     id: str | None
     replacement: ReplacementCpr | None = None
+    # ``deceasedBoolean`` true: dead, at no stated time.
+    deceased_without_time: bool = False
 
 
 def _patient_identifiers(body: dict[str, Any]) -> tuple[str | None, ReplacementCpr | None]:
@@ -64,6 +66,7 @@ def _patient_identifiers(body: dict[str, Any]) -> tuple[str | None, ReplacementC
             f"one, one replacement CPR ({X_ECPR_SYSTEM} or {D_ECPR_SYSTEM_PREFIX}<issuer>) "
             "as identifier.",
             field="identifier",
+            params={"cpr": CPR_SYSTEM, "x_ecpr": X_ECPR_SYSTEM, "d_ecpr": D_ECPR_SYSTEM_PREFIX},
         )
     try:
         cpr = validate_cpr(numbers[0]) if numbers else None
@@ -74,7 +77,7 @@ def _patient_identifiers(body: dict[str, Any]) -> tuple[str | None, ReplacementC
         )
     except InvalidInput as exc:
         # core's message names the problem, never the number.
-        raise InvalidInput(exc.code, exc.message, field="identifier") from None
+        raise InvalidInput(exc.code, exc.message, field="identifier", params=exc.params) from None
     return cpr, replacement
 
 
@@ -99,6 +102,7 @@ def _geolocation(address: dict[str, Any]) -> tuple[Decimal, Decimal]:
             "The home address needs its position (extension "
             f"{GEOLOCATION_EXTENSION} with latitude and longitude): nurses drive there.",
             field="address.extension",
+            params={"extension": GEOLOCATION_EXTENSION},
         )
     latitude, longitude = (
         decimal_parse(
@@ -179,6 +183,7 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
             f"The municipality of residence is the extension {DK_MUNICIPALITY_EXTENSION} "
             f"with a code in {MUNICIPALITY_CODE_SYSTEM}.",
             field="extension",
+            params={"extension": DK_MUNICIPALITY_EXTENSION, "system": MUNICIPALITY_CODE_SYSTEM},
         )
     practitioners = body.get("generalPractitioner") or []
     gp_id = (
@@ -207,4 +212,5 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
         if isinstance(deceased, str)
         else None,
         id=body.get("id"),
+        deceased_without_time=body.get("deceasedBoolean") is True,
     )

@@ -21,6 +21,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from consent.classifications import system_key
 from consent.fhir.codings import (
     DIAGNOSIS_SYSTEMS_TEXT,
@@ -66,6 +68,8 @@ MUNICIPAL_SERVICES = {
 ENCOUNTER_ELEMENTS = frozenset(
     {"resourceType", "id", "meta", "status", "class", "subject", "serviceProvider", "period"}
 )
+# What a contact's class may not be, in the reader's language (core.messages).
+CLASS_OUTSIDE = gettext_lazy("a class outside %(system)s")
 # A contact's class is the kind of contact (ambulatory, inpatient, emergency …).
 ENCOUNTER_CLASS_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 # What a record resource may contain: the conditions a plan, an episode or a
@@ -109,6 +113,7 @@ def _category_of(data: dict[str, Any]) -> str:
             "record.category_missing",
             f"every resource must carry its data category as meta.tag in {CATEGORY_SYSTEM}.",
             field="meta.tag",
+            params={"system": CATEGORY_SYSTEM},
         )
     if not all(isinstance(t.get("code"), str) for t in tags):
         raise InvalidInput("fhir.invalid", "meta.tag.code must be a string.", field="meta.tag")
@@ -125,6 +130,7 @@ def _category_of(data: dict[str, Any]) -> str:
             "record.category_not_permitted",
             f"{str(code)[:40]!r} is not a permitted category ({', '.join(DataCategory.values)}).",
             field="meta.tag",
+            params={"category": repr(str(code)[:40]), "allowed": ", ".join(DataCategory.values)},
         )
     return str(code)
 
@@ -132,7 +138,12 @@ def _category_of(data: dict[str, Any]) -> str:
 def _subject(data: dict[str, Any], field: str) -> tuple[str, str]:
     ref = data.get(field)
     if not isinstance(ref, dict):
-        raise InvalidInput("record.subject_required", f"{field} is required.", field=field)
+        raise InvalidInput(
+            "record.subject_required",
+            f"{field} is required.",
+            field=field,
+            params={"element": field},
+        )
     identifier = ref.get("identifier") or {}
     if identifier.get("system") == CPR_SYSTEM and identifier.get("value"):
         return ("cpr", str(identifier["value"]))
@@ -140,7 +151,7 @@ def _subject(data: dict[str, Any], field: str) -> tuple[str, str]:
         try:
             number = normalise_replacement_cpr(identifier["value"], identifier["system"])
         except InvalidInput as exc:
-            raise InvalidInput(exc.code, exc.message, field=field) from None
+            raise InvalidInput(exc.code, exc.message, field=field, params=exc.params) from None
         return ("replacement_cpr", f"{number.system}|{number.value}")
     return ("id", reference_id(ref, "Patient", field))
 
@@ -167,6 +178,7 @@ def parse_record_resource(
             "record.type_not_permitted",
             f"{resource_type[:40]} is not part of the shared record.",
             field="resourceType",
+            params={"type": resource_type[:40]},
         )
     category = _category_of(data)
     wanted = TYPE_BY_CATEGORY[DataCategory(category)]
@@ -175,6 +187,7 @@ def parse_record_resource(
             "record.category_type_mismatch",
             f"category {category} is held as {wanted}, not {resource_type}.",
             field="resourceType",
+            params={"category": category, "wanted": wanted, "type": str(resource_type)[:40]},
         )
     validated = validated_model(data, expected_type=expected_type)
     # Every coding, wherever it sits, before anything is read from the body.
@@ -199,8 +212,10 @@ def parse_record_resource(
             if main is None:
                 raise RecordRefused(
                     "record.diagnosis_code_required",
-                    f"a somatic diagnosis needs a code in {DIAGNOSIS_SYSTEMS_TEXT}.",
+                    f"Condition.code needs a code in {DIAGNOSIS_SYSTEMS_TEXT}, "
+                    "or it cannot be judged.",
                     field="Condition.code",
+                    params={"element": "Condition.code", "systems": DIAGNOSIS_SYSTEMS_TEXT},
                 )
             code_system, code = stored_code(main)
         else:
@@ -223,9 +238,13 @@ def parse_record_resource(
         if not services or services[0].get("code") not in MUNICIPAL_SERVICES:
             raise RecordRefused(
                 "record.service_not_permitted",
-                "municipal help is typed in "
-                f"{MUNICIPAL_SERVICE_SYSTEM} as one of {', '.join(MUNICIPAL_SERVICES)}.",
+                "every type of municipal help is one of "
+                f"{', '.join(MUNICIPAL_SERVICES)} in {MUNICIPAL_SERVICE_SYSTEM}.",
                 field="type",
+                params={
+                    "services": ", ".join(MUNICIPAL_SERVICES),
+                    "system": MUNICIPAL_SERVICE_SYSTEM,
+                },
             )
         _check_every_service(body)
         code_system, code = MUNICIPAL_SERVICE_SYSTEM, str(services[0]["code"])
@@ -243,6 +262,7 @@ def parse_record_resource(
                 "a hospital contact holds only department, period, class and status; "
                 f"not {', '.join(extra)}.",
                 field=extra[0],
+                params={"elements": ", ".join(extra)},
             )
         _check_contact_elements(body)
         source_id = int(
@@ -271,6 +291,7 @@ def _check_contained(body: dict[str, Any], resource_type: str) -> None:
                 f"a {kind[:40]} is not part of the shared record; a record resource contains "
                 f"only {', '.join(sorted(CONTAINED_TYPES))}.",
                 field=f"{resource_type}.contained[{index}]",
+                params={"kind": kind[:40], "allowed": ", ".join(sorted(CONTAINED_TYPES))},
             )
 
 
@@ -298,6 +319,7 @@ def _check_no_cpr_inside(body: dict[str, Any], resource_type: str) -> None:
                     "a CPR number names the citizen in the resource's "
                     f"{own} only, never elsewhere in it.",
                     field=where,
+                    params={"element": own},
                 )
             for key, value in node.items():
                 walk(value, f"{where}.{key}")
@@ -316,9 +338,13 @@ def _check_every_service(body: dict[str, Any]) -> None:
             if coding.get("code") not in MUNICIPAL_SERVICES:
                 raise RecordRefused(
                     "record.service_not_permitted",
-                    f"{str(coding.get('code'))[:40]!r} is not a permitted municipal service "
-                    f"({', '.join(MUNICIPAL_SERVICES)}).",
+                    "every type of municipal help is one of "
+                    f"{', '.join(MUNICIPAL_SERVICES)} in {MUNICIPAL_SERVICE_SYSTEM}.",
                     field=f"EpisodeOfCare.type[{index}]",
+                    params={
+                        "services": ", ".join(MUNICIPAL_SERVICES),
+                        "system": MUNICIPAL_SERVICE_SYSTEM,
+                    },
                 )
         if not found:
             raise RecordRefused(
@@ -326,6 +352,10 @@ def _check_every_service(body: dict[str, Any]) -> None:
                 "every type of municipal help is one of "
                 f"{', '.join(MUNICIPAL_SERVICES)} in {MUNICIPAL_SERVICE_SYSTEM}.",
                 field=f"EpisodeOfCare.type[{index}]",
+                params={
+                    "services": ", ".join(MUNICIPAL_SERVICES),
+                    "system": MUNICIPAL_SERVICE_SYSTEM,
+                },
             )
 
 
@@ -363,6 +393,7 @@ def _check_contact_elements(body: dict[str, Any]) -> None:
             "record.contact_detail_not_permitted",
             f"a hospital contact's class is coded in {ENCOUNTER_CLASS_SYSTEM}.",
             field="Encounter.class",
+            params={"elements": CLASS_OUTSIDE, "system": ENCOUNTER_CLASS_SYSTEM},
         )
 
 

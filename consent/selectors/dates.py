@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Q
 
 from core.errors import InvalidInput
+from core.messages import DATE_OR_DATE_TIME
 
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 
@@ -80,4 +81,8 @@ def date_range(
         "search.date_invalid",
         f"{field} is [prefix]{forms}, e.g. ge2024-01-01.",
         field=field,
+        params={
+            "name": field,
+            "forms": DATE_OR_DATE_TIME if times else "YYYY, YYYY-MM, YYYY-MM-DD",
+        },
     )

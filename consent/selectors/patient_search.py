@@ -25,6 +25,7 @@ from core.actors import Actor
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
 from core.fhir.patient import patient_resource
+from core.messages import AT_MOST_IDS, GIVEN_A_VALUE
 from core.models import Citizen
 from core.validation import is_digits
 
@@ -75,6 +76,7 @@ def patient_search_refused_in_url(*, actor: Actor, purpose: str) -> InvalidInput
         "(application/x-www-form-urlencoded); name, birthdate, gender and _id may be "
         "searched with GET.",
         field="identifier",
+        params={"system": CPR_SYSTEM},
     )
 
 
@@ -97,6 +99,7 @@ def parse_patient_search(query: Any) -> PatientSearch:
                 f"Unsupported search parameter: {base[:30]}. Patient is searched by "
                 f"{', '.join(sorted(PATIENT_SEARCH_PARAMS))}.",
                 field=base[:30],
+                params={"names": base[:30], "supported": ", ".join(sorted(PATIENT_SEARCH_PARAMS))},
             )
         if modifier and (base not in PATIENT_STRING_PARAMS or modifier not in STRING_MODIFIERS):
             raise InvalidInput(
@@ -104,6 +107,7 @@ def parse_patient_search(query: Any) -> PatientSearch:
                 f"{base} takes no :{modifier[:20]} here (name, family and given take "
                 ":exact and :contains).",
                 field=key[:40],
+                params={"name": base[:30], "modifier": modifier[:20]},
             )
         if base in ("_count", "_offset"):
             continue
@@ -111,7 +115,12 @@ def parse_patient_search(query: Any) -> PatientSearch:
         for value in query.getlist(key):
             ors = [part.strip() for part in str(value).split(",") if part.strip()]
             if not ors:
-                raise InvalidInput("search.param_invalid", f"{base} needs a value.", field=base)
+                raise InvalidInput(
+                    "search.param_invalid",
+                    f"{base} needs a value.",
+                    field=base,
+                    params={"name": base, "expected": GIVEN_A_VALUE},
+                )
             if base == "_id":
                 if not all(is_digits(part) and len(part) <= 18 for part in ors):
                     raise InvalidInput(
@@ -132,7 +141,10 @@ def parse_patient_search(query: Any) -> PatientSearch:
             parsed.filters.append(either)
     if parsed.ids is not None and len(parsed.ids) > MAX_IDS:
         raise InvalidInput(
-            "search.param_invalid", f"At most {MAX_IDS} ids in one search.", field="_id"
+            "search.param_invalid",
+            f"At most {MAX_IDS} ids in one search.",
+            field="_id",
+            params={"name": "_id", "most": MAX_IDS, "expected": AT_MOST_IDS},
         )
     return parsed
 

@@ -47,6 +47,10 @@ def parse_search(query: Any) -> SearchParams:
             "search.param_unknown",
             f"Unsupported search parameter(s): {', '.join(p[:30] for p in unknown)}.",
             field=unknown[0],
+            params={
+                "names": ", ".join(p[:30] for p in unknown),
+                "supported": ", ".join(sorted(SEARCH_PARAMS)),
+            },
         )
     patient = query.get("patient") or query.get("subject")
     if patient is not None:

@@ -61,6 +61,7 @@ def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) 
                 "break_glass.basis_invalid",
                 f"basis is one of {', '.join(BreakGlass.Basis.values)}.",
                 field="basis",
+                params={"values": ", ".join(BreakGlass.Basis.values)},
             )
         if citizen is None:
             raise NotFoundOrNotAllowed()

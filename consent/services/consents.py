@@ -34,16 +34,12 @@ def _recorder(actor: Actor) -> tuple[User, Organisation]:
 Named = TypeVar("Named", Organisation, User)
 
 
-def _named(model: type[Named], ids: Iterable[int], what: str) -> list[Named]:
-    """Those ``provision.actor`` names; one that names no ``what`` is refused."""
+def _named(model: type[Named], ids: Iterable[int], unknown: InvalidInput) -> list[Named]:
+    """Those ``provision.actor`` names; one that names nobody is refused with ``unknown``."""
     wanted = set(ids)
     found = list(model.objects.filter(pk__in=wanted))
     if len(found) != len(wanted):
-        raise InvalidInput(
-            f"consent.{what}_unknown",
-            f"provision.actor names an unknown {what}.",
-            field="provision.actor",
-        )
+        raise unknown
     return found
 
 
@@ -110,8 +106,24 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         audit_permit=False,
     )
     try:
-        organisations = _named(Organisation, parsed.organisation_ids, "organisation")
-        users = _named(User, parsed.user_ids, "professional")
+        organisations = _named(
+            Organisation,
+            parsed.organisation_ids,
+            InvalidInput(
+                "consent.organisation_unknown",
+                "provision.actor names an unknown organisation.",
+                field="provision.actor",
+            ),
+        )
+        users = _named(
+            User,
+            parsed.user_ids,
+            InvalidInput(
+                "consent.professional_unknown",
+                "provision.actor names an unknown professional.",
+                field="provision.actor",
+            ),
+        )
     except InvalidInput as exc:
         _audit_refused(actor=actor, purpose=purpose, data=data, refused=exc)
         raise

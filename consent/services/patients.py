@@ -30,7 +30,7 @@ from consent.services.denied import audit_denied
 from consent.services.versions import wanted_version
 from core.actors import Actor
 from core.cpr import CPR_SYSTEM
-from core.deaths import death_time_check
+from core.deaths import citizen_died, death_time_check
 from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
@@ -263,6 +263,7 @@ def patient_update(
                 field="identifier",
             )
         municipality, gp = _patient_places(parsed)
+        _death_stated(parsed, citizen)
         if parsed.deceased_at is not None:
             # A death to come, or before birth, would stop every referral and
             # visit for a living citizen; leaving it out corrects one in error.
@@ -308,6 +309,25 @@ def patient_update(
     )
 
 
+def _death_stated(parsed: ParsedPatient, citizen: Citizen) -> None:
+    """``deceasedBoolean`` true says she is dead but not when. A death already
+    registered keeps its time (the Patient read and written back). A new one
+    is refused: its time decides which of her records are "after the death"
+    and so refused, and the moment it reached us would be a guess that lets
+    through what was measured, ordered or given after she died. The hospital's
+    HospitalNotification, which MedCom lets carry only the flag, has the end
+    of the stay for its time (``integrations.hospital``)."""
+    if not parsed.deceased_without_time:
+        return
+    if citizen.deceased_at is None:
+        raise InvalidInput(
+            "patient.deceased_time_required",
+            "A death is registered with its time: send deceasedDateTime, not deceasedBoolean true.",
+            field="deceasedBoolean",
+        )
+    parsed.deceased_at = citizen.deceased_at
+
+
 def _patient_apply(
     *,
     actor: Actor,
@@ -323,6 +343,7 @@ def _patient_apply(
     if version_id == 2 and not citizen.patient_versions.exists():
         # Registered elsewhere: keep the state before this first update as version 1.
         _patient_version_add(citizen=citizen, version_id=1, actor=None)
+    was_dead = citizen.deceased_at is not None
     changes = {
         **_citizen_fields(parsed, municipality, gp),
         "deceased_at": parsed.deceased_at,
@@ -340,6 +361,12 @@ def _patient_apply(
         decision=decision,
         version_id=version_id,
     )
+    if parsed.deceased_at is not None and not was_dead:
+        # The acute function closes her referrals and withdraws her visits
+        # in this transaction, as for the hospital's report of a death.
+        citizen_died.send(
+            sender=Citizen, citizen_id=citizen.pk, died_at=parsed.deceased_at, actor=actor
+        )
 
 
 def patient_register(

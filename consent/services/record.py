@@ -261,6 +261,7 @@ def record_resource_update(
             raise PreconditionFailed(
                 "record.version_conflict",
                 f"The resource is at version {resource.version_id}, not {wanted}; read it again.",
+                params={"current": resource.version_id, "wanted": wanted},
             )
         now = timezone.now()
         resource.category = parsed.category
@@ -334,6 +335,7 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
                 "bundle.entry_unsupported",
                 f"{where}: each entry creates one resource (request.method POST).",
                 field=where,
+                params={"entry": where},
             )
         try:
             parsed = _parse_audited(
@@ -345,6 +347,7 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
             )
         except PlatformError as exc:
             exc.message = f"{where}: {exc.message}"
+            exc.params = {**exc.params, "in_entry": where}
             exc.field = _entry_place(where, resource, exc.field)
             raise
         try:
@@ -361,6 +364,7 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
                 raise InvalidInput(
                     "bundle.reference_unresolved",
                     f"{where}: {place} points at no entry of this Bundle (fullUrl).",
+                    params={"entry": where, "element": place},
                     field=_entry_place(where, {"resourceType": parsed.resource_type}, place),
                 )
     with transaction.atomic():
@@ -388,6 +392,7 @@ def _full_urls(entries: list[Any]) -> dict[int, str]:
                     "bundle.full_url_duplicate",
                     f"Bundle.entry[{index}]: two entries have the same fullUrl.",
                     field=f"Bundle.entry[{index}].fullUrl",
+                    params={"entry": f"Bundle.entry[{index}]"},
                 )
             found[index] = url
     return found

@@ -54,6 +54,7 @@ from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformE
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
 from core.fhir.gate import current_gate, gate_registered
 from core.fhir.views import ACTION_BY_METHOD, FHIR_ID, FHIRView, paging_params, searchset
+from core.messages import REFERENCE_OR_ID
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import is_digits
@@ -114,7 +115,12 @@ def reference_id(raw: str, prefix: str, name: str) -> int:
         rest = value[len(head) :]
         if value.startswith(head) and is_digits(rest) and len(rest) <= 18:
             return int(rest)
-    raise InvalidInput("search.param_invalid", f"{name} must be {prefix}/<id> or <id>.", field=name)
+    raise InvalidInput(
+        "search.param_invalid",
+        f"{name} must be {prefix}/<id> or <id>.",
+        field=name,
+        params={"name": name, "kind": prefix, "expected": REFERENCE_OR_ID},
+    )
 
 
 class FHIRResource:
@@ -247,6 +253,10 @@ class FHIRResource:
                     "search.param_unknown",
                     f"Unsupported search parameter(s): {', '.join(p[:30] for p in unknown)}.",
                     field=unknown[0][:30],
+                    params={
+                        "names": ", ".join(p[:30] for p in unknown),
+                        "supported": ", ".join(sorted(known)),
+                    },
                 )
         if self.required and not any(
             all(query.get(name) for name in combination) for combination in self.required
@@ -259,6 +269,7 @@ class FHIRResource:
                 f"search.{first}_required",
                 f"{self.type} is searched by {alternatives}, e.g. ?{first}=Patient/<id>.",
                 field=first,
+                params={"type": self.type, "alternatives": alternatives},
             )
 
     def check_one_citizen(self, query: Mapping[str, Any]) -> None:

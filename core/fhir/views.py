@@ -22,6 +22,7 @@ from core.fhir.renderers import (
     PlainJSONAlsoFHIRParser,
     PlainJSONAlsoFHIRRenderer,
 )
+from core.messages import WHOLE_NUMBER
 from core.permissions import Public, actor_from_request
 from core.validation import is_digits
 
@@ -108,7 +109,10 @@ def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
             return default
         if not is_digits(raw):
             raise InvalidInput(
-                "search.param_invalid", f"{name} must be a whole number.", field=name
+                "search.param_invalid",
+                f"{name} must be a whole number.",
+                field=name,
+                params={"name": name, "expected": WHOLE_NUMBER},
             )
         return max(minimum, min(int(raw), maximum))
 

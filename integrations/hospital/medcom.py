@@ -37,8 +37,8 @@ from typing import Any
 from django.utils import timezone
 
 from acute.services import (
+    citizen_death_register,
     citizen_death_withdraw,
-    referrals_close_on_death,
     referrals_hold_for_admission,
     referrals_warn_admitted,
 )
@@ -177,9 +177,11 @@ def hospital_notification_medcom_receive(
     died_at = _died_at(patient, encounter, citizen)
     if died_at is not None and encounter.get("status") == "finished":
         care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
-        result["visits_withdrawn"] = _withdraw_open_visits(citizen.pk, actor)
-        result["referrals_closed"] = referrals_close_on_death(
-            citizen_id=citizen.pk, died_at=died_at, admission=key, actor=actor
+        # Registered and followed as a death reported on the Patient is.
+        result.update(
+            citizen_death_register(
+                citizen_id=citizen.pk, died_at=died_at, admission=key, actor=actor
+            )
         )
     elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
         result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})

@@ -61,6 +61,11 @@ class AdministrationOut(serializers.Serializer[Any]):
     lot = serializers.IntegerField()
     movement = PlainMovementOut()
     order = AdministeredAgainstOut()
+    discarded_rest = PlainMovementOut(
+        allow_null=True,
+        help_text="A dose of part of a tablet or an ampoule: the rest of the opened unit,"
+        " discarded as partial_dose waste with the dose (null when whole units were given).",
+    )
     fhir = serializers.CharField(help_text="The FHIR MedicationAdministration's reference.")
 
 
@@ -92,6 +97,7 @@ class AdministrationsView(APIView):
             confirm_mismatch=data["confirm_mismatch"],
             confirmed_dose=data["confirmed_dose"],
         )
+        rest = selectors.dose_rest(dose=administration.movement)
         return Response(
             {
                 "id": administration.pk,
@@ -104,6 +110,7 @@ class AdministrationsView(APIView):
                     "dose_mismatch": administration.dose_mismatch or None,
                     "mismatch_confirmed": administration.mismatch_confirmed,
                 },
+                "discarded_rest": _plain_movement_json(rest) if rest else None,
                 "fhir": f"MedicationAdministration/{administration.pk}",
             },
             status=201,

@@ -85,6 +85,16 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+# Stock quantities are kept to three decimals (the ledger's columns); an
+# answer writes them so, whether the row was just booked or read again.
+STOCK_QUANTUM = Decimal("0.001")
+
+
+def stock_amount(value: Decimal) -> str:
+    """A stock quantity as the API writes it: ``"0.500"``, ``"10.000"``."""
+    return format(Decimal(value).quantize(STOCK_QUANTUM), "f")
+
+
 def medicine_json(m: Medicine) -> dict[str, Any]:
     return {
         "id": m.pk,
@@ -93,10 +103,10 @@ def medicine_json(m: Medicine) -> dict[str, Any]:
         "strength": m.strength,
         "form": m.form,
         "unit": m.unit,
-        "package_size": str(m.package_size),
+        "package_size": stock_amount(m.package_size),
         "dispensing": m.dispensing,
         "dependence_forming": m.dependence_forming,
-        "minimum_stock": str(m.minimum_stock),
+        "minimum_stock": stock_amount(m.minimum_stock),
         "amount_per_unit": _plain(m.amount_per_unit) if m.amount_per_unit is not None else None,
         "amount_unit": m.amount_unit,
         "is_active": m.is_active,
@@ -123,7 +133,7 @@ def balance_json(b: Balance) -> dict[str, Any]:
             "recalled": b.lot.is_recalled,
         },
         "medicine": {"id": b.lot.medicine_id, "name": str(b.lot.medicine)},
-        "quantity": str(b.quantity),
+        "quantity": stock_amount(b.quantity),
         "unit": b.lot.medicine.unit,
     }
 
@@ -136,9 +146,9 @@ def _plain_movement_json(m: Movement) -> dict[str, Any]:
         "direction": m.direction,
         "location": m.location_id,
         "lot": m.lot_id,
-        "quantity": str(m.quantity),
-        "balance_before": str(m.balance_before),
-        "balance_after": str(m.balance_after),
+        "quantity": stock_amount(m.quantity),
+        "balance_before": stock_amount(m.balance_before),
+        "balance_after": stock_amount(m.balance_after),
     }
 
 
@@ -175,16 +185,16 @@ def line_json(line: CountLine) -> dict[str, Any]:
     return {
         "id": line.pk,
         "lot": line.lot_id,
-        "counted_quantity": str(line.counted_quantity),
-        "balance_at_count": str(line.balance_at_count),
+        "counted_quantity": stock_amount(line.counted_quantity),
+        "balance_at_count": stock_amount(line.balance_at_count),
         "recounted_quantity": (
-            str(line.recounted_quantity) if line.recounted_quantity is not None else None
+            stock_amount(line.recounted_quantity) if line.recounted_quantity is not None else None
         ),
         "balance_at_recount": (
-            str(line.balance_at_recount) if line.balance_at_recount is not None else None
+            stock_amount(line.balance_at_recount) if line.balance_at_recount is not None else None
         ),
         "needs_recount": line.needs_recount,
-        "variance": str(line.variance),
+        "variance": stock_amount(line.variance),
         "reason_code": line.reason_code,
     }
 

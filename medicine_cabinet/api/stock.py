@@ -42,6 +42,7 @@ from medicine_cabinet.api.common import (
     location_json,
     medicine_json,
     movement_json,
+    stock_amount,
 )
 from medicine_cabinet.models import (
     Balance,
@@ -216,7 +217,7 @@ class LocationBalanceView(APIView):
             {
                 "location": location_json(location),
                 "medicines": [
-                    {**row, "quantity": str(row["quantity"])}
+                    {**row, "quantity": stock_amount(row["quantity"])}
                     for row in selectors.location_balance(location=location)
                 ],
             }

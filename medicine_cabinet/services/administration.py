@@ -3,6 +3,7 @@ through the access gate and audited, refusals too (R9)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
@@ -53,8 +54,25 @@ from medicine_cabinet.services.ledger import (
     movements_audit,
     quantity_text,
 )
+from medicine_cabinet.services.movements import dose_rest_waste
 
 ADMINISTRATION_RESOURCE = "MedicationAdministration"
+DOSE_AFTER_DEATH = "administration.citizen_deceased"
+
+
+def _given_before_death(
+    *, deceased_at: dt.datetime | None, given: dt.datetime, stated: bool
+) -> None:
+    """No dose is given to a citizen after her registered death. A dose given
+    before it, while the tablet had no connection, is still booked: it left
+    the bag then, and the ledger must show it (``stated``: the time is the
+    nurse's, not the server's)."""
+    if deceased_at is not None and given > deceased_at:
+        raise PreconditionFailed(
+            DOSE_AFTER_DEATH,
+            "The citizen is registered deceased; no dose is given after her death.",
+            field="given_at" if stated else None,
+        )
 
 
 def _administration_denied(
@@ -86,6 +104,7 @@ def administration_give(
     note: str = "",
     confirm_mismatch: bool = False,
     confirmed_dose: Decimal | None = None,
+    given_at: dt.datetime | None = None,
 ) -> Administration:
     """Give a dose from the nurse's own bag on her visit, to that visit's citizen,
     against a physician's order for this medicine (R8).
@@ -97,6 +116,12 @@ def administration_give(
     counted under the order's row lock; a dose that is not the ordered one is
     given only as confirmed (``confirm_mismatch`` with ``confirmed_dose``, the
     amount in the order's unit). A refusal by the rule is audited as denied.
+
+    ``given_at`` is when she gave a dose her tablet queued without a
+    connection (the page bounds it to the last day); otherwise the dose is
+    given now. A dose given after the citizen's registered death is refused
+    (412 ``administration.citizen_deceased``, audited as denied); one given
+    before it is booked now, like any dose sent late.
     """
 
     if actor.role != Role.ACUTE_NURSE or actor.user is None:
@@ -128,6 +153,11 @@ def administration_give(
             "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
         )
     try:
+        _given_before_death(
+            deceased_at=citizen.deceased_at,
+            given=given_at or timezone.now(),
+            stated=given_at is not None,
+        )
         return _administration_book(
             actor=actor,
             organisation=organisation,
@@ -142,9 +172,10 @@ def administration_give(
             note=note,
             confirm_mismatch=confirm_mismatch,
             confirmed_dose=confirmed_dose,
+            given_at=given_at,
         )
     except PlatformError as exc:
-        if exc.rule == "R8":
+        if exc.rule == "R8" or exc.code == DOSE_AFTER_DEATH:
             _administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
         raise
 
@@ -164,6 +195,7 @@ def _administration_book(
     note: str,
     confirm_mismatch: bool,
     confirmed_dose: Decimal | None,
+    given_at: dt.datetime | None,
 ) -> Administration:
 
     assert actor.user is not None
@@ -208,6 +240,12 @@ def _administration_book(
         # order may also have been cancelled since it was read.
         order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         _check_order(order=order, visit=visit, medicine=medicine)
+        # Asked of the database again: a death registered since the gate read her.
+        _given_before_death(
+            deceased_at=Citizen.objects.values_list("deceased_at", flat=True).get(pk=citizen.pk),
+            given=given_at or now,
+            stated=given_at is not None,
+        )
         left = order_allowance(order, now=now)
         _check_within_order(order=order, left=left, amount=amount)
         if amount is None or (mismatch and not confirm_mismatch):
@@ -225,6 +263,8 @@ def _administration_book(
             witness=witness,
             at=now,
         )
+        # Part of a tablet or an ampoule: the opened unit's rest is discarded with it.
+        dose_rest_waste(actor=actor, balance=balance, dose=movement, medicine=medicine)
         administration = Administration(
             visit=visit,
             order=order,

@@ -26,6 +26,7 @@ from medicine_cabinet.models import (
     Medicine,
     Movement,
 )
+from medicine_cabinet.services.dose_checks import STOCK_UNIT_LABELS, _amount, _unit_label
 
 GATE_CATEGORY = "patient"
 WITNESS_ROLES = (Role.ACUTE_NURSE, Role.MEDICINE_OFFICER)
@@ -52,6 +53,39 @@ def check_unit(medicine: Medicine, unit: str) -> None:
             "unit.mismatch",
             f"{medicine.name} is counted in '{medicine.unit}', not in the unit given.",
             field="unit",
+            params={"medicine": medicine.name, "unit": medicine.unit},
+        )
+
+
+# The units stock is counted in one by one (*hele enheder*): a tablet, an
+# ampoule. Stock of them moves, is received and is counted in whole numbers;
+# only a dose may be part of one, and the rest of the opened unit is then
+# discarded with it. Measured units (mL, g) keep their decimals.
+WHOLE_UNITS = frozenset(STOCK_UNIT_LABELS)
+
+
+def counted_in_whole_units(medicine: Medicine) -> bool:
+    return medicine.unit.strip().lower() in WHOLE_UNITS
+
+
+def is_whole(value: Decimal) -> bool:
+    return value == value.to_integral_value()
+
+
+def check_whole_units(medicine: Medicine, quantity: Decimal, *, field: str = "quantity") -> None:
+    """Stock of a medicine counted in whole units (tablets, ampoules …) is
+    received, moved, wasted and counted in whole units (400 ``quantity.whole_units``)."""
+    if counted_in_whole_units(medicine) and not is_whole(quantity):
+        raise InvalidInput(
+            "quantity.whole_units",
+            f"{medicine.name} is counted in whole units ({medicine.unit});"
+            f" {quantity.normalize():f} is not a whole number.",
+            field=field,
+            params={
+                "medicine": medicine.name,
+                "unit": _unit_label(medicine.unit),
+                "quantity": _amount(quantity),
+            },
         )
 
 
@@ -88,6 +122,7 @@ def check_witness(*, actor: Actor, medicine: Medicine, witness: User | None) -> 
                 "witness.required",
                 f"{medicine.name} is dependence-forming (§4): every movement needs a witness.",
                 field="witness",
+                params={"medicine": medicine.name},
             )
         return None
     if actor.user is not None and witness.pk == actor.user.pk:

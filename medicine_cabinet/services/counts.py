@@ -36,6 +36,7 @@ from medicine_cabinet.services.checks import (
     COUNTED,
     check_location,
     check_own_bag,
+    check_whole_units,
     check_witness,
 )
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit, operation_audit
@@ -99,6 +100,9 @@ def count_record(*, actor: Actor, count: StockCount, lot: Lot, quantity: Decimal
         raise InvalidInput(
             "quantity.negative", "A counted quantity cannot be negative.", field="quantity"
         )
+    # What is on the shelf is whole tablets and ampoules; a balance left
+    # fractional from before is set right by the adjustment at approval.
+    check_whole_units(lot.medicine, quantity)
     line = CountLine(
         count=locked,
         lot=lot,
@@ -135,6 +139,7 @@ def count_recount(
         raise InvalidInput(
             "quantity.negative", "A counted quantity cannot be negative.", field="quantity"
         )
+    check_whole_units(line.lot.medicine, quantity)
     balance = selectors.balance_quantity(location_id=locked_count.location_id, lot_id=line.lot_id)
     if quantity != balance and reason_code not in CountReason.values:
         raise InvalidInput(
@@ -181,7 +186,9 @@ def count_submit(*, actor: Actor, count: StockCount) -> StockCount:
     )
     if held - counted:
         raise PreconditionFailed(
-            "count.incomplete", f"{len(held - counted)} lot(s) held here are not counted yet."
+            "count.incomplete",
+            f"{len(held - counted)} lot(s) held here are not counted yet.",
+            params={"n": len(held - counted)},
         )
     if any(line.needs_recount for line in lines):
         raise PreconditionFailed("count.recount_needed", "Recount the lines that differed first.")

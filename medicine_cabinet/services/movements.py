@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from core.actors import Actor
 from core.errors import (
@@ -18,8 +19,10 @@ from core.errors import (
 )
 from core.models import User
 from medicine_cabinet.models import (
+    Balance,
     Location,
     Lot,
+    Medicine,
     Movement,
     WasteReason,
 )
@@ -28,9 +31,13 @@ from medicine_cabinet.services.checks import (
     check_own_bag,
     check_unit,
     check_usable,
+    check_whole_units,
     check_witness,
+    counted_in_whole_units,
+    is_whole,
     recheck_usable_locked,
 )
+from medicine_cabinet.services.dose_checks import _amount, _unit_label
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit
 
 
@@ -61,6 +68,7 @@ def stock_transfer(
     if bag.nurse_id != actor.user.pk:  # type: ignore[union-attr]
         raise Forbidden("bag.not_yours", "You may move stock only in your own bag.")
     check_unit(lot.medicine, unit)
+    check_whole_units(lot.medicine, quantity)
     if kind == Movement.Kind.TO_BAG:
         check_usable(lot)  # expired or recalled stock may come back, never go out
     witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
@@ -102,7 +110,12 @@ def stock_waste(
     note: str = "",
     witness: User | None = None,
 ) -> Movement:
-    """Wasted or discarded (*kasseret*), with a reason."""
+    """Wasted or discarded (*kasseret*), with a reason.
+
+    Stock counted in whole units is wasted in whole units, except the rest of
+    an opened one (reason ``partial_dose``): then the waste must leave the
+    balance whole — the way to clear a fraction left from before doses booked
+    their rest themselves."""
     check_location(actor, location)
     check_own_bag(actor, location)
     check_unit(lot.medicine, unit)
@@ -110,6 +123,11 @@ def stock_waste(
         raise InvalidInput(
             "waste.reason_invalid", "Give one of the waste reasons.", field="reason_code"
         )
+    rest_of_opened = reason_code == WasteReason.PARTIAL_DOSE and counted_in_whole_units(
+        lot.medicine
+    )
+    if not rest_of_opened:
+        check_whole_units(lot.medicine, quantity)
     if reason_code == WasteReason.OTHER and not note.strip():
         raise InvalidInput("waste.note_required", "Say what happened.", field="note")
     witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
@@ -120,6 +138,7 @@ def stock_waste(
         quantity=quantity,
         kind=Movement.Kind.WASTED,
         witness=witness,
+        leaves_whole=rest_of_opened,
         reason_code=reason_code,
         note=note.strip(),
     )
@@ -174,6 +193,7 @@ def _remove(
     quantity: Decimal | None,
     kind: str,
     witness: User | None,
+    leaves_whole: bool = False,
     **fields: Any,
 ) -> Movement:
     now = timezone.now()
@@ -182,6 +202,8 @@ def _remove(
         amount = balance.quantity if quantity is None else quantity
         if amount <= 0:
             raise Conflict("stock.none", "There is none of this lot here.")
+        if leaves_whole:
+            _check_rest_of_opened(lot.medicine, held=balance.quantity, wasted=amount)
         movement = book(
             balance=balance,
             kind=kind,
@@ -194,3 +216,53 @@ def _remove(
         )
         movements_audit(actor, [movement])
     return movement
+
+
+def _check_rest_of_opened(medicine: Medicine, *, held: Decimal, wasted: Decimal) -> None:
+    """Under the balance's lock: waste of part of a unit is the opened unit's
+    rest, which leaves whole units behind."""
+    if is_whole(wasted) or wasted > held:
+        return  # whole units, or more than is here: the ledger answers that
+    rest = held - held.to_integral_value(rounding=ROUND_FLOOR)
+    if rest == 0:
+        check_whole_units(medicine, wasted)  # nothing is opened here
+    if not is_whole(held - wasted):
+        raise Conflict(
+            "waste.rest_mismatch",
+            f"The rest of the opened unit here is {rest.normalize():f} {medicine.unit};"
+            " waste that, or whole units.",
+            field="quantity",
+            params={"rest": _amount(rest), "unit": _unit_label(medicine.unit)},
+        )
+
+
+def dose_rest_waste(
+    *, actor: Actor, balance: Balance, dose: Movement, medicine: Medicine
+) -> Movement | None:
+    """The rest of a unit opened for a dose of part of it (half an ampoule,
+    half a tablet), discarded as ``partial_dose`` waste in the dose's
+    transaction, under the same lock, by the same nurse with the same witness:
+    an opened ampoule is never kept, and a split tablet's other half is not
+    kept in a bag either. The bag then holds whole units again, and the §4
+    register balances. ``None`` when the dose used whole units."""
+    if not counted_in_whole_units(medicine):
+        return None
+    left = balance.quantity
+    rest = left - left.to_integral_value(rounding=ROUND_FLOOR)
+    if rest == 0:
+        return None
+    waste = book(
+        balance=balance,
+        kind=Movement.Kind.WASTED,
+        direction=Movement.Direction.OUT,
+        quantity=rest,
+        by=dose.by,
+        witness=dose.witness,
+        at=dose.at,
+        reason_code=WasteReason.PARTIAL_DOSE,
+        # Kept in the ledger in the language of the nurse who gave the dose.
+        note=gettext("Rest of the unit opened for the dose (ledger entry %(movement)s).")
+        % {"movement": dose.pk},
+    )
+    movements_audit(actor, [waste])
+    return waste

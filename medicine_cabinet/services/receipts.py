@@ -25,6 +25,7 @@ from medicine_cabinet.models import (
 from medicine_cabinet.services.checks import (
     check_location,
     check_unit,
+    check_whole_units,
     check_witness,
 )
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit
@@ -53,6 +54,7 @@ def stock_receive(
     if cabinet.kind != Location.Kind.CABINET:
         raise InvalidInput("receive.not_cabinet", "Deliveries are received into a cabinet.")
     check_unit(medicine, unit)
+    check_whole_units(medicine, quantity)
     if not medicine.is_active:
         raise InvalidInput("medicine.inactive", "This medicine is no longer in the formulary.")
     if not supplier.strip() or not delivery_reference.strip():

@@ -470,3 +470,84 @@ def test_vital_signs_out_of_range_are_refused_whole(coordinator):
         )
     assert caught.value.code == "vital_signs.value_out_of_range"
     assert not visit.vital_signs.exists()
+
+
+def test_a_referral_for_a_citizen_registered_dead_since_it_came_is_not_accepted(coordinator):
+    """Triage of a referral that came before the death was registered: it is
+    not accepted (nobody is to go) — 412, audited as denied (R9), still
+    awaiting triage — and the coordinator declines it with the reason."""
+    from core.models import Citizen
+
+    referral = f.acute_referral(by=coordinator, accepted=False)
+    Citizen.objects.filter(pk=referral.citizen_id).update(
+        deceased_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    client = f.client_for(coordinator)
+    refused = client.post(f"/api/acute/referrals/{referral.pk}/accept")
+    assert refused.status_code == 412, refused.json()
+    assert refused.json()["error"]["code"] == "referral.citizen_deceased"
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.RECEIVED and not Visit.objects.exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=referral.citizen_id,
+        resource_type="ServiceRequest",
+        outcome="denied",
+        reason_code="referral.citizen_deceased",
+    ).exists()
+    declined = client.post(
+        f"/api/acute/referrals/{referral.pk}/decline",
+        {"reason": "Borgeren er død."},
+        format="json",
+    )
+    assert declined.status_code == 200, declined.json()
+
+
+@pytest.mark.parametrize(
+    ("status", "step"),
+    [
+        (Visit.Status.ASSIGNED, "accept"),
+        (Visit.Status.ACCEPTED, "en-route"),
+        (Visit.Status.EN_ROUTE, "on-site"),
+    ],
+)
+def test_a_visit_to_a_citizen_registered_dead_since_it_was_assigned_is_not_moved_on(
+    coordinator, status, step
+):
+    """Accepting, setting off and arriving are refused once the citizen is
+    registered dead (412, the attempt on her record); the visit is left for
+    the coordinator to withdraw."""
+    from core.models import Citizen
+
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    visit = services.visit_assign(referral=referral, shift=shift, actor=actor(coordinator))
+    Visit.objects.filter(pk=visit.pk).update(status=status)
+    Citizen.objects.filter(pk=referral.citizen_id).update(
+        deceased_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+    refused = f.client_for(nurse).post(f"/api/acute/visits/{visit.pk}/{step}")
+    assert refused.status_code == 412, refused.json()
+    assert refused.json()["error"]["code"] == "visit.citizen_deceased"
+    visit.refresh_from_db()
+    assert visit.status == status
+    assert AuditEntry.objects.filter(
+        citizen_id=referral.citizen_id,
+        resource_type="Encounter",
+        outcome="denied",
+        reason_code="visit.citizen_deceased",
+    ).exists()
+
+
+def test_a_visit_on_site_when_the_death_is_registered_is_still_completed(coordinator):
+    """The nurse with the citizen when she dies documents up to the time of
+    death and completes the visit."""
+    from core.models import Citizen
+
+    nurse, shift = f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    visit = services.visit_assign(referral=referral, shift=shift, actor=actor(coordinator))
+    for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
+        visit = step(visit=visit, actor=actor(nurse))
+    Citizen.objects.filter(pk=referral.citizen_id).update(deceased_at=timezone.now())
+    done = services.visit_complete(visit=visit, outcome="treated_at_home", actor=actor(nurse))
+    assert done.status == Visit.Status.COMPLETED

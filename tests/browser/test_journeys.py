@@ -18,7 +18,7 @@ from acute.services import visit_assign
 from core.actors import Actor
 from core.models import Role
 from medicine_cabinet import services as cabinet
-from medicine_cabinet.models import Administration, Lot, Medicine
+from medicine_cabinet.models import Administration, Lot, Medicine, Movement
 from tests import factories
 from tests.browser.conftest import DESKTOP, TABLET_LANDSCAPE, TABLET_PORTRAIT, log_in, screenshot
 
@@ -345,9 +345,15 @@ def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
         refusal.first.get_attribute("data-code"),
         refusal.first.inner_text(),
     )
-    page.locator(".alert-ok").first.wait_for()
+    confirmation = page.locator(".alert-ok").first
+    confirmation.wait_for()
     administration = Administration.objects.get(order_id=order.pk)
     assert administration.witness_id == witness.user.pk
+    # The opened ampoule's other half is discarded with the dose, witnessed the same.
+    assert "Resten af den åbnede enhed (0,5 amp.) er kasseret" in confirmation.inner_text()
+    rest = Movement.objects.get(kind=Movement.Kind.WASTED, lot_id=administration.lot_id)
+    assert rest.reason_code == "partial_dose" and rest.quantity == Decimal("0.5")
+    assert rest.witness_id == witness.user.pk
 
     # A predefined procedure (R7).
     page.get_by_label("Procedure", exact=True).select_option("urinary-catheter")

@@ -285,6 +285,75 @@ def test_a_death_that_cannot_be_true_is_refused_and_a_death_in_error_is_correcte
     assert taken.status_code == 201, taken.json()
 
 
+def test_a_death_on_the_patient_closes_her_referrals_and_withdraws_her_visits(
+    world: World,
+) -> None:
+    """A death registered on her Patient does what the hospital's
+    HospitalNotification does (acute.services.deaths): the referral awaiting
+    triage and the accepted one are closed, the visit not yet at the door is
+    withdrawn, in the same transaction as the update."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from acute import services as acute_services
+    from acute.models import Referral, Visit
+    from core.actors import Actor
+
+    waiting = f.acute_referral(person=world.person, accepted=False, by=world.coordinator)
+    accepted = f.acute_referral(person=world.person, by=world.coordinator)
+    _nurse, shift = f.acute_nurse_on_shift()
+    visit = Visit.objects.filter(referral=accepted).first() or acute_services.visit_assign(
+        referral=accepted, shift=shift, actor=Actor.for_membership(world.coordinator)
+    )
+    died = (timezone.now() - dt.timedelta(minutes=30)).replace(microsecond=0)
+    body = bodies.patient(world.person.cpr, deceasedDateTime=died.isoformat())
+    response = put(
+        f.client_for(world.nurse), f"/fhir/Patient/{world.person.pk}", body, HTTP_IF_MATCH='W/"1"'
+    )
+    assert response.status_code == 200, response.content
+    for referral in (waiting, accepted):
+        referral.refresh_from_db()
+        assert referral.status == Referral.Status.CLOSED
+        # The board says why: she died (not "admitted to hospital").
+        assert [w.kind for w in referral.warnings.all()] == ["deceased"]
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.CANCELLED
+    assert visit.cancel_reason == Visit.CancelReason.WITHDRAWN
+
+
+def test_a_death_without_its_time_is_refused_and_a_registered_one_keeps_its_time(
+    world: World,
+) -> None:
+    """deceasedBoolean true says nothing of when: a new death needs
+    deceasedDateTime (refused, naming it, audited, nothing written); a death
+    already registered, written back as the flag, keeps its time."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client = f.client_for(world.nurse)
+    url = f"/fhir/Patient/{world.person.pk}"
+    flag = bodies.patient(world.person.cpr, deceasedBoolean=True)
+    refused = put(client, url, flag, HTTP_IF_MATCH='W/"1"')
+    assert refused.status_code == 400, refused.content
+    assert issue_code(refused) == "patient.deceased_time_required"
+    assert "deceasedDateTime" in refused.json()["issue"][0]["diagnostics"]
+    assert AuditEntry.objects.filter(
+        citizen_id=world.person.pk, outcome="denied", reason_code="patient.deceased_time_required"
+    ).exists()
+    world.person.refresh_from_db()
+    assert world.person.deceased_at is None and not PatientVersion.objects.exists()
+
+    died = (timezone.now() - dt.timedelta(hours=2)).replace(microsecond=0)
+    body = bodies.patient(world.person.cpr, deceasedDateTime=died.isoformat())
+    assert put(client, url, body, HTTP_IF_MATCH='W/"1"').status_code == 200
+    kept = put(client, url, flag, HTTP_IF_MATCH='W/"2"')
+    assert kept.status_code == 200, kept.content
+    world.person.refresh_from_db()
+    assert world.person.deceased_at == died
+
+
 def test_updates_by_those_the_gate_refuses_look_like_an_unknown_patient(world: World) -> None:
     body = bodies.patient(world.person.cpr, line="Ukendt vej 1")
     unknown = put(f.client_for(world.nurse), "/fhir/Patient/99999999", body, HTTP_IF_MATCH="1")

@@ -29,7 +29,8 @@ def _refused(response: Any, code: str, expression: str) -> None:
     issue = response.json()["issue"][0]
     assert issue["details"]["coding"][0]["code"] == code, issue
     assert [c["code"] for c in issue["details"]["coding"][1:]] == ["R2"], issue
-    assert "R2 permitted data only" in issue["diagnostics"], issue
+    # Danish (no Accept-Language); in a transaction, after the entry it is in.
+    assert "R2 (kun tilladte data): " in issue["diagnostics"], issue
     assert issue["expression"] == [expression], issue
 
 

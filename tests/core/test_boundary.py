@@ -148,7 +148,8 @@ def test_the_boundarys_refusals_are_in_danish_for_a_client_reading_danish() -> N
         "/api/acute/referrals", {"status": "ny\x00"}, HTTP_ACCEPT_LANGUAGE="da"
     ).json()["error"]
     assert nul["code"] == "request.nul_character"
-    assert nul["message"] == "Teksten må ikke indeholde et NUL-tegn."
+    # Which field held it, as in English.
+    assert nul["message"] == "Teksten må ikke indeholde et NUL-tegn (status)."
 
 
 def test_the_public_logs_tree_sizes_may_run_to_ten_digits(api_client) -> None:

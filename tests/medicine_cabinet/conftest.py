@@ -2,7 +2,8 @@
 
 - ``officer``: the medicine officer (*lægemiddelansvarlig*) of the acute function;
 - ``nurse`` / ``nurse2``: acute nurses, each with her own bag;
-- ``cabinet``: the locked cabinet; ``paracetamol`` (OTC), ``morphine`` (§4).
+- ``cabinet``: the locked cabinet; ``paracetamol`` (OTC), ``morphine`` (§4),
+  counted in whole tablets and ampoules; ``lactulose``, counted in mL.
 """
 
 from __future__ import annotations
@@ -88,6 +89,22 @@ def morphine() -> Medicine:
         dispensing=Medicine.Dispensing.PRESCRIPTION,
         dependence_forming=True,
         minimum_stock=Decimal("5"),
+    )
+
+
+@pytest.fixture
+def lactulose() -> Medicine:
+    """Counted in a measured unit (mL): its stock keeps decimals."""
+    return services.medicine_upsert(
+        atc_code="A06AD11",
+        name="Laktulose",
+        strength="667 mg/mL",
+        form="oral solution",
+        unit="mL",
+        package_size=Decimal("500"),
+        dispensing=Medicine.Dispensing.OVER_THE_COUNTER,
+        dependence_forming=False,
+        minimum_stock=Decimal("500"),
     )
 
 

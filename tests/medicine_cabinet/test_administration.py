@@ -333,3 +333,67 @@ def test_monthly_use_per_municipality_comes_out_right(officer, nurse, bag, parac
     assert by_key[(this_month, "157")] == ("1.500", 2)
     assert len(rows) == 2
     assert f.client_for(nurse).get("/api/cabinet/reports/monthly-use").status_code == 403
+
+
+# --- a citizen registered dead ----------------------------------------------------
+
+
+def test_no_dose_is_given_after_the_citizens_registered_death_and_the_attempt_is_audited(
+    nurse, bag, paracetamol, stocked
+):
+    citizen = f.citizen()
+    visit = visit_for(nurse, citizen)
+    order = order_for(nurse, citizen, paracetamol, kind="phone", visit=visit)
+    citizen.deceased_at = timezone.now() - dt.timedelta(minutes=10)
+    citizen.save(update_fields=["deceased_at"])
+    before = Movement.objects.count()
+    with pytest.raises(PreconditionFailed) as caught:
+        services.administration_give(
+            actor=actor(nurse),
+            visit_id=visit.pk,
+            order_id=order.pk,
+            medicine=paracetamol,
+            quantity=Decimal("1"),
+            unit="tablet",
+        )
+    assert caught.value.code == "administration.citizen_deceased"
+    assert Movement.objects.count() == before and not Administration.objects.exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=citizen.pk,
+        resource_type="MedicationAdministration",
+        outcome="denied",
+        reason_code="administration.citizen_deceased",
+    ).exists()
+    # Given after the death by the tablet's own time, sent later: refused too.
+    with pytest.raises(PreconditionFailed) as caught:
+        services.administration_give(
+            actor=actor(nurse),
+            visit_id=visit.pk,
+            order_id=order.pk,
+            medicine=paracetamol,
+            quantity=Decimal("1"),
+            unit="tablet",
+            given_at=timezone.now() - dt.timedelta(minutes=5),
+        )
+    assert caught.value.code == "administration.citizen_deceased"
+    assert caught.value.field == "given_at"
+
+
+def test_a_dose_given_before_the_death_and_sent_later_is_still_booked(
+    nurse, bag, paracetamol, stocked
+):
+    citizen = f.citizen()
+    visit = visit_for(nurse, citizen)
+    order = order_for(nurse, citizen, paracetamol, kind="phone", visit=visit)
+    citizen.deceased_at = timezone.now() - dt.timedelta(minutes=10)
+    citizen.save(update_fields=["deceased_at"])
+    given = services.administration_give(
+        actor=actor(nurse),
+        visit_id=visit.pk,
+        order_id=order.pk,
+        medicine=paracetamol,
+        quantity=Decimal("2"),
+        unit="tablet",
+        given_at=timezone.now() - dt.timedelta(minutes=20),
+    )
+    assert given.movement.kind == Movement.Kind.ADMINISTERED

@@ -66,12 +66,12 @@ def test_medicines_below_their_minimum_are_listed_with_what_is_missing(
 
 
 def test_the_whole_count_is_entered_on_one_sheet_and_submitted_in_one_go(
-    officer, cabinet, paracetamol, morphine
+    officer, cabinet, paracetamol, lactulose
 ):
     lots = [
         receive(officer, cabinet, paracetamol, "40", batch="C1"),
         receive(officer, cabinet, paracetamol, "20", batch="C2"),
-        receive(officer, cabinet, paracetamol, "0.5", batch="C3"),
+        receive(officer, cabinet, lactulose, "0.5", batch="C3"),
     ]
     client = _login(officer)
     client.post("/cabinet/counts/start/", {"location": cabinet.pk})

@@ -205,6 +205,32 @@ def test_a_dose_given_offline_and_refused_is_flagged_for_the_officer_without_the
     assert citizen.cpr not in flag.message and citizen.family_name not in flag.message
 
 
+def test_a_dose_given_offline_before_the_death_is_booked_and_one_after_it_flagged():
+    nurse, _shift, visit, client = _on_site()
+    furosemide, order = _furosemide_order(nurse, visit, client)
+    citizen = visit.citizen
+    citizen.deceased_at = timezone.now() - dt.timedelta(minutes=10)
+    citizen.save(update_fields=["deceased_at"])
+    before = (timezone.now() - dt.timedelta(minutes=20)).isoformat()
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/give/",
+        _dose(order, furosemide, "dose-death-01", given_offline_at=before),
+        **REPLAY,
+    )
+    assert response.status_code == 200, response.content.decode()[:2000]
+    assert Administration.objects.filter(order_id=order.pk).count() == 1
+    after = (timezone.now() - dt.timedelta(minutes=5)).isoformat()
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/give/",
+        _dose(order, furosemide, "dose-death-02", given_offline_at=after),
+        **REPLAY,
+    )
+    assert response.status_code == 412
+    assert response.json()["error"]["code"] == "administration.citizen_deceased"
+    assert Administration.objects.filter(order_id=order.pk).count() == 1
+    assert Notification.objects.filter(kind=Notification.Kind.OFFLINE_DOSE_REFUSED).exists()
+
+
 def test_a_refused_dose_sent_online_is_not_flagged():
     nurse, _shift, visit, client = _on_site()
     furosemide, order = _furosemide_order(nurse, visit, client)

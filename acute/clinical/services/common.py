@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import pgettext_lazy
 
 from acute.clinical.audit import clinical_denied
 from acute.clinical.models import (
@@ -28,6 +31,7 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
+from core.messages import lowercase
 from core.models import Membership, Organisation, Role, User
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -55,7 +59,7 @@ def require_user(actor: Actor) -> User:
     return actor.user
 
 
-def require_visit_status(visit: Visit, allowed: Sequence[str], what: str) -> None:
+def require_visit_status(visit: Visit, allowed: Sequence[str], what: str | Promise) -> None:
     if visit.status not in allowed:
         raise PreconditionFailed(
             "visit.wrong_status",
@@ -64,6 +68,15 @@ def require_visit_status(visit: Visit, allowed: Sequence[str], what: str) -> Non
             f"{what} can only be recorded while the visit is "
             + " or ".join(s.replace("_", " ") for s in allowed)
             + f"; it is {visit.status.replace('_', ' ')}.",
+            params={
+                "what": what,
+                "allowed": format_lazy(
+                    " {0} ".join(f"{{{i + 1}}}" for i in range(len(allowed))),
+                    pgettext_lazy("either this or that", "or"),
+                    *(lowercase(Visit.Status(s).label) for s in allowed),
+                ),
+                "status": lowercase(Visit.Status(visit.status).label),
+            },
         )
 
 
@@ -126,10 +139,11 @@ def not_after_death(
 def catalogue_entry(code: str, *, kind: str, field: str) -> TestDefinition:
     test = TestDefinition.objects.filter(code=code, kind=kind, is_active=True).first()
     if test is None:
-        what = "test" if kind == TestDefinition.Kind.OBSERVATION else "procedure"
         raise InvalidInput(
             "catalogue.unknown",
-            f"No {what} with this code in the catalogue.",
+            "No test with this code in the catalogue."
+            if kind == TestDefinition.Kind.OBSERVATION
+            else "No procedure with this code in the catalogue.",
             field=field,
         )
     return test
@@ -149,6 +163,7 @@ def delegation_or_refuse(
                 f"{test.display} is not one of the predefined tests (R7): a physician's "
                 "delegation for this citizen and this task must be recorded on the visit first.",
                 rule="R7",
+                params={"test": test.display},
             ),
             actor=actor,
             citizen_id=visit.citizen_id,

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from acute.clinical.audit import clinical_audit
 from acute.clinical.models import (
@@ -46,7 +47,7 @@ def delegation_record(
     (R7): given in this acute episode (at the earliest in the call that
     referred her), and not after her death. Not stated: when it is recorded."""
     user = require_user(actor)
-    require_visit_status(visit, ORDER_STATUSES, "A delegation")
+    require_visit_status(visit, ORDER_STATUSES, gettext_lazy("A delegation"))
     delegated_at = delegated_at or timezone.now()
     not_in_future(delegated_at, field="delegated_at")
     not_before_referral(delegated_at, visit, field="delegated_at")
@@ -63,6 +64,7 @@ def delegation_record(
             "delegation.not_required",
             f"{test.display} is a predefined task (R7) and needs no delegation.",
             field="code",
+            params={"test": test.display},
             rule="R7",
         )
     if test.derivation:

@@ -29,6 +29,7 @@ from core.actors import Actor
 from core.errors import (
     Conflict,
 )
+from core.messages import lowercase
 from core.validation import required_text
 
 
@@ -44,6 +45,7 @@ def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> Medicat
                 # language, and this sentence is English (core.messages has
                 # the Danish one).
                 f"The order is {locked.status.replace('_', ' ')}, not awaiting confirmation.",
+                params={"status": lowercase(MedicationOrder.Status(locked.status).label)},
             )
         now = timezone.now()
         locked.status = MedicationOrder.Status.CONFIRMED

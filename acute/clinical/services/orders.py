@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from acute.clinical import dosing, signals
 from acute.clinical.audit import clinical_audit
@@ -203,7 +204,7 @@ def phone_order_record(
     a §4 medicine. The physician then confirms it electronically."""
     user = require_user(actor)
     assert actor.organisation is not None
-    require_visit_status(visit, ORDER_STATUSES, "A phone order")
+    require_visit_status(visit, ORDER_STATUSES, gettext_lazy("A phone order"))
     citizen_id = visit.citizen_id
     if not (read_back is True and read_back_confirmed is True):
         raise refuse(
@@ -281,7 +282,7 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
             "order.authorisation_missing",
             "Your user has no authorisation id; a written order cannot be entered.",
         )
-    require_visit_status(visit, ORDER_STATUSES, "An order")
+    require_visit_status(visit, ORDER_STATUSES, gettext_lazy("An order"))
     now = timezone.now()
     written_order_for_the_living(actor=actor, visit=visit, now=now)
     fields = _order_fields(details)

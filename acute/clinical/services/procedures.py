@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from acute.clinical.audit import clinical_audit
 from acute.clinical.models import (
@@ -44,7 +45,7 @@ def procedure_record(
     placement (R7), or a delegated one."""
     user = require_user(actor)
     assert actor.organisation is not None
-    require_visit_status(visit, RESULT_STATUSES, "Procedures")
+    require_visit_status(visit, RESULT_STATUSES, gettext_lazy("Procedures"))
     test = catalogue_entry(code, kind=TestDefinition.Kind.PROCEDURE, field="code")
     delegation = delegation_or_refuse(
         actor=actor, visit=visit, test=test, resource_type="Procedure"

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from acute.clinical import signals
 from acute.clinical.audit import clinical_audit
@@ -97,6 +98,7 @@ def _check_result(
             "lab.derived_result",
             f"{test.display} is computed by the platform from its source test, not entered.",
             field=f"{prefix}.code",
+            params={"test": test.display},
         )
     delegation = delegation_or_refuse(
         actor=actor, visit=visit, test=test, resource_type="Observation"
@@ -222,7 +224,7 @@ def lab_results_record(
     user = require_user(actor)
     organisation = actor.organisation
     assert organisation is not None
-    require_visit_status(visit, RESULT_STATUSES, "Results")
+    require_visit_status(visit, RESULT_STATUSES, gettext_lazy("Results"))
     if not entries:
         raise InvalidInput("lab.empty", "Give at least one result.", field="results")
     if len(entries) > 50:

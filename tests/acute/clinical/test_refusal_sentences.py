@@ -24,10 +24,10 @@ def test_confirming_twice_says_so_in_one_language(scene: Scene):
     assert again.status_code == 409
     error = again.json()["error"]
     assert error["code"] == "order.not_awaiting_confirmation"
-    assert error["message"] == "The order is confirmed, not awaiting confirmation."
+    assert error["message"] == "The order is confirmed by the physician, not awaiting confirmation."
     # Without Accept-Language the API speaks Danish (docs/api.md), the pages' sentence.
     danish = physician.post(f"/api/clinical/orders/{order.pk}/confirm").json()["error"]
-    assert danish["message"] == "Ordinationen afventer ikke bekræftelse."
+    assert danish["message"] == "Ordinationen er bekræftet af lægen og afventer ikke bekræftelse."
 
 
 def test_a_result_before_she_is_there_says_so_in_one_language():

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from acute.models import DeadlineWarning, Referral
 from consent.audit.models import AuditEntry
@@ -158,8 +158,11 @@ def test_r12_death_closes_the_open_referrals_and_registers_the_death(hospital, c
     citizen.refresh_from_db()
     assert referral.status == Referral.Status.CLOSED and referral.on_hold_since is None
     assert citizen.deceased_at is not None
-    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+    # The board says she died, not that she is in hospital (R12's hold).
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.DECEASED)
     assert "deceased_at" in warning.detail
+    with translation.override("da"):
+        assert warning.get_kind_display() == "Borgeren er registreret død: henvisningen er lukket"
 
 
 def _sent_anew(message: dict[str, Any], **patient: Any) -> dict[str, Any]:
