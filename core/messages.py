@@ -18,7 +18,7 @@ language (Danish unless it asks for English,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.utils.functional import Promise, lazy
 from django.utils.translation import get_language, gettext, gettext_noop
@@ -558,6 +558,15 @@ TEMPLATES: dict[str, Promise] = {
     "visit.wrong_status": _(
         "%(what)s can only be recorded while the visit is %(allowed)s; it is %(status)s."
     ),
+    "visit.transition_not_allowed": _("A visit that is %(status)s cannot %(step)s."),
+    "visit.outcome_unknown": _("Outcome must be one of %(values)s."),
+    "vital_signs.code_unknown": _("Unknown vital sign code; use one of %(codes)s."),
+    "referral.urgency_unknown": _("Urgency must be one of %(values)s."),
+    "referral.skill_unknown": _("Unknown skills: %(skills)s."),
+    "referral.already_triaged": _("The referral is already %(status)s."),
+    "patient.version_conflict": _(
+        "The Patient is at version %(current)s, not %(wanted)s; read it again."
+    ),
 }
 
 # The part that differs where one code's template ("%(name)s must be
@@ -570,6 +579,10 @@ INTERNAL_ID = _("an internal id (digits)")
 ISO_DATE = _("an ISO date or date-time")
 ONE_OF = _("one of %(allowed)s")
 ONE_OR_ZERO = _("1 or 0")
+# The step a visit cannot take ("A visit that is %(status)s cannot %(step)s."):
+# BECOME is filled with the status label by ``format_lazy``.
+BECOME = _("become {target}")
+BE_WITHDRAWN = _("be withdrawn")
 
 
 def lowercase(label: Promise | str) -> str:
@@ -580,6 +593,21 @@ def lowercase(label: Promise | str) -> str:
 
 # Evaluated when the sentence is written out, in the language active then.
 _lower = lazy(lambda label: str(label).lower(), str)
+
+
+def labels(choices: Iterable[Promise | str]) -> str:
+    """Choice labels (``Outcome.labels``) listed inside a sentence, lower-cased
+    in the reader's language. A label the model gives as plain English is
+    looked up in the catalogue as the pages do (``{% trans label %}``)."""
+    return _labels(tuple(choices))
+
+
+_labels = lazy(
+    lambda choices: ", ".join(
+        (gettext(c) if isinstance(c, str) else str(c)).lower() for c in choices
+    ),
+    str,
+)
 
 
 DATE_OR_DATE_TIME = _("YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]+01:00")

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from acute.models import Visit, VisitNote, VitalSign
 from acute.services._common import creation_refused_audit, visit_audit, visit_lock
@@ -17,6 +19,7 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.deaths import after_death
 from core.errors import Conflict, InvalidInput, PlatformError
+from core.messages import lowercase
 from core.units import unit_label
 from core.validation import DecimalBounds, decimal_parse, full_clean_or_raise, required_text
 
@@ -128,6 +131,13 @@ def vital_signs_record(
     return created
 
 
+# Each code with its name in the reader's language: "8867-4 (puls)".
+_VITAL_SIGN_CODES = format_lazy(
+    ", ".join(f"{code} ({{{i}}})" for i, code in enumerate(VitalSign.Code.values)),
+    *(lowercase(gettext_lazy(label)) for label in VitalSign.Code.labels),
+)
+
+
 def _measurement(index: int, code: str, raw: object) -> tuple[str, Decimal, str]:
     """One measurement checked against its code's unit and range: (code, value, unit)."""
     if code not in VITAL_SIGN_UNITS:
@@ -135,6 +145,7 @@ def _measurement(index: int, code: str, raw: object) -> tuple[str, Decimal, str]
             "vital_signs.code_unknown",
             f"Unknown vital sign code; use one of {', '.join(VitalSign.Code.values)}.",
             field=f"measurements[{index}].code",
+            params={"codes": _VITAL_SIGN_CODES},
         )
     unit, low, high = VITAL_SIGN_UNITS[VitalSign.Code(code)]
     value = decimal_parse(

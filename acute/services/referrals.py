@@ -31,6 +31,7 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
+from core.messages import labels
 from core.models import Citizen, Organisation, Role
 from core.validation import full_clean_or_raise, required_text
 
@@ -229,6 +230,7 @@ def referral_create(
                 "referral.urgency_unknown",
                 f"Urgency must be one of {', '.join(Urgency.values)}.",
                 field="urgency",
+                params={"values": labels(Urgency.labels)},
             )
         )
     unknown = sorted(set(required_skills) - set(Skill.values))
@@ -238,6 +240,7 @@ def referral_create(
                 "referral.skill_unknown",
                 f"Unknown skills: {', '.join(unknown)}.",
                 field="required_skills",
+                params={"skills": ", ".join(unknown)},
             )
         )
     if refused:

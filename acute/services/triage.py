@@ -16,6 +16,7 @@ from consent.audit.services import Outcome as AuditOutcome
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
+from core.messages import lowercase
 from core.models import Citizen
 from core.validation import required_text
 
@@ -88,7 +89,13 @@ def _triage(
     """Lock the referral, refuse a second triage, record the decision."""
     referral = referral_lock(referral)
     if referral.status != Referral.Status.RECEIVED:
-        raise Conflict("referral.already_triaged", f"The referral is already {referral.status}.")
+        raise Conflict(
+            "referral.already_triaged",
+            # The status's code: this sentence is English (core.messages has
+            # the Danish one, with the status's label).
+            f"The referral is already {referral.status}.",
+            params={"status": lowercase(Referral.Status(referral.status).label)},
+        )
     if status == Referral.Status.ACCEPTED and (
         Citizen.objects.filter(pk=referral.citizen_id, deceased_at__isnull=False).exists()
     ):

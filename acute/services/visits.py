@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
 
 from acute import signals
 from acute.models import Episode, NurseShift, Outcome, Referral, Visit, VisitNote
@@ -34,6 +35,7 @@ from core.errors import (
     NotFoundOrNotAllowed,
     PreconditionFailed,
 )
+from core.messages import BE_WITHDRAWN, BECOME, labels, lowercase
 from core.models import Citizen, Role
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -62,6 +64,10 @@ def _locked_for_step(visit: Visit, actor: Actor, target: str) -> Visit:
             "visit.transition_not_allowed",
             f"A visit that is {visit.status} cannot become {target}.",
             field="status",
+            params={
+                "status": lowercase(Visit.Status(visit.status).label),
+                "step": format_lazy(BECOME, target=lowercase(Visit.Status(target).label)),
+            },
         )
     if target != Visit.Status.COMPLETED:
         _for_the_living(visit)
@@ -173,6 +179,7 @@ def visit_complete(
             "visit.outcome_unknown",
             f"Outcome must be one of {', '.join(Outcome.values)}.",
             field="outcome",
+            params={"values": labels(Outcome.labels)},
         )
     if not close_episode and outcome != Outcome.TREATED_AT_HOME:
         raise InvalidInput(
@@ -251,6 +258,10 @@ def visit_withdraw(*, visit: Visit, note: str = "", actor: Actor) -> Visit:
                 "visit.transition_not_allowed",
                 f"A visit that is {visit.status} cannot be withdrawn.",
                 field="status",
+                params={
+                    "status": lowercase(Visit.Status(visit.status).label),
+                    "step": BE_WITHDRAWN,
+                },
             )
         visit_cancel_locked(
             visit, reason=Visit.CancelReason.WITHDRAWN, note=note.strip(), actor=actor

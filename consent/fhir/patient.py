@@ -51,6 +51,8 @@ class ParsedPatient:
     replacement: ReplacementCpr | None = None
     # ``deceasedBoolean`` true: dead, at no stated time.
     deceased_without_time: bool = False
+    # From the CPR number or replacement CPR: a death cannot lie before it.
+    birth_date: dt.date | None = None
 
 
 def _patient_identifiers(body: dict[str, Any]) -> tuple[str | None, ReplacementCpr | None]:
@@ -213,4 +215,5 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
         else None,
         id=body.get("id"),
         deceased_without_time=body.get("deceasedBoolean") is True,
+        birth_date=facts.birth_date,
     )

@@ -275,11 +275,17 @@ def audit_decision(
     resource_type: str = "",
     resource_id: str = "",
     detail: dict[str, Any] | None = None,
+    reason_code: str | None = None,
 ) -> None:
     """Record what the gate decided for one citizen: the purpose as the
     decision states it (``emergency`` when the override alone permitted), the
     reason, the basis. A write the gate let through with ``audit_permit=False``
-    records itself with this, inside its own transaction."""
+    records itself with this, inside its own transaction. A write that is
+    found by what it did (``reason_code``, e.g. a death withdrawn) keeps the
+    gate's reason in the detail as ``gate_reason``."""
+    extra = dict(detail or {})
+    if reason_code is not None:
+        extra["gate_reason"] = decision.reason_code
     audit_record(
         actor=actor,
         action=action,
@@ -288,8 +294,8 @@ def audit_decision(
         outcome=Outcome.PERMITTED if decision.permitted else Outcome.DENIED,
         resource_type=resource_type,
         resource_id=resource_id,
-        reason_code=decision.reason_code,
-        detail=audit_detail(decision, category, detail),
+        reason_code=reason_code or decision.reason_code,
+        detail=audit_detail(decision, category, extra),
     )
 
 

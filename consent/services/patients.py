@@ -6,6 +6,7 @@ message, log line or audit entry. Every version is kept."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -36,6 +37,11 @@ from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services import citizen_create
 from core.validation import full_clean_or_raise, is_digits
+
+# The audit reason of a death corrected as reported in error, whichever door
+# corrects it (the Patient here, the hospital's HospitalNotification in
+# ``acute``): an auditor finds every withdrawn death by it.
+DEATH_WITHDRAWN = "death_withdrawn"
 
 
 def _patient_places(parsed: ParsedPatient) -> tuple[Organisation, Organisation | None]:
@@ -114,10 +120,17 @@ def _audit_version(
     purpose: str,
     decision: Decision,
     version_id: int,
+    withdrawn: dt.datetime | None = None,
 ) -> None:
     """The version just written, kept as it reads over FHIR, and its audit
-    entry: inside the write's transaction, so all three commit or none."""
+    entry: inside the write's transaction, so all three commit or none. A
+    death withdrawn (``withdrawn``, the time it stood at) is audited as the
+    hospital's correction is (``acute.services.admissions.citizen_death_withdraw``):
+    reason ``death_withdrawn``, with the time withdrawn."""
     _patient_version_add(citizen=citizen, version_id=version_id, actor=actor)
+    detail: dict[str, Any] = {"version": version_id}
+    if withdrawn is not None:
+        detail["deceased_at_withdrawn"] = withdrawn.isoformat()
     audit_decision(
         actor=actor,
         decision=decision,
@@ -127,7 +140,8 @@ def _audit_version(
         category=CATEGORY_PATIENT,
         resource_type="Patient",
         resource_id=str(citizen.pk),
-        detail={"version": version_id},
+        detail=detail,
+        reason_code=DEATH_WITHDRAWN if withdrawn is not None else None,
     )
 
 
@@ -145,6 +159,9 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
     try:
         parsed = parse_patient(data)
         municipality, gp = _patient_places(parsed)
+        # Registered dead as she would be by an update: with a time that can be true.
+        _death_stated(parsed, None)
+        _death_checked(parsed)
     except InvalidInput as exc:
         _patient_refused(actor=actor, action=Action.CREATE, purpose=purpose, reason_code=exc.code)
         raise
@@ -215,6 +232,9 @@ def _patient_store_new(
         replacement_cpr=parsed.replacement,
         **_citizen_fields(parsed, municipality, gp),
     )
+    if parsed.deceased_at is not None:
+        citizen.deceased_at = parsed.deceased_at
+        citizen.save(update_fields=["deceased_at"])
     _audit_version(
         actor=actor,
         citizen=citizen,
@@ -223,6 +243,11 @@ def _patient_store_new(
         decision=decision,
         version_id=1,
     )
+    if parsed.deceased_at is not None:
+        # Followed as a death registered by an update is (nothing is open yet).
+        citizen_died.send(
+            sender=Citizen, citizen_id=citizen.pk, died_at=parsed.deceased_at, actor=actor
+        )
     return citizen
 
 
@@ -264,12 +289,7 @@ def patient_update(
             )
         municipality, gp = _patient_places(parsed)
         _death_stated(parsed, citizen)
-        if parsed.deceased_at is not None:
-            # A death to come, or before birth, would stop every referral and
-            # visit for a living citizen; leaving it out corrects one in error.
-            death_time_check(
-                parsed.deceased_at, birth_date=citizen.birth_date, field="deceasedDateTime"
-            )
+        _death_checked(parsed)
         wanted = wanted_version(if_match, data, noun="patient")
     except (InvalidInput, PreconditionFailed) as exc:
         _patient_refused(
@@ -306,10 +326,20 @@ def patient_update(
     raise PreconditionFailed(
         "patient.version_conflict",
         f"The Patient is at version {current}, not {wanted}; read it again.",
+        params={"current": current, "wanted": wanted},
     )
 
 
-def _death_stated(parsed: ParsedPatient, citizen: Citizen) -> None:
+def _death_checked(parsed: ParsedPatient) -> None:
+    """A death to come, or before birth, would stop every referral and visit
+    for a living citizen: refused, at registration as at an update (leaving
+    it out of an update corrects one in error)."""
+    if parsed.deceased_at is not None:
+        assert parsed.birth_date is not None  # parse_patient reads it from the CPR
+        death_time_check(parsed.deceased_at, birth_date=parsed.birth_date, field="deceasedDateTime")
+
+
+def _death_stated(parsed: ParsedPatient, citizen: Citizen | None) -> None:
     """``deceasedBoolean`` true says she is dead but not when. A death already
     registered keeps its time (the Patient read and written back). A new one
     is refused: its time decides which of her records are "after the death"
@@ -319,7 +349,7 @@ def _death_stated(parsed: ParsedPatient, citizen: Citizen) -> None:
     of the stay for its time (``integrations.hospital``)."""
     if not parsed.deceased_without_time:
         return
-    if citizen.deceased_at is None:
+    if citizen is None or citizen.deceased_at is None:
         raise InvalidInput(
             "patient.deceased_time_required",
             "A death is registered with its time: send deceasedDateTime, not deceasedBoolean true.",
@@ -344,6 +374,7 @@ def _patient_apply(
         # Registered elsewhere: keep the state before this first update as version 1.
         _patient_version_add(citizen=citizen, version_id=1, actor=None)
     was_dead = citizen.deceased_at is not None
+    withdrawn = citizen.deceased_at if parsed.deceased_at is None else None
     changes = {
         **_citizen_fields(parsed, municipality, gp),
         "deceased_at": parsed.deceased_at,
@@ -360,6 +391,7 @@ def _patient_apply(
         purpose=purpose,
         decision=decision,
         version_id=version_id,
+        withdrawn=withdrawn,
     )
     if parsed.deceased_at is not None and not was_dead:
         # The acute function closes her referrals and withdraws her visits

@@ -406,3 +406,79 @@ def test_a_patient_as_read_can_be_written_back_changed(world: World) -> None:
     assert world.person.phone == "+4570101010"
     assert world.person.gp_practice_id == world.gp.pk and world.person.sex == "female"
     assert written.json()["gender"] == "female"
+
+
+def test_a_citizen_registered_dead_is_registered_with_her_checked_death(world: World) -> None:
+    """Registering a Patient reads her death as an update does: a time that
+    cannot be true, or deceasedBoolean true without a time, is refused
+    (audited, nothing written); a true time is recorded, on version 1 and
+    its audit entry."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client = f.client_for(world.coordinator)
+    cpr = _new_cpr()
+    for extra, code in (
+        (
+            {"deceasedDateTime": (timezone.now() + dt.timedelta(days=1)).isoformat()},
+            "death.in_future",
+        ),
+        ({"deceasedDateTime": "1850-01-01T12:00:00+01:00"}, "death.before_birth"),
+        ({"deceasedBoolean": True}, "patient.deceased_time_required"),
+    ):
+        refused = post(client, "/fhir/Patient", bodies.patient(cpr, **extra))
+        assert refused.status_code == 400, refused.content
+        assert issue_code(refused) == code
+        assert AuditEntry.objects.filter(
+            action="create", outcome="denied", reason_code=code, resource_type="Patient"
+        ).exists()
+        assert not Citizen.objects.filter(cpr=cpr).exists()
+
+    died = (timezone.now() - dt.timedelta(hours=1)).replace(microsecond=0)
+    created = post(client, "/fhir/Patient", bodies.patient(cpr, deceasedDateTime=died.isoformat()))
+    assert created.status_code == 201, created.content
+    citizen = Citizen.objects.get(cpr=cpr)
+    assert citizen.deceased_at == died
+    assert dt.datetime.fromisoformat(created.json()["deceasedDateTime"]) == died
+    version = PatientVersion.objects.get(citizen=citizen, version_id=1)
+    assert dt.datetime.fromisoformat(version.body["deceasedDateTime"]) == died
+    entry = AuditEntry.objects.get(citizen_id=citizen.pk, action="create", outcome="permitted")
+    assert entry.detail["version"] == 1
+    _no_cpr_anywhere(cpr)
+
+
+def test_a_death_withdrawn_on_the_patient_is_audited_as_the_hospitals_correction(
+    world: World,
+) -> None:
+    """The Patient written again without her death withdraws it: audited
+    with reason death_withdrawn and the time withdrawn, as the hospital's
+    HospitalNotification correction is, so every withdrawn death is found
+    the same way."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client = f.client_for(world.nurse)
+    url = f"/fhir/Patient/{world.person.pk}"
+    died = (timezone.now() - dt.timedelta(hours=3)).replace(microsecond=0)
+    body = bodies.patient(world.person.cpr, deceasedDateTime=died.isoformat())
+    assert put(client, url, body, HTTP_IF_MATCH='W/"1"').status_code == 200
+    assert not AuditEntry.objects.filter(reason_code="death_withdrawn").exists()
+    kept = put(client, url, body, HTTP_IF_MATCH='W/"2"')
+    assert kept.status_code == 200
+    assert not AuditEntry.objects.filter(reason_code="death_withdrawn").exists()
+
+    corrected = put(client, url, bodies.patient(world.person.cpr), HTTP_IF_MATCH='W/"3"')
+    assert corrected.status_code == 200, corrected.content
+    withdrawn = AuditEntry.objects.get(citizen_id=world.person.pk, reason_code="death_withdrawn")
+    assert (withdrawn.action, withdrawn.outcome, withdrawn.resource_type) == (
+        "update",
+        "permitted",
+        "Patient",
+    )
+    assert dt.datetime.fromisoformat(withdrawn.detail["deceased_at_withdrawn"]) == died
+    assert withdrawn.detail["version"] == 4
+    assert withdrawn.detail["gate_reason"]  # the gate's reason is kept
+    world.person.refresh_from_db()
+    assert world.person.deceased_at is None

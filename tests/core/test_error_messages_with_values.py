@@ -25,17 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("acute", "consent", "core", "integrations", "medicine_cabinet", "portal", "worker")
 
 # Built from values and still read in Danish through the code's general
-# sentence (BY_CODE): these services are being reworked; give them params
-# and a template, then remove them here.
-PENDING = {
-    ("acute/services/documentation.py", "vital_signs.code_unknown"),
-    ("acute/services/referrals.py", "referral.urgency_unknown"),
-    ("acute/services/referrals.py", "referral.skill_unknown"),
-    ("acute/services/triage.py", "referral.already_triaged"),
-    ("acute/services/visits.py", "visit.transition_not_allowed"),
-    ("acute/services/visits.py", "visit.outcome_unknown"),
-    ("consent/services/patients.py", "patient.version_conflict"),
-}
+# sentence (BY_CODE): give them params and a template, then remove them here.
+PENDING: set[tuple[str, str]] = set()
 
 # Built from a third party's English (pydantic's validation problems, the
 # log verifier's report): Danish gets the code's general sentence and a FHIR
@@ -238,3 +229,43 @@ def test_a_cpr_number_a_client_typed_into_a_value_is_masked() -> None:
             shown = user_message(error)
         assert "0101901234" not in shown and "010190-1234" not in shown, shown
         assert "[cpr]" in shown
+
+
+def test_a_status_in_a_refusal_reads_as_its_danish_label() -> None:
+    from django.utils.text import format_lazy
+
+    from acute.models import Outcome, Referral, Visit
+    from core.errors import Conflict
+    from core.messages import BE_WITHDRAWN, BECOME, labels, lowercase
+
+    step = Conflict(
+        "visit.transition_not_allowed",
+        "A visit that is completed cannot become en_route.",
+        params={
+            "status": lowercase(Visit.Status.COMPLETED.label),
+            "step": format_lazy(BECOME, target=lowercase(Visit.Status.EN_ROUTE.label)),
+        },
+    )
+    withdrawn = Conflict(
+        "visit.transition_not_allowed",
+        "A visit that is on_site cannot be withdrawn.",
+        params={"status": lowercase(Visit.Status.ON_SITE.label), "step": BE_WITHDRAWN},
+    )
+    triaged = Conflict(
+        "referral.already_triaged",
+        "The referral is already declined.",
+        params={"status": lowercase(Referral.Status.DECLINED.label)},
+    )
+    outcome = InvalidInput(
+        "visit.outcome_unknown",
+        "Outcome must be one of …",
+        params={"values": labels(Outcome.labels)},
+    )
+    with translation.override("da"):
+        assert user_message(step) == "Besøget er afsluttet og kan ikke sættes til på vej."
+        assert user_message(withdrawn) == "Besøget er på stedet og kan ikke trækkes tilbage."
+        assert user_message(triaged) == "Henvisningen er allerede afvist."
+        assert user_message(outcome).startswith("Vælg et udfald: behandlet i hjemmet, indlagt,")
+    with translation.override("en"):
+        assert user_message(step) == "A visit that is completed cannot become en route."
+        assert user_message(triaged) == "The referral is already declined."
