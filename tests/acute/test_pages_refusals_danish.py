@@ -140,7 +140,8 @@ def test_every_missing_field_of_a_referral_is_named_at_once() -> None:
         "Angiv lægen med behandlingsansvaret.",
         "Angiv telefonnummeret til lægen med behandlingsansvaret.",
         "Angiv et tilbagekaldsnummer til henviseren.",
-        "Ukendt prioritet.",
+        # The choices in words, never their codes.
+        "Vælg en hastegrad: inden for 2 timer, inden for vagten, næste dag.",
     ):
         assert message in html, message
     assert "Dehydrering" in html
@@ -192,7 +193,7 @@ def test_every_refused_form_on_the_visit_keeps_what_she_typed_in_that_form_only(
         f"{url}/complete/", {"outcome": "moved", "assessment": "Stabil, drikker godt."}
     ).content.decode()
     assert textarea(refused, "assessment") == "Stabil, drikker godt."
-    assert "Ukendt udfald." in refused
+    assert "Vælg et udfald: behandlet i hjemmet, indlagt" in refused
 
     refused = client.post(
         f"{url}/break-glass/", {"reason": "kort", "basis": "citizen_consented"}
