@@ -19,7 +19,7 @@ from acute.models import DeadlineWarning, Referral, Visit
 from acute.services._common import audit, creation_refused_audit, referral_audit
 from consent.audit.services import Action
 from core.actors import Actor
-from core.deaths import is_registered_dead
+from core.deaths import DECEASED_MESSAGE, is_registered_dead
 from core.errors import Conflict, InvalidInput, PlatformError, PreconditionFailed
 from core.logging import scrub
 from core.models import Citizen
@@ -222,7 +222,7 @@ def visit_for_the_living(citizen: Citizen) -> None:
     """No nurse is sent to a citizen registered dead (a first visit or a
     follow-up), whatever door asks; a correction of the death lifts it."""
     if is_registered_dead(citizen):
-        raise PreconditionFailed("visit.citizen_deceased", "The citizen is registered deceased.")
+        raise PreconditionFailed(VISIT_CITIZEN_DECEASED, DECEASED_MESSAGE)
 
 
 def hold_override_check(*, held: Referral | None, reason: str | None) -> str:

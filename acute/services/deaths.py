@@ -17,9 +17,10 @@ from acute.models import Visit
 from acute.services.admissions import referrals_close_on_death
 from acute.services.visits import visit_withdraw
 from core.actors import Actor
+from core.deaths import DECEASED_MESSAGE
 from core.models import Citizen
 
-DEATH_NOTE = "The citizen is registered deceased."
+DEATH_NOTE = DECEASED_MESSAGE
 # Visits not yet at the door: a nurse on site finishes hers, documenting up
 # to the time of death, and completes it.
 WITHDRAWN_ON_DEATH = (Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE)

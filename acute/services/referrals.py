@@ -22,7 +22,7 @@ from acute.services._common import (
 )
 from consent.audit.services import Action
 from core.actors import Actor
-from core.deaths import is_registered_dead
+from core.deaths import DECEASED_MESSAGE, is_registered_dead
 from core.errors import (
     Conflict,
     Forbidden,
@@ -254,7 +254,7 @@ def referral_create(
             resource_type="ServiceRequest",
             reason_code="citizen_deceased",
         )
-        raise PreconditionFailed("referral.citizen_deceased", "The citizen is registered deceased.")
+        raise PreconditionFailed("referral.citizen_deceased", DECEASED_MESSAGE)
     acute_function = acute_function_for(citizen)
     external_id = (external_id or "").strip()
     resent = _resent(source_organisation, external_id, citizen=citizen)

@@ -28,6 +28,7 @@ from consent.audit.services import Action
 from consent.audit.services import Outcome as AuditOutcome
 from consent.services import care_relationship_close
 from core.actors import Actor
+from core.deaths import DECEASED_MESSAGE
 from core.errors import (
     Conflict,
     Forbidden,
@@ -80,7 +81,7 @@ def _for_the_living(visit: Visit) -> None:
     coordinator sees why. One already on site is finished and documented up
     to the time of death (:func:`acute.clinical.services.common.not_after_death`)."""
     if Citizen.objects.filter(pk=visit.citizen_id, deceased_at__isnull=False).exists():
-        raise PreconditionFailed(VISIT_CITIZEN_DECEASED, "The citizen is registered deceased.")
+        raise PreconditionFailed(VISIT_CITIZEN_DECEASED, DECEASED_MESSAGE)
 
 
 @contextmanager

@@ -334,19 +334,7 @@ def _check_every_service(body: dict[str, Any]) -> None:
     same resource (social psychiatry, say) would be shared beside it."""
     for index, concept in enumerate(body.get("type") or []):
         found = [c for c in codings(concept) if c.get("system") == MUNICIPAL_SERVICE_SYSTEM]
-        for coding in found:
-            if coding.get("code") not in MUNICIPAL_SERVICES:
-                raise RecordRefused(
-                    "record.service_not_permitted",
-                    "every type of municipal help is one of "
-                    f"{', '.join(MUNICIPAL_SERVICES)} in {MUNICIPAL_SERVICE_SYSTEM}.",
-                    field=f"EpisodeOfCare.type[{index}]",
-                    params={
-                        "services": ", ".join(MUNICIPAL_SERVICES),
-                        "system": MUNICIPAL_SERVICE_SYSTEM,
-                    },
-                )
-        if not found:
+        if not found or any(c.get("code") not in MUNICIPAL_SERVICES for c in found):
             raise RecordRefused(
                 "record.service_not_permitted",
                 "every type of municipal help is one of "

@@ -34,7 +34,7 @@ from acute.clinical.services.common import (
 from acute.models import Visit
 from consent.audit.services import Action
 from core.actors import Actor
-from core.deaths import after_death
+from core.deaths import DECEASED_MESSAGE, after_death
 from core.errors import (
     Forbidden,
     InvalidInput,
@@ -317,7 +317,7 @@ def written_order_for_the_living(*, actor: Actor, visit: Visit, now: dt.datetime
     transaction of the caller's, so that the audit entry stays."""
     if after_death(visit.citizen, now):
         raise refuse(
-            PreconditionFailed("order.citizen_deceased", "The citizen is registered deceased."),
+            PreconditionFailed("order.citizen_deceased", DECEASED_MESSAGE),
             actor=actor,
             citizen_id=visit.citizen_id,
             resource_type="MedicationRequest",
