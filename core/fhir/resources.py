@@ -31,6 +31,9 @@ record's one-query read, a search across many citizens with the gate's bulk
 form) overrides :meth:`FHIRResource.read` or :meth:`FHIRResource.search` and
 asks its gate there; the steps around them (roles, ids, paging, the Bundle,
 the statement) stay the base's.
+
+One module, longer than most: the declaration and the views that serve it are
+one contract, and every FHIR type of the platform stands on both.
 """
 
 from __future__ import annotations

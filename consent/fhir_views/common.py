@@ -1,0 +1,91 @@
+"""What every ``/fhir/`` view of the shared record, Patient and Consent
+shares: the stated purpose of use (recorded when refused), the body as one
+resource, the citizen a path names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rest_framework.request import Request
+
+from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES
+from consent.gate import CLINICAL_ROLES
+from core.api import actor_of
+from core.errors import InvalidInput, NotFoundOrNotAllowed
+from core.fhir.gate import current_gate
+from core.fhir.resources import (
+    FHIR_ID,
+    PURPOSE_UNKNOWN,
+    TREATMENT,
+)
+from core.models import Role
+from core.permissions import roles
+from core.validation import is_digits
+
+# Every staff role may ask; the gate decides per citizen.
+ALL_ROLES = frozenset(Role.values)
+RECORD_WRITERS = roles(*CLINICAL_ROLES)
+PURPOSE_HEADER = "HTTP_X_PURPOSE_OF_USE"
+
+
+def request_purpose(request: Request) -> str:
+    """The purpose the request states (the header), or treatment without one.
+    Only reads the request: the callers record a refusal (:func:`stated_purpose`,
+    and the FHIR base for the types' reads and searches)."""
+    raw = (request.META.get(PURPOSE_HEADER) or "treatment").strip()
+    purpose = PURPOSE_BY_CODE.get(raw.upper(), raw.lower())
+    if purpose not in PURPOSE_BY_CODE.values():
+        raise InvalidInput(
+            "purpose.unknown",
+            "X-Purpose-Of-Use is one of treatment, emergency, operations, analysis, audit "
+            "(or TREAT, ETREAT, HOPERAT, HRESCH, HSYSADMIN).",
+            field="X-Purpose-Of-Use",
+        )
+    return purpose
+
+
+def stated_purpose(
+    request: Request,
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str = "",
+    citizen: Callable[[], int | None] = lambda: None,
+) -> str:
+    """The purpose a write or an operation states. One the platform does not
+    know is refused, and the attempt recorded as the FHIR base records a
+    refused read (R9): denied, reason ``purpose_unknown``, on the log of the
+    citizen the request names (``citizen()``, asked only then), if any."""
+    try:
+        return request_purpose(request)
+    except InvalidInput:
+        current_gate().refuse(
+            actor=actor_of(request),
+            action=action,
+            purpose=TREATMENT,
+            resource_type=resource_type,
+            resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+            reason_code=PURPOSE_UNKNOWN,
+            citizen_id=citizen(),
+        )
+        raise
+
+
+def citizen_in_path(raw: str) -> int | None:
+    """The citizen a path's Patient id names (digits, as the routes take them)."""
+    return int(raw) if is_digits(raw) and len(raw) <= 18 else None
+
+
+def fhir_body(request: Request) -> dict[str, Any]:
+    data = request.data
+    if not isinstance(data, dict):
+        raise InvalidInput("fhir.invalid", "The body must be one FHIR resource (a JSON object).")
+    return data
+
+
+def check_record_type(resource_type: str) -> None:
+    if resource_type not in RECORD_TYPES:
+        raise NotFoundOrNotAllowed(
+            "fhir.not_supported", "This FHIR resource type is not served here; see /fhir/metadata."
+        )

@@ -1,0 +1,122 @@
+"""``/fhir/Consent``: a citizen's refusals and consents (R4), read, searched,
+created and withdrawn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from consent import selectors, services
+from consent.audit.models import Action
+from consent.fhir import consent_resource
+from consent.fhir.datatypes import referenced_id, validate_fhir
+from consent.fhir_views.common import (
+    ALL_ROLES,
+    fhir_body,
+    request_purpose,
+    stated_purpose,
+)
+from consent.gate import CATEGORY_CONSENT
+from consent.models import ConsentDirective
+from core.api import actor_of
+from core.errors import InvalidInput
+from core.fhir.resources import (
+    ANY_STAFF,
+    READ,
+    Asked,
+    FHIRResource,
+    Param,
+    ResourceSearchView,
+)
+from core.fhir.views import FHIRView, base_url
+
+
+class ConsentResource(FHIRResource):
+    """A citizen's refusals and consents (R4), withdrawn ones kept and shown."""
+
+    type = "Consent"
+    category = CATEGORY_CONSENT
+    readers = ALL_ROLES
+    search_params = (Param("patient", "reference", "Patient/<id>.", names_citizen=True),)
+    required = (("patient",),)
+    refused_search_is_empty = True
+    order_by = ("-recorded_at", "-pk")
+    more_interactions = ("create",)
+    operations = (("withdraw", "urn:tvaerakut:OperationDefinition/Consent-withdraw"),)
+    documentation = "Refusals (Min Spærring) and consents; withdrawals keep history."
+
+    def purpose(self, request: Request) -> str:
+        return request_purpose(request)
+
+    def citizen_named(self, resource_id: str, query: Any) -> int | None:
+        if resource_id:
+            return selectors.directive_citizen_id(resource_id)
+        return super().citizen_named(resource_id, query)
+
+    def queryset(self) -> QuerySet[ConsentDirective]:
+        return ConsentDirective.objects.select_related(
+            "withdrawal", "recorded_by", "recorded_by_organisation"
+        ).prefetch_related("recipient_organisations", "recipient_users")
+
+    def to_fhir(self, obj: Any) -> dict[str, Any]:
+        return consent_resource(obj)
+
+    def read(self, asked: Asked, resource_id: str) -> Any:
+        # The gate is asked about the directive's citizen before the directive is read.
+        citizen = selectors.access_directive(
+            actor=asked.actor, directive_id=resource_id, action=READ, purpose=asked.purpose
+        )
+        return selectors.consent_directives(citizen.pk).get(pk=int(resource_id))
+
+
+class ConsentTypeView(ResourceSearchView):
+    """``GET /fhir/Consent?patient=`` (the base), ``POST /fhir/Consent`` records one."""
+
+    def post(self, request: Request) -> Response:
+        data = fhir_body(request)
+        purpose = stated_purpose(
+            request,
+            action=Action.CREATE,
+            resource_type="Consent",
+            citizen=lambda: referenced_id(data.get("patient"), "Patient"),
+        )
+        directive = services.consent_create(actor=actor_of(request), data=data, purpose=purpose)
+        directive = selectors.consent_directives(directive.citizen_id).get(pk=directive.pk)
+        return self.fhir_response(
+            consent_resource(directive),
+            status=201,
+            headers={"Location": f"{base_url(request)}/Consent/{directive.pk}"},
+        )
+
+
+class ConsentWithdrawView(FHIRView):
+    """``POST /fhir/Consent/<id>/$withdraw`` with a Parameters resource naming
+    ``how`` (oral/written). The directive is kept, marked inactive."""
+
+    permission_classes = [ANY_STAFF]
+
+    def post(self, request: Request, consent_id: str) -> Response:
+        data = fhir_body(request)
+        if data.get("resourceType") != "Parameters":
+            raise InvalidInput("fhir.invalid", "$withdraw takes a Parameters resource.")
+        # Validated as R4B Parameters before a parameter is read.
+        parameters = validate_fhir(data, expected_type="Parameters").get("parameter", [])
+        how = next((p.get("valueCode") for p in parameters if p.get("name") == "how"), "")
+        purpose = stated_purpose(
+            request,
+            action=Action.UPDATE,
+            resource_type="Consent",
+            resource_id=consent_id,
+            citizen=lambda: selectors.directive_citizen_id(consent_id),
+        )
+        directive = services.consent_withdraw(
+            actor=actor_of(request),
+            directive_id=int(consent_id),
+            given_how=str(how or ""),
+            purpose=purpose,
+        )
+        directive = selectors.consent_directives(directive.citizen_id).get(pk=directive.pk)
+        return self.fhir_response(consent_resource(directive))

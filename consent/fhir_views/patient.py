@@ -1,0 +1,252 @@
+"""``/fhir/Patient``: read and searched on the gated base (CPR number only in
+a POST body), created and updated, ``$everything`` and ``$insight`` (R5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from consent import selectors, services
+from consent.audit.models import Action
+from consent.fhir import etag
+from consent.fhir_views.common import (
+    ALL_ROLES,
+    citizen_in_path,
+    fhir_body,
+    request_purpose,
+    stated_purpose,
+)
+from consent.gate import CATEGORY_PATIENT
+from core.actors import Actor
+from core.api import actor_of
+from core.cpr import (
+    CPR_SYSTEM,
+    D_ECPR_SYSTEM_PREFIX,
+    X_ECPR_SYSTEM,
+    is_replacement_cpr_system,
+    normalise_replacement_cpr,
+)
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.fhir.gate import current_gate
+from core.fhir.resources import (
+    ANY_STAFF,
+    READ,
+    SEARCH,
+    Asked,
+    FHIRResource,
+    Found,
+    Param,
+    ResourceReadView,
+    ResourceSearchView,
+)
+from core.fhir.views import FHIRView, base_url, searchset
+from core.validation import is_digits
+
+
+def _patient_written(view: FHIRView, request: Request, citizen: Any, status: int) -> Response:
+    body = selectors.versioned_patient(citizen)
+    return view.fhir_response(
+        body,
+        status=status,
+        headers={
+            "ETag": etag(int(body["meta"]["versionId"])),
+            "Location": f"{base_url(request)}/Patient/{citizen.pk}",
+        },
+    )
+
+
+class PatientResource(FHIRResource):
+    """Citizens: read through the gate (category ``patient``), searched by the
+    ordinary parameters with GET and by CPR number only in a POST body."""
+
+    type = "Patient"
+    category = CATEGORY_PATIENT
+    readers = ALL_ROLES
+    search_params = (
+        Param("_id", "token", "Patient id; a comma means or."),
+        Param("name", "string", "Family or given name (:exact, :contains)."),
+        Param("family", "string", "Family name (:exact, :contains)."),
+        Param("given", "string", "Given name (:exact, :contains)."),
+        Param("birthdate", "date", "With prefixes eq/ne/gt/lt/ge/le/sa/eb."),
+        Param("gender", "token", "female or male (the legal sex)."),
+        Param(
+            "identifier",
+            "token",
+            "CPR number: only in the form body of POST Patient/_search, never in "
+            "a URL (a GET with it is refused).",
+        ),
+    )
+    search_by_post = True
+    more_interactions = ("create", "update")
+    operations = (
+        ("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
+        ("insight", "urn:tvaerakut:OperationDefinition/Patient-insight"),
+    )
+    versioned = True
+    documentation = (
+        "Citizens (DK-core CPR identifier); read, searched and updated "
+        "through the consent gate, registered by the acute function's coordinator or "
+        "the home nursing of the citizen's municipality; a CPR number already "
+        "registered is refused (409). Updates need If-Match."
+    )
+
+    def purpose(self, request: Request) -> str:
+        return request_purpose(request)
+
+    def citizen_named(self, resource_id: str, query: Any) -> int | None:
+        # A Patient's id is the citizen's.
+        return self.row_id(resource_id) if resource_id else None
+
+    def read(self, asked: Asked, resource_id: str) -> Any:
+        # The row is the citizen the gate reads anyway: no fetch before it.
+        return current_gate().read(
+            actor=asked.actor,
+            citizen_id=self.row_id(resource_id) or -1,
+            category=self.category,
+            purpose=asked.purpose,
+            resource_type=self.type,
+            resource_id=resource_id,
+        )
+
+    def to_fhir(self, obj: Any) -> dict[str, Any]:
+        return selectors.versioned_patient(obj)
+
+    def headers(self, obj: Any, body: dict[str, Any]) -> dict[str, str]:
+        return {"ETag": etag(int(body["meta"]["versionId"]))}
+
+    def refuse_cpr_in_url(
+        self, *, actor: Actor, action: str, purpose: str, refused: InvalidInput
+    ) -> PlatformError:
+        if action != SEARCH:
+            return super().refuse_cpr_in_url(
+                actor=actor, action=action, purpose=purpose, refused=refused
+            )
+        # A search says where a CPR number is searched instead.
+        return selectors.patient_search_refused_in_url(actor=actor, purpose=purpose)
+
+    def check_params(self, asked: Asked, query: Any) -> None:
+        # A CPR number in the URL is refused (and R9 audits the attempt) before
+        # anything else is read of the request; in a POST body it is the search.
+        in_url = selectors.cpr_in_query(asked.request.query_params)
+        if in_url or ("identifier" not in asked.body_params and selectors.cpr_in_query(query)):
+            raise selectors.patient_search_refused_in_url(actor=asked.actor, purpose=asked.purpose)
+        super().check_params(asked, query)
+
+    def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
+        if "identifier" in asked.body_params:
+            return self._by_cpr(asked, str(query.get("identifier", "")))
+        found, total = selectors.patient_search(
+            actor=asked.actor,
+            params=selectors.parse_patient_search(query),
+            purpose=asked.purpose,
+            count=count,
+            offset=offset,
+        )
+        return Found(found, total)
+
+    def _by_cpr(self, asked: Asked, raw: str) -> Found:
+        system, _, value = raw.rpartition("|")
+        replacement = None
+        if is_replacement_cpr_system(system):
+            # A replacement CPR is searched as a CPR number is (DK-core x-ecpr / d-ecpr).
+            try:
+                replacement = normalise_replacement_cpr(value, system)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    exc.code, exc.message, field="identifier", params=exc.params
+                ) from None
+        elif system not in ("", CPR_SYSTEM) or not (is_digits(value) and len(value) == 10):
+            raise InvalidInput(
+                "search.identifier_invalid",
+                f"identifier is {CPR_SYSTEM}|<10 digits>, or a replacement CPR as "
+                f"{X_ECPR_SYSTEM}|<X-eCPR> or {D_ECPR_SYSTEM_PREFIX}<issuer>|<D-eCPR>, "
+                "in the form body.",
+                field="identifier",
+                params={"cpr": CPR_SYSTEM, "x_ecpr": X_ECPR_SYSTEM, "d_ecpr": D_ECPR_SYSTEM_PREFIX},
+            )
+        found = selectors.patient_search_by_cpr(
+            actor=asked.actor,
+            cpr=None if replacement else value,
+            replacement=replacement,
+            purpose=asked.purpose,
+        )
+        # The links never repeat the number.
+        return Found(found, len(found), link_params={})
+
+
+class PatientTypeView(ResourceSearchView):
+    """``POST /fhir/Patient`` registers a citizen; ``GET /fhir/Patient?name=…``
+    searches (a CPR number in the URL is refused: it is searched by POST)."""
+
+    def post(self, request: Request) -> Response:
+        purpose = stated_purpose(request, action=Action.CREATE, resource_type="Patient")
+        citizen = services.patient_create(
+            actor=actor_of(request), data=fhir_body(request), purpose=purpose
+        )
+        return _patient_written(self, request, citizen, status=201)
+
+
+class PatientInstanceView(ResourceReadView):
+    """``GET``/``PUT /fhir/Patient/<id>``: read and versioned update (``If-Match``)."""
+
+    def put(self, request: Request, resource_id: str) -> Response:
+        if not is_digits(resource_id):
+            raise NotFoundOrNotAllowed()
+        purpose = stated_purpose(
+            request,
+            action=Action.UPDATE,
+            resource_type="Patient",
+            resource_id=resource_id,
+            citizen=lambda: citizen_in_path(resource_id),
+        )
+        citizen = services.patient_update(
+            actor=actor_of(request),
+            citizen_id=int(resource_id),
+            data=fhir_body(request),
+            purpose=purpose,
+            if_match=request.META.get("HTTP_IF_MATCH"),
+        )
+        return _patient_written(self, request, citizen, status=200)
+
+
+class PatientEverythingView(FHIRView):
+    """``GET /fhir/Patient/<id>/$everything``: the summary before a visit."""
+
+    permission_classes = [ANY_STAFF]
+
+    def get(self, request: Request, citizen_id: str) -> Response:
+        purpose = stated_purpose(
+            request,
+            action=READ,
+            resource_type="Patient",
+            resource_id=citizen_id,
+            citizen=lambda: citizen_in_path(citizen_id),
+        )
+        resources = selectors.patient_everything(
+            actor=actor_of(request), citizen_id=citizen_id, purpose=purpose
+        )
+        return self.fhir_response(
+            searchset(
+                request,
+                resource_path=f"Patient/{citizen_id}/$everything",
+                resources=resources,
+                total=len(resources),
+                count=max(1, len(resources)),
+                offset=0,
+                params={},
+            )
+        )
+
+
+class PatientInsightView(FHIRView):
+    """``GET /fhir/Patient/<id>/$insight``: the insight report as a Bundle (R5)."""
+
+    permission_classes = [ANY_STAFF]
+
+    def get(self, request: Request, citizen_id: str) -> Response:
+        report = selectors.insight_report(
+            actor=actor_of(request), citizen_id=int(citizen_id) if is_digits(citizen_id) else -1
+        )
+        return self.fhir_response(selectors.insight_bundle(report))

@@ -1,0 +1,220 @@
+"""The shared record's types (Condition, EpisodeOfCare, CarePlan, Encounter):
+read and searched on the gated base, created, updated with ``If-Match``, read
+at an earlier version, and written together in a transaction Bundle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from consent import selectors, services
+from consent.audit.models import Action
+from consent.fhir import etag, record_resource
+from consent.fhir_views.common import (
+    ALL_ROLES,
+    RECORD_WRITERS,
+    check_record_type,
+    fhir_body,
+    request_purpose,
+    stated_purpose,
+)
+from core.api import actor_of
+from core.errors import NotFoundOrNotAllowed
+from core.fhir.resources import (
+    ANY_STAFF,
+    READ,
+    Asked,
+    FHIRResource,
+    Found,
+    Param,
+    ResourceReadView,
+    ResourceSearchView,
+)
+from core.fhir.views import FHIRView, base_url
+from core.validation import is_digits
+
+
+class SharedRecordResource(FHIRResource):
+    """One type of the shared record (Condition, EpisodeOfCare, CarePlan,
+    Encounter with numeric ids): read through the gate's one-query read of
+    the resource with its citizen, searched by patient or across every
+    citizen the reader may see (the gate's bulk form)."""
+
+    readers = ALL_ROLES
+    search_params = (
+        Param(
+            "patient", "reference", "Patient/<id>; a hidden patient gives none.", names_citizen=True
+        ),
+        Param("subject", "reference", "The same as patient.", names_citizen=True),
+        Param("category", "token", "Data category (urn:tvaerakut:data-category)."),
+        Param("code", "token", "system|code, e.g. http://hl7.org/fhir/sid/icd-10|I10."),
+        Param("date", "date", "Clinically relevant date, with prefixes ge/le/gt/lt/eq."),
+    )
+    refuse_unknown_params = True
+    more_interactions = ("vread", "create", "update")
+    versioned = True
+
+    def __init__(self, resource_type: str, documentation: str) -> None:
+        self.type = resource_type
+        self.documentation = documentation + " Consent-checked and audited."
+
+    def purpose(self, request: Request) -> str:
+        return request_purpose(request)
+
+    def citizen_named(self, resource_id: str, query: Any) -> int | None:
+        if resource_id:
+            return selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
+        return super().citizen_named(resource_id, query)
+
+    def to_fhir(self, obj: Any) -> dict[str, Any]:
+        return record_resource(obj)
+
+    def headers(self, obj: Any, body: dict[str, Any]) -> dict[str, str]:
+        return {"ETag": etag(obj.version_id)}
+
+    def read(self, asked: Asked, resource_id: str) -> Any:
+        if settings.CONSENT_BENCH_BARE_READS:
+            return selectors.record_read_bare(resource_type=self.type, resource_id=resource_id)
+        return selectors.record_read(
+            actor=asked.actor,
+            resource_type=self.type,
+            resource_id=resource_id,
+            purpose=asked.purpose,
+        )
+
+    def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
+        page, total = selectors.record_search(
+            actor=asked.actor,
+            resource_type=self.type,
+            params=selectors.parse_search(query),
+            purpose=asked.purpose,
+            count=count,
+            offset=offset,
+        )
+        return Found([record_resource(r) for r in page], total)
+
+
+RECORD_RESOURCES = tuple(
+    SharedRecordResource(resource_type, documentation)
+    for resource_type, documentation in {
+        "Condition": "Somatic diagnoses (ICD-10, chapter F refused — R2) and current "
+        "nursing problems.",
+        "EpisodeOfCare": "The municipal help the citizen receives (home help, personal care, "
+        "home nursing).",
+        "CarePlan": "Care and treatment plans.",
+        "Encounter": "Contacts per hospital department (numeric ids; visit-<n> ids are "
+        "the acute function's visits).",
+    }.items()
+)
+
+
+class RecordTypeView(ResourceSearchView):
+    """``GET /fhir/<Type>`` search (the base), ``POST /fhir/<Type>`` create."""
+
+    def post(self, request: Request) -> Response:
+        purpose = stated_purpose(request, action=Action.CREATE, resource_type=self.resource.type)
+        resource = services.record_resource_create(
+            actor=actor_of(request),
+            data=fhir_body(request),
+            purpose=purpose,
+            expected_type=self.resource.type,
+        )
+        return _written(self, request, resource, status=201)
+
+
+def _written(view: FHIRView, request: Request, resource: Any, status: int) -> Response:
+    return view.fhir_response(
+        record_resource(resource),
+        status=status,
+        headers={
+            "ETag": etag(resource.version_id),
+            "Location": f"{base_url(request)}/{resource.resource_type}/{resource.pk}"
+            f"/_history/{resource.version_id}",
+        },
+    )
+
+
+class RecordInstanceView(ResourceReadView):
+    """``GET`` (the base) and ``PUT /fhir/<Type>/<id>``: read and versioned update."""
+
+    def put(self, request: Request, resource_id: str) -> Response:
+        if not is_digits(resource_id):
+            raise NotFoundOrNotAllowed()
+        purpose = stated_purpose(
+            request,
+            action=Action.UPDATE,
+            resource_type=self.resource.type,
+            resource_id=resource_id,
+            citizen=lambda: selectors.record_citizen_id(
+                resource_type=self.resource.type, resource_id=resource_id
+            ),
+        )
+        resource = services.record_resource_update(
+            actor=actor_of(request),
+            resource_type=self.resource.type,
+            resource_id=int(resource_id),
+            data=fhir_body(request),
+            purpose=purpose,
+            if_match=request.META.get("HTTP_IF_MATCH"),
+        )
+        return _written(self, request, resource, status=200)
+
+
+class RecordVersionView(FHIRView):
+    """``GET /fhir/<Type>/<id>/_history/<vid>``: an earlier version (history is kept)."""
+
+    permission_classes = [ANY_STAFF]
+
+    def get(self, request: Request, resource_type: str, resource_id: str, vid: str) -> Response:
+        check_record_type(resource_type)
+        purpose = stated_purpose(
+            request,
+            action=READ,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            citizen=lambda: selectors.record_citizen_id(
+                resource_type=resource_type, resource_id=resource_id
+            ),
+        )
+        resource, source_name = selectors.record_version_read(
+            actor=actor_of(request),
+            resource_type=resource_type,
+            resource_id=resource_id,
+            version_id=int(vid),
+            purpose=purpose,
+        )
+        return self.fhir_response(
+            record_resource(resource, source_name=source_name),
+            headers={"ETag": etag(resource.version_id)},
+        )
+
+
+class TransactionView(FHIRView):
+    """``POST /fhir/`` with a transaction Bundle: all entries or none."""
+
+    permission_classes = [RECORD_WRITERS]
+
+    def post(self, request: Request) -> Response:
+        purpose = stated_purpose(request, action=Action.CREATE, resource_type="Bundle")
+        created = services.record_transaction(
+            actor=actor_of(request), bundle=fhir_body(request), purpose=purpose
+        )
+        return self.fhir_response(
+            {
+                "resourceType": "Bundle",
+                "type": "transaction-response",
+                "entry": [
+                    {
+                        "response": {
+                            "status": "201 Created",
+                            "location": f"{r.resource_type}/{r.pk}/_history/{r.version_id}",
+                            "etag": etag(r.version_id),
+                        }
+                    }
+                    for r in created
+                ],
+            }
+        )
