@@ -14,8 +14,8 @@ class IntegrationsConfig(AppConfig):
         from core.health import register_health_detail
         from core.metrics import register_metrics
         from integrations import receivers
+        from integrations.messaging_statement import messaging_documentation
         from integrations.metrics import outbox_metrics
-        from integrations.partners import messaging_documentation
         from integrations.selectors import outbox_health
 
         register_metrics("outbox", outbox_metrics)

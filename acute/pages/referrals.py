@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
-from acute.models import Urgency, Visit
+from acute.models import Referral, Skill, Urgency, Visit
 from consent import selectors as consent_selectors
 from consent import services as consent_services
 from consent.audit.services import Action, Purpose
@@ -132,8 +132,6 @@ def _referral_form(
     error: PlatformError | None = None,
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    from acute.models import Referral, Skill
-
     values = {k: request.POST.get(k, "") for k in REFERRAL_FIELDS if k != "cpr"}
     return render_page(
         request,
