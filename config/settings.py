@@ -336,6 +336,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exception_handler.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "core.openapi.PlatformAutoSchema",
+    # OPTIONS is no operation of the API (its description is /api/schema/):
+    # 405, not REST framework's description of the view.
+    "DEFAULT_METADATA_CLASS": None,
 }
 # The OpenAPI description of /api/ (core/openapi.py, docs/api.md).
 SPECTACULAR_SETTINGS = {

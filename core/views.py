@@ -54,7 +54,7 @@ class ApiNotFoundView(APIView):
     def dispatch_any(self, request: Request) -> Response:
         raise NotFoundOrNotAllowed()
 
-    get = post = put = patch = delete = dispatch_any
+    get = post = put = patch = delete = options = dispatch_any
 
 
 # A password accepted, the second factor still to come: whom, in which role,
