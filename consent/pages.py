@@ -26,7 +26,7 @@ from consent.analyses import (
     analysis_budget,
     analysis_run,
 )
-from consent.audit.selectors import Disclosure
+from consent.audit.disclosures import Disclosure
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError

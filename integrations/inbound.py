@@ -74,6 +74,20 @@ def _earlier(partner: Partner, bundle_id: str, header_id: str) -> InboundMessage
     return InboundMessage.objects.filter(match, partner=partner).first()
 
 
+def _acknowledgement_settles(
+    partner: Partner, response: dict[str, Any], data: dict[str, Any]
+) -> Answer:
+    """A partner's acknowledgement settles the outbox message it answers
+    (``MessageHeader.response``); the HTTP answer says whether one matched."""
+    matched = outbox_acknowledge(
+        partner=partner,
+        answering=str(response.get("identifier", "")),
+        code=str(response.get("code", "")),
+        detail=acknowledgement_detail(data),
+    )
+    return _acknowledgement_answer(matched)
+
+
 def _acknowledgement_answer(matched: bool) -> Answer:
     """The HTTP answer to a partner's acknowledgement: whether it matched a
     message of ours (acknowledgements themselves are never acknowledged)."""
@@ -152,15 +166,8 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
         return _fatal(partner, bundle_id, header_id, "", exc.code, exc.message, exc.field)
 
     if parsed.event == Event.ACKNOWLEDGEMENT:
-        response = parsed.response or {}
-        matched = outbox_acknowledge(
-            partner=partner,
-            answering=str(response.get("identifier", "")),
-            code=str(response.get("code", "")),
-            detail=acknowledgement_detail(data),
-        )
         # Acknowledgements are not acknowledged; the HTTP answer says whether it matched.
-        return _acknowledgement_answer(matched)
+        return _acknowledgement_settles(partner, parsed.response or {}, data)
 
     # A partner may send only what its adapter declares it receives.
     handler = adapter_for(partner.kind).handler(parsed.event)
@@ -374,14 +381,7 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
         return Answer(400, error_outcome("medcom.rule_broken", str(violations[0])[:500]))
     header = medcom.header_of(data) or {}
     response = header.get("response")
-    response = response if isinstance(response, dict) else {}
-    matched = outbox_acknowledge(
-        partner=partner,
-        answering=str(response.get("identifier", "")),
-        code=str(response.get("code", "")),
-        detail=acknowledgement_detail(data),
-    )
-    return _acknowledgement_answer(matched)
+    return _acknowledgement_settles(partner, response if isinstance(response, dict) else {}, data)
 
 
 def _transient(header_id: str, code: str, text: str) -> Answer:

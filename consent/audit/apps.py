@@ -46,7 +46,7 @@ class AuditConfig(AppConfig):
         for table in APPEND_ONLY:
             table_privileges_restrict(table, ("SELECT", "INSERT"))
 
-        from consent.audit.api import RESOURCES
+        from consent.audit.fhir_views import RESOURCES
         from core.fhir.resources import register
 
         for resource in RESOURCES:

@@ -24,8 +24,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consent.audit.api import AUDITORS
+from consent.audit.api import AUDITORS, whole_number_param
 from consent.audit.cosignatures import cosignature_accept, refusal_accept
+from consent.audit.errors import ENTRY_NOT_FOUND
 from consent.audit.log import (
     checkpoint_latest,
     checkpoint_served,
@@ -33,14 +34,12 @@ from consent.audit.log import (
     inclusion_for_entry,
 )
 from consent.audit.models import Action
-from consent.audit.services import audit_record_auditor_view
+from consent.audit.services import audit_record_auditor_view, audit_record_unknown_entry
 from core.api import actor_of
 from core.created import Creates
 from core.errors import InvalidInput, NotFoundOrNotAllowed
-from core.messages import WHOLE_NUMBER
 from core.openapi import ErrorEnvelope
 from core.permissions import Public
-from core.validation import is_digits
 
 _B64_LIST = serializers.ListField(child=serializers.CharField())
 
@@ -79,15 +78,7 @@ def _log_param(request: Request, *, required: bool) -> str | None:
 
 
 def _size(request: Request, name: str) -> int:
-    raw = request.query_params.get(name, "")
-    if not is_digits(raw) or len(raw) > 18:
-        raise InvalidInput(
-            "audit.param_invalid",
-            f"{name} must be a whole number.",
-            field=name,
-            params={"name": name, "expected": WHOLE_NUMBER},
-        )
-    return int(raw)
+    return whole_number_param(request, name, digits=18, default=None)
 
 
 class CheckpointView(APIView):
@@ -162,12 +153,20 @@ class InclusionView(APIView):
     )
     def get(self, request: Request, entry_id: int) -> Response:
         actor = actor_of(request)
-        proof = inclusion_for_entry(entry_id)
+        query = {"inclusion": str(entry_id)}
+        try:
+            proof = inclusion_for_entry(entry_id)
+        except NotFoundOrNotAllowed as exc:
+            if exc.code != ENTRY_NOT_FOUND:
+                raise
+            raise audit_record_unknown_entry(
+                actor=actor, entry_id=str(entry_id), query=query
+            ) from None
         audit_record_auditor_view(
             actor=actor,
             action=Action.READ,
             citizen_ids=[proof.citizen_id],
-            query={"inclusion": str(entry_id)},
+            query=query,
         )
         return Response(proof.as_dict())
 

@@ -1,4 +1,5 @@
-"""Reading the log: the auditor's search, and the citizen's view (R5).
+"""Reading the log: the auditor's search (the citizen's view, R5, is
+:mod:`consent.audit.disclosures`).
 
 Only auditors reach :func:`audit_search` (the API declares it); the caller
 records the search itself in the log with purpose ``audit`` — or asks
@@ -10,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -27,14 +27,13 @@ from consent.audit.models import (
     Outcome,
     Purpose,
 )
-from consent.audit.services import audit_record_auditor_view
+from consent.audit.services import audit_record_auditor_view, audit_record_unknown_entry
 from core.actors import Actor
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.messages import INTERNAL_ID, ISO_DATE, ONE_OF, ONE_OR_ZERO
 from core.models import Citizen, Organisation, User
 from core.validation import is_digits
 
-INSIGHT_PERIOD = dt.timedelta(days=2 * 365)
 LIST_FIELDS = [
     f.name for f in AuditEntry._meta.concrete_fields if f.name not in ("digest", "chain_hash")
 ]
@@ -447,8 +446,13 @@ class EntryRead:
 
 def audit_entry_read(*, actor: Actor, entry_id: int) -> EntryRead:
     """An auditor reads one entry with its flags and review; the reading is
-    recorded before it is returned."""
-    entry = audit_entry_get(entry_id=entry_id)
+    recorded before it is returned, and so is the read of an id that names no
+    entry (denied)."""
+    try:
+        entry = audit_entry_get(entry_id=entry_id)
+    except NotFoundOrNotAllowed:
+        query = {"entry": str(entry_id)}
+        raise audit_record_unknown_entry(actor=actor, entry_id=str(entry_id), query=query) from None
     flags, reviews = flags_and_reviews([entry.id])
     audit_record_auditor_view(
         actor=actor,
@@ -457,66 +461,3 @@ def audit_entry_read(*, actor: Actor, entry_id: int) -> EntryRead:
         query={"entry": str(entry.id)},
     )
     return EntryRead(entry, flags.get(entry.id, []), reviews.get(entry.id))
-
-
-@dataclass(frozen=True)
-class Disclosure:
-    """One line of the citizen's view: who, from which organisation, when, why, outcome."""
-
-    entry_id: int
-    at: dt.datetime
-    who: str
-    role: str
-    organisation: str
-    task: str
-    action: str
-    purpose: str
-    outcome: str
-    resource_type: str
-    flags: list[str]
-
-    @property
-    def action_label(self) -> str:
-        return str(Action(self.action).label)
-
-    @property
-    def purpose_label(self) -> str:
-        return str(Purpose(self.purpose).label)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "at": self.at.isoformat()}
-
-
-def audit_entries_for_citizen(
-    *, citizen_id: int, since: dt.datetime | None = None, include_audit: bool = False
-) -> list[Disclosure]:
-    """Every access to and disclosure of one citizen's data in the last two
-    years (or since ``since``), newest first — the basis of the insight report (R5).
-
-    Auditors reading the log about the citizen are left out unless asked for:
-    they see the log, not the citizen's data.
-    """
-    start = since or timezone.now() - INSIGHT_PERIOD
-    entries = AuditEntry.objects.filter(citizen_id=citizen_id, recorded_at__gte=start).only(
-        *LIST_FIELDS
-    )
-    if not include_audit:
-        entries = entries.exclude(purpose=Purpose.AUDIT)
-    rows = list(entries.order_by("-recorded_at", "-id"))
-    flags, _ = flags_and_reviews([e.id for e in rows])
-    return [
-        Disclosure(
-            entry_id=e.id,
-            at=e.recorded_at,
-            who=e.actor_username,
-            role=e.actor_role,
-            organisation=e.actor_organisation_name,
-            task=e.task,
-            action=e.action,
-            purpose=e.purpose,
-            outcome=e.outcome,
-            resource_type=e.resource_type,
-            flags=flags.get(e.id, []),
-        )
-        for e in rows
-    ]

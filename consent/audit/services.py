@@ -24,7 +24,7 @@ from django.db import DatabaseError, DataError
 from django.utils import timezone
 
 from consent.audit.append import entries_append
-from consent.audit.errors import entry_id_possible, entry_not_found
+from consent.audit.errors import ENTRY_NOT_FOUND, entry_id_possible, entry_not_found
 from consent.audit.models import (
     DIGEST_FIELDS,
     Action,
@@ -36,8 +36,8 @@ from consent.audit.models import (
 )
 from core.actors import Actor
 from core.context import current_context
-from core.errors import Conflict, InvalidInput, Unavailable
-from core.validation import full_clean_or_raise, insert_or_conflict
+from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, Unavailable
+from core.validation import full_clean_or_raise, insert_or_conflict, is_digits
 
 __all__ = [
     "Action",
@@ -226,6 +226,30 @@ def audit_record_auditor_view(
         resource_type="AuditEvent",
         detail={"query": query} if query else None,
     )
+
+
+def audit_record_unknown_entry(
+    *, actor: Actor, entry_id: str, query: dict[str, str]
+) -> NotFoundOrNotAllowed:
+    """An auditor asked to read an entry id that names no entry: recorded as
+    her other reads are (purpose ``audit``, ``query`` as the read of a found
+    entry records it), denied with the code every door answers
+    (``audit.entry_not_found``), and on no citizen. The same on every door
+    that reads an entry by its id (``/api/audit/``, ``/fhir/AuditEvent``,
+    the auditor's pages); returns the error the door raises."""
+    audit_record(
+        actor=actor,
+        action=Action.READ,
+        purpose=Purpose.AUDIT,
+        citizen_id=None,
+        outcome=Outcome.DENIED,
+        resource_type="AuditEvent",
+        # The id as asked when it can be one (an id that is not stays in the query).
+        resource_id=entry_id if is_digits(entry_id) and len(entry_id) <= 64 else "",
+        reason_code=ENTRY_NOT_FOUND,
+        detail={"query": query},
+    )
+    return entry_not_found()
 
 
 def entry_review(*, entry_id: int, actor: Actor, comment: str) -> EntryReview:

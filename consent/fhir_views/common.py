@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rest_framework.request import Request
+from rest_framework.response import Response
 
+from consent.audit.models import Action
 from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES
 from consent.gate import CLINICAL_ROLES
 from core.api import actor_of
@@ -18,6 +20,7 @@ from core.fhir.resources import (
     FHIR_ID,
     PURPOSE_UNKNOWN,
     TREATMENT,
+    ResourceReadView,
 )
 from core.models import Role
 from core.permissions import roles
@@ -89,3 +92,33 @@ def check_record_type(resource_type: str) -> None:
         raise NotFoundOrNotAllowed(
             "fhir.not_supported", "This FHIR resource type is not served here; see /fhir/metadata."
         )
+
+
+def update_stated(request: Request) -> dict[str, Any]:
+    """What a versioned update (``PUT``) states: the resource, and the version
+    it updates (``If-Match``), as the update services take them."""
+    return {"data": fhir_body(request), "if_match": request.META.get("HTTP_IF_MATCH")}
+
+
+class VersionedUpdateView(ResourceReadView):
+    """``GET`` (the base) and ``PUT /fhir/<Type>/<id>``: read, and update the
+    version ``If-Match`` names. A type says which citizen an id names (for
+    the record of a refused purpose) and how its update is written."""
+
+    def citizen_named(self, resource_id: str) -> int | None:
+        raise NotImplementedError
+
+    def updated(self, request: Request, resource_id: int, purpose: str) -> Response:
+        raise NotImplementedError
+
+    def put(self, request: Request, resource_id: str) -> Response:
+        if not is_digits(resource_id):
+            raise NotFoundOrNotAllowed()
+        purpose = stated_purpose(
+            request,
+            action=Action.UPDATE,
+            resource_type=self.resource.type,
+            resource_id=resource_id,
+            citizen=lambda: self.citizen_named(resource_id),
+        )
+        return self.updated(request, int(resource_id), purpose)

@@ -23,24 +23,17 @@ from consent.gate import CATEGORY_CONSENT
 from consent.models import ConsentDirective
 from core.api import actor_of
 from core.errors import InvalidInput
-from core.fhir.resources import (
-    ANY_STAFF,
-    READ,
-    Asked,
-    FHIRResource,
-    Param,
-    ResourceSearchView,
-)
+from core.fhir import resources as base
 from core.fhir.views import FHIRView, base_url
 
 
-class ConsentResource(FHIRResource):
+class ConsentResource(base.FHIRResource):
     """A citizen's refusals and consents (R4), withdrawn ones kept and shown."""
 
     type = "Consent"
     category = CATEGORY_CONSENT
     readers = ALL_ROLES
-    search_params = (Param("patient", "reference", "Patient/<id>.", names_citizen=True),)
+    search_params = (base.Param("patient", "reference", "Patient/<id>.", names_citizen=True),)
     required = (("patient",),)
     refused_search_is_empty = True
     order_by = ("-recorded_at", "-pk")
@@ -64,15 +57,15 @@ class ConsentResource(FHIRResource):
     def to_fhir(self, obj: Any) -> dict[str, Any]:
         return consent_resource(obj)
 
-    def read(self, asked: Asked, resource_id: str) -> Any:
+    def read(self, asked: base.Asked, resource_id: str) -> Any:
         # The gate is asked about the directive's citizen before the directive is read.
         citizen = selectors.access_directive(
-            actor=asked.actor, directive_id=resource_id, action=READ, purpose=asked.purpose
+            actor=asked.actor, directive_id=resource_id, action=base.READ, purpose=asked.purpose
         )
         return selectors.consent_directives(citizen.pk).get(pk=int(resource_id))
 
 
-class ConsentTypeView(ResourceSearchView):
+class ConsentTypeView(base.ResourceSearchView):
     """``GET /fhir/Consent?patient=`` (the base), ``POST /fhir/Consent`` records one."""
 
     def post(self, request: Request) -> Response:
@@ -96,7 +89,7 @@ class ConsentWithdrawView(FHIRView):
     """``POST /fhir/Consent/<id>/$withdraw`` with a Parameters resource naming
     ``how`` (oral/written). The directive is kept, marked inactive."""
 
-    permission_classes = [ANY_STAFF]
+    permission_classes = [base.ANY_STAFF]
 
     def post(self, request: Request, consent_id: str) -> Response:
         data = fhir_body(request)

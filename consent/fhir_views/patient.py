@@ -13,10 +13,12 @@ from consent.audit.models import Action
 from consent.fhir import etag
 from consent.fhir_views.common import (
     ALL_ROLES,
+    VersionedUpdateView,
     citizen_in_path,
     fhir_body,
     request_purpose,
     stated_purpose,
+    update_stated,
 )
 from consent.gate import CATEGORY_PATIENT
 from core.actors import Actor
@@ -28,7 +30,7 @@ from core.cpr import (
     is_replacement_cpr_system,
     normalise_replacement_cpr,
 )
-from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.errors import InvalidInput, PlatformError
 from core.fhir.gate import current_gate
 from core.fhir.resources import (
     ANY_STAFF,
@@ -38,7 +40,6 @@ from core.fhir.resources import (
     FHIRResource,
     Found,
     Param,
-    ResourceReadView,
     ResourceSearchView,
 )
 from core.fhir.views import FHIRView, base_url, searchset
@@ -188,25 +189,18 @@ class PatientTypeView(ResourceSearchView):
         return _patient_written(self, request, citizen, status=201)
 
 
-class PatientInstanceView(ResourceReadView):
+class PatientInstanceView(VersionedUpdateView):
     """``GET``/``PUT /fhir/Patient/<id>``: read and versioned update (``If-Match``)."""
 
-    def put(self, request: Request, resource_id: str) -> Response:
-        if not is_digits(resource_id):
-            raise NotFoundOrNotAllowed()
-        purpose = stated_purpose(
-            request,
-            action=Action.UPDATE,
-            resource_type="Patient",
-            resource_id=resource_id,
-            citizen=lambda: citizen_in_path(resource_id),
-        )
+    def citizen_named(self, resource_id: str) -> int | None:
+        return citizen_in_path(resource_id)
+
+    def updated(self, request: Request, resource_id: int, purpose: str) -> Response:
         citizen = services.patient_update(
             actor=actor_of(request),
-            citizen_id=int(resource_id),
-            data=fhir_body(request),
+            citizen_id=resource_id,
             purpose=purpose,
-            if_match=request.META.get("HTTP_IF_MATCH"),
+            **update_stated(request),
         )
         return _patient_written(self, request, citizen, status=200)
 

@@ -16,13 +16,14 @@ from consent.fhir import etag, record_resource
 from consent.fhir_views.common import (
     ALL_ROLES,
     RECORD_WRITERS,
+    VersionedUpdateView,
     check_record_type,
     fhir_body,
     request_purpose,
     stated_purpose,
+    update_stated,
 )
 from core.api import actor_of
-from core.errors import NotFoundOrNotAllowed
 from core.fhir.resources import (
     ANY_STAFF,
     READ,
@@ -30,11 +31,9 @@ from core.fhir.resources import (
     FHIRResource,
     Found,
     Param,
-    ResourceReadView,
     ResourceSearchView,
 )
 from core.fhir.views import FHIRView, base_url
-from core.validation import is_digits
 
 
 class SharedRecordResource(FHIRResource):
@@ -137,28 +136,21 @@ def _written(view: FHIRView, request: Request, resource: Any, status: int) -> Re
     )
 
 
-class RecordInstanceView(ResourceReadView):
+class RecordInstanceView(VersionedUpdateView):
     """``GET`` (the base) and ``PUT /fhir/<Type>/<id>``: read and versioned update."""
 
-    def put(self, request: Request, resource_id: str) -> Response:
-        if not is_digits(resource_id):
-            raise NotFoundOrNotAllowed()
-        purpose = stated_purpose(
-            request,
-            action=Action.UPDATE,
-            resource_type=self.resource.type,
-            resource_id=resource_id,
-            citizen=lambda: selectors.record_citizen_id(
-                resource_type=self.resource.type, resource_id=resource_id
-            ),
+    def citizen_named(self, resource_id: str) -> int | None:
+        return selectors.record_citizen_id(
+            resource_type=self.resource.type, resource_id=resource_id
         )
+
+    def updated(self, request: Request, resource_id: int, purpose: str) -> Response:
         resource = services.record_resource_update(
             actor=actor_of(request),
             resource_type=self.resource.type,
-            resource_id=int(resource_id),
-            data=fhir_body(request),
+            resource_id=resource_id,
             purpose=purpose,
-            if_match=request.META.get("HTTP_IF_MATCH"),
+            **update_stated(request),
         )
         return _written(self, request, resource, status=200)
 

@@ -12,10 +12,10 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
+from consent.audit.disclosures import Disclosure, audit_entries_for_citizen
 from consent.audit.fhir import audit_event_resource
 from consent.audit.log import InclusionProof, checkpoint_served, inclusion_for_entries
 from consent.audit.models import AuditEntry
-from consent.audit.selectors import Disclosure, audit_entries_for_citizen
 from consent.audit.services import Action, Purpose
 from consent.fhir import consent_resource, record_resource
 from consent.gate import CATEGORY_INSIGHT, access_citizen

@@ -210,7 +210,7 @@ def test_r9_an_unknown_purpose_is_refused_and_the_attempt_recorded_on_every_door
 
 
 def test_r5_the_refused_attempt_is_in_the_citizens_insight(world: World) -> None:
-    from consent.audit.selectors import audit_entries_for_citizen
+    from consent.audit.disclosures import audit_entries_for_citizen
 
     f.client_for(world.other_nurse).get(f"/fhir/Condition/{world.diagnosis.pk}", **UNKNOWN)
     [latest, *_] = audit_entries_for_citizen(citizen_id=world.person.pk)

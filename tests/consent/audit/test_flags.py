@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from django.test import override_settings
 
+from consent.audit.disclosures import audit_entries_for_citizen
 from consent.audit.flags import register_shift_checker, unregister_shift_checker
 from consent.audit.models import AuditFlag, Flag, FlagScanState, LogLeaf
-from consent.audit.selectors import audit_entries_for_citizen
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.models import Organisation, Role

@@ -122,6 +122,60 @@ def test_the_auditors_pages_say_the_same_with_a_404(log: dict[str, Any]) -> None
         assert f'data-code="{CODE}"' in page and DANISH in page
 
 
+def _recorded_unknown_reads(auditor: Any) -> list[tuple[str, str, str, int | None, str, dict]]:
+    return [
+        (e.action, e.purpose, e.outcome, e.citizen_id, e.resource_type, e.detail)
+        for e in AuditEntry.objects.filter(
+            actor_user_id=auditor.user_id, reason_code=CODE
+        ).order_by("id")
+    ]
+
+
+@pytest.mark.parametrize("entry_id", UNKNOWN_IDS)
+@pytest.mark.parametrize(
+    ("door", "query"),
+    [
+        ("/api/audit/entries/{id}", "entry"),
+        ("/api/audit/log/entries/{id}/inclusion", "inclusion"),
+        ("/fhir/AuditEvent/{id}", "entry"),
+        ("/audit/entries/{id}", "entry"),
+    ],
+)
+def test_the_read_of_an_unknown_entry_is_recorded_alike_on_every_door(
+    log: dict[str, Any], door: str, query: str, entry_id: str
+) -> None:
+    """R9: the auditor's attempt to read an entry that is not there is on the
+    log as her other reads are (purpose audit), denied with the answer's code.
+    Before, only /fhir/AuditEvent recorded it; the API and the pages did not."""
+    auditor = log["auditor"]
+    client = _page_client(auditor) if door.startswith("/audit/") else client_for(auditor)
+    response = client.get(door.format(id=entry_id))
+    assert response.status_code == 404
+    [(action, purpose, outcome, citizen_id, resource_type, detail)] = _recorded_unknown_reads(
+        auditor
+    )
+    assert (action, purpose, outcome) == (Action.READ, Purpose.AUDIT, Outcome.DENIED)
+    assert (citizen_id, resource_type) == (None, "AuditEvent")
+    assert detail == {"query": {query: entry_id}}
+    entry = AuditEntry.objects.get(actor_user_id=auditor.user_id, reason_code=CODE)
+    assert entry.resource_id == entry_id
+
+
+def test_a_found_entrys_read_is_not_recorded_as_unknown(log: dict[str, Any]) -> None:
+    auditor = log["auditor"]
+    known = AuditEntry.objects.order_by("id").first()
+    assert known is not None
+    for door in ("/api/audit/entries/{id}", "/fhir/AuditEvent/{id}"):
+        assert client_for(auditor).get(door.format(id=known.id)).status_code == 200
+    assert _recorded_unknown_reads(auditor) == []
+    assert (
+        AuditEntry.objects.filter(
+            actor_user_id=auditor.user_id, purpose=Purpose.AUDIT, outcome=Outcome.PERMITTED
+        ).count()
+        == 2
+    )
+
+
 def test_audit_prove_says_the_same_and_exits_2(log: dict[str, Any]) -> None:
     with pytest.raises(CommandError) as unknown:
         call_command("audit_prove", "99999999")

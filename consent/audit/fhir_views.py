@@ -1,0 +1,165 @@
+"""``/fhir/AuditEvent``: the audit log read and searched as FHIR by auditors,
+on the gated base (:mod:`core.fhir.resources`). Every read and search is
+itself recorded (purpose ``audit``); an id that names no entry is recorded and
+answered as on every other door (``audit.entry_not_found``)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.request import Request
+
+from consent.audit.fhir import (
+    OUTCOME_BY_CODE,
+    audit_event_resource,
+)
+from consent.audit.models import (
+    Action,
+    AuditEntry,
+    Purpose,
+)
+from consent.audit.selectors import (
+    LIST_FIELDS,
+    AuditQuery,
+    audit_page_recorded,
+    audit_query_parse,
+    audit_search,
+    parse_instant,
+)
+from consent.audit.services import (
+    audit_record_auditor_view,
+    audit_record_unknown_entry,
+)
+from core.errors import InvalidInput
+from core.fhir.resources import Asked, FHIRResource, Found, Param
+from core.messages import REFERENCE_OR_ID
+from core.models import Role
+from core.validation import is_digits
+
+
+def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | None]:
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    for raw in values:
+        prefix, value = (
+            (raw[:2], raw[2:]) if raw[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", raw)
+        )
+        try:
+            start = parse_instant(value, "date")
+            end = parse_instant(value, "date", end=True)  # a date: the next day's start
+        except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
+            raise InvalidInput("search.param_invalid", exc.message, field="date") from None
+        if end == start:  # a date-time: that instant (the last one there is has no next)
+            with contextlib.suppress(OverflowError):
+                end = start + dt.timedelta(microseconds=1)
+        if prefix in ("eq", "ge"):
+            since = max(since, start) if since else start
+        if prefix == "gt":
+            since = max(since, end) if since else end
+        if prefix in ("eq", "le"):
+            until = min(until, end) if until else end
+        if prefix == "lt":
+            until = min(until, start) if until else start
+    return since, until
+
+
+def _reference_id(raw: str, resource: str, name: str) -> str:
+    value = raw.removeprefix(f"{resource}/")
+    if not is_digits(value) or len(value) > 18:
+        raise InvalidInput(
+            "search.param_invalid",
+            f"{name} must be {resource}/<internal id> or the id.",
+            field=name,
+            params={"name": name, "kind": resource, "expected": REFERENCE_OR_ID},
+        )
+    return value
+
+
+def fhir_query(query: Any) -> AuditQuery:
+    """The audit query an AuditEvent search asks (its parameters already checked)."""
+    params: dict[str, str] = {}
+    if query.get("patient"):
+        params["citizen"] = _reference_id(query["patient"], "Patient", "patient")
+    if query.get("agent"):
+        params["user"] = _reference_id(query["agent"], "Practitioner", "agent")
+    outcome = query.get("outcome")
+    if outcome:
+        if outcome not in OUTCOME_BY_CODE:
+            raise InvalidInput("search.param_invalid", "outcome must be 0 or 4.", field="outcome")
+        params["outcome"] = OUTCOME_BY_CODE[outcome]
+    parsed = audit_query_parse(params)
+    dates = query.getlist("date")
+    if dates:
+        since, until = _fhir_date(dates)
+        parsed = dataclasses.replace(parsed, since=since, until=until)
+    return parsed
+
+
+class AuditEventResource(FHIRResource):
+    """``/fhir/AuditEvent``: the log itself, to auditors only. Its gate is the
+    role: an auditor reads every entry, and each search and read she makes is
+    recorded (purpose ``audit``) before the answer leaves."""
+
+    type = "AuditEvent"
+    readers = frozenset({Role.AUDITOR})
+    search_params = (
+        Param("patient", "reference", "Patient/<internal id>; never a CPR number"),
+        Param("date", "date", "Prefixes eq, ge, gt, le, lt"),
+        Param("agent", "reference", "The acting user's internal id"),
+        Param("outcome", "token", "0 permitted, 4 denied"),
+    )
+    refuse_unknown_params = True
+    documentation = (
+        "The audit log as IHE BALP-shaped AuditEvents; auditors only. "
+        "Every search and read here is itself audited."
+    )
+
+    def purpose(self, request: Request) -> str:
+        return Purpose.AUDIT
+
+    def queryset(self) -> QuerySet[AuditEntry]:
+        return AuditEntry.objects.only(*LIST_FIELDS)
+
+    def to_fhir(self, obj: AuditEntry) -> dict[str, Any]:
+        return audit_event_resource(obj)
+
+    def read(self, asked: Asked, resource_id: str) -> AuditEntry:
+        pk = self.row_id(resource_id)
+        entry = self.queryset().filter(id=pk).first() if pk is not None else None
+        if entry is None:
+            # Recorded and answered as every other door that reads an entry
+            # by its id records and answers an unknown one.
+            raise audit_record_unknown_entry(
+                actor=asked.actor, entry_id=resource_id, query={"entry": resource_id}
+            )
+        audit_record_auditor_view(
+            actor=asked.actor,
+            action=Action.READ,
+            citizen_ids=[entry.citizen_id],
+            query={"entry": resource_id},
+        )
+        return entry
+
+    def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
+        parsed = fhir_query(query)
+        if count == 0:  # the total alone (FHIR's search summary): counted, as asked
+            total = audit_search(query=parsed).count()
+            audit_page_recorded(actor=asked.actor, query=parsed, offset=0, count=0)
+            return Found([], total)
+        rows, more = audit_page_recorded(
+            actor=asked.actor, query=parsed, offset=offset, count=count
+        )
+        # No full count over millions of rows: total is exact on a last page
+        # that holds entries, otherwise left out (it is optional): a page past
+        # the end knows only that there are fewer entries than its offset.
+        total = offset + len(rows) + (1 if more else 0)
+        return Found(
+            [audit_event_resource(e) for e in rows], total, more=more or (offset > 0 and not rows)
+        )
+
+
+RESOURCES = (AuditEventResource(),)
