@@ -1,8 +1,9 @@
 """A citizen's registered death (*dødsfald*): when it can lie, and what lies
 after it.
 
-A death is registered from the hospital's HospitalNotification (R12) and from
-the citizen's Patient resource; both doors check its time here. Every door
+A death is registered from the hospital's HospitalNotification (R12), from
+the citizen's Patient resource, and with a new citizen registered from a
+partner's message; every door checks its time here. Every door
 that starts something new for a citizen (a referral, a visit, an admission,
 an order) asks here whether she is registered dead, and every clinical time
 a nurse or physician states is checked against it: nothing is measured,
@@ -45,6 +46,19 @@ def death_time_check(died_at: dt.datetime, *, birth_date: dt.date, field: str) -
             "The time of death lies before the citizen was born.",
             field=field,
         )
+
+
+def death_time_missing(*, field: str) -> InvalidInput:
+    """The refusal of a new death stated without its time (``deceasedBoolean``
+    true): its time decides which of her records are "after the death", and
+    the moment it reached us would be a guess that lets through what was
+    measured, ordered or given after she died. Raised by every door that
+    registers a death from her Patient (FHIR, a partner's message)."""
+    return InvalidInput(
+        "patient.deceased_time_required",
+        "A death is registered with its time: send deceasedDateTime, not deceasedBoolean true.",
+        field=field,
+    )
 
 
 def is_registered_dead(citizen: Citizen) -> bool:

@@ -22,6 +22,7 @@ from core.cpr import (
     replacement_cpr_facts,
     validate_cpr,
 )
+from core.deaths import death_time_check
 from core.errors import InvalidInput, Throttled, Unauthenticated
 from core.models import (
     IDEMPOTENCY_KEY_KEPT,
@@ -312,9 +313,15 @@ def citizen_create(
     gp_practice: Organisation | None = None,
     phone: str = "",
     replacement_cpr: ReplacementCpr | None = None,
+    deceased_at: dt.datetime | None = None,
+    death_field: str = "deceased_at",
 ) -> Citizen:
     """Register a citizen by CPR number or, for a person without one, by a
-    replacement CPR (a citizen may be registered with both)."""
+    replacement CPR (a citizen may be registered with both). One registered
+    dead (``deceased_at``: her Patient says when she died, over FHIR or in a
+    partner's message) is registered with a time of death that can be true,
+    whichever door registers her (:func:`core.deaths.death_time_check`,
+    naming ``death_field`` in the refusal)."""
     digits = validate_cpr(cpr) if cpr is not None else None
     replacement = (
         normalise_replacement_cpr(replacement_cpr.value, replacement_cpr.system)
@@ -341,6 +348,8 @@ def citizen_create(
         raise InvalidInput(
             "citizen.gp_invalid", "The GP must be a GP practice.", field="gp_practice"
         )
+    if deceased_at is not None:
+        death_time_check(deceased_at, birth_date=facts.birth_date, field=death_field)
     if digits is not None and Citizen.objects.filter(cpr=digits).exists():
         raise InvalidInput(
             "citizen.exists", "A citizen with this CPR number is already registered.", field="cpr"
@@ -367,6 +376,7 @@ def citizen_create(
         municipality=municipality,
         gp_practice=gp_practice,
         phone=phone,
+        deceased_at=deceased_at,
     )
     full_clean_or_raise(citizen, code="citizen.invalid")
     citizen.save()

@@ -4,11 +4,14 @@ refers someone new (1813)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from consent.fhir.datatypes import instant
+from core.deaths import death_time_missing
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import Citizen, Organisation
@@ -16,6 +19,7 @@ from core.services import citizen_create
 from integrations.messages import InvalidMessage, patient_identity
 
 GEOLOCATION = "http://hl7.org/fhir/StructureDefinition/geolocation"
+DEATH_FIELD = "Patient.deceasedDateTime"
 
 
 def citizen_find(patient: dict[str, Any]) -> Citizen | None:
@@ -61,9 +65,52 @@ def _location(address: dict[str, Any]) -> tuple[Decimal, Decimal]:
     )
 
 
+def death_time_stated(patient: dict[str, Any]) -> dt.datetime | None:
+    """The time of death a message's Patient states in ``deceasedDateTime``,
+    read as the FHIR Patient door reads it (``consent.fhir.datatypes.instant``):
+    a date alone is the first moment of that day in UTC, a time without a zone
+    is UTC. Read so by every door that takes a death from a message's Patient
+    (a new citizen registered, the hospital's death event)."""
+    stated = patient.get("deceasedDateTime")
+    return instant(stated, field=DEATH_FIELD) if isinstance(stated, str) else None
+
+
+def _death(patient: dict[str, Any]) -> dt.datetime | None:
+    """The time of death a new citizen's Patient states
+    (``death_time_stated``). ``deceasedBoolean`` true without a time is
+    refused as on the FHIR Patient door (``patient.deceased_time_required``):
+    she is not registered alive against the message, nor dead at a guessed
+    time. Only the hospital's death event (``integrations.hospital.medcom``)
+    takes the end of the stay for the time, and only for a citizen already
+    known."""
+    died_at = death_time_stated(patient)
+    if died_at is None and patient.get("deceasedBoolean") is True:
+        raise death_time_missing(field="Patient.deceasedBoolean")
+    if died_at is None and patient.get("deceasedDateTime"):
+        # A date of less than a day (``2026-03``) states a death, not its time.
+        raise death_time_missing(field=DEATH_FIELD)
+    return died_at
+
+
 def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
     """The citizen with the Patient's CPR number or replacement CPR;
     registered if not yet known.
+
+    A new citizen whose Patient reports her dead is registered dead, her
+    time of death checked as the FHIR Patient create checks it
+    (``core.services.citizen_create``): a time to come or before her birth
+    (``death.in_future``, ``death.before_birth``) or no time at all
+    (``patient.deceased_time_required``) refuses the message with a
+    fatal-error. Whatever the message goes on to start for her (a referral)
+    is then refused as for any citizen registered dead, and the registration
+    rolls back with it: the message is processed in one transaction
+    (``integrations.inbound``).
+
+    A citizen already known is returned as she is: a death her Patient
+    reports in a message does not register (nor withdraw) one here. Only the
+    hospital's death event (HospitalNotification) and her Patient written
+    over FHIR do; a message starting work for a citizen the platform knows
+    as alive is received as for the living.
 
     Two messages about the same new citizen can arrive at once (two 1813
     cases, or a case and a hospital's notice): the one that registers second
@@ -86,6 +133,7 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
         )
     latitude, longitude = _location(address)
     phones = [t.get("value") for t in patient.get("telecom") or [] if t.get("system") == "phone"]
+    died_at = _death(patient)
     try:
         with transaction.atomic():
             return citizen_create(
@@ -100,6 +148,8 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
                 longitude=longitude,
                 municipality=_municipality(patient),
                 phone=phones[0] if phones else "",
+                deceased_at=died_at,
+                death_field=DEATH_FIELD,
             )
     except (IntegrityError, InvalidInput) as exc:
         registered_meanwhile = citizen_find(patient)

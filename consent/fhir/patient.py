@@ -49,8 +49,9 @@ class ParsedPatient:
     deceased_at: dt.datetime | None
     id: str | None
     replacement: ReplacementCpr | None = None
-    # ``deceasedBoolean`` true: dead, at no stated time.
-    deceased_without_time: bool = False
+    # Dead, at no stated time: the element that says so (``deceasedBoolean``
+    # true, or a ``deceasedDateTime`` of less than a day, ``2026-03``).
+    deceased_without_time: str = ""
     # From the CPR number or replacement CPR: a death cannot lie before it.
     birth_date: dt.date | None = None
 
@@ -214,6 +215,17 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
         if isinstance(deceased, str)
         else None,
         id=body.get("id"),
-        deceased_without_time=body.get("deceasedBoolean") is True,
+        deceased_without_time=_death_without_time(body),
         birth_date=facts.birth_date,
     )
+
+
+def _death_without_time(body: dict[str, Any]) -> str:
+    """The element that states a death without its time, if one does:
+    ``deceasedBoolean`` true, or a ``deceasedDateTime`` of a month or a year."""
+    if body.get("deceasedBoolean") is True:
+        return "deceasedBoolean"
+    stated = body.get("deceasedDateTime")
+    if isinstance(stated, str) and stated and instant(stated, field="deceasedDateTime") is None:
+        return "deceasedDateTime"
+    return ""

@@ -31,7 +31,7 @@ from consent.services.denied import audit_denied
 from consent.services.versions import wanted_version
 from core.actors import Actor
 from core.cpr import CPR_SYSTEM
-from core.deaths import citizen_died, death_time_check
+from core.deaths import citizen_died, death_time_check, death_time_missing
 from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
@@ -230,11 +230,10 @@ def _patient_store_new(
     citizen = citizen_create(
         cpr=parsed.cpr,
         replacement_cpr=parsed.replacement,
+        deceased_at=parsed.deceased_at,
+        death_field="deceasedDateTime",
         **_citizen_fields(parsed, municipality, gp),
     )
-    if parsed.deceased_at is not None:
-        citizen.deceased_at = parsed.deceased_at
-        citizen.save(update_fields=["deceased_at"])
     _audit_version(
         actor=actor,
         citizen=citizen,
@@ -340,7 +339,8 @@ def _death_checked(parsed: ParsedPatient) -> None:
 
 
 def _death_stated(parsed: ParsedPatient, citizen: Citizen | None) -> None:
-    """``deceasedBoolean`` true says she is dead but not when. A death already
+    """``deceasedBoolean`` true, or a ``deceasedDateTime`` of a month or a year,
+    says she is dead but not when. A death already
     registered keeps its time (the Patient read and written back). A new one
     is refused: its time decides which of her records are "after the death"
     and so refused, and the moment it reached us would be a guess that lets
@@ -350,11 +350,7 @@ def _death_stated(parsed: ParsedPatient, citizen: Citizen | None) -> None:
     if not parsed.deceased_without_time:
         return
     if citizen is None or citizen.deceased_at is None:
-        raise InvalidInput(
-            "patient.deceased_time_required",
-            "A death is registered with its time: send deceasedDateTime, not deceasedBoolean true.",
-            field="deceasedBoolean",
-        )
+        raise death_time_missing(field=parsed.deceased_without_time)
     parsed.deceased_at = citizen.deceased_at
 
 

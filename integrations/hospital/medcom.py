@@ -58,7 +58,7 @@ from integrations.hospital.inbound import (
 from integrations.medcom.inbound import activity_of, own_provenance
 from integrations.messages import InvalidMessage, ParsedMessage, message_instant
 from integrations.models import Partner
-from integrations.patients import citizen_find
+from integrations.patients import DEATH_FIELD, citizen_find, death_time_stated
 
 ADMIT = {"admit-inpatient", "admit-emergency"}
 DISCHARGE = {"discharge-inpatient-home", "discharge-emergency-home"}
@@ -120,14 +120,18 @@ def _died_at(
     patient: dict[str, Any], encounter: dict[str, Any], citizen: Citizen
 ) -> dt.datetime | None:
     """The time of death the message reports, if it reports one: the
-    Patient's own, else the end of the stay, else now. A time that cannot be
-    true (to come, or before she was born) is refused, naming the element:
-    it would stop every referral and visit for a living citizen."""
-    died_at, field = None, "Patient.deceasedBoolean"
-    if patient.get("deceasedDateTime"):
-        field = "Patient.deceasedDateTime"
-        died_at = message_instant(patient["deceasedDateTime"], field=field)
-    if died_at is None and patient.get("deceasedBoolean") is True:
+    Patient's own, read as every door reads it (``death_time_stated``: a
+    date alone is the start of that day), else — ``deceasedBoolean`` true,
+    or a date of less than a day — the end of the stay, else now. A time
+    that cannot be true (to come, or before she was born) is refused, naming
+    the element: it would stop every referral and visit for a living
+    citizen."""
+    died_at, field = death_time_stated(patient), DEATH_FIELD
+    if died_at is None and (
+        patient.get("deceasedBoolean") is True or patient.get("deceasedDateTime")
+    ):
+        # Dead without a time the platform can read (deceasedBoolean, or a
+        # date of less than a day: ``2026-03``): she is not taken for alive.
         field = "Encounter.period.end"
         end = message_instant((encounter.get("period") or {}).get("end"), field=field)
         died_at = end or timezone.now()

@@ -426,6 +426,8 @@ def test_a_citizen_registered_dead_is_registered_with_her_checked_death(world: W
         ),
         ({"deceasedDateTime": "1850-01-01T12:00:00+01:00"}, "death.before_birth"),
         ({"deceasedBoolean": True}, "patient.deceased_time_required"),
+        # A month says she died, not when: refused, not registered alive.
+        ({"deceasedDateTime": "2025-03"}, "patient.deceased_time_required"),
     ):
         refused = post(client, "/fhir/Patient", bodies.patient(cpr, **extra))
         assert refused.status_code == 400, refused.content

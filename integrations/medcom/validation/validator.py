@@ -3,6 +3,7 @@ class, as they share the rules, the compiled FHIRPath and its memo."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -34,6 +35,13 @@ from .values import (
 )
 
 FHIRPATH_MODEL = models["r4"]
+# FHIR R4's own invariants that MedCom's profiles inherit but its FSH does not
+# spell out, checked on every message (a receiver reads its content by them).
+BDL_7 = (
+    "FullUrl must be unique in a bundle, or else entries with the same fullUrl "
+    "must have different meta.versionId"
+)
+PER_1 = "If present, start SHALL have a lower value than end"
 # Invariants on organisations' identifiers (the same few SOR codes and GLNs in
 # every message, never personal data) are remembered per value: the GLN check
 # digit in FHIRPath costs milliseconds.
@@ -486,4 +494,66 @@ class Validator:
             )
             if profile:
                 found += self.validate(resource, profile, _location(resource), seen)
+        found += _base_invariants(entries)
         return list(dict.fromkeys(found))
+
+
+def _period_moment(value: Any) -> dt.datetime | dt.date | None:
+    """A Period bound as something comparable: an aware instant, or a whole
+    date; None for a partial date or anything unreadable (the type check
+    names that)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _periods(value: Any, path: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every Period in a resource (``period``, ``…Period``), with its path."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                inner = f"{where}.{key}" if where else key
+                if (key == "period" or key.endswith("Period")) and isinstance(child, dict):
+                    found.append((inner, child))
+                stack.append((child, inner))
+        elif isinstance(item, list):
+            stack.extend((child, where) for child in item)
+    return found
+
+
+def _base_invariants(entries: list[Any]) -> list[Violation]:
+    """FHIR R4's bdl-7 (a fullUrl names one entry) and per-1 (a Period does
+    not end before it starts) on a message's entries."""
+    found: list[Violation] = []
+    seen: set[tuple[str, str]] = set()
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("fullUrl"), str):
+            continue
+        resource = entry.get("resource")
+        meta = resource.get("meta") if isinstance(resource, dict) else None
+        version = str(meta.get("versionId", "")) if isinstance(meta, dict) else ""
+        if (entry["fullUrl"], version) in seen:
+            found.append(Violation("Bundle", "Bundle", "entry.fullUrl", "invariant:bdl-7", BDL_7))
+        seen.add((entry["fullUrl"], version))
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        for path, period in _periods(resource, ""):
+            start, end = _period_moment(period.get("start")), _period_moment(period.get("end"))
+            if start is None or end is None or type(start) is not type(end):
+                continue
+            if end < start:
+                found.append(
+                    Violation("Period", _location(resource), path, "invariant:per-1", PER_1)
+                )
+    return found

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import pytest
+from django.utils import timezone
 
 from acute.models import Referral
 from consent.audit.models import AuditEntry
@@ -112,4 +116,74 @@ def test_r12_a_1813_referral_without_what_acute_needs_is_fatal_and_creates_nothi
     answer, _, outcome = ack_of(reply)
     assert answer == "fatal-error"
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == code
+    assert not Referral.objects.exists()
+
+
+def _new_citizen_patient(**death: object) -> tuple[str, dict[str, object]]:
+    """The Patient of a citizen the platform does not know yet, reporting ``death``."""
+    patient = patient_resource(f.citizen())
+    cpr = f.cpr_number()
+    patient["identifier"][0]["value"] = cpr
+    return cpr, {**patient, **death}
+
+
+def test_a_1813_referral_for_a_new_citizen_reported_dead_is_refused_and_registers_no_one(
+    live_network,
+) -> None:
+    """The Patient says she died an hour ago: she is registered dead, so the
+    referral is refused as one for any citizen registered dead, and the
+    registration rolls back with it — no citizen, no referral, no episode."""
+    died = (timezone.now() - dt.timedelta(hours=1)).isoformat(timespec="seconds")
+    cpr, patient = _new_citizen_patient(deceasedDateTime=died)
+    sim = live_network.sims["1813"]
+    [reply] = sim.send(
+        helpline_referral(sender_code=sim.code, patient=patient, reason="Fald", case_id="1813-0007")
+    )
+    code, _, outcome = ack_of(reply)
+    assert code == "fatal-error"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.citizen_deceased"
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    assert not Referral.objects.exists()
+    assert not InboundMessage.objects.filter(outcome=InboundMessage.Outcome.OK).exists()
+
+
+@pytest.mark.parametrize(
+    ("death", "code", "element"),
+    [
+        (
+            {"deceasedDateTime": "2099-01-01T12:00:00+01:00"},
+            "death.in_future",
+            "Patient.deceasedDateTime",
+        ),
+        (
+            {"deceasedDateTime": "1850-01-01T12:00:00+01:00"},
+            "death.before_birth",
+            "Patient.deceasedDateTime",
+        ),
+        ({"deceasedBoolean": True}, "patient.deceased_time_required", "Patient.deceasedBoolean"),
+        # A month states a death but not its time: not registered alive.
+        (
+            {"deceasedDateTime": "2025-03"},
+            "patient.deceased_time_required",
+            "Patient.deceasedDateTime",
+        ),
+    ],
+)
+def test_a_1813_referral_for_a_new_citizen_with_an_impossible_death_is_fatal(
+    live_network, death, code, element
+) -> None:
+    """A death that cannot be true (to come, before her birth) or has no time
+    is refused as the FHIR Patient create refuses it, naming the element;
+    she is not registered alive against the message, and nothing is written."""
+    cpr, patient = _new_citizen_patient(**death)
+    sim = live_network.sims["1813"]
+    [reply] = sim.send(
+        helpline_referral(sender_code=sim.code, patient=patient, reason="Fald", case_id="1813-0008")
+    )
+    answer, _, outcome = ack_of(reply)
+    assert answer == "fatal-error"
+    issue = outcome["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == code
+    assert element in json.dumps(issue)
+    assert not Citizen.objects.filter(cpr=cpr).exists()
     assert not Referral.objects.exists()

@@ -100,3 +100,40 @@ def test_r12_a_citizen_registered_dead_is_not_admitted_nor_referred_after_discha
         "hospital.citizen_deceased",
         "referral.citizen_deceased",
     }
+
+
+def test_r12_a_follow_up_for_a_new_citizen_who_died_in_hospital_registers_no_one(
+    live_network,
+) -> None:
+    """A discharge asking for a follow-up for a citizen the platform does not
+    know, whose Patient says she died during the stay: she would be registered
+    dead, so the follow-up referral is refused as for any citizen registered
+    dead, and the registration rolls back with it (one message, one
+    transaction)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.fhir.patient import patient_resource
+    from core.models import Citizen
+    from integrations.simulators import hospital_notification
+
+    patient = patient_resource(f.citizen())
+    cpr = f.cpr_number()
+    patient["identifier"][0]["value"] = cpr
+    died = timezone.now() - dt.timedelta(hours=3)
+    patient["deceasedDateTime"] = died.isoformat(timespec="seconds")
+    sim = live_network.sims["hospital"]
+    message = hospital_notification(
+        sender_code=sim.code,
+        patient=patient,
+        encounter_id="E4",
+        admitted=False,
+        follow_up_reason="Kontrol",
+    )
+    [reply] = sim.send(message)
+    code, _, outcome = ack_of(reply)
+    assert code == "fatal-error"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.citizen_deceased"
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    assert not Referral.objects.exists()

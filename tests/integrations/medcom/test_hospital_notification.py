@@ -277,6 +277,33 @@ def test_r12_a_time_of_death_that_cannot_be_true_is_refused(hospital, citizen, d
     assert citizen.deceased_at is None and referral.status != Referral.Status.CLOSED
 
 
+@pytest.mark.parametrize(
+    ("deceased", "died_at"),
+    [
+        # A date alone is read as the FHIR Patient door reads it: the start
+        # of that day (UTC).
+        ("2022-12-08", dt.datetime(2022, 12, 8, tzinfo=dt.UTC)),
+        # A month is a death without a time: the end of the stay, as for
+        # deceasedBoolean true.
+        ("2022-12", dt.datetime(2022, 12, 9, 7, 45, 30, tzinfo=dt.UTC)),
+    ],
+)
+def test_r12_a_death_stated_as_a_date_without_a_time_is_registered(
+    hospital, citizen, deceased, died_at
+):
+    """MORS with ``deceasedDateTime`` of a date and no time (and no
+    deceasedBoolean) is a death, not an admission: she is registered dead
+    and her referral closed, not put on hold."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    message = _sent_anew(_example(MORS), deceasedBoolean=None, deceasedDateTime=deceased)
+    status, body = _post(hospital, message)
+    assert (status, _ack(body)[0]) == (200, "ok"), body
+    citizen.refresh_from_db()
+    referral.refresh_from_db()
+    assert citizen.deceased_at == died_at
+    assert referral.status == Referral.Status.CLOSED and referral.on_hold_since is None
+
+
 def test_r12_medcoms_official_test_message_stin_a_is_accepted(hospital, citizen):
     # Its GLNs are identified by https://www.gs1.org/gln (DK-core before 3.0).
     path = FIXTURES.parent / "testexamples" / "HospitalNotification-Ex-STIN-A.json"
