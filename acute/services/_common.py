@@ -6,12 +6,18 @@ For the use-case modules beside it only; nothing here is re-exported.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+
+from django.db import transaction
+
 from acute.models import Episode, Referral, Visit
 from consent.audit.services import Action, Purpose, audit_record
 from consent.audit.services import Outcome as AuditOutcome
 from consent.models import CareRelationship
 from consent.services import care_relationship_open
 from core.actors import Actor
+from core.errors import PlatformError
 from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise
 
@@ -44,6 +50,43 @@ def audit(
         reason_code=reason_code,
         detail=detail,
     )
+
+
+@contextmanager
+def refusal_audited(
+    *,
+    codes: Collection[str] = (),
+    rules: Collection[str] = (),
+    actor: Actor,
+    action: str,
+    citizen_id: int | None,
+    resource_type: str,
+    resource_id: object = "",
+    detail: dict[str, object] | None = None,
+) -> Iterator[None]:
+    """One transaction whose refusal, by one of ``codes`` or ``rules``, is a
+    denied attempt on the citizen's record (R9): its reason is the refusal's
+    code, and, when refusals are picked by rule, its detail says which rule.
+
+    The entry is written after the refused transaction has rolled back, so it
+    stays: it commits with the caller's transaction, which must therefore not
+    be a savepoint rolled back for the same refusal."""
+    try:
+        with transaction.atomic():
+            yield
+    except PlatformError as exc:
+        if exc.code in codes or (exc.rule is not None and exc.rule in rules):
+            audit(
+                actor=actor,
+                action=action,
+                citizen_id=citizen_id,
+                outcome=AuditOutcome.DENIED,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                reason_code=exc.code,
+                detail={"rule": exc.rule, **(detail or {})} if rules else detail,
+            )
+        raise
 
 
 def creation_refused_audit(

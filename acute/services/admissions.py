@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acute.models import DeadlineWarning, Referral, Visit
-from acute.services._common import audit, creation_refused_audit, referral_audit
+from acute.services._common import audit, referral_audit, refusal_audited
 from consent.audit.services import Action
 from core.actors import Actor
 from core.deaths import DECEASED_MESSAGE, is_registered_dead
-from core.errors import Conflict, InvalidInput, PlatformError, PreconditionFailed
+from core.errors import Conflict, InvalidInput, PreconditionFailed
 from core.logging import scrub
 from core.models import Citizen
 from core.validation import full_clean_changed, required_text
@@ -290,16 +290,13 @@ def dispatch_transaction(
     """Send a nurse in one transaction. A refused assignment to a referral on
     hold, or to a citizen registered dead, is a denied attempt (R9): it is
     recorded after the refused transaction has rolled back, so it stays."""
-    try:
-        with transaction.atomic():
-            yield
-    except PlatformError as exc:
-        if exc.rule == "R12" or exc.code == VISIT_CITIZEN_DECEASED:
-            creation_refused_audit(
-                actor=actor,
-                citizen_id=citizen_id,
-                resource_type="Task",
-                reason_code=exc.code,
-                detail={"rule": exc.rule, **detail},
-            )
-        raise
+    with refusal_audited(
+        actor=actor,
+        action=Action.CREATE,
+        citizen_id=citizen_id,
+        resource_type="Task",
+        detail=detail,
+        codes={VISIT_CITIZEN_DECEASED},
+        rules={"R12"},
+    ):
+        yield

@@ -9,7 +9,6 @@ import datetime as dt
 from dataclasses import replace
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from acute.dispatch import rank
@@ -161,8 +160,10 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
     for suggestion in dispatch_rank(referral=referral)[:5]:
         shift = NurseShift.objects.get(pk=suggestion.shift_id)
         try:
-            with transaction.atomic():
-                return visit_assign(referral=referral, shift=shift, actor=actor)
+            # visit_assign is its own transaction, and a refusal it audits is
+            # written after that has rolled back: no savepoint here, which
+            # would roll the denied attempt back with it (R9).
+            return visit_assign(referral=referral, shift=shift, actor=actor)
         except Conflict as exc:
             if exc.code in ("referral.already_assigned", "referral.on_hold"):
                 return None

@@ -20,9 +20,10 @@ from acute.services._common import (
     referral_audit,
     referral_lock,
 )
+from acute.services.triage import REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE
 from consent.audit.services import Action
 from core.actors import Actor
-from core.deaths import DECEASED_MESSAGE, is_registered_dead
+from core.deaths import is_registered_dead
 from core.errors import (
     Conflict,
     Forbidden,
@@ -254,7 +255,7 @@ def referral_create(
             resource_type="ServiceRequest",
             reason_code="citizen_deceased",
         )
-        raise PreconditionFailed("referral.citizen_deceased", DECEASED_MESSAGE)
+        raise PreconditionFailed(REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE)
     acute_function = acute_function_for(citizen)
     external_id = (external_id or "").strip()
     resent = _resent(source_organisation, external_id, citizen=citizen)

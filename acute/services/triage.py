@@ -9,10 +9,14 @@ from django.utils import timezone
 
 from acute import signals
 from acute.models import Episode, Referral
-from acute.services._common import EPISODE_SOURCE, audit, referral_audit, referral_lock
+from acute.services._common import (
+    EPISODE_SOURCE,
+    referral_audit,
+    referral_lock,
+    refusal_audited,
+)
 from acute.services.dispatch import dispatch_auto_assign
 from consent.audit.services import Action
-from consent.audit.services import Outcome as AuditOutcome
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
@@ -21,6 +25,10 @@ from core.models import Citizen
 from core.validation import required_text
 
 REFERRAL_CITIZEN_DECEASED = "referral.citizen_deceased"
+# One sentence for the code, whether a referral for her is sent or accepted.
+REFERRAL_DECEASED_MESSAGE = (
+    "The citizen is registered deceased, so the referral is neither received nor accepted."
+)
 
 
 def referral_accept(*, referral: Referral, actor: Actor) -> Referral:
@@ -30,28 +38,22 @@ def referral_accept(*, referral: Referral, actor: Actor) -> Referral:
     The coordinator declines it, and the reason goes back to the referrer.
     The refused attempt is on the citizen's record (R9), written after the
     refused transaction has rolled back."""
-    try:
-        with transaction.atomic():
-            referral = _triage(referral, status=Referral.Status.ACCEPTED, actor=actor)
-            signals.referral_accepted.send(sender=Referral, referral=referral, by=actor)
-            if settings.ACUTE_AUTO_ASSIGN:
-                dispatch_auto_assign(
-                    referral=referral,
-                    actor=Actor.system("acute.auto_assign", on_behalf_of=actor),
-                )
-    except PreconditionFailed as exc:
-        if exc.code == REFERRAL_CITIZEN_DECEASED:
-            audit(
-                actor=actor,
-                action=Action.UPDATE,
-                citizen_id=referral.citizen_id,
-                resource_type="ServiceRequest",
-                resource_id=referral.pk,
-                reason_code=exc.code,
-                outcome=AuditOutcome.DENIED,
-                detail={"triage": str(Referral.Status.ACCEPTED)},
+    with refusal_audited(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=referral.citizen_id,
+        resource_type="ServiceRequest",
+        resource_id=referral.pk,
+        detail={"triage": str(Referral.Status.ACCEPTED)},
+        codes={REFERRAL_CITIZEN_DECEASED},
+    ):
+        referral = _triage(referral, status=Referral.Status.ACCEPTED, actor=actor)
+        signals.referral_accepted.send(sender=Referral, referral=referral, by=actor)
+        if settings.ACUTE_AUTO_ASSIGN:
+            dispatch_auto_assign(
+                referral=referral,
+                actor=Actor.system("acute.auto_assign", on_behalf_of=actor),
             )
-        raise
     return referral
 
 
@@ -99,11 +101,7 @@ def _triage(
     if status == Referral.Status.ACCEPTED and (
         Citizen.objects.filter(pk=referral.citizen_id, deceased_at__isnull=False).exists()
     ):
-        raise PreconditionFailed(
-            REFERRAL_CITIZEN_DECEASED,
-            "The citizen is registered deceased; the referral is not accepted."
-            " Decline it, and the reason goes back to the referrer.",
-        )
+        raise PreconditionFailed(REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE)
     referral.status = status
     referral.triaged_at = timezone.now()
     referral.triaged_by = actor.user

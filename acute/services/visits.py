@@ -19,13 +19,12 @@ from django.utils.text import format_lazy
 
 from acute import signals
 from acute.models import Episode, NurseShift, Outcome, Referral, Visit, VisitNote
-from acute.services._common import VISIT_SOURCE, audit, visit_audit, visit_lock
+from acute.services._common import VISIT_SOURCE, refusal_audited, visit_audit, visit_lock
 from acute.services._nurse_access import shift_status_follow_visits, visit_cancel_locked
 from acute.services.admissions import VISIT_CITIZEN_DECEASED
 from acute.services.dispatch import dispatch_auto_assign
 from acute.services.episodes import episode_complete
 from consent.audit.services import Action
-from consent.audit.services import Outcome as AuditOutcome
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.deaths import DECEASED_MESSAGE
@@ -89,22 +88,16 @@ def _step(visit: Visit, actor: Actor, step: str) -> Iterator[None]:
     """One step of the visit in its own transaction. A step refused because
     the citizen is registered dead is a denied attempt on her record (R9),
     written after the refused transaction has rolled back, so it stays."""
-    try:
-        with transaction.atomic():
-            yield
-    except PreconditionFailed as exc:
-        if exc.code == VISIT_CITIZEN_DECEASED:
-            audit(
-                actor=actor,
-                action=Action.UPDATE,
-                citizen_id=visit.citizen_id,
-                resource_type="Encounter",
-                resource_id=visit.pk,
-                reason_code=exc.code,
-                outcome=AuditOutcome.DENIED,
-                detail={"step": step},
-            )
-        raise
+    with refusal_audited(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=visit.citizen_id,
+        resource_type="Encounter",
+        resource_id=visit.pk,
+        detail={"step": step},
+        codes={VISIT_CITIZEN_DECEASED},
+    ):
+        yield
 
 
 def _shift_status(shift_id: int, status: str) -> None:

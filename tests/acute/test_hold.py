@@ -7,8 +7,11 @@ on the board. The discharge lifts the hold."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -305,6 +308,56 @@ def test_r12_automatic_dispatch_never_picks_a_referral_on_hold(coordinator, sett
     assert again.status_code == 201
     assert services.visits_expire_unanswered(now=timezone.now() + dt.timedelta(hours=2)) == 1
     assert active_visits(held) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r9_automatic_dispatch_refused_by_an_admission_meanwhile_stays_audited(coordinator):
+    """The hospital's admission arrives while automatic dispatch is choosing a
+    nurse: the referral it read as waiting is on hold once it holds the lock,
+    so nobody is sent, and the refused attempt stays in the audit log as
+    denied (R9) although the dispatch's transaction rolled back."""
+    f.acute_nurse_on_shift()
+    referral = f.acute_referral(by=coordinator)
+    backend: list[int] = []
+    results: list[object] = []
+
+    def dispatch() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend.append(cursor.fetchone()[0])
+            results.append(
+                services.dispatch_auto_assign(referral=referral, actor=Actor.system("tests"))
+            )
+        finally:
+            connection.close()
+
+    dispatcher = threading.Thread(target=dispatch)
+    with transaction.atomic():
+        admit(referral.citizen_id)  # not committed yet: dispatch reads her as waiting
+        dispatcher.start()
+        waiting_for_a_row_lock(dispatcher, backend)
+    dispatcher.join(timeout=30)
+    assert results == [None]
+    assert active_visits(referral) == 0
+    assert denied(referral.citizen_id, "referral.on_hold") == 1
+
+
+def waiting_for_a_row_lock(thread: threading.Thread, backend: list[int]) -> None:
+    """Until the thread's connection waits for a lock this one holds."""
+    deadline = time.monotonic() + 30
+    while thread.is_alive() and time.monotonic() < deadline:
+        if backend:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)",
+                    backend,
+                )
+                if cursor.fetchone()[0]:
+                    return
+        time.sleep(0.02)
+    raise AssertionError("the dispatch never waited for the referral's row lock")
 
 
 # --- the coordinator's pages -------------------------------------------------------

@@ -243,7 +243,10 @@ def test_a_citizen_registered_dead_is_refused_in_danish_on_every_page() -> None:
     )
     html = referred.content.decode()
     assert referred.status_code == 412
-    assert "Borgeren er registreret som død." in html
+    assert (
+        "Borgeren er registreret som død, så henvisningen hverken modtages eller accepteres."
+        in html
+    )
     assert Referral.objects.filter(citizen_id=visit.citizen_id).count() == 1
 
     denied = AuditEntry.objects.filter(citizen_id=visit.citizen_id, outcome="denied")

@@ -356,6 +356,15 @@ def test_no_nurse_is_sent_to_a_citizen_registered_dead_until_the_death_is_correc
     assert assigned.status_code == 201, assigned.json()
 
 
+# One code, one sentence: whether the referral is sent or accepted.
+REFERRAL_DECEASED_DA = (
+    "Borgeren er registreret som død, så henvisningen hverken modtages eller accepteres."
+)
+REFERRAL_DECEASED_EN = (
+    "The citizen is registered deceased, so the referral is neither received nor accepted."
+)
+
+
 def test_a_referral_for_a_citizen_registered_dead_is_refused_and_audited(coordinator):
     """Refused on every door (here the coordinator's API and a hospital
     physician's FHIR ServiceRequest; partners' messages in
@@ -379,7 +388,10 @@ def test_a_referral_for_a_citizen_registered_dead_is_refused_and_audited(coordin
         format="json",
     )
     assert response.status_code == 412, response.json()
-    assert response.json()["error"]["code"] == "referral.citizen_deceased"
+    assert response.json()["error"] == {
+        "code": "referral.citizen_deceased",
+        "message": REFERRAL_DECEASED_DA,
+    }
     assert not Referral.objects.exists() and not Episode.objects.exists()
     denied = AuditEntry.objects.get(citizen_id=person.pk, outcome="denied")
     assert (denied.resource_type, denied.reason_code) == ("ServiceRequest", "citizen_deceased")
@@ -485,7 +497,15 @@ def test_a_referral_for_a_citizen_registered_dead_since_it_came_is_not_accepted(
     client = f.client_for(coordinator)
     refused = client.post(f"/api/acute/referrals/{referral.pk}/accept")
     assert refused.status_code == 412, refused.json()
-    assert refused.json()["error"]["code"] == "referral.citizen_deceased"
+    # The same code reads the same as when the referral is sent.
+    assert refused.json()["error"] == {
+        "code": "referral.citizen_deceased",
+        "message": REFERRAL_DECEASED_DA,
+    }
+    english = client.post(
+        f"/api/acute/referrals/{referral.pk}/accept", HTTP_ACCEPT_LANGUAGE="en"
+    ).json()["error"]
+    assert english == {"code": "referral.citizen_deceased", "message": REFERRAL_DECEASED_EN}
     referral.refresh_from_db()
     assert referral.status == Referral.Status.RECEIVED and not Visit.objects.exists()
     assert AuditEntry.objects.filter(
