@@ -33,6 +33,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy, gettext_noop
 
 # The canonical systems the platform writes itself.
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
@@ -49,7 +51,9 @@ class Classification:
     ``prefixes`` cover families of URIs and ``pattern`` a URI's last segment,
     so national forms nobody listed are recognised too. ``psychiatric`` and
     ``diagnosis`` match a code (case-insensitive, leading spaces allowed, so
-    the database constraint can use the same expression)."""
+    the database constraint can use the same expression).
+    ``psychiatric_label`` is the English name of the psychiatric chapter (the
+    error's English message); a reader sees :attr:`psychiatric_label_text`."""
 
     name: str
     psychiatric_label: str
@@ -63,6 +67,12 @@ class Classification:
     diagnosis: str = ""
     # What a code of this system looks like; anything else cannot be judged.
     valid: str = ""
+
+    @property
+    def psychiatric_label_text(self) -> Promise:
+        """The psychiatric chapter's name in the reader's language (the
+        classification's official Danish chapter name on a Danish answer)."""
+        return gettext_lazy(self.psychiatric_label)
 
     def recognises(self, key: str) -> bool:
         if self.excluded and re.search(self.excluded, key):
@@ -87,7 +97,7 @@ class Classification:
 
 ICD10 = Classification(
     name="ICD-10",
-    psychiatric_label="ICD-10 chapter F (mental and behavioural disorders)",
+    psychiatric_label=gettext_noop("ICD-10 chapter F (mental and behavioural disorders)"),
     systems=(
         ICD10_SYSTEM,
         "urn:oid:2.16.840.1.113883.6.3",  # ICD-10
@@ -115,7 +125,7 @@ ICD10 = Classification(
 SKS_VALID = r"^[A-Z][0-9A-Z]"
 SKS_DIAGNOSES = Classification(
     name="SKS",
-    psychiatric_label="SKS diagnosis group DF (ICD-10 chapter F)",
+    psychiatric_label=gettext_noop("SKS diagnosis group DF (ICD-10 chapter F)"),
     systems=(SKS_DIAGNOSIS_SYSTEM,),
     # Every code here is a diagnosis; one sent without its D is read as ICD-10.
     psychiatric=r"^\s*D?\s*F",
@@ -124,7 +134,7 @@ SKS_DIAGNOSES = Classification(
 )
 SKS = Classification(
     name="SKS",
-    psychiatric_label="SKS diagnosis group DF (ICD-10 chapter F)",
+    psychiatric_label=gettext_noop("SKS diagnosis group DF (ICD-10 chapter F)"),
     systems=(SKS_SYSTEM,),
     psychiatric=r"^\s*D\s*F",
     diagnosis=r"^\s*D\s*[A-Z]",
@@ -132,7 +142,7 @@ SKS = Classification(
 )
 ICPC2 = Classification(
     name="ICPC-2",
-    psychiatric_label="ICPC-2 chapter P (psychological)",
+    psychiatric_label=gettext_noop("ICPC-2 chapter P (psychological)"),
     systems=(
         ICPC2_SYSTEM,
         "urn:oid:2.16.840.1.113883.6.139",  # ICPC-2
@@ -145,7 +155,9 @@ ICPC2 = Classification(
 )
 ICD11 = Classification(
     name="ICD-11",
-    psychiatric_label="ICD-11 chapter 06 (mental, behavioural or neurodevelopmental disorders)",
+    psychiatric_label=gettext_noop(
+        "ICD-11 chapter 06 (mental, behavioural or neurodevelopmental disorders)"
+    ),
     prefixes=("http://id.who.int/icd/release/11", "http://id.who.int/icd11"),
     pattern=r"[/:]icd-?11([-_.][a-z0-9-]*)?$",
     psychiatric=r"^\s*6",

@@ -95,6 +95,7 @@ REASONS: dict[str, Promise] = {
         REASON_CONTEXT, "§4 medicine ordered by phone"
     ),
     "order.read_back_required": pgettext_lazy(REASON_CONTEXT, "order not read back"),
+    "audit.entry_not_found": pgettext_lazy(REASON_CONTEXT, "unknown audit entry"),
     "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),
     "record.psychiatric_diagnosis": pgettext_lazy(REASON_CONTEXT, "psychiatric diagnosis (R2)"),
     "record.type_not_permitted": pgettext_lazy(REASON_CONTEXT, "data type not shared (R2)"),
@@ -102,6 +103,10 @@ REASONS: dict[str, Promise] = {
     "vital_signs.after_death": pgettext_lazy(REASON_CONTEXT, "time after the registered death"),
     "administration.citizen_deceased": pgettext_lazy(
         REASON_CONTEXT, "dose after the registered death"
+    ),
+    "order.given_before_order": pgettext_lazy(REASON_CONTEXT, "dose before the order"),
+    "dose.indivisible_form": pgettext_lazy(
+        REASON_CONTEXT, "part of a capsule, suppository or sachet"
     ),
     "referral.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
     "visit.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),

@@ -14,6 +14,10 @@ language (Danish unless it asks for English,
 - A message built from values with no template falls back to the code's
   sentence in ``BY_CODE``, then to the kind's sentence: never English on a
   Danish page.
+
+One module, longer than most: it is the catalogue of every refusal's
+sentence, kept in one place so that a test can hold each code to its
+wording and a translator finds them together.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.utils.functional import Promise, lazy
-from django.utils.translation import get_language, gettext, gettext_noop
+from django.utils.text import format_lazy
+from django.utils.translation import get_language, gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.cpr import CPR_IN_TEXT
@@ -259,6 +264,7 @@ FIXED = (
     gettext_noop("location must be an id."),
     gettext_noop("outcome must be 0 or 4."),
     gettext_noop("The platform answers in FHIR JSON."),
+    gettext_noop("The platform answers in FHIR JSON: _format is json or application/fhir+json."),
     gettext_noop("_id is a Patient id (digits)."),
     gettext_noop("encounter must be Encounter/visit-<id>."),
     gettext_noop("Search by patient (a Patient id)."),
@@ -319,7 +325,7 @@ FIXED = (
     gettext_noop("The time of death lies before the citizen was born."),
     gettext_noop("The citizen is registered deceased; no dose is given after her death."),
     gettext_noop(
-        "The citizen is registered deceased; the referral is not accepted. Decline it, and the reason goes back to the referrer."
+        "The citizen is registered deceased, so the referral is neither received nor accepted."
     ),
     gettext_noop(
         "A death is registered with its time: send deceasedDateTime, not deceasedBoolean true."
@@ -431,6 +437,12 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "waste.rest_mismatch": _(
         "The rest of the opened unit here is %(rest)s %(unit)s; waste that, or whole units."
+    ),
+    "dose.indivisible_form": _(
+        "%(medicine)s (%(unit)s) cannot be divided: give a whole number, not %(quantity)s. Nothing was given."
+    ),
+    "order.given_before_order": _(
+        "The dose was given %(given)s, before the order for %(medicine)s (no. %(order)s) was made %(ordered)s; it cannot be recorded against that order. Nothing was recorded."
     ),
     "count.incomplete": _("%(n)s lot(s) held here are not counted yet."),
     "request.already_received": _(
@@ -610,6 +622,17 @@ _labels = lazy(
 )
 
 
+def either(alternatives: Iterable[Promise | str]) -> Promise:
+    """Alternatives inside a sentence joined by "or" in the reader's language
+    (``patient=… eller subject=…``)."""
+    parts = tuple(alternatives)
+    return format_lazy(
+        " {0} ".join(f"{{{i + 1}}}" for i in range(len(parts))),
+        pgettext_lazy("either this or that", "or"),
+        *parts,
+    )
+
+
 DATE_OR_DATE_TIME = _("YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]+01:00")
 
 # A sentence per code whose English message is built from values.
@@ -625,6 +648,12 @@ BY_CODE: dict[str, Promise] = {
     "unit.mismatch": _("The unit does not match the medicine."),
     "quantity.whole_units": _("This medicine is counted in whole units; give a whole number."),
     "waste.rest_mismatch": _("Only the rest of the opened unit may be wasted as part of one."),
+    "dose.indivisible_form": _(
+        "A capsule, a suppository or a sachet cannot be divided; give a whole number."
+    ),
+    "order.given_before_order": _(
+        "The dose was given before the order was made; it cannot be recorded against it."
+    ),
     "count.incomplete": _("Some lots held here are not counted yet."),
     "visit.wrong_status": _("This cannot be recorded in the visit's present status."),
     "visit.transition_not_allowed": _("The visit cannot take this step in its present status."),

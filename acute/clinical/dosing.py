@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -272,12 +273,32 @@ def schedule_total(
 # --- what remains of an order ------------------------------------------------------------
 
 
+def busiest_day(doses: Iterable[tuple[dt.datetime, Decimal]], *, at: dt.datetime) -> Decimal:
+    """The most given in any 24 hours that a dose at ``at`` would fall in.
+
+    A 24-hour window is the 24 hours up to and including its end (a dose given
+    exactly 24 hours before no longer counts). The windows holding ``at`` end
+    from ``at`` until 24 hours after it; the busiest ends at ``at`` or at a
+    later dose. For a dose given now there is no later dose, and this is what
+    was given in the last 24 hours; a dose booked late, given before doses
+    already booked, is counted with those after it too, so no 24 hours come
+    to more than the order allows.
+    """
+    near = [(when, amount) for when, amount in doses if at - DAY < when < at + DAY]
+    ends = [at, *(when for when, _amount in near if when > at)]
+    return max(
+        sum((amount for when, amount in near if end - DAY < when <= end), ZERO) for end in ends
+    )
+
+
 @dataclass(frozen=True)
 class Allowance:
-    """What an order still allows now, in its own unit.
+    """What an order still allows for a dose given at a moment (now, or when
+    the nurse says she gave it), in its own unit.
 
     ``remaining`` is the least of what is left in all and what is left in the
-    last 24 hours, and nothing once the order's days are over.
+    busiest 24 hours the dose falls in, and nothing once the order's days
+    were over at that moment.
     """
 
     unit: str
@@ -307,13 +328,13 @@ def allowance(
     ordered_at: dt.datetime,
     given: Decimal,
     given_last_day: Decimal,
-    now: dt.datetime,
+    at: dt.datetime,
 ) -> Allowance:
     remaining_in_all = max(total - given, ZERO)
     per_day = dose * doses_per_day if doses_per_day else None
     remaining_today = max(per_day - given_last_day, ZERO) if per_day is not None else None
     ends_at = ordered_at + dt.timedelta(days=duration_days) if duration_days else None
-    ended = ends_at is not None and now >= ends_at
+    ended = ends_at is not None and at >= ends_at
     remaining = ZERO if ended else remaining_in_all
     if remaining_today is not None:
         remaining = min(remaining, remaining_today)

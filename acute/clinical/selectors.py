@@ -184,19 +184,27 @@ def given_against(qs: QuerySet[MedicationOrder], *, now: dt.datetime) -> QuerySe
     return qs.annotate(**_given_sums("administrations__", now=now))
 
 
-def order_allowance(order: MedicationOrder, *, now: dt.datetime | None = None) -> dosing.Allowance:
-    """What the order still allows (R8), from the doses given against it.
+def order_allowance(order: MedicationOrder, *, at: dt.datetime | None = None) -> dosing.Allowance:
+    """What the order allows (R8) for a dose given ``at`` (now when not said),
+    from the doses given against it.
 
-    An order read through :func:`given_against` carries its sums; any other is
-    summed here. The cabinet calls this with the order's row locked, so two
-    doses against one order are counted one after the other.
+    The order is judged at the moment the dose was given, not when it is
+    booked: whether its days were over then, and the 24 hours around it
+    (:func:`acute.clinical.dosing.busiest_day`) — a dose her tablet queued
+    offline and sent later counts against the doses booked meanwhile.
+
+    An order read through :func:`given_against` carries its sums for now; any
+    other, or a dose at another moment, is summed here. The cabinet calls
+    this with the order's row locked, so two doses against one order are
+    counted one after the other.
     """
-    now = now or timezone.now()
     given = getattr(order, "given_total", None)
     given_last_day = getattr(order, "given_last_day", None)
-    if given is None or given_last_day is None:
-        sums = order.administrations.aggregate(**_given_sums("", now=now))
-        given, given_last_day = sums["given_total"], sums["given_last_day"]
+    if at is not None or given is None or given_last_day is None:
+        at = at or timezone.now()
+        doses = list(order.administrations.values_list("administered_at", "order_amount"))
+        given = sum((amount for _when, amount in doses), ZERO)
+        given_last_day = dosing.busiest_day(doses, at=at)
     return dosing.allowance(
         dose=order.dose,
         unit=order.dose_unit,
@@ -206,7 +214,7 @@ def order_allowance(order: MedicationOrder, *, now: dt.datetime | None = None) -
         ordered_at=order.ordered_at,
         given=given,
         given_last_day=given_last_day,
-        now=now,
+        at=at or timezone.now(),
     )
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy, gettext_noop
 from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.resource import Resource
 from pydantic import BaseModel
@@ -29,7 +30,9 @@ from consent.classifications import (
 )
 from consent.fhir.datatypes import RecordRefused
 
-DIAGNOSIS_SYSTEMS_TEXT = "ICD-10 (or a national form of it), SKS or ICPC-2"
+# English in the error's message; the reader sees DIAGNOSIS_SYSTEMS_LABEL.
+DIAGNOSIS_SYSTEMS_TEXT = gettext_noop("ICD-10 (or a national form of it), SKS or ICPC-2")
+DIAGNOSIS_SYSTEMS_LABEL = gettext_lazy(DIAGNOSIS_SYSTEMS_TEXT)
 # Which classification carries a somatic diagnosis's main code, best first:
 # ICD-10 is what analyses count by.
 MAIN_DIAGNOSIS_ORDER = (ICD10, SKS_DIAGNOSES, SKS, ICPC2)
@@ -109,7 +112,7 @@ def judge_codings(values: list[CodedValue]) -> None:
                 field=value.expression,
                 params={
                     "element": value.expression,
-                    "classification": classification.psychiatric_label,
+                    "classification": classification.psychiatric_label_text,
                 },
             )
     for value in values:
@@ -131,7 +134,7 @@ def judge_codings(values: list[CodedValue]) -> None:
                     f"{value.expression} is in a system R2 cannot judge; a diagnosis is "
                     f"coded in {DIAGNOSIS_SYSTEMS_TEXT}.",
                     field=value.expression,
-                    params={"element": value.expression, "systems": DIAGNOSIS_SYSTEMS_TEXT},
+                    params={"element": value.expression, "systems": DIAGNOSIS_SYSTEMS_LABEL},
                 )
             continue
         if not value.code.strip():

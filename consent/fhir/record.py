@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from consent.classifications import system_key
 from consent.fhir.codings import (
+    DIAGNOSIS_SYSTEMS_LABEL,
     DIAGNOSIS_SYSTEMS_TEXT,
     coded_at,
     coded_values,
@@ -215,7 +216,7 @@ def parse_record_resource(
                     f"Condition.code needs a code in {DIAGNOSIS_SYSTEMS_TEXT}, "
                     "or it cannot be judged.",
                     field="Condition.code",
-                    params={"element": "Condition.code", "systems": DIAGNOSIS_SYSTEMS_TEXT},
+                    params={"element": "Condition.code", "systems": DIAGNOSIS_SYSTEMS_LABEL},
                 )
             code_system, code = stored_code(main)
         else:

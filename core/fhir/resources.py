@@ -57,7 +57,7 @@ from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformE
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
 from core.fhir.gate import current_gate, gate_registered
 from core.fhir.views import ACTION_BY_METHOD, FHIR_ID, FHIRView, paging_params, searchset
-from core.messages import REFERENCE_OR_ID
+from core.messages import REFERENCE_OR_ID, either
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import is_digits
@@ -265,14 +265,13 @@ class FHIRResource:
             all(query.get(name) for name in combination) for combination in self.required
         ):
             first = self.required[0][0]
-            alternatives = " or ".join(
-                "&".join(f"{name}=…" for name in combination) for combination in self.required
-            )
+            combinations = ["&".join(f"{name}=…" for name in c) for c in self.required]
             raise InvalidInput(
                 f"search.{first}_required",
-                f"{self.type} is searched by {alternatives}, e.g. ?{first}=Patient/<id>.",
+                f"{self.type} is searched by {' or '.join(combinations)},"
+                f" e.g. ?{first}=Patient/<id>.",
                 field=first,
-                params={"type": self.type, "alternatives": alternatives},
+                params={"type": self.type, "alternatives": either(combinations)},
             )
 
     def check_one_citizen(self, query: Mapping[str, Any]) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -31,6 +34,20 @@ from medicine_cabinet.api.common import (
 # --- administration (R8) ------------------------------------------------------------------------
 
 
+class GivenAtField(serializers.DateTimeField):
+    """When the dose was given: ISO 8601 with its offset. A time without one
+    is refused (400 ``time.naive``), not read as the server's zone."""
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        moment = super().to_internal_value(value)  # malformed: the field's own 400
+        stated = parse_datetime(value) if isinstance(value, str) else value
+        if isinstance(stated, dt.datetime) and timezone.is_naive(stated):
+            raise InvalidInput(
+                "time.naive", "Times must carry a time zone offset.", field=self.field_name
+            )
+        return moment
+
+
 class AdministrationInput(serializers.Serializer[Any]):
     visit = serializers.IntegerField(min_value=1)
     order = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
@@ -44,6 +61,13 @@ class AdministrationInput(serializers.Serializer[Any]):
     # it, with the amount she gives in the order's unit.
     confirm_mismatch = serializers.BooleanField(required=False, default=False)
     confirmed_dose = QuantityField(required=False, allow_null=True, default=None)
+    given_at = GivenAtField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When the dose was given, if not now (ISO 8601 with offset): not in the"
+        " future, not before the visit was assigned, not after the citizen's registered death.",
+    )
 
 
 class AdministeredAgainstOut(serializers.Serializer[Any]):
@@ -59,6 +83,7 @@ class AdministeredAgainstOut(serializers.Serializer[Any]):
 class AdministrationOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     lot = serializers.IntegerField()
+    given_at = serializers.DateTimeField(help_text="When the dose was given.")
     movement = PlainMovementOut()
     order = AdministeredAgainstOut()
     discarded_rest = PlainMovementOut(
@@ -96,12 +121,14 @@ class AdministrationsView(APIView):
             witness=_witness(request, data),
             confirm_mismatch=data["confirm_mismatch"],
             confirmed_dose=data["confirmed_dose"],
+            given_at=data["given_at"],
         )
         rest = selectors.dose_rest(dose=administration.movement)
         return Response(
             {
                 "id": administration.pk,
                 "lot": administration.lot_id,
+                "given_at": administration.administered_at,
                 "movement": _plain_movement_json(administration.movement),
                 "order": {
                     "id": administration.order_id,

@@ -30,8 +30,12 @@ from medicine_cabinet.services.counts import (
     count_start,
     count_submit,
 )
-from medicine_cabinet.services.dose_checks import STOCK_UNIT_LABELS
-from medicine_cabinet.services.formulary import bag_for_nurse, cabinet_create, medicine_upsert
+from medicine_cabinet.services.formulary import (
+    STOCK_UNIT_LABELS,
+    bag_for_nurse,
+    cabinet_create,
+    medicine_upsert,
+)
 from medicine_cabinet.services.ledger import STOCK_RESOURCE
 from medicine_cabinet.services.movements import (
     stock_remove_expired,

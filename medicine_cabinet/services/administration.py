@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 
 from acute.clinical.models import MedicationOrder
 from acute.clinical.selectors import order_allowance
+from acute.clinical.services.common import not_before_visit, not_in_future
 from acute.models import Visit
 from consent.audit.services import Action, Purpose, audit_record
 from consent.gate import access_citizen
@@ -36,6 +37,7 @@ from medicine_cabinet.models import (
 from medicine_cabinet.services.checks import (
     GATE_CATEGORY,
     acute_organisation,
+    check_divisible_dose,
     check_unit,
     check_usable,
     check_witness,
@@ -117,11 +119,22 @@ def administration_give(
     given only as confirmed (``confirm_mismatch`` with ``confirmed_dose``, the
     amount in the order's unit). A refusal by the rule is audited as denied.
 
-    ``given_at`` is when she gave a dose her tablet queued without a
-    connection (the page bounds it to the last day); otherwise the dose is
-    given now. A dose given after the citizen's registered death is refused
-    (412 ``administration.citizen_deceased``, audited as denied); one given
-    before it is booked now, like any dose sent late.
+    A dose of part of a capsule, suppository or sachet is refused (400
+    ``dose.indivisible_form``, audited as denied); part of a tablet, ampoule
+    or vial is given and the opened unit's rest discarded with it.
+
+    ``given_at`` is when she gave the dose, if not now: one her tablet queued
+    without a connection (the page bounds it to the last day), or one the API
+    is told of. It is the administration's time; the ledger books the stock
+    now. It may not lie in the future (400 ``time.in_future``) or before the
+    visit was assigned (400 ``time.before_visit``). A dose given after the
+    citizen's registered death is refused (412
+    ``administration.citizen_deceased``, audited as denied); one given before
+    it is booked, like any dose sent late. The order is judged at that time
+    too: a dose given before the order was made is refused (412
+    ``order.given_before_order``); one given before the order's days ran out,
+    or before it was cancelled, is booked; its 24-hour limit counts the doses
+    in the 24 hours around it, those booked before it but given after it too.
     """
 
     if actor.role != Role.ACUTE_NURSE or actor.user is None:
@@ -152,7 +165,12 @@ def administration_give(
         raise PreconditionFailed(
             "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
         )
+    if given_at is not None:
+        # A time she states can be true: not ahead of us, not before she was sent.
+        not_in_future(given_at, field="given_at")
+        not_before_visit(given_at, visit, field="given_at")
     try:
+        check_divisible_dose(medicine, quantity)
         _given_before_death(
             deceased_at=citizen.deceased_at,
             given=given_at or timezone.now(),
@@ -214,7 +232,8 @@ def _administration_book(
             field="order",
             rule="R8",
         )
-    _check_order(order=order, visit=visit, medicine=medicine)
+    # The order is judged when the dose was given, not when it is booked (R8).
+    _check_order(order=order, visit=visit, medicine=medicine, at=given_at or timezone.now())
     amount, mismatch = _dose_against_order(
         order=order,
         medicine=medicine,
@@ -234,19 +253,20 @@ def _administration_book(
     check_usable(lot)
     witness = check_witness(actor=actor, medicine=medicine, witness=witness)
     now = timezone.now()
+    given = given_at or now
     with transaction.atomic():
         # The order's row lock first: two doses against one order are counted
         # one after the other, so both cannot pass on the same remainder. The
         # order may also have been cancelled since it was read.
         order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
-        _check_order(order=order, visit=visit, medicine=medicine)
+        _check_order(order=order, visit=visit, medicine=medicine, at=given)
         # Asked of the database again: a death registered since the gate read her.
         _given_before_death(
             deceased_at=Citizen.objects.values_list("deceased_at", flat=True).get(pk=citizen.pk),
-            given=given_at or now,
+            given=given,
             stated=given_at is not None,
         )
-        left = order_allowance(order, now=now)
+        left = order_allowance(order, at=given)
         _check_within_order(order=order, left=left, amount=amount)
         if amount is None or (mismatch and not confirm_mismatch):
             raise _mismatch_warning(
@@ -280,7 +300,7 @@ def _administration_book(
             order_unit=order.dose_unit,
             dose_mismatch=mismatch,
             mismatch_confirmed=bool(mismatch),
-            administered_at=now,
+            administered_at=given,
             by=actor.user,
             witness=witness,
             note=note.strip()[:300],

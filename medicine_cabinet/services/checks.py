@@ -26,7 +26,7 @@ from medicine_cabinet.models import (
     Medicine,
     Movement,
 )
-from medicine_cabinet.services.dose_checks import STOCK_UNIT_LABELS, _amount, _unit_label
+from medicine_cabinet.services.formulary import STOCK_UNIT_LABELS, amount_text, unit_label
 
 GATE_CATEGORY = "patient"
 WITNESS_ROLES = (Role.ACUTE_NURSE, Role.MEDICINE_OFFICER)
@@ -83,8 +83,33 @@ def check_whole_units(medicine: Medicine, quantity: Decimal, *, field: str = "qu
             field=field,
             params={
                 "medicine": medicine.name,
-                "unit": _unit_label(medicine.unit),
-                "quantity": _amount(quantity),
+                "unit": unit_label(medicine.unit),
+                "quantity": amount_text(quantity),
+            },
+        )
+
+
+# The forms a dose is never part of (*kan ikke deles*): a capsule is not
+# opened and a suppository not cut, and a sachet's powder cannot be measured
+# out by halves in a citizen's home. A scored tablet may be halved and an
+# ampoule or vial drawn in part; the opened unit's rest is then discarded.
+INDIVISIBLE_UNITS = frozenset({"capsule", "suppository", "sachet"})
+
+
+def check_divisible_dose(medicine: Medicine, quantity: Decimal) -> None:
+    """A dose of part of a capsule, suppository or sachet is refused before
+    anything is booked (400 ``dose.indivisible_form``, R8)."""
+    if medicine.unit.strip().lower() in INDIVISIBLE_UNITS and not is_whole(quantity):
+        raise InvalidInput(
+            "dose.indivisible_form",
+            f"{medicine.name} ({medicine.unit}) cannot be divided: give a whole number,"
+            f" not {quantity.normalize():f}. Nothing was given.",
+            field="quantity",
+            rule="R8",
+            params={
+                "medicine": medicine.name,
+                "unit": unit_label(medicine.unit),
+                "quantity": amount_text(quantity),
             },
         )
 

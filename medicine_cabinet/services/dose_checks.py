@@ -3,14 +3,16 @@ order itself, the dose in the order's unit, and what the order still allows."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.utils import formats, timezone
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext
 
 from acute.clinical import dosing
 from acute.clinical.dosing import Allowance
 from acute.clinical.models import MedicationOrder
+from acute.clinical.services.common import CLOCK_SKEW
 from acute.models import Visit
 from core.errors import (
     Conflict,
@@ -21,35 +23,8 @@ from medicine_cabinet.models import (
     DoseMismatch,
     Medicine,
 )
+from medicine_cabinet.services.formulary import amount_text, unit_label
 from medicine_cabinet.services.ledger import quantity_text
-
-# The formulary's stock units, kept in English as data; shown translated.
-STOCK_UNIT_LABELS = (
-    gettext_noop("tablet"),
-    gettext_noop("ampoule"),
-    gettext_noop("capsule"),
-    gettext_noop("vial"),
-    gettext_noop("suppository"),
-    gettext_noop("sachet"),
-)
-
-# The formulary's dosage forms, kept in English as data; shown translated
-# (a form is named as the product is, not as the unit it is counted in).
-DOSAGE_FORM_LABELS = (
-    pgettext_lazy("dosage form", "tablet"),
-    pgettext_lazy("dosage form", "solution for injection"),
-    pgettext_lazy("dosage form", "nebuliser solution"),
-)
-
-
-def _amount(value: Decimal) -> str:
-    """An amount for a message, as a Danish clinician writes it (``2,5``)."""
-    return formats.number_format(format(value.normalize(), "f"), use_l10n=True)
-
-
-def _unit_label(unit: str) -> str:
-    """The formulary's stock units are kept in English; shown in the reader's language."""
-    return gettext(unit) if unit in STOCK_UNIT_LABELS else unit
 
 
 def _order_refusal_extra(order: MedicationOrder, left: Allowance) -> dict[str, object]:
@@ -62,9 +37,20 @@ def _order_refusal_extra(order: MedicationOrder, left: Allowance) -> dict[str, o
     }
 
 
-def _check_order(*, order: MedicationOrder, visit: Visit, medicine: Medicine) -> None:
+def _local(moment: dt.datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "j. F Y H:i")
+
+
+def _check_order(
+    *, order: MedicationOrder, visit: Visit, medicine: Medicine, at: dt.datetime
+) -> None:
     """The order may be given against at all: this visit's, for this medicine,
-    not cancelled, a phone order read back, a written one for §4 (R8)."""
+    made before the dose and not cancelled when it was given (``at``), a phone
+    order read back, a written one for §4 (R8).
+
+    A dose given before a cancellation and booked after it (queued offline)
+    was given against a standing order: it left the bag then, and is booked.
+    """
 
     if order.visit_id is not None and order.visit_id != visit.pk:
         raise InvalidInput(
@@ -73,7 +59,31 @@ def _check_order(*, order: MedicationOrder, visit: Visit, medicine: Medicine) ->
             field="order",
             rule="R8",
         )
-    if order.status == MedicationOrder.Status.CANCELLED:
+    if at < order.ordered_at - CLOCK_SKEW:
+        # Clocks (the nurse's tablet, the server) may differ by a few minutes;
+        # more than that, and the dose was not given on this order.
+        raise PreconditionFailed(
+            "order.given_before_order",
+            f"The dose was given {_local(at)}, before the order for {order.medicine_name} "
+            f"(no. {order.pk}) was made {_local(order.ordered_at)}; it cannot be recorded "
+            "against that order. Nothing was recorded.",
+            field="given_at",
+            rule="R8",
+            params={
+                "medicine": order.medicine_name,
+                "order": order.pk,
+                "given": _local(at),
+                "ordered": _local(order.ordered_at),
+            },
+            extra={
+                "order": order.pk,
+                "ordered_at": order.ordered_at.isoformat(),
+                "given_at": at.isoformat(),
+            },
+        )
+    if order.status == MedicationOrder.Status.CANCELLED and (
+        order.cancelled_at is None or at >= order.cancelled_at
+    ):
         raise PreconditionFailed(
             "order.cancelled", gettext("This order was cancelled."), field="order", rule="R8"
         )
@@ -136,7 +146,7 @@ def _dose_against_order(
         raise InvalidInput(
             "administration.confirmed_dose_required",
             gettext("To confirm the dose, give the amount you give in %(unit)s.")
-            % {"unit": _unit_label(order.dose_unit)},
+            % {"unit": unit_label(order.dose_unit)},
             field="confirmed_dose",
             rule="R8",
             extra={"order": order.pk, "unit": order.dose_unit},
@@ -149,11 +159,11 @@ def _dose_against_order(
                 "%(amount)s %(unit)s. Nothing was given; check the dose and confirm again."
             )
             % {
-                "confirmed": _amount(confirmed_dose),
-                "unit": _unit_label(order.dose_unit),
-                "quantity": _amount(quantity),
-                "stock_unit": _unit_label(medicine.unit),
-                "amount": _amount(amount),
+                "confirmed": amount_text(confirmed_dose),
+                "unit": unit_label(order.dose_unit),
+                "quantity": amount_text(quantity),
+                "stock_unit": unit_label(medicine.unit),
+                "amount": amount_text(amount),
             },
             field="confirmed_dose",
             rule="R8",
@@ -176,7 +186,7 @@ def _check_within_order(*, order: MedicationOrder, left: Allowance, amount: Deci
             )
             % {
                 **name,
-                "ended": formats.date_format(timezone.localtime(left.ends_at), "j. F Y H:i"),
+                "ended": _local(left.ends_at),
             },
             field="order",
             rule="R8",
@@ -205,9 +215,9 @@ def _check_within_order(*, order: MedicationOrder, left: Allowance, amount: Deci
         message
         % {
             **name,
-            "remaining": _amount(left.remaining),
-            "unit": _unit_label(order.dose_unit),
-            "asked": _amount(amount) if amount is not None else "",
+            "remaining": amount_text(left.remaining),
+            "unit": unit_label(order.dose_unit),
+            "asked": amount_text(amount) if amount is not None else "",
         },
         field="quantity",
         rule="R8",
@@ -230,10 +240,10 @@ def _mismatch_warning(
     values = {
         "medicine": order.medicine_name,
         "order": order.pk,
-        "dose": _amount(order.dose),
-        "unit": _unit_label(order.dose_unit),
-        "quantity": _amount(quantity),
-        "stock_unit": _unit_label(medicine.unit),
+        "dose": amount_text(order.dose),
+        "unit": unit_label(order.dose_unit),
+        "quantity": amount_text(quantity),
+        "stock_unit": unit_label(medicine.unit),
     }
     if amount is None:
         message = gettext(
@@ -247,7 +257,7 @@ def _mismatch_warning(
             "%(medicine)s (no. %(order)s) is %(dose)s %(unit)s a dose. Check the dose, "
             "and confirm it if it is right."
         )
-        values["amount"] = _amount(amount)
+        values["amount"] = amount_text(amount)
     return PreconditionFailed(
         "administration.dose_mismatch",
         message % values,

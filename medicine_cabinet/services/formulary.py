@@ -1,4 +1,5 @@
-"""The formulary and the places stock is kept: medicines, cabinets, nurses' bags."""
+"""The formulary and the places stock is kept: medicines, cabinets, nurses' bags,
+and how the formulary's amounts and units read in a message."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
-from django.utils.translation import gettext, pgettext
+from django.utils import formats, translation
+from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
 
 from acute.clinical import dosing
 from core.errors import (
@@ -21,6 +22,34 @@ from medicine_cabinet.models import (
     Lot,
     Medicine,
 )
+
+# The formulary's stock units, kept in English as data; shown translated.
+STOCK_UNIT_LABELS = (
+    gettext_noop("tablet"),
+    gettext_noop("ampoule"),
+    gettext_noop("capsule"),
+    gettext_noop("vial"),
+    gettext_noop("suppository"),
+    gettext_noop("sachet"),
+)
+
+# The formulary's dosage forms, kept in English as data; shown translated
+# (a form is named as the product is, not as the unit it is counted in).
+DOSAGE_FORM_LABELS = (
+    pgettext_lazy("dosage form", "tablet"),
+    pgettext_lazy("dosage form", "solution for injection"),
+    pgettext_lazy("dosage form", "nebuliser solution"),
+)
+
+
+def amount_text(value: Decimal) -> str:
+    """An amount for a message, as a Danish clinician writes it (``2,5``)."""
+    return formats.number_format(format(value.normalize(), "f"), use_l10n=True)
+
+
+def unit_label(unit: str) -> str:
+    """The formulary's stock units are kept in English; shown in the reader's language."""
+    return gettext(unit) if unit in STOCK_UNIT_LABELS else unit
 
 
 @transaction.atomic

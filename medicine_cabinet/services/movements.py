@@ -37,7 +37,7 @@ from medicine_cabinet.services.checks import (
     is_whole,
     recheck_usable_locked,
 )
-from medicine_cabinet.services.dose_checks import _amount, _unit_label
+from medicine_cabinet.services.formulary import amount_text, unit_label
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit
 
 
@@ -232,7 +232,7 @@ def _check_rest_of_opened(medicine: Medicine, *, held: Decimal, wasted: Decimal)
             f"The rest of the opened unit here is {rest.normalize():f} {medicine.unit};"
             " waste that, or whole units.",
             field="quantity",
-            params={"rest": _amount(rest), "unit": _unit_label(medicine.unit)},
+            params={"rest": amount_text(rest), "unit": unit_label(medicine.unit)},
         )
 
 

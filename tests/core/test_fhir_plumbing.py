@@ -211,3 +211,24 @@ def test_r9_an_id_a_read_type_never_takes_is_an_audited_unknown_id(path: str) ->
     assert entry.reason_code == "unknown_resource"
     assert (entry.resource_type, entry.resource_id) == tuple(path.split("/"))
     assert entry.actor_user_id == nurse.user_id
+
+
+def test_a_refused_format_and_a_search_without_its_patient_read_in_the_readers_language() -> None:
+    """The sentences a FHIR client shows its user: Danish by default, English
+    when asked, the alternatives joined by the language's own "or"."""
+    client = f.client_for(f.staff(Role.ACUTE_NURSE, f.acute_function()))
+
+    def text(path: str, **headers: str) -> str:
+        return str(client.get(path, **headers).json()["issue"][0]["details"]["text"])
+
+    assert text("/fhir/Patient?name=x&_format=xml") == (
+        "Platformen svarer i FHIR JSON: _format er json eller application/fhir+json."
+    )
+    assert text("/fhir/Patient?name=x&_format=xml", HTTP_ACCEPT_LANGUAGE="en") == (
+        "The platform answers in FHIR JSON: _format is json or application/fhir+json."
+    )
+    danish = text("/fhir/Observation?code=8867-4")
+    assert "patient=… eller subject=…" in danish and " or " not in danish
+    assert "patient=… or subject=…" in text(
+        "/fhir/Observation?code=8867-4", HTTP_ACCEPT_LANGUAGE="en"
+    )

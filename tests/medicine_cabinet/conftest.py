@@ -161,6 +161,8 @@ def visit_for(nurse: Membership, citizen: Any, *, on_site: bool = True) -> Any:
         nurse=nurse.user,
         shift=shift,
         status=Visit.Status.ON_SITE if on_site else Visit.Status.ACCEPTED,
+        # Sent an hour ago: a dose she gave a while back is still on this visit.
+        assigned_at=now - dt.timedelta(hours=1),
         respond_by=now + dt.timedelta(minutes=10),
         on_site_at=now if on_site else None,
     )

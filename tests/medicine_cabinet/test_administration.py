@@ -384,7 +384,16 @@ def test_a_dose_given_before_the_death_and_sent_later_is_still_booked(
 ):
     citizen = f.citizen()
     visit = visit_for(nurse, citizen)
-    order = order_for(nurse, citizen, paracetamol, kind="phone", visit=visit)
+    # Ordered before she gave the dose: a dose is judged against the order as
+    # it stood when given.
+    order = order_for(
+        nurse,
+        citizen,
+        paracetamol,
+        kind="phone",
+        visit=visit,
+        ordered_at=timezone.now() - dt.timedelta(minutes=30),
+    )
     citizen.deceased_at = timezone.now() - dt.timedelta(minutes=10)
     citizen.save(update_fields=["deceased_at"])
     given = services.administration_give(

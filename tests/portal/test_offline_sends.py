@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from acute.clinical.models import MedicationOrder
 from acute.models import Visit, VisitNote, VisitSubmission
 from core.actors import Actor
 from core.models import Role
@@ -46,6 +47,19 @@ def _furosemide_order(nurse, visit, client):
         duration="2 dage",
     )
     return furosemide, order
+
+
+def _sent_an_hour_ago(visit):
+    """The visit was assigned an hour ago: a dose given a while back lies within it."""
+    Visit.objects.filter(pk=visit.pk).update(assigned_at=timezone.now() - dt.timedelta(hours=1))
+
+
+def _ordered_an_hour_ago(order):
+    """The physician's order came when the nurse was sent: a dose given since
+    was given on it (R8 judges the order when the dose was given)."""
+    MedicationOrder.objects.filter(pk=order.pk).update(
+        ordered_at=timezone.now() - dt.timedelta(hours=1)
+    )
 
 
 def _dose(order, furosemide, ref, **extra):
@@ -174,16 +188,19 @@ def test_a_queued_form_for_a_visit_given_to_a_colleague_is_refused_as_not_availa
 
 def test_a_dose_given_offline_is_booked_with_the_time_she_gave_it():
     nurse, _shift, visit, client = _on_site()
+    _sent_an_hour_ago(visit)
     furosemide, order = _furosemide_order(nurse, visit, client)
-    given = (timezone.now() - dt.timedelta(minutes=20)).isoformat()
+    _ordered_an_hour_ago(order)
+    given = timezone.now() - dt.timedelta(minutes=20)
     response = client.post(
         f"/nurse/visits/{visit.pk}/give/",
-        _dose(order, furosemide, "dose-offline-1", given_offline_at=given),
+        _dose(order, furosemide, "dose-offline-1", given_offline_at=given.isoformat()),
         **REPLAY,
     )
     assert response.status_code == 200, response.content.decode()[:2000]
     administration = Administration.objects.get(order_id=order.pk)
     assert "uden forbindelse" in administration.note
+    assert administration.administered_at == given
     assert not Notification.objects.filter(kind=Notification.Kind.OFFLINE_DOSE_REFUSED).exists()
 
 
@@ -207,7 +224,9 @@ def test_a_dose_given_offline_and_refused_is_flagged_for_the_officer_without_the
 
 def test_a_dose_given_offline_before_the_death_is_booked_and_one_after_it_flagged():
     nurse, _shift, visit, client = _on_site()
+    _sent_an_hour_ago(visit)
     furosemide, order = _furosemide_order(nurse, visit, client)
+    _ordered_an_hour_ago(order)
     citizen = visit.citizen
     citizen.deceased_at = timezone.now() - dt.timedelta(minutes=10)
     citizen.save(update_fields=["deceased_at"])

@@ -13,8 +13,6 @@ from zoneinfo import ZoneInfo
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.text import format_lazy
-from django.utils.translation import pgettext_lazy
 
 from acute.clinical.audit import clinical_denied
 from acute.clinical.models import (
@@ -31,7 +29,7 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
-from core.messages import lowercase
+from core.messages import either, lowercase
 from core.models import Membership, Organisation, Role, User
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -70,11 +68,7 @@ def require_visit_status(visit: Visit, allowed: Sequence[str], what: str | Promi
             + f"; it is {visit.status.replace('_', ' ')}.",
             params={
                 "what": what,
-                "allowed": format_lazy(
-                    " {0} ".join(f"{{{i + 1}}}" for i in range(len(allowed))),
-                    pgettext_lazy("either this or that", "or"),
-                    *(lowercase(Visit.Status(s).label) for s in allowed),
-                ),
+                "allowed": either(lowercase(Visit.Status(s).label) for s in allowed),
                 "status": lowercase(Visit.Status(visit.status).label),
             },
         )

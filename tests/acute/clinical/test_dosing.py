@@ -4,6 +4,7 @@ migration of stored orders and formulary lines uses the same ones."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from acute.clinical.dosing import (
     Schedule,
     amount_in_unit,
+    busiest_day,
     schedule_from_text,
     schedule_total,
     strength_content,
@@ -82,3 +84,28 @@ def test_r8_a_dose_in_the_orders_unit(quantity, stock_unit, content, order_unit,
         unit=order_unit,
     )
     assert amount == expected
+
+
+AT = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.UTC)
+H = dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("given_hours", "at_hours", "expected"),
+    [
+        # Given now: the 24 hours before it, a dose exactly 24 hours back no more.
+        ([-23, -1], 0, "2"),
+        ([-24, -1], 0, "1"),
+        ([], 0, "0"),
+        # Given earlier and booked late: the busiest 24 hours it falls in,
+        # counting the doses given after it.
+        ([-30, -26], -28, "2"),
+        ([-30, -26, 0], -25, "2"),
+        ([-2, -1], -30, "0"),
+        ([-26, -1], -25, "1"),
+        ([-25, -2], -26, "1"),
+    ],
+)
+def test_r8_the_busiest_24_hours_a_dose_falls_in(given_hours, at_hours, expected):
+    doses = [(AT + hours * H, Decimal("1")) for hours in given_hours]
+    assert busiest_day(doses, at=AT + at_hours * H) == Decimal(expected)

@@ -1,0 +1,301 @@
+"""R8 at the moment the dose was given: a dose the nurse gave earlier and
+books now (``given_at`` on the API, ``given_offline_at`` from the tablet's
+queue) is judged against the order as it stood when she gave it — made
+already, not ended, not cancelled — and its 24-hour limit counts the doses in
+the 24 hours around it, those booked before it but given after it too.
+A dose given now is judged as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from acute.clinical.models import MedicationOrder
+from acute.models import Visit
+from consent.audit.models import AuditEntry
+from medicine_cabinet import services
+from medicine_cabinet.models import Administration, Balance, Movement
+from tests import factories as f
+from tests.medicine_cabinet.conftest import actor, order_for, receive, visit_for
+
+pytestmark = pytest.mark.django_db
+
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def stocked(officer, nurse, cabinet, bag, paracetamol):
+    """Ten tablets in the nurse's bag and a visit she was sent on two days ago
+    (so a dose given a day back lies within it), her on site."""
+    lot = receive(officer, cabinet, paracetamol, "20", batch="P1")
+    services.stock_transfer(
+        actor=actor(nurse),
+        lot=lot,
+        source=cabinet,
+        destination=bag,
+        quantity=Decimal("10"),
+        unit="tablet",
+    )
+    citizen = f.citizen()
+    visit = visit_for(nurse, citizen)
+    Visit.objects.filter(pk=visit.pk).update(assigned_at=timezone.now() - 48 * HOUR)
+    return {"visit": visit, "citizen": citizen, "lot": lot}
+
+
+def _order(nurse, stocked, paracetamol, *, ordered_ago, frequency, duration):
+    """One tablet a dose, as often and as long as said, ordered a while ago."""
+    return order_for(
+        nurse,
+        stocked["citizen"],
+        paracetamol,
+        visit=stocked["visit"],
+        dose=Decimal("1"),
+        dose_unit="tablet",
+        frequency=frequency,
+        duration=duration,
+        ordered_at=timezone.now() - ordered_ago,
+    )
+
+
+def _give(nurse, stocked, order, paracetamol, *, ago=None):
+    body = {
+        "visit": stocked["visit"].pk,
+        "order": order.pk,
+        "medicine": paracetamol.pk,
+        "quantity": "1",
+        "unit": "tablet",
+    }
+    if ago is not None:
+        body["given_at"] = (timezone.now() - ago).isoformat()
+    return f.client_for(nurse).post("/api/cabinet/administrations", body, format="json")
+
+
+# --- the order's days ----------------------------------------------------------------
+
+
+def test_a_dose_given_before_the_order_ended_and_booked_after_it_is_booked(
+    nurse, bag, stocked, paracetamol
+):
+    """Given offline at 10:00, booked at 14:00, against an order that ended at
+    12:00: it was given while the order ran."""
+    order = _order(
+        nurse,
+        stocked,
+        paracetamol,
+        ordered_ago=26 * HOUR,
+        frequency="2 times daily",
+        duration="1 day",
+    )  # ended two hours ago
+    booked = _give(nurse, stocked, order, paracetamol, ago=4 * HOUR)
+    assert booked.status_code == 201, booked.json()
+    administration = Administration.objects.get()
+    assert administration.administered_at < order.ordered_at + dt.timedelta(days=1)
+    assert Balance.objects.get(location=bag, lot=stocked["lot"]).quantity == 9
+
+    # Given after it ended — an hour ago, or now — is refused, as before.
+    for ago in (HOUR, None):
+        refused = _give(nurse, stocked, order, paracetamol, ago=ago)
+        assert refused.status_code == 412, refused.json()
+        assert refused.json()["error"]["code"] == "order.ended"
+    assert Administration.objects.count() == 1
+
+
+# --- before the order ------------------------------------------------------------------
+
+
+def test_a_dose_given_before_the_order_was_made_is_refused_in_danish_and_audited(
+    nurse, stocked, paracetamol
+):
+    """Given at 09:00 against an order made at 11:00: not given on that order."""
+    order = _order(
+        nurse,
+        stocked,
+        paracetamol,
+        ordered_ago=2 * HOUR,
+        frequency="2 times daily",
+        duration="2 days",
+    )
+    refused = _give(nurse, stocked, order, paracetamol, ago=4 * HOUR)
+    assert refused.status_code == 412, refused.json()
+    error = refused.json()["error"]
+    assert (error["code"], error["field"], error["rule"]) == (
+        "order.given_before_order",
+        "given_at",
+        "R8",
+    )
+    assert error["order"] == order.pk
+    assert dt.datetime.fromisoformat(error["ordered_at"]) == order.ordered_at
+    assert error["message"].startswith("Dosis er givet ")
+    assert f"før ordinationen på Paracetamol (nr. {order.pk}) blev givet" in error["message"]
+    assert not Administration.objects.exists()
+    assert not Movement.objects.filter(kind=Movement.Kind.ADMINISTERED).exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=stocked["citizen"].pk,
+        resource_type="MedicationAdministration",
+        outcome="denied",
+        reason_code="order.given_before_order",
+    ).exists()
+
+    # After the order was made, the same dose is booked; a few minutes of
+    # difference between the tablet's clock and the server's is not "before".
+    assert _give(nurse, stocked, order, paracetamol, ago=HOUR).status_code == 201
+    almost = _give(nurse, stocked, order, paracetamol, ago=2 * HOUR + dt.timedelta(minutes=2))
+    assert almost.status_code == 201, almost.json()
+
+
+# --- cancelled --------------------------------------------------------------------------
+
+
+def test_a_dose_given_before_the_order_was_cancelled_is_booked_one_after_it_refused(
+    nurse, stocked, paracetamol
+):
+    order = _order(
+        nurse,
+        stocked,
+        paracetamol,
+        ordered_ago=3 * HOUR,
+        frequency="2 times daily",
+        duration="2 days",
+    )
+    MedicationOrder.objects.filter(pk=order.pk).update(
+        status=MedicationOrder.Status.CANCELLED,
+        cancelled_at=timezone.now() - HOUR,
+        cancel_reason="Planen ændret",
+    )
+    booked = _give(nurse, stocked, order, paracetamol, ago=2 * HOUR)
+    assert booked.status_code == 201, booked.json()
+    for ago in (dt.timedelta(minutes=30), None):
+        refused = _give(nurse, stocked, order, paracetamol, ago=ago)
+        assert refused.status_code == 412, refused.json()
+        assert refused.json()["error"]["code"] == "order.cancelled"
+    assert Administration.objects.count() == 1
+
+
+# --- the 24 hours around the dose --------------------------------------------------------
+
+
+def test_a_dose_booked_late_is_counted_in_the_24_hours_it_was_given_not_the_last_24(
+    nurse, stocked, paracetamol
+):
+    """Twice a day: two doses in the last two hours do not stop a dose given
+    30 hours ago, and that dose does not count against a dose given now."""
+    order = _order(
+        nurse,
+        stocked,
+        paracetamol,
+        ordered_ago=40 * HOUR,
+        frequency="2 times daily",
+        duration="3 days",
+    )
+    for ago in (2 * HOUR, HOUR):
+        assert _give(nurse, stocked, order, paracetamol, ago=ago).status_code == 201
+    late = _give(nurse, stocked, order, paracetamol, ago=30 * HOUR)
+    assert late.status_code == 201, late.json()
+    now = _give(nurse, stocked, order, paracetamol)
+    assert now.status_code == 409
+    assert now.json()["error"]["limit"] == "day"
+    assert Administration.objects.count() == 3
+
+
+def test_a_dose_booked_late_before_doses_already_booked_may_not_overfill_any_24_hours(
+    nurse, stocked, paracetamol
+):
+    """Twice a day, doses booked given 30 and 26 hours ago: one given 28 hours
+    ago would make three in the 24 hours up to the one 26 hours ago, though
+    nothing was given in the last 24 hours. It is refused; a dose now is not."""
+    order = _order(
+        nurse,
+        stocked,
+        paracetamol,
+        ordered_ago=40 * HOUR,
+        frequency="2 times daily",
+        duration="3 days",
+    )
+    for ago in (30 * HOUR, 26 * HOUR):
+        assert _give(nurse, stocked, order, paracetamol, ago=ago).status_code == 201
+    refused = _give(nurse, stocked, order, paracetamol, ago=28 * HOUR)
+    assert refused.status_code == 409, refused.json()
+    error = refused.json()["error"]
+    assert (error["code"], error["limit"], error["remaining"]) == (
+        "order.limit_exceeded",
+        "day",
+        "0",
+    )
+    assert "inden for 24 timer" in error["message"]
+    assert AuditEntry.objects.filter(
+        citizen_id=stocked["citizen"].pk, outcome="denied", reason_code="order.limit_exceeded"
+    ).exists()
+    assert Administration.objects.count() == 2
+
+    # Given now, the two of the day before lie outside its 24 hours.
+    assert _give(nurse, stocked, order, paracetamol).status_code == 201
+    # And one given an hour after the one 26 hours ago would be the third in
+    # the 24 hours ending then.
+    third = _give(nurse, stocked, order, paracetamol, ago=25 * HOUR)
+    assert third.status_code == 409 and third.json()["error"]["limit"] == "day"
+    assert Administration.objects.count() == 3
+
+
+# --- the same on the nurse's page (the tablet's offline queue) ----------------------------
+
+
+def test_a_dose_queued_offline_is_judged_when_given_on_the_visit_page():
+    """The page door uses the same service: given offline four hours ago
+    against an order that ended two hours ago, it is booked; one given before
+    the order was made is refused and flagged for the medicine officer."""
+    from medicine_cabinet.models import Notification
+    from tests.acute.test_pages_nurse import _on_site, _phone_order_on_page, _stocked
+
+    nurse, _shift, visit, client = _on_site()
+    Visit.objects.filter(pk=visit.pk).update(assigned_at=timezone.now() - 30 * HOUR)
+    furosemide, _bag, _lot = _stocked(
+        nurse,
+        atc="C03CA01",
+        name="Furosemid",
+        strength="10 mg/mL, 4 mL",
+        form="solution for injection",
+        unit="ampoule",
+    )
+
+    def order_made(ago):
+        order = _phone_order_on_page(
+            client,
+            visit,
+            medicine_atc="C03CA01",
+            medicine_name="Furosemid",
+            dose="1",
+            dose_unit="ampoule",
+            frequency="to gange dagligt",
+            duration="1 dag",
+        )
+        MedicationOrder.objects.filter(pk=order.pk).update(ordered_at=timezone.now() - ago)
+        return order
+
+    def offline(order, ref, ago):
+        return client.post(
+            f"/nurse/visits/{visit.pk}/give/",
+            {
+                "order_id": order.pk,
+                "medicine_id": furosemide.pk,
+                "quantity": "1",
+                "unit": "ampoule",
+                "client_ref": ref,
+                "given_offline_at": (timezone.now() - ago).isoformat(),
+            },
+            HTTP_X_OFFLINE_SEND="1",
+            HTTP_X_OFFLINE_REPLAY="1",
+        )
+
+    ended = order_made(26 * HOUR)
+    booked = offline(ended, "dose-ended-01", 4 * HOUR)
+    assert booked.status_code == 200, booked.content.decode()[:2000]
+    assert Administration.objects.filter(order_id=ended.pk).count() == 1
+    later = order_made(2 * HOUR)
+    before = offline(later, "dose-before-01", 4 * HOUR)
+    assert before.status_code == 412
+    assert before.json()["error"]["code"] == "order.given_before_order"
+    assert not Administration.objects.filter(order_id=later.pk).exists()
+    assert Notification.objects.filter(kind=Notification.Kind.OFFLINE_DOSE_REFUSED).exists()
