@@ -294,11 +294,9 @@ def test_section_four_dose_beyond_the_written_order_is_refused_and_nothing_moves
 # --- the order as a limit on the dose form (R8) ---------------------------------
 
 
-def _stocked(nurse, *, atc, name, strength, form, unit, quantity="5"):
-    """A medicine received into the cabinet and moved to the nurse's bag."""
-    organisation = nurse.organisation
-    officer = factories.staff(Role.MEDICINE_OFFICER, organisation)
-    medicine = cabinet.medicine_upsert(
+def _prescribed(*, atc, name, strength, form, unit):
+    """A prescription medicine in the formulary, not dependence-forming."""
+    return cabinet.medicine_upsert(
         atc_code=atc,
         name=name,
         strength=strength,
@@ -309,6 +307,13 @@ def _stocked(nurse, *, atc, name, strength, form, unit, quantity="5"):
         dependence_forming=False,
         minimum_stock=Decimal("0"),
     )
+
+
+def _stocked(nurse, *, atc, name, strength, form, unit, quantity="5"):
+    """A medicine received into the cabinet and moved to the nurse's bag."""
+    organisation = nurse.organisation
+    officer = factories.staff(Role.MEDICINE_OFFICER, organisation)
+    medicine = _prescribed(atc=atc, name=name, strength=strength, form=form, unit=unit)
     cab = cabinet.cabinet_create(organisation=organisation, name=f"Skab {atc}")
     bag = cabinet.bag_for_nurse(organisation=organisation, nurse=nurse.user)
     lot = cabinet.stock_receive(
@@ -361,7 +366,7 @@ def _allowance_block(html: str, order) -> str:
     return found.group(1)
 
 
-def _give_on_page(client, visit, order, medicine, quantity, **extra):
+def _give_on_page(client, visit, order, medicine, quantity, *, headers=None, **extra):
     return client.post(
         f"/nurse/visits/{visit.pk}/give/",
         {
@@ -371,6 +376,7 @@ def _give_on_page(client, visit, order, medicine, quantity, **extra):
             "unit": medicine.unit,
             **extra,
         },
+        **(headers or {}),
     )
 
 

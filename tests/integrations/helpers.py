@@ -32,6 +32,32 @@ def ack_of(reply: HttpReply) -> tuple[str, str, dict[str, Any]]:
     return header["response"]["code"], header["response"]["identifier"], outcome
 
 
+def new_citizen_patient(**death: object) -> tuple[str, dict[str, object]]:
+    """The Patient of a citizen the platform does not know yet, reporting ``death``,
+    and her CPR number."""
+    patient = patient_resource(f.citizen())
+    cpr = f.cpr_number()
+    patient["identifier"][0]["value"] = cpr
+    return cpr, {**patient, **death}
+
+
+# A death a new citizen's Patient may not report, the code it is refused with and
+# the element that code names: to come, before her birth, or without a time.
+IMPOSSIBLE_DEATHS: list[tuple[dict[str, object], str, str]] = [
+    (
+        {"deceasedDateTime": "2099-01-01T12:00:00+01:00"},
+        "death.in_future",
+        "Patient.deceasedDateTime",
+    ),
+    (
+        {"deceasedDateTime": "1850-01-01T12:00:00+01:00"},
+        "death.before_birth",
+        "Patient.deceasedDateTime",
+    ),
+    ({"deceasedBoolean": True}, "patient.deceased_time_required", "Patient.deceasedBoolean"),
+]
+
+
 def visit_for(citizen: Citizen, acute_org: Organisation) -> Visit:
     """A referral accepted by the coordinator and a nurse assigned to visit ``citizen``."""
     coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, acute_org))

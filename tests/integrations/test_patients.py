@@ -13,19 +13,14 @@ from core.fhir.patient import patient_resource
 from core.models import Citizen
 from integrations.patients import citizen_find_or_register
 from tests import factories as f
+from tests.integrations.helpers import IMPOSSIBLE_DEATHS, new_citizen_patient
 
 pytestmark = pytest.mark.django_db
 
 
-def _new_patient() -> dict:
-    patient = patient_resource(f.citizen())
-    patient["identifier"][0]["value"] = f.cpr_number()
-    return patient
-
-
 def test_a_new_citizen_whose_patient_reports_her_dead_is_registered_dead() -> None:
     died = (timezone.now() - dt.timedelta(days=2)).replace(microsecond=0)
-    patient = {**_new_patient(), "deceasedDateTime": died.isoformat()}
+    _, patient = new_citizen_patient(deceasedDateTime=died.isoformat())
 
     citizen = citizen_find_or_register(patient)
 
@@ -35,7 +30,7 @@ def test_a_new_citizen_whose_patient_reports_her_dead_is_registered_dead() -> No
 
 def test_a_date_of_death_alone_is_read_as_the_fhir_patient_create_reads_it() -> None:
     day = (timezone.now() - dt.timedelta(days=3)).date()
-    patient = {**_new_patient(), "deceasedDateTime": day.isoformat()}
+    _, patient = new_citizen_patient(deceasedDateTime=day.isoformat())
 
     citizen = citizen_find_or_register(patient)
 
@@ -44,25 +39,12 @@ def test_a_date_of_death_alone_is_read_as_the_fhir_patient_create_reads_it() -> 
 
 @pytest.mark.parametrize(
     ("death", "code", "field"),
-    [
-        (
-            {"deceasedDateTime": "2099-01-01T12:00:00+01:00"},
-            "death.in_future",
-            "Patient.deceasedDateTime",
-        ),
-        (
-            {"deceasedDateTime": "1850-01-01T12:00:00+01:00"},
-            "death.before_birth",
-            "Patient.deceasedDateTime",
-        ),
-        ({"deceasedBoolean": True}, "patient.deceased_time_required", "Patient.deceasedBoolean"),
-    ],
+    IMPOSSIBLE_DEATHS,
 )
 def test_a_new_citizen_with_an_impossible_or_timeless_death_is_not_registered(
     death, code, field
 ) -> None:
-    patient = {**_new_patient(), **death}
-    cpr = patient["identifier"][0]["value"]
+    cpr, patient = new_citizen_patient(**death)
 
     with pytest.raises(InvalidInput) as refused:
         citizen_find_or_register(patient)

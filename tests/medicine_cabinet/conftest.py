@@ -133,6 +133,93 @@ def receive(
     return movement.lot
 
 
+def to_bag(nurse: Membership, lot: Lot, cabinet: Location, bag: Location, quantity: str) -> Any:
+    """The nurse takes ``quantity`` of the lot from the cabinet into her bag (*udtag*)."""
+    return services.stock_transfer(
+        actor=actor(nurse),
+        lot=lot,
+        source=cabinet,
+        destination=bag,
+        quantity=Decimal(quantity),
+        unit=lot.medicine.unit,
+    )
+
+
+def in_bag(
+    officer: Membership,
+    nurse: Membership,
+    cabinet: Location,
+    bag: Location,
+    medicine: Medicine,
+    quantity: str,
+    *,
+    received: str = "20",
+    batch: str = "B1",
+) -> Lot:
+    """A lot received into the cabinet, ``quantity`` of it moved to the nurse's bag."""
+    lot = receive(officer, cabinet, medicine, received, batch=batch)
+    to_bag(nurse, lot, cabinet, bag, quantity)
+    return lot
+
+
+FUROSEMIDE = {
+    "atc": "C03CA01",
+    "name": "Furosemid",
+    "strength": "10 mg/mL, 4 mL",
+    "form": "solution for injection",
+    "unit": "ampoule",
+}
+
+
+def on_the_nurses_page(**medicine: str) -> tuple[Any, Any, Medicine, Location, Lot]:
+    """A nurse on site, logged in on her visit page, with ``medicine`` in her bag:
+    the visit, her client, the medicine, her bag and its lot."""
+    from tests.acute.test_pages_nurse import _on_site, _stocked
+
+    nurse, _shift, visit, client = _on_site()
+    stocked, bag, lot = _stocked(nurse, **medicine)
+    return visit, client, stocked, bag, lot
+
+
+def phone_order_on_page(client: Any, visit: Any, medicine: Medicine, **what: str) -> Any:
+    """A phone order for ``medicine`` recorded on the nurse's visit page."""
+    from tests.acute.test_pages_nurse import _phone_order_on_page
+
+    return _phone_order_on_page(
+        client, visit, medicine_atc=medicine.atc_code, medicine_name=medicine.name, **what
+    )
+
+
+def give_offline(
+    client: Any, visit: Any, order: Any, medicine: Medicine, quantity: str, *, ref: str, at: Any
+) -> Any:
+    """A dose given on the tablet without a connection at ``at``, sent from its queue."""
+    from tests.acute.test_pages_nurse import _give_on_page
+
+    return _give_on_page(
+        client,
+        visit,
+        order,
+        medicine,
+        quantity,
+        client_ref=ref,
+        given_offline_at=at.isoformat(),
+        headers={"HTTP_X_OFFLINE_SEND": "1", "HTTP_X_OFFLINE_REPLAY": "1"},
+    )
+
+
+def denied_audited(citizen: Any, code: str) -> bool:
+    """A denied attempt to give a dose to the citizen was audited with ``code``."""
+    from consent.audit.models import AuditEntry
+
+    return AuditEntry.objects.filter(
+        citizen_id=citizen.pk,
+        resource_type="MedicationAdministration",
+        outcome="denied",
+        reason_code=code,
+    ).exists()
+
+
 def visit_for(nurse: Membership, citizen: Any, *, on_site: bool = True) -> Any:
     """A follow-up visit of the nurse to the citizen, with the care relationship
     the acute function opens for an assigned visit (R1)."""

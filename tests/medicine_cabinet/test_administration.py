@@ -15,7 +15,14 @@ from core.models import Role
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import Administration, Balance, Movement
 from tests import factories as f
-from tests.medicine_cabinet.conftest import actor, order_for, receive, visit_for
+from tests.medicine_cabinet.conftest import (
+    actor,
+    denied_audited,
+    order_for,
+    receive,
+    to_bag,
+    visit_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +33,7 @@ def stocked(officer, nurse, cabinet, bag, paracetamol):
     later = receive(officer, cabinet, paracetamol, "20", batch="LATER", expires_in_days=300)
     soon = receive(officer, cabinet, paracetamol, "20", batch="SOON", expires_in_days=40)
     for lot in (later, soon):
-        services.stock_transfer(
-            actor=actor(nurse),
-            lot=lot,
-            source=cabinet,
-            destination=bag,
-            quantity=Decimal("4"),
-            unit="tablet",
-        )
+        to_bag(nurse, lot, cabinet, bag, "4")
     return soon, later
 
 
@@ -358,12 +358,7 @@ def test_no_dose_is_given_after_the_citizens_registered_death_and_the_attempt_is
         )
     assert caught.value.code == "administration.citizen_deceased"
     assert Movement.objects.count() == before and not Administration.objects.exists()
-    assert AuditEntry.objects.filter(
-        citizen_id=citizen.pk,
-        resource_type="MedicationAdministration",
-        outcome="denied",
-        reason_code="administration.citizen_deceased",
-    ).exists()
+    assert denied_audited(citizen, "administration.citizen_deceased")
     # Given after the death by the tablet's own time, sent later: refused too.
     with pytest.raises(PreconditionFailed) as caught:
         services.administration_give(

@@ -6,18 +6,15 @@ the time it was given."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from acute.models import Visit
-from consent.audit.models import AuditEntry
-from medicine_cabinet import services
 from medicine_cabinet.models import Administration, Movement
 from tests import factories as f
-from tests.medicine_cabinet.conftest import actor, order_for, receive, visit_for
+from tests.medicine_cabinet.conftest import denied_audited, in_bag, order_for, visit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +25,7 @@ COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 def dose(officer, nurse, cabinet, bag, paracetamol):
     """A visit (assigned an hour ago, the nurse on site) with an order of two
     tablets, and what a dose of them over the API sends."""
-    lot = receive(officer, cabinet, paracetamol, "20", batch="P1")
-    services.stock_transfer(
-        actor=actor(nurse),
-        lot=lot,
-        source=cabinet,
-        destination=bag,
-        quantity=Decimal("4"),
-        unit="tablet",
-    )
+    in_bag(officer, nurse, cabinet, bag, paracetamol, "4", batch="P1")
     citizen = f.citizen()
     visit = visit_for(nurse, citizen)
     # Ordered when she was sent: a dose given since is given on the order.
@@ -99,12 +88,7 @@ def test_a_dose_given_after_the_death_is_refused_and_one_before_it_booked(nurse,
     error = refused.json()["error"]
     assert (error["code"], error["field"]) == ("administration.citizen_deceased", "given_at")
     assert not Administration.objects.exists()
-    assert AuditEntry.objects.filter(
-        citizen_id=citizen.pk,
-        resource_type="MedicationAdministration",
-        outcome="denied",
-        reason_code="administration.citizen_deceased",
-    ).exists()
+    assert denied_audited(citizen, "administration.citizen_deceased")
     booked = _give(nurse, dose, (timezone.now() - dt.timedelta(minutes=20)).isoformat())
     assert booked.status_code == 201, booked.content
 

@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from consent.audit.models import AuditEntry
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import Administration, Medicine, Movement, Notification
 from tests import factories as f
-from tests.medicine_cabinet.conftest import actor, order_for, receive, visit_for
+from tests.acute.test_pages_nurse import _prescribed
+from tests.medicine_cabinet.conftest import actor, denied_audited, in_bag, order_for, visit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -32,26 +32,8 @@ FORMS = {
 
 def _in_bag(officer, nurse, cabinet, bag, unit: str) -> Medicine:
     atc, name, strength, _label = FORMS[unit]
-    medicine = services.medicine_upsert(
-        atc_code=atc,
-        name=name,
-        strength=strength,
-        form=unit,
-        unit=unit,
-        package_size=Decimal("10"),
-        dispensing=Medicine.Dispensing.PRESCRIPTION,
-        dependence_forming=False,
-        minimum_stock=Decimal("0"),
-    )
-    lot = receive(officer, cabinet, medicine, "10", batch=f"{unit}-1")
-    services.stock_transfer(
-        actor=actor(nurse),
-        lot=lot,
-        source=cabinet,
-        destination=bag,
-        quantity=Decimal("4"),
-        unit=unit,
-    )
+    medicine = _prescribed(atc=atc, name=name, strength=strength, form=unit, unit=unit)
+    in_bag(officer, nurse, cabinet, bag, medicine, "4", received="10", batch=f"{unit}-1")
     return medicine
 
 
@@ -93,12 +75,7 @@ def test_part_of_an_indivisible_form_is_refused_over_the_api_and_audited(
         f"{name} ({label}) kan ikke deles: giv et helt antal, ikke 0,5. Intet er givet."
     )
     assert Movement.objects.count() == before and not Administration.objects.exists()
-    assert AuditEntry.objects.filter(
-        citizen_id=citizen.pk,
-        resource_type="MedicationAdministration",
-        outcome="denied",
-        reason_code="dose.indivisible_form",
-    ).exists()
+    assert denied_audited(citizen, "dose.indivisible_form")
 
 
 @pytest.mark.parametrize("unit", ["tablet", "ampoule", "vial"])
@@ -130,27 +107,20 @@ def test_whole_capsules_are_given(officer, nurse, cabinet, bag):
 
 
 def test_the_nurses_page_and_the_offline_queue_refuse_half_a_capsule():
-    from tests.acute.test_pages_nurse import (
-        _give_on_page,
-        _on_site,
-        _phone_order_on_page,
-        _stocked,
+    from tests.acute.test_pages_nurse import _give_on_page
+    from tests.medicine_cabinet.conftest import (
+        give_offline,
+        on_the_nurses_page,
+        phone_order_on_page,
     )
 
-    nurse, _shift, visit, client = _on_site()
-    amoxicillin, _bag, lot = _stocked(
-        nurse,
-        atc="J01CA04",
-        name="Amoxicillin",
-        strength="500 mg",
-        form="capsule",
-        unit="capsule",
+    visit, client, amoxicillin, _bag, lot = on_the_nurses_page(
+        atc="J01CA04", name="Amoxicillin", strength="500 mg", form="capsule", unit="capsule"
     )
-    order = _phone_order_on_page(
+    order = phone_order_on_page(
         client,
         visit,
-        medicine_atc="J01CA04",
-        medicine_name="Amoxicillin",
+        amoxicillin,
         dose="1",
         dose_unit="capsule",
         route="oralt",
@@ -164,18 +134,8 @@ def test_the_nurses_page_and_the_offline_queue_refuse_half_a_capsule():
     assert "Amoxicillin (kaps.) kan ikke deles: giv et helt antal, ikke 0,5." in html
     # Queued on the tablet without a connection and sent later: refused the
     # same way, and flagged for the medicine officer (the capsule left the bag).
-    queued = client.post(
-        f"/nurse/visits/{visit.pk}/give/",
-        {
-            "order_id": order.pk,
-            "medicine_id": amoxicillin.pk,
-            "quantity": "0,5",
-            "unit": "capsule",
-            "client_ref": "dose-half-capsule",
-            "given_offline_at": timezone.now().isoformat(),
-        },
-        HTTP_X_OFFLINE_SEND="1",
-        HTTP_X_OFFLINE_REPLAY="1",
+    queued = give_offline(
+        client, visit, order, amoxicillin, "0,5", ref="dose-half-capsule", at=timezone.now()
     )
     assert queued.status_code == 400
     assert queued.json()["error"]["code"] == "dose.indivisible_form"

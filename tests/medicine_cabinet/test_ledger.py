@@ -15,7 +15,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import Balance, Movement, WasteReason
 from tests import factories as f
-from tests.medicine_cabinet.conftest import actor, receive
+from tests.medicine_cabinet.conftest import actor, receive, to_bag
 
 pytestmark = pytest.mark.django_db
 
@@ -120,14 +120,7 @@ def test_drawing_more_than_the_balance_is_a_conflict_and_writes_nothing(
     entries = Movement.objects.count()
     audits = AuditEntry.objects.count()
     with pytest.raises(Conflict) as caught:
-        services.stock_transfer(
-            actor=actor(nurse),
-            lot=lot,
-            source=cabinet,
-            destination=bag,
-            quantity=Decimal("4"),
-            unit="tablet",
-        )
+        to_bag(nurse, lot, cabinet, bag, "4")
     assert caught.value.code == "stock.insufficient"
     assert Movement.objects.count() == entries and AuditEntry.objects.count() == audits
     assert _balance(cabinet, lot) == 3

@@ -16,10 +16,9 @@ from django.utils import timezone
 from acute.clinical.models import MedicationOrder
 from acute.models import Visit
 from consent.audit.models import AuditEntry
-from medicine_cabinet import services
 from medicine_cabinet.models import Administration, Balance, Movement
 from tests import factories as f
-from tests.medicine_cabinet.conftest import actor, order_for, receive, visit_for
+from tests.medicine_cabinet.conftest import denied_audited, in_bag, order_for, visit_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,22 +29,14 @@ HOUR = dt.timedelta(hours=1)
 def stocked(officer, nurse, cabinet, bag, paracetamol):
     """Ten tablets in the nurse's bag and a visit she was sent on two days ago
     (so a dose given a day back lies within it), her on site."""
-    lot = receive(officer, cabinet, paracetamol, "20", batch="P1")
-    services.stock_transfer(
-        actor=actor(nurse),
-        lot=lot,
-        source=cabinet,
-        destination=bag,
-        quantity=Decimal("10"),
-        unit="tablet",
-    )
+    lot = in_bag(officer, nurse, cabinet, bag, paracetamol, "10", batch="P1")
     citizen = f.citizen()
     visit = visit_for(nurse, citizen)
     Visit.objects.filter(pk=visit.pk).update(assigned_at=timezone.now() - 48 * HOUR)
     return {"visit": visit, "citizen": citizen, "lot": lot}
 
 
-def _order(nurse, stocked, paracetamol, *, ordered_ago, frequency, duration):
+def _order(nurse, stocked, paracetamol, *, ordered_ago, duration, frequency="2 times daily"):
     """One tablet a dose, as often and as long as said, ordered a while ago."""
     return order_for(
         nurse,
@@ -73,6 +64,15 @@ def _give(nurse, stocked, order, paracetamol, *, ago=None):
     return f.client_for(nurse).post("/api/cabinet/administrations", body, format="json")
 
 
+def _refused_each(nurse, stocked, order, paracetamol, agos, code):
+    """A dose given at each of ``agos`` is refused with ``code``; one dose stays booked."""
+    for ago in agos:
+        refused = _give(nurse, stocked, order, paracetamol, ago=ago)
+        assert refused.status_code == 412, refused.json()
+        assert refused.json()["error"]["code"] == code
+    assert Administration.objects.count() == 1
+
+
 # --- the order's days ----------------------------------------------------------------
 
 
@@ -81,14 +81,8 @@ def test_a_dose_given_before_the_order_ended_and_booked_after_it_is_booked(
 ):
     """Given offline at 10:00, booked at 14:00, against an order that ended at
     12:00: it was given while the order ran."""
-    order = _order(
-        nurse,
-        stocked,
-        paracetamol,
-        ordered_ago=26 * HOUR,
-        frequency="2 times daily",
-        duration="1 day",
-    )  # ended two hours ago
+    # Ended two hours ago.
+    order = _order(nurse, stocked, paracetamol, ordered_ago=26 * HOUR, duration="1 day")
     booked = _give(nurse, stocked, order, paracetamol, ago=4 * HOUR)
     assert booked.status_code == 201, booked.json()
     administration = Administration.objects.get()
@@ -96,11 +90,7 @@ def test_a_dose_given_before_the_order_ended_and_booked_after_it_is_booked(
     assert Balance.objects.get(location=bag, lot=stocked["lot"]).quantity == 9
 
     # Given after it ended — an hour ago, or now — is refused, as before.
-    for ago in (HOUR, None):
-        refused = _give(nurse, stocked, order, paracetamol, ago=ago)
-        assert refused.status_code == 412, refused.json()
-        assert refused.json()["error"]["code"] == "order.ended"
-    assert Administration.objects.count() == 1
+    _refused_each(nurse, stocked, order, paracetamol, (HOUR, None), "order.ended")
 
 
 # --- before the order ------------------------------------------------------------------
@@ -110,14 +100,7 @@ def test_a_dose_given_before_the_order_was_made_is_refused_in_danish_and_audited
     nurse, stocked, paracetamol
 ):
     """Given at 09:00 against an order made at 11:00: not given on that order."""
-    order = _order(
-        nurse,
-        stocked,
-        paracetamol,
-        ordered_ago=2 * HOUR,
-        frequency="2 times daily",
-        duration="2 days",
-    )
+    order = _order(nurse, stocked, paracetamol, ordered_ago=2 * HOUR, duration="2 days")
     refused = _give(nurse, stocked, order, paracetamol, ago=4 * HOUR)
     assert refused.status_code == 412, refused.json()
     error = refused.json()["error"]
@@ -132,12 +115,7 @@ def test_a_dose_given_before_the_order_was_made_is_refused_in_danish_and_audited
     assert f"før ordinationen på Paracetamol (nr. {order.pk}) blev givet" in error["message"]
     assert not Administration.objects.exists()
     assert not Movement.objects.filter(kind=Movement.Kind.ADMINISTERED).exists()
-    assert AuditEntry.objects.filter(
-        citizen_id=stocked["citizen"].pk,
-        resource_type="MedicationAdministration",
-        outcome="denied",
-        reason_code="order.given_before_order",
-    ).exists()
+    assert denied_audited(stocked["citizen"], "order.given_before_order")
 
     # After the order was made, the same dose is booked; a few minutes of
     # difference between the tablet's clock and the server's is not "before".
@@ -152,14 +130,7 @@ def test_a_dose_given_before_the_order_was_made_is_refused_in_danish_and_audited
 def test_a_dose_given_before_the_order_was_cancelled_is_booked_one_after_it_refused(
     nurse, stocked, paracetamol
 ):
-    order = _order(
-        nurse,
-        stocked,
-        paracetamol,
-        ordered_ago=3 * HOUR,
-        frequency="2 times daily",
-        duration="2 days",
-    )
+    order = _order(nurse, stocked, paracetamol, ordered_ago=3 * HOUR, duration="2 days")
     MedicationOrder.objects.filter(pk=order.pk).update(
         status=MedicationOrder.Status.CANCELLED,
         cancelled_at=timezone.now() - HOUR,
@@ -167,11 +138,8 @@ def test_a_dose_given_before_the_order_was_cancelled_is_booked_one_after_it_refu
     )
     booked = _give(nurse, stocked, order, paracetamol, ago=2 * HOUR)
     assert booked.status_code == 201, booked.json()
-    for ago in (dt.timedelta(minutes=30), None):
-        refused = _give(nurse, stocked, order, paracetamol, ago=ago)
-        assert refused.status_code == 412, refused.json()
-        assert refused.json()["error"]["code"] == "order.cancelled"
-    assert Administration.objects.count() == 1
+    agos = (dt.timedelta(minutes=30), None)
+    _refused_each(nurse, stocked, order, paracetamol, agos, "order.cancelled")
 
 
 # --- the 24 hours around the dose --------------------------------------------------------
@@ -182,14 +150,7 @@ def test_a_dose_booked_late_is_counted_in_the_24_hours_it_was_given_not_the_last
 ):
     """Twice a day: two doses in the last two hours do not stop a dose given
     30 hours ago, and that dose does not count against a dose given now."""
-    order = _order(
-        nurse,
-        stocked,
-        paracetamol,
-        ordered_ago=40 * HOUR,
-        frequency="2 times daily",
-        duration="3 days",
-    )
+    order = _order(nurse, stocked, paracetamol, ordered_ago=40 * HOUR, duration="3 days")
     for ago in (2 * HOUR, HOUR):
         assert _give(nurse, stocked, order, paracetamol, ago=ago).status_code == 201
     late = _give(nurse, stocked, order, paracetamol, ago=30 * HOUR)
@@ -206,14 +167,7 @@ def test_a_dose_booked_late_before_doses_already_booked_may_not_overfill_any_24_
     """Twice a day, doses booked given 30 and 26 hours ago: one given 28 hours
     ago would make three in the 24 hours up to the one 26 hours ago, though
     nothing was given in the last 24 hours. It is refused; a dose now is not."""
-    order = _order(
-        nurse,
-        stocked,
-        paracetamol,
-        ordered_ago=40 * HOUR,
-        frequency="2 times daily",
-        duration="3 days",
-    )
+    order = _order(nurse, stocked, paracetamol, ordered_ago=40 * HOUR, duration="3 days")
     for ago in (30 * HOUR, 26 * HOUR):
         assert _give(nurse, stocked, order, paracetamol, ago=ago).status_code == 201
     refused = _give(nurse, stocked, order, paracetamol, ago=28 * HOUR)
@@ -247,25 +201,21 @@ def test_a_dose_queued_offline_is_judged_when_given_on_the_visit_page():
     against an order that ended two hours ago, it is booked; one given before
     the order was made is refused and flagged for the medicine officer."""
     from medicine_cabinet.models import Notification
-    from tests.acute.test_pages_nurse import _on_site, _phone_order_on_page, _stocked
-
-    nurse, _shift, visit, client = _on_site()
-    Visit.objects.filter(pk=visit.pk).update(assigned_at=timezone.now() - 30 * HOUR)
-    furosemide, _bag, _lot = _stocked(
-        nurse,
-        atc="C03CA01",
-        name="Furosemid",
-        strength="10 mg/mL, 4 mL",
-        form="solution for injection",
-        unit="ampoule",
+    from tests.medicine_cabinet.conftest import (
+        FUROSEMIDE,
+        give_offline,
+        on_the_nurses_page,
+        phone_order_on_page,
     )
 
+    visit, client, furosemide, _bag, _lot = on_the_nurses_page(**FUROSEMIDE)
+    Visit.objects.filter(pk=visit.pk).update(assigned_at=timezone.now() - 30 * HOUR)
+
     def order_made(ago):
-        order = _phone_order_on_page(
+        order = phone_order_on_page(
             client,
             visit,
-            medicine_atc="C03CA01",
-            medicine_name="Furosemid",
+            furosemide,
             dose="1",
             dose_unit="ampoule",
             frequency="to gange dagligt",
@@ -275,19 +225,7 @@ def test_a_dose_queued_offline_is_judged_when_given_on_the_visit_page():
         return order
 
     def offline(order, ref, ago):
-        return client.post(
-            f"/nurse/visits/{visit.pk}/give/",
-            {
-                "order_id": order.pk,
-                "medicine_id": furosemide.pk,
-                "quantity": "1",
-                "unit": "ampoule",
-                "client_ref": ref,
-                "given_offline_at": (timezone.now() - ago).isoformat(),
-            },
-            HTTP_X_OFFLINE_SEND="1",
-            HTTP_X_OFFLINE_REPLAY="1",
-        )
+        return give_offline(client, visit, order, furosemide, "1", ref=ref, at=timezone.now() - ago)
 
     ended = order_made(26 * HOUR)
     booked = offline(ended, "dose-ended-01", 4 * HOUR)

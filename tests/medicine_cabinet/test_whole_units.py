@@ -25,7 +25,16 @@ from medicine_cabinet.models import (
 from medicine_cabinet.services.checks import WHOLE_UNITS
 from medicine_cabinet.services.ledger import book, lock_balances
 from tests import factories as f
-from tests.medicine_cabinet.conftest import actor, order_for, receive, visit_for
+from tests.medicine_cabinet.conftest import (
+    FUROSEMIDE,
+    actor,
+    in_bag,
+    on_the_nurses_page,
+    order_for,
+    phone_order_on_page,
+    receive,
+    visit_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -239,15 +248,7 @@ def test_half_an_ampoule_given_discards_the_rest_with_the_same_witness_over_the_
 def test_a_whole_dose_discards_nothing_and_half_a_tablet_discards_the_other_half(
     officer, nurse, cabinet, bag, paracetamol
 ):
-    lot = receive(officer, cabinet, paracetamol, "20", batch="P1")
-    services.stock_transfer(
-        actor=actor(nurse),
-        lot=lot,
-        source=cabinet,
-        destination=bag,
-        quantity=Decimal("4"),
-        unit="tablet",
-    )
+    lot = in_bag(officer, nurse, cabinet, bag, paracetamol, "4", batch="P1")
     citizen = f.citizen()
     visit = visit_for(nurse, citizen)
     whole = order_for(nurse, citizen, paracetamol, visit=visit)  # 1 g: two tablets
@@ -414,27 +415,13 @@ def test_the_receipt_page_refuses_part_of_a_tablet(officer, cabinet, paracetamol
 
 
 def test_the_nurses_page_says_the_rest_of_the_opened_ampoule_was_discarded():
-    from tests.acute.test_pages_nurse import (
-        _give_on_page,
-        _on_site,
-        _phone_order_on_page,
-        _stocked,
-    )
+    from tests.acute.test_pages_nurse import _give_on_page
 
-    nurse, _shift, visit, client = _on_site()
-    furosemide, bag, lot = _stocked(
-        nurse,
-        atc="C03CA01",
-        name="Furosemid",
-        strength="10 mg/mL, 4 mL",
-        form="solution for injection",
-        unit="ampoule",
-    )
-    order = _phone_order_on_page(
+    visit, client, furosemide, bag, lot = on_the_nurses_page(**FUROSEMIDE)
+    order = phone_order_on_page(
         client,
         visit,
-        medicine_atc="C03CA01",
-        medicine_name="Furosemid",
+        furosemide,
         dose="20",
         dose_unit="mg",
         frequency="én gang",

@@ -15,7 +15,7 @@ from core.models import Citizen
 from integrations.models import InboundMessage
 from integrations.simulators import helpline_referral
 from tests import factories as f
-from tests.integrations.helpers import ack_of
+from tests.integrations.helpers import IMPOSSIBLE_DEATHS, ack_of, new_citizen_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,14 +119,6 @@ def test_r12_a_1813_referral_without_what_acute_needs_is_fatal_and_creates_nothi
     assert not Referral.objects.exists()
 
 
-def _new_citizen_patient(**death: object) -> tuple[str, dict[str, object]]:
-    """The Patient of a citizen the platform does not know yet, reporting ``death``."""
-    patient = patient_resource(f.citizen())
-    cpr = f.cpr_number()
-    patient["identifier"][0]["value"] = cpr
-    return cpr, {**patient, **death}
-
-
 def test_a_1813_referral_for_a_new_citizen_reported_dead_is_refused_and_registers_no_one(
     live_network,
 ) -> None:
@@ -134,7 +126,7 @@ def test_a_1813_referral_for_a_new_citizen_reported_dead_is_refused_and_register
     referral is refused as one for any citizen registered dead, and the
     registration rolls back with it — no citizen, no referral, no episode."""
     died = (timezone.now() - dt.timedelta(hours=1)).isoformat(timespec="seconds")
-    cpr, patient = _new_citizen_patient(deceasedDateTime=died)
+    cpr, patient = new_citizen_patient(deceasedDateTime=died)
     sim = live_network.sims["1813"]
     [reply] = sim.send(
         helpline_referral(sender_code=sim.code, patient=patient, reason="Fald", case_id="1813-0007")
@@ -150,17 +142,7 @@ def test_a_1813_referral_for_a_new_citizen_reported_dead_is_refused_and_register
 @pytest.mark.parametrize(
     ("death", "code", "element"),
     [
-        (
-            {"deceasedDateTime": "2099-01-01T12:00:00+01:00"},
-            "death.in_future",
-            "Patient.deceasedDateTime",
-        ),
-        (
-            {"deceasedDateTime": "1850-01-01T12:00:00+01:00"},
-            "death.before_birth",
-            "Patient.deceasedDateTime",
-        ),
-        ({"deceasedBoolean": True}, "patient.deceased_time_required", "Patient.deceasedBoolean"),
+        *IMPOSSIBLE_DEATHS,
         # A month states a death but not its time: not registered alive.
         (
             {"deceasedDateTime": "2025-03"},
@@ -175,7 +157,7 @@ def test_a_1813_referral_for_a_new_citizen_with_an_impossible_death_is_fatal(
     """A death that cannot be true (to come, before her birth) or has no time
     is refused as the FHIR Patient create refuses it, naming the element;
     she is not registered alive against the message, and nothing is written."""
-    cpr, patient = _new_citizen_patient(**death)
+    cpr, patient = new_citizen_patient(**death)
     sim = live_network.sims["1813"]
     [reply] = sim.send(
         helpline_referral(sender_code=sim.code, patient=patient, reason="Fald", case_id="1813-0008")
