@@ -332,3 +332,30 @@ def test_another_nurse_signing_in_on_the_tablet_finds_nothing_of_the_first(new_p
     assert (left["queued"], left["drafts"]) == (0, 0)
     assert "Kladde" not in page.content()
     assert not VisitNote.objects.filter(visit=visit).exists()
+
+
+def test_a_draft_read_back_late_leaves_the_field_she_is_filling_as_she_types_it(
+    new_page, celery_worker
+):
+    """The draft is read from the tablet's storage a moment after the page
+    shows. A field she has already begun to fill is hers: the draft neither
+    overwrites it nor mixes with what she types."""
+    nurse, _coordinator, _referral, visit, _shift = _visit_for_nurse()
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    page.goto(f"/nurse/visits/{visit.pk}/#tab-document")
+    note = page.get_by_label("Notat", exact=True)
+    note.fill("Halvt skrevet notat")
+    page.evaluate("window.tvaerakutOutbox.drafted()")
+    page.reload()
+    page.get_by_role("tab", name="Dokumentér").click()
+    expect(note).to_have_value("Halvt skrevet notat")
+
+    # As on a page just shown, before the draft is read: the note is empty
+    # (emptied without a keystroke, so the draft still holds the old text).
+    # She begins a new note; the draft arrives while she types.
+    note.evaluate("field => { field.value = ''; }")
+    note.focus()
+    page.evaluate("window.tvaerakutOutbox.restore()")
+    page.keyboard.type("Nyt notat")
+    expect(note).to_have_value("Nyt notat")

@@ -160,12 +160,22 @@
   function dropDraft(form) {
     return store("drafts", "readwrite", function (s) { return s.delete(draftKey(form)); });
   }
+  /* A field she has begun to fill since the page opened is hers: the draft,
+     read back from storage a moment after the page shows, neither overwrites
+     it nor adds to what she is typing. */
+  var touched = typeof WeakSet === "function" ? new WeakSet() : null;
+  function isTouched(field) {
+    return field === document.activeElement || !!(touched && touched.has(field));
+  }
+  function restoreDrafts() {
+    return Promise.all(Array.prototype.map.call(document.querySelectorAll("form[data-offline]"), restoreDraft));
+  }
   function restoreDraft(form) {
     return store("drafts", "readonly", function (s) { return s.get(draftKey(form)); }).then(function (draft) {
       if (!draft) { return; }
       Object.keys(draft.values).forEach(function (name) {
         var field = form.elements.namedItem(name);
-        if (!field || field.type === "hidden" || !("value" in field)) { return; }
+        if (!field || field.type === "hidden" || !("value" in field) || isTouched(field)) { return; }
         if (field.type === "checkbox") { field.checked = draft.values[name] !== ""; }
         else if (!field.value || field.tagName === "SELECT") { field.value = draft.values[name]; }
       });
@@ -426,19 +436,19 @@
   function start() {
     setOnlineClass();
     if (!owner) { return; }
-    claimTablet().then(migrateLegacy).then(function () {
-      return Promise.all(Array.prototype.map.call(document.querySelectorAll("form[data-offline]"), restoreDraft));
-    }).then(render).then(function () {
+    claimTablet().then(migrateLegacy).then(restoreDrafts).then(render).then(function () {
       startWorker();
       return flush();
     });
   }
 
   document.addEventListener("input", function (event) {
+    if (touched && event.target) { touched.add(event.target); }
     var form = event.target && event.target.form;
     if (form && form.hasAttribute("data-offline") && owner) { saveDraft(form); }
   });
   document.addEventListener("change", function (event) {
+    if (touched && event.target) { touched.add(event.target); }
     var form = event.target && event.target.form;
     if (form && form.hasAttribute("data-offline") && owner) { saveDraft(form); }
   });
@@ -449,6 +459,7 @@
     flush: flush,
     items: function () { return queue.all(); },
     drafted: function () { return drafting; },
+    restore: restoreDrafts,
     put: function (item) { return queue.put(item).then(render); }
   };
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
