@@ -11,6 +11,7 @@ a ServiceRequest, starts a follow-up referral.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.db.models import Q
@@ -37,6 +38,22 @@ from integrations.referrals import referral_from_partner, requested_visit
 CONTACT_SOURCE = "integrations.hospital_encounter"
 
 
+# The most a stay's key may hold: the care relationship's source_id.
+STAY_KEY_LENGTH = 64
+
+
+def stay_key(issuer: str, identifier: str) -> str:
+    """The key of a hospital stay: who issued its identifier, and the
+    identifier. One that does not fit the care relationship's ``source_id``
+    is named by the SHA-256 digest of the whole, never cut: two stays whose
+    identifiers begin alike are two stays, neither ending the other."""
+    key = f"{issuer}:{identifier}"
+    if len(key) <= STAY_KEY_LENGTH:
+        return key
+    prefix = "sha256:"
+    return prefix + hashlib.sha256(key.encode()).hexdigest()[: STAY_KEY_LENGTH - len(prefix)]
+
+
 def _encounter_key(partner: Partner, encounter: dict[str, Any]) -> str:
     ids = [i.get("value") for i in encounter.get("identifier") or [] if i.get("value")]
     key = ids[0] if ids else encounter.get("id")
@@ -46,7 +63,7 @@ def _encounter_key(partner: Partner, encounter: dict[str, Any]) -> str:
             "The Encounter needs an identifier.",
             field="Encounter.identifier",
         )
-    return f"{partner.code}:{key}"[:64]
+    return stay_key(partner.code, str(key))
 
 
 def _withdraw_open_visits(citizen_id: int, actor: Actor) -> list[int]:

@@ -54,6 +54,7 @@ from integrations.hospital.inbound import (
     hospital_contact_open,
     hospital_stay_end,
     hospital_stays_open,
+    stay_key,
 )
 from integrations.medcom.inbound import activity_of, own_provenance
 from integrations.messages import InvalidMessage, ParsedMessage, message_instant
@@ -108,7 +109,7 @@ def _episode_key(partner: Partner, encounter: dict[str, Any]) -> str:
                 issuer = "sor:" + system.rsplit("#id=", 1)[1]
             elif system == LPR3_SYSTEM:
                 issuer = "lpr3"
-            return f"{issuer}:{identifier['value']}"[:64]
+            return stay_key(issuer, str(identifier["value"]))
     raise InvalidMessage(
         "hospital.episode_of_care_missing",
         "The Encounter needs the episode-of-care identifier of the hospital stay.",

@@ -123,6 +123,39 @@ def test_r12_a_discharge_closes_the_admission_of_its_episode_of_care_and_resumes
     assert "discharged_at" in warning.detail
 
 
+EPISODE = "bd481c38-a921-11ed-afa1-0242ac120002"  # the examples' episode of care
+
+
+def _of_stay(message: dict[str, Any], episode: str) -> dict[str, Any]:
+    """The message sent anew about another stay (its episode-of-care identifier)."""
+    return json.loads(json.dumps(_sent_anew(message)).replace(EPISODE, episode))
+
+
+def test_r12_two_stays_whose_long_identifiers_begin_alike_are_two_stays(hospital, citizen):
+    """An identifier longer than the platform keeps whole is not cut short:
+    the discharge from one stay neither ends the other nor resumes her
+    referrals while she is still admitted."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    alike = "afdeling-" + "0" * 60
+    for episode in (alike + "-1", alike + "-2"):
+        status, body = _post(hospital, _of_stay(_example(STIN), episode))
+        assert (status, _ack(body)[0]) == (200, "ok")
+    hospital_stays = CareRelationship.objects.filter(
+        citizen=citizen, organisation=hospital.organisation, ended_at__isnull=True
+    )
+    assert hospital_stays.count() == 2
+
+    status, body = _post(hospital, _of_stay(_example(SLHJ), alike + "-1"))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_since is not None
+    assert hospital_stays.count() == 1
+
+    _post(hospital, _of_stay(_example(SLHJ), alike + "-2"))
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+
+
 def test_r12_a_cancelled_admission_resumes_the_referrals(hospital, citizen):
     referral = f.acute_referral(person=citizen, accepted=False)
     _post(hospital, _example(STIN))
