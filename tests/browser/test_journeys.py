@@ -84,7 +84,10 @@ def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_wor
     assert page.locator("a[data-maps]").get_attribute("href").startswith("geo:")
     screenshot(page, "nurse-visits")
     page.get_by_role("link", name="Åbn besøg").click()
+    steps = page.locator("form.steps button[name=step]")
     for step, status in (("Acceptér", "Accepteret"), ("Kør", "På vej"), ("Ankommet", "På stedet")):
+        # Only the step that is due is offered: she cannot arrive before she accepts.
+        expect(steps.locator("visible=true")).to_have_text([step])
         page.get_by_role("button", name=step).click()
         expect(page.locator("#visit-status")).to_have_text(status)
 
