@@ -108,6 +108,8 @@ class WitnessStatus:
     last_witnessed: dt.datetime | None
     stale: bool
     refusals: list[LogCosignature]
+    # Cosigned less than a minute ago: said so, not "0 minutes ago".
+    just_now: bool = False
 
 
 def witness_status(now: dt.datetime | None = None) -> WitnessStatus:
@@ -125,4 +127,9 @@ def witness_status(now: dt.datetime | None = None) -> WitnessStatus:
     )
     limit = dt.timedelta(minutes=settings.AUDIT_WITNESS_STALE_MINUTES)
     refusals = list(LogCosignature.objects.filter(refused=True).order_by("-cosigned_at")[:5])
-    return WitnessStatus(last, last is None or now - last > limit, refusals)
+    return WitnessStatus(
+        last,
+        last is None or now - last > limit,
+        refusals,
+        just_now=last is not None and now - last < dt.timedelta(minutes=1),
+    )

@@ -94,6 +94,8 @@ def test_a_refused_export_shows_the_search_page_as_the_search_does() -> None:
     page = refused.content.decode()
     assert "Intet vidne har endnu medunderskrevet" not in page
     assert "Seneste bevidnede checkpoint" in page and "Seneste bevidnede checkpoint" in searched
+    # Cosigned a moment ago: not "0 minutter".
+    assert "for under et minut siden" in searched and "0 minutter" not in searched
     assert team.name in page  # the organisations to choose from
     assert f'<option value="{Purpose.EMERGENCY}"' in page
 
