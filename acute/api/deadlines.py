@@ -47,10 +47,15 @@ class FigureRowOut(serializers.Serializer[Any]):
     )
     dimension = serializers.CharField()
     value = serializers.CharField()
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(
+        allow_null=True,
+        help_text="For `reached_within_deadline`: the referrals whose deadline is decided"
+        " (met, or missed), not those still under way (docs/dispatch.md). `null` where"
+        " suppressed for an analyst.",
+    )
     met = serializers.IntegerField(allow_null=True)
     share = serializers.FloatField(allow_null=True)
-    mean_minutes = serializers.FloatField(required=False)
+    mean_minutes = serializers.FloatField(required=False, allow_null=True)
 
 
 class WarningListView(APIView):

@@ -67,10 +67,15 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
             outcomes[row["value"]] += row["count"]
         elif row["figure"] == "visits":
             visits[row["value"]] += row["count"]
+    # Only referrals whose deadline is decided are counted (a share of none is
+    # no share, not 0 %); a chart with nothing to draw says so instead.
     within = [
-        (_choice_label(Urgency, k), round(100 * met / n) if n else 0)
+        (_choice_label(Urgency, k), round(100 * met / n))
         for k, (met, n) in sorted(totals.items())
+        if n
     ]
+    outcome_counts = [(_choice_label(Outcome, k), n) for k, n in sorted(outcomes.items())]
+    visit_counts = sorted(visits.items())
     return render_page(
         request,
         "acute/figures.html",
@@ -78,11 +83,9 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
             "start": start,
             "end": end,
             "within": within,
-            "within_chart": bar_chart(within),
-            "outcomes_chart": bar_chart(
-                [(_choice_label(Outcome, k), n) for k, n in sorted(outcomes.items())]
-            ),
-            "visits_chart": bar_chart(sorted(visits.items())),
+            "within_chart": bar_chart(within) if within else None,
+            "outcomes_chart": bar_chart(outcome_counts) if outcome_counts else None,
+            "visits_chart": bar_chart(visit_counts) if visit_counts else None,
             "rows": rows,
         },
     )

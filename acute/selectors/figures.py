@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from acute.deadlines import LOCAL
 from acute.models import Episode, Referral, Visit
@@ -34,9 +35,33 @@ def _period_key(at: dt.datetime, period: str) -> str:
     return f"{local:%Y-%m-%d}" if period == "day" else f"{local:%Y-%m}"
 
 
+def deadline_met(
+    *,
+    deadline_at: dt.datetime,
+    reached_at: dt.datetime | None,
+    open_: bool,
+    on_hold: bool,
+    closed_at: dt.datetime | None,
+    now: dt.datetime,
+) -> bool | None:
+    """Whether a referral met its deadline (R10), or None while that is not
+    decided: a nurse at the door in time met it; one who came later, or none
+    by a deadline that has passed, missed it. Not decided, and so not counted:
+    an open referral whose deadline is still ahead, or that is on hold while
+    the citizen is in hospital (its deadline moves on when she comes home),
+    and a referral closed with its episode before its deadline without a
+    visit (the citizen admitted, or the episode ended otherwise)."""
+    if reached_at is not None:
+        return reached_at <= deadline_at
+    if open_:
+        return None if on_hold or deadline_at > now else False
+    return False if deadline_at < (closed_at or now) else None
+
+
 def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]]:
     """The trial's follow-up figures per period (local days or months), from
-    referrals received in ``[start, end]``: reached within deadline per urgency,
+    referrals received in ``[start, end]``: reached within deadline (of those
+    whose deadline is decided, :func:`deadline_met`) per urgency,
     municipality and referrer; mean minutes from referral to arrival; episodes
     treated at home versus admitted; visits per municipality. Aggregates only."""
     if period not in PERIODS:
@@ -56,12 +81,29 @@ def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]
         "urgency",
         "source",
         "episode__municipality__name",
+        "status",
+        "on_hold_since",
+        "episode__closed_at",
     )
+    now = timezone.now()
     buckets: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     arrival_minutes: dict[str, list[float]] = defaultdict(list)
-    for received_at, deadline_at, reached_at, urgency, source, municipality in referrals:
+    for row in referrals:
+        received_at, deadline_at, reached_at, urgency, source, municipality = row[:6]
+        status, on_hold_since, closed_at = row[6:]
         key = _period_key(received_at, period)
-        met = reached_at is not None and reached_at <= deadline_at
+        if reached_at is not None:
+            arrival_minutes[key].append((reached_at - received_at).total_seconds() / 60)
+        met = deadline_met(
+            deadline_at=deadline_at,
+            reached_at=reached_at,
+            open_=status == Referral.Status.ACCEPTED,
+            on_hold=on_hold_since is not None,
+            closed_at=closed_at,
+            now=now,
+        )
+        if met is None:
+            continue
         for dimension, value in (
             ("urgency", urgency),
             ("municipality", municipality),
@@ -71,8 +113,6 @@ def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]
             bucket = buckets[(key, dimension, value)]
             bucket[0] += 1
             bucket[1] += int(met)
-        if reached_at is not None:
-            arrival_minutes[key].append((reached_at - received_at).total_seconds() / 60)
     outcomes: dict[tuple[str, str], int] = defaultdict(int)
     for closed_at, outcome in Episode.objects.filter(
         status=Episode.Status.COMPLETED, closed_at__gte=since, closed_at__lt=until

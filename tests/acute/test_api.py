@@ -521,7 +521,8 @@ def test_figures_as_json_and_csv_for_coordinators(coordinator):
     overall = next(
         r for r in rows if r["figure"] == "reached_within_deadline" and r["dimension"] == "all"
     )
-    assert (overall["count"], overall["met"], overall["share"]) == (2, 1, 0.5)
+    # The other referral's deadline is still ahead: not yet met or missed.
+    assert (overall["count"], overall["met"], overall["share"]) == (1, 1, 1.0)
     outcome = next(r for r in rows if r["figure"] == "episode_outcome")
     assert outcome["value"] == "treated_at_home" and outcome["share"] == 1.0
     visits = next(r for r in rows if r["figure"] == "visits")
@@ -539,6 +540,42 @@ def test_figures_as_json_and_csv_for_coordinators(coordinator):
         assert f.client_for(member).get(f"/api/acute/figures?{query}").status_code == 403
     bad = f.client_for(coordinator).get("/api/acute/figures?start=2026-01-10&end=2026-01-01")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "figures.range_invalid"
+
+
+def test_r10_figures_count_a_deadline_once_it_is_decided(coordinator):
+    """Met: a nurse at the door in time. Missed: later, or nobody by a
+    deadline that has passed. Not yet decided, so not counted as either: a
+    deadline still ahead, a referral on hold while the citizen is in hospital,
+    and one closed with its episode before its deadline without a visit."""
+    now, HOUR = timezone.now(), dt.timedelta(hours=1)
+
+    def received(**fields):
+        referral = f.acute_referral(by=coordinator, person=f.citizen())
+        Referral.objects.filter(pk=referral.pk).update(received_at=now - HOUR * 3, **fields)
+        return referral
+
+    received(deadline_at=now - HOUR, reached_at=now - HOUR * 2)  # in time
+    received(deadline_at=now - HOUR * 2, reached_at=now - HOUR)  # late
+    received(deadline_at=now - HOUR)  # passed, nobody came
+    received(deadline_at=now + HOUR)  # still ahead
+    received(  # in hospital
+        deadline_at=now - HOUR, on_hold_since=now - HOUR * 2, on_hold_reason="hospital_admission"
+    )
+    closed_early = received(deadline_at=now - HOUR, status=Referral.Status.CLOSED)
+    Episode.objects.filter(pk=closed_early.episode_id).update(
+        status=Episode.Status.COMPLETED, closed_at=now - HOUR * 2, outcome="admitted"
+    )
+    closed_late = received(deadline_at=now - HOUR * 2, status=Referral.Status.CLOSED)
+    Episode.objects.filter(pk=closed_late.episode_id).update(
+        status=Episode.Status.COMPLETED, closed_at=now - HOUR, outcome="admitted"
+    )
+    today = timezone.localdate()
+    query = f"start={today - dt.timedelta(days=1)}&end={today + dt.timedelta(days=1)}"
+    rows = f.client_for(coordinator).get(f"/api/acute/figures?{query}").json()["results"]
+    overall = next(
+        r for r in rows if r["figure"] == "reached_within_deadline" and r["dimension"] == "all"
+    )
+    assert (overall["count"], overall["met"]) == (4, 1)
 
 
 def test_capability_statement_lists_the_acute_resources():
@@ -565,8 +602,13 @@ def test_analysts_get_whole_months_with_small_counts_suppressed_and_every_releas
     nurse, shift = f.acute_nurse_on_shift()
     referral = f.acute_referral(by=coordinator)
     nurse_through_to_outcome(nurse, referral.pk, coordinator, shift)
+    # Six more whose deadlines passed a minute ago with nobody at the door.
+    now = timezone.now()
     for _ in range(6):
-        f.acute_referral(by=coordinator, person=f.citizen(municipality_code="159"))
+        missed = f.acute_referral(by=coordinator, person=f.citizen(municipality_code="159"))
+        Referral.objects.filter(pk=missed.pk).update(
+            received_at=now - dt.timedelta(minutes=2), deadline_at=now - dt.timedelta(minutes=1)
+        )
     analyst = f.staff(Role.ANALYST, f.acute_function())
     today = timezone.localdate()
     first = today.replace(day=1)

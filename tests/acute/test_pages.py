@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from acute.clinical.models import LabResult, MedicationOrder
-from acute.models import NurseShift, Visit, VitalSign
+from acute.models import NurseShift, Referral, Visit, VitalSign
 from acute.services import visit_assign
 from consent.audit.models import AuditEntry
 from core.actors import Actor
@@ -286,10 +286,19 @@ def test_board_adds_no_queries_per_referral_beyond_the_gate():
     assert count() - three <= 2 * 3
 
 
-def test_figures_page_draws_charts():
+def test_figures_page_draws_charts_and_says_when_there_is_nothing_to_draw():
     coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
     client = _login(coordinator)
-    assert '<svg class="chart"' in client.get("/coordinator/figures/").content.decode()
+    # A referral whose deadline is still ahead is neither met nor missed: no
+    # bar at 0 %, but a sentence saying there is nothing decided yet.
+    referral = factories.acute_referral(by=coordinator)
+    empty = client.get("/coordinator/figures/").content.decode()
+    assert '<svg class="chart"' not in empty
+    assert "Ingen henvisninger i perioden med en afgjort tidsfrist" in empty
+    assert "Ingen forløb er afsluttet i perioden." in empty
+    Referral.objects.filter(pk=referral.pk).update(reached_at=timezone.now())
+    drawn = client.get("/coordinator/figures/").content.decode()
+    assert drawn.count('<svg class="chart"') == 1 and "afgjort tidsfrist" not in drawn
     bad = client.get("/coordinator/figures/", {"start": "not-a-date"})
     assert bad.status_code == 400
 
