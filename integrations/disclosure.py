@@ -5,7 +5,10 @@ citizen's refusals (*spærring*) decide, exactly as the access gate applies
 them to a person of that organisation (recipient organisation with its
 sub-units, purpose, period in force, a later consent that lifts it). The
 recipient is the organisation, not a named professional: a refusal that names
-only professionals does not stop an organisation-level message.
+only professionals does not stop an organisation-level message. A partner
+that speaks for a parent organisation (a hospital for its departments)
+carries the message for the organisation it was chosen for
+(``OutboundMessage.recipient``); a refusal of either withholds it.
 
 Asked twice: when the message is written (:func:`outbox_enqueue`) and again
 under the row lock just before each delivery attempt, so a refusal recorded in
@@ -23,7 +26,7 @@ override a refusal):
   audited with reason ``reply_to_referrer``.
 - ``admission-handoff`` is the emergency the override exists for: if the nurse
   who sent the citizen in holds an open break-the-glass for the citizen (open
-  when the message was written, or opened since), the hand-off goes, audited
+  when the message was written, or open when it is sent), the hand-off goes, audited
   with purpose ``emergency`` and the break-the-glass id.
 
 Every other message (results and outcome to the GP, the hand-back to home
@@ -84,17 +87,26 @@ def directives_in_force(
     return found
 
 
-def _recipient(message: OutboundMessage) -> Actor:
-    return Actor(user=None, membership=None, task="", partner=message.partner.organisation)
+def _recipients(message: OutboundMessage) -> list[Actor]:
+    """The partner's organisation, and the one it carries the message for
+    (a referring department of its hospital, a practice) when that differs."""
+    organisations = [message.partner.organisation]
+    recipient = message.recipient if message.recipient_id is not None else None
+    if recipient is not None and recipient.pk != organisations[0].pk:
+        organisations.append(recipient)
+    return [Actor(user=None, membership=None, task="", partner=o) for o in organisations]
 
 
 def _refused(directives: list[ConsentDirective], message: OutboundMessage) -> bool:
     if not directives:
         return False
-    whole, periods = refusal_for(directives, _recipient(message), Purpose.TREATMENT)
-    # The gate's rule. A message is one disclosure: a refusal of some period's
-    # data withholds all of it rather than send a part.
-    return whole or bool(periods)
+    for recipient in _recipients(message):
+        whole, periods = refusal_for(directives, recipient, Purpose.TREATMENT)
+        # The gate's rule. A message is one disclosure: a refusal of some
+        # period's data withholds all of it rather than send a part.
+        if whole or periods:
+            return True
+    return False
 
 
 def _break_glass_for(message: OutboundMessage, *, at: dt.datetime) -> int | None:
@@ -103,13 +115,14 @@ def _break_glass_for(message: OutboundMessage, *, at: dt.datetime) -> int | None
     membership = message.on_behalf_of
     if membership is None or message.citizen_id is None:
         return None
+    # Each moment on its own: an override opened after the message was
+    # written and already run out lifts nothing (R4's short time limit).
+    open_at = [
+        Q(started_at__lte=moment, expires_at__gt=moment) for moment in (message.created_at, at)
+    ]
     return (
-        BreakGlass.objects.filter(
-            user_id=membership.user_id,
-            citizen_id=message.citizen_id,
-            started_at__lte=max(at, message.created_at),
-        )
-        .filter(Q(expires_at__gt=message.created_at) | Q(expires_at__gt=at))
+        BreakGlass.objects.filter(user_id=membership.user_id, citizen_id=message.citizen_id)
+        .filter(open_at[0] | open_at[1])
         .order_by("-expires_at")
         .values_list("pk", flat=True)
         .first()

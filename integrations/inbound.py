@@ -47,7 +47,7 @@ from integrations.models import InboundMessage, Partner
 from integrations.outbound import acute_function
 from integrations.outbox import outbox_acknowledge
 from integrations.partners import adapter_for
-from integrations.patients import citizen_find
+from integrations.patients import citizen_find, registrations_noted
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def _process(
     ``fatal`` / ``transient`` when a rule or our side refuses it."""
     actor = Actor.system(PROCESS_TASK, partner=partner.organisation)
     try:
-        with transaction.atomic():
+        with registrations_noted() as registered, transaction.atomic():
             handled = handler(partner, parsed, actor)
             ack = ok()
             InboundMessage.objects.create(
@@ -237,7 +237,7 @@ def _process(
         return transient(exc.code, exc.message)
     except (InvalidMessage, PlatformError) as exc:
         try:
-            _refusal_audit(partner, parsed, actor, exc)
+            _refusal_audit(partner, parsed, actor, exc, registered=bool(registered))
         except DatabaseError:
             return transient("db.unavailable", "The database was briefly unavailable.")
         return fatal(exc.code, exc.message, exc.field)
@@ -258,21 +258,44 @@ def _process(
 
 
 def _refusal_audit(
-    partner: Partner, parsed: ParsedMessage, actor: Actor, exc: InvalidMessage | PlatformError
+    partner: Partner,
+    parsed: ParsedMessage,
+    actor: Actor,
+    exc: InvalidMessage | PlatformError,
+    *,
+    registered: bool,
 ) -> None:
     """A message a rule refused is a denied attempt on the citizens it reached
     for (R9): the one its Patient names, when the platform knows her, and any
     other the refusal names (a thread or a hospital stay of another citizen).
+    A new citizen the message ``registered`` before it was refused (a
+    referral for someone reported dead) rolled back with it: her attempt is
+    one entry naming no citizen, as a read of an id that names no one is,
+    its detail saying a new citizen was refused (never her CPR number).
     Written after the refused transaction rolled back, so it stays."""
     citizen_ids = list(exc.citizen_ids) if isinstance(exc, InvalidMessage) else []
+    known = None
     patients = parsed.of_type("Patient")
     if len(patients) == 1:
         try:
-            citizen = citizen_find(patients[0])
+            known = citizen_find(patients[0])
         except (InvalidMessage, InvalidInput):
-            citizen = None  # an identifier that names no one (malformed)
-        if citizen is not None:
-            citizen_ids.insert(0, citizen.pk)
+            known = None  # an identifier that names no one (malformed)
+        if known is not None:
+            citizen_ids.insert(0, known.pk)
+    detail = {"partner": partner.code, "event": parsed.event}
+    if registered and known is None:
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=None,
+            outcome=Outcome.DENIED,
+            resource_type="Bundle",
+            resource_id=parsed.bundle_id[:64],
+            reason_code=exc.code,
+            detail={**detail, "new_citizen": True},
+        )
     if not citizen_ids:
         return
     audit_record_many(
@@ -284,7 +307,7 @@ def _refusal_audit(
         resource_type="Bundle",
         resource_id=parsed.bundle_id[:64],
         reason_code=exc.code,
-        detail={"partner": partner.code, "event": parsed.event},
+        detail=detail,
     )
 
 

@@ -95,6 +95,12 @@ class OutboundMessage(models.Model):
     citizen = models.ForeignKey(
         Citizen, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The organisation the message is for when the partner carries it for it
+    # as its parent (a referring department, a practice): R4 asks the
+    # citizen's refusals for it as well as for the partner's organisation.
+    recipient = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # What caused it, e.g. ("acute.referral", "42").
     source_type = models.CharField(max_length=64, blank=True)
     source_id = models.CharField(max_length=64, blank=True)

@@ -77,12 +77,20 @@ def _reason(broken: list[medcom.Violation]) -> str:
 
 
 def message_send(
-    *, partner: Partner, event: str, about: object, by: Actor | None
+    *,
+    partner: Partner,
+    event: str,
+    about: object,
+    by: Actor | None,
+    recipient: Organisation | None = None,
 ) -> OutboundMessage | None:
     """Build ``event`` about ``about`` with the builder the partner's adapter
     declares, and write it to the outbox in the current transaction: a Bundle
     with the Patient (CPR: the receiver must match the citizen). None when
-    there is nothing to tell or no acute function to send from."""
+    there is nothing to tell or no acute function to send from.
+
+    ``recipient``: the organisation the partner was chosen for (it may speak
+    for it as its parent), whose refusals the citizen's R4 is asked for too."""
     builder = adapter_for(partner.kind).builder(event)
     if builder is None:
         raise PreconditionFailed(
@@ -117,5 +125,6 @@ def message_send(
         source_type=outgoing.source_type,
         source_id=outgoing.source_id,
         on_behalf_of=by,
+        recipient=recipient,
         parked=(medcom.RULE_BROKEN, _reason(broken)) if broken else None,
     )

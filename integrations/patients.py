@@ -4,7 +4,10 @@ refers someone new (1813)."""
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,6 +23,26 @@ from integrations.messages import InvalidMessage, patient_identity
 
 GEOLOCATION = "http://hl7.org/fhir/StructureDefinition/geolocation"
 DEATH_FIELD = "Patient.deceasedDateTime"
+
+# The citizens registered from messages while one message is processed
+# (``registrations_noted``); None outside one.
+_registered: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "integrations_registered", default=None
+)
+
+
+@contextmanager
+def registrations_noted() -> Iterator[list[int]]:
+    """The ids of the citizens ``citizen_find_or_register`` registers inside
+    the block. A message refused after it registered a new citizen rolls her
+    back with everything else; this is how its refusal still knows it reached
+    for a citizen's record (R9)."""
+    noted: list[int] = []
+    token = _registered.set(noted)
+    try:
+        yield noted
+    finally:
+        _registered.reset(token)
 
 
 def citizen_find(patient: dict[str, Any]) -> Citizen | None:
@@ -104,7 +127,8 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
     fatal-error. Whatever the message goes on to start for her (a referral)
     is then refused as for any citizen registered dead, and the registration
     rolls back with it: the message is processed in one transaction
-    (``integrations.inbound``).
+    (``integrations.inbound``), whose refusal is audited as a denied attempt
+    on a new citizen, naming none (``registrations_noted``).
 
     A citizen already known is returned as she is: a death her Patient
     reports in a message does not register (nor withdraw) one here. Only the
@@ -136,7 +160,7 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
     died_at = _death(patient)
     try:
         with transaction.atomic():
-            return citizen_create(
+            registered = citizen_create(
                 cpr=patient_identity(patient).cpr,
                 replacement_cpr=patient_identity(patient).replacement,
                 given_name=given,
@@ -158,3 +182,7 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
         ):
             raise
         return registered_meanwhile
+    noted = _registered.get()
+    if noted is not None:
+        noted.append(registered.pk)
+    return registered

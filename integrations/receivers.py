@@ -39,6 +39,7 @@ def referral_status_send(
         event=Event.REFERRAL_STATUS,
         about=ReferralStep(referral=referral, step=step, note=note, outcome=outcome),
         by=by,
+        recipient=referral.source_organisation,
     )
 
 
@@ -59,6 +60,7 @@ def results_send(
         event=Event.HOME_CARE_OBSERVATION,
         about=VisitResults(visit=visit, citizen=citizen, results=results),
         by=by,
+        recipient=gp_practice,
     )
 
 
@@ -67,10 +69,16 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
     nursing gets the hand-back: each partner's own CareCommunication."""
     told: set[int] = set()
 
-    def tell(partner: Partner | None) -> None:
+    def tell(partner: Partner | None, recipient: Organisation | None = None) -> None:
         if partner is not None and partner.pk not in told:
             told.add(partner.pk)
-            message_send(partner=partner, event=Event.CARE_COMMUNICATION, about=episode, by=by)
+            message_send(
+                partner=partner,
+                event=Event.CARE_COMMUNICATION,
+                about=episode,
+                by=by,
+                recipient=recipient,
+            )
 
     for referral in episode.referrals.select_related("citizen", "source_organisation").all():
         if referral.source == Referral.Source.HELPLINE_1813:
@@ -78,11 +86,15 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
                 referral=referral, step="completed", by=by, outcome=episode.outcome
             )
         elif referral.source != Referral.Source.HOME_NURSING:  # the hand-back is their answer
-            tell(partner_for(referral.source_organisation, event=Event.CARE_COMMUNICATION))
+            tell(
+                partner_for(referral.source_organisation, event=Event.CARE_COMMUNICATION),
+                referral.source_organisation,
+            )
     tell(
         partner_for(
             episode.citizen.gp_practice, event=Event.CARE_COMMUNICATION, kind=Partner.Kind.GP
-        )
+        ),
+        episode.citizen.gp_practice,
     )
     tell(home_nursing_partner(episode.citizen.municipality))
 
@@ -114,7 +126,13 @@ def order_confirmation_request_send(
     partner = partner_for(order.ordering_organisation, event=Event.ORDER_CONFIRMATION_REQUEST)
     if partner is None:
         return None
-    return message_send(partner=partner, event=Event.ORDER_CONFIRMATION_REQUEST, about=order, by=by)
+    return message_send(
+        partner=partner,
+        event=Event.ORDER_CONFIRMATION_REQUEST,
+        about=order,
+        by=by,
+        recipient=order.ordering_organisation,
+    )
 
 
 def on_referral_accepted(

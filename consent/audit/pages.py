@@ -239,6 +239,9 @@ def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     try:
         entry_review(entry_id=entry_id, actor=actor, comment=request.POST.get("comment", ""))
     except PlatformError as exc:
+        if exc.code == ENTRY_NOT_FOUND:
+            # Recorded by the review; there is no entry to show again.
+            return _entry_refused(request, exc)
         try:
             context = _entry_context(actor, entry_id)
         except PlatformError as missing:

@@ -229,17 +229,18 @@ def audit_record_auditor_view(
 
 
 def audit_record_unknown_entry(
-    *, actor: Actor, entry_id: str, query: dict[str, str]
+    *, actor: Actor, entry_id: str, query: dict[str, str], action: str = Action.READ
 ) -> NotFoundOrNotAllowed:
-    """An auditor asked to read an entry id that names no entry: recorded as
-    her other reads are (purpose ``audit``, ``query`` as the read of a found
-    entry records it), denied with the code every door answers
-    (``audit.entry_not_found``), and on no citizen. The same on every door
-    that reads an entry by its id (``/api/audit/``, ``/fhir/AuditEvent``,
-    the auditor's pages); returns the error the door raises."""
+    """An auditor asked to read (or, ``action``, to review) an entry id that
+    names no entry: recorded as her other reads are (purpose ``audit``,
+    ``query`` as the read of a found entry records it), denied with the code
+    every door answers (``audit.entry_not_found``), and on no citizen. The
+    same on every door that takes an entry by its id (``/api/audit/``,
+    ``/fhir/AuditEvent``, the auditor's pages); returns the error the door
+    raises."""
     audit_record(
         actor=actor,
-        action=Action.READ,
+        action=action,
         purpose=Purpose.AUDIT,
         citizen_id=None,
         outcome=Outcome.DENIED,
@@ -253,7 +254,9 @@ def audit_record_unknown_entry(
 
 
 def entry_review(*, entry_id: int, actor: Actor, comment: str) -> EntryReview:
-    """An auditor marks a flagged entry reviewed. Stored beside the log, never in it."""
+    """An auditor marks a flagged entry reviewed. Stored beside the log, never
+    in it. The review of an id that names no entry is recorded as a denied
+    attempt (``audit_record_unknown_entry``)."""
     comment = comment.strip()
     if not comment:
         raise InvalidInput(
@@ -263,7 +266,13 @@ def entry_review(*, entry_id: int, actor: Actor, comment: str) -> EntryReview:
         raise InvalidInput("audit.review_needs_user", "Only a person can review an entry.")
     if not AuditFlag.objects.filter(entry_id=entry_id).exists():
         if not entry_id_possible(entry_id) or not AuditEntry.objects.filter(id=entry_id).exists():
-            raise entry_not_found()
+            # Her attempt is on the log as the read of an unknown id is (R9).
+            raise audit_record_unknown_entry(
+                actor=actor,
+                entry_id=str(entry_id),
+                query={"review": str(entry_id)},
+                action=Action.UPDATE,
+            )
         # The entry is there for the auditor to read; it only has no flag.
         raise Conflict("audit.entry_not_flagged", "This entry has no flag to review.")
     review = EntryReview(

@@ -49,6 +49,9 @@ _PER_MESSAGE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     r"|\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?"
 )
+# Rules a reference to no entry of the message breaks (FHIR R4's resolution of
+# urn:uuid: references in a Bundle, MedCom's aggregation "bundled").
+UNRESOLVED_REFERENCE = {"reference", "aggregation:bundled"}
 _OK_SHAPES_CHECKED: dict[str, list[Violation]] = {}
 _OK_SHAPES_MAX = 1_000
 
@@ -130,6 +133,14 @@ def issue_of(violation: Violation) -> Issue:
         )
     elif violation.rule == "message":
         details, kind = "MSG_BAD_FORMAT", "structure"
+    elif violation.rule in UNRESOLVED_REFERENCE:
+        details, kind = "MSG_NO_EXIST", "not-found"
+    elif violation.rule == "fullUrl:uuid":
+        details, kind = "MSG_BAD_FORMAT", "value"
+    elif violation.rule == "fullUrl:id":
+        details, kind = "MSG_RESOURCE_ID_MISMATCH", "value"
+    elif violation.rule == "fullUrl:type":
+        details, kind = "MSG_RESOURCE_TYPE_MISMATCH", "value"
     else:
         details, kind = (
             "MSG_PARAM_INVALID",

@@ -72,7 +72,7 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
     with transaction.atomic():
         messages = list(
             OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("partner__organisation", "on_behalf_of__user")
+            .select_related("partner__organisation", "on_behalf_of__user", "recipient")
             .filter(
                 pk__in=message_pks,
                 status=OutboundMessage.Status.PENDING,

@@ -21,7 +21,7 @@ from integrations.outbox.queue import deliver_later
 if TYPE_CHECKING:
     from consent.models import ConsentDirective
     from core.actors import Actor
-    from core.models import Citizen
+    from core.models import Citizen, Organisation
 
 ENQUEUE_TASK = "integrations.outbox_enqueue"
 
@@ -71,6 +71,7 @@ def outbox_enqueue(
     source_type: str = "",
     source_id: str = "",
     on_behalf_of: Actor | None = None,
+    recipient: Organisation | None = None,
     parked: tuple[str, str] | None = None,
 ) -> OutboundMessage:
     """Write the message in the current transaction; deliver after commit.
@@ -79,7 +80,8 @@ def outbox_enqueue(
     written *withheld* (kept for the coordinator, audited as a denied
     disclosure) and not handed to a worker. A message ``parked`` (an error
     code and the reason, e.g. the MedCom rule it breaks) is written *failed*
-    for a person and never sent."""
+    for a person and never sent. ``recipient`` is the organisation the
+    partner carries the message for, when not its own (R4 asks for both)."""
     header = bundle["entry"][0]["resource"]
     now = timezone.now()
     message = OutboundMessage(
@@ -91,6 +93,7 @@ def outbox_enqueue(
         source_type=source_type,
         source_id=str(source_id),
         on_behalf_of=on_behalf_of.membership if on_behalf_of else None,
+        recipient=recipient,
         bundle=bundle,
         created_at=now,
         next_attempt_at=now,

@@ -21,7 +21,7 @@ from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
 from integrations.outbound import message_send
 from integrations.outbox import outbox_deliver
-from integrations.receivers import admission_handoff_send
+from integrations.receivers import admission_handoff_send, episode_end_send
 from tests import factories as f
 from tests.conftest import wait_for
 from tests.consent import bodies
@@ -216,3 +216,91 @@ def test_r4_an_admission_hand_off_overrides_a_refusal_only_under_break_the_glass
     assert to_gp_refused is not None
     note = _note(network.gp, citizen, by=nurse)
     assert _status(note) == OutboundMessage.Status.WITHHELD
+
+
+def test_r4_a_break_the_glass_that_has_expired_no_longer_lifts_the_refusal(network) -> None:
+    """The override is short (R4): a hand-off withheld before it was opened
+    goes only while it is open, not after it has run out."""
+    hospital_org = network.hospital.organisation
+    citizen = f.citizen()
+    _refuse(citizen, hospital_org, network.acute)
+    visit = _visit(network.acute, citizen)
+    nurse = Actor.for_membership(visit.shift.nurse.memberships.get())
+    with transaction.atomic():
+        withheld = admission_handoff_send(visit=visit, by=nurse, reason="Sepsis, faldende BT")
+    assert withheld is not None
+    assert _status(withheld) == OutboundMessage.Status.WITHHELD
+    now = timezone.now()
+    OutboundMessage.objects.filter(pk=withheld.pk).update(created_at=now - dt.timedelta(hours=3))
+    # Opened after the hand-off was withheld, and run out an hour ago.
+    glass = break_glass_open(
+        actor=nurse,
+        citizen_id=citizen.pk,
+        reason="Bevidstløs, kan ikke spørges; indlægges akut",
+        basis="cannot_be_asked",
+    )
+    type(glass).objects.filter(pk=glass.pk).update(
+        started_at=now - dt.timedelta(hours=2), expires_at=now - dt.timedelta(hours=1)
+    )
+
+    coordinator = f.staff(Role.COORDINATOR, network.acute)
+    response = f.client_for(coordinator).post(f"/api/integrations/outbox/{withheld.pk}/resend")
+    assert response.status_code == 202
+    assert outbox_deliver(message_pks=[withheld.pk]) == {withheld.pk: "withheld"}
+    assert _status(withheld) == OutboundMessage.Status.WITHHELD
+    assert network.sims["hospital"].state.requests == 0
+    assert not AuditEntry.objects.filter(
+        citizen_id=citizen.pk, action=Action.DISCLOSE, outcome=Outcome.PERMITTED
+    ).exists()
+    assert [e.detail["checked_at"] for e in _denied(citizen)] == ["enqueue", "delivery"]
+
+
+def test_r4_a_refused_department_gets_nothing_through_its_hospitals_partner(network) -> None:
+    """The outcome to a referring hospital department goes through the
+    partner that speaks for its hospital; the citizen's refusal of the
+    department is asked for the department, when the message is written and
+    again when it is sent."""
+    hospital_org = network.hospital.organisation
+    department = f.organisation(
+        Organisation.Kind.HOSPITAL_DEPARTMENT, "Medicinsk afdeling", parent=hospital_org
+    )
+    other_department = f.organisation(
+        Organisation.Kind.HOSPITAL_DEPARTMENT, "Ortopædkirurgisk afdeling", parent=hospital_org
+    )
+    refused, later, other = f.citizen(), f.citizen(), f.citizen()
+    _refuse(refused, department, network.acute)
+    _refuse(other, other_department, network.acute)
+
+    messages = {}
+    with transaction.atomic():
+        for citizen in (refused, later, other):
+            referral = f.acute_referral(person=citizen)
+            type(referral).objects.filter(pk=referral.pk).update(
+                source=type(referral).Source.HOSPITAL, source_organisation=department
+            )
+            referral.refresh_from_db()
+            episode_end_send(episode=referral.episode, by=None)
+            messages[citizen.pk] = OutboundMessage.objects.get(
+                citizen=citizen, partner=network.hospital
+            )
+        # Not due yet: a refusal of the department comes before the send.
+        OutboundMessage.objects.filter(pk=messages[later.pk].pk).update(
+            next_attempt_at=timezone.now() + dt.timedelta(days=1)
+        )
+
+    assert _status(messages[refused.pk]) == OutboundMessage.Status.WITHHELD
+    assert [(e.detail["partner"], e.detail["checked_at"]) for e in _denied(refused)] == [
+        (network.hospital.code, "enqueue")
+    ]
+    # A refusal of another department of the hospital does not stop it.
+    assert _status(messages[other.pk]) != OutboundMessage.Status.WITHHELD
+    assert _denied(other) == []
+
+    _refuse(later, department, network.acute)
+    OutboundMessage.objects.filter(pk=messages[later.pk].pk).update(next_attempt_at=timezone.now())
+    assert outbox_deliver(message_pks=[messages[later.pk].pk]) == {
+        messages[later.pk].pk: "withheld"
+    }
+    assert [e.detail["checked_at"] for e in _denied(later)] == ["delivery"]
+    assert network.sims["hospital"].processed_count(str(messages[refused.pk].message_id)) == 0
+    assert network.sims["hospital"].processed_count(str(messages[later.pk].message_id)) == 0

@@ -181,10 +181,13 @@ class _Reader:
             path = _join(context, caret.group(1))
             if caret.group(2) == "slicing.discriminator.path":
                 entity.slicing(path).discriminator = _unquote(caret.group(3))
+            _aggregation(entity, path, caret.group(2), caret.group(3))
             return path
         if body.startswith("^"):
             if body.startswith("^slicing.discriminator.path"):
                 entity.slicing(context).discriminator = _unquote(body.split("=", 1)[1])
+            key, _, value = body[1:].partition("=")
+            _aggregation(entity, context, key.strip(), value)
             return context
         contains = re.match(r"^(\S*)\s*contains\s+(.+)$", body, re.S)
         if contains:
@@ -251,6 +254,13 @@ class _Reader:
             return context
         self.d.skipped.append(f"{entity.name}: {body}")
         return context
+
+
+def _aggregation(entity: StructureRules, path: str, key: str, value: str) -> None:
+    """``^type.aggregation = #bundled``: the reference at ``path`` points to an
+    entry of the same Bundle."""
+    if key == "type.aggregation" and value.strip() == "#bundled":
+        entity.bundled.append(path)
 
 
 def _source_of(path: Path) -> str:

@@ -92,6 +92,8 @@ class StructureRules:
     obeys: list[Obeys] = field(default_factory=list)
     only: list[Only] = field(default_factory=list)
     slicings: dict[str, Slicing] = field(default_factory=dict)
+    # References whose target is in the same Bundle (``^type.aggregation = #bundled``).
+    bundled: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:

@@ -42,6 +42,23 @@ BDL_7 = (
     "must have different meta.versionId"
 )
 PER_1 = "If present, start SHALL have a lower value than end"
+BDL_8 = "fullUrl cannot be a version specific reference"
+# FHIR R4's rules for the entries of a Bundle and the references between them
+# (Bundle.entry.fullUrl, "Resolving references in Bundles"), and MedCom's
+# ``^type.aggregation = #bundled`` on the references its profiles name.
+FULL_URL_UUID = "a fullUrl urn:uuid: followed by a UUID (lower-case hex, 8-4-4-4-12)"
+FULL_URL_ID = (
+    "a fullUrl that is urn:uuid:, urn:oid: or the resource's version-independent URL "
+    "ending in <resourceType>/<id>"
+)
+REFERENCE_RESOLVES = (
+    "a urn:uuid: or urn:oid: reference that resolves to the fullUrl of an entry in the Bundle"
+)
+REFERENCE_BUNDLED = (
+    "a reference to an entry in the same Bundle (by its fullUrl, or <resourceType>/<id>)"
+)
+UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+RELATIVE_REFERENCE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 # Invariants on organisations' identifiers (the same few SOR codes and GLNs in
 # every message, never personal data) are remembered per value: the GLN check
 # digit in FHIRPath costs milliseconds.
@@ -464,13 +481,16 @@ class Validator:
                 )
             )
             kind = MESSAGE_KINDS["empty-message"]
+        # Every entry by fullUrl and by type/id, once per message: what
+        # resolve() and the reference rules look references up in.
         bundled: dict[str, Any] = {}
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(resource, dict):
                 if isinstance(entry.get("fullUrl"), str):
                     bundled[entry["fullUrl"]] = resource
-                bundled[f"{resource.get('resourceType')}/{resource.get('id')}"] = resource
+                if isinstance(resource.get("id"), str):
+                    bundled[f"{resource.get('resourceType')}/{resource['id']}"] = resource
         self._local.bundled = bundled
         seen: dict = {}
         found += self.validate(
@@ -494,8 +514,35 @@ class Validator:
             )
             if profile:
                 found += self.validate(resource, profile, _location(resource), seen)
-        found += _base_invariants(entries)
+                found += self._check_bundled(resource, profile, bundled)
+        found += _base_invariants(entries, bundled)
         return list(dict.fromkeys(found))
+
+    def _check_bundled(
+        self, resource: dict[str, Any], profile: str, bundled: dict[str, Any]
+    ) -> list[Violation]:
+        """The references the profile (or an ancestor) declares bundled must
+        name an entry of this Bundle: by its fullUrl, or by type and id."""
+        found = []
+        for struct in self.chain(profile):
+            for path in struct.bundled:
+                for value in self.select(profile, [resource], path) or []:
+                    target = value.get("reference") if isinstance(value, dict) else None
+                    if not isinstance(target, str) or target in bundled:
+                        # No reference to follow (an identifier only): the
+                        # profile's cardinalities say whether one is needed.
+                        continue
+                    found.append(
+                        Violation(
+                            struct.id,
+                            _location(resource),
+                            path,
+                            "aggregation:bundled",
+                            REFERENCE_BUNDLED,
+                            _shown_reference(target),
+                        )
+                    )
+        return found
 
 
 def _period_moment(value: Any) -> dt.datetime | dt.date | None:
@@ -513,26 +560,72 @@ def _period_moment(value: Any) -> dt.datetime | dt.date | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _periods(value: Any, path: str) -> list[tuple[str, dict[str, Any]]]:
-    """Every Period in a resource (``period``, ``…Period``), with its path."""
-    found: list[tuple[str, dict[str, Any]]] = []
-    stack: list[tuple[Any, str]] = [(value, path)]
+def _walk(
+    value: Any,
+) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
+    """Every Period in a resource (``period``, ``…Period``) and every
+    reference (``….reference``), with its path; one pass over the resource."""
+    periods: list[tuple[str, dict[str, Any]]] = []
+    references: list[tuple[str, str]] = []
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, where = stack.pop()
         if isinstance(item, dict):
             for key, child in item.items():
                 inner = f"{where}.{key}" if where else key
-                if (key == "period" or key.endswith("Period")) and isinstance(child, dict):
-                    found.append((inner, child))
-                stack.append((child, inner))
+                if isinstance(child, dict):
+                    if key == "period" or key.endswith("Period"):
+                        periods.append((inner, child))
+                    stack.append((child, inner))
+                elif isinstance(child, list):
+                    stack.append((child, inner))
+                elif key == "reference" and isinstance(child, str) and where:
+                    references.append((where, child))
         elif isinstance(item, list):
-            stack.extend((child, where) for child in item)
-    return found
+            stack.extend((child, where) for child in item if isinstance(child, (dict, list)))
+    return periods, references
 
 
-def _base_invariants(entries: list[Any]) -> list[Violation]:
-    """FHIR R4's bdl-7 (a fullUrl names one entry) and per-1 (a Period does
-    not end before it starts) on a message's entries."""
+def _shown_reference(reference: str) -> str:
+    """A reference as a violation may show it: a urn:uuid: or a type and id
+    only when they hold a UUID (never free text, which may be personal data)."""
+    if UUID_URN.fullmatch(reference):
+        return reference
+    tail = reference.rsplit("/", 1)[-1]
+    if RELATIVE_REFERENCE.fullmatch(reference) and UUID_URN.fullmatch(f"urn:uuid:{tail}"):
+        return reference
+    return ""
+
+
+def _full_url_violation(full_url: str, resource: Any) -> Violation | None:
+    """FHIR R4's rules on an entry's fullUrl: a urn:uuid: holds a UUID; any
+    other is urn:oid: or the resource's version-independent URL, which does
+    not disagree with its type and id (bdl-8: no ``/_history/``)."""
+    location = _location(resource) if isinstance(resource, dict) else "Bundle"
+    if full_url.startswith("urn:uuid:"):
+        if UUID_URN.fullmatch(full_url):
+            return None
+        return Violation("Bundle", location, "entry.fullUrl", "fullUrl:uuid", FULL_URL_UUID)
+    if full_url.startswith("urn:oid:"):
+        return None
+    if "/_history/" in full_url:
+        return Violation("Bundle", location, "entry.fullUrl", "invariant:bdl-8", BDL_8)
+    if isinstance(resource, dict) and not full_url.endswith(
+        f"/{resource.get('resourceType')}/{resource.get('id')}"
+    ):
+        # Of another type (…/Encounter/<id> for an Observation), or another id.
+        parts = full_url.rstrip("/").rsplit("/", 2)
+        of_type = len(parts) == 3 and parts[1] == resource.get("resourceType")
+        rule = "fullUrl:id" if of_type or len(parts) < 3 else "fullUrl:type"
+        return Violation("Bundle", location, "entry.fullUrl", rule, FULL_URL_ID)
+    return None
+
+
+def _base_invariants(entries: list[Any], bundled: dict[str, Any]) -> list[Violation]:
+    """FHIR R4's bdl-7 (a fullUrl names one entry), bdl-8 and the fullUrl's
+    agreement with the resource, the resolution of urn:uuid: and urn:oid:
+    references to entries of the Bundle (``bundled``: the entries by fullUrl),
+    and per-1 (a Period does not end before it starts) on a message's entries."""
     found: list[Violation] = []
     seen: set[tuple[str, str]] = set()
     for entry in entries:
@@ -544,16 +637,32 @@ def _base_invariants(entries: list[Any]) -> list[Violation]:
         if (entry["fullUrl"], version) in seen:
             found.append(Violation("Bundle", "Bundle", "entry.fullUrl", "invariant:bdl-7", BDL_7))
         seen.add((entry["fullUrl"], version))
+        broken = _full_url_violation(entry["fullUrl"], resource)
+        if broken is not None:
+            found.append(broken)
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             continue
-        for path, period in _periods(resource, ""):
+        periods, references = _walk(resource)
+        for path, period in periods:
             start, end = _period_moment(period.get("start")), _period_moment(period.get("end"))
             if start is None or end is None or type(start) is not type(end):
                 continue
             if end < start:
                 found.append(
                     Violation("Period", _location(resource), path, "invariant:per-1", PER_1)
+                )
+        for path, reference in references:
+            if reference.startswith(("urn:uuid:", "urn:oid:")) and reference not in bundled:
+                found.append(
+                    Violation(
+                        "Bundle",
+                        _location(resource),
+                        path,
+                        "reference",
+                        REFERENCE_RESOLVES,
+                        _shown_reference(reference),
+                    )
                 )
     return found

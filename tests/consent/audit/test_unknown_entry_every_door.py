@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from consent.audit.log import sequence_batch
-from consent.audit.models import AuditEntry
+from consent.audit.models import AuditEntry, EntryReview
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.models import Role
@@ -159,6 +159,36 @@ def test_the_read_of_an_unknown_entry_is_recorded_alike_on_every_door(
     assert detail == {"query": {query: entry_id}}
     entry = AuditEntry.objects.get(actor_user_id=auditor.user_id, reason_code=CODE)
     assert entry.resource_id == entry_id
+
+
+@pytest.mark.parametrize("entry_id", UNKNOWN_IDS)
+@pytest.mark.parametrize("door", ["/api/audit/entries/{id}/review", "/audit/entries/{id}/review"])
+def test_the_review_of_an_unknown_entry_is_recorded_alike_on_both_doors(
+    log: dict[str, Any], door: str, entry_id: str
+) -> None:
+    """R9: reviewing an entry that is not there is an attempt on the log as
+    reading one is, by the same function: denied, purpose audit, no citizen,
+    the id in the query under ``review``. One attempt, one entry: the page
+    does not add a read of the entry it cannot show. Before, neither door
+    recorded it (the page only the read)."""
+    auditor = log["auditor"]
+    api = door.startswith("/api/")
+    client = client_for(auditor) if api else _page_client(auditor)
+    url = door.format(id=entry_id)
+    if api:
+        response = client.post(url, {"comment": "Set."}, "json")
+    else:
+        response = client.post(url, {"comment": "Set."})
+    assert response.status_code == 404
+    [(action, purpose, outcome, citizen_id, resource_type, detail)] = _recorded_unknown_reads(
+        auditor
+    )
+    assert (action, purpose, outcome) == (Action.UPDATE, Purpose.AUDIT, Outcome.DENIED)
+    assert (citizen_id, resource_type) == (None, "AuditEvent")
+    assert detail == {"query": {"review": entry_id}}
+    entry = AuditEntry.objects.get(actor_user_id=auditor.user_id, reason_code=CODE)
+    assert entry.resource_id == entry_id
+    assert not EntryReview.objects.exists()
 
 
 def test_a_found_entrys_read_is_not_recorded_as_unknown(log: dict[str, Any]) -> None:

@@ -139,6 +139,61 @@ def test_a_1813_referral_for_a_new_citizen_reported_dead_is_refused_and_register
     assert not InboundMessage.objects.filter(outcome=InboundMessage.Outcome.OK).exists()
 
 
+def test_r9_a_refused_1813_referral_for_a_new_citizen_reported_dead_is_audited_naming_no_one(
+    live_network,
+) -> None:
+    """Her registration rolled back with the refused referral, so the denied
+    attempt names no citizen: one entry, by the message's task for 1813,
+    with the refusal's reason and a detail saying a new citizen was refused
+    — never her CPR number — and nothing else written."""
+    died = (timezone.now() - dt.timedelta(hours=1)).isoformat(timespec="seconds")
+    cpr, patient = new_citizen_patient(deceasedDateTime=died)
+    before = set(AuditEntry.objects.values_list("pk", flat=True))
+    sim = live_network.sims["1813"]
+    message = helpline_referral(
+        sender_code=sim.code, patient=patient, reason="Fald", case_id="1813-0009"
+    )
+    [reply] = sim.send(message)
+    assert ack_of(reply)[0] == "fatal-error"
+    [entry] = AuditEntry.objects.exclude(pk__in=before)
+    assert (entry.citizen_id, entry.outcome, entry.action) == (None, "denied", "create")
+    assert (entry.resource_type, entry.resource_id) == ("Bundle", message["id"])
+    assert entry.reason_code == "referral.citizen_deceased"
+    assert entry.task == "integrations.process_message"
+    assert entry.partner_organisation_id == live_network.helpline.organisation_id
+    assert entry.detail == {
+        "partner": live_network.helpline.code,
+        "event": message["entry"][0]["resource"]["eventCoding"]["code"],
+        "new_citizen": True,
+    }
+    assert cpr not in json.dumps(entry.detail)
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    assert not Referral.objects.exists()
+    assert list(InboundMessage.objects.values_list("outcome", flat=True)) == [
+        InboundMessage.Outcome.FATAL
+    ]
+
+
+def test_r9_a_refused_1813_referral_for_a_citizen_known_dead_is_audited_on_her_record(
+    live_network,
+) -> None:
+    """The same refusal for a citizen the platform knows as dead names her."""
+    citizen = f.citizen()
+    Citizen.objects.filter(pk=citizen.pk).update(deceased_at=timezone.now() - dt.timedelta(days=1))
+    before = set(AuditEntry.objects.values_list("pk", flat=True))
+    sim = live_network.sims["1813"]
+    message = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0010"
+    )
+    [reply] = sim.send(message)
+    assert ack_of(reply)[0] == "fatal-error"
+    [entry] = AuditEntry.objects.exclude(pk__in=before)
+    assert (entry.citizen_id, entry.outcome) == (citizen.pk, "denied")
+    assert (entry.resource_type, entry.reason_code) == ("Bundle", "referral.citizen_deceased")
+    assert "new_citizen" not in entry.detail
+    assert not Referral.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("death", "code", "element"),
     [

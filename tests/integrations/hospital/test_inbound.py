@@ -114,6 +114,7 @@ def test_r12_a_follow_up_for_a_new_citizen_who_died_in_hospital_registers_no_one
 
     from django.utils import timezone
 
+    from consent.audit.models import AuditEntry
     from core.fhir.patient import patient_resource
     from core.models import Citizen
     from integrations.simulators import hospital_notification
@@ -131,9 +132,16 @@ def test_r12_a_follow_up_for_a_new_citizen_who_died_in_hospital_registers_no_one
         admitted=False,
         follow_up_reason="Kontrol",
     )
+    before = set(AuditEntry.objects.values_list("pk", flat=True))
     [reply] = sim.send(message)
     code, _, outcome = ack_of(reply)
     assert code == "fatal-error"
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.citizen_deceased"
     assert not Citizen.objects.filter(cpr=cpr).exists()
     assert not Referral.objects.exists()
+    # The refused attempt is audited all the same (R9), naming no citizen.
+    [entry] = AuditEntry.objects.exclude(pk__in=before)
+    assert (entry.citizen_id, entry.outcome) == (None, "denied")
+    assert (entry.resource_type, entry.reason_code) == ("Bundle", "referral.citizen_deceased")
+    assert entry.detail["new_citizen"] is True and entry.detail["partner"] == sim.code
+    assert cpr not in str(entry.detail)

@@ -169,6 +169,7 @@ def test_another_partners_message_under_a_threads_identifier_is_refused(hospital
     message["id"] = str(uuid.uuid4())
     header = message["entry"][0]["resource"]
     old, header["id"] = header["id"], str(uuid.uuid4())
+    message["entry"][0]["fullUrl"] = message["entry"][0]["fullUrl"].replace(old, header["id"])
     for entry in message["entry"]:
         resource = entry["resource"]
         if (

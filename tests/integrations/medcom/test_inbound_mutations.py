@@ -110,14 +110,123 @@ def _death_after_year_9999_in_utc(m: dict[str, Any]) -> None:
     encounter["period"]["end"] = "2026-03-02T12:00:00+01:00"
 
 
+def _header(m: dict[str, Any]) -> dict[str, Any]:
+    return m["entry"][0]["resource"]
+
+
+def _absent() -> str:
+    """A urn:uuid: reference to no entry of the message."""
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+def _focus_on_no_entry(m: dict[str, Any]) -> None:
+    _header(m)["focus"] = [{"reference": _absent()}]
+
+
+def _focus_on_an_encounter_not_sent(m: dict[str, Any]) -> None:
+    _header(m)["focus"] = [{"reference": f"Encounter/{uuid.uuid4()}"}]
+
+
+def _subject_on_no_entry(m: dict[str, Any]) -> None:
+    # A reference built from her CPR number: the answer names the rule, never it.
+    _of(m, "Encounter")["subject"] = {"reference": f"urn:uuid:{EXAMPLE_CPR}"}
+
+
+def _sender_on_no_entry(m: dict[str, Any]) -> None:
+    _header(m)["sender"] = {"reference": _absent()}
+
+
+def _receiver_on_no_entry(m: dict[str, Any]) -> None:
+    _header(m)["destination"][0]["receiver"] = {"reference": _absent()}
+
+
+def _provenance_target_on_no_entry(m: dict[str, Any]) -> None:
+    _of(m, "Provenance")["target"] = [{"reference": _absent()}]
+
+
+def _provenance_agent_on_no_entry(m: dict[str, Any]) -> None:
+    _of(m, "Provenance")["agent"][0]["who"] = {"reference": _absent()}
+
+
+def _revision_of_no_entry(m: dict[str, Any]) -> None:
+    _of(m, "Provenance")["entity"] = [{"role": "revision", "what": {"reference": _absent()}}]
+
+
+def _patient_full_url_not_a_uuid(m: dict[str, Any]) -> None:
+    entry = next(e for e in m["entry"] if e["resource"]["resourceType"] == "Patient")
+    entry["fullUrl"] = f"urn:uuid:{EXAMPLE_CPR}"
+
+
+def _patient_full_url_of_another_id(m: dict[str, Any]) -> None:
+    entry = next(e for e in m["entry"] if e["resource"]["resourceType"] == "Patient")
+    entry["fullUrl"] = f"https://medcomfhir.dk/ig/hospitalnotification/Patient/{uuid.uuid4()}"
+
+
+def _encounter_full_url_of_a_version(m: dict[str, Any]) -> None:
+    entry = next(e for e in m["entry"] if e["resource"]["resourceType"] == "Encounter")
+    entry["fullUrl"] += "/_history/2"
+
+
 REFUSED: dict[str, tuple[Mutation, str, str]] = {
+    "focus on no entry (urn:uuid)": (
+        _focus_on_no_entry,
+        "MSG_NO_EXIST",
+        "focus: aggregation:bundled",
+    ),
+    "focus on an Encounter not in the message": (
+        _focus_on_an_encounter_not_sent,
+        "MSG_NO_EXIST",
+        "focus: aggregation:bundled",
+    ),
+    "Encounter.subject on no entry": (_subject_on_no_entry, "MSG_NO_EXIST", "subject: reference"),
+    "sender on no entry": (_sender_on_no_entry, "MSG_NO_EXIST", "sender: aggregation:bundled"),
+    "receiver on no entry": (
+        _receiver_on_no_entry,
+        "MSG_NO_EXIST",
+        "destination[primary].receiver: aggregation:bundled",
+    ),
+    "Provenance.target on no entry": (
+        _provenance_target_on_no_entry,
+        "MSG_NO_EXIST",
+        "target: reference",
+    ),
+    "Provenance.agent on no entry": (
+        _provenance_agent_on_no_entry,
+        "MSG_NO_EXIST",
+        "agent.who: aggregation:bundled",
+    ),
+    "revision of a urn:uuid: on no entry": (
+        _revision_of_no_entry,
+        "MSG_NO_EXIST",
+        "entity.what: reference",
+    ),
+    "fullUrl urn:uuid: without a UUID": (
+        _patient_full_url_not_a_uuid,
+        "MSG_BAD_FORMAT",
+        "entry.fullUrl: fullUrl:uuid",
+    ),
+    "fullUrl of another id": (
+        _patient_full_url_of_another_id,
+        "MSG_RESOURCE_ID_MISMATCH",
+        "entry.fullUrl: fullUrl:id",
+    ),
+    "fullUrl of a version": (
+        _encounter_full_url_of_a_version,
+        "MSG_PARAM_INVALID",
+        "invariant:bdl-8",
+    ),
     "Patient without identifier": (_no_patient_identifier, "MSG_RESOURCE_REQUIRED", "identifier"),
     "CPR number of 8 digits": (_cpr_too_short, "MSG_PARAM_INVALID", "invariant:cpr"),
     "two Patients": (_two_patients, "MSG_PARAM_INVALID", "medcom-hospitalNotification-2"),
     "no Provenance": (_no_provenance, "MSG_PARAM_INVALID", "medcom-messaging-2"),
     "unknown activity": (_unknown_activity, "MSG_VALUESET_VALUE_UNKNOWN", "activity"),
     "sender without SOR": (_sender_without_sor, "MSG_RESOURCE_REQUIRED", "identifier[SOR-ID]"),
-    "Encounter entry as Observation": (_encounter_as_observation, "MSG_BAD_FORMAT", "entry.2"),
+    # Its fullUrl (…/Encounter/<id>) and the focus name an Encounter the message lacks.
+    "Encounter entry as Observation": (
+        _encounter_as_observation,
+        "MSG_RESOURCE_TYPE_MISMATCH",
+        "entry.fullUrl: fullUrl:type",
+    ),
     "timestamp without zone": (_timestamp_without_zone, "MSG_BAD_FORMAT", "timestamp"),
     "admission without zone": (_admission_without_zone, "MSG_BAD_FORMAT", "period.start"),
     "admission on 30 February": (
@@ -204,3 +313,26 @@ def test_text_of_100_kb_is_received_not_a_server_error(where, hospital, citizen)
     assert (status, ack_parts(body)[0]) == (200, "ok")
     referral.refresh_from_db()
     assert referral.on_hold_reason == "hospital_admission"
+
+
+def test_a_revision_of_a_message_never_received_is_received_and_links_to_nothing(hospital, citizen):
+    """MedCom's rules make a revision of a message the platform never received
+    (its Provenance.entity names a MessageHeader not in the message, as MedCom
+    asks: ``MessageHeader/<id>``) no error: it is received like MedCom's
+    official RE_STIN messages sent alone, the stay read from its own
+    episode-of-care identifier, and that MessageHeader id is linked to
+    nothing the platform keeps."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    message = _stin_a()
+    unknown = str(uuid.uuid4())
+    provenance = _of(message, "Provenance")
+    provenance["activity"]["coding"][0]["code"] = "revise-admit-inpatient"
+    provenance["entity"] = [{"role": "revision", "what": {"reference": f"MessageHeader/{unknown}"}}]
+
+    status, body = post_signed(hospital, message)
+
+    assert (status, ack_parts(body)[0]) == (200, "ok"), body
+    referral.refresh_from_db()
+    assert referral.on_hold_reason == "hospital_admission"
+    assert not OutboundMessage.objects.filter(message_id=unknown).exists()
+    assert unknown not in json.dumps(body)

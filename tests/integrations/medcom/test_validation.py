@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.models import Organisation
+from integrations.medcom.envelope import AckCode, Issue, acknowledgement
 from integrations.medcom.fsh import load
 from integrations.medcom.validation import Violation, validate_message, validator
+from tests.factories import gln
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HOSPITAL_NOTIFICATIONS = sorted((FIXTURES / "hospitalnotification").glob("*.json"))
@@ -342,3 +346,103 @@ def test_random_damage_to_the_examples_never_raises():
             parent[at[-1]] = rng.choice(junk)
         refused += bool(validate_message(bundle))
     assert refused > 200
+
+
+# --- references between the entries of a message ---------------------------------
+
+
+def test_the_reader_keeps_the_references_medcoms_profiles_declare_bundled():
+    bundled = {
+        profile: set(validator().chain(profile)[0].bundled)
+        for profile in (
+            "medcom-messaging-messageHeader",
+            "medcom-hospitalNotification-messageHeader",
+            "medcom-messaging-provenance",
+            "medcom-core-encounter",
+        )
+    }
+    assert bundled == {
+        "medcom-messaging-messageHeader": {
+            "sender",
+            "destination[primary].receiver",
+            "destination[cc].receiver",
+        },
+        "medcom-hospitalNotification-messageHeader": {"focus"},
+        "medcom-messaging-provenance": {"agent.who"},
+        "medcom-core-encounter": {"subject", "serviceProvider"},
+    }
+
+
+def _our_fatal_error() -> dict[str, Any]:
+    """An Acknowledgement as the platform builds and sends it: urn:uuid:
+    fullUrls, references between its entries."""
+    us = Organisation(name="Akutfunktionen", sor_code="1234567890123", ean=gln(1))
+    them = Organisation(name="Hospitalet", sor_code="1234567890124", ean=gln(2))
+    ack = acknowledgement(
+        answering=str(uuid.uuid4()),
+        code=AckCode.FATAL,
+        sender=us,
+        receiver=them,
+        receiver_endpoint="https://hospital.example/fhir",
+        sender_endpoint="https://akut.example/fhir",
+        issues=[Issue("MSG_PARAM_INVALID", "Bundle: a rule", code="invariant")],
+    )
+    assert validate_message(ack) == []
+    return ack
+
+
+def test_a_message_we_send_whose_urn_uuid_reference_names_no_entry_breaks_the_bundle_rule():
+    ack = _our_fatal_error()
+    ack["entry"][0]["resource"]["response"]["details"] = {"reference": f"urn:uuid:{uuid.uuid4()}"}
+    assert ("Bundle", "response.details", "reference") in _rules(validate_message(ack))
+
+
+def test_a_message_we_send_whose_provenance_agent_is_not_bundled_breaks_the_aggregation():
+    ack = _our_fatal_error()
+    provenance = _resource(ack, "Provenance", 1)
+    provenance["agent"][0]["who"] = {"reference": f"Organization/{uuid.uuid4()}"}
+    assert ("medcom-messaging-provenance", "agent.who", "aggregation:bundled") in _rules(
+        validate_message(ack)
+    )
+
+
+def test_a_focus_on_an_encounter_the_message_lacks_breaks_the_aggregation():
+    def elsewhere(bundle):
+        bundle["entry"][0]["resource"]["focus"] = [{"reference": f"Encounter/{uuid.uuid4()}"}]
+
+    assert (
+        "medcom-hospitalNotification-messageHeader",
+        "focus",
+        "aggregation:bundled",
+    ) in _rules(_broken(STIN, elsewhere))
+
+
+def test_a_provenance_naming_a_previous_message_not_in_the_bundle_keeps_every_rule():
+    """MedCom's form for the message answered (``MessageHeader/<id>``) names
+    a message outside this one: no rule is broken."""
+    bundle = _message(STIN)
+    _resource(bundle, "Provenance")["entity"] = [
+        {"role": "revision", "what": {"reference": f"MessageHeader/{uuid.uuid4()}"}}
+    ]
+    assert validate_message(bundle) == []
+
+
+@pytest.mark.parametrize(
+    ("full_url", "rule"),
+    [
+        ("urn:uuid:not-a-uuid", "fullUrl:uuid"),
+        ("urn:uuid:5F1C1C3E-8D2A-4C55-9A5E-0C2B7F1D9E11", "fullUrl:uuid"),
+        ("https://medcomfhir.dk/ig/hospitalnotification/Patient/other", "fullUrl:id"),
+        ("https://medcomfhir.dk/ig/hospitalnotification/Person/{id}", "fullUrl:type"),
+        (
+            "https://medcomfhir.dk/ig/hospitalnotification/Patient/{id}/_history/1",
+            "invariant:bdl-8",
+        ),
+    ],
+)
+def test_a_full_url_breaking_fhirs_rules_is_named(full_url, rule):
+    def change(bundle):
+        entry = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+        entry["fullUrl"] = full_url.format(id=entry["resource"]["id"])
+
+    assert ("Bundle", "entry.fullUrl", rule) in _rules(_broken(STIN, change))
