@@ -612,7 +612,7 @@ WRITES: dict[tuple[str, str], Write] = {
         kind="signed",
     ),
     **{
-        (method, "fhir/^(?P<rest>.*)$"): Write(
+        (method, "fhir/^(?P<rest>(?s:.*))$"): Write(
             "nurse", "/fhir/NoSuchType/1", lambda s: {"resourceType": "Basic"}, kind="fhir"
         )
         for method in ("POST", "PUT", "PATCH", "DELETE")

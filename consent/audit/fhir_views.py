@@ -112,7 +112,6 @@ class AuditEventResource(FHIRResource):
         Param("agent", "reference", "The acting user's internal id"),
         Param("outcome", "token", "0 permitted, 4 denied"),
     )
-    refuse_unknown_params = True
     documentation = (
         "The audit log as IHE BALP-shaped AuditEvents; auditors only. "
         "Every search and read here is itself audited."

@@ -80,6 +80,9 @@ class PatientResource(FHIRResource):
         ),
     )
     search_by_post = True
+    # Its own parser refuses what it does not know, modifiers told apart
+    # (search.modifier_unsupported).
+    refuse_unknown_params = False
     more_interactions = ("create", "update")
     operations = (
         ("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),

@@ -52,7 +52,6 @@ class SharedRecordResource(FHIRResource):
         Param("code", "token", "system|code, e.g. http://hl7.org/fhir/sid/icd-10|I10."),
         Param("date", "date", "Clinically relevant date, with prefixes ge/le/gt/lt/eq."),
     )
-    refuse_unknown_params = True
     more_interactions = ("vread", "create", "update")
     versioned = True
 

@@ -26,6 +26,7 @@ from consent.selectors.dates import compared, date_prefix, date_range
 from consent.selectors.record import hidden_for, without_hidden_data
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.fhir.resources import RESULT_PARAMS
 from core.validation import is_digits
 
 
@@ -37,7 +38,7 @@ class SearchParams:
     dates: list[str] = field(default_factory=list)
 
 
-SEARCH_PARAMS = {"patient", "subject", "category", "code", "date", "_count", "_offset", "_format"}
+SEARCH_PARAMS = {"patient", "subject", "category", "code", "date", *RESULT_PARAMS}
 
 
 def parse_search(query: Any) -> SearchParams:

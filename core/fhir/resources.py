@@ -67,8 +67,10 @@ READ, SEARCH = "read", "search"
 TREATMENT = "treatment"
 # Why an attempt was refused before the gate decided (the audit log's reason code).
 PURPOSE_UNKNOWN = "purpose_unknown"
-# Parameters every search takes, besides its own.
-RESULT_PARAMS = ("_count", "_offset", "_format")
+# Parameters every search takes, besides its own: the page, and what clients
+# add about the answer's form (``_pretty``, ``_total``, ``_totalMethod``),
+# which change nothing (JSON is the format, a total is exact or left out).
+RESULT_PARAMS = ("_count", "_offset", "_format", "_pretty", "_total", "_totalMethod")
 # Every member of staff may ask; the resource's ``readers`` and the gate decide.
 ANY_STAFF = roles(*Role.values)
 
@@ -141,8 +143,11 @@ class FHIRResource:
     # Alternatives, each a set of parameters a search must carry (see
     # ``ResourceCapability.required_search``).
     required: tuple[tuple[str, ...], ...] = ()
-    # Refuse a parameter the type does not know (else it is ignored, as FHIR allows).
-    refuse_unknown_params: bool = False
+    # A parameter the type does not know (a modifier such as ``patient:not``, a
+    # chain, ``_sort``, ``_include``) is refused on every type, whatever
+    # ``Prefer: handling`` says: ignored, it would widen or change the answer
+    # without the client knowing.
+    refuse_unknown_params: bool = True
     search_by_post: bool = False
     # A search of a citizen the gate refuses: an empty Bundle, or "not found".
     refused_search_is_empty: bool = False
@@ -245,9 +250,21 @@ class FHIRResource:
     # --- search -------------------------------------------------------------------
 
     def check_params(self, asked: Asked, query: Mapping[str, Any]) -> None:
-        """Unknown parameters (where refused), the required ones, and one
-        citizen at most."""
+        """One citizen at most, the required parameters, then no parameter
+        the type does not know."""
         self.check_one_citizen(query)
+        if self.required and not any(
+            all(query.get(name) for name in combination) for combination in self.required
+        ):
+            first = self.required[0][0]
+            combinations = ["&".join(f"{name}=…" for name in c) for c in self.required]
+            raise InvalidInput(
+                f"search.{first}_required",
+                f"{self.type} is searched by {' or '.join(combinations)},"
+                f" e.g. ?{first}=Patient/<id>.",
+                field=first,
+                params={"type": self.type, "alternatives": either(combinations)},
+            )
         if self.refuse_unknown_params:
             known = {p.name for p in self.search_params} | set(RESULT_PARAMS)
             unknown = sorted(set(query.keys()) - known)
@@ -261,18 +278,6 @@ class FHIRResource:
                         "supported": ", ".join(sorted(known)),
                     },
                 )
-        if self.required and not any(
-            all(query.get(name) for name in combination) for combination in self.required
-        ):
-            first = self.required[0][0]
-            combinations = ["&".join(f"{name}=…" for name in c) for c in self.required]
-            raise InvalidInput(
-                f"search.{first}_required",
-                f"{self.type} is searched by {' or '.join(combinations)},"
-                f" e.g. ?{first}=Patient/<id>.",
-                field=first,
-                params={"type": self.type, "alternatives": either(combinations)},
-            )
 
     def check_one_citizen(self, query: Mapping[str, Any]) -> None:
         """A search names one citizen: ``patient`` and ``subject``, repeated
@@ -291,10 +296,9 @@ class FHIRResource:
             for raw in raws:
                 if not raw:
                     continue
-                try:
-                    named.add(reference_id(str(raw), "Patient", param.name))
-                except InvalidInput:
-                    return  # the search itself refuses what names no Patient
+                # Every value must name a Patient: one that names none is
+                # refused, never passed over for another that does.
+                named.add(reference_id(str(raw), "Patient", param.name))
         if len(named) > 1:
             raise InvalidInput(
                 "search.patient_conflict",

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("consent.audit.fhir_urls")),
     path("", include("medicine_cabinet.fhir_urls")),
     path("", include("integrations.fhir_urls")),
-    re_path(r"^(?P<rest>.*)$", UnknownResourceView.as_view(), name="fhir-unknown"),
+    # Any path at all, a newline in it too (``.`` alone stops at one).
+    re_path(r"^(?P<rest>(?s:.*))$", UnknownResourceView.as_view(), name="fhir-unknown"),
 ]

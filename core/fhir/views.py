@@ -35,6 +35,7 @@ ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELET
 MAX_PAGE_SIZE = 200
 
 
+_BODY_EMPTY = "The request body is empty; a FHIR JSON resource was expected."
 _FORMAT_NOT_SERVED = "The platform answers in FHIR JSON: _format is json or application/fhir+json."
 
 
@@ -48,6 +49,9 @@ class FHIRView(APIView):
     # not REST framework's description of the view in a body that is no FHIR
     # resource.
     metadata_class = None
+    # A POST or PUT here carries a FHIR JSON body (REST framework hands an
+    # empty one to no parser, and the view would judge an empty resource).
+    body_required = True
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # A method the endpoint does not serve is a 405 before anything else
@@ -65,6 +69,19 @@ class FHIRView(APIView):
         refused = cpr_in_query(request.query_params)
         if refused is not None:
             raise self.cpr_in_url(request, refused)
+        if self._body_missing(request):
+            raise InvalidInput("request.malformed", _BODY_EMPTY)
+
+    def _body_missing(self, request: Request) -> bool:
+        if not self.body_required or request.method not in ("POST", "PUT"):
+            return False
+        if not any(issubclass(p, FHIRJSONParser) for p in self.parser_classes):
+            return False  # a form (POST _search) may be empty
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        return length <= 0
 
     def _serves(self, method: str) -> bool:
         name = method.lower()
@@ -182,6 +199,7 @@ class UnknownResourceView(FHIRView):
     recorded (R9)."""
 
     permission_classes = [Public]
+    body_required = False
 
     def get_authenticators(self) -> list[Any]:
         # Who asks matters only for such a read; REST framework's session

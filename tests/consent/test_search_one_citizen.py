@@ -38,3 +38,23 @@ def test_the_same_citizen_named_twice_is_one_citizen(world: World) -> None:
     response = client.get(f"/fhir/Condition?patient={pid}&subject=Patient/{pid}")
     assert response.status_code == 200
     assert [e["resource"]["id"] for e in response.json()["entry"]] == [str(world.diagnosis.pk)]
+
+
+@pytest.mark.django_db
+def test_a_citizen_parameter_naming_no_patient_is_refused_beside_one_that_does(
+    world: World,
+) -> None:
+    """``patient=<id>&subject=abc`` was answered with the patient's data, the
+    subject passed over: every value of a parameter that names the citizen
+    must name a Patient."""
+    client = f.client_for(world.nurse)
+    pid = world.person.pk
+    for query in [
+        f"Condition?patient={pid}&subject=abc",
+        f"Condition?patient={pid}&patient=Patient/x",
+        f"Observation?patient={pid}&subject=Patient/",
+    ]:
+        response = client.get(f"/fhir/{query}")
+        assert response.status_code == 400, (query, response.status_code)
+        assert issue_code(response) == "search.param_invalid", query
+        assert "entry" not in response.json()

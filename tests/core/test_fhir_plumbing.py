@@ -232,3 +232,85 @@ def test_a_refused_format_and_a_search_without_its_patient_read_in_the_readers_l
     assert "patient=… or subject=…" in text(
         "/fhir/Observation?code=8867-4", HTTP_ACCEPT_LANGUAGE="en"
     )
+
+
+def test_a_path_with_a_newline_is_an_operation_outcome_and_an_audited_unknown_id() -> None:
+    """``/fhir/Task/1%0A`` matched no route (the catch-all's ``.`` stops at a
+    newline) and was answered with the HTML "page not found"."""
+    from consent.audit.models import AuditEntry
+
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function())
+    for path in ("Task/1%0A", "Observation/1%0A", "Spaceship/%0A"):
+        response = f.client_for(nurse).get(f"/fhir/{path}")
+        assert response.status_code == 404, path
+        assert response["Content-Type"].startswith("application/fhir+json"), path
+        OperationOutcome.model_validate(response.json())
+    entry = AuditEntry.objects.filter(resource_type="Observation").latest("id")
+    assert (entry.outcome, entry.reason_code, entry.resource_id) == (
+        "denied",
+        "unknown_resource",
+        "",
+    )
+
+
+def _search_of_every_type() -> list[tuple[str, str]]:
+    from core.fhir.resources import registered
+
+    found = []
+    for resource in registered():
+        if not resource.searchable:
+            continue
+        required = resource.required[0] if resource.required else ()
+        query = "&".join(f"{name}=1" for name in required)
+        if resource.type == "Patient":
+            query = "name=x"
+        found.append((resource.type, query))
+    return found
+
+
+@pytest.mark.parametrize(("resource_type", "query"), _search_of_every_type())
+def test_a_parameter_a_type_does_not_know_is_refused_on_every_searchable_type(
+    resource_type: str, query: str
+) -> None:
+    """A modifier, a chain, _sort or _include that the type does not serve was
+    ignored on some types (``patient:not=1`` answered as if unsaid) and
+    refused on others; it is refused on all, whatever ``Prefer`` asks, and
+    what clients add about the answer's form is served everywhere."""
+    reader = Role.AUDITOR if resource_type == "AuditEvent" else Role.COORDINATOR
+    client = f.client_for(f.staff(reader, f.acute_function()))
+    base = f"/fhir/{resource_type}?{query}&" if query else f"/fhir/{resource_type}?"
+    for extra in ("patient:not=1", "subject.name=x", "_sort=date", "_include=*", "colour=blue"):
+        for prefer in ("handling=lenient", "handling=strict"):
+            response = client.get(base + extra, HTTP_PREFER=prefer)
+            assert response.status_code == 400, (resource_type, extra, response.status_code)
+            coding = response.json()["issue"][0]["details"]["coding"][0]
+            assert coding["code"] == "search.param_unknown", (resource_type, extra)
+    for extra in ("_total=accurate", "_pretty=true", "_format=json"):
+        # Served: a search of a citizen the reader may not see is empty or
+        # "not found" by type, never a refused parameter.
+        response = client.get(base + extra)
+        assert response.status_code in (200, 404), (resource_type, extra, response.content[:300])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/fhir/Condition"),
+        ("post", "/fhir/Patient"),
+        ("post", "/fhir/Consent"),
+        ("post", "/fhir/ServiceRequest"),
+        ("post", "/fhir/"),
+        ("put", "/fhir/Condition/1"),
+        ("put", "/fhir/Patient/1"),
+    ],
+)
+def test_an_empty_body_on_a_fhir_write_is_malformed_on_every_door(method: str, path: str) -> None:
+    """An empty body reached no parser and the view judged an empty resource:
+    "category missing" on one door, "not a transaction" or "may not create a
+    Patient" on others. It is one refusal everywhere."""
+    client = f.client_for(f.staff(Role.PHYSICIAN, f.gp_practice()))
+    response = getattr(client, method)(path, data=b"", content_type="application/fhir+json")
+    assert response.status_code == 400, response.content[:300]
+    issue = response.json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "request.malformed"
+    assert issue["details"]["text"] == "Indholdet er tomt; der ventedes en FHIR-ressource i JSON."
