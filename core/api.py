@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.actors import Actor
+from core.boundary import json_object_required
 from core.created import Creates
 from core.errors import Unauthenticated
 from core.models import ApiToken, Role
@@ -34,7 +35,9 @@ def actor_of(request: Request) -> Actor:
 
 def valid(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
     """``data`` checked by ``serializer_class``; a refusal is the one error
-    envelope naming the fields (400), never a half-read request."""
+    envelope naming the fields (400), never a half-read request. A body that
+    is not an object is refused before its fields are read."""
+    json_object_required(data)
     form = serializer_class(data=data)
     form.is_valid(raise_exception=True)
     return dict(form.validated_data)

@@ -137,6 +137,13 @@ def json_load(raw: bytes) -> Any:
     return data
 
 
+def json_object_required(data: Any) -> None:
+    """Refuse a body that is JSON but not an object (an array, a string, a
+    number, ``null``): every write of the API takes an object, or nothing."""
+    if not isinstance(data, dict):
+        raise InvalidInput("request.not_an_object", "The request body must be a JSON object.")
+
+
 # --- forms and query strings ---------------------------------------------------
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -16,6 +16,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from core.actors import Actor
+from core.boundary import json_object_required
 from core.models import ApiToken, Membership
 from core.scopes import scopes_allow
 
@@ -75,6 +76,19 @@ def system_scopes_admit(request: HttpRequest | Request) -> bool:
     return scopes_allow(auth.scopes, method=request.method or "", path=request.path)
 
 
+def body_read_if_sent(request: Request) -> None:
+    """The body of a write is read once its caller is admitted, whether or not
+    the view takes one: malformed JSON or JSON that is no object is refused
+    (400) and another media type too (415), never ignored while the write goes
+    ahead. A refused token or role is answered first, as everywhere. ``/fhir/``
+    reads every body itself, after its own checks of the URL (its one base view)."""
+    if not request.path.startswith("/api/"):
+        return
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.stream is None:
+        return
+    json_object_required(request.data)
+
+
 def roles(*allowed: str) -> type[BasePermission]:
     """A permission class admitting only actors currently in one of ``allowed``."""
     if not allowed:
@@ -88,7 +102,10 @@ def roles(*allowed: str) -> type[BasePermission]:
             actor = actor_from_request(request)
             if actor is None or actor.role not in self.allowed_roles:
                 return False
-            return system_scopes_admit(request)
+            if not system_scopes_admit(request):
+                return False
+            body_read_if_sent(request)
+            return True
 
     HasRole.__name__ = "HasRole_" + "_".join(sorted(allowed))
     return HasRole

@@ -280,3 +280,37 @@ def test_a_fhir_partner_keeps_the_precise_reason_where_danish_has_only_the_gener
     assert danish["details"]["text"] != english["details"]["text"]
     assert danish["diagnostics"] == english["diagnostics"] == english["details"]["text"]
     assert "subject: Field required" in danish["diagnostics"]
+
+
+@pytest.mark.parametrize(
+    ("value", "danish", "english"),
+    [
+        ({"text": "Borgeren er indlagt"}, "Angiv en tekst.", "Not a valid string."),
+        (["Borgeren er indlagt"], "Angiv en tekst.", "Not a valid string."),
+        (True, "Angiv en tekst.", "Not a valid string."),
+    ],
+    ids=["object", "array", "boolean"],
+)
+@pytest.mark.parametrize("asks", list(ASKS))
+def test_a_field_of_the_wrong_type_is_refused_in_the_answers_language(
+    asks: str, value: Any, danish: str, english: str
+) -> None:
+    """REST framework's own catalogue has no Danish for some of its type
+    checks: a partner who sent an object where the reason is text read
+    "Not a valid string." in a Danish answer."""
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = f.acute_referral(accepted=False, by=coordinator)
+    response = f.client_for(coordinator).post(
+        f"/api/acute/referrals/{referral.pk}/decline",
+        {"reason": value},
+        format="json",
+        **ASKS[asks],
+    )
+    assert response.status_code == 400, response.content
+    sentence = danish if EXPECTED_LANGUAGE[asks] == "da" else english
+    assert response.json()["error"] == {
+        "code": "request.invalid",
+        "message": f"reason: {sentence}",
+        "fields": {"reason": sentence},
+    }
+    assert response["Content-Language"] == EXPECTED_LANGUAGE[asks]

@@ -175,3 +175,83 @@ def test_a_multipart_body_to_a_json_route_is_refused_not_read_as_empty() -> None
     assert _code(response) == "request.unsupported_media_type"
     referral.refresh_from_db()
     assert referral.status == Referral.Status.RECEIVED
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status", "code"),
+    [
+        (b'{"reason": ', "application/json", 400, "request.malformed"),
+        (b"[1, 2", "application/json", 400, "request.malformed"),
+        (b"accept please", "text/plain", 415, "request.unsupported_media_type"),
+        (b"<accept/>", "application/xml", 415, "request.unsupported_media_type"),
+        (b"reason=x", "application/x-www-form-urlencoded", 415, "request.unsupported_media_type"),
+    ],
+)
+def test_a_body_to_a_route_that_takes_none_is_still_checked(
+    raw, content_type, status, code
+) -> None:
+    """A write whose view reads no body (accepting a referral) refused
+    nothing it was sent: broken JSON or a text body was answered 200 and the
+    referral accepted, as if the client had said what it meant."""
+    from acute.models import Referral
+
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = f.acute_referral(accepted=False, by=coordinator)
+    response = f.client_for(coordinator).post(
+        f"/api/acute/referrals/{referral.pk}/accept", raw, content_type=content_type
+    )
+    assert response.status_code == status, response.content[:300]
+    assert _code(response) == code
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.RECEIVED
+
+
+def test_a_refused_role_is_told_so_before_its_body_is_read() -> None:
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = f.acute_referral(accepted=False, by=coordinator)
+    nurse = f.staff(Role.ACUTE_NURSE, coordinator.organisation)
+    response = f.client_for(nurse).post(
+        f"/api/acute/referrals/{referral.pk}/accept", b"{", content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert _code(response) == "auth.forbidden"
+
+
+def test_a_write_without_a_body_or_with_an_empty_object_still_passes() -> None:
+    from acute.models import Referral
+
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    client = f.client_for(coordinator)
+    for body in (None, {}):
+        referral = f.acute_referral(accepted=False, by=coordinator)
+        if body is None:
+            response = client.post(f"/api/acute/referrals/{referral.pk}/accept")
+        else:
+            response = client.post(
+                f"/api/acute/referrals/{referral.pk}/accept", body, format="json"
+            )
+        assert response.status_code == 200, response.content[:300]
+        referral.refresh_from_db()
+        assert referral.status != Referral.Status.RECEIVED
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'["Borgeren er indlagt"]', b'"ja"', b"1", b"null"])
+@pytest.mark.parametrize("route", ["accept", "decline"])
+def test_json_that_is_no_object_is_refused_by_every_write(raw, route) -> None:
+    """A body that is JSON but not an object was ignored by a route that
+    takes no body (the referral accepted on ``[]``) and, as ``null``, refused
+    by one that does with REST framework's English "No data provided"."""
+    from acute.models import Referral
+
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = f.acute_referral(accepted=False, by=coordinator)
+    response = f.client_for(coordinator).post(
+        f"/api/acute/referrals/{referral.pk}/{route}", raw, content_type="application/json"
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"] == {
+        "code": "request.not_an_object",
+        "message": "Indholdet skal være et JSON-objekt.",
+    }
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.RECEIVED
