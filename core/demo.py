@@ -299,11 +299,38 @@ def _gln(twelve: str) -> str:
     return f"{twelve}{(10 - total % 10) % 10}"
 
 
+# The demo's acute nurses (fictitious): a first name each, so the
+# coordinator's map tells them apart.
+DEMO_NURSE_NAMES = (
+    ("Anne", "Holm"),
+    ("Mette", "Skov"),
+    ("Louise", "Dahl"),
+    ("Sofie", "Lund"),
+    ("Maria", "Bech"),
+    ("Julie", "Krogh"),
+    ("Line", "Vestergaard"),
+    ("Sara", "Bak"),
+    ("Karina", "Friis"),
+    ("Tina", "Mogensen"),
+    ("Signe", "Juhl"),
+    ("Ida", "Thygesen"),
+    ("Mads", "Kjær"),
+    ("Jonas", "Bisgaard"),
+    ("Rasmus", "Lauridsen"),
+    ("Henrik", "Brandt"),
+    ("Lars", "Munk"),
+    ("Birgitte", "Winther"),
+    ("Pia", "Svendsen"),
+    ("Hanne", "Dam"),
+)
+
+
 def _staff(orgs: dict[str, Organisation]) -> list[str]:
     created: list[str] = []
     people = [(u, f, last, r, o) for u, f, last, r, o in STAFF]
     for n in range(1, NURSE_COUNT + 1):
-        people.append((f"nurse{n}", f"Sygeplejerske {n}", "Akut", Role.ACUTE_NURSE, "acute"))
+        first, last = DEMO_NURSE_NAMES[(n - 1) % len(DEMO_NURSE_NAMES)]
+        people.append((f"nurse{n}", first, last, Role.ACUTE_NURSE, "acute"))
     for username, first, last, role, org_key in people:
         user, was_created = User.objects.get_or_create(
             username=username, defaults={"first_name": first, "last_name": last}

@@ -155,7 +155,19 @@ def municipality_map(markers: Sequence[Marker], width: int = 640) -> dict[str, o
         # A point outside the four municipalities is pinned to the edge, not lost.
         x = min(max(x, 4.0), projection.width - 4.0)
         y = min(max(y, 4.0), projection.height - 4.0)
-        placed.append({"x": _n(x), "y": _n(y), "x0": _n(x - 8), "y0": _n(y - 8), "marker": marker})
+        # A tag near the right edge stands to the left of its pin, inside the map.
+        tag_left = x > projection.width - 120
+        placed.append(
+            {
+                "x": _n(x),
+                "y": _n(y),
+                "x0": _n(x - 8),
+                "y0": _n(y - 8),
+                "tag_dx": "-16" if tag_left else "16",
+                "tag_anchor": "end" if tag_left else "start",
+                "marker": marker,
+            }
+        )
     return {
         "width": str(projection.width),
         "height": str(projection.height),

@@ -142,3 +142,20 @@ def test_every_link_on_the_start_page_opens(role):
     tiles = html[html.index('id="role-tiles"') :]
     for href in set(re.findall(r'class="tile" href="([^"#]+)', tiles)):
         assert client.get(href).status_code == 200, href
+
+
+def test_a_pin_near_the_maps_right_edge_has_its_tag_inside_the_map():
+    """The coordinator's map: a nurse's name beside a pin at the east edge is
+    drawn to the left of it, not cut off by the map's edge."""
+    from core.pages import Marker, municipality_map
+
+    drawn = municipality_map(
+        [
+            Marker(latitude=55.75, longitude=13.5, label="Anne Holm", tag="Anne"),
+            Marker(latitude=55.75, longitude=12.0, label="Mette Skov", tag="Mette"),
+        ]
+    )
+    east, west = drawn["markers"]
+    assert float(east["x"]) > float(drawn["width"]) - 120
+    assert (east["tag_anchor"], east["tag_dx"]) == ("end", "-16")
+    assert (west["tag_anchor"], west["tag_dx"]) == ("start", "16")
