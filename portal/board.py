@@ -6,6 +6,7 @@ acute with integrations, so it lives in the composition layer.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from django.contrib import messages
@@ -50,6 +51,12 @@ def _board_context(actor: Actor) -> dict[str, Any]:
     now = timezone.now()
     referrals = acute_selectors.referral_board(actor=actor)
     shifts = list(acute_selectors.shifts_on(at=now))
+    # What each nurse has in hand beside her own status: her open visits.
+    visits_in_hand = Counter(
+        visit.shift_id for r in referrals for visit in getattr(r, "active_visits", ())
+    )
+    for s in shifts:
+        s.visits_in_hand = visits_in_hand[s.pk]  # type: ignore[attr-defined]
     markers = [
         Marker(
             s.latitude,

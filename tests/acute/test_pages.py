@@ -239,6 +239,22 @@ def test_board_lists_open_referrals_by_deadline_with_risk_and_the_map(
     assert 'hx-trigger="every 10s"' in page
 
 
+def test_board_says_how_many_visits_each_nurse_has_in_hand() -> None:
+    """Her own status says "available" until she sets off; the board says
+    beside it that a visit is already hers."""
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    _nurse, shift = factories.acute_nurse_on_shift()
+    _free, free_shift = factories.acute_nurse_on_shift()
+    referral = factories.acute_referral(by=coordinator)
+    visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
+    live = _login(coordinator).get("/coordinator/live/").content.decode()
+    row = live[live.index(f'id="shift-{shift.pk}"') :]
+    row = row[: row.index("</li>")]
+    assert 'data-visits-in-hand="1"' in row and "1 besøg i gang" in row
+    free_row = live[live.index(f'id="shift-{free_shift.pk}"') :]
+    assert "data-visits-in-hand" not in free_row[: free_row.index("</li>")]
+
+
 def test_board_shows_a_referral_held_for_an_admission_as_on_hold_not_late() -> None:
     """R12: while the citizen is in hospital nobody is to go, so the board says
     so instead of raising a late or at-risk alarm."""
