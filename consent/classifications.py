@@ -18,9 +18,11 @@ What is psychiatric, per classification:
   The diagnosis sub-system (SKS-D, DK-core's ``Condition.code`` slice) holds
   diagnoses only.
 - **ICPC-2**, the GPs' classification: chapter P (psychological). ICPC-2
-  chapter F is the eye and is somatic.
+  chapter F is the eye and is somatic. A code not shaped as one cannot be
+  judged and is refused.
 - **ICD-11**: chapter 06 (codes ``6…``). Judged wherever it appears, though a
-  somatic diagnosis is still carried in ICD-10, SKS or ICPC-2.
+  somatic diagnosis is still carried in ICD-10, SKS or ICPC-2; a code not
+  shaped as one is refused.
 
 This module imports nothing of the platform: the model's database constraint
 and the FHIR door both read it, so they cannot disagree.
@@ -152,6 +154,9 @@ ICPC2 = Classification(
     pattern=r"[/:]icpc[^/:]*$",
     psychiatric=r"^\s*P",
     diagnosis=r"^\s*[A-Z]",
+    # A chapter's letter and a digit (P76, K86.01), or a process code (-31);
+    # not a look-alike letter (the Cyrillic Er, U+0420) or a code behind punctuation.
+    valid=r"^(?:[A-Z][0-9]|-[0-9])",
 )
 ICD11 = Classification(
     name="ICD-11",
@@ -161,6 +166,9 @@ ICD11 = Classification(
     prefixes=("http://id.who.int/icd/release/11", "http://id.who.int/icd11"),
     pattern=r"[/:]icd-?11([-_.][a-z0-9-]*)?$",
     psychiatric=r"^\s*6",
+    # A stem or extension code: its chapter (a digit or letter), a letter, a
+    # digit (6A70, BA00, XS25); not a chapter's number (06).
+    valid=r"^[0-9A-Z][A-Z][0-9]",
 )
 
 # Most specific first: SKS-D's OID starts with the SKS root's.

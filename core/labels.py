@@ -90,6 +90,9 @@ REASONS: dict[str, Promise] = {
     "visit_not_yours": pgettext_lazy(REASON_CONTEXT, "not her visit"),
     # Writes refused by a service, recorded with the refusal's code.
     "clinical.delegation_required": pgettext_lazy(REASON_CONTEXT, "needs a physician's delegation"),
+    "clinical.delegation_after_task": pgettext_lazy(
+        REASON_CONTEXT, "done before the physician's delegation"
+    ),
     "lab.value_invalid": pgettext_lazy(REASON_CONTEXT, "invalid test value"),
     "order.dependence_forming_by_phone": pgettext_lazy(
         REASON_CONTEXT, "§4 medicine ordered by phone"

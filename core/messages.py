@@ -248,6 +248,12 @@ FIXED = (
     gettext_noop("No citizen with that identity is registered; check the CPR number."),
     gettext_noop("This referral id was already used by your organisation for another citizen."),
     gettext_noop("The citizen's municipality does not take part in the joint acute function."),
+    gettext_noop(
+        "The CPR number is not valid: 10 digits, the first six a date of birth (DDMMYY-SSSS)."
+    ),
+    gettext_noop(
+        "A phone number is 4 to 15 digits, optionally with a leading + and spaces or dashes."
+    ),
     gettext_noop("Your organisation does not refer to the acute function this way."),
     gettext_noop("Only an accepted referral that is not closed can be dispatched."),
     gettext_noop("Say who referred (gp, 1813, ...)."),
@@ -427,6 +433,10 @@ TEMPLATES: dict[str, Promise] = {
     "clinical.delegation_required": _(
         "%(test)s is not one of the predefined tests (R7): a physician's delegation "
         "for this citizen and this task must be recorded on the visit first."
+    ),
+    "clinical.delegation_after_task": _(
+        "%(test)s was taken or done before the physician delegated it (R7): a "
+        "delegation covers only what is done after it was given."
     ),
     "stock.insufficient": _("Only %(left)s left of this lot here; %(asked)s asked for."),
     "witness.required": _(
@@ -666,6 +676,10 @@ BY_CODE: dict[str, Promise] = {
     "delegation.not_required": _("This is a predefined task (R7) and needs no delegation."),
     "clinical.delegation_required": _(
         "This test is not predefined (R7): a physician's delegation must be recorded first."
+    ),
+    "clinical.delegation_after_task": _(
+        "This was taken or done before the physician delegated it (R7): a delegation "
+        "covers only what is done after it was given."
     ),
     "order.not_awaiting_confirmation": _("The order is not awaiting confirmation."),
     "invalid": _("The period ends before it starts."),

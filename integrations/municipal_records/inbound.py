@@ -5,7 +5,10 @@ problems, municipal help, plans, contact counts). They are loaded through
 ``consent.services.record_transaction``, which checks every one against R2
 (permitted data only: a psychiatric diagnosis is refused) and the access gate
 before anything is written: all or nothing, and a refusal becomes a
-fatal-error acknowledgement naming the rule.
+fatal-error acknowledgement naming the rule. Every resource but the envelope
+(sender, receiver, Provenance, the Patient) is offered: a medication or an
+allergy beside a diagnosis refuses the message (R2), it is not left out
+while the sender is told "ok".
 
 The sender's ids and versions are its own, so they are dropped; the data
 category (``meta.tag``) is what the record files a resource under, so it is
@@ -27,13 +30,12 @@ from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import Partner
 from integrations.patients import citizen_find
 
-RECORD_TYPES = (
-    "Condition",
-    "Observation",
-    "CarePlan",
-    "ServiceRequest",
-    "EpisodeOfCare",
-    "Encounter",
+# What addresses and signs the message (sender, receiver, their staff, the
+# citizen it is about); every other resource is offered to the record, which
+# refuses what lies outside the permitted categories (R2) rather than the
+# message dropping it unsaid.
+ENVELOPE_TYPES = frozenset(
+    {"MessageHeader", "Organization", "Provenance", "Patient", "Practitioner", "PractitionerRole"}
 )
 
 
@@ -44,7 +46,7 @@ def shared_record_update_receive(partner: Partner, message: ParsedMessage, actor
         raise InvalidMessage(
             "record.patient_unknown", "The citizen is not known to the platform.", field="Patient"
         )
-    resources = [r for r in message.resources if r.get("resourceType") in RECORD_TYPES]
+    resources = [r for r in message.resources if r.get("resourceType") not in ENVELOPE_TYPES]
     if not resources:
         raise InvalidMessage("record.nothing_to_load", "The message carries no record resources.")
     subject = {"reference": f"Patient/{citizen.pk}"}

@@ -23,6 +23,7 @@ ICPC2 = "http://hl7.org/fhir/sid/icpc-2"
 SKS_D = "urn:oid:1.2.208.176.2.4.12"
 SKS = "urn:oid:1.2.208.176.2.4"
 SNOMED = "http://snomed.info/sct"
+ICD11 = "http://id.who.int/icd/release/11/mms"
 
 # Chapter F (or its national form) in every system that carries ICD-10.
 PSYCHIATRIC = [
@@ -262,6 +263,52 @@ def test_r2_a_diagnosis_must_be_coded_in_a_system_r2_can_judge(world: World) -> 
         "record.diagnosis_system_unknown",
         "Condition.code.coding[0]",
     )
+
+
+@pytest.mark.parametrize(
+    ("system", "code"),
+    [
+        # P76 (depression) spelled with the Cyrillic Er (U+0420) for its P.
+        (ICPC2, "\u042076"),
+        (ICPC2, "-P76"),
+        ("urn:oid:1.2.208.176.2.31", ".P74"),
+        (ICD11, "(6A70)"),
+        # A chapter's number is no code.
+        (ICD11, "06"),
+    ],
+)
+def test_r2_an_icpc2_or_icd11_code_not_shaped_as_one_cannot_be_judged(
+    world: World, system: str, code: str
+) -> None:
+    """A nursing problem or a second coding in ICPC-2 or ICD-11 is judged by
+    its code; one that only looks like a code is refused, not kept unjudged."""
+    client = f.client_for(world.nurse)
+    before = RecordResource.objects.count()
+    problem = bodies.nursing_problem(world.person.pk)
+    problem["code"] = {"coding": [_coding(system, code)]}
+    _refused(
+        post(client, "/fhir/Condition", problem),
+        "record.diagnosis_code_invalid",
+        "Condition.code.coding[0]",
+    )
+    second = bodies.diagnosis(world.person.pk, code="E11")
+    second["code"]["coding"].append(_coding(system, code))
+    _refused(
+        post(client, "/fhir/Condition", second),
+        "record.diagnosis_code_invalid",
+        "Condition.code.coding[1]",
+    )
+    assert _last_denial(world).reason_code == "record.diagnosis_code_invalid"
+    assert RecordResource.objects.count() == before
+
+
+def test_r2_icpc2_process_codes_and_icd11_stem_codes_are_still_taken(world: World) -> None:
+    client = f.client_for(world.nurse)
+    for system, code in [(ICPC2, "-31"), (ICPC2, "K86"), (ICD11, "BA00"), (ICD11, "1A00")]:
+        problem = bodies.nursing_problem(world.person.pk)
+        problem["code"] = {"coding": [_coding(system, code)]}
+        created = post(client, "/fhir/Condition", problem)
+        assert created.status_code == 201, (system, code, created.content)
 
 
 def test_r2_an_update_cannot_bring_in_what_create_refuses(world: World) -> None:

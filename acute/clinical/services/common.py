@@ -144,12 +144,33 @@ def catalogue_entry(code: str, *, kind: str, field: str) -> TestDefinition:
 
 
 def delegation_or_refuse(
-    *, actor: Actor, visit: Visit, test: TestDefinition, resource_type: str
+    *, actor: Actor, visit: Visit, test: TestDefinition, resource_type: str, when: dt.datetime
 ) -> Delegation | None:
-    """R7: predefined tests need nothing; anything else needs this visit's delegation."""
+    """R7: predefined tests need nothing; anything else needs this visit's
+    delegation, given before the test was taken or the procedure done
+    (``when``): a delegation recorded afterwards does not make a task taken
+    without one delegated."""
     if test.predefined:
         return None
     delegation = Delegation.objects.filter(visit=visit, test=test).first()
+    # A naive time is refused with the other time checks (time.naive).
+    if (
+        delegation is not None
+        and timezone.is_aware(when)
+        and when < delegation.delegated_at - CLOCK_SKEW
+    ):
+        raise refuse(
+            Forbidden(
+                "clinical.delegation_after_task",
+                f"{test.display} was taken or done before the physician delegated it (R7): "
+                "a delegation counts from when it was given.",
+                rule="R7",
+                params={"test": test.display},
+            ),
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type=resource_type,
+        )
     if delegation is None:
         raise refuse(
             Forbidden(

@@ -47,10 +47,10 @@ def procedure_record(
     assert actor.organisation is not None
     require_visit_status(visit, RESULT_STATUSES, gettext_lazy("Procedures"))
     test = catalogue_entry(code, kind=TestDefinition.Kind.PROCEDURE, field="code")
-    delegation = delegation_or_refuse(
-        actor=actor, visit=visit, test=test, resource_type="Procedure"
-    )
     when = performed_at or timezone.now()
+    delegation = delegation_or_refuse(
+        actor=actor, visit=visit, test=test, resource_type="Procedure", when=when
+    )
     not_in_future(when, field="performed_at")
     not_before_visit(when, visit, field="performed_at")
     not_after_death(when, visit, actor=actor, field="performed_at", resource_type="Procedure")

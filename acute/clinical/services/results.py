@@ -100,8 +100,9 @@ def _check_result(
             field=f"{prefix}.code",
             params={"test": test.display},
         )
+    effective_at = entry.effective_at or now
     delegation = delegation_or_refuse(
-        actor=actor, visit=visit, test=test, resource_type="Observation"
+        actor=actor, visit=visit, test=test, resource_type="Observation", when=effective_at
     )
     try:
         value = parse_value(entry.value, field=f"{prefix}.value")
@@ -111,7 +112,6 @@ def _check_result(
         raise refuse(
             error, actor=actor, citizen_id=visit.citizen_id, resource_type="Observation"
         ) from None
-    effective_at = entry.effective_at or now
     not_in_future(effective_at, field=f"{prefix}.effective_at")
     not_before_visit(effective_at, visit, field=f"{prefix}.effective_at")
     not_after_death(

@@ -20,7 +20,7 @@ from acute.clinical.models import (
     ProcedureRecord,
     TestDefinition,
 )
-from acute.models import Referral
+from acute.models import Referral, Visit
 from consent.audit.models import AuditEntry
 from core.models import Role
 from tests import factories
@@ -218,6 +218,65 @@ def test_a_delegation_on_another_visit_does_not_count(db: None):
     )
     response = post_results(second, {"code": "NPU01685", "value": "2.1", "unit": "INR"})
     assert response.status_code == 403
+
+
+def test_r7_a_delegation_given_after_the_task_does_not_cover_it(scene: Scene):
+    """R7: a test taken or a procedure done before the physician delegated it
+    was taken without a delegation; recording one later does not cover it.
+    One taken after the delegation is taken under it."""
+    client = factories.client_for(scene.nurse)
+    delegations = f"/api/clinical/visits/{scene.visit.pk}/delegations"
+    physician = {
+        "physician_name": "Hanne Hansen",
+        "physician_authorisation_id": "0A1B2",
+        "physician_organisation_name": "Lægehuset",
+    }
+    delegated_at = timezone.now() - dt.timedelta(minutes=10)
+    for code in ("NPU02319", "urine-dipstick"):
+        response = client.post(
+            delegations,
+            {"code": code, **physician, "delegated_at": delegated_at.isoformat()},
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+    # The nurse was sent an hour ago; the tasks below lie within the visit.
+    Visit.objects.filter(pk=scene.visit.pk).update(
+        assigned_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    before = (delegated_at - dt.timedelta(minutes=30)).isoformat()
+
+    response = post_results(
+        scene, {"code": "NPU02319", "value": "7.9", "unit": "mmol/L", "effective_at": before}
+    )
+    assert response.status_code == 403, response.json()
+    assert response.json()["error"]["code"] == "clinical.delegation_after_task"
+    assert response.json()["error"]["rule"] == "R7"
+    response = client.post(
+        f"/api/clinical/visits/{scene.visit.pk}/procedures",
+        {"code": "urine-dipstick", "performed_at": before},
+        format="json",
+    )
+    assert response.status_code == 403, response.json()
+    assert response.json()["error"]["code"] == "clinical.delegation_after_task"
+    assert not LabResult.objects.exists()
+    assert not ProcedureRecord.objects.exists()
+    denied = AuditEntry.objects.filter(
+        outcome="denied", reason_code="clinical.delegation_after_task"
+    )
+    assert sorted(denied.values_list("resource_type", flat=True)) == ["Observation", "Procedure"]
+    assert {e.citizen_id for e in denied} == {scene.citizen.pk}
+
+    after = (delegated_at + dt.timedelta(minutes=5)).isoformat()
+    response = post_results(
+        scene, {"code": "NPU02319", "value": "7.9", "unit": "mmol/L", "effective_at": after}
+    )
+    assert response.status_code == 201, response.json()
+    response = client.post(
+        f"/api/clinical/visits/{scene.visit.pk}/procedures",
+        {"code": "urine-dipstick", "performed_at": after},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
 
 
 def test_predefined_tasks_need_no_delegation(scene: Scene):

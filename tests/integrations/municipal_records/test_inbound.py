@@ -113,3 +113,36 @@ def test_an_untagged_condition_from_a_municipal_record_is_refused_whole(live_net
     assert code == "fatal-error"
     assert "record.category_missing" in json.dumps(outcome)
     assert not RecordResource.objects.filter(citizen=citizen).exists()
+
+
+def test_r2_data_outside_the_categories_in_a_municipal_record_update_is_refused_not_dropped(
+    live_network,
+) -> None:
+    """A medication or an allergy beside a diagnosis is outside the permitted
+    categories: the message is refused naming R2, and nothing of it is written —
+    the sender is never told "ok" for data the record did not take."""
+    citizen = f.citizen()
+    sim = live_network.sims["eoj"]
+    somatic = _somatic_condition(
+        tags=[{"system": "urn:tvaerakut:data-category", "code": "somatic-diagnosis"}]
+    )
+    medication = {
+        "resourceType": "MedicationStatement",
+        "status": "active",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.whocc.no/atc", "code": "N06AB06"}]
+        },
+        "subject": {"reference": "urn:uuid:00000000-0000-0000-0000-000000000001"},
+    }
+    [reply] = sim.send(
+        shared_record_update(
+            sender_code=sim.code,
+            patient=patient_resource(citizen),
+            resources=[somatic, medication],
+        )
+    )
+    code, _, outcome = ack_of(reply)
+    assert code == "fatal-error", outcome
+    assert "record.type_not_permitted" in json.dumps(outcome)
+    assert "R2" in json.dumps(outcome)
+    assert not RecordResource.objects.filter(citizen=citizen).exists()
