@@ -220,7 +220,7 @@ def _without_validation() -> Iterator[None]:
         inbound.validate_message, medcom_inbound.validate_message = checks
 
 
-def _no_rules(bundle: Any) -> list[Violation]:
+def _no_rules(bundle: Any, *, local: bool = False) -> list[Violation]:
     return []
 
 

@@ -154,7 +154,7 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
     except InvalidInput as exc:
         code = "message.not_json" if exc.code == "request.malformed" else exc.code
         return _fatal(partner, "", "", "", code, exc.message, exc.field)
-    if medcom.is_medcom(data):
+    if medcom.is_medcom(data) or medcom.is_local(data):
         return _medcom_receive(partner, data)
     bundle_id, header_id = peek_ids(data)
     earlier = _earlier(partner, bundle_id, header_id)
@@ -315,8 +315,10 @@ def _refusal_audit(
 
 
 def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
-    """A MedCom message: checked against MedCom's rules before anything else,
-    answered with MedCom's Acknowledgement (never an acknowledgement itself)."""
+    """A MedCom message, or a local event in MedCom's envelope: checked against
+    MedCom's rules (a local event's: those of the envelope) before anything
+    else, answered with MedCom's Acknowledgement (never an acknowledgement
+    itself)."""
     if medcom.event_of(data) == MedComEvent.ACKNOWLEDGEMENT:
         return _medcom_acknowledgement_received(partner, data)
     us = acute_function()
@@ -355,7 +357,7 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         return Answer(400, ack)
 
     event = medcom.event_of(data)
-    violations = validate_message(data)
+    violations = validate_message(data, local=medcom.is_local(data))
     if violations:
         return fatal([medcom.issue_of(v) for v in violations[:MAX_ISSUES]], event)
     try:

@@ -102,8 +102,9 @@ def message_send(
     sender = acute_function()
     if outgoing is None or sender is None:
         return None
-    # Every hand-off in the MedCom envelope; one of MedCom's message types is
-    # checked against its rules before it may go, and parked when it breaks one.
+    # Every hand-off in the MedCom envelope, checked against MedCom's rules
+    # before it may go (a local event against those of the envelope, its
+    # event being the platform's own), and parked when it breaks one.
     shape = outgoing.medcom or medcom.local_shape(event, outgoing.activity)
     bundle = medcom.build(
         shape=shape,
@@ -116,7 +117,7 @@ def message_send(
         receiver_endpoint=partner.endpoint_url or "urn:tvaerakut:unconfigured",
         sender_endpoint=MEDCOM_SENDER_ENDPOINT,
     )
-    broken = [] if shape.local else medcom.violations(bundle)
+    broken = medcom.violations(bundle, local=shape.local)
     return outbox_enqueue(
         partner=partner,
         event=event,

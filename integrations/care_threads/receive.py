@@ -10,7 +10,9 @@ MedCom identifier, so the history a reply repeats is not stored twice.
 Refused, with nothing written (:mod:`integrations.inbound` answers with
 MedCom's fatal-error): a citizen the platform does not know by CPR (a
 replacement CPR cannot be matched), a reply to a message the platform never
-sent, a thread identifier already used about another citizen.
+sent, a thread identifier already used about another citizen, a thread or
+segment identifier longer than the platform keeps (never cut: two that
+differ only past the cut would be taken for one).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from core.models import Citizen
 from integrations.adapters import Handled
 from integrations.medcom.inbound import (
     CITIZEN_UNKNOWN,
+    IDENTIFIER_TOO_LONG,
     PREVIOUS_UNKNOWN,
     THREAD_OF_ANOTHER,
     activity_of,
@@ -41,6 +44,20 @@ from integrations.medcom.outbound import (
 from integrations.messages import InvalidMessage, ParsedMessage, message_instant
 from integrations.models import CareMessage, CareThread, OutboundMessage, Partner
 from integrations.patients import citizen_find
+
+
+def _identifier(value: Any, field: str, model: type[CareThread | CareMessage]) -> str:
+    """An identifier as the message gives it, whole; one longer than the
+    platform keeps (``model``'s column) is refused, never cut."""
+    text = str(value if value is not None else "")
+    most = model._meta.get_field("identifier").max_length or 0
+    if len(text) > most:
+        raise InvalidMessage(
+            IDENTIFIER_TOO_LONG,
+            f"The identifier is longer than the {most} characters the platform keeps.",
+            field=field,
+        )
+    return text
 
 
 def _citizen(patient: dict[str, Any]) -> Citizen:
@@ -191,7 +208,11 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
     """Keep a partner's CareCommunication in its thread (see the module docstring)."""
     communication = message.one("Communication")
     citizen = _citizen(message.one("Patient"))
-    identifier = str(((communication.get("identifier") or [{}])[0]).get("value", ""))[:100]
+    identifier = _identifier(
+        ((communication.get("identifier") or [{}])[0]).get("value", ""),
+        "Communication.identifier.value",
+        CareThread,
+    )
     provenance = own_provenance(message)
     activity = activity_of(provenance)
     if activity in ("reply-message", "forward-message"):
@@ -204,7 +225,11 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
     added = []
     for payload in communication.get("payload") or []:
         segment = _extension(payload, IDENTIFIER_EXTENSION).get("valueIdentifier") or {}
-        key = str(segment.get("value", ""))[:100]
+        key = _identifier(
+            segment.get("value", ""),
+            "Communication.payload.extension(identifier).value",
+            CareMessage,
+        )
         if not key or key in known:
             continue
         contact = _extension(payload, CONTACT_EXTENSION).get("valueContactPoint") or {}

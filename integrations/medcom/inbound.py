@@ -22,7 +22,8 @@ from integrations.messages import ParsedMessage
 from integrations.models import Partner
 
 from .envelope import GLN_SYSTEM, AckCode, Issue, acknowledgement, new_id
-from .validation import EQUIVALENT_SYSTEMS, Violation, validate_message
+from .outbound import LOCAL_DEFINITION
+from .validation import EQUIVALENT_SYSTEMS, LOCAL_EVENT_SYSTEM, Violation, validate_message
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,13 @@ CITIZEN_UNKNOWN = "carecommunication.citizen_unknown"
 PREVIOUS_UNKNOWN = "carecommunication.previous_unknown"
 THREAD_OF_ANOTHER = "carecommunication.thread_of_another_citizen"
 STAY_OF_ANOTHER = "hospital.stay_of_another_citizen"
+IDENTIFIER_TOO_LONG = "carecommunication.identifier_too_long"
 DETAILS_BY_CODE = {
     CITIZEN_UNKNOWN: ("MSG_NO_MATCH", "not-found"),
     PREVIOUS_UNKNOWN: ("MSG_NO_EXIST", "not-found"),
     THREAD_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
     STAY_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
+    IDENTIFIER_TOO_LONG: ("MSG_Element_To_Long", "too-long"),
 }
 
 
@@ -88,6 +91,24 @@ def is_medcom(data: Any) -> bool:
     profiles = meta.get("profile") if isinstance(meta, dict) else None
     return isinstance(profiles, list) and any(
         isinstance(p, str) and p.startswith(MEDCOM_PROFILE_BASE) for p in profiles
+    )
+
+
+def is_local(data: Any) -> bool:
+    """One of the platform's local events in MedCom's envelope, declared as
+    such: its event in the platform's own event system and the platform's
+    MessageDefinition of it (as the platform sends them). Checked against
+    what MedCom's rules ask of the envelope and answered the MedCom way; a
+    local event without that declaration is the platform's own message."""
+    header = header_of(data)
+    coding = header.get("eventCoding") if header else None
+    system = coding.get("system") if isinstance(coding, dict) else None
+    definition = header.get("definition") if header else None
+    prefix = LOCAL_DEFINITION.split("{", 1)[0]
+    return (
+        system == LOCAL_EVENT_SYSTEM
+        and isinstance(definition, str)
+        and definition.startswith(prefix)
     )
 
 

@@ -9,7 +9,8 @@ core Patient (references to her rebound to it), the author's contact (the
 sending organisation's phone) on every payload with an author, the
 Provenance of the message type with the entities the builder names, and
 ``MessageHeader.definition``. :func:`violations` returns the rules the
-Bundle breaks; a message that breaks one is parked for a person with the
+Bundle breaks (a local event's: those of the envelope, its event being the
+platform's own); a message that breaks one is parked for a person with the
 rule, never sent (:func:`integrations.outbound.message_send`).
 """
 
@@ -22,16 +23,16 @@ from typing import Any
 from core.models import Citizen, Organisation
 
 from .envelope import ACTIVITY_SYSTEM, EVENT_SYSTEM, message, patient, profile_url
-from .validation import MESSAGE_KINDS, Violation, validate_message
+from .validation import LOCAL_EVENT_SYSTEM, MESSAGE_KINDS, Violation, validate_message
 
 CORE = "http://medcomfhir.dk/ig/core/StructureDefinition/"
 DATETIME_EXTENSION = f"{CORE}medcom-core-datetime-extension"
 IDENTIFIER_EXTENSION = f"{CORE}medcom-core-identifier-extension"
 PRACTITIONER_EXTENSION = f"{CORE}medcom-core-practitioner-extension"
 CONTACT_EXTENSION = f"{CORE}medcom-core-contact-extension"
-# The platform's own events, for hand-offs MedCom has no standard for: in the
-# MedCom envelope, never declared as a MedCom message (docs/handoffs.md).
-LOCAL_EVENT_SYSTEM = "urn:tvaerakut:message-event"
+# The platform's own events (LOCAL_EVENT_SYSTEM), for hand-offs MedCom has no
+# standard for: in the MedCom envelope, never declared as a MedCom message
+# (docs/handoffs.md).
 LOCAL_ACTIVITY_SYSTEM = "urn:tvaerakut:message-activity"
 LOCAL_DEFINITION = "urn:tvaerakut:MessageDefinition:{event}|1.0"
 MEDCOM_ACTIVITIES = {"new-message", "reply-message", "forward-message", "modified-message"}
@@ -195,6 +196,7 @@ def build(
     return bundle
 
 
-def violations(bundle: dict[str, Any]) -> list[Violation]:
-    """The MedCom rules ``bundle`` breaks; empty when it may go."""
-    return validate_message(bundle)
+def violations(bundle: dict[str, Any], *, local: bool = False) -> list[Violation]:
+    """The MedCom rules ``bundle`` breaks; empty when it may go. ``local``:
+    the platform's own event in the envelope (its shape is ``local``)."""
+    return validate_message(bundle, local=local)

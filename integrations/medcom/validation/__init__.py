@@ -4,8 +4,12 @@
 Bundle against its message profile (from ``meta.profile``, else from the
 MessageHeader's event), and every entry against its own profile (from its
 ``meta.profile``, else the profile the event's message gives that resource
-type). Each violation names the profile, where in which resource, the rule
-(cardinality, fixed value, binding, invariant) and what was expected. The
+type). A local event of the platform's in the envelope (``local=True``) is
+checked against MedCom's envelope instead (:data:`.kinds.LOCAL_KIND`): its
+event must be the platform's own, every other rule of the messaging Bundle
+and MessageHeader applies. Each violation names the profile, where in which
+resource, the rule (cardinality, fixed value, binding, invariant) and what
+was expected. The
 invariants' FHIRPath is evaluated by fhirpathpy, with ``conformsTo()`` and
 ``memberOf()`` answered from the same rules.
 
@@ -22,12 +26,13 @@ from functools import cache
 from typing import Any
 
 from ..fsh import load
-from .kinds import EQUIVALENT_SYSTEMS, MESSAGE_KINDS, MessageKind
+from .kinds import EQUIVALENT_SYSTEMS, LOCAL_EVENT_SYSTEM, MESSAGE_KINDS, MessageKind
 from .validator import Validator
 from .values import Violation
 
 __all__ = [
     "EQUIVALENT_SYSTEMS",
+    "LOCAL_EVENT_SYSTEM",
     "MESSAGE_KINDS",
     "MessageKind",
     "Validator",
@@ -42,6 +47,8 @@ def validator() -> Validator:
     return Validator(load())
 
 
-def validate_message(bundle: Any) -> list[Violation]:
-    """The MedCom rules a message Bundle breaks; empty when it keeps them all."""
-    return validator().validate_message(bundle)
+def validate_message(bundle: Any, *, local: bool = False) -> list[Violation]:
+    """The MedCom rules a message Bundle breaks; empty when it keeps them all.
+    ``local``: a local event of the platform's in the MedCom envelope (see
+    :meth:`Validator.validate_message`)."""
+    return validator().validate_message(bundle, local=local)

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 # official test messages identify GLNs by ``https://www.gs1.org/gln`` (DK-core
 # before 3.0), DK-core today by ``http://www.gs1.org/gln``.
 EQUIVALENT_SYSTEMS = {"https://www.gs1.org/gln": "http://www.gs1.org/gln"}
+# The platform's own events, for hand-offs MedCom has no standard for: sent in
+# the MedCom envelope, with their own event code system (docs/handoffs.md).
+LOCAL_EVENT_SYSTEM = "urn:tvaerakut:message-event"
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,18 @@ MESSAGE_KINDS = {
         ),
     )
 }
+
+# What MedCom's rules ask of a local event's message: the messaging envelope
+# (the Bundle, the MessageHeader but for its event, which is the platform's
+# own), and MedCom's profiles of the organisations and the citizen it
+# carries. Its payload and a Provenance with a local activity are no MedCom
+# resources; one that declares a MedCom profile is checked against it.
+LOCAL_KIND = MessageKind(
+    "",
+    "medcom-messaging-message",
+    {
+        "MessageHeader": "medcom-messaging-messageHeader",
+        "Organization": "medcom-messaging-organization",
+        "Patient": "medcom-core-patient",
+    },
+)

@@ -13,7 +13,7 @@ import fhirpathpy
 from fhirpathpy.models import models
 
 from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
-from .kinds import MESSAGE_KINDS
+from .kinds import LOCAL_EVENT_SYSTEM, LOCAL_KIND, MESSAGE_KINDS
 from .values import (
     _MATCHES,
     Violation,
@@ -43,6 +43,16 @@ BDL_7 = (
 )
 PER_1 = "If present, start SHALL have a lower value than end"
 BDL_8 = "fullUrl cannot be a version specific reference"
+# FHIR R4's MessageHeader elements that are 1..1 (MedCom's profiles inherit
+# them without repeating them): where the answer goes (``source.endpoint``),
+# where the message goes, and what an answer answers.
+HEADER_REQUIRED = (
+    ("", "source"),
+    ("source", "endpoint"),
+    ("destination", "endpoint"),
+    ("response", "identifier"),
+    ("response", "code"),
+)
 # FHIR R4's rules for the entries of a Bundle and the references between them
 # (Bundle.entry.fullUrl, "Resolving references in Bundles"), and MedCom's
 # ``^type.aggregation = #bundled`` on the references its profiles name.
@@ -67,6 +77,10 @@ MEMO_PROFILES = {"dk-core-gln-identifier", "dk-core-sor-identifier"}
 # message, the same few, never personal data), per its content.
 MEMO_RESOURCE_PROFILES = {"dk-core-organization"}
 MEMO_SIZE = 10_000
+# The one rule of MedCom's MessageHeader a local event does not keep by
+# definition: its event is not one of MedCom's message types.
+EVENT_BINDING = ("medcom-messaging-messageHeader", "eventCoding")
+LOCAL_EVENT = f"an event of the platform's own ({LOCAL_EVENT_SYSTEM}) with a code"
 # What fhirpathpy raises when an expression meets data of an unexpected shape.
 EVALUATION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
@@ -272,6 +286,8 @@ class Validator:
             for binding in struct.bindings:
                 if binding.strength != "required":
                     continue
+                if (struct.id, binding.path) == EVENT_BINDING and self._local_event():
+                    continue  # a local event: checked by validate_message instead
                 codes = self._value_set_codes(binding.value_set)
                 if codes is None:
                     continue
@@ -438,13 +454,30 @@ class Validator:
             "resolve": {"fn": resolve, "arity": {0: []}},
         }
 
+    def _local_event(self) -> bool:
+        """Whether the message being checked is a local event of the platform's."""
+        return bool(getattr(self._local, "local_event", False))
+
     def _bundled(self) -> dict[str, Any]:
         """The resources of the message being checked, by fullUrl and by type/id."""
         return getattr(self._local, "bundled", None) or {}
 
     # --- messages -------------------------------------------------------------
 
-    def validate_message(self, bundle: Any) -> list[Violation]:
+    def validate_message(self, bundle: Any, *, local: bool = False) -> list[Violation]:
+        """The violations of a message Bundle. ``local``: one of the
+        platform's own events in the MedCom envelope, checked against what
+        MedCom's rules ask of it (:data:`.kinds.LOCAL_KIND`): its event must
+        be coded in the platform's local event system instead of MedCom's
+        message types; every other rule of the envelope, FHIR's base
+        invariants and the reference rules apply as to MedCom's own."""
+        self._local.local_event = local
+        try:
+            return self._validate_message(bundle, local)
+        finally:
+            self._local.local_event = False
+
+    def _validate_message(self, bundle: Any, local: bool) -> list[Violation]:
         base = "medcom-messaging-message"
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
             return [Violation(base, "", "", "message", "a FHIR Bundle")]
@@ -467,20 +500,28 @@ class Validator:
             if isinstance(header.get("eventCoding"), dict)
             else None
         )
-        kind = MESSAGE_KINDS.get(str(event))
         found: list[Violation] = []
-        if kind is None:
+        known = LOCAL_KIND if local else MESSAGE_KINDS.get(str(event))
+        coding = header.get("eventCoding")
+        system = coding.get("system") if isinstance(coding, dict) else None
+        if local and (system != LOCAL_EVENT_SYSTEM or not isinstance(event, str) or not event):
+            expected = LOCAL_EVENT
+        elif known is None:
+            expected = "a MedCom message type (medcom-messaging-messageTypes)"
+        else:
+            expected = ""
+        if expected:
             found.append(
                 Violation(
                     "medcom-messaging-messageHeader",
                     _location(header),
                     "eventCoding",
                     "binding",
-                    "a MedCom message type (medcom-messaging-messageTypes)",
+                    expected,
                     str(event or ""),
                 )
             )
-            kind = MESSAGE_KINDS["empty-message"]
+        kind = known or MESSAGE_KINDS["empty-message"]
         # Every entry by fullUrl and by type/id, once per message: what
         # resolve() and the reference rules look references up in.
         bundled: dict[str, Any] = {}
@@ -515,6 +556,7 @@ class Validator:
             if profile:
                 found += self.validate(resource, profile, _location(resource), seen)
                 found += self._check_bundled(resource, profile, bundled)
+        found += _header_required(header)
         found += _base_invariants(entries, bundled)
         return list(dict.fromkeys(found))
 
@@ -619,6 +661,24 @@ def _full_url_violation(full_url: str, resource: Any) -> Violation | None:
         rule = "fullUrl:id" if of_type or len(parts) < 3 else "fullUrl:type"
         return Violation("Bundle", location, "entry.fullUrl", rule, FULL_URL_ID)
     return None
+
+
+def _header_required(header: dict[str, Any]) -> list[Violation]:
+    """FHIR R4's 1..1 elements of the MessageHeader (:data:`HEADER_REQUIRED`)
+    that are missing or empty, under each parent the message has."""
+    found = []
+    for parent_path, name in HEADER_REQUIRED:
+        parents = [header] if not parent_path else _as_list(header.get(parent_path))
+        for parent in parents:
+            if not isinstance(parent, dict):
+                continue  # no such parent: its own rule (or none) says so
+            value = parent.get(name)
+            if value is None or value == "" or value == {}:
+                path = f"{parent_path}.{name}" if parent_path else name
+                found.append(
+                    Violation("MessageHeader", _location(header), path, "cardinality", "1..1", "0")
+                )
+    return found
 
 
 def _base_invariants(entries: list[Any], bundled: dict[str, Any]) -> list[Violation]:

@@ -131,6 +131,53 @@ def test_a_reply_to_a_message_we_never_sent_is_refused_and_nothing_is_written(ho
     ).exists()
 
 
+def _with_identifiers(name: str, *, thread: str | None = None, segment: str | None = None):
+    """MedCom's example ``name`` as a new message of its own (new ids), with
+    the thread's and/or the first segment's identifier replaced."""
+    original = example(FOLDER, name)
+    text = json.dumps(original).replace(header_id(original), str(uuid.uuid4()))
+    message = json.loads(text.replace(original["id"], str(uuid.uuid4())))
+    for entry in message["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Communication":
+            if thread is not None:
+                resource["identifier"][0]["value"] = thread
+            if segment is not None:
+                for extension in resource["payload"][0]["extension"]:
+                    if "identifier" in extension["url"]:
+                        extension["valueIdentifier"]["value"] = segment
+    return message
+
+
+def test_a_segment_identifier_longer_than_kept_is_refused_never_cut(hospital, citizen):
+    """Two segments whose identifiers differ only past the 100th character are
+    two segments: cutting them would keep the first and drop the second as a
+    repeat. One that does not fit is refused, naming the field, nothing written."""
+    common = "urn:uuid:" + "a" * 91
+    for ending in ("-first", "-second"):
+        message = _with_identifiers(FIRST, segment=common + ending)
+        assert validate_message(message) == []  # MedCom's rules set no length
+        status, body = post_signed(hospital, message)
+        code, _answering, details = ack_parts(body)
+        assert (status, code, details) == (400, "fatal-error", ["MSG_Element_To_Long"])
+        assert "Communication.payload.extension(identifier).value" in json.dumps(body)
+    assert not CareThread.objects.exists() and not CareMessage.objects.exists()
+    # A segment identifier that fits is kept whole.
+    message = _with_identifiers(FIRST, segment=common)
+    assert post_signed(hospital, message)[0] == 200
+    assert CareMessage.objects.get().identifier == common
+
+
+def test_a_thread_identifier_longer_than_kept_is_refused_never_cut(hospital, citizen):
+    message = _with_identifiers(FIRST, thread=THREAD + "-" + "b" * 80)
+    assert validate_message(message) == []  # medcom-uuidv4 asks only for a UUID in it
+    status, body = post_signed(hospital, message)
+    code, _answering, details = ack_parts(body)
+    assert (status, code, details) == (400, "fatal-error", ["MSG_Element_To_Long"])
+    assert "Communication.identifier.value" in json.dumps(body)
+    assert not CareThread.objects.exists() and not CareMessage.objects.exists()
+
+
 def test_a_reply_to_an_oioxml_letter_we_never_sent_is_refused(hospital, citizen):
     status, code, _answering, details = _receive(hospital, REPLY_TO_OIOXML)
     assert (status, code, details) == (400, "fatal-error", ["MSG_NO_EXIST"])
