@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,24 +22,40 @@ from core.errors import NotFoundOrNotAllowed
 from core.openapi import Reference, results_of
 
 
+# The fields are checked by the service, with the same codes as on the pages
+# and FHIR, and a refusal audited (R9); the schema documents what the CPR
+# number, the urgency and the skills take.
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{6}-?[0-9]{4}$"})
+class CprField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "enum": Urgency.values})
+class UrgencyField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "enum": Skill.values})
+class SkillField(serializers.CharField):
+    pass
+
+
 class ReferralIn(serializers.Serializer[Any]):
     citizen_id = serializers.IntegerField(required=False, min_value=1)
-    cpr = serializers.RegexField(r"^[0-9]{10}$", required=False)
+    cpr = CprField(required=False, allow_blank=True)
     source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=Referral.Source.choices, required=False
     )
-    referrer_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    referrer_phone = serializers.CharField(max_length=32, allow_blank=True, default="")
+    referrer_name = serializers.CharField(required=False, allow_blank=True)
+    referrer_phone = serializers.CharField(allow_blank=True, default="")
     reason = serializers.CharField(allow_blank=True, default="")
     clinical_picture = serializers.CharField(allow_blank=True, default="")
     requested_actions = serializers.CharField(allow_blank=True, default="")
-    urgency = serializers.ChoiceField(choices=Urgency.choices)
-    responsible_physician_name = serializers.CharField(max_length=200, allow_blank=True, default="")
-    responsible_physician_phone = serializers.CharField(max_length=32, allow_blank=True, default="")
-    required_skills = serializers.ListField(
-        child=serializers.ChoiceField(choices=Skill.choices), default=list, max_length=10
-    )
-    external_id = serializers.CharField(max_length=100, allow_blank=True, default="")
+    urgency = UrgencyField()
+    responsible_physician_name = serializers.CharField(allow_blank=True, default="")
+    responsible_physician_phone = serializers.CharField(allow_blank=True, default="")
+    required_skills = serializers.ListField(child=SkillField(), default=list, max_length=10)
+    external_id = serializers.CharField(allow_blank=True, default="")
 
 
 class ReferralReceiptOut(serializers.Serializer[Any]):
@@ -48,7 +64,7 @@ class ReferralReceiptOut(serializers.Serializer[Any]):
     citizen = serializers.IntegerField()
     source = serializers.ChoiceField(choices=Referral.Source.choices)  # type: ignore[assignment]
     channel = serializers.ChoiceField(choices=Referral.Channel.choices)
-    urgency = serializers.ChoiceField(choices=Urgency.choices)
+    urgency = UrgencyField()
     deadline_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=Referral.Status.choices)
 

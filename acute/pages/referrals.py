@@ -169,8 +169,10 @@ def _cpr_typed(raw: str | None) -> str:
 
 
 def _referral_data(request: HttpRequest) -> dict[str, Any]:
+    """The form's fields; the CPR number as typed (spaces dropped) is checked
+    by the service, as on the API and FHIR."""
     data: dict[str, Any] = {k: request.POST.get(k, "").strip() for k in REFERRAL_FIELDS}
-    data["cpr"] = _cpr_typed(data["cpr"])
+    data["cpr"] = data["cpr"].replace(" ", "")
     if not data["cpr"]:
         raise InvalidInput(
             "referral.cpr_invalid", _("Type the CPR number as 10 digits."), field="cpr"

@@ -6,7 +6,9 @@ already known (the intake, the partners' messages, demo data).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,6 +25,7 @@ from acute.services._common import (
 from acute.services.triage import REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE
 from consent.audit.services import Action
 from core.actors import Actor
+from core.cpr import validate_cpr
 from core.deaths import is_registered_dead
 from core.errors import (
     Conflict,
@@ -44,6 +47,16 @@ SOURCE_BY_KIND = {
     Organisation.Kind.HOSPITAL_DEPARTMENT: Referral.Source.HOSPITAL,
     Organisation.Kind.HOME_NURSING: Referral.Source.HOME_NURSING,
     Organisation.Kind.MUNICIPALITY: Referral.Source.HOME_NURSING,
+}
+
+REFERRAL_CPR_INVALID = "referral.cpr_invalid"
+# A call-back number: digits with the usual separators and an optional
+# leading "+", at least four digits (1813 itself) and at most fifteen (E.164).
+PHONE_NUMBER = re.compile(r"\+?[0-9][0-9 ()./-]*")
+# A refusal audited under a shorter reason than its code, as before.
+REFUSAL_REASONS = {
+    REFERRAL_CITIZEN_DECEASED: "citizen_deceased",
+    "referral.municipality_not_served": "municipality_not_served",
 }
 
 
@@ -137,6 +150,24 @@ def referral_intake(
 
 
 def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citizen:
+    if cpr:
+        try:
+            cpr = validate_cpr(cpr)
+        except InvalidInput:
+            # Ten digits whose first six are a birth date, on every door; a
+            # number that names nobody is a denied attempt too (R9).
+            creation_refused_audit(
+                actor=actor,
+                citizen_id=None,
+                resource_type="ServiceRequest",
+                reason_code=REFERRAL_CPR_INVALID,
+            )
+            raise InvalidInput(
+                REFERRAL_CPR_INVALID,
+                "The CPR number is not valid: 10 digits, the first six a date of birth "
+                "(DDMMYY-SSSS).",
+                field="cpr",
+            ) from None
     qs = Citizen.objects.select_related("municipality")
     citizen = qs.filter(pk=citizen_id).first() if citizen_id else qs.filter(cpr=cpr).first()
     if citizen is None:
@@ -151,7 +182,7 @@ def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citi
             "No citizen with that identity is registered; check the CPR number.",
             field="citizen",
         )
-    if citizen_id and cpr and citizen.cpr != cpr.replace("-", ""):
+    if citizen_id and cpr and citizen.cpr != cpr:
         # Both given (a FHIR subject may carry a reference and the CPR
         # identifier) and they name two people: either could be the wrong one.
         creation_refused_audit(
@@ -166,6 +197,24 @@ def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citi
             field="citizen",
         )
     return citizen
+
+
+@contextmanager
+def _refusals_audited(*, actor: Actor, citizen: Citizen) -> Iterator[None]:
+    """A refused referral is a denied attempt on the citizen's record (R9),
+    its reason the refusal's code. Written after the refused writes rolled
+    back, in the caller's transaction (a partner's message, refused as a
+    whole, records its own)."""
+    try:
+        yield
+    except PlatformError as exc:
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=citizen.pk,
+            resource_type="ServiceRequest",
+            reason_code=REFUSAL_REASONS.get(exc.code, exc.code),
+        )
+        raise
 
 
 def referral_create(
@@ -190,136 +239,151 @@ def referral_create(
     """Take in a referral (*henvisning*). It joins the citizen's open episode,
     or opens one. A referral without the physician holding treatment
     responsibility (*behandlingsansvar*) is refused. A resend with the same
-    ``external_id`` from the same organisation returns the first referral."""
-    # Every field refused at once (one message under each), not one per send.
-    refused: list[PlatformError] = []
+    ``external_id`` from the same organisation returns the first referral.
+    Every refusal is a denied attempt on the citizen's record (R9), on every
+    door alike."""
+    with _refusals_audited(actor=actor, citizen=citizen):
+        # Every field refused at once (one message under each), not one per send.
+        refused: list[PlatformError] = []
 
-    def text(value: str, *, code: str, field: str, message: str) -> str:
-        try:
-            return required_text(value, code=code, field=field, message=message)
-        except InvalidInput as exc:
-            refused.append(exc)
-            return ""
-
-    physician_name = text(
-        responsible_physician_name,
-        code="referral.responsible_physician_required",
-        field="responsible_physician_name",
-        message="Name the physician holding treatment responsibility (behandlingsansvar).",
-    )
-    physician_phone = text(
-        responsible_physician_phone,
-        code="referral.responsible_physician_required",
-        field="responsible_physician_phone",
-        message="Give the phone number of the physician holding treatment responsibility.",
-    )
-    referrer_name = text(
-        referrer_name,
-        code="referral.referrer_required",
-        field="referrer_name",
-        message="Name the referrer.",
-    )
-    referrer_phone = text(
-        referrer_phone,
-        code="referral.callback_required",
-        field="referrer_phone",
-        message="Give a call-back number for the referrer.",
-    )
-    if urgency not in Urgency.values:
-        refused.append(
-            InvalidInput(
-                "referral.urgency_unknown",
-                f"Urgency must be one of {', '.join(Urgency.values)}.",
-                field="urgency",
-                params={"values": labels(Urgency.labels)},
-            )
-        )
-    unknown = sorted(set(required_skills) - set(Skill.values))
-    if unknown:
-        refused.append(
-            InvalidInput(
-                "referral.skill_unknown",
-                f"Unknown skills: {', '.join(unknown)}.",
-                field="required_skills",
-                params={"skills": ", ".join(unknown)},
-            )
-        )
-    if refused:
-        raise PlatformError.all_of(refused)
-    if is_registered_dead(citizen):
-        # Refused on every door (the API, FHIR, the pages, a partner's
-        # message), and the attempt is on her record (R9).
-        creation_refused_audit(
-            actor=actor,
-            citizen_id=citizen.pk,
-            resource_type="ServiceRequest",
-            reason_code="citizen_deceased",
-        )
-        raise PreconditionFailed(REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE)
-    acute_function = acute_function_for(citizen)
-    external_id = (external_id or "").strip()
-    resent = _resent(source_organisation, external_id, citizen=citizen)
-    if resent is not None:
-        return _urgency_raised(resent, urgency, actor=actor)
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            # Serialise referrals for one citizen, so two at once join one
-            # episode, and a resend racing its first copy finds it here.
-            Citizen.objects.select_for_update().filter(pk=citizen.pk).first()
-            resent = _resent(source_organisation, external_id, citizen=citizen)
-            if resent is not None:
-                # Nothing written in this block yet.
-                return _urgency_raised(resent, urgency, actor=actor)
-            episode = (
-                Episode.objects.select_for_update()
-                .filter(citizen=citizen, status=Episode.Status.OPEN)
-                .first()
-            )
-            if episode is None:
-                episode = episode_new(citizen)
-            referral = Referral(
-                episode=episode,
-                citizen=citizen,
-                source=source,
-                channel=channel,
-                source_organisation=source_organisation,
-                external_id=external_id,
-                referrer_name=referrer_name,
-                referrer_phone=referrer_phone,
-                reason=reason.strip(),
-                clinical_picture=clinical_picture.strip(),
-                requested_actions=requested_actions.strip(),
-                required_skills=sorted(set(required_skills)),
-                urgency=urgency,
-                deadline_at=deadline_for(urgency, now),
-                responsible_physician_name=physician_name,
-                responsible_physician_phone=physician_phone,
-                responsible_physician_organisation=responsible_physician_organisation,
-                received_at=now,
-                created_by=actor.user,
-            )
+        def text(value: str, *, code: str, field: str, message: str) -> str:
             try:
-                full_clean_or_raise(referral, code="referral.invalid", exclude=["episode"])
-            except InvalidInput:
-                # Another citizen's referral under this id committed meanwhile.
-                _resent(source_organisation, external_id, citizen=citizen)
-                raise
-            referral.save(force_insert=True)
-            episode_relationship_open(citizen, episode, acute_function)
-            referral_audit(
-                referral,
-                actor,
-                {"source": source, "channel": channel, "episode": episode.pk},
-                action=Action.CREATE,
+                return required_text(value, code=code, field=field, message=message)
+            except InvalidInput as exc:
+                refused.append(exc)
+                return ""
+
+        physician_name = text(
+            responsible_physician_name,
+            code="referral.responsible_physician_required",
+            field="responsible_physician_name",
+            message="Name the physician holding treatment responsibility (behandlingsansvar).",
+        )
+        physician_phone = text(
+            responsible_physician_phone,
+            code="referral.responsible_physician_required",
+            field="responsible_physician_phone",
+            message="Give the phone number of the physician holding treatment responsibility.",
+        )
+        referrer_name = text(
+            referrer_name,
+            code="referral.referrer_required",
+            field="referrer_name",
+            message="Name the referrer.",
+        )
+        referrer_phone = text(
+            referrer_phone,
+            code="referral.callback_required",
+            field="referrer_phone",
+            message="Give a call-back number for the referrer.",
+        )
+        for field, number in (
+            ("responsible_physician_phone", physician_phone),
+            ("referrer_phone", referrer_phone),
+        ):
+            if number and not _is_phone_number(number):
+                refused.append(
+                    InvalidInput(
+                        "referral.phone_invalid",
+                        "A phone number is 4 to 15 digits, optionally with a leading + "
+                        "and spaces or dashes.",
+                        field=field,
+                    )
+                )
+        if urgency not in Urgency.values:
+            refused.append(
+                InvalidInput(
+                    "referral.urgency_unknown",
+                    f"Urgency must be one of {', '.join(Urgency.values)}.",
+                    field="urgency",
+                    params={"values": labels(Urgency.labels)},
+                )
             )
-    except IntegrityError:
-        # A concurrent referral with the same external id won the insert.
+        unknown = sorted(set(required_skills) - set(Skill.values))
+        if unknown:
+            refused.append(
+                InvalidInput(
+                    "referral.skill_unknown",
+                    f"Unknown skills: {', '.join(unknown)}.",
+                    field="required_skills",
+                    params={"skills": ", ".join(unknown)},
+                )
+            )
+        if refused:
+            raise PlatformError.all_of(refused)
+        if is_registered_dead(citizen):
+            # Refused on every door (the API, FHIR, the pages, a partner's
+            # message), and the attempt is on her record (R9).
+            raise PreconditionFailed(REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE)
+        acute_function = acute_function_for(citizen)
+        external_id = (external_id or "").strip()
         resent = _resent(source_organisation, external_id, citizen=citizen)
         if resent is not None:
             return _urgency_raised(resent, urgency, actor=actor)
-        raise
-    return referral
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                # Serialise referrals for one citizen, so two at once join one
+                # episode, and a resend racing its first copy finds it here.
+                Citizen.objects.select_for_update().filter(pk=citizen.pk).first()
+                resent = _resent(source_organisation, external_id, citizen=citizen)
+                if resent is not None:
+                    # Nothing written in this block yet.
+                    return _urgency_raised(resent, urgency, actor=actor)
+                episode = (
+                    Episode.objects.select_for_update()
+                    .filter(citizen=citizen, status=Episode.Status.OPEN)
+                    .first()
+                )
+                if episode is None:
+                    episode = episode_new(citizen)
+                referral = Referral(
+                    episode=episode,
+                    citizen=citizen,
+                    source=source,
+                    channel=channel,
+                    source_organisation=source_organisation,
+                    external_id=external_id,
+                    referrer_name=referrer_name,
+                    referrer_phone=referrer_phone,
+                    reason=reason.strip(),
+                    clinical_picture=clinical_picture.strip(),
+                    requested_actions=requested_actions.strip(),
+                    required_skills=sorted(set(required_skills)),
+                    urgency=urgency,
+                    deadline_at=deadline_for(urgency, now),
+                    responsible_physician_name=physician_name,
+                    responsible_physician_phone=physician_phone,
+                    responsible_physician_organisation=responsible_physician_organisation,
+                    received_at=now,
+                    created_by=actor.user,
+                )
+                try:
+                    full_clean_or_raise(referral, code="referral.invalid", exclude=["episode"])
+                except InvalidInput:
+                    # Another citizen's referral under this id committed meanwhile.
+                    _resent(source_organisation, external_id, citizen=citizen)
+                    raise
+                referral.save(force_insert=True)
+                episode_relationship_open(citizen, episode, acute_function)
+                referral_audit(
+                    referral,
+                    actor,
+                    {"source": source, "channel": channel, "episode": episode.pk},
+                    action=Action.CREATE,
+                )
+        except IntegrityError:
+            # A concurrent referral with the same external id won the insert.
+            resent = _resent(source_organisation, external_id, citizen=citizen)
+            if resent is not None:
+                return _urgency_raised(resent, urgency, actor=actor)
+            raise
+        return referral
+
+
+def _is_phone_number(value: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    return PHONE_NUMBER.fullmatch(value) is not None and 4 <= digits <= 15
 
 
 def _urgency_raised(referral: Referral, urgency: str, *, actor: Actor) -> Referral:

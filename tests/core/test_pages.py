@@ -155,7 +155,9 @@ def test_a_pin_near_the_maps_right_edge_has_its_tag_inside_the_map():
             Marker(latitude=55.75, longitude=12.0, label="Mette Skov", tag="Mette"),
         ]
     )
-    east, west = drawn["markers"]
+    markers = drawn["markers"]
+    assert isinstance(markers, list)
+    east, west = markers
     assert float(east["x"]) > float(drawn["width"]) - 120
     assert (east["tag_anchor"], east["tag_dx"]) == ("end", "-16")
     assert (west["tag_anchor"], west["tag_dx"]) == ("start", "16")
