@@ -252,7 +252,8 @@ FIXED = (
         "The CPR number is not valid: 10 digits, the first six a date of birth (DDMMYY-SSSS)."
     ),
     gettext_noop(
-        "A phone number is 4 to 15 digits, optionally with a leading + and spaces or dashes."
+        "A phone number is 4 to 15 digits, optionally with a leading +, spaces or dashes"
+        " and an extension (lok. 12)."
     ),
     gettext_noop("Your organisation does not refer to the acute function this way."),
     gettext_noop("Only an accepted referral that is not closed can be dispatched."),

@@ -30,12 +30,12 @@ class CprField(serializers.CharField):
     pass
 
 
-@extend_schema_field({"type": "string", "enum": Urgency.values})
+@extend_schema_field(serializers.ChoiceField(choices=Urgency.choices))
 class UrgencyField(serializers.CharField):
     pass
 
 
-@extend_schema_field({"type": "string", "enum": Skill.values})
+@extend_schema_field(serializers.ChoiceField(choices=Skill.choices))
 class SkillField(serializers.CharField):
     pass
 

@@ -51,8 +51,12 @@ SOURCE_BY_KIND = {
 
 REFERRAL_CPR_INVALID = "referral.cpr_invalid"
 # A call-back number: digits with the usual separators and an optional
-# leading "+", at least four digits (1813 itself) and at most fifteen (E.164).
-PHONE_NUMBER = re.compile(r"\+?[0-9][0-9 ()./-]*")
+# leading "+", at least four digits (1813 itself) and at most fifteen (E.164),
+# then perhaps a hospital's extension ("lok. 1234", "ext. 12").
+PHONE_NUMBER = re.compile(
+    r"(?P<number>\+?[0-9][0-9 ()./-]*?)(?:\s*(?:lok(?:al)?|ext|x)\.?\s*[0-9]{1,6})?",
+    re.IGNORECASE,
+)
 # A refusal audited under a shorter reason than its code, as before.
 REFUSAL_REASONS = {
     REFERRAL_CITIZEN_DECEASED: "citizen_deceased",
@@ -285,8 +289,8 @@ def referral_create(
                 refused.append(
                     InvalidInput(
                         "referral.phone_invalid",
-                        "A phone number is 4 to 15 digits, optionally with a leading + "
-                        "and spaces or dashes.",
+                        "A phone number is 4 to 15 digits, optionally with a leading +, "
+                        "spaces or dashes and an extension (lok. 12).",
                         field=field,
                     )
                 )
@@ -382,8 +386,10 @@ def referral_create(
 
 
 def _is_phone_number(value: str) -> bool:
-    digits = sum(c.isdigit() for c in value)
-    return PHONE_NUMBER.fullmatch(value) is not None and 4 <= digits <= 15
+    match = PHONE_NUMBER.fullmatch(value.strip())
+    if match is None:
+        return False
+    return 4 <= sum(c.isdigit() for c in match["number"]) <= 15
 
 
 def _urgency_raised(referral: Referral, urgency: str, *, actor: Actor) -> Referral:

@@ -134,7 +134,9 @@ def test_a_bad_field_is_refused_with_the_same_code_and_audited(door, fields, cod
 
 
 @pytest.mark.parametrize("door", DOORS)
-@pytest.mark.parametrize("phone", ["1813", "+45 38 68 00 00", "38-68-00-00"])
+@pytest.mark.parametrize(
+    "phone", ["1813", "+45 38 68 00 00", "38-68-00-00", "38 68 00 00 lok. 1234", "3868 0000 ext 12"]
+)
 def test_a_call_back_number_as_people_write_it_is_taken(door, phone):
     f.acute_function()
     person = f.citizen()
