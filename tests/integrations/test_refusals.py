@@ -6,6 +6,7 @@ before it is sent. Through a real worker, Redis and the simulators' HTTP inboxes
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -177,19 +178,24 @@ def test_r4_status_back_to_1813_about_its_own_referral_goes_despite_a_refusal(ne
     assert disclosure.detail["despite_refusal"] == "reply_to_referrer"
 
 
-def test_r4_an_admission_hand_off_overrides_a_refusal_only_under_break_the_glass(
-    network,
-) -> None:
-    hospital_org = network.hospital.organisation
+def _admission_hand_off_withheld(network) -> tuple[Any, Actor, OutboundMessage]:
+    """A citizen who refused the hospital; her nurse sends her in, and the
+    hand-off is withheld."""
     citizen = f.citizen()
-    _refuse(citizen, hospital_org, network.acute)
+    _refuse(citizen, network.hospital.organisation, network.acute)
     visit = _visit(network.acute, citizen)
     nurse = Actor.for_membership(visit.shift.nurse.memberships.get())
-
     with transaction.atomic():
         withheld = admission_handoff_send(visit=visit, by=nurse, reason="Sepsis, faldende BT")
     assert withheld is not None
     assert _status(withheld) == OutboundMessage.Status.WITHHELD
+    return citizen, nurse, withheld
+
+
+def test_r4_an_admission_hand_off_overrides_a_refusal_only_under_break_the_glass(
+    network,
+) -> None:
+    citizen, nurse, withheld = _admission_hand_off_withheld(network)
     assert network.sims["hospital"].state.requests == 0
 
     # Life-threatening: the nurse breaks the glass; the coordinator re-sends.
@@ -221,15 +227,7 @@ def test_r4_an_admission_hand_off_overrides_a_refusal_only_under_break_the_glass
 def test_r4_a_break_the_glass_that_has_expired_no_longer_lifts_the_refusal(network) -> None:
     """The override is short (R4): a hand-off withheld before it was opened
     goes only while it is open, not after it has run out."""
-    hospital_org = network.hospital.organisation
-    citizen = f.citizen()
-    _refuse(citizen, hospital_org, network.acute)
-    visit = _visit(network.acute, citizen)
-    nurse = Actor.for_membership(visit.shift.nurse.memberships.get())
-    with transaction.atomic():
-        withheld = admission_handoff_send(visit=visit, by=nurse, reason="Sepsis, faldende BT")
-    assert withheld is not None
-    assert _status(withheld) == OutboundMessage.Status.WITHHELD
+    citizen, nurse, withheld = _admission_hand_off_withheld(network)
     now = timezone.now()
     OutboundMessage.objects.filter(pk=withheld.pk).update(created_at=now - dt.timedelta(hours=3))
     # Opened after the hand-off was withheld, and run out an hour ago.
