@@ -74,6 +74,22 @@ def is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+# A phone number as people write it: digits with the usual separators and
+# an optional leading "+", at least four digits (1813 itself) and at most
+# fifteen (E.164), then perhaps a hospital's extension ("lok. 1234", "ext. 12").
+PHONE_NUMBER = re.compile(
+    r"(?P<number>\+?[0-9][0-9 ()./-]*?)(?:\s*(?:lok(?:al)?|ext|x)\.?\s*[0-9]{1,6})?",
+    re.IGNORECASE,
+)
+
+
+def is_phone_number(value: str) -> bool:
+    match = PHONE_NUMBER.fullmatch(value.strip())
+    if match is None:
+        return False
+    return 4 <= sum(c.isdigit() for c in match["number"]) <= 15
+
+
 def row_id(raw: object) -> int:
     """A row's id from a form field: anything but plain digits is 0, which no
     row has, so a lookup finds nothing (a 4xx) instead of failing (a 500)."""

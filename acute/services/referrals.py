@@ -6,7 +6,6 @@ already known (the intake, the partners' messages, demo data).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -37,7 +36,7 @@ from core.errors import (
 )
 from core.messages import labels
 from core.models import Citizen, Organisation, Role
-from core.validation import full_clean_or_raise, required_text
+from core.validation import full_clean_or_raise, is_phone_number, required_text
 
 # The referral's source, from the organisation of a referrer using the short form.
 SOURCE_BY_KIND = {
@@ -50,13 +49,6 @@ SOURCE_BY_KIND = {
 }
 
 REFERRAL_CPR_INVALID = "referral.cpr_invalid"
-# A call-back number: digits with the usual separators and an optional
-# leading "+", at least four digits (1813 itself) and at most fifteen (E.164),
-# then perhaps a hospital's extension ("lok. 1234", "ext. 12").
-PHONE_NUMBER = re.compile(
-    r"(?P<number>\+?[0-9][0-9 ()./-]*?)(?:\s*(?:lok(?:al)?|ext|x)\.?\s*[0-9]{1,6})?",
-    re.IGNORECASE,
-)
 # A refusal audited under a shorter reason than its code, as before.
 REFUSAL_REASONS = {
     REFERRAL_CITIZEN_DECEASED: "citizen_deceased",
@@ -285,7 +277,7 @@ def referral_create(
             ("responsible_physician_phone", physician_phone),
             ("referrer_phone", referrer_phone),
         ):
-            if number and not _is_phone_number(number):
+            if number and not is_phone_number(number):
                 refused.append(
                     InvalidInput(
                         "referral.phone_invalid",
@@ -383,13 +375,6 @@ def referral_create(
                 return _urgency_raised(resent, urgency, actor=actor)
             raise
         return referral
-
-
-def _is_phone_number(value: str) -> bool:
-    match = PHONE_NUMBER.fullmatch(value.strip())
-    if match is None:
-        return False
-    return 4 <= sum(c.isdigit() for c in match["number"]) <= 15
 
 
 def _urgency_raised(referral: Referral, urgency: str, *, actor: Actor) -> Referral:
