@@ -8,7 +8,7 @@ Messages never carry a CPR number or a secret. Nothing here imports
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 # The envelope's own keys; an error's ``extra`` may not replace them.
 ENVELOPE_KEYS = frozenset({"kind", "code", "message", "field", "rule", "errors"})
@@ -48,7 +48,7 @@ class PlatformError(Exception):
         self.related: list[PlatformError] = [self]
 
     @classmethod
-    def all_of(cls, errors: list[PlatformError]) -> PlatformError:
+    def all_of(cls, errors: Sequence[PlatformError]) -> PlatformError:
         """The first of several refusals, carrying all of them (one per field)."""
         first = errors[0]
         first.related = list(errors)

@@ -6,7 +6,7 @@ For the use-case modules beside it only; nothing here is re-exported.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 
 from django.db import transaction
@@ -52,30 +52,38 @@ def audit(
     )
 
 
+# ``refusal_audited(codes=EVERY_REFUSAL)``: whatever refuses the work is audited.
+EVERY_REFUSAL = None
+
+
 @contextmanager
 def refusal_audited(
     *,
-    codes: Collection[str] = (),
-    rules: Collection[str] = (),
     actor: Actor,
-    action: str,
     citizen_id: int | None,
+    action: str,
     resource_type: str,
     resource_id: object = "",
     detail: dict[str, object] | None = None,
+    codes: Collection[str] | None = (),
+    rules: Collection[str] = (),
+    reasons: Mapping[str, str] | None = None,
 ) -> Iterator[None]:
-    """One transaction whose refusal, by one of ``codes`` or ``rules``, is a
-    denied attempt on the citizen's record (R9): its reason is the refusal's
-    code, and, when refusals are picked by rule, its detail says which rule.
+    """One transaction whose refusal, by one of ``codes`` (every refusal with
+    ``EVERY_REFUSAL``) or ``rules``, is a denied attempt on the citizen's
+    record (R9): its reason is the refusal's code, or what ``reasons`` names
+    for it, and, when refusals are picked by rule, its detail says which rule.
 
     The entry is written after the refused transaction has rolled back, so it
     stays: it commits with the caller's transaction, which must therefore not
-    be a savepoint rolled back for the same refusal."""
+    be a savepoint rolled back for the same refusal. (A partner's message,
+    refused as a whole, records its own.)"""
     try:
         with transaction.atomic():
             yield
     except PlatformError as exc:
-        if exc.code in codes or (exc.rule is not None and exc.rule in rules):
+        picked = codes is EVERY_REFUSAL or exc.code in codes
+        if picked or (exc.rule is not None and exc.rule in rules):
             audit(
                 actor=actor,
                 action=action,
@@ -83,7 +91,7 @@ def refusal_audited(
                 outcome=AuditOutcome.DENIED,
                 resource_type=resource_type,
                 resource_id=resource_id,
-                reason_code=exc.code,
+                reason_code=(reasons or {}).get(exc.code, exc.code),
                 detail={"rule": exc.rule, **(detail or {})} if rules else detail,
             )
         raise

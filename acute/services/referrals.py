@@ -6,8 +6,7 @@ already known (the intake, the partners' messages, demo data).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,11 +14,13 @@ from django.utils import timezone
 from acute.deadlines import deadline_for
 from acute.models import Episode, Referral, Skill, Urgency
 from acute.services._common import (
+    EVERY_REFUSAL,
     creation_refused_audit,
     episode_new,
     episode_relationship_open,
     referral_audit,
     referral_lock,
+    refusal_audited,
 )
 from acute.services.triage import REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE
 from consent.audit.services import Action
@@ -31,7 +32,6 @@ from core.errors import (
     Forbidden,
     InvalidInput,
     NotFoundOrNotAllowed,
-    PlatformError,
     PreconditionFailed,
 )
 from core.messages import labels
@@ -195,24 +195,6 @@ def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citi
     return citizen
 
 
-@contextmanager
-def _refusals_audited(*, actor: Actor, citizen: Citizen) -> Iterator[None]:
-    """A refused referral is a denied attempt on the citizen's record (R9),
-    its reason the refusal's code. Written after the refused writes rolled
-    back, in the caller's transaction (a partner's message, refused as a
-    whole, records its own)."""
-    try:
-        yield
-    except PlatformError as exc:
-        creation_refused_audit(
-            actor=actor,
-            citizen_id=citizen.pk,
-            resource_type="ServiceRequest",
-            reason_code=REFUSAL_REASONS.get(exc.code, exc.code),
-        )
-        raise
-
-
 def referral_create(
     *,
     citizen: Citizen,
@@ -238,9 +220,16 @@ def referral_create(
     ``external_id`` from the same organisation returns the first referral.
     Every refusal is a denied attempt on the citizen's record (R9), on every
     door alike."""
-    with _refusals_audited(actor=actor, citizen=citizen):
+    with refusal_audited(
+        actor=actor,
+        citizen_id=citizen.pk,
+        action=Action.CREATE,
+        resource_type="ServiceRequest",
+        codes=EVERY_REFUSAL,
+        reasons=REFUSAL_REASONS,
+    ):
         # Every field refused at once (one message under each), not one per send.
-        refused: list[PlatformError] = []
+        refused: list[InvalidInput] = []
 
         def text(value: str, *, code: str, field: str, message: str) -> str:
             try:
@@ -306,7 +295,7 @@ def referral_create(
                 )
             )
         if refused:
-            raise PlatformError.all_of(refused)
+            raise InvalidInput.all_of(refused)
         if is_registered_dead(citizen):
             # Refused on every door (the API, FHIR, the pages, a partner's
             # message), and the attempt is on her record (R9).
