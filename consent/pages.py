@@ -15,7 +15,6 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.analyses import (
@@ -85,7 +84,7 @@ def _accesses_read(accesses: list[Disclosure]) -> list[tuple[Disclosure, str]]:
     read = []
     for access in accesses:
         if access.who:
-            role = gettext(Role(access.role).label) if access.role in Role.values else ""
+            role = str(Role(access.role).label) if access.role in Role.values else ""
             who = names.get(access.who, access.who)
             read.append((access, f"{who} ({role})" if role else who))
         else:

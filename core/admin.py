@@ -3,6 +3,7 @@ every view of a citizen passes the consent gate and the audit log."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Membership, Organisation, User
 
@@ -15,7 +16,10 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Clinical", {"fields": ("authorisation_id", "phone")}))  # type: ignore[misc]
+    fieldsets = (  # type: ignore[misc]
+        *BaseUserAdmin.fieldsets,
+        (_("Clinical"), {"fields": ("authorisation_id", "phone")}),
+    )
 
 
 @admin.register(Organisation)

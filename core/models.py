@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.cpr import (
     CPR_SYSTEM,
@@ -36,40 +37,52 @@ class Organisation(models.Model):
     a municipality's home nursing (*hjemmesygepleje*)."""
 
     class Kind(models.TextChoices):
-        MUNICIPALITY = "municipality", "Municipality"
-        ACUTE_FUNCTION = "acute_function", "Joint acute function"
-        HOSPITAL = "hospital", "Hospital"
-        HOSPITAL_DEPARTMENT = "hospital_department", "Hospital department"
-        HELPLINE_1813 = "helpline_1813", "Medical helpline 1813"
-        GP_PRACTICE = "gp_practice", "GP practice"
-        HOME_NURSING = "home_nursing", "Home nursing"
+        MUNICIPALITY = "municipality", _("Municipality")
+        ACUTE_FUNCTION = "acute_function", _("Joint acute function")
+        HOSPITAL = "hospital", _("Hospital")
+        HOSPITAL_DEPARTMENT = "hospital_department", _("Hospital department")
+        HELPLINE_1813 = "helpline_1813", _("Medical helpline 1813")
+        GP_PRACTICE = "gp_practice", _("GP practice")
+        HOME_NURSING = "home_nursing", _("Home nursing")
 
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    name = models.CharField(max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="units"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="units",
+        verbose_name=_("part of"),
     )
     municipality_code = models.CharField(
+        _("municipality code"),
         max_length=3,
         null=True,
         blank=True,
         unique=True,
-        help_text="Official code, e.g. 157 Gentofte.",
+        help_text=_("Official code, e.g. 157 Gentofte."),
     )
-    sor_code = models.CharField(max_length=20, null=True, blank=True, unique=True)
+    sor_code = models.CharField(_("SOR code"), max_length=20, null=True, blank=True, unique=True)
     provider_number = models.CharField(
-        max_length=12, null=True, blank=True, unique=True, help_text="Ydernummer (GP practices)."
+        _("provider number"),
+        max_length=12,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("Ydernummer (GP practices)."),
     )
     # MedCom messages name sender and receiver by SOR code and by this number.
     ean = models.CharField(
+        _("EAN location number"),
         max_length=13,
         null=True,
         blank=True,
         unique=True,
-        help_text="EAN/GLN location number (lokationsnummer), 13 digits.",
+        help_text=_("EAN/GLN location number (lokationsnummer), 13 digits."),
     )
     # Municipalities taking part in the joint acute function; more join by data.
-    participates = models.BooleanField(default=False)
+    participates = models.BooleanField(_("takes part in the acute function"), default=False)
     # The municipalities whose citizens this organisation serves by agreement.
     serves = models.ManyToManyField(
         "self",
@@ -77,11 +90,14 @@ class Organisation(models.Model):
         blank=True,
         related_name="served_by",
         limit_choices_to={"kind": "municipality"},
+        verbose_name=_("serves the municipalities"),
     )
-    phone = models.CharField(max_length=32, blank=True)
-    is_active = models.BooleanField(default=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
@@ -103,14 +119,14 @@ class Organisation(models.Model):
 
 
 class Role(models.TextChoices):
-    ACUTE_NURSE = "acute_nurse", "Acute nurse"
-    COORDINATOR = "coordinator", "Coordinator"
-    PHYSICIAN = "physician", "Physician"
-    HOME_NURSE = "home_nurse", "Home nurse"
-    MEDICINE_OFFICER = "medicine_officer", "Medicine officer"
-    AUDITOR = "auditor", "Auditor"
-    ANALYST = "analyst", "Analyst"
-    ADMINISTRATOR = "administrator", "Administrator"
+    ACUTE_NURSE = "acute_nurse", _("Acute nurse")
+    COORDINATOR = "coordinator", _("Coordinator")
+    PHYSICIAN = "physician", _("Physician")
+    HOME_NURSE = "home_nurse", _("Home nurse")
+    MEDICINE_OFFICER = "medicine_officer", _("Medicine officer")
+    AUDITOR = "auditor", _("Auditor")
+    ANALYST = "analyst", _("Analyst")
+    ADMINISTRATOR = "administrator", _("Administrator")
 
 
 class User(AbstractUser):
@@ -118,11 +134,12 @@ class User(AbstractUser):
     (a :class:`Membership`)."""
 
     authorisation_id = models.CharField(
+        _("authorisation ID"),
         max_length=20,
         blank=True,
-        help_text="Autorisations-ID from the Danish Patient Safety Authority.",
+        help_text=_("Autorisations-ID from the Danish Patient Safety Authority."),
     )
-    phone = models.CharField(max_length=32, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
 
     @property
     def display_name(self) -> str:
@@ -132,15 +149,22 @@ class User(AbstractUser):
 class Membership(models.Model):
     """A user's right to act for an organisation in a role."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="memberships"
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
     )
-    role = models.CharField(max_length=32, choices=Role.choices)
-    is_default = models.BooleanField(default=False)
-    is_active = models.BooleanField(default=True)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        verbose_name=_("organisation"),
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    is_default = models.BooleanField(_("chosen at sign-in"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("role at an organisation")
+        verbose_name_plural = _("roles at organisations")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "organisation", "role"], name="membership_unique"

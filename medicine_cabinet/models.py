@@ -33,43 +33,55 @@ class Medicine(models.Model):
         PRESCRIPTION = "rx", _("Prescription only")
         OVER_THE_COUNTER = "otc", _("Over the counter")
 
-    atc_code = models.CharField(max_length=7, help_text="ATC code, e.g. N02AA01.")
-    name = models.CharField(max_length=120)
-    strength = models.CharField(max_length=60, help_text="e.g. 10 mg/mL")
-    form = models.CharField(max_length=60, help_text="e.g. solution for injection")
+    atc_code = models.CharField(_("ATC code"), max_length=7, help_text=_("ATC code, e.g. N02AA01."))
+    name = models.CharField(_("name"), max_length=120)
+    strength = models.CharField(_("strength"), max_length=60, help_text=_("e.g. 10 mg/mL"))
+    form = models.CharField(
+        _("dosage form"), max_length=60, help_text=_("e.g. solution for injection")
+    )
     unit = models.CharField(
-        max_length=20, help_text="The unit stock is counted in: tablet, ampoule …"
+        _("stock unit"),
+        max_length=20,
+        help_text=_("The unit stock is counted in: tablet, ampoule …"),
     )
     package_size = models.DecimalField(
-        max_digits=12, decimal_places=3, help_text="Units in one package."
+        _("package size"), max_digits=12, decimal_places=3, help_text=_("Units in one package.")
     )
     # What one stock unit holds (one tablet: 500 mg; an ampoule of 4 mL at
     # 10 mg/mL: 40 mg), so a dose is compared with an order in mg (R8).
     # Empty when the strength does not say it plainly.
     amount_per_unit = models.DecimalField(
+        _("active substance per unit"),
         max_digits=12,
         decimal_places=6,
         null=True,
         blank=True,
-        help_text="Active substance in one stock unit, e.g. 500 for a 500 mg tablet.",
+        help_text=_("Active substance in one stock unit, e.g. 500 for a 500 mg tablet."),
     )
     amount_unit = models.CharField(
-        max_length=20, blank=True, help_text="The unit of amount_per_unit, e.g. mg."
+        _("unit of the active substance"),
+        max_length=20,
+        blank=True,
+        help_text=_("The unit of the active substance per unit, e.g. mg."),
     )
-    dispensing = models.CharField(max_length=3, choices=Dispensing.choices)
+    dispensing = models.CharField(_("dispensing"), max_length=3, choices=Dispensing.choices)
     dependence_forming = models.BooleanField(
+        _("dependence-forming (§4)"),
         default=False,
-        help_text="§4 (afhængighedsskabende): every movement needs a witness; no phone orders.",
+        help_text=_("§4 (afhængighedsskabende): every movement needs a witness; no phone orders."),
     )
     minimum_stock = models.DecimalField(
+        _("minimum stock"),
         max_digits=12,
         decimal_places=3,
         default=Decimal("0"),
-        help_text="Across the cabinets, in units.",
+        help_text=_("Across the cabinets, in units."),
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("medicine")
+        verbose_name_plural = _("formulary")
         ordering = ["name", "strength"]
         constraints = [
             models.UniqueConstraint(
@@ -104,20 +116,32 @@ class Location(models.Model):
         BAG = "bag", _("Nurse's bag")
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="stock_locations"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="stock_locations",
+        verbose_name=_("organisation"),
     )
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    name = models.CharField(max_length=120)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=120)
     nurse = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="medicine_bags"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="medicine_bags",
+        verbose_name=_("nurse"),
     )
     count_interval_days = models.PositiveIntegerField(
-        default=7, help_text="A count is due this many days after the last approved one."
+        _("days between counts"),
+        default=7,
+        help_text=_("A count is due this many days after the last approved one."),
     )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("stock location")
+        verbose_name_plural = _("stock locations")
         ordering = ["kind", "name"]
         constraints = [
             models.CheckConstraint(

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -286,6 +286,8 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
     now = timezone.now()
     written_order_for_the_living(actor=actor, visit=visit, now=now)
     fields = _order_fields(details)
+    with translation.override(None):  # stored in one language, whoever wrote it
+        role_name = str(Role(actor.role).label)
     order = MedicationOrder(
         kind=MedicationOrder.Kind.WRITTEN,
         status=MedicationOrder.Status.CONFIRMED,
@@ -295,7 +297,7 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
         dependence_forming=is_dependence_forming(str(fields["medicine_atc"])),
         ordered_at=now,
         ordered_by_name=user.display_name,
-        ordered_by_role=Role(actor.role).label,
+        ordered_by_role=role_name,
         ordered_by_organisation_name=organisation.name,
         ordered_by_authorisation_id=user.authorisation_id,
         ordering_physician=user,

@@ -78,6 +78,8 @@ def test_physician_writes_a_section_four_order_on_her_patients_open_visit(scene:
     assert order.status == MedicationOrder.Status.CONFIRMED
     assert order.dependence_forming and str(order.dose) == "2.500"
     assert order.ordering_physician_id == scene.physician.user_id
+    # Her role is stored as one name, not in the language her page spoke.
+    assert order.ordered_by_role == "Physician"
     assert AuditEntry.objects.filter(
         action="create", resource_type="MedicationRequest", outcome="permitted"
     ).exists()
