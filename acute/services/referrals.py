@@ -49,6 +49,9 @@ SOURCE_BY_KIND = {
 }
 
 REFERRAL_CPR_INVALID = "referral.cpr_invalid"
+# The referral's free text: a page and a half each, as much as any referrer
+# writes, and no more than the board and the nurse's tablet show.
+REFERRAL_TEXT_LIMIT = 4000
 # A refusal audited under a shorter reason than its code, as before.
 REFUSAL_REASONS = {
     REFERRAL_CITIZEN_DECEASED: "citizen_deceased",
@@ -284,6 +287,20 @@ def referral_create(
                     params={"values": labels(Urgency.labels)},
                 )
             )
+        for field, written in (
+            ("reason", reason),
+            ("clinical_picture", clinical_picture),
+            ("requested_actions", requested_actions),
+        ):
+            if len(written or "") > REFERRAL_TEXT_LIMIT:
+                refused.append(
+                    InvalidInput(
+                        "referral.text_too_long",
+                        f"Write {field} in at most {REFERRAL_TEXT_LIMIT} characters.",
+                        field=field,
+                        params={"max": REFERRAL_TEXT_LIMIT},
+                    )
+                )
         unknown = sorted(set(required_skills) - set(Skill.values))
         if unknown:
             refused.append(

@@ -48,6 +48,8 @@ def _fhir_body(fields: dict[str, object]) -> dict[str, object]:
         body["requester"]["extension"][0]["valueContactPoint"]["value"] = fields["referrer_phone"]
     if "required_skills" in fields:
         body["extension"][1]["valueCode"] = fields["required_skills"][0]  # type: ignore[index]
+    if "reason" in fields:
+        body["reasonCode"] = [{"text": fields["reason"]}]
     return body
 
 
@@ -122,6 +124,7 @@ def test_a_cpr_number_that_is_no_cpr_number_is_refused_alike_and_audited(door, c
         ({"required_skills": ["flying"]}, "referral.skill_unknown"),
         ({"referrer_phone": "ring til mig"}, "referral.phone_invalid"),
         ({"referrer_phone": "1"}, "referral.phone_invalid"),
+        ({"reason": "Faldet. " * 600}, "referral.text_too_long"),
     ],
 )
 def test_a_bad_field_is_refused_with_the_same_code_and_audited(door, fields, code):
