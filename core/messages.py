@@ -576,6 +576,7 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "request.too_large": _("A JSON body may be at most %(limit)s bytes."),
     "request.too_deep": _("JSON may nest at most %(depth)s levels."),
+    "referral.text_too_long": _("Write the text in at most %(max)s characters."),
     "break_glass.basis_invalid": _("basis is one of %(values)s."),
     "outbox.status_invalid": _("status must be one of %(values)s."),
     "order.not_awaiting_confirmation": _("The order is %(status)s, not awaiting confirmation."),
@@ -673,6 +674,7 @@ BY_CODE: dict[str, Promise] = {
     "referral.already_triaged": _("The referral has already been assessed."),
     "referral.skill_unknown": _("Unknown skills."),
     "referral.urgency_unknown": _("Unknown priority."),
+    "referral.text_too_long": _("Write the text shorter."),
     "break_glass.basis_invalid": _("Choose the basis for the emergency access."),
     "delegation.not_required": _("This is a predefined task (R7) and needs no delegation."),
     "clinical.delegation_required": _(
