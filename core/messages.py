@@ -90,7 +90,9 @@ FIXED = (
     gettext_noop("You may move stock only in your own bag."),
     gettext_noop("You may see only your own bag."),
     gettext_noop("Filter on received or accepted."),
-    gettext_noop("State why (at least 10 characters): break-the-glass needs a reason."),
+    gettext_noop(
+        "State why in words (at least 10 letters or digits): break-the-glass needs a reason."
+    ),
     gettext_noop("Only clinicians may break the glass."),
     gettext_noop("Only a Consent in force (status active) is recorded; end one with $withdraw."),
     gettext_noop("The transaction Bundle has no entries."),
@@ -154,6 +156,11 @@ FIXED = (
     gettext_noop("The version is a whole number."),
     gettext_noop('Say which version you are updating (If-Match: W/"n" or meta.versionId).'),
     gettext_noop("The id in the body differs from the URL."),
+    gettext_noop(
+        "Conditional create (If-None-Exist) is not supported; nothing was created."
+        " Search first, then create."
+    ),
+    gettext_noop("Conditional create (request.ifNoneExist) is not supported; nothing was created."),
     gettext_noop("The body must be one FHIR resource (a JSON object)."),
     gettext_noop("$withdraw takes a Parameters resource."),
     gettext_noop("resourceType is missing."),
@@ -443,6 +450,16 @@ TEMPLATES: dict[str, Promise] = {
     "witness.required": _(
         "%(medicine)s is dependence-forming (§4): every movement needs a witness."
     ),
+    "lot.batch_too_long": _("A batch number has at most %(most)s characters."),
+    "recall.reason_too_long": _("The reason for a recall has at most %(most)s characters."),
+    "medicine.dependence_forming_required": _(
+        "%(medicine)s (%(atc)s) is dependence-forming (§4): it must be marked so,"
+        " and every movement of it needs a witness."
+    ),
+    "medicine.dependence_forming_otc": _(
+        "%(medicine)s is dependence-forming (§4) and cannot be over the counter:"
+        " it is prescription-only."
+    ),
     "unit.mismatch": _("%(medicine)s is counted in %(unit)s, not in the unit given."),
     "quantity.whole_units": _(
         "%(medicine)s is counted in whole units (%(unit)s): %(quantity)s is not a whole number."
@@ -552,6 +569,7 @@ TEMPLATES: dict[str, Promise] = {
         "Unsupported search parameter(s): %(names)s. Supported: %(supported)s."
     ),
     "search.param_invalid": _("%(name)s must be %(expected)s."),
+    "search.param_repeated": _("%(names)s may be given only once in a search here."),
     "search.modifier_unsupported": _(
         "%(name)s takes no :%(modifier)s here (name, family and given take :exact and :contains)."
     ),
@@ -576,8 +594,9 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "request.too_large": _("A JSON body may be at most %(limit)s bytes."),
     "request.too_deep": _("JSON may nest at most %(depth)s levels."),
-    "referral.text_too_long": _("Write the text in at most %(max)s characters."),
     "break_glass.basis_invalid": _("basis is one of %(values)s."),
+    "break_glass.reason_too_long": _("Write the reason in at most %(max)s characters."),
+    "referral.text_too_long": _("Write the text in at most %(max)s characters."),
     "outbox.status_invalid": _("status must be one of %(values)s."),
     "order.not_awaiting_confirmation": _("The order is %(status)s, not awaiting confirmation."),
     "visit.wrong_status": _(
@@ -658,6 +677,14 @@ BY_CODE: dict[str, Promise] = {
     "catalogue.unknown": _("No test or procedure with this code."),
     "stock.insufficient": _("There is not enough of this lot here."),
     "witness.required": _("A §4 medicine is given only with a witness."),
+    "lot.batch_too_long": _("The batch number is too long."),
+    "recall.reason_too_long": _("The reason for the recall is too long."),
+    "medicine.dependence_forming_required": _(
+        "This medicine is dependence-forming (§4) and must be marked so."
+    ),
+    "medicine.dependence_forming_otc": _(
+        "A dependence-forming (§4) medicine is prescription-only."
+    ),
     "unit.mismatch": _("The unit does not match the medicine."),
     "quantity.whole_units": _("This medicine is counted in whole units; give a whole number."),
     "waste.rest_mismatch": _("Only the rest of the opened unit may be wasted as part of one."),
@@ -676,6 +703,7 @@ BY_CODE: dict[str, Promise] = {
     "referral.urgency_unknown": _("Unknown priority."),
     "referral.text_too_long": _("Write the text shorter."),
     "break_glass.basis_invalid": _("Choose the basis for the emergency access."),
+    "break_glass.reason_too_long": _("Write the reason shorter."),
     "delegation.not_required": _("This is a predefined task (R7) and needs no delegation."),
     "clinical.delegation_required": _(
         "This test is not predefined (R7): a physician's delegation must be recorded first."
@@ -695,6 +723,8 @@ BY_CODE: dict[str, Promise] = {
     "audit.size_beyond_tree": _("The log does not hold that many entries yet."),
     "search.param_invalid": _("A search field is not valid."),
     "search.param_unknown": _("Unsupported search field."),
+    "search.param_repeated": _("A search field is given more than once."),
+    "fhir.conditional_create_unsupported": _("Conditional create is not supported."),
     "search.patient_conflict": _("A search field is not valid."),
     "request.malformed": _("The request could not be read."),
     "request.too_large": _("The request is too large."),
@@ -725,6 +755,7 @@ BY_KIND: dict[str, Promise] = {
     "unprocessable": _("The entry cannot be used."),
     "throttled": _("Too many attempts. Wait a while before trying again."),
     "unavailable": _("The service is not available right now. Try again shortly."),
+    "not_supported": _("This is not supported here."),
 }
 
 _FIXED = frozenset(FIXED)

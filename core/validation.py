@@ -215,6 +215,10 @@ def decimal_parse(
     if _exponent(value) > 0:
         # 1e3 is stored and echoed as 1000, never as "1E+3".
         value = value.quantize(Decimal(1))
+    elif -_exponent(value) > bounds.decimal_places:
+        # Trailing zeros beyond the column's places ("5.0000") say the same
+        # number: kept to the column's places, not refused when it is saved.
+        value = value.quantize(Decimal(1).scaleb(-bounds.decimal_places))
     if bounds.positive and value <= 0:
         raise refuse("not_positive", _("The number must be greater than zero."))
     if bounds.minimum is not None and value < bounds.minimum:

@@ -122,7 +122,9 @@ def recall(request: HttpRequest) -> HttpResponse:
     """Recall a lot: it can no longer be given, and the officer is told where it is."""
     actor = page_actor(request)
     try:
-        lot = selectors.lot_get(lot_id=_id(request.POST.get("lot")))
+        lot = selectors.lot_get(
+            organisation=_organisation(actor), lot_id=_id(request.POST.get("lot"))
+        )
         services.lot_recall(actor=actor, lot=lot, reason=request.POST.get("reason", ""))
     except PlatformError as exc:
         return _stock_page(request, exc)
@@ -228,7 +230,7 @@ def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
             services.count_sheet_save(
                 actor=actor,
                 count=count,
-                first_counts=_first_counts(request),
+                first_counts=_first_counts(request, count),
                 recounts=_recounts(request, count),
                 submit=action == "submit",
             )
@@ -243,15 +245,19 @@ def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
     return redirect("cabinet-count", count_id=count_id)
 
 
-def _first_counts(request: HttpRequest) -> dict[Lot, str]:
+def _first_counts(request: HttpRequest, count: StockCount) -> dict[Lot, str]:
     """The first counts typed on the sheet (``lot_<id>``); an empty field is a
-    lot not counted yet."""
+    lot not counted yet. A lot the acute function never booked is no lot."""
     typed = {
         row_id(key.removeprefix("lot_")): raw
         for key in request.POST
         if key.startswith("lot_") and (raw := request.POST.get(key, "")).strip()
     }
-    lots = Lot.objects.select_related("medicine").in_bulk(list(typed)) if typed else {}
+    lots = (
+        selectors.lots_known(organisation=count.location.organisation, lot_ids=list(typed))
+        if typed
+        else {}
+    )
     if len(lots) != len(typed):
         raise InvalidInput("count.lot_unknown", _("No such lot."), field="lot")
     return {lots[lot_id]: raw for lot_id, raw in typed.items()}

@@ -46,9 +46,25 @@ def location_get(*, organisation: Organisation, location_id: int) -> Location:
     return location
 
 
-def lot_get(*, lot_id: int) -> Lot:
+def lot_known(*, organisation: Organisation, lot_id: int) -> bool:
+    """The lot has passed through this acute function's ledger: a lot only
+    another organisation received is none of its business."""
+    return Movement.objects.filter(lot_id=lot_id, location__organisation=organisation).exists()
+
+
+def lots_known(*, organisation: Organisation, lot_ids: list[int]) -> dict[int, Lot]:
+    """Of these lots, those this acute function has booked, by id."""
+    known = Movement.objects.filter(lot_id__in=lot_ids, location__organisation=organisation).values(
+        "lot_id"
+    )
+    return {lot.pk: lot for lot in Lot.objects.select_related("medicine").filter(pk__in=known)}
+
+
+def lot_get(*, organisation: Organisation, lot_id: int) -> Lot:
+    """A lot this acute function has booked ("not found" otherwise, like one
+    that does not exist)."""
     lot = Lot.objects.select_related("medicine").filter(pk=lot_id).first()
-    if lot is None:
+    if lot is None or not lot_known(organisation=organisation, lot_id=lot.pk):
         raise NotFoundOrNotAllowed("lot.not_found", "No such lot.")
     return lot
 

@@ -108,13 +108,17 @@ class AdministrationsView(APIView):
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(AdministrationInput, request.data)
-        _organisation(actor)
+        organisation = _organisation(actor)
         administration = services.administration_give(
             actor=actor,
             visit_id=data["visit"],
             order_id=data["order"],
             medicine=selectors.medicine_get(medicine_id=data["medicine"]),
-            lot=selectors.lot_get(lot_id=data["lot"]) if data["lot"] else None,
+            lot=(
+                selectors.lot_get(organisation=organisation, lot_id=data["lot"])
+                if data["lot"]
+                else None
+            ),
             quantity=data["quantity"],
             unit=data["unit"],
             note=data["note"],

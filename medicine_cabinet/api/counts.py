@@ -114,7 +114,7 @@ class CountLinesView(APIView):
         line = services.count_record(
             actor=actor,
             count=count,
-            lot=selectors.lot_get(lot_id=data["lot"]),
+            lot=selectors.lot_get(organisation=count.location.organisation, lot_id=data["lot"]),
             quantity=data["quantity"],
         )
         return Response(line_json(line), status=201)

@@ -294,7 +294,7 @@ class TransfersView(APIView):
         organisation = _organisation(actor)
         out, into = services.stock_transfer(
             actor=actor,
-            lot=selectors.lot_get(lot_id=data["lot"]),
+            lot=selectors.lot_get(organisation=organisation, lot_id=data["lot"]),
             source=selectors.location_get(
                 organisation=organisation, location_id=data["from_location"]
             ),
@@ -333,7 +333,7 @@ class WasteView(APIView):
         movement = services.stock_waste(
             actor=actor,
             location=_location(actor, data["location"]),
-            lot=selectors.lot_get(lot_id=data["lot"]),
+            lot=selectors.lot_get(organisation=_organisation(actor), lot_id=data["lot"]),
             quantity=data["quantity"],
             unit=data["unit"],
             reason_code=data["reason_code"],
@@ -370,7 +370,7 @@ class RemovalsView(APIView):
         movement = remove(
             actor=actor,
             location=_location(actor, data["location"]),
-            lot=selectors.lot_get(lot_id=data["lot"]),
+            lot=selectors.lot_get(organisation=_organisation(actor), lot_id=data["lot"]),
             witness=_witness(request, data),
         )
         return Response(_plain_movement_json(movement), status=201)
@@ -403,7 +403,7 @@ class LotRecallView(APIView):
     def post(self, request: Request, lot_id: int) -> Response:
         actor = actor_of(request)
         data = valid(RecallInput, request.data)
-        lot = selectors.lot_get(lot_id=lot_id)
+        lot = selectors.lot_get(organisation=_organisation(actor), lot_id=lot_id)
         holding = services.lot_recall(actor=actor, lot=lot, reason=data["reason"])
         return Response(
             {
@@ -449,7 +449,7 @@ class LotHistoryView(APIView):
     )
     def get(self, request: Request, lot_id: int) -> Response:
         organisation = _organisation(actor_of(request))
-        lot = selectors.lot_get(lot_id=lot_id)
+        lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)
         return Response(
             {
                 "lot": {

@@ -34,6 +34,7 @@ from medicine_cabinet.services.formulary import (
     STOCK_UNIT_LABELS,
     bag_for_nurse,
     cabinet_create,
+    check_dependence_forming,
     medicine_upsert,
 )
 from medicine_cabinet.services.ledger import STOCK_RESOURCE
@@ -69,6 +70,7 @@ __all__ = [
     "bag_for_nurse",
     "cabinet_create",
     "cabinet_watch",
+    "check_dependence_forming",
     "count_approve",
     "count_record",
     "count_recount",

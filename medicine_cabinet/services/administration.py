@@ -117,7 +117,8 @@ def administration_give(
     it may not exceed what it allows (:func:`acute.clinical.selectors.order_allowance`),
     counted under the order's row lock; a dose that is not the ordered one is
     given only as confirmed (``confirm_mismatch`` with ``confirmed_dose``, the
-    amount in the order's unit). A refusal by the rule is audited as denied.
+    amount in the order's unit). Every refusal once the citizen is
+    reached is audited as denied (R9).
 
     A dose of part of a capsule, suppository or sachet is refused (400
     ``dose.indivisible_form``, audited as denied); part of a tablet, ampoule
@@ -161,15 +162,15 @@ def administration_give(
     if visit.nurse_id != actor.user.pk:
         _administration_denied(actor, citizen.pk, "visit_not_yours", {"visit": visit.pk})
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
-    if visit.status != Visit.Status.ON_SITE:
-        raise PreconditionFailed(
-            "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
-        )
-    if given_at is not None:
-        # A time she states can be true: not ahead of us, not before she was sent.
-        not_in_future(given_at, field="given_at")
-        not_before_visit(given_at, visit, field="given_at")
     try:
+        if visit.status != Visit.Status.ON_SITE:
+            raise PreconditionFailed(
+                "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
+            )
+        if given_at is not None:
+            # A time she states can be true: not ahead of us, not before she was sent.
+            not_in_future(given_at, field="given_at")
+            not_before_visit(given_at, visit, field="given_at")
         check_divisible_dose(medicine, quantity)
         _given_before_death(
             deceased_at=citizen.deceased_at,
@@ -193,8 +194,10 @@ def administration_give(
             given_at=given_at,
         )
     except PlatformError as exc:
-        if exc.rule == "R8" or exc.code == DOSE_AFTER_DEATH:
-            _administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
+        # Once the citizen is reached, every refusal is a denied attempt on
+        # her (R9): the order's rules, and a §4 dose without a proper
+        # witness, a recalled lot or a time that cannot be true alike.
+        _administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
         raise
 
 

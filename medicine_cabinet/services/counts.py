@@ -16,6 +16,7 @@ from core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    NotFoundOrNotAllowed,
     PlatformError,
     PreconditionFailed,
 )
@@ -96,6 +97,10 @@ def count_record(*, actor: Actor, count: StockCount, lot: Lot, quantity: Decimal
     """The first count of a lot, against the live balance at this moment."""
     locked = _open_count(count)
     _check_may_count(actor, locked.location)
+    if not selectors.lot_known(organisation=locked.location.organisation, lot_id=lot.pk):
+        # Only a lot this acute function booked is counted here; another's
+        # answers as one that does not exist (the sheet names it under its field).
+        raise NotFoundOrNotAllowed("lot.not_found", "No such lot.")
     if quantity < 0:
         raise InvalidInput(
             "quantity.negative", "A counted quantity cannot be negative.", field="quantity"

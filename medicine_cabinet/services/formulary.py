@@ -11,6 +11,7 @@ from django.utils import formats, translation
 from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
 
 from acute.clinical import dosing
+from acute.clinical.services import is_dependence_forming
 from core.errors import (
     Conflict,
     InvalidInput,
@@ -52,6 +53,34 @@ def unit_label(unit: str) -> str:
     return gettext(unit) if unit in STOCK_UNIT_LABELS else unit
 
 
+def check_dependence_forming(
+    *, atc_code: str, name: str, dependence_forming: bool, dispensing: str
+) -> None:
+    """A medicine the rules name dependence-forming (§4, the ATC codes of
+    ``CLINICAL_DEPENDENCE_FORMING_ATC`` that the physician's orders are judged
+    by) stays so in the formulary: unmarked, every movement of it would go
+    without a witness and out of the §4 register. A §4 medicine is never over
+    the counter."""
+    if is_dependence_forming(atc_code) and not dependence_forming:
+        raise InvalidInput(
+            "medicine.dependence_forming_required",
+            f"{name} ({atc_code}) is dependence-forming (§4): it must be marked so,"
+            " and every movement of it needs a witness.",
+            field="dependence_forming",
+            rule="R8",
+            params={"medicine": name, "atc": atc_code},
+        )
+    if dependence_forming and dispensing == Medicine.Dispensing.OVER_THE_COUNTER:
+        raise InvalidInput(
+            "medicine.dependence_forming_otc",
+            f"{name} is dependence-forming (§4) and cannot be over the counter:"
+            " it is prescription-only.",
+            field="dispensing",
+            rule="R8",
+            params={"medicine": name},
+        )
+
+
 @transaction.atomic
 def medicine_upsert(
     *,
@@ -88,6 +117,9 @@ def medicine_upsert(
             gettext("Give the amount in a unit such as mg, µg, g, mL, IE or mmol."),
             field="amount_unit",
         )
+    check_dependence_forming(
+        atc_code=atc_code, name=name, dependence_forming=dependence_forming, dispensing=dispensing
+    )
     medicine = (
         Medicine.objects.select_for_update()
         .filter(atc_code=atc_code, strength=strength, form=form)

@@ -10,8 +10,10 @@ from core.actors import Actor
 from core.errors import (
     Conflict,
     Forbidden,
+    InvalidInput,
+    NotFoundOrNotAllowed,
 )
-from core.models import Role
+from core.models import Organisation, Role
 from core.validation import required_text
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
@@ -25,6 +27,22 @@ from medicine_cabinet.services.checks import (
 from medicine_cabinet.services.ledger import operation_audit, quantity_text
 from medicine_cabinet.services.notifications import notify
 
+RECALL_REASON_MOST = Lot._meta.get_field("recall_reason").max_length or 300
+
+
+def _recall_notify(*, organisation: Organisation, lot: Lot, holding: list[Balance]) -> None:
+    where = ", ".join(f"{b.location.name}: {quantity_text(b.quantity)}" for b in holding)
+    notify(
+        organisation=organisation,
+        kind=Notification.Kind.RECALL,
+        key=f"recall:{lot.pk}",
+        message=(
+            f"Lot {lot.batch_number} of {lot.medicine} is recalled. Held in: {where or 'nowhere'}."
+        ),
+        medicine=lot.medicine,
+        lot=lot,
+    )
+
 
 def lot_recall(*, actor: Actor, lot: Lot, reason: str) -> list[Balance]:
     """Block a lot everywhere (*tilbagekaldelse*) and say where it is now."""
@@ -37,28 +55,43 @@ def lot_recall(*, actor: Actor, lot: Lot, reason: str) -> list[Balance]:
         field="reason",
         message="Give the reason for the recall.",
     )
+    if len(reason) > RECALL_REASON_MOST:
+        # Kept whole or not at all: a reason cut short on the page would be
+        # recorded as something the officer did not write.
+        raise InvalidInput(
+            "recall.reason_too_long",
+            f"The reason for a recall has at most {RECALL_REASON_MOST} characters.",
+            field="reason",
+            params={"most": RECALL_REASON_MOST},
+        )
+    if not selectors.lot_known(organisation=organisation, lot_id=lot.pk):
+        # A lot this acute function never booked is not its to recall.
+        raise NotFoundOrNotAllowed("lot.not_found", "No such lot.")
     with transaction.atomic():
         locked = Lot.objects.select_for_update().get(pk=lot.pk)
         if locked.is_recalled:
             raise Conflict("lot.already_recalled", "This lot is already recalled.")
         locked.recalled_at = timezone.now()
-        locked.recall_reason = reason[:300]
+        locked.recall_reason = reason
         locked.recalled_by = actor.user
         locked.save(update_fields=["recalled_at", "recall_reason", "recalled_by"])
         lot.recalled_at, lot.recall_reason = locked.recalled_at, locked.recall_reason
         holding = selectors.lot_holdings(organisation=organisation, lot=locked)
-        where = ", ".join(f"{b.location.name}: {quantity_text(b.quantity)}" for b in holding)
-        notify(
-            organisation=organisation,
-            kind=Notification.Kind.RECALL,
-            key=f"recall:{locked.pk}",
-            message=(
-                f"Lot {locked.batch_number} of {locked.medicine} is recalled."
-                f" Held in: {where or 'nowhere'}."
-            ),
-            medicine=locked.medicine,
-            lot=locked,
-        )
+        _recall_notify(organisation=organisation, lot=locked, holding=holding)
+        # The batch is blocked everywhere: every other acute function that
+        # holds it is told where, so its officer takes it out too.
+        for other in (
+            Organisation.objects.filter(
+                stock_locations__balances__lot=locked, stock_locations__balances__quantity__gt=0
+            )
+            .exclude(pk=organisation.pk)
+            .distinct()
+        ):
+            _recall_notify(
+                organisation=other,
+                lot=locked,
+                holding=selectors.lot_holdings(organisation=other, lot=locked),
+            )
         operation_audit(
             actor=actor,
             action=Action.UPDATE,

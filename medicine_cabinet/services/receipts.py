@@ -30,6 +30,8 @@ from medicine_cabinet.services.checks import (
 )
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit
 
+BATCH_NUMBER_MOST = Lot._meta.get_field("batch_number").max_length or 40
+
 # Shelf lives are a few years; ten is beyond any medicine's.
 EXPIRY_AHEAD_AT_MOST = dt.timedelta(days=3653)
 
@@ -64,6 +66,14 @@ def stock_receive(
     batch_number = batch_number.strip()
     if not batch_number:
         raise InvalidInput("lot.batch_missing", "Give the batch number.", field="batch_number")
+    if len(batch_number) > BATCH_NUMBER_MOST:
+        # Refused before the lot is looked up: the column would refuse it with a 500.
+        raise InvalidInput(
+            "lot.batch_too_long",
+            f"A batch number has at most {BATCH_NUMBER_MOST} characters.",
+            field="batch_number",
+            params={"most": BATCH_NUMBER_MOST},
+        )
     if expires_on < timezone.localdate():
         raise PreconditionFailed("lot.expired", "This lot has already expired.")
     if expires_on > timezone.localdate() + EXPIRY_AHEAD_AT_MOST:
