@@ -195,7 +195,7 @@ FILTERS = [
 def _refuse_unknown(request: Request, *also: str) -> None:
     """A parameter the search does not take is refused: read as no filter at
     all, a misspelt ``citzen=`` searched (and recorded against) every
-    citizen in the log."""
+    citizen in the log. So is one given twice."""
     # cpr/identifier have their own refusal (audit.cpr_not_accepted); REST
     # framework reads format (content negotiation).
     known = QUERY_PARAMS | {"cpr", "identifier", "format", *also}
@@ -209,6 +209,17 @@ def _refuse_unknown(request: Request, *also: str) -> None:
                 "names": ", ".join(p[:30] for p in unknown),
                 "supported": ", ".join(sorted(known)),
             },
+        )
+    # Each filter takes one value: read as its last, ``citizen=5&citizen=7``
+    # searched and exported citizen 7 alone, without the auditor knowing.
+    repeated = sorted(p for p in request.query_params if len(request.query_params.getlist(p)) > 1)
+    if repeated:
+        names = ", ".join(p[:30] for p in repeated)
+        raise InvalidInput(
+            "search.param_repeated",
+            f"{names} may be given only once in a search here.",
+            field=repeated[0][:30],
+            params={"names": names},
         )
 
 
@@ -330,9 +341,13 @@ def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpRes
     return response
 
 
+# A cell starting with one of these is read as a formula by spreadsheets (a
+# tab or carriage return first hides the = behind it from a naive check).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ is a formula in spreadsheets: neutralise it.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
 class AuditExportView(APIView):

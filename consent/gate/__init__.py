@@ -15,7 +15,8 @@ A permit needs (R1, R3, R4):
    the home nursing serving the citizen's municipality, a hospital department
    with an open contact, or a recorded relationship of the organisation;
 3. no refusal by the citizen that covers this recipient, professional,
-   purpose and moment (R4) — unless the citizen's own consent lifts it.
+   purpose and moment (R4) — unless the citizen's own consent, recorded after
+   it, lifts it.
 
 A refusal with a data period (FHIR ``provision.dataPeriod``) does not refuse
 the citizen: the decision permits and carries the periods in

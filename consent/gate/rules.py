@@ -191,21 +191,36 @@ def _has_data_period(directive: ConsentDirective) -> bool:
     return directive.data_period_start is not None or directive.data_period_end is not None
 
 
+def _said_at(directive: ConsentDirective) -> tuple[dt.datetime, int]:
+    """When the citizen said it, in the order it was recorded."""
+    return directive.recorded_at, directive.pk
+
+
 def refusal_for(
     directives: list[ConsentDirective], actor: Actor, purpose: str
 ) -> tuple[bool, tuple[HiddenPeriod, ...]]:
     """(the citizen is refused to this reader, the data periods refused to it),
     from the citizen's directives in force. The citizen's consent covering the
-    reader lifts both. For deciders outside the gate (hand-offs) as well."""
+    reader lifts both, as far as they were recorded before it. For deciders
+    outside the gate (hand-offs) as well."""
     if not directives:
         return False, ()
     org_ids = _org_ancestor_ids(actor.organisation) if actor.organisation else set()
     covering = [
         d for d in directives if directive_covers(d, actor=actor, purpose=purpose, org_ids=org_ids)
     ]
-    if any(d.provision == ConsentDirective.Provision.PERMIT for d in covering):
-        return False, ()
-    denials = [d for d in covering if d.provision == ConsentDirective.Provision.DENY]
+    # The citizen's latest word for this reader stands: a consent lifts the
+    # refusals recorded before it, never one the citizen gave afterwards.
+    lifted_until = max(
+        (_said_at(d) for d in covering if d.provision == ConsentDirective.Provision.PERMIT),
+        default=None,
+    )
+    denials = [
+        d
+        for d in covering
+        if d.provision == ConsentDirective.Provision.DENY
+        and (lifted_until is None or _said_at(d) > lifted_until)
+    ]
     whole = any(not _has_data_period(d) for d in denials)
     periods = tuple(
         sorted(

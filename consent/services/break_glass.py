@@ -25,12 +25,28 @@ from core.validation import full_clean_or_raise
 BREAK_GLASS_ROLES = frozenset({Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HOME_NURSE, Role.COORDINATOR})
 
 
-def _checked_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < 10:
+# The reason is read by the auditors and the citizen: ten letters or digits at
+# least, so that dots, dashes or spaces typed to get past the field say nothing.
+REASON_MIN_LETTERS = 10
+
+
+REASON_MAX_LENGTH = 500  # BreakGlass.reason
+
+
+def _checked_reason(reason: object) -> str:
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if len(reason) > REASON_MAX_LENGTH:
+        # Cut short, the reason the auditors and the citizen read is not the one stated.
+        raise InvalidInput(
+            "break_glass.reason_too_long",
+            gettext("Write the reason in at most %(max)s characters.") % {"max": REASON_MAX_LENGTH},
+            field="reason",
+            params={"max": REASON_MAX_LENGTH},
+        )
+    if sum(ch.isalnum() for ch in reason) < REASON_MIN_LETTERS:
         raise InvalidInput(
             "break_glass.reason_required",
-            "State why (at least 10 characters): break-the-glass needs a reason.",
+            "State why in words (at least 10 letters or digits): break-the-glass needs a reason.",
             field="reason",
         )
     if scrub(reason) != reason:
@@ -44,19 +60,21 @@ def _checked_reason(reason: str) -> str:
     return reason
 
 
-def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) -> BreakGlass:
+def break_glass_open(*, actor: Actor, citizen_id: int, reason: object, basis: object) -> BreakGlass:
     """Open an override for this clinician and this citizen only, for the
     configured few minutes. Recorded as a ``break_glass`` audit entry that the
     auditors review and the citizen sees in the insight report. A refused
     attempt — a role that may not, no reason, no basis, an unknown citizen — is
     recorded too, on the citizen's trail when the citizen exists (R9); never
-    with the reason typed, which may be what was refused."""
+    with the reason typed, which may be what was refused. ``reason`` and
+    ``basis`` are taken as sent (any JSON value): judged here, every refusal
+    of them is recorded, whichever door it came through."""
     citizen = Citizen.objects.filter(pk=citizen_id).first()
     try:
         if actor.role not in BREAK_GLASS_ROLES or actor.user is None or actor.organisation is None:
             raise Forbidden("break_glass.role", "Only clinicians may break the glass.")
         reason = _checked_reason(reason)
-        if basis not in BreakGlass.Basis.values:
+        if not isinstance(basis, str) or basis not in BreakGlass.Basis.values:
             raise InvalidInput(
                 "break_glass.basis_invalid",
                 f"basis is one of {', '.join(BreakGlass.Basis.values)}.",
@@ -84,7 +102,7 @@ def break_glass_open(*, actor: Actor, citizen_id: int, reason: str, basis: str) 
             organisation=actor.organisation,
             role=actor.role,
             basis=basis,
-            reason=reason[:500],
+            reason=reason,
             started_at=now,
             expires_at=now + dt.timedelta(minutes=settings.CONSENT_BREAK_GLASS_MINUTES),
         )

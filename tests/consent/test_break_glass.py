@@ -81,6 +81,24 @@ def test_break_the_glass_needs_a_reason_a_clinician_and_a_known_citizen(world: W
     assert not BreakGlass.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "reason",
+    ["..........", "-- !! -- ?? --", "  akut  ", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!x", "a b c d e"],
+)
+def test_r4_a_break_the_glass_reason_is_words_not_punctuation(world: World, reason: str) -> None:
+    """R4: the stated reason is what the auditors and the citizen read; dots,
+    dashes and spaces typed to get past the field state nothing, at the API
+    and on the visit page alike (one service)."""
+    refused = _glass(world.other_nurse, world.person.pk, reason=reason)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "break_glass.reason_required"
+    assert "bogstaver eller tal" in refused.json()["error"]["message"]
+    assert not BreakGlass.objects.exists()
+    assert AuditEntry.objects.get(action="break_glass").outcome == "denied"
+    # Ten letters, with punctuation between, is a reason.
+    assert _glass(world.other_nurse, world.person.pk, reason="Hjertestop!").status_code == 201
+
+
 def test_r4_a_break_the_glass_reason_never_carries_a_cpr_number(world: World) -> None:
     """R4/R9: the reason is copied into every emergency entry, the auditors'
     exports and the insight report, so a CPR number in it is refused — and the
@@ -401,6 +419,9 @@ def test_r5_emergency_searches_are_in_the_insight_report_and_the_auditors_export
     assert REASON in entry_page and "Brug af nødadgang" in entry_page
 
 
+MISSING = object()  # a field left out of the request
+
+
 def test_r9_a_refused_break_the_glass_is_recorded_on_the_citizens_trail(world: World) -> None:
     """Each refused override — a role that may not, no reason, no basis — is an
     attempt at the citizen's data and is recorded as denied, without the reason."""
@@ -416,6 +437,19 @@ def test_r9_a_refused_break_the_glass_is_recorded_on_the_citizens_trail(world: W
             400,
             "break_glass.basis_invalid",
         ),
+        # Refused at the API door as in the service: each recorded with its own code.
+        (world.nurse, {"reason": MISSING}, 400, "break_glass.reason_required"),
+        (world.nurse, {"reason": None}, 400, "break_glass.reason_required"),
+        (
+            world.nurse,
+            {"reason": ["Bevidstløs, kan ikke spørges"]},
+            400,
+            "break_glass.reason_required",
+        ),
+        (world.nurse, {"reason": "Bevidstløs " * 46}, 400, "break_glass.reason_too_long"),
+        (world.nurse, {"basis": MISSING}, 400, "break_glass.basis_invalid"),
+        (world.nurse, {"basis": "cannot_be_asked" * 3}, 400, "break_glass.basis_invalid"),
+        (world.nurse, {"basis": 1}, 400, "break_glass.basis_invalid"),
     ]
     for membership, change, status, code in refused:
         body = {
@@ -424,6 +458,7 @@ def test_r9_a_refused_break_the_glass_is_recorded_on_the_citizens_trail(world: W
             "basis": "cannot_be_asked",
             **change,
         }
+        body = {k: v for k, v in body.items() if v is not MISSING}
         before = AuditEntry.objects.count()
         response = f.client_for(membership).post("/api/consent/break-glass", body, format="json")
         assert response.status_code == status, response.content
@@ -435,3 +470,18 @@ def test_r9_a_refused_break_the_glass_is_recorded_on_the_citizens_trail(world: W
         assert entry.actor_user_id == membership.user_id
         assert "reason" not in entry.detail
     assert not BreakGlass.objects.exists()
+
+
+def test_r4_a_long_reason_is_kept_whole_or_refused_never_cut(world: World) -> None:
+    """R4/R5: the auditors and the citizen read the reason as it was stated:
+    500 characters are kept whole; a longer one is refused, in Danish, not
+    stored cut short."""
+    longest = ("Bevidstløs " * 46)[:500]
+    assert _glass(world.other_nurse, world.person.pk, reason=longest).status_code == 201
+    assert BreakGlass.objects.get().reason == longest.strip()
+    refused = _glass(world.other_nurse, world.person.pk, reason=longest + "x" * 10)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert (error["code"], error["field"]) == ("break_glass.reason_too_long", "reason")
+    assert "højst 500 tegn" in error["message"]
+    assert BreakGlass.objects.count() == 1

@@ -120,6 +120,40 @@ def test_r4_refusal_without_sub_units_spares_the_department(world: World) -> Non
     assert reads(world.hospital_physician, world.person)
 
 
+def test_r4_a_refusal_given_after_a_consent_stands(world: World) -> None:
+    """The citizen's latest word for a reader stands: a consent to everyone
+    recorded earlier does not lift a refusal of the acute function given
+    afterwards, at the gate or in a search; a consent given after it does."""
+    _refuse(world, kind="permit")
+    _refuse(world, organisations=[world.acute.pk])
+    assert not reads(world.nurse, world.person)
+    client = f.client_for(world.nurse)
+    assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 404
+    found = client.get(f"/fhir/Condition?patient={world.person.pk}").json()
+    assert found["total"] == 0 and not found.get("entry")
+    assert reads(world.physician, world.person)  # the refusal names the acute function only
+    _refuse(world, kind="permit", organisations=[world.acute.pk])
+    assert reads(world.nurse, world.person)
+    assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 200
+
+
+def test_r4_a_consent_to_a_hospital_does_not_lift_a_later_refusal_of_its_department(
+    world: World,
+) -> None:
+    care_relationship_open(
+        citizen=world.person,
+        organisation=world.department,
+        basis=CareRelationship.Basis.HOSPITAL_CONTACT,
+        source_type="test.admission",
+        source_id="4",
+    )
+    _refuse(world, kind="permit", organisations=[world.department.parent.pk])
+    _refuse(world, organisations=[world.department.pk])
+    assert not reads(world.hospital_physician, world.person)
+    _refuse(world, purposes=["TREAT"], data_period={"start": "2020-01-01", "end": "2030-12-31"})
+    assert not reads(world.hospital_physician, world.person)
+
+
 def test_r4_refusal_of_a_named_professional(world: World) -> None:
     _refuse(world, users=[world.physician.user_id])
     assert not reads(world.physician, world.person)

@@ -194,6 +194,49 @@ def test_a_misspelt_filter_is_refused_not_read_as_the_whole_log(world, url: str)
     assert not AuditEntry.objects.filter(actor_user_id=auditor.user_id).exists()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/audit/entries?citizen={a}&citizen={b}",
+        "/api/audit/export?as=csv&citizen={a}&citizen={b}",
+        "/api/audit/export?as=fhir&from=2020-01-01&from=2030-01-01&citizen={a}",
+        "/api/audit/entries?citizen={a}&limit=5&limit=6",
+    ],
+)
+def test_r9_a_filter_given_twice_is_refused_not_read_as_its_last(world, url: str) -> None:
+    """R9: ``citizen=5&citizen=7`` was read as citizen 7 alone: the auditor
+    exported one citizen's log believing it held two. Refused, naming the
+    parameter, and nobody's log is read."""
+    auditor = world["auditor"]
+    a, b = world["people"][0].pk, world["people"][1].pk
+    response = client_for(auditor).get(url.format(a=a, b=b))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "search.param_repeated"
+    assert error["message"].endswith("må kun angives én gang i en søgning her.")
+    assert not AuditEntry.objects.filter(actor_user_id=auditor.user_id).exists()
+
+
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://x")', "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1"]
+)
+def test_r9_an_exported_cell_never_becomes_a_formula(world, name: str) -> None:
+    """R9: the auditor opens the export in a spreadsheet; a value that starts
+    like a formula (here an organisation's name) is exported as text."""
+    org = world["org"]
+    org.name = name
+    org.save(update_fields=["name"])
+    audit_record(
+        actor=Actor.for_membership(world["nurse"]),
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=world["people"][0].pk,
+    )
+    response = client_for(world["auditor"]).get("/api/audit/export?as=csv&action=read")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert rows[0]["actor_organisation_name"] == "'" + name  # newest first
+
+
 def test_unreviewed_takes_1_or_0(world) -> None:
     flags_scan_placed()
     client = client_for(world["auditor"])
