@@ -39,7 +39,13 @@ def shift_bounds(at: dt.datetime) -> tuple[str, dt.datetime, dt.datetime]:
 
 
 def deadline_for(urgency: str, received_at: dt.datetime) -> dt.datetime:
-    """When a referral of this urgency must have a nurse at the door."""
+    """When a referral of this urgency must have a nurse at the door.
+
+    Counted in real time: a time in Copenhagen's own zone would otherwise add
+    its hours on the wall clock, three real hours on the night summer time ends."""
+    if received_at.tzinfo is None or received_at.utcoffset() is None:
+        raise ValueError("received_at must carry a time zone")
+    received_at = received_at.astimezone(dt.UTC)
     if urgency == Urgency.WITHIN_2_HOURS:
         return received_at + dt.timedelta(minutes=settings.ACUTE_DEADLINE_WITHIN_2_HOURS_MINUTES)
     if urgency == Urgency.WITHIN_SHIFT:

@@ -39,9 +39,19 @@ def _risk(referral: Any, now: dt.datetime) -> str:
     visit = referral.active_visits[0] if referral.active_visits else None
     if referral.deadline_at <= now:
         return "late"
-    if visit is not None and visit.estimated_arrival_at is not None:
+    # A nurse whose estimated arrival has passed without her at the door is
+    # late: her estimate vouches for nothing, as for the deadline watch.
+    late_nurse = (
+        visit is not None
+        and visit.on_site_at is None
+        and visit.estimated_arrival_at is not None
+        and visit.estimated_arrival_at < now
+    )
+    if visit is not None and visit.estimated_arrival_at is not None and not late_nurse:
         return "at_risk" if visit.estimated_arrival_at > referral.deadline_at else "ok"
-    if visit is None and referral.deadline_at - now <= dt.timedelta(minutes=RISK_SOON_MINUTES):
+    if (visit is None or late_nurse) and referral.deadline_at - now <= dt.timedelta(
+        minutes=RISK_SOON_MINUTES
+    ):
         return "at_risk"
     return "at_risk" if referral.open_warnings else "ok"
 

@@ -115,7 +115,9 @@ def nurse_states(
             # She works through her visits in order; the rule plans from the last one.
             free_at = now
             for _shift, on_site_at, estimated_arrival_at, _lat, _lon in visits:
-                arrive = on_site_at or estimated_arrival_at or now
+                # Not at the door yet, she arrives no sooner than now, however
+                # long ago her estimate said she would.
+                arrive = on_site_at or max(estimated_arrival_at or now, now)
                 free_at = max(free_at, arrive + visit_minutes)
             lat, lon = float(visits[-1][3]), float(visits[-1][4])
         states.append(

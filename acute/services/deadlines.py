@@ -75,6 +75,10 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         if (
             visit is not None
             and visit.estimated_arrival_at is not None
+            # An estimate that has passed without her at the door vouches for
+            # nothing: she is late, and the deadline is judged as if nobody
+            # were on the way, so the coordinator hears of it before it is missed.
+            and visit.estimated_arrival_at >= now
             and visit.estimated_arrival_at + margin <= referral.deadline_at
         ):
             continue
@@ -83,6 +87,8 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
             longitude=float(referral.citizen.longitude),
             deadline_at=referral.deadline_at - margin,
             required_skills=frozenset(referral.required_skills),
+            # The nurse already sent on it is not another nurse who could go.
+            excluded_nurses=frozenset({visit.nurse_id}) if visit is not None else frozenset(),
         )
         ranked = rank(states, need, now=now, limit=1)
         if ranked and ranked[0].meets_deadline:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
 from core.errors import InvalidInput
 from core.messages import DATE_OR_DATE_TIME
 
+LOCAL = ZoneInfo("Europe/Copenhagen")
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 
 # FHIR's date and dateTime forms, digits 0-9 only: a year, a month, a day, or
@@ -76,8 +78,25 @@ def date_range(
     except (ValueError, OverflowError):
         # A value no calendar holds, or a range past the last day of 9999.
         pass
+    raise _invalid(field, times=times)
+
+
+def local_days(start: dt.date, end: dt.date, *, field: str) -> tuple[dt.datetime, dt.datetime]:
+    """Whole days [start, end) as Copenhagen reads them, as UTC instants to
+    compare a stored time with: 1 April 2026 runs from 22:00 UTC on 31 March
+    to 22:00 UTC on 1 April, and a day the clocks change has 23 or 25 hours."""
+    try:
+        return (
+            dt.datetime.combine(start, dt.time(), tzinfo=LOCAL).astimezone(dt.UTC),
+            dt.datetime.combine(end, dt.time(), tzinfo=LOCAL).astimezone(dt.UTC),
+        )
+    except OverflowError:  # the first day of year 1 begins in year 0 in UTC
+        raise _invalid(field, times=True) from None
+
+
+def _invalid(field: str, *, times: bool) -> InvalidInput:
     forms = "YYYY, YYYY-MM, YYYY-MM-DD" + (" or YYYY-MM-DDThh:mm[:ss]+01:00" if times else "")
-    raise InvalidInput(
+    return InvalidInput(
         "search.date_invalid",
         f"{field} is [prefix]{forms}, e.g. ge2024-01-01.",
         field=field,

@@ -22,7 +22,7 @@ from consent.gate import (
     visible_record,
 )
 from consent.models import DataCategory, RecordResource
-from consent.selectors.dates import compared, date_prefix, date_range
+from consent.selectors.dates import compared, date_prefix, date_range, local_days
 from consent.selectors.record import hidden_for, without_hidden_data
 from core.actors import Actor
 from core.errors import InvalidInput
@@ -74,8 +74,9 @@ def _date_filter(value: str) -> Q:
     prefix, raw = date_prefix(value)
     start, end = date_range(raw, field="date")
     if not isinstance(start, dt.datetime):
-        # A day, month or year of the record's dates, which are kept in UTC.
-        start, end = (dt.datetime.combine(d, dt.time(), tzinfo=dt.UTC) for d in (start, end))
+        # A day, month or year as the reader's calendar has it (Copenhagen),
+        # not UTC's: what happened at 01:30 on 1 April is found under 1 April.
+        start, end = local_days(start, end, field="date")
     return compared("effective_at", prefix, start, end)
 
 

@@ -10,6 +10,7 @@ from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from core.labels import reason_label, resource_type_label, task_label
 from core.units import unit_label
@@ -30,7 +31,13 @@ def clock(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     local = timezone.localtime(value)
-    return str(date_filter(local, "H:i" if local.date() == timezone.localdate() else "j. b H:i"))
+    shown = str(date_filter(local, "H:i" if local.date() == timezone.localdate() else "j. b H:i"))
+    # The night summer time ends, 02:00-02:59 comes twice: say which one.
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() != local.utcoffset():
+        summer = local.dst() not in (None, dt.timedelta(0))
+        shown += " (" + str(_("summer time") if summer else _("winter time")) + ")"
+    return shown
 
 
 def _message(context: Any, name: str) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils import timezone
+
 from acute.models import Visit
 from integrations.adapters import Outgoing
 from integrations.builders import EpisodeCommunication, episode_communication, outcome_text
@@ -25,7 +27,9 @@ def handback_text(episode: Episode) -> str:
     visits = episode.visits.filter(status=Visit.Status.COMPLETED).order_by("completed_at")
     for visit in visits:
         if visit.assessment:
-            lines.append(f"Visit {visit.completed_at:%Y-%m-%d %H:%M} UTC: {visit.assessment}")
+            # The home nurse reads the time as her own clock showed it (Copenhagen).
+            at = timezone.localtime(visit.completed_at, timezone.get_default_timezone())
+            lines.append(f"Visit {at:%d-%m-%Y %H:%M}: {visit.assessment}")
     return "\n".join(lines)
 
 
