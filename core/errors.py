@@ -118,6 +118,14 @@ class Unavailable(PlatformError):
     kind = "unavailable"
 
 
+class NotSupported(PlatformError):
+    """A request in a form the platform recognises and does not serve (a
+    conditional create): refused, never answered as if the condition were
+    unsaid."""
+
+    kind = "not_supported"
+
+
 STATUS_BY_KIND = {
     "invalid": 400,
     "unauthenticated": 401,
@@ -128,4 +136,5 @@ STATUS_BY_KIND = {
     "unprocessable": 422,
     "throttled": 429,
     "unavailable": 503,
+    "not_supported": 400,
 }

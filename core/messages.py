@@ -23,7 +23,9 @@ wording and a translator finds them together.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.functional import Promise, lazy
 from django.utils.text import format_lazy
 from django.utils.translation import get_language, gettext, gettext_noop, pgettext_lazy
@@ -597,6 +599,7 @@ TEMPLATES: dict[str, Promise] = {
     "break_glass.basis_invalid": _("basis is one of %(values)s."),
     "break_glass.reason_too_long": _("Write the reason in at most %(max)s characters."),
     "referral.text_too_long": _("Write the text in at most %(max)s characters."),
+    "visit.text_too_long": _("Write the text in at most %(max)s characters."),
     "outbox.status_invalid": _("status must be one of %(values)s."),
     "order.not_awaiting_confirmation": _("The order is %(status)s, not awaiting confirmation."),
     "visit.wrong_status": _(
@@ -702,6 +705,7 @@ BY_CODE: dict[str, Promise] = {
     "referral.skill_unknown": _("Unknown skills."),
     "referral.urgency_unknown": _("Unknown priority."),
     "referral.text_too_long": _("Write the text shorter."),
+    "visit.text_too_long": _("Write the text shorter."),
     "break_glass.basis_invalid": _("Choose the basis for the emergency access."),
     "break_glass.reason_too_long": _("Write the reason shorter."),
     "delegation.not_required": _("This is a predefined task (R7) and needs no delegation."),
@@ -761,6 +765,14 @@ BY_KIND: dict[str, Promise] = {
 _FIXED = frozenset(FIXED)
 
 
+def _number(value: object) -> object:
+    """A decimal as a person writes it in the active language: ``10``, not
+    ``1E+1`` (what ``normalize()`` leaves), ``0,5`` on a Danish page."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return number_format(value.normalize(), use_l10n=True)
+    return value
+
+
 def _fill(template: Promise, params: Mapping[str, object]) -> str | None:
     """``template`` in the active language, filled from ``params``. A value
     that is itself a lazy message (the part of a sentence that differs between
@@ -770,7 +782,7 @@ def _fill(template: Promise, params: Mapping[str, object]) -> str | None:
     sentence without the API's scrubbing of the error body."""
     try:
         plain = {
-            k: CPR_IN_TEXT.sub("[cpr]", v) if isinstance(v, str) else v
+            k: CPR_IN_TEXT.sub("[cpr]", v) if isinstance(v, str) else _number(v)
             for k, v in params.items()
             if not isinstance(v, Promise)
         }

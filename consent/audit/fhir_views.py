@@ -108,7 +108,7 @@ class AuditEventResource(FHIRResource):
     readers = frozenset({Role.AUDITOR})
     search_params = (
         Param("patient", "reference", "Patient/<internal id>; never a CPR number"),
-        Param("date", "date", "Prefixes eq, ge, gt, le, lt"),
+        Param("date", "date", "Prefixes eq, ge, gt, le, lt; repeated, a range", repeats=True),
         Param("agent", "reference", "The acting user's internal id"),
         Param("outcome", "token", "0 permitted, 4 denied"),
     )

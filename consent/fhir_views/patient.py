@@ -66,12 +66,13 @@ class PatientResource(FHIRResource):
     category = CATEGORY_PATIENT
     readers = ALL_ROLES
     search_params = (
-        Param("_id", "token", "Patient id; a comma means or."),
-        Param("name", "string", "Family or given name (:exact, :contains)."),
-        Param("family", "string", "Family name (:exact, :contains)."),
-        Param("given", "string", "Given name (:exact, :contains)."),
-        Param("birthdate", "date", "With prefixes eq/ne/gt/lt/ge/le/sa/eb."),
-        Param("gender", "token", "female or male (the legal sex)."),
+        # Repeated, each of these narrows further (its own parser ands them).
+        Param("_id", "token", "Patient id; a comma means or.", repeats=True),
+        Param("name", "string", "Family or given name (:exact, :contains).", repeats=True),
+        Param("family", "string", "Family name (:exact, :contains).", repeats=True),
+        Param("given", "string", "Given name (:exact, :contains).", repeats=True),
+        Param("birthdate", "date", "With prefixes eq/ne/gt/lt/ge/le/sa/eb.", repeats=True),
+        Param("gender", "token", "female or male (the legal sex).", repeats=True),
         Param(
             "identifier",
             "token",

@@ -50,7 +50,12 @@ class SharedRecordResource(FHIRResource):
         Param("subject", "reference", "The same as patient.", names_citizen=True),
         Param("category", "token", "Data category (urn:tvaerakut:data-category)."),
         Param("code", "token", "system|code, e.g. http://hl7.org/fhir/sid/icd-10|I10."),
-        Param("date", "date", "Clinically relevant date, with prefixes ge/le/gt/lt/eq."),
+        Param(
+            "date",
+            "date",
+            "Clinically relevant date, with prefixes ge/le/gt/lt/eq; repeated, a range.",
+            repeats=True,
+        ),
     )
     more_interactions = ("vread", "create", "update")
     versioned = True

@@ -20,7 +20,13 @@ from consent.services.denied import audit_denied
 from consent.services.versions import wanted_version
 from core.actors import Actor
 from core.cpr import CPR_SYSTEM, ReplacementCpr
-from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError, PreconditionFailed
+from core.errors import (
+    InvalidInput,
+    NotFoundOrNotAllowed,
+    NotSupported,
+    PlatformError,
+    PreconditionFailed,
+)
 from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise
 
@@ -336,6 +342,15 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
                 f"{where}: each entry creates one resource (request.method POST).",
                 field=where,
                 params={"entry": where},
+            )
+        if "ifNoneExist" in request:
+            # As the If-None-Exist header on a create: ignored, a retried
+            # transaction would write a second copy.
+            raise NotSupported(
+                "fhir.conditional_create_unsupported",
+                "Conditional create (request.ifNoneExist) is not supported; nothing was created.",
+                field=f"{where}.request.ifNoneExist",
+                params={"in_entry": where},
             )
         try:
             parsed = _parse_audited(

@@ -23,6 +23,7 @@ ISSUE_TYPE_BY_KIND = {
     "unavailable": "transient",
     "not_supported": "not-supported",
     "exception": "exception",
+    "informational": "informational",
 }
 
 

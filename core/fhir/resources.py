@@ -71,6 +71,8 @@ PURPOSE_UNKNOWN = "purpose_unknown"
 # add about the answer's form (``_pretty``, ``_total``, ``_totalMethod``),
 # which change nothing (JSON is the format, a total is exact or left out).
 RESULT_PARAMS = ("_count", "_offset", "_format", "_pretty", "_total", "_totalMethod")
+# Of those, the ones whose repetition would leave the page size or start to a guess.
+ONCE_ONLY_RESULT_PARAMS = ("_count", "_offset")
 # Every member of staff may ask; the resource's ``readers`` and the gate decide.
 ANY_STAFF = roles(*Role.values)
 
@@ -88,6 +90,10 @@ class Param:
     documentation: str = ""
     narrow: Callable[[QuerySet[Any], str], QuerySet[Any]] | None = None
     names_citizen: bool = False
+    # Given more than once, the type applies every value ("and": ``date=ge…&date=lt…``
+    # is a range). A parameter that does not say so reads one value, so a
+    # repetition is refused rather than answered for one of its values.
+    repeats: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,6 +284,31 @@ class FHIRResource:
                         "supported": ", ".join(sorted(known)),
                     },
                 )
+        self.check_repeated(query)
+
+    def check_repeated(self, query: Mapping[str, Any]) -> None:
+        """A parameter given more than once that the type reads once is
+        refused: answered with its last value, ``date=ge2024-01-01&date=lt…``
+        lost its lower bound and ``code=A&code=B`` ("and") answered as
+        ``code=B``, more than was asked, without the client knowing."""
+        if not isinstance(query, QueryDict):
+            return
+        repeatable = {p.name for p in self.search_params if p.repeats or p.names_citizen}
+        repeatable |= set(RESULT_PARAMS) - set(ONCE_ONLY_RESULT_PARAMS)
+        repeated = sorted(
+            name
+            for name in query
+            # Patient's own parser takes modifiers: ``name:exact`` is ``name``.
+            if name.partition(":")[0] not in repeatable and len(query.getlist(name)) > 1
+        )
+        if repeated:
+            names = ", ".join(name[:30] for name in repeated)
+            raise InvalidInput(
+                "search.param_repeated",
+                f"{names} may be given only once in a search here.",
+                field=repeated[0][:30],
+                params={"names": names},
+            )
 
     def check_one_citizen(self, query: Mapping[str, Any]) -> None:
         """A search names one citizen: ``patient`` and ``subject``, repeated
@@ -511,7 +542,7 @@ class _ResourceView(FHIRView):
         found = resource.search(asked, query, count, offset)
         params = found.link_params
         if params is None and query is not request.query_params:
-            params = {k: str(v) for k, v in query.items()}
+            params = query  # a POST search's form and URL, every value of each
         bundle = searchset(
             request,
             resource_path=resource.type,

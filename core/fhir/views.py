@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from django.http import QueryDict
+from django.utils.translation import gettext
 from rest_framework.exceptions import MethodNotAllowed, NotAcceptable, NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.boundary import cpr_in_query
-from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.errors import InvalidInput, NotFoundOrNotAllowed, NotSupported, PlatformError
 from core.fhir.capability import capability_statement, registered_resources
 from core.fhir.gate import current_gate
+from core.fhir.outcome import operation_outcome
 from core.fhir.renderers import (
     FHIR_JSON,
     FHIRJSONParser,
@@ -37,6 +41,16 @@ MAX_PAGE_SIZE = 200
 
 _BODY_EMPTY = "The request body is empty; a FHIR JSON resource was expected."
 _FORMAT_NOT_SERVED = "The platform answers in FHIR JSON: _format is json or application/fhir+json."
+_CONDITIONAL_CREATE = (
+    "Conditional create (If-None-Exist) is not supported; nothing was created."
+    " Search first, then create."
+)
+# FHIR's Prefer: return=… on a create or update (http.html#ops).
+PREFER_RETURN = re.compile(r'(?:^|[,;\s])return\s*=\s*"?([A-Za-z]+)')
+
+
+# Answers to a POST that are no resource the request wrote.
+NOT_A_WRITTEN_RESOURCE = ("Bundle", "OperationOutcome", "Parameters")
 
 
 class FHIRView(APIView):
@@ -71,6 +85,38 @@ class FHIRView(APIView):
             raise self.cpr_in_url(request, refused)
         if self._body_missing(request):
             raise InvalidInput("request.malformed", _BODY_EMPTY)
+        if request.method == "POST" and "HTTP_IF_NONE_EXIST" in request.META:
+            # Ignored, a retried create would make a second copy of what the
+            # client asked to be made once.
+            raise NotSupported(
+                "fhir.conditional_create_unsupported", _CONDITIONAL_CREATE, field="If-None-Exist"
+            )
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        return self._as_preferred(request, response)
+
+    def _as_preferred(self, request: Request, response: Any) -> Any:
+        """``Prefer: return=minimal`` leaves a created or updated resource out
+        (its Location and ETag stay), ``return=OperationOutcome`` answers with
+        one that says it was done; ``representation`` is the default."""
+        if request.method not in ("POST", "PUT") or response.status_code not in (200, 201):
+            return response
+        data = getattr(response, "data", None)
+        if not isinstance(data, dict) or data.get("resourceType") in NOT_A_WRITTEN_RESOURCE:
+            return response  # a search, a transaction's or a message's answer
+        match = PREFER_RETURN.search(request.META.get("HTTP_PREFER", ""))
+        wanted = match.group(1).lower() if match else "representation"
+        if wanted == "minimal":
+            response.data = None
+        elif wanted == "operationoutcome":
+            response.data = operation_outcome(
+                kind="informational",
+                code="ok",
+                message=gettext("Created.") if response.status_code == 201 else gettext("Updated."),
+                severity="information",
+            )
+        return response
 
     def _body_missing(self, request: Request) -> bool:
         if not self.body_required or request.method not in ("POST", "PUT"):
@@ -144,21 +190,30 @@ def searchset(
     total: int,
     count: int,
     offset: int,
-    params: dict[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A searchset Bundle with ``self``/``first``/``previous``/``next`` links.
 
     ``total`` must count only what the caller may see: hidden records are
-    never revealed, not even through totals.
+    never revealed, not even through totals. The links repeat every value of
+    a repeated parameter (``date=ge…&date=lt…``): the next page of a range is
+    the same range.
     """
     root = base_url(request)
     base = f"{root}/{resource_path}"
-    query = dict(params if params is not None else request.query_params.items())
-    query.pop("_offset", None)
-    query["_count"] = str(count)
+    source = request.query_params if params is None else params
+    pairs: list[tuple[str, str]] = []
+    for name, values in _all_values(source):
+        if name == "_count":
+            if not any(n == "_count" for n, _ in pairs):
+                pairs.append(("_count", str(count)))
+        elif name != "_offset":
+            pairs.extend((name, str(value)) for value in values)
+    if not any(n == "_count" for n, _ in pairs):
+        pairs.append(("_count", str(count)))
 
     def link(relation: str, at: int) -> dict[str, str]:
-        return {"relation": relation, "url": f"{base}?{urlencode({**query, '_offset': str(at)})}"}
+        return {"relation": relation, "url": f"{base}?{urlencode([*pairs, ('_offset', str(at))])}"}
 
     links = [link("self", offset), link("first", 0)]
     if count and offset > 0:
@@ -181,6 +236,12 @@ def searchset(
             for r in resources
         ]
     return bundle
+
+
+def _all_values(source: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
+    if isinstance(source, QueryDict):
+        return list(source.lists())
+    return [(name, [value]) for name, value in source.items()]
 
 
 class MetadataView(FHIRView):
