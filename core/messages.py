@@ -282,6 +282,8 @@ FIXED = (
     gettext_noop("outcome must be 0 or 4."),
     gettext_noop("The platform answers in FHIR JSON."),
     gettext_noop("The platform answers in FHIR JSON: _format is json or application/fhir+json."),
+    gettext_noop("The platform answers in FHIR R4 (fhirVersion=4.0)."),
+    gettext_noop("A body is read as FHIR R4 JSON in UTF-8 (charset=utf-8, fhirVersion=4.0)."),
     gettext_noop("_id is a Patient id (digits)."),
     gettext_noop("encounter must be Encounter/visit-<id>."),
     gettext_noop("Search by patient (a Patient id)."),

@@ -9,7 +9,12 @@ from urllib.parse import urlencode
 
 from django.http import QueryDict
 from django.utils.translation import gettext
-from rest_framework.exceptions import MethodNotAllowed, NotAcceptable, NotAuthenticated
+from rest_framework.exceptions import (
+    MethodNotAllowed,
+    NotAcceptable,
+    NotAuthenticated,
+    UnsupportedMediaType,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +50,27 @@ _CONDITIONAL_CREATE = (
     "Conditional create (If-None-Exist) is not supported; nothing was created."
     " Search first, then create."
 )
+_VERSION_NOT_SERVED = "The platform answers in FHIR R4 (fhirVersion=4.0)."
+_BODY_NOT_READ = "A body is read as FHIR R4 JSON in UTF-8 (charset=utf-8, fhirVersion=4.0)."
+
+
+def _media_params(item: str) -> dict[str, str] | None:
+    """The parameters of one media range (lower-case names), or None when it
+    names no JSON type (an XML or HTML range in the same Accept header)."""
+    kind, *params = item.split(";")
+    if kind.strip() and "json" not in kind.lower() and kind.strip() != "*/*":
+        return None
+    found: dict[str, str] = {}
+    for param in params:
+        name, _, value = param.partition("=")
+        found[name.strip().lower()] = value.strip().strip('"')
+    return found
+
+
+def _is_r4(version: str) -> bool:
+    return version == "4.0" or version.startswith("4.0.")
+
+
 # FHIR's Prefer: return=… on a create or update (http.html#ops).
 PREFER_RETURN = re.compile(r'(?:^|[,;\s])return\s*=\s*"?([A-Za-z]+)')
 
@@ -77,6 +103,21 @@ class FHIRView(APIView):
         # as for an Accept header asking for XML (406).
         if any("json" not in value.lower() for value in request.query_params.getlist("_format")):
             raise NotAcceptable(_FORMAT_NOT_SERVED)
+        # The answer is FHIR R4: an Accept header asking only for another
+        # version (application/fhir+json; fhirVersion=3.0) is not served.
+        accepted = [_media_params(item) for item in request.META.get("HTTP_ACCEPT", "").split(",")]
+        versions = [params.get("fhirversion") for params in accepted if params is not None]
+        if versions and all(v is not None and not _is_r4(v) for v in versions):
+            raise NotAcceptable(_VERSION_NOT_SERVED)
+        # A body is read as UTF-8 FHIR R4 JSON; another charset or version is
+        # refused for what it is, not misread.
+        sent = _media_params(request.META.get("CONTENT_TYPE", "")) or {}
+        charset, version = sent.get("charset"), sent.get("fhirversion")
+        if request.method in ("POST", "PUT") and (
+            (charset is not None and charset.lower() not in ("utf-8", "utf8"))
+            or (version is not None and not _is_r4(version))
+        ):
+            raise UnsupportedMediaType(request.META.get("CONTENT_TYPE", ""), _BODY_NOT_READ)
         # A CPR number never goes in a URL: whatever the view, a query string
         # holding one is refused before the view reads it (and echoes it in
         # a link), once the caller is known so that the attempt is recorded.

@@ -9,6 +9,7 @@ so ``If-None-Exist`` is refused rather than ignored into a second copy.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -221,3 +222,69 @@ def test_prefer_return_minimal_leaves_a_refusal_and_a_search_whole(world: World)
         HTTP_PREFER="return=minimal",
     )
     assert search.status_code == 200 and search.json()["resourceType"] == "Bundle"
+
+
+@pytest.mark.parametrize(
+    ("accept", "served"),
+    [
+        ("application/fhir+json; fhirVersion=3.0", False),
+        ("application/fhir+json; fhirVersion=5.0", False),
+        ("application/fhir+json; fhirVersion=4.0", True),
+        ("application/fhir+json; fhirVersion=4.0, application/fhir+json; fhirVersion=3.0", True),
+        ("application/fhir+json; fhirVersion=3.0, application/xml", False),
+        ("application/fhir+json", True),
+        ("*/*", True),
+    ],
+)
+def test_an_answer_in_another_fhir_version_is_not_served(
+    world: World,  # noqa: F811
+    accept: str,
+    served: bool,
+) -> None:
+    """The platform speaks R4; a client asking only for STU3 was answered in
+    R4 as if it had asked for it."""
+    response = f.client_for(world.nurse).get(
+        f"/fhir/Condition?patient={world.person.pk}", HTTP_ACCEPT=accept
+    )
+    if served:
+        assert response.status_code == 200, response.content[:300]
+    else:
+        assert response.status_code == 406
+        assert OperationOutcome.model_validate_json(response.content)
+        assert issue_code(response) == "request.not_acceptable"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/fhir+json; charset=iso-8859-1",
+        "application/fhir+json; fhirVersion=3.0",
+        "application/json; charset=latin1",
+    ],
+)
+def test_a_body_in_another_charset_or_fhir_version_is_refused_as_such(
+    world: World,  # noqa: F811
+    content_type: str,
+) -> None:
+    """A Latin-1 body was misread as UTF-8 and refused as "a lone surrogate";
+    an STU3 body was judged as R4."""
+    before = _writes()
+    body = bodies.diagnosis(world.person.pk)
+    response = f.client_for(world.nurse).post(
+        "/fhir/Condition",
+        data=json.dumps(body, ensure_ascii=False).encode("latin-1", "replace"),
+        content_type=content_type,
+    )
+    assert response.status_code == 415, response.content[:300]
+    assert issue_code(response) == "request.unsupported_media_type"
+    assert "UTF-8" in response.json()["issue"][0]["details"]["text"]
+    assert _writes() == before
+
+
+def test_a_utf8_body_that_says_so_is_taken(world: World) -> None:  # noqa: F811
+    response = f.client_for(world.nurse).post(
+        "/fhir/Condition",
+        data=json.dumps(bodies.diagnosis(world.person.pk)),
+        content_type="application/fhir+json; charset=UTF-8; fhirVersion=4.0",
+    )
+    assert response.status_code == 201, response.content[:300]
