@@ -174,6 +174,7 @@ class StockView(APIView):
                     "search.param_invalid", "location must be an id.", field="location"
                 )
             location = selectors.location_get(organisation=organisation, location_id=int(raw))
+            services.check_may_see(actor, location)
         rows: QuerySet[Balance] = selectors.stock_by_location(
             organisation=organisation, location=location
         )
@@ -207,12 +208,7 @@ class LocationBalanceView(APIView):
     def get(self, request: Request, location_id: int) -> Response:
         actor = actor_of(request)
         location = _location(actor, location_id)
-        if (
-            actor.role == NURSE
-            and location.kind == Location.Kind.BAG
-            and location.nurse_id != getattr(actor.user, "pk", None)
-        ):
-            raise Forbidden("bag.not_yours", "You may see only your own bag.")
+        services.check_may_see(actor, location)
         return Response(
             {
                 "location": location_json(location),

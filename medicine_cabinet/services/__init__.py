@@ -18,6 +18,7 @@ from medicine_cabinet.services.checks import (
     COUNTED,
     GATE_CATEGORY,
     WITNESS_ROLES,
+    check_may_see,
     quantity_parse,
     witness_verify,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "cabinet_create",
     "cabinet_watch",
     "check_dependence_forming",
+    "check_may_see",
     "count_approve",
     "count_record",
     "count_recount",

@@ -139,6 +139,18 @@ def check_own_bag(actor: Actor, location: Location) -> None:
         raise Forbidden("cabinet.officer_only", "Only the medicine officer handles the cabinet.")
 
 
+def check_may_see(actor: Actor, location: Location) -> None:
+    """A nurse sees the cabinets and her own bag, never a colleague's: the
+    same answer whichever way she asks (a location's balance, the stock list
+    filtered to it)."""
+    if (
+        actor.role == Role.ACUTE_NURSE
+        and location.kind == Location.Kind.BAG
+        and location.nurse_id != getattr(actor.user, "pk", None)
+    ):
+        raise Forbidden("bag.not_yours", "You may see only your own bag.")
+
+
 def check_witness(*, actor: Actor, medicine: Medicine, witness: User | None) -> User | None:
     """§4: a second person, not the actor, on the acute function's staff."""
     if witness is None:

@@ -169,6 +169,12 @@ def test_stock_lists_show_a_nurse_the_cabinets_and_her_own_bag_only(
     with django_assert_max_num_queries(6):
         everything = coordinator.get("/api/cabinet/stock").json()["stock"]
     assert len(everything) == 15
+    # Her colleague's bag asked for by name is refused as its balance is, not
+    # answered with an empty list as if the bag were empty.
+    theirs = client.get(f"/api/cabinet/stock?location={bag2.pk}")
+    assert theirs.status_code == 403 and theirs.json()["error"]["code"] == "bag.not_yours"
+    mine = client.get(f"/api/cabinet/stock?location={bag.pk}").json()["stock"]
+    assert {r["location"]["id"] for r in mine} == {bag.pk}
     with django_assert_max_num_queries(8):
         history = f.client_for(officer).get(f"/api/cabinet/lots/{lot.pk}/history").json()
     assert len(history["movements"]) == 5 and len(history["held_in"]) == 3
