@@ -17,7 +17,7 @@ from consent.audit.services import Outcome as AuditOutcome
 from consent.models import CareRelationship
 from consent.services import care_relationship_open
 from core.actors import Actor
-from core.errors import PlatformError
+from core.errors import InvalidInput, PlatformError
 from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise
 
@@ -25,6 +25,23 @@ from core.validation import full_clean_or_raise
 # nurse) open are found again by these sources when they end.
 EPISODE_SOURCE = "acute.episode"
 VISIT_SOURCE = "acute.visit"
+
+# What staff write on a visit or an episode (a note, the assessment, the
+# outcome's note, a reason): room for any clinical text, yet bounded on every
+# door alike, since it travels on in the hand-back and the referrer's message.
+VISIT_TEXT_LIMIT = 10000
+
+
+def text_within_limit(text: str, *, field: str) -> str:
+    """``text`` if it is at most :data:`VISIT_TEXT_LIMIT` characters, else refused."""
+    if len(text) > VISIT_TEXT_LIMIT:
+        raise InvalidInput(
+            "visit.text_too_long",
+            f"Write {field} in at most {VISIT_TEXT_LIMIT} characters.",
+            field=field,
+            params={"max": VISIT_TEXT_LIMIT},
+        )
+    return text
 
 
 def audit(

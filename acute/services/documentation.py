@@ -13,7 +13,12 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from acute.models import Visit, VisitNote, VitalSign
-from acute.services._common import creation_refused_audit, visit_audit, visit_lock
+from acute.services._common import (
+    creation_refused_audit,
+    text_within_limit,
+    visit_audit,
+    visit_lock,
+)
 from acute.services.visits import assigned_nurse_only
 from consent.audit.services import Action
 from core.actors import Actor
@@ -49,6 +54,7 @@ def visit_note_add(*, visit: Visit, kind: str, text: str, actor: Actor) -> Visit
     if kind not in VisitNote.Kind.values:
         raise InvalidInput("visit_note.kind_unknown", "Unknown note kind.", field="kind")
     text = required_text(text, code="visit_note.empty", field="text", message="The note is empty.")
+    text_within_limit(text, field="text")
     with transaction.atomic():
         visit = _documenting_nurse(visit, actor)
         note = VisitNote(visit=visit, kind=kind, text=text, written_by=visit.nurse)

@@ -17,6 +17,7 @@ from acute.services._common import (
     audit,
     episode_new,
     episode_relationship_open,
+    text_within_limit,
 )
 from acute.services._nurse_access import visit_cancel_locked, visit_send
 from acute.services.admissions import (
@@ -110,6 +111,7 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
     hand-back (R11) and the referrer's message to the hand-off work."""
     if outcome not in Outcome.values:
         raise InvalidInput("episode.outcome_unknown", "Unknown outcome.", field="outcome")
+    text_within_limit(note.strip(), field="note")
     with transaction.atomic():
         episode = Episode.objects.select_for_update().get(pk=episode.pk)
         if episode.status != Episode.Status.OPEN:

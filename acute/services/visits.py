@@ -19,7 +19,14 @@ from django.utils.text import format_lazy
 
 from acute import signals
 from acute.models import Episode, NurseShift, Outcome, Referral, Visit, VisitNote
-from acute.services._common import VISIT_SOURCE, refusal_audited, visit_audit, visit_lock
+from acute.services._common import (
+    EVERY_REFUSAL,
+    VISIT_SOURCE,
+    refusal_audited,
+    text_within_limit,
+    visit_audit,
+    visit_lock,
+)
 from acute.services._nurse_access import shift_status_follow_visits, visit_cancel_locked
 from acute.services.admissions import VISIT_CITIZEN_DECEASED
 from acute.services.dispatch import dispatch_auto_assign
@@ -85,17 +92,18 @@ def _for_the_living(visit: Visit) -> None:
 
 @contextmanager
 def _step(visit: Visit, actor: Actor, step: str) -> Iterator[None]:
-    """One step of the visit in its own transaction. A step refused because
-    the citizen is registered dead is a denied attempt on her record (R9),
-    written after the refused transaction has rolled back, so it stays."""
+    """One step of the visit in its own transaction. A refused step (out of
+    order, taken twice, on another nurse's visit, too late, for a citizen
+    registered dead) is a denied attempt on her record (R9), written after
+    the refused transaction has rolled back, so it stays."""
     with refusal_audited(
         actor=actor,
         action=Action.UPDATE,
         citizen_id=visit.citizen_id,
         resource_type="Encounter",
-        resource_id=visit.pk,
+        resource_id=f"visit-{visit.pk}",
         detail={"step": step},
-        codes={VISIT_CITIZEN_DECEASED},
+        codes=EVERY_REFUSAL,
     ):
         yield
 
@@ -181,7 +189,9 @@ def visit_complete(
             "Only a citizen treated at home can keep the episode open for a follow-up.",
             field="close_episode",
         )
-    with transaction.atomic():
+    assessment = text_within_limit(assessment.strip(), field="assessment")
+    text_within_limit(note.strip(), field="note")
+    with _step(visit, actor, "completed"):
         # The episode first, as closing it does (then its visits): two nurses
         # ending their visits at once, or a nurse and the coordinator, take
         # their turns without a deadlock, and the second sees the first's end.
@@ -223,7 +233,8 @@ def visit_complete(
 
 def visit_decline(*, visit: Visit, reason: str = "", actor: Actor) -> Visit:
     """The nurse declines an assignment; dispatch moves on."""
-    with transaction.atomic():
+    text_within_limit(reason.strip(), field="reason")
+    with _step(visit, actor, "declined"):
         visit = visit_lock(visit)
         assigned_nurse_only(visit, actor)
         if visit.status != Visit.Status.ASSIGNED:
@@ -241,6 +252,7 @@ def visit_decline(*, visit: Visit, reason: str = "", actor: Actor) -> Visit:
 
 def visit_withdraw(*, visit: Visit, note: str = "", actor: Actor) -> Visit:
     """The coordinator takes a visit back (before the nurse is on site)."""
+    text_within_limit(note.strip(), field="reason")
     with transaction.atomic():
         visit = visit_lock(visit)
         if visit.status not in (

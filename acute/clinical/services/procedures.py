@@ -20,6 +20,7 @@ from acute.clinical.services.common import (
     not_after_death,
     not_before_visit,
     not_in_future,
+    refuse,
     require_user,
     require_visit_status,
 )
@@ -28,6 +29,7 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     InvalidInput,
+    PlatformError,
 )
 from core.validation import full_clean_or_raise
 
@@ -45,8 +47,14 @@ def procedure_record(
     placement (R7), or a delegated one."""
     user = require_user(actor)
     assert actor.organisation is not None
-    require_visit_status(visit, RESULT_STATUSES, gettext_lazy("Procedures"))
-    test = catalogue_entry(code, kind=TestDefinition.Kind.PROCEDURE, field="code")
+    try:
+        require_visit_status(visit, RESULT_STATUSES, gettext_lazy("Procedures"))
+        test = catalogue_entry(code, kind=TestDefinition.Kind.PROCEDURE, field="code")
+    except PlatformError as error:
+        # A refused write on the citizen's record (R9), as one without a delegation is.
+        raise refuse(
+            error, actor=actor, citizen_id=visit.citizen_id, resource_type="Procedure"
+        ) from None
     when = performed_at or timezone.now()
     delegation = delegation_or_refuse(
         actor=actor, visit=visit, test=test, resource_type="Procedure", when=when

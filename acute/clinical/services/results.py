@@ -46,6 +46,7 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     InvalidInput,
+    PlatformError,
 )
 from core.models import Citizen, Organisation, User
 from core.validation import full_clean_or_raise
@@ -90,15 +91,27 @@ def _check_result(
     prefix = f"results[{index}]"
     test = catalogue.get(entry.code)
     if test is None:
-        raise InvalidInput(
-            "catalogue.unknown", "No test with this code in the catalogue.", field=f"{prefix}.code"
+        raise refuse(
+            InvalidInput(
+                "catalogue.unknown",
+                "No test with this code in the catalogue.",
+                field=f"{prefix}.code",
+            ),
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type="Observation",
         )
     if test.derivation:
-        raise InvalidInput(
-            "lab.derived_result",
-            f"{test.display} is computed by the platform from its source test, not entered.",
-            field=f"{prefix}.code",
-            params={"test": test.display},
+        raise refuse(
+            InvalidInput(
+                "lab.derived_result",
+                f"{test.display} is computed by the platform from its source test, not entered.",
+                field=f"{prefix}.code",
+                params={"test": test.display},
+            ),
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type="Observation",
         )
     effective_at = entry.effective_at or now
     delegation = delegation_or_refuse(
@@ -224,7 +237,14 @@ def lab_results_record(
     user = require_user(actor)
     organisation = actor.organisation
     assert organisation is not None
-    require_visit_status(visit, RESULT_STATUSES, gettext_lazy("Results"))
+    try:
+        require_visit_status(visit, RESULT_STATUSES, gettext_lazy("Results"))
+    except PlatformError as error:
+        # Taken before she is at the door or after the visit ended: a refused
+        # write on the citizen's record (R9).
+        raise refuse(
+            error, actor=actor, citizen_id=visit.citizen_id, resource_type="Observation"
+        ) from None
     if not entries:
         raise InvalidInput("lab.empty", "Give at least one result.", field="results")
     if len(entries) > 50:
