@@ -158,12 +158,12 @@ def seed() -> dict[str, Any]:
 def client_for(membership: Any) -> Any:
     from django.test import Client
 
-    from core.permissions import SESSION_MEMBERSHIP_KEY
+    from core.permissions import session_membership_set
 
     client = Client(SERVER_NAME="127.0.0.1")
     client.force_login(membership.user)
     session = client.session
-    session[SESSION_MEMBERSHIP_KEY] = membership.pk
+    session_membership_set(session, membership)
     session.save()
     return client
 

@@ -3,11 +3,14 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django_otp.admin import OTPAdminSite
 
 from core import views as core_views
+from core.admin import AdminLoginForm
 from core.metrics import metrics_view
 from core.openapi_views import DocsView, SchemaView
 
 # The admin's own password login also asks for the TOTP code (docs/decisions/0009).
 admin.site.__class__ = OTPAdminSite
+# ... and passes the platform's one password door: failures counted and limited.
+admin.site.login_form = AdminLoginForm
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("schema/", SchemaView.as_view(), name="api-schema"),

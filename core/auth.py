@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from core.models import ApiToken, Membership, Organisation, User, hash_token
+from core.models import ApiToken, Membership, Organisation, SystemClient, User, hash_token
 from core.sql import CompiledQuery
 
 # The token, its membership, the user and the organisation, read in one query
@@ -19,6 +19,9 @@ _PARTS: tuple[tuple[type[models.Model], str], ...] = (
     (Membership, "membership__"),
     (User, "membership__user__"),
     (Organisation, "membership__organisation__"),
+    # A system's client, whose switching off ends its tokens at once; a
+    # person's token has none (its columns are all null).
+    (SystemClient, "system_client__"),
 )
 # Rows are read without the ORM's value converters, which these fields do not
 # need; a field that does (JSON, say) sends the query the ORM's way instead.
@@ -38,7 +41,9 @@ def token_with_membership(key_hash: str) -> ApiToken | None:
     if connection.vendor != "postgresql" or not _PLAIN_COLUMNS:
         # SQLite's values need the ORM's converters.
         return (
-            ApiToken.objects.select_related("membership__user", "membership__organisation")
+            ApiToken.objects.select_related(
+                "membership__user", "membership__organisation", "system_client"
+            )
             .filter(key_hash=key_hash)
             .first()
         )
@@ -52,28 +57,42 @@ def token_with_membership(key_hash: str) -> ApiToken | None:
         names = tuple(f.attname for f in model._meta.concrete_fields)
         loaded.append(model.from_db(connection.alias, names, row[at : at + len(names)]))
         at += len(names)
-    token, membership, user, organisation = loaded
+    token, membership, user, organisation, client = loaded
     membership.user = user
     membership.organisation = organisation
     token.membership = membership
+    if token.system_client_id is not None:
+        token.system_client = client
     return token
+
+
+def bearer_credential(header: str) -> str | None:
+    """The token of an ``Authorization`` header's value; None when the header
+    is of another scheme (or absent), "" when the token is missing. The scheme
+    is matched without regard to case (RFC 7235 §2.1; the OAuth endpoint itself
+    answers ``token_type: bearer``). A token is taken from this header only,
+    never from the query string."""
+    parts = header.split(None, 1)
+    if not parts or parts[0].lower() != "bearer":
+        return None
+    return parts[1].strip() if len(parts) > 1 else ""
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
-        header = authentication.get_authorization_header(request).decode("latin-1")
-        if not header:
+        raw = bearer_credential(authentication.get_authorization_header(request).decode("latin-1"))
+        if raw is None:
             return None
-        scheme, _, raw = header.partition(" ")
-        if scheme != self.keyword:
-            return None
-        raw = raw.strip()
         if not raw:
             raise exceptions.AuthenticationFailed("The bearer token is missing.")
         token = token_with_membership(hash_token(raw))
         if token is None or not token.is_usable(timezone.now()):
+            raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+        client = token.system_client  # loaded above; None for a person's token
+        if client is not None and not client.is_active:
+            # A system switched off: the tokens it already holds end with it.
             raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
         membership = token.membership
         if not (

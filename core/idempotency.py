@@ -35,7 +35,7 @@ from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from core.auth import hash_token, token_with_membership
+from core.auth import bearer_credential, hash_token, token_with_membership
 from core.cpr import cpr_in_text
 from core.errors import Conflict, InvalidInput, PlatformError
 from core.exception_handler import error_response
@@ -48,10 +48,10 @@ _NOT_KEYED = ("/fhir/$process-message", "/api/auth/")
 
 
 def _user_id(request: HttpRequest) -> int | None:
-    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-    if scheme != "Bearer" or not raw.strip():
+    raw = bearer_credential(request.headers.get("Authorization", ""))
+    if not raw:
         return None
-    token = token_with_membership(hash_token(raw.strip()))
+    token = token_with_membership(hash_token(raw))
     if token is None or not token.is_usable(timezone.now()):
         return None  # the view refuses it (401)
     return int(token.membership.user_id)

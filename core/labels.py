@@ -80,6 +80,7 @@ REASONS: dict[str, Promise] = {
     "restricted_analysis": pgettext_lazy(REASON_CONTEXT, "restricted analysis"),
     "right_of_insight": pgettext_lazy(REASON_CONTEXT, "right of insight"),
     "role_not_permitted": pgettext_lazy(REASON_CONTEXT, "role not permitted"),
+    "scope_not_granted": pgettext_lazy(REASON_CONTEXT, "outside the system's scopes"),
     "signin.oidc": pgettext_lazy(REASON_CONTEXT, "sign-in through the organisation"),
     "unknown_citizen": pgettext_lazy(REASON_CONTEXT, "unknown citizen"),
     "unknown_care_thread": pgettext_lazy(REASON_CONTEXT, "unknown correspondence"),
@@ -98,6 +99,7 @@ REASONS: dict[str, Promise] = {
         REASON_CONTEXT, "§4 medicine ordered by phone"
     ),
     "order.read_back_required": pgettext_lazy(REASON_CONTEXT, "order not read back"),
+    "order.doses_given": pgettext_lazy(REASON_CONTEXT, "correction after doses were given"),
     "audit.entry_not_found": pgettext_lazy(REASON_CONTEXT, "unknown audit entry"),
     "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),
     "record.psychiatric_diagnosis": pgettext_lazy(REASON_CONTEXT, "psychiatric diagnosis (R2)"),
@@ -113,6 +115,10 @@ REASONS: dict[str, Promise] = {
     ),
     "referral.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
     "visit.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
+    "shift.not_found": pgettext_lazy(REASON_CONTEXT, "nurse of another acute function"),
+    "dispatch.municipality_not_served": pgettext_lazy(
+        REASON_CONTEXT, "nurse's acute function does not serve the municipality"
+    ),
     "patient.deceased_time_required": pgettext_lazy(REASON_CONTEXT, "death without its time"),
     # A hand-off's entry names the message it disclosed or received by its
     # event (integrations.messages.Event).

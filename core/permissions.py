@@ -21,6 +21,20 @@ from core.models import ApiToken, Membership
 from core.scopes import scopes_allow
 
 SESSION_MEMBERSHIP_KEY = "membership_id"
+# The role and organisation the session was signed in to: a membership changed
+# in place afterwards (in the admin) does not carry the session into its new
+# role, just as it ends the tokens issued in the old one (Membership.save).
+SESSION_ROLE_KEY = "membership_role"
+
+
+def _role_of(membership: Membership) -> list[Any]:
+    return [membership.role, membership.organisation_id]
+
+
+def session_membership_set(session: Any, membership: Membership) -> None:
+    """The session acts in ``membership``, in its role at its organisation as they are now."""
+    session[SESSION_MEMBERSHIP_KEY] = membership.pk
+    session[SESSION_ROLE_KEY] = _role_of(membership)
 
 
 class DenyAll(BasePermission):
@@ -54,12 +68,14 @@ def actor_from_request(request: HttpRequest | Request) -> Actor | None:
     else:
         session = getattr(request, "session", None)
         membership_id = session.get(SESSION_MEMBERSHIP_KEY) if session is not None else None
-        if membership_id is not None:
+        if session is not None and membership_id is not None:
             membership = (
                 Membership.objects.select_related("organisation", "user")
                 .filter(pk=membership_id, user=user, is_active=True)
                 .first()
             )
+            if membership is not None and session.get(SESSION_ROLE_KEY) != _role_of(membership):
+                membership = None
     if membership is None or not membership.organisation.is_active:
         return None
     actor = Actor.for_membership(membership)

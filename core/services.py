@@ -122,10 +122,16 @@ def second_factor_verify(*, user: User, code: str, client_address: str | None) -
     if device is not None:
         _refuse_while_device_locked(device, now=now)
     digits = code.strip().replace(" ", "")
-    ok = device is not None and digits.isdigit() and device.verify_token(digits)
-    LoginAttempt.objects.create(
-        username=user.username, client_address=client_address, succeeded=bool(ok), at=now
-    )
+    with transaction.atomic():
+        if device is not None:
+            # The device's row is locked from reading its last used step to
+            # writing the new one: two requests sending one code at the same
+            # moment (the page and the API, say) get it accepted once.
+            device = TOTPDevice.objects.select_for_update().filter(pk=device.pk).first()
+        ok = device is not None and digits.isdigit() and device.verify_token(digits)
+        LoginAttempt.objects.create(
+            username=user.username, client_address=client_address, succeeded=bool(ok), at=now
+        )
     if device is None:
         raise Unauthenticated(
             "auth.otp_not_enrolled",

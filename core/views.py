@@ -26,7 +26,13 @@ from core.errors import NotFoundOrNotAllowed, PlatformError
 from core.exception_handler import error_response
 from core.health import health_report
 from core.models import Membership, Role, User
-from core.permissions import SESSION_MEMBERSHIP_KEY, Public, actor_from_request, page, public_page
+from core.permissions import (
+    Public,
+    actor_from_request,
+    page,
+    public_page,
+    session_membership_set,
+)
 from core.services import (
     login_verify,
     membership_choose,
@@ -74,7 +80,7 @@ def login_complete(
 ) -> HttpResponse:
     """Log the member of staff in, acting in ``membership``, and go on."""
     login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session[SESSION_MEMBERSHIP_KEY] = membership.pk
+    session_membership_set(request.session, membership)
     return redirect(_safe_next(next_url) or settings.LOGIN_REDIRECT_URL)
 
 

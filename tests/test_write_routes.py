@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 
 from core.fhir.patient import patient_resource
 from core.models import Membership, Role
+from core.permissions import session_membership_set
 from integrations.models import CareMessage, CareThread, Partner
 from integrations.simulators import helpline_referral
 from integrations.transport import signed_headers
@@ -947,7 +948,7 @@ def _page_client(member: Membership) -> Client:
     client = Client()
     client.force_login(member.user)
     session = client.session
-    session["membership_id"] = member.pk
+    session_membership_set(session, member)
     session.save()
     return client
 

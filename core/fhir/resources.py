@@ -466,6 +466,10 @@ class _ResourceView(FHIRView):
     # What a GET and a POST here are, for the audit log.
     reading, posting = SEARCH, "create"
 
+    def citizen_refused(self, request: Request) -> int | None:
+        resource_id = str(self.kwargs.get("resource_id", ""))
+        return self.resource.citizen_named(resource_id, request.query_params)
+
     def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
         actor = actor_from_request(request)
         assert actor is not None  # ANY_STAFF let only an actor through

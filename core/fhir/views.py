@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from django.http import QueryDict
@@ -32,13 +32,15 @@ from core.fhir.renderers import (
     PlainJSONAlsoFHIRRenderer,
 )
 from core.messages import WHOLE_NUMBER
-from core.permissions import Public, actor_from_request
+from core.permissions import Public, actor_from_request, system_scopes_admit
 from core.validation import is_digits
 
 DEFAULT_PAGE_SIZE = 20
 # A FHIR id (R4: [A-Za-z0-9\-\.]{1,64}); anything else is recorded as asked for
 # no id, so the audit log never keeps what a client typed into the URL.
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# The type and id a refused request's path names, for the audit log.
+_TYPE_AND_ID = re.compile(r"^/fhir/(?P<type>[A-Z][A-Za-z]{1,63})(?:/(?P<id>[^/]*))?")
 # What the audit log calls an attempt, by its HTTP method.
 ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 MAX_PAGE_SIZE = 200
@@ -92,6 +94,38 @@ class FHIRView(APIView):
     # A POST or PUT here carries a FHIR JSON body (REST framework hands an
     # empty one to no parser, and the view would judge an empty resource).
     body_required = True
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        """A member of staff or a system refused by the endpoint's role, or a
+        system by its scopes, made an attempt on the shared record all the
+        same: it is recorded (R9), on the citizen it names, before the refusal
+        is answered. A caller with no actor is refused as unauthenticated."""
+        actor = actor_from_request(request)
+        if actor is not None:
+            found = _TYPE_AND_ID.match(request.path)
+            resource_id = (found["id"] or "") if found else ""
+            current_gate().refuse(
+                actor=actor,
+                action=ACTION_BY_METHOD.get(request.method or "", "read"),
+                purpose="treatment",
+                resource_type=found["type"] if found else "",
+                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+                reason_code=(
+                    "role_not_permitted" if system_scopes_admit(request) else "scope_not_granted"
+                ),
+                citizen_id=self.citizen_refused(request),
+            )
+        super().permission_denied(request, message, code)
+
+    def citizen_refused(self, request: Request) -> int | None:
+        """The citizen a refused request names: the Patient its path is on."""
+        found = _TYPE_AND_ID.match(request.path)
+        patient_id = found["id"] if found and found["type"] == "Patient" else None
+        if patient_id and is_digits(patient_id) and len(patient_id) <= 18:
+            return int(patient_id)
+        return None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # A method the endpoint does not serve is a 405 before anything else

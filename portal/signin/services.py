@@ -269,7 +269,8 @@ def system_token_issue(*, client_id: str, client_secret: str, scope: str) -> tup
             status=401,
         )
     registered = set(client.scopes.split())
-    asked = scope.split() or sorted(registered)
+    # Scopes as RFC 6749 §3.3 has them: a set, however they were spaced or repeated.
+    asked = list(dict.fromkeys(scope.split())) or sorted(registered)
     if parse_scopes(" ".join(asked)) is None or not set(asked) <= registered:
         raise _system_refusal(
             client=client,

@@ -16,6 +16,7 @@ from consent.models import BreakGlass
 from consent.services import record_resource_create
 from core.actors import Actor
 from core.models import Role
+from core.permissions import session_membership_set
 from tests import factories as f
 from tests.consent import bodies
 from tests.consent.audit.conftest import flags_scan_placed
@@ -130,7 +131,7 @@ def test_r5_break_the_glass_shows_for_the_auditor_and_in_the_citizens_insight(wo
     page = f.client_for(None)
     page.force_login(world.auditor.user)
     session = page.session
-    session["membership_id"] = world.auditor.pk
+    session_membership_set(session, world.auditor)
     session.save()
     html = page.get(f"/consent/insight/{world.person.pk}/").content.decode()
     assert "Bevidstløs" in html and html.count('class="flag"') >= 3  # override + read
@@ -393,7 +394,7 @@ def test_r5_emergency_searches_are_in_the_insight_report_and_the_auditors_export
     page = f.client_for(None)
     page.force_login(world.auditor.user)
     session = page.session
-    session["membership_id"] = world.auditor.pk
+    session_membership_set(session, world.auditor)
     session.save()
     html = page.get(f"/consent/insight/{world.person.pk}/").content.decode()
     rows = [row for row in html.split("<tr") if "Søgning" in row]

@@ -14,6 +14,7 @@ from consent.audit.notes import checkpoint_parse, note_split
 from consent.selectors import insight_report
 from consent.selectors.insight import PROOF_EXTENSION
 from core.actors import Actor
+from core.permissions import session_membership_set
 from tests import factories as f
 from tests.consent import bodies
 from tests.consent.conftest import World, post
@@ -23,7 +24,7 @@ def _page_client(membership):
     client = f.client_for(None)
     client.force_login(membership.user)
     session = client.session
-    session["membership_id"] = membership.pk
+    session_membership_set(session, membership)
     session.save()
     return client
 

@@ -17,6 +17,7 @@ from consent.models import CareRelationship, ConsentDirective, PatientVersion, R
 from consent.services import care_relationship_open, consent_create, record_resource_create
 from core.actors import Actor
 from core.models import Citizen, Role
+from core.permissions import session_membership_set
 from tests import factories as f
 from tests.consent import bodies
 from tests.consent.conftest import World, post, put
@@ -299,7 +300,7 @@ def test_every_role_against_the_insight_pages(world: World, role: str) -> None:
     client = f.client_for(None)
     client.force_login(membership.user)
     session = client.session
-    session["membership_id"] = membership.pk
+    session_membership_set(session, membership)
     session.save()
     allowed = role == Role.AUDITOR
     assert client.get("/consent/insight/").status_code == (200 if allowed else 403)

@@ -438,3 +438,171 @@ def test_wrong_codes_without_end_pause_the_code_app_for_half_a_minute_at_most(ap
         throttling_failure_timestamp=timezone.now() - dt.timedelta(seconds=33)
     )
     assert _token(api_client, "nurse-pause", f.PASSWORD, otp=f.totp_code(user)).status_code == 201
+
+
+def test_the_bearer_scheme_is_read_in_any_case_and_the_token_only_from_the_header(
+    api_client,
+) -> None:
+    """The scheme of ``Authorization`` is case-insensitive (RFC 7235), and the
+    OAuth endpoint answers ``token_type: bearer``: a client sending the token
+    as it was told to was refused "log in first". A token in the query
+    string is never taken."""
+    from rest_framework.test import APIClient
+
+    membership = f.staff(Role.COORDINATOR, f.acute_function())
+    raw = f.token_for(membership)
+    for header in (f"bearer {raw}", f"BEARER {raw}", f"Bearer\t{raw}", f"Bearer   {raw} "):
+        api_client.credentials(HTTP_AUTHORIZATION=header)
+        assert api_client.get("/api/auth/whoami").status_code == 200, repr(header[:8])
+    api_client.credentials(HTTP_AUTHORIZATION=f"bearer {raw}x")
+    refused = api_client.get("/api/auth/whoami")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "auth.required"
+    for name in ("access_token", "token", "bearer"):
+        response = APIClient().get(f"/api/auth/whoami?{name}={raw}")
+        assert response.status_code == 401, name
+        assert response.json()["error"]["code"] == "auth.required"
+
+
+def test_a_session_does_not_follow_its_role_changed_in_place(client) -> None:
+    """A coordinator's role changed in the admin while she was logged in on
+    the pages: her session went on in the new role (here an auditor's, with
+    the audit log's pages) without anyone signing in as auditor. Like a
+    token, the session ends with the role it was signed in to."""
+    membership = f.staff(Role.COORDINATOR, f.acute_function())
+    assert f.log_in(client, membership).status_code == 302
+    assert client.get("/").status_code == 200
+    membership.is_default = False
+    membership.save()
+    assert client.get("/").status_code == 200  # anything else changed keeps it
+    membership.role = Role.AUDITOR
+    membership.save()
+    home = client.get("/")
+    assert home.status_code == 302 and home["Location"].startswith("/login/")
+    assert client.get("/api/auth/whoami").status_code in (401, 403)
+    # Signing in again acts in the new role.
+    assert f.log_in(client, membership).status_code == 302
+    assert client.get("/api/auth/whoami").json()["role"] == "auditor"
+    # An organisation changed in place ends it the same way.
+    membership.organisation = f.municipality("159")
+    membership.save()
+    assert client.get("/").status_code == 302
+
+
+def _admin(username: str = "admin-x") -> User:
+    from core.models import Membership
+
+    user = User.objects.create_superuser(username, password=f.PASSWORD)
+    Membership.objects.create(
+        user=user, organisation=f.acute_function(), role=Role.ADMINISTRATOR, is_default=True
+    )
+    f.totp_device(user)
+    return user
+
+
+def _admin_login(client, username: str, password: str, code: str):
+    device = TOTPDevice.objects.filter(user__username=username).first()
+    return client.post(
+        "/admin/login/",
+        {
+            "username": username,
+            "password": password,
+            "otp_device": device.persistent_id if device else "",
+            "otp_token": code,
+        },
+    )
+
+
+def test_the_admin_login_counts_and_limits_failures_as_every_login_does(client, settings) -> None:
+    """The admin's own login page checked the password itself: guesses there
+    were never counted or limited, and after the limit was reached on the
+    login page and the API the admin page still let the right password in."""
+    settings.LOGIN_FAILURE_LIMIT = 3
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    admin_user = _admin()
+    for _ in range(3):
+        response = _admin_login(client, "admin-x", "wrong", "000000")
+        assert response.status_code == 200
+        assert "Forkert brugernavn eller adgangskode." in response.content.decode()
+    assert LoginAttempt.objects.filter(username="admin-x", succeeded=False).count() == 3
+    blocked = _admin_login(client, "admin-x", f.PASSWORD, f.totp_code(admin_user))
+    assert blocked.status_code == 200
+    assert "_auth_user_id" not in client.session
+    from rest_framework.test import APIClient
+
+    api = APIClient().post(
+        "/api/auth/token",
+        {"username": "admin-x", "password": f.PASSWORD, "otp": f.totp_code(admin_user)},
+        format="json",
+    )
+    assert api.status_code == 429
+
+
+def test_the_admin_login_takes_a_code_once_and_tells_nothing_of_a_non_staff_password(
+    client, settings
+) -> None:
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    admin_user = _admin()
+    code = f.totp_code(admin_user)
+    wrong_code = _admin_login(client, "admin-x", f.PASSWORD, "000000")
+    assert wrong_code.status_code == 200
+    assert LoginAttempt.objects.filter(username="admin-x", succeeded=False).count() == 1
+    response = _admin_login(client, "admin-x", f.PASSWORD, code)
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    client.post("/admin/logout/")
+    replayed = _admin_login(client, "admin-x", f.PASSWORD, code)
+    assert replayed.status_code == 200
+    assert "_auth_user_id" not in client.session
+    # A member of staff who is no administrator: the right password reads as a wrong one.
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-adm")
+    f.totp_device(nurse.user)
+    right = _admin_login(client, "nurse-adm", f.PASSWORD, f.totp_code(nurse.user))
+    wrong = _admin_login(client, "nurse-adm", "wrong", "000000")
+    assert right.status_code == wrong.status_code == 200
+    assert "Forkert brugernavn eller adgangskode." in right.content.decode()
+    assert "Forkert brugernavn eller adgangskode." in wrong.content.decode()
+
+
+@pytest.mark.postgres  # SQLite has no row locks
+@pytest.mark.django_db(transaction=True)
+def test_one_code_sent_twice_at_the_same_moment_is_accepted_once(settings, monkeypatch) -> None:
+    """Two logins with one code at the same moment (the page and the API, or a
+    code read over a shoulder) both read the device's last used step before
+    either wrote it, and both got in. The check of the code is held here until
+    both requests have reached it, if they can."""
+    import contextlib
+    import threading
+
+    from django.db import connection
+    from django_otp import oath
+    from rest_framework.test import APIClient
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    f.staff(Role.COORDINATOR, f.acute_function(), username="coord-race")
+    code = f.totp_code(User.objects.get(username="coord-race"))
+    both_checking = threading.Barrier(2, timeout=3)
+    verify = oath.TOTP.verify
+
+    def verify_when_both_check(self, *args, **kwargs):
+        # Broken when the other request waits for the device's row: go on alone.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checking.wait()
+        return verify(self, *args, **kwargs)
+
+    monkeypatch.setattr(oath.TOTP, "verify", verify_when_both_check)
+    answers: list[int] = []
+
+    def log_in() -> None:
+        try:
+            answers.append(_token(APIClient(), "coord-race", f.PASSWORD, otp=code).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=log_in) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [201, 401]
+    assert ApiToken.objects.count() == 1

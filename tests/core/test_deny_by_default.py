@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from config import urls as project_urls
 from core.middleware import SELF_GUARDED_APPS, SELF_GUARDED_MODULES, _is_api_view
-from core.permissions import DenyAll
+from core.permissions import DenyAll, session_membership_set
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_page_without_declared_access_refuses_every_role(client: Any, role: str)
     membership = f.staff(role, f.acute_function())
     client.force_login(membership.user)
     session = client.session
-    session["membership_id"] = membership.pk
+    session_membership_set(session, membership)
     session.save()
     response = client.get("/forgetful-page")
     assert response.status_code == 403

@@ -15,6 +15,7 @@ from acute.models import VitalSign
 from consent.audit.models import AuditEntry
 from core.fhir.patient import patient_resource
 from core.models import Role
+from core.permissions import session_membership_set
 from integrations.models import InboundMessage, Partner
 from integrations.simulators import helpline_referral
 from integrations.transport import signed_headers
@@ -160,7 +161,7 @@ def test_vital_signs_on_the_page_give_the_same_code(scene: Scene) -> None:
     client = Client()
     client.force_login(scene.nurse.user)
     session = client.session
-    session["membership_id"] = scene.nurse.pk
+    session_membership_set(session, scene.nurse)
     session.save()
     for n, (value, code) in enumerate(
         [

@@ -162,3 +162,56 @@ def test_a_token_request_in_another_media_type_is_refused_and_gives_no_token() -
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "request.unsupported_media_type"
     assert not ApiToken.objects.filter(system_client=system).exists()
+
+
+def test_a_system_switched_off_loses_the_tokens_it_holds() -> None:
+    """A client switched off could ask for no new token, but the tokens it
+    already held kept reading the shared record until they expired: the
+    first thing to do with a leaked secret did not stop its use."""
+    system, secret = _system("system/Patient.read")
+    person = f.citizen()
+    f.open_visit(system.membership, person)
+    client = _bearer(_ask(system.client_id, secret).json()["access_token"])
+    assert client.get(f"/fhir/Patient/{person.pk}").status_code == 200
+    system.is_active = False
+    system.save(update_fields=["is_active"])
+    response = client.get(f"/fhir/Patient/{person.pk}")
+    assert response.status_code == 401
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert client.get("/api/auth/whoami").status_code == 401
+    # A person's token in the same membership is not touched.
+    person_client = _bearer(f.token_for(system.membership))
+    assert person_client.get("/api/auth/whoami").status_code == 200
+
+
+def test_a_request_beyond_the_scope_is_recorded_on_the_citizen_it_names() -> None:
+    """R9: a system's attempt its scopes refuse (another type of the citizen's
+    record, the whole record, a write) was answered 403 and recorded nowhere;
+    a person's refused attempt is in the log. Now both are, on the citizen."""
+    system, secret = _system("system/Patient.read")
+    person = f.citizen()
+    f.open_visit(system.membership, person)
+    client = _bearer(_ask(system.client_id, secret).json()["access_token"])
+    seen = set(AuditEntry.objects.values_list("pk", flat=True))
+    assert client.get(f"/fhir/Condition?patient={person.pk}").status_code == 403
+    assert client.get(f"/fhir/Patient/{person.pk}/$everything").status_code == 403
+    refused = AuditEntry.objects.exclude(pk__in=seen)
+    assert sorted((e.reason_code, e.resource_type, e.citizen_id) for e in refused) == [
+        ("scope_not_granted", "Condition", person.pk),
+        ("scope_not_granted", "Patient", person.pk),
+    ]
+    assert {(e.outcome, e.actor_user_id) for e in refused} == {
+        (Outcome.DENIED, system.membership.user_id)
+    }
+
+
+def test_a_scope_repeated_or_oddly_spaced_is_granted_once() -> None:
+    system, secret = _system("system/Patient.read system/Observation.read")
+    response = _ask(
+        system.client_id,
+        secret,
+        scope="  system/Patient.read   system/Patient.read\tsystem/Observation.read ",
+    )
+    assert response.status_code == 200
+    assert response.json()["scope"] == "system/Patient.read system/Observation.read"
+    assert ApiToken.objects.get(system_client=system).scopes == response.json()["scope"]

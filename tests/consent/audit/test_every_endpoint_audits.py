@@ -45,6 +45,7 @@ from acute.clinical.models import LabResult, MedicationOrder, PhysicianAlert
 from acute.models import DeadlineWarning, VitalSign
 from consent.audit.models import AuditEntry
 from core.models import Citizen, Membership, Role
+from core.permissions import session_membership_set
 from tests import factories as f
 from tests.acute.clinical.conftest import PHONE_ORDER, Scene, visit_scene
 from tests.acute.test_api import REFERRAL
@@ -539,7 +540,7 @@ def _page_client(member: Membership) -> Client:
     client = Client()
     client.force_login(member.user)
     session = client.session
-    session["membership_id"] = member.pk
+    session_membership_set(session, member)
     session.save()
     return client
 
