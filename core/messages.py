@@ -151,6 +151,7 @@ FIXED = (
     gettext_noop("The nurse lacks a skill the referral requires."),
     gettext_noop("The nurse is off or on a break."),
     gettext_noop("The nurse is not on shift now."),
+    gettext_noop("The nurse's acute function does not serve the citizen's municipality."),
     gettext_noop("The nurse's shift does not cover the planned time."),
     gettext_noop("The episode is closed."),
     gettext_noop("The episode is already closed."),

@@ -6,7 +6,6 @@ acute with integrations, so it lives in the composition layer.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from typing import Any
 
 from django.contrib import messages
@@ -61,12 +60,11 @@ def _board_context(actor: Actor) -> dict[str, Any]:
     now = timezone.now()
     referrals = acute_selectors.referral_board(actor=actor)
     shifts = list(acute_selectors.shifts_on(at=now))
-    # What each nurse has in hand beside her own status: her open visits.
-    visits_in_hand = Counter(
-        visit.shift_id for r in referrals for visit in getattr(r, "active_visits", ())
-    )
+    # What each nurse has in hand beside her own status: every open visit of
+    # hers, counted by the database — not only those on the referrals still
+    # on the board (a visit on site and a follow-up are in her hands too).
     for s in shifts:
-        s.visits_in_hand = visits_in_hand[s.pk]  # type: ignore[attr-defined]
+        s.visits_in_hand = s.load  # type: ignore[attr-defined]
     markers = [
         Marker(
             s.latitude,

@@ -332,6 +332,18 @@ class MedicationOrder(models.Model):
         unless it was cancelled. Electronic confirmation follows later."""
         return self.status != self.Status.CANCELLED
 
+    @classmethod
+    def prescription_owed(cls) -> Q:
+        """Orders whose prescription is still to be sent (R8): pending, and
+        either in force or cancelled after doses were given against it — the
+        medicine the citizen got from the cabinet is prescribed in her CPR
+        number all the same, so a withdrawal stops further doses, not the
+        prescription for those given."""
+        dosed = cls.objects.filter(administrations__isnull=False).values("pk")
+        return Q(prescription_status=cls.PrescriptionStatus.PENDING) & (
+            ~Q(status=cls.Status.CANCELLED) | Q(pk__in=dosed)
+        )
+
 
 class Delegation(models.Model):
     """A physician's delegation (*delegation*) of one task outside R7 for this

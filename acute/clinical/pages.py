@@ -48,11 +48,16 @@ def _orders_page(request: HttpRequest, error: PlatformError | None = None) -> Ht
     for order in orders:
         order.citizen = citizens[order.citizen_id]
     waiting = [o for o in orders if o.status == MedicationOrder.Status.AWAITING_CONFIRMATION]
+    # Confirmed orders, and cancelled ones after doses were given against
+    # them: those doses are prescribed all the same (R8).
     prescriptions = [
         o
         for o in orders
-        if o.status == MedicationOrder.Status.CONFIRMED
-        and o.prescription_status == MedicationOrder.PrescriptionStatus.PENDING
+        if o.prescription_status == MedicationOrder.PrescriptionStatus.PENDING
+        and (
+            o.status == MedicationOrder.Status.CONFIRMED
+            or (o.status == MedicationOrder.Status.CANCELLED and getattr(o, "given_total", 0) > 0)
+        )
     ]
     done = [o for o in orders if o not in waiting and o not in prescriptions][:20]
     return render_page(

@@ -250,11 +250,10 @@ def orders_overdue(*, actor: Actor, limit: int = 200) -> list[MedicationOrder]:
     A physician sees her own; a coordinator those received by her acute function.
     """
     now = timezone.now()
-    overdue = Q(status=MedicationOrder.Status.AWAITING_CONFIRMATION, confirm_by__lte=now) | Q(
-        prescription_status=MedicationOrder.PrescriptionStatus.PENDING,
-        prescription_due_by__lte=now,
+    overdue = Q(status=MedicationOrder.Status.AWAITING_CONFIRMATION, confirm_by__lte=now) | (
+        MedicationOrder.prescription_owed() & Q(prescription_due_by__lte=now)
     )
-    qs = _orders().filter(overdue).exclude(status=MedicationOrder.Status.CANCELLED)
+    qs = _orders().filter(overdue)
     if actor.role == Role.PHYSICIAN and actor.user is not None:
         qs = qs.filter(ordering_physician=actor.user)
         reason = "ordering_physician"

@@ -42,5 +42,10 @@ def dispatch_rank(*, referral: Referral, now: dt.datetime | None = None) -> list
     """Ranked nurses for a referral (no audit: the caller's gate records the read)."""
     now = now or timezone.now()
     need = need_for(referral)
-    states = nurse_states(now=now, available_only=True, skills=need.required_skills)
+    states = nurse_states(
+        now=now,
+        available_only=True,
+        skills=need.required_skills,
+        serving_municipality_id=referral.citizen.municipality_id,
+    )
     return rank(states, need, now=now)

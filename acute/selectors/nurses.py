@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from acute.dispatch import NurseState
@@ -18,10 +18,14 @@ from acute.models import NurseShift, Visit
 
 
 def shifts_on(*, at: dt.datetime | None = None) -> QuerySet[NurseShift]:
-    """Shifts on at ``at`` (staff data, no citizen data)."""
+    """Shifts on at ``at`` (staff data, no citizen data), each with ``load``:
+    every visit she has in hand (assigned, accepted, en route, on site), first
+    visits and follow-ups alike — the count dispatch holds against her
+    ``max_load``."""
     at = at or timezone.now()
     return (
         NurseShift.objects.filter(starts_at__lte=at, ends_at__gt=at)
+        .annotate(load=Count("visits", filter=Q(visits__status__in=Visit.ACTIVE_STATUSES)))
         .select_related("nurse")
         .order_by("kind", "nurse__username")
     )
@@ -42,10 +46,15 @@ def nurse_states(
     shift_ids: Iterable[int] | None = None,
     available_only: bool = False,
     skills: Iterable[str] = (),
+    serving_municipality_id: int | None = None,
 ) -> list[NurseState]:
     """Every shift on now, with load and when/where a busy nurse is free. Two
-    queries of plain values (no model instances: this runs for every ranking)."""
+    queries of plain values (no model instances: this runs for every ranking).
+    With ``serving_municipality_id``, only nurses of an acute function that
+    serves that municipality (the only ones who may be sent there, R1)."""
     shifts = NurseShift.objects.filter(starts_at__lte=now, ends_at__gt=now)
+    if serving_municipality_id is not None:
+        shifts = shifts.filter(acute_function__serves=serving_municipality_id)
     if shift_ids is not None:
         shifts = shifts.filter(pk__in=list(shift_ids))
     if available_only:

@@ -16,6 +16,8 @@ from consent.audit.services import Action
 from consent.models import CareRelationship
 from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
+from core.errors import NotFoundOrNotAllowed, PreconditionFailed
+from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise
 
 
@@ -30,6 +32,7 @@ def visit_send(
     """Save a new visit (first or follow-up), open the nurse's access through
     it and record the assignment, with the hold it overrides (R12) if ``held``.
     Call inside the assigning transaction."""
+    shift_may_serve(shift=shift, citizen=visit.citizen, actor=actor)
     full_clean_or_raise(visit, code="visit.invalid")
     visit.save(force_insert=True)
     care_relationship_open(
@@ -50,6 +53,33 @@ def visit_send(
         reason_code="hold_override" if override_reason else "acute_function",
     )
     return visit
+
+
+SHIFT_NOT_FOUND = "shift.not_found"
+DISPATCH_MUNICIPALITY_NOT_SERVED = "dispatch.municipality_not_served"
+
+
+def shift_may_serve(*, shift: NurseShift, citizen: Citizen, actor: Actor) -> None:
+    """A visit opens the nurse's access to the citizen (R1), so only a nurse
+    of an acute function that serves the citizen's municipality is sent, and
+    a coordinator sends only her own acute function's nurses: another
+    function's shift is not hers to see ("not found")."""
+    organisation = actor.organisation
+    if (
+        organisation is not None
+        and organisation.kind == Organisation.Kind.ACUTE_FUNCTION
+        and organisation.pk != shift.acute_function_id
+    ):
+        raise NotFoundOrNotAllowed(SHIFT_NOT_FOUND, "No such shift.", field="shift")
+    if not Organisation.objects.filter(
+        pk=shift.acute_function_id, serves=citizen.municipality_id
+    ).exists():
+        raise PreconditionFailed(
+            DISPATCH_MUNICIPALITY_NOT_SERVED,
+            "The nurse's acute function does not serve the citizen's municipality.",
+            field="shift",
+            rule="R1",
+        )
 
 
 def visit_cancel_locked(visit: Visit, *, reason: str, note: str, actor: Actor) -> None:

@@ -296,7 +296,9 @@ def dispatch_transaction(
         citizen_id=citizen_id,
         resource_type="Task",
         detail=detail,
-        codes={VISIT_CITIZEN_DECEASED},
+        # Also the nurse of another acute function, or of one that does not
+        # serve the citizen (``_nurse_access.shift_may_serve``, R1).
+        codes={VISIT_CITIZEN_DECEASED, "shift.not_found", "dispatch.municipality_not_served"},
         rules={"R12"},
     ):
         yield

@@ -127,6 +127,10 @@ def shift_status_set(*, shift: NurseShift, status: str, actor: Actor) -> NurseSh
         )
     if actor.role == Role.ACUTE_NURSE:
         _own_shift(shift, actor)
+    elif actor.organisation is None or shift.acute_function_id != actor.organisation.pk:
+        # The coordinator sets the status of her own acute function's nurses;
+        # another function's shift is not hers to see.
+        raise NotFoundOrNotAllowed()
     with transaction.atomic():
         shift = NurseShift.objects.select_for_update().get(pk=shift.pk)
         # Checked under the shift's row lock, which every visit step that moves

@@ -14,6 +14,7 @@ from acute.clinical.models import (
     PhysicianAlert,
 )
 from acute.clinical.services.common import (
+    refuse,
     require_user,
 )
 from acute.clinical.services.orders import (
@@ -70,7 +71,12 @@ def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> Medicatio
     user = require_user(actor)
     with transaction.atomic():
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
-        if locked.status == MedicationOrder.Status.CANCELLED:
+        if (
+            locked.status == MedicationOrder.Status.CANCELLED
+            and not locked.administrations.exists()
+        ):
+            # Cancelled before any dose was given: nothing to prescribe. Doses
+            # given before it was cancelled are still prescribed (R8).
             raise Conflict("order.cancelled", "The order was cancelled.")
         if locked.prescription_status == MedicationOrder.PrescriptionStatus.SENT:
             raise Conflict("prescription.already_sent", "The prescription is already marked sent.")
@@ -112,7 +118,19 @@ def medication_order_cancel(
         locked.cancelled_by = user
         locked.cancel_reason = reason[:300]
         locked.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
-        alerts_close(locked, PhysicianAlert.Kind.values, user)
+        # Nothing more to confirm; but the doses already given against it are
+        # still prescribed in the citizen's CPR number (R8), so an overdue
+        # prescription stays open until it is marked sent.
+        dosed = locked.administrations.exists()
+        alerts_close(
+            locked,
+            [
+                kind
+                for kind in PhysicianAlert.Kind.values
+                if not (dosed and kind == PhysicianAlert.Kind.PRESCRIPTION_OVERDUE)
+            ],
+            user,
+        )
         order_audit(actor, locked, Action.UPDATE, {"cancelled": True})
     return locked
 
@@ -152,6 +170,32 @@ def medication_order_correct(
             "order.visit_mismatch", _("The correction belongs on the order's own visit.")
         )
     written_order_for_the_living(actor=actor, visit=visit, now=timezone.now())
+    if order.administrations.exists():
+        # Asked first outside the transaction, so the denied attempt stays (R9).
+        raise refuse(
+            _doses_given(),
+            actor=actor,
+            citizen_id=order.citizen_id,
+            resource_type="MedicationRequest",
+        )
     with transaction.atomic():
-        medication_order_cancel(actor=actor, order=order, reason=reason)
+        # Again under the order's row lock, which a dose from the cabinet takes too.
+        locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.administrations.exists():
+            raise _doses_given()
+        medication_order_cancel(actor=actor, order=locked, reason=reason)
         return written_order_record(actor=actor, visit=visit, details=details)
+
+
+def _doses_given() -> Conflict:
+    """The corrected order would allow its whole amount again beside the doses
+    already given against the phone order (R8): she withdraws it, and orders
+    anew knowing what was given."""
+    return Conflict(
+        "order.doses_given",
+        _(
+            "Doses have been given against this phone order, so it is not corrected:"
+            " withdraw it and enter a new written order."
+        ),
+        rule="R8",
+    )

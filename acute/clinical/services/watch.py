@@ -114,9 +114,8 @@ def medication_orders_watch(*, now: dt.datetime | None = None) -> WatchFigures:
             now=now,
         )
         overdue = MedicationOrder.objects.filter(
-            prescription_status=MedicationOrder.PrescriptionStatus.PENDING,
-            prescription_due_by__lte=now,
-        ).exclude(status=MedicationOrder.Status.CANCELLED)
+            MedicationOrder.prescription_owed(), prescription_due_by__lte=now
+        )
         prescriptions_overdue = _alert_each(
             actor=actor,
             orders=overdue.exclude(alerts__kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE),
