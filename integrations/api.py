@@ -46,12 +46,15 @@ def _message_row(message: OutboundMessage) -> dict[str, Any]:
         "partner": message.partner.code,
         "partner_kind": message.partner.kind,
         "event": message.event,
+        # What the message is and why it needs a person, in her language.
+        "event_text": message.event_display(),
         "citizen_id": message.citizen_id,
         "status": message.status,
         "attempts": message.attempts,
         "resends": message.resends,
         "reason_code": message.last_error_code,
         "reason": message.last_error,
+        "reason_text": message.reason_display(),
         "created_at": message.created_at.isoformat(),
         "next_attempt_at": message.next_attempt_at.isoformat(),
         "failed_at": message.failed_at.isoformat() if message.failed_at else None,
@@ -81,12 +84,14 @@ class OutboxMessageOut(serializers.Serializer[Any]):
     partner = serializers.CharField()
     partner_kind = serializers.CharField()
     event = serializers.CharField()
+    event_text = serializers.CharField()
     citizen_id = serializers.IntegerField(allow_null=True)
     status = serializers.ChoiceField(choices=OutboundMessage.Status.choices)
     attempts = serializers.IntegerField()
     resends = serializers.IntegerField()
     reason_code = serializers.CharField(allow_blank=True)
     reason = serializers.CharField(allow_blank=True)
+    reason_text = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     next_attempt_at = serializers.DateTimeField()
     failed_at = serializers.DateTimeField(allow_null=True)

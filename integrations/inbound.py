@@ -45,7 +45,7 @@ from integrations.messages import (
 )
 from integrations.models import InboundMessage, Partner
 from integrations.outbound import acute_function
-from integrations.outbox import outbox_acknowledge
+from integrations.outbox import AckSettles, outbox_acknowledge
 from integrations.partners import adapter_for
 from integrations.patients import citizen_find, registrations_noted
 
@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 PROCESS_TASK = "integrations.process_message"
 # A MedCom fatal-error names at most this many broken rules.
 MAX_ISSUES = 20
+# Why a message was refused before it was processed (the audit entry's reason).
+ADDRESSING_REFUSED = "message.not_addressed_by_partner"
+EVENT_UNSUPPORTED = "message.event_unsupported"
+RULE_BROKEN = "medcom.rule_broken"
 
 
 @dataclass(frozen=True)
@@ -79,21 +83,32 @@ def _acknowledgement_settles(
 ) -> Answer:
     """A partner's acknowledgement settles the outbox message it answers
     (``MessageHeader.response``); the HTTP answer says whether one matched."""
-    matched = outbox_acknowledge(
+    settles = outbox_acknowledge(
         partner=partner,
         answering=str(response.get("identifier", "")),
         code=str(response.get("code", "")),
         detail=acknowledgement_detail(data),
     )
-    return _acknowledgement_answer(matched)
+    return _acknowledgement_answer(settles)
 
 
-def _acknowledgement_answer(matched: bool) -> Answer:
+def _acknowledgement_answer(settles: AckSettles) -> Answer:
     """The HTTP answer to a partner's acknowledgement: whether it matched a
-    message of ours (acknowledgements themselves are never acknowledged)."""
-    if matched:
+    message of ours, and whether it was taken (acknowledgements themselves
+    are never acknowledged). One that contradicts the partner's first answer
+    to the message is refused (409): the first answer stands (MedCom 043)."""
+    if settles in (AckSettles.SETTLED, AckSettles.REPEATED):
         return Answer(
             200, error_outcome("ack.received", "Acknowledgement recorded.", kind="invalid")
+        )
+    if settles == AckSettles.CONTRADICTS:
+        return Answer(
+            409,
+            error_outcome(
+                "ack.contradicts_earlier",
+                "The message was already acknowledged otherwise; the first acknowledgement stands.",
+                kind="conflict",
+            ),
         )
     return Answer(
         404,
@@ -172,14 +187,20 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
     # A partner may send only what its adapter declares it receives.
     handler = adapter_for(partner.kind).handler(parsed.event)
     if handler is None:
-        return _fatal(
+        return _denied(
             partner,
-            parsed.bundle_id,
-            parsed.header_id,
-            parsed.event,
-            "message.event_unsupported",
-            "This partner may not send this kind of message to the platform.",
-            "MessageHeader.eventCoding",
+            parsed,
+            EVENT_UNSUPPORTED,
+            lambda: _fatal(
+                partner,
+                parsed.bundle_id,
+                parsed.header_id,
+                parsed.event,
+                EVENT_UNSUPPORTED,
+                "This partner may not send this kind of message to the platform.",
+                "MessageHeader.eventCoding",
+            ),
+            lambda code, text: _transient(parsed.header_id, code, text),
         )
     return _process(
         partner,
@@ -255,6 +276,28 @@ def _process(
         log.warning("message from %s not processed: %s", partner.code, type(exc).__name__)
         return transient("db.unavailable", "The database was briefly unavailable.")
     return Answer(200, ack)
+
+
+def _denied(
+    partner: Partner,
+    parsed: ParsedMessage,
+    code: str,
+    refusal: Callable[[], Answer],
+    transient: Callable[[str, str], Answer],
+) -> Answer:
+    """A message refused before it is processed — breaking MedCom's rules, not
+    addressed to us by the partner that signed it, or of an event the partner
+    may not send — is a
+    denied attempt on the citizen it is about, when the platform knows her
+    (R9), as a message a rule refuses while it is processed is. Audited
+    before the refusal is remembered: without its entry the message is not
+    refused but answered transient-error, so that it comes again."""
+    actor = Actor.system(PROCESS_TASK, partner=partner.organisation)
+    try:
+        _refusal_audit(partner, parsed, actor, InvalidMessage(code, code), registered=False)
+    except DatabaseError:
+        return transient("db.unavailable", "The database was briefly unavailable.")
+    return refusal()
 
 
 def _refusal_audit(
@@ -356,10 +399,22 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         log.info("MedCom message from %s refused: %s", partner.code, issues[0].details)
         return Answer(400, ack)
 
+    def transient(code: str, text: str) -> Answer:
+        issue = Issue("MSG_LOCAL_FAIL", f"{text} ({code})", code="transient")
+        ack = medcom.answer(
+            data=data, partner=partner, us=us, code=AckCode.TRANSIENT, issues=[issue]
+        )
+        return Answer(503, ack)
+
     event = medcom.event_of(data)
     violations = validate_message(data, local=medcom.is_local(data))
     if violations:
-        return fatal([medcom.issue_of(v) for v in violations[:MAX_ISSUES]], event)
+        issues = [medcom.issue_of(v) for v in violations[:MAX_ISSUES]]
+        try:
+            broken = parse_message(data)
+        except InvalidMessage:
+            return fatal(issues, event)  # no Patient to be read: it reached for no one
+        return _denied(partner, broken, RULE_BROKEN, lambda: fatal(issues, event), transient)
     try:
         parsed = parse_message(data)
     except InvalidMessage as exc:
@@ -369,7 +424,9 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         )
     addressing = medcom.addressing_issue(partner, us, parsed)
     if addressing is not None:
-        return fatal([addressing], event)
+        return _denied(
+            partner, parsed, ADDRESSING_REFUSED, lambda: fatal([addressing], event), transient
+        )
     handler = adapter_for(partner.kind).handler(event)
     if handler is None:
         unable = Issue(
@@ -377,23 +434,16 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
             f"MessageHeader.eventCoding: the platform does not receive {event} from this partner.",
             code="not-supported",
         )
-        return fatal([unable], event)
+        return _denied(
+            partner, parsed, EVENT_UNSUPPORTED, lambda: fatal([unable], event), transient
+        )
     return _process(
         partner,
         parsed,
         handler,
         ok=lambda: medcom.answer(data=data, partner=partner, us=us, code=AckCode.OK),
         fatal=lambda code, text, field: fatal([medcom.refusal_issue(code, text, field)], event),
-        transient=lambda code, text: Answer(
-            503,
-            medcom.answer(
-                data=data,
-                partner=partner,
-                us=us,
-                code=AckCode.TRANSIENT,
-                issues=[Issue("MSG_LOCAL_FAIL", f"{text} ({code})", code="transient")],
-            ),
-        ),
+        transient=transient,
     )
 
 

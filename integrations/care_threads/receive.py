@@ -21,6 +21,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from acute.models import Referral
@@ -139,32 +140,43 @@ def _open_referral(citizen: Citizen) -> Referral | None:
     )
 
 
-def _sent_by_us(thread: CareThread, header_id: str) -> bool:
+def _sent_by_us(thread: CareThread, header_id: str, partner: Partner | None) -> bool:
+    """Whether the platform sent the message ``header_id`` about the thread's
+    citizen (to ``partner``, when given)."""
     try:
         message_id = uuid.UUID(header_id)
     except ValueError:
         return False
-    return OutboundMessage.objects.filter(
-        message_id=message_id, citizen_id=thread.citizen_id
-    ).exists()
+    sent = OutboundMessage.objects.filter(message_id=message_id, citizen_id=thread.citizen_id)
+    if partner is not None:
+        sent = sent.filter(partner=partner)
+    return sent.exists()
 
 
 def _thread_continued(
-    identifier: str, citizen: Citizen, answers: str | None, *, reply: bool
+    partner: Partner, identifier: str, citizen: Citizen, answers: str | None, *, reply: bool
 ) -> CareThread:
     """The thread a reply or forward continues: of the same identifier and
-    holding the message it points to (a reply: one the platform sent)."""
+    holding the message it points to. A reply answers what the platform sent
+    to the partner replying: a message the platform sent another partner
+    (the thread's, when it was forwarded on) is not one it may answer, and
+    its thread is not the replying partner's to write in."""
     thread = CareThread.objects.select_for_update().filter(identifier=identifier).first()
     known = False
     if thread is not None and answers is not None:
         segments = thread.messages.filter(header_id=answers)
         if reply:
-            segments = segments.filter(direction=CareMessage.Direction.OUT)
-        known = segments.exists() or _sent_by_us(thread, answers)
+            # Sent to this partner: through its outbox row, or, for a segment
+            # kept without one, as the thread's own partner's.
+            segments = segments.filter(direction=CareMessage.Direction.OUT).filter(
+                Q(outbound__partner=partner) | Q(outbound__isnull=True, thread__partner=partner)
+            )
+        known = segments.exists() or _sent_by_us(thread, answers, partner if reply else None)
     if thread is None or not known:
         raise InvalidMessage(
             PREVIOUS_UNKNOWN,
-            "The message answers a message this platform never sent in this thread.",
+            "The message answers a message this platform never sent to this partner"
+            " in this thread.",
             field="Provenance.entity.what",
         )
     if thread.citizen_id != citizen.pk:
@@ -217,7 +229,7 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
     activity = activity_of(provenance)
     if activity in ("reply-message", "forward-message"):
         thread = _thread_continued(
-            identifier, citizen, _revised(provenance), reply=activity == "reply-message"
+            partner, identifier, citizen, _revised(provenance), reply=activity == "reply-message"
         )
     else:
         thread = _thread_opened(partner, identifier, citizen, communication)

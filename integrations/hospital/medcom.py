@@ -18,7 +18,8 @@ For a citizen the platform knows:
   visit today, the hospital's care relationship opens;
 - discharge (and a cancelled admission): the relationship closes, the held
   referrals resume;
-- a cancelled discharge: admitted again, as an admission;
+- a cancelled discharge (its cancellation, or the discharge sent again with
+  the Encounter ``entered-in-error``): admitted again, as an admission;
 - death: registered deceased, her open referrals closed, visits withdrawn
   (a time of death to come, or before her birth, is refused);
 - a citizen registered deceased is not admitted: the message gets a
@@ -190,7 +191,12 @@ def hospital_notification_medcom_receive(
         )
     elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
         result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})
-    elif activity in ADMIT or activity in CANCEL_DISCHARGE or activity.startswith("revise-admit"):
+    elif (
+        activity in ADMIT
+        or activity in CANCEL_DISCHARGE
+        or (cancelled and activity in DISCHARGE)
+        or activity.startswith("revise-admit")
+    ):
         result.update(_admit(partner, citizen, key, open_stays, actor))
     elif activity in DISCHARGE:
         result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})

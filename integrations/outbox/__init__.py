@@ -24,7 +24,7 @@ One module per use case:
   its own message completes or fails one.
 """
 
-from integrations.outbox.acknowledge import outbox_acknowledge
+from integrations.outbox.acknowledge import AckSettles, outbox_acknowledge
 from integrations.outbox.delivery import backoff_delay, outbox_deliver
 from integrations.outbox.enqueue import outbox_enqueue
 from integrations.outbox.queue import DELIVER_TASK, SWEEP_TASK
@@ -34,6 +34,7 @@ from integrations.outbox.sweep import outbox_sweep
 __all__ = [
     "DELIVER_TASK",
     "SWEEP_TASK",
+    "AckSettles",
     "backoff_delay",
     "outbox_acknowledge",
     "outbox_deliver",

@@ -1,12 +1,24 @@
 """An acknowledgement a partner sent as its own message, later than its
-answer to the delivery (MedCom's asynchronous acknowledgement)."""
+answer to the delivery (MedCom's asynchronous acknowledgement).
+
+The first acknowledgement of a message settles it. MedCom's reliable
+messaging (043, scenario 2): a receiver answers a message the same way every
+time — "a positive acknowledgement may not be sent first and then a negative
+acknowledgement or vice versa" — and the sender ignores a repeated
+acknowledgement, logging it. So a second acknowledgement that repeats the
+first changes nothing, and one that contradicts it (an ok after the
+partner's fatal-error, a fatal-error after its ok) changes nothing either:
+the partner is told, and a message the partner refused stays on the
+coordinator's board.
+"""
 
 from __future__ import annotations
 
+import enum
+import logging
 import uuid
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from integrations.messages import AckCode
@@ -14,24 +26,59 @@ from integrations.models import PARTNER_FATAL, OutboundMessage, Partner
 from integrations.outbox.queue import deliver_later
 from integrations.outbox.renew import envelope_renew
 
+log = logging.getLogger(__name__)
 
-def outbox_acknowledge(*, partner: Partner, answering: str, code: str, detail: str = "") -> bool:
-    """An acknowledgement that came as its own message. Returns whether it
-    matched one of our messages to this partner."""
+
+class AckSettles(enum.StrEnum):
+    """What a partner's acknowledgement did to the message it answers."""
+
+    SETTLED = "settled"  # the first answer: the message is settled by it
+    REPEATED = "repeated"  # the same answer again: nothing changes
+    CONTRADICTS = "contradicts"  # the opposite of the partner's first answer: ignored
+    UNKNOWN = "unknown"  # no message of ours to this partner has that id
+
+
+def _settled_by(message: OutboundMessage) -> str | None:
+    """The partner's acknowledgement that already settled ``message`` (ok or
+    fatal-error), or None while it is open to one."""
+    if message.status == OutboundMessage.Status.ACKNOWLEDGED:
+        return AckCode.OK
+    if message.status == OutboundMessage.Status.FAILED and message.last_error_code == PARTNER_FATAL:
+        return AckCode.FATAL
+    return None
+
+
+def outbox_acknowledge(
+    *, partner: Partner, answering: str, code: str, detail: str = ""
+) -> AckSettles:
+    """An acknowledgement that came as its own message, of the message whose
+    MessageHeader.id is ``answering`` (ours, to this ``partner``)."""
     try:
         message_uuid = uuid.UUID(answering)
     except ValueError:
-        return False
+        return AckSettles.UNKNOWN
     now = timezone.now()
     with transaction.atomic():
         message = (
             OutboundMessage.objects.select_for_update()
             .filter(partner=partner, message_id=message_uuid)
-            .exclude(Q(status=OutboundMessage.Status.ACKNOWLEDGED))
             .first()
         )
         if message is None:
-            return OutboundMessage.objects.filter(partner=partner, message_id=message_uuid).exists()
+            return AckSettles.UNKNOWN
+        earlier = _settled_by(message)
+        if earlier is not None:
+            if earlier == code:
+                log.info("acknowledgement of message %s repeated by %s", message.pk, partner.code)
+                return AckSettles.REPEATED
+            log.warning(
+                "acknowledgement %s of message %s by %s contradicts its earlier %s; ignored",
+                code,
+                message.pk,
+                partner.code,
+                earlier,
+            )
+            return AckSettles.CONTRADICTS
         if code == AckCode.OK:
             message.status = OutboundMessage.Status.ACKNOWLEDGED
             message.acknowledged_at = now
@@ -60,4 +107,4 @@ def outbox_acknowledge(*, partner: Partner, answering: str, code: str, detail: s
             message.save(update_fields=["status", "next_attempt_at", *renewed])
             pk = message.pk
             transaction.on_commit(lambda: deliver_later([pk]))
-    return True
+    return AckSettles.SETTLED
