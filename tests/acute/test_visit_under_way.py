@@ -191,6 +191,7 @@ def test_two_nurses_with_the_citizen_each_end_their_own_visit(coordinator):
     assert episode.status == Episode.Status.COMPLETED
 
 
+@pytest.mark.postgres  # two writers waiting on each other's row lock
 @pytest.mark.django_db(transaction=True)
 def test_two_nurses_ending_their_visits_at_once_close_the_episode(coordinator):
     """Each must not see the other still with the citizen and leave the
