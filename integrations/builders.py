@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
+from acute.models import Outcome
 from integrations.adapters import Outgoing
 from integrations.medcom.envelope import narrative, profile_url
 from integrations.medcom.outbound import (
@@ -23,7 +25,7 @@ from integrations.medcom.outbound import (
     SENT_AS_MEDCOM,
     MedComShape,
 )
-from integrations.messages import SOURCE_SYSTEM, patient_ref
+from integrations.messages import SOURCE_SYSTEM, in_partner_language, patient_ref
 from integrations.resources import medicine
 
 if TYPE_CHECKING:
@@ -44,9 +46,18 @@ AUTHOR_ROLE = "Sundhedsfaglig medarbejder, kommunal akutfunktion"
 
 
 def outcome_text(episode: Episode) -> str:
-    label = episode.get_outcome_display() if episode.outcome else "ended"
+    """The episode's end as the partner's nurse or GP reads it, in Danish: the
+    outcome by its label (the model keeps FHIR's English display), then the
+    nurse's note."""
+    with in_partner_language():
+        if episode.outcome:
+            # The label is the catalogue's msgid (acute.pages.EDGE_LABELS).
+            label = gettext(Outcome(episode.outcome).label)
+            head = gettext("Acute episode ended: %(outcome)s.") % {"outcome": label}
+        else:
+            head = gettext("Acute episode ended.")
     note = f"\n{episode.outcome_note}" if episode.outcome_note else ""
-    return f"Acute episode {label}.{note}"
+    return f"{head}{note}"
 
 
 @dataclass(frozen=True)
@@ -54,12 +65,14 @@ class EpisodeCommunication:
     """A kind of CareCommunication about the end of an episode."""
 
     category: str  # MedCom's CareCommunication category
-    title: str  # the topic
+    title: str  # the topic: a msgid, written in Danish when the message is built
     source_type: str
 
 
 EPISODE_OUTCOME = EpisodeCommunication(
-    category="carecoordination", title="Outcome of the acute episode", source_type="acute.episode"
+    category="carecoordination",
+    title=gettext_noop("Outcome of the acute episode"),
+    source_type="acute.episode",
 )
 
 
@@ -107,7 +120,15 @@ def communication(
     """A MedComCareCommunication: status, identifier (the thread's, else a new
     one), category, topic, and one text payload with its date, identifier and
     author."""
-    sent = timezone.now().isoformat(timespec="seconds")
+    now = timezone.now()
+    sent = now.isoformat(timespec="seconds")
+    # The narrative is what a partner's nurse reads: her clock, in Danish.
+    at = timezone.localtime(now, timezone.get_default_timezone())
+    with in_partner_language():
+        sent_local = gettext("%(date)s at %(time)s") % {
+            "date": f"{at:%d-%m-%Y}",
+            "time": f"{at:%H:%M}",
+        }
     payload: dict[str, Any] = {
         "extension": [
             {"url": DATETIME_EXTENSION, "valueDateTime": sent},
@@ -131,7 +152,7 @@ def communication(
         "resourceType": "Communication",
         "id": str(uuid.uuid4()),
         "meta": {"profile": [profile_url("medcom-careCommunication-communication")]},
-        "text": narrative(topic, f"{category} · {sent}", author_name, *(text or "").splitlines()),
+        "text": narrative(topic, sent_local, author_name, *(text or "").splitlines()),
         "status": "unknown",
         "identifier": [{"value": identifier or _urn()}],
         "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": category}]}],
@@ -149,8 +170,10 @@ def care_communication(
     author: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The CareCommunication of ``kind`` about ``episode``."""
+    with in_partner_language():
+        topic = gettext(kind.title)
     return communication(
-        citizen=episode.citizen, category=kind.category, topic=kind.title, text=text, author=author
+        citizen=episode.citizen, category=kind.category, topic=topic, text=text, author=author
     )
 
 
@@ -194,6 +217,8 @@ def episode_outcome(episode: Episode) -> Outgoing:
 def order_confirmation_request(order: MedicationOrder) -> Outgoing:
     """A phone order awaiting the physician's electronic confirmation, as a
     MedicationRequest on hold."""
+    with in_partner_language():
+        note = gettext("Phone order read back and confirmed; please confirm electronically.")
     request = {
         "resourceType": "MedicationRequest",
         "id": str(uuid.uuid4()),
@@ -214,7 +239,7 @@ def order_confirmation_request(order: MedicationOrder) -> Outgoing:
                 ),
             }
         ],
-        "note": [{"text": "Phone order read back and confirmed; please confirm electronically."}],
+        "note": [{"text": note}],
     }
     return Outgoing(
         citizen=order.citizen,

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from fhir.resources.R4B.bundle import Bundle
 
@@ -41,6 +41,14 @@ EVENT_SYSTEM = "urn:tvaerakut:message-event"
 # The platform's own id of what a resource in a message was made from (``medorder-5``).
 SOURCE_SYSTEM = "urn:tvaerakut:source"
 ACTIVITY_SYSTEM = "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-activityCodes"
+# The partners are Danish: what a nurse or physician there reads is written in
+# Danish, whatever language the person whose action sent it uses on her pages.
+PARTNER_LANGUAGE = "da"
+
+
+def in_partner_language() -> translation.override:
+    """Write a message's texts for a Danish reader (``gettext`` inside)."""
+    return translation.override(PARTNER_LANGUAGE)
 
 
 class Event:

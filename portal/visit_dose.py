@@ -129,7 +129,7 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 medicine=medicine,
                 quantity=post.get("quantity", "").replace(",", ".").strip()[:20],
                 given_at=given_offline_at,
-                code=exc.code,
+                error=exc,
                 client_ref=post.get("client_ref", "")[:64],
             )
         return _visit_page(request, visit_id, exc, confirm=_dose_confirmation(exc, post))

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 
 from integrations.adapters import Outgoing
 from integrations.medcom.envelope import narrative, profile_url
 from integrations.medcom.outbound import SENDER_REFERENCE, SENT_AS_MEDCOM, MedComShape, Party
-from integrations.messages import patient_ref
+from integrations.messages import in_partner_language, patient_ref
 from integrations.resources import UCUM
 
 if TYPE_CHECKING:
@@ -54,6 +55,15 @@ def initials(name: str) -> str:
     return "".join(part[0] for part in name.split() if part[:1].isalpha()).upper()
 
 
+def result_line(result: LabResult) -> str:
+    """A result as the GP reads it: the test's Danish name (the coding keeps
+    the catalogue's display), the value with a decimal comma, the unit."""
+    with in_partner_language():
+        name = gettext(result.test.display)
+        value = formats.number_format(result.value.normalize(), use_l10n=True)
+    return f"{name}: {value} {result.test.unit_display or result.unit}"
+
+
 def observation(result: LabResult, citizen: Citizen) -> dict[str, Any]:
     """One lab result as a MedComHomeCareObservation: NPU code, UCUM unit."""
     test = result.test
@@ -62,7 +72,7 @@ def observation(result: LabResult, citizen: Citizen) -> dict[str, Any]:
         "resourceType": "Observation",
         "id": str(uuid.uuid4()),
         "meta": {"profile": [profile_url("medcom-homecare-observation")]},
-        "text": narrative(f"{test.display} ({test.code}): {value} {result.unit}"),
+        "text": narrative(f"{result_line(result)} ({test.code})"),
         "status": result.status,
         "code": {"coding": [{"system": test.system, "code": test.code, "display": test.display}]},
         "subject": patient_ref(citizen),
@@ -139,7 +149,7 @@ def home_care_observation(recorded: VisitResults) -> Outgoing | None:
         "result": [{"reference": f"urn:uuid:{o['id']}"} for o in observations],
         "text": narrative(
             "Målinger fra kommunal akutfunktion",
-            *(f"{r.test.display}: {r.value.normalize():f} {r.unit}" for r in recorded.results),
+            *(result_line(r) for r in recorded.results),
         ),
     }
     return Outgoing(

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
+from acute.models import Outcome
 from integrations.adapters import Outgoing
-from integrations.messages import patient_ref
+from integrations.messages import in_partner_language, patient_ref
 
 if TYPE_CHECKING:
     from acute.models import Referral
@@ -19,14 +21,19 @@ if TYPE_CHECKING:
 BUSINESS_STATUS_SYSTEM = "urn:tvaerakut:referral-status"
 REFERRAL_ID_SYSTEM = "urn:tvaerakut:helpline-1813:case"
 
-# Our step -> (Task.status, businessStatus code, text).
+# Our step -> (Task.status, businessStatus code, text). The text is a msgid,
+# written in Danish for 1813's physician when the message is built.
 STEPS = {
-    "accepted": ("accepted", "accepted", "Accepted by the acute function"),
-    "declined": ("rejected", "declined", "Declined by the acute function"),
-    "nurse_accepted": ("in-progress", "nurse-assigned", "A nurse has accepted the visit"),
-    "en_route": ("in-progress", "nurse-en-route", "The nurse is on the way"),
-    "on_site": ("in-progress", "nurse-on-site", "The nurse is with the citizen"),
-    "completed": ("completed", "completed", "The acute episode ended"),
+    "accepted": ("accepted", "accepted", gettext_noop("Accepted by the acute function")),
+    "declined": ("rejected", "declined", gettext_noop("Declined by the acute function")),
+    "nurse_accepted": (
+        "in-progress",
+        "nurse-assigned",
+        gettext_noop("A nurse has accepted the visit"),
+    ),
+    "en_route": ("in-progress", "nurse-en-route", gettext_noop("The nurse is on the way")),
+    "on_site": ("in-progress", "nurse-on-site", gettext_noop("The nurse is with the citizen")),
+    "completed": ("completed", "completed", gettext_noop("The acute episode ended")),
 }
 
 
@@ -44,6 +51,13 @@ class ReferralStep:
 def status_task(step: ReferralStep) -> dict[str, Any]:
     referral = step.referral
     status, code, text = STEPS[step.step]
+    with in_partner_language():
+        text = gettext(text)
+        referral_display = gettext("Referral %(number)s") % {"number": referral.pk}
+        outcome_type = gettext("Outcome")
+        outcome_label = (
+            gettext(Outcome(step.outcome).label) if step.outcome in Outcome.values else ""
+        )
     task: dict[str, Any] = {
         "resourceType": "Task",
         "id": str(uuid.uuid4()),
@@ -58,7 +72,7 @@ def status_task(step: ReferralStep) -> dict[str, Any]:
                 "system": REFERRAL_ID_SYSTEM,
                 "value": referral.external_id or str(referral.pk),
             },
-            "display": f"Referral {referral.pk}",
+            "display": referral_display,
         },
         "for": patient_ref(referral.citizen),
         "lastModified": timezone.now().isoformat(),
@@ -68,9 +82,10 @@ def status_task(step: ReferralStep) -> dict[str, Any]:
     if step.outcome:
         task["output"] = [
             {
-                "type": {"text": "outcome"},
+                "type": {"text": outcome_type},
                 "valueCodeableConcept": {
-                    "coding": [{"system": "urn:tvaerakut:episode-outcome", "code": step.outcome}]
+                    "coding": [{"system": "urn:tvaerakut:episode-outcome", "code": step.outcome}],
+                    **({"text": outcome_label} if outcome_label else {}),
                 },
             }
         ]

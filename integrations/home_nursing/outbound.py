@@ -7,17 +7,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from acute.models import Visit
 from integrations.adapters import Outgoing
 from integrations.builders import EpisodeCommunication, episode_communication, outcome_text
+from integrations.messages import in_partner_language
 
 if TYPE_CHECKING:
     from acute.models import Episode
 
 HAND_BACK = EpisodeCommunication(
     category="nursing",
-    title="Hand-back after an acute episode",
+    title=gettext_noop("Hand-back after an acute episode"),
     source_type="acute.episode.handback",
 )
 
@@ -29,7 +31,12 @@ def handback_text(episode: Episode) -> str:
         if visit.assessment:
             # The home nurse reads the time as her own clock showed it (Copenhagen).
             at = timezone.localtime(visit.completed_at, timezone.get_default_timezone())
-            lines.append(f"Visit {at:%d-%m-%Y %H:%M}: {visit.assessment}")
+            with in_partner_language():
+                visit_at = gettext("Visit %(date)s at %(time)s") % {
+                    "date": f"{at:%d-%m-%Y}",
+                    "time": f"{at:%H:%M}",
+                }
+            lines.append(f"{visit_at}: {visit.assessment}")
     return "\n".join(lines)
 
 

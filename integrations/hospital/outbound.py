@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from integrations.adapters import Outgoing
-from integrations.messages import SOURCE_SYSTEM, patient_ref
+from integrations.messages import SOURCE_SYSTEM, in_partner_language, patient_ref
 from integrations.resources import (
     OBSERVATION_CATEGORY_SYSTEM,
     UCUM,
@@ -76,6 +77,8 @@ def admission_handoff(admission: AdmissionRequest) -> Outgoing:
     results and medication orders."""
     visit, reason = admission.visit, admission.reason
     citizen = visit.citizen
+    with in_partner_language():
+        title = gettext("Admission from the acute function")
     encounter = {
         "resourceType": "Encounter",
         "id": str(uuid.uuid4()),
@@ -87,13 +90,13 @@ def admission_handoff(admission: AdmissionRequest) -> Outgoing:
         },
         "subject": patient_ref(citizen),
         "period": {"start": timezone.now().isoformat()},
-        "reasonCode": [{"text": reason[:1000] or "Admission from the acute function"}],
+        "reasonCode": [{"text": reason[:1000] or title}],
         "identifier": [{"system": "urn:tvaerakut:visit", "value": str(visit.pk)}],
     }
     summary = communication(
         citizen=citizen,
         category="admission-handoff",
-        title="Admission from the acute function",
+        title=title,
         text="\n".join(filter(None, [reason, visit.assessment])),
         about=f"visit-{visit.pk}",
     )

@@ -37,7 +37,7 @@ from integrations.disclosure import (
     disclosure_decide,
     disclosure_withhold,
 )
-from integrations.models import DeliveryAttempt, OutboundMessage
+from integrations.models import REASONS_IN_THEIR_WORDS, DeliveryAttempt, OutboundMessage
 from integrations.outbox.queue import DELIVER_TASK, deliver_later
 from integrations.partners import adapter_for
 
@@ -195,9 +195,12 @@ def _settle(message: OutboundMessage, answer: DeliveryAnswer, now: dt.datetime) 
         message.status = OutboundMessage.Status.FAILED
         message.failed_at = now
         message.last_error_code = error_code
+        # The receiver's own words stand alone where the coordinator's board
+        # quotes them (after its Danish "given up after n attempts").
         message.last_error = (
             detail
             if outcome == DeliveryAttempt.Outcome.FATAL
+            or (detail and error_code in REASONS_IN_THEIR_WORDS)
             else f"gave up after {message.attempts} attempts; last: {detail or error_code}"
         )[:500]
         log.warning(

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from consent.audit.services import Action
 from core.actors import Actor
@@ -206,10 +207,10 @@ def count_submit(*, actor: Actor, count: StockCount) -> StockCount:
             organisation=locked.location.organisation,
             kind=Notification.Kind.DISCREPANCY,
             key=f"discrepancy:{locked.pk}",
-            message=(
-                f"The count of {locked.location.name} differs from the ledger;"
-                " approve or investigate."
+            message=gettext_noop(
+                "The count of %(location)s differs from the ledger; approve or investigate."
             ),
+            params={"location": locked.location.name},
             location=locked.location,
             stock_count=locked,
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext_noop
 
 from consent.audit.services import Action
 from core.actors import Actor
@@ -24,21 +26,30 @@ from medicine_cabinet.models import (
 from medicine_cabinet.services.checks import (
     acute_organisation,
 )
-from medicine_cabinet.services.ledger import operation_audit, quantity_text
+from medicine_cabinet.services.ledger import operation_audit
 from medicine_cabinet.services.notifications import notify
 
 RECALL_REASON_MOST = Lot._meta.get_field("recall_reason").max_length or 300
 
 
 def _recall_notify(*, organisation: Organisation, lot: Lot, holding: list[Balance]) -> None:
-    where = ", ".join(f"{b.location.name}: {quantity_text(b.quantity)}" for b in holding)
+    with translation.override(settings.LANGUAGE_CODE):
+        where = ", ".join(
+            f"{b.location.name}: {formats.number_format(b.quantity.normalize(), use_l10n=True)}"
+            for b in holding
+        )
     notify(
         organisation=organisation,
         kind=Notification.Kind.RECALL,
         key=f"recall:{lot.pk}",
-        message=(
-            f"Lot {lot.batch_number} of {lot.medicine} is recalled. Held in: {where or 'nowhere'}."
-        ),
+        message=gettext_noop("Lot %(lot)s of %(medicine)s is recalled. Held in: %(where)s.")
+        if where
+        else gettext_noop("Lot %(lot)s of %(medicine)s is recalled. Held nowhere."),
+        params={
+            "lot": lot.batch_number,
+            "medicine": f"{lot.medicine.name} {lot.medicine.strength}",
+            "where": where,
+        },
         medicine=lot.medicine,
         lot=lot,
     )

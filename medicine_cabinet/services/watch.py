@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from core.models import Organisation
 from medicine_cabinet import selectors
@@ -14,7 +15,6 @@ from medicine_cabinet.models import (
     Medicine,
     Notification,
 )
-from medicine_cabinet.services.ledger import quantity_text
 from medicine_cabinet.services.notifications import notify
 
 EXPIRY_WINDOWS = (
@@ -35,10 +35,15 @@ def stock_watch_low(*, organisation: Organisation) -> int:
                 organisation=organisation,
                 kind=Notification.Kind.LOW_STOCK,
                 key=f"low_stock:{medicine.pk}",
-                message=(
-                    f"{medicine}: {quantity_text(total)} {medicine.unit} usable, "
-                    f"minimum {quantity_text(medicine.minimum_stock)}."
+                message=gettext_noop(
+                    "%(medicine)s: %(usable)s %(unit)s usable, minimum %(minimum)s."
                 ),
+                params={
+                    "medicine": f"{medicine.name} {medicine.strength}",
+                    "usable": total,
+                    "unit": gettext_lazy(medicine.unit),
+                    "minimum": medicine.minimum_stock,
+                },
                 medicine=medicine,
             )
     return made
@@ -65,7 +70,12 @@ def stock_watch_expiry(*, organisation: Organisation, today: dt.date | None = No
             organisation=organisation,
             kind=kind,
             key=f"{kind}:{lot.pk}",
-            message=f"Lot {lot.batch_number} of {lot.medicine} expires {lot.expires_on:%d-%m-%Y}.",
+            message=gettext_noop("Lot %(lot)s of %(medicine)s expires %(date)s."),
+            params={
+                "lot": lot.batch_number,
+                "medicine": f"{lot.medicine.name} {lot.medicine.strength}",
+                "date": f"{lot.expires_on:%d-%m-%Y}",
+            },
             medicine=lot.medicine,
             lot=lot,
         )
@@ -77,12 +87,17 @@ def count_watch_overdue(*, organisation: Organisation, now: dt.datetime | None =
     for location, last in selectors.counts_overdue(
         organisation=organisation, now=now or timezone.now()
     ):
-        since = f"last approved {timezone.localtime(last):%d-%m-%Y}" if last else "never counted"
         made += notify(
             organisation=organisation,
             kind=Notification.Kind.COUNT_OVERDUE,
             key=f"count_overdue:{location.pk}",
-            message=f"{location.name} is due for a count ({since}).",
+            message=gettext_noop("%(location)s is due for a count (last approved %(date)s).")
+            if last
+            else gettext_noop("%(location)s is due for a count (never counted)."),
+            params={
+                "location": location.name,
+                "date": f"{timezone.localtime(last):%d-%m-%Y}" if last else "",
+            },
             location=location,
         )
     return made

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.django_db
     ("completed_at", "shown"),
     [
         # 23:30 UTC on 31 March is half past one on 1 April in Copenhagen (summer time).
-        (dt.datetime(2026, 3, 31, 23, 30, tzinfo=dt.UTC), "Visit 01-04-2026 01:30: "),
+        (dt.datetime(2026, 3, 31, 23, 30, tzinfo=dt.UTC), "Besøg 01-04-2026 kl. 01:30: "),
         # and half past midnight in winter.
-        (dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC), "Visit 01-01-2027 00:30: "),
+        (dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC), "Besøg 01-01-2027 kl. 00:30: "),
     ],
 )
 def test_r11_the_hand_back_dates_a_visit_in_copenhagen_time(

@@ -73,7 +73,7 @@ def test_r11_the_hand_back_goes_to_the_home_nursing_of_the_citizens_own_municipa
     assert provenance["meta"]["profile"][0].endswith("medcom-careCommunication-provenance")
     assert communication["category"][0]["coding"][0]["code"] == "nursing"
     text = communication["payload"][0]["contentString"]
-    assert text.startswith("Acute episode Handed back to home nursing.")
+    assert text.startswith("Akut forløb afsluttet: Overdraget til hjemmesygeplejen.")
     assert "Væskebehandlet; drikker nu selv" in text
 
 
