@@ -79,4 +79,3 @@ def test_a_role_is_named_in_danish_in_the_staff_form():
     assert ">Acute nurse<" not in html
     assert "Autorisations-ID" in html
     assert "Klinisk" in html
-
