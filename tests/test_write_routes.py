@@ -719,6 +719,12 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"reason": "Fejl"},
         kind="form",
     ),
+    ("POST", "physician/orders/<int:order_id>/stop/"): Write(
+        "physician",
+        "/physician/orders/{late_order}/stop/",
+        lambda s: {"reason": "Allergisk reaktion"},
+        kind="form",
+    ),
     ("POST", "physician/orders/<int:order_id>/correct/"): Write(
         "physician",
         "/physician/orders/{late_order}/correct/",

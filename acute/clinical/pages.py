@@ -18,6 +18,7 @@ from acute.clinical.forms import order_details_from
 from acute.clinical.models import MedicationOrder
 from acute.clinical.selectors import (
     order_access_for_physician,
+    order_allowance,
     physician_orders,
     physician_visits,
     visit_access,
@@ -59,13 +60,31 @@ def _orders_page(request: HttpRequest, error: PlatformError | None = None) -> Ht
             or (o.status == MedicationOrder.Status.CANCELLED and getattr(o, "given_total", 0) > 0)
         )
     ]
-    done = [o for o in orders if o not in waiting and o not in prescriptions][:20]
+    # Confirmed orders whose prescription is sent and that still allow a dose:
+    # she can stop them at any time (R8), so they stay on her page with the
+    # stop beside them (the others above carry it too).
+    in_force = [
+        o
+        for o in orders
+        if o.status == MedicationOrder.Status.CONFIRMED
+        and o.prescription_status == MedicationOrder.PrescriptionStatus.SENT
+        and _still_allows_a_dose(o)
+    ]
+    done = [o for o in orders if o not in waiting and o not in prescriptions and o not in in_force][
+        :20
+    ]
     return render_page(
         request,
         "clinical/physician_orders.html",
-        {"waiting": waiting, "prescriptions": prescriptions, "done": done},
+        {"waiting": waiting, "prescriptions": prescriptions, "in_force": in_force, "done": done},
         error=error,
     )
+
+
+def _still_allows_a_dose(order: MedicationOrder) -> bool:
+    """Its days are not over and not all of it is given (from the list's sums)."""
+    left = order_allowance(order)
+    return not left.ended and left.remaining_in_all > 0
 
 
 @page(Role.PHYSICIAN)
@@ -116,6 +135,21 @@ def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
         order_id,
         lambda *, actor, order: medication_order_cancel(actor=actor, order=order, reason=reason),
         _("Order rejected. No dose can be given against it."),
+    )
+
+
+@page(Role.PHYSICIAN)
+@require_POST
+def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The physician stops her order with a reason — after an adverse
+    reaction, say — whatever its prescription's status: no further dose may
+    be given against it; the prescription for the doses given stands."""
+    reason = request.POST.get("reason", "")
+    return _own_order_step(
+        request,
+        order_id,
+        lambda *, actor, order: medication_order_cancel(actor=actor, order=order, reason=reason),
+        _("Order stopped. No further dose can be given against it."),
     )
 
 

@@ -7,6 +7,7 @@ urlpatterns: list[URLPattern] = [
     path("physician/orders/new/", pages.written_order, name="order-written"),
     path("physician/orders/<int:order_id>/confirm/", pages.order_confirm, name="order-confirm"),
     path("physician/orders/<int:order_id>/reject/", pages.order_reject, name="order-reject"),
+    path("physician/orders/<int:order_id>/stop/", pages.order_stop, name="order-stop"),
     path("physician/orders/<int:order_id>/correct/", pages.order_correct, name="order-correct"),
     path(
         "physician/orders/<int:order_id>/prescription-sent/",

@@ -29,6 +29,7 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Conflict,
+    InvalidInput,
 )
 from core.messages import lowercase
 from core.validation import required_text
@@ -95,28 +96,24 @@ def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> Medicatio
 def medication_order_cancel(
     *, actor: Actor, order: MedicationOrder, reason: str
 ) -> MedicationOrder:
-    """The ordering physician withdraws her order; no dose may be given against
-    it from now on, and its confirmation and prescription are no longer chased."""
+    """The ordering physician withdraws (stops) her order: no dose may be given
+    against it from now on, and its confirmation is no longer chased.
+
+    She can always stop further doses (R8), whatever the prescription's
+    status: after an adverse reaction the order must stop at once. The
+    prescription for the doses already given is left as it is — still owed
+    if pending (:meth:`MedicationOrder.prescription_owed`), done if sent.
+    """
     user = require_user(actor)
-    reason = required_text(
-        reason,
-        code="order.cancel_reason_required",
-        field="reason",
-        message="Say why the order is cancelled.",
-    )
+    reason = cancel_reason_valid(reason)
     with transaction.atomic():
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.status == MedicationOrder.Status.CANCELLED:
             raise Conflict("order.cancelled", "The order is already cancelled.")
-        if locked.prescription_status == MedicationOrder.PrescriptionStatus.SENT:
-            raise Conflict(
-                "prescription.already_sent",
-                "The prescription is at the pharmacy; cancel it there, not here.",
-            )
         locked.status = MedicationOrder.Status.CANCELLED
         locked.cancelled_at = timezone.now()
         locked.cancelled_by = user
-        locked.cancel_reason = reason[:300]
+        locked.cancel_reason = reason
         locked.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
         # Nothing more to confirm; but the doses already given against it are
         # still prescribed in the citizen's CPR number (R8), so an overdue
@@ -133,6 +130,28 @@ def medication_order_cancel(
         )
         order_audit(actor, locked, Action.UPDATE, {"cancelled": True})
     return locked
+
+
+CANCEL_REASON_LIMIT = MedicationOrder._meta.get_field("cancel_reason").max_length or 300
+
+
+def cancel_reason_valid(reason: str) -> str:
+    """The physician's reason for withdrawing an order, stripped: blank is
+    refused, and so is one longer than is stored — never cut short."""
+    cleaned = required_text(
+        reason,
+        code="order.cancel_reason_required",
+        field="reason",
+        message="Say why the order is cancelled.",
+    )
+    if len(cleaned) > CANCEL_REASON_LIMIT:
+        raise InvalidInput(
+            "order.cancel_reason_too_long",
+            f"Write the reason in at most {CANCEL_REASON_LIMIT} characters.",
+            field="reason",
+            params={"max": CANCEL_REASON_LIMIT},
+        )
+    return cleaned
 
 
 def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> PhysicianAlert:
@@ -169,6 +188,7 @@ def medication_order_correct(
         raise Conflict(
             "order.visit_mismatch", _("The correction belongs on the order's own visit.")
         )
+    reason = cancel_reason_valid(reason)
     written_order_for_the_living(actor=actor, visit=visit, now=timezone.now())
     if order.administrations.exists():
         # Asked first outside the transaction, so the denied attempt stays (R9).
