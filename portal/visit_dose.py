@@ -32,30 +32,30 @@ from portal.visit_forms import _once, _received_before, _write_visit
 from portal.visit_page import _visit_page
 
 
-def _witness(request: HttpRequest, *, dependence_forming: bool) -> User | None:
+def _witness_credentials(request: HttpRequest) -> cabinet_services.WitnessCredentials | None:
     """§4: the witness signs with her own username and password, checked (and
-    throttled) like a login; a wrong one refuses the dose."""
+    throttled) like a login by the cabinet's service once the citizen is
+    reached, so a wrong one refuses the dose as a denied attempt on her (R9)."""
 
     username = request.POST.get("witness_username", "").strip()
     password = request.POST.get("witness_password", "")
     if not username and not password:
-        if dependence_forming:
-            raise InvalidInput(
-                "witness.required",
-                _("A §4 medicine is given only with a witness: her username and password."),
-                field="witness",
-            )
         return None
-    try:
-        return cabinet_services.witness_verify(
-            username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
-        )
-    except InvalidInput as exc:
-        raise InvalidInput(
-            exc.code,
-            _("The witness's username or password is wrong. Nothing was given."),
-            field="witness",
-        ) from None
+    return cabinet_services.WitnessCredentials(
+        username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
+    )
+
+
+def _as_the_form_says(exc: PlatformError) -> PlatformError:
+    """A refused witness, in the words of the dose form (which asks for her
+    username and password)."""
+    if exc.code == "witness.required":
+        message = _("A §4 medicine is given only with a witness: her username and password.")
+    elif exc.code == "witness.invalid_credentials":
+        message = _("The witness's username or password is wrong. Nothing was given.")
+    else:
+        return exc
+    return InvalidInput(exc.code, message, field="witness")
 
 
 @page(Role.ACUTE_NURSE)
@@ -113,7 +113,7 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 medicine=given,
                 quantity=quantity,
                 unit=post.get("unit", "").strip() or given.unit,
-                witness=_witness(request, dependence_forming=given.dependence_forming),
+                witness_credentials=_witness_credentials(request),
                 note=_offline_note(given_offline_at),
                 given_at=given_offline_at,
                 confirm_mismatch=post.get("confirm_mismatch") == "on",
@@ -122,7 +122,8 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 else None,
             ),
         )
-    except PlatformError as exc:
+    except PlatformError as refused:
+        exc = _as_the_form_says(refused)
         if given_offline_at is not None:
             cabinet_services.offline_dose_refused_flag(
                 actor=actor,

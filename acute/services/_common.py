@@ -30,6 +30,10 @@ VISIT_SOURCE = "acute.visit"
 # outcome's note, a reason): room for any clinical text, yet bounded on every
 # door alike, since it travels on in the hand-back and the referrer's message.
 VISIT_TEXT_LIMIT = 10000
+# The referral's free text: a page and a half each, as much as any referrer
+# writes, and no more than the board and the nurse's tablet show. A reason for
+# declining one, sent back to the referrer, is bounded alike.
+REFERRAL_TEXT_LIMIT = 4000
 
 
 def text_within_limit(text: str, *, field: str) -> str:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from acute.dispatch import Need, rank
+from acute.dispatch import Need, NurseState, rank
 from acute.models import DeadlineWarning, Referral, Visit
 from acute.selectors import nurse_states
 from core.actors import Actor
@@ -18,7 +18,9 @@ from core.errors import Conflict
 
 def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Beat job. For every open referral nobody has reached yet: warn when no
-    available nurse can arrive before the deadline (and nobody assigned will),
+    available nurse who may be sent there (of an acute function serving the
+    citizen's municipality, R1) can arrive before the deadline (and nobody
+    assigned will),
     escalate once the deadline has passed. One warning row per kind; rows are
     the coordinator board's to acknowledge. A warning is about the deadline it
     names: when the deadline has moved since (a resend asking for more haste,
@@ -54,7 +56,10 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         v.referral_id: v
         for v in Visit.objects.filter(referral__in=pending, status__in=Visit.ACTIVE_STATUSES)
     }
-    states = nurse_states(now=now, available_only=True)
+    # Only a nurse of an acute function serving the citizen's municipality
+    # could be sent (R1), so only she counts as one who could still make it;
+    # one read of the shifts per municipality among the pending referrals.
+    states_by_municipality: dict[int, list[NurseState]] = {}
     new_rows = []
     for referral in pending:
         if referral.deadline_at <= now:
@@ -90,7 +95,12 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
             # The nurse already sent on it is not another nurse who could go.
             excluded_nurses=frozenset({visit.nurse_id}) if visit is not None else frozenset(),
         )
-        ranked = rank(states, need, now=now, limit=1)
+        municipality_id = referral.citizen.municipality_id
+        if municipality_id not in states_by_municipality:
+            states_by_municipality[municipality_id] = nurse_states(
+                now=now, available_only=True, serving_municipality_id=municipality_id
+            )
+        ranked = rank(states_by_municipality[municipality_id], need, now=now, limit=1)
         if ranked and ranked[0].meets_deadline:
             continue
         new_rows.append(

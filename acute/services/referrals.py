@@ -15,6 +15,7 @@ from acute.deadlines import deadline_for
 from acute.models import Episode, Referral, Skill, Urgency
 from acute.services._common import (
     EVERY_REFUSAL,
+    REFERRAL_TEXT_LIMIT,
     creation_refused_audit,
     episode_new,
     episode_relationship_open,
@@ -49,9 +50,6 @@ SOURCE_BY_KIND = {
 }
 
 REFERRAL_CPR_INVALID = "referral.cpr_invalid"
-# The referral's free text: a page and a half each, as much as any referrer
-# writes, and no more than the board and the nurse's tablet show.
-REFERRAL_TEXT_LIMIT = 4000
 # A refusal audited under a shorter reason than its code, as before.
 REFUSAL_REASONS = {
     REFERRAL_CITIZEN_DECEASED: "citizen_deceased",

@@ -4,13 +4,13 @@ with a reason that goes back to the referrer."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from acute import signals
 from acute.models import Episode, Referral
 from acute.services._common import (
     EPISODE_SOURCE,
+    REFERRAL_TEXT_LIMIT,
     referral_audit,
     referral_lock,
     refusal_audited,
@@ -19,7 +19,7 @@ from acute.services.dispatch import dispatch_auto_assign
 from consent.audit.services import Action
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.errors import Conflict, PreconditionFailed
+from core.errors import Conflict, InvalidInput, PreconditionFailed
 from core.messages import lowercase
 from core.models import Citizen
 from core.validation import required_text
@@ -58,14 +58,22 @@ def referral_accept(*, referral: Referral, actor: Actor) -> Referral:
 
 
 def referral_decline(*, referral: Referral, reason: str, actor: Actor) -> Referral:
-    """Triage: decline, with a reason that goes back to the referrer (signal)."""
-    reason = required_text(
-        reason,
-        code="referral.decline_reason_required",
-        field="reason",
-        message="Give the reason for declining; it is sent to the referrer.",
-    )
-    with transaction.atomic():
+    """Triage: decline, with a reason that goes back to the referrer (signal).
+
+    The reason is required and at most :data:`REFERRAL_TEXT_LIMIT` characters
+    (400 ``referral.decline_reason_required`` / ``referral.decline_reason_too_long``);
+    either refusal writes nothing and is a denied attempt on the citizen's
+    record (R9)."""
+    with refusal_audited(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=referral.citizen_id,
+        resource_type="ServiceRequest",
+        resource_id=referral.pk,
+        detail={"triage": str(Referral.Status.DECLINED)},
+        codes={"referral.decline_reason_required", "referral.decline_reason_too_long"},
+    ):
+        reason = _decline_reason(reason)
         referral = _triage(
             referral, status=Referral.Status.DECLINED, actor=actor, decline_reason=reason
         )
@@ -83,6 +91,25 @@ def referral_decline(*, referral: Referral, reason: str, actor: Actor) -> Referr
             episode.save(update_fields=["status", "closed_at", "closed_by"])
             care_relationship_close(source_type=EPISODE_SOURCE, source_id=str(episode.pk))
     return referral
+
+
+def _decline_reason(reason: str) -> str:
+    """The reason sent back to the referrer: given, and bounded like the
+    referral's own text."""
+    reason = required_text(
+        reason,
+        code="referral.decline_reason_required",
+        field="reason",
+        message="Give the reason for declining; it is sent to the referrer.",
+    )
+    if len(reason) > REFERRAL_TEXT_LIMIT:
+        raise InvalidInput(
+            "referral.decline_reason_too_long",
+            f"Write the reason in at most {REFERRAL_TEXT_LIMIT} characters.",
+            field="reason",
+            params={"max": REFERRAL_TEXT_LIMIT},
+        )
+    return reason
 
 
 def _triage(

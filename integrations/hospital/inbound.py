@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from acute.models import Referral, Visit
@@ -67,12 +69,16 @@ def _encounter_key(partner: Partner, encounter: dict[str, Any]) -> str:
 
 
 def _withdraw_open_visits(citizen_id: int, actor: Actor) -> list[int]:
+    # The note is kept with the visit for staff to read: written in the
+    # platform's language, whatever language the message is processed in.
+    with translation.override(settings.LANGUAGE_CODE):
+        note = translation.gettext("The citizen was admitted to hospital.")
     withdrawn = []
     for visit in Visit.objects.filter(
         citizen_id=citizen_id,
         status__in=[Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE],
     ).order_by("pk"):
-        visit_withdraw(visit=visit, note="The citizen was admitted to hospital.", actor=actor)
+        visit_withdraw(visit=visit, note=note, actor=actor)
         withdrawn.append(visit.pk)
     return withdrawn
 

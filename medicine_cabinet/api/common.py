@@ -48,15 +48,22 @@ class WitnessInput(serializers.Serializer[Any]):
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
 
-def _witness(request: Request, data: dict[str, Any]) -> User | None:
+def _witness_credentials(
+    request: Request, data: dict[str, Any]
+) -> services.WitnessCredentials | None:
     given = data.get("witness")
     if not given:
         return None
-    return services.witness_verify(
+    return services.WitnessCredentials(
         username=given["username"],
         password=given["password"],
         client_address=request.META.get("REMOTE_ADDR"),
     )
+
+
+def _witness(request: Request, data: dict[str, Any]) -> User | None:
+    credentials = _witness_credentials(request, data)
+    return credentials.verify() if credentials is not None else None
 
 
 @extend_schema_field(

@@ -8,7 +8,9 @@ that too). Every movement is recorded in the audit log in the same transaction.
 
 §4 medicines (dependence-forming, *afhængighedsskabende*) move only with a
 witness: another member of the acute function's staff whose own credentials
-were checked by the caller (see :func:`witness_verify`).
+were checked by the caller (see :func:`witness_verify`), or, for a dose given
+to a citizen, by :func:`administration_give` itself (:class:`WitnessCredentials`),
+so that a refused witness is a denied attempt on the citizen's record (R9).
 
 The names below are the package's interface; callers import them from here.
 """
@@ -18,6 +20,7 @@ from medicine_cabinet.services.checks import (
     COUNTED,
     GATE_CATEGORY,
     WITNESS_ROLES,
+    WitnessCredentials,
     check_may_see,
     quantity_parse,
     witness_verify,
@@ -67,6 +70,7 @@ __all__ = [
     "STOCK_UNIT_LABELS",
     "WITNESS_ROLES",
     "Recount",
+    "WitnessCredentials",
     "administration_give",
     "bag_for_nurse",
     "cabinet_create",

@@ -36,6 +36,7 @@ from medicine_cabinet.models import (
 )
 from medicine_cabinet.services.checks import (
     GATE_CATEGORY,
+    WitnessCredentials,
     acute_organisation,
     check_divisible_dose,
     check_unit,
@@ -103,6 +104,7 @@ def administration_give(
     unit: str,
     lot: Lot | None = None,
     witness: User | None = None,
+    witness_credentials: WitnessCredentials | None = None,
     note: str = "",
     confirm_mismatch: bool = False,
     confirmed_dose: Decimal | None = None,
@@ -119,6 +121,12 @@ def administration_give(
     given only as confirmed (``confirm_mismatch`` with ``confirmed_dose``, the
     amount in the order's unit). Every refusal once the citizen is
     reached is audited as denied (R9).
+
+    The §4 witness is either already checked (``witness``) or given as the
+    username and password she typed (``witness_credentials``), checked here,
+    throttled like a login, once the citizen is reached: a wrong one (400
+    ``witness.invalid_credentials``) is a denied attempt on the citizen like
+    any other refused dose.
 
     A dose of part of a capsule, suppository or sachet is refused (400
     ``dose.indivisible_form``, audited as denied); part of a tablet, ampoule
@@ -140,6 +148,8 @@ def administration_give(
 
     if actor.role != Role.ACUTE_NURSE or actor.user is None:
         raise Forbidden("administration.role", "Only an acute nurse gives medicine from her bag.")
+    if witness is not None and witness_credentials is not None:
+        raise ValueError("Give the witness or her credentials, not both.")
     organisation = acute_organisation(actor)
     check_unit(medicine, unit)
     visit = Visit.objects.filter(pk=visit_id).first()
@@ -163,6 +173,8 @@ def administration_give(
         _administration_denied(actor, citizen.pk, "visit_not_yours", {"visit": visit.pk})
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
     try:
+        if witness_credentials is not None:
+            witness = witness_credentials.verify()
         if visit.status != Visit.Status.ON_SITE:
             raise PreconditionFailed(
                 "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."

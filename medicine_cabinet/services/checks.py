@@ -4,6 +4,7 @@ function, the location, the nurse's own bag, the §4 witness and a usable lot.""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
@@ -180,6 +181,22 @@ def check_witness(*, actor: Actor, medicine: Medicine, witness: User | None) -> 
             field="witness",
         )
     return witness
+
+
+@dataclass(frozen=True)
+class WitnessCredentials:
+    """The witness's username and password as typed on the nurse's tablet,
+    checked by the service that knows whose dose they sign (so a refusal is
+    audited on that citizen, R9)."""
+
+    username: str
+    password: str = field(repr=False)
+    client_address: str | None = None
+
+    def verify(self) -> User:
+        return witness_verify(
+            username=self.username, password=self.password, client_address=self.client_address
+        )
 
 
 def witness_verify(*, username: str, password: str, client_address: str | None) -> User:

@@ -143,3 +143,17 @@ def test_a_coordinator_does_not_set_another_functions_nurse_status() -> None:
     assert api.status_code == 404
     shift.refresh_from_db()
     assert shift.status == NurseShift.Status.AVAILABLE
+
+
+def test_the_deadline_watch_counts_only_nurses_who_may_be_sent_to_the_citizen() -> None:
+    """R10: a nurse of an acute function not serving the citizen's municipality
+    could not be sent, so she does not keep the referral from being at risk;
+    once her function serves the municipality, she does."""
+    referral = factories.acute_referral()  # nobody of the joint function on shift
+    _other, _nurse, _shift = _other_function_nurse(serves=("159",))
+    assert services.deadline_watch() == {"at_risk": 1, "overdue": 0}
+    assert referral.warnings.get(kind="at_risk").detail["best_arrival_at"] is None
+
+    served = factories.acute_referral(person=factories.citizen(municipality_code="159"))
+    assert services.deadline_watch() == {"at_risk": 0, "overdue": 0}
+    assert not served.warnings.exists()

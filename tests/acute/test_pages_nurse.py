@@ -251,6 +251,46 @@ def test_section_four_dose_with_a_wrong_witness_password_is_refused_clearly_and_
     assert not Administration.objects.exists()
 
 
+def test_section_four_dose_refused_for_the_witness_is_a_denied_attempt_on_the_citizen():
+    """R9: on the page and from the tablet's offline queue alike, a wrong
+    witness password (or none) is audited on the citizen's record."""
+    _nurse, visit, client, witness, morphine, _lot, order = _section_four_visit()
+    online = _give(
+        client,
+        visit,
+        order,
+        morphine,
+        witness_username=witness.user.username,
+        witness_password="not-her-password",
+    )
+    assert online.status_code == 400
+    assert "Vidnets brugernavn eller adgangskode er forkert" in online.content.decode()
+    missing = _give(client, visit, order, morphine)
+    assert missing.status_code == 400
+    queued = _give_on_page(
+        client,
+        visit,
+        order,
+        morphine,
+        "0.5",
+        headers={"HTTP_X_OFFLINE_SEND": "1", "HTTP_X_OFFLINE_REPLAY": "1"},
+        client_ref="dose-witness-01",
+        given_offline_at=timezone.now().isoformat(),
+        witness_username=witness.user.username,
+        witness_password="still-not-hers",
+    )
+    assert queued.status_code == 400
+    assert queued.json()["error"]["code"] == "witness.invalid_credentials"
+    denied = AuditEntry.objects.filter(
+        citizen_id=visit.citizen_id,
+        outcome="denied",
+        resource_type="MedicationAdministration",
+    )
+    assert denied.filter(reason_code="witness.invalid_credentials").count() == 2
+    assert denied.filter(reason_code="witness.required").count() == 1
+    assert not Administration.objects.exists()
+
+
 def test_section_four_dose_without_a_witness_or_with_herself_as_witness_is_refused():
     nurse, visit, client, _witness, morphine, _lot, order = _section_four_visit()
     missing = _give(client, visit, order, morphine)

@@ -8,11 +8,17 @@ from decimal import Decimal
 import pytest
 
 from core.errors import InvalidInput
-from core.models import Role
+from core.models import LoginAttempt, Role
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import Movement, WasteReason
 from tests import factories as f
-from tests.medicine_cabinet.conftest import actor, order_for, receive, visit_for
+from tests.medicine_cabinet.conftest import (
+    actor,
+    denied_audited,
+    order_for,
+    receive,
+    visit_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +95,48 @@ def test_the_witness_proves_herself_with_her_own_password_over_the_api(
     )
     assert ok.status_code == 201, ok.content
     assert Movement.objects.filter(kind="to_bag", witness=nurse2.user).count() == 2
+
+
+def test_a_dose_refused_for_the_witness_credentials_is_a_denied_attempt_on_the_citizen(
+    officer, nurse, nurse2, cabinet, bag, morphine
+):
+    """R9: a wrong witness password refuses the dose like any other refusal
+    once the citizen is reached, audited on her record, and still counts as a
+    failed login of the witness (throttling)."""
+    lot = receive(officer, cabinet, morphine, "10", witness=nurse2.user)
+    services.stock_transfer(
+        actor=actor(nurse),
+        lot=lot,
+        source=cabinet,
+        destination=bag,
+        quantity=Decimal("2"),
+        unit="ampoule",
+        witness=nurse2.user,
+    )
+    citizen = f.citizen(municipality_code="159")
+    visit = visit_for(nurse, citizen)
+    order = order_for(nurse, citizen, morphine, kind="written", visit=visit, dose_unit="ampoule")
+    body = {
+        "visit": visit.pk,
+        "order": order.pk,
+        "medicine": morphine.pk,
+        "quantity": "1",
+        "unit": "ampoule",
+        "witness": {"username": nurse2.user.username, "password": "guess"},
+    }
+    client = f.client_for(nurse)
+    wrong = client.post("/api/cabinet/administrations", body, format="json")
+    assert wrong.status_code == 400, wrong.content
+    assert wrong.json()["error"]["code"] == "witness.invalid_credentials"
+    assert denied_audited(citizen, "witness.invalid_credentials")
+    assert LoginAttempt.objects.filter(username=nurse2.user.username, succeeded=False).count() == 1
+    assert not Movement.objects.filter(kind="administered").exists()
+    assert "guess" not in str(wrong.content)
+
+    body["witness"]["password"] = f.PASSWORD
+    given = client.post("/api/cabinet/administrations", body, format="json")
+    assert given.status_code == 201, given.content
+    assert Movement.objects.get(kind="administered").witness == nurse2.user
 
 
 def test_register_drawn_equals_administered_wasted_returned_after_a_mixed_sequence(

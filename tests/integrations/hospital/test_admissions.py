@@ -40,6 +40,8 @@ def test_r12_an_admission_holds_the_citizens_open_referrals_and_a_discharge_resu
 
     visit.refresh_from_db()
     assert visit.status == Visit.Status.CANCELLED
+    # Kept for staff to read, so in Danish.
+    assert visit.cancel_note == "Borgeren blev indlagt på hospitalet."
     held = Referral.objects.filter(on_hold_since__isnull=False)
     # The untriaged referral and the one whose visit was just withdrawn; not
     # another citizen's.
