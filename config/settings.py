@@ -333,7 +333,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.DenyAll"],
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.ApiJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.boundary.JSONParser"],
-    "EXCEPTION_HANDLER": "core.exception_handler.handle_exception",
+    # Records a role refused on /api/ (R9), then answers as core.exception_handler.
+    "EXCEPTION_HANDLER": "core.refusals.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "core.openapi.PlatformAutoSchema",
     # OPTIONS is no operation of the API (its description is /api/schema/):

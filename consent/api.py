@@ -24,6 +24,7 @@ from core.api import actor_of, valid
 from core.created import Creates
 from core.models import Role
 from core.permissions import roles
+from core.refusals import Concerns
 
 
 class BreakGlassIn(serializers.Serializer[Any]):
@@ -50,6 +51,7 @@ class BreakGlassView(APIView):
     may ask: the service refuses the others, and records the attempt (R9)."""
 
     permission_classes = [roles(*Role.values)]
+    concerns = Concerns("Patient", body="citizen_id", purpose="emergency", action="break_glass")
     creates = Creates(None)
 
     @extend_schema(

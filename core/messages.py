@@ -230,7 +230,6 @@ FIXED = (
     gettext_noop("The municipality code names no known municipality."),
     gettext_noop("name needs family and given names."),
     gettext_noop("The prescription is already marked sent."),
-    gettext_noop("The prescription is at the pharmacy; cancel it there, not here."),
     gettext_noop("Unknown procedure status."),
     gettext_noop(
         "X-Purpose-Of-Use is one of treatment, emergency, operations, analysis, audit (or TREAT, ETREAT, HOPERAT, HRESCH, HSYSADMIN)."
@@ -601,6 +600,8 @@ TEMPLATES: dict[str, Promise] = {
     "request.too_deep": _("JSON may nest at most %(depth)s levels."),
     "break_glass.basis_invalid": _("basis is one of %(values)s."),
     "break_glass.reason_too_long": _("Write the reason in at most %(max)s characters."),
+    "order.cancel_reason_too_long": _("Write the reason in at most %(max)s characters."),
+    "referral.decline_reason_too_long": _("Write the reason in at most %(max)s characters."),
     "referral.text_too_long": _("Write the text in at most %(max)s characters."),
     "visit.text_too_long": _("Write the text in at most %(max)s characters."),
     "outbox.status_invalid": _("status must be one of %(values)s."),
@@ -711,6 +712,8 @@ BY_CODE: dict[str, Promise] = {
     "visit.text_too_long": _("Write the text shorter."),
     "break_glass.basis_invalid": _("Choose the basis for the emergency access."),
     "break_glass.reason_too_long": _("Write the reason shorter."),
+    "order.cancel_reason_too_long": _("Write the reason shorter."),
+    "referral.decline_reason_too_long": _("Write the reason shorter."),
     "delegation.not_required": _("This is a predefined task (R7) and needs no delegation."),
     "clinical.delegation_required": _(
         "This test is not predefined (R7): a physician's delegation must be recorded first."

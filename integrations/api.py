@@ -18,6 +18,7 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.views import FHIRView
 from core.models import Role
 from core.permissions import actor_from_request, roles
+from core.refusals import Concerns
 from integrations.auth import SignedByPartner
 from integrations.inbound import message_receive
 from integrations.models import DeliveryAttempt, OutboundMessage
@@ -181,6 +182,7 @@ class OutboxMessageView(APIView):
     """``GET /api/integrations/outbox/<id>``: one message with every attempt."""
 
     permission_classes = [roles(Role.COORDINATOR)]
+    concerns = Concerns("Bundle", OutboundMessage, path="pk")
 
     @extend_schema(
         operation_id="integrations_outbox_read", responses={200: OutboxMessageWithAttemptsOut}
@@ -196,6 +198,7 @@ class OutboxResendView(APIView):
     """``POST /api/integrations/outbox/<id>/resend``: a person sends a failed message again."""
 
     permission_classes = [roles(Role.COORDINATOR)]
+    concerns = Concerns("Bundle", OutboundMessage, path="pk")
 
     @extend_schema(
         operation_id="integrations_outbox_resend",

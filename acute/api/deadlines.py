@@ -18,6 +18,7 @@ from acute.models import DeadlineWarning, Urgency
 from core.api import actor_of, valid
 from core.errors import NotFoundOrNotAllowed
 from core.openapi import results_of
+from core.refusals import Concerns
 
 
 class WarningOut(serializers.Serializer[Any]):
@@ -85,6 +86,7 @@ class WarningListView(APIView):
 
 class WarningAcknowledgeView(APIView):
     permission_classes = [COORDINATOR]
+    concerns = Concerns("Flag", DeadlineWarning, path="pk", citizen_field="referral__citizen_id")
 
     @extend_schema(
         operation_id="acute_warnings_acknowledge",

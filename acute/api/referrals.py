@@ -20,6 +20,7 @@ from core.api import actor_of, valid
 from core.created import Creates
 from core.errors import NotFoundOrNotAllowed
 from core.openapi import Reference, results_of
+from core.refusals import Concerns
 
 
 # The fields are checked by the service, with the same codes as on the pages
@@ -116,6 +117,7 @@ class ReferralListView(APIView):
 
 class ReferralDetailView(APIView):
     permission_classes = [CLINICAL_READERS]
+    concerns = Concerns("ServiceRequest", Referral, path="pk")
 
     @extend_schema(operation_id="acute_referrals_read", responses={200: ReferralOut})
     def get(self, request: Request, pk: int) -> Response:
@@ -132,6 +134,7 @@ class ReferralTriageView(APIView):
     """``POST .../accept`` or ``.../decline`` with ``{"reason"}``."""
 
     permission_classes = [COORDINATOR]
+    concerns = Concerns("ServiceRequest", Referral, path="pk")
     decision = ""
 
     def request_schema(self) -> type[serializers.Serializer[Any]] | None:
@@ -171,6 +174,7 @@ class SuggestionsView(APIView):
     """Ranked nurses for a referral (*forslag*), best first."""
 
     permission_classes = [COORDINATOR]
+    concerns = Concerns("ServiceRequest", Referral, path="pk")
 
     @extend_schema(
         operation_id="acute_referrals_suggestions",
@@ -241,6 +245,7 @@ class AssignView(APIView):
     ``hold_override_reason`` also to a referral on hold for a hospital admission (R12)."""
 
     permission_classes = [COORDINATOR]
+    concerns = Concerns("ServiceRequest", Referral, path="pk")
     creates = Creates("acute-visit")
 
     @extend_schema(

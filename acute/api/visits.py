@@ -17,12 +17,13 @@ from acute.api.output import VisitOut, VisitWithCitizenOut, citizen_summary, vis
 from acute.api.referrals import DeclineIn, HoldOverrideIn, shift_named
 from acute.api.roles import CLINICAL_READERS, COORDINATOR, NURSE, per_method
 from acute.fhir import observation_resource
-from acute.models import Episode, Outcome, VisitNote, VitalSign
+from acute.models import Episode, Outcome, Visit, VisitNote, VitalSign
 from acute.services.documentation import VITAL_SIGN_VALUE
 from consent.audit.services import Action
 from core.api import BoundedDecimalField, actor_of, valid
 from core.created import Creates
 from core.openapi import FhirResource, results_of
+from core.refusals import Concerns
 
 
 class VisitListView(APIView):
@@ -43,6 +44,7 @@ class VisitListView(APIView):
 
 class VisitDetailView(APIView):
     permission_classes = [CLINICAL_READERS]
+    concerns = Concerns("Encounter", Visit, path="pk")
 
     @extend_schema(operation_id="acute_visits_read", responses={200: VisitWithCitizenOut})
     def get(self, request: Request, pk: int) -> Response:
@@ -62,6 +64,7 @@ class VisitStepView(APIView):
     ``on-site``, ``complete``."""
 
     permission_classes = [NURSE]
+    concerns = Concerns("Encounter", Visit, path="pk")
     step = ""
 
     def request_schema(self) -> type[serializers.Serializer[Any]] | None:
@@ -91,6 +94,7 @@ class VisitStepView(APIView):
 
 class WithdrawView(APIView):
     permission_classes = [COORDINATOR]
+    concerns = Concerns("Encounter", Visit, path="pk")
 
     @extend_schema(
         operation_id="acute_visits_withdraw", request=DeclineIn, responses={200: VisitOut}
@@ -116,6 +120,7 @@ class NoteOut(serializers.Serializer[Any]):
 
 class VisitNoteView(APIView):
     permission_classes = [NURSE]
+    concerns = Concerns("Encounter", Visit, path="pk")
     creates = Creates(None)
 
     @extend_schema(operation_id="acute_visits_note_add", request=NoteIn, responses={201: NoteOut})
@@ -146,6 +151,7 @@ class VitalSignsView(APIView):
     """``POST``: the nurse records vital signs. ``GET``: them as FHIR Observations."""
 
     permission_classes = [per_method(GET=CLINICAL_READERS, POST=NURSE)]
+    concerns = Concerns("Observation", Visit, path="pk")
     creates = Creates(None)
 
     @extend_schema(
@@ -194,6 +200,7 @@ class FollowUpIn(HoldOverrideIn):
 
 class FollowUpView(APIView):
     permission_classes = [COORDINATOR]
+    concerns = Concerns("EpisodeOfCare", Episode, path="pk")
     creates = Creates("acute-visit")
 
     @extend_schema(
@@ -229,6 +236,7 @@ class EpisodeCompleteView(APIView):
     """The coordinator closes an episode (e.g. after a follow-up, or the citizen declined)."""
 
     permission_classes = [COORDINATOR]
+    concerns = Concerns("EpisodeOfCare", Episode, path="pk")
 
     @extend_schema(
         operation_id="acute_episodes_complete",

@@ -13,10 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from acute.models import Visit
 from core.api import actor_of, valid
 from core.created import Creates
 from core.errors import InvalidInput
 from core.permissions import roles
+from core.refusals import Concerns
 from core.validation import is_digits
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
@@ -28,7 +30,7 @@ from medicine_cabinet.api.common import (
     _organisation,
     _plain,
     _plain_movement_json,
-    _witness,
+    _witness_credentials,
 )
 
 # --- administration (R8) ------------------------------------------------------------------------
@@ -98,6 +100,7 @@ class AdministrationsView(APIView):
     """A dose from the nurse's own bag on her visit against a physician's order."""
 
     permission_classes = [roles(NURSE)]
+    concerns = Concerns("MedicationAdministration", Visit, body="visit")
     creates = Creates(None)
 
     @extend_schema(
@@ -122,7 +125,9 @@ class AdministrationsView(APIView):
             quantity=data["quantity"],
             unit=data["unit"],
             note=data["note"],
-            witness=_witness(request, data),
+            # Checked by the service once the citizen is reached: a wrong
+            # witness is a denied attempt on her record (R9).
+            witness_credentials=_witness_credentials(request, data),
             confirm_mismatch=data["confirm_mismatch"],
             confirmed_dose=data["confirmed_dose"],
             given_at=data["given_at"],

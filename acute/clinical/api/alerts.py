@@ -17,8 +17,10 @@ from acute.clinical.api.shapes import (
     _time,
     alert_out,
 )
+from acute.clinical.models import PhysicianAlert
 from core.api import actor_of
 from core.permissions import roles
+from core.refusals import Concerns
 
 
 class MyAlertsView(APIView):
@@ -57,6 +59,7 @@ class AcknowledgeAlertView(APIView):
     """``POST /api/clinical/alerts/<id>/acknowledge``."""
 
     permission_classes = [roles(PHYSICIAN, COORDINATOR)]
+    concerns = Concerns("Flag", PhysicianAlert, path="alert_id")
 
     @extend_schema(
         operation_id="clinical_alerts_acknowledge", request=None, responses={200: AlertOut}

@@ -31,15 +31,18 @@ from acute.clinical.api.shapes import (
 from acute.clinical.models import (
     MedicationOrder,
 )
+from acute.models import Visit
 from core.api import actor_of, valid
 from core.created import Creates
 from core.permissions import roles
+from core.refusals import Concerns
 
 
 class PhoneOrdersView(APIView):
     """``POST /api/clinical/visits/<id>/phone-orders``: a *telefonordination* (R8)."""
 
     permission_classes = [roles(NURSE)]
+    concerns = Concerns("MedicationRequest", Visit, path="visit_id")
     creates = Creates(None)
 
     @extend_schema(
@@ -68,6 +71,7 @@ class WrittenOrdersView(APIView):
     electronic order (the only way for §4 medicines)."""
 
     permission_classes = [roles(PHYSICIAN)]
+    concerns = Concerns("MedicationRequest", Visit, path="visit_id")
     creates = Creates(None)
 
     @extend_schema(
@@ -123,6 +127,7 @@ class _OwnOrderStepView(APIView):
     as hers (anyone else gets "not found", audited), the step, the order back."""
 
     permission_classes = [roles(PHYSICIAN)]
+    concerns = Concerns("MedicationRequest", MedicationOrder, path="order_id")
     step: Callable[..., MedicationOrder]
 
     def post(self, request: Request, order_id: int) -> Response:
@@ -155,7 +160,10 @@ class PrescriptionSentView(_OwnOrderStepView):
 
 
 class CancelOrderIn(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=300)
+    # Blank and over-long reasons are refused by the service with their own
+    # codes (``order.cancel_reason_required``, ``order.cancel_reason_too_long``),
+    # the same on the API as on her page.
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
 class CancelOrderView(APIView):
@@ -163,6 +171,7 @@ class CancelOrderView(APIView):
     physician withdraws her order."""
 
     permission_classes = [roles(PHYSICIAN)]
+    concerns = Concerns("MedicationRequest", MedicationOrder, path="order_id")
 
     @extend_schema(
         operation_id="clinical_orders_cancel", request=CancelOrderIn, responses={200: OrderOut}

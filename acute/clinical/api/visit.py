@@ -28,11 +28,13 @@ from acute.clinical.api.shapes import (
     test_out,
     visit_write,
 )
+from acute.models import Visit
 from consent.audit.services import Action
 from core.api import actor_of
 from core.created import Creates
 from core.openapi import results_of
 from core.permissions import roles
+from core.refusals import Concerns
 
 # --- Views --------------------------------------------------------------------
 
@@ -54,6 +56,7 @@ class VisitClinicalView(APIView):
     """``GET /api/clinical/visits/<id>``: results, procedures, delegations and orders."""
 
     permission_classes = [roles(NURSE, COORDINATOR, PHYSICIAN)]
+    concerns = Concerns("Encounter", Visit, path="visit_id")
 
     @extend_schema(
         operation_id="clinical_visit_read",
@@ -93,6 +96,7 @@ class ResultsView(APIView):
     """``POST /api/clinical/visits/<id>/results``: the visit's nurse records results (R7)."""
 
     permission_classes = [roles(NURSE)]
+    concerns = Concerns("Observation", Visit, path="visit_id")
     creates = Creates(None)
 
     @extend_schema(
@@ -120,6 +124,7 @@ class ProceduresView(APIView):
     (R7), or a delegated procedure."""
 
     permission_classes = [roles(NURSE)]
+    concerns = Concerns("Procedure", Visit, path="visit_id")
     creates = Creates(None)
 
     @extend_schema(
@@ -146,6 +151,7 @@ class DelegationsView(APIView):
     task (who, when, what)."""
 
     permission_classes = [roles(NURSE)]
+    concerns = Concerns("Delegation", Visit, path="visit_id")
     creates = Creates(None)
 
     @extend_schema(

@@ -1,0 +1,118 @@
+"""Refused on ``/api/``, recorded all the same (R9).
+
+A member of staff or a system refused by an ``/api/`` endpoint's role (or a
+system by its scopes) made an attempt on the citizen the request names. Every
+permission refusal on ``/api/`` passes REST framework's exception handler, so
+the handler REST framework is given is the one here: it records the refusal,
+then answers as :func:`core.exception_handler.handle_exception` does. An
+endpoint says what its object is with :class:`Concerns`; ``/fhir/``'s base
+view records its own refusals (``core.fhir.views.FHIRView.permission_denied``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from rest_framework import exceptions as drf
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.errors import InvalidInput
+from core.exception_handler import handle_exception as answer_exception
+from core.fhir.gate import current_gate
+from core.permissions import actor_from_request, system_scopes_admit
+
+# What the audit log calls an attempt, by its HTTP method.
+_ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+_LARGEST_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Concerns:
+    """What an ``/api/`` endpoint's object is, and where a request names it, so
+    that a role (or a system token) refused there is recorded as an attempt on
+    the citizen it names (R9): ``resource_type`` as the audit log names it;
+    the id in the URL (``path``, a keyword of the route) or in the body
+    (``body``, a field of its JSON object); ``model`` the table that id is in,
+    whose ``citizen_field`` is the citizen (no model: the id is the citizen's
+    own). Read only when a request is refused, never on a permitted one."""
+
+    resource_type: str
+    model: type[models.Model] | None = None
+    path: str = ""
+    body: str = ""
+    citizen_field: str = "citizen_id"
+    purpose: str = "treatment"
+    action: str = ""  # by the HTTP method unless the endpoint is one of its own
+
+    def named_id(self, request: Request, kwargs: Mapping[str, Any]) -> int | None:
+        value: Any = kwargs.get(self.path) if self.path else None
+        if self.body and value is None and isinstance(body := _body_of(request), dict):
+            value = body.get(self.body)
+        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return value if 0 < value <= _LARGEST_ID else None
+
+    def citizen_of(self, object_id: int) -> int | None:
+        """The citizen of the object named, for the entry only: the refusal
+        says the same whether or not there is one."""
+        if self.model is None:
+            return object_id
+        found = (
+            self.model._default_manager.filter(pk=object_id)
+            .values_list(self.citizen_field, flat=True)
+            .first()
+        )
+        return found if isinstance(found, int) else None
+
+
+def _body_of(request: Request) -> Any:
+    """The refused request's body, if it is JSON; anything else names nothing."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    try:
+        return request.data
+    except (InvalidInput, drf.ParseError, drf.UnsupportedMediaType):
+        return None
+
+
+def api_refusal_record(request: Request, view: Any) -> None:
+    """A member of staff or a system refused by an ``/api/`` endpoint's role
+    (or, a system, by its scopes) made an attempt all the same: on an endpoint
+    that concerns a citizen (its :class:`Concerns`) it is recorded as denied
+    (R9), on the citizen the request names when there is one. The one place
+    every permission refusal on ``/api/`` passes, the exception handler, calls
+    this; an unauthenticated caller is no actor and leaves no entry."""
+    concerns = getattr(view, "concerns", None)
+    if not isinstance(concerns, Concerns):
+        return
+    actor = actor_from_request(request)
+    if actor is None:
+        return
+    object_id = concerns.named_id(request, getattr(view, "kwargs", None) or {})
+    current_gate().refuse(
+        actor=actor,
+        action=concerns.action or _ACTION_BY_METHOD.get(request.method or "", "read"),
+        purpose=concerns.purpose,
+        resource_type=concerns.resource_type,
+        resource_id=str(object_id) if object_id is not None else "",
+        reason_code="role_not_permitted" if system_scopes_admit(request) else "scope_not_granted",
+        citizen_id=concerns.citizen_of(object_id) if object_id is not None else None,
+    )
+
+
+def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """REST framework's exception handler (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``)."""
+    request = context.get("request")
+    if (
+        isinstance(exc, drf.PermissionDenied)
+        and isinstance(request, Request)
+        and request.path.startswith("/api/")
+    ):
+        api_refusal_record(request, context.get("view"))
+    return answer_exception(exc, context)
