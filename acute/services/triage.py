@@ -3,6 +3,9 @@ with a reason that goes back to the referrer."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from contextlib import AbstractContextManager
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -31,6 +34,22 @@ REFERRAL_DECEASED_MESSAGE = (
 )
 
 
+def _triage_audited(
+    referral: Referral, *, actor: Actor, status: str, codes: Collection[str]
+) -> AbstractContextManager[None]:
+    """A triage step whose refusal by one of ``codes`` is a denied attempt on
+    the citizen's record (R9), written after the refused writes rolled back."""
+    return refusal_audited(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=referral.citizen_id,
+        resource_type="ServiceRequest",
+        resource_id=referral.pk,
+        detail={"triage": str(status)},
+        codes=codes,
+    )
+
+
 def referral_accept(*, referral: Referral, actor: Actor) -> Referral:
     """Triage: accept. With auto-assignment on, the best-ranked nurse is assigned at once.
 
@@ -38,14 +57,8 @@ def referral_accept(*, referral: Referral, actor: Actor) -> Referral:
     The coordinator declines it, and the reason goes back to the referrer.
     The refused attempt is on the citizen's record (R9), written after the
     refused transaction has rolled back."""
-    with refusal_audited(
-        actor=actor,
-        action=Action.UPDATE,
-        citizen_id=referral.citizen_id,
-        resource_type="ServiceRequest",
-        resource_id=referral.pk,
-        detail={"triage": str(Referral.Status.ACCEPTED)},
-        codes={REFERRAL_CITIZEN_DECEASED},
+    with _triage_audited(
+        referral, actor=actor, status=Referral.Status.ACCEPTED, codes={REFERRAL_CITIZEN_DECEASED}
     ):
         referral = _triage(referral, status=Referral.Status.ACCEPTED, actor=actor)
         signals.referral_accepted.send(sender=Referral, referral=referral, by=actor)
@@ -64,13 +77,10 @@ def referral_decline(*, referral: Referral, reason: str, actor: Actor) -> Referr
     (400 ``referral.decline_reason_required`` / ``referral.decline_reason_too_long``);
     either refusal writes nothing and is a denied attempt on the citizen's
     record (R9)."""
-    with refusal_audited(
+    with _triage_audited(
+        referral,
         actor=actor,
-        action=Action.UPDATE,
-        citizen_id=referral.citizen_id,
-        resource_type="ServiceRequest",
-        resource_id=referral.pk,
-        detail={"triage": str(Referral.Status.DECLINED)},
+        status=Referral.Status.DECLINED,
         codes={"referral.decline_reason_required", "referral.decline_reason_too_long"},
     ):
         reason = _decline_reason(reason)
