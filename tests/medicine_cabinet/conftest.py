@@ -162,6 +162,32 @@ def in_bag(
     return lot
 
 
+@pytest.fixture
+def furosemide() -> Medicine:
+    """Furosemide ampoules: a prescription medicine, not dependence-forming."""
+    return services.medicine_upsert(
+        atc_code="C03CA01",
+        name="Furosemid",
+        strength="10 mg/mL, 4 mL",
+        form="solution for injection",
+        unit="ampoule",
+        package_size=Decimal("10"),
+        dispensing=Medicine.Dispensing.PRESCRIPTION,
+        dependence_forming=False,
+        minimum_stock=Decimal("0"),
+    )
+
+
+def ordering_physician():
+    """The physician who gives the phone order (matched by authorisation id)."""
+    from tests import factories as f
+
+    physician = f.staff(Role.PHYSICIAN, f.gp_practice())
+    physician.user.authorisation_id = "0A1B2"
+    physician.user.save(update_fields=["authorisation_id"])
+    return physician
+
+
 FUROSEMIDE = {
     "atc": "C03CA01",
     "name": "Furosemid",

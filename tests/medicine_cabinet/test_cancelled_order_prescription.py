@@ -8,7 +8,6 @@ before any dose owes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone, translation
@@ -22,45 +21,19 @@ from acute.clinical.services import (
 from consent.audit.models import AuditEntry
 from core.actors import Actor
 from core.errors import Conflict
-from core.models import Role
-from medicine_cabinet import services
-from medicine_cabinet.models import Medicine
 from tests import factories as f
 from tests.acute.test_pages import _login
-from tests.medicine_cabinet.conftest import visit_for
+from tests.medicine_cabinet.conftest import ordering_physician, visit_for
 from tests.medicine_cabinet.test_order_limit import _give, _in_bag, _phone_order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def furosemide() -> Medicine:
-    return services.medicine_upsert(
-        atc_code="C03CA01",
-        name="Furosemid",
-        strength="10 mg/mL, 4 mL",
-        form="solution for injection",
-        unit="ampoule",
-        package_size=Decimal("10"),
-        dispensing=Medicine.Dispensing.PRESCRIPTION,
-        dependence_forming=False,
-        minimum_stock=Decimal("0"),
-    )
-
-
-def _ordering_physician():
-    """The physician who gives the phone order (matched by authorisation id)."""
-    physician = f.staff(Role.PHYSICIAN, f.gp_practice())
-    physician.user.authorisation_id = "0A1B2"
-    physician.user.save(update_fields=["authorisation_id"])
-    return physician
 
 
 def test_r8_a_withdrawn_order_with_a_dose_given_still_owes_its_prescription(
     officer, nurse, cabinet, bag, furosemide
 ):
     _in_bag(officer, nurse, cabinet, bag, furosemide, "5")
-    physician = _ordering_physician()
+    physician = ordering_physician()
     visit = visit_for(nurse, f.citizen())
     order = _phone_order(nurse, visit, furosemide, frequency="3 times daily", duration="2 days")
     assert _give(nurse, visit, order["id"], furosemide, "1").status_code == 201
@@ -103,7 +76,7 @@ def test_r8_a_withdrawn_order_with_a_dose_given_still_owes_its_prescription(
 def test_r8_an_order_withdrawn_before_any_dose_owes_no_prescription(
     officer, nurse, cabinet, bag, furosemide
 ):
-    physician = _ordering_physician()
+    physician = ordering_physician()
     visit = visit_for(nurse, f.citizen())
     order = _phone_order(nurse, visit, furosemide)
     client = f.client_for(physician)
@@ -130,7 +103,7 @@ def test_r8_a_phone_order_with_a_dose_given_is_not_corrected(
     """A correction would allow the whole order again beside the dose given:
     refused with a precise code, audited, and nothing changed."""
     _in_bag(officer, nurse, cabinet, bag, furosemide, "5")
-    physician = _ordering_physician()
+    physician = ordering_physician()
     visit = visit_for(nurse, f.citizen())
     order = _phone_order(nurse, visit, furosemide, frequency="3 times daily", duration="2 days")
     assert _give(nurse, visit, order["id"], furosemide, "1").status_code == 201

@@ -19,26 +19,11 @@ from consent.audit.models import AuditEntry
 from core.actors import Actor
 from core.models import Role
 from medicine_cabinet import services
-from medicine_cabinet.models import Administration, Balance, Medicine, Movement
+from medicine_cabinet.models import Administration, Balance, Movement
 from tests import factories as f
 from tests.medicine_cabinet.conftest import actor, receive, visit_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def furosemide() -> Medicine:
-    return services.medicine_upsert(
-        atc_code="C03CA01",
-        name="Furosemid",
-        strength="10 mg/mL, 4 mL",
-        form="solution for injection",
-        unit="ampoule",
-        package_size=Decimal("10"),
-        dispensing=Medicine.Dispensing.PRESCRIPTION,
-        dependence_forming=False,
-        minimum_stock=Decimal("0"),
-    )
 
 
 def _in_bag(officer, nurse, cabinet, bag, medicine, quantity="10", *, batch="B1", witness=None):

@@ -8,7 +8,6 @@ audited as a denied attempt. Her reason is required and never cut short."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -25,8 +24,7 @@ from acute.models import Visit
 from core.actors import Actor
 from core.errors import InvalidInput
 from core.models import Role
-from medicine_cabinet import services
-from medicine_cabinet.models import Administration, Medicine
+from medicine_cabinet.models import Administration
 from tests import factories as f
 from tests.acute.test_pages import _login
 from tests.medicine_cabinet.conftest import (
@@ -34,6 +32,7 @@ from tests.medicine_cabinet.conftest import (
     denied_audited,
     give_offline,
     on_the_nurses_page,
+    ordering_physician,
     phone_order_on_page,
     visit_for,
 )
@@ -42,33 +41,11 @@ from tests.medicine_cabinet.test_order_limit import _give, _in_bag, _phone_order
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def furosemide() -> Medicine:
-    return services.medicine_upsert(
-        atc_code="C03CA01",
-        name="Furosemid",
-        strength="10 mg/mL, 4 mL",
-        form="solution for injection",
-        unit="ampoule",
-        package_size=Decimal("10"),
-        dispensing=Medicine.Dispensing.PRESCRIPTION,
-        dependence_forming=False,
-        minimum_stock=Decimal("0"),
-    )
-
-
-def _ordering_physician():
-    physician = f.staff(Role.PHYSICIAN, f.gp_practice())
-    physician.user.authorisation_id = "0A1B2"
-    physician.user.save(update_fields=["authorisation_id"])
-    return physician
-
-
 def _dosed_with_prescription_sent(officer, nurse, cabinet, bag, furosemide):
     """A confirmed phone order for three days, one dose given, its
     prescription sent: the physician and the order."""
     _in_bag(officer, nurse, cabinet, bag, furosemide, "5")
-    physician = _ordering_physician()
+    physician = ordering_physician()
     visit = visit_for(nurse, f.citizen())
     order = _phone_order(nurse, visit, furosemide, frequency="3 times daily", duration="3 days")
     assert _give(nurse, visit, order["id"], furosemide, "1").status_code == 201
@@ -208,7 +185,7 @@ def test_r8_after_the_stop_the_visit_page_and_the_offline_queue_refuse_a_dose():
 def test_a_cancel_reason_over_300_characters_or_blank_is_refused_not_cut(
     officer, nurse, cabinet, bag, furosemide, reason, code
 ):
-    physician = _ordering_physician()
+    physician = ordering_physician()
     visit = visit_for(nurse, f.citizen())
     order = _phone_order(nurse, visit, furosemide)
     client = f.client_for(physician)
@@ -228,7 +205,7 @@ def test_a_cancel_reason_over_300_characters_or_blank_is_refused_not_cut(
 def test_a_cancel_reason_of_exactly_300_characters_is_kept_whole(
     officer, nurse, cabinet, bag, furosemide
 ):
-    physician = _ordering_physician()
+    physician = ordering_physician()
     visit = visit_for(nurse, f.citizen())
     order = _phone_order(nurse, visit, furosemide)
     reason = "Seponeres " + "x" * 290
@@ -244,7 +221,7 @@ def test_a_cancel_reason_of_exactly_300_characters_is_kept_whole(
 def test_a_correction_with_an_over_long_reason_writes_nothing(
     officer, nurse, cabinet, bag, furosemide
 ):
-    physician = _ordering_physician()
+    physician = ordering_physician()
     visit = visit_for(nurse, f.citizen())
     order = _phone_order(nurse, visit, furosemide)
     details = OrderDetails(
