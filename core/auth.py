@@ -88,16 +88,22 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not raw:
             raise exceptions.AuthenticationFailed("The bearer token is missing.")
         token = token_with_membership(hash_token(raw))
-        if token is None or not token.is_usable(timezone.now()):
+        now = timezone.now()
+        if token is None or not token.is_usable(now):
             raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
         client = token.system_client  # loaded above; None for a person's token
         if client is not None and not client.is_active:
             # A system switched off: the tokens it already holds end with it.
             raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+        if not token.grant_holds():
+            # Its role, organisation, password or secret changed since it was
+            # issued, by whatever door (a bulk update sends no signal): what
+            # it was granted is no longer what its holder has.
+            raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
         membership = token.membership
-        if not (
-            membership.is_active and membership.user.is_active and membership.organisation.is_active
-        ):
+        if not membership.in_force(now):
+            # Read on every request: switched off, past its end, its user or
+            # organisation deactivated — one by one or in bulk.
             raise exceptions.AuthenticationFailed("The token's role is no longer active.")
         return membership.user, token
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
@@ -146,6 +147,18 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def in_force(self, now: dt.datetime | None = None) -> MembershipQuerySet:
+        """Memberships a person may act in now: switched on, not past their
+        end, of an active user at an active organisation."""
+        return self.filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gt=now or timezone.now()),
+            is_active=True,
+            user__is_active=True,
+            organisation__is_active=True,
+        )
+
+
 class Membership(models.Model):
     """A user's right to act for an organisation in a role."""
 
@@ -161,6 +174,14 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     is_default = models.BooleanField(_("chosen at sign-in"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    valid_until = models.DateTimeField(
+        _("active until"),
+        null=True,
+        blank=True,
+        help_text=_("The role ends by itself at this time; empty: until switched off."),
+    )
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("role at an organisation")
@@ -191,9 +212,37 @@ class Membership(models.Model):
                 )
         super().save(*args, **kwargs)
 
+    def in_force(self, now: dt.datetime | None = None) -> bool:
+        """Whether its holder may act in it now (as :meth:`MembershipQuerySet.in_force`;
+        the user and organisation must be loaded)."""
+        return (
+            self.is_active
+            and (self.valid_until is None or self.valid_until > (now or timezone.now()))
+            and self.user.is_active
+            and self.organisation.is_active
+        )
+
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def grant_stamp(membership: Membership, client: SystemClient | None = None) -> str:
+    """What a token was granted, as one digest: the membership, its role and
+    organisation, its user's password (its hash) and, for a system, the
+    client and its secret (its hash). A token carries the stamp of its issue
+    and is refused once the stamp read on a request differs, whichever door
+    changed them (a form, the admin, a bulk update, a password reset)."""
+    parts = [
+        str(membership.pk),
+        membership.role,
+        str(membership.organisation_id),
+        str(membership.user_id),
+        membership.user.password,
+    ]
+    if client is not None:
+        parts += [str(client.pk), client.secret_hash]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 class ApiToken(models.Model):
@@ -210,6 +259,8 @@ class ApiToken(models.Model):
         "SystemClient", null=True, blank=True, on_delete=models.CASCADE, related_name="tokens"
     )
     scopes = models.CharField(max_length=1000, blank=True)
+    # The grant_stamp() of its issue; a token whose grant has changed since is refused.
+    grant = models.CharField(max_length=64, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"])]
@@ -224,8 +275,19 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"token for {self.membership} until {self.expires_at:%Y-%m-%d %H:%M}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.grant:
+            self.grant = grant_stamp(self.membership, self.system_client)
+        super().save(*args, **kwargs)
+
     def is_usable(self, now: dt.datetime | None = None) -> bool:
         return self.revoked_at is None and self.expires_at > (now or timezone.now())
+
+    def grant_holds(self) -> bool:
+        """Whether its membership, role, organisation, password and (a
+        system's) secret are still those it was issued for; the membership
+        with its user, and the client, loaded."""
+        return hmac.compare_digest(self.grant, grant_stamp(self.membership, self.system_client))
 
 
 class ExternalIdentity(models.Model):

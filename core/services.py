@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.db.models import Max
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_noop as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -58,12 +59,25 @@ def _failures_since_last_success(
     return by_user, by_address
 
 
+# Sent for every login refused because of earlier failures (a lockout: too
+# many failed logins, or a code app pausing after wrong codes), with
+# ``username``, ``code`` and ``client_address``. The composition layer records
+# it in the audit log (portal/signin), which core sits below.
+login_locked_out = Signal()
+
+
 def _refuse_when_throttled(*, username: str, client_address: str | None, now: dt.datetime) -> None:
     limit = settings.LOGIN_FAILURE_LIMIT
     by_user, by_address = _failures_since_last_success(
         username=username, client_address=client_address, now=now
     )
     if by_user >= limit or by_address >= limit * 10:
+        login_locked_out.send(
+            sender=None,
+            username=username[:150],
+            code="auth.throttled",
+            client_address=client_address,
+        )
         raise Throttled(
             "auth.throttled",
             _("Too many failed logins. Wait a while before trying again."),
@@ -104,9 +118,7 @@ def second_factor_required(*, user: User) -> bool:
     """Whether a password login of this user needs a second factor: it does
     for every role, since every role of the platform reaches citizen data
     (the medicine officer's ledger names the citizens doses were given to)."""
-    return Membership.objects.filter(
-        user=user, is_active=True, role__in=SECOND_FACTOR_ROLES
-    ).exists()
+    return Membership.objects.in_force().filter(user=user, role__in=SECOND_FACTOR_ROLES).exists()
 
 
 def totp_device_of(user: User, *, confirmed: bool = True) -> TOTPDevice | None:
@@ -120,7 +132,7 @@ def second_factor_verify(*, user: User, code: str, client_address: str | None) -
     _refuse_when_throttled(username=user.username, client_address=client_address, now=now)
     device = totp_device_of(user)
     if device is not None:
-        _refuse_while_device_locked(device, now=now)
+        _refuse_while_device_locked(device, now=now, client_address=client_address)
     digits = code.strip().replace(" ", "")
     with transaction.atomic():
         if device is not None:
@@ -160,7 +172,9 @@ def _cap_device_pause(device: TOTPDevice) -> None:
         )
 
 
-def _refuse_while_device_locked(device: TOTPDevice, *, now: dt.datetime) -> None:
+def _refuse_while_device_locked(
+    device: TOTPDevice, *, now: dt.datetime, client_address: str | None
+) -> None:
     """After wrong codes the device itself refuses to check one for a while
     (1, 2, 4 … seconds; django-otp). Say so, with when to try again, rather
     than calling a right code typed meanwhile wrong; the code is not checked,
@@ -174,6 +188,12 @@ def _refuse_while_device_locked(device: TOTPDevice, *, now: dt.datetime) -> None
         max(1, math.ceil((locked_until - now).total_seconds()))
         if isinstance(locked_until, dt.datetime)
         else settings.LOGIN_FAILURE_WINDOW_SECONDS
+    )
+    login_locked_out.send(
+        sender=None,
+        username=device.user.username,
+        code="auth.otp_throttled",
+        client_address=client_address,
     )
     raise Throttled(
         "auth.otp_throttled",
@@ -217,9 +237,7 @@ def membership_choose(
 ) -> Membership:
     """The membership a login acts in: the one asked for, else the default, else the only one."""
     memberships = list(
-        Membership.objects.filter(
-            user=user, is_active=True, organisation__is_active=True
-        ).select_related("organisation")
+        Membership.objects.in_force().filter(user=user).select_related("organisation", "user")
     )
     if organisation_id is not None or role:
         chosen = [

@@ -8,3 +8,9 @@ class PortalConfig(AppConfig):
 
     name = "portal"
     verbose_name = "Pages that combine apps"
+
+    def ready(self) -> None:
+        from core.services import login_locked_out
+        from portal.signin.services import login_lockout_record
+
+        login_locked_out.connect(login_lockout_record, dispatch_uid="portal.login_lockout_record")

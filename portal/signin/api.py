@@ -1,8 +1,9 @@
 """``POST /api/auth/oauth/token``: OAuth 2.0 client credentials for systems
-(RFC 6749 §4.4), with SMART on FHIR backend-services scopes. The client
-authenticates with HTTP Basic or ``client_id``/``client_secret`` in the form;
-answers and errors are in RFC 6749's shape (§5.1, §5.2), with the platform's
-``code`` beside ``error``."""
+(RFC 6749 §4.4), with SMART on FHIR backend-services scopes, and
+``POST /api/auth/oauth/revoke``, where a system revokes a token it holds
+(RFC 7009). The client authenticates with HTTP Basic or
+``client_id``/``client_secret`` in the form; answers and errors are in RFC
+6749's shape (§5.1, §5.2), with the platform's ``code`` beside ``error``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser
 from rest_framework.request import Request
@@ -20,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.permissions import Public
-from portal.signin.services import TokenRefused, system_token_issue
+from portal.signin.services import TokenRefused, system_token_issue, system_token_revoke
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -49,6 +51,17 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     if not sep:
         return None
     return unquote(client_id), unquote(secret)
+
+
+def _client_credentials(request: Request, form: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The client's id and secret, from HTTP Basic or the form; None when either is missing."""
+    client_id, secret = _basic_credentials(request) or (
+        str(form.get("client_id", "")),
+        str(form.get("client_secret", "")),
+    )
+    if not client_id or not secret:
+        return None
+    return client_id, secret
 
 
 class SystemTokenIn(serializers.Serializer[Any]):
@@ -97,11 +110,8 @@ class SystemTokenView(APIView):
                 "oauth.unsupported_grant_type",
                 "Only grant_type=client_credentials is offered here.",
             )
-        credentials = _basic_credentials(request) or (
-            str(form.get("client_id", "")),
-            str(form.get("client_secret", "")),
-        )
-        if not credentials[0] or not credentials[1]:
+        credentials = _client_credentials(request, form)
+        if credentials is None:
             return _refusal(
                 "invalid_client", "oauth.invalid_client", "Client authentication is missing.", 401
             )
@@ -117,3 +127,66 @@ class SystemTokenView(APIView):
             {"access_token": token, "token_type": "bearer", "expires_in": seconds, "scope": scope},
             headers=_NO_STORE,
         )
+
+
+class TokenRevocationIn(serializers.Serializer[Any]):
+    token = serializers.CharField(help_text="The access token to revoke.")
+    token_type_hint = serializers.CharField(
+        required=False, help_text="`access_token`, the only kind issued; may be left out."
+    )
+    client_id = serializers.CharField(required=False, help_text="Or HTTP Basic.")
+    client_secret = serializers.CharField(required=False, help_text="Or HTTP Basic.")
+
+
+# A token issued here is 43 characters; anything much longer is no token of ours.
+_TOKEN_MAX_LENGTH = 512
+
+
+class SystemTokenRevokeView(APIView):
+    """RFC 7009 token revocation for systems: the client authenticates as on
+    the token endpoint and names a token it was issued. A token that is
+    unknown, already ended or issued to another client is answered 200 like
+    one revoked (RFC 7009 §2.2), and stays as it was."""
+
+    permission_classes = [Public]
+    authentication_classes: list[Any] = []
+    parser_classes = [FormParser]
+
+    @extend_schema(
+        operation_id="auth_oauth_revoke",
+        request={"application/x-www-form-urlencoded": TokenRevocationIn},
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Revoked, or a token this client does not hold (RFC 7009 §2.2).",
+            ),
+            400: OAuthErrorOut,
+            401: OAuthErrorOut,
+            403: OAuthErrorOut,
+        },
+        auth=[],
+        description="A system revokes an access token it was issued (RFC 7009). "
+        "The client authenticates with HTTP Basic or `client_id` and `client_secret`.",
+    )
+    def post(self, request: Request) -> Response:
+        form = request.data if isinstance(request.data, Mapping) else {}
+        credentials = _client_credentials(request, form)
+        if credentials is None:
+            return _refusal(
+                "invalid_client", "oauth.invalid_client", "Client authentication is missing.", 401
+            )
+        token = str(form.get("token", ""))
+        if not token:
+            return _refusal(
+                "invalid_request", "oauth.token_missing", "Name the token to revoke as token."
+            )
+        try:
+            system_token_revoke(
+                client_id=credentials[0][:100],
+                client_secret=credentials[1][:200],
+                token=token[:_TOKEN_MAX_LENGTH],
+            )
+        except TokenRefused as exc:
+            return _refusal(exc.oauth_error, exc.code, exc.message, exc.status)
+        # An empty object: RFC 7009 §2.2 answers 200 and says nothing more.
+        return Response({}, status=200, headers=_NO_STORE)

@@ -71,6 +71,24 @@ def sign_in_refusal_record(
     )
 
 
+def login_lockout_record(
+    sender: object, *, username: str, code: str, client_address: str | None, **kwargs: Any
+) -> None:
+    """A password login (page, API or admin) refused for earlier failures, in
+    the audit log: who was being tried and from where (connected to
+    ``core.services.login_locked_out``)."""
+    audit_record(
+        actor=Actor.system(SIGN_IN_TASK),
+        action=Action.CREATE,
+        purpose=Purpose.OPERATIONS,
+        citizen_id=None,
+        outcome=Outcome.DENIED,
+        resource_type="Session",
+        reason_code=code,
+        detail={"username": _safe(username), "client_address": client_address or ""},
+    )
+
+
 @dataclass(frozen=True)
 class SignInClaims:
     issuer: str
@@ -145,7 +163,9 @@ def oidc_sign_in(*, provider: str, claims: SignInClaims) -> Membership:
             role=claims.role,
             defaults={"is_default": not user.memberships.filter(is_default=True).exists()},
         )
-        if user.is_active and membership.is_active:
+        membership.user = user
+        membership.organisation = organisation
+        if membership.in_force():
             identity.last_sign_in_at = timezone.now()
             identity.save(update_fields=["last_sign_in_at"])
             audit_record(
@@ -232,12 +252,8 @@ def _system_refusal(
     return TokenRefused(oauth_error, code, message, status=status)
 
 
-def system_token_issue(*, client_id: str, client_secret: str, scope: str) -> tuple[str, int, str]:
-    """A short-lived bearer token for a registered system: (token, seconds, scopes).
-
-    The scopes asked for must each be among those the system was registered
-    with; none asked for means all of them.
-    """
+def _client_authenticated(*, client_id: str, client_secret: str) -> SystemClient:
+    """The registered system with this id and secret; refused (and recorded) otherwise."""
     client = (
         SystemClient.objects.select_related("membership__user", "membership__organisation")
         .filter(client_id=client_id)
@@ -253,13 +269,18 @@ def system_token_issue(*, client_id: str, client_secret: str, scope: str) -> tup
             message="Unknown client or wrong secret.",
             status=401,
         )
+    return client
+
+
+def system_token_issue(*, client_id: str, client_secret: str, scope: str) -> tuple[str, int, str]:
+    """A short-lived bearer token for a registered system: (token, seconds, scopes).
+
+    The scopes asked for must each be among those the system was registered
+    with; none asked for means all of them.
+    """
+    client = _client_authenticated(client_id=client_id, client_secret=client_secret)
     membership = client.membership
-    if not (
-        client.is_active
-        and membership.is_active
-        and membership.user.is_active
-        and membership.organisation.is_active
-    ):
+    if not (client.is_active and membership.in_force()):
         raise _system_refusal(
             client=client,
             client_id=client_id,
@@ -302,3 +323,27 @@ def system_token_issue(*, client_id: str, client_secret: str, scope: str) -> tup
             detail={"client_id": client.client_id, "scope": granted},
         )
     return raw, ttl, granted
+
+
+def system_token_revoke(*, client_id: str, client_secret: str, token: str) -> None:
+    """RFC 7009: the system revokes a token it was issued. The client must
+    authenticate; a token that is unknown, already ended or another's is
+    answered the same (nothing said about it) and left as it is. A
+    revocation is recorded in the audit log."""
+    client = _client_authenticated(client_id=client_id, client_secret=client_secret)
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(
+            key_hash=hash_token(token), system_client=client, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        if revoked:
+            audit_record(
+                actor=Actor.system(
+                    SYSTEM_GRANT_TASK, on_behalf_of=Actor.for_membership(client.membership)
+                ),
+                action=Action.UPDATE,
+                purpose=Purpose.OPERATIONS,
+                citizen_id=None,
+                resource_type="Token",
+                reason_code="oauth.token_revoked",
+                detail={"client_id": client.client_id},
+            )

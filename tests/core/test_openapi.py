@@ -92,6 +92,10 @@ def test_the_walk_would_notice_a_missing_endpoint(schema: dict[str, Any]) -> Non
     assert missing == [("/api/acute/referrals", "get"), ("/api/acute/referrals", "post")]
 
 
+# A system's token asked for (RFC 6749) and revoked (RFC 7009).
+OAUTH_OPERATIONS = {"auth_oauth_token", "auth_oauth_revoke"}
+
+
 def test_every_operation_has_an_id_a_typed_answer_and_the_error_envelope(
     schema: dict[str, Any],
 ) -> None:
@@ -112,9 +116,9 @@ def test_every_operation_has_an_id_a_typed_answer_and_the_error_envelope(
                     continue
                 # A named component or a typed object, never a free-form body.
                 assert "$ref" in body or body.get("type") == "object", where
-        # The OAuth token endpoint answers in RFC 6749's error shape (§5.2), as
+        # The OAuth endpoints answer in RFC 6749's error shape (§5.2), as
         # OAuth clients expect; everything else in the platform's envelope.
-        oauth = operation["operationId"] == "auth_oauth_token"
+        oauth = operation["operationId"] in OAUTH_OPERATIONS
         for code in ("400", "401", "403", "404"):
             expected = OAUTH_ERROR if oauth and code != "404" else ERROR_ENVELOPE
             assert responses[code]["content"]["application/json"]["schema"] == {"$ref": expected}, (
@@ -144,8 +148,8 @@ def test_every_body_a_view_reads_is_described(schema: dict[str, Any]) -> None:
             continue
         if operation["operationId"] in bodiless:
             assert "requestBody" not in operation, path
-        elif operation["operationId"] == "auth_oauth_token":
-            # RFC 6749 §4.4: the token request is a form, not JSON.
+        elif operation["operationId"] in OAUTH_OPERATIONS:
+            # RFC 6749 §4.4, RFC 7009 §2.1: the requests are forms, not JSON.
             form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]
             assert "$ref" in form["schema"], path
         else:
@@ -200,7 +204,7 @@ def test_every_operation_but_login_needs_a_bearer_token_and_names_its_roles(
             assert operation.get("security", []) in ([], [{}]), path
             assert "x-roles" not in operation
             continue
-        if operation["operationId"] == "auth_oauth_token":
+        if operation["operationId"] in OAUTH_OPERATIONS:
             # A system authenticates with its client id and secret, not a token.
             assert operation.get("security", []) in ([], [{}]), path
             assert "x-roles" not in operation

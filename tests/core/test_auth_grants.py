@@ -1,0 +1,129 @@
+"""What a token or a page session was granted ends with the grant, by
+whichever door the grant is changed: one by one, in bulk (a queryset update
+sends no signal), a membership's end passing, a password changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from core.models import Membership, Organisation, Role, User
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def _bearer(raw: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def _refused(client: APIClient) -> bool:
+    response = client.get("/api/auth/whoami")
+    return response.status_code == 401 and response.json()["error"]["code"] == "auth.required"
+
+
+def _past() -> dt.datetime:
+    return timezone.now() - dt.timedelta(seconds=1)
+
+
+# Each door, as a bulk write that runs no model code and sends no signal.
+DOORS: dict[str, Callable[[Membership], object]] = {
+    "role changed": lambda m: Membership.objects.filter(pk=m.pk).update(role=Role.AUDITOR),
+    "organisation changed": lambda m: Membership.objects.filter(pk=m.pk).update(
+        organisation=f.municipality("159")
+    ),
+    "membership ended": lambda m: Membership.objects.filter(pk=m.pk).update(valid_until=_past()),
+    "password changed": lambda m: User.objects.filter(pk=m.user_id).update(
+        password="argon2$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$changed"
+    ),
+    "membership switched off": lambda m: Membership.objects.filter(pk=m.pk).update(is_active=False),
+    "user deactivated": lambda m: User.objects.filter(pk=m.user_id).update(is_active=False),
+    "organisation deactivated": lambda m: Organisation.objects.filter(pk=m.organisation_id).update(
+        is_active=False
+    ),
+}
+
+
+def test_every_bulk_change_of_a_grant_ends_the_tokens_issued_under_it() -> None:
+    """A coordinator's role changed to auditor by a bulk update (the admin's
+    list, a script) went on working with her coordinator's token, now as an
+    auditor; likewise a token outlived its membership's end and a password
+    change. Each door is tried on a token of its own."""
+    untouched = _bearer(f.token_for(f.staff(Role.PHYSICIAN, f.gp_practice())))
+    for door, change in DOORS.items():
+        membership = f.staff(Role.COORDINATOR, f.acute_function())
+        client = _bearer(f.token_for(membership))
+        assert client.get("/api/auth/whoami").status_code == 200, door
+        change(membership)
+        assert _refused(client), door
+        assert untouched.get("/api/auth/whoami").status_code == 200, door
+
+
+def test_a_password_changed_the_ordinary_way_ends_the_tokens_and_a_new_login_works(
+    api_client,
+) -> None:
+    membership = f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-pw")
+    f.totp_device(membership.user)
+    client = _bearer(f.token_for(membership))
+    assert client.get("/api/auth/whoami").status_code == 200
+    membership.user.set_password("a new password for the nurse")
+    membership.user.save()
+    assert _refused(client)
+    response = api_client.post(
+        "/api/auth/token",
+        {
+            "username": "nurse-pw",
+            "password": "a new password for the nurse",
+            "otp": f.totp_code(membership.user),
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    assert _bearer(response.json()["token"]).get("/api/auth/whoami").status_code == 200
+
+
+def test_a_membership_with_an_end_works_until_it_and_no_login_reaches_it_after(
+    api_client,
+) -> None:
+    membership = f.staff(Role.COORDINATOR, f.acute_function(), username="coord-temp")
+    f.totp_device(membership.user)
+    membership.valid_until = timezone.now() + dt.timedelta(hours=1)
+    membership.save()
+    client = _bearer(f.token_for(membership))
+    assert client.get("/api/auth/whoami").status_code == 200
+    Membership.objects.filter(pk=membership.pk).update(valid_until=_past())
+    refused = client.get("/api/auth/whoami")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "Tokenets rolle er ikke længere aktiv."
+    response = api_client.post(
+        "/api/auth/token",
+        {"username": "coord-temp", "password": f.PASSWORD, "otp": f.totp_code(membership.user)},
+        format="json",
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "auth.no_membership"
+
+
+def test_a_page_session_ends_when_its_membership_ends_or_its_user_is_deactivated(
+    client,
+) -> None:
+    """The tablet's session went on after the nurse's membership had passed
+    its end; a user deactivated, or her password changed, ends it too."""
+    for change in (
+        lambda m: Membership.objects.filter(pk=m.pk).update(valid_until=_past()),
+        lambda m: User.objects.filter(pk=m.user_id).update(is_active=False),
+        lambda m: Organisation.objects.filter(pk=m.organisation_id).update(is_active=False),
+    ):
+        client.logout()
+        membership = f.staff(Role.COORDINATOR, f.acute_function())
+        assert f.log_in(client, membership).status_code == 302
+        assert client.get("/").status_code == 200
+        change(membership)
+        home = client.get("/")
+        assert home.status_code == 302 and home["Location"].startswith("/login/")
