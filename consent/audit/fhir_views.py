@@ -36,9 +36,12 @@ from consent.audit.services import (
 )
 from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Found, Param
+from core.fhir.search import token
 from core.messages import REFERENCE_OR_ID
 from core.models import Role
 from core.validation import is_digits
+
+OUTCOME_SYSTEM = "http://hl7.org/fhir/audit-event-outcome"
 
 
 def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -88,9 +91,12 @@ def fhir_query(query: Any) -> AuditQuery:
         params["user"] = _reference_id(query["agent"], "Practitioner", "agent")
     outcome = query.get("outcome")
     if outcome:
-        if outcome not in OUTCOME_BY_CODE:
+        # A token (``0``, or ``http://hl7.org/fhir/audit-event-outcome|0``):
+        # an entry's outcome is coded in that one system.
+        asked = token("outcome", outcome)
+        if asked.system not in (None, OUTCOME_SYSTEM) or asked.code not in OUTCOME_BY_CODE:
             raise InvalidInput("search.param_invalid", "outcome must be 0 or 4.", field="outcome")
-        params["outcome"] = OUTCOME_BY_CODE[outcome]
+        params["outcome"] = OUTCOME_BY_CODE[asked.code]
     parsed = audit_query_parse(params)
     dates = query.getlist("date")
     if dates:

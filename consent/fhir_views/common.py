@@ -121,4 +121,31 @@ class VersionedUpdateView(ResourceReadView):
             resource_id=resource_id,
             citizen=lambda: self.citizen_named(resource_id),
         )
+        self.check_body_id(request, resource_id, purpose)
         return self.updated(request, int(resource_id), purpose)
+
+    def check_body_id(self, request: Request, resource_id: str, purpose: str) -> None:
+        """The body of an update is the resource the URL names, id and all
+        (FHIR http.html#update: an id element identical to the URL's, else
+        400). One without an id, or with another, is refused before anything
+        is read or written, and the attempt recorded (R9) on the citizen the
+        URL names."""
+        body = fhir_body(request)
+        sent = body.get("id")
+        if sent == resource_id:
+            return
+        code, message = (
+            ("fhir.id_missing", "The body of an update must carry the id in the URL.")
+            if sent is None or sent == ""
+            else ("fhir.id_mismatch", "The id in the body differs from the URL.")
+        )
+        current_gate().refuse(
+            actor=actor_of(request),
+            action=Action.UPDATE,
+            purpose=purpose,
+            resource_type=self.resource.type,
+            resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+            reason_code=code,
+            citizen_id=self.citizen_named(resource_id),
+        )
+        raise InvalidInput(code, message, field="id")

@@ -25,13 +25,14 @@ from core.actors import Actor
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
 from core.fhir.patient import patient_resource
-from core.messages import AT_MOST_IDS, GIVEN_A_VALUE
+from core.fhir.search import token
+from core.messages import AT_MOST_IDS, GIVEN_A_VALUE, STRING_MODIFIERS_TAKEN
 from core.models import Citizen
 from core.validation import is_digits
 
 PATIENT_STRING_PARAMS = ("name", "family", "given")
 PATIENT_SEARCH_PARAMS = frozenset(
-    {*PATIENT_STRING_PARAMS, "_id", "birthdate", "gender", "_count", "_offset"}
+    {*PATIENT_STRING_PARAMS, "_id", "birthdate", "gender", "_count", "_offset", "_summary"}
 )
 STRING_MODIFIERS = ("", "exact", "contains")
 # How the answer is written, not what matches; FHIR clients add them (fhirpy's
@@ -107,9 +108,13 @@ def parse_patient_search(query: Any) -> PatientSearch:
                 f"{base} takes no :{modifier[:20]} here (name, family and given take "
                 ":exact and :contains).",
                 field=key[:40],
-                params={"name": base[:30], "modifier": modifier[:20]},
+                params={
+                    "name": base[:30],
+                    "modifier": modifier[:20],
+                    "takes": STRING_MODIFIERS_TAKEN,
+                },
             )
-        if base in ("_count", "_offset"):
+        if base in ("_count", "_offset", "_summary"):
             continue
         parsed.names.append(base)
         for value in query.getlist(key):
@@ -135,7 +140,9 @@ def parse_patient_search(query: Any) -> PatientSearch:
                     either |= _birthdate_q(part)
                 elif base == "gender":
                     # A citizen's legal sex is female or male; other and unknown match none.
-                    either |= Q(sex=part.removeprefix(f"{GENDER_SYSTEM}|"))
+                    either |= token(base, part).q(
+                        system_field=None, code_field="sex", implied_system=GENDER_SYSTEM
+                    )
                 else:
                     either |= _string_q(base, modifier, part)
             parsed.filters.append(either)

@@ -27,6 +27,7 @@ from consent.selectors.record import hidden_for, without_hidden_data
 from core.actors import Actor
 from core.errors import InvalidInput
 from core.fhir.resources import RESULT_PARAMS
+from core.fhir.search import Token, token
 from core.validation import is_digits
 
 
@@ -36,6 +37,22 @@ class SearchParams:
     category: str | None = None
     code: str | None = None
     dates: list[str] = field(default_factory=list)
+    # ``category`` and ``code`` read as FHIR tokens (``|I10`` is I10 with no
+    # system), each value's commas "or": any of the tokens matches.
+    category_tokens: list[Token] = field(default_factory=list)
+    code_tokens: list[Token] = field(default_factory=list)
+
+    @property
+    def gate_category(self) -> str:
+        """The category the gate decides on: the one asked for, if exactly one is."""
+        asked = {t.code for t in self.category_tokens}
+        if len(asked) == 1 and None not in asked:
+            return str(next(iter(asked)))
+        return CATEGORY_SUMMARY
+
+
+def _tokens(name: str, raw: str | None) -> list[Token]:
+    return [token(name, part) for part in (raw or "").split(",") if part.strip()]
 
 
 SEARCH_PARAMS = {"patient", "subject", "category", "code", "date", *RESULT_PARAMS}
@@ -62,11 +79,14 @@ def parse_search(query: Any) -> SearchParams:
                 "patient is a Patient id (CPR search is POST /fhir/Patient/_search).",
                 field="patient",
             )
+    category, code = query.get("category"), query.get("code")
     return SearchParams(
         patient=patient,
-        category=query.get("category"),
-        code=query.get("code"),
+        category=category,
+        code=code,
         dates=query.getlist("date") if hasattr(query, "getlist") else [],
+        category_tokens=_tokens("category", category),
+        code_tokens=_tokens("code", code),
     )
 
 
@@ -81,18 +101,20 @@ def _date_filter(value: str) -> Q:
 
 
 def _filtered(qs: QuerySet[RecordResource], params: SearchParams) -> QuerySet[RecordResource]:
-    if params.category:
-        code = params.category.rsplit("|", 1)[-1]
-        system = params.category.rsplit("|", 1)[0] if "|" in params.category else None
-        if system not in (None, CATEGORY_SYSTEM) or code not in DataCategory.values:
-            return qs.none()
-        qs = qs.filter(category=code)
-    if params.code:
-        if "|" in params.code:
-            system, code = params.code.rsplit("|", 1)
-            qs = qs.filter(code=code, **({"code_system": system} if system else {}))
-        else:
-            qs = qs.filter(code=params.code)
+    if params.category_tokens:
+        # Every entry's category is coded in the platform's one category system.
+        either = Q(pk__in=[])
+        for category in params.category_tokens:
+            if category.code is None or category.code in DataCategory.values:
+                either |= category.q(
+                    system_field=None, code_field="category", implied_system=CATEGORY_SYSTEM
+                )
+        qs = qs.filter(either)
+    if params.code_tokens:
+        either = Q(pk__in=[])
+        for code in params.code_tokens:
+            either |= code.q(system_field="code_system", code_field="code")
+        qs = qs.filter(either)
     for value in params.dates:
         qs = qs.filter(_date_filter(value))
     return qs
@@ -114,7 +136,7 @@ def record_search(
         citizen = search_citizen(
             actor=actor,
             citizen_id=int(params.patient),
-            category=params.category.rsplit("|", 1)[-1] if params.category else CATEGORY_SUMMARY,
+            category=params.gate_category,
             purpose=purpose,
             resource_type=resource_type,
         )

@@ -56,8 +56,9 @@ from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
 from core.fhir.gate import current_gate, gate_registered
+from core.fhir.search import token
 from core.fhir.views import ACTION_BY_METHOD, FHIR_ID, FHIRView, paging_params, searchset
-from core.messages import REFERENCE_OR_ID, either
+from core.messages import NO_MODIFIER_TAKEN, REFERENCE_OR_ID, either
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import is_digits
@@ -70,9 +71,11 @@ PURPOSE_UNKNOWN = "purpose_unknown"
 # Parameters every search takes, besides its own: the page, and what clients
 # add about the answer's form (``_pretty``, ``_total``, ``_totalMethod``),
 # which change nothing (JSON is the format, a total is exact or left out).
-RESULT_PARAMS = ("_count", "_offset", "_format", "_pretty", "_total", "_totalMethod")
+RESULT_PARAMS = ("_count", "_offset", "_summary", "_format", "_pretty", "_total", "_totalMethod")
 # Of those, the ones whose repetition would leave the page size or start to a guess.
-ONCE_ONLY_RESULT_PARAMS = ("_count", "_offset")
+ONCE_ONLY_RESULT_PARAMS = ("_count", "_offset", "_summary")
+# Refusals of a search's parameters recorded by the code that refuses them.
+RECORDED_WHERE_REFUSED = frozenset({"search.use_post", "request.cpr_in_url"})
 # Every member of staff may ask; the resource's ``readers`` and the gate decide.
 ANY_STAFF = roles(*Role.values)
 
@@ -154,7 +157,8 @@ class FHIRResource:
     # ``Prefer: handling`` says: ignored, it would widen or change the answer
     # without the client knowing.
     refuse_unknown_params: bool = True
-    search_by_post: bool = False
+    # FHIR's POST [type]/_search (form body) beside GET, for every searchable type.
+    search_by_post: bool = True
     # A search of a citizen the gate refuses: an empty Bundle, or "not found".
     refused_search_is_empty: bool = False
     order_by: tuple[str, ...] = ("pk",)
@@ -259,6 +263,11 @@ class FHIRResource:
         """One citizen at most, the required parameters, then no parameter
         the type does not know."""
         self.check_one_citizen(query)
+        known = {p.name for p in self.search_params} | set(RESULT_PARAMS)
+        if self.refuse_unknown_params:
+            # A modifier or chain first: "add patient=" would not be the answer.
+            for name in sorted(set(query.keys()) - known):
+                self.refuse_modifier_or_chain(name)
         if self.required and not any(
             all(query.get(name) for name in combination) for combination in self.required
         ):
@@ -272,7 +281,6 @@ class FHIRResource:
                 params={"type": self.type, "alternatives": either(combinations)},
             )
         if self.refuse_unknown_params:
-            known = {p.name for p in self.search_params} | set(RESULT_PARAMS)
             unknown = sorted(set(query.keys()) - known)
             if unknown:
                 raise InvalidInput(
@@ -285,6 +293,62 @@ class FHIRResource:
                     },
                 )
         self.check_repeated(query)
+        self.check_tokens(query)
+
+    def check_tokens(self, query: Mapping[str, Any]) -> None:
+        """Every value of a token parameter is one FHIR reads (``code``,
+        ``system|code``, ``|code``, ``system|``; a comma is "or"): one with
+        neither system nor code is refused here, for every type, before a
+        type's own reading of it (:func:`core.fhir.search.token`)."""
+        for param in self.search_params:
+            if param.type != "token":
+                continue
+            raws = query.getlist(param.name) if isinstance(query, QueryDict) else []
+            if not isinstance(query, QueryDict) and query.get(param.name):
+                raws = [query[param.name]]
+            for raw in raws:
+                for part in str(raw).split(","):
+                    if part.strip():
+                        token(param.name, part)
+
+    def refuse_search(self, asked: Asked, query: Mapping[str, Any], reason_code: str) -> None:
+        """A search refused for its parameters is an attempt all the same
+        (R9): recorded, on the log of the citizen it names, if any."""
+        current_gate().refuse(
+            actor=asked.actor,
+            action=SEARCH,
+            purpose=asked.purpose,
+            resource_type=self.type,
+            resource_id="",
+            reason_code=reason_code[:64],
+            citizen_id=self.citizen_named("", query),
+        )
+
+    def refuse_modifier_or_chain(self, name: str) -> None:
+        """A declared parameter with a modifier (``code:not``, ``code:missing``,
+        ``code:text``) or a chain (``subject.identifier``) is refused for what
+        it is: none is served here, and each, ignored, would change the
+        answer without the client knowing (search.html: a server SHALL
+        reject a modifier it does not support)."""
+        declared = {p.name: p for p in self.search_params}
+        head, colon, modifier = name.partition(":")
+        if colon and head in declared:
+            raise InvalidInput(
+                "search.modifier_unsupported",
+                f"{head[:30]} takes no :{modifier[:20]} here"
+                " (no modifier is supported on this parameter).",
+                field=name[:40],
+                params={"name": head[:30], "modifier": modifier[:20], "takes": NO_MODIFIER_TAKEN},
+            )
+        head, dot, _ = name.partition(".")
+        if dot and head in declared and declared[head].type == "reference":
+            raise InvalidInput(
+                "search.chain_unsupported",
+                f"Chained search ({name[:40]}) is not supported here;"
+                f" give {head[:30]} as a reference (<type>/<id>).",
+                field=name[:40],
+                params={"name": name[:40], "param": head[:30]},
+            )
 
     def check_repeated(self, query: Mapping[str, Any]) -> None:
         """A parameter given more than once that the type reads once is
@@ -405,6 +469,13 @@ class FHIRResource:
                     "_count", "number", "Page size, 0 (the total alone) to 200 (default 20)."
                 )
             )
+            params.append(
+                SearchParam(
+                    "_summary",
+                    "token",
+                    "count (the total alone, as _count=0) or false; no other summary is served.",
+                )
+            )
         return ResourceCapability(
             type=self.type,
             interactions=interactions,
@@ -424,7 +495,7 @@ class FHIRResource:
         """The type's routes. ``type_view`` and ``instance_view`` are the app's
         subclasses of the base views that add its writes (create, update)."""
         found: list[URLPattern] = []
-        if self.search_by_post:
+        if self.search_by_post and self.searchable:
             found.append(
                 path(f"{self.type}/_search", ResourcePostSearchView.as_view(resource=self))
             )
@@ -541,8 +612,14 @@ class _ResourceView(FHIRView):
     ) -> Response:
         resource = self.resource
         asked = self.asked(request, SEARCH, query=query, body_params=body_params)
-        resource.check_params(asked, query)
-        count, offset = paging_params(request, query)
+        try:
+            resource.check_params(asked, query)
+            count, offset = paging_params(request, query)
+        except InvalidInput as refused:
+            # A CPR number in the URL is recorded where it is refused.
+            if refused.code not in RECORDED_WHERE_REFUSED:
+                resource.refuse_search(asked, query, refused.code)
+            raise
         found = resource.search(asked, query, count, offset)
         params = found.link_params
         if params is None and query is not request.query_params:

@@ -31,7 +31,7 @@ from core.fhir.renderers import (
     PlainJSONAlsoFHIRParser,
     PlainJSONAlsoFHIRRenderer,
 )
-from core.messages import WHOLE_NUMBER
+from core.messages import ONE_OF, WHOLE_NUMBER
 from core.permissions import Public, actor_from_request, system_scopes_admit
 from core.validation import is_digits
 
@@ -238,8 +238,18 @@ def base_url(request: Request) -> str:
 def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
     """``_count`` and ``_offset`` from the query (or ``query``, e.g. a POST
     search's form), validated. ``_count=0`` asks for the total alone (FHIR's
-    search summary): the Bundle then holds no entries."""
+    search summary): the Bundle then holds no entries, as ``_summary=count``
+    does; ``_summary=false`` is the default (whole resources), and no other
+    summary is served: refused, not answered with whole resources."""
     source = request.query_params if query is None else query
+    summary = source.get("_summary")
+    if summary not in (None, "", "count", "false"):
+        raise InvalidInput(
+            "search.param_invalid",
+            "_summary must be one of count, false.",
+            field="_summary",
+            params={"name": "_summary", "expected": ONE_OF, "allowed": "count, false"},
+        )
 
     def whole(name: str, default: int, minimum: int, maximum: int) -> int:
         raw = source.get(name)
@@ -254,7 +264,8 @@ def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
             )
         return max(minimum, min(int(raw), maximum))
 
-    return whole("_count", DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE), whole("_offset", 0, 0, 10**9)
+    count = whole("_count", DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE)
+    return (0 if summary == "count" else count), whole("_offset", 0, 0, 10**9)
 
 
 def searchset(

@@ -88,6 +88,10 @@ def post(client: Any, url: str, body: dict[str, Any], **headers: str) -> Any:
 
 
 def put(client: Any, url: str, body: dict[str, Any], **headers: str) -> Any:
+    """An update as a conformant client sends it: a body without an id gets
+    the URL's (http.html#update); one with an id is sent as it is."""
+    if "id" not in body:
+        body = {**body, "id": url.rstrip("/").rpartition("/")[2]}
     return client.put(url, data=json.dumps(body), content_type=bodies.FHIR, **headers)
 
 
