@@ -19,6 +19,7 @@ from core.context import (
     set_context,
 )
 from core.permissions import actor_from_request
+from core.refusals import page_refusal_record
 
 
 class RequestIdMiddleware:
@@ -96,6 +97,8 @@ class PageAccessMiddleware:
             return redirect_to_login(request.get_full_path())
         if access == "staff" or actor.role in access:
             return None
+        # A role refused on a page about a citizen is an attempt on her (R9).
+        page_refusal_record(request, view_func, view_kwargs)
         return not_allowed(request)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework.permissions import BasePermission
@@ -19,6 +19,9 @@ from core.actors import Actor
 from core.boundary import json_object_required
 from core.models import ApiToken, Membership
 from core.scopes import scopes_allow
+
+if TYPE_CHECKING:
+    from core.refusals import Concerns
 
 SESSION_MEMBERSHIP_KEY = "membership_id"
 # The role and organisation the session was signed in to: a membership changed
@@ -69,9 +72,13 @@ def actor_from_request(request: HttpRequest | Request) -> Actor | None:
         session = getattr(request, "session", None)
         membership_id = session.get(SESSION_MEMBERSHIP_KEY) if session is not None else None
         if session is not None and membership_id is not None:
+            # Read again on every request: a membership switched off, past
+            # its end, or its organisation deactivated (one by one or in bulk)
+            # ends the session's role at once.
             membership = (
-                Membership.objects.select_related("organisation", "user")
-                .filter(pk=membership_id, user=user, is_active=True)
+                Membership.objects.in_force()
+                .select_related("organisation", "user")
+                .filter(pk=membership_id, user=user)
                 .first()
             )
             if membership is not None and session.get(SESSION_ROLE_KEY) != _role_of(membership):
@@ -135,9 +142,14 @@ def public_page(view: ViewFunc) -> ViewFunc:
     return view
 
 
-def page(*allowed: str) -> Callable[[ViewFunc], ViewFunc]:
+def page(*allowed: str, concerns: Concerns | None = None) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a page view as open to the given roles; the middleware enforces it.
-    With no roles: any logged-in member of staff."""
+    With no roles: any logged-in member of staff.
+
+    ``concerns`` (a :class:`core.refusals.Concerns`) says what a page whose
+    URL (or form) names an object of a citizen's is about, so that a role the
+    middleware refuses there is recorded as a denied attempt on that citizen
+    (R9), as on ``/api/``."""
 
     def decorate(view: ViewFunc) -> ViewFunc:
         @wraps(view)
@@ -145,6 +157,7 @@ def page(*allowed: str) -> Callable[[ViewFunc], ViewFunc]:
             return view(request, *args, **kwargs)
 
         wrapper.page_access = frozenset(allowed) if allowed else "staff"  # type: ignore[attr-defined]
+        wrapper.concerns = concerns  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

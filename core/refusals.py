@@ -1,4 +1,4 @@
-"""Refused on ``/api/``, recorded all the same (R9).
+"""Refused for a role, recorded all the same (R9).
 
 A member of staff or a system refused by an ``/api/`` endpoint's role (or a
 system by its scopes) made an attempt on the citizen the request names. Every
@@ -7,15 +7,24 @@ the handler REST framework is given is the one here: it records the refusal,
 then answers as :func:`core.exception_handler.handle_exception` does. An
 endpoint says what its object is with :class:`Concerns`; ``/fhir/``'s base
 view records its own refusals (``core.fhir.views.FHIRView.permission_denied``).
+
+A page says the same with ``@page(..., concerns=Concerns(...))``, and the one
+gate of the pages (``core.middleware.PageAccessMiddleware``) records a role it
+refuses there through :func:`page_refusal_record`, just as here.
+
+The refusal stands whether or not its entry could be written: a failure to
+record it is logged, never answered with a 500 in place of the refusal.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
+from django.http import HttpRequest
 from rest_framework import exceptions as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +37,8 @@ from core.permissions import actor_from_request, system_scopes_admit
 # What the audit log calls an attempt, by its HTTP method.
 _ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 _LARGEST_ID = 2**63 - 1
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,7 +59,7 @@ class Concerns:
     purpose: str = "treatment"
     action: str = ""  # by the HTTP method unless the endpoint is one of its own
 
-    def named_id(self, request: Request, kwargs: Mapping[str, Any]) -> int | None:
+    def named_id(self, request: HttpRequest | Request, kwargs: Mapping[str, Any]) -> int | None:
         value: Any = kwargs.get(self.path) if self.path else None
         if self.body and value is None and isinstance(body := _body_of(request), dict):
             value = body.get(self.body)
@@ -71,39 +82,74 @@ class Concerns:
         return found if isinstance(found, int) else None
 
 
-def _body_of(request: Request) -> Any:
-    """The refused request's body, if it is JSON; anything else names nothing."""
+def _body_of(request: HttpRequest | Request) -> Any:
+    """The refused request's body, if it is JSON (``/api/``) or a form (a
+    page); anything else names nothing."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
+    if not isinstance(request, Request):
+        return request.POST
     try:
         return request.data
     except (InvalidInput, drf.ParseError, drf.UnsupportedMediaType):
         return None
 
 
-def api_refusal_record(request: Request, view: Any) -> None:
-    """A member of staff or a system refused by an ``/api/`` endpoint's role
-    (or, a system, by its scopes) made an attempt all the same: on an endpoint
-    that concerns a citizen (its :class:`Concerns`) it is recorded as denied
-    (R9), on the citizen the request names when there is one. The one place
-    every permission refusal on ``/api/`` passes, the exception handler, calls
-    this; an unauthenticated caller is no actor and leaves no entry."""
-    concerns = getattr(view, "concerns", None)
+def refusal_record(
+    request: HttpRequest | Request, concerns: Concerns | None, kwargs: Mapping[str, Any] | None
+) -> None:
+    """A member of staff or a system refused by a role (or, a system, by its
+    scopes) made an attempt all the same: where what was asked concerns a
+    citizen (its :class:`Concerns`) it is recorded as denied (R9), on the
+    citizen the request names when there is one. An unauthenticated caller is
+    no actor and leaves no entry.
+
+    The refusal stands whatever happens here: an entry that cannot be written
+    (the audit log unreachable, a value it cannot hold) is logged and the
+    caller is refused all the same, never answered with a 500 that would hide
+    the refusal. Written in a savepoint, so a failed write leaves the
+    request's transaction usable for the refusal's answer."""
     if not isinstance(concerns, Concerns):
         return
     actor = actor_from_request(request)
     if actor is None:
         return
-    object_id = concerns.named_id(request, getattr(view, "kwargs", None) or {})
-    current_gate().refuse(
-        actor=actor,
-        action=concerns.action or _ACTION_BY_METHOD.get(request.method or "", "read"),
-        purpose=concerns.purpose,
-        resource_type=concerns.resource_type,
-        resource_id=str(object_id) if object_id is not None else "",
-        reason_code="role_not_permitted" if system_scopes_admit(request) else "scope_not_granted",
-        citizen_id=concerns.citizen_of(object_id) if object_id is not None else None,
-    )
+    try:
+        with transaction.atomic():
+            object_id = concerns.named_id(request, kwargs or {})
+            current_gate().refuse(
+                actor=actor,
+                action=concerns.action or _ACTION_BY_METHOD.get(request.method or "", "read"),
+                purpose=concerns.purpose,
+                resource_type=concerns.resource_type,
+                resource_id=str(object_id) if object_id is not None else "",
+                reason_code="role_not_permitted"
+                if system_scopes_admit(request)
+                else "scope_not_granted",
+                citizen_id=concerns.citizen_of(object_id) if object_id is not None else None,
+            )
+    except Exception:
+        # Any failure: the caller is refused regardless, so nothing is served
+        # unrecorded; the operators see the lost entry here (the traceback is
+        # scrubbed of CPR-shaped text by the log's own filter).
+        logger.exception(
+            "A refused attempt (%s %s) could not be recorded in the audit log",
+            concerns.resource_type,
+            request.method,
+        )
+
+
+def api_refusal_record(request: Request, view: Any) -> None:
+    """A refusal on ``/api/``, recorded on what the endpoint concerns. The
+    one place every permission refusal on ``/api/`` passes, the exception
+    handler, calls this."""
+    refusal_record(request, getattr(view, "concerns", None), getattr(view, "kwargs", None))
+
+
+def page_refusal_record(request: HttpRequest, view: Any, kwargs: Mapping[str, Any]) -> None:
+    """A page refused to a role, recorded on what the page concerns (its
+    ``@page(..., concerns=...)``). The one gate of the pages calls this."""
+    refusal_record(request, getattr(view, "concerns", None), kwargs)
 
 
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -24,6 +24,7 @@ from core.middleware import not_allowed
 from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
 from core.permissions import page
+from core.refusals import Concerns
 from integrations.selectors import outbox_problems
 
 RISK_SOON_MINUTES = 30
@@ -112,7 +113,12 @@ def coordinator_board_live(request: HttpRequest) -> HttpResponse:
     return render_page(request, "acute/_board.html", _board_context(page_actor(request)))
 
 
-@page(Role.COORDINATOR)
+@page(
+    Role.COORDINATOR,
+    concerns=Concerns(
+        "Flag", DeadlineWarning, path="warning_id", citizen_field="referral__citizen_id"
+    ),
+)
 @require_POST
 def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
     """The coordinator has seen a warning on the board: it leaves the board,

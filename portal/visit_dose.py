@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from acute.clinical import selectors as clinical_selectors
-from acute.models import VisitSubmission
+from acute.models import Visit, VisitSubmission
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role, User
 from core.pages import page_actor
 from core.permissions import page
+from core.refusals import Concerns
 from core.validation import row_id
 from medicine_cabinet import selectors as cabinet_selectors
 from medicine_cabinet import services as cabinet_services
@@ -58,7 +59,7 @@ def _as_the_form_says(exc: PlatformError) -> PlatformError:
     return InvalidInput(exc.code, message, field="witness")
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=Concerns("MedicationAdministration", Visit, path="visit_id"))
 @require_POST
 def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A dose from her bag against an order on this visit (R8); the cabinet's
@@ -77,13 +78,15 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
     given_offline_at = _given_offline_at(post.get("given_offline_at", ""))
     medicine: Medicine | None = None
     try:
+        # The gate first: a dose on a visit she may not act on is a denied
+        # attempt on its citizen (R9), whatever the form says.
+        visit = _write_visit(actor, visit_id)
         try:
             order_id = int(post.get("order_id", ""))
         except ValueError:
             raise InvalidInput(
                 "administration.order_required", _("Choose the order."), field="order"
             ) from None
-        visit = _write_visit(actor, visit_id)
         order = next(
             (o for o in clinical_selectors.visit_orders(visit=visit) if o.pk == order_id), None
         )

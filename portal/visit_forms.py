@@ -24,15 +24,22 @@ from acute.clinical import services as clinical_services
 from acute.clinical.catalogue import check_plausible, interpret, reference_interval
 from acute.clinical.forms import order_details_from
 from acute.models import Visit, VisitNote, VisitSubmission, VitalSign
-from consent.audit.services import Action
+from consent.audit.services import Action, Purpose
 from consent.services import break_glass_open
+from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.messages import user_message
 from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.refusals import Concerns
 from portal.visit_page import _visit_page
+
+# What the visit's forms are about: a role refused there is an attempt on the
+# visit's citizen (R9), as through the API's doors to the same writes.
+ENCOUNTER = Concerns("Encounter", Visit, path="visit_id")
+OBSERVATION = Concerns("Observation", Visit, path="visit_id")
 
 
 def _write_visit(actor: Actor, visit_id: int) -> Visit:
@@ -99,7 +106,7 @@ STEPS = {
 }
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
 @require_POST
 def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Accept, set off, arrive: one tap each, received once per ``client_ref``
@@ -109,9 +116,11 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
         return redirect("nurse-visit", visit_id=visit_id)
     step = STEPS.get(request.POST.get("step", ""))
     try:
+        # The gate first: a step on a visit she may not act on is a denied
+        # attempt on its citizen (R9), whatever the form says.
+        visit = _write_visit(actor, visit_id)
         if step is None:
             raise InvalidInput("visit.step_unknown", "Unknown step.", field="step")
-        visit = _write_visit(actor, visit_id)
         _once(
             request, actor, visit, VisitSubmission.Form.STEP, lambda: step(visit=visit, actor=actor)
         )
@@ -120,7 +129,7 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("nurse-visit", visit_id=visit_id)
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
 @require_POST
 def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _document(
@@ -137,7 +146,7 @@ def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=OBSERVATION)
 @require_POST
 def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
     measurements = [
@@ -161,7 +170,7 @@ def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=OBSERVATION)
 def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Instant interpretation while she types a value (htmx): against the
     reference interval for the citizen's sex; nothing is stored."""
@@ -195,7 +204,7 @@ def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
     return render_page(request, "acute/_interpretation.html", context)
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=OBSERVATION)
 @require_POST
 def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
     code = request.POST.get("code", "")
@@ -212,7 +221,7 @@ def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _document(request, visit_id, VisitSubmission.Form.LAB, record, _("Result saved."))
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=Concerns("MedicationRequest", Visit, path="visit_id"))
 @require_POST
 def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
     """The physician's order by phone, recorded only after it was read back
@@ -242,7 +251,7 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=Concerns("Procedure", Visit, path="visit_id"))
 @require_POST
 def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A procedure done on the visit: a predefined one (R7) or one under the
@@ -263,7 +272,7 @@ def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=Concerns("Delegation", Visit, path="visit_id"))
 @require_POST
 def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A physician's delegation of one task for this citizen (R7), recorded as
@@ -287,7 +296,7 @@ def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
 @require_POST
 def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Outcome and hand-back (R11): the service closes the episode, which sends
@@ -318,15 +327,30 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("nurse-visits")
 
 
-@page(Role.ACUTE_NURSE)
+@page(
+    Role.ACUTE_NURSE,
+    concerns=Concerns("Patient", Visit, path="visit_id", purpose="emergency", action="break_glass"),
+)
 @require_POST
 def break_glass(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Break-the-glass (R4): a stated reason, a short time, flagged for the auditors."""
 
     actor = page_actor(request)
-    visit = Visit.objects.filter(pk=visit_id, nurse=actor.user).only("citizen_id").first()
+    visit = Visit.objects.filter(pk=visit_id).only("citizen_id", "nurse_id").first()
     try:
-        if visit is None:
+        if visit is None or actor.user is None or visit.nurse_id != actor.user.pk:
+            # Only on her own visit; on another's it is a denied attempt to
+            # break the glass for that visit's citizen (R9), as the API's
+            # break-the-glass records a refused one.
+            audit_denied(
+                actor=actor,
+                action=Action.BREAK_GLASS,
+                purpose=Purpose.EMERGENCY,
+                reason_code="unknown_visit" if visit is None else "not_visit_nurse",
+                citizen_id=visit.citizen_id if visit is not None else None,
+                resource_type="Encounter",
+                resource_id=f"visit-{visit_id}",
+            )
             raise NotFoundOrNotAllowed()
         break_glass_open(
             actor=actor,

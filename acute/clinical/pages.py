@@ -30,12 +30,18 @@ from acute.clinical.services import (
     prescription_mark_sent,
     written_order_record,
 )
+from acute.models import Visit
 from consent.audit.services import Action
 from core.errors import InvalidInput, PlatformError
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.refusals import Concerns
 from core.validation import row_id
+
+# What the pages on one order are about: a role refused there is an attempt
+# on the order's citizen (R9).
+ORDER = Concerns("MedicationRequest", MedicationOrder, path="order_id")
 
 
 def _orders_page(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
@@ -110,13 +116,13 @@ def _own_order_step(
     return redirect("physician-orders")
 
 
-@page(Role.PHYSICIAN)
+@page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
 def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(request, order_id, medication_order_confirm, _("Order confirmed."))
 
 
-@page(Role.PHYSICIAN)
+@page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
 def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
@@ -124,7 +130,7 @@ def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
     )
 
 
-@page(Role.PHYSICIAN)
+@page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
 def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
     """The physician rejects her phone order as it was taken down: no dose may
@@ -138,7 +144,7 @@ def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
     )
 
 
-@page(Role.PHYSICIAN)
+@page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
 def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
     """The physician stops her order with a reason — after an adverse
@@ -194,7 +200,7 @@ def _written_form(
     )
 
 
-@page(Role.PHYSICIAN)
+@page(Role.PHYSICIAN, concerns=Concerns("MedicationRequest", Visit, body="visit_id"))
 def written_order(request: HttpRequest) -> HttpResponse:
     """A written electronic order on one of the open visits she may reach."""
     if request.method != "POST":
@@ -212,7 +218,7 @@ def written_order(request: HttpRequest) -> HttpResponse:
     return redirect("physician-orders")
 
 
-@page(Role.PHYSICIAN)
+@page(Role.PHYSICIAN, concerns=ORDER)
 def order_correct(request: HttpRequest, order_id: int) -> HttpResponse:
     """Her phone order corrected: cancelled with her reason, and the order as
     she meant it entered in writing on the same visit, in one step."""

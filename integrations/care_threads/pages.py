@@ -20,9 +20,11 @@ from core.middleware import not_allowed
 from core.models import Role
 from core.pages import page_actor
 from core.permissions import page
+from core.refusals import Concerns
 from core.validation import row_id
 from integrations.care_threads.reply import care_thread_reply
 from integrations.care_threads.selectors import care_thread_access
+from integrations.models import CareThread
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -36,7 +38,11 @@ def _back(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
-@page(Role.ACUTE_NURSE, Role.COORDINATOR)
+@page(
+    Role.ACUTE_NURSE,
+    Role.COORDINATOR,
+    concerns=Concerns("Communication", CareThread, path="thread_id"),
+)
 @require_POST
 def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse:
     actor = page_actor(request)
