@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from acute import services as acute_services
 from acute import signals as acute_signals
 from acute.clinical import signals as clinical_signals
 from acute.clinical.models import MedicationOrder
-from acute.models import Referral
+from acute.models import DeadlineWarning, Referral
 from core.actors import Actor
 from integrations.gp.outbound import VisitResults
 from integrations.helpline_1813.outbound import ReferralStep
@@ -66,11 +67,15 @@ def results_send(
 
 def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
     """R11: every referrer and the citizen's GP are told the outcome, home
-    nursing gets the hand-back: each partner's own CareCommunication."""
+    nursing gets the hand-back: each partner's own CareCommunication. A
+    hand-back or a referrer's outcome that no partner is configured to
+    receive is raised on the coordinator's board, never dropped unseen."""
     told: set[int] = set()
 
-    def tell(partner: Partner | None, recipient: Organisation | None = None) -> None:
-        if partner is not None and partner.pk not in told:
+    def tell(partner: Partner | None, recipient: Organisation | None = None) -> bool:
+        if partner is None:
+            return False
+        if partner.pk not in told:
             told.add(partner.pk)
             message_send(
                 partner=partner,
@@ -79,16 +84,31 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
                 by=by,
                 recipient=recipient,
             )
+        return True
 
-    for referral in episode.referrals.select_related("citizen", "source_organisation").all():
+    referrals = list(
+        episode.referrals.select_related("citizen", "source_organisation").order_by("pk")
+    )
+    for referral in referrals:
         if referral.source == Referral.Source.HELPLINE_1813:
-            referral_status_send(
-                referral=referral, step="completed", by=by, outcome=episode.outcome
+            reached = (
+                referral_status_send(
+                    referral=referral, step="completed", by=by, outcome=episode.outcome
+                )
+                is not None
             )
         elif referral.source != Referral.Source.HOME_NURSING:  # the hand-back is their answer
-            tell(
+            reached = tell(
                 partner_for(referral.source_organisation, event=Event.CARE_COMMUNICATION),
                 referral.source_organisation,
+            )
+        else:
+            continue
+        if not reached and referral.status != Referral.Status.DECLINED:
+            acute_services.episode_end_warning_raise(
+                referral=referral,
+                kind=DeadlineWarning.Kind.REFERRER_UNTOLD,
+                detail={"episode": episode.pk, "source": referral.source},
             )
     tell(
         partner_for(
@@ -96,7 +116,15 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
         ),
         episode.citizen.gp_practice,
     )
-    tell(home_nursing_partner(episode.citizen.municipality))
+    if not tell(home_nursing_partner(episode.citizen.municipality)) and referrals:
+        acute_services.episode_end_warning_raise(
+            referral=referrals[0],
+            kind=DeadlineWarning.Kind.HANDBACK_UNSENT,
+            detail={
+                "episode": episode.pk,
+                "municipality": episode.citizen.municipality.municipality_code,
+            },
+        )
 
 
 def admission_handoff_send(

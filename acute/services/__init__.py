@@ -31,7 +31,11 @@ from acute.services.deadlines import deadline_watch, warning_acknowledge
 from acute.services.deaths import citizen_death_follow, citizen_death_register
 from acute.services.dispatch import dispatch_auto_assign, visit_assign
 from acute.services.documentation import VITAL_SIGN_UNITS, visit_note_add, vital_signs_record
-from acute.services.episodes import episode_complete, visit_plan_follow_up
+from acute.services.episodes import (
+    episode_complete,
+    episode_end_warning_raise,
+    visit_plan_follow_up,
+)
 from acute.services.referrals import (
     SOURCE_BY_KIND,
     acute_function_for,
@@ -77,6 +81,7 @@ __all__ = [
     # Reads, in ``acute.selectors``; still importable from here for older callers.
     "dispatch_rank",
     "episode_complete",
+    "episode_end_warning_raise",
     "nurse_on_shift",
     "nurse_states",
     "referral_accept",

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from acute import signals
-from acute.models import Episode, NurseShift, Outcome, Referral, Visit
+from acute.models import DeadlineWarning, Episode, NurseShift, Outcome, Referral, Visit
 from acute.services._common import (
     EPISODE_SOURCE,
     VISIT_SOURCE,
@@ -158,6 +158,17 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
         )
         signals.episode_completed.send(sender=Episode, episode=episode, outcome=outcome, by=actor)
     return episode
+
+
+def episode_end_warning_raise(*, referral: Referral, kind: str, detail: dict) -> DeadlineWarning:
+    """R11: the board's warning that an ended episode's hand-back, or the
+    outcome owed to ``referral``'s referrer, has nobody configured to receive
+    it, so the coordinator passes it on by phone. Raised in the transaction
+    that ends the episode; one per referral and kind."""
+    warning, _created = DeadlineWarning.objects.get_or_create(
+        referral=referral, kind=kind, defaults={"detail": detail}
+    )
+    return warning
 
 
 def _untriaged_to_next_episode(closed: Episode, *, actor: Actor) -> Episode | None:
