@@ -38,6 +38,19 @@ def shift_bounds(at: dt.datetime) -> tuple[str, dt.datetime, dt.datetime]:
     return NurseShift.Kind.NIGHT, _at_local(yesterday, night_h), _at_local(today, day_h)
 
 
+def coming_day(at: dt.datetime) -> dt.date:
+    """The day "next day" means at ``at``: the day after the working day it
+    belongs to. A night shift's hours after midnight belong to the evening
+    before (at 00:30 the nurse's "i morgen" is the day that is dawning, not
+    the one after it), so "next day" asked at 00:30 is today, not a day and a
+    half away; asked from the day shift's start (07:00) on, it is tomorrow."""
+    local = at.astimezone(LOCAL)
+    working_day = local.date()
+    if local.hour < settings.ACUTE_SHIFT_DAY_STARTS_HOUR:
+        working_day -= dt.timedelta(days=1)
+    return working_day + dt.timedelta(days=1)
+
+
 def deadline_for(urgency: str, received_at: dt.datetime) -> dt.datetime:
     """When a referral of this urgency must have a nurse at the door.
 
@@ -55,6 +68,5 @@ def deadline_for(urgency: str, received_at: dt.datetime) -> dt.datetime:
             _kind, _start, end = shift_bounds(end)
         return end
     if urgency == Urgency.NEXT_DAY:
-        tomorrow = received_at.astimezone(LOCAL).date() + dt.timedelta(days=1)
-        return _at_local(tomorrow, settings.ACUTE_DEADLINE_NEXT_DAY_HOUR)
+        return _at_local(coming_day(received_at), settings.ACUTE_DEADLINE_NEXT_DAY_HOUR)
     raise ValueError(f"unknown urgency {urgency!r}")

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Citizen, Organisation, User
@@ -379,6 +380,22 @@ class Visit(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
 
+    @property
+    def cancel_reason_label(self) -> str:
+        """Why the visit was cancelled, in the reader's language (the choice's
+        own label stays English: it is FHIR's and the log's)."""
+        label = CANCEL_REASON_LABELS.get(self.cancel_reason)
+        return str(label) if label is not None else ""
+
+
+CANCEL_REASON_LABELS: dict[str, Promise] = {
+    Visit.CancelReason.DECLINED: _("Declined by the nurse"),
+    Visit.CancelReason.NO_ANSWER: _("No answer in time"),
+    Visit.CancelReason.REASSIGNED: _("Reassigned by the coordinator"),
+    Visit.CancelReason.WITHDRAWN: _("Withdrawn by the coordinator"),
+    Visit.CancelReason.EPISODE_CLOSED: _("The episode was closed"),
+}
+
 
 class VisitNote(models.Model):
     """The nurse's documentation on a visit; appended, never edited."""
@@ -439,14 +456,26 @@ class VitalSign(models.Model):
 class DeadlineWarning(models.Model):
     """A warning for the coordinator board (R10): a referral at risk of missing
     its deadline, one whose deadline has passed (escalation), one put on
-    hold because the hospital reported the citizen admitted (R12), or one
-    closed because the citizen is registered deceased."""
+    hold because the hospital reported the citizen admitted (R12), one
+    closed because the citizen is registered deceased, or an ended episode
+    whose hand-back or outcome no partner is configured to receive (R11)."""
 
     class Kind(models.TextChoices):
         AT_RISK = "at_risk", _("No available nurse can arrive before the deadline")
         OVERDUE = "overdue", _("Deadline passed without a nurse on site")
         ADMITTED = "admitted", _("The citizen was admitted to hospital: referral on hold")
         DECEASED = "deceased", _("The citizen is registered deceased: referral closed")
+        # R11: the episode has ended but nobody is configured to receive its
+        # hand-back, or the referrer cannot be sent the outcome: a person
+        # passes it on by phone rather than it being lost without a word.
+        HANDBACK_UNSENT = (
+            "handback_unsent",
+            _("No home nursing receives the hand-back: tell the citizen's home nursing"),
+        )
+        REFERRER_UNTOLD = (
+            "referrer_untold",
+            _("The referrer cannot be sent the outcome: tell the referrer"),
+        )
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")
     kind = models.CharField(max_length=16, choices=Kind.choices)

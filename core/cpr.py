@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from core.errors import InvalidInput
@@ -66,7 +67,8 @@ def cpr_facts(raw: object, *, today: dt.date | None = None) -> CprFacts:
         raise InvalidInput(
             "cpr.invalid", "The first six digits of a CPR number must be a valid date.", field="cpr"
         ) from None
-    if birth_date > (today or dt.date.today()):
+    # Today in Copenhagen: a child born at 00:30 is born "today" while UTC is still yesterday.
+    if birth_date > (today or timezone.localdate()):
         raise InvalidInput(
             "cpr.invalid", "The CPR number's birth date lies in the future.", field="cpr"
         )
@@ -180,7 +182,7 @@ def replacement_cpr_facts(number: ReplacementCpr, *, today: dt.date | None = Non
     sex from the parity of its last digit (as for a CPR number)."""
     value = number.value
     day, month, year2 = int(value[0:2]), int(value[2:4]), int(value[4:6])
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     for century in (2000, 1900):
         try:
             birth_date = dt.date(century + year2, month, day)

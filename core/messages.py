@@ -159,6 +159,7 @@ FIXED = (
     gettext_noop("The version is a whole number."),
     gettext_noop('Say which version you are updating (If-Match: W/"n" or meta.versionId).'),
     gettext_noop("The id in the body differs from the URL."),
+    gettext_noop("The body of an update must carry the id in the URL."),
     gettext_noop(
         "Conditional create (If-None-Exist) is not supported; nothing was created."
         " Search first, then create."
@@ -319,7 +320,13 @@ FIXED = (
     gettext_noop("The form's reference must be 8-64 letters, digits, '-' or '_'."),
     gettext_noop("Unknown form."),
     gettext_noop("The time lies in the future."),
-    gettext_noop("Times must carry a time zone offset."),
+    gettext_noop("Give the time with its offset from UTC, e.g. +01:00 or Z."),
+    gettext_noop("This time does not exist in Copenhagen: the clocks skip from 02:00 to 03:00."),
+    gettext_noop(
+        "This time occurs twice in Copenhagen (the clocks go back from 03:00 to 02:00): give it with its offset, +02:00 (summer time) or +01:00 (winter time)."
+    ),
+    gettext_noop("The time lies outside the years 1 to 9999 in UTC."),
+    gettext_noop("The dates must lie in the years 2000 to 2100."),
     gettext_noop("Stock moves between a cabinet and a bag, either way."),
     gettext_noop("The time to accept has passed; ask the coordinator."),
     gettext_noop("That visit is no longer active."),
@@ -574,8 +581,9 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "search.param_invalid": _("%(name)s must be %(expected)s."),
     "search.param_repeated": _("%(names)s may be given only once in a search here."),
-    "search.modifier_unsupported": _(
-        "%(name)s takes no :%(modifier)s here (name, family and given take :exact and :contains)."
+    "search.modifier_unsupported": _("%(name)s takes no :%(modifier)s here (%(takes)s)."),
+    "search.chain_unsupported": _(
+        "Chained search (%(name)s) is not supported here; give %(param)s as a reference (<type>/<id>)."
     ),
     "search.date_invalid": _("%(name)s is [prefix]%(forms)s, e.g. ge2024-01-01."),
     "search.patient_required": _(
@@ -630,6 +638,9 @@ INTERNAL_ID = _("an internal id (digits)")
 ISO_DATE = _("an ISO date or date-time")
 ONE_OF = _("one of %(allowed)s")
 ONE_OR_ZERO = _("1 or 0")
+TOKEN_FORMS = _("code, system|code, |code or system|")
+STRING_MODIFIERS_TAKEN = _("name, family and given take :exact and :contains")
+NO_MODIFIER_TAKEN = _("no modifier is supported on this parameter")
 # The step a visit cannot take ("A visit that is %(status)s cannot %(step)s."):
 # BECOME is filled with the status label by ``format_lazy``.
 BECOME = _("become {target}")
@@ -734,6 +745,10 @@ BY_CODE: dict[str, Promise] = {
     "search.param_invalid": _("A search field is not valid."),
     "search.param_unknown": _("Unsupported search field."),
     "search.param_repeated": _("A search field is given more than once."),
+    "search.modifier_unsupported": _("A search modifier is not supported."),
+    "fhir.id_missing": _("The body of an update must carry the id in the URL."),
+    "fhir.id_mismatch": _("The id in the body differs from the URL."),
+    "search.chain_unsupported": _("Chained search is not supported."),
     "fhir.conditional_create_unsupported": _("Conditional create is not supported."),
     "search.patient_conflict": _("A search field is not valid."),
     "request.malformed": _("The request could not be read."),

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -28,8 +29,9 @@ from consent.selectors import patient_everything
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed, PlatformError
 from core.models import Role
-from core.pages import maps_link, page_actor, render_page
+from core.pages import OFFLINE_REPLAY_HEADER, maps_link, page_actor, render_page
 from core.permissions import page
+from core.refusals import Concerns
 from medicine_cabinet.models import Location, Medicine
 from medicine_cabinet.selectors import lot_suggest
 from portal.selectors import nurse_visit_warnings
@@ -230,6 +232,18 @@ def _bag_context(actor: Actor, visit: Visit, orders: list[Any]) -> list[dict[str
     return rows
 
 
+def _own_cancelled(actor: Actor, visit_id: int) -> Visit | None:
+    """Her own visit, cancelled: her access to the citizen ended with it (R1),
+    so the page says only when and why, with the note given (no citizen data)."""
+    if actor.user is None:
+        return None
+    return (
+        Visit.objects.filter(pk=visit_id, nurse=actor.user, status=Visit.Status.CANCELLED)
+        .only("pk", "cancelled_at", "cancel_reason", "cancel_note")
+        .first()
+    )
+
+
 def _visit_page(
     request: HttpRequest,
     visit_id: int,
@@ -243,6 +257,12 @@ def _visit_page(
             actor=actor, visit_id=visit_id, action=Action.READ, own_visit=True
         )
     except PlatformError as exc:
+        cancelled = _own_cancelled(actor, visit_id)
+        if cancelled is not None and request.headers.get(OFFLINE_REPLAY_HEADER) != "1":
+            # Still "not available" (403), but she is told why her visit went.
+            return render(
+                request, "acute/visit.html", {"cancelled": cancelled, "error": None}, status=403
+            )
         return render_page(request, "acute/visit.html", {}, error=exc)
     context = {
         **_visit_context(actor, visit),
@@ -254,6 +274,6 @@ def _visit_page(
     return render_page(request, "acute/visit.html", context, error=error, field_names=field_names)
 
 
-@page(Role.ACUTE_NURSE)
+@page(Role.ACUTE_NURSE, concerns=Concerns("Encounter", Visit, path="visit_id"))
 def nurse_visit(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _visit_page(request, visit_id)

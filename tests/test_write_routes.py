@@ -259,6 +259,12 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
         kind="form",
     ),
+    ("POST", "api/auth/oauth/revoke"): Write(
+        "anonymous",
+        "/api/auth/oauth/revoke",
+        lambda s: {"token": "x", "client_id": "nobody", "client_secret": "x"},
+        kind="form",
+    ),
     ("POST", "api/^.*$"): Write("nurse", "/api/no/such/route", lambda s: {"a": 1}),
     # A witness's delivery: open to anyone, kept only when it verifies.
     ("POST", "api/audit/log/cosignatures"): Write(
@@ -601,6 +607,29 @@ WRITES: dict[tuple[str, str], Write] = {
         )
         for record_type in ("Condition", "EpisodeOfCare", "CarePlan", "Encounter")
     },
+    # FHIR's POST search (a form body, the GET search's meaning) on every searchable type.
+    **{
+        ("POST", f"fhir/{search_type}/_search"): Write(
+            "nurse",
+            f"/fhir/{search_type}/_search",
+            lambda s: {"patient": s.ids["citizen"]},
+            kind="form",
+        )
+        for search_type in (
+            "Condition",
+            "EpisodeOfCare",
+            "CarePlan",
+            "Encounter",
+            "Consent",
+            "Observation",
+            "Procedure",
+            "MedicationRequest",
+            "MedicationAdministration",
+        )
+    },
+    ("POST", "fhir/AuditEvent/_search"): Write(
+        "auditor", "/fhir/AuditEvent/_search", lambda s: {"patient": s.ids["citizen"]}, kind="form"
+    ),
     ("POST", "fhir/$process-message"): Write(
         "partner",
         "/fhir/$process-message",

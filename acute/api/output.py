@@ -42,6 +42,7 @@ def visit_out(visit: Visit) -> dict[str, Any]:
         "completed_at": visit.completed_at,
         "cancelled_at": visit.cancelled_at,
         "cancel_reason": visit.cancel_reason,
+        "cancel_note": visit.cancel_note,
         "assessment": visit.assessment,
         "outcome": visit.outcome,
         "hold_override_reason": visit.hold_override_reason,
@@ -141,6 +142,9 @@ class VisitOut(serializers.Serializer[Any]):
     completed_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
     cancel_reason = serializers.ChoiceField(choices=Visit.CancelReason.choices, allow_blank=True)
+    cancel_note = serializers.CharField(
+        allow_blank=True, help_text="The note given with the cancellation, as written."
+    )
     assessment = serializers.CharField(allow_blank=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True)
     hold_override_reason = serializers.CharField(allow_blank=True)

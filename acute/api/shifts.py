@@ -20,13 +20,14 @@ from core.errors import NotFoundOrNotAllowed
 from core.models import Role, User
 from core.openapi import results_of
 from core.permissions import roles
+from core.times import InstantField
 
 
 class ShiftIn(serializers.Serializer[Any]):
     nurse = serializers.IntegerField(min_value=1)
     kind = serializers.ChoiceField(choices=NurseShift.Kind.choices)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = InstantField()
+    ends_at = InstantField()
     skills = serializers.ListField(child=serializers.ChoiceField(choices=Skill.choices))
     max_load = serializers.IntegerField(min_value=1, max_value=10, default=3)
     base_name = serializers.CharField(max_length=100)

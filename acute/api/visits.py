@@ -24,6 +24,7 @@ from core.api import BoundedDecimalField, actor_of, valid
 from core.created import Creates
 from core.openapi import FhirResource, results_of
 from core.refusals import Concerns
+from core.times import InstantField
 
 
 class VisitListView(APIView):
@@ -144,7 +145,7 @@ class MeasurementIn(serializers.Serializer[Any]):
 
 class VitalSignsIn(serializers.Serializer[Any]):
     measurements = MeasurementIn(many=True, allow_empty=False, max_length=20)  # type: ignore[call-arg]
-    measured_at = serializers.DateTimeField(required=False)
+    measured_at = InstantField(required=False)
 
 
 class VitalSignsView(APIView):
@@ -195,7 +196,7 @@ class VitalSignsView(APIView):
 
 class FollowUpIn(HoldOverrideIn):
     shift = serializers.IntegerField(min_value=1)
-    planned_for = serializers.DateTimeField()
+    planned_for = InstantField()
 
 
 class FollowUpView(APIView):

@@ -31,7 +31,12 @@ from core.idempotency import key_answered, key_claim
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.refusals import Concerns
 from core.validation import row_id
+
+# What the pages on one referral are about: a role refused there is an
+# attempt on the referral's citizen (R9).
+REFERRAL = Concerns("ServiceRequest", Referral, path="referral_id")
 
 
 def _referral_page(
@@ -49,6 +54,10 @@ def _referral_page(
         {
             "referral": referral,
             "active_visit": active.first(),
+            # Why each earlier nurse is no longer on it, with the note given.
+            "cancelled_visits": referral.visits.filter(status=Visit.Status.CANCELLED)
+            .select_related("nurse")
+            .order_by("-cancelled_at", "-pk"),
             "suggestions": services.dispatch_rank(referral=referral)
             if referral.status == "accepted"
             else [],
@@ -60,12 +69,12 @@ def _referral_page(
     )
 
 
-@page(Role.COORDINATOR)
+@page(Role.COORDINATOR, concerns=REFERRAL)
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     return _referral_page(request, referral_id)
 
 
-@page(Role.COORDINATOR)
+@page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
 def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
     """Assign, or reassign (the active visit is replaced in the same transaction).
@@ -93,7 +102,7 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
     return redirect("coordinator-board")
 
 
-@page(Role.COORDINATOR)
+@page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
 def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
     actor = page_actor(request)

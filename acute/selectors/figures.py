@@ -58,12 +58,28 @@ def deadline_met(
     return False if deadline_at < (closed_at or now) else None
 
 
+# The platform's figures are of its own referrals: a date outside these years
+# is a slip of the keys, and the last day of 9999 has no next day to end at.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _within_years(*, start: dt.date, end: dt.date) -> None:
+    for name, day in (("start", start), ("end", end)):
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise InvalidInput(
+                "figures.date_out_of_range",
+                "The dates must lie in the years 2000 to 2100.",
+                field=name,
+            )
+
+
 def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]]:
     """The trial's follow-up figures per period (local days or months), from
     referrals received in ``[start, end]``: reached within deadline (of those
     whose deadline is decided, :func:`deadline_met`) per urgency,
     municipality and referrer; mean minutes from referral to arrival; episodes
     treated at home versus admitted; visits per municipality. Aggregates only."""
+    _within_years(start=start, end=end)
     if period not in PERIODS:
         raise InvalidInput("figures.period_invalid", "Period is day or month.", field="period")
     if end < start:
@@ -208,6 +224,7 @@ def figures_release(
     """The figures as ``actor`` may have them, audited: exact for the
     coordinator's operations, whole months with small counts suppressed for
     the analyst (R6)."""
+    _within_years(start=start, end=end)
     analyst = actor.role == Role.ANALYST
     if analyst:
         _whole_months(start=start, end=end, period=period)

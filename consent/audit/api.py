@@ -62,6 +62,10 @@ from core.validation import is_digits
 
 AUDITORS = [roles(Role.AUDITOR)]
 MAX_LIMIT = 200
+TIME_PARAM = (
+    "ISO date (a whole day, Copenhagen time) or date-time with its offset from UTC"
+    " (2026-10-25T02:30:00+01:00, ...Z); a date-time without one is refused (time.naive)."
+)
 # The entry's own fields, as its digest covers them; of the detail, the parts
 # an auditor sorts by have columns of their own (below).
 CSV_COLUMNS = ["id", "recorded_at", *(f for f in DIGEST_FIELDS if f != "detail")]
@@ -182,8 +186,8 @@ FILTERS = [
     OpenApiParameter("citizen", int, required=False, description="A citizen's internal id."),
     OpenApiParameter("user", int, required=False, description="A user's id."),
     OpenApiParameter("organisation", int, required=False, description="An organisation's id."),
-    OpenApiParameter("from", str, required=False, description="ISO date or date-time."),
-    OpenApiParameter("to", str, required=False, description="ISO date or date-time."),
+    OpenApiParameter("from", str, required=False, description=TIME_PARAM),
+    OpenApiParameter("to", str, required=False, description=TIME_PARAM),
     OpenApiParameter("purpose", str, required=False, description=_listed(Purpose)),
     OpenApiParameter("action", str, required=False, description=_listed(Action)),
     OpenApiParameter("outcome", str, required=False, enum=Outcome.values),
@@ -392,8 +396,8 @@ class AuditVerifyView(APIView):
     @extend_schema(
         operation_id="audit_verify",
         parameters=[
-            OpenApiParameter("from", str, required=False, description="ISO date or date-time."),
-            OpenApiParameter("to", str, required=False, description="ISO date or date-time."),
+            OpenApiParameter("from", str, required=False, description=TIME_PARAM),
+            OpenApiParameter("to", str, required=False, description=TIME_PARAM),
         ],
         responses={200: VerificationOut},
     )

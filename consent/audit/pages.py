@@ -88,7 +88,7 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
                 params["citizen"] = str(found[0].pk)
             elif "citizen" in params and data.get("citizen_clear"):
                 params.pop("citizen")
-        query = audit_query_parse(params)
+        query = audit_query_parse(params, local=True)
         start = int(offset) if is_digits(offset) else 0
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
@@ -133,7 +133,7 @@ def _check_form(data: Mapping[str, str], params: dict[str, str], *, username: st
     errors: list[PlatformError] = []
     for key, value in list(params.items()):
         try:
-            audit_query_parse({key: value})
+            audit_query_parse({key: value}, local=True)
         except InvalidInput as exc:
             errors.append(exc)
     try:
@@ -261,7 +261,7 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     params = _filters(request.GET)
     try:
-        query = audit_query_parse(params)
+        query = audit_query_parse(params, local=True)
         rows, flags = audit_export(actor=actor, query=query, as_format="csv")
     except PlatformError as exc:
         # The search page as the search shows it (its choices, the witnesses'

@@ -32,6 +32,7 @@ from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.messages import INTERNAL_ID, ISO_DATE, ONE_OF, ONE_OR_ZERO
 from core.models import Citizen, Organisation, User
+from core.times import local_wall_time, with_offset
 from core.validation import is_digits
 
 LIST_FIELDS = [
@@ -88,8 +89,13 @@ def _whole(params: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
-def parse_instant(raw: str, name: str, *, end: bool = False) -> dt.datetime:
+def parse_instant(raw: str, name: str, *, end: bool = False, local: bool = False) -> dt.datetime:
     """An ISO date or date-time; a bare date means that whole day (Copenhagen time).
+
+    A date-time without its offset is Copenhagen wall-clock time where
+    ``local`` (the auditor's page, the console), refused where the clocks skip
+    or repeat it; on ``/api/`` and ``/fhir/`` it is refused (``time.naive``),
+    the rule of :mod:`core.times`.
 
     The date is tried first: ``parse_datetime`` also reads a bare date, as
     its midnight, which made a ``to`` date end where its day begins."""
@@ -106,8 +112,10 @@ def parse_instant(raw: str, name: str, *, end: bool = False) -> dt.datetime:
             value = dt.datetime.combine(day, dt.time())
             if end:  # the day's end; the last day of year 9999 ends at its last instant
                 value = value + dt.timedelta(days=1) if day < dt.date.max else dt.datetime.max
-        if value is not None and timezone.is_naive(value):
+        if value is not None and day is not None:
             value = timezone.make_aware(value)
+        elif value is not None:
+            value = local_wall_time(value, field=name) if local else with_offset(value, field=name)
     except ValueError:  # well-formed but impossible, e.g. month 13
         raise invalid from None
     if value is None:
@@ -116,13 +124,13 @@ def parse_instant(raw: str, name: str, *, end: bool = False) -> dt.datetime:
 
 
 def parse_time_range(
-    since: str | None, until: str | None
+    since: str | None, until: str | None, *, local: bool = False
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
     """``from`` and ``to`` of a search or a verification (a date ``to``
     includes its day). One that ends before it starts is refused, on every
     door: "nothing found" or "nothing to verify" would read as a clean log."""
-    start = parse_instant(since, "from") if since else None
-    end = parse_instant(until, "to", end=True) if until else None
+    start = parse_instant(since, "from", local=local) if since else None
+    end = parse_instant(until, "to", end=True, local=local) if until else None
     if start and end and start >= end:
         raise InvalidInput("audit.param_invalid", "from must be before to.", field="from")
     return start, end
@@ -165,14 +173,15 @@ QUERY_PARAMS = frozenset(
 )
 
 
-def audit_query_parse(params: Mapping[str, str]) -> AuditQuery:
-    """Validate the auditor's query string into filters (4xx with a code on bad input)."""
+def audit_query_parse(params: Mapping[str, str], *, local: bool = False) -> AuditQuery:
+    """Validate the auditor's query string into filters (4xx with a code on bad
+    input); ``local``: the page's, whose times are Copenhagen wall-clock time."""
     if "cpr" in params or "identifier" in params:
         raise InvalidInput(
             "audit.cpr_not_accepted",
             "Search by the citizen's internal id; CPR numbers are not accepted here.",
         )
-    since, until = parse_time_range(params.get("from"), params.get("to"))
+    since, until = parse_time_range(params.get("from"), params.get("to"), local=local)
     outcome = _choices(params, "outcome", list(Outcome.values))
     flag = _choices(params, "flag", list(Flag.values))
     if len(outcome) > 1 or len(flag) > 1:

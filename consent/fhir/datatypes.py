@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from core.errors import InvalidInput
 from core.fhir.validation import FHIRInvalid, fhir_validate
+from core.times import naive_refused
 from core.validation import is_digits
 
 
@@ -108,13 +109,15 @@ def instant(value: str | None, *, field: str | None = None) -> dt.datetime | Non
     if not value:
         return None
     parsed = parse_datetime(value)
-    if parsed is None:
+    if parsed is None or len(value) <= 10:  # parse_datetime reads a bare date too
         day = parse_date(value[:10])
         if day is None:
             return None
-        parsed = dt.datetime(day.year, day.month, day.day)
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, dt.UTC)
+        parsed = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    elif timezone.is_naive(parsed):
+        # FHIR: a dateTime with a time of day SHALL carry its offset; the
+        # platform does not guess a zone (core.times).
+        raise naive_refused(field)
     return representable(parsed, field=field)
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -19,6 +16,7 @@ from core.created import Creates
 from core.errors import InvalidInput
 from core.permissions import roles
 from core.refusals import Concerns
+from core.times import InstantField
 from core.validation import is_digits
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
@@ -36,20 +34,6 @@ from medicine_cabinet.api.common import (
 # --- administration (R8) ------------------------------------------------------------------------
 
 
-class GivenAtField(serializers.DateTimeField):
-    """When the dose was given: ISO 8601 with its offset. A time without one
-    is refused (400 ``time.naive``), not read as the server's zone."""
-
-    def to_internal_value(self, value: Any) -> dt.datetime:
-        moment = super().to_internal_value(value)  # malformed: the field's own 400
-        stated = parse_datetime(value) if isinstance(value, str) else value
-        if isinstance(stated, dt.datetime) and timezone.is_naive(stated):
-            raise InvalidInput(
-                "time.naive", "Times must carry a time zone offset.", field=self.field_name
-            )
-        return moment
-
-
 class AdministrationInput(serializers.Serializer[Any]):
     visit = serializers.IntegerField(min_value=1)
     order = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
@@ -63,7 +47,7 @@ class AdministrationInput(serializers.Serializer[Any]):
     # it, with the amount she gives in the order's unit.
     confirm_mismatch = serializers.BooleanField(required=False, default=False)
     confirmed_dose = QuantityField(required=False, allow_null=True, default=None)
-    given_at = GivenAtField(
+    given_at = InstantField(
         required=False,
         allow_null=True,
         default=None,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -245,7 +245,7 @@ class MonthlyUseView(APIView):
     )
     def get(self, request: Request) -> Response:
         organisation = _organisation(actor_of(request))
-        raw = request.query_params.get("year") or str(dt.date.today().year)
+        raw = request.query_params.get("year") or str(timezone.localdate().year)
         if not is_digits(raw) or not 2000 <= int(raw) <= 2100:
             raise InvalidInput("search.param_invalid", "year must be a year.", field="year")
         rows = selectors.monthly_use(organisation=organisation, year=int(raw))

@@ -158,7 +158,7 @@ def _search_query(seeded: Seeded, resource: FHIRResource) -> str:
     person = seeded.person.pk
     if resource.type == "AuditEvent":
         # The log grows with every search of it: page through what was there before.
-        cut = timezone.localtime().replace(tzinfo=None).isoformat()  # Copenhagen, as parsed
+        cut = timezone.localtime().isoformat()  # with its offset, as FHIR requires
         return urlencode({"patient": f"Patient/{person}", "date": f"lt{cut}"})
     if "patient" in names:
         return f"patient=Patient/{person}"

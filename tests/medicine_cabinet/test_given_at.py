@@ -108,5 +108,5 @@ def test_a_time_without_its_offset_is_refused_not_guessed(nurse, dose):
     assert refused.status_code == 400, refused.content
     error = refused.json()["error"]
     assert (error["code"], error["field"]) == ("time.naive", "given_at")
-    assert error["message"] == "Tidspunkter skal have en tidszoneforskydning."
+    assert error["message"] == "Angiv tidspunktet med forskydningen fra UTC, fx +01:00 eller Z."
     assert not Administration.objects.exists()

@@ -16,6 +16,7 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.api import actor_of
 from core.models import Role
+from core.times import InstantField
 
 if TYPE_CHECKING:
     from acute.models import Visit
@@ -337,7 +338,7 @@ class ResultItem(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=32)
     value = serializers.CharField(max_length=32)
     unit = serializers.CharField(max_length=32)
-    effective_at = serializers.DateTimeField(required=False)
+    effective_at = InstantField(required=False)
 
 
 class ResultsIn(serializers.Serializer[Any]):
@@ -346,7 +347,7 @@ class ResultsIn(serializers.Serializer[Any]):
 
 class ProcedureIn(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=32)
-    performed_at = serializers.DateTimeField(required=False)
+    performed_at = InstantField(required=False)
     status = serializers.ChoiceField(
         choices=clinical.ProcedureRecord.Status.choices,
         default=clinical.ProcedureRecord.Status.COMPLETED,
@@ -360,7 +361,7 @@ class DelegationIn(serializers.Serializer[Any]):
     physician_authorisation_id = serializers.CharField(max_length=20)
     physician_organisation_name = serializers.CharField(max_length=200)
     # When the physician delegated; left out, when it is recorded.
-    delegated_at = serializers.DateTimeField(required=False)
+    delegated_at = InstantField(required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -399,7 +400,7 @@ class OrderDetailsIn(serializers.Serializer[Any]):
 
 class PhoneOrderIn(OrderDetailsIn):
     # When the physician gave the order; left out, when it is recorded.
-    ordered_at = serializers.DateTimeField(required=False)
+    ordered_at = InstantField(required=False)
     ordered_by_name = serializers.CharField(max_length=200)
     ordered_by_role = serializers.CharField(max_length=100)
     ordered_by_organisation = serializers.CharField(max_length=200)

@@ -31,6 +31,7 @@ from core.errors import (
 )
 from core.messages import either, lowercase
 from core.models import Membership, Organisation, Role, User
+from core.times import naive_refused
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # Tablets' clocks drift; a time a little ahead of ours is not "in the future".
@@ -76,7 +77,7 @@ def require_visit_status(visit: Visit, allowed: Sequence[str], what: str | Promi
 
 def not_in_future(when: dt.datetime, *, field: str) -> None:
     if timezone.is_naive(when):
-        raise InvalidInput("time.naive", "Times must carry a time zone offset.", field=field)
+        raise naive_refused(field)
     if when > timezone.now() + CLOCK_SKEW:
         raise InvalidInput("time.in_future", "The time lies in the future.", field=field)
 

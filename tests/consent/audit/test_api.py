@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import quote
 
 import pytest
 from django.db import transaction
@@ -364,12 +365,15 @@ def test_a_date_to_includes_that_day_on_every_door(world) -> None:
     # The last day there is: its end is the last instant, not a 500.
     assert client.get(f"/api/audit/entries?{user}&to=9999-12-31").status_code == 200
     assert client.get(f"/fhir/AuditEvent?{agent}&date=9999-12-31").status_code == 200
-    last_instant = "9999-12-31T23:59:59.999999"
+    last_instant = quote("9999-12-31T23:59:59.999999+01:00")
     assert client.get(f"/fhir/AuditEvent?{agent}&date={last_instant}").status_code == 200
     # A date-time written with a space is an instant too, not an empty day.
     newest = AuditEntry.objects.filter(actor_user_id=world["nurse"].user_id).latest("recorded_at")
-    spaced = f"{timezone.localtime(newest.recorded_at):%Y-%m-%d %H:%M:%S.%f}"
+    spaced = quote(f"{timezone.localtime(newest.recorded_at):%Y-%m-%d %H:%M:%S.%f%z}")
     assert client.get(f"/fhir/AuditEvent?{agent}&date=le{spaced}").json()["total"] == 4
+    # Without its offset a date-time names no instant: refused, never guessed.
+    naive = client.get(f"/fhir/AuditEvent?{agent}&date=2026-10-25T02:30:00")
+    assert naive.status_code == 400
 
 
 def test_fhir_paging_past_the_end_and_the_total_alone(world) -> None:

@@ -25,12 +25,16 @@ class Command(BaseCommand):
     help = "Verify the audit log against its transparency log (whole log, or [from, to))."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--from", dest="since", help="ISO date or date-time (inclusive)")
+        parser.add_argument(
+            "--from",
+            dest="since",
+            help="ISO date or date-time (inclusive; without an offset, Copenhagen time)",
+        )
         parser.add_argument("--to", dest="until", help="ISO date (inclusive day) or date-time")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            since, until = parse_time_range(options["since"], options["until"])
+            since, until = parse_time_range(options["since"], options["until"], local=True)
         except InvalidInput as exc:
             raise CommandError(exc.message) from None
         started = time.perf_counter()
