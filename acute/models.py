@@ -457,8 +457,9 @@ class DeadlineWarning(models.Model):
     """A warning for the coordinator board (R10): a referral at risk of missing
     its deadline, one whose deadline has passed (escalation), one put on
     hold because the hospital reported the citizen admitted (R12), one
-    closed because the citizen is registered deceased, or an ended episode
-    whose hand-back or outcome no partner is configured to receive (R11)."""
+    closed because the citizen is registered deceased, an ended episode
+    whose hand-back or outcome no partner is configured to receive (R11), or
+    an admission hand-off no hospital serving the citizen receives (R3)."""
 
     class Kind(models.TextChoices):
         AT_RISK = "at_risk", _("No available nurse can arrive before the deadline")
@@ -475,6 +476,12 @@ class DeadlineWarning(models.Model):
         REFERRER_UNTOLD = (
             "referrer_untold",
             _("The referrer cannot be sent the outcome: tell the referrer"),
+        )
+        # R3: no hospital serves the citizen's municipality, so the admission
+        # hand-off went to nobody rather than to an unrelated hospital.
+        ADMISSION_UNSENT = (
+            "admission_unsent",
+            _("No hospital receives the admission hand-off: tell the hospital"),
         )
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")

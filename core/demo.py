@@ -255,6 +255,9 @@ def _organisations() -> dict[str, Organisation]:
         kind=Organisation.Kind.HOSPITAL,
         name="Herlev og Gentofte Hospital",
     )
+    # Its catchment area: the admission hand-off goes only to the hospital
+    # serving the citizen's municipality.
+    hospital.serves.set([orgs[f"muni-{code}"] for code, _, _ in MUNICIPALITIES])
     for suffix, dept in enumerate(
         ["Akutmodtagelsen", "Medicinsk afdeling", "Geriatrisk afdeling", "Kardiologisk afdeling"],
         start=2,

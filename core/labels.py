@@ -63,6 +63,7 @@ REASONS: dict[str, Promise] = {
     "no_break_glass": pgettext_lazy(REASON_CONTEXT, "refused, no emergency access"),
     "no_care_relationship": pgettext_lazy(REASON_CONTEXT, "no care relationship"),
     "no_gate": pgettext_lazy(REASON_CONTEXT, "no access check"),
+    "no_recipient": pgettext_lazy(REASON_CONTEXT, "no relevant recipient"),
     "not_alert_recipient": pgettext_lazy(REASON_CONTEXT, "not the alert's recipient"),
     "not_ordering_physician": pgettext_lazy(REASON_CONTEXT, "not the ordering physician"),
     "not_visit_nurse": pgettext_lazy(REASON_CONTEXT, "not her visit"),

@@ -54,13 +54,14 @@ def home_nursing_partner(municipality: Organisation) -> Partner | None:
 
 
 def hospital_partner(citizen: Citizen) -> Partner | None:
-    """The hospital serving the citizen's municipality, else the first configured."""
-    hospitals = Partner.objects.select_related("organisation").filter(
-        kind=Partner.Kind.HOSPITAL, is_active=True
-    )
+    """The hospital serving the citizen's municipality; None when no active
+    one does (R3: never another hospital, which has nothing to do with her)."""
     return (
-        hospitals.filter(organisation__serves=citizen.municipality).order_by("pk").first()
-        or hospitals.order_by("pk").first()
+        Partner.objects.select_related("organisation")
+        .filter(kind=Partner.Kind.HOSPITAL, is_active=True)
+        .filter(organisation__serves=citizen.municipality)
+        .order_by("pk")
+        .first()
     )
 
 

@@ -12,6 +12,7 @@ from acute import signals as acute_signals
 from acute.clinical import signals as clinical_signals
 from acute.clinical.models import MedicationOrder
 from acute.models import DeadlineWarning, Referral
+from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from integrations.gp.outbound import VisitResults
 from integrations.helpline_1813.outbound import ReferralStep
@@ -19,6 +20,10 @@ from integrations.hospital.outbound import AdmissionRequest
 from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
 from integrations.outbound import home_nursing_partner, hospital_partner, message_send, partner_for
+from integrations.outbox.enqueue import ENQUEUE_TASK
+
+# A hand-off no relevant partner receives: sent to nobody, audited as denied.
+NO_RECIPIENT = "no_recipient"
 
 if TYPE_CHECKING:
     from acute.clinical.models import LabResult
@@ -130,15 +135,41 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
 def admission_handoff_send(
     *, visit: Visit, by: Actor | None, reason: str
 ) -> OutboundMessage | None:
-    """The admission hand-off, to the hospital serving the citizen."""
+    """The admission hand-off, to the hospital serving the citizen. When no
+    hospital serves her municipality it goes to nobody (R3): the coordinator
+    is told on the board to phone it through, and the withheld disclosure is
+    audited."""
     partner = hospital_partner(visit.citizen)
     if partner is None:
+        _admission_unaddressed(visit=visit, by=by)
         return None
     return message_send(
         partner=partner,
         event=Event.ADMISSION_HANDOFF,
         about=AdmissionRequest(visit=visit, reason=reason),
         by=by,
+    )
+
+
+def _admission_unaddressed(*, visit: Visit, by: Actor | None) -> None:
+    municipality = visit.citizen.municipality.municipality_code
+    referral = visit.referral or visit.episode.referrals.order_by("pk").first()
+    if referral is not None:
+        acute_services.episode_end_warning_raise(
+            referral=referral,
+            kind=DeadlineWarning.Kind.ADMISSION_UNSENT,
+            detail={"episode": visit.episode_id, "visit": visit.pk, "municipality": municipality},
+        )
+    audit_record(
+        actor=Actor.system(ENQUEUE_TASK, on_behalf_of=by),
+        action=Action.DISCLOSE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=visit.citizen_id,
+        outcome=Outcome.DENIED,
+        resource_type="Encounter",
+        resource_id=f"visit-{visit.pk}",
+        reason_code=NO_RECIPIENT,
+        detail={"event": Event.ADMISSION_HANDOFF, "municipality": municipality},
     )
 
 

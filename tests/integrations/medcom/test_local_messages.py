@@ -52,6 +52,7 @@ def _every_local_message() -> list[OutboundMessage]:
     scene = visit_scene()
     f.integration_partner(Partner.Kind.GP, scene.gp, endpoint_url="http://127.0.0.1:9/gp")
     hospital = f.organisation(Organisation.Kind.HOSPITAL, "Herlev og Gentofte")
+    hospital.serves.add(scene.citizen.municipality)
     f.integration_partner(Partner.Kind.HOSPITAL, hospital, endpoint_url="http://127.0.0.1:9/h")
     response = f.client_for(scene.nurse).post(
         f"/api/clinical/visits/{scene.visit.pk}/phone-orders", PHONE_ORDER, format="json"
