@@ -122,6 +122,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.metrics.MetricsMiddleware",
     "core.middleware.RequestIdMiddleware",
+    # Before anything reads a body: one too large for its door is refused unread.
+    "core.boundary.BodySizeMiddleware",
     "core.boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -409,6 +411,11 @@ SPECTACULAR_SETTINGS = {
 # Bundles included.
 REQUEST_MAX_JSON_BYTES = env_int(
     "REQUEST_MAX_JSON_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
+)
+# The largest body /api/ accepts: its writes are commands of a few fields;
+# Bundles and partners' messages go to /fhir/ (core.boundary.body_limit).
+REQUEST_MAX_API_BYTES = env_int(
+    "REQUEST_MAX_API_BYTES", 1024 * 1024, minimum=1024, maximum=100 * 1024 * 1024
 )
 # Django reads no larger body either (its default, 2.5 MB, refused a partner's
 # 3 MB message with a bare 'request.invalid' before the limit above could speak).

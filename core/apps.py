@@ -1,3 +1,5 @@
+from typing import Any, NoReturn
+
 from django.apps import AppConfig
 
 
@@ -13,3 +15,31 @@ class CoreConfig(AppConfig):
         # Once per migrate, after every app's migrations: the platform's
         # database role gets its rights on whatever tables now exist.
         post_migrate.connect(grant_after_migrate, sender=self, dispatch_uid="core-dbroles")
+
+        _bound_quoted_values()
+
+
+def _bound_quoted_values() -> None:
+    """REST framework's fields build every refusal that quotes the input
+    (``"…" is not a valid choice.``) in ``Field.fail``: the value is bounded
+    and its control characters written out there, as the platform's own
+    refusals bound theirs (``core.errors.shown``), so a 100 kB role or one
+    carrying terminal escapes is never sent back whole."""
+    from rest_framework import fields
+
+    from core.errors import shown
+
+    if getattr(fields.Field.fail, "bounds_values", False):
+        return
+    original = fields.Field.fail
+
+    def fail(self: fields.Field[Any, Any, Any, Any], key: str, **kwargs: Any) -> NoReturn:
+        bounded = {
+            k: shown(str(v)) if isinstance(v, str | bytes | list | tuple | dict | set) else v
+            for k, v in kwargs.items()
+        }
+        original(self, key, **bounded)
+        raise AssertionError("Field.fail raises")  # pragma: no cover
+
+    fail.bounds_values = True  # type: ignore[attr-defined]
+    fields.Field.fail = fail  # type: ignore[method-assign]

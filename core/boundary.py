@@ -4,12 +4,19 @@ Whatever a client sends — a JSON body on ``/api/`` or ``/fhir/``, a signed
 message, a form post or a query string — passes the same checks before any
 view, serializer, FHIR model or database sees it:
 
-- a JSON body is at most ``REQUEST_MAX_JSON_BYTES`` long and nests at most
-  ``MAX_JSON_DEPTH`` levels (deeper input exhausts the recursion of the code
-  that walks it);
+- a body is at most as long as its door takes (:func:`body_limit`:
+  ``REQUEST_MAX_API_BYTES`` on ``/api/``, ``REQUEST_MAX_JSON_BYTES`` on
+  ``/fhir/`` and the partners' ``$process-message``), refused with 413
+  ``request.too_large`` before it is read, whether it says its length or is
+  sent in chunks (:class:`BodySizeMiddleware`);
+- a JSON body is UTF-8 without a byte order mark, has no key twice in one
+  object (FHIR's JSON forbids it; elsewhere the last one would silently win)
+  and nests at most ``MAX_JSON_DEPTH`` levels (deeper input exhausts the
+  recursion of the code that walks it);
 - text holds no NUL character (PostgreSQL refuses it in text columns) and no
   lone UTF-16 surrogate (it cannot be encoded as UTF-8);
-- numbers are finite;
+- numbers are finite: no ``NaN`` or ``Infinity``, nothing beyond a double
+  (``1e400``);
 - a query string under ``/api/`` holds nothing shaped like a CPR number
   (``docs/decisions/0002-cpr-never-in-a-url.md``; ``/fhir/`` refuses it where
   its Patient search reads it, and audits the attempt).
@@ -21,18 +28,21 @@ OperationOutcome on ``/fhir/``.
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream, WSGIRequest
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.translation import gettext_lazy
 from rest_framework.parsers import BaseParser
 
 from core.cpr import cpr_in_text
-from core.errors import InvalidInput
-from core.exception_handler import error_response
+from core.errors import InvalidInput, TooLarge, shown
+from core.exception_handler import error_response, is_fhir_path
 
 # FHIR resources nest about a dozen levels (a transaction Bundle of resources
 # with contained resources and extensions on extensions stays under 30).
@@ -99,15 +109,55 @@ def check_json_value(data: Any) -> None:
                 raise _refuse_text(problem, _path(where))
 
 
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        "request.too_large",
+        f"A JSON body may be at most {limit} bytes.",
+        params={"limit": limit},
+    )
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
+
+
+def _encoding_refusal(raw: bytes) -> InvalidInput | None:
+    """A body in another encoding than UTF-8 (RFC 8259 §8.1), told as such:
+    a byte order mark, or UTF-16/32 (a NUL byte among the first four, where
+    JSON's first two characters are ASCII)."""
+    if raw.startswith(_UTF8_BOM):
+        return InvalidInput(
+            "request.byte_order_mark",
+            "The request body starts with a byte order mark; send UTF-8 without it.",
+        )
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:4]:
+        return InvalidInput(
+            "request.not_utf8", "The request body is not UTF-8 (UTF-16 or UTF-32 was sent)."
+        )
+    return None
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise InvalidInput(
+            "request.duplicate_key",
+            f'The key "{shown(key)}" appears more than once in one JSON object.',
+            params={"key": shown(key)},
+        )
+    return data
+
+
 def json_load(raw: bytes) -> Any:
     """Parse a JSON request body, refusing what no route can use."""
     limit = settings.REQUEST_MAX_JSON_BYTES
     if len(raw) > limit:
-        raise InvalidInput(
-            "request.too_large",
-            f"A JSON body may be at most {limit} bytes.",
-            params={"limit": limit},
-        )
+        raise too_large(limit)
+    refusal = _encoding_refusal(raw)
+    if refusal is not None:
+        raise refusal
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -118,6 +168,9 @@ def json_load(raw: bytes) -> Any:
                 f"JSON may nest at most {MAX_JSON_DEPTH} levels.",
                 params={"depth": MAX_JSON_DEPTH},
             ) from None
+        if "UTF-8" in reason or "utf-8" in reason:
+            # The bytes themselves (orjson names surrogates encoded as UTF-8 too).
+            raise InvalidInput("request.not_utf8", "The request body is not UTF-8.") from None
         if "surrogate" in reason:
             raise InvalidInput(
                 "request.invalid_text", "Text must be valid Unicode; a lone surrogate was found."
@@ -126,14 +179,27 @@ def json_load(raw: bytes) -> Any:
             raise InvalidInput(
                 "request.number_out_of_range", "A number in the body is too large."
             ) from None
-        if "UTF-8" in reason or "utf-8" in reason:
-            raise InvalidInput("request.malformed", "The request body is not UTF-8.") from None
+        if str(exc.doc)[exc.pos :].startswith(_NON_FINITE):
+            raise InvalidInput(
+                "request.number_not_finite",
+                "JSON has no NaN or Infinity; send a number or leave the field out.",
+            ) from None
         raise InvalidInput(
             "request.malformed",
             f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
             params={"line": exc.lineno, "column": exc.colno},
         ) from None
     check_json_value(data)
+    if b"{" in raw:
+        # orjson keeps the last of a key given twice; the standard library
+        # tells each object's pairs, so a second pass finds the twice-given
+        # key (the nesting is bounded by now, so its recursion is safe).
+        try:
+            json.loads(raw, object_pairs_hook=_refuse_duplicate_keys)
+        except ValueError:
+            raise InvalidInput(
+                "request.number_out_of_range", "A number in the body is too large."
+            ) from None
     return data
 
 
@@ -248,3 +314,69 @@ class JSONParser(BaseParser):
         if not raw:
             raise InvalidInput("request.malformed", "The request body is empty.")
         return json_load(raw)
+
+
+# --- the size of a body, before anything reads it ---------------------------------
+
+
+def body_limit(path: str) -> int:
+    """The largest body the door of ``path`` takes: a command on ``/api/`` is
+    small; ``/fhir/`` takes transaction Bundles and partners' messages
+    (``$process-message``); a page's form is held to Django's own limit."""
+    json_limit = int(settings.REQUEST_MAX_JSON_BYTES)
+    if path.startswith("/api/"):
+        return min(int(settings.REQUEST_MAX_API_BYTES), json_limit)
+    if is_fhir_path(path):
+        return json_limit
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or json_limit)
+
+
+def _declared_length(request: HttpRequest) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
+def _chunked(request: HttpRequest) -> bool:
+    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+class BodySizeMiddleware:
+    """Refuses a body larger than its door takes (:func:`body_limit`) with 413
+    ``request.too_large`` before any of it is read: by its Content-Length, or,
+    sent in chunks without one, after reading one byte past the limit and no
+    more. A chunked body within the limit is kept, with its length, for the
+    view (Django alone reads a body without Content-Length as empty)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = body_limit(request.path)
+        length = _declared_length(request)
+        if length is not None and length > limit:
+            return too_large_response(request, limit)
+        if length is None and _chunked(request) and isinstance(request, WSGIRequest):
+            environ = request.environ
+            # Only a server that ends the input at the body's end (gunicorn
+            # says so) may be read to its end without a length.
+            if environ.get("wsgi.input_terminated"):
+                raw = environ["wsgi.input"].read(limit + 1)
+                if len(raw) > limit:
+                    return too_large_response(request, limit)
+                request.META["CONTENT_LENGTH"] = str(len(raw))
+                request._stream = LimitedStream(io.BytesIO(raw), len(raw))  # type: ignore[assignment]
+        return self.get_response(request)
+
+
+def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
+    error = too_large(limit)
+    response = error_response(
+        request,
+        413,
+        {"kind": error.kind, **error.as_dict()},
+        page_message=gettext_lazy("The request is too large."),
+        error=error,
+    )
+    return response

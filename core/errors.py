@@ -8,10 +8,43 @@ Messages never carry a CPR number or a secret. Nothing here imports
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 # The envelope's own keys; an error's ``extra`` may not replace them.
 ENVELOPE_KEYS = frozenset({"kind", "code", "message", "field", "rule", "errors"})
+
+# How much of a value a client sent a refusal quotes back, and how long a
+# refusal's whole sentence may grow with what it quotes.
+SHOWN_VALUE_CHARS = 100
+SHOWN_MESSAGE_CHARS = 1000
+
+# Control characters (C0, DEL, C1) and the bidirectional overrides, which
+# could make a quoted value rewrite the sentence around it on a screen.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def shown(value: str, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """A value a client sent, as a refusal may quote it: control characters
+    written out (``\\u0007``), and at most ``limit`` characters, the middle
+    left out (``…``) so that both ends still show. HTML is escaped where a
+    page shows it (the templates' autoescape); JSON carries it as text."""
+    text = _UNSHOWABLE.sub(_visible, value)
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    tail = limit - head - 1
+    return f"{text[:head]}…{text[-tail:] if tail > 0 else ''}"
+
+
+def shown_message(message: str) -> str:
+    """A refusal's sentence, bounded as :func:`shown` bounds a value: whatever
+    it quotes, it stays readable and short."""
+    return shown(message, SHOWN_MESSAGE_CHARS)
 
 
 class PlatformError(Exception):
@@ -33,17 +66,20 @@ class PlatformError(Exception):
         extra: Mapping[str, object] | None = None,
         params: Mapping[str, object] | None = None,
     ):
+        # What a client sent may be quoted in the message, the field's path or
+        # the values it is filled from: each is bounded here, once for every door.
+        message = shown_message(message)
         super().__init__(message)
         self.code = code
         self.message = message
-        self.field = field
+        self.field = shown(field, SHOWN_MESSAGE_CHARS // 4) if field else field
         self.rule = rule
         clash = ENVELOPE_KEYS.intersection(extra or {})
         if clash:
             raise ValueError(f"extra may not carry the envelope's own keys: {sorted(clash)}")
         self.extra = dict(extra or {})
         # Values the message was built from, for its translation (core.messages).
-        self.params = dict(params or {})
+        self.params = {k: shown(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
         # Every field refused in the same request, this one first.
         self.related: list[PlatformError] = [self]
 
@@ -70,6 +106,12 @@ class PlatformError(Exception):
 
 class InvalidInput(PlatformError):
     kind = "invalid"
+
+
+class TooLarge(PlatformError):
+    """A request body larger than its door takes: refused before it is read."""
+
+    kind = "too_large"
 
 
 class NotFoundOrNotAllowed(PlatformError):
@@ -133,6 +175,7 @@ STATUS_BY_KIND = {
     "not_found": 404,
     "conflict": 409,
     "precondition_failed": 412,
+    "too_large": 413,
     "unprocessable": 422,
     "throttled": 429,
     "unavailable": 503,

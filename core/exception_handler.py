@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from core.errors import STATUS_BY_KIND, PlatformError, Throttled
+from core.errors import STATUS_BY_KIND, PlatformError, Throttled, shown_message
 from core.fhir.outcome import operation_outcome
 from core.logging import scrub
 from core.messages import general_in_place_of_detail, user_message
@@ -156,7 +156,7 @@ def _constraint_name(exc: IntegrityError) -> str:
 
 def _scrub_body(value: Any) -> Any:
     if isinstance(value, str):
-        return scrub(value)
+        return shown_message(scrub(value))
     if isinstance(value, dict):
         return {k: _scrub_body(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -168,7 +168,8 @@ def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[st
     """The response body and content type for ``path``: OperationOutcome or envelope.
 
     Every error body passes here, so this is where a CPR number that a client
-    typed into the wrong field (and a validator echoed back) is masked.
+    typed into the wrong field (and a validator echoed back) is masked, and
+    every sentence bounded (``core.errors.shown_message``) whatever it quotes.
     """
     body = _scrub_body(body)
     if is_fhir_path(path):

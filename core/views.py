@@ -278,7 +278,11 @@ def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpR
         # REQUEST_MAX_JSON_BYTES) refused the body before any view read it:
         # the same code as core.boundary.json_load gives.
         return _error(
-            request, 400, "invalid", "request.too_large", gettext_noop("The request is too large.")
+            request,
+            413,
+            "too_large",
+            "request.too_large",
+            gettext_noop("The request is too large."),
         )
     return _error(
         request,

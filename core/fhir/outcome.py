@@ -19,6 +19,7 @@ ISSUE_TYPE_BY_KIND = {
     "not_found": "not-found",
     "conflict": "conflict",
     "precondition_failed": "conflict",
+    "too_large": "too-long",
     "throttled": "throttled",
     "unavailable": "transient",
     "not_supported": "not-supported",

@@ -67,7 +67,7 @@ def test_a_body_over_the_limit_is_refused(api_client, settings) -> None:
     settings.REQUEST_MAX_JSON_BYTES = 2048
     raw = b'{"username": "' + b"a" * 4096 + b'", "password": "x"}'
     response = api_client.post("/api/auth/token", raw, content_type="application/json")
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert _code(response) == "request.too_large"
 
 

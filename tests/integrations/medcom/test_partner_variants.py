@@ -230,7 +230,7 @@ def test_a_body_over_djangos_own_limit_is_refused_with_the_platforms_code(hospit
         content_type="application/fhir+json",
         headers={k: v for k, v in headers.items() if k != "Content-Type"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 413
     outcome = response.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "request.too_large"
