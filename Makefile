@@ -48,8 +48,11 @@ run: $(VENV)/.synced $(if $(OIDC_DEMO),$(OIDC_NODE))
 ## make test: install and run the whole test suite. With DATABASE_URL and
 ## DATABASE_OWNER_URL (as .ci/run sets them) the owner creates and migrates the
 ## test database and the tests run as the platform's role (docs/decisions/0008).
+## Two processes (pytest-xdist; tests/parallel.py keeps what they share apart);
+## PYTEST_PARALLEL= runs it in one.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 test: $(VENV)/.synced browsers $(OIDC_NODE) $(AXE_NODE)
-	DEBUG=$${DEBUG:-1} $(PY) -m pytest $(PYTEST_ARGS)
+	DEBUG=$${DEBUG:-1} $(PY) -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 ## make browsers: Debian's headless Chromium for the browser tests (Playwright drives it; no download)
 browsers:

@@ -147,12 +147,28 @@ def _as_deletes(sql_list: list[str]) -> list[str] | None:
     return [f"DELETE FROM {table}" for table in tables if table not in _KEPT_ON_FLUSH]  # noqa: S608 (names from Django's own flush)
 
 
+def _reference_data_restore() -> None:
+    """What the migrations write as data, written again after a flush empties
+    it: the predefined tests and procedures (R7), which every later test in
+    the process may need whatever ran before it."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("acute.clinical.migrations.0002_seed_catalogue").seed(apps, None)
+
+
 def _flush_as_owner(original):
     """Django's test runner empties the database after a transactional test with
     TRUNCATE, which the platform's role may not do: the owner does it, with
-    DELETE where the owner may switch the triggers off (``_as_deletes``)."""
+    DELETE where the owner may switch the triggers off (``_as_deletes``).
+    Then the reference data the migrations wrote is written again."""
 
     def execute_sql_flush(self, sql_list):
+        _flush(self, sql_list)
+        _reference_data_restore()
+
+    def _flush(self, sql_list):
         from django.conf import settings
 
         owner = settings.DATABASE_OWNER_LOGIN

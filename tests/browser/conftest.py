@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REQUIRE_SERVICES, ROOT
+from tests.parallel import worker_number
 
 CHROMIUM = Path(os.environ.get("TVAERAKUT_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -42,17 +43,23 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def _free_port() -> int:
-    for port in LIVE_SERVER_PORTS:
+    # Each of the suite's processes (tests/parallel.py) looks in its own part
+    # of the range, so two never pick the same port before either binds it.
+    share = len(LIVE_SERVER_PORTS) // 2
+    start = LIVE_SERVER_PORTS.start + (worker_number() % 2) * share
+    for port in range(start, start + share):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 8300-8399 for the live server")
+    raise RuntimeError(f"no free port in {start}-{start + share - 1} for the live server")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        return  # the process that hands out the tests: each worker picks its own
     if not config.getoption("liveserver", None) and not os.environ.get(
         "DJANGO_LIVE_TEST_SERVER_ADDRESS"
     ):

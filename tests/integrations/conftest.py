@@ -1,5 +1,6 @@
 """Fixtures for the hand-offs: the platform served on a real port, partner
-simulators on 127.0.0.1 (ports 8670-8699), and configured partners."""
+simulators on 127.0.0.1 (ports 8670-8699, 8770-8799 in the suite's second
+process: tests/parallel.py), and configured partners."""
 
 from __future__ import annotations
 
@@ -15,9 +16,17 @@ from integrations.models import Partner
 from integrations.simulators import PartnerSimulator
 from integrations.transport import close_connections
 from tests import factories as f
+from tests.parallel import port
 
-PLATFORM_PORT = 8670
-SIM_PORTS = {"1813": 8671, "hospital": 8672, "gp": 8673, "home_nursing": 8674, "eoj": 8675}
+# Moved on by 100 in each further process of the suite (tests/parallel.py).
+PLATFORM_PORT = port(8670)
+SIM_PORTS = {
+    "1813": port(8671),
+    "hospital": port(8672),
+    "gp": port(8673),
+    "home_nursing": port(8674),
+    "eoj": port(8675),
+}
 
 
 class _ReusableLiveServer(LiveServerThread):
@@ -83,6 +92,7 @@ def _network(platform: str = "") -> Iterator[Network]:
         ),
         "eoj": gentofte,
     }
+    orgs["hospital"].serves.add(gentofte)
     kinds = {
         "1813": Partner.Kind.HELPLINE_1813,
         "hospital": Partner.Kind.HOSPITAL,

@@ -28,11 +28,12 @@ from integrations.outbox import outbox_enqueue, outbox_sweep
 from integrations.tasks import outbox_deliver_task
 from tests import factories as f
 from tests.conftest import ROOT, wait_for, worker_env
+from tests.parallel import port
 from worker.celery import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CLOSED_PORT = 8699  # nothing listens here: "Redis is down"
+CLOSED_PORT = port(8699)  # nothing listens here: "Redis is down"
 
 
 def _bundle(partner: Partner, citizen) -> dict:

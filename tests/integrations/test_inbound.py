@@ -22,6 +22,7 @@ from integrations.simulators import (
 )
 from integrations.transport import signed_headers
 from tests import factories as f
+from tests.integrations.conftest import PLATFORM_PORT
 from tests.integrations.helpers import ack_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,7 +88,7 @@ def test_untrusted_requests_are_refused_with_401_and_nothing_created(live_networ
     headers = signed_headers(sender=sender, secret=secret, body=body, now=now)
     if problem == "unsigned":
         headers = {"Content-Type": "application/fhir+json"}
-    conn = http.client.HTTPConnection("127.0.0.1", 8670, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", PLATFORM_PORT, timeout=10)
     conn.request("POST", "/fhir/$process-message", body=body, headers=headers)
     response = conn.getresponse()
     payload = json.loads(response.read())
@@ -111,7 +112,7 @@ def test_a_message_that_is_not_fhir_json_is_refused_with_415(live_network, conte
         **signed_headers(sender=sim.code, secret=sim.secret, body=body),
         "Content-Type": content_type,
     }
-    conn = http.client.HTTPConnection("127.0.0.1", 8670, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", PLATFORM_PORT, timeout=10)
     conn.request("POST", "/fhir/$process-message", body=body, headers=headers)
     response = conn.getresponse()
     payload = json.loads(response.read())
