@@ -59,6 +59,11 @@ def sign_in_refusal_record(
         for key, value in claims.items():
             if key in ("organisation", "role"):
                 detail[f"claimed_{key}"] = _safe(value)
+    _session_refusal_record(code, detail)
+
+
+def _session_refusal_record(code: str, detail: dict[str, Any]) -> None:
+    """A sign-in refused, in the audit log as a denied attempt at a session."""
     audit_record(
         actor=Actor.system(SIGN_IN_TASK),
         action=Action.CREATE,
@@ -77,15 +82,8 @@ def login_lockout_record(
     """A password login (page, API or admin) refused for earlier failures, in
     the audit log: who was being tried and from where (connected to
     ``core.services.login_locked_out``)."""
-    audit_record(
-        actor=Actor.system(SIGN_IN_TASK),
-        action=Action.CREATE,
-        purpose=Purpose.OPERATIONS,
-        citizen_id=None,
-        outcome=Outcome.DENIED,
-        resource_type="Session",
-        reason_code=code,
-        detail={"username": _safe(username), "client_address": client_address or ""},
+    _session_refusal_record(
+        code, {"username": _safe(username), "client_address": client_address or ""}
     )
 
 
