@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -24,10 +24,9 @@ from core.refusals import Concerns
 from portal.signin.services import system_client_register
 from tests import factories as f
 from tests.acute.clinical.conftest import PHONE_ORDER, Scene, visit_scene
+from tests.core.refusal_doors import NOWHERE, entries_after, newest, nowhere_instead, routes
 
 pytestmark = pytest.mark.django_db
-
-NOWHERE = 987654321  # an id no object has
 
 
 @dataclass(frozen=True)
@@ -122,10 +121,6 @@ def world() -> tuple[Scene, dict[str, int]]:
     return scene, {"order": answer.json()["id"]}
 
 
-def _newest() -> int:
-    return AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-
-
 def _ask(client: APIClient, endpoint: Endpoint, url: str, body: dict[str, Any] | None) -> Any:
     if endpoint.method == "get":
         return client.get(url)
@@ -133,12 +128,9 @@ def _ask(client: APIClient, endpoint: Endpoint, url: str, body: dict[str, Any] |
 
 
 def _elsewhere(url: str, scene: Scene, objects: dict[str, int]) -> str:
-    """The same route naming objects that do not exist."""
-    for pk in (scene.referral.pk, scene.visit.pk, scene.visit.episode_id, objects["order"]):
-        url = url.replace(f"/{pk}/", f"/{NOWHERE}/")
-        if url.endswith(f"/{pk}"):
-            url = url[: -len(str(pk))] + str(NOWHERE)
-    return url
+    return nowhere_instead(
+        url, (scene.referral.pk, scene.visit.pk, scene.visit.episode_id, objects["order"])
+    )
 
 
 @pytest.mark.parametrize("name", list(ENDPOINTS))
@@ -153,26 +145,12 @@ def test_every_refused_role_leaves_one_denied_entry_on_the_citizen_named(
     refused_roles = []
     for role in f.ALL_ROLES:
         member = f.staff(role, organisation)
-        before = _newest()
+        before = newest()
         response = _ask(f.client_for(member), endpoint, url, body)
         if response.status_code != 403 or response.json()["error"]["code"] != "auth.forbidden":
             continue
         refused_roles.append(role)
-        added = list(AuditEntry.objects.filter(pk__gt=before))
-        assert [
-            (
-                e.citizen_id,
-                e.outcome,
-                e.reason_code,
-                e.actor_user_id,
-                e.actor_role,
-                e.actor_organisation_id,
-                e.resource_type,
-                e.action,
-                e.purpose,
-            )
-            for e in added
-        ] == [
+        assert entries_after(before) == [
             (
                 scene.citizen.pk,
                 "denied",
@@ -187,7 +165,7 @@ def test_every_refused_role_leaves_one_denied_entry_on_the_citizen_named(
         ], f"{role} {endpoint.method.upper()} {url}"
         # Refused alike where nothing exists: the answer discloses nothing,
         # and the entry names no citizen.
-        before = _newest()
+        before = newest()
         elsewhere = _elsewhere(url, scene, objects)
         if body is not None and "visit" in body:
             body = {**body, "visit": NOWHERE}
@@ -231,7 +209,7 @@ def test_a_system_token_refused_on_the_api_is_recorded_on_the_citizen_it_names(
     scene, _objects = world
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {_system_token(Role.ACUTE_NURSE)}")
-    before = _newest()
+    before = newest()
     response = client.post(
         "/api/consent/break-glass",
         {"citizen_id": scene.citizen.pk, "reason": "Bevidstløs", "basis": "vital_interest"},
@@ -242,7 +220,7 @@ def test_a_system_token_refused_on_the_api_is_recorded_on_the_citizen_it_names(
         (e.citizen_id, e.outcome, e.reason_code, e.action, e.purpose, e.resource_type)
         for e in AuditEntry.objects.filter(pk__gt=before)
     ] == [(scene.citizen.pk, "denied", "scope_not_granted", "break_glass", "emergency", "Patient")]
-    before = _newest()
+    before = newest()
     assert client.get(f"/api/acute/visits/{scene.visit.pk}").status_code == 403
     assert [
         (e.citizen_id, e.reason_code, e.resource_type)
@@ -252,7 +230,7 @@ def test_a_system_token_refused_on_the_api_is_recorded_on_the_citizen_it_names(
 
 def test_a_body_that_is_no_json_names_no_citizen_and_is_still_refused() -> None:
     auditor = f.staff(Role.AUDITOR, f.acute_function())
-    before = _newest()
+    before = newest()
     response = f.client_for(auditor).post(
         "/api/cabinet/administrations", "{not json", content_type="application/json"
     )
@@ -264,7 +242,7 @@ def test_a_body_that_is_no_json_names_no_citizen_and_is_still_refused() -> None:
 
 def test_an_unauthenticated_request_is_no_entry(world: tuple[Scene, dict[str, int]]) -> None:
     scene, _objects = world
-    before = _newest()
+    before = newest()
     assert APIClient().get(f"/api/acute/visits/{scene.visit.pk}").status_code == 401
     assert not AuditEntry.objects.filter(pk__gt=before).exists()
 
@@ -297,23 +275,13 @@ ABOUT_NO_CITIZEN = (
 )
 
 
-def _api_routes(resolver: URLResolver, prefix: str = "") -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            found.extend(_api_routes(entry, prefix + str(entry.pattern)))
-        elif isinstance(entry, URLPattern) and hasattr(entry.callback, "cls"):
-            found.append((prefix + str(entry.pattern), entry.callback.cls))
-    return found
-
-
 def test_every_api_route_naming_an_object_says_whose_it_is() -> None:
     """A new endpoint on a citizen's object that forgets its ``Concerns``
     would refuse a role without a trace: each ``/api/`` route with an id in
     its path declares one, or is about no citizen."""
     silent = [
         route
-        for route, view in _api_routes(get_resolver())
+        for route, view in routes(get_resolver(), lambda callback: getattr(callback, "cls", None))
         if route.startswith("api/")
         and "<" in route
         and not route.startswith(ABOUT_NO_CITIZEN)

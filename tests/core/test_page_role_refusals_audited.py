@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.db import DatabaseError
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls import get_resolver, resolve
 
 from acute.models import DeadlineWarning
 from consent.audit import services as audit_services
@@ -32,10 +32,10 @@ from core.models import Role
 from core.refusals import Concerns
 from tests import factories as f
 from tests.acute.clinical.conftest import PHONE_ORDER, Scene, visit_scene
+from tests.core.refusal_doors import NOWHERE, entries_after, newest, nowhere_instead, routes
 
 pytestmark = pytest.mark.django_db
 
-NOWHERE = 987654321  # an id no object has
 
 Objects = dict[str, int]
 
@@ -127,10 +127,6 @@ def world() -> tuple[Scene, Objects]:
     return scene, {"order": answer.json()["id"], "warning": warning.pk}
 
 
-def _newest() -> int:
-    return AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-
-
 def _signed_in(membership: Any) -> Client:
     client = Client()
     assert f.log_in(client, membership).status_code == 302
@@ -144,10 +140,9 @@ def _ask(client: Client, door: Door, url: str, form: dict[str, Any] | None) -> A
 
 
 def _elsewhere(url: str, scene: Scene, objects: Objects) -> str:
-    """The same page naming objects that do not exist."""
-    for pk in (scene.referral.pk, scene.visit.pk, objects["order"], objects["warning"]):
-        url = url.replace(f"/{pk}/", f"/{NOWHERE}/")
-    return url
+    return nowhere_instead(
+        url, (scene.referral.pk, scene.visit.pk, objects["order"], objects["warning"])
+    )
 
 
 def _said(response: Any) -> str:
@@ -176,23 +171,10 @@ def test_every_role_a_page_refuses_leaves_one_denied_entry_on_the_citizen_named(
     for role in refused:
         member = f.staff(role, organisation)
         client = _signed_in(member)
-        before = _newest()
+        before = newest()
         response = _ask(client, door, url, form)
         assert response.status_code == 403, (role, url)
-        assert [
-            (
-                e.citizen_id,
-                e.outcome,
-                e.reason_code,
-                e.actor_user_id,
-                e.actor_role,
-                e.actor_organisation_id,
-                e.resource_type,
-                e.action,
-                e.purpose,
-            )
-            for e in AuditEntry.objects.filter(pk__gt=before)
-        ] == [
+        assert entries_after(before) == [
             (
                 scene.citizen.pk,
                 "denied",
@@ -207,7 +189,7 @@ def test_every_role_a_page_refuses_leaves_one_denied_entry_on_the_citizen_named(
         ], f"{role} {door.method.upper()} {url}"
         # Refused alike where nothing exists: the page discloses nothing, and
         # the entry names no citizen.
-        before = _newest()
+        before = newest()
         elsewhere = _elsewhere(url, scene, objects)
         other_form = {**form, "visit_id": str(NOWHERE)} if form and "visit_id" in form else form
         other = _ask(client, door, elsewhere, other_form)
@@ -221,7 +203,7 @@ def test_every_role_a_page_refuses_leaves_one_denied_entry_on_the_citizen_named(
 def test_a_permitted_role_is_no_refusal_entry(world: tuple[Scene, Objects]) -> None:
     scene, _objects = world
     client = _signed_in(scene.nurse)
-    before = _newest()
+    before = newest()
     assert client.get(f"/nurse/visits/{scene.visit.pk}/").status_code == 200
     assert not AuditEntry.objects.filter(pk__gt=before, outcome="denied").exists()
 
@@ -255,7 +237,7 @@ def test_a_form_on_a_colleagues_visit_is_a_denied_attempt_however_it_was_filled_
     and as through the API, whose gate comes before the body is judged."""
     scene = visit_scene()
     colleague, _shift = f.acute_nurse_on_shift()
-    before = _newest()
+    before = newest()
     response = _signed_in(colleague).post(f"/nurse/visits/{scene.visit.pk}/{tail}", form)
     assert response.status_code == 403
     assert _denied_on(scene, before) == [("read", "not_visit_nurse"), ("read", "not_visit_nurse")]
@@ -264,7 +246,7 @@ def test_a_form_on_a_colleagues_visit_is_a_denied_attempt_however_it_was_filled_
 def test_breaking_the_glass_on_a_colleagues_visit_is_a_denied_attempt_on_its_citizen() -> None:
     scene = visit_scene()
     colleague, _shift = f.acute_nurse_on_shift()
-    before = _newest()
+    before = newest()
     response = _signed_in(colleague).post(
         f"/nurse/visits/{scene.visit.pk}/break-glass/",
         {"reason": "Bevidstløs", "basis": "vital_interest"},
@@ -279,7 +261,7 @@ def test_breaking_the_glass_on_a_colleagues_visit_is_a_denied_attempt_on_its_cit
 
 def test_breaking_the_glass_on_a_visit_that_is_not_there_is_recorded_on_no_citizen() -> None:
     nurse, _shift = f.acute_nurse_on_shift()
-    before = _newest()
+    before = newest()
     response = _signed_in(nurse).post(
         f"/nurse/visits/{NOWHERE}/break-glass/", {"reason": "Bevidstløs", "basis": "vital_interest"}
     )
@@ -329,7 +311,7 @@ def test_an_api_refusal_stands_when_its_entry_cannot_be_written(
 ) -> None:
     scene, _objects = world
     auditor = f.staff(Role.AUDITOR, f.acute_function())
-    before = _newest()
+    before = newest()
     response = f.client_for(auditor).get(f"/api/acute/visits/{scene.visit.pk}")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "auth.forbidden"
@@ -347,7 +329,7 @@ def test_a_page_refusal_stands_when_its_entry_cannot_be_written(
     scene, _objects = world
     coordinator = f.staff(Role.COORDINATOR, f.acute_function())
     client = _signed_in(coordinator)
-    before = _newest()
+    before = newest()
     response = client.get(f"/nurse/visits/{scene.visit.pk}/")
     assert response.status_code == 403
     assert scene.citizen.family_name not in response.content.decode()
@@ -365,25 +347,18 @@ def test_a_page_refusal_stands_when_its_entry_cannot_be_written(
 ABOUT_NO_CITIZEN = ("audit/", "cabinet/", "consent/insight/")
 
 
-def _page_routes(resolver: URLResolver, prefix: str = "") -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            found.extend(_page_routes(entry, prefix + str(entry.pattern)))
-        elif isinstance(entry, URLPattern) and hasattr(entry.callback, "page_access"):
-            found.append((prefix + str(entry.pattern), entry.callback))
-    return found
-
-
 def test_every_page_naming_an_object_says_whose_it_is() -> None:
     """A new page on a citizen's object that forgets its ``concerns`` would
     refuse a role without a trace: each page with an id in its path that a
     role can be refused declares one, or is about no citizen."""
-    routes = _page_routes(get_resolver())
-    assert any(route.startswith("nurse/visits/<") for route, _view in routes)
+    pages = routes(
+        get_resolver(),
+        lambda callback: callback if hasattr(callback, "page_access") else None,
+    )
+    assert any(route.startswith("nurse/visits/<") for route, _view in pages)
     silent = [
         route
-        for route, view in routes
+        for route, view in pages
         if "<" in route
         and isinstance(view.page_access, frozenset)
         and not route.startswith(ABOUT_NO_CITIZEN)
