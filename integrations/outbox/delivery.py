@@ -7,6 +7,12 @@ in one transaction. The receiver de-duplicates by Bundle.id and
 MessageHeader.id, so a repeat after a crash is answered with the original
 acknowledgement and processed once.
 
+A partner hears about one citizen in the order things happened: a message
+waits while an earlier one to the same partner about the same citizen is
+still to be sent or is being sent (1813 must never see "nurse en route" after
+"completed"). When that one is sent, given up or withheld, the next is handed
+to a worker at once; the sweeper takes it otherwise.
+
 R4 is asked again at each claim (:mod:`integrations.disclosure`): a refusal
 recorded since the message was written withholds it. The first time a
 partner receives a message that carries citizen data, the disclosure is
@@ -66,6 +72,69 @@ class Claimed:
     disclosure: DisclosureDecision
 
 
+Line = tuple[int, int]  # (partner, citizen): the messages that keep their order
+
+
+def _line(message: OutboundMessage) -> Line | None:
+    return None if message.citizen_id is None else (message.partner_id, message.citizen_id)
+
+
+UNSENT = (OutboundMessage.Status.PENDING, OutboundMessage.Status.SENDING)
+
+
+def _first_in_line(messages: list[OutboundMessage]) -> list[OutboundMessage]:
+    """Of the locked ``messages`` (in order of writing), those that go now:
+    for each partner and citizen only the oldest, and only if no older
+    message to that partner about that citizen is still unsent."""
+    lines = {line for m in messages if (line := _line(m)) is not None}
+    if not lines:
+        return messages
+    oldest_unsent: dict[Line, int] = {}
+    for partner_id, citizen_id, pk in (
+        OutboundMessage.objects.filter(
+            status__in=UNSENT,
+            partner_id__in={p for p, _ in lines},
+            citizen_id__in={c for _, c in lines},
+            pk__lt=messages[-1].pk,
+        )
+        .order_by("pk")
+        .values_list("partner_id", "citizen_id", "pk")
+    ):
+        oldest_unsent.setdefault((partner_id, citizen_id), pk)
+    going: list[OutboundMessage] = []
+    taken: set[Line] = set()
+    for message in messages:
+        line = _line(message)
+        if line is not None:
+            if line in taken or oldest_unsent.get(line, message.pk) < message.pk:
+                continue  # waits its turn; handed on when the one before is settled
+            taken.add(line)
+        going.append(message)
+    return going
+
+
+def _next_in_line(settled: list[OutboundMessage], now: dt.datetime) -> list[int]:
+    """The oldest due message behind each of ``settled`` (sent, given up or
+    withheld), to be handed to a worker once this transaction commits."""
+    lines = {line for m in settled if (line := _line(m)) is not None}
+    if not lines:
+        return []
+    nexts: dict[Line, int] = {}
+    for partner_id, citizen_id, pk in (
+        OutboundMessage.objects.filter(
+            status=OutboundMessage.Status.PENDING,
+            partner_id__in={p for p, _ in lines},
+            citizen_id__in={c for _, c in lines},
+            next_attempt_at__lte=now,
+        )
+        .order_by("pk")
+        .values_list("partner_id", "citizen_id", "pk")
+    ):
+        if (partner_id, citizen_id) in lines:
+            nexts.setdefault((partner_id, citizen_id), pk)
+    return sorted(nexts.values())
+
+
 def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], list[int]]:
     """Lock the due messages among ``message_pks`` (others hold the rest), ask
     R4 again, and open one attempt for each message that may go."""
@@ -80,6 +149,7 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
             )
             .order_by("pk")
         )
+        messages = _first_in_line(messages)
         if not messages:
             return [], []
         directives = directives_in_force(
@@ -107,6 +177,8 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
                 + LEASE_MARGIN_SECONDS
             )
             sending.append(message)
+        if withheld:
+            _hand_on([m for m in messages if m.pk in set(withheld)], now)
         if not sending:
             return [], withheld
         lease_until = sending[0].lease_until
@@ -286,6 +358,14 @@ def _record(results: list[tuple[Claimed, DeliveryAnswer]]) -> None:
             _audit_disclosure(message, decision)
         for countdown, pks in retries.items():
             transaction.on_commit(lambda pks=pks, c=countdown: deliver_later(pks, countdown=c))  # type: ignore[misc]
+        _hand_on([m for m in locked.values() if m.status not in UNSENT], now)
+
+
+def _hand_on(settled: list[OutboundMessage], now: dt.datetime) -> None:
+    """After commit, hand a worker the messages that waited for ``settled``."""
+    waiting = _next_in_line(settled, now)
+    if waiting:
+        transaction.on_commit(lambda: deliver_later(waiting))
 
 
 def outbox_deliver(*, message_pks: list[int]) -> dict[int, str]:

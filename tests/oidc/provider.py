@@ -18,6 +18,7 @@ from tests.conftest import REQUIRE_SERVICES
 HERE = Path(__file__).resolve().parent
 CLIENT_ID = "tvaerakut-test"
 CLIENT_SECRET = "test-only-client-secret-for-the-local-provider"
+STARTUP_SECONDS = 90
 
 
 class RunningProvider:
@@ -81,7 +82,10 @@ def start_provider(
         stderr=subprocess.STDOUT,
     )
     running = RunningProvider(process, log, issuer or f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 20
+    # Node loads oidc-provider in about a second on an idle machine; on a
+    # loaded one (the suite runs in two processes beside their browsers and
+    # workers) it has been seen to take more than twenty.
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the identity provider exited:\n{running.output()[-2000:]}")
