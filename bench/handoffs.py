@@ -36,6 +36,7 @@ from typing import Any
 from bench.common import ROOT, report, setup_django, summary
 
 SIM_PORT = 8680
+CITIZENS = 1000
 WORKER_NAME = "bench-handoffs"
 
 
@@ -75,7 +76,7 @@ def _start_worker(concurrency: int, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit("worker did not start")
 
 
-def _world(port: int) -> tuple[Any, Any]:
+def _world(port: int) -> tuple[Any, list[Any]]:
     from core.models import Citizen, Organisation
     from integrations.models import Partner
 
@@ -101,14 +102,19 @@ def _world(port: int) -> tuple[Any, Any]:
             "backoff_max_seconds": 60,
         },
     )
-    citizen = Citizen.objects.filter(cpr="0203411234").first()
-    if citizen is None:
-        from decimal import Decimal
+    from decimal import Decimal
 
-        from core.services import citizen_create
+    from core.services import citizen_create
 
-        citizen = citizen_create(
-            cpr="0203411234",
+    # One citizen per message of a burst: a partner hears about one citizen
+    # in order (one message at a time), so a burst about a single citizen
+    # would measure that rule, not the outbox.
+    numbers = [f"020341{k:04d}" for k in range(1000, 1000 + CITIZENS)]
+    known = {c.cpr: c for c in Citizen.objects.filter(cpr__in=numbers)}
+    citizens = [
+        known.get(cpr)
+        or citizen_create(
+            cpr=cpr,
             given_name="Bench",
             family_name="Borger",
             address_line="Gentoftegade 1",
@@ -119,10 +125,12 @@ def _world(port: int) -> tuple[Any, Any]:
             municipality=municipality,
             gp_practice=gp,
         )
-    return partner, citizen
+        for cpr in numbers
+    ]
+    return partner, citizens
 
 
-def _bundle(partner: Any, citizen: Any, n: int) -> dict[str, Any]:
+def _bundle(partner: Any, citizens: list[Any], n: int) -> dict[str, Any]:
     from core.fhir.patient import patient_resource
     from integrations.messages import Event, message_bundle
     from integrations.outbound import acute_function
@@ -142,23 +150,23 @@ def _bundle(partner: Any, citizen: Any, n: int) -> dict[str, Any]:
                 "payload": [{"contentString": "Outcome of the acute episode: treated at home."}],
             }
         ],
-        supporting=[patient_resource(citizen)],
+        supporting=[patient_resource(citizens[n % len(citizens)])],
     )
 
 
-def _commit_one(partner: Any, citizen: Any, n: int) -> tuple[str, float]:
+def _commit_one(partner: Any, citizens: list[Any], n: int) -> tuple[str, float]:
     from django.db import transaction
 
     from integrations.messages import Event
     from integrations.outbox import outbox_enqueue
 
-    bundle = _bundle(partner, citizen, n)
+    bundle = _bundle(partner, citizens, n)
     with transaction.atomic():
         message = outbox_enqueue(
             partner=partner,
             event=Event.CARE_COMMUNICATION,
             bundle=bundle,
-            citizen=citizen,
+            citizen=citizens[n % len(citizens)],
             source_type="bench",
             source_id=str(n),
         )
@@ -196,7 +204,7 @@ def main() -> None:
     from integrations.transport import OUR_SENDER_CODE, post_signed
     from worker.celery import app
 
-    partner, citizen = _world(args.port)
+    partner, citizens = _world(args.port)
     DeliveryAttempt.objects.filter(message__partner=partner).delete()
     OutboundMessage.objects.filter(partner=partner).delete()
     app.control.purge()
@@ -206,7 +214,7 @@ def main() -> None:
     figures: dict[str, Any] = {"latency_messages": latency_n, "burst_messages": burst_n}
     try:
         # Warm up: connections, imports.
-        warm = [_commit_one(partner, citizen, -i)[0] for i in range(1, 21)]
+        warm = [_commit_one(partner, citizens, -i)[0] for i in range(1, 21)]
         _wait_all(sim, warm, 60)
 
         # 1. Latency at a steady 50 messages per second.
@@ -218,7 +226,7 @@ def main() -> None:
             pause = target - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-            sent.append(_commit_one(partner, citizen, n))
+            sent.append(_commit_one(partner, citizens, n))
         achieved_rate = latency_n / (time.perf_counter() - start)
         _wait_all(sim, [i for i, _ in sent], 120)
         latencies = [(sim.state.received_at[i] - t) * 1000 for i, t in sent]
@@ -234,7 +242,8 @@ def main() -> None:
         from integrations.messages import Event
         from integrations.outbox import outbox_enqueue
 
-        bundles = [_bundle(partner, citizen, n) for n in range(latency_n, latency_n + burst_n)]
+        numbered = range(latency_n, latency_n + burst_n)
+        bundles = [(n, _bundle(partner, citizens, n)) for n in numbered]
         burst: list[tuple[str, float]] = []
         t0 = time.time()
         for first in range(0, burst_n, 100):
@@ -245,11 +254,11 @@ def main() -> None:
                             partner=partner,
                             event=Event.CARE_COMMUNICATION,
                             bundle=bundle,
-                            citizen=citizen,
+                            citizen=citizens[n % len(citizens)],
                             source_type="bench",
                         ).message_id
                     )
-                    for bundle in bundles[first : first + 100]
+                    for n, bundle in bundles[first : first + 100]
                 ]
             burst.extend((i, time.time()) for i in ids)
         committed = time.time()
@@ -274,7 +283,7 @@ def main() -> None:
         from integrations.outbox import outbox_sweep
 
         drain_bundles = [
-            _bundle(partner, citizen, n)
+            (n, _bundle(partner, citizens, n))
             for n in range(latency_n + burst_n, latency_n + 2 * burst_n)
         ]
         drain_ids: list[str] = []
@@ -282,12 +291,12 @@ def main() -> None:
         later = timezone.now() + dt.timedelta(days=1)
         for first in range(0, burst_n, 100):
             with transaction.atomic():
-                for bundle in drain_bundles[first : first + 100]:
+                for n, bundle in drain_bundles[first : first + 100]:
                     message = outbox_enqueue(
                         partner=partner,
                         event=Event.CARE_COMMUNICATION,
                         bundle=bundle,
-                        citizen=citizen,
+                        citizen=citizens[n % len(citizens)],
                         source_type="bench",
                     )
                     drain_ids.append(str(message.message_id))
@@ -308,7 +317,7 @@ def main() -> None:
 
         # 4. Baseline: direct synchronous POST, no outbox, no queue, no audit.
         bodies = [
-            json.dumps(_bundle(partner, citizen, 10**6 + n)).encode() for n in range(latency_n)
+            json.dumps(_bundle(partner, citizens, 10**6 + n)).encode() for n in range(latency_n)
         ]
         posts = []
         b0 = time.perf_counter()
