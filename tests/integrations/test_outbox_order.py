@@ -55,12 +55,13 @@ def _messages(partner: Partner, citizen, n: int) -> list[OutboundMessage]:
     coordinator = f.staff(Role.COORDINATOR, f.acute_function())
     referral = f.acute_referral(person=citizen, by=coordinator)
     with transaction.atomic():
-        return [
+        sent = [
             message_send(
                 partner=partner, event=Event.CARE_COMMUNICATION, about=referral.episode, by=None
             )
             for _ in range(n)
         ]
+    return [m for m in sent if m is not None]
 
 
 def _due_now(message: OutboundMessage) -> None:
