@@ -4,6 +4,7 @@ Computed from the noisy table alone, so it costs no privacy."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 Key = tuple[Any, ...]
@@ -19,7 +20,9 @@ def suppress(
     cells, a column of cells, the rows' totals, the columns' totals). A shown
     total with exactly one hidden part would reveal it, so a second part is
     hidden; a hidden total whose parts are all shown would be revealed by
-    adding them, so one part is hidden. Repeated until nothing changes.
+    adding them, so one part is hidden. Repeated until nothing changes, and
+    then until no hidden value follows from the published ones taken together
+    (:func:`derivable`).
     """
     n_rows = len(counts)
     n_cols = len(counts[0]) if counts else 0
@@ -63,13 +66,25 @@ def suppress(
             return True
         return False
 
-    changed = True
-    while changed:
-        changed = False
-        for total, parts in lines:
-            n_hidden = sum(1 for k in parts if hidden[k])
-            if (not hidden[total] and n_hidden == 1) or (hidden[total] and n_hidden == 0):
-                changed |= hide_another(total, parts)
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            for total, parts in lines:
+                n_hidden = sum(1 for k in parts if hidden[k])
+                if (not hidden[total] and n_hidden == 1) or (hidden[total] and n_hidden == 0):
+                    changed |= hide_another(total, parts)
+        # No line gives a hidden value away on its own; several together still
+        # may (two rows' totals less a column's gives the cells left). Hide a
+        # further value beside one that follows, until none does.
+        derived = derivable(lines, hidden)
+        if not derived:
+            break
+        near = {
+            k for total, parts in lines if derived[0] in (total, *parts) for k in (total, *parts)
+        }
+        candidates = [k for k in near if not hidden[k]] or [k for k in value if not hidden[k]]
+        hidden[min(candidates, key=lambda k: (value[k], k))] = True
 
     def shown(key: Key) -> int | None:
         return None if hidden[key] else value[key]
@@ -80,3 +95,35 @@ def suppress(
         [shown(("col", c)) for c in range(n_cols)],
         shown(("grand",)),
     )
+
+
+def derivable(lines: list[tuple[Key, list[Key]]], hidden: dict[Key, bool]) -> list[Key]:
+    """The hidden values that the published ones determine exactly: each line
+    says its total is the sum of its parts, and a hidden value follows when
+    some combination of these equations leaves it alone (its unit vector lies
+    in their row space over the hidden values; Gauss-Jordan, exact)."""
+    unknown = [k for k in hidden if hidden[k]]
+    column = {k: i for i, k in enumerate(unknown)}
+    rows: list[list[Fraction]] = []
+    for total, parts in lines:
+        row = [Fraction(0)] * len(unknown)
+        for k, sign in ((total, 1), *((p, -1) for p in parts)):
+            if k in column:
+                row[column[k]] += sign
+        if any(row):
+            rows.append(row)
+    pivots: list[int] = []
+    for col in range(len(unknown)):
+        at = next((i for i in range(len(pivots), len(rows)) if rows[i][col]), None)
+        if at is None:
+            continue
+        top = len(pivots)
+        rows[top], rows[at] = rows[at], rows[top]
+        lead = rows[top][col]
+        rows[top] = [x / lead for x in rows[top]]
+        for i, row in enumerate(rows):
+            if i != top and row[col]:
+                factor = row[col]
+                rows[i] = [a - factor * b for a, b in zip(row, rows[top], strict=True)]
+        pivots.append(col)
+    return [unknown[col] for i, col in enumerate(pivots) if sum(1 for x in rows[i] if x) == 1]

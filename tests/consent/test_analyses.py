@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 from decimal import Decimal
+from fractions import Fraction
 
 from django.test import override_settings
 
@@ -45,6 +47,70 @@ def test_r6_suppression_is_safe_for_every_small_table() -> None:
         assert not _recoverable(cells, rows, cols, total), counts
         shown = [v for row in cells for v in row] + rows + cols + [total]
         assert all(v is None or v >= 5 for v in shown), counts
+
+
+def _rank(rows: list[list[Fraction]]) -> int:
+    rows = [list(r) for r in rows]
+    rank = 0
+    for col in range(len(rows[0]) if rows else 0):
+        at = next((i for i in range(rank, len(rows)) if rows[i][col]), None)
+        if at is None:
+            continue
+        rows[rank], rows[at] = rows[at], rows[rank]
+        for i in range(rank + 1, len(rows)):
+            factor = rows[i][col] / rows[rank][col]
+            rows[i] = [a - factor * b for a, b in zip(rows[i], rows[rank], strict=True)]
+        rank += 1
+    return rank
+
+
+def _derived_from_all_totals(cells, row_totals, col_totals, total) -> list[tuple]:
+    """The hidden values that every published total taken together fixes: one
+    is fixed when leaving it out of the equations (total = sum of its parts)
+    lowers their rank."""
+    n_rows, n_cols = len(cells), len(col_totals)
+    shown: dict[tuple[object, ...], int | None] = {
+        ("cell", r, c): cells[r][c] for r in range(n_rows) for c in range(n_cols)
+    }
+    shown |= {("row", r): row_totals[r] for r in range(n_rows)}
+    shown |= {("col", c): col_totals[c] for c in range(n_cols)} | {("grand",): total}
+    unknown = [k for k, v in shown.items() if v is None]
+    lines: list[tuple[tuple[object, ...], list[tuple[object, ...]]]] = [
+        (("row", r), [("cell", r, c) for c in range(n_cols)]) for r in range(n_rows)
+    ]
+    lines += [(("col", c), [("cell", r, c) for r in range(n_rows)]) for c in range(n_cols)]
+    lines += [(("grand",), [("row", r) for r in range(n_rows)])]
+    lines += [(("grand",), [("col", c) for c in range(n_cols)])]
+    equations = [
+        [Fraction(1 if k == t else -1 if k in parts else 0) for k in unknown] for t, parts in lines
+    ]
+    full = _rank(equations)
+    return [
+        k
+        for i, k in enumerate(unknown)
+        if _rank([row[:i] + row[i + 1 :] for row in equations]) < full
+    ]
+
+
+def test_r6_no_hidden_count_follows_from_all_the_totals_together() -> None:
+    """No single line gives a hidden count away here, but several did: rows 1
+    and 3 less column 2 left their two hidden cells of column 3 (8), and
+    column 3's total 21 less its 10 and those 8 was its hidden 3 in row 4."""
+    counts = [[10, 8, 5, 6], [1, 52, 10, 7], [8, 1, 3, 51], [1, 48, 3, 4]]
+    published = suppress(counts, 5)
+    assert not _recoverable(*published)
+    assert _derived_from_all_totals(*published) == []
+    tables = random.Random(6)
+    for _ in range(300):
+        n_rows, n_cols = tables.randint(2, 5), tables.randint(2, 5)
+        counts = [
+            [tables.choice([-1, 0, 2, 4, 6, 9, 20, 50]) for _ in range(n_cols)]
+            for _ in range(n_rows)
+        ]
+        published = suppress(counts, 5)
+        assert _derived_from_all_totals(*published) == [], counts
+        shown = [v for row in published[0] for v in row] + published[1] + published[2]
+        assert all(v is None or v >= 5 for v in [*shown, published[3]]), counts
 
 
 def _people(world: World, n: int, code: str, muni: str, service: str | None) -> None:
