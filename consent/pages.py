@@ -26,6 +26,7 @@ from consent.analyses import (
     analysis_run,
 )
 from consent.audit.disclosures import Disclosure
+from consent.audit.selectors import audit_citizens_find
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
@@ -43,16 +44,18 @@ def insight_find(request: HttpRequest) -> HttpResponse:
     never in the URL); the report's address carries the internal id."""
     if request.method == "GET":
         return render_page(request, "consent/insight_find.html", {})
+    cpr = request.POST.get("cpr", "")
     try:
-        typed = Citizen.typed(request.POST.get("cpr", ""))
+        Citizen.typed(cpr)
+        # Recorded like the auditor's every look-up (R9), a miss too: who
+        # the platform knows is itself something found.
+        found = audit_citizens_find(actor=page_actor(request), cpr=cpr)
     except InvalidInput as exc:
         return render_page(request, "consent/insight_find.html", {}, error=exc)
-    matches = list(Citizen.objects.filter(typed).values_list("pk", flat=True)[:2])
-    found = matches[0] if len(matches) == 1 else None
-    if found is None:
+    if not found:
         missing = InvalidInput("citizen.not_found", "No citizen with that CPR number.", field="cpr")
         return render_page(request, "consent/insight_find.html", {}, error=missing)
-    return redirect("consent-insight", citizen_id=found)
+    return redirect("consent-insight", citizen_id=found[0].pk)
 
 
 # Open to every member of staff so that the gate, not the page's role list,

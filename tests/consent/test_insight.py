@@ -147,3 +147,20 @@ def test_r5_a_refusal_of_named_professionals_is_not_shown_as_of_all_recipients(
     assert post(client, "/fhir/Consent", bodies.refusal(world.person.pk)).status_code == 201
     html = _page_client(world.auditor).get(f"/consent/insight/{world.person.pk}/").content.decode()
     assert html.count("alle modtagere") == 1
+
+
+def test_r9_the_auditors_look_up_of_a_cpr_number_for_a_report_is_recorded(world: World) -> None:
+    """Finding the citizen by CPR number tells the auditor whom the platform
+    knows, found or not: recorded as her search (purpose audit), the number
+    itself nowhere in the entry."""
+    auditor = _page_client(world.auditor)
+    found = auditor.post("/consent/insight/", {"cpr": world.person.cpr})
+    assert found.status_code == 302
+    unknown = f.cpr_number(born=dt.date(1950, 1, 1), female=False)
+    assert auditor.post("/consent/insight/", {"cpr": unknown}).status_code == 400
+    searches = AuditEntry.objects.filter(actor_user_id=world.auditor.user_id, action="search")
+    assert [(e.purpose, e.citizen_id, e.detail["query"]) for e in searches.order_by("id")] == [
+        ("audit", world.person.pk, {"citizen_by": "cpr"}),
+        ("audit", None, {"citizen_by": "cpr"}),
+    ]
+    assert not any(world.person.cpr in str(e.detail) or unknown in str(e.detail) for e in searches)
