@@ -105,7 +105,7 @@ def receive(request: HttpRequest) -> HttpResponse:
             medicine=medicine,
             batch_number=post.get("batch_number", "").strip(),
             expires_on=_parse_date(post.get("expires_on", ""), "expires_on"),
-            quantity=services.quantity_parse(post.get("quantity", "")),
+            quantity=services.quantity_parse(post.get("quantity", ""), typed=True),
             unit=medicine.unit,
             supplier=post.get("supplier", "").strip(),
             delivery_reference=post.get("delivery_reference", "").strip(),

@@ -42,10 +42,18 @@ QUANTITY = DecimalBounds.of(Movement, "quantity", positive=True)
 COUNTED = DecimalBounds.of(CountLine, "counted_quantity")
 
 
-def quantity_parse(value: object, *, field: str = "quantity") -> Decimal:
+def quantity_parse(value: object, *, field: str = "quantity", typed: bool = False) -> Decimal:
     """An exact, positive quantity that the ledger can hold. Floats are
-    refused: they are not exact."""
-    return decimal_parse(value, QUANTITY, field=field, code="quantity.invalid", allow_float=False)
+    refused: they are not exact. ``typed``: as a person types it on a page,
+    with a decimal comma (``1,5``) as well as a point."""
+    return decimal_parse(
+        value,
+        QUANTITY,
+        field=field,
+        code="quantity.invalid",
+        allow_float=False,
+        decimal_comma=typed,
+    )
 
 
 def check_unit(medicine: Medicine, unit: str) -> None:
