@@ -151,7 +151,6 @@ def administration_give(
     if witness is not None and witness_credentials is not None:
         raise ValueError("Give the witness or her credentials, not both.")
     organisation = acute_organisation(actor)
-    check_unit(medicine, unit)
     visit = Visit.objects.filter(pk=visit_id).first()
     if visit is None:
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
@@ -173,6 +172,7 @@ def administration_give(
         _administration_denied(actor, citizen.pk, "visit_not_yours", {"visit": visit.pk})
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
     try:
+        check_unit(medicine, unit)
         if witness_credentials is not None:
             witness = witness_credentials.verify()
         if visit.status != Visit.Status.ON_SITE:
