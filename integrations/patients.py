@@ -51,7 +51,11 @@ def citizen_find(patient: dict[str, Any]) -> Citizen | None:
     by either)."""
     identity = patient_identity(patient)
     citizens = Citizen.objects.select_related("municipality", "gp_practice")
-    found = citizens.filter(cpr=identity.cpr).first() if identity.cpr else None
+    found = None
+    if identity.cpr:
+        # A CPR number is unique: its row needs no ORDER BY, whose building
+        # is a fifth of this lookup's CPU, paid for every message received.
+        found = next(iter(citizens.filter(cpr=identity.cpr)[:1]), None)
     if found is None and identity.replacement is not None:
         found = citizens.filter(Citizen.holding(identity.replacement)).first()
     return found
