@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from acute.clinical import fhir, selectors
 from acute.clinical.models import LabResult, MedicationOrder, ProcedureRecord
 from core.errors import InvalidInput
-from core.fhir.resources import Asked, FHIRResource, Param
+from core.fhir.resources import READ, Asked, FHIRResource, Param
 from core.models import Role
 from core.validation import is_digits
 
@@ -96,7 +96,7 @@ class MedicationRequest(_Clinical):
             and actor.role == Role.PHYSICIAN
             and self.queryset().filter(pk=pk, ordering_physician=actor.user).exists()
         ):
-            selectors.order_access_for_physician(actor=actor, order_id=pk)
+            selectors.order_access_for_physician(actor=actor, order_id=pk, action=READ)
             return self.queryset().get(pk=pk)
         return super().read(asked, resource_id)
 

@@ -108,7 +108,7 @@ def _own_order_step(
     sent back to the page with ``done``; refused, the page shows why."""
     actor = page_actor(request)
     try:
-        order = order_access_for_physician(actor=actor, order_id=order_id)
+        order = order_access_for_physician(actor=actor, order_id=order_id, action=Action.UPDATE)
         step(actor=actor, order=order)
     except PlatformError as exc:
         return _orders_page(request, exc)
@@ -223,8 +223,9 @@ def order_correct(request: HttpRequest, order_id: int) -> HttpResponse:
     """Her phone order corrected: cancelled with her reason, and the order as
     she meant it entered in writing on the same visit, in one step."""
     actor = page_actor(request)
+    action = Action.UPDATE if request.method == "POST" else Action.READ
     try:
-        order = order_access_for_physician(actor=actor, order_id=order_id)
+        order = order_access_for_physician(actor=actor, order_id=order_id, action=action)
     except PlatformError as exc:
         return _orders_page(request, exc)
     if request.method != "POST":

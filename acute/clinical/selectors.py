@@ -49,11 +49,18 @@ ZERO = Decimal("0")
 
 
 def deny(
-    actor: Actor, *, citizen_id: int | None, resource_type: str, resource_id: str, reason: str
+    actor: Actor,
+    *,
+    action: str,
+    citizen_id: int | None,
+    resource_type: str,
+    resource_id: str,
+    reason: str,
 ) -> NotFoundOrNotAllowed:
-    """Record a refused read as denied (R9) and give the one "not found" error to raise."""
+    """Record a refused attempt as denied (R9), as the read or write it was
+    (``action``), and give the one "not found" error to raise."""
     clinical_denied(
-        actor, Action.READ, reason, citizen_id, resource_type=resource_type, resource_id=resource_id
+        actor, action, reason, citizen_id, resource_type=resource_type, resource_id=resource_id
     )
     return NotFoundOrNotAllowed()
 
@@ -72,6 +79,7 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
     if visit is None:
         raise deny(
             actor,
+            action=action,
             citizen_id=None,
             resource_type="Encounter",
             resource_id=resource_id,
@@ -80,6 +88,7 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
     if own_visit and (actor.user is None or visit.nurse_id != actor.user.pk):
         raise deny(
             actor,
+            action=action,
             citizen_id=visit.citizen_id,
             resource_type="Encounter",
             resource_id=resource_id,
@@ -97,13 +106,16 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
     return visit
 
 
-def order_access_for_physician(*, actor: Actor, order_id: int) -> MedicationOrder:
-    """An order the actor gave herself: the ordering physician confirms it and
-    marks its prescription sent. Anyone else gets "not found", audited."""
+def order_access_for_physician(*, actor: Actor, order_id: int, action: str) -> MedicationOrder:
+    """An order the actor gave herself: the ordering physician reads it,
+    confirms it, marks its prescription sent, cancels or corrects it. Anyone
+    else gets "not found", audited as the attempt it was (``action``: the
+    read, or the update a step on the order is)."""
     order = MedicationOrder.objects.filter(pk=order_id).first()
     if order is None or actor.user is None or order.ordering_physician_id != actor.user.pk:
         raise deny(
             actor,
+            action=action,
             citizen_id=order.citizen_id if order else None,
             resource_type="MedicationRequest",
             resource_id=str(order_id),
@@ -312,7 +324,8 @@ def board_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAlert]
 
 def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
     """An alert the actor may acknowledge: hers, her organisation's, or (a
-    coordinator) her acute function's."""
+    coordinator) her acute function's. Anyone else gets "not found", audited
+    as the refused acknowledgement (an update) it was."""
     alert = PhysicianAlert.objects.select_related("visit__shift").filter(pk=alert_id).first()
     allowed = False
     if alert is not None and actor.user is not None and actor.organisation is not None:
@@ -329,6 +342,7 @@ def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
     if alert is None or not allowed:
         raise deny(
             actor,
+            action=Action.UPDATE,
             citizen_id=alert.citizen_id if alert else None,
             resource_type="Flag",
             resource_id=str(alert_id),

@@ -240,7 +240,11 @@ def test_a_form_on_a_colleagues_visit_is_a_denied_attempt_however_it_was_filled_
     before = newest()
     response = _signed_in(colleague).post(f"/nurse/visits/{scene.visit.pk}/{tail}", form)
     assert response.status_code == 403
-    assert _denied_on(scene, before) == [("read", "not_visit_nurse"), ("read", "not_visit_nurse")]
+    # The write refused is recorded as the write it was, the page after it as a read.
+    assert _denied_on(scene, before) == [
+        ("update", "not_visit_nurse"),
+        ("read", "not_visit_nurse"),
+    ]
 
 
 def test_breaking_the_glass_on_a_colleagues_visit_is_a_denied_attempt_on_its_citizen() -> None:

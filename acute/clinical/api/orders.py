@@ -32,6 +32,7 @@ from acute.clinical.models import (
     MedicationOrder,
 )
 from acute.models import Visit
+from consent.audit.services import Action
 from core.api import actor_of, valid
 from core.created import Creates
 from core.permissions import roles
@@ -132,7 +133,9 @@ class _OwnOrderStepView(APIView):
 
     def post(self, request: Request, order_id: int) -> Response:
         actor = actor_of(request)
-        order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
+        order = selectors.order_access_for_physician(
+            actor=actor, order_id=order_id, action=Action.UPDATE
+        )
         return Response(order_out(type(self).step(actor=actor, order=order)))
 
 
@@ -179,6 +182,8 @@ class CancelOrderView(APIView):
     def post(self, request: Request, order_id: int) -> Response:
         data = valid(CancelOrderIn, request.data)
         actor = actor_of(request)
-        order = selectors.order_access_for_physician(actor=actor, order_id=order_id)
+        order = selectors.order_access_for_physician(
+            actor=actor, order_id=order_id, action=Action.UPDATE
+        )
         order = services.medication_order_cancel(actor=actor, order=order, reason=data["reason"])
         return Response(order_out(order))
