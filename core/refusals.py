@@ -29,9 +29,11 @@ from rest_framework import exceptions as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.cpr import normalise_cpr
 from core.errors import InvalidInput
 from core.exception_handler import handle_exception as answer_exception
 from core.fhir.gate import current_gate
+from core.models import Citizen
 from core.permissions import actor_from_request, system_scopes_admit
 
 # What the audit log calls an attempt, by its HTTP method.
@@ -49,13 +51,17 @@ class Concerns:
     the id in the URL (``path``, a keyword of the route) or in the body
     (``body``, a field of its JSON object); ``model`` the table that id is in,
     whose ``citizen_field`` is the citizen (no model: the id is the citizen's
-    own). Read only when a request is refused, never on a permitted one."""
+    own). A form that names the citizen by the CPR number typed into it
+    (``cpr``, a field of the form) puts the attempt on her log by her
+    internal id; the number itself is never recorded. Read only when a
+    request is refused, never on a permitted one."""
 
     resource_type: str
     model: type[models.Model] | None = None
     path: str = ""
     body: str = ""
     citizen_field: str = "citizen_id"
+    cpr: str = ""
     purpose: str = "treatment"
     action: str = ""  # by the HTTP method unless the endpoint is one of its own
 
@@ -63,6 +69,8 @@ class Concerns:
         value: Any = kwargs.get(self.path) if self.path else None
         if self.body and value is None and isinstance(body := _body_of(request), dict):
             value = body.get(self.body)
+        if self.cpr and value is None:
+            return _citizen_typed(request, self.cpr)
         if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -80,6 +88,20 @@ class Concerns:
             .first()
         )
         return found if isinstance(found, int) else None
+
+
+def _citizen_typed(request: HttpRequest | Request, field: str) -> int | None:
+    """The citizen the CPR number typed into a refused form's ``field`` names
+    (spaces and a dash allowed, as the forms take it), if one is registered."""
+    body = _body_of(request)
+    raw = body.get(field) if isinstance(body, dict) else None
+    if not isinstance(raw, str):
+        return None
+    try:
+        number = normalise_cpr(raw.replace(" ", ""))
+    except InvalidInput:
+        return None
+    return Citizen.objects.filter(cpr=number).values_list("pk", flat=True).first()
 
 
 def _body_of(request: HttpRequest | Request) -> Any:
@@ -122,7 +144,8 @@ def refusal_record(
                 action=concerns.action or _ACTION_BY_METHOD.get(request.method or "", "read"),
                 purpose=concerns.purpose,
                 resource_type=concerns.resource_type,
-                resource_id=str(object_id) if object_id is not None else "",
+                # Named by a typed CPR number, the id is the citizen's, not the object's.
+                resource_id=str(object_id) if object_id is not None and not concerns.cpr else "",
                 reason_code="role_not_permitted"
                 if system_scopes_admit(request)
                 else "scope_not_granted",

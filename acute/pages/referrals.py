@@ -37,6 +37,11 @@ from core.validation import row_id
 # What the pages on one referral are about: a role refused there is an
 # attempt on the referral's citizen (R9).
 REFERRAL = Concerns("ServiceRequest", Referral, path="referral_id")
+# A referral form names its citizen by the CPR number typed into it: a role
+# refused there made an attempt on her (R9), a referral (``create``) or, the
+# look-up as it is typed, a search for who the number names.
+TYPED_REFERRAL = Concerns("ServiceRequest", cpr="cpr")
+TYPED_LOOKUP = Concerns("Patient", cpr="cpr", action="search")
 
 
 def _referral_page(
@@ -255,7 +260,7 @@ def _register_typed(request: HttpRequest, actor: Actor, cpr: str) -> None:
     )
 
 
-@page(Role.COORDINATOR)
+@page(Role.COORDINATOR, concerns=TYPED_REFERRAL)
 def referral_phone(request: HttpRequest) -> HttpResponse:
     """The phone referral, typed in while the caller talks; accepted at once
     unless the coordinator unticks it. A citizen not registered here is
@@ -296,7 +301,7 @@ def referral_phone(request: HttpRequest) -> HttpResponse:
     return redirect(shown)
 
 
-@page(Role.COORDINATOR)
+@page(Role.COORDINATOR, concerns=TYPED_LOOKUP)
 @require_POST
 def referral_citizen_lookup(request: HttpRequest) -> HttpResponse:
     """Who the CPR number typed so far names (htmx, by POST: a CPR number is
@@ -314,7 +319,7 @@ def referral_citizen_lookup(request: HttpRequest) -> HttpResponse:
     )
 
 
-@page(Role.PHYSICIAN, Role.HOME_NURSE)
+@page(Role.PHYSICIAN, Role.HOME_NURSE, concerns=TYPED_REFERRAL)
 def referral_short(request: HttpRequest) -> HttpResponse:
     """A physician's or home nurse's short referral form."""
     if request.method != "POST":

@@ -115,9 +115,11 @@ def test_only_the_coordinator_looks_up_a_cpr_number(role: str):
     member = factories.staff(role, factories.acute_function())
     assert factories.log_in(client, member).status_code == 302
     response = client.post(LOOKUP, {"cpr": person.cpr})
-    assert response.status_code in (403, 404)
+    assert response.status_code == 403
     assert "Testesen" not in response.content.decode()
-    assert not AuditEntry.objects.filter(action="search", citizen_id=person.pk).exists()
+    # Refused, and the attempt is on the log of the citizen the number names (R9).
+    searches = AuditEntry.objects.filter(action="search", citizen_id=person.pk)
+    assert [(e.outcome, e.reason_code) for e in searches] == [("denied", "role_not_permitted")]
 
 
 def test_an_unknown_citizen_is_registered_and_referred_from_the_same_form_without_retyping():
@@ -195,3 +197,54 @@ def test_board_pins_carry_a_visible_tag_and_link_to_their_entry_on_the_lists():
         assert f'id="referral-{referral.pk}">' in html
         assert f'aria-hidden="true">{number}</text>' in html
         assert f'<span class="row-number" title="Nummer på kortet">{number}.</span>' in html
+
+
+def _signed_in(role: str) -> tuple[Client, int]:
+    client = Client()
+    member = factories.staff(role, factories.acute_function())
+    assert factories.log_in(client, member).status_code == 302
+    return client, member.user_id
+
+
+@pytest.mark.parametrize(
+    ("role", "url", "action", "resource_type"),
+    [
+        (Role.ACUTE_NURSE, LOOKUP, "search", "Patient"),
+        (Role.AUDITOR, LOOKUP, "search", "Patient"),
+        (Role.ACUTE_NURSE, NEW, "create", "ServiceRequest"),
+        (Role.COORDINATOR, "/referrals/new/", "create", "ServiceRequest"),
+    ],
+)
+def test_r9_a_role_refused_a_referral_form_made_an_attempt_on_the_citizen_typed(
+    role: str, url: str, action: str, resource_type: str
+):
+    """The form names its citizen by the CPR number typed into it: a role the
+    page refuses is recorded as a denied attempt on her log, by her internal
+    id — the number is in no URL, no entry and no answer."""
+    person = factories.citizen()
+    client, user_id = _signed_in(role)
+    typed = f"{str(person.cpr)[:6]}-{str(person.cpr)[6:]}"
+    response = client.post(url, {**PHONE_REFERRAL, "cpr": typed})
+    assert response.status_code == 403
+    assert str(person.cpr)[6:] not in response.content.decode()
+    entry = AuditEntry.objects.filter(actor_user_id=user_id).latest("id")
+    assert (entry.outcome, entry.reason_code, entry.action) == (
+        "denied",
+        "role_not_permitted",
+        action,
+    )
+    assert (entry.citizen_id, entry.resource_type, entry.resource_id) == (
+        person.pk,
+        resource_type,
+        "",
+    )
+    assert str(person.cpr) not in f"{entry.detail} {entry.resource_id}"
+    assert not Referral.objects.filter(citizen=person).exists()
+
+
+def test_a_refused_form_naming_no_registered_citizen_is_on_no_ones_log():
+    client, user_id = _signed_in(Role.ACUTE_NURSE)
+    assert client.post(LOOKUP, {"cpr": "0101010000"}).status_code == 403
+    assert client.post(LOOKUP, {"cpr": "not a number"}).status_code == 403
+    entries = AuditEntry.objects.filter(actor_user_id=user_id).order_by("id")
+    assert [(e.outcome, e.citizen_id) for e in entries] == [("denied", None)] * 2
