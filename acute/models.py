@@ -459,7 +459,9 @@ class DeadlineWarning(models.Model):
     hold because the hospital reported the citizen admitted (R12), one
     closed because the citizen is registered deceased, an ended episode
     whose hand-back or outcome no partner is configured to receive (R11), or
-    an admission hand-off no hospital serving the citizen receives (R3)."""
+    an admission hand-off no hospital serving the citizen receives (R3), or
+    results, a phone order's confirmation request or a step of an 1813
+    referral that no partner receives (R3, R8, R12)."""
 
     class Kind(models.TextChoices):
         AT_RISK = "at_risk", _("No available nurse can arrive before the deadline")
@@ -482,6 +484,21 @@ class DeadlineWarning(models.Model):
         ADMISSION_UNSENT = (
             "admission_unsent",
             _("No hospital receives the admission hand-off: tell the hospital"),
+        )
+        # R3, R8, R12: the results the GP asked for, the request to confirm a
+        # phone order, or a step of 1813's referral has no partner to receive
+        # it, so a person passes it on by phone.
+        RESULTS_UNSENT = (
+            "results_unsent",
+            _("No GP receives the results of the visit: tell the GP"),
+        )
+        ORDER_UNSENT = (
+            "order_unsent",
+            _("Nobody can be asked to confirm the phone order: ask the ordering physician"),
+        )
+        STATUS_UNSENT = (
+            "status_unsent",
+            _("1813 cannot be told where the referral stands: tell 1813"),
         )
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")

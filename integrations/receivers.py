@@ -31,15 +31,49 @@ if TYPE_CHECKING:
     from core.models import Citizen, Organisation
 
 
-def referral_status_send(
-    *, referral: Referral, step: str, by: Actor | None, note: str = "", outcome: str = ""
+def _unaddressed(
+    *,
+    event: str,
+    citizen_id: int,
+    referral: Referral | None,
+    kind: str | None,
+    resource_type: str,
+    resource_id: str,
+    detail: dict[str, object],
+    by: Actor | None,
+) -> None:
+    """A hand-off no partner receives goes to nobody (R3), never unseen: the
+    coordinator is told on the board to pass it on by phone (one warning per
+    referral and ``kind``; none when ``kind`` is None) and the withheld
+    disclosure is audited as denied (R9), both in the event's transaction."""
+    if referral is not None and kind is not None:
+        acute_services.episode_end_warning_raise(referral=referral, kind=kind, detail=detail)
+    audit_record(
+        actor=Actor.system(ENQUEUE_TASK, on_behalf_of=by),
+        action=Action.DISCLOSE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=citizen_id,
+        outcome=Outcome.DENIED,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        reason_code=NO_RECIPIENT,
+        detail={"event": event, **detail},
+    )
+
+
+def _referral_status_partner(referral: Referral) -> Partner | None:
+    return partner_for(referral.source_organisation, event=Event.REFERRAL_STATUS)
+
+
+def _referral_status_message(
+    *,
+    partner: Partner,
+    referral: Referral,
+    step: str,
+    by: Actor | None,
+    note: str = "",
+    outcome: str = "",
 ) -> OutboundMessage | None:
-    """Tell 1813 where its referral stands; nothing if the referral is not 1813's."""
-    if referral.source != Referral.Source.HELPLINE_1813:
-        return None
-    partner = partner_for(referral.source_organisation, event=Event.REFERRAL_STATUS)
-    if partner is None:
-        return None
     return message_send(
         partner=partner,
         event=Event.REFERRAL_STATUS,
@@ -49,17 +83,58 @@ def referral_status_send(
     )
 
 
+def referral_status_send(
+    *, referral: Referral, step: str, by: Actor | None, note: str = ""
+) -> OutboundMessage | None:
+    """Tell 1813 where its referral stands; nothing if the referral is not
+    1813's. When no active partner speaks for 1813, the coordinator is asked
+    to tell it (R12). The outcome at the episode's end is ``episode_end_send``'s."""
+    if referral.source != Referral.Source.HELPLINE_1813:
+        return None
+    partner = _referral_status_partner(referral)
+    if partner is None:
+        _unaddressed(
+            event=Event.REFERRAL_STATUS,
+            citizen_id=referral.citizen_id,
+            referral=referral,
+            kind=DeadlineWarning.Kind.STATUS_UNSENT,
+            resource_type="ServiceRequest",
+            resource_id=str(referral.pk),
+            detail={"step": step},
+            by=by,
+        )
+        return None
+    return _referral_status_message(partner=partner, referral=referral, step=step, by=by, note=note)
+
+
 def results_send(
     *,
     visit: Visit,
     citizen: Citizen,
     gp_practice: Organisation | None,
     results: Sequence[LabResult],
+    referral: Referral,
     by: Actor | None,
 ) -> OutboundMessage | None:
-    """Results of a visit the GP asked for, to that practice (HomeCareObservation)."""
+    """Results of a visit the GP asked for (on ``referral``), to that practice
+    (HomeCareObservation). When no partner speaks for the practice, or there
+    is no practice to send to, the coordinator is asked to tell the GP."""
     partner = partner_for(gp_practice, event=Event.HOME_CARE_OBSERVATION)
     if partner is None:
+        _unaddressed(
+            event=Event.HOME_CARE_OBSERVATION,
+            citizen_id=citizen.pk,
+            referral=referral,
+            kind=DeadlineWarning.Kind.RESULTS_UNSENT,
+            resource_type="Encounter",
+            resource_id=f"visit-{visit.pk}",
+            detail={
+                "episode": visit.episode_id,
+                "visit": visit.pk,
+                "results": [r.pk for r in results],
+            },
+            by=by,
+        )
         return None
     return message_send(
         partner=partner,
@@ -74,7 +149,8 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
     """R11: every referrer and the citizen's GP are told the outcome, home
     nursing gets the hand-back: each partner's own CareCommunication. A
     hand-back or a referrer's outcome that no partner is configured to
-    receive is raised on the coordinator's board, never dropped unseen."""
+    receive is raised on the coordinator's board, never dropped unseen, and
+    audited as withheld."""
     told: set[int] = set()
 
     def tell(partner: Partner | None, recipient: Organisation | None = None) -> bool:
@@ -96,9 +172,15 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
     )
     for referral in referrals:
         if referral.source == Referral.Source.HELPLINE_1813:
+            partner = _referral_status_partner(referral)
             reached = (
-                referral_status_send(
-                    referral=referral, step="completed", by=by, outcome=episode.outcome
+                partner is not None
+                and _referral_status_message(
+                    partner=partner,
+                    referral=referral,
+                    step="completed",
+                    by=by,
+                    outcome=episode.outcome,
                 )
                 is not None
             )
@@ -109,11 +191,22 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
             )
         else:
             continue
-        if not reached and referral.status != Referral.Status.DECLINED:
-            acute_services.episode_end_warning_raise(
+        if not reached:
+            # A declined referral's referrer heard the decline; the outcome is
+            # withheld all the same, but not raised on the board.
+            _unaddressed(
+                event=Event.REFERRAL_STATUS
+                if referral.source == Referral.Source.HELPLINE_1813
+                else Event.CARE_COMMUNICATION,
+                citizen_id=episode.citizen_id,
                 referral=referral,
-                kind=DeadlineWarning.Kind.REFERRER_UNTOLD,
+                kind=None
+                if referral.status == Referral.Status.DECLINED
+                else DeadlineWarning.Kind.REFERRER_UNTOLD,
+                resource_type="EpisodeOfCare",
+                resource_id=str(episode.pk),
                 detail={"episode": episode.pk, "source": referral.source},
+                by=by,
             )
     tell(
         partner_for(
@@ -121,14 +214,19 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
         ),
         episode.citizen.gp_practice,
     )
-    if not tell(home_nursing_partner(episode.citizen.municipality)) and referrals:
-        acute_services.episode_end_warning_raise(
-            referral=referrals[0],
+    if not tell(home_nursing_partner(episode.citizen.municipality)):
+        _unaddressed(
+            event=Event.CARE_COMMUNICATION,
+            citizen_id=episode.citizen_id,
+            referral=referrals[0] if referrals else None,
             kind=DeadlineWarning.Kind.HANDBACK_UNSENT,
+            resource_type="EpisodeOfCare",
+            resource_id=str(episode.pk),
             detail={
                 "episode": episode.pk,
                 "municipality": episode.citizen.municipality.municipality_code,
             },
+            by=by,
         )
 
 
@@ -141,7 +239,20 @@ def admission_handoff_send(
     audited."""
     partner = hospital_partner(visit.citizen)
     if partner is None:
-        _admission_unaddressed(visit=visit, by=by)
+        _unaddressed(
+            event=Event.ADMISSION_HANDOFF,
+            citizen_id=visit.citizen_id,
+            referral=_visit_referral(visit),
+            kind=DeadlineWarning.Kind.ADMISSION_UNSENT,
+            resource_type="Encounter",
+            resource_id=f"visit-{visit.pk}",
+            detail={
+                "episode": visit.episode_id,
+                "visit": visit.pk,
+                "municipality": visit.citizen.municipality.municipality_code,
+            },
+            by=by,
+        )
         return None
     return message_send(
         partner=partner,
@@ -151,32 +262,18 @@ def admission_handoff_send(
     )
 
 
-def _admission_unaddressed(*, visit: Visit, by: Actor | None) -> None:
-    municipality = visit.citizen.municipality.municipality_code
-    referral = visit.referral or visit.episode.referrals.order_by("pk").first()
-    if referral is not None:
-        acute_services.episode_end_warning_raise(
-            referral=referral,
-            kind=DeadlineWarning.Kind.ADMISSION_UNSENT,
-            detail={"episode": visit.episode_id, "visit": visit.pk, "municipality": municipality},
-        )
-    audit_record(
-        actor=Actor.system(ENQUEUE_TASK, on_behalf_of=by),
-        action=Action.DISCLOSE,
-        purpose=Purpose.TREATMENT,
-        citizen_id=visit.citizen_id,
-        outcome=Outcome.DENIED,
-        resource_type="Encounter",
-        resource_id=f"visit-{visit.pk}",
-        reason_code=NO_RECIPIENT,
-        detail={"event": Event.ADMISSION_HANDOFF, "municipality": municipality},
-    )
+def _visit_referral(visit: Visit) -> Referral | None:
+    """Where the board shows a warning about a visit: its referral, else the
+    episode's first."""
+    return visit.referral or visit.episode.referrals.order_by("pk").first()
 
 
 def order_confirmation_request_send(
     *, order: MedicationOrder, by: Actor | None
 ) -> OutboundMessage | None:
-    """Ask the ordering physician's organisation to confirm a phone order (R8)."""
+    """Ask the ordering physician's organisation to confirm a phone order (R8).
+    When no partner speaks for it, the coordinator is asked to have the
+    physician confirm it."""
     if (
         order.kind != MedicationOrder.Kind.PHONE
         or order.status != MedicationOrder.Status.AWAITING_CONFIRMATION
@@ -184,6 +281,16 @@ def order_confirmation_request_send(
         return None
     partner = partner_for(order.ordering_organisation, event=Event.ORDER_CONFIRMATION_REQUEST)
     if partner is None:
+        _unaddressed(
+            event=Event.ORDER_CONFIRMATION_REQUEST,
+            citizen_id=order.citizen_id,
+            referral=_visit_referral(order.visit) if order.visit is not None else None,
+            kind=DeadlineWarning.Kind.ORDER_UNSENT,
+            resource_type="MedicationRequest",
+            resource_id=str(order.pk),
+            detail={"visit": order.visit_id, "order": order.pk},
+            by=by,
+        )
         return None
     return message_send(
         partner=partner,
@@ -240,10 +347,18 @@ def on_results_recorded(
     citizen: Citizen,
     gp_practice: Organisation | None,
     results: Sequence[LabResult],
+    referral: Referral,
     by: Actor | None = None,
     **_: object,
 ) -> None:
-    results_send(visit=visit, citizen=citizen, gp_practice=gp_practice, results=results, by=by)
+    results_send(
+        visit=visit,
+        citizen=citizen,
+        gp_practice=gp_practice,
+        results=results,
+        referral=referral,
+        by=by,
+    )
 
 
 def on_medication_order_recorded(

@@ -8,8 +8,10 @@ from django.dispatch import Signal
 
 # Results were recorded on a visit that the citizen's GP asked for; the hand-off
 # work turns them into a MedCom HomeCareObservation message to the GP.
-# kwargs: visit (acute.Visit), citizen (core.Citizen), gp_practice (core.Organisation),
-#         results (list[LabResult], the eGFR included), by (core.actors.Actor)
+# kwargs: visit (acute.Visit), citizen (core.Citizen), gp_practice (core.Organisation,
+#         None when neither the referral nor the citizen names one),
+#         results (list[LabResult], the eGFR included), referral (acute.Referral,
+#         the GP's), by (core.actors.Actor)
 # ``acute.clinical.fhir.home_care_observations(results)`` gives the Observations
 # in the HomeCareObservation profile's shape.
 results_recorded = Signal()

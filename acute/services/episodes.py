@@ -163,11 +163,24 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
 def episode_end_warning_raise(*, referral: Referral, kind: str, detail: dict) -> DeadlineWarning:
     """R11: the board's warning that an ended episode's hand-back, or the
     outcome owed to ``referral``'s referrer, has nobody configured to receive
-    it, so the coordinator passes it on by phone. Raised in the transaction
-    that ends the episode; one per referral and kind."""
-    warning, _created = DeadlineWarning.objects.get_or_create(
-        referral=referral, kind=kind, defaults={"detail": detail}
-    )
+    it, so the coordinator passes it on by phone; likewise any other hand-off
+    about the referral that goes to nobody (R3). Raised in the transaction of
+    the event; one per referral and kind. One the coordinator has already
+    acknowledged is raised again with the new ``detail``: what went to nobody
+    since is news to her."""
+    with transaction.atomic():
+        warning, created = DeadlineWarning.objects.select_for_update().get_or_create(
+            referral=referral, kind=kind, defaults={"detail": detail}
+        )
+        if not created and warning.acknowledged_at is not None:
+            warning.detail = detail
+            warning.raised_at = timezone.now()
+            warning.acknowledged_at = None
+            warning.acknowledged_by = None
+            full_clean_or_raise(warning, code="warning.invalid")
+            warning.save(
+                update_fields=["detail", "raised_at", "acknowledged_at", "acknowledged_by"]
+            )
     return warning
 
 

@@ -116,6 +116,7 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
             citizen=citizen,
             gp_practice=gp_org,
             results=[result],
+            referral=referral,
             by=nurse,
         )
 

@@ -316,16 +316,17 @@ def lab_results_record(
                 )
         referral = gp_referral(visit)
         if referral is not None:
-            gp_practice = referral.source_organisation or citizen.gp_practice
-            if gp_practice is not None:
-                signals.results_recorded.send(
-                    sender=LabResult,
-                    visit=visit,
-                    citizen=citizen,
-                    gp_practice=gp_practice,
-                    results=results,
-                    by=actor,
-                )
+            # Sent even with no practice to send to: the GP who asked must
+            # still be told, by phone if need be.
+            signals.results_recorded.send(
+                sender=LabResult,
+                visit=visit,
+                citizen=citizen,
+                gp_practice=referral.source_organisation or citizen.gp_practice,
+                results=results,
+                referral=referral,
+                by=actor,
+            )
     return results
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from acute.models import DeadlineWarning, Outcome, Referral
 from acute.services import referral_accept, referral_create
+from consent.audit.models import AuditEntry
 from core.actors import Actor
 from core.models import Membership, Organisation, Role
 from integrations.messages import Event
@@ -73,6 +74,12 @@ def test_r11_no_home_nursing_for_the_citizens_municipality_is_raised_on_the_boar
         (DeadlineWarning.Kind.HANDBACK_UNSENT, referral.pk)
     ]
     assert board[0]["detail"] == {"episode": referral.episode_id, "municipality": "159"}
+    # The hand-back withheld from everyone is a denied disclosure (R9).
+    [denied] = AuditEntry.objects.filter(citizen_id=citizen.pk, reason_code="no_recipient")
+    assert (denied.action, denied.outcome) == ("disclose", "denied")
+    assert (denied.resource_type, denied.resource_id) == ("EpisodeOfCare", str(referral.episode_id))
+    assert denied.detail["event"] == Event.CARE_COMMUNICATION
+    assert denied.actor_user_id == coordinator.user_id
     # Once she has phoned it through, the coordinator acknowledges it.
     ack = f.client_for(coordinator).post(f"/api/acute/warnings/{board[0]['id']}/acknowledge")
     assert ack.status_code == 200, ack.content
@@ -131,9 +138,15 @@ def test_r11_a_referrer_no_partner_speaks_for_is_raised_for_the_coordinator_to_t
 
     _end_through_the_api(coordinator, referral)
 
-    assert [(w["kind"], w["referral"]) for w in _board(coordinator)] == [
-        (DeadlineWarning.Kind.REFERRER_UNTOLD, referral.pk)
-    ]
+    assert [
+        (w["kind"], w["referral"])
+        for w in _board(coordinator)
+        if w["kind"] != DeadlineWarning.Kind.STATUS_UNSENT  # 1813's accept, unsent too
+    ] == [(DeadlineWarning.Kind.REFERRER_UNTOLD, referral.pk)]
+    withheld = AuditEntry.objects.filter(
+        citizen_id=citizen.pk, reason_code="no_recipient", resource_type="EpisodeOfCare"
+    )
+    assert [(e.action, e.outcome) for e in withheld] == [("disclose", "denied")]
 
 
 def test_r11_an_1813_referrer_with_its_partner_is_told_and_nothing_is_raised() -> None:

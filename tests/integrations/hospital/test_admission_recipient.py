@@ -64,7 +64,11 @@ def test_r3_no_hospital_serving_the_citizen_sends_the_hand_off_to_nobody(
         "visit": scene.visit.pk,
         "municipality": "157",
     }
-    [denied] = AuditEntry.objects.filter(citizen_id=scene.citizen.pk, reason_code="no_recipient")
+    [denied] = AuditEntry.objects.filter(
+        citizen_id=scene.citizen.pk,
+        reason_code="no_recipient",
+        detail__event=Event.ADMISSION_HANDOFF,
+    )
     assert (denied.action, denied.outcome) == ("disclose", "denied")
     assert denied.actor_user_id == scene.nurse.user_id
     assert denied.detail["event"] == Event.ADMISSION_HANDOFF
@@ -91,4 +95,6 @@ def test_r3_the_hospital_serving_the_citizen_gets_the_hand_off_and_nothing_is_ra
     [message] = OutboundMessage.objects.filter(event=Event.ADMISSION_HANDOFF)
     assert message.partner == own
     assert _admission_warnings(scene) == []
-    assert not AuditEntry.objects.filter(reason_code="no_recipient").exists()
+    assert not AuditEntry.objects.filter(
+        reason_code="no_recipient", detail__event=Event.ADMISSION_HANDOFF
+    ).exists()
