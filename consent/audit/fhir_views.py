@@ -5,13 +5,11 @@ answered as on every other door (``audit.entry_not_found``)."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework.request import Request
 
 from consent.audit.fhir import (
     OUTCOME_BY_CODE,
@@ -20,7 +18,6 @@ from consent.audit.fhir import (
 from consent.audit.models import (
     Action,
     AuditEntry,
-    Purpose,
 )
 from consent.audit.selectors import (
     LIST_FIELDS,
@@ -47,6 +44,7 @@ OUTCOME_SYSTEM = "http://hl7.org/fhir/audit-event-outcome"
 def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | None]:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    last_instant = False
     for raw in values:
         prefix, value = (
             (raw[:2], raw[2:]) if raw[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", raw)
@@ -57,8 +55,10 @@ def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | Non
         except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
             raise InvalidInput("search.param_invalid", exc.message, field="date") from None
         if end == start:  # a date-time: that instant (the last one there is has no next)
-            with contextlib.suppress(OverflowError):
+            try:
                 end = start + dt.timedelta(microseconds=1)
+            except OverflowError:
+                last_instant = True
         if prefix in ("eq", "ge"):
             since = max(since, start) if since else start
         if prefix == "gt":
@@ -67,6 +67,16 @@ def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | Non
             until = min(until, end) if until else end
         if prefix == "lt":
             until = min(until, start) if until else start
+    # As on every door: an empty answer would read as a clean log. (The last
+    # instant there is has no next one to end at: that alone may end where it starts.)
+    if (
+        since is not None
+        and until is not None
+        and (since > until or (since == until and not last_instant))
+    ):
+        raise InvalidInput(
+            "search.param_invalid", "The dates searched end before they begin.", field="date"
+        )
     return since, until
 
 
@@ -122,9 +132,6 @@ class AuditEventResource(FHIRResource):
         "The audit log as IHE BALP-shaped AuditEvents; auditors only. "
         "Every search and read here is itself audited."
     )
-
-    def purpose(self, request: Request) -> str:
-        return Purpose.AUDIT
 
     def queryset(self) -> QuerySet[AuditEntry]:
         return AuditEntry.objects.only(*LIST_FIELDS)

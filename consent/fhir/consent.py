@@ -14,18 +14,10 @@ from django.utils.translation import gettext_lazy
 from consent.fhir.datatypes import period_bound, reference_id, validate_fhir
 from consent.models import ConsentDirective
 from core.errors import InvalidInput
+from core.purposes import PURPOSE_BY_CODE, PURPOSE_CODES
 from core.validation import is_digits
 
 PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-# Platform purposes <-> HL7 v3 PurposeOfUse.
-PURPOSE_CODES = {
-    "treatment": "TREAT",
-    "emergency": "ETREAT",
-    "operations": "HOPERAT",
-    "analysis": "HRESCH",
-    "audit": "HSYSADMIN",
-}
-PURPOSE_BY_CODE = {v: k for k, v in PURPOSE_CODES.items()}
 GIVEN_HOW_EXTENSION = "urn:tvaerakut:fhir:consent-given-how"
 SUB_UNITS_EXTENSION = "urn:tvaerakut:fhir:consent-include-sub-units"
 RECORDED_BY_EXTENSION = "urn:tvaerakut:fhir:recorded-by"

@@ -9,14 +9,16 @@ is audited like any other refusal and sees the same "not found" as for a
 record that does not exist.
 
 The purpose of use comes from the ``X-Purpose-Of-Use`` header (the platform's
-purpose or its HL7 v3 code: TREAT, ETREAT, HOPERAT …); without it, treatment.
-One the platform does not know is refused (400 ``purpose.unknown``) and the
-attempt recorded as denied (R9, reason ``purpose_unknown``) on every door: the
-types' reads and searches through the FHIR base, the writes and operations
-here through :func:`stated_purpose`.
+purpose or its HL7 v3 code: TREAT, ETREAT, HOPERAT …); without it, the one the
+caller's role exists for (:mod:`core.purposes`). One the platform does not
+know is refused (400 ``purpose.unknown``), one the role may not state too (403
+``purpose.not_permitted``), and the attempt recorded as denied (R9, reason
+``purpose_unknown`` or ``purpose_not_permitted``) on every door: the types'
+reads and searches through the FHIR base, the writes and operations here
+through :func:`stated_purpose`.
 """
 
-from consent.fhir_views.common import request_purpose, stated_purpose
+from consent.fhir_views.common import stated_purpose
 from consent.fhir_views.consents import ConsentResource, ConsentTypeView, ConsentWithdrawView
 from consent.fhir_views.patient import (
     PatientEverythingView,
@@ -56,6 +58,5 @@ __all__ = [
     "RecordVersionView",
     "SharedRecordResource",
     "TransactionView",
-    "request_purpose",
     "stated_purpose",
 ]

@@ -11,17 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from consent.audit.models import Action
-from consent.fhir import PURPOSE_BY_CODE, RECORD_TYPES
+from consent.fhir import RECORD_TYPES
 from consent.gate import CLINICAL_ROLES
 from core.api import actor_of
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.gate import current_gate
-from core.fhir.resources import (
-    FHIR_ID,
-    PURPOSE_UNKNOWN,
-    TREATMENT,
-    ResourceReadView,
-)
+from core.fhir.resources import FHIR_ID, ResourceReadView, purpose_or_refused
 from core.models import Role
 from core.permissions import roles
 from core.validation import is_digits
@@ -29,23 +24,6 @@ from core.validation import is_digits
 # Every staff role may ask; the gate decides per citizen.
 ALL_ROLES = frozenset(Role.values)
 RECORD_WRITERS = roles(*CLINICAL_ROLES)
-PURPOSE_HEADER = "HTTP_X_PURPOSE_OF_USE"
-
-
-def request_purpose(request: Request) -> str:
-    """The purpose the request states (the header), or treatment without one.
-    Only reads the request: the callers record a refusal (:func:`stated_purpose`,
-    and the FHIR base for the types' reads and searches)."""
-    raw = (request.META.get(PURPOSE_HEADER) or "treatment").strip()
-    purpose = PURPOSE_BY_CODE.get(raw.upper(), raw.lower())
-    if purpose not in PURPOSE_BY_CODE.values():
-        raise InvalidInput(
-            "purpose.unknown",
-            "X-Purpose-Of-Use is one of treatment, emergency, operations, analysis, audit "
-            "(or TREAT, ETREAT, HOPERAT, HRESCH, HSYSADMIN).",
-            field="X-Purpose-Of-Use",
-        )
-    return purpose
 
 
 def stated_purpose(
@@ -56,23 +34,19 @@ def stated_purpose(
     resource_id: str = "",
     citizen: Callable[[], int | None] = lambda: None,
 ) -> str:
-    """The purpose a write or an operation states. One the platform does not
-    know is refused, and the attempt recorded as the FHIR base records a
-    refused read (R9): denied, reason ``purpose_unknown``, on the log of the
-    citizen the request names (``citizen()``, asked only then), if any."""
-    try:
-        return request_purpose(request)
-    except InvalidInput:
-        current_gate().refuse(
-            actor=actor_of(request),
-            action=action,
-            purpose=TREATMENT,
-            resource_type=resource_type,
-            resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
-            reason_code=PURPOSE_UNKNOWN,
-            citizen_id=citizen(),
-        )
-        raise
+    """The purpose a write or an operation states, or the one the caller's
+    role exists for (:mod:`core.purposes`). One that names no purpose, or
+    that the role may not state, is refused and the attempt recorded as the
+    FHIR base records a refused read (R9): denied, reason ``purpose_unknown``
+    or ``purpose_not_permitted``, on the log of the citizen the request names
+    (``citizen()``, asked only then), if any."""
+    return purpose_or_refused(
+        request,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        citizen=citizen,
+    )
 
 
 def citizen_in_path(raw: str) -> int | None:

@@ -16,7 +16,6 @@ from consent.fhir.datatypes import referenced_id, validate_fhir
 from consent.fhir_views.common import (
     ALL_ROLES,
     fhir_body,
-    request_purpose,
     stated_purpose,
 )
 from consent.gate import CATEGORY_CONSENT
@@ -40,9 +39,6 @@ class ConsentResource(base.FHIRResource):
     more_interactions = ("create",)
     operations = (("withdraw", "urn:tvaerakut:OperationDefinition/Consent-withdraw"),)
     documentation = "Refusals (Min Spærring) and consents; withdrawals keep history."
-
-    def purpose(self, request: Request) -> str:
-        return request_purpose(request)
 
     def citizen_named(self, resource_id: str, query: Any) -> int | None:
         if resource_id:

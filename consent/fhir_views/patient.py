@@ -16,7 +16,6 @@ from consent.fhir_views.common import (
     VersionedUpdateView,
     citizen_in_path,
     fhir_body,
-    request_purpose,
     stated_purpose,
     update_stated,
 )
@@ -96,9 +95,6 @@ class PatientResource(FHIRResource):
         "the home nursing of the citizen's municipality; a CPR number already "
         "registered is refused (409). Updates need If-Match."
     )
-
-    def purpose(self, request: Request) -> str:
-        return request_purpose(request)
 
     def citizen_named(self, resource_id: str, query: Any) -> int | None:
         # A Patient's id is the citizen's.

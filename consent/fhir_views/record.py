@@ -19,7 +19,6 @@ from consent.fhir_views.common import (
     VersionedUpdateView,
     check_record_type,
     fhir_body,
-    request_purpose,
     stated_purpose,
     update_stated,
 )
@@ -63,9 +62,6 @@ class SharedRecordResource(FHIRResource):
     def __init__(self, resource_type: str, documentation: str) -> None:
         self.type = resource_type
         self.documentation = documentation + " Consent-checked and audited."
-
-    def purpose(self, request: Request) -> str:
-        return request_purpose(request)
 
     def citizen_named(self, resource_id: str, query: Any) -> int | None:
         if resource_id:

@@ -19,6 +19,7 @@ from consent.audit.services import Action, Purpose
 from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataCategory
 from core.actors import Actor
 from core.models import Citizen, Organisation, Role
+from core.purposes import PERMITTED_PURPOSES  # R3: the purposes each role may state
 
 CATEGORY_PATIENT = "patient"  # identity and address (Patient)
 CATEGORY_SUMMARY = "summary"  # every permitted category at once ($everything)
@@ -27,15 +28,6 @@ CATEGORY_INSIGHT = "insight"  # the insight report (R5)
 RECORD_CATEGORIES = frozenset({*DataCategory.values, CATEGORY_PATIENT, CATEGORY_SUMMARY})
 
 CLINICAL_ROLES = frozenset({Role.ACUTE_NURSE, Role.COORDINATOR, Role.PHYSICIAN, Role.HOME_NURSE})
-
-# R3: the purposes each recipient role may state. ``emergency`` is only ever
-# granted together with an open break-the-glass.
-PERMITTED_PURPOSES: dict[str, frozenset[str]] = {
-    Role.ACUTE_NURSE: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
-    Role.COORDINATOR: frozenset({Purpose.TREATMENT, Purpose.OPERATIONS, Purpose.EMERGENCY}),
-    Role.PHYSICIAN: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
-    Role.HOME_NURSE: frozenset({Purpose.TREATMENT, Purpose.EMERGENCY}),
-}
 
 
 # Background work on behalf of a partner organisation (no person, no role).

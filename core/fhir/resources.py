@@ -16,9 +16,11 @@ same for every type:
   paging links whose total counts only what the reader may see;
 - **roles**: a role outside ``readers`` is refused (403) and the refusal is
   recorded (R9);
-- **purpose of use**: one the type cannot read (:meth:`FHIRResource.purpose`
-  raises) is refused (400) and the attempt recorded (R9, reason
-  ``purpose_unknown``), on the log of the citizen the request names;
+- **purpose of use**: the one the request states, or the one the caller's
+  role exists for (:mod:`core.fhir.purpose`); a value that names no purpose
+  is refused (400, reason ``purpose_unknown``), a purpose the role may not
+  state too (403, reason ``purpose_not_permitted``), and the attempt recorded
+  (R9) on the log of the citizen the request names;
 - **the CapabilityStatement entry**: interactions and search parameters, from
   the same declaration that serves them (:func:`register`).
 
@@ -56,6 +58,12 @@ from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
 from core.fhir.gate import current_gate, gate_registered
+from core.fhir.purpose import (
+    PURPOSE_NOT_PERMITTED,
+    PURPOSE_UNKNOWN,
+    recorded_purpose,
+    request_purpose,
+)
 from core.fhir.search import token
 from core.fhir.views import ACTION_BY_METHOD, FHIR_ID, FHIRView, paging_params, searchset
 from core.messages import NO_MODIFIER_TAKEN, REFERENCE_OR_ID, either
@@ -63,11 +71,8 @@ from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import is_digits
 
-# The gate's words for what is asked and why (as the audit log spells them).
+# The gate's words for what is asked (as the audit log spells them).
 READ, SEARCH = "read", "search"
-TREATMENT = "treatment"
-# Why an attempt was refused before the gate decided (the audit log's reason code).
-PURPOSE_UNKNOWN = "purpose_unknown"
 # Parameters every search takes, besides its own: the page, and what clients
 # add about the answer's form (``_pretty``, ``_total``, ``_totalMethod``),
 # which change nothing (JSON is the format, a total is exact or left out).
@@ -186,9 +191,11 @@ class FHIRResource:
         return ()
 
     def purpose(self, request: Request) -> str:
-        """The purpose of use the request states; raises :class:`InvalidInput`
-        for one the type does not know (the base records that refusal)."""
-        return TREATMENT
+        """The purpose of use the request states, or the one the caller's role
+        exists for; raises :class:`InvalidInput` for a value that names none
+        and :class:`Forbidden` for one the role may not state (the base
+        records either refusal)."""
+        return request_purpose(request)
 
     def headers(self, obj: Any, body: dict[str, Any]) -> dict[str, str]:
         return {}
@@ -531,6 +538,40 @@ def registered() -> list[FHIRResource]:
 # --- the views ------------------------------------------------------------------------
 
 
+def purpose_or_refused(
+    request: Request,
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str = "",
+    citizen: Callable[[], int | None] = lambda: None,
+    stated: Callable[[Request], str] = request_purpose,
+) -> str:
+    """The purpose of use of a request (``stated``, by default the header or
+    the role's own). Refused, before the gate is asked, it is still an attempt
+    (R9): recorded as denied, with the purpose stated if the log knows it
+    (else the role's) and why (``purpose_unknown``,
+    ``purpose_not_permitted``), on the log of the citizen the request names
+    (``citizen()``, asked only then), if any."""
+    try:
+        return stated(request)
+    except (InvalidInput, Forbidden) as refused:
+        actor = actor_from_request(request)
+        assert actor is not None  # only staff and systems reach a purpose
+        current_gate().refuse(
+            actor=actor,
+            action=action,
+            purpose=recorded_purpose(request),
+            resource_type=resource_type,
+            resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+            reason_code=PURPOSE_UNKNOWN
+            if isinstance(refused, InvalidInput)
+            else PURPOSE_NOT_PERMITTED,
+            citizen_id=citizen(),
+        )
+        raise
+
+
 class _ResourceView(FHIRView):
     permission_classes = [ANY_STAFF]
     resource: FHIRResource = FHIRResource()
@@ -544,10 +585,7 @@ class _ResourceView(FHIRView):
     def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
         actor = actor_from_request(request)
         assert actor is not None  # ANY_STAFF let only an actor through
-        try:
-            purpose = self.resource.purpose(request)
-        except InvalidInput:
-            purpose = TREATMENT
+        purpose = recorded_purpose(request)
         method = request.method or ""
         action = self.posting if method == "POST" else ACTION_BY_METHOD.get(method, self.reading)
         return self.resource.refuse_cpr_in_url(
@@ -562,8 +600,8 @@ class _ResourceView(FHIRView):
         query: Mapping[str, Any] | None = None,
         **more: Any,
     ) -> Asked:
-        """Who asks and why; a purpose of use the type does not know and a role
-        that may not ask are refused, and recorded."""
+        """Who asks and why; a purpose of use that names none or that the role
+        may not state, and a role that may not ask, are refused, and recorded."""
         actor = actor_from_request(request)
         assert actor is not None  # ANY_STAFF let only an actor through
         if not gate_registered():
@@ -571,29 +609,21 @@ class _ResourceView(FHIRView):
             current_gate().refuse(
                 actor=actor,
                 action=action,
-                purpose=TREATMENT,
+                purpose=recorded_purpose(request),
                 resource_type=self.resource.type,
                 resource_id="",
                 reason_code="no_gate",
             )
             raise NotFoundOrNotAllowed()
         resource = self.resource
-        try:
-            purpose = resource.purpose(request)
-        except InvalidInput:
-            # Refused before the gate is asked, and still an attempt (R9). The
-            # purpose stated is not one the log knows: the entry keeps the
-            # platform's default and says why it was refused.
-            current_gate().refuse(
-                actor=actor,
-                action=action,
-                purpose=TREATMENT,
-                resource_type=resource.type,
-                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
-                reason_code=PURPOSE_UNKNOWN,
-                citizen_id=resource.citizen_named(resource_id, query),
-            )
-            raise
+        purpose = purpose_or_refused(
+            request,
+            stated=resource.purpose,
+            action=action,
+            resource_type=resource.type,
+            resource_id=resource_id,
+            citizen=lambda: resource.citizen_named(resource_id, query),
+        )
         if actor.role not in resource.readers:
             current_gate().refuse(
                 actor=actor,

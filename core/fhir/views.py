@@ -24,6 +24,7 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed, NotSupported, Platfo
 from core.fhir.capability import capability_statement, registered_resources
 from core.fhir.gate import current_gate
 from core.fhir.outcome import operation_outcome
+from core.fhir.purpose import recorded_purpose
 from core.fhir.renderers import (
     FHIR_JSON,
     FHIRJSONParser,
@@ -109,7 +110,7 @@ class FHIRView(APIView):
             current_gate().refuse(
                 actor=actor,
                 action=ACTION_BY_METHOD.get(request.method or "", "read"),
-                purpose="treatment",
+                purpose=recorded_purpose(request),
                 resource_type=found["type"] if found else "",
                 resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
                 reason_code=(
@@ -218,7 +219,7 @@ class FHIRView(APIView):
             current_gate().refuse(
                 actor=actor,
                 action=ACTION_BY_METHOD.get(request.method or "", "read"),
-                purpose="treatment",
+                purpose=recorded_purpose(request),
                 resource_type="",
                 resource_id="",
                 reason_code="cpr_in_url",
@@ -371,7 +372,7 @@ class UnknownResourceView(FHIRView):
             current_gate().refuse(
                 actor=actor,
                 action="read",
-                purpose="treatment",
+                purpose=recorded_purpose(request),
                 resource_type=resource_type,
                 resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
                 reason_code="unknown_resource",

@@ -58,7 +58,8 @@ def test_r3_a_wrong_purpose_is_refused_and_audited(world: World) -> None:
     response = f.client_for(world.nurse).get(
         f"/fhir/Condition/{world.diagnosis.pk}", HTTP_X_PURPOSE_OF_USE="HRESCH"
     )
-    assert response.status_code == 404
+    # Refused for the role, before any citizen is looked at: 403, not "not found".
+    assert response.status_code == 403 and issue_code(response) == "purpose.not_permitted"
     entry = _last(world.person.pk)
     assert (entry.outcome, entry.reason_code, entry.purpose) == (
         "denied",

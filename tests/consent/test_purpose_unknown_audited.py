@@ -46,12 +46,13 @@ def _bundle(world: World) -> dict[str, Any]:
 
 
 # (door, the request, and what the entry says: action, type, id, whether it
-# is on the citizen's log); ``c`` is the nurse's client, ``w`` the world, ``d`` a Consent.
-Ask = Callable[[Any, World, ConsentDirective], Any]
+# is on the citizen's log); ``c`` is the nurse's client, ``w`` the world, ``d`` a Consent,
+# ``h`` the purpose header sent.
+Ask = Callable[[Any, World, ConsentDirective, dict[str, str]], Any]
 DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], bool]] = [
     (
         "read",
-        lambda c, w, d: c.get(f"/fhir/Condition/{w.diagnosis.pk}", **UNKNOWN),
+        lambda c, w, d, h: c.get(f"/fhir/Condition/{w.diagnosis.pk}", **h),
         "read",
         "Condition",
         lambda w, d: str(w.diagnosis.pk),
@@ -59,7 +60,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "search",
-        lambda c, w, d: c.get(f"/fhir/Condition?patient=Patient/{w.person.pk}", **UNKNOWN),
+        lambda c, w, d, h: c.get(f"/fhir/Condition?patient=Patient/{w.person.pk}", **h),
         "search",
         "Condition",
         lambda w, d: "",
@@ -67,7 +68,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "patient read",
-        lambda c, w, d: c.get(f"/fhir/Patient/{w.person.pk}", **UNKNOWN),
+        lambda c, w, d, h: c.get(f"/fhir/Patient/{w.person.pk}", **h),
         "read",
         "Patient",
         lambda w, d: str(w.person.pk),
@@ -75,7 +76,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "patient search",
-        lambda c, w, d: c.get("/fhir/Patient?family=Hansen", **UNKNOWN),
+        lambda c, w, d, h: c.get("/fhir/Patient?family=Hansen", **h),
         "search",
         "Patient",
         lambda w, d: "",
@@ -83,7 +84,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "$everything",
-        lambda c, w, d: c.get(f"/fhir/Patient/{w.person.pk}/$everything", **UNKNOWN),
+        lambda c, w, d, h: c.get(f"/fhir/Patient/{w.person.pk}/$everything", **h),
         "read",
         "Patient",
         lambda w, d: str(w.person.pk),
@@ -91,7 +92,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "_history",
-        lambda c, w, d: c.get(f"/fhir/Condition/{w.diagnosis.pk}/_history/1", **UNKNOWN),
+        lambda c, w, d, h: c.get(f"/fhir/Condition/{w.diagnosis.pk}/_history/1", **h),
         "read",
         "Condition",
         lambda w, d: str(w.diagnosis.pk),
@@ -99,7 +100,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "create",
-        lambda c, w, d: post(c, "/fhir/Condition", bodies.diagnosis(w.person.pk), **UNKNOWN),
+        lambda c, w, d, h: post(c, "/fhir/Condition", bodies.diagnosis(w.person.pk), **h),
         "create",
         "Condition",
         lambda w, d: "",
@@ -107,12 +108,12 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "update",
-        lambda c, w, d: put(
+        lambda c, w, d, h: put(
             c,
             f"/fhir/Condition/{w.diagnosis.pk}",
             {**bodies.diagnosis(w.person.pk), "id": str(w.diagnosis.pk)},
             HTTP_IF_MATCH='W/"1"',
-            **UNKNOWN,
+            **h,
         ),
         "update",
         "Condition",
@@ -121,7 +122,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "consent read",
-        lambda c, w, d: c.get(f"/fhir/Consent/{d.pk}", **UNKNOWN),
+        lambda c, w, d, h: c.get(f"/fhir/Consent/{d.pk}", **h),
         "read",
         "Consent",
         lambda w, d: str(d.pk),
@@ -129,7 +130,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "consent search",
-        lambda c, w, d: c.get(f"/fhir/Consent?patient=Patient/{w.person.pk}", **UNKNOWN),
+        lambda c, w, d, h: c.get(f"/fhir/Consent?patient=Patient/{w.person.pk}", **h),
         "search",
         "Consent",
         lambda w, d: "",
@@ -137,7 +138,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "consent create",
-        lambda c, w, d: post(c, "/fhir/Consent", bodies.refusal(w.person.pk), **UNKNOWN),
+        lambda c, w, d, h: post(c, "/fhir/Consent", bodies.refusal(w.person.pk), **h),
         "create",
         "Consent",
         lambda w, d: "",
@@ -145,11 +146,11 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "$withdraw",
-        lambda c, w, d: post(
+        lambda c, w, d, h: post(
             c,
             f"/fhir/Consent/{d.pk}/$withdraw",
             {"resourceType": "Parameters", "parameter": [{"name": "how", "valueCode": "oral"}]},
-            **UNKNOWN,
+            **h,
         ),
         "update",
         "Consent",
@@ -158,7 +159,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
     ),
     (
         "transaction",
-        lambda c, w, d: post(c, "/fhir/", _bundle(w), **UNKNOWN),
+        lambda c, w, d, h: post(c, "/fhir/", _bundle(w), **h),
         "create",
         "Bundle",
         lambda w, d: "",
@@ -184,7 +185,7 @@ def test_r9_an_unknown_purpose_is_refused_and_the_attempt_recorded_on_every_door
     directive = _directive(world)
     versions = world.diagnosis.versions.count()
     before = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    response = ask(f.client_for(world.nurse), world, directive)
+    response = ask(f.client_for(world.nurse), world, directive, UNKNOWN)
     assert response.status_code == 400, response.content
     assert issue_code(response) == "purpose.unknown"
     added = list(AuditEntry.objects.filter(id__gt=before))
@@ -201,8 +202,9 @@ def test_r9_an_unknown_purpose_is_refused_and_the_attempt_recorded_on_every_door
             resource_id(world, directive),
         )
     ]
-    # The log knows no such purpose: the entry keeps the default, and its
-    # reason says the one stated was not understood. What was typed is not kept.
+    # The log knows no such purpose: the entry keeps the one the nurse's role
+    # exists for, and its reason says the one stated was not understood. What
+    # was typed is not kept.
     assert added[0].purpose == "treatment" and "curiosity" not in str(added[0].detail)
     assert added[0].citizen_id == (world.person.pk if on_citizens_log else None)
     assert world.diagnosis.versions.count() == versions  # nothing written

@@ -426,6 +426,21 @@ def test_fhir_bad_input_is_an_operation_outcome(world, query: str) -> None:
     assert "0203411234" not in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "dates",
+    ["date=ge2026-02-01&date=le2026-01-01", "date=gt2026-01-01&date=lt2026-01-01"],
+)
+def test_fhir_date_range_ending_before_it_starts_is_refused(world, dates: str) -> None:
+    """R9: as /api/audit/ refuses a from after its to, FHIR refuses dates that
+    end before they begin: an empty Bundle would read as a clean log."""
+    response = client_for(world["auditor"]).get(f"/fhir/AuditEvent?{dates}")
+    assert response.status_code == 400
+    issue = response.json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "search.param_invalid"
+    assert issue["expression"] == ["date"]
+    assert issue["details"]["text"] == "De søgte datoer slutter, før de begynder."
+
+
 def test_capability_statement_lists_audit_event(client) -> None:
     statement = client.get("/fhir/metadata").json()
     types = {r["type"]: r for r in statement["rest"][0]["resource"]}
