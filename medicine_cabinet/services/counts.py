@@ -222,12 +222,85 @@ def count_submit(*, actor: Actor, count: StockCount) -> StockCount:
     return locked
 
 
-@transaction.atomic
+COUNT_OVERTAKEN = (
+    "Stock has left a lot since it was counted, so the shortfall counted is more than is"
+    " left; nothing was booked. The count is open again: recount the lots marked."
+)
+
+
+class _CountOvertaken(Exception):
+    """A standing shortfall larger than the live balance (see :func:`count_approve`)."""
+
+    def __init__(self, lines: list[CountLine]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
 def count_approve(*, actor: Actor, count: StockCount, witness: User | None = None) -> StockCount:
     """The medicine officer approves; each standing variance is booked as a
     count adjustment on top of the live balance, so movements made while the
     count was open stand. For a §4 lot the counter is the witness, or another
-    witness when the officer counted it herself."""
+    witness when the officer counted it herself.
+
+    A shortfall larger than what the lot now holds (stock taken out after it
+    was counted) cannot be booked: the number on the shelf no longer stands.
+    Nothing is booked, the count is opened again with those lots to be
+    recounted against the live balance, and the approval is refused (409
+    ``count.stock_moved``) — never left submitted for good, which would
+    block every later count of the location."""
+    try:
+        return _count_approve(actor=actor, count=count, witness=witness)
+    except _CountOvertaken as overtaken:
+        _count_reopen(actor=actor, count=count, lines=overtaken.lines)
+        raise Conflict(
+            "count.stock_moved",
+            COUNT_OVERTAKEN,
+            extra={"lots": [line.lot_id for line in overtaken.lines]},
+        ) from None
+
+
+@transaction.atomic
+def _count_reopen(*, actor: Actor, count: StockCount, lines: list[CountLine]) -> None:
+    """Open the count again, its overtaken lines to be recounted; what their
+    recount said stays in the audit entry."""
+    locked = StockCount.objects.select_for_update().get(pk=count.pk)
+    if locked.status != StockCount.Status.SUBMITTED:
+        return  # someone else got there first
+    recounts = []
+    for line in CountLine.objects.select_for_update().filter(pk__in=[x.pk for x in lines]):
+        recounts.append(
+            {
+                "lot": line.lot_id,
+                "recounted": str(line.recounted_quantity),
+                "balance": str(line.balance_at_recount),
+                "reason_code": line.reason_code,
+            }
+        )
+        line.recounted_quantity = line.balance_at_recount = line.recounted_by = None
+        line.recounted_at = None
+        line.reason_code = line.note = ""
+        line.save(
+            update_fields=[
+                "recounted_quantity",
+                "balance_at_recount",
+                "recounted_by",
+                "recounted_at",
+                "reason_code",
+                "note",
+            ]
+        )
+    locked.status = StockCount.Status.OPEN
+    locked.submitted_at = None
+    locked.save(update_fields=["status", "submitted_at"])
+    _count_audit(
+        actor=actor,
+        count=locked,
+        detail={"status": locked.status, "stock_moved": recounts},
+    )
+
+
+@transaction.atomic
+def _count_approve(*, actor: Actor, count: StockCount, witness: User | None) -> StockCount:
     if actor.role != Role.MEDICINE_OFFICER:
         raise Forbidden("count.approve_role", "Only the medicine officer approves counts.")
     locked = StockCount.objects.select_for_update().select_related("location").get(pk=count.pk)
@@ -238,6 +311,13 @@ def count_approve(*, actor: Actor, count: StockCount, witness: User | None = Non
     lines = list(locked.lines.select_related("lot__medicine", "counted_by", "recounted_by"))
     differing = [line for line in lines if line.variance != 0]
     rows = lock_balances([(locked.location, line.lot) for line in differing])
+    overtaken = [
+        line
+        for line in differing
+        if rows[(locked.location_id, line.lot_id)].quantity + line.variance < 0
+    ]
+    if overtaken:
+        raise _CountOvertaken(overtaken)
     movements = []
     for line in differing:
         counter = line.recounted_by or line.counted_by
