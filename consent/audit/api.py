@@ -339,7 +339,7 @@ def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpRes
         values[1] = e.recorded_at.isoformat()
         values += [e.detail.get("break_glass_id"), break_glass_reason(e)]
         writer.writerow(
-            ["" if v is None else _csv_safe(str(v)) for v in values]
+            ["" if v is None else csv_safe(str(v)) for v in values]
             + [" ".join(flags.get(e.id, []))]
         )
     return response
@@ -350,7 +350,7 @@ def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpRes
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_safe(value: str) -> str:
+def csv_safe(value: str) -> str:
     return "'" + value if value[:1] in FORMULA_STARTS else value
 
 

@@ -14,6 +14,7 @@ have been recorded.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
@@ -21,14 +22,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from consent.audit.api import csv_response
+from consent.audit.api import csv_safe
 from consent.audit.cosignatures import witness_status
 from consent.audit.errors import ENTRY_NOT_FOUND
 from consent.audit.fhir import break_glass_reason
-from consent.audit.models import Action, Flag, Outcome, Purpose
+from consent.audit.models import Action, AuditEntry, Flag, Outcome, Purpose
 from consent.audit.selectors import (
     CITIZENS_FOUND_MAX,
     audit_citizen_terms,
@@ -47,6 +50,7 @@ from consent.audit.services import entry_review
 from consent.audit.verify import log_verify
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
+from core.labels import reason_label, resource_type_label, task_label
 from core.messages import user_message
 from core.models import Citizen, Role
 from core.pages import PageError, page_actor, render_page
@@ -268,7 +272,65 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
         # word): without them it said no witness had ever cosigned.
         context = _search_context(params, request.GET)
         return render_page(request, "audit/search.html", context, error=exc)
-    return csv_response(rows, flags)
+    return _csv_for_people(rows, flags)
+
+
+def _csv_for_people(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpResponse:
+    """The page's export, for the auditor who opens it in a spreadsheet: the
+    time in Copenhagen, roles, actions, purposes, outcomes, reasons and flags
+    in words, names beside the ids. (``/api/audit/export`` keeps the codes
+    and UTC, for programs.) Call it for entries already recorded as read."""
+    names = audit_names(rows)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="auditlog-{stamp}.csv"'
+    response.write("\ufeff")  # so that a spreadsheet reads æ, ø and å as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            _("When (Danish time)"),
+            _("Entry"),
+            _("Who"),
+            _("Username"),
+            _("Role"),
+            _("Organisation"),
+            _("Citizen"),
+            _("Citizen id"),
+            _("Action"),
+            _("Resource"),
+            _("Purpose"),
+            _("Outcome"),
+            _("Reason"),
+            _("Break-the-glass reason"),
+            _("Flags"),
+        ]
+    )
+    for e in rows:
+        who = names.users.get(e.actor_user_id or 0, "") or e.actor_username
+        if e.task:
+            who = f"{who} · {task_label(e.task)}" if who else task_label(e.task)
+        role = str(Role(e.actor_role).label) if e.actor_role in Role.values else ""
+        values = [
+            timezone.localtime(e.recorded_at).strftime("%Y-%m-%d %H:%M:%S"),
+            str(e.id),
+            who,
+            e.actor_username,
+            role,
+            e.actor_organisation_name,
+            names.citizen(e.citizen_id),
+            "" if e.citizen_id is None else str(e.citizen_id),
+            pgettext("record label", e.get_action_display()),
+            resource_type_label(e.resource_type),
+            pgettext("record label", e.get_purpose_display()),
+            pgettext("record label", e.get_outcome_display()),
+            reason_label(e.reason_code),
+            break_glass_reason(e) or "",
+            ", ".join(
+                pgettext("record label", label) for label in _flag_labels(flags.get(e.id, []))
+            ),
+        ]
+        writer.writerow([csv_safe(v) for v in values])
+    return response
 
 
 @page(Role.AUDITOR)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import logging
 import re
 
@@ -280,3 +282,50 @@ def test_the_auditor_reads_a_refused_writes_reason_in_danish_not_its_code() -> N
         html = client.get(path).content.decode()
         assert "psykiatrisk diagnose (R2)" in html, path
         assert "record.psychiatric_diagnosis" not in html, path
+
+
+def test_the_pages_export_reads_in_danish_time_and_words_not_codes() -> None:
+    """R9: the auditor's "Export as CSV" is read by a person in a spreadsheet:
+    it gave the time in UTC and the log's codes (acute_nurse, emergency,
+    no_care_relationship, break_glass). Now Copenhagen time and words."""
+    team = factories.acute_function()
+    auditor = factories.staff(Role.AUDITOR, team)
+    nurse = factories.staff(Role.ACUTE_NURSE, team, username="hanne")
+    person = factories.citizen()
+    actor = Actor.for_membership(nurse)
+    audit_record(
+        actor=actor,
+        action=Action.READ,
+        purpose=Purpose.EMERGENCY,
+        citizen_id=person.pk,
+        resource_type="Condition",
+        reason_code="break_glass",
+        detail={"break_glass_id": 7, "break_glass_reason": "Bevidstløs"},
+    )
+    audit_record(
+        actor=actor,
+        action=Action.READ,
+        purpose=Purpose.TREATMENT,
+        citizen_id=person.pk,
+        outcome=Outcome.DENIED,
+        reason_code="no_care_relationship",
+    )
+    flags_scan_placed()
+    response = _logged_in(auditor).get(f"/audit/export.csv?citizen={person.pk}")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 2
+    denied, emergency = rows
+    entries = AuditEntry.objects.filter(actor_user_id=nurse.user_id).order_by("-recorded_at")
+    for row, entry in zip(rows, entries, strict=True):
+        local = timezone.localtime(entry.recorded_at)
+        assert row["Tidspunkt (dansk tid)"] == f"{local:%Y-%m-%d %H:%M:%S}"
+        assert row["Borger"] == f"{person.given_name} {person.family_name}"
+        assert row["Borger-id"] == str(person.pk) and row["Rolle"] == "Akutsygeplejerske"
+    assert (emergency["Handling"], emergency["Udfald"]) == ("Læst", "Tilladt")
+    assert emergency["Begrundelse for nødadgang"] == "Bevidstløs"
+    assert "nødadgang" in emergency["Formål"] and "nødadgang" in emergency["Markeringer"].lower()
+    assert denied["Udfald"] == "Afvist" and denied["Årsag"]
+    codes = ("acute_nurse", "emergency", "treatment", "no_care_relationship", "break_glass")
+    assert [code for code in codes if code in text] == []
