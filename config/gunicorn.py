@@ -45,6 +45,10 @@ logconfig_dict = {
 # Several servers may run as one user on one machine; a shared control socket
 # in the home directory would let one answer for another.
 control_socket_disable = True
+# The longest request line gunicorn reads (its most). The platform refuses a
+# URL over half of it itself (core.boundary.MAX_URL_BYTES), with its own 414
+# in the envelope or an OperationOutcome, rather than gunicorn's plain text.
+limit_request_line = 8190
 
 
 def on_starting(server: Any) -> None:

@@ -8,7 +8,10 @@ view, serializer, FHIR model or database sees it:
   ``REQUEST_MAX_API_BYTES`` on ``/api/``, ``REQUEST_MAX_JSON_BYTES`` on
   ``/fhir/`` and the partners' ``$process-message``), refused with 413
   ``request.too_large`` before it is read, whether it says its length or is
-  sent in chunks (:class:`BodySizeMiddleware`);
+  sent in chunks (:class:`BodySizeMiddleware`); a URL is at most
+  :data:`MAX_URL_BYTES`, refused with 414 ``request.uri_too_long`` (gunicorn
+  itself reads request lines up to twice that, ``config/gunicorn.py``, so
+  the refusal is the platform's own, in its envelope or OperationOutcome);
 - a JSON body is UTF-8 without a byte order mark, has no key twice in one
   object (FHIR's JSON forbids it; elsewhere the last one would silently win)
   and nests at most ``MAX_JSON_DEPTH`` levels (deeper input exhausts the
@@ -41,7 +44,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.parsers import BaseParser
 
 from core.cpr import cpr_in_text
-from core.errors import InvalidInput, TooLarge, shown
+from core.errors import InvalidInput, TooLarge, UriTooLong, shown
 from core.exception_handler import error_response, is_fhir_path
 
 # FHIR resources nest about a dozen levels (a transaction Bundle of resources
@@ -107,6 +110,11 @@ def check_json_value(data: Any) -> None:
             problem = _bad_text(value)
             if problem:
                 raise _refuse_text(problem, _path(where))
+
+
+# The longest URL (path and query string, as sent) the platform reads: a
+# search longer than this goes in the body of a POST (FHIR's _search).
+MAX_URL_BYTES = 4096
 
 
 def too_large(limit: int) -> TooLarge:
@@ -353,6 +361,8 @@ class BodySizeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _url_bytes(request) > MAX_URL_BYTES:
+            return uri_too_long_response(request)
         limit = body_limit(request.path)
         length = _declared_length(request)
         if length is not None and length > limit:
@@ -368,6 +378,29 @@ class BodySizeMiddleware:
                 request.META["CONTENT_LENGTH"] = str(len(raw))
                 request._stream = LimitedStream(io.BytesIO(raw), len(raw))  # type: ignore[assignment]
         return self.get_response(request)
+
+
+def _url_bytes(request: HttpRequest) -> int:
+    """The URL's length as it came: the path as sent (percent-encoded, or its
+    UTF-8) and the raw query string."""
+    path = request.META.get("RAW_URI") or request.path
+    query = "" if "?" in path else request.META.get("QUERY_STRING", "")
+    return len(path.encode("utf-8", "surrogateescape")) + len(query.encode("latin-1", "replace"))
+
+
+def uri_too_long_response(request: HttpRequest) -> HttpResponse:
+    error = UriTooLong(
+        "request.uri_too_long",
+        f"A URL may be at most {MAX_URL_BYTES} bytes; a long search goes in the body of a POST.",
+        params={"limit": MAX_URL_BYTES},
+    )
+    return error_response(
+        request,
+        414,
+        {"kind": error.kind, **error.as_dict()},
+        page_message=gettext_lazy("The address is too long."),
+        error=error,
+    )
 
 
 def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:

@@ -114,6 +114,12 @@ class TooLarge(PlatformError):
     kind = "too_large"
 
 
+class UriTooLong(PlatformError):
+    """A URL longer than the platform reads: refused before any view."""
+
+    kind = "uri_too_long"
+
+
 class NotFoundOrNotAllowed(PlatformError):
     """ "Not found" and "not allowed" look the same to the caller."""
 
@@ -176,6 +182,7 @@ STATUS_BY_KIND = {
     "conflict": 409,
     "precondition_failed": 412,
     "too_large": 413,
+    "uri_too_long": 414,
     "unprocessable": 422,
     "throttled": 429,
     "unavailable": 503,

@@ -67,6 +67,7 @@ FIXED = (
     gettext_noop("Send a cosignature, or a refusal with its signature."),
     gettext_noop("from must be before to."),
     gettext_noop("outcome and flag take one value each."),
+    gettext_noop("The dates searched end before they begin."),
     gettext_noop("as must be csv or fhir."),
     gettext_noop("A review needs a comment."),
     gettext_noop("Only a person can review an entry."),
@@ -139,6 +140,9 @@ FIXED = (
     gettext_noop("Only a submitted count can be approved."),
     gettext_noop("The recount still differs: give a reason code."),
     gettext_noop("Recount the lines that differed first."),
+    gettext_noop(
+        "Stock has left a lot since it was counted, so the shortfall counted is more than is left; nothing was booked. The count is open again: recount the lots marked."
+    ),
     gettext_noop("The first count matched; no recount needed."),
     gettext_noop("Your role may not count stock."),
     gettext_noop("The CPR number must be given as text."),
@@ -235,6 +239,7 @@ FIXED = (
     gettext_noop(
         "X-Purpose-Of-Use is one of treatment, emergency, operations, analysis, audit (or TREAT, ETREAT, HOPERAT, HRESCH, HSYSADMIN)."
     ),
+    gettext_noop("Your role may not state this purpose of use."),
     gettext_noop("Give the quantity as an exact decimal string."),
     gettext_noop("The quantity is not a number."),
     gettext_noop("At most three decimals and below one billion."),
@@ -608,6 +613,9 @@ TEMPLATES: dict[str, Promise] = {
         "Text must be valid Unicode; a lone surrogate was found (%(where)s)."
     ),
     "request.too_large": _("A JSON body may be at most %(limit)s bytes."),
+    "request.uri_too_long": _(
+        "A URL may be at most %(limit)s bytes; a long search goes in the body of a POST."
+    ),
     "request.too_deep": _("JSON may nest at most %(depth)s levels."),
     "request.duplicate_key": _('The key "%(key)s" appears more than once in one JSON object.'),
     "break_glass.basis_invalid": _("basis is one of %(values)s."),
@@ -757,6 +765,7 @@ BY_CODE: dict[str, Promise] = {
     "search.patient_conflict": _("A search field is not valid."),
     "request.malformed": _("The request could not be read."),
     "request.too_large": _("The request is too large."),
+    "request.uri_too_long": _("The address is too long."),
     "request.too_deep": _("The request is nested too deeply."),
     "request.not_an_object": _("The request body must be a JSON object."),
     "request.duplicate_key": _("A key appears more than once in one JSON object."),
@@ -787,6 +796,7 @@ BY_KIND: dict[str, Promise] = {
     "conflict": _("This conflicts with the present state; reload the page."),
     "precondition_failed": _("The data were changed meanwhile; reload the page."),
     "too_large": _("The request is too large."),
+    "uri_too_long": _("The address is too long."),
     "unprocessable": _("The entry cannot be used."),
     "throttled": _("Too many attempts. Wait a while before trying again."),
     "unavailable": _("The service is not available right now. Try again shortly."),

@@ -79,6 +79,7 @@ ERRORS_EVERY_OPERATION = {
     "401": "No bearer token, or one that is unknown, expired or revoked.",
     "403": "The caller's role may not use this operation.",
     "404": "No such resource, or not one the caller may see: the two look the same.",
+    "414": "The URL (path and query string) is longer than 4,096 bytes.",
     "503": "The audit log could not record the access, so nothing was read or written.",
 }
 ERRORS_OF_WRITES = {

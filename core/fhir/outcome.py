@@ -20,6 +20,7 @@ ISSUE_TYPE_BY_KIND = {
     "conflict": "conflict",
     "precondition_failed": "conflict",
     "too_large": "too-long",
+    "uri_too_long": "too-long",
     "throttled": "throttled",
     "unavailable": "transient",
     "not_supported": "not-supported",

@@ -204,3 +204,27 @@ def test_a_duplicate_key_is_named_bounded(api_client) -> None:
     response = api_client.post("/api/auth/token", raw, content_type="application/json")
     assert _code(response) == "request.duplicate_key"
     assert len(response.content) < 1_000
+
+
+@pytest.mark.parametrize("path", ["/api/acute/referrals", "/fhir/Condition"])
+def test_a_url_longer_than_the_platform_reads_is_414_in_the_doors_own_form(
+    api_client, path
+) -> None:
+    """A query string of 5,000 bytes: refused before any view with the door's
+    error (the envelope, an OperationOutcome), never the server's plain text;
+    one a little shorter is read as usual."""
+    client = _clients(api_client)[path]
+    response = client.get(path, {"q": "x" * 5000})
+    assert response.status_code == 414, response.content[:300]
+    assert _code(response) == "request.uri_too_long"
+    if path.startswith("/fhir/"):
+        assert response.json()["issue"][0]["code"] == "too-long"
+    else:
+        assert "4096" in response.json()["error"]["message"]
+    assert client.get(path, {"q": "x" * 3000}).status_code != 414
+
+
+def test_a_page_address_too_long_is_told_in_danish(client) -> None:
+    response = client.get("/login/", {"next": "/" + "a" * 5000})
+    assert response.status_code == 414
+    assert "Adressen er for lang." in response.content.decode()
