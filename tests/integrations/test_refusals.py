@@ -21,7 +21,7 @@ from core.models import Citizen, Organisation, Role
 from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
 from integrations.outbound import message_send
-from integrations.outbox import outbox_deliver
+from integrations.outbox import outbox_deliver, resend
 from integrations.receivers import admission_handoff_send, episode_end_send
 from tests import factories as f
 from tests.conftest import wait_for
@@ -192,8 +192,15 @@ def _admission_hand_off_withheld(network) -> tuple[Any, Actor, OutboundMessage]:
     return citizen, nurse, withheld
 
 
+@pytest.fixture
+def resent_by_hand(monkeypatch) -> None:
+    """The re-sent message is delivered by the test's own call, not handed to
+    the broker, where a worker left running by another test would race it."""
+    monkeypatch.setattr(resend, "deliver_later", lambda pks, **_: None)
+
+
 def test_r4_an_admission_hand_off_overrides_a_refusal_only_under_break_the_glass(
-    network,
+    network, resent_by_hand
 ) -> None:
     citizen, nurse, withheld = _admission_hand_off_withheld(network)
     assert network.sims["hospital"].state.requests == 0
@@ -224,7 +231,9 @@ def test_r4_an_admission_hand_off_overrides_a_refusal_only_under_break_the_glass
     assert _status(note) == OutboundMessage.Status.WITHHELD
 
 
-def test_r4_a_break_the_glass_that_has_expired_no_longer_lifts_the_refusal(network) -> None:
+def test_r4_a_break_the_glass_that_has_expired_no_longer_lifts_the_refusal(
+    network, resent_by_hand
+) -> None:
     """The override is short (R4): a hand-off withheld before it was opened
     goes only while it is open, not after it has run out."""
     citizen, nurse, withheld = _admission_hand_off_withheld(network)
