@@ -104,6 +104,29 @@ def database_ensure(db: BaseDatabaseWrapper | None = None) -> bool:
     return database_create(db.settings_dict)
 
 
+def database_unreachable(exc: BaseException, db: BaseDatabaseWrapper | None = None) -> str:
+    """One line saying which database could not be reached and why, naming
+    the variable that configures it (never its password), for a command that
+    stops on it instead of a traceback."""
+    db = db or connections[DEFAULT_DB_ALIAS]
+    where = db.settings_dict
+    variable = "DATABASE_OWNER_URL" if two_roles() else "DATABASE_URL"
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    password = str(where.get("PASSWORD") or "")
+    if password:
+        reason = reason.replace(password, "***")
+    if isinstance(exc, errors.InsufficientPrivilege):
+        advice = "Create the database, or give this role CREATEDB"
+    else:
+        advice = f"Check that PostgreSQL is running there and that {variable} is right"
+    return (
+        f"Cannot use the database {variable} names "
+        f'("{where.get("NAME")}" on {where.get("HOST") or "localhost"}:{where.get("PORT") or 5432} '
+        f'as "{where.get("USER")}"): {reason}. {advice}, '
+        "or leave DATABASE_URL unset for the SQLite file in var/."
+    )
+
+
 def database_create(settings_dict: Mapping[str, Any]) -> bool:
     """``CREATE DATABASE`` named as in ``settings_dict``, connecting to the
     server's ``postgres`` database with the same login. False if it exists."""
