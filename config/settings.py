@@ -74,7 +74,11 @@ def _secret_key() -> str:
             raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long.")
         return configured
     if not (DEBUG or LOCAL):
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required when DEBUG is off in production (DEPLOYMENT=production, "
+            "the default): set it (50+ characters), or set DEPLOYMENT=local for a trial on "
+            "this machine, as `make run` does (also for a manage.py command beside it)."
+        )
     # On this machine only: generate once and keep it, so sessions survive a
     # restart. Web server, worker and beat start together: the first to link its
     # complete file into place wins, and no one reads a half-written key.

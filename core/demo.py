@@ -417,6 +417,6 @@ def load(say: Callable[[str], None]) -> dict[str, Organisation]:
     say(f"core: {len(orgs)} organisations, {len(users)} new staff users, {citizens} new citizens")
     say(
         f"core: demo logins need a code after the password: key {DEMO_TOTP_KEY} in a TOTP app,"
-        " or `manage.py demo_code` for the current one"
+        " or `DEPLOYMENT=local .venv/bin/python manage.py demo_code` for the current one"
     )
     return orgs

@@ -121,6 +121,9 @@ def _settings_with(*, show: str = "", **env: str) -> subprocess.CompletedProcess
         ({"DEBUG": "1", "PORT": "eighty"}, "PORT must be a whole number"),
         ({"DEBUG": "maybe"}, "DEBUG must be one of"),
         ({"DEBUG": "0"}, "SECRET_KEY is required when DEBUG is off"),
+        # .env.example exported as it is, or a manage.py command run beside
+        # `make run`: the message says what a trial on this machine needs.
+        ({"DEBUG": "0", "DEPLOYMENT": "production"}, "or set DEPLOYMENT=local"),
         ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL"),
         ({"DEBUG": "1", "DATABASE_URL": "oracle://x/y"}, "DATABASE_URL must be a URL"),
         (

@@ -248,3 +248,30 @@ def test_make_run_asks_for_the_port_before_it_migrates(tmp_path: Path) -> None:
     )
     assert free.returncode == 0, free.stderr
     assert "[supervisor]" not in free.stdout
+
+
+def test_make_run_starts_nothing_when_the_redis_it_names_is_down() -> None:
+    """With REDIS_URL naming a Redis that is not running, `make run` started
+    everything: the worker and beat retried in the log and /healthz failed,
+    with nothing on the screen saying why."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        redis_port = probe.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as web:
+        web.bind(("127.0.0.1", 0))
+        web_port = web.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_platform", "--check-port"],
+        cwd=ROOT,
+        env=worker_env(
+            PORT=str(web_port), REDIS_URL=f"redis://:hunter2secret@127.0.0.1:{redis_port}/0"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"Cannot reach the Redis REDIS_URL names (127.0.0.1:{redis_port})" in result.stderr
+    assert "Nothing was started" in result.stderr
+    assert "hunter2secret" not in result.stderr + result.stdout

@@ -16,7 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -117,6 +119,20 @@ def _audit_log_children(host: str, port: int) -> list[Child]:
     ]
 
 
+def _broker_problem(url: str) -> str | None:
+    """Why the Redis that ``url`` names cannot be used now, or None if it answers.
+    The reason never carries the URL's password."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+    return None
+
+
 class Command(BaseCommand):
     help = "Run web server, worker, beat and partner simulators together, restarting any that dies."
 
@@ -124,8 +140,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check-port",
             action="store_true",
-            help="Only check that the web server's port is free (`make run` asks first, "
-            "before it migrates and loads the demo data).",
+            help="Only check that the web server's port is free and Redis, if configured, "
+            "answers (`make run` asks first, before it migrates and loads the demo data).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -138,6 +154,17 @@ class Command(BaseCommand):
                 f"Cannot listen on {host}:{port} ({problem}). Nothing was started. "
                 "Stop what holds the port, or choose another with PORT=..."
             )
+        # Redis that is down would leave the worker and beat retrying in the
+        # log and /healthz failing, with nothing on the screen saying why.
+        if settings.REDIS_URL:
+            problem = _broker_problem(settings.REDIS_URL)
+            if problem is not None:
+                where = urlsplit(settings.REDIS_URL)
+                raise CommandError(
+                    f"Cannot reach the Redis REDIS_URL names ({where.hostname}:"
+                    f"{where.port or 6379}): {problem}. Nothing was started. Start Redis "
+                    "there, or leave REDIS_URL unset for the file-system broker in var/."
+                )
         if options["check_port"]:
             return
         # One directory for every process's counted metrics, so /metrics shows
@@ -188,7 +215,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password '{DEMO_PASSWORD}'): {', '.join(users)}")
         self.stdout.write(
             f"Each demo login then asks for a code: TOTP key {DEMO_TOTP_KEY} in an app,"
-            " or `.venv/bin/python manage.py demo_code`"
+            " or `DEPLOYMENT=local .venv/bin/python manage.py demo_code`"
         )
         if settings.OIDC_DEMO_PROVIDER:
             self.stdout.write(
