@@ -1,11 +1,12 @@
 from typing import Any, NoReturn
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "core"
-    verbose_name = "Organisations, staff and citizens"
+    verbose_name = _("Organisations, staff and citizens")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MedicineCabinetConfig(AppConfig):
     name = "medicine_cabinet"
-    verbose_name = "Medicine cabinet"
+    verbose_name = _("Medicine cabinet")
 
     def ready(self) -> None:
         from core.fhir.resources import register

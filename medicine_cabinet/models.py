@@ -17,10 +17,16 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Organisation, User
+
+
+def _amount(value: Decimal) -> str:
+    """A stock quantity as a Danish reader writes it (``2``, ``2,5``), not ``2.000``."""
+    return formats.number_format(format(value.normalize(), "f"), use_l10n=True)
 
 
 class Medicine(models.Model):
@@ -105,7 +111,8 @@ class Medicine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} {self.strength} {self.form}"
+        # The dosage form is kept in English as data; read in the reader's language.
+        return f"{self.name} {self.strength} {pgettext('dosage form', self.form)}"
 
 
 class Location(models.Model):
@@ -187,7 +194,10 @@ class Lot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.medicine} lot {self.batch_number}"
+        return gettext("%(medicine)s, batch %(batch)s") % {
+            "medicine": self.medicine,
+            "batch": self.batch_number,
+        }
 
     @property
     def is_recalled(self) -> bool:
@@ -217,7 +227,11 @@ class Balance(models.Model):
         indexes = [models.Index(fields=["lot", "location"], name="balance_lot_idx")]
 
     def __str__(self) -> str:
-        return f"{self.quantity} of {self.lot} in {self.location}"
+        return gettext("%(quantity)s of %(lot)s in %(location)s") % {
+            "quantity": _amount(self.quantity),
+            "lot": self.lot,
+            "location": self.location,
+        }
 
 
 class Movement(models.Model):
@@ -295,7 +309,12 @@ class Movement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.direction} {self.quantity} of lot {self.lot_id}"
+        return gettext("%(kind)s, %(direction)s %(quantity)s of %(lot)s") % {
+            "kind": self.get_kind_display(),
+            "direction": self.get_direction_display().lower(),
+            "quantity": _amount(self.quantity),
+            "lot": self.lot,
+        }
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):
@@ -363,7 +382,10 @@ class StockCount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Count {self.pk} of {self.location}"
+        return gettext("Count %(number)s of %(location)s") % {
+            "number": self.pk,
+            "location": self.location,
+        }
 
 
 class CountLine(models.Model):
@@ -398,7 +420,10 @@ class CountLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.lot} counted {self.counted_quantity}"
+        return gettext("%(lot)s counted to %(quantity)s") % {
+            "lot": self.lot,
+            "quantity": _amount(self.counted_quantity),
+        }
 
     @property
     def first_variance(self) -> Decimal:
