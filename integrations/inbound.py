@@ -17,6 +17,7 @@ database's unique constraints decide a race between two copies.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -418,10 +419,14 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
     try:
         parsed = parse_message(data)
     except InvalidMessage as exc:
-        return fatal(
-            [Issue("MSG_BAD_FORMAT", f"{exc.field or 'Bundle'}: {exc.message}", code="structure")],
-            event,
-        )
+        issues = [_format_issue(exc)]
+        unread = _as_read(data)
+        if unread is None:
+            return fatal(issues, event)
+        # Refused as not FHIR R4 (a time without its offset): still an attempt
+        # on the citizen its Patient names, as a message breaking MedCom's
+        # rules is.
+        return _denied(partner, unread, RULE_BROKEN, lambda: fatal(issues, event), transient)
     addressing = medcom.addressing_issue(partner, us, parsed)
     if addressing is not None:
         return _denied(
@@ -444,6 +449,58 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         ok=lambda: medcom.answer(data=data, partner=partner, us=us, code=AckCode.OK),
         fatal=lambda code, text, field: fatal([medcom.refusal_issue(code, text, field)], event),
         transient=transient,
+    )
+
+
+# FHIR R4's date, dateTime and instant, refused by the models for their form
+# (a time without its offset, MedCom 052.2: "SHALL include a timezone").
+_DATE_FORM_BROKEN = re.compile(r"\b(?:Date|DateTime|Instant|Time) value string does not match")
+
+
+def _format_issue(exc: InvalidMessage) -> Issue:
+    """The issue of a MedCom message that is not valid FHIR R4: a date or
+    time in the wrong form is MedCom's ``MSG_DATE_FORMAT``, anything else
+    ``MSG_BAD_FORMAT``; both name the element."""
+    text = f"{exc.field or 'Bundle'}: {exc.message}"
+    if _DATE_FORM_BROKEN.search(exc.message):
+        return Issue("MSG_DATE_FORMAT", text, code="value")
+    return Issue("MSG_BAD_FORMAT", text, code="structure")
+
+
+def _as_read(data: Any) -> ParsedMessage | None:
+    """The message as far as it can be read without FHIR's models (its ids,
+    event and resources), to know whom a refused message reached for; None
+    where it has no MessageHeader first or no ids."""
+    bundle_id, header_id = peek_ids(data)
+    entries = data.get("entry") if isinstance(data, dict) else None
+    if not (bundle_id and header_id and isinstance(entries, list)):
+        return None
+    resources = [
+        e["resource"]
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
+    if not resources or resources[0].get("resourceType") != "MessageHeader":
+        return None
+    # A Patient is read for whom she names only where her identifiers have
+    # FHIR's shape (the models did not check them).
+    resources = [r for r in resources if r.get("resourceType") != "Patient" or _shaped(r)]
+    return ParsedMessage(
+        bundle_id=bundle_id,
+        header_id=header_id,
+        event=medcom.event_of(data),
+        header=resources[0],
+        resources=resources[1:],
+    )
+
+
+def _shaped(patient: dict[str, Any]) -> bool:
+    identifiers = patient.get("identifier")
+    return isinstance(identifiers, list) and all(
+        isinstance(i, dict)
+        and isinstance(i.get("system", ""), str)
+        and isinstance(i.get("value", ""), str)
+        for i in identifiers
     )
 
 

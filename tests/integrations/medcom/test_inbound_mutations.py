@@ -227,8 +227,8 @@ REFUSED: dict[str, tuple[Mutation, str, str]] = {
         "MSG_RESOURCE_TYPE_MISMATCH",
         "entry.fullUrl: fullUrl:type",
     ),
-    "timestamp without zone": (_timestamp_without_zone, "MSG_BAD_FORMAT", "timestamp"),
-    "admission without zone": (_admission_without_zone, "MSG_BAD_FORMAT", "period.start"),
+    "timestamp without zone": (_timestamp_without_zone, "MSG_DATE_FORMAT", "timestamp"),
+    "admission without zone": (_admission_without_zone, "MSG_DATE_FORMAT", "period.start"),
     "admission on 30 February": (
         _admission_on_a_day_no_calendar_has,
         "MSG_BAD_FORMAT",
