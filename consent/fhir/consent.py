@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from consent.fhir.datatypes import period_bound, reference_id, validate_fhir
@@ -23,6 +24,10 @@ SUB_UNITS_EXTENSION = "urn:tvaerakut:fhir:consent-include-sub-units"
 RECORDED_BY_EXTENSION = "urn:tvaerakut:fhir:recorded-by"
 WITHDRAWN_EXTENSION = "urn:tvaerakut:fhir:consent-withdrawn"
 PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+# The rule a directive follows, by its provision type: a refusal opts out of
+# disclosure, a consent opts in.
+POLICY_RULE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+POLICY_RULES = {"deny": "OPTOUT", "permit": "OPTIN"}
 
 
 def _recipient(reference: str, display: str) -> dict[str, Any]:
@@ -117,15 +122,7 @@ def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
             }
         ],
         "policyRule": {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}
-            ]
-        }
-        if directive.provision == ConsentDirective.Provision.DENY
-        else {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}
-            ]
+            "coding": [{"system": POLICY_RULE_SYSTEM, "code": POLICY_RULES[directive.provision]}]
         },
         "provision": provision,
     }
@@ -218,6 +215,33 @@ def _check_in_force_and_whole(body: dict[str, Any], provision: dict[str, Any]) -
                 )
 
 
+def _check_policy_rule(body: dict[str, Any], kind: str) -> None:
+    """``policyRule``, when coded, is the rule the provision follows: OPTOUT
+    for a refusal, OPTIN for a consent. A rule saying otherwise, or one we do
+    not know, leaves open what the citizen said; recorded by the provision
+    alone, a Consent that opts out with a permit (or omits the type) would lift
+    or impose a refusal the citizen did not give."""
+    for index, coding in enumerate((body.get("policyRule") or {}).get("coding") or []):
+        place = f"policyRule.coding[{index}]"
+        if (
+            coding.get("system") != POLICY_RULE_SYSTEM
+            or coding.get("code") not in POLICY_RULES.values()
+        ):
+            raise InvalidInput(
+                "consent.policy_rule_unknown",
+                "policyRule is OPTOUT (a refusal) or OPTIN (a consent) in "
+                "http://terminology.hl7.org/CodeSystem/v3-ActCode.",
+                field=place,
+            )
+        if coding.get("code") != POLICY_RULES[kind]:
+            raise InvalidInput(
+                "consent.policy_rule_conflict",
+                "policyRule and provision.type disagree: a refusal (deny) is OPTOUT, "
+                "a consent (permit) is OPTIN.",
+                field=place,
+            )
+
+
 def parse_consent(data: dict[str, Any]) -> ParsedConsent:
     body = validate_fhir(data, expected_type="Consent")
     citizen_id = reference_id(body.get("patient"), "Patient", "patient")
@@ -228,6 +252,7 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
             "consent.provision_invalid", "provision.type is deny or permit.", field="provision.type"
         )
     _check_in_force_and_whole(body, provision)
+    _check_policy_rule(body, kind)
     org_ids: list[int] = []
     user_ids: list[int] = []
     for index, actor in enumerate(provision.get("actor") or []):
@@ -244,14 +269,21 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
                 field=f"provision.actor[{index}]",
             )
     purposes = []
-    for coding in provision.get("purpose") or []:
-        purpose = PURPOSE_BY_CODE.get(coding.get("code", ""))
+    for index, coding in enumerate(provision.get("purpose") or []):
+        # A code means its purpose only in HL7's PurposeOfUse: TREAT in another
+        # system (or in none) is not treatment.
+        purpose = (
+            PURPOSE_BY_CODE.get(coding.get("code", ""))
+            if coding.get("system") == PURPOSE_SYSTEM
+            else None
+        )
         if purpose is None:
+            codes = f"{', '.join(PURPOSE_BY_CODE)} ({PURPOSE_SYSTEM})"
             raise InvalidInput(
                 "consent.purpose_unknown",
-                f"provision.purpose codes are {', '.join(PURPOSE_BY_CODE)}.",
-                field="provision.purpose",
-                params={"codes": ", ".join(PURPOSE_BY_CODE)},
+                f"provision.purpose codes are {codes}.",
+                field=f"provision.purpose[{index}]",
+                params={"codes": codes},
             )
         purposes.append(purpose)
     extensions = {e.get("url"): e for e in body.get("extension") or []}
@@ -275,6 +307,15 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
             field="provision.dataPeriod",
         )
     period_start, period_end = _period(provision, "period", invalid="consent.period_invalid")
+    if period_start is None and period_end is not None and period_end <= timezone.now():
+        # Without a start the directive is in force from when it is recorded:
+        # one whose end has passed would never be.
+        raise InvalidInput(
+            "consent.period_invalid",
+            "provision.period ends before it starts: without a start, a directive is in force "
+            "from the moment it is recorded.",
+            field="provision.period.end",
+        )
     return ParsedConsent(
         citizen_id=citizen_id,
         provision=kind,

@@ -173,28 +173,43 @@ def consent_withdraw(
         purpose=purpose,
         audit_permit=False,
     )
-    if given_how not in ConsentDirective.GivenHow.values:
-        raise InvalidInput(
-            "consent.given_how_required", "Say how it was given: oral or written.", field="how"
-        )
-    user, organisation = _recorder(actor)
     decision = citizen.gate_decision  # type: ignore[attr-defined]
-    with transaction.atomic():
-        directive = ConsentDirective.objects.select_for_update().get(pk=directive_id)
-        if ConsentWithdrawal.objects.filter(directive=directive).exists():
-            raise Conflict("consent.already_withdrawn", "This directive is already withdrawn.")
-        ConsentWithdrawal.objects.create(
-            directive=directive,
-            given_how=given_how,
-            recorded_by=user,
-            recorded_by_organisation=organisation,
-        )
-        _audit_directive(
+    try:
+        if given_how not in ConsentDirective.GivenHow.values:
+            raise InvalidInput(
+                "consent.given_how_required", "Say how it was given: oral or written.", field="how"
+            )
+        user, organisation = _recorder(actor)
+        with transaction.atomic():
+            directive = ConsentDirective.objects.select_for_update().get(pk=directive_id)
+            if ConsentWithdrawal.objects.filter(directive=directive).exists():
+                raise Conflict("consent.already_withdrawn", "This directive is already withdrawn.")
+            ConsentWithdrawal.objects.create(
+                directive=directive,
+                given_how=given_how,
+                recorded_by=user,
+                recorded_by_organisation=organisation,
+            )
+            _audit_directive(
+                actor=actor,
+                decision=decision,
+                action=Action.UPDATE,
+                purpose=purpose,
+                directive=directive,
+                detail={"withdrawn": True},
+            )
+    except (InvalidInput, Conflict) as exc:
+        # Refused after the gate let the actor at the directive: still an
+        # attempt on the citizen's refusals, on her log (R9), as a refused
+        # Consent is; recorded once the withdrawal's transaction is undone.
+        audit_denied(
             actor=actor,
-            decision=decision,
             action=Action.UPDATE,
-            purpose=purpose,
-            directive=directive,
-            detail={"withdrawn": True},
+            purpose=decision.audit_purpose(purpose),
+            reason_code=exc.code,
+            citizen_id=citizen.pk,
+            resource_type="Consent",
+            resource_id=str(directive_id),
         )
+        raise
     return ConsentDirective.objects.select_related("withdrawal", "recorded_by").get(pk=directive_id)

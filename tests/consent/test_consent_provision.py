@@ -101,3 +101,131 @@ def test_r4_a_provision_of_no_known_type_names_the_element(world: World) -> None
     body = bodies.refusal(world.person.pk, kind="maybe")
     response = post(f.client_for(world.nurse), "/fhir/Consent", body)
     assert _error(response) == (400, "consent.provision_invalid", ["provision.type"])
+
+
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule", "code"),
+    [
+        # A consent that says it opts out, and a refusal that says it opts in:
+        # recorded by the type alone, either turns the citizen's word around.
+        ("permit", {"system": ACT_CODE, "code": "OPTOUT"}, "consent.policy_rule_conflict"),
+        ("deny", {"system": ACT_CODE, "code": "OPTIN"}, "consent.policy_rule_conflict"),
+        ("deny", {"system": "urn:example:policy", "code": "OPTOUT"}, "consent.policy_rule_unknown"),
+        ("deny", {"system": ACT_CODE, "code": "OPTOUTE"}, "consent.policy_rule_unknown"),
+        ("deny", {"code": "OPTOUT"}, "consent.policy_rule_unknown"),
+    ],
+)
+def test_r4_a_policy_rule_we_do_not_know_or_that_contradicts_the_provision_is_refused(
+    world: World, kind: str, rule: dict[str, str], code: str
+) -> None:
+    body = bodies.refusal(world.person.pk, kind=kind)
+    body["policyRule"] = {"coding": [rule]}
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert _error(response) == (400, code, ["policyRule.coding[0]"])
+    assert not ConsentDirective.objects.exists()
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk, outcome="denied").latest("id")
+    assert (entry.resource_type, entry.reason_code) == ("Consent", code)
+
+
+def test_r4_a_policy_rule_without_a_provision_type_is_a_refusal_only_if_it_opts_out(
+    world: World,
+) -> None:
+    body = bodies.refusal(world.person.pk)
+    body["provision"] = {}
+    body["policyRule"] = {"coding": [{"system": ACT_CODE, "code": "OPTIN"}]}
+    client = f.client_for(world.nurse)
+    refused = post(client, "/fhir/Consent", body)
+    assert _error(refused)[:2] == (400, "consent.policy_rule_conflict")
+    assert not ConsentDirective.objects.exists()
+    body["policyRule"] = {"coding": [{"system": ACT_CODE, "code": "OPTOUT"}]}
+    assert post(client, "/fhir/Consent", body).status_code == 201
+    assert ConsentDirective.objects.get().provision == "deny"
+
+
+def test_r4_a_consent_read_is_recorded_again_as_it_reads(world: World) -> None:
+    client = f.client_for(world.nurse)
+    for kind in ("deny", "permit"):
+        created = post(client, "/fhir/Consent", bodies.refusal(world.person.pk, kind=kind))
+        again = created.json()
+        del again["id"]
+        resent = post(client, "/fhir/Consent", again)
+        assert resent.status_code == 201, resent.content
+        assert resent.json()["policyRule"] == created.json()["policyRule"]
+
+
+@pytest.mark.parametrize(
+    "coding",
+    [
+        {"system": "urn:example:purposes", "code": "TREAT"},
+        {"code": "TREAT"},
+        {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "treat"},
+    ],
+)
+def test_r4_a_purpose_is_a_purpose_of_use_only_in_hl7s_system(
+    world: World, coding: dict[str, str]
+) -> None:
+    body = bodies.refusal(world.person.pk, purposes=["HOPERAT"])
+    body["provision"]["purpose"].append(coding)
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert _error(response) == (400, "consent.purpose_unknown", ["provision.purpose[1]"])
+    assert not ConsentDirective.objects.exists()
+
+
+def _withdraw(client: Any, directive_id: str, how: str | None) -> Any:
+    parameters = [{"name": "how", "valueCode": how}] if how else []
+    return post(
+        client,
+        f"/fhir/Consent/{directive_id}/$withdraw",
+        {"resourceType": "Parameters", "parameter": parameters},
+    )
+
+
+def test_r9_a_refused_withdrawal_is_recorded_on_the_citizens_log(world: World) -> None:
+    client = f.client_for(world.nurse)
+    directive_id = post(client, "/fhir/Consent", bodies.refusal(world.person.pk)).json()["id"]
+
+    def refused_entries() -> list[tuple[str, str, str, str]]:
+        return list(
+            AuditEntry.objects.filter(citizen_id=world.person.pk, outcome="denied")
+            .order_by("id")
+            .values_list("action", "resource_type", "resource_id", "reason_code")
+        )
+
+    assert _error(_withdraw(client, directive_id, None))[:2] == (
+        400,
+        "consent.given_how_required",
+    )
+    assert _error(_withdraw(client, directive_id, "nodded"))[:2] == (
+        400,
+        "consent.given_how_required",
+    )
+    assert _withdraw(client, directive_id, "oral").status_code == 200
+    assert _error(_withdraw(client, directive_id, "written"))[:2] == (
+        409,
+        "consent.already_withdrawn",
+    )
+    assert refused_entries() == [
+        ("update", "Consent", directive_id, "consent.given_how_required"),
+        ("update", "Consent", directive_id, "consent.given_how_required"),
+        ("update", "Consent", directive_id, "consent.already_withdrawn"),
+    ]
+
+
+@pytest.mark.parametrize("end", ["2024-01-01", "2024-01-01T10:00:00+01:00"])
+def test_r4_a_directive_without_a_start_whose_end_has_passed_is_refused_naming_the_end(
+    world: World, end: str
+) -> None:
+    body = bodies.refusal(world.person.pk, period={"end": end})
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert _error(response) == (400, "consent.period_invalid", ["provision.period.end"])
+    assert "registreres" in response.json()["issue"][0]["details"]["text"]
+    assert not ConsentDirective.objects.exists()
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk, outcome="denied").latest("id")
+    assert (entry.action, entry.resource_type, entry.reason_code) == (
+        "create",
+        "Consent",
+        "consent.period_invalid",
+    )
