@@ -18,6 +18,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
 from acute.models import Referral, Urgency, Visit, VitalSign
+from consent.fhir import coded_values
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
 from core.fhir.validation import FHIRInvalid, fhir_validate
@@ -271,13 +272,14 @@ def _texts(items: Any) -> str:
 
 def parse_service_request(body: Any) -> dict[str, Any]:
     """The fields of ``referral_create`` from a posted ServiceRequest, plus the
-    citizen's CPR number (``cpr``) or platform id (``citizen_id``)."""
+    citizen's CPR number (``cpr``) or platform id (``citizen_id``) and its
+    coded values (``codings``: a psychiatric diagnosis is refused, R2)."""
     if not isinstance(body, dict) or body.get("resourceType") != "ServiceRequest":
         raise InvalidInput(
             "fhir.resource_type", "Post a ServiceRequest resource.", field="resourceType"
         )
     try:
-        fhir_validate(ServiceRequest, body)
+        validated = fhir_validate(ServiceRequest, body)
     except FHIRInvalid as exc:
         raise InvalidInput(
             "fhir.invalid",
@@ -341,4 +343,6 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         "responsible_physician_phone": responsible.get("phone", ""),
         "required_skills": skills,
         "external_id": identifiers[0] if identifiers else "",
+        # Every coded value, wherever it sits, for the service to judge (R2).
+        "codings": coded_values(validated, diagnosis=False),
     }

@@ -25,6 +25,7 @@ from acute.services._common import (
 )
 from acute.services.triage import REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE
 from consent.audit.services import Action
+from consent.fhir import CodedValue, judge_codings
 from core.actors import Actor
 from core.cpr import validate_cpr
 from core.deaths import is_registered_dead
@@ -91,6 +92,7 @@ def referral_intake(
     required_skills: Sequence[str] = (),
     external_id: str = "",
     electronic: bool = False,
+    codings: Sequence[CodedValue] = (),
 ) -> Referral:
     """A referral from a member of staff. The coordinator types in a phone
     referral and says who referred (``source``); a GP, a 1813 or hospital
@@ -142,6 +144,7 @@ def referral_intake(
         source_organisation=source_organisation,
         external_id=external_id if source_organisation else "",
         required_skills=required_skills,
+        codings=codings,
         actor=actor,
     )
 
@@ -213,12 +216,15 @@ def referral_create(
     source_organisation: Organisation | None = None,
     external_id: str = "",
     required_skills: Sequence[str] = (),
+    codings: Sequence[CodedValue] = (),
     actor: Actor,
 ) -> Referral:
     """Take in a referral (*henvisning*). It joins the citizen's open episode,
     or opens one. A referral without the physician holding treatment
     responsibility (*behandlingsansvar*) is refused. A resend with the same
     ``external_id`` from the same organisation returns the first referral.
+    The coded values of an electronic referral (``codings``) are judged as the
+    shared record judges them: a psychiatric diagnosis is refused (R2).
     Every refusal is a denied attempt on the citizen's record (R9), on every
     door alike."""
     with refusal_audited(
@@ -229,6 +235,9 @@ def referral_create(
         codes=EVERY_REFUSAL,
         reasons=REFUSAL_REASONS,
     ):
+        # A referral travels on to the nurse, the board and the hand-back:
+        # R2 holds for what it codes as for the shared record.
+        judge_codings(list(codings))
         # Every field refused at once (one message under each), not one per send.
         refused: list[InvalidInput] = []
 

@@ -28,6 +28,9 @@ from core.models import Citizen
 from core.validation import required_text
 
 REFERRAL_CITIZEN_DECEASED = "referral.citizen_deceased"
+# Triage is decided once; a second decision (a colleague's at the same time,
+# the same answer sent again) is refused, and the attempt audited (R9).
+REFERRAL_ALREADY_TRIAGED = "referral.already_triaged"
 # One sentence for the code, whether a referral for her is sent or accepted.
 REFERRAL_DECEASED_MESSAGE = (
     "The citizen is registered deceased, so the referral is neither received nor accepted."
@@ -58,7 +61,10 @@ def referral_accept(*, referral: Referral, actor: Actor) -> Referral:
     The refused attempt is on the citizen's record (R9), written after the
     refused transaction has rolled back."""
     with _triage_audited(
-        referral, actor=actor, status=Referral.Status.ACCEPTED, codes={REFERRAL_CITIZEN_DECEASED}
+        referral,
+        actor=actor,
+        status=Referral.Status.ACCEPTED,
+        codes={REFERRAL_CITIZEN_DECEASED, REFERRAL_ALREADY_TRIAGED},
     ):
         referral = _triage(referral, status=Referral.Status.ACCEPTED, actor=actor)
         signals.referral_accepted.send(sender=Referral, referral=referral, by=actor)
@@ -81,7 +87,11 @@ def referral_decline(*, referral: Referral, reason: str, actor: Actor) -> Referr
         referral,
         actor=actor,
         status=Referral.Status.DECLINED,
-        codes={"referral.decline_reason_required", "referral.decline_reason_too_long"},
+        codes={
+            "referral.decline_reason_required",
+            "referral.decline_reason_too_long",
+            REFERRAL_ALREADY_TRIAGED,
+        },
     ):
         reason = _decline_reason(reason)
         referral = _triage(

@@ -122,6 +122,8 @@ class AuditEventResource(FHIRResource):
 
     type = "AuditEvent"
     readers = frozenset({Role.AUDITOR})
+    # An entry is the log's, not a row of the citizen it names.
+    ids_name_a_citizen = False
     search_params = (
         Param("patient", "reference", "Patient/<internal id>; never a CPR number"),
         Param("date", "date", "Prefixes eq, ge, gt, le, lt; repeated, a range", repeats=True),

@@ -172,6 +172,11 @@ class FHIRResource:
     operations: tuple[tuple[str, str], ...] = ()
     versioned: bool = False
     documentation: str = ""
+    # Each id names a row of one citizen (``citizen_of``), so an attempt
+    # refused before the gate decides (a role that may not ask, a purpose it
+    # may not state) is recorded on her log (R9). A type whose rows are no
+    # citizen's (the audit log's entries) says ``False``.
+    ids_name_a_citizen: bool = True
 
     # --- what a type declares ---------------------------------------------------
 
@@ -411,9 +416,13 @@ class FHIRResource:
 
     def citizen_named(self, resource_id: str, query: Mapping[str, Any] | None) -> int | None:
         """The citizen a request names, for recording an attempt refused
-        before the gate decides (R9) on that citizen's log: here the patient
-        a search names; a type whose ids name one citizen's rows says whose
-        (a lookup made only for such a refusal)."""
+        before the gate decides (R9) on that citizen's log: the citizen of
+        the row an id names (a lookup made only for such a refusal), or the
+        patient a search names."""
+        if resource_id and self.ids_name_a_citizen:
+            pk = self.row_id(resource_id)
+            obj = self.queryset().filter(pk=pk).first() if pk is not None else None
+            return self.citizen_of(obj) if obj is not None else None
         if query is None:
             return None
         try:
