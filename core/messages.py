@@ -129,6 +129,15 @@ FIXED = (
     gettext_noop("provision.actor names an unknown organisation."),
     gettext_noop("provision.actor names an unknown professional."),
     gettext_noop("provision.type is deny or permit."),
+    gettext_noop(
+        "policyRule is OPTOUT (a refusal) or OPTIN (a consent) in http://terminology.hl7.org/CodeSystem/v3-ActCode."
+    ),
+    gettext_noop(
+        "policyRule and provision.type disagree: a refusal (deny) is OPTOUT, a consent (permit) is OPTIN."
+    ),
+    gettext_noop(
+        "provision.period ends before it starts: without a start, a directive is in force from the moment it is recorded."
+    ),
     gettext_noop("Consent is recorded by a member of staff."),
     gettext_noop("Unknown action."),
     gettext_noop("This lot has been recounted."),
