@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.utils import translation
+from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from acute.models import Referral
 from acute.services import referral_create
+from consent.fhir import CodedValue, coded_values
+from core.fhir.validation import fhir_validate
 from integrations.messages import InvalidMessage, ParsedMessage
 
 if TYPE_CHECKING:
@@ -46,6 +49,8 @@ class RequestedVisit:
     clinical_picture: str
     requested_actions: str
     external_id: str
+    # Every coded value of the ServiceRequest, for the intake to judge (R2).
+    codings: tuple[CodedValue, ...] = ()
 
 
 def _physician(practitioner: dict[str, Any]) -> tuple[str, str]:
@@ -104,6 +109,7 @@ def requested_visit(
         clinical_picture="\n".join(n.get("text", "") for n in request.get("note") or []) or reason,
         requested_actions=concept_text(request.get("orderDetail")) or default_actions,
         external_id=case_ids[0] if case_ids else message.header_id,
+        codings=tuple(coded_values(fhir_validate(ServiceRequest, request), diagnosis=False)),
     )
 
 
@@ -126,5 +132,6 @@ def referral_from_partner(
         responsible_physician_organisation=partner.organisation,
         source_organisation=partner.organisation,
         external_id=requested.external_id,
+        codings=requested.codings,
         actor=actor,
     )

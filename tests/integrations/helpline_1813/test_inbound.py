@@ -224,3 +224,34 @@ def test_a_1813_referral_for_a_new_citizen_with_an_impossible_death_is_fatal(
     assert element in json.dumps(issue)
     assert not Citizen.objects.filter(cpr=cpr).exists()
     assert not Referral.objects.exists()
+
+
+def test_r2_a_1813_referral_coding_a_psychiatric_diagnosis_is_fatal_and_creates_nothing(
+    live_network,
+) -> None:
+    """R2 on the partners' door as on /fhir/: an ICD-10 chapter F code in the
+    referral's reason is refused with the rule, nothing is written, and the
+    attempt is recorded as denied on the citizen."""
+    citizen = f.citizen()
+    sim = live_network.sims["1813"]
+    message = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Uro", case_id="1813-0007"
+    )
+    request = message["entry"][2]["resource"]
+    request["reasonCode"][0]["coding"] = [
+        {"system": "http://hl7.org/fhir/sid/icd-10", "code": "F32.1", "display": "Depression"}
+    ]
+    [reply] = sim.send(message)
+    answer, _, outcome = ack_of(reply)
+    assert answer == "fatal-error"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "record.psychiatric_diagnosis"
+    assert not Referral.objects.exists()
+    assert AuditEntry.objects.filter(citizen_id=citizen.pk, outcome="denied").exists()
+
+    # A somatic code is taken as before.
+    request["reasonCode"][0]["coding"][0].update(code="J18.9", display="Pneumoni")
+    message["id"] = "e1b7c3a0-0000-4000-8000-000000000007"
+    message["entry"][0]["resource"]["id"] = "e1b7c3a0-0000-4000-8000-000000000008"
+    [reply] = sim.send(message)
+    assert ack_of(reply)[0] == "ok"
+    assert Referral.objects.filter(citizen=citizen).count() == 1
