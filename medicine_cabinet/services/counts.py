@@ -44,6 +44,16 @@ from medicine_cabinet.services.checks import (
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit, operation_audit
 from medicine_cabinet.services.notifications import notify
 
+# What a recount writes on a count line (and a reopened count clears).
+RECOUNT_FIELDS = [
+    "recounted_quantity",
+    "balance_at_recount",
+    "recounted_by",
+    "recounted_at",
+    "reason_code",
+    "note",
+]
+
 
 def _check_may_count(actor: Actor, location: Location) -> None:
     check_location(actor, location)
@@ -159,16 +169,7 @@ def count_recount(
     line.recounted_at = timezone.now()
     line.reason_code = reason_code if quantity != balance else ""
     line.note = note.strip()[:300]
-    line.save(
-        update_fields=[
-            "recounted_quantity",
-            "balance_at_recount",
-            "recounted_by",
-            "recounted_at",
-            "reason_code",
-            "note",
-        ]
-    )
+    line.save(update_fields=RECOUNT_FIELDS)
     _count_audit(
         actor=actor,
         count=locked_count,
@@ -279,16 +280,7 @@ def _count_reopen(*, actor: Actor, count: StockCount, lines: list[CountLine]) ->
         line.recounted_quantity = line.balance_at_recount = line.recounted_by = None
         line.recounted_at = None
         line.reason_code = line.note = ""
-        line.save(
-            update_fields=[
-                "recounted_quantity",
-                "balance_at_recount",
-                "recounted_by",
-                "recounted_at",
-                "reason_code",
-                "note",
-            ]
-        )
+        line.save(update_fields=RECOUNT_FIELDS)
     locked.status = StockCount.Status.OPEN
     locked.submitted_at = None
     locked.save(update_fields=["status", "submitted_at"])
