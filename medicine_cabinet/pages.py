@@ -3,7 +3,9 @@ lot, expiring lots, open notifications (discrepancies, recalls, low stock),
 counts to do, a count, receiving a delivery, recalling a lot.
 
 The cabinet holds no citizen data; every write goes through the cabinet's
-services, which check the role and location and record the audit entry.
+services, which check the role and location and record the audit entry. The
+one page that names citizens is a recalled lot's: who received a dose from
+it, each citizen listed recorded in the audit log on every view (R9).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
@@ -129,7 +131,30 @@ def recall(request: HttpRequest) -> HttpResponse:
     except PlatformError as exc:
         return _stock_page(request, exc)
     messages.warning(request, _("Lot recalled."))
-    return redirect("cabinet-stock")
+    return redirect("cabinet-recall-detail", lot_id=lot.pk)
+
+
+@page(Role.MEDICINE_OFFICER)
+@require_http_methods(["GET"])
+def recall_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
+    """A recalled lot: where it is held and who already received a dose from
+    it, to be followed up (their GP told, the citizen observed)."""
+    actor = page_actor(request)
+    try:
+        organisation = _organisation(actor)
+        lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)
+        given = selectors.recall_administrations(actor=actor, organisation=organisation, lot=lot)
+    except PlatformError as exc:
+        return render_page(request, "medicine_cabinet/recall.html", {}, error=exc)
+    return render_page(
+        request,
+        "medicine_cabinet/recall.html",
+        {
+            "lot": lot,
+            "held_in": selectors.lot_holdings(organisation=organisation, lot=lot),
+            "given": given,
+        },
+    )
 
 
 # --- counts ----------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Stock is not citizen data; these reads are limited to the caller's acute
 function. Use per municipality is counted from administrations by the
-municipality recorded with the dose, so no citizen is read to make it.
+municipality recorded with the dose, so no citizen is read to make it. The
+one exception is :func:`recall_administrations`, which names the citizens who
+received a recalled lot and records each of them in the audit log (R9).
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from core.errors import NotFoundOrNotAllowed
-from core.models import Organisation, User
+from consent.audit.services import Action, audit_record
+from core.actors import Actor
+from core.errors import Forbidden, NotFoundOrNotAllowed, PreconditionFailed
+from core.models import Organisation, Role, User
+from core.purposes import role_purpose
 from medicine_cabinet.models import (
     Administration,
     Balance,
@@ -190,6 +195,44 @@ def lot_holdings(*, organisation: Organisation, lot: Lot) -> list[Balance]:
         .select_related("location", "location__nurse")
         .order_by("location__kind", "location__name")
     )
+
+
+def recall_administrations(
+    *, actor: Actor, organisation: Organisation, lot: Lot
+) -> list[Administration]:
+    """The doses this acute function gave from a recalled lot, oldest first:
+    the citizens to follow up (their GP told, the citizen observed).
+
+    Only the medicine officer asks, for the purpose her role exists for
+    (operations, R3), and only of a recalled lot. Each dose comes with what
+    following it up takes — the citizen's name and masked CPR number, when,
+    the nurse, the visit and the physician's order — and nothing of the
+    record. Every citizen listed is one audit entry, written before the list
+    is returned (R9)."""
+    if actor.role != Role.MEDICINE_OFFICER:
+        raise Forbidden("recall.role", "Only the medicine officer recalls a lot.")
+    if not lot.is_recalled:
+        raise PreconditionFailed("lot.not_recalled", "This lot is not recalled.")
+    doses = list(
+        Administration.objects.filter(lot=lot, bag__organisation=organisation)
+        .select_related("citizen", "by", "visit", "order")
+        .order_by("administered_at", "pk")
+    )
+    given_to: dict[int, list[int]] = {}
+    for dose in doses:
+        given_to.setdefault(dose.citizen_id, []).append(dose.pk)
+    for citizen_id, administrations in given_to.items():
+        audit_record(
+            actor=actor,
+            action=Action.SEARCH,
+            purpose=role_purpose(actor.role),
+            citizen_id=citizen_id,
+            resource_type="MedicationAdministration",
+            resource_id=str(lot.pk),
+            reason_code="recall",
+            detail={"lot": lot.pk, "administrations": administrations},
+        )
+    return doses
 
 
 def balance_quantity(*, location_id: int, lot_id: int) -> Decimal:

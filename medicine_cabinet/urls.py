@@ -6,6 +6,7 @@ urlpatterns: list[URLPattern] = [
     path("cabinet/", pages.stock, name="cabinet-stock"),
     path("cabinet/receive/", pages.receive, name="cabinet-receive"),
     path("cabinet/recall/", pages.recall, name="cabinet-recall"),
+    path("cabinet/recall/<int:lot_id>/", pages.recall_detail, name="cabinet-recall-detail"),
     path("cabinet/counts/", pages.counts, name="cabinet-counts"),
     path("cabinet/counts/start/", pages.count_start, name="cabinet-count-start"),
     path("cabinet/counts/<int:count_id>/", pages.count_detail, name="cabinet-count"),

@@ -16,6 +16,7 @@ from core.models import Organisation, Role, User
 from core.openapi import Reference
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
+    Administration,
     Balance,
     CountLine,
     CountReason,
@@ -206,6 +207,27 @@ def line_json(line: CountLine) -> dict[str, Any]:
     }
 
 
+def recall_dose_json(a: Administration) -> dict[str, Any]:
+    """A dose given from a recalled lot, with what following it up takes:
+    the citizen by id, name and masked CPR number, never the number itself."""
+    return {
+        "id": a.pk,
+        "administered_at": a.administered_at.isoformat(),
+        "quantity": stock_amount(a.quantity),
+        "unit": a.unit,
+        "citizen": {
+            "id": a.citizen_id,
+            "name": a.citizen.full_name,
+            "masked_cpr": a.citizen.masked_cpr,
+        },
+        "nurse": a.by.display_name,
+        "visit": a.visit_id,
+        "referral": a.visit.referral_id,
+        "order": a.order_id,
+        "ordered_by": a.order.ordered_by_name,
+    }
+
+
 def notification_json(n: Notification) -> dict[str, Any]:
     return {
         "id": n.pk,
@@ -330,6 +352,27 @@ class CountOut(serializers.Serializer[Any]):
     submitted_at = serializers.DateTimeField(allow_null=True)
     approved_at = serializers.DateTimeField(allow_null=True)
     lines = CountLineOut(many=True)
+
+
+class RecallCitizenOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField(help_text="The citizen (Patient id).")
+    name = serializers.CharField()
+    masked_cpr = serializers.CharField(help_text="The CPR number with its last four digits hidden.")
+
+
+class RecallDoseOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField(help_text="The administration.")
+    administered_at = serializers.DateTimeField()
+    quantity = _amount()
+    unit = serializers.CharField()
+    citizen = RecallCitizenOut()
+    nurse = serializers.CharField(help_text="Who gave the dose.")
+    visit = serializers.IntegerField()
+    referral = serializers.IntegerField(
+        allow_null=True, help_text="The referral the visit answers; empty for a follow-up."
+    )
+    order = serializers.IntegerField(help_text="The physician's order the dose was given against.")
+    ordered_by = serializers.CharField(help_text="The physician who gave the order.")
 
 
 class NotificationOut(serializers.Serializer[Any]):

@@ -33,6 +33,7 @@ from medicine_cabinet.api.common import (
     MovementOut,
     PlainMovementOut,
     QuantityField,
+    RecallDoseOut,
     WitnessInput,
     _location,
     _organisation,
@@ -42,6 +43,7 @@ from medicine_cabinet.api.common import (
     location_json,
     medicine_json,
     movement_json,
+    recall_dose_json,
     stock_amount,
 )
 from medicine_cabinet.models import (
@@ -392,6 +394,7 @@ class LotRecallView(APIView):
                     "lot": serializers.IntegerField(),
                     "recalled_at": serializers.DateTimeField(allow_null=True),
                     "held_in": BalanceOut(many=True),
+                    "administrations": RecallDoseOut(many=True),
                 },
             )
         },
@@ -399,13 +402,17 @@ class LotRecallView(APIView):
     def post(self, request: Request, lot_id: int) -> Response:
         actor = actor_of(request)
         data = valid(RecallInput, request.data)
-        lot = selectors.lot_get(organisation=_organisation(actor), lot_id=lot_id)
+        organisation = _organisation(actor)
+        lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)
         holding = services.lot_recall(actor=actor, lot=lot, reason=data["reason"])
+        # Who already received a dose from it, to be followed up (audited per citizen).
+        given = selectors.recall_administrations(actor=actor, organisation=organisation, lot=lot)
         return Response(
             {
                 "lot": lot.pk,
                 "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
                 "held_in": [balance_json(b) for b in holding],
+                "administrations": [recall_dose_json(a) for a in given],
             },
             status=200,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_noop
 
@@ -19,6 +20,7 @@ from core.models import Organisation, Role
 from core.validation import required_text
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
+    Administration,
     Balance,
     Lot,
     Notification,
@@ -33,22 +35,43 @@ RECALL_REASON_MOST = Lot._meta.get_field("recall_reason").max_length or 300
 
 
 def _recall_notify(*, organisation: Organisation, lot: Lot, holding: list[Balance]) -> None:
+    """The recall as this acute function's officer reads it: where the lot is
+    held and, if any, how many doses its nurses gave from it — never who
+    received them: the recall's page lists them, each one audited."""
     with translation.override(settings.LANGUAGE_CODE):
         where = ", ".join(
             f"{b.location.name}: {formats.number_format(b.quantity.normalize(), use_l10n=True)}"
             for b in holding
         )
+    given = Administration.objects.filter(lot=lot, bag__organisation=organisation).count()
+    if given:
+        message = (
+            gettext_noop(
+                "Lot %(lot)s of %(medicine)s is recalled. Doses given from it: %(given)s;"
+                " see who received them on the recall. Held in: %(where)s."
+            )
+            if where
+            else gettext_noop(
+                "Lot %(lot)s of %(medicine)s is recalled. Doses given from it: %(given)s;"
+                " see who received them on the recall. Held nowhere."
+            )
+        )
+    else:
+        message = (
+            gettext_noop("Lot %(lot)s of %(medicine)s is recalled. Held in: %(where)s.")
+            if where
+            else gettext_noop("Lot %(lot)s of %(medicine)s is recalled. Held nowhere.")
+        )
     notify(
         organisation=organisation,
         kind=Notification.Kind.RECALL,
         key=f"recall:{lot.pk}",
-        message=gettext_noop("Lot %(lot)s of %(medicine)s is recalled. Held in: %(where)s.")
-        if where
-        else gettext_noop("Lot %(lot)s of %(medicine)s is recalled. Held nowhere."),
+        message=message,
         params={
             "lot": lot.batch_number,
             "medicine": f"{lot.medicine.name} {lot.medicine.strength}",
             "where": where,
+            "given": given,
         },
         medicine=lot.medicine,
         lot=lot,
@@ -90,10 +113,15 @@ def lot_recall(*, actor: Actor, lot: Lot, reason: str) -> list[Balance]:
         holding = selectors.lot_holdings(organisation=organisation, lot=locked)
         _recall_notify(organisation=organisation, lot=locked, holding=holding)
         # The batch is blocked everywhere: every other acute function that
-        # holds it is told where, so its officer takes it out too.
+        # holds it is told where, so its officer takes it out too, and one
+        # whose nurses gave doses from it, so its officer follows them up.
         for other in (
             Organisation.objects.filter(
-                stock_locations__balances__lot=locked, stock_locations__balances__quantity__gt=0
+                Q(
+                    stock_locations__balances__lot=locked,
+                    stock_locations__balances__quantity__gt=0,
+                )
+                | Q(stock_locations__administrations__lot=locked)
             )
             .exclude(pk=organisation.pk)
             .distinct()
