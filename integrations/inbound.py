@@ -17,7 +17,6 @@ database's unique constraints decide a race between two copies.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -452,17 +451,19 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
     )
 
 
-# FHIR R4's date, dateTime and instant, refused by the models for their form
-# (a time without its offset, MedCom 052.2: "SHALL include a timezone").
-_DATE_FORM_BROKEN = re.compile(r"\b(?:Date|DateTime|Instant|Time) value string does not match")
+# FHIR R4's types of a moment: one refused by the models is in the wrong form
+# (a time without its offset, MedCom 052.2: "SHALL include a timezone") or
+# names a day no calendar has (2026-02-30).
+_MOMENT_TYPES = frozenset({"date", "dateTime", "instant", "time"})
 
 
 def _format_issue(exc: InvalidMessage) -> Issue:
-    """The issue of a MedCom message that is not valid FHIR R4: a date or
-    time in the wrong form is MedCom's ``MSG_DATE_FORMAT``, anything else
-    ``MSG_BAD_FORMAT``; both name the element."""
+    """The issue of a MedCom message that is not valid FHIR R4: an element of
+    a date or time type that the models refused is MedCom's
+    ``MSG_DATE_FORMAT``, anything else ``MSG_BAD_FORMAT``; both name the
+    element. Decided by the element's FHIR type, not by the error's wording."""
     text = f"{exc.field or 'Bundle'}: {exc.message}"
-    if _DATE_FORM_BROKEN.search(exc.message):
+    if exc.element_type in _MOMENT_TYPES:
         return Issue("MSG_DATE_FORMAT", text, code="value")
     return Issue("MSG_BAD_FORMAT", text, code="structure")
 

@@ -76,7 +76,8 @@ class InvalidMessage(Exception):
     """A message the platform cannot read or act on: answered with fatal-error.
     ``citizen_ids``: citizens other than the message's own whose data it
     reached for (a thread or a hospital stay of another citizen), audited as
-    denied attempts with it."""
+    denied attempts with it. ``element_type``: the FHIR type of ``field``
+    where the message is not valid FHIR R4 there (``dateTime`` ...)."""
 
     def __init__(
         self,
@@ -85,12 +86,14 @@ class InvalidMessage(Exception):
         *,
         field: str | None = None,
         citizen_ids: Iterable[int] = (),
+        element_type: str = "",
     ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
         self.citizen_ids = tuple(citizen_ids)
+        self.element_type = element_type
 
 
 @dataclass
@@ -300,6 +303,7 @@ def parse_message(data: Any) -> ParsedMessage:
             "message.invalid_fhir",
             f"The Bundle is not valid FHIR R4: {exc}.",
             field=exc.where or None,
+            element_type=exc.element_type,
         ) from None
     entries = data.get("entry") or []
     resources = [e.get("resource") for e in entries if isinstance(e, dict)]

@@ -11,8 +11,10 @@ values sent.
 
 from __future__ import annotations
 
+import typing
 from typing import Any, TypeVar
 
+from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -20,12 +22,80 @@ Model = TypeVar("Model", bound=BaseModel)
 
 class FHIRInvalid(Exception):
     """``where``: the first wrong element's path (empty for the resource as a
-    whole); ``problems``: up to five places with their reasons."""
+    whole); ``problems``: up to five places with their reasons; ``element_type``:
+    the FHIR type of the element at ``where`` (``dateTime``, ``string``,
+    ``Period`` ...), '' where the models do not say."""
 
-    def __init__(self, where: str, problems: str):
+    def __init__(self, where: str, problems: str, element_type: str = ""):
         super().__init__(problems)
         self.where = where
         self.problems = problems
+        self.element_type = element_type
+
+
+# The FHIR primitive types the models mark on a field (``Annotated[datetime,
+# DateTime()]``), by the marker's class name.
+_PRIMITIVE_NAMES = {"DateTime": "dateTime", "Instant": "instant", "Date": "date", "Time": "time"}
+
+
+def _field_of(model: type[BaseModel], name: str) -> Any:
+    for field_name, info in model.model_fields.items():
+        if name in (field_name, info.alias):
+            return info
+    return None
+
+
+def _element_type(annotation: Any) -> tuple[str, type[BaseModel] | None]:
+    """The FHIR type an annotation declares, and its model where it is complex."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        base, *marks = typing.get_args(annotation)
+        for mark in marks:
+            name = type(mark).__name__
+            if name in _PRIMITIVE_NAMES:
+                return _PRIMITIVE_NAMES[name], None
+            if name:
+                return name[:1].lower() + name[1:], None
+        return _element_type(base)
+    if origin is not None:  # Optional, Union, List: the one FHIR type inside
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                return _element_type(arg)
+        return "", None
+    klass = getattr(annotation, "get_model_klass", None)
+    if klass is not None:
+        model = klass()
+        return model.__name__, model
+    return getattr(annotation, "__name__", ""), None
+
+
+def element_type(model: type[BaseModel], data: Any, location: tuple[Any, ...]) -> str:
+    """The FHIR type of the element at ``location`` (pydantic's ``loc``) in
+    ``data`` read as ``model``: decided by the models' own declaration, never
+    by the wording of an error. A Resource slot (a Bundle entry) is read as
+    the resourceType ``data`` gives there. '' where the path cannot be followed."""
+    current: type[BaseModel] | None = model
+    node = data
+    kind = ""
+    for step in location:
+        if isinstance(step, int):
+            node = node[step] if isinstance(node, list) and -len(node) <= step < len(node) else None
+            continue
+        if current is None:
+            return ""
+        if current.__name__ == "Resource" and isinstance(node, dict):
+            try:
+                current = get_fhir_model_class(str(node.get("resourceType", "")))
+            except (KeyError, ValueError, AttributeError):
+                return ""
+        info = _field_of(current, str(step))
+        if info is None:
+            return ""
+        kind, current = _element_type(info.annotation)
+        if current is None and kind in ("Resource", "ResourceType"):
+            current = get_fhir_model_class("Resource")
+        node = node.get(step) if isinstance(node, dict) else None
+    return kind
 
 
 def fhir_validate(model: type[Model], data: Any) -> Model:
@@ -40,6 +110,11 @@ def fhir_validate(model: type[Model], data: Any) -> Model:
             f"{place or 'resource'}: {e.get('msg', 'invalid')}"
             for place, e in zip(places, errors, strict=True)
         )
-        raise FHIRInvalid(places[0] if places else "", problems) from None
+        where = errors[0].get("loc", ()) if errors else ()
+        try:
+            kind = element_type(model, data, tuple(where))
+        except (TypeError, ValueError, LookupError, AttributeError):
+            kind = ""  # a path the models cannot follow: the type is not known
+        raise FHIRInvalid(places[0] if places else "", problems, kind) from None
     except (TypeError, ValueError, KeyError, AttributeError, LookupError):
         raise FHIRInvalid("", "an element has the wrong shape") from None

@@ -231,7 +231,7 @@ REFUSED: dict[str, tuple[Mutation, str, str]] = {
     "admission without zone": (_admission_without_zone, "MSG_DATE_FORMAT", "period.start"),
     "admission on 30 February": (
         _admission_on_a_day_no_calendar_has,
-        "MSG_BAD_FORMAT",
+        "MSG_DATE_FORMAT",
         "period.start",
     ),
     "duplicate fullUrls": (_duplicate_full_urls, "MSG_PARAM_INVALID", "invariant:bdl-7"),
