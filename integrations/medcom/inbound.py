@@ -55,6 +55,9 @@ _PER_MESSAGE = re.compile(
 # Rules a reference to no entry of the message breaks (FHIR R4's resolution of
 # urn:uuid: references in a Bundle, MedCom's aggregation "bundled").
 UNRESOLVED_REFERENCE = {"reference", "aggregation:bundled"}
+# A destination endpoint given as a SOR unit's address (MedCom's messages
+# name the receiver's SOR unit so: https://sor2.sum.dsdn.dk/#id=<SOR>).
+_SOR_ENDPOINT = re.compile(r"https?://[^#\s]*sor[^#\s]*#id=(?P<sor>\d+)", re.IGNORECASE)
 _OK_SHAPES_CHECKED: dict[str, list[Violation]] = {}
 _OK_SHAPES_MAX = 1_000
 
@@ -222,6 +225,15 @@ def addressing_issue(partner: Partner, us: Organisation, message: ParsedMessage)
         return Issue(
             details="MSG_Receiver_Identifier_UNKNOWN",
             text="MessageHeader.destination.receiver: its SOR/EAN is not this platform's.",
+            code="not-found",
+        )
+    addressed = _SOR_ENDPOINT.fullmatch(str(destinations[0].get("endpoint") or ""))
+    if addressed is not None and addressed["sor"] != us.sor_code:
+        # Sent to another SOR unit's address: the message contradicts its own
+        # receiver and was meant for someone else.
+        return Issue(
+            details="MSG_Receiver_Identifier_UNKNOWN",
+            text="MessageHeader.destination.endpoint: it names a SOR unit not this platform's.",
             code="not-found",
         )
     return None
