@@ -2,12 +2,18 @@
 referral page and the nurse's visit page (``integrations/_care_thread.html``).
 
 The thread is reached through its gate (:func:`.selectors.care_thread_access`);
-the reply goes back to the page it was written on.
+the reply goes back to the page it was written on. The form carries the
+reference it was drawn with: sent twice (a double click, a reload) it is one
+reply. A reply the citizen's refusal withholds (R4) is kept, and the person
+is told it was not sent.
 """
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -15,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from consent.audit.services import Action
 from core.errors import NotFoundOrNotAllowed, PlatformError
+from core.idempotency import key_answered, key_claim
 from core.messages import user_message
 from core.middleware import not_allowed
 from core.models import Role
@@ -24,7 +31,10 @@ from core.refusals import Concerns
 from core.validation import row_id
 from integrations.care_threads.reply import care_thread_reply
 from integrations.care_threads.selectors import care_thread_access
-from integrations.models import CareThread
+from integrations.models import CareThread, OutboundMessage
+
+# The reference drawn with the form (``care_reply_ref``).
+_FORM_REF = re.compile(r"[0-9a-f]{32}")
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -46,13 +56,50 @@ def _back(request: HttpRequest) -> HttpResponse:
 @require_POST
 def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse:
     actor = page_actor(request)
-    try:
-        thread = care_thread_access(actor=actor, thread_id=thread_id, action=Action.CREATE)
-        care_thread_reply(thread=thread, text=request.POST.get("text", ""), actor=actor)
-    except NotFoundOrNotAllowed:
-        return not_allowed(request)
-    except PlatformError as exc:
-        messages.error(request, user_message(exc))
+    ref = str(request.POST.get("form_ref", ""))
+    with transaction.atomic():
+        # The form sent twice is one reply: the second send is told the first came.
+        held = (
+            key_claim(request.user.pk, f"care-reply:{thread_id}:{ref}", "")
+            if _FORM_REF.fullmatch(ref) and request.user.pk
+            else None
+        )
+        if held is not None and not held[1]:
+            messages.info(request, _("This reply was already received."))
+            return _back(request)
+        try:
+            thread = care_thread_access(actor=actor, thread_id=thread_id, action=Action.CREATE)
+            segment = care_thread_reply(
+                thread=thread, text=request.POST.get("text", ""), actor=actor
+            )
+        except NotFoundOrNotAllowed:
+            if held is not None:
+                key_answered(held[0], 404)
+            return not_allowed(request)
+        except PlatformError as exc:
+            if held is not None:
+                key_answered(held[0], 400)  # refused: the corrected reply may be sent
+            messages.error(request, user_message(exc))
+            return _back(request)
+        if held is not None:
+            key_answered(held[0], 302)
+    if segment.outbound is not None and segment.outbound.status == OutboundMessage.Status.WITHHELD:
+        # R4: kept for the record, never silently dropped: the person knows.
+        messages.warning(
+            request,
+            _("The reply is kept but not sent: the citizen has refused disclosure to %(partner)s.")
+            % {"partner": thread.partner.organisation.name},
+        )
+        return _back(request)
+    if segment.outbound is not None and segment.outbound.status == OutboundMessage.Status.FAILED:
+        # Held back as it was written (it breaks MedCom's rules): never "sent".
+        messages.warning(
+            request,
+            _(
+                "The reply is kept but not sent: it could not be made into a valid message. "
+                "The list of hand-offs that need a person says why."
+            ),
+        )
         return _back(request)
     messages.success(request, _("Reply sent."))
     return _back(request)

@@ -102,8 +102,59 @@ def _resolve(message: ParsedMessage, reference: Any) -> dict[str, Any]:
     return {}
 
 
+# MedCom's practitioner roles (ValueSet medcom-core-PractitionerRoles, codes of
+# the Autorisationsregistret and SKS administrative code systems) as MedCom
+# names them: a page shows the title a clinician reads, never the code.
+PRACTITIONER_ROLES = {
+    "afdelingslaege": "Afdelingslæge",
+    "ambulancebehandler": "Ambulancebehandler",
+    "bandagist": "Bandagist",
+    "behandlerfarmaceut": "Behandlerfarmaceut",
+    "bioanalytiker": "Bioanalytiker",
+    "cheflaege": "Cheflæge",
+    "ergoterapeut": "Ergoterapeut",
+    "fodterapeut": "Fodterapeut",
+    "fysioterapeut": "Fysioterapeut",
+    "jordemoder": "Jordemoder",
+    "kiropraktor": "Kiropraktor",
+    "kliniskdiaetist": "Klinisk diætist",
+    "klinisktandtekniker": "Klinisk tandtekniker",
+    "laege": "Læge",
+    "optikerogoptometrist": "Optiker og optometrist",
+    "osteopat": "Osteopat",
+    "overlaege": "Overlæge",
+    "plejehjemsassistent": "Plejehjemsassistent",
+    "plejer": "Plejer",
+    "radiograf": "Radiograf",
+    "socialogsundhedsassistent": "Social- og sundhedsassistent",
+    "socialogsundhedsmedhjaelper": "Social- og sundhedsmedhjælper",
+    "socialogsundhedsmehjaelper": "Social- og sundhedsmedhjælper",
+    "speciallaege": "Speciallæge",
+    "speciallaegeipraksis": "Speciallæge i praksis",
+    "sundhedsplejerske": "Sundhedsplejerske",
+    "sygehjaelper": "Sygehjælper",
+    "sygehuslaege": "Sygehuslæge",
+    "sygeplejerske": "Sygeplejerske",
+    "tandlaege": "Tandlæge",
+    "tandplejer": "Tandplejer",
+}
+
+
+def _role_title(code: dict[str, Any]) -> str:
+    """The author's title: the partner's own text, else the coding's display,
+    else MedCom's name for the code; a code MedCom does not list is shown as
+    given (the partner's word, not one of ours)."""
+    if code.get("text"):
+        return str(code["text"])
+    coding = (code.get("coding") or [{}])[0]
+    if not isinstance(coding, dict):
+        return ""
+    value = str(coding.get("code", ""))
+    return str(coding.get("display") or PRACTITIONER_ROLES.get(value.lower(), value))
+
+
 def _author(message: ParsedMessage, payload: dict[str, Any]) -> str:
-    """'Name, role' of the payload's author (PractitionerRole → Practitioner)."""
+    """'Name, title' of the payload's author (PractitionerRole → Practitioner)."""
     role = _resolve(message, _extension(payload, PRACTITIONER_EXTENSION).get("valueReference"))
     practitioner = _resolve(message, role.get("practitioner"))
     name = (practitioner.get("name") or [{}])[0] if practitioner else {}
@@ -111,7 +162,7 @@ def _author(message: ParsedMessage, payload: dict[str, Any]) -> str:
         name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
     )
     code = (role.get("code") or [{}])[0] if role else {}
-    role_text = code.get("text") or ((code.get("coding") or [{}])[0]).get("code", "")
+    role_text = _role_title(code) if isinstance(code, dict) else ""
     return ", ".join(part for part in (person, role_text) if part)[:200]
 
 

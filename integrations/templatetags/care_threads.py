@@ -4,6 +4,7 @@ shown with a referral, read through the gate for the person at the page
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import template
@@ -29,3 +30,9 @@ def care_threads_of(context: dict[str, Any], referral: Any) -> list[CareThread]:
 def care_category(code: str) -> str:
     """MedCom's category, as a Danish clinician reads it."""
     return care_category_label(code)
+
+
+@register.simple_tag
+def care_reply_ref() -> str:
+    """A fresh reference for one reply form: the form sent twice is one reply."""
+    return uuid.uuid4().hex

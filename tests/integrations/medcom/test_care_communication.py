@@ -93,7 +93,7 @@ def test_a_new_message_opens_a_thread_on_the_citizens_open_referral(hospital, ci
     (segment,) = thread.messages.all()
     assert segment.direction == "in"
     assert segment.text.startswith("Til rette vedkommende.")
-    assert segment.author == "Michael Burns, sygeplejerske"
+    assert segment.author == "Michael Burns, Sygeplejerske"  # MedCom's title, not its code
     assert segment.author_contact == "38683868"
     entry = AuditEntry.objects.filter(
         citizen_id=citizen.pk, reason_code="care-communication-message"
