@@ -22,7 +22,7 @@ from consent.fhir import coded_values
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
 from core.fhir.validation import FHIRInvalid, fhir_validate
-from core.validation import is_digits
+from core.validation import is_digits, text_blank, text_trimmed
 
 EXT = "https://tvaerakut.dk/fhir/StructureDefinition"
 EXT_CALLBACK = f"{EXT}/referrer-callback"
@@ -265,8 +265,8 @@ def _texts(items: Any) -> str:
             text = item.get("text") or " ".join(
                 c.get("display", "") for c in item.get("coding") or [] if isinstance(c, dict)
             )
-            if text and text.strip():
-                out.append(text.strip())
+            if not text_blank(text):
+                out.append(text_trimmed(text))
     return "\n".join(out)
 
 

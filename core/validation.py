@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -107,11 +108,51 @@ def insert_or_conflict(instance: models.Model, *, code: str, message: str) -> No
         raise Conflict(code, message) from None
 
 
+# --- text a person must write ---------------------------------------------------
+
+# Letters that are drawn as nothing although Unicode does not call them space
+# or format characters: fillers of the Hangul script, the blank Braille cell
+# and the combining grapheme joiner. Text of these alone is not written text.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u2800\u3164\uffa0")
+
+
+def _invisible(ch: str) -> bool:
+    """Whether ``ch`` shows nothing a reader could take as text: whitespace
+    of any script (``str.isspace``: also the no-break space), a format
+    character (category Cf: zero-width space and joiners, word joiner, byte
+    order mark, soft hyphen, direction marks) or one of :data:`_INVISIBLE`."""
+    return ch.isspace() or ch in _INVISIBLE or unicodedata.category(ch) == "Cf"
+
+
+def text_blank(value: object) -> bool:
+    """Whether ``value`` says nothing: not a string, empty, or made only of
+    characters that show nothing. The one rule for every reason, reply, note
+    and name a person must write, on every door; ``str.strip`` is not that
+    rule: it keeps a zero-width space, a word joiner or a byte order mark,
+    and a record would hold a reason nobody can read."""
+    return not isinstance(value, str) or all(_invisible(ch) for ch in value)
+
+
+def text_trimmed(value: object) -> str:
+    """``value`` without the characters that show nothing at either end
+    (see :func:`text_blank`); blank text is ``""``, and so is a value that is
+    not a string."""
+    if not isinstance(value, str):
+        return ""
+    start, end = 0, len(value)
+    while start < end and _invisible(value[start]):
+        start += 1
+    while end > start and _invisible(value[end - 1]):
+        end -= 1
+    return value[start:end]
+
+
 def required_text(
-    value: str, *, code: str, field: str, message: str, rule: str | None = None
+    value: object, *, code: str, field: str, message: str, rule: str | None = None
 ) -> str:
-    """``value`` stripped; blank is refused with ``code`` on ``field``."""
-    cleaned = (value or "").strip()
+    """``value`` trimmed (:func:`text_trimmed`); blank (:func:`text_blank`)
+    is refused with ``code`` on ``field``."""
+    cleaned = text_trimmed(value)
     if not cleaned:
         raise InvalidInput(code, message, field=field, rule=rule)
     return cleaned

@@ -15,6 +15,7 @@ from acute.models import Referral
 from acute.services import referral_create
 from consent.fhir import CodedValue, coded_values
 from core.fhir.validation import fhir_validate
+from core.validation import text_trimmed
 from integrations.messages import InvalidMessage, ParsedMessage
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def requested_visit(
             "Unknown ServiceRequest.priority.",
             field="ServiceRequest.priority",
         )
-    reason = concept_text(request.get("reasonCode")) or default_reason
+    reason = text_trimmed(concept_text(request.get("reasonCode"))) or default_reason
     if not reason:
         raise InvalidMessage(
             "referral.reason_missing",

@@ -38,7 +38,7 @@ from core.errors import (
 )
 from core.messages import labels
 from core.models import Citizen, Organisation, Role
-from core.validation import full_clean_or_raise, is_phone_number, required_text
+from core.validation import full_clean_or_raise, is_phone_number, required_text, text_trimmed
 
 # The referral's source, from the organisation of a referrer using the short form.
 SOURCE_BY_KIND = {
@@ -355,9 +355,9 @@ def referral_create(
                     external_id=external_id,
                     referrer_name=referrer_name,
                     referrer_phone=referrer_phone,
-                    reason=reason.strip(),
-                    clinical_picture=clinical_picture.strip(),
-                    requested_actions=requested_actions.strip(),
+                    reason=text_trimmed(reason),
+                    clinical_picture=text_trimmed(clinical_picture),
+                    requested_actions=text_trimmed(requested_actions),
                     required_skills=sorted(set(required_skills)),
                     urgency=urgency,
                     deadline_at=deadline_for(urgency, now),

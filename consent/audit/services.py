@@ -37,7 +37,7 @@ from consent.audit.models import (
 from core.actors import Actor
 from core.context import current_context
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, Unavailable
-from core.validation import full_clean_or_raise, insert_or_conflict, is_digits
+from core.validation import full_clean_or_raise, insert_or_conflict, is_digits, required_text
 
 __all__ = [
     "Action",
@@ -257,11 +257,12 @@ def entry_review(*, entry_id: int, actor: Actor, comment: str) -> EntryReview:
     """An auditor marks a flagged entry reviewed. Stored beside the log, never
     in it. The review of an id that names no entry is recorded as a denied
     attempt (``audit_record_unknown_entry``)."""
-    comment = comment.strip()
-    if not comment:
-        raise InvalidInput(
-            "audit.review_comment_required", "A review needs a comment.", field="comment"
-        )
+    comment = required_text(
+        comment,
+        code="audit.review_comment_required",
+        field="comment",
+        message="A review needs a comment.",
+    )
     if actor.user is None:
         raise InvalidInput("audit.review_needs_user", "Only a person can review an entry.")
     if not AuditFlag.objects.filter(entry_id=entry_id).exists():

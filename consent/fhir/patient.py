@@ -25,7 +25,7 @@ from core.cpr import (
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import MUNICIPALITY_CODE_SYSTEM
-from core.validation import DecimalBounds, decimal_parse, is_digits
+from core.validation import DecimalBounds, decimal_parse, is_digits, text_trimmed
 
 GEOLOCATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/geolocation"
 
@@ -132,8 +132,8 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     cpr, replacement = _patient_identifiers(body)
     names = body.get("name") or []
     name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    given = " ".join(name.get("given") or []).strip()
-    family = str(name.get("family") or "").strip()
+    given = text_trimmed(" ".join(name.get("given") or []))
+    family = text_trimmed(str(name.get("family") or ""))
     if not given or not family:
         raise InvalidInput(
             "patient.name_required", "name needs family and given names.", field="name"
@@ -160,9 +160,9 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     address = next(
         (a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {}
     )
-    line = " ".join(address.get("line") or []).strip()
+    line = text_trimmed(" ".join(address.get("line") or []))
     postal_code = str(address.get("postalCode") or "").strip()
-    city = str(address.get("city") or "").strip()
+    city = text_trimmed(str(address.get("city") or ""))
     if not line or not city or not (len(postal_code) == 4 and is_digits(postal_code)):
         raise InvalidInput(
             "patient.address_required",

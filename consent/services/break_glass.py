@@ -20,7 +20,7 @@ from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.logging import scrub
 from core.models import Citizen, Role
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, text_blank, text_trimmed
 
 BREAK_GLASS_ROLES = frozenset({Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HOME_NURSE, Role.COORDINATOR})
 
@@ -34,7 +34,7 @@ REASON_MAX_LENGTH = 500  # BreakGlass.reason
 
 
 def _checked_reason(reason: object) -> str:
-    reason = reason.strip() if isinstance(reason, str) else ""
+    reason = text_trimmed(reason)
     if len(reason) > REASON_MAX_LENGTH:
         # Cut short, the reason the auditors and the citizen read is not the one stated.
         raise InvalidInput(
@@ -43,7 +43,7 @@ def _checked_reason(reason: object) -> str:
             field="reason",
             params={"max": REASON_MAX_LENGTH},
         )
-    if sum(ch.isalnum() for ch in reason) < REASON_MIN_LETTERS:
+    if text_blank(reason) or sum(ch.isalnum() for ch in reason) < REASON_MIN_LETTERS:
         raise InvalidInput(
             "break_glass.reason_required",
             "State why in words (at least 10 letters or digits): break-the-glass needs a reason.",

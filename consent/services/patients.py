@@ -36,7 +36,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, Precon
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services import citizen_create
-from core.validation import full_clean_or_raise, is_digits
+from core.validation import full_clean_or_raise, is_digits, text_blank
 
 # The audit reason of a death corrected as reported in error, whichever door
 # corrects it (the Patient here, the hospital's HospitalNotification in
@@ -424,7 +424,7 @@ def patient_register(
     errors: list[PlatformError] = [
         InvalidInput("patient.field_required", message, field=name)
         for name, (value, message) in wanted.items()
-        if not value.strip()
+        if text_blank(value)
     ]
     if not (len(postal_code.strip()) == 4 and is_digits(postal_code.strip())):
         errors.append(

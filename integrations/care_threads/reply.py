@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.errors import InvalidInput, PreconditionFailed
+from core.validation import required_text
 from integrations.care_threads.build import Reply
 from integrations.messages import Event
 from integrations.models import CareMessage, CareThread
@@ -31,9 +32,9 @@ def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMes
     """Answer the thread's latest message (the caller has asked the gate for
     the thread's citizen); the reply is audited as a disclosure to the
     partner and goes through the outbox."""
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput("care_thread.reply_empty", _("Write the reply."), field="text")
+    text = required_text(
+        text, code="care_thread.reply_empty", field="text", message=_("Write the reply.")
+    )
     if len(text) > MAX_REPLY:
         raise InvalidInput(
             "care_thread.reply_too_long",

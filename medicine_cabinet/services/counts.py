@@ -22,7 +22,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import Role, User
-from core.validation import decimal_parse, insert_or_conflict
+from core.validation import decimal_parse, insert_or_conflict, text_trimmed
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
     Balance,
@@ -168,7 +168,7 @@ def count_recount(
     line.recounted_by = actor.user
     line.recounted_at = timezone.now()
     line.reason_code = reason_code if quantity != balance else ""
-    line.note = note.strip()[:300]
+    line.note = text_trimmed(note)[:300]
     line.save(update_fields=RECOUNT_FIELDS)
     _count_audit(
         actor=actor,

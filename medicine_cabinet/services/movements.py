@@ -18,6 +18,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import User
+from core.validation import text_blank, text_trimmed
 from medicine_cabinet.models import (
     Balance,
     Location,
@@ -128,7 +129,7 @@ def stock_waste(
     )
     if not rest_of_opened:
         check_whole_units(lot.medicine, quantity)
-    if reason_code == WasteReason.OTHER and not note.strip():
+    if reason_code == WasteReason.OTHER and text_blank(note):
         raise InvalidInput("waste.note_required", "Say what happened.", field="note")
     witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
     return _remove(
@@ -140,7 +141,7 @@ def stock_waste(
         witness=witness,
         leaves_whole=rest_of_opened,
         reason_code=reason_code,
-        note=note.strip(),
+        note=text_trimmed(note),
     )
 
 

@@ -16,6 +16,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import Role, User
+from core.validation import text_blank, text_trimmed
 from medicine_cabinet.models import (
     Location,
     Lot,
@@ -59,11 +60,11 @@ def stock_receive(
     check_whole_units(medicine, quantity)
     if not medicine.is_active:
         raise InvalidInput("medicine.inactive", "This medicine is no longer in the formulary.")
-    if not supplier.strip() or not delivery_reference.strip():
+    if text_blank(supplier) or text_blank(delivery_reference):
         raise InvalidInput(
             "receive.source_missing", "Name the supplier and the delivery reference."
         )
-    batch_number = batch_number.strip()
+    batch_number = text_trimmed(batch_number)
     if not batch_number:
         raise InvalidInput("lot.batch_missing", "Give the batch number.", field="batch_number")
     if len(batch_number) > BATCH_NUMBER_MOST:
@@ -113,7 +114,7 @@ def stock_receive(
             kind=Movement.Kind.RECEIVED,
             location=cabinet,
             lot=lot,
-            delivery_reference__iexact=delivery_reference.strip(),
+            delivery_reference__iexact=text_trimmed(delivery_reference),
         ).exists():
             raise Conflict(
                 "receive.already_received",
@@ -129,8 +130,8 @@ def stock_receive(
             by=actor.user,  # type: ignore[arg-type]
             witness=witness,
             at=now,
-            supplier=supplier.strip(),
-            delivery_reference=delivery_reference.strip(),
+            supplier=text_trimmed(supplier),
+            delivery_reference=text_trimmed(delivery_reference),
         )
         movements_audit(actor, [movement])
     return movement

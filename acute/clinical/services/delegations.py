@@ -29,7 +29,7 @@ from core.errors import (
     Conflict,
     InvalidInput,
 )
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, text_trimmed
 
 
 def delegation_record(
@@ -76,12 +76,12 @@ def delegation_record(
         visit=visit,
         citizen_id=visit.citizen_id,
         test=test,
-        physician_name=physician_name.strip(),
+        physician_name=text_trimmed(physician_name),
         physician_authorisation_id=physician_authorisation_id.strip(),
-        physician_organisation_name=physician_organisation_name.strip(),
+        physician_organisation_name=text_trimmed(physician_organisation_name),
         physician=physician.user if physician else None,
         delegated_at=delegated_at,
-        note=note.strip(),
+        note=text_trimmed(note),
         recorded_by=user,
     )
     full_clean_or_raise(delegation, code="delegation.invalid", exclude=["visit"])

@@ -41,7 +41,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import Role, User
-from core.validation import DecimalBounds, full_clean_or_raise
+from core.validation import DecimalBounds, full_clean_or_raise, text_trimmed
 
 ORDER_STATUSES = (Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
 # Bounds of an order's schedule: every half hour, and a year.
@@ -167,16 +167,16 @@ def _order_fields(details: OrderDetails) -> dict[str, object]:
     schedule = _order_schedule(details)
     return {
         "medicine_atc": details.medicine_atc.strip().upper(),
-        "medicine_name": details.medicine_name.strip(),
+        "medicine_name": text_trimmed(details.medicine_name),
         "dose": dose,
         "dose_unit": details.dose_unit.strip(),
-        "route": details.route.strip(),
-        "frequency": details.frequency.strip(),
-        "duration": details.duration.strip(),
+        "route": text_trimmed(details.route),
+        "frequency": text_trimmed(details.frequency),
+        "duration": text_trimmed(details.duration),
         "doses_per_day": schedule.doses_per_day,
         "duration_days": schedule.duration_days,
         "total_quantity": _order_total(details.total_quantity, dose=dose, schedule=schedule),
-        "indication": details.indication.strip(),
+        "indication": text_trimmed(details.indication),
     }
 
 
@@ -251,9 +251,9 @@ def phone_order_record(
         **_order_fields(details),
         dependence_forming=False,
         ordered_at=ordered_at,
-        ordered_by_name=ordered_by_name.strip(),
+        ordered_by_name=text_trimmed(ordered_by_name),
         ordered_by_role=ordered_by_role.strip(),
-        ordered_by_organisation_name=ordered_by_organisation_name.strip(),
+        ordered_by_organisation_name=text_trimmed(ordered_by_organisation_name),
         ordered_by_authorisation_id=ordered_by_authorisation_id.strip(),
         ordering_physician=physician.user if physician else None,
         ordering_organisation=physician.organisation if physician else None,

@@ -90,6 +90,7 @@ def test_a_referral_refused_by_acute_rules_is_fatal_and_rolls_back_everything(li
     [
         ("no_physician", "referral.physician_missing"),
         ("no_reason", "referral.reason_missing"),
+        ("invisible_reason", "referral.reason_missing"),
         ("odd_priority", "referral.priority_unknown"),
     ],
 )
@@ -110,6 +111,9 @@ def test_r12_a_1813_referral_without_what_acute_needs_is_fatal_and_creates_nothi
         del request["requester"]
     elif spoil == "no_reason":
         del request["reasonCode"]
+    elif spoil == "invisible_reason":
+        # Zero-width space and word joiner: a reason nobody can read.
+        request["reasonCode"] = [{"text": "\u200b\u2060"}]
     else:
         request["priority"] = "whenever"
     [reply] = sim.send(message)
