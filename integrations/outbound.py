@@ -9,6 +9,7 @@ from core.actors import Actor
 from core.errors import PreconditionFailed
 from core.models import Citizen, Organisation
 from integrations.medcom import outbound as medcom
+from integrations.medcom.envelope import OWN_ENDPOINT
 from integrations.messages import patient_ref
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_enqueue
@@ -65,10 +66,6 @@ def hospital_partner(citizen: Citizen) -> Partner | None:
     )
 
 
-# Where the platform receives MedCom messages (MessageHeader.source.endpoint).
-MEDCOM_SENDER_ENDPOINT = "urn:tvaerakut:acute-function"
-
-
 def _reason(broken: list[medcom.Violation]) -> str:
     """The rules a message breaks, for the person who looks at it: the first
     few, each naming profile, element and rule (never an identifier's value)."""
@@ -116,7 +113,7 @@ def message_send(
         sender=sender,
         receiver=partner.organisation,
         receiver_endpoint=partner.endpoint_url or "urn:tvaerakut:unconfigured",
-        sender_endpoint=MEDCOM_SENDER_ENDPOINT,
+        sender_endpoint=OWN_ENDPOINT,
     )
     broken = medcom.violations(bundle, local=shape.local)
     return outbox_enqueue(

@@ -45,6 +45,9 @@ GLN_SYSTEM = "http://www.gs1.org/gln"
 MUNICIPALITY_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
 MUNICIPALITY_SYSTEM = "http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-codes"
 XHTML = "http://www.w3.org/1999/xhtml"
+# The platform's own address (MessageHeader.source.endpoint of everything it
+# sends, acknowledgements included): where partners send what answers it.
+OWN_ENDPOINT = "urn:tvaerakut:acute-function"
 
 
 class MedComEvent:

@@ -10,6 +10,7 @@ is :mod:`integrations.inbound`'s.
 from __future__ import annotations
 
 import copy
+import html
 import json
 import logging
 import re
@@ -21,7 +22,7 @@ from core.models import SOR_SYSTEM, Organisation
 from integrations.messages import ParsedMessage
 from integrations.models import Partner
 
-from .envelope import GLN_SYSTEM, AckCode, Issue, acknowledgement, new_id
+from .envelope import GLN_SYSTEM, OWN_ENDPOINT, AckCode, Issue, acknowledgement, new_id
 from .outbound import LOCAL_DEFINITION
 from .validation import EQUIVALENT_SYSTEMS, LOCAL_EVENT_SYSTEM, Violation, validate_message
 
@@ -249,9 +250,6 @@ def answer(
 ) -> dict[str, Any]:
     """MedCom's Acknowledgement of ``data`` (as far as it can be read)."""
     header = header_of(data) or {}
-    destinations = header.get("destination")
-    first = destinations[0] if isinstance(destinations, list) and destinations else {}
-    first = first if isinstance(first, dict) else {}
     source = header.get("source")
     source = source if isinstance(source, dict) else {}
     header_id = str(header["id"]) if isinstance(header.get("id"), str) else "unknown"
@@ -261,7 +259,9 @@ def answer(
         sender=us,
         receiver=partner.organisation,
         receiver_endpoint=str(source.get("endpoint") or partner.endpoint_url or "urn:unknown"),
-        sender_endpoint=str(first.get("endpoint") or "urn:unknown"),
+        # Ours, whatever address the message was sent to: an answer (a refusal
+        # of a message meant for another unit above all) comes from us.
+        sender_endpoint=OWN_ENDPOINT,
         issues=issues,
     )
     broken = _broken_rules(ack, code)
@@ -299,10 +299,23 @@ def _broken_rules(ack: dict[str, Any], code: str) -> list[Violation]:
 def resent(ack: dict[str, Any]) -> dict[str, Any]:
     """The original acknowledgement again for a duplicate, in a new envelope:
     new Bundle.id and timestamp, the same MessageHeader and content (MedCom's
-    reliable messaging)."""
+    reliable messaging), sent from our own address: one kept from when an
+    answer took the address the message was sent to as its source gets ours."""
     again = copy.deepcopy(ack)
     again["id"] = new_id()
     again["timestamp"] = timezone.now().isoformat(timespec="seconds")
+    header = header_of(again)
+    source = header.get("source") if header is not None else None
+    if header is not None and isinstance(source, dict) and source.get("endpoint") != OWN_ENDPOINT:
+        claimed = str(source.get("endpoint") or "")
+        source["endpoint"] = OWN_ENDPOINT
+        text = header.get("text")
+        if isinstance(text, dict) and isinstance(text.get("div"), str):
+            # The narrative names the source too (MedCom: what a producer shall show).
+            text["div"] = text["div"].replace(
+                f"<p>{html.escape(f'source: {claimed}')}</p>",
+                f"<p>{html.escape(f'source: {OWN_ENDPOINT}')}</p>",
+            )
     return again
 
 
