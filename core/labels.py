@@ -46,6 +46,11 @@ REASON_CONTEXT = "reason code"
 
 REASONS: dict[str, Promise] = {
     "acute_function": pgettext_lazy(REASON_CONTEXT, "assignment in the acute function"),
+    "analysis.unknown": pgettext_lazy(REASON_CONTEXT, "unknown analysis"),
+    "analysis.diagnosis_invalid": pgettext_lazy(REASON_CONTEXT, "diagnosis not valid"),
+    "analysis.service_invalid": pgettext_lazy(REASON_CONTEXT, "municipal service not valid"),
+    "analysis.days_invalid": pgettext_lazy(REASON_CONTEXT, "number of days out of range"),
+    "analysis.param_invalid": pgettext_lazy(REASON_CONTEXT, "value in the question not valid"),
     "break_glass": pgettext_lazy(REASON_CONTEXT, "emergency access"),
     "budget_exhausted": pgettext_lazy(REASON_CONTEXT, "privacy budget used up"),
     "care_relationship": pgettext_lazy(REASON_CONTEXT, "care relationship"),

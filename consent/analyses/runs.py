@@ -26,7 +26,8 @@ from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.models import AnalysisRelease, PrivacyBudgetEntry
 from consent.privacy import discrete_laplace
 from core.actors import Actor
-from core.errors import Forbidden, NotFoundOrNotAllowed
+from core.errors import Forbidden, NotFoundOrNotAllowed, PlatformError
+from core.logging import scrub
 from core.models import Role, User
 from core.validation import full_clean_or_raise
 
@@ -106,7 +107,9 @@ def _audit_run(
     outcome: str = Outcome.PERMITTED,
 ) -> None:
     """A run or a refused one on the audit log: about no citizen, naming the
-    analysis asked for."""
+    analysis asked for (as typed, when no analysis has that name: never a CPR
+    number in it)."""
+    asked = scrub(name)[:64]
     audit_record(
         actor=actor,
         action=action,
@@ -114,9 +117,9 @@ def _audit_run(
         citizen_id=None,
         outcome=outcome,
         resource_type="Analysis",
-        resource_id=name[:64],
+        resource_id=asked,
         reason_code=reason_code,
-        detail={"analysis": name[:64], **detail},
+        detail={"analysis": asked, **detail},
     )
 
 
@@ -137,9 +140,22 @@ def analysis_run(*, actor: Actor, name: str, params: Mapping[str, str], export: 
         raise Forbidden("analysis.role", gettext("Only analysts run analyses (R6)."), rule="R6")
     analyst = actor.user
     analysis = ANALYSES.get(name)
-    if analysis is None:
-        raise NotFoundOrNotAllowed("analysis.unknown", gettext("No such analysis."))
-    parameters = analysis.parameters({k: str(v)[:100] for k, v in params.items()})
+    try:
+        if analysis is None:
+            raise NotFoundOrNotAllowed("analysis.unknown", gettext("No such analysis."))
+        parameters = analysis.parameters({k: str(v)[:100] for k, v in params.items()})
+    except PlatformError as refused:
+        # A question refused before it is counted is recorded too (R9): which
+        # field was wrong, never what was typed into it.
+        _audit_run(
+            actor=actor,
+            action=action,
+            name=name,
+            reason_code=refused.code,
+            detail={"field": refused.field, "csv": export},
+            outcome=Outcome.DENIED,
+        )
+        raise
     key = json.dumps(parameters, sort_keys=True, separators=(",", ":"))
     epsilon = settings.CONSENT_ANALYSIS_EPSILON_PER_RUN
     budget = settings.CONSENT_ANALYSIS_EPSILON_BUDGET

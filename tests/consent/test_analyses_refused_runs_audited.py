@@ -1,0 +1,107 @@
+"""R6 with R9: an analysis run the platform refuses before counting — no
+analysis of that name, a question out of range — is recorded in the audit
+log as a denied run (about no citizen, with the refusal's code and the field
+that was wrong), by the API and the page alike. Unknown parameters are
+ignored, not refused (decision 0005)."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from consent.audit.models import AuditEntry
+from tests import factories as f
+from tests.consent.conftest import World
+
+CPR = "0101701234"
+
+
+def _last(world: World) -> AuditEntry:
+    return AuditEntry.objects.filter(actor_user_id=world.analyst.user_id).latest("id")
+
+
+def _denied(entry: AuditEntry) -> tuple[str, str, str, int | None, str]:
+    return (entry.purpose, entry.action, entry.outcome, entry.citizen_id, entry.reason_code)
+
+
+def test_r9_an_unknown_analysis_asked_through_the_api_is_recorded(world: World) -> None:
+    client = f.client_for(world.analyst)
+
+    refused = client.get("/api/consent/analyses/no-such-analysis?days=30")
+
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "analysis.unknown"
+    entry = _last(world)
+    assert _denied(entry) == ("analysis", "search", "denied", None, "analysis.unknown")
+    assert (entry.resource_type, entry.resource_id) == ("Analysis", "no-such-analysis")
+    assert not AuditEntry.objects.filter(outcome="permitted", purpose="analysis").exists()
+
+
+def test_r9_a_question_out_of_range_is_recorded_with_its_field(world: World) -> None:
+    client = f.client_for(world.analyst)
+    cases = [
+        ("contacts-around-acute-episode?days=366", "", "analysis.days_invalid", "days"),
+        ("contacts-around-acute-episode/csv?days=x", "export", "analysis.param_invalid", "days"),
+        (
+            "diagnosis-and-service?diagnosis=F20&service=home-nursing",
+            "",
+            "analysis.diagnosis_invalid",
+            "diagnosis",
+        ),
+        (
+            "diagnosis-and-service?diagnosis=E11&service=cleaning",
+            "",
+            "analysis.service_invalid",
+            "service",
+        ),
+    ]
+    for path, export, code, field in cases:
+        refused = client.get(f"/api/consent/analyses/{path}")
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, code), path
+        entry = _last(world)
+        action = "export" if export else "search"
+        assert _denied(entry) == ("analysis", action, "denied", None, code), path
+        assert entry.detail["field"] == field, path
+    assert not AuditEntry.objects.filter(outcome="permitted", purpose="analysis").exists()
+
+
+def test_r9_refused_runs_on_the_page_are_recorded(world: World) -> None:
+    client = Client()
+    assert f.log_in(client, world.analyst).status_code == 302
+
+    unknown = client.post("/analyses/run", {"analysis": "no-such-analysis"})
+    assert unknown.status_code == 403  # the page's one "not available"
+    assert _denied(_last(world)) == ("analysis", "search", "denied", None, "analysis.unknown")
+
+    days = {"analysis": "contacts-around-acute-episode", "days": "0", "export": "1"}
+    out_of_range = client.post("/analyses/run", days)
+    assert out_of_range.status_code == 400
+    entry = _last(world)
+    assert _denied(entry) == ("analysis", "export", "denied", None, "analysis.days_invalid")
+    assert entry.detail["field"] == "days"
+
+
+def test_r9_what_was_typed_is_not_kept_and_a_cpr_number_never(world: World) -> None:
+    client = Client()
+    assert f.log_in(client, world.analyst).status_code == 302
+
+    client.post("/analyses/run", {"analysis": f"patient {CPR}"})
+    client.post(
+        "/analyses/run",
+        {"analysis": "diagnosis-and-service", "diagnosis": CPR, "service": "home-nursing"},
+    )
+
+    entries = list(AuditEntry.objects.filter(actor_user_id=world.analyst.user_id, outcome="denied"))
+    assert [e.reason_code for e in entries] == ["analysis.unknown", "analysis.diagnosis_invalid"]
+    assert all(CPR not in f"{e.resource_id} {e.detail}" for e in entries)
+
+
+def test_r6_an_unknown_parameter_is_ignored_not_refused(world: World) -> None:
+    response = f.client_for(world.analyst).get(
+        "/api/consent/analyses/contacts-around-acute-episode?days=30&colour=blue"
+    )
+
+    assert response.status_code == 200
+    entry = _last(world)
+    assert (entry.outcome, entry.reason_code) == ("permitted", "restricted_analysis")
+    assert entry.detail["parameters"] == {"days": 30}
+    assert not AuditEntry.objects.filter(outcome="denied", purpose="analysis").exists()
