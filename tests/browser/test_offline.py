@@ -78,6 +78,8 @@ def _her_day_cached(page, visit) -> None:
     page.wait_for_function(CACHED, arg=f"/nurse/visits/{visit.pk}/")
     page.reload()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # The reloaded list tells the worker her visits again: kept, not fetched anew.
+    page.wait_for_function(CACHED, arg=f"/nurse/visits/{visit.pk}/")
 
 
 def _queued(page) -> list[dict]:
