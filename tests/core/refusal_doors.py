@@ -36,6 +36,22 @@ def entries_after(before: int) -> list[tuple[Any, ...]]:
     ]
 
 
+def role_refused(citizen_id: int, member: Any, door: Any) -> tuple[Any, ...]:
+    """The entry :func:`entries_after` reads for ``member`` refused by role at
+    ``door`` (an endpoint or a page: its resource type, action and purpose)."""
+    return (
+        citizen_id,
+        "denied",
+        "role_not_permitted",
+        member.user_id,
+        member.role,
+        member.organisation_id,
+        door.resource_type,
+        door.action,
+        door.purpose,
+    )
+
+
 def nowhere_instead(url: str, pks: Iterable[int]) -> str:
     """The same route naming objects that do not exist."""
     for pk in pks:

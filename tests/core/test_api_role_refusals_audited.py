@@ -24,7 +24,14 @@ from core.refusals import Concerns
 from portal.signin.services import system_client_register
 from tests import factories as f
 from tests.acute.clinical.conftest import PHONE_ORDER, Scene, visit_scene
-from tests.core.refusal_doors import NOWHERE, entries_after, newest, nowhere_instead, routes
+from tests.core.refusal_doors import (
+    NOWHERE,
+    entries_after,
+    newest,
+    nowhere_instead,
+    role_refused,
+    routes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -150,19 +157,9 @@ def test_every_refused_role_leaves_one_denied_entry_on_the_citizen_named(
         if response.status_code != 403 or response.json()["error"]["code"] != "auth.forbidden":
             continue
         refused_roles.append(role)
-        assert entries_after(before) == [
-            (
-                scene.citizen.pk,
-                "denied",
-                "role_not_permitted",
-                member.user_id,
-                role,
-                organisation.pk,
-                endpoint.resource_type,
-                endpoint.action,
-                endpoint.purpose,
-            )
-        ], f"{role} {endpoint.method.upper()} {url}"
+        assert entries_after(before) == [role_refused(scene.citizen.pk, member, endpoint)], (
+            f"{role} {endpoint.method.upper()} {url}"
+        )
         # Refused alike where nothing exists: the answer discloses nothing,
         # and the entry names no citizen.
         before = newest()

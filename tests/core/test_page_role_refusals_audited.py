@@ -32,7 +32,14 @@ from core.models import Role
 from core.refusals import Concerns
 from tests import factories as f
 from tests.acute.clinical.conftest import PHONE_ORDER, Scene, visit_scene
-from tests.core.refusal_doors import NOWHERE, entries_after, newest, nowhere_instead, routes
+from tests.core.refusal_doors import (
+    NOWHERE,
+    entries_after,
+    newest,
+    nowhere_instead,
+    role_refused,
+    routes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -174,19 +181,9 @@ def test_every_role_a_page_refuses_leaves_one_denied_entry_on_the_citizen_named(
         before = newest()
         response = _ask(client, door, url, form)
         assert response.status_code == 403, (role, url)
-        assert entries_after(before) == [
-            (
-                scene.citizen.pk,
-                "denied",
-                "role_not_permitted",
-                member.user_id,
-                role,
-                organisation.pk,
-                door.resource_type,
-                door.action,
-                door.purpose,
-            )
-        ], f"{role} {door.method.upper()} {url}"
+        assert entries_after(before) == [role_refused(scene.citizen.pk, member, door)], (
+            f"{role} {door.method.upper()} {url}"
+        )
         # Refused alike where nothing exists: the page discloses nothing, and
         # the entry names no citizen.
         before = newest()

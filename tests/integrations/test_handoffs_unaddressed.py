@@ -11,7 +11,6 @@ from django.test import Client
 
 from acute.clinical.models import MedicationOrder
 from acute.models import DeadlineWarning, Outcome, Referral
-from acute.services import referral_create
 from consent.audit.models import AuditEntry
 from core.actors import Actor
 from core.models import Citizen, Membership, Organisation, Role
@@ -20,6 +19,7 @@ from integrations.models import OutboundMessage, Partner
 from tests import factories as f
 from tests.acute.clinical.conftest import PHONE_ORDER, Scene, visit_scene
 from tests.core.test_danish_pages import _read
+from tests.integrations.helpers import referral_from_1813
 
 pytestmark = pytest.mark.django_db
 
@@ -165,20 +165,11 @@ def test_r8_an_order_the_practice_is_asked_to_confirm_raises_nothing() -> None:
 
 
 def _referral_from_1813(coordinator: Membership, helpline: Organisation) -> Referral:
-    return referral_create(
-        citizen=f.citizen(municipality_code="157"),
-        source=Referral.Source.HELPLINE_1813,
-        channel=Referral.Channel.ELECTRONIC,
-        source_organisation=helpline,
-        referrer_name="1813",
-        referrer_phone="+4539000000",
-        reason="Feber",
-        clinical_picture="Temp 39",
-        requested_actions="Vurdering",
-        urgency="within_2_hours",
-        responsible_physician_name="Læge Hansen",
-        responsible_physician_phone="+4539000000",
-        actor=Actor.for_membership(coordinator),
+    return referral_from_1813(
+        f.citizen(municipality_code="157"),
+        helpline,
+        by=Actor.for_membership(coordinator),
+        external_id="1813-untold",
     )
 
 

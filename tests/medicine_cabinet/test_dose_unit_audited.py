@@ -13,6 +13,21 @@ from tests.medicine_cabinet.conftest import denied_audited, in_bag, order_for, v
 pytestmark = pytest.mark.django_db
 
 
+def _give_in_ml(nurse, visit, order, medicine):
+    """Two of a tablet given, said in mL."""
+    return f.client_for(nurse).post(
+        "/api/cabinet/administrations",
+        {
+            "visit": visit.pk,
+            "order": order.pk,
+            "medicine": medicine.pk,
+            "quantity": "2",
+            "unit": "mL",
+        },
+        format="json",
+    )
+
+
 def test_a_dose_in_the_wrong_unit_is_a_denied_attempt_on_the_citizen(
     officer, nurse, cabinet, bag, paracetamol
 ):
@@ -22,17 +37,7 @@ def test_a_dose_in_the_wrong_unit_is_a_denied_attempt_on_the_citizen(
     order = order_for(nurse, citizen, paracetamol, visit=visit)
     moved = Movement.objects.count()
 
-    answer = f.client_for(nurse).post(
-        "/api/cabinet/administrations",
-        {
-            "visit": visit.pk,
-            "order": order.pk,
-            "medicine": paracetamol.pk,
-            "quantity": "2",
-            "unit": "mL",
-        },
-        format="json",
-    )
+    answer = _give_in_ml(nurse, visit, order, paracetamol)
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "unit.mismatch"
@@ -50,16 +55,6 @@ def test_a_wrong_unit_on_a_visit_that_is_not_hers_answers_as_no_such_visit(
     citizen = f.citizen()
     visit = visit_for(nurse2, citizen)
     order = order_for(nurse2, citizen, paracetamol, visit=visit)
-    answer = f.client_for(nurse).post(
-        "/api/cabinet/administrations",
-        {
-            "visit": visit.pk,
-            "order": order.pk,
-            "medicine": paracetamol.pk,
-            "quantity": "2",
-            "unit": "mL",
-        },
-        format="json",
-    )
+    answer = _give_in_ml(nurse, visit, order, paracetamol)
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "visit.not_found"

@@ -38,6 +38,17 @@ def _thread(hospital, citizen):
     return coordinator, referral, CareThread.objects.get()
 
 
+def _reply_page(coordinator, referral, thread) -> str:
+    """The referral page the coordinator is led back to after replying."""
+    client = _login(coordinator)
+    done = client.post(
+        f"/care-threads/{thread.pk}/reply/",
+        {"text": "Blodprøverne tages i aften.", "on": f"referral-{referral.pk}"},
+    )
+    assert done.status_code == 302
+    return client.get(done["Location"]).content.decode()
+
+
 def test_r4_a_reply_the_citizens_refusal_withholds_is_kept_and_the_person_told(hospital, citizen):
     coordinator, referral, thread = _thread(hospital, citizen)
     admin = Actor.for_membership(f.staff(Role.ADMINISTRATOR, f.acute_function()))
@@ -46,13 +57,7 @@ def test_r4_a_reply_the_citizens_refusal_withholds_is_kept_and_the_person_told(h
         data=bodies.refusal(citizen.pk, organisations=[hospital.organisation.pk]),
         purpose=Purpose.OPERATIONS,
     )
-    client = _login(coordinator)
-    done = client.post(
-        f"/care-threads/{thread.pk}/reply/",
-        {"text": "Blodprøverne tages i aften.", "on": f"referral-{referral.pk}"},
-    )
-    assert done.status_code == 302
-    page = client.get(done["Location"]).content.decode()
+    page = _reply_page(coordinator, referral, thread)
     assert "Svaret er sendt." not in page
     assert "borgeren har frabedt sig videregivelse til Herlev og Gentofte" in page
     sent = OutboundMessage.objects.get(event="care-communication-reply")
@@ -127,13 +132,7 @@ def test_a_reply_held_back_as_it_breaks_medcoms_rules_is_never_reported_sent(hos
     type(hospital.organisation).objects.filter(pk=hospital.organisation_id).update(
         sor_code=None, ean=None
     )
-    client = _login(coordinator)
-    done = client.post(
-        f"/care-threads/{thread.pk}/reply/",
-        {"text": "Blodprøverne tages i aften.", "on": f"referral-{referral.pk}"},
-    )
-    assert done.status_code == 302
-    page = client.get(done["Location"]).content.decode()
+    page = _reply_page(coordinator, referral, thread)
     assert "Svaret er sendt." not in page
     assert "Svaret er gemt, men ikke sendt: det kunne ikke laves til en gyldig meddelelse." in page
     sent = OutboundMessage.objects.get(event="care-communication-reply")
