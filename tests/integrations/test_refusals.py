@@ -21,7 +21,7 @@ from core.models import Citizen, Organisation, Role
 from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
 from integrations.outbound import message_send
-from integrations.outbox import outbox_deliver, resend
+from integrations.outbox import enqueue, outbox_deliver, resend
 from integrations.receivers import admission_handoff_send, episode_end_send
 from tests import factories as f
 from tests.conftest import wait_for
@@ -137,7 +137,18 @@ def test_r4_a_refusal_recorded_after_the_message_was_written_stops_its_delivery(
     assert outbox_deliver(message_pks=[message.pk]) == {}
 
 
-def test_r4_a_withdrawn_refusal_lets_the_coordinator_resend_the_withheld_message(network) -> None:
+@pytest.fixture
+def delivered_by_hand(monkeypatch) -> None:
+    """A message written or re-sent here is delivered by the test's own call,
+    not handed to the broker after commit, where the worker another test left
+    running would race it (the broker is the far side)."""
+    monkeypatch.setattr(enqueue, "deliver_later", lambda pks, **_: None)
+    monkeypatch.setattr(resend, "deliver_later", lambda pks, **_: None)
+
+
+def test_r4_a_withdrawn_refusal_lets_the_coordinator_resend_the_withheld_message(
+    network, delivered_by_hand
+) -> None:
     gp_org = network.gp.organisation
     citizen = f.citizen(gp=gp_org)
     refusal = _refuse(citizen, gp_org, network.acute)
@@ -161,7 +172,9 @@ def test_r4_a_withdrawn_refusal_lets_the_coordinator_resend_the_withheld_message
     assert len(_denied(citizen)) == 2
 
 
-def test_r4_status_back_to_1813_about_its_own_referral_goes_despite_a_refusal(network) -> None:
+def test_r4_status_back_to_1813_about_its_own_referral_goes_despite_a_refusal(
+    network, delivered_by_hand
+) -> None:
     helpline_org = network.helpline.organisation
     citizen = f.citizen()
     coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, network.acute))
@@ -192,15 +205,8 @@ def _admission_hand_off_withheld(network) -> tuple[Any, Actor, OutboundMessage]:
     return citizen, nurse, withheld
 
 
-@pytest.fixture
-def resent_by_hand(monkeypatch) -> None:
-    """The re-sent message is delivered by the test's own call, not handed to
-    the broker, where a worker left running by another test would race it."""
-    monkeypatch.setattr(resend, "deliver_later", lambda pks, **_: None)
-
-
 def test_r4_an_admission_hand_off_overrides_a_refusal_only_under_break_the_glass(
-    network, resent_by_hand
+    network, delivered_by_hand
 ) -> None:
     citizen, nurse, withheld = _admission_hand_off_withheld(network)
     assert network.sims["hospital"].state.requests == 0
@@ -232,7 +238,7 @@ def test_r4_an_admission_hand_off_overrides_a_refusal_only_under_break_the_glass
 
 
 def test_r4_a_break_the_glass_that_has_expired_no_longer_lifts_the_refusal(
-    network, resent_by_hand
+    network, delivered_by_hand
 ) -> None:
     """The override is short (R4): a hand-off withheld before it was opened
     goes only while it is open, not after it has run out."""
