@@ -1,4 +1,10 @@
-"""Organisations, staff with their roles, and citizens."""
+"""Organisations, staff with their roles, and citizens.
+
+One module, a little over 500 lines: these are the platform's shared schema
+(who acts, on whose behalf, about whom), which every app's foreign keys point
+at; the sign-in records (tokens, identities, system clients, attempts) are
+part of it because each is keyed to a user or a membership and read with it.
+"""
 
 from __future__ import annotations
 

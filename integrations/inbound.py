@@ -12,6 +12,10 @@ Every message gets an Acknowledgement (MedCom style):
 A duplicate (same Bundle.id or MessageHeader.id from the same partner) is
 answered with the original acknowledgement and never processed twice; the
 database's unique constraints decide a race between two copies.
+
+One module, a little over 500 lines: it is the receiving pipeline, each step
+handing to the next (authenticate, parse, validate, de-duplicate, process,
+acknowledge, remember), and it reads best as one.
 """
 
 from __future__ import annotations
