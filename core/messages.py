@@ -40,6 +40,7 @@ FIXED = (
         "A message that breaks MedCom's rules is never sent; correct the cause and the next message goes."
     ),
     gettext_noop("Only a member of staff can do this."),
+    gettext_noop("Another coordinator has already seen the message."),
     gettext_noop("Only an acute nurse gives medicine from her bag."),
     gettext_noop("Other partitions hold entries inside this month's positions."),
     gettext_noop("Archiving needs PostgreSQL."),

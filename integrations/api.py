@@ -1,5 +1,6 @@
 """Endpoints: the partners' ``/fhir/$process-message`` and the coordinator's
-view of undelivered and failed hand-offs, with re-send."""
+view of undelivered and failed hand-offs, with re-send, and of the messages
+from partners the platform refused."""
 
 from __future__ import annotations
 
@@ -21,9 +22,16 @@ from core.permissions import actor_from_request, roles
 from core.refusals import Concerns
 from integrations.auth import SignedByPartner
 from integrations.inbound import message_receive
-from integrations.models import DeliveryAttempt, OutboundMessage
+from integrations.inbox import inbox_refusal_note
+from integrations.models import DeliveryAttempt, InboundMessage, OutboundMessage
 from integrations.outbox import outbox_resend
-from integrations.selectors import outbox_attempts, outbox_message, outbox_problems
+from integrations.selectors import (
+    inbox_refusal,
+    inbox_refusals,
+    outbox_attempts,
+    outbox_message,
+    outbox_problems,
+)
 
 BOARD_LIMIT = 200
 
@@ -219,3 +227,72 @@ class OutboxResendView(APIView):
             message = outbox_resend(message=message, by=actor)
             _audit_message(actor, message, Action.UPDATE, reason="outbox.resent")
         return Response({"id": message.pk, "status": message.status}, status=202)
+
+
+def _refusal_row(message: InboundMessage) -> dict[str, Any]:
+    """A refused message as the board lists it: from whom, what, when and
+    why, never the citizen or the message's data."""
+    return {
+        "id": message.pk,
+        "partner": message.partner.code,
+        "partner_name": message.partner.organisation.name,
+        "event": message.event,
+        "event_text": message.event_display(),
+        "reason_code": message.reason_code,
+        "reason_text": message.reason_display(),
+        "received_at": message.received_at.isoformat(),
+        "noted_at": message.noted_at.isoformat() if message.noted_at else None,
+    }
+
+
+class InboxRefusalOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    partner = serializers.CharField()
+    partner_name = serializers.CharField()
+    event = serializers.CharField()
+    event_text = serializers.CharField()
+    reason_code = serializers.CharField()
+    reason_text = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    noted_at = serializers.DateTimeField(allow_null=True)
+
+
+class InboxRefusalsView(APIView):
+    """``GET /api/integrations/inbox/refused``: messages from partners the
+    platform refused that no coordinator has seen yet, oldest first."""
+
+    permission_classes = [roles(Role.COORDINATOR)]
+
+    @extend_schema(
+        operation_id="integrations_inbox_refused",
+        responses={
+            200: inline_serializer(
+                "InboxRefusals",
+                {"results": InboxRefusalOut(many=True), "limit": serializers.IntegerField()},
+            )
+        },
+    )
+    def get(self, request: Request) -> Response:
+        rows = [_refusal_row(m) for m in inbox_refusals()[:BOARD_LIMIT]]
+        return Response({"results": rows, "limit": BOARD_LIMIT})
+
+
+class InboxRefusalNoteView(APIView):
+    """``POST /api/integrations/inbox/refused/<id>/noted``: the coordinator has
+    seen a refused message (and phoned its sender where it mattered); it
+    leaves the board. A second mark is 409, the first stands."""
+
+    permission_classes = [roles(Role.COORDINATOR)]
+    concerns = Concerns("Bundle", InboundMessage, path="pk")
+
+    @extend_schema(
+        operation_id="integrations_inbox_refused_noted",
+        request=None,
+        responses={200: InboxRefusalOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_from_request(request)
+        message = inbox_refusal(pk=pk)
+        if message is None or actor is None:
+            raise NotFoundOrNotAllowed()
+        return Response(_refusal_row(inbox_refusal_note(message=message, actor=actor)))

@@ -8,4 +8,10 @@ urlpatterns = [
     path(
         "outbox/<int:pk>/resend", api.OutboxResendView.as_view(), name="integrations-outbox-resend"
     ),
+    path("inbox/refused", api.InboxRefusalsView.as_view(), name="integrations-inbox-refused"),
+    path(
+        "inbox/refused/<int:pk>/noted",
+        api.InboxRefusalNoteView.as_view(),
+        name="integrations-inbox-refused-noted",
+    ),
 ]

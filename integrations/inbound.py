@@ -121,10 +121,16 @@ def _acknowledgement_answer(settles: AckSettles) -> Answer:
 
 
 def _refusal_record(
-    partner: Partner, bundle_id: str, header_id: str, event: str, ack: dict[str, Any]
+    partner: Partner,
+    bundle_id: str,
+    header_id: str,
+    event: str,
+    ack: dict[str, Any],
+    reason: str,
 ) -> InboundMessage | None:
-    """Keep a refused message's answer, so a repeat gets the same one; where
-    the same message was recorded first, that earlier record."""
+    """Keep a refused message's answer, so a repeat gets the same one, and
+    its reason, so the coordinator's board shows it until she has seen it;
+    where the same message was recorded first, that earlier record."""
     if not (bundle_id and header_id):
         return None
     try:
@@ -137,6 +143,7 @@ def _refusal_record(
                 outcome=InboundMessage.Outcome.FATAL,
                 http_status=400,
                 acknowledgement=ack,
+                reason_code=reason[:64],
             )
     except IntegrityError:
         return _earlier(partner, bundle_id, header_id)
@@ -158,7 +165,7 @@ def _fatal(
         outcome=error_outcome(code, text, field=field),
         sender=None,
     )
-    earlier = _refusal_record(partner, bundle_id, header_id, event, ack)
+    earlier = _refusal_record(partner, bundle_id, header_id, event, ack, code)
     if earlier is not None:
         return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
     log.info("message from %s refused: %s", partner.code, code)
@@ -395,9 +402,9 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         )
         return Answer(400, ack)
 
-    def fatal(issues: list[Issue], event: str = "") -> Answer:
+    def fatal(issues: list[Issue], reason: str) -> Answer:
         ack = medcom.answer(data=data, partner=partner, us=us, code=AckCode.FATAL, issues=issues)
-        again = _refusal_record(partner, bundle_id, header_id, event, ack)
+        again = _refusal_record(partner, bundle_id, header_id, event, ack, reason)
         if again is not None:
             return Answer(again.http_status, medcom.resent(again.acknowledgement), duplicate=True)
         log.info("MedCom message from %s refused: %s", partner.code, issues[0].details)
@@ -417,23 +424,28 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         try:
             broken = parse_message(data)
         except InvalidMessage:
-            return fatal(issues, event)  # no Patient to be read: it reached for no one
-        return _denied(partner, broken, RULE_BROKEN, lambda: fatal(issues, event), transient)
+            return fatal(issues, RULE_BROKEN)  # no Patient to be read: it reached for no one
+        return _denied(partner, broken, RULE_BROKEN, lambda: fatal(issues, RULE_BROKEN), transient)
     try:
         parsed = parse_message(data)
     except InvalidMessage as exc:
         issues = [_format_issue(exc)]
+        unreadable = exc.code
         unread = _as_read(data)
         if unread is None:
-            return fatal(issues, event)
+            return fatal(issues, unreadable)
         # Refused as not FHIR R4 (a time without its offset): still an attempt
         # on the citizen its Patient names, as a message breaking MedCom's
         # rules is.
-        return _denied(partner, unread, RULE_BROKEN, lambda: fatal(issues, event), transient)
+        return _denied(partner, unread, RULE_BROKEN, lambda: fatal(issues, unreadable), transient)
     addressing = medcom.addressing_issue(partner, us, parsed)
     if addressing is not None:
         return _denied(
-            partner, parsed, ADDRESSING_REFUSED, lambda: fatal([addressing], event), transient
+            partner,
+            parsed,
+            ADDRESSING_REFUSED,
+            lambda: fatal([addressing], ADDRESSING_REFUSED),
+            transient,
         )
     handler = adapter_for(partner.kind).handler(event)
     if handler is None:
@@ -443,14 +455,18 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
             code="not-supported",
         )
         return _denied(
-            partner, parsed, EVENT_UNSUPPORTED, lambda: fatal([unable], event), transient
+            partner,
+            parsed,
+            EVENT_UNSUPPORTED,
+            lambda: fatal([unable], EVENT_UNSUPPORTED),
+            transient,
         )
     return _process(
         partner,
         parsed,
         handler,
         ok=lambda: medcom.answer(data=data, partner=partner, us=us, code=AckCode.OK),
-        fatal=lambda code, text, field: fatal([medcom.refusal_issue(code, text, field)], event),
+        fatal=lambda code, text, field: fatal([medcom.refusal_issue(code, text, field)], code),
         transient=transient,
     )
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from core.labels import reason_label
 from core.models import Citizen, Membership, Organisation
 
 
@@ -71,7 +73,7 @@ class Partner(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.code}"
+        return f"{gettext(self.get_kind_display())} {self.code}"
 
 
 class OutboundMessage(models.Model):
@@ -221,6 +223,41 @@ REASONS_IN_THEIR_WORDS = {PARTNER_FATAL, "partner.transient_error", "medcom.rule
 FAILED_AT_ONCE = {PARTNER_FATAL, "medcom.rule_broken", "ack.missing", "consent.refused"}
 
 
+# The board's words for what partners send, and for why the platform refused
+# a message (translated when shown; any other refusal reads as its reason's
+# label, ``core.labels.reason_label``).
+INBOUND_EVENT_LABELS = {
+    "acute-referral": gettext_noop("Referral"),
+    "hospital-notification": gettext_noop("Hospital notification"),
+    "hospital-notification-message": gettext_noop("Hospital notification"),
+    "care-communication": gettext_noop("Care communication"),
+    "care-communication-message": gettext_noop("Care communication"),
+    "shared-record-update": gettext_noop("Update of the shared record"),
+}
+INBOUND_REASON_LABELS = {
+    "medcom.rule_broken": gettext_noop("Breaks MedCom's rules"),
+    "message.not_addressed_by_partner": gettext_noop(
+        "Not addressed to the acute function by the partner that sent it"
+    ),
+    "message.event_unsupported": gettext_noop("A kind of message this partner may not send"),
+    "message.not_json": gettext_noop("Not a readable message"),
+    "message.invalid_fhir": gettext_noop("Not valid FHIR"),
+    "message.value_out_of_range": gettext_noop("A value in the message cannot be stored"),
+    "message.patient_cpr_missing": gettext_noop("The citizen's CPR number is missing"),
+    "message.patient_municipality_unknown": gettext_noop(
+        "The citizen lives in a municipality the acute function does not serve"
+    ),
+    "record.patient_unknown": gettext_noop("The citizen is not known to the platform"),
+    "record.psychiatric_diagnosis": gettext_noop(
+        "Holds a psychiatric diagnosis, which is not shared (R2)"
+    ),
+    "referral.citizen_deceased": gettext_noop("The citizen is registered deceased"),
+    "hospital.citizen_deceased": gettext_noop("The citizen is registered deceased"),
+    "referral.reason_missing": gettext_noop("The referral gives no reason"),
+    "referral.priority_unknown": gettext_noop("The referral's urgency is unknown"),
+}
+
+
 class DeliveryAttempt(models.Model):
     """Every attempt to deliver an outbound message: appended, never changed
     after it is finished."""
@@ -281,15 +318,53 @@ class InboundMessage(models.Model):
     # What processing created, e.g. {"referral": 17}.
     result = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    # A refused message: why (the refusal's code), and the coordinator who
+    # has seen it on the board, so it leaves the board (the partner was told
+    # by its fatal-error; she may need to phone them, e.g. about a referral).
+    reason_code = models.CharField(max_length=64, blank=True, default="")
+    noted_at = models.DateTimeField(null=True, blank=True)
+    noted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["partner", "bundle_id"], name="inbound_bundle_once"),
             models.UniqueConstraint(fields=["partner", "header_id"], name="inbound_header_once"),
+            models.CheckConstraint(
+                name="inbound_noted_complete",
+                condition=Q(noted_at__isnull=True, noted_by__isnull=True)
+                | Q(noted_at__isnull=False, noted_by__isnull=False),
+            ),
+        ]
+        indexes = [
+            # The board's refused messages not yet seen.
+            models.Index(
+                fields=["received_at"],
+                name="inbound_refused_unnoted_idx",
+                condition=Q(outcome="fatal-error", noted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.event} from {self.partner_id}: {self.outcome}"
+
+    def event_display(self) -> str:
+        """What the partner sent, as the coordinator reads it (her language)."""
+        label = INBOUND_EVENT_LABELS.get(self.event)
+        return gettext(label) if label else gettext("A message the platform could not read")
+
+    def reason_display(self) -> str:
+        """Why the message was refused, in the coordinator's language; never
+        the code, never the citizen data in the message."""
+        label = INBOUND_REASON_LABELS.get(self.reason_code)
+        if label is not None:
+            return gettext(label)
+        return reason_label(self.reason_code) or gettext("Refused by the platform's rules")
 
 
 class CareThread(models.Model):

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, Min, QuerySet
 from django.utils import timezone
 
-from integrations.models import DeliveryAttempt, OutboundMessage
+from integrations.models import DeliveryAttempt, InboundMessage, OutboundMessage
 
 UNDELIVERED = (
     OutboundMessage.Status.PENDING,
@@ -28,9 +28,31 @@ def outbox_problems(*, status: str | None = None) -> QuerySet[OutboundMessage]:
     )
     return (
         OutboundMessage.objects.filter(status__in=statuses)
-        .select_related("partner", "resent_by__user")
+        .select_related("partner__organisation", "resent_by__user")
         .defer("bundle")
         .order_by("created_at", "pk")
+    )
+
+
+def inbox_refusals() -> QuerySet[InboundMessage]:
+    """Messages from partners the platform refused (fatal-error) that no
+    coordinator has seen yet, oldest first: a referral refused is a citizen
+    nobody goes to unless someone phones the sender. No message bodies and no
+    citizen: the board shows from whom, what, when and why."""
+    return (
+        InboundMessage.objects.filter(outcome=InboundMessage.Outcome.FATAL, noted_at__isnull=True)
+        .select_related("partner__organisation")
+        .defer("acknowledgement", "result")
+        .order_by("received_at", "pk")
+    )
+
+
+def inbox_refusal(*, pk: int) -> InboundMessage | None:
+    return (
+        InboundMessage.objects.filter(pk=pk, outcome=InboundMessage.Outcome.FATAL)
+        .select_related("partner__organisation")
+        .defer("acknowledgement", "result")
+        .first()
     )
 
 

@@ -1,5 +1,6 @@
 """The coordinator's live board: open referrals by deadline and risk, nurses on
-the map, warnings and the hand-offs that failed or were withheld. It combines
+the map, warnings, the hand-offs that failed or were withheld and the
+messages from partners the platform refused. It combines
 acute with integrations, so it lives in the composition layer.
 """
 
@@ -25,7 +26,9 @@ from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
-from integrations.selectors import outbox_problems
+from integrations.inbox import inbox_refusal_note
+from integrations.models import InboundMessage
+from integrations.selectors import inbox_refusal, inbox_refusals, outbox_problems
 
 RISK_SOON_MINUTES = 30
 
@@ -60,7 +63,12 @@ def _board_context(actor: Actor) -> dict[str, Any]:
 
     now = timezone.now()
     referrals = acute_selectors.referral_board(actor=actor)
-    shifts = list(acute_selectors.shifts_on(at=now))
+    # Her own acute function's nurses: another function's are not hers to send.
+    shifts = list(
+        acute_selectors.shifts_on(
+            at=now, acute_function_id=actor.organisation.pk if actor.organisation else 0
+        )
+    )
     # What each nurse has in hand beside her own status: every open visit of
     # hers, counted by the database — not only those on the referrals still
     # on the board (a visit on site and a follow-up are in her hands too).
@@ -97,8 +105,9 @@ def _board_context(actor: Actor) -> dict[str, Any]:
         "rows": [{"referral": r, "risk": _risk(r, now)} for r in referrals],
         "shifts": shifts,
         "map": municipality_map(markers),
-        "warnings": list(acute_selectors.warnings_open()[:50]),
+        "warnings": acute_selectors.warnings_open(actor=actor, limit=50),
         "failed_messages": list(outbox_problems()[:50]),
+        "refused_messages": list(inbox_refusals()[:50]),
     }
 
 
@@ -123,13 +132,31 @@ def coordinator_board_live(request: HttpRequest) -> HttpResponse:
 def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
     """The coordinator has seen a warning on the board: it leaves the board,
     as through the API's acknowledge (R10)."""
-    warning = DeadlineWarning.objects.filter(pk=warning_id).first()
+    actor = page_actor(request)
+    warning = acute_selectors.warning_of(actor=actor, pk=warning_id)
     if warning is None:
         return not_allowed(request)
     try:
-        acute_services.warning_acknowledge(warning=warning, actor=page_actor(request))
+        acute_services.warning_acknowledge(warning=warning, actor=actor)
     except Conflict:
         messages.info(request, _("Another coordinator has already acknowledged the warning."))
     else:
         messages.success(request, _("Warning acknowledged."))
+    return redirect("coordinator-board")
+
+
+@page(Role.COORDINATOR, concerns=Concerns("Bundle", InboundMessage, path="message_id"))
+@require_POST
+def refusal_noted(request: HttpRequest, message_id: int) -> HttpResponse:
+    """The coordinator has seen a message the platform refused (and phoned its
+    sender where it mattered): it leaves the board, as through the API."""
+    message = inbox_refusal(pk=message_id)
+    if message is None:
+        return not_allowed(request)
+    try:
+        inbox_refusal_note(message=message, actor=page_actor(request))
+    except Conflict:
+        messages.info(request, _("Another coordinator has already seen the message."))
+    else:
+        messages.success(request, _("The refused message has left the board."))
     return redirect("coordinator-board")

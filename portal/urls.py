@@ -28,4 +28,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         board.warning_acknowledge,
         name="coordinator-warning-acknowledge",
     ),
+    path(
+        "coordinator/refused/<int:message_id>/noted/",
+        board.refusal_noted,
+        name="coordinator-refusal-noted",
+    ),
 ]

@@ -44,7 +44,7 @@ from hypothesis import strategies as st
 from core.fhir.patient import patient_resource
 from core.models import Membership, Role
 from core.permissions import session_membership_set
-from integrations.models import CareMessage, CareThread, Partner
+from integrations.models import CareMessage, CareThread, InboundMessage, Partner
 from integrations.simulators import helpline_referral
 from integrations.transport import signed_headers
 from tests import factories as f
@@ -513,6 +513,9 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "api/integrations/outbox/<int:pk>/resend"): Write(
         "coordinator", "/api/integrations/outbox/{outbox}/resend", lambda s: {}
     ),
+    ("POST", "api/integrations/inbox/refused/<int:pk>/noted"): Write(
+        "coordinator", "/api/integrations/inbox/refused/{refused}/noted", lambda s: {}
+    ),
     # --- FHIR
     ("POST", "fhir/ServiceRequest"): Write(
         "physician",
@@ -716,6 +719,9 @@ WRITES: dict[tuple[str, str], Write] = {
     ),
     ("POST", "coordinator/warnings/<int:warning_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/warnings/{warning}/acknowledge/", lambda s: {}, kind="form"
+    ),
+    ("POST", "coordinator/refused/<int:message_id>/noted/"): Write(
+        "coordinator", "/coordinator/refused/{refused}/noted/", lambda s: {}, kind="form"
     ),
     ("POST", "referrals/new/"): Write(
         "physician",
@@ -947,6 +953,16 @@ def build_scene() -> Scene:
     }
     scene.partner = f.integration_partner(Partner.Kind.HELPLINE_1813, f.organisation("helpline"))
     ids["care_thread"] = _care_thread(seeded.person).pk
+    ids["refused"] = InboundMessage.objects.create(
+        partner=scene.partner,
+        bundle_id=str(uuid.uuid4()),
+        header_id=str(uuid.uuid4()),
+        event="acute-referral",
+        outcome=InboundMessage.Outcome.FATAL,
+        http_status=400,
+        acknowledgement={},
+        reason_code="record.psychiatric_diagnosis",
+    ).pk
     return scene
 
 
