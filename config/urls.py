@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from django_otp.admin import OTPAdminSite
 
 from core import views as core_views
-from core.admin import AdminLoginForm
+from core.admin import AdminLoginForm, PlatformAdminSite
 from core.metrics import metrics_view
 from core.openapi_views import DocsView, SchemaView
 
-# The admin's own password login also asks for the TOTP code (docs/decisions/0009).
-admin.site.__class__ = OTPAdminSite
+# The admin's own password login also asks for the TOTP code (docs/decisions/0009),
+# and the admin is open only to a session acting in an administrator role.
+admin.site.__class__ = PlatformAdminSite
 # ... and passes the platform's one password door: failures counted and limited.
 admin.site.login_form = AdminLoginForm
 

@@ -6,13 +6,33 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_otp.admin import OTPAdminAuthenticationForm
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from core.errors import InvalidInput, PlatformError
-from core.models import Membership, Organisation, User
+from core.models import Membership, Organisation, Role, User
+from core.permissions import actor_from_request, session_membership_set
 from core.services import login_verify, second_factor_verify
+
+# The user's administrator membership chosen by the admin's login, set as the
+# session's role once Django has logged the user in (PlatformAdminSite.login).
+ADMIN_MEMBERSHIP_ATTRIBUTE = "admin_membership"
+
+
+def administrator_membership(user: User) -> Membership | None:
+    """The membership in force in which ``user`` administers the platform:
+    staff status alone is not a role (one role at a time, read again)."""
+    if not user.is_staff:
+        return None
+    return (
+        Membership.objects.in_force()
+        .filter(user=user, role=Role.ADMINISTRATOR)
+        .select_related("organisation", "user")
+        .order_by("-is_default", "pk")
+        .first()
+    )
 
 
 class AdminLoginForm(OTPAdminAuthenticationForm):
@@ -29,7 +49,8 @@ class AdminLoginForm(OTPAdminAuthenticationForm):
             user = login_verify(
                 username=username, password=password, client_address=address, complete=False
             )
-            if not user.is_staff:
+            membership = administrator_membership(user)
+            if membership is None:
                 # The same answer as a wrong password: the admin says nothing
                 # of whose password is right.
                 raise InvalidInput("auth.invalid_credentials", "Wrong username or password.")
@@ -42,7 +63,33 @@ class AdminLoginForm(OTPAdminAuthenticationForm):
         except PlatformError as exc:
             raise forms.ValidationError(gettext(exc.message), code=exc.code) from exc
         user.otp_device = device  # type: ignore[attr-defined]  # read by django-otp at login
+        setattr(user, ADMIN_MEMBERSHIP_ATTRIBUTE, membership)
         return self.cleaned_data
+
+
+class PlatformAdminSite(OTPAdminSite):
+    """The admin is open to a verified session acting in an administrator
+    membership in force: not to staff status alone, nor to a session acting
+    in another role (a nurse's page session of a user who is also staff), and
+    no longer once that membership is switched off, past its end, or its
+    organisation or user deactivated. Read again on every admin request, as
+    every other door does."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        if not super().has_permission(request):
+            return False
+        actor = actor_from_request(request)
+        return actor is not None and actor.role == Role.ADMINISTRATOR
+
+    def login(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().login(request, extra_context)
+        membership = getattr(request.user, ADMIN_MEMBERSHIP_ATTRIBUTE, None)
+        if request.method == "POST" and isinstance(membership, Membership):
+            # Logged in just now by AdminLoginForm: the session acts as administrator.
+            session_membership_set(request.session, membership)
+        return response
 
 
 class MembershipInline(admin.TabularInline):

@@ -12,17 +12,19 @@ from django.contrib.auth import login, logout
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import NotFoundOrNotAllowed, PlatformError
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.exception_handler import error_response
 from core.health import health_report
 from core.models import Membership, Role, User
@@ -69,8 +71,11 @@ PENDING_LOGIN_KEY = "pending_login"
 PENDING_LOGIN_SECONDS = 300
 
 
-def _safe_next(next_url: str) -> str:
-    if next_url.startswith("/") and not next_url.startswith("//"):
+def safe_next(next_url: str) -> str:
+    """``next_url`` when it is a path on this platform, else "": never another
+    host, whichever way a browser reads it (``//host``, ``/\\host``, a tab or
+    a scheme), so a login link cannot send her elsewhere."""
+    if next_url.startswith("/") and url_has_allowed_host_and_scheme(next_url, allowed_hosts=None):
         return next_url
     return ""
 
@@ -81,12 +86,24 @@ def login_complete(
     """Log the member of staff in, acting in ``membership``, and go on."""
     login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
     session_membership_set(request.session, membership)
-    return redirect(_safe_next(next_url) or settings.LOGIN_REDIRECT_URL)
+    return redirect(safe_next(next_url) or settings.LOGIN_REDIRECT_URL)
 
 
 def identity_providers() -> list[tuple[str, str]]:
     """The configured identity providers as (name, title), for the login page."""
     return [(name, conf["title"]) for name, conf in settings.OIDC_PROVIDERS.items()]
+
+
+def _membership_to_act_in(user: User) -> Membership | None:
+    """The membership a page login acts in: the default or the only one;
+    None when the user has several and none is the default (she chooses
+    after the code, :func:`login_role_page`)."""
+    try:
+        return membership_choose(user=user)
+    except InvalidInput as exc:
+        if exc.code == "auth.membership_required":
+            return None
+        raise
 
 
 @public_page
@@ -105,19 +122,20 @@ def login_page(request: HttpRequest) -> HttpResponse:
                 client_address=request.META.get("REMOTE_ADDR"),
                 complete=False,
             )
-            membership = membership_choose(user=user)
+            membership = _membership_to_act_in(user)
         except PlatformError as exc:
             error, error_code = exc.message, exc.code
             status = 429 if exc.kind == "throttled" else 400
         else:
             next_url = request.POST.get("next") or ""
-            if not second_factor_required(user=user):
+            if membership is not None and not second_factor_required(user=user):
                 return login_complete(request, membership=membership, next_url=next_url)
             request.session.cycle_key()
             request.session[PENDING_LOGIN_KEY] = {
                 "user": user.pk,
-                "membership": membership.pk,
-                "next": _safe_next(next_url),
+                # None: several roles, none the default; chosen after the code.
+                "membership": membership.pk if membership is not None else None,
+                "next": safe_next(next_url),
                 "at": time.time(),
             }
             if totp_device_of(user) is None:
@@ -129,28 +147,74 @@ def login_page(request: HttpRequest) -> HttpResponse:
         {
             "error": gettext(error) if error else "",
             "error_code": error_code,
-            "next": request.GET.get("next", ""),
+            # A refused attempt keeps where she was going.
+            "next": safe_next(request.POST.get("next") or request.GET.get("next") or ""),
             "providers": identity_providers(),
         },
         status=status,
     )
 
 
-def _pending_login(request: HttpRequest) -> tuple[User, Membership, str] | None:
+def _pending_login(request: HttpRequest) -> tuple[User, Membership | None, str] | None:
+    """The login under way: its user, the membership it will act in (None
+    while a user of several roles is still to choose one) and where to after.
+    Read again at every step: a user or membership switched off or past its
+    end meanwhile ends it."""
     pending = request.session.get(PENDING_LOGIN_KEY)
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_LOGIN_SECONDS:
         return None
     membership_id, user_id = pending.get("membership"), pending.get("user")
-    if not isinstance(membership_id, int) or not isinstance(user_id, int):
+    if not isinstance(user_id, int) or not (
+        membership_id is None or isinstance(membership_id, int)
+    ):
         return None
-    membership = (
-        Membership.objects.select_related("user", "organisation")
-        .filter(pk=membership_id, user_id=user_id, is_active=True)
-        .first()
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    membership = None
+    if membership_id is not None:
+        membership = (
+            Membership.objects.in_force()
+            .select_related("user", "organisation")
+            .filter(pk=membership_id, user=user)
+            .first()
+        )
+        if membership is None:
+            return None
+    return user, membership, pending.get("next", "")
+
+
+def _second_factor_passed(
+    request: HttpRequest, *, membership: Membership | None, device: TOTPDevice, next_url: str
+) -> HttpResponse:
+    """The code is right: log in, or, for a user of several roles with no
+    default, go on to choose the role first (still not logged in)."""
+    if membership is None:
+        pending = dict(request.session[PENDING_LOGIN_KEY])
+        pending.update(device=device.pk, at=time.time())
+        request.session[PENDING_LOGIN_KEY] = pending
+        return redirect("login-role")
+    del request.session[PENDING_LOGIN_KEY]
+    response = login_complete(request, membership=membership, next_url=next_url)
+    otp_login(request, device)
+    return response
+
+
+def _membership_chosen(value: object, memberships: list[Membership]) -> Membership | None:
+    """The one of ``memberships`` a form's ``membership`` names, else None."""
+    text = value if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return next((m for m in memberships if m.pk == int(text)), None)
+
+
+def _memberships_in_force(user: User) -> list[Membership]:
+    return list(
+        Membership.objects.in_force()
+        .filter(user=user)
+        .select_related("organisation", "user")
+        .order_by("organisation__name", "role", "pk")
     )
-    if membership is None or not membership.user.is_active:
-        return None
-    return membership.user, membership, pending.get("next", "")
 
 
 @public_page
@@ -175,10 +239,9 @@ def login_code_page(request: HttpRequest) -> HttpResponse:
             error = gettext(exc.message)
             status = 429 if exc.kind == "throttled" else 400
         else:
-            del request.session[PENDING_LOGIN_KEY]
-            response = login_complete(request, membership=membership, next_url=next_url)
-            otp_login(request, device)
-            return response
+            return _second_factor_passed(
+                request, membership=membership, device=device, next_url=next_url
+            )
     return render(request, "core/login_code.html", {"error": error}, status=status)
 
 
@@ -209,10 +272,9 @@ def login_code_enrol_page(request: HttpRequest) -> HttpResponse:
             error = gettext(exc.message)
             status = 400
         else:
-            del request.session[PENDING_LOGIN_KEY]
-            response = login_complete(request, membership=membership, next_url=next_url)
-            otp_login(request, device)
-            return response
+            return _second_factor_passed(
+                request, membership=membership, device=device, next_url=next_url
+            )
     if device is None:
         device = totp_enrol_start(user=user)
     secret = base64.b32encode(device.bin_key).decode()
@@ -223,6 +285,62 @@ def login_code_enrol_page(request: HttpRequest) -> HttpResponse:
         {"error": error, "qr": mark_safe(qr), "secret": secret},  # noqa: S308 - drawn by segno from our own URL
         status=status,
     )
+
+
+@public_page
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_role_page(request: HttpRequest) -> HttpResponse:
+    """The last step of a password login of a user with several roles and no
+    default: the code is right; she chooses the organisation and role she
+    acts in (one at a time; she can switch on the start page)."""
+    pending = _pending_login(request)
+    device_id = (request.session.get(PENDING_LOGIN_KEY) or {}).get("device")
+    if pending is None or not isinstance(device_id, int):
+        return redirect("login")
+    user, _, next_url = pending
+    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=True).first()
+    memberships = _memberships_in_force(user)
+    if device is None or not memberships:
+        return redirect("login")
+    error = ""
+    status = 200
+    if request.method == "POST":
+        chosen = _membership_chosen(request.POST.get("membership"), memberships)
+        if chosen is not None:
+            del request.session[PENDING_LOGIN_KEY]
+            response = login_complete(request, membership=chosen, next_url=next_url)
+            otp_login(request, device)
+            return response
+        error = gettext("Choose one of your roles.")
+        status = 400
+    return render(
+        request,
+        "core/login_role.html",
+        {"memberships": memberships, "error": error},
+        status=status,
+    )
+
+
+@page()
+@require_http_methods(["POST"])
+def role_switch(request: HttpRequest) -> HttpResponse:
+    """Act in another of her roles from now on: one in force, her own. The
+    session's key is renewed, as at login."""
+    actor = actor_from_request(request)
+    assert actor is not None and actor.user is not None
+    chosen = _membership_chosen(request.POST.get("membership"), _memberships_in_force(actor.user))
+    if chosen is None:
+        return _error(
+            request,
+            400,
+            "invalid",
+            "auth.membership_unknown",
+            gettext_noop("You have no such role at that organisation."),
+        )
+    request.session.cycle_key()
+    session_membership_set(request.session, chosen)
+    return redirect("home")
 
 
 @public_page
@@ -240,9 +358,8 @@ def logout_page(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     actor = actor_from_request(request)
     assert actor is not None  # the page decorator admits only staff acting in a role
-    memberships = Membership.objects.filter(user=actor.user, is_active=True).select_related(
-        "organisation"
-    )
+    assert actor.user is not None
+    memberships = _memberships_in_force(actor.user)
     return render(request, "core/home.html", {"actor": actor, "memberships": memberships})
 
 

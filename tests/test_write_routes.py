@@ -720,6 +720,10 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "coordinator/warnings/<int:warning_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/warnings/{warning}/acknowledge/", lambda s: {}, kind="form"
     ),
+    ("POST", "login/role/"): Write(
+        "anonymous", "/login/role/", lambda s: {"membership": "1"}, kind="form"
+    ),
+    ("POST", "role/"): Write("nurse", "/role/", lambda s: {"membership": "1"}, kind="form"),
     ("POST", "coordinator/refused/<int:message_id>/noted/"): Write(
         "coordinator", "/coordinator/refused/{refused}/noted/", lambda s: {}, kind="form"
     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import requests
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET
 from joserfc.errors import JoseError
 
 from core.permissions import public_page
-from core.views import login_complete
+from core.views import login_complete, safe_next
 from portal.signin.providers import IdentityProvider, client_for, provider_named
 from portal.signin.services import SignInClaims, SignInRefused, oidc_sign_in, sign_in_refusal_record
 
@@ -39,6 +40,10 @@ REFUSALS = {
         "The sign-in has expired or was already used. Start again from the login page."
     ),
     "signin.provider_error": _("Your organisation's sign-in service refused the sign-in."),
+    "signin.callback_invalid": _(
+        "The answer from your organisation's sign-in service was incomplete."
+        " Start again from the login page."
+    ),
     "signin.id_token_invalid": _("The sign-in could not be verified."),
     "signin.claims_missing": _(
         "Your organisation's sign-in did not say who you are, where you work and in which role."
@@ -84,9 +89,7 @@ def oidc_start(request: HttpRequest, provider_name: str) -> HttpResponse:
         sign_in_refusal_record(provider=provider.name, issuer=provider.issuer, code=exc.code)
         return _refused(request, exc.code)
     next_url = request.GET.get("next", "")
-    request.session[NEXT_KEY] = (
-        next_url if next_url.startswith("/") and not next_url.startswith("//") else ""
-    )
+    request.session[NEXT_KEY] = safe_next(next_url)
     redirect_uri = request.build_absolute_uri(reverse("oidc-callback", args=[provider.name]))
     return client_for(provider).authorize_redirect(request, redirect_uri)
 
@@ -114,6 +117,9 @@ def oidc_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
         code = "signin.code_rejected" if exc.error == "invalid_grant" else "signin.provider_error"
     except JoseError:
         code = "signin.id_token_invalid"
+    except AuthlibBaseError:
+        # The callback itself malformed: no code (nor error) from the provider.
+        code = "signin.callback_invalid"
     except SignInRefused as exc:
         code = exc.code
     except requests.RequestException:

@@ -245,3 +245,54 @@ def test_an_unknown_provider_name_is_not_found(platform: str) -> None:
 def _found(match: re.Match[str] | None) -> str:
     assert match is not None
     return match[1]
+
+
+def _callback_with(session: requests.Session, platform: str, **replace: str | None) -> Any:
+    """The provider's redirect back, its query changed: ``None`` drops a parameter."""
+    parts = urlsplit(_to_callback(session, platform, "nina"))
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    for key, value in replace.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = value
+    return session.get(f"{platform}{parts.path}?{urlencode(query)}")
+
+
+def test_a_callback_carrying_the_providers_error_is_refused(platform: str) -> None:
+    session = requests.Session()
+    response = _callback_with(
+        session, platform, code=None, error="access_denied", error_description="no"
+    )
+    assert _refusal(response) == "signin.provider_error"
+    _audited_refusal("signin.provider_error")
+    assert not User.objects.exists()
+
+
+def test_a_callback_without_a_code_or_without_a_state_is_refused(platform: str) -> None:
+    """A callback without its code was a server error."""
+    no_code = _callback_with(requests.Session(), platform, code=None)
+    assert _refusal(no_code) == "signin.callback_invalid"
+    assert "ufuldstændigt" in no_code.text
+    _audited_refusal("signin.callback_invalid")
+    no_state = _callback_with(requests.Session(), platform, state=None)
+    assert _refusal(no_state) == "signin.state_mismatch"
+    # Straight to the callback, no sign-in started in this browser.
+    bare = requests.get(f"{platform}/login/oidc/test/callback", timeout=10)
+    assert _refusal(bare) == "signin.state_mismatch"
+    assert not User.objects.exists()
+
+
+def test_the_session_is_renewed_at_sign_in_and_next_stays_on_the_platform(platform: str) -> None:
+    session = requests.Session()
+    session.get(f"{platform}/login/")
+    before = session.cookies.get("sessionid")
+    for next_url in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        start = session.get(
+            f"{platform}/login/oidc/test/", params={"next": next_url}, allow_redirects=False
+        )
+        assert start.is_redirect
+    response = session.get(_to_callback(session, platform, "nina"), allow_redirects=False)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).netloc in ("", urlsplit(platform).netloc)
+    assert session.cookies.get("sessionid") not in (None, before)
