@@ -78,7 +78,7 @@ class WarningListView(APIView):
                         "raised_at": w.raised_at,
                         "detail": w.detail,
                     }
-                    for w in selectors.warnings_open()[:200]
+                    for w in selectors.warnings_open(actor=actor_of(request), limit=200)
                 ]
             }
         )
@@ -94,10 +94,11 @@ class WarningAcknowledgeView(APIView):
         responses={200: WarningAcknowledgedOut},
     )
     def post(self, request: Request, pk: int) -> Response:
-        warning = DeadlineWarning.objects.filter(pk=pk).first()
+        actor = actor_of(request)
+        warning = selectors.warning_of(actor=actor, pk=pk)
         if warning is None:
             raise NotFoundOrNotAllowed()
-        warning = services.warning_acknowledge(warning=warning, actor=actor_of(request))
+        warning = services.warning_acknowledge(warning=warning, actor=actor)
         return Response({"id": warning.pk, "acknowledged_at": warning.acknowledged_at})
 
 

@@ -45,8 +45,12 @@ class ShiftListView(APIView):
         operation_id="acute_shifts_on_now", responses={200: results_of("ShiftsOnNow", ShiftOut)}
     )
     def get(self, request: Request) -> Response:
-        # ``load``: the selector's count of every open visit of hers.
-        shifts = selectors.shifts_on()
+        # ``load``: the selector's count of every open visit of hers; her own
+        # acute function's nurses only, the ones she may send.
+        actor = actor_of(request)
+        shifts = selectors.shifts_on(
+            acute_function_id=actor.organisation.pk if actor.organisation else 0
+        )
         return Response(
             {"results": [shift_out(s, s.load) for s in shifts]}  # type: ignore[attr-defined]
         )

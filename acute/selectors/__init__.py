@@ -6,7 +6,7 @@
 Every name is importable from ``acute.selectors`` as well.
 """
 
-from acute.selectors.board import BOARD_LIMIT, referral_board, warnings_open
+from acute.selectors.board import BOARD_LIMIT, referral_board, warning_of, warnings_open
 from acute.selectors.dispatch import dispatch_rank, need_for
 from acute.selectors.figures import (
     FIGURE_COLUMNS,
@@ -38,5 +38,6 @@ __all__ = [
     "shifts_on",
     "visit_get",
     "visit_submission_received",
+    "warning_of",
     "warnings_open",
 ]

@@ -3,7 +3,7 @@ deadline warnings not yet acknowledged."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from acute.models import DeadlineWarning, Referral, Visit
 from acute.selectors.records import gated
@@ -11,6 +11,9 @@ from core.actors import Actor
 from core.errors import InvalidInput
 
 BOARD_LIMIT = 100
+# The deadline watch's own warnings (R10), as against the hand-off warnings
+# that stay on the board after the referral is closed (R3, R8, R11, R12).
+DEADLINE_KINDS = (DeadlineWarning.Kind.AT_RISK, DeadlineWarning.Kind.OVERDUE)
 
 
 def referral_board(*, actor: Actor, status: str = "") -> list[Referral]:
@@ -43,13 +46,68 @@ def referral_board(*, actor: Actor, status: str = "") -> list[Referral]:
         qs = qs.filter(status=status)
     else:
         qs = qs.filter(status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
-    return gated(actor, list(qs[:BOARD_LIMIT]), "ServiceRequest")
+    rows = list(qs[:BOARD_LIMIT])
+    for referral in rows:
+        referral.open_warnings = [w for w in referral.open_warnings if _about_deadline(w, referral)]
+    return gated(actor, rows, "ServiceRequest")
 
 
-def warnings_open() -> QuerySet[DeadlineWarning]:
-    """Deadline warnings not yet acknowledged (no citizen data: referral id, deadline)."""
-    return (
-        DeadlineWarning.objects.filter(acknowledged_at__isnull=True)
+def warnings_open(*, actor: Actor, limit: int) -> list[DeadlineWarning]:
+    """Warnings not yet acknowledged (no citizen data: referral id, deadline)
+    for the referrals of the citizens the coordinator's acute function serves
+    (another function's board is not hers), newest first.
+
+    A deadline warning is about a referral still waiting for a nurse, and
+    about the deadline it names: once a nurse is at the door, the referral is
+    closed or declined, or it is on hold while the citizen is in hospital, it
+    has nothing left to warn of, and neither has one whose deadline has moved
+    since (the return from hospital, a resend asking for more haste; the
+    deadline watch judges the new deadline and raises the row again for it)."""
+    settled = (
+        Q(referral__reached_at__isnull=False)
+        | ~Q(referral__status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
+        | Q(referral__on_hold_since__isnull=False)
+    )
+    rows = (
+        _served(actor)
+        .filter(acknowledged_at__isnull=True)
+        .exclude(Q(kind__in=DEADLINE_KINDS) & settled)
         .select_related("referral")
         .order_by("-raised_at", "pk")
+    )
+    kept: list[DeadlineWarning] = []
+    # Rows of a moved deadline are few and short-lived (the next watch raises
+    # them again or not): left out here rather than by comparing JSON in SQL.
+    for warning in rows.iterator(chunk_size=limit):
+        if not _about_deadline(warning, warning.referral):
+            continue
+        kept.append(warning)
+        if len(kept) >= limit:
+            break
+    return kept
+
+
+def _about_deadline(warning: DeadlineWarning, referral: Referral) -> bool:
+    """False for a deadline watch's warning about a deadline the referral no
+    longer has (the deadline moved since: the watch judges the new one)."""
+    named = (warning.detail or {}).get("deadline_at")
+    return (
+        warning.kind not in DEADLINE_KINDS
+        or named is None
+        or named == referral.deadline_at.isoformat()
+    )
+
+
+def warning_of(*, actor: Actor, pk: int) -> DeadlineWarning | None:
+    """The warning to acknowledge, if it is on this coordinator's board:
+    another acute function's warning is not hers to clear."""
+    return _served(actor).filter(pk=pk).first()
+
+
+def _served(actor: Actor) -> QuerySet[DeadlineWarning]:
+    """Warnings about the citizens of the municipalities the actor's acute function serves."""
+    if actor.organisation is None:
+        return DeadlineWarning.objects.none()
+    return DeadlineWarning.objects.filter(
+        referral__citizen__municipality__in=actor.organisation.serves.all()
     )

@@ -17,15 +17,20 @@ from acute.dispatch import NurseState
 from acute.models import NurseShift, Visit
 
 
-def shifts_on(*, at: dt.datetime | None = None) -> QuerySet[NurseShift]:
+def shifts_on(
+    *, at: dt.datetime | None = None, acute_function_id: int | None = None
+) -> QuerySet[NurseShift]:
     """Shifts on at ``at`` (staff data, no citizen data), each with ``load``:
     every visit she has in hand (assigned, accepted, en route, on site), first
     visits and follow-ups alike — the count dispatch holds against her
-    ``max_load``."""
+    ``max_load``. With ``acute_function_id``, only that function's nurses: the
+    ones its coordinator sends and sees on her board and map."""
     at = at or timezone.now()
+    shifts = NurseShift.objects.filter(starts_at__lte=at, ends_at__gt=at)
+    if acute_function_id is not None:
+        shifts = shifts.filter(acute_function_id=acute_function_id)
     return (
-        NurseShift.objects.filter(starts_at__lte=at, ends_at__gt=at)
-        .annotate(load=Count("visits", filter=Q(visits__status__in=Visit.ACTIVE_STATUSES)))
+        shifts.annotate(load=Count("visits", filter=Q(visits__status__in=Visit.ACTIVE_STATUSES)))
         .select_related("nurse")
         .order_by("kind", "nurse__username")
     )

@@ -25,7 +25,10 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
     the coordinator board's to acknowledge. A warning is about the deadline it
     names: when the deadline has moved since (a resend asking for more haste,
     the return from hospital), the new one is judged afresh and the row raised
-    again for it."""
+    again for it. So is an at-risk warning the coordinator acknowledged before
+    sending a nurse, when the referral is at risk again after that (the nurse
+    declined, did not answer, was withdrawn, or is late): once per nurse sent,
+    however often the watch runs."""
     now = now or timezone.now()
     margin = dt.timedelta(minutes=settings.ACUTE_AT_RISK_MARGIN_MINUTES)
     counts = {"at_risk": 0, "overdue": 0}
@@ -44,18 +47,32 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         return counts
     # (referral, kind) of the warnings already raised for the referral's current deadline.
     deadlines = {r.pk: r.deadline_at.isoformat() for r in pending}
-    existing = {
-        (referral_id, kind)
-        for referral_id, kind, detail in DeadlineWarning.objects.filter(
-            referral__in=pending,
-            kind__in=[DeadlineWarning.Kind.AT_RISK, DeadlineWarning.Kind.OVERDUE],
-        ).values_list("referral_id", "kind", "detail")
-        if (detail or {}).get("deadline_at") == deadlines[referral_id]
-    }
-    active_visits = {
-        v.referral_id: v
-        for v in Visit.objects.filter(referral__in=pending, status__in=Visit.ACTIVE_STATUSES)
-    }
+    existing: set[tuple[int, str]] = set()
+    acknowledged_at_risk: dict[int, dt.datetime] = {}
+    for referral_id, kind, detail, acknowledged_at in DeadlineWarning.objects.filter(
+        referral__in=pending,
+        kind__in=[DeadlineWarning.Kind.AT_RISK, DeadlineWarning.Kind.OVERDUE],
+    ).values_list("referral_id", "kind", "detail", "acknowledged_at"):
+        if (detail or {}).get("deadline_at") != deadlines[referral_id]:
+            continue
+        existing.add((referral_id, kind))
+        if kind == DeadlineWarning.Kind.AT_RISK and acknowledged_at is not None:
+            acknowledged_at_risk[referral_id] = acknowledged_at
+    active_visits: dict[int, Visit] = {}
+    # When a nurse was last sent on each referral (visits active or not), and
+    # who declined it or did not answer: dispatch does not send her again
+    # (``need_for``), so she is not one who could still make it either.
+    last_sent: dict[int, dt.datetime] = {}
+    not_going: dict[int, set[int]] = {}
+    for sent in Visit.objects.filter(referral__in=pending).order_by("assigned_at", "pk"):
+        if sent.referral_id is None:
+            continue
+        last_sent[sent.referral_id] = sent.assigned_at
+        if sent.status in Visit.ACTIVE_STATUSES:
+            active_visits[sent.referral_id] = sent
+            not_going.setdefault(sent.referral_id, set()).add(sent.nurse_id)
+        elif sent.cancel_reason in (Visit.CancelReason.DECLINED, Visit.CancelReason.NO_ANSWER):
+            not_going.setdefault(sent.referral_id, set()).add(sent.nurse_id)
     # Only a nurse of an acute function serving the citizen's municipality
     # could be sent (R1), so only she counts as one who could still make it;
     # one read of the shifts per municipality among the pending referrals.
@@ -74,7 +91,9 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
                 )
                 counts["overdue"] += 1
             continue
-        if (referral.pk, DeadlineWarning.Kind.AT_RISK) in existing:
+        if (referral.pk, DeadlineWarning.Kind.AT_RISK) in existing and not _sent_since(
+            acknowledged_at_risk.get(referral.pk), last_sent.get(referral.pk)
+        ):
             continue
         visit = active_visits.get(referral.pk)
         if (
@@ -92,8 +111,9 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
             longitude=float(referral.citizen.longitude),
             deadline_at=referral.deadline_at - margin,
             required_skills=frozenset(referral.required_skills),
-            # The nurse already sent on it is not another nurse who could go.
-            excluded_nurses=frozenset({visit.nurse_id}) if visit is not None else frozenset(),
+            # The nurse already sent on it is not another nurse who could go,
+            # nor is one who declined it or let it go unanswered.
+            excluded_nurses=frozenset(not_going.get(referral.pk, ())),
         )
         municipality_id = referral.citizen.municipality_id
         if municipality_id not in states_by_municipality:
@@ -125,6 +145,14 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         update_fields=["raised_at", "detail", "acknowledged_at", "acknowledged_by"],
     )
     return counts
+
+
+def _sent_since(acknowledged_at: dt.datetime | None, sent_at: dt.datetime | None) -> bool:
+    """A nurse was sent on the referral after the coordinator acknowledged its
+    at-risk warning: the acknowledgement answered the risk as it stood then.
+    The referral at risk again (the nurse declined, did not answer, was
+    withdrawn or is late) is a new warning, not the one already seen."""
+    return acknowledged_at is not None and sent_at is not None and sent_at > acknowledged_at
 
 
 def warning_acknowledge(*, warning: DeadlineWarning, actor: Actor) -> DeadlineWarning:

@@ -31,7 +31,20 @@ def clock(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     local = timezone.localtime(value)
-    shown = str(date_filter(local, "H:i" if local.date() == timezone.localdate() else "j. b H:i"))
+    return _shown(local, "H:i" if local.date() == timezone.localdate() else "j. b H:i")
+
+
+@register.filter
+def clock_day(value: dt.datetime | None) -> str:
+    """A time with its day ("25. okt 02:30"), in Europe/Copenhagen, as a
+    referral's or a visit's own page shows its deadline."""
+    if value is None:
+        return ""
+    return _shown(timezone.localtime(value), "j. b H:i")
+
+
+def _shown(local: dt.datetime, layout: str) -> str:
+    shown = str(date_filter(local, layout))
     # The night summer time ends, 02:00-02:59 comes twice: say which one.
     other = local.replace(fold=1 - local.fold)
     if other.utcoffset() != local.utcoffset():
