@@ -4,10 +4,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext
 
 from core.errors import InvalidInput
 from core.messages import user_message
-from medicine_cabinet.models import Location, Medicine
+from medicine_cabinet.models import Location, Lot, Medicine
 from medicine_cabinet.services import check_dependence_forming
 
 
@@ -42,7 +43,30 @@ class MedicineForm(forms.ModelForm):
             )
         except InvalidInput as exc:
             raise forms.ValidationError({exc.field or "__all__": user_message(exc)}) from None
+        self._check_line_in_use(data)
         return data
+
+    def _check_line_in_use(self, data: dict[str, Any]) -> None:
+        """Every lot, balance and movement of a line is of its medicine, in its
+        unit: once lots are registered, another ATC code would move them under
+        another medicine's rules (a §4 line's stock without a witness), and
+        another unit would change every number, as the API refuses too."""
+        medicine = self.instance
+        if medicine.pk is None or not Lot.objects.filter(medicine=medicine).exists():
+            return
+        errors: dict[str, str] = {}
+        if "atc_code" in data and data["atc_code"] != medicine.atc_code:
+            errors["atc_code"] = gettext(
+                "Lots of this medicine are registered under ATC code %(atc)s; the code"
+                " cannot change. Add the other medicine as a new line."
+            ) % {"atc": medicine.atc_code}
+        if "unit" in data and data["unit"] != medicine.unit:
+            errors["unit"] = gettext(
+                "Stock of this medicine is counted in %(unit)s; the unit cannot change"
+                " once lots of it are registered."
+            ) % {"unit": medicine.unit}
+        if errors:
+            raise forms.ValidationError(errors)
 
 
 @admin.register(Medicine)

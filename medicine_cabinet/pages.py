@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
 from core.messages import user_message
-from core.models import Organisation, Role
+from core.models import Organisation, Role, User
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.validation import is_digits, row_id
@@ -89,6 +89,19 @@ def _parse_date(raw: str, field: str) -> dt.date:
         raise InvalidInput("date.invalid", _("Give the date as YYYY-MM-DD."), field=field) from None
 
 
+def _witness(request: HttpRequest) -> User | None:
+    """§4: the colleague beside the officer signs with her own username and
+    password, checked and throttled like a login; the service judges whether
+    she may witness and whether the medicine needs one."""
+    username = request.POST.get("witness_username", "").strip()
+    password = request.POST.get("witness_password", "")
+    if not username and not password:
+        return None
+    return services.witness_verify(
+        username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
+    )
+
+
 @page(Role.MEDICINE_OFFICER)
 @require_POST
 def receive(request: HttpRequest) -> HttpResponse:
@@ -111,6 +124,7 @@ def receive(request: HttpRequest) -> HttpResponse:
             unit=medicine.unit,
             supplier=post.get("supplier", "").strip(),
             delivery_reference=post.get("delivery_reference", "").strip(),
+            witness=_witness(request),
         )
     except PlatformError as exc:
         return _stock_page(request, exc)
@@ -260,7 +274,7 @@ def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
                 submit=action == "submit",
             )
         elif action == "approve":
-            services.count_approve(actor=actor, count=count)
+            services.count_approve(actor=actor, count=count, witness=_witness(request))
         else:
             raise InvalidInput("count.action_unknown", "Unknown action.", field="action")
     except PlatformError as exc:

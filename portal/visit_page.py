@@ -34,6 +34,7 @@ from core.permissions import page
 from core.refusals import Concerns
 from medicine_cabinet.models import Location, Medicine
 from medicine_cabinet.selectors import lot_suggest
+from medicine_cabinet.services import needs_witness
 from portal.selectors import nurse_visit_warnings
 
 
@@ -222,6 +223,8 @@ def _bag_context(actor: Actor, visit: Visit, orders: list[Any]) -> list[dict[str
             {
                 "order": order,
                 "medicine": medicine,
+                # §4 by its mark or its ATC code: the dose asks for a witness.
+                "needs_witness": medicine is not None and needs_witness(medicine),
                 "lot": lot,
                 "left": left,
                 "one": one,

@@ -113,7 +113,8 @@ def medicine_json(m: Medicine) -> dict[str, Any]:
         "unit": m.unit,
         "package_size": stock_amount(m.package_size),
         "dispensing": m.dispensing,
-        "dependence_forming": m.dependence_forming,
+        # §4 as every movement is judged: by the mark or by the rules' ATC codes.
+        "dependence_forming": services.needs_witness(m),
         "minimum_stock": stock_amount(m.minimum_stock),
         "amount_per_unit": _plain(m.amount_per_unit) if m.amount_per_unit is not None else None,
         "amount_unit": m.amount_unit,

@@ -22,6 +22,7 @@ from medicine_cabinet.services.checks import (
     WITNESS_ROLES,
     WitnessCredentials,
     check_may_see,
+    needs_witness,
     quantity_parse,
     witness_verify,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "count_watch_overdue",
     "lot_recall",
     "medicine_upsert",
+    "needs_witness",
     "notification_acknowledge",
     "offline_dose_refused_flag",
     "quantity_parse",

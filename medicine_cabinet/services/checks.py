@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from acute.clinical.services import is_dependence_forming
 from core.actors import Actor
 from core.errors import (
     Forbidden,
@@ -160,10 +161,19 @@ def check_may_see(actor: Actor, location: Location) -> None:
         raise Forbidden("bag.not_yours", "You may see only your own bag.")
 
 
+def needs_witness(medicine: Medicine) -> bool:
+    """§4 (dependence-forming): marked so in the formulary, or of an ATC code
+    the rules name dependence-forming (``CLINICAL_DEPENDENCE_FORMING_ATC``, by
+    which the physician's orders are judged) — also a line saved before the
+    rules named its code, which still carries no mark."""
+    return medicine.dependence_forming or is_dependence_forming(medicine.atc_code)
+
+
 def check_witness(*, actor: Actor, medicine: Medicine, witness: User | None) -> User | None:
-    """§4: a second person, not the actor, on the acute function's staff."""
+    """§4: a second person, not the actor, whose acute-nurse or medicine-officer
+    role at the acute function is in force."""
     if witness is None:
-        if medicine.dependence_forming:
+        if needs_witness(medicine):
             raise InvalidInput(
                 "witness.required",
                 f"{medicine.name} is dependence-forming (§4): every movement needs a witness.",
@@ -175,20 +185,23 @@ def check_witness(*, actor: Actor, medicine: Medicine, witness: User | None) -> 
         raise InvalidInput(
             "witness.same_person", "The witness must be someone else.", field="witness"
         )
-    eligible = Membership.objects.filter(
-        user=witness,
-        organisation=actor.organisation,
-        role__in=WITNESS_ROLES,
-        is_active=True,
-        user__is_active=True,
-    ).exists()
-    if not eligible:
+    if not may_witness(actor=actor, user=witness):
         raise InvalidInput(
             "witness.not_eligible",
             "The witness must be an acute nurse or the medicine officer of the acute function.",
             field="witness",
         )
     return witness
+
+
+def may_witness(*, actor: Actor, user: User) -> bool:
+    """Her acute-nurse or medicine-officer role at the actor's acute function
+    is in force now: switched on, not past its end, her user active."""
+    return (
+        Membership.objects.in_force()
+        .filter(user=user, organisation=actor.organisation, role__in=WITNESS_ROLES)
+        .exists()
+    )
 
 
 @dataclass(frozen=True)

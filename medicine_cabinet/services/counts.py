@@ -40,6 +40,8 @@ from medicine_cabinet.services.checks import (
     check_own_bag,
     check_whole_units,
     check_witness,
+    may_witness,
+    needs_witness,
 )
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit, operation_audit
 from medicine_cabinet.services.notifications import notify
@@ -314,7 +316,13 @@ def _count_approve(*, actor: Actor, count: StockCount, witness: User | None) -> 
     for line in differing:
         counter = line.recounted_by or line.counted_by
         line_witness = witness
-        if line_witness is None and counter.pk != actor.user.pk:  # type: ignore[union-attr]
+        if (
+            line_witness is None
+            and counter.pk != actor.user.pk  # type: ignore[union-attr]
+            # The counter signs a §4 adjustment, and must still be one who may;
+            # another line's counter whose role has since ended signs nothing.
+            and (needs_witness(line.lot.medicine) or may_witness(actor=actor, user=counter))
+        ):
             line_witness = counter
         line_witness = check_witness(actor=actor, medicine=line.lot.medicine, witness=line_witness)
         variance = line.variance

@@ -23,6 +23,7 @@ from medicine_cabinet.models import (
     DoseMismatch,
     Medicine,
 )
+from medicine_cabinet.services.checks import needs_witness
 from medicine_cabinet.services.formulary import amount_text, unit_label
 from medicine_cabinet.services.ledger import quantity_text
 
@@ -102,7 +103,9 @@ def _check_order(
             field="medicine",
             rule="R8",
         )
-    if medicine.dependence_forming and order.kind != MedicationOrder.Kind.WRITTEN:
+    if order.kind != MedicationOrder.Kind.WRITTEN and (
+        needs_witness(medicine) or order.dependence_forming
+    ):
         raise PreconditionFailed(
             "order.written_required",
             gettext("A dependence-forming (§4) medicine needs a written order."),
