@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Citizen, Organisation, User
@@ -108,7 +109,10 @@ class Episode(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Episode {self.pk} ({self.status})"
+        return gettext("Episode %(number)s (%(status)s)") % {
+            "number": self.pk,
+            "status": self.get_status_display(),
+        }
 
 
 class Referral(models.Model):
@@ -211,7 +215,11 @@ class Referral(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Referral {self.pk} ({self.get_urgency_display()}, {self.status})"
+        return gettext("Referral %(number)s (%(urgency)s, %(status)s)") % {
+            "number": self.pk,
+            "urgency": gettext(self.get_urgency_display()),
+            "status": self.get_status_display(),
+        }
 
 
 class NurseShift(models.Model):
@@ -273,7 +281,11 @@ class NurseShift(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} shift {self.pk} ({self.status})"
+        return gettext("%(kind)s shift %(number)s (%(status)s)") % {
+            "kind": self.get_kind_display(),
+            "number": self.pk,
+            "status": self.get_status_display(),
+        }
 
 
 class Visit(models.Model):
@@ -374,7 +386,10 @@ class Visit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Visit {self.pk} ({self.status})"
+        return gettext("Visit %(number)s (%(status)s)") % {
+            "number": self.pk,
+            "status": self.get_status_display(),
+        }
 
     @property
     def is_active(self) -> bool:
@@ -419,7 +434,10 @@ class VisitNote(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on visit {self.visit_id}"
+        return gettext("%(kind)s on visit %(visit)s") % {
+            "kind": self.get_kind_display(),
+            "visit": self.visit_id,
+        }
 
 
 class VitalSign(models.Model):
@@ -450,7 +468,10 @@ class VitalSign(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_code_display()} on visit {self.visit_id}"
+        return gettext("%(kind)s on visit %(visit)s") % {
+            "kind": gettext(self.get_code_display()),
+            "visit": self.visit_id,
+        }
 
 
 class DeadlineWarning(models.Model):
@@ -520,7 +541,10 @@ class DeadlineWarning(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for referral {self.referral_id}"
+        return gettext("%(kind)s for referral %(referral)s") % {
+            "kind": self.get_kind_display(),
+            "referral": self.referral_id,
+        }
 
 
 class VisitSubmission(models.Model):
@@ -562,4 +586,8 @@ class VisitSubmission(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.form} {self.client_ref} on visit {self.visit_id}"
+        return gettext("%(form)s %(reference)s on visit %(visit)s") % {
+            "form": self.get_form_display(),
+            "reference": self.client_ref,
+            "visit": self.visit_id,
+        }

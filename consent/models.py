@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 
 from consent.audit.models import Purpose
 from consent.classifications import psychiatric_code_q
@@ -67,7 +68,11 @@ class CareRelationship(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_basis_display()} of citizen {self.citizen_id} with {self.organisation}"
+        return gettext("%(basis)s of citizen %(citizen)s with %(organisation)s") % {
+            "basis": gettext(self.get_basis_display()),
+            "citizen": self.citizen_id,
+            "organisation": self.organisation,
+        }
 
 
 class DataCategory(models.TextChoices):
@@ -236,7 +241,11 @@ class ConsentDirective(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_provision_display()} {self.pk} of citizen {self.citizen_id}"
+        return gettext("%(provision)s %(number)s of citizen %(citizen)s") % {
+            "provision": pgettext("record label", self.get_provision_display()),
+            "number": self.pk,
+            "citizen": self.citizen_id,
+        }
 
     @property
     def purpose_labels(self) -> list[str]:
@@ -260,7 +269,7 @@ class ConsentWithdrawal(models.Model):
     )
 
     def __str__(self) -> str:
-        return f"withdrawal of {self.directive_id}"
+        return gettext("withdrawal of %(directive)s") % {"directive": self.directive_id}
 
 
 class BreakGlass(models.Model):
@@ -291,7 +300,10 @@ class BreakGlass(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"break-the-glass {self.pk} on citizen {self.citizen_id}"
+        return gettext("break-the-glass %(number)s on citizen %(citizen)s") % {
+            "number": self.pk,
+            "citizen": self.citizen_id,
+        }
 
 
 class PatientVersion(models.Model):

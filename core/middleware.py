@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy
 from rest_framework.views import APIView
 
 from core.context import (
@@ -18,6 +19,7 @@ from core.context import (
     reset_context,
     set_context,
 )
+from core.exception_handler import error_response
 from core.permissions import actor_from_request
 from core.refusals import page_refusal_record
 
@@ -62,8 +64,17 @@ SELF_GUARDED_APPS = frozenset({"admin"})
 SELF_GUARDED_MODULES = ("django.views.i18n",)
 
 
+# A page is read (GET, HEAD) or sent a form (POST); no other method reaches a
+# page's view, which would otherwise answer it as if it were read.
+PAGE_METHODS = frozenset({"GET", "HEAD", "POST"})
+METHOD_NOT_ALLOWED = gettext_lazy(
+    "This page cannot be used that way. Open it from the menu, or send its form again."
+)
+
+
 class PageAccessMiddleware:
-    """Refuses every page view that does not declare who may see it.
+    """Refuses every page view that does not declare who may see it, and every
+    method a page does not serve (405, on the platform's own page).
 
     API views are left to REST framework, whose default permission refuses
     everyone. A page declares access with ``core.permissions.page``/``public_page``.
@@ -73,13 +84,19 @@ class PageAccessMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content:
+            # Django's require_http_methods answers with an empty body.
+            return method_not_allowed(request, response.get("Allow", ""))
+        return response
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
     ) -> HttpResponse | None:
         if _is_api_view(view_func):
             return None
+        if request.method not in PAGE_METHODS:
+            return method_not_allowed(request, ", ".join(sorted(PAGE_METHODS)))
         match = request.resolver_match
         if match is not None and match.app_name in SELF_GUARDED_APPS:
             return None
@@ -106,6 +123,24 @@ def not_allowed(request: HttpRequest) -> HttpResponse:
     """One page for "not allowed": it says nothing about what was asked for."""
     response = TemplateResponse(request, "core/not_allowed.html", status=403)
     return response.render()
+
+
+def method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
+    """405 in the door's own form: the platform's page in the user's language
+    on a page's address, the error envelope or OperationOutcome elsewhere."""
+    response = error_response(
+        request,
+        405,
+        {
+            "kind": "not_supported",
+            "code": "request.method_not_allowed",
+            "message": "This page cannot be used that way.",
+        },
+        page_message=METHOD_NOT_ALLOWED,
+    )
+    if allowed:
+        response["Allow"] = allowed
+    return response
 
 
 class NoStoreMiddleware:

@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.cpr import (
@@ -202,7 +203,11 @@ class Membership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user.username}: {self.get_role_display()} at {self.organisation}"
+        return gettext("%(user)s: %(role)s at %(organisation)s") % {
+            "user": self.user.username,
+            "role": self.get_role_display(),
+            "organisation": self.organisation,
+        }
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """A role or organisation changed in place (in the admin) ends the API
@@ -279,7 +284,10 @@ class ApiToken(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"token for {self.membership} until {self.expires_at:%Y-%m-%d %H:%M}"
+        return gettext("token for %(membership)s until %(until)s") % {
+            "membership": self.membership,
+            "until": f"{timezone.localtime(self.expires_at):%d.%m.%Y %H:%M}",
+        }
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.grant:
@@ -356,8 +364,15 @@ class LoginAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        outcome = "ok" if self.succeeded else "failed"
-        return f"login {outcome} for {self.username} at {self.at:%Y-%m-%d %H:%M}"
+        message = (
+            gettext("login by %(username)s at %(at)s")
+            if self.succeeded
+            else gettext("failed login by %(username)s at %(at)s")
+        )
+        return message % {
+            "username": self.username,
+            "at": f"{timezone.localtime(self.at):%d.%m.%Y %H:%M}",
+        }
 
 
 class Citizen(models.Model):
@@ -439,7 +454,7 @@ class Citizen(models.Model):
 
     def __str__(self) -> str:
         # Never the CPR number: this string ends up in logs and admin pages.
-        return f"Citizen {self.pk}"
+        return gettext("Citizen %(number)s") % {"number": self.pk}
 
     @property
     def full_name(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import ExpressionWrapper, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Citizen, Organisation, User
@@ -108,7 +109,7 @@ class TestDefinition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.display} ({self.code})"
+        return gettext(self.display)
 
 
 class MedicationOrder(models.Model):
@@ -323,7 +324,11 @@ class MedicationOrder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.medicine_atc} for citizen {self.citizen_id}"
+        return gettext("%(kind)s %(medicine)s for citizen %(citizen)s") % {
+            "kind": self.get_kind_display(),
+            "medicine": self.medicine_name or self.medicine_atc,
+            "citizen": self.citizen_id,
+        }
 
     @property
     def is_administrable(self) -> bool:
@@ -371,7 +376,10 @@ class Delegation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Delegation of {self.test.code} on visit {self.visit_id}"
+        return gettext("Delegation of %(task)s on visit %(visit)s") % {
+            "task": gettext(self.test.display),
+            "visit": self.visit_id,
+        }
 
 
 class LabResult(models.Model):
@@ -422,7 +430,10 @@ class LabResult(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.test.code} on visit {self.visit_id}"
+        return gettext("%(test)s on visit %(visit)s") % {
+            "test": gettext(self.test.display),
+            "visit": self.visit_id,
+        }
 
     @property
     def is_critical(self) -> bool:
@@ -455,7 +466,10 @@ class ProcedureRecord(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"{self.test.code} on visit {self.visit_id}"
+        return gettext("%(test)s on visit %(visit)s") % {
+            "test": gettext(self.test.display),
+            "visit": self.visit_id,
+        }
 
 
 class PhysicianAlert(models.Model):
@@ -540,4 +554,7 @@ class PhysicianAlert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} for citizen {self.citizen_id}"
+        return gettext("%(kind)s for citizen %(citizen)s") % {
+            "kind": self.get_kind_display(),
+            "citizen": self.citizen_id,
+        }

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 
 
 class Action(models.TextChoices):
@@ -128,7 +129,12 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         who = self.actor_username or self.task
-        return f"{self.recorded_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome} by {who}"
+        return gettext("%(at)s %(action)s (%(outcome)s) by %(who)s") % {
+            "at": f"{timezone.localtime(self.recorded_at):%d.%m.%Y %H:%M:%S}",
+            "action": pgettext("record label", self.get_action_display()),
+            "outcome": pgettext("record label", self.get_outcome_display()),
+            "who": who,
+        }
 
 
 class ChainHead(models.Model):
