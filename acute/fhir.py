@@ -21,7 +21,7 @@ from acute.models import Referral, Urgency, Visit, VitalSign
 from consent.fhir import coded_values
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
-from core.fhir.validation import FHIRInvalid, fhir_validate
+from core.fhir.validation import FHIRInvalid, fhir_validate, unknown_modifier
 from core.validation import is_digits, text_blank, text_trimmed
 
 EXT = "https://tvaerakut.dk/fhir/StructureDefinition"
@@ -281,6 +281,8 @@ def parse_service_request(body: Any) -> dict[str, Any]:
     try:
         validated = fhir_validate(ServiceRequest, body)
     except FHIRInvalid as exc:
+        if exc.code:
+            raise unknown_modifier(exc) from None
         raise InvalidInput(
             "fhir.invalid",
             f"Not a valid ServiceRequest: {exc.problems}",

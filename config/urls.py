@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
+from consent.fhir_views import TransactionView
 from core import views as core_views
 from core.admin import AdminLoginForm, PlatformAdminSite
 from core.metrics import metrics_view
@@ -30,6 +31,9 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
+    # FHIR's [base] is /fhir: a client configured without the closing slash
+    # posts its transaction there, and a redirect would lose the body.
+    path("fhir", TransactionView.as_view(), name="fhir-base"),
     path("fhir/", include("core.fhir.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -38,7 +38,7 @@ from django.utils import timezone
 from core.auth import bearer_credential, hash_token, token_with_membership
 from core.cpr import cpr_in_text
 from core.errors import Conflict, InvalidInput, PlatformError
-from core.exception_handler import error_response
+from core.exception_handler import error_response, is_fhir_path
 from core.models import IDEMPOTENCY_KEY_KEPT, IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -106,7 +106,7 @@ class IdempotencyKeyMiddleware:
         if (
             key is None
             or request.method not in _WRITES
-            or not request.path.startswith(("/api/", "/fhir/"))
+            or not (request.path.startswith("/api/") or is_fhir_path(request.path))
             or request.path.startswith(_NOT_KEYED)
         ):
             return self.get_response(request)

@@ -179,6 +179,10 @@ FIXED = (
         " Search first, then create."
     ),
     gettext_noop("Conditional create (request.ifNoneExist) is not supported; nothing was created."),
+    gettext_noop(
+        "If-None-Match is not served on a create or an update; nothing was written."
+        " An update names the version it replaces with If-Match."
+    ),
     gettext_noop("The body must be one FHIR resource (a JSON object)."),
     gettext_noop("$withdraw takes a Parameters resource."),
     gettext_noop("resourceType is missing."),
@@ -562,7 +566,16 @@ TEMPLATES: dict[str, Promise] = {
         "%(entry)s: %(element)s points at no entry of this Bundle (fullUrl)."
     ),
     "bundle.full_url_duplicate": _("%(entry)s: two entries have the same fullUrl."),
+    "bundle.entry_url_mismatch": _(
+        "%(entry)s: request.url must be the type of the entry's resource (POST Condition for a Condition)."
+    ),
     "fhir.type_mismatch": _("This endpoint takes %(expected)s, not %(given)s."),
+    "fhir.modifier_unknown": _(
+        "%(element)s changes the meaning of its element in a way the platform does not understand; nothing was written."
+    ),
+    "fhir.implicit_rules_unknown": _(
+        "%(element)s: the resource follows rules the platform does not know; nothing was written."
+    ),
     "fhir.date_invalid": _("%(element)s is a date or a date-time."),
     "fhir.date_out_of_range": _("%(element)s lies outside the years 1 to 9999 in UTC."),
     # Consent (R4) and the citizen's identity.
@@ -772,6 +785,7 @@ BY_CODE: dict[str, Promise] = {
     "fhir.id_mismatch": _("The id in the body differs from the URL."),
     "search.chain_unsupported": _("Chained search is not supported."),
     "fhir.conditional_create_unsupported": _("Conditional create is not supported."),
+    "fhir.if_none_match_unsupported": _("If-None-Match is not served on a create or an update."),
     "search.patient_conflict": _("A search field is not valid."),
     "request.malformed": _("The request could not be read."),
     "request.too_large": _("The request is too large."),
@@ -795,6 +809,8 @@ BY_CODE: dict[str, Promise] = {
     "request.already_received": _("This request was received before; nothing was done again."),
     "quantity.invalid": _("The quantity is not valid."),
     "fhir.invalid": _("Not a valid FHIR resource."),
+    "fhir.modifier_unknown": _("The resource carries a modifier the platform does not understand."),
+    "fhir.implicit_rules_unknown": _("The resource follows rules the platform does not know."),
     "audit.archive_broken_log": _("The audit log does not verify, so nothing was archived."),
 }
 

@@ -300,7 +300,7 @@ def parse_message(data: Any) -> ParsedMessage:
         fhir_validate(Bundle, data)
     except FHIRInvalid as exc:
         raise InvalidMessage(
-            "message.invalid_fhir",
+            exc.code or "message.invalid_fhir",
             f"The Bundle is not valid FHIR R4: {exc}.",
             field=exc.where or None,
             element_type=exc.element_type,

@@ -536,6 +536,20 @@ WRITES: dict[tuple[str, str], Write] = {
         },
         kind="fhir",
     ),
+    # FHIR's [base] without its closing slash: the same transaction.
+    ("POST", "fhir"): Write(
+        "nurse",
+        "/fhir",
+        lambda s: {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
+                for r in (bodies.care_plan(s.ids["citizen"]), bodies.diagnosis(s.ids["citizen"]))
+            ],
+        },
+        kind="fhir",
+    ),
     ("POST", "fhir/Patient"): Write(
         "coordinator", "/fhir/Patient", lambda s: bodies.patient(f.cpr_number()), kind="fhir"
     ),
@@ -664,6 +678,10 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "login/code/enrol/"): Write(
         "anonymous", "/login/code/enrol/", lambda s: {"otp": "123456"}, kind="form"
     ),
+    ("POST", "login/role/"): Write(
+        "anonymous", "/login/role/", lambda s: {"membership": "1"}, kind="form"
+    ),
+    ("POST", "role/"): Write("nurse", "/role/", lambda s: {"membership": "1"}, kind="form"),
     ("POST", "logout/"): Write("nurse", "/logout/", lambda s: {}, kind="form"),
     ("POST", "consent/insight/"): Write(
         "auditor", "/consent/insight/", lambda s: {"cpr": s.seeded.person.cpr}, kind="form"
@@ -720,10 +738,6 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "coordinator/warnings/<int:warning_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/warnings/{warning}/acknowledge/", lambda s: {}, kind="form"
     ),
-    ("POST", "login/role/"): Write(
-        "anonymous", "/login/role/", lambda s: {"membership": "1"}, kind="form"
-    ),
-    ("POST", "role/"): Write("nurse", "/role/", lambda s: {"membership": "1"}, kind="form"),
     ("POST", "coordinator/refused/<int:message_id>/noted/"): Write(
         "coordinator", "/coordinator/refused/{refused}/noted/", lambda s: {}, kind="form"
     ),
@@ -1084,7 +1098,7 @@ def problem_with(response: Any, url: str) -> str | None:
         except (ValueError, KeyError, TypeError):
             return f"{status} without the error envelope"
         return None if isinstance(code, str) and code else f"{status} without a code"
-    if url.startswith("/fhir/"):
+    if url.startswith("/fhir/") or url == "/fhir":
         try:
             body = json.loads(content)
         except ValueError:

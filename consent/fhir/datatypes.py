@@ -15,7 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel
 
 from core.errors import InvalidInput
-from core.fhir.validation import FHIRInvalid, fhir_validate
+from core.fhir.validation import FHIRInvalid, fhir_validate, unknown_modifier
 from core.times import naive_refused
 from core.validation import is_digits
 
@@ -66,6 +66,8 @@ def validated_model(data: dict[str, Any], *, expected_type: str | None = None) -
     try:
         validated: BaseModel = fhir_validate(model, data)
     except FHIRInvalid as exc:
+        if exc.code:
+            raise unknown_modifier(exc) from None
         raise InvalidInput(
             "fhir.invalid",
             f"Not a valid {resource_type}: {exc}",

@@ -20,6 +20,7 @@ from consent.selectors.consents import access_directive
 from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
+from core.fhir.validation import ModifierNotUnderstood
 from core.models import Citizen, Organisation, User
 from core.validation import full_clean_or_raise
 
@@ -72,7 +73,7 @@ def _audit_refused(
     """A Consent refused for what it says, on the log of the citizen it names
     (when it names one as ``Patient/<id>``, read as the Consent itself is
     read; an unknown id is recorded naming no citizen)."""
-    if not refused.code.startswith("consent."):
+    if not refused.code.startswith("consent.") and not isinstance(refused, ModifierNotUnderstood):
         return  # not a Consent at all: nothing the citizen said was refused
     citizen_id = referenced_id(data.get("patient") if isinstance(data, dict) else None, "Patient")
     if citizen_id is not None and not Citizen.objects.filter(pk=citizen_id).exists():

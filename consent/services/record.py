@@ -27,6 +27,12 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
+from core.fhir.validation import (
+    FHIRInvalid,
+    ModifierNotUnderstood,
+    refuse_unknown_modifiers,
+    unknown_modifier,
+)
 from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise
 
@@ -75,7 +81,9 @@ def _parse_audited(
     try:
         parsed = parse_record_resource(data, expected_type=expected_type)
         _check_contact_department(parsed)
-    except RecordRefused as exc:
+    except (RecordRefused, ModifierNotUnderstood) as exc:
+        # Refused for what it says (R2), or for a modifier that would change
+        # what it says: an attempt on the citizen's record all the same.
         audit_denied(
             actor=actor,
             action=action,
@@ -326,6 +334,7 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
         raise InvalidInput(
             "bundle.too_large", "At most 1000 entries per transaction.", field="entry"
         )
+    _refuse_bundle_modifiers(bundle, entries)
     prepared: list[tuple[ParsedResource, int, Decision]] = []
     full_urls = _full_urls(entries)
     for index, entry in enumerate(entries):
@@ -341,6 +350,20 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
                 "bundle.entry_unsupported",
                 f"{where}: each entry creates one resource (request.method POST).",
                 field=where,
+                params={"entry": where},
+            )
+        url = request.get("url", resource.get("resourceType"))
+        if not isinstance(url, str) or url.strip().removesuffix("/") != resource.get(
+            "resourceType"
+        ):
+            # The entry says where it is written; one that says another
+            # type (or an id, a condition) than the resource it carries is
+            # not written as if it had said what it carries. One that says
+            # nothing is written where its resource's type goes.
+            raise InvalidInput(
+                "bundle.entry_url_mismatch",
+                f"{where}: request.url must be the type of the entry's resource.",
+                field=f"{where}.request.url",
                 params={"entry": where},
             )
         if "ifNoneExist" in request:
@@ -389,6 +412,25 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
         ]
         _resolve_bundle_references(stored, [full_urls.get(i) for i in range(len(stored))])
         return stored
+
+
+def _refuse_bundle_modifiers(bundle: dict[str, Any], entries: list[Any]) -> None:
+    """A modifier extension on the Bundle or on an entry (``implicitRules``
+    too) is refused as on any resource; each entry's resource is checked
+    where it is read, and a refusal there recorded on its citizen."""
+    shell = {
+        **bundle,
+        "entry": [
+            {key: value for key, value in entry.items() if key != "resource"}
+            if isinstance(entry, dict)
+            else entry
+            for entry in entries
+        ],
+    }
+    try:
+        refuse_unknown_modifiers(shell)
+    except FHIRInvalid as exc:
+        raise unknown_modifier(exc) from None
 
 
 # A reference to another entry of the same Bundle, by its fullUrl.

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ValidationError
 
+from core.errors import InvalidInput
+
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -26,11 +28,49 @@ class FHIRInvalid(Exception):
     the FHIR type of the element at ``where`` (``dateTime``, ``string``,
     ``Period`` ...), '' where the models do not say."""
 
-    def __init__(self, where: str, problems: str, element_type: str = ""):
+    def __init__(self, where: str, problems: str, element_type: str = "", code: str = ""):
         super().__init__(problems)
         self.where = where
         self.problems = problems
         self.element_type = element_type
+        # A refusal with its own error code (a modifier the platform does not
+        # understand); '' for an element the models refuse (``fhir.invalid``).
+        self.code = code
+
+
+# A resource or element whose meaning is changed by what the platform does not
+# understand is refused whole (FHIR R4 extensibility.html#modifierExtension,
+# resource.html#implicitRules): read without it, the platform would store,
+# show or pass on something else than what was meant. None is understood here.
+MODIFIER_UNKNOWN = "fhir.modifier_unknown"
+IMPLICIT_RULES_UNKNOWN = "fhir.implicit_rules_unknown"
+
+
+def refuse_unknown_modifiers(data: Any, where: str = "") -> None:
+    """Raise :class:`FHIRInvalid` at the first ``modifierExtension`` (on any
+    element, in a contained resource or a Bundle entry too) and the first
+    ``implicitRules`` of a resource in ``data``."""
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            refuse_unknown_modifiers(item, f"{where}[{index}]")
+        return
+    if not isinstance(data, dict):
+        return
+    if isinstance(data.get("resourceType"), str) and not where:
+        where = data["resourceType"][:40]
+    if data.get("modifierExtension"):
+        place = f"{where}.modifierExtension[0]".lstrip(".")
+        raise FHIRInvalid(
+            place, f"{place}: a modifier extension is not understood here", code=MODIFIER_UNKNOWN
+        )
+    if "resourceType" in data and data.get("implicitRules") not in (None, ""):
+        place = f"{where}.implicitRules".lstrip(".")
+        raise FHIRInvalid(
+            place, f"{place}: implicit rules are not understood here", code=IMPLICIT_RULES_UNKNOWN
+        )
+    for key, value in data.items():
+        if isinstance(value, dict | list):
+            refuse_unknown_modifiers(value, f"{where}.{key}".lstrip("."))
 
 
 # The FHIR primitive types the models mark on a field (``Annotated[datetime,
@@ -99,9 +139,10 @@ def element_type(model: type[BaseModel], data: Any, location: tuple[Any, ...]) -
 
 
 def fhir_validate(model: type[Model], data: Any) -> Model:
-    """``data`` as an instance of ``model``, or :class:`FHIRInvalid`."""
+    """``data`` as an instance of ``model``, or :class:`FHIRInvalid` (also for
+    a modifier the platform does not understand, :func:`refuse_unknown_modifiers`)."""
     try:
-        return model.model_validate(data)
+        validated = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()[:5]
         places = [".".join(str(p) for p in e.get("loc", ())) for e in errors]
@@ -118,3 +159,27 @@ def fhir_validate(model: type[Model], data: Any) -> Model:
         raise FHIRInvalid(places[0] if places else "", problems, kind) from None
     except (TypeError, ValueError, KeyError, AttributeError, LookupError):
         raise FHIRInvalid("", "an element has the wrong shape") from None
+    refuse_unknown_modifiers(data)
+    return validated
+
+
+class ModifierNotUnderstood(InvalidInput):
+    """A body refused for a modifier the platform does not understand: bad
+    input like any other (a door that records refused input records it),
+    answered as not supported (issue type ``not-supported``)."""
+
+    kind = "not_supported"
+
+
+def unknown_modifier(refused: FHIRInvalid) -> ModifierNotUnderstood:
+    """The refusal of a modifier the platform does not understand, as the
+    doors that take FHIR answer it: 400, issue type not-supported."""
+    element = refused.where or "resource"
+    if refused.code == IMPLICIT_RULES_UNKNOWN:
+        message = f"{element}: the resource follows rules the platform does not know."
+    else:
+        message = (
+            f"{element} changes the meaning of its element in a way"
+            " the platform does not understand."
+        )
+    return ModifierNotUnderstood(refused.code, message, field=element, params={"element": element})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from django.http import QueryDict
+from django.utils.http import http_date
 from django.utils.translation import gettext
 from rest_framework.exceptions import (
     MethodNotAllowed,
@@ -52,6 +54,10 @@ _FORMAT_NOT_SERVED = "The platform answers in FHIR JSON: _format is json or appl
 _CONDITIONAL_CREATE = (
     "Conditional create (If-None-Exist) is not supported; nothing was created."
     " Search first, then create."
+)
+_IF_NONE_MATCH_ON_WRITE = (
+    "If-None-Match is not served on a create or an update; nothing was written."
+    " An update names the version it replaces with If-Match."
 )
 _VERSION_NOT_SERVED = "The platform answers in FHIR R4 (fhirVersion=4.0)."
 _BODY_NOT_READ = "A body is read as FHIR R4 JSON in UTF-8 (charset=utf-8, fhirVersion=4.0)."
@@ -167,9 +173,21 @@ class FHIRView(APIView):
             raise NotSupported(
                 "fhir.conditional_create_unsupported", _CONDITIONAL_CREATE, field="If-None-Exist"
             )
+        if request.method in ("POST", "PUT") and "HTTP_IF_NONE_MATCH" in request.META:
+            # ``If-None-Match: *`` asks a PUT not to overwrite what exists;
+            # ignored, it would overwrite it.
+            raise NotSupported(
+                "fhir.if_none_match_unsupported", _IF_NONE_MATCH_ON_WRITE, field="If-None-Match"
+            )
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        """The ``Allow`` header names what is served: no OPTIONS where it is a 405."""
+        return [m for m in super().allowed_methods if m != "OPTIONS" or self._serves(m)]
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
+        _last_modified(response)
         return self._as_preferred(request, response)
 
     def _as_preferred(self, request: Request, response: Any) -> Any:
@@ -230,6 +248,26 @@ class FHIRView(APIView):
         self, data: Any, status: int = 200, headers: dict[str, str] | None = None
     ) -> Response:
         return Response(data, status=status, headers=headers, content_type=FHIR_JSON)
+
+
+def _last_modified(response: Any) -> None:
+    """A resource read or written carries ``Last-Modified``, the same instant
+    as its ``meta.lastUpdated`` (http.html#read), as its ETag is its versionId."""
+    data = getattr(response, "data", None)
+    if response.status_code not in (200, 201) or not isinstance(data, dict):
+        return
+    if data.get("resourceType") in NOT_A_WRITTEN_RESOURCE:
+        return
+    meta = data.get("meta")
+    updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    if not isinstance(updated, str):
+        return
+    try:
+        instant = dt.datetime.fromisoformat(updated.replace("Z", "+00:00"))
+    except ValueError:
+        return
+    if instant.tzinfo is not None:
+        response["Last-Modified"] = http_date(instant.timestamp())
 
 
 def base_url(request: Request) -> str:
@@ -384,3 +422,11 @@ class UnknownResourceView(FHIRView):
         )
 
     get = post = put = patch = delete = dispatch_any
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Nothing is served here, so no method is allowed: no Allow header
+        # that lists every method as if it were.
+        if response.has_header("Allow"):
+            del response["Allow"]
+        return response
