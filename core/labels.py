@@ -113,6 +113,10 @@ REASONS: dict[str, Promise] = {
     "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),
     "record.psychiatric_diagnosis": pgettext_lazy(REASON_CONTEXT, "psychiatric diagnosis (R2)"),
     "record.type_not_permitted": pgettext_lazy(REASON_CONTEXT, "data type not shared (R2)"),
+    "record.medication_not_permitted": pgettext_lazy(REASON_CONTEXT, "medication not shared (R2)"),
+    "record.nursing_problem_is_diagnosis": pgettext_lazy(
+        REASON_CONTEXT, "diagnosis sent as a nursing problem (R2)"
+    ),
     "time.after_death": pgettext_lazy(REASON_CONTEXT, "time after the registered death"),
     "vital_signs.after_death": pgettext_lazy(REASON_CONTEXT, "time after the registered death"),
     "administration.citizen_deceased": pgettext_lazy(

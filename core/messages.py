@@ -554,6 +554,12 @@ TEMPLATES: dict[str, Promise] = {
     "record.cpr_not_permitted": _(
         "R2 permitted data only: a CPR number names the citizen in the resource's %(element)s only, never elsewhere in it."
     ),
+    "record.medication_not_permitted": _(
+        "R2 permitted data only: %(element)s is a medicine; medication is not part of the shared record."
+    ),
+    "record.nursing_problem_is_diagnosis": _(
+        "R2 permitted data only: %(element)s says the condition is a diagnosis; a diagnosis is shared as %(category)s, coded in %(systems)s."
+    ),
     "record.subject_required": _("%(element)s is required."),
     "record.reference_invalid": _("%(element)s must reference %(kind)s/<id>."),
     "record.version_conflict": _(

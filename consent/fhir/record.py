@@ -27,6 +27,7 @@ from consent.classifications import system_key
 from consent.fhir.codings import (
     DIAGNOSIS_SYSTEMS_LABEL,
     DIAGNOSIS_SYSTEMS_TEXT,
+    CodedValue,
     coded_at,
     coded_values,
     judge_codings,
@@ -73,6 +74,43 @@ ENCOUNTER_ELEMENTS = frozenset(
 CLASS_OUTSIDE = gettext_lazy("a class outside %(system)s")
 # A contact's class is the kind of contact (ambulatory, inpatient, emergency …).
 ENCOUNTER_CLASS_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+# The kinds of contact (HL7 v3 ActEncounterCode) with HL7's display for each:
+# a class is one of them, and a display beside the code is that one, never
+# a free text (the reason for the contact) carried along with the count.
+ENCOUNTER_CLASSES = {
+    "AMB": "ambulatory",
+    "EMER": "emergency",
+    "FLD": "field",
+    "HH": "home health",
+    "IMP": "inpatient encounter",
+    "ACUTE": "inpatient acute",
+    "NONAC": "inpatient non-acute",
+    "OBSENC": "observation encounter",
+    "PRENC": "pre-admission",
+    "SS": "short stay",
+    "VR": "virtual",
+}
+CLASS_NOT_A_KIND = gettext_lazy("a class that is not a kind of contact (%(codes)s)")
+# What each element of a contact may hold: the department named by its
+# reference, the period's bounds, the class's code. A display, an identifier
+# or an element id beside them is text the count does not need.
+ENCOUNTER_ELEMENT_PARTS = {
+    "class": frozenset({"system", "version", "code", "display", "userSelected"}),
+    "serviceProvider": frozenset({"reference", "type"}),
+    "period": frozenset({"start", "end"}),
+}
+# A nursing problem is not a diagnosis: a Condition saying it is one is a
+# diagnosis, shared as somatic-diagnosis and judged as one (R2).
+DIAGNOSIS_CONDITION_CATEGORIES = frozenset({"encounter-diagnosis"})
+# What of a plan's activity is a medicine: the product and its amounts.
+# Medication is not among the permitted categories, and a product (an
+# antipsychotic, say) tells what the diagnosis R2 refuses would.
+MEDICATION_DETAIL_ELEMENTS = (
+    "productCodeableConcept",
+    "productReference",
+    "dailyAmount",
+    "quantity",
+)
 # What a record resource may contain: the conditions a plan, an episode or a
 # problem addresses, a plan's goals, and who wrote or carries it out (staff and
 # organisations, not the citizen). Anything else (a medication, an
@@ -220,6 +258,7 @@ def parse_record_resource(
                 )
             code_system, code = stored_code(main)
         else:
+            _check_not_a_diagnosis(values)
             if not own and not (body.get("code") or {}).get("text"):
                 raise InvalidInput(
                     "record.code_required",
@@ -251,6 +290,7 @@ def parse_record_resource(
         code_system, code = MUNICIPAL_SERVICE_SYSTEM, str(services[0]["code"])
         subject = _subject(body, "patient")
     elif resource_type == "CarePlan":
+        _check_no_medication(body)
         plan_categories = coded_at(values, r"CarePlan\.category\[[0-9]+\]\.coding\[[0-9]+\]")
         if plan_categories:
             code_system, code = stored_code(plan_categories[0])
@@ -330,6 +370,45 @@ def _check_no_cpr_inside(body: dict[str, Any], resource_type: str) -> None:
             walk(value, f"{resource_type}.{key}")
 
 
+def _check_not_a_diagnosis(values: list[CodedValue]) -> None:
+    """A nursing problem whose category says it is a diagnosis is one: shared
+    under nursing-problem it would escape the judging of its code (a
+    psychiatric disorder coded in SNOMED CT, say)."""
+    for value in coded_at(values, r"Condition\.category\[[0-9]+\]\.coding\[[0-9]+\]"):
+        if (
+            system_key(value.system) == system_key(CONDITION_CATEGORY_SYSTEM)
+            and value.code.strip() in DIAGNOSIS_CONDITION_CATEGORIES
+        ):
+            raise RecordRefused(
+                "record.nursing_problem_is_diagnosis",
+                f"{value.expression} says the condition is a diagnosis; a diagnosis is "
+                f"shared as {DataCategory.SOMATIC_DIAGNOSIS.value}, coded in "
+                f"{DIAGNOSIS_SYSTEMS_TEXT}.",
+                field=value.expression,
+                params={
+                    "element": value.expression,
+                    "category": DataCategory.SOMATIC_DIAGNOSIS.value,
+                    "systems": DIAGNOSIS_SYSTEMS_LABEL,
+                },
+            )
+
+
+def _check_no_medication(body: dict[str, Any]) -> None:
+    """A care plan's activities say what is done, not which medicine is given:
+    medication is outside the permitted categories."""
+    for index, activity in enumerate(body.get("activity") or []):
+        detail = activity.get("detail") or {}
+        for element in MEDICATION_DETAIL_ELEMENTS:
+            if element in detail:
+                where = f"CarePlan.activity[{index}].detail.{element}"
+                raise RecordRefused(
+                    "record.medication_not_permitted",
+                    f"{where} is a medicine; medication is not part of the shared record.",
+                    field=where,
+                    params={"element": where},
+                )
+
+
 def _check_every_service(body: dict[str, Any]) -> None:
     """Every type of municipal help is one R2 permits: another service in the
     same resource (social psychiatry, say) would be shared beside it."""
@@ -376,13 +455,42 @@ def _check_contact_elements(body: dict[str, Any]) -> None:
         )
     for key in sorted(ENCOUNTER_ELEMENTS & set(body)):
         walk(body[key], f"Encounter.{key}")
-    system = (body.get("class") or {}).get("system")
+    for key, parts in ENCOUNTER_ELEMENT_PARTS.items():
+        value = body.get(key)
+        extra = sorted(set(value) - parts) if isinstance(value, dict) else []
+        if extra:
+            where = f"{key}.{extra[0]}"
+            raise RecordRefused(
+                "record.contact_detail_not_permitted",
+                f"a hospital contact holds only department, period, class and status; not {where}.",
+                field=f"Encounter.{where}",
+                params={"elements": where},
+            )
+    klass = body.get("class") or {}
+    system = klass.get("system")
     if not isinstance(system, str) or system_key(system) != system_key(ENCOUNTER_CLASS_SYSTEM):
         raise RecordRefused(
             "record.contact_detail_not_permitted",
             f"a hospital contact's class is coded in {ENCOUNTER_CLASS_SYSTEM}.",
             field="Encounter.class",
             params={"elements": CLASS_OUTSIDE, "system": ENCOUNTER_CLASS_SYSTEM},
+        )
+    code = klass.get("code")
+    if code not in ENCOUNTER_CLASSES:
+        raise RecordRefused(
+            "record.contact_detail_not_permitted",
+            f"a hospital contact's class is a kind of contact ({', '.join(ENCOUNTER_CLASSES)}).",
+            field="Encounter.class.code",
+            params={"elements": CLASS_NOT_A_KIND, "codes": ", ".join(ENCOUNTER_CLASSES)},
+        )
+    display = klass.get("display")
+    if display is not None and str(display).strip().lower() != ENCOUNTER_CLASSES[code]:
+        raise RecordRefused(
+            "record.contact_detail_not_permitted",
+            "a hospital contact holds only department, period, class and status; "
+            "not class.display.",
+            field="Encounter.class.display",
+            params={"elements": "class.display"},
         )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from consent.audit.services import Purpose
-from consent.fhir.record import CATEGORY_SYSTEM, TYPE_BY_CATEGORY
+from consent.fhir.record import CATEGORY_SYSTEM, RECORD_TYPES, TYPE_BY_CATEGORY
 from consent.services import record_transaction
 from core.actors import Actor
 from integrations.adapters import Handled
@@ -46,17 +46,27 @@ def shared_record_update_receive(partner: Partner, message: ParsedMessage, actor
         raise InvalidMessage(
             "record.patient_unknown", "The citizen is not known to the platform.", field="Patient"
         )
-    resources = [r for r in message.resources if r.get("resourceType") not in ENVELOPE_TYPES]
+    # With their place in the Bundle (the MessageHeader is entry 0).
+    placed = [
+        (f"Bundle.entry[{n + 1}].resource", r)
+        for n, r in enumerate(message.resources)
+        if r.get("resourceType") not in ENVELOPE_TYPES
+    ]
+    resources = [r for _, r in placed]
     if not resources:
         raise InvalidMessage("record.nothing_to_load", "The message carries no record resources.")
     subject = {"reference": f"Patient/{citizen.pk}"}
     entries = []
-    for resource in resources:
+    for where, resource in placed:
+        about = "patient" if resource["resourceType"] == "EpisodeOfCare" else "subject"
+        if resource["resourceType"] in RECORD_TYPES:
+            # Anything else is refused by R2 in the transaction, naming its type.
+            _about_the_message_patient(resource.get(about), patient, f"{where}.{about}")
         body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
         tags = _category_tags(resource)
         if tags:
             body["meta"] = {"tag": tags}
-        body["patient" if resource["resourceType"] == "EpisodeOfCare" else "subject"] = subject
+        body[about] = subject
         entries.append(
             {"resource": body, "request": {"method": "POST", "url": resource["resourceType"]}}
         )
@@ -66,6 +76,42 @@ def shared_record_update_receive(partner: Partner, message: ParsedMessage, actor
         purpose=Purpose.TREATMENT,
     )
     return Handled(citizen=citizen, result={"record_resources": [r.pk for r in stored]})
+
+
+def _about_the_message_patient(ref: Any, patient: dict[str, Any], where: str) -> None:
+    """A record resource is filed under the message's citizen, so it must be
+    about her: its subject, if it names anyone, is the message's Patient —
+    by the Patient's entry (``urn:uuid:<id>``, ``Patient/<id>``) or by her
+    identifier. A resource about someone else (a relative, another citizen
+    of the sender's) is refused, never filed under her."""
+    if ref is None:
+        return
+    target = ref.get("reference") if isinstance(ref, dict) else None
+    own_id = patient.get("id")
+    if (
+        isinstance(target, str)
+        and own_id
+        and (
+            target in (f"urn:uuid:{own_id}", f"Patient/{own_id}")
+            or target.endswith((f"/Patient/{own_id}", f":Patient/{own_id}"))
+        )
+    ):
+        return
+    identifier = ref.get("identifier") if isinstance(ref, dict) else None
+    if target is None and isinstance(identifier, dict):
+        own = {
+            (i.get("system"), i.get("value"))
+            for i in patient.get("identifier") or []
+            if isinstance(i, dict)
+        }
+        if (identifier.get("system"), identifier.get("value")) in own:
+            return
+    raise InvalidMessage(
+        "record.subject_not_message_patient",
+        f"{where} names someone other than the message's Patient; "
+        "a shared-record update is about one citizen.",
+        field=where,
+    )
 
 
 def _category_tags(resource: dict[str, Any]) -> list[Any]:

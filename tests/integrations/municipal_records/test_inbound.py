@@ -146,3 +146,112 @@ def test_r2_data_outside_the_categories_in_a_municipal_record_update_is_refused_
     assert "record.type_not_permitted" in json.dumps(outcome)
     assert "R2" in json.dumps(outcome)
     assert not RecordResource.objects.filter(citizen=citizen).exists()
+
+
+def _tagged(resource: dict, category: str) -> dict:
+    return {
+        **resource,
+        "meta": {"tag": [{"system": "urn:tvaerakut:data-category", "code": category}]},
+    }
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # Another citizen of the sender's, by her CPR number.
+        "other_cpr",
+        # Another Patient the message does not carry.
+        {"reference": "urn:uuid:5f1d3c1e-0000-4000-8000-000000000042"},
+        {"reference": "Patient/eoj-relative-7"},
+    ],
+)
+def test_a_record_resource_about_someone_else_is_not_filed_under_the_citizen(
+    live_network, subject
+) -> None:
+    """The update is about the message's Patient: a diagnosis whose subject
+    names someone else (a relative, another citizen) is refused with the
+    message, never filed under her — and the other citizen gets nothing either."""
+    citizen = f.citizen()
+    other = f.citizen()
+    if subject == "other_cpr":
+        subject = {"identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": other.cpr}}
+    sim = live_network.sims["eoj"]
+    own = _somatic_condition(
+        tags=[{"system": "urn:tvaerakut:data-category", "code": "somatic-diagnosis"}]
+    )
+    theirs = {**_somatic_condition("C34.9"), "subject": subject}
+    theirs = _tagged(theirs, "somatic-diagnosis")
+    [reply] = sim.send(
+        shared_record_update(
+            sender_code=sim.code, patient=patient_resource(citizen), resources=[own, theirs]
+        )
+    )
+    code, _, outcome = ack_of(reply)
+    assert code == "fatal-error", outcome
+    assert "record.subject_not_message_patient" in json.dumps(outcome)
+    # The MessageHeader, the sender, the citizen's own diagnosis, then this one.
+    assert "Bundle.entry[3].resource.subject" in json.dumps(outcome)
+    assert other.cpr not in json.dumps(outcome)
+    assert not RecordResource.objects.filter(citizen__in=[citizen, other]).exists()
+
+
+def test_a_record_resource_naming_the_citizen_by_her_cpr_number_is_hers(live_network) -> None:
+    citizen = f.citizen()
+    sim = live_network.sims["eoj"]
+    condition = _somatic_condition(
+        tags=[{"system": "urn:tvaerakut:data-category", "code": "somatic-diagnosis"}]
+    )
+    condition["subject"] = {
+        "identifier": {"system": "urn:oid:1.2.208.176.1.2", "value": citizen.cpr}
+    }
+    [reply] = sim.send(
+        shared_record_update(
+            sender_code=sim.code, patient=patient_resource(citizen), resources=[condition]
+        )
+    )
+    code, _, outcome = ack_of(reply)
+    assert code == "ok", outcome
+    stored = RecordResource.objects.get(citizen=citizen)
+    assert citizen.cpr not in json.dumps(stored.body)
+
+
+def test_r2_a_municipal_plan_naming_a_medicine_or_a_contact_with_a_reason_is_refused(
+    live_network,
+) -> None:
+    """What rides along with permitted data is judged at the partner door as
+    at /fhir/: a plan's medicine, a contact's department display."""
+    citizen = f.citizen()
+    department = f.hospital_department()
+    sim = live_network.sims["eoj"]
+    plan = {
+        "resourceType": "CarePlan",
+        "status": "active",
+        "intent": "plan",
+        "activity": [
+            {"detail": {"status": "in-progress", "productCodeableConcept": {"text": "Olanzapin"}}}
+        ],
+    }
+    contact = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "serviceProvider": {
+            "reference": f"Organization/{department.pk}",
+            "display": "Psykiatrisk afsnit",
+        },
+        "period": {"start": "2025-06-01"},
+    }
+    for resource, refusal in (
+        (plan, "record.medication_not_permitted"),
+        (contact, "record.contact_detail_not_permitted"),
+    ):
+        [reply] = sim.send(
+            shared_record_update(
+                sender_code=sim.code, patient=patient_resource(citizen), resources=[resource]
+            )
+        )
+        code, _, outcome = ack_of(reply)
+        assert code == "fatal-error", outcome
+        assert refusal in json.dumps(outcome)
+        assert "R2" in json.dumps(outcome)
+    assert not RecordResource.objects.filter(citizen=citizen).exists()
