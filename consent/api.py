@@ -186,7 +186,8 @@ class AnalysisRunView(APIView):
         table = analysis_run(
             actor=actor_of(request),
             name=name,
-            params={k: str(v) for k, v in request.query_params.items()},
+            # Every value of each (REST framework reads ``format`` itself).
+            params={k: v for k, v in request.query_params.lists() if k != "format"},
             export=bool(export),
         )
         if export:

@@ -119,8 +119,8 @@ def analysis_run_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     name = request.POST.get("analysis", "")
     params = {
-        key: str(value)
-        for key, value in request.POST.items()
+        key: values
+        for key, values in request.POST.lists()
         if key not in ("analysis", "export", "csrfmiddlewaretoken")
     }
     export = bool(request.POST.get("export"))

@@ -51,6 +51,8 @@ REASONS: dict[str, Promise] = {
     "analysis.service_invalid": pgettext_lazy(REASON_CONTEXT, "municipal service not valid"),
     "analysis.days_invalid": pgettext_lazy(REASON_CONTEXT, "number of days out of range"),
     "analysis.param_invalid": pgettext_lazy(REASON_CONTEXT, "value in the question not valid"),
+    "analysis.param_unknown": pgettext_lazy(REASON_CONTEXT, "field the analysis does not take"),
+    "analysis.param_repeated": pgettext_lazy(REASON_CONTEXT, "field given twice in the question"),
     "break_glass": pgettext_lazy(REASON_CONTEXT, "emergency access"),
     "budget_exhausted": pgettext_lazy(REASON_CONTEXT, "privacy budget used up"),
     "care_relationship": pgettext_lazy(REASON_CONTEXT, "care relationship"),
@@ -103,11 +105,15 @@ REASONS: dict[str, Promise] = {
     "clinical.delegation_after_task": pgettext_lazy(
         REASON_CONTEXT, "done before the physician's delegation"
     ),
+    "delegation.not_physician": pgettext_lazy(
+        REASON_CONTEXT, "delegation not given by a physician"
+    ),
     "lab.value_invalid": pgettext_lazy(REASON_CONTEXT, "invalid test value"),
     "order.dependence_forming_by_phone": pgettext_lazy(
         REASON_CONTEXT, "§4 medicine ordered by phone"
     ),
     "order.read_back_required": pgettext_lazy(REASON_CONTEXT, "order not read back"),
+    "order.not_physician": pgettext_lazy(REASON_CONTEXT, "order not given by a physician"),
     "order.doses_given": pgettext_lazy(REASON_CONTEXT, "correction after doses were given"),
     "audit.entry_not_found": pgettext_lazy(REASON_CONTEXT, "unknown audit entry"),
     "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),

@@ -40,6 +40,12 @@ FIXED = (
         "A message that breaks MedCom's rules is never sent; correct the cause and the next message goes."
     ),
     gettext_noop("Only a member of staff can do this."),
+    gettext_noop(
+        "A delegation is given by a physician (R7): the authorisation ID given is your own or that of a member of staff who is not a physician."
+    ),
+    gettext_noop(
+        "A phone order is given by a physician (R8): the authorisation ID given is your own or that of a member of staff who is not a physician."
+    ),
     gettext_noop("Another coordinator has already seen the message."),
     gettext_noop("Only an acute nurse gives medicine from her bag."),
     gettext_noop("Other partitions hold entries inside this month's positions."),

@@ -16,6 +16,7 @@ from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from integrations.gp.outbound import VisitResults
 from integrations.helpline_1813.outbound import ReferralStep
+from integrations.home_nursing.outbound import ReferrerOutcome
 from integrations.hospital.outbound import AdmissionRequest
 from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
@@ -147,13 +148,20 @@ def results_send(
 
 def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
     """R11: every referrer and the citizen's GP are told the outcome, home
-    nursing gets the hand-back: each partner's own CareCommunication. A
-    hand-back or a referrer's outcome that no partner is configured to
-    receive is raised on the coordinator's board, never dropped unseen, and
-    audited as withheld."""
+    nursing gets the hand-back: each partner's own CareCommunication. The
+    hand-back goes to the home nursing of the municipality the citizen lives
+    in when the episode ends; a home nursing that referred her and is not
+    that one (she lives elsewhere, or moved meanwhile) is told the outcome as
+    any referrer. A hand-back or a referrer's outcome that no partner is
+    configured to receive is raised on the coordinator's board, never dropped
+    unseen, and audited as withheld."""
     told: set[int] = set()
+    municipality = episode.citizen.municipality
+    handback_partner = home_nursing_partner(municipality)
 
-    def tell(partner: Partner | None, recipient: Organisation | None = None) -> bool:
+    def tell(
+        partner: Partner | None, recipient: Organisation | None = None, about: object = episode
+    ) -> bool:
         if partner is None:
             return False
         if partner.pk not in told:
@@ -161,7 +169,7 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
             message_send(
                 partner=partner,
                 event=Event.CARE_COMMUNICATION,
-                about=episode,
+                about=about,
                 by=by,
                 recipient=recipient,
             )
@@ -171,6 +179,7 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
         episode.referrals.select_related("citizen", "source_organisation").order_by("pk")
     )
     for referral in referrals:
+        referrer = referral.source_organisation
         if referral.source == Referral.Source.HELPLINE_1813:
             partner = _referral_status_partner(referral)
             reached = (
@@ -184,13 +193,18 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
                 )
                 is not None
             )
-        elif referral.source != Referral.Source.HOME_NURSING:  # the hand-back is their answer
+        elif referral.source != Referral.Source.HOME_NURSING:
             reached = tell(
-                partner_for(referral.source_organisation, event=Event.CARE_COMMUNICATION),
-                referral.source_organisation,
+                partner_for(referrer, event=Event.CARE_COMMUNICATION),
+                referrer,
             )
+        elif referrer is None or _serves(referrer, municipality):
+            continue  # her own municipality's home nursing: the hand-back is their answer
         else:
-            continue
+            partner = partner_for(referrer, event=Event.CARE_COMMUNICATION)
+            if partner is not None and partner == handback_partner:
+                continue  # it speaks for her own municipality too: the hand-back
+            reached = tell(partner, referrer, about=ReferrerOutcome(episode=episode))
         if not reached:
             # A declined referral's referrer heard the decline; the outcome is
             # withheld all the same, but not raised on the board.
@@ -214,7 +228,7 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
         ),
         episode.citizen.gp_practice,
     )
-    if not tell(home_nursing_partner(episode.citizen.municipality)):
+    if not tell(handback_partner):
         _unaddressed(
             event=Event.CARE_COMMUNICATION,
             citizen_id=episode.citizen_id,
@@ -224,10 +238,20 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
             resource_id=str(episode.pk),
             detail={
                 "episode": episode.pk,
-                "municipality": episode.citizen.municipality.municipality_code,
+                "municipality": municipality.municipality_code,
             },
             by=by,
         )
+
+
+def _serves(organisation: Organisation, municipality: Organisation) -> bool:
+    """Whether ``organisation`` is home nursing of ``municipality``: one of its
+    units, or serving it by agreement (as :func:`home_nursing_partner` finds)."""
+    return (
+        organisation.pk == municipality.pk
+        or organisation.parent_id == municipality.pk
+        or organisation.serves.filter(pk=municipality.pk).exists()
+    )
 
 
 def admission_handoff_send(

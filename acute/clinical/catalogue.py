@@ -5,6 +5,7 @@ Pure functions over :class:`TestDefinition`; no database writes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,6 +22,26 @@ UNIT_SYNONYMS = {
     "mL/min/{1.73_m2}": {"mL/min/1.73m2", "ml/min/1.73m2", "mL/min/1.73 m²"},
     "{INR}": {"INR"},
 }
+
+
+# The micro sign (U+00B5) and the Greek mu (U+03BC) both write UCUM's "u".
+_MICRO = str.maketrans({"\u00b5": "u", "\u03bc": "u"})
+# A litre, with or without a prefix: UCUM spells it "L" or "l".
+_LITRE = re.compile(r"([mdcu]?)[lL]")
+
+
+def _unit_key(unit: str) -> str:
+    """One spelling of a unit for comparing: micro as "u" and the litre as
+    "L" in every component (``µmol/l``, ``μmol/L`` and ``umol/L`` alike), so
+    a unit added to the catalogue by configuration is matched as the seeded
+    ones are."""
+    parts = unit.strip().translate(_MICRO).split("/")
+    return "/".join(
+        _LITRE.sub(lambda m: m.group(1) + "L", part.strip())
+        if _LITRE.fullmatch(part.strip())
+        else part.strip()
+        for part in parts
+    )
 
 
 @dataclass(frozen=True)
@@ -73,8 +94,9 @@ def normalise_unit(test: TestDefinition, unit: object, *, field: str) -> str:
     """The catalogue's unit if ``unit`` means it; otherwise refused (a wrong unit
     usually means a value from another test or a mis-set meter)."""
     if isinstance(unit, str):
-        given = unit.strip()
-        if given == test.unit or given in UNIT_SYNONYMS.get(test.unit, set()):
+        given = _unit_key(unit)
+        spellings = {test.unit, *UNIT_SYNONYMS.get(test.unit, set())}
+        if given in {_unit_key(spelling) for spelling in spellings}:
             return test.unit
     raise InvalidInput(
         "lab.unit_mismatch",

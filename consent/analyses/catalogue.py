@@ -56,6 +56,9 @@ class Analysis:
     columns: Callable[[dict[str, Any]], list[str]]
     row_header: str
     row_header_label: Promise
+    # The parameters it takes, each once: any other is refused, never ignored
+    # (a misspelt ``dyas=7`` would spend the budget on the default's answer).
+    takes: tuple[str, ...] = ()
 
 
 # An ICD-10 code or the start of one, outside chapter F: a letter, up to two
@@ -228,6 +231,7 @@ ANALYSES: dict[str, Analysis] = {
             ],
             row_header="municipality",
             row_header_label=gettext_lazy("Municipality"),
+            takes=("diagnosis", "service"),
         ),
         Analysis(
             name="contacts-around-acute-episode",
@@ -262,6 +266,7 @@ ANALYSES: dict[str, Analysis] = {
             ],
             row_header="municipality",
             row_header_label=gettext_lazy("Municipality"),
+            takes=("days",),
         ),
     )
 }

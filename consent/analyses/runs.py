@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -26,7 +26,7 @@ from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.models import AnalysisRelease, PrivacyBudgetEntry
 from consent.privacy import discrete_laplace
 from core.actors import Actor
-from core.errors import Forbidden, NotFoundOrNotAllowed, PlatformError
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.logging import scrub
 from core.models import Role, User
 from core.validation import full_clean_or_raise
@@ -123,10 +123,38 @@ def _audit_run(
     )
 
 
-def analysis_run(*, actor: Actor, name: str, params: Mapping[str, str], export: bool) -> Table:
+def _checked(analysis: Analysis, params: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """The question's parameters, one value each. One the analysis does not
+    take is refused, never ignored: read as left out, a misspelt ``dyas=7``
+    was answered (and paid for from the budget) as the default 30 days. One
+    given twice is refused, never read as one of its values."""
+    unknown = sorted(k for k in params if k not in analysis.takes)
+    if unknown:
+        names = ", ".join(scrub(k)[:30] for k in unknown)
+        raise InvalidInput(
+            "analysis.param_unknown",
+            gettext("This analysis does not take %(names)s; it takes %(takes)s.")
+            % {"names": names, "takes": ", ".join(analysis.takes)},
+            field=scrub(unknown[0])[:30],
+        )
+    repeated = sorted(k for k, values in params.items() if len(values) > 1)
+    if repeated:
+        raise InvalidInput(
+            "analysis.param_repeated",
+            gettext("%(names)s may be given only once in a question.")
+            % {"names": ", ".join(repeated)},
+            field=repeated[0],
+        )
+    return {k: str(values[0])[:100] for k, values in params.items() if values}
+
+
+def analysis_run(
+    *, actor: Actor, name: str, params: Mapping[str, Sequence[str]], export: bool
+) -> Table:
     """Answer a named analysis for an analyst (R6): a new noisy answer paid from
     the analyst's privacy budget, or the answer already given to the same
-    question within the window, at no cost. Every run and refusal is audited."""
+    question within the window, at no cost. Every run and refusal is audited.
+    ``params``: each parameter with every value it was given."""
     action = Action.EXPORT if export else Action.SEARCH
     if actor.role != Role.ANALYST or actor.user is None:
         _audit_run(
@@ -143,7 +171,7 @@ def analysis_run(*, actor: Actor, name: str, params: Mapping[str, str], export: 
     try:
         if analysis is None:
             raise NotFoundOrNotAllowed("analysis.unknown", gettext("No such analysis."))
-        parameters = analysis.parameters({k: str(v)[:100] for k, v in params.items()})
+        parameters = analysis.parameters(_checked(analysis, params))
     except PlatformError as refused:
         # A question refused before it is counted is recorded too (R9): which
         # field was wrong, never what was typed into it.

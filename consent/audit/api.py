@@ -44,6 +44,7 @@ from consent.audit.selectors import (
     audit_export,
     audit_page_shown,
     audit_query_parse,
+    paging_pinned,
     parse_time_range,
 )
 from consent.audit.services import (
@@ -193,6 +194,16 @@ FILTERS = [
     OpenApiParameter("outcome", str, required=False, enum=Outcome.values),
     OpenApiParameter("flag", str, required=False, enum=Flag.values),
     OpenApiParameter("unreviewed", str, required=False, enum=["1", "true"]),
+    OpenApiParameter(
+        "as_of",
+        int,
+        required=False,
+        description=(
+            "An entry's id: only it and older entries are searched. The `next` link carries"
+            " the newest entry the first page found, so the pages stay put while new"
+            " entries arrive."
+        ),
+    ),
 ]
 
 
@@ -282,7 +293,8 @@ class AuditEntryListView(APIView):
         shown = audit_page_shown(actor=actor, query=query, offset=offset, count=limit)
         next_url = None
         if shown.more:
-            params = {**query.as_params(), "offset": str(offset + limit), "limit": str(limit)}
+            pinned = paging_pinned(query=query, entries=shown.entries, offset=offset)
+            params = {**pinned.as_params(), "offset": str(offset + limit), "limit": str(limit)}
             next_url = f"{request.build_absolute_uri(request.path)}?{urlencode(params)}"
         return Response(
             {

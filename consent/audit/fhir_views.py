@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from consent.audit.fhir import (
     OUTCOME_BY_CODE,
@@ -25,6 +26,7 @@ from consent.audit.selectors import (
     audit_page_recorded,
     audit_query_parse,
     audit_search,
+    paging_pinned,
     parse_instant,
 )
 from consent.audit.services import (
@@ -99,6 +101,8 @@ def fhir_query(query: Any) -> AuditQuery:
         params["citizen"] = _reference_id(query["patient"], "Patient", "patient")
     if query.get("agent"):
         params["user"] = _reference_id(query["agent"], "Practitioner", "agent")
+    if query.get("as-of"):
+        params["as_of"] = _reference_id(query["as-of"], "AuditEvent", "as-of")
     outcome = query.get("outcome")
     if outcome:
         # A token (``0``, or ``http://hl7.org/fhir/audit-event-outcome|0``):
@@ -107,7 +111,14 @@ def fhir_query(query: Any) -> AuditQuery:
         if asked.system not in (None, OUTCOME_SYSTEM) or asked.code not in OUTCOME_BY_CODE:
             raise InvalidInput("search.param_invalid", "outcome must be 0 or 4.", field="outcome")
         params["outcome"] = OUTCOME_BY_CODE[asked.code]
-    parsed = audit_query_parse(params)
+    try:
+        parsed = audit_query_parse(params)
+    except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
+        field = "as-of" if exc.field == "as_of" else exc.field
+        params_of = {**exc.params, "name": field} if "name" in exc.params else exc.params
+        raise InvalidInput(
+            "search.param_invalid", exc.message, field=field, params=params_of
+        ) from None
     dates = query.getlist("date")
     if dates:
         since, until = _fhir_date(dates)
@@ -129,6 +140,12 @@ class AuditEventResource(FHIRResource):
         Param("date", "date", "Prefixes eq, ge, gt, le, lt; repeated, a range", repeats=True),
         Param("agent", "reference", "The acting user's internal id"),
         Param("outcome", "token", "0 permitted, 4 denied"),
+        Param(
+            "as-of",
+            "reference",
+            "AuditEvent/<id>: only it and older entries; the paging links carry the newest "
+            "entry the first page found, so the pages stay put while entries arrive",
+        ),
     )
     documentation = (
         "The audit log as IHE BALP-shaped AuditEvents; auditors only. "
@@ -167,12 +184,21 @@ class AuditEventResource(FHIRResource):
         rows, more = audit_page_recorded(
             actor=asked.actor, query=parsed, offset=offset, count=count
         )
+        pinned = paging_pinned(query=parsed, entries=rows, offset=offset)
+        links = QueryDict(mutable=True)
+        for name, values in query.lists() if isinstance(query, QueryDict) else query.items():
+            links.setlist(name, values if isinstance(values, list) else [values])
+        if pinned.as_of is not None:
+            links["as-of"] = f"AuditEvent/{pinned.as_of}"
         # No full count over millions of rows: total is exact on a last page
         # that holds entries, otherwise left out (it is optional): a page past
         # the end knows only that there are fewer entries than its offset.
         total = offset + len(rows) + (1 if more else 0)
         return Found(
-            [audit_event_resource(e) for e in rows], total, more=more or (offset > 0 and not rows)
+            [audit_event_resource(e) for e in rows],
+            total,
+            more=more or (offset > 0 and not rows),
+            link_params=links,
         )
 
 

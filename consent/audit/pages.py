@@ -45,13 +45,14 @@ from consent.audit.selectors import (
     audit_query_parse,
     audit_user_id,
     audit_username,
+    paging_pinned,
 )
 from consent.audit.services import entry_review
 from consent.audit.verify import log_verify
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
 from core.labels import reason_label, resource_type_label, task_label
-from core.messages import user_message
+from core.messages import WHOLE_NUMBER, user_message
 from core.models import Citizen, Role
 from core.pages import PageError, page_actor, render_page
 from core.permissions import page
@@ -61,14 +62,46 @@ PAGE_SIZE = 50
 
 # The search's filters as they travel in links: internal ids and codes only.
 FILTERS = ("citizen", "user", "organisation", "from", "to", "purpose", "action", "outcome", "flag")
+# The entry the older pages are pinned to (``as_of``) travels in the paging links alone.
+PAGING = ("as_of",)
 
 
 def _filters(data: Mapping[str, str]) -> dict[str, str]:
-    params = {key: str(data.get(key, "")).strip() for key in FILTERS}
+    params = {key: str(data.get(key, "")).strip() for key in (*FILTERS, *PAGING)}
     params = {key: value for key, value in params.items() if value}
     # A CPR number in a query string is refused by the parser, never echoed back.
     params.update({key: "-" for key in ("cpr", "identifier") if key in data})
     return params
+
+
+def _refuse_unknown(query: Mapping[str, str], *also: str) -> None:
+    """A link's parameter the search does not take is refused, as on
+    ``/api/``: read as no filter, a misspelt ``citzen=`` searched (and
+    exported) the whole log."""
+    unknown = sorted(set(query) - {*FILTERS, *PAGING, "cpr", "identifier", *also})
+    if unknown:
+        names = ", ".join(p[:30] for p in unknown)
+        raise InvalidInput(
+            "search.param_unknown",
+            f"Unsupported search parameter(s): {names}.",
+            field=unknown[0][:30],
+            params={"names": names, "supported": ", ".join(FILTERS)},
+        )
+
+
+def _offset(raw: str) -> int:
+    """Where the page starts: a whole number, as on ``/api/``; anything else is
+    refused rather than read as the first page (or sent on to the database)."""
+    if raw == "":
+        return 0
+    if not is_digits(raw) or len(raw) > 9:
+        raise InvalidInput(
+            "audit.param_invalid",
+            "offset must be a whole number.",
+            field="offset",
+            params={"name": "offset", "expected": WHOLE_NUMBER},
+        )
+    return int(raw)
 
 
 def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> HttpResponse:
@@ -81,6 +114,7 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
     offset = request.GET.get("offset", "0")
     context = _search_context(params, data)
     try:
+        _refuse_unknown(request.GET, "offset", *forced)
         if request.method == "POST":
             _check_form(data, params, username=str(context["username"]))
             if data.get("cpr", "").strip() or data.get("name", "").strip():
@@ -93,7 +127,7 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
             elif "citizen" in params and data.get("citizen_clear"):
                 params.pop("citizen")
         query = audit_query_parse(params, local=True)
-        start = int(offset) if is_digits(offset) else 0
+        start = _offset(offset)
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
         return render_page(request, template, context, error=exc, field_names={"user": "username"})
@@ -103,12 +137,16 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         entry.review = shown.reviews.get(entry.id)  # type: ignore[attr-defined]
         entry.citizen_name = names.citizen(entry.citizen_id)  # type: ignore[attr-defined]
         entry.actor_name = names.users.get(entry.actor_user_id or 0, "")  # type: ignore[attr-defined]
+    pinned = paging_pinned(query=query, entries=shown.entries, offset=start)
+    as_of = {"as_of": str(pinned.as_of)} if pinned.as_of is not None else {}
     context.update(
         rows=shown.entries,
         searched=True,
         citizen_name=names.citizen(query.citizen_id),
-        next_query=urlencode({**params, "offset": start + PAGE_SIZE}) if shown.more else "",
-        export_query=urlencode(params),
+        next_query=(
+            urlencode({**params, **as_of, "offset": start + PAGE_SIZE}) if shown.more else ""
+        ),
+        export_query=urlencode({k: v for k, v in params.items() if k not in PAGING}),
     )
     return render_page(request, template, context)
 
@@ -265,6 +303,7 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     params = _filters(request.GET)
     try:
+        _refuse_unknown(request.GET)
         query = audit_query_parse(params, local=True)
         rows, flags = audit_export(actor=actor, query=query, as_format="csv")
     except PlatformError as exc:

@@ -8,6 +8,7 @@ records the search itself in the log with purpose ``audit`` — or asks
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,12 @@ class AuditQuery:
     outcome: str | None = None
     flag: str | None = None
     unreviewed: bool = False
+    # The entry the search is pinned to: only it and what is older in the
+    # search's order (newest first) are searched, so the pages that follow a
+    # first one stay put while new entries arrive — the auditor's own reading
+    # of each page among them. The paging links carry it.
+    as_of: int | None = None
+    as_of_at: dt.datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def as_params(self) -> dict[str, str]:
@@ -72,6 +79,8 @@ class AuditQuery:
             out["action"] = ",".join(self.actions)
         if self.unreviewed:
             out["unreviewed"] = "1"
+        if self.as_of is not None:
+            out["as_of"] = str(self.as_of)
         return out
 
 
@@ -169,8 +178,25 @@ def _yes_no(params: Mapping[str, str], name: str) -> bool:
 # What the auditor's search takes; the API adds its paging (and the export its format).
 QUERY_PARAMS = frozenset(
     {"citizen", "user", "organisation", "from", "to", "purpose", "action", "outcome", "flag"}
-    | {"unreviewed"}
+    | {"unreviewed", "as_of"}
 )
+
+
+def _as_of(params: Mapping[str, str]) -> tuple[int | None, dt.datetime | None]:
+    """The entry a search is pinned to and when it was recorded; an id that
+    names no entry is refused, never read as no pin (or as an empty log)."""
+    entry_id = _whole(params, "as_of")
+    if entry_id is None:
+        return None, None
+    at = AuditEntry.objects.filter(id=entry_id).values_list("recorded_at", flat=True).first()
+    if at is None:
+        raise InvalidInput(
+            "audit.param_invalid",
+            "as_of must be the id of an entry in the log.",
+            field="as_of",
+            params={"name": "as_of", "expected": INTERNAL_ID},
+        )
+    return entry_id, at
 
 
 def audit_query_parse(params: Mapping[str, str], *, local: bool = False) -> AuditQuery:
@@ -186,6 +212,7 @@ def audit_query_parse(params: Mapping[str, str], *, local: bool = False) -> Audi
     flag = _choices(params, "flag", list(Flag.values))
     if len(outcome) > 1 or len(flag) > 1:
         raise InvalidInput("audit.param_invalid", "outcome and flag take one value each.")
+    as_of, as_of_at = _as_of(params)
     return AuditQuery(
         citizen_id=_whole(params, "citizen"),
         user_id=_whole(params, "user"),
@@ -197,6 +224,8 @@ def audit_query_parse(params: Mapping[str, str], *, local: bool = False) -> Audi
         outcome=outcome[0] if outcome else None,
         flag=flag[0] if flag else None,
         unreviewed=_yes_no(params, "unreviewed"),
+        as_of=as_of,
+        as_of_at=as_of_at,
     )
 
 
@@ -213,6 +242,12 @@ def audit_search(*, query: AuditQuery) -> QuerySet[AuditEntry]:
         entries = entries.filter(recorded_at__gte=query.since)
     if query.until is not None:
         entries = entries.filter(recorded_at__lt=query.until)
+    if query.as_of is not None and query.as_of_at is not None:
+        # A range on the time (its indexes, its months) and, at that very
+        # instant, no entry after the pin.
+        entries = entries.filter(recorded_at__lte=query.as_of_at).exclude(
+            recorded_at=query.as_of_at, id__gt=query.as_of
+        )
     if query.purposes:
         entries = entries.filter(purpose__in=query.purposes)
     if query.actions:
@@ -237,6 +272,22 @@ def audit_page(*, query: AuditQuery, offset: int, count: int) -> tuple[list[Audi
     """One page and whether another follows (no full count over millions of rows)."""
     rows = list(audit_search(query=query)[offset : offset + count + 1])
     return rows[:count], len(rows) > count
+
+
+def paging_pinned(*, query: AuditQuery, entries: list[AuditEntry], offset: int) -> AuditQuery:
+    """The search its paging links carry: pinned to the newest entry it found
+    (``as_of``), so a next or previous page is counted from the same place
+    however many entries are recorded meanwhile. Pinned already, it stays."""
+    if query.as_of is not None:
+        return query
+    newest = (
+        entries[0]
+        if offset == 0 and entries
+        else audit_search(query=query).only("id", "recorded_at").first()
+    )
+    if newest is None:
+        return query
+    return dataclasses.replace(query, as_of=newest.id, as_of_at=newest.recorded_at)
 
 
 def flags_and_reviews(entry_ids: list[int]) -> tuple[dict[int, list[str]], dict[int, EntryReview]]:

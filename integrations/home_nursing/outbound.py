@@ -4,6 +4,7 @@ the outcome, the nurses' assessments and what to follow up."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -11,7 +12,12 @@ from django.utils.translation import gettext, gettext_noop
 
 from acute.models import Visit
 from integrations.adapters import Outgoing
-from integrations.builders import EpisodeCommunication, episode_communication, outcome_text
+from integrations.builders import (
+    EpisodeCommunication,
+    episode_communication,
+    episode_outcome,
+    outcome_text,
+)
 from integrations.messages import in_partner_language
 
 if TYPE_CHECKING:
@@ -42,3 +48,21 @@ def handback_text(episode: Episode) -> str:
 
 def handback(episode: Episode) -> Outgoing:
     return episode_communication(episode, HAND_BACK, handback_text(episode))
+
+
+@dataclass(frozen=True)
+class ReferrerOutcome:
+    """The outcome owed to a home nursing that referred the citizen but is not
+    her own municipality's (she lives, or has moved, elsewhere): the referrer
+    is told how the episode ended (R11); the hand-back with the nurses'
+    assessments goes to her own municipality's home nursing only (R3)."""
+
+    episode: Episode
+
+
+def handback_or_outcome(about: Episode | ReferrerOutcome) -> Outgoing:
+    """What a home nursing is sent when an episode ends: the hand-back to the
+    citizen's own, the outcome to another that referred her."""
+    if isinstance(about, ReferrerOutcome):
+        return episode_outcome(about.episode)
+    return handback(about)

@@ -2,13 +2,16 @@
 analysis of that name, a question out of range — is recorded in the audit
 log as a denied run (about no citizen, with the refusal's code and the field
 that was wrong), by the API and the page alike. Unknown parameters are
-ignored, not refused (decision 0005)."""
+refused too, and so is one given twice: read as left out (or as its last
+value), a misspelt question was answered and paid for from the budget."""
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from consent.audit.models import AuditEntry
+from consent.models import AnalysisRelease, PrivacyBudgetEntry
 from tests import factories as f
 from tests.consent.conftest import World
 
@@ -95,13 +98,75 @@ def test_r9_what_was_typed_is_not_kept_and_a_cpr_number_never(world: World) -> N
     assert all(CPR not in f"{e.resource_id} {e.detail}" for e in entries)
 
 
-def test_r6_an_unknown_parameter_is_ignored_not_refused(world: World) -> None:
+@pytest.mark.parametrize(
+    ("query", "code", "field"),
+    [
+        # A misspelt days was answered as the default 30 days, and paid for.
+        ("contacts-around-acute-episode?dyas=7", "analysis.param_unknown", "dyas"),
+        ("contacts-around-acute-episode?days=30&colour=blue", "analysis.param_unknown", "colour"),
+        # Another analysis's parameter is not this one's.
+        (
+            "diagnosis-and-service?diagnosis=E11&service=home-nursing&days=7",
+            "analysis.param_unknown",
+            "days",
+        ),
+        # Given twice, it was answered for its last value alone.
+        ("contacts-around-acute-episode?days=7&days=365", "analysis.param_repeated", "days"),
+        (
+            "diagnosis-and-service/csv?diagnosis=E11&diagnosis=I10&service=home-nursing",
+            "analysis.param_repeated",
+            "diagnosis",
+        ),
+    ],
+)
+def test_r6_a_parameter_the_analysis_does_not_take_or_given_twice_is_refused(
+    world: World, query: str, code: str, field: str
+) -> None:
+    client = f.client_for(world.analyst)
+
+    refused = client.get(f"/api/consent/analyses/{query}")
+
+    assert refused.status_code == 400
+    assert (refused.json()["error"]["code"], refused.json()["error"]["field"]) == (code, field)
+    entry = _last(world)
+    action = "export" if "/csv" in query else "search"
+    assert _denied(entry) == ("analysis", action, "denied", None, code)
+    assert entry.detail["field"] == field
+    assert not AnalysisRelease.objects.exists()
+    assert not PrivacyBudgetEntry.objects.exists()
+    budget = client.get("/api/consent/analyses").json()["privacy_budget"]
+    assert budget["budget_spent"] == 0
+
+
+def test_r6_the_page_refuses_a_field_the_analysis_does_not_take(world: World) -> None:
+    client = Client()
+    assert f.log_in(client, world.analyst).status_code == 302
+
+    refused = client.post(
+        "/analyses/run",
+        {"analysis": "contacts-around-acute-episode", "days": "30", "diagnosis": "E11"},
+    )
+
+    assert refused.status_code == 400
+    assert "Analysen bruger ikke diagnosis; den bruger days." in refused.content.decode()
+    assert _denied(_last(world)) == (
+        "analysis",
+        "search",
+        "denied",
+        None,
+        "analysis.param_unknown",
+    )
+    assert not PrivacyBudgetEntry.objects.exists()
+
+
+def test_r6_the_format_rest_framework_reads_is_no_parameter_of_the_question(
+    world: World,
+) -> None:
     response = f.client_for(world.analyst).get(
-        "/api/consent/analyses/contacts-around-acute-episode?days=30&colour=blue"
+        "/api/consent/analyses/contacts-around-acute-episode?days=30&format=json"
     )
 
     assert response.status_code == 200
     entry = _last(world)
     assert (entry.outcome, entry.reason_code) == ("permitted", "restricted_analysis")
     assert entry.detail["parameters"] == {"days": 30}
-    assert not AuditEntry.objects.filter(outcome="denied", purpose="analysis").exists()

@@ -152,7 +152,7 @@ def test_r6_asking_again_gives_the_same_answer_at_no_cost(world: World) -> None:
     for again in (
         _ask(client, "E1"),
         _ask(client, " e1 "),
-        _ask(client, "E1", unrelated="1"),
+        _ask(client, "e1"),
     ):
         assert again["rows"] == first["rows"] and again["total"] == first["total"]
         assert again["privacy"]["reused"] is True and again["privacy"]["epsilon_spent"] == 0

@@ -204,6 +204,32 @@ def physician_by_authorisation(authorisation_id: str) -> Membership | None:
     )
 
 
+def stated_physician_or_refuse(
+    *,
+    actor: Actor,
+    visit: Visit,
+    authorisation_id: str,
+    refusal: PlatformError,
+    resource_type: str,
+) -> Membership | None:
+    """The physician a nurse names as having delegated a task (R7) or given
+    an order by phone (R8), by her authorisation id. The platform cannot know
+    every physician who phones (a GP, the 1813 doctor), so an id it does not
+    hold is taken as stated; but the recording nurse's own, or one it holds
+    for members of staff none of whom is a physician, names no physician:
+    ``refusal`` is raised, audited as a denied attempt (R9)."""
+    if not authorisation_id:
+        return None  # refused with the record's other fields
+    own = actor.user is not None and actor.user.authorisation_id.strip() == authorisation_id
+    physician = None if own else physician_by_authorisation(authorisation_id)
+    if physician is not None:
+        return physician
+    holders = User.objects.filter(authorisation_id=authorisation_id)
+    if own or (holders.exists() and not holders.filter(memberships__role=Role.PHYSICIAN).exists()):
+        raise refuse(refusal, actor=actor, citizen_id=visit.citizen_id, resource_type=resource_type)
+    return None
+
+
 def gp_referral(visit: Visit) -> Referral | None:
     """The GP's referral behind this visit, if the GP asked for it."""
     if visit.referral is not None:

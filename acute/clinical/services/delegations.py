@@ -17,9 +17,9 @@ from acute.clinical.services.common import (
     not_after_death,
     not_before_referral,
     not_in_future,
-    physician_by_authorisation,
     require_user,
     require_visit_status,
+    stated_physician_or_refuse,
 )
 from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import Visit
@@ -27,6 +27,7 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
 )
 from core.validation import full_clean_or_raise, text_trimmed
@@ -71,7 +72,19 @@ def delegation_record(
         raise InvalidInput(
             "delegation.derived_test", "A computed result cannot be delegated.", field="code"
         )
-    physician = physician_by_authorisation(physician_authorisation_id)
+    physician = stated_physician_or_refuse(
+        actor=actor,
+        visit=visit,
+        authorisation_id=physician_authorisation_id.strip(),
+        refusal=Forbidden(
+            "delegation.not_physician",
+            "A delegation is given by a physician (R7): the authorisation ID given is "
+            "your own or that of a member of staff who is not a physician.",
+            field="physician_authorisation_id",
+            rule="R7",
+        ),
+        resource_type="Delegation",
+    )
     delegation = Delegation(
         visit=visit,
         citizen_id=visit.citizen_id,

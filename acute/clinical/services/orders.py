@@ -26,10 +26,10 @@ from acute.clinical.services.common import (
     not_after_death,
     not_before_visit,
     not_in_future,
-    physician_by_authorisation,
     refuse,
     require_user,
     require_visit_status,
+    stated_physician_or_refuse,
 )
 from acute.models import Visit
 from consent.audit.services import Action
@@ -241,7 +241,19 @@ def phone_order_record(
     not_after_death(
         ordered_at, visit, actor=actor, field="ordered_at", resource_type="MedicationRequest"
     )
-    physician = physician_by_authorisation(ordered_by_authorisation_id.strip())
+    physician = stated_physician_or_refuse(
+        actor=actor,
+        visit=visit,
+        authorisation_id=ordered_by_authorisation_id.strip(),
+        refusal=Forbidden(
+            "order.not_physician",
+            "A phone order is given by a physician (R8): the authorisation ID given is "
+            "your own or that of a member of staff who is not a physician.",
+            field="ordered_by_authorisation_id",
+            rule="R8",
+        ),
+        resource_type="MedicationRequest",
+    )
     now = timezone.now()
     order = MedicationOrder(
         kind=MedicationOrder.Kind.PHONE,
