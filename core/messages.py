@@ -143,7 +143,7 @@ FIXED = (
         "policyRule and provision.type disagree: a refusal (deny) is OPTOUT, a consent (permit) is OPTIN."
     ),
     gettext_noop(
-        "provision.period ends before it starts: without a start, a directive is in force from the moment it is recorded."
+        "provision.period has already ended: a directive is in force from the moment it is recorded, so its end must lie ahead."
     ),
     gettext_noop("Consent is recorded by a member of staff."),
     gettext_noop("Unknown action."),

@@ -110,8 +110,9 @@ def _refused(directives: list[ConsentDirective], message: OutboundMessage) -> bo
 
 
 def _break_glass_for(message: OutboundMessage, *, at: dt.datetime) -> int | None:
-    """An override by the person who sent the citizen in, open when the
-    message was written or open now (opened after it was withheld)."""
+    """An override by the person who sent the citizen in, in the role and
+    organisation she sent her in for, open when the message was written or
+    open now (opened after it was withheld)."""
     membership = message.on_behalf_of
     if membership is None or message.citizen_id is None:
         return None
@@ -121,7 +122,12 @@ def _break_glass_for(message: OutboundMessage, *, at: dt.datetime) -> int | None
         Q(started_at__lte=moment, expires_at__gt=moment) for moment in (message.created_at, at)
     ]
     return (
-        BreakGlass.objects.filter(user_id=membership.user_id, citizen_id=message.citizen_id)
+        BreakGlass.objects.filter(
+            user_id=membership.user_id,
+            organisation_id=membership.organisation_id,
+            role=membership.role,
+            citizen_id=message.citizen_id,
+        )
         .filter(open_at[0] | open_at[1])
         .order_by("-expires_at")
         .values_list("pk", flat=True)

@@ -16,7 +16,20 @@ from consent.audit.models import (
 )
 from consent.audit.selectors import LIST_FIELDS, flags_and_reviews
 
-INSIGHT_PERIOD = dt.timedelta(days=2 * 365)
+INSIGHT_YEARS = 2
+
+
+def insight_since(at: dt.datetime) -> dt.datetime:
+    """The start of "the last two years" up to ``at``, as the citizen counts
+    them (*Min Log*): the same day and time of day in Copenhagen two calendar
+    years before — not 730 days, which leaves out the first day of the two
+    years whenever a 29 February lies inside them. From a 29 February, the
+    28th."""
+    local = timezone.localtime(at)
+    year = local.year - INSIGHT_YEARS
+    day = min(local.day, 28) if (local.month, local.day) == (2, 29) else local.day
+    naive = local.replace(tzinfo=None).replace(year=year, day=day)
+    return timezone.make_aware(naive, timezone.get_current_timezone())
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ def audit_entries_for_citizen(
     Auditors reading the log about the citizen are left out unless asked for:
     they see the log, not the citizen's data.
     """
-    start = since or timezone.now() - INSIGHT_PERIOD
+    start = since or insight_since(timezone.now())
     entries = AuditEntry.objects.filter(citizen_id=citizen_id, recorded_at__gte=start).only(
         *LIST_FIELDS
     )

@@ -307,13 +307,15 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
             field="provision.dataPeriod",
         )
     period_start, period_end = _period(provision, "period", invalid="consent.period_invalid")
-    if period_start is None and period_end is not None and period_end <= timezone.now():
-        # Without a start the directive is in force from when it is recorded:
-        # one whose end has passed would never be.
+    if period_end is not None and period_end <= timezone.now():
+        # A directive rules from when it is recorded: one whose end has passed
+        # would never be in force — what was disclosed before cannot be
+        # refused afterwards —, yet the citizen's insight report would show a
+        # refusal "in force" over the very accesses it never stopped.
         raise InvalidInput(
             "consent.period_invalid",
-            "provision.period ends before it starts: without a start, a directive is in force "
-            "from the moment it is recorded.",
+            "provision.period has already ended: a directive is in force from the moment "
+            "it is recorded, so its end must lie ahead.",
             field="provision.period.end",
         )
     return ParsedConsent(

@@ -226,27 +226,30 @@ def refusal_for(
 # --- Break-the-glass (værdispring) -------------------------------------------
 
 
-def _open_break_glass(actor: Actor, citizen_id: int) -> BreakGlass | None:
-    if actor.user is None:
-        return None
-    return (
-        BreakGlass.objects.filter(
-            user=actor.user, citizen_id=citizen_id, expires_at__gt=timezone.now()
-        )
-        .order_by("-expires_at")
-        .first()
+def _break_glasses_of(actor: Actor) -> QuerySet[BreakGlass]:
+    """The actor's overrides still open: opened by this user in the role and
+    organisation she acts in now. An override is stated for one recipient
+    (R3): opened as the acute function's nurse, it does not open the citizen
+    to the same person acting for another organisation or in another role."""
+    if actor.user is None or actor.organisation is None:
+        return BreakGlass.objects.none()
+    return BreakGlass.objects.filter(
+        user=actor.user,
+        organisation=actor.organisation,
+        role=actor.role,
+        expires_at__gt=timezone.now(),
     )
+
+
+def _open_break_glass(actor: Actor, citizen_id: int) -> BreakGlass | None:
+    return _break_glasses_of(actor).filter(citizen_id=citizen_id).order_by("-expires_at").first()
 
 
 def open_break_glasses(actor: Actor) -> dict[int, BreakGlass]:
     """The actor's open overrides by citizen; of two for one citizen, the one
     that runs longest (as :func:`_open_break_glass` picks)."""
-    if actor.user is None:
-        return {}
     found: dict[int, BreakGlass] = {}
-    for glass in BreakGlass.objects.filter(user=actor.user, expires_at__gt=timezone.now()).order_by(
-        "expires_at", "pk"
-    ):
+    for glass in _break_glasses_of(actor).order_by("expires_at", "pk"):
         found[glass.citizen_id] = glass
     return found
 

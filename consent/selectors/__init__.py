@@ -13,6 +13,7 @@ per use case; every name is importable from ``consent.selectors``.
 - :mod:`~consent.selectors.dates` — the date parameters both searches take.
 """
 
+from consent.audit.disclosures import INSIGHT_YEARS
 from consent.selectors.consents import (
     access_directive,
     consent_directives,
@@ -20,7 +21,6 @@ from consent.selectors.consents import (
 )
 from consent.selectors.dates import DATE_PREFIXES
 from consent.selectors.insight import (
-    INSIGHT_YEARS,
     InsightReport,
     insight_bundle,
     insight_report,

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
-from consent.audit.disclosures import Disclosure, audit_entries_for_citizen
+from consent.audit.disclosures import Disclosure, audit_entries_for_citizen, insight_since
 from consent.audit.fhir import audit_event_resource
 from consent.audit.log import InclusionProof, checkpoint_served, inclusion_for_entries
 from consent.audit.models import AuditEntry
@@ -24,8 +24,6 @@ from consent.selectors.consents import consent_directives
 from core.actors import Actor
 from core.fhir.patient import patient_resource
 from core.models import Citizen
-
-INSIGHT_YEARS = 2
 
 
 @dataclass
@@ -66,7 +64,7 @@ def insight_report(
         detail={"operation": "insight"},
     )
     now = at or timezone.now()
-    since = now - dt.timedelta(days=365 * INSIGHT_YEARS)
+    since = insight_since(now)
     holdings: list[dict[str, Any]] = [
         {**row, "category_label": DataCategory(row["category"]).label}
         for row in RecordResource.objects.filter(citizen=citizen)

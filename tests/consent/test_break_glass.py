@@ -15,7 +15,7 @@ from consent.audit.models import AuditEntry
 from consent.models import BreakGlass
 from consent.services import record_resource_create
 from core.actors import Actor
-from core.models import Role
+from core.models import Membership, Role
 from core.permissions import session_membership_set
 from tests import factories as f
 from tests.consent import bodies
@@ -486,3 +486,42 @@ def test_r4_a_long_reason_is_kept_whole_or_refused_never_cut(world: World) -> No
     assert (error["code"], error["field"]) == ("break_glass.reason_too_long", "reason")
     assert "højst 500 tegn" in error["message"]
     assert BreakGlass.objects.count() == 1
+
+
+def test_r3_r4_an_override_opens_the_citizen_only_in_the_role_and_organisation_it_was_opened_in(
+    world: World,
+) -> None:
+    """The same person acting for another organisation (home nursing elsewhere)
+    or in another role (coordinator of the same function) is another
+    recipient: the override she opened as the acute nurse does not reach her
+    there, on a read, a search for the patient or a search across citizens;
+    back in the role she opened it in, it does."""
+    user = world.other_nurse.user
+    elsewhere = Membership.objects.create(
+        user=user, organisation=f.home_nursing("159"), role=Role.HOME_NURSE
+    )
+    coordinating = Membership.objects.create(
+        user=user, organisation=world.acute, role=Role.COORDINATOR
+    )
+    pid = world.person.pk
+    assert _glass(world.other_nurse, pid).status_code == 201
+    for membership in (elsewhere, coordinating):
+        client = f.client_for(membership)
+        assert client.get(f"/fhir/Patient/{pid}").status_code == 404
+        assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 404
+        assert client.get(f"/fhir/Condition?patient={pid}").json()["total"] == 0
+        assert client.get("/fhir/Condition").json()["total"] == 0
+        emergency = client.get(f"/fhir/Patient/{pid}", HTTP_X_PURPOSE_OF_USE="ETREAT")
+        assert emergency.status_code == 404
+    refused = AuditEntry.objects.filter(
+        citizen_id=pid, actor_user_id=user.pk, action="read", outcome="denied"
+    )
+    assert {e.actor_organisation_id for e in refused} == {
+        elsewhere.organisation_id,
+        world.acute.pk,
+    }
+    assert not AuditEntry.objects.filter(
+        citizen_id=pid, actor_user_id=user.pk, outcome="permitted", action__in=["read", "search"]
+    ).exists()
+    # Where it was opened, it opens.
+    assert f.client_for(world.other_nurse).get(f"/fhir/Patient/{pid}").status_code == 200

@@ -214,6 +214,33 @@ def test_r9_a_refused_withdrawal_is_recorded_on_the_citizens_log(world: World) -
     ]
 
 
+@pytest.mark.parametrize(
+    "period",
+    [
+        {"start": "2020-01-01", "end": "2021-01-01"},
+        {"start": "2024-01-01T08:00:00+01:00", "end": "2024-01-01T10:00:00+01:00"},
+    ],
+)
+@pytest.mark.parametrize("kind", ["deny", "permit"])
+def test_r4_r5_a_directive_for_a_period_already_over_is_refused_not_shown_as_in_force(
+    world: World, period: dict[str, str], kind: str
+) -> None:
+    """A refusal rules from when it is recorded: one for a period already
+    over could never be in force, yet the insight report would show the
+    citizen a refusal "from 2020 to 2021" over the very accesses it never
+    stopped. Refused naming the end, as one without a start is; nothing
+    recorded, the attempt audited."""
+    body = bodies.refusal(world.person.pk, period=period, kind=kind)
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert _error(response) == (400, "consent.period_invalid", ["provision.period.end"])
+    assert "allerede slut" in response.json()["issue"][0]["details"]["text"]
+    assert not ConsentDirective.objects.exists()
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk, outcome="denied").latest("id")
+    assert (entry.action, entry.reason_code) == ("create", "consent.period_invalid")
+    # The nurse with her visit still reads, as before.
+    assert f.client_for(world.nurse).get(f"/fhir/Patient/{world.person.pk}").status_code == 200
+
+
 @pytest.mark.parametrize("end", ["2024-01-01", "2024-01-01T10:00:00+01:00"])
 def test_r4_a_directive_without_a_start_whose_end_has_passed_is_refused_naming_the_end(
     world: World, end: str

@@ -8,6 +8,7 @@ import datetime as dt
 from django.utils import timezone
 
 from consent.audit import merkle
+from consent.audit.disclosures import insight_since
 from consent.audit.log import sequence_batch
 from consent.audit.models import AuditEntry
 from consent.audit.notes import checkpoint_parse, note_split
@@ -59,6 +60,37 @@ def test_r5_accesses_older_than_two_years_are_left_out(world: World) -> None:
         actor=auditor, citizen_id=world.person.pk, at=timezone.now() + dt.timedelta(days=731)
     )
     assert not any(e.who == world.nurse.user.username for e in later.accesses)
+
+
+def test_r5_the_last_two_years_are_two_calendar_years_in_copenhagen(world: World) -> None:
+    """*Min Log*: on 5 December 2028 the citizen sees every access since
+    5 December 2026 — two calendar years, not 730 days, which would leave out
+    the first day whenever a 29 February lies inside them (2028's does)."""
+    f.client_for(world.nurse).get(f"/fhir/Condition/{world.diagnosis.pk}")
+    read = AuditEntry.objects.filter(actor_user_id=world.nurse.user_id, action="read").get()
+    local = timezone.localtime(read.recorded_at)
+    two_years_on = timezone.make_aware(
+        local.replace(tzinfo=None, year=local.year + 2, day=min(local.day, 28))
+        if (local.month, local.day) == (2, 29)
+        else local.replace(tzinfo=None, year=local.year + 2)
+    )
+    auditor = Actor.for_membership(world.auditor)
+
+    def listed(at: dt.datetime) -> bool:
+        report = insight_report(actor=auditor, citizen_id=world.person.pk, at=at)
+        return any(e.entry_id == read.pk for e in report.accesses)
+
+    assert listed(two_years_on - dt.timedelta(hours=1))
+    assert not listed(two_years_on + dt.timedelta(hours=1))
+    # The day a 29 February makes the 731st day back is inside the two years.
+    at = timezone.make_aware(dt.datetime(2028, 12, 5, 9, 30))
+    assert timezone.localtime(insight_since(at)).replace(tzinfo=None) == dt.datetime(
+        2026, 12, 5, 9, 30
+    )
+    leap = timezone.make_aware(dt.datetime(2028, 2, 29, 9, 30))
+    assert timezone.localtime(insight_since(leap)).replace(tzinfo=None) == dt.datetime(
+        2026, 2, 28, 9, 30
+    )
 
 
 def test_r5_printable_page_for_auditors_only(world: World) -> None:
