@@ -183,9 +183,42 @@ def _referrals(orgs: dict[str, Organisation]) -> int:
     return created
 
 
+def _nurse_number(username: str) -> int:
+    number = username.removeprefix("nurse")
+    return int(number) if number.isdigit() else 0
+
+
+def _who_is_on(say: Callable[[str], None]) -> None:
+    """Says which demo nurses are on shift now and who has a visit to answer: the
+    rota depends on the hour, so a newcomer signs in as one of them."""
+    now = timezone.now()
+    on_shift = sorted(
+        set(
+            NurseShift.objects.filter(starts_at__lte=now, ends_at__gt=now).values_list(
+                "nurse__username", flat=True
+            )
+        ),
+        key=_nurse_number,
+    )
+    if on_shift:
+        say(f"acute: on shift now: {', '.join(on_shift)}")
+    waiting = (
+        Visit.objects.filter(status=Visit.Status.ASSIGNED, respond_by__gt=now)
+        .select_related("nurse")
+        .order_by("respond_by")
+    )
+    for visit in waiting:
+        local = timezone.localtime(visit.respond_by, LOCAL).strftime("%H:%M")
+        say(
+            f"acute: {visit.nurse.username} has a visit to accept by {local} Danish time"
+            " (else it is withdrawn and the coordinator sends another nurse)"
+        )
+
+
 @transaction.atomic
 def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
     rng = random.Random(173)
     shifts = _shifts(orgs["acute"], rng)
     referrals = _referrals(orgs)
     say(f"acute: {shifts} new shifts, {referrals} new referrals")
+    _who_is_on(say)

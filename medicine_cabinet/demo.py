@@ -1,6 +1,6 @@
 """Demo data for the medicine cabinet: the formulary of typical acute-function
 medicines (ATC codes from PRODUCT.md), the base's locked cabinet with stock,
-and three nurses' bags. Idempotent: loading twice changes nothing."""
+and a bag for the first nurse of each shift. Idempotent: loading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -71,6 +71,12 @@ FORMULARY = [
 ]
 
 
+# The first nurse of each shift (day, evening, night: acute/demo.py's rota), so a
+# nurse on shift at any hour has a stocked bag; the others fill theirs from the
+# cabinet (a transfer).
+STOCKED_BAGS = ["nurse1", "nurse9", "nurse15"]
+
+
 def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
     acute = orgs["acute"]
     medicines = [services.medicine_upsert(**line._asdict()) for line in FORMULARY]
@@ -84,7 +90,7 @@ def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
         Membership.objects.filter(
             organisation=acute,
             role=Role.ACUTE_NURSE,
-            user__username__in=["nurse1", "nurse2", "nurse3"],
+            user__username__in=STOCKED_BAGS,
         )
         .select_related("user", "organisation")
         .order_by("user__username")
@@ -135,5 +141,5 @@ def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
         stocked += 1
     say(
         f"medicine_cabinet: {len(medicines)} formulary lines, {received} new deliveries,"
-        f" {stocked} bags stocked"
+        f" the bags of {', '.join(STOCKED_BAGS)} stocked ({stocked} new)"
     )

@@ -7,8 +7,12 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
 
 from acute import services
+from acute.api.roles import COORDINATOR, per_method
 from acute.models import DeadlineWarning, Episode, Referral, Visit
 from consent.audit.models import AuditEntry
 from core.actors import Actor
@@ -585,9 +589,27 @@ def test_capability_statement_lists_the_acute_resources():
 
 
 def test_a_method_not_declared_is_refused(coordinator):
-    """Deny by default, per method: the board's URL admits GET and POST only."""
+    """Deny by default, per method: the board's URL admits GET and POST only. A
+    method it does not serve is refused as everywhere (405); one a view serves
+    but does not name among its roles is refused to every role (403)."""
     response = f.client_for(coordinator).put("/api/acute/referrals", {}, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "request.method_not_allowed"
+
+    class Served(APIView):
+        permission_classes = [per_method(GET=COORDINATOR)]
+
+        def get(self, request):
+            return Response({})
+
+        def delete(self, request):  # served, but no role is named for it
+            return Response({})
+
+    view = Served.as_view()
+    bearer = f"Bearer {f.token_for(coordinator)}"
+    for method, status in (("get", 200), ("delete", 403), ("patch", 405)):
+        request = getattr(APIRequestFactory(), method)("/api/x", HTTP_AUTHORIZATION=bearer)
+        assert view(request).status_code == status, method
 
 
 def _figures_entries(member):

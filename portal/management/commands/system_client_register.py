@@ -22,11 +22,25 @@ class Command(BaseCommand):
     help = "Register a system client (OAuth 2.0 client credentials) and print its secret once."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--client-id", required=True)
-        parser.add_argument("--name", required=True)
-        parser.add_argument("--organisation", type=int, required=True)
-        parser.add_argument("--role", required=True, choices=Role.values)
-        parser.add_argument("--scopes", required=True)
+        parser.add_argument(
+            "--client-id", required=True, help="The id the system authenticates with."
+        )
+        parser.add_argument("--name", required=True, help="The system's name, as shown.")
+        parser.add_argument(
+            "--organisation",
+            type=int,
+            required=True,
+            help="The platform's id of the organisation the system acts for.",
+        )
+        parser.add_argument(
+            "--role", required=True, choices=Role.values, help="The role it acts in there."
+        )
+        parser.add_argument(
+            "--scopes",
+            required=True,
+            help="SMART backend-services scopes, space-separated"
+            " (system/Patient.read, system/*.read): a ceiling over the role on /fhir/.",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
