@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext, gettext_lazy
 
-SUPPRESSED = None  # a suppressed value is published as null / "<5"
+SUPPRESSED = None  # a suppressed value is published as null / "hidden"
 
 # Every released table says this, in the analyst's language.
 NOISE_NOTE = gettext_lazy(
@@ -100,8 +100,13 @@ class Table:
         total_label = gettext("Total")
         writer.writerow([self.row_header_label, *self.columns, total_label])
 
+        # A hidden cell is marked as the page marks it, never "<5": a cell is
+        # also hidden so that a total does not give away a small one, and
+        # may then be 5 or more (the note under the table says both).
+        hidden = gettext("hidden")
+
         def show(value: int | None) -> str:
-            return f"<{self.min_cell}" if value is None else str(value)
+            return hidden if value is None else str(value)
 
         for name, cells, total in zip(self.rows, self.cells, self.row_totals, strict=True):
             writer.writerow([name, *(show(c) for c in cells), show(total)])

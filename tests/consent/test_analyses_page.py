@@ -66,7 +66,9 @@ def test_r6_the_answer_shows_hidden_counts_as_hidden_and_says_why(world: World) 
     again = client.post("/analyses/run", RUN, HTTP_ACCEPT_LANGUAGE="da").content.decode()
     assert "det samme svar vises igen" in again and "Svaret kostede" not in again
     csv = client.post("/analyses/run", {**RUN, "export": "1"})
-    assert csv["Content-Type"].startswith("text/csv") and "<5" in csv.content.decode()
+    exported = csv.content.decode()
+    assert csv["Content-Type"].startswith("text/csv") and ",skjult" in exported
+    assert "<5" not in exported
 
 
 def test_r6_a_bad_question_marks_the_field_and_keeps_what_was_typed(world: World) -> None:
