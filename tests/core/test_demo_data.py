@@ -81,3 +81,22 @@ def test_demo_data_is_complete_and_idempotent(client) -> None:
             abs(float(person.latitude) - lat) < 0.01 and abs(float(person.longitude) - lon) < 0.01
             for _, _, (lat, lon), _ in towns
         )
+
+
+def test_the_demo_board_opens_without_a_warning_of_a_hand_off_gone_to_nobody() -> None:
+    """The demo's partners exist before its referrals are taken, so no step
+    of a demo referral is left untold for want of a partner (R12)."""
+    from acute.models import DeadlineWarning
+
+    call_command("demo_data", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+    unsent = DeadlineWarning.objects.filter(
+        kind__in=[
+            DeadlineWarning.Kind.STATUS_UNSENT,
+            DeadlineWarning.Kind.REFERRER_UNTOLD,
+            DeadlineWarning.Kind.RESULTS_UNSENT,
+            DeadlineWarning.Kind.ORDER_UNSENT,
+            DeadlineWarning.Kind.ADMISSION_UNSENT,
+            DeadlineWarning.Kind.HANDBACK_UNSENT,
+        ]
+    )
+    assert list(unsent.values_list("kind", flat=True)) == []

@@ -18,7 +18,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         orgs = demo.load(self.stdout.write)
-        for config in apps.get_app_configs():
+        # The partners first: a referral the demo accepts tells its referrer
+        # (1813) at once, and with no partner yet the board would open with
+        # a warning that 1813 could not be told.
+        configs = sorted(apps.get_app_configs(), key=lambda c: c.name != "integrations")
+        for config in configs:
             if config.name == "core":
                 continue
             try:
