@@ -63,15 +63,10 @@ def warnings_open(*, actor: Actor, limit: int) -> list[DeadlineWarning]:
     has nothing left to warn of, and neither has one whose deadline has moved
     since (the return from hospital, a resend asking for more haste; the
     deadline watch judges the new deadline and raises the row again for it)."""
-    settled = (
-        Q(referral__reached_at__isnull=False)
-        | ~Q(referral__status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
-        | Q(referral__on_hold_since__isnull=False)
-    )
     rows = (
         _served(actor)
         .filter(acknowledged_at__isnull=True)
-        .exclude(Q(kind__in=DEADLINE_KINDS) & settled)
+        .exclude(warning_settled())
         .select_related("referral")
         .order_by("-raised_at", "pk")
     )
@@ -85,6 +80,18 @@ def warnings_open(*, actor: Actor, limit: int) -> list[DeadlineWarning]:
         if len(kept) >= limit:
             break
     return kept
+
+
+def warning_settled() -> Q:
+    """A deadline warning with nothing left to warn of: its referral has a
+    nurse at the door, is closed or declined, or is on hold while the
+    citizen is in hospital (the board and ``/metrics`` leave it out)."""
+    settled = (
+        Q(referral__reached_at__isnull=False)
+        | ~Q(referral__status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
+        | Q(referral__on_hold_since__isnull=False)
+    )
+    return Q(kind__in=DEADLINE_KINDS) & settled
 
 
 def _about_deadline(warning: DeadlineWarning, referral: Referral) -> bool:

@@ -14,7 +14,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from acute.models import DeadlineWarning
+from acute.models import DeadlineWarning, Referral
 from core import metrics
 from integrations.models import OutboundMessage
 from tests import factories as f
@@ -90,6 +90,7 @@ def test_outbox_deadline_and_audit_figures_are_read_from_the_tables(client) -> N
     assert _value(text, "tvaerakut_deadline_warnings_total", kind="at_risk") == 1
     assert _value(text, "tvaerakut_deadline_warnings_total", kind="overdue") == 1
     assert _value(text, "tvaerakut_deadline_warnings_unacknowledged", kind="overdue") == 0
+    assert _value(text, "tvaerakut_deadline_warnings_unacknowledged", kind="at_risk") == 1
     assert _value(text, "tvaerakut_outbox_messages", state="pending") == 1
     assert _value(text, "tvaerakut_outbox_messages", state="failed") == 1
     age = _value(text, "tvaerakut_outbox_oldest_unacknowledged_age_seconds")
@@ -211,3 +212,18 @@ def test_task_latency_per_queue_is_counted_by_a_real_worker(tmp_path: Path, monk
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
     web = metrics.exposition().decode()
     assert _value(web, "tvaerakut_tasks_total", queue="probe-metrics", state="SUCCESS") == 1
+
+
+@pytest.mark.django_db
+def test_r10_a_warning_whose_referral_is_settled_is_no_longer_counted_as_waiting(client) -> None:
+    """The gauge counts what the boards show: an at-risk warning left
+    unacknowledged once a nurse is at the door is not waiting for anyone."""
+    coordinator = f.staff("coordinator", f.acute_function())
+    referral = f.acute_referral(by=coordinator)
+    DeadlineWarning.objects.create(referral=referral, kind=DeadlineWarning.Kind.AT_RISK)
+    text = client.get("/metrics").content.decode()
+    assert _value(text, "tvaerakut_deadline_warnings_unacknowledged", kind="at_risk") == 1
+    Referral.objects.filter(pk=referral.pk).update(reached_at=timezone.now())
+    text = client.get("/metrics").content.decode()
+    assert _value(text, "tvaerakut_deadline_warnings_unacknowledged", kind="at_risk") == 0
+    assert _value(text, "tvaerakut_deadline_warnings_total", kind="at_risk") == 1
