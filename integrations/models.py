@@ -163,7 +163,11 @@ class OutboundMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} to {self.partner_id} ({self.status})"
+        return gettext("%(event)s to %(partner)s (%(status)s)") % {
+            "event": self.event_display(),
+            "partner": self.partner.organisation.name,
+            "status": gettext(self.get_status_display()),
+        }
 
     def event_display(self) -> str:
         """What the message is, as the coordinator reads it (her language)."""
@@ -290,7 +294,11 @@ class DeliveryAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"attempt {self.number} of message {self.message_id}: {self.outcome}"
+        return gettext("Attempt %(number)s of message %(message)s: %(outcome)s") % {
+            "number": self.number,
+            "message": self.message_id,
+            "outcome": gettext(self.get_outcome_display()),
+        }
 
 
 class InboundMessage(models.Model):
@@ -351,7 +359,11 @@ class InboundMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} from {self.partner_id}: {self.outcome}"
+        return gettext("%(event)s from %(partner)s: %(outcome)s") % {
+            "event": self.event_display(),
+            "partner": self.partner.organisation.name,
+            "outcome": gettext(self.get_outcome_display()),
+        }
 
     def event_display(self) -> str:
         """What the partner sent, as the coordinator reads it (her language)."""
@@ -387,7 +399,10 @@ class CareThread(models.Model):
         ordering = ["-started_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"care thread {self.pk} with {self.partner_id}"
+        return gettext("Correspondence %(number)s with %(partner)s") % {
+            "number": self.pk,
+            "partner": self.partner.organisation.name,
+        }
 
 
 class CareMessage(models.Model):
@@ -431,4 +446,7 @@ class CareMessage(models.Model):
         indexes = [models.Index(fields=["header_id"], name="care_message_header_idx")]
 
     def __str__(self) -> str:
-        return f"{self.direction} segment of thread {self.thread_id}"
+        return gettext("%(direction)s in correspondence %(thread)s") % {
+            "direction": gettext(self.get_direction_display()),
+            "thread": self.thread_id,
+        }
