@@ -622,6 +622,9 @@ TEMPLATES: dict[str, Promise] = {
     "search.param_unknown": _(
         "Unsupported search parameter(s): %(names)s. Supported: %(supported)s."
     ),
+    "read.param_unknown": _(
+        "A read answers the whole resource and takes no %(names)s; it takes %(supported)s."
+    ),
     "search.param_invalid": _("%(name)s must be %(expected)s."),
     "search.param_repeated": _("%(names)s may be given only once in a search here."),
     "search.modifier_unsupported": _("%(name)s takes no :%(modifier)s here (%(takes)s)."),
@@ -791,6 +794,7 @@ BY_CODE: dict[str, Promise] = {
     "audit.size_beyond_tree": _("The log does not hold that many entries yet."),
     "search.param_invalid": _("A search field is not valid."),
     "search.param_unknown": _("Unsupported search field."),
+    "read.param_unknown": _("A read answers the whole resource and takes no such parameter."),
     "search.param_repeated": _("A search field is given more than once."),
     "search.modifier_unsupported": _("A search modifier is not supported."),
     "fhir.id_missing": _("The body of an update must carry the id in the URL."),

@@ -40,6 +40,7 @@ from core.fhir.resources import (
     Found,
     Param,
     ResourceSearchView,
+    check_read_params,
 )
 from core.fhir.views import FHIRView, base_url, searchset
 from core.validation import is_digits
@@ -214,6 +215,16 @@ class PatientEverythingView(FHIRView):
         purpose = stated_purpose(
             request,
             action=READ,
+            resource_type="Patient",
+            resource_id=citizen_id,
+            citizen=lambda: citizen_in_path(citizen_id),
+        )
+        # $everything's start, end, _since, _type and _count are not served:
+        # refused, not answered with everything as if they were.
+        check_read_params(
+            request,
+            actor=actor_of(request),
+            purpose=purpose,
             resource_type="Patient",
             resource_id=citizen_id,
             citizen=lambda: citizen_in_path(citizen_id),

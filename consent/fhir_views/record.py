@@ -31,6 +31,7 @@ from core.fhir.resources import (
     Found,
     Param,
     ResourceSearchView,
+    check_read_params,
 )
 from core.fhir.views import FHIRView, base_url
 
@@ -162,14 +163,24 @@ class RecordVersionView(FHIRView):
 
     def get(self, request: Request, resource_type: str, resource_id: str, vid: str) -> Response:
         check_record_type(resource_type)
+
+        def citizen() -> int | None:
+            return selectors.record_citizen_id(resource_type=resource_type, resource_id=resource_id)
+
         purpose = stated_purpose(
             request,
             action=READ,
             resource_type=resource_type,
             resource_id=resource_id,
-            citizen=lambda: selectors.record_citizen_id(
-                resource_type=resource_type, resource_id=resource_id
-            ),
+            citizen=citizen,
+        )
+        check_read_params(
+            request,
+            actor=actor_of(request),
+            purpose=purpose,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            citizen=citizen,
         )
         resource, source_name = selectors.record_version_read(
             actor=actor_of(request),

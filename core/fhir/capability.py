@@ -147,6 +147,13 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         resources.append(entry)
     rest: dict[str, Any] = {
         "mode": "server",
+        "documentation": (
+            "A read, a version read and $everything answer whole resources: their query"
+            " takes _format (JSON), _pretty and _summary=false only; any other parameter"
+            " (_summary=true, _elements, …) is refused (400 read.param_unknown), whatever"
+            " Prefer: handling says. A search refuses a parameter it does not declare"
+            " (400 search.param_unknown) alike."
+        ),
         "security": {
             "cors": False,
             "description": (

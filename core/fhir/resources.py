@@ -9,6 +9,9 @@ same for every type:
 - **read** ``GET /fhir/<Type>/<id>``: the id parsed, the row fetched, the gate
   asked for its citizen; an unknown id is recorded as a denied attempt and
   answered exactly as a refusal is — "not found" and "not allowed" look alike;
+  a query parameter a read does not serve (``_summary=true``, ``_elements``,
+  a misspelling) is refused and recorded (:func:`check_read_params`), never
+  answered with the whole resource as if it were what was asked;
 - **search** ``GET /fhir/<Type>?…`` (and ``POST /fhir/<Type>/_search`` where
   the type takes it): parameters checked (a missing required one is
   ``search.<name>_required``), ``_count``/``_offset`` validated and bounded,
@@ -79,6 +82,15 @@ READ, SEARCH = "read", "search"
 RESULT_PARAMS = ("_count", "_offset", "_summary", "_format", "_pretty", "_total", "_totalMethod")
 # Of those, the ones whose repetition would leave the page size or start to a guess.
 ONCE_ONLY_RESULT_PARAMS = ("_count", "_offset", "_summary")
+# What a read (``GET /fhir/<Type>/<id>``), a version read and ``$everything``
+# take in their query: ``_format`` (JSON, checked by every view) and
+# ``_pretty``, which change nothing, and ``_summary=false``, the whole
+# resource, which is the answer. Anything else (``_summary=true``,
+# ``_elements``, a misspelling) is refused: ignored, the client would be given
+# the whole resource as if it were what it asked for.
+READ_PARAMS = ("_format", "_pretty")
+READ_SUMMARY_SERVED = "false"
+READ_PARAMS_SERVED = "_format, _pretty, _summary=false"
 # Refusals of a search's parameters recorded by the code that refuses them.
 RECORDED_WHERE_REFUSED = frozenset({"search.use_post", "request.cpr_in_url"})
 # Every member of staff may ask; the resource's ``readers`` and the gate decide.
@@ -581,6 +593,52 @@ def purpose_or_refused(
         raise
 
 
+def unserved_read_params(query: Mapping[str, Any]) -> list[str]:
+    """The parameters of a read's query that it does not serve (see ``READ_PARAMS``)."""
+    values = query.getlist if isinstance(query, QueryDict) else lambda name: [query[name]]
+    return sorted(
+        name
+        for name in query
+        if name not in READ_PARAMS
+        and not (name == "_summary" and all(v == READ_SUMMARY_SERVED for v in values(name)))
+    )
+
+
+def check_read_params(
+    request: Request,
+    *,
+    actor: Actor,
+    purpose: str,
+    resource_type: str,
+    resource_id: str,
+    citizen: Callable[[], int | None] = lambda: None,
+) -> None:
+    """A read, a version read or an operation that answers whole resources
+    (``$everything``) with a query parameter it does not serve is refused as a
+    search's unknown parameter is (400, whatever ``Prefer: handling`` says),
+    naming it, and the attempt recorded (R9) as denied, on the log of the
+    citizen the request names (``citizen()``, asked only then), if any."""
+    unknown = unserved_read_params(request.query_params)
+    if not unknown:
+        return
+    names = ", ".join(name[:30] for name in unknown)
+    current_gate().refuse(
+        actor=actor,
+        action=READ,
+        purpose=purpose,
+        resource_type=resource_type,
+        resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+        reason_code="read.param_unknown",
+        citizen_id=citizen(),
+    )
+    raise InvalidInput(
+        "read.param_unknown",
+        f"A read answers the whole resource and takes no {names}; it takes {READ_PARAMS_SERVED}.",
+        field=unknown[0][:30],
+        params={"names": names, "supported": READ_PARAMS_SERVED},
+    )
+
+
 class _ResourceView(FHIRView):
     permission_classes = [ANY_STAFF]
     resource: FHIRResource = FHIRResource()
@@ -684,6 +742,15 @@ class ResourceReadView(_ResourceView):
 
     def get(self, request: Request, resource_id: str) -> Response:
         asked = self.asked(request, READ, resource_id)
+        resource = self.resource
+        check_read_params(
+            request,
+            actor=asked.actor,
+            purpose=asked.purpose,
+            resource_type=resource.type,
+            resource_id=resource_id,
+            citizen=lambda: resource.citizen_named(resource_id, None),
+        )
         obj = self.resource.read(asked, resource_id)
         body = self.resource.to_fhir(obj)
         return self.fhir_response(body, headers=self.resource.headers(obj, body) or None)

@@ -225,3 +225,87 @@ def test_without_a_registered_gate_the_base_refuses_everything() -> None:
     finally:
         register_gate(ConsentGate())
     assert nurse.get(lab).status_code == 200
+
+
+# What a read is asked that it does not serve, and the parameter the refusal names.
+UNSERVED_ON_A_READ = (
+    ("_summary=true", "_summary"),
+    ("_elements=id", "_elements"),
+    ("_sumary=false", "_sumary"),  # a misspelling
+    ("_summary=false&_summary=true", "_summary"),
+)
+SERVED_ON_A_READ = (
+    "_format=json",
+    "_format=application/fhir%2Bjson",
+    "_pretty=true",
+    "_summary=false",
+)
+
+
+def _refused_read(response, name: str) -> None:
+    assert response.status_code == 400, (name, response.status_code, response.content[:300])
+    assert response.json()["resourceType"] == "OperationOutcome"
+    issue = response.json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "read.param_unknown"
+    assert name in issue["diagnostics"], issue
+    assert name in issue["details"]["text"], issue  # in Danish, naming it too
+
+
+@pytest.mark.parametrize("resource", [r for r in RESOURCES if r.readable], ids=_name)
+def test_a_read_with_a_parameter_it_does_not_serve_is_refused_and_recorded(
+    resource: FHIRResource,
+) -> None:
+    """A read ignored its query: ``_summary=true`` or ``_elements=id`` was
+    answered with the whole resource as if it were what was asked. It is
+    refused as a search's unknown parameter is, whatever ``Prefer`` says, and
+    the attempt is recorded on the citizen's log (R9)."""
+    seeded = seed()
+    reader = _reader(seeded, resource)
+    client = f.client_for(reader)
+    url = f"/fhir/{resource.type}/{_example(seeded, resource)}"
+    whole = client.get(url)
+    assert whole.status_code == 200
+    for query, name in UNSERVED_ON_A_READ:
+        for prefer in ("handling=lenient", "handling=strict"):
+            before = _last_entry()
+            response = client.get(f"{url}?{query}", HTTP_PREFER=prefer)
+            _refused_read(response, name)
+            [entry] = _denials(before, reader)
+            assert (entry.action, entry.reason_code, entry.resource_type) == (
+                "read",
+                "read.param_unknown",
+                resource.type,
+            )
+            if resource.ids_name_a_citizen:
+                assert entry.citizen_id == seeded.person.pk, _name(resource)
+    for query in SERVED_ON_A_READ:
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 200, (query, response.content[:300])
+        assert response.json()["id"] == whole.json()["id"]
+    assert client.get(f"{url}?_format=xml").status_code == 406
+
+
+def test_a_version_read_and_everything_refuse_a_parameter_they_do_not_serve() -> None:
+    """``GET …/_history/<n>`` and ``Patient/<id>/$everything`` ignored their
+    query too (``$everything?_type=Condition`` answered with everything)."""
+    seeded = seed()
+    client = f.client_for(seeded.nurse)
+    condition = next(i for t, i in seeded.records if t == "Condition")
+    care_plan = next(i for t, i in seeded.records if t == "CarePlan")
+    for url in (
+        f"/fhir/Condition/{condition}/_history/1",
+        f"/fhir/CarePlan/{care_plan}/_history/1",
+        f"/fhir/Patient/{seeded.person.pk}/$everything",
+    ):
+        assert client.get(url).status_code == 200, url
+        for query, name in (*UNSERVED_ON_A_READ, ("_type=Condition", "_type")):
+            before = _last_entry()
+            _refused_read(client.get(f"{url}?{query}", HTTP_PREFER="handling=lenient"), name)
+            [entry] = _denials(before, seeded.nurse)
+            assert (entry.reason_code, entry.citizen_id) == (
+                "read.param_unknown",
+                seeded.person.pk,
+            ), url
+        for query in SERVED_ON_A_READ:
+            assert client.get(f"{url}?{query}").status_code == 200, (url, query)
+        assert client.get(f"{url}?_format=xml").status_code == 406, url
