@@ -16,7 +16,9 @@ What is psychiatric, per classification:
   ``DF…`` is chapter F. Under the SKS root other letters are other registers
   (``F…`` there is functioning, ICF; ``K…`` operations) and are not diagnoses.
   The diagnosis sub-system (SKS-D, DK-core's ``Condition.code`` slice) holds
-  diagnoses only.
+  diagnoses only; every other system under the SKS root
+  (``urn:oid:1.2.208.176.2.4.<n>``) is judged as SKS, so a ``DF…`` sent under
+  any of them is chapter F.
 - **ICPC-2**, the GPs' classification: chapter P (psychological). ICPC-2
   chapter F is the eye and is somatic. A code not shaped as one cannot be
   judged and is refused.
@@ -138,6 +140,9 @@ SKS = Classification(
     name="SKS",
     psychiatric_label=gettext_noop("SKS diagnosis group DF (ICD-10 chapter F)"),
     systems=(SKS_SYSTEM,),
+    # Every sub-system under the SKS root (urn:oid:1.2.208.176.2.4.<n>) is SKS
+    # too: a DF… sent under one is chapter F whichever register it names.
+    prefixes=(SKS_SYSTEM + ".",),
     psychiatric=r"^\s*D\s*F",
     diagnosis=r"^\s*D\s*[A-Z]",
     valid=SKS_VALID,
@@ -171,7 +176,7 @@ ICD11 = Classification(
     valid=r"^[0-9A-Z][A-Z][0-9]",
 )
 
-# Most specific first: SKS-D's OID starts with the SKS root's.
+# Most specific first: SKS-D's OID is one of the SKS root's sub-systems.
 CLASSIFICATIONS = (SKS_DIAGNOSES, SKS, ICD10, ICPC2, ICD11)
 
 

@@ -107,8 +107,8 @@ def icd10_prefix_q(prefix: str) -> Q:
         ~sks_form & Q(bare_code__startswith=bare)
     )
     icd10 = (ICD10.system_q() | Q(code_system__in=SKS_DIAGNOSES.systems)) & as_icd10
-    # Under the SKS root only the D register holds diagnoses.
-    sks = Q(code_system__in=SKS.systems) & Q(bare_code__startswith="D" + bare)
+    # Under the SKS root (and its sub-systems) only the D register holds diagnoses.
+    sks = SKS.system_q() & Q(bare_code__startswith="D" + bare)
     return icd10 | sks
 
 

@@ -44,6 +44,8 @@ def _coded(system: str, code: str) -> list[dict[str, Any]]:
         ("reasonCode", ICPC2, "P76"),
         ("code", ICD10, "F10.2"),
         ("orderDetail", SKS, "DF03"),
+        # Any system under the SKS root is SKS.
+        ("reasonCode", "urn:oid:1.2.208.176.2.4.13", "DF32"),
     ],
 )
 def test_a_psychiatric_diagnosis_coded_in_a_referral_is_refused_and_audited(element, system, code):

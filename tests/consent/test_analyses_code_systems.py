@@ -101,3 +101,17 @@ def test_r6_a_diagnosis_that_is_no_icd10_prefix_is_refused_and_costs_nothing(
     ).json()
     assert again["privacy"]["reused"] is True
     assert again["privacy"]["released_at"] == first["privacy"]["released_at"]
+
+
+@NOISELESS
+def test_r6_an_sks_diagnosis_under_any_sks_system_is_counted_by_its_icd10_code(
+    world: World,
+) -> None:
+    for code in ("157", "159", "173", "230"):
+        f.municipality(code)
+    _people(world, 6, "E11.9", bodies.ICD10)
+    # A hospital's diabetes under a system below the SKS root.
+    _people(world, 7, "DE119", "urn:oid:1.2.208.176.2.4.13", service=False)
+    client = f.client_for(world.analyst)
+    assert _gentofte(client, "E11") == [6, 7]
+    assert _gentofte(client, "D") == [None, None]

@@ -255,3 +255,29 @@ def test_r2_a_municipal_plan_naming_a_medicine_or_a_contact_with_a_reason_is_ref
         assert refusal in json.dumps(outcome)
         assert "R2" in json.dumps(outcome)
     assert not RecordResource.objects.filter(citizen=citizen).exists()
+
+
+def test_r2_a_psychiatric_diagnosis_under_an_sks_sub_system_in_a_municipal_update_is_refused(
+    live_network,
+) -> None:
+    """SKS codes are sent under the SKS root and its sub-systems
+    (urn:oid:1.2.208.176.2.4.<n>): a DF… under any of them is chapter F, as
+    the code or as the evidence of a somatic diagnosis, and nothing of the
+    message is written."""
+    citizen = f.citizen()
+    sim = live_network.sims["eoj"]
+    tags = [{"system": "urn:tvaerakut:data-category", "code": "somatic-diagnosis"}]
+    sks = {"system": "urn:oid:1.2.208.176.2.4.13", "code": "DF32"}
+    as_evidence = {**_somatic_condition(tags=tags), "evidence": [{"code": [{"coding": [sks]}]}]}
+    as_code = _somatic_condition(tags=tags)
+    as_code["code"]["coding"].append(sks)
+    for condition in (as_evidence, as_code):
+        [reply] = sim.send(
+            shared_record_update(
+                sender_code=sim.code, patient=patient_resource(citizen), resources=[condition]
+            )
+        )
+        code, _, outcome = ack_of(reply)
+        assert code == "fatal-error", outcome
+        assert "record.psychiatric_diagnosis" in json.dumps(outcome)
+        assert not RecordResource.objects.filter(citizen=citizen).exists()
