@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from consent.audit.services import Action, Purpose
@@ -87,12 +87,54 @@ def audit_detail(
 # --- R1: the care relationship ----------------------------------------------
 
 
+# R3: the recipients a recorded care relationship discloses the record to.
+# The acute function, hospitals and their departments (a citizen may be
+# admitted anywhere) count for any citizen they have a relationship with.
+RELATIONSHIP_KINDS = frozenset(
+    {
+        Organisation.Kind.ACUTE_FUNCTION,
+        Organisation.Kind.HOSPITAL,
+        Organisation.Kind.HOSPITAL_DEPARTMENT,
+    }
+)
+# Municipal assessment, home care and home nursing count for the citizens of
+# the municipality they act for: their own, their parent's, or one they serve
+# by agreement; another municipality's organisation does not read the citizen.
+MUNICIPAL_KINDS = frozenset({Organisation.Kind.MUNICIPALITY, Organisation.Kind.HOME_NURSING})
+# A GP practice is a recipient only as the citizen's own GP (the ``own_gp``
+# basis, from ``Citizen.gp_practice``), never through a relationship; the 1813
+# helpline is no recipient of the shared record at all.
+
+
+def _relationship_counts() -> Q:
+    """The relationships whose organisation is a recipient for their citizen
+    (R3), in SQL: the same for every actor, so the gate's compiled queries
+    (``queries.py``) and searches (``visible.py``) hold it as single reads do."""
+    serves_municipality = Exists(
+        Organisation.serves.through.objects.filter(
+            from_organisation=OuterRef("organisation"),
+            to_organisation=OuterRef("citizen__municipality"),
+        )
+    )
+    of_municipality = (
+        Q(citizen__municipality=F("organisation"))
+        | Q(citizen__municipality=F("organisation__parent"))
+        | Q(serves_municipality)
+    )
+    return Q(organisation__kind__in=RELATIONSHIP_KINDS) | (
+        Q(organisation__kind__in=MUNICIPAL_KINDS) & of_municipality
+    )
+
+
 def open_relationships(actor: Actor, now: dt.datetime | None = None) -> QuerySet[CareRelationship]:
-    """Open care relationships that count for this actor (R1)."""
+    """Open care relationships that count for this actor (R1), from an
+    organisation that is a recipient for the citizen (R3)."""
     now = now or timezone.now()
     organisation = actor.organisation
-    qs = CareRelationship.objects.filter(organisation=organisation, started_at__lte=now).filter(
-        Q(ended_at__isnull=True) | Q(ended_at__gt=now)
+    qs = (
+        CareRelationship.objects.filter(organisation=organisation, started_at__lte=now)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=now))
+        .filter(_relationship_counts())
     )
     if actor.role == Role.ACUTE_NURSE:
         # Her own visit or referral only; another nurse's visit is not hers.
