@@ -93,13 +93,10 @@ def _witness(request: HttpRequest) -> User | None:
     """§4: the colleague beside the officer signs with her own username and
     password, checked and throttled like a login; the service judges whether
     she may witness and whether the medicine needs one."""
-    username = request.POST.get("witness_username", "").strip()
-    password = request.POST.get("witness_password", "")
-    if not username and not password:
-        return None
-    return services.witness_verify(
-        username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
+    credentials = services.WitnessCredentials.from_form(
+        request.POST, request.META.get("REMOTE_ADDR")
     )
+    return credentials.verify() if credentials is not None else None
 
 
 @page(Role.MEDICINE_OFFICER)

@@ -37,13 +37,8 @@ def _witness_credentials(request: HttpRequest) -> cabinet_services.WitnessCreden
     """§4: the witness signs with her own username and password, checked (and
     throttled) like a login by the cabinet's service once the citizen is
     reached, so a wrong one refuses the dose as a denied attempt on her (R9)."""
-
-    username = request.POST.get("witness_username", "").strip()
-    password = request.POST.get("witness_password", "")
-    if not username and not password:
-        return None
-    return cabinet_services.WitnessCredentials(
-        username=username, password=password, client_address=request.META.get("REMOTE_ADDR")
+    return cabinet_services.WitnessCredentials.from_form(
+        request.POST, request.META.get("REMOTE_ADDR")
     )
 
 

@@ -4,6 +4,7 @@ function, the location, the nurse's own bag, the §4 witness and a usable lot.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -213,6 +214,18 @@ class WitnessCredentials:
     username: str
     password: str = field(repr=False)
     client_address: str | None = None
+
+    @classmethod
+    def from_form(
+        cls, data: Mapping[str, str], client_address: str | None
+    ) -> WitnessCredentials | None:
+        """The witness fields of a page's form (``witness_username``,
+        ``witness_password``); None when both are left empty."""
+        username = data.get("witness_username", "").strip()
+        password = data.get("witness_password", "")
+        if not username and not password:
+            return None
+        return cls(username=username, password=password, client_address=client_address)
 
     def verify(self) -> User:
         return witness_verify(
