@@ -6,6 +6,7 @@ from portal import board, visit_dose, visit_forms, visit_page
 on_visit: list[URLPattern] = [
     path("", visit_page.nurse_visit, name="nurse-visit"),
     path("step/", visit_forms.visit_step, name="visit-step"),
+    path("decline/", visit_forms.visit_decline, name="visit-decline"),
     path("note/", visit_forms.visit_note, name="visit-note"),
     path("vitals/", visit_forms.visit_vitals, name="visit-vitals"),
     path("interpret/", visit_forms.lab_interpret, name="visit-interpret"),

@@ -131,6 +131,24 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
 @require_POST
+def visit_decline(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """She cannot take an assignment: declined at once, with her reason if
+    she gives one, so dispatch sends another nurse now rather than when the
+    time to accept runs out. Online only (the form says so): offline, the
+    time to accept runs out as it would. The visit is no longer hers: back to
+    her list."""
+    actor = page_actor(request)
+    try:
+        visit = _write_visit(actor, visit_id)
+        services.visit_decline(visit=visit, reason=request.POST.get("reason", ""), actor=actor)
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Visit declined. The coordinator sends another nurse."))
+    return redirect("nurse-visits")
+
+
+@page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
+@require_POST
 def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _document(
         request,

@@ -523,3 +523,44 @@ def test_declining_without_a_reason_marks_the_reason_field():
     assert 'class="field-error" id="err-reason"' in html
     referral.refresh_from_db()
     assert referral.status == "received"
+
+
+def test_nurse_declines_an_assignment_on_the_visit_page_and_dispatch_moves_on():
+    nurse, _shift, visit = _assigned()
+    client = _login(nurse)
+    page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert 'data-open-dialog="decline"' in page and "Afvis besøget" in page
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/decline/",
+        {"reason": "Står i trafikkø på motorvejen"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/nurse/visits/"
+    assert "Besøget er afvist" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.CANCELLED
+    assert visit.cancel_reason == Visit.CancelReason.DECLINED
+    assert visit.cancel_note == "Står i trafikkø på motorvejen"
+    # No longer hers: the visit page is closed to her.
+    assert client.get(f"/nurse/visits/{visit.pk}/").status_code in (403, 404)
+
+
+def test_only_the_assigned_nurse_declines_and_only_before_accepting():
+    _nurse, _shift, visit = _assigned()
+    other, _ = factories.acute_nurse_on_shift()
+    before = AuditEntry.objects.filter(actor_user_id=other.user_id, outcome="denied").count()
+    refused = _login(other).post(f"/nurse/visits/{visit.pk}/decline/", {"reason": ""})
+    assert refused.status_code in (403, 404)
+    assert AuditEntry.objects.filter(actor_user_id=other.user_id, outcome="denied").count() > before
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.ASSIGNED
+
+    client = _login(_nurse)
+    assert client.post(f"/nurse/visits/{visit.pk}/step/", {"step": "accept"}).status_code == 302
+    accepted = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert 'data-open-dialog="decline"' not in accepted
+    late = client.post(f"/nurse/visits/{visit.pk}/decline/", {"reason": ""})
+    assert late.status_code == 409
+    assert 'data-code="visit.transition_not_allowed"' in late.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.ACCEPTED
