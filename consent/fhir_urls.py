@@ -5,22 +5,20 @@ from django.urls import URLPattern, path, re_path
 
 from consent import fhir_views as v
 
-TYPES = r"(?P<resource_type>Condition|EpisodeOfCare|CarePlan|Encounter)"
-
 urlpatterns: list[URLPattern] = [
     path("", v.TransactionView.as_view(), name="fhir-transaction"),
     re_path(r"^Patient/(?P<citizen_id>[0-9]+)/\$everything$", v.PatientEverythingView.as_view()),
     re_path(r"^Patient/(?P<citizen_id>[0-9]+)/\$insight$", v.PatientInsightView.as_view()),
     re_path(r"^Consent/(?P<consent_id>[0-9]+)/\$withdraw$", v.ConsentWithdrawView.as_view()),
-    re_path(
-        rf"^{TYPES}/(?P<resource_id>[0-9]+)/_history/(?P<vid>[0-9]+)$",
-        v.RecordVersionView.as_view(),
-    ),
     *v.PATIENT.urls(type_view=v.PatientTypeView, instance_view=v.PatientInstanceView),
     *v.CONSENT.urls(type_view=v.ConsentTypeView),
     *(
         pattern
         for resource in v.RECORD_RESOURCES
-        for pattern in resource.urls(type_view=v.RecordTypeView, instance_view=v.RecordInstanceView)
+        for pattern in resource.urls(
+            type_view=v.RecordTypeView,
+            instance_view=v.RecordInstanceView,
+            version_view=v.RecordVersionView,
+        )
     ),
 ]

@@ -574,6 +574,9 @@ TEMPLATES: dict[str, Promise] = {
     "bundle.entry_unsupported": _(
         "%(entry)s: each entry creates one resource (request.method POST)."
     ),
+    "bundle.entry_request_incomplete": _(
+        "%(entry)s: %(element)s is missing; a transaction entry states request.method (POST) and request.url (its resource's type)."
+    ),
     "bundle.reference_unresolved": _(
         "%(entry)s: %(element)s points at no entry of this Bundle (fullUrl)."
     ),

@@ -830,6 +830,9 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "nurse/visits/<int:visit_id>/step/"): Write(
         "nurse", "/nurse/visits/{visit}/step/", lambda s: {"step": "arrive"}, kind="form"
     ),
+    ("POST", "nurse/visits/<int:visit_id>/decline/"): Write(
+        "nurse", "/nurse/visits/{visit}/decline/", lambda s: {"reason": "Optaget"}, kind="form"
+    ),
     ("POST", "care-threads/<int:thread_id>/reply/"): Write(
         "coordinator",
         "/care-threads/{care_thread}/reply/",

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from consent import selectors, services
-from consent.audit.models import Action
+from consent.audit.models import Action, Purpose
 from consent.fhir import etag
 from consent.fhir_views.common import (
     ALL_ROLES,
@@ -251,6 +251,18 @@ class PatientInsightView(FHIRView):
     permission_classes = [ANY_STAFF]
 
     def get(self, request: Request, citizen_id: str) -> Response:
+        # The report is the whole of what the record holds and every access:
+        # a parameter it does not serve (a period, _count, _summary=true) is
+        # refused, not answered with the whole report as if it were applied.
+        check_read_params(
+            request,
+            actor=actor_of(request),
+            purpose=Purpose.AUDIT,
+            resource_type="Patient",
+            resource_id=citizen_id,
+            citizen=lambda: citizen_in_path(citizen_id),
+            action=Action.EXPORT,
+        )
         report = selectors.insight_report(
             actor=actor_of(request), citizen_id=int(citizen_id) if is_digits(citizen_id) else -1
         )

@@ -57,7 +57,8 @@ class SharedRecordResource(FHIRResource):
             repeats=True,
         ),
     )
-    more_interactions = ("vread", "create", "update")
+    # vread: routed with the version view (``RecordVersionView``), which lists it.
+    more_interactions = ("create", "update")
     versioned = True
 
     def __init__(self, resource_type: str, documentation: str) -> None:
@@ -157,11 +158,15 @@ class RecordInstanceView(VersionedUpdateView):
 
 
 class RecordVersionView(FHIRView):
-    """``GET /fhir/<Type>/<id>/_history/<vid>``: an earlier version (history is kept)."""
+    """``GET /fhir/<Type>/<id>/_history/<vid>``: an earlier version (history is
+    kept). Routed by the type's resource (``FHIRResource.urls``), which lists
+    ``vread`` in the statement from the same declaration."""
 
     permission_classes = [ANY_STAFF]
+    resource: FHIRResource = FHIRResource()
 
-    def get(self, request: Request, resource_type: str, resource_id: str, vid: str) -> Response:
+    def get(self, request: Request, resource_id: str, vid: str) -> Response:
+        resource_type = self.resource.type
         check_record_type(resource_type)
 
         def citizen() -> int | None:

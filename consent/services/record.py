@@ -341,6 +341,19 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
         where = f"Bundle.entry[{index}]"
         request = entry.get("request") if isinstance(entry, dict) else None
         resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(request, dict) and isinstance(resource, dict):
+            # FHIR's request.method and request.url are both required (1..1):
+            # an entry that leaves one out is refused, naming it, never
+            # written as if it had said what its resource is.
+            for element in ("method", "url"):
+                if request.get(element) is None:
+                    raise InvalidInput(
+                        "bundle.entry_request_incomplete",
+                        f"{where}: request.{element} is missing; a transaction entry states"
+                        " request.method (POST) and request.url (its resource's type).",
+                        field=f"{where}.request.{element}",
+                        params={"entry": where, "element": f"request.{element}"},
+                    )
         if (
             not isinstance(request, dict)
             or request.get("method") != "POST"
@@ -352,14 +365,13 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
                 field=where,
                 params={"entry": where},
             )
-        url = request.get("url", resource.get("resourceType"))
+        url = request["url"]
         if not isinstance(url, str) or url.strip().removesuffix("/") != resource.get(
             "resourceType"
         ):
             # The entry says where it is written; one that says another
             # type (or an id, a condition) than the resource it carries is
-            # not written as if it had said what it carries. One that says
-            # nothing is written where its resource's type goes.
+            # not written as if it had said what it carries.
             raise InvalidInput(
                 "bundle.entry_url_mismatch",
                 f"{where}: request.url must be the type of the entry's resource.",

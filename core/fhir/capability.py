@@ -39,8 +39,13 @@ class ResourceCapability:
     # only if it has every parameter of one of them (``[("patient",),
     # ("subject",)]``: patient or subject). Empty: nothing is required.
     required_search: list[tuple[str, ...]] = field(default_factory=list)
+    # A version read (vread) that answers earlier versions too, not only the
+    # current one: set by the route that serves it (``FHIRResource.urls``).
+    read_history: bool = False
 
     def __post_init__(self) -> None:
+        if self.read_history and "vread" not in self.interactions:
+            raise ValueError(f"{self.type}: readHistory without the vread interaction")
         declared = {p.name for p in self.search_params}
         missing = {n for combination in self.required_search for n in combination} - declared
         if missing:
@@ -72,6 +77,7 @@ def register_resource(capability: ResourceCapability) -> None:
         c for c in capability.required_search if c not in existing.required_search
     )
     existing.versioned = existing.versioned or capability.versioned
+    existing.read_history = existing.read_history or capability.read_history
     if capability.documentation:
         existing.documentation = " ".join(
             filter(None, [existing.documentation, capability.documentation])
@@ -123,7 +129,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "type": cap.type,
             "interaction": [{"code": code} for code in cap.interactions],
             "versioning": "versioned-update" if cap.versioned else "no-version",
-            "readHistory": False,
+            "readHistory": cap.read_history,
             "updateCreate": False,
             "conditionalUpdate": False,
         }

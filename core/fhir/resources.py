@@ -519,10 +519,26 @@ class FHIRResource:
         *,
         type_view: builtins.type[ResourceSearchView] | None = None,
         instance_view: builtins.type[ResourceReadView] | None = None,
+        version_view: builtins.type[FHIRView] | None = None,
     ) -> list[URLPattern]:
         """The type's routes. ``type_view`` and ``instance_view`` are the app's
-        subclasses of the base views that add its writes (create, update)."""
+        subclasses of the base views that add its writes (create, update);
+        ``version_view``, given, serves a version read
+        (``<Type>/<id>/_history/<vid>``, earlier versions too), and the
+        statement then lists ``vread`` with ``readHistory`` true: both come
+        from this one declaration, so neither can say what the other does not."""
         found: list[URLPattern] = []
+        if version_view is not None and self.readable:
+            found.append(
+                re_path(
+                    rf"^{self.type}/(?P<resource_id>{re.escape(self.id_prefix)}[0-9]+)"
+                    r"/_history/(?P<vid>[0-9]+)$",
+                    version_view.as_view(resource=self),
+                )
+            )
+            register_resource(
+                ResourceCapability(type=self.type, interactions=["vread"], read_history=True)
+            )
         if self.search_by_post and self.searchable:
             found.append(
                 path(f"{self.type}/_search", ResourcePostSearchView.as_view(resource=self))
@@ -612,11 +628,13 @@ def check_read_params(
     resource_type: str,
     resource_id: str,
     citizen: Callable[[], int | None] = lambda: None,
+    action: str = READ,
 ) -> None:
     """A read, a version read or an operation that answers whole resources
-    (``$everything``) with a query parameter it does not serve is refused as a
-    search's unknown parameter is (400, whatever ``Prefer: handling`` says),
-    naming it, and the attempt recorded (R9) as denied, on the log of the
+    (``$everything``, ``$insight``) with a query parameter it does not serve is
+    refused as a search's unknown parameter is (400, whatever ``Prefer:
+    handling`` says), naming it, and the attempt recorded (R9) as denied
+    (``action``, what the audit log calls the request), on the log of the
     citizen the request names (``citizen()``, asked only then), if any."""
     unknown = unserved_read_params(request.query_params)
     if not unknown:
@@ -624,7 +642,7 @@ def check_read_params(
     names = ", ".join(name[:30] for name in unknown)
     current_gate().refuse(
         actor=actor,
-        action=READ,
+        action=action,
         purpose=purpose,
         resource_type=resource_type,
         resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",

@@ -196,3 +196,33 @@ def test_r9_the_auditors_look_up_of_a_cpr_number_for_a_report_is_recorded(world:
         ("audit", None, {"citizen_by": "cpr"}),
     ]
     assert not any(world.person.cpr in str(e.detail) or unknown in str(e.detail) for e in searches)
+
+
+def test_r5_insight_refuses_a_parameter_it_does_not_serve_and_records_it(world: World) -> None:
+    """``$insight?_since=…`` or ``?_count=5`` was answered with the whole
+    report as if the period or the page were applied. Like a read and
+    ``$everything``, it refuses what it does not serve (whatever ``Prefer``
+    says), names it, and the attempt is on the citizen's log (R9)."""
+    auditor = f.client_for(world.auditor)
+    url = f"/fhir/Patient/{world.person.pk}/$insight"
+    for query, name in (
+        ("_since=2026-01-01T00:00:00Z", "_since"),
+        ("_count=5", "_count"),
+        ("_summary=true", "_summary"),
+        ("_format=json&_format=json&period=2025", "period"),
+    ):
+        before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        response = auditor.get(f"{url}?{query}", HTTP_PREFER="handling=lenient")
+        assert response.status_code == 400, (query, response.content[:300])
+        issue = response.json()["issue"][0]
+        assert issue["details"]["coding"][0]["code"] == "read.param_unknown"
+        assert name in issue["diagnostics"]
+        [entry] = AuditEntry.objects.filter(pk__gt=before)
+        assert (entry.outcome, entry.action, entry.reason_code, entry.citizen_id) == (
+            "denied",
+            "export",
+            "read.param_unknown",
+            world.person.pk,
+        )
+    for query in ("", "_format=json", "_pretty=true", "_summary=false"):
+        assert auditor.get(f"{url}?{query}").status_code == 200, query

@@ -295,7 +295,10 @@ def test_load_command_loads_from_a_partner_system_all_or_nothing(world: World, t
     entry = AuditEntry.objects.filter(resource_id=str(loaded.pk), action="create").get()
     assert entry.task == "consent.load_shared_record" and entry.reason_code == "import_from_source"
     good["entry"].append(  # type: ignore[attr-defined]
-        {"resource": bodies.diagnosis(world.person.pk, code="F20"), "request": {"method": "POST"}}
+        {
+            "resource": bodies.diagnosis(world.person.pk, code="F20"),
+            "request": {"method": "POST", "url": "Condition"},
+        }
     )
     path.write_text(json.dumps(good))
     with pytest.raises(CommandError, match="psychiatric"):

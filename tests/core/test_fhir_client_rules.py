@@ -381,3 +381,36 @@ def test_a_bundle_with_a_modifier_is_answered_as_json_not_html(world: World) -> 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("application/fhir+json")
     assert issue_code(response) == "fhir.modifier_unknown"
+
+
+@pytest.mark.parametrize(
+    ("request_", "missing"),
+    [
+        ({"method": "POST"}, "request.url"),
+        ({"url": "Condition"}, "request.method"),
+        ({}, "request.method"),
+        ({"method": None, "url": "Condition"}, "request.method"),
+    ],
+)
+def test_a_transaction_entry_without_its_request_url_or_method_is_refused(
+    world: World,  # noqa: F811
+    request_: dict[str, Any],
+    missing: str,
+) -> None:
+    """FHIR requires both (Bundle.entry.request.method and .url, 1..1); an
+    entry without its url was written where its resource's type goes, as if
+    it had said so. Refused, naming the entry and the element; nothing written."""
+    pid = world.person.pk
+    incomplete = {"resource": bodies.diagnosis(pid), "request": request_}
+    before = _writes()
+    response = post(
+        f.client_for(world.nurse),
+        "/fhir/",
+        _transaction(_entry(bodies.care_plan(pid)), incomplete),
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert issue_code(response) == "bundle.entry_request_incomplete"
+    issue = response.json()["issue"][0]
+    assert issue["expression"] == [f"Bundle.entry[1].{missing}"]
+    assert missing in issue["details"]["text"] and "Bundle.entry[1]" in issue["details"]["text"]
+    assert _writes() == before

@@ -309,3 +309,28 @@ def test_a_version_read_and_everything_refuse_a_parameter_they_do_not_serve() ->
         for query in SERVED_ON_A_READ:
             assert client.get(f"{url}?{query}").status_code == 200, (url, query)
         assert client.get(f"{url}?_format=xml").status_code == 406, url
+
+
+def test_read_history_in_the_statement_is_what_the_version_route_serves(client) -> None:
+    """The statement said ``readHistory: false`` for the shared record's types,
+    whose ``_history/<vid>`` answers earlier versions: a client that trusts
+    it never asks for the version a reference names. For every type, what
+    the statement says of vread is what ``<Type>/<id>/_history/<vid>``
+    answers, version 1 included after an update."""
+    seeded = seed()
+    statement = client.get("/fhir/metadata").json()
+    entries = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    served: dict[str, bool] = {}
+    for resource in (r for r in RESOURCES if r.readable):
+        reader = f.client_for(_reader(seeded, resource))
+        resource_id = _example(seeded, resource)
+        answered = reader.get(f"/fhir/{resource.type}/{resource_id}/_history/1")
+        assert answered.status_code in (200, 404), (_name(resource), answered.content[:300])
+        if answered.status_code == 200:
+            assert answered.json()["meta"]["versionId"] == "1", _name(resource)
+        served[resource.type] = served.get(resource.type, False) or answered.status_code == 200
+    for resource_type, entry in entries.items():
+        vread = "vread" in {i["code"] for i in entry.get("interaction", [])}
+        says = (vread, entry.get("readHistory", False))  # false is left out of the JSON
+        assert says == (served.get(resource_type, False),) * 2, (resource_type, says)
+    assert entries["Condition"]["readHistory"] is True
