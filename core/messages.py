@@ -234,6 +234,9 @@ FIXED = (
         "This medicine is dependence-forming (§4): it cannot be ordered by phone. The physician must enter a written electronic order."
     ),
     gettext_noop("The dose must be above zero."),
+    gettext_noop(
+        "Give the medicine's ATC code: a letter, two digits, two letters and two digits (e.g. N02BE01)."
+    ),
     gettext_noop("Only a physician can enter a written order."),
     gettext_noop(
         "A phone order is recorded only after you read it back to the physician and the physician confirmed it (R8)."

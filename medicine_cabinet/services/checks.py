@@ -64,7 +64,10 @@ def check_unit(medicine: Medicine, unit: str) -> None:
             "unit.mismatch",
             f"{medicine.name} is counted in '{medicine.unit}', not in the unit given.",
             field="unit",
-            params={"medicine": medicine.name, "unit": medicine.unit},
+            # The sentence names the unit as a person reads it ("tabl.", "amp.");
+            # a client reads the unit to send from the error's ``unit``.
+            params={"medicine": medicine.name, "unit": unit_label(medicine.unit)},
+            extra={"unit": medicine.unit},
         )
 
 

@@ -814,3 +814,34 @@ def test_labels_exchanged_as_fhir_code_displays_stay_english():
         assert Urgency.WITHIN_2_HOURS.label == "Within 2 hours"
         assert VitalSign.Code.HEART_RATE.label == "Heart rate"
         assert str(Visit.Status.ON_SITE.label) == "På stedet"
+
+
+def test_r8_a_phone_order_with_a_mistyped_atc_code_is_refused_on_that_field():
+    """A typing error in the ATC code is named under the code's field in
+    Danish; the phone order is not recorded."""
+    from acute.clinical.models import MedicationOrder
+
+    _nurse, _shift, visit, client = _on_site()
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/order/",
+        {
+            "ordered_by_name": "Læge Hansen",
+            "ordered_by_authorisation_id": "ABC12",
+            "ordered_by_organisation_name": "Lægevagten",
+            "medicine_atc": "C03C01",
+            "medicine_name": "Furosemid",
+            "dose": "40",
+            "dose_unit": "mg",
+            "route": "intravenøst",
+            "frequency": "engangsdosis",
+            "duration": "1 dag",
+            "indication": "Lungeødem",
+            "read_back": "on",
+            "read_back_confirmed": "on",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'data-field="medicine_atc"' in html
+    assert "<strong>Ikke udført:</strong> Angiv lægemidlets ATC-kode" in html
+    assert not MedicationOrder.objects.filter(visit=visit).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -162,11 +163,31 @@ def _order_total(raw: object, *, dose: Decimal, schedule: dosing.Schedule) -> De
     return total
 
 
+# An ATC code at its fifth level, as the table keeps it: one medicine (N02BE01).
+ATC_CODE = re.compile(r"[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}")
+
+
+def _order_atc(raw: str) -> str:
+    """The medicine's ATC code, upper case; one of another shape is refused on
+    its field, before the table's constraint would refuse the whole order."""
+    code = raw.strip().upper()
+    if not ATC_CODE.fullmatch(code):
+        raise InvalidInput(
+            "order.atc_invalid",
+            "Give the medicine's ATC code: a letter, two digits, two letters and two"
+            " digits (e.g. N02BE01).",
+            field="medicine_atc",
+            rule="R8",
+        )
+    return code
+
+
 def _order_fields(details: OrderDetails) -> dict[str, object]:
+    atc = _order_atc(details.medicine_atc)
     dose = _order_dose(details.dose)
     schedule = _order_schedule(details)
     return {
-        "medicine_atc": details.medicine_atc.strip().upper(),
+        "medicine_atc": atc,
         "medicine_name": text_trimmed(details.medicine_name),
         "dose": dose,
         "dose_unit": details.dose_unit.strip(),

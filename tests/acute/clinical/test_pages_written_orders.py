@@ -102,6 +102,22 @@ def test_a_refused_written_order_names_every_field_and_keeps_what_was_typed(scen
     assert 'aria-describedby="err-visit-id"' in none_chosen.content.decode()
 
 
+def test_a_written_order_for_a_code_that_is_no_atc_code_is_refused_on_that_field(scene: Scene):
+    """A typing error in the ATC code is named under the code's field in
+    Danish, the rest of the order kept as typed, and nothing is saved."""
+    client = _login(scene.physician)
+    response = client.post(
+        "/physician/orders/new/",
+        {**MORPHINE, "visit_id": str(scene.visit.pk), "medicine_atc": "N02A01"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'aria-describedby="err-medicine-atc"' in html
+    assert "<strong>Ikke udført:</strong> Angiv lægemidlets ATC-kode" in html
+    assert 'value="Morfin 10 mg/ml injektionsvæske"' in html
+    assert not MedicationOrder.objects.exists()
+
+
 def test_a_physician_without_a_relationship_sees_no_visit_and_cannot_order_on_one(scene: Scene):
     stranger = factories.staff(Role.PHYSICIAN, factories.gp_practice())
     stranger.user.authorisation_id = "9Z9Z9"
