@@ -533,6 +533,33 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
     if violations:
         return Answer(400, error_outcome("medcom.rule_broken", str(violations[0])[:500]))
     header = medcom.header_of(data) or {}
+    us = acute_function()
+    if us is not None:
+        # MedCom: the acknowledgement comes from the receiver of the message
+        # it answers and goes to its sender. One naming another sender, or
+        # addressed to someone else, settles nothing.
+        read = ParsedMessage(
+            bundle_id=str(data.get("id") or ""),
+            header_id=str(header.get("id") or ""),
+            event=MedComEvent.ACKNOWLEDGEMENT,
+            header=header,
+            resources=[
+                entry["resource"]
+                for entry in data.get("entry") or []
+                if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+            ],
+        )
+        addressing = medcom.addressing_issue(partner, us, read)
+        if addressing is not None:
+            forbidden = addressing.code == "security"
+            return Answer(
+                403 if forbidden else 400,
+                error_outcome(
+                    ADDRESSING_REFUSED,
+                    f"{addressing.details}: {addressing.text}",
+                    kind="forbidden" if forbidden else "invalid",
+                ),
+            )
     response = header.get("response")
     return _acknowledgement_settles(partner, response if isinstance(response, dict) else {}, data)
 

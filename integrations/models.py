@@ -259,6 +259,33 @@ INBOUND_REASON_LABELS = {
     "hospital.citizen_deceased": gettext_noop("The citizen is registered deceased"),
     "referral.reason_missing": gettext_noop("The referral gives no reason"),
     "referral.priority_unknown": gettext_noop("The referral's urgency is unknown"),
+    # Refusals of a MedCom message the rules accept but the platform cannot
+    # place: the coordinator reads why, not only that the rules refused it.
+    "carecommunication.citizen_unknown": gettext_noop("The citizen is not known to the platform"),
+    "carecommunication.previous_unknown": gettext_noop(
+        "A reply to a message the acute function has not sent in that conversation"
+    ),
+    "carecommunication.thread_of_another_citizen": gettext_noop(
+        "The conversation is about another citizen"
+    ),
+    "carecommunication.identifier_too_long": gettext_noop(
+        "An identifier in the message is longer than the platform keeps"
+    ),
+    "carecommunication.text_empty": gettext_noop("A message text in the message is empty"),
+    "hospital.stay_of_another_citizen": gettext_noop("The hospital stay is another citizen's"),
+    "hospital.activity_missing": gettext_noop(
+        "The hospital notification does not say what happened"
+    ),
+    "hospital.activity_unsupported": gettext_noop(
+        "The hospital notification reports an event the platform does not know"
+    ),
+    "hospital.episode_of_care_missing": gettext_noop(
+        "The hospital stay's episode-of-care identifier is missing"
+    ),
+    "replacement_cpr.invalid": gettext_noop("The citizen's replacement CPR number is not valid"),
+    "death.in_future": gettext_noop("The time of death cannot be true"),
+    "death.before_birth": gettext_noop("The time of death cannot be true"),
+    "message.datetime_invalid": gettext_noop("A date or time in the message is not valid"),
 }
 
 

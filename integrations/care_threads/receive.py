@@ -46,6 +46,9 @@ from integrations.messages import InvalidMessage, ParsedMessage, message_instant
 from integrations.models import CareMessage, CareThread, OutboundMessage, Partner
 from integrations.patients import citizen_find
 
+# A text segment of only blank characters.
+TEXT_EMPTY = "carecommunication.text_empty"
+
 
 def _identifier(value: Any, field: str, model: type[CareThread | CareMessage]) -> str:
     """An identifier as the message gives it, whole; one longer than the
@@ -175,8 +178,17 @@ def _when(payload: dict[str, Any]) -> dt.datetime:
 
 
 def _text(payload: dict[str, Any]) -> str:
-    if payload.get("contentString"):
-        return str(payload["contentString"])
+    if "contentString" in payload:
+        text = str(payload["contentString"] or "")
+        if not text.strip():
+            # MedCom: a text segment is a message text; one of only blanks
+            # would be an empty message in the thread the staff answer.
+            raise InvalidMessage(
+                TEXT_EMPTY,
+                "A message segment's text is empty (only blank characters).",
+                field="Communication.payload.contentString",
+            )
+        return text
     attachment = payload.get("contentAttachment") or {}
     # Attachments are not kept: the segment says one came, by its title.
     return f"[{attachment.get('title') or attachment.get('contentType') or 'attachment'}]"

@@ -21,6 +21,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.medcom.outbound import RULE_BROKEN
 from integrations.messages import AckCode
 from integrations.models import PARTNER_FATAL, OutboundMessage, Partner
 from integrations.outbox.queue import deliver_later
@@ -35,7 +36,7 @@ class AckSettles(enum.StrEnum):
     SETTLED = "settled"  # the first answer: the message is settled by it
     REPEATED = "repeated"  # the same answer again: nothing changes
     CONTRADICTS = "contradicts"  # the opposite of the partner's first answer: ignored
-    UNKNOWN = "unknown"  # no message of ours to this partner has that id
+    UNKNOWN = "unknown"  # no message of ours reached this partner with that id
 
 
 def _settled_by(message: OutboundMessage) -> str | None:
@@ -46,6 +47,18 @@ def _settled_by(message: OutboundMessage) -> str | None:
     if message.status == OutboundMessage.Status.FAILED and message.last_error_code == PARTNER_FATAL:
         return AckCode.FATAL
     return None
+
+
+def _never_sent(message: OutboundMessage) -> bool:
+    """Whether ``message`` never left the platform: withheld (R4) before any
+    attempt, or parked for breaking MedCom's rules. No partner received it,
+    so none can acknowledge it; settling it would take it off the
+    coordinator's board."""
+    withheld = message.status == OutboundMessage.Status.WITHHELD
+    parked = (
+        message.status == OutboundMessage.Status.FAILED and message.last_error_code == RULE_BROKEN
+    )
+    return (withheld or parked) and not message.deliveries.exists()
 
 
 def outbox_acknowledge(
@@ -64,7 +77,7 @@ def outbox_acknowledge(
             .filter(partner=partner, message_id=message_uuid)
             .first()
         )
-        if message is None:
+        if message is None or _never_sent(message):
             return AckSettles.UNKNOWN
         earlier = _settled_by(message)
         if earlier is not None:

@@ -392,3 +392,19 @@ def test_an_unknown_thread_looks_like_a_refused_one_and_is_audited(hospital):
     refused = _login(coordinator).post("/care-threads/999999/reply/", {"text": "Hej"})
     assert refused.status_code in (403, 404)
     assert AuditEntry.objects.filter(resource_id="care-thread-999999", outcome="denied").exists()
+
+
+@pytest.mark.parametrize("blank", ["   ", "\n\t "])
+def test_a_message_text_of_only_blanks_is_refused_and_nothing_is_written(hospital, citizen, blank):
+    """MedCom: a text segment carries a message text. One of blanks only
+    would stand in the thread as an empty message the staff must answer."""
+    message = _with_identifiers(FIRST, thread=f"urn:uuid:{uuid.uuid4()}")
+    for entry in message["entry"]:
+        if entry["resource"]["resourceType"] == "Communication":
+            entry["resource"]["payload"][0]["contentString"] = blank
+    status, body = post_signed(hospital, message)
+    assert validate_message(body) == []
+    assert ack_parts(body) == ("fatal-error", header_id(message), ["MSG_PARAM_INVALID"])
+    assert status == 400
+    assert "Communication.payload.contentString" in json.dumps(body)
+    assert not CareThread.objects.exists() and not CareMessage.objects.exists()

@@ -8,6 +8,7 @@ about a citizen the platform knows (R9, R12)."""
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 
 import pytest
@@ -18,6 +19,7 @@ from acute.models import Referral
 from consent.audit.models import AuditEntry
 from consent.models import CareRelationship
 from core.models import Citizen, Organisation, Role
+from integrations.medcom import envelope
 from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import CareThread, InboundMessage, OutboundMessage, Partner
 from tests import factories as f
@@ -194,6 +196,40 @@ def test_an_acknowledgement_from_a_partner_that_was_not_the_receiver_settles_not
     assert message.status == OutboundMessage.Status.AWAITING_ACK
 
 
+@pytest.mark.parametrize("named", ["sender", "receiver"])
+def test_an_acknowledgement_naming_another_sender_or_receiver_settles_nothing(
+    hospital, citizen, named
+):
+    """MedCom: an acknowledgement comes from the receiver of the message it
+    answers and goes to its sender. Signed by our receiver but naming another
+    organisation as its sender, or addressed to another, it settles nothing."""
+    message = _awaiting(hospital, citizen)
+    org = f.organisation(
+        Organisation.Kind.HOSPITAL, "Bispebjerg", sor_code="123456789012345", ean="5790000000012"
+    )
+    ack = envelope.acknowledgement(
+        answering=str(message.message_id),
+        code=AckCode.OK,
+        sender=org if named == "sender" else hospital.organisation,
+        receiver=org if named == "receiver" else f.acute_function(),
+        receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
+        sender_endpoint="https://sor2.sum.dsdn.dk/#id=265161000016000",
+        issues=[],
+    )
+    status, body = post_signed(hospital, ack)
+    assert body["resourceType"] == "OperationOutcome"
+    assert "message.not_addressed_by_partner" in json.dumps(body)
+    expected = "MSG_PARAM_INVALID" if named == "sender" else "MSG_Receiver_Identifier_UNKNOWN"
+    assert (status, expected in json.dumps(body)) == ((403 if named == "sender" else 400), True)
+    message.refresh_from_db()
+    assert message.status == OutboundMessage.Status.AWAITING_ACK
+    # Addressed as MedCom asks, the same acknowledgement settles it.
+    status, _body = post_signed(hospital, _their_ack(hospital, message, AckCode.OK))
+    assert status == 200
+    message.refresh_from_db()
+    assert message.status == OutboundMessage.Status.ACKNOWLEDGED
+
+
 def test_the_board_tells_the_coordinator_in_danish_why_the_partner_refused_the_message(
     hospital, citizen
 ):
@@ -348,3 +384,34 @@ def test_r9_a_message_breaking_medcoms_rules_about_a_known_citizen_is_a_denied_a
     assert referral.on_hold_since is None and not _open_stays(citizen, hospital).exists()
     assert post_signed(hospital, broken)[0] == 400  # the same answer, audited once
     assert _denied_entries(citizen).count() == 1
+
+
+@pytest.mark.parametrize("code", [AckCode.OK, AckCode.FATAL])
+@pytest.mark.parametrize("kept", ["withheld", "parked"])
+def test_an_acknowledgement_of_a_message_that_never_left_is_not_found_and_settles_nothing(
+    hospital, citizen, code, kept
+):
+    """A message withheld under the citizen's refusal (R4) or parked for
+    breaking MedCom's rules never reached the partner: an acknowledgement of
+    it is answered as one of a message never sent, and the message stays on
+    the coordinator's board as it was."""
+    message = _awaiting(hospital, citizen)
+    if kept == "withheld":
+        message.status = OutboundMessage.Status.WITHHELD
+        message.last_error_code = "consent.refused"
+    else:
+        message.status = OutboundMessage.Status.FAILED
+        message.last_error_code = "medcom.rule_broken"
+        message.failed_at = timezone.now()
+    message.save()
+    issues = [] if code == AckCode.OK else [Issue("MSG_NO_MATCH", "Ukendt borger")]
+    status, body = post_signed(hospital, _their_ack(hospital, message, code, issues))
+    assert status == 404 and body["resourceType"] == "OperationOutcome"
+    assert "ack.unknown_message" in json.dumps(body)
+    before = (message.status, message.last_error_code)
+    message.refresh_from_db()
+    assert (message.status, message.last_error_code) == before
+    assert message.acknowledged_at is None
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    board = f.client_for(coordinator).get("/api/integrations/outbox").json()["results"]
+    assert [row["id"] for row in board] == [message.pk]

@@ -6,6 +6,9 @@ seen it; the API lists the same. Only coordinators see or mark them."""
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 from django.test import Client
 
@@ -16,6 +19,7 @@ from integrations.models import InboundMessage, Partner
 from integrations.simulators import helpline_referral
 from tests import factories as f
 from tests.core.test_danish_pages import _read
+from tests.integrations.medcom.conftest import EXAMPLE_CPR
 from tests.integrations.medcom.test_hospital_notification import STIN, _ack, _example, _post
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +140,52 @@ def test_only_coordinators_see_or_mark_refused_messages(hospital, role):
     assert client.post(f"/coordinator/refused/{stored.pk}/noted/").status_code == 403
     stored.refresh_from_db()
     assert stored.noted_at is None
+
+
+def _care_communication_refusals(hospital: Partner, citizen) -> None:
+    """A reply in a conversation the platform never held, and a thread
+    identifier longer than the platform keeps."""
+    from tests.integrations.medcom.test_care_communication import (
+        FIRST,
+        THIRD,
+        _receive,
+        _with_identifiers,
+    )
+
+    assert _receive(hospital, THIRD)[1] == "fatal-error"
+    status, body = _post(hospital, _with_identifiers(FIRST, thread="x" * 101))
+    assert (status, _ack(body)[0]) == (400, "fatal-error")
+
+
+def test_a_partners_message_the_platform_cannot_place_says_why_in_danish(hospital, citizen):
+    """R12: a reply to a conversation the acute function never held, or a
+    hospital stay another citizen is in, is on the board with its own Danish
+    reason, not only "refused by the platform's rules"."""
+    _care_communication_refusals(hospital, citizen)
+    other = f.citizen()
+    _post(hospital, _example(STIN))
+    message = _example(STIN)
+    message["id"] = str(uuid.uuid4())
+    text = json.dumps(message).replace(message["entry"][0]["resource"]["id"], str(uuid.uuid4()))
+    message = json.loads(text.replace(EXAMPLE_CPR, other.cpr))
+    status, body = _post(hospital, message)
+    assert (status, _ack(body)[0]) == (400, "fatal-error")
+
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    rows = f.client_for(coordinator).get("/api/integrations/inbox/refused").json()["results"]
+    assert sorted((row["event_text"], row["reason_text"]) for row in rows) == [
+        (
+            "Korrespondancemeddelelse",
+            "En identifikator i meddelelsen er længere, end platformen kan gemme",
+        ),
+        (
+            "Korrespondancemeddelelse",
+            "Svar på en meddelelse, som akutfunktionen ikke har sendt i den korrespondance",
+        ),
+        ("Sygehusadvis", "Sygehusopholdet tilhører en anden borger"),
+    ]
+    client = Client()
+    f.log_in(client, coordinator)
+    page, _links = _read(client.get("/coordinator/", HTTP_ACCEPT_LANGUAGE="da").content.decode())
+    assert "Sygehusopholdet tilhører en anden borger" in page
+    assert "stay_of_another_citizen" not in page and "previous_unknown" not in page
