@@ -14,7 +14,12 @@ from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from core.errors import InvalidInput, PlatformError
 from core.models import Membership, Organisation, Role, User
 from core.permissions import actor_from_request, session_membership_set
-from core.services import login_verify, second_factor_verify
+from core.services import (
+    login_refusal_send,
+    login_verify,
+    password_login_succeeded,
+    second_factor_verify,
+)
 
 # The user's administrator membership chosen by the admin's login, set as the
 # session's role once Django has logged the user in (PlatformAdminSite.login).
@@ -53,12 +58,20 @@ class AdminLoginForm(OTPAdminAuthenticationForm):
             if membership is None:
                 # The same answer as a wrong password: the admin says nothing
                 # of whose password is right.
+                login_refusal_send(
+                    username=username, code="auth.invalid_credentials", client_address=address
+                )
                 raise InvalidInput("auth.invalid_credentials", "Wrong username or password.")
             self.user_cache = user
             device = second_factor_verify(
                 user=user,
                 code=str(self.cleaned_data.get("otp_token") or "")[:16],
                 client_address=address,
+            )
+            # In the audit log before Django logs her in: no admin session
+            # without its sign-in entry.
+            password_login_succeeded.send(
+                sender=None, membership=membership, door="admin", client_address=address
             )
         except PlatformError as exc:
             raise forms.ValidationError(gettext(exc.message), code=exc.code) from exc

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
@@ -51,6 +54,33 @@ class RequestIdMiddleware:
             reset_context(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+# When the session was last used (seconds since the epoch), written at most
+# once a minute so that reading a page does not write the session each time.
+SESSION_SEEN_KEY = "seen_at"
+SESSION_SEEN_PRECISION_SECONDS = 60
+
+
+class SessionIdleMiddleware:
+    """Ends a logged-in session left untouched for ``SESSION_IDLE_SECONDS``,
+    whichever door it comes back by (a page, the API, the admin): she logs in
+    again, as after logging out, and the session's key is new. A bearer token
+    carries no session and keeps its own lifetime."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is not None and session.get("_auth_user_id") is not None:
+            now = time.time()
+            seen = session.get(SESSION_SEEN_KEY)
+            if isinstance(seen, (int, float)) and now - seen > settings.SESSION_IDLE_SECONDS:
+                logout(request)
+            elif not isinstance(seen, (int, float)) or now - seen >= SESSION_SEEN_PRECISION_SECONDS:
+                session[SESSION_SEEN_KEY] = now
+        return self.get_response(request)
 
 
 def _is_api_view(view_func: Any) -> bool:

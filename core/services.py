@@ -64,6 +64,20 @@ def _failures_since_last_success(
 # ``username``, ``code`` and ``client_address``. The composition layer records
 # it in the audit log (portal/signin), which core sits below.
 login_locked_out = Signal()
+# Sent for every other refused password login — a wrong username or
+# password, a wrong or used code, a code from no code app — with the same
+# arguments: each is a denied sign-in in the audit log, as one refused through
+# an identity provider is.
+login_refused = Signal()
+# Sent when a password login succeeds, with ``membership`` (the role it acts
+# in), ``door`` ("page", "api" or "admin") and ``client_address``.
+password_login_succeeded = Signal()
+
+
+def login_refusal_send(*, username: str, code: str, client_address: str | None) -> None:
+    login_refused.send(
+        sender=None, username=username[:150], code=code, client_address=client_address
+    )
 
 
 def _refuse_when_throttled(*, username: str, client_address: str | None, now: dt.datetime) -> None:
@@ -109,6 +123,9 @@ def login_verify(
             at=now,
         )
     if user is None or not user.is_active:
+        login_refusal_send(
+            username=username, code="auth.invalid_credentials", client_address=client_address
+        )
         raise Unauthenticated("auth.invalid_credentials", _("Wrong username or password."))
     assert isinstance(user, User)
     return user
@@ -140,19 +157,32 @@ def second_factor_verify(*, user: User, code: str, client_address: str | None) -
             # writing the new one: two requests sending one code at the same
             # moment (the page and the API, say) get it accepted once.
             device = TOTPDevice.objects.select_for_update().filter(pk=device.pk).first()
-        ok = device is not None and digits.isdigit() and device.verify_token(digits)
+        ok = device is not None and _code_digits(digits) and device.verify_token(digits)
         LoginAttempt.objects.create(
             username=user.username, client_address=client_address, succeeded=bool(ok), at=now
         )
     if device is None:
+        login_refusal_send(
+            username=user.username, code="auth.otp_not_enrolled", client_address=client_address
+        )
         raise Unauthenticated(
             "auth.otp_not_enrolled",
             _("Set up a code app on the login page before logging in here."),
             field="otp",
         )
     if not ok:
+        login_refusal_send(
+            username=user.username, code="auth.otp_invalid", client_address=client_address
+        )
         raise Unauthenticated("auth.otp_invalid", _("The code is wrong or used."), field="otp")
     return device
+
+
+def _code_digits(digits: str) -> bool:
+    """A code app shows ASCII digits only: other digits (Arabic-Indic,
+    full-width), which ``int`` reads as the same number, are a wrong code on
+    every door, as the API's own check of ``otp`` has it."""
+    return digits.isascii() and digits.isdigit()
 
 
 # The device's own pause doubles with each wrong code in a row (django-otp)
@@ -210,8 +240,23 @@ def totp_enrol_start(*, user: User) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
 
 
-@transaction.atomic
 def totp_enrol_confirm(
+    *, user: User, device_id: int, code: str, client_address: str | None
+) -> TOTPDevice:
+    try:
+        return _totp_enrol_confirm(
+            user=user, device_id=device_id, code=code, client_address=client_address
+        )
+    except Unauthenticated:
+        # Outside the transaction, which a wrong code rolls back: the refusal stays recorded.
+        login_refusal_send(
+            username=user.username, code="auth.otp_invalid", client_address=client_address
+        )
+        raise
+
+
+@transaction.atomic
+def _totp_enrol_confirm(
     *, user: User, device_id: int, code: str, client_address: str | None
 ) -> TOTPDevice:
     device = (
@@ -222,7 +267,7 @@ def totp_enrol_confirm(
     if device is None:
         raise InvalidInput("auth.otp_enrolment_unknown", _("Start the set-up again."), field="otp")
     digits = code.strip().replace(" ", "")
-    if not (digits.isdigit() and device.verify_token(digits)):
+    if not (_code_digits(digits) and device.verify_token(digits)):
         raise Unauthenticated("auth.otp_invalid", _("The code is wrong or used."), field="otp")
     device.confirmed = True
     device.save(update_fields=["confirmed"])
@@ -292,6 +337,9 @@ def token_issue(
             username=user.username, client_address=client_address, succeeded=True
         )
     membership = membership_choose(user=user, organisation_id=organisation_id, role=role)
+    password_login_succeeded.send(
+        sender=None, membership=membership, door="api", client_address=client_address
+    )
     raw = secrets.token_urlsafe(32)
     now = timezone.now()
     ApiToken.objects.create(

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.errors import STATUS_BY_KIND, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.exception_handler import error_response
 from core.health import health_report
 from core.models import Membership, Role, User
@@ -38,6 +38,7 @@ from core.permissions import (
 from core.services import (
     login_verify,
     membership_choose,
+    password_login_succeeded,
     second_factor_required,
     second_factor_verify,
     totp_device_of,
@@ -89,6 +90,32 @@ def login_complete(
     return redirect(safe_next(next_url) or settings.LOGIN_REDIRECT_URL)
 
 
+def password_login_complete(
+    request: HttpRequest,
+    *,
+    membership: Membership,
+    device: TOTPDevice | None,
+    next_url: str = "",
+) -> HttpResponse:
+    """A password login (with its code) done on the pages: in the audit log as
+    a sign-in, as one through an identity provider is, and then logged in. No
+    session without its entry: when the log cannot take it, she is told so and
+    stays logged out."""
+    try:
+        password_login_succeeded.send(
+            sender=None,
+            membership=membership,
+            door="page",
+            client_address=request.META.get("REMOTE_ADDR"),
+        )
+    except PlatformError as exc:
+        return _error(request, STATUS_BY_KIND[exc.kind], exc.kind, exc.code, exc.message)
+    response = login_complete(request, membership=membership, next_url=next_url)
+    if device is not None:
+        otp_login(request, device)
+    return response
+
+
 def identity_providers() -> list[tuple[str, str]]:
     """The configured identity providers as (name, title), for the login page."""
     return [(name, conf["title"]) for name, conf in settings.OIDC_PROVIDERS.items()]
@@ -129,7 +156,9 @@ def login_page(request: HttpRequest) -> HttpResponse:
         else:
             next_url = request.POST.get("next") or ""
             if membership is not None and not second_factor_required(user=user):
-                return login_complete(request, membership=membership, next_url=next_url)
+                return password_login_complete(
+                    request, membership=membership, device=None, next_url=next_url
+                )
             request.session.cycle_key()
             request.session[PENDING_LOGIN_KEY] = {
                 "user": user.pk,
@@ -195,9 +224,7 @@ def _second_factor_passed(
         request.session[PENDING_LOGIN_KEY] = pending
         return redirect("login-role")
     del request.session[PENDING_LOGIN_KEY]
-    response = login_complete(request, membership=membership, next_url=next_url)
-    otp_login(request, device)
-    return response
+    return password_login_complete(request, membership=membership, device=device, next_url=next_url)
 
 
 def _membership_chosen(value: object, memberships: list[Membership]) -> Membership | None:
@@ -309,9 +336,9 @@ def login_role_page(request: HttpRequest) -> HttpResponse:
         chosen = _membership_chosen(request.POST.get("membership"), memberships)
         if chosen is not None:
             del request.session[PENDING_LOGIN_KEY]
-            response = login_complete(request, membership=chosen, next_url=next_url)
-            otp_login(request, device)
-            return response
+            return password_login_complete(
+                request, membership=chosen, device=device, next_url=next_url
+            )
         error = gettext("Choose one of your roles.")
         status = 400
     return render(

@@ -10,7 +10,15 @@ class PortalConfig(AppConfig):
     verbose_name = "Pages that combine apps"
 
     def ready(self) -> None:
-        from core.services import login_locked_out
-        from portal.signin.services import login_lockout_record
+        from core.services import login_locked_out, login_refused, password_login_succeeded
+        from portal.signin.services import (
+            login_lockout_record,
+            login_refusal_record,
+            password_login_record,
+        )
 
         login_locked_out.connect(login_lockout_record, dispatch_uid="portal.login_lockout_record")
+        login_refused.connect(login_refusal_record, dispatch_uid="portal.login_refusal_record")
+        password_login_succeeded.connect(
+            password_login_record, dispatch_uid="portal.password_login_record"
+        )

@@ -87,6 +87,38 @@ def login_lockout_record(
     )
 
 
+def login_refusal_record(
+    sender: object, *, username: str, code: str, client_address: str | None, **kwargs: Any
+) -> None:
+    """A password login refused — a wrong username, password or code — in the
+    audit log like a lockout (connected to ``core.services.login_refused``)."""
+    _session_refusal_record(
+        code, {"username": _safe(username), "client_address": client_address or ""}
+    )
+
+
+def password_login_record(
+    sender: object,
+    *,
+    membership: Membership,
+    door: str,
+    client_address: str | None,
+    **kwargs: Any,
+) -> None:
+    """A password login (with its code) that succeeded, in the audit log like a
+    sign-in through an identity provider (connected to
+    ``core.services.password_login_succeeded``)."""
+    audit_record(
+        actor=Actor.for_membership(membership),
+        action=Action.CREATE,
+        purpose=Purpose.OPERATIONS,
+        citizen_id=None,
+        resource_type="Session",
+        reason_code="signin.password",
+        detail={"door": door, "client_address": client_address or ""},
+    )
+
+
 @dataclass(frozen=True)
 class SignInClaims:
     issuer: str

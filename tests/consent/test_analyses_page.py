@@ -80,7 +80,7 @@ def test_r6_a_bad_question_marks_the_field_and_keeps_what_was_typed(world: World
     assert 'value="F20" aria-invalid="true" aria-describedby="err-diagnosis"' in html
     assert 'class="field-error" id="err-diagnosis"' in html
     assert not AuditEntry.objects.filter(
-        actor_user_id=world.analyst.user_id, outcome="permitted"
+        actor_user_id=world.analyst.user_id, outcome="permitted", purpose="analysis"
     ).exists()
 
 

@@ -208,7 +208,12 @@ def _endpoints(
             {
                 "resourceType": "Bundle",
                 "type": "transaction",
-                "entry": [{"resource": bodies.care_plan(pid), "request": {"method": "POST"}}],
+                "entry": [
+                    {
+                        "resource": bodies.care_plan(pid),
+                        "request": {"method": "POST", "url": "CarePlan"},
+                    }
+                ],
             },
             **h,
         ),

@@ -385,6 +385,26 @@ def test_code_refusals_read_in_danish_on_the_api_for_a_danish_reader(api_client)
     assert message("000000") == "Koden er forkert eller allerede brugt."
 
 
+def test_a_code_in_other_digits_than_ascii_is_wrong_on_the_page_as_on_the_api(
+    client, api_client, settings
+) -> None:
+    """The login page took the code typed in Arabic-Indic or full-width digits
+    (which Python reads as the same number) while the API refused them: one
+    code, one rule on every door."""
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-digits")
+    f.totp_device(nurse.user)
+    code = f.totp_code(nurse.user)
+    arabic = "".join(chr(0x660 + int(d)) for d in code)
+    full_width = "".join(chr(0xFF10 + int(d)) for d in code)
+    client.post("/login/", {"username": "nurse-digits", "password": f.PASSWORD})
+    for typed in (arabic, full_width):
+        refused = client.post("/login/code/", {"otp": typed})
+        assert refused.status_code == 400
+        assert "_auth_user_id" not in client.session
+    assert client.post("/login/code/", {"otp": code}).status_code == 302
+
+
 def test_first_password_login_sets_up_the_code_app_with_a_qr_code_drawn_here(client) -> None:
     f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-new")
     response = client.post("/login/", {"username": "nurse-new", "password": f.PASSWORD})

@@ -5,6 +5,7 @@ sends no signal), a membership's end passing, a password changed."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
 import pytest
@@ -127,3 +128,41 @@ def test_a_page_session_ends_when_its_membership_ends_or_its_user_is_deactivated
         change(membership)
         home = client.get("/")
         assert home.status_code == 302 and home["Location"].startswith("/login/")
+
+
+def test_a_page_session_left_untouched_ends_and_one_in_use_goes_on(client, api_client) -> None:
+    """A session lasted its whole twelve hours whether or not anyone used it:
+    a tablet put down unlocked at the base or in a citizen's home stayed
+    logged in to the shared record for whoever picked it up. Left untouched
+    for SESSION_IDLE_SECONDS it ends, by every door; in use it goes on, and
+    a bearer token is not a session."""
+    from django.conf import settings
+
+    from core.middleware import SESSION_SEEN_KEY
+
+    def untouched_for(seconds: float) -> None:
+        session = client.session
+        session[SESSION_SEEN_KEY] = time.time() - seconds
+        session.save()
+
+    membership = f.staff(Role.COORDINATOR, f.acute_function())
+    assert f.log_in(client, membership).status_code == 302
+    untouched_for(settings.SESSION_IDLE_SECONDS - 120)
+    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 200
+    old_key = client.session.session_key
+    untouched_for(settings.SESSION_IDLE_SECONDS + 1)
+    home = client.get("/")
+    assert home.status_code == 302 and home["Location"].startswith("/login/")
+    assert client.session.session_key != old_key
+    assert "_auth_user_id" not in client.session
+
+    assert f.log_in(client, membership).status_code == 302
+    assert client.get("/api/auth/whoami").status_code == 200
+    untouched_for(settings.SESSION_IDLE_SECONDS + 1)
+    api = client.get("/api/auth/whoami")
+    assert api.status_code == 401
+    assert api.json()["error"]["code"] == "auth.required"
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {f.token_for(membership)}")
+    assert api_client.get("/api/auth/whoami").status_code == 200

@@ -325,11 +325,13 @@ def test_an_api_refusal_stands_when_its_entry_cannot_be_written(
 
 
 def test_a_page_refusal_stands_when_its_entry_cannot_be_written(
-    world: tuple[Scene, Objects], audit_log_down: str, platform_log: io.StringIO
+    world: tuple[Scene, Objects], platform_log: io.StringIO, request: pytest.FixtureRequest
 ) -> None:
     scene, _objects = world
     coordinator = f.staff(Role.COORDINATOR, f.acute_function())
     client = _signed_in(coordinator)
+    # Signed in while the log took her sign-in; it goes down only now.
+    audit_log_down = request.getfixturevalue("audit_log_down")
     before = newest()
     response = client.get(f"/nurse/visits/{scene.visit.pk}/")
     assert response.status_code == 403
@@ -338,6 +340,21 @@ def test_a_page_refusal_stands_when_its_entry_cannot_be_written(
     written = platform_log.getvalue()
     assert "could not be recorded in the audit log" in written
     assert audit_log_down not in written
+
+
+def test_no_page_session_without_its_sign_in_entry(
+    world: tuple[Scene, Objects], audit_log_down: str
+) -> None:
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    f.totp_device(coordinator.user)
+    client = Client()
+    client.post("/login/", {"username": coordinator.user.username, "password": f.PASSWORD})
+    response = client.post("/login/code/", {"otp": f.totp_code(coordinator.user)})
+    assert response.status_code == 503
+    assert "kunne ikke" in response.content.decode()
+    # Not logged in: the start page sends her to the login.
+    start = client.get("/")
+    assert start.status_code == 302 and start["Location"].startswith("/login/")
 
 
 # --- every page on a citizen's object says whose it is -----------------------
