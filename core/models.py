@@ -42,7 +42,9 @@ MUNICIPALITY_CODE_SYSTEM = "urn:oid:1.2.208.176.1.3"
 class Organisation(models.Model):
     """Any party that acts on the platform: a municipality, the joint acute
     function, a hospital and its departments, the 1813 helpline, a GP practice,
-    a municipality's home nursing (*hjemmesygepleje*)."""
+    a municipality's home nursing (*hjemmesygepleje*), municipal assessment
+    (*visitation*), home care (*hjemmepleje*), and a rehabilitation unit
+    (*genoptræning og rehabilitering*), municipal or part of a hospital."""
 
     class Kind(models.TextChoices):
         MUNICIPALITY = "municipality", _("Municipality")
@@ -52,6 +54,9 @@ class Organisation(models.Model):
         HELPLINE_1813 = "helpline_1813", _("Medical helpline 1813")
         GP_PRACTICE = "gp_practice", _("GP practice")
         HOME_NURSING = "home_nursing", _("Home nursing")
+        MUNICIPAL_ASSESSMENT = "municipal_assessment", _("Municipal assessment")
+        HOME_CARE = "home_care", _("Home care")
+        REHABILITATION_UNIT = "rehabilitation_unit", _("Rehabilitation unit")
 
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=200)

@@ -303,6 +303,14 @@ def home_nursing(code: str = "157") -> Organisation:
     return org
 
 
+def municipal_unit(kind: str, code: str = "157") -> Organisation:
+    """A municipality's own unit acting for its citizens: municipal assessment
+    (visitation), home care (hjemmepleje) or a rehabilitation unit
+    (genoptræning), part of the municipality and serving no other."""
+    muni = municipality(code)
+    return organisation(kind, f"{kind} {code}", parent=muni)
+
+
 def hospital_department() -> Organisation:
     hospital = organisation(Organisation.Kind.HOSPITAL)
     return organisation(Organisation.Kind.HOSPITAL_DEPARTMENT, parent=hospital)

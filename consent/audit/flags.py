@@ -48,9 +48,23 @@ AGREEMENT_KINDS = frozenset(
     {
         Organisation.Kind.ACUTE_FUNCTION,
         Organisation.Kind.MUNICIPALITY,
+        Organisation.Kind.MUNICIPAL_ASSESSMENT,
+        Organisation.Kind.HOME_CARE,
         Organisation.Kind.HOME_NURSING,
+        Organisation.Kind.REHABILITATION_UNIT,
     }
 )
+# A municipality's units act for their parent municipality as well.
+MUNICIPAL_UNIT_KINDS = frozenset(
+    {
+        Organisation.Kind.MUNICIPAL_ASSESSMENT,
+        Organisation.Kind.HOME_CARE,
+        Organisation.Kind.HOME_NURSING,
+        Organisation.Kind.REHABILITATION_UNIT,
+    }
+)
+# A rehabilitation unit that is part of a hospital acts as the hospital does.
+HOSPITAL_KINDS = frozenset({Organisation.Kind.HOSPITAL, Organisation.Kind.HOSPITAL_DEPARTMENT})
 WINDOW = dt.timedelta(hours=1)
 # The gate's reason code for an access only an open break-the-glass permitted.
 BREAK_GLASS_REASON = "break_glass"
@@ -79,19 +93,26 @@ def on_shift(user_id: int, at: dt.datetime) -> bool | None:
 def _served_municipalities(organisation_ids: Iterable[int]) -> dict[int, set[int] | None]:
     """For each organisation: the municipality ids it may serve, or None when
     the agreement rule does not apply to its kind."""
-    organisations = Organisation.objects.filter(pk__in=set(organisation_ids)).prefetch_related(
-        "serves"
+    organisations = (
+        Organisation.objects.filter(pk__in=set(organisation_ids))
+        .select_related("parent")
+        .prefetch_related("serves")
     )
     served: dict[int, set[int] | None] = {}
     for org in organisations:
-        if org.kind not in AGREEMENT_KINDS:
+        parent = org.parent
+        if org.kind not in AGREEMENT_KINDS or (
+            org.kind == Organisation.Kind.REHABILITATION_UNIT
+            and parent is not None
+            and parent.kind in HOSPITAL_KINDS
+        ):
             served[org.pk] = None
             continue
         ids = {m.pk for m in org.serves.all()}
         if org.kind == Organisation.Kind.MUNICIPALITY:
             ids.add(org.pk)
-        if org.kind == Organisation.Kind.HOME_NURSING and org.parent_id is not None:
-            ids.add(org.parent_id)
+        if org.kind in MUNICIPAL_UNIT_KINDS and parent is not None:
+            ids.add(parent.pk)
         served[org.pk] = ids
     return served
 

@@ -97,10 +97,21 @@ RELATIONSHIP_KINDS = frozenset(
         Organisation.Kind.HOSPITAL_DEPARTMENT,
     }
 )
-# Municipal assessment, home care and home nursing count for the citizens of
-# the municipality they act for: their own, their parent's, or one they serve
-# by agreement; another municipality's organisation does not read the citizen.
-MUNICIPAL_KINDS = frozenset({Organisation.Kind.MUNICIPALITY, Organisation.Kind.HOME_NURSING})
+# Municipal assessment (visitation), home care (hjemmepleje), home nursing and
+# a municipal rehabilitation unit count for the citizens of the municipality
+# they act for: their own, their parent's, or one they serve by agreement;
+# another municipality's organisation does not read the citizen.
+MUNICIPAL_KINDS = frozenset(
+    {
+        Organisation.Kind.MUNICIPALITY,
+        Organisation.Kind.MUNICIPAL_ASSESSMENT,
+        Organisation.Kind.HOME_CARE,
+        Organisation.Kind.HOME_NURSING,
+        Organisation.Kind.REHABILITATION_UNIT,
+    }
+)
+# A rehabilitation unit that is part of a hospital counts as the hospital does.
+HOSPITAL_KINDS = frozenset({Organisation.Kind.HOSPITAL, Organisation.Kind.HOSPITAL_DEPARTMENT})
 # A GP practice is a recipient only as the citizen's own GP (the ``own_gp``
 # basis, from ``Citizen.gp_practice``), never through a relationship; the 1813
 # helpline is no recipient of the shared record at all.
@@ -121,8 +132,14 @@ def _relationship_counts() -> Q:
         | Q(citizen__municipality=F("organisation__parent"))
         | Q(serves_municipality)
     )
-    return Q(organisation__kind__in=RELATIONSHIP_KINDS) | (
-        Q(organisation__kind__in=MUNICIPAL_KINDS) & of_municipality
+    hospital_rehabilitation = Q(
+        organisation__kind=Organisation.Kind.REHABILITATION_UNIT,
+        organisation__parent__kind__in=HOSPITAL_KINDS,
+    )
+    return (
+        Q(organisation__kind__in=RELATIONSHIP_KINDS)
+        | hospital_rehabilitation
+        | (Q(organisation__kind__in=MUNICIPAL_KINDS) & of_municipality)
     )
 
 

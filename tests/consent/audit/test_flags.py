@@ -15,7 +15,15 @@ from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.models import Organisation, Role
 from tests.consent.audit.conftest import flags_scan_placed
-from tests.factories import acute_function, citizen, home_nursing, municipality, staff
+from tests.factories import (
+    acute_function,
+    citizen,
+    home_nursing,
+    municipal_unit,
+    municipality,
+    organisation,
+    staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +105,31 @@ def test_no_agreement_with_the_citizens_municipality_is_flagged() -> None:
     assert kinds(c.id) == {Flag.NO_AGREEMENT}
     assert kinds(d.id) == set()
     assert kinds(e.id) == set()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        Organisation.Kind.MUNICIPAL_ASSESSMENT,
+        Organisation.Kind.HOME_CARE,
+        Organisation.Kind.REHABILITATION_UNIT,
+    ],
+)
+def test_no_agreement_applies_to_a_municipalitys_units_not_to_a_hospitals(kind: str) -> None:
+    unit = staff(Role.HOME_NURSE, municipal_unit(kind, "157"))
+    hospital = organisation(Organisation.Kind.HOSPITAL)
+    hospital_unit = staff(
+        Role.HOME_NURSE, organisation(Organisation.Kind.REHABILITATION_UNIT, parent=hospital)
+    )
+    stranger = citizen(municipality_code="159")
+    local = citizen(municipality_code="157")
+    a = read(Actor.for_membership(unit), stranger.pk)
+    b = read(Actor.for_membership(unit), local.pk)
+    c = read(Actor.for_membership(hospital_unit), stranger.pk)
+    flags_scan_placed()
+    assert kinds(a.id) == {Flag.NO_AGREEMENT}
+    assert kinds(b.id) == set()
+    assert kinds(c.id) == set()
 
 
 @pytest.mark.parametrize(("threshold", "flagged"), [(3, True), (4, False)])
