@@ -98,6 +98,14 @@ FIXED = (
     gettext_noop("You carry no bag with stock."),
     gettext_noop("Only an acute nurse of the function carries a bag."),
     gettext_noop("You may move stock only in your own bag."),
+    gettext_noop("You may count only your own bag."),
+    # A number typed on a page (core.validation.typed_number).
+    gettext_noop(
+        "Write the number with digits only, and a comma as decimal separator (for example 38,5)."
+    ),
+    gettext_noop(
+        "Write the number without a dot as thousands separator: 1000, or with a comma as decimal separator: 1,5."
+    ),
     gettext_noop("You may see only your own bag."),
     gettext_noop("Filter on received or accepted."),
     gettext_noop(

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.errors import Conflict, InvalidInput
 
@@ -166,6 +167,51 @@ def required_text(
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?")
 
 
+# A number as a person types it into a page's field (*indtastet*): digits,
+# perhaps a sign in front and one decimal sign (a comma, or the dot a
+# tablet's keyboard often gives). Never an exponent, NaN, Infinity or a
+# space between the digits.
+_TYPED_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+# Digits grouped by thousands with dots ("1.000", "12.500", "1.000.000",
+# "1.000,5"): a Dane writes a thousand so, an English keyboard a decimal
+# point. Which was meant is not guessed; the person writes it again.
+_DOT_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]*)?")
+
+TYPED_NUMBER_INVALID = gettext_noop(
+    "Write the number with digits only, and a comma as decimal separator (for example 38,5)."
+)
+TYPED_NUMBER_GROUPED = gettext_noop(
+    "Write the number without a dot as thousands separator: 1000,"
+    " or with a comma as decimal separator: 1,5."
+)
+
+
+class TypedNumber(str):
+    """A number as a person typed it into a field of a page. A page hands the
+    text on marked so (:func:`typed_number`), and :func:`decimal_parse` reads
+    it by the Danish page's rules, whatever the service it passes through;
+    a JSON body, a FHIR element or a partner's message is never marked, and
+    keeps the dot as its decimal point."""
+
+    __slots__ = ()
+
+
+def typed_number(raw: object) -> TypedNumber:
+    """A page field's text, marked as typed by a person (:class:`TypedNumber`),
+    without the characters that show nothing at either end."""
+    return TypedNumber(text_trimmed(raw))
+
+
+def _typed_text(text: str) -> str | None:
+    """The number in ``text`` written with a decimal point, or None when it is
+    not one; raises ``ValueError`` for dot-grouped thousands (ambiguous)."""
+    if _DOT_GROUPED.fullmatch(text):
+        raise ValueError("grouped")
+    if not _TYPED_TEXT.fullmatch(text):
+        return None
+    return text.replace(",", ".")
+
+
 def _exponent(value: Decimal) -> int:
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)  # finite: the pattern admits no NaN or Infinity
@@ -213,6 +259,12 @@ def decimal_parse(
     refusals share its stem: ``…too_large``, ``…too_many_decimals``,
     ``…not_positive``, ``…below_minimum`` (``quantity.invalid``,
     ``quantity.too_large`` …). Every refusal names ``field``. ``-0`` is 0.
+
+    Text a person typed on a page (:class:`TypedNumber`) is read by the
+    page's rules whatever ``decimal_comma`` says: a decimal comma or a
+    decimal point, no exponent, and digits grouped by dots ("1.000") refused
+    as ambiguous (``code`` with its own sentence). ``decimal_comma`` is for
+    text that arrives otherwise and may carry a comma.
     """
     if not code.endswith("invalid"):
         raise ValueError("code must end in 'invalid'")
@@ -227,11 +279,20 @@ def decimal_parse(
         raise refuse("invalid", _("Give a number."))
     if isinstance(raw, float) and not allow_float:
         raise refuse("invalid", _("Give the number as an exact decimal string."))
-    text = str(raw).strip()
-    if decimal_comma:
-        text = text.replace(",", ".")
-    if len(text) > 64 or not _DECIMAL_TEXT.fullmatch(text):
-        raise refuse("invalid", _("Give a number."))
+    if isinstance(raw, TypedNumber):
+        try:
+            typed = _typed_text(text_trimmed(raw)) if len(raw) <= 64 else None
+        except ValueError:
+            raise refuse("invalid", TYPED_NUMBER_GROUPED) from None
+        if typed is None:
+            raise refuse("invalid", TYPED_NUMBER_INVALID)
+        text = typed
+    else:
+        text = str(raw).strip()
+        if decimal_comma:
+            text = text.replace(",", ".")
+        if len(text) > 64 or not _DECIMAL_TEXT.fullmatch(text):
+            raise refuse("invalid", _("Give a number."))
     value = Decimal(text)
     if value.is_zero():
         value = abs(value)  # -0 is 0

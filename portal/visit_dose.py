@@ -97,8 +97,8 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 field="order",
             )
         given = medicine
-        quantity = cabinet_services.quantity_parse(post.get("quantity", "").replace(",", "."))
-        confirmed = post.get("confirmed_dose", "").replace(",", ".").strip()
+        quantity = cabinet_services.quantity_parse(post.get("quantity", ""), typed=True)
+        confirmed = post.get("confirmed_dose", "").strip()
         _once(
             request,
             actor,
@@ -115,7 +115,9 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
                 note=_offline_note(given_offline_at),
                 given_at=given_offline_at,
                 confirm_mismatch=post.get("confirm_mismatch") == "on",
-                confirmed_dose=cabinet_services.quantity_parse(confirmed, field="confirmed_dose")
+                confirmed_dose=cabinet_services.quantity_parse(
+                    confirmed, field="confirmed_dose", typed=True
+                )
                 if confirmed
                 else None,
             ),

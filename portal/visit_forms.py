@@ -7,7 +7,6 @@ a refusal re-renders the visit page with what she typed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -21,7 +20,7 @@ from acute import selectors as acute_selectors
 from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
-from acute.clinical.catalogue import check_plausible, interpret, reference_interval
+from acute.clinical.catalogue import check_plausible, interpret, parse_value, reference_interval
 from acute.clinical.forms import order_details_from
 from acute.models import Visit, VisitNote, VisitSubmission, VitalSign
 from consent.audit.services import Action, Purpose
@@ -34,6 +33,7 @@ from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
+from core.validation import typed_number
 from portal.visit_page import _visit_page
 
 # What the visit's forms are about: a role refused there is an attempt on the
@@ -168,7 +168,7 @@ def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
 @require_POST
 def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
     measurements = [
-        (code, request.POST[f"vital_{code}"].replace(",", ".").strip())
+        (code, typed_number(request.POST[f"vital_{code}"]))
         for code in VitalSign.Code.values
         if request.POST.get(f"vital_{code}", "").strip()
     ]
@@ -200,16 +200,14 @@ def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
     except PlatformError as exc:
         return render_page(request, "acute/_interpretation.html", {}, error=exc)
     code = request.GET.get("code", "")
-    raw = request.GET.get("value", "").replace(",", ".").strip()
+    raw = typed_number(request.GET.get("value", ""))
     test = next((t for t in clinical_selectors.catalogue() if t.code == code), None)
     context: dict[str, Any] = {"test": test}
     if test is not None and raw:
         try:
-            value = Decimal(raw)
-            if not value.is_finite():
-                raise ArithmeticError
-        except (ArithmeticError, ValueError):
-            context["invalid"] = True
+            value = parse_value(raw, field="value")
+        except InvalidInput as exc:
+            context["invalid"] = user_message(exc)
         else:
             try:
                 check_plausible(test, value, field="value")
@@ -231,12 +229,19 @@ def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
         test = next((t for t in clinical_selectors.catalogue() if t.code == code), None)
         entry = clinical_services.ResultInput(
             code=code,
-            value=request.POST.get("value", "").replace(",", ".").strip(),
+            value=typed_number(request.POST.get("value", "")),
             unit=request.POST.get("unit") or (test.unit if test else ""),
         )
         return clinical_services.lab_results_record(actor=actor, visit=visit, entries=[entry])
 
-    return _document(request, visit_id, VisitSubmission.Form.LAB, record, _("Result saved."))
+    return _document(
+        request,
+        visit_id,
+        VisitSubmission.Form.LAB,
+        record,
+        _("Result saved."),
+        field_names={f"results[0].{part}": part for part in ("code", "value", "unit")},
+    )
 
 
 @page(Role.ACUTE_NURSE, concerns=Concerns("MedicationRequest", Visit, path="visit_id"))

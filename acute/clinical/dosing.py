@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from core.validation import TypedNumber, is_digits
+
 DAY = dt.timedelta(hours=24)
 ZERO = Decimal("0")
 # The exactness an amount in the order's unit is kept with (Administration.order_amount).
@@ -121,6 +123,10 @@ _CONCENTRATION = re.compile(
 )
 
 
+# "1.000 IE": a thousand to a Dane, one to an English keyboard; not guessed.
+_DOT_GROUPED = re.compile(r"(?<![0-9.,])[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?![0-9.,])")
+
+
 def _decimal(text: str) -> Decimal:
     return Decimal(text.replace(",", "."))
 
@@ -132,6 +138,8 @@ def strength_content(strength: str, stock_unit: str) -> tuple[Decimal, str] | No
     (combinations such as ``500 mg/125 mg``, or a concentration without the
     ampoule's volume)."""
     text = strength.strip()
+    if _DOT_GROUPED.search(text):
+        return None
     stock = _unit_key(stock_unit)
     plain = _PLAIN.match(text)
     if plain:
@@ -358,6 +366,9 @@ def parse_positive_int(raw: object) -> int | None:
         return None
     if isinstance(raw, bool | float):
         raise ValueError("not a whole number")
+    if isinstance(raw, TypedNumber) and not is_digits(raw):
+        # Typed on a page: digits only; "1.000" is not guessed to be one or a thousand.
+        raise ValueError("not digits")
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:

@@ -21,7 +21,7 @@ from core.errors import (
 )
 from core.models import Membership, Organisation, Role, User
 from core.services import login_verify
-from core.validation import DecimalBounds, decimal_parse
+from core.validation import DecimalBounds, decimal_parse, typed_number
 from medicine_cabinet.models import (
     CountLine,
     Location,
@@ -46,15 +46,15 @@ COUNTED = DecimalBounds.of(CountLine, "counted_quantity")
 
 def quantity_parse(value: object, *, field: str = "quantity", typed: bool = False) -> Decimal:
     """An exact, positive quantity that the ledger can hold. Floats are
-    refused: they are not exact. ``typed``: as a person types it on a page,
-    with a decimal comma (``1,5``) as well as a point."""
+    refused: they are not exact. ``typed``: as a person types it on a page
+    (:func:`core.validation.typed_number`): a decimal comma (``1,5``) or
+    point, and "1.000" refused as ambiguous, never booked as one."""
     return decimal_parse(
-        value,
+        typed_number(value) if typed else value,
         QUANTITY,
         field=field,
         code="quantity.invalid",
         allow_float=False,
-        decimal_comma=typed,
     )
 
 

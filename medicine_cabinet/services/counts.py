@@ -22,7 +22,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import Role, User
-from core.validation import decimal_parse, insert_or_conflict, text_trimmed
+from core.validation import decimal_parse, insert_or_conflict, text_trimmed, typed_number
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
     Balance,
@@ -37,7 +37,6 @@ from medicine_cabinet.models import (
 from medicine_cabinet.services.checks import (
     COUNTED,
     check_location,
-    check_own_bag,
     check_whole_units,
     check_witness,
     may_witness,
@@ -62,7 +61,9 @@ def _check_may_count(actor: Actor, location: Location) -> None:
     if actor.role == Role.MEDICINE_OFFICER:
         return
     if actor.role == Role.ACUTE_NURSE and location.kind == Location.Kind.BAG:
-        check_own_bag(actor, location)
+        if location.nurse_id != getattr(actor.user, "pk", None):
+            # She was counting, not moving stock: the refusal says so.
+            raise Forbidden("bag.not_yours", "You may count only your own bag.")
         return
     if actor.role == Role.ACUTE_NURSE:
         return  # nurses may count a cabinet with the officer; approval stays with the officer
@@ -366,10 +367,8 @@ class Recount:
 
 
 def _counted(raw: str, field: str) -> Decimal:
-    """A counted quantity as typed (a comma or a dot): zero or more."""
-    value = decimal_parse(
-        raw.strip(), COUNTED, field=field, code="quantity.invalid", decimal_comma=True
-    )
+    """A counted quantity as typed on the sheet (:func:`typed_number`): zero or more."""
+    value = decimal_parse(typed_number(raw), COUNTED, field=field, code="quantity.invalid")
     if value < 0:
         raise InvalidInput(
             "quantity.negative", "A counted quantity cannot be negative.", field=field

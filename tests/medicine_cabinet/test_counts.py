@@ -152,3 +152,12 @@ def test_the_count_flow_over_the_api(officer, nurse, cabinet, paracetamol):
     approved = client.post(f"/api/cabinet/counts/{count_id}/approve", {}, format="json")
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     assert Balance.objects.get(lot=lot, location=cabinet).quantity == 19
+
+
+def test_a_nurse_refused_counting_a_colleagues_bag_is_told_she_may_count_only_her_own(nurse, bag2):
+    answer = f.client_for(nurse).post("/api/cabinet/counts", {"location": bag2.pk}, format="json")
+    assert answer.status_code == 403
+    error = answer.json()["error"]
+    assert error["code"] == "bag.not_yours"
+    assert error["message"] == "Du må kun tælle din egen taske op."
+    assert not StockCount.objects.exists()

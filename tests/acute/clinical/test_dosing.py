@@ -56,6 +56,10 @@ def test_r8_an_order_without_a_readable_length_allows_its_one_dose():
         ("10 mg/mL", "ampoule", None),  # the ampoule's volume is not stated
         ("500 mg/125 mg", "tablet", None),  # a combination
         ("1 MIE", "tablet", (Decimal("1"), "MIE")),
+        # A thousand to a Dane, one to an English keyboard: not guessed.
+        ("1.000 mg", "tablet", None),
+        ("5.000 IE/mL, 1 mL", "ampoule", None),
+        ("0.250 mg", "tablet", (Decimal("0.25"), "mg")),
     ],
 )
 def test_r8_what_one_stock_unit_holds_is_read_from_the_strength(strength, unit, expected):
