@@ -245,13 +245,19 @@ def _first_bad_field(request: HttpRequest) -> tuple[str, str] | None:
 # The public transparency log's tree sizes are counters that reach ten digits;
 # it holds no citizen data.
 CPR_IN_QUERY_ALLOWED = ("/api/audit/log/",)
+# Lazy: the page is written in the request's language, chosen later.
+CPR_IN_ADDRESS = gettext_lazy(
+    "A CPR number is never put in a page's address. Type it in the form's field instead."
+)
 
 
-def cpr_in_api_query(request: HttpRequest) -> InvalidInput | None:
-    """The refusal of an ``/api/`` query string carrying something shaped like
-    a CPR number, or None (``/fhir/`` refuses it in its base view, where the
-    refused attempt is audited)."""
-    if not request.path.startswith("/api/") or request.path.startswith(CPR_IN_QUERY_ALLOWED):
+def cpr_in_query_outside_fhir(request: HttpRequest) -> InvalidInput | None:
+    """The refusal of a query string carrying something shaped like a CPR
+    number, on ``/api/`` and on the pages (a page's search form sent with
+    GET, or an address typed by hand, must not be answered, nor sent on to
+    log in with the number in ``next``), or None (``/fhir/`` refuses it in
+    its base view, where the refused attempt is audited)."""
+    if is_fhir_path(request.path) or request.path.startswith(CPR_IN_QUERY_ALLOWED):
         return None
     return cpr_in_query(request.GET)
 
@@ -271,8 +277,9 @@ def cpr_in_query(query: QueryDict) -> InvalidInput | None:
 
 
 class InputBoundaryMiddleware:
-    """Refuses a form post or query string carrying NUL or broken text, and an
-    ``/api/`` query string carrying a CPR number, with a 400 in the shape of
+    """Refuses a form post or query string carrying NUL or broken text, and a
+    query string carrying a CPR number (on ``/api/`` and the pages alike;
+    ``/fhir/`` refuses it itself), with a 400 in the shape of
     the path (OperationOutcome on /fhir/, the envelope on /api/, a short page
     elsewhere), before any view reads it."""
 
@@ -280,13 +287,13 @@ class InputBoundaryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        in_url = cpr_in_api_query(request)
+        in_url = cpr_in_query_outside_fhir(request)
         if in_url is not None:
             return error_response(
                 request,
                 400,
                 {"kind": in_url.kind, **in_url.as_dict()},
-                page_message="",
+                page_message=CPR_IN_ADDRESS,
                 error=in_url,
             )
         bad = _first_bad_field(request)

@@ -670,7 +670,7 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "request.too_deep": _("JSON may nest at most %(depth)s levels."),
     "request.duplicate_key": _('The key "%(key)s" appears more than once in one JSON object.'),
-    "break_glass.basis_invalid": _("basis is one of %(values)s."),
+    "break_glass.basis_invalid": _("Choose the basis: %(values)s."),
     "break_glass.reason_too_long": _("Write the reason in at most %(max)s characters."),
     "order.cancel_reason_too_long": _("Write the reason in at most %(max)s characters."),
     "referral.decline_reason_too_long": _("Write the reason in at most %(max)s characters."),

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from core.actors import Actor
@@ -233,13 +234,19 @@ def render_page(
     *,
     error: PlatformError | None = None,
     field_names: Mapping[str, str] | None = None,
+    lists: Mapping[str, tuple[Promise | str, Promise | str]] | None = None,
 ) -> HttpResponse:
     """Renders a page; with a domain error, shows it on the page with its 4xx status.
 
     The message is the user's language (:func:`core.messages.user_message`);
     every refused field gets its message under it (``field_errors``, keyed by
     the form's input name, renamed through ``field_names`` where the service
-    names it otherwise), and the form shows what was typed (``posted``).
+    names it otherwise), and the form shows what was typed (``posted``). A
+    value refused for not being on one of the form's lists (a refusal with
+    ``allowed`` among its values) names the list and its choices as the page
+    shows them (``lists``: the service's field name → the list's name and
+    its choices, in the reader's language), never the parameter and the
+    codes the API takes.
 
     "Not found or not allowed" becomes the one "not available" page, which says
     nothing about what was asked for.
@@ -263,6 +270,10 @@ def render_page(
     if error is None:
         return render(request, template, {**context, "error": None})
     names = field_names or {}
+    for refused in error.related:
+        if lists and refused.field and refused.field in lists and "allowed" in refused.params:
+            name, allowed = lists[refused.field]
+            refused.params = {**refused.params, "name": name, "allowed": allowed}
     field_errors: dict[str, str] = {}
     for refused in error.related:
         if refused.field:

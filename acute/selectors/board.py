@@ -7,6 +7,8 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from acute.models import DeadlineWarning, Referral, Visit
 from acute.selectors.records import gated
+from consent.audit.services import Action, Purpose
+from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import InvalidInput
 
@@ -107,8 +109,25 @@ def _about_deadline(warning: DeadlineWarning, referral: Referral) -> bool:
 
 def warning_of(*, actor: Actor, pk: int) -> DeadlineWarning | None:
     """The warning to acknowledge, if it is on this coordinator's board:
-    another acute function's warning is not hers to clear."""
-    return _served(actor).filter(pk=pk).first()
+    another acute function's warning is not hers to clear. Asking for one is
+    an attempt on its citizen, recorded as denied (R9) on every door."""
+    warning = _served(actor).filter(pk=pk).first()
+    if warning is None:
+        citizen_id = (
+            DeadlineWarning.objects.filter(pk=pk)
+            .values_list("referral__citizen_id", flat=True)
+            .first()
+        )
+        audit_denied(
+            actor=actor,
+            action=Action.UPDATE,
+            purpose=Purpose.TREATMENT,
+            reason_code="municipality_not_served" if citizen_id else "unknown_resource",
+            citizen_id=citizen_id,
+            resource_type="Flag",
+            resource_id=str(pk),
+        )
+    return warning
 
 
 def _served(actor: Actor) -> QuerySet[DeadlineWarning]:

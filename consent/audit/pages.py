@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.audit.api import csv_safe
@@ -52,7 +52,7 @@ from consent.audit.verify import log_verify
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
 from core.labels import reason_label, resource_type_label, task_label
-from core.messages import WHOLE_NUMBER, user_message
+from core.messages import WHOLE_NUMBER, labels, user_message
 from core.models import Citizen, Role
 from core.pages import PageError, page_actor, render_page
 from core.permissions import page
@@ -130,7 +130,9 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         start = _offset(offset)
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
-        return render_page(request, template, context, error=exc, field_names={"user": "username"})
+        return render_page(
+            request, template, context, error=exc, field_names={"user": "username"}, lists=_LISTS
+        )
     names = audit_names(shown.entries, citizen_id=query.citizen_id)
     for entry in shown.entries:
         entry.flag_list = _flag_labels(shown.flags.get(entry.id, []))  # type: ignore[attr-defined]
@@ -149,6 +151,20 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         export_query=urlencode({k: v for k, v in params.items() if k not in PAGING}),
     )
     return render_page(request, template, context)
+
+
+# The search form's lists: a value not on a list (only a tampered form sends
+# one) is refused naming the list and its choices as the page shows them,
+# never the parameter's name and the codes the API takes.
+_LISTS = {
+    name: (title, labels(pgettext_lazy("record label", str(label)) for _v, label in choices))
+    for name, title, choices in (
+        ("purpose", gettext_lazy("Purpose"), Purpose.choices),
+        ("action", gettext_lazy("Action"), Action.choices),
+        ("outcome", gettext_lazy("Outcome"), Outcome.choices),
+        ("flag", gettext_lazy("Flag"), Flag.choices),
+    )
+}
 
 
 def _search_context(params: dict[str, str], data: Mapping[str, str]) -> dict[str, object]:
@@ -310,7 +326,7 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
         # The search page as the search shows it (its choices, the witnesses'
         # word): without them it said no witness had ever cosigned.
         context = _search_context(params, request.GET)
-        return render_page(request, "audit/search.html", context, error=exc)
+        return render_page(request, "audit/search.html", context, error=exc, lists=_LISTS)
     return _csv_for_people(rows, flags)
 
 

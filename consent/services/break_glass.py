@@ -11,7 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from consent.audit.services import Action, Purpose, audit_record
 from consent.models import BreakGlass
@@ -19,6 +19,7 @@ from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.logging import scrub
+from core.messages import either, lowercase
 from core.models import Citizen, Role
 from core.validation import full_clean_or_raise, text_blank, text_trimmed
 
@@ -31,6 +32,10 @@ REASON_MIN_LETTERS = 10
 
 
 REASON_MAX_LENGTH = 500  # BreakGlass.reason
+
+# The bases as the form words them, in the reader's language: a refusal names
+# the choices a person sees, never the codes the API takes.
+_BASES = either(lowercase(gettext_lazy(label)) for label in BreakGlass.Basis.labels)
 
 
 def _checked_reason(reason: object) -> str:
@@ -79,7 +84,7 @@ def break_glass_open(*, actor: Actor, citizen_id: int, reason: object, basis: ob
                 "break_glass.basis_invalid",
                 f"basis is one of {', '.join(BreakGlass.Basis.values)}.",
                 field="basis",
-                params={"values": ", ".join(BreakGlass.Basis.values)},
+                params={"values": _BASES},
             )
         if citizen is None:
             raise NotFoundOrNotAllowed()

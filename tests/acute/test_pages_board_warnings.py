@@ -73,3 +73,33 @@ def test_r10_only_a_coordinator_acknowledges_and_only_a_warning_that_exists() ->
         _login(coordinator).get(f"/coordinator/warnings/{warning.pk}/acknowledge/").status_code
         == 405
     )
+
+
+def test_r9_another_acute_functions_warning_is_refused_and_recorded_on_both_doors() -> None:
+    """A warning about a citizen of a municipality only another acute function
+    serves is not this coordinator's to clear: the page and the API refuse it
+    alike, leave it on the other board, and each attempt is on the citizen's
+    log as denied (R9)."""
+    from consent.audit.models import AuditEntry
+
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    other = factories.organisation("acute_function", "Anden Akutfunktion")
+    other.serves.add(factories.municipality("101"))
+    referral = factories.acute_referral(
+        person=factories.citizen(municipality_code="101"),
+        urgency="next_day",
+        by=factories.staff(Role.COORDINATOR, other),
+    )
+    warning = DeadlineWarning.objects.create(
+        referral=referral, kind=DeadlineWarning.Kind.AT_RISK, raised_at=timezone.now()
+    )
+    page = _login(coordinator).post(f"/coordinator/warnings/{warning.pk}/acknowledge/")
+    api = factories.client_for(coordinator).post(f"/api/acute/warnings/{warning.pk}/acknowledge")
+    assert page.status_code == 403
+    assert api.status_code in (403, 404) and api.json()["error"]["code"] == "not_found"
+    warning.refresh_from_db()
+    assert warning.acknowledged_at is None
+    denied = AuditEntry.objects.filter(outcome="denied", resource_type="Flag")
+    assert [(e.citizen_id, e.actor_user_id, e.resource_id) for e in denied] == [
+        (referral.citizen_id, coordinator.user_id, str(warning.pk))
+    ] * 2
