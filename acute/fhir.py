@@ -347,4 +347,6 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         "external_id": identifiers[0] if identifiers else "",
         # Every coded value, wherever it sits, for the service to judge (R2).
         "codings": coded_values(validated, diagnosis=False),
+        # Only an active request is a referral: the service refuses the rest.
+        "requested_status": str(body.get("status") or ""),
     }

@@ -138,6 +138,9 @@ REASONS: dict[str, Promise] = {
         REASON_CONTEXT, "part of a capsule, suppository or sachet"
     ),
     "referral.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
+    "referral.status_not_active": pgettext_lazy(
+        REASON_CONTEXT, "referral not active (withdrawn, in error or on hold)"
+    ),
     "visit.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
     "shift.not_found": pgettext_lazy(REASON_CONTEXT, "nurse of another acute function"),
     "dispatch.municipality_not_served": pgettext_lazy(

@@ -289,6 +289,9 @@ FIXED = (
     gettext_noop("ServiceRequest.subject needs the CPR identifier or a Patient reference."),
     gettext_noop("Give the citizen (citizen_id or cpr)."),
     gettext_noop("The citizen_id and the CPR number name different citizens."),
+    gettext_noop(
+        "Only an active ServiceRequest is taken in as a referral; a referral is withdrawn or changed by phoning the acute function's coordinator."
+    ),
     gettext_noop("A nurse has already completed a visit on this referral; plan a follow-up."),
     gettext_noop("A follow-up is planned for a time to come."),
     gettext_noop("No citizen with that identity is registered; check the CPR number."),
@@ -783,6 +786,9 @@ BY_CODE: dict[str, Promise] = {
     "referral.already_triaged": _("The referral has already been assessed."),
     "referral.skill_unknown": _("Unknown skills."),
     "referral.urgency_unknown": _("Unknown priority."),
+    "referral.status_not_active": _(
+        "Only an active referral is taken in; phone the coordinator to withdraw or change a referral."
+    ),
     "referral.text_too_long": _("Write the text shorter."),
     "visit.text_too_long": _("Write the text shorter."),
     "break_glass.basis_invalid": _("Choose the basis for the emergency access."),

@@ -52,6 +52,9 @@ class RequestedVisit:
     external_id: str
     # Every coded value of the ServiceRequest, for the intake to judge (R2).
     codings: tuple[CodedValue, ...] = ()
+    # ServiceRequest.status: acute takes only an active one (a revoked
+    # request is refused, never answered as the referral it names).
+    status: str = "active"
 
 
 def _physician(practitioner: dict[str, Any]) -> tuple[str, str]:
@@ -111,6 +114,7 @@ def requested_visit(
         requested_actions=concept_text(request.get("orderDetail")) or default_actions,
         external_id=case_ids[0] if case_ids else message.header_id,
         codings=tuple(coded_values(fhir_validate(ServiceRequest, request), diagnosis=False)),
+        status=str(request.get("status") or ""),
     )
 
 
@@ -134,5 +138,6 @@ def referral_from_partner(
         source_organisation=partner.organisation,
         external_id=requested.external_id,
         codings=requested.codings,
+        requested_status=requested.status,
         actor=actor,
     )

@@ -36,6 +36,7 @@ from core.errors import (
     NotFoundOrNotAllowed,
     PreconditionFailed,
 )
+from core.fhir.validation import ModifierNotUnderstood
 from core.messages import labels
 from core.models import Citizen, Organisation, Role
 from core.validation import full_clean_or_raise, is_phone_number, required_text, text_trimmed
@@ -51,6 +52,10 @@ SOURCE_BY_KIND = {
 }
 
 REFERRAL_CPR_INVALID = "referral.cpr_invalid"
+REFERRAL_STATUS_NOT_ACTIVE = "referral.status_not_active"
+# What a partner may say of the ServiceRequest it sends (FHIR R4
+# ``ServiceRequest.status``, a modifier): only an active request is a referral.
+REFERRAL_STATUS_TAKEN = "active"
 # A refusal audited under a shorter reason than its code, as before.
 REFUSAL_REASONS = {
     REFERRAL_CITIZEN_DECEASED: "citizen_deceased",
@@ -93,6 +98,7 @@ def referral_intake(
     external_id: str = "",
     electronic: bool = False,
     codings: Sequence[CodedValue] = (),
+    requested_status: str = REFERRAL_STATUS_TAKEN,
 ) -> Referral:
     """A referral from a member of staff. The coordinator types in a phone
     referral and says who referred (``source``); a GP, a 1813 or hospital
@@ -145,6 +151,7 @@ def referral_intake(
         external_id=external_id if source_organisation else "",
         required_skills=required_skills,
         codings=codings,
+        requested_status=requested_status,
         actor=actor,
     )
 
@@ -217,6 +224,7 @@ def referral_create(
     external_id: str = "",
     required_skills: Sequence[str] = (),
     codings: Sequence[CodedValue] = (),
+    requested_status: str = REFERRAL_STATUS_TAKEN,
     actor: Actor,
 ) -> Referral:
     """Take in a referral (*henvisning*). It joins the citizen's open episode,
@@ -226,7 +234,14 @@ def referral_create(
     The coded values of an electronic referral (``codings``) are judged as the
     shared record judges them: a psychiatric diagnosis is refused (R2).
     Every refusal is a denied attempt on the citizen's record (R9), on every
-    door alike."""
+    door alike.
+
+    ``requested_status`` is the status the referrer gave its request (FHIR
+    ``ServiceRequest.status``): anything but ``active`` — a referral revoked,
+    entered in error, on hold, a draft — is refused, also under the id of a
+    referral already taken in, which it would otherwise silently answer with
+    that referral unchanged. A referral is withdrawn by phoning the
+    coordinator, who declines it or withdraws its visit."""
     with refusal_audited(
         actor=actor,
         citizen_id=citizen.pk,
@@ -235,6 +250,7 @@ def referral_create(
         codes=EVERY_REFUSAL,
         reasons=REFUSAL_REASONS,
     ):
+        referral_status_check(requested_status)
         # A referral travels on to the nurse, the board and the hand-back:
         # R2 holds for what it codes as for the shared record.
         judge_codings(list(codings))
@@ -388,6 +404,20 @@ def referral_create(
                 return _urgency_raised(resent, urgency, actor=actor)
             raise
         return referral
+
+
+def referral_status_check(requested_status: str) -> None:
+    """Refuse a ServiceRequest that is not ``active``: a status is a modifier,
+    and taking a revoked request as a referral (or as the resend of one)
+    would send a nurse to, or leave one on her way to, a citizen the referrer
+    no longer asks her to see."""
+    if requested_status != REFERRAL_STATUS_TAKEN:
+        raise ModifierNotUnderstood(
+            REFERRAL_STATUS_NOT_ACTIVE,
+            "Only an active ServiceRequest is taken in as a referral; a referral is withdrawn"
+            " or changed by phoning the acute function's coordinator.",
+            field="status",
+        )
 
 
 def _urgency_raised(referral: Referral, urgency: str, *, actor: Actor) -> Referral:

@@ -259,3 +259,29 @@ def test_r2_a_1813_referral_coding_a_psychiatric_diagnosis_is_fatal_and_creates_
     [reply] = sim.send(message)
     assert ack_of(reply)[0] == "ok"
     assert Referral.objects.filter(citizen=citizen).count() == 1
+
+
+@pytest.mark.parametrize("status", ["revoked", "entered-in-error"])
+def test_a_1813_case_sent_again_revoked_is_fatal_never_acknowledged_as_taken(
+    live_network, status
+) -> None:
+    """1813 revokes a case it referred: the acute function cannot take a
+    withdrawal by message, so the message is refused naming why (a phone
+    call withdraws it), never acknowledged ok as if the referral were gone;
+    the referral stays on the coordinator's board as it was."""
+    citizen = f.citizen()
+    sim = live_network.sims["1813"]
+    first = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0042"
+    )
+    assert ack_of(sim.send(first)[0])[0] == "ok"
+    again = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0042"
+    )
+    again["entry"][2]["resource"]["status"] = status
+    [reply] = sim.send(again)
+    answer, _, outcome = ack_of(reply)
+    assert (reply.status, answer) == (400, "fatal-error")
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.status_not_active"
+    referral = Referral.objects.get(citizen=citizen)
+    assert referral.status == Referral.Status.RECEIVED
