@@ -171,7 +171,7 @@ class OutboundMessage(models.Model):
 
     def event_display(self) -> str:
         """What the message is, as the coordinator reads it (her language)."""
-        label = EVENT_LABELS.get(self.event)
+        label = SOURCE_LABELS.get((self.event, self.source_type)) or EVENT_LABELS.get(self.event)
         return gettext(label) if label else self.event
 
     def reason_display(self) -> str:
@@ -212,6 +212,15 @@ EVENT_LABELS = {
     "care-communication": gettext_noop("Care communication"),
     "care-communication-reply": gettext_noop("Reply in a care communication"),
     "order-confirmation-request": gettext_noop("Request to confirm a phone order"),
+}
+# Where one event carries different things, what caused it says which: the
+# coordinator must tell a hand-back to home nursing (R11) from the outcome
+# told to a referrer or GP when either is withheld or fails.
+SOURCE_LABELS = {
+    ("care-communication", "acute.episode.handback"): gettext_noop(
+        "Hand-back after an acute episode"
+    ),
+    ("care-communication", "acute.episode"): gettext_noop("Outcome of the acute episode"),
 }
 REASON_LABELS = {
     PARTNER_FATAL: gettext_noop("The receiver refused the message (negative acknowledgement)"),

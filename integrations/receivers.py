@@ -148,7 +148,9 @@ def results_send(
 
 def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
     """R11: every referrer and the citizen's GP are told the outcome, home
-    nursing gets the hand-back: each partner's own CareCommunication. The
+    nursing gets the hand-back: each partner's own CareCommunication. A
+    referral the acute function declined was answered by its decline; its
+    referrer is not told how the episode it was not part of ended. The
     hand-back goes to the home nursing of the municipality the citizen lives
     in when the episode ends; a home nursing that referred her and is not
     that one (she lives elsewhere, or moved meanwhile) is told the outcome as
@@ -179,6 +181,11 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
         episode.referrals.select_related("citizen", "source_organisation").order_by("pk")
     )
     for referral in referrals:
+        if referral.status == Referral.Status.DECLINED:
+            # The decline was this referrer's answer, and the episode was never
+            # its referral's: 1813 must not read "completed" after "rejected",
+            # nor anyone the outcome of care it did not ask for (R3).
+            continue
         referrer = referral.source_organisation
         if referral.source == Referral.Source.HELPLINE_1813:
             partner = _referral_status_partner(referral)
@@ -206,17 +213,13 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
                 continue  # it speaks for her own municipality too: the hand-back
             reached = tell(partner, referrer, about=ReferrerOutcome(episode=episode))
         if not reached:
-            # A declined referral's referrer heard the decline; the outcome is
-            # withheld all the same, but not raised on the board.
             _unaddressed(
                 event=Event.REFERRAL_STATUS
                 if referral.source == Referral.Source.HELPLINE_1813
                 else Event.CARE_COMMUNICATION,
                 citizen_id=episode.citizen_id,
                 referral=referral,
-                kind=None
-                if referral.status == Referral.Status.DECLINED
-                else DeadlineWarning.Kind.REFERRER_UNTOLD,
+                kind=DeadlineWarning.Kind.REFERRER_UNTOLD,
                 resource_type="EpisodeOfCare",
                 resource_id=str(episode.pk),
                 detail={"episode": episode.pk, "source": referral.source},

@@ -51,3 +51,58 @@ def test_a_message_given_up_on_a_partners_transient_error_reads_in_danish_on_the
     text, _links = _read(client.get("/coordinator/", HTTP_ACCEPT_LANGUAGE="da").content.decode())
     assert "Systemet er lukket for vedligehold" in text
     assert "gave up" not in text and "partner.transient_error" not in text
+
+
+def test_r11_a_withheld_hand_back_is_named_as_such_on_the_board_not_as_any_message():
+    """R4 and R11: the citizen refused disclosure to her home nursing, so the
+    hand-back is withheld when the episode ends, while her GP is told the
+    outcome. The coordinator reads, in Danish, that it is the hand-back that
+    did not go (she phones home nursing), never a code and never the
+    outcome's message mistaken for it."""
+    from acute.models import Outcome
+    from consent.audit.models import Purpose
+    from consent.services import consent_create
+    from core.actors import Actor
+    from integrations.models import Partner
+    from tests.consent import bodies
+
+    gp = f.gp_practice()
+    citizen = f.citizen(municipality_code="159", gp=gp)
+    home_nursing = f.integration_partner(Partner.Kind.HOME_NURSING, f.home_nursing("159"))
+    f.integration_partner(Partner.Kind.GP, gp)
+    acute_org = f.acute_function()
+    consent_create(
+        actor=Actor.for_membership(f.staff(Role.ADMINISTRATOR, acute_org)),
+        data=bodies.refusal(citizen.pk, organisations=[home_nursing.organisation_id]),
+        purpose=Purpose.OPERATIONS,
+    )
+    coordinator = f.staff(Role.COORDINATOR, acute_org)
+    referral = f.acute_referral(person=citizen, by=coordinator)
+    ended = f.client_for(coordinator).post(
+        f"/api/acute/episodes/{referral.episode_id}/complete",
+        {"outcome": Outcome.TREATED_AT_HOME},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="da",
+    )
+    assert ended.status_code == 200, ended.content
+
+    [withheld] = OutboundMessage.objects.filter(status=OutboundMessage.Status.WITHHELD)
+    assert withheld.partner == home_nursing
+    board = (
+        f.client_for(coordinator)
+        .get("/api/integrations/outbox", HTTP_ACCEPT_LANGUAGE="da")
+        .json()["results"]
+    )
+    [row] = [r for r in board if r["id"] == withheld.pk]
+    assert row["event_text"] == "Tilbagemelding efter akut forløb"
+    assert row["reason_text"] == "Borgeren har frabedt sig videregivelse til modtageren"
+    with translation.override("da"):
+        assert OutboundMessage.objects.exclude(pk=withheld.pk).get().event_display() == (
+            "Afslutning af akut forløb"
+        )
+
+    client = Client()
+    f.log_in(client, coordinator)
+    text, _links = _read(client.get("/coordinator/", HTTP_ACCEPT_LANGUAGE="da").content.decode())
+    assert "Tilbagemelding efter akut forløb" in text
+    assert "consent.refused" not in text and "care-communication" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acute import services as acute
+from acute.models import DeadlineWarning
 from core.actors import Actor
 from core.models import Organisation, Role
 from integrations.messages import Event
@@ -47,3 +48,44 @@ def test_r11_a_declined_1813_referral_tells_1813_why() -> None:
     )
     assert patient["meta"]["profile"][0].endswith("medcom-core-patient")
     assert task["for"]["reference"] == f"urn:uuid:{patient['id']}"
+
+
+def test_r11_a_declined_1813_referral_is_not_told_completed_when_the_episode_ends() -> None:
+    """Two 1813 referrals for one citizen in one open episode: the second is
+    declined (1813 reads "rejected"). When the episode ends, 1813 is told the
+    outcome of the one the acute function took on, and nothing more about the
+    declined one: a rejected Task never turns completed."""
+    helpline = f.organisation(Organisation.Kind.HELPLINE_1813, "Akuttelefonen 1813")
+    partner = f.integration_partner(
+        Partner.Kind.HELPLINE_1813, helpline, endpoint_url="http://127.0.0.1:8679/inbox"
+    )
+    f.integration_partner(Partner.Kind.HOME_NURSING, f.home_nursing("157"))
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    actor = Actor.for_membership(coordinator)
+    citizen = f.citizen(municipality_code="157")
+    taken = referral_from_1813(citizen, helpline, by=actor, external_id="1813-1")
+    taken = acute.referral_accept(referral=taken, actor=actor)
+    again = referral_from_1813(citizen, helpline, by=actor, external_id="1813-2")
+    assert again.episode_id == taken.episode_id
+    acute.referral_decline(referral=again, reason="Allerede i forløb", actor=actor)
+
+    response = f.client_for(coordinator).post(
+        f"/api/acute/episodes/{taken.episode_id}/complete",
+        {"outcome": "treated_at_home"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+
+    told: dict[str, list[str]] = {}
+    for message in OutboundMessage.objects.filter(partner=partner).order_by("pk"):
+        [task] = [
+            e["resource"]
+            for e in message.bundle["entry"]
+            if e["resource"]["resourceType"] == "Task"
+        ]
+        told.setdefault(task["focus"]["identifier"]["value"], []).append(task["status"])
+    assert told["1813-2"] == ["rejected"]
+    assert told["1813-1"][-1] == "completed"
+    assert told["1813-1"].count("completed") == 1
+    # Nothing owed to the declined referral's referrer is raised or withheld.
+    assert not DeadlineWarning.objects.filter(referral=again).exists()
