@@ -85,10 +85,12 @@ def test_static_files_are_served_compressed_with_a_long_cache(local_web: Running
 def test_a_nurse_logs_in_over_plain_http_on_this_machine(local_web: RunningWeb) -> None:
     """No redirect to HTTPS, no Secure-only cookies, no HSTS: the browser on
     http://127.0.0.1 keeps its session. The query string (here a CPR number
-    typed where it does not belong) stays out of the access log."""
+    typed where it does not belong, refused) stays out of the access log."""
     nurse = factories.staff(Role.ACUTE_NURSE, factories.acute_function())
     factories.totp_device(nurse.user)
-    status, headers, body, cookies = fetch(f"{local_web.url}/login/?next={CPR_IN_URL}")
+    status, _headers, _body, _cookies = fetch(f"{local_web.url}/login/?next={CPR_IN_URL}")
+    assert status == 400
+    status, headers, body, cookies = fetch(f"{local_web.url}/login/")
     assert status == 200
     assert "Strict-Transport-Security" not in headers
     csrf_cookie = _cookie(cookies, "csrftoken")
