@@ -18,6 +18,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
 from acute.models import Referral, Urgency, Visit, VitalSign
+from acute.occurrence import occurrence_split
 from consent.fhir import coded_values
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
@@ -278,8 +279,10 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         raise InvalidInput(
             "fhir.resource_type", "Post a ServiceRequest resource.", field="resourceType"
         )
+    # occurrence[x] is judged by the service, with codes of its own (R10).
+    rest, occurrence = occurrence_split(body)
     try:
-        validated = fhir_validate(ServiceRequest, body)
+        validated = fhir_validate(ServiceRequest, rest)
     except FHIRInvalid as exc:
         if exc.code:
             raise unknown_modifier(exc) from None
@@ -349,4 +352,6 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         "codings": coded_values(validated, diagnosis=False),
         # Only an active request is a referral: the service refuses the rest.
         "requested_status": str(body.get("status") or ""),
+        # When the referrer asks her to be seen: tightens the deadline or is refused.
+        "occurrence": occurrence,
     }

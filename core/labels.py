@@ -141,6 +141,21 @@ REASONS: dict[str, Promise] = {
     "referral.status_not_active": pgettext_lazy(
         REASON_CONTEXT, "referral not active (withdrawn, in error or on hold)"
     ),
+    "referral.occurrence_invalid": pgettext_lazy(REASON_CONTEXT, "requested time unreadable"),
+    "referral.occurrence_offset_missing": pgettext_lazy(
+        REASON_CONTEXT, "requested time without UTC offset"
+    ),
+    "referral.occurrence_time_missing": pgettext_lazy(
+        REASON_CONTEXT, "requested time without time of day"
+    ),
+    "referral.occurrence_past": pgettext_lazy(REASON_CONTEXT, "requested time has passed"),
+    "referral.occurrence_period_reversed": pgettext_lazy(
+        REASON_CONTEXT, "requested period ends before it starts"
+    ),
+    "referral.occurrence_not_yet": pgettext_lazy(REASON_CONTEXT, "visit requested for later"),
+    "referral.occurrence_timing_unsupported": pgettext_lazy(
+        REASON_CONTEXT, "repeated visit times requested"
+    ),
     "visit.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
     "shift.not_found": pgettext_lazy(REASON_CONTEXT, "nurse of another acute function"),
     "dispatch.municipality_not_served": pgettext_lazy(

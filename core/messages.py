@@ -790,6 +790,28 @@ BY_CODE: dict[str, Promise] = {
         "Only an active referral is taken in; phone the coordinator to withdraw or change a referral."
     ),
     "referral.text_too_long": _("Write the text shorter."),
+    "referral.occurrence_invalid": _(
+        "The requested time for the visit cannot be read; give one date and time with its UTC"
+        " offset."
+    ),
+    "referral.occurrence_offset_missing": _(
+        "Give the requested time for the visit with its UTC offset (Z or +01:00)."
+    ),
+    "referral.occurrence_time_missing": _(
+        "Give the requested time for the visit as a time of day, not only a date."
+    ),
+    "referral.occurrence_past": _("The requested time for the visit has passed."),
+    "referral.occurrence_period_reversed": _(
+        "The requested period for the visit ends before it starts."
+    ),
+    "referral.occurrence_not_yet": _(
+        "A referral is dispatched from when it is received; phone the coordinator to plan a"
+        " visit for later."
+    ),
+    "referral.occurrence_timing_unsupported": _(
+        "Repeated visit times are not taken; give one time or period, and phone the"
+        " coordinator to plan repeated visits."
+    ),
     "visit.text_too_long": _("Write the text shorter."),
     "break_glass.basis_invalid": _("Choose the basis for the emergency access."),
     "break_glass.reason_too_long": _("Write the reason shorter."),

@@ -25,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from fhir.resources.R4B.bundle import Bundle
 
+from acute.occurrence import occurrence_split
 from core.cpr import (
     CPR_SYSTEM,
     ReplacementCpr,
@@ -288,6 +289,24 @@ def error_outcome(
     return operation_outcome(kind=kind, code=code, message=message, field=field)
 
 
+def _occurrence_set_aside(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The Bundle with each ServiceRequest's ``occurrence[x]`` set aside: acute
+    judges it when it takes the referral in, with codes of its own (a time
+    without its offset, in the past), instead of a bare "not valid FHIR"."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return bundle
+    changed = []
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") == "ServiceRequest":
+            rest, occurrence = occurrence_split(resource)
+            if occurrence is not None:
+                entry = {**entry, "resource": rest}
+        changed.append(entry)
+    return {**bundle, "entry": changed}
+
+
 def parse_message(data: Any) -> ParsedMessage:
     """Read a message Bundle, strictly. Raises :class:`InvalidMessage`."""
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
@@ -297,7 +316,7 @@ def parse_message(data: Any) -> ParsedMessage:
             "message.not_message_bundle", "The Bundle type must be 'message'.", field="Bundle.type"
         )
     try:
-        fhir_validate(Bundle, data)
+        fhir_validate(Bundle, _occurrence_set_aside(data))
     except FHIRInvalid as exc:
         raise InvalidMessage(
             exc.code or "message.invalid_fhir",

@@ -12,6 +12,7 @@ from django.utils import translation
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from acute.models import Referral
+from acute.occurrence import Occurrence, occurrence_split
 from acute.services import referral_create
 from consent.fhir import CodedValue, coded_values
 from core.fhir.validation import fhir_validate
@@ -55,6 +56,9 @@ class RequestedVisit:
     # ServiceRequest.status: acute takes only an active one (a revoked
     # request is refused, never answered as the referral it names).
     status: str = "active"
+    # ServiceRequest.occurrence[x]: when the referrer asks her to be seen;
+    # acute tightens the deadline by it or refuses it, never ignores it (R10).
+    occurrence: Occurrence | None = None
 
 
 def _physician(practitioner: dict[str, Any]) -> tuple[str, str]:
@@ -104,6 +108,8 @@ def requested_visit(
             "The referral must state its reason.",
             field="ServiceRequest.reasonCode",
         )
+    # occurrence[x] is judged by acute, with codes of its own.
+    rest, occurrence = occurrence_split(request)
     case_ids = [i.get("value", "") for i in request.get("identifier") or [] if i.get("value")]
     return RequestedVisit(
         physician_name=physician_name,
@@ -113,8 +119,9 @@ def requested_visit(
         clinical_picture="\n".join(n.get("text", "") for n in request.get("note") or []) or reason,
         requested_actions=concept_text(request.get("orderDetail")) or default_actions,
         external_id=case_ids[0] if case_ids else message.header_id,
-        codings=tuple(coded_values(fhir_validate(ServiceRequest, request), diagnosis=False)),
+        codings=tuple(coded_values(fhir_validate(ServiceRequest, rest), diagnosis=False)),
         status=str(request.get("status") or ""),
+        occurrence=occurrence,
     )
 
 
@@ -139,5 +146,6 @@ def referral_from_partner(
         external_id=requested.external_id,
         codings=requested.codings,
         requested_status=requested.status,
+        occurrence=requested.occurrence,
         actor=actor,
     )

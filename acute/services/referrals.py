@@ -7,12 +7,14 @@ already known (the intake, the partners' messages, demo data).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from acute.deadlines import deadline_for
 from acute.models import Episode, Referral, Skill, Urgency
+from acute.occurrence import Occurrence, requested_by
 from acute.services._common import (
     EVERY_REFUSAL,
     REFERRAL_TEXT_LIMIT,
@@ -99,6 +101,7 @@ def referral_intake(
     electronic: bool = False,
     codings: Sequence[CodedValue] = (),
     requested_status: str = REFERRAL_STATUS_TAKEN,
+    occurrence: Occurrence | None = None,
 ) -> Referral:
     """A referral from a member of staff. The coordinator types in a phone
     referral and says who referred (``source``); a GP, a 1813 or hospital
@@ -152,6 +155,7 @@ def referral_intake(
         required_skills=required_skills,
         codings=codings,
         requested_status=requested_status,
+        occurrence=occurrence,
         actor=actor,
     )
 
@@ -225,6 +229,7 @@ def referral_create(
     required_skills: Sequence[str] = (),
     codings: Sequence[CodedValue] = (),
     requested_status: str = REFERRAL_STATUS_TAKEN,
+    occurrence: Occurrence | None = None,
     actor: Actor,
 ) -> Referral:
     """Take in a referral (*henvisning*). It joins the citizen's open episode,
@@ -241,7 +246,12 @@ def referral_create(
     entered in error, on hold, a draft — is refused, also under the id of a
     referral already taken in, which it would otherwise silently answer with
     that referral unchanged. A referral is withdrawn by phoning the
-    coordinator, who declines it or withdraws its visit."""
+    coordinator, who declines it or withdraws its visit.
+
+    ``occurrence`` is when the referrer asks the citizen to be seen (FHIR
+    ``ServiceRequest.occurrence[x]``, ``acute.occurrence``): a time before the
+    urgency's deadline becomes the deadline; the urgency's deadline stays the
+    latest. What cannot be honoured is refused, never ignored."""
     with refusal_audited(
         actor=actor,
         citizen_id=citizen.pk,
@@ -334,6 +344,11 @@ def referral_create(
                     params={"skills": ", ".join(unknown)},
                 )
             )
+        asked_by = None
+        try:
+            asked_by = requested_by(occurrence, now=timezone.now())
+        except InvalidInput as exc:
+            refused.append(exc)
         if refused:
             raise InvalidInput.all_of(refused)
         if is_registered_dead(citizen):
@@ -344,7 +359,7 @@ def referral_create(
         external_id = (external_id or "").strip()
         resent = _resent(source_organisation, external_id, citizen=citizen)
         if resent is not None:
-            return _urgency_raised(resent, urgency, actor=actor)
+            return _urgency_raised(resent, urgency, asked_by, actor=actor)
         now = timezone.now()
         try:
             with transaction.atomic():
@@ -354,7 +369,7 @@ def referral_create(
                 resent = _resent(source_organisation, external_id, citizen=citizen)
                 if resent is not None:
                     # Nothing written in this block yet.
-                    return _urgency_raised(resent, urgency, actor=actor)
+                    return _urgency_raised(resent, urgency, asked_by, actor=actor)
                 episode = (
                     Episode.objects.select_for_update()
                     .filter(citizen=citizen, status=Episode.Status.OPEN)
@@ -376,7 +391,7 @@ def referral_create(
                     requested_actions=text_trimmed(requested_actions),
                     required_skills=sorted(set(required_skills)),
                     urgency=urgency,
-                    deadline_at=deadline_for(urgency, now),
+                    deadline_at=_deadline(urgency, asked_by, now),
                     responsible_physician_name=physician_name,
                     responsible_physician_phone=physician_phone,
                     responsible_physician_organisation=responsible_physician_organisation,
@@ -394,14 +409,19 @@ def referral_create(
                 referral_audit(
                     referral,
                     actor,
-                    {"source": source, "channel": channel, "episode": episode.pk},
+                    {
+                        "source": source,
+                        "channel": channel,
+                        "episode": episode.pk,
+                        **({"requested_by": asked_by.isoformat()} if asked_by else {}),
+                    },
                     action=Action.CREATE,
                 )
         except IntegrityError:
             # A concurrent referral with the same external id won the insert.
             resent = _resent(source_organisation, external_id, citizen=citizen)
             if resent is not None:
-                return _urgency_raised(resent, urgency, actor=actor)
+                return _urgency_raised(resent, urgency, asked_by, actor=actor)
             raise
         return referral
 
@@ -420,18 +440,28 @@ def referral_status_check(requested_status: str) -> None:
         )
 
 
-def _urgency_raised(referral: Referral, urgency: str, *, actor: Actor) -> Referral:
+def _deadline(urgency: str, asked_by: datetime | None, now: datetime) -> datetime:
+    """The urgency's deadline, or the referrer's own time when it is sooner:
+    a requested time never relaxes the urgency's deadline."""
+    deadline = deadline_for(urgency, now)
+    return min(deadline, asked_by) if asked_by is not None else deadline
+
+
+def _urgency_raised(
+    referral: Referral, urgency: str, asked_by: datetime | None, *, actor: Actor
+) -> Referral:
     """The referral sent again under its id, asking for more haste than the
-    first time (1813 calls back: the citizen is worse): its urgency and
-    deadline are raised, and the audit log says from what. A resend asking
-    for less haste, or for a referral already reached, declined or closed,
+    first time (1813 calls back: the citizen is worse, or gives a sooner
+    time): its deadline — and its urgency, when that is the more urgent — is
+    raised, and the audit log says from what. A resend asking for less haste
+    or a later time, or for a referral already reached, declined or closed,
     changes nothing: a deadline is never relaxed by a message."""
     now = timezone.now()
-    if urgency == referral.urgency or deadline_for(urgency, now) >= referral.deadline_at:
+    if _deadline(urgency, asked_by, now) >= referral.deadline_at:
         return referral
     with transaction.atomic():
         locked = referral_lock(referral)
-        sooner = deadline_for(urgency, now)
+        sooner = _deadline(urgency, asked_by, now)
         if (
             locked.status not in (Referral.Status.RECEIVED, Referral.Status.ACCEPTED)
             or locked.reached_at is not None
@@ -439,18 +469,21 @@ def _urgency_raised(referral: Referral, urgency: str, *, actor: Actor) -> Referr
         ):
             return locked
         before_urgency, before_deadline = locked.urgency, locked.deadline_at
-        locked.urgency = urgency
+        more_urgent = deadline_for(urgency, now) < before_deadline and urgency != before_urgency
+        if more_urgent:
+            locked.urgency = urgency
         locked.deadline_at = sooner
         locked.save(update_fields=["urgency", "deadline_at"])
         referral_audit(
             locked,
             actor,
             {
-                "step": "urgency_raised",
+                "step": "urgency_raised" if more_urgent else "deadline_raised",
                 "urgency_before": str(before_urgency),
                 "deadline_before": before_deadline.isoformat(),
-                "urgency": urgency,
+                "urgency": str(locked.urgency),
                 "deadline_at": sooner.isoformat(),
+                **({"requested_by": asked_by.isoformat()} if asked_by else {}),
             },
         )
     return locked

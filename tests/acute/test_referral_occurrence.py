@@ -1,0 +1,222 @@
+"""When the referrer asks the citizen to be seen (``ServiceRequest.
+occurrence[x]``, R10) on ``POST /fhir/ServiceRequest``. It used to be
+dropped: the deadline came from the urgency alone, so "see her before 14:00"
+was lost. A sooner time now becomes the deadline, a later one leaves the
+urgency's; what cannot be honoured is refused with its own code, nothing
+written and the attempt denied on the citizen's record (R9)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from acute.models import Referral
+from consent.audit.models import AuditEntry
+from core.models import Organisation, Role
+from tests import factories as f
+from tests.acute.test_api import service_request
+
+pytestmark = pytest.mark.django_db
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+
+
+@pytest.fixture(autouse=True)
+def acute_function():
+    return f.acute_function()
+
+
+@pytest.fixture
+def hospital_client():
+    hospital = f.organisation(Organisation.Kind.HOSPITAL, "Herlev og Gentofte Hospital")
+    return f.client_for(f.staff(Role.PHYSICIAN, hospital))
+
+
+def _local(moment) -> str:
+    """A time as a referrer in Denmark writes it: local, with its offset."""
+    return moment.astimezone(COPENHAGEN).replace(microsecond=0).isoformat()
+
+
+def _post(client, body: dict):
+    return client.post(
+        "/fhir/ServiceRequest", body, format="json", HTTP_ACCEPT="application/fhir+json"
+    )
+
+
+def _code(response) -> str:
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome", body
+    return body["issue"][0]["details"]["coding"][0]["code"]
+
+
+def test_a_requested_time_before_the_urgency_deadline_becomes_the_deadline(hospital_client):
+    person = f.citizen()
+    before = (timezone.now() + timedelta(minutes=40)).replace(microsecond=0)
+    response = _post(
+        hospital_client,
+        service_request(person.cpr, priority="routine", occurrenceDateTime=_local(before)),
+    )
+    assert response.status_code == 201, response.content
+    referral = Referral.objects.get()
+    assert referral.urgency == "next_day"
+    assert referral.deadline_at == before
+    assert AuditEntry.objects.filter(
+        citizen_id=person.pk,
+        action="create",
+        resource_type="ServiceRequest",
+        resource_id=str(referral.pk),
+        detail__requested_by=before.isoformat(),
+    ).exists()
+
+
+def test_a_requested_time_after_the_urgency_deadline_never_relaxes_it(hospital_client):
+    person = f.citizen()
+    later = timezone.now() + timedelta(hours=6)
+    response = _post(
+        hospital_client,
+        service_request(person.cpr, priority="asap", occurrenceDateTime=_local(later)),
+    )
+    assert response.status_code == 201, response.content
+    referral = Referral.objects.get()
+    assert referral.urgency == "within_2_hours"
+    assert referral.deadline_at <= timezone.now() + timedelta(hours=2)
+
+
+def test_a_period_under_way_is_due_by_its_end(hospital_client):
+    person = f.citizen()
+    now = timezone.now()
+    end = (now + timedelta(minutes=50)).replace(microsecond=0)
+    period = {"start": _local(now - timedelta(minutes=5)), "end": _local(end)}
+    response = _post(
+        hospital_client,
+        service_request(person.cpr, priority="urgent", occurrencePeriod=period),
+    )
+    assert response.status_code == 201, response.content
+    assert Referral.objects.get().deadline_at == end
+
+
+def _refused_occurrences():
+    now = timezone.now()
+    soon, past = now + timedelta(hours=1), now - timedelta(hours=1)
+    return [
+        ({"occurrenceDateTime": _local(past)}, "referral.occurrence_past"),
+        (
+            {"occurrenceDateTime": soon.astimezone(COPENHAGEN).strftime("%Y-%m-%dT%H:%M:%S")},
+            "referral.occurrence_offset_missing",
+        ),
+        (
+            {"occurrenceDateTime": soon.astimezone(COPENHAGEN).date().isoformat()},
+            "referral.occurrence_time_missing",
+        ),
+        ({"occurrenceDateTime": "i eftermiddag"}, "referral.occurrence_invalid"),
+        (
+            {
+                "occurrencePeriod": {
+                    "start": _local(soon),
+                    "end": _local(now + timedelta(minutes=5)),
+                }
+            },
+            "referral.occurrence_period_reversed",
+        ),
+        (
+            {"occurrencePeriod": {"start": _local(past - timedelta(hours=1)), "end": _local(past)}},
+            "referral.occurrence_past",
+        ),
+        (
+            {"occurrencePeriod": {"start": _local(now + timedelta(days=1))}},
+            "referral.occurrence_not_yet",
+        ),
+        (
+            {"occurrencePeriod": {"end": _local(soon).replace("+01:00", "").replace("+02:00", "")}},
+            "referral.occurrence_offset_missing",
+        ),
+        (
+            {"occurrenceTiming": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}},
+            "referral.occurrence_timing_unsupported",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("index", range(9))
+def test_an_occurrence_that_cannot_be_honoured_is_refused_and_audited(hospital_client, index):
+    occurrence, code = _refused_occurrences()[index]
+    person = f.citizen()
+    response = _post(hospital_client, service_request(person.cpr, **occurrence))
+    assert response.status_code == 400, response.content
+    assert _code(response) == code
+    assert not Referral.objects.exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=person.pk,
+        action="create",
+        resource_type="ServiceRequest",
+        outcome="denied",
+        reason_code=code,
+    ).exists()
+
+
+def test_a_resend_with_a_sooner_time_tightens_the_deadline_and_a_later_one_never_relaxes_it(
+    hospital_client,
+):
+    person = f.citizen()
+    assert _post(hospital_client, service_request(person.cpr, priority="urgent")).status_code == 201
+    referral = Referral.objects.get()
+    sooner = (timezone.now() + timedelta(minutes=30)).replace(microsecond=0)
+    assert sooner < referral.deadline_at
+
+    again = _post(
+        hospital_client,
+        service_request(person.cpr, priority="urgent", occurrenceDateTime=_local(sooner)),
+    )
+    assert again.status_code == 201, again.content
+    referral.refresh_from_db()
+    assert (referral.urgency, referral.deadline_at) == ("within_shift", sooner)
+    raised = AuditEntry.objects.get(citizen_id=person.pk, detail__step="deadline_raised")
+    assert raised.detail["requested_by"] == sooner.isoformat()
+
+    later = timezone.now() + timedelta(minutes=90)
+    again = _post(
+        hospital_client,
+        service_request(person.cpr, priority="urgent", occurrenceDateTime=_local(later)),
+    )
+    assert again.status_code == 201, again.content
+    referral.refresh_from_db()
+    assert referral.deadline_at == sooner
+
+    # A resend with a time gone by is refused, and changes nothing.
+    gone = _post(
+        hospital_client,
+        service_request(
+            person.cpr,
+            priority="urgent",
+            occurrenceDateTime=_local(timezone.now() - timedelta(minutes=1)),
+        ),
+    )
+    assert gone.status_code == 400
+    assert _code(gone) == "referral.occurrence_past"
+    referral.refresh_from_db()
+    assert referral.deadline_at == sooner
+    assert Referral.objects.count() == 1
+
+
+def test_the_board_shows_the_requested_time_as_the_deadline_in_copenhagen_time(
+    hospital_client, acute_function
+):
+    person = f.citizen()
+    before = (timezone.now() + timedelta(minutes=40)).replace(second=0, microsecond=0)
+    response = _post(
+        hospital_client,
+        service_request(person.cpr, priority="routine", occurrenceDateTime=before.isoformat()),
+    )
+    assert response.status_code == 201, response.content
+    referral = Referral.objects.get()
+    coordinator = Client()
+    assert f.log_in(coordinator, f.staff(Role.COORDINATOR, acute_function)).status_code == 302
+    board = coordinator.get("/coordinator/live/").content.decode()
+    at = board.index(f"/coordinator/referrals/{referral.pk}/")
+    row = board[board.rindex("<tr", 0, at) : board.index("</tr>", at)]
+    # Sent in UTC, shown in Copenhagen time (the next-day deadline would say 16:00).
+    assert before.astimezone(COPENHAGEN).strftime("%H:%M") in row
