@@ -228,3 +228,35 @@ def psychiatric_code_q() -> Q:
     for classification in CLASSIFICATIONS:
         q |= classification.system_q() & Q(code__iregex=classification.psychiatric)
     return q
+
+
+# R2 on free text that leaves the acute function or enters the shared record:
+# a psychiatric diagnosis written as a code — ICD-10 chapter F (``F32``,
+# ``F32.1``, ``F32.A``, ``F320``) or its SKS form (``DF32``, ``DF321``,
+# ``DF20.0``) — as a token of its own, in any case. The code is an ``F``
+# (optionally after SKS's ``D``), two digits (F00 to F99 is the whole chapter),
+# then optionally a subdivision: up to three digits and a letter, with or
+# without ICD-10's dot, or a dot and a letter (ICD-10-CM's ``F32.A``), so
+# ``F320X`` is read as one (F32.0 with a letter, as SKS extends its codes).
+# Its own token: neither a letter, a digit nor ``_`` on either side, so a
+# longer word or number (``AF321``, ``F3210000``, ``F32mg``, ``38F``) is not
+# read as one; a sentence's full stop, a comma, a hyphen or a bracket after it
+# still ends it. The code is written whole: ``F 32`` and ``F-32`` are not one.
+# ``F`` alone or before a space is never a code (``38 F``, ``Fx 32 mg``, a
+# Fahrenheit temperature), nor are times and numbers (``kl. 14.30``,
+# ``Temp 38,2``). Words are not judged: "depression" is not a code.
+PSYCHIATRIC_CODE_IN_TEXT = re.compile(
+    r"(?<!\w)D?F[0-9]{2}(?:\.?[0-9]{1,3}[A-Z]?|\.[A-Z])?(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def psychiatric_code_in_text(text: str) -> str | None:
+    """The first psychiatric diagnosis code written in ``text``
+    (:data:`PSYCHIATRIC_CODE_IN_TEXT`), as written, or None. Read as the
+    reader sees it: a full-width letter is the letter (NFKC), and a zero-width
+    space or soft hyphen pasted between the characters does not hide it."""
+    folded = unicodedata.normalize("NFKC", text)
+    visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    found = PSYCHIATRIC_CODE_IN_TEXT.search(visible)
+    return found.group(0) if found else None

@@ -123,6 +123,9 @@ REASONS: dict[str, Promise] = {
     "audit.entry_not_found": pgettext_lazy(REASON_CONTEXT, "unknown audit entry"),
     "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),
     "record.psychiatric_diagnosis": pgettext_lazy(REASON_CONTEXT, "psychiatric diagnosis (R2)"),
+    "record.psychiatric_code_in_text": pgettext_lazy(
+        REASON_CONTEXT, "psychiatric diagnosis code in the text (R2)"
+    ),
     "record.type_not_permitted": pgettext_lazy(REASON_CONTEXT, "data type not shared (R2)"),
     "record.medication_not_permitted": pgettext_lazy(REASON_CONTEXT, "medication not shared (R2)"),
     "record.nursing_problem_is_diagnosis": pgettext_lazy(

@@ -538,6 +538,11 @@ TEMPLATES: dict[str, Promise] = {
     "record.psychiatric_diagnosis": _(
         "R2 permitted data only: %(element)s is coded in %(classification)s; psychiatric diagnoses are not shared."
     ),
+    # R2 on free text that leaves the acute function or enters the shared
+    # record (consent.fhir.judge_free_text): the code as it was written.
+    "record.psychiatric_code_in_text": _(
+        "R2 permitted data only: the text names the psychiatric diagnosis code %(code)s; psychiatric diagnoses are not shared."
+    ),
     "record.code_system_missing": _(
         "R2 permitted data only: %(element)s has no system; a code is judged by its system, so every coding names it."
     ),

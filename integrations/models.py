@@ -264,6 +264,9 @@ INBOUND_REASON_LABELS = {
     "record.psychiatric_diagnosis": gettext_noop(
         "Holds a psychiatric diagnosis, which is not shared (R2)"
     ),
+    "record.psychiatric_code_in_text": gettext_noop(
+        "Its text names a psychiatric diagnosis code, which is not shared (R2)"
+    ),
     "referral.citizen_deceased": gettext_noop("The citizen is registered deceased"),
     "hospital.citizen_deceased": gettext_noop("The citizen is registered deceased"),
     "referral.reason_missing": gettext_noop("The referral gives no reason"),

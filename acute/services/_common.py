@@ -14,6 +14,7 @@ from django.db import transaction
 from acute.models import Episode, Referral, Visit
 from consent.audit.services import Action, Purpose, audit_record
 from consent.audit.services import Outcome as AuditOutcome
+from consent.fhir import judge_free_text
 from consent.models import CareRelationship
 from consent.services import care_relationship_open
 from core.actors import Actor
@@ -46,6 +47,32 @@ def text_within_limit(text: str, *, field: str) -> str:
             params={"max": VISIT_TEXT_LIMIT},
         )
     return text
+
+
+def free_text_judged(
+    *,
+    texts: Mapping[str, str],
+    actor: Actor,
+    citizen_id: int | None,
+    action: str,
+    resource_type: str,
+    resource_id: object = "",
+) -> None:
+    """R2 on what staff write that travels on beyond the acute function (the
+    assessment and the outcome's note into the hand-back and the referrer's
+    message): a psychiatric diagnosis written as a code is refused
+    (:func:`consent.fhir.judge_free_text`), the attempt a denied one on the
+    citizen's record (R9). ``texts`` maps each field to what was written."""
+    with refusal_audited(
+        actor=actor,
+        citizen_id=citizen_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        codes=EVERY_REFUSAL,
+    ):
+        for field, text in texts.items():
+            judge_free_text(text, element=field)
 
 
 def audit(

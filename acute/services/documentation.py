@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from acute.models import Visit, VisitNote, VitalSign
 from acute.services._common import (
     creation_refused_audit,
+    free_text_judged,
     text_within_limit,
     visit_audit,
     visit_lock,
@@ -55,6 +56,16 @@ def visit_note_add(*, visit: Visit, kind: str, text: str, actor: Actor) -> Visit
         raise InvalidInput("visit_note.kind_unknown", "Unknown note kind.", field="kind")
     text = required_text(text, code="visit_note.empty", field="text", message="The note is empty.")
     text_within_limit(text, field="text")
+    if kind == VisitNote.Kind.ASSESSMENT:
+        # The assessment goes word for word into the hand-back (R11).
+        free_text_judged(
+            texts={"text": text},
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            action=Action.CREATE,
+            resource_type="Encounter",
+            resource_id=f"visit-{visit.pk}",
+        )
     with transaction.atomic():
         visit = _documenting_nurse(visit, actor)
         note = VisitNote(visit=visit, kind=kind, text=text, written_by=visit.nurse)

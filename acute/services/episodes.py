@@ -17,6 +17,7 @@ from acute.services._common import (
     audit,
     episode_new,
     episode_relationship_open,
+    free_text_judged,
     text_within_limit,
 )
 from acute.services._nurse_access import visit_cancel_locked, visit_send
@@ -112,6 +113,15 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
     if outcome not in Outcome.values:
         raise InvalidInput("episode.outcome_unknown", "Unknown outcome.", field="outcome")
     text_within_limit(note.strip(), field="note")
+    # The note goes into the hand-back and the referrer's outcome (R11).
+    free_text_judged(
+        texts={"note": note},
+        actor=actor,
+        citizen_id=episode.citizen_id,
+        action=Action.UPDATE,
+        resource_type="EpisodeOfCare",
+        resource_id=f"episode-{episode.pk}",
+    )
     with transaction.atomic():
         episode = Episode.objects.select_for_update().get(pk=episode.pk)
         if episode.status != Episode.Status.OPEN:

@@ -32,6 +32,7 @@ from acute.services.admissions import VISIT_CITIZEN_DECEASED
 from acute.services.dispatch import dispatch_auto_assign
 from acute.services.episodes import episode_complete
 from consent.audit.services import Action
+from consent.fhir import judge_free_text
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.deaths import DECEASED_MESSAGE
@@ -192,6 +193,10 @@ def visit_complete(
     assessment = text_within_limit(assessment.strip(), field="assessment")
     text_within_limit(note.strip(), field="note")
     with _step(visit, actor, "completed"):
+        # R2: the assessment goes into the hand-back, the note into the
+        # referrer's outcome and an admission's reason.
+        judge_free_text(assessment, element="assessment")
+        judge_free_text(note, element="note")
         # The episode first, as closing it does (then its visits): two nurses
         # ending their visits at once, or a nurse and the coordinator, take
         # their turns without a deadlock, and the second sees the first's end.

@@ -18,6 +18,7 @@ from consent.fhir.codings import (
     CodedValue,
     coded_values,
     judge_codings,
+    judge_free_text,
 )
 from consent.fhir.consent import (
     GIVEN_HOW_EXTENSION,
@@ -82,6 +83,7 @@ __all__ = [
     "consent_resource",
     "etag",
     "judge_codings",
+    "judge_free_text",
     "parse_consent",
     "parse_patient",
     "parse_record_resource",

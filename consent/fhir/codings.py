@@ -26,6 +26,7 @@ from consent.classifications import (
     is_psychiatric,
     is_valid_code,
     normalised_code,
+    psychiatric_code_in_text,
     system_key,
 )
 from consent.fhir.datatypes import RecordRefused
@@ -153,6 +154,24 @@ def judge_codings(values: list[CodedValue]) -> None:
                 field=value.expression,
                 params={"element": value.expression, "classification": classification.name},
             )
+
+
+def judge_free_text(text: str, *, element: str) -> None:
+    """R2 on free text that is disclosed beyond the acute function or stored
+    in the shared record: a psychiatric diagnosis written as a code (ICD-10
+    chapter F, SKS ``DF…``; :data:`consent.classifications.PSYCHIATRIC_CODE_IN_TEXT`)
+    is refused as a coded one is. Words are not judged. One function for every
+    door: the visit's assessment, the episode's outcome note, a care-thread
+    reply, the shared record's text elements."""
+    found = psychiatric_code_in_text(text)
+    if found is not None:
+        raise RecordRefused(
+            "record.psychiatric_code_in_text",
+            f"the text names the psychiatric diagnosis code {found[:12]}; "
+            "psychiatric diagnoses are not shared.",
+            field=element,
+            params={"code": found[:12]},
+        )
 
 
 def stored_code(value: CodedValue) -> tuple[str, str]:

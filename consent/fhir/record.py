@@ -23,7 +23,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy
 
-from consent.classifications import system_key
+from consent.classifications import classification_of, system_key
 from consent.fhir.codings import (
     DIAGNOSIS_SYSTEMS_LABEL,
     DIAGNOSIS_SYSTEMS_TEXT,
@@ -31,6 +31,7 @@ from consent.fhir.codings import (
     coded_at,
     coded_values,
     judge_codings,
+    judge_free_text,
     main_diagnosis,
     stored_code,
 )
@@ -242,6 +243,7 @@ def parse_record_resource(
         body.pop("extension", None)
     _check_contained(body, str(resource_type))
     _check_no_cpr_inside(body, str(resource_type))
+    _check_free_text(body, str(resource_type))
     code_system, code = "", ""
     source_id: int | None = None
     if resource_type == "Condition":
@@ -367,6 +369,36 @@ def _check_no_cpr_inside(body: dict[str, Any], resource_type: str) -> None:
 
     for key, value in body.items():
         if key != own:
+            walk(value, f"{resource_type}.{key}")
+
+
+# What is a machine's value, not text a person wrote: a code is judged by its
+# system (F70 is the eye in ICPC-2), a system, reference or id names things.
+MACHINE_ELEMENTS = frozenset({"system", "code", "url", "reference", "id", "version", "language"})
+
+
+def _check_free_text(body: dict[str, Any], resource_type: str) -> None:
+    """R2 on what a person wrote: a psychiatric diagnosis code in any text
+    (``text``, ``note[].text``, a narrative, a description, a coding's
+    display) is refused as the coded one is. The display of a coding in a
+    classification R2 knows is its code's name and judged with the code."""
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{where}[{index}]")
+        elif isinstance(node, dict):
+            system = node.get("system")
+            named = isinstance(system, str) and classification_of(system) is not None
+            for key, value in node.items():
+                if key in MACHINE_ELEMENTS or (named and key == "display"):
+                    continue
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, str):
+            judge_free_text(node, element=where)
+
+    for key, value in body.items():
+        if key not in MACHINE_ELEMENTS:
             walk(value, f"{resource_type}.{key}")
 
 

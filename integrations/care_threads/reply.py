@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.fhir import RecordRefused, judge_free_text
 from core.actors import Actor
 from core.errors import InvalidInput, PreconditionFailed
 from core.validation import required_text
@@ -41,6 +42,22 @@ def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMes
             _("The reply may be at most 4000 characters."),
             field="text",
         )
+    try:
+        # R2: the reply is disclosed to the partner word for word.
+        judge_free_text(text, element="text")
+    except RecordRefused as exc:
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=thread.citizen_id,
+            outcome=Outcome.DENIED,
+            resource_type="Communication",
+            resource_id=f"care-thread-{thread.pk}",
+            reason_code=exc.code,
+            detail={"partner": thread.partner.code, "rule": exc.rule},
+        )
+        raise
     with transaction.atomic():
         locked = CareThread.objects.select_for_update().get(pk=thread.pk)
         latest = locked.messages.order_by("-written_at", "-pk").first()
