@@ -68,6 +68,12 @@ class Outcome(models.TextChoices):
     HANDED_BACK = "handed_back", "Handed back to home nursing"
     DECLINED_BY_CITIZEN = "declined_by_citizen", "Declined by the citizen"
     DIED = "died", "Died"
+    # The nurse came but did not meet the citizen (*borgeren blev ikke
+    # truffet*): nobody has seen her, so she may still need help.
+    CITIZEN_NOT_FOUND = "citizen_not_found", "Citizen not found"
+    # The need went away before a nurse saw the citizen (*henvisningen
+    # bortfaldt*): the referrer withdrew it, she was admitted by other means.
+    REFERRAL_LAPSED = "referral_lapsed", "Referral lapsed"
 
 
 class Episode(models.Model):
@@ -482,7 +488,8 @@ class DeadlineWarning(models.Model):
     whose hand-back or outcome no partner is configured to receive (R11), or
     an admission hand-off no hospital serving the citizen receives (R3), or
     results, a phone order's confirmation request or a step of an 1813
-    referral that no partner receives (R3, R8, R12)."""
+    referral that no partner receives (R3, R8, R12), or an episode that ended
+    with the citizen not found (she may still need help)."""
 
     class Kind(models.TextChoices):
         AT_RISK = "at_risk", _("No available nurse can arrive before the deadline")
@@ -520,6 +527,12 @@ class DeadlineWarning(models.Model):
         STATUS_UNSENT = (
             "status_unsent",
             _("1813 cannot be told where the referral stands: tell 1813"),
+        )
+        # The episode ended with the citizen not found: nobody has seen her,
+        # so the coordinator decides whether she still needs help.
+        CITIZEN_NOT_FOUND = (
+            "not_found",
+            _("The citizen was not found: she may still need help"),
         )
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")

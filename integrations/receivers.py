@@ -12,10 +12,11 @@ from acute import signals as acute_signals
 from acute.clinical import signals as clinical_signals
 from acute.clinical.models import MedicationOrder
 from acute.models import DeadlineWarning, Referral
+from acute.models import Outcome as EpisodeOutcome
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from integrations.gp.outbound import VisitResults
-from integrations.helpline_1813.outbound import ReferralStep
+from integrations.helpline_1813.outbound import ENDED_WITHOUT_SEEING, ReferralStep
 from integrations.home_nursing.outbound import ReferrerOutcome
 from integrations.hospital.outbound import AdmissionRequest
 from integrations.messages import Event
@@ -156,10 +157,16 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
     that one (she lives elsewhere, or moved meanwhile) is told the outcome as
     any referrer. A hand-back or a referrer's outcome that no partner is
     configured to receive is raised on the coordinator's board, never dropped
-    unseen, and audited as withheld."""
+    unseen, and audited as withheld.
+
+    A referral that lapsed before any nurse reached the citizen leaves home
+    nursing nothing to take over: no hand-back is sent (nor raised as unsent),
+    and a home nursing that referred her, her own included, is told the
+    outcome as any referrer."""
     told: set[int] = set()
     municipality = episode.citizen.municipality
     handback_partner = home_nursing_partner(municipality)
+    handback_owed = _handback_owed(episode)
 
     def tell(
         partner: Partner | None, recipient: Organisation | None = None, about: object = episode
@@ -196,6 +203,8 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
                     referral=referral,
                     step="completed",
                     by=by,
+                    # Why nobody saw her is the reason 1813 reads beside it.
+                    note=episode.outcome_note if episode.outcome in ENDED_WITHOUT_SEEING else "",
                     outcome=episode.outcome,
                 )
                 is not None
@@ -205,11 +214,15 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
                 partner_for(referrer, event=Event.CARE_COMMUNICATION),
                 referrer,
             )
-        elif referrer is None or _serves(referrer, municipality):
+        elif handback_owed and (referrer is None or _serves(referrer, municipality)):
             continue  # her own municipality's home nursing: the hand-back is their answer
         else:
-            partner = partner_for(referrer, event=Event.CARE_COMMUNICATION)
-            if partner is not None and partner == handback_partner:
+            partner = (
+                handback_partner
+                if referrer is None
+                else partner_for(referrer, event=Event.CARE_COMMUNICATION)
+            )
+            if handback_owed and partner is not None and partner == handback_partner:
                 continue  # it speaks for her own municipality too: the hand-back
             reached = tell(partner, referrer, about=ReferrerOutcome(episode=episode))
         if not reached:
@@ -231,7 +244,7 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
         ),
         episode.citizen.gp_practice,
     )
-    if not tell(handback_partner):
+    if handback_owed and not tell(handback_partner):
         _unaddressed(
             event=Event.CARE_COMMUNICATION,
             citizen_id=episode.citizen_id,
@@ -245,6 +258,17 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
             },
             by=by,
         )
+
+
+def _handback_owed(episode: Episode) -> bool:
+    """Whether home nursing takes something over: always, unless the referral
+    lapsed (*henvisningen bortfaldt*) before any nurse reached the citizen.
+    A citizen not found is handed back: home nursing should know nobody met
+    her."""
+    return (
+        episode.outcome != EpisodeOutcome.REFERRAL_LAPSED
+        or episode.visits.filter(on_site_at__isnull=False).exists()
+    )
 
 
 def _serves(organisation: Organisation, municipality: Organisation) -> bool:

@@ -23,6 +23,8 @@ EDGE_LABELS = (
     gettext_noop("Handed back to home nursing"),
     gettext_noop("Declined by the citizen"),
     gettext_noop("Died"),
+    gettext_noop("Citizen not found"),
+    gettext_noop("Referral lapsed"),
     gettext_noop("Heart rate"),
     gettext_noop("Respiratory rate"),
     gettext_noop("Oxygen saturation"),

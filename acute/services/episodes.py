@@ -155,6 +155,8 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
             status=Referral.Status.CLOSED
         )
         _untriaged_to_next_episode(episode, actor=actor)
+        if outcome == Outcome.CITIZEN_NOT_FOUND:
+            _not_found_warning_raise(episode)
         care_relationship_close(source_type=EPISODE_SOURCE, source_id=str(episode.pk))
         for visit_id in episode.visits.values_list("pk", flat=True):
             care_relationship_close(source_type=VISIT_SOURCE, source_id=str(visit_id))
@@ -192,6 +194,21 @@ def episode_end_warning_raise(*, referral: Referral, kind: str, detail: dict) ->
                 update_fields=["detail", "raised_at", "acknowledged_at", "acknowledged_by"]
             )
     return warning
+
+
+def _not_found_warning_raise(episode: Episode) -> None:
+    """Nobody met the citizen, so nobody knows whether she still needs help:
+    the coordinator is told on the board (on the episode's first referral
+    the acute function took on), beside what the referrer and home nursing
+    are sent."""
+    referrals = episode.referrals.order_by("pk")
+    referral = referrals.exclude(status=Referral.Status.DECLINED).first() or referrals.first()
+    if referral is not None:
+        episode_end_warning_raise(
+            referral=referral,
+            kind=DeadlineWarning.Kind.CITIZEN_NOT_FOUND,
+            detail={"episode": episode.pk},
+        )
 
 
 def _untriaged_to_next_episode(closed: Episode, *, actor: Actor) -> Episode | None:

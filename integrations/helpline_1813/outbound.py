@@ -35,6 +35,25 @@ STEPS = {
     "on_site": ("in-progress", "nurse-on-site", gettext_noop("The nurse is with the citizen")),
     "completed": ("completed", "completed", gettext_noop("The acute episode ended")),
 }
+# An episode that ended without a nurse seeing the citizen is not "completed"
+# to 1813's physician. Not found: the visit was tried and failed, nobody knows
+# how she is, she may still need help (1813 may need to act again). Lapsed:
+# the request was called off before anyone saw her (withdrawn, admitted by
+# other means), nothing more is coming.
+ENDED_WITHOUT_SEEING = {
+    Outcome.CITIZEN_NOT_FOUND: (
+        "failed",
+        "citizen-not-found",
+        gettext_noop(
+            "The nurse did not find the citizen: nobody has seen her, she may still need help"
+        ),
+    ),
+    Outcome.REFERRAL_LAPSED: (
+        "cancelled",
+        "referral-lapsed",
+        gettext_noop("The referral lapsed before a nurse saw the citizen"),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,8 @@ class ReferralStep:
 def status_task(step: ReferralStep) -> dict[str, Any]:
     referral = step.referral
     status, code, text = STEPS[step.step]
+    if step.step == "completed" and step.outcome in ENDED_WITHOUT_SEEING:
+        status, code, text = ENDED_WITHOUT_SEEING[Outcome(step.outcome)]
     with in_partner_language():
         text = gettext(text)
         referral_display = gettext("Referral %(number)s") % {"number": referral.pk}
