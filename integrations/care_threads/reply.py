@@ -46,16 +46,12 @@ def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMes
         # R2: the reply is disclosed to the partner word for word.
         judge_free_text(text, element="text")
     except RecordRefused as exc:
-        audit_record(
-            actor=actor,
-            action=Action.CREATE,
-            purpose=Purpose.TREATMENT,
-            citizen_id=thread.citizen_id,
-            outcome=Outcome.DENIED,
-            resource_type="Communication",
-            resource_id=f"care-thread-{thread.pk}",
-            reason_code=exc.code,
-            detail={"partner": thread.partner.code, "rule": exc.rule},
+        _reply_audit(
+            thread,
+            actor,
+            Outcome.DENIED,
+            exc.code,
+            {"partner": thread.partner.code, "rule": exc.rule},
         )
         raise
     with transaction.atomic():
@@ -91,15 +87,29 @@ def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMes
         segment.header_id = str(outbound.message_id)
         segment.full_clean(exclude=["thread", "written_by", "outbound"])
         segment.save(update_fields=["outbound", "header_id"])
-        audit_record(
-            actor=actor,
-            action=Action.CREATE,
-            purpose=Purpose.TREATMENT,
-            citizen_id=locked.citizen_id,
-            outcome=Outcome.PERMITTED,
-            resource_type="Communication",
-            resource_id=f"care-thread-{locked.pk}",
-            reason_code=Event.CARE_COMMUNICATION_REPLY,
-            detail={"partner": locked.partner.code, "segment": segment.pk},
+        _reply_audit(
+            locked,
+            actor,
+            Outcome.PERMITTED,
+            Event.CARE_COMMUNICATION_REPLY,
+            {"partner": locked.partner.code, "segment": segment.pk},
         )
     return segment
+
+
+def _reply_audit(
+    thread: CareThread, actor: Actor, outcome: str, reason: str, detail: dict[str, object]
+) -> None:
+    """A reply written (a disclosure to the partner) or refused, on the
+    citizen's log."""
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=thread.citizen_id,
+        outcome=outcome,
+        resource_type="Communication",
+        resource_id=f"care-thread-{thread.pk}",
+        reason_code=reason,
+        detail=detail,
+    )
