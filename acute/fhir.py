@@ -17,7 +17,7 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
-from acute.models import Referral, Urgency, Visit, VitalSign
+from acute.models import Outcome, Referral, Urgency, Visit, VitalSign
 from acute.occurrence import occurrence_split
 from consent.fhir import coded_values
 from core.cpr import CPR_SYSTEM
@@ -83,6 +83,14 @@ def _service_request_status(referral: Referral) -> str:
     # Held while the citizen is admitted to hospital (R12): FHIR's own "on-hold".
     if referral.on_hold_since is not None:
         return "on-hold"
+    # A referral that lapsed before a nurse saw the citizen (the referrer
+    # withdrew it, she was admitted by other means) ended before its work was
+    # done: FHIR's "revoked", not "completed".
+    if (
+        referral.status == Referral.Status.CLOSED
+        and referral.episode.outcome == Outcome.REFERRAL_LAPSED
+    ):
+        return "revoked"
     return SERVICE_REQUEST_STATUS[Referral.Status(referral.status)]
 
 

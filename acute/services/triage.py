@@ -20,6 +20,7 @@ from acute.services._common import (
 )
 from acute.services.dispatch import dispatch_auto_assign
 from consent.audit.services import Action
+from consent.fhir import judge_free_text
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, PreconditionFailed
@@ -28,6 +29,8 @@ from core.models import Citizen
 from core.validation import required_text
 
 REFERRAL_CITIZEN_DECEASED = "referral.citizen_deceased"
+# R2 on the reason for declining, which goes back to the referrer.
+PSYCHIATRIC_CODE_IN_TEXT = "record.psychiatric_code_in_text"
 # Triage is decided once; a second decision (a colleague's at the same time,
 # the same answer sent again) is refused, and the attempt audited (R9).
 REFERRAL_ALREADY_TRIAGED = "referral.already_triaged"
@@ -80,9 +83,10 @@ def referral_decline(*, referral: Referral, reason: str, actor: Actor) -> Referr
     """Triage: decline, with a reason that goes back to the referrer (signal).
 
     The reason is required and at most :data:`REFERRAL_TEXT_LIMIT` characters
-    (400 ``referral.decline_reason_required`` / ``referral.decline_reason_too_long``);
-    either refusal writes nothing and is a denied attempt on the citizen's
-    record (R9)."""
+    (400 ``referral.decline_reason_required`` / ``referral.decline_reason_too_long``),
+    and, since it leaves the acute function, names no psychiatric diagnosis as
+    a code (R2, 400 ``record.psychiatric_code_in_text``); each refusal writes
+    nothing and is a denied attempt on the citizen's record (R9)."""
     with _triage_audited(
         referral,
         actor=actor,
@@ -90,10 +94,12 @@ def referral_decline(*, referral: Referral, reason: str, actor: Actor) -> Referr
         codes={
             "referral.decline_reason_required",
             "referral.decline_reason_too_long",
+            PSYCHIATRIC_CODE_IN_TEXT,
             REFERRAL_ALREADY_TRIAGED,
         },
     ):
         reason = _decline_reason(reason)
+        judge_free_text(reason, element="reason")
         referral = _triage(
             referral, status=Referral.Status.DECLINED, actor=actor, decline_reason=reason
         )

@@ -161,8 +161,9 @@ def judge_free_text(text: str, *, element: str) -> None:
     in the shared record: a psychiatric diagnosis written as a code (ICD-10
     chapter F, SKS ``DF…``; :data:`consent.classifications.PSYCHIATRIC_CODE_IN_TEXT`)
     is refused as a coded one is. Words are not judged. One function for every
-    door: the visit's assessment, the episode's outcome note, a care-thread
-    reply, the shared record's text elements."""
+    door: the visit's assessment, the episode's outcome note, the reason for
+    declining a referral, a care-thread reply, the shared record's text
+    elements."""
     found = psychiatric_code_in_text(text)
     if found is not None:
         raise RecordRefused(

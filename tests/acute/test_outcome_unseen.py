@@ -11,7 +11,7 @@ import pytest
 
 from acute.fhir import encounter_resource
 from acute.models import DeadlineWarning, Episode, Outcome, Visit
-from core.models import Role
+from core.models import Citizen, Role
 from tests import factories as f
 from tests.acute.test_pages import _assigned, _login, _walk_to_site
 
@@ -69,6 +69,42 @@ def test_r11_the_coordinator_ends_an_episode_whose_referral_lapsed_before_anyone
     assert (visit.status, visit.cancel_reason) == ("cancelled", "episode_closed")
     # Nobody is left to look for: the board has no not-found warning.
     assert not DeadlineWarning.objects.filter(kind="not_found").exists()
+
+
+@pytest.mark.parametrize(
+    "outcome, status",
+    [("referral_lapsed", "revoked"), ("citizen_not_found", "completed"), ("admitted", "completed")],
+)
+def test_r11_a_lapsed_referral_reads_revoked_over_fhir_others_completed(
+    outcome: str, status: str
+) -> None:
+    # FHIR's "revoked": terminated before the full completion of the intended
+    # actions, which is what a referral that lapsed before anyone came is.
+    _nurse, _shift, visit = _assigned()
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    client = f.client_for(coordinator)
+    # The citizen's own GP reads the outcome through the gate once it has ended.
+    gp = f.gp_practice()
+    Citizen.objects.filter(pk=visit.citizen_id).update(gp_practice=gp)
+    gp_reads = f.client_for(f.staff(Role.PHYSICIAN, gp))
+    ended = client.post(
+        f"/api/acute/episodes/{visit.episode_id}/complete", {"outcome": outcome}, format="json"
+    )
+    assert ended.status_code == 200, ended.content
+
+    read = gp_reads.get(f"/fhir/ServiceRequest/referral-{visit.referral_id}")
+
+    assert read.status_code == 200, read.content
+    assert read.json()["status"] == status
+    # A declined referral keeps reading revoked.
+    declined = f.acute_referral(person=visit.citizen, accepted=False, by=coordinator)
+    refused = client.post(
+        f"/api/acute/referrals/{declined.pk}/decline", {"reason": "Indlagt"}, format="json"
+    )
+    assert refused.status_code == 200, refused.content
+    read = gp_reads.get(f"/fhir/ServiceRequest/referral-{declined.pk}")
+    assert read.status_code == 200, read.content
+    assert read.json()["status"] == "revoked"
 
 
 def test_r11_the_coordinator_can_end_an_episode_with_the_citizen_not_found() -> None:

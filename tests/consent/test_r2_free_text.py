@@ -1,7 +1,8 @@
 """R2 on free text: a psychiatric diagnosis written as a code (ICD-10 chapter
 F, SKS ``DF…``) in text that leaves the acute function (the visit's
 assessment and the outcome's note into the hand-back and the referrer's
-outcome, a care-thread reply) or enters the shared record (a record
+outcome, the coordinator's reason for declining a referral, a care-thread
+reply) or enters the shared record (a record
 resource's text) is refused as a coded one is, nothing written, the attempt
 audited. Ordinary clinical text (times, temperatures, doses) is taken, and
 words are not judged."""
@@ -14,7 +15,7 @@ import pytest
 from django.test import Client
 
 from acute import services
-from acute.models import Episode, Visit, VisitNote
+from acute.models import Episode, Referral, Visit, VisitNote
 from consent.audit.models import AuditEntry
 from consent.classifications import psychiatric_code_in_text
 from consent.models import RecordResource
@@ -183,6 +184,43 @@ def test_r2_the_coordinators_outcome_note_is_screened() -> None:
         url, {"outcome": "treated_at_home", "note": "kl. 14.30"}, format="json"
     )
     assert taken.status_code == 200, taken.json()
+
+
+@pytest.mark.django_db
+def test_r2_a_decline_reason_naming_a_psychiatric_code_is_not_sent_to_the_referrer() -> None:
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = f.acute_referral(accepted=False, by=coordinator)
+    messages_before = OutboundMessage.objects.count()
+    url = f"/api/acute/referrals/{referral.pk}/decline"
+    api = f.client_for(coordinator)
+
+    refused = api.post(url, {"reason": "Kendt med DF321, henvises til psykiatrien"}, format="json")
+
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["error"]["code"] == CODE
+    assert refused.json()["error"]["field"] == "reason"
+    referral.refresh_from_db()
+    assert (referral.status, referral.decline_reason) == (Referral.Status.RECEIVED, "")
+    assert OutboundMessage.objects.count() == messages_before
+    assert _denied(referral.citizen_id, "ServiceRequest") == 1
+
+    # The coordinator's page refuses it alike, in Danish on the reason's field.
+    page = Client()
+    assert f.log_in(page, coordinator).status_code == 302
+    answer = page.post(
+        f"/coordinator/referrals/{referral.pk}/triage/",
+        {"decision": "decline", "reason": "F32 depression"},
+    )
+    assert answer.status_code == 400
+    assert "teksten nævner den psykiatriske diagnosekode F32" in answer.content.decode()
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.RECEIVED
+    assert _denied(referral.citizen_id, "ServiceRequest") == 2
+
+    taken = api.post(url, {"reason": "Indlagt kl. 14.30, temp 38,2"}, format="json")
+    assert taken.status_code == 200, taken.json()
+    referral.refresh_from_db()
+    assert referral.decline_reason == "Indlagt kl. 14.30, temp 38,2"
 
 
 def _thread() -> tuple[CareThread, Any, Any]:
