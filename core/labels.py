@@ -98,6 +98,8 @@ REASONS: dict[str, Promise] = {
     "scope_not_granted": pgettext_lazy(REASON_CONTEXT, "outside the system's scopes"),
     "signin.oidc": pgettext_lazy(REASON_CONTEXT, "sign-in through the organisation"),
     "signin.password": pgettext_lazy(REASON_CONTEXT, "sign-in with password and code"),
+    "signout": pgettext_lazy(REASON_CONTEXT, "sign-out"),
+    "signout.idle": pgettext_lazy(REASON_CONTEXT, "signed out after inactivity"),
     "unknown_citizen": pgettext_lazy(REASON_CONTEXT, "unknown citizen"),
     "unknown_care_thread": pgettext_lazy(REASON_CONTEXT, "unknown correspondence"),
     "unknown_resource": pgettext_lazy(REASON_CONTEXT, "unknown record"),

@@ -62,6 +62,16 @@ SESSION_SEEN_KEY = "seen_at"
 SESSION_SEEN_PRECISION_SECONDS = 60
 
 
+def session_idle_seconds(session: Any, *, now: float) -> float | None:
+    """How long ago the session was last used, when that is past the idle
+    limit; ``None`` otherwise (or when no use is recorded). The idle
+    timeout's one rule, read by the middleware and the sign-out record."""
+    seen = session.get(SESSION_SEEN_KEY)
+    if isinstance(seen, (int, float)) and now - seen > settings.SESSION_IDLE_SECONDS:
+        return now - seen
+    return None
+
+
 class SessionIdleMiddleware:
     """Ends a logged-in session left untouched for ``SESSION_IDLE_SECONDS``,
     whichever door it comes back by (a page, the API, the admin): she logs in
@@ -76,7 +86,8 @@ class SessionIdleMiddleware:
         if session is not None and session.get("_auth_user_id") is not None:
             now = time.time()
             seen = session.get(SESSION_SEEN_KEY)
-            if isinstance(seen, (int, float)) and now - seen > settings.SESSION_IDLE_SECONDS:
+            if session_idle_seconds(session, now=now) is not None:
+                # Django's logout signal puts the ended session in the audit log.
                 logout(request)
             elif not isinstance(seen, (int, float)) or now - seen >= SESSION_SEEN_PRECISION_SECONDS:
                 session[SESSION_SEEN_KEY] = now

@@ -72,6 +72,10 @@ login_refused = Signal()
 # Sent when a password login succeeds, with ``membership`` (the role it acts
 # in), ``door`` ("page", "api" or "admin") and ``client_address``.
 password_login_succeeded = Signal()
+# Sent when she logs out with her bearer token (the API's logout), with
+# ``membership``: a sign-out in the audit log, as a session's logout is
+# (Django's ``user_logged_out``).
+token_signed_out = Signal()
 
 
 def login_refusal_send(*, username: str, code: str, client_address: str | None) -> None:
@@ -351,9 +355,12 @@ def token_issue(
     return raw
 
 
+@transaction.atomic
 def token_revoke(*, token: ApiToken) -> None:
+    """The token ends, and with it her sign-out is in the audit log."""
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    token_signed_out.send(sender=None, membership=token.membership)
 
 
 def tokens_prune(*, now: dt.datetime | None = None) -> int:

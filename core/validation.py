@@ -202,6 +202,23 @@ def typed_number(raw: object) -> TypedNumber:
     return TypedNumber(text_trimmed(raw))
 
 
+# A latitude or longitude as typed on a page or sent by the tablet's position
+# script: a plain decimal — digits, perhaps a sign in front and one decimal
+# point or comma — never an exponent, NaN or Infinity. Unlike a typed number,
+# "55.751" is a position's decimals, never a grouped thousand.
+_COORDINATE_TEXT = re.compile(r"[+-]?(?:[0-9]{1,15}(?:[.,][0-9]{0,15})?|[.,][0-9]{1,15})")
+
+
+def typed_coordinate(raw: object) -> float | None:
+    """The latitude or longitude in ``raw`` (a comma or a dot as decimal
+    sign), or None when it is not a plain decimal; the caller refuses it on
+    its field. Whether it lies on the globe is the caller's range check."""
+    text = text_trimmed(raw)
+    if not _COORDINATE_TEXT.fullmatch(text):
+        return None
+    return float(text.replace(",", "."))
+
+
 def _typed_text(text: str) -> str | None:
     """The number in ``text`` written with a decimal point, or None when it is
     not one; raises ``ValueError`` for dot-grouped thousands (ambiguous)."""

@@ -10,11 +10,20 @@ class PortalConfig(AppConfig):
     verbose_name = "Pages that combine apps"
 
     def ready(self) -> None:
-        from core.services import login_locked_out, login_refused, password_login_succeeded
+        from django.contrib.auth.signals import user_logged_out
+
+        from core.services import (
+            login_locked_out,
+            login_refused,
+            password_login_succeeded,
+            token_signed_out,
+        )
         from portal.signin.services import (
             login_lockout_record,
             login_refusal_record,
             password_login_record,
+            session_sign_out_record,
+            token_sign_out_record,
         )
 
         login_locked_out.connect(login_lockout_record, dispatch_uid="portal.login_lockout_record")
@@ -22,3 +31,5 @@ class PortalConfig(AppConfig):
         password_login_succeeded.connect(
             password_login_record, dispatch_uid="portal.password_login_record"
         )
+        user_logged_out.connect(session_sign_out_record, dispatch_uid="portal.session_sign_out")
+        token_signed_out.connect(token_sign_out_record, dispatch_uid="portal.token_sign_out")

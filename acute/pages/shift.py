@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,7 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.validation import typed_coordinate
 
 # --- the nurse's shift -----------------------------------------------------------
 
@@ -102,12 +104,12 @@ POSITION_MIN_INTERVAL = dt.timedelta(seconds=30)
 
 
 def _coordinate(raw: str, field: str) -> float:
-    try:
-        value = float(raw.replace(",", ".").strip())
-    except ValueError:
+    """A latitude or longitude from the tablet's script: a plain decimal only."""
+    value = typed_coordinate(raw)
+    if value is None:
         raise InvalidInput(
             "shift.position_invalid", _("Latitude and longitude as numbers."), field=field
-        ) from None
+        )
     return value
 
 
@@ -150,7 +152,11 @@ def nurse_position(request: HttpRequest) -> HttpResponse:
     except PlatformError as exc:
         if from_device:
             status = 403 if isinstance(exc, NotFoundOrNotAllowed) else 400
-            return JsonResponse({"code": exc.code, "stored": False}, status=status)
+            # The tablet's script is told why, in Danish, and on which field.
+            body = {"code": exc.code, "stored": False, "message": gettext(exc.message)}
+            if exc.field:
+                body["field"] = exc.field
+            return JsonResponse(body, status=status)
         return _shift_page(request, exc)
     stored = shift.position_at != before
     if from_device:

@@ -11,7 +11,6 @@ store, and read best together."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -40,7 +39,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, Precon
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services import citizen_create
-from core.validation import full_clean_or_raise, is_digits, text_blank
+from core.validation import full_clean_or_raise, is_digits, text_blank, typed_coordinate
 
 # The audit reason of a death corrected as reported in error, whichever door
 # corrects it (the Patient here, the hospital's HospitalNotification in
@@ -488,13 +487,11 @@ def patient_register(
 
 
 def _position_typed(raw: str, field: str, errors: list[PlatformError]) -> float | None:
-    """A latitude or longitude as typed (a comma or a dot); a refusal joins ``errors``."""
-    try:
-        value = float(raw.replace(",", ".").strip())
-        if math.isfinite(value):
-            return value
-    except ValueError:
-        pass
+    """A latitude or longitude as typed (a plain decimal, a comma or a dot);
+    a refusal joins ``errors``."""
+    value = typed_coordinate(raw)
+    if value is not None:
+        return value
     errors.append(
         InvalidInput(
             "patient.geolocation_required",

@@ -7,17 +7,20 @@ import datetime as dt
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.errors import PlatformError
 from core.logging import scrub
+from core.middleware import session_idle_seconds
 from core.models import (
     ApiToken,
     ExternalIdentity,
@@ -28,6 +31,7 @@ from core.models import (
     User,
     hash_token,
 )
+from core.permissions import SESSION_MEMBERSHIP_KEY
 from core.scopes import parse_scopes
 
 SIGN_IN_TASK = "sign-in"
@@ -116,6 +120,60 @@ def password_login_record(
         resource_type="Session",
         reason_code="signin.password",
         detail={"door": door, "client_address": client_address or ""},
+    )
+
+
+SIGN_OUT_CODE = "signout"
+IDLE_SIGN_OUT_CODE = "signout.idle"
+
+
+def _sign_out_record(*, actor: Actor, code: str, detail: dict[str, Any]) -> None:
+    audit_record(
+        actor=actor,
+        action=Action.DELETE,
+        purpose=Purpose.OPERATIONS,
+        citizen_id=None,
+        resource_type="Session",
+        reason_code=code,
+        detail=detail,
+    )
+
+
+def session_sign_out_record(
+    sender: object, *, request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
+    """A session ended — logged out on a page or in the admin, or ended by the
+    idle timeout — in the audit log, by the user whose session it was in the
+    role it acted in (connected to Django's ``user_logged_out``, which every
+    logout sends before the session is emptied)."""
+    if user is None or user.pk is None:
+        return
+    session = getattr(request, "session", None)
+    membership_id = session.get(SESSION_MEMBERSHIP_KEY) if session is not None else None
+    # The role the session acted in, even one switched off meanwhile: one
+    # query, and only when a session ends.
+    membership = (
+        Membership.objects.select_related("organisation")
+        .filter(pk=membership_id, user=user)
+        .first()
+        if isinstance(membership_id, int)
+        else None
+    )
+    actor = Actor(user=user, membership=membership)
+    idle = session_idle_seconds(session, now=time.time()) if session is not None else None
+    if idle is not None:
+        _sign_out_record(actor=actor, code=IDLE_SIGN_OUT_CODE, detail={"idle_seconds": int(idle)})
+        return
+    match = getattr(request, "resolver_match", None)
+    door = "admin" if match is not None and "admin" in match.namespaces else "page"
+    _sign_out_record(actor=actor, code=SIGN_OUT_CODE, detail={"door": door})
+
+
+def token_sign_out_record(sender: object, *, membership: Membership, **kwargs: Any) -> None:
+    """A bearer token revoked by its holder (the API's logout), in the audit
+    log like a session's logout (connected to ``core.services.token_signed_out``)."""
+    _sign_out_record(
+        actor=Actor.for_membership(membership), code=SIGN_OUT_CODE, detail={"door": "api"}
     )
 
 

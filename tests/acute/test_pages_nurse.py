@@ -610,10 +610,21 @@ def test_bad_positions_are_4xx_with_a_code_and_other_roles_are_refused():
         {"latitude": "north", "longitude": "12.5"},
         {"latitude": "91", "longitude": "12.5"},
         {"latitude": "nan", "longitude": "12.5"},
+        # Numbers to float() but no plain decimal: refused on their field.
+        {"latitude": "55.7", "longitude": "1e1"},
+        {"latitude": "55.7", "longitude": "inf"},
+        {"latitude": "55.7", "longitude": "-infinity"},
+        {"latitude": "55.7", "longitude": "1_2.5"},
     ):
         response = client.post("/nurse/shift/position/", data)
         assert response.status_code == 400
         assert response.json()["code"] == "shift.position_invalid"
+        if data["latitude"] == "91":
+            continue  # a number, but off the globe
+        assert response.json()["message"] == "Bredde- og længdegrad som tal."
+        assert response.json()["field"] == next(
+            name for name, value in data.items() if value not in ("55.7", "12.5")
+        )
     other = factories.acute_nurse_on_shift()[0]
     _n, _s, others_visit = _assigned((other, factories.acute_nurse_on_shift()[1]))
     foreign = client.post("/nurse/shift/position/", {"place": f"visit-{others_visit.pk}"})

@@ -133,6 +133,41 @@ def test_coordinator_registers_an_unknown_citizen_from_the_phone_referral(new_pa
     assert page.locator(f"#referral-{referral.pk}").count() == 1
     assert _sideways(page) == [] and _unnamed(page) == []
     assert_accessible(page)
+    # At a tablet's or a small laptop's width the referral table stays inside
+    # its card, a referral with its nurse among them: its last column
+    # ("Sygeplejerske") was cut off at 1280 px.
+    from tests.acute.test_pages import _assigned
+
+    _assigned()
+    page.reload()
+    for width in (1280, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert _table_overflow(page, "#open-title") == [], width
+
+
+def _table_overflow(page: Any, heading: str) -> list[str]:
+    """What of the table in the card headed ``heading`` does not show: a
+    table wider than its frame, a frame or a header cell past the card's edge."""
+    found: list[str] = page.evaluate(
+        """(heading) => {
+            const card = document.querySelector(heading).closest(".card");
+            const wrap = card.querySelector(".table-wrap");
+            const right = card.getBoundingClientRect().right + 0.5;
+            const frame = wrap.getBoundingClientRect().right + 0.5;
+            const out = [];
+            if (wrap.scrollWidth > wrap.clientWidth) {
+                out.push(`table ${wrap.scrollWidth} > ${wrap.clientWidth}`);
+            }
+            if (frame > right) out.push("frame past the card");
+            for (const th of wrap.querySelectorAll("th")) {
+                const edge = th.getBoundingClientRect().right;
+                if (edge > Math.min(right, frame)) out.push(`${th.textContent} cut off`);
+            }
+            return out;
+        }""",
+        heading,
+    )
+    return found
 
 
 def _phone_order(scene: Any, medicine: str) -> MedicationOrder:

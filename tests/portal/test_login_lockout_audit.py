@@ -126,3 +126,69 @@ def test_the_admin_login_is_recorded_and_a_non_administrators_password_as_a_wron
     refused = AuditEntry.objects.get(reason_code="auth.invalid_credentials")
     assert (refused.outcome, refused.detail["username"]) == (Outcome.DENIED, "nurse-not-admin")
     assert AuditEntry.objects.filter(reason_code="signin.password").count() == 1
+
+
+def _sign_outs() -> list[tuple[int | None, str, str, str]]:
+    entries = AuditEntry.objects.filter(resource_type="Session", reason_code__startswith="signout")
+    return [
+        (e.actor_user_id, e.actor_role, e.reason_code, e.detail.get("door", ""))
+        for e in entries.order_by("id")
+    ]
+
+
+def test_every_logout_is_recorded_as_a_sign_out_by_whoever_signed_out(client, api_client) -> None:
+    """Every sign-in was in the audit log but no logout, by any door: an
+    auditor could not tell when a tablet's session had ended, nor whether a
+    token was still in use when its holder said she had left."""
+    from tests.core.test_auth import _admin, _admin_login
+
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-out")
+    assert f.log_in(client, nurse).status_code == 302
+    assert client.post("/logout/").status_code == 302
+    # Logging out with no one signed in ends nothing and records nothing.
+    assert client.post("/logout/").status_code == 302
+
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function(), username="coord-out")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {f.token_for(coordinator)}")
+    assert api_client.post("/api/auth/logout").status_code == 204
+
+    admin_user = _admin("admin-out")
+    admin = Client()
+    assert _admin_login(admin, "admin-out", f.PASSWORD, f.totp_code(admin_user)).status_code == 302
+    assert admin.post("/admin/logout/").status_code == 302
+
+    assert _sign_outs() == [
+        (nurse.user_id, Role.ACUTE_NURSE, "signout", "page"),
+        (coordinator.user_id, Role.COORDINATOR, "signout", "api"),
+        (admin_user.pk, Role.ADMINISTRATOR, "signout", "admin"),
+    ]
+    entry = AuditEntry.objects.filter(reason_code="signout").first()
+    assert entry is not None
+    assert (entry.outcome, entry.purpose, entry.citizen_id) == (
+        Outcome.PERMITTED,
+        "operations",
+        None,
+    )
+
+
+def test_a_session_ended_by_the_idle_timeout_is_recorded_as_hers(client) -> None:
+    """The tablet left untouched was logged out quietly: the audit log showed
+    her signed in and never signed out."""
+    import time
+
+    from core.middleware import SESSION_SEEN_KEY
+
+    nurse = f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-idle")
+    assert f.log_in(client, nurse).status_code == 302
+    assert client.get("/").status_code == 200
+    assert _sign_outs() == []
+    session = client.session
+    session[SESSION_SEEN_KEY] = time.time() - settings.SESSION_IDLE_SECONDS - 30
+    session.save()
+    assert client.get("/").status_code == 302
+    assert _sign_outs() == [(nurse.user_id, Role.ACUTE_NURSE, "signout.idle", "")]
+    idle = AuditEntry.objects.get(reason_code="signout.idle")
+    assert idle.detail["idle_seconds"] >= settings.SESSION_IDLE_SECONDS
+    # Back at the login page nothing more is ended, nor recorded.
+    assert client.get("/").status_code == 302
+    assert AuditEntry.objects.filter(reason_code__startswith="signout").count() == 1
