@@ -66,17 +66,31 @@ def sign_in_refusal_record(
     _session_refusal_record(code, detail)
 
 
-def _session_refusal_record(code: str, detail: dict[str, Any]) -> None:
-    """A sign-in refused, in the audit log as a denied attempt at a session."""
+def _session_record(
+    *,
+    actor: Actor,
+    code: str,
+    detail: dict[str, Any],
+    action: str = Action.CREATE,
+    outcome: str = Outcome.PERMITTED,
+) -> None:
+    """A session begun, refused or ended, in the audit log (no citizen)."""
     audit_record(
-        actor=Actor.system(SIGN_IN_TASK),
-        action=Action.CREATE,
+        actor=actor,
+        action=action,
         purpose=Purpose.OPERATIONS,
         citizen_id=None,
-        outcome=Outcome.DENIED,
+        outcome=outcome,
         resource_type="Session",
         reason_code=code,
         detail=detail,
+    )
+
+
+def _session_refusal_record(code: str, detail: dict[str, Any]) -> None:
+    """A sign-in refused, in the audit log as a denied attempt at a session."""
+    _session_record(
+        actor=Actor.system(SIGN_IN_TASK), code=code, detail=detail, outcome=Outcome.DENIED
     )
 
 
@@ -112,13 +126,9 @@ def password_login_record(
     """A password login (with its code) that succeeded, in the audit log like a
     sign-in through an identity provider (connected to
     ``core.services.password_login_succeeded``)."""
-    audit_record(
+    _session_record(
         actor=Actor.for_membership(membership),
-        action=Action.CREATE,
-        purpose=Purpose.OPERATIONS,
-        citizen_id=None,
-        resource_type="Session",
-        reason_code="signin.password",
+        code="signin.password",
         detail={"door": door, "client_address": client_address or ""},
     )
 
@@ -128,15 +138,7 @@ IDLE_SIGN_OUT_CODE = "signout.idle"
 
 
 def _sign_out_record(*, actor: Actor, code: str, detail: dict[str, Any]) -> None:
-    audit_record(
-        actor=actor,
-        action=Action.DELETE,
-        purpose=Purpose.OPERATIONS,
-        citizen_id=None,
-        resource_type="Session",
-        reason_code=code,
-        detail=detail,
-    )
+    _session_record(actor=actor, code=code, detail=detail, action=Action.DELETE)
 
 
 def session_sign_out_record(
@@ -256,13 +258,9 @@ def oidc_sign_in(*, provider: str, claims: SignInClaims) -> Membership:
         if membership.in_force():
             identity.last_sign_in_at = timezone.now()
             identity.save(update_fields=["last_sign_in_at"])
-            audit_record(
+            _session_record(
                 actor=Actor.for_membership(membership),
-                action=Action.CREATE,
-                purpose=Purpose.OPERATIONS,
-                citizen_id=None,
-                resource_type="Session",
-                reason_code="signin.oidc",
+                code="signin.oidc",
                 detail={"provider": provider, "issuer": claims.issuer, "new_role": created},
             )
             return membership
