@@ -131,6 +131,11 @@ class Organisation(models.Model):
         return self.name
 
 
+# A hospital and its departments: a unit whose parent is one of these (a
+# hospital's rehabilitation unit) acts as the hospital does (R3).
+HOSPITAL_KINDS = frozenset({Organisation.Kind.HOSPITAL, Organisation.Kind.HOSPITAL_DEPARTMENT})
+
+
 class Role(models.TextChoices):
     ACUTE_NURSE = "acute_nurse", _("Acute nurse")
     COORDINATOR = "coordinator", _("Coordinator")

@@ -38,7 +38,7 @@ from consent.audit.models import (
     Outcome,
     Purpose,
 )
-from core.models import Citizen, Organisation
+from core.models import HOSPITAL_KINDS, Citizen, Organisation
 
 ShiftChecker = Callable[[int, dt.datetime], bool | None]
 _shift_checkers: list[ShiftChecker] = []
@@ -63,8 +63,6 @@ MUNICIPAL_UNIT_KINDS = frozenset(
         Organisation.Kind.REHABILITATION_UNIT,
     }
 )
-# A rehabilitation unit that is part of a hospital acts as the hospital does.
-HOSPITAL_KINDS = frozenset({Organisation.Kind.HOSPITAL, Organisation.Kind.HOSPITAL_DEPARTMENT})
 WINDOW = dt.timedelta(hours=1)
 # The gate's reason code for an access only an open break-the-glass permitted.
 BREAK_GLASS_REASON = "break_glass"

@@ -18,7 +18,7 @@ from django.utils import timezone
 from consent.audit.services import Action, Purpose
 from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataCategory
 from core.actors import Actor
-from core.models import Citizen, Organisation, Role
+from core.models import HOSPITAL_KINDS, Citizen, Organisation, Role
 from core.purposes import PERMITTED_PURPOSES  # R3: the purposes each role may state
 
 CATEGORY_PATIENT = "patient"  # identity and address (Patient)
@@ -110,8 +110,6 @@ MUNICIPAL_KINDS = frozenset(
         Organisation.Kind.REHABILITATION_UNIT,
     }
 )
-# A rehabilitation unit that is part of a hospital counts as the hospital does.
-HOSPITAL_KINDS = frozenset({Organisation.Kind.HOSPITAL, Organisation.Kind.HOSPITAL_DEPARTMENT})
 # A GP practice is a recipient only as the citizen's own GP (the ``own_gp``
 # basis, from ``Citizen.gp_practice``), never through a relationship; the 1813
 # helpline is no recipient of the shared record at all.
