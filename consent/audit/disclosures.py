@@ -9,12 +9,14 @@ from typing import Any
 
 from django.utils import timezone
 
+from consent.audit.fhir import disclosure_recipient_id
 from consent.audit.models import (
     Action,
     AuditEntry,
     Purpose,
 )
 from consent.audit.selectors import LIST_FIELDS, flags_and_reviews
+from core.models import Organisation
 
 INSIGHT_YEARS = 2
 
@@ -47,6 +49,9 @@ class Disclosure:
     outcome: str
     resource_type: str
     flags: list[str]
+    # Whom the data was disclosed to: the partner organisation a hand-off
+    # went to, when the entry names a person's organisation as the sender.
+    recipient: str = ""
 
     @property
     def action_label(self) -> str:
@@ -77,6 +82,7 @@ def audit_entries_for_citizen(
         entries = entries.exclude(purpose=Purpose.AUDIT)
     rows = list(entries.order_by("-recorded_at", "-id"))
     flags, _ = flags_and_reviews([e.id for e in rows])
+    recipients = disclosure_recipients(rows)
     return [
         Disclosure(
             entry_id=e.id,
@@ -90,6 +96,22 @@ def audit_entries_for_citizen(
             outcome=e.outcome,
             resource_type=e.resource_type,
             flags=flags.get(e.id, []),
+            recipient=recipients.get(e.id, ""),
         )
         for e in rows
     ]
+
+
+def disclosure_recipients(entries: list[AuditEntry]) -> dict[int, str]:
+    """The recipient's name of each disclosure among ``entries`` that names
+    one apart from its sender (:func:`disclosure_recipient_id`), in one query."""
+    wanted = {e.id: disclosure_recipient_id(e) for e in entries}
+    ids = {pk for pk in wanted.values() if pk is not None}
+    if not ids:
+        return {}
+    names = dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return {
+        entry_id: names.get(pk, "")
+        for entry_id, pk in wanted.items()
+        if pk is not None and names.get(pk)
+    }

@@ -74,6 +74,16 @@ def _break_glass_details(entry: AuditEntry) -> list[dict[str, str]]:
     ]
 
 
+def disclosure_recipient_id(entry: AuditEntry) -> int | None:
+    """The organisation a disclosure went to, when the entry names it apart
+    from the sender's: a hand-off sent on behalf of a member of staff records
+    her organisation as the actor's and the partner that received it beside it."""
+    partner = entry.partner_organisation_id
+    if entry.action != Action.DISCLOSE or partner is None:
+        return None
+    return partner if partner != entry.actor_organisation_id else None
+
+
 def audit_event_resource(entry: AuditEntry) -> dict[str, Any]:
     interaction = _INTERACTION.get(Action(entry.action))
     subtype = [
@@ -138,6 +148,24 @@ def audit_event_resource(entry: AuditEntry) -> dict[str, Any]:
                     "reference": f"Organization/{organisation_id}",
                     "display": entry.actor_organisation_name or None,
                 },
+                "requestor": False,
+            }
+        )
+    recipient_id = disclosure_recipient_id(entry)
+    if recipient_id is not None:
+        # Whom the hand-off disclosed the data to (R5: the citizen sees who got it).
+        agents.append(
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": PARTICIPATION_TYPE,
+                            "code": "IRCP",
+                            "display": "information recipient",
+                        }
+                    ]
+                },
+                "who": {"reference": f"Organization/{recipient_id}"},
                 "requestor": False,
             }
         )

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.audit.api import csv_safe
 from consent.audit.cosignatures import witness_status
+from consent.audit.disclosures import disclosure_recipients
 from consent.audit.errors import ENTRY_NOT_FOUND
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, AuditEntry, Flag, Outcome, Purpose
@@ -259,6 +260,7 @@ def _entry_context(actor: Actor, entry_id: int) -> dict[str, object]:
         "entry": entry,
         "citizen_name": names.citizen(entry.citizen_id),
         "actor_name": names.users.get(entry.actor_user_id or 0, ""),
+        "recipient": disclosure_recipients([entry]).get(entry.id, ""),
         "flag_list": _flag_labels(found.flags),
         "review": found.review,
         "break_glass_id": entry.detail.get("break_glass_id"),

@@ -111,7 +111,7 @@ def _audit_events(report: InsightReport) -> list[dict[str, Any]]:
     )
     events = []
     for entry in entries:
-        event = audit_event_resource(entry)
+        event = _for_the_citizen(audit_event_resource(entry))
         if (
             entry.action == Action.BREAK_GLASS
             or entry.purpose == Purpose.EMERGENCY
@@ -125,6 +125,25 @@ def _audit_events(report: InsightReport) -> list[dict[str, Any]]:
             event.setdefault("extension", []).append(_proof_extension(proof))
         events.append(event)
     return events
+
+
+def _for_the_citizen(event: dict[str, Any]) -> dict[str, Any]:
+    """An access as the citizen is told it (R5): who, from which
+    organisation, when, what and why — not the network address of the staff
+    member's device nor the platform's request id, which are the auditors'
+    (their own AuditEvent search keeps them)."""
+    for agent in event.get("agent", []):
+        agent.pop("network", None)
+    entities = [
+        entity
+        for entity in event.get("entity", [])
+        if (entity.get("type") or {}).get("code") != "XrequestId"
+    ]
+    if entities:
+        event["entity"] = entities
+    else:
+        event.pop("entity", None)
+    return event
 
 
 PROOF_EXTENSION = "urn:tvaerakut:audit-inclusion-proof"

@@ -130,13 +130,19 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         raise
     user, organisation = _recorder(actor)
     decision = citizen.gate_decision  # type: ignore[attr-defined]
+    now = timezone.now()
     with transaction.atomic():
         directive = ConsentDirective(
             citizen=citizen,
             provision=parsed.provision,
             include_sub_units=parsed.include_sub_units,
             purposes=parsed.purposes,
-            period_start=parsed.period_start or timezone.now(),
+            # In force from when it is recorded: a start already past (a bare
+            # date of today, last year) cannot reach back over what was
+            # disclosed before, and the insight report must not show the
+            # citizen a refusal "from" a day it stopped nothing.
+            period_start=max(parsed.period_start or now, now),
+            recorded_at=now,
             period_end=parsed.period_end,
             data_period_start=parsed.data_period_start,
             data_period_end=parsed.data_period_end,

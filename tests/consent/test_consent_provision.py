@@ -8,9 +8,12 @@ with its own code and nothing is recorded."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.utils import timezone
 
 from consent.audit.models import AuditEntry
 from consent.models import ConsentDirective
@@ -256,3 +259,41 @@ def test_r4_a_directive_without_a_start_whose_end_has_passed_is_refused_naming_t
         "Consent",
         "consent.period_invalid",
     )
+
+
+@pytest.mark.parametrize("kind", ["deny", "permit"])
+def test_r4_r5_a_directive_whose_start_has_passed_is_in_force_from_when_it_is_recorded(
+    world: World, kind: str
+) -> None:
+    """A start already past (last year, or today as a bare date) cannot reach
+    back over what was disclosed before it was recorded: the directive is in
+    force from the moment it is recorded, and the insight report shows it so,
+    not as a refusal "from 2020" over accesses it never stopped."""
+    end = (timezone.now() + dt.timedelta(days=30)).isoformat()
+    body = bodies.refusal(world.person.pk, period={"start": "2020-01-01", "end": end}, kind=kind)
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert response.status_code == 201, response.content
+    directive = ConsentDirective.objects.get()
+    assert directive.period_start == directive.recorded_at
+    assert response.json()["provision"]["period"]["start"] == directive.recorded_at.isoformat()
+    insight = f.client_for(world.auditor).get(f"/fhir/Patient/{world.person.pk}/$insight")
+    (shown,) = [
+        e["resource"] for e in insight.json()["entry"] if e["resource"]["resourceType"] == "Consent"
+    ]
+    assert not shown["provision"]["period"]["start"].startswith("2020")
+    client = Client()
+    assert f.log_in(client, world.auditor).status_code == 302
+    page = client.get(f"/consent/insight/{world.person.pk}/").content.decode()
+    consents = page[page.index('id="consents"') : page.index('id="glass"')]
+    assert "2020" not in consents
+    # A refusal is in force at once; the nurse with her visit is refused.
+    refused = f.client_for(world.nurse).get(f"/fhir/Patient/{world.person.pk}").status_code
+    assert refused == (404 if kind == "deny" else 200)
+
+
+def test_r4_a_directive_starting_later_keeps_its_start(world: World) -> None:
+    start = timezone.now() + dt.timedelta(days=3)
+    body = bodies.refusal(world.person.pk, period={"start": start.isoformat()})
+    assert post(f.client_for(world.nurse), "/fhir/Consent", body).status_code == 201
+    assert ConsentDirective.objects.get().period_start == start
+    assert f.client_for(world.nurse).get(f"/fhir/Patient/{world.person.pk}").status_code == 200

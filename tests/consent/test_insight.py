@@ -226,3 +226,28 @@ def test_r5_insight_refuses_a_parameter_it_does_not_serve_and_records_it(world: 
         )
     for query in ("", "_format=json", "_pretty=true", "_summary=false"):
         assert auditor.get(f"{url}?{query}").status_code == 200, query
+
+
+def test_r5_the_citizens_report_says_who_and_why_not_the_staff_members_device(
+    world: World,
+) -> None:
+    """The citizen is told who read her data, from which organisation, when
+    and why; the address of the nurse's device and the platform's request id
+    are the auditors' and stay in their own AuditEvent search."""
+    f.client_for(world.nurse).get(
+        f"/fhir/Condition/{world.diagnosis.pk}", REMOTE_ADDR="10.20.30.40"
+    )
+    read = AuditEntry.objects.filter(citizen_id=world.person.pk, action="read").latest("id")
+    assert str(read.client_address) == "10.20.30.40" and read.request_id
+    bundle = f.client_for(world.auditor).get(f"/fhir/Patient/{world.person.pk}/$insight")
+    (event,) = [
+        e["resource"]
+        for e in bundle.json()["entry"]
+        if e["resource"]["resourceType"] == "AuditEvent" and e["resource"]["id"] == str(read.pk)
+    ]
+    assert event["agent"][0]["who"].get("display") == world.nurse.user.username
+    assert "10.20.30.40" not in bundle.content.decode()
+    assert read.request_id not in bundle.content.decode()
+    # The auditors' own search still has them.
+    audited = f.client_for(world.auditor).get(f"/fhir/AuditEvent/{read.pk}").content.decode()
+    assert "10.20.30.40" in audited and read.request_id in audited
