@@ -7,6 +7,7 @@ on_referral: list[URLPattern] = [
     path("", referrals.referral_detail, name="referral-detail"),
     path("assign/", referrals.referral_assign, name="referral-assign"),
     path("triage/", referrals.referral_triage, name="referral-triage"),
+    path("episode/", referrals.referral_episode_complete, name="referral-episode-complete"),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

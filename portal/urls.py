@@ -16,6 +16,7 @@ on_visit: list[URLPattern] = [
     path("procedure/", visit_forms.visit_procedure, name="visit-procedure"),
     path("delegation/", visit_forms.visit_delegation, name="visit-delegation"),
     path("complete/", visit_forms.visit_complete, name="visit-complete"),
+    path("episode/", visit_forms.visit_episode_complete, name="visit-episode-complete"),
     path("break-glass/", visit_forms.break_glass, name="visit-break-glass"),
 ]
 

@@ -27,7 +27,7 @@ from consent.audit.services import Action, Purpose
 from consent.services import break_glass_open
 from consent.services.denied import audit_denied
 from core.actors import Actor
-from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.messages import user_message
 from core.models import Role
 from core.pages import page_actor, render_page
@@ -347,6 +347,31 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     if replayed:
         return redirect("nurse-visits")
     messages.success(request, _("Visit completed. The hand-back is on its way."))
+    return redirect("nurse-visits")
+
+
+@page(Role.ACUTE_NURSE, concerns=Concerns("EpisodeOfCare", Visit, path="visit_id"))
+@require_POST
+def visit_episode_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
+    """The episode ended before she is with the citizen (nobody opened, the
+    referral lapsed): she closes it from her own visit while it is active,
+    through the same service as the coordinator's API, with its hand-back
+    and the referrer's outcome (R11). With the citizen she finishes her
+    visit instead, which ends the episode with what she found."""
+    actor = page_actor(request)
+    try:
+        visit = _write_visit(actor, visit_id)
+        if visit.status not in Visit.ACTIVE_STATUSES:
+            raise Conflict("visit.not_active", "That visit is no longer active.")
+        services.episode_complete(
+            episode=visit.episode,
+            outcome=request.POST.get("outcome", ""),
+            note=request.POST.get("note", ""),
+            actor=actor,
+        )
+    except PlatformError as exc:
+        return _visit_page(request, visit_id, exc)
+    messages.success(request, _("Episode closed. The hand-back is on its way."))
     return redirect("nurse-visits")
 
 

@@ -735,6 +735,12 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"decision": "decline", "reason": "Nej"},
         kind="form",
     ),
+    ("POST", "coordinator/referrals/<int:referral_id>/episode/"): Write(
+        "coordinator",
+        "/coordinator/referrals/{referral}/episode/",
+        lambda s: {"outcome": "referral_lapsed", "note": "Bortfaldet"},
+        kind="form",
+    ),
     ("POST", "coordinator/warnings/<int:warning_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/warnings/{warning}/acknowledge/", lambda s: {}, kind="form"
     ),
@@ -905,6 +911,12 @@ WRITES: dict[tuple[str, str], Write] = {
         "nurse",
         "/nurse/visits/{visit}/complete/",
         lambda s: {"outcome": "treated_at_home", "assessment": "UVI", "note": ""},
+        kind="form",
+    ),
+    ("POST", "nurse/visits/<int:visit_id>/episode/"): Write(
+        "nurse",
+        "/nurse/visits/{visit}/episode/",
+        lambda s: {"outcome": "citizen_not_found", "note": "Ingen lukkede op"},
         kind="form",
     ),
     ("POST", "nurse/visits/<int:visit_id>/break-glass/"): Write(

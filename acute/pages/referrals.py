@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
-from acute.models import Referral, Skill, Urgency, Visit
+from acute.models import Outcome, Referral, Skill, Urgency, Visit
 from consent import selectors as consent_selectors
 from consent import services as consent_services
 from consent.audit.services import Action, Purpose
@@ -68,6 +68,7 @@ def _referral_page(
             else [],
             # A refused override keeps what she typed.
             "hold_override_reason": request.POST.get("hold_override_reason", ""),
+            "outcomes": Outcome.choices,
             "now": timezone.now(),
         },
         error=error,
@@ -123,6 +124,31 @@ def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
             services.referral_accept(referral=referral, actor=actor)
     except PlatformError as exc:
         return _referral_page(request, referral_id, exc)
+    return redirect("referral-detail", referral_id=referral_id)
+
+
+@page(Role.COORDINATOR, concerns=REFERRAL)
+@require_POST
+def referral_episode_complete(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """The coordinator ends the referral's episode with its outcome (after a
+    follow-up, the citizen not found, the referral lapsed): the same service
+    as the API's, so its unfinished visits are cancelled, every nurse's
+    access through them ends (R1), and the hand-back and the referrer's
+    outcome go (R11)."""
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(
+            actor=actor, referral_id=referral_id, action=Action.UPDATE
+        )
+        services.episode_complete(
+            episode=referral.episode,
+            outcome=request.POST.get("outcome", ""),
+            note=request.POST.get("note", ""),
+            actor=actor,
+        )
+    except PlatformError as exc:
+        return _referral_page(request, referral_id, exc)
+    messages.success(request, _("Episode closed. The hand-back is on its way."))
     return redirect("referral-detail", referral_id=referral_id)
 
 
