@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.utils import formats
+
 UCUM_DISPLAY = {
     "Cel": "°C",
     "mm[Hg]": "mmHg",
@@ -21,3 +25,12 @@ def unit_label(unit: str | None) -> str:
     if not unit:
         return ""
     return UCUM_DISPLAY.get(unit, unit)
+
+
+def number_label(value: Decimal | None) -> str:
+    """A measured number as a clinician writes it, in the active language:
+    no trailing zeros the column adds, a decimal comma on a Danish page
+    (``3,5``, not ``3,500``; ``300``, not ``3E+2``)."""
+    if value is None:
+        return ""
+    return formats.number_format(Decimal(f"{Decimal(value).normalize():f}"))

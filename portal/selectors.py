@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext
 
-from acute.clinical.models import MedicationOrder, PhysicianAlert
+from acute.clinical.models import LabResult, MedicationOrder, PhysicianAlert
 from acute.models import DeadlineWarning, Visit
+from core.units import number_label, unit_label
 from integrations.models import OutboundMessage
 
 
@@ -45,6 +47,13 @@ _DEADLINE_KINDS: dict[str, str] = {
 _VISIT_SOURCES = ("acute.visit", "acute.visit.admission")
 _EPISODE_SOURCES = ("acute.episode", "acute.episode.handback")
 _ORDER_SOURCE = "acute.clinical.medication_order"
+
+
+def _result_shown(result: LabResult) -> str:
+    """A result as the visit's results table shows it, in the active language:
+    the test's Danish name, a decimal comma, the unit as a clinician writes it
+    (``Kalium; plasma: 7,2 mmol/L``)."""
+    return f"{gettext(result.test.display)}: {number_label(result.value)} {unit_label(result.unit)}"
 
 
 def nurse_visit_warnings(*, visits: Sequence[Visit]) -> dict[int, list[VisitWarning]]:
@@ -82,8 +91,7 @@ def nurse_visit_warnings(*, visits: Sequence[Visit]) -> dict[int, list[VisitWarn
                 kind="critical_result" if critical else "physician_alert",
                 at=alert.raised_at,
                 detail=(
-                    f"{alert.lab_result.test.display}: {alert.lab_result.value.normalize():f} "
-                    f"{alert.lab_result.unit}"
+                    _result_shown(alert.lab_result)
                     if critical and alert.lab_result
                     else alert.get_kind_display()
                 ),

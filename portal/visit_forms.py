@@ -20,7 +20,13 @@ from acute import selectors as acute_selectors
 from acute import services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
-from acute.clinical.catalogue import check_plausible, interpret, parse_value, reference_interval
+from acute.clinical.catalogue import (
+    check_plausible,
+    interpret,
+    parse_value,
+    reference_interval,
+    stored_value,
+)
 from acute.clinical.forms import order_details_from
 from acute.models import Visit, VisitNote, VisitSubmission, VitalSign
 from consent.audit.services import Action, Purpose
@@ -214,6 +220,7 @@ def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
             except InvalidInput as exc:
                 context["implausible"] = user_message(exc)
                 return render_page(request, "acute/_interpretation.html", context)
+            value = stored_value(test, value)
             context["value"] = value
             context["interpretation"] = interpret(test, value, sex=visit.citizen.sex)
             context["interval"] = reference_interval(test, sex=visit.citizen.sex)

@@ -753,6 +753,9 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {**REFERRAL, "source": "gp", "cpr": s.seeded.person.cpr},
         kind="form",
     ),
+    ("POST", "physician/alerts/<int:alert_id>/acknowledge/"): Write(
+        "physician", "/physician/alerts/{alert}/acknowledge/", lambda s: {}, kind="form"
+    ),
     ("POST", "physician/orders/<int:order_id>/confirm/"): Write(
         "physician", "/physician/orders/{late_order}/confirm/", lambda s: {}, kind="form"
     ),

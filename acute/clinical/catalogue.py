@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from acute.clinical.models import LabResult, TestDefinition
 from core.errors import InvalidInput
@@ -88,6 +88,14 @@ def parse_value(
     its column holds: refused with ``code`` (and its stem's ``…too_large``,
     ``…too_many_decimals``) naming ``field``."""
     return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True)
+
+
+def stored_value(test: TestDefinition, value: Decimal) -> Decimal:
+    """The value as it is stored, interpreted and reported: rounded half up,
+    as a laboratory rounds, to the catalogue's decimals (at most three). The
+    interpretation shown while she types is of this value, so the badge she
+    sees is the one stored, with its critical alert or without."""
+    return value.quantize(Decimal(1).scaleb(-min(test.decimals, 3)), rounding=ROUND_HALF_UP)
 
 
 def normalise_unit(test: TestDefinition, unit: object, *, field: str) -> str:

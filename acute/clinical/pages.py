@@ -15,10 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from acute.clinical.forms import order_details_from
-from acute.clinical.models import MedicationOrder
+from acute.clinical.models import MedicationOrder, PhysicianAlert
 from acute.clinical.selectors import (
+    alert_access,
     order_access_for_physician,
     order_allowance,
+    physician_alerts_open,
     physician_orders,
     physician_visits,
     visit_access,
@@ -27,6 +29,7 @@ from acute.clinical.services import (
     medication_order_cancel,
     medication_order_confirm,
     medication_order_correct,
+    physician_alert_acknowledge,
     prescription_mark_sent,
     written_order_record,
 )
@@ -47,13 +50,18 @@ ORDER = Concerns("MedicationRequest", MedicationOrder, path="order_id")
 def _orders_page(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
     actor = page_actor(request)
     orders = physician_orders(actor=actor)
-    # Names for the listed orders in one query: the selector has already
-    # audited one entry per citizen in the list.
+    # A critical result, a reminder or an overdue prescription addressed to
+    # her (or to her organisation): she sees it here and says she has seen it.
+    alerts = physician_alerts_open(actor=actor)
+    # Names for the listed orders and alerts in one query: the selectors have
+    # already audited one entry per citizen in each list.
     citizens = Citizen.objects.only("given_name", "family_name").in_bulk(
-        {o.citizen_id for o in orders}
+        {o.citizen_id for o in orders} | {a.citizen_id for a in alerts}
     )
     for order in orders:
         order.citizen = citizens[order.citizen_id]
+    for alert in alerts:
+        alert.citizen = citizens[alert.citizen_id]
     waiting = [o for o in orders if o.status == MedicationOrder.Status.AWAITING_CONFIRMATION]
     # Confirmed orders, and cancelled ones after doses were given against
     # them: those doses are prescribed all the same (R8).
@@ -82,7 +90,13 @@ def _orders_page(request: HttpRequest, error: PlatformError | None = None) -> Ht
     return render_page(
         request,
         "clinical/physician_orders.html",
-        {"waiting": waiting, "prescriptions": prescriptions, "in_force": in_force, "done": done},
+        {
+            "alerts": alerts,
+            "waiting": waiting,
+            "prescriptions": prescriptions,
+            "in_force": in_force,
+            "done": done,
+        },
         error=error,
     )
 
@@ -157,6 +171,21 @@ def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
         lambda *, actor, order: medication_order_cancel(actor=actor, order=order, reason=reason),
         _("Order stopped. No further dose can be given against it."),
     )
+
+
+@page(Role.PHYSICIAN, concerns=Concerns("Flag", PhysicianAlert, path="alert_id"))
+@require_POST
+def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """She has seen the alert (a critical result: she acts on it by phone);
+    the nurse's warning on the visit ends with it."""
+    actor = page_actor(request)
+    try:
+        alert = alert_access(actor=actor, alert_id=alert_id)
+        physician_alert_acknowledge(actor=actor, alert=alert)
+    except PlatformError as exc:
+        return _orders_page(request, exc)
+    messages.success(request, _("Alert marked as seen."))
+    return redirect("physician-orders")
 
 
 # --- the written order, and a phone order corrected in writing ------------------

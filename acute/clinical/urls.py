@@ -10,6 +10,11 @@ urlpatterns: list[URLPattern] = [
     path("physician/orders/<int:order_id>/stop/", pages.order_stop, name="order-stop"),
     path("physician/orders/<int:order_id>/correct/", pages.order_correct, name="order-correct"),
     path(
+        "physician/alerts/<int:alert_id>/acknowledge/",
+        pages.alert_acknowledge,
+        name="physician-alert-acknowledge",
+    ),
+    path(
         "physician/orders/<int:order_id>/prescription-sent/",
         pages.prescription_sent,
         name="order-prescription-sent",

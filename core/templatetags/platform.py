@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -13,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from core.labels import reason_label, resource_type_label, task_label
-from core.units import unit_label
+from core.units import number_label, unit_label
 
 register = template.Library()
 
@@ -21,6 +22,11 @@ register = template.Library()
 @register.filter
 def unit(value: str | None) -> str:
     return unit_label(value)
+
+
+@register.filter
+def measured(value: Decimal | None) -> str:
+    return number_label(value)
 
 
 @register.filter

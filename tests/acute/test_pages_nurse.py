@@ -856,3 +856,51 @@ def test_r8_a_phone_order_with_a_mistyped_atc_code_is_refused_on_that_field():
     assert 'data-field="medicine_atc"' in html
     assert "<strong>Ikke udført:</strong> Angiv lægemidlets ATC-kode" in html
     assert not MedicationOrder.objects.filter(visit=visit).exists()
+
+
+def test_a_critical_result_warning_reads_as_the_results_table_danish_name_decimal_comma_unit():
+    _nurse, _shift, visit, client = _on_site()
+    for code, value in (("NPU03230", "7,2"), ("NPU18016", "700")):
+        response = client.post(f"/nurse/visits/{visit.pk}/lab/", {"code": code, "value": value})
+        assert response.status_code == 302
+    page = client.get(f"/nurse/visits/{visit.pk}/").content.decode()
+    warnings = re.findall(r'data-warning="critical_result"><span>(.*?)</span>', page)
+    # Potassium, creatinine and the eGFR derived from it are all critical.
+    assert len(warnings) == 3
+    assert any("Kalium; plasma: 7,2 mmol/L" in w for w in warnings), warnings
+    assert any("700 µmol/L" in w for w in warnings), warnings
+    assert any("5 mL/min/1,73 m²" in w for w in warnings), warnings
+    assert not any("7.2" in w or "umol" in w for w in warnings), warnings
+    # The results table and the reference shown while typing read alike.
+    assert "7,2 mmol/L" in page and "7,20" not in page
+    preview = client.get(
+        f"/nurse/visits/{visit.pk}/interpret/", {"code": "NPU03230", "value": "4,1"}
+    ).content.decode()
+    assert "3,5–4,4 mmol/L" in preview, preview  # noqa: RUF001 - a range's en dash
+
+
+@pytest.mark.parametrize(
+    ("code", "typed", "stored", "shown"),
+    [
+        # CRP is reported in whole mg/L, potassium with one decimal; the
+        # critical limits are > 300 mg/L and > 6.5 mmol/L.
+        ("NPU19748", "300,4", Decimal("300"), "H"),
+        ("NPU19748", "300,5", Decimal("301"), "HH"),
+        ("NPU03230", "6,54", Decimal("6.5"), "H"),
+        ("NPU03230", "6,45", Decimal("6.5"), "H"),
+    ],
+)
+def test_the_interpretation_shown_while_typing_is_the_one_stored_with_its_alert(
+    code, typed, stored, shown
+):
+    _nurse, _shift, visit, client = _on_site()
+    preview = client.get(f"/nurse/visits/{visit.pk}/interpret/", {"code": code, "value": typed})
+    assert f'data-interpretation="{shown}"' in preview.content.decode()
+    response = client.post(f"/nurse/visits/{visit.pk}/lab/", {"code": code, "value": typed})
+    assert response.status_code == 302
+    result = visit.lab_results.get(test__code=code)
+    assert (result.value, result.interpretation) == (stored, shown)
+    critical_alerts = PhysicianAlert.objects.filter(
+        visit=visit, kind=PhysicianAlert.Kind.CRITICAL_RESULT
+    )
+    assert critical_alerts.exists() is (shown == "HH")

@@ -23,6 +23,7 @@ from django.db import DatabaseError
 from django.test import Client
 from django.urls import get_resolver, resolve
 
+from acute.clinical.models import PhysicianAlert
 from acute.models import DeadlineWarning
 from consent.audit import services as audit_services
 from consent.audit.models import AuditEntry
@@ -112,6 +113,12 @@ PAGES = {
         "create",
         lambda s, o: {"visit_id": str(s.visit.pk)},
     ),
+    "alert seen": Door(
+        "post",
+        lambda s, o: f"/physician/alerts/{o['alert']}/acknowledge/",
+        "Flag",
+        "create",
+    ),
     "warning acknowledged": Door(
         "post",
         lambda s, o: f"/coordinator/warnings/{o['warning']}/acknowledge/",
@@ -131,7 +138,14 @@ def world() -> tuple[Scene, Objects]:
     warning = DeadlineWarning.objects.create(
         referral=scene.referral, kind=DeadlineWarning.Kind.AT_RISK
     )
-    return scene, {"order": answer.json()["id"], "warning": warning.pk}
+    critical = f.client_for(scene.nurse).post(
+        f"/api/clinical/visits/{scene.visit.pk}/results",
+        {"results": [{"code": "NPU03230", "value": "7.2", "unit": "mmol/L"}]},
+        format="json",
+    )
+    assert critical.status_code == 201, critical.content
+    alert = PhysicianAlert.objects.get(lab_result_id=critical.json()["results"][0]["id"])
+    return scene, {"order": answer.json()["id"], "warning": warning.pk, "alert": alert.pk}
 
 
 def _signed_in(membership: Any) -> Client:
@@ -148,7 +162,14 @@ def _ask(client: Client, door: Door, url: str, form: dict[str, Any] | None) -> A
 
 def _elsewhere(url: str, scene: Scene, objects: Objects) -> str:
     return nowhere_instead(
-        url, (scene.referral.pk, scene.visit.pk, objects["order"], objects["warning"])
+        url,
+        (
+            scene.referral.pk,
+            scene.visit.pk,
+            objects["order"],
+            objects["warning"],
+            objects["alert"],
+        ),
     )
 
 

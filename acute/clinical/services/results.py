@@ -20,6 +20,7 @@ from acute.clinical.catalogue import (
     normalise_unit,
     parse_value,
     reference_interval,
+    stored_value,
 )
 from acute.clinical.egfr import age_in_years, egfr_ckd_epi_2021
 from acute.clinical.models import (
@@ -134,8 +135,7 @@ def _check_result(
         field=f"{prefix}.effective_at",
         resource_type="Observation",
     )
-    quantum = Decimal(1).scaleb(-min(test.decimals, 3))
-    return _CheckedResult(test, value.quantize(quantum), unit, effective_at, delegation)
+    return _CheckedResult(test, stored_value(test, value), unit, effective_at, delegation)
 
 
 def _build_result(

@@ -91,3 +91,42 @@ def test_other_roles_are_refused_the_physician_page(role):
     client = _login(factories.staff(role, factories.acute_function()))
     assert client.get("/physician/orders/").status_code == 403
     assert client.post("/physician/orders/1/confirm/").status_code == 403
+
+
+def test_a_critical_result_reaches_her_page_in_danish_and_seen_there_ends_the_nurses_warning():
+    """The alert a critical value raises for the responsible physician shows on
+    her page — the test's Danish name, a decimal comma, the unit as written —
+    and she marks it seen there; another physician cannot, and is audited."""
+    from acute.clinical.models import PhysicianAlert
+    from tests.acute.clinical.conftest import visit_scene
+
+    scene = visit_scene()
+    nurse = factories.client_for(scene.nurse)
+    response = nurse.post(
+        f"/api/clinical/visits/{scene.visit.pk}/results",
+        {"results": [{"code": "NPU03230", "value": "7.2", "unit": "mmol/L"}]},
+        format="json",
+    )
+    assert response.status_code == 201
+    alert = PhysicianAlert.objects.get(kind=PhysicianAlert.Kind.CRITICAL_RESULT)
+    assert alert.recipient_id == scene.physician.user_id
+
+    client: Client = _login(scene.physician)
+    html = client.get("/physician/orders/").content.decode()
+    assert f'id="alert-{alert.pk}"' in html
+    assert "Kalium; plasma: 7,2 mmol/L" in html and "Kritisk høj" in html
+    assert scene.citizen.family_name in html
+
+    other = _physician("PH009")
+    refused = _login(other).post(f"/physician/alerts/{alert.pk}/acknowledge/")
+    assert refused.status_code in (403, 404)
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+    assert AuditEntry.objects.filter(
+        actor_user_id=other.user_id, outcome="denied", resource_type="Flag"
+    ).exists()
+
+    assert client.post(f"/physician/alerts/{alert.pk}/acknowledge/").status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_by_id == scene.physician.user_id
+    assert f'id="alert-{alert.pk}"' not in client.get("/physician/orders/").content.decode()

@@ -134,6 +134,26 @@ def test_creatinine_gives_egfr_by_ckd_epi_2021(scene: Scene):
     assert creatinine["interpretation"] == "H"  # female reference 45-90
 
 
+def test_a_value_is_rounded_half_up_to_the_catalogues_decimals_and_interpreted_as_stored(
+    scene: Scene,
+):
+    """CRP is reported in whole mg/L (critical above 300), potassium with one
+    decimal: the value stored is the one interpreted, rounded as a laboratory
+    rounds, so 300.5 mg/L is a critical 301 that alerts the physician."""
+    response = post_results(
+        scene,
+        {"code": "NPU19748", "value": "300.5", "unit": "mg/L"},
+        {"code": "NPU03230", "value": "4.45", "unit": "mmol/L"},
+    )
+    assert response.status_code == 201
+    results = {r["code"]: r for r in response.json()["results"]}
+    assert (results["NPU19748"]["value"], results["NPU19748"]["interpretation"]) == ("301", "HH")
+    assert (results["NPU03230"]["value"], results["NPU03230"]["interpretation"]) == ("4.5", "H")
+    assert PhysicianAlert.objects.filter(
+        lab_result__test__code="NPU19748", kind=PhysicianAlert.Kind.CRITICAL_RESULT
+    ).exists()
+
+
 @pytest.mark.parametrize(
     ("entry", "code", "field"),
     [
