@@ -21,6 +21,7 @@ Run: ``DEBUG=1 .venv/bin/python -m bench.cabinet`` (PostgreSQL at
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import multiprocessing as mp
 import os
 import time
@@ -74,6 +75,7 @@ def _fixtures() -> dict[str, Any]:
         cabinet = services.cabinet_create(organisation=acute, name="Bench skab")
     for membership in nurses:
         services.bag_for_nurse(organisation=acute, nurse=membership.user)
+        _on_shift(membership, acute)
     return {
         "acute": acute,
         "officer": officer,
@@ -81,6 +83,33 @@ def _fixtures() -> dict[str, Any]:
         "medicine": medicine,
         "cabinet": cabinet,
     }
+
+
+def _on_shift(membership: Any, acute: Any) -> None:
+    """A nurse fills her bag only on her shift (docs/cabinet.md): each bench
+    nurse is on the rota for the next hours."""
+    from django.utils import timezone
+
+    from acute.models import NurseShift
+
+    now = timezone.now()
+    if NurseShift.objects.filter(
+        nurse=membership.user,
+        acute_function=acute,
+        starts_at__lte=now,
+        ends_at__gt=now + dt.timedelta(hours=1),
+    ).exists():
+        return
+    NurseShift.objects.create(
+        nurse=membership.user,
+        acute_function=acute,
+        kind=NurseShift.Kind.DAY,
+        starts_at=now - dt.timedelta(minutes=5),
+        ends_at=now + dt.timedelta(hours=8),
+        base_name="Bench base",
+        base_latitude=55.75,
+        base_longitude=12.5,
+    )
 
 
 def _ensure_ledger(fx: dict[str, Any], movements: int) -> Any:

@@ -410,6 +410,12 @@ FIXED = (
         "The witness must be an acute nurse or the medicine officer of the acute function."
     ),
     gettext_noop("The witness must be someone else."),
+    gettext_noop(
+        "The witness must be on duty: the medicine officer, or an acute nurse on her shift."
+    ),
+    gettext_noop(
+        "Stock is taken into your bag only on your shift, at most 30 minutes before it starts."
+    ),
     gettext_noop("The note is empty."),
     gettext_noop("Name the physician holding treatment responsibility (behandlingsansvar)."),
     gettext_noop("Give the phone number of the physician holding treatment responsibility."),

@@ -1,6 +1,7 @@
 """Demo data for the medicine cabinet: the formulary of typical acute-function
 medicines (ATC codes from PRODUCT.md), the base's locked cabinet with stock,
-and a bag for the first nurse of each shift. Idempotent: loading twice changes nothing."""
+and the bags of nurses on shift as the demo is loaded (``make run`` loads it at
+every start). Idempotent: loading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
+from acute.models import NurseShift
 from core.actors import Actor
 from core.models import Membership, Organisation, Role
 from medicine_cabinet import services
@@ -71,10 +73,10 @@ FORMULARY = [
 ]
 
 
-# The first nurse of each shift (day, evening, night: acute/demo.py's rota), so a
-# nurse on shift at any hour has a stocked bag; the others fill theirs from the
-# cabinet (a transfer).
-STOCKED_BAGS = ["nurse1", "nurse9", "nurse15"]
+# How many of the nurses on shift (acute/demo.py's rota) get a stocked bag when
+# the demo is loaded: a nurse packs her own bag, and only on her shift
+# (docs/cabinet.md); every other nurse fills hers from the cabinet (a transfer).
+STOCKED_BAGS = 3
 
 
 def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
@@ -86,16 +88,18 @@ def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
     officer = Membership.objects.filter(
         user__username="officer", organisation=acute, role=Role.MEDICINE_OFFICER
     ).first()
-    nurses = list(
-        Membership.objects.filter(
-            organisation=acute,
-            role=Role.ACUTE_NURSE,
-            user__username__in=STOCKED_BAGS,
-        )
+    now = timezone.now()
+    on_shift = NurseShift.objects.filter(
+        acute_function=acute, starts_at__lte=now, ends_at__gt=now
+    ).values("nurse")
+    # The nurses on shift pack their bags and witness one another's §4 lines.
+    on_duty = list(
+        Membership.objects.filter(organisation=acute, role=Role.ACUTE_NURSE, user__in=on_shift)
         .select_related("user", "organisation")
         .order_by("user__username")
     )
-    if officer is None or len(nurses) < 2:
+    nurses = on_duty[:STOCKED_BAGS]
+    if officer is None or len(on_duty) < 2:
         say("medicine_cabinet: formulary loaded; no officer or nurses to stock the cabinet")
         return
     received = 0
@@ -116,15 +120,15 @@ def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
             unit=medicine.unit,
             supplier="Apoteket Gentofte",
             delivery_reference=reference,
-            witness=nurses[0].user if medicine.dependence_forming else None,
+            witness=on_duty[0].user if medicine.dependence_forming else None,
         )
         received += 1
     stocked = 0
-    for i, nurse in enumerate(nurses):
+    for nurse in nurses:
         bag = services.bag_for_nurse(organisation=acute, nurse=nurse.user)
         if Movement.objects.filter(location=bag).exists():
             continue
-        witness = nurses[(i + 1) % len(nurses)].user
+        witness = next(m.user for m in on_duty if m.user != nurse.user)
         for medicine in medicines:
             lot = medicine.lots.order_by("expires_on").first()
             if lot is None:
@@ -141,5 +145,5 @@ def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
         stocked += 1
     say(
         f"medicine_cabinet: {len(medicines)} formulary lines, {received} new deliveries,"
-        f" the bags of {', '.join(STOCKED_BAGS)} stocked ({stocked} new)"
+        f" the bags of {', '.join(n.user.username for n in nurses)} stocked ({stocked} new)"
     )

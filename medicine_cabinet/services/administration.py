@@ -266,9 +266,10 @@ def _administration_book(
     elif lot.medicine_id != medicine.pk:
         raise InvalidInput("lot.wrong_medicine", "That lot is of another medicine.", field="lot")
     check_usable(lot)
-    witness = check_witness(actor=actor, medicine=medicine, witness=witness)
     now = timezone.now()
     given = given_at or now
+    # The witness stood beside her when she gave the dose: on duty then.
+    witness = check_witness(actor=actor, medicine=medicine, witness=witness, at=given)
     with transaction.atomic():
         # The order's row lock first: two doses against one order are counted
         # one after the other, so both cannot pass on the same remainder. The

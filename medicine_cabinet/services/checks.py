@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from acute.clinical.services import is_dependence_forming
+from acute.models import NurseShift
 from core.actors import Actor
 from core.errors import (
     Forbidden,
@@ -33,6 +34,14 @@ from medicine_cabinet.services.formulary import STOCK_UNIT_LABELS, amount_text, 
 
 GATE_CATEGORY = "patient"
 WITNESS_ROLES = (Role.ACUTE_NURSE, Role.MEDICINE_OFFICER)
+# A nurse packs her bag at the base as her shift (*vagt*) begins, at most this
+# long before it starts; outside her shift stock does not leave the cabinet.
+SHIFT_PACKING_LEAD = dt.timedelta(minutes=30)
+# A nurse witnesses a §4 movement at the base while on duty: during her shift
+# or the handover at either end of it (the day nurse signs for the evening
+# nurse filling her bag). The medicine officer witnesses whenever her role is
+# in force.
+WITNESS_HANDOVER = dt.timedelta(hours=1)
 
 
 # --- checks shared by every movement ---------------------------------------
@@ -173,9 +182,58 @@ def needs_witness(medicine: Medicine) -> bool:
     return medicine.dependence_forming or is_dependence_forming(medicine.atc_code)
 
 
-def check_witness(*, actor: Actor, medicine: Medicine, witness: User | None) -> User | None:
+def on_shift_at(
+    *,
+    user: User,
+    organisation: Organisation,
+    at: dt.datetime,
+    before: dt.timedelta = dt.timedelta(0),
+    after: dt.timedelta = dt.timedelta(0),
+) -> bool:
+    """Whether the nurse has a shift at this acute function that runs at ``at``,
+    or starts at most ``before`` after it, or ended at most ``after`` before it
+    (her rota, staff data)."""
+    return NurseShift.objects.filter(
+        nurse=user,
+        acute_function=organisation,
+        starts_at__lte=at + before,
+        ends_at__gt=at - after,
+    ).exists()
+
+
+def check_on_shift_to_pack(actor: Actor) -> None:
+    """Stock goes into a nurse's bag only on her shift, or in the half hour
+    before it (403 ``bag.off_shift``): a bag filled off duty is stock out of
+    the cabinet that nobody is carrying to a citizen. The medicine officer,
+    who answers for the cabinet, is not held to a shift."""
+    if actor.role == Role.MEDICINE_OFFICER:
+        return
+    if not on_shift_at(
+        user=actor.user,  # type: ignore[arg-type]
+        organisation=acute_organisation(actor),
+        at=timezone.now(),
+        before=SHIFT_PACKING_LEAD,
+    ):
+        raise Forbidden(
+            "bag.off_shift",
+            "Stock is taken into your bag only on your shift, at most 30 minutes before it starts.",
+        )
+
+
+def check_witness(
+    *,
+    actor: Actor,
+    medicine: Medicine,
+    witness: User | None,
+    at: dt.datetime | None = None,
+    signed_before: bool = False,
+) -> User | None:
     """§4: a second person, not the actor, whose acute-nurse or medicine-officer
-    role at the acute function is in force."""
+    role at the acute function is in force, and who is on duty at the movement
+    (``at``, now unless given): the medicine officer, or a nurse on her shift
+    or its handover (400 ``witness.not_on_duty``). ``signed_before``: she
+    signed earlier, when she did the work (the counter of a count, whose
+    approval she need not attend), so her shift is not asked again."""
     if witness is None:
         if needs_witness(medicine):
             raise InvalidInput(
@@ -195,7 +253,36 @@ def check_witness(*, actor: Actor, medicine: Medicine, witness: User | None) -> 
             "The witness must be an acute nurse or the medicine officer of the acute function.",
             field="witness",
         )
+    if not signed_before and not on_duty_to_witness(
+        actor=actor, user=witness, at=at or timezone.now()
+    ):
+        raise InvalidInput(
+            "witness.not_on_duty",
+            "The witness must be on duty: the medicine officer, or an acute nurse on her shift.",
+            field="witness",
+        )
     return witness
+
+
+def on_duty_to_witness(*, actor: Actor, user: User, at: dt.datetime) -> bool:
+    """The medicine officer's role is in force, or the nurse's shift at the
+    actor's acute function runs at ``at`` (with the handover either side)."""
+    organisation = actor.organisation
+    if organisation is None:
+        return False
+    if (
+        Membership.objects.in_force()
+        .filter(user=user, organisation=organisation, role=Role.MEDICINE_OFFICER)
+        .exists()
+    ):
+        return True
+    return on_shift_at(
+        user=user,
+        organisation=organisation,
+        at=at,
+        before=WITNESS_HANDOVER,
+        after=WITNESS_HANDOVER,
+    )
 
 
 def may_witness(*, actor: Actor, user: User) -> bool:

@@ -325,7 +325,13 @@ def _count_approve(*, actor: Actor, count: StockCount, witness: User | None) -> 
             and (needs_witness(line.lot.medicine) or may_witness(actor=actor, user=counter))
         ):
             line_witness = counter
-        line_witness = check_witness(actor=actor, medicine=line.lot.medicine, witness=line_witness)
+        line_witness = check_witness(
+            actor=actor,
+            medicine=line.lot.medicine,
+            witness=line_witness,
+            # The counter signed when she counted; a witness named now is here now.
+            signed_before=witness is None,
+        )
         variance = line.variance
         movements.append(
             book(

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q
 
 from consent.audit.services import Action, Purpose, audit_record
+from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import (
     Conflict,
@@ -154,6 +155,19 @@ def operation_audit(
         citizen_id=None,
         resource_type=resource_type,
         resource_id=resource_id,
+        reason_code=reason_code,
+        detail=detail,
+    )
+
+
+def movement_denied(*, actor: Actor, reason_code: str, detail: dict[str, Any]) -> None:
+    """A refused stock movement, recorded before anything is booked (R9): the
+    officer sees who tried to take stock when she might not, and why not."""
+    audit_denied(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=Purpose.OPERATIONS,
+        resource_type=STOCK_RESOURCE,
         reason_code=reason_code,
         detail=detail,
     )

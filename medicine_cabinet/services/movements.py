@@ -15,6 +15,7 @@ from core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    PlatformError,
     PreconditionFailed,
 )
 from core.models import User
@@ -29,6 +30,7 @@ from medicine_cabinet.models import (
 )
 from medicine_cabinet.services.checks import (
     check_location,
+    check_on_shift_to_pack,
     check_own_bag,
     check_unit,
     check_usable,
@@ -39,7 +41,12 @@ from medicine_cabinet.services.checks import (
     recheck_usable_locked,
 )
 from medicine_cabinet.services.formulary import amount_text, unit_label
-from medicine_cabinet.services.ledger import book, lock_balances, movements_audit
+from medicine_cabinet.services.ledger import (
+    book,
+    lock_balances,
+    movement_denied,
+    movements_audit,
+)
 
 
 def stock_transfer(
@@ -72,7 +79,24 @@ def stock_transfer(
     check_whole_units(lot.medicine, quantity)
     if kind == Movement.Kind.TO_BAG:
         check_usable(lot)  # expired or recalled stock may come back, never go out
-    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
+    try:
+        if kind == Movement.Kind.TO_BAG:
+            check_on_shift_to_pack(actor)  # she may bring it back after her shift
+        witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
+    except PlatformError as exc:
+        movement_denied(
+            actor=actor,
+            reason_code=exc.code,
+            detail={
+                "kind": kind,
+                "lot": lot.pk,
+                "from": source.pk,
+                "to": destination.pk,
+                "quantity": str(quantity),
+                "witness": witness.pk if witness is not None else None,
+            },
+        )
+        raise
     now = timezone.now()
     transfer_id = uuid.uuid4()
     with transaction.atomic():

@@ -193,7 +193,8 @@ def _written_morphine_order(visit):
 
 def _section_four_visit():
     nurse, _shift, visit, client = _on_site()
-    witness = factories.staff(Role.ACUTE_NURSE, nurse.organisation)
+    # A colleague on her shift signs for the §4 dose (docs/cabinet.md).
+    witness, _witness_shift = factories.acute_nurse_on_shift()
     morphine, lot = _morphine_in_bag(nurse, witness)
     order = _written_morphine_order(visit)
     return nurse, visit, client, witness, morphine, lot, order

@@ -314,7 +314,8 @@ def test_nurse_gives_a_section_four_dose_with_a_witness_and_records_procedures(
     for step in (acute_services.visit_accept, acute_services.visit_set_off):
         visit = step(visit=visit, actor=as_nurse)
     visit = acute_services.visit_arrive(visit=visit, actor=as_nurse)
-    witness = factories.staff(Role.ACUTE_NURSE, nurse.organisation)
+    # A colleague on her shift signs for the §4 dose (docs/cabinet.md).
+    witness, _witness_shift = factories.acute_nurse_on_shift()
     _morphine, lot = _morphine_in_bag(nurse, witness)
     order = _written_morphine_order(visit)
 

@@ -33,14 +33,38 @@ def officer(acute: Organisation) -> Membership:
     return f.staff(Role.MEDICINE_OFFICER, acute)
 
 
+def on_shift(membership: Membership, *, starts_in: dt.timedelta = -dt.timedelta(hours=1)) -> Any:
+    """A shift of the nurse at her acute function (starting ``starts_in`` from
+    now, eight hours long): she packs her bag and witnesses while on it."""
+    from acute.models import NurseShift
+
+    starts_at = timezone.now() + starts_in
+    return NurseShift.objects.create(
+        nurse=membership.user,
+        acute_function=membership.organisation,
+        kind=NurseShift.Kind.DAY,
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=8),
+        base_name="Base",
+        base_latitude=55.75,
+        base_longitude=12.54,
+    )
+
+
 @pytest.fixture
 def nurse(acute: Organisation) -> Membership:
-    return f.staff(Role.ACUTE_NURSE, acute)
+    """An acute nurse on her shift."""
+    membership = f.staff(Role.ACUTE_NURSE, acute)
+    on_shift(membership)
+    return membership
 
 
 @pytest.fixture
 def nurse2(acute: Organisation) -> Membership:
-    return f.staff(Role.ACUTE_NURSE, acute)
+    """Another acute nurse on her shift (the usual §4 witness)."""
+    membership = f.staff(Role.ACUTE_NURSE, acute)
+    on_shift(membership)
+    return membership
 
 
 def actor(membership: Membership) -> Actor:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from acute import demo as acute_demo
 from core import demo as core_demo
 from medicine_cabinet import demo, selectors
 from medicine_cabinet.models import Location, Medicine, Movement
@@ -11,6 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_loads_the_formulary_and_stock_once() -> None:
     orgs = core_demo.load(lambda _: None)
+    acute_demo.load(lambda _: None, orgs)  # the rota: a §4 line is witnessed on duty
     demo.load(lambda _: None, orgs)
     counts = (Medicine.objects.count(), Location.objects.count(), Movement.objects.count())
     demo.load(lambda _: None, orgs)

@@ -15,6 +15,7 @@ from tests import factories as f
 from tests.medicine_cabinet.conftest import (
     actor,
     denied_audited,
+    on_shift,
     order_for,
     receive,
     visit_for,
@@ -147,6 +148,7 @@ def test_register_drawn_equals_administered_wasted_returned_after_a_mixed_sequen
     from core.models import Role as R
 
     officer_witness = f.staff(R.ACUTE_NURSE, officer.organisation)
+    on_shift(officer_witness)
     organisation = cabinet.organisation
     lot_a = receive(officer, cabinet, morphine, "20", batch="M1", witness=officer_witness.user)
     lot_b = receive(officer, cabinet, morphine, "5", batch="M2", witness=officer_witness.user)

@@ -29,6 +29,7 @@ from tests.medicine_cabinet.conftest import (
     FUROSEMIDE,
     actor,
     in_bag,
+    on_shift,
     on_the_nurses_page,
     order_for,
     phone_order_on_page,
@@ -49,7 +50,9 @@ def _witness_json(membership) -> dict[str, str]:
 
 @pytest.fixture
 def witness(officer):
-    return f.staff("acute_nurse", officer.organisation)
+    membership = f.staff("acute_nurse", officer.organisation)
+    on_shift(membership)
+    return membership
 
 
 @pytest.fixture
