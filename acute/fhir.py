@@ -31,6 +31,7 @@ EXT_RESPONSIBLE = f"{EXT}/responsible-physician"
 EXT_SKILLS = f"{EXT}/required-skills"
 EXT_HOLD = f"{EXT}/on-hold"
 EXT_HOLD_OVERRIDE = f"{EXT}/hold-override-reason"
+EXT_DEADLINE = f"{EXT}/deadline"
 HOLD_REASON_SYSTEM = "https://tvaerakut.dk/fhir/CodeSystem/hold-reason"
 URGENCY_SYSTEM = "https://tvaerakut.dk/fhir/CodeSystem/urgency"
 OUTCOME_SYSTEM = "https://tvaerakut.dk/fhir/CodeSystem/episode-outcome"
@@ -115,10 +116,6 @@ def service_request_resource(referral: Referral) -> dict[str, Any]:
         "code": {"text": "Acute nursing visit (akutsygeplejerskebesøg)"},
         "subject": {"reference": f"Patient/{referral.citizen_id}"},
         "authoredOn": referral.received_at.isoformat(),
-        "occurrencePeriod": {
-            "start": referral.received_at.isoformat(),
-            "end": referral.deadline_at.isoformat(),
-        },
         "requester": {
             "display": referral.referrer_name,
             "extension": [
@@ -141,6 +138,20 @@ def service_request_resource(referral: Referral) -> dict[str, Any]:
             }
         ],
     }
+    # The referrer's own time as sent (a visit planned for tomorrow morning
+    # reads back as asked); without one, from receipt to the deadline.
+    data.update(
+        referral.requested_occurrence
+        or {
+            "occurrencePeriod": {
+                "start": referral.received_at.isoformat(),
+                "end": referral.deadline_at.isoformat(),
+            }
+        }
+    )
+    data["extension"].append(
+        {"url": EXT_DEADLINE, "valueDateTime": referral.deadline_at.isoformat()}
+    )
     if referral.source_organisation_id is not None:
         data["requester"]["reference"] = f"Organization/{referral.source_organisation_id}"
     if referral.external_id:

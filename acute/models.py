@@ -185,6 +185,13 @@ class Referral(models.Model):
     # deadline warnings, no automatic dispatch; a discharge resumes it.
     on_hold_since = models.DateTimeField(null=True, blank=True)
     on_hold_reason = models.CharField(max_length=32, blank=True)
+    # The referrer's own time (FHIR ``ServiceRequest.occurrence[x]``) as sent,
+    # element name and value untouched, for the FHIR read to return.
+    requested_occurrence = models.JSONField(default=dict, blank=True)
+    # Planned (*planlagt*): the start of the referrer's period when it lies
+    # later than receipt; no nurse is sent before the dispatch lead time
+    # ahead of it (``acute.occurrence``).
+    planned_for = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -217,6 +224,11 @@ class Referral(models.Model):
             models.CheckConstraint(
                 name="acute_referral_deadline_after_receipt",
                 condition=Q(deadline_at__gt=F("received_at")),
+            ),
+            models.CheckConstraint(
+                name="acute_referral_planned_within_deadline",
+                condition=Q(planned_for__isnull=True)
+                | (Q(planned_for__gt=F("received_at")) & Q(deadline_at__gte=F("planned_for"))),
             ),
         ]
 

@@ -2,22 +2,37 @@
 ``occurrence[x]`` (R10). Read by every door that takes a ServiceRequest — the
 FHIR base and the partners' messages — and judged by ``referral_create``, so
 each door refuses the same way and every refusal is audited on the citizen.
+The occurrence is kept on the referral as the referrer sent it
+(``Referral.requested_occurrence``) and returned by a FHIR read.
 
-Nothing in ``occurrence[x]`` is ignored: a time (``occurrenceDateTime``) or a
-period's end before the urgency's deadline tightens the deadline; one after
-it leaves the urgency's deadline, the latest the citizen is seen. A period
-that starts later than now (a visit planned for later) is refused: the
-platform dispatches from the moment a referral is received, and the
-coordinator plans a later visit on the phone. A time in the past, a period
-ending before it starts, a time without its UTC offset or without a time of
-day, and a repeated timing are refused with their own codes.
+Nothing in ``occurrence[x]`` is ignored:
+
+- A time (``occurrenceDateTime``), or the end of a period already under way,
+  is the latest the citizen is to be seen by: before the urgency's deadline it
+  becomes the deadline; after it the urgency's deadline stays, the latest the
+  citizen is seen (a requested time never relaxes the urgency).
+- A period that starts later than now is a planned visit (*planlagt besøg*: a
+  discharge asking the acute function to see the citizen tomorrow morning).
+  The referral is taken in and held as planned (``Referral.planned_for``, the
+  period's start): no nurse is sent, by the coordinator or automatically,
+  before ``DISPATCH_LEAD`` (one hour, the time a nurse needs to get there)
+  ahead of the start, and the deadline watch does not judge it before then.
+  Its deadline is the period's end, or the urgency's deadline counted from
+  the start when the period has no end.
+- A time more than ``PLAN_AHEAD_LIMIT`` (14 days) ahead is refused with its
+  own code: the acute function is not a planning system, and a visit that far
+  ahead belongs with the home nursing.
+
+A time in the past, a period ending before it starts, a time without its UTC
+offset or without a time of day, and a repeated timing are refused with their
+own codes.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.errors import InvalidInput
@@ -31,8 +46,13 @@ OCCURRENCE_OFFSET_MISSING = "referral.occurrence_offset_missing"
 OCCURRENCE_TIME_MISSING = "referral.occurrence_time_missing"
 OCCURRENCE_PAST = "referral.occurrence_past"
 OCCURRENCE_PERIOD_REVERSED = "referral.occurrence_period_reversed"
-OCCURRENCE_NOT_YET = "referral.occurrence_not_yet"
 OCCURRENCE_TIMING_UNSUPPORTED = "referral.occurrence_timing_unsupported"
+
+# How far ahead a referral may ask for its visit.
+PLAN_AHEAD_LIMIT = timedelta(days=14)
+# How long before a planned visit's start a nurse may be sent: her travel and
+# the time to accept, so she is at the door when the referrer asked.
+DISPATCH_LEAD = timedelta(hours=1)
 
 _DATE_ONLY = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _DATE_TIME = re.compile(
@@ -46,6 +66,21 @@ class Occurrence:
     occurrence element present, by name, with its value untouched."""
 
     elements: dict[str, Any] = field(default_factory=dict)
+
+
+def occurrence_kept(occurrence: Occurrence | None) -> dict[str, Any]:
+    """The occurrence a referral keeps and a FHIR read returns: the time, or
+    the period's ``start`` and ``end``, as the referrer wrote them (judged by
+    ``requested`` first)."""
+    if occurrence is None:
+        return {}
+    kept: dict[str, Any] = {}
+    for name, value in occurrence.elements.items():
+        if name == "occurrencePeriod" and isinstance(value, dict):
+            kept[name] = {key: value[key] for key in ("start", "end") if value.get(key)}
+        else:
+            kept[name] = value
+    return kept
 
 
 def occurrence_split(body: dict[str, Any]) -> tuple[dict[str, Any], Occurrence | None]:
@@ -86,12 +121,38 @@ def _instant(value: object, where: str) -> datetime:
     )
 
 
-def requested_by(occurrence: Occurrence | None, *, now: datetime) -> datetime | None:
-    """The latest time the referrer asks the citizen to be seen by, or None
-    when it names none (no occurrence, a period open at its end). Refuses
-    what the platform cannot honour (see the module's docstring)."""
+@dataclass(frozen=True)
+class Requested:
+    """What the referrer's ``occurrence[x]`` asks: ``by``, the latest time the
+    citizen is to be seen by (None when it names none), and ``planned_for``,
+    the start of a period to come (None when the visit is not planned)."""
+
+    by: datetime | None = None
+    planned_for: datetime | None = None
+
+
+def dispatch_opens_at(planned_for: datetime) -> datetime:
+    """When a nurse may first be sent on a visit planned for ``planned_for``."""
+    return planned_for - DISPATCH_LEAD
+
+
+def _within_limit(at: datetime, now: datetime, where: str) -> datetime:
+    if at > now + PLAN_AHEAD_LIMIT:
+        raise InvalidInput(
+            "referral.occurrence_too_far_ahead",
+            f"The requested time for the visit is more than {PLAN_AHEAD_LIMIT.days} days ahead;"
+            f" the acute function plans visits at most {PLAN_AHEAD_LIMIT.days} days ahead.",
+            field=where,
+            params={"days": PLAN_AHEAD_LIMIT.days},
+        )
+    return at
+
+
+def requested(occurrence: Occurrence | None, *, now: datetime) -> Requested:
+    """What the referrer asks for (see the module's docstring). Refuses what
+    the platform cannot honour."""
     if occurrence is None:
-        return None
+        return Requested()
     elements = occurrence.elements
     if len(elements) > 1:
         raise InvalidInput(
@@ -113,7 +174,7 @@ def requested_by(occurrence: Occurrence | None, *, now: datetime) -> datetime | 
             raise InvalidInput(
                 OCCURRENCE_PAST, "occurrenceDateTime has passed; give a time to come.", field=name
             )
-        return at
+        return Requested(by=_within_limit(at, now, name))
     if not isinstance(value, dict) or not (value.get("start") or value.get("end")):
         raise InvalidInput(
             OCCURRENCE_INVALID, "occurrencePeriod needs a start or an end.", field=name
@@ -139,11 +200,10 @@ def requested_by(occurrence: Occurrence | None, *, now: datetime) -> datetime | 
             "occurrencePeriod has ended; give a time to come.",
             field=f"{name}.end",
         )
+    if start is not None:
+        _within_limit(start, now, f"{name}.start")
+    if end is not None:
+        _within_limit(end, now, f"{name}.end")
     if start is not None and start > now:
-        raise InvalidInput(
-            OCCURRENCE_NOT_YET,
-            "A referral is dispatched from when it is received; a visit planned for later"
-            " (occurrencePeriod.start to come) is arranged by phoning the coordinator.",
-            field=f"{name}.start",
-        )
-    return end
+        return Requested(by=end, planned_for=start)
+    return Requested(by=end)

@@ -157,7 +157,10 @@ REASONS: dict[str, Promise] = {
     "referral.occurrence_period_reversed": pgettext_lazy(
         REASON_CONTEXT, "requested period ends before it starts"
     ),
-    "referral.occurrence_not_yet": pgettext_lazy(REASON_CONTEXT, "visit requested for later"),
+    "referral.occurrence_too_far_ahead": pgettext_lazy(
+        REASON_CONTEXT, "requested time more than 14 days ahead"
+    ),
+    "referral.planned_later": pgettext_lazy(REASON_CONTEXT, "visit planned for later"),
     "referral.occurrence_timing_unsupported": pgettext_lazy(
         REASON_CONTEXT, "repeated visit times requested"
     ),

@@ -489,6 +489,10 @@ FIXED = (
 )
 
 TEMPLATES: dict[str, Promise] = {
+    "referral.occurrence_too_far_ahead": _(
+        "The requested time for the visit is more than %(days)s days ahead; the acute function"
+        " plans visits at most %(days)s days ahead."
+    ),
     "vital_signs.value_out_of_range": _("The value must be between %(low)s and %(high)s %(unit)s."),
     "lab.value_implausible": _(
         "%(test)s: the value lies outside what can be measured in a living person "
@@ -815,9 +819,12 @@ BY_CODE: dict[str, Promise] = {
     "referral.occurrence_period_reversed": _(
         "The requested period for the visit ends before it starts."
     ),
-    "referral.occurrence_not_yet": _(
-        "A referral is dispatched from when it is received; phone the coordinator to plan a"
-        " visit for later."
+    "referral.occurrence_too_far_ahead": _(
+        "The requested time for the visit is more than 14 days ahead; the acute function plans"
+        " visits at most 14 days ahead."
+    ),
+    "referral.planned_later": _(
+        "The visit is planned for later; a nurse is sent from one hour before the requested time."
     ),
     "referral.occurrence_timing_unsupported": _(
         "Repeated visit times are not taken; give one time or period, and phone the"

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from acute import selectors as acute_selectors
 from acute import services as acute_services
 from acute.models import DeadlineWarning
+from acute.occurrence import dispatch_opens_at
 from core.actors import Actor
 from core.errors import Conflict
 from core.middleware import not_allowed
@@ -34,11 +35,14 @@ RISK_SOON_MINUTES = 30
 
 
 def _risk(referral: Any, now: dt.datetime) -> str:
-    """on_hold | late | at_risk | ok — from the time left and the assigned nurse's
-    arrival. A referral held while the citizen is in hospital is neither late nor
-    at risk: nobody is to go until the discharge."""
+    """on_hold | planned | late | at_risk | ok — from the time left and the
+    assigned nurse's arrival. A referral held while the citizen is in hospital
+    is neither late nor at risk: nobody is to go until the discharge; nor is
+    one planned for later before a nurse may be sent (``acute.occurrence``)."""
     if referral.on_hold_since is not None:
         return "on_hold"
+    if referral.planned_for is not None and now < dispatch_opens_at(referral.planned_for):
+        return "planned"
     visit = referral.active_visits[0] if referral.active_visits else None
     if referral.deadline_at <= now:
         return "late"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from acute.dispatch import Need, Suggestion, rank
 from acute.models import Referral, Visit
+from acute.occurrence import dispatch_opens_at
 from acute.selectors.nurses import nurse_states
 
 
@@ -39,8 +40,11 @@ def need_for(referral: Referral, *, deadline_at: dt.datetime | None = None) -> N
 
 
 def dispatch_rank(*, referral: Referral, now: dt.datetime | None = None) -> list[Suggestion]:
-    """Ranked nurses for a referral (no audit: the caller's gate records the read)."""
+    """Ranked nurses for a referral (no audit: the caller's gate records the read).
+    None for a visit planned for later, before its dispatch lead time."""
     now = now or timezone.now()
+    if referral.planned_for is not None and now < dispatch_opens_at(referral.planned_for):
+        return []
     need = need_for(referral)
     states = nurse_states(
         now=now,

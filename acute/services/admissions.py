@@ -299,6 +299,7 @@ def dispatch_transaction(
         # Also the nurse of another acute function, or of one that does not
         # serve the citizen (``_nurse_access.shift_may_serve``, R1).
         codes={VISIT_CITIZEN_DECEASED, "shift.not_found", "dispatch.municipality_not_served"},
-        rules={"R12"},
+        # A referral on hold (R12), or planned for later (R10).
+        rules={"R12", "R10"},
     ):
         yield

@@ -7,10 +7,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from acute.dispatch import Need, NurseState, rank
 from acute.models import DeadlineWarning, Referral, Visit
+from acute.occurrence import DISPATCH_LEAD
 from acute.selectors import nurse_states
 from core.actors import Actor
 from core.errors import Conflict
@@ -40,6 +42,8 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
             # In hospital: the board shows the hold instead.
             on_hold_since__isnull=True,
         )
+        # Planned for later: judged from when a nurse may be sent (acute.occurrence).
+        .filter(Q(planned_for__isnull=True) | Q(planned_for__lte=now + DISPATCH_LEAD))
         .select_related("citizen")
         .order_by("deadline_at")
     )

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from acute.dispatch import rank
 from acute.models import NurseShift, Referral, Visit
+from acute.occurrence import dispatch_opens_at
 from acute.selectors import dispatch_rank, need_for, nurse_states
 from acute.services._common import creation_refused_audit, referral_lock
 from acute.services._nurse_access import visit_cancel_locked, visit_send
@@ -24,6 +25,8 @@ from acute.services.admissions import (
 )
 from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
+
+REFERRAL_PLANNED_LATER = "referral.planned_later"
 
 
 def visit_assign(
@@ -41,8 +44,9 @@ def visit_assign(
     Every door that sends a nurse on a referral comes here (the coordinator's
     API and board, reassignment, automatic dispatch), so this is where a
     referral on hold for a hospital admission is refused (R12) unless
-    ``hold_override_reason`` says why a nurse goes anyway, and where a
-    citizen registered dead is refused a nurse."""
+    ``hold_override_reason`` says why a nurse goes anyway, where a
+    citizen registered dead is refused a nurse, and where a visit planned for
+    later is refused until its dispatch lead time has come (R10)."""
     now = timezone.now()
     with dispatch_transaction(
         actor=actor,
@@ -65,6 +69,7 @@ def visit_assign(
                 # The nurse who already has it (the board's form sent twice, or
                 # again after going back): she keeps her visit as it stands.
                 return kept
+        planned_later_check(referral, now=now)
         # Checked under the referral's row lock: an admission and a discharge
         # change the hold under the same lock.
         held = referral if referral.on_hold_since is not None else None
@@ -118,6 +123,26 @@ def visit_assign(
         )
 
 
+def planned_later_check(referral: Referral, *, now: dt.datetime) -> None:
+    """Refuse a nurse for a referral planned for later (``acute.occurrence``)
+    before its dispatch lead time: sent now, she would be at the door hours or
+    days before the referrer asked."""
+    if referral.planned_for is None:
+        return
+    opens_at = dispatch_opens_at(referral.planned_for)
+    if now < opens_at:
+        raise Conflict(
+            REFERRAL_PLANNED_LATER,
+            "The visit is planned for later; a nurse is sent from one hour before the"
+            " requested time.",
+            rule="R10",
+            extra={
+                "planned_for": referral.planned_for.isoformat(),
+                "dispatch_opens_at": opens_at.isoformat(),
+            },
+        )
+
+
 def _replaced_visit_cancel(replacing: Visit, *, referral: Referral, actor: Actor) -> None:
     """Reassignment: the visit it replaces is cancelled, unless the nurse is
     already on her way or there."""
@@ -140,9 +165,9 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
     a citizen registered dead."""
     # Asked of the database, not of the caller's copy, which may predate the
     # admission or the death.
-    on_hold_since, deceased_at = (
+    on_hold_since, deceased_at, planned_for = (
         Referral.objects.filter(pk=referral.pk)
-        .values_list("on_hold_since", "citizen__deceased_at")
+        .values_list("on_hold_since", "citizen__deceased_at", "planned_for")
         .get()
     )
     if deceased_at is not None:
@@ -157,6 +182,9 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
         return None
     if on_hold_since is not None:
         return None
+    if planned_for is not None and timezone.now() < dispatch_opens_at(planned_for):
+        # Planned for later: the board shows it, and nobody is sent yet.
+        return None
     for suggestion in dispatch_rank(referral=referral)[:5]:
         shift = NurseShift.objects.get(pk=suggestion.shift_id)
         try:
@@ -165,7 +193,11 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
             # would roll the denied attempt back with it (R9).
             return visit_assign(referral=referral, shift=shift, actor=actor)
         except Conflict as exc:
-            if exc.code in ("referral.already_assigned", "referral.on_hold"):
+            if exc.code in (
+                "referral.already_assigned",
+                "referral.on_hold",
+                REFERRAL_PLANNED_LATER,
+            ):
                 return None
             continue  # she filled up meanwhile: try the next one
         except PreconditionFailed as exc:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from acute.deadlines import deadline_for
 from acute.models import Episode, Referral, Skill, Urgency
-from acute.occurrence import Occurrence, requested_by
+from acute.occurrence import Occurrence, Requested, occurrence_kept, requested
 from acute.services._common import (
     EVERY_REFUSAL,
     REFERRAL_TEXT_LIMIT,
@@ -251,7 +251,9 @@ def referral_create(
     ``occurrence`` is when the referrer asks the citizen to be seen (FHIR
     ``ServiceRequest.occurrence[x]``, ``acute.occurrence``): a time before the
     urgency's deadline becomes the deadline; the urgency's deadline stays the
-    latest. What cannot be honoured is refused, never ignored."""
+    latest. A period starting later than now is held as planned for its
+    start, due by its end. What cannot be honoured is refused, never ignored;
+    what is taken is kept as sent."""
     with refusal_audited(
         actor=actor,
         citizen_id=citizen.pk,
@@ -344,9 +346,9 @@ def referral_create(
                     params={"skills": ", ".join(unknown)},
                 )
             )
-        asked_by = None
+        asked = Requested()
         try:
-            asked_by = requested_by(occurrence, now=timezone.now())
+            asked = requested(occurrence, now=timezone.now())
         except InvalidInput as exc:
             refused.append(exc)
         if refused:
@@ -359,7 +361,7 @@ def referral_create(
         external_id = (external_id or "").strip()
         resent = _resent(source_organisation, external_id, citizen=citizen)
         if resent is not None:
-            return _urgency_raised(resent, urgency, asked_by, actor=actor)
+            return _urgency_raised(resent, urgency, asked, actor=actor)
         now = timezone.now()
         try:
             with transaction.atomic():
@@ -369,7 +371,7 @@ def referral_create(
                 resent = _resent(source_organisation, external_id, citizen=citizen)
                 if resent is not None:
                     # Nothing written in this block yet.
-                    return _urgency_raised(resent, urgency, asked_by, actor=actor)
+                    return _urgency_raised(resent, urgency, asked, actor=actor)
                 episode = (
                     Episode.objects.select_for_update()
                     .filter(citizen=citizen, status=Episode.Status.OPEN)
@@ -391,7 +393,9 @@ def referral_create(
                     requested_actions=text_trimmed(requested_actions),
                     required_skills=sorted(set(required_skills)),
                     urgency=urgency,
-                    deadline_at=_deadline(urgency, asked_by, now),
+                    deadline_at=_deadline(urgency, asked, now),
+                    planned_for=asked.planned_for,
+                    requested_occurrence=occurrence_kept(occurrence),
                     responsible_physician_name=physician_name,
                     responsible_physician_phone=physician_phone,
                     responsible_physician_organisation=responsible_physician_organisation,
@@ -413,7 +417,7 @@ def referral_create(
                         "source": source,
                         "channel": channel,
                         "episode": episode.pk,
-                        **({"requested_by": asked_by.isoformat()} if asked_by else {}),
+                        **_asked_detail(asked),
                     },
                     action=Action.CREATE,
                 )
@@ -421,7 +425,7 @@ def referral_create(
             # A concurrent referral with the same external id won the insert.
             resent = _resent(source_organisation, external_id, citizen=citizen)
             if resent is not None:
-                return _urgency_raised(resent, urgency, asked_by, actor=actor)
+                return _urgency_raised(resent, urgency, asked, actor=actor)
             raise
         return referral
 
@@ -440,15 +444,37 @@ def referral_status_check(requested_status: str) -> None:
         )
 
 
-def _deadline(urgency: str, asked_by: datetime | None, now: datetime) -> datetime:
+def _deadline(urgency: str, asked: Requested, now: datetime) -> datetime:
     """The urgency's deadline, or the referrer's own time when it is sooner:
-    a requested time never relaxes the urgency's deadline."""
+    a requested time never relaxes the urgency's deadline. A planned visit is
+    due by the end of the referrer's period, or by the urgency's deadline
+    counted from its start."""
+    if asked.planned_for is not None:
+        return asked.by or deadline_for(urgency, asked.planned_for)
     deadline = deadline_for(urgency, now)
-    return min(deadline, asked_by) if asked_by is not None else deadline
+    return min(deadline, asked.by) if asked.by is not None else deadline
+
+
+def _asked_detail(asked: Requested) -> dict[str, str]:
+    """The referrer's own time for the audit entry."""
+    detail = {}
+    if asked.by is not None:
+        detail["requested_by"] = asked.by.isoformat()
+    if asked.planned_for is not None:
+        detail["planned_for"] = asked.planned_for.isoformat()
+    return detail
+
+
+def _planned_after(planned_for: datetime | None, asked: Requested) -> datetime | None:
+    """A resend asking for more haste plans the visit no later than it asks:
+    unplanned (now) when it asks for no later start."""
+    if planned_for is None or asked.planned_for is None:
+        return None
+    return min(planned_for, asked.planned_for)
 
 
 def _urgency_raised(
-    referral: Referral, urgency: str, asked_by: datetime | None, *, actor: Actor
+    referral: Referral, urgency: str, asked: Requested, *, actor: Actor
 ) -> Referral:
     """The referral sent again under its id, asking for more haste than the
     first time (1813 calls back: the citizen is worse, or gives a sooner
@@ -457,11 +483,11 @@ def _urgency_raised(
     or a later time, or for a referral already reached, declined or closed,
     changes nothing: a deadline is never relaxed by a message."""
     now = timezone.now()
-    if _deadline(urgency, asked_by, now) >= referral.deadline_at:
+    if _deadline(urgency, asked, now) >= referral.deadline_at:
         return referral
     with transaction.atomic():
         locked = referral_lock(referral)
-        sooner = _deadline(urgency, asked_by, now)
+        sooner = _deadline(urgency, asked, now)
         if (
             locked.status not in (Referral.Status.RECEIVED, Referral.Status.ACCEPTED)
             or locked.reached_at is not None
@@ -473,7 +499,8 @@ def _urgency_raised(
         if more_urgent:
             locked.urgency = urgency
         locked.deadline_at = sooner
-        locked.save(update_fields=["urgency", "deadline_at"])
+        locked.planned_for = _planned_after(locked.planned_for, asked)
+        locked.save(update_fields=["urgency", "deadline_at", "planned_for"])
         referral_audit(
             locked,
             actor,
@@ -483,7 +510,7 @@ def _urgency_raised(
                 "deadline_before": before_deadline.isoformat(),
                 "urgency": str(locked.urgency),
                 "deadline_at": sooner.isoformat(),
-                **({"requested_by": asked_by.isoformat()} if asked_by else {}),
+                **_asked_detail(asked),
             },
         )
     return locked

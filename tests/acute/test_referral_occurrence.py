@@ -2,20 +2,26 @@
 occurrence[x]``, R10) on ``POST /fhir/ServiceRequest``. It used to be
 dropped: the deadline came from the urgency alone, so "see her before 14:00"
 was lost. A sooner time now becomes the deadline, a later one leaves the
-urgency's; what cannot be honoured is refused with its own code, nothing
-written and the attempt denied on the citizen's record (R9)."""
+urgency's; a period that starts later (see her tomorrow morning) is taken in
+and held as planned — it used to be refused whole; what cannot be honoured is
+refused with its own code, nothing written and the attempt denied on the
+citizen's record (R9)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from acute.models import Referral
+from acute import services
+from acute.deadlines import deadline_for
+from acute.models import DeadlineWarning, Referral, Visit
+from acute.occurrence import DISPATCH_LEAD
 from consent.audit.models import AuditEntry
+from core.actors import Actor
 from core.models import Organisation, Role
 from tests import factories as f
 from tests.acute.test_api import service_request
@@ -127,8 +133,8 @@ def _refused_occurrences():
             "referral.occurrence_past",
         ),
         (
-            {"occurrencePeriod": {"start": _local(now + timedelta(days=1))}},
-            "referral.occurrence_not_yet",
+            {"occurrencePeriod": {"start": _local(now + timedelta(days=15))}},
+            "referral.occurrence_too_far_ahead",
         ),
         (
             {"occurrencePeriod": {"end": _local(soon).replace("+01:00", "").replace("+02:00", "")}},
@@ -220,3 +226,139 @@ def test_the_board_shows_the_requested_time_as_the_deadline_in_copenhagen_time(
     row = board[board.rindex("<tr", 0, at) : board.index("</tr>", at)]
     # Sent in UTC, shown in Copenhagen time (the next-day deadline would say 16:00).
     assert before.astimezone(COPENHAGEN).strftime("%H:%M") in row
+
+
+def _tomorrow_at(hour: int):
+    day = (timezone.now().astimezone(COPENHAGEN) + timedelta(days=1)).date()
+    return datetime.combine(day, time(hour), tzinfo=COPENHAGEN)
+
+
+def test_r10_a_period_starting_tomorrow_is_taken_in_planned_and_read_back_as_sent(
+    hospital_client, acute_function
+):
+    person = f.citizen()
+    start, end = _tomorrow_at(8), _tomorrow_at(10)
+    period = {"start": start.isoformat(), "end": end.isoformat()}
+    response = _post(
+        hospital_client,
+        service_request(person.cpr, priority="asap", occurrencePeriod=period),
+    )
+    assert response.status_code == 201, response.content
+    referral = Referral.objects.get()
+    assert referral.planned_for == start
+    # Due by the period's end, not two hours from now.
+    assert referral.deadline_at == end
+    assert AuditEntry.objects.filter(
+        citizen_id=person.pk,
+        action="create",
+        resource_type="ServiceRequest",
+        resource_id=str(referral.pk),
+        detail__planned_for=start.astimezone(UTC).isoformat(),
+    ).exists()
+    coordinator = f.staff(Role.COORDINATOR, acute_function)
+    read = f.client_for(coordinator).get(f"/fhir/ServiceRequest/referral-{referral.pk}")
+    assert read.status_code == 200, read.content
+    assert read.json()["occurrencePeriod"] == period
+
+
+def test_r10_a_period_with_only_a_start_is_due_by_the_urgency_counted_from_its_start(
+    hospital_client,
+):
+    person = f.citizen()
+    start = _tomorrow_at(8)
+    response = _post(
+        hospital_client,
+        service_request(person.cpr, priority="asap", occurrencePeriod={"start": start.isoformat()}),
+    )
+    assert response.status_code == 201, response.content
+    referral = Referral.objects.get()
+    assert (referral.planned_for, referral.deadline_at) == (
+        start,
+        deadline_for("within_2_hours", start),
+    )
+
+
+def _planned_accepted(hospital_client, coordinator) -> Referral:
+    start = _tomorrow_at(8)
+    response = _post(
+        hospital_client,
+        service_request(
+            f.citizen().cpr,
+            priority="asap",
+            occurrencePeriod={"start": start.isoformat(), "end": _tomorrow_at(10).isoformat()},
+        ),
+    )
+    assert response.status_code == 201, response.content
+    return services.referral_accept(
+        referral=Referral.objects.get(), actor=Actor.for_membership(coordinator)
+    )
+
+
+def test_r10_no_nurse_is_offered_or_sent_before_a_planned_visit_is_due(
+    hospital_client, acute_function, settings
+):
+    settings.ACUTE_AUTO_ASSIGN = True
+    coordinator = f.staff(Role.COORDINATOR, acute_function)
+    _nurse, shift = f.acute_nurse_on_shift()
+    referral = _planned_accepted(hospital_client, coordinator)
+    # Accepted with automatic dispatch on: nobody sent yet.
+    assert not Visit.objects.filter(referral=referral).exists()
+    client = f.client_for(coordinator)
+    suggestions = client.get(f"/api/acute/referrals/{referral.pk}/suggestions")
+    assert suggestions.status_code == 200 and suggestions.json()["results"] == []
+    sent = client.post(
+        f"/api/acute/referrals/{referral.pk}/assign", {"shift": shift.pk}, format="json"
+    )
+    assert sent.status_code == 409, sent.content
+    assert sent.json()["error"]["code"] == "referral.planned_later"
+    assert not Visit.objects.filter(referral=referral).exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=referral.citizen_id,
+        resource_type="Task",
+        outcome="denied",
+        reason_code="referral.planned_later",
+    ).exists()
+    # From the lead time before the start, she is offered and sent.
+    Referral.objects.filter(pk=referral.pk).update(
+        planned_for=timezone.now() + DISPATCH_LEAD - timedelta(minutes=1)
+    )
+    suggestions = client.get(f"/api/acute/referrals/{referral.pk}/suggestions")
+    assert [s["shift"] for s in suggestions.json()["results"]] == [shift.pk]
+    sent = client.post(
+        f"/api/acute/referrals/{referral.pk}/assign", {"shift": shift.pk}, format="json"
+    )
+    assert sent.status_code == 201, sent.content
+
+
+def test_r10_the_deadline_watch_does_not_warn_of_a_planned_visit_before_it_is_due(
+    hospital_client, acute_function
+):
+    coordinator = f.staff(Role.COORDINATOR, acute_function)
+    referral = _planned_accepted(hospital_client, coordinator)
+    # Nobody on shift now: an ordinary referral would be at risk at once.
+    assert services.deadline_watch(now=timezone.now()) == {"at_risk": 0, "overdue": 0}
+    assert services.deadline_watch(
+        now=referral.planned_for - DISPATCH_LEAD - timedelta(minutes=1)
+    ) == {
+        "at_risk": 0,
+        "overdue": 0,
+    }
+    assert not DeadlineWarning.objects.filter(referral=referral).exists()
+    # Once a nurse may be sent, it is judged as any referral: still nobody, so at risk...
+    assert services.deadline_watch(now=referral.planned_for - DISPATCH_LEAD)["at_risk"] == 1
+    # ...and overdue after the period's end.
+    after = referral.deadline_at + timedelta(minutes=1)
+    assert services.deadline_watch(now=after)["overdue"] == 1
+
+
+def test_r10_the_board_shows_a_planned_visit_with_its_danish_time(hospital_client, acute_function):
+    coordinator = f.staff(Role.COORDINATOR, acute_function)
+    referral = _planned_accepted(hospital_client, coordinator)
+    page = Client()
+    assert f.log_in(page, coordinator).status_code == 302
+    board = page.get("/coordinator/live/").content.decode()
+    at = board.index(f"/coordinator/referrals/{referral.pk}/")
+    row = board[board.rindex("<tr", 0, at) : board.index("</tr>", at)]
+    start = _tomorrow_at(8)
+    assert f"Planlagt til {start:%d.%m.} kl. 08:00" in row
+    assert "Til tiden" not in row and "I fare" not in row

@@ -1,7 +1,8 @@
 """1813's own time for the visit (``ServiceRequest.occurrence[x]``, R10) over
 real HTTP: a sooner time than the urgency's becomes the deadline, a resend
 with a sooner time tightens it and a later one never relaxes it, and a time
-the platform cannot honour gets a fatal-error acknowledgement naming why,
+the platform cannot honour (gone by, reversed, more than 14 days ahead) gets
+a fatal-error acknowledgement naming why,
 nothing written and the attempt denied on the citizen's record."""
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def test_a_1813_time_sooner_than_the_urgency_is_the_deadline_and_resends_never_r
         ({"occurrenceDateTime": -60}, "referral.occurrence_past"),
         ({"occurrenceDateTime": "naive"}, "referral.occurrence_offset_missing"),
         ({"occurrencePeriod": (60, 10)}, "referral.occurrence_period_reversed"),
-        ({"occurrencePeriod": (24 * 60, None)}, "referral.occurrence_not_yet"),
+        ({"occurrencePeriod": (15 * 24 * 60, None)}, "referral.occurrence_too_far_ahead"),
     ],
 )
 def test_a_1813_time_that_cannot_be_honoured_is_fatal_and_audited(

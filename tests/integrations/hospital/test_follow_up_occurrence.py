@@ -1,18 +1,21 @@
 """The hospital's time for the follow-up after discharge (``ServiceRequest.
 occurrence[x]``, R10) over real HTTP: a time sooner than the urgency's is the
-deadline; a visit planned for later ("tomorrow between 9 and 12") or a time
-without its UTC offset is refused with its code, and the discharge does not
-half happen."""
+deadline; a visit planned for later ("tomorrow between 9 and 12") is taken in
+as planned, due by the period's end and read back as the hospital sent it; a
+time more than 14 days ahead or without its UTC offset is refused with its
+code, and the discharge does not half happen."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from acute.models import Referral
+from acute.selectors import dispatch_rank
+from acute.services import deadline_watch
 from consent.audit.models import AuditEntry
 from consent.models import CareRelationship
 from core.fhir.patient import patient_resource
@@ -61,17 +64,38 @@ def test_a_follow_up_asked_for_sooner_than_next_day_is_due_then(live_network) ->
     assert follow_up.deadline_at == by
 
 
+def _days_ahead_at(days: int, hour: int) -> str:
+    day = (timezone.now().astimezone(COPENHAGEN) + timedelta(days=days)).date()
+    return datetime.combine(day, time(hour), tzinfo=COPENHAGEN).isoformat()
+
+
 def _tomorrow_at(hour: int) -> str:
-    tomorrow = timezone.now().astimezone(COPENHAGEN) + timedelta(days=1)
-    return tomorrow.replace(hour=hour, minute=0, second=0, microsecond=0).isoformat()
+    return _days_ahead_at(1, hour)
+
+
+def test_r10_a_follow_up_tomorrow_between_9_and_12_is_planned_and_due_by_12(
+    live_network,
+) -> None:
+    citizen = f.citizen()
+    sim = live_network.sims["hospital"]
+    assert ack_of(notify_hospital(sim, citizen, encounter_id="E23", admitted=True))[0] == "ok"
+    period = {"start": _tomorrow_at(9), "end": _tomorrow_at(12)}
+    assert ack_of(_discharge(sim, citizen, "E23", occurrencePeriod=period))[0] == "ok"
+    follow_up = Referral.objects.get(citizen=citizen, source=Referral.Source.HOSPITAL)
+    assert follow_up.planned_for == datetime.fromisoformat(period["start"])
+    assert follow_up.deadline_at == datetime.fromisoformat(period["end"])
+    assert follow_up.requested_occurrence == {"occurrencePeriod": period}
+    # Not judged by the deadline watch, nor offered to a nurse, before 08:00.
+    assert deadline_watch() == {"at_risk": 0, "overdue": 0}
+    assert dispatch_rank(referral=follow_up) == []
 
 
 @pytest.mark.parametrize(
     ("occurrence", "code"),
     [
         (
-            {"occurrencePeriod": {"start": _tomorrow_at(9), "end": _tomorrow_at(12)}},
-            "referral.occurrence_not_yet",
+            {"occurrencePeriod": {"start": _days_ahead_at(15, 9)}},
+            "referral.occurrence_too_far_ahead",
         ),
         ({"occurrenceDateTime": _tomorrow_at(9)[:19]}, "referral.occurrence_offset_missing"),
     ],
