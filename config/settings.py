@@ -144,6 +144,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.PageAccessMiddleware",
+    # After the role's gate: a queued form is received only for the user who made it.
+    "core.middleware.OfflineOwnerMiddleware",
     # Near last, so a keyed write's claim shares the view's transaction.
     "core.idempotency.IdempotencyKeyMiddleware",
     # Inside it, so the Location of a 201 is kept for the key's replay.

@@ -74,6 +74,9 @@ REASONS: dict[str, Promise] = {
     "not_alert_recipient": pgettext_lazy(REASON_CONTEXT, "not the alert's recipient"),
     "not_ordering_physician": pgettext_lazy(REASON_CONTEXT, "not the ordering physician"),
     "not_visit_nurse": pgettext_lazy(REASON_CONTEXT, "not her visit"),
+    "offline.other_user": pgettext_lazy(
+        REASON_CONTEXT, "sent from the tablet's queue of another user"
+    ),
     "oauth.client_credentials": pgettext_lazy(REASON_CONTEXT, "system sign-in"),
     "oauth.token_revoked": pgettext_lazy(REASON_CONTEXT, "system token revoked"),
     "auth.throttled": pgettext_lazy(REASON_CONTEXT, "login locked after failed attempts"),

@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from rest_framework.views import APIView
 
 from core.context import (
@@ -22,7 +25,10 @@ from core.context import (
     reset_context,
     set_context,
 )
+from core.context_processors import device_owner
+from core.errors import Conflict
 from core.exception_handler import error_response
+from core.messages import user_message
 from core.permissions import actor_from_request
 from core.refusals import page_refusal_record
 
@@ -72,11 +78,49 @@ def session_idle_seconds(session: Any, *, now: float) -> float | None:
     return None
 
 
+# A request a page makes by itself — the board refreshing, the tablet
+# reporting its position, the service worker keeping her visits — says so
+# with this header. It is not her use of the platform: it never keeps a
+# session alive, and once the session has ended it is answered 401 with the
+# login page's address instead of the login page itself.
+BACKGROUND_HEADER = "X-Background"
+# The tablet's offline queue sending her earlier writes when the connection
+# returns (core/static/core/offline.js): hers, but not a sign that she is there.
+OFFLINE_REPLAY_HEADER = "X-Offline-Replay"
+
+
+def request_is_background(request: HttpRequest) -> bool:
+    """Whether a page's script sent this request by itself (``X-Background: 1``)."""
+    return request.headers.get(BACKGROUND_HEADER) == "1"
+
+
+def request_is_her_activity(request: HttpRequest) -> bool:
+    """Whether the request is someone using the platform, as the idle timeout
+    counts it: not a page's automatic request, nor a replay of the offline queue."""
+    return not request_is_background(request) and request.headers.get(OFFLINE_REPLAY_HEADER) != "1"
+
+
+def _session_end_claimed(session: Any) -> bool:
+    """Whether this request is the one that ends the session. Two requests of
+    an idle session may arrive together (the board's refresh and a click, two
+    tabs): both see it idle, and it must be ended, and recorded, once. The
+    delete of its row decides; a store without rows has no such race."""
+    key = session.session_key
+    model = getattr(session, "model", None)
+    if key is None or model is None:
+        return True
+    deleted, _ = model.objects.filter(session_key=key).delete()
+    return bool(deleted)
+
+
 class SessionIdleMiddleware:
     """Ends a logged-in session left untouched for ``SESSION_IDLE_SECONDS``,
     whichever door it comes back by (a page, the API, the admin): she logs in
-    again, as after logging out, and the session's key is new. A bearer token
-    carries no session and keeps its own lifetime."""
+    again, as after logging out, and the session's key is new. Only her own
+    requests count as use: a page's automatic ones (``X-Background``) and the
+    offline queue's replays do not, so a board or a tablet left alone ends
+    its session although it keeps asking. A bearer token carries no session
+    and keeps its own lifetime."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -87,11 +131,54 @@ class SessionIdleMiddleware:
             now = time.time()
             seen = session.get(SESSION_SEEN_KEY)
             if session_idle_seconds(session, now=now) is not None:
-                # Django's logout signal puts the ended session in the audit log.
-                logout(request)
-            elif not isinstance(seen, (int, float)) or now - seen >= SESSION_SEEN_PRECISION_SECONDS:
+                if _session_end_claimed(session):
+                    # Django's logout signal puts the ended session in the audit log.
+                    logout(request)
+                else:
+                    # Another request has just ended it, and recorded that.
+                    session.flush()
+                    request.user = AnonymousUser()
+            elif not isinstance(seen, (int, float)) or (
+                now - seen >= SESSION_SEEN_PRECISION_SECONDS and request_is_her_activity(request)
+            ):
+                # A session with no use recorded yet starts its clock whoever asks.
                 session[SESSION_SEEN_KEY] = now
         return self.get_response(request)
+
+
+def login_required_response(request: HttpRequest) -> HttpResponse:
+    """To the login page. A page's own request — an htmx swap or a script's
+    automatic call — cannot take the login page as its answer (htmx would put
+    the login form inside the board): it gets 401 with the login page's
+    address, which htmx opens as the whole page (``HX-Redirect``) and a
+    script reads from the body, coming back to the page it was on."""
+    if request.headers.get("HX-Request") != "true" and not request_is_background(request):
+        return redirect_to_login(request.get_full_path())
+    login = redirect_to_login(_page_path(request))["Location"]
+    response = JsonResponse(
+        {
+            "error": {
+                "kind": "unauthenticated",
+                "code": "auth.required",
+                "message": gettext("Log in first."),
+                "location": login,
+            }
+        },
+        status=401,
+    )
+    response["HX-Redirect"] = login
+    return response
+
+
+def _page_path(request: HttpRequest) -> str:
+    """The page a request was made from (htmx's ``HX-Current-URL``, else the
+    Referer), as a path on this platform; the request's own path otherwise."""
+    for header in ("HX-Current-URL", "Referer"):
+        parts = urlsplit(request.headers.get(header, ""))
+        local = parts.path.startswith("/") and not parts.path.startswith("//")
+        if local and parts.netloc in ("", request.get_host()):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return request.get_full_path()
 
 
 def _is_api_view(view_func: Any) -> bool:
@@ -149,10 +236,10 @@ class PageAccessMiddleware:
         if access is None:
             return not_allowed(request)
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return login_required_response(request)
         actor = actor_from_request(request)
         if actor is None:
-            return redirect_to_login(request.get_full_path())
+            return login_required_response(request)
         if access == "staff" or actor.role in access:
             return None
         # A role refused on a page about a citizen is an attempt on her (R9).
@@ -222,3 +309,45 @@ class OfflineSendMiddleware:
             answer.cookies = response.cookies  # the session's and the messages' cookies
             return answer
         return response
+
+
+# Sent by core/static/core/offline.js with every form it sends: the opaque
+# owner (core.context_processors.device_owner) of the user who made the entry.
+OFFLINE_OWNER_HEADER = "X-Offline-Owner"
+OFFLINE_OTHER_USER = gettext_noop(
+    "This entry was made on the tablet by another user. It is sent only while she is"
+    " logged in; nothing was saved."
+)
+
+
+class OfflineOwnerMiddleware:
+    """A form from the tablet's queue is received only under the session of
+    the user who made it (docs/decisions/0013): an entry the tablet names as
+    another user's (header ``X-Offline-Owner``) is refused before its view
+    runs, 409 ``offline.other_user``, and the attempt is recorded on the
+    citizen the page concerns (R9). The tablet keeps the entry for her. A form
+    without the header is one sent from the signed-in user's own page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method != "POST" or request.headers.get("X-Offline-Send") != "1":
+            return None
+        made_by = request.headers.get(OFFLINE_OWNER_HEADER)
+        if made_by is None or not request.user.is_authenticated:
+            # Signed out, the page's gate sends her to log in; the tablet keeps the entry.
+            return None
+        if constant_time_compare(made_by, device_owner(request.user.pk)):
+            return None
+        page_refusal_record(request, view_func, view_kwargs, reason_code="offline.other_user")
+        error = Conflict("offline.other_user", OFFLINE_OTHER_USER)
+        return JsonResponse(
+            {"error": {"code": error.code, "message": user_message(error), "fields": {}}},
+            status=409,
+        )

@@ -118,7 +118,11 @@ def _body_of(request: HttpRequest | Request) -> Any:
 
 
 def refusal_record(
-    request: HttpRequest | Request, concerns: Concerns | None, kwargs: Mapping[str, Any] | None
+    request: HttpRequest | Request,
+    concerns: Concerns | None,
+    kwargs: Mapping[str, Any] | None,
+    *,
+    reason_code: str | None = None,
 ) -> None:
     """A member of staff or a system refused by a role (or, a system, by its
     scopes) made an attempt all the same: where what was asked concerns a
@@ -129,7 +133,8 @@ def refusal_record(
     The refusal stands whatever happens here: an entry that cannot be written
     (the audit log unreachable, a value it cannot hold) is logged and the
     caller is refused all the same, never answered with a 500 that would hide
-    the refusal. Written in a savepoint, so a failed write leaves the
+    the refusal. ``reason_code`` names a refusal other than the role's or the
+    scopes'. Written in a savepoint, so a failed write leaves the
     request's transaction usable for the refusal's answer."""
     if not isinstance(concerns, Concerns):
         return
@@ -146,9 +151,8 @@ def refusal_record(
                 resource_type=concerns.resource_type,
                 # Named by a typed CPR number, the id is the citizen's, not the object's.
                 resource_id=str(object_id) if object_id is not None and not concerns.cpr else "",
-                reason_code="role_not_permitted"
-                if system_scopes_admit(request)
-                else "scope_not_granted",
+                reason_code=reason_code
+                or ("role_not_permitted" if system_scopes_admit(request) else "scope_not_granted"),
                 citizen_id=concerns.citizen_of(object_id) if object_id is not None else None,
             )
     except Exception:
@@ -169,10 +173,13 @@ def api_refusal_record(request: Request, view: Any) -> None:
     refusal_record(request, getattr(view, "concerns", None), getattr(view, "kwargs", None))
 
 
-def page_refusal_record(request: HttpRequest, view: Any, kwargs: Mapping[str, Any]) -> None:
-    """A page refused to a role, recorded on what the page concerns (its
+def page_refusal_record(
+    request: HttpRequest, view: Any, kwargs: Mapping[str, Any], *, reason_code: str | None = None
+) -> None:
+    """A page refused to a role (or, with ``reason_code``, for another
+    reason), recorded on what the page concerns (its
     ``@page(..., concerns=...)``). The one gate of the pages calls this."""
-    refusal_record(request, getattr(view, "concerns", None), kwargs)
+    refusal_record(request, getattr(view, "concerns", None), kwargs, reason_code=reason_code)
 
 
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:

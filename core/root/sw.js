@@ -75,7 +75,8 @@ function keepOnly(owner, urls) {
       const fetches = Array.from(wanted)
         .filter((path) => !kept.has(path))
         .map((path) =>
-          fetch(path, { credentials: "same-origin" }).then(
+          // Kept for her by the worker, not asked by her: it does not keep her session alive.
+          fetch(path, { credentials: "same-origin", headers: { "X-Background": "1" } }).then(
             (response) => (storable(response) ? cache.put(path, response) : null),
             () => null,
           ),

@@ -321,10 +321,31 @@ def test_another_nurse_signing_in_on_the_tablet_finds_nothing_of_the_first(new_p
     page.get_by_role("button", name="Gem notat").click()
     expect(page.locator("#outbox-items li")).to_have_count(1)
 
-    # Her session ends without a logout; a colleague signs in on the same tablet.
+    # Her session ends without a logout: the entry is sent named as hers, and
+    # kept for her when it is not received.
+    owner = page.locator("body").get_attribute("data-device-owner")
+    assert _queued(page)[0]["owner"] == owner
     page.context.clear_cookies()
-    page.context.set_offline(False)
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/note/")) as sent:
+        page.context.set_offline(False)
+    assert sent.value.headers["x-offline-owner"] == owner
     expect(page.locator('#outbox-items li[data-state="login"]')).to_have_count(1)
+
+    # The login page says that entries wait, never what they hold, and none of
+    # her pages stays readable offline for whoever holds the tablet next.
+    page.goto("/login/")
+    expect(page.locator("#queue-left")).to_contain_text("endnu ikke er sendt")
+    assert "Kladde" not in page.content()
+    page.wait_for_function("async () => !(await caches.keys()).some(n => n.startsWith('pages-'))")
+    page.context.set_offline(True)
+    # Asked offline through the tablet's service worker, as a page would be.
+    kept = page.evaluate(
+        "path => fetch(path).then(r => r.text(), () => '')", f"/nurse/visits/{visit.pk}/"
+    )
+    assert visit.citizen.address_line not in kept
+    page.context.set_offline(False)
+
+    # A colleague signs in on the same tablet.
     colleague, _colleague_shift = factories.acute_nurse_on_shift()
     log_in(page, colleague.user.username, factories.PASSWORD)
     page.goto("/nurse/visits/")

@@ -15,7 +15,9 @@ from django.utils import timezone
 
 from acute.clinical.models import MedicationOrder
 from acute.models import Visit, VisitNote, VisitSubmission
+from consent.audit.models import AuditEntry
 from core.actors import Actor
+from core.context_processors import device_owner
 from core.models import Role
 from medicine_cabinet.models import Administration, Notification
 from tests import factories
@@ -181,6 +183,39 @@ def test_a_queued_form_for_a_visit_given_to_a_colleague_is_refused_as_not_availa
     assert error["code"] == "not_available"
     assert "ikke længere dit" in error["message"]
     assert not VisitNote.objects.filter(visit=visit).exists()
+
+
+def test_a_queued_form_made_by_another_user_is_refused_recorded_and_never_written():
+    """An entry queued on the tablet by one nurse is never received under the
+    session of another who signs in there: refused with its code and Danish
+    message, nothing written, and the attempt recorded on the citizen (R9).
+    Her own entry, named as hers, is received."""
+    nurse, _shift, visit, client = _on_site()
+    colleague, _colleague_shift = factories.acute_nurse_on_shift()
+    refused = client.post(
+        f"/nurse/visits/{visit.pk}/note/",
+        {"kind": "note", "text": "Skrevet af en kollega", "client_ref": "note-other-01"},
+        HTTP_X_OFFLINE_OWNER=device_owner(colleague.user.pk),
+        **REPLAY,
+    )
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "offline.other_user"
+    assert "en anden bruger" in error["message"]
+    assert not VisitNote.objects.filter(visit=visit).exists()
+    assert not VisitSubmission.objects.filter(client_ref="note-other-01").exists()
+    denied = AuditEntry.objects.get(citizen_id=visit.citizen_id, reason_code="offline.other_user")
+    assert denied.outcome == "denied"
+    assert denied.actor_user_id == nurse.user.pk
+
+    received = client.post(
+        f"/nurse/visits/{visit.pk}/note/",
+        {"kind": "note", "text": "Mit eget notat", "client_ref": "note-own-01"},
+        HTTP_X_OFFLINE_OWNER=device_owner(nurse.user.pk),
+        **REPLAY,
+    )
+    assert received.status_code == 200
+    assert VisitNote.objects.get(visit=visit).text == "Mit eget notat"
 
 
 # --- a dose given offline (R8) -------------------------------------------------------

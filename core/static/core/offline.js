@@ -15,7 +15,12 @@
  *    server refuses it, the medicine officer has been told.
  * 4. Everything is kept in IndexedDB, for the signed-in user only: a page of
  *    another user, and logout, clear it with the service worker's caches.
+ *    Each entry names its maker's opaque owner and is sent with it
+ *    (X-Offline-Owner): the server receives it only under her session.
  *    Passwords (the §4 witness's) are never stored: kept in memory only.
+ * 5. A page of nobody (the login page, after logout or an ended session)
+ *    drops the kept pages, so no citizen's page stays readable offline, and
+ *    says that unsent entries wait on the tablet, without showing them.
  */
 (function () {
   "use strict";
@@ -254,14 +259,14 @@
     var input = document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
   }
-  function post(url, fields, replay) {
+  function post(url, fields, replay, madeBy) {
     var payload = new URLSearchParams();
     var token = currentToken();
     fields.forEach(function (pair) {
       payload.append(pair[0], pair[0] === "csrfmiddlewaretoken" && token ? token : pair[1]);
     });
     // The server answers a redirect as {"location": ...} (core.middleware.OfflineSendMiddleware).
-    var headers = { "X-Requested-With": "fetch", "X-Offline-Send": "1" };
+    var headers = { "X-Requested-With": "fetch", "X-Offline-Send": "1", "X-Offline-Owner": madeBy || owner };
     if (replay) { headers["X-Offline-Replay"] = "1"; }
     return fetch(url, { method: "POST", body: payload, credentials: "same-origin", redirect: "follow", headers: headers })
       .then(function (response) {
@@ -270,6 +275,12 @@
         return response.clone().json().then(function (answer) {
           return { response: response, location: answer.location || null };
         }, function () { return { response: response, location: null }; });
+      }).then(function (sent) {
+        if (sent.response.status !== 409) { return sent; }
+        return sent.response.clone().json().then(function (answer) {
+          sent.otherUser = !!(answer.error && answer.error.code === "offline.other_user");
+          return sent;
+        }, function () { return sent; });
       });
   }
   function signedOut(sent) {
@@ -295,7 +306,7 @@
     var item = items[0];
     item.state = "sending";
     return queue.put(item).then(render).then(function () {
-      return post(item.url, withSecrets(item), true);
+      return post(item.url, withSecrets(item), true, item.owner);
     }).then(function (sent) {
       var response = sent.response;
       if (signedOut(sent)) {
@@ -318,6 +329,11 @@
       }
       return response.json().catch(function () { return {}; }).then(function (answer) {
         var error = answer.error || {};
+        if (error.code === "offline.other_user") {
+          // Made by another user than the one signed in: kept for her, never sent now.
+          item.state = "login";
+          return queue.put(item);
+        }
         delete secrets[item.ref];
         item.state = item.kind === "dose" ? "flagged" : "refused";
         item.code = error.code || String(response.status);
@@ -347,7 +363,7 @@
     if (kept.length) { secrets[ref] = kept; }
     return queue.put({
       ref: ref, url: form.action, fields: fields, label: label, at: at, kind: kind,
-      state: "waiting", shown: shownOf(form)
+      state: "waiting", shown: shownOf(form), owner: owner
     }).then(function () { return dropDraft(form); }).then(function () {
       form.reset();
       advanceSteps(form, submitter);
@@ -396,7 +412,9 @@
             else { window.location.assign(next.href); }
           });
         }
-        if (signedOut(sent) || response.status >= 500) { return enqueue(form, submitter, fields, kept, ref); }
+        if (signedOut(sent) || response.status >= 500 || response.status === 409 && sent.otherUser) {
+          return enqueue(form, submitter, fields, kept, ref);
+        }
         // Refused: the server's page shows why, under the fields, with what she typed.
         return response.text().then(function (html) {
           document.open(); document.write(html); document.close();
@@ -433,9 +451,31 @@
 
   function setOnlineClass() { body.classList.toggle("is-offline", !navigator.onLine); }
 
+  /* Nobody signed in (the login page): no page of the last user stays
+     readable offline. Her queue stays, bound to her and unsent, until she
+     signs in again (anyone else's sign-in deletes it): the page says that
+     it waits, never what it holds. */
+  function signedOutPage() {
+    if (window.caches) {
+      caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (name) { return name.indexOf("pages-") === 0; })
+          .map(function (name) { return caches.delete(name); }));
+      }).catch(function () {});
+    }
+    var notice = document.getElementById("queue-left");
+    if (!notice || !window.indexedDB || !indexedDB.databases) { return; }
+    indexedDB.databases().then(function (all) {
+      if (!all.some(function (d) { return d.name === DB_NAME; })) { return; }
+      return queue.all().then(function (items) {
+        notice.hidden = items.length === 0;
+        return db().then(function (d) { d.close(); opened = null; });
+      });
+    }).catch(function () {});
+  }
+
   function start() {
     setOnlineClass();
-    if (!owner) { return; }
+    if (!owner) { return signedOutPage(); }
     claimTablet().then(migrateLegacy).then(restoreDrafts).then(render).then(function () {
       startWorker();
       return flush();

@@ -5,6 +5,10 @@
  * also ignores reports sooner than 30 s after the last). Without a location
  * (refused, no fix, no connection) nothing is sent and her shift page offers
  * the manual choice instead.
+ *
+ * Each report is an automatic request (X-Background): it does not keep her
+ * session alive. Once the session has ended (401) the reports stop and the
+ * tablet goes to the login page, so a tablet put down shows no citizen data.
  */
 (function () {
   "use strict";
@@ -22,16 +26,30 @@
     return Date.now() - last >= EVERY_MS;
   }
 
+  var timer = null;
+  var ended = false;
+
+  function signedOut(response) {
+    ended = true;
+    if (timer !== null) { window.clearInterval(timer); timer = null; }
+    return response.json().then(function (answer) {
+      return (answer.error && answer.error.location) || "/login/";
+    }, function () { return "/login/"; }).then(function (login) {
+      window.location.assign(login);
+    });
+  }
+
   function send(url, position) {
-    if (!navigator.onLine || !due()) { return; }
+    if (ended || !navigator.onLine || !due()) { return; }
     sessionStorage.setItem(KEY, String(Date.now()));
     var body = new URLSearchParams();
     body.append("latitude", position.coords.latitude.toFixed(6));
     body.append("longitude", position.coords.longitude.toFixed(6));
     fetch(url, {
       method: "POST", body: body, credentials: "same-origin",
-      headers: { "X-CSRFToken": csrf(), "X-Requested-With": "fetch" }
+      headers: { "X-CSRFToken": csrf(), "X-Requested-With": "fetch", "X-Background": "1" }
     }).then(function (response) {
+      if (response.status === 401) { return signedOut(response); }
       document.body.dataset.positionReported = response.ok ? "yes" : "refused";
     }, function () { sessionStorage.removeItem(KEY); });
   }
@@ -40,7 +58,7 @@
     var url = document.body.dataset.positionUrl;
     if (!url || !navigator.geolocation) { return; }
     var ask = function () {
-      if (!due()) { return; }
+      if (ended || !due()) { return; }
       navigator.geolocation.getCurrentPosition(
         function (position) { send(url, position); },
         function () { document.body.dataset.positionReported = "unavailable"; },
@@ -48,6 +66,6 @@
       );
     };
     ask();
-    window.setInterval(ask, EVERY_MS);
+    timer = window.setInterval(ask, EVERY_MS);
   });
 })();
