@@ -17,7 +17,17 @@ class AcuteConfig(AppConfig):
         for resource in RESOURCES:
             register(resource)
         self._register_shift_checker()
+        self._register_open_episodes()
         self._check_travel_time_function()
+
+    @staticmethod
+    def _register_open_episodes() -> None:
+        """The administration asks before a function stops serving a
+        municipality whose citizens have open episodes."""
+        from acute.selectors import open_episodes_in
+        from core.catchment import register_open_work
+
+        register_open_work("acute.episodes", open_episodes_in)
 
     @staticmethod
     def _follow_deaths() -> None:

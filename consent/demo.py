@@ -11,6 +11,7 @@ from consent.audit.services import Purpose
 from consent.models import CareRelationship, ConsentDirective, RecordResource
 from consent.services import care_relationship_open, record_transaction
 from core.actors import Actor
+from core.demo import MUNICIPALITIES
 from core.models import Citizen, Organisation, User
 
 CAT = "urn:tvaerakut:data-category"
@@ -106,7 +107,7 @@ def _bundle(person: Citizen, i: int, home: Organisation, department: Organisatio
 def load(say: Callable[[str], None], orgs: dict[str, Organisation]) -> None:
     department = orgs["dept-3"]
     loaded = 0
-    for code in ("157", "159", "173", "230"):
+    for code, _name, _sor in MUNICIPALITIES:
         home = orgs[f"home-{code}"]
         people = Citizen.objects.filter(municipality=orgs[f"muni-{code}"]).order_by("pk")[:5]
         for i, person in enumerate(people):

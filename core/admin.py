@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from core.catchment import open_work_in
 from core.errors import InvalidInput, PlatformError
 from core.models import Membership, Organisation, Role, User
 from core.permissions import actor_from_request, session_membership_set
@@ -119,8 +120,34 @@ class UserAdmin(BaseUserAdmin):
     )
 
 
+class OrganisationAdminForm(forms.ModelForm):
+    """The admin's organisation form (the admin names its model and fields)."""
+
+    def clean_serves(self) -> Any:
+        """An acute function stops serving a municipality only when none of
+        its citizens has an open episode: the board and the nurses' reach
+        (R1) follow ``serves``, so they would be left on nobody's board."""
+        kept = self.cleaned_data.get("serves")
+        instance = self.instance
+        if instance.pk is None or instance.kind != Organisation.Kind.ACUTE_FUNCTION:
+            return kept
+        kept_ids = [m.pk for m in kept] if kept is not None else []
+        removed = list(instance.serves.exclude(pk__in=kept_ids))
+        if open_work_in(removed):
+            raise forms.ValidationError(
+                gettext(
+                    "Citizens of %(municipalities)s still have open episodes in the acute "
+                    "function. Finish them before the function stops serving the municipality."
+                )
+                % {"municipalities": ", ".join(m.name for m in removed)},
+                code="catchment_open_work",
+            )
+        return kept
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    form = OrganisationAdminForm
     list_display = (
         "name",
         "kind",

@@ -224,6 +224,11 @@ def _organisations() -> dict[str, Organisation]:
         orgs[key] = org
         return org
 
+    already = set(
+        Organisation.objects.filter(
+            municipality_code__in=[code for code, _, _ in MUNICIPALITIES]
+        ).values_list("pk", flat=True)
+    )
     for code, name, sor in MUNICIPALITIES:
         muni = upsert(
             f"muni-{code}",
@@ -231,8 +236,12 @@ def _organisations() -> dict[str, Organisation]:
             kind=Organisation.Kind.MUNICIPALITY,
             name=name,
             sor_code=sor,
-            participates=True,
         )
+        if muni.pk not in already:
+            # Joined once, when first made: loading the demo again leaves a
+            # municipality that has since left the function out of it.
+            muni.participates = True
+            muni.save(update_fields=["participates"])
         home = upsert(
             f"home-{code}",
             {"sor_code": f"{sor[:-1]}2"},
@@ -248,7 +257,11 @@ def _organisations() -> dict[str, Organisation]:
         name="Tværkommunal Akutfunktion",
         phone="+45 39 99 00 00",
     )
-    acute.serves.set([orgs[f"muni-{code}"] for code, _, _ in MUNICIPALITIES])
+    # The catchment is set when the function is first made, then it is the
+    # administrator's: loading the demo again neither drops a municipality
+    # that has joined since nor brings back one that has left.
+    if not acute.serves.exists():
+        acute.serves.set([orgs[f"muni-{code}"] for code, _, _ in MUNICIPALITIES])
     hospital = upsert(
         "hospital",
         {"sor_code": "900000200001"},
@@ -257,7 +270,8 @@ def _organisations() -> dict[str, Organisation]:
     )
     # Its catchment area: the admission hand-off goes only to the hospital
     # serving the citizen's municipality.
-    hospital.serves.set([orgs[f"muni-{code}"] for code, _, _ in MUNICIPALITIES])
+    if not hospital.serves.exists():
+        hospital.serves.set([orgs[f"muni-{code}"] for code, _, _ in MUNICIPALITIES])
     for suffix, dept in enumerate(
         ["Akutmodtagelsen", "Medicinsk afdeling", "Geriatrisk afdeling", "Kardiologisk afdeling"],
         start=2,

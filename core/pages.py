@@ -26,8 +26,10 @@ from core.permissions import actor_from_request
 # Sent by core/static/core/offline.js when it replays a queued form.
 OFFLINE_REPLAY_HEADER = "X-Offline-Replay"
 
-# Simplified outlines (latitude, longitude) of the four participating
-# municipalities, enough to orient a coordinator; not survey boundaries.
+# Simplified outlines (latitude, longitude) of the municipalities the platform
+# started with, enough to orient a coordinator; not survey boundaries. A
+# municipality that joins later is not drawn, but its citizens' pins are
+# placed where they live (the map spans them).
 MUNICIPALITY_OUTLINES: dict[str, tuple[str, tuple[tuple[float, float], ...]]] = {
     "230": (
         "Rudersdal",
@@ -135,7 +137,10 @@ class Projection:
 def municipality_map(markers: Sequence[Marker], width: int = 640) -> dict[str, object]:
     """The data for ``core/includes/map.html``: outlines, labels and markers."""
     outline_points = [p for _, outline in MUNICIPALITY_OUTLINES.values() for p in outline]
-    projection = Projection(outline_points, width=width)
+    # The map spans every pin too: a citizen of a municipality that joined
+    # without an outline here is shown where she lives, not on the edge.
+    pin_points = [(m.latitude, m.longitude) for m in markers]
+    projection = Projection(outline_points + pin_points, width=width)
     areas = []
     for code, (name, outline) in MUNICIPALITY_OUTLINES.items():
         xys = [projection.xy(lat, lon) for lat, lon in outline]
@@ -153,7 +158,7 @@ def municipality_map(markers: Sequence[Marker], width: int = 640) -> dict[str, o
     placed = []
     for marker in markers:
         x, y = projection.xy(marker.latitude, marker.longitude)
-        # A point outside the four municipalities is pinned to the edge, not lost.
+        # A pin exactly on the edge stays whole inside the map.
         x = min(max(x, 4.0), projection.width - 4.0)
         y = min(max(y, 4.0), projection.height - 4.0)
         # A tag near the right edge stands to the left of its pin, inside the map.

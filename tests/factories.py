@@ -39,13 +39,15 @@ def _password_hash() -> str:
     return make_password(PASSWORD)
 
 
-def municipality(code: str = "157") -> Organisation:
+def municipality(code: str = "157", *, participates: bool | None = None) -> Organisation:
+    """The municipality of ``code``; the four of the joint function take part,
+    another only when told (one that joined, or another function's)."""
     org, _ = Organisation.objects.get_or_create(
         municipality_code=code,
         defaults={
             "kind": Organisation.Kind.MUNICIPALITY,
             "name": f"{MUNICIPALITY_NAMES.get(code, code)} Kommune",
-            "participates": code in MUNICIPALITY_NAMES,
+            "participates": code in MUNICIPALITY_NAMES if participates is None else participates,
         },
     )
     return org

@@ -252,15 +252,19 @@ def _phone_form(request: HttpRequest, error: PlatformError | None = None) -> Htt
         {
             "cpr": cpr,
             "lookup": _citizen_lookup(page_actor(request), cpr),
-            "municipalities": participating_municipalities(),
+            "municipalities": participating_municipalities(page_actor(request)),
         },
     )
 
 
-def participating_municipalities() -> list[Organisation]:
-    """The municipalities a citizen may be registered in at intake."""
+def participating_municipalities(actor: Actor) -> list[Organisation]:
+    """The municipalities a citizen may be registered in at intake: those
+    taking part that the coordinator's own acute function serves (the gate's
+    rule, so the form offers no municipality it would refuse)."""
+    if actor.organisation is None:
+        return []
     return list(
-        Organisation.objects.filter(
+        actor.organisation.serves.filter(
             kind=Organisation.Kind.MUNICIPALITY, participates=True
         ).order_by("name")
     )
@@ -339,7 +343,7 @@ def referral_citizen_lookup(request: HttpRequest) -> HttpResponse:
         {
             "cpr": cpr,
             "lookup": _citizen_lookup(page_actor(request), cpr),
-            "municipalities": participating_municipalities(),
+            "municipalities": participating_municipalities(page_actor(request)),
             "posted": {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"},
         },
     )

@@ -6,7 +6,13 @@
 Every name is importable from ``acute.selectors`` as well.
 """
 
-from acute.selectors.board import BOARD_LIMIT, referral_board, warning_of, warnings_open
+from acute.selectors.board import (
+    BOARD_LIMIT,
+    open_episodes_in,
+    referral_board,
+    warning_of,
+    warnings_open,
+)
 from acute.selectors.dispatch import dispatch_rank, need_for
 from acute.selectors.figures import (
     FIGURE_COLUMNS,
@@ -33,6 +39,7 @@ __all__ = [
     "nurse_on_shift",
     "nurse_states",
     "nurse_visits",
+    "open_episodes_in",
     "referral_board",
     "referral_get",
     "shifts_on",

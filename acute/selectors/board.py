@@ -3,14 +3,17 @@ deadline warnings not yet acknowledged."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db.models import Prefetch, Q, QuerySet
 
-from acute.models import DeadlineWarning, Referral, Visit
+from acute.models import DeadlineWarning, Episode, Referral, Visit
 from acute.selectors.records import gated
 from consent.audit.services import Action, Purpose
 from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.models import Organisation
 
 BOARD_LIMIT = 100
 # The deadline watch's own warnings (R10), as against the hand-off warnings
@@ -137,3 +140,11 @@ def _served(actor: Actor) -> QuerySet[DeadlineWarning]:
     return DeadlineWarning.objects.filter(
         referral__citizen__municipality__in=actor.organisation.serves.all()
     )
+
+
+def open_episodes_in(municipalities: Sequence[Organisation]) -> int:
+    """How many citizens of ``municipalities`` have an open episode: work the
+    board still shows only while the function serves their municipality."""
+    return Episode.objects.filter(
+        status=Episode.Status.OPEN, citizen__municipality__in=municipalities
+    ).count()

@@ -58,10 +58,14 @@ REFERRAL_STATUS_NOT_ACTIVE = "referral.status_not_active"
 # What a partner may say of the ServiceRequest it sends (FHIR R4
 # ``ServiceRequest.status``, a modifier): only an active request is a referral.
 REFERRAL_STATUS_TAKEN = "active"
+REFERRAL_MUNICIPALITY_NOT_SERVED = "referral.municipality_not_served"
+MUNICIPALITY_NOT_SERVED_MESSAGE = (
+    "The citizen's municipality does not take part in the joint acute function."
+)
 # A refusal audited under a shorter reason than its code, as before.
 REFUSAL_REASONS = {
     REFERRAL_CITIZEN_DECEASED: "citizen_deceased",
-    "referral.municipality_not_served": "municipality_not_served",
+    REFERRAL_MUNICIPALITY_NOT_SERVED: "municipality_not_served",
 }
 
 
@@ -75,10 +79,7 @@ def acute_function_for(citizen: Citizen) -> Organisation:
         .first()
     )
     if organisation is None:
-        raise PreconditionFailed(
-            "referral.municipality_not_served",
-            "The citizen's municipality does not take part in the joint acute function.",
-        )
+        raise PreconditionFailed(REFERRAL_MUNICIPALITY_NOT_SERVED, MUNICIPALITY_NOT_SERVED_MESSAGE)
     return organisation
 
 
@@ -357,6 +358,12 @@ def referral_create(
             # Refused on every door (the API, FHIR, the pages, a partner's
             # message), and the attempt is on her record (R9).
             raise PreconditionFailed(REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE)
+        if not citizen.municipality.participates:
+            # A municipality that has left the joint function (or not yet
+            # joined) sends no new work; what is open is still finished.
+            raise PreconditionFailed(
+                REFERRAL_MUNICIPALITY_NOT_SERVED, MUNICIPALITY_NOT_SERVED_MESSAGE
+            )
         acute_function = acute_function_for(citizen)
         external_id = (external_id or "").strip()
         resent = _resent(source_organisation, external_id, citizen=citizen)

@@ -404,9 +404,10 @@ def _relationship_and_refusals(
 
 
 # Who registers a citizen (Patient create): the acute function's coordinator
-# at intake, for residents of a participating municipality, and municipal home
-# nursing, for residents of the municipalities it serves. Everyone else finds
-# citizens already registered; clinicians with a care relationship update them.
+# at intake, for residents of a participating municipality her function
+# serves, and municipal home nursing, for residents of the municipalities it
+# serves. Everyone else finds citizens already registered; clinicians with a
+# care relationship update them.
 PATIENT_CREATORS = frozenset({Role.COORDINATOR, Role.HOME_NURSE})
 
 
@@ -420,7 +421,13 @@ def patient_create_decide(*, actor: Actor, municipality: Organisation, purpose: 
     if purpose not in PERMITTED_PURPOSES[actor.role] or purpose == Purpose.EMERGENCY:
         return Decision(False, "purpose_not_permitted")
     if actor.role == Role.COORDINATOR:
-        if organisation.kind == Organisation.Kind.ACUTE_FUNCTION and municipality.participates:
+        # Participating, and served by her own function: the citizens she may
+        # then take a referral for (as the intake look-up below asks).
+        if (
+            organisation.kind == Organisation.Kind.ACUTE_FUNCTION
+            and municipality.participates
+            and organisation.serves.filter(pk=municipality.pk).exists()
+        ):
             return Decision(True, "patient_intake", "participating_municipality")
         return Decision(False, "municipality_not_served")
     if (

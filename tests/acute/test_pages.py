@@ -4,6 +4,7 @@ through the same gate, services and audit as the API."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
@@ -564,3 +565,26 @@ def test_only_the_assigned_nurse_declines_and_only_before_accepting():
     assert 'data-code="visit.transition_not_allowed"' in late.content.decode()
     visit.refresh_from_db()
     assert visit.status == Visit.Status.ACCEPTED
+
+
+def test_the_phone_form_offers_to_register_citizens_of_the_municipalities_her_function_takes():
+    """Registering a citizen at a phone referral: the municipalities offered
+    are those taking part that her own function serves — one joined by
+    configuration (Furesø) among them, none she could take no referral for."""
+    acute = factories.acute_function()
+    fureso = factories.municipality("190")
+    fureso.participates = True
+    fureso.save(update_fields=["participates"])
+    acute.serves.add(fureso)
+    elsewhere = factories.municipality("851")  # takes part, served by another function
+    elsewhere.participates = True
+    elsewhere.save(update_fields=["participates"])
+    gladsaxe = factories.municipality("159")  # has left: served until its referrals close
+    gladsaxe.participates = False
+    gladsaxe.save(update_fields=["participates"])
+    client = Client()
+    factories.log_in(client, factories.staff(Role.COORDINATOR, acute))
+    cpr = factories.cpr_number()
+    html = client.post("/coordinator/referrals/new/citizen/", {"cpr": cpr}).content.decode()
+    offered = set(re.findall(r'<option value="(\d{3})"', html))
+    assert offered == {"157", "173", "190", "230"}

@@ -84,7 +84,7 @@ def test_r9_another_acute_functions_warning_is_refused_and_recorded_on_both_door
 
     coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
     other = factories.organisation("acute_function", "Anden Akutfunktion")
-    other.serves.add(factories.municipality("101"))
+    other.serves.add(factories.municipality("101", participates=True))
     referral = factories.acute_referral(
         person=factories.citizen(municipality_code="101"),
         urgency="next_day",

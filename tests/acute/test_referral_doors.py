@@ -167,3 +167,32 @@ def test_a_citizen_registered_dead_is_refused_once_on_her_record(door):
     assert (status, code) == (412, "referral.citizen_deceased")
     assert not Referral.objects.exists()
     assert len(_denied("citizen_deceased", person.pk)) == 1
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_municipality_joined_by_configuration_is_referred_through_every_door(door):
+    """Furesø (190) joins with no code: it takes part and the function serves it."""
+    acute = f.acute_function()
+    fureso = f.municipality("190")
+    fureso.participates = True
+    fureso.save(update_fields=["participates"])
+    acute.serves.add(fureso)
+    person = f.citizen(municipality_code="190")
+    status, code = send(door, {"cpr": person.cpr})
+    assert status in (201, 302), code
+    assert Referral.objects.get(citizen=person).episode.municipality == fureso
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_municipality_that_has_left_sends_no_new_referral_and_it_is_audited(door):
+    """Its participation ended (the function may still serve it while its
+    open referrals are finished): a new referral is refused at every door."""
+    f.acute_function()
+    gladsaxe = f.municipality("159")
+    gladsaxe.participates = False
+    gladsaxe.save(update_fields=["participates"])
+    person = f.citizen(municipality_code="159")
+    status, code = send(door, {"cpr": person.cpr})
+    assert (status, code) == (412, "referral.municipality_not_served")
+    assert not Referral.objects.exists()
+    assert len(_denied("municipality_not_served", person.pk)) == 1

@@ -484,3 +484,30 @@ def test_a_death_withdrawn_on_the_patient_is_audited_as_the_hospitals_correction
     assert withdrawn.detail["gate_reason"]  # the gate's reason is kept
     world.person.refresh_from_db()
     assert world.person.deceased_at is None
+
+
+def test_coordinator_registers_residents_only_of_a_municipality_her_function_serves(
+    world: World,
+) -> None:
+    """A municipality that takes part but that her acute function does not
+    serve (another region's function, or one removed from hers): she could
+    take no referral for its residents, so she does not register them."""
+    elsewhere = f.municipality("190")
+    elsewhere.participates = True
+    elsewhere.save(update_fields=["participates"])
+    client = f.client_for(world.coordinator)
+    cpr = _new_cpr()
+    refused = post(client, "/fhir/Patient", bodies.patient(cpr, municipality="190"))
+    assert refused.status_code == 403 and issue_code(refused) == "patient.create_not_permitted"
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    entry = AuditEntry.objects.filter(actor_user_id=world.coordinator.user_id).latest("id")
+    assert (entry.action, entry.outcome, entry.reason_code) == (
+        "create",
+        "denied",
+        "municipality_not_served",
+    )
+    # Joined by configuration: served by her function, and she registers.
+    world.acute.serves.add(elsewhere)
+    joined = post(client, "/fhir/Patient", bodies.patient(cpr, municipality="190"))
+    assert joined.status_code == 201, joined.content
+    assert Citizen.objects.get(cpr=cpr).municipality == elsewhere

@@ -100,3 +100,29 @@ def test_the_demo_board_opens_without_a_warning_of_a_hand_off_gone_to_nobody() -
         ]
     )
     assert list(unsent.values_list("kind", flat=True)) == []
+
+
+def test_loading_the_demo_again_keeps_the_municipalities_an_administrator_configured() -> None:
+    """More municipalities join by configuration: `make run` loads the demo at
+    every start, and must neither drop one that has joined since nor bring
+    back one that has left."""
+    call_command("demo_data", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+    acute = Organisation.objects.get(kind="acute_function")
+    hospital = Organisation.objects.get(kind="hospital")
+    fureso = Organisation.objects.create(
+        kind="municipality", name="Furesø Kommune", municipality_code="190", participates=True
+    )
+    acute.serves.add(fureso)
+    hospital.serves.add(fureso)
+    gladsaxe = Organisation.objects.get(municipality_code="159")
+    gladsaxe.participates = False
+    gladsaxe.save(update_fields=["participates"])
+    acute.serves.remove(gladsaxe)
+
+    call_command("demo_data", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+
+    served = set(acute.serves.values_list("municipality_code", flat=True))
+    assert served == {"157", "173", "190", "230"}
+    assert set(hospital.serves.values_list("municipality_code", flat=True)) >= {"190"}
+    gladsaxe.refresh_from_db()
+    assert not gladsaxe.participates

@@ -161,3 +161,24 @@ def test_a_pin_near_the_maps_right_edge_has_its_tag_inside_the_map():
     assert float(east["x"]) > float(drawn["width"]) - 120
     assert (east["tag_anchor"], east["tag_dx"]) == ("end", "-16")
     assert (west["tag_anchor"], west["tag_dx"]) == ("start", "16")
+
+
+def test_pins_in_a_municipality_that_joined_later_are_placed_where_they_live():
+    """Furesø (190) joined by configuration and has no outline on the map: two
+    of its citizens, in Farum and in Værløse, are two pins in their own places
+    west of the drawn municipalities, not one heap on the map's edge."""
+    from core.pages import Marker, municipality_map
+
+    drawn = municipality_map(
+        [
+            Marker(latitude=55.812, longitude=12.360, label="Farum", kind="referral"),
+            Marker(latitude=55.782, longitude=12.372, label="Værløse", kind="referral"),
+            Marker(latitude=55.750, longitude=12.560, label="Hellerup", kind="referral"),
+        ]
+    )
+    markers = drawn["markers"]
+    assert isinstance(markers, list)
+    farum, vaerloese, hellerup = ((float(m["x"]), float(m["y"])) for m in markers)
+    assert farum[0] < vaerloese[0] < hellerup[0]  # west to east, as on the ground
+    assert farum[1] < vaerloese[1]  # Farum lies north of Værløse
+    assert farum[0] > 4.0  # inside the map, not clamped to its edge

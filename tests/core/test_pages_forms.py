@@ -251,7 +251,7 @@ def _other_acute_function() -> dict[str, str]:
     """Another acute function's shift, cabinet and referral (of a citizen of a
     municipality only it serves), and a lot this one never booked."""
     other = factories.organisation(Organisation.Kind.ACUTE_FUNCTION, "Anden Akutfunktion")
-    other.serves.add(factories.municipality("101"))
+    other.serves.add(factories.municipality("101", participates=True))
     coordinator = factories.staff(Role.COORDINATOR, other)
     referral = factories.acute_referral(
         person=factories.citizen(municipality_code="101"), by=coordinator
