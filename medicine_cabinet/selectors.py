@@ -124,6 +124,24 @@ def stock_by_location(
     )
 
 
+def cabinet_lots_to_take(*, organisation: Organisation, today: dt.date) -> list[Balance]:
+    """What a nurse may take into her bag (*udtag*): every usable lot in the
+    acute function's cabinets, the earliest expiry first, so the oldest
+    stock leaves first."""
+    return list(
+        Balance.objects.filter(
+            location__organisation=organisation,
+            location__kind=Location.Kind.CABINET,
+            location__is_active=True,
+            quantity__gt=0,
+            lot__recalled_at__isnull=True,
+            lot__expires_on__gte=today,
+        )
+        .select_related("location", "lot", "lot__medicine")
+        .order_by("lot__expires_on", "lot__medicine__name", "location__name", "lot_id")
+    )
+
+
 @dataclass(frozen=True)
 class ExpiringLot:
     """A lot that expires soon, with how much of it is where."""

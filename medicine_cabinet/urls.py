@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from medicine_cabinet import pages
+from medicine_cabinet import bag_page, pages
 
 urlpatterns: list[URLPattern] = [
     path("cabinet/", pages.stock, name="cabinet-stock"),
@@ -11,4 +11,8 @@ urlpatterns: list[URLPattern] = [
     path("cabinet/counts/start/", pages.count_start, name="cabinet-count-start"),
     path("cabinet/counts/<int:count_id>/", pages.count_detail, name="cabinet-count"),
     path("cabinet/counts/<int:count_id>/do/", pages.count_action, name="cabinet-count-action"),
+    # The acute nurse's own bag: take from a cabinet, return to it.
+    path("nurse/bag/", bag_page.nurse_bag, name="nurse-bag"),
+    path("nurse/bag/take/", bag_page.bag_take, name="nurse-bag-take"),
+    path("nurse/bag/return/", bag_page.bag_return, name="nurse-bag-return"),
 ]

@@ -711,6 +711,18 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"place": "", "latitude": "55,74", "longitude": "12.53"},
         kind="form",
     ),
+    ("POST", "nurse/bag/take/"): Write(
+        "nurse",
+        "/nurse/bag/take/",
+        lambda s: {"stock": f"{s.ids['cupboard']}:{s.ids['lot']}", "quantity": "1"},
+        kind="form",
+    ),
+    ("POST", "nurse/bag/return/"): Write(
+        "nurse",
+        "/nurse/bag/return/",
+        lambda s: {"lot": str(s.ids["lot"]), "cabinet": str(s.ids["cupboard"]), "quantity": "1"},
+        kind="form",
+    ),
     ("POST", "coordinator/referrals/new/"): Write(
         "coordinator",
         "/coordinator/referrals/new/",

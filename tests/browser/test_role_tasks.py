@@ -4,7 +4,8 @@ registers the citizen from the same form, typing nothing twice; the
 physician, on a phone (390 by 844 px), corrects and rejects phone orders and
 writes a written order without the page scrolling sideways; the medicine
 officer reads the expiry list and the medicines below minimum, and enters
-the whole count on one sheet."""
+the whole count on one sheet; the acute nurse fills her bag with a §4
+medicine and its witness on a 768 px tablet."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from acute.models import Referral
 from core.actors import Actor
 from core.models import Citizen, Role
 from medicine_cabinet import services as cabinet
-from medicine_cabinet.models import CountLine, Medicine, StockCount
+from medicine_cabinet.models import Balance, CountLine, Medicine, StockCount
 from tests import factories
 from tests.acute.clinical.conftest import visit_scene
 from tests.browser.accessibility import assert_accessible
@@ -319,3 +320,63 @@ def test_medicine_officer_reads_expiry_and_minimum_and_counts_on_one_sheet(new_p
     count = StockCount.objects.get(location=cab)
     assert count.status == StockCount.Status.APPROVED and not count.has_discrepancy
     assert count.lines.count() == 3
+
+
+def test_nurse_fills_her_bag_at_the_base_on_a_tablet(new_page, celery_worker):
+    """R8 at the start of her shift, on a tablet held upright (768 px): from
+    her shift page to her bag, morphine taken with a witness — a wrong
+    password refused with what she typed kept, the right one lets it
+    through — without the page scrolling sideways."""
+    nurse, _shift = factories.acute_nurse_on_shift()
+    acute = nurse.organisation
+    officer = factories.staff(Role.MEDICINE_OFFICER, acute)
+    cupboard = cabinet.cabinet_create(organisation=acute, name="Skab 1")
+    morphine = cabinet.medicine_upsert(
+        atc_code="N02AA01",
+        name="Morfin",
+        strength="10 mg/mL",
+        form="solution for injection",
+        unit="ampoule",
+        package_size=Decimal("10"),
+        dispensing=Medicine.Dispensing.PRESCRIPTION,
+        dependence_forming=True,
+        minimum_stock=Decimal("5"),
+    )
+    cabinet.stock_receive(
+        actor=Actor.for_membership(officer),
+        cabinet=cupboard,
+        medicine=morphine,
+        batch_number="M-77",
+        expires_on=timezone.localdate() + dt.timedelta(days=200),
+        quantity=Decimal("10"),
+        unit="ampoule",
+        supplier="Apoteket",
+        delivery_reference="D-77",
+        witness=nurse.user,
+    )
+    page = new_page({"width": 768, "height": 1024})
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    page.goto("/nurse/shift/")
+    page.get_by_role("link", name="Min taske").first.click()
+    page.wait_for_url("**/nurse/bag/")
+    assert "M-77" in page.locator("#cabinet-lots").inner_text()
+    take = page.locator("#take")
+    take.get_by_label("Mængde").fill("2")
+    take.get_by_label("Vidnets brugernavn").fill(officer.user.username)
+    take.get_by_label("Vidnets adgangskode").fill("forkert")
+    with page.expect_navigation():
+        take.get_by_role("button", name="Tag i min taske").click()
+    take = page.locator("#take")
+    assert take.locator(".field-error").count() == 1
+    assert take.get_by_label("Mængde").input_value() == "2"
+    assert take.get_by_label("Vidnets brugernavn").input_value() == officer.user.username
+    assert _sideways(page) == [] and _unnamed(page) == []
+    take.get_by_label("Vidnets adgangskode").fill(factories.PASSWORD)
+    with page.expect_navigation():
+        take.get_by_role("button", name="Tag i min taske").click()
+    bag = cabinet.bag_for_nurse(organisation=acute, nurse=nurse.user)
+    assert Balance.objects.get(location=bag).quantity == Decimal("2")
+    assert "M-77" in page.locator("#bag-stock").inner_text()
+    screenshot(page, "nurse-bag")
+    assert _sideways(page) == [] and _unnamed(page) == []
+    assert_accessible(page)

@@ -1,0 +1,189 @@
+"""The acute nurse's bag on her tablet (*min taske*, R8): what it holds, the
+cabinet's lots she may take from (earliest expiry first), and two forms —
+take a quantity of a lot into the bag (*udtag*), return a quantity to a
+cabinet.
+
+Both forms book through :func:`medicine_cabinet.services.stock_transfer`,
+the service ``POST /api/cabinet/transfers`` calls, so every rule holds the
+same on both doors: her own bag only, filled only on her shift (or in the 30
+minutes before it), whole units, enough stock, and a §4 medicine only with a
+witness on duty, who signs with her own username and password, checked and
+throttled like a login. Stock is not citizen data: the reads are not in the
+audit log; every movement is in the ledger and the audit log, and so is a
+refused one — also another role's attempt at either form.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.actors import Actor
+from core.errors import InvalidInput, PlatformError
+from core.models import Organisation, Role, User
+from core.pages import page_actor, render_page
+from core.permissions import page
+from core.purposes import OPERATIONS
+from core.refusals import Concerns
+from core.validation import row_id
+from medicine_cabinet import selectors, services
+from medicine_cabinet.models import Location, Lot, Movement
+from medicine_cabinet.services.ledger import STOCK_RESOURCE
+
+TAKE = "take"
+RETURN = "return"
+
+# The service names the lot ``lot``; the take form chooses a cabinet's lot
+# in one list (``stock``: ``<cabinet>:<lot>``).
+TAKE_FIELDS = {"lot": "stock", "from_location": "stock"}
+RETURN_FIELDS = {"to_location": "cabinet"}
+
+# Another role sending either form tried to move stock: recorded as a denied
+# movement (R9), as the service records one it refuses.
+MOVES_STOCK = Concerns(STOCK_RESOURCE, purpose=OPERATIONS, action="create")
+
+
+def _organisation(actor: Actor) -> Organisation:
+    organisation = actor.organisation
+    if organisation is None:
+        raise InvalidInput("cabinet.no_organisation", "Act for the acute function.")
+    return organisation
+
+
+def _bag_page(
+    request: HttpRequest, error: PlatformError | None = None, refused: str = ""
+) -> HttpResponse:
+    actor = page_actor(request)
+    organisation = _organisation(actor)
+    bag = services.bag_for_nurse(organisation=organisation, nurse=actor.user)  # type: ignore[arg-type]
+    today = timezone.localdate()
+    held = list(selectors.stock_by_location(organisation=organisation, location=bag))
+    to_take = selectors.cabinet_lots_to_take(organisation=organisation, today=today)
+    return render_page(
+        request,
+        "medicine_cabinet/bag.html",
+        {
+            "bag": bag,
+            "held": [(b, services.needs_witness(b.lot.medicine)) for b in held],
+            "to_take": [
+                (b, services.needs_witness(b.lot.medicine), f"{b.location_id}:{b.lot_id}")
+                for b in to_take
+            ],
+            "cabinets": [
+                location
+                for location in selectors.locations_list(organisation=organisation)
+                if location.kind == Location.Kind.CABINET
+            ],
+            "today": today,
+            "refused": refused,
+        },
+        error=error,
+        field_names=TAKE_FIELDS if refused == TAKE else RETURN_FIELDS,
+    )
+
+
+@page(Role.ACUTE_NURSE)
+@require_http_methods(["GET", "HEAD"])
+def nurse_bag(request: HttpRequest) -> HttpResponse:
+    return _bag_page(request)
+
+
+def _witness(request: HttpRequest) -> User | None:
+    """§4: the colleague beside her signs with her own username and password;
+    the service judges whether she may witness, whether she is on duty and
+    whether the medicine needs one."""
+    credentials = services.WitnessCredentials.from_form(
+        request.POST, request.META.get("REMOTE_ADDR")
+    )
+    return credentials.verify() if credentials is not None else None
+
+
+def _take_choice(raw: str) -> tuple[int, int]:
+    """``<cabinet>:<lot>`` from the take form's list; anything else is no lot."""
+    cabinet, _sep, lot = raw.partition(":")
+    return row_id(cabinet), row_id(lot)
+
+
+def _moved(movement: Movement, lot: Lot) -> dict[str, str]:
+    return {
+        "quantity": formats.number_format(
+            format(movement.quantity.normalize(), "f"), use_l10n=True
+        ),
+        "unit": _(lot.medicine.unit),
+        "medicine": f"{lot.medicine.name} {lot.medicine.strength}".strip(),
+        "lot": lot.batch_number,
+    }
+
+
+@page(Role.ACUTE_NURSE, concerns=MOVES_STOCK)
+@require_POST
+def bag_take(request: HttpRequest) -> HttpResponse:
+    """A quantity of a cabinet's lot into her own bag (*udtag*)."""
+    actor = page_actor(request)
+    post = request.POST
+    try:
+        organisation = _organisation(actor)
+        cabinet_id, lot_id = _take_choice(post.get("stock", ""))
+        if not cabinet_id or not lot_id:
+            raise InvalidInput("transfer.lot_required", _("Choose a lot."), field="stock")
+        lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)
+        cabinet = selectors.location_get(organisation=organisation, location_id=cabinet_id)
+        bag = services.bag_for_nurse(organisation=organisation, nurse=actor.user)  # type: ignore[arg-type]
+        quantity = services.quantity_parse(post.get("quantity", ""), typed=True)
+        out, _into = services.stock_transfer(
+            actor=actor,
+            lot=lot,
+            source=cabinet,
+            destination=bag,
+            quantity=quantity,
+            unit=lot.medicine.unit,
+            witness=_witness(request),
+        )
+    except PlatformError as exc:
+        return _bag_page(request, exc, refused=TAKE)
+    messages.success(
+        request,
+        _("Taken into your bag: %(quantity)s %(unit)s %(medicine)s, lot %(lot)s.")
+        % _moved(out, lot),
+    )
+    return redirect("nurse-bag")
+
+
+@page(Role.ACUTE_NURSE, concerns=MOVES_STOCK)
+@require_POST
+def bag_return(request: HttpRequest) -> HttpResponse:
+    """A quantity of a lot in her bag back to a cabinet."""
+    actor = page_actor(request)
+    post = request.POST
+    try:
+        organisation = _organisation(actor)
+        lot_id = row_id(post.get("lot"))
+        if not lot_id:
+            raise InvalidInput("transfer.lot_required", _("Choose a lot."), field="lot")
+        lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)
+        cabinet = selectors.location_get(
+            organisation=organisation, location_id=row_id(post.get("cabinet"))
+        )
+        bag = services.bag_for_nurse(organisation=organisation, nurse=actor.user)  # type: ignore[arg-type]
+        quantity = services.quantity_parse(post.get("quantity", ""), typed=True)
+        out, _into = services.stock_transfer(
+            actor=actor,
+            lot=lot,
+            source=bag,
+            destination=cabinet,
+            quantity=quantity,
+            unit=lot.medicine.unit,
+            witness=_witness(request),
+        )
+    except PlatformError as exc:
+        return _bag_page(request, exc, refused=RETURN)
+    messages.success(
+        request,
+        _("Returned to the cabinet: %(quantity)s %(unit)s %(medicine)s, lot %(lot)s.")
+        % _moved(out, lot),
+    )
+    return redirect("nurse-bag")
