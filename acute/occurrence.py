@@ -37,6 +37,7 @@ from typing import Any
 
 from core.errors import InvalidInput
 from core.fhir.validation import ModifierNotUnderstood
+from core.times import representable
 
 # ServiceRequest.occurrence[x] in FHIR R4/R4B.
 OCCURRENCE_ELEMENTS = ("occurrenceDateTime", "occurrencePeriod", "occurrenceTiming")
@@ -111,9 +112,13 @@ def _instant(value: object, where: str) -> datetime:
             )
         if matched:
             try:
-                return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+                at = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 pass
+            else:
+                # An instant past the years 1 to 9999 in UTC (0001-01-01T00:00+14:00)
+                # is refused by name, as on every door (core.times).
+                return representable(at, field=where).astimezone(UTC)
     raise InvalidInput(
         OCCURRENCE_INVALID,
         "Not a FHIR dateTime (YYYY-MM-DDThh:mm:ss with its UTC offset).",

@@ -57,6 +57,7 @@ from core.messages import WHOLE_NUMBER, labels, user_message
 from core.models import Citizen, Role
 from core.pages import PageError, page_actor, render_page
 from core.permissions import page
+from core.templatetags.platform import moment
 from core.validation import is_digits
 
 PAGE_SIZE = 50
@@ -368,7 +369,7 @@ def _csv_for_people(rows: list[AuditEntry], flags: dict[int, list[str]]) -> Http
             who = f"{who} · {task_label(e.task)}" if who else task_label(e.task)
         role = str(Role(e.actor_role).label) if e.actor_role in Role.values else ""
         values = [
-            timezone.localtime(e.recorded_at).strftime("%Y-%m-%d %H:%M:%S"),
+            moment(e.recorded_at, "Y-m-d H:i:s"),
             str(e.id),
             who,
             e.actor_username,

@@ -37,6 +37,11 @@ class SearchParams:
     category: str | None = None
     code: str | None = None
     dates: list[str] = field(default_factory=list)
+    # ``dates`` read when the search is parsed, before the gate decides: a
+    # value no calendar or clock reads (a time without its offset) is refused
+    # for every reader alike, never answered with an empty page for one the
+    # gate shows nothing (which also told apart a citizen the reader may see).
+    date_filters: list[Q] = field(default_factory=list)
     # ``category`` and ``code`` read as FHIR tokens (``|I10`` is I10 with no
     # system), each value's commas "or": any of the tokens matches.
     category_tokens: list[Token] = field(default_factory=list)
@@ -80,11 +85,13 @@ def parse_search(query: Any) -> SearchParams:
                 field="patient",
             )
     category, code = query.get("category"), query.get("code")
+    dates = query.getlist("date") if hasattr(query, "getlist") else []
     return SearchParams(
         patient=patient,
         category=category,
         code=code,
-        dates=query.getlist("date") if hasattr(query, "getlist") else [],
+        dates=dates,
+        date_filters=[_date_filter(value) for value in dates],
         category_tokens=_tokens("category", category),
         code_tokens=_tokens("code", code),
     )
@@ -115,8 +122,8 @@ def _filtered(qs: QuerySet[RecordResource], params: SearchParams) -> QuerySet[Re
         for code in params.code_tokens:
             either |= code.q(system_field="code_system", code_field="code")
         qs = qs.filter(either)
-    for value in params.dates:
-        qs = qs.filter(_date_filter(value))
+    for date_filter in params.date_filters:
+        qs = qs.filter(date_filter)
     return qs
 
 

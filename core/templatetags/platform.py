@@ -49,6 +49,17 @@ def clock_day(value: dt.datetime | None) -> str:
     return _shown(timezone.localtime(value), "j. b H:i")
 
 
+@register.filter
+def moment(value: dt.datetime | None, layout: str = "j. b H:i") -> str:
+    """A time in Europe/Copenhagen in ``layout`` (Django's date format), as a
+    record of who did what shows it (the audit log, the citizen's insight
+    report, the auditor's export): in the hour that comes twice it says
+    which, so two entries an hour apart never read as the same time."""
+    if value is None:
+        return ""
+    return _shown(timezone.localtime(value), layout)
+
+
 def _shown(local: dt.datetime, layout: str) -> str:
     shown = str(date_filter(local, layout))
     # The night summer time ends, 02:00-02:59 comes twice: say which one.

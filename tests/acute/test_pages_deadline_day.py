@@ -76,3 +76,31 @@ def test_r10_nurse_list_shows_the_day_of_a_next_day_deadline() -> None:
     visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
     page = _login(nurse).get("/nurse/visits/").content.decode()
     assert _danish(referral.deadline_at, "j. b H:i") in page
+
+
+@pytest.mark.parametrize(
+    ("raised_at", "shown"),
+    [
+        # The night summer time ends: 02:30 comes twice, the nurse is told which.
+        ("2026-10-25T00:30:00+00:00", "25. okt 02:30 (sommertid)"),
+        ("2026-10-25T01:30:00+00:00", "25. okt 02:30 (vintertid)"),
+    ],
+)
+def test_r10_nurse_list_shows_when_a_warning_was_raised_with_its_day_and_which_hour(
+    raised_at: str, shown: str
+) -> None:
+    """A warning still open from an earlier day read as raised today at that
+    time, and one raised in the hour that comes twice did not say which."""
+    nurse, shift = factories.acute_nurse_on_shift()
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    referral = factories.acute_referral(urgency="within_2_hours", by=coordinator)
+    visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
+    DeadlineWarning.objects.create(
+        referral=referral,
+        kind=DeadlineWarning.Kind.AT_RISK,
+        raised_at=dt.datetime.fromisoformat(raised_at),
+        detail={},
+    )
+    page = _login(nurse).get("/nurse/visits/").content.decode()
+    warnings = page[page.index('data-warning="deadline_at_risk"') :]
+    assert shown in warnings[: warnings.index("</li>")]

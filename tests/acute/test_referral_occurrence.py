@@ -147,6 +147,30 @@ def _refused_occurrences():
     ]
 
 
+@pytest.mark.parametrize(
+    "occurrence",
+    [
+        {"occurrenceDateTime": "0001-01-01T00:00:00+14:00"},
+        {"occurrenceDateTime": "9999-12-31T23:59:59-14:00"},
+        {"occurrencePeriod": {"start": "9999-12-31T23:59:59-14:00"}},
+        {"occurrencePeriod": {"end": "0001-01-01T00:00:00+14:00"}},
+    ],
+)
+def test_a_requested_time_outside_the_years_utc_holds_is_refused_not_a_failure(
+    hospital_client, occurrence
+):
+    """A time of day the store cannot keep in UTC (past 9999 or before year 1
+    once its offset is taken off) is refused by name, never a server error."""
+    person = f.citizen()
+    response = _post(hospital_client, service_request(person.cpr, **occurrence))
+    assert response.status_code == 400, response.content
+    assert _code(response) == "time.out_of_range"
+    assert not Referral.objects.exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=person.pk, outcome="denied", reason_code="time.out_of_range"
+    ).exists()
+
+
 @pytest.mark.parametrize("index", range(9))
 def test_an_occurrence_that_cannot_be_honoured_is_refused_and_audited(hospital_client, index):
     occurrence, code = _refused_occurrences()[index]

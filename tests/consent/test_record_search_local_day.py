@@ -53,3 +53,39 @@ def test_the_first_day_of_the_calendar_is_refused_not_a_failure(world: World) ->
     response = f.client_for(world.nurse).get("/fhir/Condition?date=0001-01-01")
     assert response.status_code == 400, response.content
     assert issue_code(response) == "search.date_invalid"
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        # A wall-clock time without its offset: 02:30 did not exist that night.
+        "2026-03-29T02:30:00",
+        # And the hour that came twice in October, said without which.
+        "2026-10-25T02:30",
+        "0001-01-01",
+    ],
+)
+def test_a_date_no_clock_reads_is_refused_for_every_reader_alike(world: World, date: str) -> None:
+    """Refused before the gate decides: a reader the gate shows nothing (no
+    visit, or across every citizen) once got an empty page, where a reader
+    with a visit got the refusal; the answer told the two apart, and an empty
+    page read as "nothing on that day". The refusal is recorded (R9) on the
+    log of the citizen the search names."""
+    from consent.audit.models import AuditEntry
+
+    asked = {
+        "the nurse with a visit": (world.nurse, f"patient={world.person.pk}&"),
+        "a nurse without one": (world.other_nurse, f"patient={world.person.pk}&"),
+        "across every citizen": (world.auditor, ""),
+    }
+    for who, (membership, patient) in asked.items():
+        before = AuditEntry.objects.filter(
+            actor_user_id=membership.user_id, outcome="denied"
+        ).count()
+        response = f.client_for(membership).get(f"/fhir/Condition?{patient}date={date}")
+        assert response.status_code == 400, (who, response.content)
+        assert issue_code(response) == "search.date_invalid", who
+        refused = AuditEntry.objects.filter(actor_user_id=membership.user_id, outcome="denied")
+        assert refused.count() == before + 1, who
+        if patient:
+            assert refused.latest("id").citizen_id == world.person.pk, who

@@ -3,6 +3,8 @@ mark the prescription sent (R8) — through the clinical selectors and services.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -130,3 +132,24 @@ def test_a_critical_result_reaches_her_page_in_danish_and_seen_there_ends_the_nu
     alert.refresh_from_db()
     assert alert.acknowledged_by_id == scene.physician.user_id
     assert f'id="alert-{alert.pk}"' not in client.get("/physician/orders/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("confirm_by", "shown"),
+    [
+        # The night summer time ends: 02:30 comes twice, she is told which.
+        ("2026-10-25T00:30:00+00:00", "25. okt 02:30 (sommertid)"),
+        ("2026-10-25T01:30:00+00:00", "25. okt 02:30 (vintertid)"),
+    ],
+)
+def test_r8_the_time_to_confirm_by_says_which_hour_on_the_night_it_comes_twice(
+    confirm_by: str, shown: str
+):
+    physician = _physician("PH001")
+    order = _phone_order(physician)
+    MedicationOrder.objects.filter(pk=order.pk).update(
+        confirm_by=dt.datetime.fromisoformat(confirm_by)
+    )
+    html = _login(physician).get("/physician/orders/").content.decode()
+    card = html[html.index(f'id="order-{order.pk}"') :]
+    assert f"<dd>{shown}</dd>" in card[: card.index("</article>")]

@@ -76,6 +76,8 @@ def test_a_1813_time_sooner_than_the_urgency_is_the_deadline_and_resends_never_r
         ({"occurrenceDateTime": "naive"}, "referral.occurrence_offset_missing"),
         ({"occurrencePeriod": (60, 10)}, "referral.occurrence_period_reversed"),
         ({"occurrencePeriod": (15 * 24 * 60, None)}, "referral.occurrence_too_far_ahead"),
+        # 14 hours east of UTC, the first minute there is lies before it in UTC.
+        ({"occurrenceDateTime": "0001-01-01T00:00:00+14:00"}, "time.out_of_range"),
     ],
 )
 def test_a_1813_time_that_cannot_be_honoured_is_fatal_and_audited(
@@ -89,6 +91,8 @@ def test_a_1813_time_that_cannot_be_honoured_is_fatal_and_audited(
     ((element, value),) = occurrence.items()
     if value == "naive":
         value = (now + timedelta(hours=1)).astimezone(COPENHAGEN).strftime("%Y-%m-%dT%H:%M:%S")
+    elif isinstance(value, str):
+        pass
     elif isinstance(value, tuple):
         value = {k: at(v) for k, v in zip(("start", "end"), value, strict=True) if v is not None}
     else:
