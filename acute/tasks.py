@@ -17,3 +17,9 @@ def deadline_watch() -> dict[str, int]:
 def visits_expire_unanswered() -> int:
     """Every minute: assignments not accepted in time move on."""
     return services.visits_expire_unanswered()
+
+
+@shared_task(name="acute.planned_dispatch")
+def planned_dispatch() -> int:
+    """Every minute: a referral planned for later is sent a nurse when its hour comes."""
+    return services.planned_referrals_dispatch()

@@ -13,6 +13,8 @@
 | ``integrations.outbox_sweep`` | 15 s | hand-offs unsent, stuck or unacknowledged |
 | ``acute.deadline_watch`` | minute | R10: warn before a deadline is missed, then escalate |
 | ``acute.visits_expire_unanswered`` | minute | assignments not accepted in time move on |
+| ``acute.planned_dispatch`` | minute | R10: a referral planned for later is sent a nurse |
+| | | when its hour comes (with ``ACUTE_AUTO_ASSIGN``) |
 | ``medicine_cabinet.watch_low_stock`` | hour | R8: usable stock below the minimum |
 | ``medicine_cabinet.watch_expiry`` | 6 hours | R8: lots expiring within 30/60/90 days |
 | ``medicine_cabinet.watch_counts`` | hour | R8: cabinets and bags with an overdue count |
@@ -51,6 +53,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "audit-partitions-ensure": every(DAY, "consent.audit.partitions_ensure"),
     "acute-deadline-watch": every_or_skip(MINUTE, "acute.deadline_watch"),
     "acute-visits-expire-unanswered": every_or_skip(MINUTE, "acute.visits_expire_unanswered"),
+    "acute-planned-dispatch": every_or_skip(MINUTE, "acute.planned_dispatch"),
     "cabinet-watch-low-stock": every_or_skip(HOUR, "medicine_cabinet.watch_low_stock"),
     "cabinet-watch-expiry": every_or_skip(6 * HOUR, "medicine_cabinet.watch_expiry"),
     "cabinet-watch-counts": every_or_skip(HOUR, "medicine_cabinet.watch_counts"),

@@ -29,7 +29,11 @@ from acute.services.admissions import (
 )
 from acute.services.deadlines import deadline_watch, warning_acknowledge
 from acute.services.deaths import citizen_death_follow, citizen_death_register
-from acute.services.dispatch import dispatch_auto_assign, visit_assign
+from acute.services.dispatch import (
+    dispatch_auto_assign,
+    planned_referrals_dispatch,
+    visit_assign,
+)
 from acute.services.documentation import VITAL_SIGN_UNITS, visit_note_add, vital_signs_record
 from acute.services.episodes import (
     episode_complete,
@@ -84,6 +88,7 @@ __all__ = [
     "episode_end_warning_raise",
     "nurse_on_shift",
     "nurse_states",
+    "planned_referrals_dispatch",
     "referral_accept",
     "referral_create",
     "referral_decline",

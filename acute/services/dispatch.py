@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from acute.dispatch import rank
 from acute.models import NurseShift, Referral, Visit
-from acute.occurrence import dispatch_opens_at
+from acute.occurrence import DISPATCH_LEAD, dispatch_opens_at
 from acute.selectors import dispatch_rank, need_for, nurse_states
 from acute.services._common import creation_refused_audit, referral_lock
 from acute.services._nurse_access import visit_cancel_locked, visit_send
@@ -205,3 +205,29 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
                 return None  # registered dead meanwhile: nobody is sent
             continue
     return None
+
+
+def planned_referrals_dispatch(*, now: dt.datetime | None = None) -> int:
+    """Beat job: with auto-assignment on, a referral planned for later
+    (``acute.occurrence``) is sent the best-ranked nurse when its hour comes
+    (``DISPATCH_LEAD`` before the requested start), as a referral due now is
+    at triage. Only one nobody has been sent on yet: after a decline or a
+    missed answer dispatch moves on by itself. Without auto-assignment the
+    board and the deadline watch bring it to the coordinator. Returns how
+    many were sent a nurse."""
+    if not settings.ACUTE_AUTO_ASSIGN:
+        return 0
+    now = now or timezone.now()
+    due = Referral.objects.filter(
+        status=Referral.Status.ACCEPTED,
+        planned_for__isnull=False,
+        planned_for__lte=now + DISPATCH_LEAD,
+        reached_at__isnull=True,
+        on_hold_since__isnull=True,
+        visits__isnull=True,
+    ).order_by("deadline_at")
+    actor = Actor.system("acute.planned_dispatch")
+    return sum(
+        dispatch_auto_assign(referral=referral, actor=actor) is not None
+        for referral in due.select_related("citizen")
+    )

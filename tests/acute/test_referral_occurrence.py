@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from acute import services
+from acute import services, tasks
 from acute.deadlines import deadline_for
 from acute.models import DeadlineWarning, Referral, Visit
 from acute.occurrence import DISPATCH_LEAD
@@ -386,3 +386,36 @@ def test_r10_the_board_shows_a_planned_visit_with_its_danish_time(hospital_clien
     start = _tomorrow_at(8)
     assert f"Planlagt til {start:%d.%m.} kl. 08:00" in row
     assert "Til tiden" not in row and "I fare" not in row
+
+
+def test_r10_with_auto_assignment_a_planned_visit_is_sent_a_nurse_when_its_hour_comes(
+    hospital_client, acute_function, settings
+):
+    """The beat job sends the best-ranked nurse once the hour before the
+    requested start comes, as triage does for a referral due now; once only."""
+    settings.ACUTE_AUTO_ASSIGN = True
+    coordinator = f.staff(Role.COORDINATOR, acute_function)
+    _nurse, shift = f.acute_nurse_on_shift()
+    referral = _planned_accepted(hospital_client, coordinator)
+    assert tasks.planned_dispatch() == 0
+    assert not Visit.objects.filter(referral=referral).exists()
+    Referral.objects.filter(pk=referral.pk).update(
+        planned_for=timezone.now() + DISPATCH_LEAD - timedelta(minutes=1)
+    )
+    assert tasks.planned_dispatch() == 1
+    assert Visit.objects.get(referral=referral).shift_id == shift.pk
+    assert tasks.planned_dispatch() == 0
+
+
+def test_r10_without_auto_assignment_a_planned_visit_waits_for_the_coordinator(
+    hospital_client, acute_function, settings
+):
+    settings.ACUTE_AUTO_ASSIGN = False
+    coordinator = f.staff(Role.COORDINATOR, acute_function)
+    f.acute_nurse_on_shift()
+    referral = _planned_accepted(hospital_client, coordinator)
+    Referral.objects.filter(pk=referral.pk).update(
+        planned_for=timezone.now() + DISPATCH_LEAD - timedelta(minutes=1)
+    )
+    assert tasks.planned_dispatch() == 0
+    assert not Visit.objects.filter(referral=referral).exists()

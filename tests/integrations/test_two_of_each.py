@@ -35,6 +35,7 @@ SCHEDULED = (
     "consent.audit.flags_scan",
     "integrations.outbox_sweep",
     "acute.visits_expire_unanswered",
+    "acute.planned_dispatch",
     "medicine_cabinet.watch_low_stock",
     "medicine_cabinet.watch_expiry",
     "medicine_cabinet.watch_counts",
