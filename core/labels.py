@@ -84,7 +84,7 @@ REASONS: dict[str, Promise] = {
     "auth.invalid_credentials": pgettext_lazy(REASON_CONTEXT, "wrong username or password"),
     "auth.otp_invalid": pgettext_lazy(REASON_CONTEXT, "wrong or used code"),
     "auth.otp_not_enrolled": pgettext_lazy(REASON_CONTEXT, "no code app set up"),
-    "ordering_physician": pgettext_lazy(REASON_CONTEXT, "not the ordering physician"),
+    "ordering_physician": pgettext_lazy(REASON_CONTEXT, "the ordering physician"),
     "patient.version_conflict": pgettext_lazy(REASON_CONTEXT, "changed meanwhile"),
     "patient_exists": pgettext_lazy(REASON_CONTEXT, "citizen already registered"),
     "patient_intake": pgettext_lazy(REASON_CONTEXT, "citizen registered"),
@@ -125,6 +125,17 @@ REASONS: dict[str, Promise] = {
     "order.read_back_required": pgettext_lazy(REASON_CONTEXT, "order not read back"),
     "order.not_physician": pgettext_lazy(REASON_CONTEXT, "order not given by a physician"),
     "order.doses_given": pgettext_lazy(REASON_CONTEXT, "correction after doses were given"),
+    "prescription.order_unconfirmed": pgettext_lazy(
+        REASON_CONTEXT, "prescription before the order was confirmed"
+    ),
+    "order.not_awaiting_confirmation": pgettext_lazy(
+        REASON_CONTEXT, "order not awaiting confirmation"
+    ),
+    "order.cancelled": pgettext_lazy(REASON_CONTEXT, "order already cancelled"),
+    "prescription.already_sent": pgettext_lazy(REASON_CONTEXT, "prescription already sent"),
+    "not_ordering_organisation": pgettext_lazy(
+        REASON_CONTEXT, "acting for another organisation than the order's"
+    ),
     "audit.entry_not_found": pgettext_lazy(REASON_CONTEXT, "unknown audit entry"),
     "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),
     "record.psychiatric_diagnosis": pgettext_lazy(REASON_CONTEXT, "psychiatric diagnosis (R2)"),
@@ -195,6 +206,7 @@ TASKS: dict[str, Promise] = {
     "acute.auto_assign": pgettext_lazy(TASK_CONTEXT, "automatic assignment"),
     "acute.death_follow": pgettext_lazy(TASK_CONTEXT, "a registered death followed"),
     "acute.dispatch_move_on": pgettext_lazy(TASK_CONTEXT, "dispatch to the next nurse"),
+    "acute.planned_dispatch": pgettext_lazy(TASK_CONTEXT, "nurse sent to a planned visit"),
     "acute.visits_expire_unanswered": pgettext_lazy(TASK_CONTEXT, "unanswered visits expire"),
     "clinical.medication_orders_watch": pgettext_lazy(TASK_CONTEXT, "watch of medicine orders"),
     "consent.audit_prove": pgettext_lazy(TASK_CONTEXT, "proof of an audit entry shown"),

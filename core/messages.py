@@ -486,6 +486,7 @@ FIXED = (
     gettext_noop("Something went wrong on our side; it has been logged."),
     gettext_noop("The request body is empty; a FHIR JSON resource was expected."),
     gettext_noop("A FHIR resource must be a JSON object with a resourceType."),
+    gettext_noop("Confirm the phone order before you mark its prescription sent."),
     gettext_noop(
         "This entry was made on the tablet by another user. It is sent only while she is logged in; nothing was saved."
     ),

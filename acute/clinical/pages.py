@@ -29,6 +29,7 @@ from acute.clinical.services import (
     medication_order_cancel,
     medication_order_confirm,
     medication_order_correct,
+    medication_order_reject,
     physician_alert_acknowledge,
     prescription_mark_sent,
     written_order_record,
@@ -147,13 +148,14 @@ def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
 @page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
 def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
-    """The physician rejects her phone order as it was taken down: no dose may
-    be given against it from now on, and the nurse sees why."""
+    """The physician rejects her phone order as it was taken down, before she
+    confirmed it: no dose may be given against it from now on, and the nurse
+    sees why. A confirmed order is stopped, not rejected."""
     reason = request.POST.get("reason", "")
     return _own_order_step(
         request,
         order_id,
-        lambda *, actor, order: medication_order_cancel(actor=actor, order=order, reason=reason),
+        lambda *, actor, order: medication_order_reject(actor=actor, order=order, reason=reason),
         _("Order rejected. No dose can be given against it."),
     )
 

@@ -36,8 +36,14 @@ from acute.clinical.models import (
 )
 from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import Visit
-from consent.audit.services import Action, Purpose, audit_record, audit_record_many
-from consent.gate import access_citizen, audit_listed, visible_record
+from consent.audit.services import Action, Purpose, audit_record_many
+from consent.gate import (
+    access_citizen,
+    access_citizen_as_author,
+    audit_listed,
+    author_refusals,
+    visible_record,
+)
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
 from core.models import Role
@@ -121,14 +127,28 @@ def order_access_for_physician(*, actor: Actor, order_id: int, action: str) -> M
             resource_id=str(order_id),
             reason="not_ordering_physician" if order else "unknown_order",
         )
-    audit_record(
+    if actor.organisation is None or order.ordering_organisation_id != actor.organisation.pk:
+        # She gave it for one organisation; acting for another she is another
+        # recipient (R3), to whom the order was never disclosed.
+        raise deny(
+            actor,
+            action=action,
+            citizen_id=order.citizen_id,
+            resource_type="MedicationRequest",
+            resource_id=str(order_id),
+            reason="not_ordering_organisation",
+        )
+    # Her own order still names the citizen: a refusal by the citizen that
+    # covers her (R4) decides, audited by the gate.
+    access_citizen_as_author(
         actor=actor,
-        action=Action.READ,
-        purpose=Purpose.TREATMENT,
         citizen_id=order.citizen_id,
+        action=Action.READ,
+        category=CATEGORY,
+        purpose=Purpose.TREATMENT,
+        basis="ordering_physician",
         resource_type="MedicationRequest",
         resource_id=str(order.pk),
-        reason_code="ordering_physician",
     )
     return order
 
@@ -242,16 +262,24 @@ def _audit_listed(actor: Actor, citizen_ids: list[int], resource_type: str, reas
         )
 
 
+def _not_refused_to_author(actor: Actor, orders: list[MedicationOrder]) -> list[MedicationOrder]:
+    """Her own orders, less those of citizens whose refusal covers her (R4)."""
+    refused = author_refusals(
+        actor=actor, citizen_ids={o.citizen_id for o in orders}, purpose=Purpose.TREATMENT
+    )
+    return [o for o in orders if o.citizen_id not in refused]
+
+
 def physician_orders(
     *, actor: Actor, status: str | None = None, limit: int = 200
 ) -> list[MedicationOrder]:
     """The physician's own orders, newest first (her page)."""
     if actor.user is None or actor.role != Role.PHYSICIAN:
         return []
-    qs = _orders().filter(ordering_physician=actor.user)
+    qs = _orders().filter(ordering_physician=actor.user, ordering_organisation=actor.organisation)
     if status:
         qs = qs.filter(status=status)
-    orders = list(qs.order_by("-ordered_at", "-pk")[:limit])
+    orders = _not_refused_to_author(actor, list(qs.order_by("-ordered_at", "-pk")[:limit]))
     _audit_listed(actor, [o.citizen_id for o in orders], "MedicationRequest", "ordering_physician")
     return orders
 
@@ -267,7 +295,7 @@ def orders_overdue(*, actor: Actor, limit: int = 200) -> list[MedicationOrder]:
     )
     qs = _orders().filter(overdue)
     if actor.role == Role.PHYSICIAN and actor.user is not None:
-        qs = qs.filter(ordering_physician=actor.user)
+        qs = qs.filter(ordering_physician=actor.user, ordering_organisation=actor.organisation)
         reason = "ordering_physician"
     elif actor.role == Role.COORDINATOR and actor.organisation is not None:
         qs = qs.filter(recorded_by_organisation=actor.organisation)
@@ -275,6 +303,8 @@ def orders_overdue(*, actor: Actor, limit: int = 200) -> list[MedicationOrder]:
     else:
         return []
     orders = list(qs.order_by("ordered_at", "pk")[:limit])
+    if reason == "ordering_physician":
+        orders = _not_refused_to_author(actor, orders)
     _audit_listed(actor, [o.citizen_id for o in orders], "MedicationRequest", reason)
     return orders
 

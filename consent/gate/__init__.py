@@ -84,10 +84,13 @@ from consent.gate.rules import (
     Decision,
     HiddenPeriod,
     access_decide,
+    active_directives,
     audit_detail,
     consent_in_force,
     directive_covers,
     in_hidden_period,
+    open_break_glasses,
+    override_decision,
     patient_create_decide,
     patient_intake_lookup_decide,
     refusal_for,
@@ -116,6 +119,7 @@ __all__ = [
     "Shape",
     "VisibleRecord",
     "access_citizen",
+    "access_citizen_as_author",
     "access_decide",
     "access_record",
     "audit_decision",
@@ -123,6 +127,7 @@ __all__ = [
     "audit_listed",
     "audit_search_refused",
     "audit_searched",
+    "author_refusals",
     "consent_in_force",
     "directive_covers",
     "in_hidden_period",
@@ -196,6 +201,58 @@ def access_record(
     _decide_and_audit(actor, citizen, asked)
     assert resource is not None  # the gate refuses an unknown citizen
     return resource
+
+
+def author_refusals(*, actor: Actor, citizen_ids: Iterable[int], purpose: str) -> set[int]:
+    """Of these citizens, those whose refusal covers the actor (R4: a named
+    professional, her organisation, the purpose) and whom no open
+    break-the-glass of hers opens: what she gave for them herself is not
+    shown to her. No side effects; for lists of her own work."""
+    ids = set(citizen_ids)
+    by_citizen: dict[int, list[Any]] = {}
+    for directive in active_directives(ids):
+        by_citizen.setdefault(directive.citizen_id, []).append(directive)
+    refused = {
+        citizen_id
+        for citizen_id, directives in by_citizen.items()
+        if refusal_for(directives, actor, purpose)[0]
+    }
+    return refused - set(open_break_glasses(actor)) if refused else refused
+
+
+def access_citizen_as_author(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    action: str,
+    category: str,
+    purpose: str,
+    basis: str,
+    resource_type: str,
+    resource_id: str,
+) -> Decision:
+    """The clinician reaches what she herself gave for the citizen (the
+    ordering physician's own order): having given it stands for the care
+    relationship (``basis``), but the citizen's refusal covering her decides
+    as it does everywhere (R4) — only her open break-the-glass overrides it,
+    recorded as such. Decided and audited; refused, "not found"."""
+    decision = Decision(True, basis, basis)
+    if refusal_for(active_directives([citizen_id]), actor, purpose)[0]:
+        glass = open_break_glasses(actor).get(citizen_id)
+        decision = override_decision(glass) if glass else Decision(False, "refused", basis)
+    audit_decision(
+        actor=actor,
+        decision=decision,
+        action=action,
+        purpose=purpose,
+        citizen_id=citizen_id,
+        category=category,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
+    if not decision.permitted:
+        raise NotFoundOrNotAllowed()
+    return decision
 
 
 def _decide_and_audit(actor: Actor, citizen: Citizen | None, asked: _Asked) -> Citizen:

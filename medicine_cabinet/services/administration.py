@@ -176,9 +176,7 @@ def administration_give(
         if witness_credentials is not None:
             witness = witness_credentials.verify()
         if visit.status != Visit.Status.ON_SITE:
-            raise PreconditionFailed(
-                "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
-            )
+            raise _not_on_site()
         if given_at is not None:
             # A time she states can be true: not ahead of us, not before she was sent.
             not_in_future(given_at, field="given_at")
@@ -211,6 +209,12 @@ def administration_give(
         # witness, a recalled lot or a time that cannot be true alike.
         _administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
         raise
+
+
+def _not_on_site() -> PreconditionFailed:
+    return PreconditionFailed(
+        "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
+    )
 
 
 def _administration_book(
@@ -275,6 +279,13 @@ def _administration_book(
         # one after the other, so both cannot pass on the same remainder. The
         # order may also have been cancelled since it was read.
         order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        # Then the visit's: completing it takes the same lock, so no dose is
+        # booked on a visit completed at the same moment.
+        if (
+            Visit.objects.select_for_update().values_list("status", flat=True).get(pk=visit.pk)
+            != Visit.Status.ON_SITE
+        ):
+            raise _not_on_site()
         _check_order(order=order, visit=visit, medicine=medicine, at=given)
         # Asked of the database again: a death registered since the gate read her.
         _given_before_death(

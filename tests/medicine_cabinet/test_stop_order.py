@@ -16,6 +16,7 @@ from acute.clinical.models import MedicationOrder, PhysicianAlert
 from acute.clinical.services import (
     OrderDetails,
     medication_order_cancel,
+    medication_order_confirm,
     medication_order_correct,
     medication_orders_watch,
     prescription_mark_sent,
@@ -145,6 +146,7 @@ def test_r8_after_the_stop_the_visit_page_and_the_offline_queue_refuse_a_dose():
         ordered_at=timezone.now() - dt.timedelta(hours=2)
     )
     physician = Actor.for_membership(f.staff(Role.PHYSICIAN, f.gp_practice()))
+    medication_order_confirm(actor=physician, order=order)
     prescription_mark_sent(actor=physician, order=order)
     medication_order_cancel(actor=physician, order=order, reason="Allergisk reaktion")
 

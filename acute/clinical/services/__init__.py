@@ -22,6 +22,7 @@ from acute.clinical.services.order_follow_up import (
     medication_order_cancel,
     medication_order_confirm,
     medication_order_correct,
+    medication_order_reject,
     physician_alert_acknowledge,
     prescription_mark_sent,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "medication_order_cancel",
     "medication_order_confirm",
     "medication_order_correct",
+    "medication_order_reject",
     "medication_orders_watch",
     "phone_order_record",
     "physician_alert_acknowledge",

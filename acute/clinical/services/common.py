@@ -7,9 +7,11 @@ refusal as a denied attempt (R9)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -73,6 +75,47 @@ def require_visit_status(visit: Visit, allowed: Sequence[str], what: str | Promi
                 "status": lowercase(Visit.Status(visit.status).label),
             },
         )
+
+
+class _VisitMoved(Exception):
+    """The visit left the statuses a write needs while it waited for the lock."""
+
+
+@contextmanager
+def visit_held(
+    *,
+    visit: Visit,
+    allowed: Sequence[str],
+    what: str | Promise,
+    actor: Actor,
+    resource_type: str,
+) -> Iterator[Visit]:
+    """One transaction with the visit's row locked and its status checked
+    under the lock: completing or cancelling a visit takes the same lock, so a
+    write lands before the visit ends or is refused after it — never on a
+    visit ended at the same moment. ``visit.status`` is refreshed from the
+    locked row. A refusal is recorded as a denied attempt (R9) after the
+    transaction is rolled back, so the entry stays."""
+    try:
+        with transaction.atomic():
+            status = (
+                Visit.objects.select_for_update()
+                .filter(pk=visit.pk)
+                .values_list("status", flat=True)
+                .get()
+            )
+            visit.status = status
+            if status not in allowed:
+                raise _VisitMoved
+            yield visit
+    except _VisitMoved:
+        try:
+            require_visit_status(visit, allowed, what)
+        except PlatformError as error:
+            raise refuse(
+                error, actor=actor, citizen_id=visit.citizen_id, resource_type=resource_type
+            ) from None
+        raise  # pragma: no cover - the status was outside ``allowed``
 
 
 def not_in_future(when: dt.datetime, *, field: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -20,6 +19,7 @@ from acute.clinical.services.common import (
     require_user,
     require_visit_status,
     stated_physician_or_refuse,
+    visit_held,
 )
 from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import Visit
@@ -98,7 +98,13 @@ def delegation_record(
         recorded_by=user,
     )
     full_clean_or_raise(delegation, code="delegation.invalid", exclude=["visit"])
-    with transaction.atomic():
+    with visit_held(
+        visit=visit,
+        allowed=ORDER_STATUSES,
+        what=gettext_lazy("A delegation"),
+        actor=actor,
+        resource_type="Delegation",
+    ):
         if Delegation.objects.select_for_update().filter(visit=visit, test=test).exists():
             raise Conflict("delegation.exists", "This task is already delegated on this visit.")
         delegation.save(force_insert=True)

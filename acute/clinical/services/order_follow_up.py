@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acute.clinical import signals
-from acute.clinical.audit import clinical_audit
+from acute.clinical.audit import clinical_audit, clinical_denied
 from acute.clinical.models import (
     MedicationOrder,
     PhysicianAlert,
@@ -32,6 +32,7 @@ from core.errors import (
     InvalidInput,
 )
 from core.messages import lowercase
+from core.models import User
 from core.validation import required_text
 
 
@@ -68,8 +69,31 @@ def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> Medicat
 
 
 def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
-    """The physician has sent the prescription in the citizen's CPR number to the pharmacy."""
+    """The physician has sent the prescription in the citizen's CPR number to
+    the pharmacy — for a phone order only once she has confirmed it. A refusal
+    is a denied attempt on the citizen's record (R9)."""
     user = require_user(actor)
+    try:
+        return _prescription_mark_sent(actor=actor, user=user, order=order)
+    except Conflict as error:
+        _step_refused(actor, order, error)
+        raise
+
+
+def _step_refused(actor: Actor, order: MedicationOrder, error: Conflict) -> None:
+    """A refused step on an order, recorded after its transaction rolled back (R9)."""
+    clinical_denied(
+        actor,
+        Action.UPDATE,
+        error.code,
+        order.citizen_id,
+        resource_type="MedicationRequest",
+        resource_id=str(order.pk),
+        rule=error.rule,
+    )
+
+
+def _prescription_mark_sent(*, actor: Actor, user: User, order: MedicationOrder) -> MedicationOrder:
     with transaction.atomic():
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if (
@@ -81,6 +105,15 @@ def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> Medicatio
             raise Conflict("order.cancelled", "The order was cancelled.")
         if locked.prescription_status == MedicationOrder.PrescriptionStatus.SENT:
             raise Conflict("prescription.already_sent", "The prescription is already marked sent.")
+        if locked.status == MedicationOrder.Status.AWAITING_CONFIRMATION:
+            # The prescription is written from the order as she confirmed it:
+            # a phone order taken down wrong is corrected or rejected first,
+            # never prescribed as the nurse heard it (R8).
+            raise Conflict(
+                "prescription.order_unconfirmed",
+                "Confirm the phone order before you mark its prescription sent.",
+                rule="R8",
+            )
         locked.prescription_status = MedicationOrder.PrescriptionStatus.SENT
         locked.prescription_sent_at = timezone.now()
         locked.prescription_sent_by = user
@@ -93,8 +126,33 @@ def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> Medicatio
     return locked
 
 
-def medication_order_cancel(
+def medication_order_reject(
     *, actor: Actor, order: MedicationOrder, reason: str
+) -> MedicationOrder:
+    """The ordering physician rejects her phone order as it was taken down,
+    before she confirmed it: it is cancelled with her reason. An order she has
+    confirmed is not rejected — it was hers as it stands, and doses may have
+    been given against it: she stops it (*seponér*, :func:`medication_order_cancel`),
+    and the doses given stay in the ledger and are prescribed (R8). A refusal
+    is a denied attempt (R9)."""
+    try:
+        return medication_order_cancel(
+            actor=actor,
+            order=order,
+            reason=reason,
+            status=MedicationOrder.Status.AWAITING_CONFIRMATION,
+        )
+    except Conflict as error:
+        _step_refused(actor, order, error)
+        raise
+
+
+def medication_order_cancel(
+    *,
+    actor: Actor,
+    order: MedicationOrder,
+    reason: str,
+    status: str | None = None,
 ) -> MedicationOrder:
     """The ordering physician withdraws (stops) her order: no dose may be given
     against it from now on, and its confirmation is no longer chased.
@@ -103,6 +161,7 @@ def medication_order_cancel(
     status: after an adverse reaction the order must stop at once. The
     prescription for the doses already given is left as it is — still owed
     if pending (:meth:`MedicationOrder.prescription_owed`), done if sent.
+    ``status``: only an order in this status is cancelled (a rejection).
     """
     user = require_user(actor)
     reason = cancel_reason_valid(reason)
@@ -110,6 +169,13 @@ def medication_order_cancel(
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.status == MedicationOrder.Status.CANCELLED:
             raise Conflict("order.cancelled", "The order is already cancelled.")
+        if status is not None and locked.status != status:
+            raise Conflict(
+                "order.not_awaiting_confirmation",
+                f"The order is {locked.status.replace('_', ' ')}, not awaiting confirmation.",
+                params={"status": lowercase(MedicationOrder.Status(locked.status).label)},
+                rule="R8",
+            )
         locked.status = MedicationOrder.Status.CANCELLED
         locked.cancelled_at = timezone.now()
         locked.cancelled_by = user

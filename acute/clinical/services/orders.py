@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,6 +31,7 @@ from acute.clinical.services.common import (
     require_user,
     require_visit_status,
     stated_physician_or_refuse,
+    visit_held,
 )
 from acute.models import Visit
 from consent.audit.services import Action
@@ -299,7 +300,7 @@ def phone_order_record(
         prescription_due_by=now
         + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
     )
-    return _order_insert(actor=actor, order=order)
+    return _order_insert(actor=actor, order=order, visit=visit, what=gettext_lazy("A phone order"))
 
 
 def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -> MedicationOrder:
@@ -343,7 +344,7 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
         prescription_due_by=now
         + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
     )
-    return _order_insert(actor=actor, order=order)
+    return _order_insert(actor=actor, order=order, visit=visit, what=gettext_lazy("An order"))
 
 
 def written_order_for_the_living(*, actor: Actor, visit: Visit, now: dt.datetime) -> None:
@@ -359,10 +360,20 @@ def written_order_for_the_living(*, actor: Actor, visit: Visit, now: dt.datetime
         )
 
 
-def _order_insert(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
-    """Save a new order with its audit entry; others hear of it from the signal."""
+def _order_insert(
+    *, actor: Actor, order: MedicationOrder, visit: Visit, what: str | Promise
+) -> MedicationOrder:
+    """Save a new order with its audit entry; others hear of it from the signal.
+    The visit's status is asked again under its row lock, so no order lands on
+    a visit completed at the same moment."""
     full_clean_or_raise(order, code="order.invalid", exclude=["visit"])
-    with transaction.atomic():
+    with visit_held(
+        visit=visit,
+        allowed=ORDER_STATUSES,
+        what=what,
+        actor=actor,
+        resource_type="MedicationRequest",
+    ):
         order.save(force_insert=True)
         order_audit(actor, order, Action.CREATE, {"kind": order.kind})
         signals.medication_order_recorded.send(sender=MedicationOrder, order=order, by=actor)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -23,6 +22,7 @@ from acute.clinical.services.common import (
     refuse,
     require_user,
     require_visit_status,
+    visit_held,
 )
 from acute.models import Visit
 from consent.audit.services import Action
@@ -76,7 +76,13 @@ def procedure_record(
         recorded_by_organisation=actor.organisation,
     )
     full_clean_or_raise(procedure, code="procedure.invalid", exclude=["visit"])
-    with transaction.atomic():
+    with visit_held(
+        visit=visit,
+        allowed=RESULT_STATUSES,
+        what=gettext_lazy("Procedures"),
+        actor=actor,
+        resource_type="Procedure",
+    ):
         procedure.save(force_insert=True)
         clinical_audit(actor, Action.CREATE, procedure, {"code": test.code})
     return procedure

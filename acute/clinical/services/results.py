@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -41,6 +40,7 @@ from acute.clinical.services.common import (
     require_user,
     require_visit_status,
     responsible_physician,
+    visit_held,
 )
 from acute.models import Visit
 from consent.audit.services import Action
@@ -274,7 +274,13 @@ def lab_results_record(
         )
     }
     results: list[LabResult] = []
-    with transaction.atomic():
+    with visit_held(
+        visit=visit,
+        allowed=RESULT_STATUSES,
+        what=gettext_lazy("Results"),
+        actor=actor,
+        resource_type="Observation",
+    ):
         for item in checked:
             result = _build_result(
                 visit=visit,
