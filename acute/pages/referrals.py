@@ -22,7 +22,6 @@ from acute import selectors as acute_selectors
 from acute import services
 from acute.models import Outcome, Referral, Skill, Urgency, Visit
 from consent import selectors as consent_selectors
-from consent import services as consent_services
 from consent.audit.services import Action, Purpose
 from consent.selectors import IntakeLookup
 from core.actors import Actor
@@ -270,32 +269,30 @@ def participating_municipalities(actor: Actor) -> list[Organisation]:
     )
 
 
-def _register_typed(request: HttpRequest, actor: Actor, cpr: str) -> None:
-    """Register the citizen from the registration fields of the phone referral
-    (the same service, gate and audit as ``POST /fhir/Patient``)."""
+def _registration_typed(request: HttpRequest) -> dict[str, str]:
+    """The registration fields of the phone referral, for the same service,
+    gate and audit as ``POST /fhir/Patient``."""
     post = request.POST
-    consent_services.patient_register(
-        actor=actor,
-        cpr=cpr,
-        given_name=post.get("given_name", ""),
-        family_name=post.get("family_name", ""),
-        address_line=post.get("address_line", ""),
-        postal_code=post.get("postal_code", ""),
-        city=post.get("city", ""),
-        municipality_code=post.get("municipality", ""),
-        latitude=post.get("latitude", ""),
-        longitude=post.get("longitude", ""),
-        phone=post.get("citizen_phone", ""),
-        purpose=Purpose.TREATMENT,
-    )
+    return {
+        "given_name": post.get("given_name", ""),
+        "family_name": post.get("family_name", ""),
+        "address_line": post.get("address_line", ""),
+        "postal_code": post.get("postal_code", ""),
+        "city": post.get("city", ""),
+        "municipality_code": post.get("municipality", ""),
+        "latitude": post.get("latitude", ""),
+        "longitude": post.get("longitude", ""),
+        "phone": post.get("citizen_phone", ""),
+    }
 
 
 @page(Role.COORDINATOR, concerns=TYPED_REFERRAL)
 def referral_phone(request: HttpRequest) -> HttpResponse:
     """The phone referral, typed in while the caller talks; accepted at once
     unless the coordinator unticks it. A citizen not registered here is
-    registered from the same form (``register``), and a refusal keeps
-    everything typed: nothing has to be typed twice."""
+    registered from the same form (``register``), in one unit with the
+    referral: a refusal leaves neither, and keeps everything typed, so the
+    corrected form registers her once and nothing has to be typed twice."""
     if request.method != "POST":
         return _phone_form(request)
     if request.POST.get("action") == "lookup":
@@ -311,12 +308,16 @@ def referral_phone(request: HttpRequest) -> HttpResponse:
             messages.info(request, _("This referral was already received."))
             return redirect(held[0].location)
         try:
-            data = _referral_data(request)
-            if request.POST.get("register") == "on":
-                _register_typed(request, actor, data["cpr"])
-            referral = services.referral_intake(actor=actor, **data)
-            if request.POST.get("accept") == "on" and referral.status == "received":
-                referral = services.referral_accept(referral=referral, actor=actor)
+            # Registration and referral are one unit: a refused referral
+            # leaves no citizen registered, only the attempt on the log (R9).
+            referral = services.referral_phone_take(
+                actor=actor,
+                registration=_registration_typed(request)
+                if request.POST.get("register") == "on"
+                else None,
+                accept=request.POST.get("accept") == "on",
+                **_referral_data(request),
+            )
         except PlatformError as exc:
             if held is not None:
                 key_answered(held[0], 400)  # refused: the corrected form may be sent

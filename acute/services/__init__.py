@@ -45,6 +45,7 @@ from acute.services.referrals import (
     acute_function_for,
     referral_create,
     referral_intake,
+    referral_phone_take,
 )
 from acute.services.shifts import (
     STATUSES_SET_BY_HAND,
@@ -93,6 +94,7 @@ __all__ = [
     "referral_create",
     "referral_decline",
     "referral_intake",
+    "referral_phone_take",
     "referrals_close_on_death",
     "referrals_hold_for_admission",
     "referrals_resume_after_discharge",

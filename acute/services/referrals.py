@@ -6,8 +6,9 @@ already known (the intake, the partners' messages, demo data).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,9 +26,14 @@ from acute.services._common import (
     referral_lock,
     refusal_audited,
 )
-from acute.services.triage import REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE
-from consent.audit.services import Action
+from acute.services.triage import (
+    REFERRAL_CITIZEN_DECEASED,
+    REFERRAL_DECEASED_MESSAGE,
+    referral_accept,
+)
+from consent.audit.services import Action, Purpose
 from consent.fhir import CodedValue, judge_codings
+from consent.services import patient_register
 from core.actors import Actor
 from core.cpr import validate_cpr
 from core.deaths import is_registered_dead
@@ -36,6 +42,7 @@ from core.errors import (
     Forbidden,
     InvalidInput,
     NotFoundOrNotAllowed,
+    PlatformError,
     PreconditionFailed,
 )
 from core.fhir.validation import ModifierNotUnderstood
@@ -159,6 +166,65 @@ def referral_intake(
         occurrence=occurrence,
         actor=actor,
     )
+
+
+def referral_phone_take(
+    *,
+    actor: Actor,
+    registration: Mapping[str, str] | None,
+    accept: bool,
+    **intake: Any,
+) -> Referral:
+    """The coordinator's phone referral (*telefonisk henvisning*): the
+    citizen registered from the same form when ``registration`` holds her
+    name, address, municipality and position (``patient_register``'s
+    fields), then the referral taken in (``referral_intake``'s ``intake``)
+    and, with ``accept``, accepted at once.
+
+    Registration and referral are one unit: a referral refused after the
+    citizen was registered leaves neither, so the corrected form registers
+    her once. The attempt stays on the log (R9) as one denied entry naming
+    no citizen, its detail saying a new citizen was refused (never her CPR
+    number), as for a 1813 message refused after registering her: it is
+    written after the unit rolled back and commits with the caller's
+    transaction, which must therefore not be rolled back for the same
+    refusal. A refusal of the registration itself, or of a referral for a
+    citizen already registered, is audited by the service that refused."""
+    refused: PlatformError | None = None
+    with transaction.atomic():
+        unit = transaction.savepoint()
+        registered = False
+        try:
+            if registration is not None:
+                patient_register(
+                    actor=actor,
+                    cpr=intake.get("cpr", ""),
+                    purpose=Purpose.TREATMENT,
+                    **registration,
+                )
+                registered = True
+            referral = referral_intake(actor=actor, **intake)
+            if accept and referral.status == Referral.Status.RECEIVED:
+                referral = referral_accept(referral=referral, actor=actor)
+        except PlatformError as exc:
+            if registered:
+                transaction.savepoint_rollback(unit)
+                creation_refused_audit(
+                    actor=actor,
+                    citizen_id=None,
+                    resource_type="ServiceRequest",
+                    reason_code=REFUSAL_REASONS.get(exc.code, exc.code),
+                    detail={"new_citizen": True},
+                )
+            # Raised once the entries are kept: what a refusal of the
+            # registration, or of a known citizen's referral, wrote was its
+            # denied entries only.
+            refused = exc
+        else:
+            transaction.savepoint_commit(unit)
+    if refused is not None:
+        raise refused
+    return referral
 
 
 def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citizen:

@@ -183,19 +183,92 @@ def test_a_position_with_six_decimals_by_dot_or_comma_is_kept(typed: str):
     assert float(Citizen.objects.get(cpr=cpr).latitude) == 55.751234
 
 
-def test_a_refused_referral_after_registration_keeps_the_form_and_shows_the_new_citizen():
+@pytest.mark.parametrize(
+    ("refused", "code"),
+    [
+        ({"urgency": "whenever"}, "referral.urgency_unknown"),
+        ({"required_skills": "juggling"}, "referral.skill_unknown"),
+        ({"referrer_phone": "ring mig"}, "referral.phone_invalid"),
+    ],
+)
+def test_a_referral_refused_after_registration_leaves_no_citizen_and_the_attempt_is_audited(
+    refused: dict[str, str], code: str
+):
+    """Registration and referral are one unit: the citizen registered from
+    the form stayed when the referral was then refused. The attempt is on
+    the log (R9) as a denied entry naming no citizen, and the form keeps
+    everything typed, the offer to register included."""
+    client = _coordinator()
+    cpr = factories.cpr_number()
+    before = AuditEntry.objects.count()
+    response = client.post(NEW, {**PHONE_REFERRAL, "cpr": cpr, **REGISTRATION, **refused})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f'data-code="{code}"' in html
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    assert not Referral.objects.filter(citizen__cpr=cpr).exists()
+    # Nothing about the rolled-back citizen is on the log but the attempt.
+    written = AuditEntry.objects.order_by("pk")[before:]
+    assert not [e for e in written if e.outcome == "permitted" and e.action == "create"]
+    denied = AuditEntry.objects.filter(
+        action="create", outcome="denied", resource_type="ServiceRequest", reason_code=code
+    ).get()
+    assert denied.citizen_id is None and denied.detail == {"new_citizen": True}
+    assert cpr not in str(denied.detail)
+    # Everything typed is kept, with the offer to register her still there.
+    assert 'data-lookup="unknown"' in html and 'name="register" value="on"' in html
+    assert 'value="Ole Bent"' in html and 'value="Søborg Hovedgade 2"' in html
+    assert 'value="Dehydrering"' in html and f'value="{cpr}"' in html
+    # Corrected and sent again: registered once, referred once.
+    again = client.post(NEW, {**PHONE_REFERRAL, "cpr": cpr, **REGISTRATION})
+    assert again.status_code == 302, again.content.decode()[:3000]
+    citizen = Citizen.objects.get(cpr=cpr)
+    assert Referral.objects.filter(citizen=citizen).count() == 1
+    assert (
+        AuditEntry.objects.filter(
+            action="create", resource_type="Patient", outcome="permitted", citizen_id=citizen.pk
+        ).count()
+        == 1
+    )
+
+
+def test_a_registration_refused_for_a_municipality_not_served_is_audited_and_writes_nothing():
+    """The registration's own refusal is kept on the log by the unit (R9)."""
+    factories.municipality("101", participates=False)
     client = _coordinator()
     cpr = factories.cpr_number()
     response = client.post(
-        NEW, {**PHONE_REFERRAL, "cpr": cpr, **REGISTRATION, "urgency": "whenever"}
+        NEW, {**PHONE_REFERRAL, "cpr": cpr, **REGISTRATION, "municipality": "101"}
     )
-    html = response.content.decode()
+    assert response.status_code == 403
+    assert 'data-code="patient.create_not_permitted"' in response.content.decode()
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+    assert not Referral.objects.exists()
+    assert AuditEntry.objects.filter(
+        action="create",
+        outcome="denied",
+        resource_type="Patient",
+        reason_code="municipality_not_served",
+        citizen_id=None,
+    ).exists()
+    assert 'value="Ole Bent"' in response.content.decode()
+
+
+def test_a_referral_refused_for_a_registered_citizen_is_still_on_her_log():
+    """Without a registration nothing is rolled back around the referral:
+    its refusal stays a denied attempt on her own log (R9)."""
+    client = _coordinator()
+    person = factories.citizen()
+    response = client.post(NEW, {**PHONE_REFERRAL, "cpr": person.cpr, "urgency": "whenever"})
     assert response.status_code == 400
-    assert Citizen.objects.filter(cpr=cpr).exists()
-    assert 'data-lookup="found"' in html and "Ole Bent Fiktivsen" in html
-    assert 'value="Dehydrering"' in html
-    again = client.post(NEW, {**PHONE_REFERRAL, "cpr": cpr})
-    assert again.status_code == 302
+    assert not Referral.objects.filter(citizen=person).exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=person.pk,
+        action="create",
+        outcome="denied",
+        resource_type="ServiceRequest",
+        reason_code="referral.urgency_unknown",
+    ).exists()
 
 
 # --- the board: pins labelled and linked to the list, the full width ---------------
