@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db.models import DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
@@ -41,7 +42,7 @@ from consent.gate import (
     access_citizen,
     access_citizen_as_author,
     audit_listed,
-    author_refusals,
+    author_list_decide,
     visible_record,
 )
 from core.actors import Actor
@@ -262,12 +263,31 @@ def _audit_listed(actor: Actor, citizen_ids: list[int], resource_type: str, reas
         )
 
 
-def _not_refused_to_author(actor: Actor, orders: list[MedicationOrder]) -> list[MedicationOrder]:
-    """Her own orders, less those of citizens whose refusal covers her (R4)."""
-    refused = author_refusals(
-        actor=actor, citizen_ids={o.citizen_id for o in orders}, purpose=Purpose.TREATMENT
+_Authored = TypeVar("_Authored", MedicationOrder, PhysicianAlert)
+
+
+def _shown_to_author(
+    actor: Actor, items: list[_Authored], resource_type: str, basis: str
+) -> list[_Authored]:
+    """Her own orders or alerts, less those of citizens whose refusal covers
+    her (R4), recorded one entry per citizen (R9): as ``basis``, or, where
+    only her open break-the-glass shows the citizen, as that emergency
+    access."""
+    refused, overrides = author_list_decide(
+        actor=actor, citizen_ids={i.citizen_id for i in items}, purpose=Purpose.TREATMENT
     )
-    return [o for o in orders if o.citizen_id not in refused]
+    shown = [i for i in items if i.citizen_id not in refused]
+    audit_listed(
+        actor=actor,
+        action=Action.SEARCH,
+        purpose=Purpose.TREATMENT,
+        citizen_ids=[i.citizen_id for i in shown],
+        overrides=overrides,
+        category=CATEGORY,
+        resource_type=resource_type,
+        reason_code=basis,
+    )
+    return shown
 
 
 def physician_orders(
@@ -279,9 +299,8 @@ def physician_orders(
     qs = _orders().filter(ordering_physician=actor.user, ordering_organisation=actor.organisation)
     if status:
         qs = qs.filter(status=status)
-    orders = _not_refused_to_author(actor, list(qs.order_by("-ordered_at", "-pk")[:limit]))
-    _audit_listed(actor, [o.citizen_id for o in orders], "MedicationRequest", "ordering_physician")
-    return orders
+    orders = list(qs.order_by("-ordered_at", "-pk")[:limit])
+    return _shown_to_author(actor, orders, "MedicationRequest", "ordering_physician")
 
 
 def orders_overdue(*, actor: Actor, limit: int = 200) -> list[MedicationOrder]:
@@ -304,7 +323,7 @@ def orders_overdue(*, actor: Actor, limit: int = 200) -> list[MedicationOrder]:
         return []
     orders = list(qs.order_by("ordered_at", "pk")[:limit])
     if reason == "ordering_physician":
-        orders = _not_refused_to_author(actor, orders)
+        return _shown_to_author(actor, orders, "MedicationRequest", reason)
     _audit_listed(actor, [o.citizen_id for o in orders], "MedicationRequest", reason)
     return orders
 
@@ -317,7 +336,8 @@ def _alerts() -> QuerySet[PhysicianAlert]:
 
 def physician_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAlert]:
     """Open alerts for the physician: addressed to her, or to her organisation
-    without a named physician."""
+    without a named physician — less those of citizens whose refusal covers
+    her (R4), as her orders."""
     if actor.user is None or actor.role != Role.PHYSICIAN or actor.organisation is None:
         return []
     alerts = list(
@@ -328,8 +348,7 @@ def physician_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAl
         )
         .order_by("-raised_at", "-pk")[:limit]
     )
-    _audit_listed(actor, [a.citizen_id for a in alerts], "Flag", "alert_recipient")
-    return alerts
+    return _shown_to_author(actor, alerts, "Flag", "alert_recipient")
 
 
 def board_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAlert]:
@@ -377,6 +396,19 @@ def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
             resource_type="Flag",
             resource_id=str(alert_id),
             reason="not_alert_recipient" if alert else "unknown_alert",
+        )
+    if actor.role == Role.PHYSICIAN:
+        # Addressed to her, the alert still names the citizen: a refusal by
+        # the citizen that covers her (R4) decides, as for her own orders.
+        access_citizen_as_author(
+            actor=actor,
+            citizen_id=alert.citizen_id,
+            action=Action.READ,
+            category=CATEGORY,
+            purpose=Purpose.TREATMENT,
+            basis="alert_recipient",
+            resource_type="Flag",
+            resource_id=str(alert.pk),
         )
     return alert
 

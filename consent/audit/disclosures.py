@@ -31,7 +31,11 @@ def insight_since(at: dt.datetime) -> dt.datetime:
     year = local.year - INSIGHT_YEARS
     day = min(local.day, 28) if (local.month, local.day) == (2, 29) else local.day
     naive = local.replace(tzinfo=None).replace(year=year, day=day)
-    return timezone.make_aware(naive, timezone.get_current_timezone())
+    # Where the clocks skipped that time (the last Sunday of March) or showed
+    # it twice (October), the earlier of its readings: the window then holds
+    # every disclosure of the two years, never an hour less.
+    zone = timezone.get_current_timezone()
+    return min(naive.replace(tzinfo=zone, fold=fold).astimezone(dt.UTC) for fold in (0, 1))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 from django.db.models import QuerySet
@@ -33,6 +34,7 @@ from consent.audit.services import (
     audit_record_auditor_view,
     audit_record_unknown_entry,
 )
+from consent.selectors.dates import date_prefix, date_range, local_days
 from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Found, Param
 from core.fhir.search import token
@@ -41,34 +43,57 @@ from core.models import Role
 from core.validation import is_digits
 
 OUTCOME_SYSTEM = "http://hl7.org/fhir/audit-event-outcome"
+# A year or a month: FHIR's coarser precisions of a date.
+_YEAR_OR_MONTH = re.compile(r"[0-9]{4}(?:-[0-9]{2})?")
 
 
-def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | None]:
+def _fhir_date_range(value: str) -> tuple[dt.datetime, dt.datetime, bool]:
+    """The range [start, end) one ``date`` value stands for, and whether it is
+    the last instant there is (which has no next one to end at). A year or a
+    month is read as the date search of every other type reads it: whole
+    Copenhagen days (:mod:`consent.selectors.dates`); a day or a date-time as
+    the auditor's other doors read it."""
+    if _YEAR_OR_MONTH.fullmatch(value):
+        first, after = date_range(value, field="date", times=False)
+        start, end = local_days(first, after, field="date")
+        return start, end, False
+    try:
+        start = parse_instant(value, "date")
+        end = parse_instant(value, "date", end=True)  # a date: the next day's start
+    except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
+        raise InvalidInput("search.param_invalid", exc.message, field="date") from None
+    if end == start:  # a date-time: that instant (the last one there is has no next)
+        try:
+            end = start + dt.timedelta(microseconds=1)
+        except OverflowError:
+            return start, end, True
+    return start, end, False
+
+
+def _fhir_date(
+    values: list[str],
+) -> tuple[dt.datetime | None, dt.datetime | None, tuple[tuple[dt.datetime, dt.datetime], ...]]:
+    """``since``, ``until`` and the ranges left out (``ne``) of repeated
+    ``date`` values, with FHIR's prefixes: for an entry's instant ``sa`` is
+    ``gt`` and ``eb`` is ``lt``."""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    outside: list[tuple[dt.datetime, dt.datetime]] = []
     last_instant = False
     for raw in values:
-        prefix, value = (
-            (raw[:2], raw[2:]) if raw[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", raw)
-        )
-        try:
-            start = parse_instant(value, "date")
-            end = parse_instant(value, "date", end=True)  # a date: the next day's start
-        except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
-            raise InvalidInput("search.param_invalid", exc.message, field="date") from None
-        if end == start:  # a date-time: that instant (the last one there is has no next)
-            try:
-                end = start + dt.timedelta(microseconds=1)
-            except OverflowError:
-                last_instant = True
+        prefix, value = date_prefix(raw)
+        start, end, last = _fhir_date_range(value)
+        last_instant = last_instant or last
         if prefix in ("eq", "ge"):
             since = max(since, start) if since else start
-        if prefix == "gt":
+        if prefix in ("gt", "sa"):
             since = max(since, end) if since else end
         if prefix in ("eq", "le"):
             until = min(until, end) if until else end
-        if prefix == "lt":
+        if prefix in ("lt", "eb"):
             until = min(until, start) if until else start
+        if prefix == "ne":
+            outside.append((start, end))
     # As on every door: an empty answer would read as a clean log. (The last
     # instant there is has no next one to end at: that alone may end where it starts.)
     if (
@@ -79,7 +104,7 @@ def _fhir_date(values: list[str]) -> tuple[dt.datetime | None, dt.datetime | Non
         raise InvalidInput(
             "search.param_invalid", "The dates searched end before they begin.", field="date"
         )
-    return since, until
+    return since, until, tuple(outside)
 
 
 def _reference_id(raw: str, resource: str, name: str) -> str:
@@ -121,8 +146,8 @@ def fhir_query(query: Any) -> AuditQuery:
         ) from None
     dates = query.getlist("date")
     if dates:
-        since, until = _fhir_date(dates)
-        parsed = dataclasses.replace(parsed, since=since, until=until)
+        since, until, outside = _fhir_date(dates)
+        parsed = dataclasses.replace(parsed, since=since, until=until, outside=outside)
     return parsed
 
 
@@ -137,7 +162,13 @@ class AuditEventResource(FHIRResource):
     ids_name_a_citizen = False
     search_params = (
         Param("patient", "reference", "Patient/<internal id>; never a CPR number"),
-        Param("date", "date", "Prefixes eq, ge, gt, le, lt; repeated, a range", repeats=True),
+        Param(
+            "date",
+            "date",
+            "A year, month, day (Copenhagen) or date-time; prefixes eq, ne, gt, lt, ge, le, "
+            "sa, eb; repeated, a range",
+            repeats=True,
+        ),
         Param("agent", "reference", "The acting user's internal id"),
         Param("outcome", "token", "0 permitted, 4 denied"),
         Param(

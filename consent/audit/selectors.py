@@ -61,6 +61,8 @@ class AuditQuery:
     # of each page among them. The paging links carry it.
     as_of: int | None = None
     as_of_at: dt.datetime | None = None
+    # Ranges [start, end) left out (FHIR's ``date=ne…``).
+    outside: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     def as_params(self) -> dict[str, str]:
@@ -73,6 +75,8 @@ class AuditQuery:
             out["from"] = self.since.isoformat()
         if self.until:
             out["to"] = self.until.isoformat()
+        if self.outside:
+            out["outside"] = ",".join(f"{a.isoformat()}/{b.isoformat()}" for a, b in self.outside)
         if self.purposes:
             out["purpose"] = ",".join(self.purposes)
         if self.actions:
@@ -242,6 +246,8 @@ def audit_search(*, query: AuditQuery) -> QuerySet[AuditEntry]:
         entries = entries.filter(recorded_at__gte=query.since)
     if query.until is not None:
         entries = entries.filter(recorded_at__lt=query.until)
+    for start, end in query.outside:
+        entries = entries.exclude(recorded_at__gte=start, recorded_at__lt=end)
     if query.as_of is not None and query.as_of_at is not None:
         # A range on the time (its indexes, its months) and, at that very
         # instant, no entry after the pin.

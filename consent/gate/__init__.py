@@ -127,7 +127,7 @@ __all__ = [
     "audit_listed",
     "audit_search_refused",
     "audit_searched",
-    "author_refusals",
+    "author_list_decide",
     "consent_in_force",
     "directive_covers",
     "in_hidden_period",
@@ -203,11 +203,14 @@ def access_record(
     return resource
 
 
-def author_refusals(*, actor: Actor, citizen_ids: Iterable[int], purpose: str) -> set[int]:
-    """Of these citizens, those whose refusal covers the actor (R4: a named
-    professional, her organisation, the purpose) and whom no open
-    break-the-glass of hers opens: what she gave for them herself is not
-    shown to her. No side effects; for lists of her own work."""
+def author_list_decide(
+    *, actor: Actor, citizen_ids: Iterable[int], purpose: str
+) -> tuple[set[int], dict[int, Decision]]:
+    """For a list of the actor's own work (her orders, her alerts): the
+    citizens whose refusal covers her (R4) and whom no open break-the-glass
+    of hers opens — left out — and, by citizen, the override that alone
+    shows the others a refusal covers, to be recorded as the emergency
+    access it is (:func:`audit_listed`). No side effects."""
     ids = set(citizen_ids)
     by_citizen: dict[int, list[Any]] = {}
     for directive in active_directives(ids):
@@ -217,7 +220,11 @@ def author_refusals(*, actor: Actor, citizen_ids: Iterable[int], purpose: str) -
         for citizen_id, directives in by_citizen.items()
         if refusal_for(directives, actor, purpose)[0]
     }
-    return refused - set(open_break_glasses(actor)) if refused else refused
+    if not refused:
+        return refused, {}
+    glasses = open_break_glasses(actor)
+    overrides = {cid: override_decision(glasses[cid]) for cid in refused if cid in glasses}
+    return refused - set(overrides), overrides
 
 
 def access_citizen_as_author(

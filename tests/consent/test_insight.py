@@ -93,6 +93,19 @@ def test_r5_the_last_two_years_are_two_calendar_years_in_copenhagen(world: World
     )
 
 
+def test_r5_two_years_back_into_the_clocks_spring_gap_starts_at_its_earlier_reading() -> None:
+    """Two years before 02:30 on 29 March 2028 is 02:30 on 29 March 2026, a
+    time the clocks skipped (02:00 became 03:00). Read as 03:30 summer time
+    the window left out the disclosures of the hour from 01:30 winter time;
+    it starts at the earlier reading. A time shown twice in October starts
+    at its first showing."""
+    copenhagen = timezone.get_current_timezone()
+    spring = dt.datetime(2028, 3, 29, 2, 30, tzinfo=copenhagen)
+    assert insight_since(spring) == dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC)
+    autumn = dt.datetime(2028, 10, 25, 2, 30, tzinfo=copenhagen)
+    assert insight_since(autumn) == dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)
+
+
 def test_r5_printable_page_for_auditors_only(world: World) -> None:
     f.client_for(world.nurse).get(f"/fhir/Condition/{world.diagnosis.pk}")
     page = _page_client(world.auditor).get(f"/consent/insight/{world.person.pk}/")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from acute.clinical.models import LabResult, MedicationOrder, ProcedureRecord
+from acute.clinical.models import LabResult, MedicationOrder, PhysicianAlert, ProcedureRecord
 from acute.clinical.services import (
     OrderDetails,
     lab_results_record,
@@ -197,6 +197,79 @@ def test_r4_break_the_glass_opens_her_order_recorded_as_an_emergency(scene: Scen
         action="read",
     ).latest("pk")
     assert (entry.purpose, entry.reason_code) == ("emergency", "break_glass")
+
+
+def _critical_result_alert(scene: Scene) -> PhysicianAlert:
+    response = factories.client_for(scene.nurse).post(
+        f"/api/clinical/visits/{scene.visit.pk}/results",
+        {"results": [{"code": "NPU03230", "value": "7.2", "unit": "mmol/L"}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return PhysicianAlert.objects.get(recipient=scene.physician.user)
+
+
+def test_r4_a_citizen_who_blocked_the_physician_is_not_shown_to_her_in_her_alerts(scene: Scene):
+    """Her alerts name the citizen as her orders do: a citizen who blocked
+    her is in neither list, and her acknowledging the alert is refused and
+    recorded (R9), on the API and on her page."""
+    alert = _critical_result_alert(scene)
+    _blocks(scene, scene.physician.user)
+    api = factories.client_for(scene.physician)
+    assert api.get("/api/clinical/alerts").json()["alerts"] == []
+    listed = AuditEntry.objects.filter(
+        actor_user_id=scene.physician.user_id, resource_type="Flag", action="search"
+    )
+    assert not listed.exists()
+    page = _page(scene.physician)
+    assert scene.citizen.family_name not in page.get("/physician/orders/").content.decode()
+    assert api.post(f"/api/clinical/alerts/{alert.pk}/acknowledge").status_code == 404
+    entry = _denied(scene.physician.user_id)
+    assert (entry.reason_code, entry.citizen_id, entry.resource_id) == (
+        "refused",
+        scene.citizen.pk,
+        str(alert.pk),
+    )
+    page.post(f"/physician/alerts/{alert.pk}/acknowledge/")
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+    assert (
+        AuditEntry.objects.filter(
+            actor_user_id=scene.physician.user_id, outcome="denied", resource_id=str(alert.pk)
+        ).count()
+        == 2
+    )
+
+
+def test_r4_break_the_glass_lists_her_orders_and_alerts_recorded_as_an_emergency(scene: Scene):
+    """Only her open break-the-glass shows the citizen who blocked her: each
+    list records that emergency access as such, never as the ordering
+    physician or the alert's recipient."""
+    order = _phone_order(scene)
+    _critical_result_alert(scene)
+    _blocks(scene, scene.physician.user)
+    glass = break_glass_open(
+        actor=Actor.for_membership(scene.physician),
+        citizen_id=scene.citizen.pk,
+        reason="Borgeren er bevidstløs; svaret skal handles på",
+        basis="cannot_be_asked",
+    )
+    api = factories.client_for(scene.physician)
+    for url, key, resource_type in (
+        ("/api/clinical/orders/mine", "orders", "MedicationRequest"),
+        ("/api/clinical/alerts", "alerts", "Flag"),
+    ):
+        assert len(api.get(url).json()[key]) == 1, url
+        entry = AuditEntry.objects.filter(
+            actor_user_id=scene.physician.user_id, resource_type=resource_type, action="search"
+        ).latest("pk")
+        assert (entry.purpose, entry.reason_code, entry.citizen_id) == (
+            "emergency",
+            "break_glass",
+            scene.citizen.pk,
+        ), url
+        assert entry.detail["break_glass_id"] == glass.pk
+    assert str(order.pk) in api.get("/api/clinical/orders/mine").content.decode()
 
 
 def _visit_completed_behind(scene: Scene) -> Visit:

@@ -376,6 +376,33 @@ def test_a_date_to_includes_that_day_on_every_door(world) -> None:
     assert naive.status_code == 400
 
 
+def test_fhir_audit_event_date_reads_a_year_and_a_month_with_every_prefix(world) -> None:
+    """FHIR's date search takes a year (``2026``) or a month (``2026-10``)
+    as the whole year or month in Copenhagen, as the record's own date
+    search does; with ``ne``, ``sa`` and ``eb`` as FHIR defines them."""
+    client = client_for(world["auditor"])
+    agent = f"agent={world['nurse'].user_id}"
+    today = timezone.localdate()
+    year, month = f"{today:%Y}", f"{today:%Y-%m}"
+
+    def total(date: str) -> int:
+        response = client.get(f"/fhir/AuditEvent?{agent}&date={date}")
+        assert response.status_code == 200, (date, response.content)
+        return response.json()["total"]
+
+    for found in (year, month, f"ge{year}", f"le{month}", f"ne{today.year - 1}"):
+        assert total(found) == 4, found
+    for none in (f"ne{year}", f"ne{month}", f"sa{month}", f"eb{month}", f"gt{year}"):
+        assert total(none) == 0, none
+    assert total(f"sa{today.year - 1}") == total(f"eb{today.year + 1}") == 4
+    for malformed in ("20261", "2026-1", "2026-13", "xx2026", "ne2026-10-"):
+        response = client.get(f"/fhir/AuditEvent?{agent}&date={malformed}")
+        assert response.status_code == 400, malformed
+        outcome = response.json()
+        assert outcome["resourceType"] == "OperationOutcome", malformed
+        assert outcome["issue"][0]["expression"] == ["date"], malformed
+
+
 def test_fhir_paging_past_the_end_and_the_total_alone(world) -> None:
     """A page past the end claims no total (it was the offset: 1000 entries
     where there are 4); ``_count=0`` asks for the total alone and gets it."""
