@@ -146,6 +146,53 @@ class SessionIdleMiddleware:
         return self.get_response(request)
 
 
+# Set by the tablet (core/static/core/offline.js) when she logs out, before the
+# logout is posted, holding her opaque owner (core.context_processors.device_owner):
+# a logout made without a connection never reaches the server, and this cookie
+# goes with the tablet's very next request, whatever asks it.
+SIGN_OUT_PENDING_COOKIE = "tvaerakut_signout"
+# Read by the sign-out record: she logged out herself, however long ago.
+SIGN_OUT_PENDING_ATTRIBUTE = "sign_out_pending"
+
+
+class PendingSignOutMiddleware:
+    """Ends the session of a user who logged out on the tablet while it had no
+    connection (docs/decisions/0013), before anything is answered under it:
+    the first request that carries ``SIGN_OUT_PENDING_COOKIE`` naming the
+    signed-in user — a page, the service worker, a script, the logout itself —
+    ends her session as her logout would have, recorded once as her sign-out,
+    and is answered as for nobody signed in (a page goes to the login page).
+    The cookie is deleted in the answer. One naming another user (hers ended
+    already, someone else signed in since) ends nothing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        pending = request.COOKIES.get(SIGN_OUT_PENDING_COOKIE)
+        if pending is None:
+            return self.get_response(request)
+        session = getattr(request, "session", None)
+        user_id = session.get("_auth_user_id") if session is not None else None
+        if (
+            session is not None
+            and user_id is not None
+            and str(user_id).isdigit()
+            and constant_time_compare(pending, device_owner(int(user_id)))
+        ):
+            if _session_end_claimed(session):
+                setattr(request, SIGN_OUT_PENDING_ATTRIBUTE, True)
+                # Django's logout signal puts her sign-out in the audit log.
+                logout(request)
+            else:
+                # Another request of the tablet has just ended it, and recorded that.
+                session.flush()
+                request.user = AnonymousUser()
+        response = self.get_response(request)
+        response.delete_cookie(SIGN_OUT_PENDING_COOKIE, samesite="Lax")
+        return response
+
+
 def login_required_response(request: HttpRequest) -> HttpResponse:
     """To the login page. A page's own request — an htmx swap or a script's
     automatic call — cannot take the login page as its answer (htmx would put

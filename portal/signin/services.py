@@ -20,7 +20,7 @@ from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.errors import PlatformError
 from core.logging import scrub
-from core.middleware import session_idle_seconds
+from core.middleware import SIGN_OUT_PENDING_ATTRIBUTE, session_idle_seconds
 from core.models import (
     ApiToken,
     ExternalIdentity,
@@ -163,7 +163,9 @@ def session_sign_out_record(
     )
     actor = Actor(user=user, membership=membership)
     idle = session_idle_seconds(session, now=time.time()) if session is not None else None
-    if idle is not None:
+    # A logout made on the tablet without a connection arrives late: it is
+    # still hers, not the idle timeout's (core.middleware.PendingSignOutMiddleware).
+    if idle is not None and not getattr(request, SIGN_OUT_PENDING_ATTRIBUTE, False):
         _sign_out_record(actor=actor, code=IDLE_SIGN_OUT_CODE, detail={"idle_seconds": int(idle)})
         return
     match = getattr(request, "resolver_match", None)

@@ -382,3 +382,44 @@ def test_a_draft_read_back_late_leaves_the_field_she_is_filling_as_she_types_it(
     page.evaluate("window.tvaerakutOutbox.restore()")
     page.keyboard.type("Nyt notat")
     expect(note).to_have_value("Nyt notat")
+
+
+def test_a_logout_without_a_connection_ends_her_session_once_the_tablet_is_online(
+    new_page, celery_worker
+):
+    """The logout posted offline never reached the server: her session stayed
+    alive for whoever used the tablet next, and the audit log named her. The
+    tablet remembers it, shows nothing of hers meanwhile, and its next request
+    ends the session before anything is answered under it."""
+    from django.contrib.sessions.models import Session
+
+    from consent.audit.models import AuditEntry
+
+    nurse, _coordinator, _referral, visit, _shift = _visit_for_nurse()
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    page.goto(f"/nurse/visits/{visit.pk}/")
+    expect(page.locator("body")).to_contain_text(visit.citizen.address_line)
+    session_key = next(c["value"] for c in page.context.cookies() if c["name"] == "sessionid")
+    signouts = AuditEntry.objects.filter(reason_code="signout", actor_user_id=nurse.user_id)
+
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Log ud").click()
+    expect(page.locator("#signout-pending")).to_contain_text("logget ud")
+    assert visit.citizen.address_line not in page.content()
+    assert Session.objects.filter(session_key=session_key).exists()
+    assert not signouts.exists()
+
+    # Online again: the tablet's first request ends her session, then the login page.
+    page.context.set_offline(False)
+    page.wait_for_url("**/login/**")
+    expect(page.get_by_label("Brugernavn")).to_be_visible()
+    assert not Session.objects.filter(session_key=session_key).exists()
+    # Her session cookie, as the next user would send it, opens nothing.
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": session_key, "url": page.url.split("/login/")[0]}]
+    )
+    page.goto(f"/nurse/visits/{visit.pk}/")
+    assert "/login/" in page.url
+    assert visit.citizen.address_line not in page.content()
+    assert signouts.count() == 1

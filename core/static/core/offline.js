@@ -21,6 +21,10 @@
  * 5. A page of nobody (the login page, after logout or an ended session)
  *    drops the kept pages, so no citizen's page stays readable offline, and
  *    says that unsent entries wait on the tablet, without showing them.
+ * 6. A logout without a connection is remembered in a cookie (her opaque
+ *    owner only) that the tablet's next request carries: the server ends her
+ *    session before it answers anything. Until then the tablet shows a notice,
+ *    and the login page once the connection returns.
  */
 (function () {
   "use strict";
@@ -423,15 +427,56 @@
     });
   }
 
+  /* --- logout, with or without a connection ------------------------------ */
+  /* A logout posted without a connection never reaches the server, and her
+     session would serve whoever uses the tablet next. So before it is posted
+     the tablet remembers it in a cookie holding only her opaque owner: the
+     tablet's very next request carries it, whatever makes it, and the server
+     ends her session before answering (core.middleware.PendingSignOutMiddleware),
+     then deletes the cookie. */
+  var SIGN_OUT_COOKIE = "tvaerakut_signout";
+  function signOutPending() {
+    var found = "";
+    document.cookie.split(";").forEach(function (part) {
+      var pair = part.trim();
+      if (pair.indexOf(SIGN_OUT_COOKIE + "=") === 0) { found = decodeURIComponent(pair.slice(SIGN_OUT_COOKIE.length + 1)); }
+    });
+    return found;
+  }
+  function rememberSignOut() {
+    document.cookie = SIGN_OUT_COOKIE + "=" + encodeURIComponent(owner) + "; path=/; max-age=" + 7 * 24 * 3600 +
+      "; samesite=lax" + (window.location.protocol === "https:" ? "; secure" : "");
+  }
+  /* Until the server has ended her session nothing of it is shown: a notice,
+     and the login page as soon as the connection returns (its request carries
+     the cookie, so the session ends first). */
+  function signedOutNotice(form) {
+    var login = (form && form.getAttribute("data-login-url")) || "/login/";
+    var message = (form && form.getAttribute("data-text-pending")) || "";
+    var toLogin = function () { window.location.replace(login); };
+    if (navigator.onLine) { return toLogin(); }
+    var main = el("main", "page");
+    main.id = "main";
+    var notice = el("p", "alert alert-warn", message);
+    notice.id = "signout-pending";
+    notice.setAttribute("role", "status");
+    main.appendChild(notice);
+    body.textContent = "";
+    body.removeAttribute("data-device-owner");
+    body.appendChild(main);
+    window.addEventListener("online", toLogin);
+  }
+
   function onLogout(event, form) {
     if (form.hasAttribute("data-cleared")) { return; }
     event.preventDefault();
     queue.all().catch(function () { return []; }).then(function (items) {
       var unsent = items.filter(function (i) { return i.state !== "refused" && i.state !== "flagged"; }).length;
       if (unsent && !window.confirm(text("logout-unsent"))) { return; }
+      rememberSignOut();
       return wipe().then(function () {
         form.setAttribute("data-cleared", "");
-        form.submit();
+        if (navigator.onLine) { form.submit(); } else { signedOutNotice(form); }
       });
     });
   }
@@ -473,9 +518,16 @@
     }).catch(function () {});
   }
 
+  /* Her page, shown again while her logout waits to reach the server (the
+     back button, a page kept by the browser): nothing of it stays shown. */
+  function hersAfterLogout() {
+    return !!owner && signOutPending() === owner;
+  }
+
   function start() {
     setOnlineClass();
     if (!owner) { return signedOutPage(); }
+    if (hersAfterLogout()) { return signedOutNotice(document.querySelector("form[data-logout]")); }
     claimTablet().then(migrateLegacy).then(restoreDrafts).then(render).then(function () {
       startWorker();
       return flush();
@@ -493,7 +545,10 @@
     if (form && form.hasAttribute("data-offline") && owner) { saveDraft(form); }
   });
   document.addEventListener("submit", onSubmit);
-  window.addEventListener("online", function () { setOnlineClass(); flush(); });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && hersAfterLogout()) { signedOutNotice(document.querySelector("form[data-logout]")); }
+  });
+  window.addEventListener("online", function () { setOnlineClass(); if (!hersAfterLogout()) { flush(); } });
   window.addEventListener("offline", setOnlineClass);
   window.tvaerakutOutbox = {
     flush: flush,
