@@ -123,67 +123,70 @@ def _moved(movement: Movement, lot: Lot) -> dict[str, str]:
 @require_POST
 def bag_take(request: HttpRequest) -> HttpResponse:
     """A quantity of a cabinet's lot into her own bag (*udtag*)."""
-    actor = page_actor(request)
-    post = request.POST
-    try:
-        organisation = _organisation(actor)
-        cabinet_id, lot_id = _take_choice(post.get("stock", ""))
-        if not cabinet_id or not lot_id:
-            raise InvalidInput("transfer.lot_required", _("Choose a lot."), field="stock")
-        lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)
-        cabinet = selectors.location_get(organisation=organisation, location_id=cabinet_id)
-        bag = services.bag_for_nurse(organisation=organisation, nurse=actor.user)  # type: ignore[arg-type]
-        quantity = services.quantity_parse(post.get("quantity", ""), typed=True)
-        out, _into = services.stock_transfer(
-            actor=actor,
-            lot=lot,
-            source=cabinet,
-            destination=bag,
-            quantity=quantity,
-            unit=lot.medicine.unit,
-            witness=_witness(request),
-        )
-    except PlatformError as exc:
-        return _bag_page(request, exc, refused=TAKE)
-    messages.success(
+    cabinet_id, lot_id = _take_choice(request.POST.get("stock", ""))
+    return _transfer(
         request,
-        _("Taken into your bag: %(quantity)s %(unit)s %(medicine)s, lot %(lot)s.")
-        % _moved(out, lot),
+        lot_id=lot_id,
+        cabinet_id=cabinet_id,
+        chosen=bool(cabinet_id and lot_id),
+        lot_field="stock",
+        into_bag=True,
+        refused=TAKE,
+        done=_("Taken into your bag: %(quantity)s %(unit)s %(medicine)s, lot %(lot)s."),
     )
-    return redirect("nurse-bag")
 
 
 @page(Role.ACUTE_NURSE, concerns=MOVES_STOCK)
 @require_POST
 def bag_return(request: HttpRequest) -> HttpResponse:
     """A quantity of a lot in her bag back to a cabinet."""
+    lot_id = row_id(request.POST.get("lot"))
+    return _transfer(
+        request,
+        lot_id=lot_id,
+        cabinet_id=row_id(request.POST.get("cabinet")),
+        chosen=bool(lot_id),
+        lot_field="lot",
+        into_bag=False,
+        refused=RETURN,
+        done=_("Returned to the cabinet: %(quantity)s %(unit)s %(medicine)s, lot %(lot)s."),
+    )
+
+
+def _transfer(
+    request: HttpRequest,
+    *,
+    lot_id: int,
+    cabinet_id: int,
+    chosen: bool,
+    lot_field: str,
+    into_bag: bool,
+    refused: str,
+    done: str,
+) -> HttpResponse:
+    """Her bag and a cabinet, either way, through the API's service
+    (``services.stock_transfer``): a refusal shows the page again with what
+    she typed and the message under its field; nothing moves."""
     actor = page_actor(request)
-    post = request.POST
     try:
         organisation = _organisation(actor)
-        lot_id = row_id(post.get("lot"))
-        if not lot_id:
-            raise InvalidInput("transfer.lot_required", _("Choose a lot."), field="lot")
+        if not chosen:
+            raise InvalidInput("transfer.lot_required", _("Choose a lot."), field=lot_field)
         lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)
-        cabinet = selectors.location_get(
-            organisation=organisation, location_id=row_id(post.get("cabinet"))
-        )
+        cabinet = selectors.location_get(organisation=organisation, location_id=cabinet_id)
         bag = services.bag_for_nurse(organisation=organisation, nurse=actor.user)  # type: ignore[arg-type]
-        quantity = services.quantity_parse(post.get("quantity", ""), typed=True)
+        quantity = services.quantity_parse(request.POST.get("quantity", ""), typed=True)
+        source, destination = (cabinet, bag) if into_bag else (bag, cabinet)
         out, _into = services.stock_transfer(
             actor=actor,
             lot=lot,
-            source=bag,
-            destination=cabinet,
+            source=source,
+            destination=destination,
             quantity=quantity,
             unit=lot.medicine.unit,
             witness=_witness(request),
         )
     except PlatformError as exc:
-        return _bag_page(request, exc, refused=RETURN)
-    messages.success(
-        request,
-        _("Returned to the cabinet: %(quantity)s %(unit)s %(medicine)s, lot %(lot)s.")
-        % _moved(out, lot),
-    )
+        return _bag_page(request, exc, refused=refused)
+    messages.success(request, done % _moved(out, lot))
     return redirect("nurse-bag")
