@@ -29,3 +29,35 @@ def open_work_in(municipalities: Sequence[Organisation]) -> int:
     if not municipalities:
         return 0
     return sum(count(municipalities) for count in _counters.values())
+
+
+def withdrawn_municipality(organisation: Organisation | None) -> Organisation | None:
+    """The municipality that ``organisation`` is (or is *part of*, through its
+    units) when that municipality no longer takes part in the acute function;
+    ``None`` for one that takes part and for an organisation of no
+    municipality (the acute function, a hospital, 1813, a GP practice).
+
+    Its staff act for a municipality that has left: the gate refuses them
+    every citizen's data (deny by default) until it joins again. Read once per
+    membership loaded (a request's), kept on the organisation object.
+    """
+    if organisation is None:
+        return None
+    if hasattr(organisation, "_withdrawn_municipality"):
+        cached: Organisation | None = organisation._withdrawn_municipality
+        return cached
+    found: Organisation | None = None
+    current: Organisation | None = organisation
+    seen: set[int] = set()
+    while current is not None and current.pk not in seen:
+        seen.add(current.pk)
+        if current.kind == Organisation.Kind.MUNICIPALITY:
+            found = None if current.participates else current
+            break
+        if current.parent_id is None:
+            break
+        current = Organisation.objects.only("kind", "participates", "parent_id").get(
+            pk=current.parent_id
+        )
+    organisation._withdrawn_municipality = found  # type: ignore[attr-defined]
+    return found

@@ -66,6 +66,9 @@ REASONS: dict[str, Promise] = {
     "import_from_source": pgettext_lazy(REASON_CONTEXT, "received from the source system"),
     "left_out_of_list": pgettext_lazy(REASON_CONTEXT, "left out of the list"),
     "municipality_not_served": pgettext_lazy(REASON_CONTEXT, "municipality without an agreement"),
+    "municipality_not_participating": pgettext_lazy(
+        REASON_CONTEXT, "municipality no longer in the acute function"
+    ),
     "no_actor": pgettext_lazy(REASON_CONTEXT, "no user"),
     "no_break_glass": pgettext_lazy(REASON_CONTEXT, "refused, no emergency access"),
     "no_care_relationship": pgettext_lazy(REASON_CONTEXT, "no care relationship"),

@@ -490,6 +490,9 @@ FIXED = (
     gettext_noop(
         "This entry was made on the tablet by another user. It is sent only while she is logged in; nothing was saved."
     ),
+    gettext_noop(
+        "Your organisation's municipality no longer takes part in the acute function; you have no access to citizens' data here."
+    ),
 )
 
 TEMPLATES: dict[str, Promise] = {

@@ -20,6 +20,7 @@ from acute.clinical.selectors import (
     alert_access,
     order_access_for_physician,
     order_allowance,
+    own_order_visit,
     physician_alerts_open,
     physician_orders,
     physician_visits,
@@ -262,13 +263,10 @@ def order_correct(request: HttpRequest, order_id: int) -> HttpResponse:
     if request.method != "POST":
         return _written_form(request, order=order)
     try:
-        visit = visit_access(
-            actor=actor, visit_id=order.visit_id or 0, action=Action.CREATE, own_visit=False
-        )
         medication_order_correct(
             actor=actor,
             order=order,
-            visit=visit,
+            visit=own_order_visit(order=order),
             details=order_details_from(request.POST),
             reason=request.POST.get("reason", ""),
         )

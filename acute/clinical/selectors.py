@@ -113,6 +113,24 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
     return visit
 
 
+def own_order_visit(*, order: MedicationOrder) -> Visit:
+    """The visit of an order :func:`order_access_for_physician` gave its
+    ordering physician: the gate has decided on the order's citizen (her
+    own order stands for the care relationship), so the visit is not asked
+    about again — it may have ended, and her written follow-up of the order
+    still belongs on it (R8)."""
+    visit = (
+        Visit.objects.select_related("citizen", "referral", "episode")
+        .filter(pk=order.visit_id)
+        .first()
+        if order.visit_id is not None
+        else None
+    )
+    if visit is None:
+        raise NotFoundOrNotAllowed()
+    return visit
+
+
 def order_access_for_physician(*, actor: Actor, order_id: int, action: str) -> MedicationOrder:
     """An order the actor gave herself: the ordering physician reads it,
     confirms it, marks its prescription sent, cancels or corrects it. Anyone

@@ -33,6 +33,7 @@ from acute.services.triage import (
 )
 from consent.audit.services import Action, Purpose
 from consent.fhir import CodedValue, judge_codings
+from consent.gate import municipality_withdrawn_refuse
 from consent.services import patient_register
 from core.actors import Actor
 from core.cpr import validate_cpr
@@ -139,6 +140,15 @@ def referral_intake(
                 "referral.not_a_referrer",
                 "Your organisation does not refer to the acute function this way.",
             )
+        # Staff of a municipality that has left the acute function no longer
+        # refer to it; refused before the citizen is looked up, so the answer
+        # says nothing of whether the number typed is registered (R9: audited).
+        municipality_withdrawn_refuse(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            resource_type="ServiceRequest",
+        )
         channel = Referral.Channel.ELECTRONIC if electronic else Referral.Channel.FORM
         source_organisation = organisation
         referrer_name = referrer_name or (actor.user.display_name if actor.user else "")

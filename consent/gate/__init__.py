@@ -77,6 +77,7 @@ from consent.gate.rules import (
     CATEGORY_SUMMARY,
     CLINICAL_ROLES,
     DATED_CATEGORIES,
+    MUNICIPALITY_NOT_PARTICIPATING,
     PATIENT_CREATORS,
     PERMITTED_PURPOSES,
     RECORD_CATEGORIES,
@@ -85,6 +86,7 @@ from consent.gate.rules import (
     HiddenPeriod,
     access_decide,
     active_directives,
+    acts_for_withdrawn_municipality,
     audit_detail,
     consent_in_force,
     directive_covers,
@@ -98,7 +100,7 @@ from consent.gate.rules import (
 from consent.gate.visible import VisibleRecord, visible_citizens, visible_record
 from consent.models import RecordResource
 from core.actors import Actor
-from core.errors import NotFoundOrNotAllowed
+from core.errors import Forbidden, NotFoundOrNotAllowed
 from core.models import Citizen
 
 __all__ = [
@@ -115,6 +117,7 @@ __all__ = [
     "Action",
     "Decision",
     "HiddenPeriod",
+    "MunicipalityNotParticipating",
     "Purpose",
     "Shape",
     "VisibleRecord",
@@ -132,6 +135,7 @@ __all__ = [
     "directive_covers",
     "in_hidden_period",
     "may_search_citizens",
+    "municipality_withdrawn_refuse",
     "patient_create_decide",
     "patient_intake_lookup_decide",
     "record_fetch",
@@ -141,6 +145,48 @@ __all__ = [
     "visible_citizens",
     "visible_record",
 ]
+
+
+class MunicipalityNotParticipating(Forbidden):
+    """Staff of a municipality that has left the acute function: refused every
+    citizen's data at the gate, by whatever door. It says so (403) rather than
+    "not found", and says it whether or not the citizen exists: it is about
+    the member of staff, never the citizen."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "access.municipality_not_participating",
+            "Your organisation's municipality no longer takes part in the acute function; "
+            "you have no access to citizens' data here.",
+        )
+
+
+def municipality_withdrawn_refuse(
+    *,
+    actor: Actor,
+    action: str,
+    purpose: str,
+    citizen_id: int | None = None,
+    resource_type: str = "",
+    resource_id: str = "",
+) -> None:
+    """Refuse staff of a municipality that has left the acute function, before
+    anything else is decided: recorded as a denied attempt (R9) on the citizen
+    asked about, if known, then :class:`MunicipalityNotParticipating`. Does
+    nothing for anyone else."""
+    if not acts_for_withdrawn_municipality(actor):
+        return
+    audit_record(
+        actor=actor,
+        action=action,
+        purpose=purpose,
+        citizen_id=citizen_id,
+        outcome=Outcome.DENIED,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        reason_code=MUNICIPALITY_NOT_PARTICIPATING,
+    )
+    raise MunicipalityNotParticipating()
 
 
 @dataclass(frozen=True)
@@ -243,6 +289,14 @@ def access_citizen_as_author(
     relationship (``basis``), but the citizen's refusal covering her decides
     as it does everywhere (R4) — only her open break-the-glass overrides it,
     recorded as such. Decided and audited; refused, "not found"."""
+    municipality_withdrawn_refuse(
+        actor=actor,
+        action=action,
+        purpose=purpose,
+        citizen_id=citizen_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+    )
     decision = Decision(True, basis, basis)
     if refusal_for(active_directives([citizen_id]), actor, purpose)[0]:
         glass = open_break_glasses(actor).get(citizen_id)
@@ -263,6 +317,14 @@ def access_citizen_as_author(
 
 
 def _decide_and_audit(actor: Actor, citizen: Citizen | None, asked: _Asked) -> Citizen:
+    municipality_withdrawn_refuse(
+        actor=actor,
+        action=asked.action,
+        purpose=asked.purpose,
+        citizen_id=citizen.pk if citizen is not None else None,
+        resource_type=asked.resource_type,
+        resource_id=asked.resource_id,
+    )
     if citizen is None:
         audit_record(
             actor=actor,
@@ -367,7 +429,11 @@ def audit_decision(
 def may_search_citizens(*, actor: Actor, purpose: str, resource_type: str) -> bool:
     """Whether the actor's role may search across citizens at all, for this
     purpose (R3). If not, nothing can match, and the refused attempt is still
-    recorded (R9)."""
+    recorded (R9). Staff of a municipality that has left the acute function
+    are refused outright (:class:`MunicipalityNotParticipating`)."""
+    municipality_withdrawn_refuse(
+        actor=actor, action=Action.SEARCH, purpose=purpose, resource_type=resource_type
+    )
     if actor.role in CLINICAL_ROLES and purpose in PERMITTED_PURPOSES[actor.role]:
         return True
     audit_search_refused(

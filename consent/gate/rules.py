@@ -18,6 +18,7 @@ from django.utils import timezone
 from consent.audit.services import Action, Purpose
 from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataCategory
 from core.actors import Actor
+from core.catchment import withdrawn_municipality
 from core.models import HOSPITAL_KINDS, Citizen, Organisation, Role
 from core.purposes import PERMITTED_PURPOSES  # R3: the purposes each role may state
 
@@ -325,6 +326,22 @@ def _break_glass_decision(actor: Actor, citizen: Citizen, otherwise: Decision) -
 # --- The decision ------------------------------------------------------------
 
 
+# The reason a member of staff of a municipality that has left the acute
+# function is refused (README, "A municipality joins or leaves").
+MUNICIPALITY_NOT_PARTICIPATING = "municipality_not_participating"
+
+
+def acts_for_withdrawn_municipality(actor: Actor) -> bool:
+    """Whether the actor is staff (or background work on behalf of staff) of
+    an organisation of a municipality that no longer takes part in the acute
+    function: deny by default, whatever the role or relationship. The joint
+    function's own staff, a hospital's, 1813's and a GP's belong to no
+    municipality and are not affected."""
+    if actor.membership is None:
+        return False
+    return withdrawn_municipality(actor.membership.organisation) is not None
+
+
 def access_decide(
     *,
     actor: Actor,
@@ -352,6 +369,8 @@ def access_decide(
         if purpose not in SYSTEM_PURPOSES:
             return Decision(False, "purpose_not_permitted")
         return _relationship_and_refusals(actor, citizen, category, purpose, data_dates)
+    if acts_for_withdrawn_municipality(actor):
+        return Decision(False, MUNICIPALITY_NOT_PARTICIPATING)
     role = actor.role
     if role == Role.AUDITOR:
         if category == CATEGORY_INSIGHT and purpose == Purpose.AUDIT:

@@ -19,6 +19,7 @@ from consent.gate.rules import (
     Decision,
     HiddenPeriod,
     active_directives,
+    acts_for_withdrawn_municipality,
     open_break_glasses,
     open_relationships,
     override_decision,
@@ -58,6 +59,8 @@ def visible_record(*, actor: Actor, category: str, purpose: str) -> VisibleRecor
     shows — for searches across the record."""
     none = VisibleRecord(Citizen.objects.none(), set(), {})
     if actor.membership is None or actor.role not in CLINICAL_ROLES:
+        return none
+    if acts_for_withdrawn_municipality(actor):
         return none
     if category not in RECORD_CATEGORIES or actor.organisation is None:
         return none

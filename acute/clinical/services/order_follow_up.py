@@ -21,8 +21,8 @@ from acute.clinical.services.orders import (
     OrderDetails,
     alerts_close,
     order_audit,
+    written_correction_record,
     written_order_for_the_living,
-    written_order_record,
 )
 from acute.models import Visit
 from consent.audit.services import Action
@@ -244,7 +244,22 @@ def medication_order_correct(
     the phone order is cancelled with her reason and the order as she meant
     it is entered in writing on the same visit — both or neither. The
     corrected order is confirmed as it is entered; a §4 medicine may be
-    ordered this way (R8)."""
+    ordered this way (R8).
+
+    The correction is her legally required written follow-up of an order
+    already given, so it stands also once the visit has ended (completed or
+    cancelled): only the correction may be written on such a visit, never a
+    new order (``written_correction_record``).
+
+    A dose given against the phone order is in the cabinet's ledger as given
+    against that order, as it was taken down. A correction would put a new
+    order beside it whose whole amount could be given again, and the ledger
+    would no longer say what was given against what the physician meant: so
+    once a dose is given the correction is refused (``order.doses_given``,
+    R8), recorded as a denied attempt. She confirms the order as given (the
+    dose stands) or withdraws it (*seponér*) and enters a new written order
+    knowing what was given; the prescription for the doses given is owed
+    either way."""
     if order.kind != MedicationOrder.Kind.PHONE:
         raise Conflict(
             "order.not_a_phone_order",
@@ -270,7 +285,7 @@ def medication_order_correct(
         if locked.administrations.exists():
             raise _doses_given()
         medication_order_cancel(actor=actor, order=locked, reason=reason)
-        return written_order_record(actor=actor, visit=visit, details=details)
+        return written_correction_record(actor=actor, visit=visit, details=details)
 
 
 def _doses_given() -> Conflict:

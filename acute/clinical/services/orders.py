@@ -46,6 +46,10 @@ from core.models import Role, User
 from core.validation import DecimalBounds, full_clean_or_raise, text_trimmed
 
 ORDER_STATUSES = (Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
+# The physician's written correction of her own phone order is the legally
+# required written follow-up of an order already given (R8): it is entered
+# on the order's visit also after the visit has ended. A new order is not.
+CORRECTION_STATUSES = (*ORDER_STATUSES, Visit.Status.COMPLETED, Visit.Status.CANCELLED)
 # Bounds of an order's schedule: every half hour, and a year.
 MAX_DOSES_PER_DAY = 48
 MAX_ORDER_DAYS = 366
@@ -300,12 +304,37 @@ def phone_order_record(
         prescription_due_by=now
         + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
     )
-    return _order_insert(actor=actor, order=order, visit=visit, what=gettext_lazy("A phone order"))
+    return _order_insert(
+        actor=actor,
+        order=order,
+        visit=visit,
+        what=gettext_lazy("A phone order"),
+        allowed=ORDER_STATUSES,
+    )
 
 
 def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -> MedicationOrder:
     """A written electronic order entered by the physician herself — the only
-    way to order a §4 medicine. It is confirmed as it is entered."""
+    way to order a §4 medicine. It is confirmed as it is entered. Only on a
+    visit still under way (:data:`ORDER_STATUSES`)."""
+    return _written_order_record(actor=actor, visit=visit, details=details, allowed=ORDER_STATUSES)
+
+
+def written_correction_record(
+    *, actor: Actor, visit: Visit, details: OrderDetails
+) -> MedicationOrder:
+    """The written order that corrects the physician's phone order on its
+    own visit (``medication_order_correct``, which cancels the phone order in
+    the same transaction): as :func:`written_order_record`, and also once
+    the visit has ended (:data:`CORRECTION_STATUSES`)."""
+    return _written_order_record(
+        actor=actor, visit=visit, details=details, allowed=CORRECTION_STATUSES
+    )
+
+
+def _written_order_record(
+    *, actor: Actor, visit: Visit, details: OrderDetails, allowed: Sequence[str]
+) -> MedicationOrder:
     user = require_user(actor)
     organisation = actor.organisation
     assert organisation is not None
@@ -316,7 +345,7 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
             "order.authorisation_missing",
             "Your user has no authorisation id; a written order cannot be entered.",
         )
-    require_visit_status(visit, ORDER_STATUSES, gettext_lazy("An order"))
+    require_visit_status(visit, allowed, gettext_lazy("An order"))
     now = timezone.now()
     written_order_for_the_living(actor=actor, visit=visit, now=now)
     fields = _order_fields(details)
@@ -344,7 +373,9 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
         prescription_due_by=now
         + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
     )
-    return _order_insert(actor=actor, order=order, visit=visit, what=gettext_lazy("An order"))
+    return _order_insert(
+        actor=actor, order=order, visit=visit, what=gettext_lazy("An order"), allowed=allowed
+    )
 
 
 def written_order_for_the_living(*, actor: Actor, visit: Visit, now: dt.datetime) -> None:
@@ -361,7 +392,12 @@ def written_order_for_the_living(*, actor: Actor, visit: Visit, now: dt.datetime
 
 
 def _order_insert(
-    *, actor: Actor, order: MedicationOrder, visit: Visit, what: str | Promise
+    *,
+    actor: Actor,
+    order: MedicationOrder,
+    visit: Visit,
+    what: str | Promise,
+    allowed: Sequence[str],
 ) -> MedicationOrder:
     """Save a new order with its audit entry; others hear of it from the signal.
     The visit's status is asked again under its row lock, so no order lands on
@@ -369,7 +405,7 @@ def _order_insert(
     full_clean_or_raise(order, code="order.invalid", exclude=["visit"])
     with visit_held(
         visit=visit,
-        allowed=ORDER_STATUSES,
+        allowed=allowed,
         what=what,
         actor=actor,
         resource_type="MedicationRequest",
