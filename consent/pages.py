@@ -25,14 +25,17 @@ from consent.analyses import (
     analysis_budget,
     analysis_run,
 )
-from consent.audit.disclosures import Disclosure
+from consent.audit.models import Action, Outcome, Purpose
 from consent.audit.selectors import audit_citizens_find
+from consent.audit.services import audit_record
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
+from core.boundary import CPR_IN_ADDRESS
+from core.cpr import cpr_in_text
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
-from core.labels import task_label
+from core.exception_handler import error_response
 from core.middleware import not_allowed
-from core.models import Citizen, Role, User
+from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import actor_from_request, page
 
@@ -65,6 +68,30 @@ def insight_find(request: HttpRequest) -> HttpResponse:
 def insight(request: HttpRequest, citizen_id: int) -> HttpResponse:
     actor = actor_from_request(request)
     assert actor is not None
+    if cpr_in_text(request.path):
+        # The citizen's CPR number typed into the address instead of the
+        # form: refused, and the attempt recorded without it (R9,
+        # docs/decisions/0002), never looked up as if it were an id.
+        audit_record(
+            actor=actor,
+            action=Action.EXPORT,
+            purpose=Purpose.AUDIT,
+            citizen_id=None,
+            outcome=Outcome.DENIED,
+            resource_type="Patient",
+            reason_code="cpr_in_url",
+        )
+        refused = InvalidInput(
+            "request.cpr_in_url",
+            "A CPR number never goes in a URL; send it in the request body.",
+        )
+        return error_response(
+            request,
+            400,
+            {"kind": refused.kind, **refused.as_dict()},
+            page_message=CPR_IN_ADDRESS,
+            error=refused,
+        )
     try:
         report = insight_report(actor=actor, citizen_id=citizen_id)
     except NotFoundOrNotAllowed:
@@ -72,27 +99,8 @@ def insight(request: HttpRequest, citizen_id: int) -> HttpResponse:
     return render(
         request,
         "consent/insight.html",
-        {"report": report, "accesses": _accesses_read(report.accesses), "years": INSIGHT_YEARS},
+        {"report": report, "accesses": report.accesses, "years": INSIGHT_YEARS},
     )
-
-
-def _accesses_read(accesses: list[Disclosure]) -> list[tuple[Disclosure, str]]:
-    """Each access with who made it as the citizen reads it: the member of
-    staff's name and role (the entry keeps the username), or the platform's
-    task in words — never a username or a task's code."""
-    names = {
-        user.username: user.display_name
-        for user in User.objects.filter(username__in={d.who for d in accesses if d.who})
-    }
-    read = []
-    for access in accesses:
-        if access.who:
-            role = str(Role(access.role).label) if access.role in Role.values else ""
-            who = names.get(access.who, access.who)
-            read.append((access, f"{who} ({role})" if role else who))
-        else:
-            read.append((access, task_label(access.task)))
-    return read
 
 
 def _analyses_context(request: HttpRequest) -> dict[str, Any]:

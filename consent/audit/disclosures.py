@@ -10,13 +10,16 @@ from typing import Any
 from django.utils import timezone
 
 from consent.audit.fhir import disclosure_recipient_id
+from consent.audit.flags import BREAK_GLASS_REASON
 from consent.audit.models import (
     Action,
     AuditEntry,
+    Flag,
     Purpose,
 )
 from consent.audit.selectors import LIST_FIELDS, flags_and_reviews
-from core.models import Organisation
+from core.labels import task_label
+from core.models import Organisation, Role, User
 
 INSIGHT_YEARS = 2
 
@@ -44,6 +47,9 @@ class Disclosure:
 
     entry_id: int
     at: dt.datetime
+    # The member of staff as the citizen reads her (*Min Log*): her full
+    # name on her account now, the username only where none is recorded or
+    # the account is gone. Empty for the platform's own work.
     who: str
     role: str
     organisation: str
@@ -56,6 +62,10 @@ class Disclosure:
     # Whom the data was disclosed to: the partner organisation a hand-off
     # went to, when the entry names a person's organisation as the sender.
     recipient: str = ""
+    # The identifiers the entry keeps (the auditors' and FHIR's, not for display).
+    user_id: int | None = None
+    username: str = ""
+    reason_code: str = ""
 
     @property
     def action_label(self) -> str:
@@ -64,6 +74,35 @@ class Disclosure:
     @property
     def purpose_label(self) -> str:
         return str(Purpose(self.purpose).label)
+
+    @property
+    def role_label(self) -> str:
+        """The role in words (*Akutsygeplejerske*), never its code."""
+        return str(Role(self.role).label) if self.role in Role.values else ""
+
+    @property
+    def task_label(self) -> str:
+        """The platform's own work in words, never the task's code."""
+        return task_label(self.task)
+
+    @property
+    def by(self) -> str:
+        """Who made the access as one line: the person's name and role, or
+        the platform's task in words."""
+        if self.who:
+            return f"{self.who} ({self.role_label})" if self.role_label else self.who
+        return self.task_label
+
+    @property
+    def emergency(self) -> bool:
+        """Break-the-glass: the override itself or an access it alone made
+        possible — as the auditors' flag scan reads it, flagged or not yet."""
+        return (
+            self.action == Action.BREAK_GLASS
+            or self.purpose == Purpose.EMERGENCY
+            or self.reason_code == BREAK_GLASS_REASON
+            or Flag.BREAK_GLASS in self.flags
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "at": self.at.isoformat()}
@@ -87,11 +126,14 @@ def audit_entries_for_citizen(
     rows = list(entries.order_by("-recorded_at", "-id"))
     flags, _ = flags_and_reviews([e.id for e in rows])
     recipients = disclosure_recipients(rows)
+    names = staff_names(rows)
     return [
         Disclosure(
             entry_id=e.id,
             at=e.recorded_at,
-            who=e.actor_username,
+            who=names.get(e.actor_user_id, e.actor_username)
+            if e.actor_user_id is not None
+            else e.actor_username,
             role=e.actor_role,
             organisation=e.actor_organisation_name,
             task=e.task,
@@ -101,6 +143,9 @@ def audit_entries_for_citizen(
             resource_type=e.resource_type,
             flags=flags.get(e.id, []),
             recipient=recipients.get(e.id, ""),
+            user_id=e.actor_user_id,
+            username=e.actor_username,
+            reason_code=e.reason_code,
         )
         for e in rows
     ]
@@ -119,3 +164,16 @@ def disclosure_recipients(entries: list[AuditEntry]) -> dict[int, str]:
         for entry_id, pk in wanted.items()
         if pk is not None and names.get(pk)
     }
+
+
+def staff_names(entries: list[AuditEntry]) -> dict[int, str]:
+    """The name of each member of staff among ``entries``, by the user id the
+    entry keeps (a username may be renamed or given to someone else later),
+    in one query: the full name on the account, or its username when none is
+    recorded. An account that is gone is left out; the entry's recorded
+    username then stands in."""
+    ids = {e.actor_user_id for e in entries if e.actor_user_id is not None}
+    if not ids:
+        return {}
+    users = User.objects.filter(pk__in=ids).only("id", "username", "first_name", "last_name")
+    return {user.pk: user.display_name for user in users}

@@ -13,7 +13,13 @@ from django.db.models import Count
 from django.utils import timezone
 
 from consent.audit.disclosures import Disclosure, audit_entries_for_citizen, insight_since
-from consent.audit.fhir import audit_event_resource
+from consent.audit.fhir import (
+    LOCAL_ROLE,
+    PARTICIPATION_TYPE,
+    TASK_SYSTEM,
+    USER_SYSTEM,
+    audit_event_resource,
+)
 from consent.audit.log import InclusionProof, checkpoint_served, inclusion_for_entries
 from consent.audit.models import AuditEntry
 from consent.audit.services import Action, Purpose
@@ -104,19 +110,15 @@ def insight_report(
 
 
 def _audit_events(report: InsightReport) -> list[dict[str, Any]]:
-    """The accesses as AuditEvents (the audit log's own mapping); overrides are
-    flagged so the citizen sees them."""
-    entries = AuditEntry.objects.filter(pk__in=[d.entry_id for d in report.accesses]).order_by(
-        "-recorded_at", "-id"
-    )
+    """The accesses as AuditEvents (the audit log's own mapping), each agent
+    named as the page names it; overrides are flagged so the citizen sees them."""
+    accesses = {d.entry_id: d for d in report.accesses}
+    entries = AuditEntry.objects.filter(pk__in=list(accesses)).order_by("-recorded_at", "-id")
     events = []
     for entry in entries:
-        event = _for_the_citizen(audit_event_resource(entry))
-        if (
-            entry.action == Action.BREAK_GLASS
-            or entry.purpose == Purpose.EMERGENCY
-            or entry.reason_code == "break_glass"
-        ):
+        access = accesses[entry.id]
+        event = _for_the_citizen(audit_event_resource(entry), access)
+        if access.emergency:
             event.setdefault("subtype", []).append(
                 {"system": "urn:tvaerakut:audit-flag", "code": "break-the-glass"}
             )
@@ -127,13 +129,27 @@ def _audit_events(report: InsightReport) -> list[dict[str, Any]]:
     return events
 
 
-def _for_the_citizen(event: dict[str, Any]) -> dict[str, Any]:
-    """An access as the citizen is told it (R5): who, from which
-    organisation, when, what and why — not the network address of the staff
-    member's device nor the platform's request id, which are the auditors'
-    (their own AuditEvent search keeps them)."""
+def _for_the_citizen(event: dict[str, Any], access: Disclosure) -> dict[str, Any]:
+    """An access as the citizen is told it (R5): who — the person's name and
+    role in words, the platform's work in words, the recipient by name; the
+    identifiers stay beside them —, from which organisation, when, what and
+    why. Not the network address of the staff member's device nor the
+    platform's request id, which are the auditors' (their own AuditEvent
+    search keeps them)."""
     for agent in event.get("agent", []):
         agent.pop("network", None)
+        who = agent.get("who", {})
+        system = (who.get("identifier") or {}).get("system")
+        if system == USER_SYSTEM:
+            who["display"] = access.who
+            for role in agent.get("role", []):
+                for coding in role.get("coding", []):
+                    if coding.get("system") == LOCAL_ROLE and access.role_label:
+                        coding["display"] = access.role_label
+        elif system == TASK_SYSTEM:
+            who["display"] = access.task_label
+        elif access.recipient and "reference" in who and _is_recipient(agent):
+            who["display"] = access.recipient
     entities = [
         entity
         for entity in event.get("entity", [])
@@ -144,6 +160,11 @@ def _for_the_citizen(event: dict[str, Any]) -> dict[str, Any]:
     else:
         event.pop("entity", None)
     return event
+
+
+def _is_recipient(agent: dict[str, Any]) -> bool:
+    codings = (agent.get("type") or {}).get("coding", [])
+    return any(c.get("system") == PARTICIPATION_TYPE and c.get("code") == "IRCP" for c in codings)
 
 
 PROOF_EXTENSION = "urn:tvaerakut:audit-inclusion-proof"

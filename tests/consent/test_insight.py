@@ -10,7 +10,7 @@ from django.utils import timezone
 from consent.audit import merkle
 from consent.audit.disclosures import insight_since
 from consent.audit.log import sequence_batch
-from consent.audit.models import AuditEntry
+from consent.audit.models import DIGEST_FIELDS, AuditEntry
 from consent.audit.notes import checkpoint_parse, note_split
 from consent.selectors import insight_report
 from consent.selectors.insight import PROOF_EXTENSION
@@ -55,11 +55,11 @@ def test_r5_accesses_older_than_two_years_are_left_out(world: World) -> None:
     f.client_for(world.nurse).get(f"/fhir/Condition/{world.diagnosis.pk}")
     auditor = Actor.for_membership(world.auditor)
     now = insight_report(actor=auditor, citizen_id=world.person.pk)
-    assert any(e.who == world.nurse.user.username for e in now.accesses)
+    assert any(e.user_id == world.nurse.user_id for e in now.accesses)
     later = insight_report(
         actor=auditor, citizen_id=world.person.pk, at=timezone.now() + dt.timedelta(days=731)
     )
-    assert not any(e.who == world.nurse.user.username for e in later.accesses)
+    assert not any(e.user_id == world.nurse.user_id for e in later.accesses)
 
 
 def test_r5_the_last_two_years_are_two_calendar_years_in_copenhagen(world: World) -> None:
@@ -258,9 +258,44 @@ def test_r5_the_citizens_report_says_who_and_why_not_the_staff_members_device(
         for e in bundle.json()["entry"]
         if e["resource"]["resourceType"] == "AuditEvent" and e["resource"]["id"] == str(read.pk)
     ]
-    assert event["agent"][0]["who"].get("display") == world.nurse.user.username
+    assert event["agent"][0]["who"].get("display") == world.nurse.user.display_name
     assert "10.20.30.40" not in bundle.content.decode()
     assert read.request_id not in bundle.content.decode()
     # The auditors' own search still has them.
     audited = f.client_for(world.auditor).get(f"/fhir/AuditEvent/{read.pk}").content.decode()
     assert "10.20.30.40" in audited and read.request_id in audited
+
+
+def test_r5_a_citizen_the_platform_does_not_know_is_refused_and_recorded_at_both_doors(
+    world: World,
+) -> None:
+    """An id no citizen has: 404 (an OperationOutcome on /fhir/), the attempt
+    on the log. The citizen's CPR number put in the address in place of the
+    id is refused for what it is (400 ``request.cpr_in_url``), never looked
+    up, and recorded without the number (docs/decisions/0002)."""
+    api = f.client_for(world.auditor)
+    page = _page_client(world.auditor)
+    before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    missing = api.get("/fhir/Patient/99999999/$insight")
+    assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
+    assert page.get("/consent/insight/99999999/").status_code == 404
+    unknown = AuditEntry.objects.filter(pk__gt=before).order_by("pk")
+    assert [(e.action, e.outcome, e.reason_code) for e in unknown] == [
+        ("export", "denied", "unknown_citizen")
+    ] * 2
+    cpr = world.person.cpr
+    before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    in_path = api.get(f"/fhir/Patient/{cpr}/$insight")
+    assert in_path.status_code == 400, in_path.content
+    issue = in_path.json()["issue"][0]
+    assert issue["details"]["coding"][0]["code"] == "request.cpr_in_url"
+    shown = page.get(f"/consent/insight/{cpr}/", HTTP_ACCEPT_LANGUAGE="da")
+    assert shown.status_code == 400
+    assert "Et CPR-nummer skrives aldrig i en sides adresse" in shown.content.decode()
+    refused = list(AuditEntry.objects.filter(pk__gt=before).order_by("pk"))
+    assert [(e.outcome, e.reason_code, e.citizen_id) for e in refused] == [
+        ("denied", "cpr_in_url", None)
+    ] * 2
+    for entry in refused:
+        assert cpr not in str([getattr(entry, name) for name in DIGEST_FIELDS])
+        assert cpr.lstrip("0") not in str([getattr(entry, name) for name in DIGEST_FIELDS])

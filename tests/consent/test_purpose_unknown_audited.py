@@ -216,8 +216,8 @@ def test_r5_the_refused_attempt_is_in_the_citizens_insight(world: World) -> None
 
     f.client_for(world.other_nurse).get(f"/fhir/Condition/{world.diagnosis.pk}", **UNKNOWN)
     [latest, *_] = audit_entries_for_citizen(citizen_id=world.person.pk)
-    assert (latest.who, latest.action, latest.outcome) == (
-        world.other_nurse.user.username,
+    assert (latest.user_id, latest.action, latest.outcome) == (
+        world.other_nurse.user_id,
         "read",
         "denied",
     )

@@ -175,7 +175,7 @@ def test_citizens_view_lists_two_years_of_access_without_auditors(nurse) -> None
     rows = audit_entries_for_citizen(citizen_id=person.pk)
     assert [r.entry_id for r in rows] == [denied.id, first.id]
     assert rows[0].organisation == nurse.organisation.name
-    assert rows[0].who == nurse.user.username and rows[0].flags == [Flag.DENIED]
+    assert rows[0].who == nurse.user.display_name and rows[0].flags == [Flag.DENIED]
     assert rows[1].purpose == Purpose.TREATMENT and rows[1].outcome == Outcome.PERMITTED
     assert len(audit_entries_for_citizen(citizen_id=person.pk, include_audit=True)) == 3
     later = first.recorded_at + dt.timedelta(microseconds=1)
