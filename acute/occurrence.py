@@ -7,10 +7,18 @@ The occurrence is kept on the referral as the referrer sent it
 
 Nothing in ``occurrence[x]`` is ignored:
 
-- A time (``occurrenceDateTime``), or the end of a period already under way,
-  is the latest the citizen is to be seen by: before the urgency's deadline it
-  becomes the deadline; after it the urgency's deadline stays, the latest the
-  citizen is seen (a requested time never relaxes the urgency).
+- The end of a period already under way (or without a start) is the latest
+  the citizen is to be seen by: before the urgency's deadline it becomes the
+  deadline; after it the urgency's deadline stays, the latest the citizen is
+  seen (a period under way never relaxes the urgency).
+- A single time (``occurrenceDateTime``) before the urgency's deadline is
+  the latest the citizen is to be seen by, and becomes the deadline. One
+  after the urgency's deadline asks for the visit then ("kom i morgen kl.
+  9"), as a period starting then does: it is a planned visit at that time
+  (``Requested.beyond``), due by the urgency's deadline counted from it.
+  Keeping the urgency's deadline instead would send a nurse hours before
+  the referrer asked, to a citizen the referrer said to see later, while
+  the same request written as a period was planned.
 - A period that starts later than now is a planned visit (*planlagt besøg*: a
   discharge asking the acute function to see the citizen tomorrow morning).
   The referral is taken in and held as planned (``Referral.planned_for``, the
@@ -26,11 +34,17 @@ Nothing in ``occurrence[x]`` is ignored:
 A time in the past, a period ending before it starts, a time without its UTC
 offset or without a time of day, and a repeated timing are refused with their
 own codes.
+
+The doors without FHIR (the JSON API's ``requested_start``/``requested_end``,
+the phone and short referral forms' *Ønsket tidspunkt*) give the same
+period (``occurrence_period``) and are judged by the same rule, each
+refusal naming the door's own field (``Occurrence.fields``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,9 +78,32 @@ _DATE_TIME = re.compile(
 @dataclass(frozen=True)
 class Occurrence:
     """``ServiceRequest.occurrence[x]`` as the referrer sent it: each
-    occurrence element present, by name, with its value untouched."""
+    occurrence element present, by name, with its value untouched.
+    ``fields`` names, for a door that is not FHIR, its own field for an
+    element's path (``occurrencePeriod.start`` → ``requested_start``), so a
+    refusal points at what the person or client typed."""
 
     elements: dict[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def where(self, path: str) -> str:
+        return self.fields.get(path, path)
+
+
+def occurrence_period(
+    start: datetime | None, end: datetime | None, *, fields: Mapping[str, str]
+) -> Occurrence | None:
+    """The requested period a door without FHIR was given (aware instants),
+    as the ``occurrencePeriod`` the FHIR door takes; None when neither is
+    given (no requested time)."""
+    if start is None and end is None:
+        return None
+    period = {
+        key: moment.isoformat()
+        for key, moment in (("start", start), ("end", end))
+        if moment is not None
+    }
+    return Occurrence({"occurrencePeriod": period}, fields=fields)
 
 
 def occurrence_kept(occurrence: Occurrence | None) -> dict[str, Any]:
@@ -129,11 +166,21 @@ def _instant(value: object, where: str) -> datetime:
 @dataclass(frozen=True)
 class Requested:
     """What the referrer's ``occurrence[x]`` asks: ``by``, the latest time the
-    citizen is to be seen by (None when it names none), and ``planned_for``,
-    the start of a period to come (None when the visit is not planned)."""
+    citizen is to be seen by (None when it names none), ``planned_for``,
+    the start of a period to come (None when the visit is not planned), and
+    ``at``, the single time an ``occurrenceDateTime`` names."""
 
     by: datetime | None = None
     planned_for: datetime | None = None
+    at: datetime | None = None
+
+    def beyond(self, due: datetime) -> Requested:
+        """What is asked, judged against the urgency's deadline ``due``: a
+        single time later than it is a visit planned for that time, due by
+        the urgency counted from it (as a period with only that start)."""
+        if self.at is not None and self.at > due:
+            return Requested(planned_for=self.at)
+        return self
 
 
 def dispatch_opens_at(planned_for: datetime) -> datetime:
@@ -166,6 +213,7 @@ def requested(occurrence: Occurrence | None, *, now: datetime) -> Requested:
             field="occurrence",
         )
     ((name, value),) = elements.items()
+    where = occurrence.where
     if name == "occurrenceTiming":
         raise ModifierNotUnderstood(
             OCCURRENCE_TIMING_UNSUPPORTED,
@@ -174,41 +222,43 @@ def requested(occurrence: Occurrence | None, *, now: datetime) -> Requested:
             field=name,
         )
     if name == "occurrenceDateTime":
-        at = _instant(value, name)
+        at = _instant(value, where(name))
         if at <= now:
             raise InvalidInput(
-                OCCURRENCE_PAST, "occurrenceDateTime has passed; give a time to come.", field=name
+                OCCURRENCE_PAST,
+                "occurrenceDateTime has passed; give a time to come.",
+                field=where(name),
             )
-        return Requested(by=_within_limit(at, now, name))
+        return Requested(by=_within_limit(at, now, where(name)), at=at)
     if not isinstance(value, dict) or not (value.get("start") or value.get("end")):
         raise InvalidInput(
-            OCCURRENCE_INVALID, "occurrencePeriod needs a start or an end.", field=name
+            OCCURRENCE_INVALID, "occurrencePeriod needs a start or an end.", field=where(name)
         )
     unknown = set(value) - {"start", "end", "id", "extension"}
     if unknown:
         raise InvalidInput(
             OCCURRENCE_INVALID,
             "occurrencePeriod has elements a Period does not have.",
-            field=name,
+            field=where(name),
         )
-    start = _instant(value["start"], f"{name}.start") if value.get("start") else None
-    end = _instant(value["end"], f"{name}.end") if value.get("end") else None
+    start = _instant(value["start"], where(f"{name}.start")) if value.get("start") else None
+    end = _instant(value["end"], where(f"{name}.end")) if value.get("end") else None
     if start is not None and end is not None and end < start:
         raise InvalidInput(
             OCCURRENCE_PERIOD_REVERSED,
             "occurrencePeriod ends before it starts.",
-            field=f"{name}.end",
+            field=where(f"{name}.end"),
         )
     if end is not None and end <= now:
         raise InvalidInput(
             OCCURRENCE_PAST,
             "occurrencePeriod has ended; give a time to come.",
-            field=f"{name}.end",
+            field=where(f"{name}.end"),
         )
     if start is not None:
-        _within_limit(start, now, f"{name}.start")
+        _within_limit(start, now, where(f"{name}.start"))
     if end is not None:
-        _within_limit(end, now, f"{name}.end")
+        _within_limit(end, now, where(f"{name}.end"))
     if start is not None and start > now:
         return Requested(by=end, planned_for=start)
     return Requested(by=end)

@@ -493,6 +493,8 @@ FIXED = (
     gettext_noop(
         "Your organisation's municipality no longer takes part in the acute function; you have no access to citizens' data here."
     ),
+    gettext_noop("Choose the date of the requested time."),
+    gettext_noop("The requested date or time cannot be read."),
 )
 
 TEMPLATES: dict[str, Promise] = {

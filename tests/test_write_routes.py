@@ -292,7 +292,13 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "api/acute/referrals"): Write(
         "coordinator",
         "/api/acute/referrals",
-        lambda s: {**REFERRAL, "source": "gp", "citizen_id": s.ids["citizen"]},
+        lambda s: {
+            **REFERRAL,
+            "source": "gp",
+            "citizen_id": s.ids["citizen"],
+            "requested_start": (timezone.now() + dt.timedelta(days=1)).isoformat(),
+            "requested_end": (timezone.now() + dt.timedelta(days=1, hours=3)).isoformat(),
+        },
     ),
     ("POST", "api/acute/referrals/<int:pk>/accept"): Write(
         "coordinator", "/api/acute/referrals/{referral2}/accept", lambda s: {}
@@ -726,7 +732,15 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "coordinator/referrals/new/"): Write(
         "coordinator",
         "/coordinator/referrals/new/",
-        lambda s: {**REFERRAL, "source": "gp", "cpr": s.seeded.person.cpr, "accept": "on"},
+        lambda s: {
+            **REFERRAL,
+            "source": "gp",
+            "cpr": s.seeded.person.cpr,
+            "accept": "on",
+            "requested_date": (timezone.localdate() + dt.timedelta(days=1)).isoformat(),
+            "requested_from": "09:00",
+            "requested_to": "12:00",
+        },
         kind="form",
     ),
     ("POST", "coordinator/referrals/new/citizen/"): Write(

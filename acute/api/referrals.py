@@ -15,12 +15,14 @@ from acute import selectors, services
 from acute.api.output import HoldOut, ReferralOut, VisitOut, hold_out, referral_out, visit_out
 from acute.api.roles import CLINICAL_READERS, COORDINATOR, REFERRERS, per_method
 from acute.models import NurseShift, Referral, Skill, Urgency, Visit
+from acute.occurrence import occurrence_period
 from consent.audit.services import Action
 from core.api import actor_of, valid
 from core.created import Creates
 from core.errors import NotFoundOrNotAllowed
 from core.openapi import Reference, results_of
 from core.refusals import Concerns
+from core.times import InstantField
 
 
 # The fields are checked by the service, with the same codes as on the pages
@@ -57,6 +59,26 @@ class ReferralIn(serializers.Serializer[Any]):
     responsible_physician_phone = serializers.CharField(allow_blank=True, default="")
     required_skills = serializers.ListField(child=SkillField(), default=list, max_length=10)
     external_id = serializers.CharField(allow_blank=True, default="")
+    # When the referrer asks the citizen to be seen (*ønsket tidspunkt*): the
+    # FHIR door's occurrencePeriod, judged by the same rule and codes.
+    requested_start = InstantField(
+        required=False,
+        help_text="Start of the requested period (ISO 8601 with its UTC offset). A start"
+        " to come makes a planned visit: no nurse is sent before one hour ahead of it.",
+    )
+    requested_end = InstantField(
+        required=False,
+        help_text="End of the requested period (ISO 8601 with its UTC offset): the latest"
+        " the citizen is to be seen by, when sooner than the urgency's deadline or planned.",
+    )
+
+
+# What the API's requested period is called in a refusal.
+REQUESTED_PERIOD_FIELDS = {
+    "occurrencePeriod": "requested_start",
+    "occurrencePeriod.start": "requested_start",
+    "occurrencePeriod.end": "requested_end",
+}
 
 
 class ReferralReceiptOut(serializers.Serializer[Any]):
@@ -67,6 +89,7 @@ class ReferralReceiptOut(serializers.Serializer[Any]):
     channel = serializers.ChoiceField(choices=Referral.Channel.choices)
     urgency = UrgencyField()
     deadline_at = serializers.DateTimeField()
+    planned_for = serializers.DateTimeField(allow_null=True)
     status = serializers.ChoiceField(choices=Referral.Status.choices)
 
 
@@ -93,11 +116,19 @@ class ReferralListView(APIView):
         operation_id="acute_referrals_create",
         request=ReferralIn,
         responses={201: ReferralReceiptOut},
-        description="Name the citizen by `citizen_id` or `cpr` (in the body, never the URL).",
+        description="Name the citizen by `citizen_id` or `cpr` (in the body, never the URL)."
+        " An optional `requested_start`/`requested_end` says when the citizen is to be"
+        " seen; a start to come is a planned visit (`planned_for`).",
     )
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
-        referral = services.referral_intake(actor=actor, **valid(ReferralIn, request.data))
+        data = valid(ReferralIn, request.data)
+        occurrence = occurrence_period(
+            data.pop("requested_start", None),
+            data.pop("requested_end", None),
+            fields=REQUESTED_PERIOD_FIELDS,
+        )
+        referral = services.referral_intake(actor=actor, occurrence=occurrence, **data)
         # A receipt only: the referrer gave the citizen's data, and reading more
         # (name, address) would need the gate.
         return Response(
@@ -109,6 +140,7 @@ class ReferralListView(APIView):
                 "channel": referral.channel,
                 "urgency": referral.urgency,
                 "deadline_at": referral.deadline_at,
+                "planned_for": referral.planned_for,
                 "status": referral.status,
             },
             status=201,

@@ -5,6 +5,7 @@ home nurses. Every write calls the same service as the API.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from typing import Any
@@ -15,12 +16,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_time
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
 from acute.models import Outcome, Referral, Skill, Urgency, Visit
+from acute.occurrence import (
+    OCCURRENCE_INVALID,
+    OCCURRENCE_TIME_MISSING,
+    Occurrence,
+    occurrence_period,
+)
 from consent import selectors as consent_selectors
 from consent.audit.services import Action, Purpose
 from consent.selectors import IntakeLookup
@@ -31,6 +39,7 @@ from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
+from core.times import local_wall_time
 from core.validation import row_id
 
 # What the pages on one referral are about: a role refused there is an
@@ -165,13 +174,27 @@ REFERRAL_FIELDS = (
 )
 
 
+# The requested time (*ønsket tidspunkt*): a day and a from and/or to time,
+# typed in Copenhagen time.
+REQUESTED_FIELDS = ("requested_date", "requested_from", "requested_to")
+# What the forms' requested time is called in a refusal of the period.
+REQUESTED_TIME_FIELDS = {
+    "occurrencePeriod": "requested_date",
+    "occurrencePeriod.start": "requested_from",
+    "occurrencePeriod.end": "requested_to",
+}
+REQUESTED_DATE_MISSING = "referral.occurrence_date_missing"
+
+
 def _referral_form(
     request: HttpRequest,
     template: str,
     error: PlatformError | None = None,
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    values = {k: request.POST.get(k, "") for k in REFERRAL_FIELDS if k != "cpr"}
+    values = {
+        k: request.POST.get(k, "") for k in (*REFERRAL_FIELDS, *REQUESTED_FIELDS) if k != "cpr"
+    }
     return render_page(
         request,
         template,
@@ -217,7 +240,75 @@ def _referral_data(request: HttpRequest) -> dict[str, Any]:
             "referral.cpr_invalid", _("Type the CPR number as 10 digits."), field="cpr"
         )
     data["required_skills"] = request.POST.getlist("required_skills")
+    data["occurrence"] = _requested_typed(request)
     return data
+
+
+def _requested_typed(request: HttpRequest) -> Occurrence | None:
+    """The requested time (*ønsket tidspunkt*, "kom i morgen formiddag") as
+    the period a ServiceRequest would send: the day with a from time (the
+    start) and/or a to time (the end), Copenhagen wall-clock time read by the
+    platform's one rule (a time the clocks skip or show twice is refused,
+    never moved an hour), judged by ``referral_create`` as on every door.
+    None when nothing is typed; what cannot be read is refused under its
+    own field."""
+    day_typed, from_typed, to_typed = (request.POST.get(k, "").strip() for k in REQUESTED_FIELDS)
+    if not (day_typed or from_typed or to_typed):
+        return None
+    refused: list[InvalidInput] = []
+    day: dt.date | None = None
+    if not day_typed:
+        refused.append(
+            InvalidInput(
+                REQUESTED_DATE_MISSING,
+                "Choose the date of the requested time.",
+                field="requested_date",
+            )
+        )
+    else:
+        day = _read(parse_date, day_typed)
+        if day is None:
+            refused.append(_unreadable("requested_date"))
+    if not (from_typed or to_typed):
+        refused.append(
+            InvalidInput(
+                OCCURRENCE_TIME_MISSING,
+                "Give the requested time for the visit as a time of day, not only a date.",
+                field="requested_from",
+            )
+        )
+    moments: dict[str, dt.datetime | None] = {}
+    for name, typed in (("requested_from", from_typed), ("requested_to", to_typed)):
+        moments[name] = None
+        if not typed:
+            continue
+        clock = _read(parse_time, typed)
+        if clock is None:
+            refused.append(_unreadable(name))
+        elif day is not None:
+            try:
+                moments[name] = local_wall_time(dt.datetime.combine(day, clock), field=name)
+            except InvalidInput as exc:
+                refused.append(exc)
+    if refused:
+        raise InvalidInput.all_of(refused)
+    return occurrence_period(
+        moments["requested_from"], moments["requested_to"], fields=REQUESTED_TIME_FIELDS
+    )
+
+
+def _read(parse: Any, typed: str) -> Any:
+    """A date or time as a form sends it, None when it names none (31-02)."""
+    try:
+        return parse(typed)
+    except ValueError:
+        return None
+
+
+def _unreadable(field: str) -> InvalidInput:
+    return InvalidInput(
+        OCCURRENCE_INVALID, "The requested date or time cannot be read.", field=field
+    )
 
 
 # --- the phone referral: the CPR number looked up as it is typed ----------------

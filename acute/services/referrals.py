@@ -329,8 +329,11 @@ def referral_create(
     ``ServiceRequest.occurrence[x]``, ``acute.occurrence``): a time before the
     urgency's deadline becomes the deadline; the urgency's deadline stays the
     latest. A period starting later than now is held as planned for its
-    start, due by its end. What cannot be honoured is refused, never ignored;
-    what is taken is kept as sent."""
+    start, due by its end; a single time later than the urgency's deadline
+    as planned for that time. The JSON API and the referral forms give a
+    period (``acute.occurrence.occurrence_period``) judged by the same rule.
+    What cannot be honoured is refused, never ignored; what is taken is kept
+    as sent."""
     with refusal_audited(
         actor=actor,
         citizen_id=citizen.pk,
@@ -424,12 +427,15 @@ def referral_create(
                 )
             )
         asked = Requested()
+        judged_at = timezone.now()
         try:
-            asked = requested(occurrence, now=timezone.now())
+            asked = requested(occurrence, now=judged_at)
         except InvalidInput as exc:
             refused.append(exc)
         if refused:
             raise InvalidInput.all_of(refused)
+        # A single time later than the urgency's deadline plans the visit for it.
+        asked = asked.beyond(deadline_for(urgency, judged_at))
         if is_registered_dead(citizen):
             # Refused on every door (the API, FHIR, the pages, a partner's
             # message), and the attempt is on her record (R9).

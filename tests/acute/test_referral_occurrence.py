@@ -1,11 +1,12 @@
 """When the referrer asks the citizen to be seen (``ServiceRequest.
 occurrence[x]``, R10) on ``POST /fhir/ServiceRequest``. It used to be
 dropped: the deadline came from the urgency alone, so "see her before 14:00"
-was lost. A sooner time now becomes the deadline, a later one leaves the
-urgency's; a period that starts later (see her tomorrow morning) is taken in
-and held as planned — it used to be refused whole; what cannot be honoured is
-refused with its own code, nothing written and the attempt denied on the
-citizen's record (R9)."""
+was lost. A sooner time now becomes the deadline; a period that starts later
+(see her tomorrow morning) is taken in and held as planned — it used to be
+refused whole — and so is a single time after the urgency's deadline, which
+used to be dropped for the urgency's; what cannot be honoured is refused with
+its own code, nothing written and the attempt denied on the citizen's record
+(R9)."""
 
 from __future__ import annotations
 
@@ -79,9 +80,11 @@ def test_a_requested_time_before_the_urgency_deadline_becomes_the_deadline(hospi
     ).exists()
 
 
-def test_a_requested_time_after_the_urgency_deadline_never_relaxes_it(hospital_client):
+def test_r10_a_requested_time_after_the_urgency_deadline_plans_the_visit_for_it(
+    hospital_client, acute_function
+):
     person = f.citizen()
-    later = timezone.now() + timedelta(hours=6)
+    later = (timezone.now() + timedelta(hours=6)).replace(microsecond=0)
     response = _post(
         hospital_client,
         service_request(person.cpr, priority="asap", occurrenceDateTime=_local(later)),
@@ -89,7 +92,37 @@ def test_a_requested_time_after_the_urgency_deadline_never_relaxes_it(hospital_c
     assert response.status_code == 201, response.content
     referral = Referral.objects.get()
     assert referral.urgency == "within_2_hours"
-    assert referral.deadline_at <= timezone.now() + timedelta(hours=2)
+    # Asked for in six hours, as a period starting then is: planned for that
+    # time and due by the urgency counted from it, not a nurse sent now.
+    assert referral.planned_for == later
+    assert referral.deadline_at == deadline_for("within_2_hours", later)
+    assert AuditEntry.objects.filter(
+        citizen_id=person.pk,
+        action="create",
+        resource_type="ServiceRequest",
+        resource_id=str(referral.pk),
+        detail__planned_for=later.isoformat(),
+    ).exists()
+    coordinator = f.staff(Role.COORDINATOR, acute_function)
+    read = f.client_for(coordinator).get(f"/fhir/ServiceRequest/referral-{referral.pk}")
+    assert read.json()["occurrenceDateTime"] == _local(later)
+    # The same request written as a period starting then is planned the same way.
+    other = f.citizen()
+    period = _post(
+        hospital_client,
+        service_request(
+            other.cpr,
+            priority="asap",
+            identifier=[{"value": "ED-4712"}],
+            occurrencePeriod={"start": _local(later)},
+        ),
+    )
+    assert period.status_code == 201, period.content
+    planned = Referral.objects.get(citizen=other)
+    assert (planned.planned_for, planned.deadline_at) == (
+        referral.planned_for,
+        referral.deadline_at,
+    )
 
 
 def test_a_period_under_way_is_due_by_its_end(hospital_client):
