@@ -38,6 +38,44 @@ def shift_bounds(at: dt.datetime) -> tuple[str, dt.datetime, dt.datetime]:
     return NurseShift.Kind.NIGHT, _at_local(yesterday, night_h), _at_local(today, day_h)
 
 
+def shift_hours_by_kind(starts_at: dt.datetime, ends_at: dt.datetime) -> dict[str, dt.timedelta]:
+    """How much of [starts_at, ends_at) falls in the day's, the evening's and
+    the night's hours (Copenhagen), counted in real time: the night the
+    clocks go back holds 9 hours from 23:00 to 07:00, the night they go
+    forward 7."""
+    hours = dict.fromkeys(NurseShift.Kind.values, dt.timedelta(0))
+    at = starts_at
+    while at < ends_at:
+        kind, _start, end = shift_bounds(at)
+        until = min(end, ends_at)
+        if until <= at:  # cannot happen with whole-hour boundaries; never loop forever
+            break
+        hours[kind] += until - at
+        at = until
+    return hours
+
+
+def shift_kind_for(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
+    """The kind of a shift with these hours: the one whose hours hold the
+    most of it (the first of equals), the kind of its start if it has none."""
+    hours = shift_hours_by_kind(starts_at, ends_at)
+    if not any(hours.values()):
+        return shift_bounds(starts_at)[0]
+    return max(hours, key=lambda kind: hours[kind])
+
+
+def shift_kind_hours(kind: str) -> tuple[int, int]:
+    """The hours (start, end) of the day in Copenhagen a shift of ``kind`` covers."""
+    day_h = settings.ACUTE_SHIFT_DAY_STARTS_HOUR
+    evening_h = settings.ACUTE_SHIFT_EVENING_STARTS_HOUR
+    night_h = settings.ACUTE_SHIFT_NIGHT_STARTS_HOUR
+    return {
+        NurseShift.Kind.DAY: (day_h, evening_h),
+        NurseShift.Kind.EVENING: (evening_h, night_h),
+        NurseShift.Kind.NIGHT: (night_h, day_h),
+    }[NurseShift.Kind(kind)]
+
+
 def coming_day(at: dt.datetime) -> dt.date:
     """The day "next day" means at ``at``: the day after the working day it
     belongs to. A night shift's hours after midnight belong to the evening

@@ -167,6 +167,10 @@ FIXED = (
     gettext_noop(
         "Stock has left a lot since it was counted, so the shortfall counted is more than is left; nothing was booked. The count is open again: recount the lots marked."
     ),
+    gettext_noop(
+        "The count was opened and submitted again while it was being approved; nothing was booked. Approve it again."
+    ),
+    gettext_noop("No medicine has that ATC code: give its code at the fifth level, as in N02BE01."),
     gettext_noop("The first count matched; no recount needed."),
     gettext_noop("Your role may not count stock."),
     gettext_noop("The CPR number must be given as text."),
@@ -498,6 +502,10 @@ FIXED = (
 )
 
 TEMPLATES: dict[str, Promise] = {
+    "shift.kind_mismatch": _(
+        "Most of a shift of this kind lies between %(start)s and %(end)s (Danish time);"
+        " choose the kind that matches its hours."
+    ),
     "referral.occurrence_too_far_ahead": _(
         "The requested time for the visit is more than %(days)s days ahead; the acute function"
         " plans visits at most %(days)s days ahead."
@@ -778,6 +786,7 @@ DATE_OR_DATE_TIME = _("YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]+01:00"
 
 # A sentence per code whose English message is built from values.
 BY_CODE: dict[str, Promise] = {
+    "shift.kind_mismatch": _("The shift's kind does not match its hours."),
     "vital_signs.code_unknown": _("Unknown vital sign."),
     "vital_signs.value_out_of_range": _("The value lies outside the possible range."),
     "lab.value_implausible": _("The value cannot be real; check the sample and the entry."),

@@ -33,6 +33,7 @@ from core.cpr import (
     replacement_cpr_facts,
 )
 from core.errors import InvalidInput
+from core.times import shown
 
 SOR_SYSTEM = "urn:oid:1.2.208.176.1.1"
 PROVIDER_NUMBER_SYSTEM = "urn:oid:1.2.208.176.1.4"
@@ -296,7 +297,7 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return gettext("token for %(membership)s until %(until)s") % {
             "membership": self.membership,
-            "until": f"{timezone.localtime(self.expires_at):%d.%m.%Y %H:%M}",
+            "until": shown(self.expires_at, "d.m.Y H:i"),
         }
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -381,7 +382,7 @@ class LoginAttempt(models.Model):
         )
         return message % {
             "username": self.username,
-            "at": f"{timezone.localtime(self.at):%d.%m.%Y %H:%M}",
+            "at": shown(self.at, "d.m.Y H:i"),
         }
 
 

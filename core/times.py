@@ -23,8 +23,10 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from core.errors import InvalidInput
@@ -38,6 +40,28 @@ AMBIGUOUS = (
     " give it with its offset, +02:00 (summer time) or +01:00 (winter time)."
 )
 OUT_OF_RANGE = "The time lies outside the years 1 to 9999 in UTC."
+
+
+# Django's date format characters that show the time of day.
+_TIME_OF_DAY = "aAfgGhHiPsu"
+
+
+def shown(value: dt.datetime | None, layout: str = "j. b H:i") -> str:
+    """A stored time as a person reads it, in Europe/Copenhagen in ``layout``
+    (Django's date format): the one way every page, export and message text
+    shows a time. In the hour that comes twice (02:00-02:59 the night summer
+    time ends) it says which, "(sommertid)" or "(vintertid)", so two times an
+    hour apart never read as the same one. A layout without the time of
+    day (a date alone) is shown as it is."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value, LOCAL)
+    text = str(date_filter(local, layout))
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() != local.utcoffset() and any(c in layout for c in _TIME_OF_DAY):
+        summer = local.dst() not in (None, dt.timedelta(0))
+        text += " (" + str(_("summer time") if summer else _("winter time")) + ")"
+    return text
 
 
 def naive_refused(field: str | None) -> InvalidInput:

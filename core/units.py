@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.utils import formats
@@ -34,3 +35,21 @@ def number_label(value: Decimal | None) -> str:
     if value is None:
         return ""
     return formats.number_format(Decimal(f"{Decimal(value).normalize():f}"))
+
+
+# A decimal number written inside a text (``0.4`` in "0.4 mg/mL, 1 mL"): not
+# part of a longer run of digits and points (a version, "1.2.3").
+_DECIMAL_IN_TEXT = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?!\.?\d)")
+
+
+def decimals_label(text: str | None) -> str:
+    """A text kept with the machine's decimal point (a medicine's strength
+    "0.4 mg/mL", an order's medicine as typed), shown with the active
+    language's decimal mark: "0,4 mg/mL" on a Danish page. The stored text,
+    and what the API and FHIR answer, keep the point."""
+    if not text:
+        return ""
+    mark = str(formats.get_format("DECIMAL_SEPARATOR"))
+    if mark == ".":
+        return text
+    return _DECIMAL_IN_TEXT.sub(lambda m: f"{m.group(1)}{mark}{m.group(2)}", text)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from acute.models import Outcome
+from core.times import shown
 from integrations.adapters import Outgoing
 from integrations.medcom.envelope import narrative, profile_url
 from integrations.medcom.outbound import (
@@ -123,11 +124,10 @@ def communication(
     now = timezone.now()
     sent = now.isoformat(timespec="seconds")
     # The narrative is what a partner's nurse reads: her clock, in Danish.
-    at = timezone.localtime(now, timezone.get_default_timezone())
     with in_partner_language():
         sent_local = gettext("%(date)s at %(time)s") % {
-            "date": f"{at:%d-%m-%Y}",
-            "time": f"{at:%H:%M}",
+            "date": shown(now, "d-m-Y"),
+            "time": shown(now, "H:i"),
         }
     payload: dict[str, Any] = {
         "extension": [

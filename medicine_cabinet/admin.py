@@ -9,11 +9,11 @@ from django.utils.translation import gettext
 from core.errors import InvalidInput
 from core.messages import user_message
 from medicine_cabinet.models import Location, Lot, Medicine
-from medicine_cabinet.services import check_dependence_forming
+from medicine_cabinet.services import check_atc_code, check_dependence_forming
 
 
 class MedicineForm(forms.ModelForm):
-    """The formulary's rules for §4 medicines hold here as on the API."""
+    """The formulary's rules (its ATC codes, §4 medicines) hold here as on the API."""
 
     class Meta:
         model = Medicine
@@ -35,6 +35,8 @@ class MedicineForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         try:
+            if data.get("atc_code"):
+                check_atc_code(data["atc_code"])
             check_dependence_forming(
                 atc_code=data.get("atc_code") or "",
                 name=data.get("name") or "",

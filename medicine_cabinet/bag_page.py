@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
-from core.models import Organisation, Role, User
+from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.purposes import OPERATIONS
@@ -92,14 +92,12 @@ def nurse_bag(request: HttpRequest) -> HttpResponse:
     return _bag_page(request)
 
 
-def _witness(request: HttpRequest) -> User | None:
+def _witness(request: HttpRequest) -> services.WitnessCredentials | None:
     """§4: the colleague beside her signs with her own username and password;
-    the service judges whether she may witness, whether she is on duty and
-    whether the medicine needs one."""
-    credentials = services.WitnessCredentials.from_form(
-        request.POST, request.META.get("REMOTE_ADDR")
-    )
-    return credentials.verify() if credentials is not None else None
+    the service checks them (a refusal recorded as a denied attempt) and
+    judges whether she may witness, whether she is on duty and whether the
+    medicine needs one."""
+    return services.WitnessCredentials.from_form(request.POST, request.META.get("REMOTE_ADDR"))
 
 
 def _take_choice(raw: str) -> tuple[int, int]:
@@ -114,7 +112,7 @@ def _moved(movement: Movement, lot: Lot) -> dict[str, str]:
             format(movement.quantity.normalize(), "f"), use_l10n=True
         ),
         "unit": _(lot.medicine.unit),
-        "medicine": f"{lot.medicine.name} {lot.medicine.strength}".strip(),
+        "medicine": str(services.medicine_label(lot.medicine)),
         "lot": lot.batch_number,
     }
 

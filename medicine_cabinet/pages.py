@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
 from core.messages import user_message
-from core.models import Organisation, Role, User
+from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.validation import is_digits, row_id
@@ -89,14 +89,12 @@ def _parse_date(raw: str, field: str) -> dt.date:
         raise InvalidInput("date.invalid", _("Give the date as YYYY-MM-DD."), field=field) from None
 
 
-def _witness(request: HttpRequest) -> User | None:
+def _witness(request: HttpRequest) -> services.WitnessCredentials | None:
     """§4: the colleague beside the officer signs with her own username and
-    password, checked and throttled like a login; the service judges whether
-    she may witness and whether the medicine needs one."""
-    credentials = services.WitnessCredentials.from_form(
-        request.POST, request.META.get("REMOTE_ADDR")
-    )
-    return credentials.verify() if credentials is not None else None
+    password; the service checks them (throttled like a login, a refusal
+    recorded as a denied attempt) and judges whether she may witness and
+    whether the medicine needs one."""
+    return services.WitnessCredentials.from_form(request.POST, request.META.get("REMOTE_ADDR"))
 
 
 @page(Role.MEDICINE_OFFICER)

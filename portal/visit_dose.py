@@ -25,6 +25,7 @@ from core.models import Role, User
 from core.pages import page_actor
 from core.permissions import page
 from core.refusals import Concerns
+from core.times import shown
 from core.validation import row_id
 from medicine_cabinet import selectors as cabinet_selectors
 from medicine_cabinet import services as cabinet_services
@@ -172,7 +173,7 @@ def _offline_note(given_at: dt.datetime | None) -> str:
     if given_at is None:
         return ""
     return _("Given without a connection at %(time)s; recorded when the tablet sent it.") % {
-        "time": timezone.localtime(given_at).strftime("%d-%m-%Y %H:%M")
+        "time": shown(given_at, "d-m-Y H:i")
     }
 
 

@@ -41,6 +41,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from acute.deadlines import shift_kind_for
 from core.fhir.patient import patient_resource
 from core.models import Membership, Role
 from core.permissions import session_membership_set
@@ -351,7 +352,10 @@ WRITES: dict[tuple[str, str], Write] = {
         "/api/acute/shifts",
         lambda s: {
             "nurse": s.members["nurse"].user_id,
-            "kind": "day",
+            "kind": shift_kind_for(
+                timezone.now() + dt.timedelta(days=30),
+                timezone.now() + dt.timedelta(days=30, hours=8),
+            ),
             "starts_at": (timezone.now() + dt.timedelta(days=30)).isoformat(),
             "ends_at": (timezone.now() + dt.timedelta(days=30, hours=8)).isoformat(),
             "skills": ["catheter"],

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from acute.deadlines import shift_hours_by_kind, shift_kind_hours
 from acute.models import NurseShift, Skill, Visit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
@@ -38,8 +39,11 @@ def shift_create(
     max_load: int = 3,
     actor: Actor,
 ) -> NurseShift:
-    """Put a nurse on the rota. She starts at the base; overlapping shifts are refused."""
+    """Put a nurse on the rota. She starts at the base; overlapping shifts are
+    refused, and so is a kind her hours do not match (a night shift from
+    08:00 to 16:00)."""
     _shift_period_check(starts_at, ends_at)
+    _shift_kind_check(kind, starts_at, ends_at)
     skills = sorted(set(skills))
     unknown = set(skills) - set(Skill.values)
     if unknown:
@@ -97,6 +101,26 @@ def _shift_period_check(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
             "shift.too_far_ahead",
             "A shift can be planned at most a year ahead.",
             field="starts_at",
+        )
+
+
+def _shift_kind_check(kind: str, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    """A shift's kind names the hours it mostly lies in (Copenhagen, the
+    rota's day 07-15, evening 15-23, night 23-07 of the settings): the board,
+    dispatch and the figures read the kind, so a "night" shift in the day's
+    hours would be counted as cover the night does not have. A shift between
+    two kinds in equal parts may be either."""
+    if kind not in NurseShift.Kind.values:
+        return  # an unknown kind is the model's own refusal (shift.invalid)
+    hours = shift_hours_by_kind(starts_at, ends_at)
+    if hours[kind] < max(hours.values()):
+        start, end = shift_kind_hours(kind)
+        raise InvalidInput(
+            "shift.kind_mismatch",
+            f"Most of a shift of this kind lies between {start:02d}:00 and {end:02d}:00"
+            " (Danish time); choose the kind that matches its hours.",
+            field="kind",
+            params={"start": f"{start:02d}:00", "end": f"{end:02d}:00"},
         )
 
 

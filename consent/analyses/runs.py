@@ -29,6 +29,7 @@ from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.logging import scrub
 from core.models import Role, User
+from core.times import shown
 from core.validation import full_clean_or_raise
 
 
@@ -269,7 +270,7 @@ def analysis_run(
             "budget": formats.number_format(budget.normalize()),
             "days": window_days,
             "epsilon": formats.number_format(epsilon.normalize()),
-            "when": formats.date_format(timezone.localtime(when), "DATETIME_FORMAT"),
+            "when": shown(when, "j. F Y H:i"),
         },
         rule="R6",
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 
 from consent.audit.fhir import (
     OUTCOME_BY_CODE,
@@ -43,20 +44,21 @@ from core.models import Role
 from core.validation import is_digits
 
 OUTCOME_SYSTEM = "http://hl7.org/fhir/audit-event-outcome"
-# A year or a month: FHIR's coarser precisions of a date.
-_YEAR_OR_MONTH = re.compile(r"[0-9]{4}(?:-[0-9]{2})?")
+# A year, a month or a day: FHIR's date, read by the one date parser of every search.
+_DATE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
 
 
 def _fhir_date_range(value: str) -> tuple[dt.datetime, dt.datetime, bool]:
     """The range [start, end) one ``date`` value stands for, and whether it is
-    the last instant there is (which has no next one to end at). A year or a
-    month is read as the date search of every other type reads it: whole
-    Copenhagen days (:mod:`consent.selectors.dates`); a day or a date-time as
-    the auditor's other doors read it."""
-    if _YEAR_OR_MONTH.fullmatch(value):
+    the last instant there is (which has no next one to end at). A year, a
+    month or a day is read as the date search of every other type reads it:
+    whole Copenhagen days (:mod:`consent.selectors.dates`), the calendar's
+    last one ending at the last instant as ``to=9999-12-31`` does; a date-time
+    as the auditor's other doors read it."""
+    if _DATE.fullmatch(value):
         first, after = date_range(value, field="date", times=False)
         start, end = local_days(first, after, field="date")
-        return start, end, False
+        return start, timezone.make_aware(dt.datetime.max) if end is None else end, False
     try:
         start = parse_instant(value, "date")
         end = parse_instant(value, "date", end=True)  # a date: the next day's start

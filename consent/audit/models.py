@@ -28,6 +28,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext
 
+from core.times import shown
+
 
 class Action(models.TextChoices):
     READ = "read", "Read"
@@ -130,7 +132,7 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         who = self.actor_username or self.task
         return gettext("%(at)s %(action)s (%(outcome)s) by %(who)s") % {
-            "at": f"{timezone.localtime(self.recorded_at):%d.%m.%Y %H:%M:%S}",
+            "at": shown(self.recorded_at, "d.m.Y H:i:s"),
             "action": pgettext("record label", self.get_action_display()),
             "outcome": pgettext("record label", self.get_outcome_display()),
             "who": who,

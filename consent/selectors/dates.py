@@ -34,12 +34,14 @@ def date_prefix(value: str) -> tuple[str, str]:
     return "eq", value
 
 
-def compared(field: str, prefix: str, start: Any, end: Any) -> Q:
+def compared(field: str, prefix: str, start: Any, end: Any | None) -> Q:
     """``field`` compared with the range [start, end) a date value stands for:
     ``eq`` inside it, ``ne`` outside it, ``gt``/``sa`` after it, ``lt``/``eb``
-    before it, ``ge`` from its start, ``le`` up to its end."""
-    inside = Q(**{f"{field}__gte": start, f"{field}__lt": end})
-    after = Q(**{f"{field}__gte": end})
+    before it, ``ge`` from its start, ``le`` up to its end. An ``end`` of
+    None is the end of the calendar: nothing comes after it."""
+    from_start = Q(**{f"{field}__gte": start})
+    inside = from_start if end is None else from_start & Q(**{f"{field}__lt": end})
+    after = Q(pk__in=[]) if end is None else Q(**{f"{field}__gte": end})
     before = Q(**{f"{field}__lt": start})
     return {
         "eq": inside,
@@ -49,27 +51,34 @@ def compared(field: str, prefix: str, start: Any, end: Any) -> Q:
         "lt": before,
         "eb": before,
         "ge": Q(**{f"{field}__gte": start}),
-        "le": Q(**{f"{field}__lt": end}),
+        "le": Q() if end is None else Q(**{f"{field}__lt": end}),
     }[prefix]
 
 
 def date_range(
     raw: str, *, field: str, times: bool = True
-) -> tuple[dt.date, dt.date] | tuple[dt.datetime, dt.datetime]:
+) -> tuple[dt.date, dt.date | None] | tuple[dt.datetime, dt.datetime]:
     """The range of time a FHIR date value stands for: a whole year, month or
     day (as dates), or, where ``times``, the minute or second of an instant
-    (as aware datetimes). Anything else is refused, never read in part."""
+    (as aware datetimes). Anything else is refused, never read in part.
+
+    The one parser of a search's date on every door (the shared record,
+    Patient, AuditEvent). The calendar's last year, month and day (9999,
+    9999-12, 9999-12-31) are dates like any other: their range has no next
+    day to end at, so its end is None, the end of the calendar."""
     day = _DAY.fullmatch(raw)
     instant = _INSTANT.fullmatch(raw) if times else None
     try:
         if day is not None:
             year, month, date = int(day["y"]), day["m"], day["d"]
             if month is None:
-                return dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+                return dt.date(year, 1, 1), _next_day(dt.date(year, 12, 31))
             start = dt.date(year, int(month), int(date or 1))
             if date is None:
-                return start, dt.date(year + start.month // 12, start.month % 12 + 1, 1)
-            return start, start + dt.timedelta(days=1)
+                if start.month == 12:
+                    return start, _next_day(dt.date(year, 12, 31))
+                return start, dt.date(year, start.month + 1, 1)
+            return start, _next_day(start)
         if instant is not None:
             at = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
             step = dt.timedelta(seconds=1) if instant["s"] else dt.timedelta(minutes=1)
@@ -81,14 +90,24 @@ def date_range(
     raise _invalid(field, times=times)
 
 
-def local_days(start: dt.date, end: dt.date, *, field: str) -> tuple[dt.datetime, dt.datetime]:
+def _next_day(day: dt.date) -> dt.date | None:
+    """The day after ``day``; None after the calendar's last day."""
+    return None if day == dt.date.max else day + dt.timedelta(days=1)
+
+
+def local_days(
+    start: dt.date, end: dt.date | None, *, field: str
+) -> tuple[dt.datetime, dt.datetime | None]:
     """Whole days [start, end) as Copenhagen reads them, as UTC instants to
     compare a stored time with: 1 April 2026 runs from 22:00 UTC on 31 March
-    to 22:00 UTC on 1 April, and a day the clocks change has 23 or 25 hours."""
+    to 22:00 UTC on 1 April, and a day the clocks change has 23 or 25 hours.
+    An ``end`` of None (after the calendar's last day) stays open."""
     try:
         return (
             dt.datetime.combine(start, dt.time(), tzinfo=LOCAL).astimezone(dt.UTC),
-            dt.datetime.combine(end, dt.time(), tzinfo=LOCAL).astimezone(dt.UTC),
+            None
+            if end is None
+            else dt.datetime.combine(end, dt.time(), tzinfo=LOCAL).astimezone(dt.UTC),
         )
     except OverflowError:  # the first day of year 1 begins in year 0 in UTC
         raise _invalid(field, times=True) from None

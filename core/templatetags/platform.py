@@ -7,14 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
 
 from core.labels import reason_label, resource_type_label, task_label
-from core.units import number_label, unit_label
+from core.times import shown
+from core.units import decimals_label, number_label, unit_label
 
 register = template.Library()
 
@@ -30,6 +29,12 @@ def measured(value: Decimal | None) -> str:
 
 
 @register.filter
+def decimals(value: str | None) -> str:
+    """A strength or a medicine as written ("0.4 mg/mL") with the page's decimal mark."""
+    return decimals_label(value)
+
+
+@register.filter
 def clock(value: dt.datetime | None) -> str:
     """A time as a list shows it, in Europe/Copenhagen: "H:i" when it falls
     today, with the day ("5. dec 16:00") when it does not, so that a deadline
@@ -37,37 +42,22 @@ def clock(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     local = timezone.localtime(value)
-    return _shown(local, "H:i" if local.date() == timezone.localdate() else "j. b H:i")
+    return shown(value, "H:i" if local.date() == timezone.localdate() else "j. b H:i")
 
 
 @register.filter
 def clock_day(value: dt.datetime | None) -> str:
     """A time with its day ("25. okt 02:30"), in Europe/Copenhagen, as a
     referral's or a visit's own page shows its deadline."""
-    if value is None:
-        return ""
-    return _shown(timezone.localtime(value), "j. b H:i")
+    return shown(value, "j. b H:i")
 
 
 @register.filter
 def moment(value: dt.datetime | None, layout: str = "j. b H:i") -> str:
-    """A time in Europe/Copenhagen in ``layout`` (Django's date format), as a
-    record of who did what shows it (the audit log, the citizen's insight
-    report, the auditor's export): in the hour that comes twice it says
-    which, so two entries an hour apart never read as the same time."""
-    if value is None:
-        return ""
-    return _shown(timezone.localtime(value), layout)
-
-
-def _shown(local: dt.datetime, layout: str) -> str:
-    shown = str(date_filter(local, layout))
-    # The night summer time ends, 02:00-02:59 comes twice: say which one.
-    other = local.replace(fold=1 - local.fold)
-    if other.utcoffset() != local.utcoffset():
-        summer = local.dst() not in (None, dt.timedelta(0))
-        shown += " (" + str(_("summer time") if summer else _("winter time")) + ")"
-    return shown
+    """A time in Europe/Copenhagen in ``layout`` (Django's date format), as
+    every page shows one: in the hour that comes twice it says which
+    (:func:`core.times.shown`, the same words texts built in Python use)."""
+    return shown(value, layout)
 
 
 def _message(context: Any, name: str) -> str | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from acute.models import Visit
+from core.times import shown
 from integrations.adapters import Outgoing
 from integrations.builders import (
     EpisodeCommunication,
@@ -35,12 +35,12 @@ def handback_text(episode: Episode) -> str:
     visits = episode.visits.filter(status=Visit.Status.COMPLETED).order_by("completed_at")
     for visit in visits:
         if visit.assessment:
-            # The home nurse reads the time as her own clock showed it (Copenhagen).
-            at = timezone.localtime(visit.completed_at, timezone.get_default_timezone())
+            # The home nurse reads the time as her own clock showed it
+            # (Copenhagen), told which 02:30 in the hour that comes twice.
             with in_partner_language():
                 visit_at = gettext("Visit %(date)s at %(time)s") % {
-                    "date": f"{at:%d-%m-%Y}",
-                    "time": f"{at:%H:%M}",
+                    "date": shown(visit.completed_at, "d-m-Y"),
+                    "time": shown(visit.completed_at, "H:i"),
                 }
             lines.append(f"{visit_at}: {visit.assessment}")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 
 from core.actors import Actor
 from core.errors import Forbidden
-from core.models import Organisation, Role, User
+from core.models import Organisation, Role
 from core.openapi import Reference
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
@@ -62,9 +62,9 @@ def _witness_credentials(
     )
 
 
-def _witness(request: Request, data: dict[str, Any]) -> User | None:
-    credentials = _witness_credentials(request, data)
-    return credentials.verify() if credentials is not None else None
+def _witness(request: Request, data: dict[str, Any]) -> services.WitnessCredentials | None:
+    """Checked by the service, where a refused witness is recorded as a denied attempt."""
+    return _witness_credentials(request, data)
 
 
 @extend_schema_field(

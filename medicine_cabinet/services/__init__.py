@@ -7,10 +7,12 @@ cannot both get it and no balance ever goes below zero (the database refuses
 that too). Every movement is recorded in the audit log in the same transaction.
 
 §4 medicines (dependence-forming, *afhængighedsskabende*) move only with a
-witness: another member of the acute function's staff whose own credentials
-were checked by the caller (see :func:`witness_verify`), or, for a dose given
-to a citizen, by :func:`administration_give` itself (:class:`WitnessCredentials`),
-so that a refused witness is a denied attempt on the citizen's record (R9).
+witness: another member of the acute function's staff, on duty, whose own
+credentials (:class:`WitnessCredentials`) the movement's service checks. Every
+§4 movement judges its witness in one place
+(:func:`~medicine_cabinet.services.checks.check_witness`), which records a
+refused witness as a denied attempt (R9): on the stock ledger, or, for a dose
+given to a citizen, on the citizen's record.
 
 The names below are the package's interface; callers import them from here.
 """
@@ -39,7 +41,9 @@ from medicine_cabinet.services.formulary import (
     STOCK_UNIT_LABELS,
     bag_for_nurse,
     cabinet_create,
+    check_atc_code,
     check_dependence_forming,
+    medicine_label,
     medicine_upsert,
 )
 from medicine_cabinet.services.ledger import STOCK_RESOURCE
@@ -76,6 +80,7 @@ __all__ = [
     "bag_for_nurse",
     "cabinet_create",
     "cabinet_watch",
+    "check_atc_code",
     "check_dependence_forming",
     "check_may_see",
     "count_approve",
@@ -86,6 +91,7 @@ __all__ = [
     "count_submit",
     "count_watch_overdue",
     "lot_recall",
+    "medicine_label",
     "medicine_upsert",
     "needs_witness",
     "notification_acknowledge",

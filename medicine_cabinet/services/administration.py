@@ -35,6 +35,7 @@ from medicine_cabinet.models import (
     Movement,
 )
 from medicine_cabinet.services.checks import (
+    ADMINISTRATION_RESOURCE,
     GATE_CATEGORY,
     WitnessCredentials,
     acute_organisation,
@@ -42,6 +43,7 @@ from medicine_cabinet.services.checks import (
     check_unit,
     check_usable,
     check_witness,
+    denial_recorded,
     recheck_usable_locked,
 )
 from medicine_cabinet.services.dose_checks import (
@@ -59,7 +61,6 @@ from medicine_cabinet.services.ledger import (
 )
 from medicine_cabinet.services.movements import dose_rest_waste
 
-ADMINISTRATION_RESOURCE = "MedicationAdministration"
 DOSE_AFTER_DEATH = "administration.citizen_deceased"
 
 
@@ -123,8 +124,9 @@ def administration_give(
     reached is audited as denied (R9).
 
     The §4 witness is either already checked (``witness``) or given as the
-    username and password she typed (``witness_credentials``), checked here,
-    throttled like a login, once the citizen is reached: a wrong one (400
+    username and password she typed (``witness_credentials``), checked by
+    :func:`~medicine_cabinet.services.checks.check_witness`, throttled like a
+    login, once the citizen is reached: a wrong one (400
     ``witness.invalid_credentials``) is a denied attempt on the citizen like
     any other refused dose.
 
@@ -173,8 +175,6 @@ def administration_give(
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
     try:
         check_unit(medicine, unit)
-        if witness_credentials is not None:
-            witness = witness_credentials.verify()
         if visit.status != Visit.Status.ON_SITE:
             raise _not_on_site()
         if given_at is not None:
@@ -197,7 +197,7 @@ def administration_give(
             quantity=quantity,
             unit=unit,
             lot=lot,
-            witness=witness,
+            witness=witness_credentials or witness,
             note=note,
             confirm_mismatch=confirm_mismatch,
             confirmed_dose=confirmed_dose,
@@ -206,8 +206,10 @@ def administration_give(
     except PlatformError as exc:
         # Once the citizen is reached, every refusal is a denied attempt on
         # her (R9): the order's rules, and a §4 dose without a proper
-        # witness, a recalled lot or a time that cannot be true alike.
-        _administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
+        # witness, a recalled lot or a time that cannot be true alike. A
+        # refused witness is recorded where every witness is judged.
+        if not denial_recorded(exc):
+            _administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
         raise
 
 
@@ -228,7 +230,7 @@ def _administration_book(
     quantity: Decimal,
     unit: str,
     lot: Lot | None,
-    witness: User | None,
+    witness: User | WitnessCredentials | None,
     note: str,
     confirm_mismatch: bool,
     confirmed_dose: Decimal | None,
@@ -273,7 +275,19 @@ def _administration_book(
     now = timezone.now()
     given = given_at or now
     # The witness stood beside her when she gave the dose: on duty then.
-    witness = check_witness(actor=actor, medicine=medicine, witness=witness, at=given)
+    witness = check_witness(
+        actor=actor,
+        medicine=medicine,
+        witness=witness,
+        at=given,
+        citizen_id=citizen.pk,
+        attempt={
+            "visit": visit.pk,
+            "order": order.pk,
+            "lot": lot.pk,
+            "quantity": quantity_text(quantity),
+        },
+    )
     with transaction.atomic():
         # The order's row lock first: two doses against one order are counted
         # one after the other, so both cannot pass on the same remainder. The

@@ -12,11 +12,14 @@ from django.utils import timezone
 
 from acute.clinical.services import is_dependence_forming
 from acute.models import NurseShift
+from consent.audit.services import Action, Purpose
+from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import (
     Forbidden,
     InvalidInput,
     NotFoundOrNotAllowed,
+    PlatformError,
     PreconditionFailed,
     Unauthenticated,
 )
@@ -31,8 +34,11 @@ from medicine_cabinet.models import (
     Movement,
 )
 from medicine_cabinet.services.formulary import STOCK_UNIT_LABELS, amount_text, unit_label
+from medicine_cabinet.services.ledger import movement_denied
 
 GATE_CATEGORY = "patient"
+# A dose to a citizen: its refusals are denied attempts on her record (R9).
+ADMINISTRATION_RESOURCE = "MedicationAdministration"
 WITNESS_ROLES = (Role.ACUTE_NURSE, Role.MEDICINE_OFFICER)
 # A nurse packs her bag at the base as her shift (*vagt*) begins, at most this
 # long before it starts; outside her shift stock does not leave the cabinet.
@@ -224,16 +230,78 @@ def check_witness(
     *,
     actor: Actor,
     medicine: Medicine,
-    witness: User | None,
+    witness: User | WitnessCredentials | None,
+    attempt: Mapping[str, object],
     at: dt.datetime | None = None,
     signed_before: bool = False,
+    citizen_id: int | None = None,
 ) -> User | None:
     """§4: a second person, not the actor, whose acute-nurse or medicine-officer
     role at the acute function is in force, and who is on duty at the movement
     (``at``, now unless given): the medicine officer, or a nurse on her shift
     or its handover (400 ``witness.not_on_duty``). ``signed_before``: she
     signed earlier, when she did the work (the counter of a count, whose
-    approval she need not attend), so her shift is not asked again."""
+    approval she need not attend), so her shift is not asked again.
+
+    ``witness`` is a colleague already checked, or the username and password
+    she typed (:class:`WitnessCredentials`), checked here. Every door of every
+    §4 movement comes through here, so a refused witness is recorded here, once,
+    as a denied attempt (R9): on the stock ledger's resource, or, for a dose
+    (``citizen_id``), on the citizen's record. ``attempt`` is what was tried
+    (kind, lot, location, quantity …), kept in the entry. Call it outside the
+    movement's transaction, so the refusal's rollback keeps the record."""
+    try:
+        if isinstance(witness, WitnessCredentials):
+            witness = witness.verify()
+        return _witness_judged(
+            actor=actor, medicine=medicine, witness=witness, at=at, signed_before=signed_before
+        )
+    except PlatformError as exc:
+        _witness_denied(
+            actor=actor,
+            exc=exc,
+            attempt={**attempt, "witness": witness.pk if isinstance(witness, User) else None},
+            citizen_id=citizen_id,
+        )
+        raise
+
+
+# Set on a refusal :func:`check_witness` has recorded, so a caller that records
+# its own refusals does not record the same attempt twice.
+_RECORDED = "denial_recorded"
+
+
+def denial_recorded(exc: BaseException) -> bool:
+    """Whether this refusal is already in the audit log as a denied attempt."""
+    return bool(getattr(exc, _RECORDED, False))
+
+
+def _witness_denied(
+    *, actor: Actor, exc: PlatformError, attempt: dict[str, object], citizen_id: int | None
+) -> None:
+    if citizen_id is not None:
+        audit_denied(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=citizen_id,
+            resource_type=ADMINISTRATION_RESOURCE,
+            reason_code=exc.code,
+            detail=attempt,
+        )
+    else:
+        movement_denied(actor=actor, reason_code=exc.code, detail=attempt)
+    setattr(exc, _RECORDED, True)
+
+
+def _witness_judged(
+    *,
+    actor: Actor,
+    medicine: Medicine,
+    witness: User | None,
+    at: dt.datetime | None,
+    signed_before: bool,
+) -> User | None:
     if witness is None:
         if needs_witness(medicine):
             raise InvalidInput(

@@ -36,6 +36,7 @@ from medicine_cabinet.models import (
 )
 from medicine_cabinet.services.checks import (
     COUNTED,
+    WitnessCredentials,
     check_location,
     check_whole_units,
     check_witness,
@@ -232,6 +233,12 @@ COUNT_OVERTAKEN = (
 )
 
 
+COUNT_CHANGED = (
+    "The count was opened and submitted again while it was being approved; nothing was"
+    " booked. Approve it again."
+)
+
+
 class _CountOvertaken(Exception):
     """A standing shortfall larger than the live balance (see :func:`count_approve`)."""
 
@@ -240,7 +247,9 @@ class _CountOvertaken(Exception):
         self.lines = lines
 
 
-def count_approve(*, actor: Actor, count: StockCount, witness: User | None = None) -> StockCount:
+def count_approve(
+    *, actor: Actor, count: StockCount, witness: User | WitnessCredentials | None = None
+) -> StockCount:
     """The medicine officer approves; each standing variance is booked as a
     count adjustment on top of the live balance, so movements made while the
     count was open stand. For a §4 lot the counter is the witness, or another
@@ -251,9 +260,13 @@ def count_approve(*, actor: Actor, count: StockCount, witness: User | None = Non
     Nothing is booked, the count is opened again with those lots to be
     recounted against the live balance, and the approval is refused (409
     ``count.stock_moved``) — never left submitted for good, which would
-    block every later count of the location."""
+    block every later count of the location.
+
+    The witnesses are judged before the approval's transaction, so a refused
+    one stays recorded as a denied attempt (R9) when the approval rolls back."""
+    signers = _count_witnesses(actor=actor, count=count, witness=witness)
     try:
-        return _count_approve(actor=actor, count=count, witness=witness)
+        return _count_approve(actor=actor, count=count, signers=signers)
     except _CountOvertaken as overtaken:
         _count_reopen(actor=actor, count=count, lines=overtaken.lines)
         raise Conflict(
@@ -294,8 +307,82 @@ def _count_reopen(*, actor: Actor, count: StockCount, lines: list[CountLine]) ->
     )
 
 
+# A line's witness as judged before the approval: by the line and its counter.
+_Signers = dict[tuple[int, int], User | None]
+
+
+def _count_witnesses(
+    *, actor: Actor, count: StockCount, witness: User | WitnessCredentials | None
+) -> _Signers:
+    """Each differing line's witness, judged (and a refusal recorded) outside
+    the approval's transaction; what the approval will refuse anyway (the
+    role, a count not submitted) is left to it."""
+    if actor.role != Role.MEDICINE_OFFICER:
+        return {}
+    current = StockCount.objects.select_related("location").get(pk=count.pk)
+    if current.status != StockCount.Status.SUBMITTED:
+        return {}
+    check_location(actor, current.location)
+    lines = [
+        line
+        for line in current.lines.select_related("lot__medicine", "counted_by", "recounted_by")
+        if line.variance != 0
+    ]
+    named = witness
+    if isinstance(witness, WitnessCredentials) and lines:
+        # Her password is checked once for the whole sheet.
+        named = check_witness(
+            actor=actor,
+            medicine=lines[0].lot.medicine,
+            witness=witness,
+            attempt=_count_attempt(current, lines[0]),
+            signed_before=True,
+        )
+    return {
+        _signer_key(line): _line_witness(actor=actor, count=current, line=line, witness=named)
+        for line in lines
+    }
+
+
+def _signer_key(line: CountLine) -> tuple[int, int]:
+    return line.pk, (line.recounted_by_id or line.counted_by_id)
+
+
+def _count_attempt(count: StockCount, line: CountLine) -> dict[str, object]:
+    return {
+        "kind": Movement.Kind.COUNT_ADJUSTMENT,
+        "count": count.pk,
+        "location": count.location_id,
+        "lot": line.lot_id,
+        "variance": str(line.variance),
+    }
+
+
+def _line_witness(
+    *, actor: Actor, count: StockCount, line: CountLine, witness: User | WitnessCredentials | None
+) -> User | None:
+    counter = line.recounted_by or line.counted_by
+    line_witness = witness
+    if (
+        line_witness is None
+        and counter.pk != actor.user.pk  # type: ignore[union-attr]
+        # The counter signs a §4 adjustment, and must still be one who may;
+        # another line's counter whose role has since ended signs nothing.
+        and (needs_witness(line.lot.medicine) or may_witness(actor=actor, user=counter))
+    ):
+        line_witness = counter
+    return check_witness(
+        actor=actor,
+        medicine=line.lot.medicine,
+        witness=line_witness,
+        attempt=_count_attempt(count, line),
+        # The counter signed when she counted; a witness named now is here now.
+        signed_before=witness is None,
+    )
+
+
 @transaction.atomic
-def _count_approve(*, actor: Actor, count: StockCount, witness: User | None) -> StockCount:
+def _count_approve(*, actor: Actor, count: StockCount, signers: _Signers) -> StockCount:
     if actor.role != Role.MEDICINE_OFFICER:
         raise Forbidden("count.approve_role", "Only the medicine officer approves counts.")
     locked = StockCount.objects.select_for_update().select_related("location").get(pk=count.pk)
@@ -315,23 +402,12 @@ def _count_approve(*, actor: Actor, count: StockCount, witness: User | None) -> 
         raise _CountOvertaken(overtaken)
     movements = []
     for line in differing:
-        counter = line.recounted_by or line.counted_by
-        line_witness = witness
-        if (
-            line_witness is None
-            and counter.pk != actor.user.pk  # type: ignore[union-attr]
-            # The counter signs a §4 adjustment, and must still be one who may;
-            # another line's counter whose role has since ended signs nothing.
-            and (needs_witness(line.lot.medicine) or may_witness(actor=actor, user=counter))
-        ):
-            line_witness = counter
-        line_witness = check_witness(
-            actor=actor,
-            medicine=line.lot.medicine,
-            witness=line_witness,
-            # The counter signed when she counted; a witness named now is here now.
-            signed_before=witness is None,
-        )
+        key = _signer_key(line)
+        if key not in signers:
+            # The count was opened, recounted and submitted again since its
+            # witnesses were judged: a refusal is answered, nothing booked.
+            raise Conflict("count.changed", COUNT_CHANGED)
+        line_witness = signers[key]
         variance = line.variance
         movements.append(
             book(

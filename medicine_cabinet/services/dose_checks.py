@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from acute.clinical import dosing
@@ -19,6 +18,7 @@ from core.errors import (
     InvalidInput,
     PreconditionFailed,
 )
+from core.times import shown
 from medicine_cabinet.models import (
     DoseMismatch,
     Medicine,
@@ -39,7 +39,7 @@ def _order_refusal_extra(order: MedicationOrder, left: Allowance) -> dict[str, o
 
 
 def _local(moment: dt.datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "j. F Y H:i")
+    return shown(moment, "j. F Y H:i")
 
 
 def _check_order(

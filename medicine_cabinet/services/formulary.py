@@ -8,15 +8,18 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import formats, translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_lazy
 
 from acute.clinical import dosing
 from acute.clinical.services import is_dependence_forming
+from acute.clinical.services.orders import ATC_CODE
 from core.errors import (
     Conflict,
     InvalidInput,
 )
 from core.models import Membership, Organisation, Role, User
+from core.units import decimals_label
 from core.validation import full_clean_or_raise
 from medicine_cabinet.models import (
     Location,
@@ -48,9 +51,42 @@ def amount_text(value: Decimal) -> str:
     return formats.number_format(format(value.normalize(), "f"), use_l10n=True)
 
 
+def _medicine_label(name: str, strength: str) -> str:
+    return f"{name} {decimals_label(strength)}".strip()
+
+
+# Read when the message is written, in its language: "Naloxon 0,4 mg/mL, 1 mL"
+# in a Danish notification, while the formulary keeps "0.4".
+_medicine_label_lazy = lazy(_medicine_label, str)
+
+
+def medicine_label(medicine: Medicine) -> str:
+    """The medicine and its strength as a person reads them, with the decimal
+    mark of the language the text is written in (a lazy text, read when it is
+    written into a message)."""
+    return _medicine_label_lazy(medicine.name, medicine.strength)
+
+
 def unit_label(unit: str) -> str:
     """The formulary's stock units are kept in English; shown in the reader's language."""
     return gettext(unit) if unit in STOCK_UNIT_LABELS else unit
+
+
+# The ATC classification's anatomical main groups (its first letter).
+ATC_MAIN_GROUPS = frozenset("ABCDGHJLMNPRSV")
+
+
+def check_atc_code(atc_code: str) -> None:
+    """A formulary line names one medicine by its ATC code at the fifth level
+    (N02BE01), in one of the classification's main groups: a code of another
+    shape, or of a group that does not exist (Z99ZZ99), would never match a
+    physician's order nor the §4 rules (400 ``medicine.atc_invalid``)."""
+    if not ATC_CODE.fullmatch(atc_code) or atc_code[0] not in ATC_MAIN_GROUPS:
+        raise InvalidInput(
+            "medicine.atc_invalid",
+            "No medicine has that ATC code: give its code at the fifth level, as in N02BE01.",
+            field="atc_code",
+        )
 
 
 def check_dependence_forming(
@@ -104,6 +140,7 @@ def medicine_upsert(
     ``10 mg/mL, 4 mL`` for an ampoule).
     """
 
+    check_atc_code(atc_code)
     amount_unit = amount_unit.strip()
     if (amount_per_unit is None) != (not amount_unit):
         raise InvalidInput(

@@ -29,6 +29,7 @@ from medicine_cabinet.models import (
     WasteReason,
 )
 from medicine_cabinet.services.checks import (
+    WitnessCredentials,
     check_location,
     check_on_shift_to_pack,
     check_own_bag,
@@ -57,7 +58,7 @@ def stock_transfer(
     destination: Location,
     quantity: Decimal,
     unit: str,
-    witness: User | None = None,
+    witness: User | WitnessCredentials | None = None,
 ) -> tuple[Movement, Movement]:
     """Cabinet to the nurse's own bag (*udtag*), or her bag back to a cabinet."""
     check_location(actor, source)
@@ -79,24 +80,20 @@ def stock_transfer(
     check_whole_units(lot.medicine, quantity)
     if kind == Movement.Kind.TO_BAG:
         check_usable(lot)  # expired or recalled stock may come back, never go out
-    try:
-        if kind == Movement.Kind.TO_BAG:
+    attempt = {
+        "kind": kind,
+        "lot": lot.pk,
+        "from": source.pk,
+        "to": destination.pk,
+        "quantity": str(quantity),
+    }
+    if kind == Movement.Kind.TO_BAG:
+        try:
             check_on_shift_to_pack(actor)  # she may bring it back after her shift
-        witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
-    except PlatformError as exc:
-        movement_denied(
-            actor=actor,
-            reason_code=exc.code,
-            detail={
-                "kind": kind,
-                "lot": lot.pk,
-                "from": source.pk,
-                "to": destination.pk,
-                "quantity": str(quantity),
-                "witness": witness.pk if witness is not None else None,
-            },
-        )
-        raise
+        except PlatformError as exc:
+            movement_denied(actor=actor, reason_code=exc.code, detail=attempt)
+            raise
+    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness, attempt=attempt)
     now = timezone.now()
     transfer_id = uuid.uuid4()
     with transaction.atomic():
@@ -133,7 +130,7 @@ def stock_waste(
     unit: str,
     reason_code: str,
     note: str = "",
-    witness: User | None = None,
+    witness: User | WitnessCredentials | None = None,
 ) -> Movement:
     """Wasted or discarded (*kasseret*), with a reason.
 
@@ -155,7 +152,18 @@ def stock_waste(
         check_whole_units(lot.medicine, quantity)
     if reason_code == WasteReason.OTHER and text_blank(note):
         raise InvalidInput("waste.note_required", "Say what happened.", field="note")
-    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
+    witness = check_witness(
+        actor=actor,
+        medicine=lot.medicine,
+        witness=witness,
+        attempt={
+            "kind": Movement.Kind.WASTED,
+            "lot": lot.pk,
+            "location": location.pk,
+            "quantity": str(quantity),
+            "reason_code": reason_code,
+        },
+    )
     return _remove(
         actor=actor,
         location=location,
@@ -170,7 +178,7 @@ def stock_waste(
 
 
 def stock_remove_expired(
-    *, actor: Actor, location: Location, lot: Lot, witness: User | None = None
+    *, actor: Actor, location: Location, lot: Lot, witness: User | WitnessCredentials | None = None
 ) -> Movement:
     """Take an expired lot's whole balance out of a location."""
     check_location(actor, location)
@@ -183,7 +191,7 @@ def stock_remove_expired(
 
 
 def stock_remove_recalled(
-    *, actor: Actor, location: Location, lot: Lot, witness: User | None = None
+    *, actor: Actor, location: Location, lot: Lot, witness: User | WitnessCredentials | None = None
 ) -> Movement:
     """Take a recalled lot's whole balance out of a location, to go back to the pharmacy."""
     check_location(actor, location)
@@ -201,12 +209,23 @@ def stock_remove_recalled(
 
 
 def _remove_whole_lot(
-    *, actor: Actor, location: Location, lot: Lot, kind: str, witness: User | None, **fields: Any
+    *,
+    actor: Actor,
+    location: Location,
+    lot: Lot,
+    kind: str,
+    witness: User | WitnessCredentials | None,
+    **fields: Any,
 ) -> Movement:
     """The lot's whole balance here, out; §4 stock only with a witness."""
-    witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness)
+    checked = check_witness(
+        actor=actor,
+        medicine=lot.medicine,
+        witness=witness,
+        attempt={"kind": kind, "lot": lot.pk, "location": location.pk},
+    )
     return _remove(
-        actor=actor, location=location, lot=lot, quantity=None, kind=kind, witness=witness, **fields
+        actor=actor, location=location, lot=lot, quantity=None, kind=kind, witness=checked, **fields
     )
 
 

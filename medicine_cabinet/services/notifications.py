@@ -19,6 +19,7 @@ from core.errors import (
 )
 from core.messages import user_message
 from core.models import Organisation
+from core.times import shown
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
     Medicine,
@@ -96,7 +97,7 @@ def offline_dose_refused_flag(
     if actor.user is None:
         raise NotFoundOrNotAllowed()
     organisation = acute_organisation(actor)
-    when = timezone.localtime(given_at).strftime("%d-%m-%Y %H:%M") if given_at else "?"
+    when = shown(given_at, "d-m-Y H:i") if given_at else "?"
     what = medicine.name if medicine is not None else "?"
     with translation.override(settings.LANGUAGE_CODE):
         # The officer reads why, not the refusal's code.

@@ -28,6 +28,7 @@ from medicine_cabinet.models import (
 from medicine_cabinet.services.checks import (
     acute_organisation,
 )
+from medicine_cabinet.services.formulary import medicine_label
 from medicine_cabinet.services.ledger import operation_audit
 from medicine_cabinet.services.notifications import notify
 
@@ -69,7 +70,7 @@ def _recall_notify(*, organisation: Organisation, lot: Lot, holding: list[Balanc
         message=message,
         params={
             "lot": lot.batch_number,
-            "medicine": f"{lot.medicine.name} {lot.medicine.strength}",
+            "medicine": medicine_label(lot.medicine),
             "where": where,
             "given": given,
         },

@@ -24,6 +24,7 @@ from medicine_cabinet.models import (
     Movement,
 )
 from medicine_cabinet.services.checks import (
+    WitnessCredentials,
     check_location,
     check_unit,
     check_whole_units,
@@ -37,6 +38,13 @@ BATCH_NUMBER_MOST = Lot._meta.get_field("batch_number").max_length or 40
 EXPIRY_AHEAD_AT_MOST = dt.timedelta(days=3653)
 
 
+def batch_number_normal(raw: str) -> str:
+    """A batch number as the package prints it: capitals, no spaces. "ab 12"
+    and "AB12" typed from the same package are one lot, so a recall of it
+    blocks every unit of it and the expiry list shows it once."""
+    return "".join(raw.split()).upper()
+
+
 def stock_receive(
     *,
     actor: Actor,
@@ -48,7 +56,7 @@ def stock_receive(
     unit: str,
     supplier: str,
     delivery_reference: str,
-    witness: User | None = None,
+    witness: User | WitnessCredentials | None = None,
 ) -> Movement:
     """A delivery from the pharmacy into a cabinet (*modtagelse*)."""
     check_location(actor, cabinet)
@@ -64,7 +72,7 @@ def stock_receive(
         raise InvalidInput(
             "receive.source_missing", "Name the supplier and the delivery reference."
         )
-    batch_number = text_trimmed(batch_number)
+    batch_number = batch_number_normal(batch_number)
     if not batch_number:
         raise InvalidInput("lot.batch_missing", "Give the batch number.", field="batch_number")
     if len(batch_number) > BATCH_NUMBER_MOST:
@@ -85,18 +93,33 @@ def stock_receive(
             "No medicine keeps for more than ten years; check the expiry date on the package.",
             field="expires_on",
         )
-    witness = check_witness(actor=actor, medicine=medicine, witness=witness)
+    checked = check_witness(
+        actor=actor,
+        medicine=medicine,
+        witness=witness,
+        attempt={
+            "kind": Movement.Kind.RECEIVED,
+            "medicine": medicine.pk,
+            "location": cabinet.pk,
+            "batch_number": batch_number,
+            "quantity": str(quantity),
+        },
+    )
     now = timezone.now()
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                lot, _created = Lot.objects.get_or_create(
-                    medicine=medicine,
-                    batch_number=batch_number,
-                    defaults={"expires_on": expires_on},
-                )
-        except IntegrityError:
-            lot = Lot.objects.get(medicine=medicine, batch_number=batch_number)
+        # A batch already known in other case (saved before numbers were
+        # written in capitals) is the same batch.
+        lot = Lot.objects.filter(medicine=medicine, batch_number__iexact=batch_number).first()
+        if lot is None:
+            try:
+                with transaction.atomic():
+                    lot, _created = Lot.objects.get_or_create(
+                        medicine=medicine,
+                        batch_number=batch_number,
+                        defaults={"expires_on": expires_on},
+                    )
+            except IntegrityError:
+                lot = Lot.objects.get(medicine=medicine, batch_number=batch_number)
         if lot.expires_on != expires_on:
             raise InvalidInput(
                 "lot.expiry_mismatch",
@@ -128,7 +151,7 @@ def stock_receive(
             direction=Movement.Direction.IN,
             quantity=quantity,
             by=actor.user,  # type: ignore[arg-type]
-            witness=witness,
+            witness=checked,
             at=now,
             supplier=text_trimmed(supplier),
             delivery_reference=text_trimmed(delivery_reference),

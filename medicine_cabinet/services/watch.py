@@ -15,6 +15,7 @@ from medicine_cabinet.models import (
     Medicine,
     Notification,
 )
+from medicine_cabinet.services.formulary import medicine_label
 from medicine_cabinet.services.notifications import notify
 
 EXPIRY_WINDOWS = (
@@ -39,7 +40,7 @@ def stock_watch_low(*, organisation: Organisation) -> int:
                     "%(medicine)s: %(usable)s %(unit)s usable, minimum %(minimum)s."
                 ),
                 params={
-                    "medicine": f"{medicine.name} {medicine.strength}",
+                    "medicine": medicine_label(medicine),
                     "usable": total,
                     "unit": gettext_lazy(medicine.unit),
                     "minimum": medicine.minimum_stock,
@@ -73,7 +74,7 @@ def stock_watch_expiry(*, organisation: Organisation, today: dt.date | None = No
             message=gettext_noop("Lot %(lot)s of %(medicine)s expires %(date)s."),
             params={
                 "lot": lot.batch_number,
-                "medicine": f"{lot.medicine.name} {lot.medicine.strength}",
+                "medicine": medicine_label(lot.medicine),
                 "date": f"{lot.expires_on:%d-%m-%Y}",
             },
             medicine=lot.medicine,

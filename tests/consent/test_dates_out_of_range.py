@@ -73,14 +73,47 @@ def test_a_consent_period_beyond_the_calendar_is_refused(
 @pytest.mark.parametrize(
     ("url", "field"),
     [
-        ("/fhir/Condition?date=9999-12-31", "date"),
         ("/fhir/Condition?date=ge9999-12-31T23:59:59-14:00", "date"),
         ("/fhir/Condition?date=lt0001-01-01T00:00:00%2B14:00", "date"),
-        ("/fhir/Patient?birthdate=9999-12-31", "birthdate"),
+        ("/fhir/Condition?date=9999-13", "date"),
+        ("/fhir/Patient?birthdate=10000-01-01", "birthdate"),
+        ("/fhir/AuditEvent?date=2026-02-30", "date"),
     ],
 )
 def test_a_search_for_a_date_beyond_the_calendar_is_refused(
     world: World, url: str, field: str
 ) -> None:
-    response = f.client_for(world.nurse).get(url)
+    who = world.auditor if url.startswith("/fhir/AuditEvent") else world.nurse
+    response = f.client_for(who).get(url)
     assert _error(response) == (400, "search.date_invalid", [field])
+
+
+@pytest.mark.parametrize("last", ["9999", "9999-12", "9999-12-31"])
+def test_the_calendars_last_year_month_and_day_are_searched_alike_on_every_door(
+    world: World, last: str
+) -> None:
+    """One date parser for every search: the shared record's, Patient's and
+    AuditEvent's. The calendar's last day is a day like any other, on every
+    door; it was refused on two and taken on the third."""
+    nurse = f.client_for(world.nurse)
+    pid = world.person.pk
+    for url, found in (
+        (f"/fhir/Condition?patient={pid}&date={last}", 0),
+        (f"/fhir/Condition?patient={pid}&date=le{last}", 1),
+        (f"/fhir/Condition?patient={pid}&date=ge{last}", 0),
+        (f"/fhir/Condition?patient={pid}&date=gt{last}", 0),
+        (f"/fhir/Condition?patient={pid}&date=ne{last}", 1),
+        (f"/fhir/Patient?_id={pid}&birthdate={last}", 0),
+        (f"/fhir/Patient?_id={pid}&birthdate=le{last}", 1),
+    ):
+        response = nurse.get(url)
+        assert (response.status_code, response.json().get("total")) == (200, found), url
+    auditor = f.client_for(world.auditor)
+    agent = f"agent={world.nurse.user_id}"
+    for url, some in (
+        (f"/fhir/AuditEvent?{agent}&date={last}", False),
+        (f"/fhir/AuditEvent?{agent}&date=le{last}", True),
+        (f"/fhir/AuditEvent?{agent}&date=gt{last}", False),
+    ):
+        response = auditor.get(url)
+        assert (response.status_code, response.json()["total"] > 0) == (200, some), url

@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from acute import services as acute
+from acute.deadlines import shift_kind_for
 from acute.models import Referral, Visit
 from core.actors import Actor
 from core.fhir.patient import patient_resource
@@ -67,7 +68,7 @@ def visit_for(citizen: Citizen, acute_org: Organisation) -> Visit:
     shift = acute.shift_create(
         nurse=nurse.user,
         acute_function=acute_org,
-        kind="day",
+        kind=shift_kind_for(now - dt.timedelta(hours=1), now + dt.timedelta(hours=7)),
         starts_at=now - dt.timedelta(hours=1),
         ends_at=now + dt.timedelta(hours=7),
         skills=[],

@@ -15,6 +15,7 @@ from django.utils import timezone
 from acute import services as acute
 from acute.clinical.models import LabResult, TestDefinition
 from acute.clinical.signals import results_recorded
+from acute.deadlines import shift_kind_for
 from acute.models import Outcome, Referral
 from consent.audit.models import Action, AuditEntry
 from core.actors import Actor
@@ -72,7 +73,7 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
     shift = acute.shift_create(
         nurse=nurse_membership.user,
         acute_function=net.acute,
-        kind="day",
+        kind=shift_kind_for(now - dt.timedelta(hours=1), now + dt.timedelta(hours=7)),
         starts_at=now - dt.timedelta(hours=1),
         ends_at=now + dt.timedelta(hours=7),
         skills=["blood_samples"],

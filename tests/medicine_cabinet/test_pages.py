@@ -153,3 +153,23 @@ def test_a_delivery_sent_twice_is_booked_once(officer, cabinet, paracetamol):
         == 302
     )
     assert Balance.objects.get(lot=lot, location=cabinet).quantity == Decimal("120")
+
+
+@pytest.mark.parametrize(
+    ("at", "said"),
+    [
+        (dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC), "25. okt 02:30 (sommertid)"),
+        (dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC), "25. okt 02:30 (vintertid)"),
+    ],
+)
+def test_the_counts_page_says_which_0230_a_count_was_started(
+    officer, cabinet, paracetamol, at, said
+):
+    """The night summer time ends, 02:30 comes twice: two counts an hour
+    apart never read as one (R8)."""
+    receive(officer, cabinet, paracetamol, "40", batch="C1")
+    client = _login(officer)
+    client.post("/cabinet/counts/start/", {"location": cabinet.pk})
+    StockCount.objects.filter(location=cabinet).update(started_at=at)
+    html = client.get("/cabinet/counts/", HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert said in html

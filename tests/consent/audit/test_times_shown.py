@@ -11,11 +11,14 @@ import datetime as dt
 import io
 
 import pytest
+from django.test import Client
 from django.utils import translation
 
-from consent.audit.models import AuditEntry
+from consent.audit.models import AuditEntry, EntryReview
 from consent.audit.pages import _csv_for_people
+from core.models import Role
 from core.templatetags.platform import moment
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +72,26 @@ def test_the_log_and_the_insight_report_say_which_0230(
         assert moment(dt.datetime(2026, 10, 24, 23, 30, tzinfo=dt.UTC), layout).endswith(
             "01:30" if layout.endswith("H:i") else "01:30:00"
         )
+
+
+def test_an_entry_names_which_0230_it_was_recorded_at() -> None:
+    """The entry as the administration lists it (its own words)."""
+    with translation.override("da"):
+        assert str(_entry(1, SUMMER)).startswith("25.10.2026 02:30:00 (sommertid) ")
+        assert str(_entry(2, WINTER)).startswith("25.10.2026 02:30:00 (vintertid) ")
+
+
+@pytest.mark.parametrize(("at", "said"), [(SUMMER, "(sommertid)"), (WINTER, "(vintertid)")])
+def test_the_auditors_entry_page_says_which_0230_it_was_reviewed(
+    at: dt.datetime, said: str
+) -> None:
+    auditor = f.staff(Role.AUDITOR, f.acute_function())
+    client = Client()
+    assert f.log_in(client, auditor).status_code == 302
+    assert client.get("/audit/").status_code == 200
+    entry = AuditEntry.objects.filter(actor_user_id=auditor.user_id).latest("id")
+    EntryReview.objects.create(
+        entry_id=entry.id, reviewed_by=auditor.user, reviewed_at=at, comment="Set."
+    )
+    html = client.get(f"/audit/entries/{entry.id}", HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert f"25. okt 2026 02:30 {said}" in html

@@ -24,6 +24,15 @@ pytestmark = pytest.mark.django_db
         (dt.datetime(2026, 3, 31, 23, 30, tzinfo=dt.UTC), "Besøg 01-04-2026 kl. 01:30: "),
         # and half past midnight in winter.
         (dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC), "Besøg 01-01-2027 kl. 00:30: "),
+        # The night summer time ends, 02:30 comes twice: the home nurse is told which.
+        (
+            dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC),
+            "Besøg 25-10-2026 kl. 02:30 (sommertid): ",
+        ),
+        (
+            dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC),
+            "Besøg 25-10-2026 kl. 02:30 (vintertid): ",
+        ),
     ],
 )
 def test_r11_the_hand_back_dates_a_visit_in_copenhagen_time(
