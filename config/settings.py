@@ -307,6 +307,9 @@ OIDC_HTTP_TIMEOUT_SECONDS = env_int("OIDC_HTTP_TIMEOUT_SECONDS", 10, minimum=1, 
 SYSTEM_TOKEN_TTL_SECONDS = env_int("SYSTEM_TOKEN_TTL_SECONDS", 300, minimum=1, maximum=3600)
 # The issuer shown in a TOTP app ("Tværakut: nurse1").
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Tværakut") or "Tværakut"
+# The administration never shows a code app's key nor its QR code: with it
+# and a password anyone could sign in as that member of staff.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Language and time -----------------------------------------------------
 LANGUAGE_CODE = "da"

@@ -1,15 +1,30 @@
 """Administration of organisations, staff and roles. Citizens are not here:
-every view of a citizen passes the consent gate and the audit log."""
+every view of a citizen passes the consent gate and the audit log.
 
+Every page of the administration is a ``ConfigurationAdmin``: it filters only
+on its own model's fields, never through the records that point at it (a
+municipality's residents, a nurse's visits), and names other records only by
+kind and number when it says what stands in the way of a deletion."""
+
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import NestedObjects
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models, router
 from django.http import HttpRequest, HttpResponse
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as BaseTOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.catchment import open_work_in
 from core.errors import InvalidInput, PlatformError
@@ -106,18 +121,87 @@ class PlatformAdminSite(OTPAdminSite):
         return response
 
 
+class ConfigurationAdmin(admin.ModelAdmin):
+    """The base of every page of the administration (a test holds them to it)."""
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        """A filter in the address on the model's own fields only: one through
+        the records that point at it (``?residents=<id>`` on the
+        organisations) would tell a citizen's municipality, or a nurse's
+        visits, past the gate and the audit log."""
+        try:
+            field = self.model._meta.get_field(lookup.split("__", 1)[0])
+        except FieldDoesNotExist:
+            return super().lookup_allowed(lookup, value, request)
+        if field.auto_created and not field.concrete:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_deleted_objects(
+        self, objs: Sequence[models.Model] | models.QuerySet[Any], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[str]]:
+        """What a deletion takes with it, and what stands in its way, as the
+        admin says it, except that a record kept elsewhere (a visit, a dose,
+        a ledger movement) is named by its kind and how many, never by its
+        own words."""
+        deleted, model_count, perms_needed, named = super().get_deleted_objects(objs, request)
+        if not named:
+            return deleted, model_count, perms_needed, []
+        collector = NestedObjects(using=router.db_for_write(self.model))
+        collector.collect(objs)
+        kinds = Counter(type(obj)._meta.verbose_name_plural for obj in collector.protected)
+        protected = [f"{capfirst(kind)}: {count}" for kind, count in sorted(kinds.items())]
+        return deleted, model_count, perms_needed, protected
+
+
+class NeverDeleted(ConfigurationAdmin):
+    """Staff and organisations are deactivated, never deleted: a citizen's
+    refusal or consent names them (a directive naming nobody would cover
+    everyone), and the administration's own history of changes goes with a
+    deleted user."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(NeverDeleted, BaseUserAdmin):
     inlines = [MembershipInline]
     fieldsets = (  # type: ignore[misc]
         *BaseUserAdmin.fieldsets,
         (_("Clinical"), {"fields": ("authorisation_id", "phone")}),
     )
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ConfigurationAdmin, BaseGroupAdmin):
+    pass
+
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(ConfigurationAdmin, BaseTOTPDeviceAdmin):
+    """A user's code app: the administrator sees that it is there and removes
+    it when the phone is lost (the user sets up a new one at her next
+    password login). She never sees its key, nor gives anyone one she knows:
+    with it and a password she could sign in as that nurse, and read
+    citizens' data in her name."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class OrganisationAdminForm(forms.ModelForm):
@@ -146,7 +230,7 @@ class OrganisationAdminForm(forms.ModelForm):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(NeverDeleted):
     form = OrganisationAdminForm
     list_display = (
         "name",

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext
 
+from core.admin import ConfigurationAdmin
 from core.errors import InvalidInput
 from core.messages import user_message
 from medicine_cabinet.models import Location, Lot, Medicine
@@ -72,7 +73,7 @@ class MedicineForm(forms.ModelForm):
 
 
 @admin.register(Medicine)
-class MedicineAdmin(admin.ModelAdmin):
+class MedicineAdmin(ConfigurationAdmin):
     form = MedicineForm
     list_display = [
         "atc_code",
@@ -92,6 +93,6 @@ class MedicineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(ConfigurationAdmin):
     list_display = ["name", "kind", "organisation", "nurse", "count_interval_days", "is_active"]
     list_filter = ["kind", "is_active"]
