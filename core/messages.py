@@ -676,6 +676,9 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "search.param_invalid": _("%(name)s must be %(expected)s."),
     "search.param_repeated": _("%(names)s may be given only once in a search here."),
+    "search.cpr_not_searchable": _(
+        "A CPR number is searched only as Patient's identifier; %(name)s takes none: search by patient=Patient/<id>."
+    ),
     "search.modifier_unsupported": _("%(name)s takes no :%(modifier)s here (%(takes)s)."),
     "search.chain_unsupported": _(
         "Chained search (%(name)s) is not supported here; give %(param)s as a reference (<type>/<id>)."
@@ -874,6 +877,7 @@ BY_CODE: dict[str, Promise] = {
     "search.param_unknown": _("Unsupported search field."),
     "read.param_unknown": _("A read answers the whole resource and takes no such parameter."),
     "search.param_repeated": _("A search field is given more than once."),
+    "search.cpr_not_searchable": _("A CPR number is searched only as Patient's identifier."),
     "search.modifier_unsupported": _("A search modifier is not supported."),
     "fhir.id_missing": _("The body of an update must carry the id in the URL."),
     "fhir.id_mismatch": _("The id in the body differs from the URL."),

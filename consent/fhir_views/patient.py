@@ -81,6 +81,8 @@ class PatientResource(FHIRResource):
         ),
     )
     search_by_post = True
+    # A CPR number is searched in the form body (its links repeat no query).
+    cpr_params = frozenset({"identifier"})
     # Its own parser refuses what it does not know, modifiers told apart
     # (search.modifier_unsupported).
     refuse_unknown_params = False

@@ -58,6 +58,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.actors import Actor
+from core.cpr import cpr_in_text
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
 from core.fhir.gate import current_gate, gate_registered
@@ -68,7 +69,14 @@ from core.fhir.purpose import (
     request_purpose,
 )
 from core.fhir.search import token
-from core.fhir.views import ACTION_BY_METHOD, FHIR_ID, FHIRView, paging_params, searchset
+from core.fhir.views import (
+    ACTION_BY_METHOD,
+    FHIR_ID,
+    FHIRView,
+    paging_params,
+    refuse_unserved_format,
+    searchset,
+)
 from core.messages import NO_MODIFIER_TAKEN, REFERENCE_OR_ID, either
 from core.models import Role
 from core.permissions import actor_from_request, roles
@@ -139,6 +147,10 @@ class Found:
     link_params: dict[str, str] | None = None
 
 
+def _as_lists(query: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
+    return [(name, [value]) for name, value in query.items()]
+
+
 def reference_id(raw: str, prefix: str, name: str) -> int:
     """``<prefix>/<id>`` or ``<id>`` as a row id; anything else is bad input."""
     value = raw.strip()
@@ -176,6 +188,10 @@ class FHIRResource:
     refuse_unknown_params: bool = True
     # FHIR's POST [type]/_search (form body) beside GET, for every searchable type.
     search_by_post: bool = True
+    # The parameters a POST search's form may carry a CPR number in (Patient's
+    # ``identifier``); the type's search must then keep it out of its paging
+    # links (``Found.link_params``). Anywhere else a CPR number is refused.
+    cpr_params: frozenset[str] = frozenset()
     # A search of a citizen the gate refuses: an empty Bundle, or "not found".
     refused_search_is_empty: bool = False
     order_by: tuple[str, ...] = ("pk",)
@@ -284,8 +300,9 @@ class FHIRResource:
     # --- search -------------------------------------------------------------------
 
     def check_params(self, asked: Asked, query: Mapping[str, Any]) -> None:
-        """One citizen at most, the required parameters, then no parameter
-        the type does not know."""
+        """No CPR number outside ``cpr_params``, one citizen at most, the
+        required parameters, then no parameter the type does not know."""
+        self.check_no_cpr(query)
         self.check_one_citizen(query)
         known = {p.name for p in self.search_params} | set(RESULT_PARAMS)
         if self.refuse_unknown_params:
@@ -318,6 +335,26 @@ class FHIRResource:
                 )
         self.check_repeated(query)
         self.check_tokens(query)
+
+    def check_no_cpr(self, query: Mapping[str, Any]) -> None:
+        """A POST search's form may carry what a URL may not, and its paging
+        links repeat the form's values as a URL: a CPR number in a parameter
+        not searched by one would reach every link (and the client's and
+        proxies' logs), so it is refused, naming the parameter and never the
+        number (ADR 0002). A URL's query was refused before (``cpr_in_query``)."""
+        values = query.lists() if isinstance(query, QueryDict) else _as_lists(query)
+        for name, raws in values:
+            if name in self.cpr_params:
+                continue
+            if cpr_in_text(str(name)) or any(cpr_in_text(str(raw)) for raw in raws):
+                shown = "" if cpr_in_text(str(name)) else str(name)[:30]
+                raise InvalidInput(
+                    "search.cpr_not_searchable",
+                    f"A CPR number is searched only as Patient's identifier; {shown or 'this'}"
+                    " takes none: search by patient=Patient/<id>.",
+                    field=shown or None,
+                    params={"name": shown or "?"},
+                )
 
     def check_tokens(self, query: Mapping[str, Any]) -> None:
         """Every value of a token parameter is one FHIR reads (``code``,
@@ -438,6 +475,9 @@ class FHIRResource:
         if query is None:
             return None
         try:
+            # A CPR number read as a Patient id names no citizen (not the one
+            # whose row id it happens to be).
+            self.check_no_cpr(query)
             return self.searched_citizen(query)
         except InvalidInput:
             return None
@@ -797,7 +837,13 @@ class ResourcePostSearchView(_ResourceView):
 
     def post(self, request: Request) -> Response:
         form = request.data if isinstance(request.data, QueryDict) else QueryDict()
+        # The URL's and the form's values together, as one query gives them
+        # (http.html#search): a parameter in both is given twice and read as
+        # such, never answered for the form's value with the URL's dropped.
         query = request.query_params.copy()
         for key in form:
-            query.setlist(key, form.getlist(key))
+            for value in form.getlist(key):
+                query.appendlist(key, value)
+        # The form says what the answer is too: only JSON is served (as in the URL).
+        refuse_unserved_format(form.getlist("_format"))
         return self.answer_search(request, query, body_params=frozenset(form.keys()))

@@ -148,8 +148,7 @@ class FHIRView(APIView):
         super().initial(request, *args, **kwargs)
         # FHIR's _format names the answer's format: JSON is the one there is,
         # as for an Accept header asking for XML (406).
-        if any("json" not in value.lower() for value in request.query_params.getlist("_format")):
-            raise NotAcceptable(_FORMAT_NOT_SERVED)
+        refuse_unserved_format(request.query_params.getlist("_format"))
         # The answer is FHIR R4: an Accept header asking only for another
         # version (application/fhir+json; fhirVersion=3.0) is not served.
         accepted = [_media_params(item) for item in request.META.get("HTTP_ACCEPT", "").split(",")]
@@ -266,6 +265,13 @@ def _cpr_in_patient_path(request: Request) -> InvalidInput | None:
     return InvalidInput(
         "request.cpr_in_url", "A CPR number never goes in a URL; send it in the request body."
     )
+
+
+def refuse_unserved_format(values: list[str]) -> None:
+    """FHIR's ``_format`` names the answer's format: JSON is the one there is,
+    as for an Accept header asking for XML (406)."""
+    if any("json" not in str(value).lower() for value in values):
+        raise NotAcceptable(_FORMAT_NOT_SERVED)
 
 
 def _last_modified(response: Any) -> None:

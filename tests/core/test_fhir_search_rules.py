@@ -245,6 +245,140 @@ def test_post_search_with_a_form_body_is_served_on_every_searchable_type(
         assert _total(response) == _total(client.get(base))
 
 
+@pytest.mark.parametrize("resource", _searchable(), ids=lambda r: r.type)
+def test_post_search_reads_the_url_and_the_form_together_on_every_type(
+    scene: Scene, resource: FHIRResource
+) -> None:
+    """http.html#search: a POST search's parameters are the URL's and the
+    form's together. A page size in both is given twice and refused as a
+    repeat, as in a GET; the form's value used and the URL's dropped answered
+    another query than the one sent. The refusal is recorded (R9)."""
+    reader, base = _base(resource, scene)
+    client = f.client_for(reader)
+    before = AuditEntry.objects.count()
+    response = client.post(
+        f"/fhir/{resource.type}/_search?_count=1",
+        data=base.partition("?")[2] + "&_count=2",
+        content_type="application/x-www-form-urlencoded",
+    )
+    _refused(response, "search.param_repeated")
+    assert response.json()["issue"][0]["expression"] == ["_count"]
+    entry = AuditEntry.objects.filter(id__gt=0).latest("id")
+    assert AuditEntry.objects.count() == before + 1
+    assert (entry.action, entry.outcome, entry.reason_code) == (
+        "search",
+        "denied",
+        "search.param_repeated",
+    )
+
+
+def test_post_search_applies_a_range_split_between_the_url_and_the_form(scene: Scene) -> None:
+    """``date=ge…`` in the URL and ``date=lt…`` in the form is one range: the
+    lower bound was dropped and an older diagnosis answered as inside it."""
+    record_resource_create(
+        actor=Actor.for_membership(scene.nurse),
+        data=bodies.diagnosis(scene.person.pk, recordedDate="2020-05-01T10:00:00+01:00"),
+        purpose="treatment",
+    )
+    client = f.client_for(scene.nurse)
+    response = client.post(
+        "/fhir/Condition/_search?date=ge2025-01-01",
+        data=f"patient={scene.person.pk}&date=lt2026-01-01",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert _total(response) == 1
+    [entry] = response.json()["entry"]
+    assert entry["resource"]["id"] == str(scene.diagnosis.pk)
+    # The next page is the same range: the links repeat both bounds.
+    self_link = next(link["url"] for link in response.json()["link"] if link["relation"] == "self")
+    assert "date=ge2025-01-01" in self_link and "date=lt2026-01-01" in self_link
+
+
+def test_post_search_naming_another_citizen_in_the_url_is_refused(scene: Scene) -> None:
+    """``patient`` in the URL and in the form naming two citizens is no one
+    citizen's search: refused, not answered for the form's citizen."""
+    other = f.citizen()
+    client = f.client_for(scene.nurse)
+    response = client.post(
+        f"/fhir/Condition/_search?patient=Patient/{other.pk}",
+        data=f"patient=Patient/{scene.person.pk}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    _refused(response, "search.patient_conflict")
+
+
+def test_post_search_asking_for_xml_in_the_form_is_not_acceptable(scene: Scene) -> None:
+    """``_format=xml`` in the form asks for XML as it does in the URL (406),
+    not answered in JSON as if it had not been asked."""
+    client = f.client_for(scene.nurse)
+    response = client.post(
+        "/fhir/Condition/_search",
+        data=f"patient={scene.person.pk}&_format=application/fhir%2Bxml",
+        content_type="application/x-www-form-urlencoded",
+    )
+    _refused(response, "request.not_acceptable", status=406)
+
+
+@pytest.mark.parametrize(
+    "resource", [r for r in _searchable() if r.type != "Patient"], ids=lambda r: r.type
+)
+def test_a_cpr_number_in_a_post_search_form_is_refused_not_echoed_into_links(
+    scene: Scene, resource: FHIRResource
+) -> None:
+    """A form may carry what a URL may not, but a search's paging links repeat
+    its values as URLs: ``patient=<CPR number>`` was read as a Patient id and
+    the number put in every link. Only Patient's identifier is searched by
+    CPR number; anywhere else it is refused, never echoed, and the attempt
+    recorded (R9)."""
+    reader, _ = _base(resource, scene)
+    cpr = scene.person.cpr
+    client = f.client_for(reader)
+    before = AuditEntry.objects.count()
+    response = client.post(
+        f"/fhir/{resource.type}/_search",
+        data=f"patient={cpr}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    _refused(response, "search.cpr_not_searchable")
+    assert response.json()["issue"][0]["expression"] == ["patient"]
+    assert cpr not in response.content.decode()
+    assert AuditEntry.objects.count() == before + 1
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.outcome, entry.reason_code) == (
+        "search",
+        "denied",
+        "search.cpr_not_searchable",
+    )
+    assert entry.actor_user_id == reader.user_id
+    # The number read as a Patient id names no citizen's log.
+    assert entry.citizen_id is None
+
+
+def test_a_cpr_number_in_a_post_search_form_is_explained_in_danish(scene: Scene) -> None:
+    client = f.client_for(scene.nurse)
+    response = client.post(
+        "/fhir/Condition/_search",
+        data=f"patient={scene.person.pk}&code={scene.person.cpr}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    _refused(response, "search.cpr_not_searchable")
+    assert response.json()["issue"][0]["details"]["text"] == (
+        "Der søges kun på CPR-nummer som Patients identifier; code tager intet CPR-nummer:"
+        " søg med patient=Patient/<id>."
+    )
+
+
+def test_a_cpr_search_of_patient_in_the_form_body_is_still_served(scene: Scene) -> None:
+    client = f.client_for(scene.nurse)
+    response = client.post(
+        "/fhir/Patient/_search",
+        data=f"identifier=urn:oid:1.2.208.176.1.2|{scene.person.cpr}",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert _total(response) == 1
+    assert scene.person.cpr not in json.dumps(response.json()["link"])
+
+
 def test_the_statement_declares_summary_and_no_modifiers(scene: Scene) -> None:
     statement = f.client_for(None).get("/fhir/metadata").json()
     for entry in statement["rest"][0]["resource"]:
