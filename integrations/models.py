@@ -202,6 +202,9 @@ class OutboundMessage(models.Model):
 
 # The code of a message its receiver refused with a fatal-error acknowledgement.
 PARTNER_FATAL = "partner.fatal_error"
+# The code of a message to a partner that has been deactivated: parked for a
+# person (who sends it elsewhere or reactivates the partner), never posted.
+PARTNER_INACTIVE = "partner.inactive"
 
 # The board's words for the events the platform sends and the reasons a
 # message needs a person (translated when shown).
@@ -229,11 +232,18 @@ REASON_LABELS = {
     "consent.refused": gettext_noop("The citizen has refused disclosure to the receiver"),
     "medcom.rule_broken": gettext_noop("Breaks MedCom's rules"),
     "worker.lost": gettext_noop("The sending was interrupted"),
+    PARTNER_INACTIVE: gettext_noop("The receiver is no longer an active partner"),
 }
 # Codes whose text is the receiver's or MedCom's rules' own words.
 REASONS_IN_THEIR_WORDS = {PARTNER_FATAL, "partner.transient_error", "medcom.rule_broken"}
 # Codes that fail a message at once, not after the attempts ran out.
-FAILED_AT_ONCE = {PARTNER_FATAL, "medcom.rule_broken", "ack.missing", "consent.refused"}
+FAILED_AT_ONCE = {
+    PARTNER_FATAL,
+    PARTNER_INACTIVE,
+    "medcom.rule_broken",
+    "ack.missing",
+    "consent.refused",
+}
 
 
 # The board's words for what partners send, and for why the platform refused

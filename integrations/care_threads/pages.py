@@ -31,7 +31,7 @@ from core.refusals import Concerns
 from core.validation import row_id
 from integrations.care_threads.reply import care_thread_reply
 from integrations.care_threads.selectors import care_thread_access
-from integrations.models import CareThread, OutboundMessage
+from integrations.models import PARTNER_INACTIVE, CareThread, OutboundMessage
 
 # The reference drawn with the form (``care_reply_ref``).
 _FORM_REF = re.compile(r"[0-9a-f]{32}")
@@ -88,6 +88,21 @@ def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse
         messages.warning(
             request,
             _("The reply is kept but not sent: the citizen has refused disclosure to %(partner)s.")
+            % {"partner": thread.partner.organisation.name},
+        )
+        return _back(request)
+    if (
+        segment.outbound is not None
+        and segment.outbound.status == OutboundMessage.Status.FAILED
+        and segment.outbound.last_error_code == PARTNER_INACTIVE
+    ):
+        # The partner is no longer one the platform sends to: kept for a person.
+        messages.warning(
+            request,
+            _(
+                "The reply is kept but not sent: %(partner)s is no longer an active partner. "
+                "The list of hand-offs that need a person says why."
+            )
             % {"partner": thread.partner.organisation.name},
         )
         return _back(request)

@@ -43,7 +43,12 @@ from integrations.disclosure import (
     disclosure_decide,
     disclosure_withhold,
 )
-from integrations.models import REASONS_IN_THEIR_WORDS, DeliveryAttempt, OutboundMessage
+from integrations.models import (
+    PARTNER_INACTIVE,
+    REASONS_IN_THEIR_WORDS,
+    DeliveryAttempt,
+    OutboundMessage,
+)
 from integrations.outbox.queue import DELIVER_TASK, deliver_later
 from integrations.partners import adapter_for
 
@@ -135,9 +140,10 @@ def _next_in_line(settled: list[OutboundMessage], now: dt.datetime) -> list[int]
     return sorted(nexts.values())
 
 
-def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], list[int]]:
+def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], list[int], list[int]]:
     """Lock the due messages among ``message_pks`` (others hold the rest), ask
-    R4 again, and open one attempt for each message that may go."""
+    R4 again, park those whose partner has been deactivated, and open one
+    attempt for each message that may go."""
     with transaction.atomic():
         messages = list(
             OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
@@ -151,13 +157,14 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
         )
         messages = _first_in_line(messages)
         if not messages:
-            return [], []
+            return [], [], []
         directives = directives_in_force(
             [m.citizen_id for m in messages if m.citizen_id is not None], at=now
         )
         sending: list[OutboundMessage] = []
         decisions: list[DisclosureDecision] = []
         withheld: list[int] = []
+        parked: list[int] = []
         for message in messages:
             decision = disclosure_decide(
                 message, directives=directives.get(message.citizen_id or 0, []), at=now
@@ -168,6 +175,20 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
                 message.save(update_fields=fields)
                 withheld.append(message.pk)
                 continue
+            if not message.partner.is_active:
+                # Deactivated since the message was written: parked for a person.
+                message.status = OutboundMessage.Status.FAILED
+                message.failed_at = now
+                message.last_error_code = PARTNER_INACTIVE
+                message.last_error = f"partner {message.partner.code} is deactivated"
+                message.save(update_fields=["status", "failed_at", "last_error_code", "last_error"])
+                log.warning(
+                    "outbound message %s to %s parked: partner deactivated",
+                    message.pk,
+                    message.partner.code,
+                )
+                parked.append(message.pk)
+                continue
             decisions.append(decision)
             message.status = OutboundMessage.Status.SENDING
             message.attempts += 1
@@ -177,10 +198,10 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
                 + LEASE_MARGIN_SECONDS
             )
             sending.append(message)
-        if withheld:
-            _hand_on([m for m in messages if m.pk in set(withheld)], now)
+        if withheld or parked:
+            _hand_on([m for m in messages if m.pk in {*withheld, *parked}], now)
         if not sending:
-            return [], withheld
+            return [], withheld, parked
         lease_until = sending[0].lease_until
         OutboundMessage.objects.filter(pk__in=[m.pk for m in sending]).update(
             status=OutboundMessage.Status.SENDING,
@@ -205,7 +226,7 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
             ]
         )
     claimed = [Claimed(m, a, d) for m, a, d in zip(sending, attempts, decisions, strict=True)]
-    return claimed, withheld
+    return claimed, withheld, parked
 
 
 def _audit_disclosure(message: OutboundMessage, decision: DisclosureDecision) -> None:
@@ -374,7 +395,7 @@ def outbox_deliver(*, message_pks: list[int]) -> dict[int, str]:
     message's attempt outcome, or ``withheld``; messages not claimed (already
     sent, not yet due, or held by another worker) are left out."""
     now = timezone.now()
-    claimed, withheld = _claim(message_pks, now)
+    claimed, withheld, parked = _claim(message_pks, now)
     results: list[tuple[Claimed, DeliveryAnswer]] = []
     unreachable: set[int] = set()
     for c in claimed:
@@ -397,4 +418,5 @@ def outbox_deliver(*, message_pks: list[int]) -> dict[int, str]:
         _record(results)
     outcomes = {c.message.pk: answer.outcome for c, answer in results}
     outcomes.update(dict.fromkeys(withheld, OutboundMessage.Status.WITHHELD.value))
+    outcomes.update(dict.fromkeys(parked, OutboundMessage.Status.FAILED.value))
     return outcomes

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.disclosure import directives_in_force, disclosure_decide, disclosure_withhold
-from integrations.models import OutboundMessage, Partner
+from integrations.models import PARTNER_INACTIVE, OutboundMessage, Partner
 from integrations.outbox.queue import deliver_later
 
 if TYPE_CHECKING:
@@ -80,8 +80,9 @@ def outbox_enqueue(
     written *withheld* (kept for the coordinator, audited as a denied
     disclosure) and not handed to a worker. A message ``parked`` (an error
     code and the reason, e.g. the MedCom rule it breaks) is written *failed*
-    for a person and never sent. ``recipient`` is the organisation the
-    partner carries the message for, when not its own (R4 asks for both)."""
+    for a person and never sent, as is one to a deactivated partner.
+    ``recipient`` is the organisation the partner carries the message for,
+    when not its own (R4 asks for both)."""
     header = bundle["entry"][0]["resource"]
     now = timezone.now()
     message = OutboundMessage(
@@ -111,6 +112,10 @@ def outbox_enqueue(
             disclosure_withhold(message, task=ENQUEUE_TASK, at=now, stage="enqueue")
             message.save(force_insert=True)
             return message
+        if parked is None and not partner.is_active:
+            # A deactivated partner is posted nothing: the message waits for a
+            # person with the reason, never lost and never sent to a stale endpoint.
+            parked = (PARTNER_INACTIVE, f"partner {partner.code} is deactivated")
         if parked is not None:
             message.status = OutboundMessage.Status.FAILED
             message.failed_at = now

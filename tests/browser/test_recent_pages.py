@@ -1,0 +1,133 @@
+"""axe-core on the pages added lately, in the states a user meets them in: the
+nurse's bag page before she has taken anything; closing an episode from the
+coordinator's referral page (with a partner's care thread and its reply
+form) and from the nurse's visit page, with the form as drawn and as
+redrawn with the refusal; the phone referral form refused
+with its requested time (*ønsket tidspunkt*) marked; the physician's alerts
+on her page."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from acute.clinical.models import PhysicianAlert
+from core.models import Role
+from integrations.models import CareMessage, CareThread, Partner
+from tests import factories
+from tests.acute.clinical.conftest import visit_scene
+from tests.browser.accessibility import assert_accessible
+from tests.browser.conftest import DESKTOP, TABLET_PORTRAIT, log_in
+from tests.browser.test_role_tasks import _phone_order
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def _without_browser_checks(page, form: str) -> None:
+    """The server's refusal is what is checked: the browser's own (required,
+    maxlength) would stop the form before it is sent."""
+    page.locator(form).evaluate("f => { f.noValidate = true; }")
+
+
+def test_nurse_bag_page_before_anything_is_taken(new_page):
+    nurse, _shift = factories.acute_nurse_on_shift()
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    page.goto("/nurse/bag/")
+    assert page.locator("main h1").count() == 1
+    assert_accessible(page)
+
+
+def _care_thread(scene) -> None:
+    """Home nursing wrote about the citizen: the thread and its reply form."""
+    home = factories.home_nursing("157")
+    partner = factories.integration_partner(Partner.Kind.HOME_NURSING, home)
+    thread = CareThread.objects.create(
+        identifier=f"urn:uuid:{uuid.uuid4()}",
+        partner=partner,
+        citizen=scene.citizen,
+        referral=scene.referral,
+        category="carecoordination",
+        topic="Borgerens medicin",
+    )
+    CareMessage.objects.create(
+        thread=thread,
+        identifier=f"urn:uuid:{uuid.uuid4()}",
+        header_id=str(uuid.uuid4()),
+        direction=CareMessage.Direction.IN,
+        activity="new-message",
+        text="Hvornår kommer I? <b>Borgeren</b> er utryg.",
+        author="Mette Hansen, Sygeplejerske",
+        written_at=timezone.now(),
+    )
+
+
+def test_coordinator_closes_an_episode_from_the_referral_page(new_page):
+    scene = visit_scene(on_site=True)
+    _care_thread(scene)
+    page = new_page(DESKTOP)
+    log_in(page, scene.coordinator.user.username, factories.PASSWORD)
+    page.goto(f"/coordinator/referrals/{scene.referral.pk}/")
+    assert page.locator("#episode-complete").is_visible()
+    assert "<b>Borgeren</b>" in page.locator("main").inner_text()  # text, not markup
+    assert_accessible(page)
+    # The nurse is with the citizen: refused, the form drawn again with why.
+    page.get_by_label("Udfald").select_option(index=1)
+    page.get_by_role("button", name="Afslut forløbet").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator(".alert-error, [role=alert]").count() >= 1
+    assert_accessible(page)
+
+
+def test_nurse_closes_an_episode_from_her_visit_page(new_page):
+    scene = visit_scene(on_site=False)
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, scene.nurse.user.username, factories.PASSWORD)
+    page.goto(f"/nurse/visits/{scene.visit.pk}/")
+    page.locator("#tab-complete-label").click()
+    assert page.locator("#episode-complete").is_visible()
+    assert_accessible(page)
+    _without_browser_checks(page, "#episode-complete form")
+    page.locator("#episode-complete").get_by_role("button", name="Afslut forløbet").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator('#episode-outcome[aria-invalid="true"]').count() == 1
+    page.locator("#tab-complete-label").click()
+    assert_accessible(page)
+
+
+def test_phone_referral_refused_with_its_requested_time_marked(new_page):
+    coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
+    page = new_page(DESKTOP)
+    log_in(page, coordinator.user.username, factories.PASSWORD)
+    page.goto("/coordinator/referrals/new/")
+    page.locator("#f-req-from").fill("14:00")
+    page.locator("#f-req-to").fill("10:00")
+    _without_browser_checks(page, "form:has(#f-req-from)")
+    page.get_by_role("button", name="Gem henvisning").click()
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator('[aria-invalid="true"]').count() >= 1
+    assert_accessible(page)
+
+
+def test_physician_reads_her_alerts(new_page):
+    scene = visit_scene()
+    order = _phone_order(scene, "Pivmecillinam 400 mg tablet")
+    for kind in (
+        PhysicianAlert.Kind.CONFIRMATION_REMINDER,
+        PhysicianAlert.Kind.PRESCRIPTION_OVERDUE,
+    ):
+        PhysicianAlert.objects.create(
+            kind=kind,
+            citizen=scene.citizen,
+            recipient=scene.physician.user,
+            visit=scene.visit,
+            medication_order=order,
+            message="Telefonordination afventer bekræftelse",
+        )
+    page = new_page({"width": 390, "height": 844})
+    log_in(page, scene.physician.user.username, factories.PASSWORD)
+    page.goto("/physician/orders/")
+    assert page.locator(".physician-alerts li").count() == 2
+    assert_accessible(page)
