@@ -499,6 +499,7 @@ FIXED = (
     ),
     gettext_noop("Choose the date of the requested time."),
     gettext_noop("The requested date or time cannot be read."),
+    gettext_noop("The figures take start, end, period and output."),
 )
 
 TEMPLATES: dict[str, Promise] = {

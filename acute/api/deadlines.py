@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,9 +18,12 @@ from acute import selectors, services
 from acute.api.roles import COORDINATOR, FIGURE_READERS
 from acute.models import DeadlineWarning, Urgency
 from core.api import actor_of, valid
-from core.errors import NotFoundOrNotAllowed
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.logging import scrub
 from core.openapi import results_of
 from core.refusals import Concerns
+
+FIGURES_CONCERN = Concerns(resource_type="Figures", purpose="operations", action="export")
 
 
 class WarningOut(serializers.Serializer[Any]):
@@ -115,6 +120,8 @@ class FiguresView(APIView):
     with small counts suppressed (R6). Every release is audited."""
 
     permission_classes = [FIGURE_READERS]
+    # Another role refused here is recorded (R6, R9): about no citizen.
+    concerns = FIGURES_CONCERN
 
     @extend_schema(
         operation_id="acute_figures",
@@ -127,9 +134,25 @@ class FiguresView(APIView):
         },
     )
     def get(self, request: Request) -> Response | HttpResponse:
-        data = valid(FiguresIn, request.query_params)
+        actor = actor_of(request)
+        try:
+            unknown = sorted(set(request.query_params) - {*FiguresIn().fields, "format"})
+            if unknown:
+                raise InvalidInput(
+                    "figures.param_unknown",
+                    _("The figures take start, end, period and output."),
+                    field=scrub(unknown[0])[:30],
+                )
+            data = valid(FiguresIn, request.query_params)
+        except (PlatformError, ValidationError) as refused:
+            selectors.figures_refused(
+                actor=actor,
+                reason_code=getattr(refused, "code", "") or "request.invalid",
+                field=getattr(refused, "field", None),
+            )
+            raise
         rows = selectors.figures_release(
-            actor=actor_of(request), start=data["start"], end=data["end"], period=data["period"]
+            actor=actor, start=data["start"], end=data["end"], period=data["period"]
         )
         if data["output"] == "csv":
             response = HttpResponse(selectors.figures_csv(rows), content_type="text/csv")

@@ -16,6 +16,7 @@ from core.errors import InvalidInput, PlatformError
 from core.models import Role
 from core.pages import bar_chart, page_actor, render_page
 from core.permissions import page
+from core.refusals import Concerns
 
 
 def _choice_label(choices: type[models.TextChoices], value: str) -> str:
@@ -26,7 +27,11 @@ def _choice_label(choices: type[models.TextChoices], value: str) -> str:
         return value
 
 
-@page(Role.COORDINATOR)
+# Another role refused here is recorded (R6, R9): about no citizen.
+@page(
+    Role.COORDINATOR,
+    concerns=Concerns(resource_type="Figures", purpose="operations", action="export"),
+)
 def coordinator_figures(request: HttpRequest) -> HttpResponse:
     """Follow-up figures with charts (aggregates only: no citizen data)."""
     today = timezone.localdate()
@@ -41,6 +46,9 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
                 InvalidInput("figures.date_invalid", _("Dates as YYYY-MM-DD."), field=name)
             )
     if refused:
+        acute_selectors.figures_refused(
+            actor=page_actor(request), reason_code=refused[0].code, field=refused[0].field
+        )
         return render_page(
             request,
             "acute/figures.html",

@@ -19,6 +19,7 @@ from acute.selectors.figures import (
     PERIODS,
     figures,
     figures_csv,
+    figures_refused,
     figures_release,
 )
 from acute.selectors.nurses import nurse_on_shift, nurse_states, shifts_on
@@ -34,6 +35,7 @@ __all__ = [
     "episode_get",
     "figures",
     "figures_csv",
+    "figures_refused",
     "figures_release",
     "need_for",
     "nurse_on_shift",

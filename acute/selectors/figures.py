@@ -22,12 +22,14 @@ from django.utils import timezone
 from acute.deadlines import LOCAL
 from acute.models import Episode, Referral, Visit
 from consent.analyses import suppress
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PlatformError
 from core.models import Role
+from core.spreadsheet import BOM, csv_decimal, csv_text
 
 PERIODS = ("day", "month")
+_CHUNK = 2000
 
 
 def _period_key(at: dt.datetime, period: str) -> str:
@@ -103,13 +105,16 @@ def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]
     )
     now = timezone.now()
     buckets: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    arrival_minutes: dict[str, list[float]] = defaultdict(list)
-    for row in referrals:
+    # Per period: how many arrived and their minutes summed, never a list of
+    # every arrival (a year of referrals is read in chunks, not held at once).
+    arrivals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    for row in referrals.iterator(chunk_size=_CHUNK):
         received_at, deadline_at, reached_at, urgency, source, municipality = row[:6]
         status, on_hold_since, closed_at = row[6:]
         key = _period_key(received_at, period)
         if reached_at is not None:
-            arrival_minutes[key].append((reached_at - received_at).total_seconds() / 60)
+            arrivals[key][0] += 1
+            arrivals[key][1] += (reached_at - received_at).total_seconds() / 60
         met = deadline_met(
             deadline_at=deadline_at,
             reached_at=reached_at,
@@ -130,15 +135,24 @@ def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]
             bucket[0] += 1
             bucket[1] += int(met)
     outcomes: dict[tuple[str, str], int] = defaultdict(int)
-    for closed_at, outcome in Episode.objects.filter(
-        status=Episode.Status.COMPLETED, closed_at__gte=since, closed_at__lt=until
-    ).values_list("closed_at", "outcome"):
+    for closed_at, outcome in (
+        Episode.objects.filter(
+            status=Episode.Status.COMPLETED, closed_at__gte=since, closed_at__lt=until
+        )
+        .values_list("closed_at", "outcome")
+        .iterator(chunk_size=_CHUNK)
+    ):
         if closed_at is not None:
             outcomes[(_period_key(closed_at, period), outcome)] += 1
     visits: dict[tuple[str, str], int] = defaultdict(int)
-    for on_site_at, municipality in Visit.objects.filter(
-        on_site_at__gte=since, on_site_at__lt=until
-    ).values_list("on_site_at", "citizen__municipality__name"):
+    # A visit counts for the municipality its episode belongs to (who shares
+    # the cost), not where the citizen lives today: a citizen who moved, or a
+    # municipality that has left the function, keeps its past visits.
+    for on_site_at, municipality in (
+        Visit.objects.filter(on_site_at__gte=since, on_site_at__lt=until)
+        .values_list("on_site_at", "episode__municipality__name")
+        .iterator(chunk_size=_CHUNK)
+    ):
         if on_site_at is not None:
             visits[(_period_key(on_site_at, period), municipality)] += 1
     rows: list[dict[str, Any]] = []
@@ -154,17 +168,17 @@ def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]
                 "share": round(reached / total, 3) if total else None,
             }
         )
-    for key, minutes in sorted(arrival_minutes.items()):
+    for key, (arrived, minutes) in sorted(arrivals.items()):
         rows.append(
             {
                 "period": key,
                 "figure": "minutes_referral_to_arrival",
                 "dimension": "all",
                 "value": "mean",
-                "count": len(minutes),
+                "count": int(arrived),
                 "met": None,
                 "share": None,
-                "mean_minutes": round(sum(minutes) / len(minutes), 1),
+                "mean_minutes": round(minutes / arrived, 1),
             }
         )
     totals: dict[str, int] = defaultdict(int)
@@ -209,12 +223,26 @@ FIGURE_COLUMNS = (
 )
 
 
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return csv_decimal(value)
+    if isinstance(value, str):
+        return csv_text(value)
+    return str(value)
+
+
 def figures_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """The rows for a spreadsheet: a byte order mark so a municipality's æ,
+    ø and å read right, decimal commas, and no text cell (a municipality's or
+    a referrer's name) that could start a formula."""
     out = io.StringIO()
+    out.write(BOM)
     writer = csv.DictWriter(out, fieldnames=FIGURE_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in FIGURE_COLUMNS})
+        writer.writerow({k: _csv_cell(row.get(k)) for k in FIGURE_COLUMNS})
     return out.getvalue()
 
 
@@ -223,12 +251,17 @@ def figures_release(
 ) -> list[dict[str, Any]]:
     """The figures as ``actor`` may have them, audited: exact for the
     coordinator's operations, whole months with small counts suppressed for
-    the analyst (R6)."""
-    _within_years(start=start, end=end)
+    the analyst (R6). A request refused for its dates or period is audited
+    too, as refused."""
     analyst = actor.role == Role.ANALYST
-    if analyst:
-        _whole_months(start=start, end=end, period=period)
-    rows = figures(start=start, end=end, period=period)
+    try:
+        _within_years(start=start, end=end)
+        if analyst:
+            _whole_months(start=start, end=end, period=period)
+        rows = figures(start=start, end=end, period=period)
+    except PlatformError as refused:
+        figures_refused(actor=actor, reason_code=refused.code, field=refused.field)
+        raise
     min_cell = settings.CONSENT_ANALYSIS_MIN_CELL
     if analyst:
         rows = suppressed(rows, min_cell=min_cell)
@@ -247,6 +280,22 @@ def figures_release(
         },
     )
     return rows
+
+
+def figures_refused(*, actor: Actor, reason_code: str, field: str | None = None) -> None:
+    """A request for the figures refused for what it asked (its dates, its
+    period, a parameter they do not take), on the audit log as refused: about
+    no citizen, naming the field, never what was typed into it."""
+    audit_record(
+        actor=actor,
+        action=Action.EXPORT,
+        purpose=Purpose.ANALYSIS if actor.role == Role.ANALYST else Purpose.OPERATIONS,
+        citizen_id=None,
+        outcome=Outcome.DENIED,
+        resource_type="Figures",
+        reason_code=reason_code,
+        detail={"field": field} if field else {},
+    )
 
 
 def _whole_months(*, start: dt.date, end: dt.date, period: str) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.utils.translation import gettext, gettext_lazy
 
+from core.spreadsheet import BOM, csv_decimal, csv_text
+
 SUPPRESSED = None  # a suppressed value is published as null / "hidden"
 
 # Every released table says this, in the analyst's language.
@@ -95,10 +97,16 @@ class Table:
         }
 
     def as_csv(self) -> str:
+        """For a spreadsheet: a byte order mark so æ, ø and å read right,
+        decimal commas, and no name (a municipality's, a service's) that
+        could start a formula."""
         out = io.StringIO()
+        out.write(BOM)
         writer = csv.writer(out)
         total_label = gettext("Total")
-        writer.writerow([self.row_header_label, *self.columns, total_label])
+        writer.writerow(
+            [csv_text(str(self.row_header_label)), *map(csv_text, self.columns), total_label]
+        )
 
         # A hidden cell is marked as the page marks it, never "<5": a cell is
         # also hidden so that a total does not give away a small one, and
@@ -109,19 +117,21 @@ class Table:
             return hidden if value is None else str(value)
 
         for name, cells, total in zip(self.rows, self.cells, self.row_totals, strict=True):
-            writer.writerow([name, *(show(c) for c in cells), show(total)])
+            writer.writerow([csv_text(name), *(show(c) for c in cells), show(total)])
         writer.writerow([total_label, *(show(c) for c in self.column_totals), show(self.total)])
         # Below the table, so the table itself reads as before in a spreadsheet.
         writer.writerow([])
-        writer.writerow([self.suppression_note()])
-        writer.writerow([str(NOISE_NOTE)])
+        writer.writerow([csv_text(self.suppression_note())])
+        writer.writerow([csv_text(str(NOISE_NOTE))])
         privacy = self.privacy
-        writer.writerow([gettext("Epsilon of this answer"), number(privacy.epsilon)])
-        writer.writerow([gettext("Epsilon spent by this request"), number(privacy.epsilon_spent)])
+        writer.writerow([gettext("Epsilon of this answer"), csv_decimal(privacy.epsilon)])
+        writer.writerow(
+            [gettext("Epsilon spent by this request"), csv_decimal(privacy.epsilon_spent)]
+        )
         writer.writerow(
             [
                 gettext("Budget left (last %(days)s days)") % {"days": privacy.window_days},
-                number(privacy.budget_remaining),
+                csv_decimal(privacy.budget_remaining),
             ]
         )
         return out.getvalue()

@@ -176,7 +176,7 @@ def test_r6_diagnosis_and_service_per_municipality_audited_and_exported(world: W
         "/api/consent/analyses/diagnosis-and-service/csv?diagnosis=E11&service=home-nursing"
     )
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
-    text = csv.content.decode()
+    text = csv.content.decode("utf-8-sig")
     # A hidden cell reads as the page reads it: never "<5", which a cell
     # hidden only to protect another (5 or more) is not.
     assert "Gentofte Kommune,6,7,13" in text and ",skjult" in text and "<5" not in text
