@@ -128,6 +128,9 @@ MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     # Before anything reads a body: one too large for its door is refused unread.
     "core.boundary.BodySizeMiddleware",
+    # Before anyone is signed in or sent anywhere: a CPR number in a URL
+    # (docs/decisions/0002) is refused, never carried on in a redirect.
+    "core.cpr_in_url.CprInUrlMiddleware",
     "core.boundary.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -36,7 +36,8 @@ urlpatterns = [
     path("fhir", TransactionView.as_view(), name="fhir-base"),
     path("fhir/", include("core.fhir.urls")),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch, never sent back to an address holding a CPR number.
+    path("i18n/setlang/", core_views.language_set, name="set_language"),
     path("", include("core.urls")),
     path("", include("consent.urls")),
     path("", include("consent.audit.urls")),

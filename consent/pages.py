@@ -25,15 +25,10 @@ from consent.analyses import (
     analysis_budget,
     analysis_run,
 )
-from consent.audit.models import Action, Outcome, Purpose
 from consent.audit.selectors import audit_citizens_find
-from consent.audit.services import audit_record
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
-from core.boundary import CPR_IN_ADDRESS
-from core.cpr import cpr_in_text
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
-from core.exception_handler import error_response
 from core.middleware import not_allowed
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
@@ -68,30 +63,6 @@ def insight_find(request: HttpRequest) -> HttpResponse:
 def insight(request: HttpRequest, citizen_id: int) -> HttpResponse:
     actor = actor_from_request(request)
     assert actor is not None
-    if cpr_in_text(request.path):
-        # The citizen's CPR number typed into the address instead of the
-        # form: refused, and the attempt recorded without it (R9,
-        # docs/decisions/0002), never looked up as if it were an id.
-        audit_record(
-            actor=actor,
-            action=Action.EXPORT,
-            purpose=Purpose.AUDIT,
-            citizen_id=None,
-            outcome=Outcome.DENIED,
-            resource_type="Patient",
-            reason_code="cpr_in_url",
-        )
-        refused = InvalidInput(
-            "request.cpr_in_url",
-            "A CPR number never goes in a URL; send it in the request body.",
-        )
-        return error_response(
-            request,
-            400,
-            {"kind": refused.kind, **refused.as_dict()},
-            page_message=CPR_IN_ADDRESS,
-            error=refused,
-        )
     try:
         report = insight_report(actor=actor, citizen_id=citizen_id)
     except NotFoundOrNotAllowed:

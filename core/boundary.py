@@ -20,9 +20,12 @@ view, serializer, FHIR model or database sees it:
   lone UTF-16 surrogate (it cannot be encoded as UTF-8);
 - numbers are finite: no ``NaN`` or ``Infinity``, nothing beyond a double
   (``1e400``);
-- a query string under ``/api/`` holds nothing shaped like a CPR number
-  (``docs/decisions/0002-cpr-never-in-a-url.md``; ``/fhir/`` refuses it where
-  its Patient search reads it, and audits the attempt).
+- a URL holds nothing shaped like a CPR number
+  (``docs/decisions/0002-cpr-never-in-a-url.md``): not its path, on every
+  door, nor its query string outside ``/fhir/`` (:func:`cpr_in_url`, refused
+  by ``core.cpr_in_url.CprInUrlMiddleware`` before anyone is signed in or
+  sent anywhere; ``/fhir/`` refuses a query string in its base view, where
+  its Patient search says to search by POST).
 
 Each refusal is an :class:`~core.errors.InvalidInput` with a stable code, so the
 one exception handler answers 400 with the envelope on ``/api/`` and an
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -242,21 +246,45 @@ def _first_bad_field(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
-# The public transparency log's tree sizes are counters that reach ten digits;
-# it holds no citizen data.
+# The public transparency log's tree sizes and entry numbers are counters
+# that reach ten digits, and so are the audit log's entry ids on the
+# auditor's pages, her API and FHIR's AuditEvent: none holds citizen data.
 CPR_IN_QUERY_ALLOWED = ("/api/audit/log/",)
+CPR_IN_PATH_ALLOWED = re.compile(
+    r"/api/audit/log/.*"
+    r"|/api/audit/entries/[1-9][0-9]*(?:/review)?"
+    r"|/audit/entries/[1-9][0-9]*(?:/review)?"
+    r"|/fhir/AuditEvent/[1-9][0-9]*(?:/_history/[0-9]+)?",
+    re.DOTALL,
+)
 # Lazy: the page is written in the request's language, chosen later.
 CPR_IN_ADDRESS = gettext_lazy(
     "A CPR number is never put in a page's address. Type it in the form's field instead."
 )
 
 
-def cpr_in_query_outside_fhir(request: HttpRequest) -> InvalidInput | None:
-    """The refusal of a query string carrying something shaped like a CPR
-    number, on ``/api/`` and on the pages (a page's search form sent with
-    GET, or an address typed by hand, must not be answered, nor sent on to
-    log in with the number in ``next``), or None (``/fhir/`` refuses it in
-    its base view, where the refused attempt is audited)."""
+def cpr_in_path(path: str) -> bool:
+    """Whether a request's path (as Django decoded it) holds something shaped
+    like a CPR number, outside the paths whose digits are counters and the
+    static files, whose names carry a content hash (``app.1234567ab9cd.css``
+    is not a citizen's number, and a page must never lose its style to it)."""
+    if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+        return False
+    return cpr_in_text(path) and not CPR_IN_PATH_ALLOWED.fullmatch(path)
+
+
+def cpr_in_url(request: HttpRequest) -> InvalidInput | None:
+    """The refusal of a URL carrying something shaped like a CPR number, or
+    None: in its path, on every door (a page, ``/api/``, any ``/fhir/``
+    type), or in its query string outside ``/fhir/`` (whose base view
+    refuses that itself, where the Patient search says how to search by
+    POST). Asked before anyone is signed in or sent anywhere: an address
+    typed by hand is never answered with a redirect to the login page that
+    carries the number in ``next``."""
+    if cpr_in_path(request.path):
+        return InvalidInput(
+            "request.cpr_in_url", "A CPR number never goes in a URL; send it in the request body."
+        )
     if is_fhir_path(request.path) or request.path.startswith(CPR_IN_QUERY_ALLOWED):
         return None
     return cpr_in_query(request.GET)
@@ -277,30 +305,31 @@ def cpr_in_query(query: QueryDict) -> InvalidInput | None:
 
 
 class InputBoundaryMiddleware:
-    """Refuses a form post or query string carrying NUL or broken text, and a
-    query string carrying a CPR number (on ``/api/`` and the pages alike;
-    ``/fhir/`` refuses it itself), with a 400 in the shape of
-    the path (OperationOutcome on /fhir/, the envelope on /api/, a short page
-    elsewhere), before any view reads it."""
+    """Refuses a form post or query string carrying NUL or broken text with a
+    400 in the shape of the path (OperationOutcome on /fhir/, the envelope on
+    /api/, a short page elsewhere), before any view reads it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        in_url = cpr_in_query_outside_fhir(request)
-        if in_url is not None:
-            return error_response(
-                request,
-                400,
-                {"kind": in_url.kind, **in_url.as_dict()},
-                page_message=CPR_IN_ADDRESS,
-                error=in_url,
-            )
         bad = _first_bad_field(request)
         if bad is None:
             return self.get_response(request)
         error = _refuse_text(*bad)
         return refusal_response(request, error)
+
+
+def cpr_in_url_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
+    """The answer to a URL carrying a CPR number: 400 in the shape of its door,
+    on a page the short sentence saying where the number goes."""
+    return error_response(
+        request,
+        400,
+        {"kind": error.kind, **error.as_dict()},
+        page_message=CPR_IN_ADDRESS,
+        error=error,
+    )
 
 
 def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:

@@ -268,6 +268,7 @@ def decimal_parse(
     code: str,
     allow_float: bool = True,
     decimal_comma: bool = False,
+    plain: bool = False,
 ) -> Decimal:
     """One decimal from a JSON body, a form or a FHIR element, checked against
     the column it is stored in before any arithmetic touches it.
@@ -281,7 +282,9 @@ def decimal_parse(
     page's rules whatever ``decimal_comma`` says: a decimal comma or a
     decimal point, no exponent, and digits grouped by dots ("1.000") refused
     as ambiguous (``code`` with its own sentence). ``decimal_comma`` is for
-    text that arrives otherwise and may carry a comma.
+    text that arrives otherwise and may carry a comma. ``plain``: the number
+    is written out, never with an exponent ("1e3" is refused, not read as
+    1000), as a typed number is.
     """
     if not code.endswith("invalid"):
         raise ValueError("code must end in 'invalid'")
@@ -309,6 +312,8 @@ def decimal_parse(
         if decimal_comma:
             text = text.replace(",", ".")
         if len(text) > 64 or not _DECIMAL_TEXT.fullmatch(text):
+            raise refuse("invalid", _("Give a number."))
+        if plain and isinstance(raw, str) and "e" in text.lower():
             raise refuse("invalid", _("Give a number."))
     value = Decimal(text)
     if value.is_zero():

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
+from django.views import i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -24,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.cpr import cpr_in_text
 from core.errors import STATUS_BY_KIND, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.exception_handler import error_response
 from core.health import health_report
@@ -75,10 +77,32 @@ PENDING_LOGIN_SECONDS = 300
 def safe_next(next_url: str) -> str:
     """``next_url`` when it is a path on this platform, else "": never another
     host, whichever way a browser reads it (``//host``, ``/\\host``, a tab or
-    a scheme), so a login link cannot send her elsewhere."""
-    if next_url.startswith("/") and url_has_allowed_host_and_scheme(next_url, allowed_hosts=None):
+    a scheme), so a login link cannot send her elsewhere; and never one
+    holding something shaped like a CPR number (docs/decisions/0002), which
+    the redirect after the login would put in a URL."""
+    if (
+        next_url.startswith("/")
+        and url_has_allowed_host_and_scheme(next_url, allowed_hosts=None)
+        and not cpr_in_text(next_url)
+    ):
         return next_url
     return ""
+
+
+@public_page
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language switch of every page (Django's), back to the page it was
+    sent from; to the start page when that address, the form's ``next`` or
+    the Referer, holds something shaped like a CPR number (docs/decisions/0002)."""
+    sent = (
+        request.POST.get("next") or request.GET.get("next") or request.META.get("HTTP_REFERER", "")
+    )
+    response = i18n.set_language(request)
+    # Django reads the address through its route, which may change the
+    # number's digits (a leading zero dropped) without taking it out.
+    if cpr_in_text(sent) or cpr_in_text(response.get("Location", "")):
+        response["Location"] = "/"
+    return response
 
 
 def login_complete(

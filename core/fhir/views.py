@@ -22,7 +22,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.boundary import cpr_in_query
-from core.cpr import cpr_in_text
 from core.errors import InvalidInput, NotFoundOrNotAllowed, NotSupported, PlatformError
 from core.fhir.capability import capability_statement, registered_resources
 from core.fhir.gate import current_gate
@@ -113,10 +112,8 @@ class FHIRView(APIView):
         actor = actor_from_request(request)
         if actor is not None:
             found = _TYPE_AND_ID.match(request.path)
+            # A path carrying a CPR number never gets here (core.cpr_in_url).
             resource_id = (found["id"] or "") if found else ""
-            if cpr_in_text(resource_id):
-                # Recorded without the number a caller put in the path.
-                resource_id = ""
             current_gate().refuse(
                 actor=actor,
                 action=ACTION_BY_METHOD.get(request.method or "", "read"),
@@ -134,8 +131,6 @@ class FHIRView(APIView):
         """The citizen a refused request names: the Patient its path is on."""
         found = _TYPE_AND_ID.match(request.path)
         patient_id = found["id"] if found and found["type"] == "Patient" else None
-        if patient_id and cpr_in_text(patient_id):
-            return None
         if patient_id and is_digits(patient_id) and len(patient_id) <= 18:
             return int(patient_id)
         return None
@@ -167,7 +162,8 @@ class FHIRView(APIView):
         # A CPR number never goes in a URL: whatever the view, a query string
         # holding one is refused before the view reads it (and echoes it in
         # a link), once the caller is known so that the attempt is recorded.
-        refused = cpr_in_query(request.query_params) or _cpr_in_patient_path(request)
+        # One in the path was refused before any view (core.cpr_in_url).
+        refused = cpr_in_query(request.query_params)
         if refused is not None:
             raise self.cpr_in_url(request, refused)
         if self._body_missing(request):
@@ -253,18 +249,6 @@ class FHIRView(APIView):
         self, data: Any, status: int = 200, headers: dict[str, str] | None = None
     ) -> Response:
         return Response(data, status=status, headers=headers, content_type=FHIR_JSON)
-
-
-def _cpr_in_patient_path(request: Request) -> InvalidInput | None:
-    """The refusal of a Patient path whose id is shaped like a CPR number
-    (``/fhir/Patient/<cpr>/$insight``), or None: a citizen's internal id never
-    is one, and the number must not reach the audit log as the id asked for."""
-    found = _TYPE_AND_ID.match(request.path)
-    if found is None or found["type"] != "Patient" or not cpr_in_text(found["id"] or ""):
-        return None
-    return InvalidInput(
-        "request.cpr_in_url", "A CPR number never goes in a URL; send it in the request body."
-    )
 
 
 def refuse_unserved_format(values: list[str]) -> None:

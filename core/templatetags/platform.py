@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core.cpr import cpr_in_text
 from core.labels import reason_label, resource_type_label, task_label
 from core.times import shown
 from core.units import decimals_label, number_label, unit_label
@@ -111,3 +112,13 @@ def reason(value: str | None) -> str:
 def task(value: str | None) -> str:
     """A background task of the platform in words, never its code."""
     return task_label(value)
+
+
+@register.filter
+def address_without_cpr(path: str | None) -> str:
+    """A page's address to come back to (the language form's ``next``), or
+    the start page's when it holds something shaped like a CPR number: the
+    redirect would carry it in a URL (docs/decisions/0002)."""
+    if not path or cpr_in_text(path):
+        return "/"
+    return path

@@ -14,6 +14,7 @@ from core.actors import Actor
 from core.errors import Forbidden
 from core.models import Organisation, Role
 from core.openapi import Reference
+from core.validation import DecimalBounds
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
     Administration,
@@ -76,10 +77,18 @@ def _witness(request: Request, data: dict[str, Any]) -> services.WitnessCredenti
     }
 )
 class QuantityField(serializers.Field[Any, Any, Any, Any]):
-    """An exact decimal: a string or a whole number; floats are refused."""
+    """An exact decimal: a string or a whole number; floats are refused
+    (:func:`medicine_cabinet.services.quantity_parse`). ``bounds``: the column
+    it is kept in, when not a movement's quantity (a count, a minimum stock)."""
+
+    def __init__(self, *, bounds: DecimalBounds | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bounds = bounds or services.QUANTITY
 
     def to_internal_value(self, data: Any) -> Any:
-        return services.quantity_parse(data, field=self.field_name or "quantity")
+        return services.quantity_parse(
+            data, field=self.field_name or "quantity", bounds=self.bounds
+        )
 
     def to_representation(self, value: Any) -> str:
         return str(value)

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.actors import Actor
-from core.api import BoundedDecimalField, actor_of, valid
+from core.api import actor_of, valid
 from core.created import Creates
 from core.errors import InvalidInput
 from core.permissions import roles
@@ -29,6 +29,7 @@ from medicine_cabinet.api.common import (
     CountLineOut,
     CountOut,
     NotificationOut,
+    QuantityField,
     WitnessInput,
     _location,
     _organisation,
@@ -96,7 +97,7 @@ class CountDetailView(APIView):
 
 class CountLineInput(serializers.Serializer[Any]):
     lot = serializers.IntegerField(min_value=1)
-    quantity = BoundedDecimalField(services.COUNTED, code="quantity.invalid")
+    quantity = QuantityField(bounds=services.COUNTED)
 
 
 class CountLinesView(APIView):
@@ -121,7 +122,7 @@ class CountLinesView(APIView):
 
 
 class RecountInput(serializers.Serializer[Any]):
-    quantity = BoundedDecimalField(services.COUNTED, code="quantity.invalid")
+    quantity = QuantityField(bounds=services.COUNTED)
     reason_code = serializers.ChoiceField(
         choices=CountReason.choices, required=False, allow_blank=True, default=""
     )

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import BoundedDecimalField, actor_of, valid
+from core.api import actor_of, valid
 from core.created import Creates
 from core.errors import Forbidden, InvalidInput
 from core.permissions import roles
@@ -65,8 +65,8 @@ class MedicineInput(serializers.Serializer[Any]):
     package_size = QuantityField()
     dispensing = serializers.ChoiceField(choices=Medicine.Dispensing.choices)
     dependence_forming = serializers.BooleanField()
-    minimum_stock = BoundedDecimalField(
-        DecimalBounds.of(Medicine, "minimum_stock", minimum=Decimal(0)), code="quantity.invalid"
+    minimum_stock = QuantityField(
+        bounds=DecimalBounds.of(Medicine, "minimum_stock", minimum=Decimal(0))
     )
     # What one stock unit holds (500 mg a tablet); read from the strength when left out.
     amount_per_unit = QuantityField(required=False, allow_null=True, default=None)

@@ -21,6 +21,7 @@ from medicine_cabinet.services.administration import administration_give
 from medicine_cabinet.services.checks import (
     COUNTED,
     GATE_CATEGORY,
+    QUANTITY,
     WITNESS_ROLES,
     WitnessCredentials,
     check_may_see,
@@ -71,6 +72,7 @@ __all__ = [
     "COUNTED",
     "EXPIRY_WINDOWS",
     "GATE_CATEGORY",
+    "QUANTITY",
     "STOCK_RESOURCE",
     "STOCK_UNIT_LABELS",
     "WITNESS_ROLES",

@@ -59,17 +59,27 @@ QUANTITY = DecimalBounds.of(Movement, "quantity", positive=True)
 COUNTED = DecimalBounds.of(CountLine, "counted_quantity")
 
 
-def quantity_parse(value: object, *, field: str = "quantity", typed: bool = False) -> Decimal:
-    """An exact, positive quantity that the ledger can hold. Floats are
-    refused: they are not exact. ``typed``: as a person types it on a page
-    (:func:`core.validation.typed_number`): a decimal comma (``1,5``) or
-    point, and "1.000" refused as ambiguous, never booked as one."""
+def quantity_parse(
+    value: object,
+    *,
+    field: str = "quantity",
+    typed: bool = False,
+    bounds: DecimalBounds = QUANTITY,
+) -> Decimal:
+    """An exact quantity that the ledger can hold (positive unless ``bounds``
+    says otherwise: a count may find nothing), written out: floats are
+    refused (they are not exact), and so are an exponent ("1e3" is never
+    booked as 1000), NaN and Infinity (400 ``quantity.invalid``). ``typed``:
+    as a person types it on a page (:func:`core.validation.typed_number`): a
+    decimal comma (``1,5``) or point, and "1.000" refused as ambiguous, never
+    booked as one. Every door of the cabinet reads a quantity here."""
     return decimal_parse(
         typed_number(value) if typed else value,
-        QUANTITY,
+        bounds,
         field=field,
         code="quantity.invalid",
         allow_float=False,
+        plain=True,
     )
 
 

@@ -22,7 +22,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import Role, User
-from core.validation import decimal_parse, insert_or_conflict, text_trimmed, typed_number
+from core.validation import insert_or_conflict, text_trimmed
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
     Balance,
@@ -42,6 +42,7 @@ from medicine_cabinet.services.checks import (
     check_witness,
     may_witness,
     needs_witness,
+    quantity_parse,
 )
 from medicine_cabinet.services.ledger import book, lock_balances, movements_audit, operation_audit
 from medicine_cabinet.services.notifications import notify
@@ -449,8 +450,8 @@ class Recount:
 
 
 def _counted(raw: str, field: str) -> Decimal:
-    """A counted quantity as typed on the sheet (:func:`typed_number`): zero or more."""
-    value = decimal_parse(typed_number(raw), COUNTED, field=field, code="quantity.invalid")
+    """A counted quantity as typed on the sheet (:func:`quantity_parse`, typed): zero or more."""
+    value = quantity_parse(raw, field=field, typed=True, bounds=COUNTED)
     if value < 0:
         raise InvalidInput(
             "quantity.negative", "A counted quantity cannot be negative.", field=field

@@ -19,6 +19,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.times import shown
+from core.units import decimals_label
 from medicine_cabinet.models import (
     DoseMismatch,
     Medicine,
@@ -71,7 +72,7 @@ def _check_order(
             field="given_at",
             rule="R8",
             params={
-                "medicine": order.medicine_name,
+                "medicine": decimals_label(order.medicine_name),
                 "order": order.pk,
                 "given": _local(at),
                 "ordered": _local(order.ordered_at),
@@ -178,7 +179,9 @@ def _dose_against_order(
 def _check_within_order(*, order: MedicationOrder, left: Allowance, amount: Decimal | None) -> None:
     """R8: an order is a limit. Nothing after its days are over; no more than
     what remains of it in all and, for a daily schedule, in any 24 hours."""
-    name = {"medicine": order.medicine_name, "order": order.pk}
+    # The medicine as the order names it, its strength with the reader's
+    # decimal mark ("0,4 mg/mL"); the error's fields keep the machine form.
+    name = {"medicine": decimals_label(order.medicine_name), "order": order.pk}
     if left.ended:
         assert left.ends_at is not None
         raise PreconditionFailed(
@@ -241,7 +244,7 @@ def _mismatch_warning(
     left: Allowance,
 ) -> PreconditionFailed:
     values = {
-        "medicine": order.medicine_name,
+        "medicine": decimals_label(order.medicine_name),
         "order": order.pk,
         "dose": amount_text(order.dose),
         "unit": unit_label(order.dose_unit),

@@ -70,7 +70,8 @@ def test_a_cpr_in_a_url_never_reaches_the_request_log(client) -> None:
         response = client.get(f"/fhir/Patient/{CPR}")
     finally:
         loggers[0].removeHandler(collector)
-    assert response.status_code in (401, 404)
+    # Refused at the door (docs/decisions/0002), and logged without it.
+    assert response.status_code == 400
     assert CPR not in "".join(collector.lines)
 
 
