@@ -34,6 +34,17 @@ def _danish(at: dt.datetime, fmt: str) -> str:
         return str(date_filter(at.astimezone(ZoneInfo("Europe/Copenhagen")), fmt))
 
 
+def _due_tomorrow(referral: Referral) -> Referral:
+    """The referral due at 16:00 tomorrow, Copenhagen time, whatever the hour
+    the test runs: a next-day referral received in the night is due at 16:00
+    the same date (docs/dispatch.md), which is today after midnight."""
+    local_now = timezone.localtime(timezone.now(), ZoneInfo("Europe/Copenhagen"))
+    due = (local_now + dt.timedelta(days=1)).replace(hour=16, minute=0, second=0, microsecond=0)
+    Referral.objects.filter(pk=referral.pk).update(deadline_at=due)
+    referral.refresh_from_db()
+    return referral
+
+
 def _row(html: str, referral: Referral) -> str:
     at = html.index(f"/coordinator/referrals/{referral.pk}/")
     return html[html.rindex("<tr", 0, at) : html.index("</tr>", at)]
@@ -41,7 +52,7 @@ def _row(html: str, referral: Referral) -> str:
 
 def test_r10_board_shows_the_day_of_a_deadline_that_is_not_today() -> None:
     coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
-    tomorrow = factories.acute_referral(urgency="next_day", by=coordinator)
+    tomorrow = _due_tomorrow(factories.acute_referral(urgency="next_day", by=coordinator))
     missed = factories.acute_referral(urgency="within_2_hours", by=coordinator)
     yesterday = timezone.now() - dt.timedelta(days=1)
     Referral.objects.filter(pk=missed.pk).update(
@@ -72,7 +83,7 @@ def test_r10_board_shows_a_deadline_today_as_the_time_alone() -> None:
 def test_r10_nurse_list_shows_the_day_of_a_next_day_deadline() -> None:
     nurse, shift = factories.acute_nurse_on_shift()
     coordinator = factories.staff(Role.COORDINATOR, factories.acute_function())
-    referral = factories.acute_referral(urgency="next_day", by=coordinator)
+    referral = _due_tomorrow(factories.acute_referral(urgency="next_day", by=coordinator))
     visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
     page = _login(nurse).get("/nurse/visits/").content.decode()
     assert _danish(referral.deadline_at, "j. b H:i") in page
