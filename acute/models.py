@@ -571,6 +571,31 @@ class DeadlineWarning(models.Model):
             "referral": self.referral_id,
         }
 
+    @property
+    def text(self) -> str:
+        """What the board and the nurse's visit page say, in the active
+        language: the kind, told more precisely by what the hospital reported
+        since (R12) — a hold lifted by the discharge or by the hospital
+        cancelling the admission, an admission while a nurse is already on
+        the referral, a death during a visit under way."""
+        detail = self.detail or {}
+        if self.kind == self.Kind.ADMITTED:
+            resumed = detail.get("resumed")
+            if resumed == "admission_cancelled":
+                return gettext("The hospital cancelled the admission: referral resumed")
+            if resumed or detail.get("discharged_at"):
+                return gettext("The citizen was discharged from hospital: referral resumed")
+            if detail.get("on_hold") is False:
+                return gettext(
+                    "The citizen was admitted to hospital while a nurse is on the referral"
+                )
+        if self.kind == self.Kind.DECEASED and detail.get("visit_under_way"):
+            return gettext(
+                "The citizen is registered deceased during the visit under way:"
+                " finish and document the visit"
+            )
+        return str(self.get_kind_display())
+
 
 class VisitSubmission(models.Model):
     """A form the nurse's tablet sent for a visit, remembered by the ``client_ref``

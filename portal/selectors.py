@@ -77,7 +77,7 @@ def nurse_visit_warnings(*, visits: Sequence[Visit]) -> dict[int, list[VisitWarn
                 visit_id=by_referral[warning.referral_id],
                 kind=kind,
                 at=warning.raised_at,
-                detail=warning.get_kind_display() if kind == "referral_warning" else "",
+                detail=warning.text if kind == "referral_warning" else "",
             )
         )
     for alert in PhysicianAlert.objects.filter(

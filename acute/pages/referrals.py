@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
-from acute.models import Outcome, Referral, Skill, Urgency, Visit
+from acute.models import DeadlineWarning, Outcome, Referral, Skill, Urgency, Visit
 from acute.occurrence import (
     OCCURRENCE_INVALID,
     OCCURRENCE_TIME_MISSING,
@@ -67,6 +67,11 @@ def _referral_page(
         {
             "referral": referral,
             "active_visit": active.first(),
+            # What the hospital reported about her (R12): admitted, the hold
+            # lifted and why, her death.
+            "hospital_warnings": referral.warnings.filter(
+                kind__in=[DeadlineWarning.Kind.ADMITTED, DeadlineWarning.Kind.DECEASED]
+            ).order_by("-raised_at", "pk"),
             # Why each earlier nurse is no longer on it, with the note given.
             "cancelled_visits": referral.visits.filter(status=Visit.Status.CANCELLED)
             .select_related("nurse")

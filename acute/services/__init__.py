@@ -21,6 +21,8 @@ from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE
 from acute.services.admissions import (
     HOLD_HOSPITAL_ADMISSION,
     HOLD_OVERRIDE_REASON_MAX_LENGTH,
+    RESUMED_ADMISSION_CANCELLED,
+    RESUMED_DISCHARGED,
     citizen_death_withdraw,
     referrals_close_on_death,
     referrals_hold_for_admission,
@@ -71,6 +73,8 @@ __all__ = [
     "EPISODE_SOURCE",
     "HOLD_HOSPITAL_ADMISSION",
     "HOLD_OVERRIDE_REASON_MAX_LENGTH",
+    "RESUMED_ADMISSION_CANCELLED",
+    "RESUMED_DISCHARGED",
     "SOURCE_BY_KIND",
     "STATUSES_SET_BY_HAND",
     "TRANSITIONS",

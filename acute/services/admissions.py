@@ -97,10 +97,23 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
     return [r.pk for r in referrals]
 
 
-def referrals_resume_after_discharge(*, citizen_id: int, actor: Actor) -> list[int]:
-    """The hospital reports the citizen discharged: referrals held for the
-    admission resume (deadline watch and dispatch take them again); the
-    board's ``admitted`` warning says when she came home.
+# Why a hold for an admission was lifted (R12), kept on the board's warning
+# and in the audit entry: the coordinator sees which it was.
+RESUMED_DISCHARGED = "discharged"
+RESUMED_ADMISSION_CANCELLED = "admission_cancelled"
+RESUME_CAUSES = {
+    RESUMED_DISCHARGED: "hospital_discharge",
+    RESUMED_ADMISSION_CANCELLED: "hospital_admission_cancelled",
+}
+
+
+def referrals_resume_after_discharge(
+    *, citizen_id: int, actor: Actor, cause: str = RESUMED_DISCHARGED
+) -> list[int]:
+    """The hospital reports the citizen discharged, or cancels the admission
+    (``cause``): referrals held for the admission resume (deadline watch and
+    dispatch take them again); the board's ``admitted`` warning is raised
+    again and says why the hold was lifted and when.
 
     The hold is a pause (*på pause*): the deadline moves on by the time spent
     in hospital, so the referral resumes with the time it had left when she
@@ -120,17 +133,21 @@ def referrals_resume_after_discharge(*, citizen_id: int, actor: Actor) -> list[i
             referral.on_hold_since = None
             referral.on_hold_reason = ""
             referral.save(update_fields=["on_hold_since", "on_hold_reason", "deadline_at"])
+            lifted = {"resumed": cause, "resumed_at": now.isoformat()}
+            if cause == RESUMED_DISCHARGED:
+                lifted["discharged_at"] = now.isoformat()
             for warning in DeadlineWarning.objects.select_for_update().filter(
                 referral=referral, kind=DeadlineWarning.Kind.ADMITTED
             ):
-                warning.detail = {**warning.detail, "discharged_at": now.isoformat()}
-                warning.save(update_fields=["detail"])
+                # Raised again: a coordinator who saw the admission sees
+                # the referral is to be served again, and why.
+                _admitted_warning(referral, raised_at=now, detail={**warning.detail, **lifted})
             referral_audit(
                 referral,
                 actor,
                 {
                     "step": "resumed",
-                    "reason": "hospital_discharge",
+                    "reason": RESUME_CAUSES[cause],
                     "deadline_before": deadline_before.isoformat(),
                     "deadline_at": referral.deadline_at.isoformat(),
                 },
@@ -174,6 +191,28 @@ def referrals_close_on_death(
     the closed referrals' ids."""
     with transaction.atomic(savepoint=False):
         referrals = list(_unreached_locked(citizen_id))
+        # A nurse at her door finishes and documents her visit (not withdrawn,
+        # its referral not closed under her): she and the coordinator are told.
+        under_way = list(
+            Visit.objects.filter(
+                citizen_id=citizen_id, status=Visit.Status.ON_SITE, referral__isnull=False
+            )
+            .select_related("referral")
+            .order_by("pk")
+        )
+        for visit in under_way:
+            assert visit.referral is not None
+            _admitted_warning(
+                visit.referral,
+                raised_at=timezone.now(),
+                detail={
+                    **reported,
+                    "deceased_at": died_at.isoformat(),
+                    "visit_under_way": visit.pk,
+                },
+                kind=DeadlineWarning.Kind.DECEASED,
+            )
+            referral_audit(visit.referral, actor, {"step": "deceased_warning", "visit": visit.pk})
         for referral in referrals:
             referral.status = Referral.Status.CLOSED
             referral.on_hold_since = None

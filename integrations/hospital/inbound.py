@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 
 from acute.models import Referral, Visit
 from acute.services import (
+    RESUMED_DISCHARGED,
     referrals_hold_for_admission,
     referrals_resume_after_discharge,
     visit_withdraw,
@@ -129,10 +130,16 @@ def hospital_stays_open(citizen: Citizen, key: str) -> list[str]:
 
 
 def hospital_stay_end(
-    citizen: Citizen, key: str, actor: Actor, open_stays: list[str]
+    citizen: Citizen,
+    key: str,
+    actor: Actor,
+    open_stays: list[str],
+    *,
+    cause: str = RESUMED_DISCHARGED,
 ) -> dict[str, Any]:
-    """The stay ``key`` ended (a discharge, a cancelled admission): its care
-    relationship closes, and the citizen's referrals held for an admission
+    """The stay ``key`` ended (a discharge, a cancelled admission: ``cause``,
+    shown to the coordinator): its care relationship closes, and the
+    citizen's referrals held for an admission
     resume, unless she is still in another stay the platform knows
     (``open_stays``, from :func:`hospital_stays_open`): admitted at another
     department, or the message names a stay never reported admitted. She is
@@ -143,7 +150,9 @@ def hospital_stay_end(
     if still_in:
         return {"referrals_resumed": [], "still_admitted": still_in}
     return {
-        "referrals_resumed": referrals_resume_after_discharge(citizen_id=citizen.pk, actor=actor)
+        "referrals_resumed": referrals_resume_after_discharge(
+            citizen_id=citizen.pk, actor=actor, cause=cause
+        )
     }
 
 

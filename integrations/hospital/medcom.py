@@ -38,6 +38,7 @@ from typing import Any
 from django.utils import timezone
 
 from acute.services import (
+    RESUMED_ADMISSION_CANCELLED,
     citizen_death_register,
     citizen_death_withdraw,
     referrals_hold_for_admission,
@@ -190,7 +191,10 @@ def hospital_notification_medcom_receive(
             )
         )
     elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
-        result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})
+        ended = hospital_stay_end(
+            citizen, key, actor, open_stays, cause=RESUMED_ADMISSION_CANCELLED
+        )
+        result.update({"admission_cancelled": key, "discharge": key, **ended})
     elif (
         activity in ADMIT
         or activity in CANCEL_DISCHARGE
