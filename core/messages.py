@@ -500,6 +500,9 @@ FIXED = (
     gettext_noop("Choose the date of the requested time."),
     gettext_noop("The requested date or time cannot be read."),
     gettext_noop("The figures take start, end, period and output."),
+    gettext_noop(
+        "ServiceRequest.subject names someone other than the message's Patient; a referral is about the citizen the message carries."
+    ),
 )
 
 TEMPLATES: dict[str, Promise] = {

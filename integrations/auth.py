@@ -25,10 +25,12 @@ def partner_authenticate(
     *, sender: str | None, timestamp: str | None, given: str | None, body: bytes
 ) -> Partner:
     """The partner that signed ``body``, or :class:`Unauthenticated`. The same
-    answer for an unknown sender and a wrong signature: nothing to probe."""
+    answer for an unknown sender, a deactivated partner or organisation and a
+    wrong signature: nothing to probe."""
     partner = (
-        Partner.objects.select_related("organisation")
-        .filter(code=sender or "", is_active=True)
+        Partner.objects.in_service()
+        .select_related("organisation")
+        .filter(code=sender or "")
         .first()
         if sender
         else None

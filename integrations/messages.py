@@ -123,6 +123,39 @@ class ParsedMessage:
         response = self.header.get("response")
         return response if isinstance(response, dict) else None
 
+    def referenced(self, ref: Any, resource_type: str) -> dict[str, Any] | None:
+        """The entry of ``resource_type`` that reference ``ref`` names, if any."""
+        return next(
+            (r for r in self.of_type(resource_type) if names_entry(ref, r, by_identifier=False)),
+            None,
+        )
+
+
+def names_entry(ref: Any, resource: dict[str, Any], *, by_identifier: bool = True) -> bool:
+    """Whether the Reference ``ref`` names ``resource``, an entry of the same
+    message: by its entry (``urn:uuid:<id>``, ``<Type>/<id>``, relative or
+    absolute) or, when it has no reference, by one of the resource's
+    identifiers (``by_identifier``)."""
+    if not isinstance(ref, dict):
+        return False
+    target = ref.get("reference")
+    own_id = resource.get("id")
+    own_type = resource.get("resourceType")
+    if isinstance(target, str):
+        return bool(own_id) and (
+            target in (f"urn:uuid:{own_id}", f"{own_type}/{own_id}")
+            or target.endswith(f"/{own_type}/{own_id}")
+        )
+    identifier = ref.get("identifier")
+    if target is None and by_identifier and isinstance(identifier, dict):
+        return any(
+            isinstance(i, dict)
+            and (i.get("system"), i.get("value"))
+            == (identifier.get("system"), identifier.get("value"))
+            for i in resource.get("identifier") or []
+        )
+    return False
+
 
 def organisation_resource(organisation: Organisation) -> dict[str, Any]:
     resource: dict[str, Any] = {

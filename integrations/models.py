@@ -21,6 +21,14 @@ from core.labels import reason_label
 from core.models import Citizen, Membership, Organisation
 
 
+class PartnerQuerySet(models.QuerySet["Partner"]):
+    def in_service(self) -> PartnerQuerySet:
+        """Partners the platform talks to: the partner is active and so is the
+        organisation it speaks for (a practice closed, a unit deactivated in
+        the administration sends and is sent nothing)."""
+        return self.filter(is_active=True, organisation__is_active=True)
+
+
 class Partner(models.Model):
     """A system the platform exchanges messages with: 1813, a hospital, a GP
     practice's inbox, a municipality's home nursing or care record system.
@@ -56,6 +64,8 @@ class Partner(models.Model):
     max_resends = models.PositiveSmallIntegerField(default=2)
     is_active = models.BooleanField(default=True)
 
+    objects = PartnerQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
         constraints = [
@@ -74,6 +84,12 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return f"{gettext(self.get_kind_display())} {self.code}"
+
+    @property
+    def in_service(self) -> bool:
+        """Active, and speaking for an active organisation (as
+        :meth:`PartnerQuerySet.in_service`)."""
+        return self.is_active and self.organisation.is_active
 
 
 class OutboundMessage(models.Model):
@@ -281,6 +297,9 @@ INBOUND_REASON_LABELS = {
     "hospital.citizen_deceased": gettext_noop("The citizen is registered deceased"),
     "referral.reason_missing": gettext_noop("The referral gives no reason"),
     "referral.priority_unknown": gettext_noop("The referral's urgency is unknown"),
+    "referral.subject_not_message_patient": gettext_noop(
+        "The referral is about someone other than the citizen in the message"
+    ),
     # Refusals of a MedCom message the rules accept but the platform cannot
     # place: the coordinator reads why, not only that the rules refused it.
     "carecommunication.citizen_unknown": gettext_noop("The citizen is not known to the platform"),

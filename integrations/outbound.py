@@ -31,8 +31,10 @@ def partner_for(
     is sent ``event``; of ``kind`` only, if given."""
     if organisation is None:
         return None
-    partners = Partner.objects.select_related("organisation").filter(
-        is_active=True, kind__in=kinds_sent(event)
+    partners = (
+        Partner.objects.in_service()
+        .select_related("organisation")
+        .filter(kind__in=kinds_sent(event))
     )
     if kind:
         partners = partners.filter(kind=kind)
@@ -46,8 +48,9 @@ def home_nursing_partner(municipality: Organisation) -> Partner | None:
     """Home nursing of the citizen's own municipality (R11): its organisation is
     the municipality's unit, or serves the municipality."""
     return (
-        Partner.objects.select_related("organisation")
-        .filter(kind=Partner.Kind.HOME_NURSING, is_active=True)
+        Partner.objects.in_service()
+        .select_related("organisation")
+        .filter(kind=Partner.Kind.HOME_NURSING)
         .filter(Q(organisation__parent=municipality) | Q(organisation__serves=municipality))
         .order_by("pk")
         .first()
@@ -58,8 +61,9 @@ def hospital_partner(citizen: Citizen) -> Partner | None:
     """The hospital serving the citizen's municipality; None when no active
     one does (R3: never another hospital, which has nothing to do with her)."""
     return (
-        Partner.objects.select_related("organisation")
-        .filter(kind=Partner.Kind.HOSPITAL, is_active=True)
+        Partner.objects.in_service()
+        .select_related("organisation")
+        .filter(kind=Partner.Kind.HOSPITAL)
         .filter(organisation__serves=citizen.municipality)
         .order_by("pk")
         .first()

@@ -17,7 +17,7 @@ from acute.services import referral_create
 from consent.fhir import CodedValue, coded_values
 from core.fhir.validation import fhir_validate
 from core.validation import text_trimmed
-from integrations.messages import InvalidMessage, ParsedMessage
+from integrations.messages import InvalidMessage, ParsedMessage, names_entry
 
 if TYPE_CHECKING:
     from core.actors import Actor
@@ -73,6 +73,28 @@ def _physician(practitioner: dict[str, Any]) -> tuple[str, str]:
     return full_name, phones[0] if phones else ""
 
 
+def _requester(
+    message: ParsedMessage, request: dict[str, Any], *, physician_missing: InvalidMessage
+) -> dict[str, Any]:
+    """The physician who asks for the visit: the Practitioner that
+    ``ServiceRequest.requester`` names (directly or through its
+    PractitionerRole), else the message's only Practitioner. Several and none
+    named is refused: the responsibility (*behandlingsansvar*) is never
+    guessed."""
+    requester = request.get("requester")
+    named = message.referenced(requester, "Practitioner")
+    if named is None:
+        role = message.referenced(requester, "PractitionerRole")
+        if role is not None:
+            named = message.referenced(role.get("practitioner"), "Practitioner")
+    if named is not None:
+        return named
+    practitioners = message.of_type("Practitioner")
+    if len(practitioners) != 1:
+        raise physician_missing
+    return practitioners[0]
+
+
 def requested_visit(
     message: ParsedMessage,
     request: dict[str, Any],
@@ -90,10 +112,19 @@ def requested_visit(
     with translation.override(settings.LANGUAGE_CODE):
         default_reason = translation.gettext(default_reason) if default_reason else ""
         default_actions = translation.gettext(default_actions) if default_actions else ""
-    practitioners = message.of_type("Practitioner")
-    if not practitioners:
-        raise physician_missing
-    physician_name, physician_phone = _physician(practitioners[0])
+    patients = message.of_type("Patient")
+    if len(patients) == 1 and not names_entry(request.get("subject"), patients[0]):
+        # The referral is filed under the message's citizen and a nurse goes
+        # to her: one about anyone else is refused, never taken as hers.
+        raise InvalidMessage(
+            "referral.subject_not_message_patient",
+            "ServiceRequest.subject names someone other than the message's Patient; "
+            "a referral is about the citizen the message carries.",
+            field="ServiceRequest.subject",
+        )
+    physician_name, physician_phone = _physician(
+        _requester(message, request, physician_missing=physician_missing)
+    )
     urgency = URGENCY_BY_PRIORITY.get(request.get("priority") or default_priority)
     if urgency is None:
         raise InvalidMessage(

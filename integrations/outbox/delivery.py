@@ -175,7 +175,7 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
                 message.save(update_fields=fields)
                 withheld.append(message.pk)
                 continue
-            if not message.partner.is_active:
+            if not message.partner.in_service:
                 # Deactivated since the message was written: parked for a person.
                 message.status = OutboundMessage.Status.FAILED
                 message.failed_at = now

@@ -112,7 +112,7 @@ def outbox_enqueue(
             disclosure_withhold(message, task=ENQUEUE_TASK, at=now, stage="enqueue")
             message.save(force_insert=True)
             return message
-        if parked is None and not partner.is_active:
+        if parked is None and not partner.in_service:
             # A deactivated partner is posted nothing: the message waits for a
             # person with the reason, never lost and never sent to a stale endpoint.
             parked = (PARTNER_INACTIVE, f"partner {partner.code} is deactivated")
