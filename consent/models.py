@@ -195,9 +195,13 @@ class ConsentDirective(models.Model):
 
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="consents")
     provision = models.CharField(max_length=8, choices=Provision.choices)
-    recipient_organisations = models.ManyToManyField(Organisation, blank=True, related_name="+")
+    recipient_organisations = models.ManyToManyField(
+        Organisation, blank=True, related_name="+", through="ConsentRecipientOrganisation"
+    )
     include_sub_units = models.BooleanField(default=True)
-    recipient_users = models.ManyToManyField(User, blank=True, related_name="+")
+    recipient_users = models.ManyToManyField(
+        User, blank=True, related_name="+", through="ConsentRecipientUser"
+    )
     purposes = models.JSONField(default=list, blank=True)
     period_start = models.DateTimeField(default=timezone.now)
     period_end = models.DateTimeField(null=True, blank=True)
@@ -253,6 +257,59 @@ class ConsentDirective(models.Model):
         them), never as their codes."""
         labels = dict(Purpose.choices)
         return [str(labels.get(purpose, purpose)) for purpose in self.purposes]
+
+
+# A directive's recipients are part of what the citizen said. Deleting the
+# user or organisation it names, by any door (a queryset, a cascade, the
+# shell), would silently drop the link: a refusal of one nurse would then
+# refuse no one named, i.e. everyone, and a consent to one department would
+# lift a refusal for all. So the link protects what it names; staff and
+# organisations are deactivated instead. The tables are the ones the plain
+# many-to-many links had (migration 0007 adopts them as they are).
+
+
+class ConsentRecipientOrganisation(models.Model):
+    """An organisation a directive names (FHIR ``provision.actor``)."""
+
+    directive = models.ForeignKey(
+        ConsentDirective,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_column="consentdirective_id",
+    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        db_table = "consent_consentdirective_recipient_organisations"
+        unique_together = [("directive", "organisation")]
+
+    def __str__(self) -> str:
+        return gettext("recipient %(organisation)s of %(directive)s") % {
+            "organisation": self.organisation_id,
+            "directive": self.directive_id,
+        }
+
+
+class ConsentRecipientUser(models.Model):
+    """A professional a directive names (FHIR ``provision.actor``)."""
+
+    directive = models.ForeignKey(
+        ConsentDirective,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_column="consentdirective_id",
+    )
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        db_table = "consent_consentdirective_recipient_users"
+        unique_together = [("directive", "user")]
+
+    def __str__(self) -> str:
+        return gettext("recipient %(user)s of %(directive)s") % {
+            "user": self.user_id,
+            "directive": self.directive_id,
+        }
 
 
 class ConsentWithdrawal(models.Model):

@@ -4,9 +4,10 @@ Django's own command writes every row of every table it is given, or of all
 of them when given none: citizens with their CPR numbers, the shared record,
 visits and the audit log, to a terminal or a file, past the gate and the
 audit log (R9, decision 0002). Here it dumps only the configuration the
-administration keeps (organisations, staff and roles, the formulary and the
-stock's locations); asked for anything else it dumps nothing, says which
-models it refused, and the refused export is in the audit log.
+administration keeps (``consent.management.configuration``: organisations,
+staff and roles, the formulary, the test catalogue and the stock's
+locations); asked for anything else it dumps nothing, says which models it
+refused, and the refused export is in the audit log.
 """
 
 from __future__ import annotations
@@ -20,25 +21,11 @@ from django.core.management.utils import parse_apps_and_model_labels
 from django.db import models
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.management.configuration import CONFIGURATION, table_label
 from core.actors import Actor
 
 TASK = "consent.dumpdata"
 REFUSED = "dump.citizen_data"
-
-# What may be dumped, deny by default: a model added later is refused until
-# it is named here, and nothing named here holds a citizen's data.
-CONFIGURATION = frozenset(
-    {
-        "auth.Group",
-        "auth.Permission",
-        "contenttypes.ContentType",
-        "core.Membership",
-        "core.Organisation",
-        "core.User",
-        "medicine_cabinet.Location",
-        "medicine_cabinet.Medicine",
-    }
-)
 
 
 def models_to_dump(labels: tuple[str, ...], excludes: list[str]) -> list[type[models.Model]]:
@@ -61,16 +48,10 @@ def models_to_dump(labels: tuple[str, ...], excludes: list[str]) -> list[type[mo
     return [model for model in chosen if model not in excluded_models]
 
 
-def _label(model: type[models.Model]) -> str:
-    """The table's model: a proxy dumps its concrete model's rows."""
-    concrete = model._meta.concrete_model or model
-    return concrete._meta.label
-
-
 class Command(dumpdata.Command):
     help = (
         "Output the platform's configuration (organisations, staff and roles, the formulary,"
-        " the stock's locations) as a fixture; citizens' data is never dumped."
+        " the test catalogue, the stock's locations) as a fixture; citizens' data is never dumped."
     )
 
     def handle(self, *app_labels: str, **options: Any) -> None:
@@ -79,7 +60,7 @@ class Command(dumpdata.Command):
         except (LookupError, ValueError, CommandError):
             # A label that names nothing: Django's command says so, dumping nothing.
             chosen = []
-        refused = sorted({_label(model) for model in chosen} - CONFIGURATION)
+        refused = sorted({table_label(model) for model in chosen} - CONFIGURATION)
         if refused:
             audit_record(
                 actor=Actor.system(TASK),

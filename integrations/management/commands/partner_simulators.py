@@ -1,7 +1,9 @@
 """Run the partner simulators for the demo: an inbox for every configured
 partner with a 127.0.0.1 endpoint, printing what arrives (event and id, never
 the content). With ``--send-demo`` 1813 refers a demo citizen and the hospital
-reports an admission and a discharge with a follow-up, so messages flow."""
+reports an admission and a discharge with a follow-up, so messages flow. The
+two citizens the demo's messages name are read as the platform's background
+work on those partners' behalf, and each read is in the audit log (R9)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,33 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from consent.audit.services import Action, Purpose, audit_record
+from core.actors import Actor
 from core.fhir.patient import patient_resource
 from core.models import Citizen
 from integrations.models import Partner
 from integrations.simulators import PartnerSimulator, helpline_referral, hospital_notification
+
+DEMO_TASK = "integrations.simulator_demo"
+
+
+def demo_citizens(*, helpline: Partner, hospital: Partner) -> list[Citizen]:
+    """The two living citizens the demo's 1813 referral and hospital discharge
+    name, in that order (none if there are fewer), each read recorded for the
+    partner whose message will carry it."""
+    citizens = list(Citizen.objects.filter(deceased_at__isnull=True).order_by("pk")[:2])
+    if len(citizens) < 2:
+        return []
+    for citizen, partner in zip(citizens, (helpline, hospital), strict=True):
+        audit_record(
+            actor=Actor.system(DEMO_TASK, partner=partner.organisation),
+            action=Action.READ,
+            purpose=Purpose.OPERATIONS,
+            citizen_id=citizen.pk,
+            resource_type="Patient",
+            resource_id=str(citizen.pk),
+        )
+    return citizens
 
 
 class Command(BaseCommand):
@@ -28,7 +53,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         platform = f"{settings.INTEGRATIONS_PLATFORM_URL}/fhir/$process-message"
         sims: dict[str, PartnerSimulator] = {}
-        for partner in Partner.objects.filter(is_active=True).order_by("pk"):
+        self.partners: dict[str, Partner] = {}
+        for partner in (
+            Partner.objects.filter(is_active=True).select_related("organisation").order_by("pk")
+        ):
             parts = urlsplit(partner.endpoint_url)
             if parts.hostname != "127.0.0.1" or parts.port is None:
                 continue
@@ -47,6 +75,7 @@ class Command(BaseCommand):
                 )
                 continue
             sims[partner.kind + ":" + partner.code] = sim
+            self.partners[partner.kind + ":" + partner.code] = partner
             self.stdout.write(f"simulator {partner.code} listening on {partner.endpoint_url}")
         if options["send_demo"]:
             time.sleep(options["wait"])
@@ -70,12 +99,19 @@ class Command(BaseCommand):
                 sim.stop()
 
     def _send_demo(self, sims: dict[str, PartnerSimulator]) -> None:
-        helpline = next((s for k, s in sims.items() if k.startswith("helpline_1813:")), None)
-        hospital = next((s for k, s in sims.items() if k.startswith("hospital:")), None)
-        citizens = list(Citizen.objects.filter(deceased_at__isnull=True).order_by("pk")[:2])
-        if helpline is None or hospital is None or len(citizens) < 2:
+        helpline_key = next((k for k in sims if k.startswith("helpline_1813:")), None)
+        hospital_key = next((k for k in sims if k.startswith("hospital:")), None)
+        citizens = (
+            []
+            if helpline_key is None or hospital_key is None
+            else demo_citizens(
+                helpline=self.partners[helpline_key], hospital=self.partners[hospital_key]
+            )
+        )
+        if helpline_key is None or hospital_key is None or not citizens:
             self.stdout.write("demo messages skipped: partners or citizens missing")
             return
+        helpline, hospital = sims[helpline_key], sims[hospital_key]
         stamp = int(time.time())
         for label, sim, bundle in [
             (
