@@ -40,6 +40,7 @@ RESOURCE_TYPES: dict[str, Promise] = {
     "StockMovement": pgettext_lazy(RESOURCE_CONTEXT, "Stock movement"),
     "Task": pgettext_lazy(RESOURCE_CONTEXT, "Task"),
     "Token": pgettext_lazy(RESOURCE_CONTEXT, "Access token"),
+    "WitnessAlarm": pgettext_lazy(RESOURCE_CONTEXT, "Witness alarm"),
 }
 
 REASON_CONTEXT = "reason code"

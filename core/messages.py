@@ -58,6 +58,7 @@ FIXED = (
     gettext_noop("No citizen with that CPR number."),
     gettext_noop("This entry has no flag to review."),
     gettext_noop("No such audit entry."),
+    gettext_noop("No such witness alarm."),
     gettext_noop("The entry has not yet been given its place in the log; ask again in a moment."),
     gettext_noop("No audit log with this name."),
     gettext_noop("No checkpoint of this log yet."),

@@ -699,6 +699,11 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "audit/entries/<int:entry_id>/review"): Write(
         "auditor", "/audit/entries/{entry}/review", lambda s: {"comment": "Set"}, kind="form"
     ),
+    # An alarm the platform has not raised: refused 404, nothing recorded as
+    # acknowledged, whatever the body.
+    ("POST", "audit/witness-alarms/<int:refusal_id>/acknowledge"): Write(
+        "auditor", "/audit/witness-alarms/999999/acknowledge", lambda s: {}, kind="form"
+    ),
     # The auditor's search by CPR number or name: in the body, answered at once.
     ("POST", "audit/"): Write(
         "auditor",

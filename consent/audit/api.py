@@ -8,9 +8,11 @@ Every search, read and export an auditor makes is itself recorded (purpose
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import (
@@ -25,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consent.audit.cosignatures import WitnessStatus, witness_status
 from consent.audit.fhir import (
     audit_bundle,
     break_glass_reason,
@@ -59,9 +62,17 @@ from core.messages import WHOLE_NUMBER
 from core.models import Role
 from core.openapi import FhirResource
 from core.permissions import roles
+from core.refusals import Concerns
+from core.spreadsheet import csv_text
 from core.validation import is_digits
 
 AUDITORS = [roles(Role.AUDITOR)]
+# Another role's attempt on the auditors' endpoints is recorded as denied (R9):
+# on the log as a whole, or on the citizen of the entry it names.
+LOG_SEARCH = Concerns("AuditEvent", purpose=Purpose.AUDIT, action=Action.SEARCH)
+LOG_EXPORT = Concerns("AuditEvent", purpose=Purpose.AUDIT, action=Action.EXPORT)
+LOG_VERIFY = Concerns("AuditEvent", purpose=Purpose.AUDIT, action=Action.READ)
+LOG_ENTRY = Concerns("AuditEvent", AuditEntry, path="entry_id", purpose=Purpose.AUDIT)
 MAX_LIMIT = 200
 TIME_PARAM = (
     "ISO date (a whole day, Copenhagen time) or date-time with its offset from UTC"
@@ -168,6 +179,40 @@ class CheckedLogOut(serializers.Serializer[Any]):
     signed_at = serializers.DateTimeField()
 
 
+class WitnessRefusalOut(serializers.Serializer[Any]):
+    witness = serializers.CharField()
+    refused_at = serializers.DateTimeField()
+    problem = serializers.CharField(allow_blank=True)
+
+
+class WitnessOut(serializers.Serializer[Any]):
+    last_witnessed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a witness last cosigned a checkpoint (none: never)."
+    )
+    age_seconds = serializers.IntegerField(allow_null=True)
+    stale = serializers.BooleanField(
+        help_text="No cosignature for longer than `stale_after_minutes`, or none at all."
+    )
+    stale_after_minutes = serializers.IntegerField()
+    refusals = WitnessRefusalOut(
+        many=True, help_text="The newest checkpoints a witness refused as not append-only."
+    )
+
+
+def witness_dict(status: WitnessStatus, now: dt.datetime) -> dict[str, Any]:
+    last = status.last_witnessed
+    return {
+        "last_witnessed_at": last,
+        "age_seconds": None if last is None else max(0, int((now - last).total_seconds())),
+        "stale": status.stale,
+        "stale_after_minutes": settings.AUDIT_WITNESS_STALE_MINUTES,
+        "refusals": [
+            {"witness": r.witness, "refused_at": r.cosigned_at, "problem": r.problem}
+            for r in status.refusals
+        ],
+    }
+
+
 class VerificationOut(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     checked = serializers.IntegerField()
@@ -177,6 +222,7 @@ class VerificationOut(serializers.Serializer[Any]):
     problem = serializers.CharField(allow_blank=True)
     message = serializers.CharField()
     logs = CheckedLogOut(many=True, help_text="Each year's newest checkpoint (whole log only).")
+    witnesses = WitnessOut(help_text="The witnesses' word on the log, as the console shows it.")
 
 
 def _listed(choices: Any) -> str:
@@ -265,6 +311,7 @@ class AuditEntryListView(APIView):
     purpose, action, outcome, flag, unreviewed``; paged by ``offset``/``limit``."""
 
     permission_classes = AUDITORS
+    concerns = LOG_SEARCH
 
     @extend_schema(
         operation_id="audit_entries_search",
@@ -311,6 +358,7 @@ class AuditEntryListView(APIView):
 
 class AuditEntryDetailView(APIView):
     permission_classes = AUDITORS
+    concerns = LOG_ENTRY
 
     @extend_schema(operation_id="audit_entries_read", responses={200: EntryOut})
     def get(self, request: Request, entry_id: int) -> Response:
@@ -322,6 +370,7 @@ class AuditEntryReviewView(APIView):
     """``POST /api/audit/entries/<id>/review {"comment": "..."}``"""
 
     permission_classes = AUDITORS
+    concerns = LOG_ENTRY
     creates = Creates(None)
 
     @extend_schema(
@@ -351,25 +400,17 @@ def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpRes
         values[1] = e.recorded_at.isoformat()
         values += [e.detail.get("break_glass_id"), break_glass_reason(e)]
         writer.writerow(
-            ["" if v is None else csv_safe(str(v)) for v in values]
+            ["" if v is None else csv_text(str(v)) for v in values]
             + [" ".join(flags.get(e.id, []))]
         )
     return response
-
-
-# A cell starting with one of these is read as a formula by spreadsheets (a
-# tab or carriage return first hides the = behind it from a naive check).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: str) -> str:
-    return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
 class AuditExportView(APIView):
     """``GET /api/audit/export?as=csv|fhir&<the search filters>``"""
 
     permission_classes = AUDITORS
+    concerns = LOG_EXPORT
 
     @extend_schema(
         operation_id="audit_export",
@@ -404,6 +445,7 @@ class AuditVerifyView(APIView):
     year's tree against its signed checkpoint."""
 
     permission_classes = AUDITORS
+    concerns = LOG_VERIFY
 
     @extend_schema(
         operation_id="audit_verify",
@@ -422,10 +464,12 @@ class AuditVerifyView(APIView):
         logs = [
             {"log": c.log, "size": c.size, "signed_at": c.signed_at} for c in result.checkpoints
         ]
+        now = timezone.now()
         body = {
             **{name: getattr(result, name) for name in fields},
             "message": result.describe(),
             "logs": logs,
+            "witnesses": witness_dict(witness_status(now), now),
         }
         return Response(VerificationOut(body).data)
 

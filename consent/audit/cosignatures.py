@@ -17,8 +17,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from consent.audit.errors import alarm_not_found
 from consent.audit.log import checkpoint_latest
-from consent.audit.models import LogCheckpoint, LogCosignature
+from consent.audit.models import Action, AuditEntry, LogCheckpoint, LogCosignature, Purpose
 from consent.audit.notes import (
     COSIGNATURE_V1,
     NoteError,
@@ -28,8 +29,13 @@ from consent.audit.notes import (
     note_split,
     signature_valid,
 )
+from consent.audit.services import audit_record
 from consent.audit.witness import refusal_message
+from core.actors import Actor
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed
+
+# What the audit log calls a witness's refusal when an auditor acknowledges it.
+WITNESS_ALARM = "WitnessAlarm"
 
 
 def _witness(name: str) -> NoteVerifier:
@@ -110,6 +116,13 @@ class WitnessStatus:
     refusals: list[LogCosignature]
     # Cosigned less than a minute ago: said so, not "0 minutes ago".
     just_now: bool = False
+    # Each refusal's acknowledgement (its entry in the audit log), by refusal id.
+    acknowledged: dict[int, AuditEntry] | None = None
+
+    @property
+    def alarms(self) -> list[tuple[LogCosignature, AuditEntry | None]]:
+        """Each refusal with its acknowledgement, if an auditor has given one."""
+        return [(r, (self.acknowledged or {}).get(r.pk)) for r in self.refusals]
 
 
 def witness_status(now: dt.datetime | None = None) -> WitnessStatus:
@@ -132,4 +145,33 @@ def witness_status(now: dt.datetime | None = None) -> WitnessStatus:
         last is None or now - last > limit,
         refusals,
         just_now=last is not None and now - last < dt.timedelta(minutes=1),
+        acknowledged=_acknowledgements(refusals),
+    )
+
+
+def _acknowledgements(refusals: list[LogCosignature]) -> dict[int, AuditEntry]:
+    entries = AuditEntry.objects.filter(
+        resource_type=WITNESS_ALARM,
+        action=Action.UPDATE,
+        resource_id__in=[str(r.pk) for r in refusals],
+    ).order_by("id")
+    acknowledged: dict[int, AuditEntry] = {}
+    for entry in entries:
+        acknowledged.setdefault(int(entry.resource_id), entry)
+    return acknowledged
+
+
+def witness_alarm_acknowledge(*, refusal_id: int, actor: Actor) -> AuditEntry:
+    """An auditor acknowledges a witness's refusal of a checkpoint. The
+    acknowledgement is an entry of the audit log itself (who, when), and the
+    alarm stays on the console beside it: it is never dismissed silently."""
+    if not LogCosignature.objects.filter(pk=refusal_id, refused=True).exists():
+        raise alarm_not_found()
+    return audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        purpose=Purpose.AUDIT,
+        citizen_id=None,
+        resource_type=WITNESS_ALARM,
+        resource_id=str(refusal_id),
     )

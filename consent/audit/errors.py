@@ -20,3 +20,11 @@ def entry_not_found() -> NotFoundOrNotAllowed:
 def entry_id_possible(entry_id: int) -> bool:
     """Whether ``entry_id`` can name an entry at all (a positive bigint)."""
     return 0 < entry_id < 10**ENTRY_ID_MAX_DIGITS
+
+
+ALARM_NOT_FOUND = "audit.alarm_not_found"
+
+
+def alarm_not_found() -> NotFoundOrNotAllowed:
+    """An id that names no witness's refusal (no alarm to acknowledge)."""
+    return NotFoundOrNotAllowed(ALARM_NOT_FOUND, "No such witness alarm.")

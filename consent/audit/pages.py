@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -27,10 +28,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from consent.audit.api import csv_safe
-from consent.audit.cosignatures import witness_status
+from consent.audit.api import LOG_ENTRY, LOG_EXPORT, LOG_SEARCH, LOG_VERIFY
+from consent.audit.cosignatures import WITNESS_ALARM, witness_alarm_acknowledge, witness_status
 from consent.audit.disclosures import disclosure_recipients
-from consent.audit.errors import ENTRY_NOT_FOUND
+from consent.audit.errors import ALARM_NOT_FOUND, ENTRY_NOT_FOUND
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, AuditEntry, Flag, Outcome, Purpose
 from consent.audit.selectors import (
@@ -57,10 +58,16 @@ from core.messages import WHOLE_NUMBER, labels, user_message
 from core.models import Citizen, Role
 from core.pages import PageError, page_actor, render_page
 from core.permissions import page
+from core.refusals import Concerns
+from core.spreadsheet import BOM, csv_text
 from core.templatetags.platform import moment
 from core.validation import is_digits
 
 PAGE_SIZE = 50
+# Another role's search here is recorded as denied, on the citizen whose CPR
+# number it posted if there is one (never the number itself).
+SEARCH_BY_CPR = replace(LOG_SEARCH, cpr="cpr")
+WITNESS_ALARM_CONCERN = Concerns(WITNESS_ALARM, purpose=Purpose.AUDIT, action=Action.UPDATE)
 
 # The search's filters as they travel in links: internal ids and codes only.
 FILTERS = ("citizen", "user", "organisation", "from", "to", "purpose", "action", "outcome", "flag")
@@ -235,7 +242,7 @@ def _flag_labels(kinds: list[str]) -> list[str]:
     return [str(Flag(kind).label) for kind in kinds]
 
 
-@page(Role.AUDITOR)
+@page(Role.AUDITOR, concerns=SEARCH_BY_CPR)
 @require_http_methods(["GET", "POST"])
 def audit_search_page(request: HttpRequest) -> HttpResponse:
     return _search(request, template="audit/search.html", forced={})
@@ -246,7 +253,7 @@ def _witness_context() -> dict[str, object]:
     return {"witness": witness_status(), "witness_limit": settings.AUDIT_WITNESS_STALE_MINUTES}
 
 
-@page(Role.AUDITOR)
+@page(Role.AUDITOR, concerns=LOG_SEARCH)
 @require_http_methods(["GET"])
 def audit_flagged_page(request: HttpRequest) -> HttpResponse:
     return _search(request, template="audit/flagged.html", forced={"unreviewed": "1"})
@@ -281,7 +288,7 @@ def _entry_refused(request: HttpRequest, exc: PlatformError) -> HttpResponse:
     return render_page(request, "audit/entry.html", {}, error=exc)
 
 
-@page(Role.AUDITOR)
+@page(Role.AUDITOR, concerns=LOG_ENTRY)
 @require_http_methods(["GET"])
 def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     actor = page_actor(request)
@@ -292,7 +299,7 @@ def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     return render_page(request, "audit/entry.html", context)
 
 
-@page(Role.AUDITOR)
+@page(Role.AUDITOR, concerns=LOG_ENTRY)
 @require_POST
 def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     """Mark a flagged entry reviewed, then go on to the next flagged one."""
@@ -316,7 +323,7 @@ def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     return redirect("audit-entry-page", entry_id=following)
 
 
-@page(Role.AUDITOR)
+@page(Role.AUDITOR, concerns=LOG_EXPORT)
 @require_http_methods(["GET"])
 def audit_export_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
@@ -342,7 +349,7 @@ def _csv_for_people(rows: list[AuditEntry], flags: dict[int, list[str]]) -> Http
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="auditlog-{stamp}.csv"'
-    response.write("\ufeff")  # so that a spreadsheet reads æ, ø and å as UTF-8
+    response.write(BOM)  # so that a spreadsheet reads æ, ø and å as UTF-8
     writer = csv.writer(response)
     writer.writerow(
         [
@@ -387,13 +394,37 @@ def _csv_for_people(rows: list[AuditEntry], flags: dict[int, list[str]]) -> Http
                 pgettext("record label", label) for label in _flag_labels(flags.get(e.id, []))
             ),
         ]
-        writer.writerow([csv_safe(v) for v in values])
+        writer.writerow([csv_text(v) for v in values])
     return response
 
 
-@page(Role.AUDITOR)
+@page(Role.AUDITOR, concerns=WITNESS_ALARM_CONCERN)
+@require_POST
+def audit_alarm_acknowledge_page(request: HttpRequest, refusal_id: int) -> HttpResponse:
+    """An auditor acknowledges a witness's alarm: recorded in the audit log,
+    and the alarm stays on the console with who acknowledged it and when."""
+    actor = page_actor(request)
+    try:
+        witness_alarm_acknowledge(refusal_id=refusal_id, actor=actor)
+    except PlatformError as exc:
+        # The console as it stands, with the refusal. An id that names no alarm
+        # is said as such (404): an auditor sees every alarm, so it hides nothing.
+        context = _search_context({}, {})
+        if exc.code == ALARM_NOT_FOUND:
+            shown = PageError(
+                code=exc.code, message=user_message(exc), field=None, rule=None, count=1
+            )
+            return render(request, "audit/search.html", {**context, "error": shown}, status=404)
+        return render_page(request, "audit/search.html", context, error=exc, lists=_LISTS)
+    messages.success(
+        request, _("The alarm is acknowledged. The acknowledgement is recorded in the audit log.")
+    )
+    return redirect("audit-search")
+
+
+@page(Role.AUDITOR, concerns=LOG_VERIFY)
 @require_http_methods(["GET"])
 def audit_verify_page(request: HttpRequest) -> HttpResponse:
     page_actor(request)
     result = log_verify()
-    return render_page(request, "audit/verify.html", {"result": result})
+    return render_page(request, "audit/verify.html", {"result": result, **_witness_context()})

@@ -8,5 +8,10 @@ urlpatterns = [
     path("audit/entries/<int:entry_id>", pages.audit_entry_page, name="audit-entry-page"),
     path("audit/entries/<int:entry_id>/review", pages.audit_review_page, name="audit-review-page"),
     path("audit/export.csv", pages.audit_export_page, name="audit-export-page"),
+    path(
+        "audit/witness-alarms/<int:refusal_id>/acknowledge",
+        pages.audit_alarm_acknowledge_page,
+        name="audit-alarm-acknowledge",
+    ),
     path("audit/verify", pages.audit_verify_page, name="audit-verify-page"),
 ]
