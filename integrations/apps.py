@@ -7,9 +7,8 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.fhir.capability import (
-            ResourceCapability,
             register_messaging,
-            register_resource,
+            register_system_operation,
         )
         from core.health import register_health_detail
         from core.metrics import register_metrics
@@ -20,21 +19,13 @@ class IntegrationsConfig(AppConfig):
 
         register_metrics("outbox", outbox_metrics)
         receivers.connect()
-        register_resource(
-            ResourceCapability(
-                type="Bundle",
-                interactions=[],
-                operations=[
-                    (
-                        "process-message",
-                        "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
-                    )
-                ],
-                documentation=(
-                    "Partners POST message Bundles to /fhir/$process-message, signed with"
-                    " HMAC-SHA256; each is answered with an Acknowledgement."
-                ),
-            )
+        # $process-message is served on the base (/fhir/$process-message): a
+        # system-level operation, not one of a Bundle resource.
+        register_system_operation(
+            "process-message",
+            "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+            "Partners POST message Bundles to /fhir/$process-message, signed with"
+            " HMAC-SHA256; each is answered with an Acknowledgement.",
         )
         register_messaging(messaging_documentation())
         register_health_detail("handoffs", outbox_health)

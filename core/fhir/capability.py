@@ -57,6 +57,8 @@ class ResourceCapability:
 
 _registry: dict[str, ResourceCapability] = {}
 _system_interactions: list[str] = []
+# Operations on the base (``/fhir/$<name>``): (name, definition, documentation).
+_system_operations: list[tuple[str, str, str]] = []
 _messaging: list[str] = []
 
 
@@ -94,6 +96,14 @@ def register_messaging(documentation: str) -> None:
 def register_system_interaction(code: str) -> None:
     if code not in _system_interactions:
         _system_interactions.append(code)
+
+
+def register_system_operation(name: str, definition: str, documentation: str = "") -> None:
+    """An operation served on the base (``POST /fhir/$<name>``), listed in
+    ``rest.operation``: on a resource entry it would say ``/fhir/<Type>/$<name>``,
+    which is not served."""
+    if not any(op[0] == name for op in _system_operations):
+        _system_operations.append((name, definition, documentation))
 
 
 def registered_resources() -> dict[str, ResourceCapability]:
@@ -158,19 +168,35 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             " takes _format (JSON), _pretty and _summary=false only; any other parameter"
             " (_summary=true, _elements, …) is refused (400 read.param_unknown), whatever"
             " Prefer: handling says. A search refuses a parameter it does not declare"
-            " (400 search.param_unknown) alike."
+            " (400 search.param_unknown) alike. _pretty is true or false, _total none,"
+            " estimate or accurate (a total given is exact), _totalMethod count; any"
+            " other value is refused (400 search.param_invalid). History is not served"
+            " (history-instance, history-type, history-system): GET …/_history answers"
+            " 405 with an OperationOutcome not-supported; a version read"
+            " (…/_history/<vid>) is served where vread is listed."
         ),
         "security": {
             "cors": False,
             "description": (
-                "Bearer token from POST /api/auth/token; every read and write of citizen"
-                " data passes the consent gate and is audited."
+                "Staff: Authorization: Bearer with a token from POST /api/auth/token"
+                " (password and the code of a TOTP app), or the platform's own signed-in"
+                " page session. Systems: OAuth 2.0 client credentials, a Bearer token from"
+                " POST /api/auth/oauth/token whose SMART backend-services scopes"
+                " (system/<Type>.read, system/*.read) are a ceiling over the system's"
+                " role. Partners' message Bundles to $process-message are signed with"
+                " HMAC-SHA256 instead. Every read and write of citizen data passes the"
+                " consent gate and is audited; /fhir/metadata is open to anyone."
             ),
         },
         "resource": resources,
     }
     if _system_interactions:
         rest["interaction"] = [{"code": c} for c in _system_interactions]
+    if _system_operations:
+        rest["operation"] = [
+            {"name": n, "definition": d, **({"documentation": doc} if doc else {})}
+            for n, d, doc in _system_operations
+        ]
     statement = CapabilityStatement.model_validate(
         {
             "resourceType": "CapabilityStatement",

@@ -72,9 +72,11 @@ from core.fhir.search import token
 from core.fhir.views import (
     ACTION_BY_METHOD,
     FHIR_ID,
+    RESULT_PARAM_VALUES,
     FHIRView,
     paging_params,
     refuse_unserved_format,
+    refuse_unserved_values,
     searchset,
 )
 from core.messages import NO_MODIFIER_TAKEN, REFERENCE_OR_ID, either
@@ -87,7 +89,24 @@ READ, SEARCH = "read", "search"
 # Parameters every search takes, besides its own: the page, and what clients
 # add about the answer's form (``_pretty``, ``_total``, ``_totalMethod``),
 # which change nothing (JSON is the format, a total is exact or left out).
-RESULT_PARAMS = ("_count", "_offset", "_summary", "_format", "_pretty", "_total", "_totalMethod")
+# Each is declared in the statement from this one table, so that what a search
+# takes and what the statement lists cannot part.
+RESULT_PARAM_DECLARATIONS = (
+    SearchParam("_count", "number", "Page size, 0 (the total alone) to 200 (default 20)."),
+    SearchParam(
+        "_offset", "number", "Where the page starts (default 0); the paging links carry it."
+    ),
+    SearchParam(
+        "_summary",
+        "token",
+        "count (the total alone, as _count=0) or false; no other summary is served.",
+    ),
+    SearchParam("_format", "token", "json or application/fhir+json: the answer is FHIR JSON."),
+    SearchParam("_pretty", "token", "true or false; the answer is the same."),
+    SearchParam("_total", "token", "none, estimate or accurate; a total given is exact."),
+    SearchParam("_totalMethod", "token", "count; a total given is counted."),
+)
+RESULT_PARAMS = tuple(p.name for p in RESULT_PARAM_DECLARATIONS)
 # Of those, the ones whose repetition would leave the page size or start to a guess.
 ONCE_ONLY_RESULT_PARAMS = ("_count", "_offset", "_summary")
 # What a read (``GET /fhir/<Type>/<id>``), a version read and ``$everything``
@@ -97,6 +116,7 @@ ONCE_ONLY_RESULT_PARAMS = ("_count", "_offset", "_summary")
 # ``_elements``, a misspelling) is refused: ignored, the client would be given
 # the whole resource as if it were what it asked for.
 READ_PARAMS = ("_format", "_pretty")
+READ_PARAM_VALUES = {"_pretty": RESULT_PARAM_VALUES["_pretty"]}
 READ_SUMMARY_SERVED = "false"
 READ_PARAMS_SERVED = "_format, _pretty, _summary=false"
 # Refusals of a search's parameters recorded by the code that refuses them.
@@ -532,18 +552,7 @@ class FHIRResource:
         ]
         params = [SearchParam(p.name, p.type, p.documentation) for p in self.search_params]
         if self.searchable:
-            params.append(
-                SearchParam(
-                    "_count", "number", "Page size, 0 (the total alone) to 200 (default 20)."
-                )
-            )
-            params.append(
-                SearchParam(
-                    "_summary",
-                    "token",
-                    "count (the total alone, as _count=0) or false; no other summary is served.",
-                )
-            )
+            params.extend(RESULT_PARAM_DECLARATIONS)
         return ResourceCapability(
             type=self.type,
             interactions=interactions,
@@ -678,6 +687,19 @@ def check_read_params(
     citizen the request names (``citizen()``, asked only then), if any."""
     unknown = unserved_read_params(request.query_params)
     if not unknown:
+        try:
+            refuse_unserved_values(request.query_params, READ_PARAM_VALUES)
+        except InvalidInput as refused:
+            current_gate().refuse(
+                actor=actor,
+                action=action,
+                purpose=purpose,
+                resource_type=resource_type,
+                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+                reason_code=refused.code,
+                citizen_id=citizen(),
+            )
+            raise
         return
     names = ", ".join(name[:30] for name in unknown)
     current_gate().refuse(

@@ -2,10 +2,17 @@
 
 from django.urls import include, path, re_path
 
-from core.fhir.views import MetadataView, UnknownResourceView
+from core.fhir.views import HistoryView, MetadataView, UnknownResourceView
 
 urlpatterns = [
     path("metadata", MetadataView.as_view(), name="fhir-metadata"),
+    # History is served on no type, before any type's routes take "_history"
+    # for an id; a version read (…/_history/<vid>) is the types' own.
+    re_path(r"^_history$", HistoryView.as_view(), name="fhir-history-system"),
+    re_path(r"^(?P<resource_type>[A-Za-z]+)/_history$", HistoryView.as_view()),
+    re_path(
+        r"^(?P<resource_type>[A-Za-z]+)/(?P<resource_id>[^/]+)/_history$", HistoryView.as_view()
+    ),
     # acute before consent: visits are Encounters with ids "visit-<n>", matched
     # first; consent serves the shared record's Encounters (hospital contacts).
     path("", include("acute.fhir_urls")),

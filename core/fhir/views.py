@@ -282,6 +282,32 @@ def base_url(request: Request) -> str:
     return request.build_absolute_uri("/fhir").rstrip("/")
 
 
+# What a search takes beside its page, and the values each takes: the answer's
+# form, which they never change (JSON is the format, a total given is exact),
+# and a value outside them is refused, never taken for one of them.
+RESULT_PARAM_VALUES: dict[str, tuple[str, ...]] = {
+    "_pretty": ("true", "false"),
+    "_total": ("none", "estimate", "accurate"),
+    # fhirpy's count() sends _totalMethod=count.
+    "_totalMethod": ("count",),
+}
+
+
+def refuse_unserved_values(source: Any, served: Mapping[str, tuple[str, ...]]) -> None:
+    """Every value of a parameter in ``served`` is one it lists: ``_pretty=maybe``
+    is refused (400 ``search.param_invalid``), never read as true or false."""
+    for name, allowed in served.items():
+        values = source.getlist(name) if hasattr(source, "getlist") else [source.get(name)]
+        for value in values:
+            if value is not None and str(value) not in allowed:
+                raise InvalidInput(
+                    "search.param_invalid",
+                    f"{name} must be one of {', '.join(allowed)}.",
+                    field=name,
+                    params={"name": name, "expected": ONE_OF, "allowed": ", ".join(allowed)},
+                )
+
+
 def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
     """``_count`` and ``_offset`` from the query (or ``query``, e.g. a POST
     search's form), validated. ``_count=0`` asks for the total alone (FHIR's
@@ -289,6 +315,7 @@ def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
     does; ``_summary=false`` is the default (whole resources), and no other
     summary is served: refused, not answered with whole resources."""
     source = request.query_params if query is None else query
+    refuse_unserved_values(source, RESULT_PARAM_VALUES)
     summary = source.get("_summary")
     if summary not in (None, "", "count", "false"):
         raise InvalidInput(
@@ -383,6 +410,31 @@ class MetadataView(FHIRView):
 
     def get(self, request: Request) -> Response:
         return self.fhir_response(capability_statement(base_url(request)))
+
+
+class HistoryView(FHIRView):
+    """``/fhir/_history``, ``/fhir/<Type>/_history`` and
+    ``/fhir/<Type>/<id>/_history``: history (history-system, history-type,
+    history-instance) is an interaction not served, on every type: 405 with
+    an OperationOutcome ``not-supported`` and an ``Allow`` that names no
+    method, as for any other interaction not served (a version read,
+    ``…/_history/<vid>``, is served where the statement lists vread). A type
+    not served here is unknown (404), as at any other path under it."""
+
+    permission_classes = [Public]
+    authentication_classes: list[Any] = []
+    body_required = False
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        resource_type = kwargs.get("resource_type")
+        if resource_type is not None and resource_type not in registered_resources():
+            raise NotFoundOrNotAllowed(
+                "fhir.not_supported",
+                "This FHIR resource type or interaction is not implemented here;"
+                " see /fhir/metadata.",
+            )
+        # No method is served here: FHIRView answers 405 before anything else.
+        super().initial(request, *args, **kwargs)
 
 
 class UnknownResourceView(FHIRView):
