@@ -8,7 +8,11 @@ named here, and nothing named here holds a citizen's data.
 
 from __future__ import annotations
 
+from django.core.management.base import CommandError
 from django.db import models
+
+from consent.audit.services import Outcome, Purpose, audit_record
+from core.actors import Actor
 
 CONFIGURATION = frozenset(
     {
@@ -29,3 +33,25 @@ def table_label(model: type[models.Model]) -> str:
     """The label of the table a model writes to: a proxy is its concrete model."""
     concrete = model._meta.concrete_model or model
     return concrete._meta.label
+
+
+def configuration_only(*, task: str, action: str, reason: str, asked: set[str], told: str) -> None:
+    """Refuse, before anything is written or read out, a command asked for
+    anything outside the configuration: the attempt recorded as denied
+    (R9), naming the models refused and never their rows, then a
+    :class:`CommandError` saying ``told`` and what may be named."""
+    refused = sorted(asked - CONFIGURATION)
+    if not refused:
+        return
+    audit_record(
+        actor=Actor.system(task),
+        action=action,
+        purpose=Purpose.OPERATIONS,
+        citizen_id=None,
+        outcome=Outcome.DENIED,
+        reason_code=reason,
+        detail={"models": refused},
+    )
+    raise CommandError(
+        f"{told} Refused: {', '.join(refused)}. Configuration: {', '.join(sorted(CONFIGURATION))}."
+    )

@@ -20,9 +20,8 @@ from django.core.management.commands import dumpdata
 from django.core.management.utils import parse_apps_and_model_labels
 from django.db import models
 
-from consent.audit.services import Action, Outcome, Purpose, audit_record
-from consent.management.configuration import CONFIGURATION, table_label
-from core.actors import Actor
+from consent.audit.services import Action
+from consent.management.configuration import configuration_only, table_label
 
 TASK = "consent.dumpdata"
 REFUSED = "dump.citizen_data"
@@ -60,20 +59,11 @@ class Command(dumpdata.Command):
         except (LookupError, ValueError, CommandError):
             # A label that names nothing: Django's command says so, dumping nothing.
             chosen = []
-        refused = sorted({table_label(model) for model in chosen} - CONFIGURATION)
-        if refused:
-            audit_record(
-                actor=Actor.system(TASK),
-                action=Action.EXPORT,
-                purpose=Purpose.OPERATIONS,
-                citizen_id=None,
-                outcome=Outcome.DENIED,
-                reason_code=REFUSED,
-                detail={"models": refused},
-            )
-            raise CommandError(
-                "Nothing dumped: dumpdata writes the configuration only, never citizens' data."
-                f" Refused: {', '.join(refused)}."
-                f" Name what to dump: {', '.join(sorted(CONFIGURATION))}."
-            )
+        configuration_only(
+            task=TASK,
+            action=Action.EXPORT,
+            reason=REFUSED,
+            asked={table_label(model) for model in chosen},
+            told="Nothing dumped: dumpdata writes the configuration only, never citizens' data.",
+        )
         super().handle(*app_labels, **options)

@@ -19,15 +19,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core import serializers
-from django.core.management.base import CommandError
 from django.core.management.commands import loaddata
 from django.core.serializers.base import DeserializedObject
 from django.db import router
 from django.utils.functional import cached_property
 
-from consent.audit.services import Action, Outcome, Purpose, audit_record
-from consent.management.configuration import CONFIGURATION, table_label
-from core.actors import Actor
+from consent.audit.services import Action
+from consent.management.configuration import configuration_only, table_label
 
 TASK = "consent.loaddata"
 REFUSED = "load.citizen_data"
@@ -54,22 +52,13 @@ class Command(loaddata.Command):
                 super().handle(*fixture_labels, **{**options, "verbosity": 0})
         finally:
             self._reading_through = False
-        refused = sorted(self._in_fixtures - CONFIGURATION)
-        if refused:
-            audit_record(
-                actor=Actor.system(TASK),
-                action=Action.CREATE,
-                purpose=Purpose.OPERATIONS,
-                citizen_id=None,
-                outcome=Outcome.DENIED,
-                reason_code=REFUSED,
-                detail={"models": refused},
-            )
-            raise CommandError(
-                "Nothing loaded: loaddata loads the configuration only, never citizens' data."
-                f" Refused: {', '.join(refused)}."
-                f" A fixture may hold: {', '.join(sorted(CONFIGURATION))}."
-            )
+        configuration_only(
+            task=TASK,
+            action=Action.CREATE,
+            reason=REFUSED,
+            asked=self._in_fixtures,
+            told="Nothing loaded: loaddata loads the configuration only, never citizens' data.",
+        )
         super().handle(*fixture_labels, **options)
 
     def loaddata(self, fixture_labels: Sequence[str]) -> None:
