@@ -68,6 +68,7 @@ def test_visits_count_for_the_episodes_municipality_after_the_citizen_moved(coor
     assert visits == {"Gentofte Kommune": 1}
 
 
+@pytest.mark.postgres
 def test_the_referrals_are_streamed_not_fetched_at_once(coordinator):
     """A year of referrals is read through a server-side cursor in chunks,
     never as one list in the web process's memory."""
