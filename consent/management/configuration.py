@@ -11,7 +11,8 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 from django.db import models
 
-from consent.audit.services import Outcome, Purpose, audit_record
+from consent.audit.services import Purpose
+from consent.services.denied import audit_denied
 from core.actors import Actor
 
 CONFIGURATION = frozenset(
@@ -43,12 +44,10 @@ def configuration_only(*, task: str, action: str, reason: str, asked: set[str], 
     refused = sorted(asked - CONFIGURATION)
     if not refused:
         return
-    audit_record(
+    audit_denied(
         actor=Actor.system(task),
         action=action,
         purpose=Purpose.OPERATIONS,
-        citizen_id=None,
-        outcome=Outcome.DENIED,
         reason_code=reason,
         detail={"models": refused},
     )
