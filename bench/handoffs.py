@@ -86,9 +86,14 @@ def _world(port: int) -> tuple[Any, list[Any]]:
     gp, _ = Organisation.objects.get_or_create(
         kind=Organisation.Kind.GP_PRACTICE, name="Bench GP", defaults={"provider_number": "999999"}
     )
-    municipality, _ = Organisation.objects.get_or_create(
+    # A municipality that takes part: others send no referrals.
+    municipality, _ = Organisation.objects.update_or_create(
         municipality_code="157",
-        defaults={"kind": Organisation.Kind.MUNICIPALITY, "name": "Gentofte Kommune"},
+        defaults={
+            "kind": Organisation.Kind.MUNICIPALITY,
+            "name": "Gentofte Kommune",
+            "participates": True,
+        },
     )
     partner, _ = Partner.objects.update_or_create(
         code="bench-gp",

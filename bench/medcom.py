@@ -140,9 +140,14 @@ def _world(citizens: int) -> Any:
             "is_active": True,
         },
     )
-    municipality, _ = Organisation.objects.get_or_create(
+    # A municipality that takes part: others send no referrals.
+    municipality, _ = Organisation.objects.update_or_create(
         municipality_code="157",
-        defaults={"kind": Organisation.Kind.MUNICIPALITY, "name": "Gentofte Kommune"},
+        defaults={
+            "kind": Organisation.Kind.MUNICIPALITY,
+            "name": "Gentofte Kommune",
+            "participates": True,
+        },
     )
     acute.serves.add(municipality)
     user, _ = User.objects.get_or_create(username="bench-medcom-coordinator")
