@@ -313,6 +313,10 @@ INBOUND_REASON_LABELS = {
         "An identifier in the message is longer than the platform keeps"
     ),
     "carecommunication.text_empty": gettext_noop("A message text in the message is empty"),
+    "carecommunication.citizen_not_served": gettext_noop(
+        "The citizen's municipality does not take part in the acute function,"
+        " and she has no open referral"
+    ),
     "hospital.stay_of_another_citizen": gettext_noop("The hospital stay is another citizen's"),
     "hospital.activity_missing": gettext_noop(
         "The hospital notification does not say what happened"

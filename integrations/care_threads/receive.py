@@ -9,10 +9,12 @@ MedCom identifier, so the history a reply repeats is not stored twice.
 
 Refused, with nothing written (:mod:`integrations.inbound` answers with
 MedCom's fatal-error): a citizen the platform does not know by CPR (a
-replacement CPR cannot be matched), a reply to a message the platform never
-sent, a thread identifier already used about another citizen, a thread or
-segment identifier longer than the platform keeps (never cut: two that
-differ only past the cut would be taken for one).
+replacement CPR cannot be matched), a new conversation about a citizen
+whose municipality does not take part and who has no open referral, a
+reply to a message the platform never sent, a thread identifier already
+used about another citizen, a thread or segment identifier longer than the
+platform keeps (never cut: two that differ only past the cut would be taken
+for one).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from integrations.patients import citizen_find
 
 # A text segment of only blank characters.
 TEXT_EMPTY = "carecommunication.text_empty"
+# A new conversation about a citizen whose municipality does not take part.
+CITIZEN_NOT_SERVED = "carecommunication.citizen_not_served"
 
 
 def _identifier(value: Any, field: str, model: type[CareThread | CareMessage]) -> str:
@@ -265,12 +269,23 @@ def _thread_opened(
                 citizen_ids=[existing.citizen_id] if existing.citizen_id != citizen.pk else [],
             )
         return existing
+    referral = _open_referral(citizen)
+    if referral is None and not citizen.municipality.participates:
+        # Her municipality has left the joint function (or not joined): a
+        # new conversation about her is not the function's to read. One
+        # about a referral still open is, and replies to what it sent are.
+        raise InvalidMessage(
+            CITIZEN_NOT_SERVED,
+            "The citizen's municipality does not take part in the joint acute function"
+            " and she has no open referral there.",
+            field="Patient.address",
+        )
     category = ((communication.get("category") or [{}])[0].get("coding") or [{}])[0]
     thread = CareThread(
         identifier=identifier,
         partner=partner,
         citizen=citizen,
-        referral=_open_referral(citizen),
+        referral=referral,
         category=str(category.get("code", ""))[:40],
         topic=str((communication.get("topic") or {}).get("text", ""))[:200],
     )

@@ -408,3 +408,21 @@ def test_a_message_text_of_only_blanks_is_refused_and_nothing_is_written(hospita
     assert status == 400
     assert "Communication.payload.contentString" in json.dumps(body)
     assert not CareThread.objects.exists() and not CareMessage.objects.exists()
+
+
+def test_a_new_conversation_about_a_citizen_whose_municipality_left_is_refused(hospital, citizen):
+    Organisation.objects.filter(pk=citizen.municipality_id).update(participates=False)
+    status, code, _answering, details = _receive(hospital, FIRST)
+    assert (status, code, details) == (400, "fatal-error", ["MSG_PARAM_INVALID"])
+    assert not CareThread.objects.exists() and not CareMessage.objects.exists()
+    refused = InboundMessage.objects.get(header_id=header_id(example(FOLDER, FIRST)))
+    assert refused.reason_code == "carecommunication.citizen_not_served"
+
+
+def test_a_conversation_about_her_referral_still_open_when_her_municipality_left_is_kept(
+    hospital, citizen
+):
+    referral = f.acute_referral(person=citizen)
+    Organisation.objects.filter(pk=citizen.municipality_id).update(participates=False)
+    assert _receive(hospital, FIRST)[:2] == (200, "ok")
+    assert CareThread.objects.get().referral == referral
