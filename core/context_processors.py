@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
@@ -10,10 +11,13 @@ from core.permissions import actor_from_request
 
 def actor(request: HttpRequest) -> dict[str, Any]:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
-        return {"current_actor": None, "device_owner": ""}
+        return {"current_actor": None, "device_owner": "", "idle_seconds": 0}
     return {
         "current_actor": actor_from_request(request),
         "device_owner": device_owner(request.user.pk),
+        # A page left untouched this long asks whether its session still holds
+        # (core/static/core/idle.js).
+        "idle_seconds": settings.SESSION_IDLE_SECONDS,
     }
 
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("login/role/", views.login_role_page, name="login-role"),
     path("role/", views.role_switch, name="role-switch"),
     path("logout/", views.logout_page, name="logout"),
+    path("session/", views.session_state, name="session-state"),
 ]

@@ -418,6 +418,19 @@ HELP_ROLES = frozenset(Role.values) - {Role.ADMINISTRATOR}
 
 
 @page()
+@never_cache
+@require_http_methods(["GET"])
+def session_state(request: HttpRequest) -> HttpResponse:
+    """Whether the session still holds, for a page left untouched
+    (``core/static/core/idle.js``): 204 while it does. The page asks as an
+    automatic request (``X-Background``), which never keeps a session alive;
+    an ended one is answered 401 with the login page's address, and an idle
+    one is ended, and recorded, by this very request. Nothing of a citizen's
+    is read."""
+    return HttpResponse(status=204)
+
+
+@page()
 @require_http_methods(["GET"])
 def help_page(request: HttpRequest) -> HttpResponse:
     """Help for the role the user acts in: its main tasks, step by step, with
