@@ -371,6 +371,7 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         "codings": coded_values(validated, diagnosis=False),
         # Only an active request is a referral: the service refuses the rest.
         "requested_status": str(body.get("status") or ""),
+        "requested_intent": str(body.get("intent") or ""),
         # When the referrer asks her to be seen: tightens the deadline or is refused.
         "occurrence": occurrence,
     }

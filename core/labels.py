@@ -166,6 +166,9 @@ REASONS: dict[str, Promise] = {
     "referral.status_not_active": pgettext_lazy(
         REASON_CONTEXT, "referral not active (withdrawn, in error or on hold)"
     ),
+    "referral.intent_not_order": pgettext_lazy(
+        REASON_CONTEXT, "referral not an order (a proposal or a plan)"
+    ),
     "referral.occurrence_invalid": pgettext_lazy(REASON_CONTEXT, "requested time unreadable"),
     "referral.occurrence_offset_missing": pgettext_lazy(
         REASON_CONTEXT, "requested time without UTC offset"

@@ -830,6 +830,9 @@ BY_CODE: dict[str, Promise] = {
     "referral.status_not_active": _(
         "Only an active referral is taken in; phone the coordinator to withdraw or change a referral."
     ),
+    "referral.intent_not_order": _(
+        "Only an ordered referral is taken in; a proposal or a plan asks nobody to visit."
+    ),
     "referral.text_too_long": _("Write the text shorter."),
     "referral.occurrence_invalid": _(
         "The requested time for the visit cannot be read; give one date and time with its UTC"

@@ -56,6 +56,9 @@ class RequestedVisit:
     # ServiceRequest.status: acute takes only an active one (a revoked
     # request is refused, never answered as the referral it names).
     status: str = "active"
+    # ServiceRequest.intent: acute takes only an order (a proposal or plan
+    # asks nobody to go).
+    intent: str = "order"
     # ServiceRequest.occurrence[x]: when the referrer asks her to be seen;
     # acute tightens the deadline by it or refuses it, never ignores it (R10).
     occurrence: Occurrence | None = None
@@ -152,6 +155,7 @@ def requested_visit(
         external_id=case_ids[0] if case_ids else message.header_id,
         codings=tuple(coded_values(fhir_validate(ServiceRequest, rest), diagnosis=False)),
         status=str(request.get("status") or ""),
+        intent=str(request.get("intent") or ""),
         occurrence=occurrence,
     )
 
@@ -177,6 +181,7 @@ def referral_from_partner(
         external_id=requested.external_id,
         codings=requested.codings,
         requested_status=requested.status,
+        requested_intent=requested.intent,
         occurrence=requested.occurrence,
         actor=actor,
     )

@@ -66,6 +66,10 @@ REFERRAL_STATUS_NOT_ACTIVE = "referral.status_not_active"
 # What a partner may say of the ServiceRequest it sends (FHIR R4
 # ``ServiceRequest.status``, a modifier): only an active request is a referral.
 REFERRAL_STATUS_TAKEN = "active"
+REFERRAL_INTENT_NOT_ORDER = "referral.intent_not_order"
+# ``ServiceRequest.intent`` (a modifier too): a referral is an order; a
+# proposal, plan or option asks nobody to go.
+REFERRAL_INTENTS_TAKEN = frozenset({"order", "original-order"})
 REFERRAL_MUNICIPALITY_NOT_SERVED = "referral.municipality_not_served"
 MUNICIPALITY_NOT_SERVED_MESSAGE = (
     "The citizen's municipality does not take part in the joint acute function."
@@ -110,6 +114,7 @@ def referral_intake(
     electronic: bool = False,
     codings: Sequence[CodedValue] = (),
     requested_status: str = REFERRAL_STATUS_TAKEN,
+    requested_intent: str = "order",
     occurrence: Occurrence | None = None,
 ) -> Referral:
     """A referral from a member of staff. The coordinator types in a phone
@@ -173,6 +178,7 @@ def referral_intake(
         required_skills=required_skills,
         codings=codings,
         requested_status=requested_status,
+        requested_intent=requested_intent,
         occurrence=occurrence,
         actor=actor,
     )
@@ -306,6 +312,7 @@ def referral_create(
     required_skills: Sequence[str] = (),
     codings: Sequence[CodedValue] = (),
     requested_status: str = REFERRAL_STATUS_TAKEN,
+    requested_intent: str = "order",
     occurrence: Occurrence | None = None,
     actor: Actor,
 ) -> Referral:
@@ -322,8 +329,10 @@ def referral_create(
     ``ServiceRequest.status``): anything but ``active`` — a referral revoked,
     entered in error, on hold, a draft — is refused, also under the id of a
     referral already taken in, which it would otherwise silently answer with
-    that referral unchanged. A referral is withdrawn by phoning the
-    coordinator, who declines it or withdraws its visit.
+    that referral unchanged. So is a ``requested_intent`` that is not an
+    order (``ServiceRequest.intent``: a proposal, a plan, an option). A
+    referral is withdrawn by phoning the coordinator, who declines it or
+    withdraws its visit.
 
     ``occurrence`` is when the referrer asks the citizen to be seen (FHIR
     ``ServiceRequest.occurrence[x]``, ``acute.occurrence``): a time before the
@@ -342,7 +351,7 @@ def referral_create(
         codes=EVERY_REFUSAL,
         reasons=REFUSAL_REASONS,
     ):
-        referral_status_check(requested_status)
+        referral_status_check(requested_status, requested_intent)
         # A referral travels on to the nurse, the board and the hand-back:
         # R2 holds for what it codes as for the shared record.
         judge_codings(list(codings))
@@ -519,11 +528,18 @@ def referral_create(
         return referral
 
 
-def referral_status_check(requested_status: str) -> None:
-    """Refuse a ServiceRequest that is not ``active``: a status is a modifier,
-    and taking a revoked request as a referral (or as the resend of one)
-    would send a nurse to, or leave one on her way to, a citizen the referrer
-    no longer asks her to see."""
+def referral_status_check(requested_status: str, requested_intent: str = "order") -> None:
+    """Refuse a ServiceRequest that is not an active order: status and intent
+    are modifiers, and taking a revoked request, or a mere proposal or plan,
+    as a referral (or as the resend of one) would send a nurse to, or leave
+    one on her way to, a citizen the referrer does not ask her to see."""
+    if requested_intent not in REFERRAL_INTENTS_TAKEN:
+        raise ModifierNotUnderstood(
+            REFERRAL_INTENT_NOT_ORDER,
+            "Only a ServiceRequest with intent order or original-order is taken in as a"
+            " referral; a proposal, plan or option asks nobody to visit.",
+            field="intent",
+        )
     if requested_status != REFERRAL_STATUS_TAKEN:
         raise ModifierNotUnderstood(
             REFERRAL_STATUS_NOT_ACTIVE,

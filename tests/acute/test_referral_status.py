@@ -115,3 +115,27 @@ def test_a_service_request_is_not_changed_through_the_fhir_base(hospital_client,
     assert response.status_code == 405, response.content
     assert response.json()["resourceType"] == "OperationOutcome"
     assert Referral.objects.get().status == Referral.Status.RECEIVED
+
+
+@pytest.mark.parametrize("intent", ("proposal", "plan", "option", "directive"))
+def test_a_service_request_that_is_not_an_order_creates_no_referral(hospital_client, intent):
+    """``intent`` is a modifier like ``status``: a proposal or a plan asks
+    nobody to go, and is refused, never taken as a referral."""
+    person = f.citizen()
+    body = {**service_request(person.cpr), "intent": intent}
+    response = _post(hospital_client, body)
+    assert response.status_code == 400, response.content
+    issue = _issue(response)
+    assert issue["code"] == "not-supported"
+    assert issue["details"]["coding"][0]["code"] == "referral.intent_not_order"
+    assert not Referral.objects.exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=person.pk, outcome="denied", reason_code="referral.intent_not_order"
+    ).exists()
+
+
+def test_an_original_order_is_taken_as_a_referral(hospital_client):
+    person = f.citizen()
+    body = {**service_request(person.cpr), "intent": "original-order"}
+    assert _post(hospital_client, body).status_code == 201
+    assert Referral.objects.filter(citizen=person).count() == 1

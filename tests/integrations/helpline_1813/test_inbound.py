@@ -285,3 +285,19 @@ def test_a_1813_case_sent_again_revoked_is_fatal_never_acknowledged_as_taken(
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.status_not_active"
     referral = Referral.objects.get(citizen=citizen)
     assert referral.status == Referral.Status.RECEIVED
+
+
+def test_a_1813_proposal_is_fatal_and_no_referral_is_made(live_network) -> None:
+    """A ServiceRequest whose intent is a proposal asks nobody to go: the
+    message is refused naming why, as on POST /fhir/ServiceRequest."""
+    citizen = f.citizen()
+    sim = live_network.sims["1813"]
+    message = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0043"
+    )
+    message["entry"][2]["resource"]["intent"] = "proposal"
+    [reply] = sim.send(message)
+    answer, _, outcome = ack_of(reply)
+    assert (reply.status, answer) == (400, "fatal-error")
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.intent_not_order"
+    assert not Referral.objects.filter(citizen=citizen).exists()
