@@ -27,12 +27,10 @@ from core.errors import InvalidInput, PlatformError
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
-from core.purposes import OPERATIONS
-from core.refusals import Concerns
 from core.validation import row_id
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import Location, Lot, Movement
-from medicine_cabinet.services.ledger import STOCK_RESOURCE
+from medicine_cabinet.refusals import MOVES_STOCK
 
 TAKE = "take"
 RETURN = "return"
@@ -41,10 +39,6 @@ RETURN = "return"
 # in one list (``stock``: ``<cabinet>:<lot>``).
 TAKE_FIELDS = {"lot": "stock", "from_location": "stock"}
 RETURN_FIELDS = {"to_location": "cabinet"}
-
-# Another role sending either form tried to move stock: recorded as a denied
-# movement (R9), as the service records one it refuses.
-MOVES_STOCK = Concerns(STOCK_RESOURCE, purpose=OPERATIONS, action="create")
 
 
 def _organisation(actor: Actor) -> Organisation:

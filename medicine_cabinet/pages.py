@@ -29,6 +29,7 @@ from core.permissions import page
 from core.validation import is_digits, row_id
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import CountLine, CountReason, Location, Lot, Medicine, StockCount
+from medicine_cabinet.refusals import MOVES_STOCK, SEES_RECALLED_DOSES
 
 EXPIRY_HORIZON_DAYS = 90
 
@@ -97,7 +98,7 @@ def _witness(request: HttpRequest) -> services.WitnessCredentials | None:
     return services.WitnessCredentials.from_form(request.POST, request.META.get("REMOTE_ADDR"))
 
 
-@page(Role.MEDICINE_OFFICER)
+@page(Role.MEDICINE_OFFICER, concerns=MOVES_STOCK)
 @require_POST
 def receive(request: HttpRequest) -> HttpResponse:
     """A delivery from the pharmacy into a cabinet (*modtagelse*)."""
@@ -127,7 +128,7 @@ def receive(request: HttpRequest) -> HttpResponse:
     return redirect("cabinet-stock")
 
 
-@page(Role.MEDICINE_OFFICER)
+@page(Role.MEDICINE_OFFICER, concerns=SEES_RECALLED_DOSES)
 @require_POST
 def recall(request: HttpRequest) -> HttpResponse:
     """Recall a lot: it can no longer be given, and the officer is told where it is."""
@@ -143,7 +144,7 @@ def recall(request: HttpRequest) -> HttpResponse:
     return redirect("cabinet-recall-detail", lot_id=lot.pk)
 
 
-@page(Role.MEDICINE_OFFICER)
+@page(Role.MEDICINE_OFFICER, concerns=SEES_RECALLED_DOSES)
 @require_http_methods(["GET"])
 def recall_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
     """A recalled lot: where it is held and who already received a dose from

@@ -52,6 +52,7 @@ from medicine_cabinet.models import (
     Medicine,
     WasteReason,
 )
+from medicine_cabinet.refusals import MOVES_STOCK, SEES_RECALLED_DOSES
 
 # --- formulary and locations --------------------------------------------------------
 
@@ -239,6 +240,7 @@ class ReceiveInput(serializers.Serializer[Any]):
 
 class ReceiptsView(APIView):
     permission_classes = [roles(OFFICER)]
+    concerns = MOVES_STOCK
     creates = Creates(None)
 
     @extend_schema(
@@ -275,6 +277,7 @@ class TransferInput(serializers.Serializer[Any]):
 
 class TransfersView(APIView):
     permission_classes = [roles(NURSE)]
+    concerns = MOVES_STOCK
     creates = Creates(None)
 
     @extend_schema(
@@ -320,6 +323,7 @@ class WasteInput(serializers.Serializer[Any]):
 
 class WasteView(APIView):
     permission_classes = [roles(OFFICER, NURSE)]
+    concerns = MOVES_STOCK
     creates = Creates(None)
 
     @extend_schema(
@@ -352,6 +356,7 @@ class RemovalsView(APIView):
     """Take an expired or recalled lot's whole balance out of a location."""
 
     permission_classes = [roles(OFFICER, NURSE)]
+    concerns = MOVES_STOCK
     creates = Creates(None)
 
     @extend_schema(
@@ -383,6 +388,7 @@ class RecallInput(serializers.Serializer[Any]):
 
 class LotRecallView(APIView):
     permission_classes = [roles(OFFICER)]
+    concerns = SEES_RECALLED_DOSES
 
     @extend_schema(
         operation_id="cabinet_lot_recall",

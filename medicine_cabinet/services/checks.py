@@ -168,14 +168,29 @@ def check_location(actor: Actor, location: Location) -> None:
         raise NotFoundOrNotAllowed("location.not_found", "No such stock location.")
 
 
-def check_own_bag(actor: Actor, location: Location) -> None:
+def check_own_bag(actor: Actor, location: Location, *, attempt: Mapping[str, object]) -> None:
     """A bag is handled only by its nurse; a cabinet (outside transfers) only by
-    the medicine officer."""
-    if location.kind == Location.Kind.BAG:
-        if location.nurse_id != actor.user.pk:  # type: ignore[union-attr]
-            raise Forbidden("bag.not_yours", "You may move stock only in your own bag.")
-    elif actor.role != Role.MEDICINE_OFFICER:
-        raise Forbidden("cabinet.officer_only", "Only the medicine officer handles the cabinet.")
+    the medicine officer. A refusal is a denied movement (R9), recorded
+    before anything is booked: the officer sees who tried to move stock she
+    might not (``attempt``: what was tried, kept in the entry)."""
+    try:
+        if location.kind == Location.Kind.BAG:
+            if location.nurse_id != actor.user.pk:  # type: ignore[union-attr]
+                raise Forbidden("bag.not_yours", "You may move stock only in your own bag.")
+        elif actor.role != Role.MEDICINE_OFFICER:
+            raise Forbidden(
+                "cabinet.officer_only", "Only the medicine officer handles the cabinet."
+            )
+    except Forbidden as exc:
+        movement_refused(actor=actor, exc=exc, attempt=attempt)
+        raise
+
+
+def movement_refused(*, actor: Actor, exc: PlatformError, attempt: Mapping[str, object]) -> None:
+    """A stock movement refused before anything is booked, recorded as a
+    denied attempt (R9) and marked so, so it is not recorded twice."""
+    movement_denied(actor=actor, reason_code=exc.code, detail=dict(attempt))
+    setattr(exc, _RECORDED, True)
 
 
 def check_may_see(actor: Actor, location: Location) -> None:

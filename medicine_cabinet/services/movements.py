@@ -39,13 +39,13 @@ from medicine_cabinet.services.checks import (
     check_witness,
     counted_in_whole_units,
     is_whole,
+    movement_refused,
     recheck_usable_locked,
 )
 from medicine_cabinet.services.formulary import amount_text, unit_label
 from medicine_cabinet.services.ledger import (
     book,
     lock_balances,
-    movement_denied,
     movements_audit,
 )
 
@@ -74,12 +74,6 @@ def stock_transfer(
         raise InvalidInput(
             "transfer.route_invalid", "Stock moves between a cabinet and a bag, either way."
         )
-    if bag.nurse_id != actor.user.pk:  # type: ignore[union-attr]
-        raise Forbidden("bag.not_yours", "You may move stock only in your own bag.")
-    check_unit(lot.medicine, unit)
-    check_whole_units(lot.medicine, quantity)
-    if kind == Movement.Kind.TO_BAG:
-        check_usable(lot)  # expired or recalled stock may come back, never go out
     attempt = {
         "kind": kind,
         "lot": lot.pk,
@@ -87,11 +81,19 @@ def stock_transfer(
         "to": destination.pk,
         "quantity": str(quantity),
     }
+    if bag.nurse_id != actor.user.pk:  # type: ignore[union-attr]
+        # A colleague's bag: a denied movement, recorded (R9).
+        refused = Forbidden("bag.not_yours", "You may move stock only in your own bag.")
+        movement_refused(actor=actor, exc=refused, attempt=attempt)
+        raise refused
+    check_unit(lot.medicine, unit)
+    check_whole_units(lot.medicine, quantity)
     if kind == Movement.Kind.TO_BAG:
+        check_usable(lot)  # expired or recalled stock may come back, never go out
         try:
             check_on_shift_to_pack(actor)  # she may bring it back after her shift
         except PlatformError as exc:
-            movement_denied(actor=actor, reason_code=exc.code, detail=attempt)
+            movement_refused(actor=actor, exc=exc, attempt=attempt)
             raise
     witness = check_witness(actor=actor, medicine=lot.medicine, witness=witness, attempt=attempt)
     now = timezone.now()
@@ -139,7 +141,16 @@ def stock_waste(
     balance whole — the way to clear a fraction left from before doses booked
     their rest themselves."""
     check_location(actor, location)
-    check_own_bag(actor, location)
+    check_own_bag(
+        actor,
+        location,
+        attempt={
+            "kind": Movement.Kind.WASTED,
+            "lot": lot.pk,
+            "location": location.pk,
+            "quantity": str(quantity),
+        },
+    )
     check_unit(lot.medicine, unit)
     if reason_code not in WasteReason.values:
         raise InvalidInput(
@@ -182,7 +193,11 @@ def stock_remove_expired(
 ) -> Movement:
     """Take an expired lot's whole balance out of a location."""
     check_location(actor, location)
-    check_own_bag(actor, location)
+    check_own_bag(
+        actor,
+        location,
+        attempt={"kind": Movement.Kind.EXPIRED, "lot": lot.pk, "location": location.pk},
+    )
     if not lot.is_expired(timezone.localdate()):
         raise PreconditionFailed("lot.not_expired", "This lot has not expired.")
     return _remove_whole_lot(
@@ -195,7 +210,11 @@ def stock_remove_recalled(
 ) -> Movement:
     """Take a recalled lot's whole balance out of a location, to go back to the pharmacy."""
     check_location(actor, location)
-    check_own_bag(actor, location)
+    check_own_bag(
+        actor,
+        location,
+        attempt={"kind": Movement.Kind.RECALLED, "lot": lot.pk, "location": location.pk},
+    )
     if not lot.is_recalled:
         raise PreconditionFailed("lot.not_recalled", "This lot is not recalled.")
     return _remove_whole_lot(

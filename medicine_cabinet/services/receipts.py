@@ -126,11 +126,14 @@ def stock_receive(
                 "This batch is already known with another expiry date.",
                 field="expires_on",
             )
-        if lot.is_recalled:
+        balance = lock_balances([(cabinet, lot)])[(cabinet.pk, lot.pk)]
+        # Then the lot's row lock, as a draw takes it, which a recall holds
+        # until it commits: no receipt is booked into a lot recalled
+        # meanwhile, nor missed from the recall's list of where it is.
+        if Lot.objects.select_for_update().values_list("recalled_at", flat=True).get(pk=lot.pk):
             raise PreconditionFailed(
                 "lot.recalled", "This lot is recalled and may not be received."
             )
-        balance = lock_balances([(cabinet, lot)])[(cabinet.pk, lot.pk)]
         # Under the balance's row lock: the same delivery note's line sent
         # twice (a double click, a reload) is booked once, not twice.
         if Movement.objects.filter(

@@ -7,9 +7,9 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from core.errors import Conflict
+from core.errors import Conflict, PlatformError, PreconditionFailed
 from medicine_cabinet import services
 from medicine_cabinet.models import Balance, Movement
 from tests.medicine_cabinet.conftest import actor, receive
@@ -160,3 +160,60 @@ def test_two_doses_racing_against_one_order_give_only_what_it_allows(
         assert errors[0].extra["remaining"] == "0"
         assert Administration.objects.filter(order=order).count() == 1
         assert sum(b.quantity for b in Balance.objects.filter(location=bag, lot__in=lots)) == 1
+
+
+def test_a_receipt_racing_a_recall_is_refused_once_the_recall_commits(
+    officer, cabinet, paracetamol
+):
+    """A delivery of a batch booked while its recall is being committed: the
+    receipt waits for the recall's lock on the lot and is then refused, so
+    no stock of the recalled lot arrives unseen by the recall's list."""
+    lot = receive(officer, cabinet, paracetamol, "10", batch="RACE")
+    recalling, release = threading.Event(), threading.Event()
+    held: list[Balance] = []
+    received: list[object] = []
+
+    def recall() -> None:
+        try:
+            with transaction.atomic():  # the recall's transaction, held open
+                held.extend(services.lot_recall(actor=actor(officer), lot=lot, reason="Producent"))
+                recalling.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    def delivery() -> None:
+        try:
+            received.append(
+                services.stock_receive(
+                    actor=actor(officer),
+                    cabinet=cabinet,
+                    medicine=paracetamol,
+                    batch_number="RACE",
+                    expires_on=lot.expires_on,
+                    quantity=Decimal("5"),
+                    unit="tablet",
+                    supplier="Apoteket",
+                    delivery_reference="D-RACE-2",
+                )
+            )
+        except PlatformError as exc:
+            received.append(exc)
+        finally:
+            connection.close()
+
+    recaller = threading.Thread(target=recall)
+    recaller.start()
+    assert recalling.wait(timeout=10)
+    receiver = threading.Thread(target=delivery)
+    receiver.start()
+    receiver.join(timeout=2)
+    release.set()
+    recaller.join(timeout=30)
+    receiver.join(timeout=30)
+
+    assert len(received) == 1 and isinstance(received[0], PreconditionFailed), received
+    assert received[0].code == "lot.recalled"
+    assert [b.quantity for b in held] == [Decimal("10")]
+    assert Balance.objects.get(location=cabinet, lot=lot).quantity == 10
+    assert not Movement.objects.filter(delivery_reference="D-RACE-2").exists()
