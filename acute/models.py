@@ -602,7 +602,9 @@ class VisitSubmission(models.Model):
     the tablet gave it. When the connection drops after the server wrote but
     before the tablet heard the answer, the tablet sends again with the same
     reference: the unique constraint makes sure nothing is written twice, and
-    the re-send gets the first result back."""
+    the re-send gets the first result back. The same reference with other
+    content is refused (``submission.client_ref_reused``), never dropped as a
+    re-send."""
 
     class Form(models.TextChoices):
         NOTE = "note", _("Note")
@@ -619,6 +621,10 @@ class VisitSubmission(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     client_ref = models.CharField(max_length=64)
     form = models.CharField(max_length=16, choices=Form.choices)
+    # A digest of what the first send said (the form's kind and its fields):
+    # the same reference with other content is another entry, refused rather
+    # than answered "already received". Blank on rows from before it was kept.
+    fingerprint = models.CharField(max_length=64, blank=True, default="")
     # What the first send created, e.g. ("VisitNote", "17").
     result_type = models.CharField(max_length=64, blank=True)
     result_id = models.CharField(max_length=64, blank=True)
@@ -641,3 +647,9 @@ class VisitSubmission(models.Model):
             "reference": self.client_ref,
             "visit": self.visit_id,
         }
+
+    def same_entry(self, fingerprint: str) -> bool:
+        """Whether a send with ``fingerprint`` is the entry received here (a
+        row kept before fingerprints were, or a send without one, cannot
+        tell: it is)."""
+        return not (self.fingerprint and fingerprint) or self.fingerprint == fingerprint

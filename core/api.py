@@ -48,14 +48,25 @@ class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
     column it is stored in: the same codes on the API as on the pages and FHIR."""
 
     def __init__(
-        self, bounds: DecimalBounds, *, code: str, allow_float: bool = True, **kwargs: Any
+        self,
+        bounds: DecimalBounds,
+        *,
+        code: str,
+        allow_float: bool = True,
+        parsed_by_service: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.bounds = bounds
         self.code = code
         self.allow_float = allow_float
+        # An item of a list is parsed by the service, which names it by its
+        # place in the body ("measurements[1].value"); here it would be "value".
+        self.parsed_by_service = parsed_by_service
 
     def to_internal_value(self, data: Any) -> Any:
+        if self.parsed_by_service:
+            return data
         return decimal_parse(
             data,
             self.bounds,

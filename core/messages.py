@@ -365,6 +365,9 @@ FIXED = (
     gettext_noop("There is none of this lot here."),
     gettext_noop("Your bag holds no usable lot of this medicine."),
     gettext_noop("The form's reference must be 8-64 letters, digits, '-' or '_'."),
+    gettext_noop(
+        "This reference came before with another entry; nothing was saved. Send the entry again as a new one."
+    ),
     gettext_noop("Unknown form."),
     gettext_noop("The time lies in the future."),
     gettext_noop("Give the time with its offset from UTC, e.g. +01:00 or Z."),

@@ -54,12 +54,35 @@ def _write_visit(actor: Actor, visit_id: int) -> Visit:
     )
 
 
+# What may differ between two sends of one queued entry: the form token, the
+# reference itself, the §4 witness's password (kept only in memory, so gone
+# after a reload) and the time the tablet queued a dose.
+_NOT_THE_ENTRY = frozenset(
+    {"csrfmiddlewaretoken", "client_ref", "witness_password", "given_offline_at"}
+)
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    """What the form says, so the same ``client_ref`` with another entry is
+    told apart from a re-send of the first."""
+    return services.submission_fingerprint(
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in _NOT_THE_ENTRY
+        for value in values
+    )
+
+
 def _received_before(request: HttpRequest, actor: Actor, visit_id: int) -> bool:
     """A re-send of a form already received (its first answer was lost on the
     way back): answered "already received" before the gate, which would
-    refuse a visit completed meanwhile."""
+    refuse a visit completed meanwhile. The same reference with another
+    entry is no re-send: it goes on and is refused."""
     if acute_selectors.visit_submission_received(
-        actor=actor, visit_id=visit_id, client_ref=request.POST.get("client_ref", "")
+        actor=actor,
+        visit_id=visit_id,
+        client_ref=request.POST.get("client_ref", ""),
+        fingerprint=_fingerprint(request),
     ):
         messages.info(request, _("Already received; nothing was saved twice."))
         return True
@@ -75,6 +98,7 @@ def _once(request: HttpRequest, actor: Actor, visit: Visit, form: str, write: An
         client_ref=request.POST.get("client_ref", ""),
         form=form,
         write=write,
+        fingerprint=_fingerprint(request),
     )
     if outcome.replayed:
         messages.info(request, _("Already received; nothing was saved twice."))

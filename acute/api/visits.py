@@ -140,7 +140,9 @@ class VisitNoteView(APIView):
 
 class MeasurementIn(serializers.Serializer[Any]):
     code = serializers.ChoiceField(choices=VitalSign.Code.choices)
-    value = BoundedDecimalField(VITAL_SIGN_VALUE, code="vital_signs.value_invalid")
+    value = BoundedDecimalField(
+        VITAL_SIGN_VALUE, code="vital_signs.value_invalid", parsed_by_service=True
+    )
 
 
 class VitalSignsIn(serializers.Serializer[Any]):

@@ -19,14 +19,20 @@ def nurse_visits(*, actor: Actor) -> list[Visit]:
     return gated(actor, list(qs), "Encounter")
 
 
-def visit_submission_received(*, actor: Actor, visit_id: int, client_ref: str) -> bool:
+def visit_submission_received(
+    *, actor: Actor, visit_id: int, client_ref: str, fingerprint: str = ""
+) -> bool:
     """Whether her tablet's form with this ``client_ref`` was already received
     on this visit. Asked before the access gate, so a re-send whose first
     answer was lost is "already received" even once the visit is completed
-    or no longer hers; it reads only her own submission, no citizen data."""
+    or no longer hers; it reads only her own submission, no citizen data.
+    A reference received with other content (``fingerprint``) is not: that
+    send goes on to the gate and is refused there or by
+    :func:`acute.services.visit_submission_once`."""
     ref = client_ref.strip()
     if actor.user is None or not ref:
         return False
-    return VisitSubmission.objects.filter(
+    earlier = VisitSubmission.objects.filter(
         visit_id=visit_id, user=actor.user, client_ref=ref
-    ).exists()
+    ).first()
+    return earlier is not None and earlier.same_entry(fingerprint)

@@ -55,7 +55,12 @@ from acute.services.shifts import (
     shift_position_report,
     shift_status_set,
 )
-from acute.services.submissions import CLIENT_REF_SHAPE, SubmissionResult, visit_submission_once
+from acute.services.submissions import (
+    CLIENT_REF_SHAPE,
+    SubmissionResult,
+    submission_fingerprint,
+    visit_submission_once,
+)
 from acute.services.triage import referral_accept, referral_decline
 from acute.services.visits import (
     TRANSITIONS,
@@ -106,6 +111,7 @@ __all__ = [
     "shift_create",
     "shift_position_report",
     "shift_status_set",
+    "submission_fingerprint",
     "visit_accept",
     "visit_arrive",
     "visit_assign",

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
 
 from acute.models import Visit, VisitNote, VitalSign
 from acute.services._common import (
+    EVERY_REFUSAL,
     creation_refused_audit,
     free_text_judged,
+    refusal_audited,
     text_within_limit,
     visit_audit,
     visit_lock,
@@ -42,6 +44,20 @@ VITAL_SIGN_UNITS = {
 }
 
 
+def _documenting(visit: Visit, actor: Actor, resource_type: str) -> AbstractContextManager[None]:
+    """The transaction of one write on the visit: refused (not hers, not yet
+    at the door), it is a denied attempt on the citizen's record (R9), as a
+    result refused for the visit's status is."""
+    return refusal_audited(
+        actor=actor,
+        citizen_id=visit.citizen_id,
+        action=Action.CREATE,
+        resource_type=resource_type,
+        resource_id=f"visit-{visit.pk}",
+        codes=EVERY_REFUSAL,
+    )
+
+
 def _documenting_nurse(visit: Visit, actor: Actor) -> Visit:
     visit = visit_lock(visit)
     assigned_nurse_only(visit, actor)
@@ -66,7 +82,7 @@ def visit_note_add(*, visit: Visit, kind: str, text: str, actor: Actor) -> Visit
             resource_type="Encounter",
             resource_id=f"visit-{visit.pk}",
         )
-    with transaction.atomic():
+    with _documenting(visit, actor, "Encounter"):
         visit = _documenting_nurse(visit, actor)
         note = VisitNote(visit=visit, kind=kind, text=text, written_by=visit.nurse)
         full_clean_or_raise(note, code="visit_note.invalid")
@@ -122,8 +138,15 @@ def vital_signs_record(
         except InvalidInput as exc:
             refused.append(exc)
     if refused:
+        # A value no living person has, as a result's would be (R9).
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type="Observation",
+            reason_code=refused[0].code,
+        )
         raise PlatformError.all_of(refused)
-    with transaction.atomic():
+    with _documenting(visit, actor, "Observation"):
         visit = _documenting_nurse(visit, actor)
         created = VitalSign.objects.bulk_create(
             [

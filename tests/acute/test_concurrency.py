@@ -79,3 +79,38 @@ def test_one_nurse_assigned_twice_at_once_beyond_her_load():
     assert len(wins) == 1 and len(losses) == 1, results
     assert losses[0].code == "dispatch.load_limit"
     assert Visit.objects.filter(shift=shift, status__in=Visit.ACTIVE_STATUSES).count() == 1
+
+
+def test_one_reference_sent_at_once_with_two_entries_writes_one_and_refuses_the_other():
+    """Two sends racing under one ``client_ref`` with different notes: the
+    second waits on the reference's unique index, then sees it was another
+    entry and is refused, never told "already received"."""
+    from acute.models import VisitNote
+    from tests.acute.clinical.conftest import visit_scene
+
+    scene = visit_scene()
+    nurse = Actor.for_membership(scene.nurse)
+
+    def send(text):
+        def call():
+            visit = Visit.objects.get(pk=scene.visit.pk)
+            return services.visit_submission_once(
+                visit=visit,
+                actor=nurse,
+                client_ref="race-ref-0001",
+                form="note",
+                fingerprint=services.submission_fingerprint([("text", text)]),
+                write=lambda: services.visit_note_add(
+                    visit=visit, kind="note", text=text, actor=nurse
+                ),
+            )
+
+        return call
+
+    results = race(send("Feber 39"), send("Feber 38"))
+    wins = [r for r in results if isinstance(r, services.SubmissionResult)]
+    losses = [r for r in results if isinstance(r, Conflict)]
+    assert len(wins) == 1 and len(losses) == 1, results
+    assert not wins[0].replayed
+    assert losses[0].code == "submission.client_ref_reused"
+    assert VisitNote.objects.filter(visit_id=scene.visit.pk).count() == 1

@@ -73,6 +73,56 @@ def test_r9_a_step_on_a_colleagues_visit_is_refused_as_not_found_and_audited():
     assert len(_denied(scene.visit, "not_found", "declined")) == 1
 
 
+def _refused_writes(visit: Visit, reason: str, resource_type: str) -> int:
+    return AuditEntry.objects.filter(
+        citizen_id=visit.citizen_id,
+        outcome="denied",
+        action="create",
+        reason_code=reason,
+        resource_type=resource_type,
+    ).count()
+
+
+def test_r9_a_note_or_vital_signs_before_she_is_at_the_door_are_refused_and_audited():
+    """Documenting on a visit she has accepted but not arrived at is refused
+    (409), nothing is written, and each attempt is a denied attempt on the
+    citizen's record, on the API and the page alike, as a result refused for
+    the visit's status is."""
+    scene = visit_scene(on_site=False)
+    services.visit_accept(visit=scene.visit, actor=Actor.for_membership(scene.nurse))
+    api = f.client_for(scene.nurse)
+    base = f"/api/acute/visits/{scene.visit.pk}"
+    note = api.post(f"{base}/notes", {"text": "Ringet på"}, format="json")
+    vitals = api.post(
+        f"{base}/vital-signs", {"measurements": [{"code": "8310-5", "value": "37"}]}, format="json"
+    )
+    for response in (note, vitals):
+        assert response.status_code == 409, response.json()
+        assert response.json()["error"]["code"] == "visit.not_on_site"
+    page = _login(scene.nurse).post(
+        f"/nurse/visits/{scene.visit.pk}/vitals/",
+        {"vital_8310-5": "37", "client_ref": "vitals-early-01"},
+    )
+    assert page.status_code == 409
+    assert not VisitNote.objects.filter(visit=scene.visit).exists()
+    assert not scene.visit.vital_signs.exists()
+    assert _refused_writes(scene.visit, "visit.not_on_site", "Encounter") == 1
+    assert _refused_writes(scene.visit, "visit.not_on_site", "Observation") == 2
+
+
+def test_r9_a_vital_sign_no_living_person_has_is_refused_and_audited_as_a_result_is():
+    scene = visit_scene()
+    response = f.client_for(scene.nurse).post(
+        f"/api/acute/visits/{scene.visit.pk}/vital-signs",
+        {"measurements": [{"code": "8310-5", "value": "400"}]},
+        format="json",
+    )
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "vital_signs.value_out_of_range"
+    assert not scene.visit.vital_signs.exists()
+    assert _refused_writes(scene.visit, "vital_signs.value_out_of_range", "Observation") == 1
+
+
 def test_a_note_beyond_the_limit_is_refused_on_the_page_as_in_the_api_and_nothing_is_saved():
     scene = visit_scene()
     page = _login(scene.nurse)

@@ -156,6 +156,34 @@ def test_vital_signs_over_the_api(scene: Scene, value, code) -> None:
     assert not VitalSign.objects.exists()
 
 
+def test_a_refused_vital_sign_over_the_api_is_named_by_its_place_in_the_list(
+    scene: Scene,
+) -> None:
+    """Of several measurements, the refusal names the one refused
+    (``measurements[1].value``), not a bare ``value`` the sender cannot place;
+    nothing of the list is written."""
+    response = f.client_for(scene.nurse).post(
+        f"/api/acute/visits/{scene.visit.pk}/vital-signs",
+        {"measurements": [{"code": "8867-4", "value": 88}, {"code": "8310-5", "value": "NaN"}]},
+        format="json",
+    )
+    assert _error(response) == (400, "vital_signs.value_invalid", "measurements[1].value")
+    assert not VitalSign.objects.exists()
+
+
+def test_a_vital_sign_with_a_decimal_comma_is_read_over_the_api_as_a_result_is(
+    scene: Scene,
+) -> None:
+    """ "37,5" is 37.5 °C on the API as on the page, as a lab result's "4,1" is."""
+    response = f.client_for(scene.nurse).post(
+        f"/api/acute/visits/{scene.visit.pk}/vital-signs",
+        {"measurements": [{"code": "8310-5", "value": "37,5"}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert VitalSign.objects.get().value == Decimal("37.5")
+
+
 def test_vital_signs_on_the_page_give_the_same_code(scene: Scene) -> None:
     client = Client()
     client.force_login(scene.nurse.user)

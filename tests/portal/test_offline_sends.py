@@ -118,6 +118,79 @@ def test_completion_sent_twice_with_its_reference_completes_once():
     assert VisitSubmission.objects.filter(visit=visit, form="completion").count() == 1
 
 
+def _reused_refusals(visit) -> int:
+    return AuditEntry.objects.filter(
+        citizen_id=visit.citizen_id, outcome="denied", reason_code="submission.client_ref_reused"
+    ).count()
+
+
+def test_r9_a_reference_sent_again_with_another_entry_is_refused_not_taken_as_received():
+    """The tablet's reference names one entry. Sent again with other content
+    (another note, another form), it is no re-send: answered "already
+    received", the second entry would be lost without a word. It is refused
+    with its code and Danish message, nothing is written, the first entry
+    stays, and the attempt is on the citizen's record (R9)."""
+    _nurse, _shift, visit, client = _on_site()
+    note = {"kind": "note", "text": "Borgeren sover", "client_ref": "entry-ref-001"}
+    assert client.post(f"/nurse/visits/{visit.pk}/note/", note, **REPLAY).status_code == 200
+    other_note = {**note, "text": "Borgeren har feber"}
+    vitals = {"vital_8310-5": "39,5", "client_ref": "entry-ref-001"}
+    for path, form in (("note", other_note), ("vitals", vitals)):
+        response = client.post(f"/nurse/visits/{visit.pk}/{path}/", form, **REPLAY)
+        assert response.status_code == 409, response.content.decode()[:2000]
+        error = response.json()["error"]
+        assert error["code"] == "submission.client_ref_reused"
+        assert "intet blev gemt" in error["message"]
+    assert list(VisitNote.objects.filter(visit=visit).values_list("text", flat=True)) == [
+        "Borgeren sover"
+    ]
+    assert not visit.vital_signs.exists()
+    assert _reused_refusals(visit) == 2
+    # The first entry sent again is still just "already received".
+    again = client.post(f"/nurse/visits/{visit.pk}/note/", note, **REPLAY)
+    assert again.status_code == 200
+    assert VisitNote.objects.filter(visit=visit).count() == 1
+    assert _reused_refusals(visit) == 2
+
+
+def test_a_completion_sent_again_with_another_outcome_is_not_taken_as_received():
+    """The visit is completed "treated at home"; the same reference then
+    saying "admitted" is not answered as received (the nurse would believe
+    the admission was sent). The visit is closed to her, so it is refused."""
+    _nurse, _shift, visit, client = _on_site()
+    form = {"outcome": "treated_at_home", "assessment": "Klar", "client_ref": "complete-0002"}
+    assert client.post(f"/nurse/visits/{visit.pk}/complete/", form, **REPLAY).status_code == 200
+    again = client.post(
+        f"/nurse/visits/{visit.pk}/complete/", {**form, "outcome": "admitted"}, **REPLAY
+    )
+    assert again.status_code == 403
+    assert again.json()["error"]["code"] == "not_available"
+    visit.refresh_from_db()
+    assert visit.outcome == "treated_at_home"
+
+
+def test_a_dose_is_another_entry_by_its_quantity_not_by_the_witness_password_or_queued_time():
+    """What may differ between two sends of one entry — the witness's
+    password, kept only in memory, and the time the tablet queued a dose —
+    does not make it another entry: the dose leaves the bag once. Another
+    quantity under the same reference is another dose, refused."""
+    nurse, _shift, visit, client = _on_site()
+    furosemide, order = _furosemide_order(nurse, visit, client)
+    dose = _dose(order, furosemide, "dose-ref-0002")
+    first = client.post(f"/nurse/visits/{visit.pk}/give/", dose)
+    assert first.status_code == 302, first.content.decode()[:2000]
+    queued = {**dose, "given_offline_at": timezone.now().isoformat(), "witness_password": ""}
+    again = client.post(f"/nurse/visits/{visit.pk}/give/", queued, **REPLAY)
+    assert again.status_code == 200, again.content.decode()[:2000]
+    assert Administration.objects.filter(order_id=order.pk).count() == 1
+    assert _reused_refusals(visit) == 0
+    other = client.post(f"/nurse/visits/{visit.pk}/give/", {**dose, "quantity": "2"}, **REPLAY)
+    assert other.status_code == 409, other.content.decode()[:2000]
+    assert other.json()["error"]["code"] == "submission.client_ref_reused"
+    assert Administration.objects.filter(order_id=order.pk).count() == 1
+    assert _reused_refusals(visit) == 1
+
+
 # --- answers to the queue -----------------------------------------------------------
 
 
