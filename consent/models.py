@@ -169,6 +169,11 @@ class RecordVersion(models.Model):
         return f"{self.resource_id} v{self.version_id}"
 
 
+def _last_day(end: dt.datetime | None) -> dt.date | None:
+    """The Copenhagen day of the last moment before an exclusive ``end``."""
+    return timezone.localdate(end - dt.timedelta(microseconds=1)) if end else None
+
+
 class ConsentDirective(models.Model):
     """A citizen's refusal (*spærring*) or consent, as FHIR Consent.
 
@@ -250,6 +255,22 @@ class ConsentDirective(models.Model):
             "number": self.pk,
             "citizen": self.citizen_id,
         }
+
+    @property
+    def period_through(self) -> dt.date | None:
+        """The last Copenhagen day the directive is in force, as the citizen
+        reads it ("to 31 March"): the stored end is the first moment after."""
+        return _last_day(self.period_end)
+
+    @property
+    def data_period_from(self) -> dt.date | None:
+        """The first Copenhagen day of the data a refusal covers."""
+        return timezone.localdate(self.data_period_start) if self.data_period_start else None
+
+    @property
+    def data_period_through(self) -> dt.date | None:
+        """The last Copenhagen day of the data a refusal covers (the end is exclusive)."""
+        return _last_day(self.data_period_end)
 
     @property
     def purpose_labels(self) -> list[str]:

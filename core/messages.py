@@ -155,6 +155,12 @@ FIXED = (
         "provision.period has already ended: a directive is in force from the moment it is recorded, so its end must lie ahead."
     ),
     gettext_noop("Consent is recorded by a member of staff."),
+    gettext_noop(
+        "provision.purpose names neither ETREAT nor HSYSADMIN: an emergency overrides a refusal only through break-the-glass (R4), and the audit of who saw the record is the citizen's own insight (R5, R9); a directive of either would change nothing."
+    ),
+    gettext_noop(
+        "scope is patient-privacy (http://terminology.hl7.org/CodeSystem/consentscope): a directive is the citizen's say over who sees her shared record, not a consent to treatment or research."
+    ),
     gettext_noop("Unknown action."),
     gettext_noop("This lot has been recounted."),
     gettext_noop("Only the medicine officer approves counts."),
@@ -655,6 +661,10 @@ TEMPLATES: dict[str, Promise] = {
     "consent.given_how_required": _(
         "Say how the citizen gave it: extension %(extension)s = oral or written."
     ),
+    "consent.sub_units_invalid": _(
+        "Say once whether the directive reaches the sub-units of the organisations it names: extension %(extension)s = true or false."
+    ),
+    "consent.category_unsupported": _("category is a privacy consent: %(codes)s."),
     "patient.cpr_required": _(
         "A Patient carries one CPR number (%(cpr)s) or, for a person without one, one replacement CPR (%(x_ecpr)s or %(d_ecpr)s<issuer>) as identifier."
     ),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from consent.fhir.datatypes import period_bound, reference_id, validate_fhir
 from consent.models import ConsentDirective
 from core.errors import InvalidInput
-from core.purposes import PURPOSE_BY_CODE, PURPOSE_CODES
+from core.purposes import AUDIT, EMERGENCY, PURPOSE_BY_CODE, PURPOSE_CODES
 from core.validation import is_digits
 
 PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -179,6 +179,13 @@ _ONLY_ACCESS_DISCLOSE = gettext_lazy(
 )
 
 
+# Purposes no directive rules: the gate decides an emergency by break-the-glass
+# alone and lets the auditor make the insight report whatever the citizen
+# said, so a refusal (or consent) of either would be recorded and shown to the
+# citizen while it refused (or lifted) nothing.
+UNDIRECTED_PURPOSES = frozenset({EMERGENCY, AUDIT})
+
+
 def _check_in_force_and_whole(body: dict[str, Any], provision: dict[str, Any]) -> None:
     """A directive the store can honour exactly as sent, or a refusal."""
     if body.get("status") != "active":
@@ -213,6 +220,65 @@ def _check_in_force_and_whole(body: dict[str, Any], provision: dict[str, Any]) -
                     params={"element": "provision.action", "why": _ONLY_ACCESS_DISCLOSE},
                     field=f"provision.action[{index}]",
                 )
+
+
+# What a directive is: the citizen's say over who sees her shared record
+# (consentscope ``patient-privacy``), a patient consent as a privacy directive
+# is categorised. A Consent to treatment or research, or an advance directive,
+# is another thing: stored as a directive, its permit would lift her refusals.
+SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
+PRIVACY_SCOPE = "patient-privacy"
+PRIVACY_CATEGORIES = frozenset(
+    {
+        ("http://loinc.org", "59284-0"),  # Patient consent
+        ("http://loinc.org", "64292-6"),  # Release of information consent
+        ("http://terminology.hl7.org/CodeSystem/v3-ActCode", "INFA"),  # information access
+        ("http://terminology.hl7.org/CodeSystem/v3-ActCode", "INFADISC"),  # ... and disclosure
+    }
+)
+_CATEGORIES_NAMED = ", ".join(f"{system}|{code}" for system, code in sorted(PRIVACY_CATEGORIES))
+
+
+def _check_privacy_directive(body: dict[str, Any]) -> None:
+    """``scope`` is patient-privacy and every ``category`` coding names a
+    privacy consent: a Consent of any other kind is refused, never recorded
+    as a refusal or a consent of disclosure."""
+    scope = [
+        (c.get("system"), c.get("code")) for c in (body.get("scope") or {}).get("coding") or []
+    ]
+    if not scope or any(
+        system not in (None, SCOPE_SYSTEM) or code != PRIVACY_SCOPE for system, code in scope
+    ):
+        raise InvalidInput(
+            "consent.scope_unsupported",
+            "scope is patient-privacy (http://terminology.hl7.org/CodeSystem/consentscope): "
+            "a directive is the citizen's say over who sees her shared record, not a consent "
+            "to treatment or research.",
+            field="scope",
+        )
+    for index, concept in enumerate(body.get("category") or []):
+        codings = concept.get("coding") or []
+        if not codings or any(
+            (c.get("system"), c.get("code")) not in PRIVACY_CATEGORIES for c in codings
+        ):
+            raise InvalidInput(
+                "consent.category_unsupported",
+                f"category is a privacy consent: {_CATEGORIES_NAMED}.",
+                field=f"category[{index}]",
+                params={"codes": _CATEGORIES_NAMED},
+            )
+
+
+def _extension(body: dict[str, Any], url: str, value: str, refused: InvalidInput) -> Any:
+    """The one value of the directive's extension ``url`` (``None`` when it is
+    not given). Given twice, or with another kind of value, it leaves open what
+    the citizen said: ``refused``."""
+    found = [e for e in body.get("extension") or [] if e.get("url") == url]
+    if not found:
+        return None
+    if len(found) > 1 or value not in found[0]:
+        raise refused
+    return found[0][value]
 
 
 def _check_policy_rule(body: dict[str, Any], kind: str) -> None:
@@ -252,6 +318,7 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
             "consent.provision_invalid", "provision.type is deny or permit.", field="provision.type"
         )
     _check_in_force_and_whole(body, provision)
+    _check_privacy_directive(body)
     _check_policy_rule(body, kind)
     org_ids: list[int] = []
     user_ids: list[int] = []
@@ -285,17 +352,39 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
                 field=f"provision.purpose[{index}]",
                 params={"codes": codes},
             )
+        if purpose in UNDIRECTED_PURPOSES:
+            raise InvalidInput(
+                "consent.purpose_not_directed",
+                "provision.purpose names neither ETREAT nor HSYSADMIN: an emergency overrides "
+                "a refusal only through break-the-glass (R4), and the audit of who saw the "
+                "record is the citizen's own insight (R5, R9); a directive of either would "
+                "change nothing.",
+                field=f"provision.purpose[{index}]",
+            )
         purposes.append(purpose)
-    extensions = {e.get("url"): e for e in body.get("extension") or []}
-    how = (extensions.get(GIVEN_HOW_EXTENSION) or {}).get("valueCode")
+    how_refused = InvalidInput(
+        "consent.given_how_required",
+        f"Say how the citizen gave it: extension {GIVEN_HOW_EXTENSION} = oral or written.",
+        field="extension",
+        params={"extension": GIVEN_HOW_EXTENSION},
+    )
+    how = _extension(body, GIVEN_HOW_EXTENSION, "valueCode", how_refused)
     if how not in ("oral", "written"):
-        raise InvalidInput(
-            "consent.given_how_required",
-            f"Say how the citizen gave it: extension {GIVEN_HOW_EXTENSION} = oral or written.",
+        raise how_refused
+    # Read as anything but its one boolean, the directive would reach (or
+    # spare) the sub-units of the organisations it names against her word.
+    sub_units = _extension(
+        body,
+        SUB_UNITS_EXTENSION,
+        "valueBoolean",
+        InvalidInput(
+            "consent.sub_units_invalid",
+            "Say once whether the directive reaches the sub-units of the organisations it "
+            f"names: extension {SUB_UNITS_EXTENSION} = true or false.",
             field="extension",
-            params={"extension": GIVEN_HOW_EXTENSION},
-        )
-    sub_units = (extensions.get(SUB_UNITS_EXTENSION) or {}).get("valueBoolean")
+            params={"extension": SUB_UNITS_EXTENSION},
+        ),
+    )
     data_start, data_end = _period(provision, "dataPeriod", invalid="consent.data_period_invalid")
     if (data_start or data_end) and kind != "deny":
         # A consent lifts a refusal for its recipients as a whole; lifting it

@@ -93,7 +93,9 @@ class ConsentWithdrawView(FHIRView):
             raise InvalidInput("fhir.invalid", "$withdraw takes a Parameters resource.")
         # Validated as R4B Parameters before a parameter is read.
         parameters = validate_fhir(data, expected_type="Parameters").get("parameter", [])
-        how = next((p.get("valueCode") for p in parameters if p.get("name") == "how"), "")
+        hows = [p for p in parameters if p.get("name") == "how"]
+        # Given twice, how the citizen withdrew it is not known: refused as not said.
+        how = hows[0].get("valueCode") if len(hows) == 1 else ""
         purpose = stated_purpose(
             request,
             action=Action.UPDATE,

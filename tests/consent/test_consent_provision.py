@@ -297,3 +297,142 @@ def test_r4_a_directive_starting_later_keeps_its_start(world: World) -> None:
     assert post(f.client_for(world.nurse), "/fhir/Consent", body).status_code == 201
     assert ConsentDirective.objects.get().period_start == start
     assert f.client_for(world.nurse).get(f"/fhir/Patient/{world.person.pk}").status_code == 200
+
+
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+
+
+@pytest.mark.parametrize(
+    ("element", "value", "code", "expression"),
+    [
+        # A consent to treatment or research, or an advance directive, is not
+        # the citizen's say over her shared record: recorded as one, its
+        # permit would lift her refusals.
+        (
+            "scope",
+            {"coding": [{"system": CONSENT_SCOPE, "code": "research"}]},
+            "consent.scope_unsupported",
+            "scope",
+        ),
+        (
+            "scope",
+            {"coding": [{"system": CONSENT_SCOPE, "code": "treatment"}]},
+            "consent.scope_unsupported",
+            "scope",
+        ),
+        ("scope", {"text": "privacy"}, "consent.scope_unsupported", "scope"),
+        (
+            "scope",
+            {"coding": [{"system": "urn:example:scope", "code": "patient-privacy"}]},
+            "consent.scope_unsupported",
+            "scope",
+        ),
+        (
+            "category",
+            [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/consentcategorycodes",
+                            "code": "dnr",
+                        }
+                    ]
+                }
+            ],
+            "consent.category_unsupported",
+            "category[0]",
+        ),
+        (
+            "category",
+            [
+                {"coding": [{"system": "http://loinc.org", "code": "59284-0"}]},
+                {"coding": [{"system": "urn:example:category", "code": "x"}]},
+            ],
+            "consent.category_unsupported",
+            "category[1]",
+        ),
+        ("category", [{"text": "samtykke"}], "consent.category_unsupported", "category[0]"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["permit", "deny"])
+def test_r4_a_consent_of_another_kind_than_privacy_is_refused(
+    world: World, kind: str, element: str, value: Any, code: str, expression: str
+) -> None:
+    body = bodies.refusal(world.person.pk, organisations=[world.department.pk], kind=kind)
+    body[element] = value
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert _error(response) == (400, code, [expression])
+    assert not ConsentDirective.objects.exists()
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk, outcome="denied").latest("id")
+    assert (entry.action, entry.resource_type, entry.reason_code) == ("create", "Consent", code)
+
+
+def test_r4_a_privacy_consent_in_its_own_system_or_by_release_of_information_is_taken(
+    world: World,
+) -> None:
+    body = bodies.refusal(world.person.pk)
+    body["scope"] = {"coding": [{"system": CONSENT_SCOPE, "code": "patient-privacy"}]}
+    body["category"] = [{"coding": [{"system": "http://loinc.org", "code": "64292-6"}]}]
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert response.status_code == 201, response.content
+
+
+SUB_UNITS = "urn:tvaerakut:fhir:consent-include-sub-units"
+GIVEN_HOW = "urn:tvaerakut:fhir:consent-given-how"
+
+
+@pytest.mark.parametrize(
+    ("extensions", "code"),
+    [
+        # "no" as text is not false: read as the default, the consent would
+        # reach the department's sub-units the citizen left out.
+        ([{"url": SUB_UNITS, "valueString": "no"}], "consent.sub_units_invalid"),
+        (
+            [{"url": SUB_UNITS, "valueBoolean": False}, {"url": SUB_UNITS, "valueBoolean": True}],
+            "consent.sub_units_invalid",
+        ),
+        ([{"url": GIVEN_HOW, "valueCode": "written"}], "consent.given_how_required"),
+    ],
+)
+def test_r4_an_extension_given_twice_or_as_the_wrong_kind_is_refused_not_guessed(
+    world: World, extensions: list[dict[str, Any]], code: str
+) -> None:
+    body = bodies.refusal(world.person.pk, organisations=[world.department.pk], kind="permit")
+    body["extension"] = [*body["extension"], *extensions]
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert _error(response) == (400, code, ["extension"])
+    assert not ConsentDirective.objects.exists()
+
+
+def test_r4_a_withdrawal_saying_how_twice_is_refused_and_recorded(world: World) -> None:
+    client = f.client_for(world.nurse)
+    directive_id = post(client, "/fhir/Consent", bodies.refusal(world.person.pk)).json()["id"]
+    response = post(
+        client,
+        f"/fhir/Consent/{directive_id}/$withdraw",
+        {
+            "resourceType": "Parameters",
+            "parameter": [
+                {"name": "how", "valueCode": "written"},
+                {"name": "how", "valueCode": "oral"},
+            ],
+        },
+    )
+    assert _error(response)[:2] == (400, "consent.given_how_required")
+    assert not ConsentDirective.objects.filter(withdrawal__isnull=False).exists()
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk, outcome="denied").latest("id")
+    assert (entry.action, entry.reason_code) == ("update", "consent.given_how_required")
+
+
+@pytest.mark.parametrize("code", ["ETREAT", "HSYSADMIN"])
+@pytest.mark.parametrize("kind", ["permit", "deny"])
+def test_r4_a_directive_of_a_purpose_the_gate_never_asks_it_about_is_refused(
+    world: World, kind: str, code: str
+) -> None:
+    """Break-the-glass overrides every refusal (R4) and the auditor makes the
+    insight report whatever was said (R5): a refusal of emergency access or
+    of the audit would stand in the citizen's report and refuse nothing."""
+    body = bodies.refusal(world.person.pk, purposes=["TREAT", code], kind=kind)
+    response = post(f.client_for(world.nurse), "/fhir/Consent", body)
+    assert _error(response) == (400, "consent.purpose_not_directed", ["provision.purpose[1]"])
+    assert not ConsentDirective.objects.exists()

@@ -270,7 +270,7 @@ def test_background_work_for_a_partner_follows_the_partners_relationship_and_ref
 
 @pytest.mark.postgres  # SQLite's audit append takes statements of its own (one writer, in Python)
 def test_consent_search_query_count_is_pinned(world: World, django_assert_max_num_queries) -> None:
-    for purpose in ("HOPERAT", "HRESCH", "HSYSADMIN"):
+    for purpose in ("TREAT", "HOPERAT", "HRESCH"):
         _refuse(world, purposes=[purpose], organisations=[world.gp.pk])
     client = f.client_for(world.nurse)
     client.get(f"/fhir/Consent?patient={world.person.pk}")

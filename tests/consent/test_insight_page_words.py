@@ -229,3 +229,35 @@ def test_r5_the_platforms_work_and_the_recipient_are_named_in_words_in_fhir_too(
         and a.get("type", {}).get("coding", [{}])[0].get("code") == "IRCP"
     ]
     assert recipients == [{"reference": f"Organization/{practice.pk}", "display": practice.name}]
+
+
+def test_r5_a_refusal_is_shown_as_far_as_it_reaches_its_last_day_its_data_and_sub_units() -> None:
+    """The citizen reads her refusal as she gave it: "to 31 March" is through
+    31 March (the store keeps the first moment after), a refusal of the data
+    of February and March only is not shown as one of everything, and one
+    that spares a department's sub-units says so."""
+    from consent.services import consent_create
+    from tests.consent import bodies
+
+    team = factories.acute_function()
+    department = factories.hospital_department()
+    person = factories.citizen()
+    consent_create(
+        actor=Actor.for_membership(factories.staff(Role.ADMINISTRATOR, team)),
+        data=bodies.refusal(
+            person.pk,
+            organisations=[department.pk],
+            period={"end": "2099-03-31"},
+            data_period={"start": "2025-02-01", "end": "2025-03-31"},
+            sub_units=False,
+        ),
+        purpose=Purpose.OPERATIONS,
+    )
+    client = Client()
+    assert factories.log_in(client, factories.staff(Role.AUDITOR, team)).status_code == 302
+    html = client.get(f"/consent/insight/{person.pk}/").content.decode()
+    consents = html[html.index('id="consents"') : html.index('id="glass"')]
+    assert "til 31. marts 2099" in consents
+    assert "1. april" not in consents
+    assert "kun oplysninger dateret fra 1. februar 2025 til 31. marts 2025" in consents
+    assert "ikke deres underenheder" in consents
