@@ -295,6 +295,10 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
 # a tablet put down in a citizen's home or at the base is not left open for
 # the rest of the shift to whoever picks it up.
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+# A person's bearer token left unused this long ends as a page session does:
+# a tablet's app or a script left signed in is not open for the rest of the
+# 12 hours to whoever holds it. A system's token lives minutes and has none.
+API_TOKEN_IDLE_SECONDS = env_int("API_TOKEN_IDLE_SECONDS", 30 * 60, minimum=60)
 # Staff sign in through their organisation's identity provider (OpenID
 # Connect); passwords with a second factor are for the embedded default and
 # the demo (docs/decisions/0009).

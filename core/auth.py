@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import connection, models
@@ -10,6 +11,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from core.models import ApiToken, Membership, Organisation, SystemClient, User, hash_token
+from core.services import token_signed_out
 from core.sql import CompiledQuery
 
 # The token, its membership, the user and the organisation, read in one query
@@ -66,6 +68,21 @@ def token_with_membership(key_hash: str) -> ApiToken | None:
     return token
 
 
+# A token's last use is written at most this often (as a page session's).
+TOKEN_USE_PRECISION_SECONDS = 60
+
+
+def token_end_idle(token: ApiToken, *, idle_seconds: float, now: dt.datetime) -> None:
+    """A person's token left unused past ``API_TOKEN_IDLE_SECONDS`` ends, as
+    a page session does, recorded once in the audit log as ``signout.idle``
+    even when two of its requests arrive together (the update decides)."""
+    ended = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+    if ended:
+        token_signed_out.send(
+            sender=None, membership=token.membership, idle_seconds=int(idle_seconds)
+        )
+
+
 def bearer_credential(header: str) -> str | None:
     """The token of an ``Authorization`` header's value; None when the header
     is of another scheme (or absent), "" when the token is missing. The scheme
@@ -105,6 +122,19 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             # Read on every request: switched off, past its end, its user or
             # organisation deactivated — one by one or in bulk.
             raise exceptions.AuthenticationFailed("The token's role is no longer active.")
+        idle = token.idle_seconds(now)
+        if idle is not None:
+            token_end_idle(token, idle_seconds=idle, now=now)
+            raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+        # core.middleware reads REST framework's views, which read this module.
+        from core.middleware import request_is_her_activity
+
+        if request_is_her_activity(request) and (
+            token.last_used_at is None
+            or (now - token.last_used_at).total_seconds() >= TOKEN_USE_PRECISION_SECONDS
+        ):
+            # Kept to the minute: a request does not write the token each time.
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return membership.user, token
 
     def authenticate_header(self, request: Request) -> str:

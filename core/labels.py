@@ -90,6 +90,9 @@ REASONS: dict[str, Promise] = {
     "auth.invalid_credentials": pgettext_lazy(REASON_CONTEXT, "wrong username or password"),
     "auth.otp_invalid": pgettext_lazy(REASON_CONTEXT, "wrong or used code"),
     "auth.otp_not_enrolled": pgettext_lazy(REASON_CONTEXT, "no code app set up"),
+    "auth.municipality_not_participating": pgettext_lazy(
+        REASON_CONTEXT, "sign-in for a municipality that has left the acute function"
+    ),
     "ordering_physician": pgettext_lazy(REASON_CONTEXT, "the ordering physician"),
     "patient.version_conflict": pgettext_lazy(REASON_CONTEXT, "changed meanwhile"),
     "patient_exists": pgettext_lazy(REASON_CONTEXT, "citizen already registered"),

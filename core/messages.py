@@ -84,6 +84,9 @@ FIXED = (
     gettext_noop("You have several roles: say which organisation and role to act in."),
     gettext_noop("You have no such role at that organisation."),
     gettext_noop("This user has no active role at any organisation."),
+    gettext_noop(
+        "Your municipality no longer takes part in the joint acute function: you cannot sign in on its behalf."
+    ),
     gettext_noop("The sender is not a known partner or the signature is wrong."),
     gettext_noop("Too many failed logins. Wait a while before trying again."),
     gettext_noop("Too many wrong codes in a row. Wait a little before typing the next code."),
@@ -751,6 +754,7 @@ TEMPLATES: dict[str, Promise] = {
 # The part that differs where one code's template ("%(name)s must be
 # %(expected)s.") serves several checks; filled from the error's other params.
 WHOLE_NUMBER = _("a whole number")
+WHOLE_NUMBER_FROM = _("a whole number from %(least)s to %(most)s")
 REFERENCE_OR_ID = _("%(kind)s/<id> or <id>")
 GIVEN_A_VALUE = _("given a value")
 AT_MOST_IDS = _("at most %(most)s ids in one search")

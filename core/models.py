@@ -13,6 +13,7 @@ import hashlib
 import hmac
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -283,6 +284,9 @@ class ApiToken(models.Model):
     scopes = models.CharField(max_length=1000, blank=True)
     # The grant_stamp() of its issue; a token whose grant has changed since is refused.
     grant = models.CharField(max_length=64, blank=True)
+    # Its holder's last use, kept to the minute (TOKEN_USE_PRECISION_SECONDS):
+    # a person's token unused for API_TOKEN_IDLE_SECONDS ends.
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"])]
@@ -307,6 +311,15 @@ class ApiToken(models.Model):
 
     def is_usable(self, now: dt.datetime | None = None) -> bool:
         return self.revoked_at is None and self.expires_at > (now or timezone.now())
+
+    def idle_seconds(self, now: dt.datetime) -> float | None:
+        """How long a person's token has gone unused, when that is past
+        ``API_TOKEN_IDLE_SECONDS``; ``None`` otherwise, and for a system's
+        token (short-lived, no idle limit)."""
+        if self.system_client_id is not None:
+            return None
+        idle = (now - (self.last_used_at or self.created_at)).total_seconds()
+        return idle if idle > settings.API_TOKEN_IDLE_SECONDS else None
 
     def grant_holds(self) -> bool:
         """Whether its membership, role, organisation, password and (a

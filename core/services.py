@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.catchment import withdrawn_municipality
 from core.cpr import (
     ReplacementCpr,
     cpr_facts,
@@ -24,7 +25,7 @@ from core.cpr import (
     validate_cpr,
 )
 from core.deaths import death_time_check
-from core.errors import InvalidInput, Throttled, Unauthenticated
+from core.errors import Forbidden, InvalidInput, Throttled, Unauthenticated
 from core.models import (
     IDEMPOTENCY_KEY_KEPT,
     ApiToken,
@@ -281,22 +282,63 @@ def _totp_enrol_confirm(
     return device
 
 
+MUNICIPALITY_LEFT = "auth.municipality_not_participating"
+MUNICIPALITY_LEFT_MESSAGE = _(
+    "Your municipality no longer takes part in the joint acute function:"
+    " you cannot sign in on its behalf."
+)
+
+
+def municipality_left_refusal(*, username: str, client_address: str | None) -> Forbidden:
+    """A sign-in in the name of a municipality that has left the acute
+    function, refused and recorded (R9): its staff would be refused every
+    citizen's data at the gate, so a session would hold nothing but refusals."""
+    login_refusal_send(username=username, code=MUNICIPALITY_LEFT, client_address=client_address)
+    return Forbidden(MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE)
+
+
+def memberships_to_act_in(*, user: User) -> list[Membership]:
+    """Her memberships she may sign in to and switch to: in force, and not of a
+    municipality (or a unit part of one) that has left the acute function."""
+    return [
+        m
+        for m in Membership.objects.in_force()
+        .filter(user=user)
+        .select_related("organisation", "user")
+        .order_by("organisation__name", "role", "pk")
+        if withdrawn_municipality(m.organisation) is None
+    ]
+
+
 def membership_choose(
-    *, user: User, organisation_id: int | None = None, role: str | None = None
+    *,
+    user: User,
+    organisation_id: int | None = None,
+    role: str | None = None,
+    client_address: str | None = None,
 ) -> Membership:
-    """The membership a login acts in: the one asked for, else the default, else the only one."""
-    memberships = list(
+    """The membership a login acts in: the one asked for, else the default, else
+    the only one. One of a municipality that has left the acute function is
+    never chosen; a user with no other is refused, and the refusal recorded."""
+    in_force = list(
         Membership.objects.in_force().filter(user=user).select_related("organisation", "user")
     )
-    if organisation_id is not None or role:
-        chosen = [
+    memberships = [m for m in in_force if withdrawn_municipality(m.organisation) is None]
+
+    def asked(candidates: list[Membership]) -> list[Membership]:
+        return [
             m
-            for m in memberships
+            for m in candidates
             if (organisation_id is None or m.organisation_id == organisation_id)
             and (not role or m.role == role)
         ]
+
+    if organisation_id is not None or role:
+        chosen = asked(memberships)
         if len(chosen) == 1:
             return chosen[0]
+        if not chosen and asked(in_force):
+            raise municipality_left_refusal(username=user.username, client_address=client_address)
         raise InvalidInput(
             "auth.membership_unknown", _("You have no such role at that organisation.")
         )
@@ -306,6 +348,8 @@ def membership_choose(
     if len(memberships) == 1:
         return memberships[0]
     if not memberships:
+        if in_force:
+            raise municipality_left_refusal(username=user.username, client_address=client_address)
         raise Unauthenticated(
             "auth.no_membership", _("This user has no active role at any organisation.")
         )
@@ -340,7 +384,9 @@ def token_issue(
         LoginAttempt.objects.create(
             username=user.username, client_address=client_address, succeeded=True
         )
-    membership = membership_choose(user=user, organisation_id=organisation_id, role=role)
+    membership = membership_choose(
+        user=user, organisation_id=organisation_id, role=role, client_address=client_address
+    )
     password_login_succeeded.send(
         sender=None, membership=membership, door="api", client_address=client_address
     )

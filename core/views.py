@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.catchment import withdrawn_municipality
 from core.cpr import cpr_in_text
 from core.errors import STATUS_BY_KIND, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.exception_handler import error_response
@@ -40,6 +41,7 @@ from core.permissions import (
 from core.services import (
     login_verify,
     membership_choose,
+    memberships_to_act_in,
     password_login_succeeded,
     second_factor_required,
     second_factor_verify,
@@ -145,12 +147,12 @@ def identity_providers() -> list[tuple[str, str]]:
     return [(name, conf["title"]) for name, conf in settings.OIDC_PROVIDERS.items()]
 
 
-def _membership_to_act_in(user: User) -> Membership | None:
+def _membership_to_act_in(user: User, *, client_address: str | None) -> Membership | None:
     """The membership a page login acts in: the default or the only one;
     None when the user has several and none is the default (she chooses
     after the code, :func:`login_role_page`)."""
     try:
-        return membership_choose(user=user)
+        return membership_choose(user=user, client_address=client_address)
     except InvalidInput as exc:
         if exc.code == "auth.membership_required":
             return None
@@ -173,10 +175,10 @@ def login_page(request: HttpRequest) -> HttpResponse:
                 client_address=request.META.get("REMOTE_ADDR"),
                 complete=False,
             )
-            membership = _membership_to_act_in(user)
+            membership = _membership_to_act_in(user, client_address=request.META.get("REMOTE_ADDR"))
         except PlatformError as exc:
             error, error_code = exc.message, exc.code
-            status = 429 if exc.kind == "throttled" else 400
+            status = {"throttled": 429, "forbidden": 403}.get(exc.kind, 400)
         else:
             next_url = request.POST.get("next") or ""
             if membership is not None and not second_factor_required(user=user):
@@ -232,7 +234,7 @@ def _pending_login(request: HttpRequest) -> tuple[User, Membership | None, str] 
             .filter(pk=membership_id, user=user)
             .first()
         )
-        if membership is None:
+        if membership is None or withdrawn_municipality(membership.organisation) is not None:
             return None
     return user, membership, pending.get("next", "")
 
@@ -260,12 +262,9 @@ def _membership_chosen(value: object, memberships: list[Membership]) -> Membersh
 
 
 def _memberships_in_force(user: User) -> list[Membership]:
-    return list(
-        Membership.objects.in_force()
-        .filter(user=user)
-        .select_related("organisation", "user")
-        .order_by("organisation__name", "role", "pk")
-    )
+    """The roles she may choose at sign-in or switch to (none of a
+    municipality that has left the acute function)."""
+    return memberships_to_act_in(user=user)
 
 
 @public_page

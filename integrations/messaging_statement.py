@@ -33,6 +33,9 @@ def messaging_documentation() -> str:
     ]
     for kind, adapter in ADAPTERS.items():
         received = ", ".join(f"{e} ({kind_of(e)})" for e in sorted(adapter.receives)) or "-"
-        sent = ", ".join(sent_as(e) for e in sorted(adapter.sends)) or "-"
+        # Several of the platform's events go out as one MedCom message
+        # (a new CareCommunication and a reply both as
+        # care-communication-message): a partner is told of each message once.
+        sent = ", ".join(dict.fromkeys(sent_as(e) for e in sorted(adapter.sends))) or "-"
         lines.append(f"- {kind}: receives {received}; is sent {sent}.")
     return "\n".join(lines)

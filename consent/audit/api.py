@@ -58,7 +58,7 @@ from core.api import actor_of
 from core.created import Creates
 from core.errors import InvalidInput
 from core.fhir.views import base_url
-from core.messages import WHOLE_NUMBER
+from core.messages import WHOLE_NUMBER, WHOLE_NUMBER_FROM
 from core.models import Role
 from core.openapi import FhirResource
 from core.permissions import roles
@@ -301,9 +301,18 @@ def whole_number_param(request: Request, name: str, *, digits: int, default: int
 
 
 def _offset_limit(request: Request) -> tuple[int, int]:
+    """``limit`` is 1 to ``MAX_LIMIT``: 0 or more than the most was read as
+    1 or the most, a page the caller did not ask for; it is refused instead."""
     offset = whole_number_param(request, "offset", digits=9, default=0)
     limit = whole_number_param(request, "limit", digits=9, default=50)
-    return offset, max(1, min(limit, MAX_LIMIT))
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(
+            "audit.param_invalid",
+            f"limit must be a whole number from 1 to {MAX_LIMIT}.",
+            field="limit",
+            params={"name": "limit", "least": 1, "most": MAX_LIMIT, "expected": WHOLE_NUMBER_FROM},
+        )
+    return offset, limit
 
 
 class AuditEntryListView(APIView):
@@ -318,7 +327,13 @@ class AuditEntryListView(APIView):
         parameters=[
             *FILTERS,
             OpenApiParameter("offset", int, required=False),
-            OpenApiParameter("limit", int, required=False, description=f"At most {MAX_LIMIT}."),
+            OpenApiParameter(
+                "limit",
+                int,
+                required=False,
+                description=f"1 to {MAX_LIMIT} (default 50); any other value is refused"
+                " (400 audit.param_invalid).",
+            ),
         ],
         responses={
             200: inline_serializer(

@@ -211,6 +211,8 @@ class PatientInstanceView(VersionedUpdateView):
 class PatientEverythingView(FHIRView):
     """``GET /fhir/Patient/<id>/$everything``: the summary before a visit."""
 
+    checks_pretty_itself = frozenset({"GET", "HEAD"})
+
     permission_classes = [ANY_STAFF]
 
     def get(self, request: Request, citizen_id: str) -> Response:
@@ -249,6 +251,8 @@ class PatientEverythingView(FHIRView):
 
 class PatientInsightView(FHIRView):
     """``GET /fhir/Patient/<id>/$insight``: the insight report as a Bundle (R5)."""
+
+    checks_pretty_itself = frozenset({"GET", "HEAD"})
 
     permission_classes = [ANY_STAFF]
 

@@ -169,6 +169,8 @@ class RecordVersionView(FHIRView):
     kept). Routed by the type's resource (``FHIRResource.urls``), which lists
     ``vread`` in the statement from the same declaration."""
 
+    checks_pretty_itself = frozenset({"GET", "HEAD"})
+
     permission_classes = [ANY_STAFF]
     resource: FHIRResource = FHIRResource()
 

@@ -819,6 +819,7 @@ class ResourceReadView(_ResourceView):
     """``GET /fhir/<Type>/<id>``."""
 
     reading = READ
+    checks_pretty_itself = frozenset({"GET", "HEAD"})
 
     def get(self, request: Request, resource_id: str) -> Response:
         asked = self.asked(request, READ, resource_id)
@@ -839,6 +840,8 @@ class ResourceReadView(_ResourceView):
 class ResourceSearchView(_ResourceView):
     """``GET /fhir/<Type>?…``."""
 
+    checks_pretty_itself = frozenset({"GET", "HEAD"})
+
     def get(self, request: Request) -> Response:
         if not self.resource.searchable:
             raise NotFoundOrNotAllowed(
@@ -853,6 +856,7 @@ class ResourcePostSearchView(_ResourceView):
 
     parser_classes = [FormParser, MultiPartParser]
     posting = SEARCH
+    checks_pretty_itself = frozenset({"GET", "HEAD", "POST"})
 
     def get(self, request: Request) -> Response:
         return self.answer_search(request, request.query_params)

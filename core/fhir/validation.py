@@ -138,6 +138,68 @@ def element_type(model: type[BaseModel], data: Any, location: tuple[Any, ...]) -
     return kind
 
 
+def _resource_model(model: type[BaseModel] | None, data: Any) -> type[BaseModel] | None:
+    """The model of a Resource slot (a Bundle entry, a contained resource) is
+    the one its ``resourceType`` names."""
+    if model is not None and model.__name__ == "Resource" and isinstance(data, dict):
+        try:
+            return get_fhir_model_class(str(data.get("resourceType", "")))
+        except (KeyError, ValueError, AttributeError):
+            return None
+    return model
+
+
+# FHIR's JSON writes a boolean as true or false and a date, dateTime, instant
+# or time as a string. The models take more: "yes", "on", 1 or "0" for a
+# boolean (the platform would store a flag nobody set), and a number for a
+# moment, read as seconds since 1970 (a year sent as 2025 would be stored as
+# 1970-01-01T00:33:45Z, a time nobody meant).
+_JSON_SHAPE: dict[str, type] = {
+    "bool": bool,
+    "boolean": bool,
+    "date": str,
+    "dateTime": str,
+    "instant": str,
+    "time": str,
+}
+
+
+def primitive_misshapen(
+    model: type[BaseModel] | None, data: Any, where: str = ""
+) -> tuple[str, str]:
+    """The place and FHIR type of the first boolean that is not JSON's
+    ``true`` or ``false``, or date, dateTime, instant or time that is not a
+    JSON string, in ``data`` (read as ``model``); ``("", "")`` when none is."""
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            found = primitive_misshapen(model, item, f"{where}.{index}".lstrip("."))
+            if found[0]:
+                return found
+        return "", ""
+    model = _resource_model(model, data)
+    if model is None or not isinstance(data, dict):
+        return "", ""
+    for key, value in data.items():
+        info = _field_of(model, str(key))
+        if info is None or value is None:
+            continue
+        place = f"{where}.{key}".lstrip(".")
+        kind, inner = _element_type(info.annotation)
+        shape = _JSON_SHAPE.get(kind)
+        if shape is not None:
+            values = value if isinstance(value, list) else [value]
+            if any(v is not None and not isinstance(v, shape) for v in values):
+                return place, "boolean" if shape is bool else kind
+            continue
+        if inner is None and kind in ("Resource", "ResourceType"):
+            inner = get_fhir_model_class("Resource")
+        if inner is not None:
+            found = primitive_misshapen(inner, value, place)
+            if found[0]:
+                return found
+    return "", ""
+
+
 def fhir_validate(model: type[Model], data: Any) -> Model:
     """``data`` as an instance of ``model``, or :class:`FHIRInvalid` (also for
     a modifier the platform does not understand, :func:`refuse_unknown_modifiers`)."""
@@ -159,6 +221,13 @@ def fhir_validate(model: type[Model], data: Any) -> Model:
         raise FHIRInvalid(places[0] if places else "", problems, kind) from None
     except (TypeError, ValueError, KeyError, AttributeError, LookupError):
         raise FHIRInvalid("", "an element has the wrong shape") from None
+    try:
+        place, kind = primitive_misshapen(model, data)
+    except (TypeError, ValueError, LookupError, AttributeError):
+        place = kind = ""  # a path the models cannot follow: they took the shape
+    if place:
+        shape = "true or false (JSON)" if kind == "boolean" else "a JSON string"
+        raise FHIRInvalid(place, f"{place}: a FHIR {kind} is {shape}", kind)
     refuse_unknown_modifiers(data)
     return validated
 

@@ -101,6 +101,9 @@ class FHIRView(APIView):
     # A POST or PUT here carries a FHIR JSON body (REST framework hands an
     # empty one to no parser, and the view would judge an empty resource).
     body_required = True
+    # The methods whose handler checks ``_pretty`` itself (with the rest of
+    # its query); on every other method the base refuses a value it does not take.
+    checks_pretty_itself: frozenset[str] = frozenset()
 
     def permission_denied(
         self, request: Request, message: str | None = None, code: str | None = None
@@ -144,6 +147,15 @@ class FHIRView(APIView):
         # FHIR's _format names the answer's format: JSON is the one there is,
         # as for an Accept header asking for XML (406).
         refuse_unserved_format(request.query_params.getlist("_format"))
+        # _pretty is a FHIR boolean on every interaction (the statement, a
+        # write, an operation too): ``_pretty=maybe`` is refused, never taken
+        # for true or false. A read or search checks it with the rest of its
+        # query, recording the refusal on the citizen it names.
+        if (request.method or "") not in self.checks_pretty_itself:
+            try:
+                refuse_unserved_values(request.query_params, PRETTY_VALUES)
+            except InvalidInput as invalid:
+                raise self.param_refused(request, invalid) from None
         # The answer is FHIR R4: an Accept header asking only for another
         # version (application/fhir+json; fhirVersion=3.0) is not served.
         accepted = [_media_params(item) for item in request.META.get("HTTP_ACCEPT", "").split(",")]
@@ -230,6 +242,25 @@ class FHIRView(APIView):
             return self.metadata_class is not None
         return name in self.http_method_names and hasattr(self, name)
 
+    def param_refused(self, request: Request, refused: InvalidInput) -> PlatformError:
+        """A query parameter refused before the handler: a member of staff's
+        or a system's attempt is recorded as refused (R9), on the resource and
+        citizen its path names."""
+        actor = actor_from_request(request)
+        if actor is not None:
+            found = _TYPE_AND_ID.match(request.path)
+            resource_id = (found["id"] or "") if found else ""
+            current_gate().refuse(
+                actor=actor,
+                action=ACTION_BY_METHOD.get(request.method or "", "read"),
+                purpose=recorded_purpose(request),
+                resource_type=found["type"] if found else "",
+                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+                reason_code=refused.code,
+                citizen_id=self.citizen_refused(request),
+            )
+        return refused
+
     def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
         """The error for a CPR number in the query string. A member of staff's
         attempt is recorded as refused (R9), naming no citizen."""
@@ -291,6 +322,9 @@ RESULT_PARAM_VALUES: dict[str, tuple[str, ...]] = {
     # fhirpy's count() sends _totalMethod=count.
     "_totalMethod": ("count",),
 }
+
+
+PRETTY_VALUES = {"_pretty": RESULT_PARAM_VALUES["_pretty"]}
 
 
 def refuse_unserved_values(source: Any, served: Mapping[str, tuple[str, ...]]) -> None:

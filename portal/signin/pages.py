@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from joserfc.errors import JoseError
 
 from core.permissions import public_page
+from core.services import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
 from core.views import login_complete, safe_next
 from portal.signin.providers import IdentityProvider, client_for, provider_named
 from portal.signin.services import SignInClaims, SignInRefused, oidc_sign_in, sign_in_refusal_record
@@ -51,6 +52,7 @@ REFUSALS = {
     "signin.organisation_unknown": _("Your organisation is not one the platform knows."),
     "signin.role_unknown": _("Your role is not one you can sign in to the platform with."),
     "signin.role_withdrawn": _("Your access to the platform has been withdrawn."),
+    MUNICIPALITY_LEFT: MUNICIPALITY_LEFT_MESSAGE,
 }
 
 

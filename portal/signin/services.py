@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
+from core.catchment import withdrawn_municipality
 from core.errors import PlatformError
 from core.logging import scrub
 from core.middleware import SIGN_OUT_PENDING_ATTRIBUTE, session_idle_seconds
@@ -33,6 +34,7 @@ from core.models import (
 )
 from core.permissions import SESSION_MEMBERSHIP_KEY
 from core.scopes import parse_scopes
+from core.services import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
 
 SIGN_IN_TASK = "sign-in"
 SYSTEM_GRANT_TASK = "system-client-credentials"
@@ -173,9 +175,19 @@ def session_sign_out_record(
     _sign_out_record(actor=actor, code=SIGN_OUT_CODE, detail={"door": door})
 
 
-def token_sign_out_record(sender: object, *, membership: Membership, **kwargs: Any) -> None:
-    """A bearer token revoked by its holder (the API's logout), in the audit
-    log like a session's logout (connected to ``core.services.token_signed_out``)."""
+def token_sign_out_record(
+    sender: object, *, membership: Membership, idle_seconds: int | None = None, **kwargs: Any
+) -> None:
+    """A bearer token revoked by its holder (the API's logout), or ended
+    unused past its idle limit, in the audit log like a session's logout or
+    idle end (connected to ``core.services.token_signed_out``)."""
+    if idle_seconds is not None:
+        _sign_out_record(
+            actor=Actor.for_membership(membership),
+            code=IDLE_SIGN_OUT_CODE,
+            detail={"door": "api", "idle_seconds": idle_seconds},
+        )
+        return
     _sign_out_record(
         actor=Actor.for_membership(membership), code=SIGN_OUT_CODE, detail={"door": "api"}
     )
@@ -220,6 +232,14 @@ def oidc_sign_in(*, provider: str, claims: SignInClaims) -> Membership:
             provider=provider,
             code="signin.organisation_unknown",
             message="Your organisation is not one the platform knows.",
+        )
+    if withdrawn_municipality(organisation) is not None:
+        # Its staff would be refused every citizen's data at the gate.
+        raise _refuse(
+            claims,
+            provider=provider,
+            code=MUNICIPALITY_LEFT,
+            message=MUNICIPALITY_LEFT_MESSAGE,
         )
     if claims.role not in ROLES_FROM_CLAIMS:
         raise _refuse(

@@ -133,6 +133,10 @@ def test_a_registered_cpr_is_refused_not_duplicated_and_not_revealed(
         (lambda b, cpr: b.update(birthDate="1999-01-01"), 400, "patient.cpr_mismatch"),
         (lambda b, cpr: b.update(gender="male"), 400, "patient.cpr_mismatch"),
         (lambda b, cpr: b.update(birthDate="2. marts 1941"), 400, "fhir.invalid"),
+        # A FHIR boolean is JSON's true or false: "yes", "on" or 1 were read as true.
+        (lambda b, cpr: b.update(active="yes"), 400, "fhir.invalid"),
+        (lambda b, cpr: b.update(active=1), 400, "fhir.invalid"),
+        (lambda b, cpr: b.update(multipleBirthBoolean="false"), 400, "fhir.invalid"),
         (lambda b, cpr: b.update(name=[{"family": "Hansen"}]), 400, "patient.name_required"),
         (lambda b, cpr: b["address"][0].pop("extension"), 400, "patient.geolocation_required"),
         (lambda b, cpr: b["address"][0].update(postalCode="29"), 400, "patient.address_required"),

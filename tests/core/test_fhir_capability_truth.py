@@ -319,6 +319,56 @@ def test_the_local_message_events_are_marked_local() -> None:
                 assert f"{event} (local (urn:tvaerakut:message-event)" in line, (kind, event)
 
 
+def test_each_message_sent_is_named_once_for_each_partner() -> None:
+    """A new CareCommunication and a reply both go out as MedCom's
+    care-communication-message: the statement named it twice for the GP,
+    the hospital and home nursing."""
+    documentation = _statement(f.client_for(None))["messaging"][0]["documentation"]
+    for line in documentation.splitlines()[1:]:
+        received, _, sent = line.partition("; is sent ")
+        for part in (received.partition(": receives ")[2], sent.removesuffix(".")):
+            named = [n.strip() for n in part.split("), ")]
+            assert len(named) == len(set(named)), line
+    assert documentation.count("care-communication-message (MedCom)") == sum(
+        ("care-communication-message" in a.receives)
+        + any(SENT_AS_MEDCOM.get(e) == "care-communication-message" for e in a.sends)
+        for a in ADAPTERS.values()
+    )
+
+
+@pytest.mark.parametrize("value", ["maybe", "", "1", "TRUE"])
+def test_pretty_that_is_no_boolean_is_refused_on_the_statement(value: str) -> None:
+    """``/fhir/metadata?_pretty=maybe`` was answered as if unsaid."""
+    client = f.client_for(None)
+    assert client.get("/fhir/metadata?_pretty=true").status_code == 200
+    assert client.get("/fhir/metadata?_pretty=false").status_code == 200
+    response = client.get(f"/fhir/metadata?_pretty={value}")
+    assert response.status_code == 400, response.content[:300]
+    assert _issue_code(response) == "search.param_invalid"
+    assert response.json()["issue"][0]["expression"] == ["_pretty"]
+
+
+def test_pretty_that_is_no_boolean_is_refused_on_a_write_and_recorded() -> None:
+    """A write (here a Patient's update) took ``_pretty=maybe`` too; it is
+    refused before anything is written, and the attempt recorded (R9)."""
+    seeded = seed()
+    client = f.client_for(seeded.nurse)
+    path = f"/fhir/Patient/{seeded.person.pk}"
+    body = client.get(path).json()
+    before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    response = client.put(
+        f"{path}?_pretty=maybe",
+        json.dumps(body),
+        content_type="application/fhir+json",
+        HTTP_IF_MATCH=f'W/"{body["meta"]["versionId"]}"',
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert _issue_code(response) == "search.param_invalid"
+    refused = AuditEntry.objects.filter(pk__gt=before, actor_user_id=seeded.nurse.user_id)
+    assert [(e.outcome, e.citizen_id) for e in refused] == [("denied", seeded.person.pk)]
+    assert client.get(path).json()["meta"]["versionId"] == body["meta"]["versionId"]
+
+
 # --- values of the answer's form, history ------------------------------------------
 
 

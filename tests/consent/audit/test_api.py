@@ -178,6 +178,22 @@ def test_bad_search_input_is_a_precise_400(world, query: str, code: str) -> None
     assert "0203411234" not in response.content.decode()
 
 
+@pytest.mark.parametrize("limit", ["0", "201", "999999999"])
+def test_a_limit_outside_its_range_is_refused_not_read_as_another(world, limit: str) -> None:
+    """``limit=0`` was read as 1 and ``limit=201`` as 200: a page the auditor
+    did not ask for. Each is refused naming the range it takes."""
+    client = client_for(world["auditor"])
+    response = client.get(f"/api/audit/entries?limit={limit}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("audit.param_invalid", "limit")
+    assert "1" in error["message"] and "200" in error["message"]
+    for good in ("1", "200"):
+        answer = client.get(f"/api/audit/entries?limit={good}")
+        assert answer.status_code == 200, good
+        assert answer.json()["limit"] == int(good)
+
+
 @pytest.mark.parametrize(
     "url", ["/api/audit/entries?citzen={id}", "/api/audit/export?as=csv&patient={id}"]
 )
