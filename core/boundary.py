@@ -12,6 +12,10 @@ view, serializer, FHIR model or database sees it:
   :data:`MAX_URL_BYTES`, refused with 414 ``request.uri_too_long`` (gunicorn
   itself reads request lines up to twice that, ``config/gunicorn.py``, so
   the refusal is the platform's own, in its envelope or OperationOutcome);
+- a body comes uncompressed: one sent with a ``Content-Encoding`` (gzip,
+  deflate, br …) is refused with 415 ``request.content_encoding_unsupported``
+  and ``Accept-Encoding: identity`` (RFC 9110 §15.5.16), never read as if
+  its compressed bytes were the JSON (:class:`BodySizeMiddleware`);
 - a JSON body is UTF-8 without a byte order mark, has no key twice in one
   object (FHIR's JSON forbids it; elsewhere the last one would silently win)
   and nests at most ``MAX_JSON_DEPTH`` levels (deeper input exhausts the
@@ -48,7 +52,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.parsers import BaseParser
 
 from core.cpr import cpr_in_text
-from core.errors import InvalidInput, TooLarge, UriTooLong, shown
+from core.errors import InvalidInput, NotSupported, TooLarge, UriTooLong, shown
 from core.exception_handler import error_response, is_fhir_path
 
 # FHIR resources nest about a dozen levels (a transaction Bundle of resources
@@ -386,12 +390,26 @@ def _chunked(request: HttpRequest) -> bool:
     return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
 
 
+def _content_coding(request: HttpRequest) -> str:
+    """The content coding a request with a body says it is sent in, '' for
+    none (``identity`` is none). A request without a body has nothing to decode."""
+    codings = [
+        c.strip().lower()
+        for c in request.META.get("HTTP_CONTENT_ENCODING", "").split(",")
+        if c.strip().lower() not in ("", "identity")
+    ]
+    has_body = (_declared_length(request) or 0) > 0 or _chunked(request)
+    return ", ".join(codings) if codings and has_body else ""
+
+
 class BodySizeMiddleware:
     """Refuses a body larger than its door takes (:func:`body_limit`) with 413
     ``request.too_large`` before any of it is read: by its Content-Length, or,
     sent in chunks without one, after reading one byte past the limit and no
     more. A chunked body within the limit is kept, with its length, for the
-    view (Django alone reads a body without Content-Length as empty)."""
+    view (Django alone reads a body without Content-Length as empty). A body
+    sent compressed is refused unread (415, :func:`content_coding_response`):
+    its bytes are not the JSON or form they would be read as."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -399,6 +417,9 @@ class BodySizeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _url_bytes(request) > MAX_URL_BYTES:
             return uri_too_long_response(request)
+        coding = _content_coding(request)
+        if coding:
+            return content_coding_response(request, coding)
         limit = body_limit(request.path)
         length = _declared_length(request)
         if length is not None and length > limit:
@@ -437,6 +458,26 @@ def uri_too_long_response(request: HttpRequest) -> HttpResponse:
         page_message=gettext_lazy("The address is too long."),
         error=error,
     )
+
+
+def content_coding_response(request: HttpRequest, coding: str) -> HttpResponse:
+    """415 for a body in a content coding the platform does not take, saying
+    which one it takes (``Accept-Encoding: identity``, RFC 9110 §12.5.3)."""
+    error = NotSupported(
+        "request.content_encoding_unsupported",
+        f"The request body is sent with Content-Encoding {shown(coding, 40)};"
+        " send it uncompressed (identity).",
+        params={"encoding": shown(coding, 40)},
+    )
+    response = error_response(
+        request,
+        415,
+        {"kind": error.kind, **error.as_dict()},
+        page_message=gettext_lazy("Send the request uncompressed (no Content-Encoding)."),
+        error=error,
+    )
+    response.headers["Accept-Encoding"] = "identity"
+    return response
 
 
 def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:

@@ -749,6 +749,9 @@ TEMPLATES: dict[str, Promise] = {
     "patient.version_conflict": _(
         "The Patient is at version %(current)s, not %(wanted)s; read it again."
     ),
+    "request.content_encoding_unsupported": _(
+        "The request body is sent with Content-Encoding %(encoding)s; send it uncompressed (identity)."
+    ),
 }
 
 # The part that differs where one code's template ("%(name)s must be
@@ -935,6 +938,9 @@ BY_CODE: dict[str, Promise] = {
     "fhir.modifier_unknown": _("The resource carries a modifier the platform does not understand."),
     "fhir.implicit_rules_unknown": _("The resource follows rules the platform does not know."),
     "audit.archive_broken_log": _("The audit log does not verify, so nothing was archived."),
+    "request.content_encoding_unsupported": _(
+        "Send the request uncompressed (no Content-Encoding)."
+    ),
 }
 
 BY_KIND: dict[str, Promise] = {

@@ -261,49 +261,82 @@ def record_resource_update(
         # those it is hidden from: they would learn it exists.
         data_dates=(current.data_date,) if current else (),
     )
-    if _resolve_citizen_id(parsed.citizen_ref) != citizen.pk:
-        raise InvalidInput(
-            "record.subject_changed",
-            "An update cannot move a resource to another citizen.",
-            field="subject",
+
+    def refused(code: str) -> None:
+        # Past the gate, a refused update is an attempt on her record all the
+        # same (R9), recorded as a Patient update's is.
+        audit_denied(
+            actor=actor,
+            action=Action.UPDATE,
+            purpose=purpose,
+            reason_code=code,
+            citizen_id=citizen.pk,
+            resource_type=resource_type,
+            resource_id=str(resource_id),
         )
-    wanted = wanted_version(if_match, data)
+
+    try:
+        if _resolve_citizen_id(parsed.citizen_ref) != citizen.pk:
+            raise InvalidInput(
+                "record.subject_changed",
+                "An update cannot move a resource to another citizen.",
+                field="subject",
+            )
+        wanted = wanted_version(if_match, data)
+    except (InvalidInput, PreconditionFailed) as exc:
+        refused(exc.code)
+        raise
     decision = citizen.gate_decision  # type: ignore[attr-defined]
     with transaction.atomic():
         resource = RecordResource.objects.select_for_update().get(pk=resource_id)
-        if resource.version_id != wanted:
-            raise PreconditionFailed(
-                "record.version_conflict",
-                f"The resource is at version {resource.version_id}, not {wanted}; read it again.",
-                params={"current": resource.version_id, "wanted": wanted},
+        stored = resource.version_id
+        if stored == wanted:
+            return _update_apply(
+                actor=actor, resource=resource, parsed=parsed, purpose=purpose, decision=decision
             )
-        now = timezone.now()
-        resource.category = parsed.category
-        resource.code_system = parsed.code_system
-        resource.code = parsed.code
-        resource.effective_at = parsed.effective_at
-        resource.body = with_subject(parsed.body, parsed.resource_type, citizen.pk)
-        resource.source_organisation = _source_for(actor, parsed)
-        resource.version_id += 1
-        resource.updated_at = now
-        full_clean_or_raise(
-            resource, code="record.invalid", exclude=["citizen", "source_organisation"]
-        )
-        resource.save(
-            update_fields=[
-                "category",
-                "code_system",
-                "code",
-                "effective_at",
-                "body",
-                "source_organisation",
-                "version_id",
-                "updated_at",
-            ]
-        )
-        _keep_version(
-            actor=actor, resource=resource, action=Action.UPDATE, purpose=purpose, decision=decision
-        )
+    # Recorded after the lock is let go: a stale write is an attempt, too.
+    refused("record.version_conflict")
+    raise PreconditionFailed(
+        "record.version_conflict",
+        f"The resource is at version {stored}, not {wanted}; read it again.",
+        params={"current": stored, "wanted": wanted},
+    )
+
+
+def _update_apply(
+    *,
+    actor: Actor,
+    resource: RecordResource,
+    parsed: ParsedResource,
+    purpose: str,
+    decision: Decision,
+) -> RecordResource:
+    """The new version of a resource locked at the version its update named."""
+    now = timezone.now()
+    resource.category = parsed.category
+    resource.code_system = parsed.code_system
+    resource.code = parsed.code
+    resource.effective_at = parsed.effective_at
+    resource.body = with_subject(parsed.body, parsed.resource_type, resource.citizen_id)
+    resource.source_organisation = _source_for(actor, parsed)
+    resource.version_id += 1
+    resource.updated_at = now
+    full_clean_or_raise(resource, code="record.invalid", exclude=["citizen", "source_organisation"])
+    resource.save(
+        update_fields=[
+            "category",
+            "code_system",
+            "code",
+            "effective_at",
+            "body",
+            "source_organisation",
+            "version_id",
+            "updated_at",
+        ]
+    )
+    _keep_version(
+        actor=actor, resource=resource, action=Action.UPDATE, purpose=purpose, decision=decision
+    )
     return resource
 
 

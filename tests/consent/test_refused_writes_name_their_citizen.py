@@ -13,7 +13,7 @@ import pytest
 from consent.audit.models import AuditEntry
 from tests import factories as f
 from tests.consent import bodies
-from tests.consent.conftest import World, issue_code, post
+from tests.consent.conftest import World, issue_code, post, put
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +99,36 @@ def test_a_refused_write_naming_its_citizen_is_on_her_log(world: World) -> None:
     )
     assert issue_code(response) == "record.psychiatric_diagnosis"
     assert _added(before) == [("denied", "record.psychiatric_diagnosis", world.person.pk)]
+
+
+def test_r9_an_update_refused_past_the_gate_is_on_her_log(world: World) -> None:
+    """A nurse allowed to write the citizen's record sends an update that
+    moves the diagnosis to another citizen, names no version, a version that
+    is no number, or a stale one: each was refused and recorded nowhere,
+    where a Patient update refused alike is on her log."""
+    nurse = f.client_for(world.nurse)
+    other = f.citizen()
+    pk = world.diagnosis.pk
+    url = f"/fhir/Condition/{pk}"
+    body = {**bodies.diagnosis(world.person.pk), "id": str(pk)}
+    sent = [
+        ({**body, "subject": {"reference": f"Patient/{other.pk}"}}, 'W/"1"'),
+        (body, None),
+        (body, "*"),
+        (body, 'W/"7"'),
+    ]
+    before = _last_id()
+    codes = []
+    for data, if_match in sent:
+        headers = {"HTTP_IF_MATCH": if_match} if if_match else {}
+        codes.append(issue_code(put(nurse, url, data, **headers)))
+    assert codes == [
+        "record.subject_changed",
+        "record.version_required",
+        "record.version_invalid",
+        "record.version_conflict",
+    ]
+    assert _added(before) == [("denied", code, world.person.pk) for code in codes]
+    assert not AuditEntry.objects.filter(id__gt=before, citizen_id=other.pk).exists()
+    world.diagnosis.refresh_from_db()
+    assert world.diagnosis.version_id == 1

@@ -414,3 +414,78 @@ def test_a_transaction_entry_without_its_request_url_or_method_is_refused(
     assert issue["expression"] == [f"Bundle.entry[1].{missing}"]
     assert missing in issue["details"]["text"] and "Bundle.entry[1]" in issue["details"]["text"]
     assert _writes() == before
+
+
+def _moments_as_numbers(world: World) -> list[tuple[str, str, str, dict[str, Any], str]]:  # noqa: F811
+    """(who, method, path, body, the element refused): a date, dateTime or
+    instant sent as a JSON number, on every FHIR write door."""
+    pid = world.person.pk
+    diagnosis = bodies.diagnosis(pid)
+    return [
+        ("nurse", "POST", "/fhir/Condition", {**diagnosis, "recordedDate": 2025}, "recordedDate"),
+        (
+            "nurse",
+            "POST",
+            "/fhir/CarePlan",
+            {**bodies.care_plan(pid), "period": {"start": 1735689600}},
+            "period.start",
+        ),
+        (
+            "nurse",
+            "PUT",
+            f"/fhir/Condition/{world.diagnosis.pk}",
+            {**diagnosis, "id": str(world.diagnosis.pk), "onsetDateTime": 1700000000},
+            "onsetDateTime",
+        ),
+        (
+            "coordinator",
+            "POST",
+            "/fhir/Patient",
+            {**bodies.patient(f.cpr_number()), "birthDate": 0},
+            "birthDate",
+        ),
+        (
+            "physician",
+            "POST",
+            "/fhir/ServiceRequest",
+            {**service_request(world.person.cpr), "authoredOn": 1700000000},
+            "authoredOn",
+        ),
+        (
+            "nurse",
+            "POST",
+            "/fhir/",
+            _transaction(
+                _entry(bodies.care_plan(pid)), _entry({**diagnosis, "recordedDate": 2025})
+            ),
+            "recordedDate",
+        ),
+    ]
+
+
+def test_a_date_sent_as_a_number_is_refused_on_every_fhir_write_and_nothing_is_written(
+    world: World,  # noqa: F811
+) -> None:
+    """The models read a number for a date as seconds since 1970: a
+    partner's ``"recordedDate": 2025`` was stored as 1970-01-01T00:33:45Z and
+    shown and shared as the day of the diagnosis. FHIR's JSON writes every
+    date, dateTime and instant as a string; a number is refused, naming the
+    element, and nothing is written."""
+    version = world.diagnosis.version_id
+    before = _writes()
+    referrals = _referral_count()
+    for who, method, path, body, element in _moments_as_numbers(world):
+        response = _send(_client(world, who), method, path, body)
+        assert response.status_code == 400, (path, element, response.content[:300])
+        OperationOutcome.model_validate(response.json())
+        issue = response.json()["issue"][0]
+        assert issue_code(response) == "fhir.invalid", (path, element, issue)
+        assert element in str(issue.get("expression")), (path, element, issue)
+    assert _writes() == before
+    assert _referral_count() == referrals
+    world.diagnosis.refresh_from_db()
+    assert world.diagnosis.version_id == version
+    taken = post(
+        f.client_for(world.nurse), "/fhir/Condition", bodies.diagnosis(world.person.pk, "J18")
+    )
+    assert taken.status_code == 201, taken.content[:300]

@@ -228,3 +228,55 @@ def test_a_page_address_too_long_is_told_in_danish(client) -> None:
     response = client.get("/login/", {"next": "/" + "a" * 5000})
     assert response.status_code == 414
     assert "Adressen er for lang." in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token", "/fhir/Condition", "/fhir/$process-message"])
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "gzip, identity"])
+def test_a_compressed_body_is_refused_unread_with_415_on_every_door(
+    api_client, path, coding
+) -> None:
+    """A partner's FHIR client set to compress its requests: its gzip bytes
+    were read as JSON and refused as "UTF-16 was sent" (gzip's fourth byte is
+    NUL), or, for a coding whose bytes parse, taken as if sent plain. Now one
+    precise 415 that says what the platform takes, before the body is read."""
+    import gzip
+
+    raw = gzip.compress(b'{"resourceType": "Condition", "username": "a", "password": "x"}')
+    stream = CountingInput(raw)
+    content_type = "application/fhir+json" if path.startswith("/fhir/") else "application/json"
+    response = _clients(api_client)[path].generic(
+        "POST",
+        path,
+        raw,
+        content_type=content_type,
+        HTTP_CONTENT_ENCODING=coding,
+        **{"wsgi.input": stream},
+    )
+    assert response.status_code == 415, response.content[:300]
+    assert _code(response) == "request.content_encoding_unsupported"
+    assert response["Accept-Encoding"] == "identity"
+    assert stream.taken == 0
+    if path.startswith("/fhir/"):
+        outcome = response.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert outcome["issue"][0]["code"] == "not-supported"
+        assert outcome["issue"][0]["details"]["text"] == (
+            f"Indholdet er sendt med Content-Encoding {coding.removesuffix(', identity')};"
+            " send det ukomprimeret (identity)."
+        )
+    plain = _clients(api_client)[path].generic(
+        "POST", path, b"{}", content_type=content_type, HTTP_CONTENT_ENCODING="identity"
+    )
+    assert plain.status_code != 415, plain.content[:300]
+
+
+def test_a_compressed_page_form_is_refused_in_danish(client) -> None:
+    response = client.generic(
+        "POST",
+        "/login/",
+        b"username=a&password=b",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_CONTENT_ENCODING="gzip",
+    )
+    assert response.status_code == 415
+    assert "Send forespørgslen ukomprimeret (uden Content-Encoding)." in response.content.decode()
