@@ -112,23 +112,31 @@ class FHIRView(APIView):
         system by its scopes, made an attempt on the shared record all the
         same: it is recorded (R9), on the citizen it names, before the refusal
         is answered. A caller with no actor is refused as unauthenticated."""
-        actor = actor_from_request(request)
-        if actor is not None:
-            found = _TYPE_AND_ID.match(request.path)
-            # A path carrying a CPR number never gets here (core.cpr_in_url).
-            resource_id = (found["id"] or "") if found else ""
-            current_gate().refuse(
-                actor=actor,
-                action=ACTION_BY_METHOD.get(request.method or "", "read"),
-                purpose=recorded_purpose(request),
-                resource_type=found["type"] if found else "",
-                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
-                reason_code=(
-                    "role_not_permitted" if system_scopes_admit(request) else "scope_not_granted"
-                ),
-                citizen_id=self.citizen_refused(request),
-            )
+        self.refusal_recorded(
+            request,
+            "role_not_permitted" if system_scopes_admit(request) else "scope_not_granted",
+        )
         super().permission_denied(request, message, code)
+
+    def refusal_recorded(self, request: Request, reason_code: str) -> None:
+        """A refusal before the handler, of a member of staff or a system,
+        recorded (R9) on the resource and citizen its path names; a caller
+        with no actor has made no attempt anyone can be named for."""
+        actor = actor_from_request(request)
+        if actor is None:
+            return
+        found = _TYPE_AND_ID.match(request.path)
+        # A path carrying a CPR number never gets here (core.cpr_in_url).
+        resource_id = (found["id"] or "") if found else ""
+        current_gate().refuse(
+            actor=actor,
+            action=ACTION_BY_METHOD.get(request.method or "", "read"),
+            purpose=recorded_purpose(request),
+            resource_type=found["type"] if found else "",
+            resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
+            reason_code=reason_code,
+            citizen_id=self.citizen_refused(request),
+        )
 
     def citizen_refused(self, request: Request) -> int | None:
         """The citizen a refused request names: the Patient its path is on."""
@@ -246,19 +254,7 @@ class FHIRView(APIView):
         """A query parameter refused before the handler: a member of staff's
         or a system's attempt is recorded as refused (R9), on the resource and
         citizen its path names."""
-        actor = actor_from_request(request)
-        if actor is not None:
-            found = _TYPE_AND_ID.match(request.path)
-            resource_id = (found["id"] or "") if found else ""
-            current_gate().refuse(
-                actor=actor,
-                action=ACTION_BY_METHOD.get(request.method or "", "read"),
-                purpose=recorded_purpose(request),
-                resource_type=found["type"] if found else "",
-                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
-                reason_code=refused.code,
-                citizen_id=self.citizen_refused(request),
-            )
+        self.refusal_recorded(request, refused.code)
         return refused
 
     def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
