@@ -253,9 +253,12 @@ def _first_bad_field(request: HttpRequest) -> tuple[str, str] | None:
 # The public transparency log's tree sizes and entry numbers are counters
 # that reach ten digits, and so are the audit log's entry ids on the
 # auditor's pages, her API and FHIR's AuditEvent: none holds citizen data.
+# In a path, only an id in an id's form (no leading zero) on a route that
+# takes one: any path under the log let ``…/entries/0101801234/inclusion``
+# (and ``/api/audit/log/<cpr>``) through, into the request log and the entry.
 CPR_IN_QUERY_ALLOWED = ("/api/audit/log/",)
 CPR_IN_PATH_ALLOWED = re.compile(
-    r"/api/audit/log/.*"
+    r"/api/audit/log/entries/[1-9][0-9]*/inclusion"
     r"|/api/audit/entries/[1-9][0-9]*(?:/review)?"
     r"|/audit/entries/[1-9][0-9]*(?:/review)?"
     r"|/fhir/AuditEvent/[1-9][0-9]*(?:/_history/[0-9]+)?",

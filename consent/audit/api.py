@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Iterable, Set
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -257,23 +258,45 @@ def _refuse_unknown(request: Request, *also: str) -> None:
     """A parameter the search does not take is refused: read as no filter at
     all, a misspelt ``citzen=`` searched (and recorded against) every
     citizen in the log. So is one given twice."""
-    # cpr/identifier have their own refusal (audit.cpr_not_accepted); REST
-    # framework reads format (content negotiation).
-    known = QUERY_PARAMS | {"cpr", "identifier", "format", *also}
-    unknown = sorted(set(request.query_params) - known)
+    # cpr/identifier have their own refusal (audit.cpr_not_accepted).
+    params_refuse_unlisted(request, QUERY_PARAMS | {"cpr", "identifier", *also})
+
+
+def params_refuse_unlisted(
+    request: Request, known: Set[str], *, code: str = "search.param_unknown"
+) -> None:
+    """Refuse a query parameter outside ``known`` (``code``), and one given
+    twice (``search.param_repeated``): each of the audit log's doors takes a
+    parameter once, and an unknown one is never read as "not given"."""
+    # REST framework reads format (content negotiation).
+    query_refuse_unlisted(request.query_params, known | {"format"}, code=code)
+
+
+def query_refuse_unlisted(
+    query: QueryDict,
+    known: Set[str],
+    *,
+    code: str = "search.param_unknown",
+    supported: Iterable[str] | None = None,
+) -> None:
+    """:func:`params_refuse_unlisted` for a query string as Django reads it
+    (the auditor's pages); ``supported`` names what the refusal offers
+    (``known`` when not given)."""
+    unknown = sorted(set(query) - known)
     if unknown:
         raise InvalidInput(
-            "search.param_unknown",
-            f"Unsupported search parameter(s): {', '.join(unknown)}.",
-            field=unknown[0],
+            code,
+            f"Unsupported parameter(s): {', '.join(p[:30] for p in unknown)}.",
+            field=unknown[0][:30],
             params={
                 "names": ", ".join(p[:30] for p in unknown),
-                "supported": ", ".join(sorted(known)),
+                "supported": ", ".join(sorted(known) if supported is None else supported),
             },
         )
-    # Each filter takes one value: read as its last, ``citizen=5&citizen=7``
-    # searched and exported citizen 7 alone, without the auditor knowing.
-    repeated = sorted(p for p in request.query_params if len(request.query_params.getlist(p)) > 1)
+    # Each takes one value: read as its last, ``citizen=5&citizen=7``
+    # searched and exported citizen 7 alone, without the auditor knowing
+    # (and ``from=1&from=2`` proved from 2 to a witness that asked from 1).
+    repeated = sorted(p for p in query if len(query.getlist(p)) > 1)
     if repeated:
         names = ", ".join(p[:30] for p in repeated)
         raise InvalidInput(
@@ -472,6 +495,9 @@ class AuditVerifyView(APIView):
     )
     def get(self, request: Request) -> Response:
         actor_of(request)
+        # A misspelt ``form=`` was read as no range: the whole log checked, or
+        # a ``from`` given twice as its last, and "intact" said of another range.
+        params_refuse_unlisted(request, {"from", "to"})
         params = request.query_params
         since, until = parse_time_range(params.get("from"), params.get("to"))
         result = log_verify(since=since, until=until)

@@ -21,14 +21,20 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from consent.audit.api import LOG_ENTRY, LOG_EXPORT, LOG_SEARCH, LOG_VERIFY
+from consent.audit.api import (
+    LOG_ENTRY,
+    LOG_EXPORT,
+    LOG_SEARCH,
+    LOG_VERIFY,
+    query_refuse_unlisted,
+)
 from consent.audit.cosignatures import WITNESS_ALARM, witness_alarm_acknowledge, witness_status
 from consent.audit.disclosures import disclosure_recipients
 from consent.audit.errors import ALARM_NOT_FOUND, ENTRY_NOT_FOUND
@@ -83,19 +89,12 @@ def _filters(data: Mapping[str, str]) -> dict[str, str]:
     return params
 
 
-def _refuse_unknown(query: Mapping[str, str], *also: str) -> None:
+def _refuse_unknown(query: QueryDict, *also: str) -> None:
     """A link's parameter the search does not take is refused, as on
     ``/api/``: read as no filter, a misspelt ``citzen=`` searched (and
-    exported) the whole log."""
-    unknown = sorted(set(query) - {*FILTERS, *PAGING, "cpr", "identifier", *also})
-    if unknown:
-        names = ", ".join(p[:30] for p in unknown)
-        raise InvalidInput(
-            "search.param_unknown",
-            f"Unsupported search parameter(s): {names}.",
-            field=unknown[0][:30],
-            params={"names": names, "supported": ", ".join(FILTERS)},
-        )
+    exported) the whole log. So is one given twice: read as its last,
+    ``citizen=5&citizen=7`` showed and exported citizen 7 alone."""
+    query_refuse_unlisted(query, {*FILTERS, *PAGING, "cpr", "identifier", *also}, supported=FILTERS)
 
 
 def _offset(raw: str) -> int:

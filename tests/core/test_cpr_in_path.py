@@ -135,6 +135,27 @@ def test_the_audit_logs_ten_digit_counters_are_no_cpr_numbers() -> None:
     assert page.get("/audit/entries/1234567890").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/audit/log/entries/{CPR}/inclusion",
+        f"/api/audit/log/{CPR}",
+        f"/api/audit/log/{DASHED}",
+    ],
+)
+def test_a_cpr_number_in_the_public_logs_paths_is_refused_as_on_every_door(path: str) -> None:
+    """Every path under ``/api/audit/log/`` was let through: an inclusion
+    proof asked for ``0101801234`` put the number into the request log and,
+    as the entry id asked for, into the auditor's own entry."""
+    auditor = f.staff(Role.AUDITOR, f.municipality())
+    before = _last_entry_id()
+    response = f.client_for(auditor).get(path)
+    assert response.status_code == 400 and _code(response) == "request.cpr_in_url"
+    _never_shown(response)
+    for entry in AuditEntry.objects.filter(pk__gt=before):
+        assert "1801234" not in str(entry.detail) + entry.resource_id
+
+
 def test_the_login_and_the_language_switch_never_carry_a_cpr_number_on() -> None:
     """``next`` of the login, kept over a refused password, and of the
     language form: a value shaped like a CPR number is dropped."""

@@ -317,6 +317,21 @@ def test_verify_refuses_a_range_that_ends_before_it_starts(world) -> None:
     assert response.json()["error"]["field"] == "from"
 
 
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("form=2026-01-01", "search.param_unknown"),
+        ("from=2026-01-01&from=2026-06-01", "search.param_repeated"),
+    ],
+)
+def test_verify_refuses_an_unknown_or_repeated_range_parameter(world, query, code) -> None:
+    """A misspelt ``form=`` was read as no range, and a ``from`` given twice as
+    its last: "intact" said of a range the auditor did not ask about."""
+    response = client_for(world["auditor"]).get(f"/api/audit/verify?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+
+
 def test_fhir_search_returns_balp_shaped_audit_events(world, django_assert_max_num_queries) -> None:
     person = world["people"][0]
     nurse = world["nurse"]

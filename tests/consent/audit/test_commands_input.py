@@ -5,6 +5,7 @@ recorded as the auditor's API records it."""
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -22,10 +23,11 @@ pytestmark = pytest.mark.django_db
 def test_audit_verify_refuses_a_range_that_ends_before_it_starts() -> None:
     """As ``GET /api/audit/verify`` does: "nothing to verify" with exit 0
     would read as a clean log."""
-    with pytest.raises(CommandError, match="from must be before to"):
+    with pytest.raises(CommandError, match=r"\(audit.param_invalid\)") as refused:
         call_command(
             "audit_verify", "--from", "2026-02-01", "--to", "2026-01-01", stdout=StringIO()
         )
+    assert refused.value.returncode == 2
     # A single day is a range: the date ``to`` includes its day.
     call_command("audit_verify", "--from", "2026-02-01", "--to", "2026-02-01", stdout=StringIO())
 
@@ -56,3 +58,20 @@ def test_audit_prove_records_the_reading_against_the_entrys_citizen() -> None:
         4242,
     )
     assert recorded.detail == {"query": {"inclusion": str(entry.id)}}
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--from", "x"], "audit.param_invalid"),
+        (["--from", "2026-03-29T02:30"], "time.local_nonexistent"),
+        (["--to", "2026-10-25T02:30"], "time.local_ambiguous"),
+    ],
+)
+def test_audit_verify_says_a_bad_time_with_its_code_and_exits_2(args: list[str], code: str) -> None:
+    """Exit 1 is "the log is broken": a typed date that is no time exited 1
+    too, and a script watching the log raised a tampering alarm for a typo.
+    Refused as argparse refuses a bad argument (2), with the API's code."""
+    with pytest.raises(CommandError, match=re.escape(f"({code})")) as refused:
+        call_command("audit_verify", *args, stdout=StringIO())
+    assert refused.value.returncode == 2

@@ -112,10 +112,56 @@ def test_inclusion_proofs_are_refused_to_every_other_role(placed, role: str) -> 
     entry = placed["entries"][0]
     response = client_for(member).get(f"/api/audit/log/entries/{entry.id}/inclusion")
     assert response.status_code == 403
-    assert AuditEntry.objects.count() == before
+    # R9: the attempt is recorded, on the citizen of the entry it named, as on
+    # the entry's other doors (it was not recorded at all).
+    added = AuditEntry.objects.order_by("id")[before:]
+    assert [(e.outcome, e.reason_code, e.citizen_id) for e in added] == [
+        ("denied", "role_not_permitted", placed["person"].pk)
+    ]
 
 
 def test_inclusion_proofs_are_refused_to_the_anonymous(placed) -> None:
     entry = placed["entries"][0]
     response = client_for(None).get(f"/api/audit/log/entries/{entry.id}/inclusion")
     assert response.status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("from=1&from=2&to=3", "search.param_repeated"),
+        ("from=1&to=2&to=3", "search.param_repeated"),
+        ("from=1&to=3&size=2", "search.param_unknown"),
+        ("form=1&from=1&to=3", "search.param_unknown"),
+    ],
+)
+def test_a_consistency_size_given_twice_or_an_unknown_parameter_is_refused(
+    placed, query: str, code: str
+) -> None:
+    """A witness asking ``from=1&from=2`` was proved from 2, the last one, and
+    an unknown parameter was read as not given: a proof it had not asked for."""
+    latest = checkpoint_latest()
+    assert latest is not None
+    response = client_for(None).get(f"/api/audit/log/consistency?log={latest.log}&{query}")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == code
+
+
+def test_a_checkpoint_of_a_log_named_twice_is_refused(placed) -> None:
+    latest = checkpoint_latest()
+    assert latest is not None
+    client = client_for(None)
+    twice = client.get(f"/api/audit/log/checkpoint?log={latest.log}&log=other")
+    assert twice.status_code == 400
+    assert twice.json()["error"]["code"] == "search.param_repeated"
+    unknown = client.get("/api/audit/log/checkpoint?origin=x")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["code"] == "search.param_unknown"
+
+
+def test_an_inclusion_proof_takes_no_parameters(placed) -> None:
+    auditor = staff(Role.AUDITOR, placed["org"])
+    entry = placed["entries"][0]
+    response = client_for(auditor).get(f"/api/audit/log/entries/{entry.id}/inclusion?size=2")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "read.param_unknown"

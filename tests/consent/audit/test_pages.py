@@ -329,3 +329,26 @@ def test_the_pages_export_reads_in_danish_time_and_words_not_codes() -> None:
     assert denied["Udfald"] == "Afvist" and denied["Årsag"]
     codes = ("acute_nurse", "emergency", "treatment", "no_care_relationship", "break_glass")
     assert [code for code in codes if code in text] == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/audit/?citizen={a}&citizen={b}", "/audit/export.csv?citizen={a}&citizen={b}"]
+)
+def test_a_filter_given_twice_in_a_link_is_refused_not_read_as_its_last(path: str) -> None:
+    """R9: ``citizen=A&citizen=B`` showed and exported citizen B alone, with
+    nothing to tell the auditor A was dropped; ``/api/`` refuses it."""
+    team = factories.acute_function()
+    auditor = factories.staff(Role.AUDITOR, team)
+    nurse = factories.staff(Role.ACUTE_NURSE, team)
+    people = [factories.citizen(), factories.citizen()]
+    for person in people:
+        audit_record(
+            actor=Actor.for_membership(nurse),
+            action=Action.READ,
+            purpose=Purpose.TREATMENT,
+            citizen_id=person.pk,
+        )
+    response = _logged_in(auditor).get(path.format(a=people[0].pk, b=people[1].pk))
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "må kun angives én gang" in response.content.decode()

@@ -6,6 +6,9 @@ year's tree against its newest signed checkpoint, that no placed or waiting
 entry is gone, and that no witness has refused a checkpoint.
 
 Exits 0 when intact; otherwise names the first broken entry and exits 1.
+A ``--from`` or ``--to`` that is no time, or a range that ends before it
+starts, is refused with the API's message and code and exits 2, as argparse
+does for a bad argument: never 1, which says the log is broken.
 """
 
 from __future__ import annotations
@@ -13,12 +16,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from consent.audit.models import LogCosignature
 from consent.audit.selectors import parse_time_range
 from consent.audit.verify import log_verify
 from core.errors import InvalidInput
+from core.messages import user_message
+
+# As argparse's exit for a bad argument (and audit_prove's for an id that is none).
+EXIT_BAD_ARGUMENT = 2
 
 
 class Command(BaseCommand):
@@ -36,7 +45,9 @@ class Command(BaseCommand):
         try:
             since, until = parse_time_range(options["since"], options["until"], local=True)
         except InvalidInput as exc:
-            raise CommandError(exc.message) from None
+            with translation.override(settings.LANGUAGE_CODE):
+                message = user_message(exc)
+            raise CommandError(f"{message} ({exc.code})", returncode=EXIT_BAD_ARGUMENT) from None
         started = time.perf_counter()
         result = log_verify(since=since, until=until)
         elapsed = time.perf_counter() - started
