@@ -195,6 +195,9 @@ REASONS: dict[str, Promise] = {
     "dispatch.municipality_not_served": pgettext_lazy(
         REASON_CONTEXT, "nurse's acute function does not serve the municipality"
     ),
+    "dispatch.nurse_not_in_force": pgettext_lazy(
+        REASON_CONTEXT, "nurse's role ended or switched off"
+    ),
     "patient.deceased_time_required": pgettext_lazy(REASON_CONTEXT, "death without its time"),
     # A hand-off's entry names the message it disclosed or received by its
     # event (integrations.messages.Event).

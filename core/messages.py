@@ -348,6 +348,10 @@ FIXED = (
     gettext_noop("Consent search needs patient."),
     gettext_noop("Search by patient: ?patient=Patient/<id>."),
     gettext_noop("Only acute nurses of this acute function can be put on its rota."),
+    gettext_noop("Her role as an acute nurse ends before the shift does."),
+    gettext_noop(
+        "The nurse's role as an acute nurse of this acute function has ended or is switched off."
+    ),
     gettext_noop("No such shift."),
     gettext_noop("A shift must end after it starts."),
     gettext_noop("A shift lasts at most 24 hours."),

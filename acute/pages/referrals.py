@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
-from acute.models import DeadlineWarning, Outcome, Referral, Skill, Urgency, Visit
+from acute.models import DeadlineWarning, NurseShift, Outcome, Referral, Skill, Urgency, Visit
 from acute.occurrence import (
     OCCURRENCE_INVALID,
     OCCURRENCE_TIME_MISSING,
@@ -104,7 +104,12 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
         referral = acute_selectors.referral_get(
             actor=actor, referral_id=referral_id, action=Action.UPDATE
         )
-        shift = acute_selectors.shifts_on().filter(pk=row_id(request.POST.get("shift_id"))).first()
+        # Any shift on now: whether its nurse may be sent is the service's
+        # answer (a role ended, another function's nurse), refused and recorded.
+        now = timezone.now()
+        shift = NurseShift.objects.filter(
+            pk=row_id(request.POST.get("shift_id")), starts_at__lte=now, ends_at__gt=now
+        ).first()
         if shift is None:
             raise InvalidInput("assign.shift_unknown", _("Choose a nurse on shift."), field="shift")
         replacing = referral.visits.filter(status__in=Visit.ACTIVE_STATUSES).first()

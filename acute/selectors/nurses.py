@@ -10,11 +10,26 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from acute.dispatch import NurseState
 from acute.models import NurseShift, Visit
+from core.models import Membership, Role
+
+
+def nurse_in_force(at: dt.datetime) -> Exists:
+    """A shift's nurse may still act as an acute nurse of its acute function
+    at ``at``: her role there switched on and not past its end, she and the
+    function active. A shift outlives a role ended or switched off after it
+    was put on the rota; such a nurse is no cover, and is never sent."""
+    return Exists(
+        Membership.objects.in_force(at).filter(
+            user=OuterRef("nurse_id"),
+            organisation=OuterRef("acute_function_id"),
+            role=Role.ACUTE_NURSE,
+        )
+    )
 
 
 def shifts_on(
@@ -26,7 +41,7 @@ def shifts_on(
     ``max_load``. With ``acute_function_id``, only that function's nurses: the
     ones its coordinator sends and sees on her board and map."""
     at = at or timezone.now()
-    shifts = NurseShift.objects.filter(starts_at__lte=at, ends_at__gt=at)
+    shifts = NurseShift.objects.filter(nurse_in_force(at), starts_at__lte=at, ends_at__gt=at)
     if acute_function_id is not None:
         shifts = shifts.filter(acute_function_id=acute_function_id)
     return (
@@ -57,7 +72,7 @@ def nurse_states(
     queries of plain values (no model instances: this runs for every ranking).
     With ``serving_municipality_id``, only nurses of an acute function that
     serves that municipality (the only ones who may be sent there, R1)."""
-    shifts = NurseShift.objects.filter(starts_at__lte=now, ends_at__gt=now)
+    shifts = NurseShift.objects.filter(nurse_in_force(now), starts_at__lte=now, ends_at__gt=now)
     if serving_municipality_id is not None:
         shifts = shifts.filter(acute_function__serves=serving_municipality_id)
     if shift_ids is not None:

@@ -7,9 +7,12 @@ is re-exported.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 
 from acute.models import NurseShift, Referral, Visit
+from acute.selectors.nurses import nurse_in_force
 from acute.services._common import VISIT_SOURCE, visit_audit
 from acute.services.admissions import hold_audit_detail
 from consent.audit.services import Action
@@ -33,6 +36,7 @@ def visit_send(
     it and record the assignment, with the hold it overrides (R12) if ``held``.
     Call inside the assigning transaction."""
     shift_may_serve(shift=shift, citizen=visit.citizen, actor=actor)
+    shift_nurse_in_force_check(shift, at=[timezone.now(), *filter(None, [visit.planned_for])])
     full_clean_or_raise(visit, code="visit.invalid")
     visit.save(force_insert=True)
     care_relationship_open(
@@ -57,6 +61,23 @@ def visit_send(
 
 SHIFT_NOT_FOUND = "shift.not_found"
 DISPATCH_MUNICIPALITY_NOT_SERVED = "dispatch.municipality_not_served"
+DISPATCH_NURSE_NOT_IN_FORCE = "dispatch.nurse_not_in_force"
+
+
+def shift_nurse_in_force_check(shift: NurseShift, *, at: list[dt.datetime]) -> None:
+    """A visit opens the nurse's access to the citizen (R1): only a nurse whose
+    role as acute nurse of the shift's function is in force (switched on, not
+    past its end, she and the function active) at each of ``at`` is sent. Her
+    shift may have been put on the rota before her role ended."""
+    for moment in at:
+        if not NurseShift.objects.filter(nurse_in_force(moment), pk=shift.pk).exists():
+            raise PreconditionFailed(
+                DISPATCH_NURSE_NOT_IN_FORCE,
+                "The nurse's role as an acute nurse of this acute function has ended"
+                " or is switched off.",
+                field="shift",
+                rule="R1",
+            )
 
 
 def shift_may_serve(*, shift: NurseShift, citizen: Citizen, actor: Actor) -> None:

@@ -337,7 +337,13 @@ def dispatch_transaction(
         detail=detail,
         # Also the nurse of another acute function, or of one that does not
         # serve the citizen (``_nurse_access.shift_may_serve``, R1).
-        codes={VISIT_CITIZEN_DECEASED, "shift.not_found", "dispatch.municipality_not_served"},
+        # A nurse whose role has ended or is switched off is never sent either.
+        codes={
+            VISIT_CITIZEN_DECEASED,
+            "shift.not_found",
+            "dispatch.municipality_not_served",
+            "dispatch.nurse_not_in_force",
+        },
         # A referral on hold (R12), or planned for later (R10).
         rules={"R12", "R10"},
     ):

@@ -16,7 +16,11 @@ from acute.models import NurseShift, Referral, Visit
 from acute.occurrence import DISPATCH_LEAD, dispatch_opens_at
 from acute.selectors import dispatch_rank, need_for, nurse_states
 from acute.services._common import creation_refused_audit, referral_lock
-from acute.services._nurse_access import visit_cancel_locked, visit_send
+from acute.services._nurse_access import (
+    shift_nurse_in_force_check,
+    visit_cancel_locked,
+    visit_send,
+)
 from acute.services.admissions import (
     VISIT_CITIZEN_DECEASED,
     dispatch_transaction,
@@ -88,6 +92,9 @@ def visit_assign(
                 "referral.already_visited",
                 "A nurse has already completed a visit on this referral; plan a follow-up.",
             )
+        # Before her state is read: a nurse whose role has ended is no longer
+        # among the nurses on shift, and is told so precisely.
+        shift_nurse_in_force_check(shift, at=[now])
         states = nurse_states(now=now, shift_ids=[shift.pk])
         if not states:
             raise PreconditionFailed("dispatch.not_on_shift", "The nurse is not on shift now.")

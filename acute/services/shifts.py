@@ -14,7 +14,7 @@ from acute.deadlines import shift_hours_by_kind, shift_kind_hours
 from acute.models import NurseShift, Skill, Visit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed
-from core.models import Organisation, Role, User
+from core.models import Membership, Organisation, Role, User
 from core.validation import full_clean_or_raise
 
 # A rota is planned ahead and corrected afterwards, within these bounds: no
@@ -48,13 +48,25 @@ def shift_create(
     unknown = set(skills) - set(Skill.values)
     if unknown:
         raise InvalidInput("shift.skill_unknown", "Unknown skills.", field="skills")
-    if not nurse.memberships.filter(
-        organisation=acute_function, role=Role.ACUTE_NURSE, is_active=True
-    ).exists():
+    # Her role must be in force (switched on, not past its end, she and the
+    # function active), as every door that lets her act asks: a shift for a
+    # nurse who cannot sign in would count as cover the rota does not have.
+    role = (
+        Membership.objects.in_force()
+        .filter(user=nurse, organisation=acute_function, role=Role.ACUTE_NURSE)
+        .first()
+    )
+    if role is None:
         raise InvalidInput(
             "shift.not_an_acute_nurse",
             "Only acute nurses of this acute function can be put on its rota.",
             field="nurse",
+        )
+    if role.valid_until is not None and role.valid_until < ends_at:
+        raise InvalidInput(
+            "shift.role_ends_first",
+            "Her role as an acute nurse ends before the shift does.",
+            field="ends_at",
         )
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=nurse.pk).first()
