@@ -262,21 +262,20 @@ def _refuse_unknown(request: Request, *also: str) -> None:
     params_refuse_unlisted(request, QUERY_PARAMS | {"cpr", "identifier", *also})
 
 
-def params_refuse_unlisted(
-    request: Request, known: Set[str], *, code: str = "search.param_unknown"
-) -> None:
-    """Refuse a query parameter outside ``known`` (``code``), and one given
-    twice (``search.param_repeated``): each of the audit log's doors takes a
+def params_refuse_unlisted(request: Request, known: Set[str], *, read: bool = False) -> None:
+    """Refuse a query parameter outside ``known`` (``search.param_unknown``,
+    or ``read.param_unknown`` for a ``read``), and one given twice
+    (``search.param_repeated``): each of the audit log's doors takes a
     parameter once, and an unknown one is never read as "not given"."""
     # REST framework reads format (content negotiation).
-    query_refuse_unlisted(request.query_params, known | {"format"}, code=code)
+    query_refuse_unlisted(request.query_params, known | {"format"}, read=read)
 
 
 def query_refuse_unlisted(
     query: QueryDict,
     known: Set[str],
     *,
-    code: str = "search.param_unknown",
+    read: bool = False,
     supported: Iterable[str] | None = None,
 ) -> None:
     """:func:`params_refuse_unlisted` for a query string as Django reads it
@@ -284,14 +283,20 @@ def query_refuse_unlisted(
     (``known`` when not given)."""
     unknown = sorted(set(query) - known)
     if unknown:
+        names = ", ".join(p[:30] for p in unknown)
+        offered = ", ".join(sorted(known) if supported is None else supported)
+        if read:
+            raise InvalidInput(
+                "read.param_unknown",
+                f"A read takes no {names}.",
+                field=unknown[0][:30],
+                params={"names": names, "supported": offered},
+            )
         raise InvalidInput(
-            code,
-            f"Unsupported parameter(s): {', '.join(p[:30] for p in unknown)}.",
+            "search.param_unknown",
+            f"Unsupported parameter(s): {names}.",
             field=unknown[0][:30],
-            params={
-                "names": ", ".join(p[:30] for p in unknown),
-                "supported": ", ".join(sorted(known) if supported is None else supported),
-            },
+            params={"names": names, "supported": offered},
         )
     # Each takes one value: read as its last, ``citizen=5&citizen=7``
     # searched and exported citizen 7 alone, without the auditor knowing

@@ -160,7 +160,7 @@ class InclusionView(APIView):
     )
     def get(self, request: Request, entry_id: int) -> Response:
         actor = actor_of(request)
-        params_refuse_unlisted(request, set(), code="read.param_unknown")
+        params_refuse_unlisted(request, set(), read=True)
         query = {"inclusion": str(entry_id)}
         try:
             proof = inclusion_for_entry(entry_id)
