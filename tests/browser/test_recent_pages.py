@@ -131,3 +131,27 @@ def test_physician_reads_her_alerts(new_page):
     page.goto("/physician/orders/")
     assert page.locator(".physician-alerts li").count() == 2
     assert_accessible(page)
+
+
+def test_a_refused_break_the_glass_comes_back_open_at_its_field(new_page):
+    """Her reason refused (too short), the dialog she wrote it in is open
+    again with the field focused and linked to its message; not hidden
+    behind its button with only the alert at the top to say why."""
+    scene = visit_scene(on_site=False)
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, scene.nurse.user.username, factories.PASSWORD)
+    page.goto(f"/nurse/visits/{scene.visit.pk}/")
+    # Offered where the shared record is refused; the refusal is what is checked.
+    page.locator("#btg").evaluate("dialog => dialog.showModal()")
+    page.locator("#btg").get_by_text("Borgeren kan ikke spørges").click()
+    page.locator("#btg-reason").fill("kort")
+    _without_browser_checks(page, "#btg form")
+    page.locator("#btg").get_by_role("button", name="Åbn adgang").click()
+    page.wait_for_load_state("domcontentloaded")
+    page.locator("#btg[open]").wait_for()
+    reason = page.locator("#btg-reason")
+    assert reason.input_value() == "kort"
+    assert reason.get_attribute("aria-describedby") == "err-reason"
+    assert reason.evaluate("field => field === document.activeElement")
+    assert page.locator("#err-reason").is_visible()
+    assert_accessible(page)

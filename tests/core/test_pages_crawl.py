@@ -131,6 +131,47 @@ class _Page(HTMLParser):
             self.parts.append(data)
 
 
+class _Structure(HTMLParser):
+    """The ids of a page, what refers to them, and its first-level headings."""
+
+    REFERS = ("for", "aria-describedby", "aria-labelledby", "aria-controls")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: list[str] = []
+        self.refs: list[tuple[str, str]] = []
+        self.h1 = 0
+        self.invalid_alone: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if attributes.get("id"):
+            self.ids.append(attributes["id"])
+        for name in self.REFERS:
+            if name == "for" and tag != "label":
+                continue
+            self.refs += [(name, ref) for ref in attributes.get(name, "").split()]
+        self.h1 += tag == "h1"
+        if attributes.get("aria-invalid") == "true" and not attributes.get("aria-describedby"):
+            self.invalid_alone.append(attributes.get("name") or tag)
+
+
+def _structure_faults(html: str) -> list[str]:
+    """What a screen reader or the keyboard gets wrong on a page: an id used
+    twice (a label or a field's error then names the wrong field), a label or
+    aria reference to no element, a refused field not linked to its message,
+    and not exactly one first-level heading."""
+    page = _Structure()
+    page.feed(html)
+    twice = sorted({i for i in page.ids if page.ids.count(i) > 1})
+    faults = [f"id {i!r} twice" for i in twice]
+    faults += [f"{name}={ref!r} names nothing" for name, ref in page.refs if ref not in page.ids]
+    faults += [f"refused {name!r} not linked to its message" for name in page.invalid_alone]
+    if page.h1 != 1:
+        faults.append(f"{page.h1} first-level headings")
+    return faults
+
+
 def _read(html: str) -> tuple[str, list[str]]:
     page = _Page()
     page.feed(html)
@@ -286,6 +327,9 @@ def _walk(
             continue
         faults = _faults(text, language, codes, medicines)
         faults += [f"untranslated {m!r}" for m in lookups.shown(text)]
+        if not url.startswith("/admin/"):
+            # Django's admin keeps its own page structure.
+            faults += _structure_faults(response.content.decode())
         if faults:
             found.setdefault(url, []).extend(faults)
     return seen, found

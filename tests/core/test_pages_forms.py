@@ -48,6 +48,7 @@ from tests.core.test_pages_crawl import (
     _Lookups,
     _read,
     _signed_in,
+    _structure_faults,
     choice_values,
     lookups,  # noqa: F401 (the fixture)
 )
@@ -401,6 +402,10 @@ def _check(
         found = _faults(text, "da", codes, medicines)
         found += ERROR_ENGLISH.findall(text)
         found += [f"untranslated {m!r}" for m in seen.shown(text)]
+        if not what.split(" ", 2)[1].startswith("/admin/"):
+            # The refused form shown again: each refused field linked to its
+            # own message, under the one form that was sent.
+            found += _structure_faults(response.content.decode())
         faults += [f"{what} ({response.status_code}): {f}" for f in found]
     return faults
 

@@ -20,6 +20,20 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// A form in a dialog that was refused comes back open, its refused field
+// focused, so the message under it is read and what was typed is at hand.
+(function () {
+  function reopen() {
+    const field = document.querySelector('dialog [aria-invalid="true"]');
+    const dialog = field ? field.closest("dialog") : null;
+    if (!dialog || typeof dialog.showModal !== "function" || dialog.open) return;
+    dialog.showModal();
+    field.focus();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", reopen);
+  else reopen();
+})();
+
 // Tabs (the nurse's visit page): one panel at a time, chosen by the address's
 // #fragment so a reload or a saved form comes back to the same tab; a refused
 // form opens the tab that holds it. Without script every panel shows.
