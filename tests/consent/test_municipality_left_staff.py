@@ -94,10 +94,12 @@ def test_api_home_nurse_of_a_municipality_that_left_refers_no_citizen(world: Wor
 
 
 def test_page_home_nurse_of_a_municipality_that_left_refers_no_citizen(world: World):
-    _leaves("157")
+    """Signed in before her municipality left (afterwards she cannot sign in
+    in its name at all): her session refers no citizen."""
     person = f.citizen(municipality_code="159")
     client = Client()
     assert f.log_in(client, world.home_nurse).status_code == 302
+    _leaves("157")
     response = client.post(
         "/referrals/new/",
         {
