@@ -62,6 +62,7 @@ REASONS: dict[str, Promise] = {
     "category_not_permitted": pgettext_lazy(REASON_CONTEXT, "data category not shared"),
     "citizen_mismatch": pgettext_lazy(REASON_CONTEXT, "id and CPR number of two citizens"),
     "consent_administration": pgettext_lazy(REASON_CONTEXT, "consent administration"),
+    "consent.own_refusal": pgettext_lazy(REASON_CONTEXT, "a refusal naming the recorder herself"),
     "cpr_in_url": pgettext_lazy(REASON_CONTEXT, "CPR number in the address"),
     "hold_override": pgettext_lazy(REASON_CONTEXT, "sent despite admission"),
     "import_from_source": pgettext_lazy(REASON_CONTEXT, "received from the source system"),

@@ -200,6 +200,10 @@ FIXED = (
     gettext_noop("Unknown outcome."),
     gettext_noop("The version is a whole number."),
     gettext_noop('Say which version you are updating (If-Match: W/"n" or meta.versionId).'),
+    gettext_noop("If-Match and meta.versionId name different versions; name the one you read."),
+    gettext_noop(
+        "The citizen's refusal names you: another member of staff records its withdrawal or a consent that lifts it."
+    ),
     gettext_noop("The id in the body differs from the URL."),
     gettext_noop("The body of an update must carry the id in the URL."),
     gettext_noop(

@@ -191,6 +191,13 @@ class AuditEventResource(FHIRResource):
     def to_fhir(self, obj: AuditEntry) -> dict[str, Any]:
         return audit_event_resource(obj)
 
+    def check_params(self, asked: Asked, query: Any) -> None:
+        # Read in full before the log is searched, so that a value refused here
+        # (a date, an outcome, an as-of) is recorded as a refused search (R9),
+        # as on every other type.
+        super().check_params(asked, query)
+        fhir_query(query)
+
     def read(self, asked: Asked, resource_id: str) -> AuditEntry:
         pk = self.row_id(resource_id)
         entry = self.queryset().filter(id=pk).first() if pk is not None else None

@@ -38,13 +38,24 @@ def _recipient(reference: str, display: str) -> dict[str, Any]:
     }
 
 
+def fhir_period_end(end: dt.datetime) -> str:
+    """A stored end (exclusive: the first moment after) as FHIR's Period.end,
+    which is inclusive: an end at a Copenhagen midnight is the whole day
+    before it, written as that date (``end: 2030-03-31`` sent is read back
+    so); any other instant as it was sent, FHIR's end being "up to" it."""
+    local = timezone.localtime(end)
+    if local.time() == dt.time(0):
+        return (local.date() - dt.timedelta(days=1)).isoformat()
+    return end.isoformat()
+
+
 def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
     withdrawal = getattr(directive, "withdrawal", None)
     provision: dict[str, Any] = {
         "type": directive.provision,
         "period": {
             "start": directive.period_start.isoformat(),
-            **({"end": directive.period_end.isoformat()} if directive.period_end else {}),
+            **({"end": fhir_period_end(directive.period_end)} if directive.period_end else {}),
         },
     }
     actors = [
@@ -66,7 +77,11 @@ def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
                 if directive.data_period_start
                 else {}
             ),
-            **({"end": directive.data_period_end.isoformat()} if directive.data_period_end else {}),
+            **(
+                {"end": fhir_period_end(directive.data_period_end)}
+                if directive.data_period_end
+                else {}
+            ),
         }
     if directive.purposes:
         provision["purpose"] = [

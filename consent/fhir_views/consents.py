@@ -53,6 +53,15 @@ class ConsentResource(base.FHIRResource):
     def to_fhir(self, obj: Any) -> dict[str, Any]:
         return consent_resource(obj)
 
+    def of_citizen(self, rows: QuerySet[Any], citizen: Any) -> QuerySet[Any]:
+        # A reader the citizen refused is shown only the directives that apply
+        # to her (the gate's decision says which).
+        rows = super().of_citizen(rows, citizen)
+        shown = getattr(citizen, "gate_decision", None)
+        if shown is not None and shown.directives_shown is not None:
+            rows = rows.filter(pk__in=shown.directives_shown)
+        return rows
+
     def read(self, asked: base.Asked, resource_id: str) -> Any:
         # The gate is asked about the directive's citizen before the directive is read.
         citizen = selectors.access_directive(

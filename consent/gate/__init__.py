@@ -345,6 +345,14 @@ def _decide_and_audit(actor: Actor, citizen: Citizen | None, asked: _Asked) -> C
         purpose=asked.purpose,
         data_dates=asked.data_dates,
     )
+    if (
+        decision.directives_shown is not None
+        and asked.resource_id
+        and row_id(asked.resource_id) not in decision.directives_shown
+    ):
+        # One of the citizen's directives that does not apply to a reader she
+        # refused: refused as the record is (R4).
+        decision = Decision(False, "refused", decision.basis)
     if decision.permitted and not asked.audit_permit:
         citizen.gate_decision = decision  # type: ignore[attr-defined]
         return citizen

@@ -53,6 +53,9 @@ class Decision:
     extra: dict[str, Any] = field(default_factory=dict)
     # Record data the reader may not see although the citizen is permitted.
     hidden_periods: tuple[HiddenPeriod, ...] = ()
+    # Of the citizen's refusals and consents, the only ones a reader whom a
+    # refusal covers is shown (those that apply to her); None: all of them.
+    directives_shown: frozenset[int] | None = None
 
     def audit_purpose(self, asked: str) -> str:
         """The purpose the audit entry states: ``emergency`` whenever the
@@ -80,6 +83,9 @@ def audit_detail(
     if decision.hidden_periods:
         # The reader got the record without the data the citizen refused by period.
         out["withheld"] = "data_period"
+    if decision.directives_shown is not None:
+        # A reader the citizen refused got only the directives that apply to her.
+        out["withheld"] = "other_directives"
     if extra:
         out.update(extra)
     return out
@@ -368,7 +374,7 @@ def access_decide(
             return Decision(False, "category_not_permitted")
         if purpose not in SYSTEM_PURPOSES:
             return Decision(False, "purpose_not_permitted")
-        return _relationship_and_refusals(actor, citizen, category, purpose, data_dates)
+        return _relationship_and_refusals(actor, citizen, category, purpose, data_dates, action)
     if acts_for_withdrawn_municipality(actor):
         return Decision(False, MUNICIPALITY_NOT_PARTICIPATING)
     role = actor.role
@@ -388,7 +394,7 @@ def access_decide(
         return Decision(False, "purpose_not_permitted")
     if purpose == Purpose.EMERGENCY:
         return _break_glass_decision(actor, citizen, Decision(False, "no_break_glass"))
-    return _relationship_and_refusals(actor, citizen, category, purpose, data_dates)
+    return _relationship_and_refusals(actor, citizen, category, purpose, data_dates, action)
 
 
 def _relationship_and_refusals(
@@ -397,13 +403,32 @@ def _relationship_and_refusals(
     category: str,
     purpose: str,
     data_dates: tuple[dt.datetime, ...] = (),
+    action: str = "",
 ) -> Decision:
     basis = _relationship_basis(actor, citizen)
     if not basis:
         return _break_glass_decision(actor, citizen, Decision(False, "no_care_relationship"))
     if category == CATEGORY_CONSENT:
         # A refusal never stops staff from recording the citizen's own wishes.
-        return Decision(True, "care_relationship", basis)
+        if action not in (Action.READ, Action.SEARCH) or not getattr(
+            citizen, "has_directives", True
+        ):
+            return Decision(True, "care_relationship", basis)
+        # But read, what the citizen said of other recipients and purposes is
+        # not disclosed to one she refused: only the directives that apply to
+        # her (to tell the citizen what stands, and to record its withdrawal).
+        directives = active_directives([citizen.pk])
+        if not refusal_for(directives, actor, purpose)[0]:
+            return Decision(True, "care_relationship", basis)
+        org_ids = _org_ancestor_ids(actor.organisation) if actor.organisation else set()
+        shown = frozenset(
+            d.pk
+            for d in directives
+            if directive_covers(d, actor=actor, purpose=purpose, org_ids=org_ids)
+        )
+        return _break_glass_decision(
+            actor, citizen, Decision(True, "care_relationship", basis, directives_shown=shown)
+        )
     has_directives = getattr(citizen, "has_directives", True)
     if not has_directives:
         return Decision(True, "care_relationship", basis)

@@ -9,18 +9,18 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from consent.audit.services import Action
-from consent.fhir import parse_consent
+from consent.fhir import ParsedConsent, parse_consent
 from consent.fhir.datatypes import referenced_id
 from consent.gate import CATEGORY_CONSENT, Decision, access_citizen, audit_decision
 from consent.models import ConsentDirective, ConsentWithdrawal
 from consent.selectors.consents import access_directive
 from consent.services.denied import audit_denied
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput
-from core.fhir.validation import ModifierNotUnderstood
+from core.errors import Conflict, Forbidden, InvalidInput
 from core.models import Citizen, Organisation, User
 from core.validation import full_clean_or_raise
 
@@ -70,11 +70,10 @@ def _audit_directive(
 def _audit_refused(
     *, actor: Actor, purpose: str, data: dict[str, Any], refused: InvalidInput
 ) -> None:
-    """A Consent refused for what it says, on the log of the citizen it names
-    (when it names one as ``Patient/<id>``, read as the Consent itself is
-    read; an unknown id is recorded naming no citizen)."""
-    if not refused.code.startswith("consent.") and not isinstance(refused, ModifierNotUnderstood):
-        return  # not a Consent at all: nothing the citizen said was refused
+    """A Consent refused for what it says, or as no valid Consent at all
+    (``fhir.invalid``): an attempt all the same (R9), on the log of the
+    citizen it names (when it names one as ``Patient/<id>``, read as the
+    Consent itself is read; an unknown id is recorded naming no citizen)."""
     citizen_id = referenced_id(data.get("patient") if isinstance(data, dict) else None, "Patient")
     if citizen_id is not None and not Citizen.objects.filter(pk=citizen_id).exists():
         citizen_id = None
@@ -86,6 +85,89 @@ def _audit_refused(
         citizen_id=citizen_id,
         resource_type="Consent",
     )
+
+
+class OwnRefusal(Forbidden):
+    """The member of staff a citizen's refusal names personally does not
+    record its end: neither its withdrawal nor a consent that would reach her.
+    Lifting it herself would give her the citizen's data with none of
+    break-the-glass's reason, time limit and flag (R4); a colleague records
+    the citizen's change, and the refused attempt is on the citizen's log."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "consent.own_refusal",
+            "The citizen's refusal names you: another member of staff records its "
+            "withdrawal or a consent that lifts it.",
+        )
+
+
+def _purposes_meet(one: list[str], other: list[str]) -> bool:
+    """Whether two directives' purposes overlap (none named: every purpose)."""
+    return not one or not other or bool(set(one) & set(other))
+
+
+def _refusals_naming(user: User, citizen_id: int) -> list[ConsentDirective]:
+    """The citizen's refusals not withdrawn nor ended that name ``user``
+    personally (``provision.actor`` a Practitioner), whatever else they name."""
+    return list(
+        ConsentDirective.objects.filter(
+            citizen_id=citizen_id,
+            provision=ConsentDirective.Provision.DENY,
+            withdrawal__isnull=True,
+            recipient_users=user,
+        ).filter(Q(period_end__isnull=True) | Q(period_end__gt=timezone.now()))
+    )
+
+
+def _permit_reaches(parsed: ParsedConsent, actor: Actor) -> bool:
+    """Whether a consent as sent would cover the recorder (as
+    :func:`consent.gate.directive_covers` reads a stored one)."""
+    organisation, user = actor.organisation, actor.user
+    if parsed.user_ids and (user is None or user.pk not in parsed.user_ids):
+        return False
+    if not parsed.organisation_ids:
+        return True
+    if organisation is None:
+        return False
+    if not parsed.include_sub_units:
+        return organisation.pk in parsed.organisation_ids
+    reach, parent = {organisation.pk}, organisation.parent_id
+    while parent is not None and parent not in reach:
+        reach.add(parent)
+        parent = Organisation.objects.filter(pk=parent).values_list("parent_id", flat=True).first()
+    return bool(reach & set(parsed.organisation_ids))
+
+
+def _check_not_own_refusal(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    parsed: ParsedConsent | None = None,
+    directive: ConsentDirective | None = None,
+) -> None:
+    """Refuse the recorder whose own refusal the write would lift
+    (:class:`OwnRefusal`): the withdrawal of a refusal naming her, or a
+    consent reaching her while one naming her stands, for a purpose it covers."""
+    user = actor.user
+    if user is None:
+        return
+    if directive is not None:
+        if (
+            directive.provision == ConsentDirective.Provision.DENY
+            and directive.recipient_users.filter(pk=user.pk).exists()
+        ):
+            raise OwnRefusal()
+        return
+    if parsed is None or parsed.provision != ConsentDirective.Provision.PERMIT:
+        return
+    if not _permit_reaches(parsed, actor):
+        return
+    if any(
+        _purposes_meet(parsed.purposes, refusal.purposes)
+        for refusal in _refusals_naming(user, citizen_id)
+    ):
+        raise OwnRefusal()
 
 
 def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> ConsentDirective:
@@ -130,6 +212,18 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         raise
     user, organisation = _recorder(actor)
     decision = citizen.gate_decision  # type: ignore[attr-defined]
+    try:
+        _check_not_own_refusal(actor=actor, citizen_id=citizen.pk, parsed=parsed)
+    except OwnRefusal as exc:
+        audit_denied(
+            actor=actor,
+            action=Action.CREATE,
+            purpose=decision.audit_purpose(purpose),
+            reason_code=exc.code,
+            citizen_id=citizen.pk,
+            resource_type="Consent",
+        )
+        raise
     now = timezone.now()
     with transaction.atomic():
         directive = ConsentDirective(
@@ -191,6 +285,7 @@ def consent_withdraw(
             directive = ConsentDirective.objects.select_for_update().get(pk=directive_id)
             if ConsentWithdrawal.objects.filter(directive=directive).exists():
                 raise Conflict("consent.already_withdrawn", "This directive is already withdrawn.")
+            _check_not_own_refusal(actor=actor, citizen_id=citizen.pk, directive=directive)
             ConsentWithdrawal.objects.create(
                 directive=directive,
                 given_how=given_how,
@@ -205,7 +300,7 @@ def consent_withdraw(
                 directive=directive,
                 detail={"withdrawn": True},
             )
-    except (InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict, OwnRefusal) as exc:
         # Refused after the gate let the actor at the directive: still an
         # attempt on the citizen's refusals, on her log (R9), as a refused
         # Consent is; recorded once the withdrawal's transaction is undone.

@@ -29,7 +29,6 @@ from core.errors import (
 )
 from core.fhir.validation import (
     FHIRInvalid,
-    ModifierNotUnderstood,
     refuse_unknown_modifiers,
     unknown_modifier,
 )
@@ -81,9 +80,11 @@ def _parse_audited(
     try:
         parsed = parse_record_resource(data, expected_type=expected_type)
         _check_contact_department(parsed)
-    except (RecordRefused, ModifierNotUnderstood) as exc:
-        # Refused for what it says (R2), or for a modifier that would change
-        # what it says: an attempt on the citizen's record all the same.
+    except InvalidInput as exc:
+        # Refused for what it says (R2), for a modifier that would change what
+        # it says, or as no valid resource of its type at all (``fhir.invalid``,
+        # ``fhir.type_mismatch``): an attempt on the citizen's record all the
+        # same (R9), whichever check caught it first.
         audit_denied(
             actor=actor,
             action=action,

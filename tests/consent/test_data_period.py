@@ -53,7 +53,8 @@ def test_r4_a_data_period_refusal_is_kept_as_fhir_consent_data_period(world: Wor
     assert directive.data_period_start == dt.datetime(2025, 1, 31, 23, 0, tzinfo=dt.UTC)
     assert directive.data_period_end == dt.datetime(2025, 3, 31, 22, 0, tzinfo=dt.UTC)
     assert dt.datetime.fromisoformat(period["start"]) == directive.data_period_start
-    assert dt.datetime.fromisoformat(period["end"]) == directive.data_period_end
+    # FHIR's Period.end is inclusive: read back as the day it was sent.
+    assert period["end"] == "2025-03-31"
     assert "period" in created["provision"]  # in force from now: a separate thing
     read = f.client_for(world.nurse).get(f"/fhir/Consent/{created['id']}")
     assert read.json()["provision"]["dataPeriod"] == period
