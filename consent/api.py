@@ -131,6 +131,8 @@ class AnalysisTableOut(serializers.Serializer[Any]):
     privacy = ReleasePrivacyOut()
 
 
+ANALYSES_CONCERN = Concerns(resource_type="Analysis", purpose="analysis", action="search")
+
 ANALYSIS_PARAMETERS = [
     OpenApiParameter("name", str, OpenApiParameter.PATH, enum=sorted(ANALYSES)),
     OpenApiParameter("diagnosis", str, required=False, description="ICD-10 code or prefix."),
@@ -141,9 +143,11 @@ ANALYSIS_PARAMETERS = [
 
 class AnalysisListView(APIView):
     """``GET /api/consent/analyses``: the named analyses and what the analyst
-    has left of the privacy budget (R6)."""
+    has left of the privacy budget (R6). Another role refused here is
+    recorded (R6, R9): about no citizen."""
 
     permission_classes = [roles(Role.ANALYST)]
+    concerns = ANALYSES_CONCERN
 
     @extend_schema(
         operation_id="consent_analyses_list",

@@ -33,6 +33,7 @@ from core.middleware import not_allowed
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import actor_from_request, page
+from core.refusals import Concerns
 
 
 @page(Role.AUDITOR)
@@ -83,7 +84,11 @@ def _analyses_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@page(Role.ANALYST)
+# Another role refused here is recorded (R6, R9): about no citizen.
+@page(
+    Role.ANALYST,
+    concerns=Concerns(resource_type="Analysis", purpose="analysis", action="search"),
+)
 @require_http_methods(["GET"])
 def analyses_page(request: HttpRequest) -> HttpResponse:
     """The named analyses, each with its questions, and the privacy budget left."""

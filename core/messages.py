@@ -705,6 +705,7 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "search.param_invalid": _("%(name)s must be %(expected)s."),
     "search.param_repeated": _("%(names)s may be given only once in a search here."),
+    "figures.param_repeated": _("%(names)s may be given only once for the figures."),
     "search.cpr_not_searchable": _(
         "A CPR number is searched only as Patient's identifier; %(name)s takes none: search by patient=Patient/<id>."
     ),

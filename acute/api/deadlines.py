@@ -143,6 +143,7 @@ class FiguresView(APIView):
                     _("The figures take start, end, period and output."),
                     field=scrub(unknown[0])[:30],
                 )
+            selectors.figures_params_once(dict(request.query_params.lists()))
             data = valid(FiguresIn, request.query_params)
         except (PlatformError, ValidationError) as refused:
             selectors.figures_refused(

@@ -38,7 +38,14 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
     typed = {name: request.GET.get(name, "") for name in ("start", "end")}
     dates: dict[str, dt.date] = {}
     refused: list[PlatformError] = []
-    for name, default in (("start", today - dt.timedelta(29)), ("end", today)):
+    fields: tuple[tuple[str, dt.date], ...]
+    try:
+        acute_selectors.figures_params_once(dict(request.GET.lists()))
+        fields = (("start", today - dt.timedelta(29)), ("end", today))
+    except PlatformError as repeated:
+        refused.append(repeated)
+        fields = ()
+    for name, default in fields:
         try:
             dates[name] = dt.date.fromisoformat(typed[name]) if typed[name] else default
         except ValueError:

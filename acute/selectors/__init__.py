@@ -19,6 +19,7 @@ from acute.selectors.figures import (
     PERIODS,
     figures,
     figures_csv,
+    figures_params_once,
     figures_refused,
     figures_release,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "episode_get",
     "figures",
     "figures_csv",
+    "figures_params_once",
     "figures_refused",
     "figures_release",
     "need_for",

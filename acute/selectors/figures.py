@@ -13,7 +13,7 @@ import csv
 import datetime as dt
 import io
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +25,7 @@ from consent.analyses import suppress
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
+from core.logging import scrub
 from core.models import Role
 from core.spreadsheet import BOM, csv_decimal, csv_text
 
@@ -73,6 +74,22 @@ def _within_years(*, start: dt.date, end: dt.date) -> None:
                 "The dates must lie in the years 2000 to 2100.",
                 field=name,
             )
+
+
+def figures_params_once(params: Mapping[str, Sequence[str]]) -> None:
+    """Each of the figures' parameters is given once: read as its last value,
+    ``period=day&period=month`` was answered by month and
+    ``start=…&start=…`` for one of two periods, without the reader knowing
+    which. Refused (``figures.param_repeated``) on the API and the page alike."""
+    repeated = sorted(k for k, values in params.items() if len(values) > 1)
+    if repeated:
+        names = ", ".join(scrub(k)[:30] for k in repeated)
+        raise InvalidInput(
+            "figures.param_repeated",
+            f"{names} may be given only once for the figures.",
+            field=scrub(repeated[0])[:30],
+            params={"names": names},
+        )
 
 
 def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Replace
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, ngettext
@@ -162,42 +162,37 @@ def _contacts_counts(parameters: dict[str, Any]) -> Counts:
     """Citizens with hospital contacts in the ``days`` before and after the start
     of an acute episode (a referral or visit of the acute function), per
     municipality. A citizen is in one municipality, once in each column at
-    most: sensitivity 2."""
-    days = parameters["days"]
-    excluded = excluded_ids()
-    window = dt.timedelta(days=days)
-    episodes = list(
-        CareRelationship.objects.filter(
-            organisation__kind=Organisation.Kind.ACUTE_FUNCTION,
-            basis__in=[CareRelationship.Basis.REFERRAL, CareRelationship.Basis.VISIT],
-        )
-        .exclude(citizen_id__in=excluded)
-        .values_list("citizen_id", "citizen__municipality_id", "started_at")
+    most: sensitivity 2. Counted in the database, one row per municipality
+    and column: neither the episodes nor the contacts are read into memory."""
+    window = dt.timedelta(days=parameters["days"])
+    episodes = CareRelationship.objects.filter(
+        organisation__kind=Organisation.Kind.ACUTE_FUNCTION,
+        basis__in=[CareRelationship.Basis.REFERRAL, CareRelationship.Basis.VISIT],
+    ).exclude(citizen_id__in=excluded_ids())
+    contacts = record_for_analysis().filter(
+        category=DataCategory.HOSPITAL_CONTACT,
+        citizen_id=OuterRef("citizen_id"),
+        effective_at__isnull=False,
     )
-    contacts: dict[int, list[dt.datetime]] = defaultdict(list)
-    for citizen_id, at in (
-        record_for_analysis()
-        .filter(
-            category=DataCategory.HOSPITAL_CONTACT,
-            citizen_id__in={e[0] for e in episodes},
-            effective_at__isnull=False,
+    started = OuterRef("started_at")
+    before = contacts.filter(effective_at__gte=started - window, effective_at__lt=started)
+    after = contacts.filter(effective_at__gte=started, effective_at__lt=started + window)
+
+    def citizens_by_municipality(around: QuerySet[CareRelationship]) -> dict[int, int]:
+        grouped = (
+            around.values("citizen__municipality_id")
+            .annotate(n=Count("citizen_id", distinct=True))
+            .order_by()
+            .values_list("citizen__municipality_id", "n")
         )
-        .values_list("citizen_id", "effective_at")
-    ):
-        if at is not None:
-            contacts[citizen_id].append(at)
-    before: dict[int, set[int]] = defaultdict(set)
-    after: dict[int, set[int]] = defaultdict(set)
-    for citizen_id, municipality_id, started in episodes:
-        for at in contacts.get(citizen_id, []):
-            if started - window <= at < started:
-                before[municipality_id].add(citizen_id)
-            elif started <= at < started + window:
-                after[municipality_id].add(citizen_id)
+        return dict(grouped)
+
+    counted_before = citizens_by_municipality(episodes.filter(Exists(before)))
+    counted_after = citizens_by_municipality(episodes.filter(Exists(after)))
     municipalities = _municipalities()
     return Counts(
         rows=[m.name for m in municipalities],
-        counts=[[len(before[m.pk]), len(after[m.pk])] for m in municipalities],
+        counts=[[counted_before.get(m.pk, 0), counted_after.get(m.pk, 0)] for m in municipalities],
     )
 
 

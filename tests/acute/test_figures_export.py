@@ -145,3 +145,43 @@ def test_a_refused_question_is_recorded_and_an_unknown_parameter_refused(coordin
     by_day = f.client_for(analyst).get("/api/acute/figures?start=2026-01-01&end=2026-01-31")
     assert by_day.status_code == 400
     assert _refusals(analyst) == [("figures.period_not_allowed", "analysis")]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=2026-03-01&start=2026-01-01&end=2026-01-31",
+        "start=2026-01-01&end=2026-01-31&period=day&period=month",
+        "start=2026-01-01&end=2026-01-31&output=json&output=csv",
+    ],
+)
+def test_a_parameter_given_twice_is_refused_not_read_as_its_last(coordinator, query):
+    """Read as its last value, ``period=day&period=month`` was answered by
+    month and two starts for one of them, without the reader knowing which:
+    refused by name on the API and the page, and recorded as refused."""
+    response = f.client_for(coordinator).get(
+        f"/api/acute/figures?{query}", HTTP_ACCEPT_LANGUAGE="da"
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "figures.param_repeated"
+    assert error["message"].endswith("må kun angives én gang for opfølgningstallene.")
+    web = Client()
+    f.log_in(web, coordinator)
+    page = web.get(f"/coordinator/figures/?{query}", HTTP_ACCEPT_LANGUAGE="da")
+    assert page.status_code == 400
+    assert "må kun angives én gang for opfølgningstallene" in page.content.decode()
+    assert _refusals(coordinator) == [
+        ("figures.param_repeated", "operations"),
+        ("figures.param_repeated", "operations"),
+    ]
+
+
+def test_an_analyst_cannot_have_a_period_given_twice_read_as_months(coordinator):
+    analyst = f.staff(Role.ANALYST, f.acute_function())
+    response = f.client_for(analyst).get(
+        "/api/acute/figures?start=2026-01-01&end=2026-01-31&period=day&period=month"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "figures.param_repeated"
+    assert _refusals(analyst) == [("figures.param_repeated", "analysis")]

@@ -9,6 +9,7 @@ import random
 from decimal import Decimal
 from fractions import Fraction
 
+from django.db import connection
 from django.test import override_settings
 
 from consent.analyses import suppress
@@ -220,15 +221,58 @@ def test_r6_contacts_around_acute_episode(world: World) -> None:
     assert RecordResource.objects.filter(category="hospital-contact").count() == 10
 
 
+@NOISELESS
+def test_r6_contacts_are_counted_in_the_database_each_citizen_once(world: World) -> None:
+    """The episodes and contacts of every citizen are counted where they lie,
+    one row per municipality and column, never read into the web process row
+    by row; a citizen with two episodes and several contacts is one citizen
+    in each column."""
+    f.municipality("157")
+    nurse = Actor.for_membership(world.nurse)
+    for n in range(6):
+        person = f.citizen()
+        for episode in range(2):
+            relationship = care_relationship_open(
+                citizen=person,
+                organisation=world.acute,
+                basis=CareRelationship.Basis.VISIT,
+                user=world.nurse.user,
+                source_type="test.episode",
+                source_id=f"{n}-{episode}",
+            )
+        for shift in (-3, -2, 1, 2):
+            day = relationship.started_at.date() + dt.timedelta(days=shift)
+            record_resource_create(
+                actor=nurse,
+                data=bodies.hospital_contact(person.pk, world.department.pk, start=day.isoformat()),
+                purpose="treatment",
+            )
+    reads: list[str] = []
+
+    def watch(execute, sql, params, many, context):
+        if '"consent_carerelationship"' in sql and sql.lstrip().upper().startswith("SELECT"):
+            reads.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        response = f.client_for(world.analyst).get(
+            "/api/consent/analyses/contacts-around-acute-episode?days=30"
+        )
+    assert response.status_code == 200
+    gentofte = next(r for r in response.json()["rows"] if r["municipality"] == "Gentofte Kommune")
+    assert gentofte["cells"] == [6, 6]
+    assert reads and all("COUNT(DISTINCT" in sql and "GROUP BY" in sql for sql in reads)
+
+
 def test_r6_only_analysts_run_analyses_and_refusals_are_audited(world: World) -> None:
     """R6 and R9: every other role is refused, and the refused attempt is recorded."""
     for membership in world.by_role().values():
         expected = 200 if membership.role == Role.ANALYST else 403
         got = f.client_for(membership).get("/api/consent/analyses/contacts-around-acute-episode")
         assert got.status_code == expected, membership.role
-        assert f.client_for(membership).get("/api/consent/analyses").status_code == expected
         entry = AuditEntry.objects.filter(actor_user_id=membership.user_id).latest("id")
         assert (entry.purpose, entry.resource_id) == ("analysis", "contacts-around-acute-episode")
+        assert f.client_for(membership).get("/api/consent/analyses").status_code == expected
         if membership.role == Role.ANALYST:
             assert entry.outcome == "permitted"
         else:

@@ -170,3 +170,25 @@ def test_r6_the_format_rest_framework_reads_is_no_parameter_of_the_question(
     entry = _last(world)
     assert (entry.outcome, entry.reason_code) == ("permitted", "restricted_analysis")
     assert entry.detail["parameters"] == {"days": 30}
+
+
+@pytest.mark.parametrize("role", ["acute_nurse", "coordinator", "auditor", "physician"])
+def test_r9_another_role_refused_the_list_of_analyses_is_recorded(world: World, role: str) -> None:
+    """R6/R9: the list of analyses and the analyst's budget, API and page, are
+    the analyst's; anyone else is refused, and the attempt is on the audit log
+    like a refused run (about no citizen)."""
+    member = world.by_role()[role]
+
+    api = f.client_for(member).get("/api/consent/analyses")
+    web = Client()
+    f.log_in(web, member)
+    page = web.get("/analyses/")
+
+    assert (api.status_code, page.status_code) == (403, 403)
+    refused = AuditEntry.objects.filter(
+        actor_user_id=member.user_id, resource_type="Analysis", outcome="denied"
+    )
+    assert sorted(refused.values_list("purpose", "action", "citizen_id", "reason_code")) == [
+        ("analysis", "search", None, "role_not_permitted"),
+        ("analysis", "search", None, "role_not_permitted"),
+    ]
