@@ -211,6 +211,9 @@ REASONS: dict[str, Promise] = {
     "care-communication-reply": pgettext_lazy(REASON_CONTEXT, "reply in a correspondence"),
     "order-confirmation-request": pgettext_lazy(REASON_CONTEXT, "order sent for confirmation"),
     "shared-record-update": pgettext_lazy(REASON_CONTEXT, "shared record update"),
+    # A coordinator's action on a hand-off on her board.
+    "outbox.resent": pgettext_lazy(REASON_CONTEXT, "message sent again by the coordinator"),
+    "outbox.handled": pgettext_lazy(REASON_CONTEXT, "message handled by the coordinator"),
 }
 
 

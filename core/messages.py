@@ -524,6 +524,8 @@ FIXED = (
     gettext_noop(
         "ServiceRequest.subject names someone other than the message's Patient; a referral is about the citizen the message carries."
     ),
+    gettext_noop("Only a message that failed or was withheld can be marked handled."),
+    gettext_noop("Another coordinator has already handled the message."),
 )
 
 TEMPLATES: dict[str, Promise] = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -24,7 +23,7 @@ from integrations.auth import SignedByPartner
 from integrations.inbound import message_receive
 from integrations.inbox import inbox_refusal_note
 from integrations.models import DeliveryAttempt, InboundMessage, OutboundMessage
-from integrations.outbox import outbox_resend
+from integrations.outbox import outbox_mark_handled, outbox_resend
 from integrations.selectors import (
     inbox_refusal,
     inbox_refusals,
@@ -68,6 +67,8 @@ def _message_row(message: OutboundMessage) -> dict[str, Any]:
         "next_attempt_at": message.next_attempt_at.isoformat(),
         "failed_at": message.failed_at.isoformat() if message.failed_at else None,
         "resent_by": message.resent_by.user.username if message.resent_by else None,
+        "handled_at": message.handled_at.isoformat() if message.handled_at else None,
+        "handled_by": message.handled_by.user.username if message.handled_by else None,
     }
 
 
@@ -105,6 +106,8 @@ class OutboxMessageOut(serializers.Serializer[Any]):
     next_attempt_at = serializers.DateTimeField()
     failed_at = serializers.DateTimeField(allow_null=True)
     resent_by = serializers.CharField(allow_null=True)
+    handled_at = serializers.DateTimeField(allow_null=True)
+    handled_by = serializers.CharField(allow_null=True)
 
 
 class DeliveryAttemptOut(serializers.Serializer[Any]):
@@ -223,10 +226,29 @@ class OutboxResendView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         actor, message = _message_for(request, pk)
-        with transaction.atomic():  # the resend and its entry commit together (R9)
-            message = outbox_resend(message=message, by=actor)
-            _audit_message(actor, message, Action.UPDATE, reason="outbox.resent")
+        # The re-send and its audit entry commit together (R9).
+        message = outbox_resend(message=message, by=actor)
         return Response({"id": message.pk, "status": message.status}, status=202)
+
+
+class OutboxHandledView(APIView):
+    """``POST /api/integrations/outbox/<id>/handled``: the coordinator has
+    dealt with a failed or withheld message another way (she phoned the
+    recipient); it leaves the board, kept for the record. A second mark is
+    409, the first stands."""
+
+    permission_classes = [roles(Role.COORDINATOR)]
+    concerns = Concerns("Bundle", OutboundMessage, path="pk")
+
+    @extend_schema(
+        operation_id="integrations_outbox_handled",
+        request=None,
+        responses={200: OutboxMessageOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        actor, message = _message_for(request, pk)
+        message = outbox_mark_handled(message=message, by=actor)
+        return Response(_message_row(message))
 
 
 def _refusal_row(message: InboundMessage) -> dict[str, Any]:

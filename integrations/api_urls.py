@@ -8,6 +8,11 @@ urlpatterns = [
     path(
         "outbox/<int:pk>/resend", api.OutboxResendView.as_view(), name="integrations-outbox-resend"
     ),
+    path(
+        "outbox/<int:pk>/handled",
+        api.OutboxHandledView.as_view(),
+        name="integrations-outbox-handled",
+    ),
     path("inbox/refused", api.InboxRefusalsView.as_view(), name="integrations-inbox-refused"),
     path(
         "inbox/refused/<int:pk>/noted",

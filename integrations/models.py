@@ -143,6 +143,13 @@ class OutboundMessage(models.Model):
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resent_at = models.DateTimeField(null=True, blank=True)
+    # A person has dealt with a failed or withheld message another way (she
+    # phoned the recipient, or it is no longer owed): it leaves the board and
+    # stays for the record. A re-send clears it.
+    handled_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -175,6 +182,11 @@ class OutboundMessage(models.Model):
             models.CheckConstraint(
                 name="outbox_acknowledged_has_time",
                 condition=~Q(status="acknowledged") | Q(acknowledged_at__isnull=False),
+            ),
+            # Only a message that needs a person is marked handled.
+            models.CheckConstraint(
+                name="outbox_handled_needs_a_person",
+                condition=Q(handled_at__isnull=True) | Q(status__in=["failed", "withheld"]),
             ),
         ]
 

@@ -27,8 +27,9 @@ def outbox_problems(*, status: str | None = None) -> QuerySet[OutboundMessage]:
         else [OutboundMessage.Status.FAILED, OutboundMessage.Status.WITHHELD, *UNDELIVERED]
     )
     return (
-        OutboundMessage.objects.filter(status__in=statuses)
-        .select_related("partner__organisation", "resent_by__user")
+        # One a person has marked handled is dealt with: kept, off the board.
+        OutboundMessage.objects.filter(status__in=statuses, handled_at__isnull=True)
+        .select_related("partner__organisation", "resent_by__user", "handled_by__user")
         .defer("bundle")
         .order_by("created_at", "pk")
     )
@@ -61,7 +62,12 @@ def outbox_attempts(*, message: OutboundMessage) -> QuerySet[DeliveryAttempt]:
 
 
 def outbox_message(*, pk: int) -> OutboundMessage | None:
-    return OutboundMessage.objects.select_related("partner").defer("bundle").filter(pk=pk).first()
+    return (
+        OutboundMessage.objects.select_related("partner", "resent_by__user", "handled_by__user")
+        .defer("bundle")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def outbox_health() -> dict[str, Any]:

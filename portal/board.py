@@ -21,15 +21,21 @@ from acute import services as acute_services
 from acute.models import DeadlineWarning
 from acute.occurrence import dispatch_opens_at
 from core.actors import Actor
-from core.errors import Conflict
+from core.errors import Conflict, PreconditionFailed
 from core.middleware import not_allowed
 from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
 from integrations.inbox import inbox_refusal_note
-from integrations.models import InboundMessage
-from integrations.selectors import inbox_refusal, inbox_refusals, outbox_problems
+from integrations.models import InboundMessage, OutboundMessage
+from integrations.outbox import outbox_mark_handled, outbox_resend
+from integrations.selectors import (
+    inbox_refusal,
+    inbox_refusals,
+    outbox_message,
+    outbox_problems,
+)
 
 RISK_SOON_MINUTES = 30
 
@@ -164,3 +170,50 @@ def refusal_noted(request: HttpRequest, message_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The refused message has left the board."))
     return redirect("coordinator-board")
+
+
+@page(Role.COORDINATOR, concerns=Concerns("Bundle", OutboundMessage, path="message_id"))
+@require_POST
+def outbox_message_resend(request: HttpRequest, message_id: int) -> HttpResponse:
+    """The coordinator sends a failed or withheld hand-off again, as through
+    the API: a new round of attempts (a withheld one goes only once the
+    citizen's refusal no longer covers it)."""
+    message = outbox_message(pk=message_id)
+    if message is None:
+        return not_allowed(request)
+    try:
+        outbox_resend(message=message, by=page_actor(request))
+    except PreconditionFailed as refused:
+        messages.info(request, _outbox_refusal_text(refused.code))
+    else:
+        messages.success(request, _("The message is being sent again."))
+    return redirect("coordinator-board")
+
+
+@page(Role.COORDINATOR, concerns=Concerns("Bundle", OutboundMessage, path="message_id"))
+@require_POST
+def outbox_message_handled(request: HttpRequest, message_id: int) -> HttpResponse:
+    """The coordinator has dealt with a failed or withheld hand-off another
+    way (she phoned the recipient): it leaves the board, as through the API."""
+    message = outbox_message(pk=message_id)
+    if message is None:
+        return not_allowed(request)
+    try:
+        outbox_mark_handled(message=message, by=page_actor(request))
+    except Conflict:
+        messages.info(request, _("Another coordinator has already handled the message."))
+    except PreconditionFailed as refused:
+        messages.info(request, _outbox_refusal_text(refused.code))
+    else:
+        messages.success(request, _("The message is marked handled and has left the board."))
+    return redirect("coordinator-board")
+
+
+def _outbox_refusal_text(code: str) -> str:
+    """Why a hand-off was not re-sent or marked, as the coordinator reads it."""
+    if code == "outbox.rule_broken":
+        return _(
+            "The message breaks MedCom's rules and is never sent: correct the cause,"
+            " and the next message goes. Mark it handled when you have passed it on."
+        )
+    return _("The message is on its way again and needs nothing from you now.")

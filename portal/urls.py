@@ -31,6 +31,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="coordinator-warning-acknowledge",
     ),
     path(
+        "coordinator/outbox/<int:message_id>/resend/",
+        board.outbox_message_resend,
+        name="coordinator-outbox-resend",
+    ),
+    path(
+        "coordinator/outbox/<int:message_id>/handled/",
+        board.outbox_message_handled,
+        name="coordinator-outbox-handled",
+    ),
+    path(
         "coordinator/refused/<int:message_id>/noted/",
         board.refusal_noted,
         name="coordinator-refusal-noted",

@@ -523,6 +523,9 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "api/integrations/outbox/<int:pk>/resend"): Write(
         "coordinator", "/api/integrations/outbox/{outbox}/resend", lambda s: {}
     ),
+    ("POST", "api/integrations/outbox/<int:pk>/handled"): Write(
+        "coordinator", "/api/integrations/outbox/{outbox}/handled", lambda s: {}
+    ),
     ("POST", "api/integrations/inbox/refused/<int:pk>/noted"): Write(
         "coordinator", "/api/integrations/inbox/refused/{refused}/noted", lambda s: {}
     ),
@@ -778,6 +781,12 @@ WRITES: dict[tuple[str, str], Write] = {
     ),
     ("POST", "coordinator/warnings/<int:warning_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/warnings/{warning}/acknowledge/", lambda s: {}, kind="form"
+    ),
+    ("POST", "coordinator/outbox/<int:message_id>/resend/"): Write(
+        "coordinator", "/coordinator/outbox/{outbox}/resend/", lambda s: {}, kind="form"
+    ),
+    ("POST", "coordinator/outbox/<int:message_id>/handled/"): Write(
+        "coordinator", "/coordinator/outbox/{outbox}/handled/", lambda s: {}, kind="form"
     ),
     ("POST", "coordinator/refused/<int:message_id>/noted/"): Write(
         "coordinator", "/coordinator/refused/{refused}/noted/", lambda s: {}, kind="form"

@@ -20,6 +20,8 @@ One module per use case:
   unacknowledged;
 - :mod:`~integrations.outbox.resend` — a person sends a failed or withheld
   message again;
+- :mod:`~integrations.outbox.handled` — a person marks a failed or withheld
+  message dealt with another way (she phoned); it leaves the board;
 - :mod:`~integrations.outbox.acknowledge` — an acknowledgement that came as
   its own message completes or fails one.
 """
@@ -27,6 +29,7 @@ One module per use case:
 from integrations.outbox.acknowledge import AckSettles, outbox_acknowledge
 from integrations.outbox.delivery import backoff_delay, outbox_deliver
 from integrations.outbox.enqueue import outbox_enqueue
+from integrations.outbox.handled import outbox_mark_handled
 from integrations.outbox.queue import DELIVER_TASK, SWEEP_TASK
 from integrations.outbox.resend import outbox_resend
 from integrations.outbox.sweep import outbox_sweep
@@ -39,6 +42,7 @@ __all__ = [
     "outbox_acknowledge",
     "outbox_deliver",
     "outbox_enqueue",
+    "outbox_mark_handled",
     "outbox_resend",
     "outbox_sweep",
 ]

@@ -96,7 +96,19 @@ def outbox_acknowledge(
             message.status = OutboundMessage.Status.ACKNOWLEDGED
             message.acknowledged_at = now
             message.lease_until = None
-            message.save(update_fields=["status", "acknowledged_at", "lease_until"])
+            # A late ok for a message given up on: it arrived after all, and a
+            # person's mark that she dealt with it otherwise no longer applies.
+            message.handled_at = None
+            message.handled_by = None
+            message.save(
+                update_fields=[
+                    "status",
+                    "acknowledged_at",
+                    "lease_until",
+                    "handled_at",
+                    "handled_by",
+                ]
+            )
         elif code == AckCode.FATAL:
             message.status = OutboundMessage.Status.FAILED
             message.failed_at = now

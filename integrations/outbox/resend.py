@@ -9,6 +9,7 @@ from core.actors import Actor
 from core.errors import PreconditionFailed
 from integrations.medcom.outbound import RULE_BROKEN
 from integrations.models import PARTNER_FATAL, OutboundMessage
+from integrations.outbox.handled import RESENT, outbox_action_audit
 from integrations.outbox.queue import deliver_later
 from integrations.outbox.renew import envelope_renew, message_renew
 
@@ -40,6 +41,9 @@ def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
         locked.next_attempt_at = now
         locked.resent_by = by.membership
         locked.resent_at = now
+        # Sent again, it needs nobody until it fails again.
+        locked.handled_at = None
+        locked.handled_by = None
         refused = locked.last_error_code == PARTNER_FATAL
         renewed = (message_renew if refused else envelope_renew)(locked, at=now)
         locked.save(
@@ -50,9 +54,13 @@ def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
                 "next_attempt_at",
                 "resent_by",
                 "resent_at",
+                "handled_at",
+                "handled_by",
                 *renewed,
             ]
         )
+        # The re-send and its audit entry commit together (R9), whatever door.
+        outbox_action_audit(message=locked, by=by, reason=RESENT)
         pk = locked.pk
         transaction.on_commit(lambda: deliver_later([pk]))
     return locked

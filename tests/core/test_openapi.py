@@ -142,6 +142,7 @@ def test_every_body_a_view_reads_is_described(schema: dict[str, Any]) -> None:
         "clinical_orders_prescription_sent",
         "clinical_alerts_acknowledge",
         "integrations_outbox_resend",
+        "integrations_outbox_handled",
         "integrations_inbox_refused_noted",
     }
     for path, method, operation in _operations(schema):
