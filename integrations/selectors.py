@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from integrations.models import DeliveryAttempt, InboundMessage, OutboundMessage
@@ -71,14 +71,16 @@ def outbox_message(*, pk: int) -> OutboundMessage | None:
 
 
 def outbox_health() -> dict[str, Any]:
-    """Counts by state and the age of the oldest undelivered message."""
+    """Counts by state and the age of the oldest undelivered message. A
+    failed or withheld message a coordinator has marked handled needs
+    nobody any more and is not counted."""
     counts = dict(
         OutboundMessage.objects.filter(
-            status__in=[
-                *UNDELIVERED,
-                OutboundMessage.Status.FAILED,
-                OutboundMessage.Status.WITHHELD,
-            ]
+            Q(status__in=UNDELIVERED)
+            | Q(
+                status__in=[OutboundMessage.Status.FAILED, OutboundMessage.Status.WITHHELD],
+                handled_at__isnull=True,
+            )
         )
         .values_list("status")
         .annotate(n=Count("pk"))

@@ -166,3 +166,15 @@ def test_healthz_shows_the_oldest_undelivered_message(client) -> None:
     assert handoffs["oldest_undelivered_at"] == message.created_at.isoformat()
     assert set(body["checks"]) == {"database", "broker", "worker"}
     assert "queues" in body["details"]  # depth per queue, when the broker answers
+
+
+def test_healthz_counts_only_the_failures_nobody_has_handled(client) -> None:
+    waiting = _message(OutboundMessage.Status.FAILED)
+    handled = _message(OutboundMessage.Status.FAILED)
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    marked = f.client_for(coordinator).post(f"/api/integrations/outbox/{handled.pk}/handled")
+    assert marked.status_code == 200, marked.content
+    handoffs = client.get("/healthz").json()["details"]["handoffs"]
+    assert handoffs["failed"] == 1
+    assert handoffs["by_status"] == {"failed": 1}
+    assert waiting.pk != handled.pk
