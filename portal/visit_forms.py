@@ -29,6 +29,7 @@ from acute.clinical.catalogue import (
 )
 from acute.clinical.forms import order_details_from
 from acute.models import Visit, VisitNote, VisitSubmission, VitalSign
+from acute.pages.referrals import EPISODE_CLOSED
 from consent.audit.services import Action, Purpose
 from consent.services import break_glass_open
 from consent.services.denied import audit_denied
@@ -377,7 +378,15 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
         return _visit_page(request, visit_id, exc)
     if replayed:
         return redirect("nurse-visits")
-    messages.success(request, _("Visit completed. The hand-back is on its way."))
+    # No promise that the hand-back went: it may have nobody to receive it,
+    # or be withheld on the citizen's refusal (R4); the board shows either.
+    messages.success(
+        request,
+        _(
+            "Visit completed. A hand-back or outcome that cannot be sent is shown on the"
+            " coordinator's board."
+        ),
+    )
     return redirect("nurse-visits")
 
 
@@ -402,7 +411,7 @@ def visit_episode_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
-    messages.success(request, _("Episode closed. The hand-back is on its way."))
+    messages.success(request, _(EPISODE_CLOSED))
     return redirect("nurse-visits")
 
 

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_time
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
@@ -145,6 +146,14 @@ def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
     return redirect("referral-detail", referral_id=referral_id)
 
 
+# What the person who ended an episode is told (R11): what could not go is
+# on the coordinator's board; nothing is promised as sent.
+EPISODE_CLOSED = gettext_noop(
+    "Episode closed. A hand-back or outcome that cannot be sent is shown on the"
+    " coordinator's board."
+)
+
+
 @page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
 def referral_episode_complete(request: HttpRequest, referral_id: int) -> HttpResponse:
@@ -166,8 +175,12 @@ def referral_episode_complete(request: HttpRequest, referral_id: int) -> HttpRes
         )
     except PlatformError as exc:
         return _referral_page(request, referral_id, exc)
-    messages.success(request, _("Episode closed. The hand-back is on its way."))
-    return redirect("referral-detail", referral_id=referral_id)
+    # Back to the board, not to the referral: the acute function's access to
+    # the citizen ended with the episode (R1), and the board is where a
+    # hand-back or outcome that could not be sent, or was withheld on the
+    # citizen's refusal (R4), is shown (R11). No promise that anything went.
+    messages.success(request, _(EPISODE_CLOSED))
+    return redirect("coordinator-board")
 
 
 REFERRAL_FIELDS = (

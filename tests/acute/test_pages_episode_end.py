@@ -15,11 +15,14 @@ import pytest
 from acute import services
 from acute.models import DeadlineWarning, Episode, Outcome, Visit
 from consent.audit.models import AuditEntry
+from consent.audit.services import Purpose
+from consent.services import consent_create
 from core.actors import Actor
 from core.models import Membership, Role
 from integrations.models import OutboundMessage, Partner
 from tests import factories as f
 from tests.acute.test_pages import _login, _walk_to_site
+from tests.consent import bodies
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +95,57 @@ def test_r11_the_coordinator_closes_the_episode_from_the_referral_page():
     assert 'id="episode-complete"' not in html
     # R1: the nurse whose visit it cancelled sees the citizen nowhere.
     _nurse_sees_nothing(nurse, visit)
+
+
+def test_r11_r4_the_coordinator_is_not_told_a_withheld_hand_back_is_on_its_way():
+    """The citizen refused disclosure to her home nursing (R4) and the GP
+    referred her by phone, with no electronic address: neither the hand-back
+    nor the outcome goes. The coordinator lands on her board, which shows
+    both (the referral's page is closed to her with the episode, R1), and is
+    not told that a hand-back is on its way."""
+    _nurse, coordinator, visit = _scene()
+    own = _home_nursing_partner(visit)
+    admin = Actor.for_membership(f.staff(Role.ADMINISTRATOR, f.acute_function()))
+    consent_create(
+        actor=admin,
+        data=bodies.refusal(visit.citizen_id, organisations=[own.organisation_id]),
+        purpose=Purpose.OPERATIONS,
+    )
+    client = _login(coordinator)
+
+    response = client.post(
+        f"/coordinator/referrals/{visit.referral_id}/episode/",
+        {"outcome": Outcome.DECLINED_BY_CITIZEN},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [("/coordinator/", 302)]
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Tilbagemeldingen er på vej" not in html
+    assert "vises på vagthavendes tavle" in html
+    [handback] = OutboundMessage.objects.filter(partner=own)
+    assert handback.status == OutboundMessage.Status.WITHHELD
+    assert own.organisation.name in html
+    assert "giv henviseren besked" in html
+
+
+def test_r11_a_lapsed_referral_closed_by_its_nurse_promises_no_hand_back():
+    """Nobody reached the citizen: no hand-back goes (R11), and the nurse who
+    closes the episode from her visit is not told one is on its way."""
+    nurse, _coordinator, visit = _scene()
+    own = _home_nursing_partner(visit)
+    client = _login(nurse)
+
+    response = client.post(
+        f"/nurse/visits/{visit.pk}/episode/", {"outcome": Outcome.REFERRAL_LAPSED}, follow=True
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Tilbagemeldingen er på vej" not in html
+    assert "Forløbet er afsluttet." in html
+    assert not OutboundMessage.objects.filter(partner=own).exists()
 
 
 def test_the_coordinators_form_refuses_in_danish_and_closes_nothing():
