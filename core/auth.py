@@ -129,11 +129,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         # core.middleware reads REST framework's views, which read this module.
         from core.middleware import request_is_her_activity
 
-        if request_is_her_activity(request) and (
-            token.last_used_at is None
-            or (now - token.last_used_at).total_seconds() >= TOKEN_USE_PRECISION_SECONDS
+        last_used = token.last_used_at or token.created_at
+        if (
+            request_is_her_activity(request)
+            and (now - last_used).total_seconds() >= TOKEN_USE_PRECISION_SECONDS
         ):
-            # Kept to the minute: a request does not write the token each time.
+            # Kept to the minute (its issue is its first use): a request does
+            # not write the token each time.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return membership.user, token
 
