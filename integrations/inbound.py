@@ -32,6 +32,7 @@ from consent.audit.services import Action, Outcome, Purpose, audit_record, audit
 from core.actors import Actor
 from core.boundary import json_load
 from core.errors import InvalidInput, PlatformError, Unavailable
+from core.fhir.outcome import operation_outcome
 from integrations.adapters import Handler
 from integrations.medcom import inbound as medcom
 from integrations.medcom.envelope import Issue, MedComEvent
@@ -103,7 +104,22 @@ def _acknowledgement_answer(settles: AckSettles) -> Answer:
     to the message is refused (409): the first answer stands (MedCom 043)."""
     if settles in (AckSettles.SETTLED, AckSettles.REPEATED):
         return Answer(
-            200, error_outcome("ack.received", "Acknowledgement recorded.", kind="invalid")
+            200,
+            operation_outcome(
+                kind="informational",
+                code="ack.received",
+                message="Acknowledgement recorded.",
+                severity="information",
+            ),
+        )
+    if settles == AckSettles.MALFORMED:
+        return Answer(
+            400,
+            error_outcome(
+                "ack.code_unknown",
+                "MessageHeader.response.code must be ok, transient-error or fatal-error.",
+                field="MessageHeader.response.code",
+            ),
         )
     if settles == AckSettles.CONTRADICTS:
         return Answer(
@@ -189,6 +205,10 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
     try:
         parsed = parse_message(data)
     except InvalidMessage as exc:
+        if medcom.event_of(data) == Event.ACKNOWLEDGEMENT:
+            # An acknowledgement is never acknowledged, a broken one neither:
+            # the HTTP answer says what is wrong, and nothing is remembered.
+            return Answer(400, error_outcome(exc.code, exc.message, field=exc.field))
         return _fatal(partner, bundle_id, header_id, "", exc.code, exc.message, exc.field)
 
     if parsed.event == Event.ACKNOWLEDGEMENT:

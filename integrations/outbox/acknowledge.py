@@ -14,6 +14,7 @@ coordinator's board.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 import uuid
@@ -29,6 +30,9 @@ from integrations.outbox.renew import envelope_renew
 
 log = logging.getLogger(__name__)
 
+# The reason on the coordinator's board (integrations.models.REASONS).
+PARTNER_TRANSIENT = "partner.transient_error"
+
 
 class AckSettles(enum.StrEnum):
     """What a partner's acknowledgement did to the message it answers."""
@@ -37,6 +41,11 @@ class AckSettles(enum.StrEnum):
     REPEATED = "repeated"  # the same answer again: nothing changes
     CONTRADICTS = "contradicts"  # the opposite of the partner's first answer: ignored
     UNKNOWN = "unknown"  # no message of ours reached this partner with that id
+    MALFORMED = "malformed"  # a code that is none of ok, transient-error, fatal-error
+
+
+# The codes of FHIR's and MedCom's Acknowledgement (MessageHeader.response.code).
+ACK_CODES = frozenset({AckCode.OK, AckCode.TRANSIENT, AckCode.FATAL})
 
 
 def _settled_by(message: OutboundMessage) -> str | None:
@@ -61,11 +70,27 @@ def _never_sent(message: OutboundMessage) -> bool:
     return (withheld or parked) and not message.deliveries.exists()
 
 
+def _parked(message: OutboundMessage, code: str, detail: str, *, now: dt.datetime) -> None:
+    """Failed on the partner's answer: parked for a person, in its words."""
+    message.status = OutboundMessage.Status.FAILED
+    message.failed_at = now
+    message.lease_until = None
+    message.last_error_code = code
+    message.last_error = detail[:500]
+    message.save(
+        update_fields=["status", "failed_at", "lease_until", "last_error_code", "last_error"]
+    )
+
+
 def outbox_acknowledge(
     *, partner: Partner, answering: str, code: str, detail: str = ""
 ) -> AckSettles:
     """An acknowledgement that came as its own message, of the message whose
-    MessageHeader.id is ``answering`` (ours, to this ``partner``)."""
+    MessageHeader.id is ``answering`` (ours, to this ``partner``). A code
+    outside FHIR's three settles nothing: read as a transient-error it would
+    send the message again on a partner's typo."""
+    if code not in ACK_CODES:
+        return AckSettles.MALFORMED
     try:
         message_uuid = uuid.UUID(answering)
     except ValueError:
@@ -110,26 +135,25 @@ def outbox_acknowledge(
                 ]
             )
         elif code == AckCode.FATAL:
-            message.status = OutboundMessage.Status.FAILED
-            message.failed_at = now
-            message.lease_until = None
-            message.last_error_code = PARTNER_FATAL
-            message.last_error = (detail or "fatal-error")[:500]
-            message.save(
-                update_fields=[
-                    "status",
-                    "failed_at",
-                    "lease_until",
-                    "last_error_code",
-                    "last_error",
-                ]
-            )
+            _parked(message, PARTNER_FATAL, detail or "fatal-error", now=now)
         elif message.status == OutboundMessage.Status.AWAITING_ACK:
-            # Transient: the partner asks us to send again, in a new envelope.
+            if message.resends >= message.partner.max_resends:
+                # Sent as often as MedCom allows (MR7): parked for a person,
+                # in the partner's words, as a missing acknowledgement is.
+                _parked(message, PARTNER_TRANSIENT, detail or "transient-error", now=now)
+                return AckSettles.SETTLED
+            # Transient: the partner asks us to send again, in a new envelope;
+            # a resend, counted against the same bound as one for a missing
+            # acknowledgement, or a partner that always answers so is sent
+            # the message forever.
             message.status = OutboundMessage.Status.PENDING
+            message.resends += 1
+            message.attempts = 0
             message.next_attempt_at = now
             renewed = envelope_renew(message, at=now)
-            message.save(update_fields=["status", "next_attempt_at", *renewed])
+            message.save(
+                update_fields=["status", "resends", "attempts", "next_attempt_at", *renewed]
+            )
             pk = message.pk
             transaction.on_commit(lambda: deliver_later([pk]))
     return AckSettles.SETTLED

@@ -524,6 +524,39 @@ def test_a_message_without_acknowledgement_goes_again_in_a_new_envelope_at_most_
     )
 
 
+def test_a_partner_answering_transient_error_every_time_gets_the_message_at_most_twice_more(
+    hospital, citizen
+):
+    """MedCom reliable messaging (MR7): never more than 2 resends, whatever
+    asks for them. A transient-error resend counts against the same bound as
+    one for a missing acknowledgement; past it the message is parked for a
+    person, with the partner's own words, instead of going again forever."""
+    message = _awaiting(hospital, citizen)
+    header_id = message.message_id
+    busy = [Issue("MSG_LOCAL_FAIL", "Indbakken er optaget", code="transient")]
+    for resend in (1, 2):
+        status, _body = _post(hospital, _their_ack(hospital, message, AckCode.TRANSIENT, busy))
+        assert status == 200
+        message.refresh_from_db()
+        assert (message.status, message.resends) == (OutboundMessage.Status.PENDING, resend)
+        assert message.message_id == header_id
+        # Delivered again and taken in by the partner, who answers later.
+        OutboundMessage.objects.filter(pk=message.pk).update(
+            status=OutboundMessage.Status.AWAITING_ACK
+        )
+    envelope_before = message.bundle_id
+    status, _body = _post(hospital, _their_ack(hospital, message, AckCode.TRANSIENT, busy))
+    assert status == 200
+    message.refresh_from_db()
+    assert (message.status, message.last_error_code, message.resends) == (
+        OutboundMessage.Status.FAILED,
+        "partner.transient_error",
+        2,
+    )
+    assert "MSG_LOCAL_FAIL" in message.last_error and message.bundle_id == envelope_before
+    assert message.failed_at is not None
+
+
 def test_the_capability_statement_says_which_messages_are_medcom_and_which_local():
     statement = json.loads(Client().get("/fhir/metadata").content)
     text = statement["messaging"][0]["documentation"]

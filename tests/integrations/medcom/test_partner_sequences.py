@@ -22,6 +22,7 @@ from core.models import Citizen, Organisation, Role
 from integrations.medcom import envelope
 from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import CareThread, InboundMessage, OutboundMessage, Partner
+from integrations.simulators.acks import simulator_ack
 from tests import factories as f
 from tests.integrations.medcom.peers import ack_parts, example, header_id, post_signed
 from tests.integrations.medcom.test_care_communication import FIRST, THIRD, _login
@@ -180,6 +181,59 @@ def test_the_same_acknowledgement_twice_settles_the_message_once(hospital, citiz
     assert status == 200
     message.refresh_from_db()
     assert (message.status, message.failed_at) == (OutboundMessage.Status.FAILED, first_failed_at)
+
+
+def test_a_recorded_acknowledgement_is_answered_as_information_not_as_an_error(hospital, citizen):
+    """The partner's acknowledgement was taken: the answer says so with an
+    issue of severity information, which no partner reads as a failure."""
+    message = _awaiting(hospital, citizen)
+    status, body = post_signed(hospital, _their_ack(hospital, message, AckCode.OK))
+    assert status == 200
+    [issue] = body["issue"]
+    assert (issue["severity"], issue["details"]["coding"][0]["code"]) == (
+        "information",
+        "ack.received",
+    )
+
+
+@pytest.mark.parametrize("code", ["bogus", "OK", "transient"])
+def test_an_acknowledgement_with_a_code_outside_the_three_is_refused_and_sends_nothing_again(
+    hospital, citizen, code
+):
+    """A partner's acknowledgement in the platform's own format whose
+    response.code is not ok, transient-error or fatal-error settles nothing:
+    it is not read as a transient-error (which would send the message again
+    in a new envelope), and it is refused with a code that names the field."""
+    message = _awaiting(hospital, citizen)
+    envelope_before = message.bundle_id
+    ack = simulator_ack(str(message.message_id), AckCode.OK, sender=hospital.code)
+    ack["entry"][0]["resource"]["response"]["code"] = code
+    status, body = post_signed(hospital, ack)
+    assert status == 400 and body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["details"]["coding"][0]["code"] == "ack.code_unknown"
+    message.refresh_from_db()
+    assert (message.status, message.bundle_id) == (
+        OutboundMessage.Status.AWAITING_ACK,
+        envelope_before,
+    )
+    assert message.acknowledged_at is None
+
+
+@pytest.mark.parametrize("code", ["", None, 5])
+def test_a_broken_acknowledgement_is_refused_without_an_acknowledgement(hospital, citizen, code):
+    """An acknowledgement is never acknowledged (MedCom KR2), a broken one
+    neither: the HTTP answer is an OperationOutcome saying what is wrong,
+    nothing is remembered as a refused message, and the message it meant to
+    answer waits as before."""
+    message = _awaiting(hospital, citizen)
+    ack = simulator_ack(str(message.message_id), AckCode.OK, sender=hospital.code)
+    ack["entry"][0]["resource"]["response"]["code"] = code
+    status, body = post_signed(hospital, ack)
+    assert status == 400 and body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["expression"] == ["entry.0.resource.response.code"]
+    assert not InboundMessage.objects.filter(partner=hospital).exists()
+    message.refresh_from_db()
+    assert message.status == OutboundMessage.Status.AWAITING_ACK
 
 
 def test_an_acknowledgement_from_a_partner_that_was_not_the_receiver_settles_nothing(
