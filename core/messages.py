@@ -526,6 +526,8 @@ FIXED = (
     ),
     gettext_noop("Only a message that failed or was withheld can be marked handled."),
     gettext_noop("Another coordinator has already handled the message."),
+    gettext_noop("Acknowledgement recorded."),
+    gettext_noop("MessageHeader.response.code must be ok, transient-error or fatal-error."),
 )
 
 TEMPLATES: dict[str, Promise] = {
