@@ -90,9 +90,10 @@ def test_r11_the_coordinator_closes_the_episode_from_the_referral_page():
     assert (visit.status, visit.cancel_reason) == ("cancelled", Visit.CancelReason.EPISODE_CLOSED)
     # R11: the hand-back to the citizen's own home nursing is on its way.
     assert OutboundMessage.objects.filter(partner=own).exists()
-    # The form is gone from the page once the episode is closed.
-    html = client.get(f"/coordinator/referrals/{visit.referral_id}/").content.decode()
-    assert 'id="episode-complete"' not in html
+    # She lands on her board, where what could not be sent is shown; the
+    # referral's page, and its form, are closed to her with the episode (R1).
+    assert response["Location"] == "/coordinator/"
+    assert client.get(f"/coordinator/referrals/{visit.referral_id}/").status_code == 403
     # R1: the nurse whose visit it cancelled sees the citizen nowhere.
     _nurse_sees_nothing(nurse, visit)
 
