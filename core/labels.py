@@ -214,6 +214,14 @@ REASONS: dict[str, Promise] = {
     # A coordinator's action on a hand-off on her board.
     "outbox.resent": pgettext_lazy(REASON_CONTEXT, "message sent again by the coordinator"),
     "outbox.handled": pgettext_lazy(REASON_CONTEXT, "message handled by the coordinator"),
+    # R11: whom the coordinator phones with an ended episode's outcome.
+    "referrer_untold": pgettext_lazy(REASON_CONTEXT, "referrer to be told the outcome by phone"),
+    "warning_acknowledged": pgettext_lazy(
+        REASON_CONTEXT, "warning acknowledged by the coordinator"
+    ),
+    "outcome.contradicts_death": pgettext_lazy(
+        REASON_CONTEXT, "outcome contradicts the registered death"
+    ),
 }
 
 

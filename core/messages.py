@@ -426,6 +426,9 @@ FIXED = (
     gettext_noop(
         "The citizen is registered deceased, so an admission cannot be received. A death reported in error is corrected with Patient.deceasedBoolean false."
     ),
+    gettext_noop(
+        "The citizen is registered deceased: the episode ends with the outcome died, not another."
+    ),
     gettext_noop("The value must be a number."),
     gettext_noop("The warning is already acknowledged."),
     gettext_noop("Say what happened."),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services as acute_services
-from acute.models import DeadlineWarning
+from acute.models import DeadlineWarning, Outcome
 from acute.occurrence import dispatch_opens_at
 from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
@@ -115,18 +115,32 @@ def _board_context(actor: Actor) -> dict[str, Any]:
         "rows": [{"referral": r, "risk": _risk(r, now)} for r in referrals],
         "shifts": shifts,
         "map": municipality_map(markers),
-        "warnings": acute_selectors.warnings_open(actor=actor, limit=50),
+        "warnings": _with_outcome_text(acute_selectors.warnings_open(actor=actor, limit=50)),
         "failed_messages": list(outbox_problems()[:50]),
         "refused_messages": list(inbox_refusals()[:50]),
     }
 
 
-@page(Role.COORDINATOR)
+def _with_outcome_text(warnings: list[DeadlineWarning]) -> list[DeadlineWarning]:
+    """The outcome the coordinator phones the referrer with, in her language."""
+    for warning in warnings:
+        tell = getattr(warning, "referrer_to_tell", None)
+        if tell is not None:
+            warning.outcome_text = _(Outcome(tell["outcome"]).label)  # type: ignore[attr-defined]
+    return warnings
+
+
+# The board names citizens (its referrals, and whom to phone about an ended
+# episode, R11): another role refused there is recorded (R9).
+BOARD_CONCERNS = Concerns("Flag", action="read")
+
+
+@page(Role.COORDINATOR, concerns=BOARD_CONCERNS)
 def coordinator_board(request: HttpRequest) -> HttpResponse:
     return render_page(request, "acute/board.html", _board_context(page_actor(request)))
 
 
-@page(Role.COORDINATOR)
+@page(Role.COORDINATOR, concerns=BOARD_CONCERNS)
 def coordinator_board_live(request: HttpRequest) -> HttpResponse:
     """The board's body, polled by htmx every few seconds."""
     return render_page(request, "acute/_board.html", _board_context(page_actor(request)))

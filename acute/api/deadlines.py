@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from acute import selectors, services
 from acute.api.roles import COORDINATOR, FIGURE_READERS
-from acute.models import DeadlineWarning, Urgency
+from acute.models import DeadlineWarning, Outcome, Urgency
 from core.api import actor_of, valid
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.logging import scrub
@@ -24,6 +24,14 @@ from core.openapi import results_of
 from core.refusals import Concerns
 
 FIGURES_CONCERN = Concerns(resource_type="Figures", purpose="operations", action="export")
+
+
+class ReferrerToTellOut(serializers.Serializer[Any]):
+    referrer_name = serializers.CharField()
+    referrer_organisation = serializers.CharField(help_text="Empty when none is known.")
+    referrer_phone = serializers.CharField(help_text="The call-back number.")
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome_note = serializers.CharField(allow_blank=True)
 
 
 class WarningOut(serializers.Serializer[Any]):
@@ -34,6 +42,11 @@ class WarningOut(serializers.Serializer[Any]):
     deadline_at = serializers.DateTimeField()
     raised_at = serializers.DateTimeField()
     detail = serializers.DictField()
+    referrer_to_tell = ReferrerToTellOut(
+        allow_null=True,
+        help_text="R11, `referrer_untold` only: whom to phone with the episode's outcome"
+        " (audited as a read of the citizen's data); `null` on every other warning.",
+    )
 
 
 class WarningAcknowledgedOut(serializers.Serializer[Any]):
@@ -66,6 +79,8 @@ class FigureRowOut(serializers.Serializer[Any]):
 
 class WarningListView(APIView):
     permission_classes = [COORDINATOR]
+    # Another role refused here is recorded (R9): the warnings name citizens.
+    concerns = Concerns("Flag", action="read")
 
     @extend_schema(
         operation_id="acute_warnings_open", responses={200: results_of("OpenWarnings", WarningOut)}
@@ -82,6 +97,7 @@ class WarningListView(APIView):
                         "deadline_at": w.referral.deadline_at,
                         "raised_at": w.raised_at,
                         "detail": w.detail,
+                        "referrer_to_tell": getattr(w, "referrer_to_tell", None),
                     }
                     for w in selectors.warnings_open(actor=actor_of(request), limit=200)
                 ]

@@ -9,7 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from acute.models import DeadlineWarning, Episode, Referral, Visit
 from acute.selectors.records import gated
-from consent.audit.services import Action, Purpose
+from consent.audit.services import Action, Purpose, audit_record
 from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import InvalidInput
@@ -84,7 +84,51 @@ def warnings_open(*, actor: Actor, limit: int) -> list[DeadlineWarning]:
         kept.append(warning)
         if len(kept) >= limit:
             break
+    _referrers_to_tell(actor, kept)
     return kept
+
+
+def _referrers_to_tell(actor: Actor, warnings: list[DeadlineWarning]) -> None:
+    """R11: a ``referrer_untold`` warning carries whom the coordinator phones
+    and what she tells them (``warning.referrer_to_tell``): the referrer's
+    name, organisation and call-back number, and the episode's outcome. The
+    referral's page is closed to her once the episode has ended, so the
+    warning shows these few fields, and nothing else of the record, while it
+    is open on her own acute function's board
+    (docs/decisions/0027-the-coordinator-sees-whom-to-phone.md). Each one
+    shown is a read of the citizen's data, audited with its purpose (R9).
+    Every other warning carries ``None``."""
+    untold = [w for w in warnings if w.kind == DeadlineWarning.Kind.REFERRER_UNTOLD]
+    for warning in warnings:
+        warning.referrer_to_tell = None  # type: ignore[attr-defined]
+    if not untold:
+        return
+    referrals = {
+        r.pk: r
+        for r in Referral.objects.filter(pk__in=[w.referral_id for w in untold]).select_related(
+            "source_organisation", "episode"
+        )
+    }
+    for warning in untold:
+        referral = referrals[warning.referral_id]
+        organisation = referral.source_organisation
+        warning.referrer_to_tell = {  # type: ignore[attr-defined]
+            "referrer_name": referral.referrer_name,
+            "referrer_organisation": organisation.name if organisation is not None else "",
+            "referrer_phone": referral.referrer_phone,
+            "outcome": referral.episode.outcome,
+            "outcome_note": referral.episode.outcome_note,
+        }
+        audit_record(
+            actor=actor,
+            action=Action.READ,
+            purpose=Purpose.TREATMENT,
+            citizen_id=referral.citizen_id,
+            resource_type="Flag",
+            resource_id=str(warning.pk),
+            reason_code="referrer_untold",
+            detail={"referral": referral.pk, "episode": referral.episode_id},
+        )
 
 
 def warning_settled() -> Q:

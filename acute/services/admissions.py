@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acute.models import DeadlineWarning, Referral, Visit
+from acute.models import DeadlineWarning, Outcome, Referral, Visit
 from acute.services._common import audit, referral_audit, refusal_audited
 from consent.audit.services import Action
 from core.actors import Actor
@@ -27,6 +27,7 @@ from core.validation import full_clean_changed, required_text
 
 HOLD_HOSPITAL_ADMISSION = "hospital_admission"
 VISIT_CITIZEN_DECEASED = "visit.citizen_deceased"
+OUTCOME_CONTRADICTS_DEATH = "outcome.contradicts_death"
 HOLD_OVERRIDE_REASON_MAX_LENGTH = 500
 ADMITTED_WARNING_FIELDS = ["raised_at", "detail", "acknowledged_at", "acknowledged_by"]
 
@@ -262,6 +263,22 @@ def visit_for_the_living(citizen: Citizen) -> None:
     follow-up), whatever door asks; a correction of the death lifts it."""
     if is_registered_dead(citizen):
         raise PreconditionFailed(VISIT_CITIZEN_DECEASED, DECEASED_MESSAGE)
+
+
+def outcome_for_the_dead(citizen: Citizen, outcome: str) -> None:
+    """An episode of a citizen registered dead ends with the outcome died:
+    "treated at home", "handed back to home nursing" and the rest would tell
+    the referrer and her home nursing that she lives and is to be cared for.
+    Asked by every door that ends a visit or an episode (the nurse's, the
+    coordinator's, the tablet's re-sent form, FHIR); a correction of the
+    death lifts it."""
+    if is_registered_dead(citizen) and outcome != Outcome.DIED:
+        raise PreconditionFailed(
+            OUTCOME_CONTRADICTS_DEATH,
+            "The citizen is registered deceased: the episode ends with the outcome died,"
+            " not another.",
+            field="outcome",
+        )
 
 
 def hold_override_check(*, held: Referral | None, reason: str | None) -> str:

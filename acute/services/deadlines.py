@@ -14,6 +14,8 @@ from acute.dispatch import Need, NurseState, rank
 from acute.models import DeadlineWarning, Referral, Visit
 from acute.occurrence import DISPATCH_LEAD
 from acute.selectors import nurse_states
+from acute.services._common import audit
+from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import Conflict
 
@@ -160,12 +162,28 @@ def _sent_since(acknowledged_at: dt.datetime | None, sent_at: dt.datetime | None
 
 
 def warning_acknowledge(*, warning: DeadlineWarning, actor: Actor) -> DeadlineWarning:
-    """The coordinator has seen the warning; it leaves the board."""
+    """The coordinator has seen the warning (for ``referrer_untold``: she has
+    phoned the referrer, R11); it leaves the board. Who and when are kept on
+    the warning, and the acknowledgement is a write on the citizen's record
+    (R9)."""
     with transaction.atomic():
-        warning = DeadlineWarning.objects.select_for_update().get(pk=warning.pk)
+        warning = (
+            DeadlineWarning.objects.select_for_update()
+            .select_related("referral")
+            .get(pk=warning.pk)
+        )
         if warning.acknowledged_at is not None:
             raise Conflict("warning.already_acknowledged", "The warning is already acknowledged.")
         warning.acknowledged_at = timezone.now()
         warning.acknowledged_by = actor.user
         warning.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        audit(
+            actor=actor,
+            action=Action.UPDATE,
+            citizen_id=warning.referral.citizen_id,
+            resource_type="Flag",
+            resource_id=warning.pk,
+            detail={"referral": warning.referral_id, "kind": warning.kind},
+            reason_code="warning_acknowledged",
+        )
     return warning

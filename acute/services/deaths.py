@@ -13,8 +13,9 @@ from typing import Any
 
 from django.db import transaction
 
-from acute.models import Visit
+from acute.models import Episode, Outcome, Visit
 from acute.services.admissions import referrals_close_on_death
+from acute.services.episodes import episode_complete
 from acute.services.visits import visit_withdraw
 from core.actors import Actor
 from core.deaths import DECEASED_MESSAGE
@@ -43,7 +44,22 @@ def citizen_death_follow(
         closed = referrals_close_on_death(
             citizen_id=citizen_id, died_at=died_at, reported=reported, actor=actor
         )
-    return {"visits_withdrawn": withdrawn, "referrals_closed": closed}
+        ended = _episode_end_on_death(citizen_id=citizen_id, actor=actor)
+    return {"visits_withdrawn": withdrawn, "referrals_closed": closed, "episodes_ended": ended}
+
+
+def _episode_end_on_death(*, citizen_id: int, actor: Actor) -> list[int]:
+    """Her open episode ends with the outcome died, as any episode ends
+    (R11): its referrals close, the referrer is told the outcome and her own
+    home nursing gets the hand-back saying so (nobody is asked to take over
+    her care; a partner nobody speaks for is raised on the board). While a
+    nurse is at her door the episode stays open: she completes her visit,
+    and only the outcome died is taken from her."""
+    episode = Episode.objects.filter(citizen_id=citizen_id, status=Episode.Status.OPEN).first()
+    if episode is None or episode.visits.filter(status=Visit.Status.ON_SITE).exists():
+        return []
+    episode_complete(episode=episode, outcome=Outcome.DIED, actor=actor)
+    return [episode.pk]
 
 
 def citizen_death_register(

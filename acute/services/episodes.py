@@ -18,12 +18,15 @@ from acute.services._common import (
     episode_new,
     episode_relationship_open,
     free_text_judged,
+    refusal_audited,
     text_within_limit,
 )
 from acute.services._nurse_access import visit_cancel_locked, visit_send
 from acute.services.admissions import (
+    OUTCOME_CONTRADICTS_DEATH,
     dispatch_transaction,
     hold_override_check,
+    outcome_for_the_dead,
     visit_for_the_living,
 )
 from acute.services.referrals import acute_function_for
@@ -122,10 +125,21 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
         resource_type="EpisodeOfCare",
         resource_id=f"episode-{episode.pk}",
     )
-    with transaction.atomic():
-        episode = Episode.objects.select_for_update().get(pk=episode.pk)
+    # A refusal for the citizen's registered death is a denied attempt on her
+    # record (R9); the nurse's door records its own for every refusal.
+    with refusal_audited(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=episode.citizen_id,
+        resource_type="EpisodeOfCare",
+        resource_id=episode.pk,
+        detail={"outcome": outcome},
+        codes=(OUTCOME_CONTRADICTS_DEATH,),
+    ):
+        episode = Episode.objects.select_for_update().select_related("citizen").get(pk=episode.pk)
         if episode.status != Episode.Status.OPEN:
             raise Conflict("episode.closed", "The episode is already closed.")
+        outcome_for_the_dead(episode.citizen, outcome)
         unfinished = list(
             Visit.objects.select_for_update().filter(
                 episode=episode, status__in=Visit.ACTIVE_STATUSES

@@ -28,7 +28,7 @@ from acute.services._common import (
     visit_lock,
 )
 from acute.services._nurse_access import shift_status_follow_visits, visit_cancel_locked
-from acute.services.admissions import VISIT_CITIZEN_DECEASED
+from acute.services.admissions import VISIT_CITIZEN_DECEASED, outcome_for_the_dead
 from acute.services.dispatch import dispatch_auto_assign
 from acute.services.episodes import episode_complete
 from consent.audit.services import Action
@@ -202,6 +202,7 @@ def visit_complete(
         # their turns without a deadlock, and the second sees the first's end.
         Episode.objects.select_for_update().filter(pk=visit.episode_id).first()
         visit = _locked_for_step(visit, actor, Visit.Status.COMPLETED)
+        outcome_for_the_dead(Citizen.objects.get(pk=visit.citizen_id), outcome)
         visit.status = Visit.Status.COMPLETED
         visit.completed_at = timezone.now()
         visit.outcome = outcome

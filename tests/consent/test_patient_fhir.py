@@ -301,7 +301,7 @@ def test_a_death_on_the_patient_closes_her_referrals_and_withdraws_her_visits(
     from django.utils import timezone
 
     from acute import services as acute_services
-    from acute.models import Referral, Visit
+    from acute.models import Episode, Outcome, Referral, Visit
     from core.actors import Actor
 
     waiting = f.acute_referral(person=world.person, accepted=False, by=world.coordinator)
@@ -319,8 +319,12 @@ def test_a_death_on_the_patient_closes_her_referrals_and_withdraws_her_visits(
     for referral in (waiting, accepted):
         referral.refresh_from_db()
         assert referral.status == Referral.Status.CLOSED
-        # The board says why: she died (not "admitted to hospital").
-        assert [w.kind for w in referral.warnings.all()] == ["deceased"]
+        # The board says why: she died (not "admitted to hospital"); the
+        # episode ends as died, and with no partner configured here the
+        # outcome and the hand-back are raised for the coordinator (R11).
+        kinds = {w.kind for w in referral.warnings.all()}
+        assert "deceased" in kinds and "admitted" not in kinds
+    assert Episode.objects.get(pk=accepted.episode_id).outcome == Outcome.DIED
     visit.refresh_from_db()
     assert visit.status == Visit.Status.CANCELLED
     assert visit.cancel_reason == Visit.CancelReason.WITHDRAWN
