@@ -524,6 +524,11 @@ FIXED = (
     gettext_noop("Choose the date of the requested time."),
     gettext_noop("The requested date or time cannot be read."),
     gettext_noop("The figures take start, end, period and output."),
+    gettext_noop("Dates as YYYY-MM-DD."),
+    gettext_noop("The Patient gives more than one municipality of residence."),
+    gettext_noop(
+        "A CPR number names one citizen: identifier is searched alone (with _count, _offset or _summary at most)."
+    ),
     gettext_noop(
         "ServiceRequest.subject names someone other than the message's Patient; a referral is about the citizen the message carries."
     ),
@@ -691,6 +696,9 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "patient.municipality_required": _(
         "The municipality of residence is the extension %(extension)s with a code in %(system)s."
+    ),
+    "patient.municipality_ambiguous": _(
+        "A citizen lives in one municipality: give one code in %(system)s in the extension %(extension)s."
     ),
     "replacement_cpr.system_invalid": _(
         "A replacement CPR is issued under the X-eCPR system (%(x_ecpr)s) or a D-eCPR system (%(d_ecpr)s<issuer>)."

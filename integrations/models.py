@@ -298,6 +298,9 @@ INBOUND_REASON_LABELS = {
     "message.patient_municipality_unknown": gettext_noop(
         "The citizen lives in a municipality the acute function does not serve"
     ),
+    "message.patient_municipality_ambiguous": gettext_noop(
+        "The citizen is given more than one municipality of residence"
+    ),
     "record.patient_unknown": gettext_noop("The citizen is not known to the platform"),
     "record.psychiatric_diagnosis": gettext_noop(
         "Holds a psychiatric diagnosis, which is not shared (R2)"

@@ -17,7 +17,7 @@ from consent.fhir.datatypes import instant
 from core.deaths import death_time_missing
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
-from core.models import Citizen, Organisation
+from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services import citizen_create
 from integrations.messages import InvalidMessage, patient_identity
 
@@ -62,14 +62,31 @@ def citizen_find(patient: dict[str, Any]) -> Citizen | None:
 
 
 def _municipality(patient: dict[str, Any]) -> Organisation:
-    for extension in patient.get("extension") or []:
-        if extension.get("url") == DK_MUNICIPALITY_EXTENSION:
-            for coding in (extension.get("valueCodeableConcept") or {}).get("coding") or []:
-                org = Organisation.objects.filter(
-                    kind=Organisation.Kind.MUNICIPALITY, municipality_code=coding.get("code")
-                ).first()
-                if org is not None:
-                    return org
+    codes = {
+        str(coding.get("code") or "")
+        for extension in patient.get("extension") or []
+        if extension.get("url") == DK_MUNICIPALITY_EXTENSION
+        for coding in (extension.get("valueCodeableConcept") or {}).get("coding") or []
+        if coding.get("system") in (None, "", MUNICIPALITY_CODE_SYSTEM)
+    }
+    # The municipality decides who serves the citizen and who gets the
+    # hand-back (R1, R11): of two codes, the first one known was taken
+    # silently. Refused as on the FHIR Patient door.
+    if len(codes) > 1:
+        raise InvalidMessage(
+            "message.patient_municipality_ambiguous",
+            "The Patient gives more than one municipality of residence.",
+            field="Patient.extension(dk-core-municipalityCodes)",
+        )
+    org = (
+        Organisation.objects.filter(
+            kind=Organisation.Kind.MUNICIPALITY, municipality_code=next(iter(codes))
+        ).first()
+        if codes
+        else None
+    )
+    if org is not None:
+        return org
     raise InvalidMessage(
         "message.patient_municipality_unknown",
         "The Patient's municipality code is missing or unknown.",

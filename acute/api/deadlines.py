@@ -3,6 +3,7 @@ figures on deadlines met (aggregates only)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpResponse
@@ -123,9 +124,19 @@ class WarningAcknowledgeView(APIView):
         return Response({"id": warning.pk, "acknowledged_at": warning.acknowledged_at})
 
 
+class FiguresDateField(serializers.DateField):
+    """A date of the figures read by the page's parser
+    (:func:`acute.selectors.figures_date`): ``YYYY-MM-DD`` only."""
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        if not isinstance(value, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return selectors.figures_date(value, field=str(self.field_name))
+
+
 class FiguresIn(serializers.Serializer[Any]):
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = FiguresDateField()
+    end = FiguresDateField()
     period = serializers.ChoiceField(choices=["day", "month"], default="day")
     output = serializers.ChoiceField(choices=["json", "csv"], default="json")
 

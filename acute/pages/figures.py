@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from acute import selectors as acute_selectors
 from acute.models import Outcome, Urgency
-from core.errors import InvalidInput, PlatformError
+from core.errors import PlatformError
 from core.models import Role
 from core.pages import bar_chart, page_actor, render_page
 from core.permissions import page
@@ -47,11 +47,11 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
         fields = ()
     for name, default in fields:
         try:
-            dates[name] = dt.date.fromisoformat(typed[name]) if typed[name] else default
-        except ValueError:
-            refused.append(
-                InvalidInput("figures.date_invalid", _("Dates as YYYY-MM-DD."), field=name)
+            dates[name] = (
+                acute_selectors.figures_date(typed[name], field=name) if typed[name] else default
             )
+        except PlatformError as invalid:
+            refused.append(invalid)
     if refused:
         acute_selectors.figures_refused(
             actor=page_actor(request), reason_code=refused[0].code, field=refused[0].field

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -74,6 +75,25 @@ def _within_years(*, start: dt.date, end: dt.date) -> None:
                 "The dates must lie in the years 2000 to 2100.",
                 field=name,
             )
+
+
+# The one form of a date the figures take, on the API and the page alike:
+# ``fromisoformat`` alone also reads ``20260101`` and ``2026-W01-1``, and DRF's
+# date field ``2026-1-1`` and full-width digits, so one form was answered on one
+# door and refused on the other.
+_FIGURES_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def figures_date(raw: str, *, field: str) -> dt.date:
+    """A date of the figures as typed: ``YYYY-MM-DD`` in ASCII digits, a real
+    day, nothing else (``figures.date_invalid``, naming the field, never what
+    was typed)."""
+    if _FIGURES_DATE.fullmatch(raw):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise InvalidInput("figures.date_invalid", "Dates as YYYY-MM-DD.", field=field)
 
 
 def figures_params_once(params: Mapping[str, Sequence[str]]) -> None:

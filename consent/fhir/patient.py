@@ -170,16 +170,24 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
             field="address",
         )
     latitude, longitude = _geolocation(address)
-    municipality = next(
-        (
-            str(c.get("code") or "")
-            for e in body.get("extension") or []
-            if e.get("url") == DK_MUNICIPALITY_EXTENSION
-            for c in codings(e.get("valueCodeableConcept"))
-            if c.get("system") == MUNICIPALITY_CODE_SYSTEM
-        ),
-        "",
-    )
+    municipalities = {
+        str(c.get("code") or "")
+        for e in body.get("extension") or []
+        if e.get("url") == DK_MUNICIPALITY_EXTENSION
+        for c in codings(e.get("valueCodeableConcept"))
+        if c.get("system") == MUNICIPALITY_CODE_SYSTEM
+    }
+    # The municipality decides who serves the citizen and who gets the
+    # hand-back (R1, R11): of two codes, the first given was taken silently.
+    if len(municipalities) > 1:
+        raise InvalidInput(
+            "patient.municipality_ambiguous",
+            f"A citizen lives in one municipality: give one code in {MUNICIPALITY_CODE_SYSTEM} "
+            f"in the extension {DK_MUNICIPALITY_EXTENSION}.",
+            field="extension",
+            params={"extension": DK_MUNICIPALITY_EXTENSION, "system": MUNICIPALITY_CODE_SYSTEM},
+        )
+    municipality = next(iter(municipalities), "")
     if not municipality:
         raise InvalidInput(
             "patient.municipality_required",

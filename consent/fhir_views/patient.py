@@ -26,6 +26,8 @@ from core.cpr import (
     CPR_SYSTEM,
     D_ECPR_SYSTEM_PREFIX,
     X_ECPR_SYSTEM,
+    ReplacementCpr,
+    cpr_facts,
     is_replacement_cpr_system,
     normalise_replacement_cpr,
 )
@@ -137,10 +139,31 @@ class PatientResource(FHIRResource):
         if in_url or ("identifier" not in asked.body_params and selectors.cpr_in_query(query)):
             raise selectors.patient_search_refused_in_url(actor=asked.actor, purpose=asked.purpose)
         super().check_params(asked, query)
+        # Every parameter is read here, before the search, so that a refused
+        # one is recorded as a refused search (R9) like the others.
+        if "identifier" not in asked.body_params:
+            selectors.parse_patient_search(query)
+            return
+        _cpr_asked(str(query.get("identifier", "")))
+        rest = query.copy()
+        rest.pop("identifier", None)
+        # A CPR number names one citizen: answered by it alone, ``name=…``,
+        # ``_sort`` or a misspelt parameter beside it were silently dropped
+        # and the citizen shown whatever else was asked.
+        beside = selectors.parse_patient_search(rest)
+        if beside.names or beside.ids is not None:
+            raise InvalidInput(
+                "search.identifier_alone",
+                "A CPR number names one citizen: identifier is searched alone "
+                "(with _count, _offset or _summary at most).",
+                field=(beside.names or ["_id"])[0],
+            )
 
     def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
         if "identifier" in asked.body_params:
-            return self._by_cpr(asked, str(query.get("identifier", "")))
+            by_cpr = self._by_cpr(asked, str(query.get("identifier", "")))
+            # The page asked for: ``_count=0`` is the total alone.
+            return Found(by_cpr.resources[offset : offset + count], by_cpr.total, link_params={})
         found, total = selectors.patient_search(
             actor=asked.actor,
             params=selectors.parse_patient_search(query),
@@ -151,33 +174,40 @@ class PatientResource(FHIRResource):
         return Found(found, total)
 
     def _by_cpr(self, asked: Asked, raw: str) -> Found:
-        system, _, value = raw.rpartition("|")
-        replacement = None
-        if is_replacement_cpr_system(system):
-            # A replacement CPR is searched as a CPR number is (DK-core x-ecpr / d-ecpr).
-            try:
-                replacement = normalise_replacement_cpr(value, system)
-            except InvalidInput as exc:
-                raise InvalidInput(
-                    exc.code, exc.message, field="identifier", params=exc.params
-                ) from None
-        elif system not in ("", CPR_SYSTEM) or not (is_digits(value) and len(value) == 10):
-            raise InvalidInput(
-                "search.identifier_invalid",
-                f"identifier is {CPR_SYSTEM}|<10 digits>, or a replacement CPR as "
-                f"{X_ECPR_SYSTEM}|<X-eCPR> or {D_ECPR_SYSTEM_PREFIX}<issuer>|<D-eCPR>, "
-                "in the form body.",
-                field="identifier",
-                params={"cpr": CPR_SYSTEM, "x_ecpr": X_ECPR_SYSTEM, "d_ecpr": D_ECPR_SYSTEM_PREFIX},
-            )
+        cpr, replacement = _cpr_asked(raw)
         found = selectors.patient_search_by_cpr(
             actor=asked.actor,
-            cpr=None if replacement else value,
+            cpr=cpr,
             replacement=replacement,
             purpose=asked.purpose,
         )
         # The links never repeat the number.
         return Found(found, len(found), link_params={})
+
+
+def _cpr_asked(raw: str) -> tuple[str | None, ReplacementCpr | None]:
+    """The CPR number or replacement CPR a search's ``identifier`` gives
+    (``[system|]value``), refused when it cannot be one: a number whose first
+    six digits are no date names nobody, and is refused as at registration
+    (``cpr.invalid``), never answered "no such citizen"."""
+    system, _, value = raw.rpartition("|")
+    try:
+        if is_replacement_cpr_system(system):
+            # A replacement CPR is searched as a CPR number is (DK-core x-ecpr / d-ecpr).
+            return None, normalise_replacement_cpr(value, system)
+        if system in ("", CPR_SYSTEM) and is_digits(value) and len(value) == 10:
+            cpr_facts(value)
+            return value, None
+    except InvalidInput as exc:
+        raise InvalidInput(exc.code, exc.message, field="identifier", params=exc.params) from None
+    raise InvalidInput(
+        "search.identifier_invalid",
+        f"identifier is {CPR_SYSTEM}|<10 digits>, or a replacement CPR as "
+        f"{X_ECPR_SYSTEM}|<X-eCPR> or {D_ECPR_SYSTEM_PREFIX}<issuer>|<D-eCPR>, "
+        "in the form body.",
+        field="identifier",
+        params={"cpr": CPR_SYSTEM, "x_ecpr": X_ECPR_SYSTEM, "d_ecpr": D_ECPR_SYSTEM_PREFIX},
+    )
 
 
 class PatientTypeView(ResourceSearchView):

@@ -185,3 +185,37 @@ def test_an_analyst_cannot_have_a_period_given_twice_read_as_months(coordinator)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "figures.param_repeated"
     assert _refusals(analyst) == [("figures.param_repeated", "analysis")]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "2026-1-1",
+        "\uff12\uff10\uff12\uff16-01-01",
+        "20260101",
+        "2026-W01-1",
+        "2026-02-30",
+        " 2026-01-01",
+    ],
+)
+def test_the_api_takes_a_date_in_the_one_form_the_page_takes(coordinator, typed):
+    """The API read ``2026-1-1`` and full-width digits (and the page
+    ``20260101`` and ``2026-W01-1``) that the other door refused: one parser
+    for both, ``YYYY-MM-DD`` only, refused by name and recorded as refused."""
+    client = f.client_for(coordinator)
+    api = client.get(
+        "/api/acute/figures", {"start": typed, "end": "2026-01-31"}, HTTP_ACCEPT_LANGUAGE="da"
+    )
+    assert api.status_code == 400
+    error = api.json()["error"]
+    assert (error["code"], error["field"]) == ("figures.date_invalid", "start")
+    assert error["message"] == "Datoer som ÅÅÅÅ-MM-DD."
+    web = Client()
+    f.log_in(web, coordinator)
+    page = web.get("/coordinator/figures/", {"start": typed, "end": "2026-01-31"})
+    assert page.status_code == 400
+    assert _refusals(coordinator) == [
+        ("figures.date_invalid", "operations"),
+        ("figures.date_invalid", "operations"),
+    ]
+    assert client.get("/api/acute/figures?start=2026-01-01&end=2026-01-31").status_code == 200

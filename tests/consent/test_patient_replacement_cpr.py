@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from consent.audit.models import AuditEntry
 from core.cpr import X_ECPR_SYSTEM
 from core.models import Citizen
@@ -78,3 +80,29 @@ def test_r1_search_by_replacement_cpr_in_the_body_finds_her_own_citizen_only(
 
     malformed = nurse.post("/fhir/Patient/_search", {"identifier": f"{X_ECPR_SYSTEM}|0703928VJ4"})
     assert malformed.status_code == 400 and issue_code(malformed) == "replacement_cpr.invalid"
+
+
+@pytest.mark.parametrize("own_extension", [True, False])
+def test_r1_a_patient_given_two_municipalities_is_refused_not_registered_in_the_first(
+    world: World, own_extension: bool
+) -> None:
+    """The municipality decides who serves the citizen and who gets the
+    hand-back (R1, R11): 157 and 159 (two extensions, or two codings of one)
+    were registered as 157 without a word. Refused naming the rule; the same
+    code given twice is one municipality."""
+    f.municipality("159")
+    body = bodies.patient("0212711234")
+    extension = body["extension"][0]
+    coding = {"system": "urn:oid:1.2.208.176.1.3", "code": "159"}
+    if own_extension:
+        body["extension"].append({**extension, "valueCodeableConcept": {"coding": [coding]}})
+    else:
+        extension["valueCodeableConcept"]["coding"].append(coding)
+    response = post(f.client_for(world.coordinator), "/fhir/Patient", body)
+    assert response.status_code == 400
+    assert issue_code(response) == "patient.municipality_ambiguous"
+    assert not Citizen.objects.filter(cpr="0212711234").exists()
+
+    twice = bodies.patient("0212721234")
+    twice["extension"].append(twice["extension"][0])
+    assert post(f.client_for(world.coordinator), "/fhir/Patient", twice).status_code == 201

@@ -221,3 +221,71 @@ def test_bad_search_parameters_are_a_400_operation_outcome(
     response = f.client_for(named.nurse).get(f"/fhir/Patient?{query}")
     assert response.status_code == 400, response.content
     assert issue_code(response) == code
+
+
+def _refused_searches(member: Any) -> list[str]:
+    return list(
+        AuditEntry.objects.filter(
+            actor_user_id=member.user_id, resource_type="Patient", outcome="denied"
+        ).values_list("reason_code", flat=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("beside", "code"),
+    [
+        ({"name": "Zzz"}, "search.identifier_alone"),
+        ({"birthdate": "1901-01-01"}, "search.identifier_alone"),
+        ({"_sort": "name"}, "search.param_unknown"),
+        ({"famly": "Hansen"}, "search.param_unknown"),
+    ],
+)
+def test_r9_a_cpr_search_with_more_beside_it_is_refused_not_answered_by_the_number_alone(
+    named: World, beside: dict[str, str], code: str
+) -> None:
+    """Searched by CPR number in the body, the other parameters were dropped:
+    ``name=Zzz`` beside her number still showed her, and ``_sort`` or a
+    misspelt parameter went unnoticed (the same on GET is refused). Refused
+    by name, and recorded as a refused search (R9)."""
+    nurse = f.client_for(named.nurse)
+    response = nurse.post(
+        "/fhir/Patient/_search", {"identifier": f"{CPR_SYSTEM}|{named.person.cpr}", **beside}
+    )
+    assert response.status_code == 400
+    assert issue_code(response) == code
+    assert named.person.cpr not in response.content.decode()
+    assert _refused_searches(named.nurse) == [code]
+
+
+def test_a_cpr_search_answers_the_page_asked_for(named: World) -> None:
+    nurse = f.client_for(named.nurse)
+    total_only = nurse.post(
+        "/fhir/Patient/_search", {"identifier": named.person.cpr, "_count": "0"}
+    )
+    assert total_only.status_code == 200
+    assert total_only.json()["total"] == 1
+    assert "entry" not in total_only.json()
+    assert _ids(nurse.post("/fhir/Patient/_search", {"identifier": named.person.cpr})) == [
+        str(named.person.pk)
+    ]
+
+
+@pytest.mark.parametrize("number", ["3213011234", "0113991234", "0101354000"])
+def test_r9_a_number_that_cannot_be_a_cpr_number_is_refused_not_found_empty(
+    named: World, number: str
+) -> None:
+    """Ten digits whose first six are no date (or a birth date to come) name
+    nobody: refused as at registration (``cpr.invalid``), never answered as
+    "no such citizen", and recorded as a refused search."""
+    nurse = f.client_for(named.nurse)
+    response = nurse.post("/fhir/Patient/_search", {"identifier": f"{CPR_SYSTEM}|{number}"})
+    assert response.status_code == 400
+    assert issue_code(response) == "cpr.invalid"
+    assert number not in response.content.decode()
+    assert _refused_searches(named.nurse) == ["cpr.invalid"]
+
+
+def test_r9_a_get_search_refused_for_its_parameter_is_recorded(named: World) -> None:
+    response = f.client_for(named.nurse).get("/fhir/Patient?name=Hansen&_sort=name")
+    assert response.status_code == 400 and issue_code(response) == "search.param_unknown"
+    assert _refused_searches(named.nurse) == ["search.param_unknown"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.errors import InvalidInput
 from core.fhir.patient import patient_resource
 from core.models import Citizen
+from integrations.messages import InvalidMessage
 from integrations.patients import citizen_find_or_register
 from tests import factories as f
 from tests.integrations.helpers import IMPOSSIBLE_DEATHS, new_citizen_patient
@@ -63,3 +64,36 @@ def test_a_death_in_a_message_about_a_known_citizen_registers_none() -> None:
     assert citizen_find_or_register(patient) == known
     known.refresh_from_db()
     assert known.deceased_at is None
+
+
+def _second_municipality(patient: dict[str, object], code: str, *, own_extension: bool) -> None:
+    extensions = patient["extension"]
+    assert isinstance(extensions, list)
+    municipality = next(e for e in extensions if "municipalityCodes" in e["url"])
+    coding = {"system": "urn:oid:1.2.208.176.1.3", "code": code}
+    if own_extension:
+        extensions.append({**municipality, "valueCodeableConcept": {"coding": [coding]}})
+    else:
+        municipality["valueCodeableConcept"]["coding"].append(coding)
+
+
+@pytest.mark.parametrize("own_extension", [True, False])
+def test_r1_a_new_citizen_given_two_municipalities_is_not_registered_in_the_first(
+    own_extension: bool,
+) -> None:
+    """The municipality decides who serves her and who gets the hand-back
+    (R1, R11): of 157 and 159 the first was taken silently. Refused as on
+    the FHIR Patient door, nothing registered; the same code twice is one."""
+    f.municipality("159")
+    cpr, patient = new_citizen_patient()
+    _second_municipality(patient, "159", own_extension=own_extension)
+
+    with pytest.raises(InvalidMessage) as refused:
+        citizen_find_or_register(patient)
+
+    assert refused.value.code == "message.patient_municipality_ambiguous"
+    assert not Citizen.objects.filter(cpr=cpr).exists()
+
+    cpr, patient = new_citizen_patient()
+    _second_municipality(patient, "157", own_extension=own_extension)
+    assert citizen_find_or_register(patient).municipality.municipality_code == "157"
