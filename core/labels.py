@@ -63,6 +63,12 @@ REASONS: dict[str, Promise] = {
     "citizen_mismatch": pgettext_lazy(REASON_CONTEXT, "id and CPR number of two citizens"),
     "consent_administration": pgettext_lazy(REASON_CONTEXT, "consent administration"),
     "consent.own_refusal": pgettext_lazy(REASON_CONTEXT, "a refusal naming the recorder herself"),
+    "consent.own_organisation_refusal": pgettext_lazy(
+        REASON_CONTEXT, "a refusal naming the recorder's own organisation"
+    ),
+    "consent.lifted_under_break_glass": pgettext_lazy(
+        REASON_CONTEXT, "a refusal lifted under break-the-glass"
+    ),
     "cpr_in_url": pgettext_lazy(REASON_CONTEXT, "CPR number in the address"),
     "hold_override": pgettext_lazy(REASON_CONTEXT, "sent despite admission"),
     "import_from_source": pgettext_lazy(REASON_CONTEXT, "received from the source system"),

@@ -204,6 +204,12 @@ FIXED = (
     gettext_noop(
         "The citizen's refusal names you: another member of staff records its withdrawal or a consent that lifts it."
     ),
+    gettext_noop(
+        "The citizen's refusal names your organisation: someone outside it records its withdrawal or a consent that lifts it."
+    ),
+    gettext_noop(
+        "Break-the-glass opens the record for a short time; it does not lift the citizen's refusal. Staff with a care relationship record the citizen's change."
+    ),
     gettext_noop("The id in the body differs from the URL."),
     gettext_noop("The body of an update must carry the id in the URL."),
     gettext_noop(

@@ -68,10 +68,17 @@ def _break_glass_details(entry: AuditEntry) -> list[dict[str, str]]:
     glass_id = (entry.detail or {}).get("break_glass_id")
     if glass_id is None:
         return []
-    return [
+    details = [
         {"type": "break-glass-id", "valueString": str(glass_id)},
         {"type": "break-glass-reason", "valueString": break_glass_reason(entry) or ""},
     ]
+    if entry.action == Action.BREAK_GLASS:
+        # The override itself also states its basis and its time limit (R4).
+        detail = entry.detail or {}
+        for kind, key in (("break-glass-basis", "basis"), ("break-glass-expires", "expires_at")):
+            if isinstance(detail.get(key), str):
+                details.append({"type": kind, "valueString": detail[key]})
+    return details
 
 
 def disclosure_recipient_id(entry: AuditEntry) -> int | None:

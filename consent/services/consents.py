@@ -102,6 +102,53 @@ class OwnRefusal(Forbidden):
         )
 
 
+class OwnOrganisationRefusal(Forbidden):
+    """A citizen's refusal of a whole organisation (with its sub-units, if it
+    says so) is not lifted from inside it either: a member would otherwise
+    withdraw it, or record a consent reaching her, and read on at once. Someone
+    outside the organisation records the citizen's change, or she breaks the
+    glass (R4)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "consent.own_organisation_refusal",
+            "The citizen's refusal names your organisation: someone outside it records "
+            "its withdrawal or a consent that lifts it.",
+        )
+
+
+class LiftedUnderBreakGlass(Forbidden):
+    """Break-the-glass lets a clinician without a care relationship read for a
+    few minutes (R4); it does not let her lift a refusal for good. A consent,
+    or the withdrawal of a refusal, recorded under the override alone would
+    outlast its time limit and open the record to others with none of its
+    reason and flag: staff with a care relationship record the citizen's
+    change. A further refusal, or the withdrawal of a consent, she records."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "consent.lifted_under_break_glass",
+            "Break-the-glass opens the record for a short time; it does not lift the "
+            "citizen's refusal. Staff with a care relationship record the citizen's change.",
+        )
+
+
+def _check_not_lifted_under_break_glass(
+    *,
+    decision: Decision,
+    parsed: ParsedConsent | None = None,
+    directive: ConsentDirective | None = None,
+) -> None:
+    """Refuse a write that would lift a refusal when only an open override
+    let the recorder at the citizen (:class:`LiftedUnderBreakGlass`)."""
+    if not decision.break_glass_id:
+        return
+    if parsed is not None and parsed.provision == ConsentDirective.Provision.PERMIT:
+        raise LiftedUnderBreakGlass()
+    if directive is not None and directive.provision == ConsentDirective.Provision.DENY:
+        raise LiftedUnderBreakGlass()
+
+
 def _purposes_meet(one: list[str], other: list[str]) -> bool:
     """Whether two directives' purposes overlap (none named: every purpose)."""
     return not one or not other or bool(set(one) & set(other))
@@ -120,6 +167,45 @@ def _refusals_naming(user: User, citizen_id: int) -> list[ConsentDirective]:
     )
 
 
+def _organisation_reach(organisation: Organisation) -> set[int]:
+    """The organisation and every one above it: a refusal of any of them with
+    its sub-units reaches a member of ``organisation``."""
+    reach, parent = {organisation.pk}, organisation.parent_id
+    while parent is not None and parent not in reach:
+        reach.add(parent)
+        parent = Organisation.objects.filter(pk=parent).values_list("parent_id", flat=True).first()
+    return reach
+
+
+def _names_organisation_of(directive: ConsentDirective, organisation: Organisation | None) -> bool:
+    """Whether a refusal names the recorder's organisation (or, with its
+    sub-units, one above it), whatever else it names."""
+    if organisation is None:
+        return False
+    named = set(directive.recipient_organisations.values_list("pk", flat=True))
+    if not named:
+        return False
+    if directive.include_sub_units:
+        return bool(named & _organisation_reach(organisation))
+    return organisation.pk in named
+
+
+def _refusals_of_organisation(
+    organisation: Organisation | None, citizen_id: int
+) -> list[ConsentDirective]:
+    """The citizen's refusals not withdrawn nor ended that name the
+    recorder's organisation (:func:`_names_organisation_of`)."""
+    if organisation is None:
+        return []
+    candidates = ConsentDirective.objects.filter(
+        citizen_id=citizen_id,
+        provision=ConsentDirective.Provision.DENY,
+        withdrawal__isnull=True,
+        recipient_organisations__in=_organisation_reach(organisation),
+    ).filter(Q(period_end__isnull=True) | Q(period_end__gt=timezone.now()))
+    return [d for d in candidates.distinct() if _names_organisation_of(d, organisation)]
+
+
 def _permit_reaches(parsed: ParsedConsent, actor: Actor) -> bool:
     """Whether a consent as sent would cover the recorder (as
     :func:`consent.gate.directive_covers` reads a stored one)."""
@@ -132,11 +218,7 @@ def _permit_reaches(parsed: ParsedConsent, actor: Actor) -> bool:
         return False
     if not parsed.include_sub_units:
         return organisation.pk in parsed.organisation_ids
-    reach, parent = {organisation.pk}, organisation.parent_id
-    while parent is not None and parent not in reach:
-        reach.add(parent)
-        parent = Organisation.objects.filter(pk=parent).values_list("parent_id", flat=True).first()
-    return bool(reach & set(parsed.organisation_ids))
+    return bool(_organisation_reach(organisation) & set(parsed.organisation_ids))
 
 
 def _check_not_own_refusal(
@@ -146,18 +228,21 @@ def _check_not_own_refusal(
     parsed: ParsedConsent | None = None,
     directive: ConsentDirective | None = None,
 ) -> None:
-    """Refuse the recorder whose own refusal the write would lift
-    (:class:`OwnRefusal`): the withdrawal of a refusal naming her, or a
-    consent reaching her while one naming her stands, for a purpose it covers."""
+    """Refuse the recorder whose own refusal the write would lift: the
+    withdrawal of a refusal naming her (:class:`OwnRefusal`) or her
+    organisation (:class:`OwnOrganisationRefusal`), or a consent reaching her
+    while such a refusal stands, for a purpose it covers. A refusal of
+    everyone is still withdrawn by whoever records the citizen's word."""
     user = actor.user
     if user is None:
         return
     if directive is not None:
-        if (
-            directive.provision == ConsentDirective.Provision.DENY
-            and directive.recipient_users.filter(pk=user.pk).exists()
-        ):
+        if directive.provision != ConsentDirective.Provision.DENY:
+            return
+        if directive.recipient_users.filter(pk=user.pk).exists():
             raise OwnRefusal()
+        if _names_organisation_of(directive, actor.organisation):
+            raise OwnOrganisationRefusal()
         return
     if parsed is None or parsed.provision != ConsentDirective.Provision.PERMIT:
         return
@@ -168,6 +253,11 @@ def _check_not_own_refusal(
         for refusal in _refusals_naming(user, citizen_id)
     ):
         raise OwnRefusal()
+    if any(
+        _purposes_meet(parsed.purposes, refusal.purposes)
+        for refusal in _refusals_of_organisation(actor.organisation, citizen_id)
+    ):
+        raise OwnOrganisationRefusal()
 
 
 def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> ConsentDirective:
@@ -214,7 +304,8 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
     decision = citizen.gate_decision  # type: ignore[attr-defined]
     try:
         _check_not_own_refusal(actor=actor, citizen_id=citizen.pk, parsed=parsed)
-    except OwnRefusal as exc:
+        _check_not_lifted_under_break_glass(decision=decision, parsed=parsed)
+    except (OwnRefusal, OwnOrganisationRefusal, LiftedUnderBreakGlass) as exc:
         audit_denied(
             actor=actor,
             action=Action.CREATE,
@@ -286,6 +377,7 @@ def consent_withdraw(
             if ConsentWithdrawal.objects.filter(directive=directive).exists():
                 raise Conflict("consent.already_withdrawn", "This directive is already withdrawn.")
             _check_not_own_refusal(actor=actor, citizen_id=citizen.pk, directive=directive)
+            _check_not_lifted_under_break_glass(decision=decision, directive=directive)
             ConsentWithdrawal.objects.create(
                 directive=directive,
                 given_how=given_how,
@@ -300,7 +392,13 @@ def consent_withdraw(
                 directive=directive,
                 detail={"withdrawn": True},
             )
-    except (InvalidInput, Conflict, OwnRefusal) as exc:
+    except (
+        InvalidInput,
+        Conflict,
+        OwnRefusal,
+        OwnOrganisationRefusal,
+        LiftedUnderBreakGlass,
+    ) as exc:
         # Refused after the gate let the actor at the directive: still an
         # attempt on the citizen's refusals, on her log (R9), as a refused
         # Consent is; recorded once the withdrawal's transaction is undone.

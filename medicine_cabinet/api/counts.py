@@ -42,6 +42,7 @@ from medicine_cabinet.models import (
     CountReason,
     StockCount,
 )
+from medicine_cabinet.refusals import MOVES_STOCK
 
 # --- counts --------------------------------------------------------------------------------
 
@@ -162,6 +163,9 @@ class ApproveInput(serializers.Serializer[Any]):
 
 class CountApproveView(APIView):
     permission_classes = [roles(OFFICER)]
+    # The approval books the count's variances as stock movements: another
+    # role asking for it tried to move stock, and is recorded as such (R9).
+    concerns = MOVES_STOCK
 
     @extend_schema(
         operation_id="cabinet_counts_approve", request=ApproveInput, responses={200: CountOut}

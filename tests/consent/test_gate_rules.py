@@ -132,7 +132,13 @@ def test_r4_a_refusal_given_after_a_consent_stands(world: World) -> None:
     found = client.get(f"/fhir/Condition?patient={world.person.pk}").json()
     assert found["total"] == 0 and not found.get("entry")
     assert reads(world.physician, world.person)  # the refusal names the acute function only
-    _refuse(world, kind="permit", organisations=[world.acute.pk])
+    # Recorded outside the acute function: its own members do not lift its refusal.
+    response = post(
+        f.client_for(world.physician),
+        "/fhir/Consent",
+        bodies.refusal(world.person.pk, kind="permit", organisations=[world.acute.pk]),
+    )
+    assert response.status_code == 201, response.content
     assert reads(world.nurse, world.person)
     assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 200
 

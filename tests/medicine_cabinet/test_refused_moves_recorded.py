@@ -218,3 +218,24 @@ def test_a_nurse_wasting_or_removing_from_the_cabinet_is_refused_and_recorded(
             (nurse.user_id, "cabinet.officer_only", "StockMovement", "create", "operations")
         ], endpoint
     assert Movement.objects.filter(lot=lot).count() == 1
+
+
+@pytest.mark.parametrize("role", [Role.ACUTE_NURSE, *REFUSED_EVERYWHERE])
+def test_a_role_refused_a_count_approval_is_recorded_as_a_refused_movement(
+    role, acute, officer, cabinet, paracetamol
+):
+    """Approving a count books its variances as stock movements: another
+    role asking for it tried to move stock, recorded as the other doors' are."""
+    receive(officer, cabinet, paracetamol, "20")
+    count = services.count_start(actor=actor(officer), location=cabinet)
+    other = f.staff(role, acute)
+    before = _last_entry()
+
+    refused = f.client_for(other).post(f"/api/cabinet/counts/{count.pk}/approve", {}, format="json")
+
+    assert refused.status_code == 403
+    assert _denied_since(before) == [
+        (other.user_id, "role_not_permitted", "StockMovement", "create", "operations")
+    ]
+    count.refresh_from_db()
+    assert count.status == count.Status.OPEN
