@@ -159,6 +159,15 @@ def required_text(
     return cleaned
 
 
+def text_at_most(text: str, most: int, *, code: str, field: str, message: str) -> str:
+    """``text`` if it has at most ``most`` characters. A longer one is refused
+    with ``code`` on ``field``, naming the limit (``params["max"]``), and never
+    cut short: what is kept would not be what was written."""
+    if len(text) > most:
+        raise InvalidInput(code, message, field=field, params={"max": most})
+    return text
+
+
 # --- decimals bounded to what their column stores ------------------------------
 
 # A number as a person or a client writes it: no NaN, no Infinity, no hex, and

@@ -75,19 +75,8 @@ class MedicineForm(forms.ModelForm):
 @admin.register(Medicine)
 class MedicineAdmin(ConfigurationAdmin):
     form = MedicineForm
-    list_display = [
-        "atc_code",
-        "name",
-        "strength",
-        "form",
-        "unit",
-        "amount_per_unit",
-        "amount_unit",
-        "dispensing",
-        "dependence_forming",
-        "minimum_stock",
-        "is_active",
-    ]
+    # The list shows what the form edits, but for the package size.
+    list_display = [name for name in MedicineForm.Meta.fields if name != "package_size"]
     list_filter = ["dispensing", "dependence_forming", "is_active"]
     search_fields = ["atc_code", "name"]
 

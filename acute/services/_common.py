@@ -18,9 +18,9 @@ from consent.fhir import judge_free_text
 from consent.models import CareRelationship
 from consent.services import care_relationship_open
 from core.actors import Actor
-from core.errors import InvalidInput, PlatformError
+from core.errors import PlatformError
 from core.models import Citizen, Organisation
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, text_at_most
 
 # The care relationships an episode (the acute function) and a visit (the
 # nurse) open are found again by these sources when they end.
@@ -39,14 +39,13 @@ REFERRAL_TEXT_LIMIT = 4000
 
 def text_within_limit(text: str, *, field: str) -> str:
     """``text`` if it is at most :data:`VISIT_TEXT_LIMIT` characters, else refused."""
-    if len(text) > VISIT_TEXT_LIMIT:
-        raise InvalidInput(
-            "visit.text_too_long",
-            f"Write {field} in at most {VISIT_TEXT_LIMIT} characters.",
-            field=field,
-            params={"max": VISIT_TEXT_LIMIT},
-        )
-    return text
+    return text_at_most(
+        text,
+        VISIT_TEXT_LIMIT,
+        code="visit.text_too_long",
+        field=field,
+        message=f"Write {field} in at most {VISIT_TEXT_LIMIT} characters.",
+    )
 
 
 def free_text_judged(

@@ -23,10 +23,10 @@ from consent.audit.services import Action
 from consent.fhir import judge_free_text
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput, PreconditionFailed
+from core.errors import Conflict, PreconditionFailed
 from core.messages import lowercase
 from core.models import Citizen
-from core.validation import required_text
+from core.validation import required_text, text_at_most
 
 REFERRAL_CITIZEN_DECEASED = "referral.citizen_deceased"
 # R2 on the reason for declining, which goes back to the referrer.
@@ -128,14 +128,13 @@ def _decline_reason(reason: str) -> str:
         field="reason",
         message="Give the reason for declining; it is sent to the referrer.",
     )
-    if len(reason) > REFERRAL_TEXT_LIMIT:
-        raise InvalidInput(
-            "referral.decline_reason_too_long",
-            f"Write the reason in at most {REFERRAL_TEXT_LIMIT} characters.",
-            field="reason",
-            params={"max": REFERRAL_TEXT_LIMIT},
-        )
-    return reason
+    return text_at_most(
+        reason,
+        REFERRAL_TEXT_LIMIT,
+        code="referral.decline_reason_too_long",
+        field="reason",
+        message=f"Write the reason in at most {REFERRAL_TEXT_LIMIT} characters.",
+    )
 
 
 def _triage(

@@ -16,7 +16,13 @@ from consent.gate import CLINICAL_ROLES
 from core.api import actor_of
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.gate import current_gate
-from core.fhir.resources import FHIR_ID, ResourceReadView, purpose_or_refused
+from core.fhir.resources import (
+    FHIR_ID,
+    READ,
+    ResourceReadView,
+    check_read_params,
+    purpose_or_refused,
+)
 from core.models import Role
 from core.permissions import roles
 from core.validation import is_digits
@@ -47,6 +53,34 @@ def stated_purpose(
         resource_id=resource_id,
         citizen=citizen,
     )
+
+
+def read_purpose(
+    request: Request,
+    *,
+    resource_type: str,
+    resource_id: str,
+    citizen: Callable[[], int | None],
+) -> str:
+    """The purpose a read of one resource states (:func:`stated_purpose`), once
+    its query parameters are checked: one the read does not serve is refused
+    and the attempt recorded (:func:`core.fhir.resources.check_read_params`)."""
+    purpose = stated_purpose(
+        request,
+        action=READ,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        citizen=citizen,
+    )
+    check_read_params(
+        request,
+        actor=actor_of(request),
+        purpose=purpose,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        citizen=citizen,
+    )
+    return purpose
 
 
 def citizen_in_path(raw: str) -> int | None:

@@ -16,6 +16,7 @@ from consent.fhir_views.common import (
     VersionedUpdateView,
     citizen_in_path,
     fhir_body,
+    read_purpose,
     stated_purpose,
     update_stated,
 )
@@ -35,7 +36,6 @@ from core.errors import InvalidInput, PlatformError
 from core.fhir.gate import current_gate
 from core.fhir.resources import (
     ANY_STAFF,
-    READ,
     SEARCH,
     Asked,
     FHIRResource,
@@ -246,19 +246,10 @@ class PatientEverythingView(FHIRView):
     permission_classes = [ANY_STAFF]
 
     def get(self, request: Request, citizen_id: str) -> Response:
-        purpose = stated_purpose(
-            request,
-            action=READ,
-            resource_type="Patient",
-            resource_id=citizen_id,
-            citizen=lambda: citizen_in_path(citizen_id),
-        )
         # $everything's start, end, _since, _type and _count are not served:
         # refused, not answered with everything as if they were.
-        check_read_params(
+        purpose = read_purpose(
             request,
-            actor=actor_of(request),
-            purpose=purpose,
             resource_type="Patient",
             resource_id=citizen_id,
             citizen=lambda: citizen_in_path(citizen_id),

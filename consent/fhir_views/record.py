@@ -19,19 +19,18 @@ from consent.fhir_views.common import (
     VersionedUpdateView,
     check_record_type,
     fhir_body,
+    read_purpose,
     stated_purpose,
     update_stated,
 )
 from core.api import actor_of
 from core.fhir.resources import (
     ANY_STAFF,
-    READ,
     Asked,
     FHIRResource,
     Found,
     Param,
     ResourceSearchView,
-    check_read_params,
 )
 from core.fhir.views import FHIRView, base_url
 
@@ -181,20 +180,8 @@ class RecordVersionView(FHIRView):
         def citizen() -> int | None:
             return selectors.record_citizen_id(resource_type=resource_type, resource_id=resource_id)
 
-        purpose = stated_purpose(
-            request,
-            action=READ,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            citizen=citizen,
-        )
-        check_read_params(
-            request,
-            actor=actor_of(request),
-            purpose=purpose,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            citizen=citizen,
+        purpose = read_purpose(
+            request, resource_type=resource_type, resource_id=resource_id, citizen=citizen
         )
         resource, source_name = selectors.record_version_read(
             actor=actor_of(request),

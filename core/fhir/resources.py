@@ -686,37 +686,32 @@ def check_read_params(
     (``action``, what the audit log calls the request), on the log of the
     citizen the request names (``citizen()``, asked only then), if any."""
     unknown = unserved_read_params(request.query_params)
-    if not unknown:
+    if unknown:
+        names = ", ".join(name[:30] for name in unknown)
+        refused = InvalidInput(
+            "read.param_unknown",
+            f"A read answers the whole resource and takes no {names}; "
+            f"it takes {READ_PARAMS_SERVED}.",
+            field=unknown[0][:30],
+            params={"names": names, "supported": READ_PARAMS_SERVED},
+        )
+    else:
         try:
             refuse_unserved_values(request.query_params, READ_PARAM_VALUES)
-        except InvalidInput as refused:
-            current_gate().refuse(
-                actor=actor,
-                action=action,
-                purpose=purpose,
-                resource_type=resource_type,
-                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
-                reason_code=refused.code,
-                citizen_id=citizen(),
-            )
-            raise
-        return
-    names = ", ".join(name[:30] for name in unknown)
+        except InvalidInput as error:
+            refused = error
+        else:
+            return
     current_gate().refuse(
         actor=actor,
         action=action,
         purpose=purpose,
         resource_type=resource_type,
         resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
-        reason_code="read.param_unknown",
+        reason_code=refused.code,
         citizen_id=citizen(),
     )
-    raise InvalidInput(
-        "read.param_unknown",
-        f"A read answers the whole resource and takes no {names}; it takes {READ_PARAMS_SERVED}.",
-        field=unknown[0][:30],
-        params={"names": names, "supported": READ_PARAMS_SERVED},
-    )
+    raise refused
 
 
 class _ResourceView(FHIRView):
