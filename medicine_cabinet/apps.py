@@ -7,8 +7,13 @@ class MedicineCabinetConfig(AppConfig):
     verbose_name = _("Medicine cabinet")
 
     def ready(self) -> None:
+        from acute.clinical.services.orders import DEPENDENCE_FORMING_MARKS
         from core.fhir.resources import register
         from medicine_cabinet.fhir_views import RESOURCES
+        from medicine_cabinet.services.formulary import formulary_marks_dependence_forming
 
         for resource in RESOURCES:
             register(resource)
+        # An order for a medicine the formulary marks §4 is judged §4 (R8).
+        if formulary_marks_dependence_forming not in DEPENDENCE_FORMING_MARKS:
+            DEPENDENCE_FORMING_MARKS.append(formulary_marks_dependence_forming)

@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from acute.clinical import services
 from acute.clinical.forms import order_details_from
 from acute.clinical.models import MedicationOrder, PhysicianAlert
 from acute.clinical.selectors import (
@@ -25,15 +26,6 @@ from acute.clinical.selectors import (
     physician_orders,
     physician_visits,
     visit_access,
-)
-from acute.clinical.services import (
-    medication_order_cancel,
-    medication_order_confirm,
-    medication_order_correct,
-    medication_order_reject,
-    physician_alert_acknowledge,
-    prescription_mark_sent,
-    written_order_record,
 )
 from acute.models import Visit
 from consent.audit.services import Action
@@ -135,14 +127,16 @@ def _own_order_step(
 @page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
 def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
-    return _own_order_step(request, order_id, medication_order_confirm, _("Order confirmed."))
+    return _own_order_step(
+        request, order_id, services.medication_order_confirm, _("Order confirmed.")
+    )
 
 
 @page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
 def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
-        request, order_id, prescription_mark_sent, _("Prescription marked as sent.")
+        request, order_id, services.prescription_mark_sent, _("Prescription marked as sent.")
     )
 
 
@@ -156,7 +150,9 @@ def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
         request,
         order_id,
-        lambda *, actor, order: medication_order_reject(actor=actor, order=order, reason=reason),
+        lambda *, actor, order: services.medication_order_reject(
+            actor=actor, order=order, reason=reason
+        ),
         _("Order rejected. No dose can be given against it."),
     )
 
@@ -171,7 +167,9 @@ def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
         request,
         order_id,
-        lambda *, actor, order: medication_order_cancel(actor=actor, order=order, reason=reason),
+        lambda *, actor, order: services.medication_order_cancel(
+            actor=actor, order=order, reason=reason
+        ),
         _("Order stopped. No further dose can be given against it."),
     )
 
@@ -184,7 +182,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     actor = page_actor(request)
     try:
         alert = alert_access(actor=actor, alert_id=alert_id)
-        physician_alert_acknowledge(actor=actor, alert=alert)
+        services.physician_alert_acknowledge(actor=actor, alert=alert)
     except PlatformError as exc:
         return _orders_page(request, exc)
     messages.success(request, _("Alert marked as seen."))
@@ -243,7 +241,9 @@ def written_order(request: HttpRequest) -> HttpResponse:
         if not visit_id:
             raise InvalidInput("order.visit_required", _("Choose the visit."), field="visit_id")
         visit = visit_access(actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=False)
-        written_order_record(actor=actor, visit=visit, details=order_details_from(request.POST))
+        services.written_order_record(
+            actor=actor, visit=visit, details=order_details_from(request.POST)
+        )
     except PlatformError as exc:
         return _written_form(request, error=exc)
     messages.success(request, _("Written order saved. The nurse can give it now."))
@@ -263,7 +263,7 @@ def order_correct(request: HttpRequest, order_id: int) -> HttpResponse:
     if request.method != "POST":
         return _written_form(request, order=order)
     try:
-        medication_order_correct(
+        services.medication_order_correct(
             actor=actor,
             order=order,
             visit=own_order_visit(order=order),

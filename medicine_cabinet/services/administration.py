@@ -16,7 +16,6 @@ from acute.clinical.services.common import not_before_visit, not_in_future
 from acute.models import Visit
 from consent.audit.services import Action, Purpose, audit_record
 from consent.gate import access_citizen
-from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import (
     Conflict,
@@ -39,6 +38,7 @@ from medicine_cabinet.services.checks import (
     GATE_CATEGORY,
     WitnessCredentials,
     acute_organisation,
+    administration_denied,
     check_divisible_dose,
     check_unit,
     check_usable,
@@ -77,22 +77,6 @@ def _given_before_death(
             "The citizen is registered deceased; no dose is given after her death.",
             field="given_at" if stated else None,
         )
-
-
-def _administration_denied(
-    actor: Actor, citizen_id: int, reason_code: str, detail: dict[str, object]
-) -> None:
-    """A dose refused is a denied attempt (R9), recorded outside the refused
-    write's transaction so the rollback keeps it."""
-    audit_denied(
-        actor=actor,
-        action=Action.CREATE,
-        purpose=Purpose.TREATMENT,
-        citizen_id=citizen_id,
-        resource_type=ADMINISTRATION_RESOURCE,
-        reason_code=reason_code,
-        detail=detail,
-    )
 
 
 def administration_give(
@@ -171,7 +155,7 @@ def administration_give(
         # does not exist, so the answer does not tell that it does.
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.") from None
     if visit.nurse_id != actor.user.pk:
-        _administration_denied(actor, citizen.pk, "visit_not_yours", {"visit": visit.pk})
+        administration_denied(actor, citizen.pk, "visit_not_yours", {"visit": visit.pk})
         raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
     try:
         check_unit(medicine, unit)
@@ -209,7 +193,7 @@ def administration_give(
         # witness, a recalled lot or a time that cannot be true alike. A
         # refused witness is recorded where every witness is judged.
         if not denial_recorded(exc):
-            _administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
+            administration_denied(actor, citizen.pk, exc.code, {"visit": visit.pk, **exc.extra})
         raise
 
 

@@ -301,19 +301,27 @@ def denial_recorded(exc: BaseException) -> bool:
     return bool(getattr(exc, _RECORDED, False))
 
 
+def administration_denied(
+    actor: Actor, citizen_id: int, reason_code: str, detail: dict[str, object]
+) -> None:
+    """A dose refused is a denied attempt (R9), recorded outside the refused
+    write's transaction so the rollback keeps it."""
+    audit_denied(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=Purpose.TREATMENT,
+        citizen_id=citizen_id,
+        resource_type=ADMINISTRATION_RESOURCE,
+        reason_code=reason_code,
+        detail=detail,
+    )
+
+
 def _witness_denied(
     *, actor: Actor, exc: PlatformError, attempt: dict[str, object], citizen_id: int | None
 ) -> None:
     if citizen_id is not None:
-        audit_denied(
-            actor=actor,
-            action=Action.CREATE,
-            purpose=Purpose.TREATMENT,
-            citizen_id=citizen_id,
-            resource_type=ADMINISTRATION_RESOURCE,
-            reason_code=exc.code,
-            detail=attempt,
-        )
+        administration_denied(actor, citizen_id, exc.code, attempt)
     else:
         movement_denied(actor=actor, reason_code=exc.code, detail=attempt)
     setattr(exc, _RECORDED, True)

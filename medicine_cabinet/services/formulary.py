@@ -117,6 +117,13 @@ def check_dependence_forming(
         )
 
 
+def formulary_marks_dependence_forming(atc: str) -> bool:
+    """A line of the formulary with this ATC code is marked §4: the
+    physician's orders for it are judged so too (R8), whatever the rules'
+    list of codes names."""
+    return Medicine.objects.filter(atc_code=atc.strip().upper(), dependence_forming=True).exists()
+
+
 @transaction.atomic
 def medicine_upsert(
     *,

@@ -174,6 +174,17 @@ def not_after_death(
         )
 
 
+def within_visit(
+    when: dt.datetime, visit: Visit, *, actor: Actor, field: str, resource_type: str
+) -> None:
+    """When something was measured, done or ordered on a visit: not in the
+    future, not before the nurse was sent, not after the citizen's registered
+    death."""
+    not_in_future(when, field=field)
+    not_before_visit(when, visit, field=field)
+    not_after_death(when, visit, actor=actor, field=field, resource_type=resource_type)
+
+
 def catalogue_entry(code: str, *, kind: str, field: str) -> TestDefinition:
     test = TestDefinition.objects.filter(code=code, kind=kind, is_active=True).first()
     if test is None:
@@ -232,15 +243,19 @@ def delegation_or_refuse(
 
 
 def physician_by_authorisation(authorisation_id: str) -> Membership | None:
+    """The physician's membership in force now: one that has run out names
+    no one who can confirm the order, so the platform's reminders go to the
+    coordinators instead."""
     if not authorisation_id:
         return None
     return (
-        Membership.objects.select_related("user", "organisation")
+        Membership.objects.in_force()
+        .select_related("user", "organisation")
         .filter(
-            user__authorisation_id=authorisation_id,
+            # An authorisation ID is letters and digits, the same however the
+            # nurse heard and typed them ("0a1b2" is 0A1B2).
+            user__authorisation_id__iexact=authorisation_id,
             role=Role.PHYSICIAN,
-            is_active=True,
-            user__is_active=True,
         )
         .order_by("-is_default", "pk")
         .first()
@@ -263,11 +278,14 @@ def stated_physician_or_refuse(
     ``refusal`` is raised, audited as a denied attempt (R9)."""
     if not authorisation_id:
         return None  # refused with the record's other fields
-    own = actor.user is not None and actor.user.authorisation_id.strip() == authorisation_id
+    own = (
+        actor.user is not None
+        and actor.user.authorisation_id.strip().upper() == authorisation_id.upper()
+    )
     physician = None if own else physician_by_authorisation(authorisation_id)
     if physician is not None:
         return physician
-    holders = User.objects.filter(authorisation_id=authorisation_id)
+    holders = User.objects.filter(authorisation_id__iexact=authorisation_id)
     if own or (holders.exists() and not holders.filter(memberships__role=Role.PHYSICIAN).exists()):
         raise refuse(refusal, actor=actor, citizen_id=visit.citizen_id, resource_type=resource_type)
     return None

@@ -29,16 +29,27 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Conflict,
-    InvalidInput,
 )
 from core.messages import lowercase
 from core.models import User
-from core.validation import required_text
+from core.validation import required_text, text_at_most
 
 
 def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> MedicationOrder:
-    """The ordering physician confirms her phone order electronically."""
+    """The ordering physician confirms her phone order electronically. A
+    refusal (confirmed already, rejected, stopped) is a denied attempt on the
+    citizen's record (R9)."""
     user = require_user(actor)
+    try:
+        return _medication_order_confirm(actor=actor, user=user, order=order)
+    except Conflict as error:
+        _step_refused(actor, order, error)
+        raise
+
+
+def _medication_order_confirm(
+    *, actor: Actor, user: User, order: MedicationOrder
+) -> MedicationOrder:
     with transaction.atomic():
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.status != MedicationOrder.Status.AWAITING_CONFIRMATION:
@@ -136,7 +147,7 @@ def medication_order_reject(
     and the doses given stay in the ledger and are prescribed (R8). A refusal
     is a denied attempt (R9)."""
     try:
-        return medication_order_cancel(
+        return _medication_order_cancel(
             actor=actor,
             order=order,
             reason=reason,
@@ -152,7 +163,6 @@ def medication_order_cancel(
     actor: Actor,
     order: MedicationOrder,
     reason: str,
-    status: str | None = None,
 ) -> MedicationOrder:
     """The ordering physician withdraws (stops) her order: no dose may be given
     against it from now on, and its confirmation is no longer chased.
@@ -161,8 +171,24 @@ def medication_order_cancel(
     status: after an adverse reaction the order must stop at once. The
     prescription for the doses already given is left as it is — still owed
     if pending (:meth:`MedicationOrder.prescription_owed`), done if sent.
-    ``status``: only an order in this status is cancelled (a rejection).
+    Stopping an order already stopped is a denied attempt (R9).
     """
+    try:
+        return _medication_order_cancel(actor=actor, order=order, reason=reason)
+    except Conflict as error:
+        _step_refused(actor, order, error)
+        raise
+
+
+def _medication_order_cancel(
+    *,
+    actor: Actor,
+    order: MedicationOrder,
+    reason: str,
+    status: str | None = None,
+) -> MedicationOrder:
+    """As :func:`medication_order_cancel`, its refusals left to the caller to
+    record. ``status``: only an order in this status is cancelled (a rejection)."""
     user = require_user(actor)
     reason = cancel_reason_valid(reason)
     with transaction.atomic():
@@ -210,14 +236,13 @@ def cancel_reason_valid(reason: str) -> str:
         field="reason",
         message="Say why the order is cancelled.",
     )
-    if len(cleaned) > CANCEL_REASON_LIMIT:
-        raise InvalidInput(
-            "order.cancel_reason_too_long",
-            f"Write the reason in at most {CANCEL_REASON_LIMIT} characters.",
-            field="reason",
-            params={"max": CANCEL_REASON_LIMIT},
-        )
-    return cleaned
+    return text_at_most(
+        cleaned,
+        CANCEL_REASON_LIMIT,
+        code="order.cancel_reason_too_long",
+        field="reason",
+        message=f"Write the reason in at most {CANCEL_REASON_LIMIT} characters.",
+    )
 
 
 def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> PhysicianAlert:
@@ -284,7 +309,7 @@ def medication_order_correct(
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.administrations.exists():
             raise _doses_given()
-        medication_order_cancel(actor=actor, order=locked, reason=reason)
+        _medication_order_cancel(actor=actor, order=locked, reason=reason)
         return written_correction_record(actor=actor, visit=visit, details=details)
 
 

@@ -16,13 +16,11 @@ from acute.clinical.services.common import (
     RESULT_STATUSES,
     catalogue_entry,
     delegation_or_refuse,
-    not_after_death,
-    not_before_visit,
-    not_in_future,
     refuse,
     require_user,
     require_visit_status,
     visit_held,
+    within_visit,
 )
 from acute.models import Visit
 from consent.audit.services import Action
@@ -59,9 +57,7 @@ def procedure_record(
     delegation = delegation_or_refuse(
         actor=actor, visit=visit, test=test, resource_type="Procedure", when=when
     )
-    not_in_future(when, field="performed_at")
-    not_before_visit(when, visit, field="performed_at")
-    not_after_death(when, visit, actor=actor, field="performed_at", resource_type="Procedure")
+    within_visit(when, visit, actor=actor, field="performed_at", resource_type="Procedure")
     if status not in ProcedureRecord.Status.values:
         raise InvalidInput("procedure.status_invalid", "Unknown procedure status.", field="status")
     procedure = ProcedureRecord(

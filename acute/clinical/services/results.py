@@ -33,14 +33,12 @@ from acute.clinical.services.common import (
     RESULT_STATUSES,
     delegation_or_refuse,
     gp_referral,
-    not_after_death,
-    not_before_visit,
-    not_in_future,
     refuse,
     require_user,
     require_visit_status,
     responsible_physician,
     visit_held,
+    within_visit,
 )
 from acute.models import Visit
 from consent.audit.services import Action
@@ -126,9 +124,7 @@ def _check_result(
         raise refuse(
             error, actor=actor, citizen_id=visit.citizen_id, resource_type="Observation"
         ) from None
-    not_in_future(effective_at, field=f"{prefix}.effective_at")
-    not_before_visit(effective_at, visit, field=f"{prefix}.effective_at")
-    not_after_death(
+    within_visit(
         effective_at,
         visit,
         actor=actor,

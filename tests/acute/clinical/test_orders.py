@@ -56,12 +56,14 @@ def test_phone_order_read_back_confirmed_later_and_prescription_tracked_to_sent(
     assert response.json()["prescription_status"] == "sent"
     order.refresh_from_db()
     assert order.prescription_sent_by == scene.physician.user
-    assert (
-        AuditEntry.objects.filter(
-            resource_type="MedicationRequest", action="update", resource_id=str(order.pk)
-        ).count()
-        == 2
+    updates = AuditEntry.objects.filter(
+        resource_type="MedicationRequest", action="update", resource_id=str(order.pk)
     )
+    assert updates.filter(outcome="permitted").count() == 2
+    # The second confirmation was refused: a denied attempt (R9).
+    assert list(updates.filter(outcome="denied").values_list("reason_code", flat=True)) == [
+        "order.not_awaiting_confirmation"
+    ]
 
 
 def test_order_without_read_back_is_refused_and_audited(scene: Scene):
