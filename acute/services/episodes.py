@@ -4,6 +4,7 @@ same episode, and the end of the episode with its outcome and hand-back (R11).""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -125,17 +126,18 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
         resource_type="EpisodeOfCare",
         resource_id=f"episode-{episode.pk}",
     )
-    # A refusal for the citizen's registered death is a denied attempt on her
-    # record (R9); the nurse's door records its own for every refusal.
-    with refusal_audited(
-        actor=actor,
-        action=Action.UPDATE,
-        citizen_id=episode.citizen_id,
-        resource_type="EpisodeOfCare",
-        resource_id=episode.pk,
-        detail={"outcome": outcome},
-        codes=(OUTCOME_CONTRADICTS_DEATH,),
-    ):
+    # The entry of the end: a denied attempt on her record if her registered
+    # death refuses it (R9; the nurse's door records its own for every
+    # refusal), a permitted update once done.
+    entry: dict[str, Any] = {
+        "actor": actor,
+        "action": Action.UPDATE,
+        "citizen_id": episode.citizen_id,
+        "resource_type": "EpisodeOfCare",
+        "resource_id": episode.pk,
+        "detail": {"outcome": outcome},
+    }
+    with refusal_audited(**entry, codes=(OUTCOME_CONTRADICTS_DEATH,)):
         episode = Episode.objects.select_for_update().select_related("citizen").get(pk=episode.pk)
         if episode.status != Episode.Status.OPEN:
             raise Conflict("episode.closed", "The episode is already closed.")
@@ -174,14 +176,7 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
         care_relationship_close(source_type=EPISODE_SOURCE, source_id=str(episode.pk))
         for visit_id in episode.visits.values_list("pk", flat=True):
             care_relationship_close(source_type=VISIT_SOURCE, source_id=str(visit_id))
-        audit(
-            actor=actor,
-            action=Action.UPDATE,
-            citizen_id=episode.citizen_id,
-            resource_type="EpisodeOfCare",
-            resource_id=episode.pk,
-            detail={"outcome": outcome},
-        )
+        audit(**entry)
         signals.episode_completed.send(sender=Episode, episode=episode, outcome=outcome, by=actor)
     return episode
 
