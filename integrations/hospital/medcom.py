@@ -27,7 +27,12 @@ For a citizen the platform knows:
   a Patient with ``deceasedBoolean`` false corrects a death reported in
   error, and the rest of the message is then received;
 - leave and revisions: recorded in the acknowledgement's result; the hold
-  stays (she is still admitted).
+  stays (she is still admitted);
+- a message that arrives after a later event of the same stay (its
+  ``Provenance.occurredDateTime`` before the latest the platform received
+  for that stay: an admission delayed past its discharge) is acknowledged
+  ``ok`` and changes nothing (``superseded_by``): the stay is as its latest
+  event left it. A death is a death whenever it arrives.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ from integrations.hospital.inbound import (
 )
 from integrations.medcom.inbound import activity_of, own_provenance
 from integrations.messages import InvalidMessage, ParsedMessage, message_instant
-from integrations.models import Partner
+from integrations.models import InboundMessage, Partner
 from integrations.patients import DEATH_FIELD, citizen_find, death_time_stated
 
 ADMIT = {"admit-inpatient", "admit-emergency"}
@@ -75,14 +80,15 @@ LEAVE = {
     "cancel-start-leave-inpatient",
     "cancel-end-leave-inpatient",
 }
-# DK-core's identifier system of the national patient register (LPR3).
-LPR3_SYSTEM = "https://www.esundhed.dk/Registre/Landspatientregisteret"
 REVISE = {
     "revise-admit-inpatient",
     "revise-admit-emergency",
     "revise-discharge-inpatient-home",
     "revise-discharge-emergency-home",
 }
+KNOWN = ADMIT | DISCHARGE | CANCEL_ADMIT | CANCEL_DISCHARGE | LEAVE | REVISE
+# DK-core's identifier system of the national patient register (LPR3).
+LPR3_SYSTEM = "https://www.esundhed.dk/Registre/Landspatientregisteret"
 
 
 def _activity(message: ParsedMessage) -> str:
@@ -117,6 +123,29 @@ def _episode_key(partner: Partner, encounter: dict[str, Any]) -> str:
         "The Encounter needs the episode-of-care identifier of the hospital stay.",
         field="Encounter.episodeOfCare.identifier",
     )
+
+
+def _occurred_at(message: ParsedMessage) -> dt.datetime | None:
+    """When the event of this message happened (its own Provenance's
+    ``occurredDateTime``), ``None`` where it states no time."""
+    provenance = own_provenance(message) or {}
+    return message_instant(provenance.get("occurredDateTime"), field="Provenance.occurredDateTime")
+
+
+def _superseded_by(citizen: Citizen, key: str, occurred_at: dt.datetime) -> str | None:
+    """The message header of a later event of the stay ``key`` the platform
+    has already received for the citizen, if there is one: a message about
+    the stay that happened before it arrived late and must not undo it."""
+    for header_id, stated in InboundMessage.objects.filter(
+        citizen=citizen,
+        outcome=InboundMessage.Outcome.OK,
+        result__episode_of_care=key,
+        result__has_key="occurred_at",
+    ).values_list("header_id", "result__occurred_at"):
+        moment = message_instant(stated, field="occurred_at")
+        if moment is not None and moment > occurred_at:
+            return header_id
+    return None
 
 
 def _died_at(
@@ -174,6 +203,12 @@ def hospital_notification_medcom_receive(
     open_stays = hospital_stays_open(citizen, key)
     result: dict[str, Any] = {"activity": activity, "episode_of_care": key}
     cancelled = encounter.get("status") == "entered-in-error"
+    admits = (
+        activity in ADMIT
+        or activity in CANCEL_DISCHARGE
+        or (cancelled and activity in DISCHARGE)
+        or activity.startswith("revise-admit")
+    ) and not (cancelled and activity in ADMIT)
     if patient.get("deceasedBoolean") is False and citizen.deceased_at is not None:
         # MedCom sends deceasedBoolean only for a death, or for a change back
         # from deceased: the death was reported in error. Corrected first,
@@ -182,6 +217,11 @@ def hospital_notification_medcom_receive(
         citizen.deceased_at = None
         result["death_withdrawn"] = withdrawn.isoformat() if withdrawn else None
     died_at = _died_at(patient, encounter, citizen)
+    occurred_at = _occurred_at(message)
+    later = None
+    if occurred_at is not None:
+        result["occurred_at"] = occurred_at.isoformat()
+        later = _superseded_by(citizen, key, occurred_at)
     if died_at is not None and encounter.get("status") == "finished":
         care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
         # Registered and followed as a death reported on the Patient is.
@@ -190,17 +230,18 @@ def hospital_notification_medcom_receive(
                 citizen_id=citizen.pk, died_at=died_at, admission=key, actor=actor
             )
         )
+    elif later is not None and activity in KNOWN:
+        # Received after a later event of the same stay: recorded, and the
+        # stay stays as that event left it (the dead are admitted never).
+        if admits:
+            admission_for_the_living(citizen)
+        result["superseded_by"] = later
     elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
         ended = hospital_stay_end(
             citizen, key, actor, open_stays, cause=RESUMED_ADMISSION_CANCELLED
         )
         result.update({"admission_cancelled": key, "discharge": key, **ended})
-    elif (
-        activity in ADMIT
-        or activity in CANCEL_DISCHARGE
-        or (cancelled and activity in DISCHARGE)
-        or activity.startswith("revise-admit")
-    ):
+    elif admits:
         result.update(_admit(partner, citizen, key, open_stays, actor))
     elif activity in DISCHARGE:
         result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})
