@@ -228,6 +228,15 @@ REASONS: dict[str, Promise] = {
     "outcome.contradicts_death": pgettext_lazy(
         REASON_CONTEXT, "outcome contradicts the registered death"
     ),
+    "patient.cpr_use_invalid": pgettext_lazy(REASON_CONTEXT, "CPR number not marked official"),
+    "patient.name_ambiguous": pgettext_lazy(REASON_CONTEXT, "more than one name"),
+    "patient.address_ambiguous": pgettext_lazy(REASON_CONTEXT, "more than one home address"),
+    "patient.phone_ambiguous": pgettext_lazy(REASON_CONTEXT, "more than one phone number"),
+    "patient.gp_ambiguous": pgettext_lazy(REASON_CONTEXT, "more than one GP practice"),
+    "patient.inactive_unsupported": pgettext_lazy(REASON_CONTEXT, "Patient marked inactive"),
+    "patient.element_unsupported": pgettext_lazy(
+        REASON_CONTEXT, "element the platform does not keep"
+    ),
 }
 
 

@@ -542,6 +542,15 @@ FIXED = (
     gettext_noop("Another coordinator has already handled the message."),
     gettext_noop("Acknowledgement recorded."),
     gettext_noop("MessageHeader.response.code must be ok, transient-error or fatal-error."),
+    gettext_noop(
+        "The citizen's CPR number is the identifier with use official (DK-core); leave out an old or secondary CPR number."
+    ),
+    gettext_noop("Give one name with use official: the name in the CPR register."),
+    gettext_noop("A citizen has one home address: give one address with use home."),
+    gettext_noop("Give one phone number, or rank the one to call first (rank 1)."),
+    gettext_noop("A citizen has one GP practice: give one generalPractitioner."),
+    gettext_noop("The platform keeps only active citizens; leave out active or set it to true."),
+    gettext_noop("The Patient carries more than one CPR number."),
 )
 
 TEMPLATES: dict[str, Promise] = {
@@ -781,6 +790,9 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "request.content_encoding_unsupported": _(
         "The request body is sent with Content-Encoding %(encoding)s; send it uncompressed (identity)."
+    ),
+    "patient.element_unsupported": _(
+        "The platform does not keep %(element)s of a Patient; leave it out."
     ),
 }
 

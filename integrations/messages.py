@@ -26,8 +26,8 @@ from django.utils.dateparse import parse_datetime
 from fhir.resources.R4B.bundle import Bundle
 
 from acute.occurrence import occurrence_split
+from consent.fhir.patient import cpr_numbers
 from core.cpr import (
-    CPR_SYSTEM,
     ReplacementCpr,
     is_replacement_cpr_system,
     normalise_replacement_cpr,
@@ -435,15 +435,25 @@ def patient_identity(patient: dict[str, Any]) -> PatientIdentity:
     ``message.patient_cpr_missing``; a replacement CPR that is not one
     (``core.cpr.normalise_replacement_cpr``, DK-core's formats):
     ``replacement_cpr.invalid``, its value never in the text."""
-    cpr: str | None = None
     replacement: ReplacementCpr | None = None
-    for identifier in patient.get("identifier") or []:
+    identifiers = patient.get("identifier") or []
+    try:
+        # Read as the FHIR Patient door reads it: only an official CPR number is hers.
+        numbers = set(cpr_numbers(identifiers if isinstance(identifiers, list) else []))
+    except InvalidInput as exc:
+        raise InvalidMessage(exc.code, exc.message, field="Patient.identifier") from None
+    if len(numbers) > 1:
+        raise InvalidMessage(
+            "message.patient_cpr_ambiguous",
+            "The Patient carries more than one CPR number.",
+            field="Patient.identifier",
+        )
+    cpr = next(iter(numbers), None)
+    for identifier in identifiers if isinstance(identifiers, list) else []:
         if not isinstance(identifier, dict) or not identifier.get("value"):
             continue
         system = identifier.get("system")
-        if system == CPR_SYSTEM and cpr is None:
-            cpr = str(identifier["value"])
-        elif is_replacement_cpr_system(system) and replacement is None:
+        if is_replacement_cpr_system(system) and replacement is None:
             try:
                 replacement = normalise_replacement_cpr(identifier["value"], system)
             except InvalidInput as exc:

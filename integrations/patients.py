@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 
 from consent.fhir.datatypes import instant
+from consent.fhir.patient import chosen_home_address, chosen_name, chosen_phone
 from core.deaths import death_time_missing
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services import citizen_create
 from integrations.messages import InvalidMessage, patient_identity
+
+T = TypeVar("T")
 
 GEOLOCATION = "http://hl7.org/fhir/StructureDefinition/geolocation"
 DEATH_FIELD = "Patient.deceasedDateTime"
@@ -136,6 +139,15 @@ def _death(patient: dict[str, Any]) -> dt.datetime | None:
     return died_at
 
 
+def _read(choose: Callable[[dict[str, Any]], T], patient: dict[str, Any]) -> T:
+    """One of the Patient's facts read by ``choose``; a refusal is the
+    message's fatal-error, naming the element."""
+    try:
+        return choose(patient)
+    except InvalidInput as exc:
+        raise InvalidMessage(exc.code, exc.message, field=f"Patient.{exc.field}") from None
+
+
 def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
     """The citizen with the Patient's CPR number or replacement CPR;
     registered if not yet known.
@@ -164,9 +176,11 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
     existing = citizen_find(patient)
     if existing is not None:
         return existing
-    names = patient.get("name") or [{}]
-    addresses = patient.get("address") or [{}]
-    name, address = names[0], addresses[0]
+    # The official name, the home address and the phone to call, chosen as
+    # the FHIR Patient door chooses them; of two, neither is taken.
+    name = _read(chosen_name, patient)
+    address = _read(chosen_home_address, patient)
+    phone = _read(chosen_phone, patient)
     given = " ".join(name.get("given") or [])
     family = name.get("family") or ""
     lines = address.get("line") or []
@@ -177,7 +191,6 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
             field="Patient",
         )
     latitude, longitude = _location(address)
-    phones = [t.get("value") for t in patient.get("telecom") or [] if t.get("system") == "phone"]
     died_at = _death(patient)
     try:
         with transaction.atomic():
@@ -192,7 +205,7 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
                 latitude=latitude,
                 longitude=longitude,
                 municipality=_municipality(patient),
-                phone=phones[0] if phones else "",
+                phone=phone,
                 deceased_at=died_at,
                 death_field=DEATH_FIELD,
             )

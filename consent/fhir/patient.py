@@ -60,7 +60,7 @@ def _patient_identifiers(body: dict[str, Any]) -> tuple[str | None, ReplacementC
     """The Patient's CPR number and replacement CPR (X-eCPR or D-eCPR, as
     DK-core slices them): at most one of each, at least one of them."""
     identifiers = [i for i in body.get("identifier") or [] if i.get("value")]
-    numbers = [i["value"] for i in identifiers if i.get("system") == CPR_SYSTEM]
+    numbers = cpr_numbers(identifiers)
     replacements = [i for i in identifiers if is_replacement_cpr_system(i.get("system"))]
     if len(numbers) > 1 or len(replacements) > 1 or not (numbers or replacements):
         raise InvalidInput(
@@ -82,6 +82,118 @@ def _patient_identifiers(body: dict[str, Any]) -> tuple[str | None, ReplacementC
         # core's message names the problem, never the number.
         raise InvalidInput(exc.code, exc.message, field="identifier", params=exc.params) from None
     return cpr, replacement
+
+
+def cpr_numbers(identifiers: list[Any]) -> list[str]:
+    """The CPR numbers among a Patient's identifiers. DK-core fixes a CPR
+    identifier's ``use`` to ``official``: one marked ``old``, ``secondary``,
+    ``temp`` or ``usual`` is not the citizen's CPR number, and is refused
+    rather than registered (or searched) as hers. Read so on every door that
+    takes a Patient (FHIR, partners' messages)."""
+    numbers = []
+    for identifier in identifiers:
+        if not isinstance(identifier, dict) or identifier.get("system") != CPR_SYSTEM:
+            continue
+        if identifier.get("use") not in (None, "official"):
+            raise InvalidInput(
+                "patient.cpr_use_invalid",
+                "The citizen's CPR number is the identifier with use official (DK-core); "
+                "leave out an old or secondary CPR number.",
+                field="identifier",
+            )
+        if identifier.get("value"):
+            numbers.append(str(identifier["value"]))
+    return numbers
+
+
+def _the_one(candidates: list[dict[str, Any]], error: InvalidInput) -> dict[str, Any]:
+    if len(candidates) > 1:
+        raise error
+    return candidates[0] if candidates else {}
+
+
+def chosen_name(body: dict[str, Any]) -> dict[str, Any]:
+    """The citizen's name: the ``official`` one (DK-core: as in the CPR
+    register), else the one name given; of two candidates neither is taken."""
+    names = _objects(body.get("name"))
+    official = [n for n in names if n.get("use") == "official"]
+    return _the_one(
+        official or [n for n in names if n.get("use") != "old"],
+        InvalidInput(
+            "patient.name_ambiguous",
+            "Give one name with use official: the name in the CPR register.",
+            field="name",
+        ),
+    )
+
+
+def chosen_home_address(body: dict[str, Any]) -> dict[str, Any]:
+    """The citizen's home address, where nurses drive: the one with use
+    ``home``, else the one without a use; of two, neither is taken."""
+    addresses = _objects(body.get("address"))
+    home = [a for a in addresses if a.get("use") == "home"]
+    return _the_one(
+        home or [a for a in addresses if not a.get("use")],
+        InvalidInput(
+            "patient.address_ambiguous",
+            "A citizen has one home address: give one address with use home.",
+            field="address",
+        ),
+    )
+
+
+def chosen_phone(body: dict[str, Any]) -> str:
+    """The number nurses call: the one phone, or of several the one ranked
+    first (``rank``); of two equally ranked, neither is taken."""
+    phones = [
+        t
+        for t in _objects(body.get("telecom"))
+        if t.get("system") == "phone" and t.get("value") and t.get("use") != "old"
+    ]
+    if len(phones) > 1:
+        ranks = [t.get("rank") for t in phones]
+        first = min((r for r in ranks if isinstance(r, int)), default=None)
+        phones = [t for t in phones if first is not None and t.get("rank") == first]
+        if len(phones) != 1:
+            raise InvalidInput(
+                "patient.phone_ambiguous",
+                "Give one phone number, or rank the one to call first (rank 1).",
+                field="telecom",
+            )
+    return str(phones[0]["value"]) if phones else ""
+
+
+def chosen_general_practitioner(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The citizen's own GP practice: the record is disclosed to her (R3),
+    so of two given neither is taken."""
+    practitioners = _objects(body.get("generalPractitioner"))
+    if len(practitioners) > 1:
+        raise InvalidInput(
+            "patient.gp_ambiguous",
+            "A citizen has one GP practice: give one generalPractitioner.",
+            field="generalPractitioner",
+        )
+    return practitioners[0] if practitioners else None
+
+
+def refuse_unstored(body: dict[str, Any]) -> None:
+    """What a Patient says that the platform does not keep is refused, never
+    dropped: an inactive record (``active`` false), links to other Patients
+    (``link``, such as a replaced record) and contact persons (``contact``)."""
+    if body.get("active") is False:
+        raise InvalidInput(
+            "patient.inactive_unsupported",
+            "The platform keeps only active citizens; leave out active or set it to true.",
+            field="active",
+        )
+    for element in ("link", "contact"):
+        if body.get(element):
+            raise InvalidInput(
+                "patient.element_unsupported",
+                f"The platform does not keep {element} of a Patient; leave it out.",
+                field=element,
+                params={"element": element},
+            )
 
 
 # A device's position may carry more decimals than the six kept (about 10 cm):
@@ -130,8 +242,8 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     CPR identifier, municipality code extension, home address with position)."""
     body = validate_fhir(data, expected_type="Patient")
     cpr, replacement = _patient_identifiers(body)
-    names = body.get("name") or []
-    name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
+    refuse_unstored(body)
+    name = chosen_name(body)
     given = text_trimmed(" ".join(name.get("given") or []))
     family = text_trimmed(str(name.get("family") or ""))
     if not given or not family:
@@ -156,10 +268,7 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
             "gender does not agree with the CPR number; leave it out or correct it.",
             field="gender",
         )
-    addresses = body.get("address") or []
-    address = next(
-        (a for a in addresses if a.get("use") == "home"), addresses[0] if addresses else {}
-    )
+    address = chosen_home_address(body)
     line = text_trimmed(" ".join(address.get("line") or []))
     postal_code = str(address.get("postalCode") or "").strip()
     city = text_trimmed(str(address.get("city") or ""))
@@ -196,15 +305,13 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
             field="extension",
             params={"extension": DK_MUNICIPALITY_EXTENSION, "system": MUNICIPALITY_CODE_SYSTEM},
         )
-    practitioners = body.get("generalPractitioner") or []
+    practitioner = chosen_general_practitioner(body)
     gp_id = (
-        int(reference_id(practitioners[0], "Organization", "generalPractitioner"))
-        if practitioners
+        int(reference_id(practitioner, "Organization", "generalPractitioner"))
+        if practitioner is not None
         else None
     )
-    phone = next(
-        (str(t.get("value")) for t in body.get("telecom") or [] if t.get("system") == "phone"), ""
-    )
+    phone = chosen_phone(body)
     deceased = body.get("deceasedDateTime")
     return ParsedPatient(
         cpr=cpr,

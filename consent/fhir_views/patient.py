@@ -136,6 +136,12 @@ class PatientResource(FHIRResource):
         # A CPR number in the URL is refused (and R9 audits the attempt) before
         # anything else is read of the request; in a POST body it is the search.
         in_url = selectors.cpr_in_query(asked.request.query_params)
+        if not in_url:
+            # In a POST body, ``identifier:of-type`` or ``identifier:missing`` is
+            # a modifier not served, not a CPR number in a URL.
+            for key in sorted(asked.body_params):
+                if key.partition(":")[0] == "identifier" and key != "identifier":
+                    self.refuse_modifier_or_chain(key)
         if in_url or ("identifier" not in asked.body_params and selectors.cpr_in_query(query)):
             raise selectors.patient_search_refused_in_url(actor=asked.actor, purpose=asked.purpose)
         super().check_params(asked, query)
