@@ -320,6 +320,9 @@ FIXED = (
     gettext_noop("A follow-up is planned for a time to come."),
     gettext_noop("No citizen with that identity is registered; check the CPR number."),
     gettext_noop("This referral id was already used by your organisation for another citizen."),
+    gettext_noop(
+        "A referral was already received under this id with other content; a resend does not change it. Phone the acute function's coordinator to change a referral."
+    ),
     gettext_noop("The citizen's municipality does not take part in the joint acute function."),
     gettext_noop(
         "The CPR number is not valid: 10 digits, the first six a date of birth (DDMMYY-SSSS)."

@@ -313,6 +313,13 @@ INBOUND_REASON_LABELS = {
     "hospital.citizen_deceased": gettext_noop("The citizen is registered deceased"),
     "referral.reason_missing": gettext_noop("The referral gives no reason"),
     "referral.priority_unknown": gettext_noop("The referral's urgency is unknown"),
+    "referral.resent_changed": gettext_noop(
+        "A referral already received, sent again with other content; phone the referrer"
+    ),
+    "referral.status_not_active": gettext_noop(
+        "Not an active referral (withdrawn, entered in error, on hold or a draft); "
+        "phone the referrer and check the citizen's referral"
+    ),
     "referral.subject_not_message_patient": gettext_noop(
         "The referral is about someone other than the citizen in the message"
     ),

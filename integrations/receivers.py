@@ -377,6 +377,7 @@ def _visit_step(step: str) -> Callable[..., None]:
 
 on_visit_accepted = _visit_step("nurse_accepted")
 on_nurse_en_route = _visit_step("en_route")
+on_nurse_on_site = _visit_step("on_site")
 
 
 def on_episode_completed(
@@ -424,6 +425,7 @@ def connect() -> None:
     acute_signals.referral_declined.connect(on_referral_declined, dispatch_uid=f"{uid}.ref-dec")
     acute_signals.visit_accepted.connect(on_visit_accepted, dispatch_uid=f"{uid}.visit-acc")
     acute_signals.nurse_en_route.connect(on_nurse_en_route, dispatch_uid=f"{uid}.en-route")
+    acute_signals.nurse_on_site.connect(on_nurse_on_site, dispatch_uid=f"{uid}.on-site")
     acute_signals.episode_completed.connect(on_episode_completed, dispatch_uid=f"{uid}.episode")
     acute_signals.admission_requested.connect(on_admission_requested, dispatch_uid=f"{uid}.admit")
     clinical_signals.results_recorded.connect(on_results_recorded, dispatch_uid=f"{uid}.results")

@@ -457,9 +457,19 @@ def referral_create(
             )
         acute_function = acute_function_for(citizen)
         external_id = (external_id or "").strip()
+        # What a resend must repeat unchanged: the referral's clinical content
+        # and the physician responsible for it (stored trimmed, as below).
+        content = {
+            "reason": text_trimmed(reason),
+            "clinical_picture": text_trimmed(clinical_picture),
+            "requested_actions": text_trimmed(requested_actions),
+            "responsible_physician_name": physician_name,
+            "responsible_physician_phone": physician_phone,
+            "required_skills": sorted(set(required_skills)),
+        }
         resent = _resent(source_organisation, external_id, citizen=citizen)
         if resent is not None:
-            return _urgency_raised(resent, urgency, asked, actor=actor)
+            return _resend_answered(resent, content, urgency, asked, actor=actor)
         now = timezone.now()
         try:
             with transaction.atomic():
@@ -469,7 +479,7 @@ def referral_create(
                 resent = _resent(source_organisation, external_id, citizen=citizen)
                 if resent is not None:
                     # Nothing written in this block yet.
-                    return _urgency_raised(resent, urgency, asked, actor=actor)
+                    return _resend_answered(resent, content, urgency, asked, actor=actor)
                 episode = (
                     Episode.objects.select_for_update()
                     .filter(citizen=citizen, status=Episode.Status.OPEN)
@@ -523,7 +533,7 @@ def referral_create(
             # A concurrent referral with the same external id won the insert.
             resent = _resent(source_organisation, external_id, citizen=citizen)
             if resent is not None:
-                return _urgency_raised(resent, urgency, asked, actor=actor)
+                return _resend_answered(resent, content, urgency, asked, actor=actor)
             raise
         return referral
 
@@ -619,6 +629,38 @@ def _urgency_raised(
             },
         )
     return locked
+
+
+REFERRAL_RESENT_CHANGED = "referral.resent_changed"
+REFERRAL_RESENT_CHANGED_MESSAGE = (
+    "A referral was already received under this id with other content; a resend does not"
+    " change it. Phone the acute function's coordinator to change a referral."
+)
+
+
+def _resend_answered(
+    referral: Referral,
+    content: Mapping[str, object],
+    urgency: str,
+    asked: Requested,
+    *,
+    actor: Actor,
+) -> Referral:
+    """A referral sent again under its id: the same content is answered with
+    the first referral (its deadline raised if it asks for more haste); other
+    content (another reason, picture, requested actions, responsible
+    physician or skills) is refused, never silently dropped in favour of the
+    first nor taken in as a second referral: the referrer learns its change
+    was not taken, and the coordinator sees the refusal."""
+    changed = sorted(field for field, value in content.items() if getattr(referral, field) != value)
+    if changed:
+        raise Conflict(
+            REFERRAL_RESENT_CHANGED,
+            REFERRAL_RESENT_CHANGED_MESSAGE,
+            field="external_id",
+            extra={"changed": changed},
+        )
+    return _urgency_raised(referral, urgency, asked, actor=actor)
 
 
 def _resent(

@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils.translation import gettext
 
 from acute.models import Episode, Referral
+from consent.audit.models import AuditEntry
 from core.errors import InvalidInput
 from core.models import Organisation, Role
 from core.validation import full_clean_or_raise
@@ -136,3 +137,28 @@ def test_a_violated_constraint_is_told_in_words_never_by_its_name():
         full_clean_or_raise(copy, code="referral.invalid", exclude=["episode"])
     assert "acute_referral" not in refused.value.message
     assert refused.value.message == gettext("Another record already uses these identifiers.")
+
+
+def test_a_referral_resent_under_its_id_with_other_content_is_refused_on_the_api():
+    """The same external id from the same practice, the same citizen, but
+    another reason: 409 naming the rule and the fields that differ, the first
+    referral unchanged and no second one, the refused attempt audited (R9).
+    The same body again is still answered with the first referral."""
+    gp = f.gp_practice()
+    physician = f.staff(Role.PHYSICIAN, gp)
+    person = f.citizen(gp=gp)
+    body = {**REFERRAL, "cpr": person.cpr, "external_id": "EPJ-changed"}
+    client = f.client_for(physician)
+    first = client.post("/api/acute/referrals", body, format="json")
+    assert first.status_code == 201
+    changed = client.post("/api/acute/referrals", {**body, "reason": "Brystsmerter"}, format="json")
+    assert changed.status_code == 409, changed.content
+    error = changed.json()["error"]
+    assert (error["code"], error["changed"]) == ("referral.resent_changed", ["reason"])
+    assert [r.reason for r in Referral.objects.filter(citizen=person)] == [REFERRAL["reason"]]
+    assert AuditEntry.objects.filter(
+        citizen_id=person.pk, outcome="denied", reason_code="referral.resent_changed"
+    ).exists()
+    again = client.post("/api/acute/referrals", body, format="json")
+    assert again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]

@@ -129,7 +129,7 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
         actor=nurse,
     )
 
-    expected = {"1813": 4, "gp": 2, "hospital": 1, "home_nursing": 1}
+    expected = {"1813": 5, "gp": 2, "hospital": 1, "home_nursing": 1}
     assert wait_for(
         lambda: all(sims[k].processed_count() >= n for k, n in expected.items()), timeout=30
     ), {k: sims[k].processed_count() for k in expected}
@@ -150,6 +150,7 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
         "accepted",
         "nurse-assigned",
         "nurse-en-route",
+        "nurse-on-site",
         "completed",
     ]
     # MedCom's HomeCareObservation and CareCommunication, keeping MedCom's rules.
@@ -184,7 +185,7 @@ def test_r11_r12_referral_to_hand_back_flows_through_every_partner(
     # Every delivery disclosed citizen data: audited once per message, by the task
     # on behalf of the person who caused it (R9).
     disclosures = AuditEntry.objects.filter(citizen_id=citizen.pk, action=Action.DISCLOSE)
-    assert disclosures.count() == OutboundMessage.objects.count() == 8
+    assert disclosures.count() == OutboundMessage.objects.count() == 9
     assert set(disclosures.values_list("task", flat=True)) == {"integrations.outbox_deliver"}
     assert nurse_membership.user.username in set(
         disclosures.values_list("actor_username", flat=True)

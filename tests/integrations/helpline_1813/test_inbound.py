@@ -6,7 +6,7 @@ import datetime as dt
 import json
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from acute.models import Referral
 from consent.audit.models import AuditEntry
@@ -112,8 +112,8 @@ def test_r12_a_1813_referral_without_what_acute_needs_is_fatal_and_creates_nothi
     elif spoil == "no_reason":
         del request["reasonCode"]
     elif spoil == "invisible_reason":
-        # Zero-width space and word joiner: a reason nobody can read.
-        request["reasonCode"] = [{"text": "\u200b\u2060"}]
+        # Zero-width joiner and a Hangul filler: a reason nobody can read.
+        request["reasonCode"] = [{"text": "\u200d\u3164"}]
     else:
         request["priority"] = "whenever"
     [reply] = sim.send(message)
@@ -301,3 +301,99 @@ def test_a_1813_proposal_is_fatal_and_no_referral_is_made(live_network) -> None:
     assert (reply.status, answer) == (400, "fatal-error")
     assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.intent_not_order"
     assert not Referral.objects.filter(citizen=citizen).exists()
+
+
+def test_a_1813_case_sent_again_with_other_content_is_fatal_never_silently_dropped(
+    live_network,
+) -> None:
+    """1813 sends its case again under the same case id, but the reason and
+    the physician's note now say something else: the referral is neither
+    answered ok as if the change were taken (the nurse would read the first
+    reason only) nor taken in as a second referral. The message is refused
+    naming why, the referral stays as first sent, the refused attempt is on
+    the citizen's record (R9), and the coordinator reads on her board, in
+    Danish, that a referral came again changed."""
+    citizen = f.citizen()
+    sim = live_network.sims["1813"]
+    first = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0050"
+    )
+    assert ack_of(sim.send(first)[0])[0] == "ok"
+    before = set(AuditEntry.objects.values_list("pk", flat=True))
+    changed = helpline_referral(
+        sender_code=sim.code,
+        patient=patient_resource(citizen),
+        reason="Brystsmerter og åndenød",
+        case_id="1813-0050",
+    )
+    [reply] = sim.send(changed)
+    answer, _, outcome = ack_of(reply)
+    assert (reply.status, answer) == (400, "fatal-error")
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.resent_changed"
+    referral = Referral.objects.get(citizen=citizen)
+    assert (referral.reason, referral.clinical_picture) == ("Fald", "Fald")
+    denied = AuditEntry.objects.exclude(pk__in=before).filter(outcome="denied")
+    assert [(e.citizen_id, e.reason_code) for e in denied] == [
+        (citizen.pk, "referral.resent_changed")
+    ]
+    refused = InboundMessage.objects.get(outcome=InboundMessage.Outcome.FATAL)
+    with translation.override("da"):
+        assert refused.reason_display() == (
+            "En henvisning, der allerede er modtaget, er sendt igen med et andet indhold; "
+            "ring til henviseren"
+        )
+    # The same case sent again as first sent is still answered with the referral.
+    again = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0050"
+    )
+    [reply] = sim.send(again)
+    assert ack_of(reply)[0] == "ok"
+    assert Referral.objects.filter(citizen=citizen).count() == 1
+
+
+def test_a_1813_case_sent_again_naming_another_physician_is_fatal(live_network) -> None:
+    """The physician responsible is who the nurse phones: a resend naming
+    another is refused, never answered with the first physician kept."""
+    citizen = f.citizen()
+    sim = live_network.sims["1813"]
+    first = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0051"
+    )
+    assert ack_of(sim.send(first)[0])[0] == "ok"
+    other = helpline_referral(
+        sender_code=sim.code,
+        patient=patient_resource(citizen),
+        reason="Fald",
+        case_id="1813-0051",
+        doctor=("Læge Jensen, 1813", "+4570131814"),
+    )
+    [reply] = sim.send(other)
+    answer, _, outcome = ack_of(reply)
+    assert answer == "fatal-error"
+    assert outcome["issue"][0]["details"]["coding"][0]["code"] == "referral.resent_changed"
+    assert Referral.objects.get(citizen=citizen).responsible_physician_name == "Læge Hansen, 1813"
+
+
+def test_a_revoked_1813_case_reads_on_the_board_as_a_withdrawal_to_follow_up(
+    live_network,
+) -> None:
+    """A withdrawal by message is refused (a phone call withdraws it), so the
+    coordinator must learn of it: her board says in Danish that the referrer
+    withdrew or changed a referral, not that some rule refused a message."""
+    citizen = f.citizen()
+    sim = live_network.sims["1813"]
+    first = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0052"
+    )
+    assert ack_of(sim.send(first)[0])[0] == "ok"
+    revoked = helpline_referral(
+        sender_code=sim.code, patient=patient_resource(citizen), reason="Fald", case_id="1813-0052"
+    )
+    revoked["entry"][2]["resource"]["status"] = "revoked"
+    assert ack_of(sim.send(revoked)[0])[0] == "fatal-error"
+    refused = InboundMessage.objects.get(outcome=InboundMessage.Outcome.FATAL)
+    with translation.override("da"):
+        assert refused.reason_display() == (
+            "Ikke en aktiv henvisning (tilbagekaldt, fejlregistreret, sat i bero eller en "
+            "kladde); ring til henviseren, og tjek borgerens henvisning"
+        )

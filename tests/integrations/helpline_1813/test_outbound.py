@@ -89,3 +89,68 @@ def test_r11_a_declined_1813_referral_is_not_told_completed_when_the_episode_end
     assert told["1813-1"].count("completed") == 1
     # Nothing owed to the declined referral's referrer is raised or withheld.
     assert not DeadlineWarning.objects.filter(referral=again).exists()
+
+
+def _task_codes() -> list[str]:
+    codes = []
+    for message in OutboundMessage.objects.filter(event=Event.REFERRAL_STATUS).order_by("pk"):
+        task = next(
+            e["resource"]
+            for e in message.bundle["entry"]
+            if e["resource"]["resourceType"] == "Task"
+        )
+        codes.append(task["businessStatus"]["coding"][0]["code"])
+    return codes
+
+
+def test_r12_1813_is_told_when_the_nurse_is_with_the_citizen() -> None:
+    """Accepted, nurse assigned, on the way, and at the door: 1813's physician
+    reads each step in turn, the arrival too ("Sygeplejersken er hos
+    borgeren"), not only the end of the episode hours later."""
+    helpline = f.organisation(Organisation.Kind.HELPLINE_1813, "Akuttelefonen 1813")
+    f.integration_partner(
+        Partner.Kind.HELPLINE_1813, helpline, endpoint_url="http://127.0.0.1:8679/inbox"
+    )
+    nurse, shift = f.acute_nurse_on_shift()
+    coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, f.acute_function()))
+    referral = referral_from_1813(f.citizen(), helpline, by=coordinator, external_id="1813-4720")
+    acute.referral_accept(referral=referral, actor=coordinator)
+    referral.refresh_from_db()
+    visit = acute.visit_assign(referral=referral, shift=shift, actor=coordinator)
+    for step in (acute.visit_accept, acute.visit_set_off, acute.visit_arrive):
+        visit = step(visit=visit, actor=Actor.for_membership(nurse))
+
+    assert _task_codes() == ["accepted", "nurse-assigned", "nurse-en-route", "nurse-on-site"]
+    last = OutboundMessage.objects.filter(event=Event.REFERRAL_STATUS).latest("pk")
+    task = next(
+        e["resource"] for e in last.bundle["entry"] if e["resource"]["resourceType"] == "Task"
+    )
+    assert (task["status"], task["businessStatus"]["text"]) == (
+        "in-progress",
+        "Sygeplejersken er hos borgeren",
+    )
+
+
+def test_r12_an_arrival_on_a_1813_referral_without_partner_is_raised_on_the_board() -> None:
+    """1813's partner switched off: the arrival goes to nobody, and the
+    coordinator's board says 1813 was not told."""
+    helpline = f.organisation(Organisation.Kind.HELPLINE_1813, "Akuttelefonen 1813")
+    partner = f.integration_partner(
+        Partner.Kind.HELPLINE_1813, helpline, endpoint_url="http://127.0.0.1:8679/inbox"
+    )
+    nurse, shift = f.acute_nurse_on_shift()
+    coordinator = Actor.for_membership(f.staff(Role.COORDINATOR, f.acute_function()))
+    referral = referral_from_1813(f.citizen(), helpline, by=coordinator, external_id="1813-4721")
+    acute.referral_accept(referral=referral, actor=coordinator)
+    referral.refresh_from_db()
+    visit = acute.visit_assign(referral=referral, shift=shift, actor=coordinator)
+    for step in (acute.visit_accept, acute.visit_set_off):
+        visit = step(visit=visit, actor=Actor.for_membership(nurse))
+    Partner.objects.filter(pk=partner.pk).update(is_active=False)
+    acute.visit_arrive(visit=visit, actor=Actor.for_membership(nurse))
+
+    assert _task_codes() == ["accepted", "nurse-assigned", "nurse-en-route"]
+    warning = DeadlineWarning.objects.get(
+        referral=referral, kind=DeadlineWarning.Kind.STATUS_UNSENT
+    )
+    assert warning.detail["step"] == "on_site"
