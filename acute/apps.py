@@ -33,10 +33,13 @@ class AcuteConfig(AppConfig):
     def _follow_deaths() -> None:
         """A death registered below us (the Patient over FHIR) closes the
         citizen's referrals and withdraws her visits, as the hospital's does."""
-        from acute.services.deaths import on_citizen_died
-        from core.deaths import citizen_died
+        from acute.services.deaths import on_citizen_death_withdrawn, on_citizen_died
+        from core.deaths import citizen_death_withdrawn, citizen_died
 
         citizen_died.connect(on_citizen_died, dispatch_uid="acute.citizen_died")
+        citizen_death_withdrawn.connect(
+            on_citizen_death_withdrawn, dispatch_uid="acute.citizen_death_withdrawn"
+        )
 
     @staticmethod
     def _check_travel_time_function() -> None:

@@ -546,6 +546,16 @@ class DeadlineWarning(models.Model):
             "not_found",
             _("The citizen was not found: she may still need help"),
         )
+        # R11: the episode ended as died on a death since withdrawn as
+        # reported in error; the referrer and her home nursing were told
+        # "died", so a person corrects it with them.
+        DEATH_WITHDRAWN = (
+            "death_withdrawn",
+            _(
+                "The citizen's death was withdrawn as reported in error: tell the referrer"
+                " and the citizen's home nursing that the outcome died was wrong"
+            ),
+        )
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -34,6 +34,14 @@ DECEASED_MESSAGE = "The citizen is registered deceased."
 # as it does for the hospital's report, in that same transaction.
 citizen_died = Signal()
 
+# The citizen's death has just been withdrawn as reported in error by a door
+# below the acute function (her Patient written again without it, in
+# ``consent``). Sent inside the transaction that withdraws it, with keyword
+# arguments ``citizen_id``, ``withdrawn`` (the time of death that stood) and
+# ``actor``; ``acute`` listens and warns the coordinator about the episode
+# that ended on it, as it does for the hospital's correction.
+citizen_death_withdrawn = Signal()
+
 
 def death_time_check(died_at: dt.datetime, *, birth_date: dt.date, field: str) -> None:
     """A time of death that can be true: not yet to come, and not before the

@@ -21,7 +21,7 @@ from core.models import ApiToken, Membership
 from core.scopes import scopes_allow
 
 if TYPE_CHECKING:
-    from core.refusals import Concerns
+    from core.refusals import ByAction, Concerns
 
 SESSION_MEMBERSHIP_KEY = "membership_id"
 # The role and organisation the session was signed in to: a membership changed
@@ -142,14 +142,17 @@ def public_page(view: ViewFunc) -> ViewFunc:
     return view
 
 
-def page(*allowed: str, concerns: Concerns | None = None) -> Callable[[ViewFunc], ViewFunc]:
+def page(
+    *allowed: str, concerns: Concerns | ByAction | None = None
+) -> Callable[[ViewFunc], ViewFunc]:
     """Mark a page view as open to the given roles; the middleware enforces it.
     With no roles: any logged-in member of staff.
 
     ``concerns`` (a :class:`core.refusals.Concerns`) says what a page whose
     URL (or form) names an object of a citizen's is about, so that a role the
     middleware refuses there is recorded as a denied attempt on that citizen
-    (R9), as on ``/api/``."""
+    (R9), as on ``/api/``. A form that does several things names each
+    action's with a :class:`core.refusals.ByAction`."""
 
     def decorate(view: ViewFunc) -> ViewFunc:
         @wraps(view)

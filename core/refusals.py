@@ -90,6 +90,24 @@ class Concerns:
         return found if isinstance(found, int) else None
 
 
+@dataclass(frozen=True)
+class ByAction:
+    """What a page (or endpoint) is about when one form does several things,
+    told by the value of its ``field`` (a page's ``action`` button): each
+    value's :class:`Concerns`, so that a role refused there is recorded as
+    the door that does that one thing alone records it (a count page's
+    ``approve`` moves stock as the API's approval does). A value not named
+    concerns nothing of a citizen's or the stock's."""
+
+    concerns: Mapping[str, Concerns]
+    field: str = "action"
+
+    def of(self, request: HttpRequest | Request) -> Concerns | None:
+        body = _body_of(request)
+        value = body.get(self.field) if isinstance(body, Mapping) else None
+        return self.concerns.get(value) if isinstance(value, str) else None
+
+
 def _citizen_typed(request: HttpRequest | Request, field: str) -> int | None:
     """The citizen the CPR number typed into a refused form's ``field`` names
     (spaces and a dash allowed, as the forms take it), if one is registered."""
@@ -119,7 +137,7 @@ def _body_of(request: HttpRequest | Request) -> Any:
 
 def refusal_record(
     request: HttpRequest | Request,
-    concerns: Concerns | None,
+    concerns: Concerns | ByAction | None,
     kwargs: Mapping[str, Any] | None,
     *,
     reason_code: str | None = None,
@@ -136,6 +154,8 @@ def refusal_record(
     the refusal. ``reason_code`` names a refusal other than the role's or the
     scopes'. Written in a savepoint, so a failed write leaves the
     request's transaction usable for the refusal's answer."""
+    if isinstance(concerns, ByAction):
+        concerns = concerns.of(request)
     if not isinstance(concerns, Concerns):
         return
     actor = actor_from_request(request)

@@ -26,6 +26,7 @@ from core.messages import user_message
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.refusals import ByAction
 from core.validation import is_digits, row_id
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import CountLine, CountReason, Location, Lot, Medicine, StockCount
@@ -251,7 +252,9 @@ def count_detail(request: HttpRequest, count_id: int) -> HttpResponse:
     return _count_page(request, count_id)
 
 
-@page(Role.MEDICINE_OFFICER)
+# Approving books the count's variances as stock movements: another role
+# pressing it tried to move stock, recorded as the API's approval records it.
+@page(Role.MEDICINE_OFFICER, concerns=ByAction({"approve": MOVES_STOCK}))
 @require_POST
 def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
     """The whole count sheet at once: every lot's count and every recount

@@ -22,11 +22,13 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical.dosing import amount_in_unit
-from acute.models import Outcome, Visit, VisitNote, VitalSign
+from acute.models import Visit, VisitNote, VitalSign
 from acute.pages.shift import current_shift, nurse_visits_list
+from acute.services.admissions import outcomes_open_to
 from consent.audit.services import Action, Purpose
 from consent.selectors import patient_everything
 from core.actors import Actor
+from core.deaths import is_registered_dead
 from core.errors import NotFoundOrNotAllowed, PlatformError
 from core.models import Role
 from core.pages import OFFLINE_REPLAY_HEADER, maps_link, page_actor, render_page
@@ -167,7 +169,8 @@ def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:
             t for t in catalogue if not t.predefined and not t.derivation and t.pk not in delegated
         ],
         "bag": _bag_context(actor, visit, orders),
-        "outcomes": Outcome.choices,
+        "outcomes": outcomes_open_to(citizen),
+        "registered_dead": is_registered_dead(citizen),
         "maps": maps_link(float(citizen.latitude), float(citizen.longitude))
         if citizen.latitude is not None and citizen.longitude is not None
         else "",

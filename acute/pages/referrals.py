@@ -23,17 +23,19 @@ from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
-from acute.models import DeadlineWarning, NurseShift, Outcome, Referral, Skill, Urgency, Visit
+from acute.models import DeadlineWarning, NurseShift, Referral, Skill, Urgency, Visit
 from acute.occurrence import (
     OCCURRENCE_INVALID,
     OCCURRENCE_TIME_MISSING,
     Occurrence,
     occurrence_period,
 )
+from acute.services.admissions import outcomes_open_to
 from consent import selectors as consent_selectors
 from consent.audit.services import Action, Purpose
 from consent.selectors import IntakeLookup
 from core.actors import Actor
+from core.deaths import is_registered_dead
 from core.errors import InvalidInput, PlatformError
 from core.idempotency import key_answered, key_claim
 from core.models import Organisation, Role
@@ -82,7 +84,8 @@ def _referral_page(
             else [],
             # A refused override keeps what she typed.
             "hold_override_reason": request.POST.get("hold_override_reason", ""),
-            "outcomes": Outcome.choices,
+            "outcomes": outcomes_open_to(referral.citizen),
+            "registered_dead": is_registered_dead(referral.citizen),
             "now": timezone.now(),
         },
         error=error,

@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acute.models import DeadlineWarning, Outcome, Referral, Visit
+from acute.models import DeadlineWarning, Episode, Outcome, Referral, Visit
 from acute.services._common import audit, referral_audit, refusal_audited
 from consent.audit.services import Action
 from core.actors import Actor
@@ -252,7 +252,50 @@ def citizen_death_withdraw(*, citizen_id: int, admission: str, actor: Actor) -> 
                 detail={"admission": admission, "deceased_at_withdrawn": withdrawn.isoformat()},
                 reason_code="death_withdrawn",
             )
+            death_withdrawn_warn(
+                citizen_id=citizen_id,
+                withdrawn=withdrawn,
+                reported={"admission": admission},
+                actor=actor,
+            )
     return withdrawn
+
+
+def death_withdrawn_warn(
+    *, citizen_id: int, withdrawn: dt.datetime, reported: dict[str, object], actor: Actor
+) -> list[int]:
+    """The citizen's death is withdrawn as reported in error (by the
+    hospital, or on her Patient): an episode that ended as died has told
+    her referrer so, and her home nursing got a hand-back saying so (R11).
+    Each of its referrals not declined gets the board's ``death_withdrawn``
+    warning (raised again, unacknowledged, if it was there), for the
+    coordinator to correct it with them; audited as a write on the
+    referral. Runs inside the transaction that withdraws the death.
+    Returns the warned referrals' ids."""
+    with transaction.atomic(savepoint=False):
+        referrals = list(
+            Referral.objects.select_for_update()
+            .filter(
+                citizen_id=citizen_id,
+                episode__status=Episode.Status.COMPLETED,
+                episode__outcome=Outcome.DIED,
+            )
+            .exclude(status=Referral.Status.DECLINED)
+            .order_by("pk")
+        )
+        for referral in referrals:
+            _admitted_warning(
+                referral,
+                raised_at=timezone.now(),
+                detail={
+                    **reported,
+                    "deceased_at_withdrawn": withdrawn.isoformat(),
+                    "episode": referral.episode_id,
+                },
+                kind=DeadlineWarning.Kind.DEATH_WITHDRAWN,
+            )
+            referral_audit(referral, actor, {"step": "death_withdrawn_warning"})
+    return [r.pk for r in referrals]
 
 
 # --- sending a nurse at all, and anyway ----------------------------------------
@@ -279,6 +322,16 @@ def outcome_for_the_dead(citizen: Citizen, outcome: str) -> None:
             " not another.",
             field="outcome",
         )
+
+
+def outcomes_open_to(citizen: Citizen) -> list[tuple[str, str]]:
+    """The outcomes a page offers for ending her visit or episode: only died
+    once she is registered dead (:func:`outcome_for_the_dead` refuses the
+    rest on every door), so the nurse and the coordinator are not offered
+    what the platform would refuse."""
+    if is_registered_dead(citizen):
+        return [choice for choice in Outcome.choices if choice[0] == Outcome.DIED]
+    return list(Outcome.choices)
 
 
 def hold_override_check(*, held: Referral | None, reason: str | None) -> str:

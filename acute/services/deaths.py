@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from acute.models import Episode, Outcome, Visit
-from acute.services.admissions import referrals_close_on_death
+from acute.services.admissions import death_withdrawn_warn, referrals_close_on_death
 from acute.services.episodes import episode_complete
 from acute.services.visits import visit_withdraw
 from core.actors import Actor
@@ -79,6 +79,19 @@ def citizen_death_register(
             reported={"admission": admission},
             actor=actor,
         )
+
+
+def on_citizen_death_withdrawn(
+    sender: object, *, citizen_id: int, withdrawn: dt.datetime, actor: Actor, **kwargs: Any
+) -> None:
+    """Receiver of :data:`core.deaths.citizen_death_withdrawn` (the Patient's
+    door): warned as the hospital's correction warns."""
+    death_withdrawn_warn(
+        citizen_id=citizen_id,
+        withdrawn=withdrawn,
+        reported={"source": "Patient"},
+        actor=Actor.system("acute.death_follow", on_behalf_of=actor),
+    )
 
 
 def on_citizen_died(

@@ -34,7 +34,12 @@ from consent.services.denied import audit_denied
 from consent.services.versions import wanted_version
 from core.actors import Actor
 from core.cpr import CPR_SYSTEM
-from core.deaths import citizen_died, death_time_check, death_time_missing
+from core.deaths import (
+    citizen_death_withdrawn,
+    citizen_died,
+    death_time_check,
+    death_time_missing,
+)
 from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
@@ -392,6 +397,12 @@ def _patient_apply(
         version_id=version_id,
         withdrawn=withdrawn,
     )
+    if withdrawn is not None:
+        # The acute function warns the coordinator of an episode that ended
+        # on the death, in this transaction, as for the hospital's correction.
+        citizen_death_withdrawn.send(
+            sender=Citizen, citizen_id=citizen.pk, withdrawn=withdrawn, actor=actor
+        )
     if parsed.deceased_at is not None and not was_dead:
         # The acute function closes her referrals and withdraws her visits
         # in this transaction, as for the hospital's report of a death.

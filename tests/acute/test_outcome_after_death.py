@@ -15,6 +15,7 @@ from consent.audit.models import AuditEntry
 from core.models import Citizen
 from tests import factories as f
 from tests.acute.clinical.conftest import Scene, visit_scene
+from tests.acute.test_pages import _login
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +88,45 @@ def test_the_coordinator_cannot_close_the_episode_of_a_dead_citizen_as_treated_a
     )
     assert ended.status_code == 200, ended.content
     assert ended.json()["outcome"] == Outcome.DIED
+
+
+def _offered(html: str, select_id: str) -> list[str]:
+    """The outcome values a page's select offers (the empty choice aside)."""
+    select = html.split(f'<select id="{select_id}"', 1)[1].split("</select>", 1)[0]
+    return [part.split('"', 1)[0] for part in select.split('<option value="')[1:] if part[0] != '"']
+
+
+def test_the_visit_page_offers_only_died_for_a_dead_citizen_and_says_why() -> None:
+    """The nurse's visit page (the tablet's form, sent again offline as it
+    is) offers what the platform takes: for a citizen registered dead, died
+    alone, with the reason in Danish; for the living, every outcome."""
+    scene = visit_scene()
+    page = _login(scene.nurse)
+    living = page.get(f"/nurse/visits/{scene.visit.pk}/").content.decode()
+    assert set(_offered(living, "outcome")) == set(Outcome.values)
+    assert "data-registered-dead" not in living
+
+    _registered_dead(scene)
+    html = page.get(f"/nurse/visits/{scene.visit.pk}/").content.decode()
+
+    assert _offered(html, "outcome") == [Outcome.DIED]
+    assert "Borgeren er registreret død: forløbet kan kun afsluttes med udfaldet død." in html
+
+
+def test_the_pages_closing_an_episode_offer_only_died_for_a_dead_citizen() -> None:
+    """Closing the episode without a visit (the nurse's page, before she is
+    at the door) and from the referral's page (the coordinator) offer died
+    alone too."""
+    scene = visit_scene(on_site=False)
+    _registered_dead(scene)
+
+    nurse_html = _login(scene.nurse).get(f"/nurse/visits/{scene.visit.pk}/").content.decode()
+    coordinator_html = (
+        _login(scene.coordinator)
+        .get(f"/coordinator/referrals/{scene.referral.pk}/")
+        .content.decode()
+    )
+
+    assert _offered(nurse_html, "episode-outcome") == [Outcome.DIED]
+    assert _offered(coordinator_html, "episode-outcome") == [Outcome.DIED]
+    assert "registreret død: forløbet kan kun afsluttes med udfaldet død" in coordinator_html

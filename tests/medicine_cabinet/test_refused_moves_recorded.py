@@ -239,3 +239,27 @@ def test_a_role_refused_a_count_approval_is_recorded_as_a_refused_movement(
     ]
     count.refresh_from_db()
     assert count.status == count.Status.OPEN
+
+
+@pytest.mark.parametrize("role", [Role.ACUTE_NURSE, Role.COORDINATOR])
+def test_a_role_refused_a_count_approval_on_the_officers_page_is_recorded_as_on_the_api(
+    role, acute, officer, cabinet, paracetamol
+):
+    """The count page's ``approve`` moves stock as the API's approval does:
+    another role pressing it is recorded the same way; saving the sheet
+    moves nothing and concerns no citizen, so it leaves no entry."""
+    receive(officer, cabinet, paracetamol, "20")
+    count = services.count_start(actor=actor(officer), location=cabinet)
+    other = f.staff(role, acute)
+    client = _login(other)
+    before = _last_entry()
+
+    approved = client.post(f"/cabinet/counts/{count.pk}/do/", {"action": "approve"})
+    saved = client.post(f"/cabinet/counts/{count.pk}/do/", {"action": "save"})
+
+    assert (approved.status_code, saved.status_code) == (403, 403)
+    assert _denied_since(before) == [
+        (other.user_id, "role_not_permitted", "StockMovement", "create", "operations")
+    ]
+    count.refresh_from_db()
+    assert count.status == count.Status.OPEN
