@@ -20,8 +20,12 @@ view, serializer, FHIR model or database sees it:
   object (FHIR's JSON forbids it; elsewhere the last one would silently win)
   and nests at most ``MAX_JSON_DEPTH`` levels (deeper input exhausts the
   recursion of the code that walks it);
-- text holds no NUL character (PostgreSQL refuses it in text columns) and no
-  lone UTF-16 surrogate (it cannot be encoded as UTF-8);
+- text holds no NUL character (PostgreSQL refuses it in text columns), no
+  lone UTF-16 surrogate (it cannot be encoded as UTF-8), and no character
+  that shows nothing yet changes what a reader sees: a control character
+  other than TAB, LF and CR, a bidirectional override or isolate, a
+  zero-width space or another hidden format character
+  (:func:`core.validation.unshown_character`), in a key or a value;
 - numbers are finite: no ``NaN`` or ``Infinity``, nothing beyond a double
   (``1e400``);
 - a URL holds nothing shaped like a CPR number
@@ -54,37 +58,42 @@ from rest_framework.parsers import BaseParser
 from core.cpr import cpr_in_text
 from core.errors import InvalidInput, NotSupported, TooLarge, UriTooLong, shown
 from core.exception_handler import error_response, is_fhir_path
+from core.validation import UNSHOWN_CODES, unshown_character, unshown_refusal
 
 # FHIR resources nest about a dozen levels (a transaction Bundle of resources
 # with contained resources and extensions on extensions stays under 30).
 MAX_JSON_DEPTH = 64
 
 
-def _bad_text(value: str) -> str | None:
-    """What is wrong with a piece of text, or None."""
+def _bad_text(value: str) -> tuple[str, str] | None:
+    """What is wrong with a piece of text, as a refusal code and the
+    character at fault (``U+202E``, or ``""``), or None."""
     if "\x00" in value:
-        return "nul"
+        return "request.nul_character", ""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return "surrogate"
-    return None
+        return "request.invalid_text", ""
+    return unshown_character(value)
 
 
-def _refuse_text(problem: str, where: str) -> InvalidInput:
-    if problem == "nul":
+def _refuse_text(problem: tuple[str, str], where: str) -> InvalidInput:
+    code, character = problem
+    if code == "request.nul_character":
         return InvalidInput(
             "request.nul_character",
             f"Text may not contain a NUL character ({where}).",
             field=where or None,
             params={"where": where},
         )
-    return InvalidInput(
-        "request.invalid_text",
-        f"Text must be valid Unicode; a lone surrogate was found ({where}).",
-        field=where or None,
-        params={"where": where},
-    )
+    if code == "request.invalid_text":
+        return InvalidInput(
+            "request.invalid_text",
+            f"Text must be valid Unicode; a lone surrogate was found ({where}).",
+            field=where or None,
+            params={"where": where},
+        )
+    return unshown_refusal(code, character, where)
 
 
 def _path(parts: Iterable[str | int]) -> str:
@@ -95,7 +104,8 @@ def _path(parts: Iterable[str | int]) -> str:
 
 
 def check_json_value(data: Any) -> None:
-    """Walk parsed JSON without recursion: depth, NUL and surrogates."""
+    """Walk parsed JSON without recursion: depth, and text (NUL, surrogates,
+    characters that show nothing, :func:`core.validation.unshown_character`)."""
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(data, 1, ())]
     while stack:
         value, depth, where = stack.pop()
@@ -231,7 +241,7 @@ def json_object_required(data: Any) -> None:
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _first_bad_field(request: HttpRequest) -> tuple[str, str] | None:
+def _first_bad_field(request: HttpRequest) -> tuple[tuple[str, str], str] | None:
     sources = [request.GET]
     if request.method == "POST" and request.content_type in _FORM_TYPES:
         # The body is read whole first, so the view can read it again: a
@@ -312,7 +322,8 @@ def cpr_in_query(query: QueryDict) -> InvalidInput | None:
 
 
 class InputBoundaryMiddleware:
-    """Refuses a form post or query string carrying NUL or broken text with a
+    """Refuses a form post or query string carrying NUL, broken text or a
+    character that shows nothing (:func:`core.validation.unshown_character`) with a
     400 in the shape of the path (OperationOutcome on /fhir/, the envelope on
     /api/, a short page elsewhere), before any view reads it."""
 
@@ -339,6 +350,12 @@ def cpr_in_url_response(request: HttpRequest, error: InvalidInput) -> HttpRespon
     )
 
 
+UNSHOWN_IN_FORM = gettext_lazy(
+    "The form contained a character that is not shown or that changes the direction"
+    " of the text (often copied along from another program). Remove it and try again."
+)
+
+
 def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
     body = {"kind": error.kind, **error.as_dict()}
     # Lazy: this answers before the request's language is chosen, and the
@@ -347,7 +364,9 @@ def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
         request,
         400,
         body,
-        page_message=gettext_lazy(
+        page_message=UNSHOWN_IN_FORM
+        if error.code in UNSHOWN_CODES.values()
+        else gettext_lazy(
             "The form contained characters that cannot be saved (a NUL character or"
             " broken text). Remove them and try again."
         ),

@@ -765,6 +765,15 @@ TEMPLATES: dict[str, Promise] = {
     "request.invalid_text": _(
         "Text must be valid Unicode; a lone surrogate was found (%(where)s)."
     ),
+    "request.control_character": _(
+        "Text may not contain the control character %(character)s (%(where)s)."
+    ),
+    "request.bidi_control": _(
+        "Text may not contain %(character)s, a character that changes the direction of the text shown (%(where)s)."
+    ),
+    "request.invisible_character": _(
+        "Text may not contain %(character)s, a character that is not shown (%(where)s)."
+    ),
     "request.too_large": _("A JSON body may be at most %(limit)s bytes."),
     "request.uri_too_long": _(
         "A URL may be at most %(limit)s bytes; a long search goes in the body of a POST."
@@ -970,6 +979,11 @@ BY_CODE: dict[str, Promise] = {
     "request.number_out_of_range": _("A number in the body is too large."),
     "request.nul_character": _("Text may not contain a NUL character."),
     "request.invalid_text": _("Text must be valid Unicode."),
+    "request.control_character": _("Text may not contain control characters."),
+    "request.bidi_control": _(
+        "Text may not contain characters that change the direction of the text shown."
+    ),
+    "request.invisible_character": _("Text may not contain characters that are not shown."),
     "request.cpr_in_url": _("A CPR number never goes in a URL; send it in the request body."),
     "request.idempotency_key_invalid": _(
         "Idempotency-Key is 1 to 255 visible ASCII characters and holds no CPR number."

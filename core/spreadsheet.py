@@ -9,13 +9,18 @@ from decimal import Decimal
 BOM = "\ufeff"
 
 # A cell starting with one of these is read as a formula by spreadsheets (a
-# tab or carriage return first hides the = behind it from a naive check).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# tab or a line break first hides the = behind it from a naive check, and
+# some read the full-width forms as the ASCII ones).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def csv_text(value: str) -> str:
-    """A text cell that a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if value[:1] in FORMULA_STARTS else value
+    """A text cell that a spreadsheet shows as text, never runs as a formula:
+    also not one whose formula follows spaces (a spreadsheet that trims a
+    cell's spaces on import would run it)."""
+    if value[:1] in FORMULA_STARTS or value.lstrip()[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def csv_decimal(value: float | Decimal) -> str:

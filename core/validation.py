@@ -156,7 +156,85 @@ def required_text(
     cleaned = text_trimmed(value)
     if not cleaned:
         raise InvalidInput(code, message, field=field, rule=rule)
-    return cleaned
+    return text_shown_as_written(cleaned, field=field)
+
+
+# --- characters no text holds --------------------------------------------------
+
+# Free text is read on pages, in the auditor's CSV, in FHIR and in partners'
+# messages. A character that shows nothing yet changes what a reader sees
+# could make a reason read otherwise than it was written, so no text holds:
+# - a control character: C0 except TAB, LF and CR, DEL, and C1 (NUL is
+#   refused by the door with its own code: PostgreSQL cannot store it);
+# - a bidirectional embedding, override (U+202A-U+202E) or isolate
+#   (U+2066-U+2069): they reverse or reorder a run of text as it is shown;
+# - any other format character (category Cf) but those real writing needs:
+#   the soft hyphen, the zero-width non-joiner and joiner (emoji such as a
+#   nurse are joined by it) and the left-to-right, right-to-left and Arabic
+#   letter marks (they place a neutral character, never reverse a run, and
+#   Windows pastes them with a date). Tag characters are kept only where
+#   they end a flag (black flag, tags, cancel tag); elsewhere they hide text.
+_UNSHOWN = re.compile(
+    "(?P<control>[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f])"
+    "|(?P<bidi>[\u202a-\u202e\u2066-\u2069])"
+    "|(?P<hidden>[\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b"
+    "\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f])"
+)
+_FLAG_TAGS = re.compile("(?<=\U0001f3f4)[\U000e0020-\U000e007e]+\U000e007f")
+UNSHOWN_CODES = {
+    "control": "request.control_character",
+    "bidi": "request.bidi_control",
+    "hidden": "request.invisible_character",
+}
+
+
+def unshown_character(value: str) -> tuple[str, str] | None:
+    """The refusal code and the character (``U+202E``) of the first
+    character in ``value`` that no text may hold, or None."""
+    match = _UNSHOWN.search(value)
+    if match is not None and match["hidden"] and "\U000e007f" in value:
+        match = _UNSHOWN.search(_FLAG_TAGS.sub("", value))
+    if match is None:
+        return None
+    assert match.lastgroup is not None
+    return UNSHOWN_CODES[match.lastgroup], f"U+{ord(match[0]):04X}"
+
+
+def unshown_refusal(code: str, character: str, where: str) -> InvalidInput:
+    """The refusal of a text holding ``character``, naming the field ``where``."""
+    field, params = where or None, {"where": where, "character": character}
+    if code == "request.control_character":
+        return InvalidInput(
+            "request.control_character",
+            f"Text may not contain the control character {character} ({where}).",
+            field=field,
+            params=params,
+        )
+    if code == "request.bidi_control":
+        return InvalidInput(
+            "request.bidi_control",
+            f"Text may not contain {character}, a character that changes the direction"
+            f" of the text shown ({where}).",
+            field=field,
+            params=params,
+        )
+    return InvalidInput(
+        "request.invisible_character",
+        f"Text may not contain {character}, a character that is not shown ({where}).",
+        field=field,
+        params=params,
+    )
+
+
+def text_shown_as_written(value: str, *, field: str) -> str:
+    """``value`` if it holds no character that shows nothing yet changes what
+    a reader sees (:func:`unshown_character`); refused on ``field``."""
+    found = unshown_character(value)
+    if found is not None:
+        raise unshown_refusal(*found, field)
+    return value
 
 
 def text_at_most(text: str, most: int, *, code: str, field: str, message: str) -> str:

@@ -278,10 +278,11 @@ def test_r2_elements_are_refused_on_update_and_in_a_transaction(world: World) ->
 @pytest.mark.parametrize(
     ("system", "code"),
     [
-        # A code pasted from a document: a zero-width space, a soft hyphen.
-        ("urn:oid:1.2.208.176.2.4", "\u200bDF321"),
+        # A code pasted from a document: a zero-width non-joiner or joiner, a
+        # soft hyphen (a zero-width space is refused at the door).
+        ("urn:oid:1.2.208.176.2.4", "\u200cDF321"),
         ("urn:oid:1.2.208.176.2.4.12", "D\u00adF32"),
-        (ICD10, "F\u200b32.1"),
+        (ICD10, "F\u200d32.1"),
         # A full-width letter is the letter.
         ("urn:oid:1.2.208.176.2.4", "\uff24\uff26321"),
         (ICD10, "\uff2632"),

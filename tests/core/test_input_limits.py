@@ -152,7 +152,8 @@ def test_a_platform_refusal_quotes_a_value_without_control_characters() -> None:
     nurse = f.client_for(f.staff(Role.ACUTE_NURSE, f.acute_function()))
     response = nurse.get("/fhir/Condition", {f"code:{value}": "x"})
     assert response.status_code == 400, response.content[:300]
-    assert _code(response) == "search.modifier_unsupported"
+    # Refused at the door, before the search reads the parameter's name.
+    assert _code(response) == "request.control_character"
     assert len(response.content) < 3_000
     issue = response.json()["issue"][0]
     for text in (issue["details"]["text"], issue.get("diagnostics", "")):

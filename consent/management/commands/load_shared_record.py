@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from consent.audit.services import Purpose
 from consent.services import record_transaction
 from core.actors import Actor
+from core.boundary import check_json_value
 from core.errors import PlatformError
 from core.models import Organisation
 
@@ -38,6 +39,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read the bundle: {exc.__class__.__name__}") from None
         actor = Actor.system("consent.load_shared_record", partner=source)
         try:
+            # The same text rules as a Bundle posted to /fhir/.
+            check_json_value(bundle)
             created = record_transaction(actor=actor, bundle=bundle, purpose=Purpose.OPERATIONS)
         except PlatformError as exc:
             raise CommandError(f"Nothing loaded: {exc.code}: {exc.message}") from None
