@@ -164,6 +164,11 @@ def _scrub_body(value: Any) -> Any:
     return value
 
 
+# The OAuth 2.0 endpoints for systems (portal.signin): their errors are RFC
+# 6749 §5.2's ``{"error", "error_description"}`` with the platform's ``code``.
+OAUTH_PATHS = ("/api/auth/oauth/",)
+
+
 def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The response body and content type for ``path``: OperationOutcome or envelope.
 
@@ -172,6 +177,11 @@ def error_payload(path: str, status: int, body: dict[str, Any]) -> tuple[dict[st
     every sentence bounded (``core.errors.shown_message``) whatever it quotes.
     """
     body = _scrub_body(body)
+    if path.startswith(OAUTH_PATHS):
+        # The token endpoint's clients read RFC 6749's error shape, also when
+        # the refusal comes before its view (a character refused in the form).
+        oauth = {"error": "invalid_request", "error_description": body["message"]}
+        return {**oauth, "code": body["code"]}, "application/json"
     if is_fhir_path(path):
         outcome = operation_outcome(
             kind=body["kind"],

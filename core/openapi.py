@@ -187,11 +187,13 @@ class PlatformAutoSchema(AutoSchema):
             errors.update(ERRORS_OF_KEYED_WRITES)
         if getattr(self.view, "throttles_logins", False):
             errors.update(ERRORS_OF_LOGIN)
+        # A view whose errors have a shape of their own (OAuth's) names it.
+        shape = getattr(self.view, "error_schema", ErrorEnvelope)
         for status, description in errors.items():
             if status in responses:
                 continue
             response = self._get_response_for_code(
-                ErrorEnvelope, status, media_types=["application/json"], direction=direction
+                shape, status, media_types=["application/json"], direction=direction
             )
             response["description"] = description
             responses[status] = response

@@ -90,6 +90,9 @@ class SystemTokenView(APIView):
     permission_classes = [Public]
     authentication_classes: list[Any] = []
     parser_classes = [FormParser]
+    # Every refusal here, also one made before the view, is in RFC 6749's shape
+    # (core.exception_handler.OAUTH_PATHS).
+    error_schema = OAuthErrorOut
 
     @extend_schema(
         operation_id="auth_oauth_token",
@@ -151,6 +154,9 @@ class SystemTokenRevokeView(APIView):
     permission_classes = [Public]
     authentication_classes: list[Any] = []
     parser_classes = [FormParser]
+    # Every refusal here, also one made before the view, is in RFC 6749's shape
+    # (core.exception_handler.OAUTH_PATHS).
+    error_schema = OAuthErrorOut
 
     @extend_schema(
         operation_id="auth_oauth_revoke",

@@ -116,11 +116,12 @@ def test_every_operation_has_an_id_a_typed_answer_and_the_error_envelope(
                     continue
                 # A named component or a typed object, never a free-form body.
                 assert "$ref" in body or body.get("type") == "object", where
-        # The OAuth endpoints answer in RFC 6749's error shape (§5.2), as
-        # OAuth clients expect; everything else in the platform's envelope.
+        # The OAuth endpoints answer every refusal in RFC 6749's error shape
+        # (§5.2), as OAuth clients expect, also one made before the view;
+        # everything else in the platform's envelope.
         oauth = operation["operationId"] in OAUTH_OPERATIONS
-        for code in ("400", "401", "403", "404"):
-            expected = OAUTH_ERROR if oauth and code != "404" else ERROR_ENVELOPE
+        for code in ("400", "401", "403", "404", "414"):
+            expected = OAUTH_ERROR if oauth else ERROR_ENVELOPE
             assert responses[code]["content"]["application/json"]["schema"] == {"$ref": expected}, (
                 f"{where} {code}"
             )

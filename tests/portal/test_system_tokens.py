@@ -160,7 +160,8 @@ def test_a_token_request_in_another_media_type_is_refused_and_gives_no_token() -
         system.client_id, secret, content_type="multipart/form-data", scope="system/Patient.read"
     )
     assert response.status_code == 415
-    assert response.json()["error"]["code"] == "request.unsupported_media_type"
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["code"] == "request.unsupported_media_type"
     assert not ApiToken.objects.filter(system_client=system).exists()
 
 
@@ -215,3 +216,24 @@ def test_a_scope_repeated_or_oddly_spaced_is_granted_once() -> None:
     assert response.status_code == 200
     assert response.json()["scope"] == "system/Patient.read system/Observation.read"
     assert ApiToken.objects.get(system_client=system).scopes == response.json()["scope"]
+
+
+@pytest.mark.parametrize("field", ["scope", "grant_type"])
+def test_a_character_refused_at_the_door_is_answered_in_the_token_endpoints_shape(field) -> None:
+    """A control character in the form is refused before the view reads it,
+    and the system reads the refusal as RFC 6749 (5.2) has every token error
+    written: ``error`` and ``error_description``, beside the platform's code."""
+    system, secret = _system("system/Patient.read")
+    form = {"grant_type": "client_credentials", "scope": "system/Patient.read"}
+    form[field] += "\x06"
+
+    refused = _ask(system.client_id, secret, **form)
+
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "invalid_request",
+        "error_description": refused.json()["error_description"],
+        "code": "request.control_character",
+    }
+    assert "U+0006" in refused.json()["error_description"]
+    assert not ApiToken.objects.filter(system_client=system).exists()
