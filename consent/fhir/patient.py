@@ -106,6 +106,31 @@ def cpr_numbers(identifiers: list[Any]) -> list[str]:
     return numbers
 
 
+def cpr_searched(raw: str) -> tuple[str | None, ReplacementCpr | None]:
+    """The CPR number or replacement CPR a Patient search's ``identifier`` gives
+    (``[system|]value``), refused when it cannot be one: a number whose first
+    six digits are no date names nobody, and is refused as at registration
+    (``cpr.invalid``), never answered "no such citizen"."""
+    system, _, value = raw.rpartition("|")
+    try:
+        if is_replacement_cpr_system(system):
+            # A replacement CPR is searched as a CPR number is (DK-core x-ecpr / d-ecpr).
+            return None, normalise_replacement_cpr(value, system)
+        if system in ("", CPR_SYSTEM) and is_digits(value) and len(value) == 10:
+            cpr_facts(value)
+            return value, None
+    except InvalidInput as exc:
+        raise InvalidInput(exc.code, exc.message, field="identifier", params=exc.params) from None
+    raise InvalidInput(
+        "search.identifier_invalid",
+        f"identifier is {CPR_SYSTEM}|<10 digits>, or a replacement CPR as "
+        f"{X_ECPR_SYSTEM}|<X-eCPR> or {D_ECPR_SYSTEM_PREFIX}<issuer>|<D-eCPR>, "
+        "in the form body.",
+        field="identifier",
+        params={"cpr": CPR_SYSTEM, "x_ecpr": X_ECPR_SYSTEM, "d_ecpr": D_ECPR_SYSTEM_PREFIX},
+    )
+
+
 def _the_one(candidates: list[dict[str, Any]], error: InvalidInput) -> dict[str, Any]:
     if len(candidates) > 1:
         raise error

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from consent import selectors, services
 from consent.audit.models import Action, Purpose
 from consent.fhir import etag
+from consent.fhir.patient import cpr_searched
 from consent.fhir_views.common import (
     ALL_ROLES,
     VersionedUpdateView,
@@ -23,15 +24,6 @@ from consent.fhir_views.common import (
 from consent.gate import CATEGORY_PATIENT
 from core.actors import Actor
 from core.api import actor_of
-from core.cpr import (
-    CPR_SYSTEM,
-    D_ECPR_SYSTEM_PREFIX,
-    X_ECPR_SYSTEM,
-    ReplacementCpr,
-    cpr_facts,
-    is_replacement_cpr_system,
-    normalise_replacement_cpr,
-)
 from core.errors import InvalidInput, PlatformError
 from core.fhir.gate import current_gate
 from core.fhir.resources import (
@@ -150,7 +142,7 @@ class PatientResource(FHIRResource):
         if "identifier" not in asked.body_params:
             selectors.parse_patient_search(query)
             return
-        _cpr_asked(str(query.get("identifier", "")))
+        cpr_searched(str(query.get("identifier", "")))
         rest = query.copy()
         rest.pop("identifier", None)
         # A CPR number names one citizen: answered by it alone, ``name=…``,
@@ -180,7 +172,7 @@ class PatientResource(FHIRResource):
         return Found(found, total)
 
     def _by_cpr(self, asked: Asked, raw: str) -> Found:
-        cpr, replacement = _cpr_asked(raw)
+        cpr, replacement = cpr_searched(raw)
         found = selectors.patient_search_by_cpr(
             actor=asked.actor,
             cpr=cpr,
@@ -189,31 +181,6 @@ class PatientResource(FHIRResource):
         )
         # The links never repeat the number.
         return Found(found, len(found), link_params={})
-
-
-def _cpr_asked(raw: str) -> tuple[str | None, ReplacementCpr | None]:
-    """The CPR number or replacement CPR a search's ``identifier`` gives
-    (``[system|]value``), refused when it cannot be one: a number whose first
-    six digits are no date names nobody, and is refused as at registration
-    (``cpr.invalid``), never answered "no such citizen"."""
-    system, _, value = raw.rpartition("|")
-    try:
-        if is_replacement_cpr_system(system):
-            # A replacement CPR is searched as a CPR number is (DK-core x-ecpr / d-ecpr).
-            return None, normalise_replacement_cpr(value, system)
-        if system in ("", CPR_SYSTEM) and is_digits(value) and len(value) == 10:
-            cpr_facts(value)
-            return value, None
-    except InvalidInput as exc:
-        raise InvalidInput(exc.code, exc.message, field="identifier", params=exc.params) from None
-    raise InvalidInput(
-        "search.identifier_invalid",
-        f"identifier is {CPR_SYSTEM}|<10 digits>, or a replacement CPR as "
-        f"{X_ECPR_SYSTEM}|<X-eCPR> or {D_ECPR_SYSTEM_PREFIX}<issuer>|<D-eCPR>, "
-        "in the form body.",
-        field="identifier",
-        params={"cpr": CPR_SYSTEM, "x_ecpr": X_ECPR_SYSTEM, "d_ecpr": D_ECPR_SYSTEM_PREFIX},
-    )
 
 
 class PatientTypeView(ResourceSearchView):
