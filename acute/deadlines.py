@@ -98,13 +98,29 @@ def deadline_for(urgency: str, received_at: dt.datetime) -> dt.datetime:
         raise ValueError("received_at must carry a time zone")
     received_at = received_at.astimezone(dt.UTC)
     if urgency == Urgency.WITHIN_2_HOURS:
-        return received_at + dt.timedelta(minutes=settings.ACUTE_DEADLINE_WITHIN_2_HOURS_MINUTES)
+        return _within_2_hours(received_at)
     if urgency == Urgency.WITHIN_SHIFT:
-        _kind, _start, end = shift_bounds(received_at)
-        # A referral in the last hour of a shift gets the next shift as well.
-        if end - received_at < dt.timedelta(hours=1):
-            _kind, _start, end = shift_bounds(end)
-        return end
+        return _within_shift(received_at)
     if urgency == Urgency.NEXT_DAY:
-        return _at_local(coming_day(received_at), settings.ACUTE_DEADLINE_NEXT_DAY_HOUR)
+        # Never before "within the shift": a less urgent class is never due sooner.
+        return max(
+            _at_local(coming_day(received_at), settings.ACUTE_DEADLINE_NEXT_DAY_HOUR),
+            _within_shift(received_at),
+        )
     raise ValueError(f"unknown urgency {urgency!r}")
+
+
+def _within_2_hours(received_at: dt.datetime) -> dt.datetime:
+    return received_at + dt.timedelta(minutes=settings.ACUTE_DEADLINE_WITHIN_2_HOURS_MINUTES)
+
+
+def _within_shift(received_at: dt.datetime) -> dt.datetime:
+    """The end of the shift, or of the next one when the shift ends before
+    "within 2 hours" would (or within the hour): a less urgent class is never
+    due sooner than a more urgent one — at 05:54 in winter the night shift
+    ends at 07:00, sooner than 07:54, so it is due at 15:00 (R10)."""
+    sooner_class = _within_2_hours(received_at)
+    _kind, _start, end = shift_bounds(received_at)
+    if end < sooner_class or end - received_at < dt.timedelta(hours=1):
+        _kind, _start, end = shift_bounds(end)
+    return max(end, sooner_class)

@@ -323,7 +323,10 @@ def parse_service_request(body: Any) -> dict[str, Any]:
             "ServiceRequest.subject needs the CPR identifier or a Patient reference.",
             field="subject",
         )
-    priority = body.get("priority") or "routine"
+    # No priority (and no urgency category) is refused by the service
+    # (``referral.urgency_required``), as on every door: FHIR reads a missing
+    # priority as routine, but an acute referral's deadline is never guessed.
+    priority = body.get("priority") or ""
     urgency = next(
         (
             coding.get("code")
@@ -333,7 +336,7 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         ),
         None,
     ) or URGENCY_BY_PRIORITY.get(priority)
-    if urgency is None:
+    if urgency is None and priority:
         raise InvalidInput("referral.urgency_unknown", "Unknown priority.", field="priority")
     requester = body.get("requester") or {}
     callback = next(
@@ -357,7 +360,7 @@ def parse_service_request(body: Any) -> dict[str, Any]:
     return {
         "cpr": cpr,
         "citizen_id": citizen_id,
-        "urgency": urgency,
+        "urgency": urgency or "",
         "referrer_name": requester.get("display", ""),
         "referrer_phone": callback,
         "reason": reason,

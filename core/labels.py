@@ -179,6 +179,7 @@ REASONS: dict[str, Promise] = {
     "referral.intent_not_order": pgettext_lazy(
         REASON_CONTEXT, "referral not an order (a proposal or a plan)"
     ),
+    "referral.urgency_required": pgettext_lazy(REASON_CONTEXT, "no urgency stated"),
     "referral.occurrence_invalid": pgettext_lazy(REASON_CONTEXT, "requested time unreadable"),
     "referral.occurrence_offset_missing": pgettext_lazy(
         REASON_CONTEXT, "requested time without UTC offset"

@@ -501,6 +501,8 @@ FIXED = (
     gettext_noop("A new citizen needs a name and a home address."),
     gettext_noop("Unknown ServiceRequest.priority."),
     gettext_noop("The referral must state its reason."),
+    gettext_noop("The referral must state its urgency (ServiceRequest.priority)."),
+    gettext_noop("State the urgency: within 2 hours, within the shift or next day."),
     gettext_noop("A count of this location is already under way."),
     gettext_noop("This lot is already counted; recount it instead."),
     gettext_noop("Your organisation is not one the platform knows."),

@@ -313,6 +313,7 @@ INBOUND_REASON_LABELS = {
     "hospital.citizen_deceased": gettext_noop("The citizen is registered deceased"),
     "referral.reason_missing": gettext_noop("The referral gives no reason"),
     "referral.priority_unknown": gettext_noop("The referral's urgency is unknown"),
+    "referral.urgency_required": gettext_noop("The referral states no urgency"),
     "referral.resent_changed": gettext_noop(
         "A referral already received, sent again with other content; phone the referrer"
     ),

@@ -103,7 +103,6 @@ def requested_visit(
     request: dict[str, Any],
     *,
     physician_missing: InvalidMessage,
-    default_priority: str,
     default_reason: str,
     default_actions: str,
 ) -> RequestedVisit:
@@ -128,7 +127,17 @@ def requested_visit(
     physician_name, physician_phone = _physician(
         _requester(message, request, physician_missing=physician_missing)
     )
-    urgency = URGENCY_BY_PRIORITY.get(request.get("priority") or default_priority)
+    priority = request.get("priority")
+    if not priority:
+        # FHIR reads a missing priority as routine; 1813 meant "urgent" by it.
+        # Neither is guessed: the referrer states the urgency, as on every
+        # door (R10), and the sender raises the refusal to a person.
+        raise InvalidMessage(
+            "referral.urgency_required",
+            "The referral must state its urgency (ServiceRequest.priority).",
+            field="ServiceRequest.priority",
+        )
+    urgency = URGENCY_BY_PRIORITY.get(priority)
     if urgency is None:
         raise InvalidMessage(
             "referral.priority_unknown",

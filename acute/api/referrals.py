@@ -54,7 +54,9 @@ class ReferralIn(serializers.Serializer[Any]):
     reason = serializers.CharField(allow_blank=True, default="")
     clinical_picture = serializers.CharField(allow_blank=True, default="")
     requested_actions = serializers.CharField(allow_blank=True, default="")
-    urgency = UrgencyField()
+    # Missing or blank: ``400 referral.urgency_required`` from the service, as
+    # on every door (R10).
+    urgency = UrgencyField(allow_blank=True, default="")
     responsible_physician_name = serializers.CharField(allow_blank=True, default="")
     responsible_physician_phone = serializers.CharField(allow_blank=True, default="")
     required_skills = serializers.ListField(child=SkillField(), default=list, max_length=10)

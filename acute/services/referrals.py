@@ -71,6 +71,7 @@ REFERRAL_INTENT_NOT_ORDER = "referral.intent_not_order"
 # proposal, plan or option asks nobody to go.
 REFERRAL_INTENTS_TAKEN = frozenset({"order", "original-order"})
 REFERRAL_MUNICIPALITY_NOT_SERVED = "referral.municipality_not_served"
+REFERRAL_URGENCY_REQUIRED = "referral.urgency_required"
 MUNICIPALITY_NOT_SERVED_MESSAGE = (
     "The citizen's municipality does not take part in the joint acute function."
 )
@@ -402,7 +403,17 @@ def referral_create(
                         field=field,
                     )
                 )
-        if urgency not in Urgency.values:
+        if not urgency:
+            # Never guessed: a silent "urgent" or "routine" would set a nurse's
+            # deadline the referrer did not give (R10), on every door alike.
+            refused.append(
+                InvalidInput(
+                    REFERRAL_URGENCY_REQUIRED,
+                    "State the urgency: within 2 hours, within the shift or next day.",
+                    field="urgency",
+                )
+            )
+        elif urgency not in Urgency.values:
             refused.append(
                 InvalidInput(
                     "referral.urgency_unknown",

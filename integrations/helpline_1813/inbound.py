@@ -25,7 +25,6 @@ def referral_receive(partner: Partner, message: ParsedMessage, actor: Actor) -> 
             "The referral must name the 1813 physician (Practitioner with a phone number).",
             field="ServiceRequest.requester",
         ),
-        default_priority="urgent",
         default_reason="",
         default_actions=gettext_noop("Assess and treat at home"),
     )

@@ -98,7 +98,6 @@ def _follow_up(
             "A follow-up needs the discharging physician (Practitioner with a phone number).",
             field="ServiceRequest.requester",
         ),
-        default_priority="routine",
         default_reason=gettext_noop("Follow-up after discharge"),
         default_actions=gettext_noop("Follow-up visit after discharge"),
     )
@@ -168,6 +167,15 @@ def hospital_contact_open(partner: Partner, citizen: Citizen, key: str) -> None:
     )
 
 
+def citizen_locked(citizen: Citizen) -> Citizen:
+    """The citizen read again with her row locked for the transaction of the
+    hospital's message, taken before anything of her stay is read: another
+    message about her waits until this one is committed, then reads the
+    stay as this one left it (no hold twice, no resume before the admission
+    it ends is in)."""
+    return Citizen.objects.select_for_update().get(pk=citizen.pk)
+
+
 def admission_for_the_living(citizen: Citizen) -> None:
     """A citizen registered deceased is not admitted (R12): the message is
     refused with a fatal error, its attempt audited, and nothing changes — no
@@ -190,10 +198,11 @@ def hospital_notification_receive(
     key = _encounter_key(partner, encounter)
     status = encounter.get("status")
     if status == "in-progress":
-        citizen = citizen_find(patient)
-        if citizen is None:
+        found = citizen_find(patient)
+        if found is None:
             # Not a citizen the platform knows: nothing to pause, nothing to open.
             return Handled(citizen=None, result={"admission": "not_followed"})
+        citizen = citizen_locked(found)
         admission_for_the_living(citizen)
         if key not in hospital_stays_open(citizen, key):
             hospital_contact_open(partner, citizen, key)
@@ -205,9 +214,10 @@ def hospital_notification_receive(
         )
     if status == "finished":
         wants_follow_up = bool(message.of_type("ServiceRequest"))
-        citizen = citizen_find_or_register(patient) if wants_follow_up else citizen_find(patient)
-        if citizen is None:
+        found = citizen_find_or_register(patient) if wants_follow_up else citizen_find(patient)
+        if found is None:
             return Handled(citizen=None, result={"discharge": "not_followed"})
+        citizen = citizen_locked(found)
         ended = hospital_stay_end(citizen, key, actor, hospital_stays_open(citizen, key))
         referral = _follow_up(partner, message, citizen, actor)
         return Handled(

@@ -92,6 +92,8 @@ def test_a_referral_refused_by_acute_rules_is_fatal_and_rolls_back_everything(li
         ("no_reason", "referral.reason_missing"),
         ("invisible_reason", "referral.reason_missing"),
         ("odd_priority", "referral.priority_unknown"),
+        # R10: a missing priority is neither taken as "urgent" nor as routine.
+        ("no_priority", "referral.urgency_required"),
     ],
 )
 def test_r12_a_1813_referral_without_what_acute_needs_is_fatal_and_creates_nothing(
@@ -114,6 +116,8 @@ def test_r12_a_1813_referral_without_what_acute_needs_is_fatal_and_creates_nothi
     elif spoil == "invisible_reason":
         # Zero-width joiner and a Hangul filler: a reason nobody can read.
         request["reasonCode"] = [{"text": "\u200d\u3164"}]
+    elif spoil == "no_priority":
+        del request["priority"]
     else:
         request["priority"] = "whenever"
     [reply] = sim.send(message)
