@@ -556,6 +556,7 @@ FIXED = (
     gettext_noop("A citizen has one GP practice: give one generalPractitioner."),
     gettext_noop("The platform keeps only active citizens; leave out active or set it to true."),
     gettext_noop("The Patient carries more than one CPR number."),
+    gettext_noop("The Patient carries more than one replacement CPR number."),
 )
 
 TEMPLATES: dict[str, Promise] = {

@@ -434,7 +434,8 @@ def patient_identity(patient: dict[str, Any]) -> PatientIdentity:
     """The CPR number and the replacement CPR the Patient carries. Neither:
     ``message.patient_cpr_missing``; a replacement CPR that is not one
     (``core.cpr.normalise_replacement_cpr``, DK-core's formats):
-    ``replacement_cpr.invalid``, its value never in the text."""
+    ``replacement_cpr.invalid``, its value never in the text; two different
+    ones: ``message.replacement_cpr_ambiguous``."""
     replacement: ReplacementCpr | None = None
     identifiers = patient.get("identifier") or []
     try:
@@ -453,11 +454,19 @@ def patient_identity(patient: dict[str, Any]) -> PatientIdentity:
         if not isinstance(identifier, dict) or not identifier.get("value"):
             continue
         system = identifier.get("system")
-        if is_replacement_cpr_system(system) and replacement is None:
+        if is_replacement_cpr_system(system):
             try:
-                replacement = normalise_replacement_cpr(identifier["value"], system)
+                found = normalise_replacement_cpr(identifier["value"], system)
             except InvalidInput as exc:
                 raise InvalidMessage(exc.code, exc.message, field="Patient.identifier") from None
+            if replacement is not None and found != replacement:
+                # Read as the FHIR Patient door reads it: two are not one citizen.
+                raise InvalidMessage(
+                    "message.replacement_cpr_ambiguous",
+                    "The Patient carries more than one replacement CPR number.",
+                    field="Patient.identifier",
+                )
+            replacement = found
     if cpr is None and replacement is None:
         raise InvalidMessage(
             "message.patient_cpr_missing",

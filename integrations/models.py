@@ -302,6 +302,9 @@ INBOUND_REASON_LABELS = {
         "The citizen is given more than one municipality of residence"
     ),
     "message.patient_cpr_ambiguous": gettext_noop("The citizen is given more than one CPR number"),
+    "message.replacement_cpr_ambiguous": gettext_noop(
+        "The citizen is given more than one replacement CPR number"
+    ),
     "record.patient_unknown": gettext_noop("The citizen is not known to the platform"),
     "record.psychiatric_diagnosis": gettext_noop(
         "Holds a psychiatric diagnosis, which is not shared (R2)"

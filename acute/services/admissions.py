@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -156,19 +157,40 @@ def referrals_resume_after_discharge(
     return [r.pk for r in referrals]
 
 
+def _referrals_with_a_visit_today(citizen_id: int, now: dt.datetime) -> QuerySet[Referral]:
+    """The citizen's referrals with a visit today: a visit whose time at her
+    door — when the nurse got there, else when it is planned (a follow-up's
+    planned time, the estimated arrival), else when it was assigned — falls
+    in today's calendar day in Copenhagen (``TIME_ZONE``), whenever it was
+    assigned. A follow-up visit answers no referral of its own: its
+    episode's referrals are hers."""
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = timezone.localtime(start + dt.timedelta(days=1, hours=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    today = (
+        Visit.objects.filter(citizen_id=citizen_id)
+        .annotate(at=Coalesce("on_site_at", "planned_for", "estimated_arrival_at", "assigned_at"))
+        .filter(at__gte=start, at__lt=end)
+    )
+    return Referral.objects.filter(
+        Q(pk__in=today.exclude(referral=None).values("referral_id"))
+        | Q(episode_id__in=today.filter(referral=None).values("episode_id"))
+    )
+
+
 def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
     """The hospital reports the citizen admitted while a nurse is already on
-    her referral, or after a visit today: not put on hold, but the
+    her referral, or with a visit today: not put on hold, but the
     coordinator is told (an ``admitted`` warning on the board). Returns the
     warned referrals' ids (those put on hold have their warning already)."""
     now = timezone.now()
-    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     with transaction.atomic(savepoint=False):
         ids = set(
             Referral.objects.filter(citizen_id=citizen_id, on_hold_since__isnull=True)
             .filter(
                 Q(status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
-                | Q(visits__assigned_at__gte=start_of_day)
+                | Q(pk__in=_referrals_with_a_visit_today(citizen_id, now).values("pk"))
             )
             .values_list("pk", flat=True)
         )

@@ -25,7 +25,10 @@ For a citizen the platform knows:
 - a citizen registered deceased is not admitted: the message gets a
   fatal-error (``hospital.citizen_deceased``), audited, and changes nothing;
   a Patient with ``deceasedBoolean`` false corrects a death reported in
-  error, and the rest of the message is then received;
+  error, and so does the hospital's cancellation of its own death message
+  (naming it as removed, or sent again ``entered-in-error``); the rest of
+  the message is then received;
+- her messages are processed one at a time: her row is locked first;
 - leave and revisions: recorded in the acknowledgement's result; the hold
   stays (she is still admitted);
 - a message that arrives after a later event of the same stay (its
@@ -40,6 +43,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from acute.services import (
@@ -58,6 +62,7 @@ from integrations.hospital.inbound import (
     CONTACT_SOURCE,
     _withdraw_open_visits,
     admission_for_the_living,
+    citizen_locked,
     hospital_contact_open,
     hospital_stay_end,
     hospital_stays_open,
@@ -86,6 +91,8 @@ REVISE = {
     "revise-discharge-inpatient-home",
     "revise-discharge-emergency-home",
 }
+# Where the message's row keeps the time of death it registered.
+DIED_AT = "died_at"
 KNOWN = ADMIT | DISCHARGE | CANCEL_ADMIT | CANCEL_DISCHARGE | LEAVE | REVISE
 # DK-core's identifier system of the national patient register (LPR3).
 LPR3_SYSTEM = "https://www.esundhed.dk/Registre/Landspatientregisteret"
@@ -148,6 +155,36 @@ def _superseded_by(citizen: Citizen, key: str, occurred_at: dt.datetime) -> str 
     return None
 
 
+def _cancels_death(
+    message: ParsedMessage, patient: dict[str, Any], citizen: Citizen, key: str
+) -> bool:
+    """Whether the message cancels the hospital's own death message of the
+    stay ``key`` that the citizen is registered dead by: its Provenance
+    names that message as removed (MedCom's ``removal``), or it is that
+    message sent again cancelled, still carrying the death it cancels. A
+    death registered by another door, or a cancelled discharge home, is not
+    withdrawn."""
+    if citizen.deceased_at is None:
+        return False
+    deaths = set(
+        InboundMessage.objects.filter(
+            citizen=citizen, outcome=InboundMessage.Outcome.OK, result__episode_of_care=key
+        )
+        .filter(Q(result__has_key=DIED_AT) | Q(result__has_key="referrals_closed"))
+        .values_list("header_id", flat=True)
+    )
+    if not deaths:
+        return False
+    removed = {
+        str((entity.get("what") or {}).get("reference") or "").rsplit("/", 1)[-1]
+        for entity in (own_provenance(message) or {}).get("entity") or []
+        if isinstance(entity, dict) and entity.get("role") == "removal"
+    }
+    return bool(removed & deaths) or bool(
+        patient.get("deceasedBoolean") is True or patient.get("deceasedDateTime")
+    )
+
+
 def _died_at(
     patient: dict[str, Any], encounter: dict[str, Any], citizen: Citizen
 ) -> dt.datetime | None:
@@ -196,10 +233,12 @@ def hospital_notification_medcom_receive(
     encounter, patient = message.one("Encounter"), message.one("Patient")
     key = _episode_key(partner, encounter)
     activity = _activity(message)
-    citizen = citizen_find(patient)
-    if citizen is None:
+    found = citizen_find(patient)
+    if found is None:
         # Not a citizen the platform follows: nothing to hold or resume.
         return Handled(citizen=None, result={"activity": activity, "followed": False})
+    # Her messages one at a time (the lock is held to this one's commit).
+    citizen = citizen_locked(found)
     open_stays = hospital_stays_open(citizen, key)
     result: dict[str, Any] = {"activity": activity, "episode_of_care": key}
     cancelled = encounter.get("status") == "entered-in-error"
@@ -216,7 +255,19 @@ def hospital_notification_medcom_receive(
         withdrawn = citizen_death_withdraw(citizen_id=citizen.pk, admission=key, actor=actor)
         citizen.deceased_at = None
         result["death_withdrawn"] = withdrawn.isoformat() if withdrawn else None
-    died_at = _died_at(patient, encounter, citizen)
+    death_cancelled = (
+        cancelled or activity in CANCEL_DISCHARGE or activity in CANCEL_ADMIT
+    ) and _cancels_death(message, patient, citizen, key)
+    if death_cancelled:
+        # The hospital cancels its own death message (the Encounter
+        # ``entered-in-error``, or a cancellation naming it): the death it
+        # reported is withdrawn as deceasedBoolean false withdraws it, and
+        # the rest of the message is received for the living.
+        withdrawn = citizen_death_withdraw(citizen_id=citizen.pk, admission=key, actor=actor)
+        citizen.deceased_at = None
+        result["death_withdrawn"] = withdrawn.isoformat() if withdrawn else None
+    # A cancelled death message still carries the death it cancels.
+    died_at = None if death_cancelled else _died_at(patient, encounter, citizen)
     occurred_at = _occurred_at(message)
     later = None
     if occurred_at is not None:
@@ -224,6 +275,9 @@ def hospital_notification_medcom_receive(
         later = _superseded_by(citizen, key, occurred_at)
     if died_at is not None and encounter.get("status") == "finished":
         care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
+        # Kept on the message's row: a cancellation of this message names
+        # the death it withdraws by its stay.
+        result[DIED_AT] = died_at.isoformat()
         # Registered and followed as a death reported on the Patient is.
         result.update(
             citizen_death_register(

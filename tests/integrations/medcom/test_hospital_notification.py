@@ -590,9 +590,10 @@ def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, cit
 # referral, and the discharge that resumes it, each over HTTP as the hospital
 # sends them (the partner's signature check included). The discharge reads
 # her open stays first: the hold stays while she is in another one. Each reads
-# the stay's events received before, so that a late one undoes no later one.
-ADMISSION_STATEMENTS = 18
-DISCHARGE_STATEMENTS = 16
+# the stay's events received before, so that a late one undoes no later one,
+# after locking the citizen's row (her messages one at a time).
+ADMISSION_STATEMENTS = 19
+DISCHARGE_STATEMENTS = 17
 
 
 @pytest.mark.postgres  # the counts are PostgreSQL's; SQLite's audit append takes more
@@ -613,3 +614,137 @@ def test_r12_an_admission_and_its_discharge_take_a_bounded_number_of_statements(
     assert referral.on_hold_since is None
     # R9 still: each message, and each change to the referral, has its entry.
     assert AuditEntry.objects.filter(citizen_id=citizen.pk).count() == audited + 4
+
+
+def _visit_today_case(citizen: Citizen, *, follow_up: bool) -> Referral:
+    """A referral whose episode ended, with a visit assigned yesterday that
+    is at her door today (Copenhagen's day): a first visit the nurse reached
+    after midnight, or a follow-up planned for today (no referral of its own)."""
+    from acute.models import Visit
+
+    referral = f.acute_referral(person=citizen)
+    nurse, shift = f.acute_nurse_on_shift()
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday = midnight - dt.timedelta(hours=1)
+    today = midnight + dt.timedelta(seconds=1)
+    Visit.objects.create(
+        episode=referral.episode,
+        referral=None if follow_up else referral,
+        citizen=citizen,
+        kind=Visit.Kind.FOLLOW_UP if follow_up else Visit.Kind.FIRST,
+        nurse=nurse.user,
+        shift=shift,
+        status=Visit.Status.COMPLETED,
+        planned_for=today if follow_up else None,
+        assigned_at=yesterday,
+        respond_by=yesterday + dt.timedelta(minutes=10),
+        on_site_at=today,
+        completed_at=today + dt.timedelta(seconds=1),
+        outcome="treated_at_home",
+    )
+    Referral.objects.filter(pk=referral.pk).update(status=Referral.Status.CLOSED)
+    return referral
+
+
+@pytest.mark.parametrize("follow_up", [False, True])
+def test_r12_an_admission_after_a_visit_at_her_door_today_warns_the_coordinator(
+    hospital, citizen, follow_up
+):
+    """ "A visit today" is the day of the visit at her door in Copenhagen,
+    not the day it was assigned; a follow-up visit warns through its
+    episode's referral."""
+    referral = _visit_today_case(citizen, follow_up=follow_up)
+    status, body = _post(hospital, _example(STIN))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+    assert warning.detail["on_hold"] is False
+    assert InboundMessage.objects.get(partner=hospital).result["referrals_warned"] == [referral.pk]
+
+
+def test_r12_an_admission_after_a_visit_yesterday_does_not_warn(hospital, citizen):
+    from acute.models import Visit
+
+    referral = _visit_today_case(citizen, follow_up=True)
+    earlier = timezone.now() - dt.timedelta(days=2)
+    Visit.objects.filter(citizen=citizen).update(
+        planned_for=earlier, on_site_at=earlier, completed_at=earlier
+    )
+    status, body = _post(hospital, _example(STIN))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    assert not DeadlineWarning.objects.filter(referral=referral).exists()
+
+
+def _cancelled(message: dict[str, Any]) -> dict[str, Any]:
+    """The message sent anew as its own cancellation: the Encounter
+    ``entered-in-error`` (MedCom's way to cancel a message sent in error)."""
+    again = _sent_anew(message)
+    for entry in again["entry"]:
+        if entry["resource"]["resourceType"] == "Encounter":
+            entry["resource"]["status"] = "entered-in-error"
+        if entry["resource"]["resourceType"] == "Provenance":
+            entry["resource"]["occurredDateTime"] = "2022-12-09T10:00:00+02:00"
+    return again
+
+
+def test_r12_the_hospital_cancelling_its_death_message_withdraws_the_death(hospital, citizen):
+    """The death message (MORS) sent again as entered-in-error: the death
+    the hospital reported is withdrawn (audited, the board's
+    ``death_withdrawn`` warning raised), acknowledged ``ok``, never refused
+    as an admission of the dead; her next admission is received."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    _post(hospital, _example(STIN))
+    assert _ack(_post(hospital, _example(MORS))[1])[0] == "ok"
+    citizen.refresh_from_db()
+    died = citizen.deceased_at
+    assert died is not None
+
+    cancellation = _cancelled(_example(MORS))
+    status, body = _post(hospital, cancellation)
+
+    assert (status, _ack(body)[0]) == (200, "ok"), body
+    assert validate_message(body) == []
+    citizen.refresh_from_db()
+    assert citizen.deceased_at is None
+    row = InboundMessage.objects.get(partner=hospital, header_id=_header_id(cancellation))
+    assert row.result["death_withdrawn"] == died.isoformat()
+    withdrawn = AuditEntry.objects.get(citizen_id=citizen.pk, reason_code="death_withdrawn")
+    assert (withdrawn.resource_type, withdrawn.action) == ("Patient", "update")
+    assert DeadlineWarning.objects.filter(referral=referral, kind="death_withdrawn").exists()
+    status, body = _post(hospital, _sent_anew(_example(STIN)))
+    assert (status, _ack(body)[0]) == (200, "ok")
+
+
+def test_r12_a_cancellation_does_not_withdraw_a_death_another_door_registered(hospital, citizen):
+    """Only the hospital's own death message is withdrawn by its
+    cancellation: a death registered otherwise stands, and the cancelled
+    discharge (admitted again) is refused as an admission of the dead."""
+    _post(hospital, _example(STIN))
+    died = _dead(citizen).deceased_at
+    status, body = _post(hospital, _cancelled(_example(SLHJ)))
+    assert (status, _ack(body)[0]) == (400, "fatal-error")
+    citizen.refresh_from_db()
+    assert citizen.deceased_at == died
+
+
+def test_r12_a_cancellation_naming_the_death_message_withdraws_the_death(hospital, citizen):
+    """MedCom's cancellation names the message it removes (Provenance
+    ``entity`` role ``removal``): naming the death message withdraws the
+    death even when the Patient no longer says deceased."""
+    _post(hospital, _example(STIN))
+    death = _example(MORS)
+    assert _ack(_post(hospital, death)[1])[0] == "ok"
+    cancellation = _sent_anew(_example(SLHJ), deceasedBoolean=None)
+    for entry in cancellation["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Encounter":
+            resource["status"] = "entered-in-error"
+        if resource["resourceType"] == "Provenance" and resource["target"][0]["reference"].endswith(
+            _header_id(cancellation)
+        ):
+            resource["entity"] = [
+                {"role": "removal", "what": {"reference": f"MessageHeader/{_header_id(death)}"}}
+            ]
+    status, body = _post(hospital, cancellation)
+    assert (status, _ack(body)[0]) == (200, "ok"), body
+    citizen.refresh_from_db()
+    assert citizen.deceased_at is None

@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from core.cpr import X_ECPR_SYSTEM
 from core.models import Citizen
@@ -184,3 +185,38 @@ def test_a_patient_with_neither_cpr_nor_replacement_cpr_is_refused():
     with pytest.raises(InvalidMessage) as refused:
         citizen_find({"identifier": [{"system": "urn:example:mrn", "value": "42"}]})
     assert refused.value.code == "message.patient_cpr_missing"
+
+
+def test_two_different_replacement_cprs_are_refused_not_the_first_taken(hospital, citizen):
+    """Read as the FHIR Patient door reads it (``patient.cpr_required`` for
+    two): a Patient with two different replacement CPRs is not one citizen.
+    The message gets a fatal-error naming the rule, never a value, and
+    nothing is written; the coordinator reads why in Danish."""
+    _with_replacement_cpr(citizen)
+    message = copy.deepcopy(example("carecommunication", REPLACEMENT_CPR_MESSAGE))
+    other = "0101901AB2"
+    _patient(message)["identifier"].append({"use": "temp", "system": X_ECPR_SYSTEM, "value": other})
+
+    status, body = post_signed(hospital, message)
+
+    code, answered, details = ack_parts(body)
+    assert (status, code, answered) == (400, "fatal-error", header_id(message))
+    assert details == ["MSG_PARAM_INVALID"]
+    assert "message.replacement_cpr_ambiguous" in _texts(body)
+    assert ECPR not in json.dumps(body) and other not in json.dumps(body)
+    assert not CareThread.objects.exists() and not CareMessage.objects.exists()
+    row = InboundMessage.objects.get()
+    assert row.outcome == "fatal-error"
+    with translation.override("da"):
+        assert row.reason_display() == "Borgeren har fået mere end ét erstatnings-CPR"
+
+
+def test_the_same_replacement_cpr_twice_is_one_citizen(hospital, citizen):
+    _with_replacement_cpr(citizen)
+    message = copy.deepcopy(example("carecommunication", REPLACEMENT_CPR_MESSAGE))
+    _patient(message)["identifier"].append(dict(_patient(message)["identifier"][0]))
+
+    status, body = post_signed(hospital, message)
+
+    assert (status, ack_parts(body)[0]) == (200, "ok")
+    assert CareThread.objects.get().citizen_id == citizen.pk
