@@ -21,6 +21,7 @@ from core.errors import PlatformError
 from core.messages import user_message
 from core.models import Role
 from tests import factories
+from tests.source_trees import syntax_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("acute", "consent", "core", "integrations", "medicine_cabinet", "portal", "worker")
@@ -59,7 +60,7 @@ def _raised_messages() -> list[tuple[str, int, str, str]]:
         for path in sorted((ROOT / package).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            tree = syntax_tree(path)
             noop = _noop_names(tree)
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):

@@ -20,6 +20,7 @@ from django.utils import translation
 
 from core.errors import InvalidInput
 from core.messages import BY_CODE, REFERENCE_OR_ID, TEMPLATES, user_message
+from tests.source_trees import syntax_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("acute", "consent", "core", "integrations", "medicine_cabinet", "portal", "worker")
@@ -42,7 +43,7 @@ def _sources() -> Iterator[tuple[str, ast.Module]]:
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if "migrations" not in path.parts:
-                yield str(path.relative_to(ROOT)), ast.parse(path.read_text(encoding="utf-8"))
+                yield str(path.relative_to(ROOT)), syntax_tree(path)
 
 
 def _platform_errors(trees: list[tuple[str, ast.Module]]) -> set[str]:
