@@ -15,7 +15,8 @@ from core.models import Citizen
 from tests import factories as f
 from tests.integrations.medcom.test_hospital_notification import STIN, _ack, _example, _post
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Row locks are PostgreSQL's: SQLite takes one writer at a time and has none.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_r12_a_message_about_a_citizen_waits_for_the_one_in_hand(hospital, citizen):
