@@ -3,6 +3,9 @@ cancellation, and an acknowledged alert."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,11 +43,8 @@ def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> Medicat
     refusal (confirmed already, rejected, stopped) is a denied attempt on the
     citizen's record (R9)."""
     user = require_user(actor)
-    try:
+    with _step_refusals_recorded(actor, order):
         return _medication_order_confirm(actor=actor, user=user, order=order)
-    except Conflict as error:
-        _step_refused(actor, order, error)
-        raise
 
 
 def _medication_order_confirm(
@@ -84,24 +84,27 @@ def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> Medicatio
     the pharmacy — for a phone order only once she has confirmed it. A refusal
     is a denied attempt on the citizen's record (R9)."""
     user = require_user(actor)
-    try:
+    with _step_refusals_recorded(actor, order):
         return _prescription_mark_sent(actor=actor, user=user, order=order)
+
+
+@contextmanager
+def _step_refusals_recorded(actor: Actor, order: MedicationOrder) -> Iterator[None]:
+    """A step on an order whose refusal (a :class:`Conflict`) is recorded
+    after its transaction rolled back (R9), and raised on."""
+    try:
+        yield
     except Conflict as error:
-        _step_refused(actor, order, error)
+        clinical_denied(
+            actor,
+            Action.UPDATE,
+            error.code,
+            order.citizen_id,
+            resource_type="MedicationRequest",
+            resource_id=str(order.pk),
+            rule=error.rule,
+        )
         raise
-
-
-def _step_refused(actor: Actor, order: MedicationOrder, error: Conflict) -> None:
-    """A refused step on an order, recorded after its transaction rolled back (R9)."""
-    clinical_denied(
-        actor,
-        Action.UPDATE,
-        error.code,
-        order.citizen_id,
-        resource_type="MedicationRequest",
-        resource_id=str(order.pk),
-        rule=error.rule,
-    )
 
 
 def _prescription_mark_sent(*, actor: Actor, user: User, order: MedicationOrder) -> MedicationOrder:
@@ -146,16 +149,13 @@ def medication_order_reject(
     been given against it: she stops it (*seponér*, :func:`medication_order_cancel`),
     and the doses given stay in the ledger and are prescribed (R8). A refusal
     is a denied attempt (R9)."""
-    try:
+    with _step_refusals_recorded(actor, order):
         return _medication_order_cancel(
             actor=actor,
             order=order,
             reason=reason,
             status=MedicationOrder.Status.AWAITING_CONFIRMATION,
         )
-    except Conflict as error:
-        _step_refused(actor, order, error)
-        raise
 
 
 def medication_order_cancel(
@@ -173,11 +173,8 @@ def medication_order_cancel(
     if pending (:meth:`MedicationOrder.prescription_owed`), done if sent.
     Stopping an order already stopped is a denied attempt (R9).
     """
-    try:
+    with _step_refusals_recorded(actor, order):
         return _medication_order_cancel(actor=actor, order=order, reason=reason)
-    except Conflict as error:
-        _step_refused(actor, order, error)
-        raise
 
 
 def _medication_order_cancel(
