@@ -340,6 +340,9 @@ INBOUND_REASON_LABELS = {
         "An identifier in the message is longer than the platform keeps"
     ),
     "carecommunication.text_empty": gettext_noop("A message text in the message is empty"),
+    "carecommunication.attachment_type_unknown": gettext_noop(
+        "An attachment in the message is of a type MedCom does not allow"
+    ),
     "carecommunication.citizen_not_served": gettext_noop(
         "The citizen's municipality does not take part in the acute function,"
         " and she has no open referral"

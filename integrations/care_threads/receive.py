@@ -14,7 +14,7 @@ whose municipality does not take part and who has no open referral, a
 reply to a message the platform never sent, a thread identifier already
 used about another citizen, a thread or segment identifier longer than the
 platform keeps (never cut: two that differ only past the cut would be taken
-for one).
+for one), an attachment of a type MedCom does not allow.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from core.actors import Actor
 from core.models import Citizen
 from integrations.adapters import Handled
 from integrations.medcom.inbound import (
+    ATTACHMENT_TYPE_UNKNOWN,
     CITIZEN_UNKNOWN,
     IDENTIFIER_TOO_LONG,
     PREVIOUS_UNKNOWN,
@@ -52,6 +53,11 @@ from integrations.patients import citizen_find
 TEXT_EMPTY = "carecommunication.text_empty"
 # A new conversation about a citizen whose municipality does not take part.
 CITIZEN_NOT_SERVED = "carecommunication.citizen_not_served"
+# The attachment types MedCom allows (ValueSet medcom-core-attachmentMimeTypes,
+# which the CareCommunication profile binds contentType to, required).
+ATTACHMENT_TYPES = frozenset(
+    {"application/pdf", "image/bmp", "image/gif", "image/jpeg", "image/png", "image/tiff"}
+)
 
 
 def _identifier(value: Any, field: str, model: type[CareThread | CareMessage]) -> str:
@@ -194,6 +200,17 @@ def _text(payload: dict[str, Any]) -> str:
             )
         return text
     attachment = payload.get("contentAttachment") or {}
+    content_type = str(attachment.get("contentType") or "")
+    if content_type.split(";", 1)[0].strip().lower() not in ATTACHMENT_TYPES and (
+        content_type or "data" in attachment
+    ):
+        # MedCom binds the type to its list; an attached file must name it.
+        # Nothing of a type outside it is shown as a message that came.
+        raise InvalidMessage(
+            ATTACHMENT_TYPE_UNKNOWN,
+            "An attachment's type is not one MedCom allows (PDF, BMP, GIF, JPEG, PNG or TIFF).",
+            field="Communication.payload.contentAttachment.contentType",
+        )
     # Attachments are not kept: the segment says one came, by its title.
     return f"[{attachment.get('title') or attachment.get('contentType') or 'attachment'}]"
 

@@ -38,12 +38,14 @@ PREVIOUS_UNKNOWN = "carecommunication.previous_unknown"
 THREAD_OF_ANOTHER = "carecommunication.thread_of_another_citizen"
 STAY_OF_ANOTHER = "hospital.stay_of_another_citizen"
 IDENTIFIER_TOO_LONG = "carecommunication.identifier_too_long"
+ATTACHMENT_TYPE_UNKNOWN = "carecommunication.attachment_type_unknown"
 DETAILS_BY_CODE = {
     CITIZEN_UNKNOWN: ("MSG_NO_MATCH", "not-found"),
     PREVIOUS_UNKNOWN: ("MSG_NO_EXIST", "not-found"),
     THREAD_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
     STAY_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
     IDENTIFIER_TOO_LONG: ("MSG_Element_To_Long", "too-long"),
+    ATTACHMENT_TYPE_UNKNOWN: ("MSG_VALUESET_VALUE_UNKNOWN", "code-invalid"),
 }
 
 
