@@ -585,6 +585,10 @@ TEMPLATES: dict[str, Promise] = {
         "delegation covers only what is done after it was given."
     ),
     "stock.insufficient": _("Only %(left)s left of this lot here; %(asked)s asked for."),
+    "stock.balance_too_large": _(
+        "%(held)s of this lot is here already; %(asked)s more is more than one place can hold"
+        " of one lot."
+    ),
     "witness.required": _(
         "%(medicine)s is dependence-forming (§4): every movement needs a witness."
     ),
@@ -879,6 +883,7 @@ BY_CODE: dict[str, Promise] = {
     "lab.derived_result": _("This result is computed by the platform, not entered."),
     "catalogue.unknown": _("No test or procedure with this code."),
     "stock.insufficient": _("There is not enough of this lot here."),
+    "stock.balance_too_large": _("That is more than one place can hold of one lot."),
     "witness.required": _("A §4 medicine is given only with a witness."),
     "lot.batch_too_long": _("The batch number is too long."),
     "recall.reason_too_long": _("The reason for the recall is too long."),

@@ -249,15 +249,19 @@ def _administration_book(
     bag = selectors.bag_of(organisation=organisation, nurse=actor.user)
     if bag is None:
         raise PreconditionFailed("bag.none", "You carry no bag with stock.")
+    now = timezone.now()
+    given = given_at or now
+    # A lot is usable through its expiry date (Copenhagen), judged on the day
+    # the dose was given: one given before midnight and sent after it left
+    # the bag while the lot was good, and the ledger must show it.
+    given_on = timezone.localdate(given)
     if lot is None:
-        lot = selectors.lot_suggest(bag=bag, medicine=medicine)
+        lot = selectors.lot_suggest(bag=bag, medicine=medicine, today=given_on)
         if lot is None:
             raise Conflict("stock.none_usable", "Your bag holds no usable lot of this medicine.")
     elif lot.medicine_id != medicine.pk:
         raise InvalidInput("lot.wrong_medicine", "That lot is of another medicine.", field="lot")
-    check_usable(lot)
-    now = timezone.now()
-    given = given_at or now
+    check_usable(lot, today=given_on)
     # The witness stood beside her when she gave the dose: on duty then.
     witness = check_witness(
         actor=actor,
@@ -298,7 +302,7 @@ def _administration_book(
                 order=order, medicine=medicine, quantity=quantity, amount=amount, left=left
             )
         balance = lock_balances([(bag, lot)])[(bag.pk, lot.pk)]
-        recheck_usable_locked(lot)
+        recheck_usable_locked(lot, today=given_on)
         movement = book(
             balance=balance,
             kind=Movement.Kind.ADMINISTERED,

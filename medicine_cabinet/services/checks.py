@@ -443,10 +443,10 @@ def check_usable(lot: Lot, *, today: dt.date | None = None) -> None:
         raise PreconditionFailed("lot.expired", "This lot has expired and may not be used.")
 
 
-def recheck_usable_locked(lot: Lot) -> None:
+def recheck_usable_locked(lot: Lot, *, today: dt.date | None = None) -> None:
     """Inside the movement's transaction: take the lot's row lock, which a
     recall holds until it commits, so no dose leaves after a recall that
     committed first."""
     current = Lot.objects.select_for_update().only("recalled_at", "expires_on").get(pk=lot.pk)
     lot.recalled_at, lot.expires_on = current.recalled_at, current.expires_on
-    check_usable(lot)
+    check_usable(lot, today=today)

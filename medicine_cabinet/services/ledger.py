@@ -51,6 +51,10 @@ def lock_balances(pairs: Iterable[tuple[Location, Lot]]) -> dict[tuple[int, int]
     return {(b.location_id, b.lot_id): b for b in locked}
 
 
+# What a balance column holds: 12 digits, three of them decimals.
+BALANCE_MOST = Decimal("999999999.999")
+
+
 def book(
     *,
     balance: Balance,
@@ -72,6 +76,15 @@ def book(
             f" {quantity_text(quantity)} asked for.",
             field="quantity",
             params={"left": quantity_text(before), "asked": quantity_text(quantity)},
+        )
+    if after > BALANCE_MOST:
+        # The column would refuse it with a generic error on a field nobody sent.
+        raise Conflict(
+            "stock.balance_too_large",
+            f"{quantity_text(before)} of this lot is here already; {quantity_text(quantity)}"
+            " more is more than one place can hold of one lot.",
+            field="quantity",
+            params={"held": quantity_text(before), "asked": quantity_text(quantity)},
         )
     movement = Movement(
         at=at,
