@@ -860,6 +860,16 @@ _labels = lazy(
 )
 
 
+def label(english: str) -> str:
+    """A label the model keeps in English (a test's display, exchanged as a
+    FHIR code display) inside a sentence, in the reader's language as the
+    pages show it (``{% trans value %}``)."""
+    return _label(english)
+
+
+_label = lazy(gettext, str)
+
+
 def either(alternatives: Iterable[Promise | str]) -> Promise:
     """Alternatives inside a sentence joined by "or" in the reader's language
     (``patient=… eller subject=…``)."""

@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from acute.clinical.models import LabResult, TestDefinition
 from core.errors import InvalidInput
+from core.messages import label
 from core.validation import DecimalBounds, decimal_parse
 
 # Spellings of a catalogue unit that mean the same thing (UCUM is case-sensitive,
@@ -111,7 +112,7 @@ def normalise_unit(test: TestDefinition, unit: object, *, field: str) -> str:
         f"{test.display} is reported in {test.unit_display or test.unit}; "
         "the unit given does not match.",
         field=field,
-        params={"test": test.display, "unit": test.unit_display or test.unit},
+        params={"test": label(test.display), "unit": test.unit_display or test.unit},
     )
 
 
@@ -125,7 +126,7 @@ def check_plausible(test: TestDefinition, value: Decimal, *, field: str) -> None
             f"({low} to {high} {test.unit_display or test.unit}); check the sample and the entry.",
             field=field,
             params={
-                "test": test.display,
+                "test": label(test.display),
                 "low": "" if low is None else low.normalize(),
                 "high": "" if high is None else high.normalize(),
                 "unit": test.unit_display or test.unit,

@@ -31,7 +31,7 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
-from core.messages import either, lowercase
+from core.messages import either, label, lowercase
 from core.models import Membership, Organisation, Role, User
 from core.times import naive_refused
 
@@ -220,7 +220,7 @@ def delegation_or_refuse(
                 f"{test.display} was taken or done before the physician delegated it (R7): "
                 "a delegation counts from when it was given.",
                 rule="R7",
-                params={"test": test.display},
+                params={"test": label(test.display)},
             ),
             actor=actor,
             citizen_id=visit.citizen_id,
@@ -233,7 +233,7 @@ def delegation_or_refuse(
                 f"{test.display} is not one of the predefined tests (R7): a physician's "
                 "delegation for this citizen and this task must be recorded on the visit first.",
                 rule="R7",
-                params={"test": test.display},
+                params={"test": label(test.display)},
             ),
             actor=actor,
             citizen_id=visit.citizen_id,

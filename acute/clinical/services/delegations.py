@@ -30,6 +30,7 @@ from core.errors import (
     Forbidden,
     InvalidInput,
 )
+from core.messages import label
 from core.validation import full_clean_or_raise, text_trimmed
 
 
@@ -65,7 +66,7 @@ def delegation_record(
             "delegation.not_required",
             f"{test.display} is a predefined task (R7) and needs no delegation.",
             field="code",
-            params={"test": test.display},
+            params={"test": label(test.display)},
             rule="R7",
         )
     if test.derivation:

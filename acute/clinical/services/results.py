@@ -47,6 +47,7 @@ from core.errors import (
     InvalidInput,
     PlatformError,
 )
+from core.messages import label
 from core.models import Citizen, Organisation, User
 from core.validation import full_clean_or_raise
 
@@ -106,7 +107,7 @@ def _check_result(
                 "lab.derived_result",
                 f"{test.display} is computed by the platform from its source test, not entered.",
                 field=f"{prefix}.code",
-                params={"test": test.display},
+                params={"test": label(test.display)},
             ),
             actor=actor,
             citizen_id=visit.citizen_id,

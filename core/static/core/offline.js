@@ -370,6 +370,7 @@
       state: "waiting", shown: shownOf(form), owner: owner
     }).then(function () { return dropDraft(form); }).then(function () {
       form.reset();
+      form.removeAttribute("data-sending");
       advanceSteps(form, submitter);
       return render();
     }).then(flush);
@@ -386,6 +387,12 @@
     }
     if (!form.hasAttribute("data-offline")) { return; }
     event.preventDefault();
+    // One tap, one entry: a second tap while the first is on its way (a
+    // double tap, a slow connection) would carry another client_ref and be
+    // recorded a second time. The form is free again once it is queued; sent,
+    // the page is replaced by the server's answer.
+    if (form.hasAttribute("data-sending")) { return; }
+    form.setAttribute("data-sending", "");
     var submitter = event.submitter || null;
     var refField = form.elements.namedItem("client_ref");
     var ref = uuid();
@@ -547,6 +554,12 @@
   document.addEventListener("submit", onSubmit);
   window.addEventListener("pageshow", function (event) {
     if (event.persisted && hersAfterLogout()) { signedOutNotice(document.querySelector("form[data-logout]")); }
+    if (event.persisted) {
+      // Back to a page she left by sending a form: that send is over.
+      Array.prototype.forEach.call(document.querySelectorAll("form[data-sending]"), function (form) {
+        form.removeAttribute("data-sending");
+      });
+    }
   });
   window.addEventListener("online", function () { setOnlineClass(); if (!hersAfterLogout()) { flush(); } });
   window.addEventListener("offline", setOnlineClass);
