@@ -12,13 +12,19 @@ class Actor:
     """The party behind an action, as the access gate and the audit log see it.
 
     For background work ``task`` names the Celery task or command and
-    ``user``/``membership`` (or ``partner``) say on whose behalf it runs.
+    ``user``/``membership`` (or ``partner``) say on whose behalf it runs;
+    ``caused_by`` names the organisation whose work a scheduled job does
+    when no person or partner set it going (the acute function whose visit
+    went unanswered): the audit log and the citizen's insight report name it
+    as the actor's organisation. It grants nothing and narrows nothing: it is
+    not ``organisation``, which the gate and the services read.
     """
 
     user: User | None
     membership: Membership | None
     task: str = ""
     partner: Organisation | None = None
+    caused_by: Organisation | None = None
 
     @property
     def role(self) -> str:
@@ -36,7 +42,12 @@ class Actor:
 
     @classmethod
     def system(
-        cls, task: str, *, on_behalf_of: Actor | None = None, partner: Organisation | None = None
+        cls,
+        task: str,
+        *,
+        on_behalf_of: Actor | None = None,
+        partner: Organisation | None = None,
+        caused_by: Organisation | None = None,
     ) -> Actor:
         if on_behalf_of is not None:
             return cls(
@@ -44,5 +55,6 @@ class Actor:
                 membership=on_behalf_of.membership,
                 task=task,
                 partner=partner,
+                caused_by=caused_by or on_behalf_of.caused_by,
             )
-        return cls(user=None, membership=None, task=task, partner=partner)
+        return cls(user=None, membership=None, task=task, partner=partner, caused_by=caused_by)

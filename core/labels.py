@@ -153,6 +153,7 @@ REASONS: dict[str, Promise] = {
         REASON_CONTEXT, "acting for another organisation than the order's"
     ),
     "audit.entry_not_found": pgettext_lazy(REASON_CONTEXT, "unknown audit entry"),
+    "audit.export_too_large": pgettext_lazy(REASON_CONTEXT, "export beyond its largest size"),
     "record.category_missing": pgettext_lazy(REASON_CONTEXT, "data category missing"),
     "record.psychiatric_diagnosis": pgettext_lazy(REASON_CONTEXT, "psychiatric diagnosis (R2)"),
     "record.psychiatric_code_in_text": pgettext_lazy(

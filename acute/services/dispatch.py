@@ -29,6 +29,7 @@ from acute.services.admissions import (
 )
 from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
+from core.models import Citizen, Organisation
 
 REFERRAL_PLANNED_LATER = "referral.planned_later"
 
@@ -233,8 +234,24 @@ def planned_referrals_dispatch(*, now: dt.datetime | None = None) -> int:
         on_hold_since__isnull=True,
         visits__isnull=True,
     ).order_by("deadline_at")
-    actor = Actor.system("acute.planned_dispatch")
     return sum(
-        dispatch_auto_assign(referral=referral, actor=actor) is not None
+        dispatch_auto_assign(
+            referral=referral,
+            # The work of the acute function serving her: its log entries name it (R5).
+            actor=Actor.system(
+                "acute.planned_dispatch", caused_by=_serving_function(referral.citizen)
+            ),
+        )
+        is not None
         for referral in due.select_related("citizen")
+    )
+
+
+def _serving_function(citizen: Citizen) -> Organisation | None:
+    return (
+        Organisation.objects.filter(
+            kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True, serves=citizen.municipality_id
+        )
+        .order_by("pk")
+        .first()
     )

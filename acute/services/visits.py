@@ -8,6 +8,7 @@ any state before ``completed``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -304,7 +305,11 @@ def visits_expire_unanswered(*, now: dt.datetime | None = None) -> int:
             visit = Visit.objects.select_for_update(skip_locked=True).filter(pk=visit_id).first()
             if visit is None or visit.status != Visit.Status.ASSIGNED:
                 continue
-            visit_cancel_locked(visit, reason=Visit.CancelReason.NO_ANSWER, note="", actor=actor)
-            _move_on(visit, actor=actor)
+            # The work of the visit's acute function: its log entries name it (R5).
+            for_function = dataclasses.replace(actor, caused_by=visit.shift.acute_function)
+            visit_cancel_locked(
+                visit, reason=Visit.CancelReason.NO_ANSWER, note="", actor=for_function
+            )
+            _move_on(visit, actor=for_function)
             expired += 1
     return expired

@@ -50,6 +50,7 @@ from consent.audit.selectors import (
     audit_query_parse,
     paging_pinned,
     parse_time_range,
+    refused_input_recorded,
 )
 from consent.audit.services import (
     entry_review,
@@ -377,9 +378,13 @@ class AuditEntryListView(APIView):
     )
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
-        _refuse_unknown(request, "offset", "limit")
-        query = audit_query_parse(request.query_params)
-        offset, limit = _offset_limit(request)
+        asked = {k: str(v) for k, v in request.query_params.items()}
+        with refused_input_recorded(
+            actor=actor, action=Action.SEARCH, params=asked, asked=request.query_params
+        ):
+            _refuse_unknown(request, "offset", "limit")
+            query = audit_query_parse(request.query_params)
+            offset, limit = _offset_limit(request)
         shown = audit_page_shown(actor=actor, query=query, offset=offset, count=limit)
         next_url = None
         if shown.more:
@@ -467,13 +472,16 @@ class AuditExportView(APIView):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         actor = actor_of(request)
-        _refuse_unknown(request, "as")
-        # Not "format": REST framework reads that one for content negotiation.
-        fmt = request.query_params.get("as", "csv")
-        if fmt not in ("csv", "fhir"):
-            raise InvalidInput("audit.param_invalid", "as must be csv or fhir.", field="as")
         params: dict[str, str] = {k: str(v) for k, v in request.query_params.items() if k != "as"}
-        query = audit_query_parse(params)
+        with refused_input_recorded(
+            actor=actor, action=Action.EXPORT, params=params, asked=request.query_params
+        ):
+            _refuse_unknown(request, "as")
+            # Not "format": REST framework reads that one for content negotiation.
+            fmt = request.query_params.get("as", "csv")
+            if fmt not in ("csv", "fhir"):
+                raise InvalidInput("audit.param_invalid", "as must be csv or fhir.", field="as")
+            query = audit_query_parse(params)
         rows, flags = audit_export(actor=actor, query=query, as_format=fmt)
         if fmt == "csv":
             return csv_response(rows, flags)

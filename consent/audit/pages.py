@@ -54,6 +54,7 @@ from consent.audit.selectors import (
     audit_user_id,
     audit_username,
     paging_pinned,
+    refused_input_recorded,
 )
 from consent.audit.services import entry_review
 from consent.audit.verify import log_verify
@@ -122,20 +123,24 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
     offset = request.GET.get("offset", "0")
     context = _search_context(params, data)
     try:
-        _refuse_unknown(request.GET, "offset", *forced)
-        if request.method == "POST":
-            _check_form(data, params, username=str(context["username"]))
-            if data.get("cpr", "").strip() or data.get("name", "").strip():
-                found = audit_citizens_find(
-                    actor=actor, cpr=data.get("cpr", ""), name=data.get("name", "")
-                )
-                if len(found) != 1:
-                    return _choose_citizen(request, template, context, params, found)
-                params["citizen"] = str(found[0].pk)
-            elif "citizen" in params and data.get("citizen_clear"):
-                params.pop("citizen")
-        query = audit_query_parse(params, local=True)
-        start = _offset(offset)
+        # What the auditor asked refused is recorded; a search shown records itself.
+        with refused_input_recorded(
+            actor=actor, action=Action.SEARCH, params=params, asked=request.GET
+        ):
+            _refuse_unknown(request.GET, "offset", *forced)
+            if request.method == "POST":
+                _check_form(data, params, username=str(context["username"]))
+                if data.get("cpr", "").strip() or data.get("name", "").strip():
+                    found = audit_citizens_find(
+                        actor=actor, cpr=data.get("cpr", ""), name=data.get("name", "")
+                    )
+                    if len(found) != 1:
+                        return _choose_citizen(request, template, context, params, found)
+                    params["citizen"] = str(found[0].pk)
+                elif "citizen" in params and data.get("citizen_clear"):
+                    params.pop("citizen")
+            query = audit_query_parse(params, local=True)
+            start = _offset(offset)
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
         return render_page(
@@ -328,8 +333,11 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     params = _filters(request.GET)
     try:
-        _refuse_unknown(request.GET)
-        query = audit_query_parse(params, local=True)
+        with refused_input_recorded(
+            actor=actor, action=Action.EXPORT, params=params, asked=request.GET
+        ):
+            _refuse_unknown(request.GET)
+            query = audit_query_parse(params, local=True)
         rows, flags = audit_export(actor=actor, query=query, as_format="csv")
     except PlatformError as exc:
         # The search page as the search shows it (its choices, the witnesses'

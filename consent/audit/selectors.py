@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -28,13 +30,19 @@ from consent.audit.models import (
     Outcome,
     Purpose,
 )
-from consent.audit.services import audit_record_auditor_view, audit_record_unknown_entry
+from consent.audit.services import (
+    audit_record,
+    audit_record_auditor_view,
+    audit_record_unknown_entry,
+)
 from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.messages import INTERNAL_ID, ISO_DATE, ONE_OF, ONE_OR_ZERO
 from core.models import Citizen, Organisation, User
 from core.times import local_wall_time, with_offset
 from core.validation import is_digits
+
+EXPORT_TOO_LARGE = "audit.export_too_large"
 
 LIST_FIELDS = [
     f.name for f in AuditEntry._meta.concrete_fields if f.name not in ("digest", "chain_hash")
@@ -274,6 +282,38 @@ def audit_search(*, query: AuditQuery) -> QuerySet[AuditEntry]:
     return entries.order_by("-recorded_at", "-id")
 
 
+@contextmanager
+def refused_input_recorded(
+    *, actor: Actor, action: str, params: Mapping[str, str], asked: QueryDict | None = None
+) -> Iterator[None]:
+    """An auditor's search or export refused for what it asks (a parameter
+    unknown, given twice or malformed) is an attempt all the same (R9), as a
+    refused ``/fhir/AuditEvent`` search is: recorded as denied, purpose
+    ``audit``, reason the refusal's code, on the citizen the search names by
+    an internal id the platform knows — the field refused, never what was
+    typed (it may be a CPR number). A citizen given twice in ``asked`` (the
+    query string) names nobody: neither is the one the search was about."""
+    try:
+        yield
+    except InvalidInput as refused:
+        once = asked is None or len(asked.getlist("citizen")) <= 1
+        raw = str(params.get("citizen") or "").strip() if once else ""
+        named = int(raw) if is_digits(raw) and len(raw) <= 18 else None
+        if named is not None and not Citizen.objects.filter(pk=named).exists():
+            named = None
+        audit_record(
+            actor=actor,
+            action=action,
+            purpose=Purpose.AUDIT,
+            citizen_id=named,
+            outcome=Outcome.DENIED,
+            resource_type="AuditEvent",
+            reason_code=refused.code[:64],
+            detail={"field": refused.field} if refused.field else None,
+        )
+        raise
+
+
 def audit_page(*, query: AuditQuery, offset: int, count: int) -> tuple[list[AuditEntry], bool]:
     """One page and whether another follows (no full count over millions of rows)."""
     rows = list(audit_search(query=query)[offset : offset + count + 1])
@@ -365,8 +405,20 @@ def audit_export(
     limit = settings.AUDIT_EXPORT_MAX_ROWS
     rows = list(audit_search(query=query)[: limit + 1])
     if len(rows) > limit:
+        # A refused export is an attempt all the same (R9): on the citizen it
+        # asked about, if any — nothing left, so no other citizen's log.
+        audit_record(
+            actor=actor,
+            action=Action.EXPORT,
+            purpose=Purpose.AUDIT,
+            citizen_id=query.citizen_id,
+            outcome=Outcome.DENIED,
+            resource_type="AuditEvent",
+            reason_code="audit.export_too_large",
+            detail={"query": {**query.as_params(), "as": as_format}, "limit": limit},
+        )
         raise InvalidInput(
-            "audit.export_too_large",
+            EXPORT_TOO_LARGE,
             f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
             params={"limit": limit},
         )

@@ -94,7 +94,9 @@ def _entry(
     detail: dict[str, Any] | None,
 ) -> AuditEntry:
     ctx = current_context()
-    organisation = actor.organisation
+    # Scheduled work no person or partner set going is on the log of the
+    # organisation whose work it does (the citizen's report names it, R5).
+    organisation = actor.organisation or actor.caused_by
     user = actor.user
     # Positional, in the model's field order (checked below): the one model
     # every request builds, at a third of the cost of keyword arguments.

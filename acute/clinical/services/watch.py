@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ def _watch_alert(
         message=message,
     )
     alert.save(force_insert=True)
-    order_audit(actor, order, Action.UPDATE, {"alert": kind})
+    # The work of the acute function that recorded the order: its log entry names it (R5).
+    for_function = dataclasses.replace(actor, caused_by=order.recorded_by_organisation)
+    order_audit(for_function, order, Action.UPDATE, {"alert": kind})
     signals.physician_alert_raised.send(sender=PhysicianAlert, alert=alert)
     return alert
 

@@ -204,7 +204,11 @@ def test_a_misspelt_filter_is_refused_not_read_as_the_whole_log(world, url: str)
     response = client_for(auditor).get(url.format(id=world["people"][0].pk))
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "search.param_unknown"
-    assert not AuditEntry.objects.filter(actor_user_id=auditor.user_id).exists()
+    # Nobody's log was read: the refusal alone is recorded (R9), on no citizen.
+    recorded = AuditEntry.objects.filter(actor_user_id=auditor.user_id)
+    assert list(recorded.values_list("outcome", "citizen_id", "reason_code")) == [
+        ("denied", None, "search.param_unknown")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -227,7 +231,13 @@ def test_r9_a_filter_given_twice_is_refused_not_read_as_its_last(world, url: str
     error = response.json()["error"]
     assert error["code"] == "search.param_repeated"
     assert error["message"].endswith("må kun angives én gang i en søgning her.")
-    assert not AuditEntry.objects.filter(actor_user_id=auditor.user_id).exists()
+    # Nobody's log was read: the refusal alone is recorded (R9), on the
+    # citizen the search named once, or on none when she was given twice.
+    named = a if url.count("citizen=") == 1 else None
+    recorded = AuditEntry.objects.filter(actor_user_id=auditor.user_id)
+    assert list(recorded.values_list("outcome", "citizen_id", "reason_code")) == [
+        ("denied", named, "search.param_repeated")
+    ]
 
 
 @pytest.mark.parametrize(

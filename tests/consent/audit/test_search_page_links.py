@@ -48,7 +48,12 @@ def test_a_misspelt_filter_is_refused_not_read_as_the_whole_log(world, path: str
     assert answer.status_code == 400
     assert "Søgeparameter understøttes ikke: citzen." in answer.content.decode()
     assert answer["Content-Type"].startswith("text/html")
-    assert not any(e.purpose == "audit" for e in _auditors_entries(world))
+    # Nobody's log was read: the refusal alone is recorded (R9), on no citizen.
+    assert [
+        (e.outcome, e.citizen_id, e.reason_code)
+        for e in _auditors_entries(world)
+        if e.purpose == "audit"
+    ] == [("denied", None, "search.param_unknown")]
 
 
 def test_the_links_the_pages_make_are_taken(world) -> None:
