@@ -72,6 +72,10 @@ def _columns(model: type[Any]) -> tuple[str, ...]:
 
 
 _CITIZEN_COLUMNS = _columns(Citizen)
+# What the decision reads of a citizen (consent/gate/rules.py): a record read
+# brings only these with its resource; the citizen's other fields, never
+# needed to serve a record resource, stay deferred (read if ever asked for).
+_DECISION_CITIZEN_COLUMNS = ("id", "municipality_id", "gp_practice_id")
 _RECORD_COLUMNS = _columns(RecordResource)
 _ORGANISATION_COLUMNS = _columns(Organisation)
 # Rows are read in binary, without the ORM's value converters: the only ones
@@ -166,7 +170,7 @@ def _record_with_facts_query(shape: Shape) -> CompiledQuery:
             .annotate(**_facts(actor, now, "citizen__"))
             .values_list(
                 *_SOURCE_COLUMNS,
-                *(f"citizen__{c}" for c in _CITIZEN_COLUMNS),
+                *(f"citizen__{c}" for c in _DECISION_CITIZEN_COLUMNS),
                 *_fact_columns(shape[1]),
             )
         )
@@ -191,10 +195,12 @@ def _first(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
-def _citizen_from_row(actor: Actor, row: tuple[Any, ...]) -> Citizen:
-    """The citizen and its facts from the end of a row."""
-    size = len(_CITIZEN_COLUMNS)
-    citizen = Citizen.from_db(connection.alias, _CITIZEN_COLUMNS, row[:size])
+def _citizen_from_row(
+    actor: Actor, row: tuple[Any, ...], columns: tuple[str, ...] = _CITIZEN_COLUMNS
+) -> Citizen:
+    """The citizen (its ``columns``) and its facts from the end of a row."""
+    size = len(columns)
+    citizen = Citizen.from_db(connection.alias, columns, row[:size])
     citizen.has_directives = row[size]  # type: ignore[attr-defined]
     _known_municipality(citizen, row[size + 1])
     if actor.organisation is not None:
@@ -266,6 +272,6 @@ def record_with_citizen(
     if row is None:
         return None, None
     resource, rest = _record_from_row(row)
-    citizen = _citizen_from_row(actor, rest)
+    citizen = _citizen_from_row(actor, rest, _DECISION_CITIZEN_COLUMNS)
     resource.citizen = citizen
     return resource, citizen
