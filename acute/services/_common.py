@@ -207,6 +207,17 @@ def visit_lock(visit: Visit) -> Visit:
     return Visit.objects.select_for_update().select_related("citizen").get(pk=visit.pk)
 
 
+def acute_function_serving(citizen: Citizen) -> Organisation | None:
+    """The joint acute function serving the citizen's municipality, if any."""
+    return (
+        Organisation.objects.filter(
+            kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True, serves=citizen.municipality_id
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
 def episode_new(citizen: Citizen) -> Episode:
     """A new open episode for the citizen, in the municipality that serves her."""
     episode = Episode(citizen=citizen, municipality_id=citizen.municipality_id)

@@ -15,7 +15,7 @@ from acute.dispatch import rank
 from acute.models import NurseShift, Referral, Visit
 from acute.occurrence import DISPATCH_LEAD, dispatch_opens_at
 from acute.selectors import dispatch_rank, need_for, nurse_states
-from acute.services._common import creation_refused_audit, referral_lock
+from acute.services._common import acute_function_serving, creation_refused_audit, referral_lock
 from acute.services._nurse_access import (
     shift_nurse_in_force_check,
     visit_cancel_locked,
@@ -29,7 +29,6 @@ from acute.services.admissions import (
 )
 from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
-from core.models import Citizen, Organisation
 
 REFERRAL_PLANNED_LATER = "referral.planned_later"
 
@@ -239,19 +238,9 @@ def planned_referrals_dispatch(*, now: dt.datetime | None = None) -> int:
             referral=referral,
             # The work of the acute function serving her: its log entries name it (R5).
             actor=Actor.system(
-                "acute.planned_dispatch", caused_by=_serving_function(referral.citizen)
+                "acute.planned_dispatch", caused_by=acute_function_serving(referral.citizen)
             ),
         )
         is not None
         for referral in due.select_related("citizen")
-    )
-
-
-def _serving_function(citizen: Citizen) -> Organisation | None:
-    return (
-        Organisation.objects.filter(
-            kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True, serves=citizen.municipality_id
-        )
-        .order_by("pk")
-        .first()
     )

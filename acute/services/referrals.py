@@ -19,6 +19,7 @@ from acute.occurrence import Occurrence, Requested, occurrence_kept, requested
 from acute.services._common import (
     EVERY_REFUSAL,
     REFERRAL_TEXT_LIMIT,
+    acute_function_serving,
     creation_refused_audit,
     episode_new,
     episode_relationship_open,
@@ -83,14 +84,8 @@ REFUSAL_REASONS = {
 
 
 def acute_function_for(citizen: Citizen) -> Organisation:
-    """The joint acute function serving the citizen's municipality."""
-    organisation = (
-        Organisation.objects.filter(
-            kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True, serves=citizen.municipality_id
-        )
-        .order_by("pk")
-        .first()
-    )
+    """The joint acute function serving the citizen's municipality; refused if none."""
+    organisation = acute_function_serving(citizen)
     if organisation is None:
         raise PreconditionFailed(REFERRAL_MUNICIPALITY_NOT_SERVED, MUNICIPALITY_NOT_SERVED_MESSAGE)
     return organisation
