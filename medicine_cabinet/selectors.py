@@ -270,15 +270,25 @@ def bag_of(*, organisation: Organisation, nurse: User) -> Location | None:
     ).first()
 
 
-def lot_suggest(*, bag: Location, medicine: Medicine, today: dt.date | None = None) -> Lot | None:
-    """The first-expiring usable lot of the medicine in the bag."""
+def lot_suggest(
+    *,
+    bag: Location,
+    medicine: Medicine,
+    today: dt.date | None = None,
+    given_at: dt.datetime | None = None,
+) -> Lot | None:
+    """The first-expiring usable lot of the medicine in the bag; for a dose
+    given at ``given_at``, the one that was usable then (not yet recalled)."""
     today = today or timezone.localdate()
+    not_recalled = Q(lot__recalled_at__isnull=True)
+    if given_at is not None:
+        not_recalled |= Q(lot__recalled_at__gt=given_at)
     balance = (
         Balance.objects.filter(
+            not_recalled,
             location=bag,
             lot__medicine=medicine,
             quantity__gt=0,
-            lot__recalled_at__isnull=True,
             lot__expires_on__gte=today,
         )
         .select_related("lot", "lot__medicine")

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from acute.clinical.models import MedicationOrder
 from acute.clinical.selectors import order_allowance
@@ -26,12 +26,14 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import Citizen, Organisation, Role, User
+from core.times import shown
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
     Administration,
     Lot,
     Medicine,
     Movement,
+    Notification,
 )
 from medicine_cabinet.services.checks import (
     ADMINISTRATION_RESOURCE,
@@ -52,6 +54,7 @@ from medicine_cabinet.services.dose_checks import (
     _dose_against_order,
     _mismatch_warning,
 )
+from medicine_cabinet.services.formulary import medicine_label
 from medicine_cabinet.services.ledger import (
     book,
     fields_clean_or_raise,
@@ -60,6 +63,7 @@ from medicine_cabinet.services.ledger import (
     quantity_text,
 )
 from medicine_cabinet.services.movements import dose_rest_waste
+from medicine_cabinet.services.notifications import notify
 
 DOSE_AFTER_DEATH = "administration.citizen_deceased"
 
@@ -256,12 +260,15 @@ def _administration_book(
     # the bag while the lot was good, and the ledger must show it.
     given_on = timezone.localdate(given)
     if lot is None:
-        lot = selectors.lot_suggest(bag=bag, medicine=medicine, today=given_on)
+        lot = selectors.lot_suggest(bag=bag, medicine=medicine, today=given_on, given_at=given_at)
         if lot is None:
             raise Conflict("stock.none_usable", "Your bag holds no usable lot of this medicine.")
     elif lot.medicine_id != medicine.pk:
         raise InvalidInput("lot.wrong_medicine", "That lot is of another medicine.", field="lot")
-    check_usable(lot, today=given_on)
+    # A recall is judged by the moment she states she gave the dose (not
+    # when it is booked): given before the recall, the unit left the bag
+    # while the lot was good, and its citizen must be on the recall's list.
+    check_usable(lot, today=given_on, given_at=given_at)
     # The witness stood beside her when she gave the dose: on duty then.
     witness = check_witness(
         actor=actor,
@@ -302,7 +309,7 @@ def _administration_book(
                 order=order, medicine=medicine, quantity=quantity, amount=amount, left=left
             )
         balance = lock_balances([(bag, lot)])[(bag.pk, lot.pk)]
-        recheck_usable_locked(lot, today=given_on)
+        recheck_usable_locked(lot, today=given_on, given_at=given_at)
         movement = book(
             balance=balance,
             kind=Movement.Kind.ADMINISTERED,
@@ -356,6 +363,31 @@ def _administration_book(
                 "order_unit": order.dose_unit,
                 "remaining": quantity_text(left.remaining - amount),
                 **({"dose_mismatch": mismatch, "mismatch_confirmed": True} if mismatch else {}),
+                **({"given_before_recall": True} if lot.is_recalled else {}),
             },
         )
+        if lot.is_recalled:
+            _recalled_dose_notify(organisation=organisation, administration=administration)
     return administration
+
+
+def _recalled_dose_notify(*, organisation: Organisation, administration: Administration) -> None:
+    """A dose given before its lot's recall and booked after it: the officer
+    follows its citizen up like the others the recall lists (never named here)."""
+    lot = administration.lot
+    notify(
+        organisation=organisation,
+        kind=Notification.Kind.RECALL,
+        key=f"recall_dose:{administration.pk}",
+        message=gettext_noop(
+            "A dose from recalled lot %(lot)s of %(medicine)s, given at %(when)s before"
+            " the recall, was booked after it; see who received it on the recall."
+        ),
+        params={
+            "lot": lot.batch_number,
+            "medicine": medicine_label(lot.medicine),
+            "when": shown(administration.administered_at, "d-m-Y H:i"),
+        },
+        medicine=lot.medicine,
+        lot=lot,
+    )

@@ -436,17 +436,27 @@ def witness_verify(*, username: str, password: str, client_address: str | None) 
         ) from None
 
 
-def check_usable(lot: Lot, *, today: dt.date | None = None) -> None:
-    if lot.is_recalled:
+def check_usable(
+    lot: Lot, *, today: dt.date | None = None, given_at: dt.datetime | None = None
+) -> None:
+    """A lot that may leave stock: not recalled, not past its expiry date.
+
+    ``given_at``: a dose the nurse says she gave then (sent late, or queued
+    offline) is judged by that moment: a lot recalled after it was still
+    good when the unit left her bag, so the dose is booked and its citizen
+    is on the recall's follow-up list. Without it any recall refuses."""
+    if lot.recalled_at is not None and (given_at is None or lot.recalled_at <= given_at):
         raise PreconditionFailed("lot.recalled", "This lot is recalled and may not be used.")
     if lot.is_expired(today or timezone.localdate()):
         raise PreconditionFailed("lot.expired", "This lot has expired and may not be used.")
 
 
-def recheck_usable_locked(lot: Lot, *, today: dt.date | None = None) -> None:
+def recheck_usable_locked(
+    lot: Lot, *, today: dt.date | None = None, given_at: dt.datetime | None = None
+) -> None:
     """Inside the movement's transaction: take the lot's row lock, which a
     recall holds until it commits, so no dose leaves after a recall that
-    committed first."""
+    committed first (unless, stated, it was given before the recall)."""
     current = Lot.objects.select_for_update().only("recalled_at", "expires_on").get(pk=lot.pk)
     lot.recalled_at, lot.expires_on = current.recalled_at, current.expires_on
-    check_usable(lot, today=today)
+    check_usable(lot, today=today, given_at=given_at)

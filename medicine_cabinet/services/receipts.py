@@ -84,7 +84,7 @@ def stock_receive(
             params={"most": BATCH_NUMBER_MOST},
         )
     if expires_on < timezone.localdate():
-        raise PreconditionFailed("lot.expired", "This lot has already expired.")
+        raise PreconditionFailed("lot.expired", "This lot has already expired.", field="expires_on")
     if expires_on > timezone.localdate() + EXPIRY_AHEAD_AT_MOST:
         # No medicine keeps that long: a slip of the keys (9999, a year typed
         # wrong) would keep the lot out of every expiry warning for good.
