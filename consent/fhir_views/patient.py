@@ -239,6 +239,7 @@ class PatientEverythingView(FHIRView):
                 count=max(1, len(resources)),
                 offset=0,
                 params={},
+                paged=False,
             )
         )
 

@@ -79,7 +79,7 @@ from core.fhir.views import (
     refuse_unserved_values,
     searchset,
 )
-from core.messages import NO_MODIFIER_TAKEN, REFERENCE_OR_ID, either
+from core.messages import GIVEN_A_VALUE, NO_MODIFIER_TAKEN, REFERENCE_OR_ID, either
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import is_digits
@@ -353,8 +353,25 @@ class FHIRResource:
                         "supported": ", ".join(sorted(known)),
                     },
                 )
+        self.check_given_values(query)
         self.check_repeated(query)
         self.check_tokens(query)
+
+    def check_given_values(self, query: Mapping[str, Any]) -> None:
+        """Every value of the type's own parameters names something: an empty
+        one (``patient=``, ``code=``, or ``patient=1&patient=``) is refused, as
+        Patient's parser refuses ``name=``. Passed over, ``patient=`` turned a
+        search of one citizen into one across every citizen the reader may see."""
+        declared = {p.name for p in self.search_params}
+        values = query.lists() if isinstance(query, QueryDict) else _as_lists(query)
+        for name, raws in values:
+            if name in declared and any(not str(raw).strip() for raw in raws):
+                raise InvalidInput(
+                    "search.param_invalid",
+                    f"{name} needs a value.",
+                    field=name,
+                    params={"name": name, "expected": GIVEN_A_VALUE},
+                )
 
     def check_no_cpr(self, query: Mapping[str, Any]) -> None:
         """A POST search's form may carry what a URL may not, and its paging

@@ -381,8 +381,13 @@ def searchset(
     count: int,
     offset: int,
     params: Mapping[str, str] | None = None,
+    paged: bool = True,
 ) -> dict[str, Any]:
     """A searchset Bundle with ``self``/``first``/``previous``/``next`` links.
+
+    An answer that is never paged (``paged=False``: ``$everything``, which
+    takes no ``_count`` or ``_offset``) links ``self`` alone, without them,
+    so that following it gives the same answer, not a refusal.
 
     ``total`` must count only what the caller may see: hidden records are
     never revealed, not even through totals. The links repeat every value of
@@ -405,10 +410,15 @@ def searchset(
     def link(relation: str, at: int) -> dict[str, str]:
         return {"relation": relation, "url": f"{base}?{urlencode([*pairs, ('_offset', str(at))])}"}
 
-    links = [link("self", offset), link("first", 0)]
-    if count and offset > 0:
+    if not paged:
+        kept = [(n, v) for n, v in pairs if n != "_count"]
+        self_url = f"{base}?{urlencode(kept)}" if kept else base
+        links = [{"relation": "self", "url": self_url}]
+    else:
+        links = [link("self", offset), link("first", 0)]
+    if paged and count and offset > 0:
         links.append(link("previous", max(0, offset - count)))
-    if count and offset + count < total:
+    if paged and count and offset + count < total:
         links.append(link("next", offset + count))
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
