@@ -146,7 +146,8 @@ def rank(
         leaves_at = max(now, nurse.free_at) if nurse.free_at is not None else now
         arrival = leaves_at + dt.timedelta(minutes=minutes)
         slack = (need.deadline_at - arrival).total_seconds() / 60
-        meets = slack >= 0
+        # At the door after her shift has ended is no arrival to count on.
+        meets = slack >= 0 and arrival <= nurse.ends_at
         wait = (arrival - now).total_seconds() / 60
         continuity = nurse.nurse_id in need.seen_by
         key = (

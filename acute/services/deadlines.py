@@ -64,7 +64,6 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         existing.add((referral_id, kind))
         if kind == DeadlineWarning.Kind.AT_RISK and acknowledged_at is not None:
             acknowledged_at_risk[referral_id] = acknowledged_at
-    active_visits: dict[int, Visit] = {}
     # When a nurse was last sent on each referral (visits active or not), and
     # who declined it or did not answer: dispatch does not send her again
     # (``need_for``), so she is not one who could still make it either.
@@ -74,17 +73,29 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         if sent.referral_id is None:
             continue
         last_sent[sent.referral_id] = sent.assigned_at
-        if sent.status in Visit.ACTIVE_STATUSES:
-            active_visits[sent.referral_id] = sent
+        if sent.status in Visit.ACTIVE_STATUSES or sent.cancel_reason in (
+            Visit.CancelReason.DECLINED,
+            Visit.CancelReason.NO_ANSWER,
+        ):
             not_going.setdefault(sent.referral_id, set()).add(sent.nurse_id)
-        elif sent.cancel_reason in (Visit.CancelReason.DECLINED, Visit.CancelReason.NO_ANSWER):
-            not_going.setdefault(sent.referral_id, set()).add(sent.nurse_id)
+    # The citizen referred again by another door joins her open episode: a
+    # nurse at the door, or on her way in time, on another of its referrals
+    # is with her as well.
+    episode_visits: dict[int, list[Visit]] = {}
+    for sent in Visit.objects.filter(
+        episode_id__in={r.episode_id for r in pending}, status__in=Visit.ACTIVE_STATUSES
+    ).select_related("shift"):
+        episode_visits.setdefault(sent.episode_id, []).append(sent)
     # Only a nurse of an acute function serving the citizen's municipality
     # could be sent (R1), so only she counts as one who could still make it;
     # one read of the shifts per municipality among the pending referrals.
     states_by_municipality: dict[int, list[NurseState]] = {}
     new_rows = []
     for referral in pending:
+        if any(
+            v.status == Visit.Status.ON_SITE for v in episode_visits.get(referral.episode_id, ())
+        ):
+            continue
         if referral.deadline_at <= now:
             if (referral.pk, DeadlineWarning.Kind.OVERDUE) not in existing:
                 new_rows.append(
@@ -101,15 +112,16 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
             acknowledged_at_risk.get(referral.pk), last_sent.get(referral.pk)
         ):
             continue
-        visit = active_visits.get(referral.pk)
-        if (
-            visit is not None
-            and visit.estimated_arrival_at is not None
+        if any(
+            visit.estimated_arrival_at is not None
             # An estimate that has passed without her at the door vouches for
             # nothing: she is late, and the deadline is judged as if nobody
             # were on the way, so the coordinator hears of it before it is missed.
             and visit.estimated_arrival_at >= now
             and visit.estimated_arrival_at + margin <= referral.deadline_at
+            # Nor does one after her shift has ended: nobody counts on her then.
+            and visit.estimated_arrival_at <= visit.shift.ends_at
+            for visit in episode_visits.get(referral.episode_id, ())
         ):
             continue
         need = Need(

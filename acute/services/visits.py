@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import format_lazy
 
@@ -155,10 +156,13 @@ def visit_arrive(*, visit: Visit, actor: Actor) -> Visit:
         visit.status = Visit.Status.ON_SITE
         visit.on_site_at = now
         visit.save(update_fields=["status", "on_site_at"])
-        if visit.referral_id is not None:
-            Referral.objects.filter(pk=visit.referral_id, reached_at__isnull=True).update(
-                reached_at=now
-            )
+        # She has reached the citizen: every accepted referral of the episode
+        # (the same citizen referred again by another door) is reached with it.
+        Referral.objects.filter(
+            Q(pk=visit.referral_id) | Q(status=Referral.Status.ACCEPTED),
+            episode_id=visit.episode_id,
+            reached_at__isnull=True,
+        ).update(reached_at=now)
         _shift_status(visit.shift_id, NurseShift.Status.ON_VISIT)
         visit_audit(visit, actor, {"step": "on_site"})
         signals.nurse_on_site.send(sender=Visit, visit=visit, by=actor)
