@@ -86,6 +86,9 @@ REASONS: dict[str, Promise] = {
     "no_recipient": pgettext_lazy(REASON_CONTEXT, "no relevant recipient"),
     "not_alert_recipient": pgettext_lazy(REASON_CONTEXT, "not the alert's recipient"),
     "not_ordering_physician": pgettext_lazy(REASON_CONTEXT, "not the ordering physician"),
+    "not_result_author": pgettext_lazy(
+        REASON_CONTEXT, "neither the one who recorded the result nor of her acute function"
+    ),
     "not_visit_nurse": pgettext_lazy(REASON_CONTEXT, "not her visit"),
     "offline.other_user": pgettext_lazy(
         REASON_CONTEXT, "sent from the tablet's queue of another user"
@@ -124,6 +127,7 @@ REASONS: dict[str, Promise] = {
     "unknown_resource": pgettext_lazy(REASON_CONTEXT, "unknown record"),
     "unknown_alert": pgettext_lazy(REASON_CONTEXT, "unknown alert"),
     "unknown_order": pgettext_lazy(REASON_CONTEXT, "unknown order"),
+    "unknown_result": pgettext_lazy(REASON_CONTEXT, "unknown result"),
     "unknown_visit": pgettext_lazy(REASON_CONTEXT, "unknown visit"),
     "visit_not_yours": pgettext_lazy(REASON_CONTEXT, "not her visit"),
     # Writes refused by a service, recorded with the refusal's code.

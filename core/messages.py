@@ -260,6 +260,12 @@ FIXED = (
     gettext_noop("No such notification."),
     gettext_noop("Your user has no authorisation id; a written order cannot be entered."),
     gettext_noop("Say why the order is cancelled."),
+    gettext_noop("Say why the result is entered in error."),
+    gettext_noop("This result is already marked entered in error."),
+    gettext_noop(
+        "The corrected value is the value recorded; withdraw the result instead "
+        "if it should not stand."
+    ),
     gettext_noop("The order was cancelled."),
     gettext_noop("The order is already cancelled."),
     gettext_noop(
@@ -560,6 +566,11 @@ FIXED = (
 )
 
 TEMPLATES: dict[str, Promise] = {
+    "lab.withdraw_reason_too_long": _("Write the reason in at most %(max)s characters."),
+    "lab.derived_follows_source": _(
+        "%(test)s is computed from its source test: correct or withdraw that result,"
+        " and this one follows."
+    ),
     "shift.kind_mismatch": _(
         "Most of a shift of this kind lies between %(start)s and %(end)s (Danish time);"
         " choose the kind that matches its hours."
@@ -885,6 +896,8 @@ DATE_OR_DATE_TIME = _("YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]+01:00"
 
 # A sentence per code whose English message is built from values.
 BY_CODE: dict[str, Promise] = {
+    "lab.derived_follows_source": _("This result follows its source test; correct that one."),
+    "lab.withdraw_reason_too_long": _("Write the reason shorter."),
     "shift.kind_mismatch": _("The shift's kind does not match its hours."),
     "vital_signs.code_unknown": _("Unknown vital sign."),
     "vital_signs.value_out_of_range": _("The value lies outside the possible range."),

@@ -15,7 +15,7 @@ from acute.models import DeadlineWarning, Referral
 from acute.models import Outcome as EpisodeOutcome
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
-from integrations.gp.outbound import VisitResults
+from integrations.gp.outbound import Amends, VisitResults, observation_id
 from integrations.helpline_1813.outbound import ENDED_WITHOUT_SEEING, ReferralStep
 from integrations.home_nursing.outbound import ReferrerOutcome
 from integrations.hospital.outbound import AdmissionRequest
@@ -145,6 +145,99 @@ def results_send(
         by=by,
         recipient=gp_practice,
     )
+
+
+def _carried(message: OutboundMessage) -> set[str]:
+    return {
+        entry["resource"]["id"]
+        for entry in message.bundle.get("entry", [])
+        if entry.get("resource", {}).get("resourceType") == "Observation"
+    }
+
+
+def results_amended_send(
+    *,
+    visit: Visit,
+    citizen: Citizen,
+    gp_practice: Organisation | None,
+    withdrawn: Sequence[LabResult],
+    replacements: Sequence[LabResult],
+    referral: Referral,
+    by: Actor | None,
+) -> list[OutboundMessage]:
+    """Results entered in error (and their replacements) to the GP who was
+    sent them: for each earlier HomeCareObservation that carried one, the
+    same report again as it now stands, MedCom's ``modified-message`` — or
+    ``retract-message`` when nothing of it stands and nothing replaces it —
+    with a Provenance naming the earlier message. Results never sent (their
+    message unaddressed) go as a new message; without a partner the
+    coordinator is asked to tell the GP, as for the results themselves."""
+    partner = partner_for(gp_practice, event=Event.HOME_CARE_OBSERVATION)
+    if partner is None:
+        _unaddressed(
+            event=Event.HOME_CARE_OBSERVATION,
+            citizen_id=citizen.pk,
+            referral=referral,
+            kind=DeadlineWarning.Kind.RESULTS_UNSENT,
+            resource_type="Encounter",
+            resource_id=f"visit-{visit.pk}",
+            detail={
+                "episode": visit.episode_id,
+                "visit": visit.pk,
+                "results": [r.pk for r in [*withdrawn, *replacements]],
+            },
+            by=by,
+        )
+        return []
+    visit_results = {observation_id(r): r for r in visit.lab_results.select_related("test")}
+    withdrawn_ids = {observation_id(r) for r in withdrawn}
+    replacing = {r.replaces_id: r for r in replacements if r.replaces_id is not None}
+    sent: list[OutboundMessage] = []
+    told = False
+    for earlier in OutboundMessage.objects.filter(
+        partner=partner,
+        event=Event.HOME_CARE_OBSERVATION,
+        source_type="acute.visit",
+        source_id=str(visit.pk),
+    ).order_by("created_at", "pk"):
+        carried = _carried(earlier)
+        if not carried & withdrawn_ids:
+            continue
+        told = True
+        results = [visit_results[i] for i in sorted(carried) if i in visit_results]
+        results.sort(key=lambda r: (r.effective_at, r.pk))
+        standing = [r for r in results if r.status == r.Status.FINAL]
+        added = [replacing[r.pk] for r in results if r.pk in replacing]
+        header = earlier.bundle["entry"][0]["resource"]
+        message = message_send(
+            partner=partner,
+            event=Event.HOME_CARE_OBSERVATION,
+            about=VisitResults(
+                visit=visit,
+                citizen=citizen,
+                results=[*results, *added],
+                amends=Amends(
+                    activity="modified-message" if standing or added else "retract-message",
+                    header_id=header["id"],
+                    occurred=earlier.bundle.get("timestamp", ""),
+                ),
+            ),
+            by=by,
+            recipient=gp_practice,
+        )
+        if message is not None:
+            sent.append(message)
+    if not told:
+        message = message_send(
+            partner=partner,
+            event=Event.HOME_CARE_OBSERVATION,
+            about=VisitResults(visit=visit, citizen=citizen, results=[*withdrawn, *replacements]),
+            by=by,
+            recipient=gp_practice,
+        )
+        if message is not None:
+            sent.append(message)
+    return sent
 
 
 def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
@@ -413,6 +506,29 @@ def on_results_recorded(
     )
 
 
+def on_results_amended(
+    sender: object,
+    *,
+    visit: Visit,
+    citizen: Citizen,
+    gp_practice: Organisation | None,
+    withdrawn: Sequence[LabResult],
+    replacements: Sequence[LabResult],
+    referral: Referral,
+    by: Actor | None = None,
+    **_: object,
+) -> None:
+    results_amended_send(
+        visit=visit,
+        citizen=citizen,
+        gp_practice=gp_practice,
+        withdrawn=withdrawn,
+        replacements=replacements,
+        referral=referral,
+        by=by,
+    )
+
+
 def on_medication_order_recorded(
     sender: object, *, order: MedicationOrder, by: Actor | None = None, **_: object
 ) -> None:
@@ -429,6 +545,7 @@ def connect() -> None:
     acute_signals.episode_completed.connect(on_episode_completed, dispatch_uid=f"{uid}.episode")
     acute_signals.admission_requested.connect(on_admission_requested, dispatch_uid=f"{uid}.admit")
     clinical_signals.results_recorded.connect(on_results_recorded, dispatch_uid=f"{uid}.results")
+    clinical_signals.results_amended.connect(on_results_amended, dispatch_uid=f"{uid}.amended")
     clinical_signals.medication_order_recorded.connect(
         on_medication_order_recorded, dispatch_uid=f"{uid}.order"
     )

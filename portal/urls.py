@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, include, path
 
-from portal import board, visit_dose, visit_forms, visit_page
+from portal import board, visit_dose, visit_forms, visit_page, visit_result_fix
 
 # What the nurse records on her visit's page, each a form posted to it.
 on_visit: list[URLPattern] = [
@@ -11,6 +11,11 @@ on_visit: list[URLPattern] = [
     path("vitals/", visit_forms.visit_vitals, name="visit-vitals"),
     path("interpret/", visit_forms.lab_interpret, name="visit-interpret"),
     path("lab/", visit_forms.visit_lab, name="visit-lab"),
+    path(
+        "results/<int:result_id>/fix/",
+        visit_result_fix.visit_result_fix,
+        name="visit-result-fix",
+    ),
     path("order/", visit_forms.visit_phone_order, name="visit-order"),
     path("give/", visit_dose.visit_give, name="visit-give"),
     path("procedure/", visit_forms.visit_procedure, name="visit-procedure"),

@@ -22,6 +22,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("catalogue", api.CatalogueView.as_view(), name="clinical-catalogue"),
     path("visits/<int:visit_id>", api.VisitClinicalView.as_view(), name="clinical-visit"),
     path("visits/<int:visit_id>/", include(on_visit)),
+    path(
+        "results/<int:result_id>/withdraw",
+        api.ResultWithdrawView.as_view(),
+        name="clinical-result-withdraw",
+    ),
+    path(
+        "results/<int:result_id>/correct",
+        api.ResultCorrectView.as_view(),
+        name="clinical-result-correct",
+    ),
     path("orders/mine", api.MyOrdersView.as_view(), name="clinical-orders-mine"),
     path("orders/overdue", api.OverdueOrdersView.as_view(), name="clinical-orders-overdue"),
     path("orders/<int:order_id>/", include(on_order)),

@@ -24,6 +24,7 @@ HOMECARE_OBSERVATION_PROFILE = (
 AUTHORISATION_ID_SYSTEM = "urn:tvaerakut:authorisation-id"
 ORDER_CHANNEL_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/order-channel"
 ORDER_CONFIRMATION_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/order-confirmation"
+REPLACES_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/replaces"
 PRESCRIPTION_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/prescription-status"
 ORDER_TOTAL_EXTENSION = "urn:tvaerakut:fhir:StructureDefinition/order-total-quantity"
 
@@ -98,6 +99,16 @@ def observation_resource(result: LabResult, *, home_care_profile: bool = False) 
         data["derivedFrom"] = [
             {"reference": f"Observation/{observation_id(result.derived_from_id)}"}
         ]
+    notes = []
+    if result.status == LabResult.Status.ENTERED_IN_ERROR:
+        notes.append({"text": f"Entered in error: {result.withdrawn_reason}"})
+    if result.replaces_id:
+        # The result entered in error that this one corrects.
+        replaced = f"Observation/{observation_id(result.replaces_id)}"
+        data["extension"] = [{"url": REPLACES_EXTENSION, "valueReference": {"reference": replaced}}]
+        notes.append({"text": f"Corrects {replaced}."})
+    if notes:
+        data["note"] = notes
     if home_care_profile:
         data["meta"] = {"profile": [HOMECARE_OBSERVATION_PROFILE]}
     data = {k: v for k, v in data.items() if v is not None}

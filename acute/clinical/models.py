@@ -418,6 +418,17 @@ class LabResult(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="lab_results"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    # A result is never edited or deleted: a wrong one is marked entered in
+    # error (who, when, why) and, when corrected, the right value is a new
+    # result that replaces it.
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    withdrawn_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["effective_at", "id"]
@@ -426,6 +437,11 @@ class LabResult(models.Model):
             models.CheckConstraint(
                 name="labresult_critical_is_flagged",
                 condition=Q(interpretation__in=["N", "L", "H", "LL", "HH"]),
+            ),
+            models.CheckConstraint(
+                name="labresult_withdrawn_has_reason",
+                condition=~Q(status="entered-in-error")
+                | (Q(withdrawn_at__isnull=False) & ~Q(withdrawn_reason="")),
             ),
         ]
 

@@ -172,6 +172,64 @@ def order_access_for_physician(*, actor: Actor, order_id: int, action: str) -> M
     return order
 
 
+def result_access(*, actor: Actor, result_id: int, action: str) -> LabResult:
+    """A result a nurse may correct or withdraw: one she recorded herself
+    (having recorded it stands for the care relationship; the citizen's
+    refusal covering her still decides, R4), or one recorded by her own
+    acute function while she has the care relationship (R1, the gate).
+    Anyone else gets "not found", audited as the attempt it was."""
+    result = (
+        LabResult.objects.select_related(
+            "visit__shift__acute_function", "citizen", "test", "recorded_by"
+        )
+        .filter(pk=result_id)
+        .first()
+    )
+    resource_id = str(result_id)
+    if result is None or actor.user is None or actor.organisation is None:
+        raise deny(
+            actor,
+            action=action,
+            citizen_id=result.citizen_id if result else None,
+            resource_type="Observation",
+            resource_id=resource_id,
+            reason="unknown_result" if result is None else "not_result_author",
+        )
+    if result.recorded_by_id == actor.user.pk and (
+        result.recorded_by_organisation_id == actor.organisation.pk
+    ):
+        access_citizen_as_author(
+            actor=actor,
+            citizen_id=result.citizen_id,
+            action=action,
+            category=CATEGORY,
+            purpose=Purpose.TREATMENT,
+            basis="result_author",
+            resource_type="Observation",
+            resource_id=resource_id,
+        )
+        return result
+    if result.visit.shift.acute_function_id != actor.organisation.pk:
+        raise deny(
+            actor,
+            action=action,
+            citizen_id=result.citizen_id,
+            resource_type="Observation",
+            resource_id=resource_id,
+            reason="not_result_author",
+        )
+    access_citizen(
+        actor=actor,
+        citizen_id=result.citizen_id,
+        action=action,
+        category=CATEGORY,
+        purpose=Purpose.TREATMENT,
+        resource_type="Observation",
+        resource_id=resource_id,
+    )
+    return result
+
+
 def catalogue() -> QuerySet[TestDefinition]:
     """The active catalogue (no citizen data)."""
     return TestDefinition.objects.filter(is_active=True).select_related("derived_from")

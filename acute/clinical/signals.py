@@ -16,6 +16,13 @@ from django.dispatch import Signal
 # in the HomeCareObservation profile's shape.
 results_recorded = Signal()
 
+# A result of such a visit was marked entered in error, and perhaps replaced by
+# the right value; the GP who was sent it is told (HomeCareObservation,
+# modified or retracted). kwargs: visit, citizen, gp_practice, referral, by as
+# above; withdrawn (list[LabResult], the source first, then what was computed
+# from it); replacements (list[LabResult], empty for a withdrawal).
+results_amended = Signal()
+
 # A result outside its critical limits.
 # kwargs: result (LabResult), alert (PhysicianAlert), by (Actor)
 critical_result_recorded = Signal()

@@ -17,7 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from integrations.adapters import Outgoing
-from integrations.medcom.envelope import narrative, profile_url
+from integrations.medcom.envelope import ACTIVITY_SYSTEM, narrative, profile_url
 from integrations.medcom.outbound import SENDER_REFERENCE, SENT_AS_MEDCOM, MedComShape, Party
 from integrations.messages import in_partner_language, patient_ref
 from integrations.resources import UCUM
@@ -41,13 +41,34 @@ ROLE_SYSTEM = "urn:tvaerakut:staff-role"
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 
+# An Observation keeps its id in every message that carries it, so a later
+# message can say which earlier one it modifies or retracts.
+OBSERVATION_NAMESPACE = uuid.UUID("5b0f7e1c-3d1a-4f43-9a55-6c1e0d2b7a10")
+
+
+@dataclass(frozen=True)
+class Amends:
+    """The earlier HomeCareObservation a message modifies or retracts."""
+
+    activity: str  # "modified-message" or "retract-message"
+    header_id: str
+    occurred: str
+
+
 @dataclass(frozen=True)
 class VisitResults:
-    """Results recorded on a visit the citizen's GP asked for."""
+    """Results recorded on a visit the citizen's GP asked for; ``amends``:
+    the earlier message these correct or withdraw (results entered in error
+    carry that status, replacements the right value)."""
 
     visit: Visit
     citizen: Citizen
     results: Sequence[LabResult]
+    amends: Amends | None = None
+
+
+def observation_id(result: LabResult) -> str:
+    return str(uuid.uuid5(OBSERVATION_NAMESPACE, f"LabResult/{result.pk}"))
 
 
 def initials(name: str) -> str:
@@ -64,15 +85,41 @@ def result_line(result: LabResult) -> str:
     return f"{name}: {value} {result.test.unit_display or result.unit}"
 
 
+def amendment_note(result: LabResult) -> str:
+    """What the GP reads beside a result that is withdrawn or replaces one."""
+    with in_partner_language():
+        if result.status == "entered-in-error":
+            return " — " + gettext("Entered in error: %(reason)s") % {
+                "reason": result.withdrawn_reason
+            }
+        if result.replaces_id is not None:
+            return " — " + gettext("Corrected value")
+    return ""
+
+
+def earlier_provenance(amends: Amends) -> dict[str, Any]:
+    """The earlier message's Provenance, as a reply repeats the thread's."""
+    return {
+        "resourceType": "Provenance",
+        "id": str(uuid.uuid4()),
+        "target": [{"reference": f"MessageHeader/{amends.header_id}"}],
+        "occurredDateTime": amends.occurred,
+        "recorded": amends.occurred,
+        "activity": {"coding": [{"system": ACTIVITY_SYSTEM, "code": "new-message"}]},
+        "agent": [{"who": {"reference": SENDER_REFERENCE}}],
+        "text": narrative(f"new-message {amends.occurred}", f"MessageHeader/{amends.header_id}"),
+    }
+
+
 def observation(result: LabResult, citizen: Citizen) -> dict[str, Any]:
     """One lab result as a MedComHomeCareObservation: NPU code, UCUM unit."""
     test = result.test
     value = f"{result.value.normalize():f}"
     return {
         "resourceType": "Observation",
-        "id": str(uuid.uuid4()),
+        "id": observation_id(result),
         "meta": {"profile": [profile_url("medcom-homecare-observation")]},
-        "text": narrative(f"{result_line(result)} ({test.code})"),
+        "text": narrative(f"{result_line(result)} ({test.code}){amendment_note(result)}"),
         "status": result.status,
         "code": {"coding": [{"system": test.system, "code": test.code, "display": test.display}]},
         "subject": patient_ref(citizen),
@@ -152,15 +199,23 @@ def home_care_observation(recorded: VisitResults) -> Outgoing | None:
             *(result_line(r) for r in recorded.results),
         ),
     }
+    amends = recorded.amends
+    history = [earlier_provenance(amends)] if amends is not None else []
     return Outgoing(
         citizen=recorded.citizen,
         focus=[report],
-        supporting=[*observations, *nurse],
+        supporting=[*observations, *nurse, *history],
         source_type="acute.visit",
         source_id=str(recorded.visit.pk),
         medcom=MedComShape(
             event=HOME_CARE_OBSERVATION_EVENT,
             definition=HOME_CARE_OBSERVATION_DEFINITION,
+            activity=amends.activity if amends is not None else "new-message",
+            provenance_entities=(
+                [{"role": "revision", "what": {"reference": f"MessageHeader/{amends.header_id}"}}]
+                if amends is not None
+                else []
+            ),
             sender=Party(
                 profile="medcom-producer-organization",
                 identifiers=[{"system": PRODUCER_SYSTEM, "value": "KAF"}],

@@ -35,7 +35,13 @@ CONTACT_EXTENSION = f"{CORE}medcom-core-contact-extension"
 # (docs/handoffs.md).
 LOCAL_ACTIVITY_SYSTEM = "urn:tvaerakut:message-activity"
 LOCAL_DEFINITION = "urn:tvaerakut:MessageDefinition:{event}|1.0"
-MEDCOM_ACTIVITIES = {"new-message", "reply-message", "forward-message", "modified-message"}
+MEDCOM_ACTIVITIES = {
+    "new-message",
+    "reply-message",
+    "forward-message",
+    "modified-message",
+    "retract-message",
+}
 # The platform's events sent as one of MedCom's message types (the rest are local).
 SENT_AS_MEDCOM = {
     "care-communication": "care-communication-message",

@@ -24,7 +24,9 @@ from acute.clinical.api.visit import (
     CatalogueView,
     DelegationsView,
     ProceduresView,
+    ResultCorrectView,
     ResultsView,
+    ResultWithdrawView,
     VisitClinicalView,
 )
 
@@ -41,6 +43,8 @@ __all__ = [
     "PhoneOrdersView",
     "PrescriptionSentView",
     "ProceduresView",
+    "ResultCorrectView",
+    "ResultWithdrawView",
     "ResultsView",
     "VisitClinicalView",
     "WrittenOrdersView",

@@ -93,6 +93,10 @@ def result_out(result: clinical.LabResult) -> dict[str, Any]:
         "effective_at": _time(result.effective_at),
         "derived_from": result.derived_from_id,
         "delegation": result.delegation_id,
+        "status": result.status,
+        "replaces": result.replaces_id,
+        "withdrawn_at": _time(result.withdrawn_at),
+        "withdrawn_reason": result.withdrawn_reason,
     }
 
 
@@ -237,6 +241,15 @@ class ResultOut(serializers.Serializer[Any]):
     effective_at = serializers.DateTimeField()
     derived_from = serializers.IntegerField(allow_null=True)
     delegation = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(
+        choices=clinical.LabResult.Status.choices,
+        help_text="entered-in-error: withdrawn; it was never the citizen's value.",
+    )
+    replaces = serializers.IntegerField(
+        allow_null=True, help_text="The result entered in error that this one corrects."
+    )
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_reason = serializers.CharField(allow_blank=True)
 
 
 class ProcedureOut(serializers.Serializer[Any]):
@@ -339,6 +352,16 @@ class ResultItem(serializers.Serializer[Any]):
     value = serializers.CharField(max_length=32)
     unit = serializers.CharField(max_length=32)
     effective_at = InstantField(required=False)
+
+
+class ResultWithdrawIn(serializers.Serializer[Any]):
+    # Blank is refused by the service (lab.withdraw_reason_required), audited.
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+
+
+class ResultCorrectIn(ResultWithdrawIn):
+    value = serializers.CharField(max_length=32)
+    unit = serializers.CharField(max_length=32)
 
 
 class ResultsIn(serializers.Serializer[Any]):

@@ -18,8 +18,10 @@ from acute.clinical.api.shapes import (
     OrderOut,
     ProcedureIn,
     ProcedureOut,
+    ResultCorrectIn,
     ResultOut,
     ResultsIn,
+    ResultWithdrawIn,
     TestOut,
     delegation_out,
     order_out,
@@ -28,9 +30,10 @@ from acute.clinical.api.shapes import (
     test_out,
     visit_write,
 )
+from acute.clinical.models import LabResult
 from acute.models import Visit
 from consent.audit.services import Action
-from core.api import actor_of
+from core.api import actor_of, valid
 from core.created import Creates
 from core.openapi import results_of
 from core.permissions import roles
@@ -173,3 +176,56 @@ class DelegationsView(APIView):
             note=d["note"],
         )
         return Response(delegation_out(delegation), status=201)
+
+
+class ResultWithdrawView(APIView):
+    """``POST /api/clinical/results/<id>/withdraw`` with ``{"reason"}``: the
+    result is marked entered in error (with what was computed from it); the
+    GP who was sent it is sent a retraction or a modification."""
+
+    permission_classes = [roles(NURSE)]
+    concerns = Concerns("Observation", LabResult, path="result_id")
+
+    @extend_schema(
+        operation_id="clinical_result_withdraw",
+        request=ResultWithdrawIn,
+        responses={200: results_of("WithdrawnResults", ResultOut)},
+    )
+    def post(self, request: Request, result_id: int) -> Response:
+        data = valid(ResultWithdrawIn, request.data)
+        actor = actor_of(request)
+        result = selectors.result_access(actor=actor, result_id=result_id, action=Action.UPDATE)
+        amended = services.lab_result_withdraw(actor=actor, result=result, reason=data["reason"])
+        return Response({"results": [result_out(r) for r in amended.withdrawn]})
+
+
+class ResultCorrectView(APIView):
+    """``POST /api/clinical/results/<id>/correct`` with ``{"reason", "value",
+    "unit"}``: the result is marked entered in error and the right value
+    recorded as a new result that replaces it (eGFR computed again); the GP
+    who was sent it is sent the modification."""
+
+    permission_classes = [roles(NURSE)]
+    concerns = Concerns("Observation", LabResult, path="result_id")
+    creates = Creates(None)
+
+    @extend_schema(
+        operation_id="clinical_result_correct",
+        request=ResultCorrectIn,
+        responses={201: results_of("CorrectedResults", ResultOut)},
+    )
+    def post(self, request: Request, result_id: int) -> Response:
+        data = valid(ResultCorrectIn, request.data)
+        actor = actor_of(request)
+        result = selectors.result_access(actor=actor, result_id=result_id, action=Action.UPDATE)
+        amended = services.lab_result_correct(
+            actor=actor,
+            result=result,
+            reason=data["reason"],
+            value=data["value"],
+            unit=data["unit"],
+        )
+        return Response(
+            {"results": [result_out(r) for r in [*amended.withdrawn, *amended.replacements]]},
+            status=201,
+        )

@@ -17,6 +17,7 @@ from acute.clinical.services.common import (
     gp_referral,
     refuse,
 )
+from acute.clinical.services.corrections import Amended, lab_result_correct, lab_result_withdraw
 from acute.clinical.services.delegations import delegation_record
 from acute.clinical.services.order_follow_up import (
     medication_order_cancel,
@@ -47,12 +48,15 @@ __all__ = [
     "ORDER_STATUSES",
     "RESULT_RELATIONS",
     "RESULT_STATUSES",
+    "Amended",
     "OrderDetails",
     "ResultInput",
     "WatchFigures",
     "delegation_record",
     "gp_referral",
     "is_dependence_forming",
+    "lab_result_correct",
+    "lab_result_withdraw",
     "lab_results_record",
     "medication_order_cancel",
     "medication_order_confirm",

@@ -59,6 +59,8 @@ RESULT_RELATIONS = [
     "delegation",
     "recorded_by",
     "recorded_by_organisation",
+    "replaces",
+    "withdrawn_by",
 ]
 
 
@@ -135,7 +137,7 @@ def _check_result(
     return _CheckedResult(test, stored_value(test, value), unit, effective_at, delegation)
 
 
-def _build_result(
+def build_result(
     *,
     visit: Visit,
     citizen: Citizen,
@@ -147,6 +149,7 @@ def _build_result(
     organisation: Organisation,
     delegation: Delegation | None = None,
     derived_from: LabResult | None = None,
+    replaces: LabResult | None = None,
 ) -> LabResult:
     interval = reference_interval(test, sex=citizen.sex)
     result = LabResult(
@@ -161,22 +164,26 @@ def _build_result(
         effective_at=effective_at,
         delegation=delegation,
         derived_from=derived_from,
+        replaces=replaces,
         recorded_by=user,
         recorded_by_organisation=organisation,
     )
     # The related rows are loaded instances; validating them again would fetch each.
-    full_clean_or_raise(result, code="lab.invalid", exclude=RESULT_RELATIONS)
+    # A new result is final and never withdrawn: the withdrawal's constraint
+    # holds without a query (the database still enforces it).
+    full_clean_or_raise(result, code="lab.invalid", exclude=[*RESULT_RELATIONS, "withdrawn_reason"])
     result.save(force_insert=True)
     return result
 
 
-def _egfr_for(
+def egfr_for(
     *,
     creatinine: LabResult,
     derived: TestDefinition,
     citizen: Citizen,
     user: User,
     organisation: Organisation,
+    replaces: LabResult | None = None,
 ) -> LabResult | None:
     """The eGFR derived from a creatinine result (CKD-EPI 2021), for adults."""
     age = age_in_years(citizen.birth_date, creatinine.effective_at.astimezone(COPENHAGEN).date())
@@ -187,7 +194,7 @@ def _egfr_for(
         age=age,
         female=citizen.sex == Citizen.Sex.FEMALE,
     )
-    return _build_result(
+    return build_result(
         visit=creatinine.visit,
         citizen=citizen,
         test=derived,
@@ -197,10 +204,11 @@ def _egfr_for(
         user=user,
         organisation=organisation,
         derived_from=creatinine,
+        replaces=replaces,
     )
 
 
-def _raise_critical_alert(
+def raise_critical_alert(
     *, result: LabResult, visit: Visit, acute_function: Organisation, actor: Actor
 ) -> PhysicianAlert:
     physician, organisation = responsible_physician(visit)
@@ -279,7 +287,7 @@ def lab_results_record(
         resource_type="Observation",
     ):
         for item in checked:
-            result = _build_result(
+            result = build_result(
                 visit=visit,
                 citizen=citizen,
                 test=item.test,
@@ -293,7 +301,7 @@ def lab_results_record(
             results.append(result)
             derived = derived_by_source.get(item.test.pk)
             if derived is not None:
-                egfr = _egfr_for(
+                egfr = egfr_for(
                     creatinine=result,
                     derived=derived,
                     citizen=citizen,
@@ -314,7 +322,7 @@ def lab_results_record(
         )
         for result in results:
             if result.is_critical:
-                _raise_critical_alert(
+                raise_critical_alert(
                     result=result, visit=visit, acute_function=acute_function, actor=actor
                 )
         referral = gp_referral(visit)
