@@ -63,12 +63,12 @@ def _audit_append_replaced(by: Callable[..., None]) -> Iterator[None]:
     """The gate's audit append replaced, in this process only."""
     import consent.gate as gate
 
-    kept = gate.audit_record
-    gate.audit_record = by  # type: ignore[assignment]
+    kept = gate.audit_record, gate.audit_write
+    gate.audit_record = gate.audit_write = by  # type: ignore[assignment]
     try:
         yield
     finally:
-        gate.audit_record = kept
+        gate.audit_record, gate.audit_write = kept
 
 
 def _durable_floor(**_: Any) -> None:

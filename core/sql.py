@@ -11,9 +11,10 @@ other databases (SQLite for trying the platform out) run it the ORM's way.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -78,9 +79,11 @@ class CompiledQuery:
         self._build = build
         self._stand_ins = stand_ins
         self._optional = optional
-        self._compiled: tuple[str, tuple[Any, ...], tuple[int | None, ...]] | None = None
+        self._compiled: _Compiled | None = None
 
-    def _sql(self) -> tuple[str, tuple[Any, ...], tuple[int | None, ...]]:
+    def _sql(self) -> _Compiled:
+        """The SQL, and for each of its parameters the stand-in it takes (or
+        the constant it stays, if that could not be written in)."""
         if self._compiled is None:
             query = self._build(*self._stand_ins).query
             sql, params = query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
@@ -95,13 +98,67 @@ class CompiledQuery:
             ]
             if missing:
                 raise ValueError(f"stand-ins {missing} do not appear in the query")
-            self._compiled = (sql, tuple(params), slots)
+            self._compiled = _with_constants_written_in(sql, params, slots)
         return self._compiled
 
     def rows(self, *values: Any, binary: bool = False) -> list[tuple[Any, ...]]:
-        sql, params, slots = self._sql()
-        bound = [p if slot is None else values[slot] for p, slot in zip(params, slots, strict=True)]
+        sql, slots, constants = self._sql()
+        if constants is None:
+            # Every parameter is a stand-in's place.
+            places = cast("tuple[int, ...]", slots)
+            return run_prepared(sql, [values[slot] for slot in places], binary=binary)
+        bound = [c if s is None else values[s] for s, c in zip(slots, constants, strict=True)]
         return run_prepared(sql, bound, binary=binary)
+
+
+# The SQL; each parameter's stand-in (None: a constant); the constants that
+# stay parameters, in their places (None if there are none).
+_Compiled = tuple[str, tuple[int | None, ...], tuple[Any, ...] | None]
+
+
+# The query's own constants that are written into its SQL rather than sent
+# with every call: numbers, truth values and plain words (the names of kinds
+# and states), nothing that needs quoting beyond its two quotes.
+_PLACEHOLDER = re.compile(r"%%|%s")
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_.-]*")
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` as an SQL literal, if it is one of the plain kinds."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):  # in brackets: a minus sign after another is no comment
+        return f"({int.__repr__(value)})" if value < 0 else int.__repr__(value)
+    if isinstance(value, str) and _PLAIN_WORD.fullmatch(value):
+        return f"'{str.__str__(value)}'"  # a choice's own text
+    return None
+
+
+def _with_constants_written_in(
+    sql: str, params: Sequence[Any], slots: Sequence[int | None]
+) -> _Compiled:
+    """The query's constants (parameters that are not stand-ins) written into
+    its SQL where they are plain: fewer values to send on every call. Other
+    constants stay parameters, as each stand-in's place does."""
+    kept: list[int | None] = []
+    constants: list[Any] = []
+    places = iter(zip(params, slots, strict=True))
+
+    def place(match: re.Match[str]) -> str:
+        if match.group() == "%%":
+            return "%%"
+        param, slot = next(places)
+        literal = _literal(param) if slot is None else None
+        if literal is not None:
+            return literal
+        kept.append(slot)
+        constants.append(param)
+        return "%s"
+
+    sql = _PLACEHOLDER.sub(place, sql)
+    if next(places, None) is not None:
+        raise ValueError("the query has more parameters than placeholders")
+    return sql, tuple(kept), tuple(constants) if None in kept else None
 
 
 def _same(param: Any, stand_in: Any) -> bool:

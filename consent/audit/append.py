@@ -103,11 +103,23 @@ _APPEND_ONE_SQL = _append_one_sql()
 
 def _params(entry: AuditEntry) -> list[Any]:
     """The content fields, then their digest."""
-    values = [getattr(entry, name) for name in DIGEST_FIELDS]
+    return _content_params([getattr(entry, name) for name in DIGEST_FIELDS])
+
+
+def _content_params(values: list[Any]) -> list[Any]:
+    """The content fields (``DIGEST_FIELDS``, given up), then their digest."""
     digest = entry_digest(values)
     values[-1] = orjson.dumps(values[-1]).decode()  # detail, as jsonb text
     values.append(digest)
     return values
+
+
+def content_append(values: list[Any]) -> None:
+    """One entry, from its content fields in ``DIGEST_FIELDS`` order (the list
+    is given up): inserted waiting for its position, on PostgreSQL, as
+    :func:`entries_append` inserts one, digest and all, with no model built
+    for it."""
+    run_prepared(_APPEND_ONE_SQL, _content_params(values), binary=True)
 
 
 def _stored(entry: AuditEntry, alias: str, entry_id: int, at: dt.datetime, digest: bytes) -> None:

@@ -14,16 +14,16 @@ Rules for callers:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, DataError
+from django.db import DatabaseError, DataError, connection
 from django.utils import timezone
 
-from consent.audit.append import entries_append
+from consent.audit.append import content_append, entries_append
 from consent.audit.errors import ENTRY_NOT_FOUND, entry_id_possible, entry_not_found
 from consent.audit.models import (
     DIGEST_FIELDS,
@@ -46,10 +46,13 @@ __all__ = [
     "audit_record",
     "audit_record_auditor_view",
     "audit_record_many",
+    "audit_write",
     "entry_review",
 ]
 
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 _ENCODER = DjangoJSONEncoder()
 _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
@@ -81,7 +84,7 @@ def _storable(value: Any) -> Any:
     return value
 
 
-def _entry(
+def _values(
     *,
     actor: Actor,
     action: str,
@@ -92,18 +95,14 @@ def _entry(
     resource_id: str,
     reason_code: str,
     detail: dict[str, Any] | None,
-) -> AuditEntry:
+) -> list[Any]:
+    """An entry's content fields, in ``DIGEST_FIELDS`` order."""
     ctx = current_context()
     # Scheduled work no person or partner set going is on the log of the
     # organisation whose work it does (the citizen's report names it, R5).
     organisation = actor.organisation or actor.caused_by
     user = actor.user
-    # Positional, in the model's field order (checked below): the one model
-    # every request builds, at a third of the cost of keyword arguments.
-    # Id and time are given by the insert (see append.py).
-    return AuditEntry(  # type: ignore[misc]  # id and time come with the insert
-        None,  # id
-        None,  # recorded_at
+    return [
         user.pk if user else None,
         user.username if user else "",
         actor.role,
@@ -123,9 +122,14 @@ def _entry(
         _text(ctx.user_agent[:300]),
         # Stored as it will read back (dates as ISO text), so digests agree.
         _as_stored(_storable(detail)) if detail else {},
-        b"",  # digest
-        None,  # chain_hash: entries are no longer chained
-    )
+    ]
+
+
+def _entry(values: list[Any]) -> AuditEntry:
+    # Positional, in the model's field order (checked below): the one model
+    # every request builds, at a third of the cost of keyword arguments.
+    # Id and time are given by the insert (see append.py).
+    return AuditEntry(None, None, *values, b"", None)  # type: ignore[misc]
 
 
 _FIELD_ORDER = ("id", "recorded_at", *DIGEST_FIELDS, "digest", "chain_hash")
@@ -175,26 +179,60 @@ def audit_record_many(
     (``None``: an entry about no citizen)."""
     entries = [
         _entry(
-            actor=actor,
-            action=action,
-            purpose=purpose,
-            outcome=outcome,
-            citizen_id=citizen_id,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            reason_code=reason_code,
-            detail=detail,
+            _values(
+                actor=actor,
+                action=action,
+                purpose=purpose,
+                outcome=outcome,
+                citizen_id=citizen_id,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                reason_code=reason_code,
+                detail=detail,
+            )
         )
         for citizen_id in dict.fromkeys(citizen_ids)
     ]
-    return _append(entries)
+    return _append(entries_append, entries)
 
 
-def _append(entries: list[AuditEntry]) -> list[AuditEntry]:
+def audit_write(
+    *,
+    actor: Actor,
+    action: str,
+    purpose: str,
+    citizen_id: int | None,
+    outcome: str = Outcome.PERMITTED,
+    resource_type: str = "",
+    resource_id: str = "",
+    reason_code: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry, as :func:`audit_record` does, for a caller that does
+    not read it back (the gate, on every access): its content goes to the
+    log as it is, with no model built around it. Raises if it cannot be written."""
+    values = _values(
+        actor=actor,
+        action=action,
+        purpose=purpose,
+        outcome=outcome,
+        citizen_id=citizen_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        reason_code=reason_code,
+        detail=detail,
+    )
+    if connection.vendor == "postgresql":
+        _append(content_append, values)
+    else:
+        _append(entries_append, [_entry(values)])
+
+
+def _append(append: Callable[[_T], _R], entries: _T) -> _R:
     """Write or refuse: a failure surfaces as ``audit.unavailable`` (503) so the
     caller's data is not served and its transaction rolls back."""
     try:
-        return entries_append(entries)
+        return append(entries)
     except DataError:
         # A value the log cannot hold is the request's, not an outage:
         # refused for good, never "try again".

@@ -62,7 +62,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from consent.audit.services import (
+    Action,
+    Outcome,
+    Purpose,
+    audit_record,
+    audit_record_many,
+    audit_write,
+)
 from consent.gate.queries import (
     Shape,
     citizen_with_facts,
@@ -421,7 +428,7 @@ def audit_decision(
     extra = dict(detail or {})
     if reason_code is not None:
         extra["gate_reason"] = decision.reason_code
-    audit_record(
+    audit_write(
         actor=actor,
         action=action,
         purpose=decision.audit_purpose(purpose),

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from consent.audit.models import AuditEntry
+from consent.audit.models import DIGEST_FIELDS, AuditEntry
 from tests import factories as f
 from tests.consent import bodies
 from tests.consent.conftest import World, post
@@ -32,3 +32,21 @@ def test_a_record_read_is_the_token_one_gated_query_and_the_entry(world: World) 
     gated = next(s for s in statements if "consent_recordresource" in s)
     for personal in ('"cpr"', "given_name", "family_name", "address_line", "birth_date"):
         assert personal not in gated
+    # The entry the gate wrote, with no model built for it, is the entry the
+    # log's own digest recognises, and waits for its place in the tree.
+    entry = AuditEntry.objects.latest("id")
+    assert (entry.action, entry.outcome, entry.resource_type, entry.citizen_id) == (
+        "read",
+        "permitted",
+        "Condition",
+        world.person.pk,
+    )
+    args = ", ".join(DIGEST_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT digest = audit_entry_digest({args}), "  # noqa: S608  (column names only)
+            "EXISTS (SELECT 1 FROM audit_pending p WHERE p.entry_id = e.id) "
+            "FROM audit_auditentry e WHERE id = %s",
+            [entry.pk],
+        )
+        assert cursor.fetchone() == (True, True)

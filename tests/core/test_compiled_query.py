@@ -40,3 +40,27 @@ def test_a_stand_in_left_out_of_the_query_is_refused_unless_optional() -> None:
         CompiledQuery(build, -5_000_001, -5_000_002).rows(organisation.pk, None)
     optional = CompiledQuery(build, -5_000_001, -5_000_002, optional=[-5_000_002])
     assert optional.rows(organisation.pk, None) == [("Lægehuset",)]
+
+
+def test_a_querys_own_constants_are_written_in_only_when_plain() -> None:
+    """Plain constants (kinds, numbers, truth values) go into the SQL; a text
+    that needs quoting stays a value sent with each call, and means the same."""
+    odd = "O'Brien 100% ; --"
+    query = CompiledQuery(
+        lambda pk: (
+            Organisation.objects.filter(pk__gte=pk, kind=Organisation.Kind.GP_PRACTICE)
+            .exclude(name=odd)
+            .annotate(listed=Value(True), minus=Value(-3))
+            .values_list("name", "listed", "minus")
+        ),
+        -5_000_001,
+    )
+    f.organisation(Organisation.Kind.GP_PRACTICE, name=odd)
+    f.organisation(Organisation.Kind.HOSPITAL, name="Sygehuset")
+    practice = f.organisation(Organisation.Kind.GP_PRACTICE, name="Lægehuset")
+    for _ in range(3):  # the first call, and the prepared statement after it
+        assert query.rows(practice.pk) == [("Lægehuset", True, -3)]
+    sql, slots, constants = query._sql()
+    assert "'gp_practice'" in sql and "TRUE" in sql and "(-3)" in sql
+    assert "Brien" not in sql
+    assert slots == (0, None) and constants == (-5_000_001, odd)

@@ -325,6 +325,7 @@ def audit_log_down(world: tuple[Scene, Objects], monkeypatch: pytest.MonkeyPatch
         raise DatabaseError(f"server closed the connection while writing {cpr}")
 
     monkeypatch.setattr(audit_services, "entries_append", unreachable)
+    monkeypatch.setattr(audit_services, "content_append", unreachable)
     return str(cpr)
 
 
