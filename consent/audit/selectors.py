@@ -42,7 +42,6 @@ from core.models import Citizen, Organisation, User
 from core.times import local_wall_time, with_offset
 from core.validation import is_digits
 
-EXPORT_TOO_LARGE = "audit.export_too_large"
 
 LIST_FIELDS = [
     f.name for f in AuditEntry._meta.concrete_fields if f.name not in ("digest", "chain_hash")
@@ -418,7 +417,7 @@ def audit_export(
             detail={"query": {**query.as_params(), "as": as_format}, "limit": limit},
         )
         raise InvalidInput(
-            EXPORT_TOO_LARGE,
+            "audit.export_too_large",
             f"The search holds more than {limit} entries; narrow it (time range, citizen, user).",
             params={"limit": limit},
         )

@@ -215,7 +215,13 @@ def seed() -> Seeded:
     seeded.add("episode", visit.episode_id)
     seeded.add("shift", visit.shift_id)
 
-    # A second referral typed in by the coordinator, and triage.
+    # The nurse goes and documents (R7).
+    for step in ("accept", "en-route", "on-site"):
+        write(nurse, "post", f"/api/acute/visits/{visit.pk}/{step}")
+
+    # A second referral typed in by the coordinator, and triage, once she is
+    # at the door (one accepted before she came is reached with her arrival
+    # and leaves the board).
     second = write(
         coordinator,
         "post",
@@ -228,10 +234,6 @@ def seed() -> Seeded:
         referral_id=second["id"], kind=DeadlineWarning.Kind.AT_RISK
     )
     seeded.add("warning", warning.pk)
-
-    # The nurse goes and documents (R7).
-    for step in ("accept", "en-route", "on-site"):
-        write(nurse, "post", f"/api/acute/visits/{visit.pk}/{step}")
     write(
         nurse,
         "post",
