@@ -60,6 +60,7 @@ from core.api import actor_of
 from core.created import Creates
 from core.errors import InvalidInput
 from core.fhir.views import base_url
+from core.labels import TASKS
 from core.messages import WHOLE_NUMBER, WHOLE_NUMBER_FROM
 from core.models import Role
 from core.openapi import FhirResource
@@ -239,6 +240,26 @@ FILTERS = [
     OpenApiParameter("to", str, required=False, description=TIME_PARAM),
     OpenApiParameter("purpose", str, required=False, description=_listed(Purpose)),
     OpenApiParameter("action", str, required=False, description=_listed(Action)),
+    OpenApiParameter(
+        "role", str, required=False, description="The role the actor acted in. " + _listed(Role)
+    ),
+    OpenApiParameter(
+        "task",
+        str,
+        required=False,
+        description="Background work: the task or command as the entry names it. "
+        + "One or more, comma-separated: "
+        + ", ".join(f"`{t}`" for t in sorted(TASKS))
+        + ".",
+    ),
+    OpenApiParameter(
+        "actor_kind",
+        str,
+        required=False,
+        description="Who made the entry: `person` (a person's own request), `task` (background"
+        " work: a scheduled job or a command), `partner` (a message from or to a partner)."
+        " One or more, comma-separated.",
+    ),
     OpenApiParameter("outcome", str, required=False, enum=Outcome.values),
     OpenApiParameter("flag", str, required=False, enum=Flag.values),
     OpenApiParameter("unreviewed", str, required=False, enum=["1", "true"]),
@@ -346,7 +367,8 @@ def _offset_limit(request: Request) -> tuple[int, int]:
 
 class AuditEntryListView(APIView):
     """``GET /api/audit/entries`` filtered by ``citizen, user, organisation, from, to,
-    purpose, action, outcome, flag, unreviewed``; paged by ``offset``/``limit``."""
+    purpose, action, role, task, actor_kind, outcome, flag, unreviewed``; paged by
+    ``offset``/``limit``."""
 
     permission_classes = AUDITORS
     concerns = LOG_SEARCH

@@ -15,7 +15,9 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from consent.audit.fhir import (
+    LOCAL_ROLE,
     OUTCOME_BY_CODE,
+    TASK_SYSTEM,
     audit_event_resource,
 )
 from consent.audit.models import (
@@ -39,7 +41,7 @@ from consent.selectors.dates import date_prefix, date_range, local_days
 from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Found, Param
 from core.fhir.search import token
-from core.messages import REFERENCE_OR_ID
+from core.messages import ONE_OF, REFERENCE_OR_ID
 from core.models import Role
 from core.validation import is_digits
 
@@ -121,6 +123,25 @@ def _reference_id(raw: str, resource: str, name: str) -> str:
     return value
 
 
+# The audit query's parameters under their names here.
+_FHIR_NAME = {"as_of": "as-of", "role": "agent-role", "actor_kind": "actor-kind"}
+
+
+def _code(name: str, raw: str, system: str | None) -> str:
+    """A token's code, in ``system`` or none given (a code of another
+    system names nothing here and is refused, never read as no filter)."""
+    asked = token(name, raw.strip())
+    if asked.system not in (None, system) or asked.code is None:
+        forms = f"code, {system}|code" if system else "code"
+        raise InvalidInput(
+            "search.param_invalid",
+            f"{name} must be one of {forms}.",
+            field=name,
+            params={"name": name, "allowed": forms, "expected": ONE_OF},
+        )
+    return asked.code
+
+
 def fhir_query(query: Any) -> AuditQuery:
     """The audit query an AuditEvent search asks (its parameters already checked)."""
     params: dict[str, str] = {}
@@ -130,6 +151,15 @@ def fhir_query(query: Any) -> AuditQuery:
         params["user"] = _reference_id(query["agent"], "Practitioner", "agent")
     if query.get("as-of"):
         params["as_of"] = _reference_id(query["as-of"], "AuditEvent", "as-of")
+    # Tokens, comma-separated (FHIR's "or"), each a code or system|code in
+    # the one system the AuditEvent codes it in.
+    for name, system, key in (
+        ("agent-role", LOCAL_ROLE, "role"),
+        ("task", TASK_SYSTEM, "task"),
+        ("actor-kind", None, "actor_kind"),
+    ):
+        if query.get(name):
+            params[key] = ",".join(_code(name, raw, system) for raw in query[name].split(","))
     outcome = query.get("outcome")
     if outcome:
         # A token (``0``, or ``http://hl7.org/fhir/audit-event-outcome|0``):
@@ -141,7 +171,7 @@ def fhir_query(query: Any) -> AuditQuery:
     try:
         parsed = audit_query_parse(params)
     except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
-        field = "as-of" if exc.field == "as_of" else exc.field
+        field = _FHIR_NAME.get(exc.field or "", exc.field)
         params_of = {**exc.params, "name": field} if "name" in exc.params else exc.params
         raise InvalidInput(
             "search.param_invalid", exc.message, field=field, params=params_of
@@ -173,6 +203,24 @@ class AuditEventResource(FHIRResource):
         ),
         Param("agent", "reference", "The acting user's internal id"),
         Param("outcome", "token", "0 permitted, 4 denied"),
+        Param(
+            "agent-role",
+            "token",
+            f"The role the acting user acted in ({LOCAL_ROLE}|<role>, as agent.role codes it); "
+            "comma-separated, any of them",
+        ),
+        Param(
+            "task",
+            "token",
+            f"This platform's: the background task that made the entry ({TASK_SYSTEM}|<task>, "
+            "as the task agent's identifier gives it); comma-separated, any of them",
+        ),
+        Param(
+            "actor-kind",
+            "token",
+            "This platform's: who made the entry, person (a person's own request), task "
+            "(background work) or partner (a message from or to a partner); comma-separated",
+        ),
         Param(
             "as-of",
             "reference",

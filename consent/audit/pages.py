@@ -42,6 +42,7 @@ from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, AuditEntry, Flag, Outcome, Purpose
 from consent.audit.selectors import (
     CITIZENS_FOUND_MAX,
+    ActorKind,
     audit_citizen_terms,
     audit_citizens_find,
     audit_entry_read,
@@ -60,7 +61,7 @@ from consent.audit.services import entry_review
 from consent.audit.verify import log_verify
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
-from core.labels import reason_label, resource_type_label, task_label
+from core.labels import TASKS, reason_label, resource_type_label, task_label
 from core.messages import WHOLE_NUMBER, labels, user_message
 from core.models import Citizen, Role
 from core.pages import PageError, page_actor, render_page
@@ -77,7 +78,10 @@ SEARCH_BY_CPR = replace(LOG_SEARCH, cpr="cpr")
 WITNESS_ALARM_CONCERN = Concerns(WITNESS_ALARM, purpose=Purpose.AUDIT, action=Action.UPDATE)
 
 # The search's filters as they travel in links: internal ids and codes only.
-FILTERS = ("citizen", "user", "organisation", "from", "to", "purpose", "action", "outcome", "flag")
+FILTERS = (
+    *("citizen", "user", "organisation", "from", "to", "purpose", "action"),
+    *("role", "task", "actor_kind", "outcome", "flag"),
+)
 # The entry the older pages are pinned to (``as_of``) travels in the paging links alone.
 PAGING = ("as_of",)
 
@@ -176,8 +180,12 @@ _LISTS = {
         ("action", gettext_lazy("Action"), Action.choices),
         ("outcome", gettext_lazy("Outcome"), Outcome.choices),
         ("flag", gettext_lazy("Flag"), Flag.choices),
+        ("actor_kind", gettext_lazy("Made by"), ActorKind.choices),
     )
 }
+# Roles and tasks are named as the pages name them elsewhere (their own translations).
+_LISTS["role"] = (gettext_lazy("Role"), labels(label for _v, label in Role.choices))
+_LISTS["task"] = (gettext_lazy("Background task"), labels(TASKS.values()))
 
 
 def _search_context(params: dict[str, str], data: Mapping[str, str]) -> dict[str, object]:
@@ -189,6 +197,9 @@ def _search_context(params: dict[str, str], data: Mapping[str, str]) -> dict[str
         "purposes": Purpose.choices,
         "actions": Action.choices,
         "outcomes": Outcome.choices,
+        "roles": Role.choices,
+        "tasks": sorted(((name, str(label)) for name, label in TASKS.items()), key=lambda t: t[1]),
+        "actor_kinds": ActorKind.choices,
         "organisations": audit_organisations(),
         "username": str(data.get("username", "")).strip() or audit_username(params.get("user", "")),
         "rows": [],

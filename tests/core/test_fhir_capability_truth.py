@@ -137,6 +137,9 @@ def _valid_value(seeded: Seeded, name: str, param_type: str) -> str:
         "outcome": "0",
         "category": "somatic-diagnosis",
         "code": "I10",
+        "agent-role": "coordinator",
+        "task": "acute.auto_assign",
+        "actor-kind": "task",
     }
     by_type = {
         "reference": f"Patient/{person}",
