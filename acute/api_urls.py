@@ -13,6 +13,8 @@ on_referral: list[URLPattern] = [
     ],
     path("suggestions", api.SuggestionsView.as_view(), name="acute-referral-suggestions"),
     path("assign", api.AssignView.as_view(), name="acute-referral-assign"),
+    path("withdraw", api.ReferralWithdrawView.as_view(), name="acute-referral-withdraw"),
+    path("urgency", api.ReferralUrgencyView.as_view(), name="acute-referral-urgency"),
 ]
 on_visit: list[URLPattern] = [
     *[

@@ -56,6 +56,8 @@ SERVICE_REQUEST_STATUS = {
     Referral.Status.ACCEPTED: "active",
     Referral.Status.DECLINED: "revoked",
     Referral.Status.CLOSED: "completed",
+    # Withdrawn before a nurse reached the citizen: ended before its work was done.
+    Referral.Status.WITHDRAWN: "revoked",
 }
 TASK_STATUS = {
     Visit.Status.ASSIGNED: "requested",

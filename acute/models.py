@@ -140,6 +140,16 @@ class Referral(models.Model):
         ACCEPTED = "accepted", _("Accepted")
         DECLINED = "declined", _("Declined")
         CLOSED = "closed", _("Closed with the episode")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class WithdrawReason(models.TextChoices):
+        """Why the coordinator withdrew a referral (*trak henvisningen tilbage*),
+        most often on a call from the referrer."""
+
+        CALLED_OFF = "called_off", _("Called off by the referrer")
+        ADMITTED_ELSEWHERE = "admitted_elsewhere", _("Admitted or cared for elsewhere")
+        ENTERED_IN_ERROR = "entered_in_error", _("Entered in error")
+        OTHER = "other", _("Other reason (see the note)")
 
     episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="referrals")
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="acute_referrals")
@@ -192,6 +202,11 @@ class Referral(models.Model):
     # later than receipt; no nurse is sent before the dispatch lead time
     # ahead of it (``acute.occurrence``).
     planned_for = models.DateTimeField(null=True, blank=True)
+    # Withdrawn by the coordinator before a nurse reached the citizen.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = staff_stamp()
+    withdraw_reason = models.CharField(max_length=32, choices=WithdrawReason.choices, blank=True)
+    withdraw_note = models.TextField(blank=True)
 
     class Meta:
         indexes = [
@@ -217,6 +232,11 @@ class Referral(models.Model):
                 condition=~Q(status="declined") | ~Q(decline_reason=""),
             ),
             models.CheckConstraint(
+                name="acute_referral_withdrawn_has_reason",
+                condition=~Q(status="withdrawn")
+                | (Q(withdrawn_at__isnull=False) & ~Q(withdraw_reason="")),
+            ),
+            models.CheckConstraint(
                 name="acute_referral_hold_complete",
                 condition=Q(on_hold_since__isnull=True, on_hold_reason="")
                 | (Q(on_hold_since__isnull=False) & ~Q(on_hold_reason="")),
@@ -238,6 +258,16 @@ class Referral(models.Model):
             "urgency": gettext(self.get_urgency_display()),
             "status": self.get_status_display(),
         }
+
+    @property
+    def withdrawal_known_to_referrer(self) -> bool:
+        """Withdrawn on the referrer's own call, or as entered in error: the
+        withdrawal is the referrer's answer, and the episode's outcome is not
+        sent to them (R11, ``docs/dispatch.md``)."""
+        return self.status == self.Status.WITHDRAWN and self.withdraw_reason in (
+            self.WithdrawReason.CALLED_OFF,
+            self.WithdrawReason.ENTERED_IN_ERROR,
+        )
 
 
 class NurseShift(models.Model):
@@ -332,6 +362,7 @@ class Visit(models.Model):
         REASSIGNED = "reassigned", "Reassigned by the coordinator"
         WITHDRAWN = "withdrawn", "Withdrawn by the coordinator"
         EPISODE_CLOSED = "episode_closed", "The episode was closed"
+        REFERRAL_WITHDRAWN = "called_off", "The referral was withdrawn"
 
     ACTIVE_STATUSES = (Status.ASSIGNED, Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE)
 
@@ -427,6 +458,7 @@ CANCEL_REASON_LABELS: dict[str, Promise] = {
     Visit.CancelReason.REASSIGNED: _("Reassigned by the coordinator"),
     Visit.CancelReason.WITHDRAWN: _("Withdrawn by the coordinator"),
     Visit.CancelReason.EPISODE_CLOSED: _("The episode was closed"),
+    Visit.CancelReason.REFERRAL_WITHDRAWN: _("The referral was withdrawn"),
 }
 
 

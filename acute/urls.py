@@ -1,13 +1,15 @@
 from django.urls import URLPattern, URLResolver, include, path
 
-from acute.pages import figures, referrals, shift
+from acute.pages import figures, referrals, shift, withdrawals
 
 # The coordinator's page of one referral, and what she decides on it.
 on_referral: list[URLPattern] = [
     path("", referrals.referral_detail, name="referral-detail"),
     path("assign/", referrals.referral_assign, name="referral-assign"),
     path("triage/", referrals.referral_triage, name="referral-triage"),
+    path("urgency/", referrals.referral_urgency, name="referral-urgency"),
     path("episode/", referrals.referral_episode_complete, name="referral-episode-complete"),
+    path("withdraw/", withdrawals.referral_withdraw, name="referral-withdraw"),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

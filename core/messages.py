@@ -315,6 +315,10 @@ FIXED = (
     gettext_noop("The writer acts for no organisation."),
     gettext_noop("An update cannot move a resource to another citizen."),
     gettext_noop("A nurse is already assigned to this referral."),
+    gettext_noop("Only an accepted referral that has not ended can have its urgency changed."),
+    gettext_noop("A nurse has already reached the citizen on this referral."),
+    gettext_noop("The referral already has this urgency."),
+    gettext_noop("Give the reason for changing the urgency."),
     gettext_noop("The citizen is registered deceased."),
     gettext_noop("ServiceRequest.subject needs the CPR identifier or a Patient reference."),
     gettext_noop("Give the citizen (citizen_id or cpr)."),
@@ -562,6 +566,16 @@ FIXED = (
     gettext_noop("A citizen has one GP practice: give one generalPractitioner."),
     gettext_noop("The platform keeps only active citizens; leave out active or set it to true."),
     gettext_noop("The Patient carries more than one CPR number."),
+    # A referral withdrawn by the coordinator (acute.services.withdrawals).
+    gettext_noop("Choose why the referral is withdrawn."),
+    gettext_noop("Write a note saying why the referral is withdrawn."),
+    gettext_noop(
+        "A nurse is with the citizen: she ends her visit with its outcome, and the referral with it."
+    ),
+    gettext_noop(
+        "A nurse has already seen the citizen on this referral: close the episode with its outcome instead."
+    ),
+    gettext_noop("A nurse is on her way: confirm that she is called back."),
     gettext_noop("The Patient carries more than one replacement CPR number."),
 )
 
@@ -815,6 +829,13 @@ TEMPLATES: dict[str, Promise] = {
     "referral.urgency_unknown": _("Urgency must be one of %(values)s."),
     "referral.skill_unknown": _("Unknown skills: %(skills)s."),
     "referral.already_triaged": _("The referral is already %(status)s."),
+    "referral.already_ended": _("The referral is %(status)s and can no longer be withdrawn."),
+    "referral.withdraw_reason_unknown": _("The reason must be one of %(values)s."),
+    "referral.withdraw_note_too_long": _("Write the note in at most %(max)s characters."),
+    "referral.retriage_reason_too_long": _("Write the reason in at most %(max)s characters."),
+    "episode.nurse_already_going": _(
+        "%(nurse)s is already going to the citizen on another referral; confirm to send a second nurse."
+    ),
     "patient.version_conflict": _(
         "The Patient is at version %(current)s, not %(wanted)s; read it again."
     ),
@@ -930,6 +951,13 @@ BY_CODE: dict[str, Promise] = {
     "visit.transition_not_allowed": _("The visit cannot take this step in its present status."),
     "visit.outcome_unknown": _("Unknown outcome."),
     "referral.already_triaged": _("The referral has already been assessed."),
+    "referral.already_ended": _("The referral has already ended."),
+    "referral.withdraw_reason_unknown": _("Unknown reason."),
+    "referral.withdraw_note_too_long": _("Write the note shorter."),
+    "referral.retriage_reason_too_long": _("Write the reason shorter."),
+    "episode.nurse_already_going": _(
+        "A nurse is already going to the citizen on another referral; confirm to send a second nurse."
+    ),
     "referral.skill_unknown": _("Unknown skills."),
     "referral.urgency_unknown": _("Unknown priority."),
     "referral.status_not_active": _(

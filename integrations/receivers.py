@@ -281,10 +281,12 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
         episode.referrals.select_related("citizen", "source_organisation").order_by("pk")
     )
     for referral in referrals:
-        if referral.status == Referral.Status.DECLINED:
+        if referral.status == Referral.Status.DECLINED or referral.withdrawal_known_to_referrer:
             # The decline was this referrer's answer, and the episode was never
             # its referral's: 1813 must not read "completed" after "rejected",
-            # nor anyone the outcome of care it did not ask for (R3).
+            # nor anyone the outcome of care it did not ask for (R3). A
+            # referral withdrawn on the referrer's own call, or entered in
+            # error, was answered by its withdrawal.
             continue
         referrer = referral.source_organisation
         if referral.source == Referral.Source.HELPLINE_1813:

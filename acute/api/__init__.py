@@ -17,6 +17,7 @@ from acute.api.referrals import (
     SuggestionsView,
 )
 from acute.api.shifts import ShiftListView, ShiftPositionView, ShiftStatusView
+from acute.api.urgency import ReferralUrgencyView
 from acute.api.visits import (
     EpisodeCompleteView,
     FollowUpView,
@@ -27,6 +28,7 @@ from acute.api.visits import (
     VitalSignsView,
     WithdrawView,
 )
+from acute.api.withdrawals import ReferralWithdrawView
 
 __all__ = [
     "AssignView",
@@ -36,6 +38,8 @@ __all__ = [
     "ReferralDetailView",
     "ReferralListView",
     "ReferralTriageView",
+    "ReferralUrgencyView",
+    "ReferralWithdrawView",
     "ShiftListView",
     "ShiftPositionView",
     "ShiftStatusView",

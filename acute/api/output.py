@@ -56,6 +56,17 @@ def hold_out(referral: Referral) -> dict[str, Any] | None:
     return {"since": referral.on_hold_since, "reason": referral.on_hold_reason}
 
 
+def withdrawal_out(referral: Referral) -> dict[str, Any] | None:
+    """Why and when the coordinator withdrew the referral, if she did."""
+    if referral.status != Referral.Status.WITHDRAWN:
+        return None
+    return {
+        "at": referral.withdrawn_at,
+        "reason": referral.withdraw_reason,
+        "note": referral.withdraw_note,
+    }
+
+
 def referral_out(referral: Referral) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": referral.pk,
@@ -80,6 +91,7 @@ def referral_out(referral: Referral) -> dict[str, Any]:
         "decline_reason": referral.decline_reason,
         "reached_at": referral.reached_at,
         "on_hold": hold_out(referral),
+        "withdrawal": withdrawal_out(referral),
     }
     active = getattr(referral, "active_visits", None)
     if active is not None:
@@ -166,6 +178,12 @@ class ReferralWarningOut(serializers.Serializer[Any]):
     detail = serializers.DictField()
 
 
+class WithdrawalOut(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    reason = serializers.ChoiceField(choices=Referral.WithdrawReason.choices)
+    note = serializers.CharField(allow_blank=True)
+
+
 class ReferralOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     episode = serializers.IntegerField()
@@ -186,6 +204,9 @@ class ReferralOut(serializers.Serializer[Any]):
     decline_reason = serializers.CharField(allow_blank=True)
     reached_at = serializers.DateTimeField(allow_null=True)
     on_hold = HoldOut(allow_null=True, help_text="The hospital admission hold (R12), if any.")
+    withdrawal = WithdrawalOut(
+        allow_null=True, help_text="Why and when the coordinator withdrew it, if she did."
+    )
     active_visit = VisitOut(
         allow_null=True,
         required=False,

@@ -264,6 +264,9 @@ class HoldOverrideIn(serializers.Serializer[Any]):
 class AssignIn(HoldOverrideIn):
     shift = serializers.IntegerField(min_value=1)
     replacing_visit = serializers.IntegerField(min_value=1, required=False)
+    # True: the coordinator confirms a second nurse for a citizen another nurse
+    # is already going to (otherwise ``409 episode.nurse_already_going``).
+    also = serializers.BooleanField(default=False)
 
 
 def shift_named(shift_id: int) -> NurseShift:
@@ -303,5 +306,6 @@ class AssignView(APIView):
             actor=actor,
             replacing=replacing,
             hold_override_reason=data.get("hold_override_reason"),
+            also=data["also"],
         )
         return Response(visit_out(visit), status=201)

@@ -31,6 +31,7 @@ from acute.occurrence import (
     occurrence_period,
 )
 from acute.services.admissions import outcomes_open_to
+from acute.services.dispatch import EPISODE_NURSE_ALREADY_GOING, another_nurse_going
 from consent import selectors as consent_selectors
 from consent.audit.services import Action, Purpose
 from consent.selectors import IntakeLookup
@@ -87,6 +88,11 @@ def _referral_page(
             "outcomes": outcomes_open_to(referral.citizen),
             "registered_dead": is_registered_dead(referral.citizen),
             "now": timezone.now(),
+            # The same citizen referred twice: the nurse already sent on the
+            # other referral, and, after the refusal, the confirm step.
+            "nurse_going": another_nurse_going(referral),
+            "confirm_second_nurse": error is not None and error.code == EPISODE_NURSE_ALREADY_GOING,
+            "urgencies": Urgency.choices,
         },
         error=error,
     )
@@ -123,11 +129,35 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
             actor=actor,
             replacing=replacing,
             hold_override_reason=request.POST.get("hold_override_reason"),
+            # The confirm step: a second nurse for a citizen another is going to.
+            also=request.POST.get("also") == "1",
         )
     except PlatformError as exc:
         return _referral_page(request, referral_id, exc)
     messages.success(request, _("Nurse assigned."))
     return redirect("coordinator-board")
+
+
+@page(Role.COORDINATOR, concerns=REFERRAL)
+@require_POST
+def referral_urgency(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """Re-triage: the coordinator changes the urgency, with the reason, after
+    phoning the citizen back; the same service as the API's."""
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(
+            actor=actor, referral_id=referral_id, action=Action.UPDATE
+        )
+        services.referral_retriage(
+            referral=referral,
+            urgency=request.POST.get("urgency", ""),
+            reason=request.POST.get("reason", ""),
+            actor=actor,
+        )
+    except PlatformError as exc:
+        return _referral_page(request, referral_id, exc)
+    messages.success(request, _("Urgency changed; the deadline follows it."))
+    return redirect("referral-detail", referral_id=referral_id)
 
 
 @page(Role.COORDINATOR, concerns=REFERRAL)

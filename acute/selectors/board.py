@@ -54,7 +54,29 @@ def referral_board(*, actor: Actor, status: str = "") -> list[Referral]:
     rows = list(qs[:BOARD_LIMIT])
     for referral in rows:
         referral.open_warnings = [w for w in referral.open_warnings if _about_deadline(w, referral)]
+    _nurses_going_elsewhere(rows)
     return gated(actor, rows, "ServiceRequest")
+
+
+def _nurses_going_elsewhere(rows: Sequence[Referral]) -> None:
+    """Each row's ``nurse_going`` is the visit of a nurse already sent to its
+    citizen on another referral of her episode (the same citizen referred
+    twice), or ``None``: the board says so, and a second nurse is only sent
+    when the coordinator confirms it. One query for the whole board."""
+    going: dict[int, list[Visit]] = {}
+    for visit in (
+        Visit.objects.filter(
+            episode_id__in={r.episode_id for r in rows}, status__in=Visit.ACTIVE_STATUSES
+        )
+        .select_related("nurse")
+        .order_by("assigned_at", "pk")
+    ):
+        going.setdefault(visit.episode_id, []).append(visit)
+    for referral in rows:
+        referral.nurse_going = next(  # type: ignore[attr-defined]
+            (v for v in going.get(referral.episode_id, ()) if v.referral_id != referral.pk),
+            None,
+        )
 
 
 def warnings_open(*, actor: Actor, limit: int) -> list[DeadlineWarning]:

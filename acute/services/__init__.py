@@ -3,8 +3,9 @@ coming in (``referrals``), triage (``triage``), nurse shifts (``shifts``),
 dispatch (``dispatch``), the visit's state machine (``visits``), what the
 nurse documents (``documentation``) and re-sent tablet forms
 (``submissions``), follow-ups and the end of an episode (``episodes``), the
-deadline watch (``deadlines``), hospital admissions (``admissions``) and a
-citizen's registered death (``deaths``).
+deadline watch (``deadlines``), hospital admissions (``admissions``), a
+citizen's registered death (``deaths``) and a referral withdrawn
+(``withdrawals``).
 
 Services are keyword-only and atomic, and take the ``actor`` who acts. Each
 records its audit entry inside its own transaction and sends the domain
@@ -61,7 +62,7 @@ from acute.services.submissions import (
     submission_fingerprint,
     visit_submission_once,
 )
-from acute.services.triage import referral_accept, referral_decline
+from acute.services.triage import referral_accept, referral_decline, referral_retriage
 from acute.services.visits import (
     TRANSITIONS,
     visit_accept,
@@ -72,6 +73,7 @@ from acute.services.visits import (
     visit_withdraw,
     visits_expire_unanswered,
 )
+from acute.services.withdrawals import referral_withdraw
 
 __all__ = [
     "CLIENT_REF_SHAPE",
@@ -104,6 +106,8 @@ __all__ = [
     "referral_decline",
     "referral_intake",
     "referral_phone_take",
+    "referral_retriage",
+    "referral_withdraw",
     "referrals_close_on_death",
     "referrals_hold_for_admission",
     "referrals_resume_after_discharge",

@@ -435,6 +435,8 @@ def dispatch_transaction(
             "shift.not_found",
             "dispatch.municipality_not_served",
             "dispatch.nurse_not_in_force",
+            # A second nurse for a citizen another is already going to.
+            "episode.nurse_already_going",
         },
         # A referral on hold (R12), or planned for later (R10).
         rules={"R12", "R10"},

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from acute.dispatch import rank
-from acute.models import NurseShift, Referral, Visit
+from acute.models import Episode, NurseShift, Referral, Visit
 from acute.occurrence import DISPATCH_LEAD, dispatch_opens_at
 from acute.selectors import dispatch_rank, need_for, nurse_states
 from acute.services._common import acute_function_serving, creation_refused_audit, referral_lock
@@ -31,6 +31,9 @@ from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
 
 REFERRAL_PLANNED_LATER = "referral.planned_later"
+# A nurse is already assigned to, on her way to or with the citizen on another
+# referral of her episode: a second one only when the coordinator confirms.
+EPISODE_NURSE_ALREADY_GOING = "episode.nurse_already_going"
 
 
 def visit_assign(
@@ -40,6 +43,7 @@ def visit_assign(
     actor: Actor,
     replacing: Visit | None = None,
     hold_override_reason: str | None = None,
+    also: bool = False,
 ) -> Visit:
     """Assign a nurse to an accepted referral. Row locks on the referral and on the
     shift make two coordinators assigning at once, or one nurse assigned twice at
@@ -50,7 +54,10 @@ def visit_assign(
     referral on hold for a hospital admission is refused (R12) unless
     ``hold_override_reason`` says why a nurse goes anyway, where a
     citizen registered dead is refused a nurse, and where a visit planned for
-    later is refused until its dispatch lead time has come (R10)."""
+    later is refused until its dispatch lead time has come (R10), and where a
+    second nurse for a citizen another nurse is already going to (the same
+    citizen referred twice) is refused unless the coordinator confirms it
+    with ``also``."""
     now = timezone.now()
     with dispatch_transaction(
         actor=actor,
@@ -92,6 +99,8 @@ def visit_assign(
                 "referral.already_visited",
                 "A nurse has already completed a visit on this referral; plan a follow-up.",
             )
+        if not also:
+            another_nurse_going_check(referral)
         # Before her state is read: a nurse whose role has ended is no longer
         # among the nurses on shift, and is told so precisely.
         shift_nurse_in_force_check(shift, at=[now])
@@ -128,6 +137,42 @@ def visit_assign(
         return visit_send(
             visit=visit, shift=shift, actor=actor, held=held, detail={"referral": referral.pk}
         )
+
+
+def another_nurse_going(referral: Referral) -> Visit | None:
+    """The visit of a nurse already sent to the citizen on another referral of
+    her episode (assigned, on her way or with her), if any."""
+    return (
+        Visit.objects.filter(episode_id=referral.episode_id, status__in=Visit.ACTIVE_STATUSES)
+        .exclude(referral_id=referral.pk)
+        .select_related("nurse")
+        .order_by("assigned_at", "pk")
+        .first()
+    )
+
+
+def another_nurse_going_check(referral: Referral) -> None:
+    """Refuse a second nurse for a citizen a nurse is already going to: the
+    same citizen referred twice minutes apart (two doors) is one episode, and
+    one nurse is enough unless the coordinator says otherwise. The episode
+    row is locked, so two coordinators assigning on her two referrals at once
+    cannot both pass. The refusal names the nurse (never the citizen)."""
+    Episode.objects.select_for_update().filter(pk=referral.episode_id).first()
+    going = another_nurse_going(referral)
+    if going is None:
+        return
+    raise Conflict(
+        "episode.nurse_already_going",
+        f"{going.nurse.display_name} is already going to the citizen on another referral;"
+        " confirm to send a second nurse.",
+        params={"nurse": going.nurse.display_name},
+        extra={
+            "visit": going.pk,
+            "referral": going.referral_id,
+            "nurse": {"id": going.nurse_id, "name": going.nurse.display_name},
+            "status": str(going.status),
+        },
+    )
 
 
 def planned_later_check(referral: Referral, *, now: dt.datetime) -> None:
@@ -192,6 +237,10 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
     if planned_for is not None and timezone.now() < dispatch_opens_at(planned_for):
         # Planned for later: the board shows it, and nobody is sent yet.
         return None
+    if another_nurse_going(referral) is not None:
+        # The citizen referred twice: the nurse already going to her is
+        # enough until the coordinator sends another herself.
+        return None
     for suggestion in dispatch_rank(referral=referral)[:5]:
         shift = NurseShift.objects.get(pk=suggestion.shift_id)
         try:
@@ -202,6 +251,7 @@ def dispatch_auto_assign(*, referral: Referral, actor: Actor) -> Visit | None:
         except Conflict as exc:
             if exc.code in (
                 "referral.already_assigned",
+                EPISODE_NURSE_ALREADY_GOING,
                 "referral.on_hold",
                 REFERRAL_PLANNED_LATER,
             ):

@@ -327,8 +327,8 @@ def referral_create(
     referral already taken in, which it would otherwise silently answer with
     that referral unchanged. So is a ``requested_intent`` that is not an
     order (``ServiceRequest.intent``: a proposal, a plan, an option). A
-    referral is withdrawn by phoning the coordinator, who declines it or
-    withdraws its visit.
+    referral is withdrawn by phoning the coordinator, who withdraws it
+    (:func:`acute.services.withdrawals.referral_withdraw`).
 
     ``occurrence`` is when the referrer asks the citizen to be seen (FHIR
     ``ServiceRequest.occurrence[x]``, ``acute.occurrence``): a time before the

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from acute import signals
-from acute.models import Episode, Referral
+from acute.deadlines import deadline_for
+from acute.models import Episode, Referral, Urgency
 from acute.services._common import (
     EPISODE_SOURCE,
     REFERRAL_TEXT_LIMIT,
@@ -23,8 +24,9 @@ from consent.audit.services import Action
 from consent.fhir import judge_free_text
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.errors import Conflict, PreconditionFailed
-from core.messages import lowercase
+from core.cpr import CPR_IN_TEXT
+from core.errors import Conflict, InvalidInput, PreconditionFailed
+from core.messages import labels, lowercase
 from core.models import Citizen
 from core.validation import required_text, text_at_most
 
@@ -164,3 +166,125 @@ def _triage(
     referral.save(update_fields=fields)
     referral_audit(referral, actor, {"triage": str(status)})
     return referral
+
+
+# Re-triage: the coordinator changes an accepted referral's urgency after
+# phoning the citizen back (R10).
+REFERRAL_RETRIAGE_NOT_ACCEPTED = "referral.retriage_not_accepted"
+REFERRAL_RETRIAGE_REACHED = "referral.retriage_reached"
+REFERRAL_URGENCY_UNCHANGED = "referral.urgency_unchanged"
+REFERRAL_RETRIAGE_REASON_REQUIRED = "referral.retriage_reason_required"
+REFERRAL_RETRIAGE_REASON_TOO_LONG = "referral.retriage_reason_too_long"
+_RETRIAGE_REFUSALS = {
+    REFERRAL_RETRIAGE_NOT_ACCEPTED,
+    REFERRAL_RETRIAGE_REACHED,
+    REFERRAL_URGENCY_UNCHANGED,
+    REFERRAL_RETRIAGE_REASON_REQUIRED,
+    REFERRAL_RETRIAGE_REASON_TOO_LONG,
+    "referral.urgency_required",
+    "referral.urgency_unknown",
+}
+_URGENCY_ORDER = [Urgency.WITHIN_2_HOURS, Urgency.WITHIN_SHIFT, Urgency.NEXT_DAY]
+
+
+def referral_retriage(*, referral: Referral, urgency: str, reason: str, actor: Actor) -> Referral:
+    """The coordinator changes an accepted referral's urgency, up or down,
+    with the reason she found on the phone (docs/decisions/0028).
+
+    The new deadline is the new urgency's, counted from the change (from the
+    requested time when the visit is planned for later): what the
+    coordinator just judged is how long the citizen can wait from now. A
+    more urgent class never moves the deadline later, a less urgent one never
+    sooner. The referrer's urgency stays in the history: the audit entry
+    names the urgency and deadline before, the reason and who changed it.
+    The deadline watch judges the new deadline; its warnings about the old
+    one leave the board. Each refusal writes nothing and is a denied attempt
+    on the citizen's record (R9)."""
+    with refusal_audited(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=referral.citizen_id,
+        resource_type="ServiceRequest",
+        resource_id=referral.pk,
+        detail={"step": "urgency_changed"},
+        codes=_RETRIAGE_REFUSALS,
+    ):
+        urgency = _urgency_given(urgency)
+        reason = text_at_most(
+            required_text(
+                reason,
+                code=REFERRAL_RETRIAGE_REASON_REQUIRED,
+                field="reason",
+                message="Give the reason for changing the urgency.",
+            ),
+            REFERRAL_TEXT_LIMIT,
+            code=REFERRAL_RETRIAGE_REASON_TOO_LONG,
+            field="reason",
+            message=f"Write the reason in at most {REFERRAL_TEXT_LIMIT} characters.",
+        )
+        locked = referral_lock(referral)
+        if locked.status != Referral.Status.ACCEPTED:
+            raise Conflict(
+                REFERRAL_RETRIAGE_NOT_ACCEPTED,
+                "Only an accepted referral that has not ended can have its urgency changed.",
+            )
+        if locked.reached_at is not None:
+            raise Conflict(
+                REFERRAL_RETRIAGE_REACHED,
+                "A nurse has already reached the citizen on this referral.",
+            )
+        if locked.urgency == urgency:
+            raise Conflict(
+                REFERRAL_URGENCY_UNCHANGED,
+                "The referral already has this urgency.",
+                field="urgency",
+            )
+        now = timezone.now()
+        counted_from = (
+            locked.planned_for
+            if locked.planned_for is not None and locked.planned_for > now
+            else now
+        )
+        deadline = deadline_for(urgency, counted_from)
+        raised = _URGENCY_ORDER.index(Urgency(urgency)) < _URGENCY_ORDER.index(
+            Urgency(locked.urgency)
+        )
+        deadline = (
+            min(deadline, locked.deadline_at) if raised else max(deadline, locked.deadline_at)
+        )
+        before_urgency, before_deadline = locked.urgency, locked.deadline_at
+        locked.urgency = urgency
+        locked.deadline_at = deadline
+        locked.save(update_fields=["urgency", "deadline_at"])
+        referral_audit(
+            locked,
+            actor,
+            {
+                "step": "urgency_changed",
+                "urgency_before": str(before_urgency),
+                "deadline_before": before_deadline.isoformat(),
+                "urgency": str(urgency),
+                "deadline_at": deadline.isoformat(),
+                # The coordinator's words are the history's; a CPR number
+                # typed among them is not kept in the log.
+                "reason": CPR_IN_TEXT.sub("[CPR]", reason),
+            },
+        )
+    return locked
+
+
+def _urgency_given(urgency: str) -> str:
+    if not urgency:
+        raise InvalidInput(
+            "referral.urgency_required",
+            "State the urgency: within 2 hours, within the shift or next day.",
+            field="urgency",
+        )
+    if urgency not in Urgency.values:
+        raise InvalidInput(
+            "referral.urgency_unknown",
+            f"Urgency must be one of {', '.join(Urgency.values)}.",
+            field="urgency",
+            params={"values": labels(Urgency.labels)},
+        )
+    return urgency

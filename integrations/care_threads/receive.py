@@ -218,7 +218,13 @@ def _text(payload: dict[str, Any]) -> str:
 def _open_referral(citizen: Citizen) -> Referral | None:
     return (
         Referral.objects.filter(citizen=citizen)
-        .exclude(status__in=[Referral.Status.CLOSED, Referral.Status.DECLINED])
+        .exclude(
+            status__in=[
+                Referral.Status.CLOSED,
+                Referral.Status.DECLINED,
+                Referral.Status.WITHDRAWN,
+            ]
+        )
         .order_by("-pk")
         .first()
     )

@@ -164,8 +164,9 @@ def test_two_nurses_with_the_citizen_each_end_their_own_visit(coordinator):
     for _ in range(2):
         nurse, shift = f.acute_nurse_on_shift()
         referral = f.acute_referral(person=person, by=coordinator)
+        # The second nurse confirmed by the coordinator: both go.
         visit = services.visit_assign(
-            referral=referral, shift=shift, actor=Actor.for_membership(coordinator)
+            referral=referral, shift=shift, actor=Actor.for_membership(coordinator), also=True
         )
         for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
             visit = step(visit=visit, actor=Actor.for_membership(nurse))
@@ -205,6 +206,7 @@ def test_two_nurses_ending_their_visits_at_once_close_the_episode(coordinator):
             referral=f.acute_referral(person=person, by=coordinator),
             shift=shift,
             actor=Actor.for_membership(coordinator),
+            also=True,
         )
         for step in (services.visit_accept, services.visit_set_off, services.visit_arrive):
             visit = step(visit=visit, actor=Actor.for_membership(nurse))

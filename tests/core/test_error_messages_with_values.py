@@ -120,12 +120,26 @@ def _code_pattern(code: ast.expr) -> re.Pattern[str] | None:
     return None
 
 
+def _module_codes(tree: ast.Module) -> dict[str, ast.Constant]:
+    """The module's own names for codes (``REFERRAL_ENDED = "referral.ended"``)."""
+    return {
+        node.targets[0].id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    }
+
+
 def _value_built_refusals() -> list[tuple[str, int, ast.expr, ast.Call]]:
     trees = list(_sources())
     errors = _platform_errors(trees)
     found = []
     for where, tree in trees:
         translated = _gettext_names(tree)
+        named_codes = _module_codes(tree)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
@@ -136,6 +150,9 @@ def _value_built_refusals() -> list[tuple[str, int, ast.expr, ast.Call]]:
             code = node.args[0] if node.args else keywords.get("code")
             message = node.args[1] if len(node.args) >= 2 else keywords.get("message")
             if code is None or message is None or not _built_from_values(message, translated):
+                continue
+            if isinstance(code, ast.Name) and code.id in named_codes:
+                found.append((where, node.lineno, named_codes[code.id], node))
                 continue
             if isinstance(code, ast.Name):
                 # A parameter: the codes its callers in the module pass as it.

@@ -1,0 +1,53 @@
+"""The coordinator withdraws a referral from its page (*træk henvisningen
+tilbage*), with the same service as the API's
+(``acute.services.referral_withdraw``)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django.views.decorators.http import require_POST
+
+from acute import selectors as acute_selectors
+from acute import services
+from acute.pages.referrals import REFERRAL, _referral_page
+from consent.audit.services import Action
+from core.errors import PlatformError
+from core.models import Role
+from core.pages import page_actor
+from core.permissions import page
+
+# What the coordinator is told: the nurse's tablet shows the visit withdrawn;
+# what the referrer is owed, if anything, is on the board (R11).
+REFERRAL_WITHDRAWN = gettext_noop(
+    "Referral withdrawn. A nurse on it has been called back; an outcome that cannot be sent"
+    " is shown on the board."
+)
+
+
+@page(Role.COORDINATOR, concerns=REFERRAL)
+@require_POST
+def referral_withdraw(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """A nurse already on her way is called back only once the coordinator
+    has ticked that she is (``confirm``): she may be minutes from the door."""
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(
+            actor=actor, referral_id=referral_id, action=Action.UPDATE
+        )
+        services.referral_withdraw(
+            referral=referral,
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", ""),
+            call_back_confirmed=request.POST.get("confirm") == "1",
+            actor=actor,
+        )
+    except PlatformError as exc:
+        return _referral_page(request, referral_id, exc)
+    # To the board: an episode that lapsed with it has ended the acute
+    # function's access to the citizen (R1).
+    messages.success(request, _(REFERRAL_WITHDRAWN))
+    return redirect("coordinator-board")
