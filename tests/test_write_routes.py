@@ -312,6 +312,24 @@ WRITES: dict[tuple[str, str], Write] = {
         "/api/acute/referrals/{referral2}/assign",
         lambda s: {"shift": s.ids["shift"], "hold_override_reason": "Haster"},
     ),
+    ("POST", "api/acute/referrals/<int:pk>/urgency"): Write(
+        "coordinator",
+        "/api/acute/referrals/{referral2}/urgency",
+        lambda s: {"urgency": "next_day", "reason": "Ringet op, hun har det bedre"},
+    ),
+    ("POST", "api/acute/referrals/<int:pk>/withdraw"): Write(
+        "coordinator",
+        "/api/acute/referrals/{referral2}/withdraw",
+        lambda s: {"reason": "called_off", "note": "Lægen ringede"},
+    ),
+    ("POST", "api/clinical/results/<int:result_id>/withdraw"): Write(
+        "nurse", "/api/clinical/results/{lab}/withdraw", lambda s: {"reason": "Forkert glas"}
+    ),
+    ("POST", "api/clinical/results/<int:result_id>/correct"): Write(
+        "nurse",
+        "/api/clinical/results/{lab}/correct",
+        lambda s: {"reason": "Tastefejl", "value": "15", "unit": "mg/L"},
+    ),
     **{
         ("POST", f"api/acute/visits/<int:pk>/{step}"): Write(
             "nurse", f"/api/acute/visits/{{visit}}/{step}", lambda s: {"reason": "Travlt"}
@@ -773,6 +791,18 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"decision": "decline", "reason": "Nej"},
         kind="form",
     ),
+    ("POST", "coordinator/referrals/<int:referral_id>/urgency/"): Write(
+        "coordinator",
+        "/coordinator/referrals/{referral2}/urgency/",
+        lambda s: {"urgency": "next_day", "reason": "Ringet op, hun har det bedre"},
+        kind="form",
+    ),
+    ("POST", "coordinator/referrals/<int:referral_id>/withdraw/"): Write(
+        "coordinator",
+        "/coordinator/referrals/{referral2}/withdraw/",
+        lambda s: {"reason": "called_off", "note": "Lægen ringede", "confirm": "1"},
+        kind="form",
+    ),
     ("POST", "coordinator/referrals/<int:referral_id>/episode/"): Write(
         "coordinator",
         "/coordinator/referrals/{referral}/episode/",
@@ -908,6 +938,12 @@ WRITES: dict[tuple[str, str], Write] = {
         "nurse",
         "/nurse/visits/{visit}/lab/",
         lambda s: {"code": "NPU19748", "value": "150", "unit": "mg/L", "client_ref": "r3"},
+        kind="form",
+    ),
+    ("POST", "nurse/visits/<int:visit_id>/results/<int:result_id>/fix/"): Write(
+        "nurse",
+        "/nurse/visits/{visit}/results/{lab}/fix/",
+        lambda s: {"reason": "Tastefejl", "value": "15"},
         kind="form",
     ),
     ("POST", "nurse/visits/<int:visit_id>/order/"): Write(

@@ -93,6 +93,11 @@ def _referral_page(
             "nurse_going": another_nurse_going(referral),
             "confirm_second_nurse": error is not None and error.code == EPISODE_NURSE_ALREADY_GOING,
             "urgencies": Urgency.choices,
+            # The form that was refused: its fields alone show the refusal
+            # (several forms on the page take a reason).
+            "sent_form": request.resolver_match.url_name
+            if error is not None and request.resolver_match
+            else "",
         },
         error=error,
     )

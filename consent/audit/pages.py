@@ -180,12 +180,12 @@ _LISTS = {
         ("action", gettext_lazy("Action"), Action.choices),
         ("outcome", gettext_lazy("Outcome"), Outcome.choices),
         ("flag", gettext_lazy("Flag"), Flag.choices),
-        ("actor_kind", gettext_lazy("Made by"), ActorKind.choices),
     )
 }
 # Roles and tasks are named as the pages name them elsewhere (their own translations).
 _LISTS["role"] = (gettext_lazy("Role"), labels(label for _v, label in Role.choices))
 _LISTS["task"] = (gettext_lazy("Background task"), labels(TASKS.values()))
+_LISTS["actor_kind"] = (gettext_lazy("Made by"), labels(label for _v, label in ActorKind.choices))
 
 
 def _search_context(params: dict[str, str], data: Mapping[str, str]) -> dict[str, object]:

@@ -271,7 +271,9 @@ def test_a_conflict_is_shown_plainly_with_her_text_and_a_refused_offline_dose_is
     page.goto("/nurse/visits/")
     page.wait_for_function(f"async () => !(await ({CACHED})('/nurse/visits/{visit.pk}/'))")
 
-    # A dose on another visit, given offline; the lot is recalled before it arrives.
+    # A dose on another visit, given offline after the lot was recalled (her page,
+    # loaded before, cannot know): refused when it arrives. One given before the
+    # recall is booked (tests/medicine_cabinet/test_dose_given_before_recall.py).
     second = visit_assign(
         referral=factories.acute_referral(by=coordinator),
         shift=shift,
@@ -287,15 +289,15 @@ def test_a_conflict_is_shown_plainly_with_her_text_and_a_refused_offline_dose_is
     order = _phone_order(nurse, second)
     page.goto(f"/nurse/visits/{second.pk}/")
     page.context.set_offline(True)
-    give = page.locator('form[action$="/give/"]')
-    give.get_by_label("Mængde", exact=False).fill("1")
-    give.get_by_role("button", name="Giv dosis").click()
-    expect(page.locator('#outbox-items li[data-state="to_record"]')).to_have_count(1)
     officer = factories.staff(Role.MEDICINE_OFFICER, nurse.organisation)
     for lot in (suggested, later):
         cabinet.lot_recall(
             actor=Actor.for_membership(officer), lot=lot, reason="Tilbagekaldt af leverandøren"
         )
+    give = page.locator('form[action$="/give/"]')
+    give.get_by_label("Mængde", exact=False).fill("1")
+    give.get_by_role("button", name="Giv dosis").click()
+    expect(page.locator('#outbox-items li[data-state="to_record"]')).to_have_count(1)
 
     page.context.set_offline(False)
     page.evaluate("window.tvaerakutOutbox.flush()")
