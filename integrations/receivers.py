@@ -121,11 +121,35 @@ def results_send(
     """Results of a visit the GP asked for (on ``referral``), to that practice
     (HomeCareObservation). When no partner speaks for the practice, or there
     is no practice to send to, the coordinator is asked to tell the GP."""
+    partner = _results_partner(
+        visit=visit, gp_practice=gp_practice, results=results, referral=referral, by=by
+    )
+    if partner is None:
+        return None
+    return message_send(
+        partner=partner,
+        event=Event.HOME_CARE_OBSERVATION,
+        about=VisitResults(visit=visit, citizen=citizen, results=results),
+        by=by,
+        recipient=gp_practice,
+    )
+
+
+def _results_partner(
+    *,
+    visit: Visit,
+    gp_practice: Organisation | None,
+    results: Sequence[LabResult],
+    referral: Referral,
+    by: Actor | None,
+) -> Partner | None:
+    """The partner that speaks for the GP's practice in results; without one
+    (or without a practice) the coordinator is asked to tell the GP."""
     partner = partner_for(gp_practice, event=Event.HOME_CARE_OBSERVATION)
     if partner is None:
         _unaddressed(
             event=Event.HOME_CARE_OBSERVATION,
-            citizen_id=citizen.pk,
+            citizen_id=visit.citizen_id,
             referral=referral,
             kind=DeadlineWarning.Kind.RESULTS_UNSENT,
             resource_type="Encounter",
@@ -137,14 +161,7 @@ def results_send(
             },
             by=by,
         )
-        return None
-    return message_send(
-        partner=partner,
-        event=Event.HOME_CARE_OBSERVATION,
-        about=VisitResults(visit=visit, citizen=citizen, results=results),
-        by=by,
-        recipient=gp_practice,
-    )
+    return partner
 
 
 def _carried(message: OutboundMessage) -> set[str]:
@@ -172,22 +189,14 @@ def results_amended_send(
     with a Provenance naming the earlier message. Results never sent (their
     message unaddressed) go as a new message; without a partner the
     coordinator is asked to tell the GP, as for the results themselves."""
-    partner = partner_for(gp_practice, event=Event.HOME_CARE_OBSERVATION)
+    partner = _results_partner(
+        visit=visit,
+        gp_practice=gp_practice,
+        results=[*withdrawn, *replacements],
+        referral=referral,
+        by=by,
+    )
     if partner is None:
-        _unaddressed(
-            event=Event.HOME_CARE_OBSERVATION,
-            citizen_id=citizen.pk,
-            referral=referral,
-            kind=DeadlineWarning.Kind.RESULTS_UNSENT,
-            resource_type="Encounter",
-            resource_id=f"visit-{visit.pk}",
-            detail={
-                "episode": visit.episode_id,
-                "visit": visit.pk,
-                "results": [r.pk for r in [*withdrawn, *replacements]],
-            },
-            by=by,
-        )
         return []
     visit_results = {observation_id(r): r for r in visit.lab_results.select_related("test")}
     withdrawn_ids = {observation_id(r) for r in withdrawn}

@@ -7,7 +7,7 @@ For the use-case modules beside it only; nothing here is re-exported.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from django.db import transaction
 
@@ -142,6 +142,27 @@ def refusal_audited(
                 detail={"rule": exc.rule, **(detail or {})} if rules else detail,
             )
         raise
+
+
+def referral_refusals_audited(
+    referral: Referral,
+    *,
+    actor: Actor,
+    detail: dict[str, object],
+    codes: Collection[str] | None,
+) -> AbstractContextManager[None]:
+    """A step on a referral whose refusal by one of ``codes`` (every refusal
+    with ``EVERY_REFUSAL``) is a denied attempt on the citizen's record (R9),
+    written after the refused writes rolled back."""
+    return refusal_audited(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=referral.citizen_id,
+        resource_type="ServiceRequest",
+        resource_id=referral.pk,
+        detail=detail,
+        codes=codes,
+    )
 
 
 def creation_refused_audit(

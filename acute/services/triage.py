@@ -17,10 +17,9 @@ from acute.services._common import (
     REFERRAL_TEXT_LIMIT,
     referral_audit,
     referral_lock,
-    refusal_audited,
+    referral_refusals_audited,
 )
 from acute.services.dispatch import dispatch_auto_assign
-from consent.audit.services import Action
 from consent.fhir import judge_free_text
 from consent.services import care_relationship_close
 from core.actors import Actor
@@ -47,14 +46,8 @@ def _triage_audited(
 ) -> AbstractContextManager[None]:
     """A triage step whose refusal by one of ``codes`` is a denied attempt on
     the citizen's record (R9), written after the refused writes rolled back."""
-    return refusal_audited(
-        actor=actor,
-        action=Action.UPDATE,
-        citizen_id=referral.citizen_id,
-        resource_type="ServiceRequest",
-        resource_id=referral.pk,
-        detail={"triage": str(status)},
-        codes=codes,
+    return referral_refusals_audited(
+        referral, actor=actor, detail={"triage": str(status)}, codes=codes
     )
 
 
@@ -200,14 +193,8 @@ def referral_retriage(*, referral: Referral, urgency: str, reason: str, actor: A
     The deadline watch judges the new deadline; its warnings about the old
     one leave the board. Each refusal writes nothing and is a denied attempt
     on the citizen's record (R9)."""
-    with refusal_audited(
-        actor=actor,
-        action=Action.UPDATE,
-        citizen_id=referral.citizen_id,
-        resource_type="ServiceRequest",
-        resource_id=referral.pk,
-        detail={"step": "urgency_changed"},
-        codes=_RETRIAGE_REFUSALS,
+    with referral_refusals_audited(
+        referral, actor=actor, detail={"step": "urgency_changed"}, codes=_RETRIAGE_REFUSALS
     ):
         urgency = _urgency_given(urgency)
         reason = text_at_most(

@@ -21,11 +21,10 @@ from acute.services._common import (
     REFERRAL_TEXT_LIMIT,
     referral_audit,
     referral_lock,
-    refusal_audited,
+    referral_refusals_audited,
 )
 from acute.services._nurse_access import visit_cancel_locked
 from acute.services.episodes import episode_complete
-from consent.audit.services import Action
 from consent.fhir import judge_free_text
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
@@ -70,14 +69,8 @@ def referral_withdraw(
     to the referrer with the outcome). A door that asks the coordinator to
     confirm calling back a nurse on her way passes ``call_back_confirmed``:
     unconfirmed, it is 400 ``referral.withdraw_confirm_required``."""
-    with refusal_audited(
-        actor=actor,
-        action=Action.UPDATE,
-        citizen_id=referral.citizen_id,
-        resource_type="ServiceRequest",
-        resource_id=referral.pk,
-        detail={"step": "withdrawn"},
-        codes=EVERY_REFUSAL,
+    with referral_refusals_audited(
+        referral, actor=actor, detail={"step": "withdrawn"}, codes=EVERY_REFUSAL
     ):
         reason = _reason(reason)
         note = _note(note, reason=reason)
