@@ -136,7 +136,7 @@ def _module_codes(tree: ast.Module) -> dict[str, ast.Constant]:
 def _value_built_refusals() -> list[tuple[str, int, ast.expr, ast.Call]]:
     trees = list(_sources())
     errors = _platform_errors(trees)
-    found = []
+    found: list[tuple[str, int, ast.expr, ast.Call]] = []
     for where, tree in trees:
         translated = _gettext_names(tree)
         named_codes = _module_codes(tree)
