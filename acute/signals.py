@@ -11,6 +11,10 @@ from django.dispatch import Signal
 # A referral was accepted or declined by triage. kwargs: referral, by (Actor), reason (declines)
 referral_accepted = Signal()
 referral_declined = Signal()
+# The coordinator withdrew a referral. kwargs: referral, by (Actor), note (the
+# note, or else the reason, as the referrer reads it). Sent after the episode
+# it leaves with nothing to do has ended (``episode_completed`` first).
+referral_withdrawn = Signal()
 # A nurse accepted an assignment / set off / arrived. kwargs: visit, by (Actor)
 visit_accepted = Signal()
 nurse_en_route = Signal()

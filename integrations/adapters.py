@@ -100,6 +100,11 @@ class Transport(abc.ABC):
     def deliver(self, *, partner: Partner, message: OutboundMessage) -> DeliveryAnswer:
         """Send ``message`` once and classify the answer."""
 
+    def addressed(self, partner: Partner) -> bool:
+        """Whether ``partner`` has what this transport needs to reach it; a
+        message to one that has not is parked for a person, never tried."""
+        return True
+
 
 class PartnerAdapter:
     """The declaration of one kind of partner (see the module docstring)."""

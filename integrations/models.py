@@ -233,6 +233,9 @@ PARTNER_FATAL = "partner.fatal_error"
 # The code of a message to a partner that has been deactivated: parked for a
 # person (who sends it elsewhere or reactivates the partner), never posted.
 PARTNER_INACTIVE = "partner.inactive"
+# The code of a message to a partner its transport cannot reach (no endpoint
+# configured): parked for a person, never tried.
+PARTNER_NO_ADDRESS = "partner.no_address"
 
 # The board's words for the events the platform sends and the reasons a
 # message needs a person (translated when shown).
@@ -261,6 +264,7 @@ REASON_LABELS = {
     "medcom.rule_broken": gettext_noop("Breaks MedCom's rules"),
     "worker.lost": gettext_noop("The sending was interrupted"),
     PARTNER_INACTIVE: gettext_noop("The receiver is no longer an active partner"),
+    PARTNER_NO_ADDRESS: gettext_noop("The receiver has no address to send to"),
 }
 # Codes whose text is the receiver's or MedCom's rules' own words.
 REASONS_IN_THEIR_WORDS = {PARTNER_FATAL, "partner.transient_error", "medcom.rule_broken"}
@@ -268,6 +272,7 @@ REASONS_IN_THEIR_WORDS = {PARTNER_FATAL, "partner.transient_error", "medcom.rule
 FAILED_AT_ONCE = {
     PARTNER_FATAL,
     PARTNER_INACTIVE,
+    PARTNER_NO_ADDRESS,
     "medcom.rule_broken",
     "ack.missing",
     "consent.refused",

@@ -470,6 +470,20 @@ def on_referral_declined(
     )
 
 
+def on_referral_withdrawn(
+    sender: object, *, referral: Referral, by: Actor | None = None, note: str = "", **_: object
+) -> None:
+    """1813's Task ends when the coordinator withdraws its referral, whatever
+    the reason: cancelled, with why. When the withdrawal ended the episode
+    and 1813 is told its outcome (the referral lapsed), that message is the
+    one: 1813 reads the end once."""
+    episode = referral.episode
+    episode.refresh_from_db(fields=["status"])
+    if episode.status != episode.Status.OPEN and not referral.withdrawal_known_to_referrer:
+        return
+    referral_status_send(referral=referral, step="withdrawn", by=by, note=note)
+
+
 def _visit_step(step: str) -> Callable[..., None]:
     def receiver(sender: object, *, visit: Visit, by: Actor | None = None, **_: object) -> None:
         if visit.referral is not None:
@@ -550,6 +564,9 @@ def connect() -> None:
     uid = "integrations"
     acute_signals.referral_accepted.connect(on_referral_accepted, dispatch_uid=f"{uid}.ref-acc")
     acute_signals.referral_declined.connect(on_referral_declined, dispatch_uid=f"{uid}.ref-dec")
+    acute_signals.referral_withdrawn.connect(
+        on_referral_withdrawn, dispatch_uid=f"{uid}.ref-withdrawn"
+    )
     acute_signals.visit_accepted.connect(on_visit_accepted, dispatch_uid=f"{uid}.visit-acc")
     acute_signals.nurse_en_route.connect(on_nurse_en_route, dispatch_uid=f"{uid}.en-route")
     acute_signals.nurse_on_site.connect(on_nurse_on_site, dispatch_uid=f"{uid}.on-site")

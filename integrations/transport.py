@@ -214,6 +214,9 @@ def _classify(reply: HttpReply, message_id: str) -> DeliveryAnswer:
 class SignedHttp(Transport):
     """A signed POST of the message Bundle to the partner's endpoint."""
 
+    def addressed(self, partner: Partner) -> bool:
+        return bool(partner.endpoint_url)
+
     def deliver(self, *, partner: Partner, message: OutboundMessage) -> DeliveryAnswer:
         body = json.dumps(message.bundle, separators=(",", ":"), ensure_ascii=False).encode()
         try:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone, translation
 
+from acute import signals
 from acute.models import DeadlineWarning, Episode, Outcome, Referral, Visit
 from acute.services._common import (
     EVERY_REFUSAL,
@@ -147,6 +148,9 @@ def referral_withdraw(
             },
         )
         _episode_end_if_lapsed(episode, referral=referral, actor=actor)
+        signals.referral_withdrawn.send(
+            sender=Referral, referral=referral, by=actor, note=_referrer_reads(referral)
+        )
     return referral
 
 
@@ -198,10 +202,19 @@ def _episode_end_if_lapsed(episode: Episode, *, referral: Referral, actor: Actor
     )
     if open_referrals.exists() or visits_left.exists():
         return
-    # The referrer reads why it lapsed: the note, or else the reason, in the
-    # platform's language as every message to a partner is.
+    episode_complete(
+        episode=episode,
+        outcome=Outcome.REFERRAL_LAPSED,
+        note=_referrer_reads(referral),
+        actor=actor,
+    )
+
+
+def _referrer_reads(referral: Referral) -> str:
+    """Why the referral was withdrawn, as its referrer reads it: the note, or
+    else the reason, in the platform's language as every message to a partner
+    is."""
     with translation.override(settings.LANGUAGE_CODE):
-        note = referral.withdraw_note or str(
+        return referral.withdraw_note or str(
             Referral.WithdrawReason(referral.withdraw_reason).label
         )
-    episode_complete(episode=episode, outcome=Outcome.REFERRAL_LAPSED, note=note, actor=actor)

@@ -34,6 +34,14 @@ STEPS = {
     "en_route": ("in-progress", "nurse-en-route", gettext_noop("The nurse is on the way")),
     "on_site": ("in-progress", "nurse-on-site", gettext_noop("The nurse is with the citizen")),
     "completed": ("completed", "completed", gettext_noop("The acute episode ended")),
+    # The coordinator withdrew it (1813 called it off, it was entered in
+    # error, the citizen was cared for elsewhere): nobody is sent, the Task
+    # ends here. Never left "accepted" for 1813's physician to wonder about.
+    "withdrawn": (
+        "cancelled",
+        "withdrawn",
+        gettext_noop("The acute function withdrew the referral: no nurse is sent"),
+    ),
 }
 # An episode that ended without a nurse seeing the citizen is not "completed"
 # to 1813's physician. Not found: the visit was tried and failed, nobody knows
@@ -72,6 +80,11 @@ def status_task(step: ReferralStep) -> dict[str, Any]:
     status, code, text = STEPS[step.step]
     if step.step == "completed" and step.outcome in ENDED_WITHOUT_SEEING:
         status, code, text = ENDED_WITHOUT_SEEING[Outcome(step.outcome)]
+    elif step.step == "completed" and referral.status == referral.Status.WITHDRAWN:
+        # Withdrawn earlier, its episode ended later on another referral: the
+        # outcome is told, and the Task stays where the withdrawal left it
+        # (a cancelled Task never becomes completed).
+        status, code, text = STEPS["withdrawn"]
     with in_partner_language():
         text = gettext(text)
         referral_display = gettext("Referral %(number)s") % {"number": referral.pk}

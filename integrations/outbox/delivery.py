@@ -45,6 +45,7 @@ from integrations.disclosure import (
 )
 from integrations.models import (
     PARTNER_INACTIVE,
+    PARTNER_NO_ADDRESS,
     REASONS_IN_THEIR_WORDS,
     DeliveryAttempt,
     OutboundMessage,
@@ -177,16 +178,14 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
                 continue
             if not message.partner.in_service:
                 # Deactivated since the message was written: parked for a person.
-                message.status = OutboundMessage.Status.FAILED
-                message.failed_at = now
-                message.last_error_code = PARTNER_INACTIVE
-                message.last_error = f"partner {message.partner.code} is deactivated"
-                message.save(update_fields=["status", "failed_at", "last_error_code", "last_error"])
-                log.warning(
-                    "outbound message %s to %s parked: partner deactivated",
-                    message.pk,
-                    message.partner.code,
-                )
+                _park(message, PARTNER_INACTIVE, "is deactivated", now)
+                parked.append(message.pk)
+                continue
+            if not adapter_for(message.partner.kind).transport.addressed(message.partner):
+                # Nowhere to send it (no endpoint configured): a person phones
+                # or gives the partner its address, instead of hours of
+                # attempts at nothing.
+                _park(message, PARTNER_NO_ADDRESS, "has no address to send to", now)
                 parked.append(message.pk)
                 continue
             decisions.append(decision)
@@ -227,6 +226,16 @@ def _claim(message_pks: list[int], now: dt.datetime) -> tuple[list[Claimed], lis
         )
     claimed = [Claimed(m, a, d) for m, a, d in zip(sending, attempts, decisions, strict=True)]
     return claimed, withheld, parked
+
+
+def _park(message: OutboundMessage, code: str, why: str, now: dt.datetime) -> None:
+    """Fail ``message`` before any attempt: it waits on the board for a person."""
+    message.status = OutboundMessage.Status.FAILED
+    message.failed_at = now
+    message.last_error_code = code
+    message.last_error = f"partner {message.partner.code} {why}"
+    message.save(update_fields=["status", "failed_at", "last_error_code", "last_error"])
+    log.warning("outbound message %s to %s parked: %s", message.pk, message.partner.code, code)
 
 
 def _audit_disclosure(message: OutboundMessage, decision: DisclosureDecision) -> None:

@@ -287,22 +287,24 @@ def test_the_page_refuses_another_reason_without_a_note_in_danish() -> None:
     _unchanged(referral, Referral.Status.ACCEPTED)
 
 
-def _withdrawn_from_1813(reason: str) -> list[dict]:
+def _from_1813(*, partner: bool = True) -> tuple[Partner | None, object, Referral]:
     helpline = f.organisation(Organisation.Kind.HELPLINE_1813, "Akuttelefonen 1813")
-    partner = f.integration_partner(
-        Partner.Kind.HELPLINE_1813, helpline, endpoint_url="http://127.0.0.1:8679/inbox"
+    known = (
+        f.integration_partner(
+            Partner.Kind.HELPLINE_1813, helpline, endpoint_url="http://127.0.0.1:8679/inbox"
+        )
+        if partner
+        else None
     )
     coordinator = _coordinator()
     actor = Actor.for_membership(coordinator)
     referral = referral_from_1813(
         f.citizen(municipality_code="157"), helpline, by=actor, external_id="1813-91"
     )
-    referral = referral_accept(referral=referral, actor=actor)
+    return known, coordinator, referral_accept(referral=referral, actor=actor)
 
-    response = f.client_for(coordinator).post(_url(referral), {"reason": reason}, format="json")
 
-    assert response.status_code == 200, response.content
-    assert not DeadlineWarning.objects.filter(kind=DeadlineWarning.Kind.REFERRER_UNTOLD).exists()
+def _tasks(partner: Partner | None) -> list[dict]:
     return [
         next(e["resource"] for e in m.bundle["entry"] if e["resource"]["resourceType"] == "Task")
         for m in OutboundMessage.objects.filter(
@@ -311,15 +313,126 @@ def _withdrawn_from_1813(reason: str) -> list[dict]:
     ]
 
 
+def _code(task: dict) -> str:
+    return task["businessStatus"]["coding"][0]["code"]
+
+
+def _withdrawn_from_1813(reason: str) -> list[dict]:
+    partner, coordinator, referral = _from_1813()
+
+    response = f.client_for(coordinator).post(_url(referral), {"reason": reason}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert not DeadlineWarning.objects.filter(kind=DeadlineWarning.Kind.REFERRER_UNTOLD).exists()
+    return _tasks(partner)
+
+
 def test_r11_1813_reads_a_referral_withdrawn_on_a_relatives_call_as_lapsed() -> None:
     tasks = _withdrawn_from_1813("admitted_elsewhere")
 
+    # Once: the lapse is the end 1813 reads, not a withdrawal and a lapse.
     assert [t["status"] for t in tasks] == ["accepted", "cancelled"]
-    assert tasks[-1]["businessStatus"]["coding"][0]["code"] == "referral-lapsed"
+    assert _code(tasks[-1]) == "referral-lapsed"
     assert tasks[-1]["statusReason"]["text"] == "Indlagt eller hjulpet andetsteds"
 
 
-def test_r11_1813_is_not_told_again_of_a_referral_it_called_off_itself() -> None:
-    tasks = _withdrawn_from_1813("called_off")
+@pytest.mark.parametrize(
+    ("reason", "reads"),
+    [("called_off", "Afmeldt af henviseren"), ("entered_in_error", "Registreret ved en fejl")],
+)
+def test_r11_1813s_task_ends_cancelled_when_the_referral_is_withdrawn_on_its_call(
+    reason, reads
+) -> None:
+    tasks = _withdrawn_from_1813(reason)
 
-    assert [t["status"] for t in tasks] == ["accepted"]
+    # Never left "accepted": 1813's physician reads that nobody is sent.
+    assert [t["status"] for t in tasks] == ["accepted", "cancelled"]
+    assert _code(tasks[-1]) == "withdrawn"
+    assert tasks[-1]["businessStatus"]["text"] == (
+        "Akutfunktionen har trukket henvisningen tilbage: der sendes ingen sygeplejerske"
+    )
+    assert tasks[-1]["statusReason"]["text"] == reads
+    assert "output" not in tasks[-1]
+    # Within the envelope's rules: it goes, it is not parked for a person.
+    assert not OutboundMessage.objects.filter(status=OutboundMessage.Status.FAILED).exists()
+
+
+def test_r11_the_coordinators_page_tells_1813_of_the_withdrawal_too() -> None:
+    partner, coordinator, referral = _from_1813()
+
+    response = _login(coordinator).post(
+        f"/coordinator/referrals/{referral.pk}/withdraw/",
+        {"reason": "called_off", "note": "1813 ringede: datteren kører hende"},
+    )
+
+    assert response.status_code == 302
+    tasks = _tasks(partner)
+    assert [(t["status"], _code(t)) for t in tasks] == [
+        ("accepted", "accepted"),
+        ("cancelled", "withdrawn"),
+    ]
+    assert tasks[-1]["statusReason"]["text"] == "1813 ringede: datteren kører hende"
+
+
+def test_r11_1813_withdrawn_while_another_referral_goes_on_is_told_at_once_and_once() -> None:
+    partner, coordinator, referral = _from_1813()
+    other = f.acute_referral(person=referral.citizen, by=coordinator)
+    assert other.episode_id == referral.episode_id
+    client = f.client_for(coordinator)
+
+    withdrawn = client.post(_url(referral), {"reason": "called_off"}, format="json")
+    assert withdrawn.status_code == 200, withdrawn.content
+    assert [t["status"] for t in _tasks(partner)] == ["accepted", "cancelled"]
+
+    ended = client.post(
+        f"/api/acute/episodes/{referral.episode_id}/complete",
+        {"outcome": "treated_at_home", "note": ""},
+        format="json",
+    )
+
+    assert ended.status_code == 200, ended.content
+    # 1813 called it off itself: the withdrawal was its answer, nothing more.
+    assert [t["status"] for t in _tasks(partner)] == ["accepted", "cancelled"]
+
+
+def test_r11_1813_withdrawn_on_a_relatives_call_reads_the_later_outcome_still_cancelled() -> None:
+    partner, coordinator, referral = _from_1813()
+    f.acute_referral(person=referral.citizen, by=coordinator)
+    client = f.client_for(coordinator)
+
+    assert (
+        client.post(_url(referral), {"reason": "admitted_elsewhere"}, format="json").status_code
+        == 200
+    )
+    ended = client.post(
+        f"/api/acute/episodes/{referral.episode_id}/complete",
+        {"outcome": "admitted", "note": ""},
+        format="json",
+    )
+
+    assert ended.status_code == 200, ended.content
+    tasks = _tasks(partner)
+    # A cancelled Task never turns completed; the outcome rides along (R11).
+    assert [(t["status"], _code(t)) for t in tasks] == [
+        ("accepted", "accepted"),
+        ("cancelled", "withdrawn"),
+        ("cancelled", "withdrawn"),
+    ]
+    assert tasks[-1]["output"][0]["valueCodeableConcept"]["coding"][0]["code"] == "admitted"
+
+
+def test_r11_a_withdrawal_1813_cannot_be_sent_is_on_the_coordinators_board() -> None:
+    _none, coordinator, referral = _from_1813(partner=False)
+
+    response = f.client_for(coordinator).post(
+        _url(referral), {"reason": "called_off"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert not OutboundMessage.objects.filter(event=Event.REFERRAL_STATUS).exists()
+    assert DeadlineWarning.objects.filter(
+        kind=DeadlineWarning.Kind.STATUS_UNSENT, referral=referral, acknowledged_at=None
+    ).exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=referral.citizen_id, outcome="denied", reason_code="no_recipient"
+    ).exists()
