@@ -7,10 +7,12 @@ expiry); the visit is the Encounter ``visit-<id>`` and the order the
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
 
+from core.times import LOCAL
 from medicine_cabinet.models import Administration
 
 ATC_SYSTEM = "http://www.whocc.no/atc"
@@ -20,6 +22,13 @@ LOCAL_UNIT_SYSTEM = "urn:tvaerakut:cabinet-unit"
 def _number(value: Any) -> float | int:
     normalised = value.normalize()
     return int(normalised) if normalised == normalised.to_integral() else float(normalised)
+
+
+def _usable_until(expires_on: dt.date) -> str:
+    """The last moment a lot is usable: the end of its expiry date by the
+    Copenhagen calendar, with that day's offset (+02:00 in summer time, +01:00
+    in winter), never one fixed offset that would move it by an hour."""
+    return dt.datetime.combine(expires_on, dt.time(23, 59, 59), tzinfo=LOCAL).isoformat()
 
 
 def medication_administration_resource(administration: Administration) -> dict[str, Any]:
@@ -49,7 +58,7 @@ def medication_administration_resource(administration: Administration) -> dict[s
                 },
                 "batch": {
                     "lotNumber": lot.batch_number,
-                    "expirationDate": f"{lot.expires_on.isoformat()}T23:59:59+01:00",
+                    "expirationDate": _usable_until(lot.expires_on),
                 },
             }
         ],

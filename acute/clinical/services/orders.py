@@ -16,9 +16,6 @@ from django.utils.translation import gettext_lazy
 
 from acute.clinical import dosing, signals
 from acute.clinical.audit import clinical_audit
-from acute.clinical.catalogue import (
-    parse_value,
-)
 from acute.clinical.models import (
     MedicationOrder,
     PhysicianAlert,
@@ -41,7 +38,7 @@ from core.errors import (
     PreconditionFailed,
 )
 from core.models import Role, User
-from core.validation import DecimalBounds, full_clean_or_raise, text_trimmed
+from core.validation import DecimalBounds, decimal_parse, full_clean_or_raise, text_trimmed
 
 ORDER_STATUSES = (Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
 # The physician's written correction of her own phone order is the legally
@@ -103,8 +100,15 @@ DOSE = DecimalBounds.of(MedicationOrder, "dose")
 TOTAL_QUANTITY = DecimalBounds.of(MedicationOrder, "total_quantity")
 
 
+def _order_number(raw: object, *, field: str, bounds: DecimalBounds, code: str) -> Decimal:
+    """A dose or a total as the physician said it, written out: never with an
+    exponent ("1e3" is refused, not read as 1000 mg), on the API as on the
+    pages, as every quantity of the cabinet that doses are counted in."""
+    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True, plain=True)
+
+
 def _order_dose(raw: object) -> Decimal:
-    value = parse_value(raw, field="dose", bounds=DOSE, code="order.dose_invalid")
+    value = _order_number(raw, field="dose", bounds=DOSE, code="order.dose_invalid")
     if value <= 0:
         raise InvalidInput("order.dose_invalid", "The dose must be above zero.", field="dose")
     return value
@@ -161,7 +165,7 @@ def _order_total(raw: object, *, dose: Decimal, schedule: dosing.Schedule) -> De
     )
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return most
-    total = parse_value(
+    total = _order_number(
         raw, field="total_quantity", bounds=TOTAL_QUANTITY, code="order.total_quantity_invalid"
     )
     if total < dose:
