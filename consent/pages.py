@@ -26,6 +26,7 @@ from consent.analyses import (
     analysis_run,
 )
 from consent.audit.selectors import audit_citizens_find
+from consent.audit.services import Action, Purpose
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
@@ -35,8 +36,13 @@ from core.pages import page_actor, render_page
 from core.permissions import actor_from_request, page
 from core.refusals import Concerns
 
+# Another role's look-up here is recorded as denied (R9), on the citizen
+# whose CPR number it posted if there is one (never the number itself), as
+# the auditor's own look-up is recorded.
+INSIGHT_LOOKUP = Concerns("AuditEvent", cpr="cpr", purpose=Purpose.AUDIT, action=Action.SEARCH)
 
-@page(Role.AUDITOR)
+
+@page(Role.AUDITOR, concerns=INSIGHT_LOOKUP)
 @require_http_methods(["GET", "POST"])
 def insight_find(request: HttpRequest) -> HttpResponse:
     """Find the citizen by CPR number or replacement CPR (in the form body,

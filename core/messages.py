@@ -792,6 +792,9 @@ TEMPLATES: dict[str, Promise] = {
         "%(month)s has not ended; a month is archived once it is over."
     ),
     "audit.archive_file_exists": _("%(file)s already exists in the archive."),
+    "audit.archive_within_insight": _(
+        "%(month)s holds accesses a citizen's insight report lists (the last %(years)s years); it may be archived from %(from)s."
+    ),
     # The door every request body passes (core.boundary).
     "request.nul_character": _("Text may not contain a NUL character (%(where)s)."),
     "request.invalid_text": _(

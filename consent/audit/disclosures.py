@@ -153,7 +153,7 @@ def audit_entries_for_citizen(
 
 def disclosure_recipients(entries: list[AuditEntry]) -> dict[int, str]:
     """The recipient's name of each disclosure among ``entries`` that names
-    one apart from its sender (:func:`disclosure_recipient_id`), in one query."""
+    one (:func:`disclosure_recipient_id`), in one query."""
     wanted = {e.id: disclosure_recipient_id(e) for e in entries}
     ids = {pk for pk in wanted.values() if pk is not None}
     if not ids:

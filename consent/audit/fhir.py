@@ -82,13 +82,14 @@ def _break_glass_details(entry: AuditEntry) -> list[dict[str, str]]:
 
 
 def disclosure_recipient_id(entry: AuditEntry) -> int | None:
-    """The organisation a disclosure went to, when the entry names it apart
-    from the sender's: a hand-off sent on behalf of a member of staff records
-    her organisation as the actor's and the partner that received it beside it."""
-    partner = entry.partner_organisation_id
-    if entry.action != Action.DISCLOSE or partner is None:
+    """The organisation a disclosure went to: the partner the entry names.
+    A hand-off sent on behalf of a member of staff records her organisation
+    as the actor's and the partner beside it; one the platform sent alone (a
+    result passed on from a laboratory's message, a scheduled hand-back)
+    records the partner as both, and went to it all the same (R5)."""
+    if entry.action != Action.DISCLOSE:
         return None
-    return partner if partner != entry.actor_organisation_id else None
+    return entry.partner_organisation_id
 
 
 def audit_event_resource(entry: AuditEntry) -> dict[str, Any]:

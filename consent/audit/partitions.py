@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from consent.audit.chain import on_postgres
+from consent.audit.disclosures import INSIGHT_YEARS, insight_since
 from consent.audit.models import DIGEST_FIELDS, MONTHLY_PARTITION, ArchiveCheckpoint, PendingEntry
 from consent.audit.verify import log_verify
 from core.errors import Conflict, PreconditionFailed
@@ -75,6 +76,15 @@ class Archived:
     last_seq: int | None
 
 
+def _insight_over(until: dt.datetime) -> dt.date:
+    """The first day in Copenhagen on which no insight report reaches back
+    before ``until`` any more: two calendar years after its local day."""
+    local = timezone.localtime(until)
+    day = min(local.day, 28) if (local.month, local.day) == (2, 29) else local.day
+    later = local.date().replace(year=local.year + INSIGHT_YEARS, day=day)
+    return later + dt.timedelta(days=1) if local.time() != dt.time() else later
+
+
 def partition_archive(
     *, partition: str, directory: Path, now: dt.datetime | None = None
 ) -> Archived:
@@ -84,7 +94,8 @@ def partition_archive(
     platform still writes to the current month's partition, and a month ahead
     dropped empty would leave its entries to the default partition), every
     entry of it has its place in the tree (its leaf stays there; its content
-    goes to the file), and the month verifies.
+    goes to the file), no citizen's insight report reaches into it any more
+    (R5: the last two years), and the month verifies.
     """
     if not on_postgres():
         raise PreconditionFailed("audit.archive_needs_postgres", "Archiving needs PostgreSQL.")
@@ -102,6 +113,21 @@ def partition_archive(
             "audit.archive_month_not_over",
             f"{start:%Y-%m} has not ended; a month is archived once it is over.",
             params={"month": f"{start:%Y-%m}"},
+        )
+    if until > insight_since(now or timezone.now()):
+        # The citizen's insight report (R5) lists every access of the last
+        # two years from the log's table: a month dropped from it inside
+        # those years would vanish from her report without a word.
+        from_day = _insight_over(until)
+        raise Conflict(
+            "audit.archive_within_insight",
+            f"{start:%Y-%m} holds accesses a citizen's insight report lists "
+            f"(the last {INSIGHT_YEARS} years); it may be archived from {from_day:%Y-%m-%d}.",
+            params={
+                "month": f"{start:%Y-%m}",
+                "years": INSIGHT_YEARS,
+                "from": f"{from_day:%Y-%m-%d}",
+            },
         )
     # Names are taken from the catalogue and match MONTHLY_PARTITION, so quoting them is safe.
     directory.mkdir(parents=True, exist_ok=True)
