@@ -12,10 +12,11 @@ differences.
 - ``bare``: ``CONSENT_BENCH_BARE_READS``, gate and audit off (the baseline);
 - ``gate``: the gate's query and decision, with the audit append replaced by
   nothing in this process only (the platform never runs so: a measurement);
-- ``durable_floor``: as ``gate``, with the append replaced by the cheapest
-  durable write there is: the one row of this benchmark's own table updated
-  in a round trip of its own, its commit waited for on disk. What any audit
-  entry that must be on disk before the data goes out costs at the least;
+- ``durable_floor``: as ``gate``, with the append replaced by the floor's
+  write in ``bench.shared_record``: one row inserted into a table with only
+  its key, prepared as the entry's statement is, in a round trip of its own,
+  its commit waited for on disk. What any audit entry that must be on disk
+  before the data goes out costs at the least;
 - ``unflushed``: gate and audit, the entry's commit not waited for on disk
   (``synchronous_commit = off`` on this process's database session);
 - ``full``: as the platform runs.
@@ -72,9 +73,10 @@ def _audit_append_replaced(by: Callable[..., None]) -> Iterator[None]:
 
 
 def _durable_floor(**_: Any) -> None:
+    from consent.selectors.record import BENCH_FLOOR_INSERT
     from core.sql import run_prepared
 
-    run_prepared("UPDATE bench_read_parts_floor SET n = n + 1 WHERE id = 1 RETURNING n", [])
+    run_prepared(BENCH_FLOOR_INSERT, [])
 
 
 @contextmanager
@@ -172,14 +174,7 @@ def main() -> None:
     setup_django(os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_DB))
     from bench.shared_record import seed
 
-    data = seed(args.citizens)
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_read_parts_floor (id int PRIMARY KEY, n bigint)"
-        )
-        cursor.execute("INSERT INTO bench_read_parts_floor VALUES (1, 0) ON CONFLICT DO NOTHING")
+    data = seed(args.citizens)  # with the floor's table
     read = _reader(str(data["token"]), list(data["read_ids"]))  # type: ignore[call-overload]
     costs: dict[str, list[float]] = {way: [] for way in WAYS}
     failed = 0

@@ -7,11 +7,12 @@ run, all with DEBUG off as in production: port 8101 with everything on, port
 refuses to load unless the database is a bench_* one), port 8103 with
 everything on but its database sessions committing without waiting for the
 disk (libpq's ``PGOPTIONS``, ``synchronous_commit=off``), and port 8104 with
-the bare read plus one durable insert of its own
-(``CONSENT_BENCH_FLOOR_WRITE=1``): the physical floor of a read whose entry
-must be on disk before the data goes out. The third is not how the platform
-runs: it shows what waiting for the audit entry to reach the disk costs, the
-price of R9's "written before the data is returned". The load generator is
+the bare read plus one durable insert of its own, prepared as the audit
+entry's statement is (``CONSENT_BENCH_FLOOR_WRITE=1``): the physical floor of
+a read whose entry must be on disk before the data goes out. The third is
+not how the platform runs: it shows what waiting for the audit entry to
+reach the disk costs, the price of R9's "written before the data is
+returned". The load generator is
 wrk (Debian's package; ``make bench`` installs it), 127.0.0.1 only, running
 the phases interleaved, three times. ``--commit-latency`` gives every
 server's sessions a 2 ms commit latency (``commit_delay=2000,

@@ -27,7 +27,7 @@ from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
 from core.fhir.patient import patient_resource
 from core.models import Citizen
-from core.sql import CompiledQuery
+from core.sql import CompiledQuery, run_prepared
 
 
 def record_citizen_id(*, resource_type: str, resource_id: str) -> int | None:
@@ -123,6 +123,11 @@ def hidden_for(citizen: Citizen) -> dict[int, tuple[HiddenPeriod, ...]]:
     return {citizen.pk: periods} if periods else {}
 
 
+# The floor's durable write (``CONSENT_BENCH_FLOOR_WRITE``; ``bench.read_parts``
+# makes the same one).
+BENCH_FLOOR_INSERT = "INSERT INTO bench_read_floor (at) VALUES (clock_timestamp()) RETURNING id"
+
+
 def record_read_bare(*, resource_type: str, resource_id: str) -> RecordResource:
     """Benchmark only (``CONSENT_BENCH_BARE_READS``, refused outside a bench_*
     database): the same read with no gate and no audit, to measure what they cost."""
@@ -133,9 +138,9 @@ def record_read_bare(*, resource_type: str, resource_id: str) -> RecordResource:
     if found is None:
         raise NotFoundOrNotAllowed()
     if settings.CONSENT_BENCH_FLOOR_WRITE:
-        # One durable insert, committed before the data is served (the floor).
-        with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO bench_read_floor (at) VALUES (clock_timestamp())")
+        # One durable insert, committed before the data is served (the floor),
+        # sent as the audit entry's is: prepared, on the kept cursor.
+        run_prepared(BENCH_FLOOR_INSERT, [])
     return found
 
 

@@ -80,3 +80,34 @@ def test_bare_reads_skip_gate_and_audit_only_on_a_bench_database(
         assert stranger.get(url).status_code == 200
         assert AuditEntry.objects.count() == before
     assert stranger.get(url).status_code == 404
+
+
+def test_the_floor_write_is_sent_as_the_audit_entry_is(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The floor a benchmark compares the audited read with differs from it
+    only by what the platform adds: its one durable insert goes as the entry's
+    append does, prepared on the server from the first read on."""
+    from django.db import connection
+
+    from consent.selectors.record import BENCH_FLOOR_INSERT
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bench_read_floor (id bigserial PRIMARY KEY, at timestamptz)"
+        )
+    url = f"/fhir/Condition/{world.diagnosis.pk}"
+    reader = f.client_for(world.analyst)
+    monkeypatch.setitem(connection.settings_dict, "NAME", "bench_consent")
+    with override_settings(CONSENT_BENCH_BARE_READS=True, CONSENT_BENCH_FLOOR_WRITE=True):
+        before = AuditEntry.objects.count()
+        assert reader.get(url).status_code == 200
+        assert AuditEntry.objects.count() == before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM bench_read_floor")
+        assert cursor.fetchone() == (1,)
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement = %s",
+            [BENCH_FLOOR_INSERT],
+        )
+        assert cursor.fetchone() == (1,)
