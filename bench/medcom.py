@@ -96,18 +96,28 @@ class Messages:
             )
         }
 
-    def fresh(self, admission: bool, citizen: int) -> bytes:
+    def fresh(self, admission: bool, citizen: int, stay: str) -> bytes:
         """A new Bundle.id and MessageHeader.id (its Provenance follows the
-        header), the citizen's CPR number and her own episode of care."""
+        header), the citizen's CPR number and the episode of care of her
+        ``stay``: each admission opens a stay of its own, which its discharge
+        ends. (With one episode for all her stays, every admission after
+        the first discharge would arrive after a later event of the same
+        stay, and change nothing: ``superseded_by``.)"""
         text = self.admit if admission else self.discharge
         bundle_id, header_id = self._ids[text]
         return (
             text.replace(bundle_id, str(uuid.uuid4()))
             .replace(header_id, str(uuid.uuid4()))
             .replace(EXAMPLE_CPR, _cpr(citizen))
-            .replace(EXAMPLE_EPISODE, f"bench-episode-{citizen}")
+            .replace(EXAMPLE_EPISODE, f"bench-episode-{citizen}-{stay}")
             .encode()
         )
+
+    def stays(self, citizen: int, count: int) -> list[bytes]:
+        """``count`` messages for one citizen: admission, discharge, admission
+        … each admission and its discharge a new stay."""
+        run = uuid.uuid4().hex[:8]
+        return [self.fresh(i % 2 == 0, citizen, f"{run}-{i // 2}") for i in range(count)]
 
 
 def _world(citizens: int) -> Any:
@@ -203,9 +213,10 @@ def _statements(partner: Any, messages: Messages) -> dict[str, int]:
     from integrations.inbound import message_receive
 
     counted = {}
+    stay = uuid.uuid4().hex
     for name, admission in (("admission", True), ("discharge", False)):
         with CaptureQueriesContext(connection) as queries:
-            message_receive(partner=partner, raw=messages.fresh(admission, 0))
+            message_receive(partner=partner, raw=messages.fresh(admission, 0, stay))
         counted[name] = len(queries.captured_queries)
     return counted
 
@@ -240,9 +251,8 @@ def in_process(partner: Any, messages: Messages, count: int) -> dict[str, Any]:
         assert validate_message(admit) == []
         validation.append((time.perf_counter() - t0) * 1000)
     statements = _statements(partner, messages)
-    bodies = [messages.fresh(i % 2 == 0, 0) for i in range(count)]
-    received, seconds_on = _receive_all(partner, bodies)
-    bodies = [messages.fresh(i % 2 == 0, 0) for i in range(count)]
+    received, seconds_on = _receive_all(partner, messages.stays(0, count))
+    bodies = messages.stays(0, count)
     with _without_validation():
         received_off, seconds_off = _receive_all(partner, bodies)
     return {
@@ -292,8 +302,11 @@ def _client(
         time.sleep(0.001)
     cpu = time.process_time()
     sent = 0
+    run = uuid.uuid4().hex[:8]
     while time.time() < stop:
-        body = messages.fresh(sent % 2 == 0, citizens[(sent // 2) % len(citizens)])
+        body = messages.fresh(
+            sent % 2 == 0, citizens[(sent // 2) % len(citizens)], f"{run}-{sent // 2}"
+        )
         sent += 1
         headers = signed_headers(sender=PARTNER_CODE, secret=PARTNER_SECRET, body=body)
         t0 = time.perf_counter()

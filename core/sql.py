@@ -11,6 +11,7 @@ other databases (SQLite for trying the platform out) run it the ORM's way.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from typing import Any, cast
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import QuerySet
+from django.db.models import JSONField, Model, QuerySet
 from psycopg.types.json import set_json_loads
 
 
@@ -165,3 +166,37 @@ def _same(param: Any, stand_in: Any) -> bool:
     """A parameter is a stand-in if it equals it and is of its type (so that
     ``True`` is never taken for ``1``)."""
     return type(param) is type(stand_in) and param == stand_in
+
+
+# A row read as model instances: each model with the path that reaches it
+# from the queried one ("" for that one itself, "organisation__" for its
+# organisation), in the order their columns are selected.
+Parts = Sequence[tuple[type[Model], str]]
+
+
+def columns_of(parts: Parts) -> list[str]:
+    """The columns to select (``values_list``) for ``parts``' instances."""
+    return [prefix + f.attname for model, prefix in parts for f in model._meta.concrete_fields]
+
+
+@functools.cache
+def plain_columns(parts: Parts) -> bool:
+    """Whether ``parts``' rows can be read without the ORM's value converters:
+    no field needs one, or the only ones are JSON, which a binary read
+    (``rows(..., binary=True)``) gives back parsed."""
+    return not any(
+        hasattr(f, "from_db_value") and not isinstance(f, JSONField)
+        for model, _ in parts
+        for f in model._meta.concrete_fields
+    )
+
+
+def instances_of(row: Sequence[Any], parts: Parts) -> list[Model]:
+    """The instances of ``parts`` a row selected with :func:`columns_of` holds."""
+    loaded: list[Model] = []
+    at = 0
+    for model, _ in parts:
+        names = tuple(f.attname for f in model._meta.concrete_fields)
+        loaded.append(model.from_db(DEFAULT_DB_ALIAS, names, row[at : at + len(names)]))
+        at += len(names)
+    return loaded

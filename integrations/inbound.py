@@ -23,9 +23,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from django.db import DatabaseError, DataError, IntegrityError, OperationalError, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import Q
 
 from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
@@ -33,6 +40,7 @@ from core.actors import Actor
 from core.boundary import json_load
 from core.errors import InvalidInput, PlatformError, Unavailable
 from core.fhir.outcome import operation_outcome
+from core.sql import CompiledQuery, columns_of, instances_of, plain_columns
 from integrations.adapters import Handler
 from integrations.medcom import inbound as medcom
 from integrations.medcom.envelope import Issue, MedComEvent
@@ -72,7 +80,23 @@ class Answer:
     duplicate: bool = False
 
 
+# The message a partner sent before with either id, looked up for every
+# message received: compiled once (core/sql.py).
+_MESSAGE = ((InboundMessage, ""),)
+_EARLIER_QUERY = CompiledQuery(
+    lambda partner_id, bundle_id, header_id: InboundMessage.objects.filter(
+        Q(bundle_id=bundle_id) | Q(header_id=header_id), partner_id=partner_id
+    ).values_list(*columns_of(_MESSAGE))[:1],
+    -7_361_004_219,
+    "stand-in bundle id",
+    "stand-in header id",
+)
+
+
 def _earlier(partner: Partner, bundle_id: str, header_id: str) -> InboundMessage | None:
+    if bundle_id and header_id and connection.vendor == "postgresql" and plain_columns(_MESSAGE):
+        rows = _EARLIER_QUERY.rows(partner.pk, bundle_id, header_id, binary=True)
+        return cast("InboundMessage", instances_of(rows[0], _MESSAGE)[0]) if rows else None
     match = Q()
     if bundle_id:
         match |= Q(bundle_id=bundle_id)

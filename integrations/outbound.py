@@ -3,11 +3,15 @@ written to the outbox in the current transaction."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from typing import cast
+
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 from core.actors import Actor
 from core.errors import PreconditionFailed
 from core.models import Citizen, Organisation
+from core.sql import CompiledQuery, columns_of, instances_of, plain_columns
 from integrations.medcom import outbound as medcom
 from integrations.medcom.envelope import OWN_ENDPOINT
 from integrations.messages import patient_ref
@@ -16,12 +20,23 @@ from integrations.outbox import outbox_enqueue
 from integrations.partners import adapter_for, kinds_sent
 
 
+def _acute_functions() -> QuerySet[Organisation]:
+    return Organisation.objects.filter(
+        kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True
+    ).order_by("pk")
+
+
+# Read for every message received and sent: compiled once (core/sql.py).
+_US = ((Organisation, ""),)
+_US_QUERY = CompiledQuery(lambda: _acute_functions().values_list(*columns_of(_US))[:1])
+
+
 def acute_function() -> Organisation | None:
-    return (
-        Organisation.objects.filter(kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True)
-        .order_by("pk")
-        .first()
-    )
+    """The platform's own organisation: the first active acute function."""
+    if connection.vendor != "postgresql" or not plain_columns(_US):
+        return _acute_functions().first()
+    rows = _US_QUERY.rows(binary=True)
+    return cast("Organisation", instances_of(rows[0], _US)[0]) if rows else None
 
 
 def partner_for(

@@ -12,10 +12,11 @@ a ServiceRequest, starts a follow-up referral.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
@@ -31,6 +32,7 @@ from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
 from core.deaths import is_registered_dead
 from core.models import Citizen
+from core.sql import CompiledQuery, columns_of, instances_of, plain_columns
 from integrations.adapters import Handled
 from integrations.medcom.inbound import STAY_OF_ANOTHER
 from integrations.messages import InvalidMessage, ParsedMessage
@@ -107,16 +109,33 @@ def _follow_up(
     return referral.pk
 
 
+def _stays_open(key: str, citizen_id: int) -> QuerySet[CareRelationship, tuple[str, int]]:
+    return (
+        CareRelationship.objects.filter(source_type=CONTACT_SOURCE, ended_at__isnull=True)
+        .filter(Q(source_id=key) | Q(citizen_id=citizen_id))
+        .values_list("source_id", "citizen_id")
+    )
+
+
+# The two per-message reads of a hospital's message about a stay, compiled
+# once (core/sql.py).
+_STAYS_OPEN = CompiledQuery(_stays_open, "stand-in stay key", -7_361_004_221)
+_CITIZEN = ((Citizen, ""),)
+_CITIZEN_LOCKED = CompiledQuery(
+    lambda pk: Citizen.objects.select_for_update().filter(pk=pk).values_list(*columns_of(_CITIZEN)),
+    -7_361_004_223,
+)
+
+
 def hospital_stays_open(citizen: Citizen, key: str) -> list[str]:
     """The stays the platform holds open for the citizen (their keys), read in
     one query with the stay ``key`` a message names. A stay is one citizen's:
     a message naming a stay held open for another citizen is refused, before
     its admission could borrow her care relationship or its discharge end it."""
-    rows = list(
-        CareRelationship.objects.filter(source_type=CONTACT_SOURCE, ended_at__isnull=True)
-        .filter(Q(source_id=key) | Q(citizen_id=citizen.pk))
-        .values_list("source_id", "citizen_id")
-    )
+    if connection.vendor == "postgresql":
+        rows = _STAYS_OPEN.rows(key, citizen.pk)
+    else:
+        rows = list(_stays_open(key, citizen.pk))
     others = {owner for source_id, owner in rows if source_id == key and owner != citizen.pk}
     if others:
         raise InvalidMessage(
@@ -173,7 +192,12 @@ def citizen_locked(citizen: Citizen) -> Citizen:
     message about her waits until this one is committed, then reads the
     stay as this one left it (no hold twice, no resume before the admission
     it ends is in)."""
-    return Citizen.objects.select_for_update().get(pk=citizen.pk)
+    if connection.vendor != "postgresql" or not plain_columns(_CITIZEN):
+        return Citizen.objects.select_for_update().get(pk=citizen.pk)
+    rows = _CITIZEN_LOCKED.rows(citizen.pk, binary=True)
+    if not rows:
+        raise Citizen.DoesNotExist
+    return cast("Citizen", instances_of(rows[0], _CITIZEN)[0])
 
 
 def admission_for_the_living(citizen: Citizen) -> None:

@@ -43,7 +43,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import DateTimeField, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from acute.services import (
@@ -57,6 +60,7 @@ from consent.services import care_relationship_close
 from core.actors import Actor
 from core.deaths import death_time_check
 from core.models import Citizen
+from core.sql import CompiledQuery
 from integrations.adapters import Handled
 from integrations.hospital.inbound import (
     CONTACT_SOURCE,
@@ -139,17 +143,48 @@ def _occurred_at(message: ParsedMessage) -> dt.datetime | None:
     return message_instant(provenance.get("occurredDateTime"), field="Provenance.occurredDateTime")
 
 
+def _later_in_stay(
+    citizen_id: int, key: str, occurred_at: dt.datetime
+) -> QuerySet[InboundMessage, str]:
+    """The message headers received about the citizen's stay ``key`` whose
+    event happened after ``occurred_at``: PostgreSQL reads the kept ISO 8601
+    moments, offset and all, so the stay's messages are compared where they
+    are, not read one by one."""
+    return (
+        InboundMessage.objects.alias(
+            stay=KT("result__episode_of_care"),
+            stated=Cast(KT("result__occurred_at"), DateTimeField()),
+        )
+        .filter(
+            citizen_id=citizen_id,
+            outcome=InboundMessage.Outcome.OK,
+            stay=key,
+            stated__gt=occurred_at,
+        )
+        .values_list("header_id", flat=True)[:1]
+    )
+
+
+# Asked of every hospital message about a stay: compiled once (core/sql.py).
+_LATER_IN_STAY = CompiledQuery(
+    _later_in_stay, -7_361_004_225, "stand-in stay key", dt.datetime(1901, 2, 3, tzinfo=dt.UTC)
+)
+
+
 def _superseded_by(citizen: Citizen, key: str, occurred_at: dt.datetime) -> str | None:
     """The message header of a later event of the stay ``key`` the platform
     has already received for the citizen, if there is one: a message about
     the stay that happened before it arrived late and must not undo it."""
-    for header_id, stated in InboundMessage.objects.filter(
+    if connection.vendor == "postgresql":
+        rows = _LATER_IN_STAY.rows(citizen.pk, key, occurred_at)
+        return str(rows[0][0]) if rows else None
+    for header_id, kept in InboundMessage.objects.filter(
         citizen=citizen,
         outcome=InboundMessage.Outcome.OK,
         result__episode_of_care=key,
         result__has_key="occurred_at",
     ).values_list("header_id", "result__occurred_at"):
-        moment = message_instant(stated, field="occurred_at")
+        moment = message_instant(kept, field="occurred_at")
         if moment is not None and moment > occurred_at:
             return header_id
     return None

@@ -78,3 +78,32 @@ def test_r12_a_discharge_stamped_before_the_admission_received_leaves_her_admitt
     referral.refresh_from_db()
     assert referral.on_hold_reason == "hospital_admission"
     assert _open_stays(citizen, hospital).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("stamped", "admitted"),
+    [
+        # 11:00 UTC: after the admission's 10:00:02 UTC, though its text sorts before.
+        ("2022-12-07T11:00:00+00:00", False),
+        # 08:00 UTC: before the admission, though its text sorts after.
+        ("2022-12-07T13:00:00+05:00", True),
+    ],
+)
+def test_r12_the_order_of_a_stay_is_that_of_its_moments_whatever_their_offsets(
+    hospital, citizen, stamped, admitted
+):
+    referral = f.acute_referral(person=citizen, accepted=False)
+    post_signed(hospital, _example(STIN))  # admitted 2022-12-07 12:00:02 (+02:00)
+    discharge = _occurred(_example(SLHJ), stamped)
+    status, body = post_signed(hospital, discharge)
+    assert (status, ack_parts(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert (referral.on_hold_reason == "hospital_admission") is admitted
+    assert _open_stays(citizen, hospital).exists() is admitted
+    received = InboundMessage.objects.get(partner=hospital, header_id=header_id(discharge))
+    assert ("superseded_by" in received.result) is admitted
+    # The next admission of the stay is compared with the discharge as kept.
+    again = _occurred(_sent_anew(_example(STIN)), "2022-12-07T12:30:00+02:00")
+    assert ack_parts(post_signed(hospital, again)[1])[0] == "ok"
+    later = InboundMessage.objects.get(partner=hospital, header_id=header_id(again))
+    assert ("superseded_by" in later.result) is not admitted
