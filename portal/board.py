@@ -50,7 +50,7 @@ def _risk(referral: Any, now: dt.datetime) -> str:
     if referral.planned_for is not None and now < dispatch_opens_at(referral.planned_for):
         return "planned"
     visit = referral.active_visits[0] if referral.active_visits else None
-    if referral.deadline_at <= now:
+    if referral.deadline_at < now:  # a nurse at the door at its very second meets it
         return "late"
     # A nurse whose estimated arrival has passed without her at the door is
     # late: her estimate vouches for nothing, as for the deadline watch.

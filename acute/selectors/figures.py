@@ -58,7 +58,7 @@ def deadline_met(
     if reached_at is not None:
         return reached_at <= deadline_at
     if open_:
-        return None if on_hold or deadline_at > now else False
+        return None if on_hold or deadline_at >= now else False
     return False if deadline_at < (closed_at or now) else None
 
 

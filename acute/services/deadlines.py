@@ -96,7 +96,8 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
             v.status == Visit.Status.ON_SITE for v in episode_visits.get(referral.episode_id, ())
         ):
             continue
-        if referral.deadline_at <= now:
+        # Missed once it has passed: a nurse at the door at its very second meets it.
+        if referral.deadline_at < now:
             if (referral.pk, DeadlineWarning.Kind.OVERDUE) not in existing:
                 new_rows.append(
                     DeadlineWarning(
