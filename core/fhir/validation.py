@@ -180,24 +180,44 @@ def primitive_misshapen(
     if model is None or not isinstance(data, dict):
         return "", ""
     for key, value in data.items():
-        info = _field_of(model, str(key))
-        if info is None or value is None:
+        if value is None:
             continue
-        place = f"{where}.{key}".lstrip(".")
-        kind, inner = _element_type(info.annotation)
-        shape = _JSON_SHAPE.get(kind)
+        kind, shape, inner = _declared(model, str(key))
         if shape is not None:
             values = value if isinstance(value, list) else [value]
             if any(v is not None and not isinstance(v, shape) for v in values):
+                place = f"{where}.{key}".lstrip(".")
                 return place, "boolean" if shape is bool else kind
             continue
-        if inner is None and kind in ("Resource", "ResourceType"):
-            inner = get_fhir_model_class("Resource")
-        if inner is not None:
-            found = primitive_misshapen(inner, value, place)
+        if inner is not None and isinstance(value, dict | list):
+            found = primitive_misshapen(inner, value, f"{where}.{key}".lstrip("."))
             if found[0]:
                 return found
     return "", ""
+
+
+# What a model declares of each of its fields, as primitive_misshapen reads it:
+# the models do not change while the process runs, and a message names the
+# same few hundred fields each time.
+_DECLARED: dict[tuple[type[BaseModel], str], tuple[str, type | None, type[BaseModel] | None]] = {}
+
+
+def _declared(model: type[BaseModel], key: str) -> tuple[str, type | None, type[BaseModel] | None]:
+    """The FHIR type of ``model``'s field ``key`` (by name or JSON alias), the
+    JSON shape its primitive must have (:data:`_JSON_SHAPE`, None for another
+    type) and the model of a complex type; ``("", None, None)`` for a name the
+    model does not have."""
+    found = _DECLARED.get((model, key))
+    if found is None:
+        info = _field_of(model, key)
+        if info is None:
+            return "", None, None  # not kept: the names a client sends are unbounded
+        kind, inner = _element_type(info.annotation)
+        if inner is None and kind in ("Resource", "ResourceType"):
+            inner = get_fhir_model_class("Resource")
+        found = (kind, _JSON_SHAPE.get(kind), inner)
+        _DECLARED[(model, key)] = found
+    return found
 
 
 def fhir_validate(model: type[Model], data: Any) -> Model:

@@ -11,13 +11,15 @@ and MessageHeader applies. Each violation names the profile, where in which
 resource, the rule (cardinality, fixed value, binding, invariant) and what
 was expected. The
 invariants' FHIRPath is evaluated by fhirpathpy, with ``conformsTo()`` and
-``memberOf()`` answered from the same rules.
+``memberOf()`` answered from the same rules; those every HospitalNotification
+meets are read from the JSON in Python (:mod:`.invariants`, the same answers).
 
 A violation never carries an identifier's value (a CPR number must not reach
 an acknowledgement or a log).
 
 The package: :mod:`.validator` (the checks), :mod:`.values` (what a
-violation is and the value readers), :mod:`.kinds` (MedCom's message types).
+violation is and the value readers), :mod:`.kinds` (MedCom's message types),
+:mod:`.invariants` (invariants without fhirpathpy).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import fhirpathpy
 from fhirpathpy.models import models
 
 from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
+from .invariants import COMPILED
 from .kinds import LOCAL_EVENT_SYSTEM, LOCAL_KIND, MESSAGE_KINDS
 from .values import (
     _MATCHES,
@@ -377,6 +378,7 @@ class Validator:
         only_matches = _MATCHES.fullmatch(invariant.expression.strip())
         remember = struct.id in MEMO_PROFILES
         remember_resource = struct.id in MEMO_RESOURCE_PROFILES and not path
+        compiled = COMPILED.get(invariant.expression)
         for node in nodes or []:
             self._local.seen = seen
             memo_key: tuple[str, str] | None = None
@@ -389,6 +391,9 @@ class Validator:
             elif only_matches and isinstance(node, str):
                 # A lone matches() on a string (SOR, GLN length, CPR): Python's re.
                 result = [re.search(only_matches.group(1), node) is not None]
+            elif compiled is not None and (answer := compiled(node, self._conforms_to)) is not None:
+                # Read from the JSON (.invariants), as fhirpathpy answers it.
+                result = answer
             else:
                 try:
                     result = self._compile(invariant.expression)(node, {"resource": resource})
@@ -422,12 +427,16 @@ class Validator:
             }
         return self._codes[ref]
 
+    def _conforms_to(self, inputs: list[Any], url: str) -> bool:
+        """FHIRPath's conformsTo(url) of a collection: every item keeps the
+        profile's rules, and there is one."""
+        seen = getattr(self._local, "seen", {})
+        return all(
+            isinstance(item, dict) and not self.validate(item, url, "", seen) for item in inputs
+        ) and bool(inputs)
+
     def _functions(self) -> dict[str, dict[str, Any]]:
-        def conforms_to(inputs: list[Any], url: str) -> bool:
-            seen = getattr(self._local, "seen", {})
-            return all(
-                isinstance(item, dict) and not self.validate(item, url, "", seen) for item in inputs
-            ) and bool(inputs)
+        conforms_to = self._conforms_to
 
         def member_of(inputs: list[Any], url: str) -> bool:
             codes = self._value_set_codes(url)
