@@ -29,15 +29,16 @@ from core.validation import is_digits
 
 def _facts(actor: Actor, now: dt.datetime, citizen: str = "") -> dict[str, Any]:
     """What the gate reads with the citizen: whether any directive is in
-    force, the municipality's code and the actor's open relationship basis.
-    ``citizen`` is the path from the queried model to the citizen ("" when
-    the citizen itself is queried, "citizen__" from a record resource)."""
+    force, the actor's open relationship basis and, with the citizen itself
+    (``citizen`` ""), the municipality's code, which the Patient resource
+    names it by; a record resource (``citizen`` "citizen__") serves no
+    Patient and leaves it out."""
     ref = OuterRef(f"{citizen}id")
     annotations: dict[str, Any] = {
         "has_directives": Exists(consent_in_force(now).filter(citizen=ref)),
-        # The Patient resource names the municipality by its code.
-        "municipality_code": F(f"{citizen}municipality__municipality_code"),
     }
+    if not citizen:
+        annotations["municipality_code"] = F("municipality__municipality_code")
     if actor.organisation is not None:
         annotations["open_basis"] = Subquery(
             open_relationships(actor, now)
@@ -87,13 +88,15 @@ _PLAIN_COLUMNS = all(
     for f in model._meta.concrete_fields
 )
 
-# What the compiled query of an actor depends on: role, and whether it has an
-# organisation and a user.
-Shape = tuple[str, bool, bool]
+# What the compiled query of an actor depends on: role, whether it has a user
+# and its organisation's kind ("" without one): which of the organisation's
+# relationships count is settled by its kind (rules.py).
+Shape = tuple[str, str, bool]
 
 
 def _shape(actor: Actor) -> Shape:
-    return actor.role, actor.organisation is not None, actor.user is not None
+    organisation = actor.organisation
+    return actor.role, organisation.kind if organisation else "", actor.user is not None
 
 
 def _actor_values(actor: Actor, now: dt.datetime) -> tuple[Any, ...]:
@@ -103,19 +106,23 @@ def _actor_values(actor: Actor, now: dt.datetime) -> tuple[Any, ...]:
 
 
 def _stand_in_actor(shape: Shape, organisation_id: int, user_id: int) -> Actor:
-    role, with_organisation, with_user = shape
+    role, kind, with_user = shape
     return Actor(
         user=User(pk=user_id) if with_user else None,
         membership=(
-            Membership(role=role, organisation=Organisation(pk=organisation_id))
-            if with_organisation
+            Membership(role=role, organisation=Organisation(pk=organisation_id, kind=kind))
+            if kind
             else None
         ),
     )
 
 
-def _fact_columns(with_organisation: bool) -> list[str]:
-    return ["has_directives", "municipality_code", *(["open_basis"] if with_organisation else [])]
+def _fact_columns(shape: Shape, *, municipality: bool = True) -> list[str]:
+    return [
+        "has_directives",
+        *(["municipality_code"] if municipality else []),
+        *(["open_basis"] if shape[1] else []),
+    ]
 
 
 @functools.cache
@@ -127,7 +134,7 @@ def _facts_query(shape: Shape) -> CompiledQuery:
     def build(citizen_id: int, now: dt.datetime, organisation_id: int, user_id: int) -> QuerySet:
         actor = _stand_in_actor(shape, organisation_id, user_id)
         return facts_queryset(actor, citizen_id, now).values_list(
-            *_CITIZEN_COLUMNS, *_fact_columns(shape[1])
+            *_CITIZEN_COLUMNS, *_fact_columns(shape)
         )
 
     return CompiledQuery(build, _STAND_IN_CITIZEN, *_ACTOR_STAND_INS, optional=_OPTIONAL)
@@ -171,7 +178,7 @@ def _record_with_facts_query(shape: Shape) -> CompiledQuery:
             .values_list(
                 *_SOURCE_COLUMNS,
                 *(f"citizen__{c}" for c in _DECISION_CITIZEN_COLUMNS),
-                *_fact_columns(shape[1]),
+                *_fact_columns(shape, municipality=False),
             )
         )
 
@@ -196,15 +203,22 @@ def _first(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
 
 
 def _citizen_from_row(
-    actor: Actor, row: tuple[Any, ...], columns: tuple[str, ...] = _CITIZEN_COLUMNS
+    actor: Actor,
+    row: tuple[Any, ...],
+    columns: tuple[str, ...] = _CITIZEN_COLUMNS,
+    *,
+    municipality: bool = True,
 ) -> Citizen:
-    """The citizen (its ``columns``) and its facts from the end of a row."""
+    """The citizen (its ``columns``) and its facts from the end of a row
+    (with the municipality's code, unless ``municipality`` is False)."""
     size = len(columns)
     citizen = Citizen.from_db(connection.alias, columns, row[:size])
-    citizen.has_directives = row[size]  # type: ignore[attr-defined]
-    _known_municipality(citizen, row[size + 1])
+    facts = iter(row[size:])
+    citizen.has_directives = next(facts)  # type: ignore[attr-defined]
+    if municipality:
+        _known_municipality(citizen, next(facts))
     if actor.organisation is not None:
-        citizen.open_basis = row[size + 2]  # type: ignore[attr-defined]
+        citizen.open_basis = next(facts)  # type: ignore[attr-defined]
     return citizen
 
 
@@ -272,6 +286,6 @@ def record_with_citizen(
     if row is None:
         return None, None
     resource, rest = _record_from_row(row)
-    citizen = _citizen_from_row(actor, rest, _DECISION_CITIZEN_COLUMNS)
+    citizen = _citizen_from_row(actor, rest, _DECISION_CITIZEN_COLUMNS, municipality=False)
     resource.citizen = citizen
     return resource, citizen

@@ -122,10 +122,23 @@ MUNICIPAL_KINDS = frozenset(
 # helpline is no recipient of the shared record at all.
 
 
-def _relationship_counts() -> Q:
-    """The relationships whose organisation is a recipient for their citizen
-    (R3), in SQL: the same for every actor, so the gate's compiled queries
-    (``queries.py``) and searches (``visible.py``) hold it as single reads do."""
+def _relationship_counts(organisation: Organisation | None) -> Q | None:
+    """The relationships of ``organisation`` that count for their citizen (R3),
+    in SQL: the same for every actor of a kind of organisation, so the gate's
+    compiled queries (``queries.py``) and searches (``visible.py``) hold it as
+    single reads do. The organisation's kind is known before the query: a
+    recipient for any citizen needs no condition (``Q()``), one that is no
+    recipient through a relationship gets none (``None``), and only the
+    municipal kinds (and a rehabilitation unit, which counts for any citizen
+    as a hospital's unit) are left to the citizen's municipality in SQL.
+    Every gated read asks this; deciding the kind here spares each of them
+    the joins to the organisation, its parent and the citizen."""
+    if organisation is None:
+        return None
+    if organisation.kind in RELATIONSHIP_KINDS:
+        return Q()
+    if organisation.kind not in MUNICIPAL_KINDS:
+        return None
     serves_municipality = Exists(
         Organisation.serves.through.objects.filter(
             from_organisation=OuterRef("organisation"),
@@ -137,15 +150,10 @@ def _relationship_counts() -> Q:
         | Q(citizen__municipality=F("organisation__parent"))
         | Q(serves_municipality)
     )
-    hospital_rehabilitation = Q(
-        organisation__kind=Organisation.Kind.REHABILITATION_UNIT,
-        organisation__parent__kind__in=HOSPITAL_KINDS,
-    )
-    return (
-        Q(organisation__kind__in=RELATIONSHIP_KINDS)
-        | hospital_rehabilitation
-        | (Q(organisation__kind__in=MUNICIPAL_KINDS) & of_municipality)
-    )
+    if organisation.kind == Organisation.Kind.REHABILITATION_UNIT:
+        # A hospital's rehabilitation unit counts for any citizen.
+        return Q(organisation__parent__kind__in=HOSPITAL_KINDS) | of_municipality
+    return of_municipality
 
 
 def open_relationships(actor: Actor, now: dt.datetime | None = None) -> QuerySet[CareRelationship]:
@@ -153,10 +161,13 @@ def open_relationships(actor: Actor, now: dt.datetime | None = None) -> QuerySet
     organisation that is a recipient for the citizen (R3)."""
     now = now or timezone.now()
     organisation = actor.organisation
+    counts = _relationship_counts(organisation)
+    if counts is None:
+        return CareRelationship.objects.none()
     qs = (
         CareRelationship.objects.filter(organisation=organisation, started_at__lte=now)
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=now))
-        .filter(_relationship_counts())
+        .filter(counts)
     )
     if actor.role == Role.ACUTE_NURSE:
         # Her own visit or referral only; another nurse's visit is not hers.
