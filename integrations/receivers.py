@@ -5,7 +5,7 @@ event's own transaction (no network here; Celery delivers after commit)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from acute import services as acute_services
 from acute import signals as acute_signals
@@ -510,48 +510,19 @@ def on_admission_requested(
     admission_handoff_send(visit=visit, by=by, reason=reason)
 
 
-def on_results_recorded(
-    sender: object,
-    *,
-    visit: Visit,
-    citizen: Citizen,
-    gp_practice: Organisation | None,
-    results: Sequence[LabResult],
-    referral: Referral,
-    by: Actor | None = None,
-    **_: object,
-) -> None:
-    results_send(
-        visit=visit,
-        citizen=citizen,
-        gp_practice=gp_practice,
-        results=results,
-        referral=referral,
-        by=by,
-    )
+def _handed_on(send: Callable[..., object]) -> Callable[..., None]:
+    """A receiver that hands the signal's keyword arguments to ``send`` as
+    they are: the signal documents them, ``send`` names them."""
+
+    def receiver(sender: object, *, signal: object, **kwargs: Any) -> None:
+        send(**kwargs)
+
+    receiver.__name__ = f"on_{send.__name__}"
+    return receiver
 
 
-def on_results_amended(
-    sender: object,
-    *,
-    visit: Visit,
-    citizen: Citizen,
-    gp_practice: Organisation | None,
-    withdrawn: Sequence[LabResult],
-    replacements: Sequence[LabResult],
-    referral: Referral,
-    by: Actor | None = None,
-    **_: object,
-) -> None:
-    results_amended_send(
-        visit=visit,
-        citizen=citizen,
-        gp_practice=gp_practice,
-        withdrawn=withdrawn,
-        replacements=replacements,
-        referral=referral,
-        by=by,
-    )
+on_results_recorded = _handed_on(results_send)
+on_results_amended = _handed_on(results_amended_send)
 
 
 def on_medication_order_recorded(

@@ -15,7 +15,7 @@ Rules for callers:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar, Unpack
 
 import orjson
 from django.core.exceptions import ImproperlyConfigured
@@ -89,12 +89,12 @@ def _values(
     actor: Actor,
     action: str,
     purpose: str,
-    outcome: str,
     citizen_id: int | None,
-    resource_type: str,
-    resource_id: str,
-    reason_code: str,
-    detail: dict[str, Any] | None,
+    outcome: str = Outcome.PERMITTED,
+    resource_type: str = "",
+    resource_id: str = "",
+    reason_code: str = "",
+    detail: dict[str, Any] | None = None,
 ) -> list[Any]:
     """An entry's content fields, in ``DIGEST_FIELDS`` order."""
     ctx = current_context()
@@ -137,91 +137,49 @@ if tuple(f.attname for f in AuditEntry._meta.concrete_fields) != _FIELD_ORDER:
     raise ImproperlyConfigured("_entry builds AuditEntry positionally: update it with the model")
 
 
-def audit_record(
-    *,
-    actor: Actor,
-    action: str,
-    purpose: str,
-    citizen_id: int | None,
-    outcome: str = Outcome.PERMITTED,
-    resource_type: str = "",
-    resource_id: str = "",
-    reason_code: str = "",
-    detail: dict[str, Any] | None = None,
-) -> AuditEntry:
+class EntryContent(TypedDict):
+    """What an entry says, but for the citizen it is about (one entry per
+    citizen in :func:`audit_record_many`). What is left out takes the default
+    of :func:`_values`: permitted, no resource, no reason, no detail."""
+
+    actor: Actor
+    action: str
+    purpose: str
+    outcome: NotRequired[str]
+    resource_type: NotRequired[str]
+    resource_id: NotRequired[str]
+    reason_code: NotRequired[str]
+    detail: NotRequired[dict[str, Any] | None]
+
+
+class Entry(EntryContent):
+    """One entry's content: about ``citizen_id`` (``None``: about no citizen)."""
+
+    citizen_id: int | None
+
+
+def audit_record(**entry: Unpack[Entry]) -> AuditEntry:
     """Append one entry. Raises if it cannot be written."""
-    return audit_record_many(
-        actor=actor,
-        action=action,
-        purpose=purpose,
-        citizen_ids=[citizen_id],
-        outcome=outcome,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        reason_code=reason_code,
-        detail=detail,
-    )[0]
+    return _append(entries_append, [_entry(_values(**entry))])[0]
 
 
 def audit_record_many(
-    *,
-    actor: Actor,
-    action: str,
-    purpose: str,
-    citizen_ids: Iterable[int | None],
-    outcome: str = Outcome.PERMITTED,
-    resource_type: str = "",
-    resource_id: str = "",
-    reason_code: str = "",
-    detail: dict[str, Any] | None = None,
+    *, citizen_ids: Iterable[int | None], **content: Unpack[EntryContent]
 ) -> list[AuditEntry]:
     """One entry per distinct citizen, as IHE BALP asks for searches and lists
     (``None``: an entry about no citizen)."""
     entries = [
-        _entry(
-            _values(
-                actor=actor,
-                action=action,
-                purpose=purpose,
-                outcome=outcome,
-                citizen_id=citizen_id,
-                resource_type=resource_type,
-                resource_id=resource_id,
-                reason_code=reason_code,
-                detail=detail,
-            )
-        )
+        _entry(_values(**content, citizen_id=citizen_id))
         for citizen_id in dict.fromkeys(citizen_ids)
     ]
     return _append(entries_append, entries)
 
 
-def audit_write(
-    *,
-    actor: Actor,
-    action: str,
-    purpose: str,
-    citizen_id: int | None,
-    outcome: str = Outcome.PERMITTED,
-    resource_type: str = "",
-    resource_id: str = "",
-    reason_code: str = "",
-    detail: dict[str, Any] | None = None,
-) -> None:
+def audit_write(**entry: Unpack[Entry]) -> None:
     """Append one entry, as :func:`audit_record` does, for a caller that does
     not read it back (the gate, on every access): its content goes to the
     log as it is, with no model built around it. Raises if it cannot be written."""
-    values = _values(
-        actor=actor,
-        action=action,
-        purpose=purpose,
-        outcome=outcome,
-        citizen_id=citizen_id,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        reason_code=reason_code,
-        detail=detail,
-    )
+    values = _values(**entry)
     if connection.vendor == "postgresql":
         _append(content_append, values)
     else:
