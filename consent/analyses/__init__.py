@@ -22,8 +22,9 @@ The same question asked again within the window gets the same answer back at
 no cost, so asking it again cannot average the noise away. See
 ``docs/decisions/0005-differential-privacy-for-analyses.md``.
 
-Citizens whose refusal covers every recipient for the purpose ``analysis``
-(or has no purpose limit and no recipient limit) are left out; if such a
+Citizens whose refusal covers the analyst who asks, for the purpose
+``analysis`` (or with no purpose limit) — every recipient, her organisation
+or her by name, as the gate reads it — are left out of her answers; if such a
 refusal names a data period, only their record data dated inside it is.
 
 Every run — a new answer, an answer given again, a refusal — is recorded in

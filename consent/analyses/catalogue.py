@@ -21,6 +21,7 @@ from consent.analyses.refusals import excluded_ids, record_for_analysis
 from consent.classifications import ICD10, SKS, SKS_DIAGNOSES
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.models import CareRelationship, DataCategory
+from core.actors import Actor
 from core.errors import InvalidInput
 from core.models import Citizen, Organisation
 from core.validation import is_digits
@@ -51,7 +52,8 @@ class Analysis:
     # summed over its cells: what the noise is scaled to.
     sensitivity: int
     parameters: Callable[[Mapping[str, str]], dict[str, Any]]
-    count: Callable[[dict[str, Any]], Counts]
+    # Counted for the analyst who asks: the refusals covering her leave citizens out (R4).
+    count: Callable[[dict[str, Any], Actor], Counts]
     title: Callable[[dict[str, Any]], str]
     columns: Callable[[dict[str, Any]], list[str]]
     row_header: str
@@ -112,11 +114,11 @@ def icd10_prefix_q(prefix: str) -> Q:
     return icd10 | sks
 
 
-def _diagnosis_and_service_counts(parameters: dict[str, Any]) -> Counts:
+def _diagnosis_and_service_counts(parameters: dict[str, Any], actor: Actor) -> Counts:
     """Citizens with an ICD-10 diagnosis (prefix) per municipality, who do and
     do not receive a municipal service. A citizen is in one municipality and one
     column: sensitivity 1."""
-    record = record_for_analysis()
+    record = record_for_analysis(actor)
     with_diagnosis = (
         record.filter(category=DataCategory.SOMATIC_DIAGNOSIS)
         .annotate(bare_code=Replace("code", Value("."), Value("")))
@@ -158,7 +160,7 @@ def _contacts_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
     return {"days": days}
 
 
-def _contacts_counts(parameters: dict[str, Any]) -> Counts:
+def _contacts_counts(parameters: dict[str, Any], actor: Actor) -> Counts:
     """Citizens with hospital contacts in the ``days`` before and after the start
     of an acute episode (a referral or visit of the acute function), per
     municipality. A citizen is in one municipality, once in each column at
@@ -168,8 +170,8 @@ def _contacts_counts(parameters: dict[str, Any]) -> Counts:
     episodes = CareRelationship.objects.filter(
         organisation__kind=Organisation.Kind.ACUTE_FUNCTION,
         basis__in=[CareRelationship.Basis.REFERRAL, CareRelationship.Basis.VISIT],
-    ).exclude(citizen_id__in=excluded_ids())
-    contacts = record_for_analysis().filter(
+    ).exclude(citizen_id__in=excluded_ids(actor))
+    contacts = record_for_analysis(actor).filter(
         category=DataCategory.HOSPITAL_CONTACT,
         citizen_id=OuterRef("citizen_id"),
         effective_at__isnull=False,

@@ -35,6 +35,7 @@ from core.validation import full_clean_or_raise
 
 def _release_new(
     *,
+    actor: Actor,
     analyst: User,
     analysis: Analysis,
     parameters: dict[str, Any],
@@ -42,8 +43,9 @@ def _release_new(
     epsilon: Decimal,
     at: dt.datetime,
 ) -> AnalysisRelease:
-    """Count, add noise, suppress, and keep the answer with its ledger entry."""
-    exact = analysis.count(parameters)
+    """Count (for ``actor``: the refusals covering her leave citizens out),
+    add noise, suppress, and keep the answer with its ledger entry."""
+    exact = analysis.count(parameters, actor)
     noise_epsilon = Fraction(epsilon)
     noisy = [
         [n + discrete_laplace(epsilon=noise_epsilon, sensitivity=analysis.sensitivity) for n in row]
@@ -206,6 +208,7 @@ def analysis_run(
         reused = release is not None
         if release is None and spent + epsilon <= budget:
             release = _release_new(
+                actor=actor,
                 analyst=analyst,
                 analysis=analysis,
                 parameters=parameters,

@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from django.http import QueryDict
 from django.utils.http import http_date
 from django.utils.translation import gettext
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.domainresource import DomainResource
 from rest_framework.exceptions import (
     MethodNotAllowed,
     NotAcceptable,
@@ -477,6 +479,19 @@ class HistoryView(FHIRView):
         super().initial(request, *args, **kwargs)
 
 
+def _is_data_type(resource_type: str) -> bool:
+    """Whether ``resource_type`` is a FHIR R4B resource that holds data about
+    someone or something (a DomainResource: MedicationStatement,
+    AllergyIntolerance, DocumentReference …), not an envelope or an unknown name."""
+    if resource_type == "DomainResource" or not re.fullmatch(r"[A-Z][A-Za-z]{1,63}", resource_type):
+        return False
+    try:
+        model = get_fhir_model_class(resource_type)
+    except (KeyError, ValueError):
+        return False
+    return issubclass(model, DomainResource)
+
+
 class UnknownResourceView(FHIRView):
     """Anything under /fhir/ that is not implemented answers with an
     OperationOutcome. A read of a type served here by an id in no form the
@@ -516,6 +531,22 @@ class UnknownResourceView(FHIRView):
                 reason_code="unknown_resource",
             )
             raise NotFoundOrNotAllowed()
+        if (
+            request.method in ("POST", "PUT", "PATCH")
+            and capability is None
+            and _is_data_type(resource_type)
+        ):
+            # R2: a write of data the platform holds nowhere (a medication
+            # statement, an allergy, a document) is refused naming the rule,
+            # not answered as a path nobody knows. A type served here answers
+            # for its own interactions.
+            raise InvalidInput(
+                "record.type_not_permitted",
+                f"R2 permitted data only: {resource_type} is not part of the shared record.",
+                field="resourceType",
+                rule="R2",
+                params={"type": resource_type},
+            )
         raise NotFoundOrNotAllowed(
             "fhir.not_supported",
             "This FHIR resource type or interaction is not implemented here; see /fhir/metadata.",
