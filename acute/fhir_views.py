@@ -20,11 +20,15 @@ from acute.fhir import (
     task_resource,
 )
 from acute.models import Referral, Visit, VitalSign
+from consent.audit.models import Action
 from core.api import actor_of
-from core.fhir.resources import FHIRResource
+from core.errors import Forbidden
+from core.fhir.purpose import request_purpose
+from core.fhir.resources import FHIRResource, purpose_or_refused
 from core.fhir.views import FHIRView, base_url
 from core.models import Role
 from core.permissions import roles
+from core.purposes import NOT_PERMITTED_MESSAGE, TREATMENT
 
 READERS = frozenset({Role.COORDINATOR, Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HOME_NURSE})
 # Partners who refer electronically: physicians of hospitals, 1813 and GP
@@ -32,12 +36,32 @@ READERS = frozenset({Role.COORDINATOR, Role.ACUTE_NURSE, Role.PHYSICIAN, Role.HO
 REFERRERS = roles(Role.PHYSICIAN, Role.HOME_NURSE)
 
 
+def referral_purpose(request: Request) -> str:
+    """A referral is asked for treatment (R3): stated or not, no other purpose
+    takes one in, not even the emergency a clinician may state for a read
+    (``docs/decisions/0023-purpose-of-use.md``)."""
+    purpose = request_purpose(request)
+    if purpose != TREATMENT:
+        raise Forbidden("purpose.not_permitted", NOT_PERMITTED_MESSAGE, field="X-Purpose-Of-Use")
+    return purpose
+
+
 class ServiceRequestCreateView(FHIRView):
-    """``POST /fhir/ServiceRequest``: a referral from an authorised partner."""
+    """``POST /fhir/ServiceRequest``: a referral from an authorised partner,
+    for treatment: the ``X-Purpose-Of-Use`` it states is read first, and one
+    naming no purpose (400 ``purpose.unknown``) or another purpose (403
+    ``purpose.not_permitted``) is refused before the body is read, the
+    attempt recorded as denied (R9)."""
 
     permission_classes = [REFERRERS]
 
     def post(self, request: Request) -> Response:
+        purpose_or_refused(
+            request,
+            action=Action.CREATE,
+            resource_type="ServiceRequest",
+            stated=referral_purpose,
+        )
         referral = services.referral_intake(
             actor=actor_of(request), electronic=True, **parse_service_request(request.data)
         )

@@ -30,7 +30,12 @@ from core.times import InstantField
 # number, the urgency and the skills take.
 @extend_schema_field({"type": "string", "pattern": "^[0-9]{6}-?[0-9]{4}$"})
 class CprField(serializers.CharField):
-    pass
+    """A CPR number as a person types it: spaces (``010190 1234``) are
+    dropped here as the phone and short forms drop them, so every typed door
+    takes the same number; the service judges what is left."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return str(super().to_internal_value(data)).replace(" ", "")
 
 
 @extend_schema_field(serializers.ChoiceField(choices=Urgency.choices))
