@@ -6,6 +6,9 @@ continues the thread of the same identifier and must point (its Provenance's
 ``revision`` entity) to a message of that thread: a reply to one the platform
 sent, a forward to one it knows. Each payload is a segment, kept once by its
 MedCom identifier, so the history a reply repeats is not stored twice.
+A reply to one of the platform's own CareCommunications sent outside a
+thread (the episode's outcome, the hand-back, R11) opens the thread with
+that message as its first segment, on the episode's referral.
 
 Refused, with nothing written (:mod:`integrations.inbound` answers with
 MedCom's fatal-error): a citizen the platform does not know by CPR (a
@@ -45,10 +48,13 @@ from integrations.medcom.outbound import (
     IDENTIFIER_EXTENSION,
     PRACTITIONER_EXTENSION,
 )
-from integrations.messages import InvalidMessage, ParsedMessage, message_instant
+from integrations.messages import Event, InvalidMessage, ParsedMessage, message_instant
 from integrations.models import CareMessage, CareThread, OutboundMessage, Partner
 from integrations.patients import citizen_find
 
+# What the platform's own CareCommunications outside a thread are about: the
+# episode's outcome to a referrer or GP, and the hand-back (R11).
+EPISODE_SOURCES = ("acute.episode", "acute.episode.handback")
 # A text segment of only blank characters.
 TEXT_EMPTY = "carecommunication.text_empty"
 # A new conversation about a citizen whose municipality does not take part.
@@ -252,6 +258,8 @@ def _thread_continued(
     (the thread's, when it was forwarded on) is not one it may answer, and
     its thread is not the replying partner's to write in."""
     thread = CareThread.objects.select_for_update().filter(identifier=identifier).first()
+    if thread is None and answers is not None:
+        thread = _thread_of_our_message(partner, identifier, citizen, answers, reply=reply)
     known = False
     if thread is not None and answers is not None:
         segments = thread.messages.filter(header_id=answers)
@@ -275,6 +283,93 @@ def _thread_continued(
             "The thread identifier belongs to a conversation about another citizen.",
             field="Communication.identifier",
             citizen_ids=[thread.citizen_id],
+        )
+    return thread
+
+
+def _our_message(
+    identifier: str, answers: str, partner: Partner | None
+) -> tuple[OutboundMessage, ParsedMessage] | None:
+    """The CareCommunication the platform sent (to ``partner``, when given)
+    as ``answers``, under the thread identifier ``identifier``, read: one
+    that left, not one withheld or parked before it went."""
+    try:
+        message_id = uuid.UUID(answers)
+    except ValueError:
+        return None
+    sent = OutboundMessage.objects.filter(
+        message_id=message_id, event=Event.CARE_COMMUNICATION, sent_at__isnull=False
+    )
+    if partner is not None:
+        sent = sent.filter(partner=partner)
+    message = sent.select_related("partner").first()
+    if message is None:
+        return None
+    resources = [e["resource"] for e in message.bundle["entry"]]
+    ours = ParsedMessage(
+        bundle_id=str(message.bundle_id),
+        header_id=str(message.message_id),
+        event=Event.CARE_COMMUNICATION,
+        header=resources[0],
+        resources=resources[1:],
+    )
+    communication = ours.one("Communication")
+    if ((communication.get("identifier") or [{}])[0]).get("value") != identifier:
+        return None
+    return message, ours
+
+
+def _thread_of_our_message(
+    partner: Partner, identifier: str, citizen: Citizen, answers: str, *, reply: bool
+) -> CareThread | None:
+    """The thread a partner's answer to one of the platform's own
+    CareCommunications opens: the episode's outcome or the hand-back (R11),
+    sent outside any thread. It opens on the episode's referral with the
+    platform's message as its first segment, whether or not the citizen's
+    municipality still takes part: it answers what the platform sent. None
+    when the platform sent no such message."""
+    found = _our_message(identifier, answers, partner if reply else None)
+    if found is None:
+        return None
+    message, ours = found
+    if message.citizen_id != citizen.pk:
+        raise InvalidMessage(
+            THREAD_OF_ANOTHER,
+            "The thread identifier belongs to a conversation about another citizen.",
+            field="Communication.identifier",
+            citizen_ids=[message.citizen_id] if message.citizen_id else [],
+        )
+    referral = None
+    if message.source_type in EPISODE_SOURCES and message.source_id:
+        referral = (
+            Referral.objects.filter(episode_id=message.source_id, citizen=citizen)
+            .order_by("-pk")
+            .first()
+        )
+    communication = ours.one("Communication")
+    category = ((communication.get("category") or [{}])[0].get("coding") or [{}])[0]
+    thread = CareThread(
+        identifier=identifier,
+        partner=message.partner,
+        citizen=citizen,
+        referral=referral,
+        category=str(category.get("code", ""))[:40],
+        topic=str((communication.get("topic") or {}).get("text", ""))[:200],
+    )
+    thread.full_clean()
+    thread.save()
+    for payload in communication.get("payload") or []:
+        segment = _extension(payload, IDENTIFIER_EXTENSION).get("valueIdentifier") or {}
+        CareMessage.objects.create(
+            thread=thread,
+            identifier=str(segment.get("value", ""))[:100],
+            header_id=str(message.message_id),
+            direction=CareMessage.Direction.OUT,
+            activity="new-message",
+            text=str(payload.get("contentString") or ""),
+            author=_author(ours, payload),
+            written_at=_when(payload),
+            outbound=message,
         )
     return thread
 
