@@ -347,17 +347,7 @@ def _thread_of_our_message(
             .first()
         )
     communication = ours.one("Communication")
-    category = ((communication.get("category") or [{}])[0].get("coding") or [{}])[0]
-    thread = CareThread(
-        identifier=identifier,
-        partner=message.partner,
-        citizen=citizen,
-        referral=referral,
-        category=str(category.get("code", ""))[:40],
-        topic=str((communication.get("topic") or {}).get("text", ""))[:200],
-    )
-    thread.full_clean()
-    thread.save()
+    thread = _thread_new(identifier, message.partner, citizen, referral, communication)
     for payload in communication.get("payload") or []:
         segment = _extension(payload, IDENTIFIER_EXTENSION).get("valueIdentifier") or {}
         CareMessage.objects.create(
@@ -398,6 +388,18 @@ def _thread_opened(
             " and she has no open referral there.",
             field="Patient.address",
         )
+    return _thread_new(identifier, partner, citizen, referral, communication)
+
+
+def _thread_new(
+    identifier: str,
+    partner: Partner,
+    citizen: Citizen,
+    referral: Referral | None,
+    communication: dict[str, Any],
+) -> CareThread:
+    """A new thread about ``citizen`` with ``partner``, on ``referral``, with
+    the category and topic its first Communication states."""
     category = ((communication.get("category") or [{}])[0].get("coding") or [{}])[0]
     thread = CareThread(
         identifier=identifier,
