@@ -38,7 +38,7 @@ run: $(VENV)/.synced $(if $(OIDC_DEMO),$(OIDC_NODE))
 	if [ -n "$(OIDC_DEMO)" ]; then export OIDC_DEMO_PROVIDER=1 OIDC_PROVIDERS=demo \
 		OIDC_DEMO_ISSUER=http://127.0.0.1:8610 OIDC_DEMO_TITLE=Demo-IdP \
 		OIDC_DEMO_CLIENT_ID=tvaerakut-demo OIDC_DEMO_CLIENT_SECRET=demo-only-client-secret \
-		OIDC_DEMO_SCOPE="openid profile tvaerakut"; fi; \
+		OIDC_DEMO_SCOPE="openid profile tvaerakut" OIDC_DEMO_ORGANISATIONS=900000100001; fi; \
 	$(PY) manage.py run_platform --check-port && \
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py demo_data && \

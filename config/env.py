@@ -167,8 +167,12 @@ def oidc_providers_from_env(
 
     ``OIDC_PROVIDERS=region,gentofte`` names them; each has ``OIDC_<NAME>_ISSUER``,
     ``_CLIENT_ID``, ``_CLIENT_SECRET`` and ``_TITLE`` (shown as "Log ind med
-    <title>"), and may set ``_ORGANISATION_CLAIM`` (the claim carrying the
-    organisation's SOR code), ``_ROLE_CLAIM`` and ``_SCOPE``.
+    <title>"), and ``_ORGANISATIONS``: the SOR codes of the organisations it
+    speaks for (comma-separated). A provider names only its own staff: a
+    sign-in claiming any other organisation is refused, so one organisation's
+    provider never makes staff of another. Each may set
+    ``_ORGANISATION_CLAIM`` (the claim carrying the organisation's SOR code),
+    ``_ROLE_CLAIM`` and ``_SCOPE``.
     """
     providers: dict[str, dict[str, str]] = {}
     for name in env_list("OIDC_PROVIDERS", [], environ=environ):
@@ -182,9 +186,18 @@ def oidc_providers_from_env(
                 raise ImproperlyConfigured(f"{prefix}{key} is required for provider {name}.")
             required[key.lower()] = value
         env_url(prefix + "ISSUER", None, schemes=("https", "http"), environ=environ)
+        organisations = env_list(prefix + "ORGANISATIONS", [], environ=environ)
+        if not organisations or not all(
+            code.isascii() and code.isdigit() for code in organisations
+        ):
+            raise ImproperlyConfigured(
+                f"{prefix}ORGANISATIONS is required for provider {name}: the SOR codes"
+                " of the organisations it speaks for, comma-separated."
+            )
         providers[name] = {
             **required,
             "issuer": required["issuer"].rstrip("/"),
+            "organisations": ",".join(dict.fromkeys(organisations)),
             "organisation_claim": env_str(
                 prefix + "ORGANISATION_CLAIM", "organisation_sor", environ=environ
             )

@@ -31,6 +31,7 @@ from core.errors import InvalidInput, PlatformError
 from core.models import Membership, Organisation, Role, User
 from core.permissions import actor_from_request, session_membership_set
 from core.services import (
+    administration_changed,
     login_refusal_send,
     login_verify,
     password_login_succeeded,
@@ -124,6 +125,33 @@ class PlatformAdminSite(OTPAdminSite):
 class ConfigurationAdmin(admin.ModelAdmin):
     """The base of every page of the administration (a test holds them to it)."""
 
+    # Whether its additions, changes and removals decide who may act and so
+    # reach citizens' data: then each is in the audit log too, not only in
+    # the admin's own history (which a database owner could edit).
+    audited = False
+
+    def _audit(self, request: HttpRequest, obj: models.Model, action: str, change: Any) -> None:
+        if self.audited:
+            administration_changed.send(
+                sender=type(obj), request=request, obj=obj, action=action, change=change
+            )
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        entry = super().log_addition(request, obj, message)
+        self._audit(request, obj, "create", message)
+        return entry
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        entry = super().log_change(request, obj, message)
+        self._audit(request, obj, "update", message)
+        return entry
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        # Called before the deletion, inside its transaction.
+        for obj in queryset:
+            self._audit(request, obj, "delete", [{"deleted": {}}])
+        return super().log_deletions(request, queryset)
+
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
         """A filter in the address on the model's own fields only: one through
         the records that point at it (``?residents=<id>`` on the
@@ -171,6 +199,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(NeverDeleted, BaseUserAdmin):
+    audited = True
     inlines = [MembershipInline]
     fieldsets = (  # type: ignore[misc]
         *BaseUserAdmin.fieldsets,
@@ -196,6 +225,8 @@ class TOTPDeviceAdmin(ConfigurationAdmin, BaseTOTPDeviceAdmin):
     password login). She never sees its key, nor gives anyone one she knows:
     with it and a password she could sign in as that nurse, and read
     citizens' data in her name."""
+
+    audited = True
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -231,6 +262,7 @@ class OrganisationAdminForm(forms.ModelForm):
 
 @admin.register(Organisation)
 class OrganisationAdmin(NeverDeleted):
+    audited = True
     form = OrganisationAdminForm
     list_display = (
         "name",

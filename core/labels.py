@@ -47,6 +47,7 @@ REASON_CONTEXT = "reason code"
 
 REASONS: dict[str, Promise] = {
     "acute_function": pgettext_lazy(REASON_CONTEXT, "assignment in the acute function"),
+    "admin.change": pgettext_lazy(REASON_CONTEXT, "changed in the administration"),
     "analysis.unknown": pgettext_lazy(REASON_CONTEXT, "unknown analysis"),
     "analysis.diagnosis_invalid": pgettext_lazy(REASON_CONTEXT, "diagnosis not valid"),
     "analysis.service_invalid": pgettext_lazy(REASON_CONTEXT, "municipal service not valid"),
@@ -258,6 +259,7 @@ TASKS: dict[str, Promise] = {
     "acute.visits_expire_unanswered": pgettext_lazy(TASK_CONTEXT, "unanswered visits expire"),
     "clinical.medication_orders_watch": pgettext_lazy(TASK_CONTEXT, "watch of medicine orders"),
     "consent.audit_prove": pgettext_lazy(TASK_CONTEXT, "proof of an audit entry shown"),
+    "administration": pgettext_lazy(TASK_CONTEXT, "the administration"),
     "consent.demo": pgettext_lazy(TASK_CONTEXT, "demo data"),
     "consent.dumpdata": pgettext_lazy(TASK_CONTEXT, "configuration dump"),
     "consent.loaddata": pgettext_lazy(TASK_CONTEXT, "configuration load"),

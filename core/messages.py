@@ -516,6 +516,10 @@ FIXED = (
     gettext_noop("A count of this location is already under way."),
     gettext_noop("This lot is already counted; recount it instead."),
     gettext_noop("Your organisation is not one the platform knows."),
+    gettext_noop(
+        "This sign-in service does not speak for the organisation it named."
+        " Sign in through your own organisation's sign-in."
+    ),
     gettext_noop("Your role is not one you can sign in to the platform with."),
     gettext_noop("Your access to the platform has been withdrawn."),
     gettext_noop("Unknown client or wrong secret."),

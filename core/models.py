@@ -168,10 +168,12 @@ class User(AbstractUser):
 
 class MembershipQuerySet(models.QuerySet["Membership"]):
     def in_force(self, now: dt.datetime | None = None) -> MembershipQuerySet:
-        """Memberships a person may act in now: switched on, not past their
-        end, of an active user at an active organisation."""
+        """Memberships a person may act in now: switched on, begun and not
+        past their end, of an active user at an active organisation."""
+        at = now or timezone.now()
         return self.filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gt=now or timezone.now()),
+            Q(valid_from__isnull=True) | Q(valid_from__lte=at),
+            Q(valid_until__isnull=True) | Q(valid_until__gt=at),
             is_active=True,
             user__is_active=True,
             organisation__is_active=True,
@@ -193,6 +195,12 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     is_default = models.BooleanField(_("chosen at sign-in"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    valid_from = models.DateTimeField(
+        _("active from"),
+        null=True,
+        blank=True,
+        help_text=_("The role begins by itself at this time; empty: at once."),
+    )
     valid_until = models.DateTimeField(
         _("active until"),
         null=True,
@@ -211,6 +219,13 @@ class Membership(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["user"], condition=Q(is_default=True), name="membership_one_default"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gt=models.F("valid_from")),
+                name="membership_ends_after_it_begins",
+                violation_error_message=_("The role must end after it begins."),
             ),
         ]
 
@@ -238,9 +253,11 @@ class Membership(models.Model):
     def in_force(self, now: dt.datetime | None = None) -> bool:
         """Whether its holder may act in it now (as :meth:`MembershipQuerySet.in_force`;
         the user and organisation must be loaded)."""
+        at = now or timezone.now()
         return (
             self.is_active
-            and (self.valid_until is None or self.valid_until > (now or timezone.now()))
+            and (self.valid_from is None or self.valid_from <= at)
+            and (self.valid_until is None or self.valid_until > at)
             and self.user.is_active
             and self.organisation.is_active
         )

@@ -77,6 +77,14 @@ password_login_succeeded = Signal()
 # ``membership``: a sign-out in the audit log, as a session's logout is
 # (Django's ``user_logged_out``).
 token_signed_out = Signal()
+# Sent when the administration adds, changes or removes a record that decides
+# who may act and so reach citizens' data (a user and her roles, an
+# organisation, a code app), with ``request``, ``obj``, ``action`` ("create",
+# "update" or "delete") and ``change`` (the admin's change message: the names
+# of the fields changed and the rows added or removed, never a password or a
+# key). The composition layer records it in the audit log (portal/signin),
+# inside the change's own transaction: no change without its entry.
+administration_changed = Signal()
 
 
 def login_refusal_send(*, username: str, code: str, client_address: str | None) -> None:

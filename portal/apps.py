@@ -13,12 +13,14 @@ class PortalConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
 
         from core.services import (
+            administration_changed,
             login_locked_out,
             login_refused,
             password_login_succeeded,
             token_signed_out,
         )
         from portal.signin.services import (
+            administration_change_record,
             login_lockout_record,
             login_refusal_record,
             password_login_record,
@@ -33,3 +35,6 @@ class PortalConfig(AppConfig):
         )
         user_logged_out.connect(session_sign_out_record, dispatch_uid="portal.session_sign_out")
         token_signed_out.connect(token_sign_out_record, dispatch_uid="portal.token_sign_out")
+        administration_changed.connect(
+            administration_change_record, dispatch_uid="portal.administration_change_record"
+        )

@@ -50,6 +50,10 @@ REFUSALS = {
         "Your organisation's sign-in did not say who you are, where you work and in which role."
     ),
     "signin.organisation_unknown": _("Your organisation is not one the platform knows."),
+    "signin.organisation_not_of_provider": _(
+        "This sign-in service does not speak for the organisation it named."
+        " Sign in through your own organisation's sign-in."
+    ),
     "signin.role_unknown": _("Your role is not one you can sign in to the platform with."),
     "signin.role_withdrawn": _("Your access to the platform has been withdrawn."),
     MUNICIPALITY_LEFT: MUNICIPALITY_LEFT_MESSAGE,
@@ -153,6 +157,7 @@ def oidc_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
                 given_name=str(claims.get("given_name") or claims.get("name") or ""),
                 family_name=str(claims.get("family_name") or ""),
             ),
+            organisations=provider.organisations,
         )
     except SignInRefused as exc:
         return _refused(request, exc.code)

@@ -26,6 +26,9 @@ class IdentityProvider:
     organisation_claim: str
     role_claim: str
     scope: str
+    # The SOR codes of the organisations it speaks for: it signs in their
+    # staff and no one else's (config/env.py, ``OIDC_<NAME>_ORGANISATIONS``).
+    organisations: frozenset[str]
 
     @property
     def discovery_url(self) -> str:
@@ -45,6 +48,7 @@ def provider_named(name: str) -> IdentityProvider | None:
         organisation_claim=conf.get("organisation_claim", "organisation_sor"),
         role_claim=conf.get("role_claim", "role"),
         scope=conf.get("scope", "openid profile"),
+        organisations=frozenset(code for code in conf.get("organisations", "").split(",") if code),
     )
 
 

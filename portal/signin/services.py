@@ -32,12 +32,13 @@ from core.models import (
     User,
     hash_token,
 )
-from core.permissions import SESSION_MEMBERSHIP_KEY
+from core.permissions import SESSION_MEMBERSHIP_KEY, actor_from_request
 from core.scopes import parse_scopes
 from core.services import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
 
 SIGN_IN_TASK = "sign-in"
 SYSTEM_GRANT_TASK = "system-client-credentials"
+ADMINISTRATION_TASK = "administration"
 # A claim may name any role but these: an administrator is made by hand, never by a claim.
 ROLES_FROM_CLAIMS = frozenset(Role.values) - {Role.ADMINISTRATOR}
 _SAFE_VALUE = re.compile(r"^[\w.:@/+-]{1,100}$")
@@ -193,6 +194,27 @@ def token_sign_out_record(
     )
 
 
+ADMINISTRATION_CHANGE_CODE = "admin.change"
+
+
+def administration_change_record(
+    sender: type, *, request: HttpRequest, obj: Any, action: str, change: Any, **kwargs: Any
+) -> None:
+    """A change the administration made to who may act — a user and her
+    roles, an organisation, a code app — in the audit log by the
+    administrator who made it, in the change's own transaction (connected to
+    ``core.services.administration_changed``)."""
+    audit_record(
+        actor=actor_from_request(request) or Actor.system(ADMINISTRATION_TASK),
+        action={"create": Action.CREATE, "delete": Action.DELETE}.get(action, Action.UPDATE),
+        purpose=Purpose.OPERATIONS,
+        citizen_id=None,
+        resource_type=sender.__name__,
+        reason_code=ADMINISTRATION_CHANGE_CODE,
+        detail={"object_id": obj.pk, "change": change if isinstance(change, list) else []},
+    )
+
+
 @dataclass(frozen=True)
 class SignInClaims:
     issuer: str
@@ -213,13 +235,17 @@ def _refuse(claims: SignInClaims, *, provider: str, code: str, message: str) -> 
     return SignInRefused(code, message)
 
 
-def oidc_sign_in(*, provider: str, claims: SignInClaims) -> Membership:
+def oidc_sign_in(
+    *, provider: str, claims: SignInClaims, organisations: frozenset[str]
+) -> Membership:
     """The membership a person signs in to, from the ID token's claims.
 
     The organisation (by SOR code) and the role must be ones the platform
-    knows; a person seen for the first time becomes a user with no password,
-    never staff or superuser. A membership an administrator has switched off
-    stays off.
+    knows, and the organisation one of ``organisations``, those the provider
+    is trusted to speak for: a provider never makes staff of an organisation
+    that is not its own. A person seen for the first time becomes a user with
+    no password, never staff or superuser. A membership an administrator has
+    switched off stays off.
     """
     organisation = (
         Organisation.objects.filter(sor_code=claims.organisation, is_active=True).first()
@@ -232,6 +258,16 @@ def oidc_sign_in(*, provider: str, claims: SignInClaims) -> Membership:
             provider=provider,
             code="signin.organisation_unknown",
             message="Your organisation is not one the platform knows.",
+        )
+    if organisation.sor_code not in organisations:
+        raise _refuse(
+            claims,
+            provider=provider,
+            code="signin.organisation_not_of_provider",
+            message=(
+                "This sign-in service does not speak for the organisation it named."
+                " Sign in through your own organisation's sign-in."
+            ),
         )
     if withdrawn_municipality(organisation) is not None:
         # Its staff would be refused every citizen's data at the gate.

@@ -17,6 +17,7 @@ from config.env import (
     env_list,
     env_url,
     is_loopback,
+    oidc_providers_from_env,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,25 @@ def test_list_refuses_empty_items() -> None:
     assert env_list("H", ["a"], environ={"H": "a.dk, b.dk"}) == ["a.dk", "b.dk"]
     with pytest.raises(ImproperlyConfigured):
         env_list("H", [], environ={"H": "a.dk,,b.dk"})
+
+
+def test_an_identity_provider_names_the_organisations_it_speaks_for() -> None:
+    environ = {
+        "OIDC_PROVIDERS": "region",
+        "OIDC_REGION_ISSUER": "https://login.example-region.dk",
+        "OIDC_REGION_CLIENT_ID": "tvaerakut",
+        "OIDC_REGION_CLIENT_SECRET": "s",
+        "OIDC_REGION_TITLE": "Region",
+    }
+    # Without them it could make staff of any organisation the platform knows.
+    with pytest.raises(ImproperlyConfigured, match="OIDC_REGION_ORGANISATIONS"):
+        oidc_providers_from_env(environ=environ)
+    with pytest.raises(ImproperlyConfigured, match="OIDC_REGION_ORGANISATIONS"):
+        oidc_providers_from_env(environ={**environ, "OIDC_REGION_ORGANISATIONS": "region-h"})
+    region = oidc_providers_from_env(
+        environ={**environ, "OIDC_REGION_ORGANISATIONS": "900000111111, 900000222222"}
+    )["region"]
+    assert region["organisations"] == "900000111111,900000222222"
 
 
 def test_url_refuses_wrong_scheme_without_echoing_the_secret() -> None:

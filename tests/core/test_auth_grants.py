@@ -7,8 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -33,6 +36,10 @@ def _past() -> dt.datetime:
     return timezone.now() - dt.timedelta(seconds=1)
 
 
+def _future() -> dt.datetime:
+    return timezone.now() + dt.timedelta(days=30)
+
+
 # Each door, as a bulk write that runs no model code and sends no signal.
 DOORS: dict[str, Callable[[Membership], object]] = {
     "role changed": lambda m: Membership.objects.filter(pk=m.pk).update(role=Role.AUDITOR),
@@ -40,6 +47,9 @@ DOORS: dict[str, Callable[[Membership], object]] = {
         organisation=f.municipality("159")
     ),
     "membership ended": lambda m: Membership.objects.filter(pk=m.pk).update(valid_until=_past()),
+    "membership postponed": lambda m: Membership.objects.filter(pk=m.pk).update(
+        valid_from=_future()
+    ),
     "password changed": lambda m: User.objects.filter(pk=m.user_id).update(
         password="argon2$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$changed"
     ),
@@ -111,6 +121,52 @@ def test_a_membership_with_an_end_works_until_it_and_no_login_reaches_it_after(
     assert response.json()["error"]["code"] == "auth.no_membership"
 
 
+def test_a_membership_that_begins_later_reaches_nothing_before_it_begins(
+    api_client, client
+) -> None:
+    """A nurse hired from next month is given her role today: until it
+    begins, no door lets her act in it; from then on she signs in as any other."""
+    membership = f.staff(Role.ACUTE_NURSE, f.acute_function(), username="nurse-next-month")
+    f.totp_device(membership.user)
+    membership.valid_from = _future()
+    membership.save()
+
+    def token() -> Any:
+        return api_client.post(
+            "/api/auth/token",
+            {
+                "username": "nurse-next-month",
+                "password": f.PASSWORD,
+                "otp": f.totp_code(membership.user),
+            },
+            format="json",
+        )
+
+    early = token()
+    assert early.status_code == 401
+    assert early.json()["error"]["code"] == "auth.no_membership"
+    page = client.post("/login/", {"username": "nurse-next-month", "password": f.PASSWORD})
+    assert page.status_code == 400
+    assert client.get("/").status_code == 302  # not logged in
+    assert _refused(_bearer(f.token_for(membership)))
+
+    Membership.objects.filter(pk=membership.pk).update(valid_from=_past())
+    begun = token()
+    assert begun.status_code in (200, 201), begun.content
+    assert _bearer(begun.json()["token"]).get("/api/auth/whoami").status_code == 200
+
+
+def test_a_role_cannot_end_before_it_begins() -> None:
+    membership = f.staff(Role.ACUTE_NURSE, f.acute_function())
+    membership.valid_from = _future()
+    membership.valid_until = _future() - dt.timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        membership.full_clean()
+    assert "Rollen skal ophøre, efter at den er begyndt." in str(refused.value)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        membership.save()
+
+
 def test_a_page_session_ends_when_its_membership_ends_or_its_user_is_deactivated(
     client,
 ) -> None:
@@ -118,6 +174,7 @@ def test_a_page_session_ends_when_its_membership_ends_or_its_user_is_deactivated
     its end; a user deactivated, or her password changed, ends it too."""
     for change in (
         lambda m: Membership.objects.filter(pk=m.pk).update(valid_until=_past()),
+        lambda m: Membership.objects.filter(pk=m.pk).update(valid_from=_future()),
         lambda m: User.objects.filter(pk=m.user_id).update(is_active=False),
         lambda m: Organisation.objects.filter(pk=m.organisation_id).update(is_active=False),
     ):

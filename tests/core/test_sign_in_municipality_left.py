@@ -109,7 +109,7 @@ def test_an_organisations_sign_in_for_a_municipality_that_left_is_refused_and_re
         family_name="Holm",
     )
     with pytest.raises(SignInRefused) as refused:
-        oidc_sign_in(provider="test", claims=claims)
+        oidc_sign_in(provider="test", claims=claims, organisations=frozenset({"987654321012"}))
     assert refused.value.code == CODE
     assert len(_refusals()) == 1
     assert not User.objects.filter(first_name="Hanne").exists()  # nobody made for it

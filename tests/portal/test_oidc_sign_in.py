@@ -28,6 +28,7 @@ PORT = 8611  # the provider the platform trusts
 ROGUE_PORT = 8612  # serves a discovery document naming another issuer
 SHORT_PORT = 8613  # codes live one second
 SOR = "900000111111"
+HOSPITAL_SOR = "900000222222"  # known to the platform, not the test provider's
 ACCOUNTS: dict[str, dict[str, Any]] = {
     "nina": {
         "name": "Nina Nielsen",
@@ -39,6 +40,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "stranger": {"name": "Sten Fremmed", "organisation_sor": "999999999999", "role": "acute_nurse"},
     "janitor": {"name": "Jens Pedel", "organisation_sor": SOR, "role": "janitor"},
     "boss": {"name": "Bo Chef", "organisation_sor": SOR, "role": "administrator"},
+    "imposter": {"name": "Ib Lånt", "organisation_sor": HOSPITAL_SOR, "role": "physician"},
 }
 
 
@@ -79,6 +81,7 @@ def platform(live_server: Any, providers: dict[str, RunningProvider], settings: 
             "organisation_claim": "organisation_sor",
             "role_claim": "role",
             "scope": "openid profile tvaerakut",
+            "organisations": SOR,
         }
 
     settings.OIDC_PROVIDERS = {
@@ -176,6 +179,24 @@ def test_an_unknown_organisation_is_refused_with_a_page_and_an_audit_entry(platf
     assert entry.detail["claimed_organisation"] == "999999999999"
     assert entry.detail["subject"] == "stranger"
     assert not User.objects.exists()
+    assert session.get(f"{platform}/", allow_redirects=False).status_code == 302
+
+
+def test_a_provider_naming_an_organisation_it_does_not_speak_for_is_refused(
+    platform: str,
+) -> None:
+    # The hospital is known to the platform, but the test provider speaks
+    # for the acute function only: it cannot make the hospital's physicians.
+    factories.organisation(Organisation.Kind.HOSPITAL, "Hospitalet", sor_code=HOSPITAL_SOR)
+    session = requests.Session()
+    response = _sign_in(session, platform, "imposter")
+    assert _refusal(response) == "signin.organisation_not_of_provider"
+    assert "taler ikke på vegne af den organisation" in response.text
+    entry = _audited_refusal("signin.organisation_not_of_provider")
+    assert entry.detail["claimed_organisation"] == HOSPITAL_SOR
+    assert entry.detail["subject"] == "imposter"
+    assert not User.objects.exists()
+    assert not Membership.objects.exists()
     assert session.get(f"{platform}/", allow_redirects=False).status_code == 302
 
 
