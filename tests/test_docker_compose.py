@@ -221,7 +221,9 @@ def test_every_variable_the_code_reads_is_in_env_example() -> None:
     # And nothing is listed that nobody reads: a variable of the code, one
     # docker-compose passes on (`${NAME}`), or one provider's OIDC_<NAME>_...
     compose = set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / "docker-compose.yml").read_text()))
-    fields = "ISSUER|CLIENT_ID|CLIENT_SECRET|TITLE|ORGANISATION_CLAIM|ROLE_CLAIM|SCOPE"
+    fields = (
+        "ISSUER|CLIENT_ID|CLIENT_SECRET|TITLE|ORGANISATIONS|ORGANISATION_CLAIM|ROLE_CLAIM|SCOPE"
+    )
     per_provider = {n for n in documented if re.fullmatch(rf"OIDC_[A-Z0-9]+_(?:{fields})", n)}
     unread = documented - read - compose - per_provider
     assert not unread, sorted(unread)
