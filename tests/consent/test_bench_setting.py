@@ -82,6 +82,7 @@ def test_bare_reads_skip_gate_and_audit_only_on_a_bench_database(
     assert stranger.get(url).status_code == 404
 
 
+@pytest.mark.postgres  # the floor's statement is prepared on PostgreSQL's cursor
 def test_the_floor_write_is_sent_as_the_audit_entry_is(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
