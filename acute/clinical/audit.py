@@ -4,6 +4,9 @@ audited by the gate itself."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from acute.clinical.models import (
     Delegation,
     LabResult,
@@ -11,9 +14,10 @@ from acute.clinical.models import (
     PhysicianAlert,
     ProcedureRecord,
 )
-from consent.audit.services import Purpose, audit_record
+from consent.audit.services import Action, Purpose, audit_record
 from consent.services.denied import audit_denied
 from core.actors import Actor
+from core.errors import PlatformError
 
 ClinicalRecord = Delegation | LabResult | MedicationOrder | PhysicianAlert | ProcedureRecord
 
@@ -64,3 +68,26 @@ def clinical_denied(
         resource_id=resource_id,
         rule=rule,
     )
+
+
+@contextmanager
+def update_refusals_recorded(
+    actor: Actor,
+    record: ClinicalRecord,
+    refusals: type[PlatformError] = PlatformError,
+) -> Iterator[None]:
+    """A refused update of ``record`` (one of ``refusals``) is recorded as a
+    denied attempt (R9) once its transaction has rolled back, then raised on."""
+    try:
+        yield
+    except refusals as error:
+        clinical_denied(
+            actor,
+            Action.UPDATE,
+            error.code,
+            record.citizen_id,
+            resource_type=AUDIT_RESOURCE_TYPES[type(record)],
+            resource_id=str(record.pk),
+            rule=error.rule,
+        )
+        raise

@@ -18,6 +18,8 @@ Selectors for other pages:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
@@ -37,8 +39,9 @@ from acute.clinical.models import (
 )
 from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import Visit
-from consent.audit.services import Action, Purpose, audit_record_many
+from consent.audit.services import Action, Purpose
 from consent.gate import (
+    Decision,
     access_citizen,
     access_citizen_as_author,
     audit_listed,
@@ -55,21 +58,56 @@ CATEGORY = "patient"
 ZERO = Decimal("0")
 
 
-def deny(
-    actor: Actor,
-    *,
-    action: str,
-    citizen_id: int | None,
-    resource_type: str,
-    resource_id: str,
-    reason: str,
-) -> NotFoundOrNotAllowed:
-    """Record a refused attempt as denied (R9), as the read or write it was
-    (``action``), and give the one "not found" error to raise."""
-    clinical_denied(
-        actor, action, reason, citizen_id, resource_type=resource_type, resource_id=resource_id
-    )
-    return NotFoundOrNotAllowed()
+@dataclass(frozen=True)
+class _Attempt:
+    """One attempt to reach a clinical record: who, as which read or write,
+    on which resource. Whatever decides it (a check here, or the gate)
+    records it under these same names (R9), for treatment."""
+
+    actor: Actor
+    action: str
+    resource_type: str
+    resource_id: str
+
+    def refused(self, citizen_id: int | None, reason: str) -> NotFoundOrNotAllowed:
+        """Record the attempt as denied (R9) and give the one "not found"
+        error to raise."""
+        clinical_denied(
+            self.actor,
+            self.action,
+            reason,
+            citizen_id,
+            resource_type=self.resource_type,
+            resource_id=self.resource_id,
+        )
+        return NotFoundOrNotAllowed()
+
+    def through_gate(self, citizen_id: int) -> None:
+        """The gate decides on the citizen (R1): her care relationship, her refusals."""
+        access_citizen(
+            actor=self.actor,
+            citizen_id=citizen_id,
+            action=self.action,
+            category=CATEGORY,
+            purpose=Purpose.TREATMENT,
+            resource_type=self.resource_type,
+            resource_id=self.resource_id,
+        )
+
+    def as_author(self, citizen_id: int, basis: str, *, action: str | None = None) -> None:
+        """Her own record stands for the care relationship; a refusal by the
+        citizen that covers her (R4) still decides, audited by the gate as
+        ``action`` (the attempt's own when not said)."""
+        access_citizen_as_author(
+            actor=self.actor,
+            citizen_id=citizen_id,
+            action=action or self.action,
+            category=CATEGORY,
+            purpose=Purpose.TREATMENT,
+            basis=basis,
+            resource_type=self.resource_type,
+            resource_id=self.resource_id,
+        )
 
 
 def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -> Visit:
@@ -82,34 +120,12 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
         .filter(pk=visit_id)
         .first()
     )
-    resource_id = f"visit-{visit_id}"
+    attempt = _Attempt(actor, action, "Encounter", f"visit-{visit_id}")
     if visit is None:
-        raise deny(
-            actor,
-            action=action,
-            citizen_id=None,
-            resource_type="Encounter",
-            resource_id=resource_id,
-            reason="unknown_visit",
-        )
+        raise attempt.refused(None, "unknown_visit")
     if own_visit and (actor.user is None or visit.nurse_id != actor.user.pk):
-        raise deny(
-            actor,
-            action=action,
-            citizen_id=visit.citizen_id,
-            resource_type="Encounter",
-            resource_id=resource_id,
-            reason="not_visit_nurse",
-        )
-    access_citizen(
-        actor=actor,
-        citizen_id=visit.citizen_id,
-        action=action,
-        category=CATEGORY,
-        purpose=Purpose.TREATMENT,
-        resource_type="Encounter",
-        resource_id=resource_id,
-    )
+        raise attempt.refused(visit.citizen_id, "not_visit_nurse")
+    attempt.through_gate(visit.citizen_id)
     return visit
 
 
@@ -137,38 +153,19 @@ def order_access_for_physician(*, actor: Actor, order_id: int, action: str) -> M
     else gets "not found", audited as the attempt it was (``action``: the
     read, or the update a step on the order is)."""
     order = MedicationOrder.objects.filter(pk=order_id).first()
+    attempt = _Attempt(actor, action, "MedicationRequest", str(order_id))
     if order is None or actor.user is None or order.ordering_physician_id != actor.user.pk:
-        raise deny(
-            actor,
-            action=action,
-            citizen_id=order.citizen_id if order else None,
-            resource_type="MedicationRequest",
-            resource_id=str(order_id),
-            reason="not_ordering_physician" if order else "unknown_order",
+        raise attempt.refused(
+            order.citizen_id if order else None,
+            "not_ordering_physician" if order else "unknown_order",
         )
     if actor.organisation is None or order.ordering_organisation_id != actor.organisation.pk:
         # She gave it for one organisation; acting for another she is another
         # recipient (R3), to whom the order was never disclosed.
-        raise deny(
-            actor,
-            action=action,
-            citizen_id=order.citizen_id,
-            resource_type="MedicationRequest",
-            resource_id=str(order_id),
-            reason="not_ordering_organisation",
-        )
+        raise attempt.refused(order.citizen_id, "not_ordering_organisation")
     # Her own order still names the citizen: a refusal by the citizen that
-    # covers her (R4) decides, audited by the gate.
-    access_citizen_as_author(
-        actor=actor,
-        citizen_id=order.citizen_id,
-        action=Action.READ,
-        category=CATEGORY,
-        purpose=Purpose.TREATMENT,
-        basis="ordering_physician",
-        resource_type="MedicationRequest",
-        resource_id=str(order.pk),
-    )
+    # covers her (R4) decides, audited by the gate as a read.
+    attempt.as_author(order.citizen_id, "ordering_physician", action=Action.READ)
     return order
 
 
@@ -185,48 +182,20 @@ def result_access(*, actor: Actor, result_id: int, action: str) -> LabResult:
         .filter(pk=result_id)
         .first()
     )
-    resource_id = str(result_id)
+    attempt = _Attempt(actor, action, "Observation", str(result_id))
     if result is None or actor.user is None or actor.organisation is None:
-        raise deny(
-            actor,
-            action=action,
-            citizen_id=result.citizen_id if result else None,
-            resource_type="Observation",
-            resource_id=resource_id,
-            reason="unknown_result" if result is None else "not_result_author",
+        raise attempt.refused(
+            result.citizen_id if result else None,
+            "unknown_result" if result is None else "not_result_author",
         )
     if result.recorded_by_id == actor.user.pk and (
         result.recorded_by_organisation_id == actor.organisation.pk
     ):
-        access_citizen_as_author(
-            actor=actor,
-            citizen_id=result.citizen_id,
-            action=action,
-            category=CATEGORY,
-            purpose=Purpose.TREATMENT,
-            basis="result_author",
-            resource_type="Observation",
-            resource_id=resource_id,
-        )
+        attempt.as_author(result.citizen_id, "result_author")
         return result
     if result.visit.shift.acute_function_id != actor.organisation.pk:
-        raise deny(
-            actor,
-            action=action,
-            citizen_id=result.citizen_id,
-            resource_type="Observation",
-            resource_id=resource_id,
-            reason="not_result_author",
-        )
-    access_citizen(
-        actor=actor,
-        citizen_id=result.citizen_id,
-        action=action,
-        category=CATEGORY,
-        purpose=Purpose.TREATMENT,
-        resource_type="Observation",
-        resource_id=resource_id,
-    )
+        raise attempt.refused(result.citizen_id, "not_result_author")
+    attempt.through_gate(result.citizen_id)
     return result
 
 
@@ -327,16 +296,26 @@ def order_allowance(order: MedicationOrder, *, at: dt.datetime | None = None) ->
     )
 
 
-def _audit_listed(actor: Actor, citizen_ids: list[int], resource_type: str, reason: str) -> None:
-    if citizen_ids:
-        audit_record_many(
-            actor=actor,
-            action=Action.SEARCH,
-            purpose=Purpose.TREATMENT,
-            citizen_ids=citizen_ids,
-            resource_type=resource_type,
-            reason_code=reason,
-        )
+def _audit_listed(
+    actor: Actor,
+    citizen_ids: list[int],
+    resource_type: str,
+    reason: str,
+    overrides: Mapping[int, Decision] | None = None,
+) -> None:
+    """What a list showed, one entry per citizen (R9), for treatment; one
+    only her open break-the-glass showed (``overrides``) as that emergency
+    access."""
+    audit_listed(
+        actor=actor,
+        action=Action.SEARCH,
+        purpose=Purpose.TREATMENT,
+        citizen_ids=citizen_ids,
+        overrides=overrides or {},
+        category=CATEGORY,
+        resource_type=resource_type,
+        reason_code=reason,
+    )
 
 
 _Authored = TypeVar("_Authored", MedicationOrder, PhysicianAlert)
@@ -353,16 +332,7 @@ def _shown_to_author(
         actor=actor, citizen_ids={i.citizen_id for i in items}, purpose=Purpose.TREATMENT
     )
     shown = [i for i in items if i.citizen_id not in refused]
-    audit_listed(
-        actor=actor,
-        action=Action.SEARCH,
-        purpose=Purpose.TREATMENT,
-        citizen_ids=[i.citizen_id for i in shown],
-        overrides=overrides,
-        category=CATEGORY,
-        resource_type=resource_type,
-        reason_code=basis,
-    )
+    _audit_listed(actor, [i.citizen_id for i in shown], resource_type, basis, overrides)
     return shown
 
 
@@ -464,28 +434,16 @@ def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
                 alert.visit is not None
                 and alert.visit.shift.acute_function_id == actor.organisation.pk
             )
+    attempt = _Attempt(actor, Action.UPDATE, "Flag", str(alert_id))
     if alert is None or not allowed:
-        raise deny(
-            actor,
-            action=Action.UPDATE,
-            citizen_id=alert.citizen_id if alert else None,
-            resource_type="Flag",
-            resource_id=str(alert_id),
-            reason="not_alert_recipient" if alert else "unknown_alert",
+        raise attempt.refused(
+            alert.citizen_id if alert else None,
+            "not_alert_recipient" if alert else "unknown_alert",
         )
     if actor.role == Role.PHYSICIAN:
         # Addressed to her, the alert still names the citizen: a refusal by
         # the citizen that covers her (R4) decides, as for her own orders.
-        access_citizen_as_author(
-            actor=actor,
-            citizen_id=alert.citizen_id,
-            action=Action.READ,
-            category=CATEGORY,
-            purpose=Purpose.TREATMENT,
-            basis="alert_recipient",
-            resource_type="Flag",
-            resource_id=str(alert.pk),
-        )
+        attempt.as_author(alert.citizen_id, "alert_recipient", action=Action.READ)
     return alert
 
 
@@ -504,14 +462,7 @@ def physician_visits(*, actor: Actor, limit: int = 100) -> list[Visit]:
         .select_related("citizen", "nurse", "referral")
         .order_by("-pk")[:limit]
     )
-    audit_listed(
-        actor=actor,
-        action=Action.SEARCH,
-        purpose=Purpose.TREATMENT,
-        citizen_ids=[v.citizen_id for v in visits],
-        overrides=found.overrides,
-        category=CATEGORY,
-        resource_type="Encounter",
-        reason_code="care_relationship",
+    _audit_listed(
+        actor, [v.citizen_id for v in visits], "Encounter", "care_relationship", found.overrides
     )
     return visits

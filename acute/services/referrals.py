@@ -36,17 +36,10 @@ from consent.audit.services import Action, Purpose
 from consent.fhir import CodedValue, judge_codings
 from consent.gate import municipality_withdrawn_refuse
 from consent.services import patient_register
+from core import errors
 from core.actors import Actor
 from core.cpr import validate_cpr
 from core.deaths import is_registered_dead
-from core.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFoundOrNotAllowed,
-    PlatformError,
-    PreconditionFailed,
-)
 from core.fhir.validation import ModifierNotUnderstood
 from core.messages import labels
 from core.models import Citizen, Organisation, Role
@@ -87,7 +80,9 @@ def acute_function_for(citizen: Citizen) -> Organisation:
     """The joint acute function serving the citizen's municipality; refused if none."""
     organisation = acute_function_serving(citizen)
     if organisation is None:
-        raise PreconditionFailed(REFERRAL_MUNICIPALITY_NOT_SERVED, MUNICIPALITY_NOT_SERVED_MESSAGE)
+        raise errors.PreconditionFailed(
+            REFERRAL_MUNICIPALITY_NOT_SERVED, MUNICIPALITY_NOT_SERVED_MESSAGE
+        )
     return organisation
 
 
@@ -120,13 +115,13 @@ def referral_intake(
     named by platform id or CPR number; an unknown one is refused and the
     attempt audited (R9), without echoing the CPR number."""
     if not citizen_id and not cpr:
-        raise InvalidInput(
+        raise errors.InvalidInput(
             "referral.citizen_required", "Give the citizen (citizen_id or cpr).", field="citizen"
         )
     organisation = actor.organisation
     if actor.role == Role.COORDINATOR and not electronic:
         if not source:
-            raise InvalidInput(
+            raise errors.InvalidInput(
                 "referral.source_required", "Say who referred (gp, 1813, ...).", field="source"
             )
         channel, source_organisation = Referral.Channel.PHONE, None
@@ -137,7 +132,7 @@ def referral_intake(
             else None
         )
         if source is None or actor.role == Role.COORDINATOR:
-            raise Forbidden(
+            raise errors.Forbidden(
                 "referral.not_a_referrer",
                 "Your organisation does not refer to the acute function this way.",
             )
@@ -202,7 +197,7 @@ def referral_phone_take(
     transaction, which must therefore not be rolled back for the same
     refusal. A refusal of the registration itself, or of a referral for a
     citizen already registered, is audited by the service that refused."""
-    refused: PlatformError | None = None
+    refused: errors.PlatformError | None = None
     with transaction.atomic():
         unit = transaction.savepoint()
         registered = False
@@ -218,7 +213,7 @@ def referral_phone_take(
             referral = referral_intake(actor=actor, **intake)
             if accept and referral.status == Referral.Status.RECEIVED:
                 referral = referral_accept(referral=referral, actor=actor)
-        except PlatformError as exc:
+        except errors.PlatformError as exc:
             if registered:
                 transaction.savepoint_rollback(unit)
                 creation_refused_audit(
@@ -243,7 +238,7 @@ def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citi
     if cpr:
         try:
             cpr = validate_cpr(cpr)
-        except InvalidInput:
+        except errors.InvalidInput:
             # Ten digits whose first six are a birth date, on every door; a
             # number that names nobody is a denied attempt too (R9).
             creation_refused_audit(
@@ -252,7 +247,7 @@ def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citi
                 resource_type="ServiceRequest",
                 reason_code=REFERRAL_CPR_INVALID,
             )
-            raise InvalidInput(
+            raise errors.InvalidInput(
                 REFERRAL_CPR_INVALID,
                 "The CPR number is not valid: 10 digits, the first six a date of birth "
                 "(DDMMYY-SSSS).",
@@ -267,7 +262,7 @@ def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citi
             resource_type="ServiceRequest",
             reason_code="unknown_citizen",
         )
-        raise NotFoundOrNotAllowed(
+        raise errors.NotFoundOrNotAllowed(
             "referral.citizen_unknown",
             "No citizen with that identity is registered; check the CPR number.",
             field="citizen",
@@ -281,7 +276,7 @@ def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citi
             resource_type="ServiceRequest",
             reason_code="citizen_mismatch",
         )
-        raise InvalidInput(
+        raise errors.InvalidInput(
             "referral.citizen_ambiguous",
             "The citizen_id and the CPR number name different citizens.",
             field="citizen",
@@ -352,12 +347,12 @@ def referral_create(
         # R2 holds for what it codes as for the shared record.
         judge_codings(list(codings))
         # Every field refused at once (one message under each), not one per send.
-        refused: list[InvalidInput] = []
+        refused: list[errors.InvalidInput] = []
 
         def text(value: str, *, code: str, field: str, message: str) -> str:
             try:
                 return required_text(value, code=code, field=field, message=message)
-            except InvalidInput as exc:
+            except errors.InvalidInput as exc:
                 refused.append(exc)
                 return ""
 
@@ -391,7 +386,7 @@ def referral_create(
         ):
             if number and not is_phone_number(number):
                 refused.append(
-                    InvalidInput(
+                    errors.InvalidInput(
                         "referral.phone_invalid",
                         "A phone number is 4 to 15 digits, optionally with a leading +, "
                         "spaces or dashes and an extension (lok. 12).",
@@ -402,7 +397,7 @@ def referral_create(
             # Never guessed: a silent "urgent" or "routine" would set a nurse's
             # deadline the referrer did not give (R10), on every door alike.
             refused.append(
-                InvalidInput(
+                errors.InvalidInput(
                     REFERRAL_URGENCY_REQUIRED,
                     "State the urgency: within 2 hours, within the shift or next day.",
                     field="urgency",
@@ -410,7 +405,7 @@ def referral_create(
             )
         elif urgency not in Urgency.values:
             refused.append(
-                InvalidInput(
+                errors.InvalidInput(
                     "referral.urgency_unknown",
                     f"Urgency must be one of {', '.join(Urgency.values)}.",
                     field="urgency",
@@ -424,7 +419,7 @@ def referral_create(
         ):
             if len(written or "") > REFERRAL_TEXT_LIMIT:
                 refused.append(
-                    InvalidInput(
+                    errors.InvalidInput(
                         "referral.text_too_long",
                         f"Write {field} in at most {REFERRAL_TEXT_LIMIT} characters.",
                         field=field,
@@ -434,7 +429,7 @@ def referral_create(
         unknown = sorted(set(required_skills) - set(Skill.values))
         if unknown:
             refused.append(
-                InvalidInput(
+                errors.InvalidInput(
                     "referral.skill_unknown",
                     f"Unknown skills: {', '.join(unknown)}.",
                     field="required_skills",
@@ -445,20 +440,20 @@ def referral_create(
         judged_at = timezone.now()
         try:
             asked = requested(occurrence, now=judged_at)
-        except InvalidInput as exc:
+        except errors.InvalidInput as exc:
             refused.append(exc)
         if refused:
-            raise InvalidInput.all_of(refused)
+            raise errors.InvalidInput.all_of(refused)
         # A single time later than the urgency's deadline plans the visit for it.
         asked = asked.beyond(deadline_for(urgency, judged_at))
         if is_registered_dead(citizen):
             # Refused on every door (the API, FHIR, the pages, a partner's
             # message), and the attempt is on her record (R9).
-            raise PreconditionFailed(REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE)
+            raise errors.PreconditionFailed(REFERRAL_CITIZEN_DECEASED, REFERRAL_DECEASED_MESSAGE)
         if not citizen.municipality.participates:
             # A municipality that has left the joint function (or not yet
             # joined) sends no new work; what is open is still finished.
-            raise PreconditionFailed(
+            raise errors.PreconditionFailed(
                 REFERRAL_MUNICIPALITY_NOT_SERVED, MUNICIPALITY_NOT_SERVED_MESSAGE
             )
         acute_function = acute_function_for(citizen)
@@ -518,7 +513,7 @@ def referral_create(
                 )
                 try:
                     full_clean_or_raise(referral, code="referral.invalid", exclude=["episode"])
-                except InvalidInput:
+                except errors.InvalidInput:
                     # Another citizen's referral under this id committed meanwhile.
                     _resent(source_organisation, external_id, citizen=citizen)
                     raise
@@ -660,7 +655,7 @@ def _resend_answered(
     was not taken, and the coordinator sees the refusal."""
     changed = sorted(field for field, value in content.items() if getattr(referral, field) != value)
     if changed:
-        raise Conflict(
+        raise errors.Conflict(
             REFERRAL_RESENT_CHANGED,
             REFERRAL_RESENT_CHANGED_MESSAGE,
             field="external_id",
@@ -682,7 +677,7 @@ def _resent(
         source_organisation=source_organisation, external_id=external_id
     ).first()
     if resent is not None and resent.citizen_id != citizen.pk:
-        raise Conflict(
+        raise errors.Conflict(
             "referral.external_id_reused",
             "This referral id was already used by your organisation for another citizen.",
             field="external_id",

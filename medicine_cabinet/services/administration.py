@@ -16,15 +16,8 @@ from acute.clinical.services.common import not_before_visit, not_in_future
 from acute.models import Visit
 from consent.audit.services import Action, Purpose, audit_record
 from consent.gate import access_citizen
+from core import errors
 from core.actors import Actor
-from core.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFoundOrNotAllowed,
-    PlatformError,
-    PreconditionFailed,
-)
 from core.models import Citizen, Organisation, Role, User
 from core.times import shown
 from medicine_cabinet import selectors
@@ -76,7 +69,7 @@ def _given_before_death(
     the bag then, and the ledger must show it (``stated``: the time is the
     nurse's, not the server's)."""
     if deceased_at is not None and given > deceased_at:
-        raise PreconditionFailed(
+        raise errors.PreconditionFailed(
             DOSE_AFTER_DEATH,
             "The citizen is registered deceased; no dose is given after her death.",
             field="given_at" if stated else None,
@@ -137,13 +130,15 @@ def administration_give(
     """
 
     if actor.role != Role.ACUTE_NURSE or actor.user is None:
-        raise Forbidden("administration.role", "Only an acute nurse gives medicine from her bag.")
+        raise errors.Forbidden(
+            "administration.role", "Only an acute nurse gives medicine from her bag."
+        )
     if witness is not None and witness_credentials is not None:
         raise ValueError("Give the witness or her credentials, not both.")
     organisation = acute_organisation(actor)
     visit = Visit.objects.filter(pk=visit_id).first()
     if visit is None:
-        raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
+        raise errors.NotFoundOrNotAllowed("visit.not_found", "No such visit.")
     try:
         citizen = access_citizen(
             actor=actor,
@@ -154,13 +149,13 @@ def administration_give(
             resource_type=ADMINISTRATION_RESOURCE,
             resource_id="",
         )
-    except NotFoundOrNotAllowed:
+    except errors.NotFoundOrNotAllowed:
         # Refused by the gate (and audited there): answered as a visit that
         # does not exist, so the answer does not tell that it does.
-        raise NotFoundOrNotAllowed("visit.not_found", "No such visit.") from None
+        raise errors.NotFoundOrNotAllowed("visit.not_found", "No such visit.") from None
     if visit.nurse_id != actor.user.pk:
         administration_denied(actor, citizen.pk, "visit_not_yours", {"visit": visit.pk})
-        raise NotFoundOrNotAllowed("visit.not_found", "No such visit.")
+        raise errors.NotFoundOrNotAllowed("visit.not_found", "No such visit.")
     try:
         check_unit(medicine, unit)
         if visit.status != Visit.Status.ON_SITE:
@@ -191,7 +186,7 @@ def administration_give(
             confirmed_dose=confirmed_dose,
             given_at=given_at,
         )
-    except PlatformError as exc:
+    except errors.PlatformError as exc:
         # Once the citizen is reached, every refusal is a denied attempt on
         # her (R9): the order's rules, and a §4 dose without a proper
         # witness, a recalled lot or a time that cannot be true alike. A
@@ -201,8 +196,8 @@ def administration_give(
         raise
 
 
-def _not_on_site() -> PreconditionFailed:
-    return PreconditionFailed(
+def _not_on_site() -> errors.PreconditionFailed:
+    return errors.PreconditionFailed(
         "visit.not_on_site", "Medicine is given on the visit, with the nurse on site."
     )
 
@@ -227,7 +222,7 @@ def _administration_book(
 
     assert actor.user is not None
     if order_id is None:
-        raise PreconditionFailed(
+        raise errors.PreconditionFailed(
             "order.missing",
             gettext("A dose leaves stock only against a physician's order."),
             field="order",
@@ -235,7 +230,7 @@ def _administration_book(
         )
     order = MedicationOrder.objects.filter(pk=order_id, citizen_id=citizen.pk).first()
     if order is None:
-        raise InvalidInput(
+        raise errors.InvalidInput(
             "order.not_for_citizen",
             gettext("No such order for this visit's citizen."),
             field="order",
@@ -252,7 +247,7 @@ def _administration_book(
     )
     bag = selectors.bag_of(organisation=organisation, nurse=actor.user)
     if bag is None:
-        raise PreconditionFailed("bag.none", "You carry no bag with stock.")
+        raise errors.PreconditionFailed("bag.none", "You carry no bag with stock.")
     now = timezone.now()
     given = given_at or now
     # A lot is usable through its expiry date (Copenhagen), judged on the day
@@ -262,9 +257,13 @@ def _administration_book(
     if lot is None:
         lot = selectors.lot_suggest(bag=bag, medicine=medicine, today=given_on, given_at=given_at)
         if lot is None:
-            raise Conflict("stock.none_usable", "Your bag holds no usable lot of this medicine.")
+            raise errors.Conflict(
+                "stock.none_usable", "Your bag holds no usable lot of this medicine."
+            )
     elif lot.medicine_id != medicine.pk:
-        raise InvalidInput("lot.wrong_medicine", "That lot is of another medicine.", field="lot")
+        raise errors.InvalidInput(
+            "lot.wrong_medicine", "That lot is of another medicine.", field="lot"
+        )
     # A recall is judged by the moment she states she gave the dose (not
     # when it is booked): given before the recall, the unit left the bag
     # while the lot was good, and its citizen must be on the recall's list.

@@ -12,15 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from consent.audit.services import Action
+from core import errors
 from core.actors import Actor
-from core.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFoundOrNotAllowed,
-    PlatformError,
-    PreconditionFailed,
-)
 from core.models import Role, User
 from core.validation import insert_or_conflict, text_trimmed
 from medicine_cabinet import selectors
@@ -65,11 +58,11 @@ def _check_may_count(actor: Actor, location: Location) -> None:
     if actor.role == Role.ACUTE_NURSE and location.kind == Location.Kind.BAG:
         if location.nurse_id != getattr(actor.user, "pk", None):
             # She was counting, not moving stock: the refusal says so.
-            raise Forbidden("bag.not_yours", "You may count only your own bag.")
+            raise errors.Forbidden("bag.not_yours", "You may count only your own bag.")
         return
     if actor.role == Role.ACUTE_NURSE:
         return  # nurses may count a cabinet with the officer; approval stays with the officer
-    raise Forbidden("count.role", "Your role may not count stock.")
+    raise errors.Forbidden("count.role", "Your role may not count stock.")
 
 
 @transaction.atomic
@@ -104,7 +97,7 @@ def _count_audit(
 def _open_count(count: StockCount) -> StockCount:
     locked = StockCount.objects.select_for_update().select_related("location").get(pk=count.pk)
     if locked.status != StockCount.Status.OPEN:
-        raise Conflict("count.not_open", "This count is no longer open.")
+        raise errors.Conflict("count.not_open", "This count is no longer open.")
     return locked
 
 
@@ -116,9 +109,9 @@ def count_record(*, actor: Actor, count: StockCount, lot: Lot, quantity: Decimal
     if not selectors.lot_known(organisation=locked.location.organisation, lot_id=lot.pk):
         # Only a lot this acute function booked is counted here; another's
         # answers as one that does not exist (the sheet names it under its field).
-        raise NotFoundOrNotAllowed("lot.not_found", "No such lot.")
+        raise errors.NotFoundOrNotAllowed("lot.not_found", "No such lot.")
     if quantity < 0:
-        raise InvalidInput(
+        raise errors.InvalidInput(
             "quantity.negative", "A counted quantity cannot be negative.", field="quantity"
         )
     # What is on the shelf is whole tablets and ampoules; a balance left
@@ -153,17 +146,19 @@ def count_recount(
     _check_may_count(actor, locked_count.location)
     line = CountLine.objects.select_for_update().get(pk=line.pk)
     if line.first_variance == 0:
-        raise Conflict("count.recount_not_needed", "The first count matched; no recount needed.")
+        raise errors.Conflict(
+            "count.recount_not_needed", "The first count matched; no recount needed."
+        )
     if line.recounted_quantity is not None:
-        raise Conflict("count.already_recounted", "This lot has been recounted.")
+        raise errors.Conflict("count.already_recounted", "This lot has been recounted.")
     if quantity < 0:
-        raise InvalidInput(
+        raise errors.InvalidInput(
             "quantity.negative", "A counted quantity cannot be negative.", field="quantity"
         )
     check_whole_units(line.lot.medicine, quantity)
     balance = selectors.balance_quantity(location_id=locked_count.location_id, lot_id=line.lot_id)
     if quantity != balance and reason_code not in CountReason.values:
-        raise InvalidInput(
+        raise errors.InvalidInput(
             "count.reason_required",
             "The recount still differs: give a reason code.",
             field="reason_code",
@@ -197,13 +192,15 @@ def count_submit(*, actor: Actor, count: StockCount) -> StockCount:
         )
     )
     if held - counted:
-        raise PreconditionFailed(
+        raise errors.PreconditionFailed(
             "count.incomplete",
             f"{len(held - counted)} lot(s) held here are not counted yet.",
             params={"n": len(held - counted)},
         )
     if any(line.needs_recount for line in lines):
-        raise PreconditionFailed("count.recount_needed", "Recount the lines that differed first.")
+        raise errors.PreconditionFailed(
+            "count.recount_needed", "Recount the lines that differed first."
+        )
     locked.status = StockCount.Status.SUBMITTED
     locked.submitted_at = timezone.now()
     locked.has_discrepancy = any(line.variance != 0 for line in lines)
@@ -270,7 +267,7 @@ def count_approve(
         return _count_approve(actor=actor, count=count, signers=signers)
     except _CountOvertaken as overtaken:
         _count_reopen(actor=actor, count=count, lines=overtaken.lines)
-        raise Conflict(
+        raise errors.Conflict(
             "count.stock_moved",
             COUNT_OVERTAKEN,
             extra={"lots": [line.lot_id for line in overtaken.lines]},
@@ -385,11 +382,11 @@ def _line_witness(
 @transaction.atomic
 def _count_approve(*, actor: Actor, count: StockCount, signers: _Signers) -> StockCount:
     if actor.role != Role.MEDICINE_OFFICER:
-        raise Forbidden("count.approve_role", "Only the medicine officer approves counts.")
+        raise errors.Forbidden("count.approve_role", "Only the medicine officer approves counts.")
     locked = StockCount.objects.select_for_update().select_related("location").get(pk=count.pk)
     check_location(actor, locked.location)
     if locked.status != StockCount.Status.SUBMITTED:
-        raise Conflict("count.not_submitted", "Only a submitted count can be approved.")
+        raise errors.Conflict("count.not_submitted", "Only a submitted count can be approved.")
     now = timezone.now()
     lines = list(locked.lines.select_related("lot__medicine", "counted_by", "recounted_by"))
     differing = [line for line in lines if line.variance != 0]
@@ -407,7 +404,7 @@ def _count_approve(*, actor: Actor, count: StockCount, signers: _Signers) -> Sto
         if key not in signers:
             # The count was opened, recounted and submitted again since its
             # witnesses were judged: a refusal is answered, nothing booked.
-            raise Conflict("count.changed", COUNT_CHANGED)
+            raise errors.Conflict("count.changed", COUNT_CHANGED)
         line_witness = signers[key]
         variance = line.variance
         movements.append(
@@ -453,13 +450,13 @@ def _counted(raw: str, field: str) -> Decimal:
     """A counted quantity as typed on the sheet (:func:`quantity_parse`, typed): zero or more."""
     value = quantity_parse(raw, field=field, typed=True, bounds=COUNTED)
     if value < 0:
-        raise InvalidInput(
+        raise errors.InvalidInput(
             "quantity.negative", "A counted quantity cannot be negative.", field=field
         )
     return value
 
 
-def _on_field(exc: PlatformError, field: str) -> PlatformError:
+def _on_field(exc: errors.PlatformError, field: str) -> errors.PlatformError:
     """The refusal of one line, named by the sheet's field for it."""
     return type(exc)(
         exc.code, exc.message, field=field, rule=exc.rule, extra=exc.extra, params=exc.params
@@ -481,13 +478,13 @@ def count_sheet_save(
     saved and every refusal is named by its field (``lot_<lot>``,
     ``recount_<line>``, ``reason_<line>``), so the officer corrects them all
     at once and nothing she typed is lost."""
-    errors: list[PlatformError] = []
+    refused: list[errors.PlatformError] = []
     for lot, raw in first_counts.items():
         field = f"lot_{lot.pk}"
         try:
             count_record(actor=actor, count=count, lot=lot, quantity=_counted(raw, field))
-        except (InvalidInput, Conflict) as exc:
-            errors.append(_on_field(exc, field))
+        except (errors.InvalidInput, errors.Conflict) as exc:
+            refused.append(_on_field(exc, field))
     for recount in recounts:
         field = f"recount_{recount.line.pk}"
         try:
@@ -497,11 +494,11 @@ def count_sheet_save(
                 quantity=_counted(recount.quantity, field),
                 reason_code=recount.reason_code,
             )
-        except (InvalidInput, Conflict) as exc:
+        except (errors.InvalidInput, errors.Conflict) as exc:
             named = f"reason_{recount.line.pk}" if exc.field == "reason_code" else field
-            errors.append(_on_field(exc, named))
-    if errors:
-        raise PlatformError.all_of(errors)
+            refused.append(_on_field(exc, named))
+    if refused:
+        raise errors.PlatformError.all_of(refused)
     if submit:
         return count_submit(actor=actor, count=count)
     count.refresh_from_db()

@@ -14,7 +14,7 @@ from acute.clinical import dosing, selectors, services
 from acute.clinical import models as clinical
 from consent.audit.services import Action
 from core.actors import Actor
-from core.api import actor_of
+from core.api import actor_of, valid
 from core.models import Role
 from core.times import InstantField
 
@@ -41,6 +41,18 @@ def visit_write(
         actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=own_visit
     )
     return actor, visit, form
+
+
+def result_write(
+    request: Request, result_id: int, form_class: type[serializers.Serializer[Any]]
+) -> tuple[Actor, clinical.LabResult, dict[str, Any]]:
+    """What a correction or withdrawal of a result starts with: the input
+    checked (400 naming the fields), then the result reached through
+    :func:`selectors.result_access`, audited as the update it is."""
+    data = valid(form_class, request.data)
+    actor = actor_of(request)
+    result = selectors.result_access(actor=actor, result_id=result_id, action=Action.UPDATE)
+    return actor, result, data
 
 
 def _time(value: Any) -> str | None:

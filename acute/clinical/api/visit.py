@@ -27,13 +27,14 @@ from acute.clinical.api.shapes import (
     order_out,
     procedure_out,
     result_out,
+    result_write,
     test_out,
     visit_write,
 )
 from acute.clinical.models import LabResult
 from acute.models import Visit
 from consent.audit.services import Action
-from core.api import actor_of, valid
+from core.api import actor_of
 from core.created import Creates
 from core.openapi import results_of
 from core.permissions import roles
@@ -192,9 +193,7 @@ class ResultWithdrawView(APIView):
         responses={200: results_of("WithdrawnResults", ResultOut)},
     )
     def post(self, request: Request, result_id: int) -> Response:
-        data = valid(ResultWithdrawIn, request.data)
-        actor = actor_of(request)
-        result = selectors.result_access(actor=actor, result_id=result_id, action=Action.UPDATE)
+        actor, result, data = result_write(request, result_id, ResultWithdrawIn)
         amended = services.lab_result_withdraw(actor=actor, result=result, reason=data["reason"])
         return Response({"results": [result_out(r) for r in amended.withdrawn]})
 
@@ -215,9 +214,7 @@ class ResultCorrectView(APIView):
         responses={201: results_of("CorrectedResults", ResultOut)},
     )
     def post(self, request: Request, result_id: int) -> Response:
-        data = valid(ResultCorrectIn, request.data)
-        actor = actor_of(request)
-        result = selectors.result_access(actor=actor, result_id=result_id, action=Action.UPDATE)
+        actor, result, data = result_write(request, result_id, ResultCorrectIn)
         amended = services.lab_result_correct(
             actor=actor,
             result=result,

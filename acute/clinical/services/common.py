@@ -208,38 +208,27 @@ def delegation_or_refuse(
     if test.predefined:
         return None
     delegation = Delegation.objects.filter(visit=visit, test=test).first()
-    # A naive time is refused with the other time checks (time.naive).
-    if (
-        delegation is not None
-        and timezone.is_aware(when)
-        and when < delegation.delegated_at - CLOCK_SKEW
-    ):
-        raise refuse(
-            Forbidden(
-                "clinical.delegation_after_task",
-                f"{test.display} was taken or done before the physician delegated it (R7): "
-                "a delegation counts from when it was given.",
-                rule="R7",
-                params={"test": label(test.display)},
-            ),
-            actor=actor,
-            citizen_id=visit.citizen_id,
-            resource_type=resource_type,
-        )
     if delegation is None:
-        raise refuse(
-            Forbidden(
-                "clinical.delegation_required",
-                f"{test.display} is not one of the predefined tests (R7): a physician's "
-                "delegation for this citizen and this task must be recorded on the visit first.",
-                rule="R7",
-                params={"test": label(test.display)},
-            ),
-            actor=actor,
-            citizen_id=visit.citizen_id,
-            resource_type=resource_type,
+        code = "clinical.delegation_required"
+        message = (
+            f"{test.display} is not one of the predefined tests (R7): a physician's "
+            "delegation for this citizen and this task must be recorded on the visit first."
         )
-    return delegation
+    # A naive time is refused with the other time checks (time.naive).
+    elif timezone.is_aware(when) and when < delegation.delegated_at - CLOCK_SKEW:
+        code = "clinical.delegation_after_task"
+        message = (
+            f"{test.display} was taken or done before the physician delegated it (R7): "
+            "a delegation counts from when it was given."
+        )
+    else:
+        return delegation
+    raise refuse(
+        Forbidden(code, message, rule="R7", params={"test": label(test.display)}),
+        actor=actor,
+        citizen_id=visit.citizen_id,
+        resource_type=resource_type,
+    )
 
 
 def physician_by_authorisation(authorisation_id: str) -> Membership | None:

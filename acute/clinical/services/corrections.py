@@ -21,22 +21,25 @@ transaction rolled back, so nothing is half written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from acute.clinical import signals
-from acute.clinical.audit import clinical_audit, clinical_denied
+from acute.clinical.audit import clinical_audit, update_refusals_recorded
 from acute.clinical.catalogue import check_plausible, normalise_unit, parse_value, stored_value
-from acute.clinical.models import LabResult, PhysicianAlert, TestDefinition
+from acute.clinical.models import LabResult, PhysicianAlert
 from acute.clinical.services.common import gp_referral, require_user
-from acute.clinical.services.results import build_result, egfr_for, raise_critical_alert
+from acute.clinical.services.results import (
+    build_result,
+    derived_tests,
+    raise_critical_alert,
+    with_derived,
+)
 from consent.audit.services import Action
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput, PlatformError
+from core.errors import Conflict, InvalidInput
 from core.messages import label
 from core.models import User
 from core.validation import required_text, text_at_most
@@ -52,25 +55,6 @@ class Amended:
 
     withdrawn: list[LabResult]
     replacements: list[LabResult]
-
-
-@contextmanager
-def _refusals_recorded(actor: Actor, result: LabResult) -> Iterator[None]:
-    """A refused correction is recorded as a denied update of the result (R9)
-    once its transaction has rolled back, then raised on."""
-    try:
-        yield
-    except PlatformError as error:
-        clinical_denied(
-            actor,
-            Action.UPDATE,
-            error.code,
-            result.citizen_id,
-            resource_type="Observation",
-            resource_id=str(result.pk),
-            rule=error.rule,
-        )
-        raise
 
 
 def _reason(reason: str) -> str:
@@ -153,7 +137,7 @@ def lab_result_withdraw(*, actor: Actor, result: LabResult, reason: str) -> Amen
     """Mark a result entered in error (with what was computed from it): it
     was never the citizen's value, and no right one is known."""
     user = require_user(actor)
-    with _refusals_recorded(actor, result):
+    with update_refusals_recorded(actor, result):
         cleaned = _reason(reason)
         _not_derived(result)
         with transaction.atomic():
@@ -178,7 +162,7 @@ def lab_result_correct(
     user = require_user(actor)
     organisation = actor.organisation
     assert organisation is not None
-    with _refusals_recorded(actor, result):
+    with update_refusals_recorded(actor, result):
         cleaned = _reason(reason)
         _not_derived(result)
         test = result.test
@@ -195,11 +179,7 @@ def lab_result_correct(
             )
         visit = result.visit
         citizen = result.citizen
-        derived_test = TestDefinition.objects.filter(
-            derived_from=test,
-            derivation=TestDefinition.Derivation.EGFR_CKD_EPI_2021,
-            is_active=True,
-        ).first()
+        derived_test = derived_tests([test]).get(test.pk)
         with transaction.atomic():
             withdrawn = _withdraw_locked(result, user=user, reason=cleaned)
             replacement = build_result(
@@ -214,19 +194,11 @@ def lab_result_correct(
                 delegation=result.delegation,
                 replaces=withdrawn[0],
             )
-            replacements = [replacement]
-            if derived_test is not None:
-                old = next((r for r in withdrawn[1:] if r.test_id == derived_test.pk), None)
-                egfr = egfr_for(
-                    creatinine=replacement,
-                    derived=derived_test,
-                    citizen=citizen,
-                    user=user,
-                    organisation=organisation,
-                    replaces=old,
-                )
-                if egfr is not None:
-                    replacements.append(egfr)
+            # The eGFR withdrawn with the creatinine is the one the new eGFR replaces.
+            old = next(
+                (r for r in withdrawn[1:] if derived_test and r.test_id == derived_test.pk), None
+            )
+            replacements = with_derived(replacement, derived_test, replaces=old)
             clinical_audit(
                 actor,
                 Action.UPDATE,

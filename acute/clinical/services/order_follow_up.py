@@ -3,15 +3,12 @@ cancellation, and an acknowledged alert."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acute.clinical import signals
-from acute.clinical.audit import clinical_audit, clinical_denied
+from acute.clinical.audit import clinical_audit, update_refusals_recorded
 from acute.clinical.models import (
     MedicationOrder,
     PhysicianAlert,
@@ -43,7 +40,7 @@ def medication_order_confirm(*, actor: Actor, order: MedicationOrder) -> Medicat
     refusal (confirmed already, rejected, stopped) is a denied attempt on the
     citizen's record (R9)."""
     user = require_user(actor)
-    with _step_refusals_recorded(actor, order):
+    with update_refusals_recorded(actor, order, Conflict):
         return _medication_order_confirm(actor=actor, user=user, order=order)
 
 
@@ -84,27 +81,8 @@ def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> Medicatio
     the pharmacy — for a phone order only once she has confirmed it. A refusal
     is a denied attempt on the citizen's record (R9)."""
     user = require_user(actor)
-    with _step_refusals_recorded(actor, order):
+    with update_refusals_recorded(actor, order, Conflict):
         return _prescription_mark_sent(actor=actor, user=user, order=order)
-
-
-@contextmanager
-def _step_refusals_recorded(actor: Actor, order: MedicationOrder) -> Iterator[None]:
-    """A step on an order whose refusal (a :class:`Conflict`) is recorded
-    after its transaction rolled back (R9), and raised on."""
-    try:
-        yield
-    except Conflict as error:
-        clinical_denied(
-            actor,
-            Action.UPDATE,
-            error.code,
-            order.citizen_id,
-            resource_type="MedicationRequest",
-            resource_id=str(order.pk),
-            rule=error.rule,
-        )
-        raise
 
 
 def _prescription_mark_sent(*, actor: Actor, user: User, order: MedicationOrder) -> MedicationOrder:
@@ -149,7 +127,7 @@ def medication_order_reject(
     been given against it: she stops it (*seponér*, :func:`medication_order_cancel`),
     and the doses given stay in the ledger and are prescribed (R8). A refusal
     is a denied attempt (R9)."""
-    with _step_refusals_recorded(actor, order):
+    with update_refusals_recorded(actor, order, Conflict):
         return _medication_order_cancel(
             actor=actor,
             order=order,
@@ -173,7 +151,7 @@ def medication_order_cancel(
     if pending (:meth:`MedicationOrder.prescription_owed`), done if sent.
     Stopping an order already stopped is a denied attempt (R9).
     """
-    with _step_refusals_recorded(actor, order):
+    with update_refusals_recorded(actor, order, Conflict):
         return _medication_order_cancel(actor=actor, order=order, reason=reason)
 
 

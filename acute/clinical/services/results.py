@@ -4,7 +4,7 @@ and the physician alert a critical result raises."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -177,15 +177,11 @@ def build_result(
 
 
 def egfr_for(
-    *,
-    creatinine: LabResult,
-    derived: TestDefinition,
-    citizen: Citizen,
-    user: User,
-    organisation: Organisation,
-    replaces: LabResult | None = None,
+    *, creatinine: LabResult, derived: TestDefinition, replaces: LabResult | None = None
 ) -> LabResult | None:
-    """The eGFR derived from a creatinine result (CKD-EPI 2021), for adults."""
+    """The eGFR derived from a creatinine result (CKD-EPI 2021), for adults,
+    recorded as the creatinine was: for its citizen, by the same nurse."""
+    citizen = creatinine.citizen
     age = age_in_years(citizen.birth_date, creatinine.effective_at.astimezone(COPENHAGEN).date())
     if age < 18:
         return None  # CKD-EPI is an adult equation; children's eGFR is left to the laboratory
@@ -201,11 +197,35 @@ def egfr_for(
         value=value,
         unit=derived.unit,
         effective_at=creatinine.effective_at,
-        user=user,
-        organisation=organisation,
+        user=creatinine.recorded_by,
+        organisation=creatinine.recorded_by_organisation,
         derived_from=creatinine,
         replaces=replaces,
     )
+
+
+def derived_tests(sources: Iterable[TestDefinition]) -> dict[int | None, TestDefinition]:
+    """Tests computed from another (eGFR from creatinine), by their source test."""
+    return {
+        test.derived_from_id: test
+        for test in TestDefinition.objects.filter(
+            derived_from__in=sources,
+            derivation=TestDefinition.Derivation.EGFR_CKD_EPI_2021,
+            is_active=True,
+        )
+    }
+
+
+def with_derived(
+    result: LabResult, derived: TestDefinition | None, *, replaces: LabResult | None = None
+) -> list[LabResult]:
+    """The result, then what ``derived`` computes from it (an adult's eGFR
+    from her creatinine), if anything; ``replaces``: the computed result the
+    new one corrects."""
+    egfr = (
+        None if derived is None else egfr_for(creatinine=result, derived=derived, replaces=replaces)
+    )
+    return [result] if egfr is None else [result, egfr]
 
 
 def raise_critical_alert(
@@ -269,15 +289,7 @@ def lab_results_record(
     ]
     citizen = visit.citizen
     acute_function = visit.shift.acute_function
-    # Tests computed from another (eGFR from creatinine), by their source test.
-    derived_by_source = {
-        test.derived_from_id: test
-        for test in TestDefinition.objects.filter(
-            derived_from__in=[item.test for item in checked],
-            derivation=TestDefinition.Derivation.EGFR_CKD_EPI_2021,
-            is_active=True,
-        )
-    }
+    derived_by_source = derived_tests([item.test for item in checked])
     results: list[LabResult] = []
     with visit_held(
         visit=visit,
@@ -298,18 +310,7 @@ def lab_results_record(
                 organisation=organisation,
                 delegation=item.delegation,
             )
-            results.append(result)
-            derived = derived_by_source.get(item.test.pk)
-            if derived is not None:
-                egfr = egfr_for(
-                    creatinine=result,
-                    derived=derived,
-                    citizen=citizen,
-                    user=user,
-                    organisation=organisation,
-                )
-                if egfr is not None:
-                    results.append(egfr)
+            results += with_derived(result, derived_by_source.get(item.test.pk))
         # One entry for the panel written together, naming every Observation.
         clinical_audit(
             actor,
