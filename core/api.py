@@ -43,6 +43,13 @@ def valid(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dic
     return dict(form.validated_data)
 
 
+def decimal_text(**kwargs: Any) -> serializers.CharField:
+    """An answer's exact decimal, written as text (``"0.5"``) in the OpenAPI
+    description: never a float, which would round it."""
+    kwargs.setdefault("help_text", "An exact decimal as text.")
+    return serializers.CharField(**kwargs)
+
+
 class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
     """A decimal checked by :func:`core.validation.decimal_parse` against the
     column it is stored in: the same codes on the API as on the pages and FHIR."""

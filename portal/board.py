@@ -7,13 +7,15 @@ acute with integrations, so it lives in the composition layer.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
@@ -36,6 +38,8 @@ from integrations.selectors import (
     outbox_message,
     outbox_problems,
 )
+
+T = TypeVar("T")
 
 RISK_SOON_MINUTES = 30
 
@@ -146,6 +150,37 @@ def coordinator_board_live(request: HttpRequest) -> HttpResponse:
     return render_page(request, "acute/_board.html", _board_context(page_actor(request)))
 
 
+def _board_step(
+    request: HttpRequest,
+    item: T | None,
+    step: Callable[[T], object],
+    *,
+    done: str,
+    already: str | None = None,
+    refused: Callable[[str], str] | None = None,
+) -> HttpResponse:
+    """The coordinator's step on something her board shows (a warning, a
+    message), the same service as the API's, and back to the board. An item she
+    may not reach is refused as any page is; ``already`` (a msgid) tells her
+    another coordinator was first, ``refused`` why the step could not be taken
+    now; a step that fails otherwise is the error page."""
+    if item is None:
+        return not_allowed(request)
+    try:
+        step(item)
+    except Conflict:
+        if already is None:
+            raise
+        messages.info(request, _(already))
+    except PreconditionFailed as exc:
+        if refused is None:
+            raise
+        messages.info(request, refused(exc.code))
+    else:
+        messages.success(request, _(done))
+    return redirect("coordinator-board")
+
+
 @page(
     Role.COORDINATOR,
     concerns=Concerns(
@@ -157,16 +192,13 @@ def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
     """The coordinator has seen a warning on the board: it leaves the board,
     as through the API's acknowledge (R10)."""
     actor = page_actor(request)
-    warning = acute_selectors.warning_of(actor=actor, pk=warning_id)
-    if warning is None:
-        return not_allowed(request)
-    try:
-        acute_services.warning_acknowledge(warning=warning, actor=actor)
-    except Conflict:
-        messages.info(request, _("Another coordinator has already acknowledged the warning."))
-    else:
-        messages.success(request, _("Warning acknowledged."))
-    return redirect("coordinator-board")
+    return _board_step(
+        request,
+        acute_selectors.warning_of(actor=actor, pk=warning_id),
+        lambda warning: acute_services.warning_acknowledge(warning=warning, actor=actor),
+        done=gettext_noop("Warning acknowledged."),
+        already=gettext_noop("Another coordinator has already acknowledged the warning."),
+    )
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", InboundMessage, path="message_id"))
@@ -174,16 +206,13 @@ def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
 def refusal_noted(request: HttpRequest, message_id: int) -> HttpResponse:
     """The coordinator has seen a message the platform refused (and phoned its
     sender where it mattered): it leaves the board, as through the API."""
-    message = inbox_refusal(pk=message_id)
-    if message is None:
-        return not_allowed(request)
-    try:
-        inbox_refusal_note(message=message, actor=page_actor(request))
-    except Conflict:
-        messages.info(request, _("Another coordinator has already seen the message."))
-    else:
-        messages.success(request, _("The refused message has left the board."))
-    return redirect("coordinator-board")
+    return _board_step(
+        request,
+        inbox_refusal(pk=message_id),
+        lambda message: inbox_refusal_note(message=message, actor=page_actor(request)),
+        done=gettext_noop("The refused message has left the board."),
+        already=gettext_noop("Another coordinator has already seen the message."),
+    )
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", OutboundMessage, path="message_id"))
@@ -192,16 +221,9 @@ def outbox_message_resend(request: HttpRequest, message_id: int) -> HttpResponse
     """The coordinator sends a failed or withheld hand-off again, as through
     the API: a new round of attempts (a withheld one goes only once the
     citizen's refusal no longer covers it)."""
-    message = outbox_message(pk=message_id)
-    if message is None:
-        return not_allowed(request)
-    try:
-        outbox_resend(message=message, by=page_actor(request))
-    except PreconditionFailed as refused:
-        messages.info(request, _outbox_refusal_text(refused.code))
-    else:
-        messages.success(request, _("The message is being sent again."))
-    return redirect("coordinator-board")
+    return _outbox_step(
+        request, message_id, outbox_resend, done=gettext_noop("The message is being sent again.")
+    )
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", OutboundMessage, path="message_id"))
@@ -209,18 +231,37 @@ def outbox_message_resend(request: HttpRequest, message_id: int) -> HttpResponse
 def outbox_message_handled(request: HttpRequest, message_id: int) -> HttpResponse:
     """The coordinator has dealt with a failed or withheld hand-off another
     way (she phoned the recipient): it leaves the board, as through the API."""
-    message = outbox_message(pk=message_id)
-    if message is None:
-        return not_allowed(request)
-    try:
-        outbox_mark_handled(message=message, by=page_actor(request))
-    except Conflict:
-        messages.info(request, _("Another coordinator has already handled the message."))
-    except PreconditionFailed as refused:
-        messages.info(request, _outbox_refusal_text(refused.code))
-    else:
-        messages.success(request, _("The message is marked handled and has left the board."))
-    return redirect("coordinator-board")
+    return _outbox_step(
+        request,
+        message_id,
+        outbox_mark_handled,
+        done=gettext_noop("The message is marked handled and has left the board."),
+        already=gettext_noop("Another coordinator has already handled the message."),
+    )
+
+
+class OutboxStep(Protocol):
+    def __call__(self, *, message: OutboundMessage, by: Actor) -> object: ...
+
+
+def _outbox_step(
+    request: HttpRequest,
+    message_id: int,
+    step: OutboxStep,
+    *,
+    done: str,
+    already: str | None = None,
+) -> HttpResponse:
+    """A step on a hand-off the board shows (``step(message=, by=)``, the
+    outbox's own service): a refusal to take it now is explained, not an error."""
+    return _board_step(
+        request,
+        outbox_message(pk=message_id),
+        lambda message: step(message=message, by=page_actor(request)),
+        done=done,
+        already=already,
+        refused=_outbox_refusal_text,
+    )
 
 
 def _outbox_refusal_text(code: str) -> str:

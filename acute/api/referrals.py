@@ -17,6 +17,7 @@ from acute.api.roles import CLINICAL_READERS, COORDINATOR, REFERRERS, per_method
 from acute.models import NurseShift, Referral, Skill, Urgency, Visit
 from acute.occurrence import occurrence_period
 from consent.audit.services import Action
+from core.actors import Actor
 from core.api import actor_of, valid
 from core.created import Creates
 from core.errors import NotFoundOrNotAllowed
@@ -192,6 +193,27 @@ class ReferralTriageView(APIView):
             reason = valid(DeclineIn, request.data)["reason"]
             referral = services.referral_decline(referral=referral, reason=reason, actor=actor)
         return Response(referral_out(referral))
+
+
+class ReferralChangeView(APIView):
+    """The coordinator changes one referral with a body (``POST
+    .../referrals/<id>/<change>``): the body checked by ``body``, the referral
+    reached through the gate for an update, changed by ``change`` (the same
+    service as on the page), and answered as it now is. A subclass names its
+    operation with ``extend_schema_view``."""
+
+    permission_classes = [COORDINATOR]
+    concerns = Concerns("ServiceRequest", Referral, path="pk")
+    body: type[serializers.Serializer[Any]]
+
+    def change(self, *, referral: Referral, data: dict[str, Any], actor: Actor) -> Referral:
+        raise NotImplementedError
+
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_of(request)
+        data = valid(self.body, request.data)
+        referral = selectors.referral_get(actor=actor, referral_id=pk, action=Action.UPDATE)
+        return Response(referral_out(self.change(referral=referral, data=data, actor=actor)))
 
 
 class SuggestionOut(serializers.Serializer[Any]):

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from acute import selectors, services
-from acute.api.output import ReferralOut, referral_out
-from acute.api.referrals import UrgencyField
-from acute.api.roles import COORDINATOR
+from acute import services
+from acute.api.output import ReferralOut
+from acute.api.referrals import ReferralChangeView, UrgencyField
 from acute.models import Referral
-from consent.audit.services import Action
-from core.api import actor_of, valid
-from core.refusals import Concerns
+from core.actors import Actor
 
 
 class UrgencyIn(serializers.Serializer[Any]):
@@ -29,23 +23,20 @@ class UrgencyIn(serializers.Serializer[Any]):
     reason = serializers.CharField(allow_blank=True, default="")
 
 
-class ReferralUrgencyView(APIView):
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="acute_referrals_urgency", request=UrgencyIn, responses={200: ReferralOut}
+    )
+)
+class ReferralUrgencyView(ReferralChangeView):
     """Change an accepted referral's urgency, up or down, with a reason. The
     deadline is the new urgency's counted from now (a more urgent class never
     moves it later, a less urgent one never sooner); the referrer's urgency
     stays in the audit history."""
 
-    permission_classes = [COORDINATOR]
-    concerns = Concerns("ServiceRequest", Referral, path="pk")
+    body = UrgencyIn
 
-    @extend_schema(
-        operation_id="acute_referrals_urgency", request=UrgencyIn, responses={200: ReferralOut}
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        actor = actor_of(request)
-        data = valid(UrgencyIn, request.data)
-        referral = selectors.referral_get(actor=actor, referral_id=pk, action=Action.UPDATE)
-        referral = services.referral_retriage(
+    def change(self, *, referral: Referral, data: dict[str, Any], actor: Actor) -> Referral:
+        return services.referral_retriage(
             referral=referral, urgency=data["urgency"], reason=data["reason"], actor=actor
         )
-        return Response(referral_out(referral))

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from acute import selectors, services
-from acute.api.output import ReferralOut, referral_out
-from acute.api.roles import COORDINATOR
+from acute import services
+from acute.api.output import ReferralOut
+from acute.api.referrals import ReferralChangeView
 from acute.models import Referral
-from consent.audit.services import Action
-from core.api import actor_of, valid
-from core.refusals import Concerns
+from core.actors import Actor
 
 
 class WithdrawIn(serializers.Serializer[Any]):
@@ -36,22 +31,19 @@ class WithdrawIn(serializers.Serializer[Any]):
     )
 
 
-class ReferralWithdrawView(APIView):
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="acute_referrals_withdraw", request=WithdrawIn, responses={200: ReferralOut}
+    )
+)
+class ReferralWithdrawView(ReferralChangeView):
     """Withdraw a referral before a nurse has seen the citizen on it: its visit
     not yet at the door is called back, and an episode left with nothing to do
     ends as ``referral_lapsed``."""
 
-    permission_classes = [COORDINATOR]
-    concerns = Concerns("ServiceRequest", Referral, path="pk")
+    body = WithdrawIn
 
-    @extend_schema(
-        operation_id="acute_referrals_withdraw", request=WithdrawIn, responses={200: ReferralOut}
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        actor = actor_of(request)
-        data = valid(WithdrawIn, request.data)
-        referral = selectors.referral_get(actor=actor, referral_id=pk, action=Action.UPDATE)
-        referral = services.referral_withdraw(
+    def change(self, *, referral: Referral, data: dict[str, Any], actor: Actor) -> Referral:
+        return services.referral_withdraw(
             referral=referral, reason=data["reason"], note=data["note"], actor=actor
         )
-        return Response(referral_out(referral))

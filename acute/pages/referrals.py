@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -103,6 +104,31 @@ def _referral_page(
     )
 
 
+def referral_change(
+    request: HttpRequest,
+    referral_id: int,
+    change: Callable[[Referral, Actor], object],
+    *,
+    done: str | None,
+    then: HttpResponse,
+) -> HttpResponse:
+    """A coordinator's write on one referral from its page: the referral
+    reached through the gate for an update and changed by ``change`` (the
+    same service as the API's). A refusal shows the referral's page again with
+    it; otherwise ``done`` (a msgid) is said and the browser goes to ``then``."""
+    actor = page_actor(request)
+    try:
+        referral = acute_selectors.referral_get(
+            actor=actor, referral_id=referral_id, action=Action.UPDATE
+        )
+        change(referral, actor)
+    except PlatformError as exc:
+        return _referral_page(request, referral_id, exc)
+    if done is not None:
+        messages.success(request, _(done))
+    return then
+
+
 @page(Role.COORDINATOR, concerns=REFERRAL)
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
     return _referral_page(request, referral_id)
@@ -114,11 +140,8 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
     """Assign, or reassign (the active visit is replaced in the same transaction).
     The form of a referral on hold for a hospital admission carries the reason
     field; the service refuses the assignment without a reason (R12)."""
-    actor = page_actor(request)
-    try:
-        referral = acute_selectors.referral_get(
-            actor=actor, referral_id=referral_id, action=Action.UPDATE
-        )
+
+    def assign(referral: Referral, actor: Actor) -> None:
         # Any shift on now: whether its nurse may be sent is the service's
         # answer (a role ended, another function's nurse), refused and recorded.
         now = timezone.now()
@@ -137,10 +160,14 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
             # The confirm step: a second nurse for a citizen another is going to.
             also=request.POST.get("also") == "1",
         )
-    except PlatformError as exc:
-        return _referral_page(request, referral_id, exc)
-    messages.success(request, _("Nurse assigned."))
-    return redirect("coordinator-board")
+
+    return referral_change(
+        request,
+        referral_id,
+        assign,
+        done=gettext_noop("Nurse assigned."),
+        then=redirect("coordinator-board"),
+    )
 
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
@@ -148,40 +175,38 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
 def referral_urgency(request: HttpRequest, referral_id: int) -> HttpResponse:
     """Re-triage: the coordinator changes the urgency, with the reason, after
     phoning the citizen back; the same service as the API's."""
-    actor = page_actor(request)
-    try:
-        referral = acute_selectors.referral_get(
-            actor=actor, referral_id=referral_id, action=Action.UPDATE
-        )
-        services.referral_retriage(
+    return referral_change(
+        request,
+        referral_id,
+        lambda referral, actor: services.referral_retriage(
             referral=referral,
             urgency=request.POST.get("urgency", ""),
             reason=request.POST.get("reason", ""),
             actor=actor,
-        )
-    except PlatformError as exc:
-        return _referral_page(request, referral_id, exc)
-    messages.success(request, _("Urgency changed; the deadline follows it."))
-    return redirect("referral-detail", referral_id=referral_id)
+        ),
+        done=gettext_noop("Urgency changed; the deadline follows it."),
+        then=redirect("referral-detail", referral_id=referral_id),
+    )
 
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
 def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
-    actor = page_actor(request)
-    try:
-        referral = acute_selectors.referral_get(
-            actor=actor, referral_id=referral_id, action=Action.UPDATE
-        )
+    def triage(referral: Referral, actor: Actor) -> None:
         if request.POST.get("decision") == "decline":
             services.referral_decline(
                 referral=referral, reason=request.POST.get("reason", ""), actor=actor
             )
         else:
             services.referral_accept(referral=referral, actor=actor)
-    except PlatformError as exc:
-        return _referral_page(request, referral_id, exc)
-    return redirect("referral-detail", referral_id=referral_id)
+
+    return referral_change(
+        request,
+        referral_id,
+        triage,
+        done=None,
+        then=redirect("referral-detail", referral_id=referral_id),
+    )
 
 
 # What the person who ended an episode is told (R11): what could not go is
@@ -200,25 +225,22 @@ def referral_episode_complete(request: HttpRequest, referral_id: int) -> HttpRes
     as the API's, so its unfinished visits are cancelled, every nurse's
     access through them ends (R1), and the hand-back and the referrer's
     outcome go (R11)."""
-    actor = page_actor(request)
-    try:
-        referral = acute_selectors.referral_get(
-            actor=actor, referral_id=referral_id, action=Action.UPDATE
-        )
-        services.episode_complete(
+    return referral_change(
+        request,
+        referral_id,
+        lambda referral, actor: services.episode_complete(
             episode=referral.episode,
             outcome=request.POST.get("outcome", ""),
             note=request.POST.get("note", ""),
             actor=actor,
-        )
-    except PlatformError as exc:
-        return _referral_page(request, referral_id, exc)
-    # Back to the board, not to the referral: the acute function's access to
-    # the citizen ended with the episode (R1), and the board is where a
-    # hand-back or outcome that could not be sent, or was withheld on the
-    # citizen's refusal (R4), is shown (R11). No promise that anything went.
-    messages.success(request, _(EPISODE_CLOSED))
-    return redirect("coordinator-board")
+        ),
+        done=EPISODE_CLOSED,
+        # Back to the board, not to the referral: the acute function's access
+        # to the citizen ended with the episode (R1), and the board is where a
+        # hand-back or outcome that could not be sent, or was withheld on the
+        # citizen's refusal (R4), is shown (R11). No promise that anything went.
+        then=redirect("coordinator-board"),
+    )
 
 
 REFERRAL_FIELDS = (

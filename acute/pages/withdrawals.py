@@ -4,20 +4,14 @@ tilbage*), with the same service as the API's
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
-from acute import selectors as acute_selectors
 from acute import services
-from acute.pages.referrals import REFERRAL, _referral_page
-from consent.audit.services import Action
-from core.errors import PlatformError
+from acute.pages.referrals import REFERRAL, referral_change
 from core.models import Role
-from core.pages import page_actor
 from core.permissions import page
 
 # What the coordinator is told: the nurse's tablet shows the visit withdrawn;
@@ -33,21 +27,18 @@ REFERRAL_WITHDRAWN = gettext_noop(
 def referral_withdraw(request: HttpRequest, referral_id: int) -> HttpResponse:
     """A nurse already on her way is called back only once the coordinator
     has ticked that she is (``confirm``): she may be minutes from the door."""
-    actor = page_actor(request)
-    try:
-        referral = acute_selectors.referral_get(
-            actor=actor, referral_id=referral_id, action=Action.UPDATE
-        )
-        services.referral_withdraw(
+    return referral_change(
+        request,
+        referral_id,
+        lambda referral, actor: services.referral_withdraw(
             referral=referral,
             reason=request.POST.get("reason", ""),
             note=request.POST.get("note", ""),
             call_back_confirmed=request.POST.get("confirm") == "1",
             actor=actor,
-        )
-    except PlatformError as exc:
-        return _referral_page(request, referral_id, exc)
-    # To the board: an episode that lapsed with it has ended the acute
-    # function's access to the citizen (R1).
-    messages.success(request, _(REFERRAL_WITHDRAWN))
-    return redirect("coordinator-board")
+        ),
+        done=REFERRAL_WITHDRAWN,
+        # To the board: an episode that lapsed with it has ended the acute
+        # function's access to the citizen (R1).
+        then=redirect("coordinator-board"),
+    )

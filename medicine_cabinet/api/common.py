@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from core.actors import Actor
+from core.api import decimal_text
 from core.errors import Forbidden
 from core.models import Organisation, Role
 from core.openapi import Reference
@@ -255,11 +256,6 @@ def notification_json(n: Notification) -> dict[str, Any]:
 # Quantities are exact decimals written as text ("0.5"), never floats.
 
 
-def _amount(**kwargs: Any) -> serializers.CharField:
-    kwargs.setdefault("help_text", "An exact decimal as text.")
-    return serializers.CharField(**kwargs)
-
-
 class MedicineOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     atc_code = serializers.CharField()
@@ -267,11 +263,11 @@ class MedicineOut(serializers.Serializer[Any]):
     strength = serializers.CharField()
     form = serializers.CharField()
     unit = serializers.CharField()
-    package_size = _amount()
+    package_size = decimal_text()
     dispensing = serializers.ChoiceField(choices=Medicine.Dispensing.choices)
     dependence_forming = serializers.BooleanField()
-    minimum_stock = _amount()
-    amount_per_unit = _amount(allow_null=True)
+    minimum_stock = decimal_text()
+    amount_per_unit = decimal_text(allow_null=True)
     amount_unit = serializers.CharField(allow_blank=True)
     is_active = serializers.BooleanField()
 
@@ -307,7 +303,7 @@ class BalanceOut(serializers.Serializer[Any]):
     location = LocationKindRefOut()
     lot = BalanceLotOut()
     medicine = Reference()
-    quantity = _amount()
+    quantity = decimal_text()
     unit = serializers.CharField()
 
 
@@ -318,9 +314,9 @@ class MovementOut(serializers.Serializer[Any]):
     direction = serializers.ChoiceField(choices=Movement.Direction.choices)
     location = LocationRefOut()
     lot = serializers.IntegerField()
-    quantity = _amount()
-    balance_before = _amount()
-    balance_after = _amount()
+    quantity = decimal_text()
+    balance_before = decimal_text()
+    balance_after = decimal_text()
     by = serializers.CharField(help_text="Username.")
     witness = serializers.CharField(allow_null=True, help_text="The §4 witness's username.")
     transfer_id = serializers.UUIDField(allow_null=True)
@@ -336,20 +332,20 @@ class PlainMovementOut(serializers.Serializer[Any]):
     direction = serializers.ChoiceField(choices=Movement.Direction.choices)
     location = serializers.IntegerField()
     lot = serializers.IntegerField()
-    quantity = _amount()
-    balance_before = _amount()
-    balance_after = _amount()
+    quantity = decimal_text()
+    balance_before = decimal_text()
+    balance_after = decimal_text()
 
 
 class CountLineOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     lot = serializers.IntegerField()
-    counted_quantity = _amount()
-    balance_at_count = _amount()
-    recounted_quantity = _amount(allow_null=True)
-    balance_at_recount = _amount(allow_null=True)
+    counted_quantity = decimal_text()
+    balance_at_count = decimal_text()
+    recounted_quantity = decimal_text(allow_null=True)
+    balance_at_recount = decimal_text(allow_null=True)
     needs_recount = serializers.BooleanField()
-    variance = _amount()
+    variance = decimal_text()
     reason_code = serializers.ChoiceField(choices=CountReason.choices, allow_blank=True)
 
 
@@ -373,7 +369,7 @@ class RecallCitizenOut(serializers.Serializer[Any]):
 class RecallDoseOut(serializers.Serializer[Any]):
     id = serializers.IntegerField(help_text="The administration.")
     administered_at = serializers.DateTimeField()
-    quantity = _amount()
+    quantity = decimal_text()
     unit = serializers.CharField()
     citizen = RecallCitizenOut()
     nurse = serializers.CharField(help_text="Who gave the dose.")

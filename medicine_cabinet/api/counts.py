@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.actors import Actor
-from core.api import actor_of, valid
+from core.api import actor_of, decimal_text, valid
 from core.created import Creates
 from core.errors import InvalidInput
 from core.permissions import roles
@@ -227,7 +227,7 @@ class MonthlyUseRowOut(serializers.Serializer[Any]):
     month = serializers.CharField(help_text="`YYYY-MM`, Copenhagen time.")
     medicine = UsedMedicineOut()
     municipality = MunicipalityOut()
-    quantity = serializers.CharField(help_text="An exact decimal as text.")
+    quantity = decimal_text()
     doses = serializers.IntegerField()
 
 

@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import actor_of, valid
+from core.actors import Actor
+from core.api import actor_of, decimal_text, valid
 from core.created import Creates
 from core.errors import Forbidden, InvalidInput
 from core.permissions import roles
@@ -193,7 +194,7 @@ class MedicineHeldOut(serializers.Serializer[Any]):
     name = serializers.CharField()
     strength = serializers.CharField()
     unit = serializers.CharField()
-    quantity = serializers.CharField(help_text="An exact decimal as text.")
+    quantity = decimal_text()
 
 
 class LocationBalanceView(APIView):
@@ -311,21 +312,43 @@ class TransfersView(APIView):
         )
 
 
-class WasteInput(serializers.Serializer[Any]):
+class LotAtLocationInput(serializers.Serializer[Any]):
+    """A lot where it is kept, to be taken out of stock there, with the
+    witness a dependence-forming medicine needs."""
+
     location = serializers.IntegerField(min_value=1)
     lot = serializers.IntegerField(min_value=1)
-    quantity = QuantityField()
-    unit = serializers.CharField(max_length=20)
-    reason_code = serializers.ChoiceField(choices=WasteReason.choices)
-    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     witness = WitnessInput(required=False)
 
 
-class WasteView(APIView):
+def _lot_at_location(request: Request, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+    """The location, lot and witness of a :class:`LotAtLocationInput`, all of
+    the caller's acute function ("not found" otherwise)."""
+    return {
+        "location": _location(actor, data["location"]),
+        "lot": selectors.lot_get(organisation=_organisation(actor), lot_id=data["lot"]),
+        "witness": _witness(request, data),
+    }
+
+
+class TakeOutView(APIView):
+    """Stock taken out of a location (wasted, or removed as expired or
+    recalled): by the medicine officer or a nurse, and a refusal recorded as
+    an attempt on the stock (R9)."""
+
     permission_classes = [roles(OFFICER, NURSE)]
     concerns = MOVES_STOCK
     creates = Creates(None)
 
+
+class WasteInput(LotAtLocationInput):
+    quantity = QuantityField()
+    unit = serializers.CharField(max_length=20)
+    reason_code = serializers.ChoiceField(choices=WasteReason.choices)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class WasteView(TakeOutView):
     @extend_schema(
         operation_id="cabinet_waste", request=WasteInput, responses={201: PlainMovementOut}
     )
@@ -334,30 +357,21 @@ class WasteView(APIView):
         data = valid(WasteInput, request.data)
         movement = services.stock_waste(
             actor=actor,
-            location=_location(actor, data["location"]),
-            lot=selectors.lot_get(organisation=_organisation(actor), lot_id=data["lot"]),
+            **_lot_at_location(request, actor, data),
             quantity=data["quantity"],
             unit=data["unit"],
             reason_code=data["reason_code"],
             note=data["note"],
-            witness=_witness(request, data),
         )
         return Response(_plain_movement_json(movement), status=201)
 
 
-class RemovalInput(serializers.Serializer[Any]):
-    location = serializers.IntegerField(min_value=1)
-    lot = serializers.IntegerField(min_value=1)
+class RemovalInput(LotAtLocationInput):
     why = serializers.ChoiceField(choices=[("expired", "Expired"), ("recalled", "Recalled")])
-    witness = WitnessInput(required=False)
 
 
-class RemovalsView(APIView):
+class RemovalsView(TakeOutView):
     """Take an expired or recalled lot's whole balance out of a location."""
-
-    permission_classes = [roles(OFFICER, NURSE)]
-    concerns = MOVES_STOCK
-    creates = Creates(None)
 
     @extend_schema(
         operation_id="cabinet_remove", request=RemovalInput, responses={201: PlainMovementOut}
@@ -370,12 +384,7 @@ class RemovalsView(APIView):
             if data["why"] == "expired"
             else services.stock_remove_recalled
         )
-        movement = remove(
-            actor=actor,
-            location=_location(actor, data["location"]),
-            lot=selectors.lot_get(organisation=_organisation(actor), lot_id=data["lot"]),
-            witness=_witness(request, data),
-        )
+        movement = remove(actor=actor, **_lot_at_location(request, actor, data))
         return Response(_plain_movement_json(movement), status=201)
 
 
