@@ -7,10 +7,11 @@ nurse is sent (dispatch and follow-ups).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -24,6 +25,7 @@ from core.deaths import DECEASED_MESSAGE, is_registered_dead
 from core.errors import Conflict, InvalidInput, PreconditionFailed
 from core.logging import scrub
 from core.models import Citizen
+from core.sql import CompiledQuery, run_prepared
 from core.validation import full_clean_changed, required_text
 
 HOLD_HOSPITAL_ADMISSION = "hospital_admission"
@@ -48,20 +50,89 @@ def _admitted_warning(
     """The board's ``admitted`` (or ``deceased``) warning for the referral,
     raised (again): one row per referral and kind, written in one statement
     (an insert that updates the row already there)."""
+    _admitted_warnings({referral.pk: detail}, raised_at=raised_at, kind=kind)
+
+
+# The writes of every admission and discharge (R12), one prepared statement
+# each on PostgreSQL for any number of referrals; other databases write the
+# ORM's way. The warning's upsert is the ORM's ``bulk_create(update_conflicts=
+# True)`` of :func:`_admitted_warnings`, the referrals' updates its
+# ``update()`` of the same fields. (Each returns the ids it wrote: a prepared
+# statement's rows are fetched.)
+_WARNING_TABLE = DeadlineWarning._meta.db_table
+_REFERRAL_TABLE = Referral._meta.db_table
+_WARNINGS_UPSERT_SQL = (
+    f"INSERT INTO {_WARNING_TABLE} (referral_id, kind, raised_at, detail, "  # noqa: S608
+    "acknowledged_at, acknowledged_by_id) "
+    "SELECT w.referral_id, %s, %s, w.detail::jsonb, NULL, NULL "
+    "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS w(referral_id, detail, n) "
+    "ORDER BY w.n "
+    "ON CONFLICT (referral_id, kind) DO UPDATE SET raised_at = EXCLUDED.raised_at, "
+    "detail = EXCLUDED.detail, acknowledged_at = NULL, acknowledged_by_id = NULL RETURNING id"
+)
+_HOLD_SQL = (
+    f"UPDATE {_REFERRAL_TABLE} SET on_hold_since = %s, on_hold_reason = %s "  # noqa: S608
+    "WHERE id = ANY(%s::bigint[]) RETURNING id"
+)
+_RESUME_SQL = (
+    f"UPDATE {_REFERRAL_TABLE} AS r SET on_hold_since = NULL, on_hold_reason = '', "  # noqa: S608
+    "deadline_at = v.deadline_at "
+    "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, deadline_at) WHERE r.id = v.id "
+    "RETURNING r.id"
+)
+_DETAIL_ENCODER = DeadlineWarning._meta.get_field("detail").encoder
+
+
+def _admitted_warnings(
+    details: dict[int, dict],
+    *,
+    raised_at: dt.datetime,
+    kind: str = DeadlineWarning.Kind.ADMITTED,
+) -> None:
+    """:func:`_admitted_warning` for several referrals (``details``: each
+    referral's id and its warning's detail), in one statement."""
+    if not details:
+        return
+    if connection.vendor == "postgresql":
+        run_prepared(
+            _WARNINGS_UPSERT_SQL,
+            [
+                kind,
+                raised_at,
+                list(details),
+                [json.dumps(detail, cls=_DETAIL_ENCODER) for detail in details.values()],
+            ],
+        )
+        return
     DeadlineWarning.objects.bulk_create(
         [
             DeadlineWarning(
-                referral=referral,
+                referral_id=referral_id,
                 kind=kind,
                 raised_at=raised_at,
                 detail=detail,
                 acknowledged_at=None,
                 acknowledged_by=None,
             )
+            for referral_id, detail in details.items()
         ],
         update_conflicts=True,
         unique_fields=["referral", "kind"],
         update_fields=ADMITTED_WARNING_FIELDS,
+    )
+
+
+def _referral_audit_by_id(
+    referral_id: int, citizen_id: int, actor: Actor, detail: dict[str, object]
+) -> None:
+    """:func:`referral_audit` of a referral read as its id alone."""
+    audit(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=citizen_id,
+        resource_type="ServiceRequest",
+        resource_id=referral_id,
+        detail=detail,
     )
 
 
@@ -79,6 +150,88 @@ def _unreached_locked(citizen_id: int) -> QuerySet[Referral]:
     )
 
 
+def _holdable_locked(citizen_id: int) -> QuerySet[Referral, int]:
+    """The ids of the citizen's referrals an admission puts on hold, locked."""
+    return (
+        _unreached_locked(citizen_id)
+        .filter(on_hold_since__isnull=True)
+        .values_list("pk", flat=True)
+    )
+
+
+def _held_locked(
+    citizen_id: int,
+) -> QuerySet[Referral, tuple[int, dt.datetime, dt.datetime | None]]:
+    """The citizen's referrals held for an admission, locked: id, deadline, held since."""
+    return (
+        Referral.objects.select_for_update()
+        .filter(citizen_id=citizen_id, on_hold_reason=HOLD_HOSPITAL_ADMISSION)
+        .order_by("pk")
+        .values_list("pk", "deadline_at", "on_hold_since")
+    )
+
+
+def _held_warnings_locked(citizen_id: int) -> QuerySet[DeadlineWarning, tuple[int, dict]]:
+    """The ``admitted`` warnings of the citizen's referrals held for an
+    admission (each referral's id and the warning's detail), locked."""
+    return (
+        DeadlineWarning.objects.select_for_update(of=("self",))
+        .filter(
+            referral__citizen_id=citizen_id,
+            referral__on_hold_reason=HOLD_HOSPITAL_ADMISSION,
+            kind=DeadlineWarning.Kind.ADMITTED,
+        )
+        .order_by("pk")
+        .values_list("referral_id", "detail")
+    )
+
+
+def _visits_of_the_day(citizen_id: int, start: dt.datetime, end: dt.datetime) -> QuerySet[Visit]:
+    """The citizen's visits whose time at her door — when the nurse got
+    there, else when it is planned (a follow-up's planned time, the
+    estimated arrival), else when it was assigned — falls from ``start`` to
+    before ``end``, whenever it was assigned."""
+    return (
+        Visit.objects.filter(citizen_id=citizen_id)
+        .annotate(at=Coalesce("on_site_at", "planned_for", "estimated_arrival_at", "assigned_at"))
+        .filter(at__gte=start, at__lt=end)
+    )
+
+
+def _to_warn_locked(
+    citizen_id: int, start: dt.datetime, end: dt.datetime
+) -> QuerySet[Referral, int]:
+    """The ids of the citizen's referrals an admission warns of (not on
+    hold: open, or with a visit from ``start`` to ``end``), locked, in one
+    statement. A follow-up visit answers no referral of its own: its
+    episode's referrals are hers."""
+    today = _visits_of_the_day(citizen_id, start, end)
+    return (
+        Referral.objects.select_for_update()
+        .filter(citizen_id=citizen_id, on_hold_since__isnull=True)
+        .filter(
+            Q(status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
+            | Q(pk__in=today.exclude(referral=None).values("referral_id"))
+            | Q(episode_id__in=today.filter(referral=None).values("episode_id"))
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# The reads of every admission and discharge (R12), compiled once (core/sql.py).
+_STAND_IN_CITIZEN = -7_361_004_231
+_HOLDABLE = CompiledQuery(_holdable_locked, _STAND_IN_CITIZEN)
+_HELD = CompiledQuery(_held_locked, _STAND_IN_CITIZEN)
+_HELD_WARNINGS = CompiledQuery(_held_warnings_locked, _STAND_IN_CITIZEN)
+_TO_WARN = CompiledQuery(
+    _to_warn_locked,
+    _STAND_IN_CITIZEN,
+    dt.datetime(1901, 2, 3, tzinfo=dt.UTC),
+    dt.datetime(1901, 2, 4, tzinfo=dt.UTC),
+)
+
+
 def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
     """The hospital reports the citizen admitted: her referrals that no nurse
     is on yet (awaiting triage, or accepted without an active visit) are put on
@@ -87,16 +240,30 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
     was just withdrawn is then held too. Returns the held referrals' ids."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
-        referrals = list(_unreached_locked(citizen_id).filter(on_hold_since__isnull=True))
-        for referral in referrals:
-            referral.on_hold_since = now
-            referral.on_hold_reason = HOLD_HOSPITAL_ADMISSION
-            full_clean_changed(referral, fields=["on_hold_since", "on_hold_reason"])
-            referral.save(update_fields=["on_hold_since", "on_hold_reason"])
-            # A re-admission raises the warning again.
-            _admitted_warning(referral, raised_at=now, detail={"admission": admission})
-            referral_audit(referral, actor, {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION})
-    return [r.pk for r in referrals]
+        if connection.vendor == "postgresql":
+            ids = [pk for (pk,) in _HOLDABLE.rows(citizen_id)]
+        else:
+            ids = list(_holdable_locked(citizen_id))
+        if not ids:
+            return []
+        # No full_clean: the values are the platform's own, and valid for
+        # the fields whatever the referral (an aware time now for a nullable
+        # time; a word of 18 characters for a text of up to 32, with no
+        # choices); the database checks the hold's two fields together
+        # (acute_referral_hold_complete). One statement for them all.
+        if connection.vendor == "postgresql":
+            run_prepared(_HOLD_SQL, [now, HOLD_HOSPITAL_ADMISSION, ids])
+        else:
+            Referral.objects.filter(pk__in=ids).update(
+                on_hold_since=now, on_hold_reason=HOLD_HOSPITAL_ADMISSION
+            )
+        # A re-admission raises the warning again.
+        _admitted_warnings({pk: {"admission": admission} for pk in ids}, raised_at=now)
+        for pk in ids:
+            _referral_audit_by_id(
+                pk, citizen_id, actor, {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION}
+            )
+    return ids
 
 
 # Why a hold for an admission was lifted (R12), kept on the board's warning
@@ -123,60 +290,63 @@ def referrals_resume_after_discharge(
     deadline missed: neither escalated at once nor counted in the figures."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
-        referrals = list(
-            Referral.objects.select_for_update()
-            .filter(citizen_id=citizen_id, on_hold_reason=HOLD_HOSPITAL_ADMISSION)
-            .order_by("pk")
-        )
-        for referral in referrals:
-            deadline_before = referral.deadline_at
-            if referral.on_hold_since is not None and now > referral.on_hold_since:
-                referral.deadline_at = deadline_before + (now - referral.on_hold_since)
-            referral.on_hold_since = None
-            referral.on_hold_reason = ""
-            referral.save(update_fields=["on_hold_since", "on_hold_reason", "deadline_at"])
-            lifted = {"resumed": cause, "resumed_at": now.isoformat()}
-            if cause == RESUMED_DISCHARGED:
-                lifted["discharged_at"] = now.isoformat()
-            for warning in DeadlineWarning.objects.select_for_update().filter(
-                referral=referral, kind=DeadlineWarning.Kind.ADMITTED
-            ):
-                # Raised again: a coordinator who saw the admission sees
-                # the referral is to be served again, and why.
-                _admitted_warning(referral, raised_at=now, detail={**warning.detail, **lifted})
-            referral_audit(
-                referral,
+        if connection.vendor == "postgresql":
+            held = _HELD.rows(citizen_id)
+        else:
+            held = list(_held_locked(citizen_id))
+        if not held:
+            return []
+        # Their warnings, locked after them (as every writer of a warning
+        # locks its referral first), in one statement.
+        if connection.vendor == "postgresql":
+            warned = dict(_HELD_WARNINGS.rows(citizen_id, binary=True))
+        else:
+            warned = dict(_held_warnings_locked(citizen_id))
+        lifted: dict[str, object] = {"resumed": cause, "resumed_at": now.isoformat()}
+        if cause == RESUMED_DISCHARGED:
+            lifted["discharged_at"] = now.isoformat()
+        # Each resumes with the time it had left when she was admitted.
+        deadlines = {
+            pk: deadline_before + (now - on_hold_since)
+            if on_hold_since is not None and now > on_hold_since
+            else deadline_before
+            for pk, deadline_before, on_hold_since in held
+        }
+        if connection.vendor == "postgresql":
+            run_prepared(_RESUME_SQL, [list(deadlines), list(deadlines.values())])
+        else:
+            for pk, deadline_at in deadlines.items():
+                Referral.objects.filter(pk=pk).update(
+                    on_hold_since=None, on_hold_reason="", deadline_at=deadline_at
+                )
+        for pk, deadline_before, _since in held:
+            _referral_audit_by_id(
+                pk,
+                citizen_id,
                 actor,
                 {
                     "step": "resumed",
                     "reason": RESUME_CAUSES[cause],
                     "deadline_before": deadline_before.isoformat(),
-                    "deadline_at": referral.deadline_at.isoformat(),
+                    "deadline_at": deadlines[pk].isoformat(),
                 },
             )
-    return [r.pk for r in referrals]
+        # Raised again: a coordinator who saw the admission sees the
+        # referral is to be served again, and why.
+        _admitted_warnings(
+            {pk: {**detail, **lifted} for pk, detail in warned.items()}, raised_at=now
+        )
+    return [pk for pk, _deadline, _since in held]
 
 
-def _referrals_with_a_visit_today(citizen_id: int, now: dt.datetime) -> QuerySet[Referral]:
-    """The citizen's referrals with a visit today: a visit whose time at her
-    door — when the nurse got there, else when it is planned (a follow-up's
-    planned time, the estimated arrival), else when it was assigned — falls
-    in today's calendar day in Copenhagen (``TIME_ZONE``), whenever it was
-    assigned. A follow-up visit answers no referral of its own: its
-    episode's referrals are hers."""
+def _today_in_copenhagen(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """Where today's calendar day in Copenhagen (``TIME_ZONE``) starts, and
+    where the next one does."""
     start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     end = timezone.localtime(start + dt.timedelta(days=1, hours=1)).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    today = (
-        Visit.objects.filter(citizen_id=citizen_id)
-        .annotate(at=Coalesce("on_site_at", "planned_for", "estimated_arrival_at", "assigned_at"))
-        .filter(at__gte=start, at__lt=end)
-    )
-    return Referral.objects.filter(
-        Q(pk__in=today.exclude(referral=None).values("referral_id"))
-        | Q(episode_id__in=today.filter(referral=None).values("episode_id"))
-    )
+    return start, end
 
 
 def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
@@ -185,22 +355,18 @@ def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) ->
     coordinator is told (an ``admitted`` warning on the board). Returns the
     warned referrals' ids (those put on hold have their warning already)."""
     now = timezone.now()
+    start, end = _today_in_copenhagen(now)
     with transaction.atomic(savepoint=False):
-        ids = set(
-            Referral.objects.filter(citizen_id=citizen_id, on_hold_since__isnull=True)
-            .filter(
-                Q(status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
-                | Q(pk__in=_referrals_with_a_visit_today(citizen_id, now).values("pk"))
-            )
-            .values_list("pk", flat=True)
+        if connection.vendor == "postgresql":
+            ids = [pk for (pk,) in _TO_WARN.rows(citizen_id, start, end)]
+        else:
+            ids = list(_to_warn_locked(citizen_id, start, end))
+        _admitted_warnings(
+            {pk: {"admission": admission, "on_hold": False} for pk in ids}, raised_at=now
         )
-        referrals = list(Referral.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-        for referral in referrals:
-            _admitted_warning(
-                referral, raised_at=now, detail={"admission": admission, "on_hold": False}
-            )
-            referral_audit(referral, actor, {"step": "admitted_warning"})
-    return [r.pk for r in referrals]
+        for pk in ids:
+            _referral_audit_by_id(pk, citizen_id, actor, {"step": "admitted_warning"})
+    return ids
 
 
 def referrals_close_on_death(

@@ -71,19 +71,37 @@ def _encounter_key(partner: Partner, encounter: dict[str, Any]) -> str:
     return stay_key(partner.code, str(key))
 
 
+def _open_visits(citizen_id: int) -> QuerySet[Visit, int]:
+    """The ids of the citizen's visits not yet at her door."""
+    return (
+        Visit.objects.filter(
+            citizen_id=citizen_id,
+            status__in=[Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE],
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# Asked of every admission: compiled once (core/sql.py).
+_OPEN_VISITS = CompiledQuery(_open_visits, -7_361_004_227)
+
+
 def _withdraw_open_visits(citizen_id: int, actor: Actor) -> list[int]:
+    if connection.vendor == "postgresql":
+        ids = [pk for (pk,) in _OPEN_VISITS.rows(citizen_id)]
+    else:
+        ids = list(_open_visits(citizen_id))
+    if not ids:
+        return []
     # The note is kept with the visit for staff to read: written in the
     # platform's language, whatever language the message is processed in.
     with translation.override(settings.LANGUAGE_CODE):
         note = translation.gettext("The citizen was admitted to hospital.")
-    withdrawn = []
-    for visit in Visit.objects.filter(
-        citizen_id=citizen_id,
-        status__in=[Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE],
-    ).order_by("pk"):
-        visit_withdraw(visit=visit, note=note, actor=actor)
-        withdrawn.append(visit.pk)
-    return withdrawn
+    for pk in ids:
+        # Read again, locked, and its status asked again, by the withdrawal.
+        visit_withdraw(visit=Visit(pk=pk), note=note, actor=actor)
+    return ids
 
 
 def _follow_up(

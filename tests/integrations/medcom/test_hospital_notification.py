@@ -616,6 +616,39 @@ def test_r12_an_admission_and_its_discharge_take_a_bounded_number_of_statements(
     assert AuditEntry.objects.filter(citizen_id=citizen.pk).count() == audited + 4
 
 
+@pytest.mark.postgres  # the counts are PostgreSQL's; SQLite's audit append takes more
+def test_r12_each_further_referral_of_a_stay_adds_only_its_audit_entry(
+    hospital, citizen, django_assert_max_num_queries
+):
+    """The holds, the board's warnings and the resumes are written in one
+    statement for all her referrals, however many: a further referral adds
+    its own audit entry (R9), nothing else. Here three held and one warned
+    (a visit at her door today) against the single held one pinned above:
+    two and one further entries, and the warned one's warning."""
+    held = [f.acute_referral(person=citizen, accepted=False) for _ in range(3)]
+    warned = _visit_today_case(citizen, follow_up=False)
+    audited = AuditEntry.objects.filter(citizen_id=citizen.pk).count()
+    with django_assert_max_num_queries(ADMISSION_STATEMENTS + 2 + 1 + 1):
+        status, body = _post(hospital, _example(STIN))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    assert {r.on_hold_reason for r in Referral.objects.filter(pk__in=[r.pk for r in held])} == {
+        "hospital_admission"
+    }
+    warning = DeadlineWarning.objects.get(referral=warned, kind=DeadlineWarning.Kind.ADMITTED)
+    assert warning.detail["on_hold"] is False
+    with django_assert_max_num_queries(DISCHARGE_STATEMENTS + 2):
+        status, body = _post(hospital, _example(SLHJ))
+    assert (status, _ack(body)[0]) == (200, "ok")
+    for referral in held:
+        referral.refresh_from_db()
+        assert referral.on_hold_since is None
+        resumed = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+        assert resumed.detail["resumed"] == "discharged"
+        assert "admission" in resumed.detail
+    # Each message, and each change to each referral, has its entry.
+    assert AuditEntry.objects.filter(citizen_id=citizen.pk).count() == audited + 2 + 4 + 3
+
+
 def _visit_today_case(citizen: Citizen, *, follow_up: bool) -> Referral:
     """A referral whose episode ended, with a visit assigned yesterday that
     is at her door today (Copenhagen's day): a first visit the nurse reached
