@@ -69,7 +69,7 @@ class _Attempt:
     resource_type: str
     resource_id: str
 
-    def refused(self, citizen_id: int | None, reason: str) -> NotFoundOrNotAllowed:
+    def refused(self, citizen_id: int | None, *, reason: str) -> NotFoundOrNotAllowed:
         """Record the attempt as denied (R9) and give the one "not found"
         error to raise."""
         clinical_denied(
@@ -122,9 +122,9 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
     )
     attempt = _Attempt(actor, action, "Encounter", f"visit-{visit_id}")
     if visit is None:
-        raise attempt.refused(None, "unknown_visit")
+        raise attempt.refused(None, reason="unknown_visit")
     if own_visit and (actor.user is None or visit.nurse_id != actor.user.pk):
-        raise attempt.refused(visit.citizen_id, "not_visit_nurse")
+        raise attempt.refused(visit.citizen_id, reason="not_visit_nurse")
     attempt.through_gate(visit.citizen_id)
     return visit
 
@@ -157,12 +157,12 @@ def order_access_for_physician(*, actor: Actor, order_id: int, action: str) -> M
     if order is None or actor.user is None or order.ordering_physician_id != actor.user.pk:
         raise attempt.refused(
             order.citizen_id if order else None,
-            "not_ordering_physician" if order else "unknown_order",
+            reason="not_ordering_physician" if order else "unknown_order",
         )
     if actor.organisation is None or order.ordering_organisation_id != actor.organisation.pk:
         # She gave it for one organisation; acting for another she is another
         # recipient (R3), to whom the order was never disclosed.
-        raise attempt.refused(order.citizen_id, "not_ordering_organisation")
+        raise attempt.refused(order.citizen_id, reason="not_ordering_organisation")
     # Her own order still names the citizen: a refusal by the citizen that
     # covers her (R4) decides, audited by the gate as a read.
     attempt.as_author(order.citizen_id, "ordering_physician", action=Action.READ)
@@ -186,7 +186,7 @@ def result_access(*, actor: Actor, result_id: int, action: str) -> LabResult:
     if result is None or actor.user is None or actor.organisation is None:
         raise attempt.refused(
             result.citizen_id if result else None,
-            "unknown_result" if result is None else "not_result_author",
+            reason="unknown_result" if result is None else "not_result_author",
         )
     if result.recorded_by_id == actor.user.pk and (
         result.recorded_by_organisation_id == actor.organisation.pk
@@ -194,7 +194,7 @@ def result_access(*, actor: Actor, result_id: int, action: str) -> LabResult:
         attempt.as_author(result.citizen_id, "result_author")
         return result
     if result.visit.shift.acute_function_id != actor.organisation.pk:
-        raise attempt.refused(result.citizen_id, "not_result_author")
+        raise attempt.refused(result.citizen_id, reason="not_result_author")
     attempt.through_gate(result.citizen_id)
     return result
 
@@ -438,7 +438,7 @@ def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
     if alert is None or not allowed:
         raise attempt.refused(
             alert.citizen_id if alert else None,
-            "not_alert_recipient" if alert else "unknown_alert",
+            reason="not_alert_recipient" if alert else "unknown_alert",
         )
     if actor.role == Role.PHYSICIAN:
         # Addressed to her, the alert still names the citizen: a refusal by
