@@ -34,7 +34,7 @@ from core.cpr import (
 )
 from core.errors import InvalidInput
 from core.fhir.outcome import operation_outcome
-from core.fhir.validation import FHIRInvalid, fhir_validate
+from core.fhir.validation import FHIRInvalid, fhir_check
 from core.logging import scrub
 from core.models import SOR_SYSTEM, Citizen, Organisation
 
@@ -349,7 +349,7 @@ def parse_message(data: Any) -> ParsedMessage:
             "message.not_message_bundle", "The Bundle type must be 'message'.", field="Bundle.type"
         )
     try:
-        fhir_validate(Bundle, _occurrence_set_aside(data))
+        fhir_check(Bundle, _occurrence_set_aside(data))
     except FHIRInvalid as exc:
         raise InvalidMessage(
             exc.code or "message.invalid_fhir",

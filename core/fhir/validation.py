@@ -14,6 +14,7 @@ from __future__ import annotations
 import typing
 from typing import Any, TypeVar
 
+import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ValidationError
 
@@ -200,6 +201,7 @@ def primitive_misshapen(
 # the models do not change while the process runs, and a message names the
 # same few hundred fields each time.
 _DECLARED: dict[tuple[type[BaseModel], str], tuple[str, type | None, type[BaseModel] | None]] = {}
+_DECLARED_MAX = 10_000
 
 
 def _declared(model: type[BaseModel], key: str) -> tuple[str, type | None, type[BaseModel] | None]:
@@ -211,7 +213,11 @@ def _declared(model: type[BaseModel], key: str) -> tuple[str, type | None, type[
     if found is None:
         info = _field_of(model, key)
         if info is None:
-            return "", None, None  # not kept: the names a client sends are unbounded
+            # ``resourceType`` on every resource; other names a client sends
+            # are unbounded, so a name the model lacks is kept only so far.
+            if len(_DECLARED) < _DECLARED_MAX:
+                _DECLARED[(model, key)] = ("", None, None)
+            return "", None, None
         kind, inner = _element_type(info.annotation)
         if inner is None and kind in ("Resource", "ResourceType"):
             inner = get_fhir_model_class("Resource")
@@ -220,11 +226,73 @@ def _declared(model: type[BaseModel], key: str) -> tuple[str, type | None, type[
     return found
 
 
+# What the models raise on input of a shape they do not expect.
+_SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, LookupError)
+# Resources whose check is remembered by their content (:func:`fhir_check`):
+# the sender and receiver of every message, the same few, never personal data.
+_REMEMBERED_TYPES = frozenset({"Organization"})
+_REMEMBERED: dict[bytes, BaseModel] = {}
+_REMEMBERED_MAX = 1_000
+
+
+def _entry_resource(resource: Any, remember: bool) -> Any:
+    """A Bundle entry's resource read as the model its ``resourceType``
+    names, as the Bundle's own Resource slot reads it (the models raise what
+    they would there, at the resource's own place); anything else unread."""
+    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        return resource
+    kind = resource["resourceType"]
+    klass = get_fhir_model_class(kind)
+    if not (remember and kind in _REMEMBERED_TYPES):
+        return klass.model_validate(resource)
+    key = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+    found = _REMEMBERED.get(key)
+    if found is None:
+        found = klass.model_validate(resource)
+        if len(_REMEMBERED) < _REMEMBERED_MAX:
+            _REMEMBERED[key] = found
+    return found
+
+
+def _bundle_read(model: type[Model], data: Any, remember: bool) -> Model | None:
+    """A Bundle read with each entry's resource read first by its own model:
+    the same rules, without the Resource slot finding the model anew for
+    each entry. None where anything is wrong (or ``data`` is no Bundle):
+    the whole is then read as it comes, so a refusal names its place in
+    the Bundle, as ever."""
+    entries = data.get("entry") if isinstance(data, dict) else None
+    if model.__name__ != "Bundle" or not isinstance(entries, list):
+        return None
+    try:
+        read = [
+            {**entry, "resource": _entry_resource(entry["resource"], remember)}
+            if isinstance(entry, dict) and "resource" in entry
+            else entry
+            for entry in entries
+        ]
+        return model.model_validate({**data, "entry": read})
+    except (ValidationError, orjson.JSONEncodeError, *_SHAPE_ERRORS):
+        return None
+
+
+def fhir_check(model: type[BaseModel], data: Any) -> None:
+    """The checks of :func:`fhir_validate`, where the model is not wanted
+    (a message Bundle read as JSON): a resource met before (an organisation
+    of :data:`_REMEMBERED_TYPES` with the same content) is not read again."""
+    _validated(model, data, remember=True)
+
+
 def fhir_validate(model: type[Model], data: Any) -> Model:
     """``data`` as an instance of ``model``, or :class:`FHIRInvalid` (also for
     a modifier the platform does not understand, :func:`refuse_unknown_modifiers`)."""
+    return _validated(model, data, remember=False)
+
+
+def _validated(model: type[Model], data: Any, *, remember: bool) -> Model:
     try:
-        validated = model.model_validate(data)
+        validated = _bundle_read(model, data, remember)
+        if validated is None:
+            validated = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()[:5]
         places = [".".join(str(p) for p in e.get("loc", ())) for e in errors]
@@ -239,7 +307,7 @@ def fhir_validate(model: type[Model], data: Any) -> Model:
         except (TypeError, ValueError, LookupError, AttributeError):
             kind = ""  # a path the models cannot follow: the type is not known
         raise FHIRInvalid(places[0] if places else "", problems, kind) from None
-    except (TypeError, ValueError, KeyError, AttributeError, LookupError):
+    except _SHAPE_ERRORS:
         raise FHIRInvalid("", "an element has the wrong shape") from None
     try:
         place, kind = primitive_misshapen(model, data)

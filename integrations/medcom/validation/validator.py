@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import fhirpathpy
@@ -169,6 +170,20 @@ class Validator:
     def _in_slice(self, element: Any, how: tuple[str, Any]) -> bool:
         if not isinstance(element, dict):
             return False
+        # Within one message an element is asked about the same slice by
+        # several rules; ``how`` is the one tuple _slice_value keeps, and the
+        # element is kept with its answer, so its id names no other meanwhile.
+        answers: dict[tuple[int, int], tuple[Any, bool]] | None = getattr(
+            self._local, "in_slice", None
+        )
+        if answers is None:
+            return self._slice_member(element, how)
+        key = (id(element), id(how))
+        if key not in answers:
+            answers[key] = (element, self._slice_member(element, how))
+        return answers[key][1]
+
+    def _slice_member(self, element: dict[str, Any], how: tuple[str, Any]) -> bool:
         kind, expected = how
         if kind == "url":
             url = str(element.get("url", ""))
@@ -266,13 +281,22 @@ class Validator:
             return []
         found: list[Violation] = []
         root = [resource]
+        # The elements at a path of this resource, once: the profile's rules
+        # name the same parents (a slice, an identifier) many times over.
+        picked: dict[str, list[Any] | None] = {}
+
+        def pick(path: str) -> list[Any] | None:
+            if path not in picked:
+                picked[path] = self.select(profile, root, path)
+            return picked[path]
+
         for struct in chain:
             for card in struct.cardinalities:
                 found += self._check_cardinality(
-                    profile, struct, resource, card.path, card.min, card.max, location
+                    profile, struct, resource, card.path, card.min, card.max, location, pick
                 )
             for fixed in struct.fixed:
-                for value in self.select(profile, root, fixed.path) or []:
+                for value in pick(fixed.path) or []:
                     if not _matches_fixed(value, fixed.value):
                         found.append(
                             Violation(
@@ -292,7 +316,7 @@ class Validator:
                 codes = self._value_set_codes(binding.value_set)
                 if codes is None:
                     continue
-                for value in self.select(profile, root, binding.path) or []:
+                for value in pick(binding.path) or []:
                     if not _in_codes(value, codes):
                         found.append(
                             Violation(
@@ -306,13 +330,13 @@ class Validator:
                         )
             for obeys in struct.obeys:
                 found += self._check_invariant(
-                    profile, struct, resource, obeys.path, obeys.invariant, location, seen
+                    struct, resource, obeys.path, obeys.invariant, location, seen, pick
                 )
             for only in struct.only:
                 for type_name in only.types:
                     if not self.known(type_name):
                         continue
-                    for value in self.select(profile, root, only.path) or []:
+                    for value in pick(only.path) or []:
                         found += [
                             _within(v, only.path)
                             for v in self.validate(value, type_name, location, seen)
@@ -321,7 +345,7 @@ class Validator:
                 for name, ext in slicing.extensions.items():
                     if "://" in ext or not self.known(ext):
                         continue
-                    for value in self.select(profile, root, f"{sliced}[{name}]") or []:
+                    for value in pick(f"{sliced}[{name}]") or []:
                         found += [
                             _within(v, f"{sliced}[{name}]")
                             for v in self.validate(value, ext, location, seen)
@@ -339,9 +363,10 @@ class Validator:
         low: int | None,
         high: int | None,
         location: str,
+        pick: Callable[[str], list[Any] | None],
     ) -> list[Violation]:
         parent_path, last = _parent_and_last(path)
-        parents = self.select(profile, [resource], parent_path) if parent_path else [resource]
+        parents = pick(parent_path) if parent_path else [resource]
         if parents is None:
             return []
         found = []
@@ -362,18 +387,18 @@ class Validator:
 
     def _check_invariant(
         self,
-        profile: str,
         struct: StructureRules,
         resource: Any,
         path: str,
         name: str,
         location: str,
         seen: dict,
+        pick: Callable[[str], list[Any] | None],
     ) -> list[Violation]:
         invariant = self.d.invariants.get(name)
         if invariant is None or not invariant.expression or invariant.severity != "error":
             return []
-        nodes = self.select(profile, [resource], path) if path else [resource]
+        nodes = pick(path) if path else [resource]
         found = []
         only_matches = _MATCHES.fullmatch(invariant.expression.strip())
         remember = struct.id in MEMO_PROFILES
@@ -481,10 +506,12 @@ class Validator:
         message types; every other rule of the envelope, FHIR's base
         invariants and the reference rules apply as to MedCom's own."""
         self._local.local_event = local
+        self._local.in_slice = {}
         try:
             return self._validate_message(bundle, local)
         finally:
             self._local.local_event = False
+            self._local.in_slice = None
 
     def _validate_message(self, bundle: Any, local: bool) -> list[Violation]:
         base = "medcom-messaging-message"
