@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple
 
+import orjson
 from django.db import (
     DatabaseError,
     DataError,
@@ -34,13 +35,21 @@ from django.db import (
     transaction,
 )
 from django.db.models import Q
+from django.utils import timezone
 
-from consent.audit.services import Action, Outcome, Purpose, audit_record, audit_record_many
+from consent.audit.services import (
+    Action,
+    Outcome,
+    Purpose,
+    audit_record,
+    audit_record_many,
+    audit_write,
+)
 from core.actors import Actor
 from core.boundary import json_load
 from core.errors import InvalidInput, PlatformError, Unavailable
 from core.fhir.outcome import operation_outcome
-from core.sql import CompiledQuery, columns_of, instances_of, plain_columns
+from core.sql import CompiledQuery, run_prepared
 from integrations.adapters import Handler
 from integrations.medcom import inbound as medcom
 from integrations.medcom.envelope import Issue, MedComEvent
@@ -80,23 +89,33 @@ class Answer:
     duplicate: bool = False
 
 
+class Earlier(NamedTuple):
+    """What a message sent before with the same id was answered."""
+
+    header_id: str
+    http_status: int
+    acknowledgement: dict[str, Any]
+
+
 # The message a partner sent before with either id, looked up for every
-# message received: compiled once (core/sql.py).
-_MESSAGE = ((InboundMessage, ""),)
+# message received: compiled once (core/sql.py), reading only what a
+# duplicate is answered from.
+_EARLIER_COLUMNS = ("header_id", "http_status", "acknowledgement")
 _EARLIER_QUERY = CompiledQuery(
     lambda partner_id, bundle_id, header_id: InboundMessage.objects.filter(
         Q(bundle_id=bundle_id) | Q(header_id=header_id), partner_id=partner_id
-    ).values_list(*columns_of(_MESSAGE))[:1],
+    ).values_list(*_EARLIER_COLUMNS)[:1],
     -7_361_004_219,
     "stand-in bundle id",
     "stand-in header id",
 )
 
 
-def _earlier(partner: Partner, bundle_id: str, header_id: str) -> InboundMessage | None:
-    if bundle_id and header_id and connection.vendor == "postgresql" and plain_columns(_MESSAGE):
+def _earlier(partner: Partner, bundle_id: str, header_id: str) -> Earlier | None:
+    if bundle_id and header_id and connection.vendor == "postgresql":
+        # Read in binary: the acknowledgement comes back parsed.
         rows = _EARLIER_QUERY.rows(partner.pk, bundle_id, header_id, binary=True)
-        return cast("InboundMessage", instances_of(rows[0], _MESSAGE)[0]) if rows else None
+        return Earlier(*rows[0]) if rows else None
     match = Q()
     if bundle_id:
         match |= Q(bundle_id=bundle_id)
@@ -104,7 +123,66 @@ def _earlier(partner: Partner, bundle_id: str, header_id: str) -> InboundMessage
         match |= Q(header_id=header_id)
     if not match:
         return None
-    return InboundMessage.objects.filter(match, partner=partner).first()
+    row = InboundMessage.objects.filter(match, partner=partner).values_list(*_EARLIER_COLUMNS)
+    found = row.first()
+    return Earlier(*found) if found is not None else None
+
+
+# Every message processed or refused is remembered with its answer: one
+# prepared insert on PostgreSQL (the ORM's create compiles it anew each time).
+_REMEMBER_SQL = (
+    f"INSERT INTO {InboundMessage._meta.db_table} (partner_id, bundle_id, header_id, "  # noqa: S608
+    "event, citizen_id, outcome, http_status, acknowledgement, result, received_at, "
+    "reason_code, noted_at, noted_by_id) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, NULL, NULL) RETURNING id"
+)
+
+
+def _remember(
+    *,
+    partner: Partner,
+    bundle_id: str,
+    header_id: str,
+    event: str,
+    citizen_id: int | None,
+    outcome: str,
+    http_status: int,
+    acknowledgement: dict[str, Any],
+    result: dict[str, Any],
+    reason_code: str = "",
+) -> None:
+    """Keep the message's ids and answer; a copy already kept (the same
+    Bundle.id or MessageHeader.id from this partner) raises IntegrityError."""
+    if connection.vendor != "postgresql":
+        InboundMessage.objects.create(
+            partner=partner,
+            bundle_id=bundle_id,
+            header_id=header_id,
+            event=event,
+            citizen_id=citizen_id,
+            outcome=outcome,
+            http_status=http_status,
+            acknowledgement=acknowledgement,
+            result=result,
+            reason_code=reason_code,
+        )
+        return
+    run_prepared(
+        _REMEMBER_SQL,
+        [
+            partner.pk,
+            bundle_id,
+            header_id,
+            event,
+            citizen_id,
+            outcome,
+            http_status,
+            orjson.dumps(acknowledgement, option=orjson.OPT_NON_STR_KEYS).decode(),
+            orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS).decode(),
+            timezone.now(),
+            reason_code,
+        ],
+    )
 
 
 def _acknowledgement_settles(
@@ -167,7 +245,7 @@ def _refusal_record(
     event: str,
     ack: dict[str, Any],
     reason: str,
-) -> InboundMessage | None:
+) -> Earlier | None:
     """Keep a refused message's answer, so a repeat gets the same one, and
     its reason, so the coordinator's board shows it until she has seen it;
     where the same message was recorded first, that earlier record."""
@@ -175,14 +253,16 @@ def _refusal_record(
         return None
     try:
         with transaction.atomic():
-            InboundMessage.objects.create(
+            _remember(
                 partner=partner,
                 bundle_id=bundle_id[:64],
                 header_id=header_id[:64],
                 event=event[:64],
+                citizen_id=None,
                 outcome=InboundMessage.Outcome.FATAL,
                 http_status=400,
                 acknowledgement=ack,
+                result={},
                 reason_code=reason[:64],
             )
     except IntegrityError:
@@ -286,19 +366,19 @@ def _process(
         with registrations_noted() as registered, transaction.atomic():
             handled = handler(partner, parsed, actor)
             ack = ok()
-            InboundMessage.objects.create(
+            _remember(
                 partner=partner,
                 bundle_id=parsed.bundle_id,
                 header_id=parsed.header_id,
                 event=parsed.event,
-                citizen=handled.citizen,
+                citizen_id=handled.citizen.pk if handled.citizen is not None else None,
                 outcome=InboundMessage.Outcome.OK,
                 http_status=200,
                 acknowledgement=ack,
                 result=handled.result,
             )
             if handled.citizen is not None:
-                audit_record(
+                audit_write(
                     actor=actor,
                     action=Action.CREATE,
                     purpose=Purpose.TREATMENT,

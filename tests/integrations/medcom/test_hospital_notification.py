@@ -592,7 +592,7 @@ def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, cit
 # her open stays first: the hold stays while she is in another one. Each reads
 # the stay's events received before, so that a late one undoes no later one,
 # after locking the citizen's row (her messages one at a time).
-ADMISSION_STATEMENTS = 19
+ADMISSION_STATEMENTS = 18
 DISCHARGE_STATEMENTS = 17
 
 
