@@ -13,8 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import formats, timezone
-from django.utils.dateparse import parse_datetime
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,7 +29,7 @@ from core.validation import row_id
 from medicine_cabinet import selectors as cabinet_selectors
 from medicine_cabinet import services as cabinet_services
 from medicine_cabinet.models import Medicine
-from portal.visit_forms import _once, _received_before, _write_visit
+from portal.visit_forms import _once, _received_before, _write_visit, offline_moment
 from portal.visit_page import _visit_page
 
 
@@ -71,7 +70,7 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
     post = request.POST
     if _received_before(request, actor, visit_id):
         return redirect("nurse-visit", visit_id=visit_id)
-    given_offline_at = _given_offline_at(post.get("given_offline_at", ""))
+    given_offline_at = offline_moment(post)
     medicine: Medicine | None = None
     try:
         # The gate first: a dose on a visit she may not act on is a denied
@@ -152,21 +151,6 @@ def _dose_given(nurse: User, medicine: Medicine) -> str:
         "rest": formats.number_format(format(rest.quantity.normalize(), "f"), use_l10n=True),
         "unit": _(medicine.unit),
     }
-
-
-def _given_offline_at(raw: str) -> dt.datetime | None:
-    """When she gave a dose her tablet queued (ISO 8601 from the tablet's
-    clock); ignored unless it is a real moment in the last day."""
-    try:
-        moment = parse_datetime(raw.strip()[:40]) if raw.strip() else None
-    except ValueError:
-        return None
-    if moment is None or timezone.is_naive(moment):
-        return None
-    now = timezone.now()
-    if not now - dt.timedelta(days=1) <= moment <= now + dt.timedelta(minutes=5):
-        return None
-    return moment
 
 
 def _offline_note(given_at: dt.datetime | None) -> str:

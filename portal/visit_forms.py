@@ -6,13 +6,15 @@ a refusal re-renders the visit page with what she typed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -57,10 +59,31 @@ def _write_visit(actor: Actor, visit_id: int) -> Visit:
 
 # What may differ between two sends of one queued entry: the form token, the
 # reference itself, the §4 witness's password (kept only in memory, so gone
-# after a reload) and the time the tablet queued a dose.
+# after a reload) and the time the tablet queued the entry.
 _NOT_THE_ENTRY = frozenset(
     {"csrfmiddlewaretoken", "client_ref", "witness_password", "given_offline_at"}
 )
+
+
+def offline_moment(post: QueryDict) -> dt.datetime | None:
+    """When she did what her tablet queued (``given_offline_at``, ISO 8601
+    from the tablet's clock, set on every queued entry): the time a dose was
+    given, vital signs measured, a sample taken, a procedure done, or an
+    order or a delegation received by phone. A queued entry may arrive
+    long after, when the world has changed (the citizen registered dead
+    meanwhile): judged at the time she did it, not when it arrived. Ignored
+    unless it is a real moment within the last day."""
+    raw = post.get("given_offline_at", "").strip()
+    try:
+        moment = parse_datetime(raw[:40]) if raw else None
+    except ValueError:
+        return None
+    if moment is None or timezone.is_naive(moment):
+        return None
+    now = timezone.now()
+    if not now - dt.timedelta(days=1) <= moment <= now + dt.timedelta(minutes=5):
+        return None
+    return moment
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -203,12 +226,13 @@ def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
         for code in VitalSign.Code.values
         if request.POST.get(f"vital_{code}", "").strip()
     ]
+    measured_at = offline_moment(request.POST)
     return _document(
         request,
         visit_id,
         VisitSubmission.Form.VITALS,
         lambda actor, visit: services.vital_signs_record(
-            visit=visit, measurements=measurements, actor=actor
+            visit=visit, measurements=measurements, measured_at=measured_at, actor=actor
         ),
         _("Vital signs saved."),
         field_names={
@@ -263,6 +287,7 @@ def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
             code=code,
             value=typed_number(request.POST.get("value", "")),
             unit=request.POST.get("unit") or (test.unit if test else ""),
+            effective_at=offline_moment(request.POST),
         )
         return clinical_services.lab_results_record(actor=actor, visit=visit, entries=[entry])
 
@@ -288,7 +313,7 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
             actor=actor,
             visit=visit,
             details=order_details_from(post),
-            ordered_at=timezone.now(),
+            ordered_at=offline_moment(post) or timezone.now(),
             ordered_by_name=post.get("ordered_by_name", "").strip(),
             ordered_by_role=post.get("ordered_by_role", "").strip() or "physician",
             ordered_by_organisation_name=post.get("ordered_by_organisation_name", "").strip(),
@@ -320,6 +345,7 @@ def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
             actor=actor,
             visit=visit,
             code=post.get("code", ""),
+            performed_at=offline_moment(post),
             status=post.get("status", "") or "completed",
             note=post.get("note", ""),
         ),
@@ -344,7 +370,7 @@ def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
             physician_name=post.get("physician_name", ""),
             physician_authorisation_id=post.get("physician_authorisation_id", ""),
             physician_organisation_name=post.get("physician_organisation_name", ""),
-            delegated_at=timezone.now(),
+            delegated_at=offline_moment(post) or timezone.now(),
             note=post.get("note", ""),
         ),
         _("Delegation recorded."),

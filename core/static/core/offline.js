@@ -361,7 +361,9 @@
   function enqueue(form, submitter, fields, kept, ref) {
     var at = new Date().toISOString();
     var kind = form.getAttribute("data-offline-kind") || "form";
-    if (kind === "dose") { fields = setField(fields, "given_offline_at", at); }
+    // When she did it (a dose given, vital signs measured, a sample taken):
+    // the server judges a queued entry at that time, not when it arrives.
+    fields = setField(fields, "given_offline_at", at);
     var label = form.getAttribute("data-offline-label") || form.getAttribute("aria-label") || form.action;
     if (submitter && submitter.name) { label += " · " + submitter.textContent.trim(); }
     if (kept.length) { secrets[ref] = kept; }
