@@ -15,7 +15,15 @@ from core.demo import MUNICIPALITIES
 from core.models import Citizen, Organisation, User
 
 CAT = "urn:tvaerakut:data-category"
-DIAGNOSES = ["I50.9", "J44.1", "E11.9", "N39.0", "I48.9", "M81.9"]
+# ICD-10 codes with the Danish names a hospital's system sends beside them.
+DIAGNOSES = [
+    ("I50.9", "Hjertesvigt, uspecificeret"),
+    ("J44.1", "KOL med akut forværring"),
+    ("E11.9", "Type 2-diabetes uden komplikationer"),
+    ("N39.0", "Urinvejsinfektion"),
+    ("I48.9", "Atrieflimren og -flagren, uspecificeret"),
+    ("M81.9", "Knogleskørhed, uspecificeret"),
+]
 PROBLEMS = ["Risiko for tryksår", "Nedsat ernæringstilstand", "Faldrisiko", "Inkontinens"]
 SERVICES = ["home-nursing", "personal-care", "home-help"]
 
@@ -39,7 +47,11 @@ def _bundle(person: Citizen, i: int, home: Organisation, department: Organisatio
                     "meta": {"tag": [{"system": CAT, "code": "somatic-diagnosis"}]},
                     "code": {
                         "coding": [
-                            {"system": "http://hl7.org/fhir/sid/icd-10", "code": DIAGNOSES[i % 6]}
+                            {
+                                "system": "http://hl7.org/fhir/sid/icd-10",
+                                "code": DIAGNOSES[i % 6][0],
+                                "display": DIAGNOSES[i % 6][1],
+                            }
                         ]
                     },
                     "subject": {"reference": f"Patient/{pid}"},

@@ -260,7 +260,7 @@ TASKS: dict[str, Promise] = {
     "clinical.medication_orders_watch": pgettext_lazy(TASK_CONTEXT, "watch of medicine orders"),
     "consent.audit_prove": pgettext_lazy(TASK_CONTEXT, "proof of an audit entry shown"),
     "administration": pgettext_lazy(TASK_CONTEXT, "the administration"),
-    "consent.demo": pgettext_lazy(TASK_CONTEXT, "demo data"),
+    "consent.demo": pgettext_lazy(TASK_CONTEXT, "demo data of the shared record"),
     "consent.dumpdata": pgettext_lazy(TASK_CONTEXT, "configuration dump"),
     "consent.loaddata": pgettext_lazy(TASK_CONTEXT, "configuration load"),
     "consent.load_shared_record": pgettext_lazy(TASK_CONTEXT, "shared record loaded"),

@@ -240,6 +240,7 @@ def render_page(
     error: PlatformError | None = None,
     field_names: Mapping[str, str] | None = None,
     lists: Mapping[str, tuple[Promise | str, Promise | str]] | None = None,
+    field_labels: Mapping[str, Promise | str] | None = None,
 ) -> HttpResponse:
     """Renders a page; with a domain error, shows it on the page with its 4xx status.
 
@@ -251,7 +252,9 @@ def render_page(
     ``allowed`` among its values) names the list and its choices as the page
     shows them (``lists``: the service's field name → the list's name and
     its choices, in the reader's language), never the parameter and the
-    codes the API takes.
+    codes the API takes. A refusal that names its parameter (``from must be
+    …``) names the field by its label on the page instead (``field_labels``:
+    the service's field name → the label the form shows).
 
     "Not found or not allowed" becomes the one "not available" page, which says
     nothing about what was asked for.
@@ -279,6 +282,10 @@ def render_page(
         if lists and refused.field and refused.field in lists and "allowed" in refused.params:
             name, allowed = lists[refused.field]
             refused.params = {**refused.params, "name": name, "allowed": allowed}
+    for refused in error.related:
+        label = (field_labels or {}).get(refused.field or "")
+        if label is not None and refused.params.get("name") == refused.field:
+            refused.params = {**refused.params, "name": label}
     field_errors: dict[str, str] = {}
     for refused in error.related:
         if refused.field:

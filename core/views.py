@@ -437,8 +437,11 @@ def help_page(request: HttpRequest) -> HttpResponse:
     actor = actor_from_request(request)
     assert actor is not None
     role = actor.role if actor.role in HELP_ROLES else "general"
+    role_label = Role(actor.role).label if actor.role in Role.values else ""
     return render(
-        request, "core/help.html", {"actor": actor, "help_template": f"core/help/{role}.html"}
+        request,
+        "core/help.html",
+        {"actor": actor, "role_label": role_label, "help_template": f"core/help/{role}.html"},
     )
 
 

@@ -19,18 +19,25 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import capfirst
+from django.utils.translation import pgettext
 
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical.dosing import amount_in_unit
 from acute.models import Visit, VisitNote, VitalSign
 from acute.pages.shift import current_shift, nurse_visits_list
 from acute.services.admissions import outcomes_open_to
+from consent.analyses.catalogue import SERVICE_LABELS
 from consent.audit.services import Action, Purpose
+from consent.classifications import ICD10_SYSTEM
+from consent.fhir.record import CATEGORY_SYSTEM, MUNICIPAL_SERVICE_SYSTEM
+from consent.models import DataCategory
 from consent.selectors import patient_everything
 from core.actors import Actor
 from core.deaths import is_registered_dead
 from core.errors import NotFoundOrNotAllowed, PlatformError
-from core.models import Role
+from core.labels import resource_type_label
+from core.models import Organisation, Role
 from core.pages import OFFLINE_REPLAY_HEADER, maps_link, page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
@@ -71,8 +78,9 @@ def nurse_visits(request: HttpRequest) -> HttpResponse:
 
 
 def _summary(actor: Actor, visit: Visit) -> tuple[list[tuple[str, list[dict[str, Any]]]], bool]:
-    """The consent-filtered shared record, grouped by resource type; the consent
-    selector gates and audits the read. Returns (groups, refused)."""
+    """The consent-filtered shared record, grouped by its data category (R2)
+    under the category's Danish name; the consent selector gates and audits
+    the read. Returns (groups, refused)."""
 
     try:
         resources = patient_everything(
@@ -80,26 +88,76 @@ def _summary(actor: Actor, visit: Visit) -> tuple[list[tuple[str, list[dict[str,
         )
     except NotFoundOrNotAllowed:
         return [], True
+    resources = [r for r in resources if r.get("resourceType") != "Patient"]
+    departments = _department_names(resources)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for resource in resources:
-        if resource.get("resourceType") == "Patient":
-            continue
-        groups[resource.get("resourceType", "")].append(_resource_line(resource))
+        groups[_category_heading(resource)].append(_resource_line(resource, departments))
     return sorted(groups.items()), False
 
 
-def _resource_line(resource: dict[str, Any]) -> dict[str, Any]:
-    """One readable line for a FHIR resource of the shared record."""
-    code = resource.get("code") or resource.get("category") or {}
-    if isinstance(code, list):
-        code = code[0] if code else {}
-    coding = (code.get("coding") or [{}])[0] if isinstance(code, dict) else {}
+def _category_heading(resource: dict[str, Any]) -> str:
+    """The data category a resource is shared under, in words (as the
+    insight report names it); a resource without one by its kind."""
+    for tag in (resource.get("meta") or {}).get("tag") or []:
+        if isinstance(tag, dict) and tag.get("system") == CATEGORY_SYSTEM:
+            try:
+                return pgettext("record label", DataCategory(str(tag.get("code"))).label)
+            except ValueError:
+                break
+    return resource_type_label(resource.get("resourceType"))
+
+
+def _department_names(resources: list[dict[str, Any]]) -> dict[str, str]:
+    """The names of the hospital departments the contacts name, in one query."""
+    ids = {
+        reference.removeprefix("Organization/")
+        for resource in resources
+        if isinstance(reference := (resource.get("serviceProvider") or {}).get("reference"), str)
+        and reference.startswith("Organization/")
+    }
+    ids = {i for i in ids if i.isdigit()}
+    return {
+        str(pk): name
+        for pk, name in Organisation.objects.filter(pk__in=ids).values_list("pk", "name")
+    }
+
+
+def _first_coding(concept: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A CodeableConcept (or the first of a list of them) and its first coding."""
+    if isinstance(concept, list):
+        concept = concept[0] if concept else {}
+    if not isinstance(concept, dict):
+        return {}, {}
+    codings = concept.get("coding") or [{}]
+    coding = codings[0] if isinstance(codings[0], dict) else {}
+    return concept, coding
+
+
+def _resource_line(resource: dict[str, Any], departments: dict[str, str]) -> dict[str, Any]:
+    """One readable line for a FHIR resource of the shared record: what it is
+    in words — a diagnosis by its name and ICD-10 code, the municipal help by
+    its kind, a hospital contact by its department — never a bare code."""
+    concept, coding = _first_coding(resource.get("code") or resource.get("category"))
+    text = concept.get("text") or coding.get("display") or ""
+    code = ""
+    if coding.get("system") == ICD10_SYSTEM and coding.get("code"):
+        code = f"ICD-10 {coding['code']}"
+    service_concept, service = _first_coding(resource.get("type"))
+    if not text and service.get("system") == MUNICIPAL_SERVICE_SYSTEM:
+        label = SERVICE_LABELS.get(service.get("code", ""))
+        text = capfirst(str(label)) if label is not None else service_concept.get("text", "")
+    reference = (resource.get("serviceProvider") or {}).get("reference")
+    if not text and isinstance(reference, str):
+        text = departments.get(reference.removeprefix("Organization/"), "")
+    if not text and code:
+        # A diagnosis sent by its code alone reads as the code under its heading.
+        text, code = code, ""
     text = (
-        (code.get("text") if isinstance(code, dict) else "")
-        or coding.get("display")
+        text
         or resource.get("description")
         or resource.get("title")
-        or ""
+        or resource_type_label(resource.get("resourceType"))
     )
     when = (
         resource.get("recordedDate")
@@ -112,7 +170,7 @@ def _resource_line(resource: dict[str, Any]) -> dict[str, Any]:
     moment = _when(when)
     return {
         "text": text,
-        "code": coding.get("code", ""),
+        "code": code,
         "when": moment,
         "when_has_time": isinstance(moment, dt.datetime),
     }

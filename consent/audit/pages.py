@@ -148,7 +148,13 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
         return render_page(
-            request, template, context, error=exc, field_names={"user": "username"}, lists=_LISTS
+            request,
+            template,
+            context,
+            error=exc,
+            field_names={"user": "username"},
+            lists=_LISTS,
+            field_labels=_FIELD_LABELS,
         )
     names = audit_names(shown.entries, citizen_id=query.citizen_id)
     for entry in shown.entries:
@@ -186,6 +192,8 @@ _LISTS = {
 _LISTS["role"] = (gettext_lazy("Role"), labels(label for _v, label in Role.choices))
 _LISTS["task"] = (gettext_lazy("Background task"), labels(TASKS.values()))
 _LISTS["actor_kind"] = (gettext_lazy("Made by"), labels(label for _v, label in ActorKind.choices))
+# The period's fields by the labels the form shows, not the link's "from" and "to".
+_FIELD_LABELS = {"from": gettext_lazy("From"), "to": gettext_lazy("To")}
 
 
 def _search_context(params: dict[str, str], data: Mapping[str, str]) -> dict[str, object]:

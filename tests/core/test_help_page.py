@@ -43,3 +43,15 @@ def test_each_role_reads_its_own_tasks(role: str) -> None:
 def test_a_visitor_is_sent_to_the_login() -> None:
     response = Client().get("/help/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_the_help_page_names_the_role_in_one_danish_sentence() -> None:
+    client = Client()
+    factories.log_in(client, factories.staff(Role.MEDICINE_OFFICER, factories.acute_function()))
+
+    html = client.get("/help/", HTTP_ACCEPT_LANGUAGE="da").content.decode()
+
+    assert (
+        "Dine vigtigste opgaver som <strong>Lægemiddelansvarlig</strong>, trin for trin. "
+        "Hver opgave har et link til siden, hvor du udfører den."
+    ) in html
