@@ -86,6 +86,40 @@ def citizen_find(patient: dict[str, Any]) -> Citizen | None:
     return found
 
 
+# The same citizen read with her row locked for the transaction (a hospital's
+# message about her stay): her row alone, found and locked in one statement.
+_LOCKED = ((Citizen, ""),)
+_BY_CPR_LOCKED = CompiledQuery(
+    lambda cpr: (
+        Citizen.objects.select_for_update().filter(cpr=cpr).values_list(*columns_of(_LOCKED))
+    ),
+    "stand-in CPR number",
+)
+
+
+def citizen_find_locked(patient: dict[str, Any]) -> Citizen | None:
+    """:func:`citizen_find`, her row locked for the transaction as it is
+    found (``SELECT … FOR UPDATE``): the first read of a message about her
+    is the lock, so nothing else of hers is read before another message
+    about her is committed. Read without her municipality and GP practice."""
+    identity = patient_identity(patient)
+    found: Citizen | None = None
+    if identity.cpr:
+        if connection.vendor != "postgresql" or not plain_columns(_LOCKED):
+            found = Citizen.objects.select_for_update().filter(cpr=identity.cpr).first()
+        else:
+            rows = _BY_CPR_LOCKED.rows(identity.cpr, binary=True)
+            found = cast("Citizen", instances_of(rows[0], _LOCKED)[0]) if rows else None
+    if found is None and identity.replacement is not None:
+        found = (
+            Citizen.objects.select_for_update()
+            .filter(Citizen.holding(identity.replacement))
+            .order_by("pk")
+            .first()
+        )
+    return found
+
+
 def _municipality(patient: dict[str, Any]) -> Organisation:
     codes = {
         str(coding.get("code") or "")

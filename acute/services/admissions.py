@@ -7,11 +7,12 @@ nurse is sent (dispatch and follow-ups).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -60,25 +61,31 @@ def _admitted_warning(
 # ``update()`` of the same fields. (Each returns the ids it wrote: a prepared
 # statement's rows are fetched.)
 _WARNING_TABLE = DeadlineWarning._meta.db_table
+_WARNINGS_CONFLICT = (
+    "ON CONFLICT (referral_id, kind) DO UPDATE SET raised_at = EXCLUDED.raised_at, "
+    "detail = EXCLUDED.detail, acknowledged_at = NULL, acknowledged_by_id = NULL"
+)
 _REFERRAL_TABLE = Referral._meta.db_table
 _WARNINGS_UPSERT_SQL = (
     f"INSERT INTO {_WARNING_TABLE} (referral_id, kind, raised_at, detail, "  # noqa: S608
     "acknowledged_at, acknowledged_by_id) "
     "SELECT w.referral_id, %s, %s, w.detail::jsonb, NULL, NULL "
     "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS w(referral_id, detail, n) "
-    "ORDER BY w.n "
-    "ON CONFLICT (referral_id, kind) DO UPDATE SET raised_at = EXCLUDED.raised_at, "
-    "detail = EXCLUDED.detail, acknowledged_at = NULL, acknowledged_by_id = NULL RETURNING id"
+    "ORDER BY w.n " + _WARNINGS_CONFLICT + " RETURNING id"
 )
-_HOLD_SQL = (
-    f"UPDATE {_REFERRAL_TABLE} SET on_hold_since = %s, on_hold_reason = %s "  # noqa: S608
-    "WHERE id = ANY(%s::bigint[]) RETURNING id"
-)
+# The resume of a discharge: the referrals' new deadlines, and their
+# ``admitted`` warnings raised again with why the hold was lifted added to
+# what they said (as :func:`_admitted_warnings` raises a warning already
+# there), in one statement; the referrals are locked already.
 _RESUME_SQL = (
-    f"UPDATE {_REFERRAL_TABLE} AS r SET on_hold_since = NULL, on_hold_reason = '', "  # noqa: S608
-    "deadline_at = v.deadline_at "
+    f"WITH resumed AS (UPDATE {_REFERRAL_TABLE} AS r "  # noqa: S608
+    "SET on_hold_since = NULL, on_hold_reason = '', deadline_at = v.deadline_at "
     "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, deadline_at) WHERE r.id = v.id "
-    "RETURNING r.id"
+    "RETURNING r.id), "
+    f"warned AS (UPDATE {_WARNING_TABLE} AS w SET raised_at = %s, detail = w.detail || %s::jsonb, "
+    "acknowledged_at = NULL, acknowledged_by_id = NULL "
+    "WHERE w.kind = %s AND w.referral_id = ANY(%s::bigint[]) RETURNING 1) "
+    "SELECT id FROM resumed"
 )
 _DETAIL_ENCODER = DeadlineWarning._meta.get_field("detail").encoder
 
@@ -221,15 +228,46 @@ def _to_warn_locked(
 
 # The reads of every admission and discharge (R12), compiled once (core/sql.py).
 _STAND_IN_CITIZEN = -7_361_004_231
-_HOLDABLE = CompiledQuery(_holdable_locked, _STAND_IN_CITIZEN)
 _HELD = CompiledQuery(_held_locked, _STAND_IN_CITIZEN)
-_HELD_WARNINGS = CompiledQuery(_held_warnings_locked, _STAND_IN_CITIZEN)
 _TO_WARN = CompiledQuery(
     _to_warn_locked,
     _STAND_IN_CITIZEN,
     dt.datetime(1901, 2, 3, tzinfo=dt.UTC),
     dt.datetime(1901, 2, 4, tzinfo=dt.UTC),
 )
+
+
+@functools.cache
+def _hold_sql() -> tuple[str, tuple[object, ...]]:
+    """The hold of an admission in one statement on PostgreSQL: her referrals
+    an admission puts on hold found and locked in the order of their ids (the
+    ORM's :func:`_holdable_locked`), put on hold, and their ``admitted``
+    warnings raised as :func:`_admitted_warnings` raises them. The SQL, and
+    the select's parameters (the citizen's stand-in among them); the hold's
+    time and reason, and the warning's kind, time and detail follow."""
+    select, params = (
+        _holdable_locked(_STAND_IN_CITIZEN).query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
+    )
+    sql = (
+        f"WITH holdable AS ({select}), "  # noqa: S608
+        f"held AS (UPDATE {_REFERRAL_TABLE} AS r SET on_hold_since = %s, on_hold_reason = %s "
+        "FROM holdable AS h (id) WHERE r.id = h.id RETURNING r.id), "
+        f"warned AS (INSERT INTO {_WARNING_TABLE} (referral_id, kind, raised_at, detail, "
+        "acknowledged_at, acknowledged_by_id) "
+        "SELECT held.id, %s, %s, %s::jsonb, NULL, NULL FROM held ORDER BY held.id "
+        f"{_WARNINGS_CONFLICT} RETURNING 1) "
+        "SELECT id FROM held ORDER BY id"
+    )
+    return sql, tuple(params)
+
+
+def _held_now(citizen_id: int, now: dt.datetime, admission: str) -> list[int]:
+    """:func:`_hold_sql` run for the citizen: the ids of the referrals held."""
+    sql, select_params = _hold_sql()
+    params = [citizen_id if type(p) is int and p == _STAND_IN_CITIZEN else p for p in select_params]
+    detail = json.dumps({"admission": admission}, cls=_DETAIL_ENCODER)
+    params += [now, HOLD_HOSPITAL_ADMISSION, DeadlineWarning.Kind.ADMITTED.value, now, detail]
+    return [pk for (pk,) in run_prepared(sql, params)]
 
 
 def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
@@ -240,25 +278,22 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
     was just withdrawn is then held too. Returns the held referrals' ids."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            ids = [pk for (pk,) in _HOLDABLE.rows(citizen_id)]
-        else:
-            ids = list(_holdable_locked(citizen_id))
-        if not ids:
-            return []
         # No full_clean: the values are the platform's own, and valid for
         # the fields whatever the referral (an aware time now for a nullable
         # time; a word of 18 characters for a text of up to 32, with no
         # choices); the database checks the hold's two fields together
-        # (acute_referral_hold_complete). One statement for them all.
+        # (acute_referral_hold_complete). A re-admission raises the warning
+        # again. On PostgreSQL one statement finds, locks, holds and warns.
         if connection.vendor == "postgresql":
-            run_prepared(_HOLD_SQL, [now, HOLD_HOSPITAL_ADMISSION, ids])
+            ids = _held_now(citizen_id, now, admission)
         else:
+            ids = list(_holdable_locked(citizen_id))
             Referral.objects.filter(pk__in=ids).update(
                 on_hold_since=now, on_hold_reason=HOLD_HOSPITAL_ADMISSION
             )
-        # A re-admission raises the warning again.
-        _admitted_warnings({pk: {"admission": admission} for pk in ids}, raised_at=now)
+            _admitted_warnings({pk: {"admission": admission} for pk in ids}, raised_at=now)
+        if not ids:
+            return []
         for pk in ids:
             _referral_audit_by_id(
                 pk, citizen_id, actor, {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION}
@@ -296,12 +331,6 @@ def referrals_resume_after_discharge(
             held = list(_held_locked(citizen_id))
         if not held:
             return []
-        # Their warnings, locked after them (as every writer of a warning
-        # locks its referral first), in one statement.
-        if connection.vendor == "postgresql":
-            warned = dict(_HELD_WARNINGS.rows(citizen_id, binary=True))
-        else:
-            warned = dict(_held_warnings_locked(citizen_id))
         lifted: dict[str, object] = {"resumed": cause, "resumed_at": now.isoformat()}
         if cause == RESUMED_DISCHARGED:
             lifted["discharged_at"] = now.isoformat()
@@ -312,13 +341,31 @@ def referrals_resume_after_discharge(
             else deadline_before
             for pk, deadline_before, on_hold_since in held
         }
+        # Their warnings raised again: a coordinator who saw the admission
+        # sees the referral is to be served again, and why. Written after
+        # the referrals are locked (as every writer of a warning locks its
+        # referral first).
         if connection.vendor == "postgresql":
-            run_prepared(_RESUME_SQL, [list(deadlines), list(deadlines.values())])
+            run_prepared(
+                _RESUME_SQL,
+                [
+                    list(deadlines),
+                    list(deadlines.values()),
+                    now,
+                    json.dumps(lifted, cls=_DETAIL_ENCODER),
+                    DeadlineWarning.Kind.ADMITTED.value,
+                    list(deadlines),
+                ],
+            )
         else:
+            warned = dict(_held_warnings_locked(citizen_id))
             for pk, deadline_at in deadlines.items():
                 Referral.objects.filter(pk=pk).update(
                     on_hold_since=None, on_hold_reason="", deadline_at=deadline_at
                 )
+            _admitted_warnings(
+                {pk: {**detail, **lifted} for pk, detail in warned.items()}, raised_at=now
+            )
         for pk, deadline_before, _since in held:
             _referral_audit_by_id(
                 pk,
@@ -331,11 +378,6 @@ def referrals_resume_after_discharge(
                     "deadline_at": deadlines[pk].isoformat(),
                 },
             )
-        # Raised again: a coordinator who saw the admission sees the
-        # referral is to be served again, and why.
-        _admitted_warnings(
-            {pk: {**detail, **lifted} for pk, detail in warned.items()}, raised_at=now
-        )
     return [pk for pk, _deadline, _since in held]
 
 

@@ -12,11 +12,12 @@ a ServiceRequest, starts a follow-up referral.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
@@ -37,7 +38,7 @@ from integrations.adapters import Handled
 from integrations.medcom.inbound import STAY_OF_ANOTHER
 from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import Partner
-from integrations.patients import citizen_find, citizen_find_or_register
+from integrations.patients import citizen_find_locked, citizen_find_or_register
 from integrations.referrals import referral_from_partner, requested_visit
 
 CONTACT_SOURCE = "integrations.hospital_encounter"
@@ -71,27 +72,18 @@ def _encounter_key(partner: Partner, encounter: dict[str, Any]) -> str:
     return stay_key(partner.code, str(key))
 
 
-def _open_visits(citizen_id: int) -> QuerySet[Visit, int]:
-    """The ids of the citizen's visits not yet at her door."""
-    return (
-        Visit.objects.filter(
-            citizen_id=citizen_id,
-            status__in=[Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE],
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
+def _open_visits(citizen_id: int) -> QuerySet[Visit]:
+    """The citizen's visits not yet at her door."""
+    return Visit.objects.filter(
+        citizen_id=citizen_id,
+        status__in=[Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status.EN_ROUTE],
     )
 
 
-# Asked of every admission: compiled once (core/sql.py).
-_OPEN_VISITS = CompiledQuery(_open_visits, -7_361_004_227)
-
-
-def _withdraw_open_visits(citizen_id: int, actor: Actor) -> list[int]:
-    if connection.vendor == "postgresql":
-        ids = [pk for (pk,) in _OPEN_VISITS.rows(citizen_id)]
-    else:
-        ids = list(_open_visits(citizen_id))
+def _withdraw_open_visits(citizen_id: int, actor: Actor, open_visits: list[int]) -> list[int]:
+    """The visits not yet at her door withdrawn (``open_visits``: their ids,
+    read with her stays by :func:`hospital_stays_open`)."""
+    ids = sorted(open_visits)
     if not ids:
         return []
     # The note is kept with the visit for staff to read: written in the
@@ -135,9 +127,41 @@ def _stays_open(key: str, citizen_id: int) -> QuerySet[CareRelationship, tuple[s
     )
 
 
-# The two per-message reads of a hospital's message about a stay, compiled
-# once (core/sql.py).
+# What a row of :func:`stay_rows` is: an open stay (its key and citizen), a
+# visit not yet at her door (its status and id), or a message (its header and
+# citizen: ``integrations.hospital.medcom``).
+STAY, VISIT, MESSAGE = 0, 1, 2
+
+
+def stay_rows(
+    key: str, citizen_id: int, *, visits: bool
+) -> QuerySet[CareRelationship, tuple[str, int, int]]:
+    """:func:`_stays_open` as rows of :data:`STAY` and, for an admission
+    (``visits``), her visits not yet at her door as rows of :data:`VISIT`, in
+    one statement; each row is a text, an id and what it is."""
+    rows = (
+        _stays_open(key, citizen_id)
+        .annotate(row_kind=Value(STAY))
+        .values_list("source_id", "citizen_id", "row_kind")
+    )
+    if not visits:
+        return rows
+    return rows.union(
+        _open_visits(citizen_id)
+        .annotate(row_kind=Value(VISIT))
+        .values_list("status", "pk", "row_kind"),
+        all=True,
+    )
+
+
+# The per-message reads of a hospital's message about a stay, compiled once
+# (core/sql.py).
 _STAYS_OPEN = CompiledQuery(_stays_open, "stand-in stay key", -7_361_004_221)
+_STAYS_OPEN_AND_VISITS = CompiledQuery(
+    lambda key, citizen_id: stay_rows(key, citizen_id, visits=True),
+    "stand-in stay key",
+    -7_361_004_227,
+)
 _CITIZEN = ((Citizen, ""),)
 _CITIZEN_LOCKED = CompiledQuery(
     lambda pk: Citizen.objects.select_for_update().filter(pk=pk).values_list(*columns_of(_CITIZEN)),
@@ -154,7 +178,29 @@ def hospital_stays_open(citizen: Citizen, key: str) -> list[str]:
         rows = _STAYS_OPEN.rows(key, citizen.pk)
     else:
         rows = list(_stays_open(key, citizen.pk))
-    others = {owner for source_id, owner in rows if source_id == key and owner != citizen.pk}
+    return hospital_stays_of(citizen, key, [(text, pk, STAY) for text, pk in rows])[0]
+
+
+def hospital_stays_open_and_visits(citizen: Citizen, key: str) -> tuple[list[str], list[int]]:
+    """:func:`hospital_stays_open` for an admission, which withdraws her
+    visits not yet at her door: their ids read in the same statement, after
+    her row is locked (``citizen_locked``; a nurse is sent to her only with
+    her row locked, so none is sent before the withdrawal)."""
+    if connection.vendor == "postgresql":
+        rows = _STAYS_OPEN_AND_VISITS.rows(key, citizen.pk)
+    else:
+        rows = list(stay_rows(key, citizen.pk, visits=True))
+    return hospital_stays_of(citizen, key, rows)
+
+
+def hospital_stays_of(
+    citizen: Citizen, key: str, rows: Sequence[tuple[str, int, int]]
+) -> tuple[list[str], list[int]]:
+    """The keys of the open stays and the ids of the open visits among
+    ``rows`` (of :func:`stay_rows`); the message refused if the stay ``key``
+    is another citizen's."""
+    stays = [(text, pk) for text, pk, kind in rows if kind == STAY]
+    others = {owner for source_id, owner in stays if source_id == key and owner != citizen.pk}
     if others:
         raise InvalidMessage(
             STAY_OF_ANOTHER,
@@ -162,7 +208,7 @@ def hospital_stays_open(citizen: Citizen, key: str) -> list[str]:
             field="Encounter.episodeOfCare.identifier",
             citizen_ids=others,
         )
-    return [source_id for source_id, _owner in rows]
+    return [source_id for source_id, _owner in stays], [pk for _s, pk, k in rows if k == VISIT]
 
 
 def hospital_stay_end(
@@ -209,7 +255,9 @@ def citizen_locked(citizen: Citizen) -> Citizen:
     hospital's message, taken before anything of her stay is read: another
     message about her waits until this one is committed, then reads the
     stay as this one left it (no hold twice, no resume before the admission
-    it ends is in)."""
+    it ends is in). A citizen the message names is found locked in the
+    same read (``integrations.patients.citizen_find_locked``); this is for
+    one registered, or found, by another look-up."""
     if connection.vendor != "postgresql" or not plain_columns(_CITIZEN):
         return Citizen.objects.select_for_update().get(pk=citizen.pk)
     rows = _CITIZEN_LOCKED.rows(citizen.pk, binary=True)
@@ -240,15 +288,16 @@ def hospital_notification_receive(
     key = _encounter_key(partner, encounter)
     status = encounter.get("status")
     if status == "in-progress":
-        found = citizen_find(patient)
-        if found is None:
+        # Found and locked in one read (see ``citizen_locked``).
+        citizen = citizen_find_locked(patient)
+        if citizen is None:
             # Not a citizen the platform knows: nothing to pause, nothing to open.
             return Handled(citizen=None, result={"admission": "not_followed"})
-        citizen = citizen_locked(found)
         admission_for_the_living(citizen)
-        if key not in hospital_stays_open(citizen, key):
+        open_stays, open_visits = hospital_stays_open_and_visits(citizen, key)
+        if key not in open_stays:
             hospital_contact_open(partner, citizen, key)
-        withdrawn = _withdraw_open_visits(citizen.pk, actor)
+        withdrawn = _withdraw_open_visits(citizen.pk, actor, open_visits)
         held = referrals_hold_for_admission(citizen_id=citizen.pk, admission=key, actor=actor)
         return Handled(
             citizen=citizen,
@@ -256,10 +305,14 @@ def hospital_notification_receive(
         )
     if status == "finished":
         wants_follow_up = bool(message.of_type("ServiceRequest"))
-        found = citizen_find_or_register(patient) if wants_follow_up else citizen_find(patient)
+        found = citizen_find_locked(patient)
+        if found is None and wants_follow_up:
+            # A new citizen, registered for her follow-up (or by a message
+            # about her that was committed meanwhile: then locked here).
+            found = citizen_locked(citizen_find_or_register(patient))
         if found is None:
             return Handled(citizen=None, result={"discharge": "not_followed"})
-        citizen = citizen_locked(found)
+        citizen = found
         ended = hospital_stay_end(citizen, key, actor, hospital_stays_open(citizen, key))
         referral = _follow_up(partner, message, citizen, actor)
         return Handled(

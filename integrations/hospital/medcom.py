@@ -44,7 +44,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import connection
-from django.db.models import DateTimeField, Q, QuerySet
+from django.db.models import DateTimeField, Q, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -64,18 +64,21 @@ from core.sql import CompiledQuery
 from integrations.adapters import Handled
 from integrations.hospital.inbound import (
     CONTACT_SOURCE,
+    MESSAGE,
     _withdraw_open_visits,
     admission_for_the_living,
-    citizen_locked,
     hospital_contact_open,
     hospital_stay_end,
+    hospital_stays_of,
     hospital_stays_open,
+    hospital_stays_open_and_visits,
     stay_key,
+    stay_rows,
 )
 from integrations.medcom.inbound import activity_of, own_provenance
 from integrations.messages import InvalidMessage, ParsedMessage, message_instant
 from integrations.models import InboundMessage, Partner
-from integrations.patients import DEATH_FIELD, citizen_find, death_time_stated
+from integrations.patients import DEATH_FIELD, citizen_find_locked, death_time_stated
 
 ADMIT = {"admit-inpatient", "admit-emergency"}
 DISCHARGE = {"discharge-inpatient-home", "discharge-emergency-home"}
@@ -165,19 +168,63 @@ def _later_in_stay(
     )
 
 
-# Asked of every hospital message about a stay: compiled once (core/sql.py).
-_LATER_IN_STAY = CompiledQuery(
-    _later_in_stay, -7_361_004_225, "stand-in stay key", dt.datetime(1901, 2, 3, tzinfo=dt.UTC)
+def _stay_and_later_rows(
+    key: str, citizen_id: int, occurred_at: dt.datetime, *, visits: bool
+) -> QuerySet[Any, tuple[str, int, int]]:
+    """The rows of ``stay_rows`` (her open stays; her visits not yet at her
+    door, for an admission) and, in the same statement, a :data:`MESSAGE` row
+    with the header of a later event of the stay (``_later_in_stay``)."""
+    later = (
+        _later_in_stay(citizen_id, key, occurred_at)
+        .annotate(row_kind=Value(MESSAGE))
+        .values_list("header_id", "citizen_id", "row_kind")
+    )
+    return stay_rows(key, citizen_id, visits=visits).union(later, all=True)
+
+
+# Asked of every hospital message about a stay, with her open stays (and an
+# admission's open visits): compiled once (core/sql.py).
+_STAND_INS = (
+    "stand-in stay key",
+    -7_361_004_225,
+    dt.datetime(1901, 2, 3, tzinfo=dt.UTC),
 )
+_STAYS_AND_LATER = {
+    visits: CompiledQuery(
+        lambda key, citizen_id, at, visits=visits: _stay_and_later_rows(
+            key, citizen_id, at, visits=visits
+        ),
+        *_STAND_INS,
+    )
+    for visits in (False, True)
+}
+
+
+def _stays_and_superseded_by(
+    citizen: Citizen, key: str, occurred_at: dt.datetime | None, *, admits: bool
+) -> tuple[list[str], list[int], str | None]:
+    """Her open stays and, for an admission (``admits``), her visits not yet
+    at her door (``hospital_stays_open_and_visits``), and the message header
+    of a later event of the stay ``key`` (``_superseded_by``; none without
+    ``occurred_at``): on PostgreSQL in one statement, after her row is
+    locked."""
+    if occurred_at is None or connection.vendor != "postgresql":
+        if admits:
+            stays, visits = hospital_stays_open_and_visits(citizen, key)
+        else:
+            stays, visits = hospital_stays_open(citizen, key), []
+        later = _superseded_by(citizen, key, occurred_at) if occurred_at is not None else None
+        return stays, visits, later
+    rows = _STAYS_AND_LATER[admits].rows(key, citizen.pk, occurred_at)
+    stays, visits = hospital_stays_of(citizen, key, rows)
+    return stays, visits, next((str(text) for text, _pk, kind in rows if kind == MESSAGE), None)
 
 
 def _superseded_by(citizen: Citizen, key: str, occurred_at: dt.datetime) -> str | None:
     """The message header of a later event of the stay ``key`` the platform
     has already received for the citizen, if there is one: a message about
-    the stay that happened before it arrived late and must not undo it."""
-    if connection.vendor == "postgresql":
-        rows = _LATER_IN_STAY.rows(citizen.pk, key, occurred_at)
-        return str(rows[0][0]) if rows else None
+    the stay that happened before it arrived late and must not undo it
+    (SQLite's way: on PostgreSQL :func:`_stays_and_superseded_by` asks it)."""
     for header_id, kept in InboundMessage.objects.filter(
         citizen=citizen,
         outcome=InboundMessage.Outcome.OK,
@@ -245,13 +292,18 @@ def _died_at(
 
 
 def _admit(
-    partner: Partner, citizen: Citizen, key: str, open_stays: list[str], actor: Actor
+    partner: Partner,
+    citizen: Citizen,
+    key: str,
+    open_stays: list[str],
+    open_visits: list[int],
+    actor: Actor,
 ) -> dict[str, Any]:
     admission_for_the_living(citizen)
     citizen_id = citizen.pk
     if key not in open_stays:
         hospital_contact_open(partner, citizen, key)
-    withdrawn = _withdraw_open_visits(citizen_id, actor)
+    withdrawn = _withdraw_open_visits(citizen_id, actor, open_visits)
     held = referrals_hold_for_admission(citizen_id=citizen_id, admission=key, actor=actor)
     warned = referrals_warn_admitted(citizen_id=citizen_id, admission=key, actor=actor)
     return {
@@ -268,13 +320,12 @@ def hospital_notification_medcom_receive(
     encounter, patient = message.one("Encounter"), message.one("Patient")
     key = _episode_key(partner, encounter)
     activity = _activity(message)
-    found = citizen_find(patient)
-    if found is None:
+    # Her messages one at a time: found with her row locked, the lock held
+    # to this one's commit (see ``citizen_locked``).
+    citizen = citizen_find_locked(patient)
+    if citizen is None:
         # Not a citizen the platform follows: nothing to hold or resume.
         return Handled(citizen=None, result={"activity": activity, "followed": False})
-    # Her messages one at a time (the lock is held to this one's commit).
-    citizen = citizen_locked(found)
-    open_stays = hospital_stays_open(citizen, key)
     result: dict[str, Any] = {"activity": activity, "episode_of_care": key}
     cancelled = encounter.get("status") == "entered-in-error"
     admits = (
@@ -283,6 +334,19 @@ def hospital_notification_medcom_receive(
         or (cancelled and activity in DISCHARGE)
         or activity.startswith("revise-admit")
     ) and not (cancelled and activity in ADMIT)
+    # When the event happened: a time that cannot be kept is refused where
+    # it was refused before (after the refusals above and below).
+    unreadable: InvalidMessage | None = None
+    try:
+        occurred_at = _occurred_at(message)
+    except InvalidMessage as exc:
+        occurred_at, unreadable = None, exc
+    # Read in one statement: her open stays (another citizen's stay refused),
+    # an admission's visits not yet at her door (it withdraws them), and a
+    # later event of the stay already received.
+    open_stays, open_visits, later = _stays_and_superseded_by(
+        citizen, key, occurred_at, admits=admits
+    )
     if patient.get("deceasedBoolean") is False and citizen.deceased_at is not None:
         # MedCom sends deceasedBoolean only for a death, or for a change back
         # from deceased: the death was reported in error. Corrected first,
@@ -303,11 +367,10 @@ def hospital_notification_medcom_receive(
         result["death_withdrawn"] = withdrawn.isoformat() if withdrawn else None
     # A cancelled death message still carries the death it cancels.
     died_at = None if death_cancelled else _died_at(patient, encounter, citizen)
-    occurred_at = _occurred_at(message)
-    later = None
+    if unreadable is not None:
+        raise unreadable
     if occurred_at is not None:
         result["occurred_at"] = occurred_at.isoformat()
-        later = _superseded_by(citizen, key, occurred_at)
     if died_at is not None and encounter.get("status") == "finished":
         care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
         # Kept on the message's row: a cancellation of this message names
@@ -331,7 +394,7 @@ def hospital_notification_medcom_receive(
         )
         result.update({"admission_cancelled": key, "discharge": key, **ended})
     elif admits:
-        result.update(_admit(partner, citizen, key, open_stays, actor))
+        result.update(_admit(partner, citizen, key, open_stays, open_visits, actor))
     elif activity in DISCHARGE:
         result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})
     elif activity in LEAVE or activity in REVISE:
