@@ -147,7 +147,8 @@ MIDDLEWARE = [
     "core.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the settings' policy built once (core/middleware.py).
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "core.middleware.PageAccessMiddleware",
     # After the role's gate: a queued form is received only for the user who made it.
     "core.middleware.OfflineOwnerMiddleware",

@@ -31,6 +31,10 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
+    # The partners' messages are the busiest door: matched here, before the
+    # resolver tries every FHIR type's routes (core/fhir/urls.py includes the
+    # same routes again, for the FHIR base's complete list).
+    path("fhir/", include("integrations.fhir_urls")),
     # FHIR's [base] is /fhir: a client configured without the closing slash
     # posts its transaction there, and a redirect would lose the body.
     path("fhir", TransactionView.as_view(), name="fhir-base"),

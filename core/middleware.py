@@ -7,11 +7,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
@@ -398,3 +401,70 @@ class OfflineOwnerMiddleware:
             {"error": {"code": error.code, "message": user_message(error), "fields": {}}},
             status=409,
         )
+
+
+# What a view or a page's nonce changes in django-csp's policy for one response.
+_CSP_OWN_POLICY = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, the headers unchanged, with the settings'
+    policy built once: django-csp builds it on every response, the same text
+    each time for an answer that neither changes the policy (django-csp's
+    view decorators) nor used a nonce, as the partners' messages, the API and
+    FHIR answers do. Those that do are built by django-csp as before."""
+
+    # (enforced setting, report-only setting, their headers, their excluded prefixes)
+    _built: tuple[Any, Any, tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] | None = None
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, name, None) is not None for name in _CSP_OWN_POLICY
+        ):
+            return super().process_response(request, response)
+        if response.status_code in (500, 404) and settings.DEBUG:
+            return response  # django-csp leaves Django's debug pages alone
+        headers, excluded = self._settings_policy()
+        for header, value, exempt, prefixes in (
+            (HEADER, headers[0], "_csp_exempt", excluded[0]),
+            (HEADER_REPORT_ONLY, headers[1], "_csp_exempt_ro", excluded[1]),
+        ):
+            if (
+                value
+                and header not in response
+                and getattr(response, exempt, False) is False
+                and not request.path_info.startswith(prefixes)
+            ):
+                response[header] = value
+        # As django-csp: a nonce asked for after the header is written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response
+
+    def _settings_policy(
+        self,
+    ) -> tuple[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]]:
+        """The headers of the settings' policies, built again when a setting changes."""
+        enforced = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        built = self._built
+        if built is None or built[0] is not enforced or built[1] is not report_only:
+            built = (
+                enforced,
+                report_only,
+                (build_policy(), build_policy(report_only=True)),
+                (
+                    tuple((enforced or {}).get("EXCLUDE_URL_PREFIXES", None) or ()),
+                    tuple((report_only or {}).get("EXCLUDE_URL_PREFIXES", None) or ()),
+                ),
+            )
+            self._built = built
+        return built[2], built[3]

@@ -20,23 +20,25 @@ from integrations.outbox import outbox_enqueue
 from integrations.partners import adapter_for, kinds_sent
 
 
-def _acute_functions() -> QuerySet[Organisation]:
+def acute_functions() -> QuerySet[Organisation]:
+    """The active acute functions, the platform's own organisation first."""
     return Organisation.objects.filter(
         kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True
     ).order_by("pk")
 
 
 # Read for every message received and sent: compiled once (core/sql.py).
-_US = ((Organisation, ""),)
-_US_QUERY = CompiledQuery(lambda: _acute_functions().values_list(*columns_of(_US))[:1])
+# A message received reads it with what it needs besides (integrations/inbound.py).
+US_PARTS = ((Organisation, ""),)
+_US_QUERY = CompiledQuery(lambda: acute_functions().values_list(*columns_of(US_PARTS))[:1])
 
 
 def acute_function() -> Organisation | None:
     """The platform's own organisation: the first active acute function."""
-    if connection.vendor != "postgresql" or not plain_columns(_US):
-        return _acute_functions().first()
+    if connection.vendor != "postgresql" or not plain_columns(US_PARTS):
+        return acute_functions().first()
     rows = _US_QUERY.rows(binary=True)
-    return cast("Organisation", instances_of(rows[0], _US)[0]) if rows else None
+    return cast("Organisation", instances_of(rows[0], US_PARTS)[0]) if rows else None
 
 
 def partner_for(

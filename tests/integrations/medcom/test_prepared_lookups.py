@@ -10,6 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from core.cpr import CPR_SYSTEM
 from core.models import Citizen, Organisation
 from integrations.auth import partner_in_service
+from integrations.inbound import Earlier, _us_and_earlier
+from integrations.models import InboundMessage, Partner
+from integrations.outbound import acute_function
 from integrations.patients import citizen_find
 from tests import factories as f
 
@@ -43,3 +46,40 @@ def test_the_signing_partner_is_found_in_service_only(hospital):
     Organisation.objects.filter(pk=hospital.organisation_id).update(is_active=False)
     assert partner_in_service(hospital.code) is None
     assert partner_in_service("no-such-partner") is None
+
+
+@pytest.mark.postgres  # the one round trip is PostgreSQL's; SQLite reads each the ORM's way
+def test_our_organisation_and_an_earlier_message_are_read_as_the_orm_reads_them(hospital):
+    """A received message reads our organisation and the partner's earlier
+    message with either of its ids together: the same as each read alone."""
+    us = acute_function()
+    assert us is not None
+    ack = {"resourceType": "Bundle", "id": "ack-1", "entry": [{"n": 1}]}
+    InboundMessage.objects.create(
+        partner=hospital,
+        bundle_id="bundle-1",
+        header_id="header-1",
+        event="hospital-notification",
+        outcome=InboundMessage.Outcome.OK,
+        http_status=200,
+        acknowledgement=ack,
+        result={},
+    )
+    for bundle_id, header_id in (
+        ("bundle-1", "header-1"),
+        ("bundle-1", "header-2"),
+        ("bundle-2", "header-1"),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            found_us, earlier = _us_and_earlier(hospital, bundle_id, header_id)
+        assert len(queries.captured_queries) == 1
+        assert found_us is not None
+        assert {
+            f.attname: getattr(found_us, f.attname) for f in Organisation._meta.concrete_fields
+        } == {f.attname: getattr(us, f.attname) for f in Organisation._meta.concrete_fields}
+        assert earlier == Earlier("header-1", 200, ack)
+    assert _us_and_earlier(hospital, "bundle-2", "header-2") == (us, None)
+    other = f.integration_partner(Partner.Kind.HOSPITAL, hospital.organisation, code="other")
+    assert _us_and_earlier(other, "bundle-1", "header-1") == (us, None)
+    Organisation.objects.filter(pk=us.pk).update(is_active=False)
+    assert _us_and_earlier(hospital, "bundle-1", "header-1") == (None, None)
