@@ -589,7 +589,10 @@ class DeadlineWarning(models.Model):
             ),
         )
 
-    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="warnings")
+    # Found by referral through ``acute_warning_one_per_kind``, which leads with it.
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, related_name="warnings", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     raised_at = models.DateTimeField(default=timezone.now)
     detail = models.JSONField(default=dict, blank=True)

@@ -38,9 +38,15 @@ class CareRelationship(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="care_relationships"
     )
-    # Set when the relationship is one person's (a nurse's visit); empty for the whole organisation.
+    # Set when the relationship is one person's (a nurse's visit); empty for
+    # the whole organisation. Found by person through ``care_rel_user_idx``.
     user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="care_relationships"
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="care_relationships",
+        db_index=False,
     )
     basis = models.CharField(max_length=32, choices=Basis.choices)
     # What opened it, e.g. ("acute.referral", "42"); closing uses the same key.
@@ -61,6 +67,11 @@ class CareRelationship(models.Model):
             # however many citizens the nurse has seen before. Not partial:
             # the gate counts a relationship ending later as open, too.
             models.Index(fields=["citizen", "organisation", "user"], name="care_rel_probe_idx"),
+            # One person's relationships; an organisation's (a hospital stay's,
+            # most of them) have no person and no entry to keep.
+            models.Index(
+                fields=["user"], name="care_rel_user_idx", condition=Q(user__isnull=False)
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

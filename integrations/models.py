@@ -13,7 +13,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -420,12 +421,21 @@ class InboundMessage(models.Model):
         OK = "ok", "OK"
         FATAL = "fatal-error", "Fatal error"
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="inbox")
+    # Found by partner through the two unique constraints, which lead with it.
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="inbox", db_index=False
+    )
     bundle_id = models.CharField(max_length=64)
     header_id = models.CharField(max_length=64)
     event = models.CharField(max_length=64)
+    # Found by citizen through ``inbound_citizen_stay_idx``, which leads with it.
     citizen = models.ForeignKey(
-        Citizen, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Citizen,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     http_status = models.PositiveSmallIntegerField()
@@ -444,6 +454,7 @@ class InboundMessage(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -462,6 +473,18 @@ class InboundMessage(models.Model):
                 fields=["received_at"],
                 name="inbound_refused_unnoted_idx",
                 condition=Q(outcome="fatal-error", noted_at__isnull=True),
+            ),
+            # A hospital's message about a stay: the stay's messages received
+            # before it (a later event it must not undo, a death it cancels),
+            # found among the citizen's messages of every stay she has had.
+            models.Index(
+                F("citizen"), KT("result__episode_of_care"), name="inbound_citizen_stay_idx"
+            ),
+            # The coordinator who saw a refused message; only those rows.
+            models.Index(
+                fields=["noted_by"],
+                name="inbound_noted_by_idx",
+                condition=Q(noted_by__isnull=False),
             ),
         ]
 
