@@ -42,7 +42,6 @@ from consent.audit.services import (
     Action,
     Outcome,
     Purpose,
-    audit_record,
     audit_record_many,
     audit_write,
 )
@@ -503,7 +502,7 @@ def _refusal_audit(
             citizen_ids.insert(0, known.pk)
     detail = {"partner": partner.code, "event": parsed.event}
     if registered and known is None:
-        audit_record(
+        audit_write(
             actor=actor,
             action=Action.CREATE,
             purpose=Purpose.TREATMENT,

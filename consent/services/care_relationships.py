@@ -51,121 +51,73 @@ def care_relationship_open(
     user: User | None = None,
 ) -> CareRelationship:
     """Open (or keep open) the relationship for this source. Idempotent."""
-    if connection.vendor == "postgresql":
-        return _open_postgres(
-            citizen=citizen,
-            organisation=organisation,
-            basis=basis,
-            source_type=source_type,
-            source_id=str(source_id),
-            user=user,
-        )
-    existing = _open_one(
-        source_type=source_type, source_id=str(source_id), organisation=organisation, user=user
-    )
-    if existing is not None:
-        return existing
-    relationship = _checked(
-        citizen=citizen,
-        organisation=organisation,
-        basis=basis,
-        source_type=source_type,
-        source_id=str(source_id),
-        user=user,
-    )
-    relationship.save(force_insert=True)
-    return relationship
-
-
-def _open_postgres(
-    *,
-    citizen: Citizen,
-    organisation: Organisation,
-    basis: str,
-    source_type: str,
-    source_id: str,
-    user: User | None,
-) -> CareRelationship:
-    """Insert unless one is open for the source, in one statement; the open
-    one, locked as the ORM's way locks it, where there was."""
-    relationship = _checked(
-        citizen=citizen,
-        organisation=organisation,
-        basis=basis,
-        source_type=source_type,
-        source_id=source_id,
-        user=user,
-    )
-    relationship.started_at = timezone.now()
-    inserted = run_prepared(
-        _OPEN_SQL,
-        [
-            citizen.pk,
-            organisation.pk,
-            user.pk if user is not None else None,
-            relationship.basis,
-            source_type,
-            source_id,
-            relationship.started_at,
-        ],
-    )
-    if not inserted:
-        existing = _open_one(
-            source_type=source_type, source_id=source_id, organisation=organisation, user=user
-        )
-        if existing is not None:
-            return existing
-        # Closed again between the two statements (by another transaction
-        # that had it locked): open a new one, as a first call would have.
-        return _open_postgres(
-            citizen=citizen,
-            organisation=organisation,
-            basis=basis,
-            source_type=source_type,
-            source_id=source_id,
-            user=user,
-        )
-    relationship.pk = inserted[0][0]
-    relationship._state.adding = False
-    relationship._state.db = connection.alias
-    return relationship
-
-
-def _open_one(
-    *, source_type: str, source_id: str, organisation: Organisation, user: User | None
-) -> CareRelationship | None:
-    """The relationship open for this source, locked for the transaction."""
-    return (
-        CareRelationship.objects.select_for_update()
-        .filter(
-            source_type=source_type,
-            source_id=source_id,
-            organisation=organisation,
-            user=user,
-            ended_at__isnull=True,
-        )
-        .first()
-    )
-
-
-def _checked(
-    *,
-    citizen: Citizen,
-    organisation: Organisation,
-    basis: str,
-    source_type: str,
-    source_id: str,
-    user: User | None,
-) -> CareRelationship:
-    """The new relationship, its own values checked."""
     relationship = CareRelationship(
         citizen=citizen,
         organisation=organisation,
         user=user,
         basis=basis,
         source_type=source_type,
-        source_id=source_id,
+        source_id=str(source_id),
     )
+    if connection.vendor == "postgresql":
+        _check(relationship)
+        return _open_postgres(relationship)
+    existing = _open_one(relationship)
+    if existing is not None:
+        return existing
+    _check(relationship)
+    relationship.save(force_insert=True)
+    return relationship
+
+
+def _open_postgres(relationship: CareRelationship) -> CareRelationship:
+    """Insert ``relationship`` (checked) unless one is open for its source, in
+    one statement; the open one, locked as the ORM's way locks it, where
+    there was."""
+    relationship.started_at = timezone.now()
+    inserted = run_prepared(
+        _OPEN_SQL,
+        [
+            relationship.citizen_id,
+            relationship.organisation_id,
+            relationship.user_id,
+            relationship.basis,
+            relationship.source_type,
+            relationship.source_id,
+            relationship.started_at,
+        ],
+    )
+    if not inserted:
+        existing = _open_one(relationship)
+        if existing is not None:
+            return existing
+        # Closed again between the two statements (by another transaction
+        # that had it locked): open a new one, as a first call would have.
+        return _open_postgres(relationship)
+    relationship.pk = inserted[0][0]
+    relationship._state.adding = False
+    relationship._state.db = connection.alias
+    return relationship
+
+
+def _open_one(relationship: CareRelationship) -> CareRelationship | None:
+    """The relationship open for the same source as ``relationship`` (its
+    organisation's, or its person's), locked for the transaction."""
+    return (
+        CareRelationship.objects.select_for_update()
+        .filter(
+            source_type=relationship.source_type,
+            source_id=relationship.source_id,
+            organisation=relationship.organisation,
+            user=relationship.user,
+            ended_at__isnull=True,
+        )
+        .first()
+    )
+
+
+def _check(relationship: CareRelationship) -> None:
+    """The new relationship's own values, checked."""
     # The values the caller chose: the citizen, organisation and user it holds
     # are rows already (their foreign keys hold them), the time is now, and
     # the unique index keeps one relationship open per source: checking
@@ -176,7 +128,6 @@ def _checked(
         exclude=["citizen", "organisation", "user", "started_at", "ended_at"],
         validate_constraints=False,
     )
-    return relationship
 
 
 @transaction.atomic(savepoint=False)
