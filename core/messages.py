@@ -1102,10 +1102,11 @@ def _fill(template: Promise, params: Mapping[str, object]) -> str | None:
     name or an element path a client typed — is masked: a page shows this
     sentence without the API's scrubbing of the error body."""
     try:
+        # A lazy value is a word or a list in the reader's language (a field's
+        # label, a list's choices) that another lazy value may be filled with.
         plain = {
-            k: CPR_IN_TEXT.sub("[cpr]", v) if isinstance(v, str) else _number(v)
+            k: CPR_IN_TEXT.sub("[cpr]", str(v)) if isinstance(v, str | Promise) else _number(v)
             for k, v in params.items()
-            if not isinstance(v, Promise)
         }
         values = {
             k: str(v) % plain if isinstance(v, Promise) else plain[k] for k, v in params.items()
@@ -1113,6 +1114,36 @@ def _fill(template: Promise, params: Mapping[str, object]) -> str | None:
         return str(template) % values
     except (KeyError, TypeError, ValueError):
         return None
+
+
+# What a page says where the API's sentence names a format or a parameter.
+# A page's date field (<input type="date">) sends YYYY-MM-DD from its
+# calendar: its reader is told which date is no real day, never "ISO" or the
+# form a program writes; a period's fields are named by the labels the form
+# shows (``render_page``'s ``field_labels``), never ``from`` and ``to``.
+NOT_A_REAL_DATE = _("%(name)s is not a real date; choose the day in the calendar.")
+MUST_BE_BEFORE = _("%(name)s must be before %(other)s.")
+_PAGE_BY_EXPECTED: tuple[tuple[Promise, Promise], ...] = ((ISO_DATE, NOT_A_REAL_DATE),)
+_PAGE_BY_MESSAGE: dict[str, Promise] = {
+    "Dates as YYYY-MM-DD.": NOT_A_REAL_DATE,
+    "from must be before to.": MUST_BE_BEFORE,
+}
+
+
+def page_message(error: PlatformError) -> str:
+    """:func:`user_message` as a page shows it: the page's own sentence where
+    the API's names a format the page's field does not show, filled from the
+    same values (the field's label where the page gave one)."""
+    expected = error.params.get("expected")
+    template: Promise | None = next(
+        (page for api, page in _PAGE_BY_EXPECTED if expected is api), None
+    )
+    template = template or _PAGE_BY_MESSAGE.get(error.message)
+    if template is not None:
+        filled = _fill(template, error.params)
+        if filled is not None:
+            return filled
+    return user_message(error)
 
 
 def user_message(error: PlatformError) -> str:

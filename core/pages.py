@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 
 from core.actors import Actor
 from core.errors import STATUS_BY_KIND, NotFoundOrNotAllowed, PlatformError
-from core.messages import user_message
+from core.messages import page_message
 from core.middleware import not_allowed
 from core.permissions import actor_from_request
 
@@ -244,7 +244,8 @@ def render_page(
 ) -> HttpResponse:
     """Renders a page; with a domain error, shows it on the page with its 4xx status.
 
-    The message is the user's language (:func:`core.messages.user_message`);
+    The message is the user's language, as a page says it
+    (:func:`core.messages.page_message`);
     every refused field gets its message under it (``field_errors``, keyed by
     the form's input name, renamed through ``field_names`` where the service
     names it otherwise), and the form shows what was typed (``posted``). A
@@ -282,20 +283,25 @@ def render_page(
         if lists and refused.field and refused.field in lists and "allowed" in refused.params:
             name, allowed = lists[refused.field]
             refused.params = {**refused.params, "name": name, "allowed": allowed}
+    labelled = field_labels or {}
     for refused in error.related:
-        label = (field_labels or {}).get(refused.field or "")
+        label = labelled.get(refused.field or "")
         if label is not None and refused.params.get("name") == refused.field:
             refused.params = {**refused.params, "name": label}
+        # The other field a refusal compares with ("From must be before To").
+        other = refused.params.get("other")
+        if isinstance(other, str) and other in labelled:
+            refused.params = {**refused.params, "other": labelled[other]}
     field_errors: dict[str, str] = {}
     for refused in error.related:
         if refused.field:
-            field_errors.setdefault(names.get(refused.field, refused.field), user_message(refused))
+            field_errors.setdefault(names.get(refused.field, refused.field), page_message(refused))
     if replay:
         return JsonResponse(
             {
                 "error": {
                     "code": error.code,
-                    "message": user_message(error),
+                    "message": page_message(error),
                     "fields": field_errors,
                 }
             },
@@ -303,7 +309,7 @@ def render_page(
         )
     shown = PageError(
         code=error.code,
-        message=user_message(error),
+        message=page_message(error),
         field=names.get(error.field or "", error.field),
         rule=error.rule,
         count=len(error.related),

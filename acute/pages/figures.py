@@ -6,13 +6,15 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from acute import selectors as acute_selectors
 from acute.models import Outcome, Urgency
-from core.errors import PlatformError
+from core.errors import InvalidInput, PlatformError
+from core.logging import scrub
 from core.models import Role
 from core.pages import bar_chart, page_actor, render_page
 from core.permissions import page
@@ -25,6 +27,29 @@ def _choice_label(choices: type[models.TextChoices], value: str) -> str:
         return _(choices(value).label)
     except ValueError:
         return value
+
+
+# The period's fields by the labels the form shows, not the link's "start" and "end".
+_FIELD_LABELS = {"start": gettext_lazy("From"), "end": gettext_lazy("To")}
+# What the page's form sends; the API's period and output are not drawn here.
+_PAGE_PARAMS = ("start", "end")
+
+
+def _refuse_unknown(query: QueryDict) -> None:
+    """A parameter the page does not take is refused, as on ``/api/``: read
+    as no period, ``?from=…`` showed the last 30 days as if asked for."""
+    unknown = sorted(set(query) - set(_PAGE_PARAMS))
+    if unknown:
+        names = ", ".join(scrub(k)[:30] for k in unknown)
+        raise InvalidInput(
+            "figures.param_unknown",
+            _(
+                "The address holds %(names)s, which this page does not take;"
+                " choose the period with From and To."
+            )
+            % {"names": names},
+            field=scrub(unknown[0])[:30],
+        )
 
 
 # Another role refused here is recorded (R6, R9): about no citizen.
@@ -41,9 +66,10 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
     fields: tuple[tuple[str, dt.date], ...]
     try:
         acute_selectors.figures_params_once(dict(request.GET.lists()))
+        _refuse_unknown(request.GET)
         fields = (("start", today - dt.timedelta(29)), ("end", today))
-    except PlatformError as repeated:
-        refused.append(repeated)
+    except PlatformError as not_taken:
+        refused.append(not_taken)
         fields = ()
     for name, default in fields:
         try:
@@ -61,6 +87,7 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
             "acute/figures.html",
             {"posted": typed},
             error=PlatformError.all_of(refused),
+            field_labels=_FIELD_LABELS,
         )
     start, end = dates["start"], dates["end"]
     try:
@@ -69,7 +96,11 @@ def coordinator_figures(request: HttpRequest) -> HttpResponse:
         )
     except PlatformError as exc:
         return render_page(
-            request, "acute/figures.html", {"start": start, "end": end, "posted": typed}, error=exc
+            request,
+            "acute/figures.html",
+            {"start": start, "end": end, "posted": typed},
+            error=exc,
+            field_labels=_FIELD_LABELS,
         )
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     outcomes: dict[str, int] = defaultdict(int)

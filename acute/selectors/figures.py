@@ -93,7 +93,9 @@ def figures_date(raw: str, *, field: str) -> dt.date:
             return dt.date.fromisoformat(raw)
         except ValueError:
             pass
-    raise InvalidInput("figures.date_invalid", "Dates as YYYY-MM-DD.", field=field)
+    raise InvalidInput(
+        "figures.date_invalid", "Dates as YYYY-MM-DD.", field=field, params={"name": field}
+    )
 
 
 def figures_params_once(params: Mapping[str, Sequence[str]]) -> None:

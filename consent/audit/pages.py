@@ -362,7 +362,15 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
         # The search page as the search shows it (its choices, the witnesses'
         # word): without them it said no witness had ever cosigned.
         context = _search_context(params, request.GET)
-        return render_page(request, "audit/search.html", context, error=exc, lists=_LISTS)
+        return render_page(
+            request,
+            "audit/search.html",
+            context,
+            error=exc,
+            field_names={"user": "username"},
+            lists=_LISTS,
+            field_labels=_FIELD_LABELS,
+        )
     return _csv_for_people(rows, flags)
 
 

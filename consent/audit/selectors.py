@@ -183,7 +183,12 @@ def parse_time_range(
     start = parse_instant(since, "from", local=local) if since else None
     end = parse_instant(until, "to", end=True, local=local) if until else None
     if start and end and start >= end:
-        raise InvalidInput("audit.param_invalid", "from must be before to.", field="from")
+        raise InvalidInput(
+            "audit.param_invalid",
+            "from must be before to.",
+            field="from",
+            params={"name": "from", "other": "to"},
+        )
     return start, end
 
 

@@ -42,6 +42,8 @@ SKIP = ("/logout", "/i18n/", "/static/", "/api/", "/fhir/", "/metrics", "/health
 
 # Choice values that are also ordinary Danish words, so may stand on a Danish page.
 DANISH_WORDS = {
+    # The role's label too, lower-cased where a refusal lists the roles.
+    "administrator",
     "bag",
     "delegation",
     "dose",
