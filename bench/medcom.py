@@ -320,8 +320,8 @@ def _client(
     return len(latencies), latencies, refused, time.process_time() - cpu
 
 
-def _server_pids(server: subprocess.Popen[bytes]) -> list[int]:
-    """The gunicorn workers and the database sessions of the bench's database
+def _server_pids(server: subprocess.Popen[bytes]) -> tuple[list[int], list[int]]:
+    """The gunicorn workers, and the database sessions of the bench's database
     (the web workers' and the warm-up's: each worker keeps its own)."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     name = os.environ["BENCH_DATABASE_URL"].rsplit("/", 1)[1]
@@ -333,7 +333,7 @@ def _server_pids(server: subprocess.Popen[bytes]) -> list[int]:
         text=True,
         check=True,
     ).stdout.split()
-    return [int(pid) for pid in [*children, *sessions]]
+    return [int(pid) for pid in children], [int(pid) for pid in sessions]
 
 
 def _cpu_of(pids: list[int]) -> float:
@@ -362,28 +362,36 @@ def _load(
         for phase, length in (("warm_up", 3.0), ("measured", seconds)):
             start = time.time() + 0.5  # every client is ready
             stop = start + length
-            pids = _server_pids(server)
+            workers, sessions = _server_pids(server)
             pending = pool.map_async(
                 _client, [(port, share, start, stop, messages) for share in shares]
             )
             while time.time() < start:
                 time.sleep(0.001)
-            busy, ours = machine_busy_seconds(), _cpu_of(pids)
+            busy = machine_busy_seconds()
+            web, database = _cpu_of(workers), _cpu_of(sessions)
             answers = pending.get()
-            busy, ours = machine_busy_seconds() - busy, _cpu_of(pids) - ours
+            busy = machine_busy_seconds() - busy
+            web, database = _cpu_of(workers) - web, _cpu_of(sessions) - database
             count = sum(n for n, _, _, _ in answers)
             refused = [r for _, _, r, _ in answers if r]
             if refused:
                 raise SystemExit(f"a message was refused over HTTP: {refused[0]}")
             if phase == "measured":
                 latencies = [x for _, samples, _, _ in answers for x in samples]
-                ours += sum(cpu for _, _, _, cpu in answers)
+                clients_cpu = sum(cpu for _, _, _, cpu in answers)
+                ours = web + database + clients_cpu
                 per_message = ours / max(1, count) * 1000
                 results = {
                     **summary(latencies),
                     "per_s": round(count / length, 1),
                     "machine_cpu_ms_per_message": round(busy / max(1, count) * 1000, 3),
                     "own_cpu_ms_per_message": round(per_message, 3),
+                    # Where it goes: the web workers, their database
+                    # sessions, the partners' clients.
+                    "web_cpu_ms_per_message": round(web / max(1, count) * 1000, 3),
+                    "database_cpu_ms_per_message": round(database / max(1, count) * 1000, 3),
+                    "clients_cpu_ms_per_message": round(clients_cpu / max(1, count) * 1000, 3),
                     "two_cores_at_own_cpu_per_s": round(2000 / per_message, 1),
                 }
     return results
