@@ -131,6 +131,9 @@ REASONS: dict[str, Promise] = {
     "unknown_result": pgettext_lazy(REASON_CONTEXT, "unknown result"),
     "unknown_visit": pgettext_lazy(REASON_CONTEXT, "unknown visit"),
     "visit_not_yours": pgettext_lazy(REASON_CONTEXT, "not her visit"),
+    # Her own care passing the citizen's refusal (docs/decisions/0029).
+    "visit_nurse": pgettext_lazy(REASON_CONTEXT, "the nurse's own visit under way"),
+    "episode_end": pgettext_lazy(REASON_CONTEXT, "the acute function ending its episode"),
     # Writes refused by a service, recorded with the refusal's code.
     "clinical.delegation_required": pgettext_lazy(REASON_CONTEXT, "needs a physician's delegation"),
     "clinical.delegation_after_task": pgettext_lazy(

@@ -249,6 +249,10 @@ class EpisodeCompleteView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         data = valid(EpisodeCompleteIn, request.data)
-        episode = selectors.episode_get(actor=actor, episode_id=pk, action=Action.UPDATE)
+        # Ending it is a step on the episode, not a read of the record: the
+        # citizen's refusal does not keep it open (docs/decisions/0029).
+        episode = selectors.episode_get(
+            actor=actor, episode_id=pk, action=Action.UPDATE, ending=True
+        )
         episode = services.episode_complete(episode=episode, **data, actor=actor)
         return Response({"id": episode.pk, "status": episode.status, "outcome": episode.outcome})

@@ -39,6 +39,7 @@ from acute.clinical.models import (
 )
 from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import Visit
+from acute.selectors import own_visit_under_way
 from consent.audit.services import Action, Purpose
 from consent.gate import (
     Decision,
@@ -82,8 +83,10 @@ class _Attempt:
         )
         return NotFoundOrNotAllowed()
 
-    def through_gate(self, citizen_id: int) -> None:
-        """The gate decides on the citizen (R1): her care relationship, her refusals."""
+    def through_gate(self, citizen_id: int, *, own_care: str = "") -> None:
+        """The gate decides on the citizen (R1): her care relationship, her
+        refusals — which do not stop ``own_care``, her own visit under way
+        (:func:`acute.selectors.own_visit_under_way`)."""
         access_citizen(
             actor=self.actor,
             citizen_id=citizen_id,
@@ -92,12 +95,16 @@ class _Attempt:
             purpose=Purpose.TREATMENT,
             resource_type=self.resource_type,
             resource_id=self.resource_id,
+            own_care=own_care,
         )
 
-    def as_author(self, citizen_id: int, basis: str, *, action: str | None = None) -> None:
+    def as_author(
+        self, citizen_id: int, basis: str, *, action: str | None = None, own_care: str = ""
+    ) -> None:
         """Her own record stands for the care relationship; a refusal by the
-        citizen that covers her (R4) still decides, audited by the gate as
-        ``action`` (the attempt's own when not said)."""
+        citizen that covers her (R4) still decides, unless it is of her own
+        visit under way (``own_care``), audited by the gate as ``action``
+        (the attempt's own when not said)."""
         access_citizen_as_author(
             actor=self.actor,
             citizen_id=citizen_id,
@@ -107,13 +114,17 @@ class _Attempt:
             basis=basis,
             resource_type=self.resource_type,
             resource_id=self.resource_id,
+            own_care=own_care,
         )
 
 
 def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -> Visit:
     """The visit, if the actor may reach its citizen's data through the gate.
 
-    ``own_visit`` (writes): only the visit's own nurse records on it.
+    ``own_visit`` (writes): only the visit's own nurse records on it. Her own
+    visit under way passes the citizen's refusal: what she records and does
+    on it is her own record of care, not a disclosure to her (R4,
+    docs/decisions/0029); the shared record is read through its own gate.
     """
     visit = (
         Visit.objects.select_related("citizen", "referral", "shift__acute_function", "episode")
@@ -125,7 +136,7 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
         raise attempt.refused(None, reason="unknown_visit")
     if own_visit and (actor.user is None or visit.nurse_id != actor.user.pk):
         raise attempt.refused(visit.citizen_id, reason="not_visit_nurse")
-    attempt.through_gate(visit.citizen_id)
+    attempt.through_gate(visit.citizen_id, own_care=own_visit_under_way(actor, visit))
     return visit
 
 
@@ -191,7 +202,9 @@ def result_access(*, actor: Actor, result_id: int, action: str) -> LabResult:
     if result.recorded_by_id == actor.user.pk and (
         result.recorded_by_organisation_id == actor.organisation.pk
     ):
-        attempt.as_author(result.citizen_id, "result_author")
+        # On her own visit under way it is part of documenting it.
+        own_care = own_visit_under_way(actor, result.visit)
+        attempt.as_author(result.citizen_id, "result_author", own_care=own_care)
         return result
     if result.visit.shift.acute_function_id != actor.organisation.pk:
         raise attempt.refused(result.citizen_id, reason="not_result_author")

@@ -111,15 +111,18 @@ def referral_change(
     *,
     done: str | None,
     then: HttpResponse,
+    ending: bool = False,
 ) -> HttpResponse:
     """A coordinator's write on one referral from its page: the referral
     reached through the gate for an update and changed by ``change`` (the
     same service as the API's). A refusal shows the referral's page again with
-    it; otherwise ``done`` (a msgid) is said and the browser goes to ``then``."""
+    it; otherwise ``done`` (a msgid) is said and the browser goes to ``then``.
+    ``ending``: the change ends the referral's episode, which the citizen's
+    refusal does not stop (:func:`acute.selectors.referral_get`)."""
     actor = page_actor(request)
     try:
         referral = acute_selectors.referral_get(
-            actor=actor, referral_id=referral_id, action=Action.UPDATE
+            actor=actor, referral_id=referral_id, action=Action.UPDATE, ending=ending
         )
         change(referral, actor)
     except PlatformError as exc:
@@ -240,6 +243,7 @@ def referral_episode_complete(request: HttpRequest, referral_id: int) -> HttpRes
         # hand-back or outcome that could not be sent, or was withheld on the
         # citizen's refusal (R4), is shown (R11). No promise that anything went.
         then=redirect("coordinator-board"),
+        ending=True,
     )
 
 

@@ -25,7 +25,14 @@ from acute.selectors.figures import (
     figures_release,
 )
 from acute.selectors.nurses import nurse_on_shift, nurse_states, shifts_on
-from acute.selectors.records import CATEGORY, episode_get, referral_get, visit_get
+from acute.selectors.records import (
+    CATEGORY,
+    VISIT_NURSE,
+    episode_get,
+    own_visit_under_way,
+    referral_get,
+    visit_get,
+)
 from acute.selectors.tablet import nurse_visits, visit_submission_received
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "CATEGORY",
     "FIGURE_COLUMNS",
     "PERIODS",
+    "VISIT_NURSE",
     "dispatch_rank",
     "episode_get",
     "figures",
@@ -46,6 +54,7 @@ __all__ = [
     "nurse_states",
     "nurse_visits",
     "open_episodes_in",
+    "own_visit_under_way",
     "referral_board",
     "referral_get",
     "shifts_on",

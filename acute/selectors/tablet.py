@@ -5,18 +5,21 @@ them combine clinical results and hand-offs, so they are read in
 from __future__ import annotations
 
 from acute.models import Visit, VisitSubmission
-from acute.selectors.records import gated
+from acute.selectors.records import gated, own_visit_under_way
 from core.actors import Actor
 
 
 def nurse_visits(*, actor: Actor) -> list[Visit]:
-    """The nurse's own visits that are not finished, for her tablet."""
-    qs = (
+    """The nurse's own visits that are not finished, for her tablet. One
+    under way stays on it under the citizen's refusal: she finishes it
+    (:func:`acute.selectors.own_visit_under_way`)."""
+    rows = list(
         Visit.objects.filter(nurse=actor.user, status__in=Visit.ACTIVE_STATUSES)
-        .select_related("citizen", "citizen__municipality", "referral")
+        .select_related("citizen", "citizen__municipality", "referral", "shift")
         .order_by("assigned_at")
     )
-    return gated(actor, list(qs), "Encounter")
+    own_care = {v.citizen_id: basis for v in rows if (basis := own_visit_under_way(actor, v))}
+    return gated(actor, rows, "Encounter", own_care=own_care)
 
 
 def visit_submission_received(

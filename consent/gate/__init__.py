@@ -24,6 +24,13 @@ the citizen: the decision permits and carries the periods in
 inside them (:func:`in_hidden_period`), and a read of one such resource is
 refused outright (pass ``data_dates``).
 
+What a clinician records and does of the care she is giving now (``own_care``:
+the acute nurse's own visit under way, the acute function ending its own
+episode) is her own record of care, not a disclosure to her: 3 does not stop
+it, and the entry names the basis and the refusal it passed
+(:func:`consent.gate.rules.own_care_decision`, docs/decisions/0029). Every
+read of the shared record still obeys 3.
+
 Break-the-glass (*værdispring*) replaces 2 and 3 for one clinician, one
 citizen, a short time. Every access that the override alone made possible —
 a read, a write, a search hit, a citizen counted in a total, a list — is
@@ -100,6 +107,7 @@ from consent.gate.rules import (
     in_hidden_period,
     open_break_glasses,
     override_decision,
+    own_care_decision,
     patient_create_decide,
     patient_intake_lookup_decide,
     refusal_for,
@@ -143,6 +151,7 @@ __all__ = [
     "in_hidden_period",
     "may_search_citizens",
     "municipality_withdrawn_refuse",
+    "own_care_decision",
     "patient_create_decide",
     "patient_intake_lookup_decide",
     "record_fetch",
@@ -208,6 +217,7 @@ class _Asked:
     audit_permit: bool = True
     detail: dict[str, Any] | None = None
     data_dates: tuple[dt.datetime, ...] = ()
+    own_care: str = ""
 
 
 def access_citizen(
@@ -222,15 +232,27 @@ def access_citizen(
     audit_permit: bool = True,
     detail: dict[str, Any] | None = None,
     data_dates: tuple[dt.datetime, ...] = (),
+    own_care: str = "",
 ) -> Citizen:
     """Decide, audit, and return the citizen — or raise "not found" for both unknown and refused.
 
     ``audit_permit=False`` is for writes: the caller records the permitted
     write inside its own transaction (a denial is still recorded here).
     The decision is left on the returned citizen as ``gate_decision``.
+    ``own_care`` (a basis): what is asked is the actor's own record of the
+    care she gives now, which a refusal does not stop
+    (:func:`consent.gate.rules.own_care_decision`); only its caller knows.
     """
     asked = _Asked(
-        action, category, purpose, resource_type, resource_id, audit_permit, detail, data_dates
+        action,
+        category,
+        purpose,
+        resource_type,
+        resource_id,
+        audit_permit,
+        detail,
+        data_dates,
+        own_care,
     )
     return _decide_and_audit(actor, citizen_with_facts(actor, citizen_id), asked)
 
@@ -290,12 +312,17 @@ def access_citizen_as_author(
     basis: str,
     resource_type: str,
     resource_id: str,
+    own_care: str = "",
 ) -> Decision:
     """The clinician reaches what she herself gave for the citizen (the
     ordering physician's own order): having given it stands for the care
     relationship (``basis``), but the citizen's refusal covering her decides
     as it does everywhere (R4) — only her open break-the-glass overrides it,
-    recorded as such. Decided and audited; refused, "not found"."""
+    recorded as such. Decided and audited; refused, "not found".
+
+    ``own_care`` (a basis): it belongs to the care she gives now (her result
+    on her own visit under way), which the refusal does not stop
+    (:func:`consent.gate.rules.own_care_decision`)."""
     municipality_withdrawn_refuse(
         actor=actor,
         action=action,
@@ -306,8 +333,12 @@ def access_citizen_as_author(
     )
     decision = Decision(True, basis, basis)
     if refusal_for(active_directives([citizen_id]), actor, purpose)[0]:
-        glass = open_break_glasses(actor).get(citizen_id)
-        decision = override_decision(glass) if glass else Decision(False, "refused", basis)
+        if own_care:
+            decision = own_care_decision(own_care)
+        elif glass := open_break_glasses(actor).get(citizen_id):
+            decision = override_decision(glass)
+        else:
+            decision = Decision(False, "refused", basis)
     audit_decision(
         actor=actor,
         decision=decision,
@@ -351,6 +382,7 @@ def _decide_and_audit(actor: Actor, citizen: Citizen | None, asked: _Asked) -> C
         category=asked.category,
         purpose=asked.purpose,
         data_dates=asked.data_dates,
+        own_care=asked.own_care,
     )
     if (
         decision.directives_shown is not None

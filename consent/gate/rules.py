@@ -86,6 +86,8 @@ def audit_detail(
     if decision.directives_shown is not None:
         # A reader the citizen refused got only the directives that apply to her.
         out["withheld"] = "other_directives"
+    if decision.extra:
+        out.update(decision.extra)
     if extra:
         out.update(extra)
     return out
@@ -367,10 +369,13 @@ def access_decide(
     category: str,
     purpose: str,
     data_dates: tuple[dt.datetime, ...] = (),
+    own_care: str = "",
 ) -> Decision:
     """Permit or deny; no side effects. ``data_dates`` are the dates of the
     record data asked for, if one resource is (its current version, and the
-    version read): a data-period refusal covering any of them refuses."""
+    version read): a data-period refusal covering any of them refuses.
+    ``own_care`` (a basis) says what is asked is the clinician's own record
+    of the care she gives now: see :func:`own_care_decision`."""
     if actor.membership is None:
         if not actor.task:
             return Decision(False, "no_actor")
@@ -405,7 +410,25 @@ def access_decide(
         return Decision(False, "purpose_not_permitted")
     if purpose == Purpose.EMERGENCY:
         return _break_glass_decision(actor, citizen, Decision(False, "no_break_glass"))
-    return _relationship_and_refusals(actor, citizen, category, purpose, data_dates, action)
+    return _relationship_and_refusals(
+        actor, citizen, category, purpose, data_dates, action, own_care=own_care
+    )
+
+
+# What an own-care access records in its entry when a refusal covered her.
+REFUSAL_IN_FORCE = "refusal_in_force"
+
+
+def own_care_decision(basis: str) -> Decision:
+    """What the clinician records and does of the care she is giving the
+    citizen now (the acute nurse's own visit under way; the acute function
+    ending its own episode) is her own record of care, not a disclosure to
+    her: a refusal by the citizen that covers her (R4 governs disclosure)
+    does not stop it, and needs no break-the-glass. Permitted on ``basis``,
+    the refusal named in the entry (R9), so the auditors and the citizen's
+    insight report see it. The care relationship, the role and the purpose
+    still decide as for every access (docs/decisions/0029)."""
+    return Decision(True, basis, basis, extra={REFUSAL_IN_FORCE: True})
 
 
 def _relationship_and_refusals(
@@ -415,6 +438,8 @@ def _relationship_and_refusals(
     purpose: str,
     data_dates: tuple[dt.datetime, ...] = (),
     action: str = "",
+    *,
+    own_care: str = "",
 ) -> Decision:
     basis = _relationship_basis(actor, citizen)
     if not basis:
@@ -444,6 +469,8 @@ def _relationship_and_refusals(
     if not has_directives:
         return Decision(True, "care_relationship", basis)
     whole, periods = refusal_for(active_directives([citizen.pk]), actor, purpose)
+    if own_care and (whole or (periods and category in DATED_CATEGORIES)):
+        return own_care_decision(own_care)
     if whole:
         return _break_glass_decision(actor, citizen, Decision(False, "refused", basis))
     if periods and category in DATED_CATEGORIES:

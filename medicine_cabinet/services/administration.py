@@ -14,6 +14,7 @@ from acute.clinical.models import MedicationOrder
 from acute.clinical.selectors import order_allowance
 from acute.clinical.services.common import not_before_visit, not_in_future
 from acute.models import Visit
+from acute.selectors import own_visit_under_way
 from consent.audit.services import Action, Purpose, audit_record
 from consent.gate import access_citizen
 from core import errors
@@ -136,7 +137,7 @@ def administration_give(
     if witness is not None and witness_credentials is not None:
         raise ValueError("Give the witness or her credentials, not both.")
     organisation = acute_organisation(actor)
-    visit = Visit.objects.filter(pk=visit_id).first()
+    visit = Visit.objects.select_related("shift").filter(pk=visit_id).first()
     if visit is None:
         raise errors.NotFoundOrNotAllowed("visit.not_found", "No such visit.")
     try:
@@ -148,6 +149,9 @@ def administration_give(
             purpose=Purpose.TREATMENT,
             resource_type=ADMINISTRATION_RESOURCE,
             resource_id="",
+            # A dose on her own visit under way is her own record of care:
+            # the citizen's refusal does not stop it (docs/decisions/0029).
+            own_care=own_visit_under_way(actor, visit),
         )
     except errors.NotFoundOrNotAllowed:
         # Refused by the gate (and audited there): answered as a visit that
