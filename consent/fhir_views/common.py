@@ -27,8 +27,14 @@ from core.models import Role
 from core.permissions import roles
 from core.validation import is_digits
 
-# Every staff role may ask; the gate decides per citizen.
-ALL_ROLES = frozenset(Role.values)
+# The roles the gate can let at a type's data (consent.gate.rules.access_decide):
+# any other is refused 403 before the gate is asked, and the refusal recorded
+# (R9), never answered with an empty searchset as if the citizen had no data.
+# The clinical roles read the record and the citizen; the administrator the
+# citizen's refusals and consents (consent administration), nothing else;
+# the auditor reads the log and the insight report, not the record.
+RECORD_READERS = frozenset(CLINICAL_ROLES)
+CONSENT_READERS = RECORD_READERS | {Role.ADMINISTRATOR}
 RECORD_WRITERS = roles(*CLINICAL_ROLES)
 
 

@@ -14,7 +14,7 @@ from consent.audit.models import Action
 from consent.fhir import consent_resource
 from consent.fhir.datatypes import referenced_id, validate_fhir
 from consent.fhir_views.common import (
-    ALL_ROLES,
+    CONSENT_READERS,
     fhir_body,
     stated_purpose,
 )
@@ -31,7 +31,7 @@ class ConsentResource(base.FHIRResource):
 
     type = "Consent"
     category = CATEGORY_CONSENT
-    readers = ALL_ROLES
+    readers = CONSENT_READERS
     search_params = (base.Param("patient", "reference", "Patient/<id>.", names_citizen=True),)
     required = (("patient",),)
     refused_search_is_empty = True

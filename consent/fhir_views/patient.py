@@ -13,7 +13,7 @@ from consent.audit.models import Action, Purpose
 from consent.fhir import etag
 from consent.fhir.patient import cpr_searched
 from consent.fhir_views.common import (
-    ALL_ROLES,
+    RECORD_READERS,
     VersionedUpdateView,
     citizen_in_path,
     fhir_body,
@@ -37,6 +37,7 @@ from core.fhir.resources import (
     check_read_params,
 )
 from core.fhir.views import FHIRView, base_url, searchset
+from core.permissions import roles
 from core.validation import is_digits
 
 
@@ -58,7 +59,7 @@ class PatientResource(FHIRResource):
 
     type = "Patient"
     category = CATEGORY_PATIENT
-    readers = ALL_ROLES
+    readers = RECORD_READERS
     search_params = (
         # Repeated, each of these narrows further (its own parser ands them).
         Param("_id", "token", "Patient id; a comma means or.", repeats=True),
@@ -212,11 +213,13 @@ class PatientInstanceView(VersionedUpdateView):
 
 
 class PatientEverythingView(FHIRView):
-    """``GET /fhir/Patient/<id>/$everything``: the summary before a visit."""
+    """``GET /fhir/Patient/<id>/$everything``: the summary before a visit, for
+    the roles that read the record; any other is refused 403 and recorded on
+    the citizen (FHIRView.permission_denied)."""
 
     checks_pretty_itself = frozenset({"GET", "HEAD"})
 
-    permission_classes = [ANY_STAFF]
+    permission_classes = [roles(*RECORD_READERS)]
 
     def get(self, request: Request, citizen_id: str) -> Response:
         # $everything's start, end, _since, _type and _count are not served:

@@ -14,7 +14,7 @@ from consent import selectors, services
 from consent.audit.models import Action
 from consent.fhir import etag, record_resource
 from consent.fhir_views.common import (
-    ALL_ROLES,
+    RECORD_READERS,
     RECORD_WRITERS,
     VersionedUpdateView,
     check_record_type,
@@ -25,7 +25,6 @@ from consent.fhir_views.common import (
 )
 from core.api import actor_of
 from core.fhir.resources import (
-    ANY_STAFF,
     Asked,
     FHIRResource,
     Found,
@@ -33,6 +32,7 @@ from core.fhir.resources import (
     ResourceSearchView,
 )
 from core.fhir.views import FHIRView, base_url
+from core.permissions import roles
 
 
 class SharedRecordResource(FHIRResource):
@@ -41,7 +41,7 @@ class SharedRecordResource(FHIRResource):
     the resource with its citizen, searched by patient or across every
     citizen the reader may see (the gate's bulk form)."""
 
-    readers = ALL_ROLES
+    readers = RECORD_READERS
     search_params = (
         Param(
             "patient", "reference", "Patient/<id>; a hidden patient gives none.", names_citizen=True
@@ -170,8 +170,15 @@ class RecordVersionView(FHIRView):
 
     checks_pretty_itself = frozenset({"GET", "HEAD"})
 
-    permission_classes = [ANY_STAFF]
+    # An earlier version is read by the roles that read the current one; any
+    # other is refused 403 and recorded on the citizen (FHIRView.permission_denied).
+    permission_classes = [roles(*RECORD_READERS)]
     resource: FHIRResource = FHIRResource()
+
+    def citizen_refused(self, request: Request) -> int | None:
+        return selectors.record_citizen_id(
+            resource_type=self.resource.type, resource_id=str(self.kwargs.get("resource_id", ""))
+        )
 
     def get(self, request: Request, resource_id: str, vid: str) -> Response:
         resource_type = self.resource.type

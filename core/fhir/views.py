@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.domainresource import DomainResource
 from rest_framework.exceptions import (
+    APIException,
     MethodNotAllowed,
     NotAcceptable,
     NotAuthenticated,
@@ -503,11 +504,38 @@ class UnknownResourceView(FHIRView):
     body_required = False
 
     def get_authenticators(self) -> list[Any]:
-        # Who asks matters only for such a read; REST framework's session
-        # check would otherwise refuse a browser's POST to an unknown path.
-        if self.request.method in ("GET", "HEAD"):
+        # Who asks matters only for such a read and for a write of data (R2);
+        # REST framework's session check would otherwise refuse a browser's
+        # POST to a path nobody knows.
+        if self.request.method in ("GET", "HEAD") or self._writes_unserved_data():
             return list(super().get_authenticators())
         return []
+
+    def _writes_unserved_data(self) -> bool:
+        resource_type = str(self.kwargs.get("rest", "")).partition("/")[0]
+        return (
+            self.request.method in ("POST", "PUT", "PATCH")
+            and resource_type not in registered_resources()
+            and _is_data_type(resource_type)
+        )
+
+    def citizen_refused(self, request: Request) -> int | None:
+        """The citizen a refused write of data names: its body's ``subject`` or
+        ``patient`` (``Patient/<id>``), if it is one the platform could hold."""
+        try:
+            body = request.data
+        except (PlatformError, APIException):
+            return None
+        if not isinstance(body, dict):
+            return None
+        for name in ("subject", "patient"):
+            reference = body.get(name)
+            raw = reference.get("reference") if isinstance(reference, dict) else None
+            if isinstance(raw, str) and raw.startswith("Patient/"):
+                patient_id = raw.removeprefix("Patient/")
+                if is_digits(patient_id) and len(patient_id) <= 18:
+                    return int(patient_id)
+        return None
 
     def dispatch_any(self, request: Request, rest: str = "") -> Response:
         resource_type, _, resource_id = rest.partition("/")
@@ -539,7 +567,12 @@ class UnknownResourceView(FHIRView):
             # R2: a write of data the platform holds nowhere (a medication
             # statement, an allergy, a document) is refused naming the rule,
             # not answered as a path nobody knows. A type served here answers
-            # for its own interactions.
+            # for its own interactions. Only to a caller signed in (nothing is
+            # told before), and the attempt is recorded (R9), on the citizen
+            # the body names.
+            if actor_from_request(request) is None:
+                raise NotAuthenticated()
+            self.refusal_recorded(request, "record.type_not_permitted")
             raise InvalidInput(
                 "record.type_not_permitted",
                 f"R2 permitted data only: {resource_type} is not part of the shared record.",

@@ -70,7 +70,7 @@ def test_bare_reads_skip_gate_and_audit_only_on_a_bench_database(
     from django.db import connection
 
     url = f"/fhir/Condition/{world.diagnosis.pk}"
-    stranger = f.client_for(world.analyst)
+    stranger = f.client_for(world.other_nurse)  # no care relationship with her
     with override_settings(CONSENT_BENCH_BARE_READS=True, DEBUG=True):
         assert stranger.get(url).status_code == 404  # flipped at run time: still refused
     # The name the platform checks, as a benchmark's database would have it.
@@ -98,7 +98,7 @@ def test_the_floor_write_is_sent_as_the_audit_entry_is(
             "CREATE TEMPORARY TABLE bench_read_floor (id bigserial PRIMARY KEY, at timestamptz)"
         )
     url = f"/fhir/Condition/{world.diagnosis.pk}"
-    reader = f.client_for(world.analyst)
+    reader = f.client_for(world.other_nurse)
     monkeypatch.setitem(connection.settings_dict, "NAME", "bench_consent")
     with override_settings(CONSENT_BENCH_BARE_READS=True, CONSENT_BENCH_FLOOR_WRITE=True):
         before = AuditEntry.objects.count()

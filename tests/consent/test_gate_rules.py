@@ -236,7 +236,8 @@ def test_r4_administrator_records_consent_but_reads_nothing(world: World) -> Non
         HTTP_X_PURPOSE_OF_USE="operations",
     )
     assert response.status_code == 201
-    assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 404
+    # Deny by default: the administrator never reads the record, refused as such.
+    assert client.get(f"/fhir/Condition/{world.diagnosis.pk}").status_code == 403
     entry = AuditEntry.objects.filter(resource_type="Consent", action="create").get()
     assert entry.reason_code == "consent_administration"
 

@@ -189,11 +189,17 @@ def test_patient_search_query_count_is_pinned(
         assert client.get("/fhir/Patient?_count=50").json()["total"] == 6
 
 
-def test_r3_roles_without_access_find_nobody_and_are_audited(named: World) -> None:
-    for membership in (named.analyst, named.auditor, named.medicine_officer):
+def test_r3_roles_without_access_are_refused_and_audited(named: World) -> None:
+    for membership in (
+        named.analyst,
+        named.auditor,
+        named.medicine_officer,
+        named.administrator,
+    ):
         before = AuditEntry.objects.latest("id").pk
         response = f.client_for(membership).get("/fhir/Patient?name=Hansen")
-        assert _ids(response) == [] and response.json()["total"] == 0
+        assert response.status_code == 403
+        assert response.json()["resourceType"] == "OperationOutcome"
         entry = AuditEntry.objects.filter(pk__gt=before).get()
         assert (entry.outcome, entry.reason_code) == ("denied", "role_not_permitted")
     assert (

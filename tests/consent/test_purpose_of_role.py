@@ -147,13 +147,13 @@ def test_r6_only_a_named_analyst_states_analysis(world: World, who: str) -> None
         "analysis",
         world.person.pk,
     )
-    # The analyst may state it; the gate then decides on the citizen (R6: no
-    # single citizen's record), and says so in the log.
+    # The analyst may state it; her role then never reads a citizen (R6: no
+    # single citizen's record): refused as such, and so in the log.
     before = _last_id()
     analyst = f.client_for(world.analyst).get(
         f"/fhir/Patient/{world.person.pk}", HTTP_X_PURPOSE_OF_USE="HRESCH"
     )
-    assert analyst.status_code == 404
+    assert analyst.status_code == 403
     [entry] = _after(before)
     assert (entry.reason_code, entry.purpose) == ("role_not_permitted", "analysis")
 
