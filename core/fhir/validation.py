@@ -60,18 +60,23 @@ def refuse_unknown_modifiers(data: Any, where: str = "") -> None:
     if isinstance(data.get("resourceType"), str) and not where:
         where = data["resourceType"][:40]
     if data.get("modifierExtension"):
-        place = f"{where}.modifierExtension[0]".lstrip(".")
-        raise FHIRInvalid(
-            place, f"{place}: a modifier extension is not understood here", code=MODIFIER_UNKNOWN
-        )
+        raise _modifier_refused(where, MODIFIER_UNKNOWN)
     if "resourceType" in data and data.get("implicitRules") not in (None, ""):
-        place = f"{where}.implicitRules".lstrip(".")
-        raise FHIRInvalid(
-            place, f"{place}: implicit rules are not understood here", code=IMPLICIT_RULES_UNKNOWN
-        )
+        raise _modifier_refused(where, IMPLICIT_RULES_UNKNOWN)
     for key, value in data.items():
         if isinstance(value, dict | list):
             refuse_unknown_modifiers(value, f"{where}.{key}".lstrip("."))
+
+
+def _modifier_refused(where: str, code: str) -> FHIRInvalid:
+    """The refusal of a modifier extension (``code`` MODIFIER_UNKNOWN) or of
+    implicit rules on the element or resource at ``where``."""
+    if code == MODIFIER_UNKNOWN:
+        place = f"{where}.modifierExtension[0]".lstrip(".")
+        problem = f"{place}: a modifier extension is not understood here"
+        return FHIRInvalid(place, problem, code=code)
+    place = f"{where}.implicitRules".lstrip(".")
+    return FHIRInvalid(place, f"{place}: implicit rules are not understood here", code=code)
 
 
 # The FHIR primitive types the models mark on a field (``Annotated[datetime,
@@ -197,6 +202,87 @@ def primitive_misshapen(
     return "", ""
 
 
+Step = str | int
+
+
+def _first_refusals(
+    model: type[BaseModel] | None, data: Any
+) -> tuple[tuple[Step, ...] | None, str, tuple[tuple[Step, ...], str] | None]:
+    """What :func:`primitive_misshapen` and :func:`refuse_unknown_modifiers`
+    find in ``data``, in one walk of it: the steps to the first misshapen
+    primitive and its FHIR type (None, '' when none is), and the steps to
+    the first element with a modifier extension or resource with implicit
+    rules and the code of its refusal (None when none is, or when a
+    misshapen primitive was found first: that refusal comes first). Both
+    in the order the two walks meet them."""
+    steps: list[Step] = []
+    modifier: list[tuple[tuple[Step, ...], str]] = []
+
+    def walk(model: type[BaseModel] | None, node: Any) -> tuple[tuple[Step, ...], str] | None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, dict | list):
+                    steps.append(index)
+                    found = walk(model, item)
+                    steps.pop()
+                    if found is not None:
+                        return found
+            return None
+        if model is not None:
+            model = _resource_model(model, node)
+        if not modifier:
+            if node.get("modifierExtension"):
+                modifier.append((tuple(steps), MODIFIER_UNKNOWN))
+            elif "resourceType" in node and node.get("implicitRules") not in (None, ""):
+                modifier.append((tuple(steps), IMPLICIT_RULES_UNKNOWN))
+        for key, value in node.items():
+            if value is None:
+                continue
+            inner = None
+            if model is not None:
+                kind, shape, inner = _declared(model, str(key))
+                if shape is not None:
+                    # A primitive of the right shape holds no element below it.
+                    values = value if isinstance(value, list) else [value]
+                    if any(v is not None and not isinstance(v, shape) for v in values):
+                        return (*steps, key), "boolean" if shape is bool else kind
+                    continue
+            if isinstance(value, dict | list):
+                steps.append(key)
+                found = walk(inner, value)
+                steps.pop()
+                if found is not None:
+                    return found
+        return None
+
+    misshapen = walk(model, data) if isinstance(data, dict | list) else None
+    if misshapen is not None:
+        return misshapen[0], misshapen[1], None
+    return None, "", modifier[0] if modifier else None
+
+
+def _misshapen_place(steps: tuple[Step, ...]) -> str:
+    """A misshapen primitive's place as :func:`primitive_misshapen` writes it."""
+    where = ""
+    for step in steps:
+        where = f"{where}.{step}".lstrip(".")
+    return where
+
+
+def _modifier_place(data: Any, steps: tuple[Step, ...]) -> str:
+    """An element's place as :func:`refuse_unknown_modifiers` writes it."""
+    where = ""
+    node = data
+    for step in (*steps, None):
+        if isinstance(node, dict) and isinstance(node.get("resourceType"), str) and not where:
+            where = node["resourceType"][:40]
+        if step is None:
+            break
+        where = f"{where}[{step}]" if isinstance(step, int) else f"{where}.{step}".lstrip(".")
+        node = node[step]
+    return where
+
+
 # What a model declares of each of its fields, as primitive_misshapen reads it:
 # the models do not change while the process runs, and a message names the
 # same few hundred fields each time.
@@ -309,14 +395,20 @@ def _validated(model: type[Model], data: Any, *, remember: bool) -> Model:
         raise FHIRInvalid(places[0] if places else "", problems, kind) from None
     except _SHAPE_ERRORS:
         raise FHIRInvalid("", "an element has the wrong shape") from None
+    # primitive_misshapen's refusal first, then refuse_unknown_modifiers':
+    # both found in one walk.
     try:
-        place, kind = primitive_misshapen(model, data)
+        steps, kind, modifier = _first_refusals(model, data)
     except (TypeError, ValueError, LookupError, AttributeError):
-        place = kind = ""  # a path the models cannot follow: they took the shape
-    if place:
+        # A path the models cannot follow: they took the shape.
+        refuse_unknown_modifiers(data)
+        return validated
+    if steps is not None:
+        place = _misshapen_place(steps)
         shape = "true or false (JSON)" if kind == "boolean" else "a JSON string"
         raise FHIRInvalid(place, f"{place}: a FHIR {kind} is {shape}", kind)
-    refuse_unknown_modifiers(data)
+    if modifier is not None:
+        raise _modifier_refused(_modifier_place(data, modifier[0]), modifier[1])
     return validated
 
 

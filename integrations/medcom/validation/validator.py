@@ -87,6 +87,25 @@ LOCAL_EVENT = f"an event of the platform's own ({LOCAL_EVENT_SYSTEM}) with a cod
 EVALUATION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
+# A step of a path as the validator follows it: the element's name, whether
+# it is a choice ([x]), and how its slice is recognised (None: no slice).
+ResolvedStep = tuple[str, bool, tuple[str, Any] | None]
+# A cardinality rule: its path, its parent's path, the steps from the parent,
+# the least and most elements as the rule says them, and the most as a bound
+# (None: unbounded).
+CardinalityPlan = tuple[str, str, tuple[ResolvedStep, ...], int | None, int | None, int | None]
+# A required binding: its path, value set, codes and whether it is the
+# MessageHeader's event (which a local event keeps otherwise).
+BindingPlan = tuple[str, str, set[tuple[str | None, str]], bool]
+StructurePlan = tuple[
+    StructureRules,
+    list[CardinalityPlan],
+    list[BindingPlan],
+    list[tuple[str, str]],
+    list[tuple[str, str]],
+]
+
+
 class Validator:
     """The rules of every profile in the spec, ready to check resources."""
 
@@ -99,6 +118,8 @@ class Validator:
         self._codes: dict[str, set[tuple[str | None, str]]] = {}
         self._local = threading.local()
         self._memo: dict[tuple[str, str], list[Any]] = {}
+        self._resolved_steps: dict[tuple[str, str, str], tuple[ResolvedStep, ...] | None] = {}
+        self._plans: dict[str, list[StructurePlan]] = {}
 
     # --- profiles -------------------------------------------------------------
 
@@ -237,14 +258,43 @@ class Validator:
 
     # --- selecting elements ---------------------------------------------------
 
+    def _steps_of(self, profile: str, path: str, base: str = "") -> tuple[ResolvedStep, ...] | None:
+        """``path`` (below ``base``) of ``profile`` as steps, each with how
+        its slice is recognised (:meth:`_slice_value`), once per process;
+        None when a segment cannot be read or a slice not recognised."""
+        cache_key = (profile, path, base)
+        if cache_key in self._resolved_steps:
+            return self._resolved_steps[cache_key]
+        steps = _steps(path, base)
+        resolved: tuple[ResolvedStep, ...] | None = None
+        if steps is not None:
+            hows = [
+                self._slice_value(profile, key, slice_name) if slice_name else None
+                for _, _, slice_name, key in steps
+            ]
+            if all(
+                how is not None
+                for (_, _, slice_name, _), how in zip(steps, hows, strict=True)
+                if slice_name
+            ):
+                resolved = tuple(
+                    (name, choice, how)
+                    for (name, choice, _, _), how in zip(steps, hows, strict=True)
+                )
+        self._resolved_steps[cache_key] = resolved
+        return resolved
+
     def select(self, profile: str, nodes: list[Any], path: str, base: str = "") -> list[Any] | None:
         """The elements at ``path`` under ``nodes``; None when the path goes
         through a slice the spec does not let us recognise."""
-        steps = _steps(path, base)
+        steps = self._steps_of(profile, path, base)
         if steps is None:
             return None
+        return self._follow(nodes, steps)
+
+    def _follow(self, nodes: list[Any], steps: tuple[ResolvedStep, ...]) -> list[Any]:
         current = nodes
-        for name, choice, slice_name, key in steps:
+        for name, choice, how in steps:
             values: list[Any] = []
             for node in current:
                 if not isinstance(node, dict):
@@ -256,13 +306,75 @@ class Validator:
                 elif name in node:
                     value = node[name]
                     values.extend(value if isinstance(value, list) else [value])
-            if slice_name:
-                how = self._slice_value(profile, key, slice_name)
-                if how is None:
-                    return None
-                values = [value for value in values if self._in_slice(value, how)]
+            if how is not None:
+                values = self._in_slice_all(values, how)
             current = values
         return current
+
+    def _in_slice_all(self, values: list[Any], how: tuple[str, Any]) -> list[Any]:
+        """The elements of ``values`` in the slice ``how`` recognises, as
+        :meth:`_in_slice` answers for each, with the message's answers
+        looked up once."""
+        answers: dict[tuple[int, int], tuple[Any, bool]] | None = getattr(
+            self._local, "in_slice", None
+        )
+        if answers is None:
+            return [value for value in values if self._in_slice(value, how)]
+        kept = []
+        for value in values:
+            if not isinstance(value, dict):
+                continue
+            key = (id(value), id(how))
+            known = answers.get(key)
+            if known is None:
+                known = answers[key] = (value, self._slice_member(value, how))
+            if known[1]:
+                kept.append(value)
+        return kept
+
+    def _plan(self, profile: str) -> list[StructurePlan]:
+        """The rules of ``profile`` and its ancestors as :meth:`validate`
+        checks them, with what each needs found once per process: the steps
+        of a cardinality's last segment, a binding's codes, the types and
+        extensions the spec holds. Rules that can never be broken (a slice
+        the spec does not let us recognise, a value set it lacks) are left out."""
+        plan = self._plans.get(profile)
+        if plan is not None:
+            return plan
+        plan = []
+        for struct in self.chain(profile):
+            cards: list[CardinalityPlan] = []
+            for card in struct.cardinalities:
+                parent_path, last = _parent_and_last(card.path)
+                steps = self._steps_of(profile, last, parent_path)
+                if steps is None:
+                    continue  # no element is counted: the rule names nothing
+                bound = None if card.max == UNBOUNDED else card.max
+                cards.append((card.path, parent_path, steps, card.min, card.max, bound))
+            bindings: list[BindingPlan] = []
+            for binding in struct.bindings:
+                if binding.strength != "required":
+                    continue
+                codes = self._value_set_codes(binding.value_set)
+                if codes is None:
+                    continue
+                event = (struct.id, binding.path) == EVENT_BINDING
+                bindings.append((binding.path, binding.value_set, codes, event))
+            only = [
+                (rule.path, type_name)
+                for rule in struct.only
+                for type_name in rule.types
+                if self.known(type_name)
+            ]
+            extensions = [
+                (f"{sliced}[{name}]", ext)
+                for sliced, slicing in struct.slicings.items()
+                for name, ext in slicing.extensions.items()
+                if "://" not in ext and self.known(ext)
+            ]
+            plan.append((struct, cards, bindings, only, extensions))
+        self._plans[profile] = plan
+        return plan
 
     # --- checking -------------------------------------------------------------
 
@@ -276,8 +388,7 @@ class Validator:
         if key in seen:
             return seen[key]
         seen[key] = []
-        chain = self.chain(profile)
-        if not chain:
+        if not self.chain(profile):
             return []
         found: list[Violation] = []
         root = [resource]
@@ -290,11 +401,9 @@ class Validator:
                 picked[path] = self.select(profile, root, path)
             return picked[path]
 
-        for struct in chain:
-            for card in struct.cardinalities:
-                found += self._check_cardinality(
-                    profile, struct, resource, card.path, card.min, card.max, location, pick
-                )
+        for struct, cards, bindings, only, extensions in self._plan(profile):
+            if cards:
+                found += self._check_cardinalities(struct, resource, cards, location, pick)
             for fixed in struct.fixed:
                 for value in pick(fixed.path) or []:
                     if not _matches_fixed(value, fixed.value):
@@ -308,23 +417,18 @@ class Validator:
                                 _shown(value, fixed.path),
                             )
                         )
-            for binding in struct.bindings:
-                if binding.strength != "required":
-                    continue
-                if (struct.id, binding.path) == EVENT_BINDING and self._local_event():
+            for path, value_set, codes, event in bindings:
+                if event and self._local_event():
                     continue  # a local event: checked by validate_message instead
-                codes = self._value_set_codes(binding.value_set)
-                if codes is None:
-                    continue
-                for value in pick(binding.path) or []:
+                for value in pick(path) or []:
                     if not _in_codes(value, codes):
                         found.append(
                             Violation(
                                 struct.id,
                                 location,
-                                binding.path,
+                                path,
                                 "binding",
-                                f"a code from {binding.value_set}",
+                                f"a code from {value_set}",
                                 ", ".join(code for _, code in _codings(value)),
                             )
                         )
@@ -332,57 +436,52 @@ class Validator:
                 found += self._check_invariant(
                     struct, resource, obeys.path, obeys.invariant, location, seen, pick
                 )
-            for only in struct.only:
-                for type_name in only.types:
-                    if not self.known(type_name):
-                        continue
-                    for value in pick(only.path) or []:
-                        found += [
-                            _within(v, only.path)
-                            for v in self.validate(value, type_name, location, seen)
-                        ]
-            for sliced, slicing in struct.slicings.items():
-                for name, ext in slicing.extensions.items():
-                    if "://" in ext or not self.known(ext):
-                        continue
-                    for value in pick(f"{sliced}[{name}]") or []:
-                        found += [
-                            _within(v, f"{sliced}[{name}]")
-                            for v in self.validate(value, ext, location, seen)
-                        ]
+            for path, type_name in only:
+                for value in pick(path) or []:
+                    found += [
+                        _within(v, path) for v in self.validate(value, type_name, location, seen)
+                    ]
+            for path, ext in extensions:
+                for value in pick(path) or []:
+                    found += [_within(v, path) for v in self.validate(value, ext, location, seen)]
         result = list(dict.fromkeys(found))
         seen[key] = result
         return result
 
-    def _check_cardinality(
+    def _check_cardinalities(
         self,
-        profile: str,
         struct: StructureRules,
         resource: Any,
-        path: str,
-        low: int | None,
-        high: int | None,
+        cards: list[CardinalityPlan],
         location: str,
         pick: Callable[[str], list[Any] | None],
     ) -> list[Violation]:
-        parent_path, last = _parent_and_last(path)
-        parents = pick(parent_path) if parent_path else [resource]
-        if parents is None:
-            return []
+        """The cardinality rules of ``struct`` (as :meth:`_plan` keeps them)
+        on ``resource``: each element under each parent counted."""
         found = []
-        for parent in parents:
-            children = self.select(profile, [parent], last, base=parent_path)
-            if children is None:
-                return []
-            count = len(children)
-            too_few = low is not None and count < low
-            too_many = high is not None and high != UNBOUNDED and count > high
-            if too_few or too_many:
-                found.append(
-                    Violation(
-                        struct.id, location, path, "cardinality", _card(low, high), str(count)
+        for path, parent_path, steps, low, high, bound in cards:
+            parents = pick(parent_path) if parent_path else [resource]
+            if not parents:
+                continue
+            # One plain element (almost every rule): counted in place.
+            name = (
+                steps[0][0] if len(steps) == 1 and not steps[0][1] and steps[0][2] is None else ""
+            )
+            for parent in parents:
+                if name:
+                    if not isinstance(parent, dict) or name not in parent:
+                        count = 0
+                    else:
+                        value = parent[name]
+                        count = len(value) if isinstance(value, list) else 1
+                else:
+                    count = len(self._follow([parent], steps))
+                if (low is not None and count < low) or (bound is not None and count > bound):
+                    found.append(
+                        Violation(
+                            struct.id, location, path, "cardinality", _card(low, high), str(count)
+                        )
                     )
-                )
         return found
 
     def _check_invariant(

@@ -446,3 +446,24 @@ def test_a_full_url_breaking_fhirs_rules_is_named(full_url, rule):
         entry["fullUrl"] = full_url.format(id=entry["resource"]["id"])
 
     assert ("Bundle", "entry.fullUrl", rule) in _rules(_broken(STIN, change))
+
+
+def test_each_organisation_is_counted_by_its_own_elements_with_the_count_found():
+    # The rules of a profile are made ready once; each resource is counted
+    # anew: the sender with two EAN identifiers breaks identifier[EAN-ID]
+    # 0..1 (2 found), the receiver with its one keeps it.
+    def two_eans(bundle):
+        sender = _resource(bundle, "Organization")
+        ean = next(i for i in sender["identifier"] if "gs1" in i["system"])
+        sender["identifier"].append(copy.deepcopy(ean))
+
+    found = [
+        (v.location, v.expected, v.found)
+        for v in _broken(STIN, two_eans)
+        if (v.profile, v.path, v.rule)
+        == ("dk-core-organization", "identifier[EAN-ID]", "cardinality")
+    ]
+    bundle = _message(STIN)
+    sender = _resource(bundle, "Organization")
+    assert found == [(f"Organization/{sender['id']}", "0..1", "2")]
+    assert validate_message(_message(STIN)) == []
