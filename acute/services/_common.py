@@ -210,12 +210,24 @@ def referral_audit(
     referral: Referral, actor: Actor, detail: dict[str, object], *, action: str = Action.UPDATE
 ) -> None:
     """The audit entry of a write on a referral (FHIR ServiceRequest)."""
+    referral_audit_by_id(referral.pk, referral.citizen_id, actor, detail, action=action)
+
+
+def referral_audit_by_id(
+    referral_id: int,
+    citizen_id: int,
+    actor: Actor,
+    detail: dict[str, object],
+    *,
+    action: str = Action.UPDATE,
+) -> None:
+    """:func:`referral_audit` of a referral read as its id and citizen alone."""
     audit(
         actor=actor,
         action=action,
-        citizen_id=referral.citizen_id,
+        citizen_id=citizen_id,
         resource_type="ServiceRequest",
-        resource_id=referral.pk,
+        resource_id=referral_id,
         detail=detail,
     )
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from acute.models import DeadlineWarning, Episode, Outcome, Referral, Visit
-from acute.services._common import audit, referral_audit, refusal_audited
+from acute.services._common import audit, referral_audit, referral_audit_by_id, refusal_audited
 from consent.audit.services import Action
 from core.actors import Actor
 from core.deaths import DECEASED_MESSAGE, is_registered_dead
@@ -126,20 +126,6 @@ def _admitted_warnings(
         update_conflicts=True,
         unique_fields=["referral", "kind"],
         update_fields=ADMITTED_WARNING_FIELDS,
-    )
-
-
-def _referral_audit_by_id(
-    referral_id: int, citizen_id: int, actor: Actor, detail: dict[str, object]
-) -> None:
-    """:func:`referral_audit` of a referral read as its id alone."""
-    audit(
-        actor=actor,
-        action=Action.UPDATE,
-        citizen_id=citizen_id,
-        resource_type="ServiceRequest",
-        resource_id=referral_id,
-        detail=detail,
     )
 
 
@@ -295,7 +281,7 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
         if not ids:
             return []
         for pk in ids:
-            _referral_audit_by_id(
+            referral_audit_by_id(
                 pk, citizen_id, actor, {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION}
             )
     return ids
@@ -367,7 +353,7 @@ def referrals_resume_after_discharge(
                 {pk: {**detail, **lifted} for pk, detail in warned.items()}, raised_at=now
             )
         for pk, deadline_before, _since in held:
-            _referral_audit_by_id(
+            referral_audit_by_id(
                 pk,
                 citizen_id,
                 actor,
@@ -407,7 +393,7 @@ def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) ->
             {pk: {"admission": admission, "on_hold": False} for pk in ids}, raised_at=now
         )
         for pk in ids:
-            _referral_audit_by_id(pk, citizen_id, actor, {"step": "admitted_warning"})
+            referral_audit_by_id(pk, citizen_id, actor, {"step": "admitted_warning"})
     return ids
 
 
