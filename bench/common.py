@@ -116,25 +116,33 @@ def staff_with_token(organisation: Any, role: str, username: str) -> tuple[Any, 
 
 
 def start_gunicorn(
-    app: str, *, port: int, workers: int, env: dict[str, str], log: Path, wait_seconds: float = 30
+    app: str,
+    *,
+    port: int,
+    workers: int,
+    env: dict[str, str],
+    log: Path,
+    threads: int | None = None,
+    wait_seconds: float = 30,
 ) -> subprocess.Popen[bytes]:
-    """gunicorn serving ``app`` on 127.0.0.1:``port`` as deployed (DEBUG off:
-    no query log, no debug cursor; sync workers), with ``env`` on top;
-    returned once ``/fhir/metadata`` answers."""
+    """gunicorn serving ``app`` on 127.0.0.1:``port`` as deployed: the
+    platform's own configuration (config/gunicorn.py: threaded workers that
+    keep a client's connection open, the access log), DEBUG off (no query
+    log, no debug cursor), with ``workers`` processes of ``threads`` threads
+    (the deployment's default when None) and ``env`` on top; returned once
+    ``/fhir/metadata`` answers."""
+    sizing = ["--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            "python:config.gunicorn",
             app,
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
+            *sizing,
         ],
         cwd=ROOT,
         env={

@@ -2,7 +2,8 @@
 and ``$everything`` under 20 concurrent clients.
 
 Four gunicorn servers on the same PostgreSQL database, side by side in one
-run, all with DEBUG off as in production: port 8101 with everything on, port
+run, each with the platform's own configuration (config/gunicorn.py) in
+single-thread workers and DEBUG off as in production: port 8101 with everything on, port
 8102 with ``CONSENT_BENCH_BARE_READS=1`` (gate and audit off; the setting
 refuses to load unless the database is a bench_* one), port 8103 with
 everything on but its database sessions committing without waiting for the
@@ -167,7 +168,9 @@ def start_server(
         # libpq passes these to every session the server opens.
         "PGOPTIONS": " ".join(options),
     }
-    return start_gunicorn("config.wsgi:application", port=port, workers=workers, env=env, log=log)
+    return start_gunicorn(
+        "config.wsgi:application", port=port, workers=workers, threads=1, env=env, log=log
+    )
 
 
 WRK_SCRIPT = """
@@ -291,7 +294,8 @@ def main() -> None:
             for side, port in sides.items():
                 rounds[side].append(load(port, paths, token, args.clients, args.seconds / ROUNDS))
         figures: dict[str, object] = {
-            "setup": f"gunicorn {args.workers} sync workers per server (DEBUG off), wrk with "
+            "setup": f"gunicorn as deployed, {args.workers} single-thread workers per server"
+            f" (DEBUG off), wrk with "
             f"{args.clients} closed-loop connections, {args.seconds:g} s per side, PostgreSQL"
             + (", commit_delay=2000 commit_siblings=0" if latency else ""),
         }
