@@ -1,5 +1,11 @@
 """The shared record's access basis. (The record itself, consent and
-break-the-glass are added alongside.)"""
+break-the-glass are added alongside.)
+
+The tables stay in one module, just over 500 lines: they are the consent
+app's schema, from the care relationship that lets an organisation see a
+citizen, through the record, her refusals and consents and the overrides, to
+what analysts have been told (R6), and read best side by side.
+"""
 
 from __future__ import annotations
 

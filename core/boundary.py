@@ -38,6 +38,9 @@ view, serializer, FHIR model or database sees it:
 Each refusal is an :class:`~core.errors.InvalidInput` with a stable code, so the
 one exception handler answers 400 with the envelope on ``/api/`` and an
 OperationOutcome on ``/fhir/``.
+
+One module, a little longer than most: it is the one list above, each check
+written once beside the others, so that no door takes what another refuses.
 """
 
 from __future__ import annotations

@@ -5,6 +5,12 @@ Messages are FHIR message Bundles (MessageHeader first). A message's identity is
 its MessageHeader.id (``message_id``) and its Bundle.id (``bundle_id``): both are
 unique, on both sides, so a duplicate is answered with the original
 acknowledgement and never processed twice.
+
+The tables stay in one module, a little longer than most: a message's whole
+life (its partner, the outbox row, each attempt to deliver it, the inbound
+row that answers a duplicate, the CareCommunication thread it belongs to) is
+one schema, and the labels the pages show for its events and refusals sit
+beside the fields they name.
 """
 
 from __future__ import annotations

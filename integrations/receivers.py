@@ -1,6 +1,11 @@
 """Who is told what: receivers of the acute function's domain events, each
 choosing the partners to tell and writing their messages to the outbox in the
-event's own transaction (no network here; Celery delivers after commit)."""
+event's own transaction (no network here; Celery delivers after commit).
+
+One module, a little over 500 lines: it is one routing table, from each
+domain event to the partners told of it, and reads best whole, where a
+reader can check that no hand-off goes unseen for want of a partner.
+"""
 
 from __future__ import annotations
 

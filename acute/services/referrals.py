@@ -2,6 +2,12 @@
 staff at any door (the JSON API, ``POST /fhir/ServiceRequest``, the phone and
 short forms), ``referral_create`` for a referral whose citizen and source are
 already known (the intake, the partners' messages, demo data).
+
+One module, longer than most: every door's referral ends in
+:func:`referral_create`, and the rest are the steps on the way to it (the
+intake, the phone referral, the check of a ServiceRequest's status) or its
+answer to the same referral sent again; they share its refusals and read
+best beside it.
 """
 
 from __future__ import annotations

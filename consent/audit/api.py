@@ -3,6 +3,11 @@
 
 Every search, read and export an auditor makes is itself recorded (purpose
 ``audit``) before the answer leaves, one entry per citizen in the result.
+
+One module, a little over 500 lines: it is the auditor's door under
+``/api/audit/``, its views with the shapes the OpenAPI description gives them
+and the strict reading of the query they share (the auditor's pages and the
+log's own API read theirs through it too).
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@
 Only auditors reach :func:`audit_search` (the API declares it); the caller
 records the search itself in the log with purpose ``audit`` — or asks
 :func:`audit_page_shown`, which records the page it returns.
+
+One module, longer than most: it is the auditor's search from query string
+to recorded page (parse, search, page, flags and reviews, export, the names
+shown beside the entries, and the one entry opened from it), each step
+taking the filters the one before it checked.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ period, is managed by an organisation (the municipality or its home nursing)
 and is typed by the service — which is exactly what the shared record holds.
 HealthcareService describes an offer, not a citizen's help, and
 ServiceRequest/Task are what ``acute`` uses for referrals and assignments.
+
+One module, longer than most: it is R2 as the shared record's FHIR resources
+meet it, checked on the way in and rebuilt on the way out, and both ways
+must agree on the same categories, types and elements.
 """
 
 from __future__ import annotations

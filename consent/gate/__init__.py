@@ -58,6 +58,10 @@ through its one ``audit_record``. Behind them:
 - :mod:`consent.gate.queries` — what the gate reads with a citizen, in one
   query compiled once per shape of actor;
 - :mod:`consent.gate.visible` — the same decision for many citizens at once.
+
+One module, longer than most: its doors decide and record in one motion, and
+they stay together so that every entry the gate writes goes through its one
+``audit_record`` and a reviewer can see that no door records otherwise.
 """
 
 from __future__ import annotations

@@ -1,7 +1,12 @@
 """Writes to the shared record: one resource created, a versioned update, and
 a transaction Bundle loaded all or nothing. R2 is checked at the door before
 the gate is asked, and a refusal there is recorded as an attempt (R9); each
-write keeps its version and records its audit entry in its own transaction."""
+write keeps its version and records its audit entry in its own transaction.
+
+One module, a little over 500 lines: the three writes share one R2 check with
+its audited refusal, one question to the gate and one versioned store, and a
+transaction's references are resolved for that same store.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Stock counts (*optælling*): count, recount, submit, and the officer's approval."""
+"""Stock counts (*optælling*): count, recount, submit, and the officer's approval.
+
+One module, just over 500 lines: it is one count's life from start to
+approval, and the count sheet that saves a whole count at once goes through
+the same steps.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,11 @@
 """The checks of a Bundle and its entries against their profiles' rules; one
-class, as they share the rules, the compiled FHIRPath and its memo."""
+class, as they share the rules, the compiled FHIRPath and its memo.
+
+One module, longer than most: nearly all of it is that class, whose checks of
+structure, cardinality, bindings and invariants walk the same compiled plans;
+the few functions after it are FHIR R4's own rules of a Bundle, which it
+applies to every message besides the rules of its profiles.
+"""
 
 from __future__ import annotations
 
