@@ -24,6 +24,7 @@ from integrations.gp.outbound import Amends, VisitResults, observation_id
 from integrations.helpline_1813.outbound import ENDED_WITHOUT_SEEING, ReferralStep
 from integrations.home_nursing.outbound import ReferrerOutcome
 from integrations.hospital.outbound import AdmissionRequest
+from integrations.medcom.outbound import RULE_BROKEN as MEDCOM_RULE_BROKEN
 from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
 from integrations.outbound import home_nursing_partner, hospital_partner, message_send, partner_for
@@ -208,12 +209,18 @@ def results_amended_send(
     replacing = {r.replaces_id: r for r in replacements if r.replaces_id is not None}
     sent: list[OutboundMessage] = []
     told = False
-    for earlier in OutboundMessage.objects.filter(
-        partner=partner,
-        event=Event.HOME_CARE_OBSERVATION,
-        source_type="acute.visit",
-        source_id=str(visit.pk),
-    ).order_by("created_at", "pk"):
+    # A message parked for breaking MedCom's rules never left and never will
+    # (the next one goes instead): the GP has no report of it to modify.
+    for earlier in (
+        OutboundMessage.objects.filter(
+            partner=partner,
+            event=Event.HOME_CARE_OBSERVATION,
+            source_type="acute.visit",
+            source_id=str(visit.pk),
+        )
+        .exclude(status=OutboundMessage.Status.FAILED, last_error_code=MEDCOM_RULE_BROKEN)
+        .order_by("created_at", "pk")
+    ):
         carried = _carried(earlier)
         if not carried & withdrawn_ids:
             continue

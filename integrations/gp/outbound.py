@@ -37,7 +37,10 @@ REPORT_CODE_SYSTEM = f"{MEDCOM_TERMINOLOGY}MedComDiagnosticReportCodes"
 PRODUCER_SYSTEM = f"{MEDCOM_TERMINOLOGY}MedComProducentID"
 # MedCom fixes a home care observation's interpretation: not interpreted.
 INTERPRETATION_SYSTEM = f"{MEDCOM_TERMINOLOGY}medcom-core-interpretation-codes"
-ROLE_SYSTEM = "urn:tvaerakut:staff-role"
+# MedCom's practitioner roles, as its HomeCareObservation examples code the
+# acute nurse who measured: a GP system reads the code, not our own.
+ROLE_SYSTEM = f"{MEDCOM_TERMINOLOGY}medcom-core-PractitionerRolesSKSadministrativ"
+NURSE_ROLE = {"system": ROLE_SYSTEM, "code": "sygeplejerske", "display": "Sygeplejerske"}
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 
@@ -138,10 +141,15 @@ def performer(nurse: User) -> list[dict[str, Any]]:
     """The nurse who measured, as a PractitionerRole with a named Practitioner
     (her phone, else the acute function's is added by the envelope)."""
     name = nurse.get_full_name() or nurse.username
+    human_name: dict[str, Any] = {"use": "official", "text": name}
+    if nurse.last_name:
+        human_name["family"] = nurse.last_name
+    if nurse.first_name:
+        human_name["given"] = nurse.first_name.split()
     practitioner: dict[str, Any] = {
         "resourceType": "Practitioner",
         "id": str(uuid.uuid4()),
-        "name": [{"use": "official", "text": name}],
+        "name": [human_name],
         "text": narrative(name),
     }
     if nurse.phone:
@@ -150,9 +158,7 @@ def performer(nurse: User) -> list[dict[str, Any]]:
         "resourceType": "PractitionerRole",
         "id": str(uuid.uuid4()),
         "practitioner": {"reference": f"urn:uuid:{practitioner['id']}"},
-        "code": [
-            {"coding": [{"system": ROLE_SYSTEM, "code": "nurse", "display": "Sygeplejerske"}]}
-        ],
+        "code": [{"coding": [NURSE_ROLE]}],
         "text": narrative(name, "Sygeplejerske"),
     }
     return [role, practitioner]

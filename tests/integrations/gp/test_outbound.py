@@ -101,3 +101,37 @@ def test_results_reach_the_gp_who_asked_as_medcoms_homecareobservation() -> None
     receiver = by_url[header["destination"][0]["receiver"]["reference"]]
     assert receiver["contact"][0]["name"]["given"] == ["HH"]
     assert any(i["value"] == scene.gp.provider_number for i in receiver["identifier"])
+
+
+def test_the_nurse_who_measured_reaches_the_gp_in_medcoms_role_code_and_her_name() -> None:
+    """The GP system reads who measured by MedCom's practitioner role code
+    (``sygeplejerske``, as MedCom's HomeCareObservation examples code the
+    acute nurse), not a code of the platform's own it cannot know, and her
+    name in parts as MedCom core names a practitioner."""
+    scene = visit_scene()
+    f.integration_partner(Partner.Kind.GP, scene.gp, endpoint_url="http://127.0.0.1:8679/inbox")
+    nurse = scene.nurse.user
+    nurse.first_name, nurse.last_name = "Sofie Marie", "Bech"
+    nurse.save(update_fields=["first_name", "last_name"])
+    response = f.client_for(scene.nurse).post(
+        f"/api/clinical/visits/{scene.visit.pk}/results",
+        {"results": [{"code": "NPU19748", "value": "25", "unit": "mg/L"}]},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+
+    [message] = OutboundMessage.objects.filter(event=Event.HOME_CARE_OBSERVATION)
+    assert validate_message(message.bundle) == []
+    by_url = {e["fullUrl"]: e["resource"] for e in message.bundle["entry"]}
+    report = _resource(message, "DiagnosticReport")
+    role = by_url[report["performer"][1]["reference"]]
+    assert role["code"][0]["coding"] == [
+        {
+            "system": "http://medcomfhir.dk/ig/terminology/CodeSystem/"
+            "medcom-core-PractitionerRolesSKSadministrativ",
+            "code": "sygeplejerske",
+            "display": "Sygeplejerske",
+        }
+    ]
+    [name] = by_url[role["practitioner"]["reference"]]["name"]
+    assert (name["given"], name["family"]) == (["Sofie", "Marie"], "Bech")

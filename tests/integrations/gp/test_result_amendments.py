@@ -111,3 +111,39 @@ def test_a_refused_withdrawal_tells_the_gp_nothing() -> None:
     )
     assert response.status_code == 400
     assert OutboundMessage.objects.filter(event=Event.HOME_CARE_OBSERVATION).count() == 1
+
+
+def test_a_correction_of_parked_results_does_not_modify_a_report_the_gp_never_had() -> None:
+    """The first report was parked for breaking MedCom's rules (the practice
+    had no SOR code) and never left; once the practice is fixed, the
+    corrected CRP goes as a new message, not as ``modified-message`` naming
+    a MessageHeader the GP never received."""
+    scene = visit_scene()
+    f.integration_partner(Partner.Kind.GP, scene.gp, endpoint_url="http://127.0.0.1:8679/inbox")
+    sor_code = scene.gp.sor_code
+    scene.gp.sor_code = None
+    scene.gp.save(update_fields=["sor_code"])
+    [crp] = _record(scene, {"code": "NPU19748", "value": "250", "unit": "mg/L"})
+    [parked] = OutboundMessage.objects.filter(event=Event.HOME_CARE_OBSERVATION)
+    assert parked.status == OutboundMessage.Status.FAILED
+    assert parked.last_error_code == "medcom.rule_broken"
+    parked_header = parked.bundle["entry"][0]["resource"]["id"]
+
+    scene.gp.sor_code = sor_code
+    scene.gp.save(update_fields=["sor_code"])
+    response = f.client_for(scene.nurse).post(
+        f"/api/clinical/results/{crp['id']}/correct",
+        {"reason": "Tastefejl", "value": "25", "unit": "mg/L"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+
+    [message] = OutboundMessage.objects.filter(event=Event.HOME_CARE_OBSERVATION).exclude(
+        pk=parked.pk
+    )
+    assert message.status == OutboundMessage.Status.PENDING, message.last_error
+    assert validate_message(message.bundle) == []
+    assert parked_header not in str(message.bundle)
+    [own] = _resources(message, "Provenance")
+    assert own["activity"]["coding"][0]["code"] == "new-message"
+    assert "entity" not in own
