@@ -49,7 +49,7 @@ from core.actors import Actor
 from core.boundary import json_load
 from core.errors import InvalidInput, PlatformError, Unavailable
 from core.fhir.outcome import operation_outcome
-from core.models import Organisation
+from core.models import Citizen, Organisation
 from core.sql import CompiledQuery, columns_of, instances_of, plain_columns, run_prepared
 from integrations.adapters import Handler
 from integrations.medcom import inbound as medcom
@@ -352,7 +352,24 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
             # An acknowledgement is never acknowledged, a broken one neither:
             # the HTTP answer says what is wrong, and nothing is remembered.
             return Answer(400, error_outcome(exc.code, exc.message, field=exc.field))
-        return _fatal(partner, bundle_id, header_id, "", exc.code, exc.message, exc.field)
+        invalid = exc
+
+        def refusal() -> Answer:
+            return _fatal(
+                partner, bundle_id, header_id, "", invalid.code, invalid.message, invalid.field
+            )
+
+        unread = _as_read(data)
+        if unread is None:
+            return refusal()
+        # Unreadable as a message, yet naming a citizen: a denied attempt on her (R9).
+        return _denied(
+            partner,
+            unread,
+            invalid.code,
+            refusal,
+            lambda code, text: _transient(header_id, code, text),
+        )
 
     if parsed.event == Event.ACKNOWLEDGEMENT:
         # Acknowledgements are not acknowledged; the HTTP answer says whether it matched.
@@ -444,8 +461,16 @@ def _process(
         return transient("db.conflict", "A concurrent change; send again.")
     except DataError:
         # A value the database cannot hold (a number out of any column's
-        # range): the message is wrong and sending it again cannot help.
-        return fatal("message.value_out_of_range", "A value in the message cannot be stored.", None)
+        # range): the message is wrong and sending it again cannot help. A
+        # refusal all the same, so a denied attempt on the citizen (R9).
+        refused = InvalidMessage(
+            "message.value_out_of_range", "A value in the message cannot be stored."
+        )
+        try:
+            _refusal_audit(partner, parsed, actor, refused, registered=bool(registered))
+        except DatabaseError:
+            return transient("db.unavailable", "The database was briefly unavailable.")
+        return fatal(refused.code, refused.message, None)
     except (OperationalError, DatabaseError) as exc:
         log.warning("message from %s not processed: %s", partner.code, type(exc).__name__)
         return transient("db.unavailable", "The database was briefly unavailable.")
@@ -491,17 +516,16 @@ def _refusal_audit(
     its detail saying a new citizen was refused (never her CPR number).
     Written after the refused transaction rolled back, so it stays."""
     citizen_ids = list(exc.citizen_ids) if isinstance(exc, InvalidMessage) else []
-    known = None
-    patients = parsed.of_type("Patient")
-    if len(patients) == 1:
-        try:
-            known = citizen_find(patients[0])
-        except (InvalidMessage, InvalidInput):
-            known = None  # an identifier that names no one (malformed)
-        if known is not None:
-            citizen_ids.insert(0, known.pk)
+    # Every Patient the message names, not only the one a valid message has:
+    # a message refused for naming two citizens reached for both.
+    known = [
+        citizen.pk
+        for citizen in map(_known_citizen, parsed.of_type("Patient"))
+        if citizen is not None
+    ]
+    citizen_ids[:0] = known
     detail = {"partner": partner.code, "event": parsed.event}
-    if registered and known is None:
+    if registered and not known:
         audit_write(
             actor=actor,
             action=Action.CREATE,
@@ -526,6 +550,14 @@ def _refusal_audit(
         reason_code=exc.code,
         detail=detail,
     )
+
+
+def _known_citizen(patient: dict[str, Any]) -> Citizen | None:
+    """The citizen a refused message's Patient names, if the platform knows her."""
+    try:
+        return citizen_find(patient)
+    except (InvalidMessage, InvalidInput):
+        return None  # an identifier that names no one (malformed)
 
 
 # --- MedCom messages ---------------------------------------------------------------
@@ -584,8 +616,12 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
     if violations:
         issues = [medcom.issue_of(v) for v in violations[:MAX_ISSUES]]
         try:
-            broken = parse_message(data)
+            broken: ParsedMessage | None = parse_message(data)
         except InvalidMessage:
+            # Not FHIR enough to be parsed (no event, another Bundle type):
+            # read as far as it can be, for the citizen its Patient names.
+            broken = _as_read(data)
+        if broken is None:
             return fatal(issues, RULE_BROKEN)  # no Patient to be read: it reached for no one
         return _denied(partner, broken, RULE_BROKEN, lambda: fatal(issues, RULE_BROKEN), transient)
     try:

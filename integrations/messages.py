@@ -340,6 +340,9 @@ def _occurrence_set_aside(bundle: dict[str, Any]) -> dict[str, Any]:
     return {**bundle, "entry": changed}
 
 
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
 def parse_message(data: Any) -> ParsedMessage:
     """Read a message Bundle, strictly. Raises :class:`InvalidMessage`."""
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
@@ -373,6 +376,15 @@ def parse_message(data: Any) -> ParsedMessage:
         raise InvalidMessage(
             "message.id_missing", "Bundle.id and MessageHeader.id are both required."
         )
+    for element, value in (("Bundle.id", bundle_id), ("MessageHeader.id", header_id)):
+        # FHIR's id type; a longer one could not be remembered to answer a duplicate.
+        if not isinstance(value, str) or not _FHIR_ID.fullmatch(value):
+            raise InvalidMessage(
+                "message.id_invalid",
+                f"{element} must be a FHIR id: 1 to 64 letters, digits, '-' or '.'.",
+                field=element,
+                element_type="id",
+            )
     event = (header.get("eventCoding") or {}).get("code") or ""
     return ParsedMessage(
         bundle_id=str(bundle_id),

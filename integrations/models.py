@@ -306,6 +306,7 @@ INBOUND_REASON_LABELS = {
     "message.not_json": gettext_noop("Not a readable message"),
     "message.invalid_fhir": gettext_noop("Not valid FHIR"),
     "message.value_out_of_range": gettext_noop("A value in the message cannot be stored"),
+    "message.id_invalid": gettext_noop("The message's id is not a FHIR id"),
     "message.patient_cpr_missing": gettext_noop("The citizen's CPR number is missing"),
     "message.patient_municipality_unknown": gettext_noop(
         "The citizen lives in a municipality the acute function does not serve"

@@ -190,6 +190,18 @@ def _organisation_ids(organisation: Organisation) -> set[tuple[str, str]]:
     return ids
 
 
+def _names(organization: dict[str, Any] | None, organisation: Organisation) -> bool:
+    """The Organization names ``organisation``: one of its SOR and EAN numbers
+    is hers, and none in a system she is known by is another unit's (a SOR
+    number of one unit beside the EAN number of another names neither)."""
+    given = _identifiers(organization)
+    ours = _organisation_ids(organisation)
+    systems = {system for system, _ in ours}
+    return bool(given & ours) and all(
+        (system, value) in ours for system, value in given if system in systems
+    )
+
+
 def _referenced(message: ParsedMessage, ref: Any) -> dict[str, Any] | None:
     """The bundled resource a reference points to (urn:uuid: or Type/id)."""
     target = ref.get("reference") if isinstance(ref, dict) else None
@@ -206,7 +218,7 @@ def addressing_issue(partner: Partner, us: Organisation, message: ParsedMessage)
     """The message must come from the partner that signed it and be sent to
     us (SOR or EAN of the sender and the primary receiver)."""
     sender = _referenced(message, message.header.get("sender"))
-    if not (_identifiers(sender) & _organisation_ids(partner.organisation)):
+    if not _names(sender, partner.organisation):
         return Issue(
             details="MSG_PARAM_INVALID",
             text="MessageHeader.sender: its SOR/EAN is not that of the partner that sent it.",
@@ -220,7 +232,7 @@ def addressing_issue(partner: Partner, us: Organisation, message: ParsedMessage)
             text="MessageHeader.destination.receiver: no receiver Organization in the message.",
             code="required",
         )
-    if not (_identifiers(receiver) & _organisation_ids(us)):
+    if not _names(receiver, us):
         return Issue(
             details="MSG_Receiver_Identifier_UNKNOWN",
             text="MessageHeader.destination.receiver: its SOR/EAN is not this platform's.",
