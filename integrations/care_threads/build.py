@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from integrations.adapters import Outgoing
@@ -20,7 +21,17 @@ from integrations.builders import (
 )
 from integrations.medcom.envelope import ACTIVITY_SYSTEM, narrative
 from integrations.medcom.outbound import RECEIVER_REFERENCE, SENDER_REFERENCE, MedComShape
-from integrations.models import CareMessage
+from integrations.models import PARTNER_FATAL, CareMessage, OutboundMessage
+
+# A segment written here whose message never reached the partner: withheld
+# (R4), parked before it left (MedCom's rules, a deactivated partner), or
+# refused by the partner (fatal-error: it kept nothing). The partner knows no
+# such message, so a reply neither answers it nor repeats it in its history.
+NEVER_REACHED = (
+    Q(outbound__status=OutboundMessage.Status.WITHHELD)
+    | Q(outbound__status=OutboundMessage.Status.FAILED, outbound__sent_at__isnull=True)
+    | Q(outbound__status=OutboundMessage.Status.FAILED, outbound__last_error_code=PARTNER_FATAL)
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,8 @@ def _history(segment: CareMessage) -> list[dict[str, Any]]:
     MedCom's reply repeats them: its activity, its sender (us or the partner),
     the message before it and its segments."""
     messages: dict[str, list[CareMessage]] = {}
-    for earlier in segment.thread.messages.exclude(pk=segment.pk).order_by("written_at", "pk"):
+    earlier_messages = segment.thread.messages.exclude(pk=segment.pk).exclude(NEVER_REACHED)
+    for earlier in earlier_messages.order_by("written_at", "pk"):
         messages.setdefault(earlier.header_id, []).append(earlier)
     provenances: list[dict[str, Any]] = []
     previous = None

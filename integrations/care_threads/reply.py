@@ -21,7 +21,7 @@ from consent.fhir import RecordRefused, judge_free_text
 from core.actors import Actor
 from core.errors import InvalidInput, PreconditionFailed
 from core.validation import required_text
-from integrations.care_threads.build import Reply
+from integrations.care_threads.build import NEVER_REACHED, Reply
 from integrations.messages import Event
 from integrations.models import CareMessage, CareThread
 from integrations.outbound import message_send
@@ -56,7 +56,9 @@ def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMes
         raise
     with transaction.atomic():
         locked = CareThread.objects.select_for_update().get(pk=thread.pk)
-        latest = locked.messages.order_by("-written_at", "-pk").first()
+        # The latest message the partner has: one of ours that never reached
+        # it would be answered as a message it never received.
+        latest = locked.messages.exclude(NEVER_REACHED).order_by("-written_at", "-pk").first()
         if latest is None:
             raise PreconditionFailed(
                 "care_thread.nothing_to_answer", _("The thread has no message to answer.")

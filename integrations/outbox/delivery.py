@@ -51,6 +51,7 @@ from integrations.models import (
     OutboundMessage,
 )
 from integrations.outbox.queue import DELIVER_TASK, deliver_later
+from integrations.outbox.renew import envelope_renew
 from integrations.partners import adapter_for
 
 log = logging.getLogger(__name__)
@@ -352,9 +353,15 @@ def _record(results: list[tuple[Claimed, DeliveryAnswer]]) -> None:
         }
         retries: dict[float, list[int]] = {}
         disclosed: list[tuple[OutboundMessage, DisclosureDecision]] = []
+        renewing: list[OutboundMessage] = []
         for claimed, answer in results:
             message, attempt = locked[claimed.message.pk], claimed.attempt
             retry_in = _settle(message, answer, now)
+            if retry_in is not None and answer.reached:
+                # The partner received it and asked for it again (a
+                # transient-error, a busy server): what goes next is a
+                # resend, in a new envelope (MedCom 043, scenario 3).
+                renewing.append(message)
             # Any answer means the partner received the data.
             if answer.reached and message.citizen_id is not None and message.disclosed_at is None:
                 message.disclosed_at = now
@@ -386,6 +393,9 @@ def _record(results: list[tuple[Claimed, DeliveryAnswer]]) -> None:
         )
         for message, decision in disclosed:
             _audit_disclosure(message, decision)
+        # After the disclosures, which name the Bundle the partner received.
+        for message in renewing:
+            message.save(update_fields=envelope_renew(message, at=now))
         for countdown, pks in retries.items():
             transaction.on_commit(lambda pks=pks, c=countdown: deliver_later(pks, countdown=c))  # type: ignore[misc]
         _hand_on([m for m in locked.values() if m.status not in UNSENT], now)

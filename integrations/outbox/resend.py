@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.actors import Actor
 from core.errors import PreconditionFailed
 from integrations.medcom.outbound import RULE_BROKEN
-from integrations.models import PARTNER_FATAL, OutboundMessage
+from integrations.models import PARTNER_FATAL, CareMessage, OutboundMessage
 from integrations.outbox.handled import RESENT, outbox_action_audit
 from integrations.outbox.queue import deliver_later
 from integrations.outbox.renew import envelope_renew, message_renew
@@ -46,6 +46,10 @@ def outbox_resend(*, message: OutboundMessage, by: Actor) -> OutboundMessage:
         locked.handled_by = None
         refused = locked.last_error_code == PARTNER_FATAL
         renewed = (message_renew if refused else envelope_renew)(locked, at=now)
+        if refused:
+            # A thread's segment is known by its message's id: a partner's
+            # reply to the new message answers that segment.
+            CareMessage.objects.filter(outbound=locked).update(header_id=str(locked.message_id))
         locked.save(
             update_fields=[
                 "status",

@@ -1,0 +1,123 @@
+"""A partner that answers our message with MedCom's transient-error at once
+(in its answer to the delivery, not later as its own message) has received
+it: what goes next is a resend, and MedCom's reliable messaging (043,
+scenario 3) says a resend goes in a new envelope — a new Bundle.id and
+timestamp, the same MessageHeader.id — as one sent again for a missing or
+later acknowledgement does."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from consent.audit.models import AuditEntry
+from integrations.medcom import envelope
+from integrations.medcom.envelope import AckCode, Issue
+from integrations.models import OutboundMessage, Partner
+from integrations.outbox import outbox_deliver
+from integrations.transport import close_connections
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+class Peer:
+    """A partner on 127.0.0.1 that answers each POST with the next of its
+    acknowledgements and keeps every Bundle it received."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, dict[str, Any]]] = []
+        self.received: list[dict[str, Any]] = []
+        self.url = ""
+
+
+@pytest.fixture
+def peer() -> Iterator[Peer]:
+    state = Peer()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            state.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            status, answer = state.answers.pop(0)
+            body = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/inbox"
+    try:
+        yield state
+    finally:
+        close_connections()
+        server.shutdown()
+        server.server_close()
+
+
+def _their_ack(partner: Partner, message: OutboundMessage, code: str, issues=()) -> dict:
+    return envelope.acknowledgement(
+        answering=str(message.message_id),
+        code=code,
+        sender=partner.organisation,
+        receiver=f.acute_function(),
+        receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
+        sender_endpoint="https://sor2.sum.dsdn.dk/#id=265161000016000",
+        issues=list(issues),
+    )
+
+
+def _deliver_now(message: OutboundMessage) -> None:
+    OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    outbox_deliver(message_pks=[message.pk])
+
+
+def test_after_a_transient_error_in_the_answer_the_message_goes_in_a_new_envelope(
+    hospital, citizen, peer
+):
+    Partner.objects.filter(pk=hospital.pk).update(endpoint_url=peer.url)
+    message = OutboundMessage.objects.create(
+        partner=hospital,
+        event="admission-handoff",
+        citizen=citizen,
+        bundle={"resourceType": "Bundle", "type": "message", "timestamp": "2026-01-05T08:00:00Z"},
+    )
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        bundle={**message.bundle, "id": str(message.bundle_id)}
+    )
+    header_id = message.message_id
+    busy = [Issue("MSG_LOCAL_FAIL", "Indbakken er optaget", code="transient")]
+    peer.answers = [
+        (503, _their_ack(hospital, message, AckCode.TRANSIENT, busy)),
+        (200, _their_ack(hospital, message, AckCode.OK)),
+    ]
+
+    _deliver_now(message)
+    message.refresh_from_db()
+    assert message.status == OutboundMessage.Status.PENDING
+    _deliver_now(message)
+
+    message.refresh_from_db()
+    assert message.status == OutboundMessage.Status.ACKNOWLEDGED
+    first, again = peer.received
+    assert again["id"] != first["id"]  # a new Bundle.id
+    assert again["timestamp"] != first["timestamp"]  # sent at a new time
+    assert again["id"] == str(message.bundle_id)
+    assert message.message_id == header_id  # the same message: the same MessageHeader.id
+    # The disclosure names the Bundle the partner received first (R9).
+    disclosure = AuditEntry.objects.get(citizen_id=citizen.pk, action="disclose")
+    assert disclosure.resource_id == first["id"]
