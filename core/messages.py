@@ -501,6 +501,7 @@ FIXED = (
     gettext_noop("The message Bundle has no entries."),
     gettext_noop("The first entry of a message must be its MessageHeader."),
     gettext_noop("Bundle.id and MessageHeader.id are both required."),
+    gettext_noop("A value in the message cannot be stored."),
     gettext_noop(
         "The Patient must carry a CPR identifier (urn:oid:1.2.208.176.1.2) or a replacement CPR (X-eCPR or D-eCPR)."
     ),
