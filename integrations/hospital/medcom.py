@@ -30,7 +30,13 @@ For a citizen the platform knows:
   the message is then received;
 - her messages are processed one at a time: her row is locked first;
 - leave and revisions: recorded in the acknowledgement's result; the hold
-  stays (she is still admitted);
+  stays (she is still admitted). A leave of a stay the platform does not
+  hold open (its admission delayed, or never sent here) is received as its
+  admission, and a revised discharge of a stay still open (delivered before
+  the discharge it revises) as its discharge;
+- a stay named by several episode-of-care identifiers (the national
+  patient register's and the department's own) is kept under one, and a
+  message naming it by any of them, in any order, names that stay;
 - a message that arrives after a later event of the same stay (its
   ``Provenance.occurredDateTime`` before the latest the platform received
   for that stay: an admission delayed past its discharge) is acknowledged
@@ -56,6 +62,7 @@ from acute.services import (
     referrals_hold_for_admission,
     referrals_warn_admitted,
 )
+from consent.models import CareRelationship
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.deaths import death_time_check
@@ -92,14 +99,15 @@ LEAVE = {
     "cancel-start-leave-inpatient",
     "cancel-end-leave-inpatient",
 }
-REVISE = {
-    "revise-admit-inpatient",
-    "revise-admit-emergency",
-    "revise-discharge-inpatient-home",
-    "revise-discharge-emergency-home",
-}
+REVISE_DISCHARGE = {"revise-discharge-inpatient-home", "revise-discharge-emergency-home"}
+REVISE = {"revise-admit-inpatient", "revise-admit-emergency"} | REVISE_DISCHARGE
 # Where the message's row keeps the time of death it registered.
 DIED_AT = "died_at"
+# Where the message's row keeps every key of the stay it named, when it
+# named the stay by more than one identifier.
+EPISODE_IDENTIFIERS = "episode_identifiers"
+# The Encounter's status while she is in the stay (on leave too).
+IN_STAY = {"in-progress", "onleave"}
 KNOWN = ADMIT | DISCHARGE | CANCEL_ADMIT | CANCEL_DISCHARGE | LEAVE | REVISE
 # DK-core's identifier system of the national patient register (LPR3).
 LPR3_SYSTEM = "https://www.esundhed.dk/Registre/Landspatientregisteret"
@@ -117,11 +125,15 @@ def _activity(message: ParsedMessage) -> str:
     )
 
 
-def _episode_key(partner: Partner, encounter: dict[str, Any]) -> str:
-    """The stay, named by whoever issued its episode-of-care identifier (the
-    SOR unit in ``…#id=<SOR>``, or the national patient register), so that a
-    department that revises or cancels another's admission names the same
-    stay; an identifier of no known issuer is the sending partner's."""
+def _episode_keys(partner: Partner, encounter: dict[str, Any]) -> list[str]:
+    """The keys of the stay, one for each episode-of-care identifier the
+    Encounter names (``TEK-ID-2``: the national patient register's and the
+    department's own), each named by whoever issued it (the SOR unit in
+    ``…#id=<SOR>``, or the national patient register), so that a department
+    that revises or cancels another's admission names the same stay; an
+    identifier of no known issuer is the sending partner's. The national
+    register's comes first, whatever the order the message lists them in."""
+    keys: list[str] = []
     for episode in encounter.get("episodeOfCare") or []:
         identifier = episode.get("identifier") or {}
         if identifier.get("value"):
@@ -131,12 +143,29 @@ def _episode_key(partner: Partner, encounter: dict[str, Any]) -> str:
                 issuer = "sor:" + system.rsplit("#id=", 1)[1]
             elif system == LPR3_SYSTEM:
                 issuer = "lpr3"
-            return stay_key(issuer, str(identifier["value"]))
-    raise InvalidMessage(
-        "hospital.episode_of_care_missing",
-        "The Encounter needs the episode-of-care identifier of the hospital stay.",
-        field="Encounter.episodeOfCare.identifier",
+            key = stay_key(issuer, str(identifier["value"]))
+            if key not in keys:
+                keys.append(key)
+    if not keys:
+        raise InvalidMessage(
+            "hospital.episode_of_care_missing",
+            "The Encounter needs the episode-of-care identifier of the hospital stay.",
+            field="Encounter.episodeOfCare.identifier",
+        )
+    return sorted(keys, key=lambda key: not key.startswith("lpr3:"))
+
+
+def _stay_received(citizen_id: int, keys: list[str]) -> str | None:
+    """The first of ``keys`` the platform has received a message about for
+    the citizen (asked of a message that names its stay by several)."""
+    received = set(
+        InboundMessage.objects.filter(
+            citizen_id=citizen_id,
+            outcome=InboundMessage.Outcome.OK,
+            result__episode_of_care__in=keys,
+        ).values_list("result__episode_of_care", flat=True)
     )
+    return next((key for key in keys if key in received), None)
 
 
 def _occurred_at(message: ParsedMessage) -> dt.datetime | None:
@@ -182,6 +211,37 @@ def _stay_and_later_rows(
     return stay_rows(key, citizen_id, visits=visits).union(later, all=True)
 
 
+def _named_several(citizen_id: int) -> list[dict[str, Any]]:
+    """The results of the received messages of her open stays that named
+    their stay by more than one identifier (where the stay is kept, and all
+    it was named by). Only open stays: another name matters to the stay a
+    message can still end, and the messages are found by their stay (the
+    index on citizen and stay), not by reading every message she ever had."""
+    open_stays = CareRelationship.objects.filter(
+        source_type=CONTACT_SOURCE, ended_at__isnull=True, citizen_id=citizen_id
+    ).values("source_id")
+    return list(
+        InboundMessage.objects.alias(stay=KT("result__episode_of_care"))
+        .filter(
+            citizen_id=citizen_id,
+            outcome=InboundMessage.Outcome.OK,
+            stay__in=open_stays,
+            result__has_key=EPISODE_IDENTIFIERS,
+        )
+        .values_list("result", flat=True)
+    )
+
+
+def _kept_as(results: list[dict[str, Any]]) -> dict[str, str]:
+    """Each identifier's key of the stays in ``results`` (of messages that
+    named their stay by several), and the key the stay is kept under."""
+    return {
+        str(named): str(result["episode_of_care"])
+        for result in results
+        for named in result.get(EPISODE_IDENTIFIERS) or []
+    }
+
+
 # Asked of every hospital message about a stay, with her open stays (and an
 # admission's open visits): compiled once (core/sql.py).
 _STAND_INS = (
@@ -218,6 +278,33 @@ def _stays_and_superseded_by(
     rows = _STAYS_AND_LATER[admits].rows(key, citizen.pk, occurred_at)
     stays, visits = hospital_stays_of(citizen, key, rows)
     return stays, visits, next((str(text) for text, _pk, kind in rows if kind == MESSAGE), None)
+
+
+def _stay_read(
+    citizen: Citizen, keys: list[str], occurred_at: dt.datetime | None, *, admits: bool
+) -> tuple[str, list[str], list[int], str | None]:
+    """The key the stay ``keys`` name is kept under, and
+    :func:`_stays_and_superseded_by` for it. A hospital names a stay by the
+    national register's identifier, its own, or both, and not always alike
+    (the admission by both, the discharge by one): a stay the platform
+    received under one of its identifiers is kept under that one, however
+    the next message names it. Another name is looked for only where the
+    first does not name a stay she has open and she has one, or the message
+    names several: a stay's messages named alike cost no more."""
+    key = keys[0]
+    stays, visits, later = _stays_and_superseded_by(citizen, key, occurred_at, admits=admits)
+    if key in stays or (len(keys) == 1 and not stays):
+        return key, stays, visits, later
+    kept_as = _kept_as(_named_several(citizen.pk)) if stays else {}
+    known = next((kept_as[named] for named in keys if named in kept_as), None)
+    if known is None and len(keys) > 1:
+        known = next((named for named in keys if named in stays), None) or _stay_received(
+            citizen.pk, keys
+        )
+    if known is None or known == key:
+        return key, stays, visits, later
+    stays, visits, later = _stays_and_superseded_by(citizen, known, occurred_at, admits=admits)
+    return known, stays, visits, later
 
 
 def _superseded_by(citizen: Citizen, key: str, occurred_at: dt.datetime) -> str | None:
@@ -318,7 +405,7 @@ def hospital_notification_medcom_receive(
     partner: Partner, message: ParsedMessage, actor: Actor
 ) -> Handled:
     encounter, patient = message.one("Encounter"), message.one("Patient")
-    key = _episode_key(partner, encounter)
+    keys = _episode_keys(partner, encounter)
     activity = _activity(message)
     # Her messages one at a time: found with her row locked, the lock held
     # to this one's commit (see ``citizen_locked``).
@@ -326,7 +413,6 @@ def hospital_notification_medcom_receive(
     if citizen is None:
         # Not a citizen the platform follows: nothing to hold or resume.
         return Handled(citizen=None, result={"activity": activity, "followed": False})
-    result: dict[str, Any] = {"activity": activity, "episode_of_care": key}
     cancelled = encounter.get("status") == "entered-in-error"
     admits = (
         activity in ADMIT
@@ -334,6 +420,9 @@ def hospital_notification_medcom_receive(
         or (cancelled and activity in DISCHARGE)
         or activity.startswith("revise-admit")
     ) and not (cancelled and activity in ADMIT)
+    # A leave says she is in the stay: the first the platform hears of a
+    # stay may be its leave (the admission delayed, or never sent here).
+    in_stay = activity in LEAVE and encounter.get("status") in IN_STAY
     # When the event happened: a time that cannot be kept is refused where
     # it was refused before (after the refusals above and below).
     unreadable: InvalidMessage | None = None
@@ -344,9 +433,12 @@ def hospital_notification_medcom_receive(
     # Read in one statement: her open stays (another citizen's stay refused),
     # an admission's visits not yet at her door (it withdraws them), and a
     # later event of the stay already received.
-    open_stays, open_visits, later = _stays_and_superseded_by(
-        citizen, key, occurred_at, admits=admits
+    key, open_stays, open_visits, later = _stay_read(
+        citizen, keys, occurred_at, admits=admits or in_stay
     )
+    result: dict[str, Any] = {"activity": activity, "episode_of_care": key}
+    if len(keys) > 1:
+        result[EPISODE_IDENTIFIERS] = keys
     if patient.get("deceasedBoolean") is False and citizen.deceased_at is not None:
         # MedCom sends deceasedBoolean only for a death, or for a change back
         # from deceased: the death was reported in error. Corrected first,
@@ -393,9 +485,12 @@ def hospital_notification_medcom_receive(
             citizen, key, actor, open_stays, cause=RESUMED_ADMISSION_CANCELLED
         )
         result.update({"admission_cancelled": key, "discharge": key, **ended})
-    elif admits:
+    elif admits or (in_stay and key not in open_stays):
         result.update(_admit(partner, citizen, key, open_stays, open_visits, actor))
-    elif activity in DISCHARGE:
+    elif activity in DISCHARGE or (activity in REVISE_DISCHARGE and key in open_stays):
+        # A revised discharge says she was discharged: one delivered before
+        # the discharge it revises ends the stay (the discharge, late, is
+        # then superseded by it).
         result.update({"discharge": key, **hospital_stay_end(citizen, key, actor, open_stays)})
     elif activity in LEAVE or activity in REVISE:
         result["recorded"] = True
