@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, include, path
 
-from acute.pages import figures, referrals, shift, withdrawals
+from acute.pages import figures, referral_forms, referrals, shift, withdrawals
 
 # The coordinator's page of one referral, and what she decides on it.
 on_referral: list[URLPattern] = [
@@ -16,13 +16,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("nurse/shift/", shift.nurse_shift, name="nurse-shift"),
     path("nurse/shift/status/", shift.nurse_status_set, name="nurse-status"),
     path("nurse/shift/position/", shift.nurse_position, name="nurse-position"),
-    path("coordinator/referrals/new/", referrals.referral_phone, name="referral-phone"),
+    path("coordinator/referrals/new/", referral_forms.referral_phone, name="referral-phone"),
     path(
         "coordinator/referrals/new/citizen/",
-        referrals.referral_citizen_lookup,
+        referral_forms.referral_citizen_lookup,
         name="referral-citizen-lookup",
     ),
     path("coordinator/referrals/<int:referral_id>/", include(on_referral)),
     path("coordinator/figures/", figures.coordinator_figures, name="coordinator-figures"),
-    path("referrals/new/", referrals.referral_short, name="referral-short"),
+    path("referrals/new/", referral_forms.referral_short, name="referral-short"),
 ]

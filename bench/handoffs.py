@@ -109,7 +109,7 @@ def _world(port: int) -> tuple[Any, list[Any]]:
     )
     from decimal import Decimal
 
-    from core.services import citizen_create
+    from core.services.citizens import citizen_create
 
     # One citizen per message of a burst: a partner hears about one citizen
     # in order (one message at a time), so a burst about a single citizen

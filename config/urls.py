@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from consent.fhir_views import TransactionView
-from core import views as core_views
 from core.admin import AdminLoginForm, PlatformAdminSite
 from core.metrics import metrics_view
 from core.openapi_views import DocsView, SchemaView
+from core.views.errors import ApiNotFoundView
+from core.views.health import healthz
+from core.views.language import language_set
 
 # The admin's own password login also asks for the TOTP code (docs/decisions/0009),
 # and the admin is open only to a session acting in an administrator role.
@@ -24,11 +26,11 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("clinical/", include("acute.clinical.api_urls")),
     path("cabinet/", include("medicine_cabinet.api_urls")),
     path("integrations/", include("integrations.api_urls")),
-    re_path(r"^.*$", core_views.ApiNotFoundView.as_view(), name="api-unknown"),
+    re_path(r"^.*$", ApiNotFoundView.as_view(), name="api-unknown"),
 ]
 
 urlpatterns = [
-    path("healthz", core_views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("api/", include(api_patterns)),
     # The partners' messages are the busiest door: matched here, before the
@@ -41,7 +43,7 @@ urlpatterns = [
     path("fhir/", include("core.fhir.urls")),
     path("admin/", admin.site.urls),
     # Django's language switch, never sent back to an address holding a CPR number.
-    path("i18n/setlang/", core_views.language_set, name="set_language"),
+    path("i18n/setlang/", language_set, name="set_language"),
     path("", include("core.urls")),
     path("", include("consent.urls")),
     path("", include("consent.audit.urls")),
@@ -53,7 +55,7 @@ urlpatterns = [
     path("", include("portal.signin.urls")),
 ]
 
-handler400 = "core.views.error_400"
-handler403 = "core.views.error_403"
-handler404 = "core.views.error_404"
-handler500 = "core.views.error_500"
+handler400 = "core.views.errors.error_400"
+handler403 = "core.views.errors.error_403"
+handler404 = "core.views.errors.error_404"
+handler500 = "core.views.errors.error_500"

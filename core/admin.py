@@ -30,12 +30,12 @@ from core.catchment import open_work_in
 from core.errors import InvalidInput, PlatformError
 from core.models import Membership, Organisation, Role, User
 from core.permissions import actor_from_request, session_membership_set
-from core.services import (
+from core.services.login import login_verify
+from core.services.second_factor import second_factor_verify
+from core.services.signals import (
     administration_changed,
     login_refusal_send,
-    login_verify,
     password_login_succeeded,
-    second_factor_verify,
 )
 
 # The user's administrator membership chosen by the admin's login, set as the

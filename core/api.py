@@ -18,7 +18,7 @@ from core.created import Creates
 from core.errors import Unauthenticated
 from core.models import ApiToken, Role
 from core.permissions import Public, actor_from_request, roles
-from core.services import token_issue, token_revoke
+from core.services.tokens import token_issue, token_revoke
 from core.validation import DecimalBounds, decimal_parse
 
 ALL_ROLES = tuple(Role.values)

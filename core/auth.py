@@ -11,7 +11,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from core.models import ApiToken, Membership, Organisation, SystemClient, User, hash_token
-from core.services import token_signed_out
+from core.services.signals import token_signed_out
 from core.sql import CompiledQuery
 
 # The token, its membership, the user and the organisation, read in one query

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from core.services import idempotency_keys_prune, tokens_prune
+from core.services.idempotency_keys import idempotency_keys_prune
+from core.services.tokens import tokens_prune
 
 
 @shared_task(name="core.tokens_prune")

@@ -12,7 +12,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
 
-        from core.services import (
+        from core.services.signals import (
             administration_changed,
             login_locked_out,
             login_refused,

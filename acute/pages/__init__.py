@@ -1,6 +1,7 @@
 """The acute function's pages: the nurse's shift (``shift``), the
-coordinator's referrals and the short referral form (``referrals``), and the
-follow-up figures (``figures``).
+coordinator's page of a referral (``referrals``), the phone referral and the
+short referral form (``referral_forms``), a referral's withdrawal
+(``withdrawals``), and the follow-up figures (``figures``).
 
 Every read of a citizen's data goes through ``acute.clinical.selectors.visit_access``
 (the consent gate, audited) or is audited as a list (one entry per citizen, as

@@ -43,7 +43,7 @@ from core.deaths import (
 from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
-from core.services import citizen_create
+from core.services.citizens import citizen_create
 from core.validation import full_clean_or_raise, is_digits, text_blank, typed_coordinate
 
 # The audit reason of a death corrected as reported in error, whichever door

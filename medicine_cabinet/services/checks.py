@@ -24,7 +24,7 @@ from core.errors import (
     Unauthenticated,
 )
 from core.models import Membership, Organisation, Role, User
-from core.services import login_verify
+from core.services.login import login_verify
 from core.validation import DecimalBounds, decimal_parse, typed_number
 from medicine_cabinet.models import (
     CountLine,

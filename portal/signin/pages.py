@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET
 from joserfc.errors import JoseError
 
 from core.permissions import public_page
-from core.services import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
-from core.views import login_complete, safe_next
+from core.services.memberships import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
+from core.views.signin import login_complete, safe_next
 from portal.signin.providers import IdentityProvider, client_for, provider_named
 from portal.signin.services import SignInClaims, SignInRefused, oidc_sign_in, sign_in_refusal_record
 

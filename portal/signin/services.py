@@ -34,7 +34,7 @@ from core.models import (
 )
 from core.permissions import SESSION_MEMBERSHIP_KEY, actor_from_request
 from core.scopes import parse_scopes
-from core.services import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
+from core.services.memberships import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
 
 SIGN_IN_TASK = "sign-in"
 SYSTEM_GRANT_TASK = "system-client-credentials"
@@ -102,7 +102,7 @@ def login_lockout_record(
 ) -> None:
     """A password login (page, API or admin) refused for earlier failures, in
     the audit log: who was being tried and from where (connected to
-    ``core.services.login_locked_out``)."""
+    ``core.services.signals.login_locked_out``)."""
     _session_refusal_record(
         code, {"username": _safe(username), "client_address": client_address or ""}
     )
@@ -112,7 +112,7 @@ def login_refusal_record(
     sender: object, *, username: str, code: str, client_address: str | None, **kwargs: Any
 ) -> None:
     """A password login refused — a wrong username, password or code — in the
-    audit log like a lockout (connected to ``core.services.login_refused``)."""
+    audit log like a lockout (connected to ``core.services.signals.login_refused``)."""
     _session_refusal_record(
         code, {"username": _safe(username), "client_address": client_address or ""}
     )
@@ -128,7 +128,7 @@ def password_login_record(
 ) -> None:
     """A password login (with its code) that succeeded, in the audit log like a
     sign-in through an identity provider (connected to
-    ``core.services.password_login_succeeded``)."""
+    ``core.services.signals.password_login_succeeded``)."""
     _session_record(
         actor=Actor.for_membership(membership),
         code="signin.password",
@@ -181,7 +181,7 @@ def token_sign_out_record(
 ) -> None:
     """A bearer token revoked by its holder (the API's logout), or ended
     unused past its idle limit, in the audit log like a session's logout or
-    idle end (connected to ``core.services.token_signed_out``)."""
+    idle end (connected to ``core.services.signals.token_signed_out``)."""
     if idle_seconds is not None:
         _sign_out_record(
             actor=Actor.for_membership(membership),
@@ -203,7 +203,7 @@ def administration_change_record(
     """A change the administration made to who may act — a user and her
     roles, an organisation, a code app — in the audit log by the
     administrator who made it, in the change's own transaction (connected to
-    ``core.services.administration_changed``)."""
+    ``core.services.signals.administration_changed``)."""
     audit_record(
         actor=actor_from_request(request) or Actor.system(ADMINISTRATION_TASK),
         action={"create": Action.CREATE, "delete": Action.DELETE}.get(action, Action.UPDATE),

@@ -1,74 +1,42 @@
-"""Health, login and logout, the start page, and the error pages."""
+"""The sign-in pages of a password login (password, the code from a code
+app or setting one up, the role to act in), the role switch, the logout and
+the check an idle page makes of its session. A sign-in through an identity
+provider is in ``portal.signin``."""
 
 from __future__ import annotations
 
 import base64
 import time
-from typing import Any
 
 import segno
 from django.conf import settings
 from django.contrib.auth import login, logout
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
-from django.views import i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from drf_spectacular.utils import extend_schema
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from core.catchment import withdrawn_municipality
 from core.cpr import cpr_in_text
-from core.errors import STATUS_BY_KIND, InvalidInput, NotFoundOrNotAllowed, PlatformError
-from core.exception_handler import error_response
-from core.health import health_report
-from core.models import Membership, Role, User
-from core.permissions import (
-    Public,
-    actor_from_request,
-    page,
-    public_page,
-    session_membership_set,
-)
-from core.services import (
-    login_verify,
-    membership_choose,
-    memberships_to_act_in,
-    password_login_succeeded,
+from core.errors import STATUS_BY_KIND, InvalidInput, PlatformError
+from core.models import Membership, User
+from core.permissions import actor_from_request, page, public_page, session_membership_set
+from core.services.login import login_verify
+from core.services.memberships import membership_choose, memberships_to_act_in
+from core.services.second_factor import (
     second_factor_required,
     second_factor_verify,
     totp_device_of,
     totp_enrol_confirm,
     totp_enrol_start,
 )
-
-
-@public_page
-@never_cache
-def healthz(request: HttpRequest) -> JsonResponse:
-    report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
-
-
-# Not an operation: whatever /api/ does not know answers 404 in the envelope.
-@extend_schema(exclude=True)
-class ApiNotFoundView(APIView):
-    permission_classes = [Public]
-    authentication_classes: list[Any] = []
-
-    def dispatch_any(self, request: Request) -> Response:
-        raise NotFoundOrNotAllowed()
-
-    get = post = put = patch = delete = options = dispatch_any
-
+from core.services.signals import password_login_succeeded
+from core.views.errors import error_page
 
 # A password accepted, the second factor still to come: whom, in which role,
 # where to after, and since when (the step must follow within a few minutes).
@@ -89,22 +57,6 @@ def safe_next(next_url: str) -> str:
     ):
         return next_url
     return ""
-
-
-@public_page
-def language_set(request: HttpRequest) -> HttpResponse:
-    """The language switch of every page (Django's), back to the page it was
-    sent from; to the start page when that address, the form's ``next`` or
-    the Referer, holds something shaped like a CPR number (docs/decisions/0002)."""
-    sent = (
-        request.POST.get("next") or request.GET.get("next") or request.META.get("HTTP_REFERER", "")
-    )
-    response = i18n.set_language(request)
-    # Django reads the address through its route, which may change the
-    # number's digits (a leading zero dropped) without taking it out.
-    if cpr_in_text(sent) or cpr_in_text(response.get("Location", "")):
-        response["Location"] = "/"
-    return response
 
 
 def login_complete(
@@ -135,7 +87,7 @@ def password_login_complete(
             client_address=request.META.get("REMOTE_ADDR"),
         )
     except PlatformError as exc:
-        return _error(request, STATUS_BY_KIND[exc.kind], exc.kind, exc.code, exc.message)
+        return error_page(request, STATUS_BY_KIND[exc.kind], exc.kind, exc.code, exc.message)
     response = login_complete(request, membership=membership, next_url=next_url)
     if device is not None:
         otp_login(request, device)
@@ -381,7 +333,7 @@ def role_switch(request: HttpRequest) -> HttpResponse:
     assert actor is not None and actor.user is not None
     chosen = _membership_chosen(request.POST.get("membership"), _memberships_in_force(actor.user))
     if chosen is None:
-        return _error(
+        return error_page(
             request,
             400,
             "invalid",
@@ -405,18 +357,6 @@ def logout_page(request: HttpRequest) -> HttpResponse:
 
 
 @page()
-def home(request: HttpRequest) -> HttpResponse:
-    actor = actor_from_request(request)
-    assert actor is not None  # the page decorator admits only staff acting in a role
-    assert actor.user is not None
-    memberships = _memberships_in_force(actor.user)
-    return render(request, "core/home.html", {"actor": actor, "memberships": memberships})
-
-
-HELP_ROLES = frozenset(Role.values) - {Role.ADMINISTRATOR}
-
-
-@page()
 @never_cache
 @require_http_methods(["GET"])
 def session_state(request: HttpRequest) -> HttpResponse:
@@ -427,85 +367,3 @@ def session_state(request: HttpRequest) -> HttpResponse:
     one is ended, and recorded, by this very request. Nothing of a citizen's
     is read."""
     return HttpResponse(status=204)
-
-
-@page()
-@require_http_methods(["GET"])
-def help_page(request: HttpRequest) -> HttpResponse:
-    """Help for the role the user acts in: its main tasks, step by step, with
-    a link to the page where each is done."""
-    actor = actor_from_request(request)
-    assert actor is not None
-    role = actor.role if actor.role in HELP_ROLES else "general"
-    role_label = Role(actor.role).label if actor.role in Role.values else ""
-    return render(
-        request,
-        "core/help.html",
-        {"actor": actor, "role_label": role_label, "help_template": f"core/help/{role}.html"},
-    )
-
-
-def _error(request: HttpRequest, status: int, kind: str, code: str, message: str) -> HttpResponse:
-    # ``message`` is the msgid: error_response writes it in the request's language.
-    return error_response(
-        request,
-        status,
-        {"kind": kind, "code": code, "message": message},
-        page_message=gettext(message),
-    )
-
-
-def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if isinstance(exception, RequestDataTooBig):
-        # Django's own limit (DATA_UPLOAD_MAX_MEMORY_SIZE, the platform's
-        # REQUEST_MAX_JSON_BYTES) refused the body before any view read it:
-        # the same code as core.boundary.json_load gives.
-        return _error(
-            request,
-            413,
-            "too_large",
-            "request.too_large",
-            gettext_noop("The request is too large."),
-        )
-    return _error(
-        request,
-        400,
-        "invalid",
-        "request.invalid",
-        gettext_noop("The request could not be understood."),
-    )
-
-
-def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 403, "forbidden", "forbidden", gettext_noop("Not allowed."))
-
-
-def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 404, "not_found", "not_found", gettext_noop("No such page or resource."))
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """A form refused by the CSRF check, typically one left open across a log-in
-    or log-out, so its token no longer holds: the platform's own page, saying
-    that nothing was saved and what to do, never Django's technical one."""
-    message = gettext_noop(
-        "The page had been open too long, or the form did not come from this platform,"
-        " so nothing was saved. Reload the page and send the form again."
-    )
-    return error_response(
-        request,
-        403,
-        {"kind": "forbidden", "code": "request.csrf_failed", "message": message},
-        page_message=gettext(message),
-        page_template="core/error.html",
-    )
-
-
-def error_500(request: HttpRequest) -> HttpResponse:
-    return _error(
-        request,
-        500,
-        "exception",
-        "server.error",
-        gettext_noop("Something went wrong on our side; it has been logged."),
-    )

@@ -1,0 +1,105 @@
+"""Registering a citizen, by CPR number or replacement CPR."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+
+from core.cpr import (
+    ReplacementCpr,
+    cpr_facts,
+    normalise_replacement_cpr,
+    replacement_cpr_facts,
+    validate_cpr,
+)
+from core.deaths import death_time_check
+from core.errors import InvalidInput
+from core.models import Citizen, Organisation
+from core.validation import full_clean_or_raise
+
+
+@transaction.atomic
+def citizen_create(
+    *,
+    cpr: str | None,
+    given_name: str,
+    family_name: str,
+    address_line: str,
+    postal_code: str,
+    city: str,
+    latitude: Decimal,
+    longitude: Decimal,
+    municipality: Organisation,
+    gp_practice: Organisation | None = None,
+    phone: str = "",
+    replacement_cpr: ReplacementCpr | None = None,
+    deceased_at: dt.datetime | None = None,
+    death_field: str = "deceased_at",
+) -> Citizen:
+    """Register a citizen by CPR number or, for a person without one, by a
+    replacement CPR (a citizen may be registered with both). One registered
+    dead (``deceased_at``: her Patient says when she died, over FHIR or in a
+    partner's message) is registered with a time of death that can be true,
+    whichever door registers her (:func:`core.deaths.death_time_check`,
+    naming ``death_field`` in the refusal)."""
+    digits = validate_cpr(cpr) if cpr is not None else None
+    replacement = (
+        normalise_replacement_cpr(replacement_cpr.value, replacement_cpr.system)
+        if replacement_cpr is not None
+        else None
+    )
+    if digits is not None:
+        facts = cpr_facts(digits)
+    elif replacement is not None:
+        facts = replacement_cpr_facts(replacement)
+    else:
+        raise InvalidInput(
+            "citizen.identifier_missing",
+            "A citizen needs a CPR number or a replacement CPR.",
+            field="cpr",
+        )
+    if municipality.kind != Organisation.Kind.MUNICIPALITY:
+        raise InvalidInput(
+            "citizen.municipality_invalid",
+            "The residence must be a municipality.",
+            field="municipality",
+        )
+    if gp_practice is not None and gp_practice.kind != Organisation.Kind.GP_PRACTICE:
+        raise InvalidInput(
+            "citizen.gp_invalid", "The GP must be a GP practice.", field="gp_practice"
+        )
+    if deceased_at is not None:
+        death_time_check(deceased_at, birth_date=facts.birth_date, field=death_field)
+    if digits is not None and Citizen.objects.filter(cpr=digits).exists():
+        raise InvalidInput(
+            "citizen.exists", "A citizen with this CPR number is already registered.", field="cpr"
+        )
+    if replacement is not None and Citizen.objects.filter(Citizen.holding(replacement)).exists():
+        raise InvalidInput(
+            "citizen.exists",
+            "A citizen with this replacement CPR is already registered.",
+            field="replacement_cpr",
+        )
+    citizen = Citizen(
+        cpr=digits,
+        replacement_cpr=replacement.value if replacement else None,
+        replacement_cpr_system=replacement.system if replacement else "",
+        birth_date=facts.birth_date,
+        sex=facts.sex,
+        given_name=given_name,
+        family_name=family_name,
+        address_line=address_line,
+        postal_code=postal_code,
+        city=city,
+        latitude=latitude,
+        longitude=longitude,
+        municipality=municipality,
+        gp_practice=gp_practice,
+        phone=phone,
+        deceased_at=deceased_at,
+    )
+    full_clean_or_raise(citizen, code="citizen.invalid")
+    citizen.save()
+    return citizen
