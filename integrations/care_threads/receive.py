@@ -217,8 +217,29 @@ def _text(payload: dict[str, Any]) -> str:
             "An attachment's type is not one MedCom allows (PDF, BMP, GIF, JPEG, PNG or TIFF).",
             field="Communication.payload.contentAttachment.contentType",
         )
-    # Attachments are not kept: the segment says one came, by its title.
-    return f"[{attachment.get('title') or attachment.get('contentType') or 'attachment'}]"
+    # Attachments are not kept: the segment says one came, by its title
+    # (MedCom requires one), and a link keeps its address, shown as text.
+    title = f"[{attachment.get('title') or ''}]"
+    url = str(attachment.get("url") or "")
+    if "data" not in attachment and url.lower().startswith(("https://", "http://")):
+        return f"{title} {url}"
+    return title
+
+
+# ContactPoint systems kept behind their name: a phone number is kept as given.
+CONTACT_SYSTEMS = frozenset({"email", "fax", "sms", "pager", "url", "other"})
+
+
+def _contact(payload: dict[str, Any]) -> str:
+    """The author's contact (MedCom's authorContact): a phone number as
+    given, any other kind behind its system (``email:...``), so the page
+    names it by its kind and never calls an e-mail address a phone number."""
+    contact = _extension(payload, CONTACT_EXTENSION).get("valueContactPoint") or {}
+    value = str(contact.get("value") or "")
+    system = str(contact.get("system") or "")
+    if value and system in CONTACT_SYSTEMS:
+        value = f"{system}:{value}"
+    return value[:100]
 
 
 def _open_referral(citizen: Citizen) -> Referral | None:
@@ -442,7 +463,6 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
         )
         if not key or key in known:
             continue
-        contact = _extension(payload, CONTACT_EXTENSION).get("valueContactPoint") or {}
         row = CareMessage(
             thread=thread,
             identifier=key,
@@ -451,7 +471,7 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
             activity=activity[:32],
             text=_text(payload),
             author=_author(message, payload),
-            author_contact=str(contact.get("value", ""))[:100],
+            author_contact=_contact(payload),
             written_at=_when(payload),
         )
         row.full_clean(exclude=["thread"])

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.fhir import RecordRefused, judge_free_text
 from core.actors import Actor
-from core.errors import InvalidInput, PreconditionFailed
+from core.errors import InvalidInput, PlatformError, PreconditionFailed
 from core.validation import required_text
 from integrations.care_threads.build import NEVER_REACHED, Reply
 from integrations.messages import Event
@@ -32,7 +32,19 @@ MAX_REPLY = 4000
 def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMessage:
     """Answer the thread's latest message (the caller has asked the gate for
     the thread's citizen); the reply is audited as a disclosure to the
-    partner and goes through the outbox."""
+    partner and goes through the outbox. A reply refused is audited as
+    refused, with its reason (R9): the gate's entry alone would read as a
+    reply written."""
+    try:
+        return _reply(thread=thread, text=text, actor=actor)
+    except RecordRefused:
+        raise  # audited with the rule it broke
+    except PlatformError as exc:
+        _reply_audit(thread, actor, Outcome.DENIED, exc.code, {"partner": thread.partner.code})
+        raise
+
+
+def _reply(*, thread: CareThread, text: str, actor: Actor) -> CareMessage:
     text = required_text(
         text, code="care_thread.reply_empty", field="text", message=_("Write the reply.")
     )

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext as _
 
 from core.labels import care_category_label
 from core.permissions import actor_from_request
@@ -30,6 +31,19 @@ def care_threads_of(context: dict[str, Any], referral: Any) -> list[CareThread]:
 def care_category(code: str) -> str:
     """MedCom's category, as a Danish clinician reads it."""
     return care_category_label(code)
+
+
+@register.filter
+def care_contact(kept: str) -> str:
+    """The author's contact as kept on receipt (a phone number as given, any
+    other kind behind its ContactPoint system), labelled by its kind."""
+    system, _sep, value = kept.partition(":")
+    labels = {"email": _("e-mail"), "fax": _("fax"), "sms": _("text message")}
+    if system in labels and value:
+        return f"{labels[system]} {value}"
+    if system in ("pager", "url", "other") and value:
+        return value
+    return f"{_('phone')} {kept}"
 
 
 @register.simple_tag
