@@ -21,6 +21,12 @@ from consent.audit.models import Purpose
 from consent.classifications import psychiatric_code_q
 from core.models import Citizen, Organisation, User
 
+# The source of a hospital stay's care relationship: opened on the hospital's
+# admission notification (``integrations.hospital``), ended on the discharge.
+# Kept here, beside the table, because acute reads it too: a referral that
+# arrives while such a stay is open is held (R12).
+HOSPITAL_STAY_SOURCE = "integrations.hospital_encounter"
+
 
 class CareRelationship(models.Model):
     """Why an organisation, or one member of its staff, may see a citizen's data

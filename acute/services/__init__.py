@@ -4,8 +4,8 @@ dispatch (``dispatch``), the visit's state machine (``visits``), what the
 nurse documents (``documentation``) and re-sent tablet forms
 (``submissions``), follow-ups and the end of an episode (``episodes``), the
 deadline watch (``deadlines``), hospital admissions (``admissions``), a
-citizen's registered death (``deaths``) and a referral withdrawn
-(``withdrawals``).
+citizen's registered death and its correction (``deaths``) and a referral
+withdrawn (``withdrawals``).
 
 Services are keyword-only and atomic, and take the ``actor`` who acts. Each
 records its audit entry inside its own transaction and sends the domain
@@ -24,14 +24,17 @@ from acute.services.admissions import (
     HOLD_OVERRIDE_REASON_MAX_LENGTH,
     RESUMED_ADMISSION_CANCELLED,
     RESUMED_DISCHARGED,
-    citizen_death_withdraw,
-    referrals_close_on_death,
     referrals_hold_for_admission,
     referrals_resume_after_discharge,
     referrals_warn_admitted,
 )
 from acute.services.deadlines import deadline_watch, warning_acknowledge
-from acute.services.deaths import citizen_death_follow, citizen_death_register
+from acute.services.deaths import (
+    citizen_death_follow,
+    citizen_death_register,
+    citizen_death_withdraw,
+    referrals_close_on_death,
+)
 from acute.services.dispatch import (
     dispatch_auto_assign,
     planned_referrals_dispatch,

@@ -1,7 +1,17 @@
 """Hospital admission and discharge (R12): referrals put on hold (*sat i bero*)
 while the citizen is admitted and resumed when she comes home, and the
 coordinator's stated reason for sending a nurse anyway, checked wherever a
-nurse is sent (dispatch and follow-ups).
+nurse is sent (dispatch and follow-ups). Beside it, what every door that
+sends a nurse or ends a visit asks of the hospital's other report, a death
+(:func:`visit_for_the_living`, :func:`outcome_for_the_dead`): the visits and
+episodes modules ask it, and ``acute.services.deaths``, which follows a
+death, builds on them, so the checks sit below both.
+
+One module, a little over 500 lines: the hold (of the referrals open at the
+admission, and of one that arrives during the stay), its lifting and the
+override asked at dispatch are one rule (R12), whose writes share one set of
+prepared statements and the board's warning they raise, and are reviewed
+together.
 """
 
 from __future__ import annotations
@@ -18,16 +28,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from acute.models import DeadlineWarning, Episode, Outcome, Referral, Visit
-from acute.services._common import audit, referral_audit, referral_audit_by_id, refusal_audited
+from acute.models import DeadlineWarning, Outcome, Referral, Visit
+from acute.services._common import referral_audit_by_id, refusal_audited
 from consent.audit.services import Action
+from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
 from core.actors import Actor
 from core.deaths import DECEASED_MESSAGE, is_registered_dead
 from core.errors import Conflict, InvalidInput, PreconditionFailed
 from core.logging import scrub
 from core.models import Citizen
 from core.sql import CompiledQuery, run_prepared
-from core.validation import full_clean_changed, required_text
+from core.validation import required_text
 
 HOLD_HOSPITAL_ADMISSION = "hospital_admission"
 VISIT_CITIZEN_DECEASED = "visit.citizen_deceased"
@@ -41,16 +52,17 @@ ADMITTED_WARNING_FIELDS = ["raised_at", "detail", "acknowledged_at", "acknowledg
 # is its own transaction.
 
 
-def _admitted_warning(
+def admitted_warning(
     referral: Referral,
     *,
     raised_at: dt.datetime,
     detail: dict,
     kind: str = DeadlineWarning.Kind.ADMITTED,
 ) -> None:
-    """The board's ``admitted`` (or ``deceased``) warning for the referral,
-    raised (again): one row per referral and kind, written in one statement
-    (an insert that updates the row already there)."""
+    """The board's ``admitted`` warning (or another ``kind``: ``deceased``,
+    ``death_withdrawn``) for the referral, raised (again): one row per
+    referral and kind, written in one statement (an insert that updates the
+    row already there)."""
     _admitted_warnings({referral.pk: detail}, raised_at=raised_at, kind=kind)
 
 
@@ -96,7 +108,7 @@ def _admitted_warnings(
     raised_at: dt.datetime,
     kind: str = DeadlineWarning.Kind.ADMITTED,
 ) -> None:
-    """:func:`_admitted_warning` for several referrals (``details``: each
+    """:func:`admitted_warning` for several referrals (``details``: each
     referral's id and its warning's detail), in one statement."""
     if not details:
         return
@@ -129,7 +141,7 @@ def _admitted_warnings(
     )
 
 
-def _unreached_locked(citizen_id: int) -> QuerySet[Referral]:
+def unreached_locked(citizen_id: int) -> QuerySet[Referral]:
     """The citizen's open referrals no nurse is on, locked for this transaction."""
     return (
         Referral.objects.select_for_update()
@@ -146,9 +158,7 @@ def _unreached_locked(citizen_id: int) -> QuerySet[Referral]:
 def _holdable_locked(citizen_id: int) -> QuerySet[Referral, int]:
     """The ids of the citizen's referrals an admission puts on hold, locked."""
     return (
-        _unreached_locked(citizen_id)
-        .filter(on_hold_since__isnull=True)
-        .values_list("pk", flat=True)
+        unreached_locked(citizen_id).filter(on_hold_since__isnull=True).values_list("pk", flat=True)
     )
 
 
@@ -287,6 +297,37 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
     return ids
 
 
+def hospital_stay_open(citizen_id: int) -> str | None:
+    """The stay the hospital has the citizen admitted in (its key), the one
+    reported first when she is in several; ``None`` when she is not in
+    hospital. Read after her row is locked, as a hospital's message locks it
+    before it opens or ends a stay, so the answer is the committed one."""
+    return (
+        CareRelationship.objects.filter(
+            citizen_id=citizen_id, source_type=HOSPITAL_STAY_SOURCE, ended_at__isnull=True
+        )
+        .order_by("started_at", "pk")
+        .values_list("source_id", flat=True)
+        .first()
+    )
+
+
+def referral_held_on_arrival(referral: Referral, *, admission: str, actor: Actor) -> None:
+    """A referral taken in while the citizen is admitted (``admission``: her
+    stay, from :func:`hospital_stay_open`), saved on hold for the admission
+    (``on_hold_since`` its arrival): the board's ``admitted`` warning and the
+    audit entry, as the admission's own hold writes them. Her discharge
+    resumes it with the rest; the coordinator may send a nurse anyway."""
+    assert referral.on_hold_since is not None
+    _admitted_warnings({referral.pk: {"admission": admission}}, raised_at=referral.on_hold_since)
+    referral_audit_by_id(
+        referral.pk,
+        referral.citizen_id,
+        actor,
+        {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION, "admission": admission},
+    )
+
+
 # Why a hold for an admission was lifted (R12), kept on the board's warning
 # and in the audit entry: the coordinator sees which it was.
 RESUMED_DISCHARGED = "discharged"
@@ -395,123 +436,6 @@ def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) ->
         for pk in ids:
             referral_audit_by_id(pk, citizen_id, actor, {"step": "admitted_warning"})
     return ids
-
-
-def referrals_close_on_death(
-    *, citizen_id: int, died_at: dt.datetime, reported: dict[str, object], actor: Actor
-) -> list[int]:
-    """The citizen is registered dead: her referrals still open (received or
-    accepted, no nurse reached her) are closed — no nurse is sent — with the
-    board's ``deceased`` warning saying so (``reported``: by what, such as the
-    hospital stay). Withdraw the visits first
-    (:func:`acute.services.deaths.citizen_death_follow` does both). Returns
-    the closed referrals' ids."""
-    with transaction.atomic(savepoint=False):
-        referrals = list(_unreached_locked(citizen_id))
-        # A nurse at her door finishes and documents her visit (not withdrawn,
-        # its referral not closed under her): she and the coordinator are told.
-        under_way = list(
-            Visit.objects.filter(
-                citizen_id=citizen_id, status=Visit.Status.ON_SITE, referral__isnull=False
-            )
-            .select_related("referral")
-            .order_by("pk")
-        )
-        for visit in under_way:
-            assert visit.referral is not None
-            _admitted_warning(
-                visit.referral,
-                raised_at=timezone.now(),
-                detail={
-                    **reported,
-                    "deceased_at": died_at.isoformat(),
-                    "visit_under_way": visit.pk,
-                },
-                kind=DeadlineWarning.Kind.DECEASED,
-            )
-            referral_audit(visit.referral, actor, {"step": "deceased_warning", "visit": visit.pk})
-        for referral in referrals:
-            referral.status = Referral.Status.CLOSED
-            referral.on_hold_since = None
-            referral.on_hold_reason = ""
-            full_clean_changed(referral, fields=["status", "on_hold_since", "on_hold_reason"])
-            referral.save(update_fields=["status", "on_hold_since", "on_hold_reason"])
-            _admitted_warning(
-                referral,
-                raised_at=timezone.now(),
-                detail={**reported, "deceased_at": died_at.isoformat()},
-                kind=DeadlineWarning.Kind.DECEASED,
-            )
-            referral_audit(referral, actor, {"step": "closed", "reason": "deceased"})
-    return [r.pk for r in referrals]
-
-
-def citizen_death_withdraw(*, citizen_id: int, admission: str, actor: Actor) -> dt.datetime | None:
-    """The hospital corrects a death it reported in error (MedCom: the
-    Patient's ``deceasedBoolean`` false, a change from deceased to living):
-    she is no longer registered deceased, so referrals, visits and admissions
-    are taken again. Referrals closed on the death stay closed: the
-    coordinator takes in a new one if she is still to be seen. Returns the
-    time of death withdrawn (``None`` when none was registered)."""
-    with transaction.atomic(savepoint=False):
-        citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
-        withdrawn = citizen.deceased_at
-        if withdrawn is not None:
-            citizen.deceased_at = None
-            citizen.save(update_fields=["deceased_at"])
-            audit(
-                actor=actor,
-                action=Action.UPDATE,
-                citizen_id=citizen_id,
-                resource_type="Patient",
-                resource_id=citizen_id,
-                detail={"admission": admission, "deceased_at_withdrawn": withdrawn.isoformat()},
-                reason_code="death_withdrawn",
-            )
-            death_withdrawn_warn(
-                citizen_id=citizen_id,
-                withdrawn=withdrawn,
-                reported={"admission": admission},
-                actor=actor,
-            )
-    return withdrawn
-
-
-def death_withdrawn_warn(
-    *, citizen_id: int, withdrawn: dt.datetime, reported: dict[str, object], actor: Actor
-) -> list[int]:
-    """The citizen's death is withdrawn as reported in error (by the
-    hospital, or on her Patient): an episode that ended as died has told
-    her referrer so, and her home nursing got a hand-back saying so (R11).
-    Each of its referrals not declined gets the board's ``death_withdrawn``
-    warning (raised again, unacknowledged, if it was there), for the
-    coordinator to correct it with them; audited as a write on the
-    referral. Runs inside the transaction that withdraws the death.
-    Returns the warned referrals' ids."""
-    with transaction.atomic(savepoint=False):
-        referrals = list(
-            Referral.objects.select_for_update()
-            .filter(
-                citizen_id=citizen_id,
-                episode__status=Episode.Status.COMPLETED,
-                episode__outcome=Outcome.DIED,
-            )
-            .exclude(status=Referral.Status.DECLINED)
-            .order_by("pk")
-        )
-        for referral in referrals:
-            _admitted_warning(
-                referral,
-                raised_at=timezone.now(),
-                detail={
-                    **reported,
-                    "deceased_at_withdrawn": withdrawn.isoformat(),
-                    "episode": referral.episode_id,
-                },
-                kind=DeadlineWarning.Kind.DEATH_WITHDRAWN,
-            )
-            referral_audit(referral, actor, {"step": "death_withdrawn_warning"})
-    return [r.pk for r in referrals]
 
 
 # --- sending a nurse at all, and anyway ----------------------------------------

@@ -3,7 +3,15 @@ function, whichever door reports it: the hospital's HospitalNotification
 (R12, :func:`citizen_death_register`) or her Patient updated over FHIR
 (``consent``, which tells us through :data:`core.deaths.citizen_died`).
 Both end in :func:`citizen_death_follow`, so a death closes the same things
-whoever reports it.
+whoever reports it: her visits not yet at the door are withdrawn, her
+referrals no nurse has reached are closed (:func:`referrals_close_on_death`)
+and her open episode ends with the outcome died.
+
+A death withdrawn as reported in error, by the hospital's correction
+(:func:`citizen_death_withdraw`, which lifts the registration here) or on her
+Patient (``consent`` lifts it and tells us through
+:data:`core.deaths.citizen_death_withdrawn`), warns the coordinator of every
+episode that ended on it (:func:`death_withdrawn_warn`).
 """
 
 from __future__ import annotations
@@ -12,14 +20,18 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from acute.models import Episode, Outcome, Visit
-from acute.services.admissions import death_withdrawn_warn, referrals_close_on_death
+from acute.models import DeadlineWarning, Episode, Outcome, Referral, Visit
+from acute.services._common import audit, referral_audit
+from acute.services.admissions import admitted_warning, unreached_locked
 from acute.services.episodes import episode_complete
 from acute.services.visits import visit_withdraw
+from consent.audit.services import Action
 from core.actors import Actor
 from core.deaths import DECEASED_MESSAGE
 from core.models import Citizen
+from core.validation import full_clean_changed
 
 DEATH_NOTE = DECEASED_MESSAGE
 # Visits not yet at the door: a nurse on site finishes hers, documenting up
@@ -62,6 +74,55 @@ def _episode_end_on_death(*, citizen_id: int, actor: Actor) -> list[int]:
     return [episode.pk]
 
 
+def referrals_close_on_death(
+    *, citizen_id: int, died_at: dt.datetime, reported: dict[str, object], actor: Actor
+) -> list[int]:
+    """The citizen is registered dead: her referrals still open (received or
+    accepted, no nurse reached her) are closed — no nurse is sent — with the
+    board's ``deceased`` warning saying so (``reported``: by what, such as the
+    hospital stay). Withdraw the visits first
+    (:func:`citizen_death_follow` does both). Returns
+    the closed referrals' ids."""
+    with transaction.atomic(savepoint=False):
+        referrals = list(unreached_locked(citizen_id))
+        # A nurse at her door finishes and documents her visit (not withdrawn,
+        # its referral not closed under her): she and the coordinator are told.
+        under_way = list(
+            Visit.objects.filter(
+                citizen_id=citizen_id, status=Visit.Status.ON_SITE, referral__isnull=False
+            )
+            .select_related("referral")
+            .order_by("pk")
+        )
+        for visit in under_way:
+            assert visit.referral is not None
+            admitted_warning(
+                visit.referral,
+                raised_at=timezone.now(),
+                detail={
+                    **reported,
+                    "deceased_at": died_at.isoformat(),
+                    "visit_under_way": visit.pk,
+                },
+                kind=DeadlineWarning.Kind.DECEASED,
+            )
+            referral_audit(visit.referral, actor, {"step": "deceased_warning", "visit": visit.pk})
+        for referral in referrals:
+            referral.status = Referral.Status.CLOSED
+            referral.on_hold_since = None
+            referral.on_hold_reason = ""
+            full_clean_changed(referral, fields=["status", "on_hold_since", "on_hold_reason"])
+            referral.save(update_fields=["status", "on_hold_since", "on_hold_reason"])
+            admitted_warning(
+                referral,
+                raised_at=timezone.now(),
+                detail={**reported, "deceased_at": died_at.isoformat()},
+                kind=DeadlineWarning.Kind.DECEASED,
+            )
+            referral_audit(referral, actor, {"step": "closed", "reason": "deceased"})
+    return [r.pk for r in referrals]
+
+
 def citizen_death_register(
     *, citizen_id: int, died_at: dt.datetime, admission: str, actor: Actor
 ) -> dict[str, list[int]]:
@@ -79,6 +140,74 @@ def citizen_death_register(
             reported={"admission": admission},
             actor=actor,
         )
+
+
+def citizen_death_withdraw(*, citizen_id: int, admission: str, actor: Actor) -> dt.datetime | None:
+    """The hospital corrects a death it reported in error (MedCom: the
+    Patient's ``deceasedBoolean`` false, a change from deceased to living):
+    she is no longer registered deceased, so referrals, visits and admissions
+    are taken again. Referrals closed on the death stay closed: the
+    coordinator takes in a new one if she is still to be seen. Returns the
+    time of death withdrawn (``None`` when none was registered)."""
+    with transaction.atomic(savepoint=False):
+        citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
+        withdrawn = citizen.deceased_at
+        if withdrawn is not None:
+            citizen.deceased_at = None
+            citizen.save(update_fields=["deceased_at"])
+            audit(
+                actor=actor,
+                action=Action.UPDATE,
+                citizen_id=citizen_id,
+                resource_type="Patient",
+                resource_id=citizen_id,
+                detail={"admission": admission, "deceased_at_withdrawn": withdrawn.isoformat()},
+                reason_code="death_withdrawn",
+            )
+            death_withdrawn_warn(
+                citizen_id=citizen_id,
+                withdrawn=withdrawn,
+                reported={"admission": admission},
+                actor=actor,
+            )
+    return withdrawn
+
+
+def death_withdrawn_warn(
+    *, citizen_id: int, withdrawn: dt.datetime, reported: dict[str, object], actor: Actor
+) -> list[int]:
+    """The citizen's death is withdrawn as reported in error (by the
+    hospital, or on her Patient): an episode that ended as died has told
+    her referrer so, and her home nursing got a hand-back saying so (R11).
+    Each of its referrals not declined gets the board's ``death_withdrawn``
+    warning (raised again, unacknowledged, if it was there), for the
+    coordinator to correct it with them; audited as a write on the
+    referral. Runs inside the transaction that withdraws the death.
+    Returns the warned referrals' ids."""
+    with transaction.atomic(savepoint=False):
+        referrals = list(
+            Referral.objects.select_for_update()
+            .filter(
+                citizen_id=citizen_id,
+                episode__status=Episode.Status.COMPLETED,
+                episode__outcome=Outcome.DIED,
+            )
+            .exclude(status=Referral.Status.DECLINED)
+            .order_by("pk")
+        )
+        for referral in referrals:
+            admitted_warning(
+                referral,
+                raised_at=timezone.now(),
+                detail={
+                    **reported,
+                    "deceased_at_withdrawn": withdrawn.isoformat(),
+                    "episode": referral.episode_id,
+                },
+                kind=DeadlineWarning.Kind.DEATH_WITHDRAWN,
+            )
+            referral_audit(referral, actor, {"step": "death_withdrawn_warning"})
+    return [r.pk for r in referrals]
 
 
 def on_citizen_death_withdrawn(

@@ -33,6 +33,11 @@ from acute.services._common import (
     referral_lock,
     refusal_audited,
 )
+from acute.services.admissions import (
+    HOLD_HOSPITAL_ADMISSION,
+    hospital_stay_open,
+    referral_held_on_arrival,
+)
 from acute.services.triage import (
     REFERRAL_CITIZEN_DECEASED,
     REFERRAL_DECEASED_MESSAGE,
@@ -487,6 +492,11 @@ def referral_create(
                 if resent is not None:
                     # Nothing written in this block yet.
                     return _resend_answered(resent, content, urgency, asked, actor=actor)
+                # R12: admitted to hospital, she is not at home. Read with her
+                # row locked, as the hospital's message reads and holds her
+                # referrals: taken in before the admission, the admission
+                # holds it; after, it is held here.
+                admission = hospital_stay_open(citizen.pk)
                 episode = (
                     Episode.objects.select_for_update()
                     .filter(citizen=citizen, status=Episode.Status.OPEN)
@@ -517,6 +527,9 @@ def referral_create(
                     received_at=now,
                     created_by=actor.user,
                 )
+                if admission is not None:
+                    referral.on_hold_since = now
+                    referral.on_hold_reason = HOLD_HOSPITAL_ADMISSION
                 try:
                     full_clean_or_raise(referral, code="referral.invalid", exclude=["episode"])
                 except errors.InvalidInput:
@@ -536,6 +549,8 @@ def referral_create(
                     },
                     action=Action.CREATE,
                 )
+                if admission is not None:
+                    referral_held_on_arrival(referral, admission=admission, actor=actor)
         except IntegrityError:
             # A concurrent referral with the same external id won the insert.
             resent = _resent(source_organisation, external_id, citizen=citizen)

@@ -133,7 +133,7 @@ def _audit_version(
     """The version just written, kept as it reads over FHIR, and its audit
     entry: inside the write's transaction, so all three commit or none. A
     death withdrawn (``withdrawn``, the time it stood at) is audited as the
-    hospital's correction is (``acute.services.admissions.citizen_death_withdraw``):
+    hospital's correction is (``acute.services.deaths.citizen_death_withdraw``):
     reason ``death_withdrawn``, with the time withdrawn."""
     _patient_version_add(citizen=citizen, version_id=version_id, actor=actor)
     detail: dict[str, Any] = {"version": version_id}

@@ -2,7 +2,7 @@
 
 from django.urls import include, path, re_path
 
-from core.fhir.views import HistoryView, MetadataView, UnknownResourceView
+from core.fhir.endpoints import HistoryView, MetadataView, UnknownResourceView
 
 urlpatterns = [
     path("metadata", MetadataView.as_view(), name="fhir-metadata"),

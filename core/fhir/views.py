@@ -1,4 +1,6 @@
-"""Shared FHIR HTTP plumbing: the base view, searchset Bundles with paging, metadata."""
+"""Shared FHIR HTTP plumbing: the base view every ``/fhir/`` endpoint stands on,
+and searchset Bundles with their paging. The server-level endpoints (metadata,
+history, paths nothing serves) are in ``core.fhir.endpoints``."""
 
 from __future__ import annotations
 
@@ -11,13 +13,9 @@ from urllib.parse import urlencode
 from django.http import QueryDict
 from django.utils.http import http_date
 from django.utils.translation import gettext
-from fhir.resources.R4B import get_fhir_model_class
-from fhir.resources.R4B.domainresource import DomainResource
 from rest_framework.exceptions import (
-    APIException,
     MethodNotAllowed,
     NotAcceptable,
-    NotAuthenticated,
     UnsupportedMediaType,
 )
 from rest_framework.request import Request
@@ -25,8 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.boundary import cpr_in_query
-from core.errors import InvalidInput, NotFoundOrNotAllowed, NotSupported, PlatformError
-from core.fhir.capability import capability_statement, registered_resources
+from core.errors import InvalidInput, NotSupported, PlatformError
 from core.fhir.gate import current_gate
 from core.fhir.outcome import operation_outcome
 from core.fhir.purpose import recorded_purpose
@@ -38,7 +35,7 @@ from core.fhir.renderers import (
     PlainJSONAlsoFHIRRenderer,
 )
 from core.messages import ONE_OF, WHOLE_NUMBER
-from core.permissions import Public, actor_from_request, system_scopes_admit
+from core.permissions import actor_from_request, system_scopes_admit
 from core.validation import is_digits
 
 DEFAULT_PAGE_SIZE = 20
@@ -445,152 +442,3 @@ def _all_values(source: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
     if isinstance(source, QueryDict):
         return list(source.lists())
     return [(name, [value]) for name, value in source.items()]
-
-
-class MetadataView(FHIRView):
-    permission_classes = [Public]
-    authentication_classes: list[Any] = []
-
-    def get(self, request: Request) -> Response:
-        return self.fhir_response(capability_statement(base_url(request)))
-
-
-class HistoryView(FHIRView):
-    """``/fhir/_history``, ``/fhir/<Type>/_history`` and
-    ``/fhir/<Type>/<id>/_history``: history (history-system, history-type,
-    history-instance) is an interaction not served, on every type: 405 with
-    an OperationOutcome ``not-supported`` and an ``Allow`` that names no
-    method, as for any other interaction not served (a version read,
-    ``…/_history/<vid>``, is served where the statement lists vread). A type
-    not served here is unknown (404), as at any other path under it."""
-
-    permission_classes = [Public]
-    authentication_classes: list[Any] = []
-    body_required = False
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        resource_type = kwargs.get("resource_type")
-        if resource_type is not None and resource_type not in registered_resources():
-            raise NotFoundOrNotAllowed(
-                "fhir.not_supported",
-                "This FHIR resource type or interaction is not implemented here;"
-                " see /fhir/metadata.",
-            )
-        # No method is served here: FHIRView answers 405 before anything else.
-        super().initial(request, *args, **kwargs)
-
-
-def _is_data_type(resource_type: str) -> bool:
-    """Whether ``resource_type`` is a FHIR R4B resource that holds data about
-    someone or something (a DomainResource: MedicationStatement,
-    AllergyIntolerance, DocumentReference …), not an envelope or an unknown name."""
-    if resource_type == "DomainResource" or not re.fullmatch(r"[A-Z][A-Za-z]{1,63}", resource_type):
-        return False
-    try:
-        model = get_fhir_model_class(resource_type)
-    except (KeyError, ValueError):
-        return False
-    return issubclass(model, DomainResource)
-
-
-class UnknownResourceView(FHIRView):
-    """Anything under /fhir/ that is not implemented answers with an
-    OperationOutcome. A read of a type served here by an id in no form the
-    type's routes take (``Observation/abc``) is an unknown id like any other:
-    it needs a signed-in caller, answers as a refusal does, and the attempt is
-    recorded (R9)."""
-
-    permission_classes = [Public]
-    body_required = False
-
-    def get_authenticators(self) -> list[Any]:
-        # Who asks matters only for such a read and for a write of data (R2);
-        # REST framework's session check would otherwise refuse a browser's
-        # POST to a path nobody knows.
-        if self.request.method in ("GET", "HEAD") or self._writes_unserved_data():
-            return list(super().get_authenticators())
-        return []
-
-    def _writes_unserved_data(self) -> bool:
-        resource_type = str(self.kwargs.get("rest", "")).partition("/")[0]
-        return (
-            self.request.method in ("POST", "PUT", "PATCH")
-            and resource_type not in registered_resources()
-            and _is_data_type(resource_type)
-        )
-
-    def citizen_refused(self, request: Request) -> int | None:
-        """The citizen a refused write of data names: its body's ``subject`` or
-        ``patient`` (``Patient/<id>``), if it is one the platform could hold."""
-        try:
-            body = request.data
-        except (PlatformError, APIException):
-            return None
-        if not isinstance(body, dict):
-            return None
-        for name in ("subject", "patient"):
-            reference = body.get(name)
-            raw = reference.get("reference") if isinstance(reference, dict) else None
-            if isinstance(raw, str) and raw.startswith("Patient/"):
-                patient_id = raw.removeprefix("Patient/")
-                if is_digits(patient_id) and len(patient_id) <= 18:
-                    return int(patient_id)
-        return None
-
-    def dispatch_any(self, request: Request, rest: str = "") -> Response:
-        resource_type, _, resource_id = rest.partition("/")
-        capability = registered_resources().get(resource_type)
-        if (
-            request.method in ("GET", "HEAD")
-            and capability is not None
-            and "read" in capability.interactions
-            and resource_id
-            and "/" not in resource_id
-        ):
-            actor = actor_from_request(request)
-            if actor is None:
-                raise NotAuthenticated()
-            current_gate().refuse(
-                actor=actor,
-                action="read",
-                purpose=recorded_purpose(request),
-                resource_type=resource_type,
-                resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
-                reason_code="unknown_resource",
-            )
-            raise NotFoundOrNotAllowed()
-        if (
-            request.method in ("POST", "PUT", "PATCH")
-            and capability is None
-            and _is_data_type(resource_type)
-        ):
-            # R2: a write of data the platform holds nowhere (a medication
-            # statement, an allergy, a document) is refused naming the rule,
-            # not answered as a path nobody knows. A type served here answers
-            # for its own interactions. Only to a caller signed in (nothing is
-            # told before), and the attempt is recorded (R9), on the citizen
-            # the body names.
-            if actor_from_request(request) is None:
-                raise NotAuthenticated()
-            self.refusal_recorded(request, "record.type_not_permitted")
-            raise InvalidInput(
-                "record.type_not_permitted",
-                f"R2 permitted data only: {resource_type} is not part of the shared record.",
-                field="resourceType",
-                rule="R2",
-                params={"type": resource_type},
-            )
-        raise NotFoundOrNotAllowed(
-            "fhir.not_supported",
-            "This FHIR resource type or interaction is not implemented here; see /fhir/metadata.",
-        )
-
-    get = post = put = patch = delete = dispatch_any
-
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # Nothing is served here, so no method is allowed: no Allow header
-        # that lists every method as if it were.
-        if response.has_header("Allow"):
-            del response["Allow"]
-        return response

@@ -28,7 +28,7 @@ from acute.services import (
     referrals_resume_after_discharge,
     visit_withdraw,
 )
-from consent.models import CareRelationship
+from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
 from consent.services import care_relationship_close, care_relationship_open
 from core.actors import Actor
 from core.deaths import is_registered_dead
@@ -41,7 +41,7 @@ from integrations.models import Partner
 from integrations.patients import citizen_find_locked, citizen_find_or_register
 from integrations.referrals import referral_from_partner, requested_visit
 
-CONTACT_SOURCE = "integrations.hospital_encounter"
+CONTACT_SOURCE = HOSPITAL_STAY_SOURCE
 
 
 # The most a stay's key may hold: the care relationship's source_id.

@@ -19,8 +19,8 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from consent.audit.models import AuditEntry
 from core.cpr import CPR_SYSTEM
 from core.fhir.capability import capability_statement
+from core.fhir.endpoints import HistoryView, UnknownResourceView
 from core.fhir.resources import FHIRResource, registered
-from core.fhir.views import HistoryView, UnknownResourceView
 from core.models import Membership, Role
 from integrations.medcom.outbound import SENT_AS_MEDCOM
 from integrations.medcom.validation import MESSAGE_KINDS
