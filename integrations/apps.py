@@ -13,7 +13,11 @@ class IntegrationsConfig(AppConfig):
         from core.health import register_health_detail
         from core.metrics import register_metrics
         from integrations import receivers
-        from integrations.messaging_statement import messaging_documentation
+        from integrations.messaging_statement import (
+            PROCESS_MESSAGE_PATH,
+            messaging_documentation,
+            supported_messages,
+        )
         from integrations.metrics import outbox_metrics
         from integrations.selectors import outbox_health
 
@@ -27,5 +31,9 @@ class IntegrationsConfig(AppConfig):
             "Partners POST message Bundles to /fhir/$process-message, signed with"
             " HMAC-SHA256; each is answered with an Acknowledgement.",
         )
-        register_messaging(messaging_documentation())
+        register_messaging(
+            messaging_documentation(),
+            supported=supported_messages(),
+            endpoint=PROCESS_MESSAGE_PATH,
+        )
         register_health_detail("handoffs", outbox_health)

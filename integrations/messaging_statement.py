@@ -5,9 +5,28 @@ envelope, which itself reads the adapters."""
 
 from __future__ import annotations
 
+from core.fhir.capability import SupportedMessage
+from integrations.builders import CARE_COMMUNICATION_DEFINITION
+from integrations.gp.outbound import HOME_CARE_OBSERVATION_DEFINITION
+from integrations.medcom.envelope import MedComEvent
 from integrations.medcom.outbound import LOCAL_DEFINITION, SENT_AS_MEDCOM
 from integrations.medcom.validation import MESSAGE_KINDS
 from integrations.partners import ADAPTERS
+
+# The canonical of MedCom's MessageDefinition of each MedCom message type the
+# platform exchanges, as MedCom's own messages name it (MessageHeader.definition).
+# HospitalNotification has none here: MedCom publishes no canonical of the form
+# its other messages use, so it is named in the documentation only.
+MEDCOM_DEFINITIONS = {
+    MedComEvent.CARE_COMMUNICATION: CARE_COMMUNICATION_DEFINITION,
+    MedComEvent.HOME_CARE_OBSERVATION: HOME_CARE_OBSERVATION_DEFINITION,
+    MedComEvent.ACKNOWLEDGEMENT: (
+        "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
+        "MedComAcknowledgementMessageDefinition|2.0"
+    ),
+}
+# Where partners send their messages, under the FHIR base.
+PROCESS_MESSAGE_PATH = "$process-message"
 
 
 def messaging_documentation() -> str:
@@ -39,3 +58,35 @@ def messaging_documentation() -> str:
         sent = ", ".join(dict.fromkeys(sent_as(e) for e in sorted(adapter.sends))) or "-"
         lines.append(f"- {kind}: receives {received}; is sent {sent}.")
     return "\n".join(lines)
+
+
+def _definition(event: str) -> str | None:
+    """The MessageDefinition canonical of a message: MedCom's for a MedCom
+    message type (None where MedCom publishes none), the platform's own for a
+    local event."""
+    if event in MESSAGE_KINDS:
+        return MEDCOM_DEFINITIONS.get(event)
+    return LOCAL_DEFINITION.format(event=event)
+
+
+def supported_messages() -> list[SupportedMessage]:
+    """``CapabilityStatement.messaging.supportedMessage``: every message the
+    adapters receive and send, and MedCom's Acknowledgement both ways (every
+    MedCom message received is answered with one; a partner's settles the
+    outbox)."""
+    received = sorted({e for adapter in ADAPTERS.values() for e in adapter.receives})
+    sent = sorted(
+        {SENT_AS_MEDCOM.get(e, e) for adapter in ADAPTERS.values() for e in adapter.sends}
+    )
+    supported: list[SupportedMessage] = []
+    for mode, events in (
+        ("receiver", [*received, MedComEvent.ACKNOWLEDGEMENT]),
+        ("sender", [*sent, MedComEvent.ACKNOWLEDGEMENT]),
+    ):
+        for event in events:
+            definition = _definition(event)
+            if definition is not None:
+                message = SupportedMessage(mode=mode, definition=definition)
+                if message not in supported:
+                    supported.append(message)
+    return supported

@@ -62,6 +62,26 @@ _system_operations: list[tuple[str, str, str]] = []
 _messaging: list[str] = []
 
 
+@dataclass(frozen=True)
+class SupportedMessage:
+    """One message the platform takes (``receiver``) or sends (``sender``),
+    named by the canonical of its MessageDefinition."""
+
+    mode: str
+    definition: str
+
+    def __post_init__(self) -> None:
+        if self.mode not in {"sender", "receiver"}:
+            raise ValueError(f"{self.definition}: mode {self.mode!r} is not sender or receiver")
+
+
+_supported_messages: list[SupportedMessage] = []
+# Where messages are received, under the FHIR base (``$process-message``).
+_messaging_endpoint: list[str] = []
+# FHIR R4's message transports (CapabilityStatement.messaging.endpoint.protocol).
+MESSAGE_TRANSPORT_SYSTEM = "http://terminology.hl7.org/CodeSystem/message-transport"
+
+
 def register_resource(capability: ResourceCapability) -> None:
     """Add a resource type; a second registration of the same type (two apps
     serving one type, e.g. Encounter) merges interactions and parameters."""
@@ -86,11 +106,41 @@ def register_resource(capability: ResourceCapability) -> None:
         )
 
 
-def register_messaging(documentation: str) -> None:
+def register_messaging(
+    documentation: str,
+    supported: list[SupportedMessage] | tuple[SupportedMessage, ...] = (),
+    endpoint: str = "",
+) -> None:
     """A paragraph of ``CapabilityStatement.messaging.documentation``: which
-    messages an app exchanges, and under which standard."""
+    messages an app exchanges, and under which standard; the messages it takes
+    and sends (``messaging.supportedMessage``), and the path under the FHIR
+    base where it receives them (``messaging.endpoint``)."""
     if documentation not in _messaging:
         _messaging.append(documentation)
+    _supported_messages.extend(m for m in supported if m not in _supported_messages)
+    if endpoint and endpoint not in _messaging_endpoint:
+        _messaging_endpoint.append(endpoint)
+
+
+def _messaging_statement(base_url: str) -> list[dict[str, Any]]:
+    if not _messaging and not _supported_messages:
+        return []
+    messaging: dict[str, Any] = {}
+    if _messaging_endpoint:
+        messaging["endpoint"] = [
+            {
+                "protocol": {"system": MESSAGE_TRANSPORT_SYSTEM, "code": "http"},
+                "address": f"{base_url.rstrip('/')}/{path.lstrip('/')}",
+            }
+            for path in _messaging_endpoint
+        ]
+    if _messaging:
+        messaging["documentation"] = "\n\n".join(_messaging)
+    if _supported_messages:
+        messaging["supportedMessage"] = [
+            {"mode": m.mode, "definition": m.definition} for m in _supported_messages
+        ]
+    return [messaging]
 
 
 def register_system_interaction(code: str) -> None:
@@ -212,7 +262,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "fhirVersion": FHIR_VERSION,
             "format": ["application/fhir+json"],
             "rest": [rest],
-            **({"messaging": [{"documentation": "\n\n".join(_messaging)}]} if _messaging else {}),
+            **({"messaging": messaging} if (messaging := _messaging_statement(base_url)) else {}),
         }
     )
     return statement.model_dump(mode="json", exclude_none=True)
