@@ -8,7 +8,7 @@ from __future__ import annotations
 from core.fhir.capability import SupportedMessage
 from integrations.builders import CARE_COMMUNICATION_DEFINITION
 from integrations.gp.outbound import HOME_CARE_OBSERVATION_DEFINITION
-from integrations.medcom.envelope import MedComEvent
+from integrations.medcom.envelope import ACKNOWLEDGEMENT_DEFINITION, MedComEvent
 from integrations.medcom.outbound import LOCAL_DEFINITION, SENT_AS_MEDCOM
 from integrations.medcom.validation import MESSAGE_KINDS
 from integrations.partners import ADAPTERS
@@ -20,10 +20,7 @@ from integrations.partners import ADAPTERS
 MEDCOM_DEFINITIONS = {
     MedComEvent.CARE_COMMUNICATION: CARE_COMMUNICATION_DEFINITION,
     MedComEvent.HOME_CARE_OBSERVATION: HOME_CARE_OBSERVATION_DEFINITION,
-    MedComEvent.ACKNOWLEDGEMENT: (
-        "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
-        "MedComAcknowledgementMessageDefinition|2.0"
-    ),
+    MedComEvent.ACKNOWLEDGEMENT: ACKNOWLEDGEMENT_DEFINITION,
 }
 # Where partners send their messages, under the FHIR base.
 PROCESS_MESSAGE_PATH = "$process-message"

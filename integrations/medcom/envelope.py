@@ -353,6 +353,14 @@ def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
     }
 
 
+# The canonical of MedCom's Acknowledgement MessageDefinition, as MedCom's own
+# acknowledgements name it (MessageHeader.definition, a must-support element).
+ACKNOWLEDGEMENT_DEFINITION = (
+    "http://medcomfhir.dk/ig/messagedefinitions/MessageDefinition/"
+    "MedComAcknowledgementMessageDefinition|2.0"
+)
+
+
 def acknowledgement(
     *,
     answering: str,
@@ -383,6 +391,7 @@ def acknowledgement(
         supporting=[outcome] if outcome is not None else [],
         header_profile="medcom-messaging-acknowledgementHeader",
         message_profile="medcom-messaging-acknowledgement",
+        definition=ACKNOWLEDGEMENT_DEFINITION,
         response=response,
         previous=Previous(header_id=answering, activity=answered_activity, occurred=answered_at),
     )
