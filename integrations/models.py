@@ -307,6 +307,14 @@ INBOUND_REASON_LABELS = {
     "message.invalid_fhir": gettext_noop("Not valid FHIR"),
     "message.value_out_of_range": gettext_noop("A value in the message cannot be stored"),
     "message.id_invalid": gettext_noop("The message's id is not a FHIR id"),
+    "message.id_missing": gettext_noop("The message has no id"),
+    "message.empty": gettext_noop("The message holds nothing"),
+    "message.not_bundle": gettext_noop("Not a message: no FHIR Bundle"),
+    "message.not_message_bundle": gettext_noop("A FHIR Bundle that is not a message"),
+    "message.header_not_first": gettext_noop("The message does not begin with its header"),
+    "message.resource_count": gettext_noop(
+        "A resource the message must hold once is missing or repeated"
+    ),
     "message.patient_cpr_missing": gettext_noop("The citizen's CPR number is missing"),
     "message.patient_municipality_unknown": gettext_noop(
         "The citizen lives in a municipality the acute function does not serve"
