@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
+from acute.clinical.models import NPU_SYSTEM
 from integrations.adapters import Outgoing
 from integrations.medcom.envelope import ACTIVITY_SYSTEM, narrative, profile_url
 from integrations.medcom.outbound import SENDER_REFERENCE, SENT_AS_MEDCOM, MedComShape, Party
@@ -114,6 +115,25 @@ def earlier_provenance(amends: Amends) -> dict[str, Any]:
     }
 
 
+def npu_coded(result: LabResult) -> bool:
+    """A result a GP system files by its code: MedCom's HomeCareObservation
+    carries NPU-coded Observations; a test the catalogue codes otherwise (a
+    local code, a vital sign without an NPU code) is not one."""
+    return result.test.system == NPU_SYSTEM
+
+
+def uncoded_conclusion(results: Sequence[LabResult]) -> str:
+    """The results without an NPU code, told to the GP in the report's
+    conclusion (*klinisk kommentar*) with the reason they are not
+    Observations: the value reaches the GP, never under a code it cannot read."""
+    if not results:
+        return ""
+    with in_partner_language():
+        return gettext("Without an NPU code, so not sent as measurements: %(results)s") % {
+            "results": "; ".join(result_line(r) + amendment_note(r) for r in results)
+        }
+
+
 def observation(result: LabResult, citizen: Citizen) -> dict[str, Any]:
     """One lab result as a MedComHomeCareObservation: NPU code, UCUM unit."""
     test = result.test
@@ -174,12 +194,16 @@ def requester_contact(visit: Visit) -> dict[str, Any]:
 
 
 def home_care_observation(recorded: VisitResults) -> Outgoing | None:
-    """The results as a HomeCareReport; nothing when there are none."""
-    observations = [observation(r, recorded.citizen) for r in recorded.results]
-    if not observations:
+    """The results as a HomeCareReport: the NPU-coded ones as Observations,
+    any other in the conclusion with why; nothing when there are none."""
+    if not recorded.results:
         return None
+    coded = [r for r in recorded.results if npu_coded(r)]
+    uncoded = [r for r in recorded.results if not npu_coded(r)]
+    observations = [observation(r, recorded.citizen) for r in coded]
+    conclusion = uncoded_conclusion(uncoded)
     nurse = performer(recorded.visit.nurse)
-    report = {
+    report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "id": str(uuid.uuid4()),
         "meta": {"profile": [profile_url("medcom-homecareobservation-diagnosticreport")]},
@@ -199,12 +223,16 @@ def home_care_observation(recorded: VisitResults) -> Outgoing | None:
             {"reference": SENDER_REFERENCE},
             {"reference": f"urn:uuid:{nurse[0]['id']}"},
         ],
-        "result": [{"reference": f"urn:uuid:{o['id']}"} for o in observations],
         "text": narrative(
             "Målinger fra kommunal akutfunktion",
-            *(result_line(r) for r in recorded.results),
+            *(result_line(r) for r in coded),
+            *([conclusion] if conclusion else []),
         ),
     }
+    if observations:
+        report["result"] = [{"reference": f"urn:uuid:{o['id']}"} for o in observations]
+    if conclusion:
+        report["conclusion"] = conclusion
     amends = recorded.amends
     history = [earlier_provenance(amends)] if amends is not None else []
     return Outgoing(

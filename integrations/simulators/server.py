@@ -122,10 +122,12 @@ class PartnerSimulator:
             self.state.replies.extend(replies)
         return replies
 
-    def _send_ack_later(self, answering: str, delay: float) -> None:
+    def _send_ack_later(self, ack: dict[str, Any], delay: float) -> None:
+        """Send ``ack`` (the answer the message got) as a message of its own."""
+
         def run() -> None:
             time.sleep(delay)
-            self.send(simulator_ack(answering, "ok", sender=self.code))
+            self.send(ack)
 
         threading.Thread(target=run, daemon=True).start()
 
@@ -224,18 +226,20 @@ class PartnerSimulator:
                             medcom_ack(bundle, "fatal-error", [issue_of(v) for v in broken[:20]]),
                         )
                         state.acks[header_id] = answer
-                    elif earlier is None and medcom and mode in ("sync", "fatal", "transient"):
+                    elif earlier is None and medcom and (mode != "async" or is_medcom(bundle)):
+                        # In the answer, or later as a message of its own
+                        # (``async``: a MedCom message's, its parties checked).
                         state.processed[header_id] = bundle
                         code = {"fatal": "fatal-error", "transient": "transient-error"}.get(
                             mode, "ok"
                         )
                         issues = (
                             [Issue(details="MSG_LOCAL_FAIL", text="rejected by the partner")]
-                            if mode != "sync"
+                            if mode in ("fatal", "transient")
                             else []
                         )
                         answer = (
-                            {"sync": 200, "fatal": 400}.get(mode, 503),
+                            {"fatal": 400, "transient": 503}.get(mode, 200),
                             medcom_ack(bundle, code, issues),
                         )
                         if mode == "transient":
@@ -273,7 +277,9 @@ class PartnerSimulator:
                     # The acknowledgement travels (or is lost) separately, duplicates too.
                     self._reply(202, None)
                     if mode == "async":
-                        simulator._send_ack_later(header_id, 0.2)
+                        # The answer it was given: a broken message's fatal-error
+                        # too, never an ok for what was refused.
+                        simulator._send_ack_later(answer[1], 0.2)
                     return
                 self._reply(*answer)
 
