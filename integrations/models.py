@@ -237,6 +237,28 @@ class OutboundMessage(models.Model):
 
 # The code of a message its receiver refused with a fatal-error acknowledgement.
 PARTNER_FATAL = "partner.fatal_error"
+
+
+def never_reached(through: str = "") -> Q:
+    """Our messages the partner never received: withheld (R4), parked before
+    they left (MedCom's rules, a deactivated partner, no address: failed,
+    never sent), or refused by it (a fatal-error: it kept nothing). A reply
+    never answers such a message and a correction never amends it, for the
+    partner knows no such message. ``through``: the path from the model
+    asked about to its OutboundMessage (``"outbound__"``)."""
+    status, sent_at, code = (
+        f"{through}status",
+        f"{through}sent_at__isnull",
+        f"{through}last_error_code",
+    )
+    failed = OutboundMessage.Status.FAILED
+    return (
+        Q(**{status: OutboundMessage.Status.WITHHELD})
+        | Q(**{status: failed, sent_at: True})
+        | Q(**{status: failed, code: PARTNER_FATAL})
+    )
+
+
 # The code of a message to a partner that has been deactivated: parked for a
 # person (who sends it elsewhere or reactivates the partner), never posted.
 PARTNER_INACTIVE = "partner.inactive"

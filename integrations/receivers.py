@@ -24,9 +24,8 @@ from integrations.gp.outbound import Amends, VisitResults, observation_id
 from integrations.helpline_1813.outbound import ENDED_WITHOUT_SEEING, ReferralStep
 from integrations.home_nursing.outbound import ReferrerOutcome
 from integrations.hospital.outbound import AdmissionRequest
-from integrations.medcom.outbound import RULE_BROKEN as MEDCOM_RULE_BROKEN
 from integrations.messages import Event
-from integrations.models import OutboundMessage, Partner
+from integrations.models import OutboundMessage, Partner, never_reached
 from integrations.outbound import home_nursing_partner, hospital_partner, message_send, partner_for
 from integrations.outbox.enqueue import ENQUEUE_TASK
 
@@ -209,8 +208,8 @@ def results_amended_send(
     replacing = {r.replaces_id: r for r in replacements if r.replaces_id is not None}
     sent: list[OutboundMessage] = []
     told = False
-    # A message parked for breaking MedCom's rules never left and never will
-    # (the next one goes instead): the GP has no report of it to modify.
+    # A report the GP never received (parked, withheld, refused): it has no
+    # report to modify, so the correction goes as a new message.
     for earlier in (
         OutboundMessage.objects.filter(
             partner=partner,
@@ -218,7 +217,7 @@ def results_amended_send(
             source_type="acute.visit",
             source_id=str(visit.pk),
         )
-        .exclude(status=OutboundMessage.Status.FAILED, last_error_code=MEDCOM_RULE_BROKEN)
+        .exclude(never_reached())
         .order_by("created_at", "pk")
     ):
         carried = _carried(earlier)

@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from integrations.adapters import Outgoing
@@ -21,17 +20,11 @@ from integrations.builders import (
 )
 from integrations.medcom.envelope import ACTIVITY_SYSTEM, narrative
 from integrations.medcom.outbound import RECEIVER_REFERENCE, SENDER_REFERENCE, MedComShape
-from integrations.models import PARTNER_FATAL, CareMessage, OutboundMessage
+from integrations.models import CareMessage, never_reached
 
-# A segment written here whose message never reached the partner: withheld
-# (R4), parked before it left (MedCom's rules, a deactivated partner), or
-# refused by the partner (fatal-error: it kept nothing). The partner knows no
-# such message, so a reply neither answers it nor repeats it in its history.
-NEVER_REACHED = (
-    Q(outbound__status=OutboundMessage.Status.WITHHELD)
-    | Q(outbound__status=OutboundMessage.Status.FAILED, outbound__sent_at__isnull=True)
-    | Q(outbound__status=OutboundMessage.Status.FAILED, outbound__last_error_code=PARTNER_FATAL)
-)
+# A segment written here whose message never reached the partner
+# (``never_reached``): a reply neither answers it nor repeats it in its history.
+NEVER_REACHED = never_reached("outbound__")
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@ when nothing of it stands, with a Provenance naming the earlier message."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from integrations.medcom.validation import validate_message
 from integrations.messages import Event
 from integrations.models import OutboundMessage, Partner
+from integrations.outbox import outbox_acknowledge
 from tests import factories as f
 from tests.acute.clinical.conftest import visit_scene
 
@@ -147,3 +149,38 @@ def test_a_correction_of_parked_results_does_not_modify_a_report_the_gp_never_ha
     [own] = _resources(message, "Provenance")
     assert own["activity"]["coding"][0]["code"] == "new-message"
     assert "entity" not in own
+
+
+def test_a_correction_of_results_the_gp_refused_does_not_modify_a_report_it_never_kept() -> None:
+    """The practice's system refused the first report (a fatal-error
+    acknowledgement: it kept nothing), so the corrected CRP goes as a new
+    message, not as ``modified-message`` naming a report the GP never kept:
+    the same rule as for a reply in a conversation (``never_reached``)."""
+    scene = visit_scene()
+    gp = f.integration_partner(
+        Partner.Kind.GP, scene.gp, endpoint_url="http://127.0.0.1:8679/inbox"
+    )
+    [crp] = _record(scene, {"code": "NPU19748", "value": "250", "unit": "mg/L"})
+    [refused] = OutboundMessage.objects.filter(event=Event.HOME_CARE_OBSERVATION)
+    OutboundMessage.objects.filter(pk=refused.pk).update(
+        status=OutboundMessage.Status.AWAITING_ACK, sent_at=timezone.now()
+    )
+    outbox_acknowledge(partner=gp, answering=str(refused.message_id), code="fatal-error")
+    refused.refresh_from_db()
+    assert refused.status == OutboundMessage.Status.FAILED
+    refused_header = refused.bundle["entry"][0]["resource"]["id"]
+
+    response = f.client_for(scene.nurse).post(
+        f"/api/clinical/results/{crp['id']}/correct",
+        {"reason": "Tastefejl", "value": "25", "unit": "mg/L"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+
+    [message] = OutboundMessage.objects.filter(event=Event.HOME_CARE_OBSERVATION).exclude(
+        pk=refused.pk
+    )
+    assert validate_message(message.bundle) == []
+    assert refused_header not in str(message.bundle)
+    [own] = _resources(message, "Provenance")
+    assert own["activity"]["coding"][0]["code"] == "new-message"
