@@ -41,9 +41,6 @@ from integrations.models import Partner
 from integrations.patients import citizen_find_locked, citizen_find_or_register
 from integrations.referrals import referral_from_partner, requested_visit
 
-CONTACT_SOURCE = HOSPITAL_STAY_SOURCE
-
-
 # The most a stay's key may hold: the care relationship's source_id.
 STAY_KEY_LENGTH = 64
 
@@ -121,7 +118,7 @@ def _follow_up(
 
 def _stays_open(key: str, citizen_id: int) -> QuerySet[CareRelationship, tuple[str, int]]:
     return (
-        CareRelationship.objects.filter(source_type=CONTACT_SOURCE, ended_at__isnull=True)
+        CareRelationship.objects.filter(source_type=HOSPITAL_STAY_SOURCE, ended_at__isnull=True)
         .filter(Q(source_id=key) | Q(citizen_id=citizen_id))
         .values_list("source_id", "citizen_id")
     )
@@ -227,7 +224,9 @@ def hospital_stay_end(
     department, or the message names a stay never reported admitted. She is
     still in hospital, so the hold stays."""
     if key in open_stays:
-        care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
+        care_relationship_close(
+            source_type=HOSPITAL_STAY_SOURCE, source_id=key, citizen_id=citizen.pk
+        )
     still_in = [stay for stay in open_stays if stay != key]
     if still_in:
         return {"referrals_resumed": [], "still_admitted": still_in}
@@ -245,7 +244,7 @@ def hospital_contact_open(partner: Partner, citizen: Citizen, key: str) -> None:
         citizen=citizen,
         organisation=partner.organisation,
         basis=CareRelationship.Basis.HOSPITAL_CONTACT,
-        source_type=CONTACT_SOURCE,
+        source_type=HOSPITAL_STAY_SOURCE,
         source_id=key,
     )
 

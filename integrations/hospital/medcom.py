@@ -62,7 +62,7 @@ from acute.services import (
     referrals_hold_for_admission,
     referrals_warn_admitted,
 )
-from consent.models import CareRelationship
+from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.deaths import death_time_check
@@ -70,7 +70,6 @@ from core.models import Citizen
 from core.sql import CompiledQuery
 from integrations.adapters import Handled
 from integrations.hospital.inbound import (
-    CONTACT_SOURCE,
     MESSAGE,
     _withdraw_open_visits,
     admission_for_the_living,
@@ -218,7 +217,7 @@ def _named_several(citizen_id: int) -> list[dict[str, Any]]:
     message can still end, and the messages are found by their stay (the
     index on citizen and stay), not by reading every message she ever had."""
     open_stays = CareRelationship.objects.filter(
-        source_type=CONTACT_SOURCE, ended_at__isnull=True, citizen_id=citizen_id
+        source_type=HOSPITAL_STAY_SOURCE, ended_at__isnull=True, citizen_id=citizen_id
     ).values("source_id")
     return list(
         InboundMessage.objects.alias(stay=KT("result__episode_of_care"))
@@ -464,7 +463,9 @@ def hospital_notification_medcom_receive(
     if occurred_at is not None:
         result["occurred_at"] = occurred_at.isoformat()
     if died_at is not None and encounter.get("status") == "finished":
-        care_relationship_close(source_type=CONTACT_SOURCE, source_id=key, citizen_id=citizen.pk)
+        care_relationship_close(
+            source_type=HOSPITAL_STAY_SOURCE, source_id=key, citizen_id=citizen.pk
+        )
         # Kept on the message's row: a cancellation of this message names
         # the death it withdraws by its stay.
         result[DIED_AT] = died_at.isoformat()
