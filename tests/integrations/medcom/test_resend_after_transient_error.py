@@ -17,12 +17,11 @@ import pytest
 from django.utils import timezone
 
 from consent.audit.models import AuditEntry
-from integrations.medcom import envelope
 from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_deliver
 from integrations.transport import close_connections
-from tests import factories as f
+from tests.integrations.medcom.test_hospital_notification import _their_ack
 
 pytestmark = pytest.mark.django_db
 
@@ -67,18 +66,6 @@ def peer() -> Iterator[Peer]:
         close_connections()
         server.shutdown()
         server.server_close()
-
-
-def _their_ack(partner: Partner, message: OutboundMessage, code: str, issues=()) -> dict:
-    return envelope.acknowledgement(
-        answering=str(message.message_id),
-        code=code,
-        sender=partner.organisation,
-        receiver=f.acute_function(),
-        receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
-        sender_endpoint="https://sor2.sum.dsdn.dk/#id=265161000016000",
-        issues=list(issues),
-    )
 
 
 def _deliver_now(message: OutboundMessage) -> None:
