@@ -14,11 +14,11 @@ from __future__ import annotations
 import typing
 from typing import Any, TypeVar
 
-import orjson
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ValidationError
 
 from core.errors import InvalidInput
+from core.fhir.shape import models_take
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -314,33 +314,18 @@ def _declared(model: type[BaseModel], key: str) -> tuple[str, type | None, type[
 
 # What the models raise on input of a shape they do not expect.
 _SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, LookupError)
-# Resources whose check is remembered by their content (:func:`fhir_check`):
-# the sender and receiver of every message, the same few, never personal data.
-_REMEMBERED_TYPES = frozenset({"Organization"})
-_REMEMBERED: dict[bytes, BaseModel] = {}
-_REMEMBERED_MAX = 1_000
 
 
-def _entry_resource(resource: Any, remember: bool) -> Any:
+def _entry_resource(resource: Any) -> Any:
     """A Bundle entry's resource read as the model its ``resourceType``
     names, as the Bundle's own Resource slot reads it (the models raise what
     they would there, at the resource's own place); anything else unread."""
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         return resource
-    kind = resource["resourceType"]
-    klass = get_fhir_model_class(kind)
-    if not (remember and kind in _REMEMBERED_TYPES):
-        return klass.model_validate(resource)
-    key = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
-    found = _REMEMBERED.get(key)
-    if found is None:
-        found = klass.model_validate(resource)
-        if len(_REMEMBERED) < _REMEMBERED_MAX:
-            _REMEMBERED[key] = found
-    return found
+    return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
 
 
-def _bundle_read(model: type[Model], data: Any, remember: bool) -> Model | None:
+def _bundle_read(model: type[Model], data: Any) -> Model | None:
     """A Bundle read with each entry's resource read first by its own model:
     the same rules, without the Resource slot finding the model anew for
     each entry. None where anything is wrong (or ``data`` is no Bundle):
@@ -351,32 +336,35 @@ def _bundle_read(model: type[Model], data: Any, remember: bool) -> Model | None:
         return None
     try:
         read = [
-            {**entry, "resource": _entry_resource(entry["resource"], remember)}
+            {**entry, "resource": _entry_resource(entry["resource"])}
             if isinstance(entry, dict) and "resource" in entry
             else entry
             for entry in entries
         ]
         return model.model_validate({**data, "entry": read})
-    except (ValidationError, orjson.JSONEncodeError, *_SHAPE_ERRORS):
+    except (ValidationError, *_SHAPE_ERRORS):
         return None
 
 
 def fhir_check(model: type[BaseModel], data: Any) -> None:
     """The checks of :func:`fhir_validate`, where the model is not wanted
-    (a message Bundle read as JSON): a resource met before (an organisation
-    of :data:`_REMEMBERED_TYPES` with the same content) is not read again."""
-    _validated(model, data, remember=True)
+    (a message Bundle read as JSON): a document of the plain shape FHIR's
+    JSON writes is judged by one walk (:func:`core.fhir.shape.models_take`),
+    anything else by the models, which name the fault."""
+    if models_take(model, data):
+        return
+    _validated(model, data)
 
 
 def fhir_validate(model: type[Model], data: Any) -> Model:
     """``data`` as an instance of ``model``, or :class:`FHIRInvalid` (also for
     a modifier the platform does not understand, :func:`refuse_unknown_modifiers`)."""
-    return _validated(model, data, remember=False)
+    return _validated(model, data)
 
 
-def _validated(model: type[Model], data: Any, *, remember: bool) -> Model:
+def _validated(model: type[Model], data: Any) -> Model:
     try:
-        validated = _bundle_read(model, data, remember)
+        validated = _bundle_read(model, data)
         if validated is None:
             validated = model.model_validate(data)
     except ValidationError as exc:
