@@ -226,7 +226,9 @@ class OutboundMessage(models.Model):
             label = REASON_LABELS.get(code)
             reason = gettext(label) if label else code
         if code in REASONS_IN_THEIR_WORDS and self.last_error:
-            reason = f"{reason}: {self.last_error}"
+            # What the coordinator can do about it, before the rule's own words.
+            hints = [gettext(hint) for rule, hint in RULE_HINTS.items() if rule in self.last_error]
+            reason = f"{reason}: {' '.join([*hints, self.last_error])}"
         if self.status == self.Status.FAILED and code not in FAILED_AT_ONCE:
             reason = gettext("Given up after %(attempts)d attempts. %(reason)s") % {
                 "attempts": self.attempts,
@@ -617,3 +619,14 @@ class CareMessage(models.Model):
             "direction": gettext(self.get_direction_display()),
             "thread": self.thread_id,
         }
+
+
+# The MedCom rules our own messages break for want of the platform's data,
+# with what the coordinator can do about it (translated when shown).
+RULE_HINTS = {
+    "invariant:medcom-homecareReport-3": gettext_noop(
+        "The GP cannot reach the nurse who measured: neither she nor the acute function has a"
+        " phone number. Give the acute function a phone number, and give the GP the results"
+        " another way."
+    ),
+}

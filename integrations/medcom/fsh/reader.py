@@ -181,11 +181,16 @@ class _Reader:
             path = _join(context, caret.group(1))
             if caret.group(2) == "slicing.discriminator.path":
                 entity.slicing(path).discriminator = _unquote(caret.group(3))
+            elif caret.group(2) == "slicing.discriminator.type":
+                entity.slicing(path).discriminator_type = caret.group(3).strip().lstrip("#")
             _aggregation(entity, path, caret.group(2), caret.group(3))
             return path
         if body.startswith("^"):
             if body.startswith("^slicing.discriminator.path"):
                 entity.slicing(context).discriminator = _unquote(body.split("=", 1)[1])
+            elif body.startswith("^slicing.discriminator.type"):
+                kind = body.split("=", 1)[1].strip().lstrip("#")
+                entity.slicing(context).discriminator_type = kind
             key, _, value = body[1:].partition("=")
             _aggregation(entity, context, key.strip(), value)
             return context

@@ -72,6 +72,8 @@ class Only:
 @dataclass
 class Slicing:
     discriminator: str | None = None
+    # value, pattern, exists, type or profile (FHIR's discriminator types)
+    discriminator_type: str | None = None
     # slice name → (min, max); extension slices also know their extension
     slices: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     extensions: dict[str, str] = field(default_factory=dict)

@@ -89,6 +89,10 @@ MEMO_SIZE = 10_000
 # definition: its event is not one of MedCom's message types.
 EVENT_BINDING = ("medcom-messaging-messageHeader", "eventCoding")
 LOCAL_EVENT = f"an event of the platform's own ({LOCAL_EVENT_SYSTEM}) with a code"
+# FHIR R4's resource types: what a profile slice's profile constrains.
+RESOURCE_TYPES = frozenset(
+    name for name, parent in FHIRPATH_MODEL["type2Parent"].items() if parent == "DomainResource"
+) | {"Bundle", "Binary", "Parameters"}
 # What fhirpathpy raises when an expression meets data of an unexpected shape.
 EVALUATION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
@@ -151,15 +155,24 @@ class Validator:
                 found = struct.slicings.get(key)
                 if found:
                     merged.discriminator = found.discriminator or merged.discriminator
+                    merged.discriminator_type = (
+                        found.discriminator_type or merged.discriminator_type
+                    )
                     merged.slices.update(found.slices)
                     merged.extensions.update(found.extensions)
+            if not (merged.slices or merged.extensions) and "[" in key:
+                # The elements of a slice are sliced as those of the element
+                # it slices (payload[string].extension as payload.extension).
+                merged = self._slicing(profile, re.sub(r"\[[^\]]*\]", "", key))
             self._slicings[cache_key] = merged
         return self._slicings[cache_key]
 
     def _slice_value(self, profile: str, key: str, name: str) -> tuple[str, Any] | None:
         """How an element is recognised as slice ``name`` of ``key``:
-        ("url", extension id or URL) or (discriminator path, fixed value);
-        None when the spec does not say (the slice is then not checked)."""
+        ("url", extension id or URL), ("resolve", (names to the reference,
+        resource types)), ("type", (choice element, its JSON names)) or
+        (discriminator path, fixed value); None when the spec does not say
+        (the slice is then not checked)."""
         cache_key = (profile, key, name)
         if cache_key in self._slice_values:
             return self._slice_values[cache_key]
@@ -169,6 +182,8 @@ class Validator:
             ext = slicing.extensions[name]
             struct = self.d.structure(ext) if "://" not in ext else None
             result = ("url", struct.id if struct else ext)
+        elif slicing.discriminator and slicing.discriminator_type in ("type", "profile"):
+            result = self._type_slice(profile, f"{key}[{name}]", slicing.discriminator)
         elif slicing.discriminator:
             last = re.sub(r"\(.*\)", "", slicing.discriminator).split(".")[-1]
             prefix = f"{key}[{name}]"
@@ -194,6 +209,61 @@ class Validator:
         self._slice_values[cache_key] = result
         return result
 
+    def _type_slice(self, profile: str, prefix: str, discriminator: str) -> tuple[str, Any] | None:
+        """How an element is recognised as the slice ``prefix`` whose
+        discriminator is of type ``type`` or ``profile``: by the resource a
+        reference at ``discriminator`` (``…resolve()``) resolves to in the
+        message, or by the type a choice element holds (``$this.content``:
+        ``contentString``). A profile slice is told by the resource type its
+        profile constrains, as FHIR's type discriminator would: each of
+        MedCom's profile slices is of its own resource type, and a resource
+        that breaks its profile's rules is then judged by them, not left out
+        of its slice. None when the spec names no type for the slice."""
+        path = re.sub(r"^\$this\.?", "", discriminator)
+        names = tuple(part for part in path.split(".") if part)
+        resolve = bool(names) and names[-1] == "resolve()"
+        if resolve:
+            names = names[:-1]
+        if any(not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", part) for part in names):
+            return None
+        element = ".".join(names)
+        target = f"{prefix}.{element}" if element else prefix
+        declared = [
+            only
+            for struct in self.chain(profile)
+            for only in struct.only
+            if only.path in (target, f"{target}[x]")
+        ]
+        if not declared:
+            return None
+        if resolve:
+            types = frozenset(
+                self._resource_type(ref) for only in declared[:1] for ref in only.references
+            )
+            if not types or "" in types:
+                return None
+            return ("resolve", (names, types))
+        if not names:
+            return None
+        keys = frozenset(
+            names[-1] + type_name[:1].upper() + type_name[1:]
+            for only in declared[:1]
+            for type_name in only.types
+        )
+        return ("type", (names, keys)) if keys else None
+
+    def _resource_type(self, ref: str) -> str:
+        """The FHIR resource type a profile constrains: the base its chain
+        in the spec starts from, or for a profile the spec does not hold
+        (MedComCorePractitionerRole) the resource type its name ends with;
+        "" when neither says."""
+        chain = self.chain(ref)
+        name = chain[-1].parent if chain else ref.rstrip("/").rsplit("/", 1)[-1]
+        if name in RESOURCE_TYPES:
+            return name
+        endings = [t for t in RESOURCE_TYPES if name.endswith(t)]
+        return max(endings, key=len) if endings else ""
+
     def _in_slice(self, element: Any, how: tuple[str, Any]) -> bool:
         if not isinstance(element, dict):
             return False
@@ -215,6 +285,21 @@ class Validator:
         if kind == "url":
             url = str(element.get("url", ""))
             return url == expected or url.rstrip("/").rsplit("/", 1)[-1] == expected
+        if kind == "resolve":
+            # The reference resolves, within the message, to a resource of
+            # the slice's type (as resolve() in the invariants finds it).
+            names, types = expected
+            bundled = self._bundled()
+            for reference in self._follow([element], tuple((n, False, None) for n in names)):
+                ref = reference.get("reference") if isinstance(reference, dict) else None
+                target = bundled.get(ref) if isinstance(ref, str) else None
+                if isinstance(target, dict) and target.get("resourceType") in types:
+                    return True
+            return False
+        if kind == "type":
+            names, keys = expected
+            parents = self._follow([element], tuple((n, False, None) for n in names[:-1]))
+            return any(isinstance(p, dict) and any(k in p for k in keys) for p in parents)
         values = self._evaluate_path(element, kind)
         return any(_matches_fixed(value, expected) for value in values)
 
@@ -617,6 +702,7 @@ class Validator:
         finally:
             self._local.local_event = False
             self._local.in_slice = None
+            self._local.bundled = None
 
     def _validate_message(self, bundle: Any, local: bool) -> list[Violation]:
         base = "medcom-messaging-message"

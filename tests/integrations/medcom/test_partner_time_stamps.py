@@ -6,6 +6,7 @@ on her (R9), as any other message refused before it is processed."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -114,13 +115,17 @@ def test_r12_a_day_that_does_not_exist_gets_medcoms_date_format(hospital, citize
 def test_an_attachment_whose_base64_does_not_decode_is_a_bad_format_not_a_date(hospital, citizen):
     message = _resent_as_new(example("carecommunication", CARE_COMMUNICATION))
     for entry in message["entry"]:
-        for payload in entry["resource"].get("payload") or []:
-            payload.pop("contentString", None)
-            payload["contentAttachment"] = {
+        payloads = entry["resource"].get("payload") or []
+        if payloads:
+            # Beside the message text MedCom requires (payload[string] 1..).
+            attachment = copy.deepcopy(payloads[0])
+            attachment.pop("contentString", None)
+            attachment["contentAttachment"] = {
                 "contentType": "application/pdf",
                 "data": "!!!notbase64",
                 "title": "Epikrise",
             }
+            payloads.append(attachment)
     status, body = post_signed(hospital, message)
     assert (status, ack_parts(body)[0], ack_parts(body)[2]) == (
         400,
