@@ -81,6 +81,9 @@ MAX_ISSUES = 20
 ADDRESSING_REFUSED = "message.not_addressed_by_partner"
 EVENT_UNSUPPORTED = "message.event_unsupported"
 RULE_BROKEN = "medcom.rule_broken"
+# MedCom 043: a Bundle.id already received with another MessageHeader.id.
+BUNDLE_ID_REUSED = "message.bundle_id_reused"
+BUNDLE_ID_REUSED_TEXT = "Bundle.id: already used by another message; a Bundle.id is never reused."
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,9 @@ def _refusal_record(
                 reason_code=reason[:64],
             )
     except IntegrityError:
-        return _earlier(partner, bundle_id, header_id)
+        earlier = _earlier(partner, bundle_id, header_id)
+        # Another message's answer (its Bundle.id reused) is never this one's.
+        return earlier if earlier is not None and earlier.header_id == header_id else None
     return None
 
 
@@ -343,8 +348,21 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
         return _medcom_receive(partner, data)
     bundle_id, header_id = peek_ids(data)
     earlier = _earlier(partner, bundle_id, header_id)
-    if earlier is not None:
+    if earlier is not None and earlier.header_id == header_id:
         return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
+    if earlier is not None:
+        reused = acknowledgement_bundle(
+            answering=header_id or "unknown",
+            code=AckCode.FATAL,
+            outcome=error_outcome(BUNDLE_ID_REUSED, BUNDLE_ID_REUSED_TEXT, field="Bundle.id"),
+            sender=None,
+        )
+        return _bundle_id_reused(
+            partner,
+            data,
+            lambda: Answer(400, reused),
+            lambda code, text: _transient(header_id, code, text),
+        )
     try:
         parsed = parse_message(data)
     except InvalidMessage as exc:
@@ -454,9 +472,11 @@ def _process(
             return transient("db.unavailable", "The database was briefly unavailable.")
         return fatal(exc.code, exc.message, exc.field)
     except IntegrityError:
-        # A copy of this message won the race: answer as it was answered.
+        # A copy of this message won the race: answer as it was answered. A
+        # message that won with its Bundle.id is another: sent again, this
+        # one is refused for reusing it.
         earlier = _earlier(partner, parsed.bundle_id, parsed.header_id)
-        if earlier is not None:
+        if earlier is not None and earlier.header_id == parsed.header_id:
             return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
         return transient("db.conflict", "A concurrent change; send again.")
     except DataError:
@@ -475,6 +495,27 @@ def _process(
         log.warning("message from %s not processed: %s", partner.code, type(exc).__name__)
         return transient("db.unavailable", "The database was briefly unavailable.")
     return Answer(200, ack)
+
+
+def _bundle_id_reused(
+    partner: Partner,
+    data: dict[str, Any],
+    refusal: Callable[[], Answer],
+    transient: Callable[[str, str], Answer],
+) -> Answer:
+    """A message whose Bundle.id another message of the partner already had
+    (MedCom 043: "Bundle.id values MUST never be reused") is refused, never
+    answered with the other message's acknowledgement nor processed. Not
+    remembered (its Bundle.id is the other message's), it is a denied
+    attempt on the citizen it names each time it comes (R9)."""
+    log.info("message from %s refused: %s", partner.code, BUNDLE_ID_REUSED)
+    try:
+        read: ParsedMessage | None = parse_message(data)
+    except InvalidMessage:
+        read = _as_read(data)
+    if read is None:
+        return refusal()
+    return _denied(partner, read, BUNDLE_ID_REUSED, refusal, transient)
 
 
 def _denied(
@@ -579,22 +620,10 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
                 "integrations.unconfigured", "The platform has no sender.", kind="unavailable"
             ),
         )
-    if earlier is not None:
-        if earlier.header_id == header_id:
-            # MedCom: a duplicate gets the first answer again, in a new envelope.
-            log.info("duplicate message from %s answered again", partner.code)
-            return Answer(
-                earlier.http_status, medcom.resent(earlier.acknowledgement), duplicate=True
-            )
-        duplicate_id = Issue(
-            "MSG_DUPLICATE_ID",
-            "Bundle.id: already used by another message; a Bundle.id is never reused.",
-            code="duplicate",
-        )
-        ack = medcom.answer(
-            data=data, partner=partner, us=us, code=AckCode.FATAL, issues=[duplicate_id]
-        )
-        return Answer(400, ack)
+    if earlier is not None and earlier.header_id == header_id:
+        # MedCom: a duplicate gets the first answer again, in a new envelope.
+        log.info("duplicate message from %s answered again", partner.code)
+        return Answer(earlier.http_status, medcom.resent(earlier.acknowledgement), duplicate=True)
 
     def fatal(issues: list[Issue], reason: str) -> Answer:
         ack = medcom.answer(data=data, partner=partner, us=us, code=AckCode.FATAL, issues=issues)
@@ -611,6 +640,12 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         )
         return Answer(503, ack)
 
+    if earlier is not None:
+        duplicate_id = Issue("MSG_DUPLICATE_ID", BUNDLE_ID_REUSED_TEXT, code="duplicate")
+        reused = medcom.answer(
+            data=data, partner=partner, us=us, code=AckCode.FATAL, issues=[duplicate_id]
+        )
+        return _bundle_id_reused(partner, data, lambda: Answer(400, reused), transient)
     event = medcom.event_of(data)
     violations = validate_message(data, local=medcom.is_local(data))
     if violations:
@@ -689,27 +724,32 @@ def _format_issue(exc: InvalidMessage) -> Issue:
 def _as_read(data: Any) -> ParsedMessage | None:
     """The message as far as it can be read without FHIR's models (its ids,
     event and resources), to know whom a refused message reached for; None
-    where it has no MessageHeader first or no ids."""
-    bundle_id, header_id = peek_ids(data)
-    entries = data.get("entry") if isinstance(data, dict) else None
-    if not (bundle_id and header_id and isinstance(entries, list)):
+    where it has no MessageHeader or no ids. A MessageHeader out of its place
+    (MedCom's rule and FHIR's: the first entry) is read where it is: the
+    message refused for that still names the citizen it reached for (R9)."""
+    header = medcom.header_of(data)
+    if header is None:
         return None
-    resources = [
-        e["resource"]
-        for e in entries
-        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-    ]
-    if not resources or resources[0].get("resourceType") != "MessageHeader":
+    bundle_id = data.get("id") if isinstance(data.get("id"), str) else ""
+    header_id = header.get("id") if isinstance(header.get("id"), str) else ""
+    if not (bundle_id and header_id):
         return None
     # A Patient is read for whom she names only where her identifiers have
     # FHIR's shape (the models did not check them).
-    resources = [r for r in resources if r.get("resourceType") != "Patient" or _shaped(r)]
+    resources = [
+        e["resource"]
+        for e in data["entry"]
+        if isinstance(e, dict)
+        and isinstance(e.get("resource"), dict)
+        and e["resource"] is not header
+        and (e["resource"].get("resourceType") != "Patient" or _shaped(e["resource"]))
+    ]
     return ParsedMessage(
         bundle_id=bundle_id,
         header_id=header_id,
         event=medcom.event_of(data),
-        header=resources[0],
-        resources=resources[1:],
+        header=header,
+        resources=resources,
     )
 
 
