@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import fhirpathpy
+import orjson
 from fhirpathpy.models import models
 
 from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
@@ -128,6 +129,9 @@ class Validator:
         self._codes: dict[str, set[tuple[str | None, str]]] = {}
         self._local = threading.local()
         self._memo: dict[tuple[str, str], list[Any]] = {}
+        # Whole resources' violations, by what _remembered_as keys them by.
+        self._checked: dict[tuple, list[Violation]] = {}
+        self._self_contained: dict[str, bool] = {}
         self._resolved_steps: dict[tuple[str, str, str], tuple[ResolvedStep, ...] | None] = {}
         self._plans: dict[str, list[StructurePlan]] = {}
 
@@ -478,7 +482,44 @@ class Validator:
         key = (id(resource), profile)
         if key in seen:
             return seen[key]
+        remembered = self._remembered_as(resource, profile, location)
+        if remembered is not None and remembered in self._checked:
+            seen[key] = self._checked[remembered]
+            return seen[key]
         seen[key] = []
+        result = self._validate(resource, profile, location, seen)
+        seen[key] = result
+        if remembered is not None and len(self._checked) < MEMO_SIZE:
+            self._checked[remembered] = result
+        return result
+
+    def _remembered_as(self, resource: Any, profile: str, location: str) -> tuple | None:
+        """The key a resource's violations of ``profile`` are remembered by,
+        where they depend on nothing but its content: an organisation (the
+        sender and receiver of every message, the same few, never personal
+        data) against a profile none of whose rules looks outside it
+        (resolve()). None for anything else."""
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Organization":
+            return None
+        if profile not in self._self_contained:
+            chain = self.chain(profile)
+            self._self_contained[profile] = any(
+                struct.id in MEMO_RESOURCE_PROFILES for struct in chain
+            ) and not any(
+                "resolve()" in (self.d.invariants[obeys.invariant].expression or "")
+                for struct in chain
+                for obeys in struct.obeys
+                if obeys.invariant in self.d.invariants
+            )
+        if not self._self_contained[profile]:
+            return None
+        try:
+            content = orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            return None
+        return (profile, location, content)
+
+    def _validate(self, resource: Any, profile: str, location: str, seen: dict) -> list[Violation]:
         if not self.chain(profile):
             return []
         found: list[Violation] = []
@@ -535,9 +576,7 @@ class Validator:
             for path, ext in extensions:
                 for value in pick(path) or []:
                     found += [_within(v, path) for v in self.validate(value, ext, location, seen)]
-        result = list(dict.fromkeys(found))
-        seen[key] = result
-        return result
+        return list(dict.fromkeys(found))
 
     def _check_cardinalities(
         self,

@@ -161,6 +161,26 @@ def test_an_organisation_without_ean_breaks_its_cardinality():
     assert ("medcom-messaging-organization", "identifier", "cardinality") in rules
 
 
+def test_an_organisation_checked_before_is_judged_by_its_content_each_time():
+    """The sender's and receiver's organisations are the same in every message
+    of a partner: their check is remembered by content, and never lifts or
+    lends a violation."""
+
+    def no_ean(bundle):
+        organisation = _resource(bundle, "Organization")
+        organisation["identifier"] = [
+            i for i in organisation["identifier"] if "gs1" not in i["system"]
+        ]
+
+    broken_rule = ("medcom-messaging-organization", "identifier[EAN-ID]", "cardinality")
+    assert validate_message(_message(STIN)) == []
+    for _ in range(2):  # the broken organisation, met the first time and again
+        assert broken_rule in _rules(_broken(STIN, no_ean))
+        assert validate_message(_message(STIN)) == []
+    # The same broken organisation in another kind of message.
+    assert broken_rule in _rules(_broken(STOR, no_ean))
+
+
 def test_a_gln_with_a_wrong_check_digit_breaks_gln_modulus_10():
     def wrong_digit(bundle):
         for identifier in _resource(bundle, "Organization")["identifier"]:
