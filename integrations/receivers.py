@@ -270,13 +270,15 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
     that one (she lives elsewhere, or moved meanwhile) is told the outcome as
     any referrer. A hand-back or a referrer's outcome that no partner is
     configured to receive is raised on the coordinator's board, never dropped
-    unseen, and audited as withheld.
+    unseen, and audited as withheld; so is the outcome her GP cannot be sent,
+    on the audit log only (R11 asks it of the referrer).
 
     A referral that lapsed before any nurse reached the citizen leaves home
     nursing nothing to take over: no hand-back is sent (nor raised as unsent),
     and a home nursing that referred her, her own included, is told the
     outcome as any referrer."""
     told: set[int] = set()
+    answered: set[int] = set()  # referrers told the outcome, or raised unsent
     municipality = episode.citizen.municipality
     handback_partner = home_nursing_partner(municipality)
     handback_owed = _handback_owed(episode)
@@ -340,6 +342,8 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
             if handback_owed and partner is not None and partner == handback_partner:
                 continue  # it speaks for her own municipality too: the hand-back
             reached = tell(partner, referrer, about=ReferrerOutcome(episode=episode))
+        if referrer is not None:
+            answered.add(referrer.pk)  # told, or raised for the board below
         if not reached:
             _unaddressed(
                 event=Event.REFERRAL_STATUS
@@ -353,12 +357,22 @@ def episode_end_send(*, episode: Episode, by: Actor | None) -> None:
                 detail={"episode": episode.pk, "source": referral.source},
                 by=by,
             )
-    tell(
-        partner_for(
-            episode.citizen.gp_practice, event=Event.CARE_COMMUNICATION, kind=Partner.Kind.GP
-        ),
-        episode.citizen.gp_practice,
-    )
+    practice = episode.citizen.gp_practice
+    gp_partner = partner_for(practice, event=Event.CARE_COMMUNICATION, kind=Partner.Kind.GP)
+    if not tell(gp_partner, practice) and practice is not None and practice.pk not in answered:
+        # Her GP is told where a partner carries it; R11 asks it of the
+        # referrer alone, so no phone task is raised for the board, but the
+        # outcome withheld from her GP is not dropped unseen (R9).
+        _unaddressed(
+            event=Event.CARE_COMMUNICATION,
+            citizen_id=episode.citizen_id,
+            referral=None,
+            kind=None,
+            resource_type="EpisodeOfCare",
+            resource_id=str(episode.pk),
+            detail={"episode": episode.pk, "recipient": "gp"},
+            by=by,
+        )
     if handback_owed and not tell(handback_partner):
         _unaddressed(
             event=Event.CARE_COMMUNICATION,

@@ -182,3 +182,47 @@ def test_r11_an_episode_ended_twice_hands_back_once() -> None:
     # coordinator a closed episode is no longer there to end.
     assert again.status_code == 404, again.content
     assert OutboundMessage.objects.filter(partner=own).count() == 1
+
+
+@pytest.mark.parametrize("partner_state", ["switched_off", "none"])
+def test_r11_the_outcome_her_own_gp_cannot_be_sent_is_audited_as_withheld(
+    partner_state: str,
+) -> None:
+    """Another GP referred her; her own practice is told the outcome where a
+    partner carries it. Where none does, the withheld outcome is on her audit
+    log (R9), and the board is not given a phone task R11 does not ask for."""
+    own_gp = f.gp_practice()
+    if partner_state == "switched_off":
+        f.integration_partner(Partner.Kind.GP, own_gp, is_active=False)
+    citizen = f.citizen(municipality_code="157", gp=own_gp)
+    f.integration_partner(Partner.Kind.HOME_NURSING, f.home_nursing("157"))
+    referring_gp = f.gp_practice()
+    f.integration_partner(Partner.Kind.GP, referring_gp)
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = _referral(coordinator, citizen=citizen, source="gp", organisation=referring_gp)
+
+    _end_through_the_api(coordinator, referral)
+
+    [withheld] = AuditEntry.objects.filter(citizen_id=citizen.pk, reason_code="no_recipient")
+    assert (withheld.action, withheld.outcome) == ("disclose", "denied")
+    assert withheld.detail == {
+        "event": Event.CARE_COMMUNICATION,
+        "episode": referral.episode_id,
+        "recipient": "gp",
+    }
+    assert _board(coordinator) == []
+    assert OutboundMessage.objects.filter(partner__organisation=referring_gp).exists()
+
+
+def test_r11_her_gp_told_as_the_referrer_is_not_withheld_twice() -> None:
+    own_gp = f.gp_practice()
+    citizen = f.citizen(municipality_code="157", gp=own_gp)
+    f.integration_partner(Partner.Kind.HOME_NURSING, f.home_nursing("157"))
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = _referral(coordinator, citizen=citizen, source="gp", organisation=own_gp)
+
+    _end_through_the_api(coordinator, referral)
+
+    # Her GP referred her and has no partner: one phone task, one withheld entry.
+    assert [w["kind"] for w in _board(coordinator)] == [DeadlineWarning.Kind.REFERRER_UNTOLD]
+    assert AuditEntry.objects.filter(citizen_id=citizen.pk, reason_code="no_recipient").count() == 1
