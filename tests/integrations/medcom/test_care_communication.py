@@ -373,8 +373,30 @@ def test_r1_a_nurse_without_a_visit_for_the_citizen_is_refused_and_it_is_audited
     ).exists()
 
 
+def test_r1_a_coordinator_may_not_reply_in_the_thread_of_a_citizen_she_has_no_referral_for(
+    hospital, citizen
+):
+    """A thread's number changed in the address (her own citizen's referral
+    page as the page to go back to) reaches no other citizen's conversation:
+    refused, nothing sent, the attempt on that citizen's log (R9)."""
+    post_signed(hospital, example(FOLDER, FIRST))
+    thread = CareThread.objects.get()
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    own = f.acute_referral(person=f.citizen(), by=coordinator)
+    refused = _login(coordinator).post(
+        f"/care-threads/{thread.pk}/reply/", {"text": "Hej", "on": f"referral-{own.pk}"}
+    )
+    assert refused.status_code in (403, 404)
+    assert not thread.messages.filter(direction="out").exists()
+    assert not OutboundMessage.objects.filter(event="care-communication-reply").exists()
+    assert AuditEntry.objects.filter(
+        citizen_id=citizen.pk, resource_type="Communication", outcome="denied", action="create"
+    ).exists()
+
+
 @pytest.mark.parametrize(
-    "role", [Role.AUDITOR, Role.MEDICINE_OFFICER, Role.ANALYST, Role.PHYSICIAN]
+    "role",
+    [Role.AUDITOR, Role.MEDICINE_OFFICER, Role.ANALYST, Role.PHYSICIAN, Role.ADMINISTRATOR],
 )
 def test_roles_that_do_not_care_for_the_citizen_may_not_reply(hospital, citizen, role):
     f.acute_referral(person=citizen)
@@ -385,6 +407,10 @@ def test_roles_that_do_not_care_for_the_citizen_may_not_reply(hospital, citizen,
     )
     assert refused.status_code in (403, 404)
     assert not thread.messages.filter(direction="out").exists()
+    # R9: the refused attempt is on the citizen's log, with the role that tried.
+    assert AuditEntry.objects.filter(
+        citizen_id=citizen.pk, actor_role=role, outcome="denied", action="create"
+    ).exists()
 
 
 def test_an_unknown_thread_looks_like_a_refused_one_and_is_audited(hospital):
