@@ -116,5 +116,10 @@ def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse
             ),
         )
         return _back(request)
-    messages.success(request, _("Reply sent."))
+    # Saved and queued: the partner has it when its acknowledgement comes.
+    messages.success(
+        request,
+        _("Reply saved: it is on its way to %(partner)s.")
+        % {"partner": thread.partner.organisation.name},
+    )
     return _back(request)

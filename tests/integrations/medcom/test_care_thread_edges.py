@@ -44,7 +44,7 @@ def test_a_reply_to_a_deactivated_partner_is_parked_for_a_person_and_she_is_told
     )
     assert done.status_code == 302
     page = client.get(done["Location"]).content.decode()
-    assert "Svaret er sendt." not in page
+    assert "Svaret er gemt og er på vej" not in page
     assert (
         "Svaret er gemt, men ikke sendt: Herlev og Gentofte er ikke længere en aktiv "
         "samarbejdspartner." in page

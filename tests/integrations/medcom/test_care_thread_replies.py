@@ -58,11 +58,21 @@ def test_r4_a_reply_the_citizens_refusal_withholds_is_kept_and_the_person_told(h
         purpose=Purpose.OPERATIONS,
     )
     page = _reply_page(coordinator, referral, thread)
-    assert "Svaret er sendt." not in page
+    assert "Svaret er gemt og er på vej" not in page
     assert "borgeren har frabedt sig videregivelse til Herlev og Gentofte" in page
     sent = OutboundMessage.objects.get(event="care-communication-reply")
     assert sent.status == OutboundMessage.Status.WITHHELD
     assert thread.messages.filter(direction="out").count() == 1  # kept, not dropped
+
+
+def test_a_reply_is_told_as_on_its_way_until_the_partner_has_it(hospital, citizen):
+    coordinator, referral, thread = _thread(hospital, citizen)
+    page = _reply_page(coordinator, referral, thread)
+    sent = OutboundMessage.objects.get(event="care-communication-reply")
+    assert sent.status == OutboundMessage.Status.PENDING
+    partner = hospital.organisation.name
+    assert f"Svaret er gemt og er på vej til {partner}." in page
+    assert "Svaret er sendt" not in page
 
 
 def test_the_reply_form_sent_twice_is_one_reply(hospital, citizen):
@@ -133,7 +143,7 @@ def test_a_reply_held_back_as_it_breaks_medcoms_rules_is_never_reported_sent(hos
         sor_code=None, ean=None
     )
     page = _reply_page(coordinator, referral, thread)
-    assert "Svaret er sendt." not in page
+    assert "Svaret er gemt og er på vej" not in page
     assert "Svaret er gemt, men ikke sendt: det kunne ikke laves til en gyldig meddelelse." in page
     sent = OutboundMessage.objects.get(event="care-communication-reply")
     assert sent.status == OutboundMessage.Status.FAILED
