@@ -363,6 +363,10 @@ class Visit(models.Model):
         WITHDRAWN = "withdrawn", "Withdrawn by the coordinator"
         EPISODE_CLOSED = "episode_closed", "The episode was closed"
         REFERRAL_WITHDRAWN = "called_off", "The referral was withdrawn"
+        # Withdrawn by the platform on the hospital's report (R12), not by a
+        # person: the nurse and the coordinator read which it was.
+        ADMITTED = "admitted", "Withdrawn: the citizen was admitted to hospital"
+        DECEASED = "deceased", "Withdrawn: the citizen has died"
 
     ACTIVE_STATUSES = (Status.ASSIGNED, Status.ACCEPTED, Status.EN_ROUTE, Status.ON_SITE)
 
@@ -459,6 +463,8 @@ CANCEL_REASON_LABELS: dict[str, Promise] = {
     Visit.CancelReason.WITHDRAWN: _("Withdrawn by the coordinator"),
     Visit.CancelReason.EPISODE_CLOSED: _("The episode was closed"),
     Visit.CancelReason.REFERRAL_WITHDRAWN: _("The referral was withdrawn"),
+    Visit.CancelReason.ADMITTED: _("Withdrawn: the citizen was admitted to hospital"),
+    Visit.CancelReason.DECEASED: _("Withdrawn: the citizen has died"),
 }
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from acute.models import DeadlineWarning, Episode, Outcome, Referral, Visit
 from acute.services._common import audit, referral_audit
@@ -46,12 +47,16 @@ def citizen_death_follow(
     withdrawn (no nurse drives out), and her referrals no nurse has reached
     are closed with a warning on the board. Runs inside the transaction that
     registers the death; ``reported`` says by what (kept on the warning)."""
+    # The note is kept with the visit for staff to read: written in the
+    # platform's language, whatever language the door that reported it speaks.
+    with translation.override(settings.LANGUAGE_CODE):
+        note = translation.gettext(DEATH_NOTE)
     with transaction.atomic(savepoint=False):
         withdrawn = []
         for visit in Visit.objects.filter(
             citizen_id=citizen_id, status__in=WITHDRAWN_ON_DEATH
         ).order_by("pk"):
-            visit_withdraw(visit=visit, note=DEATH_NOTE, actor=actor)
+            visit_withdraw(visit=visit, note=note, actor=actor, reason=Visit.CancelReason.DECEASED)
             withdrawn.append(visit.pk)
         closed = referrals_close_on_death(
             citizen_id=citizen_id, died_at=died_at, reported=reported, actor=actor

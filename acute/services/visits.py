@@ -261,8 +261,26 @@ def visit_decline(*, visit: Visit, reason: str = "", actor: Actor) -> Visit:
     return visit
 
 
-def visit_withdraw(*, visit: Visit, note: str = "", actor: Actor) -> Visit:
-    """The coordinator takes a visit back (before the nurse is on site)."""
+# Why a visit not yet at the door is taken back: the coordinator's choice,
+# or the platform's on the hospital's report of an admission or a death (R12).
+WITHDRAW_REASONS = (
+    Visit.CancelReason.WITHDRAWN,
+    Visit.CancelReason.ADMITTED,
+    Visit.CancelReason.DECEASED,
+)
+
+
+def visit_withdraw(
+    *,
+    visit: Visit,
+    note: str = "",
+    actor: Actor,
+    reason: str = Visit.CancelReason.WITHDRAWN,
+) -> Visit:
+    """The coordinator takes a visit back (before the nurse is on site), or the
+    platform does when the citizen is admitted or has died (``reason``)."""
+    if reason not in WITHDRAW_REASONS:
+        raise ValueError(f"not a reason to withdraw a visit: {reason}")
     text_within_limit(note.strip(), field="reason")
     with transaction.atomic():
         visit = visit_lock(visit)
@@ -280,9 +298,7 @@ def visit_withdraw(*, visit: Visit, note: str = "", actor: Actor) -> Visit:
                     "step": BE_WITHDRAWN,
                 },
             )
-        visit_cancel_locked(
-            visit, reason=Visit.CancelReason.WITHDRAWN, note=note.strip(), actor=actor
-        )
+        visit_cancel_locked(visit, reason=reason, note=note.strip(), actor=actor)
     return visit
 
 

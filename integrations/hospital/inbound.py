@@ -89,7 +89,9 @@ def _withdraw_open_visits(citizen_id: int, actor: Actor, open_visits: list[int])
         note = translation.gettext("The citizen was admitted to hospital.")
     for pk in ids:
         # Read again, locked, and its status asked again, by the withdrawal.
-        visit_withdraw(visit=Visit(pk=pk), note=note, actor=actor)
+        visit_withdraw(
+            visit=Visit(pk=pk), note=note, actor=actor, reason=Visit.CancelReason.ADMITTED
+        )
     return ids
 
 

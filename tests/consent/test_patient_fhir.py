@@ -327,7 +327,8 @@ def test_a_death_on_the_patient_closes_her_referrals_and_withdraws_her_visits(
     assert Episode.objects.get(pk=accepted.episode_id).outcome == Outcome.DIED
     visit.refresh_from_db()
     assert visit.status == Visit.Status.CANCELLED
-    assert visit.cancel_reason == Visit.CancelReason.WITHDRAWN
+    assert visit.cancel_reason == Visit.CancelReason.DECEASED
+    assert visit.cancel_note == "Borgeren er registreret som død."
 
 
 def test_a_death_without_its_time_is_refused_and_a_registered_one_keeps_its_time(

@@ -76,7 +76,7 @@ def test_r12_an_admission_withdraws_the_visit_then_holds_and_raises_the_warning_
     visit.refresh_from_db()
     assert (visit.status, visit.cancel_reason) == (
         Visit.Status.CANCELLED,
-        Visit.CancelReason.WITHDRAWN,
+        Visit.CancelReason.ADMITTED,
     )
     for referral in (with_visit, untriaged):
         referral.refresh_from_db()
