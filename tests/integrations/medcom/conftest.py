@@ -28,6 +28,17 @@ def hospital() -> Partner:
 
 
 @pytest.fixture
+def helpline() -> Partner:
+    """1813, sending its referrals in the platform's own envelope."""
+    f.acute_function()
+    return f.integration_partner(
+        Partner.Kind.HELPLINE_1813,
+        f.organisation(Organisation.Kind.HELPLINE_1813, "1813"),
+        endpoint_url="http://127.0.0.1:9/1813",
+    )
+
+
+@pytest.fixture
 def citizen() -> Citizen:
     person = f.citizen()
     Citizen.objects.filter(pk=person.pk).update(cpr=EXAMPLE_CPR)

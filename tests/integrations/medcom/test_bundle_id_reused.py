@@ -17,8 +17,8 @@ import pytest
 from acute.models import Referral
 from consent.audit.models import AuditEntry
 from core.fhir.patient import patient_resource
-from core.models import Citizen, Organisation
-from integrations.models import InboundMessage, Partner
+from core.models import Citizen
+from integrations.models import InboundMessage
 from integrations.simulators import helpline_referral
 from tests import factories as f
 from tests.integrations.medcom.peers import ack_parts, header_id, post_signed
@@ -77,14 +77,8 @@ def test_r12_a_resend_with_the_same_header_in_a_new_bundle_is_the_first_messages
     assert _denied(citizen) == []
 
 
-def test_r9_a_referral_reusing_another_referrals_bundle_id_is_refused_in_its_own_name():
-    f.acute_function()
+def test_r9_a_referral_reusing_another_referrals_bundle_id_is_refused_in_its_own_name(helpline):
     citizen = f.citizen()
-    helpline = f.integration_partner(
-        Partner.Kind.HELPLINE_1813,
-        f.organisation(Organisation.Kind.HELPLINE_1813, "1813"),
-        endpoint_url="http://127.0.0.1:9/1813",
-    )
     patient = patient_resource(citizen)
     first = helpline_referral(
         sender_code=helpline.code, patient=patient, reason="Fald", case_id="1813-a"

@@ -10,8 +10,7 @@ import pytest
 from acute.models import Referral
 from consent.audit.models import AuditEntry
 from core.fhir.patient import patient_resource
-from core.models import Citizen, Organisation
-from integrations.models import Partner
+from core.models import Citizen
 from integrations.simulators import helpline_referral
 from tests import factories as f
 from tests.integrations.medcom.peers import ack_parts, header_id, post_signed
@@ -46,14 +45,8 @@ def test_r9_a_hospital_notification_with_its_header_out_of_place_is_a_denied_att
     assert _denied(citizen) == ["medcom.rule_broken"]
 
 
-def test_r9_a_referral_with_its_header_out_of_place_is_a_denied_attempt():
-    f.acute_function()
+def test_r9_a_referral_with_its_header_out_of_place_is_a_denied_attempt(helpline):
     citizen = f.citizen()
-    helpline = f.integration_partner(
-        Partner.Kind.HELPLINE_1813,
-        f.organisation(Organisation.Kind.HELPLINE_1813, "1813"),
-        endpoint_url="http://127.0.0.1:9/1813",
-    )
     message = helpline_referral(
         sender_code=helpline.code,
         patient=patient_resource(citizen),
