@@ -7,8 +7,10 @@ person reads "Besøg", not "Encounter", and "ukendt borger", not
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.utils.functional import Promise
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext, pgettext_lazy
 
 from core.messages import BY_CODE
 
@@ -60,6 +62,9 @@ REASONS: dict[str, Promise] = {
     "care_relationship": pgettext_lazy(REASON_CONTEXT, "care relationship"),
     "citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
     "death_withdrawn": pgettext_lazy(REASON_CONTEXT, "registered death withdrawn"),
+    "death_restated": pgettext_lazy(
+        REASON_CONTEXT, "registered death kept by another hospital's report"
+    ),
     "category_not_permitted": pgettext_lazy(REASON_CONTEXT, "data category not shared"),
     "citizen_mismatch": pgettext_lazy(REASON_CONTEXT, "id and CPR number of two citizens"),
     "consent_administration": pgettext_lazy(REASON_CONTEXT, "consent administration"),
@@ -250,6 +255,574 @@ REASONS: dict[str, Promise] = {
 }
 
 
+# Every other code an audit entry may carry, in the auditor's words: a refusal
+# recorded with its code where ``core.messages.BY_CODE`` has no sentence for
+# it, and MedCom's own message events (a permitted message's entry names the
+# message it received by its event).
+RECORDED_CODES: dict[str, Promise] = {
+    "acknowledgement": pgettext_lazy(REASON_CONTEXT, "acknowledgement of a message"),
+    "acknowledgement-message": pgettext_lazy(REASON_CONTEXT, "MedCom acknowledgement"),
+    "care-communication-message": pgettext_lazy(REASON_CONTEXT, "MedCom correspondence message"),
+    "empty-message": pgettext_lazy(REASON_CONTEXT, "empty MedCom message"),
+    "homecareobservation-message": pgettext_lazy(REASON_CONTEXT, "MedCom results to the GP"),
+    "hospital-notification-message": pgettext_lazy(REASON_CONTEXT, "MedCom hospital notification"),
+    "invalid_request": pgettext_lazy(REASON_CONTEXT, "system sign-in request not valid"),
+    "invalid_scope": pgettext_lazy(REASON_CONTEXT, "system asked for a scope it does not have"),
+    "actor.required": pgettext_lazy(REASON_CONTEXT, "no user signed in"),
+    "administration.confirmation_mismatch": pgettext_lazy(
+        REASON_CONTEXT, "dose differs from the confirmed order"
+    ),
+    "administration.confirmed_dose_required": pgettext_lazy(
+        REASON_CONTEXT, "confirmed dose missing"
+    ),
+    "administration.dose_mismatch": pgettext_lazy(REASON_CONTEXT, "dose differs from the order"),
+    "administration.medicine_not_stocked": pgettext_lazy(REASON_CONTEXT, "medicine not in stock"),
+    "administration.order_required": pgettext_lazy(
+        REASON_CONTEXT, "dose without a physician's order"
+    ),
+    "administration.role": pgettext_lazy(REASON_CONTEXT, "role may not give medicine"),
+    "analysis.budget_exhausted": pgettext_lazy(REASON_CONTEXT, "privacy budget used up"),
+    "analysis.role": pgettext_lazy(REASON_CONTEXT, "role may not run analyses"),
+    "assign.shift_unknown": pgettext_lazy(REASON_CONTEXT, "unknown shift"),
+    "audit.alarm_not_found": pgettext_lazy(REASON_CONTEXT, "unknown witness alarm"),
+    "audit.archive_file_exists": pgettext_lazy(REASON_CONTEXT, "archive file already exists"),
+    "audit.archive_month_not_over": pgettext_lazy(
+        REASON_CONTEXT, "month not yet over for archiving"
+    ),
+    "audit.archive_needs_postgres": pgettext_lazy(REASON_CONTEXT, "archiving needs PostgreSQL"),
+    "audit.archive_not_oldest": pgettext_lazy(REASON_CONTEXT, "not the oldest month to archive"),
+    "audit.archive_unknown_partition": pgettext_lazy(
+        REASON_CONTEXT, "unknown monthly audit partition"
+    ),
+    "audit.archive_unplaced": pgettext_lazy(REASON_CONTEXT, "entries not yet placed in the log"),
+    "audit.archive_within_insight": pgettext_lazy(
+        REASON_CONTEXT, "month still within the citizen's insight period"
+    ),
+    "audit.checkpoint_unknown": pgettext_lazy(REASON_CONTEXT, "unknown checkpoint of the log"),
+    "audit.citizen_search_empty": pgettext_lazy(
+        REASON_CONTEXT, "citizen search without CPR number or name"
+    ),
+    "audit.cosignature_invalid": pgettext_lazy(REASON_CONTEXT, "witness signature not valid"),
+    "audit.cpr_not_accepted": pgettext_lazy(REASON_CONTEXT, "CPR number not accepted here"),
+    "audit.entry_not_flagged": pgettext_lazy(REASON_CONTEXT, "audit entry has no flag to review"),
+    "audit.entry_not_yet_sequenced": pgettext_lazy(
+        REASON_CONTEXT, "audit entry not yet placed in the log"
+    ),
+    "audit.log_unknown": pgettext_lazy(REASON_CONTEXT, "unknown audit log"),
+    "audit.refusal_invalid": pgettext_lazy(REASON_CONTEXT, "witness refusal not valid"),
+    "audit.review_comment_required": pgettext_lazy(REASON_CONTEXT, "review without a comment"),
+    "audit.review_needs_user": pgettext_lazy(REASON_CONTEXT, "review without a user"),
+    "audit.sizes_invalid": pgettext_lazy(REASON_CONTEXT, "log sizes not valid"),
+    "audit.unavailable": pgettext_lazy(REASON_CONTEXT, "audit log briefly unavailable"),
+    "audit.user_unknown": pgettext_lazy(REASON_CONTEXT, "unknown member of staff"),
+    "audit.value_invalid": pgettext_lazy(REASON_CONTEXT, "search value not valid"),
+    "audit.witness_unknown": pgettext_lazy(REASON_CONTEXT, "unknown witness"),
+    "auth.forbidden": pgettext_lazy(REASON_CONTEXT, "not allowed for the role"),
+    "auth.membership_required": pgettext_lazy(REASON_CONTEXT, "no role chosen"),
+    "auth.membership_unknown": pgettext_lazy(REASON_CONTEXT, "unknown role"),
+    "auth.no_membership": pgettext_lazy(REASON_CONTEXT, "no role in any organisation"),
+    "auth.otp_enrolment_unknown": pgettext_lazy(REASON_CONTEXT, "unknown code app setup"),
+    "auth.otp_required": pgettext_lazy(REASON_CONTEXT, "code from the code app missing"),
+    "auth.partner_refused": pgettext_lazy(REASON_CONTEXT, "partner system not recognised"),
+    "auth.required": pgettext_lazy(REASON_CONTEXT, "not signed in"),
+    "auth.token_required": pgettext_lazy(REASON_CONTEXT, "access token missing"),
+    "bag.none": pgettext_lazy(REASON_CONTEXT, "nurse has no bag"),
+    "bag.not_a_nurse": pgettext_lazy(REASON_CONTEXT, "bag only for an acute nurse"),
+    "bag.not_yours": pgettext_lazy(REASON_CONTEXT, "another nurse's bag"),
+    "bag.off_shift": pgettext_lazy(REASON_CONTEXT, "bag used off shift"),
+    "board.status_invalid": pgettext_lazy(REASON_CONTEXT, "board filter not valid"),
+    "break_glass.reason_has_cpr": pgettext_lazy(
+        REASON_CONTEXT, "CPR number in the stated reason for emergency access"
+    ),
+    "break_glass.reason_required": pgettext_lazy(
+        REASON_CONTEXT, "emergency access without a stated reason"
+    ),
+    "break_glass.role": pgettext_lazy(REASON_CONTEXT, "role may not use emergency access"),
+    "bundle.empty": pgettext_lazy(REASON_CONTEXT, "record load holds nothing"),
+    "bundle.entry_request_incomplete": pgettext_lazy(
+        REASON_CONTEXT, "record load entry incomplete"
+    ),
+    "bundle.entry_unsupported": pgettext_lazy(REASON_CONTEXT, "record load entry not supported"),
+    "bundle.entry_url_mismatch": pgettext_lazy(
+        REASON_CONTEXT, "record load entry with wrong address"
+    ),
+    "bundle.full_url_duplicate": pgettext_lazy(REASON_CONTEXT, "record load entry given twice"),
+    "bundle.not_transaction": pgettext_lazy(REASON_CONTEXT, "record load not a transaction"),
+    "bundle.reference_unresolved": pgettext_lazy(
+        REASON_CONTEXT, "record load refers to something it does not hold"
+    ),
+    "bundle.too_large": pgettext_lazy(REASON_CONTEXT, "record load too large"),
+    "cabinet.no_actor": pgettext_lazy(REASON_CONTEXT, "medicine cabinet without a user"),
+    "cabinet.no_organisation": pgettext_lazy(
+        REASON_CONTEXT, "medicine cabinet without an organisation"
+    ),
+    "cabinet.not_acute_function": pgettext_lazy(
+        REASON_CONTEXT, "medicine cabinet outside the acute function"
+    ),
+    "cabinet.officer_only": pgettext_lazy(REASON_CONTEXT, "only the medicine officer"),
+    "care_thread.no_sender": pgettext_lazy(
+        REASON_CONTEXT, "correspondence without a sender to answer"
+    ),
+    "care_thread.nothing_to_answer": pgettext_lazy(
+        REASON_CONTEXT, "correspondence with nothing to answer"
+    ),
+    "care_thread.reply_too_long": pgettext_lazy(REASON_CONTEXT, "reply too long"),
+    "citizen.exists": pgettext_lazy(REASON_CONTEXT, "citizen already registered"),
+    "citizen.gp_invalid": pgettext_lazy(REASON_CONTEXT, "GP practice not valid"),
+    "citizen.identifier_missing": pgettext_lazy(REASON_CONTEXT, "citizen's identifier missing"),
+    "citizen.municipality_invalid": pgettext_lazy(REASON_CONTEXT, "municipality not valid"),
+    "citizen.not_found": pgettext_lazy(REASON_CONTEXT, "unknown citizen"),
+    "consent.actor_invalid": pgettext_lazy(REASON_CONTEXT, "consent recorded by an unknown person"),
+    "consent.already_withdrawn": pgettext_lazy(REASON_CONTEXT, "consent already withdrawn"),
+    "consent.category_unsupported": pgettext_lazy(
+        REASON_CONTEXT, "consent for an unknown data category"
+    ),
+    "consent.data_period_on_permit": pgettext_lazy(REASON_CONTEXT, "data period on a permission"),
+    "consent.given_how_required": pgettext_lazy(
+        REASON_CONTEXT, "how the consent was given is missing"
+    ),
+    "consent.organisation_unknown": pgettext_lazy(
+        REASON_CONTEXT, "consent names an unknown organisation"
+    ),
+    "consent.period_invalid": pgettext_lazy(REASON_CONTEXT, "consent period not valid"),
+    "consent.policy_rule_conflict": pgettext_lazy(
+        REASON_CONTEXT, "consent rules contradict each other"
+    ),
+    "consent.policy_rule_unknown": pgettext_lazy(REASON_CONTEXT, "unknown consent rule"),
+    "consent.professional_unknown": pgettext_lazy(
+        REASON_CONTEXT, "consent names an unknown health professional"
+    ),
+    "consent.provision_invalid": pgettext_lazy(REASON_CONTEXT, "consent provision not valid"),
+    "consent.provision_unsupported": pgettext_lazy(
+        REASON_CONTEXT, "consent provision not supported"
+    ),
+    "consent.purpose_not_directed": pgettext_lazy(
+        REASON_CONTEXT, "consent purpose not one of the defined purposes"
+    ),
+    "consent.purpose_unknown": pgettext_lazy(REASON_CONTEXT, "consent for an unknown purpose"),
+    "consent.recorder_unknown": pgettext_lazy(
+        REASON_CONTEXT, "consent recorded by an unknown person"
+    ),
+    "consent.scope_unsupported": pgettext_lazy(REASON_CONTEXT, "consent scope not supported"),
+    "consent.status_not_active": pgettext_lazy(REASON_CONTEXT, "consent not active"),
+    "consent.sub_units_invalid": pgettext_lazy(REASON_CONTEXT, "consent sub-units not valid"),
+    "count.action_unknown": pgettext_lazy(REASON_CONTEXT, "unknown stock count action"),
+    "count.already_recounted": pgettext_lazy(REASON_CONTEXT, "stock already recounted"),
+    "count.approve_role": pgettext_lazy(REASON_CONTEXT, "role may not approve the count"),
+    "count.changed": pgettext_lazy(REASON_CONTEXT, "stock count changed meanwhile"),
+    "count.line_not_found": pgettext_lazy(REASON_CONTEXT, "unknown line in the stock count"),
+    "count.lot_unknown": pgettext_lazy(REASON_CONTEXT, "unknown lot in the stock count"),
+    "count.not_found": pgettext_lazy(REASON_CONTEXT, "unknown stock count"),
+    "count.not_open": pgettext_lazy(REASON_CONTEXT, "stock count not open"),
+    "count.not_submitted": pgettext_lazy(REASON_CONTEXT, "stock count not submitted"),
+    "count.reason_required": pgettext_lazy(REASON_CONTEXT, "count discrepancy without a reason"),
+    "count.recount_needed": pgettext_lazy(REASON_CONTEXT, "stock count needs a recount"),
+    "count.recount_not_needed": pgettext_lazy(REASON_CONTEXT, "stock count needs no recount"),
+    "count.role": pgettext_lazy(REASON_CONTEXT, "role may not count stock"),
+    "count.stock_moved": pgettext_lazy(REASON_CONTEXT, "stock moved during the count"),
+    "cpr.invalid": pgettext_lazy(REASON_CONTEXT, "CPR number not valid"),
+    "date.invalid": pgettext_lazy(REASON_CONTEXT, "date not valid"),
+    "delegation.derived_test": pgettext_lazy(REASON_CONTEXT, "delegation for a derived test"),
+    "delegation.exists": pgettext_lazy(REASON_CONTEXT, "delegation already recorded"),
+    "dispatch.load_limit": pgettext_lazy(REASON_CONTEXT, "nurse has too many visits"),
+    "dispatch.missing_skills": pgettext_lazy(REASON_CONTEXT, "nurse lacks the skills needed"),
+    "dispatch.not_available": pgettext_lazy(REASON_CONTEXT, "nurse not available"),
+    "dispatch.not_on_shift": pgettext_lazy(REASON_CONTEXT, "nurse not on shift"),
+    "episode.closed": pgettext_lazy(REASON_CONTEXT, "episode already ended"),
+    "episode.outcome_unknown": pgettext_lazy(REASON_CONTEXT, "unknown outcome of the episode"),
+    "episode.visit_on_site": pgettext_lazy(REASON_CONTEXT, "a nurse is still with the citizen"),
+    "fhir.date_invalid": pgettext_lazy(REASON_CONTEXT, "date in the request not valid"),
+    "fhir.date_out_of_range": pgettext_lazy(REASON_CONTEXT, "date in the request out of range"),
+    "fhir.not_supported": pgettext_lazy(REASON_CONTEXT, "request not supported"),
+    "fhir.resource_type": pgettext_lazy(REASON_CONTEXT, "wrong kind of record"),
+    "fhir.type_mismatch": pgettext_lazy(
+        REASON_CONTEXT, "kind of record does not match the address"
+    ),
+    "figures.date_invalid": pgettext_lazy(REASON_CONTEXT, "date in the figures not valid"),
+    "figures.date_out_of_range": pgettext_lazy(REASON_CONTEXT, "date in the figures out of range"),
+    "figures.param_repeated": pgettext_lazy(REASON_CONTEXT, "field given twice in the figures"),
+    "figures.param_unknown": pgettext_lazy(REASON_CONTEXT, "field the figures do not take"),
+    "figures.period_invalid": pgettext_lazy(REASON_CONTEXT, "period of the figures not valid"),
+    "figures.period_not_allowed": pgettext_lazy(
+        REASON_CONTEXT, "period of the figures not allowed"
+    ),
+    "figures.range_invalid": pgettext_lazy(REASON_CONTEXT, "range of the figures not valid"),
+    "figures.range_not_whole_months": pgettext_lazy(REASON_CONTEXT, "figures not for whole months"),
+    "figures.range_too_long": pgettext_lazy(REASON_CONTEXT, "range of the figures too long"),
+    "follow_up.in_past": pgettext_lazy(REASON_CONTEXT, "follow-up time has passed"),
+    "formulary.role": pgettext_lazy(REASON_CONTEXT, "role may not change the formulary"),
+    "handoff.event_not_sent": pgettext_lazy(
+        REASON_CONTEXT, "message of a kind not sent to this partner"
+    ),
+    "hospital.encounter_id_missing": pgettext_lazy(
+        REASON_CONTEXT, "hospital stay without its identifier"
+    ),
+    "hospital.encounter_status_unsupported": pgettext_lazy(
+        REASON_CONTEXT, "hospital stay with a status the platform does not know"
+    ),
+    "hospital.physician_missing": pgettext_lazy(
+        REASON_CONTEXT, "hospital message without a physician"
+    ),
+    "inbox.already_noted": pgettext_lazy(REASON_CONTEXT, "refused message already seen"),
+    "lab.already_withdrawn": pgettext_lazy(REASON_CONTEXT, "result already withdrawn"),
+    "lab.correction_unchanged": pgettext_lazy(REASON_CONTEXT, "correction without a change"),
+    "lab.egfr_not_applicable": pgettext_lazy(REASON_CONTEXT, "eGFR cannot be calculated"),
+    "lab.empty": pgettext_lazy(REASON_CONTEXT, "no test results"),
+    "lab.too_many": pgettext_lazy(REASON_CONTEXT, "too many test results at once"),
+    "location.not_acute_function": pgettext_lazy(
+        REASON_CONTEXT, "stock location outside the acute function"
+    ),
+    "location.not_found": pgettext_lazy(REASON_CONTEXT, "unknown stock location"),
+    "lot.already_recalled": pgettext_lazy(REASON_CONTEXT, "lot already recalled"),
+    "lot.batch_missing": pgettext_lazy(REASON_CONTEXT, "lot number missing"),
+    "lot.expired": pgettext_lazy(REASON_CONTEXT, "lot expired"),
+    "lot.expiry_implausible": pgettext_lazy(REASON_CONTEXT, "expiry date implausible"),
+    "lot.expiry_mismatch": pgettext_lazy(REASON_CONTEXT, "expiry date differs from the lot's"),
+    "lot.not_expired": pgettext_lazy(REASON_CONTEXT, "lot not expired"),
+    "lot.not_found": pgettext_lazy(REASON_CONTEXT, "unknown lot"),
+    "lot.not_recalled": pgettext_lazy(REASON_CONTEXT, "lot not recalled"),
+    "lot.recalled": pgettext_lazy(REASON_CONTEXT, "lot recalled"),
+    "lot.wrong_medicine": pgettext_lazy(REASON_CONTEXT, "lot of another medicine"),
+    "medicine.amount_incomplete": pgettext_lazy(REASON_CONTEXT, "medicine strength incomplete"),
+    "medicine.amount_unit_unknown": pgettext_lazy(REASON_CONTEXT, "unknown unit of the medicine"),
+    "medicine.atc_invalid": pgettext_lazy(REASON_CONTEXT, "ATC code not valid"),
+    "medicine.inactive": pgettext_lazy(REASON_CONTEXT, "medicine no longer in the formulary"),
+    "medicine.not_found": pgettext_lazy(REASON_CONTEXT, "unknown medicine"),
+    "medicine.unit_in_use": pgettext_lazy(REASON_CONTEXT, "unit of the medicine in use"),
+    "message.patient_incomplete": pgettext_lazy(
+        REASON_CONTEXT, "citizen in the message incomplete"
+    ),
+    "message.patient_location_missing": pgettext_lazy(
+        REASON_CONTEXT, "citizen's address missing in the message"
+    ),
+    "notification.not_found": pgettext_lazy(REASON_CONTEXT, "unknown notification"),
+    "order.atc_invalid": pgettext_lazy(REASON_CONTEXT, "ATC code of the order not valid"),
+    "order.authorisation_missing": pgettext_lazy(
+        REASON_CONTEXT, "physician's authorisation ID missing"
+    ),
+    "order.citizen_deceased": pgettext_lazy(
+        REASON_CONTEXT, "order for a citizen registered deceased"
+    ),
+    "order.dose_invalid": pgettext_lazy(REASON_CONTEXT, "dose of the order not valid"),
+    "order.ended": pgettext_lazy(REASON_CONTEXT, "order ended"),
+    "order.limit_exceeded": pgettext_lazy(REASON_CONTEXT, "more than the order allows"),
+    "order.medicine_mismatch": pgettext_lazy(REASON_CONTEXT, "medicine differs from the order"),
+    "order.missing": pgettext_lazy(REASON_CONTEXT, "no physician's order"),
+    "order.not_a_phone_order": pgettext_lazy(REASON_CONTEXT, "not a phone order"),
+    "order.not_confirmed": pgettext_lazy(REASON_CONTEXT, "order not confirmed by the physician"),
+    "order.not_for_citizen": pgettext_lazy(REASON_CONTEXT, "order for another citizen"),
+    "order.other_visit": pgettext_lazy(REASON_CONTEXT, "order of another visit"),
+    "order.physician_only": pgettext_lazy(REASON_CONTEXT, "only a physician orders"),
+    "order.schedule_conflict": pgettext_lazy(REASON_CONTEXT, "dosage times contradict each other"),
+    "order.schedule_invalid": pgettext_lazy(REASON_CONTEXT, "dosage times not valid"),
+    "order.total_below_dose": pgettext_lazy(REASON_CONTEXT, "total amount below one dose"),
+    "order.total_beyond_schedule": pgettext_lazy(
+        REASON_CONTEXT, "total amount beyond the dosage times"
+    ),
+    "order.visit_mismatch": pgettext_lazy(REASON_CONTEXT, "order of another visit"),
+    "order.visit_required": pgettext_lazy(REASON_CONTEXT, "order without a visit"),
+    "order.written_required": pgettext_lazy(REASON_CONTEXT, "written order required (§4 medicine)"),
+    "outbox.already_handled": pgettext_lazy(REASON_CONTEXT, "message already handled"),
+    "outbox.not_failed": pgettext_lazy(REASON_CONTEXT, "message has not failed"),
+    "outbox.rule_broken": pgettext_lazy(REASON_CONTEXT, "message breaks MedCom's rules"),
+    "outbox.status_invalid": pgettext_lazy(REASON_CONTEXT, "message status filter not valid"),
+    "patient.address_required": pgettext_lazy(REASON_CONTEXT, "citizen's address missing"),
+    "patient.cpr_changed": pgettext_lazy(REASON_CONTEXT, "CPR number changed"),
+    "patient.cpr_mismatch": pgettext_lazy(REASON_CONTEXT, "CPR number of another citizen"),
+    "patient.cpr_required": pgettext_lazy(REASON_CONTEXT, "CPR number missing"),
+    "patient.create_not_permitted": pgettext_lazy(REASON_CONTEXT, "role may not register citizens"),
+    "patient.exists": pgettext_lazy(REASON_CONTEXT, "citizen already registered"),
+    "patient.field_required": pgettext_lazy(
+        REASON_CONTEXT, "required information about the citizen missing"
+    ),
+    "patient.geolocation_invalid": pgettext_lazy(REASON_CONTEXT, "citizen's location not valid"),
+    "patient.geolocation_required": pgettext_lazy(REASON_CONTEXT, "citizen's location missing"),
+    "patient.gp_unknown": pgettext_lazy(REASON_CONTEXT, "unknown GP practice"),
+    "patient.municipality_ambiguous": pgettext_lazy(REASON_CONTEXT, "more than one municipality"),
+    "patient.municipality_required": pgettext_lazy(
+        REASON_CONTEXT, "citizen's municipality missing"
+    ),
+    "patient.municipality_unknown": pgettext_lazy(REASON_CONTEXT, "unknown municipality"),
+    "patient.name_required": pgettext_lazy(REASON_CONTEXT, "citizen's name missing"),
+    "patient.postal_code_invalid": pgettext_lazy(REASON_CONTEXT, "postal code not valid"),
+    "procedure.status_invalid": pgettext_lazy(REASON_CONTEXT, "procedure status not valid"),
+    "purpose.not_permitted": pgettext_lazy(REASON_CONTEXT, "purpose not permitted"),
+    "purpose.unknown": pgettext_lazy(REASON_CONTEXT, "unknown purpose"),
+    "quantity.negative": pgettext_lazy(REASON_CONTEXT, "negative quantity"),
+    "recall.role": pgettext_lazy(REASON_CONTEXT, "role may not recall lots"),
+    "receive.already_received": pgettext_lazy(REASON_CONTEXT, "delivery already received"),
+    "receive.not_cabinet": pgettext_lazy(REASON_CONTEXT, "delivery received outside the cabinet"),
+    "receive.role": pgettext_lazy(REASON_CONTEXT, "role may not receive deliveries"),
+    "receive.source_missing": pgettext_lazy(REASON_CONTEXT, "delivery without a supplier"),
+    "record.category_ambiguous": pgettext_lazy(REASON_CONTEXT, "more than one data category"),
+    "record.category_not_permitted": pgettext_lazy(REASON_CONTEXT, "data category not shared (R2)"),
+    "record.category_type_mismatch": pgettext_lazy(
+        REASON_CONTEXT, "data category does not fit the kind of record"
+    ),
+    "record.code_required": pgettext_lazy(REASON_CONTEXT, "code missing"),
+    "record.code_system_missing": pgettext_lazy(REASON_CONTEXT, "code without its code system"),
+    "record.contact_detail_not_permitted": pgettext_lazy(
+        REASON_CONTEXT, "contact details not shared (R2)"
+    ),
+    "record.contact_not_department": pgettext_lazy(
+        REASON_CONTEXT, "contacts counted for something other than a hospital department"
+    ),
+    "record.contained_not_permitted": pgettext_lazy(
+        REASON_CONTEXT, "embedded data not shared (R2)"
+    ),
+    "record.cpr_not_permitted": pgettext_lazy(
+        REASON_CONTEXT, "CPR number in the record's text (R2)"
+    ),
+    "record.diagnosis_code_invalid": pgettext_lazy(REASON_CONTEXT, "diagnosis code not valid"),
+    "record.diagnosis_code_required": pgettext_lazy(REASON_CONTEXT, "diagnosis code missing"),
+    "record.diagnosis_system_unknown": pgettext_lazy(
+        REASON_CONTEXT, "unknown diagnosis code system"
+    ),
+    "record.nothing_to_load": pgettext_lazy(
+        REASON_CONTEXT, "update of the shared record holds nothing"
+    ),
+    "record.service_not_permitted": pgettext_lazy(
+        REASON_CONTEXT, "municipal service not shared (R2)"
+    ),
+    "record.source_unknown": pgettext_lazy(REASON_CONTEXT, "unknown source system"),
+    "record.subject_changed": pgettext_lazy(REASON_CONTEXT, "record moved to another citizen"),
+    "record.subject_not_message_patient": pgettext_lazy(
+        REASON_CONTEXT, "record about someone other than the citizen in the message"
+    ),
+    "referral.already_assigned": pgettext_lazy(REASON_CONTEXT, "referral already assigned"),
+    "referral.already_reached": pgettext_lazy(REASON_CONTEXT, "citizen already reached"),
+    "referral.already_visited": pgettext_lazy(REASON_CONTEXT, "referral already visited"),
+    "referral.citizen_ambiguous": pgettext_lazy(REASON_CONTEXT, "more than one citizen matches"),
+    "referral.citizen_required": pgettext_lazy(REASON_CONTEXT, "referral without a citizen"),
+    "referral.citizen_unknown": pgettext_lazy(REASON_CONTEXT, "unknown citizen"),
+    "referral.cpr_invalid": pgettext_lazy(REASON_CONTEXT, "CPR number not valid"),
+    "referral.external_id_reused": pgettext_lazy(REASON_CONTEXT, "referral number already used"),
+    "referral.hold_override_reason_cpr": pgettext_lazy(
+        REASON_CONTEXT, "CPR number in the reason for sending despite admission"
+    ),
+    "referral.hold_override_reason_too_long": pgettext_lazy(
+        REASON_CONTEXT, "reason for sending despite admission too long"
+    ),
+    "referral.municipality_not_served": pgettext_lazy(
+        REASON_CONTEXT, "municipality without an agreement"
+    ),
+    "referral.not_a_referrer": pgettext_lazy(REASON_CONTEXT, "role may not refer"),
+    "referral.not_accepted": pgettext_lazy(REASON_CONTEXT, "referral not accepted"),
+    "referral.nurse_on_site": pgettext_lazy(REASON_CONTEXT, "a nurse is with the citizen"),
+    "referral.occurrence_date_missing": pgettext_lazy(
+        REASON_CONTEXT, "requested time without a date"
+    ),
+    "referral.on_hold": pgettext_lazy(REASON_CONTEXT, "referral on hold during admission"),
+    "referral.phone_invalid": pgettext_lazy(REASON_CONTEXT, "phone number not valid"),
+    "referral.physician_missing": pgettext_lazy(REASON_CONTEXT, "referral without a physician"),
+    "referral.retriage_not_accepted": pgettext_lazy(
+        REASON_CONTEXT, "urgency changed on a referral not accepted"
+    ),
+    "referral.retriage_reached": pgettext_lazy(
+        REASON_CONTEXT, "urgency changed after the citizen was reached"
+    ),
+    "referral.source_required": pgettext_lazy(REASON_CONTEXT, "referral without its source"),
+    "referral.urgency_unchanged": pgettext_lazy(REASON_CONTEXT, "urgency unchanged"),
+    "referral.withdraw_confirm_required": pgettext_lazy(REASON_CONTEXT, "withdrawal not confirmed"),
+    "referral.withdraw_note_required": pgettext_lazy(REASON_CONTEXT, "withdrawal without a note"),
+    "referral.withdraw_reason_required": pgettext_lazy(
+        REASON_CONTEXT, "withdrawal without a reason"
+    ),
+    "replacement_cpr.system_invalid": pgettext_lazy(
+        REASON_CONTEXT, "replacement CPR number's system not valid"
+    ),
+    "search.date_invalid": pgettext_lazy(REASON_CONTEXT, "search date not valid"),
+    "search.identifier_alone": pgettext_lazy(
+        REASON_CONTEXT, "identifier searched together with other fields"
+    ),
+    "search.identifier_invalid": pgettext_lazy(
+        REASON_CONTEXT, "identifier in the search not valid"
+    ),
+    "search.patient_invalid": pgettext_lazy(REASON_CONTEXT, "citizen in the search not valid"),
+    "search.patient_required": pgettext_lazy(REASON_CONTEXT, "search without a citizen"),
+    "search.use_post": pgettext_lazy(REASON_CONTEXT, "citizen search not sent the safe way"),
+    "shift.ends_before_start": pgettext_lazy(REASON_CONTEXT, "shift ends before it starts"),
+    "shift.not_an_acute_nurse": pgettext_lazy(
+        REASON_CONTEXT, "shift for someone not an acute nurse"
+    ),
+    "shift.nurse_unknown": pgettext_lazy(REASON_CONTEXT, "unknown nurse"),
+    "shift.overlaps": pgettext_lazy(REASON_CONTEXT, "shift overlaps another"),
+    "shift.place_unknown": pgettext_lazy(REASON_CONTEXT, "unknown place of the shift"),
+    "shift.position_invalid": pgettext_lazy(REASON_CONTEXT, "position not valid"),
+    "shift.role_ends_first": pgettext_lazy(REASON_CONTEXT, "role ends before the shift"),
+    "shift.skill_unknown": pgettext_lazy(REASON_CONTEXT, "unknown skill"),
+    "shift.status_from_visits": pgettext_lazy(
+        REASON_CONTEXT, "shift status follows from its visits"
+    ),
+    "shift.status_unknown": pgettext_lazy(REASON_CONTEXT, "unknown shift status"),
+    "shift.too_far_ahead": pgettext_lazy(REASON_CONTEXT, "shift too far ahead"),
+    "shift.too_far_back": pgettext_lazy(REASON_CONTEXT, "shift too far back"),
+    "shift.too_long": pgettext_lazy(REASON_CONTEXT, "shift too long"),
+    "shift.visit_under_way": pgettext_lazy(REASON_CONTEXT, "a visit of the shift is under way"),
+    "shift.visits_assigned": pgettext_lazy(REASON_CONTEXT, "shift has visits assigned"),
+    "signin.id_token_invalid": pgettext_lazy(
+        REASON_CONTEXT, "sign-in through the organisation not valid"
+    ),
+    "signin.issuer_unknown": pgettext_lazy(REASON_CONTEXT, "sign-in from an unknown organisation"),
+    "stock.none": pgettext_lazy(REASON_CONTEXT, "no stock"),
+    "stock.none_usable": pgettext_lazy(REASON_CONTEXT, "no usable stock"),
+    "submission.client_ref_invalid": pgettext_lazy(REASON_CONTEXT, "tablet's reference not valid"),
+    "submission.client_ref_reused": pgettext_lazy(
+        REASON_CONTEXT, "tablet's reference already used"
+    ),
+    "submission.form_unknown": pgettext_lazy(REASON_CONTEXT, "unknown form from the tablet"),
+    "time.before_referral": pgettext_lazy(REASON_CONTEXT, "time before the referral"),
+    "time.before_visit": pgettext_lazy(REASON_CONTEXT, "time before the visit"),
+    "time.in_future": pgettext_lazy(REASON_CONTEXT, "time in the future"),
+    "time.local_ambiguous": pgettext_lazy(
+        REASON_CONTEXT, "time shown twice when the clocks go back"
+    ),
+    "time.local_nonexistent": pgettext_lazy(
+        REASON_CONTEXT, "time skipped when the clocks go forward"
+    ),
+    "time.naive": pgettext_lazy(REASON_CONTEXT, "time without UTC offset"),
+    "time.out_of_range": pgettext_lazy(REASON_CONTEXT, "time out of range"),
+    "transfer.lot_required": pgettext_lazy(REASON_CONTEXT, "transfer without a lot"),
+    "transfer.route_invalid": pgettext_lazy(
+        REASON_CONTEXT, "transfer between these places not allowed"
+    ),
+    "visit.answer_too_late": pgettext_lazy(REASON_CONTEXT, "answer to the visit too late"),
+    "visit.not_active": pgettext_lazy(REASON_CONTEXT, "visit not active"),
+    "visit.not_found": pgettext_lazy(REASON_CONTEXT, "unknown visit"),
+    "visit.not_on_site": pgettext_lazy(REASON_CONTEXT, "nurse not with the citizen"),
+    "visit.nurse_only": pgettext_lazy(REASON_CONTEXT, "only the visit's nurse"),
+    "visit.outcome_ends_episode": pgettext_lazy(REASON_CONTEXT, "outcome ends the episode"),
+    "visit.step_unknown": pgettext_lazy(REASON_CONTEXT, "unknown step of the visit"),
+    "visit.too_late_to_reassign": pgettext_lazy(
+        REASON_CONTEXT, "too late to give the visit to another nurse"
+    ),
+    "visit_note.kind_unknown": pgettext_lazy(REASON_CONTEXT, "unknown kind of note"),
+    "vital_signs.before_visit": pgettext_lazy(REASON_CONTEXT, "vital signs before the visit"),
+    "vital_signs.empty": pgettext_lazy(REASON_CONTEXT, "no vital signs"),
+    "vital_signs.in_future": pgettext_lazy(REASON_CONTEXT, "vital signs in the future"),
+    "warning.already_acknowledged": pgettext_lazy(REASON_CONTEXT, "warning already acknowledged"),
+    "waste.note_required": pgettext_lazy(REASON_CONTEXT, "waste without a note"),
+    "waste.reason_invalid": pgettext_lazy(REASON_CONTEXT, "reason for waste not valid"),
+    "witness.invalid_credentials": pgettext_lazy(REASON_CONTEXT, "witness's sign-in wrong"),
+    "witness.not_eligible": pgettext_lazy(REASON_CONTEXT, "witness may not witness"),
+    "witness.not_on_duty": pgettext_lazy(REASON_CONTEXT, "witness not on duty"),
+    "witness.same_person": pgettext_lazy(REASON_CONTEXT, "witness is the same person"),
+    "ack.code_unknown": pgettext_lazy(REASON_CONTEXT, "acknowledgement with an unknown answer"),
+    "ack.contradicts_earlier": pgettext_lazy(
+        REASON_CONTEXT, "acknowledgement contradicts an earlier one"
+    ),
+    "ack.received": pgettext_lazy(REASON_CONTEXT, "acknowledgement received"),
+    "ack.unknown_message": pgettext_lazy(REASON_CONTEXT, "acknowledgement of a message never sent"),
+    "administration.invalid": pgettext_lazy(REASON_CONTEXT, "dose not valid"),
+    "analysis.budget_entry_invalid": pgettext_lazy(
+        REASON_CONTEXT, "privacy budget entry not valid"
+    ),
+    "analysis.release_invalid": pgettext_lazy(
+        REASON_CONTEXT, "analysis result not valid for release"
+    ),
+    "audit.already_reviewed": pgettext_lazy(REASON_CONTEXT, "audit entry already reviewed"),
+    "audit.review_invalid": pgettext_lazy(REASON_CONTEXT, "review not valid"),
+    "break_glass.invalid": pgettext_lazy(REASON_CONTEXT, "emergency access not valid"),
+    "care_thread.reply_empty": pgettext_lazy(REASON_CONTEXT, "empty reply"),
+    "citizen.invalid": pgettext_lazy(REASON_CONTEXT, "citizen's data not valid"),
+    "consent.invalid": pgettext_lazy(REASON_CONTEXT, "consent not valid"),
+    "count.already_open": pgettext_lazy(REASON_CONTEXT, "stock count already open"),
+    "count.line_exists": pgettext_lazy(REASON_CONTEXT, "line already in the stock count"),
+    "db.conflict": pgettext_lazy(REASON_CONTEXT, "another change came first"),
+    "db.unavailable": pgettext_lazy(REASON_CONTEXT, "database briefly unavailable"),
+    "delegation.invalid": pgettext_lazy(REASON_CONTEXT, "delegation not valid"),
+    "episode.invalid": pgettext_lazy(REASON_CONTEXT, "episode not valid"),
+    "integrations.unconfigured": pgettext_lazy(REASON_CONTEXT, "partner connection not set up"),
+    "lab.invalid": pgettext_lazy(REASON_CONTEXT, "test result not valid"),
+    "lab.withdraw_reason_required": pgettext_lazy(
+        REASON_CONTEXT, "result withdrawn without a reason"
+    ),
+    "location.invalid": pgettext_lazy(REASON_CONTEXT, "stock location not valid"),
+    "medicine.invalid": pgettext_lazy(REASON_CONTEXT, "medicine not valid"),
+    "message.bundle_id_reused": pgettext_lazy(
+        REASON_CONTEXT, "message id already used by another message"
+    ),
+    "movement.invalid": pgettext_lazy(REASON_CONTEXT, "stock movement not valid"),
+    "oauth.client_inactive": pgettext_lazy(REASON_CONTEXT, "system switched off"),
+    "oauth.invalid_client": pgettext_lazy(REASON_CONTEXT, "unknown system or wrong secret"),
+    "oauth.invalid_scope": pgettext_lazy(
+        REASON_CONTEXT, "system asked for a scope it does not have"
+    ),
+    "oauth.token_missing": pgettext_lazy(REASON_CONTEXT, "system token missing"),
+    "oauth.unsupported_grant_type": pgettext_lazy(
+        REASON_CONTEXT, "system sign-in of an unsupported kind"
+    ),
+    "order.cancel_reason_required": pgettext_lazy(
+        REASON_CONTEXT, "order cancelled without a reason"
+    ),
+    "order.invalid": pgettext_lazy(REASON_CONTEXT, "order not valid"),
+    "order.total_quantity_invalid": pgettext_lazy(
+        REASON_CONTEXT, "total amount of the order not valid"
+    ),
+    "partner.fatal_error": pgettext_lazy(REASON_CONTEXT, "partner refused the message"),
+    "partner.inactive": pgettext_lazy(REASON_CONTEXT, "partner switched off"),
+    "partner.no_address": pgettext_lazy(REASON_CONTEXT, "partner without an address"),
+    "partner.transient_error": pgettext_lazy(REASON_CONTEXT, "partner briefly unable to receive"),
+    "patient.invalid": pgettext_lazy(REASON_CONTEXT, "citizen's data not valid"),
+    "procedure.invalid": pgettext_lazy(REASON_CONTEXT, "procedure not valid"),
+    "recall.reason_missing": pgettext_lazy(REASON_CONTEXT, "recall without a reason"),
+    "record.invalid": pgettext_lazy(REASON_CONTEXT, "record not valid"),
+    "referral.callback_required": pgettext_lazy(
+        REASON_CONTEXT, "referral without a callback number"
+    ),
+    "referral.decline_reason_required": pgettext_lazy(
+        REASON_CONTEXT, "referral declined without a reason"
+    ),
+    "referral.episode_ended": pgettext_lazy(REASON_CONTEXT, "episode already ended"),
+    "referral.hold_override_reason_required": pgettext_lazy(
+        REASON_CONTEXT, "sent despite admission without a reason"
+    ),
+    "referral.invalid": pgettext_lazy(REASON_CONTEXT, "referral not valid"),
+    "referral.referrer_required": pgettext_lazy(REASON_CONTEXT, "referral without a referrer"),
+    "referral.responsible_physician_required": pgettext_lazy(
+        REASON_CONTEXT, "referral without a responsible physician"
+    ),
+    "referral.retriage_reason_required": pgettext_lazy(
+        REASON_CONTEXT, "urgency changed without a reason"
+    ),
+    "request.invalid": pgettext_lazy(REASON_CONTEXT, "request not valid"),
+    "server.error": pgettext_lazy(REASON_CONTEXT, "error in the platform"),
+    "shift.invalid": pgettext_lazy(REASON_CONTEXT, "shift not valid"),
+    "signin.claims_missing": pgettext_lazy(
+        REASON_CONTEXT, "sign-in through the organisation without the needed details"
+    ),
+    "signin.organisation_not_of_provider": pgettext_lazy(
+        REASON_CONTEXT, "organisation not served by that sign-in"
+    ),
+    "signin.organisation_unknown": pgettext_lazy(
+        REASON_CONTEXT, "sign-in for an unknown organisation"
+    ),
+    "signin.provider_unavailable": pgettext_lazy(
+        REASON_CONTEXT, "organisation's sign-in briefly unavailable"
+    ),
+    "signin.provider_unknown": pgettext_lazy(REASON_CONTEXT, "unknown sign-in provider"),
+    "signin.role_unknown": pgettext_lazy(REASON_CONTEXT, "sign-in with an unknown role"),
+    "signin.role_withdrawn": pgettext_lazy(REASON_CONTEXT, "role withdrawn"),
+    "visit.invalid": pgettext_lazy(REASON_CONTEXT, "visit not valid"),
+    "visit_note.empty": pgettext_lazy(REASON_CONTEXT, "empty note"),
+    "visit_note.invalid": pgettext_lazy(REASON_CONTEXT, "note not valid"),
+    "vital_signs.value_invalid": pgettext_lazy(REASON_CONTEXT, "vital sign value not valid"),
+    "warning.invalid": pgettext_lazy(REASON_CONTEXT, "warning not valid"),
+}
+
+# Labels a higher layer keeps beside the codes it writes (the hand-offs'
+# refusals of a received message, ``integrations.models``), as untranslated
+# msgids; registered when that app loads, read here so that one function names
+# every code.
+_REGISTERED: dict[str, str] = {}
+
+
+def reason_labels_register(labels: Mapping[str, str]) -> None:
+    """Add a layer's labels (``gettext_noop`` msgids) for the codes it writes;
+    a code :data:`REASONS` or :data:`RECORDED_CODES` names keeps that label."""
+    _REGISTERED.update(labels)
+
+
 TASK_CONTEXT = "background task"
 
 # The platform's own work that reads or discloses citizen data, as the audit
@@ -300,7 +873,13 @@ def reason_label(reason_code: str | None) -> str:
     a refusal by the platform's rules."""
     if not reason_code:
         return ""
-    label = REASONS.get(reason_code) or BY_CODE.get(reason_code)
+    label = REASONS.get(reason_code) or RECORDED_CODES.get(reason_code)
+    if label is not None:
+        return str(label)
+    registered = _REGISTERED.get(reason_code)
+    if registered is not None:
+        return gettext(registered)
+    label = BY_CODE.get(reason_code)
     if label is not None:
         return str(label)
     if "." in reason_code:

@@ -24,7 +24,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from core.labels import reason_label
+from core.labels import reason_label, reason_labels_register
 from core.models import Citizen, Membership, Organisation
 
 
@@ -407,6 +407,8 @@ INBOUND_REASON_LABELS = {
     "death.before_birth": gettext_noop("The time of death cannot be true"),
     "message.datetime_invalid": gettext_noop("A date or time in the message is not valid"),
 }
+# The auditor's pages name these codes too (an inbound refusal's audit entry).
+reason_labels_register(INBOUND_REASON_LABELS)
 
 
 class DeliveryAttempt(models.Model):

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.utils import translation
 
 from core.labels import REASONS, TASKS, reason_label, task_label
+from tests.core.recorded_codes import recorded_codes
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("acute", "consent", "core", "integrations", "medicine_cabinet", "portal", "worker")
@@ -64,3 +65,34 @@ def test_a_refusals_code_reads_as_words_and_no_code_is_shown_raw() -> None:
         assert reason_label("acute_function") == "tildeling i akutfunktionen"
         assert reason_label("some.future_refusal") == "afvist af platformens regler"
         assert reason_label("some_future_reason") == "anden årsag"
+
+
+def test_every_code_the_audit_log_may_keep_reads_as_its_own_words() -> None:
+    """Danish first: codes never reach a page. Each code any production path
+    can write as an entry's reason (a MedCom message refused at the door, a
+    permitted message named by its MedCom event, a service's refusal) has a
+    label of its own, not the words kept for a code no one has named yet."""
+    codes = recorded_codes()
+    assert {
+        "message.bundle_id_reused",
+        "message.event_unsupported",
+        "medcom.rule_broken",
+        "hospital-notification-message",
+        "care-communication-message",
+        "witness.same_person",
+    } <= codes
+    with translation.override("da"):
+        generic = {reason_label("some.future_refusal"), reason_label("some_future_reason")}
+        unnamed = sorted(code for code in codes if reason_label(code) in generic)
+        raw = sorted(code for code in codes if reason_label(code) == code)
+    assert unnamed == []
+    assert raw == []
+
+
+def test_the_message_doors_codes_read_in_danish() -> None:
+    with translation.override("da"):
+        assert reason_label("message.bundle_id_reused") == (
+            "meddelelsens id er allerede brugt af en anden meddelelse"
+        )
+        assert reason_label("hospital-notification-message") == "MedCom-sygehusadvis"
+        assert reason_label("witness.same_person") == "vidnet er den samme person"
