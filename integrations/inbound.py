@@ -40,10 +40,12 @@ from django.utils import timezone
 
 from consent.audit.services import (
     Action,
+    Entry,
     Outcome,
     Purpose,
     audit_record_many,
     audit_write,
+    audit_write_along,
 )
 from core.actors import Actor
 from core.boundary import json_load
@@ -192,9 +194,13 @@ def _remember(
     acknowledgement: dict[str, Any],
     result: dict[str, Any],
     reason_code: str = "",
+    audited: Entry | None = None,
 ) -> None:
     """Keep the message's ids and answer; a copy already kept (the same
-    Bundle.id or MessageHeader.id from this partner) raises IntegrityError."""
+    Bundle.id or MessageHeader.id from this partner) raises IntegrityError.
+    ``audited``: the audit entry of the message's processing, written with
+    the row (on PostgreSQL in the same statement: one round trip less on
+    every message)."""
     if connection.vendor != "postgresql":
         InboundMessage.objects.create(
             partner=partner,
@@ -208,23 +214,26 @@ def _remember(
             result=result,
             reason_code=reason_code,
         )
+        if audited is not None:
+            audit_write(**audited)
         return
-    run_prepared(
-        _REMEMBER_SQL,
-        [
-            partner.pk,
-            bundle_id,
-            header_id,
-            event,
-            citizen_id,
-            outcome,
-            http_status,
-            orjson.dumps(acknowledgement, option=orjson.OPT_NON_STR_KEYS).decode(),
-            orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS).decode(),
-            timezone.now(),
-            reason_code,
-        ],
-    )
+    params = [
+        partner.pk,
+        bundle_id,
+        header_id,
+        event,
+        citizen_id,
+        outcome,
+        http_status,
+        orjson.dumps(acknowledgement, option=orjson.OPT_NON_STR_KEYS).decode(),
+        orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS).decode(),
+        timezone.now(),
+        reason_code,
+    ]
+    if audited is None:
+        run_prepared(_REMEMBER_SQL, params)
+    else:
+        audit_write_along(_REMEMBER_SQL, params, **audited)
 
 
 def _acknowledgement_settles(
@@ -450,9 +459,7 @@ def _process(
                 http_status=200,
                 acknowledgement=ack,
                 result=handled.result,
-            )
-            if handled.citizen is not None:
-                audit_write(
+                audited=Entry(
                     actor=actor,
                     action=Action.CREATE,
                     purpose=Purpose.TREATMENT,
@@ -463,6 +470,9 @@ def _process(
                     reason_code=parsed.event,
                     detail={"partner": partner.code, "result": handled.result},
                 )
+                if handled.citizen is not None
+                else None,
+            )
     except Unavailable as exc:
         return transient(exc.code, exc.message)
     except (InvalidMessage, PlatformError) as exc:

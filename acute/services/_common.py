@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from django.db import transaction
 
 from acute.models import Episode, Referral, Visit
-from consent.audit.services import Action, Purpose, audit_record
+from consent.audit.services import Action, Purpose, audit_write
 from consent.audit.services import Outcome as AuditOutcome
 from consent.fhir import judge_free_text
 from consent.models import CareRelationship
@@ -86,7 +86,7 @@ def audit(
     outcome: str = AuditOutcome.PERMITTED,
 ) -> None:
     """One audit entry for the acute function's own work: its purpose is treatment."""
-    audit_record(
+    audit_write(
         actor=actor,
         action=action,
         purpose=Purpose.TREATMENT,

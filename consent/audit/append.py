@@ -20,6 +20,7 @@ positions; ids are unique but neither gapless nor in commit order.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -120,6 +121,22 @@ def content_append(values: list[Any]) -> None:
     :func:`entries_append` inserts one, digest and all, with no model built
     for it."""
     run_prepared(_APPEND_ONE_SQL, _content_params(values), binary=True)
+
+
+@functools.cache
+def _along_sql(statement: str) -> str:
+    """The append of one entry, with the caller's ``statement`` run as a step
+    of the same statement (a data-modifying step runs whether or not it is
+    read)."""
+    return f"WITH caller AS ({statement}), " + _APPEND_ONE_SQL.removeprefix("WITH ")
+
+
+def content_append_along(statement: str, params: Sequence[Any], values: list[Any]) -> None:
+    """:func:`content_append`, in one statement with the caller's
+    ``statement`` (an INSERT, UPDATE or DELETE; what it returns is not read),
+    whose ``params`` come first: one round trip for both, and both rows are
+    written or neither. PostgreSQL only."""
+    run_prepared(_along_sql(statement), [*params, *_content_params(values)], binary=True)
 
 
 def _stored(entry: AuditEntry, alias: str, entry_id: int, at: dt.datetime, digest: bytes) -> None:

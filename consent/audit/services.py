@@ -14,16 +14,16 @@ Rules for callers:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NotRequired, TypedDict, TypeVar, Unpack
 
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, DataError, connection
+from django.db import DatabaseError, DataError, IntegrityError, connection
 from django.utils import timezone
 
-from consent.audit.append import content_append, entries_append
+from consent.audit.append import content_append, content_append_along, entries_append
 from consent.audit.errors import ENTRY_NOT_FOUND, entry_id_possible, entry_not_found
 from consent.audit.models import (
     DIGEST_FIELDS,
@@ -47,6 +47,7 @@ __all__ = [
     "audit_record_auditor_view",
     "audit_record_many",
     "audit_write",
+    "audit_write_along",
     "entry_review",
 ]
 
@@ -186,6 +187,32 @@ def audit_write(**entry: Unpack[Entry]) -> None:
         _append(entries_append, [_entry(values)])
 
 
+def _unavailable() -> Unavailable:
+    return Unavailable(
+        "audit.unavailable",
+        "The access could not be recorded in the audit log, so it was not carried out.",
+    )
+
+
+def audit_write_along(statement: str, params: Sequence[Any], **entry: Unpack[Entry]) -> None:
+    """:func:`audit_write` of one entry in the same statement as the caller's
+    own write, ``statement`` with its ``params`` (an INSERT, UPDATE or DELETE:
+    the row that remembers a partner's message): one round trip for both,
+    and both written or neither. PostgreSQL only.
+
+    The caller's row may break one of its table's constraints or hold a
+    value its columns cannot: those errors (``IntegrityError``,
+    ``DataError``) reach the caller as Django raises them, for it to answer
+    as it answers its own statement's. Any other failure is
+    ``audit.unavailable``, as for :func:`audit_write`."""
+    try:
+        content_append_along(statement, params, _values(**entry))
+    except (IntegrityError, DataError):
+        raise
+    except DatabaseError as exc:
+        raise _unavailable() from exc
+
+
 def _append(append: Callable[[_T], _R], entries: _T) -> _R:
     """Write or refuse: a failure surfaces as ``audit.unavailable`` (503) so the
     caller's data is not served and its transaction rolls back."""
@@ -199,10 +226,7 @@ def _append(append: Callable[[_T], _R], entries: _T) -> _R:
             "A value in the request cannot be recorded in the audit log; nothing was done.",
         ) from None
     except DatabaseError as exc:
-        raise Unavailable(
-            "audit.unavailable",
-            "The access could not be recorded in the audit log, so it was not carried out.",
-        ) from exc
+        raise _unavailable() from exc
 
 
 def audit_record_auditor_view(

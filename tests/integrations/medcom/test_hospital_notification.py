@@ -28,6 +28,7 @@ from integrations.medcom.validation import validate_message
 from integrations.models import InboundMessage, OutboundMessage, Partner
 from integrations.transport import signed_headers
 from tests import factories as f
+from tests.consent.audit.conftest import as_owner
 from tests.integrations.medcom.conftest import (
     EXAMPLE_CPR,
 )
@@ -593,9 +594,10 @@ def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, cit
 # the stay's events received before, so that a late one undoes no later one,
 # after locking the citizen's row (her messages one at a time). She is found
 # locked in one read; her stays, an admission's open visits and the stay's
-# later events are one statement; a hold (or a resume) and its warnings one.
-ADMISSION_STATEMENTS = 12
-DISCHARGE_STATEMENTS = 12
+# later events are one statement; a hold (or a resume) and its warnings one;
+# the row that remembers the message and the message's audit entry one.
+ADMISSION_STATEMENTS = 11
+DISCHARGE_STATEMENTS = 11
 
 
 @pytest.mark.postgres  # the counts are PostgreSQL's; SQLite's audit append takes more
@@ -616,6 +618,51 @@ def test_r12_an_admission_and_its_discharge_take_a_bounded_number_of_statements(
     assert referral.on_hold_since is None
     # R9 still: each message, and each change to the referral, has its entry.
     assert AuditEntry.objects.filter(citizen_id=citizen.pk).count() == audited + 4
+
+
+@pytest.mark.postgres  # a trigger stands in for the log refusing the entry
+def test_r9_a_message_whose_audit_entry_cannot_be_written_is_not_kept_nor_processed(
+    hospital, citizen
+):
+    """The message's row and its audit entry are written together or not at
+    all (one statement on PostgreSQL): when the log refuses the entry, the
+    hospital is told to send again (transient-error), the message is not
+    remembered as answered, and nothing it asked for is done: the referral
+    is not held. Sent again once the log takes entries, it is processed."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    as_owner(
+        "CREATE FUNCTION test_refuse_message_entry() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN IF NEW.reason_code = 'hospital-notification-message' THEN "
+        "RAISE EXCEPTION 'log refuses the entry'; END IF; RETURN NEW; END $$; "
+        "CREATE TRIGGER test_refuse_message_entry BEFORE INSERT ON audit_auditentry "
+        "FOR EACH ROW EXECUTE FUNCTION test_refuse_message_entry()",
+        bypass_triggers=False,
+    )
+    message = _example(STIN)
+    status, body = _post(hospital, message)
+    assert (status, _ack(body)[0]) == (503, "transient-error")
+    assert not InboundMessage.objects.filter(bundle_id=message["id"]).exists()
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+    assert not AuditEntry.objects.filter(
+        citizen_id=citizen.pk, reason_code="hospital-notification-message"
+    ).exists()
+
+    as_owner("DROP TRIGGER test_refuse_message_entry ON audit_auditentry", bypass_triggers=False)
+    status, body = _post(hospital, message)
+    assert (status, _ack(body)[0]) == (200, "ok")
+    referral.refresh_from_db()
+    assert referral.on_hold_reason == "hospital_admission"
+    kept = InboundMessage.objects.get(bundle_id=message["id"])
+    assert kept.outcome == InboundMessage.Outcome.OK
+    assert (
+        AuditEntry.objects.filter(
+            citizen_id=citizen.pk,
+            reason_code="hospital-notification-message",
+            resource_id=message["id"],
+        ).count()
+        == 1
+    )
 
 
 @pytest.mark.postgres  # the counts are PostgreSQL's; SQLite's audit append takes more
