@@ -106,16 +106,19 @@ def _path(parts: Iterable[str | int]) -> str:
     return out
 
 
-def _texts_within_depth(data: Any) -> list[str] | None:
-    """Every key and text in parsed JSON, or None when it nests deeper than
-    :data:`MAX_JSON_DEPTH` (or holds what JSON cannot: a key not text)."""
+def _texts_within_depth(data: Any) -> tuple[list[str], int] | None:
+    """Every key and text in parsed JSON, and how many keys its objects hold;
+    None when it nests deeper than :data:`MAX_JSON_DEPTH` (or holds what
+    JSON cannot: a key not text)."""
     texts: list[str] = []
+    keys = 0
     stack: list[tuple[Any, int]] = [(data, 1)]
     pop, push, add = stack.pop, stack.append, texts.append
     while stack:
         value, depth = pop()
         if isinstance(value, dict):
             items: Iterable[Any] = value.values()
+            keys += len(value)
             for key in value:
                 if not isinstance(key, str):
                     return None
@@ -133,7 +136,7 @@ def _texts_within_depth(data: Any) -> list[str] | None:
                 push((item, depth + 1))
     if isinstance(data, str):
         texts.append(data)
-    return texts
+    return texts, keys
 
 
 # Printable ASCII and TAB, LF and CR: what most of a body is, and nothing a
@@ -165,9 +168,15 @@ def check_json_value(data: Any) -> None:
     no refused sequence reaches): one search instead of one a text. Only
     when that finds something is the body walked text by text, for the
     first text at fault and its place."""
-    texts = _texts_within_depth(data)
-    if texts is not None and _all_shown("\n".join(texts)):
-        return
+    _checked_keys(data)
+
+
+def _checked_keys(data: Any) -> int | None:
+    """:func:`check_json_value`; how many keys the objects hold, when the
+    texts were checked together (None when they were walked one by one)."""
+    found = _texts_within_depth(data)
+    if found is not None and _all_shown("\n".join(found[0])):
+        return found[1]
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(data, 1, ())]
     while stack:
         value, depth, where = stack.pop()
@@ -190,6 +199,7 @@ def check_json_value(data: Any) -> None:
             problem = _bad_text(value)
             if problem:
                 raise _refuse_text(problem, _path(where))
+    return None
 
 
 # The longest URL (path and query string, as sent) the platform reads: a
@@ -223,6 +233,22 @@ def _encoding_refusal(raw: bytes) -> InvalidInput | None:
             "request.not_utf8", "The request body is not UTF-8 (UTF-16 or UTF-32 was sent)."
         )
     return None
+
+
+# A key's closing quote with white space before its colon.
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+
+
+def _keys_given_once(raw: bytes, keys: int | None) -> bool:
+    """Whether no object of the body gives a key twice, told without reading
+    it again, for nearly every body: ``keys`` is how many keys the parsed
+    objects hold (orjson keeps one of a key given twice). Where no key's
+    quote is spaced from its colon, each key of the body ends in ``":``,
+    and so may an escaped quote in a text (``\\":``): the body holds no more
+    keys than it holds ``":``, and no fewer than ``keys``. The same count,
+    then, is no key given twice. Otherwise (a spaced colon, a count that
+    differs) the body is read again, pair by pair, for the key."""
+    return keys is not None and _SPACED_COLON.search(raw) is None and raw.count(b'":') == keys
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -277,8 +303,8 @@ def json_load(raw: bytes) -> Any:
             f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
             params={"line": exc.lineno, "column": exc.colno},
         ) from None
-    check_json_value(data)
-    if b"{" in raw:
+    keys = _checked_keys(data)
+    if b"{" in raw and not _keys_given_once(raw, keys):
         # orjson keeps the last of a key given twice; the standard library
         # tells each object's pairs, so a second pass finds the twice-given
         # key (the nesting is bounded by now, so its recursion is safe).
