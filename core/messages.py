@@ -58,6 +58,12 @@ FIXED = (
     gettext_noop("No citizen with that CPR number."),
     gettext_noop("This entry has no flag to review."),
     gettext_noop("No such audit entry."),
+    gettext_noop(
+        "Your visit was withdrawn because the citizen was admitted to hospital. Nothing was saved."
+    ),
+    gettext_noop(
+        "Your visit was withdrawn because the citizen is registered deceased. Nothing was saved."
+    ),
     gettext_noop("No such witness alarm."),
     gettext_noop("The entry has not yet been given its place in the log; ask again in a moment."),
     gettext_noop("No audit log with this name."),
@@ -320,6 +326,9 @@ FIXED = (
     gettext_noop("The referral already has this urgency."),
     gettext_noop("Give the reason for changing the urgency."),
     gettext_noop("The citizen is registered deceased."),
+    gettext_noop(
+        "The episode has ended, so the referral's page no longer shows the citizen's data (R1: only while the episode is open). What happened, such as the citizen's death, and whom to tell the outcome are shown on the board."
+    ),
     gettext_noop("ServiceRequest.subject needs the CPR identifier or a Patient reference."),
     gettext_noop("Give the citizen (citizen_id or cpr)."),
     gettext_noop("The citizen_id and the CPR number name different citizens."),

@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import pgettext
 
+from acute import selectors as acute_selectors
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical.dosing import amount_in_unit
 from acute.models import Visit, VisitNote, VitalSign
@@ -67,10 +68,17 @@ def nurse_visits(request: HttpRequest) -> HttpResponse:
                 else "",
             }
         )
+    shift = current_shift(actor)
     return render_page(
         request,
         "acute/nurse_visits.html",
-        {"rows": rows, "shift": current_shift(actor), "now": timezone.now()},
+        {
+            "rows": rows,
+            "shift": shift,
+            "now": timezone.now(),
+            # Told here, not only when she opens it: she may be on her way (R12).
+            "withdrawn": acute_selectors.nurse_visits_withdrawn(actor=actor, shift=shift),
+        },
     )
 
 

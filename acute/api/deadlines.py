@@ -35,6 +35,12 @@ class ReferrerToTellOut(serializers.Serializer[Any]):
     outcome_note = serializers.CharField(allow_blank=True)
 
 
+class VisitWithdrawnOut(serializers.Serializer[Any]):
+    visit = serializers.IntegerField()
+    nurse_name = serializers.CharField(help_text="Empty when the nurse is no longer known.")
+    nurse_phone = serializers.CharField(help_text="Empty when none is known.")
+
+
 class WarningOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=DeadlineWarning.Kind.choices)
@@ -47,6 +53,12 @@ class WarningOut(serializers.Serializer[Any]):
         allow_null=True,
         help_text="R11, `referrer_untold` only: whom to phone with the episode's outcome"
         " (audited as a read of the citizen's data); `null` on every other warning.",
+    )
+    visit_withdrawn = VisitWithdrawnOut(
+        allow_null=True,
+        help_text="R12, `admitted` and `deceased` only: the visit the hospital's report"
+        " withdrew from the referral and the nurse who was on it, to phone her;"
+        " `null` otherwise.",
     )
 
 
@@ -99,6 +111,7 @@ class WarningListView(APIView):
                         "raised_at": w.raised_at,
                         "detail": w.detail,
                         "referrer_to_tell": getattr(w, "referrer_to_tell", None),
+                        "visit_withdrawn": getattr(w, "visit_withdrawn", None),
                     }
                     for w in selectors.warnings_open(actor=actor_of(request), limit=200)
                 ]

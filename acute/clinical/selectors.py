@@ -39,7 +39,7 @@ from acute.clinical.models import (
 )
 from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import Visit
-from acute.selectors import own_visit_under_way
+from acute.selectors import own_visit_under_way, visit_withdrawn_refusal
 from consent.audit.services import Action, Purpose
 from consent.gate import (
     Decision,
@@ -136,7 +136,13 @@ def visit_access(*, actor: Actor, visit_id: int, action: str, own_visit: bool) -
         raise attempt.refused(None, reason="unknown_visit")
     if own_visit and (actor.user is None or visit.nurse_id != actor.user.pk):
         raise attempt.refused(visit.citizen_id, reason="not_visit_nurse")
-    attempt.through_gate(visit.citizen_id, own_care=own_visit_under_way(actor, visit))
+    try:
+        attempt.through_gate(visit.citizen_id, own_care=own_visit_under_way(actor, visit))
+    except NotFoundOrNotAllowed:
+        withdrawn = visit_withdrawn_refusal(actor, visit) if own_visit else None
+        if withdrawn is not None:
+            raise withdrawn from None
+        raise
     return visit
 
 

@@ -24,7 +24,7 @@ from acute.services.dispatch import EPISODE_NURSE_ALREADY_GOING, another_nurse_g
 from consent.audit.services import Action
 from core.actors import Actor
 from core.deaths import is_registered_dead
-from core.errors import InvalidInput, PlatformError
+from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -35,6 +35,27 @@ from core.validation import row_id
 # attempt on the referral's citizen (R9).
 REFERRAL = Concerns("ServiceRequest", Referral, path="referral_id")
 
+# Why the referral's page is closed to the coordinator once its episode has
+# ended (R1, docs/decisions/0027): the outcome and what the hospital reported
+# stay on her board while they are open.
+EPISODE_ENDED_MESSAGE = (
+    "The episode has ended, so the referral's page no longer shows the citizen's data"
+    " (R1: only while the episode is open). What happened, such as the citizen's death,"
+    " and whom to tell the outcome are shown on the board."
+)
+
+
+def _hospital_warnings(referral: Referral) -> list[DeadlineWarning]:
+    """What the hospital reported about her (R12), each naming the visit it
+    withdrew and the nurse to phone."""
+    warnings = list(
+        referral.warnings.filter(
+            kind__in=[DeadlineWarning.Kind.ADMITTED, DeadlineWarning.Kind.DECEASED]
+        ).order_by("-raised_at", "pk")
+    )
+    acute_selectors.nurses_withdrawn_from(warnings)
+    return warnings
+
 
 def _referral_page(
     request: HttpRequest, referral_id: int, error: PlatformError | None = None
@@ -42,6 +63,19 @@ def _referral_page(
     actor = page_actor(request)
     try:
         referral = acute_selectors.referral_get(actor=actor, referral_id=referral_id)
+    except NotFoundOrNotAllowed as exc:
+        # Refused and recorded by the gate. The coordinator whose acute
+        # function had the episode is told why (R1: its end, a death among
+        # them, closes the page) and where its outcome is; anyone else gets
+        # the one "not available" page, which says nothing.
+        if acute_selectors.referral_episode_ended_for(actor=actor, referral_id=referral_id):
+            return render_page(
+                request,
+                "acute/referral.html",
+                {},
+                error=Forbidden("referral.episode_ended", EPISODE_ENDED_MESSAGE, rule="R1"),
+            )
+        return render_page(request, "acute/referral.html", {}, error=exc)
     except PlatformError as exc:
         return render_page(request, "acute/referral.html", {}, error=exc)
     active = referral.visits.filter(status__in=Visit.ACTIVE_STATUSES).select_related("nurse")
@@ -53,9 +87,7 @@ def _referral_page(
             "active_visit": active.first(),
             # What the hospital reported about her (R12): admitted, the hold
             # lifted and why, her death.
-            "hospital_warnings": referral.warnings.filter(
-                kind__in=[DeadlineWarning.Kind.ADMITTED, DeadlineWarning.Kind.DECEASED]
-            ).order_by("-raised_at", "pk"),
+            "hospital_warnings": _hospital_warnings(referral),
             # Why each earlier nurse is no longer on it, with the note given.
             "cancelled_visits": referral.visits.filter(status=Visit.Status.CANCELLED)
             .select_related("nurse")

@@ -8,6 +8,7 @@ Every name is importable from ``acute.selectors`` as well.
 
 from acute.selectors.board import (
     BOARD_LIMIT,
+    nurses_withdrawn_from,
     open_episodes_in,
     referral_board,
     warning_of,
@@ -27,18 +28,26 @@ from acute.selectors.figures import (
 from acute.selectors.nurses import nurse_on_shift, nurse_states, shifts_on
 from acute.selectors.records import (
     CATEGORY,
+    HOSPITAL_WITHDRAWALS,
     VISIT_NURSE,
     episode_get,
     own_visit_under_way,
+    referral_episode_ended_for,
     referral_get,
     visit_get,
+    visit_withdrawn_refusal,
 )
-from acute.selectors.tablet import nurse_visits, visit_submission_received
+from acute.selectors.tablet import (
+    nurse_visits,
+    nurse_visits_withdrawn,
+    visit_submission_received,
+)
 
 __all__ = [
     "BOARD_LIMIT",
     "CATEGORY",
     "FIGURE_COLUMNS",
+    "HOSPITAL_WITHDRAWALS",
     "PERIODS",
     "VISIT_NURSE",
     "dispatch_rank",
@@ -53,13 +62,17 @@ __all__ = [
     "nurse_on_shift",
     "nurse_states",
     "nurse_visits",
+    "nurse_visits_withdrawn",
+    "nurses_withdrawn_from",
     "open_episodes_in",
     "own_visit_under_way",
     "referral_board",
+    "referral_episode_ended_for",
     "referral_get",
     "shifts_on",
     "visit_get",
     "visit_submission_received",
+    "visit_withdrawn_refusal",
     "warning_of",
     "warnings_open",
 ]

@@ -13,7 +13,7 @@ from consent.audit.services import Action, Purpose, audit_record
 from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import InvalidInput
-from core.models import Organisation
+from core.models import Organisation, User
 
 BOARD_LIMIT = 100
 # The deadline watch's own warnings (R10), as against the hand-off warnings
@@ -107,7 +107,39 @@ def warnings_open(*, actor: Actor, limit: int) -> list[DeadlineWarning]:
         if len(kept) >= limit:
             break
     _referrers_to_tell(actor, kept)
+    nurses_withdrawn_from(kept)
     return kept
+
+
+# The hospital's reports that take a visit back from the nurse on it (R12).
+WITHDRAWING_KINDS = (DeadlineWarning.Kind.ADMITTED, DeadlineWarning.Kind.DECEASED)
+
+
+def nurses_withdrawn_from(warnings: Sequence[DeadlineWarning]) -> None:
+    """R12: an ``admitted`` or ``deceased`` warning whose report withdrew a
+    visit from the referral names it and the nurse who was on it, with her
+    phone number (``warning.visit_withdrawn``), so the coordinator can phone
+    her: she may be on her way. Staff, not the citizen's data. One query
+    when any warning names a visit; every other warning carries ``None``."""
+    named: list[tuple[DeadlineWarning, dict]] = []
+    for warning in warnings:
+        warning.visit_withdrawn = None  # type: ignore[attr-defined]
+        detail = warning.detail or {}
+        if warning.kind in WITHDRAWING_KINDS and detail.get("visit_withdrawn"):
+            named.append((warning, detail))
+    if not named:
+        return
+    nurses = User.objects.filter(pk__in={detail.get("nurse") for _warning, detail in named}).only(
+        "pk", "username", "first_name", "last_name", "phone"
+    )
+    by_pk = {nurse.pk: nurse for nurse in nurses}
+    for warning, detail in named:
+        nurse = by_pk.get(int(detail.get("nurse") or 0))
+        warning.visit_withdrawn = {  # type: ignore[attr-defined]
+            "visit": detail["visit_withdrawn"],
+            "nurse_name": nurse.display_name if nurse is not None else "",
+            "nurse_phone": nurse.phone if nurse is not None else "",
+        }
 
 
 def _referrers_to_tell(actor: Actor, warnings: list[DeadlineWarning]) -> None:

@@ -27,9 +27,10 @@ from consent.gate import (
     own_care_decision,
     visible_record,
 )
+from consent.models import CareRelationship
 from consent.services.denied import audit_denied
 from core.actors import Actor
-from core.errors import NotFoundOrNotAllowed
+from core.errors import Conflict, NotFoundOrNotAllowed
 from core.models import Organisation, Role
 
 # The gate's category for the acute function's own records (identity, address
@@ -45,6 +46,22 @@ VISIT_NURSE = "visit_nurse"
 EPISODE_END = "episode_end"
 # A visit under way: she has set off for the citizen or is with her.
 UNDER_WAY = (Visit.Status.EN_ROUTE, Visit.Status.ON_SITE)
+
+# The hospital's reports that take a nurse's visit back (R12), and what she
+# is told when her tablet, or a system for her, still writes on it.
+HOSPITAL_WITHDRAWALS = (Visit.CancelReason.ADMITTED, Visit.CancelReason.DECEASED)
+VISIT_WITHDRAWN_ADMITTED = "visit.withdrawn_admitted"
+VISIT_WITHDRAWN_DECEASED = "visit.withdrawn_deceased"
+_WITHDRAWN = {
+    Visit.CancelReason.ADMITTED: (
+        VISIT_WITHDRAWN_ADMITTED,
+        "Your visit was withdrawn because the citizen was admitted to hospital. Nothing was saved.",
+    ),
+    Visit.CancelReason.DECEASED: (
+        VISIT_WITHDRAWN_DECEASED,
+        "Your visit was withdrawn because the citizen is registered deceased. Nothing was saved.",
+    ),
+}
 
 
 def own_visit_under_way(actor: Actor, visit: Visit) -> str:
@@ -63,6 +80,24 @@ def own_visit_under_way(actor: Actor, visit: Visit) -> str:
     ):
         return VISIT_NURSE
     return ""
+
+
+def visit_withdrawn_refusal(actor: Actor, visit: Visit) -> Conflict | None:
+    """Why a write on her own visit is refused once the hospital's report
+    withdrew it (the citizen admitted, or dead): said on every door rather
+    than "not found", which would leave her to think the coordinator gave
+    it to another nurse. Asked only after the gate refused (the attempt is
+    recorded, R9); it tells her nothing her visit page does not. ``None``
+    for any other visit."""
+    if (
+        actor.user is None
+        or visit.nurse_id != actor.user.pk
+        or visit.status != Visit.Status.CANCELLED
+        or visit.cancel_reason not in _WITHDRAWN
+    ):
+        return None
+    code, message = _WITHDRAWN[Visit.CancelReason(visit.cancel_reason)]
+    return Conflict(code, message, rule="R12")
 
 
 def _episode_ended_by(actor: Actor, episode: Episode | None) -> str:
@@ -136,6 +171,36 @@ def referral_get(
     return _through_gate(actor, referral, action, "ServiceRequest", resource_id, own_care=own_care)
 
 
+def referral_episode_ended_for(*, actor: Actor, referral_id: int) -> bool:
+    """Whether the referral's page is closed to this coordinator because its
+    episode has ended: her acute function had the citizen through that
+    episode, and its care relationship ended with it (R1; a death ends the
+    episode too). Asked only after the gate has refused the read and
+    recorded the attempt, so that she is told why rather than "not
+    available"; anyone whose organisation never had the episode gets False,
+    and learns nothing of it."""
+    if actor.role != Role.COORDINATOR or actor.organisation is None:
+        return False
+    ended = (
+        Referral.objects.filter(pk=referral_id, episode__status=Episode.Status.COMPLETED)
+        .values_list("citizen_id", "episode_id")
+        .first()
+    )
+    if ended is None:
+        return False
+    citizen_id, episode_id = ended
+    # The acute function's own relationship through the episode (opened with
+    # its first referral, for the function and not a nurse).
+    return CareRelationship.objects.filter(
+        citizen_id=citizen_id,
+        organisation=actor.organisation,
+        user__isnull=True,
+        basis=CareRelationship.Basis.REFERRAL,
+        source_id=str(episode_id),
+        ended_at__isnull=False,
+    ).exists()
+
+
 def visit_get(*, actor: Actor, visit_id: int, action: str = Action.READ) -> Visit:
     """One visit, through the gate: her own visit under way passes the
     citizen's refusal (:func:`own_visit_under_way`)."""
@@ -147,7 +212,19 @@ def visit_get(*, actor: Actor, visit_id: int, action: str = Action.READ) -> Visi
         .first()
     )
     own_care = own_visit_under_way(actor, visit) if visit is not None else ""
-    return _through_gate(actor, visit, action, "Encounter", f"visit-{visit_id}", own_care=own_care)
+    try:
+        return _through_gate(
+            actor, visit, action, "Encounter", f"visit-{visit_id}", own_care=own_care
+        )
+    except NotFoundOrNotAllowed:
+        withdrawn = (
+            visit_withdrawn_refusal(actor, visit)
+            if visit is not None and action != Action.READ
+            else None
+        )
+        if withdrawn is not None:
+            raise withdrawn from None
+        raise
 
 
 def episode_get(

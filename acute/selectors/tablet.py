@@ -4,8 +4,8 @@ them combine clinical results and hand-offs, so they are read in
 
 from __future__ import annotations
 
-from acute.models import Visit, VisitSubmission
-from acute.selectors.records import gated, own_visit_under_way
+from acute.models import NurseShift, Visit, VisitSubmission
+from acute.selectors.records import HOSPITAL_WITHDRAWALS, gated, own_visit_under_way
 from core.actors import Actor
 
 
@@ -20,6 +20,25 @@ def nurse_visits(*, actor: Actor) -> list[Visit]:
     )
     own_care = {v.citizen_id: basis for v in rows if (basis := own_visit_under_way(actor, v))}
     return gated(actor, rows, "Encounter", own_care=own_care)
+
+
+def nurse_visits_withdrawn(*, actor: Actor, shift: NurseShift | None) -> list[Visit]:
+    """Her visits of this shift that the hospital's report withdrew (the
+    citizen admitted, or dead), newest first: her list says so, as her visit
+    page does, whether or not she opens it. When and why, with the note
+    given; no citizen data (her access ended with the visit, R1)."""
+    if shift is None or actor.user is None:
+        return []
+    return list(
+        Visit.objects.filter(
+            nurse=actor.user,
+            shift=shift,
+            status=Visit.Status.CANCELLED,
+            cancel_reason__in=HOSPITAL_WITHDRAWALS,
+        )
+        .only("pk", "cancelled_at", "cancel_reason", "cancel_note")
+        .order_by("-cancelled_at", "-pk")
+    )
 
 
 def visit_submission_received(

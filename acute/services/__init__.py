@@ -32,6 +32,7 @@ from acute.services.deadlines import deadline_watch, warning_acknowledge
 from acute.services.deaths import (
     citizen_death_follow,
     citizen_death_register,
+    citizen_death_restate,
     citizen_death_withdraw,
     referrals_close_on_death,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "acute_function_for",
     "citizen_death_follow",
     "citizen_death_register",
+    "citizen_death_restate",
     "citizen_death_withdraw",
     "deadline_watch",
     "dispatch_auto_assign",

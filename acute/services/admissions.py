@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
@@ -240,7 +240,9 @@ def _hold_sql() -> tuple[str, tuple[object, ...]]:
     ORM's :func:`_holdable_locked`), put on hold, and their ``admitted``
     warnings raised as :func:`_admitted_warnings` raises them. The SQL, and
     the select's parameters (the citizen's stand-in among them); the hold's
-    time and reason, and the warning's kind, time and detail follow."""
+    time and reason, and the warning's kind, time and detail follow, then
+    what each referral's own warning adds (by the referral's id: the visit
+    withdrawn from it)."""
     select, params = (
         _holdable_locked(_STAND_IN_CITIZEN).query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
     )
@@ -250,29 +252,57 @@ def _hold_sql() -> tuple[str, tuple[object, ...]]:
         "FROM holdable AS h (id) WHERE r.id = h.id RETURNING r.id), "
         f"warned AS (INSERT INTO {_WARNING_TABLE} (referral_id, kind, raised_at, detail, "
         "acknowledged_at, acknowledged_by_id) "
-        "SELECT held.id, %s, %s, %s::jsonb, NULL, NULL FROM held ORDER BY held.id "
+        "SELECT held.id, %s, %s, %s::jsonb || COALESCE(%s::jsonb -> held.id::text, '{}'), "
+        "NULL, NULL FROM held ORDER BY held.id "
         f"{_WARNINGS_CONFLICT} RETURNING 1) "
         "SELECT id FROM held ORDER BY id"
     )
     return sql, tuple(params)
 
 
-def _held_now(citizen_id: int, now: dt.datetime, admission: str) -> list[int]:
+def _held_now(
+    citizen_id: int, now: dt.datetime, admission: str, withdrawn: dict[int, dict]
+) -> list[int]:
     """:func:`_hold_sql` run for the citizen: the ids of the referrals held."""
     sql, select_params = _hold_sql()
     params = [citizen_id if type(p) is int and p == _STAND_IN_CITIZEN else p for p in select_params]
     detail = json.dumps({"admission": admission}, cls=_DETAIL_ENCODER)
-    params += [now, HOLD_HOSPITAL_ADMISSION, DeadlineWarning.Kind.ADMITTED.value, now, detail]
+    added = json.dumps({str(pk): extra for pk, extra in withdrawn.items()}, cls=_DETAIL_ENCODER)
+    params += [
+        now,
+        HOLD_HOSPITAL_ADMISSION,
+        DeadlineWarning.Kind.ADMITTED.value,
+        now,
+        detail,
+        added,
+    ]
     return [pk for (pk,) in run_prepared(sql, params)]
 
 
-def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Actor) -> list[int]:
+def visits_withdrawn_detail(visits: Sequence[Visit]) -> dict[int, dict]:
+    """What the board's warning of each referral says of the visit the
+    hospital's report withdrew from it (R12): the visit and the nurse who was
+    on it, whom the coordinator phones (she may be on her way). By the
+    referral's id; a follow-up visit answers no referral of its own."""
+    return {
+        visit.referral_id: {"visit_withdrawn": visit.pk, "nurse": visit.nurse_id}
+        for visit in visits
+        if visit.referral_id is not None
+    }
+
+
+def referrals_hold_for_admission(
+    *, citizen_id: int, admission: str, actor: Actor, withdrawn: Sequence[Visit] = ()
+) -> list[int]:
     """The hospital reports the citizen admitted: her referrals that no nurse
     is on yet (awaiting triage, or accepted without an active visit) are put on
     hold (*sat i bero*) — kept, not declined — with an ``admitted`` warning on
     the coordinator's board. Withdraw the visits first: a referral whose visit
-    was just withdrawn is then held too. Returns the held referrals' ids."""
+    was just withdrawn is then held too, its warning naming the visit and its
+    nurse (``withdrawn``: the visits withdrawn, written in the warning's own
+    statement). Returns the held referrals' ids."""
     now = timezone.now()
+    extra = visits_withdrawn_detail(withdrawn)
     with transaction.atomic(savepoint=False):
         # No full_clean: the values are the platform's own, and valid for
         # the fields whatever the referral (an aware time now for a nullable
@@ -281,13 +311,15 @@ def referrals_hold_for_admission(*, citizen_id: int, admission: str, actor: Acto
         # (acute_referral_hold_complete). A re-admission raises the warning
         # again. On PostgreSQL one statement finds, locks, holds and warns.
         if connection.vendor == "postgresql":
-            ids = _held_now(citizen_id, now, admission)
+            ids = _held_now(citizen_id, now, admission, extra)
         else:
             ids = list(_holdable_locked(citizen_id))
             Referral.objects.filter(pk__in=ids).update(
                 on_hold_since=now, on_hold_reason=HOLD_HOSPITAL_ADMISSION
             )
-            _admitted_warnings({pk: {"admission": admission} for pk in ids}, raised_at=now)
+            _admitted_warnings(
+                {pk: {"admission": admission, **extra.get(pk, {})} for pk in ids}, raised_at=now
+            )
         if not ids:
             return []
         for pk in ids:

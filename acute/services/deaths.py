@@ -17,6 +17,7 @@ episode that ended on it (:func:`death_withdrawn_warn`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,11 @@ from django.utils import timezone, translation
 
 from acute.models import DeadlineWarning, Episode, Outcome, Referral, Visit
 from acute.services._common import audit, referral_audit
-from acute.services.admissions import admitted_warning, unreached_locked
+from acute.services.admissions import (
+    admitted_warning,
+    unreached_locked,
+    visits_withdrawn_detail,
+)
 from acute.services.episodes import episode_complete
 from acute.services.visits import visit_withdraw
 from consent.audit.services import Action
@@ -56,13 +61,24 @@ def citizen_death_follow(
         for visit in Visit.objects.filter(
             citizen_id=citizen_id, status__in=WITHDRAWN_ON_DEATH
         ).order_by("pk"):
-            visit_withdraw(visit=visit, note=note, actor=actor, reason=Visit.CancelReason.DECEASED)
-            withdrawn.append(visit.pk)
+            withdrawn.append(
+                visit_withdraw(
+                    visit=visit, note=note, actor=actor, reason=Visit.CancelReason.DECEASED
+                )
+            )
         closed = referrals_close_on_death(
-            citizen_id=citizen_id, died_at=died_at, reported=reported, actor=actor
+            citizen_id=citizen_id,
+            died_at=died_at,
+            reported=reported,
+            actor=actor,
+            withdrawn=withdrawn,
         )
         ended = _episode_end_on_death(citizen_id=citizen_id, actor=actor)
-    return {"visits_withdrawn": withdrawn, "referrals_closed": closed, "episodes_ended": ended}
+    return {
+        "visits_withdrawn": [visit.pk for visit in withdrawn],
+        "referrals_closed": closed,
+        "episodes_ended": ended,
+    }
 
 
 def _episode_end_on_death(*, citizen_id: int, actor: Actor) -> list[int]:
@@ -80,14 +96,21 @@ def _episode_end_on_death(*, citizen_id: int, actor: Actor) -> list[int]:
 
 
 def referrals_close_on_death(
-    *, citizen_id: int, died_at: dt.datetime, reported: dict[str, object], actor: Actor
+    *,
+    citizen_id: int,
+    died_at: dt.datetime,
+    reported: dict[str, object],
+    actor: Actor,
+    withdrawn: Sequence[Visit] = (),
 ) -> list[int]:
     """The citizen is registered dead: her referrals still open (received or
     accepted, no nurse reached her) are closed — no nurse is sent — with the
     board's ``deceased`` warning saying so (``reported``: by what, such as the
     hospital stay). Withdraw the visits first
-    (:func:`citizen_death_follow` does both). Returns
+    (:func:`citizen_death_follow` does both): a referral's warning names the
+    visit withdrawn from it and its nurse (``withdrawn``). Returns
     the closed referrals' ids."""
+    extra = visits_withdrawn_detail(withdrawn)
     with transaction.atomic(savepoint=False):
         referrals = list(unreached_locked(citizen_id))
         # A nurse at her door finishes and documents her visit (not withdrawn,
@@ -121,7 +144,11 @@ def referrals_close_on_death(
             admitted_warning(
                 referral,
                 raised_at=timezone.now(),
-                detail={**reported, "deceased_at": died_at.isoformat()},
+                detail={
+                    **reported,
+                    "deceased_at": died_at.isoformat(),
+                    **extra.get(referral.pk, {}),
+                },
                 kind=DeadlineWarning.Kind.DECEASED,
             )
             referral_audit(referral, actor, {"step": "closed", "reason": "deceased"})
@@ -238,3 +265,35 @@ def on_citizen_died(
         reported={"source": "Patient"},
         actor=Actor.system("acute.death_follow", on_behalf_of=actor),
     )
+
+
+def citizen_death_restate(
+    *, citizen_id: int, died_at: dt.datetime, admission: str, actor: Actor
+) -> dt.datetime | None:
+    """A hospital withdraws its own report of the citizen's death while
+    another hospital's report of it stands (``died_at``, from its stay
+    ``admission``): she stays registered dead, now at the time the standing
+    report gives. Nothing her death closed is opened, and nobody is warned
+    that the death is withdrawn: it is not. A change of the time is audited
+    as a Patient update (reason ``death_restated``). Returns the time of
+    death that stood before."""
+    with transaction.atomic(savepoint=False):
+        citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
+        before = citizen.deceased_at
+        if before != died_at:
+            citizen.deceased_at = died_at
+            citizen.save(update_fields=["deceased_at"])
+            audit(
+                actor=actor,
+                action=Action.UPDATE,
+                citizen_id=citizen_id,
+                resource_type="Patient",
+                resource_id=citizen_id,
+                detail={
+                    "admission": admission,
+                    "deceased_at": died_at.isoformat(),
+                    "deceased_at_before": before.isoformat() if before else None,
+                },
+                reason_code="death_restated",
+            )
+    return before

@@ -77,9 +77,10 @@ def _open_visits(citizen_id: int) -> QuerySet[Visit]:
     )
 
 
-def _withdraw_open_visits(citizen_id: int, actor: Actor, open_visits: list[int]) -> list[int]:
+def _withdraw_open_visits(citizen_id: int, actor: Actor, open_visits: list[int]) -> list[Visit]:
     """The visits not yet at her door withdrawn (``open_visits``: their ids,
-    read with her stays by :func:`hospital_stays_open`)."""
+    read with her stays by :func:`hospital_stays_open`), as withdrawn: the
+    board's warning names each and its nurse."""
     ids = sorted(open_visits)
     if not ids:
         return []
@@ -87,12 +88,13 @@ def _withdraw_open_visits(citizen_id: int, actor: Actor, open_visits: list[int])
     # platform's language, whatever language the message is processed in.
     with translation.override(settings.LANGUAGE_CODE):
         note = translation.gettext("The citizen was admitted to hospital.")
-    for pk in ids:
-        # Read again, locked, and its status asked again, by the withdrawal.
+    # Each read again, locked, and its status asked again, by the withdrawal.
+    return [
         visit_withdraw(
             visit=Visit(pk=pk), note=note, actor=actor, reason=Visit.CancelReason.ADMITTED
         )
-    return ids
+        for pk in ids
+    ]
 
 
 def _follow_up(
@@ -299,10 +301,16 @@ def hospital_notification_receive(
         if key not in open_stays:
             hospital_contact_open(partner, citizen, key)
         withdrawn = _withdraw_open_visits(citizen.pk, actor, open_visits)
-        held = referrals_hold_for_admission(citizen_id=citizen.pk, admission=key, actor=actor)
+        held = referrals_hold_for_admission(
+            citizen_id=citizen.pk, admission=key, actor=actor, withdrawn=withdrawn
+        )
         return Handled(
             citizen=citizen,
-            result={"admission": key, "visits_withdrawn": withdrawn, "referrals_on_hold": held},
+            result={
+                "admission": key,
+                "visits_withdrawn": [visit.pk for visit in withdrawn],
+                "referrals_on_hold": held,
+            },
         )
     if status == "finished":
         wants_follow_up = bool(message.of_type("ServiceRequest"))

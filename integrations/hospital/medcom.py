@@ -26,8 +26,10 @@ For a citizen the platform knows:
   fatal-error (``hospital.citizen_deceased``), audited, and changes nothing;
   a Patient with ``deceasedBoolean`` false corrects a death reported in
   error, and so does the hospital's cancellation of its own death message
-  (naming it as removed, or sent again ``entered-in-error``); the rest of
-  the message is then received;
+  (naming it as removed, or sent again ``entered-in-error``): the stay it
+  ended is open again, and the rest of the message is then received; while
+  another hospital's death message about her stands, she stays registered
+  dead at its time (``death_stands``);
 - her messages are processed one at a time: her row is locked first;
 - leave and revisions: recorded in the acknowledgement's result; the hold
   stays (she is still admitted). A leave of a stay the platform does not
@@ -58,10 +60,12 @@ from django.utils import timezone
 from acute.services import (
     RESUMED_ADMISSION_CANCELLED,
     citizen_death_register,
+    citizen_death_restate,
     citizen_death_withdraw,
     referrals_hold_for_admission,
     referrals_warn_admitted,
 )
+from consent.audit.models import AuditEntry
 from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
 from consent.services import care_relationship_close
 from core.actors import Actor
@@ -102,6 +106,12 @@ REVISE_DISCHARGE = {"revise-discharge-inpatient-home", "revise-discharge-emergen
 REVISE = {"revise-admit-inpatient", "revise-admit-emergency"} | REVISE_DISCHARGE
 # Where the message's row keeps the time of death it registered.
 DIED_AT = "died_at"
+# Where the row of a hospital's cancelled death report names the other
+# stay whose death message keeps her registered dead.
+DEATH_STANDS = "death_stands"
+# Where a death message's row says that the death ended a stay the platform
+# held open (its cancellation opens it again).
+DEATH_ENDED_STAY = "death_ended_stay"
 # Where the message's row keeps every key of the stay it named, when it
 # named the stay by more than one identifier.
 EPISODE_IDENTIFIERS = "episode_identifiers"
@@ -353,6 +363,54 @@ def _cancels_death(
     )
 
 
+def _death_standing(citizen: Citizen, key: str) -> tuple[dt.datetime, str] | None:
+    """The death another hospital reported for the citizen (its time, and
+    its stay), when one still stands as the hospital of stay ``key``
+    withdraws its own: a death message of another stay received since her
+    death was last withdrawn, by any door (each withdrawal is audited as
+    ``death_withdrawn``), and not cancelled by its own hospital since. The
+    earliest time of death, if several stand."""
+    last_withdrawn = (
+        AuditEntry.objects.filter(citizen_id=citizen.pk, reason_code="death_withdrawn")
+        .order_by("-recorded_at")
+        .values_list("recorded_at", flat=True)
+        .first()
+    )
+    rows = (
+        InboundMessage.objects.filter(
+            citizen=citizen,
+            outcome=InboundMessage.Outcome.OK,
+            result__has_any_keys=[DIED_AT, DEATH_STANDS, "death_withdrawn"],
+        )
+        .exclude(result__episode_of_care=key)
+        .order_by("received_at", "pk")
+        .values_list("result", flat=True)
+    )
+    if last_withdrawn is not None:
+        rows = rows.filter(received_at__gt=last_withdrawn)
+    standing: dict[str, dt.datetime] = {}
+    for result in rows:
+        stay = str(result.get("episode_of_care"))
+        moment = message_instant(result.get(DIED_AT), field=DIED_AT)
+        if moment is not None:
+            standing[stay] = moment
+        else:
+            # That hospital cancelled its own report of the death.
+            standing.pop(stay, None)
+    return min(((moment, stay) for stay, moment in standing.items()), default=None)
+
+
+def _death_ended_stay(citizen: Citizen, key: str) -> bool:
+    """Whether a death message of the stay ``key`` received for the citizen
+    ended the stay while the platform held it open."""
+    return InboundMessage.objects.filter(
+        citizen=citizen,
+        outcome=InboundMessage.Outcome.OK,
+        result__episode_of_care=key,
+        result__contains={DEATH_ENDED_STAY: True},
+    ).exists()
+
+
 def _died_at(
     patient: dict[str, Any], encounter: dict[str, Any], citizen: Citizen
 ) -> dt.datetime | None:
@@ -390,11 +448,13 @@ def _admit(
     if key not in open_stays:
         hospital_contact_open(partner, citizen, key)
     withdrawn = _withdraw_open_visits(citizen_id, actor, open_visits)
-    held = referrals_hold_for_admission(citizen_id=citizen_id, admission=key, actor=actor)
+    held = referrals_hold_for_admission(
+        citizen_id=citizen_id, admission=key, actor=actor, withdrawn=withdrawn
+    )
     warned = referrals_warn_admitted(citizen_id=citizen_id, admission=key, actor=actor)
     return {
         "admission": key,
-        "visits_withdrawn": withdrawn,
+        "visits_withdrawn": [visit.pk for visit in withdrawn],
         "referrals_on_hold": held,
         "referrals_warned": warned,
     }
@@ -448,7 +508,17 @@ def hospital_notification_medcom_receive(
     death_cancelled = (
         cancelled or activity in CANCEL_DISCHARGE or activity in CANCEL_ADMIT
     ) and _cancels_death(message, patient, citizen, key)
-    if death_cancelled:
+    standing = _death_standing(citizen, key) if death_cancelled else None
+    if standing is not None:
+        # Another hospital's report of her death stands: she stays
+        # registered dead, at the time it gives; only this report is gone.
+        stays_at, stood_by = standing
+        citizen_death_restate(
+            citizen_id=citizen.pk, died_at=stays_at, admission=stood_by, actor=actor
+        )
+        citizen.deceased_at = stays_at
+        result[DEATH_STANDS] = stood_by
+    elif death_cancelled:
         # The hospital cancels its own death message (the Encounter
         # ``entered-in-error``, or a cancellation naming it): the death it
         # reported is withdrawn as deceasedBoolean false withdraws it, and
@@ -466,6 +536,9 @@ def hospital_notification_medcom_receive(
         care_relationship_close(
             source_type=HOSPITAL_STAY_SOURCE, source_id=key, citizen_id=citizen.pk
         )
+        if key in open_stays:
+            # Kept on the message's row: its cancellation opens the stay again.
+            result[DEATH_ENDED_STAY] = True
         # Kept on the message's row: a cancellation of this message names
         # the death it withdraws by its stay.
         result[DIED_AT] = died_at.isoformat()
@@ -475,12 +548,20 @@ def hospital_notification_medcom_receive(
                 citizen_id=citizen.pk, died_at=died_at, admission=key, actor=actor
             )
         )
+    elif standing is not None:
+        # Her death stands, so the stay it ended here stays ended.
+        result["recorded"] = True
     elif later is not None and activity in KNOWN:
         # Received after a later event of the same stay: recorded, and the
         # stay stays as that event left it (the dead are admitted never).
         if admits:
             admission_for_the_living(citizen)
         result["superseded_by"] = later
+    elif death_cancelled and cancelled and _death_ended_stay(citizen, key):
+        # The death message sent again cancelled: the stay it ended is as it
+        # was before the death, open at this hospital (R12), whatever activity
+        # the death message carried; her stays elsewhere were never touched.
+        result.update(_admit(partner, citizen, key, open_stays, open_visits, actor))
     elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
         ended = hospital_stay_end(
             citizen, key, actor, open_stays, cause=RESUMED_ADMISSION_CANCELLED

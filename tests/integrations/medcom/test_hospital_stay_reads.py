@@ -82,7 +82,11 @@ def test_r12_an_admission_withdraws_the_visit_then_holds_and_raises_the_warning_
         referral.refresh_from_db()
         assert referral.on_hold_reason == "hospital_admission"
         warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
-        assert warning.detail == {"admission": result["admission"]}
+        # The held referral whose visit was withdrawn names it and its nurse (R12).
+        named = (
+            {"visit_withdrawn": visit.pk, "nurse": visit.nurse_id} if referral == with_visit else {}
+        )
+        assert warning.detail == {"admission": result["admission"], **named}
         assert warning.acknowledged_at is None and warning.acknowledged_by is None
         assert warning.raised_at == referral.on_hold_since
 
