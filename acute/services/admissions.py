@@ -85,20 +85,6 @@ _WARNINGS_UPSERT_SQL = (
     "FROM unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS w(referral_id, detail, n) "
     "ORDER BY w.n " + _WARNINGS_CONFLICT + " RETURNING id"
 )
-# The resume of a discharge: the referrals' new deadlines, and their
-# ``admitted`` warnings raised again with why the hold was lifted added to
-# what they said (as :func:`_admitted_warnings` raises a warning already
-# there), in one statement; the referrals are locked already.
-_RESUME_SQL = (
-    f"WITH resumed AS (UPDATE {_REFERRAL_TABLE} AS r "  # noqa: S608
-    "SET on_hold_since = NULL, on_hold_reason = '', deadline_at = v.deadline_at "
-    "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, deadline_at) WHERE r.id = v.id "
-    "RETURNING r.id), "
-    f"warned AS (UPDATE {_WARNING_TABLE} AS w SET raised_at = %s, detail = w.detail || %s::jsonb, "
-    "acknowledged_at = NULL, acknowledged_by_id = NULL "
-    "WHERE w.kind = %s AND w.referral_id = ANY(%s::bigint[]) RETURNING 1) "
-    "SELECT id FROM resumed"
-)
 _DETAIL_ENCODER = DeadlineWarning._meta.get_field("detail").encoder
 
 
@@ -224,7 +210,6 @@ def _to_warn_locked(
 
 # The reads of every admission and discharge (R12), compiled once (core/sql.py).
 _STAND_IN_CITIZEN = -7_361_004_231
-_HELD = CompiledQuery(_held_locked, _STAND_IN_CITIZEN)
 _TO_WARN = CompiledQuery(
     _to_warn_locked,
     _STAND_IN_CITIZEN,
@@ -258,6 +243,46 @@ def _hold_sql() -> tuple[str, tuple[object, ...]]:
         "SELECT id FROM held ORDER BY id"
     )
     return sql, tuple(params)
+
+
+@functools.cache
+def _resume_sql() -> tuple[str, tuple[object, ...]]:
+    """The resume of a discharge in one statement on PostgreSQL: her referrals
+    held for an admission found and locked in the order of their ids (the
+    ORM's :func:`_held_locked`), each resumed with its deadline moved on by
+    the time it was held (:func:`_resumed_deadline`, in UTC: a day is 24
+    hours), and their ``admitted`` warnings raised again with why the hold
+    was lifted added to what they said (as :func:`_admitted_warnings` raises
+    a warning already there). Returns each referral's id and its deadline
+    before and after. The SQL, and the select's parameters (the citizen's
+    stand-in among them); the time now (twice), the warning's time, what it
+    adds and its kind follow."""
+    select, params = _held_locked(_STAND_IN_CITIZEN).query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
+    sql = (
+        f"WITH held AS ({select}), "  # noqa: S608
+        f"resumed AS (UPDATE {_REFERRAL_TABLE} AS r "
+        "SET on_hold_since = NULL, on_hold_reason = '', deadline_at = CASE "
+        "WHEN h.since IS NOT NULL AND h.since < %s::timestamptz "
+        "THEN ((h.deadline_at AT TIME ZONE 'UTC') + (%s::timestamptz - h.since)) "
+        "AT TIME ZONE 'UTC' ELSE h.deadline_at END "
+        "FROM held AS h (id, deadline_at, since) WHERE r.id = h.id "
+        "RETURNING r.id, h.deadline_at AS before, r.deadline_at AS after), "
+        f"warned AS (UPDATE {_WARNING_TABLE} AS w SET raised_at = %s, "
+        "detail = w.detail || %s::jsonb, acknowledged_at = NULL, acknowledged_by_id = NULL "
+        "WHERE w.kind = %s AND w.referral_id IN (SELECT h.id FROM held AS h (id)) RETURNING 1) "
+        "SELECT id, before, after FROM resumed ORDER BY id"
+    )
+    return sql, tuple(params)
+
+
+def _resumed_deadline(
+    deadline: dt.datetime, on_hold_since: dt.datetime | None, now: dt.datetime
+) -> dt.datetime:
+    """A held referral's deadline once it resumes: moved on by the time it was
+    held, so that it has the time it had left when she was admitted."""
+    if on_hold_since is not None and now > on_hold_since:
+        return deadline + (now - on_hold_since)
+    return deadline
 
 
 def _held_now(
@@ -383,49 +408,43 @@ def referrals_resume_after_discharge(
     was admitted. A deadline that passed while nobody was to go is not a
     deadline missed: neither escalated at once nor counted in the figures."""
     now = timezone.now()
+    lifted: dict[str, object] = {"resumed": cause, "resumed_at": now.isoformat()}
+    if cause == RESUMED_DISCHARGED:
+        lifted["discharged_at"] = now.isoformat()
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            held = _HELD.rows(citizen_id)
-        else:
-            held = list(_held_locked(citizen_id))
-        if not held:
-            return []
-        lifted: dict[str, object] = {"resumed": cause, "resumed_at": now.isoformat()}
-        if cause == RESUMED_DISCHARGED:
-            lifted["discharged_at"] = now.isoformat()
-        # Each resumes with the time it had left when she was admitted.
-        deadlines = {
-            pk: deadline_before + (now - on_hold_since)
-            if on_hold_since is not None and now > on_hold_since
-            else deadline_before
-            for pk, deadline_before, on_hold_since in held
-        }
         # Their warnings raised again: a coordinator who saw the admission
         # sees the referral is to be served again, and why. Written after
         # the referrals are locked (as every writer of a warning locks its
-        # referral first).
+        # referral first). On PostgreSQL one statement finds, locks,
+        # resumes and warns.
         if connection.vendor == "postgresql":
-            run_prepared(
-                _RESUME_SQL,
-                [
-                    list(deadlines),
-                    list(deadlines.values()),
-                    now,
-                    json.dumps(lifted, cls=_DETAIL_ENCODER),
-                    DeadlineWarning.Kind.ADMITTED.value,
-                    list(deadlines),
-                ],
-            )
+            sql, select_params = _resume_sql()
+            params = [
+                citizen_id if type(p) is int and p == _STAND_IN_CITIZEN else p
+                for p in select_params
+            ]
+            params += [
+                now,
+                now,
+                now,
+                json.dumps(lifted, cls=_DETAIL_ENCODER),
+                DeadlineWarning.Kind.ADMITTED.value,
+            ]
+            resumed = run_prepared(sql, params)
         else:
+            resumed = [
+                (pk, deadline, _resumed_deadline(deadline, since, now))
+                for pk, deadline, since in _held_locked(citizen_id)
+            ]
             warned = dict(_held_warnings_locked(citizen_id))
-            for pk, deadline_at in deadlines.items():
+            for pk, _before, deadline_at in resumed:
                 Referral.objects.filter(pk=pk).update(
                     on_hold_since=None, on_hold_reason="", deadline_at=deadline_at
                 )
             _admitted_warnings(
                 {pk: {**detail, **lifted} for pk, detail in warned.items()}, raised_at=now
             )
-        for pk, deadline_before, _since in held:
+        for pk, deadline_before, deadline_at in resumed:
             referral_audit_by_id(
                 pk,
                 citizen_id,
@@ -434,10 +453,10 @@ def referrals_resume_after_discharge(
                     "step": "resumed",
                     "reason": RESUME_CAUSES[cause],
                     "deadline_before": deadline_before.isoformat(),
-                    "deadline_at": deadlines[pk].isoformat(),
+                    "deadline_at": deadline_at.isoformat(),
                 },
             )
-    return [pk for pk, _deadline, _since in held]
+    return [pk for pk, _before, _after in resumed]
 
 
 def _today_in_copenhagen(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:

@@ -597,7 +597,7 @@ def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, cit
 # later events are one statement; a hold (or a resume) and its warnings one;
 # the row that remembers the message and the message's audit entry one.
 ADMISSION_STATEMENTS = 11
-DISCHARGE_STATEMENTS = 11
+DISCHARGE_STATEMENTS = 10
 
 
 @pytest.mark.postgres  # the counts are PostgreSQL's; SQLite's audit append takes more
