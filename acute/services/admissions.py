@@ -210,39 +210,72 @@ def _to_warn_locked(
 
 # The reads of every admission and discharge (R12), compiled once (core/sql.py).
 _STAND_IN_CITIZEN = -7_361_004_231
-_TO_WARN = CompiledQuery(
-    _to_warn_locked,
-    _STAND_IN_CITIZEN,
-    dt.datetime(1901, 2, 3, tzinfo=dt.UTC),
-    dt.datetime(1901, 2, 4, tzinfo=dt.UTC),
-)
+_STAND_IN_START = dt.datetime(1901, 2, 3, tzinfo=dt.UTC)
+_STAND_IN_END = dt.datetime(1901, 2, 4, tzinfo=dt.UTC)
+_TO_WARN = CompiledQuery(_to_warn_locked, _STAND_IN_CITIZEN, _STAND_IN_START, _STAND_IN_END)
 
 
 @functools.cache
-def _hold_sql() -> tuple[str, tuple[object, ...]]:
+def _hold_sql(warn: bool = False) -> tuple[str, tuple[object, ...], tuple[object, ...]]:
     """The hold of an admission in one statement on PostgreSQL: her referrals
     an admission puts on hold found and locked in the order of their ids (the
     ORM's :func:`_holdable_locked`), put on hold, and their ``admitted``
-    warnings raised as :func:`_admitted_warnings` raises them. The SQL, and
-    the select's parameters (the citizen's stand-in among them); the hold's
-    time and reason, and the warning's kind, time and detail follow, then
-    what each referral's own warning adds (by the referral's id: the visit
-    withdrawn from it)."""
+    warnings raised as :func:`_admitted_warnings` raises them. With ``warn``,
+    the same statement warns of her referrals it does not hold that a nurse
+    is on or that have a visit today (the ORM's :func:`_to_warn_locked`,
+    locked in the order of their ids), as :func:`referrals_warn_admitted`
+    does. Returns each referral's id and whether it was held (true) or
+    warned.
+
+    The SQL, then the parameters of the two selects (the stand-ins of the
+    citizen and of today's bounds among them). The holdable select's come
+    first; the hold's time and reason, and the warning's kind, time and
+    detail follow, then what each referral's own warning adds (by the
+    referral's id: the visit withdrawn from it); with ``warn``, the other
+    select's, then its warnings' kind, time and detail."""
     select, params = (
         _holdable_locked(_STAND_IN_CITIZEN).query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
     )
-    sql = (
-        f"WITH holdable AS ({select}), "  # noqa: S608
-        f"held AS (UPDATE {_REFERRAL_TABLE} AS r SET on_hold_since = %s, on_hold_reason = %s "
-        "FROM holdable AS h (id) WHERE r.id = h.id RETURNING r.id), "
-        f"warned AS (INSERT INTO {_WARNING_TABLE} (referral_id, kind, raised_at, detail, "
+    steps = [
+        f"WITH holdable AS ({select})",
+        f"held AS (UPDATE {_REFERRAL_TABLE} AS r SET on_hold_since = %s, on_hold_reason = %s "  # noqa: S608
+        "FROM holdable AS h (id) WHERE r.id = h.id RETURNING r.id)",
+        f"held_warned AS (INSERT INTO {_WARNING_TABLE} (referral_id, kind, raised_at, detail, "  # noqa: S608
         "acknowledged_at, acknowledged_by_id) "
         "SELECT held.id, %s, %s, %s::jsonb || COALESCE(%s::jsonb -> held.id::text, '{}'), "
-        "NULL, NULL FROM held ORDER BY held.id "
-        f"{_WARNINGS_CONFLICT} RETURNING 1) "
-        "SELECT id FROM held ORDER BY id"
-    )
-    return sql, tuple(params)
+        f"NULL, NULL FROM held ORDER BY held.id {_WARNINGS_CONFLICT} RETURNING 1)",
+    ]
+    result = "SELECT id, TRUE FROM held"
+    warn_params: tuple[object, ...] = ()
+    if warn:
+        to_warn = _to_warn_locked(_STAND_IN_CITIZEN, _STAND_IN_START, _STAND_IN_END)
+        warn_select, warn_params = to_warn.query.get_compiler(DEFAULT_DB_ALIAS).as_sql()
+        # Read in the statement's one snapshot, the referrals it holds are
+        # not yet on hold there: left out by name.
+        steps += [
+            f"to_warn AS ({warn_select})",
+            f"warned AS (INSERT INTO {_WARNING_TABLE} (referral_id, kind, raised_at, detail, "  # noqa: S608
+            "acknowledged_at, acknowledged_by_id) "
+            "SELECT t.id, %s, %s, %s::jsonb, NULL, NULL FROM to_warn AS t (id) "
+            "WHERE t.id NOT IN (SELECT h.id FROM holdable AS h (id)) ORDER BY t.id "
+            f"{_WARNINGS_CONFLICT} RETURNING referral_id)",
+        ]
+        result += " UNION ALL SELECT referral_id, FALSE FROM warned"
+    sql = ", ".join(steps) + f" {result} ORDER BY 2 DESC, 1"
+    return sql, tuple(params), tuple(warn_params)
+
+
+def _for_today(
+    params: tuple[object, ...], citizen_id: int, start: dt.datetime, end: dt.datetime
+) -> list[object]:
+    """A select's parameters with the citizen and today's bounds where their
+    stand-ins are."""
+    stand_ins = {
+        (int, _STAND_IN_CITIZEN): citizen_id,
+        (dt.datetime, _STAND_IN_START): start,
+        (dt.datetime, _STAND_IN_END): end,
+    }
+    return [stand_ins.get((type(p), p), p) for p in params]
 
 
 @functools.cache
@@ -286,22 +319,28 @@ def _resumed_deadline(
 
 
 def _held_now(
-    citizen_id: int, now: dt.datetime, admission: str, withdrawn: dict[int, dict]
-) -> list[int]:
-    """:func:`_hold_sql` run for the citizen: the ids of the referrals held."""
-    sql, select_params = _hold_sql()
-    params = [citizen_id if type(p) is int and p == _STAND_IN_CITIZEN else p for p in select_params]
+    citizen_id: int,
+    now: dt.datetime,
+    admission: str,
+    withdrawn: dict[int, dict],
+    *,
+    warn: bool = False,
+) -> list[tuple[int, bool]]:
+    """:func:`_hold_sql` run for the citizen: the ids of the referrals held,
+    and, with ``warn``, of those warned (each with whether it was held)."""
+    sql, hold_params, warn_params = _hold_sql(warn)
+    start, end = _today_in_copenhagen(now)
     detail = json.dumps({"admission": admission}, cls=_DETAIL_ENCODER)
     added = json.dumps({str(pk): extra for pk, extra in withdrawn.items()}, cls=_DETAIL_ENCODER)
-    params += [
-        now,
-        HOLD_HOSPITAL_ADMISSION,
-        DeadlineWarning.Kind.ADMITTED.value,
-        now,
-        detail,
-        added,
+    kind = DeadlineWarning.Kind.ADMITTED.value
+    params = [
+        *_for_today(hold_params, citizen_id, start, end),
+        *(now, HOLD_HOSPITAL_ADMISSION, kind, now, detail, added),
     ]
-    return [pk for (pk,) in run_prepared(sql, params)]
+    if warn:
+        warned = json.dumps({"admission": admission, "on_hold": False}, cls=_DETAIL_ENCODER)
+        params += [*_for_today(warn_params, citizen_id, start, end), kind, now, warned]
+    return [(pk, held) for pk, held in run_prepared(sql, params)]
 
 
 def visits_withdrawn_detail(visits: Sequence[Visit]) -> dict[int, dict]:
@@ -336,7 +375,7 @@ def referrals_hold_for_admission(
         # (acute_referral_hold_complete). A re-admission raises the warning
         # again. On PostgreSQL one statement finds, locks, holds and warns.
         if connection.vendor == "postgresql":
-            ids = _held_now(citizen_id, now, admission, extra)
+            ids = [pk for pk, _held in _held_now(citizen_id, now, admission, extra)]
         else:
             ids = list(_holdable_locked(citizen_id))
             Referral.objects.filter(pk__in=ids).update(
@@ -345,13 +384,48 @@ def referrals_hold_for_admission(
             _admitted_warnings(
                 {pk: {"admission": admission, **extra.get(pk, {})} for pk in ids}, raised_at=now
             )
-        if not ids:
-            return []
-        for pk in ids:
-            referral_audit_by_id(
-                pk, citizen_id, actor, {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION}
-            )
+        _held_audit(ids, citizen_id, actor)
     return ids
+
+
+def _held_audit(ids: list[int], citizen_id: int, actor: Actor) -> None:
+    for pk in ids:
+        referral_audit_by_id(
+            pk, citizen_id, actor, {"step": "on_hold", "reason": HOLD_HOSPITAL_ADMISSION}
+        )
+
+
+def _warned_audit(ids: list[int], citizen_id: int, actor: Actor) -> None:
+    for pk in ids:
+        referral_audit_by_id(pk, citizen_id, actor, {"step": "admitted_warning"})
+
+
+def referrals_admitted(
+    *, citizen_id: int, admission: str, actor: Actor, withdrawn: Sequence[Visit] = ()
+) -> tuple[list[int], list[int]]:
+    """The hospital reports the citizen admitted (R12), on every door that
+    reports it: :func:`referrals_hold_for_admission` holds her referrals no
+    nurse is on yet, and :func:`referrals_warn_admitted` warns the
+    coordinator of the others a nurse is on or that have a visit today. On
+    PostgreSQL one statement finds, locks, holds and warns. Returns the held
+    and the warned referrals' ids."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=False):
+            held = referrals_hold_for_admission(
+                citizen_id=citizen_id, admission=admission, actor=actor, withdrawn=withdrawn
+            )
+            return held, referrals_warn_admitted(
+                citizen_id=citizen_id, admission=admission, actor=actor
+            )
+    now = timezone.now()
+    extra = visits_withdrawn_detail(withdrawn)
+    with transaction.atomic(savepoint=False):
+        rows = _held_now(citizen_id, now, admission, extra, warn=True)
+        held = [pk for pk, was_held in rows if was_held]
+        warned = [pk for pk, was_held in rows if not was_held]
+        _held_audit(held, citizen_id, actor)
+        _warned_audit(warned, citizen_id, actor)
+    return held, warned
 
 
 def hospital_stay_open(citizen_id: int) -> str | None:
@@ -484,8 +558,7 @@ def referrals_warn_admitted(*, citizen_id: int, admission: str, actor: Actor) ->
         _admitted_warnings(
             {pk: {"admission": admission, "on_hold": False} for pk in ids}, raised_at=now
         )
-        for pk in ids:
-            referral_audit_by_id(pk, citizen_id, actor, {"step": "admitted_warning"})
+        _warned_audit(ids, citizen_id, actor)
     return ids
 
 

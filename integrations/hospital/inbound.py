@@ -24,7 +24,7 @@ from django.utils.translation import gettext_noop
 from acute.models import Referral, Visit
 from acute.services import (
     RESUMED_DISCHARGED,
-    referrals_hold_for_admission,
+    referrals_admitted,
     referrals_resume_after_discharge,
     visit_withdraw,
 )
@@ -95,6 +95,35 @@ def _withdraw_open_visits(citizen_id: int, actor: Actor, open_visits: list[int])
         )
         for pk in ids
     ]
+
+
+def citizen_admitted(
+    partner: Partner,
+    citizen: Citizen,
+    key: str,
+    open_stays: list[str],
+    open_visits: list[int],
+    actor: Actor,
+) -> dict[str, Any]:
+    """The hospital reports the citizen admitted in its stay ``key`` (R12),
+    on either of its doors: the stay opened as her care relationship with
+    the hospital (``open_stays``: those open before), the visits not yet at
+    her door withdrawn (``open_visits``), her referrals no nurse is on held,
+    and the coordinator warned of the others. What the message's result
+    says of it."""
+    admission_for_the_living(citizen)
+    if key not in open_stays:
+        hospital_contact_open(partner, citizen, key)
+    withdrawn = _withdraw_open_visits(citizen.pk, actor, open_visits)
+    held, warned = referrals_admitted(
+        citizen_id=citizen.pk, admission=key, actor=actor, withdrawn=withdrawn
+    )
+    return {
+        "admission": key,
+        "visits_withdrawn": [visit.pk for visit in withdrawn],
+        "referrals_on_hold": held,
+        "referrals_warned": warned,
+    }
 
 
 def _follow_up(
@@ -296,21 +325,10 @@ def hospital_notification_receive(
         if citizen is None:
             # Not a citizen the platform knows: nothing to pause, nothing to open.
             return Handled(citizen=None, result={"admission": "not_followed"})
-        admission_for_the_living(citizen)
         open_stays, open_visits = hospital_stays_open_and_visits(citizen, key)
-        if key not in open_stays:
-            hospital_contact_open(partner, citizen, key)
-        withdrawn = _withdraw_open_visits(citizen.pk, actor, open_visits)
-        held = referrals_hold_for_admission(
-            citizen_id=citizen.pk, admission=key, actor=actor, withdrawn=withdrawn
-        )
         return Handled(
             citizen=citizen,
-            result={
-                "admission": key,
-                "visits_withdrawn": [visit.pk for visit in withdrawn],
-                "referrals_on_hold": held,
-            },
+            result=citizen_admitted(partner, citizen, key, open_stays, open_visits, actor),
         )
     if status == "finished":
         wants_follow_up = bool(message.of_type("ServiceRequest"))

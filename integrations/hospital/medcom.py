@@ -62,8 +62,6 @@ from acute.services import (
     citizen_death_register,
     citizen_death_restate,
     citizen_death_withdraw,
-    referrals_hold_for_admission,
-    referrals_warn_admitted,
 )
 from consent.audit.models import AuditEntry
 from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
@@ -75,9 +73,8 @@ from core.sql import CompiledQuery
 from integrations.adapters import Handled
 from integrations.hospital.inbound import (
     MESSAGE,
-    _withdraw_open_visits,
     admission_for_the_living,
-    hospital_contact_open,
+    citizen_admitted,
     hospital_stay_end,
     hospital_stays_of,
     hospital_stays_open,
@@ -407,7 +404,8 @@ def _death_ended_stay(citizen: Citizen, key: str) -> bool:
         citizen=citizen,
         outcome=InboundMessage.Outcome.OK,
         result__episode_of_care=key,
-        result__contains={DEATH_ENDED_STAY: True},
+        # A key's value, not ``contains``: SQLite has no JSON containment.
+        **{f"result__{DEATH_ENDED_STAY}": True},
     ).exists()
 
 
@@ -433,31 +431,6 @@ def _died_at(
     if died_at is not None:
         death_time_check(died_at, birth_date=citizen.birth_date, field=field)
     return died_at
-
-
-def _admit(
-    partner: Partner,
-    citizen: Citizen,
-    key: str,
-    open_stays: list[str],
-    open_visits: list[int],
-    actor: Actor,
-) -> dict[str, Any]:
-    admission_for_the_living(citizen)
-    citizen_id = citizen.pk
-    if key not in open_stays:
-        hospital_contact_open(partner, citizen, key)
-    withdrawn = _withdraw_open_visits(citizen_id, actor, open_visits)
-    held = referrals_hold_for_admission(
-        citizen_id=citizen_id, admission=key, actor=actor, withdrawn=withdrawn
-    )
-    warned = referrals_warn_admitted(citizen_id=citizen_id, admission=key, actor=actor)
-    return {
-        "admission": key,
-        "visits_withdrawn": [visit.pk for visit in withdrawn],
-        "referrals_on_hold": held,
-        "referrals_warned": warned,
-    }
 
 
 def hospital_notification_medcom_receive(
@@ -561,14 +534,14 @@ def hospital_notification_medcom_receive(
         # The death message sent again cancelled: the stay it ended is as it
         # was before the death, open at this hospital (R12), whatever activity
         # the death message carried; her stays elsewhere were never touched.
-        result.update(_admit(partner, citizen, key, open_stays, open_visits, actor))
+        result.update(citizen_admitted(partner, citizen, key, open_stays, open_visits, actor))
     elif activity in CANCEL_ADMIT or (cancelled and activity in ADMIT):
         ended = hospital_stay_end(
             citizen, key, actor, open_stays, cause=RESUMED_ADMISSION_CANCELLED
         )
         result.update({"admission_cancelled": key, "discharge": key, **ended})
     elif admits or (in_stay and key not in open_stays):
-        result.update(_admit(partner, citizen, key, open_stays, open_visits, actor))
+        result.update(citizen_admitted(partner, citizen, key, open_stays, open_visits, actor))
     elif activity in DISCHARGE or (activity in REVISE_DISCHARGE and key in open_stays):
         # A revised discharge says she was discharged: one delivered before
         # the discharge it revises ends the stay (the discharge, late, is

@@ -98,3 +98,27 @@ def test_r12_an_admission_holds_the_citizens_open_referrals_and_a_discharge_resu
     assert DeadlineWarning.objects.filter(
         referral=untriaged, kind=DeadlineWarning.Kind.OVERDUE
     ).exists()
+
+
+def test_r12_an_admission_while_a_nurse_is_with_her_warns_the_coordinator(live_network) -> None:
+    """The hospital's own door, as MedCom's: a referral a nurse is already
+    with the citizen on is not held (she is there), but the coordinator is
+    told on her board that the citizen is reported admitted."""
+    citizen = f.citizen()
+    visit = visit_for(citizen, live_network.acute)
+    assert visit.referral_id is not None
+    now = timezone.now()
+    Visit.objects.filter(pk=visit.pk).update(status=Visit.Status.ON_SITE, on_site_at=now)
+    Referral.objects.filter(pk=visit.referral_id).update(reached_at=now)
+
+    _notify(live_network.sims["hospital"], citizen, admitted=True)
+
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.ON_SITE
+    referral = Referral.objects.get(pk=visit.referral_id)
+    assert referral.on_hold_since is None
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.ADMITTED)
+    assert warning.detail == {"admission": warning.detail["admission"], "on_hold": False}
+    assert AuditEntry.objects.filter(
+        citizen_id=citizen.pk, resource_id=str(referral.pk), detail__step="admitted_warning"
+    ).exists()

@@ -596,7 +596,7 @@ def test_damaged_messages_get_a_medcom_answer_never_a_server_error(hospital, cit
 # locked in one read; her stays, an admission's open visits and the stay's
 # later events are one statement; a hold (or a resume) and its warnings one;
 # the row that remembers the message and the message's audit entry one.
-ADMISSION_STATEMENTS = 11
+ADMISSION_STATEMENTS = 10
 DISCHARGE_STATEMENTS = 10
 
 
