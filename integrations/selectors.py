@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from integrations.models import DeliveryAttempt, InboundMessage, OutboundMessage
+from integrations.models import (
+    CareMessage,
+    CareThread,
+    DeliveryAttempt,
+    InboundMessage,
+    OutboundMessage,
+)
 
 UNDELIVERED = (
     OutboundMessage.Status.PENDING,
@@ -46,6 +52,34 @@ def inbox_refusals() -> QuerySet[InboundMessage]:
         .defer("acknowledgement", "result")
         .order_by("received_at", "pk")
     )
+
+
+def care_threads_awaiting_answer(*, referrals: dict[int, int]) -> set[int]:
+    """Of ``referrals`` (referral id → citizen id), those with a partner's
+    CareCommunication the acute function has not answered: a thread shown
+    on the referral (its own, or its citizen's outside any referral) whose
+    latest segment came from the partner. The message was acknowledged
+    ``ok``, so the partner waits for an answer; the board says so until
+    someone replies in the thread. Ids only, no message content."""
+    if not referrals:
+        return set()
+    # The order segments arrived in: ``written_at`` is the author's own
+    # stamp, which a partner may set to any time.
+    latest = CareMessage.objects.filter(thread=OuterRef("pk")).order_by("-pk").values("direction")
+    threads = (
+        CareThread.objects.filter(citizen_id__in=set(referrals.values()))
+        .filter(Q(referral_id__in=referrals.keys()) | Q(referral__isnull=True))
+        .annotate(latest=Subquery(latest[:1]))
+        .filter(latest=CareMessage.Direction.IN)
+        .values_list("referral_id", "citizen_id")
+    )
+    waiting: set[int] = set()
+    for referral_id, citizen_id in threads:
+        if referral_id is not None:
+            waiting.add(referral_id)
+        else:
+            waiting.update(r for r, c in referrals.items() if c == citizen_id)
+    return waiting
 
 
 def inbox_refusal(*, pk: int) -> InboundMessage | None:

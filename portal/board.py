@@ -1,4 +1,5 @@
-"""The coordinator's live board: open referrals by deadline and risk, nurses on
+"""The coordinator's live board: open referrals by deadline and risk (and
+which of them has a partner's message waiting for an answer), nurses on
 the map, warnings, the hand-offs that failed or were withheld and the
 messages from partners the platform refused. It combines
 acute with integrations, so it lives in the composition layer.
@@ -33,6 +34,7 @@ from integrations.inbox import inbox_refusal_note
 from integrations.models import InboundMessage, OutboundMessage
 from integrations.outbox import outbox_mark_handled, outbox_resend
 from integrations.selectors import (
+    care_threads_awaiting_answer,
     inbox_refusal,
     inbox_refusals,
     outbox_message,
@@ -114,9 +116,15 @@ def _board_context(actor: Actor) -> dict[str, Any]:
         for number, r in enumerate(referrals, start=1)
         if r.citizen.latitude is not None and not getattr(r, "active_visits", None)
     ]
+    # A partner's message acknowledged ok waits for an answer on the
+    # referral's page: the board points her there.
+    awaiting = care_threads_awaiting_answer(referrals={r.pk: r.citizen_id for r in referrals})
     return {
         "now": now,
-        "rows": [{"referral": r, "risk": _risk(r, now)} for r in referrals],
+        "rows": [
+            {"referral": r, "risk": _risk(r, now), "answer_awaited": r.pk in awaiting}
+            for r in referrals
+        ],
         "shifts": shifts,
         "map": municipality_map(markers),
         "warnings": _with_outcome_text(acute_selectors.warnings_open(actor=actor, limit=50)),
