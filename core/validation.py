@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -69,11 +70,15 @@ def _without_constraint_names(instance: models.Model, messages: list[str]) -> li
 
 
 def is_digits(text: str) -> bool:
-    """Whether ``text`` is one or more of the digits 0-9. ``str.isdigit`` is
-    not that: it also takes a superscript such as "²", which ``int`` refuses
-    (a 500 where a 400 was due), and the digits of other scripts, which
-    ``int`` reads as a number the client never typed as one."""
-    return text.isascii() and text.isdigit()
+    """Whether ``text`` is one or more of the digits 0-9 that ``int`` reads.
+    ``str.isdigit`` is not that: it also takes a superscript such as "²",
+    which ``int`` refuses (a 500 where a 400 was due), and the digits of
+    other scripts, which ``int`` reads as a number the client never typed as
+    one. Nor does ``int`` read more digits than the interpreter allows (4300,
+    against quadratic parsing): a header, a form or a reference may hold
+    that many, and they are no number here either."""
+    limit = sys.get_int_max_str_digits()
+    return text.isascii() and text.isdigit() and (limit == 0 or len(text) <= limit)
 
 
 # A phone number as people write it: digits with the usual separators and

@@ -133,7 +133,12 @@ def checkpoint_parse(body: str) -> Checkpoint:
     if len(lines) < 4 or lines[-1] != "" or any(not line for line in lines[:-1]):
         raise NoteError("a checkpoint has an origin, a size and a root hash, one per line")
     origin, size, root = lines[0], lines[1], lines[2]
-    if not (size.isascii() and size.isdigit()) or (size != "0" and size.startswith("0")):
+    # A tree size is an unsigned 64-bit number (C2SP tlog-checkpoint): at most 20 digits.
+    if (
+        not (size.isascii() and size.isdigit())
+        or len(size) > 20
+        or (size != "0" and size.startswith("0"))
+    ):
         raise NoteError("the tree size is not a decimal number")
     try:
         root_hash = base64.b64decode(root, validate=True)

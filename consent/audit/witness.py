@@ -75,6 +75,8 @@ def _previous(line: str) -> tuple[str, int, bytes] | None:
     parts = line.split(" ")
     if len(parts) != 4 or parts[0] != "previous" or not (parts[2].isascii() and parts[2].isdigit()):
         return None
+    if len(parts[2]) > 20:  # a tree size is an unsigned 64-bit number
+        return None
     try:
         root = base64.b64decode(parts[3], validate=True)
     except ValueError:

@@ -269,7 +269,8 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     cpr, replacement = _patient_identifiers(body)
     refuse_unstored(body)
     name = chosen_name(body)
-    given = text_trimmed(" ".join(name.get("given") or []))
+    # A null in a list holds the place of a value given only as an extension.
+    given = text_trimmed(" ".join(g for g in name.get("given") or [] if isinstance(g, str)))
     family = text_trimmed(str(name.get("family") or ""))
     if not given or not family:
         raise InvalidInput(
@@ -294,7 +295,7 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
             field="gender",
         )
     address = chosen_home_address(body)
-    line = text_trimmed(" ".join(address.get("line") or []))
+    line = text_trimmed(" ".join(x for x in address.get("line") or [] if isinstance(x, str)))
     postal_code = str(address.get("postalCode") or "").strip()
     city = text_trimmed(str(address.get("city") or ""))
     if not line or not city or not (len(postal_code) == 4 and is_digits(postal_code)):

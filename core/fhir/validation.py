@@ -203,6 +203,8 @@ def primitive_misshapen(
 
 
 Step = str | int
+# The kind :func:`_first_refusals` gives a null that holds no place in its list.
+NULL_IN_LIST = "null"
 
 
 def _first_refusals(
@@ -210,7 +212,8 @@ def _first_refusals(
 ) -> tuple[tuple[Step, ...] | None, str, tuple[tuple[Step, ...], str] | None]:
     """What :func:`primitive_misshapen` and :func:`refuse_unknown_modifiers`
     find in ``data``, in one walk of it: the steps to the first misshapen
-    primitive and its FHIR type (None, '' when none is), and the steps to
+    primitive and its FHIR type (None, '' when none is; ``NULL_IN_LIST``
+    for a null in a list without its ``_element`` partner), and the steps to
     the first element with a modifier extension or resource with implicit
     rules and the code of its refusal (None when none is, or when a
     misshapen primitive was found first: that refusal comes first). Both
@@ -238,6 +241,17 @@ def _first_refusals(
         for key, value in node.items():
             if value is None:
                 continue
+            if isinstance(value, list) and None in value:
+                # FHIR JSON: null holds a place in a list only for a value
+                # whose extension the ``_element`` list carries at that index.
+                partner = node.get(f"_{key}")
+                for index, item in enumerate(value):
+                    if item is None and not (
+                        isinstance(partner, list)
+                        and index < len(partner)
+                        and partner[index] is not None
+                    ):
+                        return (*steps, key, index), NULL_IN_LIST
             inner = None
             if model is not None:
                 kind, shape, inner = _declared(model, str(key))
@@ -393,6 +407,10 @@ def _validated(model: type[Model], data: Any) -> Model:
         return validated
     if steps is not None:
         place = _misshapen_place(steps)
+        if kind == NULL_IN_LIST:
+            raise FHIRInvalid(
+                place, f"{place}: null stands in a list only beside its extension in _element"
+            )
         shape = "true or false (JSON)" if kind == "boolean" else "a JSON string"
         raise FHIRInvalid(place, f"{place}: a FHIR {kind} is {shape}", kind)
     if modifier is not None:

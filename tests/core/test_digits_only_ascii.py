@@ -32,6 +32,14 @@ def test_only_the_digits_0_to_9_are_digits() -> None:
     assert not is_digits("\u0661\u0662")  # Arabic-Indic digits
 
 
+def test_no_more_digits_than_int_reads_are_digits() -> None:
+    """Past 4300 digits ``int`` raises (Python's guard against quadratic
+    parsing): such a run is no number, refused 4xx at every door
+    (``tests/consent/test_numbers_past_the_int_limit.py``)."""
+    assert is_digits("9" * 4300)
+    assert not is_digits("9" * 4301)
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -135,6 +135,18 @@ def _order_schedule(details: OrderDetails) -> dosing.Schedule:
     contradict the words (a single dose, but 3 a day) are refused, so the nurse
     never reads one order while the platform allows another."""
     said = dosing.schedule_from_text(details.frequency, details.duration)
+    # Read from the words, the schedule has the bounds it has when sent as numbers.
+    for value, most, field in (
+        (said.doses_per_day, MAX_DOSES_PER_DAY, "frequency"),
+        (said.duration_days, MAX_ORDER_DAYS, "duration"),
+    ):
+        if value is not None and value > most:
+            raise InvalidInput(
+                "order.schedule_invalid",
+                _("At most %(most)s.") % {"most": most},
+                field=field,
+                rule="R8",
+            )
     per_day = _schedule_number(details.doses_per_day, field="doses_per_day", most=MAX_DOSES_PER_DAY)
     days = _schedule_number(details.duration_days, field="duration_days", most=MAX_ORDER_DAYS)
     conflict = _("The numbers do not agree with the order's frequency and duration as written.")
