@@ -174,6 +174,28 @@ def citizen_death_register(
         )
 
 
+def _deceased_at_set(
+    citizen: Citizen,
+    deceased_at: dt.datetime | None,
+    actor: Actor,
+    reason_code: str,
+    detail: dict[str, object],
+) -> None:
+    """A hospital's report changes the time of death registered for the
+    (locked) citizen, or withdraws it: audited as a Patient update."""
+    citizen.deceased_at = deceased_at
+    citizen.save(update_fields=["deceased_at"])
+    audit(
+        actor=actor,
+        action=Action.UPDATE,
+        citizen_id=citizen.pk,
+        resource_type="Patient",
+        resource_id=citizen.pk,
+        detail=detail,
+        reason_code=reason_code,
+    )
+
+
 def citizen_death_withdraw(*, citizen_id: int, admission: str, actor: Actor) -> dt.datetime | None:
     """The hospital corrects a death it reported in error (MedCom: the
     Patient's ``deceasedBoolean`` false, a change from deceased to living):
@@ -185,16 +207,12 @@ def citizen_death_withdraw(*, citizen_id: int, admission: str, actor: Actor) -> 
         citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
         withdrawn = citizen.deceased_at
         if withdrawn is not None:
-            citizen.deceased_at = None
-            citizen.save(update_fields=["deceased_at"])
-            audit(
-                actor=actor,
-                action=Action.UPDATE,
-                citizen_id=citizen_id,
-                resource_type="Patient",
-                resource_id=citizen_id,
-                detail={"admission": admission, "deceased_at_withdrawn": withdrawn.isoformat()},
+            _deceased_at_set(
+                citizen,
+                None,
+                actor,
                 reason_code="death_withdrawn",
+                detail={"admission": admission, "deceased_at_withdrawn": withdrawn.isoformat()},
             )
             death_withdrawn_warn(
                 citizen_id=citizen_id,
@@ -281,19 +299,15 @@ def citizen_death_restate(
         citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
         before = citizen.deceased_at
         if before != died_at:
-            citizen.deceased_at = died_at
-            citizen.save(update_fields=["deceased_at"])
-            audit(
-                actor=actor,
-                action=Action.UPDATE,
-                citizen_id=citizen_id,
-                resource_type="Patient",
-                resource_id=citizen_id,
+            _deceased_at_set(
+                citizen,
+                died_at,
+                actor,
+                reason_code="death_restated",
                 detail={
                     "admission": admission,
                     "deceased_at": died_at.isoformat(),
                     "deceased_at_before": before.isoformat() if before else None,
                 },
-                reason_code="death_restated",
             )
     return before
