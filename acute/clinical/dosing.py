@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.utils import timezone
+
 from core.validation import TypedNumber, is_digits
 
 DAY = dt.timedelta(hours=24)
@@ -299,6 +301,18 @@ def busiest_day(doses: Iterable[tuple[dt.datetime, Decimal]], *, at: dt.datetime
     )
 
 
+def order_ends_at(ordered_at: dt.datetime, duration_days: int | None) -> dt.datetime | None:
+    """When an order's days are over: the same time of day on the clock in
+    Copenhagen, ``duration_days`` later, as the physician means "for 5 days" —
+    not 24-hour periods, which across a change to or from summer time end
+    an hour early or late (a dose an hour after the order ended accepted)."""
+    if not duration_days:
+        return None
+    local = timezone.localtime(ordered_at)
+    # Wall-clock arithmetic in the local zone, then back to the instant.
+    return (local + dt.timedelta(days=duration_days)).astimezone(dt.UTC)
+
+
 @dataclass(frozen=True)
 class Allowance:
     """What an order still allows for a dose given at a moment (now, or when
@@ -341,7 +355,7 @@ def allowance(
     remaining_in_all = max(total - given, ZERO)
     per_day = dose * doses_per_day if doses_per_day else None
     remaining_today = max(per_day - given_last_day, ZERO) if per_day is not None else None
-    ends_at = ordered_at + dt.timedelta(days=duration_days) if duration_days else None
+    ends_at = order_ends_at(ordered_at, duration_days)
     ended = ends_at is not None and at >= ends_at
     remaining = ZERO if ended else remaining_in_all
     if remaining_today is not None:

@@ -234,6 +234,17 @@ class MedicationOrder(models.Model):
         related_name="medication_orders_cancelled",
     )
     cancel_reason = models.CharField(max_length=300, blank=True)
+    # The phone order this written order corrects (``medication_order_correct``):
+    # it takes that order's place, so a dose given against the phone order —
+    # one the tablet queued offline and sent after the correction — counts
+    # against this one too (R8).
+    corrects = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="correction",
+    )
 
     # The prescription in the citizen's CPR number (*recept*).
     prescription_status = models.CharField(

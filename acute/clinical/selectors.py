@@ -297,9 +297,10 @@ def order_allowance(order: MedicationOrder, *, at: dt.datetime | None = None) ->
     """
     given = getattr(order, "given_total", None)
     given_last_day = getattr(order, "given_last_day", None)
-    if at is not None or given is None or given_last_day is None:
+    if at is not None or given is None or given_last_day is None or order.corrects_id:
         at = at or timezone.now()
         doses = list(order.administrations.values_list("administered_at", "order_amount"))
+        doses += _doses_against_corrected(order)
         given = sum((amount for _when, amount in doses), ZERO)
         given_last_day = dosing.busiest_day(doses, at=at)
     return dosing.allowance(
@@ -313,6 +314,33 @@ def order_allowance(order: MedicationOrder, *, at: dt.datetime | None = None) ->
         given_last_day=given_last_day,
         at=at or timezone.now(),
     )
+
+
+def _doses_against_corrected(order: MedicationOrder) -> list[tuple[dt.datetime, Decimal]]:
+    """The doses given against the phone order this written order corrects,
+    in this order's unit (R8): the correction takes its place, so a dose
+    given against it — sent from the tablet's offline queue after the
+    correction — is not given again. A dose of another medicine is not
+    counted; one whose amount does not convert to this order's unit uses up
+    all of it, so the physician decides what more may be given."""
+    if order.corrects_id is None:
+        return []
+    counted: list[tuple[dt.datetime, Decimal]] = []
+    corrected = MedicationOrder.objects.get(pk=order.corrects_id)
+    for given in corrected.administrations.select_related("medicine"):
+        if given.medicine.atc_code != order.medicine_atc:
+            continue
+        amount = dosing.convert(given.order_amount, given.order_unit, order.dose_unit)
+        if amount is None:
+            amount = dosing.amount_in_unit(
+                quantity=given.quantity,
+                stock_unit=given.unit,
+                amount_per_unit=given.medicine.amount_per_unit,
+                amount_unit=given.medicine.amount_unit,
+                unit=order.dose_unit,
+            )
+        counted.append((given.administered_at, order.total_quantity if amount is None else amount))
+    return counted
 
 
 def _audit_listed(

@@ -289,8 +289,10 @@ def _administration_book(
     with transaction.atomic():
         # The order's row lock first: two doses against one order are counted
         # one after the other, so both cannot pass on the same remainder. The
-        # order may also have been cancelled since it was read.
-        order = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        # order may also have been cancelled since it was read. A correction
+        # counts the doses of the phone order it corrects: that order's lock
+        # too, taken first (the lower number), as a dose against it takes it.
+        order = _order_locked(order)
         # Then the visit's: completing it takes the same lock, so no dose is
         # booked on a visit completed at the same moment.
         if (
@@ -372,6 +374,16 @@ def _administration_book(
         if lot.is_recalled:
             _recalled_dose_notify(organisation=organisation, administration=administration)
     return administration
+
+
+def _order_locked(order: MedicationOrder) -> MedicationOrder:
+    """The order under its row lock, with the phone order it corrects locked before it."""
+    pks = {order.pk} if order.corrects_id is None else {order.pk, order.corrects_id}
+    locked = {
+        o.pk: o
+        for o in MedicationOrder.objects.select_for_update().filter(pk__in=pks).order_by("pk")
+    }
+    return locked[order.pk]
 
 
 def _recalled_dose_notify(*, organisation: Organisation, administration: Administration) -> None:

@@ -285,7 +285,7 @@ def medication_order_correct(
         if locked.administrations.exists():
             raise _doses_given()
         _medication_order_cancel(actor=actor, order=locked, reason=reason)
-        return written_correction_record(actor=actor, visit=visit, details=details)
+        return written_correction_record(actor=actor, visit=visit, details=details, corrects=locked)
 
 
 def _doses_given() -> Conflict:

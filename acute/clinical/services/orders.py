@@ -348,19 +348,24 @@ def written_order_record(*, actor: Actor, visit: Visit, details: OrderDetails) -
 
 
 def written_correction_record(
-    *, actor: Actor, visit: Visit, details: OrderDetails
+    *, actor: Actor, visit: Visit, details: OrderDetails, corrects: MedicationOrder
 ) -> MedicationOrder:
     """The written order that corrects the physician's phone order on its
     own visit (``medication_order_correct``, which cancels the phone order in
     the same transaction): as :func:`written_order_record`, and also once
     the visit has ended (:data:`CORRECTION_STATUSES`)."""
     return _written_order_record(
-        actor=actor, visit=visit, details=details, allowed=CORRECTION_STATUSES
+        actor=actor, visit=visit, details=details, allowed=CORRECTION_STATUSES, corrects=corrects
     )
 
 
 def _written_order_record(
-    *, actor: Actor, visit: Visit, details: OrderDetails, allowed: Sequence[str]
+    *,
+    actor: Actor,
+    visit: Visit,
+    details: OrderDetails,
+    allowed: Sequence[str],
+    corrects: MedicationOrder | None = None,
 ) -> MedicationOrder:
     user = require_user(actor)
     organisation = actor.organisation
@@ -397,6 +402,7 @@ def _written_order_record(
         recorded_at=now,
         confirmed_at=now,
         confirmed_by=user,
+        corrects=corrects,
         prescription_due_by=now
         + dt.timedelta(minutes=settings.CLINICAL_PRESCRIPTION_DUE_WITHIN_MINUTES),
     )
