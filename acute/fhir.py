@@ -292,6 +292,24 @@ def _texts(items: Any) -> str:
     return "\n".join(out)
 
 
+def service_request_subject(body: Any) -> tuple[int | None, str]:
+    """The citizen a posted ServiceRequest's ``subject`` names: a Patient
+    reference's platform id and the CPR identifier's value (either may be
+    missing). Read alike for the referral and for the log of its refusal."""
+    subject = body.get("subject") if isinstance(body, dict) else None
+    if not isinstance(subject, dict):
+        return None, ""
+    identifier = subject.get("identifier")
+    identifier = identifier if isinstance(identifier, dict) else {}
+    value = identifier.get("value")
+    cpr = value if identifier.get("system") == CPR_SYSTEM and isinstance(value, str) else ""
+    reference = subject.get("reference")
+    citizen_id = None
+    if isinstance(reference, str) and reference.startswith("Patient/") and is_digits(reference[8:]):
+        citizen_id = int(reference[8:])
+    return citizen_id, cpr
+
+
 def parse_service_request(body: Any) -> dict[str, Any]:
     """The fields of ``referral_create`` from a posted ServiceRequest, plus the
     citizen's CPR number (``cpr``) or platform id (``citizen_id``) and its
@@ -312,13 +330,7 @@ def parse_service_request(body: Any) -> dict[str, Any]:
             f"Not a valid ServiceRequest: {exc.problems}",
             field=exc.where or None,
         ) from None
-    subject = body.get("subject") or {}
-    identifier = subject.get("identifier") or {}
-    cpr = identifier.get("value", "") if identifier.get("system") == CPR_SYSTEM else ""
-    reference = subject.get("reference") or ""
-    citizen_id = None
-    if reference.startswith("Patient/") and is_digits(reference[8:]):
-        citizen_id = int(reference[8:])
+    citizen_id, cpr = service_request_subject(body)
     if not cpr and citizen_id is None:
         raise InvalidInput(
             "referral.citizen_required",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,12 +18,13 @@ from acute.fhir import (
     observation_resource,
     parse_service_request,
     service_request_resource,
+    service_request_subject,
     task_resource,
 )
 from acute.models import Referral, Visit, VitalSign
 from consent.audit.models import Action
 from core.api import actor_of
-from core.errors import Forbidden
+from core.errors import Forbidden, InvalidInput
 from core.fhir.purpose import request_purpose
 from core.fhir.resources import FHIRResource, purpose_or_refused
 from core.fhir.views import FHIRView, base_url
@@ -54,6 +56,16 @@ class ServiceRequestCreateView(FHIRView):
     attempt recorded as denied (R9)."""
 
     permission_classes = [REFERRERS]
+
+    def citizen_refused(self, request: Request) -> int | None:
+        """A role refused here is recorded on the citizen the body's subject
+        names, if she is registered (R9)."""
+        try:
+            body = request.data
+        except (InvalidInput, ParseError, UnsupportedMediaType):
+            return None
+        citizen_id, cpr = service_request_subject(body)
+        return services.referral_citizen_named(citizen_id=citizen_id, cpr=cpr)
 
     def post(self, request: Request) -> Response:
         purpose_or_refused(

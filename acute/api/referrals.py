@@ -107,6 +107,8 @@ class ReferralListView(APIView):
     the short form."""
 
     permission_classes = [per_method(GET=COORDINATOR, POST=REFERRERS)]
+    # A role refused a new referral is recorded on the citizen it names (R9).
+    concerns = Concerns("ServiceRequest", body="citizen_id", cpr="cpr")
     creates = Creates("acute-referral")
 
     @extend_schema(

@@ -51,6 +51,7 @@ from acute.services.episodes import (
 from acute.services.referrals import (
     SOURCE_BY_KIND,
     acute_function_for,
+    referral_citizen_named,
     referral_create,
     referral_intake,
     referral_phone_take,
@@ -108,6 +109,7 @@ __all__ = [
     "nurse_states",
     "planned_referrals_dispatch",
     "referral_accept",
+    "referral_citizen_named",
     "referral_create",
     "referral_decline",
     "referral_intake",

@@ -67,6 +67,7 @@ SOURCE_BY_KIND = {
 }
 
 REFERRAL_CPR_INVALID = "referral.cpr_invalid"
+REFERRAL_NOT_A_REFERRER = "referral.not_a_referrer"
 REFERRAL_STATUS_NOT_ACTIVE = "referral.status_not_active"
 # What a partner may say of the ServiceRequest it sends (FHIR R4
 # ``ServiceRequest.status``, a modifier): only an active request is a referral.
@@ -143,8 +144,17 @@ def referral_intake(
             else None
         )
         if source is None or actor.role == Role.COORDINATOR:
+            # Refused for who she is, not for whom she named: the attempt is
+            # on the log of the citizen the request names, if registered (R9),
+            # and the answer is the same either way.
+            creation_refused_audit(
+                actor=actor,
+                citizen_id=referral_citizen_named(citizen_id=citizen_id, cpr=cpr),
+                resource_type="ServiceRequest",
+                reason_code=REFERRAL_NOT_A_REFERRER,
+            )
             raise errors.Forbidden(
-                "referral.not_a_referrer",
+                REFERRAL_NOT_A_REFERRER,
                 "Your organisation does not refer to the acute function this way.",
             )
         # Staff of a municipality that has left the acute function no longer
@@ -243,6 +253,21 @@ def referral_phone_take(
     if refused is not None:
         raise refused
     return referral
+
+
+def referral_citizen_named(*, citizen_id: int | None, cpr: str) -> int | None:
+    """The registered citizen a refused referral names, by platform id or
+    CPR number, for the log of its refusal only (R9): nothing of her is
+    answered, and a number that names nobody names no one on the log."""
+    if citizen_id:
+        if isinstance(citizen_id, bool) or not 0 < citizen_id < 2**63:
+            return None
+        return Citizen.objects.filter(pk=citizen_id).values_list("pk", flat=True).first()
+    try:
+        number = validate_cpr(cpr)
+    except errors.InvalidInput:
+        return None
+    return Citizen.objects.filter(cpr=number).values_list("pk", flat=True).first()
 
 
 def _referred_citizen(*, actor: Actor, citizen_id: int | None, cpr: str) -> Citizen:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,6 +25,7 @@ from consent.fhir_views.common import (
     update_stated,
 )
 from core.api import actor_of
+from core.errors import InvalidInput
 from core.fhir.resources import (
     Asked,
     FHIRResource,
@@ -207,6 +209,16 @@ class TransactionView(FHIRView):
     """``POST /fhir/`` with a transaction Bundle: all entries or none."""
 
     permission_classes = [RECORD_WRITERS]
+
+    def citizen_refused(self, request: Request) -> int | None:
+        """A role refused here is recorded on the citizen the body names (R9)."""
+        if request.method != "POST":
+            return super().citizen_refused(request)
+        try:
+            body = request.data
+        except (InvalidInput, ParseError, UnsupportedMediaType):
+            return None
+        return services.bundle_citizen_named(body)
 
     def post(self, request: Request) -> Response:
         purpose = stated_purpose(request, action=Action.CREATE, resource_type="Bundle")

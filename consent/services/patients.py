@@ -33,7 +33,7 @@ from consent.selectors.patients import patient_version
 from consent.services.denied import audit_denied
 from consent.services.versions import wanted_version
 from core.actors import Actor
-from core.cpr import CPR_SYSTEM
+from core.cpr import CPR_SYSTEM, validate_cpr
 from core.deaths import (
     citizen_death_withdrawn,
     citizen_died,
@@ -153,6 +153,24 @@ def _audit_version(
     )
 
 
+def patient_citizen_named(data: Any) -> int | None:
+    """The registered citizen a refused Patient resource names by its CPR
+    identifier, for the log of the refusal only (R9): nothing of her is
+    answered, and a number that names nobody names no one."""
+    identifiers = data.get("identifier") if isinstance(data, dict) else None
+    for identifier in identifiers if isinstance(identifiers, list) else []:
+        if not isinstance(identifier, dict):
+            continue
+        value = identifier.get("value")
+        if identifier.get("system") == CPR_SYSTEM and isinstance(value, str):
+            try:
+                number = validate_cpr(value)
+            except InvalidInput:
+                return None
+            return Citizen.objects.filter(cpr=number).values_list("pk", flat=True).first()
+    return None
+
+
 def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citizen:
     """Register a citizen (Patient create). A CPR number already registered is
     refused (409 ``patient.exists``), never a second citizen and never the
@@ -160,8 +178,13 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
     ``POST /fhir/Patient/_search``. Refusals are audited; the CPR number is in
     no message, log line or audit entry."""
     if actor.role not in PATIENT_CREATORS:
+        # On the log of the citizen the number names, if registered (R9).
         _patient_refused(
-            actor=actor, action=Action.CREATE, purpose=purpose, reason_code="role_not_permitted"
+            actor=actor,
+            action=Action.CREATE,
+            purpose=purpose,
+            reason_code="role_not_permitted",
+            citizen_id=patient_citizen_named(data),
         )
         raise Forbidden("patient.create_not_permitted", "Your role does not register citizens.")
     try:
@@ -176,7 +199,11 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
     decision = patient_create_decide(actor=actor, municipality=municipality, purpose=purpose)
     if not decision.permitted:
         _patient_refused(
-            actor=actor, action=Action.CREATE, purpose=purpose, reason_code=decision.reason_code
+            actor=actor,
+            action=Action.CREATE,
+            purpose=purpose,
+            reason_code=decision.reason_code,
+            citizen_id=patient_citizen_named(data),
         )
         raise Forbidden(
             "patient.create_not_permitted",

@@ -122,6 +122,20 @@ def _citizen_named(data: dict[str, Any]) -> int | None:
     return None
 
 
+def bundle_citizen_named(bundle: Any) -> int | None:
+    """The citizen a refused transaction Bundle names, so that the attempt is
+    on her log (R9): the one registered citizen its entries name, each read
+    as a refused resource is; entries naming several name no single one."""
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    named = {
+        _citizen_named(entry["resource"])
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+    }
+    named.discard(None)
+    return named.pop() if len(named) == 1 else None
+
+
 def _gate_create(*, actor: Actor, parsed: ParsedResource, purpose: str) -> Citizen:
     """Ask the gate whether the actor may add this resource to its citizen's
     record. A permit is recorded by the write itself, in its transaction."""

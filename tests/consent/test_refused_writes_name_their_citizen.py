@@ -132,3 +132,56 @@ def test_r9_an_update_refused_past_the_gate_is_on_her_log(world: World) -> None:
     assert not AuditEntry.objects.filter(id__gt=before, citizen_id=other.pk).exists()
     world.diagnosis.refresh_from_db()
     assert world.diagnosis.version_id == 1
+
+
+# --- refused by role, the citizen named in the body (R9) -----------------------
+
+
+def _bundle(*conditions: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": body, "request": {"method": "POST", "url": "Condition"}}
+            for body in conditions
+        ],
+    }
+
+
+@pytest.mark.parametrize("member", ["medicine_officer", "auditor", "analyst", "administrator"])
+def test_a_transaction_refused_for_the_role_is_on_the_log_of_the_citizen_it_names(
+    world: World, member: str
+) -> None:
+    client = f.client_for(getattr(world, member))
+    before = _last_id()
+    response = post(client, "/fhir", _bundle(bodies.diagnosis(world.person.pk)))
+    assert response.status_code == 403
+    assert _added(before) == [("denied", "role_not_permitted", world.person.pk)]
+    # Alike for a Bundle naming nobody registered, on no one's log.
+    before = _last_id()
+    nobody = post(client, "/fhir", _bundle(bodies.diagnosis(987654321)))
+    assert (nobody.status_code, nobody.json()) == (403, response.json())
+    assert _added(before) == [("denied", "role_not_permitted", None)]
+    # Entries naming two citizens name no single one.
+    other = f.citizen()
+    before = _last_id()
+    both = _bundle(bodies.diagnosis(world.person.pk), bodies.diagnosis(other.pk))
+    assert post(client, "/fhir", both).status_code == 403
+    assert _added(before) == [("denied", "role_not_permitted", None)]
+
+
+@pytest.mark.parametrize(
+    "member", ["nurse", "physician", "medicine_officer", "auditor", "analyst", "administrator"]
+)
+def test_a_registration_refused_for_the_role_is_on_the_log_of_the_citizen_its_number_names(
+    world: World, member: str
+) -> None:
+    client = f.client_for(getattr(world, member))
+    before = _last_id()
+    response = post(client, "/fhir/Patient", bodies.patient(world.person.cpr))
+    assert response.status_code == 403
+    assert _added(before) == [("denied", "role_not_permitted", world.person.pk)]
+    before = _last_id()
+    nobody = post(client, "/fhir/Patient", bodies.patient(f.cpr_number()))
+    assert (nobody.status_code, nobody.json()) == (403, response.json())
+    assert _added(before) == [("denied", "role_not_permitted", None)]
