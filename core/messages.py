@@ -571,6 +571,33 @@ FIXED = (
     gettext_noop("Another coordinator has already handled the message."),
     gettext_noop("Acknowledgement recorded."),
     gettext_noop("MessageHeader.response.code must be ok, transient-error or fatal-error."),
+    # What a partner reads in the acknowledgement of a message refused
+    # (integrations.inbound, integrations.care_threads, integrations.hospital).
+    gettext_noop("No such message to this partner."),
+    gettext_noop(
+        "The message was already acknowledged otherwise; the first acknowledgement stands."
+    ),
+    gettext_noop("The platform has no sender."),
+    gettext_noop("Bundle.id: already used by another message; a Bundle.id is never reused."),
+    gettext_noop("This partner may not send this kind of message to the platform."),
+    gettext_noop("The database was briefly unavailable."),
+    gettext_noop("A concurrent change; send again."),
+    gettext_noop(
+        "The Patient is not a citizen the acute function serves (matched by CPR number or replacement CPR)."
+    ),
+    gettext_noop(
+        "An attachment's type is not one MedCom allows (PDF, BMP, GIF, JPEG, PNG or TIFF)."
+    ),
+    gettext_noop(
+        "The message answers a message this platform never sent to this partner in this thread."
+    ),
+    gettext_noop("The thread identifier belongs to a conversation about another citizen."),
+    gettext_noop(
+        "The citizen's municipality does not take part in the joint acute function and she has no open referral there."
+    ),
+    gettext_noop("A message segment's text is empty (only blank characters)."),
+    gettext_noop("The thread identifier belongs to another conversation."),
+    gettext_noop("The hospital stay this message names is another citizen's."),
     gettext_noop(
         "The citizen's CPR number is the identifier with use official (DK-core); leave out an old or secondary CPR number."
     ),

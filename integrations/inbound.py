@@ -13,6 +13,12 @@ A duplicate (same Bundle.id or MessageHeader.id from the same partner) is
 answered with the original acknowledgement and never processed twice; the
 database's unique constraints decide a race between two copies.
 
+The texts of a negative acknowledgement are in the request's language
+(Danish unless it asks for English, decision 0020); its codes are the same in
+both. A duplicate gets the acknowledgement as it was first built, in the
+language of the first answer: the answer to a message is one answer (MedCom's
+reliable messaging), and a resend is not a new question.
+
 One module, a little over 500 lines: it is the receiving pipeline, each step
 handing to the next (authenticate, parse, validate, de-duplicate, process,
 acknowledge, remember), and it reads best as one.
@@ -21,7 +27,7 @@ acknowledge, remember), and it reads best as one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -37,6 +43,7 @@ from django.db import (
 from django.db.models import Q, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from consent.audit.services import (
     Action,
@@ -66,6 +73,7 @@ from integrations.messages import (
     acknowledgement_detail,
     error_outcome,
     parse_message,
+    partner_sentence,
     peek_ids,
 )
 from integrations.models import InboundMessage, Partner
@@ -85,7 +93,11 @@ EVENT_UNSUPPORTED = "message.event_unsupported"
 RULE_BROKEN = "medcom.rule_broken"
 # MedCom 043: a Bundle.id already received with another MessageHeader.id.
 BUNDLE_ID_REUSED = "message.bundle_id_reused"
-BUNDLE_ID_REUSED_TEXT = "Bundle.id: already used by another message; a Bundle.id is never reused."
+BUNDLE_ID_REUSED_TEXT = gettext_noop(
+    "Bundle.id: already used by another message; a Bundle.id is never reused."
+)
+# Our side briefly unavailable (answered transient-error: send again).
+DB_UNAVAILABLE_TEXT = gettext_noop("The database was briefly unavailable.")
 
 
 @dataclass(frozen=True)
@@ -261,7 +273,7 @@ def _acknowledgement_answer(settles: AckSettles) -> Answer:
             operation_outcome(
                 kind="informational",
                 code="ack.received",
-                message="Acknowledgement recorded.",
+                message=gettext("Acknowledgement recorded."),
                 severity="information",
             ),
         )
@@ -331,11 +343,12 @@ def _fatal(
     code: str,
     text: str,
     field: str | None,
+    params: Mapping[str, object] | None = None,
 ) -> Answer:
     ack = acknowledgement_bundle(
         answering=header_id or "unknown",
         code=AckCode.FATAL,
-        outcome=error_outcome(code, text, field=field),
+        outcome=error_outcome(code, text, field=field, params=params),
         sender=None,
     )
     earlier = _refusal_record(partner, bundle_id, header_id, event, ack, code)
@@ -352,7 +365,7 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
         data = json_load(raw)
     except InvalidInput as exc:
         code = "message.not_json" if exc.code == "request.malformed" else exc.code
-        return _fatal(partner, "", "", "", code, exc.message, exc.field)
+        return _fatal(partner, "", "", "", code, exc.message, exc.field, exc.params)
     if medcom.is_medcom(data) or medcom.is_local(data):
         return _medcom_receive(partner, data)
     bundle_id, header_id = peek_ids(data)
@@ -425,8 +438,15 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
         parsed,
         handler,
         ok=lambda: acknowledgement_bundle(answering=parsed.header_id, code=AckCode.OK, sender=None),
-        fatal=lambda code, text, field: _fatal(
-            partner, parsed.bundle_id, parsed.header_id, parsed.event, code, text, field
+        fatal=lambda exc: _fatal(
+            partner,
+            parsed.bundle_id,
+            parsed.header_id,
+            parsed.event,
+            exc.code,
+            exc.message,
+            exc.field,
+            getattr(exc, "params", None),
         ),
         transient=lambda code, text: _transient(parsed.header_id, code, text),
     )
@@ -438,7 +458,7 @@ def _process(
     handler: Handler,
     *,
     ok: Callable[[], dict[str, Any]],
-    fatal: Callable[[str, str, str | None], Answer],
+    fatal: Callable[[InvalidMessage | PlatformError], Answer],
     transient: Callable[[str, str], Answer],
 ) -> Answer:
     """Process a message once, in one transaction with the row that remembers
@@ -479,8 +499,8 @@ def _process(
         try:
             _refusal_audit(partner, parsed, actor, exc, registered=bool(registered))
         except DatabaseError:
-            return transient("db.unavailable", "The database was briefly unavailable.")
-        return fatal(exc.code, exc.message, exc.field)
+            return transient("db.unavailable", DB_UNAVAILABLE_TEXT)
+        return fatal(exc)
     except IntegrityError:
         # A copy of this message won the race: answer as it was answered. A
         # message that won with its Bundle.id is another: sent again, this
@@ -499,11 +519,11 @@ def _process(
         try:
             _refusal_audit(partner, parsed, actor, refused, registered=bool(registered))
         except DatabaseError:
-            return transient("db.unavailable", "The database was briefly unavailable.")
-        return fatal(refused.code, refused.message, None)
+            return transient("db.unavailable", DB_UNAVAILABLE_TEXT)
+        return fatal(refused)
     except (OperationalError, DatabaseError) as exc:
         log.warning("message from %s not processed: %s", partner.code, type(exc).__name__)
-        return transient("db.unavailable", "The database was briefly unavailable.")
+        return transient("db.unavailable", DB_UNAVAILABLE_TEXT)
     return Answer(200, ack)
 
 
@@ -546,7 +566,7 @@ def _denied(
     try:
         _refusal_audit(partner, parsed, actor, InvalidMessage(code, code), registered=False)
     except DatabaseError:
-        return transient("db.unavailable", "The database was briefly unavailable.")
+        return transient("db.unavailable", DB_UNAVAILABLE_TEXT)
     return refusal()
 
 
@@ -644,14 +664,24 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         return Answer(400, ack)
 
     def transient(code: str, text: str) -> Answer:
-        issue = Issue("MSG_LOCAL_FAIL", f"{text} ({code})", code="transient")
+        sentence, precise = partner_sentence(code, text, kind="unavailable")
+        issue = Issue(
+            "MSG_LOCAL_FAIL",
+            f"{sentence} ({code})",
+            code="transient",
+            diagnostics=f"{precise} ({code})" if precise else "",
+        )
         ack = medcom.answer(
             data=data, partner=partner, us=us, code=AckCode.TRANSIENT, issues=[issue]
         )
         return Answer(503, ack)
 
     if earlier is not None:
-        duplicate_id = Issue("MSG_DUPLICATE_ID", BUNDLE_ID_REUSED_TEXT, code="duplicate")
+        duplicate_id = Issue(
+            "MSG_DUPLICATE_ID",
+            partner_sentence(BUNDLE_ID_REUSED, BUNDLE_ID_REUSED_TEXT)[0],
+            code="duplicate",
+        )
         reused = medcom.answer(
             data=data, partner=partner, us=us, code=AckCode.FATAL, issues=[duplicate_id]
         )
@@ -694,7 +724,11 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
     if handler is None:
         unable = Issue(
             "MSG_RECEIVER_UNABLE_TO_RECEIVE_MSG_TYPE",
-            f"MessageHeader.eventCoding: the platform does not receive {event} from this partner.",
+            gettext(
+                "MessageHeader.eventCoding: the platform does not receive %(event)s"
+                " from this partner."
+            )
+            % {"event": event},
             code="not-supported",
         )
         return _denied(
@@ -709,7 +743,10 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
         parsed,
         handler,
         ok=lambda: medcom.answer(data=data, partner=partner, us=us, code=AckCode.OK),
-        fatal=lambda code, text, field: fatal([medcom.refusal_issue(code, text, field)], code),
+        fatal=lambda exc: fatal(
+            [medcom.refusal_issue(exc.code, exc.message, exc.field, getattr(exc, "params", None))],
+            exc.code,
+        ),
         transient=transient,
     )
 
@@ -725,10 +762,13 @@ def _format_issue(exc: InvalidMessage) -> Issue:
     a date or time type that the models refused is MedCom's
     ``MSG_DATE_FORMAT``, anything else ``MSG_BAD_FORMAT``; both name the
     element. Decided by the element's FHIR type, not by the error's wording."""
-    text = f"{exc.field or 'Bundle'}: {exc.message}"
+    where = exc.field or "Bundle"
+    sentence, precise = partner_sentence(exc.code, exc.message)
+    text = f"{where}: {sentence}"
+    diagnostics = f"{where}: {precise}" if precise else ""
     if exc.element_type in _MOMENT_TYPES:
-        return Issue("MSG_DATE_FORMAT", text, code="value")
-    return Issue("MSG_BAD_FORMAT", text, code="structure")
+        return Issue("MSG_DATE_FORMAT", text, code="value", diagnostics=diagnostics)
+    return Issue("MSG_BAD_FORMAT", text, code="structure", diagnostics=diagnostics)
 
 
 def _as_read(data: Any) -> ParsedMessage | None:
@@ -802,10 +842,11 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
             forbidden = addressing.code == "security"
             return Answer(
                 403 if forbidden else 400,
-                error_outcome(
-                    ADDRESSING_REFUSED,
-                    f"{addressing.details}: {addressing.text}",
+                # Its text is already in the answer's language (addressing_issue).
+                operation_outcome(
                     kind="forbidden" if forbidden else "invalid",
+                    code=ADDRESSING_REFUSED,
+                    message=f"{addressing.details}: {addressing.text}",
                 ),
             )
     response = header.get("response")

@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from fhir.resources.R4B.bundle import Bundle
 
 from acute.occurrence import occurrence_split
@@ -32,11 +33,13 @@ from core.cpr import (
     is_replacement_cpr_system,
     normalise_replacement_cpr,
 )
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PlatformError
 from core.fhir.outcome import operation_outcome
 from core.fhir.validation import FHIRInvalid, fhir_check
 from core.logging import scrub
+from core.messages import general_in_place_of_detail, kind_message, user_message
 from core.models import SOR_SYSTEM, Citizen, Organisation
+from integrations.models import INBOUND_REASON_LABELS
 
 EVENT_SYSTEM = "urn:tvaerakut:message-event"
 # The platform's own id of what a resource in a message was made from (``medorder-5``).
@@ -316,10 +319,44 @@ def acknowledgement_detail(data: Any, *, limit: int = 500) -> str:
     return scrub("; ".join(parts))[:limit]
 
 
+def partner_sentence(
+    code: str,
+    message: str,
+    *,
+    kind: str = "invalid",
+    params: Mapping[str, object] | None = None,
+) -> tuple[str, str | None]:
+    """What a partner reads of a refusal of its message, in the active
+    language (the request's: Danish unless it asks for English, decision
+    0020), and the precise sentence where that is a general one (None where
+    the sentence read is the precise one). The precise sentence has wording
+    in this language (``core.messages``), else the code's general sentence
+    is read (its sentence in ``core.messages``, its reason on the
+    coordinator's board, else the kind's) and the precise one is kept for
+    the engineer as diagnostics. The code never changes with the language."""
+    error = PlatformError(code, message, params=params)
+    text = user_message(error)
+    if general_in_place_of_detail(error):
+        return text, error.message
+    if text != error.message or (translation.get_language() or "").startswith("en"):
+        return text, None
+    label = INBOUND_REASON_LABELS.get(code)
+    general = f"{gettext(label)}." if label is not None else kind_message(kind)
+    return general, error.message
+
+
 def error_outcome(
-    code: str, message: str, *, kind: str = "invalid", field: str | None = None
+    code: str,
+    message: str,
+    *,
+    kind: str = "invalid",
+    field: str | None = None,
+    params: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
-    return operation_outcome(kind=kind, code=code, message=message, field=field)
+    """A refusal of a partner's message as an OperationOutcome, its text in
+    the active language (:func:`partner_sentence`)."""
+    text, precise = partner_sentence(code, message, kind=kind, params=params)
+    return operation_outcome(kind=kind, code=code, message=text, field=field, diagnostics=precise)
 
 
 def _occurrence_set_aside(bundle: dict[str, Any]) -> dict[str, Any]:

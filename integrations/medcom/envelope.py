@@ -303,12 +303,16 @@ def message(
 @dataclass(frozen=True)
 class Issue:
     """One issue of a negative acknowledgement: MedCom's detail code (from
-    MedComAcknowledgementIssueDetailValues) and a text naming the rule."""
+    MedComAcknowledgementIssueDetailValues) and a text naming the rule, in
+    the language of the answer (Danish unless the partner asked for English,
+    decision 0020). ``diagnostics``: the precise sentence, where the text is
+    a general one because the precise one has no wording in that language."""
 
     details: str
     text: str
     code: str = "invalid"  # FHIR issue type
     severity: str = "error"
+    diagnostics: str = ""
 
     @property
     def details_system(self) -> str:
@@ -341,6 +345,7 @@ def operation_outcome(issues: Iterable[Issue]) -> dict[str, Any]:
                 "coding": [{"system": issue.details_system, "code": issue.details}],
                 "text": issue.text[:1000],
             },
+            **({"diagnostics": issue.diagnostics[:1000]} if issue.diagnostics else {}),
         }
         for issue in issue_list
     ]

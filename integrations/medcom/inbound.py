@@ -13,12 +13,14 @@ import copy
 import html
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from core.models import SOR_SYSTEM, Organisation
-from integrations.messages import ParsedMessage
+from integrations.messages import ParsedMessage, partner_sentence
 from integrations.models import Partner
 
 from .envelope import GLN_SYSTEM, OWN_ENDPOINT, AckCode, Issue, acknowledgement, new_id
@@ -61,10 +63,20 @@ _OK_SHAPES_CHECKED: dict[tuple[str, ...], list[Violation]] = {}
 _OK_SHAPES_MAX = 1_000
 
 
-def refusal_issue(code: str, text: str, field: str | None) -> Issue:
-    """The issue of a fatal-error for a message a domain rule refuses."""
+def refusal_issue(
+    code: str, text: str, field: str | None, params: Mapping[str, object] | None = None
+) -> Issue:
+    """The issue of a fatal-error for a message a domain rule refuses, in the
+    answer's language (:func:`integrations.messages.partner_sentence`)."""
     details, kind = DETAILS_BY_CODE.get(code, ("MSG_PARAM_INVALID", "business-rule"))
-    return Issue(details, f"{field or 'Bundle'}: {text} ({code})", code=kind)
+    sentence, precise = partner_sentence(code, text, params=params)
+    where = field or "Bundle"
+    return Issue(
+        details,
+        f"{where}: {sentence} ({code})",
+        code=kind,
+        diagnostics=f"{where}: {precise} ({code})" if precise else "",
+    )
 
 
 def header_of(data: Any) -> dict[str, Any] | None:
@@ -141,35 +153,61 @@ def activity_of(provenance: dict[str, Any] | None) -> str:
     return ""
 
 
+# What a broken rule means, for a reader of the acknowledgement in a
+# language the rule's own text (profile, element, rule, what was expected:
+# MedCom's FSH, in English) is not written in; the rule's text is the issue's
+# diagnostics then.
+BROKEN_BINDING = gettext_noop("The code is not in the value set MedCom's rules name for it.")
+BROKEN_MISSING = gettext_noop("Required by MedCom's rules, and missing.")
+BROKEN_REPEATED = gettext_noop("Given more times than MedCom's rules allow.")
+BROKEN_MESSAGE = gettext_noop("The message is not built as MedCom's rules require.")
+BROKEN_REFERENCE = gettext_noop("The reference names no resource in the message.")
+BROKEN_FULL_URL = gettext_noop("The fullUrl must be urn:uuid: followed by a UUID.")
+BROKEN_FULL_URL_ID = gettext_noop("The fullUrl does not end in the resource's id.")
+BROKEN_FULL_URL_TYPE = gettext_noop("The fullUrl names another type of resource.")
+BROKEN_INVARIANT = gettext_noop("Breaks MedCom's constraint (invariant) %(key)s.")
+BROKEN_VALUE = gettext_noop("The value is not the one MedCom's rules require.")
+
+
 def issue_of(violation: Violation) -> Issue:
-    """The MedCom issue detail code for a broken rule, with a text naming it."""
+    """The MedCom issue detail code for a broken rule, with a text naming it:
+    the rule's own (English) text where the answer is in English, else the
+    profile and the element where it was broken and what that means in the
+    answer's language, the rule's text as diagnostics."""
     if violation.rule == "binding":
-        details, kind = "MSG_VALUESET_VALUE_UNKNOWN", "code-invalid"
+        details, kind, meaning = "MSG_VALUESET_VALUE_UNKNOWN", "code-invalid", BROKEN_BINDING
     elif violation.rule == "cardinality":
         missing = violation.found == "0" or (
             violation.found.isdigit() and violation.expected.startswith(("1", "2"))
         )
-        details, kind = (
-            ("MSG_RESOURCE_REQUIRED", "required")
+        details, kind, meaning = (
+            ("MSG_RESOURCE_REQUIRED", "required", BROKEN_MISSING)
             if missing
-            else ("MSG_PARAM_NO_REPEAT", "structure")
+            else ("MSG_PARAM_NO_REPEAT", "structure", BROKEN_REPEATED)
         )
     elif violation.rule == "message":
-        details, kind = "MSG_BAD_FORMAT", "structure"
+        details, kind, meaning = "MSG_BAD_FORMAT", "structure", BROKEN_MESSAGE
     elif violation.rule in UNRESOLVED_REFERENCE:
-        details, kind = "MSG_NO_EXIST", "not-found"
+        details, kind, meaning = "MSG_NO_EXIST", "not-found", BROKEN_REFERENCE
     elif violation.rule == "fullUrl:uuid":
-        details, kind = "MSG_BAD_FORMAT", "value"
+        details, kind, meaning = "MSG_BAD_FORMAT", "value", BROKEN_FULL_URL
     elif violation.rule == "fullUrl:id":
-        details, kind = "MSG_RESOURCE_ID_MISMATCH", "value"
+        details, kind, meaning = "MSG_RESOURCE_ID_MISMATCH", "value", BROKEN_FULL_URL_ID
     elif violation.rule == "fullUrl:type":
-        details, kind = "MSG_RESOURCE_TYPE_MISMATCH", "value"
+        details, kind, meaning = "MSG_RESOURCE_TYPE_MISMATCH", "value", BROKEN_FULL_URL_TYPE
+    elif violation.rule.startswith("invariant"):
+        details, kind, meaning = "MSG_PARAM_INVALID", "invariant", BROKEN_INVARIANT
     else:
-        details, kind = (
-            "MSG_PARAM_INVALID",
-            "invariant" if violation.rule.startswith("invariant") else "value",
-        )
-    return Issue(details=details, text=str(violation), code=kind)
+        details, kind, meaning = "MSG_PARAM_INVALID", "value", BROKEN_VALUE
+    rule = str(violation)
+    if (translation.get_language() or "").startswith("en"):
+        return Issue(details=details, text=rule, code=kind)
+    where = f"{violation.location} {violation.path}".strip()
+    # An invariant's key names the rule as MedCom's FSH does, in every language.
+    said = gettext(meaning) % {"key": violation.rule.partition(":")[2]}
+    return Issue(
+        details=details, text=f"{violation.profile}: {where}: {said}", code=kind, diagnostics=rule
+    )
 
 
 def _identifiers(organization: dict[str, Any] | None) -> set[tuple[str, str]]:
@@ -221,7 +259,9 @@ def addressing_issue(partner: Partner, us: Organisation, message: ParsedMessage)
     if not _names(sender, partner.organisation):
         return Issue(
             details="MSG_PARAM_INVALID",
-            text="MessageHeader.sender: its SOR/EAN is not that of the partner that sent it.",
+            text=gettext(
+                "MessageHeader.sender: its SOR/EAN is not that of the partner that sent it."
+            ),
             code="security",
         )
     destinations = message.header.get("destination") or []
@@ -229,13 +269,15 @@ def addressing_issue(partner: Partner, us: Organisation, message: ParsedMessage)
     if receiver is None:
         return Issue(
             details="MSG_Receiver_Identifier_MISSING",
-            text="MessageHeader.destination.receiver: no receiver Organization in the message.",
+            text=gettext(
+                "MessageHeader.destination.receiver: no receiver Organization in the message."
+            ),
             code="required",
         )
     if not _names(receiver, us):
         return Issue(
             details="MSG_Receiver_Identifier_UNKNOWN",
-            text="MessageHeader.destination.receiver: its SOR/EAN is not this platform's.",
+            text=gettext("MessageHeader.destination.receiver: its SOR/EAN is not this platform's."),
             code="not-found",
         )
     addressed = _SOR_ENDPOINT.fullmatch(str(destinations[0].get("endpoint") or ""))
@@ -244,7 +286,9 @@ def addressing_issue(partner: Partner, us: Organisation, message: ParsedMessage)
         # receiver and was meant for someone else.
         return Issue(
             details="MSG_Receiver_Identifier_UNKNOWN",
-            text="MessageHeader.destination.endpoint: it names a SOR unit not this platform's.",
+            text=gettext(
+                "MessageHeader.destination.endpoint: it names a SOR unit not this platform's."
+            ),
             code="not-found",
         )
     return None

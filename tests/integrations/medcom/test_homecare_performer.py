@@ -112,7 +112,8 @@ def test_a_received_home_care_observation_breaking_a_performer_rule_gets_a_fatal
         ["MSG_PARAM_INVALID"],
     )
     texts = [
-        issue["details"]["text"]
+        # The rule named: in the text, and its own words in diagnostics (Danish answer).
+        f"{issue['details']['text']} {issue.get('diagnostics', '')}"
         for entry in body["entry"]
         if entry["resource"]["resourceType"] == "OperationOutcome"
         for issue in entry["resource"]["issue"]

@@ -273,7 +273,8 @@ def test_a_broken_official_test_message_gets_a_fatal_error_naming_the_rule_and_w
     assert (status, code, answering) == (400, "fatal-error", header_id(message)), codes
     assert details in codes
     texts = [
-        issue["details"]["text"]
+        # The rule named: in the text, and its own words in diagnostics (Danish answer).
+        f"{issue['details']['text']} {issue.get('diagnostics', '')}"
         for entry in body["entry"]
         if entry["resource"]["resourceType"] == "OperationOutcome"
         for issue in entry["resource"]["issue"]

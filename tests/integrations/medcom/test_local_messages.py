@@ -236,7 +236,8 @@ def test_a_local_event_breaking_the_envelope_gets_a_fatal_error_naming_the_rule(
     code, answering, _details = ack_parts(body)
     assert (status, code, answering) == (400, "fatal-error", header_id(message))
     texts = [
-        issue["details"]["text"]
+        # The rule named: in the text, and its own words in diagnostics (Danish answer).
+        f"{issue['details']['text']} {issue.get('diagnostics', '')}"
         for entry in body["entry"]
         if entry["resource"]["resourceType"] == "OperationOutcome"
         for issue in entry["resource"]["issue"]

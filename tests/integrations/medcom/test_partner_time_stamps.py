@@ -29,7 +29,8 @@ pytestmark = pytest.mark.django_db
 
 def _issue_texts(body: dict[str, Any]) -> list[str]:
     return [
-        issue["details"]["text"]
+        # The rule named: in the text, and its own words in diagnostics (Danish answer).
+        f"{issue['details']['text']} {issue.get('diagnostics', '')}"
         for entry in body["entry"]
         if entry["resource"]["resourceType"] == "OperationOutcome"
         for issue in entry["resource"]["issue"]
