@@ -93,8 +93,11 @@ def test_two_web_servers_and_two_workers_do_nothing_twice(network, tmp_path: Pat
     (tmp_path / "web-a").mkdir()
     (tmp_path / "web-b").mkdir()
     webs = _two_webs(tmp_path)
-    workers = [start_worker(tmp_path, name) for name in ("scale-a", "scale-b")]
+    workers = []
     try:
+        # Started inside: a worker that fails to start leaves no server behind.
+        for name in ("scale-a", "scale-b"):
+            workers.append(start_worker(tmp_path, name))
         # Each referral accepted through both servers at the same moment: one wins.
         with ThreadPoolExecutor(max_workers=12) as pool:
             answers = list(
