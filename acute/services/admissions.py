@@ -265,17 +265,21 @@ def _hold_sql(warn: bool = False) -> tuple[str, tuple[object, ...], tuple[object
     return sql, tuple(params), tuple(warn_params)
 
 
-def _for_today(
-    params: tuple[object, ...], citizen_id: int, start: dt.datetime, end: dt.datetime
+def _stand_ins_filled(
+    params: tuple[object, ...],
+    citizen_id: int,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
 ) -> list[object]:
-    """A select's parameters with the citizen and today's bounds where their
-    stand-ins are."""
-    stand_ins = {
-        (int, _STAND_IN_CITIZEN): citizen_id,
-        (dt.datetime, _STAND_IN_START): start,
-        (dt.datetime, _STAND_IN_END): end,
-    }
-    return [stand_ins.get((type(p), p), p) for p in params]
+    """A compiled select's parameters with the citizen, and today's bounds
+    when given, where their stand-ins are."""
+    stand_ins: dict[tuple[type, object], object] = {(int, _STAND_IN_CITIZEN): citizen_id}
+    if start is not None and end is not None:
+        stand_ins[(dt.datetime, _STAND_IN_START)] = start
+        stand_ins[(dt.datetime, _STAND_IN_END)] = end
+    return [
+        stand_ins.get((type(p), p), p) if isinstance(p, int | dt.datetime) else p for p in params
+    ]
 
 
 @functools.cache
@@ -334,12 +338,12 @@ def _held_now(
     added = json.dumps({str(pk): extra for pk, extra in withdrawn.items()}, cls=_DETAIL_ENCODER)
     kind = DeadlineWarning.Kind.ADMITTED.value
     params = [
-        *_for_today(hold_params, citizen_id, start, end),
+        *_stand_ins_filled(hold_params, citizen_id, start, end),
         *(now, HOLD_HOSPITAL_ADMISSION, kind, now, detail, added),
     ]
     if warn:
         warned = json.dumps({"admission": admission, "on_hold": False}, cls=_DETAIL_ENCODER)
-        params += [*_for_today(warn_params, citizen_id, start, end), kind, now, warned]
+        params += [*_stand_ins_filled(warn_params, citizen_id, start, end), kind, now, warned]
     return [(pk, held) for pk, held in run_prepared(sql, params)]
 
 
@@ -493,10 +497,7 @@ def referrals_resume_after_discharge(
         # resumes and warns.
         if connection.vendor == "postgresql":
             sql, select_params = _resume_sql()
-            params = [
-                citizen_id if type(p) is int and p == _STAND_IN_CITIZEN else p
-                for p in select_params
-            ]
+            params = _stand_ins_filled(select_params, citizen_id)
             params += [
                 now,
                 now,
