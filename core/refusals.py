@@ -53,13 +53,16 @@ class Concerns:
     whose ``citizen_field`` is the citizen (no model: the id is the citizen's
     own). A form that names the citizen by the CPR number typed into it
     (``cpr``, a field of the form) puts the attempt on her log by her
-    internal id; the number itself is never recorded. Read only when a
-    request is refused, never on a permitted one."""
+    internal id; the number itself is never recorded. A search that names
+    the citizen by her internal id in its query string (``query``, a
+    parameter such as the audit log's ``citizen``) puts the attempt on her
+    log too. Read only when a request is refused, never on a permitted one."""
 
     resource_type: str
     model: type[models.Model] | None = None
     path: str = ""
     body: str = ""
+    query: str = ""
     citizen_field: str = "citizen_id"
     cpr: str = ""
     purpose: str = "treatment"
@@ -70,12 +73,22 @@ class Concerns:
         if self.body and value is None and isinstance(body := _body_of(request), dict):
             value = body.get(self.body)
         if self.cpr and value is None:
-            return _citizen_typed(request, self.cpr)
+            value = _citizen_typed(request, self.cpr)
+        if self.query and value is None:
+            # Given twice it names no one citizen; the search is refused for that too.
+            given = request.GET.getlist(self.query)
+            value = given[0] if len(given) == 1 else None
         if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             return None
         return value if 0 < value <= _LARGEST_ID else None
+
+    @property
+    def names_by_search(self) -> bool:
+        """Whether the citizen is named by what was searched for (a typed CPR
+        number, a query's citizen) rather than by the id of an object."""
+        return bool(self.cpr or self.query)
 
     def citizen_of(self, object_id: int) -> int | None:
         """The citizen of the object named, for the entry only: the refusal
@@ -169,8 +182,11 @@ def refusal_record(
                 action=concerns.action or _ACTION_BY_METHOD.get(request.method or "", "read"),
                 purpose=concerns.purpose,
                 resource_type=concerns.resource_type,
-                # Named by a typed CPR number, the id is the citizen's, not the object's.
-                resource_id=str(object_id) if object_id is not None and not concerns.cpr else "",
+                # Named by a typed CPR number or a search's citizen, the id is
+                # the citizen's, not the object's.
+                resource_id=str(object_id)
+                if object_id is not None and not concerns.names_by_search
+                else "",
                 reason_code=reason_code
                 or ("role_not_permitted" if system_scopes_admit(request) else "scope_not_granted"),
                 citizen_id=concerns.citizen_of(object_id) if object_id is not None else None,

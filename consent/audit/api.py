@@ -77,8 +77,9 @@ from core.validation import is_digits
 AUDITORS = [roles(Role.AUDITOR)]
 # Another role's attempt on the auditors' endpoints is recorded as denied (R9):
 # on the log as a whole, or on the citizen of the entry it names.
-LOG_SEARCH = Concerns("AuditEvent", purpose=Purpose.AUDIT, action=Action.SEARCH)
-LOG_EXPORT = Concerns("AuditEvent", purpose=Purpose.AUDIT, action=Action.EXPORT)
+# A search or export of one citizen's entries is an attempt on her log (R9).
+LOG_SEARCH = Concerns("AuditEvent", query="citizen", purpose=Purpose.AUDIT, action=Action.SEARCH)
+LOG_EXPORT = Concerns("AuditEvent", query="citizen", purpose=Purpose.AUDIT, action=Action.EXPORT)
 LOG_VERIFY = Concerns("AuditEvent", purpose=Purpose.AUDIT, action=Action.READ)
 LOG_ENTRY = Concerns("AuditEvent", AuditEntry, path="entry_id", purpose=Purpose.AUDIT)
 MAX_LIMIT = 200

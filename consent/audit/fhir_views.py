@@ -193,7 +193,10 @@ class AuditEventResource(FHIRResource):
     # An entry is the log's, not a row of the citizen it names.
     ids_name_a_citizen = False
     search_params = (
-        Param("patient", "reference", "Patient/<internal id>; never a CPR number"),
+        # A search of one citizen's entries: a refused one is on her log (R9).
+        Param(
+            "patient", "reference", "Patient/<internal id>; never a CPR number", names_citizen=True
+        ),
         Param(
             "date",
             "date",
