@@ -78,6 +78,15 @@ class PositionIn(serializers.Serializer[Any]):
     longitude = serializers.FloatField(min_value=-180, max_value=180)
 
 
+def _shift_reached(pk: int) -> NurseShift:
+    """The shift a status or position is set on, with its nurse (staff data,
+    no gate; the service decides who may set it)."""
+    shift = NurseShift.objects.select_related("nurse").filter(pk=pk).first()
+    if shift is None:
+        raise NotFoundOrNotAllowed()
+    return shift
+
+
 class ShiftStatusView(APIView):
     """The nurse sets her status; the coordinator may too."""
 
@@ -88,9 +97,7 @@ class ShiftStatusView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
-        shift = NurseShift.objects.select_related("nurse").filter(pk=pk).first()
-        if shift is None:
-            raise NotFoundOrNotAllowed()
+        shift = _shift_reached(pk)
         status = valid(ShiftStatusIn, request.data)["status"]
         return Response(
             shift_out(services.shift_status_set(shift=shift, status=status, actor=actor))
@@ -107,9 +114,7 @@ class ShiftPositionView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
-        shift = NurseShift.objects.select_related("nurse").filter(pk=pk).first()
-        if shift is None:
-            raise NotFoundOrNotAllowed()
+        shift = _shift_reached(pk)
         data = valid(PositionIn, request.data)
         shift = services.shift_position_report(shift=shift, actor=actor, **data)
         return Response(shift_out(shift))

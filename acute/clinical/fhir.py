@@ -13,7 +13,13 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.procedure import Procedure
 
-from acute.clinical.models import ATC_SYSTEM, LabResult, MedicationOrder, ProcedureRecord
+from acute.clinical.models import (
+    ATC_SYSTEM,
+    LabResult,
+    MedicationOrder,
+    ProcedureRecord,
+    TestDefinition,
+)
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -38,6 +44,14 @@ def _encounter(visit_id: int | None) -> dict[str, str] | None:
     return {"reference": f"Encounter/visit-{visit_id}"} if visit_id else None
 
 
+def _test_concept(test: TestDefinition) -> dict[str, Any]:
+    """A catalogue test or procedure as the code of the resource it was recorded as."""
+    return {
+        "coding": [{"system": test.system, "code": test.code, "display": test.display}],
+        "text": test.display,
+    }
+
+
 def _number(value: Any) -> float | int:
     # Decimal in, JSON number out without float noise for the usual precisions.
     normalised = value.normalize()
@@ -51,10 +65,7 @@ def observation_resource(result: LabResult, *, home_care_profile: bool = False) 
         "id": observation_id(result.pk),
         "status": result.status,
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "laboratory"}]}],
-        "code": {
-            "coding": [{"system": test.system, "code": test.code, "display": test.display}],
-            "text": test.display,
-        },
+        "code": _test_concept(test),
         "subject": {"reference": f"Patient/{result.citizen_id}"},
         "encounter": _encounter(result.visit_id),
         "effectiveDateTime": result.effective_at.isoformat(),
@@ -128,10 +139,7 @@ def procedure_resource(procedure: ProcedureRecord) -> dict[str, Any]:
         "resourceType": "Procedure",
         "id": str(procedure.pk),
         "status": procedure.status,
-        "code": {
-            "coding": [{"system": test.system, "code": test.code, "display": test.display}],
-            "text": test.display,
-        },
+        "code": _test_concept(test),
         "subject": {"reference": f"Patient/{procedure.citizen_id}"},
         "encounter": _encounter(procedure.visit_id),
         "performedDateTime": procedure.performed_at.isoformat(),

@@ -7,6 +7,7 @@ exactly as the API does."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -146,13 +147,10 @@ def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
     """The physician rejects her phone order as it was taken down, before she
     confirmed it: no dose may be given against it from now on, and the nurse
     sees why. A confirmed order is stopped, not rejected."""
-    reason = request.POST.get("reason", "")
     return _own_order_step(
         request,
         order_id,
-        lambda *, actor, order: services.medication_order_reject(
-            actor=actor, order=order, reason=reason
-        ),
+        partial(services.medication_order_reject, reason=request.POST.get("reason", "")),
         _("Order rejected. No dose can be given against it."),
     )
 
@@ -163,13 +161,10 @@ def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
     """The physician stops her order with a reason — after an adverse
     reaction, say — whatever its prescription's status: no further dose may
     be given against it; the prescription for the doses given stands."""
-    reason = request.POST.get("reason", "")
     return _own_order_step(
         request,
         order_id,
-        lambda *, actor, order: services.medication_order_cancel(
-            actor=actor, order=order, reason=reason
-        ),
+        partial(services.medication_order_cancel, reason=request.POST.get("reason", "")),
         _("Order stopped. No further dose can be given against it."),
     )
 

@@ -65,19 +65,26 @@ def assigned_nurse_only(visit: Visit, actor: Actor) -> None:
         raise NotFoundOrNotAllowed()
 
 
+def _transition_refused(visit: Visit, step: str, step_label: object) -> Conflict:
+    """The refusal of a step the visit's present status does not allow:
+    ``step`` in the English message, ``step_label`` in the Danish one."""
+    return Conflict(
+        "visit.transition_not_allowed",
+        f"A visit that is {visit.status} cannot {step}.",
+        field="status",
+        params={"status": lowercase(Visit.Status(visit.status).label), "step": step_label},
+    )
+
+
 def _locked_for_step(visit: Visit, actor: Actor, target: str) -> Visit:
     """The visit locked, hers, and in a state that may become ``target``."""
     visit = visit_lock(visit)
     assigned_nurse_only(visit, actor)
     if visit.status not in TRANSITIONS[target]:
-        raise Conflict(
-            "visit.transition_not_allowed",
-            f"A visit that is {visit.status} cannot become {target}.",
-            field="status",
-            params={
-                "status": lowercase(Visit.Status(visit.status).label),
-                "step": format_lazy(BECOME, target=lowercase(Visit.Status(target).label)),
-            },
+        raise _transition_refused(
+            visit,
+            f"become {target}",
+            format_lazy(BECOME, target=lowercase(Visit.Status(target).label)),
         )
     if target != Visit.Status.COMPLETED:
         _for_the_living(visit)
@@ -289,15 +296,7 @@ def visit_withdraw(
             Visit.Status.ACCEPTED,
             Visit.Status.EN_ROUTE,
         ):
-            raise Conflict(
-                "visit.transition_not_allowed",
-                f"A visit that is {visit.status} cannot be withdrawn.",
-                field="status",
-                params={
-                    "status": lowercase(Visit.Status(visit.status).label),
-                    "step": BE_WITHDRAWN,
-                },
-            )
+            raise _transition_refused(visit, "be withdrawn", BE_WITHDRAWN)
         visit_cancel_locked(visit, reason=reason, note=note.strip(), actor=actor)
     return visit
 

@@ -221,13 +221,19 @@ def _first_refusals(
     steps: list[Step] = []
     modifier: list[tuple[tuple[Step, ...], str]] = []
 
+    def step_into(
+        step: Step, model: type[BaseModel] | None, node: Any
+    ) -> tuple[tuple[Step, ...], str] | None:
+        steps.append(step)
+        found = walk(model, node)
+        steps.pop()
+        return found
+
     def walk(model: type[BaseModel] | None, node: Any) -> tuple[tuple[Step, ...], str] | None:
         if isinstance(node, list):
             for index, item in enumerate(node):
                 if isinstance(item, dict | list):
-                    steps.append(index)
-                    found = walk(model, item)
-                    steps.pop()
+                    found = step_into(index, model, item)
                     if found is not None:
                         return found
             return None
@@ -262,9 +268,7 @@ def _first_refusals(
                         return (*steps, key), "boolean" if shape is bool else kind
                     continue
             if isinstance(value, dict | list):
-                steps.append(key)
-                found = walk(inner, value)
-                steps.pop()
+                found = step_into(key, inner, value)
                 if found is not None:
                     return found
         return None

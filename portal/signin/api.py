@@ -86,7 +86,10 @@ class OAuthErrorOut(serializers.Serializer[Any]):
     code = serializers.CharField()
 
 
-class SystemTokenView(APIView):
+# An OAuth endpoint for systems: open to any caller, which authenticates itself
+# in the form or with HTTP Basic, never with a session or token. (A comment,
+# not a docstring: the OpenAPI description would inherit it.)
+class _OAuthEndpoint(APIView):
     permission_classes = [Public]
     authentication_classes: list[Any] = []
     parser_classes = [FormParser]
@@ -94,6 +97,8 @@ class SystemTokenView(APIView):
     # (core.exception_handler.OAUTH_PATHS).
     error_schema = OAuthErrorOut
 
+
+class SystemTokenView(_OAuthEndpoint):
     @extend_schema(
         operation_id="auth_oauth_token",
         request={"application/x-www-form-urlencoded": SystemTokenIn},
@@ -145,18 +150,11 @@ class TokenRevocationIn(serializers.Serializer[Any]):
 _TOKEN_MAX_LENGTH = 512
 
 
-class SystemTokenRevokeView(APIView):
+class SystemTokenRevokeView(_OAuthEndpoint):
     """RFC 7009 token revocation for systems: the client authenticates as on
     the token endpoint and names a token it was issued. A token that is
     unknown, already ended or issued to another client is answered 200 like
     one revoked (RFC 7009 §2.2), and stays as it was."""
-
-    permission_classes = [Public]
-    authentication_classes: list[Any] = []
-    parser_classes = [FormParser]
-    # Every refusal here, also one made before the view, is in RFC 6749's shape
-    # (core.exception_handler.OAUTH_PATHS).
-    error_schema = OAuthErrorOut
 
     @extend_schema(
         operation_id="auth_oauth_revoke",

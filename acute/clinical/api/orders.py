@@ -20,37 +20,36 @@ from rest_framework.views import APIView
 from acute.clinical import selectors, services
 from acute.clinical.api.shapes import (
     COORDINATOR,
-    NURSE,
     PHYSICIAN,
     OrderDetailsIn,
     OrderOut,
     PhoneOrderIn,
+    VisitWriteView,
     order_out,
-    visit_write,
 )
 from acute.clinical.models import (
     MedicationOrder,
 )
 from acute.models import Visit
 from consent.audit.services import Action
+from core.actors import Actor
 from core.api import actor_of, valid
-from core.created import Creates
 from core.permissions import roles
 from core.refusals import Concerns
 
 
-class PhoneOrdersView(APIView):
-    """``POST /api/clinical/visits/<id>/phone-orders``: a *telefonordination* (R8)."""
-
-    permission_classes = [roles(NURSE)]
-    concerns = Concerns("MedicationRequest", Visit, path="visit_id")
-    creates = Creates(None)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="clinical_phone_orders_record", request=PhoneOrderIn, responses={201: OrderOut}
     )
-    def post(self, request: Request, visit_id: int) -> Response:
-        actor, visit, form = visit_write(request, visit_id, PhoneOrderIn)
+)
+class PhoneOrdersView(VisitWriteView[PhoneOrderIn]):
+    """``POST /api/clinical/visits/<id>/phone-orders``: a *telefonordination* (R8)."""
+
+    concerns = Concerns("MedicationRequest", Visit, path="visit_id")
+    form_class = PhoneOrderIn
+
+    def record(self, *, actor: Actor, visit: Visit, form: PhoneOrderIn) -> dict[str, Any]:
         d = form.validated_data
         order = services.phone_order_record(
             actor=actor,
@@ -64,26 +63,28 @@ class PhoneOrdersView(APIView):
             read_back=d["read_back"],
             read_back_confirmed=d["read_back_confirmed"],
         )
-        return Response(order_out(order), status=201)
+        return order_out(order)
 
 
-class WrittenOrdersView(APIView):
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="clinical_written_orders_record",
+        request=OrderDetailsIn,
+        responses={201: OrderOut},
+    )
+)
+class WrittenOrdersView(VisitWriteView[OrderDetailsIn]):
     """``POST /api/clinical/visits/<id>/written-orders``: the physician's own
     electronic order (the only way for §4 medicines)."""
 
     permission_classes = [roles(PHYSICIAN)]
     concerns = Concerns("MedicationRequest", Visit, path="visit_id")
-    creates = Creates(None)
+    form_class = OrderDetailsIn
+    own_visit = False
 
-    @extend_schema(
-        operation_id="clinical_written_orders_record",
-        request=OrderDetailsIn,
-        responses={201: OrderOut},
-    )
-    def post(self, request: Request, visit_id: int) -> Response:
-        actor, visit, form = visit_write(request, visit_id, OrderDetailsIn, own_visit=False)
+    def record(self, *, actor: Actor, visit: Visit, form: OrderDetailsIn) -> dict[str, Any]:
         order = services.written_order_record(actor=actor, visit=visit, details=form.details())
-        return Response(order_out(order), status=201)
+        return order_out(order)
 
 
 def orders_list(name: str) -> serializers.Serializer[Any]:

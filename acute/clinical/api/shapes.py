@@ -1,21 +1,25 @@
-"""What the clinical endpoints share: the roles, the start of a write on a
+"""What the clinical endpoints share: the roles, a write on a
 visit, the JSON shapes of tests, results, procedures, delegations, orders and
 alerts, and the input serializers."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rest_framework import serializers
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from acute.clinical import dosing, selectors, services
 from acute.clinical import models as clinical
 from consent.audit.services import Action
 from core.actors import Actor
 from core.api import actor_of, valid
+from core.created import Creates
 from core.models import Role
+from core.permissions import roles
 from core.times import InstantField
 
 if TYPE_CHECKING:
@@ -28,19 +32,28 @@ COORDINATOR = Role.COORDINATOR
 PHYSICIAN = Role.PHYSICIAN
 
 
-def visit_write(
-    request: Request, visit_id: int, form_class: type[Form], *, own_visit: bool = True
-) -> tuple[Actor, Visit, Form]:
-    """What a write on a visit starts with: the input checked (400 naming the
-    fields), then the visit reached through the gate, audited; ``own_visit``:
-    only the visit's own nurse records on it."""
-    form = form_class(data=request.data)
-    form.is_valid(raise_exception=True)
-    actor = actor_of(request)
-    visit = selectors.visit_access(
-        actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=own_visit
-    )
-    return actor, visit, form
+class VisitWriteView(APIView, Generic[Form]):
+    """A write that records one thing on a visit, answered 201 with what it
+    recorded: the input checked (400 naming the fields), then the visit
+    reached through the gate, audited; ``own_visit``: only the visit's own
+    nurse records on it."""
+
+    permission_classes = [roles(NURSE)]
+    creates = Creates(None)
+    form_class: type[Form]
+    own_visit = True
+
+    def record(self, *, actor: Actor, visit: Visit, form: Form) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def post(self, request: Request, visit_id: int) -> Response:
+        form = self.form_class(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = actor_of(request)
+        visit = selectors.visit_access(
+            actor=actor, visit_id=visit_id, action=Action.CREATE, own_visit=self.own_visit
+        )
+        return Response(self.record(actor=actor, visit=visit, form=form), status=201)
 
 
 def result_write(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,17 +25,18 @@ from acute.clinical.api.shapes import (
     ResultsIn,
     ResultWithdrawIn,
     TestOut,
+    VisitWriteView,
     delegation_out,
     order_out,
     procedure_out,
     result_out,
     result_write,
     test_out,
-    visit_write,
 )
 from acute.clinical.models import LabResult
 from acute.models import Visit
 from consent.audit.services import Action
+from core.actors import Actor
 from core.api import actor_of
 from core.created import Creates
 from core.openapi import results_of
@@ -96,20 +99,20 @@ class VisitClinicalView(APIView):
         )
 
 
-class ResultsView(APIView):
-    """``POST /api/clinical/visits/<id>/results``: the visit's nurse records results (R7)."""
-
-    permission_classes = [roles(NURSE)]
-    concerns = Concerns("Observation", Visit, path="visit_id")
-    creates = Creates(None)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="clinical_results_record",
         request=ResultsIn,
         responses={201: results_of("RecordedResults", ResultOut)},
     )
-    def post(self, request: Request, visit_id: int) -> Response:
-        actor, visit, form = visit_write(request, visit_id, ResultsIn)
+)
+class ResultsView(VisitWriteView[ResultsIn]):
+    """``POST /api/clinical/visits/<id>/results``: the visit's nurse records results (R7)."""
+
+    concerns = Concerns("Observation", Visit, path="visit_id")
+    form_class = ResultsIn
+
+    def record(self, *, actor: Actor, visit: Visit, form: ResultsIn) -> dict[str, Any]:
         entries = [
             services.ResultInput(
                 code=item["code"],
@@ -120,24 +123,24 @@ class ResultsView(APIView):
             for item in form.validated_data["results"]
         ]
         results = services.lab_results_record(actor=actor, visit=visit, entries=entries)
-        return Response({"results": [result_out(r) for r in results]}, status=201)
+        return {"results": [result_out(r) for r in results]}
 
 
-class ProceduresView(APIView):
-    """``POST /api/clinical/visits/<id>/procedures``: catheter or feeding tube
-    (R7), or a delegated procedure."""
-
-    permission_classes = [roles(NURSE)]
-    concerns = Concerns("Procedure", Visit, path="visit_id")
-    creates = Creates(None)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="clinical_procedures_record",
         request=ProcedureIn,
         responses={201: ProcedureOut},
     )
-    def post(self, request: Request, visit_id: int) -> Response:
-        actor, visit, form = visit_write(request, visit_id, ProcedureIn)
+)
+class ProceduresView(VisitWriteView[ProcedureIn]):
+    """``POST /api/clinical/visits/<id>/procedures``: catheter or feeding tube
+    (R7), or a delegated procedure."""
+
+    concerns = Concerns("Procedure", Visit, path="visit_id")
+    form_class = ProcedureIn
+
+    def record(self, *, actor: Actor, visit: Visit, form: ProcedureIn) -> dict[str, Any]:
         d = form.validated_data
         procedure = services.procedure_record(
             actor=actor,
@@ -147,24 +150,24 @@ class ProceduresView(APIView):
             status=d["status"],
             note=d["note"],
         )
-        return Response(procedure_out(procedure), status=201)
+        return procedure_out(procedure)
 
 
-class DelegationsView(APIView):
-    """``POST /api/clinical/visits/<id>/delegations``: a physician delegated a
-    task (who, when, what)."""
-
-    permission_classes = [roles(NURSE)]
-    concerns = Concerns("Delegation", Visit, path="visit_id")
-    creates = Creates(None)
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="clinical_delegations_record",
         request=DelegationIn,
         responses={201: DelegationOut},
     )
-    def post(self, request: Request, visit_id: int) -> Response:
-        actor, visit, form = visit_write(request, visit_id, DelegationIn)
+)
+class DelegationsView(VisitWriteView[DelegationIn]):
+    """``POST /api/clinical/visits/<id>/delegations``: a physician delegated a
+    task (who, when, what)."""
+
+    concerns = Concerns("Delegation", Visit, path="visit_id")
+    form_class = DelegationIn
+
+    def record(self, *, actor: Actor, visit: Visit, form: DelegationIn) -> dict[str, Any]:
         d = form.validated_data
         delegation = services.delegation_record(
             actor=actor,
@@ -176,7 +179,7 @@ class DelegationsView(APIView):
             delegated_at=d.get("delegated_at"),
             note=d["note"],
         )
-        return Response(delegation_out(delegation), status=201)
+        return delegation_out(delegation)
 
 
 class ResultWithdrawView(APIView):
