@@ -64,6 +64,16 @@ def shown(value: dt.datetime | None, layout: str = "j. b H:i") -> str:
     return text
 
 
+def local_days_later(moment: dt.datetime, days: int) -> dt.datetime:
+    """``days`` later at the same time of day on the clock in Copenhagen, as
+    a person means "in 7 days" or "5 days from now" — not ``days`` x 24
+    hours, which across a change to or from summer time lands an hour early
+    or late. In UTC, as stored."""
+    local = timezone.localtime(moment, LOCAL)
+    # Aware arithmetic keeps the zone: the wall clock moves, the offset follows.
+    return (local + dt.timedelta(days=days)).astimezone(dt.UTC)
+
+
 def naive_refused(field: str | None) -> InvalidInput:
     return InvalidInput("time.naive", NAIVE, field=field)
 

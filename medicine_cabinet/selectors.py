@@ -28,6 +28,7 @@ from core.actors import Actor
 from core.errors import Forbidden, NotFoundOrNotAllowed, PreconditionFailed
 from core.models import Organisation, Role, User
 from core.purposes import role_purpose
+from core.times import local_days_later
 from medicine_cabinet.models import (
     Administration,
     Balance,
@@ -319,7 +320,10 @@ def usable_totals(*, organisation: Organisation, today: dt.date) -> dict[int, De
 def counts_overdue(
     *, organisation: Organisation, now: dt.datetime
 ) -> list[tuple[Location, dt.datetime | None]]:
-    """Locations whose last approved count is older than their interval (or never made)."""
+    """Locations whose last approved count is older than their interval (or
+    never made). A count is due at the same time of day on the clock in
+    Copenhagen, ``count_interval_days`` later, across a change to or from
+    summer time too."""
     locations = Location.objects.filter(organisation=organisation, is_active=True).annotate(
         last_count=Max("counts__approved_at", filter=Q(counts__status=StockCount.Status.APPROVED))
     )
@@ -327,7 +331,7 @@ def counts_overdue(
     for location in locations:
         last = location.last_count
         reference = last or location.created_at
-        if reference + dt.timedelta(days=location.count_interval_days) <= now:
+        if local_days_later(reference, location.count_interval_days) <= now:
             overdue.append((location, last))
     return overdue
 

@@ -35,6 +35,7 @@ VISIT_WARNING_KINDS = (
     "referral_warning",
     "critical_result",
     "physician_alert",
+    "order_dose_alert",
     "message_failed",
     "message_withheld",
 )
@@ -47,6 +48,10 @@ _DEADLINE_KINDS: dict[str, str] = {
 _VISIT_SOURCES = ("acute.visit", "acute.visit.admission")
 _EPISODE_SOURCES = ("acute.episode", "acute.episode.handback")
 _ORDER_SOURCE = "acute.clinical.medication_order"
+_DOSE_ALERTS = (
+    PhysicianAlert.Kind.DOSE_AFTER_CORRECTION,
+    PhysicianAlert.Kind.DOSE_AFTER_CANCELLATION,
+)
 
 
 def _result_shown(result: LabResult) -> str:
@@ -85,17 +90,16 @@ def nurse_visit_warnings(*, visits: Sequence[Visit]) -> dict[int, list[VisitWarn
     ).select_related("lab_result__test"):
         assert alert.visit_id is not None
         critical = alert.kind == PhysicianAlert.Kind.CRITICAL_RESULT and alert.lab_result
+        if alert.kind in _DOSE_ALERTS:
+            # A dose booked against an order since corrected or cancelled: what
+            # and which orders, as the physician reads it (R8).
+            kind, detail = "order_dose_alert", alert.shown_message
+        elif critical and alert.lab_result:
+            kind, detail = "critical_result", _result_shown(alert.lab_result)
+        else:
+            kind, detail = "physician_alert", alert.get_kind_display()
         warnings[alert.visit_id].append(
-            VisitWarning(
-                visit_id=alert.visit_id,
-                kind="critical_result" if critical else "physician_alert",
-                at=alert.raised_at,
-                detail=(
-                    _result_shown(alert.lab_result)
-                    if critical and alert.lab_result
-                    else alert.get_kind_display()
-                ),
-            )
+            VisitWarning(visit_id=alert.visit_id, kind=kind, at=alert.raised_at, detail=detail)
         )
     by_order = dict(
         MedicationOrder.objects.filter(visit_id__in=by_visit).values_list("pk", "visit_id")

@@ -22,8 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.utils import timezone
-
+from core.times import local_days_later
 from core.validation import TypedNumber, is_digits
 
 DAY = dt.timedelta(hours=24)
@@ -308,9 +307,7 @@ def order_ends_at(ordered_at: dt.datetime, duration_days: int | None) -> dt.date
     an hour early or late (a dose an hour after the order ended accepted)."""
     if not duration_days:
         return None
-    local = timezone.localtime(ordered_at)
-    # Wall-clock arithmetic in the local zone, then back to the instant.
-    return (local + dt.timedelta(days=duration_days)).astimezone(dt.UTC)
+    return local_days_later(ordered_at, duration_days)
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,26 @@ _ORDER_STATUS = {
 }
 
 
+def _order_status(order: MedicationOrder) -> str:
+    """The order's FHIR status. A phone order the physician corrected in
+    writing was taken down wrongly (wrong dose, route or medicine) and is
+    replaced by its correction: ``entered-in-error``, as a corrected result
+    is — a dose given against it before the correction stays recorded, and
+    FHIR asks the reader to follow up such doses."""
+    if order.status == MedicationOrder.Status.CANCELLED and _corrected_by(order) is not None:
+        return "entered-in-error"
+    return _ORDER_STATUS[MedicationOrder.Status(order.status)]
+
+
+def _corrected_by(order: MedicationOrder) -> MedicationOrder | None:
+    """The written order that corrects this phone order, if any (read with
+    ``select_related("correction")`` on lists: no query per order)."""
+    try:
+        return order.correction
+    except MedicationOrder.DoesNotExist:
+        return None
+
+
 def _order_timing(order: MedicationOrder) -> dict[str, Any]:
     """The frequency as said, and in numbers where the order has them (R8):
     ``doses_per_day`` a day, bounded by ``duration_days``."""
@@ -235,7 +255,7 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
         "resourceType": "MedicationRequest",
         "id": str(order.pk),
         "extension": extensions,
-        "status": _ORDER_STATUS[MedicationOrder.Status(order.status)],
+        "status": _order_status(order),
         "intent": "order",
         "medicationCodeableConcept": {
             "coding": [
@@ -281,6 +301,12 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
     )
     if order.visit_id:
         data["encounter"] = {"reference": f"Encounter/visit-{order.visit_id}"}
+    if order.status == MedicationOrder.Status.CANCELLED and order.cancel_reason:
+        # The physician's reason for stopping, rejecting or correcting it.
+        data["statusReason"] = {"text": order.cancel_reason}
+    if order.corrects_id:
+        # The phone order this written order corrects and takes the place of (R8).
+        data["priorPrescription"] = {"reference": f"MedicationRequest/{order.corrects_id}"}
     if order.kind == MedicationOrder.Kind.PHONE:
         # Received by phone and reported into the record by the nurse.
         data["reportedReference"] = {

@@ -84,7 +84,9 @@ class MedicationRequest(_Clinical):
     )
 
     def queryset(self) -> QuerySet[MedicationOrder]:
-        return MedicationOrder.objects.select_related("recorded_by", "recorded_by_organisation")
+        return MedicationOrder.objects.select_related(
+            "recorded_by", "recorded_by_organisation", "correction"
+        )
 
     def to_fhir(self, obj: MedicationOrder) -> dict[str, Any]:
         return fhir.medication_request_resource(obj)

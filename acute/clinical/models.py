@@ -510,6 +510,16 @@ class PhysicianAlert(models.Model):
         CONFIRMATION_REMINDER = "confirmation_reminder", _("Phone order awaiting confirmation")
         CONFIRMATION_ESCALATION = "confirmation_escalation", _("Phone order not confirmed in time")
         PRESCRIPTION_OVERDUE = "prescription_overdue", _("Prescription not sent in time")
+        # R8: a dose given before the order was corrected or cancelled, sent from
+        # the tablet's queue after it: booked, and the physician is told.
+        DOSE_AFTER_CORRECTION = (
+            "dose_after_correction",
+            _("Dose given against a corrected phone order"),
+        )
+        DOSE_AFTER_CANCELLATION = (
+            "dose_after_cancellation",
+            _("Dose given against a cancelled order"),
+        )
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="physician_alerts")
@@ -538,6 +548,9 @@ class PhysicianAlert(models.Model):
         related_name="physician_alerts",
     )
     message = models.CharField(max_length=300)
+    # The values of a message kept as its msgid (``shown_message``): it is
+    # read in the reader's language, not the one it was raised in.
+    params = models.JSONField(default=dict, blank=True)
     raised_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
@@ -559,10 +572,13 @@ class PhysicianAlert(models.Model):
             ),
         ]
         constraints = [
-            # The beat job may run twice: one alert per order per kind, one per critical result.
+            # The beat job may run twice: one alert per order per kind, one per
+            # critical result. A dose booked late is told once per dose, in
+            # the booking's own transaction.
             models.UniqueConstraint(
                 fields=["kind", "medication_order"],
-                condition=Q(medication_order__isnull=False),
+                condition=Q(medication_order__isnull=False)
+                & ~Q(kind__in=["dose_after_correction", "dose_after_cancellation"]),
                 name="physalert_one_per_order_kind",
             ),
             models.UniqueConstraint(
@@ -585,3 +601,11 @@ class PhysicianAlert(models.Model):
             "kind": self.get_kind_display(),
             "citizen": self.citizen_id,
         }
+
+    @property
+    def shown_message(self) -> str:
+        """The message in the active language: one raised with ``params`` is
+        a msgid filled in as it is read."""
+        if not self.params:
+            return self.message
+        return gettext(self.message) % self.params

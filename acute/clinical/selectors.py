@@ -11,8 +11,9 @@ Selectors for other pages:
 - ``physician_alerts_open(actor=)`` — her open alerts (critical results, reminders).
 - ``orders_overdue(actor=)`` — phone orders past their confirmation time and
   prescriptions past due: a physician's own, or a coordinator's acute function's.
-- ``board_alerts_open(actor=)`` — the coordinator's board: open critical results
-  and escalations of the acute function.
+- ``board_alerts_open(actor=)`` — the coordinator's board: open critical results,
+  doses booked against a corrected or cancelled order, and escalations of the
+  acute function.
 """
 
 from __future__ import annotations
@@ -251,10 +252,12 @@ def visit_orders(*, visit: Visit) -> list[MedicationOrder]:
 
 
 def _orders() -> QuerySet[MedicationOrder]:
-    # What lists show: the citizen's name, who received the order and what has
-    # been given against it (for what remains), in the list's one query.
+    # What lists show: the citizen's name, who received the order, the order
+    # correcting it and what has been given against it (for what remains), in
+    # the list's one query.
     return given_against(
-        MedicationOrder.objects.select_related("citizen", "recorded_by"), now=timezone.now()
+        MedicationOrder.objects.select_related("citizen", "recorded_by", "correction"),
+        now=timezone.now(),
     )
 
 
@@ -446,14 +449,19 @@ def physician_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAl
 
 def board_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAlert]:
     """For the coordinator's board: open critical results of the acute function's
-    visits, and escalations addressed to it."""
+    visits and doses booked against an order since corrected or cancelled
+    (R8), and escalations addressed to it."""
     if actor.role != Role.COORDINATOR or actor.organisation is None:
         return []
     alerts = list(
         _alerts()
         .filter(
             Q(
-                kind=PhysicianAlert.Kind.CRITICAL_RESULT,
+                kind__in=[
+                    PhysicianAlert.Kind.CRITICAL_RESULT,
+                    PhysicianAlert.Kind.DOSE_AFTER_CORRECTION,
+                    PhysicianAlert.Kind.DOSE_AFTER_CANCELLATION,
+                ],
                 visit__shift__acute_function=actor.organisation,
             )
             | Q(recipient_organisation=actor.organisation)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from acute.clinical.models import MedicationOrder
 from acute.clinical.selectors import order_allowance
+from acute.clinical.services import late_dose_alert_raise
 from acute.clinical.services.common import not_before_visit, not_in_future
 from acute.models import Visit
 from acute.selectors import own_visit_under_way
@@ -373,6 +374,9 @@ def _administration_book(
         )
         if lot.is_recalled:
             _recalled_dose_notify(organisation=organisation, administration=administration)
+        # Given before the order was cancelled or corrected, booked after it:
+        # the physician is told, in this transaction (R8).
+        late_dose_alert_raise(actor=actor, order=order, given_at=given, amount=amount)
     return administration
 
 

@@ -206,7 +206,18 @@ def order_out(order: clinical.MedicationOrder) -> dict[str, Any]:
         "prescription_sent_at": _time(order.prescription_sent_at),
         "cancelled_at": _time(order.cancelled_at),
         "cancel_reason": order.cancel_reason,
+        "corrects": order.corrects_id,
+        "corrected_by": _correction_id(order),
     }
+
+
+def _correction_id(order: clinical.MedicationOrder) -> int | None:
+    """The written order that corrects this phone order, if any (lists read
+    it with ``select_related("correction")``: no query per order)."""
+    try:
+        return order.correction.pk
+    except clinical.MedicationOrder.DoesNotExist:
+        return None
 
 
 def alert_out(alert: clinical.PhysicianAlert) -> dict[str, Any]:
@@ -215,7 +226,7 @@ def alert_out(alert: clinical.PhysicianAlert) -> dict[str, Any]:
         "kind": alert.kind,
         "citizen": alert.citizen_id,
         "visit": alert.visit_id,
-        "message": alert.message,
+        "message": alert.shown_message,
         "lab_result": alert.lab_result_id,
         "medication_order": alert.medication_order_id,
         "recipient": alert.recipient.display_name if alert.recipient else None,
@@ -353,6 +364,17 @@ class OrderOut(serializers.Serializer[Any]):
     prescription_sent_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
     cancel_reason = serializers.CharField(allow_blank=True)
+    corrects = serializers.IntegerField(
+        allow_null=True,
+        read_only=True,
+        help_text="The phone order this written order corrects and takes the place of (R8): "
+        "doses given against that order count against this one.",
+    )
+    corrected_by = serializers.IntegerField(
+        allow_null=True,
+        read_only=True,
+        help_text="The written order that corrects this phone order (R8); give against that one.",
+    )
 
 
 class AlertOut(serializers.Serializer[Any]):

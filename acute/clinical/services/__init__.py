@@ -19,6 +19,7 @@ from acute.clinical.services.common import (
 )
 from acute.clinical.services.corrections import Amended, lab_result_correct, lab_result_withdraw
 from acute.clinical.services.delegations import delegation_record
+from acute.clinical.services.dose_alerts import late_dose_alert_raise
 from acute.clinical.services.order_follow_up import (
     medication_order_cancel,
     medication_order_confirm,
@@ -58,6 +59,7 @@ __all__ = [
     "lab_result_correct",
     "lab_result_withdraw",
     "lab_results_record",
+    "late_dose_alert_raise",
     "medication_order_cancel",
     "medication_order_confirm",
     "medication_order_correct",
