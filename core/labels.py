@@ -240,6 +240,12 @@ REASONS: dict[str, Promise] = {
     "warning_acknowledged": pgettext_lazy(
         REASON_CONTEXT, "warning acknowledged by the coordinator"
     ),
+    "warning_raised": pgettext_lazy(REASON_CONTEXT, "deadline warning raised"),
+    # A transaction refused for one of its entries, on the log of each
+    # other citizen it names (consent.services.record).
+    "bundle.entry_refused": pgettext_lazy(
+        REASON_CONTEXT, "transaction refused for another of its entries"
+    ),
     "outcome.contradicts_death": pgettext_lazy(
         REASON_CONTEXT, "outcome contradicts the registered death"
     ),
@@ -830,6 +836,7 @@ TASK_CONTEXT = "background task"
 TASKS: dict[str, Promise] = {
     "acute.auto_assign": pgettext_lazy(TASK_CONTEXT, "automatic assignment"),
     "acute.death_follow": pgettext_lazy(TASK_CONTEXT, "a registered death followed"),
+    "acute.deadline_watch": pgettext_lazy(TASK_CONTEXT, "watch of deadlines"),
     "acute.dispatch_move_on": pgettext_lazy(TASK_CONTEXT, "dispatch to the next nurse"),
     "acute.planned_dispatch": pgettext_lazy(TASK_CONTEXT, "nurse sent to a planned visit"),
     "acute.visits_expire_unanswered": pgettext_lazy(TASK_CONTEXT, "unanswered visits expire"),

@@ -836,6 +836,21 @@ TEMPLATES: dict[str, Promise] = {
     "audit.archive_within_insight": _(
         "%(month)s holds accesses a citizen's insight report lists (the last %(years)s years); it may be archived from %(from)s."
     ),
+    # A partner's message read at the door (integrations): what the
+    # acknowledgement tells, with the element and the values it names.
+    "message.resource_count": _(
+        "The message must hold exactly one %(resource_type)s; it holds %(count)s."
+    ),
+    "message.id_invalid": _("%(element)s must be a FHIR id: 1 to 64 letters, digits, '-' or '.'."),
+    "message.datetime_invalid": _(
+        "%(element)s is not a moment the platform can keep (years 1 to 9999 in UTC)."
+    ),
+    "carecommunication.identifier_too_long": _(
+        "The identifier is longer than the %(most)s characters the platform keeps."
+    ),
+    "record.subject_not_message_patient": _(
+        "%(element)s names someone other than the message's Patient; a shared-record update is about one citizen."
+    ),
     # The door every request body passes (core.boundary).
     "request.nul_character": _("Text may not contain a NUL character (%(where)s)."),
     "request.invalid_text": _(

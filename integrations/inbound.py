@@ -391,12 +391,21 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
         if medcom.event_of(data) == Event.ACKNOWLEDGEMENT:
             # An acknowledgement is never acknowledged, a broken one neither:
             # the HTTP answer says what is wrong, and nothing is remembered.
-            return Answer(400, error_outcome(exc.code, exc.message, field=exc.field))
+            return Answer(
+                400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params)
+            )
         invalid = exc
 
         def refusal() -> Answer:
             return _fatal(
-                partner, bundle_id, header_id, "", invalid.code, invalid.message, invalid.field
+                partner,
+                bundle_id,
+                header_id,
+                "",
+                invalid.code,
+                invalid.message,
+                invalid.field,
+                invalid.params,
             )
 
         unread = _as_read(data)
@@ -763,7 +772,7 @@ def _format_issue(exc: InvalidMessage) -> Issue:
     ``MSG_DATE_FORMAT``, anything else ``MSG_BAD_FORMAT``; both name the
     element. Decided by the element's FHIR type, not by the error's wording."""
     where = exc.field or "Bundle"
-    sentence, precise = partner_sentence(exc.code, exc.message)
+    sentence, precise = partner_sentence(exc.code, exc.message, params=exc.params)
     text = f"{where}: {sentence}"
     diagnostics = f"{where}: {precise}" if precise else ""
     if exc.element_type in _MOMENT_TYPES:

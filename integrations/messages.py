@@ -81,7 +81,10 @@ class InvalidMessage(Exception):
     ``citizen_ids``: citizens other than the message's own whose data it
     reached for (a thread or a hospital stay of another citizen), audited as
     denied attempts with it. ``element_type``: the FHIR type of ``field``
-    where the message is not valid FHIR R4 there (``dateTime`` ...)."""
+    where the message is not valid FHIR R4 there (``dateTime`` ...).
+    ``params``: the values of a ``message`` built from them, which
+    ``core.messages.TEMPLATES`` words in the partner's language under
+    ``code`` (decision 0020); ``message`` stays the English sentence."""
 
     def __init__(
         self,
@@ -91,6 +94,7 @@ class InvalidMessage(Exception):
         field: str | None = None,
         citizen_ids: Iterable[int] = (),
         element_type: str = "",
+        params: Mapping[str, object] | None = None,
     ):
         super().__init__(message)
         self.code = code
@@ -98,6 +102,7 @@ class InvalidMessage(Exception):
         self.field = field
         self.citizen_ids = tuple(citizen_ids)
         self.element_type = element_type
+        self.params = dict(params or {})
 
 
 @dataclass
@@ -118,6 +123,7 @@ class ParsedMessage:
                 "message.resource_count",
                 f"The message must hold exactly one {resource_type}; it holds {len(found)}.",
                 field=f"Bundle.entry.resource.ofType({resource_type})",
+                params={"resource_type": resource_type, "count": len(found)},
             )
         return found[0]
 
@@ -391,6 +397,9 @@ def parse_message(data: Any) -> ParsedMessage:
     try:
         fhir_check(Bundle, _occurrence_set_aside(data))
     except FHIRInvalid as exc:
+        # The models' English (pydantic's): a Danish reader gets the reason's
+        # sentence and the element, the English as diagnostics, never one
+        # sentence in two languages.
         raise InvalidMessage(
             exc.code or "message.invalid_fhir",
             f"The Bundle is not valid FHIR R4: {exc}.",
@@ -421,6 +430,7 @@ def parse_message(data: Any) -> ParsedMessage:
                 f"{element} must be a FHIR id: 1 to 64 letters, digits, '-' or '.'.",
                 field=element,
                 element_type="id",
+                params={"element": element},
             )
     event = (header.get("eventCoding") or {}).get("code") or ""
     return ParsedMessage(
@@ -451,6 +461,7 @@ def message_instant(raw: object, *, field: str) -> dt.datetime | None:
             "message.datetime_invalid",
             f"{field} is not a moment the platform can keep (years 1 to 9999 in UTC).",
             field=field,
+            params={"element": field},
         ) from None
     return moment if moment is not None and timezone.is_aware(moment) else None
 
@@ -491,7 +502,9 @@ def patient_identity(patient: dict[str, Any]) -> PatientIdentity:
         # Read as the FHIR Patient door reads it: only an official CPR number is hers.
         numbers = set(cpr_numbers(identifiers if isinstance(identifiers, list) else []))
     except InvalidInput as exc:
-        raise InvalidMessage(exc.code, exc.message, field="Patient.identifier") from None
+        raise InvalidMessage(
+            exc.code, exc.message, field="Patient.identifier", params=exc.params
+        ) from None
     if len(numbers) > 1:
         raise InvalidMessage(
             "message.patient_cpr_ambiguous",
@@ -507,7 +520,9 @@ def patient_identity(patient: dict[str, Any]) -> PatientIdentity:
             try:
                 found = normalise_replacement_cpr(identifier["value"], system)
             except InvalidInput as exc:
-                raise InvalidMessage(exc.code, exc.message, field="Patient.identifier") from None
+                raise InvalidMessage(
+                    exc.code, exc.message, field="Patient.identifier", params=exc.params
+                ) from None
             if replacement is not None and found != replacement:
                 # Read as the FHIR Patient door reads it: two are not one citizen.
                 raise InvalidMessage(

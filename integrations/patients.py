@@ -201,7 +201,9 @@ def _read(choose: Callable[[dict[str, Any]], T], patient: dict[str, Any]) -> T:
     try:
         return choose(patient)
     except InvalidInput as exc:
-        raise InvalidMessage(exc.code, exc.message, field=f"Patient.{exc.field}") from None
+        raise InvalidMessage(
+            exc.code, exc.message, field=f"Patient.{exc.field}", params=exc.params
+        ) from None
 
 
 def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:

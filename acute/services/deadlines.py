@@ -14,10 +14,13 @@ from acute.dispatch import Need, NurseState, rank
 from acute.models import DeadlineWarning, Referral, Visit
 from acute.occurrence import DISPATCH_LEAD
 from acute.selectors import nurse_states
-from acute.services._common import audit
+from acute.services._common import acute_function_serving, audit
 from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import Conflict
+from core.models import Organisation
+
+DEADLINE_WATCH_TASK = "acute.deadline_watch"
 
 
 def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
@@ -157,13 +160,37 @@ def deadline_watch(*, now: dt.datetime | None = None) -> dict[str, int]:
         )
         counts["at_risk"] += 1
     # A row raised for an earlier deadline is raised again: unacknowledged, for this one.
-    DeadlineWarning.objects.bulk_create(
-        new_rows,
-        update_conflicts=True,
-        unique_fields=["referral", "kind"],
-        update_fields=["raised_at", "detail", "acknowledged_at", "acknowledged_by"],
-    )
+    # Each warning is a write on the citizen's referral, on her log in the same
+    # transaction as the row (R9), as the coordinator's acknowledgement of it is.
+    with transaction.atomic():
+        DeadlineWarning.objects.bulk_create(
+            new_rows,
+            update_conflicts=True,
+            unique_fields=["referral", "kind"],
+            update_fields=["raised_at", "detail", "acknowledged_at", "acknowledged_by"],
+        )
+        _warnings_audit(new_rows)
     return counts
+
+
+def _warnings_audit(warnings: list[DeadlineWarning]) -> None:
+    """The watch's warnings on the log of each citizen, as the work of the
+    acute function serving her (R5: her insight report names it), one entry
+    per warning raised."""
+    serving: dict[int, Organisation | None] = {}
+    for warning in warnings:
+        citizen = warning.referral.citizen
+        if citizen.municipality_id not in serving:
+            serving[citizen.municipality_id] = acute_function_serving(citizen)
+        audit(
+            actor=Actor.system(DEADLINE_WATCH_TASK, caused_by=serving[citizen.municipality_id]),
+            action=Action.CREATE,
+            citizen_id=citizen.pk,
+            resource_type="Flag",
+            resource_id=warning.pk or "",
+            detail={"referral": warning.referral_id, "kind": warning.kind},
+            reason_code="warning_raised",
+        )
 
 
 def _sent_since(acknowledged_at: dt.datetime | None, sent_at: dt.datetime | None) -> bool:

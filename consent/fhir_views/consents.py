@@ -23,6 +23,7 @@ from consent.models import ConsentDirective
 from core.api import actor_of
 from core.errors import InvalidInput
 from core.fhir import resources as base
+from core.fhir.gate import CitizensNamed
 from core.fhir.views import FHIRView, base_url
 
 
@@ -40,7 +41,7 @@ class ConsentResource(base.FHIRResource):
     operations = (("withdraw", "urn:tvaerakut:OperationDefinition/Consent-withdraw"),)
     documentation = "Refusals (Min Spærring) and consents; withdrawals keep history."
 
-    def citizen_named(self, resource_id: str, query: Any) -> int | None:
+    def citizen_named(self, resource_id: str, query: Any) -> CitizensNamed:
         if resource_id:
             return selectors.directive_citizen_id(resource_id)
         return super().citizen_named(resource_id, query)

@@ -25,7 +25,7 @@ from consent.gate import CATEGORY_PATIENT
 from core.actors import Actor
 from core.api import actor_of
 from core.errors import InvalidInput, PlatformError
-from core.fhir.gate import current_gate
+from core.fhir.gate import CitizensNamed, current_gate
 from core.fhir.resources import (
     ANY_STAFF,
     SEARCH,
@@ -94,9 +94,11 @@ class PatientResource(FHIRResource):
         "registered is refused (409). Updates need If-Match."
     )
 
-    def citizen_named(self, resource_id: str, query: Any) -> int | None:
-        # A Patient's id is the citizen's.
-        return self.row_id(resource_id) if resource_id else None
+    def citizen_named(self, resource_id: str, query: Any) -> CitizensNamed:
+        # A Patient's id is the citizen's; a search names each by its ``_id``.
+        if resource_id:
+            return self.row_id(resource_id)
+        return selectors.patient_ids_named(query) or None
 
     def read(self, asked: Asked, resource_id: str) -> Any:
         # The row is the citizen the gate reads anyway: no fetch before it.

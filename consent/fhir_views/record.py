@@ -26,6 +26,7 @@ from consent.fhir_views.common import (
 )
 from core.api import actor_of
 from core.errors import InvalidInput
+from core.fhir.gate import CitizensNamed
 from core.fhir.resources import (
     Asked,
     FHIRResource,
@@ -66,7 +67,7 @@ class SharedRecordResource(FHIRResource):
         self.type = resource_type
         self.documentation = documentation + " Consent-checked and audited."
 
-    def citizen_named(self, resource_id: str, query: Any) -> int | None:
+    def citizen_named(self, resource_id: str, query: Any) -> CitizensNamed:
         if resource_id:
             return selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
         return super().citizen_named(resource_id, query)
@@ -210,15 +211,16 @@ class TransactionView(FHIRView):
 
     permission_classes = [RECORD_WRITERS]
 
-    def citizen_refused(self, request: Request) -> int | None:
-        """A role refused here is recorded on the citizen the body names (R9)."""
+    def citizen_refused(self, request: Request) -> CitizensNamed:
+        """A role refused here is recorded on each citizen the body's entries
+        name (R9): one entry on each one's log."""
         if request.method != "POST":
             return super().citizen_refused(request)
         try:
             body = request.data
         except (InvalidInput, ParseError, UnsupportedMediaType):
             return None
-        return services.bundle_citizen_named(body)
+        return services.bundle_citizens_named(body)
 
     def post(self, request: Request) -> Response:
         purpose = stated_purpose(request, action=Action.CREATE, resource_type="Bundle")

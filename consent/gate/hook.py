@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from consent.audit.services import Action, Outcome, audit_record
+from consent.audit.services import Action, Outcome, audit_record, audit_record_many
 from consent.gate import access_citizen, search_citizen
 from core.actors import Actor
+from core.fhir.gate import CitizensNamed
 from core.models import Citizen
+
+_LARGEST_ID = 2**63 - 1
 
 
 class ConsentGate:
@@ -29,8 +32,23 @@ class ConsentGate:
             resource_type=resource_type,
         )
 
-    def refuse(self, *, actor: Actor, citizen_id: int | None = None, **asked: Any) -> None:
-        # The citizen the request named, if there is one: never an id no citizen has.
-        if citizen_id is not None and not Citizen.objects.filter(pk=citizen_id).exists():
-            citizen_id = None
-        audit_record(actor=actor, citizen_id=citizen_id, outcome=Outcome.DENIED, **asked)
+    def refuse(self, *, actor: Actor, citizen_id: CitizensNamed = None, **asked: Any) -> None:
+        # The citizens the request named, those there are: never an id no
+        # citizen has. Several named, the attempt is on each one's log.
+        named = (citizen_id,) if isinstance(citizen_id, int) else citizen_id or ()
+        named = tuple(dict.fromkeys(pk for pk in named if 0 < pk <= _LARGEST_ID))
+        known = (
+            set(Citizen.objects.filter(pk__in=named).values_list("pk", flat=True))
+            if named
+            else set()
+        )
+        citizen_ids = [pk for pk in named if pk in known]
+        if len(citizen_ids) > 1:
+            audit_record_many(actor=actor, citizen_ids=citizen_ids, outcome=Outcome.DENIED, **asked)
+            return
+        audit_record(
+            actor=actor,
+            citizen_id=citizen_ids[0] if citizen_ids else None,
+            outcome=Outcome.DENIED,
+            **asked,
+        )

@@ -36,6 +36,7 @@ from consent.selectors.patient_search import (
     PatientSearch,
     cpr_in_query,
     parse_patient_search,
+    patient_ids_named,
     patient_search,
     patient_search_refused_in_url,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "parse_patient_search",
     "parse_search",
     "patient_everything",
+    "patient_ids_named",
     "patient_intake_lookup",
     "patient_search",
     "patient_search_by_cpr",

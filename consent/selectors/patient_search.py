@@ -81,6 +81,22 @@ def patient_search_refused_in_url(*, actor: Actor, purpose: str) -> InvalidInput
     )
 
 
+def patient_ids_named(query: Any) -> tuple[int, ...]:
+    """The Patient ids a search names by ``_id`` (every value, each one's
+    alternatives), for the log of its refusal only (R9): the attempt is on
+    each one's log. At most :data:`MAX_IDS`, as many as a search takes; a
+    query holding a CPR number names no one by it (never a row id)."""
+    if not hasattr(query, "getlist") or cpr_in_query(query):
+        return ()
+    named: dict[int, None] = {}
+    for value in query.getlist("_id"):
+        for part in str(value).split(","):
+            part = part.strip()
+            if is_digits(part) and len(part) <= 18:
+                named.setdefault(int(part))
+    return tuple(named)[:MAX_IDS]
+
+
 def parse_patient_search(query: Any) -> PatientSearch:
     """``_id``, ``name``/``family``/``given`` (``:exact``, ``:contains``),
     ``birthdate`` (with eq/ne/gt/lt/ge/le/sa/eb) and ``gender``. A comma is OR,

@@ -22,7 +22,7 @@ from consent.services.care_relationships import care_relationship_close, care_re
 from consent.services.consents import consent_create, consent_withdraw
 from consent.services.patients import patient_create, patient_register, patient_update
 from consent.services.record import (
-    bundle_citizen_named,
+    bundle_citizens_named,
     record_resource_create,
     record_resource_update,
     record_transaction,
@@ -31,7 +31,7 @@ from consent.services.record import (
 __all__ = [
     "BREAK_GLASS_ROLES",
     "break_glass_open",
-    "bundle_citizen_named",
+    "bundle_citizens_named",
     "care_relationship_close",
     "care_relationship_open",
     "consent_create",

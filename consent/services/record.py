@@ -11,12 +11,13 @@ transaction's references are resolved for that same store.
 from __future__ import annotations
 
 import copy
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from consent.audit.services import Action
+from consent.audit.services import Action, Outcome, audit_record_many
 from consent.fhir import ParsedResource, RecordRefused, parse_record_resource, with_subject
 from consent.fhir.datatypes import referenced_id
 from consent.gate import Decision, access_citizen, audit_decision
@@ -109,31 +110,64 @@ def _citizen_named(data: dict[str, Any]) -> int | None:
     the attempt is on that citizen's log: ``Patient/<id>`` read as the
     resource itself is read (an id no citizen has names none), or a CPR
     identifier."""
-    try:
-        field = "patient" if data.get("resourceType") == "EpisodeOfCare" else "subject"
-        ref = data.get(field) or {}
-        citizen_id = referenced_id(ref, "Patient")
-        if citizen_id is not None:
-            return citizen_id if Citizen.objects.filter(pk=citizen_id).exists() else None
-        if (ref.get("identifier") or {}).get("system") == CPR_SYSTEM:
-            return _resolve_citizen_id(("cpr", str(ref["identifier"].get("value"))))
-    except (AttributeError, TypeError, ValueError):
-        return None
+    named = _citizen_reference(data)
+    if isinstance(named, int):
+        return named if Citizen.objects.filter(pk=named).exists() else None
+    if isinstance(named, str):
+        found = _resolve_citizen_id(("cpr", named))
+        return found if found != -1 else None
     return None
 
 
-def bundle_citizen_named(bundle: Any) -> int | None:
-    """The citizen a refused transaction Bundle names, so that the attempt is
-    on her log (R9): the one registered citizen its entries name, each read
-    as a refused resource is; entries naming several name no single one."""
+def _citizen_reference(data: Any) -> int | str | None:
+    """How a refused resource names its citizen, unresolved: the Patient id
+    of its reference, or the number of its CPR identifier; None where it
+    names none in a form the platform reads."""
+    if not isinstance(data, dict):
+        return None
+    field = "patient" if data.get("resourceType") == "EpisodeOfCare" else "subject"
+    ref = data.get(field)
+    if not isinstance(ref, dict):
+        return None
+    citizen_id = referenced_id(ref, "Patient")
+    if citizen_id is not None:
+        return citizen_id
+    identifier = ref.get("identifier")
+    if isinstance(identifier, dict) and identifier.get("system") == CPR_SYSTEM:
+        value = identifier.get("value")
+        # A number the register could hold; anything else names no one.
+        return value if isinstance(value, str) and value.isascii() and value.isalnum() else None
+    return None
+
+
+# The most entries a transaction takes (``record_transaction``): a refused
+# Bundle's citizens are read from no more than that.
+BUNDLE_ENTRIES_MAX = 1000
+
+
+def bundle_citizens_named(bundle: Any) -> tuple[int, ...]:
+    """The registered citizens a refused transaction Bundle names, so that
+    the attempt is on each one's log (R9): every entry's resource read as a
+    refused resource is, in the order of the entries, each citizen once,
+    resolved in one query per kind of reference."""
     entries = bundle.get("entry") if isinstance(bundle, dict) else None
-    named = {
-        _citizen_named(entry["resource"])
-        for entry in (entries if isinstance(entries, list) else [])
-        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
-    }
-    named.discard(None)
-    return named.pop() if len(named) == 1 else None
+    named = [
+        _citizen_reference(entry.get("resource"))
+        for entry in (entries if isinstance(entries, list) else [])[:BUNDLE_ENTRIES_MAX]
+        if isinstance(entry, dict)
+    ]
+    ids = {value for value in named if isinstance(value, int)}
+    numbers = {value for value in named if isinstance(value, str)}
+    known = set(Citizen.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    by_number = (
+        dict(Citizen.objects.filter(cpr__in=numbers).values_list("cpr", "pk")) if numbers else {}
+    )
+    found = [
+        (value if value in known else None) if isinstance(value, int) else by_number.get(value)
+        for value in named
+        if value is not None
+    ]
+    return tuple(dict.fromkeys(pk for pk in found if pk is not None))
 
 
 def _gate_create(*, actor: Actor, parsed: ParsedResource, purpose: str) -> Citizen:
@@ -383,7 +417,7 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
     entries = bundle.get("entry") or []
     if not isinstance(entries, list) or not entries:
         raise InvalidInput("bundle.empty", "The transaction Bundle has no entries.", field="entry")
-    if len(entries) > 1000:
+    if len(entries) > BUNDLE_ENTRIES_MAX:
         raise InvalidInput(
             "bundle.too_large", "At most 1000 entries per transaction.", field="entry"
         )
@@ -440,6 +474,9 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
                 field=f"{where}.request.ifNoneExist",
                 params={"in_entry": where},
             )
+        refused_here = partial(
+            _refused_with_entry, actor=actor, bundle=bundle, purpose=purpose, where=where
+        )
         try:
             parsed = _parse_audited(
                 actor=actor,
@@ -449,6 +486,9 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
                 expected_type=None,
             )
         except PlatformError as exc:
+            if isinstance(exc, InvalidInput):
+                # On her log as refused; on the others' as refused with it.
+                refused_here(code=exc.code, recorded=_citizen_named(resource))
             exc.message = f"{where}: {exc.message}"
             exc.params = {**exc.params, "in_entry": where}
             exc.field = _entry_place(where, resource, exc.field)
@@ -456,6 +496,7 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
         try:
             citizen = _gate_create(actor=actor, parsed=parsed, purpose=purpose)
         except NotFoundOrNotAllowed as exc:
+            refused_here(code=exc.code, recorded=_resolve_citizen_id(parsed.citizen_ref))
             exc.message = f"{where}: no such patient."
             exc.field = where
             raise
@@ -477,6 +518,34 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
         ]
         _resolve_bundle_references(stored, [full_urls.get(i) for i in range(len(stored))])
         return stored
+
+
+def _refused_with_entry(
+    *,
+    actor: Actor,
+    bundle: dict[str, Any],
+    purpose: str,
+    where: str,
+    code: str,
+    recorded: int | None,
+) -> None:
+    """A transaction refused for one entry (by R2 or by the gate, recorded on
+    that entry's citizen, ``recorded``) was an attempt on every citizen it
+    names (R9): each other one's log has it too, refused with that entry,
+    which the detail names with its refusal's code."""
+    others = [pk for pk in bundle_citizens_named(bundle) if pk != recorded]
+    if not others:
+        return
+    audit_record_many(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=purpose,
+        citizen_ids=others,
+        outcome=Outcome.DENIED,
+        resource_type="Bundle",
+        reason_code="bundle.entry_refused",
+        detail={"entry": where, "refused": code},
+    )
 
 
 def _refuse_bundle_modifiers(bundle: dict[str, Any], entries: list[Any]) -> None:

@@ -17,6 +17,11 @@ from core.errors import NotFoundOrNotAllowed
 
 logger = logging.getLogger(__name__)
 
+# Whom a refused request names: one citizen's id, or a tuple of them where one
+# request names several (a transaction Bundle's entries, a search by several
+# Patient ids), or nobody.
+CitizensNamed = int | tuple[int, ...] | None
+
 
 class Gate(Protocol):
     """What the FHIR base asks; each answer is decided *and* recorded (R9)."""
@@ -50,13 +55,14 @@ class Gate(Protocol):
         resource_type: str,
         resource_id: str,
         reason_code: str,
-        citizen_id: int | None = None,
+        citizen_id: CitizensNamed = None,
     ) -> None:
         """Record an attempt refused before the gate decided on a citizen: an
         unknown id, a role that may not ask, a purpose of use the platform
         does not know. ``citizen_id`` is the citizen the request itself names
         (its Patient id, the patient a search names), if any: the attempt is
-        then on that citizen's log, when there is such a citizen."""
+        then on that citizen's log, when there is such a citizen. A request
+        naming several (a tuple) is on each one's log, one entry each."""
 
 
 class _RefuseAll:

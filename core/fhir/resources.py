@@ -61,7 +61,7 @@ from core.actors import Actor
 from core.cpr import cpr_in_text
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
-from core.fhir.gate import current_gate, gate_registered
+from core.fhir.gate import CitizensNamed, current_gate, gate_registered
 from core.fhir.purpose import (
     PURPOSE_NOT_PERMITTED,
     PURPOSE_UNKNOWN,
@@ -500,11 +500,12 @@ class FHIRResource:
                 field="patient",
             )
 
-    def citizen_named(self, resource_id: str, query: Mapping[str, Any] | None) -> int | None:
+    def citizen_named(self, resource_id: str, query: Mapping[str, Any] | None) -> CitizensNamed:
         """The citizen a request names, for recording an attempt refused
         before the gate decides (R9) on that citizen's log: the citizen of
         the row an id names (a lookup made only for such a refusal), or the
-        patient a search names."""
+        patient a search names (a type whose search names several says so
+        with a tuple)."""
         if resource_id and self.ids_name_a_citizen:
             pk = self.row_id(resource_id)
             obj = self.queryset().filter(pk=pk).first() if pk is not None else None
@@ -647,7 +648,7 @@ def purpose_or_refused(
     action: str,
     resource_type: str,
     resource_id: str = "",
-    citizen: Callable[[], int | None] = lambda: None,
+    citizen: Callable[[], CitizensNamed] = lambda: None,
     stated: Callable[[Request], str] = request_purpose,
 ) -> str:
     """The purpose of use of a request (``stated``, by default the header or
@@ -693,7 +694,7 @@ def check_read_params(
     purpose: str,
     resource_type: str,
     resource_id: str,
-    citizen: Callable[[], int | None] = lambda: None,
+    citizen: Callable[[], CitizensNamed] = lambda: None,
     action: str = READ,
 ) -> None:
     """A read, a version read or an operation that answers whole resources
@@ -737,7 +738,7 @@ class _ResourceView(FHIRView):
     # What a GET and a POST here are, for the audit log.
     reading, posting = SEARCH, "create"
 
-    def citizen_refused(self, request: Request) -> int | None:
+    def citizen_refused(self, request: Request) -> CitizensNamed:
         resource_id = str(self.kwargs.get("resource_id", ""))
         return self.resource.citizen_named(resource_id, request.query_params)
 

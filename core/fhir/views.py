@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from core.boundary import cpr_in_query
 from core.errors import InvalidInput, NotSupported, PlatformError
-from core.fhir.gate import current_gate
+from core.fhir.gate import CitizensNamed, current_gate
 from core.fhir.outcome import operation_outcome
 from core.fhir.purpose import recorded_purpose
 from core.fhir.renderers import (
@@ -138,8 +138,9 @@ class FHIRView(APIView):
             citizen_id=self.citizen_refused(request),
         )
 
-    def citizen_refused(self, request: Request) -> int | None:
-        """The citizen a refused request names: the Patient its path is on."""
+    def citizen_refused(self, request: Request) -> CitizensNamed:
+        """The citizen a refused request names: the Patient its path is on
+        (an endpoint whose body names several gives each, as a tuple)."""
         found = _TYPE_AND_ID.match(request.path)
         patient_id = found["id"] if found and found["type"] == "Patient" else None
         if patient_id and is_digits(patient_id) and len(patient_id) <= 18:

@@ -76,6 +76,7 @@ def _identifier(value: Any, field: str, model: type[CareThread | CareMessage]) -
             IDENTIFIER_TOO_LONG,
             f"The identifier is longer than the {most} characters the platform keeps.",
             field=field,
+            params={"most": most},
         )
     return text
 

@@ -111,6 +111,7 @@ def _about_the_message_patient(ref: Any, patient: dict[str, Any], where: str) ->
         f"{where} names someone other than the message's Patient; "
         "a shared-record update is about one citizen.",
         field=where,
+        params={"element": where},
     )
 
 

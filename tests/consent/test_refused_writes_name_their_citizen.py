@@ -162,12 +162,15 @@ def test_a_transaction_refused_for_the_role_is_on_the_log_of_the_citizen_it_name
     nobody = post(client, "/fhir", _bundle(bodies.diagnosis(987654321)))
     assert (nobody.status_code, nobody.json()) == (403, response.json())
     assert _added(before) == [("denied", "role_not_permitted", None)]
-    # Entries naming two citizens name no single one.
+    # Entries naming two citizens: on each one's log.
     other = f.citizen()
     before = _last_id()
     both = _bundle(bodies.diagnosis(world.person.pk), bodies.diagnosis(other.pk))
     assert post(client, "/fhir", both).status_code == 403
-    assert _added(before) == [("denied", "role_not_permitted", None)]
+    assert _added(before) == [
+        ("denied", "role_not_permitted", world.person.pk),
+        ("denied", "role_not_permitted", other.pk),
+    ]
 
 
 @pytest.mark.parametrize(

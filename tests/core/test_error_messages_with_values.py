@@ -20,6 +20,7 @@ from django.utils import translation
 
 from core.errors import InvalidInput
 from core.messages import BY_CODE, REFERENCE_OR_ID, TEMPLATES, user_message
+from integrations.models import INBOUND_REASON_LABELS
 from tests.source_trees import syntax_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ PENDING: set[tuple[str, str]] = set()
 # log verifier's report): Danish gets the code's general sentence and a FHIR
 # partner the precise English one as diagnostics, never a sentence in two
 # languages.
-GENERAL_ONLY = {"fhir.invalid", "audit.archive_broken_log"}
+GENERAL_ONLY = {"fhir.invalid", "audit.archive_broken_log", "message.invalid_fhir"}
 
 _GETTEXT = {"gettext", "_", "pgettext", "ngettext"}
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -47,8 +48,10 @@ def _sources() -> Iterator[tuple[str, ast.Module]]:
 
 
 def _platform_errors(trees: list[tuple[str, ast.Module]]) -> set[str]:
-    """The names of PlatformError and every class built on it, anywhere."""
-    names = {"PlatformError"}
+    """The names of PlatformError and every class built on it, anywhere, and
+    of a partner's message refused (``integrations.messages.InvalidMessage``),
+    whose sentence the acknowledgement words by the same templates."""
+    names = {"PlatformError", "InvalidMessage"}
     classes = [
         node for _where, tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
     ]
@@ -133,13 +136,30 @@ def _module_codes(tree: ast.Module) -> dict[str, ast.Constant]:
     }
 
 
+def _imported_codes(
+    tree: ast.Module, codes_of: dict[str, dict[str, ast.Constant]]
+) -> dict[str, ast.Constant]:
+    """The names for codes the module imports from another of the platform's
+    (``from integrations.medcom.inbound import IDENTIFIER_TOO_LONG``)."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module in codes_of:
+            for alias in node.names:
+                if alias.name in codes_of[node.module]:
+                    found[alias.asname or alias.name] = codes_of[node.module][alias.name]
+    return found
+
+
 def _value_built_refusals() -> list[tuple[str, int, ast.expr, ast.Call]]:
     trees = list(_sources())
     errors = _platform_errors(trees)
+    codes_of = {
+        where.removesuffix(".py").replace("/", "."): _module_codes(tree) for where, tree in trees
+    }
     found: list[tuple[str, int, ast.expr, ast.Call]] = []
     for where, tree in trees:
         translated = _gettext_names(tree)
-        named_codes = _module_codes(tree)
+        named_codes = {**_imported_codes(tree, codes_of), **_module_codes(tree)}
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
@@ -153,6 +173,12 @@ def _value_built_refusals() -> list[tuple[str, int, ast.expr, ast.Call]]:
                 continue
             if isinstance(code, ast.Name) and code.id in named_codes:
                 found.append((where, node.lineno, named_codes[code.id], node))
+                continue
+            if isinstance(code, ast.BoolOp):
+                # ``exc.code or "message.invalid_fhir"``: the code it falls back to.
+                for alternative in code.values:
+                    if isinstance(alternative, ast.Constant):
+                        found.append((where, node.lineno, alternative, node))
                 continue
             if isinstance(code, ast.Name):
                 # A parameter: the codes its callers in the module pass as it.
@@ -173,7 +199,10 @@ def _problems() -> list[str]:
             if (where, named) in PENDING:
                 continue
             if named in GENERAL_ONLY:
-                if named not in BY_CODE or "params" in {k.arg for k in call.keywords}:
+                # A partner's message refused reads its reason's label
+                # (integrations.messages.partner_sentence).
+                general = named in BY_CODE or named in INBOUND_REASON_LABELS
+                if not general or "params" in {k.arg for k in call.keywords}:
                     problems.append(f"{where}:{line} {named}: the general sentence only")
                 continue
             keywords = {k.arg: k.value for k in call.keywords}
