@@ -130,6 +130,9 @@ REASONS: dict[str, Promise] = {
     "signout.idle": pgettext_lazy(REASON_CONTEXT, "signed out after inactivity"),
     "unknown_citizen": pgettext_lazy(REASON_CONTEXT, "unknown citizen"),
     "unknown_care_thread": pgettext_lazy(REASON_CONTEXT, "unknown correspondence"),
+    # A partner's message no open referral shows (docs/decisions/0031).
+    "care_thread_unmatched": pgettext_lazy(REASON_CONTEXT, "message without an open referral"),
+    "care_thread_handled": pgettext_lazy(REASON_CONTEXT, "message marked handled"),
     "unknown_resource": pgettext_lazy(REASON_CONTEXT, "unknown record"),
     "unknown_alert": pgettext_lazy(REASON_CONTEXT, "unknown alert"),
     "unknown_order": pgettext_lazy(REASON_CONTEXT, "unknown order"),
@@ -373,6 +376,9 @@ RECORDED_CODES: dict[str, Promise] = {
         REASON_CONTEXT, "correspondence with nothing to answer"
     ),
     "care_thread.reply_too_long": pgettext_lazy(REASON_CONTEXT, "reply too long"),
+    "care_thread.already_handled": pgettext_lazy(
+        REASON_CONTEXT, "message already answered or marked handled"
+    ),
     "citizen.exists": pgettext_lazy(REASON_CONTEXT, "citizen already registered"),
     "citizen.gp_invalid": pgettext_lazy(REASON_CONTEXT, "GP practice not valid"),
     "citizen.identifier_missing": pgettext_lazy(REASON_CONTEXT, "citizen's identifier missing"),

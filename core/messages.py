@@ -403,6 +403,8 @@ FIXED = (
     gettext_noop(
         "She still has visits assigned: the coordinator reassigns or withdraws them before she goes off."
     ),
+    gettext_noop("She still has visits assigned: reassign or withdraw them before she goes off."),
+    gettext_noop("The message has already been answered or marked handled."),
     gettext_noop("A nurse is with the citizen: she completes her visit first."),
     gettext_noop(
         "No medicine keeps for more than ten years; check the expiry date on the package."

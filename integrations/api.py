@@ -1,6 +1,8 @@
-"""Endpoints: the partners' ``/fhir/$process-message`` and the coordinator's
+"""Endpoints: the partners' ``/fhir/$process-message``, the coordinator's
 view of undelivered and failed hand-offs, with re-send, and of the messages
-from partners the platform refused."""
+from partners the platform refused, and CareCommunication threads: one
+thread, a reply in it, and the partners' messages about citizens without
+an open referral, marked handled (decision 0031)."""
 
 from __future__ import annotations
 
@@ -14,15 +16,30 @@ from rest_framework.views import APIView
 
 from consent.audit.services import Action, Purpose, audit_record, audit_record_many
 from core.actors import Actor
+from core.api import valid
+from core.created import Creates
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.views import FHIRView
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.refusals import Concerns
 from integrations.auth import SignedByPartner
+from integrations.care_threads.reply import care_thread_reply
+from integrations.care_threads.selectors import care_thread_access
+from integrations.care_threads.unmatched import (
+    Unmatched,
+    care_thread_handled,
+    care_threads_unmatched,
+)
 from integrations.inbound import message_receive
 from integrations.inbox import inbox_refusal_note
-from integrations.models import DeliveryAttempt, InboundMessage, OutboundMessage
+from integrations.models import (
+    CareMessage,
+    CareThread,
+    DeliveryAttempt,
+    InboundMessage,
+    OutboundMessage,
+)
 from integrations.outbox import outbox_mark_handled, outbox_resend
 from integrations.selectors import (
     inbox_refusal,
@@ -318,3 +335,211 @@ class InboxRefusalNoteView(APIView):
         if message is None or actor is None:
             raise NotFoundOrNotAllowed()
         return Response(_refusal_row(inbox_refusal_note(message=message, actor=actor)))
+
+
+# --- CareCommunication threads (decision 0031) ----------------------------------------
+
+
+def _segment_row(segment: CareMessage) -> dict[str, Any]:
+    outbound = segment.outbound
+    return {
+        "id": segment.pk,
+        "direction": segment.direction,
+        "activity": segment.activity,
+        "text": segment.text,
+        "author": segment.author,
+        "author_contact": segment.author_contact,
+        "written_at": segment.written_at.isoformat(),
+        "status": outbound.status if outbound is not None else None,
+    }
+
+
+def _thread_head(thread: CareThread) -> dict[str, Any]:
+    return {
+        "id": thread.pk,
+        "partner": thread.partner.code,
+        "partner_name": thread.partner.organisation.name,
+        "citizen_id": thread.citizen_id,
+        "referral_id": thread.referral_id,
+        "category": thread.category,
+        "topic": thread.topic,
+        "started_at": thread.started_at.isoformat(),
+        "handled_at": thread.handled_at.isoformat() if thread.handled_at else None,
+        "handled_by": thread.handled_by.user.username if thread.handled_by else None,
+    }
+
+
+def _unmatched_row(row: Unmatched) -> dict[str, Any]:
+    """A thread on the list: its citizen named, or, refused (R4), from whom and when only."""
+    thread = row.thread
+    if row.refused:
+        return {
+            "id": thread.pk,
+            "partner": thread.partner.code,
+            "partner_name": thread.partner.organisation.name,
+            "received_at": row.received_at.isoformat(),
+            "citizen_refused": True,
+            "citizen": None,
+            "topic": None,
+        }
+    return {
+        "id": thread.pk,
+        "partner": thread.partner.code,
+        "partner_name": thread.partner.organisation.name,
+        "received_at": row.received_at.isoformat(),
+        "citizen_refused": False,
+        "citizen": {
+            "id": thread.citizen_id,
+            "name": f"{thread.citizen.given_name} {thread.citizen.family_name}",
+        },
+        "topic": thread.topic,
+    }
+
+
+class CitizenNameOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class UnmatchedThreadOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    partner = serializers.CharField()
+    partner_name = serializers.CharField()
+    received_at = serializers.DateTimeField(help_text="When the partner's latest message came.")
+    citizen_refused = serializers.BooleanField(
+        help_text="The citizen's refusal covers the reader (R4): neither she nor the topic is"
+        " named, and the thread is not opened; phone the partner."
+    )
+    citizen = CitizenNameOut(allow_null=True)
+    topic = serializers.CharField(allow_null=True, allow_blank=True)
+
+
+class CareSegmentOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    direction = serializers.ChoiceField(choices=CareMessage.Direction.choices)
+    activity = serializers.CharField(allow_blank=True)
+    text = serializers.CharField()
+    author = serializers.CharField(allow_blank=True)
+    author_contact = serializers.CharField(allow_blank=True)
+    written_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(
+        choices=OutboundMessage.Status.choices,
+        allow_null=True,
+        help_text="A reply's delivery (withheld: the citizen refused disclosure to the partner).",
+    )
+
+
+class CareThreadOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    partner = serializers.CharField()
+    partner_name = serializers.CharField()
+    citizen_id = serializers.IntegerField()
+    referral_id = serializers.IntegerField(allow_null=True)
+    category = serializers.CharField()
+    topic = serializers.CharField(allow_blank=True)
+    started_at = serializers.DateTimeField()
+    handled_at = serializers.DateTimeField(allow_null=True)
+    handled_by = serializers.CharField(allow_null=True)
+
+
+class CareThreadWithSegmentsOut(CareThreadOut):
+    segments = CareSegmentOut(many=True)
+
+
+class CareReplyIn(serializers.Serializer[Any]):
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class CareThreadsUnmatchedView(APIView):
+    """``GET /api/integrations/care-threads/unmatched``: partners' messages
+    about citizens without an open referral that await an answer, oldest
+    first, as the board lists them; each citizen named is a read (R9)."""
+
+    permission_classes = [roles(Role.COORDINATOR)]
+
+    @extend_schema(
+        operation_id="integrations_care_threads_unmatched",
+        responses={
+            200: inline_serializer(
+                "CareThreadsUnmatched",
+                {
+                    "results": UnmatchedThreadOut(many=True),
+                    "limit": serializers.IntegerField(),
+                },
+            )
+        },
+    )
+    def get(self, request: Request) -> Response:
+        actor = actor_from_request(request)
+        if actor is None:
+            raise NotFoundOrNotAllowed()
+        rows = care_threads_unmatched(actor=actor, limit=BOARD_LIMIT)
+        return Response({"results": [_unmatched_row(r) for r in rows], "limit": BOARD_LIMIT})
+
+
+def _thread_out(thread: CareThread) -> dict[str, Any]:
+    segments = thread.messages.select_related("outbound").order_by("written_at", "pk")
+    return {**_thread_head(thread), "segments": [_segment_row(s) for s in segments]}
+
+
+class CareThreadView(APIView):
+    """``GET /api/integrations/care-threads/<id>``: one thread with its
+    messages, to a nurse or coordinator the gate lets at its citizen, or to a
+    coordinator when no open referral shows it (decision 0031)."""
+
+    permission_classes = [roles(Role.ACUTE_NURSE, Role.COORDINATOR)]
+    concerns = Concerns("Communication", CareThread, path="pk")
+
+    @extend_schema(
+        operation_id="integrations_care_threads_read", responses={200: CareThreadWithSegmentsOut}
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        actor = actor_from_request(request)
+        if actor is None:
+            raise NotFoundOrNotAllowed()
+        return Response(_thread_out(care_thread_access(actor=actor, thread_id=pk)))
+
+
+class CareThreadReplyView(APIView):
+    """``POST /api/integrations/care-threads/<id>/reply`` with ``{"text"}``:
+    the reply in the thread, a MedCom CareCommunication to its partner, as on
+    the pages. Withheld on the citizen's refusal (R4), kept and said so."""
+
+    permission_classes = [roles(Role.ACUTE_NURSE, Role.COORDINATOR)]
+    concerns = Concerns("Communication", CareThread, path="pk")
+    creates = Creates(None)
+
+    @extend_schema(
+        operation_id="integrations_care_threads_reply",
+        request=CareReplyIn,
+        responses={201: CareSegmentOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_from_request(request)
+        if actor is None:
+            raise NotFoundOrNotAllowed()
+        text = valid(CareReplyIn, request.data)["text"]
+        thread = care_thread_access(actor=actor, thread_id=pk, action=Action.CREATE)
+        segment = care_thread_reply(thread=thread, text=text, actor=actor)
+        return Response(_segment_row(segment), status=201)
+
+
+class CareThreadHandledView(APIView):
+    """``POST /api/integrations/care-threads/<id>/handled``: the coordinator
+    has dealt with a partner's message without an open referral another way
+    (she phoned); it leaves the list until the partner writes again. A
+    second mark is 409, the first stands."""
+
+    permission_classes = [roles(Role.COORDINATOR)]
+    concerns = Concerns("Communication", CareThread, path="pk")
+
+    @extend_schema(
+        operation_id="integrations_care_threads_handled",
+        request=None,
+        responses={200: CareThreadOut},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        actor = actor_from_request(request)
+        if actor is None:
+            raise NotFoundOrNotAllowed()
+        return Response(_thread_head(care_thread_handled(actor=actor, thread_id=pk)))

@@ -19,4 +19,24 @@ urlpatterns = [
         api.InboxRefusalNoteView.as_view(),
         name="integrations-inbox-refused-noted",
     ),
+    path(
+        "care-threads/unmatched",
+        api.CareThreadsUnmatchedView.as_view(),
+        name="integrations-care-threads-unmatched",
+    ),
+    path(
+        "care-threads/<int:pk>",
+        api.CareThreadView.as_view(),
+        name="integrations-care-thread",
+    ),
+    path(
+        "care-threads/<int:pk>/reply",
+        api.CareThreadReplyView.as_view(),
+        name="integrations-care-thread-reply",
+    ),
+    path(
+        "care-threads/<int:pk>/handled",
+        api.CareThreadHandledView.as_view(),
+        name="integrations-care-thread-handled",
+    ),
 ]

@@ -6,6 +6,7 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Hand-offs"
 
     def ready(self) -> None:
+        from acute.awaiting import register_answer_awaited
         from core.fhir.capability import (
             register_messaging,
             register_system_operation,
@@ -19,7 +20,7 @@ class IntegrationsConfig(AppConfig):
             supported_messages,
         )
         from integrations.metrics import outbox_metrics
-        from integrations.selectors import outbox_health
+        from integrations.selectors import care_threads_awaiting_answer, outbox_health
 
         register_metrics("outbox", outbox_metrics)
         receivers.connect()
@@ -37,3 +38,6 @@ class IntegrationsConfig(AppConfig):
             endpoint=PROCESS_MESSAGE_PATH,
         )
         register_health_detail("handoffs", outbox_health)
+        # The referral API marks the referrals whose partner's message awaits
+        # an answer, as the board does (acute asks; integrations knows).
+        register_answer_awaited(lambda referrals: care_threads_awaiting_answer(referrals=referrals))

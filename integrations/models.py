@@ -565,6 +565,21 @@ class CareThread(models.Model):
     category = models.CharField(max_length=40)
     topic = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
+    # A coordinator dealt with a thread shown on no open referral without
+    # replying in it (she phoned the partner): handled up to this segment, so
+    # the partner's next message puts it before a coordinator again
+    # (docs/decisions/0031-a-message-without-an-open-referral-is-the-boards.md).
+    handled_through = models.ForeignKey(
+        "integrations.CareMessage",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-started_at", "-pk"]

@@ -1,7 +1,8 @@
 """The coordinator's live board: open referrals by deadline and risk (and
 which of them has a partner's message waiting for an answer), nurses on
-the map, warnings, the hand-offs that failed or were withheld and the
-messages from partners the platform refused. It combines
+the map, warnings, the hand-offs that failed or were withheld, the
+messages from partners the platform refused, and partners' messages about
+citizens without an open referral. It combines
 acute with integrations, so it lives in the composition layer.
 """
 
@@ -30,6 +31,7 @@ from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
+from integrations.care_threads.unmatched import care_threads_unmatched
 from integrations.inbox import inbox_refusal_note
 from integrations.models import InboundMessage, OutboundMessage
 from integrations.outbox import outbox_mark_handled, outbox_resend
@@ -130,6 +132,8 @@ def _board_context(actor: Actor) -> dict[str, Any]:
         "warnings": _with_outcome_text(acute_selectors.warnings_open(actor=actor, limit=50)),
         "failed_messages": list(outbox_problems()[:50]),
         "refused_messages": list(inbox_refusals()[:50]),
+        # Partners' messages no open referral shows (decision 0031).
+        "unmatched_threads": care_threads_unmatched(actor=actor, limit=50),
     }
 
 

@@ -547,6 +547,14 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "api/integrations/inbox/refused/<int:pk>/noted"): Write(
         "coordinator", "/api/integrations/inbox/refused/{refused}/noted", lambda s: {}
     ),
+    ("POST", "api/integrations/care-threads/<int:pk>/reply"): Write(
+        "coordinator",
+        "/api/integrations/care-threads/{care_thread}/reply",
+        lambda s: {"text": "Blodprøverne tages i aften."},
+    ),
+    ("POST", "api/integrations/care-threads/<int:pk>/handled"): Write(
+        "coordinator", "/api/integrations/care-threads/{unmatched_thread}/handled", lambda s: {}
+    ),
     # --- FHIR
     ("POST", "fhir/ServiceRequest"): Write(
         "physician",
@@ -922,6 +930,9 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"text": "Blodprøverne tages i aften.", "on": f"referral-{s.ids['referral']}"},
         kind="form",
     ),
+    ("POST", "care-threads/<int:thread_id>/handled/"): Write(
+        "coordinator", "/care-threads/{unmatched_thread}/handled/", lambda s: {}, kind="form"
+    ),
     ("POST", "nurse/visits/<int:visit_id>/note/"): Write(
         "nurse",
         "/nurse/visits/{visit}/note/",
@@ -1069,6 +1080,8 @@ def build_scene() -> Scene:
     }
     scene.partner = f.integration_partner(Partner.Kind.HELPLINE_1813, f.organisation("helpline"))
     ids["care_thread"] = _care_thread(seeded.person).pk
+    # About a citizen without an open referral: the coordinator's board's (decision 0031).
+    ids["unmatched_thread"] = _care_thread(f.citizen()).pk
     ids["refused"] = InboundMessage.objects.create(
         partner=scene.partner,
         bundle_id=str(uuid.uuid4()),

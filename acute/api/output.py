@@ -96,6 +96,9 @@ def referral_out(referral: Referral) -> dict[str, Any]:
     active = getattr(referral, "active_visits", None)
     if active is not None:
         data["active_visit"] = visit_out(active[0]) if active else None
+    awaited = getattr(referral, "answer_awaited", None)
+    if awaited is not None:
+        data["answer_awaited"] = awaited
     warnings = getattr(referral, "open_warnings", None)
     if warnings is not None:
         data["warnings"] = [
@@ -214,6 +217,12 @@ class ReferralOut(serializers.Serializer[Any]):
     )
     warnings = ReferralWarningOut(
         many=True, required=False, help_text="On the coordinator's board: open deadline warnings."
+    )
+    answer_awaited = serializers.BooleanField(
+        required=False,
+        help_text="On the board and a referral read: a partner's CareCommunication about the"
+        " citizen, shown with this referral, awaits the acute function's reply (the board's"
+        " mark). Its content is read in the thread, never here.",
     )
 
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from acute import selectors, services
 from acute.api.output import HoldOut, ReferralOut, VisitOut, hold_out, referral_out, visit_out
 from acute.api.roles import CLINICAL_READERS, COORDINATOR, REFERRERS, per_method
+from acute.awaiting import answer_awaited_mark
 from acute.models import NurseShift, Referral, Skill, Urgency, Visit
 from acute.occurrence import occurrence_period
 from consent.audit.services import Action
@@ -120,6 +121,7 @@ class ReferralListView(APIView):
         rows = selectors.referral_board(
             actor=actor_of(request), status=request.query_params.get("status", "")
         )
+        answer_awaited_mark(rows)  # one query for the whole list, as on the board
         return Response({"results": [referral_out(r) for r in rows]})
 
     @extend_schema(
@@ -163,9 +165,9 @@ class ReferralDetailView(APIView):
 
     @extend_schema(operation_id="acute_referrals_read", responses={200: ReferralOut})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(
-            referral_out(selectors.referral_get(actor=actor_of(request), referral_id=pk))
-        )
+        referral = selectors.referral_get(actor=actor_of(request), referral_id=pk)
+        answer_awaited_mark([referral])
+        return Response(referral_out(referral))
 
 
 class DeclineIn(serializers.Serializer[Any]):

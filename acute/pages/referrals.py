@@ -224,10 +224,14 @@ def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 
 # What the person who ended an episode is told (R11): what could not go is
-# on the coordinator's board; nothing is promised as sent.
+# on the coordinator's board; nothing is promised as sent. The nurse is sent
+# to the coordinator's board, the coordinator to her own.
 EPISODE_CLOSED = gettext_noop(
     "Episode closed. A hand-back or outcome that cannot be sent is shown on the"
     " coordinator's board."
+)
+EPISODE_CLOSED_BY_COORDINATOR = gettext_noop(
+    "Episode closed. A hand-back or outcome that cannot be sent is shown on your board."
 )
 
 
@@ -248,7 +252,7 @@ def referral_episode_complete(request: HttpRequest, referral_id: int) -> HttpRes
             note=request.POST.get("note", ""),
             actor=actor,
         ),
-        done=EPISODE_CLOSED,
+        done=EPISODE_CLOSED_BY_COORDINATOR,
         # Back to the board, not to the referral: the acute function's access
         # to the citizen ended with the episode (R1), and the board is where a
         # hand-back or outcome that could not be sent, or was withheld on the

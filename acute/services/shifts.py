@@ -186,9 +186,12 @@ def shift_status_set(*, shift: NurseShift, status: str, actor: Actor) -> NurseSh
                 field="status",
             )
         if status == NurseShift.Status.OFF and active:
+            # Said to whoever set it: the coordinator is the one who moves them.
             raise Conflict(
                 "shift.visits_assigned",
-                "She still has visits assigned: the coordinator reassigns or withdraws"
+                "She still has visits assigned: reassign or withdraw them before she goes off."
+                if actor.role == Role.COORDINATOR
+                else "She still has visits assigned: the coordinator reassigns or withdraws"
                 " them before she goes off.",
                 field="status",
             )

@@ -10,9 +10,11 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from core.cpr import cpr_in_text
 from core.labels import reason_label, resource_type_label, task_label
+from core.models import Organisation, Role
 from core.times import shown
 from core.units import decimals_label, number_label, unit_label
 
@@ -122,3 +124,41 @@ def address_without_cpr(path: str | None) -> str:
     if not path or cpr_in_text(path):
         return "/"
     return path
+
+
+@register.simple_tag(takes_context=True)
+def not_allowed_advice(context: Any) -> str:
+    """Whom the person at the "not available" page turns to, by her role: the
+    nurse to the coordinator on duty (a referral or visit opens a citizen to
+    her, R1), a GP or home nurse to the acute function's phone, the
+    coordinator and the other staff roles to their organisation's
+    administrator. The administrator, and anyone not signed in, is told
+    nothing."""
+    actor = context.get("current_actor")
+    role = getattr(actor, "role", None)
+    if role == Role.ACUTE_NURSE:
+        return gettext("If you need it for a citizen in your care, ask the coordinator on duty.")
+    if role in (Role.PHYSICIAN, Role.HOME_NURSE):
+        phone = (
+            Organisation.objects.filter(kind=Organisation.Kind.ACUTE_FUNCTION, is_active=True)
+            .exclude(phone="")
+            .order_by("pk")
+            .values_list("phone", flat=True)
+            .first()
+        )
+        if phone:
+            return gettext(
+                "If you need it for a citizen you referred, phone the acute function's"
+                " coordinator on %(phone)s."
+            ) % {"phone": phone}
+        return gettext(
+            "If you need it for a citizen you referred, phone the acute function's coordinator."
+        )
+    if role == Role.COORDINATOR:
+        return gettext(
+            "A citizen's pages are open to you while the citizen has an open referral with"
+            " the acute function. If your work needs more, ask your organisation's administrator."
+        )
+    if role in (Role.MEDICINE_OFFICER, Role.AUDITOR, Role.ANALYST):
+        return gettext("If your work needs it, ask your organisation's administrator.")
+    return ""

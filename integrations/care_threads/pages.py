@@ -1,5 +1,7 @@
 """The reply form of a CareCommunication thread, on the coordinator's
-referral page and the nurse's visit page (``integrations/_care_thread.html``).
+referral page and the nurse's visit page (``integrations/_care_thread.html``),
+and the coordinator's page of a partner's message without an open referral,
+with its reply and "handled" (``integrations/care_thread.html``, decision 0031).
 
 The thread is reached through its gate (:func:`.selectors.care_thread_access`);
 the reply goes back to the page it was written on. The form carries the
@@ -17,21 +19,27 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from consent.audit.services import Action
-from core.errors import NotFoundOrNotAllowed, PlatformError
+from core.errors import Conflict, NotFoundOrNotAllowed, PlatformError
 from core.idempotency import key_answered, key_claim
 from core.messages import user_message
 from core.middleware import not_allowed
 from core.models import Role
-from core.pages import page_actor
+from core.pages import page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
 from core.validation import row_id
 from integrations.care_threads.reply import care_thread_reply
 from integrations.care_threads.selectors import care_thread_access
-from integrations.models import PARTNER_INACTIVE, CareThread, OutboundMessage
+from integrations.care_threads.unmatched import (
+    care_thread_handled,
+    care_thread_unmatched,
+    care_thread_unmatched_audit,
+    care_thread_unmatched_refused,
+)
+from integrations.models import PARTNER_INACTIVE, CareMessage, CareThread, OutboundMessage
 
 # The reference drawn with the form (``care_reply_ref``).
 _FORM_REF = re.compile(r"[0-9a-f]{32}")
@@ -45,7 +53,57 @@ def _back(request: HttpRequest) -> HttpResponse:
         return redirect("referral-detail", referral_id=row_id(pk))
     if kind == "visit":
         return redirect("nurse-visit", visit_id=row_id(pk))
+    if kind == "thread":
+        return redirect("care-thread", thread_id=row_id(pk))
     return redirect("home")
+
+
+@page(Role.COORDINATOR, concerns=Concerns("Communication", CareThread, path="thread_id"))
+@require_GET
+def care_thread_page(request: HttpRequest, thread_id: int) -> HttpResponse:
+    """A partner's message no open referral shows, opened from the board:
+    the thread, a reply in it, or "handled" (decision 0031). A thread an
+    open referral shows is read there; this page is refused for it as for
+    anything the coordinator may not see."""
+    actor = page_actor(request)
+    thread = care_thread_unmatched(actor=actor, thread_id=thread_id)
+    if thread is None:
+        care_thread_unmatched_refused(actor=actor, thread_id=thread_id, action=Action.READ)
+        return not_allowed(request)
+    care_thread_unmatched_audit(actor=actor, thread=thread, action=Action.READ)
+    segments = list(thread.messages.select_related("outbound").order_by("written_at", "pk"))
+    latest = max(segments, key=lambda segment: segment.pk, default=None)
+    awaiting = (
+        latest is not None
+        and latest.direction == CareMessage.Direction.IN
+        and (thread.handled_through_id is None or thread.handled_through_id < latest.pk)
+    )
+    return render_page(
+        request,
+        "integrations/care_thread.html",
+        {
+            "thread": thread,
+            "citizen_name": f"{thread.citizen.given_name} {thread.citizen.family_name}",
+            "segments": segments,
+            "awaiting": awaiting,
+        },
+    )
+
+
+@page(Role.COORDINATOR, concerns=Concerns("Communication", CareThread, path="thread_id"))
+@require_POST
+def care_thread_handled_page(request: HttpRequest, thread_id: int) -> HttpResponse:
+    """The coordinator has dealt with the partner's message another way (she
+    phoned): it leaves the board until the partner writes again."""
+    try:
+        care_thread_handled(actor=page_actor(request), thread_id=thread_id)
+    except NotFoundOrNotAllowed:
+        return not_allowed(request)
+    except Conflict:
+        messages.info(request, _("The message has already been answered or marked handled."))
+    else:
+        messages.success(request, _("The message is marked handled and has left the board."))
+    return redirect("coordinator-board")
 
 
 @page(

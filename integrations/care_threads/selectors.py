@@ -1,6 +1,7 @@
 """Reads of CareCommunication threads, each behind the access gate and audited.
 
-``care_thread_access`` is the one way to a thread (the reply form); the
+``care_thread_access`` is the one way to a thread (the reply form, the
+coordinator's page of a message without an open referral, the API); the
 threads shown with a referral (the coordinator's referral page, the nurse's
 visit page) come from ``care_threads_of_referral``. Both ask the consent
 gate for the citizen (R1, R4) and record the read (R9); "not found" and "not
@@ -16,6 +17,10 @@ from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.gate import access_citizen
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
+from integrations.care_threads.unmatched import (
+    care_thread_unmatched,
+    care_thread_unmatched_audit,
+)
 from integrations.models import CareMessage, CareThread
 
 # The gate's category for the acute function's own data about a citizen.
@@ -23,7 +28,13 @@ CATEGORY = "patient"
 
 
 def care_thread_access(*, actor: Actor, thread_id: int, action: str = Action.READ) -> CareThread:
-    """The thread, if the actor may reach its citizen through the gate."""
+    """The thread, if the actor may reach its citizen through the gate, or,
+    for a coordinator, if it is a message without an open referral that her
+    acute function serves (:mod:`.unmatched`, decision 0031)."""
+    unmatched = care_thread_unmatched(actor=actor, thread_id=thread_id)
+    if unmatched is not None:
+        care_thread_unmatched_audit(actor=actor, thread=unmatched, action=action)
+        return unmatched
     thread = (
         CareThread.objects.select_related("partner__organisation", "citizen")
         .filter(pk=thread_id)

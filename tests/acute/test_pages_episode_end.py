@@ -124,7 +124,9 @@ def test_r11_r4_the_coordinator_is_not_told_a_withheld_hand_back_is_on_its_way()
     assert response.status_code == 200
     html = response.content.decode()
     assert "Tilbagemeldingen er på vej" not in html
-    assert "vises på vagthavendes tavle" in html
+    # Her own board, not "the coordinator's": she is the coordinator.
+    assert "der ikke kan sendes, vises på tavlen." in html
+    assert "vagthavendes tavle" not in html
     [handback] = OutboundMessage.objects.filter(partner=own)
     assert handback.status == OutboundMessage.Status.WITHHELD
     assert own.organisation.name in html

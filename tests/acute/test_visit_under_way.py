@@ -303,3 +303,25 @@ def test_her_shift_page_offers_no_status_while_her_visit_is_under_way(coordinato
     services.visit_arrive(visit=visit, actor=Actor.for_membership(nurse))
     services.visit_complete(visit=visit, outcome="died", actor=Actor.for_membership(nurse))
     assert 'name="status" value="on_break"' in client.get("/nurse/shift/").content.decode()
+
+
+def test_the_coordinator_setting_her_off_is_told_to_move_the_visits_herself(coordinator):
+    """The refusal names who moves the visits: to the nurse, the coordinator;
+    to the coordinator, she does (never "the coordinator reassigns them")."""
+    nurse, shift = nurse_shift = f.acute_nurse_on_shift()
+    _visit(coordinator, nurse_shift, steps=("accept",))
+    url = f"/api/acute/shifts/{shift.pk}/status"
+    as_coordinator = f.client_for(coordinator).post(
+        url, {"status": "off"}, format="json", HTTP_ACCEPT_LANGUAGE="da"
+    )
+    assert as_coordinator.status_code == 409
+    said = as_coordinator.json()["error"]
+    assert said["code"] == "shift.visits_assigned"
+    assert said["message"] == (
+        "Sygeplejersken har stadig tildelte besøg; omfordel dem eller træk dem tilbage,"
+        " før hun går fri."
+    )
+    as_nurse = f.client_for(nurse).post(
+        url, {"status": "off"}, format="json", HTTP_ACCEPT_LANGUAGE="da"
+    )
+    assert "vagthavende omfordeler" in as_nurse.json()["error"]["message"]

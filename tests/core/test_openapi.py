@@ -145,6 +145,7 @@ def test_every_body_a_view_reads_is_described(schema: dict[str, Any]) -> None:
         "integrations_outbox_resend",
         "integrations_outbox_handled",
         "integrations_inbox_refused_noted",
+        "integrations_care_threads_handled",
     }
     for path, method, operation in _operations(schema):
         if method != "post":

@@ -378,11 +378,14 @@ def test_r1_a_coordinator_may_not_reply_in_the_thread_of_a_citizen_she_has_no_re
 ):
     """A thread's number changed in the address (her own citizen's referral
     page as the page to go back to) reaches no other citizen's conversation:
-    refused, nothing sent, the attempt on that citizen's log (R9)."""
+    refused, nothing sent, the attempt on that citizen's log (R9). A
+    message without an open referral is her function's only when it serves
+    the citizen's municipality (decision 0031); here it does not."""
     post_signed(hospital, example(FOLDER, FIRST))
     thread = CareThread.objects.get()
     coordinator = f.staff(Role.COORDINATOR, f.acute_function())
-    own = f.acute_referral(person=f.citizen(), by=coordinator)
+    f.acute_function().serves.remove(citizen.municipality)
+    own = f.acute_referral(person=f.citizen(municipality_code="159"), by=coordinator)
     refused = _login(coordinator).post(
         f"/care-threads/{thread.pk}/reply/", {"text": "Hej", "on": f"referral-{own.pk}"}
     )
