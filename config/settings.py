@@ -359,6 +359,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.DenyAll"],
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.ApiJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.boundary.JSONParser"],
+    # Not a rate limit: the step where throttles run (after authentication and
+    # permission, before the view) refuses a query parameter the operation's
+    # OpenAPI declaration does not name (core/query_gate.py).
+    "DEFAULT_THROTTLE_CLASSES": ["core.query_gate.QueryGate"],
     # Records a role refused on /api/ (R9), then answers as core.exception_handler.
     "EXCEPTION_HANDLER": "core.refusals.handle_exception",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -18,10 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent import services
-from consent.analyses import ANALYSES, analysis_budget, analysis_run
+from consent.analyses import ANALYSES, analysis_budget, analysis_question_refuse, analysis_run
 from consent.gate import CLINICAL_ROLES
 from core.api import actor_of, valid
 from core.created import Creates
+from core.errors import InvalidInput
 from core.models import Role
 from core.permissions import roles
 from core.refusals import Concerns
@@ -171,6 +172,11 @@ class AnalysisListView(APIView):
         )
 
 
+def _question_params(request: Request) -> dict[str, list[str]]:
+    """Every value of each (REST framework reads ``format`` itself)."""
+    return {k: v for k, v in request.query_params.lists() if k != "format"}
+
+
 class AnalysisRunView(APIView):
     """``GET /api/consent/analyses/<name>?…`` (JSON) or ``…/<name>/csv``.
 
@@ -178,6 +184,16 @@ class AnalysisRunView(APIView):
     and records the refused attempt (R6, R9)."""
 
     permission_classes = [roles(*Role.values)]
+
+    def query_refused(self, request: Request, refused: InvalidInput) -> None:
+        # A question refused by the API's gate is refused as the analysis
+        # refuses it (analysis.param_unknown, naming what it takes), and recorded.
+        analysis_question_refuse(
+            actor=actor_of(request),
+            name=str(self.kwargs.get("name", "")),
+            params=_question_params(request),
+            export=isinstance(self, AnalysisCsvView),
+        )
 
     @extend_schema(
         operation_id="consent_analyses_run",
@@ -190,8 +206,7 @@ class AnalysisRunView(APIView):
         table = analysis_run(
             actor=actor_of(request),
             name=name,
-            # Every value of each (REST framework reads ``format`` itself).
-            params={k: v for k, v in request.query_params.lists() if k != "format"},
+            params=_question_params(request),
             export=bool(export),
         )
         if export:

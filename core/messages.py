@@ -813,6 +813,8 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "search.param_invalid": _("%(name)s must be %(expected)s."),
     "search.param_repeated": _("%(names)s may be given only once in a search here."),
+    "write.param_unknown": _("This request takes no %(names)s in its address."),
+    "write.param_repeated": _("%(names)s may be given only once here."),
     "figures.param_repeated": _("%(names)s may be given only once for the figures."),
     "search.cpr_not_searchable": _(
         "A CPR number is searched only as Patient's identifier; %(name)s takes none: search by patient=Patient/<id>."
@@ -1079,6 +1081,8 @@ BY_CODE: dict[str, Promise] = {
     "search.param_unknown": _("Unsupported search field."),
     "read.param_unknown": _("A read answers the whole resource and takes no such parameter."),
     "search.param_repeated": _("A search field is given more than once."),
+    "write.param_unknown": _("This request takes no such parameter in the address."),
+    "write.param_repeated": _("A parameter is given more than once."),
     "search.cpr_not_searchable": _("A CPR number is searched only as Patient's identifier."),
     "search.modifier_unsupported": _("A search modifier is not supported."),
     "fhir.id_missing": _("The body of an update must carry the id in the URL."),

@@ -18,6 +18,9 @@ from core.permissions import Public
 class SchemaView(SpectacularAPIView):
     permission_classes = [Public]
     authentication_classes: list[Any] = []
+    # Not an operation of the schema it serves: what it takes is named here
+    # (core/query_gate.py), REST framework's ``format`` besides.
+    query_parameters = ("lang", "version")
 
 
 class DocsView(SpectacularSwaggerSplitView):
@@ -27,6 +30,7 @@ class DocsView(SpectacularSwaggerSplitView):
     permission_classes = [Public]
     authentication_classes: list[Any] = []
     template_name = "core/api_docs.html"
+    query_parameters = ("script", "lang", "version")
     url_name = "api-schema"
 
     @extend_schema(exclude=True)

@@ -163,6 +163,26 @@ class FiguresView(APIView):
     # Another role refused here is recorded (R6, R9): about no citizen.
     concerns = FIGURES_CONCERN
 
+    def query_refused(self, request: Request, refused: InvalidInput) -> None:
+        """A query the API's gate refuses is refused in the figures' words
+        (as on their page) and recorded."""
+        unknown = sorted(set(request.query_params) - {*FiguresIn().fields, "format"})
+        if unknown:
+            refused = InvalidInput(
+                "figures.param_unknown",
+                _("The figures take start, end, period and output."),
+                field=scrub(unknown[0])[:30],
+            )
+        else:
+            try:
+                selectors.figures_params_once(dict(request.query_params.lists()))
+            except InvalidInput as repeated:
+                refused = repeated
+        selectors.figures_refused(
+            actor=actor_of(request), reason_code=refused.code, field=refused.field
+        )
+        raise refused
+
     @extend_schema(
         operation_id="acute_figures",
         parameters=[FiguresIn],
@@ -176,14 +196,6 @@ class FiguresView(APIView):
     def get(self, request: Request) -> Response | HttpResponse:
         actor = actor_of(request)
         try:
-            unknown = sorted(set(request.query_params) - {*FiguresIn().fields, "format"})
-            if unknown:
-                raise InvalidInput(
-                    "figures.param_unknown",
-                    _("The figures take start, end, period and output."),
-                    field=scrub(unknown[0])[:30],
-                )
-            selectors.figures_params_once(dict(request.query_params.lists()))
             data = valid(FiguresIn, request.query_params)
         except (PlatformError, ValidationError) as refused:
             selectors.figures_refused(

@@ -114,7 +114,16 @@ class ReferralListView(APIView):
 
     @extend_schema(
         operation_id="acute_referrals_board",
-        parameters=[OpenApiParameter("status", str, enum=Referral.Status.values, required=False)],
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                enum=[str(s) for s in selectors.BOARD_STATUSES],
+                required=False,
+                description="The board shows referrals received or accepted, both when"
+                " left out; another status is refused (400 board.status_invalid).",
+            )
+        ],
         responses={200: results_of("ReferralBoard", ReferralOut)},
     )
     def get(self, request: Request) -> Response:

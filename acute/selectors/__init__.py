@@ -8,6 +8,7 @@ Every name is importable from ``acute.selectors`` as well.
 
 from acute.selectors.board import (
     BOARD_LIMIT,
+    BOARD_STATUSES,
     nurses_withdrawn_from,
     open_episodes_in,
     referral_board,
@@ -45,6 +46,7 @@ from acute.selectors.tablet import (
 
 __all__ = [
     "BOARD_LIMIT",
+    "BOARD_STATUSES",
     "CATEGORY",
     "FIGURE_COLUMNS",
     "HOSPITAL_WITHDRAWALS",

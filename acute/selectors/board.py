@@ -16,6 +16,8 @@ from core.errors import InvalidInput
 from core.models import Organisation, User
 
 BOARD_LIMIT = 100
+# The statuses the board shows, and so the ones its status filter takes.
+BOARD_STATUSES = (Referral.Status.RECEIVED, Referral.Status.ACCEPTED)
 # The deadline watch's own warnings (R10), as against the hand-off warnings
 # that stay on the board after the referral is closed (R3, R8, R11, R12).
 DEADLINE_KINDS = (DeadlineWarning.Kind.AT_RISK, DeadlineWarning.Kind.OVERDUE)
@@ -44,13 +46,13 @@ def referral_board(*, actor: Actor, status: str = "") -> list[Referral]:
         .order_by("deadline_at", "pk")
     )
     if status:
-        if status not in (Referral.Status.RECEIVED, Referral.Status.ACCEPTED):
+        if status not in BOARD_STATUSES:
             raise InvalidInput(
                 "board.status_invalid", "Filter on received or accepted.", field="status"
             )
         qs = qs.filter(status=status)
     else:
-        qs = qs.filter(status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED])
+        qs = qs.filter(status__in=BOARD_STATUSES)
     rows = list(qs[:BOARD_LIMIT])
     for referral in rows:
         referral.open_warnings = [w for w in referral.open_warnings if _about_deadline(w, referral)]

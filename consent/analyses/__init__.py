@@ -39,7 +39,7 @@ Modules: :mod:`~consent.analyses.catalogue` (the named analyses),
 
 from consent.analyses.budget import Budget, analysis_budget
 from consent.analyses.catalogue import ANALYSES, ICD10_PREFIX, SERVICE_LABELS, Analysis, Counts
-from consent.analyses.runs import analysis_run
+from consent.analyses.runs import analysis_question_refuse, analysis_run
 from consent.analyses.suppression import suppress
 from consent.analyses.tables import NOISE_NOTE, SUPPRESSED, Privacy, Table
 
@@ -55,6 +55,7 @@ __all__ = [
     "Privacy",
     "Table",
     "analysis_budget",
+    "analysis_question_refuse",
     "analysis_run",
     "suppress",
 ]

@@ -151,13 +151,21 @@ def _checked(analysis: Analysis, params: Mapping[str, Sequence[str]]) -> dict[st
     return {k: str(values[0])[:100] for k, values in params.items() if values}
 
 
-def analysis_run(
+def analysis_question_refuse(
     *, actor: Actor, name: str, params: Mapping[str, Sequence[str]], export: bool
-) -> Table:
-    """Answer a named analysis for an analyst (R6): a new noisy answer paid from
-    the analyst's privacy budget, or the answer already given to the same
-    question within the window, at no cost. Every run and refusal is audited.
-    ``params``: each parameter with every value it was given."""
+) -> None:
+    """The refusals :func:`analysis_run` gives before it counts a question (a
+    role that is no analyst's, an unknown analysis, a parameter the analysis
+    does not take or one given twice), recorded as they are there; nothing
+    is run. The API's query gate asks this before it refuses a question in
+    its own, less precise words."""
+    _question(actor=actor, name=name, params=params, export=export)
+
+
+def _question(
+    *, actor: Actor, name: str, params: Mapping[str, Sequence[str]], export: bool
+) -> tuple[Analysis, dict[str, Any]]:
+    """The analysis asked for and its checked parameters; a refusal is recorded (R9)."""
     action = Action.EXPORT if export else Action.SEARCH
     if actor.role != Role.ANALYST or actor.user is None:
         _audit_run(
@@ -169,7 +177,6 @@ def analysis_run(
             outcome=Outcome.DENIED,
         )
         raise Forbidden("analysis.role", gettext("Only analysts run analyses (R6)."), rule="R6")
-    analyst = actor.user
     analysis = ANALYSES.get(name)
     try:
         if analysis is None:
@@ -187,6 +194,21 @@ def analysis_run(
             outcome=Outcome.DENIED,
         )
         raise
+    assert analysis is not None
+    return analysis, parameters
+
+
+def analysis_run(
+    *, actor: Actor, name: str, params: Mapping[str, Sequence[str]], export: bool
+) -> Table:
+    """Answer a named analysis for an analyst (R6): a new noisy answer paid from
+    the analyst's privacy budget, or the answer already given to the same
+    question within the window, at no cost. Every run and refusal is audited.
+    ``params``: each parameter with every value it was given."""
+    action = Action.EXPORT if export else Action.SEARCH
+    analysis, parameters = _question(actor=actor, name=name, params=params, export=export)
+    analyst = actor.user
+    assert analyst is not None
     key = json.dumps(parameters, sort_keys=True, separators=(",", ":"))
     epsilon = settings.CONSENT_ANALYSIS_EPSILON_PER_RUN
     budget = settings.CONSENT_ANALYSIS_EPSILON_BUDGET

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterable, Set
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -48,7 +47,6 @@ from consent.audit.models import (
     Purpose,
 )
 from consent.audit.selectors import (
-    QUERY_PARAMS,
     audit_entry_read,
     audit_export,
     audit_page_shown,
@@ -70,6 +68,7 @@ from core.messages import WHOLE_NUMBER, WHOLE_NUMBER_FROM
 from core.models import Role
 from core.openapi import FhirResource
 from core.permissions import roles
+from core.query_gate import FORMAT, operation_takes, query_refuse_unlisted
 from core.refusals import Concerns
 from core.spreadsheet import csv_text
 from core.validation import is_digits
@@ -282,62 +281,22 @@ FILTERS = [
 ]
 
 
-def _refuse_unknown(request: Request, *also: str) -> None:
-    """A parameter the search does not take is refused: read as no filter at
-    all, a misspelt ``citzen=`` searched (and recorded against) every
-    citizen in the log. So is one given twice."""
-    # cpr/identifier have their own refusal (audit.cpr_not_accepted).
-    params_refuse_unlisted(request, QUERY_PARAMS | {"cpr", "identifier", *also})
-
-
-def params_refuse_unlisted(request: Request, known: Set[str], *, read: bool = False) -> None:
-    """Refuse a query parameter outside ``known`` (``search.param_unknown``,
-    or ``read.param_unknown`` for a ``read``), and one given twice
-    (``search.param_repeated``): each of the audit log's doors takes a
-    parameter once, and an unknown one is never read as "not given"."""
-    # REST framework reads format (content negotiation).
-    query_refuse_unlisted(request.query_params, known | {"format"}, read=read)
-
-
-def query_refuse_unlisted(
-    query: QueryDict,
-    known: Set[str],
-    *,
-    read: bool = False,
-    supported: Iterable[str] | None = None,
-) -> None:
-    """:func:`params_refuse_unlisted` for a query string as Django reads it
-    (the auditor's pages); ``supported`` names what the refusal offers
-    (``known`` when not given)."""
-    unknown = sorted(set(query) - known)
-    if unknown:
-        names = ", ".join(p[:30] for p in unknown)
-        offered = ", ".join(sorted(known) if supported is None else supported)
-        if read:
-            raise InvalidInput(
-                "read.param_unknown",
-                f"A read takes no {names}.",
-                field=unknown[0][:30],
-                params={"names": names, "supported": offered},
-            )
-        raise InvalidInput(
-            "search.param_unknown",
-            f"Unsupported parameter(s): {names}.",
-            field=unknown[0][:30],
-            params={"names": names, "supported": offered},
-        )
-    # Each takes one value: read as its last, ``citizen=5&citizen=7``
-    # searched and exported citizen 7 alone, without the auditor knowing
-    # (and ``from=1&from=2`` proved from 2 to a witness that asked from 1).
-    repeated = sorted(p for p in query if len(query.getlist(p)) > 1)
-    if repeated:
-        names = ", ".join(p[:30] for p in repeated)
-        raise InvalidInput(
-            "search.param_repeated",
-            f"{names} may be given only once in a search here.",
-            field=repeated[0][:30],
-            params={"names": names},
-        )
+def _search_refused(view: APIView, request: Request, refused: InvalidInput, *, action: str) -> None:
+    """A search or export whose query the API's gate refuses
+    (``core/query_gate.py``: a parameter it does not take, or one given
+    twice) is an attempt all the same (R9), recorded as denied. A misspelt
+    ``citzen=`` was read as no filter at all and searched (and recorded
+    against) every citizen in the log; ``citizen=5&citizen=7`` as 7 alone.
+    ``cpr`` and ``identifier`` are refused for what they are
+    (``audit.cpr_not_accepted``)."""
+    actor = actor_of(request)
+    query = request.query_params
+    params = {k: str(v) for k, v in query.items() if k != "as"}
+    with refused_input_recorded(actor=actor, action=action, params=params, asked=query):
+        takes = operation_takes(type(view), "GET").names
+        query_refuse_unlisted(query, {*takes, "cpr", "identifier", FORMAT}, supported=sorted(takes))
+        audit_query_parse(params)
+        raise refused
 
 
 def whole_number_param(request: Request, name: str, *, digits: int, default: int | None) -> int:
@@ -379,6 +338,9 @@ class AuditEntryListView(APIView):
     permission_classes = AUDITORS
     concerns = LOG_SEARCH
 
+    def query_refused(self, request: Request, refused: InvalidInput) -> None:
+        _search_refused(self, request, refused, action=Action.SEARCH)
+
     @extend_schema(
         operation_id="audit_entries_search",
         parameters=[
@@ -410,7 +372,6 @@ class AuditEntryListView(APIView):
         with refused_input_recorded(
             actor=actor, action=Action.SEARCH, params=asked, asked=request.query_params
         ):
-            _refuse_unknown(request, "offset", "limit")
             query = audit_query_parse(request.query_params)
             offset, limit = _offset_limit(request)
         shown = audit_page_shown(actor=actor, query=query, offset=offset, count=limit)
@@ -488,6 +449,9 @@ class AuditExportView(APIView):
     permission_classes = AUDITORS
     concerns = LOG_EXPORT
 
+    def query_refused(self, request: Request, refused: InvalidInput) -> None:
+        _search_refused(self, request, refused, action=Action.EXPORT)
+
     @extend_schema(
         operation_id="audit_export",
         parameters=[OpenApiParameter("as", str, required=False, enum=["csv", "fhir"]), *FILTERS],
@@ -504,7 +468,6 @@ class AuditExportView(APIView):
         with refused_input_recorded(
             actor=actor, action=Action.EXPORT, params=params, asked=request.query_params
         ):
-            _refuse_unknown(request, "as")
             # Not "format": REST framework reads that one for content negotiation.
             fmt = request.query_params.get("as", "csv")
             if fmt not in ("csv", "fhir"):
@@ -536,9 +499,9 @@ class AuditVerifyView(APIView):
     )
     def get(self, request: Request) -> Response:
         actor_of(request)
-        # A misspelt ``form=`` was read as no range: the whole log checked, or
-        # a ``from`` given twice as its last, and "intact" said of another range.
-        params_refuse_unlisted(request, {"from", "to"})
+        # The gate refuses a misspelt ``form=`` (read as no range, the whole
+        # log was checked) and a ``from`` given twice ("intact" was said of
+        # another range than asked).
         params = request.query_params
         since, until = parse_time_range(params.get("from"), params.get("to"))
         result = log_verify(since=since, until=until)

@@ -33,7 +33,6 @@ from consent.audit.api import (
     LOG_EXPORT,
     LOG_SEARCH,
     LOG_VERIFY,
-    query_refuse_unlisted,
 )
 from consent.audit.cosignatures import WITNESS_ALARM, witness_alarm_acknowledge, witness_status
 from consent.audit.disclosures import disclosure_recipients
@@ -66,6 +65,7 @@ from core.messages import WHOLE_NUMBER, labels, user_message
 from core.models import Citizen, Role
 from core.pages import PageError, page_actor, render_page
 from core.permissions import page
+from core.query_gate import query_refuse_unlisted
 from core.refusals import Concerns
 from core.spreadsheet import BOM, csv_text
 from core.templatetags.platform import moment

@@ -24,6 +24,11 @@ class ApiNotFoundView(APIView):
     permission_classes = [Public]
     authentication_classes: list[Any] = []
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # No operation is here, so none of its query parameters is asked
+        # after (core/query_gate.py): 404 whatever the query string holds.
+        raise NotFoundOrNotAllowed()
+
     def dispatch_any(self, request: Request) -> Response:
         raise NotFoundOrNotAllowed()
 
