@@ -6,6 +6,7 @@ the correction, so the corrected order's dose is not given a second time."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -117,6 +118,39 @@ def test_r8_the_tablet_s_queued_dose_against_a_corrected_order_is_not_given_agai
     the phone order is booked when it is sent, and the page then refuses the
     correction's dose, naming the order, in Danish."""
     visit, client, furosemide, _bag, _lot = on_the_nurses_page(**FUROSEMIDE)
+    phone, correction = corrected_on_page(client, visit, furosemide)
+    queued = give_offline(
+        client,
+        visit,
+        phone,
+        furosemide,
+        "1",
+        ref="dose-before-correction",
+        at=timezone.now() - dt.timedelta(hours=1),
+    )
+    assert queued.status_code in (200, 302), queued.content[:500]
+    assert Administration.objects.filter(order_id=phone.pk).count() == 1
+
+    on_page = client.post(
+        f"/nurse/visits/{visit.pk}/give/",
+        {
+            "order_id": correction.pk,
+            "medicine_id": furosemide.pk,
+            "quantity": "1",
+            "unit": "ampoule",
+        },
+    )
+
+    assert on_page.status_code == 409
+    body = on_page.content.decode()
+    assert 'data-code="order.limit_exceeded"' in body
+    assert f"nr. {correction.pk}" in body
+    assert not Administration.objects.filter(order_id=correction.pk).exists()
+
+
+def corrected_on_page(client: Any, visit: Visit, furosemide: Any) -> tuple[Any, Any]:
+    """A phone order given on the nurse's page two hours ago (her visit
+    assigned three hours ago), and the physician's written correction of it."""
     Visit.objects.filter(pk=visit.pk).update(assigned_at=timezone.now() - dt.timedelta(hours=3))
     phone = phone_order_on_page(
         client,
@@ -146,30 +180,4 @@ def test_r8_the_tablet_s_queued_dose_against_a_corrected_order_is_not_given_agai
         ),
         reason="Administrationsvej hørt forkert",
     )
-    queued = give_offline(
-        client,
-        visit,
-        phone,
-        furosemide,
-        "1",
-        ref="dose-before-correction",
-        at=timezone.now() - dt.timedelta(hours=1),
-    )
-    assert queued.status_code in (200, 302), queued.content[:500]
-    assert Administration.objects.filter(order_id=phone.pk).count() == 1
-
-    on_page = client.post(
-        f"/nurse/visits/{visit.pk}/give/",
-        {
-            "order_id": correction.pk,
-            "medicine_id": furosemide.pk,
-            "quantity": "1",
-            "unit": "ampoule",
-        },
-    )
-
-    assert on_page.status_code == 409
-    body = on_page.content.decode()
-    assert 'data-code="order.limit_exceeded"' in body
-    assert f"nr. {correction.pk}" in body
-    assert not Administration.objects.filter(order_id=correction.pk).exists()
+    return phone, correction

@@ -14,8 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from acute.clinical.models import MedicationOrder, PhysicianAlert
-from acute.clinical.services import OrderDetails, medication_order_cancel, medication_order_correct
-from acute.models import Visit
+from acute.clinical.services import medication_order_cancel
 from consent.audit.models import AuditEntry
 from core.actors import Actor
 from core.models import Role
@@ -25,10 +24,9 @@ from tests.medicine_cabinet.conftest import (
     give_offline,
     on_the_nurses_page,
     ordering_physician,
-    phone_order_on_page,
     visit_for,
 )
-from tests.medicine_cabinet.test_correction_counts_late_doses import _corrected
+from tests.medicine_cabinet.test_correction_counts_late_doses import _corrected, corrected_on_page
 from tests.medicine_cabinet.test_order_limit import _give, _in_bag, _phone_order
 
 pytestmark = pytest.mark.django_db
@@ -154,35 +152,7 @@ def test_r8_the_tablet_s_queued_dose_after_a_correction_is_told_once_on_the_visi
     is told once (the queue sending it again changes nothing), and the nurse's
     visit page names both orders in Danish."""
     visit, client, furosemide, _bag, _lot = on_the_nurses_page(**FUROSEMIDE)
-    Visit.objects.filter(pk=visit.pk).update(assigned_at=timezone.now() - dt.timedelta(hours=3))
-    phone = phone_order_on_page(
-        client,
-        visit,
-        furosemide,
-        dose="1",
-        dose_unit="ampoule",
-        frequency="3 gange dagligt",
-        duration="3 dage",
-    )
-    MedicationOrder.objects.filter(pk=phone.pk).update(
-        ordered_at=timezone.now() - dt.timedelta(hours=2)
-    )
-    correction = medication_order_correct(
-        actor=Actor.for_membership(ordering_physician()),
-        order=MedicationOrder.objects.get(pk=phone.pk),
-        visit=visit,
-        details=OrderDetails(
-            medicine_atc="C03CA01",
-            medicine_name="Furosemid",
-            dose="1",
-            dose_unit="ampoule",
-            route="intravenous",
-            frequency="once",
-            duration="single dose",
-            indication="Lungeødem",
-        ),
-        reason="Administrationsvej hørt forkert",
-    )
+    phone, correction = corrected_on_page(client, visit, furosemide)
     at = timezone.now() - dt.timedelta(hours=1)
     for _ in range(2):
         queued = give_offline(client, visit, phone, furosemide, "1", ref="queued-dose", at=at)
