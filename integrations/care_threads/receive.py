@@ -1,11 +1,15 @@
 """Receiving a MedCom CareCommunication (handler of ``care-communication-message``).
 
 A ``new-message`` opens a thread under its episode identifier
-(``Communication.identifier``); a ``reply-message`` or ``forward-message``
-continues the thread of the same identifier and must point (its Provenance's
-``revision`` entity) to a message of that thread: a reply to one the platform
-sent, a forward to one it knows. Each payload is a segment, kept once by its
-MedCom identifier, so the history a reply repeats is not stored twice.
+(``Communication.identifier``), and so does a ``forward-message`` under an
+identifier the platform does not know: MedCom gives a forward a new one and
+asks its receiver to show it, with the messages it carries, in a new thread.
+A ``reply-message``, or a forward under a known identifier, continues the
+thread of that identifier and must point (its Provenance's ``revision``
+entity) to a message of that thread: a reply to one the platform sent
+the partner or the partner's own, a forward to one it knows. Each payload
+is a segment, kept once by its MedCom identifier, so the history a reply
+repeats is not stored twice.
 A reply to one of the platform's own CareCommunications sent outside a
 thread (the episode's outcome, the hand-back, R11) opens the thread with
 that message as its first segment, on the episode's referral.
@@ -14,10 +18,11 @@ Refused, with nothing written (:mod:`integrations.inbound` answers with
 MedCom's fatal-error): a citizen the platform does not know by CPR (a
 replacement CPR cannot be matched), a new conversation about a citizen
 whose municipality does not take part and who has no open referral, a
-reply to a message the platform never sent, a thread identifier already
-used about another citizen, a thread or segment identifier longer than the
-platform keeps (never cut: two that differ only past the cut would be taken
-for one), an attachment of a type MedCom does not allow.
+reply to a message the platform never sent the partner nor the partner
+sent in the thread, a thread identifier already used about another
+citizen, a thread or segment identifier longer than the platform keeps
+(never cut: two that differ only past the cut would be taken for one), an
+attachment of a type MedCom does not allow.
 """
 
 from __future__ import annotations
@@ -49,7 +54,13 @@ from integrations.medcom.outbound import (
     PRACTITIONER_EXTENSION,
 )
 from integrations.messages import Event, InvalidMessage, ParsedMessage, message_instant
-from integrations.models import CareMessage, CareThread, OutboundMessage, Partner
+from integrations.models import (
+    CareMessage,
+    CareThread,
+    InboundMessage,
+    OutboundMessage,
+    Partner,
+)
 from integrations.patients import citizen_find
 
 # What the platform's own CareCommunications outside a thread are about: the
@@ -287,10 +298,19 @@ def _thread_continued(
         segments = thread.messages.filter(header_id=answers)
         if reply:
             # Sent to this partner: through its outbox row, or, for a segment
-            # kept without one, as the thread's own partner's.
-            segments = segments.filter(direction=CareMessage.Direction.OUT).filter(
+            # kept without one, as the thread's own partner's. Or the
+            # partner's own message: MedCom lets a sender reply to its own
+            # latest message (medcom-carecommunication-4).
+            sent_to_it = Q(direction=CareMessage.Direction.OUT) & (
                 Q(outbound__partner=partner) | Q(outbound__isnull=True, thread__partner=partner)
             )
+            its_own = Q(
+                direction=CareMessage.Direction.IN,
+                header_id__in=InboundMessage.objects.filter(
+                    partner=partner, header_id=answers
+                ).values("header_id"),
+            )
+            segments = segments.filter(sent_to_it | its_own)
         known = segments.exists() or _sent_by_us(thread, answers, partner if reply else None)
     if thread is None or not known:
         raise InvalidMessage(
@@ -447,7 +467,12 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
     )
     provenance = own_provenance(message)
     activity = activity_of(provenance)
-    if activity in ("reply-message", "forward-message"):
+    if activity == "reply-message" or (
+        # MedCom's governance (medcom-carecommunication-13 and -16): a forward
+        # starts a new thread under a new identifier and its receiver shows
+        # it, with all it carries, whether or not it had the thread before.
+        activity == "forward-message" and CareThread.objects.filter(identifier=identifier).exists()
+    ):
         thread = _thread_continued(
             partner, identifier, citizen, _revised(provenance), reply=activity == "reply-message"
         )
