@@ -22,7 +22,7 @@ from acute.occurrence import occurrence_split
 from consent.fhir import coded_values
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
-from core.fhir.validation import FHIRInvalid, fhir_validate, unknown_modifier
+from core.fhir.validation import FHIRInvalid, fhir_refusal, fhir_validate
 from core.validation import is_digits, text_blank, text_trimmed
 
 EXT = "https://tvaerakut.dk/fhir/StructureDefinition"
@@ -323,13 +323,7 @@ def parse_service_request(body: Any) -> dict[str, Any]:
     try:
         validated = fhir_validate(ServiceRequest, rest)
     except FHIRInvalid as exc:
-        if exc.code:
-            raise unknown_modifier(exc) from None
-        raise InvalidInput(
-            "fhir.invalid",
-            f"Not a valid ServiceRequest: {exc.problems}",
-            field=exc.where or None,
-        ) from None
+        raise fhir_refusal(exc, "ServiceRequest") from None
     citizen_id, cpr = service_request_subject(body)
     if not cpr and citizen_id is None:
         raise InvalidInput(

@@ -359,6 +359,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.DenyAll"],
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.ApiJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.boundary.JSONParser"],
+    # ?format=xml is 406 like an Accept header asking for XML, not a 404.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.renderers.ContentNegotiation",
     # Not a rate limit: the step where throttles run (after authentication and
     # permission, before the view) refuses a query parameter the operation's
     # OpenAPI declaration does not name (core/query_gate.py).

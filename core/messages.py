@@ -227,6 +227,16 @@ FIXED = (
         "If-None-Match is not served on a create or an update; nothing was written."
         " An update names the version it replaces with If-Match."
     ),
+    gettext_noop(
+        "If-Match names the version an update (PUT) replaces; a POST replaces none."
+        " Nothing was written."
+    ),
+    gettext_noop(
+        "request.ifMatch names the version an update replaces; a POST entry replaces none."
+        " Nothing was written."
+    ),
+    gettext_noop("request.ifNoneMatch is not served on a create; nothing was written."),
+    gettext_noop("No answer in the format asked for: leave format out, or ask for format=json."),
     gettext_noop("The body must be one FHIR resource (a JSON object)."),
     gettext_noop("$withdraw takes a Parameters resource."),
     gettext_noop("resourceType is missing."),
@@ -1090,6 +1100,8 @@ BY_CODE: dict[str, Promise] = {
     "search.chain_unsupported": _("Chained search is not supported."),
     "fhir.conditional_create_unsupported": _("Conditional create is not supported."),
     "fhir.if_none_match_unsupported": _("If-None-Match is not served on a create or an update."),
+    "fhir.if_match_on_post": _("If-Match belongs to an update; a POST has no version to match."),
+    "time.naive": _("Give the time with its offset from UTC, e.g. +01:00 or Z."),
     "search.patient_conflict": _("A search field is not valid."),
     "request.malformed": _("The request could not be read."),
     "request.too_large": _("The request is too large."),

@@ -9,9 +9,12 @@ RFC 3339 offset. The API answers in UTC (``...Z``) whatever the time's zone.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from rest_framework.renderers import JSONRenderer
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 
@@ -24,3 +27,21 @@ class UtcJSONEncoder(JSONEncoder):
 
 class ApiJSONRenderer(JSONRenderer):
     encoder_class = UtcJSONEncoder
+
+
+FORMAT_NOT_SERVED = "No answer in the format asked for: leave format out, or ask for format=json."
+
+
+class ContentNegotiation(DefaultContentNegotiation):
+    """REST framework's, but a ``format`` no renderer of the view serves
+    (``?format=xml``) is 406, as an ``Accept`` it cannot answer is and as
+    ``/fhir/`` answers ``_format=xml``: not a 404 telling the client that
+    the resource it asked for does not exist."""
+
+    def filter_renderers(
+        self, renderers: Iterable[BaseRenderer], format: str
+    ) -> list[BaseRenderer]:
+        served = [renderer for renderer in renderers if renderer.format == format]
+        if not served:
+            raise NotAcceptable(FORMAT_NOT_SERVED)
+        return served

@@ -65,6 +65,8 @@ def _fhir_date_range(value: str) -> tuple[dt.datetime, dt.datetime, bool]:
         start = parse_instant(value, "date")
         end = parse_instant(value, "date", end=True)  # a date: the next day's start
     except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
+        if exc.code == "time.naive":
+            raise  # as every door refuses a time without its offset
         raise InvalidInput("search.param_invalid", exc.message, field="date") from None
     if end == start:  # a date-time: that instant (the last one there is has no next)
         try:

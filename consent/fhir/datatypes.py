@@ -15,7 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel
 
 from core.errors import InvalidInput
-from core.fhir.validation import FHIRInvalid, fhir_validate, unknown_modifier
+from core.fhir.validation import FHIRInvalid, fhir_refusal, fhir_validate
 from core.times import naive_refused
 from core.validation import is_digits
 
@@ -66,13 +66,7 @@ def validated_model(data: dict[str, Any], *, expected_type: str | None = None) -
     try:
         validated: BaseModel = fhir_validate(model, data)
     except FHIRInvalid as exc:
-        if exc.code:
-            raise unknown_modifier(exc) from None
-        raise InvalidInput(
-            "fhir.invalid",
-            f"Not a valid {resource_type}: {exc}",
-            field=exc.where or None,
-        ) from None
+        raise fhir_refusal(exc, resource_type) from None
     return validated
 
 

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from core.errors import InvalidInput
 from core.messages import DATE_OR_DATE_TIME
+from core.times import naive_refused
 
 LOCAL = ZoneInfo("Europe/Copenhagen")
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
@@ -24,6 +25,10 @@ _DAY = re.compile(r"(?P<y>[0-9]{4})(?:-(?P<m>[0-9]{2})(?:-(?P<d>[0-9]{2}))?)?")
 _INSTANT = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?P<s>:[0-9]{2}(?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+# The same to the minute or second, without its time zone.
+_NAIVE_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
 )
 
 
@@ -87,6 +92,15 @@ def date_range(
     except (ValueError, OverflowError):
         # A value no calendar holds, or a range past the last day of 9999.
         pass
+    if times and _NAIVE_INSTANT.fullmatch(raw):
+        try:
+            dt.datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            # A time a clock shows, no instant: refused as on every door
+            # that takes a time (core.times), never read in a zone guessed.
+            raise naive_refused(field)
     raise _invalid(field, times=times)
 
 

@@ -474,6 +474,22 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
                 field=f"{where}.request.ifNoneExist",
                 params={"in_entry": where},
             )
+        if "ifMatch" in request:
+            # As the If-Match header on a create: no version for it to match.
+            raise PreconditionFailed(
+                "fhir.if_match_on_post",
+                "request.ifMatch names the version an update replaces; a POST entry"
+                " replaces none. Nothing was written.",
+                field=f"{where}.request.ifMatch",
+                params={"in_entry": where},
+            )
+        if "ifNoneMatch" in request:
+            raise NotSupported(
+                "fhir.if_none_match_unsupported",
+                "request.ifNoneMatch is not served on a create; nothing was written.",
+                field=f"{where}.request.ifNoneMatch",
+                params={"in_entry": where},
+            )
         refused_here = partial(
             _refused_with_entry, actor=actor, bundle=bundle, purpose=purpose, where=where
         )

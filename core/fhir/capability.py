@@ -191,6 +191,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "versioning": "versioned-update" if cap.versioned else "no-version",
             "readHistory": cap.read_history,
             "updateCreate": False,
+            "conditionalCreate": False,
             "conditionalUpdate": False,
         }
         if cap.documentation:
@@ -223,7 +224,12 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             " other value is refused (400 search.param_invalid). History is not served"
             " (history-instance, history-type, history-system): GET …/_history answers"
             " 405 with an OperationOutcome not-supported; a version read"
-            " (…/_history/<vid>) is served where vread is listed."
+            " (…/_history/<vid>) is served where vread is listed. A create is never"
+            " conditional: If-None-Exist is refused (400"
+            " fhir.conditional_create_unsupported), and If-Match, which names the version"
+            " a versioned update (PUT) replaces, is refused on a POST (412"
+            " fhir.if_match_on_post), in a transaction entry's request.ifMatch too;"
+            " nothing is written."
         ),
         "security": {
             "cors": False,

@@ -126,9 +126,16 @@ def _takes(model: type[BaseModel], node: Any) -> bool:
     return True
 
 
+# FHIR's bound on a string (R4 datatypes.html#string), which the models do
+# not check: a longer one is left to core.fhir.validation, which refuses it.
+_STRING_MAX_CHARS = 1024 * 1024
+
+
 def _value_takes(field: _Field, value: Any) -> bool:
     if field.primitive is not None:
         if type(value) not in field.shape:
+            return False
+        if type(value) is str and len(value) > _STRING_MAX_CHARS:
             return False
         field.primitive.validate_python(value)  # ValidationError: not taken
         return True

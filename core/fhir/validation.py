@@ -11,6 +11,7 @@ values sent.
 
 from __future__ import annotations
 
+import re
 import typing
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from core.errors import InvalidInput
 from core.fhir.shape import models_take
+from core.times import naive_refused
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -37,6 +39,20 @@ class FHIRInvalid(Exception):
         # A refusal with its own error code (a modifier the platform does not
         # understand); '' for an element the models refuse (``fhir.invalid``).
         self.code = code
+
+
+class FHIRTimeNaive(FHIRInvalid):
+    """A dateTime or instant with a time of day and no offset from UTC: FHIR
+    R4 says it SHALL carry one (datatypes.html#dateTime), and the platform
+    does not guess a zone (``core.times``). Refused on ``/fhir/`` as on
+    ``/api/``, ``time.naive`` naming the element (:func:`fhir_refusal`)."""
+
+
+# A date and a time of day to the second, as FHIR writes them, with nothing
+# after: what a dateTime or instant is once its offset is added.
+_NAIVE_TIME = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?"
+)
 
 
 # A resource or element whose meaning is changed by what the platform does not
@@ -205,6 +221,23 @@ def primitive_misshapen(
 Step = str | int
 # The kind :func:`_first_refusals` gives a null that holds no place in its list.
 NULL_IN_LIST = "null"
+# The kind it gives a string longer than FHIR lets one be: "Strings SHALL NOT
+# exceed 1MB (1024*1024 characters) in size" (R4 datatypes.html#string). The
+# models do not count; the body's limit alone would let a 9 MB note through.
+STRING_TOO_LONG = "string_too_long"
+STRING_MAX_CHARS = 1024 * 1024
+
+
+def _too_long(value: Any) -> tuple[Step, ...] | None:
+    """The steps from ``value`` (a primitive or a list of them) to its first
+    string longer than :data:`STRING_MAX_CHARS`; None when none is."""
+    if isinstance(value, str):
+        return () if len(value) > STRING_MAX_CHARS else None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, str) and len(item) > STRING_MAX_CHARS:
+                return (index,)
+    return None
 
 
 def _first_refusals(
@@ -261,6 +294,10 @@ def _first_refusals(
             inner = None
             if model is not None:
                 kind, shape, inner = _declared(model, str(key))
+                # base64Binary (an attachment's data) has no such bound.
+                long = _too_long(value) if kind != "base64Binary" else None
+                if long is not None:
+                    return (*steps, key, *long), STRING_TOO_LONG
                 if shape is not None:
                     # A primitive of the right shape holds no element below it.
                     values = value if isinstance(value, list) else [value]
@@ -398,6 +435,13 @@ def _validated(model: type[Model], data: Any) -> Model:
             kind = element_type(model, data, tuple(where))
         except (TypeError, ValueError, LookupError, AttributeError):
             kind = ""  # a path the models cannot follow: the type is not known
+        value = errors[0].get("input") if errors else None
+        naive = isinstance(value, str) and _NAIVE_TIME.fullmatch(value) is not None
+        if kind in ("dateTime", "instant") and naive:
+            place = places[0]
+            raise FHIRTimeNaive(
+                place, f"{place}: a FHIR {kind} with a time of day carries its offset", kind
+            ) from None
         raise FHIRInvalid(places[0] if places else "", problems, kind) from None
     except _SHAPE_ERRORS:
         raise FHIRInvalid("", "an element has the wrong shape") from None
@@ -415,11 +459,29 @@ def _validated(model: type[Model], data: Any) -> Model:
             raise FHIRInvalid(
                 place, f"{place}: null stands in a list only beside its extension in _element"
             )
+        if kind == STRING_TOO_LONG:
+            raise FHIRInvalid(
+                place, f"{place}: a FHIR string holds at most {STRING_MAX_CHARS} characters"
+            )
         shape = "true or false (JSON)" if kind == "boolean" else "a JSON string"
         raise FHIRInvalid(place, f"{place}: a FHIR {kind} is {shape}", kind)
     if modifier is not None:
         raise _modifier_refused(_modifier_place(data, modifier[0]), modifier[1])
     return validated
+
+
+def fhir_refusal(refused: FHIRInvalid, resource_type: str) -> InvalidInput:
+    """A body the models refused, as every REST door that takes FHIR answers
+    it: a modifier the platform does not understand (:func:`unknown_modifier`),
+    a time without its offset as ``/api/`` refuses one (``time.naive``), else
+    ``fhir.invalid`` naming the place and the reason, never the values sent."""
+    if refused.code:
+        return unknown_modifier(refused)
+    if isinstance(refused, FHIRTimeNaive):
+        return naive_refused(refused.where)
+    return InvalidInput(
+        "fhir.invalid", f"Not a valid {resource_type}: {refused}", field=refused.where or None
+    )
 
 
 class ModifierNotUnderstood(InvalidInput):

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.boundary import cpr_in_query
-from core.errors import InvalidInput, NotSupported, PlatformError
+from core.errors import InvalidInput, NotSupported, PlatformError, PreconditionFailed
 from core.fhir.gate import CitizensNamed, current_gate
 from core.fhir.outcome import operation_outcome
 from core.fhir.purpose import recorded_purpose
@@ -58,6 +58,10 @@ _CONDITIONAL_CREATE = (
 _IF_NONE_MATCH_ON_WRITE = (
     "If-None-Match is not served on a create or an update; nothing was written."
     " An update names the version it replaces with If-Match."
+)
+_IF_MATCH_ON_POST = (
+    "If-Match names the version an update (PUT) replaces; a POST replaces none."
+    " Nothing was written."
 )
 _VERSION_NOT_SERVED = "The platform answers in FHIR R4 (fhirVersion=4.0)."
 _BODY_NOT_READ = "A body is read as FHIR R4 JSON in UTF-8 (charset=utf-8, fhirVersion=4.0)."
@@ -195,6 +199,12 @@ class FHIRView(APIView):
             raise NotSupported(
                 "fhir.conditional_create_unsupported", _CONDITIONAL_CREATE, field="If-None-Exist"
             )
+        if request.method == "POST" and "HTTP_IF_MATCH" in request.META:
+            # FHIR's If-Match is a versioned update's (http.html#concurrency).
+            # A POST names no current version for it to match, so the
+            # precondition is false (RFC 9110 13.1.1): 412, not a create that
+            # ignored the condition the client set.
+            raise PreconditionFailed("fhir.if_match_on_post", _IF_MATCH_ON_POST, field="If-Match")
         if request.method in ("POST", "PUT") and "HTTP_IF_NONE_MATCH" in request.META:
             # ``If-None-Match: *`` asks a PUT not to overwrite what exists;
             # ignored, it would overwrite it.

@@ -128,6 +128,46 @@ def test_a_write_takes_no_query_parameter(staff: dict[str, Membership]) -> None:
     assert client.get("/api/auth/whoami").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("url", "code", "field"),
+    [
+        ("/api/docs/?x=1", "search.param_unknown", "x"),
+        ("/api/docs/?lang=da&lang=en", "search.param_repeated", "lang"),
+        ("/api/schema/?x=1", "search.param_unknown", "x"),
+    ],
+)
+def test_the_schema_and_its_page_refuse_in_the_apis_json_envelope(
+    url: str, code: str, field: str
+) -> None:
+    """The page answered a bare "400 Bad Request" (its template renderer has
+    no words for a refusal) and the schema its YAML under a JSON media type."""
+    response = f.client_for(None).get(url)
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    error = _error(response)
+    assert (error["code"], error["field"]) == (code, field)
+    assert error["message"].startswith(("Søgeparameter", f"{field} må kun"))
+
+
+def test_a_format_the_answer_is_not_given_in_is_406_not_a_404(
+    staff: dict[str, Membership],
+) -> None:
+    """``?format=xml`` was "no such resource" (REST framework's 404) where the
+    resource exists; ``/fhir/`` answers ``_format=xml`` with 406, as an Accept
+    header asking for XML is."""
+    for client, url in [
+        (f.client_for(staff["coordinator"]), "/api/acute/referrals?format=xml"),
+        (f.client_for(None), "/api/schema/?format=xml"),
+        (f.client_for(None), "/api/docs/?format=json"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 406, (url, response.content[:300])
+        assert response["Content-Type"].startswith("application/json"), url
+        error = response.json()["error"]
+        assert error["code"] == "request.not_acceptable", url
+        assert error["message"].startswith("Der svares ikke i det format"), url
+    assert f.client_for(None).get("/api/schema/?format=yaml").status_code == 200
+
+
 def test_an_unknown_route_is_still_not_found() -> None:
     assert f.client_for(None).get("/api/acute/nowhere?x=1").status_code == 404
 

@@ -5,6 +5,9 @@ A parameter given twice is read as "and" by FHIR (``date=ge…&date=lt…`` is a
 range); one a type reads once is refused, never answered for its last value,
 and the paging links repeat every value. A conditional create is not served,
 so ``If-None-Exist`` is refused rather than ignored into a second copy.
+``If-Match`` names the version a versioned update replaces; on a create there
+is none for it to match, so the precondition is false (RFC 9110 13.1.1) and
+the POST is refused with 412, where it was ignored and the resource written.
 """
 
 from __future__ import annotations
@@ -137,6 +140,83 @@ def test_if_none_exist_is_refused_on_every_create_and_nothing_is_written(world: 
         assert issue["expression"] == ["If-None-Exist"]
         assert issue["details"]["text"].startswith("Betinget oprettelse (If-None-Exist)")
     assert _writes() == before
+
+
+def test_if_match_on_every_post_is_a_failed_precondition_and_nothing_is_written(
+    world: World,  # noqa: F811
+) -> None:
+    nurse = f.client_for(world.nurse)
+    coordinator = f.client_for(f.staff(Role.COORDINATOR, world.acute))
+    pid = world.person.pk
+    before = _writes()
+    for client, path, body in [
+        (nurse, "/fhir/Condition", bodies.diagnosis(pid)),
+        (nurse, "/fhir/CarePlan", bodies.care_plan(pid)),
+        (coordinator, "/fhir/Patient", bodies.patient(f.cpr_number())),
+        (nurse, "/fhir/Consent", bodies.refusal(pid, organisations=[world.home.pk])),
+        (
+            nurse,
+            "/fhir/",
+            {
+                "resourceType": "Bundle",
+                "type": "transaction",
+                "entry": [
+                    {
+                        "resource": bodies.diagnosis(pid),
+                        "request": {"method": "POST", "url": "Condition"},
+                    }
+                ],
+            },
+        ),
+    ]:
+        for sent in ('W/"1"', "*"):
+            response = post(client, path, body, HTTP_IF_MATCH=sent)
+            assert response.status_code == 412, (path, sent, response.content[:300])
+            OperationOutcome.model_validate(response.json())
+            issue = response.json()["issue"][0]
+            assert issue["details"]["coding"][0]["code"] == "fhir.if_match_on_post", path
+            assert issue["expression"] == ["If-Match"]
+            assert issue["details"]["text"].startswith("If-Match angiver den version"), path
+    assert _writes() == before
+
+
+def test_a_transaction_entry_with_if_match_or_if_none_match_is_refused(
+    world: World,  # noqa: F811
+) -> None:
+    pid = world.person.pk
+    before = _writes()
+    for element, value, status, code in [
+        ("ifMatch", 'W/"1"', 412, "fhir.if_match_on_post"),
+        ("ifNoneMatch", "*", 400, "fhir.if_none_match_unsupported"),
+    ]:
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {
+                    "resource": bodies.care_plan(pid),
+                    "request": {"method": "POST", "url": "CarePlan"},
+                },
+                {
+                    "resource": bodies.diagnosis(pid),
+                    "request": {"method": "POST", "url": "Condition", element: value},
+                },
+            ],
+        }
+        response = post(f.client_for(world.nurse), "/fhir/", bundle)
+        assert response.status_code == status, (element, response.content[:300])
+        issue = response.json()["issue"][0]
+        assert issue["details"]["coding"][0]["code"] == code
+        assert issue["expression"] == [f"Bundle.entry[1].request.{element}"]
+        assert issue["details"]["text"].startswith(f"Bundle.entry[1]: request.{element}")
+    assert _writes() == before
+
+
+def test_the_statement_says_a_create_is_never_conditional(client: Any) -> None:
+    statement = client.get("/fhir/metadata").json()
+    rest = statement["rest"][0]
+    assert "412 fhir.if_match_on_post" in rest["documentation"]
+    assert all(r.get("conditionalCreate") is False for r in rest["resource"])
 
 
 def test_a_transaction_entry_with_if_none_exist_is_refused_and_nothing_is_written(
