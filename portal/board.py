@@ -1,9 +1,10 @@
 """The coordinator's live board: open referrals by deadline and risk (and
 which of them has a partner's message waiting for an answer), nurses on
-the map, warnings, the hand-offs that failed or were withheld, the
-messages from partners the platform refused, and partners' messages about
-citizens without an open referral. It combines
-acute with integrations, so it lives in the composition layer.
+the map, the open clinical alerts of her acute function, warnings, the
+hand-offs that failed or were withheld, the messages from partners the
+platform refused, and partners' messages about citizens without an open
+referral. It combines acute with integrations, so it lives in the
+composition layer.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services as acute_services
+from acute.clinical import selectors as clinical_selectors
+from acute.clinical import services as clinical_services
+from acute.clinical.models import PhysicianAlert
 from acute.models import DeadlineWarning, Outcome
 from acute.occurrence import dispatch_opens_at
 from core.actors import Actor
-from core.errors import Conflict, PreconditionFailed
+from core.errors import Conflict, NotFoundOrNotAllowed, PreconditionFailed
 from core.middleware import not_allowed
 from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
@@ -129,6 +133,9 @@ def _board_context(actor: Actor) -> dict[str, Any]:
         ],
         "shifts": shifts,
         "map": municipality_map(markers),
+        # Critical results, late doses and escalations: the API's list, its
+        # audit one entry per citizen shown (R9).
+        "clinical_alerts": clinical_selectors.board_alerts_open(actor=actor, limit=50),
         "warnings": _with_outcome_text(acute_selectors.warnings_open(actor=actor, limit=50)),
         "failed_messages": list(outbox_problems()[:50]),
         "refused_messages": list(inbox_refusals()[:50]),
@@ -210,6 +217,28 @@ def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
         lambda warning: acute_services.warning_acknowledge(warning=warning, actor=actor),
         done=gettext_noop("Warning acknowledged."),
         already=gettext_noop("Another coordinator has already acknowledged the warning."),
+    )
+
+
+@page(Role.COORDINATOR, concerns=Concerns("Flag", PhysicianAlert, path="alert_id"))
+@require_POST
+def clinical_alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """The coordinator has seen a clinical alert of her acute function (and
+    acted on it, phoning the physician on call): it leaves the board, as
+    through the API's acknowledge — the same access check and service, each
+    recorded (R9)."""
+    actor = page_actor(request)
+    try:
+        alert: PhysicianAlert | None = clinical_selectors.alert_access(
+            actor=actor, alert_id=alert_id
+        )
+    except NotFoundOrNotAllowed:
+        alert = None  # recorded as the denied attempt by ``alert_access``
+    return _board_step(
+        request,
+        alert,
+        lambda seen: clinical_services.physician_alert_acknowledge(actor=actor, alert=seen),
+        done=gettext_noop("Alert marked as seen."),
     )
 
 

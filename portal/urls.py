@@ -36,6 +36,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="coordinator-warning-acknowledge",
     ),
     path(
+        "coordinator/alerts/<int:alert_id>/acknowledge/",
+        board.clinical_alert_acknowledge,
+        name="coordinator-alert-acknowledge",
+    ),
+    path(
         "coordinator/outbox/<int:message_id>/resend/",
         board.outbox_message_resend,
         name="coordinator-outbox-resend",

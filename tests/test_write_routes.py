@@ -820,6 +820,9 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "coordinator/warnings/<int:warning_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/warnings/{warning}/acknowledge/", lambda s: {}, kind="form"
     ),
+    ("POST", "coordinator/alerts/<int:alert_id>/acknowledge/"): Write(
+        "coordinator", "/coordinator/alerts/{alert}/acknowledge/", lambda s: {}, kind="form"
+    ),
     ("POST", "coordinator/outbox/<int:message_id>/resend/"): Write(
         "coordinator", "/coordinator/outbox/{outbox}/resend/", lambda s: {}, kind="form"
     ),

@@ -170,10 +170,24 @@ def _order_status(order: MedicationOrder) -> str:
     writing was taken down wrongly (wrong dose, route or medicine) and is
     replaced by its correction: ``entered-in-error``, as a corrected result
     is — a dose given against it before the correction stays recorded, and
-    FHIR asks the reader to follow up such doses."""
-    if order.status == MedicationOrder.Status.CANCELLED and _corrected_by(order) is not None:
-        return "entered-in-error"
+    FHIR asks the reader to follow up such doses. An order withdrawn after
+    a dose was given against it is ``stopped`` (R4: what it ordered was
+    begun, then stopped); one withdrawn before any dose, ``cancelled``."""
+    if order.status == MedicationOrder.Status.CANCELLED:
+        if _corrected_by(order) is not None:
+            return "entered-in-error"
+        if _doses_given(order):
+            return "stopped"
     return _ORDER_STATUS[MedicationOrder.Status(order.status)]
+
+
+def _doses_given(order: MedicationOrder) -> bool:
+    """Whether a dose was given against the order: annotated as ``dosed`` by
+    the FHIR endpoints' query (no query per order), else asked."""
+    dosed = getattr(order, "dosed", None)
+    if dosed is None:
+        return order.administrations.exists()
+    return bool(dosed)
 
 
 def _corrected_by(order: MedicationOrder) -> MedicationOrder | None:

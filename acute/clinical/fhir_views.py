@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from acute.clinical import fhir, selectors
 from acute.clinical.models import LabResult, MedicationOrder, ProcedureRecord
@@ -84,8 +84,14 @@ class MedicationRequest(_Clinical):
     )
 
     def queryset(self) -> QuerySet[MedicationOrder]:
+        # ``dosed``: a withdrawn order under which a dose was given is
+        # ``stopped``, not ``cancelled`` (fhir._order_status), in the same query.
         return MedicationOrder.objects.select_related(
             "recorded_by", "recorded_by_organisation", "correction"
+        ).annotate(
+            dosed=Exists(
+                MedicationOrder.objects.filter(pk=OuterRef("pk"), administrations__isnull=False)
+            )
         )
 
     def to_fhir(self, obj: MedicationOrder) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Citizen, Organisation, User
+from core.units import decimals_label
 
 NPU_SYSTEM = "urn:oid:1.2.208.176.2.1"
 ATC_SYSTEM = "http://www.whocc.no/atc"
@@ -556,6 +557,10 @@ class PhysicianAlert(models.Model):
     acknowledged_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Not stored: set on the coordinators' list (``selectors.board_alerts_open``)
+    # where the citizen's refusal covers the reader (R4): she is told that an
+    # alert waits and when, never whom it is about nor what it says.
+    citizen_refused: bool = False
 
     class Meta:
         ordering = ["-raised_at"]
@@ -605,7 +610,30 @@ class PhysicianAlert(models.Model):
     @property
     def shown_message(self) -> str:
         """The message in the active language: one raised with ``params`` is
-        a msgid filled in as it is read."""
+        a msgid filled in as it is read. A row from before every kind kept
+        its values, whose text nobody could recognise, is shown as stored."""
         if not self.params:
             return self.message
-        return gettext(self.message) % self.params
+        return gettext(self.message) % {k: _alert_value(k, v) for k, v in self.params.items()}
+
+
+# The values of an alert's message that are themselves read in the reader's
+# language: a label the model keeps in English (a test's display, a result's
+# interpretation: msgids, as the pages show them), and a text or number
+# kept with the machine's decimal point ("Naloxon 0.4 mg/mL", "2.1"), shown
+# with the reader's decimal mark.
+_ALERT_LABELS = frozenset({"test"})
+_ALERT_LOWERCASE_LABELS = frozenset({"interpretation"})
+_ALERT_DECIMALS = frozenset({"medicine", "amount", "value"})
+
+
+def _alert_value(key: str, value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if key in _ALERT_LABELS:
+        return gettext(value)
+    if key in _ALERT_LOWERCASE_LABELS:
+        return gettext(value).lower()
+    if key in _ALERT_DECIMALS:
+        return decimals_label(value)
+    return value

@@ -425,8 +425,14 @@ def orders_overdue(*, actor: Actor, limit: int = 200) -> list[MedicationOrder]:
 
 
 def _alerts() -> QuerySet[PhysicianAlert]:
+    # The citizen's name and the visit's referral: what the pages show beside each alert.
     return PhysicianAlert.objects.filter(acknowledged_at__isnull=True).select_related(
-        "lab_result__test", "medication_order", "recipient", "recipient_organisation"
+        "lab_result__test",
+        "medication_order",
+        "recipient",
+        "recipient_organisation",
+        "citizen",
+        "visit",
     )
 
 
@@ -450,7 +456,12 @@ def physician_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAl
 def board_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAlert]:
     """For the coordinator's board: open critical results of the acute function's
     visits and doses booked against an order since corrected or cancelled
-    (R8), and escalations addressed to it."""
+    (R8), and escalations addressed to it. Each citizen named is recorded
+    once (R9). One whose refusal covers the coordinator (R4) and whom no
+    break-the-glass of hers opens stays on the list — a critical result
+    must reach someone — marked ``citizen_refused``: shown without whom or
+    what, as the board does a partner's message (decision 0031), and not
+    recorded as read."""
     if actor.role != Role.COORDINATOR or actor.organisation is None:
         return []
     alerts = list(
@@ -468,7 +479,18 @@ def board_alerts_open(*, actor: Actor, limit: int = 200) -> list[PhysicianAlert]
         )
         .order_by("-raised_at", "-pk")[:limit]
     )
-    _audit_listed(actor, [a.citizen_id for a in alerts], "Flag", "acute_function_oversight")
+    refused, overrides = author_list_decide(
+        actor=actor, citizen_ids={a.citizen_id for a in alerts}, purpose=Purpose.TREATMENT
+    )
+    for alert in alerts:
+        alert.citizen_refused = alert.citizen_id in refused
+    _audit_listed(
+        actor,
+        [a.citizen_id for a in alerts if not a.citizen_refused],
+        "Flag",
+        "acute_function_oversight",
+        overrides,
+    )
     return alerts
 
 
@@ -499,6 +521,14 @@ def alert_access(*, actor: Actor, alert_id: int) -> PhysicianAlert:
         # Addressed to her, the alert still names the citizen: a refusal by
         # the citizen that covers her (R4) decides, as for her own orders.
         attempt.as_author(alert.citizen_id, "alert_recipient", action=Action.READ)
+    else:
+        # The coordinator marks it seen whatever the citizen refused (it
+        # reads nothing of her); what she is answered says nothing of her
+        # either, as on her board (R4).
+        refused, _ = author_list_decide(
+            actor=actor, citizen_ids={alert.citizen_id}, purpose=Purpose.TREATMENT
+        )
+        alert.citizen_refused = alert.citizen_id in refused
     return alert
 
 

@@ -221,14 +221,18 @@ def _correction_id(order: clinical.MedicationOrder) -> int | None:
 
 
 def alert_out(alert: clinical.PhysicianAlert) -> dict[str, Any]:
+    """An alert; one whose citizen refused the reader (R4), its kind and when
+    only — nothing that names her or says what it is about."""
+    refused = alert.citizen_refused
     return {
         "id": alert.pk,
         "kind": alert.kind,
-        "citizen": alert.citizen_id,
-        "visit": alert.visit_id,
-        "message": alert.shown_message,
-        "lab_result": alert.lab_result_id,
-        "medication_order": alert.medication_order_id,
+        "citizen_refused": refused,
+        "citizen": None if refused else alert.citizen_id,
+        "visit": None if refused else alert.visit_id,
+        "message": None if refused else alert.shown_message,
+        "lab_result": None if refused else alert.lab_result_id,
+        "medication_order": None if refused else alert.medication_order_id,
         "recipient": alert.recipient.display_name if alert.recipient else None,
         "recipient_organisation": (
             alert.recipient_organisation.name if alert.recipient_organisation else None
@@ -380,9 +384,12 @@ class OrderOut(serializers.Serializer[Any]):
 class AlertOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=clinical.PhysicianAlert.Kind.choices)
-    citizen = serializers.IntegerField()
+    citizen_refused = serializers.BooleanField(
+        help_text="R4: the citizen's refusal covers the reader; whom and what are left out."
+    )
+    citizen = serializers.IntegerField(allow_null=True)
     visit = serializers.IntegerField(allow_null=True)
-    message = serializers.CharField()
+    message = serializers.CharField(allow_null=True)
     lab_result = serializers.IntegerField(allow_null=True)
     medication_order = serializers.IntegerField(allow_null=True)
     recipient = serializers.CharField(allow_null=True)

@@ -17,7 +17,7 @@ from acute.clinical.models import MedicationOrder, PhysicianAlert
 from consent.audit.services import Action
 from core.actors import Actor
 from core.times import shown
-from core.units import decimals_label, number_label, unit_label
+from core.units import unit_label
 
 DOSE_AFTER_CORRECTION = gettext_noop(
     "A dose of %(medicine)s (%(amount)s) given %(given)s against phone order no. %(order)s"
@@ -46,9 +46,11 @@ def late_dose_alert_raise(
     if order.status != MedicationOrder.Status.CANCELLED:
         return None
     correction = MedicationOrder.objects.filter(corrects=order).values_list("pk", flat=True).first()
+    # The medicine and the amount keep the machine's decimal point: the
+    # message shows them with the reader's (``PhysicianAlert.shown_message``).
     params: dict[str, object] = {
-        "medicine": decimals_label(order.medicine_name),
-        "amount": f"{number_label(amount)} {unit_label(order.dose_unit)}",
+        "medicine": order.medicine_name,
+        "amount": f"{Decimal(amount).normalize():f} {unit_label(order.dose_unit)}",
         "given": shown(given_at, "d-m-Y H:i"),
         "order": order.pk,
     }

@@ -231,6 +231,7 @@ def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> Physi
             clinical_audit(
                 actor, Action.UPDATE, locked, {"kind": locked.kind, "acknowledged": True}
             )
+    locked.citizen_refused = alert.citizen_refused  # as the reader was told of it (R4)
     return locked
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from acute.clinical import signals
 from acute.clinical.audit import clinical_audit
@@ -228,6 +228,9 @@ def with_derived(
     return [result] if egfr is None else [result, egfr]
 
 
+CRITICAL_RESULT = gettext_noop("Critical %(test)s: %(value)s %(unit)s (%(interpretation)s).")
+
+
 def raise_critical_alert(
     *, result: LabResult, visit: Visit, acute_function: Organisation, actor: Actor
 ) -> PhysicianAlert:
@@ -241,11 +244,15 @@ def raise_critical_alert(
         recipient_organisation=organisation or acute_function,
         lab_result=result,
         visit=visit,
-        message=(
-            f"Critical {result.test.display}: {result.value.normalize():f} "
-            f"{result.test.unit_display or result.unit} "
-            f"({result.get_interpretation_display().lower()})."
-        ),
+        message=CRITICAL_RESULT,
+        # The test's display and the interpretation are kept in English
+        # (msgids), the value with its decimal point: read in the reader's language.
+        params={
+            "test": result.test.display,
+            "value": f"{result.value.normalize():f}",
+            "unit": result.test.unit_display or result.unit,
+            "interpretation": LabResult.Interpretation(result.interpretation).label,
+        },
     )
     alert.save(force_insert=True)
     signals.critical_result_recorded.send(sender=LabResult, result=result, alert=alert, by=actor)

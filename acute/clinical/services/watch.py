@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from acute.clinical import signals
 from acute.clinical.models import (
@@ -21,6 +22,22 @@ from acute.clinical.services.orders import order_audit
 from consent.audit.services import Action
 from core.actors import Actor
 
+# The watch's messages are msgids with their values kept beside them
+# (``PhysicianAlert.params``): each reader reads them in her own language.
+CONFIRMATION_REMINDER = gettext_noop("Please confirm your phone order of %(medicine)s.")
+CONFIRMATION_ESCALATION = gettext_noop(
+    "Phone order of %(medicine)s from %(physician)s is not confirmed in time."
+)
+PRESCRIPTION_OVERDUE = gettext_noop("The prescription for %(medicine)s is not marked sent.")
+
+
+def _medicine(order: MedicationOrder) -> dict[str, object]:
+    return {"medicine": order.medicine_name}
+
+
+def _medicine_and_physician(order: MedicationOrder) -> dict[str, object]:
+    return {"medicine": order.medicine_name, "physician": order.ordered_by_name}
+
 
 @dataclass(frozen=True)
 class WatchFigures:
@@ -30,7 +47,13 @@ class WatchFigures:
 
 
 def _watch_alert(
-    *, actor: Actor, order: MedicationOrder, kind: str, to_coordinators: bool, message: str
+    *,
+    actor: Actor,
+    order: MedicationOrder,
+    kind: str,
+    to_coordinators: bool,
+    message: str,
+    params: dict[str, object],
 ) -> PhysicianAlert:
     # To the physician (or her organisation); escalations, and orders from a
     # physician unknown to the platform, go to the acute function's coordinators.
@@ -49,6 +72,7 @@ def _watch_alert(
         medication_order=order,
         visit_id=order.visit_id,
         message=message,
+        params=params,
     )
     alert.save(force_insert=True)
     # The work of the acute function that recorded the order: its log entry names it (R5).
@@ -64,7 +88,8 @@ def _alert_each(
     orders: QuerySet[MedicationOrder],
     kind: str,
     to_coordinators: bool,
-    message: Callable[[MedicationOrder], str],
+    message: str,
+    params: Callable[[MedicationOrder], dict[str, object]],
     stamp: str | None = None,
     now: dt.datetime,
 ) -> int:
@@ -77,7 +102,8 @@ def _alert_each(
             order=order,
             kind=kind,
             to_coordinators=to_coordinators,
-            message=message(order),
+            message=message,
+            params=params(order),
         )
         if stamp is not None:
             setattr(order, stamp, now)
@@ -100,7 +126,8 @@ def medication_orders_watch(*, now: dt.datetime | None = None) -> WatchFigures:
             orders=awaiting.filter(reminded_at__isnull=True, recorded_at__lte=remind_before),
             kind=PhysicianAlert.Kind.CONFIRMATION_REMINDER,
             to_coordinators=False,
-            message=lambda order: f"Please confirm your phone order of {order.medicine_name}.",
+            message=CONFIRMATION_REMINDER,
+            params=_medicine,
             stamp="reminded_at",
             now=now,
         )
@@ -109,10 +136,8 @@ def medication_orders_watch(*, now: dt.datetime | None = None) -> WatchFigures:
             orders=awaiting.filter(escalated_at__isnull=True, confirm_by__lte=now),
             kind=PhysicianAlert.Kind.CONFIRMATION_ESCALATION,
             to_coordinators=True,
-            message=lambda order: (
-                f"Phone order of {order.medicine_name} from {order.ordered_by_name} "
-                "is not confirmed in time."
-            ),
+            message=CONFIRMATION_ESCALATION,
+            params=_medicine_and_physician,
             stamp="escalated_at",
             now=now,
         )
@@ -124,7 +149,8 @@ def medication_orders_watch(*, now: dt.datetime | None = None) -> WatchFigures:
             orders=overdue.exclude(alerts__kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE),
             kind=PhysicianAlert.Kind.PRESCRIPTION_OVERDUE,
             to_coordinators=False,
-            message=lambda order: f"The prescription for {order.medicine_name} is not marked sent.",
+            message=PRESCRIPTION_OVERDUE,
+            params=_medicine,
             now=now,
         )
     return WatchFigures(reminded, escalated, prescriptions_overdue)
