@@ -146,6 +146,8 @@ class OutboxBoardView(APIView):
     """``GET /api/integrations/outbox?status=failed``: what needs a person."""
 
     permission_classes = [roles(Role.COORDINATOR)]
+    # Another role refused here is recorded (R9): the board names citizens.
+    concerns = Concerns("Bundle", purpose="operations", action="search")
 
     @extend_schema(
         operation_id="integrations_outbox_board",
@@ -456,6 +458,8 @@ class CareThreadsUnmatchedView(APIView):
     first, as the board lists them; each citizen named is a read (R9)."""
 
     permission_classes = [roles(Role.COORDINATOR)]
+    # Another role refused here is recorded (R9), as the board's reads are.
+    concerns = Concerns("Communication", action="search")
 
     @extend_schema(
         operation_id="integrations_care_threads_unmatched",

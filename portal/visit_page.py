@@ -48,7 +48,8 @@ from medicine_cabinet.services import needs_witness
 from portal.selectors import nurse_visit_warnings
 
 
-@page(Role.ACUTE_NURSE)
+# Another role refused here is recorded (R9): the list names citizens.
+@page(Role.ACUTE_NURSE, concerns=Concerns("Encounter", action="search"))
 def nurse_visits(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     rows = []

@@ -31,6 +31,8 @@ class VisitListView(APIView):
     """The nurse's own unfinished visits, for her tablet."""
 
     permission_classes = [NURSE]
+    # Another role refused here is recorded (R9): the list names citizens.
+    concerns = Concerns("Encounter", action="search")
 
     @extend_schema(
         operation_id="acute_visits_mine",

@@ -102,7 +102,9 @@ def _still_allows_a_dose(order: MedicationOrder) -> bool:
     return not left.ended and left.remaining_in_all > 0
 
 
-@page(Role.PHYSICIAN)
+# Another role refused here is recorded (R9): the page lists her orders and
+# alerts, which name citizens, as the API's lists do.
+@page(Role.PHYSICIAN, concerns=Concerns("MedicationRequest", action="search"))
 def physician_orders_page(request: HttpRequest) -> HttpResponse:
     return _orders_page(request)
 

@@ -22,6 +22,7 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
+from core.refusals import Concerns
 from core.validation import typed_coordinate
 
 # --- the nurse's shift -----------------------------------------------------------
@@ -79,7 +80,9 @@ def _places(actor: Actor) -> list[tuple[str, str]]:
     ]
 
 
-@page(Role.ACUTE_NURSE)
+# Another role refused here is recorded (R9): the page names her visits'
+# citizens and their addresses.
+@page(Role.ACUTE_NURSE, concerns=Concerns("Encounter", action="search"))
 def nurse_shift(request: HttpRequest) -> HttpResponse:
     return _shift_page(request)
 

@@ -19,8 +19,8 @@ from rest_framework.views import APIView
 from core.actors import Actor
 from core.api import actor_of, decimal_text, valid
 from core.created import Creates
-from core.errors import Forbidden, InvalidInput
-from core.permissions import roles
+from core.errors import InvalidInput
+from core.permissions import per_method, roles
 from core.validation import DecimalBounds, is_digits
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
@@ -76,7 +76,9 @@ class MedicineInput(serializers.Serializer[Any]):
 
 
 class MedicinesView(APIView):
-    permission_classes = [roles(OFFICER, NURSE, COORDINATOR)]
+    # Those who handle the medicine read the formulary; the officer alone
+    # keeps it, refused to the others as any role is (403 auth.forbidden).
+    permission_classes = [per_method(GET=roles(OFFICER, NURSE, COORDINATOR), POST=roles(OFFICER))]
     creates = Creates(None)
 
     @extend_schema(
@@ -88,14 +90,11 @@ class MedicinesView(APIView):
 
     @extend_schema(
         operation_id="cabinet_medicines_upsert",
-        extensions={"x-roles": [OFFICER]},
         request=MedicineInput,
         responses={201: MedicineOut},
         description="The medicine officer adds a medicine, or updates the one with this ATC code.",
     )
     def post(self, request: Request) -> Response:
-        if actor_of(request).role != OFFICER:
-            raise Forbidden("formulary.role", "Only the medicine officer keeps the formulary.")
         data = valid(MedicineInput, request.data)
         medicine = services.medicine_upsert(**data)
         return Response(medicine_json(medicine), status=201)

@@ -27,6 +27,8 @@ class MyAlertsView(APIView):
     """``GET /api/clinical/alerts``: the physician's open alerts."""
 
     permission_classes = [roles(PHYSICIAN)]
+    # Another role refused here is recorded (R9): the alerts name citizens.
+    concerns = Concerns("Flag", action="search")
 
     @extend_schema(
         operation_id="clinical_alerts_mine",
@@ -41,6 +43,7 @@ class BoardAlertsView(APIView):
     """``GET /api/clinical/board/alerts``: critical results and escalations for the coordinators."""
 
     permission_classes = [roles(COORDINATOR)]
+    concerns = Concerns("Flag", action="search")
 
     @extend_schema(
         operation_id="clinical_alerts_board",

@@ -95,6 +95,8 @@ class MyOrdersView(APIView):
     """``GET /api/clinical/orders/mine[?status=]``: the physician's own orders."""
 
     permission_classes = [roles(PHYSICIAN)]
+    # Another role refused here is recorded (R9): the orders name citizens.
+    concerns = Concerns("MedicationRequest", action="search")
 
     @extend_schema(
         operation_id="clinical_orders_mine",
@@ -115,6 +117,7 @@ class OverdueOrdersView(APIView):
     """``GET /api/clinical/orders/overdue``: unconfirmed phone orders and unsent prescriptions."""
 
     permission_classes = [roles(PHYSICIAN, COORDINATOR)]
+    concerns = Concerns("MedicationRequest", action="search")
 
     @extend_schema(
         operation_id="clinical_orders_overdue", responses={200: orders_list("OverdueOrders")}
