@@ -233,6 +233,37 @@ def django_db_setup(django_db_setup: None, django_db_blocker) -> Iterator[None]:
     yield
     act_as_owner()
     BaseDatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            _leftover_sessions_end(connection)
+
+
+_OTHER_SESSIONS = """
+SELECT pid FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND backend_type = 'client backend'
+"""
+
+
+def _leftover_sessions_end(connection) -> None:
+    """Before the test database is dropped, the sessions its servers still
+    hold end: a request thread of the session's live server keeps its database
+    session until the browser that kept the connection alive lets go, which
+    may be an instant after the server stopped, and a dropped database with a
+    session on it fails the run's teardown. They get two seconds to end by
+    themselves; what is left is ended (the database is this process's alone)."""
+    with connection.cursor() as cursor:
+        for attempt in range(40):
+            cursor.execute(_OTHER_SESSIONS)
+            left = [row[0] for row in cursor.fetchall()]
+            if not left:
+                break
+            if attempt == 20:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [left]
+                )
+            time.sleep(0.1)
+    connection.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
