@@ -115,6 +115,7 @@ REASONS: dict[str, Promise] = {
     "patient_intake": pgettext_lazy(REASON_CONTEXT, "citizen registered"),
     "purpose_not_permitted": pgettext_lazy(REASON_CONTEXT, "purpose not permitted"),
     "read.param_unknown": pgettext_lazy(REASON_CONTEXT, "field a read does not take"),
+    "write.field_unknown": pgettext_lazy(REASON_CONTEXT, "field the write does not take"),
     "purpose_unknown": pgettext_lazy(REASON_CONTEXT, "unknown purpose"),
     "recall": pgettext_lazy(REASON_CONTEXT, "recall"),
     "referral_intake": pgettext_lazy(REASON_CONTEXT, "phone referral being taken"),

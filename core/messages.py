@@ -825,6 +825,7 @@ TEMPLATES: dict[str, Promise] = {
     "search.param_repeated": _("%(names)s may be given only once in a search here."),
     "write.param_unknown": _("This request takes no %(names)s in its address."),
     "write.param_repeated": _("%(names)s may be given only once here."),
+    "write.field_unknown": _("This request takes no field %(names)s; it takes %(supported)s."),
     "figures.param_repeated": _("%(names)s may be given only once for the figures."),
     "search.cpr_not_searchable": _(
         "A CPR number is searched only as Patient's identifier; %(name)s takes none: search by patient=Patient/<id>."
@@ -1093,6 +1094,7 @@ BY_CODE: dict[str, Promise] = {
     "search.param_repeated": _("A search field is given more than once."),
     "write.param_unknown": _("This request takes no such parameter in the address."),
     "write.param_repeated": _("A parameter is given more than once."),
+    "write.field_unknown": _("This request takes no such field."),
     "search.cpr_not_searchable": _("A CPR number is searched only as Patient's identifier."),
     "search.modifier_unsupported": _("A search modifier is not supported."),
     "fhir.id_missing": _("The body of an update must carry the id in the URL."),

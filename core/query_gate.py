@@ -16,6 +16,9 @@ request in its own words (the audit log's search, the analyses, the figures)
 says so in ``query_refused``; it may raise its own refusal, never let the
 request through. Views outside the schema (its own page) name what they take
 in ``query_parameters``.
+
+The request body of a write is held to its schema in the same step, from the
+same reading of the schema (:mod:`core.body_gate`, decision 0033).
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ class Takes:
 
 _lock = threading.Lock()
 _declared: dict[tuple[type, str], Takes] | None = None
+# Each operation's request body (its JSON schema; ``None``: it declares none),
+# by its route's view function and method: one view class may serve routes
+# that take different bodies (a visit's steps). Read with the parameters.
+_bodies: dict[tuple[Any, str], Any] = {}
+# The schema's components, which a body's ``$ref`` names.
+_components: dict[str, Any] = {}
 
 
 def _from_schema() -> dict[tuple[type, str], Takes]:
@@ -64,12 +73,21 @@ def _from_schema() -> dict[tuple[type, str], Takes]:
     # Its warnings are the schema's own, shown where it is built (make lint).
     with GENERATOR_STATS.silence():
         schema = generator.get_schema(request=None, public=True)
+    _components.update(schema.get("components", {}).get("schemas", {}))
     declared: dict[tuple[type, str], Takes] = {}
     for path, _regex, method, callback in generator.endpoints:
+        # The schema names a route's ``pk`` as the generator does
+        # (``SCHEMA_COERCE_PATH_PK``: ``{pk}`` is ``{id}`` there).
+        path = generator.coerce_path(path, method, generator.create_view(callback, method))
         operation = schema["paths"].get(path, {}).get(method.lower())
         if operation is None:
             continue
         query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+        content = operation.get("requestBody", {}).get("content", {})
+        if not content or "application/json" in content:
+            # A form-encoded door keeps its own standard's rule (OAuth 2.0's
+            # token endpoints ignore a parameter they do not know, RFC 6749 3.2).
+            _bodies[(callback, method.upper())] = content.get("application/json", {}).get("schema")
         takes = Takes(
             names=frozenset(p["name"] for p in query),
             repeats=frozenset(
@@ -84,17 +102,38 @@ def _from_schema() -> dict[tuple[type, str], Takes]:
     return declared
 
 
-def operation_takes(view_class: type, method: str) -> Takes:
-    """What ``method`` on ``view_class`` takes: its OpenAPI declaration, or the
-    view's own ``query_parameters`` when it is no operation of the schema;
-    nothing when neither says."""
+def component(name: str) -> Any:
+    """The schema component ``name`` (a ``$ref``'s last part)."""
+    _read()
+    return _components.get(name, {})
+
+
+def _read() -> dict[tuple[type, str], Takes]:
+    """What the schema declares, read on first use."""
     global _declared
     if _declared is None:
         with _lock:
             if _declared is None:
                 _declared = _from_schema()
+    return _declared
+
+
+def operation_body(route: Any, method: str) -> tuple[bool, Any]:
+    """Whether ``method`` on the route whose view function is ``route`` is an
+    operation of the schema, and the JSON schema of the body it takes
+    (``None``: it declares none, and so takes no field)."""
+    _read()
+    key = (route, method.upper())
+    return key in _bodies, _bodies.get(key)
+
+
+def operation_takes(view_class: type, method: str) -> Takes:
+    """What ``method`` on ``view_class`` takes: its OpenAPI declaration, or the
+    view's own ``query_parameters`` when it is no operation of the schema;
+    nothing when neither says."""
+    declared = _read()
     method = "GET" if method == "HEAD" else method
-    takes = _declared.get((view_class, method))
+    takes = declared.get((view_class, method))
     if takes is None:
         takes = Takes(frozenset(getattr(view_class, "query_parameters", ())))
     return takes
@@ -189,6 +228,11 @@ class QueryGate(BaseThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         refused = query_refusal(view, request)
         if refused is None:
+            # Named here, not imported above: the body gate reads the refusals'
+            # record, which needs the models this module is loaded before.
+            from core.body_gate import body_check
+
+            body_check(view, request)
             return True
         own = getattr(view, "query_refused", None)
         if own is not None:

@@ -40,13 +40,15 @@ def test_a_second_triage_is_refused_unchanged_and_audited(first, second, status,
     other = f.staff(Role.COORDINATOR, acute_function)
     referral = f.acute_referral(accepted=False, by=one)
     url = "/api/acute/referrals/{}/{}".format
-    body = {"reason": "Borgeren er indlagt"}
+    # A decline takes a reason; an accept takes no body.
+    body = {"decline": {"reason": "Borgeren er indlagt"}, "accept": {}}
 
-    assert f.client_for(one).post(url(referral.pk, first), body, format="json").status_code == 200
+    first_answer = f.client_for(one).post(url(referral.pk, first), body[first], format="json")
+    assert first_answer.status_code == 200
     referral.refresh_from_db()
     decided = (referral.status, referral.triaged_by_id, referral.decline_reason)
 
-    again = f.client_for(other).post(url(referral.pk, second), body, format="json")
+    again = f.client_for(other).post(url(referral.pk, second), body[second], format="json")
 
     assert (again.status_code, again.json()["error"]["code"]) == (status, code)
     referral.refresh_from_db()

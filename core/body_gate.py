@@ -1,0 +1,201 @@
+"""The fields an ``/api/`` write takes in its body, and the one check of them.
+
+The twin of :mod:`core.query_gate` (decision 0032): an operation takes the
+body fields its OpenAPI request schema declares (drf-spectacular's, published
+at ``/api/schema/``, read once per process with the query parameters), at the
+top and in every object and list of objects the schema declares inside it,
+and no other. A field it does not take is refused (400
+``write.field_unknown``, naming the field's path such as ``doses.0.amout``
+and what is taken there) before the view reads anything, so nothing is
+written — never dropped as if it were not sent, which wrote the default in
+place of what a misspelt ``requested_strat`` asked for. A field the answer
+carries but a write does not (``id``, ``created_at``) is no field of the
+request schema: it is refused as any other (decision 0033).
+
+An object whose schema names no properties, or allows others
+(``additionalProperties``), takes any field: its content is the view's to
+check. A refusal on an endpoint that says what it concerns
+(:class:`core.refusals.Concerns`) is recorded as its refused role is, on the
+citizen the body names (R9). Only JSON bodies are held to the schema:
+OAuth 2.0's form-encoded token endpoints ignore a parameter they do not
+know, as RFC 6749 §3.2 requires.
+
+A number field (``integer`` or ``number`` in the schema) given as text takes
+the digits 0-9 only: REST framework reads it with ``int`` and ``Decimal``,
+which read a full-width one (U+FF11) as 1. Such a value is refused as REST
+framework refuses any other text that is no number (400 ``request.invalid``
+on the field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.settings import spectacular_settings
+from rest_framework import exceptions as drf
+from rest_framework import serializers
+
+from core.errors import InvalidInput
+from core.query_gate import component, operation_body
+from core.refusals import refusal_record
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
+NO_FIELD = _("no field")
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_NUMBER_TYPES = frozenset({"integer", "number"})
+# How many unknown fields a refusal names, and how long each name may be.
+_NAMED = 10
+_NAME_CHARS = 60
+
+
+@dataclass
+class _Found:
+    """What a walk of one body found: the fields not taken (with what is taken
+    where the first was sent) and the number fields given foreign digits."""
+
+    unknown: list[str] = field(default_factory=list)
+    taken_there: list[str] = field(default_factory=list)
+    not_digits: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _branches(schema: Any, seen: frozenset[str] = frozenset()) -> Iterator[Mapping[str, Any]]:
+    """The concrete schemas ``schema`` stands for: its ``$ref`` followed, its
+    ``oneOf``/``anyOf``/``allOf`` taken apart."""
+    if not isinstance(schema, Mapping):
+        return
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        if name not in seen:
+            yield from _branches(component(name), seen | {name})
+        return
+    parts = [p for key in ("oneOf", "anyOf", "allOf") for p in schema.get(key, ())]
+    own = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf", "allOf")}
+    if own.keys() - {"description", "default", "nullable", "title", "readOnly", "writeOnly"}:
+        yield own
+    for part in parts:
+        yield from _branches(part, seen)
+
+
+def _fields(branches: list[Mapping[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """The fields an object of ``branches`` takes, each with its schema, and
+    whether it takes any other besides (no properties named, or others
+    allowed)."""
+    objects = [b for b in branches if b.get("type", "object") == "object" and "items" not in b]
+    taken: dict[str, Any] = {}
+    open_ = not objects
+    for branch in objects:
+        properties = branch.get("properties")
+        if not properties or branch.get("additionalProperties"):
+            open_ = True
+        for name, schema in (properties or {}).items():
+            if isinstance(schema, Mapping) and schema.get("readOnly"):
+                continue  # the answer's, not the write's
+            taken.setdefault(name, schema)
+    return taken, open_
+
+
+def _walk(value: Any, schema: Any, path: str, found: _Found) -> None:
+    branches = list(_branches(schema))
+    if not branches:
+        return
+    if isinstance(value, dict):
+        taken, open_ = _fields(branches)
+        for name, inner in value.items():
+            where = f"{path}.{name}" if path else str(name)
+            if name in taken:
+                _walk(inner, taken[name], where, found)
+            elif not open_:
+                if not found.unknown:
+                    found.taken_there = sorted(taken)
+                found.unknown.append(where)
+    elif isinstance(value, list):
+        items = next((b["items"] for b in branches if "items" in b), None)
+        if items is not None:
+            for index, inner in enumerate(value):
+                _walk(inner, items, f"{path}.{index}" if path else str(index), found)
+    elif isinstance(value, str) and not value.isascii():
+        kinds = {b.get("type") for b in branches}
+        if kinds and kinds <= _NUMBER_TYPES:
+            found.not_digits.append((path, "integer" if kinds == {"integer"} else "number"))
+
+
+def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError | None:
+    """The refusal of ``body`` by an operation whose request schema is
+    ``schema`` (``None``: it declares no body, and takes no field), if any."""
+    if not isinstance(body, dict) or not body:
+        # Not an object: the view refuses it as such (core.api.valid).
+        return None
+    found = _Found()
+    if schema is None:
+        found.unknown = [str(name) for name in body]
+    else:
+        _walk(body, schema, "", found)
+    if found.unknown:
+        names = ", ".join(sorted(n[:_NAME_CHARS] for n in found.unknown[:_NAMED]))
+        taken: Any = ", ".join(found.taken_there) if found.taken_there else NO_FIELD
+        return InvalidInput(
+            "write.field_unknown",
+            f"This request takes no field {names}; it takes {taken}.",
+            field=found.unknown[0][:_NAME_CHARS],
+            params={"names": names, "supported": taken},
+        )
+    if found.not_digits:
+        return drf.ValidationError(
+            {
+                path: [
+                    serializers.IntegerField.default_error_messages["invalid"]
+                    if kind == "integer"
+                    else serializers.FloatField.default_error_messages["invalid"]
+                ]
+                for path, kind in found.not_digits
+            },
+            code="invalid",
+        )
+    return None
+
+
+def body_check(view: Any, request: Request) -> None:
+    """Refuse a write on ``/api/`` whose body holds a field its operation does
+    not take, or a number in foreign digits; the first is recorded where the
+    endpoint says what it concerns (R9). Run by :class:`core.query_gate.QueryGate`
+    after the query is admitted."""
+    method = (request.method or "GET").upper()
+    if method not in _WRITES:
+        return
+    if not request.path_info.startswith(spectacular_settings.SCHEMA_PATH_PREFIX):
+        return
+    match = getattr(request, "resolver_match", None)
+    declared, schema = operation_body(getattr(match, "func", None), method)
+    if not declared:
+        # No operation of the schema (/api/'s "no such resource"): nothing
+        # declared to hold the body to.
+        return
+    if not _has_body(request):
+        return
+    # A body that cannot be read is refused here as the view would refuse it.
+    refused = body_refusal(request.data, schema)
+    if refused is None:
+        return
+    if isinstance(refused, InvalidInput):
+        refusal_record(
+            request,
+            getattr(view, "concerns", None),
+            getattr(view, "kwargs", None),
+            reason_code=refused.code,
+        )
+    raise refused
+
+
+def _has_body(request: Request) -> bool:
+    """Whether ``request`` carries a body at all (an empty one takes no field)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return length > 0 or "HTTP_TRANSFER_ENCODING" in request.META
