@@ -38,7 +38,7 @@ from drf_spectacular.settings import spectacular_settings
 from rest_framework import exceptions as drf
 from rest_framework import serializers
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, OwnText
 from core.query_gate import component, operation_body
 from core.refusals import refusal_record
 
@@ -138,7 +138,7 @@ def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError |
         _walk(body, schema, "", found)
     if found.unknown:
         names = ", ".join(sorted(n[:_NAME_CHARS] for n in found.unknown[:_NAMED]))
-        taken: Any = ", ".join(found.taken_there) if found.taken_there else NO_FIELD
+        taken: Any = OwnText(", ".join(found.taken_there)) if found.taken_there else NO_FIELD
         return InvalidInput(
             "write.field_unknown",
             f"This request takes no field {names}; it takes {taken}.",

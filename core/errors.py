@@ -41,6 +41,14 @@ def shown(value: str, limit: int = SHOWN_VALUE_CHARS) -> str:
     return f"{text[:head]}…{text[-tail:] if tail > 0 else ''}"
 
 
+class OwnText(str):
+    """A value the platform wrote itself (the names of what an operation
+    takes): quoted whole in a refusal, not shortened as a client's value is.
+    The sentence around it stays bounded (:func:`shown_message`)."""
+
+    __slots__ = ()
+
+
 def shown_message(message: str) -> str:
     """A refusal's sentence, bounded as :func:`shown` bounds a value: whatever
     it quotes, it stays readable and short."""
@@ -79,7 +87,10 @@ class PlatformError(Exception):
             raise ValueError(f"extra may not carry the envelope's own keys: {sorted(clash)}")
         self.extra = dict(extra or {})
         # Values the message was built from, for its translation (core.messages).
-        self.params = {k: shown(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
+        self.params = {
+            k: shown(v) if isinstance(v, str) and not isinstance(v, OwnText) else v
+            for k, v in (params or {}).items()
+        }
         # Every field refused in the same request, this one first.
         self.related: list[PlatformError] = [self]
 

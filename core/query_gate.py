@@ -34,7 +34,7 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.settings import spectacular_settings
 from rest_framework.throttling import BaseThrottle
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, OwnText
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -157,7 +157,7 @@ def query_refuse_unlisted(
     if unknown:
         names = ", ".join(p[:30] for p in unknown)
         offered_names = sorted(known) if supported is None else list(supported)
-        offered: Any = ", ".join(offered_names) if offered_names else NO_PARAMETER
+        offered: Any = OwnText(", ".join(offered_names)) if offered_names else NO_PARAMETER
         field = unknown[0][:30]
         if write:
             raise InvalidInput(

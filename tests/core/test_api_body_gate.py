@@ -90,6 +90,20 @@ def test_the_refusal_names_the_field_and_what_is_taken_in_danish(
     assert "outcome" in error["message"]
 
 
+def test_the_refusal_names_every_field_the_write_takes_not_a_shortened_list(
+    staff: dict[str, Membership],
+) -> None:
+    """A long list of what the referral takes is the platform's own words:
+    quoted whole, where a client's value is shortened in the middle."""
+    response = f.client_for(staff["coordinator"]).post(
+        "/api/acute/referrals", {"requested_strat": "x"}, format="json"
+    )
+    message = _error(response)["message"]
+    assert "…" not in message
+    for field in ("referrer_phone", "requested_actions", "responsible_physician_name", "urgency"):
+        assert field in message
+
+
 def test_a_write_that_declares_no_body_takes_no_field(staff: dict[str, Membership]) -> None:
     """A visit's ``accept`` takes no body; its ``complete`` (the same view)
     takes an outcome: neither takes the other's."""
