@@ -230,8 +230,9 @@ def test_board_lists_open_referrals_by_deadline_with_risk_and_the_map(
     client.get("/coordinator/live/")
     # A bound on the board's reads (SQLite's the higher); one of them finds
     # the referrals whose partner's message awaits an answer, one the
-    # partners' messages about citizens without an open referral.
-    with django_assert_max_num_queries(22):
+    # partners' messages about citizens without an open referral, one the
+    # open clinical alerts.
+    with django_assert_max_num_queries(23):
         live = client.get("/coordinator/live/").content.decode()
     first, second = sorted([sooner, later], key=lambda r: r.deadline_at)
     assert live.index(f"/coordinator/referrals/{first.pk}/") < live.index(
