@@ -607,6 +607,7 @@ FIXED = (
     gettext_noop(
         "The citizen's municipality does not take part in the joint acute function and she has no open referral there."
     ),
+    gettext_noop("The message continues a conversation this platform never had with this partner."),
     gettext_noop("A message segment's text is empty (only blank characters)."),
     gettext_noop("The thread identifier belongs to another conversation."),
     gettext_noop("The hospital stay this message names is another citizen's."),

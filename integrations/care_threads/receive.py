@@ -1,14 +1,16 @@
 """Receiving a MedCom CareCommunication (handler of ``care-communication-message``).
 
 A ``new-message`` opens a thread under its episode identifier
-(``Communication.identifier``), and so does a ``forward-message`` under an
-identifier the platform does not know: MedCom gives a forward a new one and
-asks its receiver to show it, with the messages it carries, in a new thread.
-A ``reply-message``, or a forward under a known identifier, continues the
-thread of that identifier and must point (its Provenance's ``revision``
-entity) to a message of that thread: a reply to one the platform sent
-the partner or the partner's own, a forward to one it knows. Each payload
-is a segment, kept once by its MedCom identifier, so the history a reply
+(``Communication.identifier``). A ``reply-message`` or a
+``forward-message`` under an identifier the platform knows continues that
+thread when it comes from the thread's partner, whether or not the platform
+holds the message it points to (its Provenance's ``revision`` entity): a
+message that never arrived, or arrives late, is shown in its thread with
+the segments it carries (MedCom's medcom-carecommunication-8 and -9). Under
+an identifier the platform does not know, a reply or a forward opens a new
+thread holding only what it carries: MedCom asks its receiver to show such
+a reply (-10) and every forward (-16) in a new thread. Each payload is a
+segment, kept once by its MedCom identifier, so the history a reply
 repeats is not stored twice.
 A reply to one of the platform's own CareCommunications sent outside a
 thread (the episode's outcome, the hand-back, R11) opens the thread with
@@ -16,13 +18,15 @@ that message as its first segment, on the episode's referral.
 
 Refused, with nothing written (:mod:`integrations.inbound` answers with
 MedCom's fatal-error): a citizen the platform does not know by CPR (a
-replacement CPR cannot be matched), a new conversation about a citizen
-whose municipality does not take part and who has no open referral, a
-reply to a message the platform never sent the partner nor the partner
-sent in the thread, a thread identifier already used about another
-citizen, a thread or segment identifier longer than the platform keeps
-(never cut: two that differ only past the cut would be taken for one), an
-attachment of a type MedCom does not allow.
+replacement CPR cannot be matched), a new thread about a citizen whose
+municipality does not take part and who has no open referral, a reply or
+forward from a partner into a conversation the platform holds with another
+partner or under a message of its own it sent another partner or never
+sent (R3: a partner reads and adds to its own conversations only), a
+thread identifier already used about another citizen, a thread or segment
+identifier longer than the platform keeps (never cut: two that differ only
+past the cut would be taken for one), an attachment of a type MedCom does
+not allow. See docs/decisions/0034-a-reply-in-an-unknown-thread-opens-one.md.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from acute.models import Referral
@@ -57,7 +60,6 @@ from integrations.messages import Event, InvalidMessage, ParsedMessage, message_
 from integrations.models import (
     CareMessage,
     CareThread,
-    InboundMessage,
     OutboundMessage,
     Partner,
 )
@@ -66,6 +68,9 @@ from integrations.patients import citizen_find
 # What the platform's own CareCommunications outside a thread are about: the
 # episode's outcome to a referrer or GP, and the hand-back (R11).
 EPISODE_SOURCES = ("acute.episode", "acute.episode.handback")
+# The activities that continue a conversation (or, under an identifier the
+# platform does not know, open one of their own).
+CONTINUING = ("reply-message", "forward-message")
 # A text segment of only blank characters.
 TEXT_EMPTY = "carecommunication.text_empty"
 # A new conversation about a citizen whose municipality does not take part.
@@ -269,56 +274,56 @@ def _open_referral(citizen: Citizen) -> Referral | None:
     )
 
 
-def _sent_by_us(thread: CareThread, header_id: str, partner: Partner | None) -> bool:
-    """Whether the platform sent the message ``header_id`` about the thread's
-    citizen (to ``partner``, when given)."""
-    try:
-        message_id = uuid.UUID(header_id)
-    except ValueError:
-        return False
-    sent = OutboundMessage.objects.filter(message_id=message_id, citizen_id=thread.citizen_id)
-    if partner is not None:
-        sent = sent.filter(partner=partner)
-    return sent.exists()
+def _not_this_partners(citizen: Citizen, other_citizen_id: int | None, text: str) -> InvalidMessage:
+    """R3: a partner's reply or forward into a conversation the platform
+    holds with someone else, or under a message of ours it never received.
+    Worded as an unknown message (``MSG_NO_EXIST``): whose conversation it is
+    is not told; the thread's citizen, another than the message's, is
+    audited with the denied attempt (R9)."""
+    others = [other_citizen_id] if other_citizen_id and other_citizen_id != citizen.pk else []
+    return InvalidMessage(
+        PREVIOUS_UNKNOWN, text, field="Provenance.entity.what", citizen_ids=others
+    )
 
 
-def _thread_continued(
-    partner: Partner, identifier: str, citizen: Citizen, answers: str | None, *, reply: bool
-) -> CareThread:
-    """The thread a reply or forward continues: of the same identifier and
-    holding the message it points to. A reply answers what the platform sent
-    to the partner replying: a message the platform sent another partner
-    (the thread's, when it was forwarded on) is not one it may answer, and
-    its thread is not the replying partner's to write in."""
-    thread = CareThread.objects.select_for_update().filter(identifier=identifier).first()
+# What a partner reads when its reply or forward names a conversation that
+# is not its own here (core.messages words them in Danish).
+REPLY_NOT_ITS = (
+    "The message answers a message this platform never sent to this partner in this thread."
+)
+FORWARD_NOT_ITS = "The message continues a conversation this platform never had with this partner."
+
+
+def _thread_known(
+    partner: Partner,
+    thread: CareThread | None,
+    identifier: str,
+    citizen: Citizen,
+    answers: str | None,
+    *,
+    reply: bool,
+) -> CareThread | None:
+    """The thread a reply or forward continues: ``thread``, the one of its
+    identifier, or the one a reply to a CareCommunication the platform sent
+    the partner outside a thread opens. None when the platform knows
+    neither: the message opens a thread of its own (MedCom's
+    medcom-carecommunication-10 and -16). The message it points to need not
+    be one the platform holds (one lost or late, -8 and -9). Another
+    partner's thread is not the sender's to read or write in (R3), and
+    neither is a message of ours under the identifier that went to another
+    partner or never left."""
+    text = REPLY_NOT_ITS if reply else FORWARD_NOT_ITS
     if thread is None and answers is not None:
-        thread = _thread_of_our_message(partner, identifier, citizen, answers, reply=reply)
-    known = False
-    if thread is not None and answers is not None:
-        segments = thread.messages.filter(header_id=answers)
-        if reply:
-            # Sent to this partner: through its outbox row, or, for a segment
-            # kept without one, as the thread's own partner's. Or the
-            # partner's own message: MedCom lets a sender reply to its own
-            # latest message (medcom-carecommunication-4).
-            sent_to_it = Q(direction=CareMessage.Direction.OUT) & (
-                Q(outbound__partner=partner) | Q(outbound__isnull=True, thread__partner=partner)
-            )
-            its_own = Q(
-                direction=CareMessage.Direction.IN,
-                header_id__in=InboundMessage.objects.filter(
-                    partner=partner, header_id=answers
-                ).values("header_id"),
-            )
-            segments = segments.filter(sent_to_it | its_own)
-        known = segments.exists() or _sent_by_us(thread, answers, partner if reply else None)
-    if thread is None or not known:
-        raise InvalidMessage(
-            PREVIOUS_UNKNOWN,
-            "The message answers a message this platform never sent to this partner"
-            " in this thread.",
-            field="Provenance.entity.what",
-        )
+        found = _our_message(identifier, answers)
+        if found is not None:
+            ours = found[0]
+            if ours.partner_id != partner.pk or ours.sent_at is None:
+                raise _not_this_partners(citizen, ours.citizen_id, text)
+            thread = _thread_of_our_message(identifier, citizen, *found)
+    if thread is None:
+        return None
+    if thread.partner_id != partner.pk:
+        raise _not_this_partners(citizen, thread.citizen_id, text)
     if thread.citizen_id != citizen.pk:
         raise InvalidMessage(
             THREAD_OF_ANOTHER,
@@ -329,22 +334,19 @@ def _thread_continued(
     return thread
 
 
-def _our_message(
-    identifier: str, answers: str, partner: Partner | None
-) -> tuple[OutboundMessage, ParsedMessage] | None:
-    """The CareCommunication the platform sent (to ``partner``, when given)
-    as ``answers``, under the thread identifier ``identifier``, read: one
-    that left, not one withheld or parked before it went."""
+def _our_message(identifier: str, answers: str) -> tuple[OutboundMessage, ParsedMessage] | None:
+    """The CareCommunication the platform made as ``answers`` under the
+    thread identifier ``identifier``, read, to whichever partner and whether
+    or not it left (the caller tells those apart)."""
     try:
         message_id = uuid.UUID(answers)
     except ValueError:
         return None
-    sent = OutboundMessage.objects.filter(
-        message_id=message_id, event=Event.CARE_COMMUNICATION, sent_at__isnull=False
+    message = (
+        OutboundMessage.objects.filter(message_id=message_id, event=Event.CARE_COMMUNICATION)
+        .select_related("partner")
+        .first()
     )
-    if partner is not None:
-        sent = sent.filter(partner=partner)
-    message = sent.select_related("partner").first()
     if message is None:
         return None
     resources = [e["resource"] for e in message.bundle["entry"]]
@@ -362,18 +364,14 @@ def _our_message(
 
 
 def _thread_of_our_message(
-    partner: Partner, identifier: str, citizen: Citizen, answers: str, *, reply: bool
-) -> CareThread | None:
+    identifier: str, citizen: Citizen, message: OutboundMessage, ours: ParsedMessage
+) -> CareThread:
     """The thread a partner's answer to one of the platform's own
-    CareCommunications opens: the episode's outcome or the hand-back (R11),
-    sent outside any thread. It opens on the episode's referral with the
-    platform's message as its first segment, whether or not the citizen's
-    municipality still takes part: it answers what the platform sent. None
-    when the platform sent no such message."""
-    found = _our_message(identifier, answers, partner if reply else None)
-    if found is None:
-        return None
-    message, ours = found
+    CareCommunications opens (``message``, sent to that partner, read as
+    ``ours``): the episode's outcome or the hand-back (R11), sent outside
+    any thread. It opens on the episode's referral with the platform's
+    message as its first segment, whether or not the citizen's municipality
+    still takes part: it answers what the platform sent."""
     if message.citizen_id != citizen.pk:
         raise InvalidMessage(
             THREAD_OF_ANOTHER,
@@ -407,9 +405,14 @@ def _thread_of_our_message(
 
 
 def _thread_opened(
-    partner: Partner, identifier: str, citizen: Citizen, communication: dict[str, Any]
+    partner: Partner,
+    existing: CareThread | None,
+    identifier: str,
+    citizen: Citizen,
+    communication: dict[str, Any],
 ) -> CareThread:
-    existing = CareThread.objects.select_for_update().filter(identifier=identifier).first()
+    """The thread a message opens under ``identifier`` (``existing``: the one
+    already under it, a new message sent again in a new envelope)."""
     if existing is not None:
         if existing.citizen_id != citizen.pk or existing.partner_id != partner.pk:
             raise InvalidMessage(
@@ -467,17 +470,18 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
     )
     provenance = own_provenance(message)
     activity = activity_of(provenance)
-    if activity == "reply-message" or (
-        # MedCom's governance (medcom-carecommunication-13 and -16): a forward
-        # starts a new thread under a new identifier and its receiver shows
-        # it, with all it carries, whether or not it had the thread before.
-        activity == "forward-message" and CareThread.objects.filter(identifier=identifier).exists()
-    ):
-        thread = _thread_continued(
-            partner, identifier, citizen, _revised(provenance), reply=activity == "reply-message"
-        )
+    existing = CareThread.objects.select_for_update().filter(identifier=identifier).first()
+    if activity in CONTINUING:
+        thread = _thread_known(
+            partner,
+            existing,
+            identifier,
+            citizen,
+            _revised(provenance),
+            reply=activity == "reply-message",
+        ) or _thread_opened(partner, None, identifier, citizen, communication)
     else:
-        thread = _thread_opened(partner, identifier, citizen, communication)
+        thread = _thread_opened(partner, existing, identifier, citizen, communication)
     known = set(thread.messages.values_list("identifier", flat=True))
     added = []
     for payload in communication.get("payload") or []:
@@ -506,5 +510,10 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
         added.append(row.pk)
     return Handled(
         citizen=citizen,
-        result={"care_thread": thread.pk, "activity": activity, "segments_added": added},
+        result={
+            "care_thread": thread.pk,
+            "activity": activity,
+            "thread_opened": existing is None,
+            "segments_added": added,
+        },
     )

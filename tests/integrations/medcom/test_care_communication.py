@@ -4,8 +4,9 @@ test CPR) are validated, acknowledged the MedCom way and kept as a thread
 linked to the citizen's referral; the coordinator and the nurse read it on
 their pages (gated, audited) and reply in the same thread, as MedCom asks
 (same episode identifier, a Provenance pointing to the message answered).
-Unknown citizen, replacement CPR, a reply to a message never sent: MedCom's
-fatal-error, nothing written."""
+Unknown citizen, replacement CPR: MedCom's fatal-error, nothing written; a
+reply naming a message the platform never had is shown, in its thread or a
+new one (medcom-carecommunication-8, -10)."""
 
 from __future__ import annotations
 
@@ -121,14 +122,34 @@ def test_a_reply_to_our_reply_continues_the_thread_keeping_each_segment_once(hos
     assert thread.messages.count() == before + 1
 
 
-def test_a_reply_to_a_message_we_never_sent_is_refused_and_nothing_is_written(hospital, citizen):
+def test_the_partners_reply_naming_a_message_we_never_had_is_shown_in_its_thread(hospital, citizen):
+    """MedCom's medcom-carecommunication-8: the hospital's reply in its own
+    thread answers a message that never arrived here (the guide's 2nd). The
+    segments it carries that the platform never had are shown in that
+    thread, in the order they were written, and the referral is marked as
+    awaiting an answer again (R11, R12)."""
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referral = f.acute_referral(person=citizen, by=coordinator)
+    api = f.client_for(coordinator)
     _receive(hospital, FIRST)
-    status, code, _answering, details = _receive(hospital, THIRD)
-    assert (status, code, details) == (400, "fatal-error", ["MSG_NO_EXIST"])
-    assert CareMessage.objects.count() == 1
-    assert not InboundMessage.objects.filter(
-        outcome="ok", header_id=header_id(example(FOLDER, THIRD))
-    ).exists()
+    thread = CareThread.objects.get()
+    answered = api.post(
+        f"/api/integrations/care-threads/{thread.pk}/reply", {"text": "Vi ser på det."}, "json"
+    )
+    assert answered.status_code == 201
+    assert api.get(f"/api/acute/referrals/{referral.pk}").json()["answer_awaited"] is False
+
+    assert _receive(hospital, THIRD)[:2] == (200, "ok")
+
+    assert CareThread.objects.count() == 1
+    received = thread.messages.filter(direction="in").order_by("written_at", "pk")
+    assert [m.text[:22] for m in received] == [
+        "Til rette vedkommende.",  # the first message
+        "Hej Michael, Resultate",  # the 2nd, which never arrived
+        "[Blodprøveresultater]",  # its attachment, by its title
+        "Mange tak for fremsend",  # the reply itself
+    ]
+    assert api.get(f"/api/acute/referrals/{referral.pk}").json()["answer_awaited"] is True
 
 
 def _with_identifiers(name: str, *, thread: str | None = None, segment: str | None = None):
@@ -178,10 +199,21 @@ def test_a_thread_identifier_longer_than_kept_is_refused_never_cut(hospital, cit
     assert not CareThread.objects.exists() and not CareMessage.objects.exists()
 
 
-def test_a_reply_to_an_oioxml_letter_we_never_sent_is_refused(hospital, citizen):
-    status, code, _answering, details = _receive(hospital, REPLY_TO_OIOXML)
-    assert (status, code, details) == (400, "fatal-error", ["MSG_NO_EXIST"])
-    assert not CareThread.objects.exists()
+def test_medcoms_reply_to_an_oioxml_letter_opens_a_new_thread(hospital, citizen):
+    """MedCom's 7th example: a reply to a letter the platform never had,
+    under a communication identifier it does not know, is shown in a new
+    thread (medcom-carecommunication-10), holding what the reply carries."""
+    referral = f.acute_referral(person=citizen)
+    assert _receive(hospital, REPLY_TO_OIOXML)[:2] == (200, "ok")
+    thread = CareThread.objects.get()
+    assert (thread.identifier, thread.partner, thread.citizen, thread.referral) == (
+        "urn:uuid:59aac95e-ca57-4b04-b075-9880b7e6441c",
+        hospital,
+        citizen,
+        referral,
+    )
+    (segment,) = thread.messages.all()
+    assert (segment.direction, segment.activity) == ("in", "reply-message")
 
 
 def test_an_unknown_citizen_gets_medcoms_no_match_and_nothing_is_written(hospital):

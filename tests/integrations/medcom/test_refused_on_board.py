@@ -15,7 +15,7 @@ from django.test import Client
 from acute.models import Referral
 from core.fhir.patient import patient_resource
 from core.models import Organisation, Role
-from integrations.models import InboundMessage, Partner
+from integrations.models import CareThread, InboundMessage, Partner
 from integrations.simulators import helpline_referral
 from tests import factories as f
 from tests.core.test_danish_pages import _read
@@ -143,24 +143,29 @@ def test_only_coordinators_see_or_mark_refused_messages(hospital, role):
 
 
 def _care_communication_refusals(hospital: Partner, citizen) -> None:
-    """A reply in a conversation the platform never held, and a thread
-    identifier longer than the platform keeps."""
+    """A reply in a conversation the platform holds with another partner
+    (R3), and a thread identifier longer than the platform keeps."""
     from tests.integrations.medcom.test_care_communication import (
         FIRST,
         THIRD,
+        THREAD,
         _receive,
         _with_identifiers,
     )
 
+    other = f.integration_partner(
+        Partner.Kind.HOME_NURSING, f.home_nursing("157"), endpoint_url="http://127.0.0.1:9/x"
+    )
+    CareThread.objects.create(identifier=THREAD, partner=other, citizen=citizen, category="other")
     assert _receive(hospital, THIRD)[1] == "fatal-error"
     status, body = _post(hospital, _with_identifiers(FIRST, thread="x" * 101))
     assert (status, _ack(body)[0]) == (400, "fatal-error")
 
 
 def test_a_partners_message_the_platform_cannot_place_says_why_in_danish(hospital, citizen):
-    """R12: a reply to a conversation the acute function never held, or a
-    hospital stay another citizen is in, is on the board with its own Danish
-    reason, not only "refused by the platform's rules"."""
+    """R12: a reply in a conversation the acute function holds with another
+    partner (R3), or a hospital stay another citizen is in, is on the board
+    with its own Danish reason, not only "refused by the platform's rules"."""
     _care_communication_refusals(hospital, citizen)
     other = f.citizen()
     _post(hospital, _example(STIN))
