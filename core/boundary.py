@@ -60,7 +60,7 @@ from rest_framework.parsers import BaseParser
 
 from core.cpr import cpr_in_text
 from core.errors import InvalidInput, NotSupported, TooLarge, UriTooLong, shown
-from core.exception_handler import error_response, is_fhir_path
+from core.exception_handler import is_fhir_path, refusal_answer
 from core.validation import UNSHOWN_CODES, unshown_character, unshown_refusal
 
 # FHIR resources nest about a dozen levels (a transaction Bundle of resources
@@ -429,13 +429,7 @@ class InputBoundaryMiddleware:
 def cpr_in_url_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
     """The answer to a URL carrying a CPR number: 400 in the shape of its door,
     on a page the short sentence saying where the number goes."""
-    return error_response(
-        request,
-        400,
-        {"kind": error.kind, **error.as_dict()},
-        page_message=CPR_IN_ADDRESS,
-        error=error,
-    )
+    return refusal_answer(request, 400, error, page_message=CPR_IN_ADDRESS)
 
 
 UNSHOWN_IN_FORM = gettext_lazy(
@@ -445,20 +439,18 @@ UNSHOWN_IN_FORM = gettext_lazy(
 
 
 def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
-    body = {"kind": error.kind, **error.as_dict()}
     # Lazy: this answers before the request's language is chosen, and the
     # page is written in it (core.exception_handler.answer_language).
-    return error_response(
+    return refusal_answer(
         request,
         400,
-        body,
+        error,
         page_message=UNSHOWN_IN_FORM
         if error.code in UNSHOWN_CODES.values()
         else gettext_lazy(
             "The form contained characters that cannot be saved (a NUL character or"
             " broken text). Remove them and try again."
         ),
-        error=error,
     )
 
 
@@ -561,12 +553,8 @@ def uri_too_long_response(request: HttpRequest) -> HttpResponse:
         f"A URL may be at most {MAX_URL_BYTES} bytes; a long search goes in the body of a POST.",
         params={"limit": MAX_URL_BYTES},
     )
-    return error_response(
-        request,
-        414,
-        {"kind": error.kind, **error.as_dict()},
-        page_message=gettext_lazy("The address is too long."),
-        error=error,
+    return refusal_answer(
+        request, 414, error, page_message=gettext_lazy("The address is too long.")
     )
 
 
@@ -579,24 +567,17 @@ def content_coding_response(request: HttpRequest, coding: str) -> HttpResponse:
         " send it uncompressed (identity).",
         params={"encoding": shown(coding, 40)},
     )
-    response = error_response(
+    response = refusal_answer(
         request,
         415,
-        {"kind": error.kind, **error.as_dict()},
+        error,
         page_message=gettext_lazy("Send the request uncompressed (no Content-Encoding)."),
-        error=error,
     )
     response.headers["Accept-Encoding"] = "identity"
     return response
 
 
 def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
-    error = too_large(limit)
-    response = error_response(
-        request,
-        413,
-        {"kind": error.kind, **error.as_dict()},
-        page_message=gettext_lazy("The request is too large."),
-        error=error,
+    return refusal_answer(
+        request, 413, too_large(limit), page_message=gettext_lazy("The request is too large.")
     )
-    return response

@@ -229,6 +229,25 @@ def error_response(
     return response
 
 
+def refusal_answer(
+    request: HttpRequest,
+    status: int,
+    error: PlatformError,
+    *,
+    page_message: str | Promise | None = None,
+) -> HttpResponse:
+    """``error`` answered with ``status`` outside REST framework's views, as
+    :func:`error_response` answers: its envelope, or on a page ``page_message``
+    (its own message when none is given)."""
+    return error_response(
+        request,
+        status,
+        {"kind": error.kind, **error.as_dict()},
+        page_message=error.message if page_message is None else page_message,
+        error=error,
+    )
+
+
 def answer_language(request: HttpRequest | None) -> str:
     """The language of every refusal, on every door (docs/api.md): Danish unless
     the request asks for English. It is the language Django's LocaleMiddleware

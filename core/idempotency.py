@@ -37,8 +37,8 @@ from django.utils import timezone
 
 from core.auth import bearer_credential, hash_token, token_with_membership
 from core.cpr import cpr_in_text
-from core.errors import Conflict, InvalidInput, PlatformError
-from core.exception_handler import error_response, is_fhir_path
+from core.errors import Conflict, InvalidInput
+from core.exception_handler import is_fhir_path, refusal_answer
 from core.models import IDEMPOTENCY_KEY_KEPT, IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -63,11 +63,6 @@ def _fingerprint(request: HttpRequest) -> str:
         digest.update(part.encode() + b"\0")
     digest.update(request.body)
     return digest.hexdigest()
-
-
-def _refusal(request: HttpRequest, error: PlatformError, status: int = 400) -> HttpResponse:
-    body = {"kind": error.kind, **error.as_dict()}
-    return error_response(request, status, body, page_message=error.message, error=error)
 
 
 def key_claim(user_id: int, key: str, fingerprint: str) -> tuple[IdempotencyKey, bool]:
@@ -111,8 +106,9 @@ class IdempotencyKeyMiddleware:
         ):
             return self.get_response(request)
         if not _KEY.fullmatch(key) or cpr_in_text(key):
-            return _refusal(
+            return refusal_answer(
                 request,
+                400,
                 InvalidInput(
                     "request.idempotency_key_invalid",
                     "Idempotency-Key is 1 to 255 visible ASCII characters and holds no CPR number.",
@@ -145,19 +141,20 @@ class IdempotencyKeyMiddleware:
     @staticmethod
     def _replayed(request: HttpRequest, held: IdempotencyKey, fingerprint: str) -> HttpResponse:
         if held.fingerprint != fingerprint:
-            return _refusal(
+            return refusal_answer(
                 request,
+                422,
                 InvalidInput(
                     "request.idempotency_key_reused",
                     "This Idempotency-Key came with another request;"
                     " a new request takes a new key.",
                     field=HEADER,
                 ),
-                422,
             )
         answered = held.created_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        response = _refusal(
+        response = refusal_answer(
             request,
+            409,
             Conflict(
                 "request.already_received",
                 f"This request was received at {answered} and answered {held.status}; "
@@ -165,7 +162,6 @@ class IdempotencyKeyMiddleware:
                 field=HEADER,
                 params={"received": answered, "status": held.status},
             ),
-            409,
         )
         response["Idempotent-Replayed"] = "true"
         if held.location:

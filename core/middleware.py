@@ -116,6 +116,21 @@ def _session_end_claimed(session: Any) -> bool:
     return bool(deleted)
 
 
+def _session_end_once(request: HttpRequest, *, signed_out_herself: bool = False) -> None:
+    """End the request's session as a logout does, recorded once: the request
+    that claims the end logs out (Django's logout signal puts it in the audit
+    log; ``signed_out_herself`` marks it as her own sign-out); one that finds
+    it ended by another request meanwhile is only answered as for nobody."""
+    session = request.session
+    if _session_end_claimed(session):
+        if signed_out_herself:
+            setattr(request, SIGN_OUT_PENDING_ATTRIBUTE, True)
+        logout(request)
+    else:
+        session.flush()
+        request.user = AnonymousUser()
+
+
 class SessionIdleMiddleware:
     """Ends a logged-in session left untouched for ``SESSION_IDLE_SECONDS``,
     whichever door it comes back by (a page, the API, the admin): she logs in
@@ -134,13 +149,7 @@ class SessionIdleMiddleware:
             now = time.time()
             seen = session.get(SESSION_SEEN_KEY)
             if session_idle_seconds(session, now=now) is not None:
-                if _session_end_claimed(session):
-                    # Django's logout signal puts the ended session in the audit log.
-                    logout(request)
-                else:
-                    # Another request has just ended it, and recorded that.
-                    session.flush()
-                    request.user = AnonymousUser()
+                _session_end_once(request)
             elif not isinstance(seen, (int, float)) or (
                 now - seen >= SESSION_SEEN_PRECISION_SECONDS and request_is_her_activity(request)
             ):
@@ -183,14 +192,7 @@ class PendingSignOutMiddleware:
             and str(user_id).isdigit()
             and constant_time_compare(pending, device_owner(int(user_id)))
         ):
-            if _session_end_claimed(session):
-                setattr(request, SIGN_OUT_PENDING_ATTRIBUTE, True)
-                # Django's logout signal puts her sign-out in the audit log.
-                logout(request)
-            else:
-                # Another request of the tablet has just ended it, and recorded that.
-                session.flush()
-                request.user = AnonymousUser()
+            _session_end_once(request, signed_out_herself=True)
         response = self.get_response(request)
         response.delete_cookie(SIGN_OUT_PENDING_COOKIE, samesite="Lax")
         return response

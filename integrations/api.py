@@ -16,12 +16,12 @@ from rest_framework.views import APIView
 
 from consent.audit.services import Action, Purpose, audit_record, audit_record_many
 from core.actors import Actor
-from core.api import valid
+from core.api import actor_of, valid
 from core.created import Creates
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.fhir.views import FHIRView
 from core.models import Role
-from core.permissions import actor_from_request, roles
+from core.permissions import roles
 from core.refusals import Concerns
 from integrations.auth import SignedByPartner
 from integrations.care_threads.reply import care_thread_reply
@@ -171,25 +171,23 @@ class OutboxBoardView(APIView):
                 params={"values": ", ".join(OutboundMessage.Status.values)},
             )
         messages = list(outbox_problems(status=status)[:BOARD_LIMIT])
-        actor = actor_from_request(request)
-        if actor is not None:
-            # The board names the citizen each hand-off is about: a read of their data (R9).
-            audit_record_many(
-                actor=actor,
-                action=Action.SEARCH,
-                purpose=Purpose.OPERATIONS,
-                citizen_ids=[m.citizen_id for m in messages if m.citizen_id],
-                resource_type="Bundle",
-            )
+        # The board names the citizen each hand-off is about: a read of their data (R9).
+        audit_record_many(
+            actor=actor_of(request),
+            action=Action.SEARCH,
+            purpose=Purpose.OPERATIONS,
+            citizen_ids=[m.citizen_id for m in messages if m.citizen_id],
+            resource_type="Bundle",
+        )
         rows = [_message_row(m) for m in messages]
         return Response({"results": rows, "limit": BOARD_LIMIT})
 
 
 def _message_for(request: Request, pk: int) -> tuple[Actor, OutboundMessage]:
     """The coordinator and the message ``pk``; an unknown message is not found."""
-    actor = actor_from_request(request)
+    actor = actor_of(request)
     message = outbox_message(pk=pk)
-    if message is None or actor is None:
+    if message is None:
         raise NotFoundOrNotAllowed()
     return actor, message
 
@@ -332,11 +330,10 @@ class InboxRefusalNoteView(APIView):
         responses={200: InboxRefusalOut},
     )
     def post(self, request: Request, pk: int) -> Response:
-        actor = actor_from_request(request)
         message = inbox_refusal(pk=pk)
-        if message is None or actor is None:
+        if message is None:
             raise NotFoundOrNotAllowed()
-        return Response(_refusal_row(inbox_refusal_note(message=message, actor=actor)))
+        return Response(_refusal_row(inbox_refusal_note(message=message, actor=actor_of(request))))
 
 
 # --- CareCommunication threads (decision 0031) ----------------------------------------
@@ -474,10 +471,7 @@ class CareThreadsUnmatchedView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        actor = actor_from_request(request)
-        if actor is None:
-            raise NotFoundOrNotAllowed()
-        rows = care_threads_unmatched(actor=actor, limit=BOARD_LIMIT)
+        rows = care_threads_unmatched(actor=actor_of(request), limit=BOARD_LIMIT)
         return Response({"results": [_unmatched_row(r) for r in rows], "limit": BOARD_LIMIT})
 
 
@@ -498,10 +492,7 @@ class CareThreadView(APIView):
         operation_id="integrations_care_threads_read", responses={200: CareThreadWithSegmentsOut}
     )
     def get(self, request: Request, pk: int) -> Response:
-        actor = actor_from_request(request)
-        if actor is None:
-            raise NotFoundOrNotAllowed()
-        return Response(_thread_out(care_thread_access(actor=actor, thread_id=pk)))
+        return Response(_thread_out(care_thread_access(actor=actor_of(request), thread_id=pk)))
 
 
 class CareThreadReplyView(APIView):
@@ -519,9 +510,7 @@ class CareThreadReplyView(APIView):
         responses={201: CareSegmentOut},
     )
     def post(self, request: Request, pk: int) -> Response:
-        actor = actor_from_request(request)
-        if actor is None:
-            raise NotFoundOrNotAllowed()
+        actor = actor_of(request)
         text = valid(CareReplyIn, request.data)["text"]
         thread = care_thread_access(actor=actor, thread_id=pk, action=Action.CREATE)
         segment = care_thread_reply(thread=thread, text=text, actor=actor)
@@ -543,7 +532,4 @@ class CareThreadHandledView(APIView):
         responses={200: CareThreadOut},
     )
     def post(self, request: Request, pk: int) -> Response:
-        actor = actor_from_request(request)
-        if actor is None:
-            raise NotFoundOrNotAllowed()
-        return Response(_thread_head(care_thread_handled(actor=actor, thread_id=pk)))
+        return Response(_thread_head(care_thread_handled(actor=actor_of(request), thread_id=pk)))

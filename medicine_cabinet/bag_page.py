@@ -22,14 +22,14 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
-from core.models import Organisation, Role
+from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.validation import row_id
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import Location, Lot, Movement
+from medicine_cabinet.pages import acting_organisation
 from medicine_cabinet.refusals import MOVES_STOCK
 
 TAKE = "take"
@@ -41,18 +41,11 @@ TAKE_FIELDS = {"lot": "stock", "from_location": "stock"}
 RETURN_FIELDS = {"to_location": "cabinet"}
 
 
-def _organisation(actor: Actor) -> Organisation:
-    organisation = actor.organisation
-    if organisation is None:
-        raise InvalidInput("cabinet.no_organisation", "Act for the acute function.")
-    return organisation
-
-
 def _bag_page(
     request: HttpRequest, error: PlatformError | None = None, refused: str = ""
 ) -> HttpResponse:
     actor = page_actor(request)
-    organisation = _organisation(actor)
+    organisation = acting_organisation(actor)
     bag = services.bag_for_nurse(organisation=organisation, nurse=actor.user)  # type: ignore[arg-type]
     today = timezone.localdate()
     held = list(selectors.stock_by_location(organisation=organisation, location=bag))
@@ -161,7 +154,7 @@ def _transfer(
     she typed and the message under its field; nothing moves."""
     actor = page_actor(request)
     try:
-        organisation = _organisation(actor)
+        organisation = acting_organisation(actor)
         if not chosen:
             raise InvalidInput("transfer.lot_required", _("Choose a lot."), field=lot_field)
         lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)

@@ -35,7 +35,8 @@ from medicine_cabinet.refusals import MOVES_STOCK, SEES_RECALLED_DOSES
 EXPIRY_HORIZON_DAYS = 90
 
 
-def _organisation(actor: Actor) -> Organisation:
+def acting_organisation(actor: Actor) -> Organisation:
+    """The organisation the page's user acts for; refused when she acts for none."""
     organisation = actor.organisation
     if organisation is None:
         raise InvalidInput("cabinet.no_organisation", "Act for the acute function.")
@@ -44,7 +45,7 @@ def _organisation(actor: Actor) -> Organisation:
 
 def _stock_page(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
     actor = page_actor(request)
-    organisation = _organisation(actor)
+    organisation = acting_organisation(actor)
     today = timezone.localdate()
     horizon = today + dt.timedelta(days=EXPIRY_HORIZON_DAYS)
     balances = list(selectors.stock_by_location(organisation=organisation))
@@ -106,7 +107,7 @@ def receive(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     post = request.POST
     try:
-        organisation = _organisation(actor)
+        organisation = acting_organisation(actor)
         cabinet = selectors.location_get(
             organisation=organisation, location_id=_id(post.get("cabinet"))
         )
@@ -136,7 +137,7 @@ def recall(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     try:
         lot = selectors.lot_get(
-            organisation=_organisation(actor), lot_id=_id(request.POST.get("lot"))
+            organisation=acting_organisation(actor), lot_id=_id(request.POST.get("lot"))
         )
         services.lot_recall(actor=actor, lot=lot, reason=request.POST.get("reason", ""))
     except PlatformError as exc:
@@ -152,7 +153,7 @@ def recall_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
     it, to be followed up (their GP told, the citizen observed)."""
     actor = page_actor(request)
     try:
-        organisation = _organisation(actor)
+        organisation = acting_organisation(actor)
         lot = selectors.lot_get(organisation=organisation, lot_id=lot_id)
         given = selectors.recall_administrations(actor=actor, organisation=organisation, lot=lot)
     except PlatformError as exc:
@@ -174,7 +175,7 @@ def recall_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
 @page(Role.MEDICINE_OFFICER)
 def counts(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
-    organisation = _organisation(actor)
+    organisation = acting_organisation(actor)
     return render_page(
         request,
         "medicine_cabinet/counts.html",
@@ -201,7 +202,7 @@ def count_start(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     try:
         location = selectors.location_get(
-            organisation=_organisation(actor), location_id=_id(request.POST.get("location"))
+            organisation=acting_organisation(actor), location_id=_id(request.POST.get("location"))
         )
         count = services.count_start(actor=actor, location=location)
     except PlatformError as exc:
@@ -215,7 +216,7 @@ def _count_page(
 ) -> HttpResponse:
     actor = page_actor(request)
     try:
-        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        count = selectors.count_get(organisation=acting_organisation(actor), count_id=count_id)
     except PlatformError as exc:
         return render_page(request, "medicine_cabinet/count.html", {}, error=exc)
     lines = {
@@ -263,7 +264,7 @@ def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
     actor = page_actor(request)
     action = request.POST.get("action", "save")
     try:
-        count = selectors.count_get(organisation=_organisation(actor), count_id=count_id)
+        count = selectors.count_get(organisation=acting_organisation(actor), count_id=count_id)
         if action in ("save", "submit"):
             services.count_sheet_save(
                 actor=actor,

@@ -18,9 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
 
 from django.db import connection
 
@@ -32,6 +34,8 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _PACK_US = struct.Struct(">q").pack
 # Connections that verify ranges of the log at once (one per core here).
 VERIFY_CONNECTIONS = 2
+# What a range's check finds (a chain break, a verification's findings).
+_Finding = TypeVar("_Finding")
 
 
 def on_postgres() -> bool:
@@ -145,11 +149,7 @@ def _check_postgres(first_id: int, last_id: int, anchor: bytes) -> _Break | None
         (lo, min(lo + PG_RANGE_ROWS - 1, last_id), anchor if lo == first_id else None)
         for lo in range(first_id, last_id + 1, PG_RANGE_ROWS)
     ]
-    if len(ranges) == 1 or connection.in_atomic_block:
-        found = [_check_range_postgres(*r) for r in ranges]
-    else:
-        with ThreadPoolExecutor(max_workers=VERIFY_CONNECTIONS) as pool:
-            found = list(pool.map(_check_range_in_thread, ranges))
+    found = ranges_checked(_check_range_postgres, ranges)
     first = min((b for b in found if b), key=lambda b: (b.entry_id, b.rank), default=None)
     if first is not None and not first.problem:
         until = _missing_until(first.entry_id, last_id)
@@ -157,9 +157,22 @@ def _check_postgres(first_id: int, last_id: int, anchor: bytes) -> _Break | None
     return first
 
 
-def _check_range_in_thread(args: tuple[int, int, bytes | None]) -> _Break | None:
+def ranges_checked(
+    check: Callable[..., _Finding], ranges: Sequence[tuple[Any, ...]]
+) -> list[_Finding]:
+    """``check(*bounds)`` for each range of the log, on ``VERIFY_CONNECTIONS``
+    connections at once where the log is committed data (inside a
+    transaction, other connections could not see its rows: one at a time)."""
+    if len(ranges) == 1 or connection.in_atomic_block:
+        return [check(*bounds) for bounds in ranges]
+    with ThreadPoolExecutor(max_workers=VERIFY_CONNECTIONS) as pool:
+        return list(pool.map(partial(_on_own_connection, check), ranges))
+
+
+def _on_own_connection(check: Callable[..., _Finding], bounds: tuple[Any, ...]) -> _Finding:
+    """``check(*bounds)`` in a worker thread, whose connection is closed after."""
     try:
-        return _check_range_postgres(*args)
+        return check(*bounds)
     finally:
         connection.close()
 

@@ -147,15 +147,7 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
             start = _offset(offset)
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
-        return render_page(
-            request,
-            template,
-            context,
-            error=exc,
-            field_names={"user": "username"},
-            lists=_LISTS,
-            field_labels=_FIELD_LABELS,
-        )
+        return _search_refused(request, template, context, exc)
     names = audit_names(shown.entries, citizen_id=query.citizen_id)
     for entry in shown.entries:
         entry.flag_list = _flag_labels(shown.flags.get(entry.id, []))  # type: ignore[attr-defined]
@@ -194,6 +186,21 @@ _LISTS["task"] = (gettext_lazy("Background task"), labels(TASKS.values()))
 _LISTS["actor_kind"] = (gettext_lazy("Made by"), labels(label for _v, label in ActorKind.choices))
 # The period's fields by the labels the form shows, not the link's "from" and "to".
 _FIELD_LABELS = {"from": gettext_lazy("From"), "to": gettext_lazy("To")}
+
+
+def _search_refused(
+    request: HttpRequest, template: str, context: dict[str, object], refused: PlatformError
+) -> HttpResponse:
+    """The search form again with the refusal, naming its fields and lists as the form does."""
+    return render_page(
+        request,
+        template,
+        context,
+        error=refused,
+        field_names={"user": "username"},
+        lists=_LISTS,
+        field_labels=_FIELD_LABELS,
+    )
 
 
 def _search_context(params: dict[str, str], data: Mapping[str, str]) -> dict[str, object]:
@@ -361,15 +368,8 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
     except PlatformError as exc:
         # The search page as the search shows it (its choices, the witnesses'
         # word): without them it said no witness had ever cosigned.
-        context = _search_context(params, request.GET)
-        return render_page(
-            request,
-            "audit/search.html",
-            context,
-            error=exc,
-            field_names={"user": "username"},
-            lists=_LISTS,
-            field_labels=_FIELD_LABELS,
+        return _search_refused(
+            request, "audit/search.html", _search_context(params, request.GET), exc
         )
     return _csv_for_people(rows, flags)
 

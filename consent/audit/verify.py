@@ -21,7 +21,6 @@ two ranges at a time; on SQLite entry by entry in Python.
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +31,7 @@ from django.utils.translation import gettext_lazy
 
 from consent.audit import merkle
 from consent.audit.append import content_digest
-from consent.audit.chain import VERIFY_CONNECTIONS, Verification, chain_verify
+from consent.audit.chain import Verification, chain_verify, ranges_checked
 from consent.audit.log import checkpoint_latest, entry_leaf, signing_key, tree_tiles
 from consent.audit.models import (
     DIGEST_FIELDS,
@@ -115,13 +114,6 @@ def _check_range_postgres(lo: int, hi: int, since: dt.datetime, until: dt.dateti
     return _Found(checked, first, last, breaks)
 
 
-def _check_range_in_thread(args: tuple[int, int, dt.datetime, dt.datetime]) -> _Found:
-    try:
-        return _check_range_postgres(*args)
-    finally:
-        connection.close()
-
-
 def _stored_leaf_hashes(leaves: dict[int, LogLeaf]) -> dict[tuple[str, int], bytes]:
     """The leaf hash stored at each leaf's position (its log's widest level-0 tile)."""
     wanted = {(leaf.log, leaf.position // TILE_WIDTH) for leaf in leaves.values()}
@@ -182,12 +174,7 @@ def _check_entries(since: dt.datetime, until: dt.datetime) -> _Found:
         (lo, min(lo + RANGE_ROWS - 1, bounds["hi"]), since, until)
         for lo in range(bounds["lo"], bounds["hi"] + 1, RANGE_ROWS)
     ]
-    if len(ranges) == 1 or connection.in_atomic_block:
-        # Inside a transaction, other connections could not see its rows.
-        found = [_check_range_postgres(*r) for r in ranges]
-    else:
-        with ThreadPoolExecutor(max_workers=VERIFY_CONNECTIONS) as pool:
-            found = list(pool.map(_check_range_in_thread, ranges))
+    found = ranges_checked(_check_range_postgres, ranges)
     firsts = [f.first_id for f in found if f.first_id is not None]
     lasts = [f.last_id for f in found if f.last_id is not None]
     return _Found(

@@ -142,34 +142,33 @@ def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | N
     31st"), so the end is exclusive in the store."""
     if not value:
         return None
-    if len(value) <= 10:
+    if len(value) > 10:
+        moment = instant(value, field=field)
+    else:
         day = parse_date(value) if len(value) == 10 else None
-        if day is None:
-            raise InvalidInput(
-                "fhir.date_invalid",
-                f"{field} is a date or a date-time.",
-                field=field,
-                params={"element": field},
-            )
-        try:
-            if end:
-                day += dt.timedelta(days=1)
-            # The platform's local time zone (settings.TIME_ZONE, Europe/Copenhagen).
-            local = timezone.make_aware(dt.datetime(day.year, day.month, day.day))
-        except OverflowError:
-            raise InvalidInput(
-                "fhir.date_out_of_range",
-                f"{field} lies outside the years 1 to 9999 in UTC.",
-                field=field,
-                params={"element": field},
-            ) from None
-        return representable(local, field=field)
-    parsed = instant(value, field=field)
-    if parsed is None:
+        moment = None if day is None else _day_bound(day, end=end, field=field)
+    if moment is None:
         raise InvalidInput(
             "fhir.date_invalid",
             f"{field} is a date or a date-time.",
             field=field,
             params={"element": field},
         )
-    return parsed
+    return moment
+
+
+def _day_bound(day: dt.date, *, end: bool, field: str) -> dt.datetime:
+    """The first moment in Copenhagen of ``day``, or with ``end`` of the day after."""
+    try:
+        if end:
+            day += dt.timedelta(days=1)
+        # The platform's local time zone (settings.TIME_ZONE, Europe/Copenhagen).
+        local = timezone.make_aware(dt.datetime(day.year, day.month, day.day))
+    except OverflowError:
+        raise InvalidInput(
+            "fhir.date_out_of_range",
+            f"{field} lies outside the years 1 to 9999 in UTC.",
+            field=field,
+            params={"element": field},
+        ) from None
+    return representable(local, field=field)

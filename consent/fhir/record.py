@@ -22,6 +22,7 @@ must agree on the same categories, types and elements.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -348,19 +349,38 @@ def _is_cpr_system(system: object) -> bool:
     )
 
 
+def _elements(
+    node: Any,
+    where: str,
+    *,
+    member: str | None = None,
+    leave_out: Callable[[dict[str, Any], str], bool] | None = None,
+) -> Iterator[tuple[str | None, Any, str]]:
+    """Every element of a resource's JSON from ``node`` down, each before what
+    it holds: its member name (None for a list's items), the element, and
+    where it stands (``Condition.note[0].text``). A member ``leave_out(object,
+    name)`` picks is passed over with all it holds."""
+    yield member, node, where
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _elements(item, f"{where}[{index}]", leave_out=leave_out)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if leave_out is None or not leave_out(node, key):
+                yield from _elements(value, f"{where}.{key}", member=key, leave_out=leave_out)
+
+
 def _check_no_cpr_inside(body: dict[str, Any], resource_type: str) -> None:
     """A CPR number names the citizen in ``subject``/``patient`` only, where it
     is resolved and replaced by the citizen's id. Anywhere else it would be
     stored and shown to every reader of the record (a person's identity is
     the Patient's category, behind its own gate)."""
     own = "patient" if resource_type == "EpisodeOfCare" else "subject"
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                walk(item, f"{where}[{index}]")
-        elif isinstance(node, dict):
-            if _is_cpr_system(node.get("system")):
+    for key, value in body.items():
+        if key == own:
+            continue
+        for _member, node, where in _elements(value, f"{resource_type}.{key}"):
+            if isinstance(node, dict) and _is_cpr_system(node.get("system")):
                 raise RecordRefused(
                     "record.cpr_not_permitted",
                     "a CPR number names the citizen in the resource's "
@@ -368,12 +388,6 @@ def _check_no_cpr_inside(body: dict[str, Any], resource_type: str) -> None:
                     field=where,
                     params={"element": own},
                 )
-            for key, value in node.items():
-                walk(value, f"{where}.{key}")
-
-    for key, value in body.items():
-        if key != own:
-            walk(value, f"{resource_type}.{key}")
 
 
 # What is a machine's value, not text a person wrote: a code is judged by its
@@ -386,24 +400,23 @@ def _check_free_text(body: dict[str, Any], resource_type: str) -> None:
     (``text``, ``note[].text``, a narrative, a description, a coding's
     display) is refused as the coded one is. The display of a coding in a
     classification R2 knows is its code's name and judged with the code."""
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                walk(item, f"{where}[{index}]")
-        elif isinstance(node, dict):
-            system = node.get("system")
-            named = isinstance(system, str) and classification_of(system) is not None
-            for key, value in node.items():
-                if key in MACHINE_ELEMENTS or (named and key == "display"):
-                    continue
-                walk(value, f"{where}.{key}")
-        elif isinstance(node, str):
-            judge_free_text(node, element=where)
-
     for key, value in body.items():
-        if key not in MACHINE_ELEMENTS:
-            walk(value, f"{resource_type}.{key}")
+        if key in MACHINE_ELEMENTS:
+            continue
+        for _member, node, where in _elements(
+            value, f"{resource_type}.{key}", leave_out=_not_written_by_a_person
+        ):
+            if isinstance(node, str):
+                judge_free_text(node, element=where)
+
+
+def _not_written_by_a_person(node: dict[str, Any], key: str) -> bool:
+    """A member that is a machine's value, or a coding's display in a
+    classification R2 knows (its code's name, judged with the code)."""
+    if key in MACHINE_ELEMENTS:
+        return True
+    system = node.get("system")
+    return key == "display" and isinstance(system, str) and classification_of(system) is not None
 
 
 def _check_not_a_diagnosis(values: list[CodedValue]) -> None:
@@ -467,22 +480,6 @@ def _check_contact_elements(body: dict[str, Any]) -> None:
     """A hospital contact's elements carry nothing beside them: no extension
     (a reason, a diagnosis) on any of them, and a class that is the kind of
     contact, not a code of some other system."""
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                walk(item, f"{where}[{index}]")
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("extension", "modifierExtension") or key.startswith("_"):
-                    raise RecordRefused(
-                        "record.contact_detail_not_permitted",
-                        "a hospital contact holds only department, period, class and "
-                        "status; no extensions on them.",
-                        field=f"{where}.{key}",
-                    )
-                walk(value, f"{where}.{key}")
-
     if body.get("extension"):
         raise RecordRefused(
             "record.contact_detail_not_permitted",
@@ -490,7 +487,16 @@ def _check_contact_elements(body: dict[str, Any]) -> None:
             field="Encounter.extension[0]",
         )
     for key in sorted(ENCOUNTER_ELEMENTS & set(body)):
-        walk(body[key], f"Encounter.{key}")
+        for member, _node, where in _elements(body[key], f"Encounter.{key}"):
+            if member is not None and (
+                member in ("extension", "modifierExtension") or member.startswith("_")
+            ):
+                raise RecordRefused(
+                    "record.contact_detail_not_permitted",
+                    "a hospital contact holds only department, period, class and "
+                    "status; no extensions on them.",
+                    field=where,
+                )
     for key, parts in ENCOUNTER_ELEMENT_PARTS.items():
         value = body.get(key)
         extra = sorted(set(value) - parts) if isinstance(value, dict) else []
