@@ -704,3 +704,33 @@ class VisitSubmission(models.Model):
         row kept before fingerprints were, or a send without one, cannot
         tell: it is)."""
         return not (self.fingerprint and fingerprint) or self.fingerprint == fingerprint
+
+
+class FiguresMonthRelease(models.Model):
+    """One month of the follow-up figures as analysts are given them (R6):
+    the suppressed rows of the first release, after the month has ended.
+    Every later request of that month, by any analyst, gets these rows
+    again. Worked out anew, a month's counts move as referrals are decided
+    late (a citizen home from hospital), visits written offline arrive or a
+    record is corrected, and two answers a day apart would then tell one
+    citizen's referral apart (docs/decisions/0035). Kept, never changed: it
+    is what was disclosed."""
+
+    # The first day of the month (Copenhagen).
+    month = models.DateField(unique=True)
+    rows = models.JSONField()
+    # The minimum cell size the rows were suppressed with.
+    min_cell = models.PositiveSmallIntegerField()
+    released_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="acute_figures_release_first_of_month", condition=Q(month__day=1)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("follow-up figures of %(month)s as released to analysts") % {
+            "month": f"{self.month:%Y-%m}"
+        }

@@ -461,6 +461,7 @@ RECORDED_CODES: dict[str, Promise] = {
     ),
     "figures.range_invalid": pgettext_lazy(REASON_CONTEXT, "range of the figures not valid"),
     "figures.range_not_whole_months": pgettext_lazy(REASON_CONTEXT, "figures not for whole months"),
+    "figures.month_not_ended": pgettext_lazy(REASON_CONTEXT, "figures for a month not ended"),
     "figures.range_too_long": pgettext_lazy(REASON_CONTEXT, "range of the figures too long"),
     "follow_up.in_past": pgettext_lazy(REASON_CONTEXT, "follow-up time has passed"),
     "formulary.role": pgettext_lazy(REASON_CONTEXT, "role may not change the formulary"),

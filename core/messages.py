@@ -250,6 +250,7 @@ FIXED = (
     gettext_noop("The end is before the start."),
     gettext_noop("The start must be the first day of a month."),
     gettext_noop("The end must be the last day of a month."),
+    gettext_noop("Analysts get the figures of months that have ended."),
     gettext_noop("At most a year at a time."),
     gettext_noop("Only the medicine officer keeps the formulary."),
     gettext_noop("This kind of partner is not sent this kind of message."),

@@ -157,7 +157,8 @@ class FiguresIn(serializers.Serializer[Any]):
 class FiguresView(APIView):
     """The trial's follow-up figures (aggregates only), as JSON or CSV
     (``?output=csv``). Coordinators get exact totals; analysts whole months
-    with small counts suppressed (R6). Every release is audited."""
+    that have ended, each as first released, with small counts suppressed
+    (R6, docs/decisions/0035). Every release is audited."""
 
     permission_classes = [FIGURE_READERS]
     # Another role refused here is recorded (R6, R9): about no citizen.

@@ -2,10 +2,12 @@
 citizen data, as rows or CSV.
 
 Coordinators run the function and get the exact totals, by day or month. An
-analyst evaluates the trial across citizens (R6): she gets whole months only,
-with every count below the minimum cell size, and every count that would give
-one away, suppressed. Whole months keep the released cells fixed, so no two
-answers differ by a few days' worth of citizens. Every release is audited."""
+analyst evaluates the trial across citizens (R6): she gets whole months that
+have ended, with every count below the minimum cell size, and every count
+that would give one away, suppressed. A month's first release to analysts is
+kept and given again to every later request of it, so no two answers of one
+month differ by a citizen decided, written or corrected in between
+(docs/decisions/0035). Every release is audited."""
 
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from acute.deadlines import LOCAL
-from acute.models import Episode, Referral, Visit
+from acute.models import Episode, FiguresMonthRelease, Referral, Visit
 from consent.analyses import suppress
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from core.actors import Actor
@@ -293,17 +296,19 @@ def figures_release(
     the analyst (R6). A request refused for its dates or period is audited
     too, as refused."""
     analyst = actor.role == Role.ANALYST
+    min_cell = settings.CONSENT_ANALYSIS_MIN_CELL
+    kept: dict[str, Any] = {}
     try:
         _within_years(start=start, end=end)
         if analyst:
             _whole_months(start=start, end=end, period=period)
-        rows = figures(start=start, end=end, period=period)
+            rows, first_released = _months_released(start=start, end=end, min_cell=min_cell)
+            kept = {"min_cell": min_cell, "months_first_released": first_released}
+        else:
+            rows = figures(start=start, end=end, period=period)
     except PlatformError as refused:
         figures_refused(actor=actor, reason_code=refused.code, field=refused.field)
         raise
-    min_cell = settings.CONSENT_ANALYSIS_MIN_CELL
-    if analyst:
-        rows = suppressed(rows, min_cell=min_cell)
     audit_record(
         actor=actor,
         action=Action.EXPORT,
@@ -315,10 +320,66 @@ def figures_release(
             "end": end.isoformat(),
             "period": period,
             "rows": len(rows),
-            **({"min_cell": min_cell} if analyst else {}),
+            **kept,
         },
     )
     return rows
+
+
+# The order :func:`figures` gives its rows in: by figure, then period.
+_FIGURE_ORDER = {
+    name: rank
+    for rank, name in enumerate(
+        ("reached_within_deadline", "minutes_referral_to_arrival", "episode_outcome", "visits")
+    )
+}
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first day of every month from ``start`` (a first day) to ``end``."""
+    months, month = [], start
+    while month <= end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _months_released(
+    *, start: dt.date, end: dt.date, min_cell: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The analysts' rows of whole, ended months (R6), and how many of the
+    months were released for the first time now. A month released before is
+    given as it was (:class:`acute.models.FiguresMonthRelease`); one not yet
+    is worked out, suppressed and kept. Two analysts asking at once for a
+    month not yet kept both get the one kept first."""
+    months = _months(start, end)
+    with transaction.atomic():
+        kept = set(
+            FiguresMonthRelease.objects.filter(month__in=months).values_list("month", flat=True)
+        )
+        now = timezone.now()
+        new = [
+            FiguresMonthRelease(
+                month=month,
+                rows=suppressed(
+                    figures(
+                        start=month,
+                        end=(month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1),
+                        period="month",
+                    ),
+                    min_cell=min_cell,
+                ),
+                min_cell=min_cell,
+                released_at=now,
+            )
+            for month in months
+            if month not in kept
+        ]
+        FiguresMonthRelease.objects.bulk_create(new, ignore_conflicts=True)
+        released = FiguresMonthRelease.objects.filter(month__in=months).order_by("month")
+        rows = [dict(row) for release in released for row in release.rows]
+    rows.sort(key=lambda row: (_FIGURE_ORDER[row["figure"]], row["period"]))
+    return rows, len(new)
 
 
 def figures_refused(*, actor: Actor, reason_code: str, field: str | None = None) -> None:
@@ -356,6 +417,14 @@ def _whole_months(*, start: dt.date, end: dt.date, period: str) -> None:
             "The end must be the last day of a month.",
             field="end",
         )
+    if end >= timezone.localdate().replace(day=1):
+        # A month still under way grows by the day: two answers a day apart
+        # would differ by that day's referrals, down to a single citizen.
+        raise InvalidInput(
+            "figures.month_not_ended",
+            "Analysts get the figures of months that have ended.",
+            field="end",
+        )
 
 
 def suppressed(rows: list[dict[str, Any]], *, min_cell: int) -> list[dict[str, Any]]:
@@ -366,7 +435,9 @@ def suppressed(rows: list[dict[str, Any]], *, min_cell: int) -> list[dict[str, A
     urgency, municipality or referrer; columns met and not met; its margins
     are the row counts, the met and not-met totals and the period's total);
     outcomes and visits are one-row tables whose total is the period's.
-    Shares and means are shown only where the counts behind them are.
+    Shares are shown only where the counts behind them are; the mean minutes
+    to arrival where at least ``min_cell`` arrivals are behind it, their
+    number only where it gives no count away beside the deadline total.
     """
     out = [dict(row) for row in rows]
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -401,9 +472,27 @@ def suppressed(rows: list[dict[str, Any]], *, min_cell: int) -> list[dict[str, A
         elif period in hidden_met or min(row["met"], row["count"] - row["met"]) < min_cell:
             row["met"] = row["share"] = None
     for row in out:
-        if row["figure"] == "minutes_referral_to_arrival" and row["count"] < min_cell:
+        if row["figure"] != "minutes_referral_to_arrival":
+            continue
+        if row["count"] < min_cell:
             row["count"] = row["mean_minutes"] = None
+        elif _arrivals_give_away(row["count"], totals.get(row["period"]), min_cell):
+            # A mean of this many arrivals tells no one's; their number would.
+            row["count"] = None
     return out
+
+
+def _arrivals_give_away(arrived: int, total: dict[str, Any] | None, min_cell: int) -> bool:
+    """Whether a period's count of arrivals, beside its deadline total as
+    published, gives a small count away: every referral a nurse reached is a
+    decided one, so the decided less the arrivals are those nobody reached,
+    and the arrivals less those met are those reached late."""
+    if total is None:
+        return False
+    decided, met = total["count"], total["met"]
+    return (decided is not None and decided - arrived < min_cell) or (
+        met is not None and arrived - met < min_cell
+    )
 
 
 def _share_if_shown(row: dict[str, Any]) -> None:

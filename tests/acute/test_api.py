@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 
 from acute import services
 from acute.api.roles import COORDINATOR, per_method
-from acute.deadlines import shift_kind_for
+from acute.deadlines import LOCAL, shift_kind_for
 from acute.models import DeadlineWarning, Episode, Referral, Visit
 from consent.audit.models import AuditEntry
 from core.actors import Actor
@@ -613,6 +614,23 @@ def test_a_method_not_declared_is_refused(coordinator):
         assert view(request).status_code == status, method
 
 
+def into_last_month() -> tuple[dt.date, dt.date]:
+    """Move every referral, episode end and visit made so far back into last
+    month, as they were minutes apart then; its first and last day."""
+    first = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    last = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    target = dt.datetime.combine(first + dt.timedelta(days=10), dt.time(12), tzinfo=LOCAL)
+    back = timezone.now() - target
+    Referral.objects.update(
+        received_at=F("received_at") - back,
+        deadline_at=F("deadline_at") - back,
+        reached_at=F("reached_at") - back,
+    )
+    Episode.objects.filter(closed_at__isnull=False).update(closed_at=F("closed_at") - back)
+    Visit.objects.filter(on_site_at__isnull=False).update(on_site_at=F("on_site_at") - back)
+    return first, last
+
+
 def _figures_entries(member):
     return AuditEntry.objects.filter(actor_user_id=member.user_id, resource_type="Figures")
 
@@ -633,9 +651,8 @@ def test_analysts_get_whole_months_with_small_counts_suppressed_and_every_releas
             received_at=now - dt.timedelta(minutes=2), deadline_at=now - dt.timedelta(minutes=1)
         )
     analyst = f.staff(Role.ANALYST, f.acute_function())
-    today = timezone.localdate()
-    first = today.replace(day=1)
-    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    # Analysts get months that have ended (decision 0035): all of it last month.
+    first, last = into_last_month()
 
     exact = f.client_for(coordinator).get(f"/api/acute/figures?start={first}&end={last}")
     assert exact.status_code == 200
