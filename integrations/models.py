@@ -376,7 +376,7 @@ INBOUND_REASON_LABELS = {
     # place: the coordinator reads why, not only that the rules refused it.
     "carecommunication.citizen_unknown": gettext_noop("The citizen is not known to the platform"),
     "carecommunication.previous_unknown": gettext_noop(
-        "A reply to a message the acute function has not sent in that conversation"
+        "A reply or forward into a conversation the acute function has not had with this partner"
     ),
     "carecommunication.thread_of_another_citizen": gettext_noop(
         "The conversation is about another citizen"

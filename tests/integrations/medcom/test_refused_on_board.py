@@ -185,7 +185,7 @@ def test_a_partners_message_the_platform_cannot_place_says_why_in_danish(hospita
         ),
         (
             "Korrespondancemeddelelse",
-            "Svar på en meddelelse, som akutfunktionen ikke har sendt i den korrespondance",
+            "Svar eller videresendelse i en korrespondance, som akutfunktionen ikke har haft med denne partner",
         ),
         ("Sygehusadvis", "Sygehusopholdet tilhører en anden borger"),
     ]
