@@ -606,6 +606,9 @@ RECORDED_CODES: dict[str, Promise] = {
     "referral.already_assigned": pgettext_lazy(REASON_CONTEXT, "referral already assigned"),
     "referral.already_reached": pgettext_lazy(REASON_CONTEXT, "citizen already reached"),
     "referral.already_visited": pgettext_lazy(REASON_CONTEXT, "referral already visited"),
+    "referral.changed_since_shown": pgettext_lazy(
+        REASON_CONTEXT, "referral changed since the page showed it"
+    ),
     "referral.citizen_ambiguous": pgettext_lazy(REASON_CONTEXT, "more than one citizen matches"),
     "referral.citizen_required": pgettext_lazy(REASON_CONTEXT, "referral without a citizen"),
     "referral.citizen_unknown": pgettext_lazy(REASON_CONTEXT, "unknown citizen"),

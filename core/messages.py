@@ -335,6 +335,9 @@ FIXED = (
     gettext_noop("Only an accepted referral that has not ended can have its urgency changed."),
     gettext_noop("A nurse has already reached the citizen on this referral."),
     gettext_noop("The referral already has this urgency."),
+    gettext_noop(
+        "Someone else changed this referral after your page showed it. It is shown again as it is now; nothing was saved, decide again."
+    ),
     gettext_noop("Give the reason for changing the urgency."),
     gettext_noop("The citizen is registered deceased."),
     gettext_noop(

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import InvalidInput, PlatformError
+from core.form_once import once_per_form
 from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -106,6 +107,7 @@ def _moved(movement: Movement, lot: Lot) -> dict[str, str]:
 
 @page(Role.ACUTE_NURSE, concerns=MOVES_STOCK)
 @require_POST
+@once_per_form
 def bag_take(request: HttpRequest) -> HttpResponse:
     """A quantity of a cabinet's lot into her own bag (*udtag*)."""
     cabinet_id, lot_id = _take_choice(request.POST.get("stock", ""))
@@ -123,6 +125,7 @@ def bag_take(request: HttpRequest) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=MOVES_STOCK)
 @require_POST
+@once_per_form
 def bag_return(request: HttpRequest) -> HttpResponse:
     """A quantity of a lot in her bag back to a cabinet."""
     lot_id = row_id(request.POST.get("lot"))

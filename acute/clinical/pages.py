@@ -31,6 +31,7 @@ from acute.clinical.selectors import (
 from acute.models import Visit
 from consent.audit.services import Action
 from core.errors import InvalidInput, PlatformError
+from core.form_once import once_per_form
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -228,6 +229,7 @@ def _written_form(
 
 
 @page(Role.PHYSICIAN, concerns=Concerns("MedicationRequest", Visit, body="visit_id"))
+@once_per_form
 def written_order(request: HttpRequest) -> HttpResponse:
     """A written electronic order on one of the open visits she may reach."""
     if request.method != "POST":

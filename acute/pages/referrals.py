@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -20,6 +21,7 @@ from acute import selectors as acute_selectors
 from acute import services
 from acute.models import DeadlineWarning, NurseShift, Referral, Urgency, Visit
 from acute.services.admissions import outcomes_open_to
+from acute.services.as_shown import referral_shown_stamp, referral_still_as_shown
 from acute.services.dispatch import EPISODE_NURSE_ALREADY_GOING, another_nurse_going
 from consent.audit.services import Action
 from core.actors import Actor
@@ -34,6 +36,8 @@ from core.validation import row_id
 # What the pages on one referral are about: a role refused there is an
 # attempt on the referral's citizen (R9).
 REFERRAL = Concerns("ServiceRequest", Referral, path="referral_id")
+# The hidden field of every form on the referral's page: what the page showed.
+SHOWN_FIELD = "shown"
 
 # Why the referral's page is closed to the coordinator once its episode has
 # ended (R1, docs/decisions/0027): the outcome and what the hospital reported
@@ -105,6 +109,7 @@ def _referral_page(
             "nurse_going": another_nurse_going(referral),
             "confirm_second_nurse": error is not None and error.code == EPISODE_NURSE_ALREADY_GOING,
             "urgencies": Urgency.choices,
+            "shown": referral_shown_stamp(referral),
             # The form that was refused: its fields alone show the refusal
             # (several forms on the page take a reason).
             "sent_form": request.resolver_match.url_name
@@ -123,21 +128,40 @@ def referral_change(
     done: str | None,
     then: HttpResponse,
     ending: bool = False,
+    already_done: Callable[[Referral], bool] | None = None,
 ) -> HttpResponse:
     """A coordinator's write on one referral from its page: the referral
     reached through the gate for an update and changed by ``change`` (the
     same service as the API's). A refusal shows the referral's page again with
     it; otherwise ``done`` (a msgid) is said and the browser goes to ``then``.
     ``ending``: the change ends the referral's episode, which the citizen's
-    refusal does not stop (:func:`acute.selectors.referral_get`)."""
+    refusal does not stop (:func:`acute.selectors.referral_get`). A form of
+    the page carries what the page showed (``shown``): a referral changed
+    since by someone else is refused and shown as it is now
+    (:mod:`acute.services.as_shown`), unless the referral already holds what
+    the form asks (``already_done``: her own form sent twice, which the
+    service answers)."""
     actor = page_actor(request)
     try:
         referral = acute_selectors.referral_get(
             actor=actor, referral_id=referral_id, action=Action.UPDATE, ending=ending
         )
-        change(referral, actor)
     except PlatformError as exc:
         return _referral_page(request, referral_id, exc)
+    refused: PlatformError | None = None
+    with transaction.atomic():
+        # Decided on the page as it was shown: the referral stays locked from
+        # that check to the change. A refusal is caught inside, so the
+        # refusal's own audit entry commits (R9).
+        try:
+            shown = request.POST.get(SHOWN_FIELD)
+            if shown is not None and not (already_done and already_done(referral)):
+                referral = referral_still_as_shown(referral=referral, shown=shown, actor=actor)
+            change(referral, actor)
+        except PlatformError as exc:
+            refused = exc
+    if refused is not None:
+        return _referral_page(request, referral_id, refused)
     if done is not None:
         messages.success(request, _(done))
     return then
@@ -181,6 +205,10 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
         assign,
         done=gettext_noop("Nurse assigned."),
         then=redirect("coordinator-board"),
+        # "Tildel" tapped twice: the nurse it names is the one on it.
+        already_done=lambda referral: referral.visits.filter(
+            status__in=Visit.ACTIVE_STATUSES, shift_id=row_id(request.POST.get("shift_id"))
+        ).exists(),
     )
 
 

@@ -4,8 +4,9 @@ dispatch (``dispatch``), the visit's state machine (``visits``), what the
 nurse documents (``documentation``) and re-sent tablet forms
 (``submissions``), follow-ups and the end of an episode (``episodes``), the
 deadline watch (``deadlines``), hospital admissions (``admissions``), a
-citizen's registered death and its correction (``deaths``) and a referral
-withdrawn (``withdrawals``).
+citizen's registered death and its correction (``deaths``), a referral
+withdrawn (``withdrawals``) and a coordinator's decision checked against
+what her page showed (``as_shown``).
 
 Services are keyword-only and atomic, and take the ``actor`` who acts. Each
 records its audit entry inside its own transaction and sends the domain
@@ -28,6 +29,11 @@ from acute.services.admissions import (
     referrals_hold_for_admission,
     referrals_resume_after_discharge,
     referrals_warn_admitted,
+)
+from acute.services.as_shown import (
+    REFERRAL_CHANGED_SINCE_SHOWN,
+    referral_shown_stamp,
+    referral_still_as_shown,
 )
 from acute.services.deadlines import deadline_watch, warning_acknowledge
 from acute.services.deaths import (
@@ -86,6 +92,7 @@ __all__ = [
     "EPISODE_SOURCE",
     "HOLD_HOSPITAL_ADMISSION",
     "HOLD_OVERRIDE_REASON_MAX_LENGTH",
+    "REFERRAL_CHANGED_SINCE_SHOWN",
     "RESUMED_ADMISSION_CANCELLED",
     "RESUMED_DISCHARGED",
     "SOURCE_BY_KIND",
@@ -115,6 +122,8 @@ __all__ = [
     "referral_intake",
     "referral_phone_take",
     "referral_retriage",
+    "referral_shown_stamp",
+    "referral_still_as_shown",
     "referral_withdraw",
     "referrals_admitted",
     "referrals_close_on_death",

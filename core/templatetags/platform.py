@@ -13,6 +13,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from core.cpr import cpr_in_text
+from core.form_once import FIELD as FORM_REF_FIELD
+from core.form_once import form_ref_new
 from core.labels import reason_label, resource_type_label, task_label
 from core.models import Organisation, Role
 from core.times import shown
@@ -96,6 +98,13 @@ def posted(context: Any, name: str, default: object = "") -> object:
     """What was typed into ``name`` before a refusal; ``default`` otherwise."""
     values = context.get("posted") or {}
     return values.get(name, default)
+
+
+@register.simple_tag
+def form_ref() -> SafeString:
+    """The hidden reference of a form whose view is done once per sending
+    (:func:`core.form_once.once_per_form`): drawn afresh at each rendering."""
+    return format_html('<input type="hidden" name="{}" value="{}">', FORM_REF_FIELD, form_ref_new())
 
 
 @register.filter
