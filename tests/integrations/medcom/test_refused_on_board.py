@@ -185,7 +185,8 @@ def test_a_partners_message_the_platform_cannot_place_says_why_in_danish(hospita
         ),
         (
             "Korrespondancemeddelelse",
-            "Svar eller videresendelse i en korrespondance, som akutfunktionen ikke har haft med denne partner",
+            "Svar eller videresendelse i en korrespondance, som akutfunktionen"
+            " ikke har haft med denne partner",
         ),
         ("Sygehusadvis", "Sygehusopholdet tilhører en anden borger"),
     ]
