@@ -190,6 +190,7 @@ REASONS: dict[str, Promise] = {
     "dose.indivisible_form": pgettext_lazy(
         REASON_CONTEXT, "part of a capsule, suppository or sachet"
     ),
+    "dose.tablet_halves": pgettext_lazy(REASON_CONTEXT, "part of a tablet other than a half"),
     "referral.citizen_deceased": pgettext_lazy(REASON_CONTEXT, "citizen registered deceased"),
     "referral.status_not_active": pgettext_lazy(
         REASON_CONTEXT, "referral not active (withdrawn, in error or on hold)"

@@ -698,6 +698,9 @@ TEMPLATES: dict[str, Promise] = {
     "order.given_before_order": _(
         "The dose was given %(given)s, before the order for %(medicine)s (no. %(order)s) was made %(ordered)s; it cannot be recorded against that order. Nothing was recorded."
     ),
+    "dose.tablet_halves": _(
+        "%(medicine)s (%(unit)s) is divided only on its score: give whole or half tablets, not %(quantity)s. Nothing was given."
+    ),
     "count.incomplete": _("%(n)s lot(s) held here are not counted yet."),
     "request.already_received": _(
         "This request was received at %(received)s and answered %(status)s; nothing was done again."
@@ -1025,6 +1028,7 @@ BY_CODE: dict[str, Promise] = {
     "order.given_before_order": _(
         "The dose was given before the order was made; it cannot be recorded against it."
     ),
+    "dose.tablet_halves": _("A tablet is divided only on its score; give whole or half tablets."),
     "count.incomplete": _("Some lots held here are not counted yet."),
     "visit.wrong_status": _("This cannot be recorded in the visit's present status."),
     "visit.transition_not_allowed": _("The visit cannot take this step in its present status."),

@@ -114,8 +114,9 @@ def administration_give(
     any other refused dose.
 
     A dose of part of a capsule, suppository or sachet is refused (400
-    ``dose.indivisible_form``, audited as denied); part of a tablet, ampoule
-    or vial is given and the opened unit's rest discarded with it.
+    ``dose.indivisible_form``, audited as denied), and so is part of a tablet
+    other than a half (400 ``dose.tablet_halves``); half a tablet, or part of
+    an ampoule or vial, is given and the opened unit's rest discarded with it.
 
     ``given_at`` is when she gave the dose, if not now: one her tablet queued
     without a connection (the page bounds it to the last day), or one the API

@@ -133,12 +133,33 @@ def check_whole_units(medicine: Medicine, quantity: Decimal, *, field: str = "qu
 # out by halves in a citizen's home. A scored tablet may be halved and an
 # ampoule or vial drawn in part; the opened unit's rest is then discarded.
 INDIVISIBLE_UNITS = frozenset({"capsule", "suppository", "sachet"})
+# A tablet is divided on its score, into halves: a third or a tenth of one
+# cannot be broken off in a citizen's home, so the ledger would show a dose
+# nobody could give.
+TABLET_UNITS = frozenset({"tablet"})
+HALF = Decimal("0.5")
 
 
 def check_divisible_dose(medicine: Medicine, quantity: Decimal) -> None:
-    """A dose of part of a capsule, suppository or sachet is refused before
-    anything is booked (400 ``dose.indivisible_form``, R8)."""
-    if medicine.unit.strip().lower() in INDIVISIBLE_UNITS and not is_whole(quantity):
+    """A dose of part of a capsule, suppository or sachet, and a dose of a
+    tablet other than whole or half tablets (0.3, 1.25), are refused before
+    anything is booked (400 ``dose.indivisible_form`` /
+    ``dose.tablet_halves``, R8)."""
+    unit = medicine.unit.strip().lower()
+    if unit in TABLET_UNITS and quantity % HALF != 0:
+        raise InvalidInput(
+            "dose.tablet_halves",
+            f"{medicine.name} ({medicine.unit}) is divided only on its score: give whole or"
+            f" half tablets, not {quantity.normalize():f}. Nothing was given.",
+            field="quantity",
+            rule="R8",
+            params={
+                "medicine": medicine.name,
+                "unit": unit_label(medicine.unit),
+                "quantity": amount_text(quantity),
+            },
+        )
+    if unit in INDIVISIBLE_UNITS and not is_whole(quantity):
         raise InvalidInput(
             "dose.indivisible_form",
             f"{medicine.name} ({medicine.unit}) cannot be divided: give a whole number,"
