@@ -804,6 +804,11 @@ RECORDED_CODES: dict[str, Promise] = {
         REASON_CONTEXT, "urgency changed without a reason"
     ),
     "request.invalid": pgettext_lazy(REASON_CONTEXT, "request not valid"),
+    "request.method_not_allowed": pgettext_lazy(REASON_CONTEXT, "request method not served"),
+    "request.not_acceptable": pgettext_lazy(REASON_CONTEXT, "answer format not served"),
+    "request.unsupported_media_type": pgettext_lazy(
+        REASON_CONTEXT, "media type of the request body not read"
+    ),
     "server.error": pgettext_lazy(REASON_CONTEXT, "error in the platform"),
     "shift.invalid": pgettext_lazy(REASON_CONTEXT, "shift not valid"),
     "signin.claims_missing": pgettext_lazy(

@@ -233,6 +233,8 @@ class AuditEventResource(FHIRResource):
             "entry the first page found, so the pages stay put while entries arrive",
         ),
     )
+    # Entry ids reach ten digits; the paging links carry the newest as-of.
+    counter_params = frozenset({"as-of"})
     documentation = (
         "The audit log as IHE BALP-shaped AuditEvents; auditors only. "
         "Every search and read here is itself audited."

@@ -193,6 +193,9 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             "updateCreate": False,
             "conditionalCreate": False,
             "conditionalUpdate": False,
+            # A versioned type's read carries its ETag and Last-Modified, and
+            # answers If-None-Match and If-Modified-Since (core.fhir.views).
+            "conditionalRead": "full-support" if cap.versioned else "not-supported",
         }
         if cap.documentation:
             entry["documentation"] = cap.documentation
@@ -215,8 +218,9 @@ def capability_statement(base_url: str) -> dict[str, Any]:
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": (
-            "A read, a version read and $everything answer whole resources: their query"
-            " takes _format (JSON), _pretty and _summary=false only; any other parameter"
+            "A read, a version read, $everything and metadata answer whole resources:"
+            " their query takes _format (JSON), _pretty and _summary=false only (metadata"
+            " mode=full too; no TerminologyCapabilities is served); any other parameter"
             " (_summary=true, _elements, …) is refused (400 read.param_unknown), whatever"
             " Prefer: handling says. A search refuses a parameter it does not declare"
             " (400 search.param_unknown) alike. _pretty is true or false, _total none,"
@@ -224,7 +228,11 @@ def capability_statement(base_url: str) -> dict[str, Any]:
             " other value is refused (400 search.param_invalid). History is not served"
             " (history-instance, history-type, history-system): GET …/_history answers"
             " 405 with an OperationOutcome not-supported; a version read"
-            " (…/_history/<vid>) is served where vread is listed. A create is never"
+            " (…/_history/<vid>) is served where vread is listed. A read or version"
+            " read of a type whose conditionalRead is full-support answers 304 Not"
+            " Modified, without a body, to If-None-Match naming its ETag or to"
+            " If-Modified-Since not before its Last-Modified, once the reader may"
+            " read it (the read is audited as any other). A create is never"
             " conditional: If-None-Exist is refused (400"
             " fhir.conditional_create_unsupported), and If-Match, which names the version"
             " a versioned update (PUT) replaces, is refused on a POST (412"

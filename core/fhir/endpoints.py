@@ -19,16 +19,42 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import capability_statement, registered_resources
 from core.fhir.gate import current_gate
 from core.fhir.purpose import recorded_purpose
-from core.fhir.views import FHIR_ID, FHIRView, base_url
+from core.fhir.resources import unserved_read_params
+from core.fhir.views import FHIR_ID, FHIRView, base_url, refuse_unserved_values
 from core.permissions import Public, actor_from_request
 from core.validation import is_digits
 
+# What ``/fhir/metadata`` takes (http.html#capabilities): the statement whole
+# (``mode=full``, the default) in JSON. ``mode=terminology`` asks for a
+# TerminologyCapabilities and ``mode=normative`` for part of the statement,
+# neither served; answered with the whole statement, a client would read it as
+# what it asked for.
+METADATA_MODES = ("full",)
+METADATA_PARAMS_SERVED = "_format, _pretty, _summary=false, mode=full"
+
 
 class MetadataView(FHIRView):
+    """``GET /fhir/metadata``: the CapabilityStatement. A parameter it does not
+    serve (``_summary=true``, ``_elements``, a misspelling) is refused as a
+    read's is (400 ``read.param_unknown``), and a ``mode`` other than
+    ``full`` as a value it does not take (400 ``search.param_invalid``)."""
+
     permission_classes = [Public]
     authentication_classes: list[Any] = []
 
     def get(self, request: Request) -> Response:
+        query = request.query_params
+        unknown = [name for name in unserved_read_params(query) if name != "mode"]
+        if unknown:
+            names = ", ".join(name[:30] for name in unknown)
+            raise InvalidInput(
+                "read.param_unknown",
+                f"A read answers the whole resource and takes no {names};"
+                f" it takes {METADATA_PARAMS_SERVED}.",
+                field=unknown[0][:30],
+                params={"names": names, "supported": METADATA_PARAMS_SERVED},
+            )
+        refuse_unserved_values(query, {"mode": METADATA_MODES})
         return self.fhir_response(capability_statement(base_url(request)))
 
 

@@ -212,6 +212,12 @@ class FHIRResource:
     # ``identifier``); the type's search must then keep it out of its paging
     # links (``Found.link_params``). Anywhere else a CPR number is refused.
     cpr_params: frozenset[str] = frozenset()
+    # Parameters whose value names one of this type's own entries by a counter
+    # that reaches ten digits at national scale (the audit log's ``as-of``,
+    # which its paging links carry): ``<Type>/<id>`` or ``<id>``, written as
+    # ids are (no leading zero), is no CPR number, as such an id in the path
+    # is none (ADR 0002). Any other value is looked at as every value is.
+    counter_params: frozenset[str] = frozenset()
     # A search of a citizen the gate refuses: an empty Bundle, or "not found".
     refused_search_is_empty: bool = False
     order_by: tuple[str, ...] = ("pk",)
@@ -373,6 +379,23 @@ class FHIRResource:
                     params={"name": name, "expected": GIVEN_A_VALUE},
                 )
 
+    def is_counter(self, name: str, value: object) -> bool:
+        """Whether ``value`` of ``name`` is one of the type's own counter ids
+        (``counter_params``), not a CPR number."""
+        return name in self.counter_params and bool(
+            re.fullmatch(rf"(?:{re.escape(self.type)}/)?[1-9][0-9]*", str(value))
+        )
+
+    def without_counters(self, query: QueryDict) -> QueryDict:
+        """``query`` less the values that are the type's own counter ids, for
+        the look for a CPR number in a URL (:func:`core.boundary.cpr_in_query`)."""
+        if not any(name in query for name in self.counter_params):
+            return query
+        kept = QueryDict(mutable=True)
+        for name, values in query.lists():
+            kept.setlist(name, [v for v in values if not self.is_counter(name, v)])
+        return kept
+
     def check_no_cpr(self, query: Mapping[str, Any]) -> None:
         """A POST search's form may carry what a URL may not, and its paging
         links repeat the form's values as a URL: a CPR number in a parameter
@@ -383,6 +406,7 @@ class FHIRResource:
         for name, raws in values:
             if name in self.cpr_params:
                 continue
+            raws = [raw for raw in raws if not self.is_counter(name, raw)]
             if cpr_in_text(str(name)) or any(cpr_in_text(str(raw)) for raw in raws):
                 shown = "" if cpr_in_text(str(name)) else str(name)[:30]
                 raise InvalidInput(
@@ -742,14 +766,20 @@ class _ResourceView(FHIRView):
         resource_id = str(self.kwargs.get("resource_id", ""))
         return self.resource.citizen_named(resource_id, request.query_params)
 
+    def cpr_checked_query(self, request: Request) -> QueryDict:
+        return self.resource.without_counters(request.query_params)
+
+    def attempted(self, request: Request) -> str:
+        # A search (GET, or POST …/_search) is recorded as one, not as a read or a create.
+        method = request.method or ""
+        return self.posting if method == "POST" else ACTION_BY_METHOD.get(method, self.reading)
+
     def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
         actor = actor_from_request(request)
         assert actor is not None  # ANY_STAFF let only an actor through
         purpose = recorded_purpose(request)
-        method = request.method or ""
-        action = self.posting if method == "POST" else ACTION_BY_METHOD.get(method, self.reading)
         return self.resource.refuse_cpr_in_url(
-            actor=actor, action=action, purpose=purpose, refused=refused
+            actor=actor, action=self.attempted(request), purpose=purpose, refused=refused
         )
 
     def asked(

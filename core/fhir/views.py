@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
-from django.http import QueryDict
-from django.utils.http import http_date
+from django.http import HttpResponseNotModified, QueryDict
+from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django.utils.translation import gettext
 from rest_framework.exceptions import (
+    APIException,
     MethodNotAllowed,
     NotAcceptable,
     UnsupportedMediaType,
@@ -47,6 +48,13 @@ _TYPE_AND_ID = re.compile(r"^/fhir/(?P<type>[A-Z][A-Za-z]{1,63})(?:/(?P<id>[^/]*
 # What the audit log calls an attempt, by its HTTP method.
 ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 MAX_PAGE_SIZE = 200
+# REST framework's refusals of a request's form, with the codes their answers
+# carry (core.exception_handler), as the audit log records them.
+FORM_REFUSALS: tuple[tuple[type[APIException], str], ...] = (
+    (MethodNotAllowed, "request.method_not_allowed"),
+    (NotAcceptable, "request.not_acceptable"),
+    (UnsupportedMediaType, "request.unsupported_media_type"),
+)
 
 
 _BODY_EMPTY = "The request body is empty; a FHIR JSON resource was expected."
@@ -134,13 +142,17 @@ class FHIRView(APIView):
         resource_id = (found["id"] or "") if found else ""
         current_gate().refuse(
             actor=actor,
-            action=ACTION_BY_METHOD.get(request.method or "", "read"),
+            action=self.attempted(request),
             purpose=recorded_purpose(request),
             resource_type=found["type"] if found else "",
             resource_id=resource_id if FHIR_ID.fullmatch(resource_id) else "",
             reason_code=reason_code,
             citizen_id=self.citizen_refused(request),
         )
+
+    def attempted(self, request: Request) -> str:
+        """What the audit log calls the request, by its HTTP method."""
+        return ACTION_BY_METHOD.get(request.method or "", "read")
 
     def citizen_refused(self, request: Request) -> CitizensNamed:
         """The citizen a refused request names: the Patient its path is on
@@ -188,28 +200,41 @@ class FHIRView(APIView):
         # holding one is refused before the view reads it (and echoes it in
         # a link), once the caller is known so that the attempt is recorded.
         # One in the path was refused before any view (core.cpr_in_url).
-        refused = cpr_in_query(request.query_params)
+        refused = cpr_in_query(self.cpr_checked_query(request))
         if refused is not None:
             raise self.cpr_in_url(request, refused)
         if self._body_missing(request):
-            raise InvalidInput("request.malformed", _BODY_EMPTY)
+            raise self.param_refused(request, InvalidInput("request.malformed", _BODY_EMPTY))
         if request.method == "POST" and "HTTP_IF_NONE_EXIST" in request.META:
             # Ignored, a retried create would make a second copy of what the
             # client asked to be made once.
-            raise NotSupported(
-                "fhir.conditional_create_unsupported", _CONDITIONAL_CREATE, field="If-None-Exist"
+            raise self.param_refused(
+                request,
+                NotSupported(
+                    "fhir.conditional_create_unsupported",
+                    _CONDITIONAL_CREATE,
+                    field="If-None-Exist",
+                ),
             )
         if request.method == "POST" and "HTTP_IF_MATCH" in request.META:
             # FHIR's If-Match is a versioned update's (http.html#concurrency).
             # A POST names no current version for it to match, so the
             # precondition is false (RFC 9110 13.1.1): 412, not a create that
             # ignored the condition the client set.
-            raise PreconditionFailed("fhir.if_match_on_post", _IF_MATCH_ON_POST, field="If-Match")
+            raise self.param_refused(
+                request,
+                PreconditionFailed("fhir.if_match_on_post", _IF_MATCH_ON_POST, field="If-Match"),
+            )
         if request.method in ("POST", "PUT") and "HTTP_IF_NONE_MATCH" in request.META:
             # ``If-None-Match: *`` asks a PUT not to overwrite what exists;
             # ignored, it would overwrite it.
-            raise NotSupported(
-                "fhir.if_none_match_unsupported", _IF_NONE_MATCH_ON_WRITE, field="If-None-Match"
+            raise self.param_refused(
+                request,
+                NotSupported(
+                    "fhir.if_none_match_unsupported",
+                    _IF_NONE_MATCH_ON_WRITE,
+                    field="If-None-Match",
+                ),
             )
 
     @property
@@ -220,6 +245,7 @@ class FHIRView(APIView):
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
         _last_modified(response)
+        response = _not_modified(request, response)
         return self._as_preferred(request, response)
 
     def _as_preferred(self, request: Request, response: Any) -> Any:
@@ -261,12 +287,34 @@ class FHIRView(APIView):
             return self.metadata_class is not None
         return name in self.http_method_names and hasattr(self, name)
 
-    def param_refused(self, request: Request, refused: InvalidInput) -> PlatformError:
-        """A query parameter refused before the handler: a member of staff's
-        or a system's attempt is recorded as refused (R9), on the resource and
-        citizen its path names."""
+    def param_refused(self, request: Request, refused: PlatformError) -> PlatformError:
+        """A query parameter or header refused before the handler: a member
+        of staff's or a system's attempt is recorded as refused (R9), on the
+        resource and citizen its path names."""
         self.refusal_recorded(request, refused.code)
         return refused
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """REST framework's refusals of a request's form (a method not
+        served, an answer in a format or version not served, a body in a media
+        type not read) come before any handler could record them: a member of
+        staff's or a system's attempt is recorded here (R9), on the resource
+        and citizen its path names, as every other refusal of theirs is. A
+        caller whose credentials are themselves refused names no one."""
+        code = next((c for kind, c in FORM_REFUSALS if isinstance(exc, kind)), None)
+        if code is not None:
+            try:
+                known = actor_from_request(self.request) is not None
+            except (APIException, PlatformError):
+                known = False
+            if known:
+                self.refusal_recorded(self.request, code)
+        return super().handle_exception(exc)
+
+    def cpr_checked_query(self, request: Request) -> QueryDict:
+        """The query looked at for a CPR number: all of it, but for the values
+        a resource type declares as its own counter ids (``counter_params``)."""
+        return request.query_params
 
     def cpr_in_url(self, request: Request, refused: InvalidInput) -> PlatformError:
         """The error for a CPR number in the query string. A member of staff's
@@ -314,6 +362,47 @@ def _last_modified(response: Any) -> None:
         return
     if instant.tzinfo is not None:
         response["Last-Modified"] = http_date(instant.timestamp())
+
+
+# What a 304 keeps of the 200 it stands for (RFC 9110 15.4.5).
+_NOT_MODIFIED_KEEPS = ("ETag", "Last-Modified", "Cache-Control", "Vary", "Content-Location")
+
+
+def _opaque(tag: str) -> str:
+    return tag.strip().removeprefix("W/")
+
+
+def _not_modified(request: Request, response: Any) -> Any:
+    """A conditional read (http.html#cread, RFC 9110 13.1.2 and 13.1.3): a
+    read or version read whose ETag the client names in ``If-None-Match``
+    (compared weakly, ``*`` for any), or, without that header, whose
+    ``Last-Modified`` is not after its ``If-Modified-Since``, is answered
+    ``304 Not Modified`` with its validators and no body. Only a 200 is
+    turned: the gate has let the reader at the resource and the read is
+    recorded as any other (R9); a refusal or an unknown id stays what it
+    was, so a precondition tells nobody what it could not read. Ignored, a
+    client revalidating its copy fetched the whole resource every time."""
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return response
+    tag = response.get("ETag")
+    modified = response.get("Last-Modified")
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        named = parse_etags(if_none_match)
+        unchanged = tag is not None and (
+            named == ["*"] or _opaque(tag) in {_opaque(t) for t in named}
+        )
+    else:
+        since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+        last = parse_http_date_safe(modified) if modified else None
+        unchanged = since is not None and last is not None and last <= since
+    if not unchanged:
+        return response
+    not_modified = HttpResponseNotModified()
+    for header in _NOT_MODIFIED_KEEPS:
+        if response.has_header(header):
+            not_modified[header] = response[header]
+    return not_modified
 
 
 def base_url(request: Request) -> str:
