@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,7 +23,8 @@ from acute.fhir import (
 from acute.models import Referral, Visit, VitalSign
 from consent.audit.models import Action
 from core.api import actor_of
-from core.errors import Forbidden, InvalidInput
+from core.boundary import body_named
+from core.errors import Forbidden
 from core.fhir.purpose import request_purpose
 from core.fhir.resources import FHIRResource, purpose_or_refused
 from core.fhir.views import FHIRView, base_url
@@ -60,11 +60,8 @@ class ServiceRequestCreateView(FHIRView):
     def citizen_refused(self, request: Request) -> int | None:
         """A role refused here is recorded on the citizen the body's subject
         names, if she is registered (R9)."""
-        try:
-            body = request.data
-        except (InvalidInput, ParseError, UnsupportedMediaType):
-            return None
-        citizen_id, cpr = service_request_subject(body)
+        # A body the input checks refused names her as it was sent.
+        citizen_id, cpr = service_request_subject(body_named(request))
         return services.referral_citizen_named(citizen_id=citizen_id, cpr=cpr)
 
     def post(self, request: Request) -> Response:

@@ -131,7 +131,7 @@ MIDDLEWARE = [
     # Before anyone is signed in or sent anywhere: a CPR number in a URL
     # (docs/decisions/0002) is refused, never carried on in a redirect.
     "core.cpr_in_url.CprInUrlMiddleware",
-    "core.boundary.InputBoundaryMiddleware",
+    "core.input_refusals.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.NoStoreMiddleware",

@@ -37,7 +37,11 @@ view, serializer, FHIR model or database sees it:
 
 Each refusal is an :class:`~core.errors.InvalidInput` with a stable code, so the
 one exception handler answers 400 with the envelope on ``/api/`` and an
-OperationOutcome on ``/fhir/``.
+OperationOutcome on ``/fhir/``. A known caller's refused request is an
+attempt on the citizen it names and is recorded there with that code (R9):
+a query or form before any view (``core.input_refusals``), a body as it is
+read (``core.refusals.handle_exception``, from the body kept by
+:func:`body_load`).
 
 One module, a little longer than most: it is the one list above, each check
 written once beside the others, so that no door takes what another refuses.
@@ -56,6 +60,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream, WSGIRequest
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.translation import gettext_lazy
+from rest_framework import exceptions as drf
 from rest_framework.parsers import BaseParser
 
 from core.cpr import cpr_in_text
@@ -329,6 +334,15 @@ def json_object_required(data: Any) -> None:
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def text_refusal(request: HttpRequest) -> InvalidInput | None:
+    """The refusal of a query string or form post carrying NUL, broken text
+    or a character that shows nothing (:func:`core.validation.unshown_character`),
+    or None. Asked before any view reads either
+    (``core.input_refusals.InputBoundaryMiddleware``)."""
+    bad = _first_bad_field(request)
+    return None if bad is None else _refuse_text(*bad)
+
+
 def _first_bad_field(request: HttpRequest) -> tuple[tuple[str, str], str] | None:
     sources = [request.GET]
     if request.method == "POST" and request.content_type in _FORM_TYPES:
@@ -409,23 +423,6 @@ def cpr_in_query(query: QueryDict) -> InvalidInput | None:
     return None
 
 
-class InputBoundaryMiddleware:
-    """Refuses a form post or query string carrying NUL, broken text or a
-    character that shows nothing (:func:`core.validation.unshown_character`) with a
-    400 in the shape of the path (OperationOutcome on /fhir/, the envelope on
-    /api/, a short page elsewhere), before any view reads it."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        bad = _first_bad_field(request)
-        if bad is None:
-            return self.get_response(request)
-        error = _refuse_text(*bad)
-        return refusal_response(request, error)
-
-
 def cpr_in_url_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
     """The answer to a URL carrying a CPR number: 400 in the shape of its door,
     on a page the short sentence saying where the number goes."""
@@ -454,6 +451,61 @@ def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
     )
 
 
+# Where a request's parser context keeps the body the checks refused, with
+# the refusal, for the refusal's record alone (:func:`refused_body`).
+_REFUSED_BODY = "refused_body"
+
+
+def body_load(raw: bytes, parser_context: Any) -> Any:
+    """:func:`json_load` for a request's body. A body refused is kept in the
+    request's ``parser_context`` with its refusal, so that the refusal can be
+    recorded on the citizen the body names (R9, :func:`refused_body`)."""
+    try:
+        return json_load(raw)
+    except InvalidInput as refused:
+        if isinstance(parser_context, dict):
+            parser_context[_REFUSED_BODY] = (raw, refused)
+        raise
+
+
+def _kept(request: Any) -> tuple[bytes, InvalidInput] | None:
+    context = getattr(request, "parser_context", None)
+    return context.get(_REFUSED_BODY) if isinstance(context, dict) else None
+
+
+def body_refusal_of(request: Any) -> InvalidInput | None:
+    """The refusal of the body of ``request`` (REST framework's) by the checks
+    here, if its body was refused."""
+    kept = _kept(request)
+    return kept[1] if kept is not None else None
+
+
+def refused_body(request: Any) -> Any:
+    """The JSON of a body the checks here refused, read without them, and only
+    to find whom it names for the refusal's record (an id, a reference, a CPR
+    number typed into a field): never handed to a view, never stored. None
+    when no body was refused or it is no JSON at all."""
+    kept = _kept(request)
+    if kept is None:
+        return None
+    try:
+        return orjson.loads(kept[0])
+    except orjson.JSONDecodeError:
+        return None
+
+
+def body_named(request: Any) -> Any:
+    """What the body of a refused request (REST framework's) says, to find
+    whom it names: its JSON as read, or, when the checks here refused it, as
+    sent (:func:`refused_body`); None when it cannot be read at all."""
+    try:
+        data = request.data
+    except (InvalidInput, drf.ParseError, drf.UnsupportedMediaType):
+        data = None
+    refused = refused_body(request)
+    return data if refused is None else refused
+
+
 class JSONParser(BaseParser):
     """REST framework's JSON parser, through the same checks as every body."""
 
@@ -463,7 +515,7 @@ class JSONParser(BaseParser):
         raw = stream.read() if stream is not None else b""
         if not raw:
             raise InvalidInput("request.malformed", "The request body is empty.")
-        return json_load(raw)
+        return body_load(raw, parser_context)
 
 
 # --- the size of a body, before anything reads it ---------------------------------

@@ -41,7 +41,7 @@ _ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELE
 _FHIR_TYPE_PREFIX = "/fhir/"
 
 
-def _caller(request: HttpRequest) -> Actor | None:
+def door_caller(request: HttpRequest) -> Actor | None:
     """Who sent a refused request, when it says so as its door would read it:
     a bearer token in force, or a signed-in session that is neither ended nor
     idle. Nothing is changed for her: the session is read, not touched."""
@@ -78,7 +78,7 @@ def cpr_in_url_record(request: HttpRequest) -> None:
     """The refused attempt of a caller who is known, recorded naming no
     citizen (R9). The refusal stands whether or not it could be written."""
     try:
-        actor = _caller(request)
+        actor = door_caller(request)
         if actor is None:
             return
         current_gate().refuse(

@@ -12,6 +12,12 @@ A page says the same with ``@page(..., concerns=Concerns(...))``, and the one
 gate of the pages (``core.middleware.PageAccessMiddleware``) records a role it
 refuses there through :func:`page_refusal_record`, just as here.
 
+A request the input checks refuse (:mod:`core.boundary`: its query string,
+form or JSON body) is recorded the same way, with the refusal's code, by
+:func:`input_refusal_record`: from the door for a query or form
+(``core.input_refusals``), from the exception handler here for a body
+refused as it is read (decision 0036).
+
 The refusal stands whether or not its entry could be written: a failure to
 record it is logged, never answered with a 500 in place of the refusal.
 """
@@ -29,6 +35,7 @@ from rest_framework import exceptions as drf
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.boundary import body_named, body_refusal_of
 from core.cpr import normalise_cpr
 from core.errors import InvalidInput
 from core.exception_handler import handle_exception as answer_exception
@@ -142,10 +149,7 @@ def _body_of(request: HttpRequest | Request) -> Any:
         return None
     if not isinstance(request, Request):
         return request.POST
-    try:
-        return request.data
-    except (InvalidInput, drf.ParseError, drf.UnsupportedMediaType):
-        return None
+    return body_named(request)
 
 
 def refusal_record(
@@ -202,6 +206,36 @@ def refusal_record(
         )
 
 
+def input_refusal_record(
+    request: HttpRequest | Request,
+    view: Any,
+    kwargs: Mapping[str, Any] | None,
+    *,
+    reason_code: str,
+) -> None:
+    """A request refused by the input checks (:mod:`core.boundary`: its query
+    string, form or body), recorded as denied with the refusal's code (R9),
+    on the citizen it names, as its door records a role it refuses: a
+    ``/fhir/`` view by the resource and citizen its path, query or body names
+    (``FHIRView.refusal_recorded``), an ``/api/`` endpoint or a page by what
+    it says it concerns (:class:`Concerns`). The one path for both the checks
+    before any view (``core.input_refusals``) and a body refused as it is read
+    (:func:`handle_exception`). A caller nobody can name leaves no entry."""
+    own = getattr(view, "refusal_recorded", None)
+    if isinstance(request, Request) and callable(own):
+        try:
+            with transaction.atomic():
+                own(request, reason_code)
+        except Exception:
+            logger.exception(
+                "A refused attempt (%s %s) could not be recorded in the audit log",
+                type(view).__name__,
+                request.method,
+            )
+        return
+    refusal_record(request, getattr(view, "concerns", None), kwargs, reason_code=reason_code)
+
+
 def api_refusal_record(request: Request, view: Any) -> None:
     """A refusal on ``/api/``, recorded on what the endpoint concerns. The
     one place every permission refusal on ``/api/`` passes, the exception
@@ -227,4 +261,12 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
         and request.path.startswith("/api/")
     ):
         api_refusal_record(request, context.get("view"))
+    elif (
+        isinstance(exc, InvalidInput)
+        and isinstance(request, Request)
+        and exc is body_refusal_of(request)
+    ):
+        # A body the input checks refused as it was read, on /api/ or /fhir/.
+        view = context.get("view")
+        input_refusal_record(request, view, getattr(view, "kwargs", None), reason_code=exc.code)
     return answer_exception(exc, context)

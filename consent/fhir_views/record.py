@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,7 +24,7 @@ from consent.fhir_views.common import (
     update_stated,
 )
 from core.api import actor_of
-from core.errors import InvalidInput
+from core.boundary import body_named
 from core.fhir.gate import CitizensNamed
 from core.fhir.resources import (
     Asked,
@@ -216,11 +215,8 @@ class TransactionView(FHIRView):
         name (R9): one entry on each one's log."""
         if request.method != "POST":
             return super().citizen_refused(request)
-        try:
-            body = request.data
-        except (InvalidInput, ParseError, UnsupportedMediaType):
-            return None
-        return services.bundle_citizens_named(body)
+        # A body the input checks refused names them as it was sent.
+        return services.bundle_citizens_named(body_named(request))
 
     def post(self, request: Request) -> Response:
         purpose = stated_purpose(request, action=Action.CREATE, resource_type="Bundle")

@@ -8,7 +8,7 @@ import orjson
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
-from core.boundary import json_load
+from core.boundary import body_load
 from core.errors import InvalidInput
 
 FHIR_JSON = "application/fhir+json"
@@ -44,7 +44,7 @@ class FHIRJSONParser(BaseParser):
             raise InvalidInput(
                 "request.malformed", "The request body is empty; a FHIR JSON resource was expected."
             )
-        data = json_load(raw)
+        data = body_load(raw, parser_context)
         if not isinstance(data, dict) or "resourceType" not in data:
             raise InvalidInput(
                 "request.malformed", "A FHIR resource must be a JSON object with a resourceType."
