@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
-from core.messages import user_message
+from core.form_once import once_per_form
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -102,6 +102,7 @@ def _witness(request: HttpRequest) -> services.WitnessCredentials | None:
 
 @page(Role.MEDICINE_OFFICER, concerns=MOVES_STOCK)
 @require_POST
+@once_per_form
 def receive(request: HttpRequest) -> HttpResponse:
     """A delivery from the pharmacy into a cabinet (*modtagelse*)."""
     actor = page_actor(request)
@@ -132,6 +133,7 @@ def receive(request: HttpRequest) -> HttpResponse:
 
 @page(Role.MEDICINE_OFFICER, concerns=SEES_RECALLED_DOSES)
 @require_POST
+@once_per_form
 def recall(request: HttpRequest) -> HttpResponse:
     """Recall a lot: it can no longer be given, and the officer is told where it is."""
     actor = page_actor(request)
@@ -172,8 +174,7 @@ def recall_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
 # --- counts ----------------------------------------------------------------------
 
 
-@page(Role.MEDICINE_OFFICER)
-def counts(request: HttpRequest) -> HttpResponse:
+def _counts_page(request: HttpRequest, error: PlatformError | None = None) -> HttpResponse:
     actor = page_actor(request)
     organisation = acting_organisation(actor)
     return render_page(
@@ -193,12 +194,22 @@ def counts(request: HttpRequest) -> HttpResponse:
             ),
             "locations": selectors.locations_list(organisation=organisation),
         },
+        error=error,
     )
 
 
 @page(Role.MEDICINE_OFFICER)
+def counts(request: HttpRequest) -> HttpResponse:
+    return _counts_page(request)
+
+
+@page(Role.MEDICINE_OFFICER)
 @require_POST
+@once_per_form
 def count_start(request: HttpRequest) -> HttpResponse:
+    """A count of one location started; a refusal (a location not the acute
+    function's, a count already open there) is shown on the counts page
+    with its 4xx status, as every page form shows one."""
     actor = page_actor(request)
     try:
         location = selectors.location_get(
@@ -206,8 +217,7 @@ def count_start(request: HttpRequest) -> HttpResponse:
         )
         count = services.count_start(actor=actor, location=location)
     except PlatformError as exc:
-        messages.error(request, user_message(exc))
-        return redirect("cabinet-counts")
+        return _counts_page(request, exc)
     return redirect("cabinet-count", count_id=count.pk)
 
 
@@ -257,6 +267,7 @@ def count_detail(request: HttpRequest, count_id: int) -> HttpResponse:
 # pressing it tried to move stock, recorded as the API's approval records it.
 @page(Role.MEDICINE_OFFICER, concerns=ByAction({"approve": MOVES_STOCK}))
 @require_POST
+@once_per_form
 def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
     """The whole count sheet at once: every lot's count and every recount
     typed on the page are saved together (``save``), and submitted with them

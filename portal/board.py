@@ -30,6 +30,7 @@ from acute.models import DeadlineWarning, Outcome
 from acute.occurrence import dispatch_opens_at
 from core.actors import Actor
 from core.errors import Conflict, NotFoundOrNotAllowed, PreconditionFailed
+from core.form_once import form_refused, once_per_form
 from core.middleware import not_allowed
 from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
@@ -194,6 +195,7 @@ def _board_step(
     except PreconditionFailed as exc:
         if refused is None:
             raise
+        form_refused(request)  # not taken now: the same form may be sent again
         messages.info(request, refused(exc.code))
     else:
         messages.success(request, _(done))
@@ -207,6 +209,7 @@ def _board_step(
     ),
 )
 @require_POST
+@once_per_form
 def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
     """The coordinator has seen a warning on the board: it leaves the board,
     as through the API's acknowledge (R10)."""
@@ -222,6 +225,7 @@ def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
 
 @page(Role.COORDINATOR, concerns=Concerns("Flag", PhysicianAlert, path="alert_id"))
 @require_POST
+@once_per_form
 def clinical_alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     """The coordinator has seen a clinical alert of her acute function (and
     acted on it, phoning the physician on call): it leaves the board, as
@@ -244,6 +248,7 @@ def clinical_alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpRespo
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", InboundMessage, path="message_id"))
 @require_POST
+@once_per_form
 def refusal_noted(request: HttpRequest, message_id: int) -> HttpResponse:
     """The coordinator has seen a message the platform refused (and phoned its
     sender where it mattered): it leaves the board, as through the API."""
@@ -258,6 +263,7 @@ def refusal_noted(request: HttpRequest, message_id: int) -> HttpResponse:
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", OutboundMessage, path="message_id"))
 @require_POST
+@once_per_form
 def outbox_message_resend(request: HttpRequest, message_id: int) -> HttpResponse:
     """The coordinator sends a failed or withheld hand-off again, as through
     the API: a new round of attempts (a withheld one goes only once the
@@ -269,6 +275,7 @@ def outbox_message_resend(request: HttpRequest, message_id: int) -> HttpResponse
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", OutboundMessage, path="message_id"))
 @require_POST
+@once_per_form
 def outbox_message_handled(request: HttpRequest, message_id: int) -> HttpResponse:
     """The coordinator has dealt with a failed or withheld hand-off another
     way (she phoned the recipient): it leaves the board, as through the API."""

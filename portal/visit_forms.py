@@ -37,6 +37,8 @@ from consent.services import break_glass_open
 from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.form_once import FIELD as FORM_REF
+from core.form_once import once_per_form
 from core.messages import user_message
 from core.models import Role
 from core.pages import page_actor, render_page
@@ -57,11 +59,17 @@ def _write_visit(actor: Actor, visit_id: int) -> Visit:
     )
 
 
+# The tablet's own reference for an entry its script sends or queues: such a
+# send is received once by it (``visit_submission_once``); a form sent
+# without the script is received once by its form's reference
+# (``core.form_once``).
+CLIENT_REF = "client_ref"
+
 # What may differ between two sends of one queued entry: the form token, the
-# reference itself, the §4 witness's password (kept only in memory, so gone
+# references, the §4 witness's password (kept only in memory, so gone
 # after a reload) and the time the tablet queued the entry.
 _NOT_THE_ENTRY = frozenset(
-    {"csrfmiddlewaretoken", "client_ref", "witness_password", "given_offline_at"}
+    {"csrfmiddlewaretoken", CLIENT_REF, FORM_REF, "witness_password", "given_offline_at"}
 )
 
 
@@ -162,6 +170,7 @@ STEPS = {
 
 @page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Accept, set off, arrive: one tap each, received once per ``client_ref``
     (a tap queued offline and replayed is not a second step)."""
@@ -185,6 +194,7 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_decline(request: HttpRequest, visit_id: int) -> HttpResponse:
     """She cannot take an assignment: declined at once, with her reason if
     she gives one, so dispatch sends another nurse now rather than when the
@@ -203,6 +213,7 @@ def visit_decline(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _document(
         request,
@@ -220,6 +231,7 @@ def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=OBSERVATION)
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
     measurements = [
         (code, typed_number(request.POST[f"vital_{code}"]))
@@ -278,6 +290,7 @@ def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=OBSERVATION)
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
     code = request.POST.get("code", "")
 
@@ -303,6 +316,7 @@ def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=Concerns("MedicationRequest", Visit, path="visit_id"))
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
     """The physician's order by phone, recorded only after it was read back
     and the physician confirmed the read-back (R8)."""
@@ -333,6 +347,7 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=Concerns("Procedure", Visit, path="visit_id"))
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A procedure done on the visit: a predefined one (R7) or one under the
     visit's delegation; the clinical service refuses anything else."""
@@ -355,6 +370,7 @@ def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=Concerns("Delegation", Visit, path="visit_id"))
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A physician's delegation of one task for this citizen (R7), recorded as
     she heard it; the task can then be done under it."""
@@ -379,6 +395,7 @@ def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Outcome and hand-back (R11): the service closes the episode, which sends
     the hand-back to the citizen's home nursing and tells the referrer."""
@@ -418,6 +435,7 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
 
 @page(Role.ACUTE_NURSE, concerns=Concerns("EpisodeOfCare", Visit, path="visit_id"))
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def visit_episode_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     """The episode ended before she is with the citizen (nobody opened, the
     referral lapsed): she closes it from her own visit while it is active,
@@ -446,6 +464,7 @@ def visit_episode_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     concerns=Concerns("Patient", Visit, path="visit_id", purpose="emergency", action="break_glass"),
 )
 @require_POST
+@once_per_form(unless_sent=CLIENT_REF)
 def break_glass(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Break-the-glass (R4): a stated reason, a short time, flagged for the auditors."""
 

@@ -16,6 +16,7 @@ from acute.clinical import services as clinical_services
 from acute.clinical.models import LabResult
 from consent.audit.services import Action
 from core.errors import NotFoundOrNotAllowed, PlatformError
+from core.form_once import once_per_form
 from core.models import Role
 from core.pages import page_actor
 from core.permissions import page
@@ -26,6 +27,7 @@ from portal.visit_page import _visit_page
 
 @page(Role.ACUTE_NURSE, concerns=Concerns("Observation", LabResult, path="result_id"))
 @require_POST
+@once_per_form
 def visit_result_fix(request: HttpRequest, visit_id: int, result_id: int) -> HttpResponse:
     actor = page_actor(request)
     post = request.POST

@@ -130,6 +130,7 @@ def _own_order_step(
 
 @page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
+@once_per_form
 def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
         request, order_id, services.medication_order_confirm, _("Order confirmed.")
@@ -138,6 +139,7 @@ def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
+@once_per_form
 def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
         request, order_id, services.prescription_mark_sent, _("Prescription marked as sent.")
@@ -146,6 +148,7 @@ def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
+@once_per_form
 def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
     """The physician rejects her phone order as it was taken down, before she
     confirmed it: no dose may be given against it from now on, and the nurse
@@ -160,6 +163,7 @@ def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @page(Role.PHYSICIAN, concerns=ORDER)
 @require_POST
+@once_per_form
 def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
     """The physician stops her order with a reason — after an adverse
     reaction, say — whatever its prescription's status: no further dose may
@@ -174,6 +178,7 @@ def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @page(Role.PHYSICIAN, concerns=Concerns("Flag", PhysicianAlert, path="alert_id"))
 @require_POST
+@once_per_form
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     """She has seen the alert (a critical result: she acts on it by phone);
     the nurse's warning on the visit ends with it."""
@@ -250,6 +255,7 @@ def written_order(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.PHYSICIAN, concerns=ORDER)
+@once_per_form
 def order_correct(request: HttpRequest, order_id: int) -> HttpResponse:
     """Her phone order corrected: cancelled with her reason, and the order as
     she meant it entered in writing on the same visit, in one step."""

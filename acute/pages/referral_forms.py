@@ -7,17 +7,14 @@ write calls the same service as the API.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_time
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from acute import services
@@ -33,7 +30,7 @@ from consent.audit.services import Purpose
 from consent.selectors import IntakeLookup
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
-from core.idempotency import key_answered, key_claim
+from core.form_once import once_per_form
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -87,7 +84,6 @@ def _referral_form(
         template,
         {
             "values": values,
-            "form_ref": _form_ref(request) or uuid.uuid4().hex,
             "sources": Referral.Source.choices,
             "urgencies": Urgency.choices,
             "skills": Skill.choices,
@@ -97,18 +93,6 @@ def _referral_form(
         error=error,
         field_names={"citizen": "cpr", "subject": "cpr", **REGISTRATION_FIELD_NAMES},
     )
-
-
-_FORM_REF = re.compile(r"[0-9a-f]{32}")
-
-
-def _form_ref(request: HttpRequest) -> str:
-    """The reference the referral form was given when it was drawn, sent back
-    with it: the same form sent twice (a double click, a reload) is one
-    referral (``external_id`` from her organisation). A refused form keeps it,
-    so the corrected send is still the same referral."""
-    ref = request.POST.get("form_ref", "")
-    return ref if _FORM_REF.fullmatch(ref) else ""
 
 
 def _cpr_typed(raw: str | None) -> str:
@@ -264,6 +248,11 @@ def _registration_typed(request: HttpRequest) -> dict[str, str]:
     }
 
 
+# The form sent twice (a double click, back and send again) is one referral:
+# the second send is sent to the first's and told so (``core.form_once``).
+REFERRAL_ALREADY_RECEIVED = gettext_noop("This referral was already received.")
+
+
 @page(Role.COORDINATOR, concerns=TYPED_REFERRAL)
 def referral_phone(request: HttpRequest) -> HttpResponse:
     """The phone referral, typed in while the caller talks; accepted at once
@@ -271,43 +260,32 @@ def referral_phone(request: HttpRequest) -> HttpResponse:
     registered from the same form (``register``), in one unit with the
     referral: a refusal leaves neither, and keeps everything typed, so the
     corrected form registers her once and nothing has to be typed twice."""
-    if request.method != "POST":
+    if request.method != "POST" or request.POST.get("action") == "lookup":
         return _phone_form(request)
-    if request.POST.get("action") == "lookup":
-        return _phone_form(request)
+    return _phone_take(request)
+
+
+@once_per_form(notice=REFERRAL_ALREADY_RECEIVED)
+def _phone_take(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
-    ref = _form_ref(request)
-    with transaction.atomic():
-        # The form sent twice (a double click, back and send again) is one
-        # referral: the second send finds the first's and shows it.
-        user_id = request.user.pk  # a page's user is signed in
-        held = key_claim(user_id, f"referral-phone:{ref}", "") if ref and user_id else None
-        if held is not None and not held[1]:
-            messages.info(request, _("This referral was already received."))
-            return redirect(held[0].location)
-        try:
-            # Registration and referral are one unit: a refused referral
-            # leaves no citizen registered, only the attempt on the log (R9).
-            referral = services.referral_phone_take(
-                actor=actor,
-                registration=_registration_typed(request)
-                if request.POST.get("register") == "on"
-                else None,
-                accept=request.POST.get("accept") == "on",
-                **_referral_data(request),
-            )
-        except PlatformError as exc:
-            if held is not None:
-                key_answered(held[0], 400)  # refused: the corrected form may be sent
-            if exc.code == "referral.citizen_unknown":
-                # Not a dead end: the form stays, with the offer to register.
-                exc = InvalidInput(exc.code, exc.message, field="cpr")
-            return _phone_form(request, exc)
-        shown = reverse("referral-detail", kwargs={"referral_id": referral.pk})
-        if held is not None:
-            key_answered(held[0], 302, shown)
+    try:
+        # Registration and referral are one unit: a refused referral
+        # leaves no citizen registered, only the attempt on the log (R9).
+        referral = services.referral_phone_take(
+            actor=actor,
+            registration=_registration_typed(request)
+            if request.POST.get("register") == "on"
+            else None,
+            accept=request.POST.get("accept") == "on",
+            **_referral_data(request),
+        )
+    except PlatformError as exc:
+        if exc.code == "referral.citizen_unknown":
+            # Not a dead end: the form stays, with the offer to register.
+            exc = InvalidInput(exc.code, exc.message, field="cpr")
+        return _phone_form(request, exc)
     messages.success(request, _("Referral received."))
-    return redirect(shown)
+    return redirect("referral-detail", referral_id=referral.pk)
 
 
 @page(Role.COORDINATOR, concerns=TYPED_LOOKUP)
@@ -329,15 +307,14 @@ def referral_citizen_lookup(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.PHYSICIAN, Role.HOME_NURSE, concerns=TYPED_REFERRAL)
+@once_per_form(notice=REFERRAL_ALREADY_RECEIVED)
 def referral_short(request: HttpRequest) -> HttpResponse:
     """A physician's or home nurse's short referral form."""
     if request.method != "POST":
         return _referral_form(request, "acute/referral_short.html")
     actor = page_actor(request)
     try:
-        services.referral_intake(
-            actor=actor, **_referral_data(request), external_id=_form_ref(request)
-        )
+        services.referral_intake(actor=actor, **_referral_data(request))
     except PlatformError as exc:
         if exc.code == "referral.citizen_unknown":
             # A number not registered here is a field to correct, not a dead

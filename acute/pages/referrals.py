@@ -27,6 +27,7 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.deaths import is_registered_dead
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.form_once import once_per_form
 from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
@@ -174,6 +175,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
+@once_per_form
 def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
     """Assign, or reassign (the active visit is replaced in the same transaction).
     The form of a referral on hold for a hospital admission carries the reason
@@ -214,6 +216,7 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
+@once_per_form
 def referral_urgency(request: HttpRequest, referral_id: int) -> HttpResponse:
     """Re-triage: the coordinator changes the urgency, with the reason, after
     phoning the citizen back; the same service as the API's."""
@@ -233,6 +236,7 @@ def referral_urgency(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
+@once_per_form
 def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
     def triage(referral: Referral, actor: Actor) -> None:
         if request.POST.get("decision") == "decline":
@@ -265,6 +269,7 @@ EPISODE_CLOSED_BY_COORDINATOR = gettext_noop(
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
+@once_per_form
 def referral_episode_complete(request: HttpRequest, referral_id: int) -> HttpResponse:
     """The coordinator ends the referral's episode with its outcome (after a
     follow-up, the citizen not found, the referral lapsed): the same service

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from acute import services
 from acute.pages.referrals import REFERRAL, referral_change
+from core.form_once import once_per_form
 from core.models import Role
 from core.permissions import page
 
@@ -24,6 +25,7 @@ REFERRAL_WITHDRAWN = gettext_noop(
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
 @require_POST
+@once_per_form
 def referral_withdraw(request: HttpRequest, referral_id: int) -> HttpResponse:
     """A nurse already on her way is called back only once the coordinator
     has ticked that she is (``confirm``): she may be minutes from the door."""

@@ -60,6 +60,7 @@ from consent.audit.services import entry_review
 from consent.audit.verify import log_verify
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
+from core.form_once import once_per_form
 from core.labels import TASKS, reason_label, resource_type_label, task_label
 from core.messages import WHOLE_NUMBER, labels, user_message
 from core.models import Citizen, Role
@@ -331,6 +332,7 @@ def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 @page(Role.AUDITOR, concerns=LOG_ENTRY)
 @require_POST
+@once_per_form
 def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     """Mark a flagged entry reviewed, then go on to the next flagged one."""
     actor = page_actor(request)
@@ -434,6 +436,7 @@ def _csv_for_people(rows: list[AuditEntry], flags: dict[int, list[str]]) -> Http
 
 @page(Role.AUDITOR, concerns=WITNESS_ALARM_CONCERN)
 @require_POST
+@once_per_form
 def audit_alarm_acknowledge_page(request: HttpRequest, refusal_id: int) -> HttpResponse:
     """An auditor acknowledges a witness's alarm: recorded in the audit log,
     and the alarm stays on the console with who acknowledged it and when."""

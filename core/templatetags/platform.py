@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 
 from core.cpr import cpr_in_text
 from core.form_once import FIELD as FORM_REF_FIELD
-from core.form_once import form_ref_new
+from core.form_once import form_ref_new, form_ref_well_formed
 from core.labels import reason_label, resource_type_label, task_label
 from core.models import Organisation, Role
 from core.times import shown
@@ -100,11 +100,21 @@ def posted(context: Any, name: str, default: object = "") -> object:
     return values.get(name, default)
 
 
-@register.simple_tag
-def form_ref() -> SafeString:
+@register.simple_tag(takes_context=True)
+def form_ref(context: Any, keep_on_refusal: bool = False) -> SafeString:
     """The hidden reference of a form whose view is done once per sending
-    (:func:`core.form_once.once_per_form`): drawn afresh at each rendering."""
-    return format_html('<input type="hidden" name="{}" value="{}">', FORM_REF_FIELD, form_ref_new())
+    (:func:`core.form_once.once_per_form`): drawn afresh at each rendering.
+    ``keep_on_refusal`` for a page's only form to its view: shown again with
+    its refusal it keeps the reference it was sent with (freed by the
+    refusal), so the corrected send is the one the first was."""
+    kept = (
+        form_ref_well_formed((context.get("posted") or {}).get(FORM_REF_FIELD))
+        if keep_on_refusal and context.get("error")
+        else ""
+    )
+    return format_html(
+        '<input type="hidden" name="{}" value="{}">', FORM_REF_FIELD, kept or form_ref_new()
+    )
 
 
 @register.filter

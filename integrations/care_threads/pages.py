@@ -12,18 +12,16 @@ is told it was not sent.
 
 from __future__ import annotations
 
-import re
-
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from consent.audit.services import Action
 from core.errors import Conflict, NotFoundOrNotAllowed, PlatformError
-from core.idempotency import key_answered, key_claim
+from core.form_once import form_refused, once_per_form
 from core.messages import user_message
 from core.middleware import not_allowed
 from core.models import Role
@@ -41,8 +39,9 @@ from integrations.care_threads.unmatched import (
 )
 from integrations.models import PARTNER_INACTIVE, CareMessage, CareThread, OutboundMessage
 
-# The reference drawn with the form (``care_reply_ref``).
-_FORM_REF = re.compile(r"[0-9a-f]{32}")
+# The form sent twice (a double click, a reload) is one reply: the second
+# send is told the first came (``core.form_once``).
+REPLY_ALREADY_RECEIVED = gettext_noop("This reply was already received.")
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -92,6 +91,7 @@ def care_thread_page(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 @page(Role.COORDINATOR, concerns=Concerns("Communication", CareThread, path="thread_id"))
 @require_POST
+@once_per_form
 def care_thread_handled_page(request: HttpRequest, thread_id: int) -> HttpResponse:
     """The coordinator has dealt with the partner's message another way (she
     phoned): it leaves the board until the partner writes again."""
@@ -112,35 +112,20 @@ def care_thread_handled_page(request: HttpRequest, thread_id: int) -> HttpRespon
     concerns=Concerns("Communication", CareThread, path="thread_id"),
 )
 @require_POST
+@once_per_form(notice=REPLY_ALREADY_RECEIVED)
 def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse:
     actor = page_actor(request)
-    ref = str(request.POST.get("form_ref", ""))
-    with transaction.atomic():
-        # The form sent twice is one reply: the second send is told the first came.
-        held = (
-            key_claim(request.user.pk, f"care-reply:{thread_id}:{ref}", "")
-            if _FORM_REF.fullmatch(ref) and request.user.pk
-            else None
-        )
-        if held is not None and not held[1]:
-            messages.info(request, _("This reply was already received."))
-            return _back(request)
-        try:
-            thread = care_thread_access(actor=actor, thread_id=thread_id, action=Action.CREATE)
-            segment = care_thread_reply(
-                thread=thread, text=request.POST.get("text", ""), actor=actor
-            )
-        except NotFoundOrNotAllowed:
-            if held is not None:
-                key_answered(held[0], 404)
-            return not_allowed(request)
-        except PlatformError as exc:
-            if held is not None:
-                key_answered(held[0], 400)  # refused: the corrected reply may be sent
-            messages.error(request, user_message(exc))
-            return _back(request)
-        if held is not None:
-            key_answered(held[0], 302)
+    try:
+        thread = care_thread_access(actor=actor, thread_id=thread_id, action=Action.CREATE)
+        segment = care_thread_reply(thread=thread, text=request.POST.get("text", ""), actor=actor)
+    except NotFoundOrNotAllowed:
+        return not_allowed(request)
+    except PlatformError as exc:
+        # Refused: shown on the page the form is on; the corrected reply may
+        # be sent with the same form.
+        form_refused(request)
+        messages.error(request, user_message(exc))
+        return _back(request)
     if segment.outbound is not None and segment.outbound.status == OutboundMessage.Status.WITHHELD:
         # R4: kept for the record, never silently dropped: the person knows.
         messages.warning(

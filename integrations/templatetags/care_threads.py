@@ -4,7 +4,6 @@ shown with a referral, read through the gate for the person at the page
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import template
@@ -44,9 +43,3 @@ def care_contact(kept: str) -> str:
     if system in ("pager", "url", "other") and value:
         return value
     return f"{_('phone')} {kept}"
-
-
-@register.simple_tag
-def care_reply_ref() -> str:
-    """A fresh reference for one reply form: the form sent twice is one reply."""
-    return uuid.uuid4().hex
