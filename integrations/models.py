@@ -402,6 +402,9 @@ INBOUND_REASON_LABELS = {
     "hospital.episode_of_care_missing": gettext_noop(
         "The hospital stay's episode-of-care identifier is missing"
     ),
+    "hospital.occurred_in_future": gettext_noop(
+        "The hospital notification reports an event that has not happened yet"
+    ),
     "replacement_cpr.invalid": gettext_noop("The citizen's replacement CPR number is not valid"),
     "death.in_future": gettext_noop("The time of death cannot be true"),
     "death.before_birth": gettext_noop("The time of death cannot be true"),

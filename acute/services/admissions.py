@@ -322,6 +322,21 @@ def _resumed_deadline(
     return deadline
 
 
+def deadline_while_held(
+    deadline: dt.datetime, on_hold_since: dt.datetime | None, now: dt.datetime
+) -> dt.datetime:
+    """A deadline set ``now`` (counted from now: a re-triage, a resend asking
+    for more haste) on a referral held since ``on_hold_since``, as it is kept
+    while the clock is paused: moved back by the time already held, since the
+    discharge moves every held deadline on by the whole hold
+    (:func:`_resumed_deadline`). So it resumes with the time it had when it
+    was set, counted from the discharge, not with that time and the hours of
+    the stay before it was set too."""
+    if on_hold_since is not None and now > on_hold_since:
+        return deadline - (now - on_hold_since)
+    return deadline
+
+
 def _held_now(
     citizen_id: int,
     now: dt.datetime,

@@ -14,6 +14,7 @@ from acute import signals
 from acute.models import DeadlineWarning, Episode, NurseShift, Outcome, Referral, Visit
 from acute.services._common import (
     EPISODE_SOURCE,
+    EVERY_REFUSAL,
     VISIT_SOURCE,
     audit,
     episode_new,
@@ -24,7 +25,6 @@ from acute.services._common import (
 )
 from acute.services._nurse_access import visit_cancel_locked, visit_send
 from acute.services.admissions import (
-    OUTCOME_CONTRADICTS_DEATH,
     dispatch_transaction,
     hold_override_check,
     outcome_for_the_dead,
@@ -113,10 +113,26 @@ def visit_plan_follow_up(
 def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: Actor) -> Episode:
     """End the episode with its outcome: referrals close, unfinished visits are
     cancelled, care relationships end, and ``episode_completed`` carries the
-    hand-back (R11) and the referrer's message to the hand-off work."""
-    if outcome not in Outcome.values:
-        raise InvalidInput("episode.outcome_unknown", "Unknown outcome.", field="outcome")
-    text_within_limit(note.strip(), field="note")
+    hand-back (R11) and the referrer's message to the hand-off work.
+    Every refusal (an unknown outcome, a note too long, a nurse with the
+    citizen, the episode already ended — a second coordinator at the same
+    moment —, an outcome her registered death contradicts) is a denied
+    attempt on her record (R9), on every door alike."""
+    # The entry of the end: a denied attempt on her record if refused (the
+    # nurse's door, whose own refusal entry stands instead, rolls this one
+    # back with her step), a permitted update once done.
+    entry: dict[str, Any] = {
+        "actor": actor,
+        "action": Action.UPDATE,
+        "citizen_id": episode.citizen_id,
+        "resource_type": "EpisodeOfCare",
+        "resource_id": episode.pk,
+        "detail": {"outcome": outcome},
+    }
+    with refusal_audited(**entry, codes=EVERY_REFUSAL):
+        if outcome not in Outcome.values:
+            raise InvalidInput("episode.outcome_unknown", "Unknown outcome.", field="outcome")
+        text_within_limit(note.strip(), field="note")
     # The note goes into the hand-back and the referrer's outcome (R11).
     free_text_judged(
         texts={"note": note},
@@ -126,18 +142,7 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
         resource_type="EpisodeOfCare",
         resource_id=f"episode-{episode.pk}",
     )
-    # The entry of the end: a denied attempt on her record if her registered
-    # death refuses it (R9; the nurse's door records its own for every
-    # refusal), a permitted update once done.
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "action": Action.UPDATE,
-        "citizen_id": episode.citizen_id,
-        "resource_type": "EpisodeOfCare",
-        "resource_id": episode.pk,
-        "detail": {"outcome": outcome},
-    }
-    with refusal_audited(**entry, codes=(OUTCOME_CONTRADICTS_DEATH,)):
+    with refusal_audited(**entry, codes=EVERY_REFUSAL):
         episode = Episode.objects.select_for_update().select_related("citizen").get(pk=episode.pk)
         if episode.status != Episode.Status.OPEN:
             raise Conflict("episode.closed", "The episode is already closed.")

@@ -35,6 +35,7 @@ from acute.services._common import (
 )
 from acute.services.admissions import (
     HOLD_HOSPITAL_ADMISSION,
+    deadline_while_held,
     hospital_stay_open,
     referral_held_on_arrival,
 )
@@ -645,11 +646,17 @@ def _urgency_raised(
     or a later time, or for a referral already reached, declined or closed,
     changes nothing: a deadline is never relaxed by a message."""
     now = timezone.now()
-    if _deadline(urgency, asked, now) >= referral.deadline_at:
+
+    def held(deadline: datetime, on_hold_since: datetime | None) -> datetime:
+        # Held for a hospital stay, the clock is paused: the time asked for
+        # counts from the discharge (R10, R12).
+        return deadline_while_held(deadline, on_hold_since, now)
+
+    if held(_deadline(urgency, asked, now), referral.on_hold_since) >= referral.deadline_at:
         return referral
     with transaction.atomic():
         locked = referral_lock(referral)
-        sooner = _deadline(urgency, asked, now)
+        sooner = held(_deadline(urgency, asked, now), locked.on_hold_since)
         if (
             locked.status not in (Referral.Status.RECEIVED, Referral.Status.ACCEPTED)
             or locked.reached_at is not None
@@ -657,7 +664,10 @@ def _urgency_raised(
         ):
             return locked
         before_urgency, before_deadline = locked.urgency, locked.deadline_at
-        more_urgent = deadline_for(urgency, now) < before_deadline and urgency != before_urgency
+        more_urgent = (
+            held(deadline_for(urgency, now), locked.on_hold_since) < before_deadline
+            and urgency != before_urgency
+        )
         if more_urgent:
             locked.urgency = urgency
         locked.deadline_at = sooner

@@ -19,6 +19,7 @@ from acute.services._common import (
     referral_lock,
     referral_refusals_audited,
 )
+from acute.services.admissions import deadline_while_held
 from acute.services.dispatch import dispatch_auto_assign
 from consent.fhir import judge_free_text
 from consent.services import care_relationship_close
@@ -232,7 +233,11 @@ def referral_retriage(*, referral: Referral, urgency: str, reason: str, actor: A
             if locked.planned_for is not None and locked.planned_for > now
             else now
         )
-        deadline = deadline_for(urgency, counted_from)
+        # Held for a hospital stay, the clock is paused: the new urgency's
+        # time counts from the discharge, as the time left does (R10, R12).
+        deadline = deadline_while_held(
+            deadline_for(urgency, counted_from), locked.on_hold_since, now
+        )
         raised = _URGENCY_ORDER.index(Urgency(urgency)) < _URGENCY_ORDER.index(
             Urgency(locked.urgency)
         )
@@ -252,6 +257,12 @@ def referral_retriage(*, referral: Referral, urgency: str, reason: str, actor: A
                 "deadline_before": before_deadline.isoformat(),
                 "urgency": str(urgency),
                 "deadline_at": deadline.isoformat(),
+                # Held, the deadline is kept as the paused clock keeps it.
+                **(
+                    {"on_hold_since": locked.on_hold_since.isoformat()}
+                    if locked.on_hold_since is not None
+                    else {}
+                ),
                 # The coordinator's words are the history's; a CPR number
                 # typed among them is not kept in the log.
                 "reason": CPR_IN_TEXT.sub("[CPR]", reason),

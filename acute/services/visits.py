@@ -158,18 +158,29 @@ def visit_arrive(*, visit: Visit, actor: Actor) -> Visit:
     """The nurse is at the door (on site). The first arrival on a referral is its
     "reached" time for the deadline figures (R10)."""
     with _step(visit, actor, "on_site"):
+        # She has reached the citizen: every accepted referral of the episode
+        # (the same citizen referred again by another door) is reached with
+        # it. Those referrals are locked first, with her row, and then the
+        # visit: the order a withdrawal of the referral takes them in, so a
+        # coordinator withdrawing it at the moment she arrives is answered
+        # with a clear refusal, not a deadlock (500).
+        reached = [
+            referral.pk
+            for referral in Referral.objects.select_for_update()
+            .select_related("citizen")
+            .filter(
+                Q(pk=visit.referral_id) | Q(status=Referral.Status.ACCEPTED),
+                episode_id=visit.episode_id,
+                reached_at__isnull=True,
+            )
+            .order_by("pk")
+        ]
         visit = _locked_for_step(visit, actor, Visit.Status.ON_SITE)
         now = timezone.now()
         visit.status = Visit.Status.ON_SITE
         visit.on_site_at = now
         visit.save(update_fields=["status", "on_site_at"])
-        # She has reached the citizen: every accepted referral of the episode
-        # (the same citizen referred again by another door) is reached with it.
-        Referral.objects.filter(
-            Q(pk=visit.referral_id) | Q(status=Referral.Status.ACCEPTED),
-            episode_id=visit.episode_id,
-            reached_at__isnull=True,
-        ).update(reached_at=now)
+        Referral.objects.filter(pk__in=reached).update(reached_at=now)
         _shift_status(visit.shift_id, NurseShift.Status.ON_VISIT)
         visit_audit(visit, actor, {"step": "on_site"})
         signals.nurse_on_site.send(sender=Visit, visit=visit, by=actor)
@@ -209,9 +220,21 @@ def visit_complete(
         # referrer's outcome and an admission's reason.
         judge_free_text(assessment, element="assessment")
         judge_free_text(note, element="note")
-        # The episode first, as closing it does (then its visits): two nurses
-        # ending their visits at once, or a nurse and the coordinator, take
-        # their turns without a deadlock, and the second sees the first's end.
+        # The episode's open referrals first, then the episode, as a
+        # withdrawal, a decline and an assignment take them (referral, then
+        # episode), and then its visits, as closing it does: two nurses
+        # ending their visits at once, a nurse and the coordinator ending the
+        # episode or withdrawing its referral, take their turns without a
+        # deadlock, and the second sees the first's end.
+        list(
+            Referral.objects.select_for_update(of=("self",))
+            .filter(
+                episode_id=visit.episode_id,
+                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         Episode.objects.select_for_update().filter(pk=visit.episode_id).first()
         visit = _locked_for_step(visit, actor, Visit.Status.COMPLETED)
         outcome_for_the_dead(Citizen.objects.get(pk=visit.citizen_id), outcome)

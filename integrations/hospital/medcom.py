@@ -67,7 +67,7 @@ from consent.audit.models import AuditEntry
 from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.deaths import death_time_check
+from core.deaths import CLOCK_SKEW, death_time_check
 from core.models import Citizen
 from core.sql import CompiledQuery
 from integrations.adapters import Handled
@@ -176,9 +176,22 @@ def _stay_received(citizen_id: int, keys: list[str]) -> str | None:
 
 def _occurred_at(message: ParsedMessage) -> dt.datetime | None:
     """When the event of this message happened (its own Provenance's
-    ``occurredDateTime``), ``None`` where it states no time."""
+    ``occurredDateTime``), ``None`` where it states no time. A time to come
+    (beyond the clocks' skew) is refused: a notification reports what has
+    happened, and kept, a discharge stamped next month would outrank every
+    true event of the stay until then: her re-admission today would change
+    nothing, and nurses would be sent to a citizen in hospital (R12)."""
     provenance = own_provenance(message) or {}
-    return message_instant(provenance.get("occurredDateTime"), field="Provenance.occurredDateTime")
+    field = "Provenance.occurredDateTime"
+    occurred_at = message_instant(provenance.get("occurredDateTime"), field=field)
+    if occurred_at is not None and occurred_at > timezone.now() + CLOCK_SKEW:
+        raise InvalidMessage(
+            "hospital.occurred_in_future",
+            "Provenance.occurredDateTime lies in the future: a hospital notification"
+            " reports what has already happened.",
+            field=field,
+        )
+    return occurred_at
 
 
 def _later_in_stay(
