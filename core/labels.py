@@ -166,6 +166,24 @@ REASONS: dict[str, Promise] = {
     ),
     "order.cancelled": pgettext_lazy(REASON_CONTEXT, "order already cancelled"),
     "prescription.already_sent": pgettext_lazy(REASON_CONTEXT, "prescription already sent"),
+    # A confirmation or prescription received by another route (decision 0037).
+    "not_acute_function_order": pgettext_lazy(
+        REASON_CONTEXT, "order not received by her acute function"
+    ),
+    "order.physician_confirms_herself": pgettext_lazy(
+        REASON_CONTEXT, "the ordering physician is a user and confirms herself"
+    ),
+    "order.received_by_receiver": pgettext_lazy(
+        REASON_CONTEXT, "confirmation recorded by the one who took the order down"
+    ),
+    "order.received_coordinator_only": pgettext_lazy(
+        REASON_CONTEXT, "confirmation received by another route recorded by another role"
+    ),
+    "order.received_nothing": pgettext_lazy(REASON_CONTEXT, "nothing said to be received"),
+    "order.received_seen_by_invalid": pgettext_lazy(
+        REASON_CONTEXT, "unknown way of seeing the confirmation"
+    ),
+    "order.received_note_too_long": pgettext_lazy(REASON_CONTEXT, "note too long"),
     "not_ordering_organisation": pgettext_lazy(
         REASON_CONTEXT, "acting for another organisation than the order's"
     ),

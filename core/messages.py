@@ -638,6 +638,17 @@ FIXED = (
     ),
     gettext_noop("A nurse is on her way: confirm that she is called back."),
     gettext_noop("The Patient carries more than one replacement CPR number."),
+    # A confirmation or prescription received by another route (R8,
+    # acute.clinical.services.order_follow_up.medication_order_received_record).
+    gettext_noop(
+        "Only the coordinator records a confirmation or prescription received by another route."
+    ),
+    gettext_noop("Choose how the confirmation or prescription was seen."),
+    gettext_noop("Say whether the confirmation, the prescription or both were received."),
+    gettext_noop(
+        "The ordering physician is a user of the platform: she confirms the order and marks the prescription sent herself."
+    ),
+    gettext_noop("You took this order down: another member of staff records its confirmation."),
 )
 
 TEMPLATES: dict[str, Promise] = {
@@ -918,6 +929,7 @@ TEMPLATES: dict[str, Promise] = {
     "referral.withdraw_reason_unknown": _("The reason must be one of %(values)s."),
     "referral.withdraw_note_too_long": _("Write the note in at most %(max)s characters."),
     "referral.retriage_reason_too_long": _("Write the reason in at most %(max)s characters."),
+    "order.received_note_too_long": _("Write the note in at most %(max)s characters."),
     "episode.nurse_already_going": _(
         "%(nurse)s is already going to the citizen on another referral; confirm to send a second nurse."
     ),
@@ -1041,6 +1053,7 @@ BY_CODE: dict[str, Promise] = {
     "referral.withdraw_reason_unknown": _("Unknown reason."),
     "referral.withdraw_note_too_long": _("Write the note shorter."),
     "referral.retriage_reason_too_long": _("Write the reason shorter."),
+    "order.received_note_too_long": _("Write the note shorter."),
     "episode.nurse_already_going": _(
         "A nurse is already going to the citizen on another referral; confirm to send a second nurse."
     ),

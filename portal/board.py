@@ -25,12 +25,14 @@ from acute import selectors as acute_selectors
 from acute import services as acute_services
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
-from acute.clinical.models import PhysicianAlert
+from acute.clinical.models import MedicationOrder, PhysicianAlert
 from acute.models import DeadlineWarning, Outcome
 from acute.occurrence import dispatch_opens_at
+from consent.audit.services import Action
 from core.actors import Actor
-from core.errors import Conflict, NotFoundOrNotAllowed, PreconditionFailed
+from core.errors import Conflict, Forbidden, InvalidInput, NotFoundOrNotAllowed, PreconditionFailed
 from core.form_once import form_refused, once_per_form
+from core.messages import user_message
 from core.middleware import not_allowed
 from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
@@ -244,6 +246,38 @@ def clinical_alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpRespo
         lambda seen: clinical_services.physician_alert_acknowledge(actor=actor, alert=seen),
         done=gettext_noop("Alert marked as seen."),
     )
+
+
+@page(Role.COORDINATOR, concerns=Concerns("MedicationRequest", MedicationOrder, path="order_id"))
+@require_POST
+@once_per_form
+def order_received(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The coordinator records, from a clinical alert on her board, that the
+    confirmation or prescription of a phone order whose physician is no user
+    of the platform was received by another route (FMK, her phone call, in
+    writing) — the API's access check and service, each recorded (R8, R9)."""
+    actor = page_actor(request)
+    try:
+        order = clinical_selectors.order_access_for_acute_function(
+            actor=actor, order_id=order_id, action=Action.UPDATE
+        )
+    except NotFoundOrNotAllowed:
+        return not_allowed(request)  # recorded as the denied attempt
+    try:
+        clinical_services.medication_order_received_record(
+            actor=actor,
+            order=order,
+            confirmation=request.POST.get("confirmation") == "on",
+            prescription=request.POST.get("prescription") == "on",
+            seen_by=request.POST.get("seen_by", ""),
+            note=request.POST.get("note", ""),
+        )
+    except (Conflict, InvalidInput, Forbidden) as exc:
+        form_refused(request)  # not taken: the same form may be sent again
+        messages.error(request, user_message(exc))
+    else:
+        messages.success(request, _("Recorded as received by another route."))
+    return redirect("coordinator-board")
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", InboundMessage, path="message_id"))

@@ -41,6 +41,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="coordinator-alert-acknowledge",
     ),
     path(
+        "coordinator/orders/<int:order_id>/received/",
+        board.order_received,
+        name="coordinator-order-received",
+    ),
+    path(
         "coordinator/outbox/<int:message_id>/resend/",
         board.outbox_message_resend,
         name="coordinator-outbox-resend",

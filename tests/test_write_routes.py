@@ -434,6 +434,11 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "api/clinical/orders/<int:order_id>/cancel"): Write(
         "physician", "/api/clinical/orders/{late_order}/cancel", lambda s: {"reason": "Fejl"}
     ),
+    ("POST", "api/clinical/orders/<int:order_id>/received"): Write(
+        "coordinator",
+        "/api/clinical/orders/{order}/received",
+        lambda s: {"confirmation": True, "seen_by": "fmk", "note": "Set i FMK"},
+    ),
     ("POST", "api/clinical/alerts/<int:alert_id>/acknowledge"): Write(
         "physician", "/api/clinical/alerts/{alert}/acknowledge", lambda s: {}
     ),
@@ -822,6 +827,12 @@ WRITES: dict[tuple[str, str], Write] = {
     ),
     ("POST", "coordinator/alerts/<int:alert_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/alerts/{alert}/acknowledge/", lambda s: {}, kind="form"
+    ),
+    ("POST", "coordinator/orders/<int:order_id>/received/"): Write(
+        "coordinator",
+        "/coordinator/orders/{order}/received/",
+        lambda s: {"confirmation": "on", "seen_by": "phone", "note": "Lægen ringede"},
+        kind="form",
     ),
     ("POST", "coordinator/outbox/<int:message_id>/resend/"): Write(
         "coordinator", "/coordinator/outbox/{outbox}/resend/", lambda s: {}, kind="form"

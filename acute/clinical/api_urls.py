@@ -16,6 +16,7 @@ on_order: list[URLPattern] = [
         "prescription-sent", api.PrescriptionSentView.as_view(), name="clinical-prescription-sent"
     ),
     path("cancel", api.CancelOrderView.as_view(), name="clinical-order-cancel"),
+    path("received", api.OrderReceivedView.as_view(), name="clinical-order-received"),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

@@ -251,6 +251,12 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
                     if order.confirm_by and order.status == order.Status.AWAITING_CONFIRMATION
                     else []
                 ),
+                # Received by another route from a physician who is no user (R8).
+                *(
+                    [{"url": "seenBy", "valueCode": order.confirmation_seen_by}]
+                    if order.confirmation_seen_by
+                    else []
+                ),
             ],
         },
         {
@@ -260,6 +266,11 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
                 *(
                     [{"url": "sentAt", "valueDateTime": order.prescription_sent_at.isoformat()}]
                     if order.prescription_sent_at
+                    else []
+                ),
+                *(
+                    [{"url": "seenBy", "valueCode": order.prescription_seen_by}]
+                    if order.prescription_seen_by
                     else []
                 ),
             ],

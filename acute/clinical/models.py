@@ -139,6 +139,15 @@ class MedicationOrder(models.Model):
         PENDING = "pending", _("Prescription pending")
         SENT = "sent", _("Prescription sent to the pharmacy")
 
+    class SeenBy(models.TextChoices):
+        """How the acute function saw a physician's confirmation or
+        prescription that reached it by another route than her own page —
+        the physician is no user of the platform (R8)."""
+
+        FMK = "fmk", _("Seen in FMK (Fælles Medicinkort)")
+        PHONE = "phone", _("Confirmed by the physician on the phone")
+        WRITTEN = "written", _("Received in writing from the physician")
+
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=32, choices=Status.choices)
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="medication_orders")
@@ -223,6 +232,11 @@ class MedicationOrder(models.Model):
         on_delete=models.PROTECT,
         related_name="medication_orders_confirmed",
     )
+    # Set when the coordinator recorded a confirmation that reached the acute
+    # function by another route (``medication_order_received_record``): how
+    # it was seen and her note; ``confirmed_by`` is then the coordinator.
+    confirmation_seen_by = models.CharField(max_length=16, choices=SeenBy.choices, blank=True)
+    confirmation_note = models.CharField(max_length=500, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     # The physician may withdraw an order (wrong medicine heard, plan changed).
@@ -260,6 +274,9 @@ class MedicationOrder(models.Model):
         on_delete=models.PROTECT,
         related_name="prescriptions_sent",
     )
+    # As ``confirmation_seen_by``: the prescription seen by another route.
+    prescription_seen_by = models.CharField(max_length=16, choices=SeenBy.choices, blank=True)
+    prescription_note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-ordered_at"]
@@ -329,6 +346,13 @@ class MedicationOrder(models.Model):
                 condition=~Q(status="cancelled")
                 | (Q(cancelled_at__isnull=False) & ~Q(cancel_reason="")),
             ),
+            # R8: only an order whose physician has no user here is confirmed
+            # or prescribed by another route; a user does it herself.
+            models.CheckConstraint(
+                name="medorder_seen_by_only_without_user",
+                condition=Q(ordering_physician__isnull=True)
+                | (Q(confirmation_seen_by="") & Q(prescription_seen_by="")),
+            ),
             models.CheckConstraint(
                 name="medorder_sent_has_time",
                 condition=~Q(prescription_status="sent") | Q(prescription_sent_at__isnull=False),
@@ -348,6 +372,20 @@ class MedicationOrder(models.Model):
         order read back and confirmed on the phone (every stored phone order is),
         unless it was cancelled. Electronic confirmation follows later."""
         return self.status != self.Status.CANCELLED
+
+    @property
+    def awaits_another_route(self) -> bool:
+        """Its physician is no user of the platform and it still awaits her
+        confirmation or prescription: only a confirmation or prescription
+        received by another route, recorded by the coordinator, ends it (R8)."""
+        return (
+            self.ordering_physician_id is None
+            and self.status != self.Status.CANCELLED
+            and (
+                self.status == self.Status.AWAITING_CONFIRMATION
+                or self.prescription_status == self.PrescriptionStatus.PENDING
+            )
+        )
 
     @classmethod
     def prescription_owed(cls) -> Q:

@@ -187,6 +187,29 @@ def order_access_for_physician(*, actor: Actor, order_id: int, action: str) -> M
     return order
 
 
+def order_access_for_acute_function(*, actor: Actor, order_id: int, action: str) -> MedicationOrder:
+    """An order received by the coordinator's acute function (a nurse of it
+    took it down): she follows it up when its physician cannot — records a
+    confirmation or prescription received by another route (R8). Anyone else
+    gets "not found", audited as the attempt it was. The order is the acute
+    function's own record, which stands for the care relationship; a refusal
+    by the citizen that covers the coordinator (R4) still decides."""
+    order = MedicationOrder.objects.filter(pk=order_id).first()
+    attempt = _Attempt(actor, action, "MedicationRequest", str(order_id))
+    if (
+        order is None
+        or actor.role != Role.COORDINATOR
+        or actor.organisation is None
+        or order.recorded_by_organisation_id != actor.organisation.pk
+    ):
+        raise attempt.refused(
+            order.citizen_id if order else None,
+            reason="not_acute_function_order" if order else "unknown_order",
+        )
+    attempt.as_author(order.citizen_id, "acute_function_oversight", action=Action.READ)
+    return order
+
+
 def result_access(*, actor: Actor, result_id: int, action: str) -> LabResult:
     """A result a nurse may correct or withdraw: one she recorded herself
     (having recorded it stands for the care relationship; the citizen's

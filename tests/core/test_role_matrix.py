@@ -153,6 +153,9 @@ TABLE: dict[tuple[str, str], May] = {
     ("POST", "/api/clinical/orders/{order_id}/confirm"): may(PHYSICIAN, names="path"),
     ("POST", "/api/clinical/orders/{order_id}/cancel"): may(PHYSICIAN, names="path"),
     ("POST", "/api/clinical/orders/{order_id}/prescription-sent"): may(PHYSICIAN, names="path"),
+    # A confirmation or prescription of a physician who is no user, received
+    # by another route: the coordinator records it (R8, decision 0037).
+    ("POST", "/api/clinical/orders/{order_id}/received"): may(COORDINATOR, names="path"),
     ("GET", "/api/clinical/alerts"): may(PHYSICIAN, lists=True),
     ("GET", "/api/clinical/board/alerts"): may(COORDINATOR, lists=True),
     ("POST", "/api/clinical/alerts/{alert_id}/acknowledge"): may(

@@ -191,3 +191,41 @@ class CancelOrderView(APIView):
         )
         order = services.medication_order_cancel(actor=actor, order=order, reason=data["reason"])
         return Response(order_out(order))
+
+
+class OrderReceivedIn(serializers.Serializer[Any]):
+    # What was received, how it was seen and a note; ``seen_by`` is judged by
+    # the service (``order.received_seen_by_invalid``), the same on the page.
+    confirmation = serializers.BooleanField(required=False, default=False)
+    prescription = serializers.BooleanField(required=False, default=False)
+    seen_by = serializers.ChoiceField(choices=MedicationOrder.SeenBy.choices)
+    note = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class OrderReceivedView(APIView):
+    """``POST /api/clinical/orders/<id>/received`` with ``{"confirmation",
+    "prescription", "seen_by", "note"}``: the coordinator records that the
+    confirmation or prescription of an order whose physician is no user of
+    the platform reached the acute function by another route (R8)."""
+
+    permission_classes = [roles(COORDINATOR)]
+    concerns = Concerns("MedicationRequest", MedicationOrder, path="order_id")
+
+    @extend_schema(
+        operation_id="clinical_orders_received", request=OrderReceivedIn, responses={200: OrderOut}
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        data = valid(OrderReceivedIn, request.data)
+        actor = actor_of(request)
+        order = selectors.order_access_for_acute_function(
+            actor=actor, order_id=order_id, action=Action.UPDATE
+        )
+        order = services.medication_order_received_record(
+            actor=actor,
+            order=order,
+            confirmation=data["confirmation"],
+            prescription=data["prescription"],
+            seen_by=data["seen_by"],
+            note=data["note"],
+        )
+        return Response(order_out(order))

@@ -201,9 +201,13 @@ def order_out(order: clinical.MedicationOrder) -> dict[str, Any]:
         "read_back_confirmed": order.read_back_confirmed,
         "confirm_by": _time(order.confirm_by),
         "confirmed_at": _time(order.confirmed_at),
+        "confirmation_seen_by": order.confirmation_seen_by,
+        "confirmation_note": order.confirmation_note,
         "prescription_status": order.prescription_status,
         "prescription_due_by": _time(order.prescription_due_by),
         "prescription_sent_at": _time(order.prescription_sent_at),
+        "prescription_seen_by": order.prescription_seen_by,
+        "prescription_note": order.prescription_note,
         "cancelled_at": _time(order.cancelled_at),
         "cancel_reason": order.cancel_reason,
         "corrects": order.corrects_id,
@@ -361,11 +365,21 @@ class OrderOut(serializers.Serializer[Any]):
     read_back_confirmed = serializers.BooleanField()
     confirm_by = serializers.DateTimeField(allow_null=True)
     confirmed_at = serializers.DateTimeField(allow_null=True)
+    # How a confirmation received by another route was seen (R8); blank when
+    # the physician confirmed on her own page.
+    confirmation_seen_by = serializers.ChoiceField(
+        choices=clinical.MedicationOrder.SeenBy.choices, allow_blank=True
+    )
+    confirmation_note = serializers.CharField(allow_blank=True)
     prescription_status = serializers.ChoiceField(
         choices=clinical.MedicationOrder.PrescriptionStatus.choices, allow_blank=True
     )
     prescription_due_by = serializers.DateTimeField(allow_null=True)
     prescription_sent_at = serializers.DateTimeField(allow_null=True)
+    prescription_seen_by = serializers.ChoiceField(
+        choices=clinical.MedicationOrder.SeenBy.choices, allow_blank=True
+    )
+    prescription_note = serializers.CharField(allow_blank=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
     cancel_reason = serializers.CharField(allow_blank=True)
     corrects = serializers.IntegerField(

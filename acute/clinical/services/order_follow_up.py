@@ -29,9 +29,12 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
     Conflict,
+    Forbidden,
+    InvalidInput,
+    PlatformError,
 )
 from core.messages import lowercase
-from core.models import User
+from core.models import Role, User
 from core.validation import required_text, text_at_most
 
 
@@ -115,6 +118,168 @@ def _prescription_mark_sent(*, actor: Actor, user: User, order: MedicationOrder)
         alerts_close(locked, [PhysicianAlert.Kind.PRESCRIPTION_OVERDUE], user)
         order_audit(actor, locked, Action.UPDATE, {"prescription": "sent"})
         signals.prescription_sent.send(sender=MedicationOrder, order=locked, by=actor)
+    return locked
+
+
+def medication_order_received_record(
+    *,
+    actor: Actor,
+    order: MedicationOrder,
+    confirmation: bool,
+    prescription: bool,
+    seen_by: str,
+    note: str = "",
+) -> MedicationOrder:
+    """The coordinator records that the physician's confirmation of a phone
+    order, or the prescription in the citizen's CPR number, reached the acute
+    function by another route (R8): the ordering physician is no user of the
+    platform (a GP or the 1813 doctor without a login) and so can never do it
+    on her own page. How it was seen (``seen_by``: FMK, her phone call, in
+    writing) and a note are kept beside who recorded it and when; her
+    reminders and the coordinators' escalations stop as they do when she
+    confirms herself.
+
+    Refused: an order whose physician is a user (she confirms herself), one
+    confirmed or prescribed already, a withdrawn one, and a coordinator who
+    herself took the order down — confirming it is checking her own note.
+    Each refusal is a denied attempt on the citizen's record (R9)."""
+    user = require_user(actor)
+    with update_refusals_recorded(actor, order, PlatformError):
+        if actor.role != Role.COORDINATOR:
+            raise Forbidden(
+                "order.received_coordinator_only",
+                "Only the coordinator records a confirmation or prescription"
+                " received by another route.",
+                rule="R8",
+            )
+        if seen_by not in MedicationOrder.SeenBy.values:
+            raise InvalidInput(
+                "order.received_seen_by_invalid",
+                "Choose how the confirmation or prescription was seen.",
+                field="seen_by",
+            )
+        note = text_at_most(
+            note.strip(),
+            RECEIVED_NOTE_LIMIT,
+            code="order.received_note_too_long",
+            field="note",
+            message=f"Write the note in at most {RECEIVED_NOTE_LIMIT} characters.",
+        )
+        if not confirmation and not prescription:
+            raise InvalidInput(
+                "order.received_nothing",
+                "Say whether the confirmation, the prescription or both were received.",
+            )
+        return _medication_order_received_record(
+            actor=actor,
+            user=user,
+            order=order,
+            confirmation=confirmation,
+            prescription=prescription,
+            seen_by=seen_by,
+            note=note,
+        )
+
+
+RECEIVED_NOTE_LIMIT = MedicationOrder._meta.get_field("confirmation_note").max_length or 500
+
+
+def _medication_order_received_record(
+    *,
+    actor: Actor,
+    user: User,
+    order: MedicationOrder,
+    confirmation: bool,
+    prescription: bool,
+    seen_by: str,
+    note: str,
+) -> MedicationOrder:
+    with transaction.atomic():
+        locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.ordering_physician_id is not None:
+            # She has her page: the confirmation is hers to give there, so
+            # that what is confirmed is what she reads, not what was heard.
+            raise Conflict(
+                "order.physician_confirms_herself",
+                "The ordering physician is a user of the platform: she confirms"
+                " the order and marks the prescription sent herself.",
+                rule="R8",
+            )
+        if locked.recorded_by_id == user.pk:
+            raise Conflict(
+                "order.received_by_receiver",
+                "You took this order down: another member of staff records its confirmation.",
+                rule="R8",
+            )
+        if locked.status == MedicationOrder.Status.CANCELLED:
+            raise Conflict("order.cancelled", "The order was cancelled.")
+        if confirmation and locked.status != MedicationOrder.Status.AWAITING_CONFIRMATION:
+            raise Conflict(
+                "order.not_awaiting_confirmation",
+                f"The order is {locked.status.replace('_', ' ')}, not awaiting confirmation.",
+                params={"status": lowercase(MedicationOrder.Status(locked.status).label)},
+            )
+        if prescription:
+            if locked.prescription_status == MedicationOrder.PrescriptionStatus.SENT:
+                raise Conflict(
+                    "prescription.already_sent", "The prescription is already marked sent."
+                )
+            if not confirmation and locked.status == MedicationOrder.Status.AWAITING_CONFIRMATION:
+                raise Conflict(
+                    "prescription.order_unconfirmed",
+                    "Confirm the phone order before you mark its prescription sent.",
+                    rule="R8",
+                )
+        now = timezone.now()
+        fields: list[str] = []
+        closes: list[str] = []
+        if confirmation:
+            locked.status = MedicationOrder.Status.CONFIRMED
+            locked.confirmed_at = now
+            locked.confirmed_by = user
+            locked.confirmation_seen_by = seen_by
+            locked.confirmation_note = note
+            fields += [
+                "status",
+                "confirmed_at",
+                "confirmed_by",
+                "confirmation_seen_by",
+                "confirmation_note",
+            ]
+            closes += [
+                PhysicianAlert.Kind.CONFIRMATION_REMINDER,
+                PhysicianAlert.Kind.CONFIRMATION_ESCALATION,
+            ]
+        if prescription:
+            locked.prescription_status = MedicationOrder.PrescriptionStatus.SENT
+            locked.prescription_sent_at = now
+            locked.prescription_sent_by = user
+            locked.prescription_seen_by = seen_by
+            locked.prescription_note = note
+            fields += [
+                "prescription_status",
+                "prescription_sent_at",
+                "prescription_sent_by",
+                "prescription_seen_by",
+                "prescription_note",
+            ]
+            closes.append(PhysicianAlert.Kind.PRESCRIPTION_OVERDUE)
+        locked.save(update_fields=fields)
+        alerts_close(locked, closes, user)
+        order_audit(
+            actor,
+            locked,
+            Action.UPDATE,
+            {
+                "received_by_another_route": seen_by,
+                "confirmed": confirmation,
+                "prescription": "sent" if prescription else None,
+            },
+        )
+        if confirmation:
+            signals.medication_order_confirmed.send(sender=MedicationOrder, order=locked, by=actor)
+        if prescription:
+            signals.prescription_sent.send(sender=MedicationOrder, order=locked, by=actor)
     return locked
 
 
