@@ -25,6 +25,14 @@ the digits 0-9 only: REST framework reads it with ``int`` and ``Decimal``,
 which read a full-width one (U+FF11) as 1. Such a value is refused as REST
 framework refuses any other text that is no number (400 ``request.invalid``
 on the field).
+
+A boolean field (``boolean`` in the schema) takes JSON's ``true`` or
+``false`` only: REST framework's field reads ``"yes"``, ``"on"``, ``"1"`` and
+``1`` as true and ``"no"``, ``"0"`` as false, so a client's text or a typo
+was written as a yes or a no nobody gave (a read-back of a phone order, a
+confirmed dose that differs from the order). Any other value is refused (400
+``write.not_boolean``, naming the field's path) before the view reads
+anything, and recorded as an unknown field is.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.settings import spectacular_settings
 from rest_framework import exceptions as drf
@@ -48,6 +57,7 @@ if TYPE_CHECKING:
 NO_FIELD = _("no field")
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NUMBER_TYPES = frozenset({"integer", "number"})
+_BOOLEAN_TYPES = frozenset({"boolean"})
 # How many unknown fields a refusal names, and how long each name may be.
 _NAMED = 10
 _NAME_CHARS = 60
@@ -56,10 +66,12 @@ _NAME_CHARS = 60
 @dataclass
 class _Found:
     """What a walk of one body found: the fields not taken (with what is taken
-    where the first was sent) and the number fields given foreign digits."""
+    where the first was sent), the boolean fields given no JSON boolean and
+    the number fields given foreign digits."""
 
     unknown: list[str] = field(default_factory=list)
     taken_there: list[str] = field(default_factory=list)
+    not_boolean: list[str] = field(default_factory=list)
     not_digits: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -104,6 +116,15 @@ def _walk(value: Any, schema: Any, path: str, found: _Found) -> None:
     branches = list(_branches(schema))
     if not branches:
         return
+    if (
+        value is not None
+        and not isinstance(value, bool)
+        and {b.get("type") for b in branches} == _BOOLEAN_TYPES
+    ):
+        # "yes", "on", "1" or 1 for a boolean: REST framework would read it as
+        # true (null is the field's own to take or refuse).
+        found.not_boolean.append(path)
+        return
     if isinstance(value, dict):
         taken, open_ = _fields(branches)
         for name, inner in value.items():
@@ -145,6 +166,15 @@ def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError |
             field=found.unknown[0][:_NAME_CHARS],
             params={"names": names, "supported": taken},
         )
+    if found.not_boolean and not isinstance(body, QueryDict):
+        # A form-encoded body has no booleans, only text: its view reads it.
+        where = found.not_boolean[0][:_NAME_CHARS]
+        return InvalidInput(
+            "write.not_boolean",
+            f"{where} takes true or false, written without quotes.",
+            field=where,
+            params={"name": OwnText(where)},
+        )
     if found.not_digits:
         return drf.ValidationError(
             {
@@ -162,8 +192,9 @@ def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError |
 
 def body_check(view: Any, request: Request) -> None:
     """Refuse a write on ``/api/`` whose body holds a field its operation does
-    not take, or a number in foreign digits; the first is recorded where the
-    endpoint says what it concerns (R9). Run by :class:`core.query_gate.QueryGate`
+    not take, a boolean that is no JSON boolean, or a number in foreign
+    digits; the first two are recorded where the endpoint says what it
+    concerns (R9). Run by :class:`core.query_gate.QueryGate`
     after the query is admitted."""
     method = (request.method or "GET").upper()
     if method not in _WRITES:

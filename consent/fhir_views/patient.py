@@ -53,6 +53,11 @@ def _patient_written(view: FHIRView, request: Request, citizen: Any, status: int
     )
 
 
+# FHIR's administrative-gender: a citizen's legal sex is female or male;
+# other and unknown are codes of the set that match no one.
+GENDER_CODES = ("female", "male", "other", "unknown")
+
+
 class PatientResource(FHIRResource):
     """Citizens: read through the gate (category ``patient``), searched by the
     ordinary parameters with GET and by CPR number only in a POST body."""
@@ -67,7 +72,14 @@ class PatientResource(FHIRResource):
         Param("family", "string", "Family name (:exact, :contains).", repeats=True),
         Param("given", "string", "Given name (:exact, :contains).", repeats=True),
         Param("birthdate", "date", "With prefixes eq/ne/gt/lt/ge/le/sa/eb.", repeats=True),
-        Param("gender", "token", "female or male (the legal sex).", repeats=True),
+        Param(
+            "gender",
+            "token",
+            "female or male (the legal sex).",
+            repeats=True,
+            codes=GENDER_CODES,
+            system=selectors.GENDER_SYSTEM,
+        ),
         Param(
             "identifier",
             "token",

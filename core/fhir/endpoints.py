@@ -11,7 +11,7 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.domainresource import DomainResource
-from rest_framework.exceptions import APIException, NotAuthenticated
+from rest_framework.exceptions import APIException, MethodNotAllowed, NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +20,13 @@ from core.fhir.capability import capability_statement, registered_resources
 from core.fhir.gate import current_gate
 from core.fhir.purpose import recorded_purpose
 from core.fhir.resources import unserved_read_params
-from core.fhir.views import FHIR_ID, FHIRView, base_url, refuse_unserved_values
+from core.fhir.views import (
+    ACTION_BY_METHOD,
+    FHIR_ID,
+    FHIRView,
+    base_url,
+    refuse_unserved_values,
+)
 from core.permissions import Public, actor_from_request
 from core.validation import is_digits
 
@@ -65,10 +71,12 @@ class HistoryView(FHIRView):
     an OperationOutcome ``not-supported`` and an ``Allow`` that names no
     method, as for any other interaction not served (a version read,
     ``…/_history/<vid>``, is served where the statement lists vread). A type
-    not served here is unknown (404), as at any other path under it."""
+    not served here is unknown (404), as at any other path under it. A signed-in
+    caller's attempt is recorded as refused (R9), on the citizen the path
+    names (``Patient/<id>/_history``), as any other 405 is
+    (:meth:`FHIRView.handle_exception`)."""
 
     permission_classes = [Public]
-    authentication_classes: list[Any] = []
     body_required = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -101,18 +109,40 @@ class UnknownResourceView(FHIRView):
     OperationOutcome. A read of a type served here by an id in no form the
     type's routes take (``Observation/abc``) is an unknown id like any other:
     it needs a signed-in caller, answers as a refusal does, and the attempt is
-    recorded (R9)."""
+    recorded (R9). A write to a path nobody knows is answered 404 to anyone,
+    and a signed-in caller's attempt is recorded, on the citizen its body or
+    path names."""
 
     permission_classes = [Public]
     body_required = False
 
-    def get_authenticators(self) -> list[Any]:
-        # Who asks matters only for such a read and for a write of data (R2);
-        # REST framework's session check would otherwise refuse a browser's
-        # POST to a path nobody knows.
-        if self.request.method in ("GET", "HEAD") or self._writes_unserved_data():
-            return list(super().get_authenticators())
-        return []
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # A search of a type served here that is not searched (no search-type
+        # in its statement) is an interaction not served, as on a type whose
+        # route serves other methods (a create only): 405 before anything
+        # else is asked of the request.
+        if self._searches_unsearched(request, str(kwargs.get("rest", ""))):
+            raise MethodNotAllowed(request.method or "")
+        super().initial(request, *args, **kwargs)
+
+    @staticmethod
+    def _searches_unsearched(request: Request, rest: str) -> bool:
+        resource_type, _, tail = rest.partition("/")
+        capability = registered_resources().get(resource_type)
+        if capability is None or "search-type" in capability.interactions:
+            return False
+        method = request.method or ""
+        return (not tail and method in ("GET", "HEAD")) or (
+            tail == "_search" and method in ("GET", "HEAD", "POST")
+        )
+
+    def perform_authentication(self, request: Request) -> None:
+        # Who asks must be known before such a read and a write of data (R2).
+        # Elsewhere it is asked only to record the attempt: credentials that
+        # fail (REST framework's session check refusing a browser's POST with
+        # no CSRF token) name no one, and the path is still unknown (404).
+        if request.method in ("GET", "HEAD") or self._writes_unserved_data():
+            super().perform_authentication(request)
 
     def _writes_unserved_data(self) -> bool:
         resource_type = str(self.kwargs.get("rest", "")).partition("/")[0]
@@ -123,14 +153,16 @@ class UnknownResourceView(FHIRView):
         )
 
     def citizen_refused(self, request: Request) -> int | None:
-        """The citizen a refused write of data names: its body's ``subject`` or
-        ``patient`` (``Patient/<id>``), if it is one the platform could hold."""
+        """The citizen a refused write names: its body's ``subject`` or
+        ``patient`` (``Patient/<id>``), if it is one the platform could hold,
+        else the Patient its path is on."""
+        path_named = super().citizen_refused(request)
         try:
             body = request.data
         except (PlatformError, APIException):
-            return None
+            body = None
         if not isinstance(body, dict):
-            return None
+            return path_named if isinstance(path_named, int) else None
         for name in ("subject", "patient"):
             reference = body.get(name)
             raw = reference.get("reference") if isinstance(reference, dict) else None
@@ -138,7 +170,7 @@ class UnknownResourceView(FHIRView):
                 patient_id = raw.removeprefix("Patient/")
                 if is_digits(patient_id) and len(patient_id) <= 18:
                     return int(patient_id)
-        return None
+        return path_named if isinstance(path_named, int) else None
 
     def dispatch_any(self, request: Request, rest: str = "") -> Response:
         resource_type, _, resource_id = rest.partition("/")
@@ -183,6 +215,15 @@ class UnknownResourceView(FHIRView):
                 rule="R2",
                 params={"type": resource_type},
             )
+        if request.method in ACTION_BY_METHOD:
+            # A write to a path nobody knows, by a signed-in caller, is an
+            # attempt on the record all the same (R9).
+            try:
+                known = actor_from_request(request) is not None
+            except (APIException, PlatformError):
+                known = False
+            if known:
+                self.refusal_recorded(request, "fhir.not_supported")
         raise NotFoundOrNotAllowed(
             "fhir.not_supported",
             "This FHIR resource type or interaction is not implemented here; see /fhir/metadata.",

@@ -68,7 +68,7 @@ from core.fhir.purpose import (
     recorded_purpose,
     request_purpose,
 )
-from core.fhir.search import token
+from core.fhir.search import Token, token
 from core.fhir.views import (
     ACTION_BY_METHOD,
     FHIR_ID,
@@ -79,7 +79,7 @@ from core.fhir.views import (
     refuse_unserved_values,
     searchset,
 )
-from core.messages import GIVEN_A_VALUE, NO_MODIFIER_TAKEN, REFERENCE_OR_ID, either
+from core.messages import GIVEN_A_VALUE, NO_MODIFIER_TAKEN, ONE_OF, REFERENCE_OR_ID, either
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import is_digits
@@ -142,6 +142,11 @@ class Param:
     # is a range). A parameter that does not say so reads one value, so a
     # repetition is refused rather than answered for one of its values.
     repeats: bool = False
+    # A token parameter bound to a code set: the codes it takes and the system
+    # they are in (``gender``: administrative-gender). Any other code, or
+    # another system, is refused, never answered with an empty Bundle.
+    codes: tuple[str, ...] = ()
+    system: str | None = None
 
 
 @dataclass(frozen=True)
@@ -367,8 +372,10 @@ class FHIRResource:
         """Every value of the type's own parameters names something: an empty
         one (``patient=``, ``code=``, or ``patient=1&patient=``) is refused, as
         Patient's parser refuses ``name=``. Passed over, ``patient=`` turned a
-        search of one citizen into one across every citizen the reader may see."""
-        declared = {p.name for p in self.search_params}
+        search of one citizen into one across every citizen the reader may see.
+        The parameters every search takes are held alike: ``_count=`` was
+        read as the default page."""
+        declared = {p.name for p in self.search_params} | set(RESULT_PARAMS)
         values = query.lists() if isinstance(query, QueryDict) else _as_lists(query)
         for name, raws in values:
             if name in declared and any(not str(raw).strip() for raw in raws):
@@ -421,7 +428,10 @@ class FHIRResource:
         """Every value of a token parameter is one FHIR reads (``code``,
         ``system|code``, ``|code``, ``system|``; a comma is "or"): one with
         neither system nor code is refused here, for every type, before a
-        type's own reading of it (:func:`core.fhir.search.token`)."""
+        type's own reading of it (:func:`core.fhir.search.token`). A parameter
+        bound to a code set (``Param.codes``) takes its codes in its system
+        only: ``gender=x`` matched no one and was answered with an empty
+        Bundle, as if no citizen had been found."""
         for param in self.search_params:
             if param.type != "token":
                 continue
@@ -431,7 +441,23 @@ class FHIRResource:
             for raw in raws:
                 for part in str(raw).split(","):
                     if part.strip():
-                        token(param.name, part)
+                        self.check_code(param, token(param.name, part))
+
+    @staticmethod
+    def check_code(param: Param, asked: Token) -> None:
+        """``asked`` is in ``param``'s code set, if it is bound to one."""
+        if not param.codes:
+            return
+        in_system = asked.system in (None, "", param.system)
+        if in_system and (asked.code is None or asked.code in param.codes):
+            return
+        allowed = ", ".join(param.codes)
+        raise InvalidInput(
+            "search.param_invalid",
+            f"{param.name} must be one of {allowed}.",
+            field=param.name,
+            params={"name": param.name, "expected": ONE_OF, "allowed": allowed},
+        )
 
     def refuse_search(self, asked: Asked, query: Mapping[str, Any], reason_code: str) -> None:
         """A search refused for its parameters is an attempt all the same
@@ -881,15 +907,25 @@ class ResourceReadView(_ResourceView):
 
 
 class ResourceSearchView(_ResourceView):
-    """``GET /fhir/<Type>?…``."""
+    """``GET /fhir/<Type>?…``. A type that is not searched (its route serves a
+    create only) answers a search 405, as any interaction not served, with an
+    ``Allow`` naming what is served."""
 
     checks_pretty_itself = frozenset({"GET", "HEAD"})
 
+    @property
+    def allowed_methods(self) -> list[str]:
+        served = super().allowed_methods
+        if self.resource.searchable:
+            return served
+        return [m for m in served if m not in ("GET", "HEAD")]
+
+    def _serves(self, method: str) -> bool:
+        if method.upper() in ("GET", "HEAD") and not self.resource.searchable:
+            return False
+        return super()._serves(method)
+
     def get(self, request: Request) -> Response:
-        if not self.resource.searchable:
-            raise NotFoundOrNotAllowed(
-                "fhir.not_supported", "This type is not searched here; see /fhir/metadata."
-            )
         return self.answer_search(request, request.query_params)
 
 

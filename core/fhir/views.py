@@ -35,7 +35,7 @@ from core.fhir.renderers import (
     PlainJSONAlsoFHIRParser,
     PlainJSONAlsoFHIRRenderer,
 )
-from core.messages import ONE_OF, WHOLE_NUMBER
+from core.messages import GIVEN_A_VALUE, ONE_OF, WHOLE_NUMBER
 from core.permissions import actor_from_request, system_scopes_admit
 from core.validation import is_digits
 
@@ -445,9 +445,18 @@ def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
     does; ``_summary=false`` is the default (whole resources), and no other
     summary is served: refused, not answered with whole resources."""
     source = request.query_params if query is None else query
+    for name in ("_count", "_offset", "_summary"):
+        # Given with no value, as code= is refused: never read as the default.
+        if source.get(name) is not None and not str(source.get(name)).strip():
+            raise InvalidInput(
+                "search.param_invalid",
+                f"{name} needs a value.",
+                field=name,
+                params={"name": name, "expected": GIVEN_A_VALUE},
+            )
     refuse_unserved_values(source, RESULT_PARAM_VALUES)
     summary = source.get("_summary")
-    if summary not in (None, "", "count", "false"):
+    if summary not in (None, "count", "false"):
         raise InvalidInput(
             "search.param_invalid",
             "_summary must be one of count, false.",
@@ -457,7 +466,7 @@ def paging_params(request: Request, query: Any = None) -> tuple[int, int]:
 
     def whole(name: str, default: int, minimum: int, maximum: int) -> int:
         raw = source.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         if not is_digits(raw):
             raise InvalidInput(
