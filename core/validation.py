@@ -376,7 +376,8 @@ def decimal_parse(
     as ambiguous (``code`` with its own sentence). ``decimal_comma`` is for
     text that arrives otherwise and may carry a comma. ``plain``: the number
     is written out, never with an exponent ("1e3" is refused, not read as
-    1000), as a typed number is.
+    1000), as a typed number is. ``plain`` looks at text only: a JSON
+    number literal (``1.000e2``) arrives as a number and keeps its meaning.
     """
     if not code.endswith("invalid"):
         raise ValueError("code must end in 'invalid'")

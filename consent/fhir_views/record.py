@@ -71,6 +71,10 @@ class SharedRecordResource(FHIRResource):
             return selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
         return super().citizen_named(resource_id, query)
 
+    def citizen_in_body(self, body: Any) -> CitizensNamed:
+        # As a transaction's entries name theirs (``bundle_citizens_named``).
+        return services.resource_citizen_named(body)
+
     def check_params(self, asked: Asked, query: Any) -> None:
         # Read in full before the gate decides: a date no clock reads is refused
         # (and the attempt recorded, R9) for every reader alike, not answered
@@ -124,7 +128,13 @@ class RecordTypeView(ResourceSearchView):
     """``GET /fhir/<Type>`` search (the base), ``POST /fhir/<Type>`` create."""
 
     def post(self, request: Request) -> Response:
-        purpose = stated_purpose(request, action=Action.CREATE, resource_type=self.resource.type)
+        purpose = stated_purpose(
+            request,
+            action=Action.CREATE,
+            resource_type=self.resource.type,
+            # Refused, on the log of the citizen the body names (R9).
+            citizen=lambda: services.resource_citizen_named(body_named(request)),
+        )
         resource = services.record_resource_create(
             actor=actor_of(request),
             data=fhir_body(request),

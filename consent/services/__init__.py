@@ -26,6 +26,7 @@ from consent.services.record import (
     record_resource_create,
     record_resource_update,
     record_transaction,
+    resource_citizen_named,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "record_resource_create",
     "record_resource_update",
     "record_transaction",
+    "resource_citizen_named",
 ]

@@ -151,11 +151,26 @@ def bundle_citizens_named(bundle: Any) -> tuple[int, ...]:
     refused resource is, in the order of the entries, each citizen once,
     resolved in one query per kind of reference."""
     entries = bundle.get("entry") if isinstance(bundle, dict) else None
-    named = [
-        _citizen_reference(entry.get("resource"))
-        for entry in (entries if isinstance(entries, list) else [])[:BUNDLE_ENTRIES_MAX]
-        if isinstance(entry, dict)
-    ]
+    return _registered(
+        [
+            _citizen_reference(entry.get("resource"))
+            for entry in (entries if isinstance(entries, list) else [])[:BUNDLE_ENTRIES_MAX]
+            if isinstance(entry, dict)
+        ]
+    )
+
+
+def resource_citizen_named(data: Any) -> int | None:
+    """The registered citizen a refused create's resource names as it was
+    sent (its subject: a Patient reference or a CPR identifier), so that the
+    attempt is on her log (R9); None when it names none who is registered."""
+    found = _registered([_citizen_reference(data)])
+    return found[0] if found else None
+
+
+def _registered(named: list[int | str | None]) -> tuple[int, ...]:
+    """The registered citizens among ``named`` (row ids and CPR numbers), in
+    order, each once, in one query per kind of reference."""
     ids = {value for value in named if isinstance(value, int)}
     numbers = {value for value in named if isinstance(value, str)}
     known = set(Citizen.objects.filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()

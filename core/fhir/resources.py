@@ -58,6 +58,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.actors import Actor
+from core.boundary import body_named
 from core.cpr import cpr_in_text
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
@@ -247,6 +248,14 @@ class FHIRResource:
 
     def citizen_of(self, obj: Any) -> int:
         return int(obj.citizen_id)
+
+    def citizen_in_body(self, body: Any) -> CitizensNamed:
+        """The registered citizen a create's body names as it was sent (its
+        ``subject``: a ``Patient/<id>`` or a CPR identifier), so that a create
+        refused before it is written is on her log (R9). A CPR number is
+        looked up, never recorded. A type whose body names no citizen the
+        platform reads gives None."""
+        return None
 
     def category_of(self, obj: Any) -> str:
         return self.category
@@ -789,8 +798,14 @@ class _ResourceView(FHIRView):
     reading, posting = SEARCH, "create"
 
     def citizen_refused(self, request: Request) -> CitizensNamed:
+        """The citizen a refused request names: the row its path's id is on,
+        the patient its search names, or, for a create, the subject its body
+        names as sent (a body the input checks refused too)."""
         resource_id = str(self.kwargs.get("resource_id", ""))
-        return self.resource.citizen_named(resource_id, request.query_params)
+        named = self.resource.citizen_named(resource_id, request.query_params)
+        if named is None and request.method == "POST" and self.posting == "create":
+            return self.resource.citizen_in_body(body_named(request))
+        return named
 
     def cpr_checked_query(self, request: Request) -> QueryDict:
         return self.resource.without_counters(request.query_params)

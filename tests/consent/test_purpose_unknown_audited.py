@@ -104,7 +104,7 @@ DOORS: list[tuple[str, Ask, str, str, Callable[[World, ConsentDirective], str], 
         "create",
         "Condition",
         lambda w, d: "",
-        False,
+        True,
     ),
     (
         "update",

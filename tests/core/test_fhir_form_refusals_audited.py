@@ -5,9 +5,10 @@ application/fhir+xml``, 406), a body in a media type or charset it does not
 read (415), an empty body, and the conditional headers a write does not take
 (``If-None-Exist``, ``If-Match`` on a POST, ``If-None-Match``) were answered
 without a trace in the audit log, where a ``_pretty=maybe`` on the same read
-was recorded. Each is recorded, with its code, on the citizen the path or the
-search names; nothing is written. A caller nobody can name (no token, or one
-refused) leaves no entry and gets the same answer."""
+was recorded. Each is recorded, with its code, on the citizen the path, the
+search or a create's body (its subject, as sent) names; nothing is written.
+A caller nobody can name (no token, or one refused) leaves no entry and gets
+the same answer."""
 
 from __future__ import annotations
 
@@ -51,13 +52,13 @@ def _cases(world: World) -> list[tuple[str, str, dict[str, Any], int, str, str, 
          "search", False),
         ("put", condition, {"data": created, "content_type": "text/plain"}, 415,
          "request.unsupported_media_type", "update", True),
-        ("post", "/fhir/Condition", latin1, 415, "request.unsupported_media_type", "create", False),
+        ("post", "/fhir/Condition", latin1, 415, "request.unsupported_media_type", "create", True),
         ("post", "/fhir/Condition", {"data": "", "content_type": bodies.FHIR}, 400,
          "request.malformed", "create", False),
         ("post", "/fhir/Condition", {**as_fhir, "HTTP_IF_NONE_EXIST": "code=I10"}, 400,
-         "fhir.conditional_create_unsupported", "create", False),
+         "fhir.conditional_create_unsupported", "create", True),
         ("post", "/fhir/Condition", {**as_fhir, "HTTP_IF_MATCH": 'W/"1"'}, 412,
-         "fhir.if_match_on_post", "create", False),
+         "fhir.if_match_on_post", "create", True),
         ("put", condition, {**as_fhir, "HTTP_IF_NONE_MATCH": "*"}, 400,
          "fhir.if_none_match_unsupported", "update", True),
     ]  # fmt: skip
