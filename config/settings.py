@@ -420,6 +420,7 @@ SPECTACULAR_SETTINGS = {
         "OrderKind": "acute.clinical.models.MedicationOrder.Kind",
         "OrderStatus": "acute.clinical.models.MedicationOrder.Status",
         "PrescriptionStatus": "acute.clinical.models.MedicationOrder.PrescriptionStatus",
+        "OrderSeenBy": "acute.clinical.models.MedicationOrder.SeenBy",
         "AlertKind": "acute.clinical.models.PhysicianAlert.Kind",
         "Dispensing": "medicine_cabinet.models.Medicine.Dispensing",
         "LocationKind": "medicine_cabinet.models.Location.Kind",
