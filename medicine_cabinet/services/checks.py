@@ -147,31 +147,37 @@ def check_divisible_dose(medicine: Medicine, quantity: Decimal) -> None:
     ``dose.tablet_halves``, R8)."""
     unit = medicine.unit.strip().lower()
     if unit in TABLET_UNITS and quantity % HALF != 0:
-        raise InvalidInput(
-            "dose.tablet_halves",
-            f"{medicine.name} ({medicine.unit}) is divided only on its score: give whole or"
-            f" half tablets, not {quantity.normalize():f}. Nothing was given.",
-            field="quantity",
-            rule="R8",
-            params={
-                "medicine": medicine.name,
-                "unit": unit_label(medicine.unit),
-                "quantity": amount_text(quantity),
-            },
+        raise _part_refused(
+            medicine,
+            quantity,
+            refused_as="dose.tablet_halves",
+            because="is divided only on its score: give whole or half tablets",
         )
     if unit in INDIVISIBLE_UNITS and not is_whole(quantity):
-        raise InvalidInput(
-            "dose.indivisible_form",
-            f"{medicine.name} ({medicine.unit}) cannot be divided: give a whole number,"
-            f" not {quantity.normalize():f}. Nothing was given.",
-            field="quantity",
-            rule="R8",
-            params={
-                "medicine": medicine.name,
-                "unit": unit_label(medicine.unit),
-                "quantity": amount_text(quantity),
-            },
+        raise _part_refused(
+            medicine,
+            quantity,
+            refused_as="dose.indivisible_form",
+            because="cannot be divided: give a whole number",
         )
+
+
+def _part_refused(
+    medicine: Medicine, quantity: Decimal, *, refused_as: str, because: str
+) -> InvalidInput:
+    """The refusal of a dose that is part of a unit its form is not divided into."""
+    return InvalidInput(
+        refused_as,
+        f"{medicine.name} ({medicine.unit}) {because}, not {quantity.normalize():f}."
+        " Nothing was given.",
+        field="quantity",
+        rule="R8",
+        params={
+            "medicine": medicine.name,
+            "unit": unit_label(medicine.unit),
+            "quantity": amount_text(quantity),
+        },
+    )
 
 
 def acute_organisation(actor: Actor) -> Organisation:
