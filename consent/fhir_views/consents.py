@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from consent import selectors, services
 from consent.audit.models import Action
 from consent.fhir import consent_resource
-from consent.fhir.datatypes import referenced_id, validate_fhir
+from consent.fhir.datatypes import validate_fhir
 from consent.fhir_views.common import (
     CONSENT_READERS,
     fhir_body,
@@ -45,6 +45,11 @@ class ConsentResource(base.FHIRResource):
         if resource_id:
             return selectors.directive_citizen_id(resource_id)
         return super().citizen_named(resource_id, query)
+
+    def citizen_in_body(self, body: Any) -> CitizensNamed:
+        # A Consent names its citizen as ``patient`` (a refusal of the body
+        # or of a header before the purpose is asked is on her log too, R9).
+        return services.resource_citizen_named(body, "patient")
 
     def queryset(self) -> QuerySet[ConsentDirective]:
         return ConsentDirective.objects.select_related(
@@ -80,7 +85,7 @@ class ConsentTypeView(base.ResourceSearchView):
             request,
             action=Action.CREATE,
             resource_type="Consent",
-            citizen=lambda: referenced_id(data.get("patient"), "Patient"),
+            citizen=lambda: services.resource_citizen_named(data, "patient"),
         )
         directive = services.consent_create(actor=actor_of(request), data=data, purpose=purpose)
         directive = selectors.consent_directives(directive.citizen_id).get(pk=directive.pk)

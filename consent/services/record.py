@@ -119,13 +119,15 @@ def _citizen_named(data: dict[str, Any]) -> int | None:
     return None
 
 
-def _citizen_reference(data: Any) -> int | str | None:
+def _citizen_reference(data: Any, field: str | None = None) -> int | str | None:
     """How a refused resource names its citizen, unresolved: the Patient id
-    of its reference, or the number of its CPR identifier; None where it
-    names none in a form the platform reads."""
+    of its reference (``field``, else the one its type names her in), or the
+    number of its CPR identifier; None where it names none in a form the
+    platform reads."""
     if not isinstance(data, dict):
         return None
-    field = "patient" if data.get("resourceType") == "EpisodeOfCare" else "subject"
+    if field is None:
+        field = "patient" if data.get("resourceType") == "EpisodeOfCare" else "subject"
     ref = data.get(field)
     if not isinstance(ref, dict):
         return None
@@ -160,11 +162,12 @@ def bundle_citizens_named(bundle: Any) -> tuple[int, ...]:
     )
 
 
-def resource_citizen_named(data: Any) -> int | None:
+def resource_citizen_named(data: Any, field: str | None = None) -> int | None:
     """The registered citizen a refused create's resource names as it was
-    sent (its subject: a Patient reference or a CPR identifier), so that the
-    attempt is on her log (R9); None when it names none who is registered."""
-    found = _registered([_citizen_reference(data)])
+    sent (its subject, or ``field``: a Patient reference or a CPR
+    identifier), so that the attempt is on her log (R9); None when it names
+    none who is registered."""
+    found = _registered([_citizen_reference(data, field)])
     return found[0] if found else None
 
 

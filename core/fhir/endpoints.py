@@ -116,25 +116,59 @@ class UnknownResourceView(FHIRView):
     permission_classes = [Public]
     body_required = False
 
+    # What a method is at a type's path and at an instance's, by the
+    # interaction the statement lists for it (a PUT, PATCH or DELETE of a
+    # type is a conditional one, served on no type here).
+    TYPE_INTERACTIONS = {"GET": "search-type", "HEAD": "search-type", "POST": "create"}
+    INSTANCE_INTERACTIONS = {
+        "GET": "read",
+        "HEAD": "read",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete",
+    }
+    # The methods served at the path of a 405, for its ``Allow`` header.
+    served_here: list[str] | None = None
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # A search of a type served here that is not searched (no search-type
-        # in its statement) is an interaction not served, as on a type whose
-        # route serves other methods (a create only): 405 before anything
-        # else is asked of the request.
-        if self._searches_unsearched(request, str(kwargs.get("rest", ""))):
+        # An interaction a type served here does not serve (a search of a type
+        # not searched, a create, update, patch or delete it does not list) is
+        # answered 405 with an ``Allow`` naming what its path serves, as on a
+        # type whose route serves other methods (http.html: an interaction not
+        # supported on a known type), before anything else is asked of the
+        # request. An unknown type, or an id in no form a listed interaction
+        # takes, stays unknown (404).
+        served = self._served_if_not(request, str(kwargs.get("rest", "")))
+        if served is not None:
+            self.served_here = served
             raise MethodNotAllowed(request.method or "")
         super().initial(request, *args, **kwargs)
 
-    @staticmethod
-    def _searches_unsearched(request: Request, rest: str) -> bool:
+    @classmethod
+    def _served_if_not(cls, request: Request, rest: str) -> list[str] | None:
+        """The methods a registered type's path serves, when the request's
+        method is an interaction the type does not serve there; else None."""
         resource_type, _, tail = rest.partition("/")
         capability = registered_resources().get(resource_type)
-        if capability is None or "search-type" in capability.interactions:
-            return False
+        if capability is None:
+            return None
         method = request.method or ""
-        return (not tail and method in ("GET", "HEAD")) or (
-            tail == "_search" and method in ("GET", "HEAD", "POST")
-        )
+        listed = capability.interactions
+        if tail == "_search":
+            by_method = {"GET": "search-type", "HEAD": "search-type", "POST": "search-type"}
+        elif not tail:
+            by_method = cls.TYPE_INTERACTIONS
+        elif "/" not in tail and not tail.startswith(("_", "$")):
+            by_method = cls.INSTANCE_INTERACTIONS
+        else:
+            return None
+        if method in ("GET", "HEAD") and tail and tail != "_search":
+            return None  # a read of an id in no form the type's routes take: unknown
+        if method not in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+            return None
+        if method in by_method and by_method[method] in listed:
+            return None  # served, for an id in another form: unknown
+        return [m for m, interaction in by_method.items() if interaction in listed]
 
     def perform_authentication(self, request: Request) -> None:
         # Who asks must be known before such a read and a write of data (R2).
@@ -153,9 +187,9 @@ class UnknownResourceView(FHIRView):
         )
 
     def citizen_refused(self, request: Request) -> int | None:
-        """The citizen a refused write names: its body's ``subject`` or
-        ``patient`` (``Patient/<id>``), if it is one the platform could hold,
-        else the Patient its path is on."""
+        """The citizen a refused write names: its body's ``subject``,
+        ``patient`` or (a Task's) ``for`` (``Patient/<id>``), if it is one the
+        platform could hold, else the Patient its path is on."""
         path_named = super().citizen_refused(request)
         try:
             body = request.data
@@ -163,7 +197,7 @@ class UnknownResourceView(FHIRView):
             body = None
         if not isinstance(body, dict):
             return path_named if isinstance(path_named, int) else None
-        for name in ("subject", "patient"):
+        for name in ("subject", "patient", "for"):
             reference = body.get(name)
             raw = reference.get("reference") if isinstance(reference, dict) else None
             if isinstance(raw, str) and raw.startswith("Patient/"):
@@ -233,8 +267,10 @@ class UnknownResourceView(FHIRView):
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
-        # Nothing is served here, so no method is allowed: no Allow header
-        # that lists every method as if it were.
+        # Nothing is served here: a 405 names what the type serves at the
+        # path, anything else no method, never every method as if it were.
         if response.has_header("Allow"):
             del response["Allow"]
+        if response.status_code == 405 and self.served_here is not None:
+            response["Allow"] = ", ".join(self.served_here)
         return response

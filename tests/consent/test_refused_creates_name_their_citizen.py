@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from consent.audit.models import AuditEntry
-from consent.models import RecordResource
+from consent.models import ConsentDirective, RecordResource
 from core.cpr import CPR_SYSTEM
 from tests import factories as f
 from tests.consent import bodies
@@ -84,3 +84,52 @@ def test_r9_a_create_whose_body_the_input_checks_refuse_is_on_her_log(world: Wor
     recorded = json.dumps(AuditEntry.objects.filter(pk=entry.pk).values().get(), default=str)
     assert world.person.cpr not in recorded
     assert RecordResource.objects.count() == records
+
+
+def _consent_by_number(world: World) -> dict[str, Any]:
+    return {
+        **bodies.refusal(world.person.pk),
+        "patient": {"identifier": {"system": CPR_SYSTEM, "value": world.person.cpr}},
+    }
+
+
+def test_r9_a_consent_refused_at_the_door_is_on_her_log(world: World) -> None:
+    """A ``POST /fhir/Consent`` refused before its purpose is asked — a
+    header a create does not take, a key given twice, a NUL — is on the log
+    of the citizen its ``patient`` names, by ``Patient/<id>`` or by CPR
+    identifier (never recorded); one naming nobody registered on no one's."""
+    client = f.client_for(world.coordinator)
+    directives = ConsentDirective.objects.count()
+    by_id = json.dumps(bodies.refusal(world.person.pk))
+    by_number = json.dumps(_consent_by_number(world))
+    twice = by_id.replace('"status": "active"', '"status": "active", "status": "active"')
+    nul = by_number.replace('"active"', '"act\\u0000ive"')
+    assert twice != by_id and nul != by_number
+    for sent, headers in (
+        (by_id, {"HTTP_IF_NONE_EXIST": "patient=1"}),
+        (by_number, {"HTTP_IF_MATCH": 'W/"1"'}),
+        (twice, {}),
+        (nul, {}),
+    ):
+        before = _last_id()
+        response = client.post("/fhir/Consent", data=sent, content_type=bodies.FHIR, **headers)
+        assert response.status_code in (400, 412), response.content
+        [entry] = AuditEntry.objects.filter(id__gt=before)
+        assert (entry.outcome, entry.action, entry.reason_code, entry.citizen_id) == (
+            "denied",
+            "create",
+            issue_code(response),
+            world.person.pk,
+        ), (sent[:80], headers)
+        recorded = json.dumps(AuditEntry.objects.filter(pk=entry.pk).values().get(), default=str)
+        assert world.person.cpr not in recorded
+    before = _last_id()
+    nobody = client.post(
+        "/fhir/Consent",
+        data=json.dumps(bodies.refusal(987654321)),
+        content_type=bodies.FHIR,
+        HTTP_IF_NONE_EXIST="patient=1",
+    )
+    assert nobody.status_code == 400
+    assert _added(before) == [("denied", "create", issue_code(nobody), None)]
+    assert ConsentDirective.objects.count() == directives

@@ -31,6 +31,8 @@ from tests.core.test_fhir_resources import EXAMPLES
 
 pytestmark = pytest.mark.django_db
 
+# The interactions that write, each a 405 on a type listed that does not list it.
+WRITES = ("create", "update", "patch", "delete")
 INTERACTIONS = (
     "read",
     "vread",
@@ -272,6 +274,12 @@ def test_each_interaction_is_served_exactly_when_it_is_declared(resource_type: s
             assert _not_served(response), (resource_type, interaction, response.status_code)
             outcome = OperationOutcome.model_validate(response.json())
             assert outcome.issue[0].code in ("not-supported", "not-found")
+            if interaction in WRITES:
+                # A write a known type does not serve is a 405 (http.html),
+                # never the 404 of an unknown type, its Allow without it.
+                assert response.status_code == 405, (resource_type, interaction)
+                allowed = {m.strip() for m in response.get("Allow", "").split(",")}
+                assert method.upper() not in allowed, (resource_type, interaction)
 
 
 def test_every_declared_operation_is_routed_to_a_view_that_serves_it() -> None:
