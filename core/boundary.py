@@ -369,6 +369,10 @@ def _first_bad_field(request: HttpRequest) -> tuple[tuple[str, str], str] | None
 # takes one: any path under the log let ``…/entries/0101801234/inclusion``
 # (and ``/api/audit/log/<cpr>``) through, into the request log and the entry.
 CPR_IN_QUERY_ALLOWED = ("/api/audit/log/",)
+# The auditor's searches (her API and pages) page with ``as_of``, an entry's
+# id; in an id's form it is no CPR number, as the id in the path is none.
+CPR_IN_QUERY_COUNTERS = (("/api/audit/", "as_of"), ("/audit/", "as_of"))
+_COUNTER_ID = re.compile(r"[1-9][0-9]*")
 CPR_IN_PATH_ALLOWED = re.compile(
     r"/api/audit/log/entries/[1-9][0-9]*/inclusion"
     r"|/api/audit/entries/[1-9][0-9]*(?:/review)?"
@@ -406,7 +410,20 @@ def cpr_in_url(request: HttpRequest) -> InvalidInput | None:
         )
     if is_fhir_path(request.path) or request.path.startswith(CPR_IN_QUERY_ALLOWED):
         return None
-    return cpr_in_query(request.GET)
+    return cpr_in_query(_without_counter_ids(request.path, request.GET))
+
+
+def _without_counter_ids(path: str, query: QueryDict) -> QueryDict:
+    """``query`` less the values of the path's counter parameters
+    (:data:`CPR_IN_QUERY_COUNTERS`) written as ids are (no leading zero)."""
+    counters = {name for prefix, name in CPR_IN_QUERY_COUNTERS if path.startswith(prefix)}
+    if not counters.intersection(query):
+        return query
+    kept = QueryDict(mutable=True)
+    for name, values in query.lists():
+        ids = name in counters
+        kept.setlist(name, [v for v in values if not (ids and _COUNTER_ID.fullmatch(v))])
+    return kept
 
 
 def cpr_in_query(query: QueryDict) -> InvalidInput | None:

@@ -4,17 +4,24 @@ an auditor paging through ``/fhir/AuditEvent`` follows links that carry
 999,999,999 entries every one of those links was refused as a CPR number in
 the URL (400 ``request.cpr_in_url``), on the first page's ``self`` too, and
 so was the same ``as-of`` in a POST search's form: the log could no longer be
-paged through by FHIR. An id written as ids are is no CPR number; any other
-CPR-shaped value stays refused, and the attempt recorded (R9)."""
+paged through by FHIR. The auditor's API and search page page the same way
+(``as_of=<id>``) and were refused alike. An id written as ids are is no CPR
+number; any other CPR-shaped value stays refused, and the attempt recorded
+(R9)."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from django.test import Client
+
+from consent.audit import pages
 from consent.audit.models import AuditEntry
 from tests import factories as f
 from tests.consent.audit.conftest import as_owner
 from tests.consent.conftest import World, issue_code
+from tests.factories import log_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -77,3 +84,42 @@ def test_r9_any_other_cpr_shaped_value_is_refused_and_recorded(world: World, que
     assert "0101801234" not in response.content.decode()
     refused = AuditEntry.objects.filter(id__gt=before).get()
     assert (refused.outcome, refused.reason_code) == ("denied", "cpr_in_url")
+
+
+def test_r9_the_auditors_api_pages_through_a_ten_digit_log(world: World) -> None:
+    _past_a_billion(world)
+    auditor = f.client_for(world.auditor)
+    page = auditor.get(f"/api/audit/entries?citizen={world.person.pk}&limit=1").json()
+    assert "as_of=1234567" in page["next"]
+    seen = [row["id"] for row in page["results"]]
+    while page["next"]:
+        answer = auditor.get(page["next"])
+        assert answer.status_code == 200, (page["next"], answer.content[:300])
+        page = answer.json()
+        seen += [row["id"] for row in page["results"]]
+    assert len(seen) == len(set(seen))
+    assert sum(i >= FIRST_ID for i in seen) >= 3
+
+
+def test_r9_the_auditors_search_page_pages_through_a_ten_digit_log(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pages, "PAGE_SIZE", 1)
+    _past_a_billion(world)
+    client = Client()
+    assert log_in(client, world.auditor).status_code == 302
+    answer = client.get(f"/audit/?citizen={world.person.pk}")
+    older = re.search(r'href="\?([^"]*offset=[^"]*)"', answer.content.decode())
+    assert older is not None and "as_of=1234567" in older.group(1)
+    following = client.get("/audit/?" + older.group(1).replace("&amp;", "&"))
+    assert following.status_code == 200, following.content[:300]
+
+
+@pytest.mark.parametrize("value", ["0101801234", "010180-1234"])
+def test_r9_a_cpr_shaped_as_of_on_the_api_is_still_refused(world: World, value: str) -> None:
+    response = f.client_for(world.auditor).get(
+        f"/api/audit/entries?citizen={world.person.pk}&as_of={value}"
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"]["code"] == "request.cpr_in_url"
+    assert "0101801234" not in response.content.decode()
