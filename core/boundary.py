@@ -417,12 +417,20 @@ def _without_counter_ids(path: str, query: QueryDict) -> QueryDict:
     """``query`` less the values of the path's counter parameters
     (:data:`CPR_IN_QUERY_COUNTERS`) written as ids are (no leading zero)."""
     counters = {name for prefix, name in CPR_IN_QUERY_COUNTERS if path.startswith(prefix)}
-    if not counters.intersection(query):
+    return query_without(query, counters, lambda _name, value: bool(_COUNTER_ID.fullmatch(value)))
+
+
+def query_without(
+    query: QueryDict, names: Iterable[str], dropped: Callable[[str, str], bool]
+) -> QueryDict:
+    """``query`` less the values of ``names`` that ``dropped(name, value)``
+    picks: the counter ids a look for a CPR number in a URL passes over."""
+    names = set(names)
+    if not names.intersection(query):
         return query
     kept = QueryDict(mutable=True)
     for name, values in query.lists():
-        ids = name in counters
-        kept.setlist(name, [v for v in values if not (ids and _COUNTER_ID.fullmatch(v))])
+        kept.setlist(name, [v for v in values if not (name in names and dropped(name, v))])
     return kept
 
 

@@ -58,7 +58,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.actors import Actor
-from core.boundary import body_named
+from core.boundary import body_named, query_without
 from core.cpr import cpr_in_text
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import ResourceCapability, SearchParam, register_resource
@@ -405,12 +405,7 @@ class FHIRResource:
     def without_counters(self, query: QueryDict) -> QueryDict:
         """``query`` less the values that are the type's own counter ids, for
         the look for a CPR number in a URL (:func:`core.boundary.cpr_in_query`)."""
-        if not any(name in query for name in self.counter_params):
-            return query
-        kept = QueryDict(mutable=True)
-        for name, values in query.lists():
-            kept.setlist(name, [v for v in values if not self.is_counter(name, v)])
-        return kept
+        return query_without(query, self.counter_params, self.is_counter)
 
     def check_no_cpr(self, query: Mapping[str, Any]) -> None:
         """A POST search's form may carry what a URL may not, and its paging
