@@ -20,6 +20,7 @@ One rule for every door that takes a time:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,6 +93,40 @@ def with_offset(moment: dt.datetime, *, field: str | None) -> dt.datetime:
     if timezone.is_naive(moment):
         raise naive_refused(field)
     return representable(moment, field=field)
+
+
+# A date and a time of day as a page's field sends them: the browser's date
+# field gives YYYY-MM-DD, its time field HH:MM (HH:MM:SS with a step), and a
+# Dane writing a time by hand writes "10.30". Django's parsers go through
+# ``fromisoformat``, which also reads "10.30" as 10:00:00.3, "2026" as 20:26,
+# "10:30Z" as UTC and "20261208" as a date: a requested time moved by half an
+# hour, or to another hour, without a word. A page reads only these forms.
+_PAGE_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_PAGE_CLOCK = re.compile(r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])(?::([0-5][0-9])(?:\.[0-9]{1,6})?)?")
+
+
+def typed_day(raw: str) -> dt.date | None:
+    """The day typed in a page's date field (YYYY-MM-DD, ASCII digits, a
+    real day); None for anything else, which the caller refuses on its field."""
+    match = _PAGE_DAY.fullmatch(raw.strip())
+    if match is None:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:  # 2026-02-31
+        return None
+
+
+def typed_clock(raw: str) -> dt.time | None:
+    """The time of day typed in a page's time field, Copenhagen wall-clock
+    time without a zone: HH:MM or HH.MM, perhaps with seconds as a browser's
+    time field sends them (HH:MM:SS); None for anything else, which the
+    caller refuses."""
+    match = _PAGE_CLOCK.fullmatch(raw.strip())
+    if match is None:
+        return None
+    hour, minute, second = match.groups()
+    return dt.time(int(hour), int(minute), int(second or 0))
 
 
 def local_wall_time(moment: dt.datetime, *, field: str | None) -> dt.datetime:

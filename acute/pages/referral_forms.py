@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.dateparse import parse_date, parse_time
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
@@ -35,7 +34,7 @@ from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
-from core.times import local_wall_time
+from core.times import local_wall_time, typed_clock, typed_day
 
 # A referral form names its citizen by the CPR number typed into it: a role
 # refused there made an attempt on her (R9), a referral (``create``) or, the
@@ -137,7 +136,7 @@ def _requested_typed(request: HttpRequest) -> Occurrence | None:
             )
         )
     else:
-        day = _read(parse_date, day_typed)
+        day = typed_day(day_typed)
         if day is None:
             refused.append(_unreadable("requested_date"))
     if not (from_typed or to_typed):
@@ -153,7 +152,7 @@ def _requested_typed(request: HttpRequest) -> Occurrence | None:
         moments[name] = None
         if not typed:
             continue
-        clock = _read(parse_time, typed)
+        clock = typed_clock(typed)
         if clock is None:
             refused.append(_unreadable(name))
         elif day is not None:
@@ -166,14 +165,6 @@ def _requested_typed(request: HttpRequest) -> Occurrence | None:
     return occurrence_period(
         moments["requested_from"], moments["requested_to"], fields=REQUESTED_TIME_FIELDS
     )
-
-
-def _read(parse: Any, typed: str) -> Any:
-    """A date or time as a form sends it, None when it names none (31-02)."""
-    try:
-        return parse(typed)
-    except ValueError:
-        return None
 
 
 def _unreadable(field: str) -> InvalidInput:

@@ -18,8 +18,11 @@ from django.test import Client
 from django.utils import timezone
 
 from acute.models import Referral
+from acute.services import visit_assign
 from consent.audit.models import AuditEntry
+from core.actors import Actor
 from core.models import Role
+from core.templatetags.platform import clock_day
 from tests import factories as f
 from tests.acute.test_api import REFERRAL
 from tests.acute.test_pages import PHONE_REFERRAL
@@ -274,3 +277,108 @@ def test_a_requested_time_refused_on_the_phone_form_is_told_in_danish_by_its_fie
         if value:
             assert f'value="{value}"' in html
     assert not Referral.objects.exists()
+
+
+@pytest.mark.parametrize(("typed", "hour", "minute"), [("10.30", 10, 30), ("10:30", 10, 30)])
+def test_r10_a_requested_time_written_the_danish_way_is_that_minute(
+    coordinator, typed, hour, minute
+):
+    """Half past ten written as a Dane writes it by hand, "kl. 10.30", is
+    half past ten: never read as 10:00 and three tenths of a second, half an
+    hour early."""
+    person = f.citizen()
+    sent = _signed_in(coordinator).post(
+        PHONE_FORM,
+        {
+            **PHONE_REFERRAL,
+            "cpr": person.cpr,
+            "requested_date": _tomorrow().isoformat(),
+            "requested_from": typed,
+            "requested_to": "12.00",
+        },
+    )
+    assert sent.status_code == 302, sent.content.decode()[:2000]
+    referral = Referral.objects.get(citizen=person)
+    start = datetime.combine(_tomorrow(), time(hour, minute), tzinfo=COPENHAGEN)
+    assert (referral.planned_for, referral.deadline_at) == (start, _tomorrow_at(12))
+
+
+@pytest.mark.parametrize(
+    ("requested", "field"),
+    [
+        # Each of these Python's ISO reader takes as another time or day,
+        # silently: a year as 20:26, a comma as a fraction of a second, an
+        # hour alone, a time in UTC, a date without its dashes, a week day.
+        ({"requested_from": "2026"}, "requested_from"),
+        ({"requested_from": "10,30"}, "requested_from"),
+        ({"requested_from": "10"}, "requested_from"),
+        ({"requested_from": "1030"}, "requested_from"),
+        ({"requested_from": "10:30Z"}, "requested_from"),
+        ({"requested_from": "10:30", "requested_to": "12:00+00:00"}, "requested_to"),
+        ({"requested_from": "10:30", "requested_date": "compact"}, "requested_date"),
+        ({"requested_from": "10:30", "requested_date": "week"}, "requested_date"),
+    ],
+)
+def test_a_requested_time_read_only_as_typed_on_both_forms(coordinator, requested, field):
+    tomorrow = _tomorrow()
+    typed = {
+        "requested_date": tomorrow.isoformat(),
+        **requested,
+    }
+    if typed["requested_date"] == "compact":
+        typed["requested_date"] = tomorrow.strftime("%Y%m%d")
+    elif typed["requested_date"] == "week":
+        year, week, day = tomorrow.isocalendar()
+        typed["requested_date"] = f"{year}-W{week:02d}-{day}"
+    gp = f.gp_practice()
+    doors = (
+        (PHONE_FORM, coordinator, f.citizen()),
+        (SHORT_FORM, f.staff(Role.PHYSICIAN, gp), f.citizen(gp=gp)),
+    )
+    for form, who, person in doors:
+        fields = PHONE_REFERRAL if form == PHONE_FORM else REFERRAL
+        page = _signed_in(who).post(form, {**fields, "cpr": person.cpr, **typed})
+        assert page.status_code == 400, (form, typed, page.status_code)
+        html = page.content.decode()
+        error_at = html.index(f'name="{field}"')
+        assert (
+            "Den ønskede dato eller det ønskede klokkeslæt kan ikke læses."
+            in html[error_at : error_at + 1000]
+        )
+        # What she typed stays on the form, to be corrected.
+        assert f'value="{typed[field]}"' in html
+        assert not Referral.objects.filter(citizen=person).exists()
+
+
+def test_r10_the_requested_time_stands_on_the_referral_and_on_the_nurses_visit(coordinator):
+    """The referrer asked for the visit from a time: the coordinator's page of
+    the referral and the nurse's page of the visit say from when, in Danish
+    time, not only by when. A nurse is sent up to an hour before it; without
+    it she set off at once and rang the door before the citizen expected her."""
+    nurse, shift = f.acute_nurse_on_shift()
+    person = f.citizen()
+    start = (
+        (timezone.now() + timedelta(minutes=30))
+        .astimezone(COPENHAGEN)
+        .replace(second=0, microsecond=0)
+    )
+    coordinator_client = _signed_in(coordinator)
+    sent = coordinator_client.post(
+        PHONE_FORM,
+        {
+            **PHONE_REFERRAL,
+            "cpr": person.cpr,
+            "requested_date": start.date().isoformat(),
+            "requested_from": start.strftime("%H:%M"),
+        },
+    )
+    assert sent.status_code == 302, sent.content.decode()[:2000]
+    referral = Referral.objects.get(citizen=person)
+    assert referral.planned_for == start
+    shown = f"Fra {clock_day(start)}"
+    page = coordinator_client.get(f"/coordinator/referrals/{referral.pk}/").content.decode()
+    assert "Ønsket tidspunkt" in page and shown in page
+
+    visit = visit_assign(referral=referral, shift=shift, actor=Actor.for_membership(coordinator))
+    visit_page = _signed_in(nurse).get(f"/nurse/visits/{visit.pk}/").content.decode()
+    assert "Ønsket tidspunkt" in visit_page and shown in visit_page
