@@ -449,17 +449,38 @@ class PatientVersion(models.Model):
 
 
 class AnalysisRelease(models.Model):
-    """One answer of a restricted analysis (R6) as an analyst was given it: the
-    noisy counts after suppression, never the exact ones. The same question
-    (analysis and canonical parameters) from the same analyst within the budget
-    window gets this answer back, so repeating it cannot average the noise away.
-    Kept, never changed: it is what was disclosed."""
+    """One answer of a restricted analysis (R6): the noisy counts after
+    suppression, never the exact ones. Kept, never changed: it is what was
+    disclosed.
+
+    What it protects is the noise: one exact table gets one noisy answer
+    within the budget window, so that answers to it cannot be averaged. The
+    exact table is fixed by the question (analysis and canonical parameters)
+    and by the data it is counted over — the record without the citizens and
+    periods whose refusal covers the asker (R4), which depends on her
+    organisation (and those above it) and on her by name, not on who she
+    is otherwise. So the answer is keyed by the question and that view
+    (``view_key``), not by the analyst: two analysts of one organisation, or
+    one analyst acting for two, asking the same question over the same data
+    get the same answer, and pooling what they were given averages nothing.
+    A view that differs (a refusal covering one of them and not the other)
+    is a different table, answered apart, so that no refused citizen is
+    counted for anyone her refusal covers. Each analyst pays for an answer
+    once, the first time she is given it — new or first given to another
+    (:class:`PrivacyBudgetEntry`) — so every analyst's own answers stay within
+    her budget; asking again costs nothing. ``analyst`` is whom it was first
+    given to."""
 
     analyst = models.ForeignKey(User, on_delete=models.PROTECT, related_name="analysis_releases")
     analysis = models.CharField(max_length=64)
     parameters = models.JSONField()
     # The parameters as canonical JSON: two questions are the same when this is.
     parameters_key = models.CharField(max_length=300)
+    # A digest of the refusals that left citizens or periods out of the count
+    # (``consent.analyses.runs.view_key``): two askers with the same one are
+    # counted over the same data. Empty on answers kept before it existed,
+    # which are then given to no-one again.
+    view_key = models.CharField(max_length=64, default="", blank=True)
     # Row names, cells, totals and the threshold as released (None = suppressed).
     table = models.JSONField()
     epsilon = models.DecimalField(max_digits=6, decimal_places=3)
@@ -470,8 +491,8 @@ class AnalysisRelease(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["analyst", "analysis", "parameters_key", "released_at"],
-                name="analysis_release_question_idx",
+                fields=["analysis", "parameters_key", "view_key", "released_at"],
+                name="analysis_release_view_idx",
             )
         ]
         constraints = [
@@ -488,16 +509,19 @@ class AnalysisRelease(models.Model):
 
 
 class PrivacyBudgetEntry(models.Model):
-    """The analysts' privacy-budget ledger (R6): the epsilon each new answer
-    spent. Appended in the same transaction as the answer, never changed (a
-    trigger refuses it on PostgreSQL). What an analyst may still spend is the
-    budget less the entries inside the rolling window."""
+    """The analysts' privacy-budget ledger (R6): the epsilon an answer cost
+    an analyst the first time she was given it — a new answer, or one first
+    given to another analyst over the same data (:class:`AnalysisRelease`).
+    Appended in the same transaction as the answer, never changed (a trigger
+    refuses it on PostgreSQL); one per analyst and answer. What an analyst
+    may still spend is the budget less the entries inside the rolling
+    window. It is also her receipt: the answer's page is hers to read again."""
 
     analyst = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="privacy_budget_entries"
     )
-    release = models.OneToOneField(
-        AnalysisRelease, on_delete=models.PROTECT, related_name="budget_entry"
+    release = models.ForeignKey(
+        AnalysisRelease, on_delete=models.PROTECT, related_name="budget_entries"
     )
     epsilon = models.DecimalField(max_digits=6, decimal_places=3)
     spent_at = models.DateTimeField(default=timezone.now)
@@ -507,7 +531,10 @@ class PrivacyBudgetEntry(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="privacy_budget_epsilon_positive", condition=Q(epsilon__gt=0)
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["analyst", "release"], name="privacy_budget_once_per_answer"
+            ),
         ]
 
     def __str__(self) -> str:

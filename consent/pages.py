@@ -2,19 +2,25 @@
 printable, and the analyst's restricted analyses (R6).
 
 The analyses page lists the named analyses with what the analyst has left of
-the privacy budget; a run is a POST whose answer is the response (asking the
-same question again within the window gives the same answer at no cost, so a
-reload spends nothing). Every member of staff reaches the run, so that
-:func:`consent.analyses.analysis_run` — not the page's role list — refuses
-anyone but an analyst and records the refusal (R9).
+the privacy budget. A run is a POST, sent once per form (``core.form_once``),
+that sends her on to the answer's own page (post/redirect/get): a reload, a
+double tap or back and send again shows that answer, runs nothing and spends
+nothing. The answer's page (and its CSV) is hers alone, read again at no
+cost and recorded like the run. Every member of staff reaches the run and the
+answer's page, so that :mod:`consent.analyses` — not the page's role list —
+refuses anyone but an analyst and records the refusal (R9).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.analyses import (
@@ -23,6 +29,7 @@ from consent.analyses import (
     SERVICE_LABELS,
     Table,
     analysis_budget,
+    analysis_release_read,
     analysis_run,
 )
 from consent.audit.selectors import audit_citizens_find
@@ -30,11 +37,14 @@ from consent.audit.services import Action, Purpose
 from consent.fhir import MUNICIPAL_SERVICES
 from consent.selectors import INSIGHT_YEARS, insight_report
 from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformError
+from core.form_once import FIELD as FORM_REF
+from core.form_once import once_per_form
 from core.middleware import not_allowed
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
 from core.permissions import actor_from_request, page
 from core.refusals import Concerns
+from core.times import shown
 
 # Another role's look-up here is recorded as denied (R9), on the citizen
 # whose CPR number it posted if there is one (never the number itself), as
@@ -103,15 +113,17 @@ def analyses_page(request: HttpRequest) -> HttpResponse:
 
 @page()
 @require_POST
+@once_per_form(notice=gettext_noop("This question was already sent; its answer is shown."))
 def analysis_run_page(request: HttpRequest) -> HttpResponse:
-    """Run one analysis and show its answer: noisy, with small counts hidden
-    and why. ``export`` answers the same table as a spreadsheet."""
+    """Run one analysis and send the analyst to its answer: noisy, with small
+    counts hidden and why. ``export`` sends her to the same answer as a
+    spreadsheet."""
     actor = page_actor(request)
     name = request.POST.get("analysis", "")
     params = {
         key: values
         for key, values in request.POST.lists()
-        if key not in ("analysis", "export", "csrfmiddlewaretoken")
+        if key not in ("analysis", "export", "csrfmiddlewaretoken", FORM_REF)
     }
     export = bool(request.POST.get("export"))
     try:
@@ -123,12 +135,59 @@ def analysis_run_page(request: HttpRequest) -> HttpResponse:
     except PlatformError as exc:
         return render_page(request, "consent/analyses.html", _analyses_context(request), error=exc)
     if export:
-        response = HttpResponse(table.as_csv(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{table.analysis}.csv"'
-        return response
+        return redirect("analysis-result-csv", release_id=table.release_id)
+    privacy = table.privacy
+    if privacy.reused:
+        messages.info(
+            request,
+            gettext(
+                "You asked this question on %(at)s: the same answer is shown again, at no cost."
+            )
+            % {"at": shown(privacy.released_at, "j. F Y H:i")},
+        )
+    else:
+        messages.info(
+            request,
+            gettext("This answer cost %(cost)s of your budget.")
+            % {"cost": floatformat(privacy.epsilon_spent, "-2")},
+        )
+    return redirect(reverse("analysis-result", kwargs={"release_id": table.release_id}) + "#result")
+
+
+def _answer(request: HttpRequest, release_id: int, *, export: bool) -> Table | HttpResponse:
+    """The answer the analyst was given, through :func:`analysis_release_read`;
+    another role or another's answer: "not available" (recorded there)."""
+    try:
+        return analysis_release_read(
+            actor=page_actor(request), release_id=release_id, export=export
+        )
+    except (Forbidden, NotFoundOrNotAllowed):
+        return not_allowed(request)
+
+
+@page()
+@require_http_methods(["GET"])
+def analysis_result_page(request: HttpRequest, release_id: int) -> HttpResponse:
+    """An answer the analyst was given (where a run sends her): read again
+    at no cost."""
+    table = _answer(request, release_id, export=False)
+    if isinstance(table, HttpResponse):
+        return table
     context = _analyses_context(request)
     context.update(table=table, rows=_rows(table), noise_note=NOISE_NOTE)
     return render_page(request, "consent/analyses.html", context)
+
+
+@page()
+@require_http_methods(["GET"])
+def analysis_result_csv(request: HttpRequest, release_id: int) -> HttpResponse:
+    """The same answer as a spreadsheet."""
+    table = _answer(request, release_id, export=True)
+    if isinstance(table, HttpResponse):
+        return table
+    response = HttpResponse(table.as_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{table.analysis}.csv"'
+    return response
 
 
 def _rows(table: Table) -> list[tuple[str, list[int | None], int | None]]:

@@ -185,6 +185,9 @@ REASONS: dict[str, Promise] = {
         REASON_CONTEXT, "unknown way of seeing the confirmation"
     ),
     "order.received_note_too_long": pgettext_lazy(REASON_CONTEXT, "note too long"),
+    "release_not_given_to_analyst": pgettext_lazy(
+        REASON_CONTEXT, "answer not given to this analyst"
+    ),
     "not_ordering_organisation": pgettext_lazy(
         REASON_CONTEXT, "acting for another organisation than the order's"
     ),

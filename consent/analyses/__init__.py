@@ -18,8 +18,11 @@ total, or a small group padded with a large one and the padding subtracted
 and each costs epsilon from the analyst's privacy budget — an append-only
 ledger, summed over a rolling window. A new answer that would take the
 analyst's spending above the budget is refused (``analysis.budget_exhausted``).
-The same question asked again within the window gets the same answer back at
-no cost, so asking it again cannot average the noise away. See
+The same question asked again within the window, over the same data, gets
+the same answer back — by the same analyst at no cost, by another for what a
+new answer costs her — so asking it again, or pooling what several analysts
+or one analyst acting for several organisations were given, cannot average
+the noise away (``consent.models.AnalysisRelease``). See
 ``docs/decisions/0005-differential-privacy-for-analyses.md``.
 
 Citizens whose refusal covers the analyst who asks, for the purpose
@@ -39,7 +42,7 @@ Modules: :mod:`~consent.analyses.catalogue` (the named analyses),
 
 from consent.analyses.budget import Budget, analysis_budget
 from consent.analyses.catalogue import ANALYSES, ICD10_PREFIX, SERVICE_LABELS, Analysis, Counts
-from consent.analyses.runs import analysis_question_refuse, analysis_run
+from consent.analyses.runs import analysis_question_refuse, analysis_release_read, analysis_run
 from consent.analyses.suppression import suppress
 from consent.analyses.tables import NOISE_NOTE, SUPPRESSED, Privacy, Table
 
@@ -56,6 +59,7 @@ __all__ = [
     "Table",
     "analysis_budget",
     "analysis_question_refuse",
+    "analysis_release_read",
     "analysis_run",
     "suppress",
 ]

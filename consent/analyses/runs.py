@@ -1,12 +1,14 @@
 """Running a named analysis for an analyst (R6): a new answer — counted, with
 discrete Laplace noise in every cell, suppressed, kept with its entry in the
-privacy-budget ledger — or the answer already given to the same question
-within the window, at no cost. Every run and every refusal is recorded in the
-audit log."""
+privacy-budget ledger — or the answer already given to the same question over
+the same data within the window (at no cost when it was given to her). An
+answer she was given is hers to read again by its id, at no cost. Every run,
+every reading and every refusal is recorded in the audit log."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -14,12 +16,13 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from consent.analyses.budget import budget_window, spent_since, when_budget_allows
 from consent.analyses.catalogue import ANALYSES, Analysis
+from consent.analyses.refusals import analysis_refusals
 from consent.analyses.suppression import suppress
 from consent.analyses.tables import Privacy, Table, number
 from consent.audit.services import Action, Outcome, Purpose, audit_record
@@ -33,6 +36,33 @@ from core.times import shown
 from core.validation import full_clean_or_raise
 
 
+def view_key(actor: Actor) -> str:
+    """Which data a question is counted over for ``actor``: a digest of the
+    refusals that leave citizens, or periods of their data, out of her
+    answers (R4). Two askers with the same digest are counted over the same
+    data, so the same question has one answer for both
+    (:class:`consent.models.AnalysisRelease`)."""
+    left_out = sorted(
+        (citizen_id, start.isoformat() if start else "", end.isoformat() if end else "")
+        for citizen_id, start, end in analysis_refusals(actor)
+    )
+    return hashlib.sha256(json.dumps(left_out).encode()).hexdigest()
+
+
+def _question_lock(name: str, key: str, view: str) -> None:
+    """One new answer per question and view at a time, whoever asks: two
+    analysts asking it at the same moment must not both get fresh noise. A
+    lock held until the transaction ends (SQLite takes one writer at a time
+    anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(f"analysis\0{name}\0{key}\0{view}".encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
+        )
+
+
 def _release_new(
     *,
     actor: Actor,
@@ -40,6 +70,7 @@ def _release_new(
     analysis: Analysis,
     parameters: dict[str, Any],
     key: str,
+    view: str,
     epsilon: Decimal,
     at: dt.datetime,
 ) -> AnalysisRelease:
@@ -58,6 +89,7 @@ def _release_new(
         analysis=analysis.name,
         parameters=parameters,
         parameters_key=key,
+        view_key=view,
         table={
             "rows": exact.rows,
             "cells": cells,
@@ -74,10 +106,17 @@ def _release_new(
     # written: asking the database again whether they exist proves nothing.
     full_clean_or_raise(release, code="analysis.release_invalid", exclude=["analyst"])
     release.save(force_insert=True)
+    _receipt(analyst=analyst, release=release, epsilon=epsilon, at=at)
+    return release
+
+
+def _receipt(*, analyst: User, release: AnalysisRelease, epsilon: Decimal, at: dt.datetime) -> None:
+    """The analyst pays for an answer the first time she is given it."""
     entry = PrivacyBudgetEntry(analyst=analyst, release=release, epsilon=epsilon, spent_at=at)
+    # Whether she has it already was asked under her lock (the database's
+    # unique constraint holds it too): asking again here proves nothing.
     full_clean_or_raise(entry, code="analysis.budget_entry_invalid", exclude=["analyst", "release"])
     entry.save(force_insert=True)
-    return release
 
 
 def _table(*, analysis: Analysis, release: AnalysisRelease, privacy: Privacy) -> Table:
@@ -97,6 +136,7 @@ def _table(*, analysis: Analysis, release: AnalysisRelease, privacy: Privacy) ->
         parameters=parameters,
         min_cell=int(data["min_cell"]),
         privacy=privacy,
+        release_id=release.pk,
     )
 
 
@@ -201,10 +241,12 @@ def _question(
 def analysis_run(
     *, actor: Actor, name: str, params: Mapping[str, Sequence[str]], export: bool
 ) -> Table:
-    """Answer a named analysis for an analyst (R6): a new noisy answer paid from
-    the analyst's privacy budget, or the answer already given to the same
-    question within the window, at no cost. Every run and refusal is audited.
-    ``params``: each parameter with every value it was given."""
+    """Answer a named analysis for an analyst (R6): the answer already given
+    to the same question over the same data within the window — at no cost
+    if she was given it before, else paid from her privacy budget as a new
+    one is — or a new noisy answer paid from her budget. Every run and
+    refusal is audited. ``params``: each parameter with every value it was
+    given. The table carries its release's id, the address of its page."""
     action = Action.EXPORT if export else Action.SEARCH
     analysis, parameters = _question(actor=actor, name=name, params=params, export=export)
     analyst = actor.user
@@ -217,32 +259,46 @@ def analysis_run(
         # One analyst's runs one at a time: two at once must neither both spend
         # the last of the budget nor both answer one question with fresh noise.
         list(User.objects.select_for_update().filter(pk=analyst.pk).values_list("pk"))
+        view = view_key(actor)
+        # And one new answer to a question over the same data, whoever asks.
+        _question_lock(name, key, view)
         now = timezone.now()
         since = now - budget_window()
         release = (
             AnalysisRelease.objects.filter(
-                analyst=analyst, analysis=name, parameters_key=key, released_at__gt=since
+                analysis=name, parameters_key=key, view_key=view, released_at__gt=since
             )
             .order_by("-released_at")
             .first()
         )
         spent = spent_since(analyst=analyst, since=since)
-        reused = release is not None
-        if release is None and spent + epsilon <= budget:
-            release = _release_new(
-                actor=actor,
-                analyst=analyst,
-                analysis=analysis,
-                parameters=parameters,
-                key=key,
-                epsilon=epsilon,
-                at=now,
-            )
-            spent += epsilon
-        if release is not None:
+        reused = (
+            release is not None
+            and PrivacyBudgetEntry.objects.filter(analyst=analyst, release=release).exists()
+        )
+        # An answer new to her costs what its noise is worth: a new one the
+        # epsilon per run, one first given to another what it cost them.
+        cost = Decimal(0) if reused else (epsilon if release is None else release.epsilon)
+        if spent + cost <= budget:
+            if release is None:
+                release = _release_new(
+                    actor=actor,
+                    analyst=analyst,
+                    analysis=analysis,
+                    parameters=parameters,
+                    key=key,
+                    view=view,
+                    epsilon=cost,
+                    at=now,
+                )
+            elif not reused:
+                # First given to another analyst over the same data: the
+                # same answer, which tells her as much as a new one would.
+                _receipt(analyst=analyst, release=release, epsilon=cost, at=now)
+            spent += cost
             privacy = Privacy(
                 epsilon=release.epsilon,
-                epsilon_spent=Decimal(0) if reused else epsilon,
+                epsilon_spent=cost,
                 reused=reused,
                 released_at=release.released_at,
                 budget=budget,
@@ -267,7 +323,7 @@ def analysis_run(
             )
             return _table(analysis=analysis, release=release, privacy=privacy)
     # Refused: the transaction above wrote nothing; the refusal is recorded on its own.
-    when = when_budget_allows(analyst=analyst, since=since, need=epsilon)
+    when = when_budget_allows(analyst=analyst, since=since, need=cost)
     _audit_run(
         actor=actor,
         action=action,
@@ -277,7 +333,7 @@ def analysis_run(
         detail={
             "parameters": parameters,
             "csv": export,
-            "epsilon_requested": number(epsilon),
+            "epsilon_requested": number(cost),
             "budget_spent": number(spent),
             "budget": number(budget),
         },
@@ -294,8 +350,70 @@ def analysis_run(
             "spent": formats.number_format(spent.normalize()),
             "budget": formats.number_format(budget.normalize()),
             "days": window_days,
-            "epsilon": formats.number_format(epsilon.normalize()),
+            "epsilon": formats.number_format(cost.normalize()),
             "when": shown(when, "j. F Y H:i"),
         },
         rule="R6",
     )
+
+
+def analysis_release_read(*, actor: Actor, release_id: int, export: bool) -> Table:
+    """An answer the acting analyst was given, shown again by its id (the
+    page a run sends her to): no new answer, nothing spent, recorded as
+    every run is (R6, R9). Another role is refused as a run is; an answer
+    she was never given is "not found", recorded as the denied attempt."""
+    action = Action.EXPORT if export else Action.READ
+    if actor.role != Role.ANALYST or actor.user is None:
+        _audit_run(
+            actor=actor,
+            action=action,
+            name=str(release_id),
+            reason_code="role_not_permitted",
+            detail={"release": release_id},
+            outcome=Outcome.DENIED,
+        )
+        raise Forbidden("analysis.role", gettext("Only analysts run analyses (R6)."), rule="R6")
+    entry = (
+        PrivacyBudgetEntry.objects.select_related("release")
+        .filter(analyst=actor.user, release_id=release_id)
+        .first()
+    )
+    analysis = ANALYSES.get(entry.release.analysis) if entry is not None else None
+    if entry is None or analysis is None:
+        _audit_run(
+            actor=actor,
+            action=action,
+            name=str(release_id),
+            reason_code="release_not_given_to_analyst",
+            detail={"release": release_id},
+            outcome=Outcome.DENIED,
+        )
+        raise NotFoundOrNotAllowed()
+    release = entry.release
+    now = timezone.now()
+    spent = spent_since(analyst=actor.user, since=now - budget_window())
+    privacy = Privacy(
+        epsilon=release.epsilon,
+        epsilon_spent=Decimal(0),
+        reused=True,
+        released_at=release.released_at,
+        budget=settings.CONSENT_ANALYSIS_EPSILON_BUDGET,
+        budget_spent=spent,
+        window_days=settings.CONSENT_ANALYSIS_BUDGET_WINDOW_DAYS,
+    )
+    _audit_run(
+        actor=actor,
+        action=action,
+        name=release.analysis,
+        reason_code="restricted_analysis",
+        detail={
+            "parameters": release.parameters,
+            "csv": export,
+            "release": release.pk,
+            "reused": True,
+            "epsilon_spent": "0",
+            "budget_spent": number(spent),
+            "budget": number(privacy.budget),
+        },
+    )
+    return _table(analysis=analysis, release=release, privacy=privacy)

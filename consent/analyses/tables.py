@@ -74,6 +74,7 @@ class Table:
     parameters: dict[str, Any]
     min_cell: int
     privacy: Privacy
+    release_id: int = 0  # the answer as kept: its page is the run's result
 
     def suppression_note(self) -> str:
         return gettext(

@@ -29,7 +29,8 @@ def test_r6_only_analysts_see_the_page_and_a_refused_run_is_recorded(world: Worl
         listing = client.get("/analyses/")
         run = client.post("/analyses/run", RUN)
         if membership.role == Role.ANALYST:
-            assert (listing.status_code, run.status_code) == (200, 200), membership.role
+            # The run sends her on to its answer's page (post/redirect/get).
+            assert (listing.status_code, run.status_code) == (200, 302), membership.role
             continue
         assert (listing.status_code, run.status_code) == (403, 403), membership.role
         entry = AuditEntry.objects.filter(actor_user_id=membership.user_id).latest("id")
@@ -51,7 +52,9 @@ def test_r6_the_answer_shows_hidden_counts_as_hidden_and_says_why(world: World) 
     _people(world, 8, "E11", "159", None)
     client = _page_client(world.analyst)
 
-    html = client.post("/analyses/run", RUN, HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    html = client.post(
+        "/analyses/run", RUN, HTTP_ACCEPT_LANGUAGE="da", follow=True
+    ).content.decode()
 
     gentofte = html.split("Gentofte Kommune</th>")[1].split("</tr>")[0]
     assert '<td class="num">6</td><td class="num">7</td><td class="num">13</td>' in gentofte
@@ -60,12 +63,17 @@ def test_r6_the_answer_shows_hidden_counts_as_hidden_and_says_why(world: World) 
     assert 'id="suppression-note"' in html and "under 5" in html
     assert "støj" in html  # the noise is stated
     assert "Svaret kostede" in html
+    run = AuditEntry.objects.filter(actor_user_id=world.analyst.user_id, action="search").get()
+    assert (run.purpose, run.outcome) == ("analysis", "permitted")
+    # Its page read is recorded too (R9), as a read of the answer.
     entry = AuditEntry.objects.filter(actor_user_id=world.analyst.user_id).latest("id")
-    assert (entry.purpose, entry.outcome, entry.action) == ("analysis", "permitted", "search")
+    assert (entry.purpose, entry.outcome, entry.action) == ("analysis", "permitted", "read")
     # The same question again: the same answer, at no cost.
-    again = client.post("/analyses/run", RUN, HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    again = client.post(
+        "/analyses/run", RUN, HTTP_ACCEPT_LANGUAGE="da", follow=True
+    ).content.decode()
     assert "det samme svar vises igen" in again and "Svaret kostede" not in again
-    csv = client.post("/analyses/run", {**RUN, "export": "1"})
+    csv = client.post("/analyses/run", {**RUN, "export": "1"}, follow=True)
     exported = csv.content.decode()
     assert csv["Content-Type"].startswith("text/csv") and ",skjult" in exported
     assert "<5" not in exported

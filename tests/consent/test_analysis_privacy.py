@@ -4,9 +4,10 @@ answers recovers noise, not a suppressed count.
 The classic attacks on suppressed tables — differencing nested diagnosis
 prefixes, a total against the complement of a small group, a small group
 padded with a large one and the padding subtracted (a tracker) — each worked
-exactly, every time, when answers were exact. Each attack below is made by
-many analysts in turn (each answer is fresh noise only for a new analyst: the
-same analyst asking again gets the same answer). With epsilon 0.5 per answer
+exactly, every time, when answers were exact. Each attack below is made many
+times, each attempt by a new analyst in a later budget window (within one
+window every analyst asking a question over the same data gets its one
+answer, so fresh noise needs a new window). With epsilon 0.5 per answer
 the recovered value equals the true small count in a given attempt with
 probability at most 0.13 (tracker: two cells) or 0.053 (the others: a total of
 eight noisy cells), so "exact in at most half the attempts" fails by chance
@@ -22,7 +23,9 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -30,6 +33,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from consent.analyses import runs
 from consent.audit.models import AuditEntry
 from consent.models import AnalysisRelease, PrivacyBudgetEntry
 from consent.privacy import discrete_laplace
@@ -88,8 +92,18 @@ def _gentofte(table: dict[str, Any]) -> dict[str, Any]:
 
 
 def _attempts(n: int, attack: Callable[[Any], int | None]) -> list[int | None]:
-    """The attack made by ``n`` analysts, one attempt each."""
-    return [attack(f.client_for(f.staff(Role.ANALYST, f.municipality("157")))) for _ in range(n)]
+    """The attack made by ``n`` analysts, one attempt each, each a budget
+    window after the one before: the answers of an earlier window are no
+    longer given again."""
+    window = dt.timedelta(days=settings.CONSENT_ANALYSIS_BUDGET_WINDOW_DAYS + 1)
+    real = timezone.now
+    recovered = []
+    for attempt in range(n):
+        later = SimpleNamespace(now=lambda attempt=attempt: real() + window * attempt)
+        with mock.patch.object(runs, "timezone", later):
+            analyst = f.client_for(f.staff(Role.ANALYST, f.municipality("157")))
+            recovered.append(attack(analyst))
+    return recovered
 
 
 def _differencing(client: Any) -> int | None:

@@ -223,8 +223,9 @@ def test_answers_to_the_auditors_and_analysts_forms_speak_danish() -> None:
                 {"analysis": "diagnosis-and-service", "diagnosis": "F20", "service": "x"},
                 {"analysis": "contacts-around-acute-episode", "days": "30"},
             ):
+                # An answer is shown on its own page, where the run sends her.
                 answers[f"analyst {body}"] = client.post(
-                    "/analyses/run", body, HTTP_ACCEPT_LANGUAGE="da"
+                    "/analyses/run", body, HTTP_ACCEPT_LANGUAGE="da", follow=True
                 ).content.decode()
     found = {key: leaks for key, html in answers.items() if (leaks := _leaks(html, codes))}
     assert found == {}
