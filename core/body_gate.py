@@ -24,7 +24,7 @@ A number field (``integer`` or ``number`` in the schema) given as text takes
 the digits 0-9 only: REST framework reads it with ``int`` and ``Decimal``,
 which read a full-width one (U+FF11) as 1. Such a value is refused as REST
 framework refuses any other text that is no number (400 ``request.invalid``
-on the field).
+on the field), and recorded as an unknown field is.
 
 A boolean field (``boolean`` in the schema) takes JSON's ``true`` or
 ``false`` only: REST framework's field reads ``"yes"``, ``"on"``, ``"1"`` and
@@ -33,6 +33,15 @@ was written as a yes or a no nobody gave (a read-back of a phone order, a
 confirmed dose that differs from the order). Any other value is refused (400
 ``write.not_boolean``, naming the field's path) before the view reads
 anything, and recorded as an unknown field is.
+
+A number field (``integer`` or ``number``) takes no boolean: REST
+framework's float field read ``true`` as 1.0 and ``false`` as 0.0 (a
+nurse's position sent as ``{"latitude": true, "longitude": false}`` was
+stored as 1.0, 0.0 and dispatch ranked her by it). JSON's true or false for
+one is refused as REST framework refuses any other value that is no number
+(400 ``request.invalid`` on the field), as ``/fhir/`` refuses it
+(``core.fhir.validation``), and recorded as an unknown field is. Text of
+digits for a number is still read as the number (``"12"`` for 12).
 """
 
 from __future__ import annotations
@@ -55,6 +64,8 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
 
 NO_FIELD = _("no field")
+# The code the one exception handler gives REST framework's refusal of a value.
+INVALID = "request.invalid"
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NUMBER_TYPES = frozenset({"integer", "number"})
 _BOOLEAN_TYPES = frozenset({"boolean"})
@@ -73,6 +84,8 @@ class _Found:
     taken_there: list[str] = field(default_factory=list)
     not_boolean: list[str] = field(default_factory=list)
     not_digits: list[tuple[str, str]] = field(default_factory=list)
+    # (path, the type the schema gives it) of a boolean given for a number.
+    boolean_for_number: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _branches(schema: Any, seen: frozenset[str] = frozenset()) -> Iterator[Mapping[str, Any]]:
@@ -125,6 +138,11 @@ def _walk(value: Any, schema: Any, path: str, found: _Found) -> None:
         # true (null is the field's own to take or refuse).
         found.not_boolean.append(path)
         return
+    kinds = {b.get("type") for b in branches}
+    if isinstance(value, bool) and kinds and kinds <= _NUMBER_TYPES:
+        # true for a number: REST framework's float field reads it as 1.0.
+        found.boolean_for_number.append((path, "integer" if kinds == {"integer"} else "number"))
+        return
     if isinstance(value, dict):
         taken, open_ = _fields(branches)
         for name, inner in value.items():
@@ -140,10 +158,8 @@ def _walk(value: Any, schema: Any, path: str, found: _Found) -> None:
         if items is not None:
             for index, inner in enumerate(value):
                 _walk(inner, items, f"{path}.{index}" if path else str(index), found)
-    elif isinstance(value, str) and not value.isascii():
-        kinds = {b.get("type") for b in branches}
-        if kinds and kinds <= _NUMBER_TYPES:
-            found.not_digits.append((path, "integer" if kinds == {"integer"} else "number"))
+    elif isinstance(value, str) and not value.isascii() and kinds and kinds <= _NUMBER_TYPES:
+        found.not_digits.append((path, "integer" if kinds == {"integer"} else "number"))
 
 
 def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError | None:
@@ -175,25 +191,26 @@ def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError |
             field=where,
             params={"name": OwnText(where)},
         )
-    if found.not_digits:
+    refused = found.not_digits + found.boolean_for_number
+    if refused:
         return drf.ValidationError(
-            {
-                path: [
-                    serializers.IntegerField.default_error_messages["invalid"]
-                    if kind == "integer"
-                    else serializers.FloatField.default_error_messages["invalid"]
-                ]
-                for path, kind in found.not_digits
-            },
-            code="invalid",
+            {path: [_TYPE_REFUSALS[kind]] for path, kind in refused}, code="invalid"
         )
     return None
 
 
+# REST framework's own refusal of a value that is no number, by the type the
+# schema gives the field: the words a client gets for any other such value.
+_TYPE_REFUSALS = {
+    "integer": serializers.IntegerField.default_error_messages["invalid"],
+    "number": serializers.FloatField.default_error_messages["invalid"],
+}
+
+
 def body_check(view: Any, request: Request) -> None:
     """Refuse a write on ``/api/`` whose body holds a field its operation does
-    not take, a boolean that is no JSON boolean, or a number in foreign
-    digits; the first two are recorded where the endpoint says what it
+    not take, a boolean that is no JSON boolean, a number in foreign digits
+    or a boolean for a number, each recorded where the endpoint says what it
     concerns (R9). Run by :class:`core.query_gate.QueryGate`
     after the query is admitted."""
     method = (request.method or "GET").upper()
@@ -213,13 +230,12 @@ def body_check(view: Any, request: Request) -> None:
     refused = body_refusal(request.data, schema)
     if refused is None:
         return
-    if isinstance(refused, InvalidInput):
-        refusal_record(
-            request,
-            getattr(view, "concerns", None),
-            getattr(view, "kwargs", None),
-            reason_code=refused.code,
-        )
+    refusal_record(
+        request,
+        getattr(view, "concerns", None),
+        getattr(view, "kwargs", None),
+        reason_code=refused.code if isinstance(refused, InvalidInput) else INVALID,
+    )
     raise refused
 
 

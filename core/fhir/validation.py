@@ -171,27 +171,45 @@ def _resource_model(model: type[BaseModel] | None, data: Any) -> type[BaseModel]
     return model
 
 
-# FHIR's JSON writes a boolean as true or false and a date, dateTime, instant
-# or time as a string. The models take more: "yes", "on", 1 or "0" for a
-# boolean (the platform would store a flag nobody set), and a number for a
-# moment, read as seconds since 1970 (a year sent as 2025 would be stored as
-# 1970-01-01T00:33:45Z, a time nobody meant).
-_JSON_SHAPE: dict[str, type] = {
+# FHIR's JSON writes a boolean as true or false, a date, dateTime, instant
+# or time as a string and an integer or decimal as a number. The models take
+# more: "yes", "on", 1 or "0" for a boolean (the platform would store a flag
+# nobody set), a number for a moment, read as seconds since 1970 (a year sent
+# as 2025 would be stored as 1970-01-01T00:33:45Z, a time nobody meant), and
+# true for an integer, read as 1 (a timing's frequency nobody gave), or text
+# of digits for one.
+_NUMBER: tuple[type, ...] = (int, float)
+_JSON_SHAPE: dict[str, type | tuple[type, ...]] = {
     "bool": bool,
     "boolean": bool,
     "date": str,
     "dateTime": str,
     "instant": str,
     "time": str,
+    "integer": int,
+    "integer64": int,
+    "positiveInt": int,
+    "unsignedInt": int,
+    "decimal": _NUMBER,
 }
+_SHAPE_WORDS: dict[Any, str] = {bool: "true or false (JSON)", str: "a JSON string"}
+
+
+def _shape_fits(value: Any, shape: type | tuple[type, ...]) -> bool:
+    """Whether ``value`` has the JSON shape ``shape``: JSON's true and false are
+    no numbers, though Python's bool is an int."""
+    if isinstance(value, bool):
+        return shape is bool
+    return isinstance(value, shape)
 
 
 def primitive_misshapen(
     model: type[BaseModel] | None, data: Any, where: str = ""
 ) -> tuple[str, str]:
     """The place and FHIR type of the first boolean that is not JSON's
-    ``true`` or ``false``, or date, dateTime, instant or time that is not a
-    JSON string, in ``data`` (read as ``model``); ``("", "")`` when none is."""
+    ``true`` or ``false``, date, dateTime, instant or time that is not a
+    JSON string, or integer or decimal that is not a JSON number, in
+    ``data`` (read as ``model``); ``("", "")`` when none is."""
     if isinstance(data, list):
         for index, item in enumerate(data):
             found = primitive_misshapen(model, item, f"{where}.{index}".lstrip("."))
@@ -207,7 +225,7 @@ def primitive_misshapen(
         kind, shape, inner = _declared(model, str(key))
         if shape is not None:
             values = value if isinstance(value, list) else [value]
-            if any(v is not None and not isinstance(v, shape) for v in values):
+            if any(v is not None and not _shape_fits(v, shape) for v in values):
                 place = f"{where}.{key}".lstrip(".")
                 return place, "boolean" if shape is bool else kind
             continue
@@ -301,7 +319,7 @@ def _first_refusals(
                 if shape is not None:
                     # A primitive of the right shape holds no element below it.
                     values = value if isinstance(value, list) else [value]
-                    if any(v is not None and not isinstance(v, shape) for v in values):
+                    if any(v is not None and not _shape_fits(v, shape) for v in values):
                         return (*steps, key), "boolean" if shape is bool else kind
                     continue
             if isinstance(value, dict | list):
@@ -341,11 +359,14 @@ def _modifier_place(data: Any, steps: tuple[Step, ...]) -> str:
 # What a model declares of each of its fields, as primitive_misshapen reads it:
 # the models do not change while the process runs, and a message names the
 # same few hundred fields each time.
-_DECLARED: dict[tuple[type[BaseModel], str], tuple[str, type | None, type[BaseModel] | None]] = {}
+_Shape = type | tuple[type, ...]
+_DECLARED: dict[tuple[type[BaseModel], str], tuple[str, _Shape | None, type[BaseModel] | None]] = {}
 _DECLARED_MAX = 10_000
 
 
-def _declared(model: type[BaseModel], key: str) -> tuple[str, type | None, type[BaseModel] | None]:
+def _declared(
+    model: type[BaseModel], key: str
+) -> tuple[str, _Shape | None, type[BaseModel] | None]:
     """The FHIR type of ``model``'s field ``key`` (by name or JSON alias), the
     JSON shape its primitive must have (:data:`_JSON_SHAPE`, None for another
     type) and the model of a complex type; ``("", None, None)`` for a name the
@@ -463,7 +484,7 @@ def _validated(model: type[Model], data: Any) -> Model:
             raise FHIRInvalid(
                 place, f"{place}: a FHIR string holds at most {STRING_MAX_CHARS} characters"
             )
-        shape = "true or false (JSON)" if kind == "boolean" else "a JSON string"
+        shape = _SHAPE_WORDS.get(_JSON_SHAPE.get(kind, str), "a JSON number")
         raise FHIRInvalid(place, f"{place}: a FHIR {kind} is {shape}", kind)
     if modifier is not None:
         raise _modifier_refused(_modifier_place(data, modifier[0]), modifier[1])
