@@ -493,6 +493,16 @@ def body_load(raw: bytes, parser_context: Any) -> Any:
         raise
 
 
+def body_refused(raw: bytes, parser_context: Any, refused: InvalidInput) -> InvalidInput:
+    """``refused``, the refusal of a body that is JSON but not what its door
+    reads (a FHIR resource with no ``resourceType``), kept as
+    :func:`body_load` keeps its own, so that it is recorded on the citizen
+    the body names (R9) as every refusal of a body is."""
+    if isinstance(parser_context, dict):
+        parser_context[_REFUSED_BODY] = (raw, refused)
+    return refused
+
+
 def _kept(request: Any) -> tuple[bytes, InvalidInput] | None:
     context = getattr(request, "parser_context", None)
     return context.get(_REFUSED_BODY) if isinstance(context, dict) else None

@@ -50,6 +50,7 @@ from consent.fhir.datatypes import (
 from consent.models import DataCategory, RecordResource
 from core.cpr import CPR_SYSTEM, is_replacement_cpr_system, normalise_replacement_cpr
 from core.errors import InvalidInput
+from core.fhir.validation import reference_target_refused
 
 CATEGORY_SYSTEM = "urn:tvaerakut:data-category"
 SOURCE_EXTENSION = "urn:tvaerakut:fhir:source-organisation"
@@ -247,6 +248,7 @@ def parse_record_resource(
     else:
         body.pop("extension", None)
     _check_contained(body, str(resource_type))
+    check_reference_targets(body, type(validated))
     _check_no_cpr_inside(body, str(resource_type))
     _check_free_text(body, str(resource_type))
     code_system, code = "", ""
@@ -327,6 +329,26 @@ def parse_record_resource(
         code=code[:64],
         effective_at=clinical_date(str(resource_type), body),
         source_organisation_id=source_id,
+    )
+
+
+def check_reference_targets(
+    body: dict[str, Any], model: type[Any], local: dict[str, str] | None = None
+) -> None:
+    """Every Reference in ``body`` names a resource of a type its element
+    takes (``Condition.encounter`` an Encounter): one that names another is
+    refused, never stored as if it named what the element means. In a
+    transaction ``local`` gives each entry's fullUrl its type."""
+    refused = reference_target_refused(model, body, local)
+    if refused is None:
+        return
+    place, allowed = refused
+    kind = allowed[0] if len(allowed) == 1 else f"({'|'.join(allowed)})"
+    raise InvalidInput(
+        "record.reference_invalid",
+        f"{place} must reference {kind}/<id>.",
+        field=place,
+        params={"element": place, "kind": kind},
     )
 
 

@@ -16,9 +16,16 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
 
 from consent.audit.services import Action, Outcome, audit_record_many
-from consent.fhir import ParsedResource, RecordRefused, parse_record_resource, with_subject
+from consent.fhir import (
+    ParsedResource,
+    RecordRefused,
+    check_reference_targets,
+    parse_record_resource,
+    with_subject,
+)
 from consent.fhir.datatypes import referenced_id
 from consent.gate import Decision, access_citizen, audit_decision
 from consent.models import RecordResource, RecordVersion
@@ -423,91 +430,23 @@ def _entry_place(where: str, resource: dict[str, Any], field: str | None) -> str
 
 def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[RecordResource]:
     """Load a transaction Bundle all or nothing: every entry is checked against
-    R2 and the gate before anything is written."""
-    if (
-        not isinstance(bundle, dict)
-        or bundle.get("resourceType") != "Bundle"
-        or bundle.get("type") != "transaction"
-    ):
-        raise InvalidInput(
-            "bundle.not_transaction", "POST /fhir takes a Bundle of type transaction."
-        )
-    entries = bundle.get("entry") or []
-    if not isinstance(entries, list) or not entries:
-        raise InvalidInput("bundle.empty", "The transaction Bundle has no entries.", field="entry")
-    if len(entries) > BUNDLE_ENTRIES_MAX:
-        raise InvalidInput(
-            "bundle.too_large", "At most 1000 entries per transaction.", field="entry"
-        )
-    _refuse_bundle_modifiers(bundle, entries)
+    R2 and the gate before anything is written. A Bundle refused for its form
+    (no transaction, an entry that is no create, a reference to no entry) is
+    an attempt on every citizen it names all the same (R9), recorded on each
+    one's log with the refusal's code, as an entry refused by R2 or the gate is."""
+    try:
+        entries, full_urls = _transaction_entries(bundle)
+    except PlatformError as exc:
+        _refused_bundle(actor=actor, bundle=bundle, purpose=purpose, code=exc.code)
+        raise
     prepared: list[tuple[ParsedResource, int, Decision]] = []
-    full_urls = _full_urls(entries)
     for index, entry in enumerate(entries):
         where = f"Bundle.entry[{index}]"
-        request = entry.get("request") if isinstance(entry, dict) else None
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(request, dict) and isinstance(resource, dict):
-            # FHIR's request.method and request.url are both required (1..1):
-            # an entry that leaves one out is refused, naming it, never
-            # written as if it had said what its resource is.
-            for element in ("method", "url"):
-                if request.get(element) is None:
-                    raise InvalidInput(
-                        "bundle.entry_request_incomplete",
-                        f"{where}: request.{element} is missing; a transaction entry states"
-                        " request.method (POST) and request.url (its resource's type).",
-                        field=f"{where}.request.{element}",
-                        params={"entry": where, "element": f"request.{element}"},
-                    )
-        if (
-            not isinstance(request, dict)
-            or request.get("method") != "POST"
-            or not isinstance(resource, dict)
-        ):
-            raise InvalidInput(
-                "bundle.entry_unsupported",
-                f"{where}: each entry creates one resource (request.method POST).",
-                field=where,
-                params={"entry": where},
-            )
-        url = request["url"]
-        if not isinstance(url, str) or url.strip().removesuffix("/") != resource.get(
-            "resourceType"
-        ):
-            # The entry says where it is written; one that says another
-            # type (or an id, a condition) than the resource it carries is
-            # not written as if it had said what it carries.
-            raise InvalidInput(
-                "bundle.entry_url_mismatch",
-                f"{where}: request.url must be the type of the entry's resource.",
-                field=f"{where}.request.url",
-                params={"entry": where},
-            )
-        if "ifNoneExist" in request:
-            # As the If-None-Exist header on a create: ignored, a retried
-            # transaction would write a second copy.
-            raise NotSupported(
-                "fhir.conditional_create_unsupported",
-                "Conditional create (request.ifNoneExist) is not supported; nothing was created.",
-                field=f"{where}.request.ifNoneExist",
-                params={"in_entry": where},
-            )
-        if "ifMatch" in request:
-            # As the If-Match header on a create: no version for it to match.
-            raise PreconditionFailed(
-                "fhir.if_match_on_post",
-                "request.ifMatch names the version an update replaces; a POST entry"
-                " replaces none. Nothing was written.",
-                field=f"{where}.request.ifMatch",
-                params={"in_entry": where},
-            )
-        if "ifNoneMatch" in request:
-            raise NotSupported(
-                "fhir.if_none_match_unsupported",
-                "request.ifNoneMatch is not served on a create; nothing was written.",
-                field=f"{where}.request.ifNoneMatch",
-                params={"in_entry": where},
-            )
+        try:
+            resource = _entry_create(entry, where)
+        except PlatformError as exc:
+            _refused_bundle(actor=actor, bundle=bundle, purpose=purpose, code=exc.code)
+            raise
         refused_here = partial(
             _refused_with_entry, actor=actor, bundle=bundle, purpose=purpose, where=where
         )
@@ -535,16 +474,11 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
             exc.field = where
             raise
         prepared.append((parsed, citizen.pk, citizen.gate_decision))  # type: ignore[attr-defined]
-    for index, (parsed, _cid, _d) in enumerate(prepared):
-        for place, reference in _bundle_references(parsed.body, parsed.resource_type):
-            if reference not in full_urls.values():
-                where = f"Bundle.entry[{index}]"
-                raise InvalidInput(
-                    "bundle.reference_unresolved",
-                    f"{where}: {place} points at no entry of this Bundle (fullUrl).",
-                    params={"entry": where, "element": place},
-                    field=_entry_place(where, {"resourceType": parsed.resource_type}, place),
-                )
+    try:
+        _check_bundle_references(prepared, full_urls)
+    except PlatformError as exc:
+        _refused_bundle(actor=actor, bundle=bundle, purpose=purpose, code=exc.code)
+        raise
     with transaction.atomic():
         stored = [
             _store_new(actor=actor, parsed=p, citizen_id=cid, purpose=purpose, decision=d)
@@ -552,6 +486,137 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
         ]
         _resolve_bundle_references(stored, [full_urls.get(i) for i in range(len(stored))])
         return stored
+
+
+def _transaction_entries(bundle: Any) -> tuple[list[Any], dict[int, str]]:
+    """The entries of a transaction Bundle and their ``fullUrl``s, once its
+    form is one the platform writes."""
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("resourceType") != "Bundle"
+        or bundle.get("type") != "transaction"
+    ):
+        raise InvalidInput(
+            "bundle.not_transaction", "POST /fhir takes a Bundle of type transaction."
+        )
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list) or not entries:
+        raise InvalidInput("bundle.empty", "The transaction Bundle has no entries.", field="entry")
+    if len(entries) > BUNDLE_ENTRIES_MAX:
+        raise InvalidInput(
+            "bundle.too_large", "At most 1000 entries per transaction.", field="entry"
+        )
+    _refuse_bundle_modifiers(bundle, entries)
+    return entries, _full_urls(entries)
+
+
+def _entry_create(entry: Any, where: str) -> dict[str, Any]:
+    """The resource a transaction entry creates, once its request is one the
+    platform writes: a POST of its resource's type, with no condition."""
+    request = entry.get("request") if isinstance(entry, dict) else None
+    resource = entry.get("resource") if isinstance(entry, dict) else None
+    if isinstance(request, dict) and isinstance(resource, dict):
+        # FHIR's request.method and request.url are both required (1..1):
+        # an entry that leaves one out is refused, naming it, never
+        # written as if it had said what its resource is.
+        for element in ("method", "url"):
+            if request.get(element) is None:
+                raise InvalidInput(
+                    "bundle.entry_request_incomplete",
+                    f"{where}: request.{element} is missing; a transaction entry states"
+                    " request.method (POST) and request.url (its resource's type).",
+                    field=f"{where}.request.{element}",
+                    params={"entry": where, "element": f"request.{element}"},
+                )
+    if (
+        not isinstance(request, dict)
+        or request.get("method") != "POST"
+        or not isinstance(resource, dict)
+    ):
+        raise InvalidInput(
+            "bundle.entry_unsupported",
+            f"{where}: each entry creates one resource (request.method POST).",
+            field=where,
+            params={"entry": where},
+        )
+    url = request["url"]
+    if not isinstance(url, str) or url.strip().removesuffix("/") != resource.get("resourceType"):
+        # The entry says where it is written; one that says another
+        # type (or an id, a condition) than the resource it carries is
+        # not written as if it had said what it carries.
+        raise InvalidInput(
+            "bundle.entry_url_mismatch",
+            f"{where}: request.url must be the type of the entry's resource.",
+            field=f"{where}.request.url",
+            params={"entry": where},
+        )
+    if "ifNoneExist" in request:
+        # As the If-None-Exist header on a create: ignored, a retried
+        # transaction would write a second copy.
+        raise NotSupported(
+            "fhir.conditional_create_unsupported",
+            "Conditional create (request.ifNoneExist) is not supported; nothing was created.",
+            field=f"{where}.request.ifNoneExist",
+            params={"in_entry": where},
+        )
+    if "ifMatch" in request:
+        # As the If-Match header on a create: no version for it to match.
+        raise PreconditionFailed(
+            "fhir.if_match_on_post",
+            "request.ifMatch names the version an update replaces; a POST entry"
+            " replaces none. Nothing was written.",
+            field=f"{where}.request.ifMatch",
+            params={"in_entry": where},
+        )
+    if "ifNoneMatch" in request:
+        raise NotSupported(
+            "fhir.if_none_match_unsupported",
+            "request.ifNoneMatch is not served on a create; nothing was written.",
+            field=f"{where}.request.ifNoneMatch",
+            params={"in_entry": where},
+        )
+    return resource
+
+
+def _check_bundle_references(
+    prepared: list[tuple[ParsedResource, int, Decision]], full_urls: dict[int, str]
+) -> None:
+    """Every reference to an entry of the Bundle (``urn:uuid:``) points at one,
+    of a type its element takes."""
+    types = {url: prepared[index][0].resource_type for index, url in full_urls.items()}
+    for index, (parsed, _cid, _d) in enumerate(prepared):
+        where = f"Bundle.entry[{index}]"
+        for place, reference in _bundle_references(parsed.body, parsed.resource_type):
+            if reference not in full_urls.values():
+                raise InvalidInput(
+                    "bundle.reference_unresolved",
+                    f"{where}: {place} points at no entry of this Bundle (fullUrl).",
+                    params={"entry": where, "element": place},
+                    field=_entry_place(where, {"resourceType": parsed.resource_type}, place),
+                )
+        try:
+            check_reference_targets(
+                parsed.body, get_fhir_model_class(parsed.resource_type), local=types
+            )
+        except InvalidInput as exc:
+            exc.message = f"{where}: {exc.message}"
+            exc.params = {**exc.params, "in_entry": where}
+            exc.field = _entry_place(where, {"resourceType": parsed.resource_type}, exc.field)
+            raise
+
+
+def _refused_bundle(*, actor: Actor, bundle: Any, purpose: str, code: str) -> None:
+    """A transaction refused for its form, recorded on each citizen it names
+    (R9); one that names none is recorded as about no citizen."""
+    audit_record_many(
+        actor=actor,
+        action=Action.CREATE,
+        purpose=purpose,
+        citizen_ids=bundle_citizens_named(bundle) or (None,),
+        outcome=Outcome.DENIED,
+        resource_type="Bundle",
+        reason_code=code[:64],
+    )
 
 
 def _refused_with_entry(

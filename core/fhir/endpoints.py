@@ -17,9 +17,9 @@ from rest_framework.response import Response
 
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.fhir.capability import capability_statement, registered_resources
-from core.fhir.gate import current_gate
+from core.fhir.gate import CitizensNamed, current_gate
 from core.fhir.purpose import recorded_purpose
-from core.fhir.resources import unserved_read_params
+from core.fhir.resources import registered, unserved_read_params
 from core.fhir.views import (
     ACTION_BY_METHOD,
     FHIR_ID,
@@ -104,12 +104,32 @@ def _is_data_type(resource_type: str) -> bool:
     return issubclass(model, DomainResource)
 
 
+def _citizen_of_instance(rest: str) -> CitizensNamed:
+    """The citizen whose row the instance a path below ``/fhir/`` names
+    (``Condition/5/_history/1``: Condition 5's) is, as the type that serves
+    the id names her; None for an id no type takes."""
+    resource_type, _, tail = rest.partition("/")
+    resource_id = tail.partition("/")[0]
+    if not resource_id:
+        return None
+    for resource in registered():
+        if (
+            resource.type == resource_type
+            and resource.ids_name_a_citizen
+            and resource.row_id(resource_id) is not None
+        ):
+            return resource.citizen_named(resource_id, None)
+    return None
+
+
 class UnknownResourceView(FHIRView):
     """Anything under /fhir/ that is not implemented answers with an
     OperationOutcome. A read of a type served here by an id in no form the
     type's routes take (``Observation/abc``) is an unknown id like any other:
     it needs a signed-in caller, answers as a refusal does, and the attempt is
-    recorded (R9). A write to a path nobody knows is answered 404 to anyone,
+    recorded (R9), and so is a read of a path below such an instance that
+    nothing serves (``Patient/7/_history/1``), on the instance's citizen.
+    A write to a path nobody knows is answered 404 to anyone,
     and a signed-in caller's attempt is recorded, on the citizen its body or
     path names."""
 
@@ -186,11 +206,14 @@ class UnknownResourceView(FHIRView):
             and _is_data_type(resource_type)
         )
 
-    def citizen_refused(self, request: Request) -> int | None:
-        """The citizen a refused write names: its body's ``subject``,
+    def citizen_refused(self, request: Request) -> CitizensNamed:
+        """The citizen a refused read names: hers whose instance its path is
+        below. The citizen a refused write names: its body's ``subject``,
         ``patient`` or (a Task's) ``for`` (``Patient/<id>``), if it is one the
         platform could hold, else the Patient its path is on."""
         path_named = super().citizen_refused(request)
+        if request.method in ("GET", "HEAD"):
+            return _citizen_of_instance(str(self.kwargs.get("rest", ""))) or path_named
         try:
             body = request.data
         except (PlatformError, APIException):
@@ -228,6 +251,19 @@ class UnknownResourceView(FHIRView):
                 reason_code="unknown_resource",
             )
             raise NotFoundOrNotAllowed()
+        if request.method in ("GET", "HEAD") and capability is not None and resource_id:
+            # A path below an instance of a type served here that serves
+            # nothing there (a version read of a type without vread, an
+            # operation not served, a trailing slash): an attempt on the
+            # citizen the instance is hers all the same, recorded (R9) as
+            # the same path's history (405) is.
+            if actor_from_request(request) is not None:
+                self.refusal_recorded(request, "fhir.not_supported")
+            raise NotFoundOrNotAllowed(
+                "fhir.not_supported",
+                "This FHIR resource type or interaction is not implemented here;"
+                " see /fhir/metadata.",
+            )
         if (
             request.method in ("POST", "PUT", "PATCH")
             and capability is None

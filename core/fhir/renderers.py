@@ -8,7 +8,7 @@ import orjson
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 
-from core.boundary import body_load
+from core.boundary import body_load, body_refused
 from core.errors import InvalidInput
 
 FHIR_JSON = "application/fhir+json"
@@ -46,8 +46,16 @@ class FHIRJSONParser(BaseParser):
             )
         data = body_load(raw, parser_context)
         if not isinstance(data, dict) or "resourceType" not in data:
-            raise InvalidInput(
-                "request.malformed", "A FHIR resource must be a JSON object with a resourceType."
+            # Refused as the checks refuse a body, and recorded as they are
+            # on whom it names (R9): an object that leaves out its
+            # resourceType still names its citizen.
+            raise body_refused(
+                raw,
+                parser_context,
+                InvalidInput(
+                    "request.malformed",
+                    "A FHIR resource must be a JSON object with a resourceType.",
+                ),
             )
         return data
 

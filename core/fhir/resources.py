@@ -376,6 +376,13 @@ class FHIRResource:
         self.check_given_values(query)
         self.check_repeated(query)
         self.check_tokens(query)
+        # Every value a parameter narrows the rows by is read here, as the
+        # search reads it: one it cannot read (``encounter=Encounter/1``
+        # where visits are ``visit-<n>``) is refused with the query's other
+        # refusals and recorded (R9) on the citizen the search names, never
+        # refused later, past the record, as if nobody had been asked about.
+        if any(p.narrow is not None and query.get(p.name) for p in self.search_params):
+            self.narrowed(query)
 
     def check_given_values(self, query: Mapping[str, Any]) -> None:
         """Every value of the type's own parameters names something: an empty

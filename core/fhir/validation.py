@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -489,6 +490,79 @@ def _validated(model: type[Model], data: Any) -> Model:
     if modifier is not None:
         raise _modifier_refused(_modifier_place(data, modifier[0]), modifier[1])
     return validated
+
+
+# A literal reference's target: ``Type/id`` or an absolute URL ending so,
+# either with its version (``…/_history/2``).
+_LITERAL_REFERENCE = re.compile(
+    r"(?:^|/)([A-Z][A-Za-z]{1,63})/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+)
+
+
+def reference_target_refused(
+    model: type[BaseModel], data: Any, local: Mapping[str, str] | None = None
+) -> tuple[str, tuple[str, ...]] | None:
+    """The place of the first Reference in ``data`` (read as ``model``) whose
+    target is of a type its element does not take, with the types it takes;
+    None when each names one it takes. FHIR R4 (references.html) lets a
+    Reference name only a resource of its element's types: the models do
+    not look, and ``Condition.encounter`` naming a Condition would be stored
+    as if it named the encounter. A target's type is read from the reference
+    (``Type/id``, an absolute URL so ending, ``#id`` of a contained
+    resource) or, in a Bundle, from the entry ``local`` maps its fullUrl to;
+    a reference naming no type that can be read is left to the other checks."""
+    root = data if isinstance(data, dict) else {}
+    contained = {
+        str(c.get("id")): str(c.get("resourceType"))
+        for c in root.get("contained") or []
+        if isinstance(c, dict)
+    }
+
+    def target(reference: str) -> str | None:
+        if reference.startswith("#"):
+            return contained.get(reference[1:])
+        if local and reference in local:
+            return local[reference]
+        found = _LITERAL_REFERENCE.search(reference)
+        return found.group(1) if found and found.end() == len(reference) else None
+
+    def walk(
+        model: type[BaseModel] | None, node: Any, where: str
+    ) -> tuple[str, tuple[str, ...]] | None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                found = walk(model, item, f"{where}[{index}]")
+                if found is not None:
+                    return found
+            return None
+        model = _resource_model(model, node)
+        if model is None or not isinstance(node, dict):
+            return None
+        for key, value in node.items():
+            if not isinstance(value, dict | list):
+                continue
+            kind, _shape, inner = _declared(model, str(key))
+            place = f"{where}.{key}"
+            info = _field_of(model, str(key)) if kind == "Reference" else None
+            extra = getattr(info, "json_schema_extra", None)
+            allowed = (
+                tuple(extra.get("enum_reference_types") or ()) if isinstance(extra, dict) else ()
+            )
+            if allowed and "Resource" not in allowed:
+                items = value if isinstance(value, list) else [value]
+                for index, item in enumerate(items):
+                    reference = item.get("reference") if isinstance(item, dict) else None
+                    named = target(reference) if isinstance(reference, str) else None
+                    if named is not None and named not in allowed:
+                        at = f"{place}[{index}]" if isinstance(value, list) else place
+                        return at, allowed
+            if inner is not None:
+                found = walk(inner, value, place)
+                if found is not None:
+                    return found
+        return None
+
+    return walk(model, data, str(root.get("resourceType") or model.__name__)[:40])
 
 
 def fhir_refusal(refused: FHIRInvalid, resource_type: str) -> InvalidInput:
