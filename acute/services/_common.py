@@ -1,5 +1,6 @@
 """What every write of the acute function shares: its audit entry (R9), the
-row locks on a referral and a visit, and opening an episode.
+row locks on a citizen, a referral and a visit in the platform's one lock
+order, and opening an episode.
 
 For the use-case modules beside it only; nothing here is re-exported.
 """
@@ -19,6 +20,7 @@ from consent.models import CareRelationship
 from consent.services import care_relationship_open
 from core.actors import Actor
 from core.errors import PlatformError
+from core.locks import citizen_lock
 from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise, text_at_most
 
@@ -232,12 +234,26 @@ def referral_audit_by_id(
     )
 
 
+# Her row first, then her referrals, the episode, its visits: the platform's
+# one lock order (``core.locks``). ``referral_lock`` and ``visit_lock`` take
+# her row themselves; a write that starts from the episode, or from several
+# of her referrals or visits, calls ``citizen_lock`` first.
+
+
 def referral_lock(referral: Referral) -> Referral:
-    return Referral.objects.select_for_update().select_related("citizen").get(pk=referral.pk)
+    """The referral read again with its row locked, after the citizen's."""
+    citizen_lock(referral.citizen_id)
+    return (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("citizen")
+        .get(pk=referral.pk)
+    )
 
 
 def visit_lock(visit: Visit) -> Visit:
-    return Visit.objects.select_for_update().select_related("citizen").get(pk=visit.pk)
+    """The visit read again with its row locked, after the citizen's."""
+    citizen_lock(visit.citizen_id)
+    return Visit.objects.select_for_update(of=("self",)).select_related("citizen").get(pk=visit.pk)
 
 
 def acute_function_serving(citizen: Citizen) -> Organisation | None:

@@ -35,6 +35,7 @@ from consent.audit.services import Action
 from consent.services import care_relationship_close
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, PreconditionFailed
+from core.locks import citizen_lock
 from core.models import Citizen
 from core.validation import full_clean_or_raise
 
@@ -65,7 +66,12 @@ def visit_plan_follow_up(
         citizen_id=episode.citizen_id,
         detail={"episode": episode.pk, "nurse": shift.nurse_id},
     ):
-        episode = Episode.objects.select_for_update().select_related("citizen").get(pk=episode.pk)
+        citizen_lock(episode.citizen_id)
+        episode = (
+            Episode.objects.select_for_update(of=("self",))
+            .select_related("citizen")
+            .get(pk=episode.pk)
+        )
         if episode.status != Episode.Status.OPEN:
             raise Conflict("episode.closed", "The episode is closed.")
         visit_for_the_living(episode.citizen)
@@ -143,7 +149,25 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
         resource_id=f"episode-{episode.pk}",
     )
     with refusal_audited(**entry, codes=EVERY_REFUSAL):
-        episode = Episode.objects.select_for_update().select_related("citizen").get(pk=episode.pk)
+        # Her row, then the episode's open referrals, then the episode and its
+        # visits (the lock order, ``core.locks``): a withdrawal, a re-triage or
+        # an assignment on one of its referrals at the same moment takes its
+        # turn, never a deadlock.
+        citizen_lock(episode.citizen_id)
+        list(
+            Referral.objects.select_for_update(of=("self",))
+            .filter(
+                episode_id=episode.pk,
+                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        episode = (
+            Episode.objects.select_for_update(of=("self",))
+            .select_related("citizen")
+            .get(pk=episode.pk)
+        )
         if episode.status != Episode.Status.OPEN:
             raise Conflict("episode.closed", "The episode is already closed.")
         outcome_for_the_dead(episode.citizen, outcome)

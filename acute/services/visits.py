@@ -45,6 +45,7 @@ from core.errors import (
     NotFoundOrNotAllowed,
     PreconditionFailed,
 )
+from core.locks import citizen_lock
 from core.messages import BE_WITHDRAWN, BECOME, labels, lowercase
 from core.models import Citizen, Role
 
@@ -76,10 +77,22 @@ def _transition_refused(visit: Visit, step: str, step_label: object) -> Conflict
     )
 
 
+def _answer_too_late() -> Conflict:
+    return Conflict("visit.answer_too_late", "The time to accept has passed; ask the coordinator.")
+
+
 def _locked_for_step(visit: Visit, actor: Actor, target: str) -> Visit:
     """The visit locked, hers, and in a state that may become ``target``."""
     visit = visit_lock(visit)
     assigned_nurse_only(visit, actor)
+    if (
+        target == Visit.Status.ACCEPTED
+        and visit.status == Visit.Status.CANCELLED
+        and visit.cancel_reason == Visit.CancelReason.NO_ANSWER
+    ):
+        # The expiry job took the row first: her accept came too late, and
+        # is told so as one sent after the time ran out is.
+        raise _answer_too_late()
     if visit.status not in TRANSITIONS[target]:
         raise _transition_refused(
             visit,
@@ -115,6 +128,11 @@ def _step(visit: Visit, actor: Actor, step: str) -> Iterator[None]:
         detail={"step": step},
         codes=EVERY_REFUSAL,
     ):
+        # Her row first, whatever the step locks next (the lock order,
+        # ``core.locks``): a coordinator withdrawing, re-triaging or ending the
+        # episode, or a hospital's message about her, at the same moment
+        # takes its turn before or after this step, never a deadlock.
+        citizen_lock(visit.citizen_id)
         yield
 
 
@@ -130,9 +148,7 @@ def visit_accept(*, visit: Visit, actor: Actor) -> Visit:
     with _step(visit, actor, "accepted"):
         visit = _locked_for_step(visit, actor, Visit.Status.ACCEPTED)
         if visit.respond_by < timezone.now():
-            raise Conflict(
-                "visit.answer_too_late", "The time to accept has passed; ask the coordinator."
-            )
+            raise _answer_too_late()
         visit.status = Visit.Status.ACCEPTED
         visit.accepted_at = timezone.now()
         visit.save(update_fields=["status", "accepted_at"])
@@ -160,13 +176,13 @@ def visit_arrive(*, visit: Visit, actor: Actor) -> Visit:
     with _step(visit, actor, "on_site"):
         # She has reached the citizen: every accepted referral of the episode
         # (the same citizen referred again by another door) is reached with
-        # it. Those referrals are locked first, with her row, and then the
-        # visit: the order a withdrawal of the referral takes them in, so a
-        # coordinator withdrawing it at the moment she arrives is answered
-        # with a clear refusal, not a deadlock (500).
+        # it. Those referrals are locked after her row (taken by the step)
+        # and before the visit: the order a withdrawal of the referral takes
+        # them in, so a coordinator withdrawing it at the moment she arrives
+        # is answered with a clear refusal, not a deadlock (500).
         reached = [
             referral.pk
-            for referral in Referral.objects.select_for_update()
+            for referral in Referral.objects.select_for_update(of=("self",))
             .select_related("citizen")
             .filter(
                 Q(pk=visit.referral_id) | Q(status=Referral.Status.ACCEPTED),
@@ -344,6 +360,15 @@ def visits_expire_unanswered(*, now: dt.datetime | None = None) -> int:
         status=Visit.Status.ASSIGNED, respond_by__lt=now
     ).values_list("pk", flat=True):
         with transaction.atomic():
+            # Her row before the visit's, as every write on her record takes
+            # them (the lock order, ``core.locks``): the nurse's answer or the
+            # coordinator's withdrawal at the same moment takes its turn.
+            citizen_id = (
+                Visit.objects.filter(pk=visit_id).values_list("citizen_id", flat=True).first()
+            )
+            if citizen_id is None:
+                continue
+            citizen_lock(citizen_id)
             visit = Visit.objects.select_for_update(skip_locked=True).filter(pk=visit_id).first()
             if visit is None or visit.status != Visit.Status.ASSIGNED:
                 continue

@@ -20,6 +20,7 @@ from consent.audit.services import Action, Purpose, audit_record
 from consent.gate import access_citizen
 from core import errors
 from core.actors import Actor
+from core.locks import citizen_lock
 from core.models import Citizen, Organisation, Role, User
 from core.times import shown
 from medicine_cabinet import selectors
@@ -289,7 +290,11 @@ def _administration_book(
         },
     )
     with transaction.atomic():
-        # The order's row lock first: two doses against one order are counted
+        # Her row before anything of her record (the lock order, ``core.locks``):
+        # a coordinator ending the episode, a death or a hospital's message
+        # about her at the same moment takes its turn, never a deadlock.
+        citizen_lock(citizen.pk)
+        # Then the order's row lock: two doses against one order are counted
         # one after the other, so both cannot pass on the same remainder. The
         # order may also have been cancelled since it was read. A correction
         # counts the doses of the phone order it corrects: that order's lock

@@ -31,6 +31,7 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
+from core.locks import citizen_lock
 from core.messages import either, label, lowercase
 from core.models import Membership, Organisation, Role, User
 from core.times import naive_refused
@@ -98,6 +99,10 @@ def visit_held(
     transaction is rolled back, so the entry stays."""
     try:
         with transaction.atomic():
+            # Her row before the visit's (the lock order, ``core.locks``): the
+            # write's rows name her, so a withdrawal or a death holding her row
+            # and waiting for this visit would otherwise deadlock with it.
+            citizen_lock(visit.citizen_id)
             status = (
                 Visit.objects.select_for_update()
                 .filter(pk=visit.pk)
