@@ -105,18 +105,29 @@ def vital_signs_record(
     if not measurements:
         raise InvalidInput("vital_signs.empty", "No measurements given.", field="measurements")
     measured_at = measured_at or timezone.now()
+    untrue: InvalidInput | None = None
     if measured_at > timezone.now() + dt.timedelta(minutes=5):
-        raise InvalidInput(
+        untrue = InvalidInput(
             "vital_signs.in_future", "Measurements cannot be in the future.", field="measured_at"
         )
-    if measured_at < visit.assigned_at - dt.timedelta(minutes=5):
+    elif measured_at < visit.assigned_at - dt.timedelta(minutes=5):
         # A slip of the keys (a year, a day): an entry written offline is
         # still after the nurse was sent.
-        raise InvalidInput(
+        untrue = InvalidInput(
             "vital_signs.before_visit",
             "Measurements cannot be from before the visit was assigned.",
             field="measured_at",
         )
+    if untrue is not None:
+        # A time that cannot be true is a refused write on her record (R9),
+        # as a value no living person has is.
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type="Observation",
+            reason_code=untrue.code,
+        )
+        raise untrue
     if after_death(visit.citizen, measured_at):
         # Nothing is measured on the dead; the attempt is on her record (R9).
         creation_refused_audit(

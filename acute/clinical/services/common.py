@@ -184,9 +184,15 @@ def within_visit(
 ) -> None:
     """When something was measured, done or ordered on a visit: not in the
     future, not before the nurse was sent, not after the citizen's registered
-    death."""
-    not_in_future(when, field=field)
-    not_before_visit(when, visit, field=field)
+    death. Each refusal is a denied attempt on her record (R9), whichever
+    door the time came through (an entry the tablet queued offline too)."""
+    try:
+        not_in_future(when, field=field)
+        not_before_visit(when, visit, field=field)
+    except PlatformError as error:
+        raise refuse(
+            error, actor=actor, citizen_id=visit.citizen_id, resource_type=resource_type
+        ) from None
     not_after_death(when, visit, actor=actor, field=field, resource_type=resource_type)
 
 

@@ -16,6 +16,7 @@ from acute.clinical.services.common import (
     not_after_death,
     not_before_referral,
     not_in_future,
+    refuse,
     require_user,
     require_visit_status,
     stated_physician_or_refuse,
@@ -29,33 +30,15 @@ from core.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
+    PlatformError,
 )
 from core.messages import label
 from core.validation import full_clean_or_raise, text_trimmed
 
 
-def delegation_record(
-    *,
-    actor: Actor,
-    visit: Visit,
-    test_code: str,
-    physician_name: str,
-    physician_authorisation_id: str,
-    physician_organisation_name: str,
-    delegated_at: dt.datetime | None = None,
-    note: str = "",
-) -> Delegation:
-    """Record on the visit that a physician delegated one task for this citizen
-    (R7): given in this acute episode (at the earliest in the call that
-    referred her), and not after her death. Not stated: when it is recorded."""
-    user = require_user(actor)
-    require_visit_status(visit, ORDER_STATUSES, gettext_lazy("A delegation"))
-    delegated_at = delegated_at or timezone.now()
-    not_in_future(delegated_at, field="delegated_at")
-    not_before_referral(delegated_at, visit, field="delegated_at")
-    not_after_death(
-        delegated_at, visit, actor=actor, field="delegated_at", resource_type="Delegation"
-    )
+def _delegable(test_code: str) -> TestDefinition:
+    """The catalogue's test or procedure a physician may delegate (R7): not a
+    predefined one, which needs none, nor a computed result."""
     test = TestDefinition.objects.filter(code=test_code, is_active=True).first()
     if test is None:
         raise InvalidInput(
@@ -73,6 +56,43 @@ def delegation_record(
         raise InvalidInput(
             "delegation.derived_test", "A computed result cannot be delegated.", field="code"
         )
+    return test
+
+
+def delegation_record(
+    *,
+    actor: Actor,
+    visit: Visit,
+    test_code: str,
+    physician_name: str,
+    physician_authorisation_id: str,
+    physician_organisation_name: str,
+    delegated_at: dt.datetime | None = None,
+    note: str = "",
+) -> Delegation:
+    """Record on the visit that a physician delegated one task for this citizen
+    (R7): given in this acute episode (at the earliest in the call that
+    referred her), and not after her death. Not stated: when it is recorded."""
+    user = require_user(actor)
+    delegated_at = delegated_at or timezone.now()
+    try:
+        require_visit_status(visit, ORDER_STATUSES, gettext_lazy("A delegation"))
+        not_in_future(delegated_at, field="delegated_at")
+        not_before_referral(delegated_at, visit, field="delegated_at")
+    except PlatformError as error:
+        # A refused write on her record (R9), as one after her death is.
+        raise refuse(
+            error, actor=actor, citizen_id=visit.citizen_id, resource_type="Delegation"
+        ) from None
+    not_after_death(
+        delegated_at, visit, actor=actor, field="delegated_at", resource_type="Delegation"
+    )
+    try:
+        test = _delegable(test_code)
+    except PlatformError as error:
+        raise refuse(
+            error, actor=actor, citizen_id=visit.citizen_id, resource_type="Delegation"
+        ) from None
     physician = stated_physician_or_refuse(
         actor=actor,
         visit=visit,

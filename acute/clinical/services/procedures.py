@@ -59,7 +59,12 @@ def procedure_record(
     )
     within_visit(when, visit, actor=actor, field="performed_at", resource_type="Procedure")
     if status not in ProcedureRecord.Status.values:
-        raise InvalidInput("procedure.status_invalid", "Unknown procedure status.", field="status")
+        raise refuse(
+            InvalidInput("procedure.status_invalid", "Unknown procedure status.", field="status"),
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type="Procedure",
+        )
     procedure = ProcedureRecord(
         visit=visit,
         citizen_id=visit.citizen_id,
