@@ -883,6 +883,9 @@ TEMPLATES: dict[str, Promise] = {
     "message.datetime_invalid": _(
         "%(element)s is not a moment the platform can keep (years 1 to 9999 in UTC)."
     ),
+    "hospital.occurred_in_future": _(
+        "%(element)s lies in the future: a hospital notification reports what has already happened."
+    ),
     "carecommunication.identifier_too_long": _(
         "The identifier is longer than the %(most)s characters the platform keeps."
     ),

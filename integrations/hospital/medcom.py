@@ -49,6 +49,7 @@ For a citizen the platform knows:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.db import connection
@@ -67,7 +68,7 @@ from consent.audit.models import AuditEntry
 from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.deaths import CLOCK_SKEW, death_time_check
+from core.deaths import CLOCK_SKEW, COPENHAGEN, death_time_check
 from core.models import Citizen
 from core.sql import CompiledQuery
 from integrations.adapters import Handled
@@ -117,6 +118,8 @@ IN_STAY = {"in-progress", "onleave"}
 KNOWN = ADMIT | DISCHARGE | CANCEL_ADMIT | CANCEL_DISCHARGE | LEAVE | REVISE
 # DK-core's identifier system of the national patient register (LPR3).
 LPR3_SYSTEM = "https://www.esundhed.dk/Registre/Landspatientregisteret"
+# A FHIR dateTime without a time of day: a year, a month or a day.
+_DATE_ALONE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
 
 
 def _activity(message: ParsedMessage) -> str:
@@ -174,23 +177,57 @@ def _stay_received(citizen_id: int, keys: list[str]) -> str | None:
     return next((key for key in keys if key in received), None)
 
 
-def _occurred_at(message: ParsedMessage) -> dt.datetime | None:
+def _not_to_come(raw: object, *, field: str) -> dt.datetime | None:
+    """The message's moment ``raw`` (``field``), refused where it lies ahead
+    of our clock by more than the clocks' skew. A date alone (``2027-01-05``,
+    ``2027-01``) is ahead when the first day it names is after today."""
+    moment = message_instant(raw, field=field)
+    if moment is not None:
+        ahead = moment > timezone.now() + CLOCK_SKEW
+    else:
+        first = _first_day(str(raw or "").strip())
+        ahead = first is not None and first > timezone.now().astimezone(COPENHAGEN).date()
+    if ahead:
+        raise InvalidMessage(
+            "hospital.occurred_in_future",
+            f"{field} lies in the future: a hospital notification reports what has"
+            " already happened.",
+            field=field,
+            params={"element": field},
+        )
+    return moment
+
+
+def _first_day(text: str) -> dt.date | None:
+    """The first day a FHIR date without a time names (a year, a month, a day)."""
+    if not _DATE_ALONE.fullmatch(text):
+        return None
+    year, month, day = [*text.split("-"), "1", "1"][:3]
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _occurred_at(message: ParsedMessage, encounter: dict[str, Any]) -> dt.datetime | None:
     """When the event of this message happened (its own Provenance's
     ``occurredDateTime``), ``None`` where it states no time. A time to come
     (beyond the clocks' skew) is refused: a notification reports what has
     happened, and kept, a discharge stamped next month would outrank every
     true event of the stay until then: her re-admission today would change
-    nothing, and nurses would be sent to a citizen in hospital (R12)."""
+    nothing, and nurses would be sent to a citizen in hospital (R12). So is
+    an Encounter's period starting or ending ahead: the hospital stay it
+    reports begins with her arrival and ends with her discharge (MedCom's
+    ``Encounter.period``), and its end is her time of death where the
+    Patient gives none. (A period that ends before it starts breaks FHIR's
+    per-1, refused with MedCom's rules.)"""
     provenance = own_provenance(message) or {}
     field = "Provenance.occurredDateTime"
-    occurred_at = message_instant(provenance.get("occurredDateTime"), field=field)
-    if occurred_at is not None and occurred_at > timezone.now() + CLOCK_SKEW:
-        raise InvalidMessage(
-            "hospital.occurred_in_future",
-            "Provenance.occurredDateTime lies in the future: a hospital notification"
-            " reports what has already happened.",
-            field=field,
-        )
+    occurred_at = _not_to_come(provenance.get("occurredDateTime"), field=field)
+    period = encounter.get("period")
+    if isinstance(period, dict):
+        for end in ("start", "end"):
+            _not_to_come(period.get(end), field=f"Encounter.period.{end}")
     return occurred_at
 
 
@@ -472,7 +509,7 @@ def hospital_notification_medcom_receive(
     # it was refused before (after the refusals above and below).
     unreadable: InvalidMessage | None = None
     try:
-        occurred_at = _occurred_at(message)
+        occurred_at = _occurred_at(message, encounter)
     except InvalidMessage as exc:
         occurred_at, unreadable = None, exc
     # Read in one statement: her open stays (another citizen's stay refused),

@@ -59,6 +59,10 @@ UNRESOLVED_REFERENCE = {"reference", "aggregation:bundled"}
 # A destination endpoint given as a SOR unit's address (MedCom's messages
 # name the receiver's SOR unit so: https://sor2.sum.dsdn.dk/#id=<SOR>).
 _SOR_ENDPOINT = re.compile(r"https?://[^#\s]*sor[^#\s]*#id=(?P<sor>\d+)", re.IGNORECASE)
+# An endpoint given as an EAN (GLN) location's address, in the same form.
+_EAN_ENDPOINT = re.compile(
+    r"https?://[^#\s]*(?:gs1|gln|ean)[^#\s]*#id=(?P<ean>\d{13})", re.IGNORECASE
+)
 _OK_SHAPES_CHECKED: dict[tuple[str, ...], list[Violation]] = {}
 _OK_SHAPES_MAX = 1_000
 
@@ -252,15 +256,43 @@ def _referenced(message: ParsedMessage, ref: Any) -> dict[str, Any] | None:
     return None
 
 
+def _unit_addressed(source: Any) -> tuple[str, str] | None:
+    """The SOR or EAN unit a ``MessageHeader.source`` names by its endpoint
+    (``https://sor2.sum.dsdn.dk/#id=<SOR>``), as (system, number); ``None``
+    for an address that names no unit (``http://medcomfhir.dk/unknown``)."""
+    endpoint = str(source.get("endpoint") or "") if isinstance(source, dict) else ""
+    sor = _SOR_ENDPOINT.fullmatch(endpoint)
+    if sor is not None:
+        return (SOR_SYSTEM, sor["sor"])
+    ean = _EAN_ENDPOINT.fullmatch(endpoint)
+    return (GLN_SYSTEM, ean["ean"]) if ean is not None else None
+
+
 def addressing_issue(partner: Partner, us: Organisation, message: ParsedMessage) -> Issue | None:
     """The message must come from the partner that signed it and be sent to
-    us (SOR or EAN of the sender and the primary receiver)."""
+    us (SOR or EAN of the sender and the primary receiver), and its source
+    endpoint, where the answer goes, must be the sender's own (MedCom's
+    ``source.endpoint``): one naming another SOR or EAN unit is refused."""
     sender = _referenced(message, message.header.get("sender"))
     if not _names(sender, partner.organisation):
         return Issue(
             details="MSG_PARAM_INVALID",
             text=gettext(
                 "MessageHeader.sender: its SOR/EAN is not that of the partner that sent it."
+            ),
+            code="security",
+        )
+    claimed = _unit_addressed(message.header.get("source"))
+    if claimed is not None and claimed not in _organisation_ids(partner.organisation):
+        # MedCom: source.endpoint is the sender's own address, where the
+        # acknowledgement goes. Another unit's address beside this sender
+        # would send our answer, and what it says of the citizen, to a unit
+        # that did not write the message.
+        return Issue(
+            details="MSG_PARAM_INVALID",
+            text=gettext(
+                "MessageHeader.source.endpoint: it names a SOR/EAN unit not that of the"
+                " partner that sent it."
             ),
             code="security",
         )
@@ -307,7 +339,12 @@ def answer(
     source = header.get("source")
     source = source if isinstance(source, dict) else {}
     header_id = str(header["id"]) if isinstance(header.get("id"), str) else "unknown"
-    receiver_endpoint = str(source.get("endpoint") or partner.endpoint_url or "urn:unknown")
+    claimed = _unit_addressed(source)
+    # Answered at the sender's own address: never at another unit's that
+    # its source names (a message refused for that above all).
+    theirs = claimed is None or claimed in _organisation_ids(partner.organisation)
+    given = source.get("endpoint") if theirs else None
+    receiver_endpoint = str(given or partner.endpoint_url or "urn:unknown")
     ack = acknowledgement(
         answering=header_id,
         code=code,

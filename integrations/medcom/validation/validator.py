@@ -151,6 +151,16 @@ class Validator:
     def known(self, ref: str) -> bool:
         return self.d.structure(ref) is not None
 
+    def _held_to(self, of_type: str | None, declared: str | None) -> list[str]:
+        """The profiles a message Bundle is checked against: its message
+        type's, and the one it declares (``meta.profile``) where that is not
+        the same or one of its ancestors (checked with it)."""
+        held: list[str] = []
+        for ref in (of_type, declared):
+            if ref and not any(ref in (s.id, s.url) for r in held for s in self.chain(r)):
+                held.append(ref)
+        return held
+
     def _slicing(self, profile: str, key: str) -> Slicing:
         cache_key = (profile, key)
         if cache_key not in self._slicings:
@@ -800,9 +810,12 @@ class Validator:
                     bundled[f"{resource.get('resourceType')}/{resource['id']}"] = resource
         self._local.bundled = bundled
         seen: dict = {}
-        found += self.validate(
-            bundle, _declared(bundle, self.known) or kind.message, "Bundle", seen
-        )
+        # Held to its message type's profile whatever it declares (MedCom
+        # validates a message by its type), and to a profile it declares
+        # besides: declaring the base messaging profile escaped the rules of
+        # its type (one Patient, a CPR number, the stay's identifier).
+        for held_to in self._held_to(kind.message, _declared(bundle, self.known)):
+            found += self.validate(bundle, held_to, "Bundle", seen)
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if not isinstance(resource, dict):

@@ -249,6 +249,7 @@ def test_another_partners_message_under_a_threads_identifier_is_refused(hospital
     header = message["entry"][0]["resource"]
     old, header["id"] = header["id"], str(uuid.uuid4())
     message["entry"][0]["fullUrl"] = message["entry"][0]["fullUrl"].replace(old, header["id"])
+    header["source"]["endpoint"] = f"https://sor2.sum.dsdn.dk/#id={other.sor_code}"
     for entry in message["entry"]:
         resource = entry["resource"]
         if (

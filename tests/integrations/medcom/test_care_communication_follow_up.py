@@ -64,6 +64,10 @@ def _follow_up(first: dict[str, Any], sender: Organisation | None = None) -> dic
     ]
     message["entry"].append(reply)
     if sender is not None:
+        # Sent from the sender's own address (MedCom's source.endpoint).
+        message["entry"][0]["resource"]["source"]["endpoint"] = (
+            f"https://sor2.sum.dsdn.dk/#id={sender.sor_code}"
+        )
         sender_id = message["entry"][0]["resource"]["sender"]["reference"].rsplit("/", 1)[-1]
         for resource in resources:
             if resource["resourceType"] == "Organization" and resource["id"] == sender_id:

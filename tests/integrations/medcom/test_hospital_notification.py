@@ -449,7 +449,7 @@ def _their_ack(partner: Partner, message: OutboundMessage, code: str, issues=())
         sender=partner.organisation,
         receiver=f.acute_function(),
         receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
-        sender_endpoint="https://sor2.sum.dsdn.dk/#id=265161000016000",
+        sender_endpoint=f"https://sor2.sum.dsdn.dk/#id={partner.organisation.sor_code}",
         issues=list(issues),
     )
 

@@ -337,6 +337,9 @@ def test_a_reply_to_our_message_to_another_partner_is_refused_and_nothing_is_wri
                     identifier["value"] = practice.sor_code
                 if identifier["value"] == hospital.organisation.ean:
                     identifier["value"] = practice.ean
+    answer["entry"][0]["resource"]["source"]["endpoint"] = (
+        f"https://sor2.sum.dsdn.dk/#id={practice.sor_code}"
+    )
     answer["id"] = str(uuid.uuid4())
     before = thread.messages.count()
 
@@ -361,6 +364,9 @@ def test_a_reply_to_our_message_to_another_partner_is_refused_and_nothing_is_wri
                     identifier["value"] = hospital.organisation.sor_code
                 if identifier["value"] == practice.ean:
                     identifier["value"] = hospital.organisation.ean
+    answer["entry"][0]["resource"]["source"]["endpoint"] = (
+        f"https://sor2.sum.dsdn.dk/#id={hospital.organisation.sor_code}"
+    )
     answer = _sent_anew(answer)
     status, body = post_signed(hospital, answer)
     assert (status, ack_parts(body)[0]) == (200, "ok")
