@@ -51,7 +51,7 @@ from typing import Any
 
 from core.errors import InvalidInput
 from core.fhir.validation import ModifierNotUnderstood
-from core.times import representable
+from core.times import read_moment, representable
 
 # ServiceRequest.occurrence[x] in FHIR R4/R4B.
 OCCURRENCE_ELEMENTS = ("occurrenceDateTime", "occurrencePeriod", "occurrenceTiming")
@@ -147,15 +147,11 @@ def _instant(value: object, where: str) -> datetime:
                 "Give the time with its UTC offset (Z or +01:00).",
                 field=where,
             )
-        if matched:
-            try:
-                at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                pass
-            else:
-                # An instant past the years 1 to 9999 in UTC (0001-01-01T00:00+14:00)
-                # is refused by name, as on every door (core.times).
-                return representable(at, field=where).astimezone(UTC)
+        at = read_moment(value) if matched else None
+        if at is not None:
+            # An instant past the years 1 to 9999 in UTC (0001-01-01T00:00+14:00)
+            # is refused by name, as on every door (core.times).
+            return representable(at, field=where).astimezone(UTC)
     raise InvalidInput(
         OCCURRENCE_INVALID,
         "Not a FHIR dateTime (YYYY-MM-DDThh:mm:ss with its UTC offset).",

@@ -65,6 +65,9 @@ REASONS: dict[str, Promise] = {
     "death_restated": pgettext_lazy(
         REASON_CONTEXT, "registered death kept by another hospital's report"
     ),
+    "offline.time_unreadable": pgettext_lazy(REASON_CONTEXT, "tablet's time unreadable"),
+    "offline.time_in_future": pgettext_lazy(REASON_CONTEXT, "tablet's time in the future"),
+    "offline.time_too_old": pgettext_lazy(REASON_CONTEXT, "entry more than a day old"),
     "category_not_permitted": pgettext_lazy(REASON_CONTEXT, "data category not shared"),
     "citizen_mismatch": pgettext_lazy(REASON_CONTEXT, "id and CPR number of two citizens"),
     "consent_administration": pgettext_lazy(REASON_CONTEXT, "consent administration"),
@@ -732,6 +735,9 @@ RECORDED_CODES: dict[str, Promise] = {
     "visit.not_on_site": pgettext_lazy(REASON_CONTEXT, "nurse not with the citizen"),
     "visit.nurse_only": pgettext_lazy(REASON_CONTEXT, "only the visit's nurse"),
     "visit.outcome_ends_episode": pgettext_lazy(REASON_CONTEXT, "outcome ends the episode"),
+    "visit.step_in_future": pgettext_lazy(REASON_CONTEXT, "step of the visit in the future"),
+    "visit.step_out_of_order": pgettext_lazy(REASON_CONTEXT, "step before the previous one"),
+    "visit.step_too_old": pgettext_lazy(REASON_CONTEXT, "step more than a day old"),
     "visit.step_unknown": pgettext_lazy(REASON_CONTEXT, "unknown step of the visit"),
     "visit.too_late_to_reassign": pgettext_lazy(
         REASON_CONTEXT, "too late to give the visit to another nurse"

@@ -649,6 +649,22 @@ FIXED = (
         "The ordering physician is a user of the platform: she confirms the order and marks the prescription sent herself."
     ),
     gettext_noop("You took this order down: another member of staff records its confirmation."),
+    # A step or an entry the tablet queued, judged at the time she took it
+    # (acute.services.step_time, portal.visit_forms.offline_moment).
+    gettext_noop("The time of the step lies in the future; check the tablet's clock."),
+    gettext_noop(
+        "The step lies more than a day back and is not recorded; tell the coordinator when it happened."
+    ),
+    gettext_noop("The time of the step lies before the step before it."),
+    gettext_noop(
+        "The tablet sent no readable time for this entry, so it is not recorded; enter it again and note when it was done."
+    ),
+    gettext_noop(
+        "The tablet's time for this entry lies in the future, so it is not recorded; check the tablet's clock, enter it again and note when it was done."
+    ),
+    gettext_noop(
+        "This entry was made more than a day before it reached the server and is not recorded; enter it again and note when it was done."
+    ),
 )
 
 TEMPLATES: dict[str, Promise] = {

@@ -15,6 +15,9 @@ One rule for every door that takes a time:
   guessing an hour.
 - Any time whose instant in UTC falls outside the years 1 to 9999 is refused
   with ``time.out_of_range``: the store keeps UTC and could not give it back.
+- Every door reads a date and a date-time the one way (:func:`read_day`,
+  :func:`read_moment`; a page :func:`typed_moment`): ISO 8601's extended
+  form, never what else ``fromisoformat`` reads.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -95,20 +97,32 @@ def with_offset(moment: dt.datetime, *, field: str | None) -> dt.datetime:
     return representable(moment, field=field)
 
 
-# A date and a time of day as a page's field sends them: the browser's date
-# field gives YYYY-MM-DD, its time field HH:MM (HH:MM:SS with a step), and a
-# Dane writing a time by hand writes "10.30". Django's parsers go through
-# ``fromisoformat``, which also reads "10.30" as 10:00:00.3, "2026" as 20:26,
-# "10:30Z" as UTC and "20261208" as a date: a requested time moved by half an
-# hour, or to another hour, without a word. A page reads only these forms.
-_PAGE_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_PAGE_CLOCK = re.compile(r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])(?::([0-5][0-9])(?:\.[0-9]{1,6})?)?")
+# The one reader of a date and a date-time on every door. Django's parsers go
+# through ``fromisoformat``, which reads far more than ISO 8601's extended
+# form, and some of it wrongly: "2026-12-08T10.30+01:00" as 10:00:00.3 (a
+# Dane's half past ten moved to ten without a word), "10:30Z" as UTC,
+# "2026" as 20:26, and the basic form ("20261208T1030Z",
+# "2026-12-08T1030+0100"), week dates ("2026-W50-1T10:30") and an hour
+# alone ("2026-12-08T10+01:00") all as some time nobody checked. A door
+# reads only the extended form: a date YYYY-MM-DD, a date-time
+# YYYY-MM-DDTHH:MM, perhaps with seconds and their fraction, and Z or
+# ±HH:MM. A page (a person typing, a browser's field) also takes a space for
+# the T and a Dane's "10.30" for 10:30. Anything else is refused by the
+# caller on its field with the door's own code, never read in part.
+_DAY = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+_CLOCK = r"([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?"
+_TYPED_CLOCK = r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])(?::([0-5][0-9])(?:[.,]([0-9]+))?)?"
+_OFFSET = r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+_ISO_DAY = re.compile(_DAY)
+_ISO_MOMENT = re.compile(_DAY + "T" + _CLOCK + _OFFSET)
+_TYPED_MOMENT = re.compile(_DAY + "(?:T| +)" + _TYPED_CLOCK + _OFFSET)
+_TYPED_CLOCK_ALONE = re.compile(_TYPED_CLOCK)
 
 
-def typed_day(raw: str) -> dt.date | None:
-    """The day typed in a page's date field (YYYY-MM-DD, ASCII digits, a
-    real day); None for anything else, which the caller refuses on its field."""
-    match = _PAGE_DAY.fullmatch(raw.strip())
+def read_day(raw: str) -> dt.date | None:
+    """A date in ISO 8601's extended form, YYYY-MM-DD in ASCII digits, a real
+    day; None for anything else (20261208, 2026-W50-1, 2026-1-1, 2026-02-31)."""
+    match = _ISO_DAY.fullmatch(raw)
     if match is None:
         return None
     try:
@@ -117,16 +131,67 @@ def typed_day(raw: str) -> dt.date | None:
         return None
 
 
+def _moment(parts: tuple[str | None, ...]) -> dt.datetime | None:
+    year, month, day, hour, minute, second, fraction, offset = parts
+    try:
+        zone = None
+        if offset == "Z":
+            zone = dt.UTC
+        elif offset is not None:
+            hours, minutes = int(offset[1:3]), int(offset[4:6])
+            if minutes > 59:
+                return None
+            span = dt.timedelta(hours=hours, minutes=minutes)
+            zone = dt.timezone(-span if offset[0] == "-" else span)
+        return dt.datetime(
+            int(year or 0),
+            int(month or 0),
+            int(day or 0),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "")[:6].ljust(6, "0")),
+            tzinfo=zone,
+        )
+    except ValueError:  # month 13, hour 24, an offset of a day or more
+        return None
+
+
+def read_moment(raw: str) -> dt.datetime | None:
+    """A date-time in ISO 8601's extended form (RFC 3339):
+    YYYY-MM-DDTHH:MM, perhaps with :SS and a fraction of a second, and Z or
+    ±HH:MM. Aware where it carries its offset, naive where it carries none
+    (the caller refuses that, or reads it as Copenhagen time on a page);
+    None for anything else, which the caller refuses on its field."""
+    match = _ISO_MOMENT.fullmatch(raw)
+    return None if match is None else _moment(match.groups())
+
+
+def typed_day(raw: str) -> dt.date | None:
+    """The day typed in a page's date field (YYYY-MM-DD, ASCII digits, a
+    real day); None for anything else, which the caller refuses on its field."""
+    return read_day(raw.strip())
+
+
 def typed_clock(raw: str) -> dt.time | None:
     """The time of day typed in a page's time field, Copenhagen wall-clock
     time without a zone: HH:MM or HH.MM, perhaps with seconds as a browser's
     time field sends them (HH:MM:SS); None for anything else, which the
     caller refuses."""
-    match = _PAGE_CLOCK.fullmatch(raw.strip())
+    match = _TYPED_CLOCK_ALONE.fullmatch(raw.strip())
     if match is None:
         return None
-    hour, minute, second = match.groups()
+    hour, minute, second, _fraction = match.groups()
     return dt.time(int(hour), int(minute), int(second or 0))
+
+
+def typed_moment(raw: str) -> dt.datetime | None:
+    """A date and a time typed on a page: what :func:`read_moment` reads, and
+    also a space for the T and HH.MM ("2026-12-08 10.30" is half past ten);
+    naive (Copenhagen time, for :func:`local_wall_time`) unless an offset is
+    given. None for anything else, which the caller refuses on its field."""
+    match = _TYPED_MOMENT.fullmatch(raw.strip())
+    return None if match is None else _moment(match.groups())
 
 
 def local_wall_time(moment: dt.datetime, *, field: str | None) -> dt.datetime:
@@ -152,7 +217,9 @@ class InstantField(serializers.DateTimeField):
     """An ISO 8601 date-time with its offset, as every ``/api/`` input takes
     it: a time without one is refused (400 ``time.naive``), not read as the
     server's zone; one outside the years 1 to 9999 in UTC is
-    ``time.out_of_range``. Seconds and their fractions are optional."""
+    ``time.out_of_range``. Seconds and their fractions are optional. Only
+    the extended form is read (:func:`read_moment`): anything else is the
+    field's own 400 (``request.invalid``), never a time nobody meant."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -164,12 +231,24 @@ class InstantField(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> dt.datetime:
         if isinstance(value, str):
-            try:
-                stated = parse_datetime(value.strip())
-            except ValueError:
-                stated = None  # month 13, hour 24: the field's own 400 below
-            if stated is not None:
-                with_offset(stated, field=self.field_name)
-        elif isinstance(value, dt.datetime):
+            stated = read_moment(value.strip())
+            if stated is None:  # not the extended form, month 13, hour 24
+                self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss[.fraction]]±hh:mm")
+            value = stated
+        if isinstance(value, dt.datetime):
             with_offset(value, field=self.field_name)
+        return super().to_internal_value(value)
+
+
+class DayField(serializers.DateField):
+    """A date as every ``/api/`` input takes it: YYYY-MM-DD (:func:`read_day`)
+    and nothing else; DRF's own reading also takes 20261208, 2026-W50-1 and
+    2026-1-1, each a day the client may not have meant."""
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        if isinstance(value, str):
+            day = read_day(value.strip())
+            if day is None:
+                self.fail("invalid", format="YYYY-MM-DD")
+            return day
         return super().to_internal_value(value)

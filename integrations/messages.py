@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from fhir.resources.R4B.bundle import Bundle
 
@@ -39,6 +38,7 @@ from core.fhir.validation import FHIRInvalid, fhir_check
 from core.logging import scrub
 from core.messages import general_in_place_of_detail, kind_message, user_message
 from core.models import SOR_SYSTEM, Citizen, Organisation
+from core.times import read_moment
 from integrations.models import INBOUND_REASON_LABELS
 
 EVENT_SYSTEM = "urn:tvaerakut:message-event"
@@ -442,27 +442,36 @@ def parse_message(data: Any) -> ParsedMessage:
     )
 
 
+# A FHIR dateTime without a time of day: a year, a month or a day.
+_DATE_ALONE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
+
+
 def message_instant(raw: object, *, field: str) -> dt.datetime | None:
     """A message's dateTime as an aware instant, or None where it gives none
-    or no time of day (a bare date). A value no calendar has (``2026-02-30T…``)
-    or whose UTC instant falls outside the years 1 to 9999
+    or no time of day (a bare date). Read in ISO 8601's extended form only
+    (:func:`core.times.read_moment`): one with a time of day in another form
+    (``2026-12-08T10.30+01:00``, ``20261208T1030Z``), a value no calendar has
+    (``2026-02-30T…``) or whose UTC instant falls outside the years 1 to 9999
     (``9999-12-31T23:59:59-14:00``) is refused, naming ``field``: kept, it
     could be written but never read back, and every later read of the thread
     or the citizen would fail."""
     text = str(raw or "").strip()
     if not text:
         return None
+    moment = read_moment(text)
     try:
-        moment = parse_datetime(text)
         if moment is not None and timezone.is_aware(moment):
             moment.astimezone(dt.UTC)
-    except (ValueError, OverflowError):
+        kept = moment is not None or _DATE_ALONE.fullmatch(text) is not None
+    except OverflowError:
+        kept = False
+    if not kept:
         raise InvalidMessage(
             "message.datetime_invalid",
             f"{field} is not a moment the platform can keep (years 1 to 9999 in UTC).",
             field=field,
             params={"element": field},
-        ) from None
+        )
     return moment if moment is not None and timezone.is_aware(moment) else None
 
 

@@ -27,6 +27,7 @@ from core.models import Organisation, Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.refusals import ByAction
+from core.times import typed_day
 from core.validation import is_digits, row_id
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import CountLine, CountReason, Location, Lot, Medicine, StockCount
@@ -86,10 +87,12 @@ def _id(raw: str | None) -> int:
 
 
 def _parse_date(raw: str, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("date.invalid", _("Give the date as YYYY-MM-DD."), field=field) from None
+    """A date typed on the cabinet's page: YYYY-MM-DD only (core.times), never
+    20261208 or 2026-W50-1 read as some day."""
+    day = typed_day(raw)
+    if day is None:
+        raise InvalidInput("date.invalid", _("Give the date as YYYY-MM-DD."), field=field)
+    return day
 
 
 def _witness(request: HttpRequest) -> services.WitnessCredentials | None:

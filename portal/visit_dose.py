@@ -13,24 +13,25 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from acute.clinical import selectors as clinical_selectors
 from acute.models import Visit, VisitSubmission
+from consent.audit.services import Action
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.form_once import once_per_form
 from core.models import Role, User
-from core.pages import page_actor
+from core.pages import OFFLINE_REPLAY_HEADER, page_actor
 from core.permissions import page
 from core.refusals import Concerns
-from core.times import shown
+from core.times import read_moment, shown
 from core.validation import row_id
 from medicine_cabinet import selectors as cabinet_selectors
 from medicine_cabinet import services as cabinet_services
 from medicine_cabinet.models import Medicine
-from portal.visit_forms import CLIENT_REF, _once, _received_before, _write_visit, offline_moment
+from portal.visit_forms import CLIENT_REF, _once, _received_before, _write_visit, queued_time
 from portal.visit_page import _visit_page
 
 
@@ -72,12 +73,25 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
     post = request.POST
     if _received_before(request, actor, visit_id):
         return redirect("nurse-visit", visit_id=visit_id)
-    given_offline_at = offline_moment(post)
+    # Sent from her tablet's queue: the medicine has left her bag, whatever
+    # the server says now, even when the time it carries cannot be taken.
+    queued = (
+        bool(post.get("given_offline_at", "").strip())
+        and request.headers.get(OFFLINE_REPLAY_HEADER) == "1"
+    )
+    given_offline_at: dt.datetime | None = None
     medicine: Medicine | None = None
     try:
         # The gate first: a dose on a visit she may not act on is a denied
         # attempt on its citizen (R9), whatever the form says.
         visit = _write_visit(actor, visit_id)
+        given_offline_at = queued_time(
+            post,
+            actor=actor,
+            visit=visit,
+            action=Action.CREATE,
+            resource_type="MedicationAdministration",
+        )
         try:
             order_id = int(post.get("order_id", ""))
         except ValueError:
@@ -126,18 +140,26 @@ def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
         )
     except PlatformError as refused:
         exc = _as_the_form_says(refused)
-        if given_offline_at is not None:
+        given_at = given_offline_at or _tablet_time(post)
+        if queued or given_at is not None:
             cabinet_services.offline_dose_refused_flag(
                 actor=actor,
                 medicine=medicine,
                 quantity=post.get("quantity", "").replace(",", ".").strip()[:20],
-                given_at=given_offline_at,
+                given_at=given_at,
                 error=exc,
                 client_ref=post.get("client_ref", "")[:64],
             )
         return _visit_page(request, visit_id, exc, confirm=_dose_confirmation(exc, post))
     messages.success(request, _dose_given(actor.user, given))  # type: ignore[arg-type]
     return redirect("nurse-visit", visit_id=visit_id)
+
+
+def _tablet_time(post: Any) -> dt.datetime | None:
+    """The time her tablet gave a refused dose, for the officer's flag only
+    (a time it cannot be booked at may still tell the officer when)."""
+    moment = read_moment(post.get("given_offline_at", "").strip()[:40])
+    return moment if moment is not None and timezone.is_aware(moment) else None
 
 
 def _dose_given(nurse: User, medicine: Medicine) -> str:

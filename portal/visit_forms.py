@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -44,6 +43,7 @@ from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
+from core.times import read_moment
 from core.validation import typed_number
 from portal.visit_page import _visit_page
 
@@ -73,25 +73,73 @@ _NOT_THE_ENTRY = frozenset(
 )
 
 
+# How far back a queued entry may lie, and how far ahead of the server's clock
+# a tablet's may run: the bound every step and entry her tablet sends later is
+# judged by (``acute.services.visits``).
+OFFLINE_BOUND = services.STEP_BOUND
+OFFLINE_CLOCK_SKEW = services.STEP_CLOCK_SKEW
+QUEUED_TIME_UNREADABLE = (
+    "The tablet sent no readable time for this entry, so it is not recorded;"
+    " enter it again and note when it was done."
+)
+QUEUED_TIME_IN_FUTURE = (
+    "The tablet's time for this entry lies in the future, so it is not recorded;"
+    " check the tablet's clock, enter it again and note when it was done."
+)
+QUEUED_TIME_TOO_OLD = (
+    "This entry was made more than a day before it reached the server and is not"
+    " recorded; enter it again and note when it was done."
+)
+
+
 def offline_moment(post: QueryDict) -> dt.datetime | None:
     """When she did what her tablet queued (``given_offline_at``, ISO 8601
     from the tablet's clock, set on every queued entry): the time a dose was
-    given, vital signs measured, a sample taken, a procedure done, or an
-    order or a delegation received by phone. A queued entry may arrive
-    long after, when the world has changed (the citizen registered dead
-    meanwhile): judged at the time she did it, not when it arrived. Ignored
-    unless it is a real moment within the last day."""
+    given, vital signs measured, a sample taken, a procedure done, an order
+    or a delegation received by phone, a step of the visit taken. A queued
+    entry may arrive long after, when the world has changed (the citizen
+    registered dead meanwhile): judged at the time she did it, not when it
+    arrived. None for an entry sent at once (no ``given_offline_at``). A
+    clinical time is never moved: a time that is no moment in ISO 8601's
+    extended form with its offset (:func:`core.times.read_moment`), that
+    lies ahead of the server's clock, or more than a day back, refuses the
+    entry, and the tablet keeps it with the reason."""
     raw = post.get("given_offline_at", "").strip()
-    try:
-        moment = parse_datetime(raw[:40]) if raw else None
-    except ValueError:
+    if not raw:
         return None
+    moment = read_moment(raw[:40])
     if moment is None or timezone.is_naive(moment):
-        return None
+        raise InvalidInput(
+            "offline.time_unreadable", QUEUED_TIME_UNREADABLE, field="given_offline_at"
+        )
     now = timezone.now()
-    if not now - dt.timedelta(days=1) <= moment <= now + dt.timedelta(minutes=5):
-        return None
+    if moment > now + OFFLINE_CLOCK_SKEW:
+        raise InvalidInput(
+            "offline.time_in_future", QUEUED_TIME_IN_FUTURE, field="given_offline_at"
+        )
+    if moment < now - OFFLINE_BOUND:
+        raise InvalidInput("offline.time_too_old", QUEUED_TIME_TOO_OLD, field="given_offline_at")
     return moment
+
+
+def queued_time(
+    post: QueryDict, *, actor: Actor, visit: Visit, action: str, resource_type: str
+) -> dt.datetime | None:
+    """:func:`offline_moment` on her own visit, its refusal a denied attempt
+    on the citizen's record (R9), as a refused time through the API is."""
+    try:
+        return offline_moment(post)
+    except InvalidInput as error:
+        audit_denied(
+            actor=actor,
+            action=action,
+            purpose=Purpose.TREATMENT,
+            reason_code=error.code,
+            citizen_id=visit.citizen_id,
+            resource_type=resource_type,
+            resource_id=f"visit-{visit.pk}",
+        )
+        raise
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -144,15 +192,23 @@ def _document(
     write: Callable[[Actor, Visit], object],
     saved: str,
     field_names: dict[str, str] | None = None,
+    resource_type: str = "Observation",
 ) -> HttpResponse:
-    """One documentation form on her own visit: gated, received once per
-    ``client_ref``, refused with the visit page and the reason, or saved with
-    ``saved`` shown."""
+    """One documentation form on her own visit: gated, its queued time
+    judged (:func:`queued_time`), received once per ``client_ref``, refused
+    with the visit page and the reason, or saved with ``saved`` shown."""
     actor = page_actor(request)
     if _received_before(request, actor, visit_id):
         return redirect("nurse-visit", visit_id=visit_id)
     try:
         visit = _write_visit(actor, visit_id)
+        queued_time(
+            request.POST,
+            actor=actor,
+            visit=visit,
+            action=Action.CREATE,
+            resource_type=resource_type,
+        )
         replayed = _once(request, actor, visit, form, lambda: write(actor, visit))
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc, field_names=field_names)
@@ -184,8 +240,21 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
         visit = _write_visit(actor, visit_id)
         if step is None:
             raise InvalidInput("visit.step_unknown", "Unknown step.", field="step")
+        # A step her tablet queued is taken when she tapped it: the
+        # referral is reached when she arrived (R10), not when it was sent.
+        at = queued_time(
+            request.POST,
+            actor=actor,
+            visit=visit,
+            action=Action.UPDATE,
+            resource_type="Encounter",
+        )
         _once(
-            request, actor, visit, VisitSubmission.Form.STEP, lambda: step(visit=visit, actor=actor)
+            request,
+            actor,
+            visit,
+            VisitSubmission.Form.STEP,
+            lambda: step(visit=visit, actor=actor, at=at),
         )
     except PlatformError as exc:
         return _visit_page(request, visit_id, exc)
@@ -226,6 +295,7 @@ def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
             actor=actor,
         ),
         _("Note saved."),
+        resource_type="Encounter",
     )
 
 
@@ -238,13 +308,15 @@ def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
         for code in VitalSign.Code.values
         if request.POST.get(f"vital_{code}", "").strip()
     ]
-    measured_at = offline_moment(request.POST)
     return _document(
         request,
         visit_id,
         VisitSubmission.Form.VITALS,
         lambda actor, visit: services.vital_signs_record(
-            visit=visit, measurements=measurements, measured_at=measured_at, actor=actor
+            visit=visit,
+            measurements=measurements,
+            measured_at=offline_moment(request.POST),
+            actor=actor,
         ),
         _("Vital signs saved."),
         field_names={
@@ -342,6 +414,7 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
         VisitSubmission.Form.PHONE_ORDER,
         record,
         _("Phone order recorded. The physician confirms it on her page."),
+        resource_type="MedicationRequest",
     )
 
 
@@ -365,6 +438,7 @@ def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
             note=post.get("note", ""),
         ),
         _("Procedure recorded."),
+        resource_type="Procedure",
     )
 
 
@@ -390,6 +464,7 @@ def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
             note=post.get("note", ""),
         ),
         _("Delegation recorded."),
+        resource_type="Delegation",
     )
 
 
@@ -404,6 +479,13 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
         return redirect("nurse-visits")
     try:
         visit = _write_visit(actor, visit_id)
+        at = queued_time(
+            request.POST,
+            actor=actor,
+            visit=visit,
+            action=Action.UPDATE,
+            resource_type="Encounter",
+        )
         replayed = _once(
             request,
             actor,
@@ -415,6 +497,7 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
                 assessment=request.POST.get("assessment", ""),
                 note=request.POST.get("note", ""),
                 actor=actor,
+                at=at,
             ),
         )
     except PlatformError as exc:

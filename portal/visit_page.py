@@ -18,7 +18,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import pgettext
 
@@ -42,6 +41,7 @@ from core.models import Organisation, Role
 from core.pages import OFFLINE_REPLAY_HEADER, maps_link, page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
+from core.times import read_day, read_moment
 from medicine_cabinet.models import Location, Medicine
 from medicine_cabinet.selectors import lot_suggest
 from medicine_cabinet.services import needs_witness
@@ -186,19 +186,15 @@ def _resource_line(resource: dict[str, Any], departments: dict[str, str]) -> dic
 
 
 def _when(value: str) -> dt.date | dt.datetime | None:
-    """A FHIR date or date-time as Copenhagen time (a bare date stays a date)."""
+    """A FHIR date or date-time as Copenhagen time (a bare date stays a date).
+    Read as every door reads it (:mod:`core.times`): a form it does not read
+    is shown as no time, never as another one."""
     if not isinstance(value, str) or not value:
         return None
-    try:
-        moment = parse_datetime(value)
-    except ValueError:
-        moment = None
-    if moment is not None and "T" in value:
+    moment = read_moment(value)
+    if moment is not None:
         return timezone.localtime(moment) if timezone.is_aware(moment) else moment
-    try:
-        return parse_date(value[:10])
-    except ValueError:
-        return None
+    return read_day(value)
 
 
 def _visit_context(actor: Actor, visit: Visit) -> dict[str, Any]:

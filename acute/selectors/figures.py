@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from core.errors import InvalidInput, PlatformError
 from core.logging import scrub
 from core.models import Role
 from core.spreadsheet import BOM, csv_decimal, csv_text
+from core.times import read_day
 
 PERIODS = ("day", "month")
 _CHUNK = 2000
@@ -80,22 +80,19 @@ def _within_years(*, start: dt.date, end: dt.date) -> None:
             )
 
 
-# The one form of a date the figures take, on the API and the page alike:
-# ``fromisoformat`` alone also reads ``20260101`` and ``2026-W01-1``, and DRF's
-# date field ``2026-1-1`` and full-width digits, so one form was answered on one
-# door and refused on the other.
-_FIGURES_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The one form of a date the figures take, on the API and the page alike
+# (core.times.read_day): ``fromisoformat`` alone also reads ``20260101`` and
+# ``2026-W01-1``, and DRF's date field ``2026-1-1`` and full-width digits, so
+# one form was answered on one door and refused on the other.
 
 
 def figures_date(raw: str, *, field: str) -> dt.date:
     """A date of the figures as typed: ``YYYY-MM-DD`` in ASCII digits, a real
     day, nothing else (``figures.date_invalid``, naming the field, never what
     was typed)."""
-    if _FIGURES_DATE.fullmatch(raw):
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            pass
+    day = read_day(raw)
+    if day is not None:
+        return day
     raise InvalidInput(
         "figures.date_invalid", "Dates as YYYY-MM-DD.", field=field, params={"name": field}
     )

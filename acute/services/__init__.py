@@ -19,7 +19,13 @@ Every name is importable from ``acute.services`` as well.
 """
 
 from acute.selectors import dispatch_rank, nurse_on_shift, nurse_states
-from acute.services._common import EPISODE_SOURCE, VISIT_SOURCE
+from acute.services._common import (
+    EPISODE_SOURCE,
+    STEP_BOUND,
+    STEP_CLOCK_SKEW,
+    VISIT_SOURCE,
+    step_time,
+)
 from acute.services.admissions import (
     HOLD_HOSPITAL_ADMISSION,
     HOLD_OVERRIDE_REASON_MAX_LENGTH,
@@ -97,6 +103,8 @@ __all__ = [
     "RESUMED_DISCHARGED",
     "SOURCE_BY_KIND",
     "STATUSES_SET_BY_HAND",
+    "STEP_BOUND",
+    "STEP_CLOCK_SKEW",
     "TRANSITIONS",
     "VISIT_SOURCE",
     "VITAL_SIGN_UNITS",
@@ -133,6 +141,7 @@ __all__ = [
     "shift_create",
     "shift_position_report",
     "shift_status_set",
+    "step_time",
     "submission_fingerprint",
     "visit_accept",
     "visit_arrive",

@@ -7,10 +7,12 @@ For the use-case modules beside it only; nothing here is re-exported.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 
 from django.db import transaction
+from django.utils import timezone
 
 from acute.models import Episode, Referral, Visit
 from consent.audit.services import Action, Purpose, audit_write
@@ -19,9 +21,10 @@ from consent.fhir import judge_free_text
 from consent.models import CareRelationship
 from consent.services import care_relationship_open
 from core.actors import Actor
-from core.errors import PlatformError
+from core.errors import InvalidInput, PlatformError
 from core.locks import citizen_lock
 from core.models import Citizen, Organisation
+from core.times import naive_refused
 from core.validation import full_clean_or_raise, text_at_most
 
 # The care relationships an episode (the acute function) and a visit (the
@@ -37,6 +40,39 @@ VISIT_TEXT_LIMIT = 10000
 # writes, and no more than the board and the nurse's tablet show. A reason for
 # declining one, sent back to the referrer, is bounded alike.
 REFERRAL_TEXT_LIMIT = 4000
+
+# A step her tablet queued without a connection is recorded at the time she
+# took it, as every queued entry is (``portal.visit_forms.offline_moment``):
+# within the last day, and a little ahead of the server's clock at most
+# (tablets' clocks drift).
+STEP_BOUND = dt.timedelta(days=1)
+STEP_CLOCK_SKEW = dt.timedelta(minutes=5)
+STEP_IN_FUTURE = "The time of the step lies in the future; check the tablet's clock."
+STEP_TOO_OLD = (
+    "The step lies more than a day back and is not recorded; tell the coordinator when it happened."
+)
+STEP_OUT_OF_ORDER = "The time of the step lies before the step before it."
+
+
+def step_time(at: dt.datetime | None, *, after: dt.datetime) -> dt.datetime:
+    """When a step was taken: now, or ``at``, the time her tablet queued it
+    (a step sent later, from a cellar, is recorded when she took it: the
+    referral's deadline is judged at her arrival, not when the tablet found
+    a connection). ``at`` is refused, never moved: ahead of the server's
+    clock, more than a day back, or before ``after`` (the visit's previous
+    step or its assignment; the opening of the episode it ends)."""
+    now = timezone.now()
+    if at is None:
+        return now
+    if timezone.is_naive(at):
+        raise naive_refused("at")
+    if at > now + STEP_CLOCK_SKEW:
+        raise InvalidInput("visit.step_in_future", STEP_IN_FUTURE, field="at")
+    if at < now - STEP_BOUND:
+        raise InvalidInput("visit.step_too_old", STEP_TOO_OLD, field="at")
+    if at < after - STEP_CLOCK_SKEW:
+        raise InvalidInput("visit.step_out_of_order", STEP_OUT_OF_ORDER, field="at")
+    return at
 
 
 def text_within_limit(text: str, *, field: str) -> str:

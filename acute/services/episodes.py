@@ -21,6 +21,7 @@ from acute.services._common import (
     episode_relationship_open,
     free_text_judged,
     refusal_audited,
+    step_time,
     text_within_limit,
 )
 from acute.services._nurse_access import visit_cancel_locked, visit_send
@@ -116,14 +117,22 @@ def visit_plan_follow_up(
         )
 
 
-def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: Actor) -> Episode:
+def episode_complete(
+    *,
+    episode: Episode,
+    outcome: str,
+    note: str = "",
+    actor: Actor,
+    at: dt.datetime | None = None,
+) -> Episode:
     """End the episode with its outcome: referrals close, unfinished visits are
     cancelled, care relationships end, and ``episode_completed`` carries the
     hand-back (R11) and the referrer's message to the hand-off work.
     Every refusal (an unknown outcome, a note too long, a nurse with the
     citizen, the episode already ended — a second coordinator at the same
     moment —, an outcome her registered death contradicts) is a denied
-    attempt on her record (R9), on every door alike."""
+    attempt on her record (R9), on every door alike. Ended at ``at`` when the
+    nurse's tablet sent the end of her visit later (``step_time``)."""
     # The entry of the end: a denied attempt on her record if refused (the
     # nurse's door, whose own refusal entry stands instead, rolls this one
     # back with her step), a permitted update once done.
@@ -188,11 +197,10 @@ def episode_complete(*, episode: Episode, outcome: str, note: str = "", actor: A
             visit_cancel_locked(
                 visit, reason=Visit.CancelReason.EPISODE_CLOSED, note="", actor=actor
             )
-        now = timezone.now()
         episode.status = Episode.Status.COMPLETED
         episode.outcome = outcome
         episode.outcome_note = note.strip()
-        episode.closed_at = now
+        episode.closed_at = step_time(at, after=episode.opened_at)
         episode.closed_by = actor.user
         full_clean_or_raise(episode, code="episode.invalid")
         episode.save(update_fields=["status", "outcome", "outcome_note", "closed_at", "closed_by"])

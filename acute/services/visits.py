@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.text import format_lazy
 
@@ -25,6 +26,7 @@ from acute.services._common import (
     EVERY_REFUSAL,
     VISIT_SOURCE,
     refusal_audited,
+    step_time,
     text_within_limit,
     visit_audit,
     visit_lock,
@@ -113,6 +115,11 @@ def _for_the_living(visit: Visit) -> None:
         raise PreconditionFailed(VISIT_CITIZEN_DECEASED, DECEASED_MESSAGE)
 
 
+def _step_detail(step: str, at: dt.datetime | None, when: dt.datetime) -> dict[str, object]:
+    """The step's audit detail, with the time she took it when her tablet sent it later."""
+    return {"step": step} if at is None else {"step": step, "at": when.isoformat()}
+
+
 @contextmanager
 def _step(visit: Visit, actor: Actor, step: str) -> Iterator[None]:
     """One step of the visit in its own transaction. A refused step (out of
@@ -142,37 +149,43 @@ def _shift_status(shift_id: int, status: str) -> None:
     )
 
 
-def visit_accept(*, visit: Visit, actor: Actor) -> Visit:
+def visit_accept(*, visit: Visit, actor: Actor, at: dt.datetime | None = None) -> Visit:
     """The nurse accepts the assignment on her tablet (not for a citizen
-    registered dead since it was assigned, nor are the next two steps)."""
+    registered dead since it was assigned, nor are the next two steps);
+    ``at`` when her tablet sent it later (``step_time``), as for every step."""
     with _step(visit, actor, "accepted"):
         visit = _locked_for_step(visit, actor, Visit.Status.ACCEPTED)
-        if visit.respond_by < timezone.now():
+        when = step_time(at, after=visit.assigned_at)
+        if visit.respond_by < when:
             raise _answer_too_late()
         visit.status = Visit.Status.ACCEPTED
-        visit.accepted_at = timezone.now()
+        visit.accepted_at = when
         visit.save(update_fields=["status", "accepted_at"])
-        visit_audit(visit, actor, {"step": "accepted"})
+        visit_audit(visit, actor, _step_detail("accepted", at, when))
         signals.visit_accepted.send(sender=Visit, visit=visit, by=actor)
     return visit
 
 
-def visit_set_off(*, visit: Visit, actor: Actor) -> Visit:
+def visit_set_off(*, visit: Visit, actor: Actor, at: dt.datetime | None = None) -> Visit:
     """The nurse leaves for the citizen (en route)."""
     with _step(visit, actor, "en_route"):
         visit = _locked_for_step(visit, actor, Visit.Status.EN_ROUTE)
+        when = step_time(at, after=visit.accepted_at or visit.assigned_at)
         visit.status = Visit.Status.EN_ROUTE
-        visit.en_route_at = timezone.now()
+        visit.en_route_at = when
         visit.save(update_fields=["status", "en_route_at"])
         _shift_status(visit.shift_id, NurseShift.Status.EN_ROUTE)
-        visit_audit(visit, actor, {"step": "en_route"})
+        visit_audit(visit, actor, _step_detail("en_route", at, when))
         signals.nurse_en_route.send(sender=Visit, visit=visit, by=actor)
     return visit
 
 
-def visit_arrive(*, visit: Visit, actor: Actor) -> Visit:
+def visit_arrive(*, visit: Visit, actor: Actor, at: dt.datetime | None = None) -> Visit:
     """The nurse is at the door (on site). The first arrival on a referral is its
-    "reached" time for the deadline figures (R10)."""
+    "reached" time for the deadline figures (R10): the time she arrived, also
+    when her tablet sent it later (``at``). A deadline warning raised
+    meanwhile stays in the history; reached, it is settled
+    (``acute.selectors.board.warning_settled``)."""
     with _step(visit, actor, "on_site"):
         # She has reached the citizen: every accepted referral of the episode
         # (the same citizen referred again by another door) is reached with
@@ -192,13 +205,17 @@ def visit_arrive(*, visit: Visit, actor: Actor) -> Visit:
             .order_by("pk")
         ]
         visit = _locked_for_step(visit, actor, Visit.Status.ON_SITE)
-        now = timezone.now()
+        when = step_time(at, after=visit.en_route_at or visit.assigned_at)
         visit.status = Visit.Status.ON_SITE
-        visit.on_site_at = now
+        visit.on_site_at = when
         visit.save(update_fields=["status", "on_site_at"])
-        Referral.objects.filter(pk__in=reached).update(reached_at=now)
+        # A referral of the episode received after she arrived (her tablet
+        # sent the arrival later) was reached when it came in, not before.
+        Referral.objects.filter(pk__in=reached).update(
+            reached_at=Greatest(Value(when), F("received_at"))
+        )
         _shift_status(visit.shift_id, NurseShift.Status.ON_VISIT)
-        visit_audit(visit, actor, {"step": "on_site"})
+        visit_audit(visit, actor, _step_detail("on_site", at, when))
         signals.nurse_on_site.send(sender=Visit, visit=visit, by=actor)
     return visit
 
@@ -211,11 +228,13 @@ def visit_complete(
     close_episode: bool = True,
     note: str = "",
     actor: Actor,
+    at: dt.datetime | None = None,
 ) -> Visit:
     """The nurse finishes the visit with its outcome. Unless a follow-up is
     planned (``close_episode=False``, only for "treated at home"), the episode
     ends with the same outcome, or, while a colleague is still with the
-    citizen, with the outcome of the last visit to end."""
+    citizen, with the outcome of the last visit to end. Finished at ``at``
+    when her tablet sent it later (``step_time``), and so does the episode."""
     if outcome not in Outcome.values:
         raise InvalidInput(
             "visit.outcome_unknown",
@@ -254,8 +273,9 @@ def visit_complete(
         Episode.objects.select_for_update().filter(pk=visit.episode_id).first()
         visit = _locked_for_step(visit, actor, Visit.Status.COMPLETED)
         outcome_for_the_dead(Citizen.objects.get(pk=visit.citizen_id), outcome)
+        when = step_time(at, after=visit.on_site_at or visit.assigned_at)
         visit.status = Visit.Status.COMPLETED
-        visit.completed_at = timezone.now()
+        visit.completed_at = when
         visit.outcome = outcome
         if assessment.strip():
             visit.assessment = assessment.strip()
@@ -268,7 +288,7 @@ def visit_complete(
                 written_by=visit.nurse,
             )
         shift_status_follow_visits(visit.shift_id)
-        visit_audit(visit, actor, {"step": "completed"})
+        visit_audit(visit, actor, _step_detail("completed", at, when))
         if outcome == Outcome.ADMITTED:
             signals.admission_requested.send(sender=Visit, visit=visit, by=actor, reason=note)
         colleague_on_site = (
@@ -278,7 +298,13 @@ def visit_complete(
         )
         if close_episode and not colleague_on_site:
             episode = Episode.objects.get(pk=visit.episode_id)
-            episode_complete(episode=episode, outcome=outcome, note=note, actor=actor)
+            episode_complete(
+                episode=episode,
+                outcome=outcome,
+                note=note,
+                actor=actor,
+                at=when if at is not None else None,
+            )
         else:
             # A follow-up is planned, or a colleague is still with the citizen:
             # the episode stays open and ends with the last visit's outcome.

@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel
 
 from core.errors import InvalidInput
 from core.fhir.validation import FHIRInvalid, fhir_refusal, fhir_validate
-from core.times import naive_refused
+from core.times import naive_refused, read_day, read_moment
 from core.validation import is_digits
 
 
@@ -104,9 +103,11 @@ def referenced_id(ref: Any, kind: str) -> int | None:
 def instant(value: str | None, *, field: str | None = None) -> dt.datetime | None:
     if not value:
         return None
-    parsed = parse_datetime(value)
-    if parsed is None or len(value) <= 10:  # parse_datetime reads a bare date too
-        day = parse_date(value[:10])
+    # ISO 8601's extended form only (core.times): 2026-12-08T10.30+01:00 is
+    # no half past ten, 20261208T1030Z no instant, 2026-12-08Tx no day.
+    parsed = read_moment(value)
+    if parsed is None:
+        day = read_day(value)
         if day is None:
             return None
         parsed = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
@@ -145,7 +146,7 @@ def period_bound(value: str | None, *, end: bool, field: str) -> dt.datetime | N
     if len(value) > 10:
         moment = instant(value, field=field)
     else:
-        day = parse_date(value) if len(value) == 10 else None
+        day = read_day(value)
         moment = None if day is None else _day_bound(day, end=end, field=field)
     if moment is None:
         raise InvalidInput(

@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from core.errors import InvalidInput
 from core.messages import DATE_OR_DATE_TIME
-from core.times import naive_refused
+from core.times import naive_refused, read_moment
 
 LOCAL = ZoneInfo("Europe/Copenhagen")
 DATE_PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
@@ -84,23 +84,18 @@ def date_range(
                     return start, _next_day(dt.date(year, 12, 31))
                 return start, dt.date(year, start.month + 1, 1)
             return start, _next_day(start)
-        if instant is not None:
-            at = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        at = read_moment(raw) if instant is not None else None
+        if instant is not None and at is not None:
             step = dt.timedelta(seconds=1) if instant["s"] else dt.timedelta(minutes=1)
             # Compared in UTC: an instant past the year 9999 there is none.
             return at.astimezone(dt.UTC), (at + step).astimezone(dt.UTC)
     except (ValueError, OverflowError):
         # A value no calendar holds, or a range past the last day of 9999.
         pass
-    if times and _NAIVE_INSTANT.fullmatch(raw):
-        try:
-            dt.datetime.fromisoformat(raw)
-        except ValueError:
-            pass
-        else:
-            # A time a clock shows, no instant: refused as on every door
-            # that takes a time (core.times), never read in a zone guessed.
-            raise naive_refused(field)
+    if times and _NAIVE_INSTANT.fullmatch(raw) and read_moment(raw) is not None:
+        # A time a clock shows, no instant: refused as on every door
+        # that takes a time (core.times), never read in a zone guessed.
+        raise naive_refused(field)
     raise _invalid(field, times=times)
 
 

@@ -4,7 +4,6 @@ history, paths nothing serves) are in ``core.fhir.endpoints``."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -37,6 +36,7 @@ from core.fhir.renderers import (
 )
 from core.messages import GIVEN_A_VALUE, ONE_OF, WHOLE_NUMBER
 from core.permissions import actor_from_request, system_scopes_admit
+from core.times import read_moment
 from core.validation import is_digits
 
 DEFAULT_PAGE_SIZE = 20
@@ -356,11 +356,8 @@ def _last_modified(response: Any) -> None:
     updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
     if not isinstance(updated, str):
         return
-    try:
-        instant = dt.datetime.fromisoformat(updated.replace("Z", "+00:00"))
-    except ValueError:
-        return
-    if instant.tzinfo is not None:
+    instant = read_moment(updated)
+    if instant is not None and instant.tzinfo is not None:
         response["Last-Modified"] = http_date(instant.timestamp())
 
 

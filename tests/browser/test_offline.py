@@ -429,3 +429,54 @@ def test_a_logout_without_a_connection_ends_her_session_once_the_tablet_is_onlin
     assert "/login/" in page.url
     assert visit.citizen.address_line not in page.content()
     assert signouts.count() == 1
+
+
+def test_an_entry_whose_tablet_time_is_over_a_day_old_is_kept_refused_with_the_reason(
+    new_page, celery_worker
+):
+    """A measurement the tablet sends 26 hours after it was taken is not
+    recorded as taken now: the tablet keeps it as refused, says why, and
+    keeps what she typed; the status steps queued before it are recorded
+    when she tapped them."""
+    nurse, _coordinator, referral, visit, _shift = _visit_for_nurse()
+    page = new_page(TABLET_PORTRAIT)
+    log_in(page, nurse.user.username, factories.PASSWORD)
+    _her_day_cached(page, visit)
+    page.goto(f"/nurse/visits/{visit.pk}/")
+
+    page.context.set_offline(True)
+    for step in ("Acceptér", "Kør", "Ankommet"):
+        page.get_by_role("button", name=step).click()
+        expect(page.locator(f'#outbox-items li:has-text("{step}")')).to_have_count(1)
+    page.get_by_role("tab", name="Dokumentér").click()
+    page.get_by_label("Puls (/min)").fill("88")
+    page.get_by_role("button", name="Gem vitale værdier").click()
+    expect(page.locator("#outbox-items li")).to_have_count(4)
+    arrived = next(i for i in _queued(page) if "Ankommet" in i["label"])
+    # The measurement's time on the tablet: 26 hours back (a tablet left in a drawer).
+    late = (timezone.now() - dt.timedelta(hours=26)).isoformat()
+    page.evaluate(
+        """late => window.tvaerakutOutbox.items().then(items => Promise.all(
+            items.filter(i => i.url.endsWith("/vitals/")).map(i => window.tvaerakutOutbox.put({
+                ...i,
+                fields: i.fields.filter(p => p[0] !== "given_offline_at")
+                    .concat([["given_offline_at", late]]),
+            }))
+        ))""",
+        late,
+    )
+
+    page.context.set_offline(False)
+    page.evaluate("window.tvaerakutOutbox.flush()")
+    refused = page.locator('#outbox-items li[data-state="refused"]')
+    expect(refused).to_have_count(1)
+    expect(refused).to_contain_text("mere end et døgn")
+    expect(refused.locator("textarea")).to_contain_text("88")
+    assert not VitalSign.objects.filter(visit=visit).exists()
+    reached = Visit.objects.get(pk=visit.pk)
+    assert reached.status == Visit.Status.ON_SITE
+    assert reached.on_site_at == dt.datetime.fromisoformat(
+        dict(arrived["fields"])["given_offline_at"]
+    )
+    referral.refresh_from_db()
+    assert referral.reached_at == reached.on_site_at

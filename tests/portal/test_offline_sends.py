@@ -371,16 +371,15 @@ def test_a_refused_dose_sent_online_is_not_flagged():
     assert not Notification.objects.filter(kind=Notification.Kind.OFFLINE_DOSE_REFUSED).exists()
 
 
-@pytest.mark.parametrize(
-    "given_at",
-    ["i går", "2020-01-01T10:00:00+00:00", "2030-01-01T10:00:00", ""],
-)
-def test_an_offline_time_that_is_not_a_recent_moment_is_ignored(given_at):
+def test_a_dose_sent_at_once_carries_no_offline_time_and_is_booked_now():
+    """Only a queued entry carries ``given_offline_at``; one sent at once is
+    booked when it arrives. A queued time the server cannot take is refused,
+    never moved (tests/portal/test_offline_times_kept.py)."""
     nurse, _shift, visit, client = _on_site()
     furosemide, order = _furosemide_order(nurse, visit, client)
     response = client.post(
         f"/nurse/visits/{visit.pk}/give/",
-        _dose(order, furosemide, "dose-time-01", given_offline_at=given_at),
+        _dose(order, furosemide, "dose-time-01", given_offline_at=""),
     )
     assert response.status_code == 302
     assert Administration.objects.get(order_id=order.pk).note == ""

@@ -20,6 +20,8 @@ import fhirpathpy
 import orjson
 from fhirpathpy.models import models
 
+from core.times import read_day, read_moment
+
 from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
 from .invariants import COMPILED
 from .kinds import LOCAL_EVENT_SYSTEM, LOCAL_KIND, MESSAGE_KINDS
@@ -872,13 +874,10 @@ def _period_moment(value: Any) -> dt.datetime | dt.date | None:
     names that)."""
     if not isinstance(value, str):
         return None
-    try:
-        if len(value) == 10:
-            return dt.date.fromisoformat(value)
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+    if len(value) == 10:
+        return read_day(value)
+    moment = read_moment(value)
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def _walk(

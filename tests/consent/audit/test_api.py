@@ -404,10 +404,14 @@ def test_a_date_to_includes_that_day_on_every_door(world) -> None:
     assert client.get(f"/fhir/AuditEvent?{agent}&date=9999-12-31").status_code == 200
     last_instant = quote("9999-12-31T23:59:59.999999+01:00")
     assert client.get(f"/fhir/AuditEvent?{agent}&date={last_instant}").status_code == 200
-    # A date-time written with a space is an instant too, not an empty day.
+    # A date-time is an instant, not an empty day; read in ISO 8601's
+    # extended form only: one with a space and an offset without its colon
+    # is refused, never read as another time.
     newest = AuditEntry.objects.filter(actor_user_id=world["nurse"].user_id).latest("recorded_at")
+    extended = quote(timezone.localtime(newest.recorded_at).isoformat())
+    assert client.get(f"/fhir/AuditEvent?{agent}&date=le{extended}").json()["total"] == 4
     spaced = quote(f"{timezone.localtime(newest.recorded_at):%Y-%m-%d %H:%M:%S.%f%z}")
-    assert client.get(f"/fhir/AuditEvent?{agent}&date=le{spaced}").json()["total"] == 4
+    assert client.get(f"/fhir/AuditEvent?{agent}&date=le{spaced}").status_code == 400
     # Without its offset a date-time names no instant: refused, never guessed.
     naive = client.get(f"/fhir/AuditEvent?{agent}&date=2026-10-25T02:30:00")
     assert naive.status_code == 400
