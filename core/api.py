@@ -50,6 +50,14 @@ def decimal_text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(**kwargs)
 
 
+class NumberOrTextField(serializers.CharField):
+    """A number as it was said or measured: text written out (``"400,5"``)
+    or a JSON number, read by the service that checks it as the pages read
+    what was typed (an order's dose, a lab result's value). Its request
+    schema says both (``core.openapi``); a text-only field takes no number
+    (``core.body_gate``)."""
+
+
 class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
     """A decimal checked by :func:`core.validation.decimal_parse` against the
     column it is stored in: the same codes on the API as on the pages and FHIR."""

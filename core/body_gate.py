@@ -42,6 +42,16 @@ one is refused as REST framework refuses any other value that is no number
 (400 ``request.invalid`` on the field), as ``/fhir/`` refuses it
 (``core.fhir.validation``), and recorded as an unknown field is. Text of
 digits for a number is still read as the number (``"12"`` for 12).
+
+A text field (``string`` in the schema, and nothing else) takes no JSON
+number: REST framework's text field wrote ``1e2`` as "100.0" and ``1.10`` as
+"1.1", words the client never sent (a reason, a name, an identifier).
+Refused (400 ``write.not_text``, naming the field's path) before the view
+reads anything, and recorded as an unknown field is. A field that takes a
+number written out as well as text (an order's dose, a lab result's value)
+says so in the schema (``oneOf`` number or string) and takes either. Text
+of a format (a moment, a decimal, a UUID) is its field's to read, and
+refuse, as before.
 """
 
 from __future__ import annotations
@@ -69,6 +79,7 @@ INVALID = "request.invalid"
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NUMBER_TYPES = frozenset({"integer", "number"})
 _BOOLEAN_TYPES = frozenset({"boolean"})
+_TEXT_TYPES = frozenset({"string"})
 # How many unknown fields a refusal names, and how long each name may be.
 _NAMED = 10
 _NAME_CHARS = 60
@@ -86,6 +97,8 @@ class _Found:
     not_digits: list[tuple[str, str]] = field(default_factory=list)
     # (path, the type the schema gives it) of a boolean given for a number.
     boolean_for_number: list[tuple[str, str]] = field(default_factory=list)
+    # The text-only fields given a JSON number.
+    number_for_text: list[str] = field(default_factory=list)
 
 
 def _branches(schema: Any, seen: frozenset[str] = frozenset()) -> Iterator[Mapping[str, Any]]:
@@ -143,6 +156,15 @@ def _walk(value: Any, schema: Any, path: str, found: _Found) -> None:
         # true for a number: REST framework's float field reads it as 1.0.
         found.boolean_for_number.append((path, "integer" if kinds == {"integer"} else "number"))
         return
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and kinds == _TEXT_TYPES
+        and not any("format" in b for b in branches)
+    ):
+        # 1e2 for text: REST framework's text field would write "100.0".
+        found.number_for_text.append(path)
+        return
     if isinstance(value, dict):
         taken, open_ = _fields(branches)
         for name, inner in value.items():
@@ -191,6 +213,14 @@ def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError |
             field=where,
             params={"name": OwnText(where)},
         )
+    if found.number_for_text:
+        where = found.number_for_text[0][:_NAME_CHARS]
+        return InvalidInput(
+            "write.not_text",
+            f"{where} takes text, written in quotes, not a number.",
+            field=where,
+            params={"name": OwnText(where)},
+        )
     refused = found.not_digits + found.boolean_for_number
     if refused:
         return drf.ValidationError(
@@ -209,8 +239,8 @@ _TYPE_REFUSALS = {
 
 def body_check(view: Any, request: Request) -> None:
     """Refuse a write on ``/api/`` whose body holds a field its operation does
-    not take, a boolean that is no JSON boolean, a number in foreign digits
-    or a boolean for a number, each recorded where the endpoint says what it
+    not take, a boolean that is no JSON boolean, a number in foreign digits,
+    a boolean for a number or a number for text, each recorded where the endpoint says what it
     concerns (R9). Run by :class:`core.query_gate.QueryGate`
     after the query is admitted."""
     method = (request.method or "GET").upper()

@@ -120,6 +120,7 @@ REASONS: dict[str, Promise] = {
     "read.param_unknown": pgettext_lazy(REASON_CONTEXT, "field a read does not take"),
     "write.field_unknown": pgettext_lazy(REASON_CONTEXT, "field the write does not take"),
     "write.not_boolean": pgettext_lazy(REASON_CONTEXT, "a yes or no that is not true or false"),
+    "write.not_text": pgettext_lazy(REASON_CONTEXT, "a number where text is written"),
     "purpose_unknown": pgettext_lazy(REASON_CONTEXT, "unknown purpose"),
     "recall": pgettext_lazy(REASON_CONTEXT, "recall"),
     "referral_intake": pgettext_lazy(REASON_CONTEXT, "phone referral being taken"),

@@ -865,6 +865,7 @@ TEMPLATES: dict[str, Promise] = {
     "write.param_repeated": _("%(names)s may be given only once here."),
     "write.field_unknown": _("This request takes no field %(names)s; it takes %(supported)s."),
     "write.not_boolean": _("%(name)s takes true or false, written without quotes."),
+    "write.not_text": _("%(name)s takes text, written in quotes, not a number."),
     "figures.param_repeated": _("%(names)s may be given only once for the figures."),
     "search.cpr_not_searchable": _(
         "A CPR number is searched only as Patient's identifier; %(name)s takes none: search by patient=Patient/<id>."
@@ -1141,6 +1142,7 @@ BY_CODE: dict[str, Promise] = {
     "write.param_repeated": _("A parameter is given more than once."),
     "write.field_unknown": _("This request takes no such field."),
     "write.not_boolean": _("A field takes true or false, written without quotes."),
+    "write.not_text": _("A field takes text, written in quotes, not a number."),
     "search.cpr_not_searchable": _("A CPR number is searched only as Patient's identifier."),
     "search.modifier_unsupported": _("A search modifier is not supported."),
     "fhir.id_missing": _("The body of an update must carry the id in the URL."),

@@ -239,6 +239,21 @@ class BoundedDecimalScheme(OpenApiSerializerFieldExtension):
         return text
 
 
+class NumberOrTextScheme(OpenApiSerializerFieldExtension):
+    """A number written out as text or given as a JSON number
+    (``core.api.NumberOrTextField``): either in, text out."""
+
+    target_class = "core.api.NumberOrTextField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        text: dict[str, Any] = {"type": "string"}
+        if self.target.max_length is not None:
+            text["maxLength"] = self.target.max_length
+        if direction == "request":
+            return {"oneOf": [{"type": "number"}, text]}
+        return text
+
+
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     """``Authorization: Bearer <token>`` from ``POST /api/auth/token``."""
 

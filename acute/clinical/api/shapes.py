@@ -16,7 +16,7 @@ from acute.clinical import dosing, selectors, services
 from acute.clinical import models as clinical
 from consent.audit.services import Action
 from core.actors import Actor
-from core.api import actor_of, valid
+from core.api import NumberOrTextField, actor_of, valid
 from core.created import Creates
 from core.models import Role
 from core.permissions import roles
@@ -417,7 +417,7 @@ class AlertOut(serializers.Serializer[Any]):
 
 class ResultItem(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=32)
-    value = serializers.CharField(max_length=32)
+    value = NumberOrTextField(max_length=32)
     unit = serializers.CharField(max_length=32)
     effective_at = InstantField(required=False)
 
@@ -428,7 +428,7 @@ class ResultWithdrawIn(serializers.Serializer[Any]):
 
 
 class ResultCorrectIn(ResultWithdrawIn):
-    value = serializers.CharField(max_length=32)
+    value = NumberOrTextField(max_length=32)
     unit = serializers.CharField(max_length=32)
 
 
@@ -459,7 +459,7 @@ class DelegationIn(serializers.Serializer[Any]):
 class OrderDetailsIn(serializers.Serializer[Any]):
     medicine_atc = serializers.CharField(max_length=7, min_length=7)
     medicine_name = serializers.CharField(max_length=200)
-    dose = serializers.CharField(max_length=20)
+    dose = NumberOrTextField(max_length=20)
     dose_unit = serializers.CharField(max_length=32)
     route = serializers.CharField(max_length=64)
     frequency = serializers.CharField(max_length=100)
@@ -468,9 +468,7 @@ class OrderDetailsIn(serializers.Serializer[Any]):
     # What the order allows in numbers (R8); read from the words when left out.
     doses_per_day = serializers.IntegerField(required=False, allow_null=True, default=None)
     duration_days = serializers.IntegerField(required=False, allow_null=True, default=None)
-    total_quantity = serializers.CharField(
-        max_length=20, required=False, allow_null=True, default=None
-    )
+    total_quantity = NumberOrTextField(max_length=20, required=False, allow_null=True, default=None)
 
     def details(self) -> services.OrderDetails:
         d = self.validated_data
