@@ -65,9 +65,6 @@ REASONS: dict[str, Promise] = {
     "death_restated": pgettext_lazy(
         REASON_CONTEXT, "registered death kept by another hospital's report"
     ),
-    "offline.time_unreadable": pgettext_lazy(REASON_CONTEXT, "tablet's time unreadable"),
-    "offline.time_in_future": pgettext_lazy(REASON_CONTEXT, "tablet's time in the future"),
-    "offline.time_too_old": pgettext_lazy(REASON_CONTEXT, "entry more than a day old"),
     "category_not_permitted": pgettext_lazy(REASON_CONTEXT, "data category not shared"),
     "citizen_mismatch": pgettext_lazy(REASON_CONTEXT, "id and CPR number of two citizens"),
     "consent_administration": pgettext_lazy(REASON_CONTEXT, "consent administration"),
@@ -102,6 +99,9 @@ REASONS: dict[str, Promise] = {
     "offline.other_user": pgettext_lazy(
         REASON_CONTEXT, "sent from the tablet's queue of another user"
     ),
+    "offline.time_unreadable": pgettext_lazy(REASON_CONTEXT, "tablet's time unreadable"),
+    "offline.time_in_future": pgettext_lazy(REASON_CONTEXT, "tablet's time in the future"),
+    "offline.time_too_old": pgettext_lazy(REASON_CONTEXT, "entry more than a day old"),
     "oauth.client_credentials": pgettext_lazy(REASON_CONTEXT, "system sign-in"),
     "oauth.token_revoked": pgettext_lazy(REASON_CONTEXT, "system token revoked"),
     "auth.throttled": pgettext_lazy(REASON_CONTEXT, "login locked after failed attempts"),
@@ -191,6 +191,25 @@ REASONS: dict[str, Promise] = {
     "order.received_note_too_long": pgettext_lazy(REASON_CONTEXT, "note too long"),
     "release_not_given_to_analyst": pgettext_lazy(
         REASON_CONTEXT, "answer not given to this analyst"
+    ),
+    # A withdrawal phoned in by a physician who is no user (R8).
+    "order.withdrawal_phoned_coordinator_only": pgettext_lazy(
+        REASON_CONTEXT, "withdrawal phoned in recorded by another role"
+    ),
+    "order.physician_withdraws_herself": pgettext_lazy(
+        REASON_CONTEXT, "the ordering physician is a user and withdraws herself"
+    ),
+    "order.withdrawal_phoned_by_required": pgettext_lazy(
+        REASON_CONTEXT, "who phoned the withdrawal not named"
+    ),
+    "order.withdrawal_phoned_by_too_long": pgettext_lazy(
+        REASON_CONTEXT, "name of who phoned too long"
+    ),
+    "order.withdrawal_phoned_at_invalid": pgettext_lazy(
+        REASON_CONTEXT, "time of the withdrawal call not a date and time"
+    ),
+    "order.withdrawal_phoned_before_order": pgettext_lazy(
+        REASON_CONTEXT, "withdrawal phoned before the order was given"
     ),
     "not_ordering_organisation": pgettext_lazy(
         REASON_CONTEXT, "acting for another organisation than the order's"

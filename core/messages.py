@@ -649,6 +649,15 @@ FIXED = (
         "The ordering physician is a user of the platform: she confirms the order and marks the prescription sent herself."
     ),
     gettext_noop("You took this order down: another member of staff records its confirmation."),
+    # A withdrawal the physician, no user of the platform, phoned in (R8,
+    # acute.clinical.services.order_follow_up.medication_order_cancel).
+    gettext_noop("Only the coordinator records a withdrawal the physician phoned in."),
+    gettext_noop("Write the name of the physician who phoned."),
+    gettext_noop("The call to withdraw the order cannot be earlier than the order itself."),
+    gettext_noop("Write when the physician phoned as a date and a time."),
+    gettext_noop(
+        "The ordering physician is a user of the platform: she withdraws the order herself."
+    ),
     # A step or an entry the tablet queued, judged at the time she took it
     # (acute.services.step_time, portal.visit_forms.offline_moment).
     gettext_noop("The time of the step lies in the future; check the tablet's clock."),
@@ -951,6 +960,7 @@ TEMPLATES: dict[str, Promise] = {
     "referral.withdraw_note_too_long": _("Write the note in at most %(max)s characters."),
     "referral.retriage_reason_too_long": _("Write the reason in at most %(max)s characters."),
     "order.received_note_too_long": _("Write the note in at most %(max)s characters."),
+    "order.withdrawal_phoned_by_too_long": _("Write the name in at most %(max)s characters."),
     "episode.nurse_already_going": _(
         "%(nurse)s is already going to the citizen on another referral; confirm to send a second nurse."
     ),
@@ -1075,6 +1085,7 @@ BY_CODE: dict[str, Promise] = {
     "referral.withdraw_note_too_long": _("Write the note shorter."),
     "referral.retriage_reason_too_long": _("Write the reason shorter."),
     "order.received_note_too_long": _("Write the note shorter."),
+    "order.withdrawal_phoned_by_too_long": _("Write the name shorter."),
     "episode.nurse_already_going": _(
         "A nurse is already going to the citizen on another referral; confirm to send a second nurse."
     ),

@@ -371,22 +371,17 @@ def _thread_head(thread: CareThread) -> dict[str, Any]:
 def _unmatched_row(row: Unmatched) -> dict[str, Any]:
     """A thread on the list: its citizen named, or, refused (R4), from whom and when only."""
     thread = row.thread
-    if row.refused:
-        return {
-            "id": thread.pk,
-            "partner": thread.partner.code,
-            "partner_name": thread.partner.organisation.name,
-            "received_at": row.received_at.isoformat(),
-            "citizen_refused": True,
-            "citizen": None,
-            "topic": None,
-        }
-    return {
+    head = {
         "id": thread.pk,
         "partner": thread.partner.code,
         "partner_name": thread.partner.organisation.name,
         "received_at": row.received_at.isoformat(),
-        "citizen_refused": False,
+        "citizen_refused": row.refused,
+    }
+    if row.refused:
+        return {**head, "citizen": None, "topic": None}
+    return {
+        **head,
         "citizen": {
             "id": thread.citizen_id,
             "name": f"{thread.citizen.given_name} {thread.citizen.family_name}",

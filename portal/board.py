@@ -38,6 +38,7 @@ from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
+from core.times import local_wall_time, typed_moment
 from integrations.care_threads.unmatched import care_threads_unmatched
 from integrations.inbox import inbox_refusal_note
 from integrations.models import InboundMessage, OutboundMessage
@@ -278,6 +279,59 @@ def order_received(request: HttpRequest, order_id: int) -> HttpResponse:
     else:
         messages.success(request, _("Recorded as received by another route."))
     return redirect("coordinator-board")
+
+
+@page(Role.COORDINATOR, concerns=Concerns("MedicationRequest", MedicationOrder, path="order_id"))
+@require_POST
+@once_per_form
+def order_withdrawal_phoned(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The coordinator records, from a clinical alert on her board, that the
+    physician of a phone order, who is no user of the platform, phoned to
+    withdraw it: who phoned, when (empty: now, Danish time) and her note —
+    the API's access check and the physician's own withdrawal, each
+    recorded (R8, R9)."""
+    actor = page_actor(request)
+    try:
+        order = clinical_selectors.order_access_for_acute_function(
+            actor=actor, order_id=order_id, action=Action.UPDATE
+        )
+    except NotFoundOrNotAllowed:
+        return not_allowed(request)  # recorded as the denied attempt
+    try:
+        clinical_services.medication_order_cancel(
+            actor=actor,
+            order=order,
+            reason=request.POST.get("reason", ""),
+            phoned=clinical_services.WithdrawalPhoned(
+                by=request.POST.get("phoned_by", ""),
+                at=_typed_local_time(request.POST.get("phoned_at", ""), field="phoned_at"),
+            ),
+        )
+    except (Conflict, InvalidInput, Forbidden) as exc:
+        form_refused(request)  # not taken: the same form may be sent again
+        messages.error(request, user_message(exc))
+    else:
+        messages.success(request, _("Recorded: the physician withdrew the order by phone."))
+    return redirect("coordinator-board")
+
+
+def _typed_local_time(raw: str, *, field: str) -> dt.datetime | None:
+    """A date and time typed on the board, in Danish time; empty: none. Read
+    as :func:`core.times.typed_moment` reads it: "2026-12-08 10.30" is half
+    past ten, and a form it does not read is refused, never taken as
+    another time."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    invalid = InvalidInput(
+        "order.withdrawal_phoned_at_invalid",
+        "Write when the physician phoned as a date and a time.",
+        field=field,
+    )
+    parsed = typed_moment(raw)
+    if parsed is None:  # another form, or a day or time no calendar has
+        raise invalid
+    return local_wall_time(parsed, field=field)
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", InboundMessage, path="message_id"))

@@ -46,6 +46,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="coordinator-order-received",
     ),
     path(
+        "coordinator/orders/<int:order_id>/withdrawal-phoned/",
+        board.order_withdrawal_phoned,
+        name="coordinator-order-withdrawal-phoned",
+    ),
+    path(
         "coordinator/outbox/<int:message_id>/resend/",
         board.outbox_message_resend,
         name="coordinator-outbox-resend",

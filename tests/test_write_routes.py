@@ -439,6 +439,11 @@ WRITES: dict[tuple[str, str], Write] = {
         "/api/clinical/orders/{order}/received",
         lambda s: {"confirmation": True, "seen_by": "fmk", "note": "Set i FMK"},
     ),
+    ("POST", "api/clinical/orders/<int:order_id>/withdrawal-phoned"): Write(
+        "coordinator",
+        "/api/clinical/orders/{order}/withdrawal-phoned",
+        lambda s: {"phoned_by": "Hanne Hansen", "reason": "Lægen ringede: fejl"},
+    ),
     ("POST", "api/clinical/alerts/<int:alert_id>/acknowledge"): Write(
         "physician", "/api/clinical/alerts/{alert}/acknowledge", lambda s: {}
     ),
@@ -832,6 +837,12 @@ WRITES: dict[tuple[str, str], Write] = {
         "coordinator",
         "/coordinator/orders/{order}/received/",
         lambda s: {"confirmation": "on", "seen_by": "phone", "note": "Lægen ringede"},
+        kind="form",
+    ),
+    ("POST", "coordinator/orders/<int:order_id>/withdrawal-phoned/"): Write(
+        "coordinator",
+        "/coordinator/orders/{order}/withdrawal-phoned/",
+        lambda s: {"phoned_by": "Hanne Hansen", "phoned_at": "", "reason": "Lægen ringede"},
         kind="form",
     ),
     ("POST", "coordinator/outbox/<int:message_id>/resend/"): Write(

@@ -17,6 +17,11 @@ on_order: list[URLPattern] = [
     ),
     path("cancel", api.CancelOrderView.as_view(), name="clinical-order-cancel"),
     path("received", api.OrderReceivedView.as_view(), name="clinical-order-received"),
+    path(
+        "withdrawal-phoned",
+        api.OrderWithdrawalPhonedView.as_view(),
+        name="clinical-order-withdrawal-phoned",
+    ),
 ]
 
 urlpatterns: list[URLPattern | URLResolver] = [

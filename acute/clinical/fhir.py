@@ -329,6 +329,15 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
     if order.status == MedicationOrder.Status.CANCELLED and order.cancel_reason:
         # The physician's reason for stopping, rejecting or correcting it.
         data["statusReason"] = {"text": order.cancel_reason}
+    if order.cancel_phoned_at is not None:
+        # Withdrawn by her phone call, recorded by the coordinator (R8).
+        data["note"] = [
+            {
+                "authorString": order.cancel_phoned_by,
+                "time": order.cancel_phoned_at.isoformat(),
+                "text": "Withdrawn by the physician by phone",
+            }
+        ]
     if order.corrects_id:
         # The phone order this written order corrects and takes the place of (R8).
         data["priorPrescription"] = {"reference": f"MedicationRequest/{order.corrects_id}"}

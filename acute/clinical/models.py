@@ -249,6 +249,12 @@ class MedicationOrder(models.Model):
         related_name="medication_orders_cancelled",
     )
     cancel_reason = models.CharField(max_length=300, blank=True)
+    # A physician who is no user of the platform withdraws her order by
+    # phoning the acute function; its coordinator records it on her behalf
+    # (``medication_order_cancel`` with ``phoned``): who phoned and when.
+    # ``cancelled_by`` is then the coordinator, ``cancel_reason`` her note.
+    cancel_phoned_by = models.CharField(max_length=200, blank=True)
+    cancel_phoned_at = models.DateTimeField(null=True, blank=True)
     # The phone order this written order corrects (``medication_order_correct``):
     # it takes that order's place, so a dose given against the phone order —
     # one the tablet queued offline and sent after the correction — counts
@@ -352,6 +358,22 @@ class MedicationOrder(models.Model):
                 name="medorder_seen_by_only_without_user",
                 condition=Q(ordering_physician__isnull=True)
                 | (Q(confirmation_seen_by="") & Q(prescription_seen_by="")),
+            ),
+            # R8: a withdrawal phoned in is recorded for a physician who is no
+            # user (a user withdraws herself), whole: who phoned and when.
+            models.CheckConstraint(
+                name="medorder_withdrawal_phoned_only_without_user",
+                condition=Q(ordering_physician__isnull=True)
+                | (Q(cancel_phoned_by="") & Q(cancel_phoned_at__isnull=True)),
+            ),
+            models.CheckConstraint(
+                name="medorder_withdrawal_phoned_whole",
+                condition=(Q(cancel_phoned_by="") & Q(cancel_phoned_at__isnull=True))
+                | (
+                    ~Q(cancel_phoned_by="")
+                    & Q(cancel_phoned_at__isnull=False)
+                    & Q(status="cancelled")
+                ),
             ),
             models.CheckConstraint(
                 name="medorder_sent_has_time",

@@ -190,7 +190,8 @@ def order_access_for_physician(*, actor: Actor, order_id: int, action: str) -> M
 def order_access_for_acute_function(*, actor: Actor, order_id: int, action: str) -> MedicationOrder:
     """An order received by the coordinator's acute function (a nurse of it
     took it down): she follows it up when its physician cannot — records a
-    confirmation or prescription received by another route (R8). Anyone else
+    confirmation or prescription received by another route, or a withdrawal
+    the physician phoned in (R8). Anyone else
     gets "not found", audited as the attempt it was. The order is the acute
     function's own record, which stands for the care relationship; a refusal
     by the citizen that covers the coordinator (R4) still decides."""

@@ -28,7 +28,8 @@ from medicine_cabinet.api.common import (
     _organisation,
     _plain,
     _plain_movement_json,
-    _witness_credentials,
+    _witness,
+    lot_json,
 )
 
 # --- administration (R8) ------------------------------------------------------------------------
@@ -111,7 +112,7 @@ class AdministrationsView(APIView):
             note=data["note"],
             # Checked by the service once the citizen is reached: a wrong
             # witness is a denied attempt on her record (R9).
-            witness_credentials=_witness_credentials(request, data),
+            witness_credentials=_witness(request, data),
             confirm_mismatch=data["confirm_mismatch"],
             confirmed_dose=data["confirmed_dose"],
             given_at=data["given_at"],
@@ -157,14 +158,4 @@ class LotSuggestionView(APIView):
         medicine = selectors.medicine_get(medicine_id=int(raw))
         bag = services.bag_for_nurse(organisation=_organisation(actor), nurse=actor.user)  # type: ignore[arg-type]
         lot = selectors.lot_suggest(bag=bag, medicine=medicine)
-        if lot is None:
-            return Response({"lot": None})
-        return Response(
-            {
-                "lot": {
-                    "id": lot.pk,
-                    "batch_number": lot.batch_number,
-                    "expires_on": lot.expires_on.isoformat(),
-                }
-            }
-        )
+        return Response({"lot": lot_json(lot) if lot is not None else None})

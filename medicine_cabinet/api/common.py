@@ -4,7 +4,7 @@ movement, quantities, and the JSON shapes of what the cabinet holds."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -29,6 +29,10 @@ from medicine_cabinet.models import (
     StockCount,
 )
 
+if TYPE_CHECKING:
+    # Named only in a signature.
+    from medicine_cabinet.models import Lot
+
 OFFICER = Role.MEDICINE_OFFICER
 NURSE = Role.ACUTE_NURSE
 COORDINATOR = Role.COORDINATOR
@@ -51,9 +55,9 @@ class WitnessInput(serializers.Serializer[Any]):
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
 
-def _witness_credentials(
-    request: Request, data: dict[str, Any]
-) -> services.WitnessCredentials | None:
+def _witness(request: Request, data: dict[str, Any]) -> services.WitnessCredentials | None:
+    """The body's ``witness``, checked by the service, where a refused witness
+    is recorded as a denied attempt."""
     given = data.get("witness")
     if not given:
         return None
@@ -62,11 +66,6 @@ def _witness_credentials(
         password=given["password"],
         client_address=request.META.get("REMOTE_ADDR"),
     )
-
-
-def _witness(request: Request, data: dict[str, Any]) -> services.WitnessCredentials | None:
-    """Checked by the service, where a refused witness is recorded as a denied attempt."""
-    return _witness_credentials(request, data)
 
 
 @extend_schema_field(
@@ -142,15 +141,19 @@ def location_json(loc: Location) -> dict[str, Any]:
     }
 
 
+def lot_json(lot: Lot) -> dict[str, Any]:
+    """A lot as :class:`LotOut` describes it; the answers that say more of it add to this."""
+    return {
+        "id": lot.pk,
+        "batch_number": lot.batch_number,
+        "expires_on": lot.expires_on.isoformat(),
+    }
+
+
 def balance_json(b: Balance) -> dict[str, Any]:
     return {
         "location": {"id": b.location_id, "name": b.location.name, "kind": b.location.kind},
-        "lot": {
-            "id": b.lot_id,
-            "batch_number": b.lot.batch_number,
-            "expires_on": b.lot.expires_on.isoformat(),
-            "recalled": b.lot.is_recalled,
-        },
+        "lot": {**lot_json(b.lot), "recalled": b.lot.is_recalled},
         "medicine": {"id": b.lot.medicine_id, "name": str(b.lot.medicine)},
         "quantity": stock_amount(b.quantity),
         "unit": b.lot.medicine.unit,

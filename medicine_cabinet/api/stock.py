@@ -21,6 +21,7 @@ from core.api import actor_of, decimal_text, valid
 from core.created import Creates
 from core.errors import InvalidInput
 from core.permissions import per_method, roles
+from core.times import DayField
 from core.validation import DecimalBounds, is_digits
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
@@ -42,6 +43,7 @@ from medicine_cabinet.api.common import (
     _witness,
     balance_json,
     location_json,
+    lot_json,
     medicine_json,
     movement_json,
     recall_dose_json,
@@ -230,7 +232,7 @@ class ReceiveInput(serializers.Serializer[Any]):
     cabinet = serializers.IntegerField(min_value=1)
     medicine = serializers.IntegerField(min_value=1)
     batch_number = serializers.CharField(max_length=40)
-    expires_on = serializers.DateField()
+    expires_on = DayField()
     quantity = QuantityField()
     unit = serializers.CharField(max_length=20)
     supplier = serializers.CharField(max_length=120)
@@ -321,9 +323,11 @@ class LotAtLocationInput(serializers.Serializer[Any]):
 
 
 def _lot_at_location(request: Request, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
-    """The location, lot and witness of a :class:`LotAtLocationInput`, all of
-    the caller's acute function ("not found" otherwise)."""
+    """A :class:`LotAtLocationInput` as the service takes it: its location
+    and lot read, both of the caller's acute function ("not found"
+    otherwise), and its witness."""
     return {
+        **data,
         "location": _location(actor, data["location"]),
         "lot": selectors.lot_get(organisation=_organisation(actor), lot_id=data["lot"]),
         "witness": _witness(request, data),
@@ -354,14 +358,7 @@ class WasteView(TakeOutView):
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(WasteInput, request.data)
-        movement = services.stock_waste(
-            actor=actor,
-            **_lot_at_location(request, actor, data),
-            quantity=data["quantity"],
-            unit=data["unit"],
-            reason_code=data["reason_code"],
-            note=data["note"],
-        )
+        movement = services.stock_waste(actor=actor, **_lot_at_location(request, actor, data))
         return Response(_plain_movement_json(movement), status=201)
 
 
@@ -378,10 +375,9 @@ class RemovalsView(TakeOutView):
     def post(self, request: Request) -> Response:
         actor = actor_of(request)
         data = valid(RemovalInput, request.data)
+        why = data.pop("why")
         remove = (
-            services.stock_remove_expired
-            if data["why"] == "expired"
-            else services.stock_remove_recalled
+            services.stock_remove_expired if why == "expired" else services.stock_remove_recalled
         )
         movement = remove(actor=actor, **_lot_at_location(request, actor, data))
         return Response(_plain_movement_json(movement), status=201)
@@ -470,9 +466,7 @@ class LotHistoryView(APIView):
         return Response(
             {
                 "lot": {
-                    "id": lot.pk,
-                    "batch_number": lot.batch_number,
-                    "expires_on": lot.expires_on.isoformat(),
+                    **lot_json(lot),
                     "medicine": str(lot.medicine),
                     "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
                 },

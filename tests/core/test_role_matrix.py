@@ -156,6 +156,8 @@ TABLE: dict[tuple[str, str], May] = {
     # A confirmation or prescription of a physician who is no user, received
     # by another route: the coordinator records it (R8, decision 0037).
     ("POST", "/api/clinical/orders/{order_id}/received"): may(COORDINATOR, names="path"),
+    # A withdrawal phoned in by a physician who is no user, recorded for her.
+    ("POST", "/api/clinical/orders/{order_id}/withdrawal-phoned"): may(COORDINATOR, names="path"),
     ("GET", "/api/clinical/alerts"): may(PHYSICIAN, lists=True),
     ("GET", "/api/clinical/board/alerts"): may(COORDINATOR, lists=True),
     ("POST", "/api/clinical/alerts/{alert_id}/acknowledge"): may(

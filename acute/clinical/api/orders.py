@@ -36,6 +36,7 @@ from core.actors import Actor
 from core.api import actor_of, valid
 from core.permissions import roles
 from core.refusals import Concerns
+from core.times import InstantField
 
 
 @extend_schema_view(
@@ -50,18 +51,8 @@ class PhoneOrdersView(VisitWriteView[PhoneOrderIn]):
     form_class = PhoneOrderIn
 
     def record(self, *, actor: Actor, visit: Visit, form: PhoneOrderIn) -> dict[str, Any]:
-        d = form.validated_data
         order = services.phone_order_record(
-            actor=actor,
-            visit=visit,
-            details=form.details(),
-            ordered_at=d.get("ordered_at"),
-            ordered_by_name=d["ordered_by_name"],
-            ordered_by_role=d["ordered_by_role"],
-            ordered_by_organisation_name=d["ordered_by_organisation"],
-            ordered_by_authorisation_id=d["ordered_by_authorisation_id"],
-            read_back=d["read_back"],
-            read_back_confirmed=d["read_back_confirmed"],
+            actor=actor, visit=visit, details=form.details(), **form.call()
         )
         return order_out(order)
 
@@ -127,20 +118,23 @@ class OverdueOrdersView(APIView):
         return Response({"orders": [order_out(o) for o in orders]})
 
 
-class _OwnOrderStepView(APIView):
-    """A step the ordering physician takes on her own order: the order reached
-    as hers (anyone else gets "not found", audited), the step, the order back."""
+class _OrderStepView(APIView):
+    """A step taken on an order: the input checked (400 naming the fields),
+    the order reached through ``access`` (anyone it is not for gets "not
+    found", audited), the step with the input, the order back. Unless said
+    otherwise, the ordering physician's step on her own order."""
 
     permission_classes = [roles(PHYSICIAN)]
     concerns = Concerns("MedicationRequest", MedicationOrder, path="order_id")
+    form_class: type[serializers.Serializer[Any]] | None = None
+    access: Callable[..., MedicationOrder] = staticmethod(selectors.order_access_for_physician)
     step: Callable[..., MedicationOrder]
 
     def post(self, request: Request, order_id: int) -> Response:
+        data = valid(self.form_class, request.data) if self.form_class else {}
         actor = actor_of(request)
-        order = selectors.order_access_for_physician(
-            actor=actor, order_id=order_id, action=Action.UPDATE
-        )
-        return Response(order_out(type(self).step(actor=actor, order=order)))
+        order = type(self).access(actor=actor, order_id=order_id, action=Action.UPDATE)
+        return Response(order_out(type(self).step(actor=actor, order=order, **data)))
 
 
 @extend_schema_view(
@@ -148,7 +142,7 @@ class _OwnOrderStepView(APIView):
         operation_id="clinical_orders_confirm", request=None, responses={200: OrderOut}
     )
 )
-class ConfirmOrderView(_OwnOrderStepView):
+class ConfirmOrderView(_OrderStepView):
     """``POST /api/clinical/orders/<id>/confirm``: the ordering physician
     confirms her phone order electronically."""
 
@@ -160,7 +154,7 @@ class ConfirmOrderView(_OwnOrderStepView):
         operation_id="clinical_orders_prescription_sent", request=None, responses={200: OrderOut}
     )
 )
-class PrescriptionSentView(_OwnOrderStepView):
+class PrescriptionSentView(_OrderStepView):
     """``POST /api/clinical/orders/<id>/prescription-sent``: the prescription is at the pharmacy."""
 
     step = staticmethod(services.prescription_mark_sent)
@@ -173,24 +167,17 @@ class CancelOrderIn(serializers.Serializer[Any]):
     reason = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
-class CancelOrderView(APIView):
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="clinical_orders_cancel", request=CancelOrderIn, responses={200: OrderOut}
+    )
+)
+class CancelOrderView(_OrderStepView):
     """``POST /api/clinical/orders/<id>/cancel`` with ``{"reason"}``: the ordering
     physician withdraws her order."""
 
-    permission_classes = [roles(PHYSICIAN)]
-    concerns = Concerns("MedicationRequest", MedicationOrder, path="order_id")
-
-    @extend_schema(
-        operation_id="clinical_orders_cancel", request=CancelOrderIn, responses={200: OrderOut}
-    )
-    def post(self, request: Request, order_id: int) -> Response:
-        data = valid(CancelOrderIn, request.data)
-        actor = actor_of(request)
-        order = selectors.order_access_for_physician(
-            actor=actor, order_id=order_id, action=Action.UPDATE
-        )
-        order = services.medication_order_cancel(actor=actor, order=order, reason=data["reason"])
-        return Response(order_out(order))
+    form_class = CancelOrderIn
+    step = staticmethod(services.medication_order_cancel)
 
 
 class OrderReceivedIn(serializers.Serializer[Any]):
@@ -202,30 +189,55 @@ class OrderReceivedIn(serializers.Serializer[Any]):
     note = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class OrderReceivedView(APIView):
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="clinical_orders_received", request=OrderReceivedIn, responses={200: OrderOut}
+    )
+)
+class OrderReceivedView(_OrderStepView):
     """``POST /api/clinical/orders/<id>/received`` with ``{"confirmation",
     "prescription", "seen_by", "note"}``: the coordinator records that the
     confirmation or prescription of an order whose physician is no user of
     the platform reached the acute function by another route (R8)."""
 
     permission_classes = [roles(COORDINATOR)]
+    form_class = OrderReceivedIn
+    access = staticmethod(selectors.order_access_for_acute_function)
+    step = staticmethod(services.medication_order_received_record)
+
+
+class OrderWithdrawalPhonedIn(serializers.Serializer[Any]):
+    # Who phoned (as she gave her name) and the note, judged by the service
+    # with their own codes, the same as on the board's form.
+    phoned_by = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    phoned_at = InstantField(required=False)
+    reason = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class OrderWithdrawalPhonedView(APIView):
+    """``POST /api/clinical/orders/<id>/withdrawal-phoned`` with ``{"phoned_by",
+    "phoned_at", "reason"}``: the coordinator records that the physician of an
+    order, who is no user of the platform, phoned to withdraw it (R8) —
+    through the physician's own withdrawal, on her behalf."""
+
+    permission_classes = [roles(COORDINATOR)]
     concerns = Concerns("MedicationRequest", MedicationOrder, path="order_id")
 
     @extend_schema(
-        operation_id="clinical_orders_received", request=OrderReceivedIn, responses={200: OrderOut}
+        operation_id="clinical_orders_withdrawal_phoned",
+        request=OrderWithdrawalPhonedIn,
+        responses={200: OrderOut},
     )
     def post(self, request: Request, order_id: int) -> Response:
-        data = valid(OrderReceivedIn, request.data)
+        data = valid(OrderWithdrawalPhonedIn, request.data)
         actor = actor_of(request)
         order = selectors.order_access_for_acute_function(
             actor=actor, order_id=order_id, action=Action.UPDATE
         )
-        order = services.medication_order_received_record(
+        order = services.medication_order_cancel(
             actor=actor,
             order=order,
-            confirmation=data["confirmation"],
-            prescription=data["prescription"],
-            seen_by=data["seen_by"],
-            note=data["note"],
+            reason=data["reason"],
+            phoned=services.WithdrawalPhoned(by=data["phoned_by"], at=data.get("phoned_at")),
         )
         return Response(order_out(order))

@@ -4,6 +4,7 @@ alerts, and the input serializers."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -210,6 +211,8 @@ def order_out(order: clinical.MedicationOrder) -> dict[str, Any]:
         "prescription_note": order.prescription_note,
         "cancelled_at": _time(order.cancelled_at),
         "cancel_reason": order.cancel_reason,
+        "cancel_phoned_by": order.cancel_phoned_by,
+        "cancel_phoned_at": _time(order.cancel_phoned_at),
         "corrects": order.corrects_id,
         "corrected_by": _correction_id(order),
     }
@@ -382,6 +385,10 @@ class OrderOut(serializers.Serializer[Any]):
     prescription_note = serializers.CharField(allow_blank=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
     cancel_reason = serializers.CharField(allow_blank=True)
+    # A withdrawal the physician, no user of the platform, phoned in and the
+    # coordinator recorded (R8): who phoned and when; blank otherwise.
+    cancel_phoned_by = serializers.CharField(allow_blank=True)
+    cancel_phoned_at = serializers.DateTimeField(allow_null=True)
     corrects = serializers.IntegerField(
         allow_null=True,
         read_only=True,
@@ -447,13 +454,16 @@ class ProcedureIn(serializers.Serializer[Any]):
 
 
 class DelegationIn(serializers.Serializer[Any]):
-    code = serializers.CharField(max_length=32)
+    code = serializers.CharField(max_length=32, source="test_code")
     physician_name = serializers.CharField(max_length=200)
     physician_authorisation_id = serializers.CharField(max_length=20)
     physician_organisation_name = serializers.CharField(max_length=200)
     # When the physician delegated; left out, when it is recorded.
     delegated_at = InstantField(required=False)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+ORDER_DETAILS = tuple(field.name for field in dataclasses.fields(services.OrderDetails))
 
 
 class OrderDetailsIn(serializers.Serializer[Any]):
@@ -471,20 +481,9 @@ class OrderDetailsIn(serializers.Serializer[Any]):
     total_quantity = NumberOrTextField(max_length=20, required=False, allow_null=True, default=None)
 
     def details(self) -> services.OrderDetails:
+        """The order's details, each field by its name in :class:`services.OrderDetails`."""
         d = self.validated_data
-        return services.OrderDetails(
-            medicine_atc=d["medicine_atc"],
-            medicine_name=d["medicine_name"],
-            dose=d["dose"],
-            dose_unit=d["dose_unit"],
-            route=d["route"],
-            frequency=d["frequency"],
-            duration=d["duration"],
-            indication=d["indication"],
-            doses_per_day=d["doses_per_day"],
-            duration_days=d["duration_days"],
-            total_quantity=d["total_quantity"],
-        )
+        return services.OrderDetails(**{name: d[name] for name in ORDER_DETAILS})
 
 
 class PhoneOrderIn(OrderDetailsIn):
@@ -492,8 +491,15 @@ class PhoneOrderIn(OrderDetailsIn):
     ordered_at = InstantField(required=False)
     ordered_by_name = serializers.CharField(max_length=200)
     ordered_by_role = serializers.CharField(max_length=100)
-    ordered_by_organisation = serializers.CharField(max_length=200)
+    ordered_by_organisation = serializers.CharField(
+        max_length=200, source="ordered_by_organisation_name"
+    )
     ordered_by_authorisation_id = serializers.CharField(max_length=20)
     # Missing or false is a rule refusal (R8), audited, not a form error.
     read_back = serializers.BooleanField(required=False, default=False)
     read_back_confirmed = serializers.BooleanField(required=False, default=False)
+
+    def call(self) -> dict[str, Any]:
+        """Who gave the order on the phone, when, and that it was read back:
+        :func:`services.phone_order_record`'s arguments besides the details."""
+        return {k: v for k, v in self.validated_data.items() if k not in ORDER_DETAILS}

@@ -113,15 +113,7 @@ class ResultsView(VisitWriteView[ResultsIn]):
     form_class = ResultsIn
 
     def record(self, *, actor: Actor, visit: Visit, form: ResultsIn) -> dict[str, Any]:
-        entries = [
-            services.ResultInput(
-                code=item["code"],
-                value=item["value"],
-                unit=item["unit"],
-                effective_at=item.get("effective_at"),
-            )
-            for item in form.validated_data["results"]
-        ]
+        entries = [services.ResultInput(**item) for item in form.validated_data["results"]]
         results = services.lab_results_record(actor=actor, visit=visit, entries=entries)
         return {"results": [result_out(r) for r in results]}
 
@@ -141,15 +133,7 @@ class ProceduresView(VisitWriteView[ProcedureIn]):
     form_class = ProcedureIn
 
     def record(self, *, actor: Actor, visit: Visit, form: ProcedureIn) -> dict[str, Any]:
-        d = form.validated_data
-        procedure = services.procedure_record(
-            actor=actor,
-            visit=visit,
-            code=d["code"],
-            performed_at=d.get("performed_at"),
-            status=d["status"],
-            note=d["note"],
-        )
+        procedure = services.procedure_record(actor=actor, visit=visit, **form.validated_data)
         return procedure_out(procedure)
 
 
@@ -168,17 +152,7 @@ class DelegationsView(VisitWriteView[DelegationIn]):
     form_class = DelegationIn
 
     def record(self, *, actor: Actor, visit: Visit, form: DelegationIn) -> dict[str, Any]:
-        d = form.validated_data
-        delegation = services.delegation_record(
-            actor=actor,
-            visit=visit,
-            test_code=d["code"],
-            physician_name=d["physician_name"],
-            physician_authorisation_id=d["physician_authorisation_id"],
-            physician_organisation_name=d["physician_organisation_name"],
-            delegated_at=d.get("delegated_at"),
-            note=d["note"],
-        )
+        delegation = services.delegation_record(actor=actor, visit=visit, **form.validated_data)
         return delegation_out(delegation)
 
 
@@ -197,7 +171,7 @@ class ResultWithdrawView(APIView):
     )
     def post(self, request: Request, result_id: int) -> Response:
         actor, result, data = result_write(request, result_id, ResultWithdrawIn)
-        amended = services.lab_result_withdraw(actor=actor, result=result, reason=data["reason"])
+        amended = services.lab_result_withdraw(actor=actor, result=result, **data)
         return Response({"results": [result_out(r) for r in amended.withdrawn]})
 
 
@@ -218,13 +192,7 @@ class ResultCorrectView(APIView):
     )
     def post(self, request: Request, result_id: int) -> Response:
         actor, result, data = result_write(request, result_id, ResultCorrectIn)
-        amended = services.lab_result_correct(
-            actor=actor,
-            result=result,
-            reason=data["reason"],
-            value=data["value"],
-            unit=data["unit"],
-        )
+        amended = services.lab_result_correct(actor=actor, result=result, **data)
         return Response(
             {"results": [result_out(r) for r in [*amended.withdrawn, *amended.replacements]]},
             status=201,

@@ -21,6 +21,7 @@ from acute.clinical.services.corrections import Amended, lab_result_correct, lab
 from acute.clinical.services.delegations import delegation_record
 from acute.clinical.services.dose_alerts import late_dose_alert_raise
 from acute.clinical.services.order_follow_up import (
+    WithdrawalPhoned,
     medication_order_cancel,
     medication_order_confirm,
     medication_order_correct,
@@ -54,6 +55,7 @@ __all__ = [
     "OrderDetails",
     "ResultInput",
     "WatchFigures",
+    "WithdrawalPhoned",
     "delegation_record",
     "gp_referral",
     "is_dependence_forming",

@@ -3,6 +3,9 @@ cancellation, and an acknowledged alert."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +17,8 @@ from acute.clinical.models import (
     PhysicianAlert,
 )
 from acute.clinical.services.common import (
+    CLOCK_SKEW,
+    not_in_future,
     refuse,
     require_user,
 )
@@ -301,11 +306,21 @@ def medication_order_reject(
         )
 
 
+@dataclass(frozen=True)
+class WithdrawalPhoned:
+    """A withdrawal the physician phoned in to the acute function: who
+    phoned (her name, as she gave it) and when."""
+
+    by: str
+    at: dt.datetime | None = None  # None: as it is recorded
+
+
 def medication_order_cancel(
     *,
     actor: Actor,
     order: MedicationOrder,
     reason: str,
+    phoned: WithdrawalPhoned | None = None,
 ) -> MedicationOrder:
     """The ordering physician withdraws (stops) her order: no dose may be given
     against it from now on, and its confirmation is no longer chased.
@@ -315,9 +330,62 @@ def medication_order_cancel(
     prescription for the doses already given is left as it is — still owed
     if pending (:meth:`MedicationOrder.prescription_owed`), done if sent.
     Stopping an order already stopped is a denied attempt (R9).
+
+    ``phoned``: a physician who is no user of the platform (a GP or the 1813
+    doctor without a login) phones the acute function to cancel her order,
+    and its coordinator records it on her behalf — who phoned, when, and the
+    note as ``reason``. Refused, each a denied attempt (R9): any role but the
+    coordinator, an order whose physician is a user (she withdraws it
+    herself, so that what is withdrawn is what she reads), and one withdrawn
+    already. A stop after a dose was given is taken as hers would be (an
+    adverse reaction is the common cause): no further dose, and the
+    prescription for what was given is still owed.
     """
-    with update_refusals_recorded(actor, order, Conflict):
-        return _medication_order_cancel(actor=actor, order=order, reason=reason)
+    if phoned is None:
+        with update_refusals_recorded(actor, order, Conflict):
+            return _medication_order_cancel(actor=actor, order=order, reason=reason)
+    with update_refusals_recorded(actor, order, PlatformError):
+        return _medication_order_cancel(
+            actor=actor, order=order, reason=reason, phoned=_phoned_valid(actor, order, phoned)
+        )
+
+
+PHONED_BY_LIMIT = MedicationOrder._meta.get_field("cancel_phoned_by").max_length or 200
+
+
+def _phoned_valid(
+    actor: Actor, order: MedicationOrder, phoned: WithdrawalPhoned
+) -> WithdrawalPhoned:
+    """The phoned withdrawal as it is kept: by the coordinator only, naming
+    who phoned, at a time between the order and now."""
+    if actor.role != Role.COORDINATOR:
+        raise Forbidden(
+            "order.withdrawal_phoned_coordinator_only",
+            "Only the coordinator records a withdrawal the physician phoned in.",
+            rule="R8",
+        )
+    by = text_at_most(
+        required_text(
+            phoned.by,
+            code="order.withdrawal_phoned_by_required",
+            field="phoned_by",
+            message="Write the name of the physician who phoned.",
+        ),
+        PHONED_BY_LIMIT,
+        code="order.withdrawal_phoned_by_too_long",
+        field="phoned_by",
+        message=f"Write the name in at most {PHONED_BY_LIMIT} characters.",
+    )
+    at = phoned.at or timezone.now()
+    not_in_future(at, field="phoned_at")
+    # A time typed to the minute, or by a clock a little behind ours.
+    if at < order.ordered_at - CLOCK_SKEW:
+        raise InvalidInput(
+            "order.withdrawal_phoned_before_order",
+            "The call to withdraw the order cannot be earlier than the order itself.",
+            field="phoned_at",
+        )
+    return WithdrawalPhoned(by=by, at=at)
 
 
 def _medication_order_cancel(
@@ -326,13 +394,22 @@ def _medication_order_cancel(
     order: MedicationOrder,
     reason: str,
     status: str | None = None,
+    phoned: WithdrawalPhoned | None = None,
 ) -> MedicationOrder:
     """As :func:`medication_order_cancel`, its refusals left to the caller to
     record. ``status``: only an order in this status is cancelled (a rejection)."""
     user = require_user(actor)
     reason = cancel_reason_valid(reason)
     with transaction.atomic():
+        # The order's row lock, which a dose from the cabinet takes too.
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
+        if phoned is not None and locked.ordering_physician_id is not None:
+            raise Conflict(
+                "order.physician_withdraws_herself",
+                "The ordering physician is a user of the platform: she withdraws"
+                " the order herself.",
+                rule="R8",
+            )
         if locked.status == MedicationOrder.Status.CANCELLED:
             raise Conflict("order.cancelled", "The order is already cancelled.")
         if status is not None and locked.status != status:
@@ -346,7 +423,12 @@ def _medication_order_cancel(
         locked.cancelled_at = timezone.now()
         locked.cancelled_by = user
         locked.cancel_reason = reason
-        locked.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
+        fields = ["status", "cancelled_at", "cancelled_by", "cancel_reason"]
+        if phoned is not None:
+            locked.cancel_phoned_by = phoned.by
+            locked.cancel_phoned_at = phoned.at
+            fields += ["cancel_phoned_by", "cancel_phoned_at"]
+        locked.save(update_fields=fields)
         # Nothing more to confirm; but the doses already given against it are
         # still prescribed in the citizen's CPR number (R8), so an overdue
         # prescription stays open until it is marked sent.
@@ -360,7 +442,12 @@ def _medication_order_cancel(
             ],
             user,
         )
-        order_audit(actor, locked, Action.UPDATE, {"cancelled": True})
+        order_audit(
+            actor,
+            locked,
+            Action.UPDATE,
+            {"cancelled": True, **({"withdrawal_phoned": True} if phoned else {})},
+        )
     return locked
 
 
