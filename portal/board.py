@@ -258,27 +258,19 @@ def order_received(request: HttpRequest, order_id: int) -> HttpResponse:
     of the platform was received by another route (FMK, her phone call, in
     writing) — the API's access check and service, each recorded (R8, R9)."""
     actor = page_actor(request)
-    try:
-        order = clinical_selectors.order_access_for_acute_function(
-            actor=actor, order_id=order_id, action=Action.UPDATE
-        )
-    except NotFoundOrNotAllowed:
-        return not_allowed(request)  # recorded as the denied attempt
-    try:
-        clinical_services.medication_order_received_record(
+    return _order_step(
+        request,
+        order_id,
+        lambda order: clinical_services.medication_order_received_record(
             actor=actor,
             order=order,
             confirmation=request.POST.get("confirmation") == "on",
             prescription=request.POST.get("prescription") == "on",
             seen_by=request.POST.get("seen_by", ""),
             note=request.POST.get("note", ""),
-        )
-    except (Conflict, InvalidInput, Forbidden) as exc:
-        form_refused(request)  # not taken: the same form may be sent again
-        messages.error(request, user_message(exc))
-    else:
-        messages.success(request, _("Recorded as received by another route."))
-    return redirect("coordinator-board")
+        ),
+        done=_("Recorded as received by another route."),
+    )
 
 
 @page(Role.COORDINATOR, concerns=Concerns("MedicationRequest", MedicationOrder, path="order_id"))
@@ -291,14 +283,10 @@ def order_withdrawal_phoned(request: HttpRequest, order_id: int) -> HttpResponse
     the API's access check and the physician's own withdrawal, each
     recorded (R8, R9)."""
     actor = page_actor(request)
-    try:
-        order = clinical_selectors.order_access_for_acute_function(
-            actor=actor, order_id=order_id, action=Action.UPDATE
-        )
-    except NotFoundOrNotAllowed:
-        return not_allowed(request)  # recorded as the denied attempt
-    try:
-        clinical_services.medication_order_cancel(
+    return _order_step(
+        request,
+        order_id,
+        lambda order: clinical_services.medication_order_cancel(
             actor=actor,
             order=order,
             reason=request.POST.get("reason", ""),
@@ -306,12 +294,31 @@ def order_withdrawal_phoned(request: HttpRequest, order_id: int) -> HttpResponse
                 by=request.POST.get("phoned_by", ""),
                 at=_typed_local_time(request.POST.get("phoned_at", ""), field="phoned_at"),
             ),
+        ),
+        done=_("Recorded: the physician withdrew the order by phone."),
+    )
+
+
+def _order_step(
+    request: HttpRequest, order_id: int, step: Callable[[MedicationOrder], object], *, done: str
+) -> HttpResponse:
+    """A step on a phone order from the board: the order through the API's
+    access check for her acute function ("not available" when refused,
+    recorded there), then ``step``; a refusal is shown on the board and the
+    same form may be sent again."""
+    try:
+        order = clinical_selectors.order_access_for_acute_function(
+            actor=page_actor(request), order_id=order_id, action=Action.UPDATE
         )
+    except NotFoundOrNotAllowed:
+        return not_allowed(request)  # recorded as the denied attempt
+    try:
+        step(order)
     except (Conflict, InvalidInput, Forbidden) as exc:
         form_refused(request)  # not taken: the same form may be sent again
         messages.error(request, user_message(exc))
     else:
-        messages.success(request, _("Recorded: the physician withdrew the order by phone."))
+        messages.success(request, done)
     return redirect("coordinator-board")
 
 

@@ -15,23 +15,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from acute.clinical import selectors as clinical_selectors
 from acute.models import Visit, VisitSubmission
 from consent.audit.services import Action
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
-from core.form_once import once_per_form
-from core.models import Role, User
+from core.models import User
 from core.pages import OFFLINE_REPLAY_HEADER, page_actor
-from core.permissions import page
 from core.refusals import Concerns
 from core.times import read_moment, shown
 from core.validation import row_id
 from medicine_cabinet import selectors as cabinet_selectors
 from medicine_cabinet import services as cabinet_services
 from medicine_cabinet.models import Medicine
-from portal.visit_forms import CLIENT_REF, _once, _received_before, _write_visit, queued_time
+from portal.visit_forms import _once, _received_before, _write_visit, queued_time, tablet_form
 from portal.visit_page import _visit_page
 
 
@@ -56,9 +53,7 @@ def _as_the_form_says(exc: PlatformError) -> PlatformError:
     return InvalidInput(exc.code, message, field="witness")
 
 
-@page(Role.ACUTE_NURSE, concerns=Concerns("MedicationAdministration", Visit, path="visit_id"))
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(Concerns("MedicationAdministration", Visit, path="visit_id"))
 def visit_give(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A dose from her bag against an order on this visit (R8); the cabinet's
     service gates the citizen, picks the suggested lot and books the ledger.

@@ -41,7 +41,7 @@ from core.form_once import once_per_form
 from core.messages import user_message
 from core.models import Role
 from core.pages import page_actor, render_page
-from core.permissions import page
+from core.permissions import ViewFunc, page
 from core.refusals import Concerns
 from core.times import read_moment
 from core.validation import typed_number
@@ -64,6 +64,21 @@ def _write_visit(actor: Actor, visit_id: int) -> Visit:
 # without the script is received once by its form's reference
 # (``core.form_once``).
 CLIENT_REF = "client_ref"
+
+
+def tablet_form(concerns: Concerns) -> Callable[[ViewFunc], ViewFunc]:
+    """A form of the nurse's visit that her tablet sends, at once or later
+    from its queue: hers to send (``concerns`` names what it is about, so a
+    role refused there is recorded on the citizen), POST only, and done once
+    however often it arrives (by the queue's entry reference, else by the
+    form's)."""
+
+    def decorate(view: ViewFunc) -> ViewFunc:
+        once = once_per_form(unless_sent=CLIENT_REF)(view)
+        return page(Role.ACUTE_NURSE, concerns=concerns)(require_POST(once))
+
+    return decorate
+
 
 # What may differ between two sends of one queued entry: the form token, the
 # references, the §4 witness's password (kept only in memory, so gone
@@ -224,9 +239,7 @@ STEPS = {
 }
 
 
-@page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(ENCOUNTER)
 def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Accept, set off, arrive: one tap each, received once per ``client_ref``
     (a tap queued offline and replayed is not a second step)."""
@@ -261,9 +274,7 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("nurse-visit", visit_id=visit_id)
 
 
-@page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(ENCOUNTER)
 def visit_decline(request: HttpRequest, visit_id: int) -> HttpResponse:
     """She cannot take an assignment: declined at once, with her reason if
     she gives one, so dispatch sends another nurse now rather than when the
@@ -280,9 +291,7 @@ def visit_decline(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("nurse-visits")
 
 
-@page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(ENCOUNTER)
 def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
     return _document(
         request,
@@ -299,9 +308,7 @@ def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE, concerns=OBSERVATION)
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(OBSERVATION)
 def visit_vitals(request: HttpRequest, visit_id: int) -> HttpResponse:
     measurements = [
         (code, typed_number(request.POST[f"vital_{code}"]))
@@ -360,9 +367,7 @@ def lab_interpret(request: HttpRequest, visit_id: int) -> HttpResponse:
     return render_page(request, "acute/_interpretation.html", context)
 
 
-@page(Role.ACUTE_NURSE, concerns=OBSERVATION)
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(OBSERVATION)
 def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
     code = request.POST.get("code", "")
 
@@ -386,9 +391,7 @@ def visit_lab(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE, concerns=Concerns("MedicationRequest", Visit, path="visit_id"))
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(Concerns("MedicationRequest", Visit, path="visit_id"))
 def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
     """The physician's order by phone, recorded only after it was read back
     and the physician confirmed the read-back (R8)."""
@@ -418,9 +421,7 @@ def visit_phone_order(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE, concerns=Concerns("Procedure", Visit, path="visit_id"))
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(Concerns("Procedure", Visit, path="visit_id"))
 def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A procedure done on the visit: a predefined one (R7) or one under the
     visit's delegation; the clinical service refuses anything else."""
@@ -442,9 +443,7 @@ def visit_procedure(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE, concerns=Concerns("Delegation", Visit, path="visit_id"))
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(Concerns("Delegation", Visit, path="visit_id"))
 def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
     """A physician's delegation of one task for this citizen (R7), recorded as
     she heard it; the task can then be done under it."""
@@ -468,9 +467,7 @@ def visit_delegation(request: HttpRequest, visit_id: int) -> HttpResponse:
     )
 
 
-@page(Role.ACUTE_NURSE, concerns=ENCOUNTER)
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(ENCOUNTER)
 def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Outcome and hand-back (R11): the service closes the episode, which sends
     the hand-back to the citizen's home nursing and tells the referrer."""
@@ -516,9 +513,7 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     return redirect("nurse-visits")
 
 
-@page(Role.ACUTE_NURSE, concerns=Concerns("EpisodeOfCare", Visit, path="visit_id"))
-@require_POST
-@once_per_form(unless_sent=CLIENT_REF)
+@tablet_form(Concerns("EpisodeOfCare", Visit, path="visit_id"))
 def visit_episode_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     """The episode ended before she is with the citizen (nobody opened, the
     referral lapsed): she closes it from her own visit while it is active,
