@@ -157,6 +157,14 @@ def queued_time(
         raise
 
 
+def _step_queued_at(request: HttpRequest, actor: Actor, visit: Visit) -> dt.datetime | None:
+    """When she took a step of the visit (the Encounter) that her tablet
+    queued: :func:`queued_time` of an update of it."""
+    return queued_time(
+        request.POST, actor=actor, visit=visit, action=Action.UPDATE, resource_type="Encounter"
+    )
+
+
 def _fingerprint(request: HttpRequest) -> str:
     """What the form says, so the same ``client_ref`` with another entry is
     told apart from a re-send of the first."""
@@ -255,13 +263,7 @@ def visit_step(request: HttpRequest, visit_id: int) -> HttpResponse:
             raise InvalidInput("visit.step_unknown", "Unknown step.", field="step")
         # A step her tablet queued is taken when she tapped it: the
         # referral is reached when she arrived (R10), not when it was sent.
-        at = queued_time(
-            request.POST,
-            actor=actor,
-            visit=visit,
-            action=Action.UPDATE,
-            resource_type="Encounter",
-        )
+        at = _step_queued_at(request, actor, visit)
         _once(
             request,
             actor,
@@ -476,13 +478,7 @@ def visit_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
         return redirect("nurse-visits")
     try:
         visit = _write_visit(actor, visit_id)
-        at = queued_time(
-            request.POST,
-            actor=actor,
-            visit=visit,
-            action=Action.UPDATE,
-            resource_type="Encounter",
-        )
+        at = _step_queued_at(request, actor, visit)
         replayed = _once(
             request,
             actor,
