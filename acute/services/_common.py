@@ -286,6 +286,20 @@ def referral_lock(referral: Referral) -> Referral:
     )
 
 
+def episode_referrals_lock(episode_id: int) -> None:
+    """Lock the episode's open referrals, by id, after the citizen's row and
+    before the episode's (the lock order, ``core.locks``)."""
+    list(
+        Referral.objects.select_for_update(of=("self",))
+        .filter(
+            episode_id=episode_id,
+            status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def visit_lock(visit: Visit) -> Visit:
     """The visit read again with its row locked, after the citizen's."""
     citizen_lock(visit.citizen_id)

@@ -18,6 +18,7 @@ from acute.services._common import (
     VISIT_SOURCE,
     audit,
     episode_new,
+    episode_referrals_lock,
     episode_relationship_open,
     free_text_judged,
     refusal_audited,
@@ -163,15 +164,7 @@ def episode_complete(
         # an assignment on one of its referrals at the same moment takes its
         # turn, never a deadlock.
         citizen_lock(episode.citizen_id)
-        list(
-            Referral.objects.select_for_update(of=("self",))
-            .filter(
-                episode_id=episode.pk,
-                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        episode_referrals_lock(episode.pk)
         episode = (
             Episode.objects.select_for_update(of=("self",))
             .select_related("citizen")

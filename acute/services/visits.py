@@ -25,6 +25,7 @@ from acute.models import Episode, NurseShift, Outcome, Referral, Visit, VisitNot
 from acute.services._common import (
     EVERY_REFUSAL,
     VISIT_SOURCE,
+    episode_referrals_lock,
     refusal_audited,
     step_time,
     text_within_limit,
@@ -261,15 +262,7 @@ def visit_complete(
         # ending their visits at once, a nurse and the coordinator ending the
         # episode or withdrawing its referral, take their turns without a
         # deadlock, and the second sees the first's end.
-        list(
-            Referral.objects.select_for_update(of=("self",))
-            .filter(
-                episode_id=visit.episode_id,
-                status__in=[Referral.Status.RECEIVED, Referral.Status.ACCEPTED],
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        episode_referrals_lock(visit.episode_id)
         Episode.objects.select_for_update().filter(pk=visit.episode_id).first()
         visit = _locked_for_step(visit, actor, Visit.Status.COMPLETED)
         outcome_for_the_dead(Citizen.objects.get(pk=visit.citizen_id), outcome)
