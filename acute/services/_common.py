@@ -21,6 +21,7 @@ from consent.fhir import judge_free_text
 from consent.models import CareRelationship
 from consent.services import care_relationship_open
 from core.actors import Actor
+from core.deaths import CLOCK_SKEW
 from core.errors import InvalidInput, PlatformError
 from core.locks import citizen_lock
 from core.models import Citizen, Organisation
@@ -46,7 +47,7 @@ REFERRAL_TEXT_LIMIT = 4000
 # within the last day, and a little ahead of the server's clock at most
 # (tablets' clocks drift).
 STEP_BOUND = dt.timedelta(days=1)
-STEP_CLOCK_SKEW = dt.timedelta(minutes=5)
+STEP_CLOCK_SKEW = CLOCK_SKEW
 STEP_IN_FUTURE = "The time of the step lies in the future; check the tablet's clock."
 STEP_TOO_OLD = (
     "The step lies more than a day back and is not recorded; tell the coordinator when it happened."

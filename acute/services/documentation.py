@@ -25,7 +25,7 @@ from acute.services._common import (
 from acute.services.visits import assigned_nurse_only
 from consent.audit.services import Action
 from core.actors import Actor
-from core.deaths import after_death
+from core.deaths import CLOCK_SKEW, after_death
 from core.errors import Conflict, InvalidInput, PlatformError
 from core.messages import lowercase
 from core.units import unit_label
@@ -106,11 +106,11 @@ def vital_signs_record(
         raise InvalidInput("vital_signs.empty", "No measurements given.", field="measurements")
     measured_at = measured_at or timezone.now()
     untrue: InvalidInput | None = None
-    if measured_at > timezone.now() + dt.timedelta(minutes=5):
+    if measured_at > timezone.now() + CLOCK_SKEW:
         untrue = InvalidInput(
             "vital_signs.in_future", "Measurements cannot be in the future.", field="measured_at"
         )
-    elif measured_at < visit.assigned_at - dt.timedelta(minutes=5):
+    elif measured_at < visit.assigned_at - CLOCK_SKEW:
         # A slip of the keys (a year, a day): an entry written offline is
         # still after the nurse was sent.
         untrue = InvalidInput(

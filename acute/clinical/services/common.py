@@ -24,7 +24,7 @@ from acute.clinical.models import (
 from acute.models import Referral, Visit
 from consent.audit.services import Action
 from core.actors import Actor
-from core.deaths import after_death
+from core.deaths import CLOCK_SKEW, after_death
 from core.errors import (
     Forbidden,
     InvalidInput,
@@ -37,9 +37,8 @@ from core.models import Membership, Organisation, Role, User
 from core.times import naive_refused
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
-# Tablets' clocks drift; a time a little ahead of ours is not "in the future".
-CLOCK_SKEW = dt.timedelta(minutes=5)
-# A referral by phone is typed in during or after the call, and what the
+# Tablets' clocks drift: a time a little ahead of ours is not "in the future"
+# (``core.deaths.CLOCK_SKEW``, one skew for every door). A referral by phone is typed in during or after the call, and what the
 # physician delegated in that call is a little older than the referral.
 REFERRAL_CALL = dt.timedelta(hours=1)
 RESULT_STATUSES = (Visit.Status.ON_SITE,)
