@@ -38,8 +38,9 @@ from core.times import naive_refused
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # Tablets' clocks drift: a time a little ahead of ours is not "in the future"
-# (``core.deaths.CLOCK_SKEW``, one skew for every door). A referral by phone is typed in during or after the call, and what the
-# physician delegated in that call is a little older than the referral.
+# (``core.deaths.CLOCK_SKEW``, one skew for every door). A referral by phone
+# is typed in during or after the call, and what the physician delegated in
+# that call is a little older than the referral.
 REFERRAL_CALL = dt.timedelta(hours=1)
 RESULT_STATUSES = (Visit.Status.ON_SITE,)
 
