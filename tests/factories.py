@@ -333,6 +333,36 @@ def open_visit(nurse: Membership, person: Citizen, source_id: str | None = None)
     )
 
 
+def phone_order(nurse: Membership | Any, visit: object) -> Any:
+    """A GP's phone order for pivmecillinam, read back and confirmed (R8),
+    recorded by the nurse on her visit. ``nurse`` is her membership or an actor."""
+    from acute.clinical.services import OrderDetails, phone_order_record
+    from core.actors import Actor
+
+    actor = Actor.for_membership(nurse) if isinstance(nurse, Membership) else nurse
+    return phone_order_record(
+        actor=actor,
+        visit=visit,
+        details=OrderDetails(
+            medicine_atc="J01CA08",
+            medicine_name="Pivmecillinam 400 mg tablet",
+            dose="400",
+            dose_unit="mg",
+            route="oral",
+            frequency="3 gange dagligt",
+            duration="3 dage",
+            indication="Cystitis",
+        ),
+        ordered_at=timezone.now(),
+        ordered_by_name="Hanne Hansen",
+        ordered_by_role="physician",
+        ordered_by_organisation_name="Lægehuset",
+        ordered_by_authorisation_id="0A1B2",
+        read_back=True,
+        read_back_confirmed=True,
+    )
+
+
 def audit_extra_queries() -> int:
     """What an audit append costs in statements beyond PostgreSQL's one: on
     SQLite the chain is kept in Python (savepoint, head, insert, head update,

@@ -231,7 +231,7 @@ def test_r8_a_phone_order_on_the_way_as_the_referral_is_withdrawn_one_wins(_roun
     )
 
     ordered, withdrawn = race(
-        lambda: _phone_order(visit, nurse),
+        lambda: f.phone_order(nurse, visit),
         later(
             _round * 0.004,
             lambda: services.referral_withdraw(
@@ -244,29 +244,3 @@ def test_r8_a_phone_order_on_the_way_as_the_referral_is_withdrawn_one_wins(_roun
     visit.refresh_from_db()
     if isinstance(withdrawn, Referral):
         assert visit.status == Visit.Status.CANCELLED
-
-
-def _phone_order(visit: Visit, nurse: Actor) -> object:
-    from acute.clinical.services import OrderDetails, phone_order_record
-
-    return phone_order_record(
-        actor=nurse,
-        visit=visit,
-        details=OrderDetails(
-            medicine_atc="J01CA08",
-            medicine_name="Pivmecillinam 400 mg tablet",
-            dose="400",
-            dose_unit="mg",
-            route="oral",
-            frequency="3 gange dagligt",
-            duration="3 dage",
-            indication="Cystitis",
-        ),
-        ordered_at=timezone.now(),
-        ordered_by_name="Hanne Hansen",
-        ordered_by_role="physician",
-        ordered_by_organisation_name="Lægehuset",
-        ordered_by_authorisation_id="0A1B2",
-        read_back=True,
-        read_back_confirmed=True,
-    )

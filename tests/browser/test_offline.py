@@ -14,8 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from acute import services as acute_services
-from acute.clinical import services as clinical_services
-from acute.clinical.models import LabResult, MedicationOrder, ProcedureRecord
+from acute.clinical.models import LabResult, ProcedureRecord
 from acute.models import Visit, VisitNote, VitalSign
 from acute.services import visit_assign
 from core.actors import Actor
@@ -84,30 +83,6 @@ def _her_day_cached(page, visit) -> None:
 
 def _queued(page) -> list[dict]:
     return page.evaluate("window.tvaerakutOutbox.items()")
-
-
-def _phone_order(nurse, visit) -> MedicationOrder:
-    return clinical_services.phone_order_record(
-        actor=Actor.for_membership(nurse),
-        visit=visit,
-        details=clinical_services.OrderDetails(
-            medicine_atc="J01CA08",
-            medicine_name="Pivmecillinam",
-            dose="400",
-            dose_unit="mg",
-            route="oral",
-            frequency="3 gange dagligt",
-            duration="5 dage",
-            indication="Urinvejsinfektion",
-        ),
-        ordered_at=timezone.now(),
-        ordered_by_name="Læge Hansen",
-        ordered_by_role="physician",
-        ordered_by_organisation_name="Lægehuset",
-        ordered_by_authorisation_id="ABC12",
-        read_back=True,
-        read_back_confirmed=True,
-    )
 
 
 def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice(
@@ -196,7 +171,7 @@ def test_a_whole_visit_without_a_network_loses_nothing_and_records_nothing_twice
     assert VisitNote.objects.filter(visit=visit).count() == 1
 
     # A dose given offline waits as "to be recorded", never as recorded.
-    order = _phone_order(nurse, Visit.objects.get(pk=visit.pk))
+    order = factories.phone_order(nurse, Visit.objects.get(pk=visit.pk))
     page.reload()
     page.context.set_offline(True)
     give = page.locator('form[action$="/give/"]')
@@ -290,7 +265,7 @@ def test_a_conflict_is_shown_plainly_with_her_text_and_a_refused_offline_dose_is
     ):
         second = step(visit=second, actor=as_nurse)
     suggested, later = _stock_bag(nurse)
-    order = _phone_order(nurse, second)
+    order = factories.phone_order(nurse, second)
     page.goto(f"/nurse/visits/{second.pk}/")
     page.context.set_offline(True)
     officer = factories.staff(Role.MEDICINE_OFFICER, nurse.organisation)

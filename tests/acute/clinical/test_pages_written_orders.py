@@ -8,10 +8,7 @@ import pytest
 from django.test import Client
 
 from acute.clinical.models import MedicationOrder
-from acute.clinical.services import phone_order_record
-from acute.clinical.services.orders import OrderDetails
 from consent.audit.models import AuditEntry
-from core.actors import Actor
 from core.models import Role
 from tests import factories
 from tests.acute.clinical.conftest import Scene
@@ -37,29 +34,7 @@ def _login(membership) -> Client:
 
 
 def _phone_order(scene: Scene) -> MedicationOrder:
-    from django.utils import timezone
-
-    return phone_order_record(
-        actor=Actor.for_membership(scene.nurse),
-        visit=scene.visit,
-        details=OrderDetails(
-            medicine_atc="J01CA08",
-            medicine_name="Pivmecillinam 400 mg tablet",
-            dose="400",
-            dose_unit="mg",
-            route="oral",
-            frequency="3 gange dagligt",
-            duration="3 dage",
-            indication="Cystitis",
-        ),
-        ordered_at=timezone.now(),
-        ordered_by_name="Hanne Hansen",
-        ordered_by_role="physician",
-        ordered_by_organisation_name="Lægehuset",
-        ordered_by_authorisation_id="0A1B2",
-        read_back=True,
-        read_back_confirmed=True,
-    )
+    return factories.phone_order(scene.nurse, scene.visit)
 
 
 def test_physician_writes_a_section_four_order_on_her_patients_open_visit(scene: Scene):
