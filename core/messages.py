@@ -471,9 +471,6 @@ FIXED = (
         "The citizen is registered deceased, so an admission cannot be received. A death reported in error is corrected with Patient.deceasedBoolean false."
     ),
     gettext_noop(
-        "Provenance.occurredDateTime lies in the future: a hospital notification reports what has already happened."
-    ),
-    gettext_noop(
         "The citizen is registered deceased: the episode ends with the outcome died, not another."
     ),
     gettext_noop("The value must be a number."),
