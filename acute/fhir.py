@@ -22,6 +22,7 @@ from acute.occurrence import occurrence_split
 from consent.fhir import coded_values
 from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
+from core.fhir.references import reference_targets_checked
 from core.fhir.validation import FHIRInvalid, fhir_refusal, fhir_validate
 from core.validation import is_digits, text_blank, text_trimmed
 
@@ -324,6 +325,9 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         validated = fhir_validate(ServiceRequest, rest)
     except FHIRInvalid as exc:
         raise fhir_refusal(exc, "ServiceRequest") from None
+    # Each reference of a type its element takes; those to this server's
+    # resources are looked up once the citizen is known (``referral_intake``).
+    references = reference_targets_checked(rest, ServiceRequest)
     citizen_id, cpr = service_request_subject(body)
     if not cpr and citizen_id is None:
         raise InvalidInput(
@@ -385,4 +389,5 @@ def parse_service_request(body: Any) -> dict[str, Any]:
         "requested_intent": str(body.get("intent") or ""),
         # When the referrer asks her to be seen: tightens the deadline or is refused.
         "occurrence": occurrence,
+        "references": references,
     }

@@ -24,7 +24,7 @@ from acute.models import Referral, Visit, VitalSign
 from consent.audit.models import Action
 from core.api import actor_of
 from core.boundary import body_named
-from core.errors import Forbidden
+from core.errors import Forbidden, InvalidInput
 from core.fhir.purpose import request_purpose
 from core.fhir.resources import FHIRResource, purpose_or_refused
 from core.fhir.views import FHIRView, base_url
@@ -71,9 +71,15 @@ class ServiceRequestCreateView(FHIRView):
             resource_type="ServiceRequest",
             stated=referral_purpose,
         )
-        referral = services.referral_intake(
-            actor=actor_of(request), electronic=True, **parse_service_request(request.data)
-        )
+        # A body refused as it is read is recorded there (decision 0036).
+        body = request.data
+        try:
+            stated = parse_service_request(body)
+        except InvalidInput as refused:
+            # Refused as sent: an attempt on the citizen its subject names (R9).
+            self.refusal_recorded(request, refused.code)
+            raise
+        referral = services.referral_intake(actor=actor_of(request), electronic=True, **stated)
         body = service_request_resource(referral)
         return self.fhir_response(
             body,

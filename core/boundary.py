@@ -57,8 +57,10 @@ from typing import Any
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import BadRequest, TooManyFieldsSent, TooManyFilesSent
 from django.core.handlers.wsgi import LimitedStream, WSGIRequest
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions as drf
 from rest_framework.parsers import BaseParser
@@ -339,8 +341,41 @@ def text_refusal(request: HttpRequest) -> InvalidInput | None:
     or a character that shows nothing (:func:`core.validation.unshown_character`),
     or None. Asked before any view reads either
     (``core.input_refusals.InputBoundaryMiddleware``)."""
-    bad = _first_bad_field(request)
+    try:
+        bad = _first_bad_field(request)
+    except FormUnreadable:
+        return InvalidInput("request.form_unreadable", FORM_UNREADABLE)
     return None if bad is None else _refuse_text(*bad)
+
+
+FORM_UNREADABLE = (
+    "The form in the body cannot be read: send it as application/x-www-form-urlencoded"
+    " in UTF-8, or as multipart/form-data with its boundary. Nothing was searched or written."
+)
+
+
+class FormUnreadable(Exception):
+    """A form post whose body cannot be read as the form it says it is."""
+
+
+def _form(request: HttpRequest) -> Any:
+    """The fields of a form post, or :class:`FormUnreadable`. Django reads a
+    multipart body with no boundary, a form in another charset than UTF-8 or
+    one with more fields than it takes as an error, and one whose parts are
+    broken (no closing boundary) as no fields at all; either way the view
+    would see an empty form, and a search (``POST [type]/_search``) would
+    answer as if nothing had narrowed it."""
+    try:
+        fields = request.POST
+    except (MultiPartParserError, BadRequest, TooManyFieldsSent, TooManyFilesSent):
+        raise FormUnreadable() from None
+    if request.content_type == "multipart/form-data" and request.body:
+        params = request.content_params or {}
+        boundary = params.get("boundary", "").encode("ascii", "replace")
+        # RFC 2046 5.1.1: a multipart body ends with its close delimiter.
+        if not boundary or b"--" + boundary + b"--" not in request.body:
+            raise FormUnreadable()
+    return fields
 
 
 def _first_bad_field(request: HttpRequest) -> tuple[tuple[str, str], str] | None:
@@ -351,7 +386,7 @@ def _first_bad_field(request: HttpRequest) -> tuple[tuple[str, str], str] | None
         # spent, and a view that takes only JSON would see an empty body (and
         # act on it) instead of refusing the media type.
         request.body  # noqa: B018
-        sources.append(request.POST)
+        sources.append(_form(request))
     for source in sources:
         for key, values in source.lists():
             for text in (key, *values):

@@ -671,6 +671,9 @@ FIXED = (
     gettext_noop(
         "This entry was made more than a day before it reached the server and is not recorded; enter it again and note when it was done."
     ),
+    gettext_noop(
+        "The form in the body cannot be read: send it as application/x-www-form-urlencoded in UTF-8, or as multipart/form-data with its boundary. Nothing was searched or written."
+    ),
 )
 
 TEMPLATES: dict[str, Promise] = {
@@ -798,6 +801,7 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "record.subject_required": _("%(element)s is required."),
     "record.reference_invalid": _("%(element)s must reference %(kind)s/<id>."),
+    "fhir.reference_unknown": _("%(element)s names a %(kind)s the platform does not hold."),
     "record.version_conflict": _(
         "The resource is at version %(current)s, not %(wanted)s; read it again."
     ),
@@ -1137,6 +1141,7 @@ BY_CODE: dict[str, Promise] = {
     "invalid": _("The period ends before it starts."),
     "record.subject_required": _("A required field is missing."),
     "record.reference_invalid": _("A reference is not valid."),
+    "fhir.reference_unknown": _("A reference names something the platform does not hold."),
     "record.version_conflict": _("The entry was changed meanwhile; open it again."),
     "patient.version_conflict": _("The citizen's data were changed meanwhile; open them again."),
     "audit.export_too_large": _("The search holds too many entries; narrow it."),

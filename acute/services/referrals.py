@@ -52,6 +52,7 @@ from core import errors
 from core.actors import Actor
 from core.cpr import validate_cpr
 from core.deaths import is_registered_dead
+from core.fhir.references import LocalReference, refuse_unheld
 from core.fhir.validation import ModifierNotUnderstood
 from core.messages import labels
 from core.models import Citizen, Organisation, Role
@@ -120,6 +121,7 @@ def referral_intake(
     requested_status: str = REFERRAL_STATUS_TAKEN,
     requested_intent: str = "order",
     occurrence: Occurrence | None = None,
+    references: Sequence[LocalReference] = (),
 ) -> Referral:
     """A referral from a member of staff. The coordinator types in a phone
     referral and says who referred (``source``); a GP, a 1813 or hospital
@@ -171,6 +173,14 @@ def referral_intake(
         source_organisation = organisation
         referrer_name = referrer_name or (actor.user.display_name if actor.user else "")
     citizen = _referred_citizen(actor=actor, citizen_id=citizen_id, cpr=cpr)
+    try:
+        # What a ServiceRequest's references name is held, on her record or shared.
+        refuse_unheld(references, citizen_id=citizen.pk)
+    except errors.InvalidInput as exc:
+        creation_refused_audit(
+            actor=actor, citizen_id=citizen.pk, resource_type="ServiceRequest", reason_code=exc.code
+        )
+        raise
     return referral_create(
         citizen=citizen,
         source=source,

@@ -5,16 +5,19 @@ period, the data period of a refusal, and how the citizen gave it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
+from fhir.resources.R4B.consent import Consent
 
 from consent.fhir.datatypes import period_bound, reference_id, validate_fhir
 from consent.models import ConsentDirective
 from core.errors import InvalidInput
+from core.fhir.references import LocalReference, reference_targets_checked
 from core.purposes import AUDIT, EMERGENCY, PURPOSE_BY_CODE, PURPOSE_CODES
 from core.validation import is_digits
 
@@ -156,6 +159,8 @@ class ParsedConsent:
     include_sub_units: bool
     data_period_start: dt.datetime | None = None
     data_period_end: dt.datetime | None = None
+    # The references to this server's resources, looked up once the gate let the writer in.
+    references: list[LocalReference] = dataclasses.field(default_factory=list)
 
 
 def _period(
@@ -325,6 +330,8 @@ def _check_policy_rule(body: dict[str, Any], kind: str) -> None:
 
 def parse_consent(data: dict[str, Any]) -> ParsedConsent:
     body = validate_fhir(data, expected_type="Consent")
+    # Each reference of a type its element takes, wherever it sits.
+    references = reference_targets_checked(body, Consent)
     citizen_id = reference_id(body.get("patient"), "Patient", "patient")
     provision = body.get("provision") or {}
     kind = provision.get("type") or "deny"
@@ -434,4 +441,5 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
         include_sub_units=True if sub_units is None else bool(sub_units),
         data_period_start=data_start,
         data_period_end=data_end,
+        references=references,
     )

@@ -5,10 +5,13 @@ returns and on the citizen; it never goes into a message."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from fhir.resources.R4B.patient import Patient
 
 from consent.fhir.datatypes import codings, instant, reference_id, validate_fhir
 from core.cpr import (
@@ -24,6 +27,7 @@ from core.cpr import (
 )
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
+from core.fhir.references import LocalReference, reference_targets_checked
 from core.models import MUNICIPALITY_CODE_SYSTEM
 from core.validation import DecimalBounds, decimal_parse, is_digits, text_trimmed
 
@@ -54,6 +58,8 @@ class ParsedPatient:
     deceased_without_time: str = ""
     # From the CPR number or replacement CPR: a death cannot lie before it.
     birth_date: dt.date | None = None
+    # The references to this server's resources, looked up before it is written.
+    references: list[LocalReference] = dataclasses.field(default_factory=list)
 
 
 def _patient_identifiers(body: dict[str, Any]) -> tuple[str | None, ReplacementCpr | None]:
@@ -266,6 +272,8 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     """Validate a Patient (R4B) and read the citizen's facts from it (DK-core:
     CPR identifier, municipality code extension, home address with position)."""
     body = validate_fhir(data, expected_type="Patient")
+    # Each reference of a type its element takes, wherever it sits.
+    references = reference_targets_checked(body, Patient)
     cpr, replacement = _patient_identifiers(body)
     refuse_unstored(body)
     name = chosen_name(body)
@@ -358,6 +366,7 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
         id=body.get("id"),
         deceased_without_time=_death_without_time(body),
         birth_date=facts.birth_date,
+        references=references,
     )
 
 

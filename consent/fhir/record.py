@@ -21,6 +21,7 @@ must agree on the same categories, types and elements.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ from consent.fhir.datatypes import (
 from consent.models import DataCategory, RecordResource
 from core.cpr import CPR_SYSTEM, is_replacement_cpr_system, normalise_replacement_cpr
 from core.errors import InvalidInput
-from core.fhir.validation import reference_target_refused
+from core.fhir.references import LocalReference, reference_targets_checked
 
 CATEGORY_SYSTEM = "urn:tvaerakut:data-category"
 SOURCE_EXTENSION = "urn:tvaerakut:fhir:source-organisation"
@@ -140,6 +141,8 @@ class ParsedResource:
     code: str
     effective_at: dt.datetime | None
     source_organisation_id: int | None = None  # serviceProvider for hospital contacts
+    # The references to this server's resources, looked up once the gate let the writer in.
+    references: list[LocalReference] = dataclasses.field(default_factory=list)
 
 
 def _category_of(data: dict[str, Any]) -> str:
@@ -248,7 +251,7 @@ def parse_record_resource(
     else:
         body.pop("extension", None)
     _check_contained(body, str(resource_type))
-    check_reference_targets(body, type(validated))
+    references = check_reference_targets(body, type(validated))
     _check_no_cpr_inside(body, str(resource_type))
     _check_free_text(body, str(resource_type))
     code_system, code = "", ""
@@ -329,27 +332,20 @@ def parse_record_resource(
         code=code[:64],
         effective_at=clinical_date(str(resource_type), body),
         source_organisation_id=source_id,
+        references=references,
     )
 
 
 def check_reference_targets(
     body: dict[str, Any], model: type[Any], local: dict[str, str] | None = None
-) -> None:
+) -> list[LocalReference]:
     """Every Reference in ``body`` names a resource of a type its element
     takes (``Condition.encounter`` an Encounter): one that names another is
     refused, never stored as if it named what the element means. In a
-    transaction ``local`` gives each entry's fullUrl its type."""
-    refused = reference_target_refused(model, body, local)
-    if refused is None:
-        return
-    place, allowed = refused
-    kind = allowed[0] if len(allowed) == 1 else f"({'|'.join(allowed)})"
-    raise InvalidInput(
-        "record.reference_invalid",
-        f"{place} must reference {kind}/<id>.",
-        field=place,
-        params={"element": place, "kind": kind},
-    )
+    transaction ``local`` gives each entry's fullUrl its type. The
+    references to this server's resources are handed back, for the write to
+    look each up once the gate has let it at the citizen."""
+    return reference_targets_checked(body, model, local)
 
 
 def _check_contained(body: dict[str, Any], resource_type: str) -> None:

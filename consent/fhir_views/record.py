@@ -71,6 +71,11 @@ class SharedRecordResource(FHIRResource):
             return selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
         return super().citizen_named(resource_id, query)
 
+    def target_citizen(self, resource_id: str) -> int | bool | None:
+        # Its rows are the record's, not a queryset of the base's.
+        owner = selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
+        return False if owner is None else owner
+
     def citizen_in_body(self, body: Any) -> CitizensNamed:
         # As a transaction's entries name theirs (``bundle_citizens_named``).
         return services.resource_citizen_named(body)

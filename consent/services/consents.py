@@ -21,6 +21,7 @@ from consent.selectors.consents import access_directive
 from consent.services.denied import audit_denied
 from core.actors import Actor
 from core.errors import Conflict, Forbidden, InvalidInput
+from core.fhir.references import refuse_unheld
 from core.models import Citizen, Organisation, User
 from core.validation import full_clean_or_raise
 
@@ -297,6 +298,8 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
                 field="provision.actor",
             ),
         )
+        # Every other reference, too, names what the platform holds on her record.
+        refuse_unheld(parsed.references, citizen_id=citizen.pk)
     except InvalidInput as exc:
         _audit_refused(actor=actor, purpose=purpose, data=data, refused=exc)
         raise

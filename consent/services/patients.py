@@ -42,6 +42,7 @@ from core.deaths import (
 )
 from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
+from core.fhir.references import refuse_unheld
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services.citizens import citizen_create
 from core.validation import full_clean_or_raise, is_digits, text_blank, typed_coordinate
@@ -190,6 +191,8 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
     try:
         parsed = parse_patient(data)
         municipality, gp = _patient_places(parsed)
+        # A new citizen's record holds nothing yet: only shared targets are held.
+        refuse_unheld(parsed.references, citizen_id=None)
         # Registered dead as she would be by an update: with a time that can be true.
         _death_stated(parsed, None)
         _death_checked(parsed)
@@ -322,6 +325,7 @@ def patient_update(
                 field="identifier",
             )
         municipality, gp = _patient_places(parsed)
+        refuse_unheld(parsed.references, citizen_id=citizen.pk)
         _death_stated(parsed, citizen)
         _death_checked(parsed)
         wanted = wanted_version(if_match, data, noun="patient")

@@ -40,6 +40,7 @@ from core.errors import (
     PlatformError,
     PreconditionFailed,
 )
+from core.fhir.references import refuse_unheld
 from core.fhir.validation import (
     FHIRInvalid,
     refuse_unknown_modifiers,
@@ -209,6 +210,33 @@ def _gate_create(*, actor: Actor, parsed: ParsedResource, purpose: str) -> Citiz
     )
 
 
+def _targets_held(
+    *,
+    actor: Actor,
+    action: str,
+    purpose: str,
+    parsed: ParsedResource,
+    citizen: Citizen,
+    resource_id: str = "",
+) -> None:
+    """Each reference to this server's resources names one the platform
+    holds on this citizen's record (or a shared one): asked only once the
+    gate let the writer at her, and a refusal recorded on her log (R9)."""
+    try:
+        refuse_unheld(parsed.references, citizen_id=citizen.pk)
+    except InvalidInput as exc:
+        audit_denied(
+            actor=actor,
+            action=action,
+            purpose=purpose,
+            reason_code=exc.code,
+            citizen_id=citizen.pk,
+            resource_type=parsed.resource_type,
+            resource_id=resource_id,
+        )
+        raise
+
+
 def _keep_version(
     *, actor: Actor, resource: RecordResource, action: str, purpose: str, decision: Decision
 ) -> None:
@@ -276,6 +304,9 @@ def record_resource_create(
         actor=actor, action=Action.CREATE, purpose=purpose, data=data, expected_type=expected_type
     )
     citizen = _gate_create(actor=actor, parsed=parsed, purpose=purpose)
+    _targets_held(
+        actor=actor, action=Action.CREATE, purpose=purpose, parsed=parsed, citizen=citizen
+    )
     with transaction.atomic():
         return _store_new(
             actor=actor,
@@ -361,6 +392,7 @@ def record_resource_update(
                 "An update cannot move a resource to another citizen.",
                 field="subject",
             )
+        refuse_unheld(parsed.references, citizen_id=citizen.pk)
         wanted = wanted_version(if_match, data)
     except (InvalidInput, PreconditionFailed) as exc:
         refused(exc.code)
@@ -472,6 +504,16 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
             refused_here(code=exc.code, recorded=_resolve_citizen_id(parsed.citizen_ref))
             exc.message = f"{where}: no such patient."
             exc.field = where
+            raise
+        try:
+            _targets_held(
+                actor=actor, action=Action.CREATE, purpose=purpose, parsed=parsed, citizen=citizen
+            )
+        except InvalidInput as exc:
+            refused_here(code=exc.code, recorded=citizen.pk)
+            exc.message = f"{where}: {exc.message}"
+            exc.params = {**exc.params, "in_entry": where}
+            exc.field = _entry_place(where, {"resourceType": parsed.resource_type}, exc.field)
             raise
         prepared.append((parsed, citizen.pk, citizen.gate_decision))  # type: ignore[attr-defined]
     try:

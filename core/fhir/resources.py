@@ -289,6 +289,16 @@ class FHIRResource:
             return int(rest)
         return None
 
+    def target_citizen(self, resource_id: str) -> int | bool | None:
+        """Whose record the resource ``resource_id`` a written Reference names
+        is on (None for a row of nobody's), or False when this type holds no
+        such resource (``core.fhir.references``)."""
+        pk = self.row_id(resource_id)
+        obj = self.queryset().filter(pk=pk).first() if pk is not None else None
+        if obj is None:
+            return False
+        return self.citizen_of(obj) if self.ids_name_a_citizen else None
+
     def fetch(self, asked: Asked, pk: int) -> Any | None:
         return self.queryset().filter(pk=pk).first()
 

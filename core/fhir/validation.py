@@ -499,6 +499,52 @@ _LITERAL_REFERENCE = re.compile(
 )
 
 
+def references_in(model: type[BaseModel], data: Any) -> list[tuple[str, str]]:
+    """The place and ``reference`` of every Reference in ``data`` (read as
+    ``model``, contained resources too) that names its target by a literal
+    reference, in the order of the body."""
+    return [(place, reference) for place, reference, _allowed in _references(model, data)]
+
+
+def _references(model: type[BaseModel], data: Any) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Each literal reference in ``data`` read as ``model``: its place, its
+    value and the types its element takes (``("Resource",)`` for any)."""
+    root = data if isinstance(data, dict) else {}
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def walk(model: type[BaseModel] | None, node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(model, item, f"{where}[{index}]")
+            return
+        model = _resource_model(model, node)
+        if model is None or not isinstance(node, dict):
+            return
+        for key, value in node.items():
+            if not isinstance(value, dict | list):
+                continue
+            kind, _shape, inner = _declared(model, str(key))
+            place = f"{where}.{key}"
+            if kind == "Reference":
+                extra = getattr(_field_of(model, str(key)), "json_schema_extra", None)
+                allowed = (
+                    tuple(extra.get("enum_reference_types") or ())
+                    if isinstance(extra, dict)
+                    else ()
+                ) or ("Resource",)
+                items = value if isinstance(value, list) else [value]
+                for index, item in enumerate(items):
+                    reference = item.get("reference") if isinstance(item, dict) else None
+                    if isinstance(reference, str):
+                        at = f"{place}[{index}]" if isinstance(value, list) else place
+                        found.append((at, reference, allowed))
+            if inner is not None:
+                walk(inner, value, place)
+
+    walk(model, data, str(root.get("resourceType") or model.__name__)[:40])
+    return found
+
+
 def reference_target_refused(
     model: type[BaseModel], data: Any, local: Mapping[str, str] | None = None
 ) -> tuple[str, tuple[str, ...]] | None:
@@ -526,43 +572,13 @@ def reference_target_refused(
         found = _LITERAL_REFERENCE.search(reference)
         return found.group(1) if found and found.end() == len(reference) else None
 
-    def walk(
-        model: type[BaseModel] | None, node: Any, where: str
-    ) -> tuple[str, tuple[str, ...]] | None:
-        if isinstance(node, list):
-            for index, item in enumerate(node):
-                found = walk(model, item, f"{where}[{index}]")
-                if found is not None:
-                    return found
-            return None
-        model = _resource_model(model, node)
-        if model is None or not isinstance(node, dict):
-            return None
-        for key, value in node.items():
-            if not isinstance(value, dict | list):
-                continue
-            kind, _shape, inner = _declared(model, str(key))
-            place = f"{where}.{key}"
-            info = _field_of(model, str(key)) if kind == "Reference" else None
-            extra = getattr(info, "json_schema_extra", None)
-            allowed = (
-                tuple(extra.get("enum_reference_types") or ()) if isinstance(extra, dict) else ()
-            )
-            if allowed and "Resource" not in allowed:
-                items = value if isinstance(value, list) else [value]
-                for index, item in enumerate(items):
-                    reference = item.get("reference") if isinstance(item, dict) else None
-                    named = target(reference) if isinstance(reference, str) else None
-                    if named is not None and named not in allowed:
-                        at = f"{place}[{index}]" if isinstance(value, list) else place
-                        return at, allowed
-            if inner is not None:
-                found = walk(inner, value, place)
-                if found is not None:
-                    return found
-        return None
-
-    return walk(model, data, str(root.get("resourceType") or model.__name__)[:40])
+    for place, reference, allowed in _references(model, data):
+        if "Resource" in allowed:
+            continue
+        named = target(reference)
+        if named is not None and named not in allowed:
+            return place, allowed
+    return None
 
 
 def fhir_refusal(refused: FHIRInvalid, resource_type: str) -> InvalidInput:

@@ -151,7 +151,10 @@ class FHIRView(APIView):
         )
 
     def attempted(self, request: Request) -> str:
-        """What the audit log calls the request, by its HTTP method."""
+        """What the audit log calls the request, by its HTTP method; a POST
+        to ``[type]/_search`` is a search, served there or not."""
+        if request.method == "POST" and request.path.rstrip("/").endswith("/_search"):
+            return "search"
         return ACTION_BY_METHOD.get(request.method or "", "read")
 
     def citizen_refused(self, request: Request) -> CitizensNamed:
@@ -323,7 +326,7 @@ class FHIRView(APIView):
         if actor is not None:
             current_gate().refuse(
                 actor=actor,
-                action=ACTION_BY_METHOD.get(request.method or "", "read"),
+                action=self.attempted(request),
                 purpose=recorded_purpose(request),
                 resource_type="",
                 resource_id="",

@@ -5,7 +5,11 @@ a practitioner, a patient or a relative. The shared record refused a wrong
 ``Condition/<id>`` into ``Condition.encounter`` itself when an entry pointed
 at another Condition's fullUrl. Each door of the record refuses it now:
 create, update and transaction, whether the reference is relative,
-absolute, versioned, to a contained resource or to another entry."""
+absolute, versioned, to a contained resource or to another entry. So do a
+referral's ServiceRequest, a Consent and a Patient, through the same check;
+and a relative reference to something the platform does not hold (or holds
+on another citizen's record, answered alike) is refused on each, recorded
+on the citizen the write names (R9), nothing stored."""
 
 from __future__ import annotations
 
@@ -13,8 +17,12 @@ import json
 
 import pytest
 
-from consent.models import RecordResource
+from acute.models import Referral
+from consent.audit.models import AuditEntry
+from consent.models import ConsentDirective, RecordResource
+from core.models import Citizen
 from tests import factories as f
+from tests.acute.test_api import service_request
 from tests.consent import bodies
 from tests.consent.conftest import World, issue_code, post, put, world  # noqa: F401
 
@@ -133,3 +141,143 @@ def test_a_transaction_entry_pointing_at_an_encounter_entry_gets_its_new_id(
     encounter, condition = (e["response"]["location"] for e in response.json()["entry"])
     stored = RecordResource.objects.get(pk=condition.split("/")[1])
     assert stored.body["encounter"] == {"reference": encounter.rsplit("/_history", 1)[0]}
+
+
+# --- every writer, and a target the platform does not hold --------------------
+
+
+def _newest() -> int:
+    return AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _denied_since(before: int) -> list[tuple]:
+    return [
+        (e.citizen_id, e.outcome, e.reason_code)
+        for e in AuditEntry.objects.filter(id__gt=before).order_by("id")
+    ]
+
+
+def _contact_of_another(world: World) -> str:  # noqa: F811
+    other = f.citizen()
+    f.open_visit(world.nurse, other)
+    contact = post(
+        f.client_for(world.nurse),
+        "/fhir/Encounter",
+        bodies.hospital_contact(other.pk, world.department.pk),
+    )
+    assert contact.status_code == 201, contact.content[:300]
+    return f"Encounter/{contact.json()['id']}"
+
+
+def test_r9_a_record_reference_to_nothing_held_is_refused_and_recorded(
+    world: World,  # noqa: F811
+) -> None:
+    client = f.client_for(world.nurse)
+    targets = ("Encounter/424242", _contact_of_another(world), "Practitioner/987654")
+    kept = RecordResource.objects.count()
+    answers = []
+    for target in targets:
+        before = _newest()
+        created = post(
+            client,
+            "/fhir/Condition",
+            bodies.diagnosis(world.person.pk, encounter={"reference": target})
+            if target.startswith("Encounter")
+            else bodies.diagnosis(world.person.pk, asserter={"reference": target}),
+        )
+        assert created.status_code == 400, created.content[:300]
+        assert issue_code(created) == "fhir.reference_unknown"
+        assert _denied_since(before) == [(world.person.pk, "denied", "fhir.reference_unknown")]
+        answers.append(created.json()["issue"][0]["details"])
+        updated = put(
+            client,
+            f"/fhir/Condition/{world.diagnosis.pk}",
+            bodies.diagnosis(world.person.pk, encounter={"reference": target}),
+            HTTP_IF_MATCH='W/"1"',
+        )
+        assert updated.status_code == 400, updated.content[:300]
+    # Another citizen's contact is answered as one that does not exist.
+    assert answers[0] == answers[1]
+    assert RecordResource.objects.count() == kept
+    world.diagnosis.refresh_from_db()
+    assert world.diagnosis.version_id == 1
+
+
+def test_a_transaction_entry_naming_nothing_held_is_refused_whole(world: World) -> None:  # noqa: F811
+    kept = RecordResource.objects.count()
+    bundle = _transaction(world, bodies.hospital_contact(world.person.pk, world.department.pk))
+    bundle["entry"][1]["resource"]["asserter"] = {"reference": "Practitioner/987654"}
+    before = _newest()
+    response = post(f.client_for(world.nurse), "/fhir/", bundle)
+    assert response.status_code == 400, response.content[:300]
+    assert issue_code(response) == "fhir.reference_unknown"
+    assert response.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.asserter"]
+    assert RecordResource.objects.count() == kept
+    assert (world.person.pk, "denied", "fhir.reference_unknown") in _denied_since(before)
+
+
+def test_r9_a_consent_reference_of_a_wrong_type_or_to_nothing_held_is_refused(
+    world: World,  # noqa: F811
+) -> None:
+    client = f.client_for(world.nurse)
+    kept = ConsentDirective.objects.count()
+    for extra, code, element in [
+        (
+            {"organization": [{"reference": "Condition/1"}]},
+            "record.reference_invalid",
+            "organization",
+        ),
+        (
+            {"performer": [{"reference": "Organization/987654"}]},
+            "fhir.reference_unknown",
+            "performer",
+        ),
+    ]:
+        before = _newest()
+        response = post(client, "/fhir/Consent", {**bodies.refusal(world.person.pk), **extra})
+        assert response.status_code == 400, response.content[:300]
+        assert issue_code(response) == code
+        assert response.json()["issue"][0]["expression"] == [f"Consent.{element}[0]"]
+        assert _denied_since(before) == [(world.person.pk, "denied", code)]
+    assert ConsentDirective.objects.count() == kept
+
+
+def test_r9_a_patient_reference_of_a_wrong_type_or_to_nothing_held_is_refused(
+    world: World,  # noqa: F811
+) -> None:
+    client = f.client_for(world.coordinator)
+    kept = Citizen.objects.count()
+    for extra, code in [
+        ({"managingOrganization": {"reference": "Condition/1"}}, "record.reference_invalid"),
+        ({"managingOrganization": {"reference": "Organization/987654"}}, "fhir.reference_unknown"),
+    ]:
+        before = _newest()
+        response = post(client, "/fhir/Patient", bodies.patient(f.cpr_number(), **extra))
+        assert response.status_code == 400, response.content[:300]
+        assert issue_code(response) == code
+        assert response.json()["issue"][0]["expression"] == ["Patient.managingOrganization"]
+        assert _denied_since(before) == [(None, "denied", code)]
+    assert Citizen.objects.count() == kept
+
+
+@pytest.mark.parametrize(
+    ("target", "code"),
+    [("Condition/1", "record.reference_invalid"), ("Encounter/424242", "fhir.reference_unknown")],
+)
+def test_r9_a_referral_reference_of_a_wrong_type_or_to_nothing_held_is_refused(
+    world: World,  # noqa: F811
+    target: str,
+    code: str,
+) -> None:
+    kept = Referral.objects.count()
+    before = _newest()
+    response = f.client_for(world.hospital_physician).post(
+        "/fhir/ServiceRequest",
+        json.dumps(service_request(world.person.cpr, encounter={"reference": target})),
+        content_type="application/fhir+json",
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert issue_code(response) == code
+    assert response.json()["issue"][0]["expression"] == ["ServiceRequest.encounter"]
+    assert Referral.objects.count() == kept
+    assert _denied_since(before) == [(world.person.pk, "denied", code)]
