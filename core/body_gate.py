@@ -20,11 +20,17 @@ citizen the body names (R9). Only JSON bodies are held to the schema:
 OAuth 2.0's form-encoded token endpoints ignore a parameter they do not
 know, as RFC 6749 §3.2 requires.
 
-A number field (``integer`` or ``number`` in the schema) given as text takes
-the digits 0-9 only: REST framework reads it with ``int`` and ``Decimal``,
-which read a full-width one (U+FF11) as 1. Such a value is refused as REST
-framework refuses any other text that is no number (400 ``request.invalid``
-on the field), and recorded as an unknown field is.
+A number field (``integer`` or ``number`` in the schema) given as text
+takes the number as JSON writes it: digits 0-9, perhaps a minus in front
+and, unless it is whole, a decimal point between digits (``"5"``,
+``"-5"``, ``"12.51"``). REST framework reads it with ``int``, ``float``
+and ``Decimal``, which read far more: ``" 5 "``, ``"+5"``, ``"5."``,
+``".5"``, ``"1_000"``, ``"NaN"``, ``"Infinity"``, a full-width one (U+FF11)
+as 1; and ``"-0"`` carries a sign no number has. Each is refused as REST
+framework refuses any other text that is no number (400
+``request.invalid`` on the field), and recorded as an unknown field is.
+Text of a field that takes text as well as a number (an order's dose, a
+decimal's text) is its own, read by its service.
 
 A boolean field (``boolean`` in the schema) takes JSON's ``true`` or
 ``false`` only: REST framework's field reads ``"yes"``, ``"on"``, ``"1"`` and
@@ -69,6 +75,7 @@ from rest_framework import serializers
 from core.errors import InvalidInput, OwnText
 from core.query_gate import component, operation_body
 from core.refusals import refusal_record
+from core.validation import is_number_text
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -89,12 +96,13 @@ _NAME_CHARS = 60
 class _Found:
     """What a walk of one body found: the fields not taken (with what is taken
     where the first was sent), the boolean fields given no JSON boolean and
-    the number fields given foreign digits."""
+    the number fields given text that is no number written out."""
 
     unknown: list[str] = field(default_factory=list)
     taken_there: list[str] = field(default_factory=list)
     not_boolean: list[str] = field(default_factory=list)
-    not_digits: list[tuple[str, str]] = field(default_factory=list)
+    # (path, the type the schema gives it) of text that is no number written out.
+    not_number_text: list[tuple[str, str]] = field(default_factory=list)
     # (path, the type the schema gives it) of a boolean given for a number.
     boolean_for_number: list[tuple[str, str]] = field(default_factory=list)
     # The text-only fields given a JSON number.
@@ -180,8 +188,20 @@ def _walk(value: Any, schema: Any, path: str, found: _Found) -> None:
         if items is not None:
             for index, inner in enumerate(value):
                 _walk(inner, items, f"{path}.{index}" if path else str(index), found)
-    elif isinstance(value, str) and not value.isascii() and kinds and kinds <= _NUMBER_TYPES:
-        found.not_digits.append((path, "integer" if kinds == {"integer"} else "number"))
+    elif isinstance(value, str):
+        kind = _number_kind(branches)
+        if kind is not None and not is_number_text(value, whole=kind == "integer"):
+            found.not_number_text.append((path, kind))
+
+
+def _number_kind(branches: list[Mapping[str, Any]]) -> str | None:
+    """``integer`` or ``number`` when ``branches`` are a number field's; None
+    when text is the field's own to read (words, a time, a decimal's text
+    read by its service with its own codes, a number as it was said)."""
+    kinds = {b.get("type") for b in branches}
+    if not kinds or not kinds <= _NUMBER_TYPES:
+        return None
+    return "integer" if kinds == {"integer"} else "number"
 
 
 def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError | None:
@@ -221,7 +241,7 @@ def body_refusal(body: Any, schema: Any) -> InvalidInput | drf.ValidationError |
             field=where,
             params={"name": OwnText(where)},
         )
-    refused = found.not_digits + found.boolean_for_number
+    refused = found.not_number_text + found.boolean_for_number
     if refused:
         return drf.ValidationError(
             {path: [_TYPE_REFUSALS[kind]] for path, kind in refused}, code="invalid"
@@ -239,10 +259,10 @@ _TYPE_REFUSALS = {
 
 def body_check(view: Any, request: Request) -> None:
     """Refuse a write on ``/api/`` whose body holds a field its operation does
-    not take, a boolean that is no JSON boolean, a number in foreign digits,
-    a boolean for a number or a number for text, each recorded where the endpoint says what it
-    concerns (R9). Run by :class:`core.query_gate.QueryGate`
-    after the query is admitted."""
+    not take, a boolean that is no JSON boolean, text that is no number
+    written out for a number, a boolean for a number or a number for text,
+    each recorded where the endpoint says what it concerns (R9). Run by
+    :class:`core.query_gate.QueryGate` after the query is admitted."""
     method = (request.method or "GET").upper()
     if method not in _WRITES:
         return

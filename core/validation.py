@@ -81,6 +81,25 @@ def is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit() and (limit == 0 or len(text) <= limit)
 
 
+# A number a client writes as text where the field takes a JSON number: as
+# JSON itself writes it (RFC 8259 section 6), without an exponent. ``int``,
+# ``float`` and ``Decimal`` read far more (" 5 ", "+5", "5.", ".5", "1_000",
+# "NaN", "Infinity" and other scripts' digits), each a number the client may
+# not have meant; "-0" says a sign no number has.
+_WHOLE_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_DECIMAL_TEXT_WRITTEN = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+
+
+def is_number_text(text: str, *, whole: bool) -> bool:
+    """Whether ``text`` is a number written as JSON writes one: digits 0-9,
+    perhaps a minus in front and (unless ``whole``) a decimal point between
+    digits; no space, plus, exponent, leading zero or negative zero."""
+    pattern = _WHOLE_TEXT if whole else _DECIMAL_TEXT_WRITTEN
+    if len(text) > 64 or not pattern.fullmatch(text):
+        return False
+    return not (text.startswith("-") and not text.strip("-0."))
+
+
 # A phone number as people write it: digits with the usual separators and
 # an optional leading "+", at least four digits (1813 itself) and at most
 # fifteen (E.164), then perhaps a hospital's extension ("lok. 1234", "ext. 12").
