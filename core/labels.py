@@ -852,6 +852,9 @@ RECORDED_CODES: dict[str, Promise] = {
         REASON_CONTEXT, "urgency changed without a reason"
     ),
     "request.invalid": pgettext_lazy(REASON_CONTEXT, "request not valid"),
+    "request.form_unreadable": pgettext_lazy(
+        REASON_CONTEXT, "form in the request body not readable"
+    ),
     "request.method_not_allowed": pgettext_lazy(REASON_CONTEXT, "request method not served"),
     "request.not_acceptable": pgettext_lazy(REASON_CONTEXT, "answer format not served"),
     "request.unsupported_media_type": pgettext_lazy(
