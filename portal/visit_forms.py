@@ -88,22 +88,9 @@ _NOT_THE_ENTRY = frozenset(
 )
 
 
-# How far back a queued entry may lie, and how far ahead of the server's clock
-# a tablet's may run: the bound every step and entry her tablet sends later is
-# judged by (``acute.services.visits``).
-OFFLINE_BOUND = services.STEP_BOUND
-OFFLINE_CLOCK_SKEW = services.STEP_CLOCK_SKEW
 QUEUED_TIME_UNREADABLE = (
     "The tablet sent no readable time for this entry, so it is not recorded;"
     " enter it again and note when it was done."
-)
-QUEUED_TIME_IN_FUTURE = (
-    "The tablet's time for this entry lies in the future, so it is not recorded;"
-    " check the tablet's clock, enter it again and note when it was done."
-)
-QUEUED_TIME_TOO_OLD = (
-    "This entry was made more than a day before it reached the server and is not"
-    " recorded; enter it again and note when it was done."
 )
 
 
@@ -116,9 +103,10 @@ def offline_moment(post: QueryDict) -> dt.datetime | None:
     registered dead meanwhile): judged at the time she did it, not when it
     arrived. None for an entry sent at once (no ``given_offline_at``). A
     clinical time is never moved: a time that is no moment in ISO 8601's
-    extended form with its offset (:func:`core.times.read_moment`), that
-    lies ahead of the server's clock, or more than a day back, refuses the
-    entry, and the tablet keeps it with the reason."""
+    extended form with its offset (:func:`core.times.read_moment`) refuses
+    the entry, and so does one the rule of every door's tablet time refuses
+    (:func:`acute.services.tablet_time_judged`: ahead of the server's
+    clock, more than a day back); the tablet keeps it with the reason."""
     raw = post.get("given_offline_at", "").strip()
     if not raw:
         return None
@@ -127,14 +115,7 @@ def offline_moment(post: QueryDict) -> dt.datetime | None:
         raise InvalidInput(
             "offline.time_unreadable", QUEUED_TIME_UNREADABLE, field="given_offline_at"
         )
-    now = timezone.now()
-    if moment > now + OFFLINE_CLOCK_SKEW:
-        raise InvalidInput(
-            "offline.time_in_future", QUEUED_TIME_IN_FUTURE, field="given_offline_at"
-        )
-    if moment < now - OFFLINE_BOUND:
-        raise InvalidInput("offline.time_too_old", QUEUED_TIME_TOO_OLD, field="given_offline_at")
-    return moment
+    return services.tablet_time_judged(moment, field="given_offline_at")
 
 
 def queued_time(

@@ -19,9 +19,12 @@ from acute.api.roles import CLINICAL_READERS, COORDINATOR, NURSE, per_method
 from acute.fhir import observation_resource
 from acute.models import Episode, Outcome, Visit, VisitNote, VitalSign
 from acute.services.documentation import VITAL_SIGN_VALUE
-from consent.audit.services import Action
+from consent.audit.services import Action, Purpose
+from consent.services.denied import audit_denied
+from core.actors import Actor
 from core.api import BoundedDecimalField, actor_of, valid
 from core.created import Creates
+from core.errors import PlatformError
 from core.openapi import FhirResource, results_of
 from core.refusals import Concerns
 from core.times import InstantField
@@ -55,42 +58,96 @@ class VisitDetailView(APIView):
         return Response({**visit_out(visit), "citizen": citizen_summary(visit.citizen)})
 
 
+def step_at() -> InstantField:
+    """A step's optional ``at``: when she took it, for a step her tablet sends
+    later. Judged by the rule of the tablet's offline queue on the pages
+    (``acute.services.step_time``), with the same codes."""
+    return InstantField(
+        required=False,
+        help_text=(
+            "When she took the step, by the tablet's clock, for a step sent later (kept"
+            " offline): ISO 8601 with its offset from UTC (time.naive without one)."
+            " Recorded as given, never moved: refused more than five minutes ahead of"
+            " the server's clock (offline.time_in_future), more than a day back"
+            " (offline.time_too_old) or before the visit's previous step"
+            " (visit.step_out_of_order). Without it the step is taken now."
+        ),
+    )
+
+
+class StepIn(serializers.Serializer[Any]):
+    at = step_at()
+
+
 class CompleteIn(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     assessment = serializers.CharField(allow_blank=True, default="")
     note = serializers.CharField(allow_blank=True, default="")
     close_episode = serializers.BooleanField(default=True)
+    at = step_at()
+
+
+# Each step of the API by the name its audit entry gives it.
+STEP_RECORDED_AS = {
+    "accept": "accepted",
+    "decline": "declined",
+    "en-route": "en_route",
+    "on-site": "on_site",
+    "complete": "completed",
+}
 
 
 class VisitStepView(APIView):
     """The nurse moves her visit on: ``accept``, ``decline``, ``en-route``,
-    ``on-site``, ``complete``."""
+    ``on-site``, ``complete``. Each but ``decline`` (online only, as on the
+    tablet's page) takes ``at``, the time she took it, when her tablet sends
+    it later."""
 
     permission_classes = [NURSE]
     concerns = Concerns("Encounter", Visit, path="pk")
     step = ""
 
-    def request_schema(self) -> type[serializers.Serializer[Any]] | None:
-        return {"decline": DeclineIn, "complete": CompleteIn}.get(self.step)
+    def request_schema(self) -> type[serializers.Serializer[Any]]:
+        return {"decline": DeclineIn, "complete": CompleteIn}.get(self.step, StepIn)
 
     def schema_operation_id(self) -> str:
         return "acute_visits_" + self.step.replace("-", "_")
+
+    def _input(self, request: Request, actor: Actor, visit: Visit) -> dict[str, Any]:
+        """The step's body read; a refused one (a time that is no time, or
+        says no offset) is a denied attempt on the citizen (R9), as a time
+        her tablet's page sends unreadable is."""
+        try:
+            return valid(self.request_schema(), request.data)
+        except (PlatformError, serializers.ValidationError) as refused:
+            audit_denied(
+                actor=actor,
+                action=Action.UPDATE,
+                purpose=Purpose.TREATMENT,
+                reason_code=refused.code
+                if isinstance(refused, PlatformError)
+                else "request.invalid",
+                citizen_id=visit.citizen_id,
+                resource_type="Encounter",
+                resource_id=f"visit-{visit.pk}",
+                detail={"step": STEP_RECORDED_AS[self.step]},
+            )
+            raise
 
     @extend_schema(responses={200: VisitOut})
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         visit = selectors.visit_get(actor=actor, visit_id=pk, action=Action.UPDATE)
+        data = self._input(request, actor, visit)
         if self.step == "accept":
-            visit = services.visit_accept(visit=visit, actor=actor)
+            visit = services.visit_accept(visit=visit, actor=actor, at=data.get("at"))
         elif self.step == "decline":
-            reason = valid(DeclineIn, request.data)["reason"]
-            visit = services.visit_decline(visit=visit, reason=reason, actor=actor)
+            visit = services.visit_decline(visit=visit, reason=data["reason"], actor=actor)
         elif self.step == "en-route":
-            visit = services.visit_set_off(visit=visit, actor=actor)
+            visit = services.visit_set_off(visit=visit, actor=actor, at=data.get("at"))
         elif self.step == "on-site":
-            visit = services.visit_arrive(visit=visit, actor=actor)
+            visit = services.visit_arrive(visit=visit, actor=actor, at=data.get("at"))
         else:
-            data = valid(CompleteIn, request.data)
             visit = services.visit_complete(visit=visit, **data, actor=actor)
         return Response(visit_out(visit))
 

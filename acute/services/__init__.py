@@ -25,6 +25,7 @@ from acute.services._common import (
     STEP_CLOCK_SKEW,
     VISIT_SOURCE,
     step_time,
+    tablet_time_judged,
 )
 from acute.services.admissions import (
     HOLD_HOSPITAL_ADMISSION,
@@ -143,6 +144,7 @@ __all__ = [
     "shift_status_set",
     "step_time",
     "submission_fingerprint",
+    "tablet_time_judged",
     "visit_accept",
     "visit_arrive",
     "visit_assign",

@@ -42,35 +42,50 @@ VISIT_TEXT_LIMIT = 10000
 # declining one, sent back to the referrer, is bounded alike.
 REFERRAL_TEXT_LIMIT = 4000
 
-# A step her tablet queued without a connection is recorded at the time she
-# took it, as every queued entry is (``portal.visit_forms.offline_moment``):
-# within the last day, and a little ahead of the server's clock at most
-# (tablets' clocks drift).
+# A step or an entry her tablet sent later (from its queue, or as the API's
+# ``at``) is recorded at the time she took it: within the last day, and a
+# little ahead of the server's clock at most (tablets' clocks drift).
 STEP_BOUND = dt.timedelta(days=1)
 STEP_CLOCK_SKEW = CLOCK_SKEW
-STEP_IN_FUTURE = "The time of the step lies in the future; check the tablet's clock."
-STEP_TOO_OLD = (
-    "The step lies more than a day back and is not recorded; tell the coordinator when it happened."
+TABLET_TIME_IN_FUTURE = (
+    "The tablet's time for this entry lies in the future, so it is not recorded;"
+    " check the tablet's clock, enter it again and note when it was done."
+)
+TABLET_TIME_TOO_OLD = (
+    "This entry was made more than a day before it reached the server and is not"
+    " recorded; enter it again and note when it was done."
 )
 STEP_OUT_OF_ORDER = "The time of the step lies before the step before it."
 
 
-def step_time(at: dt.datetime | None, *, after: dt.datetime) -> dt.datetime:
-    """When a step was taken: now, or ``at``, the time her tablet queued it
-    (a step sent later, from a cellar, is recorded when she took it: the
-    referral's deadline is judged at her arrival, not when the tablet found
-    a connection). ``at`` is refused, never moved: ahead of the server's
-    clock, more than a day back, or before ``after`` (the visit's previous
-    step or its assignment; the opening of the episode it ends)."""
+def tablet_time_judged(moment: dt.datetime, *, field: str) -> dt.datetime:
+    """``moment``, the time her tablet says she did something it sends later
+    (an entry of its offline queue, a step's ``at`` on any door), if the
+    server takes it as it is: at most :data:`STEP_CLOCK_SKEW` ahead of the
+    server's clock (``offline.time_in_future``) and at most
+    :data:`STEP_BOUND` back (``offline.time_too_old``). The one rule for
+    every door: refused on ``field``, never moved to the time it arrived."""
     now = timezone.now()
+    if moment > now + STEP_CLOCK_SKEW:
+        raise InvalidInput("offline.time_in_future", TABLET_TIME_IN_FUTURE, field=field)
+    if moment < now - STEP_BOUND:
+        raise InvalidInput("offline.time_too_old", TABLET_TIME_TOO_OLD, field=field)
+    return moment
+
+
+def step_time(at: dt.datetime | None, *, after: dt.datetime) -> dt.datetime:
+    """When a step was taken: now, or ``at``, the time her tablet says she
+    took it (a step sent later, from a cellar, is recorded when she took it:
+    the referral's deadline is judged at her arrival, not when the tablet
+    found a connection). ``at`` is refused, never moved: as any time her
+    tablet sends later (:func:`tablet_time_judged`), or before ``after``
+    (the visit's previous step or its assignment; the opening of the
+    episode it ends), ``visit.step_out_of_order``."""
     if at is None:
-        return now
+        return timezone.now()
     if timezone.is_naive(at):
         raise naive_refused("at")
-    if at > now + STEP_CLOCK_SKEW:
-        raise InvalidInput("visit.step_in_future", STEP_IN_FUTURE, field="at")
-    if at < now - STEP_BOUND:
-        raise InvalidInput("visit.step_too_old", STEP_TOO_OLD, field="at")
+    tablet_time_judged(at, field="at")
     if at < after - STEP_CLOCK_SKEW:
         raise InvalidInput("visit.step_out_of_order", STEP_OUT_OF_ORDER, field="at")
     return at

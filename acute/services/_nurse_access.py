@@ -115,12 +115,13 @@ def visit_cancel_locked(visit: Visit, *, reason: str, note: str, actor: Actor) -
     visit_audit(visit, actor, {"step": f"cancelled:{reason}"})
 
 
-def shift_status_follow_visits(shift_id: int) -> None:
+def shift_status_follow_visits(shift_id: int, *, since: dt.datetime | None = None) -> None:
     """After a visit of the shift ended or was cancelled: 'en route' and 'on a
     visit' say what her other visits say — with one at the door she is still
     on a visit, with one on the way still en route, with none of either she is
     available (visits she has not set off for yet do not make her busy). A
-    status she set by hand is hers to change."""
+    status she set by hand is hers to change. ``since``: when the visit
+    ended (a completion her tablet sent later), else now."""
     statuses = set(
         Visit.objects.filter(
             shift_id=shift_id, status__in=[Visit.Status.EN_ROUTE, Visit.Status.ON_SITE]
@@ -134,4 +135,4 @@ def shift_status_follow_visits(shift_id: int) -> None:
         status = NurseShift.Status.AVAILABLE
     NurseShift.objects.filter(
         pk=shift_id, status__in=[NurseShift.Status.EN_ROUTE, NurseShift.Status.ON_VISIT]
-    ).exclude(status=status).update(status=status, status_changed_at=timezone.now())
+    ).exclude(status=status).update(status=status, status_changed_at=since or timezone.now())

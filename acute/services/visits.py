@@ -36,6 +36,7 @@ from acute.services._nurse_access import shift_status_follow_visits, visit_cance
 from acute.services.admissions import VISIT_CITIZEN_DECEASED, outcome_for_the_dead
 from acute.services.dispatch import dispatch_auto_assign
 from acute.services.episodes import episode_complete
+from consent.audit.flags import ACTED_AT
 from consent.audit.services import Action
 from consent.fhir import judge_free_text
 from consent.services import care_relationship_close
@@ -117,8 +118,9 @@ def _for_the_living(visit: Visit) -> None:
 
 
 def _step_detail(step: str, at: dt.datetime | None, when: dt.datetime) -> dict[str, object]:
-    """The step's audit detail, with the time she took it when her tablet sent it later."""
-    return {"step": step} if at is None else {"step": step, "at": when.isoformat()}
+    """The step's audit detail, with the time she took it when her tablet sent
+    it later: the auditors' flags judge her shift then (``ACTED_AT``)."""
+    return {"step": step} if at is None else {"step": step, ACTED_AT: when.isoformat()}
 
 
 @contextmanager
@@ -144,9 +146,12 @@ def _step(visit: Visit, actor: Actor, step: str) -> Iterator[None]:
         yield
 
 
-def _shift_status(shift_id: int, status: str) -> None:
+def _shift_status(shift_id: int, status: str, *, since: dt.datetime) -> None:
+    """Her shift's status follows the step, since the step's time: when she
+    took it, also when her tablet sent it later (her shift may have ended
+    meanwhile; she was on it when she set off or arrived)."""
     NurseShift.objects.filter(pk=shift_id).exclude(status=NurseShift.Status.OFF).update(
-        status=status, status_changed_at=timezone.now()
+        status=status, status_changed_at=since
     )
 
 
@@ -175,7 +180,7 @@ def visit_set_off(*, visit: Visit, actor: Actor, at: dt.datetime | None = None) 
         visit.status = Visit.Status.EN_ROUTE
         visit.en_route_at = when
         visit.save(update_fields=["status", "en_route_at"])
-        _shift_status(visit.shift_id, NurseShift.Status.EN_ROUTE)
+        _shift_status(visit.shift_id, NurseShift.Status.EN_ROUTE, since=when)
         visit_audit(visit, actor, _step_detail("en_route", at, when))
         signals.nurse_en_route.send(sender=Visit, visit=visit, by=actor)
     return visit
@@ -215,7 +220,7 @@ def visit_arrive(*, visit: Visit, actor: Actor, at: dt.datetime | None = None) -
         Referral.objects.filter(pk__in=reached).update(
             reached_at=Greatest(Value(when), F("received_at"))
         )
-        _shift_status(visit.shift_id, NurseShift.Status.ON_VISIT)
+        _shift_status(visit.shift_id, NurseShift.Status.ON_VISIT, since=when)
         visit_audit(visit, actor, _step_detail("on_site", at, when))
         signals.nurse_on_site.send(sender=Visit, visit=visit, by=actor)
     return visit
@@ -280,7 +285,7 @@ def visit_complete(
                 text=assessment.strip(),
                 written_by=visit.nurse,
             )
-        shift_status_follow_visits(visit.shift_id)
+        shift_status_follow_visits(visit.shift_id, since=when)
         visit_audit(visit, actor, _step_detail("completed", at, when))
         if outcome == Outcome.ADMITTED:
             signals.admission_requested.send(sender=Visit, visit=visit, by=actor, reason=note)

@@ -9,7 +9,9 @@ in it:
   access it alone made possible (purpose ``emergency``, reason ``break_glass``);
 - ``denied`` — a refused attempt;
 - ``off_shift`` — a user acted while a registered shift checker says they were
-  off shift (shifts live in ``acute``, which registers a checker here);
+  off shift (shifts live in ``acute``, which registers a checker here). An act
+  her tablet sent later is judged when she did it: the time its entry names
+  (``ACTED_AT``), for every entry of the same request;
 - ``many_citizens`` — one user touched more than ``AUDIT_MANY_CITIZENS_PER_HOUR``
   distinct citizens within an hour (the entry that crossed the line is flagged);
 - ``no_agreement`` — the citizen lives in a municipality the user's
@@ -26,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from consent.audit.models import (
@@ -39,6 +42,7 @@ from consent.audit.models import (
     Purpose,
 )
 from core.models import HOSPITAL_KINDS, Citizen, Organisation
+from core.times import read_moment
 
 ShiftChecker = Callable[[int, dt.datetime], bool | None]
 _shift_checkers: list[ShiftChecker] = []
@@ -64,6 +68,12 @@ MUNICIPAL_UNIT_KINDS = frozenset(
     }
 )
 WINDOW = dt.timedelta(hours=1)
+# The key of an entry's detail that says when the act was done, where that
+# is not when it was recorded: a step her tablet kept offline and sent later
+# (``acute``), judged by its writer before it was recorded.
+ACTED_AT = "at"
+# How far apart the entries of one request may be recorded.
+REQUEST_SPAN = dt.timedelta(minutes=5)
 # The gate's reason code for an access only an open break-the-glass permitted.
 BREAK_GLASS_REASON = "break_glass"
 
@@ -86,6 +96,43 @@ def on_shift(user_id: int, at: dt.datetime) -> bool | None:
         if answer is not None:
             return answer
     return None
+
+
+def _acted_at(entries: list[AuditEntry]) -> dict[int, dt.datetime]:
+    """When the act of each entry was done, for the entries whose act was
+    done before it was recorded: the time an entry names (``ACTED_AT``),
+    and the same for every other entry of its request (the gate's decision
+    on the replayed write). One query, by user and time."""
+    users = {e.actor_user_id for e in entries if e.actor_user_id is not None}
+    if not users:
+        return {}
+    told = (
+        AuditEntry.objects.filter(
+            actor_user_id__in=users,
+            recorded_at__gte=min(e.recorded_at for e in entries) - REQUEST_SPAN,
+            recorded_at__lte=max(e.recorded_at for e in entries) + REQUEST_SPAN,
+            detail__has_key=ACTED_AT,
+        )
+        .annotate(told=KeyTextTransform(ACTED_AT, "detail"))
+        .values_list("id", "request_id", "actor_user_id", "told")
+    )
+    by_id: dict[int, dt.datetime] = {}
+    by_request: dict[tuple[str, int | None], dt.datetime] = {}
+    for entry_id, request_id, user_id, text in told:
+        moment = read_moment(text) if isinstance(text, str) else None
+        if moment is None or timezone.is_naive(moment):
+            continue
+        by_id[entry_id] = moment
+        if request_id:
+            by_request[(request_id, user_id)] = moment
+    acted: dict[int, dt.datetime] = {}
+    for entry in entries:
+        moment = by_id.get(entry.id)
+        if moment is None and entry.request_id:
+            moment = by_request.get((entry.request_id, entry.actor_user_id))
+        if moment is not None:
+            acted[entry.id] = moment
+    return acted
 
 
 def _served_municipalities(organisation_ids: Iterable[int]) -> dict[int, set[int] | None]:
@@ -138,6 +185,7 @@ def _flags_for(entries: list[AuditEntry], threshold: int) -> list[AuditFlag]:
     served = _served_municipalities(
         e.actor_organisation_id for e in entries if e.actor_organisation_id is not None
     )
+    acted = _acted_at(entries)
     for entry in entries:
         if (
             entry.action == Action.BREAK_GLASS
@@ -151,7 +199,7 @@ def _flags_for(entries: list[AuditEntry], threshold: int) -> list[AuditFlag]:
             continue
         if (
             entry.actor_user_id is not None
-            and on_shift(entry.actor_user_id, entry.recorded_at) is False
+            and on_shift(entry.actor_user_id, acted.get(entry.id, entry.recorded_at)) is False
         ):
             raise_flag(entry, Flag.OFF_SHIFT)
         municipalities = served.get(entry.actor_organisation_id or 0)

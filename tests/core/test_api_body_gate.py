@@ -105,15 +105,23 @@ def test_the_refusal_names_every_field_the_write_takes_not_a_shortened_list(
 
 
 def test_a_write_that_declares_no_body_takes_no_field(staff: dict[str, Membership]) -> None:
-    """A visit's ``accept`` takes no body; its ``complete`` (the same view)
-    takes an outcome: neither takes the other's."""
+    """A referral's ``accept`` takes no body. A visit's ``accept`` takes the
+    time she took it alone, its ``complete`` (the same view) an outcome:
+    neither takes the other's."""
+    coordinator = f.client_for(staff["coordinator"])
+    accept = "/api/acute/referrals/999999999/accept"
+    error = _error(coordinator.post(accept, {"outcome": "x"}, format="json"))
+    assert (error["code"], error["field"]) == ("write.field_unknown", "outcome")
+    assert error["message"] == "Forespørgslen tager ikke feltet outcome; den tager ingen felter."
+    # An empty body, or none, is still taken (404: no such referral).
+    assert coordinator.post(accept, {}, format="json").status_code == 404
+    assert coordinator.post(accept).status_code == 404
     nurse = f.client_for(staff["acute_nurse"])
     error = _error(
         nurse.post("/api/acute/visits/999999999/accept", {"outcome": "x"}, format="json")
     )
     assert (error["code"], error["field"]) == ("write.field_unknown", "outcome")
-    assert error["message"] == "Forespørgslen tager ikke feltet outcome; den tager ingen felter."
-    # An empty body, or none, is still taken (404: no such visit).
+    assert error["message"] == "Forespørgslen tager ikke feltet outcome; den tager at."
     assert nurse.post("/api/acute/visits/999999999/accept", {}, format="json").status_code == 404
     assert nurse.post("/api/acute/visits/999999999/accept").status_code == 404
 

@@ -133,9 +133,6 @@ def test_every_body_a_view_reads_is_described(schema: dict[str, Any]) -> None:
     bodiless = {
         "auth_token_revoke",
         "acute_referrals_accept",
-        "acute_visits_accept",
-        "acute_visits_en_route",
-        "acute_visits_on_site",
         "acute_warnings_acknowledge",
         "cabinet_counts_submit",
         "cabinet_notifications_acknowledge",

@@ -221,6 +221,6 @@ def test_the_step_rule_is_the_services_for_every_door():
             actor=Actor.for_membership(nurse),
             at=timezone.now() + dt.timedelta(hours=1),
         )
-    assert refused.value.code == "visit.step_in_future"
+    assert refused.value.code == "offline.time_in_future"
     visit.refresh_from_db()
     assert visit.status == Visit.Status.ASSIGNED
