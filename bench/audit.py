@@ -243,9 +243,14 @@ def append_figures(appends: int) -> dict[str, object]:
 
 
 def _first_page(field: str, value: int) -> None:
+    from consent.audit.scope import WHOLE_LOG
     from consent.audit.selectors import AuditQuery, audit_page
 
-    query = AuditQuery(citizen_id=value) if field == "citizen" else AuditQuery(user_id=value)
+    query = (
+        AuditQuery(citizen_id=value, scope=WHOLE_LOG)
+        if field == "citizen"
+        else AuditQuery(user_id=value, scope=WHOLE_LOG)
+    )
     audit_page(query=query, offset=0, count=50)
 
 

@@ -64,7 +64,8 @@ def insight_find(request: HttpRequest) -> HttpResponse:
         Citizen.typed(cpr)
         # Recorded like the auditor's every look-up (R9), a miss too: who
         # the platform knows is itself something found.
-        found = audit_citizens_find(actor=page_actor(request), cpr=cpr)
+        # Only a citizen whose whole log is the auditor's: the report shows all of it.
+        found = audit_citizens_find(actor=page_actor(request), cpr=cpr, wholly=True)
     except InvalidInput as exc:
         return render_page(request, "consent/insight_find.html", {}, error=exc)
     if not found:

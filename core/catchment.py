@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from core.errors import Forbidden
 from core.models import Organisation
 
 OpenWork = Callable[[Sequence[Organisation]], int]
@@ -61,3 +62,17 @@ def withdrawn_municipality(organisation: Organisation | None) -> Organisation | 
         )
     organisation._withdrawn_municipality = found  # type: ignore[attr-defined]
     return found
+
+
+class MunicipalityNotParticipating(Forbidden):
+    """Staff of a municipality that has left the acute function: refused every
+    citizen's data at the gate, by whatever door (the audit log's too). It
+    says so (403) rather than "not found", and says it whether or not the
+    citizen exists: it is about the member of staff, never the citizen."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "access.municipality_not_participating",
+            "Your organisation's municipality no longer takes part in the acute function; "
+            "you have no access to citizens' data here.",
+        )

@@ -90,6 +90,9 @@ REASONS: dict[str, Promise] = {
     "dump.citizen_data": pgettext_lazy(REASON_CONTEXT, "citizens' data is never dumped"),
     "load.citizen_data": pgettext_lazy(REASON_CONTEXT, "citizens' data is never loaded"),
     "no_recipient": pgettext_lazy(REASON_CONTEXT, "no relevant recipient"),
+    "outside_audit_scope": pgettext_lazy(
+        REASON_CONTEXT, "citizen outside what the auditor's organisation answers for"
+    ),
     "not_alert_recipient": pgettext_lazy(REASON_CONTEXT, "not the alert's recipient"),
     "not_ordering_physician": pgettext_lazy(REASON_CONTEXT, "not the ordering physician"),
     "not_result_author": pgettext_lazy(

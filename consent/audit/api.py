@@ -3,6 +3,9 @@
 
 Every search, read and export an auditor makes is itself recorded (purpose
 ``audit``) before the answer leaves, one entry per citizen in the result.
+Each reads the part of the log her organisation answers for
+(:mod:`consent.audit.scope`); the verification stays the whole log's, which
+shows no entry's content.
 
 One module, a little over 500 lines: it is the auditor's door under
 ``/api/audit/``, its views with the shapes the OpenAPI description gives them
@@ -46,11 +49,13 @@ from consent.audit.models import (
     Outcome,
     Purpose,
 )
+from consent.audit.scope import auditor_scope
 from consent.audit.selectors import (
     audit_entry_read,
     audit_export,
     audit_page_shown,
     audit_query_parse,
+    audit_scope_of,
     paging_pinned,
     parse_time_range,
     refused_input_recorded,
@@ -295,7 +300,7 @@ def _search_refused(view: APIView, request: Request, refused: InvalidInput, *, a
     with refused_input_recorded(actor=actor, action=action, params=params, asked=query):
         takes = operation_takes(type(view), "GET").names
         query_refuse_unlisted(query, {*takes, "cpr", "identifier", FORMAT}, supported=sorted(takes))
-        audit_query_parse(params)
+        audit_query_parse(params, scope=auditor_scope(actor))
         raise refused
 
 
@@ -369,10 +374,11 @@ class AuditEntryListView(APIView):
     def get(self, request: Request) -> Response:
         actor = actor_of(request)
         asked = {k: str(v) for k, v in request.query_params.items()}
+        scope = audit_scope_of(actor=actor, action=Action.SEARCH)
         with refused_input_recorded(
             actor=actor, action=Action.SEARCH, params=asked, asked=request.query_params
         ):
-            query = audit_query_parse(request.query_params)
+            query = audit_query_parse(request.query_params, scope=scope)
             offset, limit = _offset_limit(request)
         shown = audit_page_shown(actor=actor, query=query, offset=offset, count=limit)
         next_url = None
@@ -422,7 +428,8 @@ class AuditEntryReviewView(APIView):
             raise InvalidInput(
                 "audit.review_comment_required", "A review needs a comment.", field="comment"
             )
-        review = entry_review(entry_id=entry_id, actor=actor, comment=comment)
+        scope = audit_scope_of(actor=actor, action=Action.UPDATE)
+        review = entry_review(entry_id=entry_id, actor=actor, comment=comment, scope=scope)
         return Response({"entry_id": entry_id, **(_review_dict(review) or {})}, status=201)
 
 
@@ -465,6 +472,7 @@ class AuditExportView(APIView):
     def get(self, request: Request) -> Response | HttpResponse:
         actor = actor_of(request)
         params: dict[str, str] = {k: str(v) for k, v in request.query_params.items() if k != "as"}
+        scope = audit_scope_of(actor=actor, action=Action.EXPORT)
         with refused_input_recorded(
             actor=actor, action=Action.EXPORT, params=params, asked=request.query_params
         ):
@@ -472,7 +480,7 @@ class AuditExportView(APIView):
             fmt = request.query_params.get("as", "csv")
             if fmt not in ("csv", "fhir"):
                 raise InvalidInput("audit.param_invalid", "as must be csv or fhir.", field="as")
-            query = audit_query_parse(params)
+            query = audit_query_parse(params, scope=scope)
         rows, flags = audit_export(actor=actor, query=query, as_format=fmt)
         if fmt == "csv":
             return csv_response(rows, flags)

@@ -12,8 +12,8 @@ ENTRY_ID_MAX_DIGITS = 18
 def entry_not_found() -> NotFoundOrNotAllowed:
     """An audit entry id that names no entry: one code and one message on every
     door that takes an entry's id (the auditor's API and pages, the inclusion
-    proof, FHIR AuditEvent, ``manage.py audit_prove``). An auditor may read
-    every entry, so saying that there is none hides nothing."""
+    proof, FHIR AuditEvent, ``manage.py audit_prove``), and for an entry
+    outside the auditor's scope alike (decision 0039): to her it is none."""
     return NotFoundOrNotAllowed(ENTRY_NOT_FOUND, "No such audit entry.")
 
 

@@ -24,11 +24,13 @@ from consent.audit.models import (
     Action,
     AuditEntry,
 )
+from consent.audit.scope import AuditorScope, auditor_scope
 from consent.audit.selectors import (
     LIST_FIELDS,
     AuditQuery,
     audit_page_recorded,
     audit_query_parse,
+    audit_scope_of,
     audit_search,
     paging_pinned,
     parse_instant,
@@ -144,8 +146,9 @@ def _code(name: str, raw: str, system: str | None) -> str:
     return asked.code
 
 
-def fhir_query(query: Any) -> AuditQuery:
-    """The audit query an AuditEvent search asks (its parameters already checked)."""
+def fhir_query(query: Any, *, scope: AuditorScope) -> AuditQuery:
+    """The audit query an AuditEvent search asks (its parameters already
+    checked), in the part of the log ``scope`` gives the auditor."""
     params: dict[str, str] = {}
     if query.get("patient"):
         params["citizen"] = _reference_id(query["patient"], "Patient", "patient")
@@ -171,7 +174,7 @@ def fhir_query(query: Any) -> AuditQuery:
             raise InvalidInput("search.param_invalid", "outcome must be 0 or 4.", field="outcome")
         params["outcome"] = OUTCOME_BY_CODE[asked.code]
     try:
-        parsed = audit_query_parse(params)
+        parsed = audit_query_parse(params, scope=scope)
     except InvalidInput as exc:  # in FHIR's words, as the type's other parameters
         field = _FHIR_NAME.get(exc.field or "", exc.field)
         params_of = {**exc.params, "name": field} if "name" in exc.params else exc.params
@@ -187,8 +190,10 @@ def fhir_query(query: Any) -> AuditQuery:
 
 class AuditEventResource(FHIRResource):
     """``/fhir/AuditEvent``: the log itself, to auditors only. Its gate is the
-    role: an auditor reads every entry, and each search and read she makes is
-    recorded (purpose ``audit``) before the answer leaves."""
+    role and the auditor's scope (:mod:`consent.audit.scope`): she reads the
+    entries her organisation answers for, one outside them is no entry to
+    her, and each search and read she makes is recorded (purpose ``audit``)
+    before the answer leaves."""
 
     type = "AuditEvent"
     readers = frozenset({Role.AUDITOR})
@@ -251,11 +256,14 @@ class AuditEventResource(FHIRResource):
         # (a date, an outcome, an as-of) is recorded as a refused search (R9),
         # as on every other type.
         super().check_params(asked, query)
-        fhir_query(query)
+        scope = auditor_scope(asked.actor)
+        if not scope.withdrawn:  # refused as such by the search itself
+            fhir_query(query, scope=scope)
 
     def read(self, asked: Asked, resource_id: str) -> AuditEntry:
+        scope = audit_scope_of(actor=asked.actor, action=Action.READ)
         pk = self.row_id(resource_id)
-        entry = self.queryset().filter(id=pk).first() if pk is not None else None
+        entry = scope.entries(self.queryset().filter(id=pk)).first() if pk is not None else None
         if entry is None:
             # Recorded and answered as every other door that reads an entry
             # by its id records and answers an unknown one.
@@ -271,7 +279,7 @@ class AuditEventResource(FHIRResource):
         return entry
 
     def search(self, asked: Asked, query: Any, count: int, offset: int) -> Found:
-        parsed = fhir_query(query)
+        parsed = fhir_query(query, scope=audit_scope_of(actor=asked.actor, action=Action.SEARCH))
         if count == 0:  # the total alone (FHIR's search summary): counted, as asked
             total = audit_search(query=parsed).count()
             audit_page_recorded(actor=asked.actor, query=parsed, offset=0, count=0)

@@ -2,8 +2,9 @@
 
 The checkpoint and consistency proofs are public: witnesses, auditors and
 the supervisory authority fetch them without an account, and they hold only
-hashes. An inclusion proof names an entry, so it is for auditors, and their
-asking is recorded like any of their reads; a citizen gets the proofs of
+hashes. An inclusion proof names an entry, so it is for auditors, of the
+entries in their scope (:mod:`consent.audit.scope`), and their asking is
+recorded like any of their reads; a citizen gets the proofs of
 their own entries in the insight report (R5).
 """
 
@@ -34,6 +35,7 @@ from consent.audit.log import (
     inclusion_for_entry,
 )
 from consent.audit.models import Action
+from consent.audit.selectors import audit_scope_of
 from consent.audit.services import audit_record_auditor_view, audit_record_unknown_entry
 from core.api import actor_of
 from core.created import Creates
@@ -157,6 +159,9 @@ class InclusionView(APIView):
     def get(self, request: Request, entry_id: int) -> Response:
         actor = actor_of(request)
         query = {"inclusion": str(entry_id)}
+        # An entry outside her scope is one she cannot ask about, as on its other doors.
+        if not audit_scope_of(actor=actor, action=Action.READ).holds(entry_id):
+            raise audit_record_unknown_entry(actor=actor, entry_id=str(entry_id), query=query)
         try:
             proof = inclusion_for_entry(entry_id)
         except NotFoundOrNotAllowed as exc:

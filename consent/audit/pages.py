@@ -9,7 +9,9 @@ answer is rendered at once: the CPR number is never in a URL or a redirect
 (older entries, export) carry the citizen's internal id only. Reads go through
 the same selectors as the API and are recorded the same way (purpose
 ``audit``) before the page is rendered; names are read only for entries that
-have been recorded.
+have been recorded. Each auditor sees the part of the log her organisation
+answers for (:mod:`consent.audit.scope`); the verification stays the whole
+log's.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from consent.audit.disclosures import disclosure_recipients
 from consent.audit.errors import ALARM_NOT_FOUND, ENTRY_NOT_FOUND
 from consent.audit.fhir import break_glass_reason
 from consent.audit.models import Action, AuditEntry, Flag, Outcome, Purpose
+from consent.audit.scope import AuditorScope
 from consent.audit.selectors import (
     CITIZENS_FOUND_MAX,
     ActorKind,
@@ -51,6 +54,7 @@ from consent.audit.selectors import (
     audit_organisations,
     audit_page_shown,
     audit_query_parse,
+    audit_scope_of,
     audit_user_id,
     audit_username,
     paging_pinned,
@@ -59,6 +63,7 @@ from consent.audit.selectors import (
 from consent.audit.services import entry_review
 from consent.audit.verify import log_verify
 from core.actors import Actor
+from core.catchment import MunicipalityNotParticipating
 from core.errors import InvalidInput, PlatformError
 from core.form_once import once_per_form
 from core.labels import TASKS, reason_label, resource_type_label, task_label
@@ -128,13 +133,14 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
     offset = request.GET.get("offset", "0")
     context = _search_context(params, data)
     try:
+        scope = audit_scope_of(actor=actor, action=Action.SEARCH)
         # What the auditor asked refused is recorded; a search shown records itself.
         with refused_input_recorded(
             actor=actor, action=Action.SEARCH, params=params, asked=request.GET
         ):
             _refuse_unknown(request.GET, "offset", *forced)
             if request.method == "POST":
-                _check_form(data, params, username=str(context["username"]))
+                _check_form(data, params, username=str(context["username"]), scope=scope)
                 if data.get("cpr", "").strip() or data.get("name", "").strip():
                     found = audit_citizens_find(
                         actor=actor, cpr=data.get("cpr", ""), name=data.get("name", "")
@@ -144,12 +150,12 @@ def _search(request: HttpRequest, *, template: str, forced: dict[str, str]) -> H
                     params["citizen"] = str(found[0].pk)
                 elif "citizen" in params and data.get("citizen_clear"):
                     params.pop("citizen")
-            query = audit_query_parse(params, local=True)
+            query = audit_query_parse(params, scope=scope, local=True)
             start = _offset(offset)
         shown = audit_page_shown(actor=actor, query=query, offset=start, count=PAGE_SIZE)
     except PlatformError as exc:
         return _search_refused(request, template, context, exc)
-    names = audit_names(shown.entries, citizen_id=query.citizen_id)
+    names = audit_names(shown.entries, scope=scope, citizen_id=query.citizen_id)
     for entry in shown.entries:
         entry.flag_list = _flag_labels(shown.flags.get(entry.id, []))  # type: ignore[attr-defined]
         entry.review = shown.reviews.get(entry.id)  # type: ignore[attr-defined]
@@ -224,14 +230,16 @@ def _search_context(params: dict[str, str], data: Mapping[str, str]) -> dict[str
     }
 
 
-def _check_form(data: Mapping[str, str], params: dict[str, str], *, username: str) -> None:
+def _check_form(
+    data: Mapping[str, str], params: dict[str, str], *, username: str, scope: AuditorScope
+) -> None:
     """Every refused field of the search form at once (each filter on its own,
     the staff member's username, the citizen's CPR number or name); the
     username found becomes the ``user`` filter."""
     errors: list[PlatformError] = []
     for key, value in list(params.items()):
         try:
-            audit_query_parse({key: value}, local=True)
+            audit_query_parse({key: value}, scope=scope, local=True)
         except InvalidInput as exc:
             errors.append(exc)
     try:
@@ -294,7 +302,7 @@ def _entry_context(actor: Actor, entry_id: int) -> dict[str, object]:
     """An entry with its flags, review and names, its reading recorded first."""
     found = audit_entry_read(actor=actor, entry_id=entry_id)
     entry = found.entry
-    names = audit_names([entry])
+    names = audit_names([entry], scope=found.scope)
     return {
         "entry": entry,
         "citizen_name": names.citizen(entry.citizen_id),
@@ -304,15 +312,16 @@ def _entry_context(actor: Actor, entry_id: int) -> dict[str, object]:
         "review": found.review,
         "break_glass_id": entry.detail.get("break_glass_id"),
         "break_glass_reason": break_glass_reason(entry),
-        "next_flagged": audit_next_flagged(after_entry_id=entry.id),
+        "next_flagged": audit_next_flagged(scope=found.scope, after_entry_id=entry.id),
     }
 
 
 def _entry_refused(request: HttpRequest, exc: PlatformError) -> HttpResponse:
     """The entry page with its refusal. An id that names no entry is said as
-    the API, FHIR and ``audit_prove`` say it (404 ``audit.entry_not_found``):
-    an auditor may read every entry, so it is not the "not available" of a
-    refused read, which would send her to the coordinator on duty."""
+    the API, FHIR and ``audit_prove`` say it (404 ``audit.entry_not_found``),
+    and so is an entry outside her scope (decision 0039): it is not the "not
+    available" of a refused read, which would send her to the coordinator on
+    duty."""
     if exc.code == ENTRY_NOT_FOUND:
         shown = PageError(code=exc.code, message=user_message(exc), field=None, rule=None, count=1)
         return render(request, "audit/entry.html", {"error": shown}, status=404)
@@ -337,17 +346,19 @@ def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     """Mark a flagged entry reviewed, then go on to the next flagged one."""
     actor = page_actor(request)
     try:
-        entry_review(entry_id=entry_id, actor=actor, comment=request.POST.get("comment", ""))
+        scope = audit_scope_of(actor=actor, action=Action.UPDATE)
+        comment = request.POST.get("comment", "")
+        entry_review(entry_id=entry_id, actor=actor, comment=comment, scope=scope)
     except PlatformError as exc:
-        if exc.code == ENTRY_NOT_FOUND:
-            # Recorded by the review; there is no entry to show again.
+        if exc.code == ENTRY_NOT_FOUND or isinstance(exc, MunicipalityNotParticipating):
+            # Recorded by the review (or the refusal); there is no entry to show again.
             return _entry_refused(request, exc)
         try:
             context = _entry_context(actor, entry_id)
         except PlatformError as missing:
             return _entry_refused(request, missing)
         return render_page(request, "audit/entry.html", context, error=exc)
-    following = audit_next_flagged(after_entry_id=entry_id)
+    following = audit_next_flagged(scope=scope, after_entry_id=entry_id)
     if following is None:
         messages.success(request, _("The entry is marked reviewed. No flagged entries are left."))
         return redirect("audit-flagged")
@@ -361,11 +372,12 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     params = _filters(request.GET)
     try:
+        scope = audit_scope_of(actor=actor, action=Action.EXPORT)
         with refused_input_recorded(
             actor=actor, action=Action.EXPORT, params=params, asked=request.GET
         ):
             _refuse_unknown(request.GET)
-            query = audit_query_parse(params, local=True)
+            query = audit_query_parse(params, scope=scope, local=True)
         rows, flags = audit_export(actor=actor, query=query, as_format="csv")
     except PlatformError as exc:
         # The search page as the search shows it (its choices, the witnesses'
@@ -373,15 +385,17 @@ def audit_export_page(request: HttpRequest) -> HttpResponse:
         return _search_refused(
             request, "audit/search.html", _search_context(params, request.GET), exc
         )
-    return _csv_for_people(rows, flags)
+    return _csv_for_people(rows, flags, scope=scope)
 
 
-def _csv_for_people(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpResponse:
+def _csv_for_people(
+    rows: list[AuditEntry], flags: dict[int, list[str]], *, scope: AuditorScope
+) -> HttpResponse:
     """The page's export, for the auditor who opens it in a spreadsheet: the
     time in Copenhagen, roles, actions, purposes, outcomes, reasons and flags
     in words, names beside the ids. (``/api/audit/export`` keeps the codes
     and UTC, for programs.) Call it for entries already recorded as read."""
-    names = audit_names(rows)
+    names = audit_names(rows, scope=scope)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="auditlog-{stamp}.csv"'

@@ -1,8 +1,10 @@
 """Reading the log: the auditor's search (the citizen's view, R5, is
 :mod:`consent.audit.disclosures`).
 
-Only auditors reach :func:`audit_search` (the API declares it); the caller
-records the search itself in the log with purpose ``audit`` — or asks
+Only auditors reach :func:`audit_search` (the API declares it), and each
+reads the part of the log her organisation answers for
+(:mod:`consent.audit.scope`, carried by the query); the caller records the
+search itself in the log with purpose ``audit`` — or asks
 :func:`audit_page_shown`, which records the page it returns.
 
 One module, longer than most: it is the auditor's search from query string
@@ -36,12 +38,14 @@ from consent.audit.models import (
     Outcome,
     Purpose,
 )
+from consent.audit.scope import NOTHING, AuditorScope, auditor_scope
 from consent.audit.services import (
     audit_record,
     audit_record_auditor_view,
     audit_record_unknown_entry,
 )
 from core.actors import Actor
+from core.catchment import MunicipalityNotParticipating
 from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.labels import TASKS
 from core.messages import INTERNAL_ID, ISO_DATE, ONE_OF, ONE_OR_ZERO
@@ -99,6 +103,8 @@ class AuditQuery:
     # Ranges [start, end) left out (FHIR's ``date=ne…``).
     outside: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    # The part of the log the auditor reads (consent.audit.scope); none by default.
+    scope: AuditorScope = NOTHING
 
     def as_params(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -234,13 +240,18 @@ QUERY_PARAMS = frozenset(
 )
 
 
-def _as_of(params: Mapping[str, str]) -> tuple[int | None, dt.datetime | None]:
+def _as_of(params: Mapping[str, str], scope: AuditorScope) -> tuple[int | None, dt.datetime | None]:
     """The entry a search is pinned to and when it was recorded; an id that
-    names no entry is refused, never read as no pin (or as an empty log)."""
+    names no entry is refused, never read as no pin (or as an empty log),
+    and so is one outside the auditor's scope: it is no entry to her."""
     entry_id = _whole(params, "as_of")
     if entry_id is None:
         return None, None
-    at = AuditEntry.objects.filter(id=entry_id).values_list("recorded_at", flat=True).first()
+    at = (
+        scope.entries(AuditEntry.objects.filter(id=entry_id))
+        .values_list("recorded_at", flat=True)
+        .first()
+    )
     if at is None:
         raise InvalidInput(
             "audit.param_invalid",
@@ -251,9 +262,12 @@ def _as_of(params: Mapping[str, str]) -> tuple[int | None, dt.datetime | None]:
     return entry_id, at
 
 
-def audit_query_parse(params: Mapping[str, str], *, local: bool = False) -> AuditQuery:
+def audit_query_parse(
+    params: Mapping[str, str], *, scope: AuditorScope, local: bool = False
+) -> AuditQuery:
     """Validate the auditor's query string into filters (4xx with a code on bad
-    input); ``local``: the page's, whose times are Copenhagen wall-clock time."""
+    input), searching the part of the log ``scope`` gives her; ``local``: the
+    page's, whose times are Copenhagen wall-clock time."""
     if "cpr" in params or "identifier" in params:
         raise InvalidInput(
             "audit.cpr_not_accepted",
@@ -264,7 +278,7 @@ def audit_query_parse(params: Mapping[str, str], *, local: bool = False) -> Audi
     flag = _choices(params, "flag", list(Flag.values))
     if len(outcome) > 1 or len(flag) > 1:
         raise InvalidInput("audit.param_invalid", "outcome and flag take one value each.")
-    as_of, as_of_at = _as_of(params)
+    as_of, as_of_at = _as_of(params, scope)
     return AuditQuery(
         citizen_id=_whole(params, "citizen"),
         user_id=_whole(params, "user"),
@@ -283,12 +297,34 @@ def audit_query_parse(params: Mapping[str, str], *, local: bool = False) -> Audi
         unreviewed=_yes_no(params, "unreviewed"),
         as_of=as_of,
         as_of_at=as_of_at,
+        scope=scope,
     )
 
 
+def audit_scope_of(*, actor: Actor, action: str) -> AuditorScope:
+    """The auditor's scope (:func:`consent.audit.scope.auditor_scope`) for a
+    door that shows entries or citizens. Staff of a municipality that has
+    left the acute function are refused there as at the gate: recorded as
+    denied (R9), then ``403 access.municipality_not_participating``."""
+    scope = auditor_scope(actor)
+    if scope.withdrawn:
+        audit_record(
+            actor=actor,
+            action=action,
+            purpose=Purpose.AUDIT,
+            citizen_id=None,
+            outcome=Outcome.DENIED,
+            resource_type="AuditEvent",
+            reason_code="municipality_not_participating",
+        )
+        raise MunicipalityNotParticipating()
+    return scope
+
+
 def audit_search(*, query: AuditQuery) -> QuerySet[AuditEntry]:
-    """Newest first. Uses the (citizen|user|organisation, recorded_at) indexes."""
-    entries = AuditEntry.objects.only(*LIST_FIELDS)
+    """Newest first, within the query's scope. Uses the
+    (citizen|user|organisation, recorded_at) indexes."""
+    entries = query.scope.entries(AuditEntry.objects.only(*LIST_FIELDS))
     if query.citizen_id is not None:
         entries = entries.filter(citizen_id=query.citizen_id)
     if query.user_id is not None:
@@ -486,19 +522,29 @@ def audit_export(
 CITIZENS_FOUND_MAX = 20
 
 
-def audit_citizens_find(*, actor: Actor, cpr: str = "", name: str = "") -> list[Citizen]:
+def audit_citizens_find(
+    *, actor: Actor, cpr: str = "", name: str = "", wholly: bool = False
+) -> list[Citizen]:
     """The citizens an auditor looks up by CPR number (from a form body, never
     a URL) or by name, recorded in the log (purpose ``audit``) before they are
     shown. Neither the CPR number nor the name typed goes into the entry: only
-    which of the two was searched by."""
+    which of the two was searched by.
+
+    Only citizens in her scope are found (``wholly``: those whose whole log
+    is hers, for the insight report); another is answered, and recorded, as
+    a citizen the platform does not know."""
     cpr, name = audit_citizen_terms(cpr=cpr, name=name)
+    scope = audit_scope_of(actor=actor, action=Action.SEARCH)
+    known = scope.citizens_wholly if wholly else scope.citizens
     if cpr:
         # A replacement CPR typed without its issuer may name two people: then nobody.
-        found = list(Citizen.objects.filter(Citizen.typed(cpr)).select_related("municipality")[:2])
+        found = list(
+            known(Citizen.objects.filter(Citizen.typed(cpr))).select_related("municipality")[:2]
+        )
         found = found if len(found) == 1 else []
         by = "cpr"
     else:
-        citizens = Citizen.objects.select_related("municipality")
+        citizens = known(Citizen.objects.select_related("municipality"))
         for part in name.split()[:4]:
             citizens = citizens.filter(
                 Q(given_name__icontains=part) | Q(family_name__icontains=part)
@@ -541,20 +587,24 @@ class Names:
         return self.citizens.get(citizen_id, "") if citizen_id is not None else ""
 
 
-def audit_names(entries: list[AuditEntry], *, citizen_id: int | None = None) -> Names:
+def audit_names(
+    entries: list[AuditEntry], *, scope: AuditorScope, citizen_id: int | None = None
+) -> Names:
     """The names of the citizens and staff on a page of entries (and of the
     citizen searched for), in two queries. Call it for entries already recorded
-    as read. A staff member's name is read now; the entry keeps the username
-    it had."""
+    as read. A citizen is named only where the auditor may find her
+    (:meth:`AuditorScope.citizens`): an entry of her organisation's own
+    search names a citizen by id, never by name. A staff member's name is
+    read now; the entry keeps the username it had."""
     citizen_ids = {e.citizen_id for e in entries if e.citizen_id is not None}
     if citizen_id is not None:
         citizen_ids.add(citizen_id)
     user_ids = {e.actor_user_id for e in entries if e.actor_user_id is not None}
     citizens = {
         pk: f"{given} {family}"
-        for pk, given, family in Citizen.objects.filter(pk__in=citizen_ids).values_list(
-            "pk", "given_name", "family_name"
-        )
+        for pk, given, family in scope.citizens(
+            Citizen.objects.filter(pk__in=citizen_ids)
+        ).values_list("pk", "given_name", "family_name")
     }
     users = {user.pk: user.display_name for user in User.objects.filter(pk__in=user_ids)}
     return Names(citizens=citizens, users=users)
@@ -586,12 +636,14 @@ def audit_organisations() -> list[Organisation]:
     return list(Organisation.objects.order_by("name").only("pk", "name"))
 
 
-def audit_next_flagged(*, after_entry_id: int | None = None) -> int | None:
-    """The newest flagged entry still waiting for review (other than the one
-    just reviewed): where "next flagged" leads."""
+def audit_next_flagged(*, scope: AuditorScope, after_entry_id: int | None = None) -> int | None:
+    """The newest flagged entry in the auditor's scope still waiting for
+    review (other than the one just reviewed): where "next flagged" leads."""
     waiting = AuditFlag.objects.exclude(
         Exists(EntryReview.objects.filter(entry_id=OuterRef("entry_id")))
     )
+    if not scope.whole_log:
+        waiting = waiting.filter(entry_id__in=scope.entries(AuditEntry.objects.all()).values("id"))
     if after_entry_id is not None:
         waiting = waiting.exclude(entry_id=after_entry_id)
     return (
@@ -601,9 +653,12 @@ def audit_next_flagged(*, after_entry_id: int | None = None) -> int | None:
     )
 
 
-def audit_entry_get(*, entry_id: int) -> AuditEntry:
+def audit_entry_get(*, entry_id: int, scope: AuditorScope) -> AuditEntry:
+    """The entry ``entry_id`` names in the auditor's scope; one outside it is
+    refused as an id that names no entry (``audit.entry_not_found``)."""
     found = entry_id_possible(entry_id)
-    entry = AuditEntry.objects.only(*LIST_FIELDS).filter(id=entry_id).first() if found else None
+    entries = scope.entries(AuditEntry.objects.only(*LIST_FIELDS).filter(id=entry_id))
+    entry = entries.first() if found else None
     if entry is None:
         raise entry_not_found()
     return entry
@@ -614,14 +669,17 @@ class EntryRead:
     entry: AuditEntry
     flags: list[str]
     review: EntryReview | None
+    # The scope it was read in: the names beside it and the next flagged entry.
+    scope: AuditorScope
 
 
 def audit_entry_read(*, actor: Actor, entry_id: int) -> EntryRead:
     """An auditor reads one entry with its flags and review; the reading is
     recorded before it is returned, and so is the read of an id that names no
-    entry (denied)."""
+    entry (denied) — or an entry outside her scope, recorded and answered alike."""
+    scope = audit_scope_of(actor=actor, action=Action.READ)
     try:
-        entry = audit_entry_get(entry_id=entry_id)
+        entry = audit_entry_get(entry_id=entry_id, scope=scope)
     except NotFoundOrNotAllowed:
         query = {"entry": str(entry_id)}
         raise audit_record_unknown_entry(actor=actor, entry_id=str(entry_id), query=query) from None
@@ -632,4 +690,4 @@ def audit_entry_read(*, actor: Actor, entry_id: int) -> EntryRead:
         citizen_ids=[entry.citizen_id],
         query={"entry": str(entry.id)},
     )
-    return EntryRead(entry, flags.get(entry.id, []), reviews.get(entry.id))
+    return EntryRead(entry, flags.get(entry.id, []), reviews.get(entry.id), scope)

@@ -34,6 +34,7 @@ from consent.audit.models import (
     Outcome,
     Purpose,
 )
+from consent.audit.scope import AuditorScope
 from core.actors import Actor
 from core.context import current_context
 from core.errors import Conflict, InvalidInput, NotFoundOrNotAllowed, Unavailable
@@ -275,9 +276,10 @@ def audit_record_unknown_entry(
     return entry_not_found()
 
 
-def entry_review(*, entry_id: int, actor: Actor, comment: str) -> EntryReview:
+def entry_review(*, entry_id: int, actor: Actor, comment: str, scope: AuditorScope) -> EntryReview:
     """An auditor marks a flagged entry reviewed. Stored beside the log, never
-    in it. The review of an id that names no entry is recorded as a denied
+    in it. The review of an id that names no entry, or of an entry outside
+    her ``scope`` (:mod:`consent.audit.scope`), is recorded as a denied
     attempt (``audit_record_unknown_entry``)."""
     comment = required_text(
         comment,
@@ -287,6 +289,13 @@ def entry_review(*, entry_id: int, actor: Actor, comment: str) -> EntryReview:
     )
     if actor.user is None:
         raise InvalidInput("audit.review_needs_user", "Only a person can review an entry.")
+    if not scope.holds(entry_id):
+        raise audit_record_unknown_entry(
+            actor=actor,
+            entry_id=str(entry_id),
+            query={"review": str(entry_id)},
+            action=Action.UPDATE,
+        )
     if not AuditFlag.objects.filter(entry_id=entry_id).exists():
         if not entry_id_possible(entry_id) or not AuditEntry.objects.filter(id=entry_id).exists():
             # Her attempt is on the log as the read of an unknown id is (R9).

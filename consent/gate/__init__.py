@@ -119,7 +119,8 @@ from consent.gate.rules import (
 from consent.gate.visible import VisibleRecord, visible_citizens, visible_record
 from consent.models import RecordResource
 from core.actors import Actor
-from core.errors import Forbidden, NotFoundOrNotAllowed
+from core.catchment import MunicipalityNotParticipating
+from core.errors import NotFoundOrNotAllowed
 from core.models import Citizen
 
 __all__ = [
@@ -165,20 +166,6 @@ __all__ = [
     "visible_citizens",
     "visible_record",
 ]
-
-
-class MunicipalityNotParticipating(Forbidden):
-    """Staff of a municipality that has left the acute function: refused every
-    citizen's data at the gate, by whatever door. It says so (403) rather than
-    "not found", and says it whether or not the citizen exists: it is about
-    the member of staff, never the citizen."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "access.municipality_not_participating",
-            "Your organisation's municipality no longer takes part in the acute function; "
-            "you have no access to citizens' data here.",
-        )
 
 
 def municipality_withdrawn_refuse(

@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from consent.audit.scope import auditor_scope
 from consent.audit.services import Action, Purpose
 from consent.models import BreakGlass, CareRelationship, ConsentDirective, DataCategory
 from core.actors import Actor
@@ -350,6 +351,10 @@ def _break_glass_decision(actor: Actor, citizen: Citizen, otherwise: Decision) -
 # --- The decision ------------------------------------------------------------
 
 
+# The reason an auditor is refused the insight report of a citizen whose
+# whole log is not hers (decision 0039).
+OUTSIDE_AUDIT_SCOPE = "outside_audit_scope"
+
 # The reason a member of staff of a municipality that has left the acute
 # function is refused (README, "A municipality joins or leaves").
 MUNICIPALITY_NOT_PARTICIPATING = "municipality_not_participating"
@@ -400,9 +405,13 @@ def access_decide(
         return Decision(False, MUNICIPALITY_NOT_PARTICIPATING)
     role = actor.role
     if role == Role.AUDITOR:
-        if category == CATEGORY_INSIGHT and purpose == Purpose.AUDIT:
-            return Decision(True, "right_of_insight", "auditor")
-        return Decision(False, "role_not_permitted")
+        if category != CATEGORY_INSIGHT or purpose != Purpose.AUDIT:
+            return Decision(False, "role_not_permitted")
+        # The report shows every access to her: only an auditor whose scope
+        # holds the citizen's whole log (consent.audit.scope, decision 0039).
+        if not auditor_scope(actor).covers_citizen(citizen):
+            return Decision(False, OUTSIDE_AUDIT_SCOPE)
+        return Decision(True, "right_of_insight", "auditor")
     if role == Role.ADMINISTRATOR:
         if category == CATEGORY_CONSENT and purpose == Purpose.OPERATIONS:
             return Decision(True, "consent_administration", "administrator")

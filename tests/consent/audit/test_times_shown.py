@@ -16,6 +16,7 @@ from django.utils import translation
 
 from consent.audit.models import AuditEntry, EntryReview
 from consent.audit.pages import _csv_for_people
+from consent.audit.scope import WHOLE_LOG
 from core.models import Role
 from core.templatetags.platform import moment
 from tests import factories as f
@@ -45,7 +46,7 @@ def _entry(pk: int, at: dt.datetime) -> AuditEntry:
 def test_the_auditors_export_says_which_0230_an_access_was_made_at() -> None:
     rows = [_entry(2, WINTER), _entry(1, SUMMER), _entry(3, WINTER + dt.timedelta(hours=1))]
     with translation.override("da"):
-        response = _csv_for_people(rows, {})
+        response = _csv_for_people(rows, {}, scope=WHOLE_LOG)
     lines = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [line["Tidspunkt (dansk tid)"] for line in lines] == [
         "2026-10-25 02:30:00 (vintertid)",
