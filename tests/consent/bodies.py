@@ -54,16 +54,22 @@ def nursing_problem(
     }
 
 
-def municipal_help(citizen_id: int, service: str = "home-nursing", org_id: int = 1) -> dict:
-    return {
+def municipal_help(
+    citizen_id: int, service: str = "home-nursing", org_id: int | None = None
+) -> dict:
+    """The municipal help she receives; ``org_id``, an organisation the
+    platform holds, names who manages it."""
+    body = {
         "resourceType": "EpisodeOfCare",
         "meta": tag("municipal-help"),
         "status": "active",
         "type": [{"coding": [{"system": "urn:tvaerakut:municipal-service", "code": service}]}],
         "patient": {"reference": f"Patient/{citizen_id}"},
-        "managingOrganization": {"reference": f"Organization/{org_id}"},
         "period": {"start": "2025-01-01"},
     }
+    if org_id is not None:
+        body["managingOrganization"] = {"reference": f"Organization/{org_id}"}
+    return body
 
 
 def care_plan(citizen_id: int) -> dict:
