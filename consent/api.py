@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpResponse
@@ -18,9 +19,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent import services
-from consent.analyses import ANALYSES, analysis_budget, analysis_question_refuse, analysis_run
+from consent.analyses import (
+    ANALYSES,
+    Table,
+    analysis_budget,
+    analysis_release_read,
+    analysis_request_refuse,
+    analysis_run,
+)
 from consent.gate import CLINICAL_ROLES
 from core.api import actor_of, valid
+from core.boundary import json_object_required
 from core.created import Creates
 from core.errors import InvalidInput
 from core.models import Role
@@ -134,12 +143,28 @@ class AnalysisTableOut(serializers.Serializer[Any]):
 
 ANALYSES_CONCERN = Concerns(resource_type="Analysis", purpose="analysis", action="search")
 
-ANALYSIS_PARAMETERS = [
-    OpenApiParameter("name", str, OpenApiParameter.PATH, enum=sorted(ANALYSES)),
-    OpenApiParameter("diagnosis", str, required=False, description="ICD-10 code or prefix."),
-    OpenApiParameter("service", str, required=False, description="A municipal service."),
-    OpenApiParameter("days", int, required=False, description="Days before and after."),
-]
+
+class AnalysisQuestionIn(serializers.Serializer[Any]):
+    """The question's parameters; each analysis takes its own and refuses the
+    others (``analysis.param_unknown``), so none is required here."""
+
+    diagnosis = serializers.CharField(
+        required=False,
+        help_text="diagnosis-and-service: an ICD-10 code or its start outside chapter F (E11).",
+    )
+    service = serializers.CharField(
+        required=False,
+        help_text="diagnosis-and-service: the municipal service (home-help, personal-care, "
+        "home-nursing).",
+    )
+    days = serializers.IntegerField(
+        required=False,
+        help_text="contacts-around-acute-episode: days before and after, 1 to 365 (default 30).",
+    )
+
+
+class AnalysisAnswerOut(AnalysisTableOut):
+    id = serializers.IntegerField(help_text="The answer's id: read again at its Location.")
 
 
 class AnalysisListView(APIView):
@@ -172,60 +197,131 @@ class AnalysisListView(APIView):
         )
 
 
-def _question_params(request: Request) -> dict[str, list[str]]:
-    """Every value of each (REST framework reads ``format`` itself)."""
-    return {k: v for k, v in request.query_params.lists() if k != "format"}
+def _question_of(body: dict[str, Any]) -> dict[str, list[str]]:
+    """The question's parameters as the analysis reads them, each as it was
+    written: text as sent, any other JSON value as its JSON (``30``,
+    ``null``), which the analysis refuses in its own words where it takes
+    text of another shape — recorded, as every refused run is."""
+    return {
+        str(key): [value if isinstance(value, str) else json.dumps(value)]
+        for key, value in body.items()
+    }
+
+
+def _answer(table: Table) -> dict[str, Any]:
+    return {"id": table.release_id, **table.as_dict()}
 
 
 class AnalysisRunView(APIView):
-    """``GET /api/consent/analyses/<name>?…`` (JSON) or ``…/<name>/csv``.
+    """``POST /api/consent/analyses/<name>`` with the question's parameters
+    in the body: runs the analysis (R6) and answers with the table and where
+    it is read again (``Location``, the answer's id). A new answer for the
+    analyst is ``201``, paid from her privacy budget; the same question asked
+    again over the same data within the window is the answer she was given,
+    ``200`` at no cost (decision 0005), as the analyst's page sends her to it
+    again. A run is never a ``GET``: a crawler, a prefetch or a retried read
+    must not spend a budget, so a ``GET`` here is ``405``.
 
     Every member of staff reaches the service, which refuses all but analysts
     and records the refused attempt (R6, R9)."""
 
     permission_classes = [roles(*Role.values)]
+    # A body refused at the door (a field no question takes) is recorded as a
+    # refused run (R9): about no citizen.
+    concerns = ANALYSES_CONCERN
+    creates = Creates("consent-analysis-answer", kwarg="release_id")
 
     def query_refused(self, request: Request, refused: InvalidInput) -> None:
-        # A question refused by the API's gate is refused as the analysis
-        # refuses it (analysis.param_unknown, naming what it takes), and recorded.
-        analysis_question_refuse(
-            actor=actor_of(request),
-            name=str(self.kwargs.get("name", "")),
-            params=_question_params(request),
-            export=isinstance(self, AnalysisCsvView),
+        # A run takes its question in the body, never in its address: the
+        # refusal is the run's, refused for a role as a run is, and recorded.
+        analysis_request_refuse(
+            actor=actor_of(request), name=str(self.kwargs.get("name", "")), refused=refused
         )
 
     @extend_schema(
         operation_id="consent_analyses_run",
         # Every role reaches the service, which refuses and records all but analysts (R6, R9).
         extensions={"x-roles": [Role.ANALYST]},
-        parameters=ANALYSIS_PARAMETERS,
-        responses={200: AnalysisTableOut},
+        parameters=[
+            OpenApiParameter("name", str, OpenApiParameter.PATH, enum=sorted(ANALYSES)),
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.URI,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="Where the answer already given is read.",
+            ),
+        ],
+        request=AnalysisQuestionIn,
+        responses={
+            201: AnalysisAnswerOut,
+            200: OpenApiResponse(
+                AnalysisAnswerOut,
+                description="The same question asked again within the window: the answer "
+                "already given to the analyst, at no cost.",
+            ),
+        },
     )
-    def get(self, request: Request, name: str, export: str = "") -> Response | HttpResponse:
+    def post(self, request: Request, name: str) -> Response:
+        json_object_required(request.data)  # an array or text is no question
+        body = request.data if isinstance(request.data, dict) else {}
         table = analysis_run(
-            actor=actor_of(request),
-            name=name,
-            params=_question_params(request),
-            export=bool(export),
+            actor=actor_of(request), name=name, params=_question_of(body), export=False
         )
-        if export:
-            response = HttpResponse(table.as_csv(), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-            return response
-        return Response(table.as_dict())
+        answer = _answer(table)
+        if not table.privacy.reused:
+            return Response(answer, status=201)
+        # Nothing new for her: where the answer she was given is read.
+        response = Response(answer, status=200)
+        response["Location"] = self.creates.location(request, answer) or ""
+        return response
 
 
-class AnalysisCsvView(AnalysisRunView):
-    """``GET /api/consent/analyses/<name>/csv?…``: the same answer as a spreadsheet."""
+class AnalysisCsvRetiredView(APIView):
+    """``…/analyses/<name>/csv`` ran an analysis by ``GET`` and is no
+    operation any more: every method is ``405``, so a client still asking
+    learns the method changed rather than that the analysis vanished. The
+    CSV of an answer is ``GET …/analyses/runs/<id>/csv``."""
+
+    permission_classes = [roles(*Role.values)]
+
+
+class AnalysisAnswerView(APIView):
+    """``GET /api/consent/analyses/runs/<id>``: an answer the analyst was
+    given, read again at no cost (R6); ``…/csv`` the same as a spreadsheet.
+    Anyone else — another role, an analyst it was not given — is told it
+    does not exist, and the attempt is recorded (R9)."""
+
+    permission_classes = [roles(*Role.values)]
+    export = False
 
     @extend_schema(
-        operation_id="consent_analyses_run_csv",
+        operation_id="consent_analyses_answer",
         extensions={"x-roles": [Role.ANALYST]},
-        parameters=ANALYSIS_PARAMETERS,
+        responses={200: AnalysisAnswerOut},
+    )
+    def get(self, request: Request, release_id: int) -> Response | HttpResponse:
+        table = analysis_release_read(
+            actor=actor_of(request), release_id=release_id, export=self.export
+        )
+        if self.export:
+            response = HttpResponse(table.as_csv(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{table.analysis}.csv"'
+            return response
+        return Response(_answer(table))
+
+
+class AnalysisAnswerCsvView(AnalysisAnswerView):
+    """``GET /api/consent/analyses/runs/<id>/csv``: the same answer as a spreadsheet."""
+
+    export = True
+
+    @extend_schema(
+        operation_id="consent_analyses_answer_csv",
+        extensions={"x-roles": [Role.ANALYST]},
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The table as CSV.")
         },
     )
-    def get(self, request: Request, name: str, export: str = "csv") -> Response | HttpResponse:
-        return super().get(request, name, export="csv")
+    def get(self, request: Request, release_id: int) -> Response | HttpResponse:
+        return super().get(request, release_id)

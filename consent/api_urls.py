@@ -5,6 +5,16 @@ from consent import api
 urlpatterns: list[URLPattern] = [
     path("break-glass", api.BreakGlassView.as_view(), name="consent-break-glass"),
     path("analyses", api.AnalysisListView.as_view(), name="consent-analyses"),
+    path(
+        "analyses/runs/<int:release_id>",
+        api.AnalysisAnswerView.as_view(),
+        name="consent-analysis-answer",
+    ),
+    path(
+        "analyses/runs/<int:release_id>/csv",
+        api.AnalysisAnswerCsvView.as_view(),
+        name="consent-analysis-answer-csv",
+    ),
     re_path(
         r"^analyses/(?P<name>[a-z0-9-]+)$",
         api.AnalysisRunView.as_view(),
@@ -12,7 +22,7 @@ urlpatterns: list[URLPattern] = [
     ),
     re_path(
         r"^analyses/(?P<name>[a-z0-9-]+)/csv$",
-        api.AnalysisCsvView.as_view(),
+        api.AnalysisCsvRetiredView.as_view(),
         name="consent-analysis-csv",
     ),
 ]

@@ -124,6 +124,7 @@ REASONS: dict[str, Promise] = {
     "write.field_unknown": pgettext_lazy(REASON_CONTEXT, "field the write does not take"),
     "write.not_boolean": pgettext_lazy(REASON_CONTEXT, "a yes or no that is not true or false"),
     "write.not_text": pgettext_lazy(REASON_CONTEXT, "a number where text is written"),
+    "write.param_unknown": pgettext_lazy(REASON_CONTEXT, "parameter in a write's address"),
     "purpose_unknown": pgettext_lazy(REASON_CONTEXT, "unknown purpose"),
     "recall": pgettext_lazy(REASON_CONTEXT, "recall"),
     "referral_intake": pgettext_lazy(REASON_CONTEXT, "phone referral being taken"),

@@ -197,6 +197,13 @@ def query_refuse_unlisted(
         )
 
 
+def _serves(view: Any, method: str) -> bool:
+    """Whether ``view`` has a handler for ``method`` (REST framework answers
+    any other with 405)."""
+    name = method.lower()
+    return name in getattr(view, "http_method_names", ()) and hasattr(view, name)
+
+
 def query_refusal(view: Any, request: Request) -> InvalidInput | None:
     """The refusal of ``request``'s query by ``view``'s operation, if any."""
     method = (request.method or "GET").upper()
@@ -204,6 +211,10 @@ def query_refusal(view: Any, request: Request) -> InvalidInput | None:
         return None
     if not request.path_info.startswith(spectacular_settings.SCHEMA_PATH_PREFIX):
         # /fhir/ checks its own against the CapabilityStatement (decision 0021).
+        return None
+    if not _serves(view, method):
+        # A method the view does not serve is answered 405 (its Allow header
+        # says which it does), never a refusal of a query it would not read.
         return None
     takes = operation_takes(type(view), method)
     try:

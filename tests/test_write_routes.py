@@ -286,6 +286,12 @@ WRITES: dict[tuple[str, str], Write] = {
         "/api/consent/break-glass",
         lambda s: {"citizen_id": s.ids["citizen"], "reason": "Bevidstløs", "basis": "vital"},
     ),
+    # An analysis is run by a POST of its question (R6): it spends the budget.
+    ("POST", "api/consent/^analyses/(?P<name>[a-z0-9-]+)$"): Write(
+        "analyst",
+        "/api/consent/analyses/diagnosis-and-service",
+        lambda s: {"diagnosis": "E11", "service": "home-nursing"},
+    ),
     ("POST", "api/audit/entries/<int:entry_id>/review"): Write(
         "auditor", "/api/audit/entries/{entry}/review", lambda s: {"comment": "Set"}
     ),

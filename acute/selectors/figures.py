@@ -7,7 +7,8 @@ have ended, with every count below the minimum cell size, and every count
 that would give one away, suppressed. A month's first release to analysts is
 kept and given again to every later request of it, so no two answers of one
 month differ by a citizen decided, written or corrected in between
-(docs/decisions/0035). Every release is audited."""
+(docs/decisions/0035). A month first released after a citizen refused
+analysis (R4) leaves her out, for every analyst. Every release is audited."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from django.utils import timezone
 
 from acute.deadlines import LOCAL
 from acute.models import Episode, FiguresMonthRelease, Referral, Visit
-from consent.analyses import suppress
+from consent.analyses import refused_to_any_analyst, suppress
 from consent.audit.services import Action, Outcome, Purpose, audit_record
+from consent.gate import HiddenPeriod, in_hidden_period
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
 from core.logging import scrub
@@ -35,6 +37,12 @@ from core.times import read_day
 
 PERIODS = ("day", "month")
 _CHUNK = 2000
+# Citizens, or periods of their data, that figures leave out (R4).
+LeftOut = Mapping[int, tuple[HiddenPeriod, ...]]
+
+
+def _hidden(left_out: LeftOut, citizen_id: int, at: dt.datetime) -> bool:
+    return in_hidden_period(at, left_out.get(citizen_id, ()))
 
 
 def _period_key(at: dt.datetime, period: str) -> str:
@@ -114,12 +122,17 @@ def figures_params_once(params: Mapping[str, Sequence[str]]) -> None:
         )
 
 
-def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]]:
+def figures(
+    *, start: dt.date, end: dt.date, period: str, left_out: LeftOut | None = None
+) -> list[dict[str, Any]]:
     """The trial's follow-up figures per period (local days or months), from
     referrals received in ``[start, end]``: reached within deadline (of those
     whose deadline is decided, :func:`deadline_met`) per urgency,
     municipality and referrer; mean minutes from referral to arrival; episodes
-    treated at home versus admitted; visits per municipality. Aggregates only."""
+    treated at home versus admitted; visits per municipality. Aggregates only.
+    ``left_out``: the citizens (or periods of their data) the figures leave
+    out, each referral, episode end and visit by the moment it is dated."""
+    hidden = left_out or {}
     _within_years(start=start, end=end)
     if period not in PERIODS:
         raise InvalidInput("figures.period_invalid", "Period is day or month.", field="period")
@@ -141,6 +154,7 @@ def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]
         "status",
         "on_hold_since",
         "episode__closed_at",
+        "citizen_id",
     )
     now = timezone.now()
     buckets: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -149,7 +163,9 @@ def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]
     arrivals: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     for row in referrals.iterator(chunk_size=_CHUNK):
         received_at, deadline_at, reached_at, urgency, source, municipality = row[:6]
-        status, on_hold_since, closed_at = row[6:]
+        status, on_hold_since, closed_at, citizen_id = row[6:]
+        if _hidden(hidden, citizen_id, received_at):
+            continue
         key = _period_key(received_at, period)
         if reached_at is not None:
             arrivals[key][0] += 1
@@ -174,25 +190,25 @@ def figures(*, start: dt.date, end: dt.date, period: str) -> list[dict[str, Any]
             bucket[0] += 1
             bucket[1] += int(met)
     outcomes: dict[tuple[str, str], int] = defaultdict(int)
-    for closed_at, outcome in (
+    for closed_at, outcome, citizen_id in (
         Episode.objects.filter(
             status=Episode.Status.COMPLETED, closed_at__gte=since, closed_at__lt=until
         )
-        .values_list("closed_at", "outcome")
+        .values_list("closed_at", "outcome", "citizen_id")
         .iterator(chunk_size=_CHUNK)
     ):
-        if closed_at is not None:
+        if closed_at is not None and not _hidden(hidden, citizen_id, closed_at):
             outcomes[(_period_key(closed_at, period), outcome)] += 1
     visits: dict[tuple[str, str], int] = defaultdict(int)
     # A visit counts for the municipality its episode belongs to (who shares
     # the cost), not where the citizen lives today: a citizen who moved, or a
     # municipality that has left the function, keeps its past visits.
-    for on_site_at, municipality in (
+    for on_site_at, municipality, citizen_id in (
         Visit.objects.filter(on_site_at__gte=since, on_site_at__lt=until)
-        .values_list("on_site_at", "episode__municipality__name")
+        .values_list("on_site_at", "episode__municipality__name", "episode__citizen_id")
         .iterator(chunk_size=_CHUNK)
     ):
-        if on_site_at is not None:
+        if on_site_at is not None and not _hidden(hidden, citizen_id, on_site_at):
             visits[(_period_key(on_site_at, period), municipality)] += 1
     rows: list[dict[str, Any]] = []
     for (key, dimension, value), (total, reached) in sorted(buckets.items()):
@@ -355,6 +371,9 @@ def _months_released(
             FiguresMonthRelease.objects.filter(month__in=months).values_list("month", flat=True)
         )
         now = timezone.now()
+        # A citizen who refused analysis (R4) is not counted in a month
+        # released from now on; a month released before keeps her, as given.
+        left_out = refused_to_any_analyst() if len(kept) < len(months) else {}
         new = [
             FiguresMonthRelease(
                 month=month,
@@ -363,6 +382,7 @@ def _months_released(
                         start=month,
                         end=(month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1),
                         period="month",
+                        left_out=left_out,
                     ),
                     min_cell=min_cell,
                 ),

@@ -42,7 +42,8 @@ Modules: :mod:`~consent.analyses.catalogue` (the named analyses),
 
 from consent.analyses.budget import Budget, analysis_budget
 from consent.analyses.catalogue import ANALYSES, ICD10_PREFIX, SERVICE_LABELS, Analysis, Counts
-from consent.analyses.runs import analysis_question_refuse, analysis_release_read, analysis_run
+from consent.analyses.refusals import refused_to_any_analyst
+from consent.analyses.runs import analysis_release_read, analysis_request_refuse, analysis_run
 from consent.analyses.suppression import suppress
 from consent.analyses.tables import NOISE_NOTE, SUPPRESSED, Privacy, Table
 
@@ -58,8 +59,9 @@ __all__ = [
     "Privacy",
     "Table",
     "analysis_budget",
-    "analysis_question_refuse",
     "analysis_release_read",
+    "analysis_request_refuse",
     "analysis_run",
+    "refused_to_any_analyst",
     "suppress",
 ]

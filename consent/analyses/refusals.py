@@ -18,13 +18,12 @@ from consent.gate import HiddenPeriod, Purpose, consent_in_force, refusal_for
 from consent.models import ConsentDirective, RecordResource
 from consent.selectors import without_hidden_data
 from core.actors import Actor
+from core.models import Membership, Role
 
 
-def analysis_refusals(actor: Actor) -> list[tuple[int, dt.datetime | None, dt.datetime | None]]:
-    """Refusals covering ``actor`` for analysis: (citizen, data period start,
-    data period end) — no data period means all the citizen's data. Read
-    from every citizen with a refusal in force: their consents too, which
-    lift the refusals recorded before them."""
+def _refusing_directives() -> dict[int, list[ConsentDirective]]:
+    """Every citizen with a refusal in force, with all her directives in
+    force: her consents too, which lift the refusals recorded before them."""
     in_force = consent_in_force(timezone.now())
     refusing = in_force.filter(provision=ConsentDirective.Provision.DENY).values("citizen_id")
     by_citizen: dict[int, list[ConsentDirective]] = defaultdict(list)
@@ -32,6 +31,12 @@ def analysis_refusals(actor: Actor) -> list[tuple[int, dt.datetime | None, dt.da
         "recipient_organisations", "recipient_users"
     ):
         by_citizen[directive.citizen_id].append(directive)
+    return by_citizen
+
+
+def _covering(
+    by_citizen: dict[int, list[ConsentDirective]], actor: Actor
+) -> list[tuple[int, dt.datetime | None, dt.datetime | None]]:
     found: list[tuple[int, dt.datetime | None, dt.datetime | None]] = []
     for citizen_id, directives in by_citizen.items():
         whole, periods = refusal_for(directives, actor, Purpose.ANALYSIS)
@@ -39,6 +44,34 @@ def analysis_refusals(actor: Actor) -> list[tuple[int, dt.datetime | None, dt.da
             found.append((citizen_id, None, None))
         found.extend((citizen_id, start, end) for start, end in periods)
     return found
+
+
+def analysis_refusals(actor: Actor) -> list[tuple[int, dt.datetime | None, dt.datetime | None]]:
+    """Refusals covering ``actor`` for analysis: (citizen, data period start,
+    data period end) — no data period means all the citizen's data."""
+    return _covering(_refusing_directives(), actor)
+
+
+def refused_to_any_analyst() -> dict[int, tuple[HiddenPeriod, ...]]:
+    """What a release given alike to every analyst leaves out (the follow-up
+    figures, decision 0035): each citizen whose refusal covers analysis by
+    any analyst now named (an active analyst's membership), with the data
+    periods it names — ``(None, None)`` for all her data. Exact counts kept
+    apart per analyst would differ by exactly these citizens, so one refusal
+    naming one analyst or her organisation leaves the citizen out for all."""
+    by_citizen = _refusing_directives()
+    found: dict[int, set[HiddenPeriod]] = defaultdict(set)
+    if by_citizen:
+        analysts = Membership.objects.filter(role=Role.ANALYST, is_active=True).select_related(
+            "user", "organisation"
+        )
+        for membership in analysts:
+            for citizen_id, start, end in _covering(by_citizen, Actor.for_membership(membership)):
+                found[citizen_id].add((start, end))
+    return {
+        citizen_id: ((None, None),) if (None, None) in periods else tuple(periods)
+        for citizen_id, periods in found.items()
+    }
 
 
 def excluded_ids(actor: Actor) -> set[int]:

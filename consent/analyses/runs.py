@@ -191,15 +191,36 @@ def _checked(analysis: Analysis, params: Mapping[str, Sequence[str]]) -> dict[st
     return {k: str(values[0])[:100] for k, values in params.items() if values}
 
 
-def analysis_question_refuse(
-    *, actor: Actor, name: str, params: Mapping[str, Sequence[str]], export: bool
-) -> None:
-    """The refusals :func:`analysis_run` gives before it counts a question (a
-    role that is no analyst's, an unknown analysis, a parameter the analysis
-    does not take or one given twice), recorded as they are there; nothing
-    is run. The API's query gate asks this before it refuses a question in
-    its own, less precise words."""
-    _question(actor=actor, name=name, params=params, export=export)
+def analysis_request_refuse(*, actor: Actor, name: str, refused: PlatformError) -> None:
+    """A run refused before its question is read (a parameter in its address,
+    which a question never takes): refused as :func:`analysis_run` refuses a
+    role that is no analyst's, and otherwise recorded with ``refused``'s code
+    (R9). Nothing is run; the caller raises ``refused``."""
+    _analyst_required(actor=actor, action=Action.SEARCH, name=name, detail={})
+    _audit_run(
+        actor=actor,
+        action=Action.SEARCH,
+        name=name,
+        reason_code=refused.code,
+        detail={"field": refused.field},
+        outcome=Outcome.DENIED,
+    )
+
+
+def _analyst_required(*, actor: Actor, action: str, name: str, detail: dict[str, Any]) -> None:
+    """Only analysts run analyses or read their answers (R6); another role's
+    attempt is recorded (R9) and refused."""
+    if actor.role == Role.ANALYST and actor.user is not None:
+        return
+    _audit_run(
+        actor=actor,
+        action=action,
+        name=name,
+        reason_code="role_not_permitted",
+        detail=detail,
+        outcome=Outcome.DENIED,
+    )
+    raise Forbidden("analysis.role", gettext("Only analysts run analyses (R6)."), rule="R6")
 
 
 def _question(
@@ -207,16 +228,7 @@ def _question(
 ) -> tuple[Analysis, dict[str, Any]]:
     """The analysis asked for and its checked parameters; a refusal is recorded (R9)."""
     action = Action.EXPORT if export else Action.SEARCH
-    if actor.role != Role.ANALYST or actor.user is None:
-        _audit_run(
-            actor=actor,
-            action=action,
-            name=name,
-            reason_code="role_not_permitted",
-            detail={},
-            outcome=Outcome.DENIED,
-        )
-        raise Forbidden("analysis.role", gettext("Only analysts run analyses (R6)."), rule="R6")
+    _analyst_required(actor=actor, action=action, name=name, detail={})
     analysis = ANALYSES.get(name)
     try:
         if analysis is None:
@@ -360,8 +372,10 @@ def analysis_run(
 def analysis_release_read(*, actor: Actor, release_id: int, export: bool) -> Table:
     """An answer the acting analyst was given, shown again by its id (the
     page a run sends her to): no new answer, nothing spent, recorded as
-    every run is (R6, R9). Another role is refused as a run is; an answer
-    she was never given is "not found", recorded as the denied attempt."""
+    every run is (R6, R9). Anyone else — another role, an analyst who was
+    never given it — is told it is "not found", as of an answer that does not
+    exist, and the attempt is recorded as denied: whether an answer exists
+    is no-one's to learn but the analysts' who were given it."""
     action = Action.EXPORT if export else Action.READ
     if actor.role != Role.ANALYST or actor.user is None:
         _audit_run(
@@ -372,7 +386,7 @@ def analysis_release_read(*, actor: Actor, release_id: int, export: bool) -> Tab
             detail={"release": release_id},
             outcome=Outcome.DENIED,
         )
-        raise Forbidden("analysis.role", gettext("Only analysts run analyses (R6)."), rule="R6")
+        raise NotFoundOrNotAllowed()
     entry = (
         PrivacyBudgetEntry.objects.select_related("release")
         .filter(analyst=actor.user, release_id=release_id)

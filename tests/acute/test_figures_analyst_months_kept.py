@@ -18,9 +18,12 @@ from django.utils import timezone
 
 from acute.models import FiguresMonthRelease, Referral
 from consent.audit.models import AuditEntry
+from consent.services import consent_create
+from core.actors import Actor
 from core.models import Role
 from tests import factories as f
 from tests.acute.test_api import into_last_month
+from tests.consent import bodies
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +160,53 @@ def test_r6_the_arrivals_do_not_give_away_how_few_nobody_reached() -> None:
     arrival = next(r for r in rows if r["figure"] == "minutes_referral_to_arrival")
     assert arrival["count"] is None
     assert arrival["mean_minutes"] == 13.8  # (7 x 10 + 40) / 8
+
+
+def _refuse_analysis(by, citizen_id: int, **scope: object) -> None:
+    """The citizen refuses disclosure for analysis (HRESCH), as told to staff (R4)."""
+    consent_create(
+        actor=Actor.for_membership(by),
+        data=bodies.refusal(citizen_id, purposes=["HRESCH"], **scope),
+        purpose="treatment",
+    )
+
+
+def test_r4_a_citizen_who_refused_analysis_is_not_in_the_analysts_figures() -> None:
+    """Her referral is counted for the coordinator, who runs the function,
+    and left out of every month first released to analysts after her
+    refusal — for every analyst, also where her refusal names one analyst's
+    organisation only: kept apart per analyst, two exact releases of one
+    month would differ by exactly her referral."""
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referrals = [_missed(coordinator) for _ in range(7)]
+    gentofte = f.municipality("157")
+    named = f.staff(Role.ANALYST, gentofte)
+    other = f.staff(Role.ANALYST, f.acute_function())
+    _refuse_analysis(coordinator, referrals[0].citizen_id, organisations=[gentofte.pk])
+    first, last = into_last_month()
+    query = f"/api/acute/figures?start={first}&end={last}&period=month"
+
+    assert _gentofte(f.client_for(other).get(query)) == 6
+    assert _gentofte(f.client_for(named).get(query)) == 6
+    exact = f.client_for(coordinator).get(f"/api/acute/figures?start={first}&end={last}")
+    assert [
+        r["count"]
+        for r in exact.json()["results"]
+        if r["figure"] == "reached_within_deadline" and r["value"] == "Gentofte Kommune"
+    ] == [7]
+
+
+def test_r4_a_refusal_after_a_month_was_released_leaves_it_as_given() -> None:
+    """What was released before her refusal was disclosed then; given again
+    unchanged it discloses nothing more, and a release without her beside it
+    would be her referral itself."""
+    coordinator = f.staff(Role.COORDINATOR, f.acute_function())
+    referrals = [_missed(coordinator) for _ in range(7)]
+    first, last = into_last_month()
+    analyst = f.client_for(f.staff(Role.ANALYST, f.acute_function()))
+    query = f"/api/acute/figures?start={first}&end={last}&period=month"
+    assert _gentofte(analyst.get(query)) == 7
+
+    _refuse_analysis(coordinator, referrals[0].citizen_id)
+
+    assert _gentofte(analyst.get(query)) == 7

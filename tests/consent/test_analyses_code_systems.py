@@ -16,6 +16,7 @@ from consent.services import record_resource_create
 from core.actors import Actor
 from tests import factories as f
 from tests.consent import bodies
+from tests.consent.analysis_api import run
 from tests.consent.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -49,11 +50,8 @@ def _people(world: World, n: int, code: str, system: str, *, service: bool = Tru
 
 
 def _gentofte(client, diagnosis: str) -> list[int | None]:
-    response = client.get(
-        "/api/consent/analyses/diagnosis-and-service",
-        {"diagnosis": diagnosis, "service": "home-nursing"},
-    )
-    assert response.status_code == 200, response.content
+    response = run(client, "diagnosis-and-service", diagnosis=diagnosis, service="home-nursing")
+    assert response.status_code in (200, 201), response.content
     rows = {r["municipality"]: r for r in response.json()["rows"]}
     return rows["Gentofte Kommune"]["cells"]
 
@@ -82,23 +80,14 @@ def test_r6_a_diagnosis_that_is_no_icd10_prefix_is_refused_and_costs_nothing(
 ) -> None:
     client = f.client_for(world.analyst)
     for bad in ("E.", "E1.", "E.1", "E11.123", "E119"):
-        response = client.get(
-            "/api/consent/analyses/diagnosis-and-service",
-            {"diagnosis": bad, "service": "home-nursing"},
-        )
+        response = run(client, "diagnosis-and-service", diagnosis=bad, service="home-nursing")
         assert response.status_code == 400, bad
         assert response.json()["error"]["code"] == "analysis.diagnosis_invalid"
     budget = client.get("/api/consent/analyses").json()["privacy_budget"]
     assert budget["budget_spent"] == 0
     # "E11." is the question "E11": the answer given again, at no cost.
-    first = client.get(
-        "/api/consent/analyses/diagnosis-and-service",
-        {"diagnosis": "E11", "service": "home-nursing"},
-    ).json()
-    again = client.get(
-        "/api/consent/analyses/diagnosis-and-service",
-        {"diagnosis": "E11.", "service": "home-nursing"},
-    ).json()
+    first = run(client, "diagnosis-and-service", diagnosis="E11", service="home-nursing").json()
+    again = run(client, "diagnosis-and-service", diagnosis="E11.", service="home-nursing").json()
     assert again["privacy"]["reused"] is True
     assert again["privacy"]["released_at"] == first["privacy"]["released_at"]
 

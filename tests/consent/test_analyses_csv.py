@@ -6,6 +6,7 @@ import csv
 
 from core.models import Organisation
 from tests import factories as f
+from tests.consent.analysis_api import run
 from tests.consent.conftest import World
 
 
@@ -14,10 +15,9 @@ def test_the_csv_keeps_names_as_text_and_decimals_with_a_comma(world: World) -> 
     read right (byte order mark), and the epsilon spent reads 0,5."""
     f.municipality("157")
     Organisation.objects.filter(municipality_code="157").update(name="@SUM(1) Kommune")
-    response = f.client_for(world.analyst).get(
-        "/api/consent/analyses/diagnosis-and-service/csv?diagnosis=E11&service=home-nursing",
-        HTTP_ACCEPT_LANGUAGE="da",
-    )
+    client = f.client_for(world.analyst)
+    answer = run(client, "diagnosis-and-service", diagnosis="E11", service="home-nursing")
+    response = client.get(answer["Location"] + "/csv", HTTP_ACCEPT_LANGUAGE="da")
     assert response.status_code == 200
     assert response.content.startswith("\ufeff".encode())
     lines = list(csv.reader(response.content.decode("utf-8-sig").splitlines()))

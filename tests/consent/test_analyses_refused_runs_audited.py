@@ -7,12 +7,15 @@ value), a misspelt question was answered and paid for from the budget."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
 from consent.audit.models import AuditEntry
 from consent.models import AnalysisRelease, PrivacyBudgetEntry
 from tests import factories as f
+from tests.consent.analysis_api import run
 from tests.consent.conftest import World
 
 CPR = "0101701234"
@@ -29,7 +32,7 @@ def _denied(entry: AuditEntry) -> tuple[str, str, str, int | None, str]:
 def test_r9_an_unknown_analysis_asked_through_the_api_is_recorded(world: World) -> None:
     client = f.client_for(world.analyst)
 
-    refused = client.get("/api/consent/analyses/no-such-analysis?days=30")
+    refused = run(client, "no-such-analysis", days=30)
 
     assert refused.status_code == 404
     assert refused.json()["error"]["code"] == "analysis.unknown"
@@ -41,29 +44,27 @@ def test_r9_an_unknown_analysis_asked_through_the_api_is_recorded(world: World) 
 
 def test_r9_a_question_out_of_range_is_recorded_with_its_field(world: World) -> None:
     client = f.client_for(world.analyst)
-    cases = [
-        ("contacts-around-acute-episode?days=366", "", "analysis.days_invalid", "days"),
-        ("contacts-around-acute-episode/csv?days=x", "export", "analysis.param_invalid", "days"),
+    cases: list[tuple[str, dict[str, Any], str, str]] = [
+        ("contacts-around-acute-episode", {"days": 366}, "analysis.days_invalid", "days"),
         (
-            "diagnosis-and-service?diagnosis=F20&service=home-nursing",
-            "",
+            "diagnosis-and-service",
+            {"diagnosis": "F20", "service": "home-nursing"},
             "analysis.diagnosis_invalid",
             "diagnosis",
         ),
         (
-            "diagnosis-and-service?diagnosis=E11&service=cleaning",
-            "",
+            "diagnosis-and-service",
+            {"diagnosis": "E11", "service": "cleaning"},
             "analysis.service_invalid",
             "service",
         ),
     ]
-    for path, export, code, field in cases:
-        refused = client.get(f"/api/consent/analyses/{path}")
-        assert (refused.status_code, refused.json()["error"]["code"]) == (400, code), path
+    for name, question, code, field in cases:
+        refused = run(client, name, **question)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, code), question
         entry = _last(world)
-        action = "export" if export else "search"
-        assert _denied(entry) == ("analysis", action, "denied", None, code), path
-        assert entry.detail["field"] == field, path
+        assert _denied(entry) == ("analysis", "search", "denied", None, code), question
+        assert entry.detail["field"] == field, question
     assert not AuditEntry.objects.filter(outcome="permitted", purpose="analysis").exists()
 
 
@@ -99,39 +100,39 @@ def test_r9_what_was_typed_is_not_kept_and_a_cpr_number_never(world: World) -> N
 
 
 @pytest.mark.parametrize(
-    ("query", "code", "field"),
+    ("name", "body", "code", "field"),
     [
         # A misspelt days was answered as the default 30 days, and paid for.
-        ("contacts-around-acute-episode?dyas=7", "analysis.param_unknown", "dyas"),
-        ("contacts-around-acute-episode?days=30&colour=blue", "analysis.param_unknown", "colour"),
+        ("contacts-around-acute-episode", '{"dyas": 7}', "write.field_unknown", "dyas"),
+        (
+            "contacts-around-acute-episode",
+            '{"days": 30, "colour": "blue"}',
+            "write.field_unknown",
+            "colour",
+        ),
         # Another analysis's parameter is not this one's.
         (
-            "diagnosis-and-service?diagnosis=E11&service=home-nursing&days=7",
+            "diagnosis-and-service",
+            '{"diagnosis": "E11", "service": "home-nursing", "days": 7}',
             "analysis.param_unknown",
             "days",
         ),
         # Given twice, it was answered for its last value alone.
-        ("contacts-around-acute-episode?days=7&days=365", "analysis.param_repeated", "days"),
-        (
-            "diagnosis-and-service/csv?diagnosis=E11&diagnosis=I10&service=home-nursing",
-            "analysis.param_repeated",
-            "diagnosis",
-        ),
+        ("contacts-around-acute-episode", '{"days": 7, "days": 365}', "request.duplicate_key", ""),
     ],
 )
 def test_r6_a_parameter_the_analysis_does_not_take_or_given_twice_is_refused(
-    world: World, query: str, code: str, field: str
+    world: World, name: str, body: str, code: str, field: str
 ) -> None:
     client = f.client_for(world.analyst)
 
-    refused = client.get(f"/api/consent/analyses/{query}")
+    refused = client.post(f"/api/consent/analyses/{name}", body, content_type="application/json")
 
     assert refused.status_code == 400
-    assert (refused.json()["error"]["code"], refused.json()["error"]["field"]) == (code, field)
+    assert refused.json()["error"]["code"] == code
+    assert refused.json()["error"].get("field", "") == field
     entry = _last(world)
-    action = "export" if "/csv" in query else "search"
-    assert _denied(entry) == ("analysis", action, "denied", None, code)
-    assert entry.detail["field"] == field
+    assert _denied(entry) == ("analysis", "search", "denied", None, code)
     assert not AnalysisRelease.objects.exists()
     assert not PrivacyBudgetEntry.objects.exists()
     budget = client.get("/api/consent/analyses").json()["privacy_budget"]
@@ -162,11 +163,13 @@ def test_r6_the_page_refuses_a_field_the_analysis_does_not_take(world: World) ->
 def test_r6_the_format_rest_framework_reads_is_no_parameter_of_the_question(
     world: World,
 ) -> None:
-    response = f.client_for(world.analyst).get(
-        "/api/consent/analyses/contacts-around-acute-episode?days=30&format=json"
+    response = f.client_for(world.analyst).post(
+        "/api/consent/analyses/contacts-around-acute-episode?format=json",
+        {"days": 30},
+        format="json",
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 201
     entry = _last(world)
     assert (entry.outcome, entry.reason_code) == ("permitted", "restricted_analysis")
     assert entry.detail["parameters"] == {"days": 30}

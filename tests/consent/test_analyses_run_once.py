@@ -15,6 +15,7 @@ from consent.audit.models import AuditEntry
 from consent.models import PrivacyBudgetEntry
 from core.models import Role
 from tests import factories as f
+from tests.consent.analysis_api import run
 from tests.consent.conftest import World
 
 RUN = {"analysis": "diagnosis-and-service", "diagnosis": "E11", "service": "home-nursing"}
@@ -132,12 +133,13 @@ def test_r6_another_role_is_refused_the_answer_and_recorded(world: World, role: 
 
 
 def test_r6_the_api_run_sent_again_gives_the_same_answer_and_spends_once(world: World) -> None:
-    """The API's run is a GET: sent again (a retry after a lost answer), it
-    is answered with the answer already given, at no cost."""
+    """The API's run is a POST: sent again without a key (a retry after a
+    lost answer), it is answered with the answer already given, at no cost."""
     client = f.client_for(world.analyst)
-    url = "/api/consent/analyses/diagnosis-and-service?diagnosis=E11&service=home-nursing"
+    question = {"diagnosis": "E11", "service": "home-nursing"}
 
-    first, retried = client.get(url).json(), client.get(url).json()
+    first = run(client, "diagnosis-and-service", **question).json()
+    retried = run(client, "diagnosis-and-service", **question).json()
 
     assert (retried["rows"], retried["total"]) == (first["rows"], first["total"])
     assert retried["privacy"]["epsilon_spent"] == 0

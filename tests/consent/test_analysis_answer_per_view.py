@@ -19,18 +19,22 @@ from django.test import override_settings
 from consent.models import AnalysisRelease, PrivacyBudgetEntry
 from core.models import Membership, Role
 from tests import factories as f
+from tests.consent.analysis_api import run
 from tests.consent.conftest import World
 from tests.consent.test_analyses import NOISELESS, _people
-from tests.consent.test_analyses_refusal_of_analyst import URL, _refuse, _six_people
+from tests.consent.test_analyses_refusal_of_analyst import _refuse, _six_people
 
 HALF = override_settings(
     CONSENT_ANALYSIS_EPSILON_PER_RUN=Decimal("0.5"), CONSENT_ANALYSIS_EPSILON_BUDGET=Decimal("5")
 )
 
 
+QUESTION = {"diagnosis": "E11", "service": "home-nursing"}
+
+
 def _ask(membership: Membership) -> dict[str, Any]:
-    response = f.client_for(membership).get(URL)
-    assert response.status_code == 200, response.content
+    response = run(f.client_for(membership), "diagnosis-and-service", **QUESTION)
+    assert response.status_code in (200, 201), response.content
     return response.json()
 
 
@@ -115,24 +119,25 @@ def test_r6_analysts_asking_one_question_at_the_same_moment_get_one_answer(
     barrier = threading.Barrier(len(tokens))
     outcomes: list[Any] = [None] * len(tokens)
 
-    def run(i: int) -> None:
+    def ask(i: int) -> None:
         from rest_framework.test import APIClient
 
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens[i]}")
         try:
             barrier.wait(timeout=10)
-            got = client.get(URL)
+            got = run(client, "diagnosis-and-service", **QUESTION)
             outcomes[i] = (got.status_code, got.json())
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tokens))]
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(tokens))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert [status for status, _ in outcomes] == [200] * len(tokens), outcomes
+    # Each is given it for the first time: new to her, paid for (201).
+    assert [status for status, _ in outcomes] == [201] * len(tokens), outcomes
     assert len({(str(b["rows"]), b["total"]) for _, b in outcomes}) == 1
     assert AnalysisRelease.objects.count() == 1
     assert PrivacyBudgetEntry.objects.count() == len(tokens)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from consent.analyses import analysis_run
 from consent.audit.models import AuditEntry
 from consent.models import CareRelationship, ConsentDirective, PatientVersion, RecordResource
 from consent.services import care_relationship_open, consent_create, record_resource_create
@@ -239,21 +240,32 @@ def _endpoints(
     )
     add("GET analyses", lambda c, h: c.get("/api/consent/analyses", **h), {Role.ANALYST}, 200, 403)
     add(
-        "GET analysis",
-        lambda c, h: c.get(
-            "/api/consent/analyses/diagnosis-and-service?diagnosis=E11&service=home-nursing", **h
+        "POST analysis",
+        lambda c, h: c.post(
+            "/api/consent/analyses/diagnosis-and-service",
+            {"diagnosis": "E11", "service": "home-nursing"},
+            format="json",
+            **h,
         ),
         {Role.ANALYST},
-        200,
+        201,
         403,
     )
-    add(
-        "GET analysis csv",
-        lambda c, h: c.get("/api/consent/analyses/contacts-around-acute-episode/csv", **h),
-        {Role.ANALYST},
-        200,
-        403,
-    )
+    # The analyst's answer: anyone else is told it does not exist (R6, R9).
+    answer = analysis_run(
+        actor=Actor.for_membership(world.analyst),
+        name="contacts-around-acute-episode",
+        params={},
+        export=False,
+    ).release_id
+    for suffix in ("", "/csv"):
+        add(
+            f"GET analysis answer{suffix}",
+            lambda c, h, suffix=suffix: c.get(f"/api/consent/analyses/runs/{answer}{suffix}", **h),
+            {Role.ANALYST},
+            200,
+            404,
+        )
     return out
 
 

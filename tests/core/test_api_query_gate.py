@@ -215,7 +215,7 @@ def _url(route: str) -> str:
 
 def test_the_walk_finds_the_routes() -> None:
     views = {view.__name__ for _route, view in api_get_routes()}
-    assert {"ReferralListView", "StockView", "WhoAmIView", "AnalysisRunView"} <= views
+    assert {"ReferralListView", "StockView", "WhoAmIView", "AnalysisAnswerView"} <= views
     assert len(views) >= 40
 
 

@@ -269,6 +269,7 @@ ABOUT_NO_CITIZEN = (
     "api/cabinet/",
     "api/audit/",
     "api/consent/^analyses/",
+    "api/consent/analyses/runs/",
 )
 
 

@@ -65,6 +65,7 @@ def test_every_view_that_answers_201_says_what_it_creates(schema: dict[str, Any]
         "/api/acute/referrals/{id}/assign",
         "/api/acute/episodes/{id}/follow-ups",
         "/api/cabinet/counts",
+        "/api/consent/analyses/{name}",
     }
 
 

@@ -33,8 +33,10 @@ from drf_spectacular.generators import SchemaGenerator
 
 from acute.clinical.models import LabResult, PhysicianAlert
 from acute.models import DeadlineWarning
+from consent.analyses import analysis_run
 from consent.analyses.catalogue import ANALYSES
 from consent.audit.models import AuditEntry
+from core.actors import Actor
 from core.models import Membership, Role
 from integrations.models import CareMessage, CareThread, InboundMessage, OutboundMessage, Partner
 from tests import factories as f
@@ -74,14 +76,21 @@ class May:
     names: str = ""
     lists: bool = False
     refusal: str = "auth.forbidden"
+    status: int = 403
 
     @property
     def recorded(self) -> bool:
         return bool(self.names) or self.lists
 
 
-def may(*roles: str, names: str = "", lists: bool = False, refusal: str = "auth.forbidden") -> May:
-    return May(frozenset(roles), names, lists, refusal)
+def may(
+    *roles: str,
+    names: str = "",
+    lists: bool = False,
+    refusal: str = "auth.forbidden",
+    status: int = 403,
+) -> May:
+    return May(frozenset(roles), names, lists, refusal, status)
 
 
 # Open to anyone: signing in, and the transparency log's public face.
@@ -195,8 +204,14 @@ TABLE: dict[tuple[str, str], May] = {
     # the named analysts' alone (R6).
     ("POST", "/api/consent/break-glass"): May(CLINICIANS, names="body", refusal="break_glass.role"),
     ("GET", "/api/consent/analyses"): may(ANALYST, lists=True),
-    ("GET", "/api/consent/analyses/{name}"): may(ANALYST, lists=True, refusal="analysis.role"),
-    ("GET", "/api/consent/analyses/{name}/csv"): may(ANALYST, lists=True, refusal="analysis.role"),
+    ("POST", "/api/consent/analyses/{name}"): may(ANALYST, lists=True, refusal="analysis.role"),
+    # An answer is the analysts' who were given it: to anyone else it does not exist.
+    ("GET", "/api/consent/analyses/runs/{release_id}"): may(
+        ANALYST, lists=True, refusal="not_found", status=404
+    ),
+    ("GET", "/api/consent/analyses/runs/{release_id}/csv"): may(
+        ANALYST, lists=True, refusal="not_found", status=404
+    ),
     # --- the audit log (R5, R9): the auditor's
     ("GET", "/api/audit/entries"): may(AUDITOR, names="query"),
     ("GET", "/api/audit/entries/{entry_id}"): may(AUDITOR, names="path"),
@@ -319,6 +334,13 @@ def _world() -> World:
     )
     entry = AuditEntry.objects.filter(citizen_id=person.pk).latest("pk")
     acute = f.acute_function()
+    analyst = f.staff(ANALYST, acute)
+    answer = analysis_run(
+        actor=Actor.for_membership(analyst),
+        name="contacts-around-acute-episode",
+        params={},
+        export=False,
+    )
     return World(
         citizen_id=person.pk,
         ids={
@@ -334,6 +356,7 @@ def _world() -> World:
             "outbound": outbound.pk,
             "warning": warning.pk,
             "entry": entry.pk,
+            "release": answer.release_id,
         },
         # Each role in the organisation it works for; the physician is the
         # citizen's own GP and the nurse the one on her visit: a refusal is
@@ -345,7 +368,7 @@ def _world() -> World:
             HOME_NURSE: f.staff(HOME_NURSE, f.home_nursing("157")),
             OFFICER: f.staff(OFFICER, acute),
             AUDITOR: f.staff(AUDITOR, acute),
-            ANALYST: f.staff(ANALYST, acute),
+            ANALYST: analyst,
             ADMINISTRATOR: f.staff(ADMINISTRATOR, acute),
         },
     )
@@ -368,6 +391,7 @@ ID_BY_PARAMETER = {
     "result_id": "result",
     "alert_id": "alert",
     "entry_id": "entry",
+    "release_id": "release",
 }
 PARAMETER = re.compile(r"\{(\w+)\}")
 
@@ -441,8 +465,10 @@ def test_every_role_the_table_does_not_name_is_refused_and_recorded() -> None:
             answer = _ask(clients[role], method, url, body)
             code = _code(answer)
             where = f"{role} {method} {url}"
-            if (answer.status_code, code) != (403, rule.refusal):
-                wrong.append(f"{where}: {answer.status_code} {code}, not 403 {rule.refusal}")
+            if (answer.status_code, code) != (rule.status, rule.refusal):
+                wrong.append(
+                    f"{where}: {answer.status_code} {code}, not {rule.status} {rule.refusal}"
+                )
                 continue
             denied = AuditEntry.objects.filter(
                 pk__gt=before, outcome="denied", actor_user_id=member.user_id, actor_role=role
