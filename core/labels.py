@@ -812,6 +812,9 @@ RECORDED_CODES: dict[str, Promise] = {
     "message.bundle_id_reused": pgettext_lazy(
         REASON_CONTEXT, "message id already used by another message"
     ),
+    "message.resent": pgettext_lazy(
+        REASON_CONTEXT, "message received again: the first answer sent again, nothing done twice"
+    ),
     "movement.invalid": pgettext_lazy(REASON_CONTEXT, "stock movement not valid"),
     "oauth.client_inactive": pgettext_lazy(REASON_CONTEXT, "system switched off"),
     "oauth.invalid_client": pgettext_lazy(REASON_CONTEXT, "unknown system or wrong secret"),

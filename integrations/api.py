@@ -507,8 +507,7 @@ class CareThreadReplyView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         actor = actor_of(request)
         text = valid(CareReplyIn, request.data)["text"]
-        thread = care_thread_access(actor=actor, thread_id=pk, action=Action.CREATE)
-        segment = care_thread_reply(thread=thread, text=text, actor=actor)
+        segment = care_thread_reply(thread_id=pk, text=text, actor=actor)
         return Response(_segment_row(segment), status=201)
 
 

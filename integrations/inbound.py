@@ -11,7 +11,8 @@ Every message gets an Acknowledgement (MedCom style):
 
 A duplicate (same Bundle.id or MessageHeader.id from the same partner) is
 answered with the original acknowledgement and never processed twice; the
-database's unique constraints decide a race between two copies.
+database's unique constraints decide a race between two copies. A copy of a
+message answered before is still on the log of the citizen it names (R9).
 
 The texts of a negative acknowledgement are in the request's language
 (Danish unless it asks for English, decision 0020); its codes are the same in
@@ -93,6 +94,9 @@ EVENT_UNSUPPORTED = "message.event_unsupported"
 RULE_BROKEN = "medcom.rule_broken"
 # MedCom 043: a Bundle.id already received with another MessageHeader.id.
 BUNDLE_ID_REUSED = "message.bundle_id_reused"
+# A message received again (its MessageHeader.id already answered): answered
+# with the first acknowledgement, nothing applied twice; the audit entry's reason.
+RESENT = "message.resent"
 BUNDLE_ID_REUSED_TEXT = gettext_noop(
     "Bundle.id: already used by another message; a Bundle.id is never reused."
 )
@@ -113,12 +117,13 @@ class Earlier(NamedTuple):
     header_id: str
     http_status: int
     acknowledgement: dict[str, Any]
+    citizen_id: int | None
 
 
 # The message a partner sent before with either id, looked up for every
 # message received: compiled once (core/sql.py), reading only what a
-# duplicate is answered from.
-_EARLIER_COLUMNS = ("header_id", "http_status", "acknowledgement")
+# duplicate is answered and audited from.
+_EARLIER_COLUMNS = ("header_id", "http_status", "acknowledgement", "citizen_id")
 _EARLIER_QUERY = CompiledQuery(
     lambda partner_id, bundle_id, header_id: InboundMessage.objects.filter(
         Q(bundle_id=bundle_id) | Q(header_id=header_id), partner_id=partner_id
@@ -371,7 +376,13 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
     bundle_id, header_id = peek_ids(data)
     earlier = _earlier(partner, bundle_id, header_id)
     if earlier is not None and earlier.header_id == header_id:
-        return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
+        return _resent(
+            partner,
+            _as_read(data),
+            earlier,
+            Answer(earlier.http_status, earlier.acknowledgement, duplicate=True),
+            lambda code, text: _transient(header_id, code, text),
+        )
     if earlier is not None:
         reused = acknowledgement_bundle(
             answering=header_id or "unknown",
@@ -516,7 +527,13 @@ def _process(
         # one is refused for reusing it.
         earlier = _earlier(partner, parsed.bundle_id, parsed.header_id)
         if earlier is not None and earlier.header_id == parsed.header_id:
-            return Answer(earlier.http_status, earlier.acknowledgement, duplicate=True)
+            return _resent(
+                partner,
+                parsed,
+                earlier,
+                Answer(earlier.http_status, earlier.acknowledgement, duplicate=True),
+                transient,
+            )
         return transient("db.conflict", "A concurrent change; send again.")
     except DataError:
         # A value the database cannot hold (a number out of any column's
@@ -534,6 +551,57 @@ def _process(
         log.warning("message from %s not processed: %s", partner.code, type(exc).__name__)
         return transient("db.unavailable", DB_UNAVAILABLE_TEXT)
     return Answer(200, ack)
+
+
+def _resent(
+    partner: Partner,
+    read: ParsedMessage | None,
+    earlier: Earlier,
+    answer: Answer,
+    transient: Callable[[str, str], Answer],
+) -> Answer:
+    """A message received again (its MessageHeader.id already answered) gets
+    the first acknowledgement and changes nothing; it is still an access to
+    the citizens it names (R9): the one its first copy was about and any its
+    Patient names now, each with an entry saying what was answered and done
+    (the acknowledgement sent again, nothing applied twice), permitted where
+    the first copy was processed, denied where it was refused. Audited before
+    the answer goes: without its entry the resend is answered transient-error
+    and comes again."""
+    log.info("message from %s received again: the first acknowledgement resent", partner.code)
+    citizen_ids = [earlier.citizen_id] if earlier.citizen_id is not None else []
+    if read is not None:
+        citizen_ids += [
+            citizen.pk
+            for citizen in map(_known_citizen, read.of_type("Patient"))
+            if citizen is not None
+        ]
+    if not citizen_ids:
+        return answer
+    header = medcom.header_of(earlier.acknowledgement) or {}
+    response = header.get("response")
+    answered = response.get("code") if isinstance(response, dict) else None
+    try:
+        audit_record_many(
+            actor=Actor.system(PROCESS_TASK, partner=partner.organisation),
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_ids=citizen_ids,
+            outcome=Outcome.PERMITTED if earlier.http_status == 200 else Outcome.DENIED,
+            resource_type="Bundle",
+            resource_id=(read.bundle_id if read is not None else "")[:64],
+            reason_code=RESENT,
+            detail={
+                "partner": partner.code,
+                "event": read.event if read is not None else "",
+                "answered": str(answered or ""),
+                "done": "acknowledgement_resent",
+                "applied": False,
+            },
+        )
+    except (Unavailable, DatabaseError):
+        return transient("db.unavailable", DB_UNAVAILABLE_TEXT)
+    return answer
 
 
 def _bundle_id_reused(
@@ -659,18 +727,6 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
                 "integrations.unconfigured", "The platform has no sender.", kind="unavailable"
             ),
         )
-    if earlier is not None and earlier.header_id == header_id:
-        # MedCom: a duplicate gets the first answer again, in a new envelope.
-        log.info("duplicate message from %s answered again", partner.code)
-        return Answer(earlier.http_status, medcom.resent(earlier.acknowledgement), duplicate=True)
-
-    def fatal(issues: list[Issue], reason: str) -> Answer:
-        ack = medcom.answer(data=data, partner=partner, us=us, code=AckCode.FATAL, issues=issues)
-        again = _refusal_record(partner, bundle_id, header_id, event, ack, reason)
-        if again is not None:
-            return Answer(again.http_status, medcom.resent(again.acknowledgement), duplicate=True)
-        log.info("MedCom message from %s refused: %s", partner.code, issues[0].details)
-        return Answer(400, ack)
 
     def transient(code: str, text: str) -> Answer:
         sentence, precise = partner_sentence(code, text, kind="unavailable")
@@ -684,6 +740,24 @@ def _medcom_receive(partner: Partner, data: dict[str, Any]) -> Answer:
             data=data, partner=partner, us=us, code=AckCode.TRANSIENT, issues=[issue]
         )
         return Answer(503, ack)
+
+    if earlier is not None and earlier.header_id == header_id:
+        # MedCom: a duplicate gets the first answer again, in a new envelope.
+        return _resent(
+            partner,
+            _as_read(data),
+            earlier,
+            Answer(earlier.http_status, medcom.resent(earlier.acknowledgement), duplicate=True),
+            transient,
+        )
+
+    def fatal(issues: list[Issue], reason: str) -> Answer:
+        ack = medcom.answer(data=data, partner=partner, us=us, code=AckCode.FATAL, issues=issues)
+        again = _refusal_record(partner, bundle_id, header_id, event, ack, reason)
+        if again is not None:
+            return Answer(again.http_status, medcom.resent(again.acknowledgement), duplicate=True)
+        log.info("MedCom message from %s refused: %s", partner.code, issues[0].details)
+        return Answer(400, ack)
 
     if earlier is not None:
         duplicate_id = Issue(
@@ -829,6 +903,12 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
     violations = validate_message(data)
     if violations:
         return Answer(400, error_outcome("medcom.rule_broken", str(violations[0])[:500]))
+    try:
+        # FHIR R4 before it settles anything, as every other message is read
+        # (a timestamp that is no instant broke no rule of MedCom's FSH).
+        parse_message(data)
+    except InvalidMessage as exc:
+        return Answer(400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params))
     header = medcom.header_of(data) or {}
     us = acute_function()
     if us is not None:

@@ -30,7 +30,6 @@ from core.permissions import page
 from core.refusals import Concerns
 from core.validation import row_id
 from integrations.care_threads.reply import care_thread_reply
-from integrations.care_threads.selectors import care_thread_access
 from integrations.care_threads.unmatched import (
     care_thread_handled,
     care_thread_unmatched,
@@ -116,8 +115,9 @@ def care_thread_handled_page(request: HttpRequest, thread_id: int) -> HttpRespon
 def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse:
     actor = page_actor(request)
     try:
-        thread = care_thread_access(actor=actor, thread_id=thread_id, action=Action.CREATE)
-        segment = care_thread_reply(thread=thread, text=request.POST.get("text", ""), actor=actor)
+        segment = care_thread_reply(
+            thread_id=thread_id, text=request.POST.get("text", ""), actor=actor
+        )
     except NotFoundOrNotAllowed:
         return not_allowed(request)
     except PlatformError as exc:
@@ -131,7 +131,7 @@ def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse
         messages.warning(
             request,
             _("The reply is kept but not sent: the citizen has refused disclosure to %(partner)s.")
-            % {"partner": thread.partner.organisation.name},
+            % {"partner": segment.thread.partner.organisation.name},
         )
         return _back(request)
     if (
@@ -146,7 +146,7 @@ def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse
                 "The reply is kept but not sent: %(partner)s is no longer an active partner. "
                 "The list of hand-offs that need a person says why."
             )
-            % {"partner": thread.partner.organisation.name},
+            % {"partner": segment.thread.partner.organisation.name},
         )
         return _back(request)
     if segment.outbound is not None and segment.outbound.status == OutboundMessage.Status.FAILED:
@@ -163,6 +163,6 @@ def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse
     messages.success(
         request,
         _("Reply saved: it is on its way to %(partner)s.")
-        % {"partner": thread.partner.organisation.name},
+        % {"partner": segment.thread.partner.organisation.name},
     )
     return _back(request)

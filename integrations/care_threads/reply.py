@@ -6,6 +6,12 @@ thread's episode identifier (``Communication.identifier``), activity
 thread's latest, as a ``revision`` entity) beside the new segment (``source``).
 Written with the outbox row in one transaction; a reply that would break
 MedCom's rules is parked for a person like every hand-off, never sent.
+
+The gate is asked in that transaction, after the citizen's row is locked
+(``core.locks``, decision 0038): ending her episode, which ends the care
+relationship the reply is allowed by (R1), takes the same lock first, so a
+reply is checked and written before the episode ends or is refused after it
+— never checked just before and sent just after.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from django.utils.translation import gettext as _
 from consent.audit.services import Action, Outcome, Purpose, audit_record
 from consent.fhir import RecordRefused, judge_free_text
 from core.actors import Actor
-from core.errors import InvalidInput, PlatformError, PreconditionFailed
+from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError, PreconditionFailed
+from core.locks import citizen_lock
 from core.validation import required_text
 from integrations.care_threads.build import NEVER_REACHED, Reply
+from integrations.care_threads.selectors import care_thread_access
 from integrations.messages import Event
 from integrations.models import CareMessage, CareThread
 from integrations.outbound import message_send
@@ -29,19 +37,37 @@ from integrations.outbound import message_send
 MAX_REPLY = 4000
 
 
-def care_thread_reply(*, thread: CareThread, text: str, actor: Actor) -> CareMessage:
-    """Answer the thread's latest message (the caller has asked the gate for
-    the thread's citizen); the reply is audited as a disclosure to the
-    partner and goes through the outbox. A reply refused is audited as
-    refused, with its reason (R9): the gate's entry alone would read as a
-    reply written."""
-    try:
-        return _reply(thread=thread, text=text, actor=actor)
-    except RecordRefused:
-        raise  # audited with the rule it broke
-    except PlatformError as exc:
-        _reply_audit(thread, actor, Outcome.DENIED, exc.code, {"partner": thread.partner.code})
-        raise
+def care_thread_reply(*, thread_id: int, text: str, actor: Actor) -> CareMessage:
+    """Answer the latest message of the thread, if the gate lets the actor
+    at its citizen (``care_thread_access``, asked under her row's lock: see
+    above); the reply is audited as a disclosure to the partner and goes
+    through the outbox. A reply refused is audited as refused, with its
+    reason (R9): the gate's entry alone would read as a reply written.
+    Refusals are recorded in the transaction, which then commits what it
+    recorded (the reply's own writes are rolled back to before them), and
+    raised after it."""
+    refused: PlatformError
+    with transaction.atomic():
+        citizen_id = (
+            CareThread.objects.filter(pk=thread_id).values_list("citizen_id", flat=True).first()
+        )
+        if citizen_id is not None:
+            citizen_lock(citizen_id)
+        try:
+            thread = care_thread_access(actor=actor, thread_id=thread_id, action=Action.CREATE)
+        except NotFoundOrNotAllowed as exc:
+            refused = exc  # the gate recorded the denied attempt
+        else:
+            try:
+                return _reply(thread=thread, text=text, actor=actor)
+            except RecordRefused as exc:
+                refused = exc  # audited with the rule it broke
+            except PlatformError as exc:
+                _reply_audit(
+                    thread, actor, Outcome.DENIED, exc.code, {"partner": thread.partner.code}
+                )
+                refused = exc
+    raise refused
 
 
 def _reply(*, thread: CareThread, text: str, actor: Actor) -> CareMessage:

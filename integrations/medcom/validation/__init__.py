@@ -1,15 +1,16 @@
 """Checking a MedCom message against the rules read from MedCom's FSH.
 
 ``validate_message(bundle)`` returns the violations of a message Bundle: the
-Bundle against its message profile (from ``meta.profile``, else from the
-MessageHeader's event), and every entry against its own profile (from its
-``meta.profile``, else the profile the event's message gives that resource
-type). A local event of the platform's in the envelope (``local=True``) is
-checked against MedCom's envelope instead (:data:`.kinds.LOCAL_KIND`): its
-event must be the platform's own, every other rule of the messaging Bundle
-and MessageHeader applies. Each violation names the profile, where in which
-resource, the rule (cardinality, fixed value, binding, invariant) and what
-was expected. The
+Bundle against the message profile of the MessageHeader's event, and every
+entry against the profile that message gives its resource type and the one
+each reference to it requires, whatever ``meta.profile`` they declare (a
+profile declared besides is checked too; see
+:meth:`.validator.Validator._entry_profiles`). A local event of the
+platform's in the envelope (``local=True``) is checked against MedCom's
+envelope instead (:data:`.kinds.LOCAL_KIND`): its event must be the
+platform's own, every other rule of the messaging Bundle and MessageHeader
+applies. Each violation names the profile, where in which resource, the rule
+(cardinality, fixed value, binding, invariant) and what was expected. The
 invariants' FHIRPath is evaluated by fhirpathpy, with ``conformsTo()`` and
 ``memberOf()`` answered from the same rules; those every HospitalNotification
 meets are read from the JSON in Python (:mod:`.invariants`, the same answers).

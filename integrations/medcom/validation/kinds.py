@@ -24,6 +24,13 @@ class MessageKind:
     entries: dict[str, str]
 
 
+# Resource types a message carries in roles MedCom profiles differently: an
+# Organization is the sender or a receiver (MedComMessagingOrganization, by
+# the MessageHeader's references) or a stay's service provider
+# (MedComCoreOrganization). The type's profile below is its default; one
+# declared stands for it, and each reference to it says what it must be.
+BY_ROLE = frozenset({"Organization"})
+
 _COMMON = {
     "Organization": "medcom-messaging-organization",
     "Provenance": "medcom-messaging-provenance",

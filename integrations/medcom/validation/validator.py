@@ -24,7 +24,7 @@ from core.times import read_day, read_moment
 
 from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
 from .invariants import COMPILED
-from .kinds import LOCAL_EVENT_SYSTEM, LOCAL_KIND, MESSAGE_KINDS
+from .kinds import BY_ROLE, LOCAL_EVENT_SYSTEM, LOCAL_KIND, MESSAGE_KINDS, MessageKind
 from .values import (
     _MATCHES,
     Violation,
@@ -136,6 +136,7 @@ class Validator:
         self._self_contained: dict[str, bool] = {}
         self._resolved_steps: dict[tuple[str, str, str], tuple[ResolvedStep, ...] | None] = {}
         self._plans: dict[str, list[StructurePlan]] = {}
+        self._references: dict[str, list[tuple[str, dict[str, str]]]] = {}
 
     # --- profiles -------------------------------------------------------------
 
@@ -154,8 +155,8 @@ class Validator:
         return self.d.structure(ref) is not None
 
     def _held_to(self, of_type: str | None, declared: str | None) -> list[str]:
-        """The profiles a message Bundle is checked against: its message
-        type's, and the one it declares (``meta.profile``) where that is not
+        """The profiles a message Bundle or an entry is checked against: its
+        message type's, and the one it declares (``meta.profile``) where that is not
         the same or one of its ancestors (checked with it)."""
         held: list[str] = []
         for ref in (of_type, declared):
@@ -818,6 +819,7 @@ class Validator:
         # its type (one Patient, a CPR number, the stay's identifier).
         for held_to in self._held_to(kind.message, _declared(bundle, self.known)):
             found += self.validate(bundle, held_to, "Bundle", seen)
+        held = self._entry_profiles(entries, kind)
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if not isinstance(resource, dict):
@@ -831,15 +833,86 @@ class Validator:
                     )
                 )
                 continue
-            profile = _declared(resource, self.known) or kind.entries.get(
-                str(resource.get("resourceType"))
-            )
-            if profile:
+            for profile in held[id(resource)]:
                 found += self.validate(resource, profile, _location(resource), seen)
                 found += self._check_bundled(resource, profile, bundled)
         found += _header_required(header)
         found += _base_invariants(entries, bundled)
         return list(dict.fromkeys(found))
+
+    def _entry_profiles(self, entries: list[Any], kind: MessageKind) -> dict[int, list[str]]:
+        """The profiles each entry (by ``id()`` of its resource) is held to,
+        whatever its ``meta.profile`` declares: the one its message type gives
+        its resource type, one it declares besides, and the one every
+        reference to it requires (``only Reference(...)`` of the profiles the
+        referring entry is held to: the HospitalNotification's focus an
+        Encounter of that message, the sender and receiver
+        MedComMessagingOrganizations). A declared ancestor of one of these
+        adds nothing: an Encounter declaring MedCom's core Encounter escaped
+        the stay's episode-of-care identifier. Of a type whose profile
+        depends on its role (:data:`.kinds.BY_ROLE`), the declared profile
+        stands for the type's, and the references say what each must be."""
+        resources = [
+            entry["resource"]
+            for entry in entries
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+        ]
+        held: dict[int, list[str]] = {}
+        for resource in resources:
+            kind_of = str(resource.get("resourceType"))
+            declared = _declared(resource, self.known)
+            of_type = None if kind_of in BY_ROLE and declared else kind.entries.get(kind_of)
+            held[id(resource)] = self._held_to(of_type, declared)
+        changed = True
+        while changed:
+            changed = False
+            for resource in resources:
+                for profile in list(held[id(resource)]):
+                    for target, required in self._required_of_targets(resource, profile):
+                        if target is resource or id(target) not in held:
+                            continue
+                        if not any(
+                            required == s.id for ref in held[id(target)] for s in self.chain(ref)
+                        ):
+                            held[id(target)].append(required)
+                            changed = True
+        return held
+
+    def _required_of_targets(
+        self, resource: dict[str, Any], profile: str
+    ) -> list[tuple[dict[str, Any], str]]:
+        """(entry, profile id) for each entry of the message a reference of
+        ``resource`` names where ``profile`` (or an ancestor) says ``only
+        Reference(...)`` of profiles the spec holds: the one of them that
+        constrains the entry's resource type."""
+        bundled = self._bundled()
+        required = []
+        for path, by_type in self._reference_rules(profile):
+            for value in self.select(profile, [resource], path) or []:
+                reference = value.get("reference") if isinstance(value, dict) else None
+                target = bundled.get(reference) if isinstance(reference, str) else None
+                if isinstance(target, dict) and target.get("resourceType") in by_type:
+                    required.append((target, by_type[target["resourceType"]]))
+        return required
+
+    def _reference_rules(self, profile: str) -> list[tuple[str, dict[str, str]]]:
+        """The ``only Reference(...)`` rules of ``profile`` and its ancestors
+        naming profiles the spec holds: each path with the profile id it
+        requires of each resource type (the first one named of that type)."""
+        rules = self._references.get(profile)
+        if rules is None:
+            rules = []
+            for struct in self.chain(profile):
+                for only in struct.only:
+                    by_type: dict[str, str] = {}
+                    for ref in only.references:
+                        target = self.d.structure(ref)
+                        if target is not None:
+                            by_type.setdefault(self._resource_type(ref), target.id)
+                    if by_type:
+                        rules.append((only.path, by_type))
+            self._references[profile] = rules
+        return rules
 
     def _check_bundled(
         self, resource: dict[str, Any], profile: str, bundled: dict[str, Any]

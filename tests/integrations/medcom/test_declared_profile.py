@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 
 from consent.models import CareRelationship
+from integrations.models import InboundMessage
 from tests import factories as f
 from tests.integrations.medcom.peers import ack_parts, post_signed
 from tests.integrations.medcom.test_hospital_notification import STIN, _example
@@ -57,3 +58,64 @@ def test_r12_a_message_declaring_no_profile_is_received(hospital, citizen):
     message = _admission()
     del message["meta"]
     assert ack_parts(post_signed(hospital, message)[1])[0] == "ok"
+
+
+CORE_ENCOUNTER = "http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-encounter"
+
+
+def test_r12_an_encounter_declaring_a_laxer_profile_is_held_to_its_message_types(hospital, citizen):
+    """An Encounter declaring MedCom's core Encounter (which asks for no
+    episode of care) is still a HospitalNotification's Encounter: without
+    the stay's episode-of-care identifier it breaks that profile's rule, and
+    the acknowledgement says so, naming the profile and the element."""
+    referral = f.acute_referral(person=citizen, accepted=False)
+    message = _admission()
+    encounter = _of(message, "Encounter")["resource"]
+    encounter["meta"] = {"profile": [CORE_ENCOUNTER]}
+    del encounter["episodeOfCare"]
+    status, body = post_signed(hospital, message)
+    code, _answered, details = ack_parts(body)
+    assert (status, code) == (400, "fatal-error")
+    assert "MSG_RESOURCE_REQUIRED" in details
+    assert any(
+        "medcom-hospitalNotification-encounter" in issue and "episodeOfCare" in issue
+        for issue in _issues(body)
+    )
+    referral.refresh_from_db()
+    assert referral.on_hold_since is None
+    assert not InboundMessage.objects.filter(outcome=InboundMessage.Outcome.OK).exists()
+
+
+def test_r12_an_encounter_declaring_its_types_ancestor_is_received(hospital, citizen):
+    """The same ancestor declared by a valid Encounter: MedCom's rules are
+    kept, the message is received."""
+    f.acute_referral(person=citizen, accepted=False)
+    message = _admission()
+    _of(message, "Encounter")["resource"]["meta"] = {"profile": [CORE_ENCOUNTER]}
+    assert ack_parts(post_signed(hospital, message)[1])[0] == "ok"
+
+
+CORE_ORGANIZATION = "http://medcomfhir.dk/ig/core/StructureDefinition/medcom-core-organization"
+
+
+def test_r12_a_sender_declaring_a_laxer_profile_is_held_to_the_senders(hospital, citizen):
+    """The MessageHeader's sender is a MedComMessagingOrganization (SOR and
+    EAN number) whatever its entry declares: one declaring MedCom's core
+    Organization, without its EAN number, breaks the messaging profile's rule."""
+    f.acute_referral(person=citizen, accepted=False)
+    message = _admission()
+    sender_ref = message["entry"][0]["resource"]["sender"]["reference"]
+    sender = next(
+        e["resource"]
+        for e in message["entry"]
+        if sender_ref in (e.get("fullUrl"), f"Organization/{e['resource'].get('id')}")
+    )
+    sender["meta"] = {"profile": [CORE_ORGANIZATION]}
+    sender["identifier"] = [i for i in sender["identifier"] if "gln" not in i["system"]]
+    status, body = post_signed(hospital, message)
+    assert (status, ack_parts(body)[0]) == (400, "fatal-error")
+    assert any(
+        "medcom-messaging-organization" in issue and "identifier" in issue
+        for issue in _issues(body)
+    )
+    assert not InboundMessage.objects.filter(outcome=InboundMessage.Outcome.OK).exists()

@@ -386,9 +386,11 @@ def test_r9_a_message_to_another_receiver_about_a_known_citizen_is_a_denied_atte
     assert (status, ack_parts(body)[2]) == (400, ["MSG_Receiver_Identifier_UNKNOWN"])
     (entry,) = _denied_entries(citizen)
     assert entry.reason_code == "message.not_addressed_by_partner"
-    # The same message again: the first answer, no second attempt recorded.
+    # The same message again: the first answer, recorded as a resend of it
+    # (R9), not as a second refusal.
     assert post_signed(hospital, _example(STIN))[0] == 400
-    assert _denied_entries(citizen).count() == 1
+    assert _denied_entries(citizen).count() == 2
+    assert _denied_entries(citizen).filter(reason_code="message.resent").count() == 1
 
 
 def test_r9_an_event_the_partner_may_not_send_about_a_known_citizen_is_a_denied_attempt(
@@ -442,8 +444,9 @@ def test_r9_a_message_breaking_medcoms_rules_about_a_known_citizen_is_a_denied_a
     assert _denied_entries(citizen).filter(reason_code="medcom.rule_broken").count() == 1
     referral.refresh_from_db()
     assert referral.on_hold_since is None and not _open_stays(citizen, hospital).exists()
-    assert post_signed(hospital, broken)[0] == 400  # the same answer, audited once
-    assert _denied_entries(citizen).count() == 1
+    assert post_signed(hospital, broken)[0] == 400  # the same answer, refused once
+    assert _denied_entries(citizen).filter(reason_code="medcom.rule_broken").count() == 1
+    assert _denied_entries(citizen).filter(reason_code="message.resent").count() == 1
 
 
 @pytest.mark.parametrize("code", [AckCode.OK, AckCode.FATAL])

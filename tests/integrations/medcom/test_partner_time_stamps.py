@@ -74,10 +74,12 @@ def test_r9_a_message_refused_for_its_time_is_a_denied_attempt_on_the_citizen(ho
     assert post_signed(hospital, message)[0] == 400
     (entry,) = AuditEntry.objects.filter(citizen_id=citizen.pk, outcome="denied")
     assert entry.reason_code == "medcom.rule_broken"
-    # The same message again: the first answer, no second attempt recorded.
+    # The same message again: the first answer, recorded as a resend of it
+    # (R9), not as a second refusal.
     status, body = post_signed(hospital, message)
     assert (status, ack_parts(body)[2]) == (400, ["MSG_DATE_FORMAT"])
-    assert _denied(citizen) == 1
+    assert _denied(citizen) == 2
+    assert AuditEntry.objects.filter(citizen_id=citizen.pk, reason_code="message.resent").exists()
 
 
 # --- a day no calendar has ---------------------------------------------------------

@@ -77,7 +77,7 @@ def test_our_organisation_and_an_earlier_message_are_read_as_the_orm_reads_them(
         assert {
             f.attname: getattr(found_us, f.attname) for f in Organisation._meta.concrete_fields
         } == {f.attname: getattr(us, f.attname) for f in Organisation._meta.concrete_fields}
-        assert earlier == Earlier("header-1", 200, ack)
+        assert earlier == Earlier("header-1", 200, ack, None)
     assert _us_and_earlier(hospital, "bundle-2", "header-2") == (us, None)
     other = f.integration_partner(Partner.Kind.HOSPITAL, hospital.organisation, code="other")
     assert _us_and_earlier(other, "bundle-1", "header-1") == (us, None)
