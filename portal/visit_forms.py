@@ -98,7 +98,8 @@ def offline_moment(post: QueryDict) -> dt.datetime | None:
     """When she did what her tablet queued (``given_offline_at``, ISO 8601
     from the tablet's clock, set on every queued entry): the time a dose was
     given, vital signs measured, a sample taken, a procedure done, an order
-    or a delegation received by phone, a step of the visit taken. A queued
+    or a delegation received by phone, a note written, a step of the visit
+    taken. A queued
     entry may arrive long after, when the world has changed (the citizen
     registered dead meanwhile): judged at the time she did it, not when it
     arrived. None for an entry sent at once (no ``given_offline_at``). A
@@ -284,6 +285,7 @@ def visit_note(request: HttpRequest, visit_id: int) -> HttpResponse:
             visit=visit,
             kind=request.POST.get("kind", VisitNote.Kind.NOTE),
             text=request.POST.get("text", ""),
+            written_at=offline_moment(request.POST),
             actor=actor,
         ),
         _("Note saved."),

@@ -166,9 +166,26 @@ class WithdrawView(APIView):
         return Response(visit_out(services.visit_withdraw(visit=visit, note=note, actor=actor)))
 
 
+def tablet_time(what: str) -> InstantField:
+    """An optional clinical time her tablet gives, for an entry it sends
+    later: judged by the rule of every door (``acute.services.tablet_time_judged``),
+    with the codes of the tablet's offline queue on the pages."""
+    return InstantField(
+        required=False,
+        help_text=(
+            f"When {what}, by the tablet's clock, for an entry sent later (kept offline):"
+            " ISO 8601 with its offset from UTC (time.naive without one). Recorded as"
+            " given, never moved: refused more than five minutes ahead of the server's"
+            " clock (offline.time_in_future) or more than a day back"
+            " (offline.time_too_old). Without it, now."
+        ),
+    )
+
+
 class NoteIn(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=VisitNote.Kind.choices, default=VisitNote.Kind.NOTE)
     text = serializers.CharField(allow_blank=True, max_length=10000)
+    written_at = tablet_time("she wrote the note")
 
 
 class NoteOut(serializers.Serializer[Any]):
@@ -189,7 +206,11 @@ class VisitNoteView(APIView):
         data = valid(NoteIn, request.data)
         visit = selectors.visit_get(actor=actor, visit_id=pk, action=Action.UPDATE)
         note = services.visit_note_add(
-            visit=visit, kind=data["kind"], text=data["text"], actor=actor
+            visit=visit,
+            kind=data["kind"],
+            text=data["text"],
+            written_at=data.get("written_at"),
+            actor=actor,
         )
         return Response(
             {"id": note.pk, "kind": note.kind, "text": note.text, "written_at": note.written_at},
@@ -206,7 +227,7 @@ class MeasurementIn(serializers.Serializer[Any]):
 
 class VitalSignsIn(serializers.Serializer[Any]):
     measurements = MeasurementIn(many=True, allow_empty=False, max_length=20)  # type: ignore[call-arg]
-    measured_at = InstantField(required=False)
+    measured_at = tablet_time("she measured them")
 
 
 class VitalSignsView(APIView):

@@ -64,7 +64,13 @@ def tablet_time_judged(moment: dt.datetime, *, field: str) -> dt.datetime:
     server takes it as it is: at most :data:`STEP_CLOCK_SKEW` ahead of the
     server's clock (``offline.time_in_future``) and at most
     :data:`STEP_BOUND` back (``offline.time_too_old``). The one rule for
-    every door: refused on ``field``, never moved to the time it arrived."""
+    every door and every clinical time her tablet gives (a step, a note,
+    vital signs, a result, a procedure, a phone order, a dose; not a
+    delegation's, which is the physician's time): refused on ``field``,
+    never moved to the time it arrived. A time without its offset is
+    refused as no moment (``time.naive``)."""
+    if timezone.is_naive(moment):
+        raise naive_refused(field)
     now = timezone.now()
     if moment > now + STEP_CLOCK_SKEW:
         raise InvalidInput("offline.time_in_future", TABLET_TIME_IN_FUTURE, field=field)
@@ -83,8 +89,6 @@ def step_time(at: dt.datetime | None, *, after: dt.datetime) -> dt.datetime:
     episode it ends), ``visit.step_out_of_order``."""
     if at is None:
         return timezone.now()
-    if timezone.is_naive(at):
-        raise naive_refused("at")
     tablet_time_judged(at, field="at")
     if at < after - STEP_CLOCK_SKEW:
         raise InvalidInput("visit.step_out_of_order", STEP_OUT_OF_ORDER, field="at")

@@ -18,6 +18,7 @@ from acute.services._common import (
     creation_refused_audit,
     free_text_judged,
     refusal_audited,
+    tablet_time_judged,
     text_within_limit,
     visit_audit,
     visit_lock,
@@ -66,8 +67,18 @@ def _documenting_nurse(visit: Visit, actor: Actor) -> Visit:
     return visit
 
 
-def visit_note_add(*, visit: Visit, kind: str, text: str, actor: Actor) -> VisitNote:
-    """An assessment or a note on the visit."""
+def visit_note_add(
+    *,
+    visit: Visit,
+    kind: str,
+    text: str,
+    written_at: dt.datetime | None = None,
+    actor: Actor,
+) -> VisitNote:
+    """An assessment or a note on the visit, kept at the time she wrote it:
+    now, or ``written_at``, her tablet's time for a note it sends later,
+    judged as every time it gives (:func:`tablet_time_judged`), never moved
+    to when it arrived."""
     if kind not in VisitNote.Kind.values:
         raise InvalidInput("visit_note.kind_unknown", "Unknown note kind.", field="kind")
     text = required_text(text, code="visit_note.empty", field="text", message="The note is empty.")
@@ -83,8 +94,16 @@ def visit_note_add(*, visit: Visit, kind: str, text: str, actor: Actor) -> Visit
             resource_id=f"visit-{visit.pk}",
         )
     with _documenting(visit, actor, "Encounter"):
+        if written_at is not None:
+            tablet_time_judged(written_at, field="written_at")
         visit = _documenting_nurse(visit, actor)
-        note = VisitNote(visit=visit, kind=kind, text=text, written_by=visit.nurse)
+        note = VisitNote(
+            visit=visit,
+            kind=kind,
+            text=text,
+            written_by=visit.nurse,
+            written_at=written_at or timezone.now(),
+        )
         full_clean_or_raise(note, code="visit_note.invalid")
         note.save(force_insert=True)
         if kind == VisitNote.Kind.ASSESSMENT:
@@ -106,11 +125,7 @@ def vital_signs_record(
         raise InvalidInput("vital_signs.empty", "No measurements given.", field="measurements")
     measured_at = measured_at or timezone.now()
     untrue: InvalidInput | None = None
-    if measured_at > timezone.now() + CLOCK_SKEW:
-        untrue = InvalidInput(
-            "vital_signs.in_future", "Measurements cannot be in the future.", field="measured_at"
-        )
-    elif measured_at < visit.assigned_at - CLOCK_SKEW:
+    if timezone.is_aware(measured_at) and measured_at < visit.assigned_at - CLOCK_SKEW:
         # A slip of the keys (a year, a day): an entry written offline is
         # still after the nurse was sent.
         untrue = InvalidInput(
@@ -118,6 +133,12 @@ def vital_signs_record(
             "Measurements cannot be from before the visit was assigned.",
             field="measured_at",
         )
+    else:
+        try:
+            # Her tablet's time, judged as on every door (a day back at most).
+            tablet_time_judged(measured_at, field="measured_at")
+        except InvalidInput as untimely:
+            untrue = untimely
     if untrue is not None:
         # A time that cannot be true is a refused write on her record (R9),
         # as a value no living person has is.

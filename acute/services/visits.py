@@ -284,6 +284,8 @@ def visit_complete(
                 kind=VisitNote.Kind.ASSESSMENT,
                 text=assessment.strip(),
                 written_by=visit.nurse,
+                # Written when she completed the visit, not when it arrived.
+                written_at=when,
             )
         shift_status_follow_visits(visit.shift_id, since=when)
         visit_audit(visit, actor, _step_detail("completed", at, when))

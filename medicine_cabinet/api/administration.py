@@ -52,8 +52,10 @@ class AdministrationInput(serializers.Serializer[Any]):
         required=False,
         allow_null=True,
         default=None,
-        help_text="When the dose was given, if not now (ISO 8601 with offset): not in the"
-        " future, not before the visit was assigned, not after the citizen's registered death.",
+        help_text="When the dose was given, if not now (ISO 8601 with offset): not more than"
+        " five minutes ahead of the server's clock (offline.time_in_future), not more than a"
+        " day back (offline.time_too_old), not before the visit was assigned, not after the"
+        " citizen's registered death.",
     )
 
 

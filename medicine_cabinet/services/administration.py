@@ -13,16 +13,17 @@ from django.utils.translation import gettext, gettext_noop
 from acute.clinical.models import MedicationOrder
 from acute.clinical.selectors import order_allowance
 from acute.clinical.services import late_dose_alert_raise
-from acute.clinical.services.common import not_before_visit, not_in_future
+from acute.clinical.services.common import not_before_visit
 from acute.models import Visit
 from acute.selectors import own_visit_under_way
+from acute.services import tablet_time_judged
 from consent.audit.services import Action, Purpose, audit_record
 from consent.gate import access_citizen
 from core import errors
 from core.actors import Actor
 from core.locks import citizen_lock
 from core.models import Citizen, Organisation, Role, User
-from core.times import shown
+from core.times import naive_refused, shown
 from medicine_cabinet import selectors
 from medicine_cabinet.models import (
     Administration,
@@ -120,10 +121,13 @@ def administration_give(
     an ampoule or vial, is given and the opened unit's rest discarded with it.
 
     ``given_at`` is when she gave the dose, if not now: one her tablet queued
-    without a connection (the page bounds it to the last day), or one the API
-    is told of. It is the administration's time; the ledger books the stock
-    now. It may not lie in the future (400 ``time.in_future``) or before the
-    visit was assigned (400 ``time.before_visit``). A dose given after the
+    without a connection, or one the API is told of. It is the
+    administration's time; the ledger books the stock now. It is judged as
+    every time her tablet gives, whatever the door
+    (:func:`acute.services.tablet_time_judged`: 400
+    ``offline.time_in_future`` more than five minutes ahead of the server,
+    400 ``offline.time_too_old`` more than a day back), and may not lie
+    before the visit was assigned (400 ``time.before_visit``). A dose given after the
     citizen's registered death is refused (412
     ``administration.citizen_deceased``, audited as denied); one given before
     it is booked, like any dose sent late. The order is judged at that time
@@ -168,9 +172,13 @@ def administration_give(
         if visit.status != Visit.Status.ON_SITE:
             raise _not_on_site()
         if given_at is not None:
-            # A time she states can be true: not ahead of us, not before she was sent.
-            not_in_future(given_at, field="given_at")
+            # A time she states can be true: her tablet's time judged as on
+            # every door (not ahead of us, not more than a day back), and not
+            # before she was sent.
+            if timezone.is_naive(given_at):
+                raise naive_refused("given_at")
             not_before_visit(given_at, visit, field="given_at")
+            tablet_time_judged(given_at, field="given_at")
         check_divisible_dose(medicine, quantity)
         _given_before_death(
             deceased_at=citizen.deceased_at,

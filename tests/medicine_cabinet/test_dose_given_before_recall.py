@@ -134,7 +134,7 @@ def test_a_time_in_the_future_does_not_dodge_the_recall(officer, nurse, setting)
         given_at=(timezone.now() + dt.timedelta(hours=1)).isoformat(),
     )
     assert answer.status_code == 400, answer.content
-    assert answer.json()["error"]["code"] == "time.in_future"
+    assert answer.json()["error"]["code"] == "offline.time_in_future"
     assert not Administration.objects.exists()
 
 

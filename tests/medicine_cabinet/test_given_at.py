@@ -66,7 +66,7 @@ def test_without_given_at_the_dose_is_given_now(nurse, dose):
 @pytest.mark.parametrize(
     ("offset", "code"),
     [
-        (dt.timedelta(hours=1), "time.in_future"),
+        (dt.timedelta(hours=1), "offline.time_in_future"),
         (-dt.timedelta(hours=3), "time.before_visit"),
     ],
 )
@@ -110,3 +110,18 @@ def test_a_time_without_its_offset_is_refused_not_guessed(nurse, dose):
     assert (error["code"], error["field"]) == ("time.naive", "given_at")
     assert error["message"] == "Angiv tidspunktet med forskydningen fra UTC, fx +01:00 eller Z."
     assert not Administration.objects.exists()
+
+
+def test_a_dose_given_more_than_a_day_back_is_refused_as_the_tablets_queue_refuses_it(nurse, dose):
+    """One rule for every door (docs/decisions/0013): 26 hours late through
+    the API is refused as it is from the page's queue, on a visit long under
+    way, and the attempt is on the citizen's record (R9)."""
+    long_ago = timezone.now() - dt.timedelta(hours=30)
+    Visit.objects.filter(pk=dose["visit"]).update(assigned_at=long_ago)
+    refused = _give(nurse, dose, (timezone.now() - dt.timedelta(hours=26)).isoformat())
+    assert refused.status_code == 400, refused.content
+    error = refused.json()["error"]
+    assert (error["code"], error["field"]) == ("offline.time_too_old", "given_at")
+    assert not Administration.objects.exists()
+    assert not Movement.objects.filter(kind=Movement.Kind.ADMINISTERED).exists()
+    assert denied_audited(Visit.objects.get(pk=dose["visit"]).citizen, "offline.time_too_old")

@@ -371,7 +371,7 @@ def test_a_dose_at_a_time_that_cannot_be_true_is_a_denied_attempt(nurse, paracet
         "unit": "tablet",
     }
     tomorrow = (timezone.now() + dt.timedelta(days=1)).isoformat()
-    _refused_and_audited(nurse, citizen, {**body, "given_at": tomorrow}, "time.in_future")
+    _refused_and_audited(nurse, citizen, {**body, "given_at": tomorrow}, "offline.time_in_future")
     long_ago = "1990-01-01T08:00:00+01:00"
     _refused_and_audited(nurse, citizen, {**body, "given_at": long_ago}, "time.before_visit")
 

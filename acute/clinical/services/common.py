@@ -1,6 +1,7 @@
 """What every clinical write checks first: a named member of staff, the visit's
-status, times that can be true (not in the future, not before the visit or
-the referral, not after the citizen's registered death), a delegation (R7),
+status, times that can be true (the tablet's time judged as on every door,
+not before the visit or the referral, not after the citizen's registered
+death), a delegation (R7),
 and who is the responsible physician; and :func:`refuse`, which records a
 refusal as a denied attempt (R9)."""
 
@@ -22,6 +23,7 @@ from acute.clinical.models import (
     TestDefinition,
 )
 from acute.models import Referral, Visit
+from acute.services import tablet_time_judged
 from consent.audit.services import Action
 from core.actors import Actor
 from core.deaths import CLOCK_SKEW, after_death
@@ -124,6 +126,10 @@ def visit_held(
 
 
 def not_in_future(when: dt.datetime, *, field: str) -> None:
+    """A time staff state that is not the tablet's time of a clinical act (a
+    withdrawal the physician phoned in to the coordinator): not ahead of the
+    server's clock, yet of any age. The tablet's times go through
+    :func:`acute.services.tablet_time_judged`."""
     if timezone.is_naive(when):
         raise naive_refused(field)
     if when > timezone.now() + CLOCK_SKEW:
@@ -182,13 +188,19 @@ def not_after_death(
 def within_visit(
     when: dt.datetime, visit: Visit, *, actor: Actor, field: str, resource_type: str
 ) -> None:
-    """When something was measured, done or ordered on a visit: not in the
-    future, not before the nurse was sent, not after the citizen's registered
-    death. Each refusal is a denied attempt on her record (R9), whichever
-    door the time came through (an entry the tablet queued offline too)."""
+    """When something was measured, done or ordered on a visit: her tablet's
+    time, judged by the one rule of every door
+    (:func:`acute.services.tablet_time_judged`: not ahead of the server's
+    clock, not more than a day back), not before the nurse was sent, not
+    after the citizen's registered death. Each refusal is a denied attempt
+    on her record (R9), whichever door the time came through (an entry the
+    tablet queued offline too)."""
     try:
-        not_in_future(when, field=field)
+        if timezone.is_naive(when):
+            raise naive_refused(field)
+        # Before the visit says more than "too old": a slip of the keys.
         not_before_visit(when, visit, field=field)
+        tablet_time_judged(when, field=field)
     except PlatformError as error:
         raise refuse(
             error, actor=actor, citizen_id=visit.citizen_id, resource_type=resource_type

@@ -282,7 +282,7 @@ def test_bad_order_input_is_a_precise_400(scene: Scene):
     future = (timezone.now() + dt.timedelta(hours=2)).isoformat()
     response = post_phone_order(scene, ordered_at=future)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "time.in_future"
+    assert response.json()["error"]["code"] == "offline.time_in_future"
     assert not MedicationOrder.objects.exists()
 
 
