@@ -55,7 +55,12 @@ class NumberOrTextField(serializers.CharField):
     or a JSON number, read by the service that checks it as the pages read
     what was typed (an order's dose, a lab result's value). Its request
     schema says both (``core.openapi``); a text-only field takes no number
-    (``core.body_gate``)."""
+    (``core.body_gate``). Text is handed on as it was sent, never trimmed:
+    " 5 " is no number written out (:func:`core.validation.decimal_parse`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
 
 class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):

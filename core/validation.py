@@ -272,21 +272,22 @@ def text_at_most(text: str, most: int, *, code: str, field: str, message: str) -
 
 # --- decimals bounded to what their column stores ------------------------------
 
-# A number as a person or a client writes it: no NaN, no Infinity, no hex, and
-# the digits 0-9 only (``\d`` also takes other scripts' digits, which Decimal
-# reads as a number the client never typed as one; see ``is_digits``).
+# A number given as a number (an int, a float, a Decimal), as ``str`` writes
+# it: no NaN, no Infinity, perhaps an exponent ("1e-07", "1E+3").
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?")
 
 
-# A number as a person types it into a page's field (*indtastet*): digits,
-# perhaps a sign in front and one decimal sign (a comma, or the dot a
-# tablet's keyboard often gives). Never an exponent, NaN, Infinity or a
-# space between the digits.
-_TYPED_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+# A number as a person types it into a page's field (*indtastet*): the
+# digits 0-9, perhaps a minus in front and one decimal sign between digits
+# (a comma, or the dot a tablet's keyboard often gives), once what shows
+# nothing at either end is trimmed (the keyboard adds a space). Never a
+# plus, a decimal sign with no digit on one side ("5,", ",5"), an exponent,
+# NaN, Infinity, another script's digits or a space between the digits.
+_TYPED_TEXT = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
 # Digits grouped by thousands with dots ("1.000", "12.500", "1.000.000",
 # "1.000,5"): a Dane writes a thousand so, an English keyboard a decimal
 # point. Which was meant is not guessed; the person writes it again.
-_DOT_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]*)?")
+_DOT_GROUPED = re.compile(r"-?[1-9][0-9]{0,2}(?:\.[0-9]{3})+(?:,[0-9]+)?")
 
 TYPED_NUMBER_INVALID = gettext_noop(
     "Write the number with digits only, and a comma as decimal separator (for example 38,5)."
@@ -314,10 +315,10 @@ def typed_number(raw: object) -> TypedNumber:
 
 
 # A latitude or longitude as typed on a page or sent by the tablet's position
-# script: a plain decimal — digits, perhaps a sign in front and one decimal
-# point or comma — never an exponent, NaN or Infinity. Unlike a typed number,
-# "55.751" is a position's decimals, never a grouped thousand.
-_COORDINATE_TEXT = re.compile(r"[+-]?(?:[0-9]{1,15}(?:[.,][0-9]{0,15})?|[.,][0-9]{1,15})")
+# script: a typed number's shape (``_TYPED_TEXT``) — digits, perhaps a minus
+# in front and one decimal point or comma between digits. Unlike a typed
+# number, "55.751" is a position's decimals, never a grouped thousand.
+_COORDINATE_TEXT = re.compile(r"-?[0-9]{1,15}(?:[.,][0-9]{1,15})?")
 
 
 def typed_coordinate(raw: object) -> float | None:
@@ -379,7 +380,6 @@ def decimal_parse(
     code: str,
     allow_float: bool = True,
     decimal_comma: bool = False,
-    plain: bool = False,
 ) -> Decimal:
     """One decimal from a JSON body, a form or a FHIR element, checked against
     the column it is stored in before any arithmetic touches it.
@@ -389,14 +389,22 @@ def decimal_parse(
     ``…not_positive``, ``…below_minimum`` (``quantity.invalid``,
     ``quantity.too_large`` …). Every refusal names ``field``. ``-0`` is 0.
 
-    Text a person typed on a page (:class:`TypedNumber`) is read by the
-    page's rules whatever ``decimal_comma`` says: a decimal comma or a
-    decimal point, no exponent, and digits grouped by dots ("1.000") refused
-    as ambiguous (``code`` with its own sentence). ``decimal_comma`` is for
-    text that arrives otherwise and may carry a comma. ``plain``: the number
-    is written out, never with an exponent ("1e3" is refused, not read as
-    1000), as a typed number is. ``plain`` looks at text only: a JSON
-    number literal (``1.000e2``) arrives as a number and keeps its meaning.
+    Text is read by one of two rules, never by what ``Decimal`` makes of it
+    (it takes " 5 ", "+5", "5.", ".5", "1_000", "1e3" and other scripts'
+    digits):
+
+    - typed by a person on a page (:class:`TypedNumber`), whatever
+      ``decimal_comma`` says: trimmed of what shows nothing at either end,
+      then digits, perhaps a minus, and a decimal comma or point between
+      digits; digits grouped by dots ("1.000") are refused as ambiguous
+      (``code`` with its own sentence);
+    - any other text (a JSON body, a FHIR element, a partner's message): the
+      number as JSON writes it (:func:`is_number_text`), never with an
+      exponent, a space, a plus or a point without a digit on each side;
+      with ``decimal_comma`` (a field whose documentation says so) a comma
+      may stand for the point.
+
+    A number (a JSON number literal such as ``1.000e2``) keeps its meaning.
     """
     if not code.endswith("invalid"):
         raise ValueError("code must end in 'invalid'")
@@ -419,13 +427,14 @@ def decimal_parse(
         if typed is None:
             raise refuse("invalid", TYPED_NUMBER_INVALID)
         text = typed
-    else:
-        text = str(raw).strip()
-        if decimal_comma:
-            text = text.replace(",", ".")
-        if len(text) > 64 or not _DECIMAL_TEXT.fullmatch(text):
+    elif isinstance(raw, str):
+        text = raw.replace(",", ".") if decimal_comma else raw
+        # "-0" is taken here (it is 0, below), as a JSON number -0 is.
+        if len(text) > 64 or not _DECIMAL_TEXT_WRITTEN.fullmatch(text):
             raise refuse("invalid", _("Give a number."))
-        if plain and isinstance(raw, str) and "e" in text.lower():
+    else:
+        text = str(raw)
+        if len(text) > 64 or not _DECIMAL_TEXT.fullmatch(text):
             raise refuse("invalid", _("Give a number."))
     value = Decimal(text)
     if value.is_zero():

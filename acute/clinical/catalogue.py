@@ -89,7 +89,7 @@ def parse_value(
     its column holds: refused with ``code`` (and its stem's ``…too_large``,
     ``…too_many_decimals``) naming ``field``. Written out, as a dose is: text
     with an exponent ("1e2") is refused, never stored as a CRP of 100."""
-    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True, plain=True)
+    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True)
 
 
 def stored_value(test: TestDefinition, value: Decimal) -> Decimal:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from core.times import local_days_later
-from core.validation import TypedNumber, is_digits
+from core.validation import TypedNumber, is_digits, is_number_text
 
 DAY = dt.timedelta(hours=24)
 ZERO = Decimal("0")
@@ -380,8 +380,12 @@ def parse_positive_int(raw: object) -> int | None:
     if isinstance(raw, TypedNumber) and not is_digits(raw):
         # Typed on a page: digits only; "1.000" is not guessed to be one or a thousand.
         raise ValueError("not digits")
+    typed = isinstance(raw, TypedNumber)
+    if isinstance(raw, str) and not typed and not is_number_text(raw, whole=True):
+        # Sent as text: a whole number as JSON writes it, never " 3 ", "+3" or "3.0".
+        raise ValueError("not a whole number written out")
     try:
-        value = Decimal(str(raw).strip())
+        value = Decimal(str(raw))
     except InvalidOperation:
         raise ValueError("not a number") from None
     if not value.is_finite() or value != value.to_integral_value() or value <= 0:

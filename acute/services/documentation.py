@@ -226,8 +226,6 @@ def _measurement(index: int, code: str, raw: object) -> tuple[str, Decimal, str]
         field=f"measurements[{index}].value",
         code="vital_signs.value_invalid",
         decimal_comma=True,
-        # Written out, as a lab value and a dose are: "1e2" is refused.
-        plain=True,
     )
     if not (low <= value <= high):
         raise InvalidInput(

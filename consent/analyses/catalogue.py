@@ -24,7 +24,7 @@ from consent.models import CareRelationship, DataCategory
 from core.actors import Actor
 from core.errors import InvalidInput
 from core.models import Citizen, Organisation
-from core.validation import is_digits
+from core.validation import is_digits, text_trimmed
 
 
 def _municipalities() -> list[Organisation]:
@@ -145,7 +145,9 @@ def _diagnosis_and_service_counts(parameters: dict[str, Any], actor: Actor) -> C
 
 
 def _contacts_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
-    text = raw.get("days", "30").strip()
+    # Typed on the page, trimmed as every typed number is (the keyboard adds
+    # a space); on /api/ the body gate took only text JSON writes for it.
+    text = text_trimmed(raw.get("days", "30"))
     if not is_digits(text):
         raise InvalidInput(
             "analysis.param_invalid",

@@ -137,7 +137,10 @@ class AuditQuery:
 
 
 def _whole(params: Mapping[str, str], name: str) -> int | None:
-    raw = (params.get(name) or "").strip()
+    """An internal id as it is sent: digits only. A space around it is the
+    auditor's page's to trim (a form field), never a query's on ``/api/``
+    or the export's, where " 5" is no id (core.validation, number text)."""
+    raw = params.get(name) or ""
     if not raw:
         return None
     if not is_digits(raw) or len(raw) > 18:
@@ -387,7 +390,7 @@ def refused_input_recorded(
         yield
     except InvalidInput as refused:
         once = asked is None or len(asked.getlist("citizen")) <= 1
-        raw = str(params.get("citizen") or "").strip() if once else ""
+        raw = str(params.get("citizen") or "") if once else ""
         named = int(raw) if is_digits(raw) and len(raw) <= 18 else None
         if named is not None and not Citizen.objects.filter(pk=named).exists():
             named = None

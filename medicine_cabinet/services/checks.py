@@ -79,7 +79,6 @@ def quantity_parse(
         field=field,
         code="quantity.invalid",
         allow_float=False,
-        plain=True,
     )
 
 

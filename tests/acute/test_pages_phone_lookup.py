@@ -159,7 +159,10 @@ def test_an_unknown_citizen_is_registered_and_referred_from_the_same_form_withou
     assert cpr not in done["Location"]
 
 
-@pytest.mark.parametrize("typed", ["1e1", "nan", "inf", "-Infinity", "5.5e1", "0x37", "55 75"])
+@pytest.mark.parametrize(
+    "typed",
+    ["1e1", "nan", "inf", "-Infinity", "5.5e1", "0x37", "55 75", "+55.75", "55.", ".75", "55,"],
+)
 def test_a_position_that_is_no_plain_decimal_is_refused_on_its_field(typed: str):
     """The address's position went through float(): "1e1" registered the
     citizen at latitude 10, and "nan" or "inf" put nothing sensible on the map."""
@@ -174,7 +177,7 @@ def test_a_position_that_is_no_plain_decimal_is_refused_on_its_field(typed: str)
     assert not Referral.objects.filter(citizen__cpr=cpr).exists()
 
 
-@pytest.mark.parametrize("typed", ["55.751234", "55,751234"])
+@pytest.mark.parametrize("typed", ["55.751234", "55,751234", " 55,751234 "])
 def test_a_position_with_six_decimals_by_dot_or_comma_is_kept(typed: str):
     client = _coordinator()
     cpr = factories.cpr_number()

@@ -48,7 +48,15 @@ def test_vital_signs_typed_ambiguously_or_with_an_exponent_are_refused(typed, se
     assert not VitalSign.objects.filter(visit=visit).exists()
 
 
-@pytest.mark.parametrize("typed", ["38,5", "38.5"])
+@pytest.mark.parametrize("typed", ["+38,5", "38,", ",5", "38,,5", "\u0663\u0668", "38 ,5"])
+def test_vital_signs_typed_with_a_plus_or_a_bare_decimal_sign_are_refused(typed):
+    _nurse, _shift, visit, client = _on_site()
+    response = client.post(f"/nurse/visits/{visit.pk}/vitals/", {"vital_8310-5": typed})
+    _refused_on(response, "vital_8310-5", NOT_A_NUMBER)
+    assert not VitalSign.objects.filter(visit=visit).exists()
+
+
+@pytest.mark.parametrize("typed", ["38,5", "38.5", " 38,5 ", "38,5\u00a0"])
 def test_a_temperature_with_a_decimal_comma_or_point_is_saved(typed):
     _nurse, _shift, visit, client = _on_site()
     assert (

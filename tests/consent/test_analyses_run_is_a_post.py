@@ -201,6 +201,9 @@ NO_WHOLE_NUMBER = {"request.invalid", "analysis.param_invalid"}
         (True, {"request.invalid"}),
         ("\uff13\uff10", {"request.invalid"}),  # full-width 30
         ("x", NO_WHOLE_NUMBER),
+        (" 30 ", {"request.invalid"}),  # text JSON writes for a number, never spaced
+        ("+30", {"request.invalid"}),
+        ("30.", {"request.invalid"}),
         (30.5, NO_WHOLE_NUMBER),
         (None, NO_WHOLE_NUMBER),
         ([30], NO_WHOLE_NUMBER),

@@ -219,6 +219,9 @@ def test_r3_roles_without_access_are_refused_and_audited(named: World) -> None:
         ("_id=abc", "search.param_invalid"),
         ("name=", "search.param_invalid"),
         ("_count=many", "search.param_invalid"),
+        ("_count=%205", "search.param_invalid"),  # a number as sent: no space, no plus
+        ("_count=%2B5", "search.param_invalid"),
+        ("_count=5.0", "search.param_invalid"),
     ],
 )
 def test_bad_search_parameters_are_a_400_operation_outcome(

@@ -33,7 +33,7 @@ def test_the_quantity_parser_refuses_an_exponent_infinity_and_nan(raw):
 
 def test_a_written_out_quantity_is_still_read():
     assert services.quantity_parse("1000") == Decimal("1000")
-    assert services.quantity_parse(" 5 ") == Decimal("5")
+    assert services.quantity_parse(" 5 ", typed=True) == Decimal("5")
     assert services.quantity_parse(7) == Decimal("7")
     assert services.quantity_parse("0.5") == Decimal("0.5")
 

@@ -104,7 +104,7 @@ def _order_number(raw: object, *, field: str, bounds: DecimalBounds, code: str) 
     """A dose or a total as the physician said it, written out: never with an
     exponent ("1e3" is refused, not read as 1000 mg), on the API as on the
     pages, as every quantity of the cabinet that doses are counted in."""
-    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True, plain=True)
+    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True)
 
 
 def _order_dose(raw: object) -> Decimal:

@@ -158,6 +158,9 @@ def test_review_needs_a_comment_and_a_flagged_entry(world) -> None:
     ("query", "code"),
     [
         ("citizen=abc", "audit.param_invalid"),
+        ("citizen=%205", "audit.param_invalid"),  # an id as sent: no space around it
+        ("user=5%20", "audit.param_invalid"),
+        ("organisation=%2B5", "audit.param_invalid"),
         ("cpr=0203411234", "request.cpr_in_url"),  # refused at the door (decision 0002)
         ("cpr=", "audit.cpr_not_accepted"),
         ("from=yesterday", "audit.param_invalid"),
