@@ -26,6 +26,9 @@ view, serializer, FHIR model or database sees it:
   other than TAB, LF and CR, a bidirectional override or isolate, a
   zero-width space or another hidden format character
   (:func:`core.validation.unshown_character`), in a key or a value;
+- a form post's fields, their escapes undone, are UTF-8: Django would read
+  other bytes as U+FFFD and the view keep text nobody typed (refused with
+  ``request.form_unreadable``);
 - numbers are finite: no ``NaN`` or ``Infinity``, nothing beyond a double
   (``1e400``);
 - a URL holds nothing shaped like a CPR number
@@ -54,6 +57,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from django.conf import settings
@@ -369,6 +373,8 @@ def _form(request: HttpRequest) -> Any:
         fields = request.POST
     except (MultiPartParserError, BadRequest, TooManyFieldsSent, TooManyFilesSent):
         raise FormUnreadable() from None
+    if request.content_type == "application/x-www-form-urlencoded" and _broken_utf8(request.body):
+        raise FormUnreadable()
     if request.content_type == "multipart/form-data" and request.body:
         params = request.content_params or {}
         boundary = params.get("boundary", "").encode("ascii", "replace")
@@ -376,6 +382,18 @@ def _form(request: HttpRequest) -> Any:
         if not boundary or b"--" + boundary + b"--" not in request.body:
             raise FormUnreadable()
     return fields
+
+
+def _broken_utf8(body: bytes) -> bool:
+    """Whether a form's body, its escapes undone, is no UTF-8. Django reads
+    such bytes as replacement characters (U+FFFD), so the view would see,
+    and keep, text the sender never wrote."""
+    for pair in body.split(b"&"):
+        try:
+            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+    return False
 
 
 def _first_bad_field(request: HttpRequest) -> tuple[tuple[str, str], str] | None:
