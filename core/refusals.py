@@ -46,6 +46,8 @@ from core.permissions import actor_from_request, system_scopes_admit
 # What the audit log calls an attempt, by its HTTP method.
 _ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 _LARGEST_ID = 2**63 - 1
+# The code REST framework's ParseError is answered with (core.exception_handler).
+PARSE_REFUSED = "request.malformed"
 
 logger = logging.getLogger(__name__)
 
@@ -269,4 +271,11 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
         # A body the input checks refused as it was read, on /api/ or /fhir/.
         view = context.get("view")
         input_refusal_record(request, view, getattr(view, "kwargs", None), reason_code=exc.code)
+    elif isinstance(exc, drf.ParseError) and isinstance(request, Request):
+        # A body or form a parser (or a view) could not read: refused as the
+        # input checks refuse one, and recorded alike, on every door.
+        view = context.get("view")
+        input_refusal_record(
+            request, view, getattr(view, "kwargs", None), reason_code=PARSE_REFUSED
+        )
     return answer_exception(exc, context)

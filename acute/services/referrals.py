@@ -175,7 +175,7 @@ def referral_intake(
     citizen = _referred_citizen(actor=actor, citizen_id=citizen_id, cpr=cpr)
     try:
         # What a ServiceRequest's references name is held, on her record or shared.
-        refuse_unheld(references, citizen_id=citizen.pk)
+        refuse_unheld(references, citizen_id=citizen.pk, actor=actor, purpose=Purpose.TREATMENT)
     except errors.InvalidInput as exc:
         creation_refused_audit(
             actor=actor, citizen_id=citizen.pk, resource_type="ServiceRequest", reason_code=exc.code

@@ -30,6 +30,7 @@ from core.fhir.resources import (
     Asked,
     FHIRResource,
     Found,
+    Held,
     Param,
     ResourceSearchView,
 )
@@ -71,10 +72,13 @@ class SharedRecordResource(FHIRResource):
             return selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
         return super().citizen_named(resource_id, query)
 
-    def target_citizen(self, resource_id: str) -> int | bool | None:
-        # Its rows are the record's, not a queryset of the base's.
-        owner = selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
-        return False if owner is None else owner
+    def held(self, resource_id: str) -> Held | None:
+        # Its rows are the record's, not a queryset of the base's; a read
+        # decides on the resource's category and the date of its data.
+        found = selectors.record_held(resource_type=self.type, resource_id=resource_id)
+        if found is None:
+            return None
+        return Held(found.citizen_id, found.category, (found.data_date,))
 
     def citizen_in_body(self, body: Any) -> CitizensNamed:
         # As a transaction's entries name theirs (``bundle_citizens_named``).

@@ -159,6 +159,7 @@ __all__ = [
     "own_care_decision",
     "patient_create_decide",
     "patient_intake_lookup_decide",
+    "read_permitted",
     "record_fetch",
     "refusal_for",
     "row_id",
@@ -345,6 +346,52 @@ def access_citizen_as_author(
     return decision
 
 
+def read_permitted(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    category: str,
+    purpose: str,
+    resource_type: str,
+    resource_id: str,
+    data_dates: tuple[dt.datetime, ...] = (),
+) -> bool:
+    """Whether a read of one resource of the citizen's would be permitted:
+    the decision :func:`access_citizen` takes for it, recording nothing. For
+    a Reference a write names (``core.fhir.references``): the write says
+    nothing of the resource's content, and records its own refusal, the
+    same whether the resource is refused to the writer or not held."""
+    citizen = citizen_with_facts(actor, citizen_id)
+    if citizen is None:
+        return False
+    asked = _Asked(
+        Action.READ, category, purpose, resource_type, resource_id, data_dates=data_dates
+    )
+    return _decided(actor, citizen, asked).permitted
+
+
+def _decided(actor: Actor, citizen: Citizen, asked: _Asked) -> Decision:
+    """What the gate decides of ``asked``; no side effects."""
+    decision = access_decide(
+        actor=actor,
+        citizen=citizen,
+        action=asked.action,
+        category=asked.category,
+        purpose=asked.purpose,
+        data_dates=asked.data_dates,
+        own_care=asked.own_care,
+    )
+    if (
+        decision.directives_shown is not None
+        and asked.resource_id
+        and row_id(asked.resource_id) not in decision.directives_shown
+    ):
+        # One of the citizen's directives that does not apply to a reader she
+        # refused: refused as the record is (R4).
+        decision = Decision(False, "refused", decision.basis)
+    return decision
+
+
 def _decide_and_audit(actor: Actor, citizen: Citizen | None, asked: _Asked) -> Citizen:
     municipality_withdrawn_refuse(
         actor=actor,
@@ -366,23 +413,7 @@ def _decide_and_audit(actor: Actor, citizen: Citizen | None, asked: _Asked) -> C
             reason_code="unknown_citizen",
         )
         raise NotFoundOrNotAllowed()
-    decision = access_decide(
-        actor=actor,
-        citizen=citizen,
-        action=asked.action,
-        category=asked.category,
-        purpose=asked.purpose,
-        data_dates=asked.data_dates,
-        own_care=asked.own_care,
-    )
-    if (
-        decision.directives_shown is not None
-        and asked.resource_id
-        and row_id(asked.resource_id) not in decision.directives_shown
-    ):
-        # One of the citizen's directives that does not apply to a reader she
-        # refused: refused as the record is (R4).
-        decision = Decision(False, "refused", decision.basis)
+    decision = _decided(actor, citizen, asked)
     if decision.permitted and not asked.audit_permit:
         citizen.gate_decision = decision  # type: ignore[attr-defined]
         return citizen

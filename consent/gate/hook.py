@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from consent.audit.services import Action, Outcome, audit_record, audit_record_many
-from consent.gate import access_citizen, search_citizen
+from consent.gate import access_citizen, read_permitted, search_citizen
 from core.actors import Actor
 from core.fhir.gate import CitizensNamed
 from core.models import Citizen
@@ -31,6 +31,9 @@ class ConsentGate:
             purpose=purpose,
             resource_type=resource_type,
         )
+
+    def may_read(self, *, actor: Actor, citizen_id: int, **asked: Any) -> bool:
+        return read_permitted(actor=actor, citizen_id=citizen_id, **asked)
 
     def refuse(self, *, actor: Actor, citizen_id: CitizensNamed = None, **asked: Any) -> None:
         # The citizens the request named, those there are: never an id no

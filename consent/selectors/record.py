@@ -44,6 +44,21 @@ def record_citizen_id(*, resource_type: str, resource_id: str) -> int | None:
     )
 
 
+def record_held(*, resource_type: str, resource_id: str) -> RecordResource | None:
+    """The record resource an id names, with only what the gate decides a
+    read of it on (its citizen, category and data date), and no decision:
+    for a Reference a write names, which the writer's gate then judges
+    (``core.fhir.references``)."""
+    pk = row_id(resource_id)
+    if not 0 < pk < 10**18:
+        return None
+    return (
+        RecordResource.objects.filter(pk=pk, resource_type=resource_type)
+        .only("citizen_id", "category", "effective_at", "created_at")
+        .first()
+    )
+
+
 def record_read(
     *, actor: Actor, resource_type: str, resource_id: str, purpose: str
 ) -> RecordResource:

@@ -299,7 +299,7 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
             ),
         )
         # Every other reference, too, names what the platform holds on her record.
-        refuse_unheld(parsed.references, citizen_id=citizen.pk)
+        refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
     except InvalidInput as exc:
         _audit_refused(actor=actor, purpose=purpose, data=data, refused=exc)
         raise

@@ -192,7 +192,7 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
         parsed = parse_patient(data)
         municipality, gp = _patient_places(parsed)
         # A new citizen's record holds nothing yet: only shared targets are held.
-        refuse_unheld(parsed.references, citizen_id=None)
+        refuse_unheld(parsed.references, citizen_id=None, actor=actor, purpose=purpose)
         # Registered dead as she would be by an update: with a time that can be true.
         _death_stated(parsed, None)
         _death_checked(parsed)
@@ -325,7 +325,7 @@ def patient_update(
                 field="identifier",
             )
         municipality, gp = _patient_places(parsed)
-        refuse_unheld(parsed.references, citizen_id=citizen.pk)
+        refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
         _death_stated(parsed, citizen)
         _death_checked(parsed)
         wanted = wanted_version(if_match, data, noun="patient")

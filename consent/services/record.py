@@ -223,7 +223,7 @@ def _targets_held(
     holds on this citizen's record (or a shared one): asked only once the
     gate let the writer at her, and a refusal recorded on her log (R9)."""
     try:
-        refuse_unheld(parsed.references, citizen_id=citizen.pk)
+        refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
     except InvalidInput as exc:
         audit_denied(
             actor=actor,
@@ -392,7 +392,7 @@ def record_resource_update(
                 "An update cannot move a resource to another citizen.",
                 field="subject",
             )
-        refuse_unheld(parsed.references, citizen_id=citizen.pk)
+        refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
         wanted = wanted_version(if_match, data)
     except (InvalidInput, PreconditionFailed) as exc:
         refused(exc.code)

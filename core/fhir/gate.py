@@ -46,6 +46,22 @@ class Gate(Protocol):
         """A search that names one citizen: the citizen, or ``None`` when refused
         or unknown (recorded either way)."""
 
+    def may_read(
+        self,
+        *,
+        actor: Actor,
+        citizen_id: int,
+        category: str,
+        purpose: str,
+        resource_type: str,
+        resource_id: str,
+        data_dates: tuple[dt.datetime, ...] = (),
+    ) -> bool:
+        """Whether :meth:`read` of this one resource would be permitted,
+        decided as it decides and recording nothing: a written Reference
+        that names it (``core.fhir.references``) discloses no content, and
+        the write records its own refusal."""
+
     def refuse(
         self,
         *,
@@ -75,6 +91,10 @@ class _RefuseAll:
     def search(self, **asked: Any) -> Any | None:
         logger.error("FHIR search refused: no access gate is registered")
         return None
+
+    def may_read(self, **asked: Any) -> bool:
+        logger.error("FHIR reference refused: no access gate is registered")
+        return False
 
     def refuse(self, **asked: Any) -> None:
         logger.error("FHIR request refused: no access gate is registered")

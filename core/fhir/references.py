@@ -6,14 +6,19 @@ Two checks, in this order:
 
 - :func:`reference_targets_checked`, as the body is read: each Reference
   names a resource of a type its element takes (FHIR R4 references.html);
-  the local relative references (``Encounter/5``) are handed back.
+  the local relative references (``Encounter/5``) are handed back, and
+  with them an absolute URL on this server's own base
+  (``http://<its host>/fhir/Encounter/5``), which is one.
 - :func:`refuse_unheld`, once the gate has let the writer at the citizen:
   each of those names a resource the platform holds, on that citizen's
-  record (or one of the shared kinds: an organisation, a member of staff).
-  One of another citizen's is answered exactly as one that does not exist,
-  so the check tells nobody what is on a record they did not write to.
+  record (or one of the shared kinds: an organisation, a member of staff),
+  that the gate would let the writer read. One of another citizen's, or
+  one of hers the writer is refused (a refusal of her organisation for its
+  category, a data period covering its date), is answered exactly as one
+  that does not exist, so the check tells nobody what is on a record they
+  may not read.
 
-A contained reference (``#id``), an absolute URL (another server's), a
+A contained reference (``#id``), an absolute URL of another server, a
 reference to another entry of the same transaction (``urn:uuid:``) and a
 reference by identifier alone keep their handling: only the type each names,
 where it names one, is looked at.
@@ -25,20 +30,56 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 from pydantic import BaseModel
 
+from core.actors import Actor
 from core.errors import InvalidInput
-from core.fhir.resources import registered
+from core.fhir.gate import current_gate
+from core.fhir.resources import Held, registered
 from core.fhir.validation import reference_target_refused, references_in
 from core.models import Citizen, Organisation, User
 from core.validation import is_digits
 
+# Where this server's FHIR base lies on its host (``core.fhir.views.base_url``).
+_BASE_PATH = "/fhir/"
 # A relative reference to a resource of this server: ``Type/id``, or one of
 # its versions (``Type/id/_history/vid``); nothing before the type.
 _RELATIVE = re.compile(
     r"(?P<type>[A-Z][A-Za-z]{1,63})/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?"
 )
+
+
+def _this_server(netloc: str) -> bool:
+    """Whether a URL's host (and port) is this server's: a host it answers
+    to (``ALLOWED_HOSTS``, but for ``*``, which would claim every server's),
+    or the address it is configured to be reached at."""
+    if netloc.lower() == urlsplit(settings.INTEGRATIONS_PLATFORM_URL).netloc.lower():
+        return True
+    domain, _port = split_domain_port(netloc)
+    hosts = [host for host in settings.ALLOWED_HOSTS if host != "*"]
+    return bool(domain) and validate_host(domain, hosts)
+
+
+def _on_this_server(reference: str) -> str:
+    """A reference by an absolute URL on this server's own FHIR base
+    (``http://<its host>/fhir/Encounter/5``) as the local reference it is
+    (``Encounter/5``): held to what it names as one written relatively is,
+    never let through as another server's. Any other reference as it is."""
+    if not reference.lower().startswith(("http://", "https://")):
+        return reference
+    try:
+        url = urlsplit(reference)
+    except ValueError:
+        return reference
+    if url.query or url.fragment or not url.path.startswith(_BASE_PATH):
+        return reference
+    if not _this_server(url.netloc):
+        return reference
+    return url.path.removeprefix(_BASE_PATH)
 
 
 @dataclass(frozen=True)
@@ -71,47 +112,73 @@ def reference_targets_checked(
     for place, reference in references_in(model, body):
         if local and reference in local:
             continue
-        named = _RELATIVE.fullmatch(reference)
+        named = _RELATIVE.fullmatch(_on_this_server(reference))
         if named is not None:
             found.append(LocalReference(place, named["type"], named["id"]))
     return found
 
 
-# Held: the citizen whose record the target is on, or None for a target on
-# no citizen's record (an organisation, a member of staff). Not held: _NOT_HELD.
-_NOT_HELD = object()
+# The resources on no citizen's record a Reference may name: held or not.
 _SHARED: dict[str, Callable[[int], bool]] = {
     "Organization": lambda pk: Organisation.objects.filter(pk=pk).exists(),
     "Practitioner": lambda pk: User.objects.filter(pk=pk).exists(),
 }
 
 
-def _held(kind: str, resource_id: str) -> object:
-    """Whose record the resource ``kind/resource_id`` is on (None for one on
-    nobody's), or :data:`_NOT_HELD` when the platform holds no such resource."""
+def _held(kind: str, resource_id: str) -> Held | None:
+    """The resource ``kind/resource_id`` as the platform holds it, or None
+    when it holds no such resource."""
     if kind in _SHARED:
         ok = is_digits(resource_id) and len(resource_id) <= 18
-        return None if ok and _SHARED[kind](int(resource_id)) else _NOT_HELD
+        return Held(None) if ok and _SHARED[kind](int(resource_id)) else None
     if kind == "Patient":
         ok = is_digits(resource_id) and len(resource_id) <= 18
         held = ok and Citizen.objects.filter(pk=int(resource_id)).exists()
-        return int(resource_id) if held else _NOT_HELD
+        return Held(int(resource_id)) if held else None
     for resource in registered():
         if resource.type == kind:
-            owner = resource.target_citizen(resource_id)
-            if owner is not False:
-                return owner
-    return _NOT_HELD
+            found = resource.held(resource_id)
+            if found is not None:
+                return found
+    return None
 
 
-def refuse_unheld(references: Iterable[LocalReference], *, citizen_id: int | None) -> None:
+def _readable(reference: LocalReference, held: Held, *, actor: Actor, purpose: str) -> bool:
+    """Whether the writer may read the resource a reference on the citizen's
+    own record names: the gate's decision on a read of it (her refusal of
+    the writer's organisation for its category, a data period covering its
+    date), recording nothing. The citizen herself (``Patient/<her id>``) is
+    the one the gate has already let the writer at."""
+    if held.citizen_id is None or reference.type == "Patient":
+        return True
+    return current_gate().may_read(
+        actor=actor,
+        citizen_id=held.citizen_id,
+        category=held.category,
+        purpose=purpose,
+        resource_type=reference.type,
+        resource_id=reference.id,
+        data_dates=held.data_dates,
+    )
+
+
+def refuse_unheld(
+    references: Iterable[LocalReference], *, citizen_id: int | None, actor: Actor, purpose: str
+) -> None:
     """Refuse the first reference naming a resource the platform does not
-    hold, or one on another citizen's record than ``citizen_id``'s (the
-    citizen the written resource is about; None for a resource about none):
-    ``fhir.reference_unknown``, naming the element and the type, never the id."""
+    hold, one on another citizen's record than ``citizen_id``'s (the citizen
+    the written resource is about; None for a resource about none), or one
+    on hers that the gate would not let ``actor`` read for ``purpose``:
+    ``fhir.reference_unknown``, naming the element and the type, never the
+    id. All are answered alike: a write that went through would tell the
+    writer that what it names exists."""
     for reference in references:
-        owner = _held(reference.type, reference.id)
-        if owner is _NOT_HELD or (owner is not None and owner != citizen_id):
+        held = _held(reference.type, reference.id)
+        if (
+            held is None
+            or (held.citizen_id is not None and held.citizen_id != citizen_id)
+            or not _readable(reference, held, actor=actor, purpose=purpose)
+        ):
             raise InvalidInput(
                 "fhir.reference_unknown",
                 f"{reference.place} names a {reference.type} the platform does not hold.",

@@ -151,6 +151,17 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Held:
+    """A resource the platform holds, as a written Reference names it: whose
+    record it is on (None: nobody's), and what the gate decides a read of it
+    on, its category and the dates of its data."""
+
+    citizen_id: int | None
+    category: str = ""
+    data_dates: tuple[dt.datetime, ...] = ()
+
+
+@dataclass(frozen=True)
 class Asked:
     """Who asks, why, and the request they asked with."""
 
@@ -289,15 +300,17 @@ class FHIRResource:
             return int(rest)
         return None
 
-    def target_citizen(self, resource_id: str) -> int | bool | None:
-        """Whose record the resource ``resource_id`` a written Reference names
-        is on (None for a row of nobody's), or False when this type holds no
-        such resource (``core.fhir.references``)."""
+    def held(self, resource_id: str) -> Held | None:
+        """The resource ``resource_id`` a written Reference names, as the gate
+        would decide a read of it, or None when this type holds no such
+        resource (``core.fhir.references``)."""
         pk = self.row_id(resource_id)
         obj = self.queryset().filter(pk=pk).first() if pk is not None else None
         if obj is None:
-            return False
-        return self.citizen_of(obj) if self.ids_name_a_citizen else None
+            return None
+        if not self.ids_name_a_citizen:
+            return Held(None)
+        return Held(self.citizen_of(obj), self.category_of(obj), self.data_dates(obj))
 
     def fetch(self, asked: Asked, pk: int) -> Any | None:
         return self.queryset().filter(pk=pk).first()

@@ -49,7 +49,9 @@ _TYPE_AND_ID = re.compile(r"^/fhir/(?P<type>[A-Z][A-Za-z]{1,63})(?:/(?P<id>[^/]*
 ACTION_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 MAX_PAGE_SIZE = 200
 # REST framework's refusals of a request's form, with the codes their answers
-# carry (core.exception_handler), as the audit log records them.
+# carry (core.exception_handler), as the audit log records them. A body no
+# parser reads (ParseError) is recorded with the input checks' refusals of a
+# body, on every door (core.refusals.handle_exception), not here.
 FORM_REFUSALS: tuple[tuple[type[APIException], str], ...] = (
     (MethodNotAllowed, "request.method_not_allowed"),
     (NotAcceptable, "request.not_acceptable"),

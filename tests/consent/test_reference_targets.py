@@ -281,3 +281,107 @@ def test_r9_a_referral_reference_of_a_wrong_type_or_to_nothing_held_is_refused(
     assert response.json()["issue"][0]["expression"] == ["ServiceRequest.encounter"]
     assert Referral.objects.count() == kept
     assert _denied_since(before) == [(world.person.pk, "denied", code)]
+
+
+# --- a target the writer may not read, and this server's own base ---------------
+
+# A refusal of the data of February and March hides the record's resources
+# dated inside it from the nurse (R4); the write naming one must not tell her
+# it exists.
+FEBRUARY_MARCH = {"start": "2025-02-01", "end": "2025-03-31"}
+
+
+def _contact(world: World, start: str) -> str:  # noqa: F811
+    contact = post(
+        f.client_for(world.nurse),
+        "/fhir/Encounter",
+        bodies.hospital_contact(world.person.pk, world.department.pk, start=start),
+    )
+    assert contact.status_code == 201, contact.content[:300]
+    return f"Encounter/{contact.json()['id']}"
+
+
+def test_r4_a_reference_to_what_the_writer_may_not_read_is_as_if_not_held(
+    world: World,  # noqa: F811
+) -> None:
+    hidden = _contact(world, "2025-03-01")
+    shown = _contact(world, "2025-06-01")
+    refused = post(
+        f.client_for(world.nurse),
+        "/fhir/Consent",
+        bodies.refusal(world.person.pk, data_period=FEBRUARY_MARCH),
+    )
+    assert refused.status_code == 201, refused.content[:300]
+    client = f.client_for(world.nurse)
+    assert client.get(f"/fhir/{hidden}").status_code == 404
+    kept = RecordResource.objects.count()
+    answers = []
+    for target in (hidden, "Encounter/424242"):
+        before = _newest()
+        created = post(
+            client,
+            "/fhir/Condition",
+            bodies.diagnosis(world.person.pk, encounter={"reference": target}),
+        )
+        assert created.status_code == 400, created.content[:300]
+        assert issue_code(created) == "fhir.reference_unknown"
+        # Recorded once, as refused; nothing of the target disclosed.
+        assert _denied_since(before) == [(world.person.pk, "denied", "fhir.reference_unknown")]
+        answers.append(created.json()["issue"])
+    assert answers[0] == answers[1]
+    assert RecordResource.objects.count() == kept
+    bundle = _transaction(world, bodies.nursing_problem(world.person.pk))
+    bundle["entry"][1]["resource"]["encounter"] = {"reference": hidden}
+    response = post(client, "/fhir/", bundle)
+    assert response.status_code == 400, response.content[:300]
+    assert issue_code(response) == "fhir.reference_unknown"
+    assert RecordResource.objects.count() == kept
+    # What she may read she may name.
+    allowed = post(
+        client, "/fhir/Condition", bodies.diagnosis(world.person.pk, encounter={"reference": shown})
+    )
+    assert allowed.status_code == 201, allowed.content[:300]
+
+
+@pytest.mark.parametrize(
+    "base", ["http://testserver/fhir/", "http://127.0.0.1/fhir/", "http://localhost:8000/fhir/"]
+)
+def test_an_absolute_reference_on_this_servers_base_is_checked_as_a_local_one(
+    world: World,  # noqa: F811
+    base: str,
+) -> None:
+    client = f.client_for(world.nurse)
+    targets = ("Encounter/424242", _contact_of_another(world))
+    kept = RecordResource.objects.count()
+    for target in targets:
+        before = _newest()
+        created = post(
+            client,
+            "/fhir/Condition",
+            bodies.diagnosis(world.person.pk, encounter={"reference": base + target}),
+        )
+        assert created.status_code == 400, created.content[:300]
+        assert issue_code(created) == "fhir.reference_unknown"
+        assert _denied_since(before) == [(world.person.pk, "denied", "fhir.reference_unknown")]
+    assert RecordResource.objects.count() == kept
+    own = _contact(world, "2025-06-01")
+    stored = post(
+        client,
+        "/fhir/Condition",
+        bodies.diagnosis(world.person.pk, encounter={"reference": base + own}),
+    )
+    assert stored.status_code == 201, stored.content[:300]
+
+
+def test_an_absolute_reference_to_another_server_keeps_its_handling(
+    world: World,  # noqa: F811
+) -> None:
+    created = post(
+        f.client_for(world.nurse),
+        "/fhir/Condition",
+        bodies.diagnosis(
+            world.person.pk,
+            encounter={"reference": "https://hospital.example/fhir/Encounter/424242"},
+        ),
+    )
+    assert created.status_code == 201, created.content[:300]

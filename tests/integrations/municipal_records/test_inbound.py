@@ -115,6 +115,34 @@ def test_an_untagged_condition_from_a_municipal_record_is_refused_whole(live_net
     assert not RecordResource.objects.filter(citizen=citizen).exists()
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["Encounter/424242", "http://127.0.0.1/fhir/Encounter/424242"],
+    ids=["relative", "ours"],
+)
+def test_a_municipal_record_update_naming_a_resource_not_held_is_refused_whole(
+    live_network, target: str
+) -> None:
+    """The record resources of a message are written as a transaction is:
+    one naming a resource of this platform that it does not hold is refused
+    (``fhir.reference_unknown``), never stored pointing at nothing."""
+    citizen = f.citizen()
+    sim = live_network.sims["eoj"]
+    condition = _somatic_condition(
+        tags=[{"system": "urn:tvaerakut:data-category", "code": "somatic-diagnosis"}]
+    )
+    condition["encounter"] = {"reference": target}
+    [reply] = sim.send(
+        shared_record_update(
+            sender_code=sim.code, patient=patient_resource(citizen), resources=[condition]
+        )
+    )
+    code, _, outcome = ack_of(reply)
+    assert code == "fatal-error"
+    assert "fhir.reference_unknown" in json.dumps(outcome)
+    assert not RecordResource.objects.filter(citizen=citizen).exists()
+
+
 def test_r2_data_outside_the_categories_in_a_municipal_record_update_is_refused_not_dropped(
     live_network,
 ) -> None:
