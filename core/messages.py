@@ -916,6 +916,9 @@ TEMPLATES: dict[str, Promise] = {
     "carecommunication.identifier_too_long": _(
         "The identifier is longer than the %(most)s characters the platform keeps."
     ),
+    "carecommunication.time_in_future": _(
+        "%(element)s lies in the future: a message tells what has already been written."
+    ),
     "record.subject_not_message_patient": _(
         "%(element)s names someone other than the message's Patient; a shared-record update is about one citizen."
     ),

@@ -32,6 +32,7 @@ from core.cpr import (
     is_replacement_cpr_system,
     normalise_replacement_cpr,
 )
+from core.deaths import CLOCK_SKEW, COPENHAGEN
 from core.errors import InvalidInput, PlatformError
 from core.fhir.outcome import operation_outcome
 from core.fhir.validation import FHIRInvalid, fhir_check
@@ -473,6 +474,34 @@ def message_instant(raw: object, *, field: str) -> dt.datetime | None:
             params={"element": field},
         )
     return moment if moment is not None and timezone.is_aware(moment) else None
+
+
+def message_moment_past(raw: object, *, field: str, code: str, text: str) -> dt.datetime | None:
+    """A message's dateTime (:func:`message_instant`) that reports what has
+    already happened: one ahead of our clock by more than the clocks' skew
+    (:data:`core.deaths.CLOCK_SKEW`), or a date alone (``2027-01-05``,
+    ``2027-01``) whose first day is after today, is untrue and refused with
+    ``code`` and ``text`` (``%(element)s`` names ``field``)."""
+    moment = message_instant(raw, field=field)
+    if moment is not None:
+        ahead = moment > timezone.now() + CLOCK_SKEW
+    else:
+        first = _first_day(str(raw or "").strip())
+        ahead = first is not None and first > timezone.now().astimezone(COPENHAGEN).date()
+    if ahead:
+        raise InvalidMessage(code, text, field=field, params={"element": field})
+    return moment
+
+
+def _first_day(text: str) -> dt.date | None:
+    """The first day a FHIR date without a time names (a year, a month, a day)."""
+    if not _DATE_ALONE.fullmatch(text):
+        return None
+    year, month, day = [*text.split("-"), "1", "1"][:3]
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
 
 
 def peek_ids(data: Any) -> tuple[str, str]:

@@ -385,6 +385,9 @@ INBOUND_REASON_LABELS = {
         "An identifier in the message is longer than the platform keeps"
     ),
     "carecommunication.text_empty": gettext_noop("A message text in the message is empty"),
+    "carecommunication.time_in_future": gettext_noop(
+        "The message reports a time that has not come yet"
+    ),
     "carecommunication.attachment_type_unknown": gettext_noop(
         "An attachment in the message is of a type MedCom does not allow"
     ),

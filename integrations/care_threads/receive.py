@@ -56,7 +56,7 @@ from integrations.medcom.outbound import (
     IDENTIFIER_EXTENSION,
     PRACTITIONER_EXTENSION,
 )
-from integrations.messages import Event, InvalidMessage, ParsedMessage, message_instant
+from integrations.messages import Event, InvalidMessage, ParsedMessage, message_moment_past
 from integrations.models import (
     CareMessage,
     CareThread,
@@ -71,6 +71,9 @@ EPISODE_SOURCES = ("acute.episode", "acute.episode.handback")
 # The activities that continue a conversation (or, under an identifier the
 # platform does not know, open one of their own).
 CONTINUING = ("reply-message", "forward-message")
+# A time the message reports (when it was sent, when a segment was written)
+# that lies ahead of our clock: untrue, refused whole as a hospital's is.
+TIME_IN_FUTURE = "carecommunication.time_in_future"
 # A text segment of only blank characters.
 TEXT_EMPTY = "carecommunication.text_empty"
 # A new conversation about a citizen whose municipality does not take part.
@@ -202,10 +205,20 @@ def _author(message: ParsedMessage, payload: dict[str, Any]) -> str:
     return ", ".join(part for part in (person, role_text) if part)[:200]
 
 
+def _reported(raw: object, field: str) -> dt.datetime | None:
+    """A time the message reports as past (:data:`TIME_IN_FUTURE`)."""
+    return message_moment_past(
+        raw,
+        field=field,
+        code=TIME_IN_FUTURE,
+        text=f"{field} lies in the future: a message tells what has already been written.",
+    )
+
+
 def _when(payload: dict[str, Any]) -> dt.datetime:
-    written = message_instant(
+    written = _reported(
         _extension(payload, DATETIME_EXTENSION).get("valueDateTime"),
-        field="Communication.payload.extension(date).valueDateTime",
+        "Communication.payload.extension(date).valueDateTime",
     )
     return written or timezone.now()
 
@@ -462,6 +475,11 @@ def _thread_new(
 def care_communication_receive(partner: Partner, message: ParsedMessage, actor: Actor) -> Handled:
     """Keep a partner's CareCommunication in its thread (see the module docstring)."""
     communication = message.one("Communication")
+    _reported(communication.get("sent"), "Communication.sent")
+    for payload in communication.get("payload") or []:
+        # Every segment's time before anything is written, the history a
+        # reply repeats too: one untrue time refuses the message whole.
+        _when(payload)
     citizen = _citizen(message.one("Patient"))
     identifier = _identifier(
         ((communication.get("identifier") or [{}])[0]).get("value", ""),

@@ -49,7 +49,6 @@ For a citizen the platform knows:
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django.db import connection
@@ -68,7 +67,7 @@ from consent.audit.models import AuditEntry
 from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.deaths import CLOCK_SKEW, COPENHAGEN, death_time_check
+from core.deaths import death_time_check
 from core.models import Citizen
 from core.sql import CompiledQuery
 from integrations.adapters import Handled
@@ -84,7 +83,12 @@ from integrations.hospital.inbound import (
     stay_rows,
 )
 from integrations.medcom.inbound import activity_of, own_provenance
-from integrations.messages import InvalidMessage, ParsedMessage, message_instant
+from integrations.messages import (
+    InvalidMessage,
+    ParsedMessage,
+    message_instant,
+    message_moment_past,
+)
 from integrations.models import InboundMessage, Partner
 from integrations.patients import DEATH_FIELD, citizen_find_locked, death_time_stated
 
@@ -118,8 +122,6 @@ IN_STAY = {"in-progress", "onleave"}
 KNOWN = ADMIT | DISCHARGE | CANCEL_ADMIT | CANCEL_DISCHARGE | LEAVE | REVISE
 # DK-core's identifier system of the national patient register (LPR3).
 LPR3_SYSTEM = "https://www.esundhed.dk/Registre/Landspatientregisteret"
-# A FHIR dateTime without a time of day: a year, a month or a day.
-_DATE_ALONE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
 
 
 def _activity(message: ParsedMessage) -> str:
@@ -179,34 +181,15 @@ def _stay_received(citizen_id: int, keys: list[str]) -> str | None:
 
 def _not_to_come(raw: object, *, field: str) -> dt.datetime | None:
     """The message's moment ``raw`` (``field``), refused where it lies ahead
-    of our clock by more than the clocks' skew. A date alone (``2027-01-05``,
-    ``2027-01``) is ahead when the first day it names is after today."""
-    moment = message_instant(raw, field=field)
-    if moment is not None:
-        ahead = moment > timezone.now() + CLOCK_SKEW
-    else:
-        first = _first_day(str(raw or "").strip())
-        ahead = first is not None and first > timezone.now().astimezone(COPENHAGEN).date()
-    if ahead:
-        raise InvalidMessage(
-            "hospital.occurred_in_future",
-            f"{field} lies in the future: a hospital notification reports what has"
-            " already happened.",
-            field=field,
-            params={"element": field},
-        )
-    return moment
-
-
-def _first_day(text: str) -> dt.date | None:
-    """The first day a FHIR date without a time names (a year, a month, a day)."""
-    if not _DATE_ALONE.fullmatch(text):
-        return None
-    year, month, day = [*text.split("-"), "1", "1"][:3]
-    try:
-        return dt.date(int(year), int(month), int(day))
-    except ValueError:
-        return None
+    of our clock by more than the clocks' skew (see
+    :func:`integrations.messages.message_moment_past`)."""
+    return message_moment_past(
+        raw,
+        field=field,
+        code="hospital.occurred_in_future",
+        text=f"{field} lies in the future: a hospital notification reports what has"
+        " already happened.",
+    )
 
 
 def _occurred_at(message: ParsedMessage, encounter: dict[str, Any]) -> dt.datetime | None:

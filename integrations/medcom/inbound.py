@@ -171,6 +171,10 @@ BROKEN_FULL_URL_ID = gettext_noop("The fullUrl does not end in the resource's id
 BROKEN_FULL_URL_TYPE = gettext_noop("The fullUrl names another type of resource.")
 BROKEN_INVARIANT = gettext_noop("Breaks MedCom's constraint (invariant) %(key)s.")
 BROKEN_VALUE = gettext_noop("The value is not the one MedCom's rules require.")
+BROKEN_TYPE = gettext_noop("The value is of a data type MedCom's rules do not allow here.")
+BROKEN_REFERENCE_TYPE = gettext_noop(
+    "The reference names a type of resource MedCom's rules do not allow here."
+)
 
 
 def issue_of(violation: Violation) -> Issue:
@@ -199,6 +203,10 @@ def issue_of(violation: Violation) -> Issue:
         details, kind, meaning = "MSG_RESOURCE_ID_MISMATCH", "value", BROKEN_FULL_URL_ID
     elif violation.rule == "fullUrl:type":
         details, kind, meaning = "MSG_RESOURCE_TYPE_MISMATCH", "value", BROKEN_FULL_URL_TYPE
+    elif violation.rule == "type":
+        details, kind, meaning = "MSG_Datatype_Wrong", "structure", BROKEN_TYPE
+    elif violation.rule == "reference:type":
+        details, kind, meaning = "MSG_RESOURCE_TYPE_MISMATCH", "value", BROKEN_REFERENCE_TYPE
     elif violation.rule.startswith("invariant"):
         details, kind, meaning = "MSG_PARAM_INVALID", "invariant", BROKEN_INVARIANT
     else:

@@ -15,12 +15,19 @@ invariants' FHIRPath is evaluated by fhirpathpy, with ``conformsTo()`` and
 ``memberOf()`` answered from the same rules; those every HospitalNotification
 meets are read from the JSON in Python (:mod:`.invariants`, the same answers).
 
+Besides the profiles' rules: FHIR R4's own required bindings on the code
+elements of every resource (:mod:`.base`, from the ``fhir.resources``
+models), the types each ``only`` rule allows a choice element
+(``value[x] only boolean``: rule ``type``) and the resource types each
+``only Reference(...)`` allows a reference (rule ``reference:type``).
+
 A violation never carries an identifier's value (a CPR number must not reach
 an acknowledgement or a log).
 
 The package: :mod:`.validator` (the checks), :mod:`.values` (what a
 violation is and the value readers), :mod:`.kinds` (MedCom's message types),
-:mod:`.invariants` (invariants without fhirpathpy).
+:mod:`.invariants` (invariants without fhirpathpy), :mod:`.base` (FHIR R4's
+required bindings).
 """
 
 from __future__ import annotations

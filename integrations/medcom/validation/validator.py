@@ -23,6 +23,7 @@ from fhirpathpy.models import models
 from core.times import read_day, read_moment
 
 from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
+from .base import base_binding_violations
 from .invariants import COMPILED
 from .kinds import BY_ROLE, LOCAL_EVENT_SYSTEM, LOCAL_KIND, MESSAGE_KINDS, MessageKind
 from .values import (
@@ -79,6 +80,8 @@ REFERENCE_BUNDLED = (
     "a reference to an entry in the same Bundle (by its fullUrl, or <resourceType>/<id>)"
 )
 UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The resource type a relative or absolute reference URL names (…/Patient/<id>).
+RESOURCE_URL = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[^/]+)?$")
 RELATIVE_REFERENCE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 # Invariants on organisations' identifiers (the same few SOR codes and GLNs in
 # every message, never personal data) are remembered per value: the GLN check
@@ -110,12 +113,19 @@ CardinalityPlan = tuple[str, str, tuple[ResolvedStep, ...], int | None, int | No
 # A required binding: its path, value set, codes and whether it is the
 # MessageHeader's event (which a local event keeps otherwise).
 BindingPlan = tuple[str, str, set[tuple[str | None, str]], bool]
+# An ``only`` rule on a choice (``value[x] only boolean``): its path, its
+# parent's path, the choice's name and the JSON names it may take.
+ChoicePlan = tuple[str, str, str, frozenset[str]]
+# An ``only Reference(...)`` rule: its path and the resource types it names.
+ReferencePlan = tuple[str, frozenset[str]]
 StructurePlan = tuple[
     StructureRules,
     list[CardinalityPlan],
     list[BindingPlan],
     list[tuple[str, str]],
     list[tuple[str, str]],
+    list[ChoicePlan],
+    list[ReferencePlan],
 ]
 
 
@@ -480,7 +490,8 @@ class Validator:
                 for name, ext in slicing.extensions.items()
                 if "://" not in ext and self.known(ext)
             ]
-            plan.append((struct, cards, bindings, only, extensions))
+            choices, references = self._only_plans(struct)
+            plan.append((struct, cards, bindings, only, extensions, choices, references))
         self._plans[profile] = plan
         return plan
 
@@ -546,7 +557,7 @@ class Validator:
                 picked[path] = self.select(profile, root, path)
             return picked[path]
 
-        for struct, cards, bindings, only, extensions in self._plan(profile):
+        for struct, cards, bindings, only, extensions, choices, references in self._plan(profile):
             if cards:
                 found += self._check_cardinalities(struct, resource, cards, location, pick)
             for fixed in struct.fixed:
@@ -589,7 +600,69 @@ class Validator:
             for path, ext in extensions:
                 for value in pick(path) or []:
                     found += [_within(v, path) for v in self.validate(value, ext, location, seen)]
+            for path, parent_path, name, keys in choices:
+                for parent in (pick(parent_path) or []) if parent_path else root:
+                    found += _choice_violations(struct.id, location, path, parent, name, keys)
+            for path, kinds in references:
+                for value in pick(path) or []:
+                    found += self._reference_type_violations(
+                        struct.id, location, path, value, kinds
+                    )
         return list(dict.fromkeys(found))
+
+    def _only_plans(self, struct: StructureRules) -> tuple[list[ChoicePlan], list[ReferencePlan]]:
+        """The ``only`` rules of ``struct`` checked on their own: on a choice
+        the JSON names it may take (``valueBoolean`` of ``value[x] only
+        boolean``; ``valueReference`` of ``only Reference(...)``), and on a
+        reference the resource types it may name (each profile's type; a rule
+        naming a profile whose type is not known is left out)."""
+        choices: list[ChoicePlan] = []
+        references: list[ReferencePlan] = []
+        for rule in struct.only:
+            parent_path, last = _parent_and_last(rule.path)
+            if last.endswith("[x]"):
+                name = last[:-3]
+                allowed = [t[:1].upper() + t[1:] for t in rule.types]
+                if rule.references:
+                    allowed.append("Reference")
+                readable = not parent_path or self._steps_of(struct.id, parent_path) is not None
+                if allowed and readable:
+                    keys = frozenset(name + suffix for suffix in allowed)
+                    choices.append((rule.path, parent_path, name, keys))
+            if rule.references and not rule.types:
+                kinds = frozenset(self._resource_type(ref) for ref in rule.references)
+                if kinds and "" not in kinds:
+                    references.append((rule.path, kinds))
+        return choices, references
+
+    def _reference_type_violations(
+        self, profile: str, location: str, path: str, value: Any, kinds: frozenset[str]
+    ) -> list[Violation]:
+        """A reference at ``path`` to a resource of a type its ``only
+        Reference(...)`` rule does not name: the entry it resolves to in the
+        message, else the type a relative or absolute URL names."""
+        reference = value.get("reference") if isinstance(value, dict) else None
+        if not isinstance(reference, str):
+            return []
+        target = self._bundled().get(reference)
+        if isinstance(target, dict):
+            kind = target.get("resourceType")
+        elif named := RESOURCE_URL.search(reference):
+            kind = named.group(1)
+        else:
+            return []  # an unresolved urn: the reference rules name it
+        if not isinstance(kind, str) or kind in kinds:
+            return []
+        return [
+            Violation(
+                profile,
+                location,
+                path,
+                "reference:type",
+                "a reference to " + " or ".join(sorted(kinds)),
+                kind if kind in RESOURCE_TYPES else "",
+            )
+        ]
 
     def _check_cardinalities(
         self,
@@ -836,6 +909,11 @@ class Validator:
             for profile in held[id(resource)]:
                 found += self.validate(resource, profile, _location(resource), seen)
                 found += self._check_bundled(resource, profile, bundled)
+        found += base_binding_violations(bundle, "Bundle")
+        for entry in entries:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict):
+                found += base_binding_violations(resource, _location(resource))
         found += _header_required(header)
         found += _base_invariants(entries, bundled)
         return list(dict.fromkeys(found))
@@ -939,6 +1017,28 @@ class Validator:
                         )
                     )
         return found
+
+
+def _choice_violations(
+    profile: str, location: str, path: str, parent: Any, name: str, keys: frozenset[str]
+) -> list[Violation]:
+    """A choice element of ``parent`` given as a type its ``only`` rule does
+    not allow (an extension's ``valueString`` where it says boolean)."""
+    if not isinstance(parent, dict):
+        return []
+    size = len(name)
+    return [
+        Violation(
+            profile,
+            location,
+            path,
+            "type",
+            " or ".join(sorted(keys)),
+            key,
+        )
+        for key in parent
+        if key.startswith(name) and key[size : size + 1].isupper() and key not in keys
+    ]
 
 
 def _period_moment(value: Any) -> dt.datetime | dt.date | None:
