@@ -28,7 +28,9 @@ view, serializer, FHIR model or database sees it:
   (:func:`core.validation.unshown_character`), in a key or a value;
 - a form post's fields, their escapes undone, are UTF-8: Django would read
   other bytes as U+FFFD and the view keep text nobody typed (refused with
-  ``request.form_unreadable``);
+  ``request.form_unreadable``); so is a query string, on every door (refused
+  with ``request.query_not_utf8``: ``?name=%FF`` would be searched for as a
+  name of U+FFFD);
 - numbers are finite: no ``NaN`` or ``Infinity``, nothing beyond a double
   (``1e400``);
 - a URL holds nothing shaped like a CPR number
@@ -345,6 +347,8 @@ def text_refusal(request: HttpRequest) -> InvalidInput | None:
     or a character that shows nothing (:func:`core.validation.unshown_character`),
     or None. Asked before any view reads either
     (``core.input_refusals.InputBoundaryMiddleware``)."""
+    if _broken_utf8(_query_bytes(request)):
+        return InvalidInput("request.query_not_utf8", QUERY_NOT_UTF8)
     try:
         bad = _first_bad_field(request)
     except FormUnreadable:
@@ -356,6 +360,18 @@ FORM_UNREADABLE = (
     "The form in the body cannot be read: send it as application/x-www-form-urlencoded"
     " in UTF-8, or as multipart/form-data with its boundary. Nothing was searched or written."
 )
+
+
+QUERY_NOT_UTF8 = (
+    "The address's query string holds bytes that are not UTF-8 once its escapes are undone;"
+    " send each parameter's text in UTF-8. Nothing was searched or written."
+)
+
+
+def _query_bytes(request: HttpRequest) -> bytes:
+    """The query string as it was sent. WSGI hands it over as text read as
+    ISO-8859-1, so each of its characters is one byte of the original."""
+    return str(request.META.get("QUERY_STRING", "")).encode("iso-8859-1", "replace")
 
 
 class FormUnreadable(Exception):
@@ -385,7 +401,8 @@ def _form(request: HttpRequest) -> Any:
 
 
 def _broken_utf8(body: bytes) -> bool:
-    """Whether a form's body, its escapes undone, is no UTF-8. Django reads
+    """Whether a form's body (or a query string, written alike), its escapes
+    undone, is no UTF-8. Django reads
     such bytes as replacement characters (U+FFFD), so the view would see,
     and keep, text the sender never wrote."""
     for pair in body.split(b"&"):
@@ -513,20 +530,25 @@ UNSHOWN_IN_FORM = gettext_lazy(
 )
 
 
+BROKEN_ADDRESS = gettext_lazy(
+    "The page's address holds broken text (characters that are not UTF-8), so nothing"
+    " was searched or shown. Go back and try again without changing the address by hand."
+)
+
+
 def refusal_response(request: HttpRequest, error: InvalidInput) -> HttpResponse:
     # Lazy: this answers before the request's language is chosen, and the
     # page is written in it (core.exception_handler.answer_language).
-    return refusal_answer(
-        request,
-        400,
-        error,
-        page_message=UNSHOWN_IN_FORM
-        if error.code in UNSHOWN_CODES.values()
-        else gettext_lazy(
+    if error.code in UNSHOWN_CODES.values():
+        page_message = UNSHOWN_IN_FORM
+    elif error.code == "request.query_not_utf8":
+        page_message = BROKEN_ADDRESS
+    else:
+        page_message = gettext_lazy(
             "The form contained characters that cannot be saved (a NUL character or"
             " broken text). Remove them and try again."
-        ),
-    )
+        )
+    return refusal_answer(request, 400, error, page_message=page_message)
 
 
 # Where a request's parser context keeps the body the checks refused, with

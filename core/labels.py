@@ -862,6 +862,10 @@ RECORDED_CODES: dict[str, Promise] = {
     "request.form_unreadable": pgettext_lazy(
         REASON_CONTEXT, "form in the request body not readable"
     ),
+    "request.query_not_utf8": pgettext_lazy(REASON_CONTEXT, "address with text that is not UTF-8"),
+    "operation.parameter_unknown": pgettext_lazy(
+        REASON_CONTEXT, "parameter the operation does not take"
+    ),
     "request.method_not_allowed": pgettext_lazy(REASON_CONTEXT, "request method not served"),
     "request.not_acceptable": pgettext_lazy(REASON_CONTEXT, "answer format not served"),
     "request.unsupported_media_type": pgettext_lazy(

@@ -674,6 +674,9 @@ FIXED = (
     gettext_noop(
         "The form in the body cannot be read: send it as application/x-www-form-urlencoded in UTF-8, or as multipart/form-data with its boundary. Nothing was searched or written."
     ),
+    gettext_noop(
+        "The address's query string holds bytes that are not UTF-8 once its escapes are undone; send each parameter's text in UTF-8. Nothing was searched or written."
+    ),
 )
 
 TEMPLATES: dict[str, Promise] = {
@@ -834,6 +837,9 @@ TEMPLATES: dict[str, Promise] = {
     "consent.purpose_unknown": _("provision.purpose codes are %(codes)s."),
     "consent.given_how_required": _(
         "Say how the citizen gave it: extension %(extension)s = oral or written."
+    ),
+    "operation.parameter_unknown": _(
+        "%(operation)s takes no parameter %(name)s; it takes only %(known)s."
     ),
     "consent.sub_units_invalid": _(
         "Say once whether the directive reaches the sub-units of the organisations it names: extension %(extension)s = true or false."
@@ -1178,6 +1184,8 @@ BY_CODE: dict[str, Promise] = {
     "request.number_not_finite": _("JSON has no NaN or Infinity."),
     "request.byte_order_mark": _("The request body must be UTF-8 without a byte order mark."),
     "request.not_utf8": _("The request body is not UTF-8."),
+    "request.query_not_utf8": _("The address holds text that is not UTF-8."),
+    "operation.parameter_unknown": _("The operation takes no such parameter."),
     "request.number_out_of_range": _("A number in the body is too large."),
     "request.nul_character": _("Text may not contain a NUL character."),
     "request.invalid_text": _("Text must be valid Unicode."),

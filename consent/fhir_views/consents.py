@@ -108,8 +108,10 @@ class ConsentWithdrawView(FHIRView):
             raise InvalidInput("fhir.invalid", "$withdraw takes a Parameters resource.")
         # Validated as R4B Parameters before a parameter is read.
         parameters = validate_fhir(data, expected_type="Parameters").get("parameter", [])
+        names = [str(p.get("name", "")) for p in parameters]
+        # Only ``how``, once: anything else is refused by the service once the
+        # gate has let the caller at the directive, and recorded there (R9).
         hows = [p for p in parameters if p.get("name") == "how"]
-        # Given twice, how the citizen withdrew it is not known: refused as not said.
         how = hows[0].get("valueCode") if len(hows) == 1 else ""
         purpose = stated_purpose(
             request,
@@ -123,6 +125,7 @@ class ConsentWithdrawView(FHIRView):
             directive_id=int(consent_id),
             given_how=str(how or ""),
             purpose=purpose,
+            parameters=names,
         )
         directive = selectors.consent_directives(directive.citizen_id).get(pk=directive.pk)
         return self.fhir_response(consent_resource(directive))

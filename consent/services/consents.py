@@ -5,7 +5,7 @@ wishes even where a refusal stops them reading the record."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.db import transaction
@@ -20,7 +20,8 @@ from consent.models import ConsentDirective, ConsentWithdrawal
 from consent.selectors.consents import access_directive
 from consent.services.denied import audit_denied
 from core.actors import Actor
-from core.errors import Conflict, Forbidden, InvalidInput
+from core.cpr import cpr_in_text
+from core.errors import Conflict, Forbidden, InvalidInput, shown
 from core.fhir.references import refuse_unheld
 from core.models import Citizen, Organisation, User
 from core.validation import full_clean_or_raise
@@ -357,10 +358,38 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
     return directive
 
 
+# The parameters ``$withdraw`` takes. ``how`` given twice says nothing of
+# how the citizen withdrew it: refused as not said (consent.given_how_required).
+WITHDRAW_PARAMETERS = ("how",)
+
+
+def _withdraw_parameters_check(names: Sequence[str]) -> None:
+    """Refuse a parameter ``$withdraw`` does not take: left unread, the
+    caller would take it as said (a reason, a date of the withdrawal) while
+    nothing of it was kept."""
+    for name in names:
+        if name not in WITHDRAW_PARAMETERS:
+            # A name shaped like a CPR number is not echoed (nor kept in a log).
+            named = "…" if cpr_in_text(name) else shown(name)
+            raise InvalidInput(
+                "operation.parameter_unknown",
+                f"$withdraw takes no parameter {named}; it takes only how.",
+                field=named,
+                params={"operation": "$withdraw", "name": named, "known": "how"},
+            )
+
+
 def consent_withdraw(
-    *, actor: Actor, directive_id: int, given_how: str, purpose: str
+    *,
+    actor: Actor,
+    directive_id: int,
+    given_how: str,
+    purpose: str,
+    parameters: Sequence[str] = WITHDRAW_PARAMETERS,
 ) -> ConsentDirective:
-    """The citizen withdraws a refusal or consent. The directive itself is kept."""
+    """The citizen withdraws a refusal or consent. The directive itself is
+    kept. ``parameters`` are the names of the parameters the request gave, in
+    their order (``how`` alone when the caller names nothing else)."""
     citizen = access_directive(
         actor=actor,
         directive_id=str(directive_id),
@@ -370,6 +399,7 @@ def consent_withdraw(
     )
     decision = citizen.gate_decision  # type: ignore[attr-defined]
     try:
+        _withdraw_parameters_check(parameters)
         if given_how not in ConsentDirective.GivenHow.values:
             raise InvalidInput(
                 "consent.given_how_required", "Say how it was given: oral or written.", field="how"

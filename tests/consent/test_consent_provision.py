@@ -436,3 +436,38 @@ def test_r4_a_directive_of_a_purpose_the_gate_never_asks_it_about_is_refused(
     response = post(f.client_for(world.nurse), "/fhir/Consent", body)
     assert _error(response) == (400, "consent.purpose_not_directed", ["provision.purpose[1]"])
     assert not ConsentDirective.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"name": "reason", "valueString": "Borgeren har ombestemt sig"}, "reason"),
+        ({"name": "date", "valueDateTime": "2026-01-01T10:00:00+01:00"}, "date"),
+        # A name shaped like a CPR number is never echoed.
+        ({"name": "0101801234", "valueString": "x"}, "…"),
+    ],
+)
+def test_r4_a_withdrawal_with_a_parameter_it_does_not_take_is_refused_and_recorded(
+    world: World, extra: dict[str, Any], named: str
+) -> None:
+    """``$withdraw`` takes ``how`` alone: a reason or a date sent beside it
+    would have been dropped unread while the caller took it as kept."""
+    client = f.client_for(world.nurse)
+    directive_id = post(client, "/fhir/Consent", bodies.refusal(world.person.pk)).json()["id"]
+    response = post(
+        client,
+        f"/fhir/Consent/{directive_id}/$withdraw",
+        {"resourceType": "Parameters", "parameter": [{"name": "how", "valueCode": "oral"}, extra]},
+        HTTP_ACCEPT_LANGUAGE="da",
+    )
+    assert _error(response) == (400, "operation.parameter_unknown", [named])
+    text = response.json()["issue"][0]["details"]["text"]
+    assert text == f"$withdraw tager ikke parameteren {named}; den tager kun how."
+    assert "0101801234" not in response.content.decode()
+    assert not ConsentDirective.objects.filter(withdrawal__isnull=False).exists()
+    entry = AuditEntry.objects.filter(citizen_id=world.person.pk, outcome="denied").latest("id")
+    assert (entry.action, entry.resource_id, entry.reason_code) == (
+        "update",
+        directive_id,
+        "operation.parameter_unknown",
+    )
