@@ -40,9 +40,9 @@ from consent.audit.models import (
 )
 from consent.audit.scope import NOTHING, AuditorScope, auditor_scope
 from consent.audit.services import (
-    audit_record,
     audit_record_auditor_view,
     audit_record_unknown_entry,
+    auditor_attempt_refused,
 )
 from core.actors import Actor
 from core.catchment import MunicipalityNotParticipating
@@ -311,14 +311,8 @@ def audit_scope_of(*, actor: Actor, action: str) -> AuditorScope:
     denied (R9), then ``403 access.municipality_not_participating``."""
     scope = auditor_scope(actor)
     if scope.withdrawn:
-        audit_record(
-            actor=actor,
-            action=action,
-            purpose=Purpose.AUDIT,
-            citizen_id=None,
-            outcome=Outcome.DENIED,
-            resource_type="AuditEvent",
-            reason_code="municipality_not_participating",
+        auditor_attempt_refused(
+            actor=actor, action=action, reason_code="municipality_not_participating"
         )
         raise MunicipalityNotParticipating()
     return scope
@@ -394,14 +388,11 @@ def refused_input_recorded(
         named = int(raw) if is_digits(raw) and len(raw) <= 18 else None
         if named is not None and not Citizen.objects.filter(pk=named).exists():
             named = None
-        audit_record(
+        auditor_attempt_refused(
             actor=actor,
             action=action,
-            purpose=Purpose.AUDIT,
-            citizen_id=named,
-            outcome=Outcome.DENIED,
-            resource_type="AuditEvent",
             reason_code=refused.code[:64],
+            citizen_id=named,
             detail={"field": refused.field} if refused.field else None,
         )
         raise
@@ -500,14 +491,11 @@ def audit_export(
     if len(rows) > limit:
         # A refused export is an attempt all the same (R9): on the citizen it
         # asked about, if any — nothing left, so no other citizen's log.
-        audit_record(
+        auditor_attempt_refused(
             actor=actor,
             action=Action.EXPORT,
-            purpose=Purpose.AUDIT,
-            citizen_id=query.citizen_id,
-            outcome=Outcome.DENIED,
-            resource_type="AuditEvent",
             reason_code="audit.export_too_large",
+            citizen_id=query.citizen_id,
             detail={"query": {**query.as_params(), "as": as_format}, "limit": limit},
         )
         raise InvalidInput(

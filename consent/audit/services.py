@@ -261,19 +261,41 @@ def audit_record_unknown_entry(
     same on every door that takes an entry by its id (``/api/audit/``,
     ``/fhir/AuditEvent``, the auditor's pages); returns the error the door
     raises."""
+    auditor_attempt_refused(
+        actor=actor,
+        action=action,
+        reason_code=ENTRY_NOT_FOUND,
+        # The id as asked when it can be one (an id that is not stays in the query).
+        resource_id=entry_id if is_digits(entry_id) and len(entry_id) <= 64 else "",
+        detail={"query": query},
+    )
+    return entry_not_found()
+
+
+def auditor_attempt_refused(
+    *,
+    actor: Actor,
+    action: str,
+    reason_code: str,
+    citizen_id: int | None = None,
+    resource_id: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """An attempt refused on a door of the log itself (an entry that is not
+    hers to read, a search or an export refused, a municipality that has
+    left): recorded as denied, purpose ``audit``, on the citizen it names if
+    any (R9)."""
     audit_record(
         actor=actor,
         action=action,
         purpose=Purpose.AUDIT,
-        citizen_id=None,
+        citizen_id=citizen_id,
         outcome=Outcome.DENIED,
         resource_type="AuditEvent",
-        # The id as asked when it can be one (an id that is not stays in the query).
-        resource_id=entry_id if is_digits(entry_id) and len(entry_id) <= 64 else "",
-        reason_code=ENTRY_NOT_FOUND,
-        detail={"query": query},
+        resource_id=resource_id,
+        reason_code=reason_code,
+        detail=detail,
     )
-    return entry_not_found()
 
 
 def entry_review(*, entry_id: int, actor: Actor, comment: str, scope: AuditorScope) -> EntryReview:
