@@ -828,6 +828,9 @@ TEMPLATES: dict[str, Promise] = {
     "fhir.implicit_rules_unknown": _(
         "%(element)s: the resource follows rules the platform does not know; nothing was written."
     ),
+    "fhir.code_outside_value_set": _(
+        "%(element)s takes only the codes %(codes)s; nothing was written."
+    ),
     "fhir.date_invalid": _("%(element)s is a date or a date-time."),
     "fhir.date_out_of_range": _("%(element)s lies outside the years 1 to 9999 in UTC."),
     # Consent (R4) and the citizen's identity.
@@ -1206,6 +1209,7 @@ BY_CODE: dict[str, Promise] = {
     "fhir.invalid": _("Not a valid FHIR resource."),
     "fhir.modifier_unknown": _("The resource carries a modifier the platform does not understand."),
     "fhir.implicit_rules_unknown": _("The resource follows rules the platform does not know."),
+    "fhir.code_outside_value_set": _("A code is not one FHIR allows for its element."),
     "audit.archive_broken_log": _("The audit log does not verify, so nothing was archived."),
     "request.content_encoding_unsupported": _(
         "Send the request uncompressed (no Content-Encoding)."

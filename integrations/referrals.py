@@ -162,7 +162,11 @@ def requested_visit(
         clinical_picture="\n".join(n.get("text", "") for n in request.get("note") or []) or reason,
         requested_actions=concept_text(request.get("orderDetail")) or default_actions,
         external_id=case_ids[0] if case_ids else message.header_id,
-        codings=tuple(coded_values(fhir_validate(ServiceRequest, rest), diagnosis=False)),
+        # The message's codes were held to FHIR's required bindings by its
+        # validator, whose refusal is MedCom's own.
+        codings=tuple(
+            coded_values(fhir_validate(ServiceRequest, rest, bindings=False), diagnosis=False)
+        ),
         status=str(request.get("status") or ""),
         intent=str(request.get("intent") or ""),
         occurrence=occurrence,

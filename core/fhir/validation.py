@@ -20,6 +20,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import BaseModel, ValidationError
 
 from core.errors import InvalidInput
+from core.fhir.bindings import codes_outside
 from core.fhir.shape import models_take
 from core.times import naive_refused
 
@@ -42,6 +43,23 @@ class FHIRInvalid(Exception):
         self.code = code
 
 
+class FHIRCodeOutside(FHIRInvalid):
+    """A code outside FHIR R4's required value set of its element
+    (``Patient.gender`` "xx", ``Consent.status`` "xx"): no FHIR, though the
+    models take it (:mod:`core.fhir.bindings`). ``allowed``: the element's
+    codes. Refused on every door that writes FHIR as
+    :data:`CODE_OUTSIDE_VALUE_SET`, naming the element and its codes."""
+
+    def __init__(self, where: str, allowed: tuple[str, ...]):
+        super().__init__(
+            where,
+            f"{where}: a code of FHIR R4's required value set: {' | '.join(allowed)}",
+            "code",
+            code=CODE_OUTSIDE_VALUE_SET,
+        )
+        self.allowed = allowed
+
+
 class FHIRTimeNaive(FHIRInvalid):
     """A dateTime or instant with a time of day and no offset from UTC: FHIR
     R4 says it SHALL carry one (datatypes.html#dateTime), and the platform
@@ -62,6 +80,9 @@ _NAIVE_TIME = re.compile(
 # show or pass on something else than what was meant. None is understood here.
 MODIFIER_UNKNOWN = "fhir.modifier_unknown"
 IMPLICIT_RULES_UNKNOWN = "fhir.implicit_rules_unknown"
+# A code outside its element's required value set (FHIR R4
+# terminologies.html#required).
+CODE_OUTSIDE_VALUE_SET = "fhir.code_outside_value_set"
 
 
 def refuse_unknown_modifiers(data: Any, where: str = "") -> None:
@@ -433,10 +454,19 @@ def fhir_check(model: type[BaseModel], data: Any) -> None:
     _validated(model, data)
 
 
-def fhir_validate(model: type[Model], data: Any) -> Model:
+def fhir_validate(model: type[Model], data: Any, *, bindings: bool = True) -> Model:
     """``data`` as an instance of ``model``, or :class:`FHIRInvalid` (also for
-    a modifier the platform does not understand, :func:`refuse_unknown_modifiers`)."""
-    return _validated(model, data)
+    a modifier the platform does not understand, :func:`refuse_unknown_modifiers`,
+    and, after the models took it, for a code outside FHIR R4's required value
+    set of its element, :class:`FHIRCodeOutside`, in the resources it holds
+    too). ``bindings=False`` only where the codes were held to them already
+    (a MedCom message, by its validator, which refuses with MedCom's own error)."""
+    validated = _validated(model, data)
+    if bindings:
+        outside = codes_outside(data, held=True)
+        if outside:
+            raise FHIRCodeOutside(outside[0].place, outside[0].allowed)
+    return validated
 
 
 def _validated(model: type[Model], data: Any) -> Model:
@@ -586,12 +616,28 @@ def fhir_refusal(refused: FHIRInvalid, resource_type: str) -> InvalidInput:
     it: a modifier the platform does not understand (:func:`unknown_modifier`),
     a time without its offset as ``/api/`` refuses one (``time.naive``), else
     ``fhir.invalid`` naming the place and the reason, never the values sent."""
+    if isinstance(refused, FHIRCodeOutside):
+        return code_outside_refused(refused)
     if refused.code:
         return unknown_modifier(refused)
     if isinstance(refused, FHIRTimeNaive):
         return naive_refused(refused.where)
     return InvalidInput(
         "fhir.invalid", f"Not a valid {resource_type}: {refused}", field=refused.where or None
+    )
+
+
+def code_outside_refused(refused: FHIRCodeOutside) -> InvalidInput:
+    """A code outside its element's required value set, as the doors that
+    take FHIR answer it: 400 naming the element and the codes it takes (the
+    code sent is not repeated: it may be free text)."""
+    element = refused.where or "resource"
+    codes = ", ".join(refused.allowed)
+    return InvalidInput(
+        CODE_OUTSIDE_VALUE_SET,
+        f"{element} takes only the codes {codes}; nothing was written.",
+        field=element,
+        params={"element": element, "codes": codes},
     )
 
 

@@ -103,7 +103,10 @@ def test_r9_a_consent_naming_an_unknown_recipient_is_refused_and_recorded(world:
 def test_r4_a_provision_of_no_known_type_names_the_element(world: World) -> None:
     body = bodies.refusal(world.person.pk, kind="maybe")
     response = post(f.client_for(world.nurse), "/fhir/Consent", body)
-    assert _error(response) == (400, "consent.provision_invalid", ["provision.type"])
+    # FHIR's required binding (deny | permit), refused as every code outside
+    # its value set is, on every FHIR write.
+    assert _error(response) == (400, "fhir.code_outside_value_set", ["Consent.provision.type"])
+    assert "deny, permit" in response.json()["issue"][0]["details"]["text"]
 
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
