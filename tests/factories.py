@@ -333,9 +333,16 @@ def open_visit(nurse: Membership, person: Citizen, source_id: str | None = None)
     )
 
 
-def phone_order(nurse: Membership | Any, visit: object) -> Any:
+def phone_order(
+    nurse: Membership | Any,
+    visit: object,
+    *,
+    medicine_name: str = "Pivmecillinam 400 mg tablet",
+    authorisation_id: str = "0A1B2",
+) -> Any:
     """A GP's phone order for pivmecillinam, read back and confirmed (R8),
-    recorded by the nurse on her visit. ``nurse`` is her membership or an actor."""
+    recorded by the nurse on her visit. ``nurse`` is her membership or an
+    actor; ``authorisation_id`` names the ordering physician."""
     from acute.clinical.services import OrderDetails, phone_order_record
     from core.actors import Actor
 
@@ -345,7 +352,7 @@ def phone_order(nurse: Membership | Any, visit: object) -> Any:
         visit=visit,
         details=OrderDetails(
             medicine_atc="J01CA08",
-            medicine_name="Pivmecillinam 400 mg tablet",
+            medicine_name=medicine_name,
             dose="400",
             dose_unit="mg",
             route="oral",
@@ -357,7 +364,7 @@ def phone_order(nurse: Membership | Any, visit: object) -> Any:
         ordered_by_name="Hanne Hansen",
         ordered_by_role="physician",
         ordered_by_organisation_name="Lægehuset",
-        ordered_by_authorisation_id="0A1B2",
+        ordered_by_authorisation_id=authorisation_id,
         read_back=True,
         read_back_confirmed=True,
     )

@@ -17,7 +17,6 @@ import pytest
 from django.utils import timezone
 
 from acute.clinical.models import MedicationOrder
-from acute.clinical.services import OrderDetails, phone_order_record
 from acute.models import Referral
 from core.actors import Actor
 from core.models import Citizen, Role
@@ -172,27 +171,7 @@ def _table_overflow(page: Any, heading: str) -> list[str]:
 
 
 def _phone_order(scene: Any, medicine: str) -> MedicationOrder:
-    return phone_order_record(
-        actor=Actor.for_membership(scene.nurse),
-        visit=scene.visit,
-        details=OrderDetails(
-            medicine_atc="J01CA08",
-            medicine_name=medicine,
-            dose="400",
-            dose_unit="mg",
-            route="oral",
-            frequency="3 gange dagligt",
-            duration="3 dage",
-            indication="Cystitis",
-        ),
-        ordered_at=timezone.now(),
-        ordered_by_name="Hanne Hansen",
-        ordered_by_role="physician",
-        ordered_by_organisation_name="Lægehuset",
-        ordered_by_authorisation_id="0A1B2",
-        read_back=True,
-        read_back_confirmed=True,
-    )
+    return factories.phone_order(scene.nurse, scene.visit, medicine_name=medicine)
 
 
 def test_physician_on_a_phone_corrects_rejects_and_writes_orders(new_page, celery_worker):

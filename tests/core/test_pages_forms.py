@@ -29,8 +29,7 @@ from django.test import Client
 from django.utils import timezone
 
 from acute.clinical.models import MedicationOrder
-from acute.clinical.services import phone_order_record
-from acute.clinical.services.orders import ORDER_STATUSES, OrderDetails
+from acute.clinical.services.orders import ORDER_STATUSES
 from acute.models import DeadlineWarning, NurseShift, Visit
 from acute.services import visit_accept, visit_assign
 from consent.audit.models import AuditEntry
@@ -303,27 +302,7 @@ def _other_physicians_order() -> MedicationOrder:
     colleague.user.authorisation_id = "0ANDEN"
     colleague.user.save(update_fields=["authorisation_id"])
     for authorisation in ("0DEMO", "0ANDEN"):
-        order = phone_order_record(
-            actor=Actor.for_membership(nurse),
-            visit=visit,
-            details=OrderDetails(
-                medicine_atc="J01CA08",
-                medicine_name="Pivmecillinam 400 mg tablet",
-                dose="400",
-                dose_unit="mg",
-                route="oral",
-                frequency="3 gange dagligt",
-                duration="3 dage",
-                indication="Cystitis",
-            ),
-            ordered_at=timezone.now(),
-            ordered_by_name="Hanne Hansen",
-            ordered_by_role="physician",
-            ordered_by_organisation_name="Lægehuset",
-            ordered_by_authorisation_id=authorisation,
-            read_back=True,
-            read_back_confirmed=True,
-        )
+        order = factories.phone_order(nurse, visit, authorisation_id=authorisation)
     return order
 
 
