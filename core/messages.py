@@ -928,6 +928,9 @@ TEMPLATES: dict[str, Promise] = {
     "carecommunication.time_in_future": _(
         "%(element)s lies in the future: a message tells what has already been written."
     ),
+    "message.time_in_future": _(
+        "%(element)s lies in the future: a message reports what has already happened."
+    ),
     "record.subject_not_message_patient": _(
         "%(element)s names someone other than the message's Patient; a shared-record update is about one citizen."
     ),

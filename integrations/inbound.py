@@ -66,6 +66,7 @@ from integrations.medcom import inbound as medcom
 from integrations.medcom.envelope import Issue, MedComEvent
 from integrations.medcom.validation import validate_message
 from integrations.messages import (
+    TIME_IN_FUTURE,
     AckCode,
     Event,
     InvalidMessage,
@@ -73,6 +74,7 @@ from integrations.messages import (
     acknowledgement_bundle,
     acknowledgement_detail,
     error_outcome,
+    message_times_past,
     parse_message,
     partner_sentence,
     peek_ids,
@@ -102,6 +104,13 @@ BUNDLE_ID_REUSED_TEXT = gettext_noop(
 )
 # Our side briefly unavailable (answered transient-error: send again).
 DB_UNAVAILABLE_TEXT = gettext_noop("The database was briefly unavailable.")
+# A time to come in a message's envelope (Bundle.timestamp, a Provenance's):
+# refused under the code its message type's own times to come have, so the
+# coordinator's board names the refusal alike whichever time was untrue.
+TIME_IN_FUTURE_BY_EVENT = {
+    MedComEvent.HOSPITAL_NOTIFICATION: "hospital.occurred_in_future",
+    MedComEvent.CARE_COMMUNICATION: "carecommunication.time_in_future",
+}
 
 
 @dataclass(frozen=True)
@@ -254,10 +263,16 @@ def _remember(
 
 
 def _acknowledgement_settles(
-    partner: Partner, response: dict[str, Any], data: dict[str, Any]
+    partner: Partner, parsed: ParsedMessage, data: dict[str, Any]
 ) -> Answer:
     """A partner's acknowledgement settles the outbox message it answers
-    (``MessageHeader.response``); the HTTP answer says whether one matched."""
+    (``MessageHeader.response``); the HTTP answer says whether one matched.
+    One whose envelope reports a time to come settles nothing (400)."""
+    try:
+        message_times_past(parsed)
+    except InvalidMessage as exc:
+        return Answer(400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params))
+    response = parsed.response or {}
     settles = outbox_acknowledge(
         partner=partner,
         answering=str(response.get("identifier", "")),
@@ -433,7 +448,7 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
 
     if parsed.event == Event.ACKNOWLEDGEMENT:
         # Acknowledgements are not acknowledged; the HTTP answer says whether it matched.
-        return _acknowledgement_settles(partner, parsed.response or {}, data)
+        return _acknowledgement_settles(partner, parsed, data)
 
     # A partner may send only what its adapter declares it receives.
     handler = adapter_for(partner.kind).handler(parsed.event)
@@ -487,6 +502,10 @@ def _process(
     actor = Actor.system(PROCESS_TASK, partner=partner.organisation)
     try:
         with registrations_noted() as registered, transaction.atomic():
+            # Every message type's envelope times, before anything is written.
+            message_times_past(
+                parsed, code=TIME_IN_FUTURE_BY_EVENT.get(parsed.event, TIME_IN_FUTURE)
+            )
             handled = handler(partner, parsed, actor)
             ack = ok()
             _remember(
@@ -906,7 +925,7 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
     try:
         # FHIR R4 before it settles anything, as every other message is read
         # (a timestamp that is no instant broke no rule of MedCom's FSH).
-        parse_message(data)
+        parsed = parse_message(data)
     except InvalidMessage as exc:
         return Answer(400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params))
     header = medcom.header_of(data) or {}
@@ -938,8 +957,7 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
                     message=f"{addressing.details}: {addressing.text}",
                 ),
             )
-    response = header.get("response")
-    return _acknowledgement_settles(partner, response if isinstance(response, dict) else {}, data)
+    return _acknowledgement_settles(partner, parsed, data)
 
 
 def _transient(header_id: str, code: str, text: str) -> Answer:

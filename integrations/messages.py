@@ -113,6 +113,8 @@ class ParsedMessage:
     event: str
     header: dict[str, Any]
     resources: list[dict[str, Any]] = field(default_factory=list)
+    # Bundle.timestamp as sent (when the message was assembled).
+    timestamp: object = None
 
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r.get("resourceType") == resource_type]
@@ -440,6 +442,7 @@ def parse_message(data: Any) -> ParsedMessage:
         event=str(event),
         header=header,
         resources=[r for r in resources[1:] if isinstance(r, dict)],
+        timestamp=data.get("timestamp"),
     )
 
 
@@ -491,6 +494,36 @@ def message_moment_past(raw: object, *, field: str, code: str, text: str) -> dt.
     if ahead:
         raise InvalidMessage(code, text, field=field, params={"element": field})
     return moment
+
+
+# A time the envelope of any message reports (when it was assembled, when
+# its Provenance says something was done or recorded) that lies ahead of our
+# clock: the code of the refusal, where the message type has none of its own.
+TIME_IN_FUTURE = "message.time_in_future"
+
+
+def message_times_past(message: ParsedMessage, *, code: str = TIME_IN_FUTURE) -> None:
+    """Refuse a message whose envelope reports a time to come
+    (:func:`message_moment_past`): ``Bundle.timestamp`` and each
+    Provenance's ``occurredDateTime``, ``occurredPeriod`` and ``recorded``,
+    the history a reply repeats too. The elements every message type the
+    platform takes has, in MedCom's envelope or its own; read before the
+    message is processed, so one untrue time refuses it whole."""
+    moments: list[tuple[str, object]] = [("Bundle.timestamp", message.timestamp)]
+    for provenance in message.of_type("Provenance"):
+        moments.append(("Provenance.occurredDateTime", provenance.get("occurredDateTime")))
+        period = provenance.get("occurredPeriod")
+        if isinstance(period, dict):
+            for end in ("start", "end"):
+                moments.append((f"Provenance.occurredPeriod.{end}", period.get(end)))
+        moments.append(("Provenance.recorded", provenance.get("recorded")))
+    for element, raw in moments:
+        message_moment_past(
+            raw,
+            field=element,
+            code=code,
+            text=f"{element} lies in the future: a message reports what has already happened.",
+        )
 
 
 def _first_day(text: str) -> dt.date | None:

@@ -412,6 +412,7 @@ INBOUND_REASON_LABELS = {
     "death.in_future": gettext_noop("The time of death cannot be true"),
     "death.before_birth": gettext_noop("The time of death cannot be true"),
     "message.datetime_invalid": gettext_noop("A date or time in the message is not valid"),
+    "message.time_in_future": gettext_noop("The message reports a time that has not come yet"),
 }
 # The auditor's pages name these codes too (an inbound refusal's audit entry).
 reason_labels_register(INBOUND_REASON_LABELS)
