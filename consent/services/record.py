@@ -11,6 +11,8 @@ transaction's references are resolved for that same store.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -91,26 +93,50 @@ def _parse_audited(
 ) -> ParsedResource:
     """Parse and check R2; a refusal is itself audited (it was an attempt to
     write), naming the resource an update was refused for."""
-    try:
+    # Refused for what it says (R2), for a modifier that would change what it
+    # says, or as no valid resource of its type at all (``fhir.invalid``,
+    # ``fhir.type_mismatch``): an attempt on the citizen's record all the same
+    # (R9), whichever check caught it first.
+    with _refusal_recorded(
+        actor=actor,
+        action=action,
+        purpose=purpose,
+        resource_type=str(data.get("resourceType", "")),
+        resource_id=resource_id,
+        citizen=lambda: _citizen_named(data) if citizen_id is None else citizen_id,
+    ):
         parsed = parse_record_resource(data, expected_type=expected_type)
         _check_contact_department(parsed)
+    return parsed
+
+
+@contextmanager
+def _refusal_recorded(
+    *,
+    actor: Actor,
+    action: str,
+    purpose: str,
+    resource_type: str,
+    resource_id: str,
+    citizen: Callable[[], int | None],
+) -> Iterator[None]:
+    """Within it, a write refused for its input is recorded as a denied
+    attempt on the citizen's record (R9), with the refusal's code and rule,
+    and raised; ``citizen`` names her, asked only when it is refused."""
+    try:
+        yield
     except InvalidInput as exc:
-        # Refused for what it says (R2), for a modifier that would change what
-        # it says, or as no valid resource of its type at all (``fhir.invalid``,
-        # ``fhir.type_mismatch``): an attempt on the citizen's record all the
-        # same (R9), whichever check caught it first.
         audit_denied(
             actor=actor,
             action=action,
             purpose=purpose,
             reason_code=exc.code,
-            citizen_id=_citizen_named(data) if citizen_id is None else citizen_id,
-            resource_type=str(data.get("resourceType", "")),
+            citizen_id=citizen(),
+            resource_type=resource_type,
             resource_id=resource_id,
             rule=exc.rule,
         )
         raise
-    return parsed
 
 
 def _citizen_named(data: dict[str, Any]) -> int | None:
@@ -222,19 +248,15 @@ def _targets_held(
     """Each reference to this server's resources names one the platform
     holds on this citizen's record (or a shared one): asked only once the
     gate let the writer at her, and a refusal recorded on her log (R9)."""
-    try:
+    with _refusal_recorded(
+        actor=actor,
+        action=action,
+        purpose=purpose,
+        resource_type=parsed.resource_type,
+        resource_id=resource_id,
+        citizen=lambda: citizen.pk,
+    ):
         refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
-    except InvalidInput as exc:
-        audit_denied(
-            actor=actor,
-            action=action,
-            purpose=purpose,
-            reason_code=exc.code,
-            citizen_id=citizen.pk,
-            resource_type=parsed.resource_type,
-            resource_id=resource_id,
-        )
-        raise
 
 
 def _keep_version(
