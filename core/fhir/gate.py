@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 
 from core.actors import Actor
 from core.errors import NotFoundOrNotAllowed
@@ -23,20 +23,22 @@ logger = logging.getLogger(__name__)
 CitizensNamed = int | tuple[int, ...] | None
 
 
+class ResourceAsked(TypedDict):
+    """One resource of one citizen, as a read asks the gate for it."""
+
+    actor: Actor
+    citizen_id: int
+    category: str
+    purpose: str
+    resource_type: str
+    resource_id: str
+    data_dates: NotRequired[tuple[dt.datetime, ...]]
+
+
 class Gate(Protocol):
     """What the FHIR base asks; each answer is decided *and* recorded (R9)."""
 
-    def read(
-        self,
-        *,
-        actor: Actor,
-        citizen_id: int,
-        category: str,
-        purpose: str,
-        resource_type: str,
-        resource_id: str,
-        data_dates: tuple[dt.datetime, ...] = (),
-    ) -> Any:
+    def read(self, **asked: Unpack[ResourceAsked]) -> Any:
         """One resource of one citizen: returns the citizen, or raises
         :class:`NotFoundOrNotAllowed` (recorded as denied)."""
 
@@ -46,17 +48,7 @@ class Gate(Protocol):
         """A search that names one citizen: the citizen, or ``None`` when refused
         or unknown (recorded either way)."""
 
-    def may_read(
-        self,
-        *,
-        actor: Actor,
-        citizen_id: int,
-        category: str,
-        purpose: str,
-        resource_type: str,
-        resource_id: str,
-        data_dates: tuple[dt.datetime, ...] = (),
-    ) -> bool:
+    def may_read(self, **asked: Unpack[ResourceAsked]) -> bool:
         """Whether :meth:`read` of this one resource would be permitted,
         decided as it decides and recording nothing: a written Reference
         that names it (``core.fhir.references``) discloses no content, and
