@@ -171,6 +171,46 @@ def start_gunicorn(
     raise SystemExit(f"gunicorn on {port} did not start:\n{log.read_text()[-2000:]}")
 
 
+def wsgi_client(token: str) -> Callable[[str, str, bytes], tuple[str, bytes]]:
+    """A caller of the platform's WSGI application in this process, as a
+    client holding bearer ``token`` on 127.0.0.1 would send FHIR: ``call(method,
+    path, body)`` answers the status line and the body (Django set up first)."""
+    import io
+
+    from config.wsgi import application
+
+    statuses: list[str] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], object]:
+        statuses.append(status)
+        return lambda _body: None
+
+    def call(method: str, path: str, body: bytes = b"") -> tuple[str, bytes]:
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "127.0.0.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "HTTP_ACCEPT": "application/fhir+json",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+        }
+        if body:
+            environ["CONTENT_TYPE"] = "application/fhir+json"
+            environ["CONTENT_LENGTH"] = str(len(body))
+        answer = b"".join(application(environ, start_response))
+        return statuses.pop(), answer
+
+    return call
+
+
 def percentile(samples: list[float], pct: float) -> float:
     ordered = sorted(samples)
     if not ordered:

@@ -30,16 +30,14 @@ goal under load; this says which part costs what.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import secrets
 import statistics
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.common import cpu_seconds, report, setup_django
+from bench.common import cpu_seconds, report, setup_django, wsgi_client
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_consent"
 ROUNDS = 5
@@ -107,33 +105,10 @@ def _way(name: str) -> Iterator[None]:
 
 
 def _reader(token: str, ids: list[int]) -> Callable[[int], str]:
-    from config.wsgi import application
-
-    statuses: list[str] = []
-
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], object]:
-        statuses.append(status)
-        return lambda _body: None
+    call = wsgi_client(token)
 
     def read(i: int) -> str:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": f"/fhir/Condition/{ids[i % len(ids)]}",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Bearer {token}",
-            "HTTP_ACCEPT": "application/fhir+json",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr,
-        }
-        b"".join(application(environ, start_response))
-        return statuses.pop()
+        return call("GET", f"/fhir/Condition/{ids[i % len(ids)]}", b"")[0]
 
     return read
 

@@ -3,10 +3,15 @@ with MedCom's SOR and EAN numbers, and MedCom's test person as our citizen."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pytest
 
 from core.models import Citizen, Organisation
-from integrations.models import Partner
+from integrations.medcom import envelope
+from integrations.medcom.envelope import Issue
+from integrations.models import OutboundMessage, Partner
 from tests import factories as f
 
 HOSPITAL_SOR, HOSPITAL_EAN = "265161000016000", "5790000209354"
@@ -44,3 +49,39 @@ def citizen() -> Citizen:
     Citizen.objects.filter(pk=person.pk).update(cpr=EXAMPLE_CPR)
     person.refresh_from_db()
     return person
+
+
+def awaiting_ack(
+    partner: Partner, citizen: Citizen, event: str = "admission-handoff"
+) -> OutboundMessage:
+    """A message of ours to ``partner`` about ``citizen``, sent and awaiting
+    the partner's acknowledgement."""
+    return OutboundMessage.objects.create(
+        partner=partner,
+        event=event,
+        citizen=citizen,
+        bundle={"resourceType": "Bundle"},
+        status=OutboundMessage.Status.AWAITING_ACK,
+    )
+
+
+def acknowledgement_of(
+    message: OutboundMessage,
+    code: str,
+    issues: Iterable[Issue] = (),
+    *,
+    sender: Partner | None = None,
+) -> dict[str, Any]:
+    """A MedCom Acknowledgement of our ``message``, with ``code`` (and
+    ``issues``), from ``sender``'s SOR endpoint to ours: by default the
+    partner the message was sent to."""
+    partner = (sender or message.partner).organisation
+    return envelope.acknowledgement(
+        answering=str(message.message_id),
+        code=code,
+        sender=partner,
+        receiver=f.acute_function(),
+        receiver_endpoint=f"https://sor2.sum.dsdn.dk/#id={OUR_SOR}",
+        sender_endpoint=f"https://sor2.sum.dsdn.dk/#id={partner.sor_code}",
+        issues=issues,
+    )

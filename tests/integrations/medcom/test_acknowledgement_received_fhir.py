@@ -10,31 +10,17 @@ import json
 
 import pytest
 
-from integrations.medcom import envelope
 from integrations.medcom.envelope import AckCode
 from integrations.models import OutboundMessage
-from tests import factories as f
+from tests.integrations.medcom.conftest import acknowledgement_of, awaiting_ack
 from tests.integrations.medcom.peers import post_signed
 
 pytestmark = pytest.mark.django_db
 
 
 def test_an_acknowledgement_that_is_not_fhir_r4_settles_nothing(hospital, citizen):
-    message = OutboundMessage.objects.create(
-        partner=hospital,
-        event="care-communication",
-        citizen=citizen,
-        bundle={"resourceType": "Bundle"},
-        status=OutboundMessage.Status.AWAITING_ACK,
-    )
-    ack = envelope.acknowledgement(
-        answering=str(message.message_id),
-        code=AckCode.OK,
-        sender=hospital.organisation,
-        receiver=f.acute_function(),
-        receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
-        sender_endpoint="https://sor2.sum.dsdn.dk/#id=265161000016000",
-    )
+    message = awaiting_ack(hospital, citizen, "care-communication")
+    ack = acknowledgement_of(message, AckCode.OK)
     ack["timestamp"] = "yesterday"
     status, body = post_signed(hospital, ack)
     assert status == 400

@@ -22,12 +22,11 @@ from integrations.medcom.envelope import AckCode
 from integrations.medcom.validation import validate_message
 from integrations.models import CareMessage, CareThread, InboundMessage, OutboundMessage
 from tests import factories as f
+from tests.integrations.medcom.conftest import acknowledgement_of, awaiting_ack
 from tests.integrations.medcom.peers import ack_parts, example, header_id, post_signed
 from tests.integrations.medcom.test_hospital_notification import (
     STIN,
-    _awaiting,
     _example,
-    _their_ack,
 )
 from tests.integrations.medcom.test_stay_order import _open_stays
 
@@ -209,13 +208,13 @@ def test_an_ok_acknowledgement_of_no_message_of_ours_to_it_settles_nothing(
     One naming a message the platform never sent, or sent another partner,
     is refused (404, never acknowledged itself) and the message awaiting its
     answer stays awaiting it."""
-    ours = _awaiting(hospital, citizen)
+    ours = awaiting_ack(hospital, citizen)
     if answering == "never-sent":
-        ack = _their_ack(hospital, ours, AckCode.OK)
+        ack = acknowledgement_of(ours, AckCode.OK)
         _resource(ack, "MessageHeader")["response"]["identifier"] = str(uuid.uuid4())
         sender = hospital
     else:
-        ack = _their_ack(helpline, ours, AckCode.OK)
+        ack = acknowledgement_of(ours, AckCode.OK, sender=helpline)
         sender = helpline
     status, body = post_signed(sender, ack)
     assert (status, body["resourceType"]) == (404, "OperationOutcome")

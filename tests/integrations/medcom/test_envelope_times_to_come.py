@@ -30,12 +30,11 @@ from integrations.models import (
 )
 from integrations.simulators import helpline_referral
 from tests import factories as f
+from tests.integrations.medcom.conftest import acknowledgement_of, awaiting_ack
 from tests.integrations.medcom.peers import ack_parts, example, header_id, post_signed
 from tests.integrations.medcom.test_hospital_notification import (
     STIN,
-    _awaiting,
     _example,
-    _their_ack,
 )
 from tests.integrations.medcom.test_stay_order import _open_stays
 
@@ -127,8 +126,8 @@ def test_a_message_stamped_within_the_clocks_skew_is_kept(
 def test_an_acknowledgement_stamped_ahead_settles_nothing(
     hospital: Partner, citizen: Citizen
 ) -> None:
-    ours = _awaiting(hospital, citizen)
-    ack = _stamped_ahead(_their_ack(hospital, ours, AckCode.OK))
+    ours = awaiting_ack(hospital, citizen)
+    ack = _stamped_ahead(acknowledgement_of(ours, AckCode.OK))
     status, body = post_signed(hospital, ack)
     assert (status, body["resourceType"]) == (400, "OperationOutcome")
     assert "message.time_in_future" in str(body) and "Bundle.timestamp" in str(body)

@@ -22,7 +22,6 @@ from acute.models import DeadlineWarning, Referral
 from consent.audit.models import AuditEntry
 from consent.models import CareRelationship
 from core.models import Citizen
-from integrations.medcom import envelope
 from integrations.medcom.envelope import AckCode, Issue
 from integrations.medcom.validation import validate_message
 from integrations.models import InboundMessage, OutboundMessage, Partner
@@ -31,6 +30,8 @@ from tests import factories as f
 from tests.consent.audit.conftest import as_owner
 from tests.integrations.medcom.conftest import (
     EXAMPLE_CPR,
+    acknowledgement_of,
+    awaiting_ack,
 )
 
 pytestmark = pytest.mark.django_db
@@ -432,28 +433,6 @@ def test_a_partner_that_may_not_send_hospital_notifications_is_refused(hospital,
 # --- a partner's MedCom Acknowledgement of our message ---------------------------
 
 
-def _awaiting(partner: Partner, citizen: Citizen) -> OutboundMessage:
-    return OutboundMessage.objects.create(
-        partner=partner,
-        event="admission-handoff",
-        citizen=citizen,
-        bundle={"resourceType": "Bundle"},
-        status=OutboundMessage.Status.AWAITING_ACK,
-    )
-
-
-def _their_ack(partner: Partner, message: OutboundMessage, code: str, issues=()) -> dict:
-    return envelope.acknowledgement(
-        answering=str(message.message_id),
-        code=code,
-        sender=partner.organisation,
-        receiver=f.acute_function(),
-        receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
-        sender_endpoint=f"https://sor2.sum.dsdn.dk/#id={partner.organisation.sor_code}",
-        issues=list(issues),
-    )
-
-
 @pytest.mark.parametrize(
     ("code", "status"),
     [
@@ -465,12 +444,12 @@ def _their_ack(partner: Partner, message: OutboundMessage, code: str, issues=())
 def test_a_partners_acknowledgement_settles_our_message_and_is_not_acknowledged(
     hospital, citizen, code, status
 ):
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     first_bundle_id, header_id = message.bundle_id, message.message_id
     issues = (
         [] if code == AckCode.OK else [Issue("MSG_Mailbox_Out_Of_Operation", "Indbakke lukket")]
     )
-    http_status, body = _post(hospital, _their_ack(hospital, message, code, issues))
+    http_status, body = _post(hospital, acknowledgement_of(message, code, issues))
     assert http_status == 200
     assert body["resourceType"] == "OperationOutcome"  # never an acknowledgement of an ack
     message.refresh_from_db()
@@ -485,7 +464,7 @@ def test_a_partners_acknowledgement_settles_our_message_and_is_not_acknowledged(
 
 def test_an_acknowledgement_of_a_message_we_never_sent_is_answered_not_found(hospital, citizen):
     stray = OutboundMessage(partner=hospital, event="x", bundle={}, message_id=uuid.uuid4())
-    http_status, body = _post(hospital, _their_ack(hospital, stray, AckCode.OK))
+    http_status, body = _post(hospital, acknowledgement_of(stray, AckCode.OK))
     assert http_status == 404 and body["resourceType"] == "OperationOutcome"
 
 
@@ -502,7 +481,7 @@ def test_a_message_without_acknowledgement_goes_again_in_a_new_envelope_at_most_
 
     hospital.refresh_from_db()
     assert (hospital.ack_timeout_seconds, hospital.max_resends) == (1800, 2)
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     header_id, seen = message.message_id, {message.bundle_id}
     later = timezone.now() + dt.timedelta(seconds=hospital.ack_timeout_seconds + 1)
     for _ in range(2):
@@ -532,11 +511,11 @@ def test_a_partner_answering_transient_error_every_time_gets_the_message_at_most
     asks for them. A transient-error resend counts against the same bound as
     one for a missing acknowledgement; past it the message is parked for a
     person, with the partner's own words, instead of going again forever."""
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     header_id = message.message_id
     busy = [Issue("MSG_LOCAL_FAIL", "Indbakken er optaget", code="transient")]
     for resend in (1, 2):
-        status, _body = _post(hospital, _their_ack(hospital, message, AckCode.TRANSIENT, busy))
+        status, _body = _post(hospital, acknowledgement_of(message, AckCode.TRANSIENT, busy))
         assert status == 200
         message.refresh_from_db()
         assert (message.status, message.resends) == (OutboundMessage.Status.PENDING, resend)
@@ -546,7 +525,7 @@ def test_a_partner_answering_transient_error_every_time_gets_the_message_at_most
             status=OutboundMessage.Status.AWAITING_ACK
         )
     envelope_before = message.bundle_id
-    status, _body = _post(hospital, _their_ack(hospital, message, AckCode.TRANSIENT, busy))
+    status, _body = _post(hospital, acknowledgement_of(message, AckCode.TRANSIENT, busy))
     assert status == 200
     message.refresh_from_db()
     assert (message.status, message.last_error_code, message.resends) == (

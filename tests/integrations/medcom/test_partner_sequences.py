@@ -24,17 +24,16 @@ from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import CareThread, InboundMessage, OutboundMessage, Partner
 from integrations.simulators.acks import simulator_ack
 from tests import factories as f
+from tests.integrations.medcom.conftest import acknowledgement_of, awaiting_ack
 from tests.integrations.medcom.peers import ack_parts, example, header_id, post_signed
 from tests.integrations.medcom.test_care_communication import FIRST, THIRD, _login
 from tests.integrations.medcom.test_hospital_notification import (
     MORS,
     SLHJ,
     STIN,
-    _awaiting,
     _example,
     _of_stay,
     _sent_anew,
-    _their_ack,
 )
 
 pytestmark = pytest.mark.django_db
@@ -148,10 +147,10 @@ def test_an_ok_after_the_partners_fatal_error_is_refused_and_the_message_stays_f
 ):
     """MedCom 043: a positive acknowledgement may not follow a negative one;
     the first stands, and the refused message stays on the coordinator's board."""
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     refusal = [Issue("MSG_NO_MATCH", "Borgeren kendes ikke")]
-    assert post_signed(hospital, _their_ack(hospital, message, AckCode.FATAL, refusal))[0] == 200
-    status, body = post_signed(hospital, _their_ack(hospital, message, AckCode.OK))
+    assert post_signed(hospital, acknowledgement_of(message, AckCode.FATAL, refusal))[0] == 200
+    status, body = post_signed(hospital, acknowledgement_of(message, AckCode.OK))
     assert status == 409
     assert body["issue"][0]["details"]["coding"][0]["code"] == "ack.contradicts_earlier"
     message.refresh_from_db()
@@ -162,22 +161,22 @@ def test_an_ok_after_the_partners_fatal_error_is_refused_and_the_message_stays_f
 def test_a_fatal_error_after_the_partners_ok_is_refused_and_the_message_stays_acknowledged(
     hospital, citizen
 ):
-    message = _awaiting(hospital, citizen)
-    post_signed(hospital, _their_ack(hospital, message, AckCode.OK))
+    message = awaiting_ack(hospital, citizen)
+    post_signed(hospital, acknowledgement_of(message, AckCode.OK))
     refusal = [Issue("MSG_NO_MATCH", "Borgeren kendes ikke")]
-    status, _body = post_signed(hospital, _their_ack(hospital, message, AckCode.FATAL, refusal))
+    status, _body = post_signed(hospital, acknowledgement_of(message, AckCode.FATAL, refusal))
     assert status == 409
     message.refresh_from_db()
     assert (message.status, message.last_error_code) == (OutboundMessage.Status.ACKNOWLEDGED, "")
 
 
 def test_the_same_acknowledgement_twice_settles_the_message_once(hospital, citizen):
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     refusal = [Issue("MSG_NO_MATCH", "Borgeren kendes ikke")]
-    post_signed(hospital, _their_ack(hospital, message, AckCode.FATAL, refusal))
+    post_signed(hospital, acknowledgement_of(message, AckCode.FATAL, refusal))
     message.refresh_from_db()
     first_failed_at = message.failed_at
-    status, _body = post_signed(hospital, _their_ack(hospital, message, AckCode.FATAL, refusal))
+    status, _body = post_signed(hospital, acknowledgement_of(message, AckCode.FATAL, refusal))
     assert status == 200
     message.refresh_from_db()
     assert (message.status, message.failed_at) == (OutboundMessage.Status.FAILED, first_failed_at)
@@ -186,8 +185,8 @@ def test_the_same_acknowledgement_twice_settles_the_message_once(hospital, citiz
 def test_a_recorded_acknowledgement_is_answered_as_information_not_as_an_error(hospital, citizen):
     """The partner's acknowledgement was taken: the answer says so with an
     issue of severity information, which no partner reads as a failure."""
-    message = _awaiting(hospital, citizen)
-    status, body = post_signed(hospital, _their_ack(hospital, message, AckCode.OK))
+    message = awaiting_ack(hospital, citizen)
+    status, body = post_signed(hospital, acknowledgement_of(message, AckCode.OK))
     assert status == 200
     [issue] = body["issue"]
     assert (issue["severity"], issue["details"]["coding"][0]["code"]) == (
@@ -204,7 +203,7 @@ def test_an_acknowledgement_with_a_code_outside_the_three_is_refused_and_sends_n
     response.code is not ok, transient-error or fatal-error settles nothing:
     it is not read as a transient-error (which would send the message again
     in a new envelope), and it is refused with a code that names the field."""
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     envelope_before = message.bundle_id
     ack = simulator_ack(str(message.message_id), AckCode.OK, sender=hospital.code)
     ack["entry"][0]["resource"]["response"]["code"] = code
@@ -225,7 +224,7 @@ def test_a_broken_acknowledgement_is_refused_without_an_acknowledgement(hospital
     neither: the HTTP answer is an OperationOutcome saying what is wrong,
     nothing is remembered as a refused message, and the message it meant to
     answer waits as before."""
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     ack = simulator_ack(str(message.message_id), AckCode.OK, sender=hospital.code)
     ack["entry"][0]["resource"]["response"]["code"] = code
     status, body = post_signed(hospital, ack)
@@ -239,12 +238,12 @@ def test_a_broken_acknowledgement_is_refused_without_an_acknowledgement(hospital
 def test_an_acknowledgement_from_a_partner_that_was_not_the_receiver_settles_nothing(
     hospital, citizen
 ):
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     org = f.organisation(
         Organisation.Kind.HOSPITAL, "Bispebjerg", sor_code="123456789012345", ean="5790000000012"
     )
     other = f.integration_partner(Partner.Kind.HOSPITAL, org)
-    status, _body = post_signed(other, _their_ack(other, message, AckCode.OK))
+    status, _body = post_signed(other, acknowledgement_of(message, AckCode.OK, sender=other))
     assert status == 404
     message.refresh_from_db()
     assert message.status == OutboundMessage.Status.AWAITING_ACK
@@ -257,7 +256,7 @@ def test_an_acknowledgement_naming_another_sender_or_receiver_settles_nothing(
     """MedCom: an acknowledgement comes from the receiver of the message it
     answers and goes to its sender. Signed by our receiver but naming another
     organisation as its sender, or addressed to another, it settles nothing."""
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     org = f.organisation(
         Organisation.Kind.HOSPITAL, "Bispebjerg", sor_code="123456789012345", ean="5790000000012"
     )
@@ -278,7 +277,7 @@ def test_an_acknowledgement_naming_another_sender_or_receiver_settles_nothing(
     message.refresh_from_db()
     assert message.status == OutboundMessage.Status.AWAITING_ACK
     # Addressed as MedCom asks, the same acknowledgement settles it.
-    status, _body = post_signed(hospital, _their_ack(hospital, message, AckCode.OK))
+    status, _body = post_signed(hospital, acknowledgement_of(message, AckCode.OK))
     assert status == 200
     message.refresh_from_db()
     assert message.status == OutboundMessage.Status.ACKNOWLEDGED
@@ -287,9 +286,9 @@ def test_an_acknowledgement_naming_another_sender_or_receiver_settles_nothing(
 def test_the_board_tells_the_coordinator_in_danish_why_the_partner_refused_the_message(
     hospital, citizen
 ):
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     refusal = [Issue("MSG_NO_MATCH", "Borgeren kendes ikke")]
-    post_signed(hospital, _their_ack(hospital, message, AckCode.FATAL, refusal))
+    post_signed(hospital, acknowledgement_of(message, AckCode.FATAL, refusal))
     coordinator = f.staff(Role.COORDINATOR, f.acute_function())
     response = f.client_for(coordinator).get(
         "/api/integrations/outbox?status=failed", HTTP_ACCEPT_LANGUAGE="da"
@@ -458,7 +457,7 @@ def test_an_acknowledgement_of_a_message_that_never_left_is_not_found_and_settle
     breaking MedCom's rules never reached the partner: an acknowledgement of
     it is answered as one of a message never sent, and the message stays on
     the coordinator's board as it was."""
-    message = _awaiting(hospital, citizen)
+    message = awaiting_ack(hospital, citizen)
     if kept == "withheld":
         message.status = OutboundMessage.Status.WITHHELD
         message.last_error_code = "consent.refused"
@@ -468,7 +467,7 @@ def test_an_acknowledgement_of_a_message_that_never_left_is_not_found_and_settle
         message.failed_at = timezone.now()
     message.save()
     issues = [] if code == AckCode.OK else [Issue("MSG_NO_MATCH", "Ukendt borger")]
-    status, body = post_signed(hospital, _their_ack(hospital, message, code, issues))
+    status, body = post_signed(hospital, acknowledgement_of(message, code, issues))
     assert status == 404 and body["resourceType"] == "OperationOutcome"
     assert "ack.unknown_message" in json.dumps(body)
     before = (message.status, message.last_error_code)

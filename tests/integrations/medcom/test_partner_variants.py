@@ -30,6 +30,7 @@ from integrations.outbox import outbox_deliver, outbox_enqueue
 from integrations.simulators.server import PartnerSimulator
 from integrations.transport import HttpReply, _acknowledgement, signed_headers
 from tests import factories as f
+from tests.integrations.medcom.conftest import acknowledgement_of, awaiting_ack
 from tests.integrations.medcom.peers import ack_parts, example, post_signed
 
 pytestmark = pytest.mark.django_db
@@ -164,22 +165,10 @@ def test_a_refused_message_about_no_known_citizen_is_answered_and_audits_no_one(
 
 
 def test_a_partners_fatal_acknowledgement_is_shown_to_the_coordinator_in_danish(hospital, citizen):
-    message = OutboundMessage.objects.create(
-        partner=hospital,
-        event="care-communication",
-        citizen=citizen,
-        bundle={"resourceType": "Bundle"},
-        status=OutboundMessage.Status.AWAITING_ACK,
-    )
-    ack = envelope.acknowledgement(
-        answering=str(message.message_id),
-        code=AckCode.FATAL,
-        sender=hospital.organisation,
-        receiver=f.acute_function(),
-        receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
-        sender_endpoint="https://sor2.sum.dsdn.dk/#id=265161000016000",
-        # A partner that echoes the CPR number it could not match.
-        issues=[Issue("MSG_NO_MATCH", f"Ukendt patient {citizen.cpr}")],
+    message = awaiting_ack(hospital, citizen, "care-communication")
+    # A partner that echoes the CPR number it could not match.
+    ack = acknowledgement_of(
+        message, AckCode.FATAL, [Issue("MSG_NO_MATCH", f"Ukendt patient {citizen.cpr}")]
     )
     assert post_signed(hospital, ack)[0] == 200
     message.refresh_from_db()

@@ -21,7 +21,7 @@ from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_deliver
 from integrations.transport import close_connections
-from tests.integrations.medcom.test_hospital_notification import _their_ack
+from tests.integrations.medcom.conftest import acknowledgement_of
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +89,8 @@ def test_after_a_transient_error_in_the_answer_the_message_goes_in_a_new_envelop
     header_id = message.message_id
     busy = [Issue("MSG_LOCAL_FAIL", "Indbakken er optaget", code="transient")]
     peer.answers = [
-        (503, _their_ack(hospital, message, AckCode.TRANSIENT, busy)),
-        (200, _their_ack(hospital, message, AckCode.OK)),
+        (503, acknowledgement_of(message, AckCode.TRANSIENT, busy)),
+        (200, acknowledgement_of(message, AckCode.OK)),
     ]
 
     _deliver_now(message)
