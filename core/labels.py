@@ -654,6 +654,9 @@ RECORDED_CODES: dict[str, Promise] = {
     "record.subject_not_message_patient": pgettext_lazy(
         REASON_CONTEXT, "record about someone other than the citizen in the message"
     ),
+    "record.reference_unresolved": pgettext_lazy(
+        REASON_CONTEXT, "record referring to what the message does not carry"
+    ),
     "referral.already_assigned": pgettext_lazy(REASON_CONTEXT, "referral already assigned"),
     "referral.already_reached": pgettext_lazy(REASON_CONTEXT, "citizen already reached"),
     "referral.already_visited": pgettext_lazy(REASON_CONTEXT, "referral already visited"),

@@ -934,6 +934,9 @@ TEMPLATES: dict[str, Promise] = {
     "record.subject_not_message_patient": _(
         "%(element)s names someone other than the message's Patient; a shared-record update is about one citizen."
     ),
+    "record.reference_unresolved": _(
+        "%(element)s names no resource in the message; a shared-record update refers only to what it carries."
+    ),
     # The door every request body passes (core.boundary).
     "request.nul_character": _("Text may not contain a NUL character (%(where)s)."),
     "request.invalid_text": _(

@@ -28,6 +28,7 @@ acknowledge, remember), and it reads best as one.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
@@ -58,6 +59,7 @@ from consent.audit.services import (
 from core.actors import Actor
 from core.boundary import json_load
 from core.errors import InvalidInput, PlatformError, Unavailable
+from core.fhir.bundle_references import BundleEntries
 from core.fhir.outcome import operation_outcome
 from core.models import Citizen, Organisation
 from core.sql import CompiledQuery, columns_of, instances_of, plain_columns, run_prepared
@@ -271,7 +273,10 @@ def _acknowledgement_settles(
     try:
         message_times_past(parsed)
     except InvalidMessage as exc:
-        return Answer(400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params))
+        refused = Answer(
+            400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params)
+        )
+        return _acknowledgement_refused(partner, data, refused, exc.code)
     response = parsed.response or {}
     settles = outbox_acknowledge(
         partner=partner,
@@ -279,7 +284,62 @@ def _acknowledgement_settles(
         code=str(response.get("code", "")),
         detail=acknowledgement_detail(data),
     )
-    return _acknowledgement_answer(settles)
+    answer = _acknowledgement_answer(settles)
+    if settles in (AckSettles.SETTLED, AckSettles.REPEATED):
+        return answer
+    return _acknowledgement_refused(partner, data, answer, ACK_REFUSED[settles])
+
+
+# Why a partner's acknowledgement settled nothing (the audit entry's reason).
+ACK_REFUSED = {
+    AckSettles.UNKNOWN: "ack.unknown_message",
+    AckSettles.MALFORMED: "ack.code_unknown",
+    AckSettles.CONTRADICTS: "ack.contradicts_earlier",
+}
+# A FHIR id, as an audit entry may name a refused acknowledgement's Bundle.
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+# A message id of the platform's form (a UUID), as the entry may name what it answered.
+_ANSWERED_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+def _acknowledgement_refused(partner: Partner, data: Any, answer: Answer, reason: str) -> Answer:
+    """A partner's acknowledgement that settled nothing — of a message never
+    sent to this partner, contradicting its first answer, with a code
+    outside FHIR's three, or refused before it was read — is answered
+    ``answer`` and is on the audit log as about no citizen (it names none):
+    the partner, why, and the message id it answered when that is one of the
+    platform's form (a UUID), so an operator finds who sends acknowledgements
+    of what. Recorded before the answer goes: without its entry the partner
+    is answered transient-error and sends it again."""
+    header = medcom.header_of(data) or {}
+    response = header.get("response")
+    answering = str(response.get("identifier") or "") if isinstance(response, dict) else ""
+    bundle_id = data.get("id") if isinstance(data, dict) else None
+    log.warning("acknowledgement from %s settled nothing: %s", partner.code, reason)
+    try:
+        audit_write(
+            actor=Actor.system(PROCESS_TASK, partner=partner.organisation),
+            action=Action.CREATE,
+            purpose=Purpose.TREATMENT,
+            citizen_id=None,
+            outcome=Outcome.DENIED,
+            resource_type="Bundle",
+            resource_id=bundle_id
+            if isinstance(bundle_id, str) and _FHIR_ID.fullmatch(bundle_id)
+            else "",
+            reason_code=reason[:64],
+            detail={
+                "partner": partner.code,
+                "event": medcom.event_of(data),
+                "answering": answering if _ANSWERED_ID.fullmatch(answering) else "",
+                "status": answer.status,
+            },
+        )
+    except (Unavailable, DatabaseError):
+        return Answer(503, error_outcome("db.unavailable", DB_UNAVAILABLE_TEXT, kind="unavailable"))
+    return answer
 
 
 def _acknowledgement_answer(settles: AckSettles) -> Answer:
@@ -416,10 +476,11 @@ def message_receive(*, partner: Partner, raw: bytes) -> Answer:
     except InvalidMessage as exc:
         if medcom.event_of(data) == Event.ACKNOWLEDGEMENT:
             # An acknowledgement is never acknowledged, a broken one neither:
-            # the HTTP answer says what is wrong, and nothing is remembered.
-            return Answer(
+            # the HTTP answer says what is wrong, and the refusal is recorded.
+            broken = Answer(
                 400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params)
             )
+            return _acknowledgement_refused(partner, data, broken, exc.code)
         invalid = exc
 
         def refusal() -> Answer:
@@ -902,6 +963,7 @@ def _as_read(data: Any) -> ParsedMessage | None:
         event=medcom.event_of(data),
         header=header,
         resources=resources,
+        entries=BundleEntries.of_bundle(data),
     )
 
 
@@ -921,13 +983,17 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
     failed, on the coordinator's board). It is never acknowledged (KR2)."""
     violations = validate_message(data)
     if violations:
-        return Answer(400, error_outcome("medcom.rule_broken", str(violations[0])[:500]))
+        broken = Answer(400, error_outcome(RULE_BROKEN, str(violations[0])[:500]))
+        return _acknowledgement_refused(partner, data, broken, RULE_BROKEN)
     try:
         # FHIR R4 before it settles anything, as every other message is read
         # (a timestamp that is no instant broke no rule of MedCom's FSH).
         parsed = parse_message(data)
     except InvalidMessage as exc:
-        return Answer(400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params))
+        unread = Answer(
+            400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params)
+        )
+        return _acknowledgement_refused(partner, data, unread, exc.code)
     header = medcom.header_of(data) or {}
     us = acute_function()
     if us is not None:
@@ -944,11 +1010,12 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
                 for entry in data.get("entry") or []
                 if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
             ],
+            entries=BundleEntries.of_bundle(data),
         )
         addressing = medcom.addressing_issue(partner, us, read)
         if addressing is not None:
             forbidden = addressing.code == "security"
-            return Answer(
+            misaddressed = Answer(
                 403 if forbidden else 400,
                 # Its text is already in the answer's language (addressing_issue).
                 operation_outcome(
@@ -957,6 +1024,7 @@ def _medcom_acknowledgement_received(partner: Partner, data: dict[str, Any]) -> 
                     message=f"{addressing.details}: {addressing.text}",
                 ),
             )
+            return _acknowledgement_refused(partner, data, misaddressed, ADDRESSING_REFUSED)
     return _acknowledgement_settles(partner, parsed, data)
 
 

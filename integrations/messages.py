@@ -34,6 +34,7 @@ from core.cpr import (
 )
 from core.deaths import CLOCK_SKEW, COPENHAGEN
 from core.errors import InvalidInput, PlatformError
+from core.fhir.bundle_references import BundleEntries
 from core.fhir.outcome import operation_outcome
 from core.fhir.validation import FHIRInvalid, fhir_check
 from core.logging import scrub
@@ -115,6 +116,19 @@ class ParsedMessage:
     resources: list[dict[str, Any]] = field(default_factory=list)
     # Bundle.timestamp as sent (when the message was assembled).
     timestamp: object = None
+    # The Bundle's entries with their fullUrls, which the references inside
+    # the message resolve against (FHIR R4, bundle.html#references); without
+    # them, the header and resources, by type and id.
+    entries: BundleEntries | None = None
+
+    def resolve(self, ref: Any, referrer: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The entry of this message that the Reference ``ref``, written in
+        the entry ``referrer``, names; None for what lies outside the message."""
+        if self.entries is None:
+            self.entries = BundleEntries(
+                [{"resource": r} for r in [self.header, *self.resources] if isinstance(r, dict)]
+            )
+        return self.entries.resolve(ref, referrer)
 
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r.get("resourceType") == resource_type]
@@ -135,31 +149,33 @@ class ParsedMessage:
         response = self.header.get("response")
         return response if isinstance(response, dict) else None
 
-    def referenced(self, ref: Any, resource_type: str) -> dict[str, Any] | None:
-        """The entry of ``resource_type`` that reference ``ref`` names, if any."""
-        return next(
-            (r for r in self.of_type(resource_type) if names_entry(ref, r, by_identifier=False)),
-            None,
-        )
+    def referenced(
+        self, ref: Any, resource_type: str, referrer: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The entry of ``resource_type`` that reference ``ref`` (written in
+        the entry ``referrer``) names, if any."""
+        found = self.resolve(ref, referrer)
+        return found if found is not None and found.get("resourceType") == resource_type else None
+
+    def names_entry(
+        self, ref: Any, resource: dict[str, Any], referrer: dict[str, Any] | None = None
+    ) -> bool:
+        """Whether the Reference ``ref``, written in the entry ``referrer``,
+        names ``resource``, an entry of this message: by a literal reference
+        that resolves to it, or, without one, by one of its identifiers."""
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+            return self.resolve(ref, referrer) is resource
+        return names_by_identifier(ref, resource)
 
 
-def names_entry(ref: Any, resource: dict[str, Any], *, by_identifier: bool = True) -> bool:
-    """Whether the Reference ``ref`` names ``resource``, an entry of the same
-    message: by its entry (``urn:uuid:<id>``, ``<Type>/<id>``, relative or
-    absolute) or, when it has no reference, by one of the resource's
-    identifiers (``by_identifier``)."""
+def names_by_identifier(ref: Any, resource: dict[str, Any]) -> bool:
+    """Whether the Reference ``ref``, which has no literal reference, names
+    ``resource`` by one of its identifiers."""
     if not isinstance(ref, dict):
         return False
     target = ref.get("reference")
-    own_id = resource.get("id")
-    own_type = resource.get("resourceType")
-    if isinstance(target, str):
-        return bool(own_id) and (
-            target in (f"urn:uuid:{own_id}", f"{own_type}/{own_id}")
-            or target.endswith(f"/{own_type}/{own_id}")
-        )
     identifier = ref.get("identifier")
-    if target is None and by_identifier and isinstance(identifier, dict):
+    if target is None and isinstance(identifier, dict):
         return any(
             isinstance(i, dict)
             and (i.get("system"), i.get("value"))
@@ -443,6 +459,7 @@ def parse_message(data: Any) -> ParsedMessage:
         header=header,
         resources=[r for r in resources[1:] if isinstance(r, dict)],
         timestamp=data.get("timestamp"),
+        entries=BundleEntries(entries),
     )
 
 

@@ -17,7 +17,7 @@ from acute.services import referral_create
 from consent.fhir import CodedValue, coded_values
 from core.fhir.validation import fhir_validate
 from core.validation import text_trimmed
-from integrations.messages import InvalidMessage, ParsedMessage, names_entry
+from integrations.messages import InvalidMessage, ParsedMessage
 
 if TYPE_CHECKING:
     from core.actors import Actor
@@ -85,11 +85,11 @@ def _requester(
     named is refused: the responsibility (*behandlingsansvar*) is never
     guessed."""
     requester = request.get("requester")
-    named = message.referenced(requester, "Practitioner")
+    named = message.referenced(requester, "Practitioner", request)
     if named is None:
-        role = message.referenced(requester, "PractitionerRole")
+        role = message.referenced(requester, "PractitionerRole", request)
         if role is not None:
-            named = message.referenced(role.get("practitioner"), "Practitioner")
+            named = message.referenced(role.get("practitioner"), "Practitioner", role)
     if named is not None:
         return named
     practitioners = message.of_type("Practitioner")
@@ -115,7 +115,7 @@ def requested_visit(
         default_reason = translation.gettext(default_reason) if default_reason else ""
         default_actions = translation.gettext(default_actions) if default_actions else ""
     patients = message.of_type("Patient")
-    if len(patients) == 1 and not names_entry(request.get("subject"), patients[0]):
+    if len(patients) == 1 and not message.names_entry(request.get("subject"), patients[0], request):
         # The referral is filed under the message's citizen and a nurse goes
         # to her: one about anyone else is refused, never taken as hers.
         raise InvalidMessage(

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from acute.models import Referral
 from core.actors import Actor
+from core.fhir.bundle_references import BundleEntries
 from core.models import Citizen
 from integrations.adapters import Handled
 from integrations.medcom.inbound import (
@@ -130,15 +131,9 @@ def _extension(payload: dict[str, Any], url: str) -> dict[str, Any]:
     return {}
 
 
-def _resolve(message: ParsedMessage, reference: Any) -> dict[str, Any]:
-    target = reference.get("reference") if isinstance(reference, dict) else None
-    if not isinstance(target, str):
-        return {}
-    for resource in message.resources:
-        kind, rid = resource.get("resourceType"), resource.get("id")
-        if target in (f"urn:uuid:{rid}", f"{kind}/{rid}") or target.endswith(f"/{kind}/{rid}"):
-            return resource
-    return {}
+def _resolve(message: ParsedMessage, reference: Any, referrer: dict[str, Any]) -> dict[str, Any]:
+    """The entry of the message ``reference`` (written in ``referrer``) names, or {}."""
+    return message.resolve(reference, referrer) or {}
 
 
 # MedCom's practitioner roles (ValueSet medcom-core-PractitionerRoles, codes of
@@ -192,10 +187,12 @@ def _role_title(code: dict[str, Any]) -> str:
     return str(coding.get("display") or PRACTITIONER_ROLES.get(value.lower(), value))
 
 
-def _author(message: ParsedMessage, payload: dict[str, Any]) -> str:
+def _author(message: ParsedMessage, communication: dict[str, Any], payload: dict[str, Any]) -> str:
     """'Name, title' of the payload's author (PractitionerRole → Practitioner)."""
-    role = _resolve(message, _extension(payload, PRACTITIONER_EXTENSION).get("valueReference"))
-    practitioner = _resolve(message, role.get("practitioner"))
+    role = _resolve(
+        message, _extension(payload, PRACTITIONER_EXTENSION).get("valueReference"), communication
+    )
+    practitioner = _resolve(message, role.get("practitioner"), role)
     name = (practitioner.get("name") or [{}])[0] if practitioner else {}
     person = (
         name.get("text") or " ".join([*(name.get("given") or []), name.get("family") or ""]).strip()
@@ -369,6 +366,7 @@ def _our_message(identifier: str, answers: str) -> tuple[OutboundMessage, Parsed
         event=Event.CARE_COMMUNICATION,
         header=resources[0],
         resources=resources[1:],
+        entries=BundleEntries(message.bundle["entry"]),
     )
     communication = ours.one("Communication")
     if ((communication.get("identifier") or [{}])[0]).get("value") != identifier:
@@ -410,7 +408,7 @@ def _thread_of_our_message(
             direction=CareMessage.Direction.OUT,
             activity="new-message",
             text=str(payload.get("contentString") or ""),
-            author=_author(ours, payload),
+            author=_author(ours, communication, payload),
             written_at=_when(payload),
             outbound=message,
         )
@@ -518,7 +516,7 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
             direction=CareMessage.Direction.IN,
             activity=activity[:32],
             text=_text(payload),
-            author=_author(message, payload),
+            author=_author(message, communication, payload),
             author_contact=_contact(payload),
             written_at=_when(payload),
         )

@@ -143,8 +143,7 @@ def own_provenance(message: ParsedMessage) -> dict[str, Any] | None:
     provenances = message.of_type("Provenance")
     for provenance in provenances:
         for target in provenance.get("target") or []:
-            reference = str(target.get("reference", "")) if isinstance(target, dict) else ""
-            if reference.endswith((f"MessageHeader/{message.header_id}", message.header_id)):
+            if message.resolve(target, provenance) is message.header:
                 return provenance
     return provenances[-1] if provenances else None
 
@@ -253,15 +252,8 @@ def _names(organization: dict[str, Any] | None, organisation: Organisation) -> b
 
 
 def _referenced(message: ParsedMessage, ref: Any) -> dict[str, Any] | None:
-    """The bundled resource a reference points to (urn:uuid: or Type/id)."""
-    target = ref.get("reference") if isinstance(ref, dict) else None
-    if not isinstance(target, str):
-        return None
-    for resource in message.resources:
-        kind, rid = resource.get("resourceType"), resource.get("id")
-        if target in (f"urn:uuid:{rid}", f"{kind}/{rid}") or target.endswith(f"/{kind}/{rid}"):
-            return resource
-    return None
+    """The entry of the message a reference of its MessageHeader names."""
+    return message.resolve(ref, message.header)
 
 
 def _unit_addressed(source: Any) -> tuple[str, str] | None:

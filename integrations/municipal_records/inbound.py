@@ -15,16 +15,28 @@ category (``meta.tag``) is what the record files a resource under, so it is
 kept. Where a resource's type is held under one category only (municipal help
 as EpisodeOfCare, plans, hospital contacts) an untagged resource gets it; a
 Condition must say whether it is a diagnosis or a nursing problem.
+
+Its references are the sender's too: each is resolved within the message as
+FHIR resolves references in a Bundle (``core.fhir.bundle_references``), never
+against the platform's own resources. One to another record resource of the
+message becomes a reference to it as the record stores it, one to the
+citizen a reference to her, one to the envelope (the sender, its staff) a
+reference by identifier and name; one that names nothing in the message
+(``Encounter/7``: the sender's Encounter 7, not the platform's) is refused.
 """
 
 from __future__ import annotations
 
+import copy
+import uuid
 from typing import Any
 
 from consent.audit.services import Purpose
 from consent.fhir.record import CATEGORY_SYSTEM, RECORD_TYPES, TYPE_BY_CATEGORY
 from consent.services import record_transaction
 from core.actors import Actor
+from core.fhir.bundle_references import literal_references
+from core.models import SOR_SYSTEM, Organisation
 from integrations.adapters import Handled
 from integrations.messages import InvalidMessage, ParsedMessage
 from integrations.models import Partner
@@ -34,6 +46,7 @@ from integrations.patients import citizen_find
 # citizen it is about); every other resource is offered to the record, which
 # refuses what lies outside the permitted categories (R2) rather than the
 # message dropping it unsaid.
+REFERENCE_UNRESOLVED = "record.reference_unresolved"
 ENVELOPE_TYPES = frozenset(
     {"MessageHeader", "Organization", "Provenance", "Patient", "Practitioner", "PractitionerRole"}
 )
@@ -56,19 +69,29 @@ def shared_record_update_receive(partner: Partner, message: ParsedMessage, actor
     if not resources:
         raise InvalidMessage("record.nothing_to_load", "The message carries no record resources.")
     subject = {"reference": f"Patient/{citizen.pk}"}
+    # Each record resource's place in the transaction, which a reference to
+    # it from another becomes (and the record then turns into its new id).
+    loaded = {id(resource): f"urn:uuid:{uuid.uuid4()}" for resource in resources}
     entries = []
     for where, resource in placed:
         about = "patient" if resource["resourceType"] == "EpisodeOfCare" else "subject"
         if resource["resourceType"] in RECORD_TYPES:
             # Anything else is refused by R2 in the transaction, naming its type.
-            _about_the_message_patient(resource.get(about), patient, f"{where}.{about}")
-        body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+            _about_the_message_patient(
+                message, resource, resource.get(about), patient, f"{where}.{about}"
+            )
+        body = {k: copy.deepcopy(v) for k, v in resource.items() if k not in ("id", "meta", about)}
+        _references_resolved(message, resource, body, where, patient, subject, loaded)
         tags = _category_tags(resource)
         if tags:
             body["meta"] = {"tag": tags}
         body[about] = subject
         entries.append(
-            {"resource": body, "request": {"method": "POST", "url": resource["resourceType"]}}
+            {
+                "fullUrl": loaded[id(resource)],
+                "resource": body,
+                "request": {"method": "POST", "url": resource["resourceType"]},
+            }
         )
     stored = record_transaction(
         actor=actor,
@@ -78,34 +101,82 @@ def shared_record_update_receive(partner: Partner, message: ParsedMessage, actor
     return Handled(citizen=citizen, result={"record_resources": [r.pk for r in stored]})
 
 
-def _about_the_message_patient(ref: Any, patient: dict[str, Any], where: str) -> None:
+def _references_resolved(
+    message: ParsedMessage,
+    resource: dict[str, Any],
+    body: dict[str, Any],
+    where: str,
+    patient: dict[str, Any],
+    subject: dict[str, str],
+    loaded: dict[int, str],
+) -> None:
+    """Each literal reference in ``body`` (the record resource ``resource``
+    as it will be written) resolved within the message, in place: to the
+    record resource's place in the transaction, to the citizen, or to the
+    envelope's entry by identifier and name. One naming a contained resource
+    stays, and so does one by an absolute URL of another server that is no
+    entry (outside the message, and not the platform's). Any other that
+    names nothing in the message is refused: kept, it would be read as the
+    platform's own resource of that type and id."""
+    for place, ref in literal_references(body, where):
+        target = ref["reference"]
+        if target.startswith("#"):
+            continue
+        found = message.resolve(ref, resource)
+        if found is patient:
+            ref["reference"] = subject["reference"]
+        elif found is not None and id(found) in loaded:
+            ref["reference"] = loaded[id(found)]
+        elif found is not None:
+            _by_identifier(ref, found)
+        elif not target.lower().startswith(("http://", "https://")):
+            raise InvalidMessage(
+                REFERENCE_UNRESOLVED,
+                f"{place} names no resource in the message; "
+                "a shared-record update refers only to what it carries.",
+                field=place,
+                params={"element": place},
+            )
+
+
+def _by_identifier(ref: dict[str, Any], found: dict[str, Any]) -> None:
+    """A reference to an entry the record does not keep (the sender, one of
+    its staff, a hospital department) by what identifies it beyond the
+    message: an Organization whose SOR code is one the platform knows as
+    that organisation, anything else by its identifier and name. The
+    entry's id is the sender's, and means nothing on the platform."""
+    if found.get("resourceType") == "Organization":
+        sor_codes = [
+            str(i.get("value"))
+            for i in found.get("identifier") or []
+            if isinstance(i, dict) and i.get("system") == SOR_SYSTEM and i.get("value")
+        ]
+        known = Organisation.objects.filter(sor_code__in=sor_codes).values_list("pk", flat=True)
+        if len(sor_codes) == 1 and len(held := list(known[:2])) == 1:
+            ref["reference"] = f"Organization/{held[0]}"
+            return
+    del ref["reference"]
+    ref["type"] = found.get("resourceType")
+    identifiers = [i for i in found.get("identifier") or [] if isinstance(i, dict)]
+    if identifiers and "identifier" not in ref:
+        ref["identifier"] = {
+            k: identifiers[0][k] for k in ("system", "value") if k in identifiers[0]
+        }
+    name = found.get("name")
+    if "display" not in ref and isinstance(name, str) and name:
+        ref["display"] = name
+
+
+def _about_the_message_patient(
+    message: ParsedMessage, resource: dict[str, Any], ref: Any, patient: dict[str, Any], where: str
+) -> None:
     """A record resource is filed under the message's citizen, so it must be
     about her: its subject, if it names anyone, is the message's Patient —
-    by the Patient's entry (``urn:uuid:<id>``, ``Patient/<id>``) or by her
+    by a reference that resolves to her entry in the message, or by her
     identifier. A resource about someone else (a relative, another citizen
     of the sender's) is refused, never filed under her."""
-    if ref is None:
+    if ref is None or message.names_entry(ref, patient, resource):
         return
-    target = ref.get("reference") if isinstance(ref, dict) else None
-    own_id = patient.get("id")
-    if (
-        isinstance(target, str)
-        and own_id
-        and (
-            target in (f"urn:uuid:{own_id}", f"Patient/{own_id}")
-            or target.endswith((f"/Patient/{own_id}", f":Patient/{own_id}"))
-        )
-    ):
-        return
-    identifier = ref.get("identifier") if isinstance(ref, dict) else None
-    if target is None and isinstance(identifier, dict):
-        own = {
-            (i.get("system"), i.get("value"))
-            for i in patient.get("identifier") or []
-            if isinstance(i, dict)
-        }
-        if (identifier.get("system"), identifier.get("value")) in own:
-            return
     raise InvalidMessage(
         "record.subject_not_message_patient",
         f"{where} names someone other than the message's Patient; "

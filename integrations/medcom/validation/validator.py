@@ -20,6 +20,7 @@ import fhirpathpy
 import orjson
 from fhirpathpy.models import models
 
+from core.fhir.bundle_references import BundleEntries
 from core.times import read_day, read_moment
 
 from ..fsh import UNBOUNDED, Definitions, FixedValue, Slicing, StructureRules
@@ -101,6 +102,7 @@ RESOURCE_TYPES = frozenset(
 ) | {"Bundle", "Binary", "Parameters"}
 # What fhirpathpy raises when an expression meets data of an unexpected shape.
 EVALUATION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+_NO_ENTRIES = BundleEntries([])
 
 
 # A step of a path as the validator follows it: the element's name, whether
@@ -318,8 +320,7 @@ class Validator:
             names, types = expected
             bundled = self._bundled()
             for reference in self._follow([element], tuple((n, False, None) for n in names)):
-                ref = reference.get("reference") if isinstance(reference, dict) else None
-                target = bundled.get(ref) if isinstance(ref, str) else None
+                target = bundled.resolve(reference, self._referrer())
                 if isinstance(target, dict) and target.get("resourceType") in types:
                     return True
             return False
@@ -644,7 +645,7 @@ class Validator:
         reference = value.get("reference") if isinstance(value, dict) else None
         if not isinstance(reference, str):
             return []
-        target = self._bundled().get(reference)
+        target = self._bundled().resolve(reference, self._referrer())
         if isinstance(target, dict):
             kind = target.get("resourceType")
         elif named := RESOURCE_URL.search(reference):
@@ -787,12 +788,11 @@ class Validator:
             )
 
         def resolve(inputs: list[Any]) -> list[Any]:
-            # References resolve within the message being checked: by fullUrl
-            # (urn:uuid:...) or by type and id.
+            # References resolve within the message being checked, as FHIR
+            # resolves them in a Bundle (core.fhir.bundle_references).
             found = []
             for item in inputs:
-                ref = item.get("reference") if isinstance(item, dict) else item
-                target = self._bundled().get(ref) if isinstance(ref, str) else None
+                target = self._bundled().resolve(item, self._referrer())
                 if target is not None:
                     found.append(target)
             return found
@@ -807,9 +807,14 @@ class Validator:
         """Whether the message being checked is a local event of the platform's."""
         return bool(getattr(self._local, "local_event", False))
 
-    def _bundled(self) -> dict[str, Any]:
-        """The resources of the message being checked, by fullUrl and by type/id."""
-        return getattr(self._local, "bundled", None) or {}
+    def _bundled(self) -> BundleEntries:
+        """The entries of the message being checked, to resolve its references."""
+        return getattr(self._local, "bundled", None) or _NO_ENTRIES
+
+    def _referrer(self) -> dict[str, Any] | None:
+        """The entry being checked, whose fullUrl a relative reference in it
+        is resolved against (None: the Bundle itself)."""
+        return getattr(self._local, "referrer", None)
 
     # --- messages -------------------------------------------------------------
 
@@ -828,6 +833,7 @@ class Validator:
             self._local.local_event = False
             self._local.in_slice = None
             self._local.bundled = None
+            self._local.referrer = None
 
     def _validate_message(self, bundle: Any, local: bool) -> list[Violation]:
         base = "medcom-messaging-message"
@@ -874,17 +880,11 @@ class Validator:
                 )
             )
         kind = known or MESSAGE_KINDS["empty-message"]
-        # Every entry by fullUrl and by type/id, once per message: what
-        # resolve() and the reference rules look references up in.
-        bundled: dict[str, Any] = {}
-        for entry in entries:
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(resource, dict):
-                if isinstance(entry.get("fullUrl"), str):
-                    bundled[entry["fullUrl"]] = resource
-                if isinstance(resource.get("id"), str):
-                    bundled[f"{resource.get('resourceType')}/{resource['id']}"] = resource
+        # The entries, once per message: what resolve() and the reference
+        # rules resolve references against (FHIR R4's rules for a Bundle).
+        bundled = BundleEntries(entries)
         self._local.bundled = bundled
+        self._local.referrer = None
         seen: dict = {}
         # Held to its message type's profile whatever it declares (MedCom
         # validates a message by its type), and to a profile it declares
@@ -906,9 +906,11 @@ class Validator:
                     )
                 )
                 continue
+            self._local.referrer = resource
             for profile in held[id(resource)]:
                 found += self.validate(resource, profile, _location(resource), seen)
                 found += self._check_bundled(resource, profile, bundled)
+            self._local.referrer = None
         found += base_binding_violations(bundle, "Bundle")
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -967,8 +969,7 @@ class Validator:
         required = []
         for path, by_type in self._reference_rules(profile):
             for value in self.select(profile, [resource], path) or []:
-                reference = value.get("reference") if isinstance(value, dict) else None
-                target = bundled.get(reference) if isinstance(reference, str) else None
+                target = bundled.resolve(value, resource)
                 if isinstance(target, dict) and target.get("resourceType") in by_type:
                     required.append((target, by_type[target["resourceType"]]))
         return required
@@ -993,16 +994,16 @@ class Validator:
         return rules
 
     def _check_bundled(
-        self, resource: dict[str, Any], profile: str, bundled: dict[str, Any]
+        self, resource: dict[str, Any], profile: str, bundled: BundleEntries
     ) -> list[Violation]:
         """The references the profile (or an ancestor) declares bundled must
-        name an entry of this Bundle: by its fullUrl, or by type and id."""
+        name an entry of this Bundle, as FHIR R4 resolves a reference in it."""
         found = []
         for struct in self.chain(profile):
             for path in struct.bundled:
                 for value in self.select(profile, [resource], path) or []:
                     target = value.get("reference") if isinstance(value, dict) else None
-                    if not isinstance(target, str) or target in bundled:
+                    if not isinstance(target, str) or bundled.resolve(target, resource):
                         # No reference to follow (an identifier only): the
                         # profile's cardinalities say whether one is needed.
                         continue
@@ -1132,7 +1133,7 @@ def _header_required(header: dict[str, Any]) -> list[Violation]:
     return found
 
 
-def _base_invariants(entries: list[Any], bundled: dict[str, Any]) -> list[Violation]:
+def _base_invariants(entries: list[Any], bundled: BundleEntries) -> list[Violation]:
     """FHIR R4's bdl-7 (a fullUrl names one entry), bdl-8 and the fullUrl's
     agreement with the resource, the resolution of urn:uuid: and urn:oid:
     references to entries of the Bundle (``bundled``: the entries by fullUrl),
@@ -1165,7 +1166,7 @@ def _base_invariants(entries: list[Any], bundled: dict[str, Any]) -> list[Violat
                     Violation("Period", _location(resource), path, "invariant:per-1", PER_1)
                 )
         for path, reference in references:
-            if reference.startswith(("urn:uuid:", "urn:oid:")) and reference not in bundled:
+            if reference.startswith(("urn:uuid:", "urn:oid:")) and not bundled.resolve(reference):
                 found.append(
                     Violation(
                         "Bundle",

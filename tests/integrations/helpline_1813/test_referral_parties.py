@@ -119,6 +119,11 @@ def test_r12_a_referral_naming_the_message_patient_in_any_form_is_taken(
         _request(message)["subject"] = {"identifier": dict(patient["identifier"][0])}
     elif subject is not None:
         _request(message)["subject"] = {"reference": subject.format(id=patient["id"])}
+    if subject and subject.startswith("https:"):
+        # An absolute reference names the entry with that fullUrl (FHIR R4).
+        for entry in message["entry"]:
+            if entry["resource"] is patient:
+                entry["fullUrl"] = subject.format(id=patient["id"])
 
     _, code, _ = _receive(helpline, message)
 

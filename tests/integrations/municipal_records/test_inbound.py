@@ -116,16 +116,22 @@ def test_an_untagged_condition_from_a_municipal_record_is_refused_whole(live_net
 
 
 @pytest.mark.parametrize(
-    "target",
-    ["Encounter/424242", "http://127.0.0.1/fhir/Encounter/424242"],
+    ("target", "refusal"),
+    [
+        # The sender's Encounter, which the message does not carry.
+        ("Encounter/424242", "record.reference_unresolved"),
+        ("http://127.0.0.1/fhir/Encounter/424242", "fhir.reference_unknown"),
+    ],
     ids=["relative", "ours"],
 )
 def test_a_municipal_record_update_naming_a_resource_not_held_is_refused_whole(
-    live_network, target: str
+    live_network, target: str, refusal: str
 ) -> None:
     """The record resources of a message are written as a transaction is:
-    one naming a resource of this platform that it does not hold is refused
-    (``fhir.reference_unknown``), never stored pointing at nothing."""
+    one naming a resource of this platform (by its URL) that it does not
+    hold is refused (``fhir.reference_unknown``), and one naming by a
+    relative reference what the message does not carry is refused too
+    (``record.reference_unresolved``); nothing is stored pointing at nothing."""
     citizen = f.citizen()
     sim = live_network.sims["eoj"]
     condition = _somatic_condition(
@@ -139,7 +145,7 @@ def test_a_municipal_record_update_naming_a_resource_not_held_is_refused_whole(
     )
     code, _, outcome = ack_of(reply)
     assert code == "fatal-error"
-    assert "fhir.reference_unknown" in json.dumps(outcome)
+    assert refusal in json.dumps(outcome)
     assert not RecordResource.objects.filter(citizen=citizen).exists()
 
 
@@ -249,7 +255,7 @@ def test_r2_a_municipal_plan_naming_a_medicine_or_a_contact_with_a_reason_is_ref
     """What rides along with permitted data is judged at the partner door as
     at /fhir/: a plan's medicine, a contact's department display."""
     citizen = f.citizen()
-    department = f.hospital_department()
+    department = f.medcom_identified(f.hospital_department())
     sim = live_network.sims["eoj"]
     plan = {
         "resourceType": "CarePlan",
@@ -259,25 +265,33 @@ def test_r2_a_municipal_plan_naming_a_medicine_or_a_contact_with_a_reason_is_ref
             {"detail": {"status": "in-progress", "productCodeableConcept": {"text": "Olanzapin"}}}
         ],
     }
+    # The department as the message carries it: by its SOR code.
+    unit = {
+        "resourceType": "Organization",
+        "id": "5e0c2b1a-6f43-4c5e-9d1e-3a7b8c9d0e1f",
+        "identifier": [{"system": "urn:oid:1.2.208.176.1.1", "value": department.sor_code}],
+        "name": department.name,
+    }
     contact = {
         "resourceType": "Encounter",
         "status": "finished",
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
         "serviceProvider": {
-            "reference": f"Organization/{department.pk}",
+            "reference": f"urn:uuid:{unit['id']}",
             "display": "Psykiatrisk afsnit",
         },
         "period": {"start": "2025-06-01"},
     }
-    for resource, refusal in (
-        (plan, "record.medication_not_permitted"),
-        (contact, "record.contact_detail_not_permitted"),
+    for resource, carried, refusal in (
+        (plan, None, "record.medication_not_permitted"),
+        (contact, unit, "record.contact_detail_not_permitted"),
     ):
-        [reply] = sim.send(
-            shared_record_update(
-                sender_code=sim.code, patient=patient_resource(citizen), resources=[resource]
-            )
+        message = shared_record_update(
+            sender_code=sim.code, patient=patient_resource(citizen), resources=[resource]
         )
+        if carried is not None:
+            message["entry"].insert(1, {"fullUrl": f"urn:uuid:{unit['id']}", "resource": unit})
+        [reply] = sim.send(message)
         code, _, outcome = ack_of(reply)
         assert code == "fatal-error", outcome
         assert refusal in json.dumps(outcome)
