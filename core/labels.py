@@ -496,6 +496,9 @@ RECORDED_CODES: dict[str, Promise] = {
     "episode.visit_on_site": pgettext_lazy(REASON_CONTEXT, "a nurse is still with the citizen"),
     "fhir.date_invalid": pgettext_lazy(REASON_CONTEXT, "date in the request not valid"),
     "fhir.code_outside_value_set": pgettext_lazy(REASON_CONTEXT, "code FHIR does not allow"),
+    "fhir.coding_outside_value_set": pgettext_lazy(
+        REASON_CONTEXT, "no coding of the value set FHIR requires"
+    ),
     "fhir.date_out_of_range": pgettext_lazy(REASON_CONTEXT, "date in the request out of range"),
     "fhir.not_supported": pgettext_lazy(REASON_CONTEXT, "request not supported"),
     "fhir.resource_type": pgettext_lazy(REASON_CONTEXT, "wrong kind of record"),

@@ -831,6 +831,9 @@ TEMPLATES: dict[str, Promise] = {
     "fhir.code_outside_value_set": _(
         "%(element)s takes only the codes %(codes)s; nothing was written."
     ),
+    "fhir.coding_outside_value_set": _(
+        "%(element)s needs a coding of %(system)s with one of the codes %(codes)s; nothing was written."
+    ),
     "fhir.date_invalid": _("%(element)s is a date or a date-time."),
     "fhir.date_out_of_range": _("%(element)s lies outside the years 1 to 9999 in UTC."),
     # Consent (R4) and the citizen's identity.
@@ -1216,6 +1219,9 @@ BY_CODE: dict[str, Promise] = {
     "fhir.modifier_unknown": _("The resource carries a modifier the platform does not understand."),
     "fhir.implicit_rules_unknown": _("The resource follows rules the platform does not know."),
     "fhir.code_outside_value_set": _("A code is not one FHIR allows for its element."),
+    "fhir.coding_outside_value_set": _(
+        "An element has no coding of the value set FHIR requires for it."
+    ),
     "audit.archive_broken_log": _("The audit log does not verify, so nothing was archived."),
     "request.content_encoding_unsupported": _(
         "Send the request uncompressed (no Content-Encoding)."

@@ -1,6 +1,7 @@
 """FHIR R4's own required bindings on ``code`` elements (``Patient.gender``,
 ``Encounter.status``, ``Consent.status``, ``ContactPoint.system``,
-``MessageHeader.response.code`` ...): a code outside its element's value set
+``MessageHeader.response.code`` ...) and on CodeableConcept elements
+(``Condition.clinicalStatus`` ...): a code outside its element's value set
 is no FHIR, whoever sends it.
 
 The ``fhir.resources`` models declare the codes of each such element
@@ -10,6 +11,14 @@ what the models take) have taken the document. Where the models shorten the
 list (``+``: "and more"), the whole of FHIR R4's value set is kept here
 (:data:`COMPLETED`). Each model's code elements are read once per process;
 a resource is then walked once, following only the elements that lead to one.
+
+The models declare no codes for a CodeableConcept element, so FHIR R4's
+required bindings on those are held here (:data:`CONCEPTS`), for the
+resource types a write can carry (the shared record's, Patient, Consent,
+ServiceRequest, Parameters, their contained resources and MedCom's message
+entries): such a concept carries at least one coding of the bound system
+with a code of the value set (terminologies.html#required: a text alone, or
+codings of other systems only, is not enough).
 
 Every door that takes FHIR asks it: the platform's own writes through
 :func:`core.fhir.validation.fhir_validate`, a partner's MedCom message through
@@ -66,6 +75,33 @@ COMPLETED: dict[tuple[str, str], tuple[str, ...]] = {
         "unknown",
     ),
 }
+# FHIR R4's required bindings on CodeableConcept elements, by model and
+# element: the value set's one code system and its codes. Of the resource
+# types a write can carry, only these bind a CodeableConcept as required;
+# the other concepts of those types are bound extensible, preferred or by
+# example, which a code of another system satisfies.
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VER_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+CONCEPTS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    ("Condition", "clinicalStatus"): (
+        CONDITION_CLINICAL,
+        ("active", "recurrence", "relapse", "inactive", "remission", "resolved"),
+    ),
+    ("Condition", "verificationStatus"): (
+        CONDITION_VER_STATUS,
+        ("unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"),
+    ),
+    ("AllergyIntolerance", "clinicalStatus"): (
+        ALLERGY_CLINICAL,
+        ("active", "inactive", "resolved"),
+    ),
+    ("AllergyIntolerance", "verificationStatus"): (
+        ALLERGY_VERIFICATION,
+        ("unconfirmed", "confirmed", "refuted", "entered-in-error"),
+    ),
+}
 # What of a code outside its value set may be shown: a code's shape only
 # (never free text, which may be personal data).
 _SHOWN_CODE = re.compile(r"[A-Za-z0-9.\-_+]{1,40}")
@@ -80,23 +116,27 @@ class CodeOutside:
     document, with its resource's type and the positions
     (``Patient.contact[0].gender``); ``allowed``: the value set's codes,
     sorted; ``found``: the code sent where it has a code's shape, else ''
-    (never free text)."""
+    (never free text); ``system``: for a CodeableConcept element, the code
+    system one of its codings must name ('' for a ``code`` element)."""
 
     resource_type: str
     path: str
     place: str
     allowed: tuple[str, ...]
     found: str = ""
+    system: str = ""
 
 
 class _Codes:
     """Of one model: the codes of each of its code elements (by JSON name),
     and the models of the elements under which one lies."""
 
-    __slots__ = ("children", "codes", "keys", "resources")
+    __slots__ = ("children", "codes", "concepts", "keys", "resources")
 
     def __init__(self) -> None:
         self.codes: dict[str, frozenset[str]] = {}
+        # CodeableConcept elements bound as required: their system and codes.
+        self.concepts: dict[str, tuple[str, frozenset[str]]] = {}
         self.children: dict[str, _Codes] = {}
         # Elements holding a resource (Bundle.entry.resource, contained).
         self.resources: set[str] = set()
@@ -104,7 +144,7 @@ class _Codes:
         self.keys: frozenset[str] = frozenset()
 
     def empty(self) -> bool:
-        return not (self.codes or self.children or self.resources)
+        return not (self.codes or self.concepts or self.children or self.resources)
 
 
 _COMPILED: dict[type[BaseModel], _Codes] = {}
@@ -132,6 +172,10 @@ def _codes_of(model: type[BaseModel]) -> _Codes:
     found = _COMPILED[model] = _Codes()  # a model met again below it: the same
     for name, info in model.model_fields.items():
         key = info.alias or name
+        concept = CONCEPTS.get((model.__name__, key))
+        if concept is not None:
+            found.concepts[key] = (concept[0], frozenset(concept[1]))
+            continue
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         listed = extra.get("enum_values")
         if isinstance(listed, list) and listed:
@@ -162,7 +206,7 @@ def _prune(codes: _Codes, seen: set[int]) -> None:
         _prune(child, seen)
         if child.empty() and child is not codes:
             del codes.children[key]
-    codes.keys = frozenset(codes.codes) | frozenset(codes.children)
+    codes.keys = frozenset(codes.codes) | frozenset(codes.concepts) | frozenset(codes.children)
 
 
 _RESOURCE_CODES: dict[str, _Codes | None] = {}
@@ -217,6 +261,10 @@ def codes_outside(resource: Any, *, held: bool = False) -> list[CodeOutside]:
             if key not in keys:
                 continue
             path = f"{where}.{key}" if where else key
+            concept = of.concepts.get(key)
+            if concept is not None:
+                found.extend(_concepts_outside(value, concept, kind, path, f"{place}.{key}"))
+                continue
             allowed = of.codes.get(key)
             if allowed is None:
                 stack.append((value, of.children[key], kind, path, f"{place}.{key}"))
@@ -235,6 +283,38 @@ def codes_outside(resource: Any, *, held: bool = False) -> list[CodeOutside]:
                     )
                 )
     return list(dict.fromkeys(found))
+
+
+def _concepts_outside(
+    value: Any, bound: tuple[str, frozenset[str]], kind: str, path: str, place: str
+) -> list[CodeOutside]:
+    """The CodeableConcepts of one element bound as required (``bound``: the
+    system and its codes) that carry no coding of that system with one of
+    those codes: a text alone, a coding of another system, one with a system
+    and no code, a code outside the value set."""
+    system, codes = bound
+    many = isinstance(value, list)
+    found = []
+    for index, concept in enumerate(value if many else [value]):
+        if not isinstance(concept, dict):
+            continue  # an absent value, or a shape the models refuse
+        coding = concept.get("coding")
+        codings = [c for c in coding if isinstance(c, dict)] if isinstance(coding, list) else []
+        if any(c.get("system") == system and c.get("code") in codes for c in codings):
+            continue
+        sent = [c.get("code") for c in codings if c.get("system") == system]
+        shown = str(sent[0]) if sent and _SHOWN_CODE.fullmatch(str(sent[0])) else ""
+        found.append(
+            CodeOutside(
+                kind,
+                path,
+                f"{place}[{index}]" if many else place,
+                tuple(sorted(codes)),
+                shown,
+                system,
+            )
+        )
+    return found
 
 
 def _held(value: Any, place: str) -> list[tuple[Any, _Codes, str, str, str]]:

@@ -48,16 +48,27 @@ class FHIRCodeOutside(FHIRInvalid):
     (``Patient.gender`` "xx", ``Consent.status`` "xx"): no FHIR, though the
     models take it (:mod:`core.fhir.bindings`). ``allowed``: the element's
     codes. Refused on every door that writes FHIR as
-    :data:`CODE_OUTSIDE_VALUE_SET`, naming the element and its codes."""
+    :data:`CODE_OUTSIDE_VALUE_SET`, naming the element and its codes; a
+    CodeableConcept element (``Condition.clinicalStatus``) with no coding of
+    its value set's ``system`` and codes as :data:`CODING_OUTSIDE_VALUE_SET`,
+    naming the system too."""
 
-    def __init__(self, where: str, allowed: tuple[str, ...]):
+    def __init__(self, where: str, allowed: tuple[str, ...], system: str = ""):
+        if system:
+            problem = (
+                f"{where}: a coding of {system} with a code of FHIR R4's required"
+                f" value set: {' | '.join(allowed)}"
+            )
+        else:
+            problem = f"{where}: a code of FHIR R4's required value set: {' | '.join(allowed)}"
         super().__init__(
             where,
-            f"{where}: a code of FHIR R4's required value set: {' | '.join(allowed)}",
-            "code",
-            code=CODE_OUTSIDE_VALUE_SET,
+            problem,
+            "CodeableConcept" if system else "code",
+            code=CODING_OUTSIDE_VALUE_SET if system else CODE_OUTSIDE_VALUE_SET,
         )
         self.allowed = allowed
+        self.system = system
 
 
 class FHIRTimeNaive(FHIRInvalid):
@@ -83,6 +94,10 @@ IMPLICIT_RULES_UNKNOWN = "fhir.implicit_rules_unknown"
 # A code outside its element's required value set (FHIR R4
 # terminologies.html#required).
 CODE_OUTSIDE_VALUE_SET = "fhir.code_outside_value_set"
+# A CodeableConcept bound as required with no coding of its value set: of its
+# code system, with one of its codes (a text or another system's code alone
+# is not enough).
+CODING_OUTSIDE_VALUE_SET = "fhir.coding_outside_value_set"
 
 
 def refuse_unknown_modifiers(data: Any, where: str = "") -> None:
@@ -448,24 +463,94 @@ def fhir_check(model: type[BaseModel], data: Any) -> None:
     """The checks of :func:`fhir_validate`, where the model is not wanted
     (a message Bundle read as JSON): a document of the plain shape FHIR's
     JSON writes is judged by one walk (:func:`core.fhir.shape.models_take`),
-    anything else by the models, which name the fault."""
-    if models_take(model, data):
-        return
-    _validated(model, data)
+    anything else by the models, which name the fault; then, as there, no
+    element may be empty (:func:`empty_element`). The required bindings are
+    the message validator's to word."""
+    if not models_take(model, data):
+        _validated(model, data)
+    _refuse_empty(data)
+
+
+# FHIR R4 ele-1 (every element): "All FHIR elements must have a @value or
+# children" (an id is neither); ext-1 (every extension): "Must have either
+# extensions or value[x], not both". The models take ``"maritalStatus": {}``,
+# ``"coding": [{}]``, ``"_gender": {"id": "a"}`` without a gender, and an
+# extension with its url alone, which the platform would store and pass on.
+EMPTY_ELEMENT = "an element holds a value or elements of its own (FHIR ele-1)"
+EMPTY_EXTENSION = "an extension holds either a value or extensions (FHIR ext-1)"
+
+
+def empty_element(data: Any) -> tuple[str, str]:
+    """The place of the first element of ``data`` (a resource, the resources
+    it holds too) that breaks ele-1 or ext-1, with the rule it breaks;
+    ``("", "")`` when none does. Read from the JSON alone: the rules hold for
+    every element of every type."""
+    if not isinstance(data, dict):
+        return "", ""
+    return _first_empty(data, str(data.get("resourceType") or "resource")[:40])
+
+
+def _holds(element: dict[str, Any]) -> bool:
+    return any(
+        key not in ("id", "fhir_comments") and value not in (None, [], {})
+        for key, value in element.items()
+    )
+
+
+def _extension_holds(extension: dict[str, Any]) -> bool:
+    valued = any(key.startswith("value") and value is not None for key, value in extension.items())
+    return valued != bool(extension.get("extension"))
+
+
+def _first_empty(node: dict[str, Any], where: str) -> tuple[str, str]:
+    for key, value in node.items():
+        place = f"{where}.{key}"
+        many = isinstance(value, list)
+        items = value if many else [value]
+        if key.startswith("_") and len(key) > 1:
+            # A primitive's id and extensions: empty only beside no value.
+            partner = node.get(key[1:])
+            values = partner if isinstance(partner, list) else [partner]
+            for index, item in enumerate(items):
+                valued = index < len(values) and values[index] is not None
+                if isinstance(item, dict) and not valued and not _holds(item):
+                    return (f"{place}[{index}]" if many else place), EMPTY_ELEMENT
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            at = f"{place}[{index}]" if many else place
+            if key in ("extension", "modifierExtension") and not _extension_holds(item):
+                return at, EMPTY_EXTENSION
+            if not key.startswith("_") and "resourceType" not in item and not _holds(item):
+                return at, EMPTY_ELEMENT
+            found = _first_empty(item, at)
+            if found[0]:
+                return found
+    return "", ""
+
+
+def _refuse_empty(data: Any) -> None:
+    place, rule = empty_element(data)
+    if place:
+        raise FHIRInvalid(place, f"{place}: {rule}")
 
 
 def fhir_validate(model: type[Model], data: Any, *, bindings: bool = True) -> Model:
     """``data`` as an instance of ``model``, or :class:`FHIRInvalid` (also for
     a modifier the platform does not understand, :func:`refuse_unknown_modifiers`,
-    and, after the models took it, for a code outside FHIR R4's required value
-    set of its element, :class:`FHIRCodeOutside`, in the resources it holds
-    too). ``bindings=False`` only where the codes were held to them already
-    (a MedCom message, by its validator, which refuses with MedCom's own error)."""
+    and, after the models took it, for an empty element, :func:`empty_element`,
+    and a code outside FHIR R4's required value set of its element,
+    :class:`FHIRCodeOutside`, in the resources it holds too).
+    ``bindings=False`` only where these were held to them already (a MedCom
+    message, by :func:`fhir_check` and its validator, which refuses a code
+    with MedCom's own error)."""
     validated = _validated(model, data)
     if bindings:
+        _refuse_empty(data)
         outside = codes_outside(data, held=True)
         if outside:
-            raise FHIRCodeOutside(outside[0].place, outside[0].allowed)
+            first = outside[0]
+            raise FHIRCodeOutside(first.place, first.allowed, first.system)
     return validated
 
 
@@ -629,10 +714,19 @@ def fhir_refusal(refused: FHIRInvalid, resource_type: str) -> InvalidInput:
 
 def code_outside_refused(refused: FHIRCodeOutside) -> InvalidInput:
     """A code outside its element's required value set, as the doors that
-    take FHIR answer it: 400 naming the element and the codes it takes (the
-    code sent is not repeated: it may be free text)."""
+    take FHIR answer it: 400 naming the element and the codes it takes (and,
+    for a CodeableConcept, their code system); the code sent is not
+    repeated: it may be free text."""
     element = refused.where or "resource"
     codes = ", ".join(refused.allowed)
+    if refused.system:
+        return InvalidInput(
+            CODING_OUTSIDE_VALUE_SET,
+            f"{element} needs a coding of {refused.system} with one of the codes {codes};"
+            " nothing was written.",
+            field=element,
+            params={"element": element, "system": refused.system, "codes": codes},
+        )
     return InvalidInput(
         CODE_OUTSIDE_VALUE_SET,
         f"{element} takes only the codes {codes}; nothing was written.",

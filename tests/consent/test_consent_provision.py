@@ -140,7 +140,7 @@ def test_r4_a_policy_rule_without_a_provision_type_is_a_refusal_only_if_it_opts_
     world: World,
 ) -> None:
     body = bodies.refusal(world.person.pk)
-    body["provision"] = {}
+    del body["provision"]  # FHIR has no empty element (ele-1): no provision, no type
     body["policyRule"] = {"coding": [{"system": ACT_CODE, "code": "OPTIN"}]}
     client = f.client_for(world.nurse)
     refused = post(client, "/fhir/Consent", body)
