@@ -9,8 +9,12 @@ its own requests and responses beside its views with ``extend_schema``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlencode
 
+from django.core.validators import RegexValidator
+from django.http import HttpRequest, QueryDict
 from drf_spectacular.drainage import warn
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
@@ -20,8 +24,10 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
+from core.boundary import cpr_in_url
 from core.created import creates_of
 from core.permissions import Public
+from core.validation import UNSHOWN_CHARACTERS
 
 
 class ErrorItem(serializers.Serializer[Any]):
@@ -123,6 +129,70 @@ REPLAY_HEADERS = {
 }
 
 
+# A whole number in a URL never has ten digits: ten are taken for a CPR number
+# and refused before any view (core.boundary.cpr_in_url, decision 0002).
+TEN_DIGIT_NUMBERS = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1_000_000_000, "maximum": 9_999_999_999},
+        {"type": "integer", "minimum": -9_999_999_999, "maximum": -1_000_000_000},
+    ]
+}
+URL_NUMBER_NOTE = "Never 10 digits: they are taken for a CPR number (`request.cpr_in_url`)."
+_TEN_DIGITS = "1000000000"
+
+
+def _url_takes_ten_digits(path: str, parameter: dict[str, Any]) -> bool:
+    """Whether the door that refuses a CPR number in a URL lets ``parameter``
+    of the operation at ``path`` carry ten digits: asked of that door itself,
+    with every other path parameter an id of one digit."""
+    name, where = parameter["name"], parameter["in"]
+    query = ""
+    if where == "path":
+        path = path.replace("{" + name + "}", _TEN_DIGITS)
+    elif where == "query":
+        query = urlencode({name: _TEN_DIGITS})
+    else:
+        return True
+    request = HttpRequest()
+    request.GET = QueryDict(query)
+    request.path = re.sub(r"\{\w+\}", "1", path)
+    return cpr_in_url(request) is None
+
+
+def _text_pattern() -> str:
+    """The characters no text on any door may hold (NUL, and those of
+    :data:`core.validation.UNSHOWN_CHARACTERS`) as a pattern every JSON Schema
+    engine reads: ``\\uXXXX`` escapes, the Basic Multilingual Plane only (a
+    pattern without ECMAScript's ``u`` flag cannot name the others)."""
+    ranges: list[tuple[int, int]] = [(0, 0)]
+    for group in re.findall(r"\[([^\]]*)\]", UNSHOWN_CHARACTERS.pattern):
+        index = 0
+        while index < len(group):
+            first = last = ord(group[index])
+            if index + 2 < len(group) and group[index + 1] == "-":
+                last = ord(group[index + 2])
+                index += 3
+            else:
+                index += 1
+            if last <= 0xFFFF:
+                ranges.append((first, last))
+    spans = "".join(
+        f"\\u{first:04x}" if first == last else f"\\u{first:04x}-\\u{last:04x}"
+        for first, last in ranges
+    )
+    return f"^[^{spans}]*$"
+
+
+# Free text in a request: refused with request.control_character (and the
+# like, core.boundary) when it holds one of these, so the schema says so.
+TEXT_PATTERN = _text_pattern()
+
+
+def _free_text(schema: dict[str, Any]) -> bool:
+    """A string the schema does not narrow otherwise (no format, enum or pattern)."""
+    return schema.get("type") == "string" and not {"format", "enum", "pattern"} & set(schema)
+
+
 class PlatformAutoSchema(AutoSchema):
     """Adds the error envelope to every operation's documented 4xx answers and
     the roles that may call it (``x-roles``). A view that serves several URLs
@@ -167,6 +237,45 @@ class PlatformAutoSchema(AutoSchema):
     def _keyed(self) -> bool:
         """A write that takes an Idempotency-Key (all but the log-in's)."""
         return self.method in WRITE_METHODS and not self.path.startswith("/api/auth/")
+
+    def _get_parameters(self) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super()._get_parameters()
+        for parameter in parameters:
+            schema = parameter.get("schema") or {}
+            if _free_text(schema):
+                parameter["schema"] = {**schema, "pattern": TEXT_PATTERN}
+                continue
+            if schema.get("type") != "integer" or _url_takes_ten_digits(self.path, parameter):
+                continue
+            parameter["schema"] = {**schema, "not": TEN_DIGIT_NUMBERS}
+            described = parameter.get("description", "")
+            parameter["description"] = f"{described} {URL_NUMBER_NOTE}".strip()
+        return parameters
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        # A write takes only the fields its request schema names (core.body_gate,
+        # decision 0033): the schema says so, where it names any.
+        if direction == "request" and schema.get("properties"):
+            schema.setdefault("additionalProperties", False)
+        return schema
+
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        # A field with a pattern of its own keeps it (drf-spectacular adds it later).
+        own_pattern = any(isinstance(v, RegexValidator) for v in getattr(field, "validators", ()))
+        if direction == "request" and _free_text(schema) and not own_pattern:
+            schema["pattern"] = TEXT_PATTERN
+        # A list that may not be empty (``allow_empty=False``) says so.
+        if (
+            direction == "request"
+            and schema.get("type") == "array"
+            and getattr(field, "allow_empty", True) is False
+        ):
+            schema["minItems"] = max(schema.get("minItems", 0), 1)
+        return schema
 
     def get_operation_id(self) -> str:
         named = getattr(self.view, "schema_operation_id", None)
@@ -250,7 +359,7 @@ class NumberOrTextScheme(OpenApiSerializerFieldExtension):
         if self.target.max_length is not None:
             text["maxLength"] = self.target.max_length
         if direction == "request":
-            return {"oneOf": [{"type": "number"}, text]}
+            return {"oneOf": [{"type": "number"}, {**text, "pattern": TEXT_PATTERN}]}
         return text
 
 

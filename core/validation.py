@@ -207,6 +207,8 @@ _UNSHOWN = re.compile(
     "\U000e0001\U000e0020-\U000e007f])"
 )
 _FLAG_TAGS = re.compile("(?<=\U0001f3f4)[\U000e0020-\U000e007e]+\U000e007f")
+# What the OpenAPI description states as every free text's pattern (core.openapi).
+UNSHOWN_CHARACTERS = _UNSHOWN
 UNSHOWN_CODES = {
     "control": "request.control_character",
     "bidi": "request.bidi_control",
