@@ -616,6 +616,9 @@ FIXED = (
     gettext_noop("The thread identifier belongs to another conversation."),
     gettext_noop("The hospital stay this message names is another citizen's."),
     gettext_noop(
+        "The message names as removed a message this platform never received from this partner about this citizen."
+    ),
+    gettext_noop(
         "The citizen's CPR number is the identifier with use official (DK-core); leave out an old or secondary CPR number."
     ),
     gettext_noop("Give one name with use official: the name in the CPR register."),

@@ -42,7 +42,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Q, Subquery
+from django.db.models import Case, Q, Subquery, When
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
@@ -81,7 +81,7 @@ from integrations.messages import (
     partner_sentence,
     peek_ids,
 )
-from integrations.models import InboundMessage, Partner
+from integrations.models import InboundMessage, Partner, ReceivedAcknowledgement
 from integrations.outbound import US_PARTS, acute_function, acute_functions
 from integrations.outbox import AckSettles, outbox_acknowledge
 from integrations.partners import adapter_for
@@ -277,17 +277,75 @@ def _acknowledgement_settles(
             400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params)
         )
         return _acknowledgement_refused(partner, data, refused, exc.code)
+    earlier = _acknowledgement_earlier(partner, parsed.bundle_id, parsed.header_id)
+    if earlier is not None:
+        return _acknowledgement_again(partner, parsed, data, earlier)
     response = parsed.response or {}
-    settles = outbox_acknowledge(
-        partner=partner,
-        answering=str(response.get("identifier", "")),
-        code=str(response.get("code", "")),
-        detail=acknowledgement_detail(data),
-    )
-    answer = _acknowledgement_answer(settles)
-    if settles in (AckSettles.SETTLED, AckSettles.REPEATED):
+    answering, code = str(response.get("identifier", "")), str(response.get("code", ""))
+    try:
+        with transaction.atomic():
+            settles = outbox_acknowledge(
+                partner=partner,
+                answering=answering,
+                code=code,
+                detail=acknowledgement_detail(data),
+            )
+            answer = _acknowledgement_answer(settles)
+            reason = ACK_REFUSED.get(settles, "")
+            # Remembered with what it did, in one transaction: of two copies
+            # at once, the second waits for the first and is its repeat.
+            ReceivedAcknowledgement.objects.create(
+                partner=partner,
+                bundle_id=parsed.bundle_id[:64],
+                header_id=parsed.header_id[:64],
+                answering=answering[:64],
+                code=code[:32],
+                http_status=answer.status,
+                answer=answer.body,
+                reason_code=reason,
+            )
+    except IntegrityError:
+        earlier = _acknowledgement_earlier(partner, parsed.bundle_id, parsed.header_id)
+        if earlier is None:
+            raise
+        return _acknowledgement_again(partner, parsed, data, earlier)
+    if not reason:
         return answer
-    return _acknowledgement_refused(partner, data, answer, ACK_REFUSED[settles])
+    return _acknowledgement_refused(partner, data, answer, reason)
+
+
+def _acknowledgement_earlier(
+    partner: Partner, bundle_id: str, header_id: str
+) -> ReceivedAcknowledgement | None:
+    """The acknowledgement this partner sent before with either id."""
+    return (
+        ReceivedAcknowledgement.objects.filter(
+            Q(bundle_id=bundle_id[:64]) | Q(header_id=header_id[:64]), partner=partner
+        )
+        .order_by(Case(When(header_id=header_id[:64], then=0), default=1))
+        .first()
+    )
+
+
+def _acknowledgement_again(
+    partner: Partner, parsed: ParsedMessage, data: dict[str, Any], earlier: ReceivedAcknowledgement
+) -> Answer:
+    """An acknowledgement received before (its MessageHeader.id) is answered
+    as it was the first time and settles nothing again (MedCom: a message
+    received twice is processed once), whatever became of the message it
+    answers since. One reusing another's Bundle.id is refused, as a message
+    is (MedCom 043). A repeat of a refused one is recorded again: a denied
+    attempt each time."""
+    if earlier.header_id != parsed.header_id[:64]:
+        reused = Answer(
+            400, error_outcome(BUNDLE_ID_REUSED, BUNDLE_ID_REUSED_TEXT, field="Bundle.id")
+        )
+        return _acknowledgement_refused(partner, data, reused, BUNDLE_ID_REUSED)
+    log.info("acknowledgement %s received again from %s", earlier.pk, partner.code)
+    again = Answer(earlier.http_status, earlier.answer, duplicate=True)
+    if not earlier.reason_code:
+        return again
+    return _acknowledgement_refused(partner, data, again, earlier.reason_code)
 
 
 # Why a partner's acknowledgement settled nothing (the audit entry's reason).

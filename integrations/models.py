@@ -534,6 +534,9 @@ class InboundMessage(models.Model):
                 name="inbound_noted_by_idx",
                 condition=Q(noted_by__isnull=False),
             ),
+            # A message naming an earlier one by its MessageHeader.id (a
+            # hospital's removal): whose message that is, whichever partner.
+            models.Index(fields=["header_id"], name="inbound_header_idx"),
         ]
 
     def __str__(self) -> str:
@@ -555,6 +558,45 @@ class InboundMessage(models.Model):
         if label is not None:
             return gettext(label)
         return reason_label(self.reason_code) or gettext("Refused by the platform's rules")
+
+
+class ReceivedAcknowledgement(models.Model):
+    """A partner's acknowledgement of one of our messages, received as its
+    own message, and what it was answered. MedCom: a message received twice
+    (an acknowledgement too: the same MessageHeader.id, whatever its
+    Bundle.id) is processed once; a repeat is answered as the first was and
+    settles nothing again, whatever has happened to the message since (a
+    transient-error received again after the resend it asked for was
+    delivered asks for no second resend)."""
+
+    # Found by partner through the two unique constraints, which lead with it.
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_index=False)
+    bundle_id = models.CharField(max_length=64)
+    header_id = models.CharField(max_length=64)
+    # The MessageHeader.id of ours it answers, and its code, as received.
+    answering = models.CharField(max_length=64, blank=True)
+    code = models.CharField(max_length=32, blank=True)
+    http_status = models.PositiveSmallIntegerField()
+    answer = models.JSONField()
+    # Why it settled nothing (the audit entry's reason), blank when it did.
+    reason_code = models.CharField(max_length=64, blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "bundle_id"], name="received_ack_bundle_once"
+            ),
+            models.UniqueConstraint(
+                fields=["partner", "header_id"], name="received_ack_header_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("Acknowledgement %(code)s from %(partner)s") % {
+            "code": self.code,
+            "partner": self.partner.organisation.name,
+        }
 
 
 class CareThread(models.Model):

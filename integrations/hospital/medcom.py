@@ -82,7 +82,7 @@ from integrations.hospital.inbound import (
     stay_key,
     stay_rows,
 )
-from integrations.medcom.inbound import activity_of, own_provenance
+from integrations.medcom.inbound import PREVIOUS_UNKNOWN, activity_of, own_provenance
 from integrations.messages import (
     InvalidMessage,
     ParsedMessage,
@@ -363,32 +363,82 @@ def _superseded_by(citizen: Citizen, key: str, occurred_at: dt.datetime) -> str 
     return None
 
 
+def _removed(message: ParsedMessage) -> set[str]:
+    """The MessageHeader.ids the Provenance about this message names as
+    removed (MedCom's ``removal``: the earlier message it cancels)."""
+    removed = {
+        str((entity.get("what") or {}).get("reference") or "").rstrip("/").rsplit("/", 1)[-1]
+        for entity in (own_provenance(message) or {}).get("entity") or []
+        if isinstance(entity, dict) and entity.get("role") == "removal"
+    }
+    removed.discard("")
+    return removed
+
+
+# What a hospital reads when its message names as removed a message that is
+# not its own about this citizen (core.messages words it in Danish).
+REMOVAL_NOT_ITS = (
+    "The message names as removed a message this platform never received"
+    " from this partner about this citizen."
+)
+
+
+def _removal_held(partner: Partner, message: ParsedMessage, citizen: Citizen | None) -> None:
+    """A hospital names as removed only its own earlier messages about the
+    citizen (R3): one naming another partner's message, or its own about
+    another citizen, is refused as naming a message the platform never
+    received (``MSG_NO_EXIST``), whose it is untold; the other message's
+    citizen is audited with the denied attempt (R9). A message the
+    platform never received (sent before she was followed) names nothing
+    and is no refusal."""
+    removed = _removed(message)
+    if not removed:
+        return
+    named = InboundMessage.objects.filter(header_id__in=removed).values_list(
+        "partner_id", "citizen_id"
+    )
+    foreign = [
+        citizen_id
+        for partner_id, citizen_id in named
+        if partner_id != partner.pk
+        or (citizen_id is not None and (citizen is None or citizen_id != citizen.pk))
+    ]
+    if not foreign:
+        return
+    others = sorted({c for c in foreign if c is not None and (citizen is None or c != citizen.pk)})
+    raise InvalidMessage(
+        PREVIOUS_UNKNOWN, REMOVAL_NOT_ITS, field="Provenance.entity.what", citizen_ids=others
+    )
+
+
 def _cancels_death(
-    message: ParsedMessage, patient: dict[str, Any], citizen: Citizen, key: str
+    partner: Partner,
+    message: ParsedMessage,
+    patient: dict[str, Any],
+    citizen: Citizen,
+    key: str,
 ) -> bool:
     """Whether the message cancels the hospital's own death message of the
     stay ``key`` that the citizen is registered dead by: its Provenance
     names that message as removed (MedCom's ``removal``), or it is that
     message sent again cancelled, still carrying the death it cancels. A
-    death registered by another door, or a cancelled discharge home, is not
-    withdrawn."""
+    death registered by another door or another partner, or a cancelled
+    discharge home, is not withdrawn."""
     if citizen.deceased_at is None:
         return False
     deaths = set(
         InboundMessage.objects.filter(
-            citizen=citizen, outcome=InboundMessage.Outcome.OK, result__episode_of_care=key
+            partner=partner,
+            citizen=citizen,
+            outcome=InboundMessage.Outcome.OK,
+            result__episode_of_care=key,
         )
         .filter(Q(result__has_key=DIED_AT) | Q(result__has_key="referrals_closed"))
         .values_list("header_id", flat=True)
     )
     if not deaths:
         return False
-    removed = {
-        str((entity.get("what") or {}).get("reference") or "").rsplit("/", 1)[-1]
-        for entity in (own_provenance(message) or {}).get("entity") or []
-        if isinstance(entity, dict) and entity.get("role") == "removal"
-    }
-    return bool(removed & deaths) or bool(
+    return bool(_removed(message) & deaths) or bool(
         patient.get("deceasedBoolean") is True or patient.get("deceasedDateTime")
     )
 
@@ -475,6 +525,7 @@ def hospital_notification_medcom_receive(
     # Her messages one at a time: found with her row locked, the lock held
     # to this one's commit (see ``citizen_locked``).
     citizen = citizen_find_locked(patient)
+    _removal_held(partner, message, citizen)
     if citizen is None:
         # Not a citizen the platform follows: nothing to hold or resume.
         return Handled(citizen=None, result={"activity": activity, "followed": False})
@@ -513,7 +564,7 @@ def hospital_notification_medcom_receive(
         result["death_withdrawn"] = withdrawn.isoformat() if withdrawn else None
     death_cancelled = (
         cancelled or activity in CANCEL_DISCHARGE or activity in CANCEL_ADMIT
-    ) and _cancels_death(message, patient, citizen, key)
+    ) and _cancels_death(partner, message, patient, citizen, key)
     standing = _death_standing(citizen, key) if death_cancelled else None
     if standing is not None:
         # Another hospital's report of her death stands: she stays
