@@ -110,6 +110,24 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+# An internal id in a query is 1 or more: the views refuse a negative
+# (``location=-7``), and 0 names nothing, so the description says so.
+ID_IN_QUERY: dict[str, Any] = {"type": "integer", "minimum": 1}
+
+
+def id_query(name: str, description: str, *, required: bool = False) -> OpenApiParameter:
+    """A query parameter that names something by its internal id (``location``,
+    ``citizen`` …): every such parameter is declared here, so that all say alike
+    what they take."""
+    return OpenApiParameter(
+        name,
+        ID_IN_QUERY,
+        OpenApiParameter.QUERY,
+        required=required,
+        description=description,
+    )
+
+
 # The header of a 201 whose resource has a URL of its own (core.created), and
 # those of a keyed write's replay (core.idempotency).
 LOCATION_OF_CREATED = {

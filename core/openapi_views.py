@@ -49,6 +49,8 @@ class DocsView(RefusedInJSON, SpectacularSwaggerSplitView):
     authentication_classes: list[Any] = []
     template_name = "core/api_docs.html"
     query_parameters = ("script", "lang", "version")
+    # ``?script=`` asks for the start-up script: present, with no value.
+    query_flags = ("script",)
     url_name = "api-schema"
 
     @extend_schema(exclude=True)

@@ -8,6 +8,9 @@ read as "not given" — a filter silently dropped returns more than was asked
 (``citizen=7`` on the coordinator's board answered with the whole board). A
 parameter given twice is refused unless its declaration repeats it
 (``many=True``, an array in the schema), never answered for its last value.
+A parameter given with no value (``location=``) is refused too, never read
+as "not given"; a view names the flags it takes with no value in
+``query_flags``.
 
 :class:`QueryGate` runs on every ``/api/`` view (``DEFAULT_THROTTLE_CLASSES``:
 REST framework's last admission step, after the caller is known and their role
@@ -35,6 +38,7 @@ from drf_spectacular.settings import spectacular_settings
 from rest_framework.throttling import BaseThrottle
 
 from core.errors import InvalidInput, OwnText
+from core.messages import GIVEN_A_VALUE
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -227,6 +231,24 @@ def query_refusal(view: Any, request: Request) -> InvalidInput | None:
         )
     except InvalidInput as refused:
         return refused
+    return query_refuse_empty(request.query_params, flags=getattr(view, "query_flags", ()))
+
+
+def query_refuse_empty(query: QueryDict, *, flags: Iterable[str] = ()) -> InvalidInput | None:
+    """The refusal of a parameter given with no value (``location=``, or only
+    blanks), ``search.param_invalid`` as ``/fhir/`` refuses ``patient=``: the
+    caller asked for something, and read as "not given" the answer holds more
+    than was asked (``location=`` answered every location's stock). ``flags``
+    are the view's parameters that are present with no value by design (the
+    documentation page's ``?script=``)."""
+    for name, values in query.lists():
+        if name not in flags and any(not value.strip() for value in values):
+            return InvalidInput(
+                "search.param_invalid",
+                f"{name[:30]} needs a value.",
+                field=name[:30],
+                params={"name": name[:30], "expected": GIVEN_A_VALUE},
+            )
     return None
 
 

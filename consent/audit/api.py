@@ -71,7 +71,7 @@ from core.fhir.views import base_url
 from core.labels import TASKS
 from core.messages import WHOLE_NUMBER, WHOLE_NUMBER_FROM
 from core.models import Role
-from core.openapi import FhirResource
+from core.openapi import FhirResource, id_query
 from core.permissions import roles
 from core.query_gate import FORMAT, operation_takes, query_refuse_unlisted
 from core.refusals import Concerns
@@ -243,9 +243,9 @@ def _listed(choices: Any) -> str:
 
 
 FILTERS = [
-    OpenApiParameter("citizen", int, required=False, description="A citizen's internal id."),
-    OpenApiParameter("user", int, required=False, description="A user's id."),
-    OpenApiParameter("organisation", int, required=False, description="An organisation's id."),
+    id_query("citizen", "A citizen's internal id."),
+    id_query("user", "A user's id."),
+    id_query("organisation", "An organisation's id."),
     OpenApiParameter("from", str, required=False, description=TIME_PARAM),
     OpenApiParameter("to", str, required=False, description=TIME_PARAM),
     OpenApiParameter("purpose", str, required=False, description=_listed(Purpose)),
@@ -273,15 +273,11 @@ FILTERS = [
     OpenApiParameter("outcome", str, required=False, enum=Outcome.values),
     OpenApiParameter("flag", str, required=False, enum=Flag.values),
     OpenApiParameter("unreviewed", str, required=False, enum=["1", "true"]),
-    OpenApiParameter(
+    id_query(
         "as_of",
-        int,
-        required=False,
-        description=(
-            "An entry's id: only it and older entries are searched. The `next` link carries"
-            " the newest entry the first page found, so the pages stay put while new"
-            " entries arrive."
-        ),
+        "An entry's id: only it and older entries are searched. The `next` link carries"
+        " the newest entry the first page found, so the pages stay put while new"
+        " entries arrive.",
     ),
 ]
 
@@ -350,10 +346,10 @@ class AuditEntryListView(APIView):
         operation_id="audit_entries_search",
         parameters=[
             *FILTERS,
-            OpenApiParameter("offset", int, required=False),
+            OpenApiParameter("offset", {"type": "integer", "minimum": 0}, required=False),
             OpenApiParameter(
                 "limit",
-                int,
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
                 required=False,
                 description=f"1 to {MAX_LIMIT} (default 50); any other value is refused"
                 " (400 audit.param_invalid).",

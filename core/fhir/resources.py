@@ -372,8 +372,11 @@ class FHIRResource:
             # A modifier or chain first: "add patient=" would not be the answer.
             for name in sorted(set(query.keys()) - known):
                 self.refuse_modifier_or_chain(name)
+        # A required parameter given empty (``patient=``) is refused below for
+        # what it is, a parameter with no value, as on every other type.
         if self.required and not any(
-            all(query.get(name) for name in combination) for combination in self.required
+            all(query.get(name) is not None for name in combination)
+            for combination in self.required
         ):
             first = self.required[0][0]
             combinations = ["&".join(f"{name}=…" for name in c) for c in self.required]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from acute.models import Visit
 from core.api import actor_of, valid
 from core.created import Creates
 from core.errors import InvalidInput
+from core.openapi import id_query
 from core.permissions import roles
 from core.refusals import Concerns
 from core.times import InstantField
@@ -147,9 +148,7 @@ class LotSuggestionView(APIView):
 
     @extend_schema(
         operation_id="cabinet_suggested_lot",
-        parameters=[
-            OpenApiParameter("medicine", int, required=True, description="A medicine's id.")
-        ],
+        parameters=[id_query("medicine", "A medicine's id.", required=True)],
         responses={200: inline_serializer("SuggestedLot", {"lot": LotOut(allow_null=True)})},
     )
     def get(self, request: Request) -> Response:

@@ -239,7 +239,12 @@ class MonthlyUseView(APIView):
     @extend_schema(
         operation_id="cabinet_monthly_use",
         parameters=[
-            OpenApiParameter("year", int, required=False, description="Default: this year.")
+            OpenApiParameter(
+                "year",
+                {"type": "integer", "minimum": 2000, "maximum": 2100},
+                required=False,
+                description="Default: this year.",
+            )
         ],
         responses={
             200: inline_serializer(

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from core.actors import Actor
 from core.api import actor_of, decimal_text, valid
 from core.created import Creates
 from core.errors import InvalidInput
+from core.openapi import id_query
 from core.permissions import per_method, roles
 from core.times import DayField
 from core.validation import DecimalBounds, is_digits
@@ -163,9 +164,7 @@ class StockView(APIView):
 
     @extend_schema(
         operation_id="cabinet_stock",
-        parameters=[
-            OpenApiParameter("location", int, required=False, description="A location's id.")
-        ],
+        parameters=[id_query("location", "A location's id.")],
         responses={200: inline_serializer("Stock", {"stock": BalanceOut(many=True)})},
     )
     def get(self, request: Request) -> Response:
