@@ -4,6 +4,7 @@ at an earlier version, and written together in a transaction Bundle."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
@@ -72,13 +73,13 @@ class SharedRecordResource(FHIRResource):
             return selectors.record_citizen_id(resource_type=self.type, resource_id=resource_id)
         return super().citizen_named(resource_id, query)
 
-    def held(self, resource_id: str) -> Held | None:
+    def held_each(self, resource_ids: Collection[str]) -> dict[str, Held]:
         # Its rows are the record's, not a queryset of the base's; a read
         # decides on the resource's category and the date of its data.
-        found = selectors.record_held(resource_type=self.type, resource_id=resource_id)
-        if found is None:
-            return None
-        return Held(found.citizen_id, found.category, (found.data_date,))
+        found = selectors.record_held_each(resource_type=self.type, resource_ids=resource_ids)
+        return {
+            rid: Held(row.citizen_id, row.category, (row.data_date,)) for rid, row in found.items()
+        }
 
     def citizen_in_body(self, body: Any) -> CitizensNamed:
         # As a transaction's entries name theirs (``bundle_citizens_named``).

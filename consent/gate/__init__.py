@@ -67,7 +67,7 @@ they stay together so that every entry the gate writes goes through its one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,6 +121,7 @@ from consent.models import RecordResource
 from core.actors import Actor
 from core.catchment import MunicipalityNotParticipating
 from core.errors import NotFoundOrNotAllowed
+from core.fhir.gate import OneRead
 from core.models import Citizen
 
 __all__ = [
@@ -159,7 +160,7 @@ __all__ = [
     "own_care_decision",
     "patient_create_decide",
     "patient_intake_lookup_decide",
-    "read_permitted",
+    "reads_permitted",
     "record_fetch",
     "refusal_for",
     "row_id",
@@ -346,28 +347,36 @@ def access_citizen_as_author(
     return decision
 
 
-def read_permitted(
-    *,
-    actor: Actor,
-    citizen_id: int,
-    category: str,
-    purpose: str,
-    resource_type: str,
-    resource_id: str,
-    data_dates: tuple[dt.datetime, ...] = (),
-) -> bool:
-    """Whether a read of one resource of the citizen's would be permitted:
-    the decision :func:`access_citizen` takes for it, recording nothing. For
-    a Reference a write names (``core.fhir.references``): the write says
-    nothing of the resource's content, and records its own refusal, the
-    same whether the resource is refused to the writer or not held."""
+def reads_permitted(
+    *, actor: Actor, citizen_id: int, purpose: str, reads: Sequence[OneRead]
+) -> list[bool]:
+    """Whether a read of each of these resources of the citizen's would be
+    permitted: the decision :func:`access_citizen` takes for each, recording
+    nothing. For the References a write names (``core.fhir.references``):
+    the write says nothing of the resources' content, and records its own
+    refusal, the same whether a resource is refused to the writer or not
+    held. The citizen and what the gate reads with her are read once, for
+    all of them, by this actor and now."""
+    if not reads:
+        return []
     citizen = citizen_with_facts(actor, citizen_id)
     if citizen is None:
-        return False
-    asked = _Asked(
-        Action.READ, category, purpose, resource_type, resource_id, data_dates=data_dates
-    )
-    return _decided(actor, citizen, asked).permitted
+        return [False for _ in reads]
+    return [
+        _decided(
+            actor,
+            citizen,
+            _Asked(
+                Action.READ,
+                read["category"],
+                purpose,
+                read["resource_type"],
+                read["resource_id"],
+                data_dates=read.get("data_dates", ()),
+            ),
+        ).permitted
+        for read in reads
+    ]
 
 
 def _decided(actor: Actor, citizen: Citizen, asked: _Asked) -> Decision:

@@ -3,12 +3,13 @@ registered when the consent app is ready."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from consent.audit.services import Action, Outcome, audit_record, audit_record_many
-from consent.gate import access_citizen, read_permitted, search_citizen
+from consent.gate import access_citizen, reads_permitted, search_citizen
 from core.actors import Actor
-from core.fhir.gate import CitizensNamed
+from core.fhir.gate import CitizensNamed, OneRead
 from core.models import Citizen
 
 _LARGEST_ID = 2**63 - 1
@@ -32,8 +33,10 @@ class ConsentGate:
             resource_type=resource_type,
         )
 
-    def may_read(self, *, actor: Actor, citizen_id: int, **asked: Any) -> bool:
-        return read_permitted(actor=actor, citizen_id=citizen_id, **asked)
+    def may_read(
+        self, *, actor: Actor, citizen_id: int, purpose: str, reads: Sequence[OneRead]
+    ) -> list[bool]:
+        return reads_permitted(actor=actor, citizen_id=citizen_id, purpose=purpose, reads=reads)
 
     def refuse(self, *, actor: Actor, citizen_id: CitizensNamed = None, **asked: Any) -> None:
         # The citizens the request named, those there are: never an id no

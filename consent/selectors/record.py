@@ -6,6 +6,7 @@ refused to the reader is left out in the query itself (R4)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
@@ -44,19 +45,24 @@ def record_citizen_id(*, resource_type: str, resource_id: str) -> int | None:
     )
 
 
-def record_held(*, resource_type: str, resource_id: str) -> RecordResource | None:
-    """The record resource an id names, with only what the gate decides a
-    read of it on (its citizen, category and data date), and no decision:
-    for a Reference a write names, which the writer's gate then judges
+def record_held_each(
+    *, resource_type: str, resource_ids: Collection[str]
+) -> dict[str, RecordResource]:
+    """The record resources the ids name, in one query, each with only what
+    the gate decides a read of it on (its citizen, category and data date),
+    and no decision; an id naming none is left out. For the References a
+    write names, which the writer's gate then judges
     (``core.fhir.references``)."""
-    pk = row_id(resource_id)
-    if not 0 < pk < 10**18:
-        return None
-    return (
-        RecordResource.objects.filter(pk=pk, resource_type=resource_type)
-        .only("citizen_id", "category", "effective_at", "created_at")
-        .first()
-    )
+    pks = {rid: pk for rid in resource_ids if 0 < (pk := row_id(rid)) < 10**18}
+    if not pks:
+        return {}
+    rows = {
+        row.pk: row
+        for row in RecordResource.objects.filter(
+            pk__in=set(pks.values()), resource_type=resource_type
+        ).only("citizen_id", "category", "effective_at", "created_at")
+    }
+    return {rid: rows[pk] for rid, pk in pks.items() if pk in rows}
 
 
 def record_read(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any, NotRequired, Protocol, TypedDict, Unpack
 
 from core.actors import Actor
@@ -35,6 +36,16 @@ class ResourceAsked(TypedDict):
     data_dates: NotRequired[tuple[dt.datetime, ...]]
 
 
+class OneRead(TypedDict):
+    """One resource of a citizen's a written Reference names, as the gate
+    would be asked a read of it (:meth:`Gate.may_read`)."""
+
+    category: str
+    resource_type: str
+    resource_id: str
+    data_dates: NotRequired[tuple[dt.datetime, ...]]
+
+
 class Gate(Protocol):
     """What the FHIR base asks; each answer is decided *and* recorded (R9)."""
 
@@ -48,11 +59,14 @@ class Gate(Protocol):
         """A search that names one citizen: the citizen, or ``None`` when refused
         or unknown (recorded either way)."""
 
-    def may_read(self, **asked: Unpack[ResourceAsked]) -> bool:
-        """Whether :meth:`read` of this one resource would be permitted,
-        decided as it decides and recording nothing: a written Reference
-        that names it (``core.fhir.references``) discloses no content, and
-        the write records its own refusal."""
+    def may_read(
+        self, *, actor: Actor, citizen_id: int, purpose: str, reads: Sequence[OneRead]
+    ) -> list[bool]:
+        """Whether :meth:`read` of each of these resources of one citizen
+        would be permitted, decided as it decides and recording nothing: a
+        written Reference that names one (``core.fhir.references``)
+        discloses no content, and the write records its own refusal. What
+        the gate reads with the citizen is read once for all of them."""
 
     def refuse(
         self,
@@ -84,9 +98,9 @@ class _RefuseAll:
         logger.error("FHIR search refused: no access gate is registered")
         return None
 
-    def may_read(self, **asked: Any) -> bool:
+    def may_read(self, *, reads: Sequence[OneRead], **asked: Any) -> list[bool]:
         logger.error("FHIR reference refused: no access gate is registered")
-        return False
+        return [False for _ in reads]
 
     def refuse(self, **asked: Any) -> None:
         logger.error("FHIR request refused: no access gate is registered")
