@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.utils import timezone
@@ -13,6 +14,8 @@ from acute.models import Referral, Visit
 from core.actors import Actor
 from core.fhir.patient import patient_resource
 from core.models import Citizen, Organisation, Role
+from integrations.inbound import Answer, message_receive
+from integrations.models import Partner
 from integrations.simulators import PartnerSimulator, hospital_notification
 from integrations.transport import HttpReply
 from tests import factories as f
@@ -31,6 +34,18 @@ def ack_of(reply: HttpReply) -> tuple[str, str, dict[str, Any]]:
         {},
     )
     return header["response"]["code"], header["response"]["identifier"], outcome
+
+
+def received_answer(partner: Partner, message: dict[str, Any]) -> tuple[Answer, str, list[str]]:
+    """The platform's answer to ``message`` received from ``partner``, the
+    acknowledgement's response code, and the codes of its issues."""
+    answer = message_receive(partner=partner, raw=json.dumps(message).encode())
+    by_type = {e["resource"]["resourceType"]: e["resource"] for e in answer.body["entry"]}
+    codes = [
+        issue["details"]["coding"][0]["code"]
+        for issue in by_type.get("OperationOutcome", {}).get("issue", [])
+    ]
+    return answer, by_type["MessageHeader"]["response"]["code"], codes
 
 
 def new_citizen_patient(**death: object) -> tuple[str, dict[str, object]]:

@@ -7,7 +7,6 @@ Practitioner the request names, wherever it sits in the message."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -18,11 +17,10 @@ from acute.models import Referral
 from consent.audit.models import AuditEntry
 from core.fhir.patient import patient_resource
 from core.models import Citizen, Organisation
-from integrations.inbound import Answer, message_receive
 from integrations.models import InboundMessage, Partner
 from integrations.simulators import helpline_referral
 from tests import factories as f
-from tests.integrations.helpers import new_citizen_patient
+from tests.integrations.helpers import new_citizen_patient, received_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -46,16 +44,6 @@ def _request(message: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _receive(partner: Partner, message: dict[str, Any]) -> tuple[Answer, str, list[str]]:
-    answer = message_receive(partner=partner, raw=json.dumps(message).encode())
-    by_type = {e["resource"]["resourceType"]: e["resource"] for e in answer.body["entry"]}
-    codes = [
-        issue["details"]["coding"][0]["code"]
-        for issue in by_type.get("OperationOutcome", {}).get("issue", [])
-    ]
-    return answer, by_type["MessageHeader"]["response"]["code"], codes
-
-
 @pytest.mark.parametrize(
     "subject",
     [
@@ -71,7 +59,7 @@ def test_r12_a_referral_about_someone_other_than_the_message_patient_is_refused(
     message = _referral(helpline, patient_resource(citizen))
     _request(message)["subject"] = subject
 
-    answer, code, issues = _receive(helpline, message)
+    answer, code, issues = received_answer(helpline, message)
 
     assert (answer.status, code) == (400, "fatal-error")
     assert issues == ["referral.subject_not_message_patient"]
@@ -92,7 +80,7 @@ def test_r12_a_new_citizen_is_not_registered_from_a_referral_about_someone_else(
     message = _referral(helpline, patient)
     _request(message)["subject"] = {"reference": "Patient/another-patient"}
 
-    _, code, issues = _receive(helpline, message)
+    _, code, issues = received_answer(helpline, message)
 
     assert (code, issues) == ("fatal-error", ["referral.subject_not_message_patient"])
     assert not Citizen.objects.filter(cpr=cpr).exists()
@@ -125,7 +113,7 @@ def test_r12_a_referral_naming_the_message_patient_in_any_form_is_taken(
             if entry["resource"] is patient:
                 entry["fullUrl"] = subject.format(id=patient["id"])
 
-    _, code, _ = _receive(helpline, message)
+    _, code, _ = received_answer(helpline, message)
 
     assert code == "ok"
     assert Referral.objects.get().citizen_id == citizen.pk
@@ -155,7 +143,7 @@ def test_r12_the_responsible_physician_is_the_practitioner_the_request_names(
     message = _referral(helpline, patient_resource(citizen))
     _add(message, _practitioner("Sygeplejerske Olsen, 1813", "+4570131800"), at=2)
 
-    _, code, _ = _receive(helpline, message)
+    _, code, _ = received_answer(helpline, message)
 
     assert code == "ok"
     referral = Referral.objects.get()
@@ -179,7 +167,7 @@ def test_r12_the_physician_named_through_a_practitioner_role_is_responsible(
     _add(message, doctor, at=4)
     _request(message)["requester"] = {"reference": f"urn:uuid:{role['id']}"}
 
-    _, code, _ = _receive(helpline, message)
+    _, code, _ = received_answer(helpline, message)
 
     assert code == "ok"
     assert Referral.objects.get().responsible_physician_name == "Læge Mortensen, 1813"
@@ -193,7 +181,7 @@ def test_r12_several_practitioners_none_named_by_the_request_is_refused(
     _add(message, _practitioner("Sygeplejerske Olsen, 1813", "+4570131800"), at=2)
     del _request(message)["requester"]
 
-    _, code, issues = _receive(helpline, message)
+    _, code, issues = received_answer(helpline, message)
 
     assert (code, issues) == ("fatal-error", ["referral.physician_missing"])
     assert not Referral.objects.exists()

@@ -9,7 +9,6 @@ citizen's log, R9), never read as the platform's resource."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -18,10 +17,10 @@ from consent.audit.models import AuditEntry
 from consent.models import RecordResource
 from core.fhir.patient import patient_resource
 from core.models import Citizen, Organisation
-from integrations.inbound import Answer, message_receive
 from integrations.models import InboundMessage, Partner
 from integrations.simulators import shared_record_update
 from tests import factories as f
+from tests.integrations.helpers import received_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -104,16 +103,6 @@ def _restful(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-def _send(partner: Partner, message: dict[str, Any]) -> tuple[Answer, str, list[str]]:
-    answer = message_receive(partner=partner, raw=json.dumps(message).encode())
-    by_type = {e["resource"]["resourceType"]: e["resource"] for e in answer.body["entry"]}
-    codes = [
-        issue["details"]["coding"][0]["code"]
-        for issue in by_type.get("OperationOutcome", {}).get("issue", [])
-    ]
-    return answer, by_type["MessageHeader"]["response"]["code"], codes
-
-
 def _update(
     partner: Partner,
     citizen: Citizen,
@@ -150,7 +139,7 @@ def test_r2_a_relative_reference_to_an_entry_of_the_update_is_stored_as_that_ent
     if full_urls == "restful":
         message = _restful(message)
 
-    answer, code, issues = _send(records, message)
+    answer, code, issues = received_answer(records, message)
 
     assert (answer.status, code, issues) == (200, "ok", [])
     contact = RecordResource.objects.get(citizen=citizen, resource_type="Encounter")
@@ -169,14 +158,14 @@ def test_r9_an_id_the_platform_holds_but_the_update_does_not_carry_is_refused(
     whole, never filed as pointing at the platform's contact."""
     citizen = f.citizen()
     department = _department()
-    answer, code, _ = _send(
+    answer, code, _ = received_answer(
         records, _update(records, citizen, [_contact("enc-1", department)], department)
     )
     assert code == "ok"
     [held] = RecordResource.objects.filter(citizen=citizen)
 
     message = _update(records, citizen, [_diagnosis(f"Encounter/{held.pk}")])
-    answer, code, issues = _send(records, message)
+    answer, code, issues = received_answer(records, message)
 
     assert (answer.status, code) == (400, "fatal-error")
     assert issues == ["record.reference_unresolved"]
@@ -209,7 +198,7 @@ def test_a_relative_reference_beside_a_restful_full_url_resolves_against_its_bas
         if entry["resource"]["resourceType"] == "Encounter":
             entry["fullUrl"] = "https://hospital.example/fhir/Encounter/enc-1"
 
-    answer, code, issues = _send(records, message)
+    answer, code, issues = received_answer(records, message)
 
     assert (answer.status, code) == (400, "fatal-error")
     assert "record.reference_unresolved" in issues
