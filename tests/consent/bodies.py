@@ -191,3 +191,15 @@ def patient(
         body["generalPractitioner"] = [{"reference": f"Organization/{gp_id}"}]
     body.update(extra)
     return body
+
+
+def transaction(*resources: dict[str, Any]) -> dict[str, Any]:
+    """A transaction Bundle that creates each of ``resources``."""
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
+            for r in resources
+        ],
+    }

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from consent.models import RecordResource
+from acute.models import Referral
+from consent.models import ConsentDirective, RecordResource
 from consent.services import record_resource_create
 from core.actors import Actor
 from core.models import Citizen, Membership, Organisation, Role
@@ -97,3 +98,14 @@ def put(client: Any, url: str, body: dict[str, Any], **headers: str) -> Any:
 
 def issue_code(response: Any) -> str:
     return response.json()["issue"][0]["details"]["coding"][0]["code"]
+
+
+def write_counts() -> tuple[int, int, int, int]:
+    """How many record resources, citizens, consents and referrals are held:
+    the same before and after a refused write."""
+    return (
+        RecordResource.objects.count(),
+        Citizen.objects.count(),
+        ConsentDirective.objects.count(),
+        Referral.objects.count(),
+    )

@@ -16,38 +16,15 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from acute.models import Referral
 from consent.audit.models import AuditEntry
-from consent.models import ConsentDirective, RecordResource
-from core.models import Citizen
 from tests import factories as f
 from tests.acute.test_api import service_request
 from tests.consent import bodies
-from tests.consent.conftest import World, issue_code, post, put, world  # noqa: F401
+from tests.consent.conftest import World, issue_code, post, put, world, write_counts  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 CODE = "fhir.code_outside_value_set"
-
-
-def _writes() -> tuple[int, int, int, int]:
-    return (
-        RecordResource.objects.count(),
-        Citizen.objects.count(),
-        ConsentDirective.objects.count(),
-        Referral.objects.count(),
-    )
-
-
-def _transaction(*resources: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
-            for r in resources
-        ],
-    }
 
 
 def _writes_with_a_code_outside(
@@ -131,7 +108,7 @@ def _writes_with_a_code_outside(
             "nurse",
             "POST",
             "/fhir/",
-            _transaction(bodies.care_plan(pid), {**contact, "status": "xx"}),
+            bodies.transaction(bodies.care_plan(pid), {**contact, "status": "xx"}),
             "Bundle.entry[1].resource.status",
             "finished",
         ),
@@ -148,7 +125,7 @@ def test_a_code_outside_its_required_value_set_is_refused_on_every_fhir_write(
     world: World,  # noqa: F811
 ) -> None:
     version = world.diagnosis.version_id
-    before = _writes()
+    before = write_counts()
     for who, method, path, body, element, allowed in _writes_with_a_code_outside(world):
         client = _client(world, who)
         response = put(client, path, body) if method == "PUT" else post(client, path, body)
@@ -163,7 +140,7 @@ def test_a_code_outside_its_required_value_set_is_refused_on_every_fhir_write(
         named = element.replace("Bundle.entry[1].resource", "Bundle.entry[1]: Encounter")
         assert named in text and allowed in text and "intet blev gemt" in text, text
         assert "xx" not in text and "telephone" not in text, text
-    assert _writes() == before
+    assert write_counts() == before
     world.diagnosis.refresh_from_db()
     assert world.diagnosis.version_id == version
 
@@ -206,12 +183,12 @@ def test_a_contained_resources_codes_are_held_to_their_value_sets_too(
         "contained": [contained],
         "asserter": {"reference": "#p1"},
     }
-    before = _writes()
+    before = write_counts()
     response = post(f.client_for(world.nurse), "/fhir/Condition", body)
     assert response.status_code == 400, response.content[:400]
     assert issue_code(response) == CODE
     assert response.json()["issue"][0]["expression"] == ["Condition.contained[0].telecom[0].system"]
-    assert _writes() == before
+    assert write_counts() == before
 
 
 def test_the_codes_of_their_value_sets_are_taken(world: World) -> None:  # noqa: F811

@@ -328,17 +328,6 @@ def test_r2_an_update_cannot_bring_in_what_create_refuses(world: World) -> None:
     assert put(client, url, body, HTTP_IF_MATCH='W/"1"').status_code == 200
 
 
-def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
-            for r in resources
-        ],
-    }
-
-
 def test_r2_a_transaction_with_a_contained_psychiatric_code_writes_nothing(world: World) -> None:
     pid = world.person.pk
     plan = bodies.care_plan(pid)
@@ -351,7 +340,9 @@ def test_r2_a_transaction_with_a_contained_psychiatric_code_writes_nothing(world
         }
     ]
     before = RecordResource.objects.count()
-    response = post(f.client_for(world.nurse), "/fhir/", _bundle(bodies.nursing_problem(pid), plan))
+    response = post(
+        f.client_for(world.nurse), "/fhir/", bodies.transaction(bodies.nursing_problem(pid), plan)
+    )
     assert response.status_code == 400, response.content
     outcome = _outcome(response)
     assert outcome["code"] == "record.psychiatric_diagnosis" and outcome["rule"] == ["R2"]
@@ -368,11 +359,11 @@ def test_r2_the_partner_load_judges_every_coding_too(world: World, tmp_path) -> 
     diagnosis = bodies.diagnosis(world.person.pk, code="DI109", system=SKS_D)
     diagnosis["code"]["coding"].append(_coding(SKS, "DF431"))
     path = tmp_path / "bundle.json"
-    path.write_text(json.dumps(_bundle(diagnosis)))
+    path.write_text(json.dumps(bodies.transaction(diagnosis)))
     with pytest.raises(CommandError, match="R2"):
         call_command("load_shared_record", str(path), "--source-sor", "900000299998")
     diagnosis["code"]["coding"][1] = _coding(ICPC2, "F70")
-    path.write_text(json.dumps(_bundle(diagnosis)))
+    path.write_text(json.dumps(bodies.transaction(diagnosis)))
     call_command("load_shared_record", str(path), "--source-sor", "900000299998")
     assert RecordResource.objects.filter(code="DI109").count() == 1
 

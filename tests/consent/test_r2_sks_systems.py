@@ -58,17 +58,6 @@ def _evidence(body: dict[str, Any], system: str, code: str) -> dict[str, Any]:
     return {**body, "evidence": [{"code": [{"coding": [{"system": system, "code": code}]}]}]}
 
 
-def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
-            for r in resources
-        ],
-    }
-
-
 def test_every_system_under_the_sks_root_is_judged_as_sks() -> None:
     for system in [SKS_ROOT, SKS_OTHER, "1.2.208.176.2.4.99", "urn:oid:1.2.208.176.2.4.7.1"]:
         assert classification_of(system) is SKS, system
@@ -156,7 +145,9 @@ def test_r2_a_transaction_with_a_diagnosis_from_an_sks_sub_system_writes_nothing
     before = RecordResource.objects.count()
     problem = _evidence(bodies.nursing_problem(pid), SKS_OTHER, "DF32")
     response = post(
-        f.client_for(world.nurse), "/fhir/", _bundle(bodies.diagnosis(pid, code="I10"), problem)
+        f.client_for(world.nurse),
+        "/fhir/",
+        bodies.transaction(bodies.diagnosis(pid, code="I10"), problem),
     )
     assert response.status_code == 400, response.content
     issue = _issue(response)
@@ -172,7 +163,7 @@ def test_r2_the_partner_load_judges_sks_sub_systems_too(world: World, tmp_path) 
     world.department.save(update_fields=["sor_code"])
     path = tmp_path / "bundle.json"
     diagnosis = _evidence(bodies.diagnosis(world.person.pk, code="DI109"), SKS_OTHER, "DF32")
-    path.write_text(json.dumps(_bundle(diagnosis)))
+    path.write_text(json.dumps(bodies.transaction(diagnosis)))
     before = RecordResource.objects.count()
     with pytest.raises(CommandError, match="R2"):
         call_command("load_shared_record", str(path), "--source-sor", "900000299998")

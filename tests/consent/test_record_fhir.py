@@ -248,24 +248,22 @@ def test_transaction_is_all_or_nothing(world: World) -> None:
     pid = world.person.pk
     before = RecordResource.objects.count()
 
-    def bundle(*resources):
-        return {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [
-                {"resource": r, "request": {"method": "POST", "url": r["resourceType"]}}
-                for r in resources
-            ],
-        }
-
-    bad = post(client, "/fhir/", bundle(bodies.care_plan(pid), bodies.diagnosis(pid, code="F10")))
+    bad = post(
+        client,
+        "/fhir/",
+        bodies.transaction(bodies.care_plan(pid), bodies.diagnosis(pid, code="F10")),
+    )
     assert bad.status_code == 400 and issue_code(bad) == "record.psychiatric_diagnosis"
     assert "Bundle.entry[1]" in bad.json()["issue"][0]["diagnostics"]
     hidden = f.citizen()
-    refused = post(client, "/fhir/", bundle(bodies.care_plan(pid), bodies.care_plan(hidden.pk)))
+    refused = post(
+        client, "/fhir/", bodies.transaction(bodies.care_plan(pid), bodies.care_plan(hidden.pk))
+    )
     assert refused.status_code == 404
     assert RecordResource.objects.count() == before
-    ok = post(client, "/fhir/", bundle(bodies.care_plan(pid), bodies.nursing_problem(pid)))
+    ok = post(
+        client, "/fhir/", bodies.transaction(bodies.care_plan(pid), bodies.nursing_problem(pid))
+    )
     assert ok.status_code == 200, ok.content
     assert ok.json()["type"] == "transaction-response"
     assert [e["response"]["status"] for e in ok.json()["entry"]] == ["201 Created"] * 2

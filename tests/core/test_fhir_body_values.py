@@ -18,26 +18,14 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
-from acute.models import Referral
-from consent.models import ConsentDirective, RecordResource
-from core.models import Citizen
 from tests import factories as f
 from tests.acute.test_api import service_request
 from tests.consent import bodies
-from tests.consent.conftest import World, issue_code, post, put, world  # noqa: F401
+from tests.consent.conftest import World, issue_code, post, put, world, write_counts  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 NAIVE = "2025-01-01T10:00:00"
-
-
-def _writes() -> tuple[int, int, int, int]:
-    return (
-        RecordResource.objects.count(),
-        Citizen.objects.count(),
-        ConsentDirective.objects.count(),
-        Referral.objects.count(),
-    )
 
 
 def _naive_writes(world: World) -> list[tuple[Any, str, str, dict[str, Any], str]]:  # noqa: F811
@@ -98,7 +86,7 @@ def test_a_time_without_its_offset_is_time_naive_on_every_fhir_write(
     world: World,  # noqa: F811
 ) -> None:
     version = world.diagnosis.version_id
-    before = _writes()
+    before = write_counts()
     for client, method, path, body, element in _naive_writes(world):
         send = put if method == "PUT" else post
         response = send(client, path, body)
@@ -108,7 +96,7 @@ def test_a_time_without_its_offset_is_time_naive_on_every_fhir_write(
         assert issue_code(response) == "time.naive", (path, issue)
         assert issue["expression"] == [element], path
         assert "Angiv tidspunktet med forskydningen fra UTC" in issue["details"]["text"], path
-    assert _writes() == before
+    assert write_counts() == before
     world.diagnosis.refresh_from_db()
     assert world.diagnosis.version_id == version
     # Only a time that its offset alone would make valid is told to add one;
@@ -161,7 +149,7 @@ def test_a_string_longer_than_fhir_allows_is_refused_and_nothing_is_written(
     world: World,  # noqa: F811
 ) -> None:
     client = f.client_for(world.nurse)
-    before = _writes()
+    before = write_counts()
     too_long = "x" * (1024 * 1024 + 1)
     response = post(
         client,
@@ -173,7 +161,7 @@ def test_a_string_longer_than_fhir_allows_is_refused_and_nothing_is_written(
     issue = response.json()["issue"][0]
     assert issue["expression"] == ["note.1.text"]
     assert "at most 1048576 characters" in issue["diagnostics"]
-    assert _writes() == before
+    assert write_counts() == before
     longest = "x" * (1024 * 1024)
     taken = post(
         client, "/fhir/Condition", bodies.diagnosis(world.person.pk, note=[{"text": longest}])
