@@ -16,7 +16,7 @@ from django.contrib.admin.utils import NestedObjects
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, router
 from django.http import HttpRequest, HttpResponse
 from django.utils.text import capfirst
@@ -37,6 +37,7 @@ from core.services.signals import (
     login_refusal_send,
     password_login_succeeded,
 )
+from core.validation import unique_rules_on_their_fields
 
 # The user's administrator membership chosen by the admin's login, set as the
 # session's role once Django has logged the user in (PlatformAdminSite.login).
@@ -122,8 +123,22 @@ class PlatformAdminSite(OTPAdminSite):
         return response
 
 
+class ConfigurationForm(forms.ModelForm):
+    """The base of the administration's forms: a unique rule a person breaks
+    (``core.messages.UNIQUE_RULES``) is refused on its field in the sentence
+    the API answers with, not in Django's words for the constraint."""
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        # The model's validation hands its errors over here, all at once.
+        if field is None and isinstance(error, ValidationError):
+            error = unique_rules_on_their_fields(self.instance, error, fields=self.fields)
+        super().add_error(field, error)
+
+
 class ConfigurationAdmin(admin.ModelAdmin):
     """The base of every page of the administration (a test holds them to it)."""
+
+    form = ConfigurationForm
 
     # Whether its additions, changes and removals decide who may act and so
     # reach citizens' data: then each is in the audit log too, not only in
@@ -235,7 +250,7 @@ class TOTPDeviceAdmin(ConfigurationAdmin, BaseTOTPDeviceAdmin):
         return False
 
 
-class OrganisationAdminForm(forms.ModelForm):
+class OrganisationAdminForm(ConfigurationForm):
     """The admin's organisation form (the admin names its model and fields)."""
 
     def clean_serves(self) -> Any:

@@ -58,9 +58,15 @@ class NumberOrTextField(serializers.CharField):
     (``core.body_gate``). Text is handed on as it was sent, never trimmed:
     " 5 " is no number written out (:func:`core.validation.decimal_parse`)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self, *, bounds: DecimalBounds | None = None, decimal_comma: bool = False, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("trim_whitespace", False)
         super().__init__(**kwargs)
+        # What the service that reads it checks it against (its column and
+        # whether a comma stands for the point), for the field's description.
+        self.bounds = bounds
+        self.decimal_comma = decimal_comma
 
 
 class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
@@ -73,6 +79,7 @@ class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
         *,
         code: str,
         allow_float: bool = True,
+        decimal_comma: bool = False,
         parsed_by_service: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -80,6 +87,7 @@ class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
         self.bounds = bounds
         self.code = code
         self.allow_float = allow_float
+        self.decimal_comma = decimal_comma
         # An item of a list is parsed by the service, which names it by its
         # place in the body ("measurements[1].value"); here it would be "value".
         self.parsed_by_service = parsed_by_service
@@ -93,6 +101,7 @@ class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
             field=self.field_name or "value",
             code=self.code,
             allow_float=self.allow_float,
+            decimal_comma=self.decimal_comma,
         )
 
     def to_representation(self, value: Any) -> str:

@@ -31,6 +31,7 @@ from core.errors import STATUS_BY_KIND, PlatformError, Throttled, shown_message
 from core.fhir.outcome import operation_outcome
 from core.logging import scrub
 from core.messages import general_in_place_of_detail, user_message
+from core.validation import integrity_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
         # text names the constraint and may quote the values: only the log
         # gets the constraint's name.
         logger.warning("integrity conflict: %s", _constraint_name(exc))
+        precise = integrity_conflict(exc)
+        if precise is not None:
+            return 409, {"kind": precise.kind, **precise.as_dict()}, headers
         return (
             409,
             {

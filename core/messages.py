@@ -34,8 +34,24 @@ from django.utils.translation import gettext_lazy as _
 from core.cpr import CPR_IN_TEXT
 from core.errors import PlatformError
 
+# The unique rules a person can break by what she types (a name, a code, a
+# number that must be unique), by the name of the database constraint that
+# keeps each: the code every door answers with (409, nothing written), the
+# field she typed it in and the sentence shown there. ``core.validation``
+# reads it where a model's validation or the database refuses the write.
+UNIQUE_RULES: dict[str, tuple[str, str, str]] = {
+    "location_unique_name": (
+        "cabinet.name_taken",
+        "name",
+        gettext_noop(
+            "Another cabinet or nurse's bag of the acute function already has this name; choose another name."
+        ),
+    ),
+}
+
 # The messages are msgids, kept whole on one line each.
 FIXED = (
+    *(message for _code, _field, message in UNIQUE_RULES.values()),
     gettext_noop(
         "A message that breaks MedCom's rules is never sent; correct the cause and the next message goes."
     ),

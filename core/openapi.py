@@ -10,6 +10,7 @@ its own requests and responses beside its views with ``extend_schema``.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,13 +22,14 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from core.boundary import cpr_in_url
 from core.created import creates_of
+from core.messages import UNIQUE_RULES
 from core.permissions import Public
-from core.validation import UNSHOWN_CHARACTERS
+from core.validation import UNSHOWN_CHARACTERS, DecimalBounds, decimal_text_pattern
 
 
 class ErrorItem(serializers.Serializer[Any]):
@@ -93,6 +95,21 @@ ERRORS_OF_WRITES = {
     "412": "The resource is not in a state that allows this (a visit already completed …).",
     "415": "The body is not JSON.",
 }
+
+
+def unique_conflicts(*constraints: str) -> OpenApiResponse:
+    """The 409 of a write that unique rules (``core.messages.UNIQUE_RULES``,
+    by their constraints' names) may refuse: each rule's code and field
+    beside what every write may meet."""
+    named = [UNIQUE_RULES[constraint] for constraint in constraints]
+    rules = ", ".join(f"`{code}` on `{field}`" for code, field, _message in named)
+    return OpenApiResponse(
+        ErrorEnvelope,
+        description=f"{ERRORS_OF_WRITES['409']} Or a value that must be unique is taken"
+        f" ({rules}); nothing was written.",
+    )
+
+
 ERRORS_OF_KEYED_WRITES = {"422": "The Idempotency-Key came with another request before."}
 ERRORS_OF_LOGIN = {"429": "Too many failed logins: wait `Retry-After` seconds."}
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -345,6 +362,37 @@ class PlatformAutoSchema(AutoSchema):
             response["description"] = "Created; `Location` is the URL where it is read."
 
 
+def _plain_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def decimal_forms(
+    bounds: DecimalBounds, *, decimal_comma: bool = False
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A decimal that :func:`core.validation.decimal_parse` reads against
+    ``bounds``, as a JSON number and as text: below the power of ten the
+    column holds no more of, above zero or from its minimum where the bounds
+    say so, and the text by :func:`core.validation.decimal_text_pattern`."""
+    whole = bounds.max_digits - bounds.decimal_places
+    # OpenAPI 3.0: an exclusive bound is the bound and a flag.
+    number: dict[str, Any] = {"type": "number", "maximum": 10**whole, "exclusiveMaximum": True}
+    if bounds.positive:
+        number.update(minimum=0, exclusiveMinimum=True)
+    elif bounds.minimum is not None:
+        number["minimum"] = _plain_number(bounds.minimum)
+    else:
+        number.update(minimum=-(10**whole), exclusiveMinimum=True)
+    comma = " A comma may stand for the point (`0,5`)." if decimal_comma else ""
+    text: dict[str, Any] = {
+        "type": "string",
+        "pattern": decimal_text_pattern(bounds, decimal_comma=decimal_comma),
+        "description": (
+            f"At most {whole} digits before the point and {bounds.decimal_places} after it.{comma}"
+        ),
+    }
+    return number, text
+
+
 class BoundedDecimalScheme(OpenApiSerializerFieldExtension):
     """A decimal bounded by its column (``core.api.BoundedDecimalField``): a
     JSON number or a decimal string in, a decimal string out."""
@@ -353,16 +401,12 @@ class BoundedDecimalScheme(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         bounds = self.target.bounds
-        text = {
-            "type": "string",
-            "format": "decimal",
-            "description": (
-                f"At most {bounds.max_digits - bounds.decimal_places} digits before the"
-                f" point and {bounds.decimal_places} after it."
-            ),
-        }
-        if direction == "request" and self.target.allow_float:
-            return {"oneOf": [{"type": "number"}, text]}
+        number, text = decimal_forms(bounds, decimal_comma=self.target.decimal_comma)
+        text["format"] = "decimal"
+        if direction != "request":
+            return {k: v for k, v in text.items() if k != "pattern"}
+        if self.target.allow_float:
+            return {"oneOf": [number, text]}
         return text
 
 
@@ -376,9 +420,13 @@ class NumberOrTextScheme(OpenApiSerializerFieldExtension):
         text: dict[str, Any] = {"type": "string"}
         if self.target.max_length is not None:
             text["maxLength"] = self.target.max_length
-        if direction == "request":
+        if direction != "request":
+            return text
+        bounds = self.target.bounds
+        if bounds is None:
             return {"oneOf": [{"type": "number"}, {**text, "pattern": TEXT_PATTERN}]}
-        return text
+        number, written = decimal_forms(bounds, decimal_comma=self.target.decimal_comma)
+        return {"oneOf": [number, {**text, **written}]}
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from core.errors import Conflict, InvalidInput
+from core.messages import UNIQUE_RULES, user_message
 
 
 def full_clean_or_raise(
@@ -28,6 +29,9 @@ def full_clean_or_raise(
     try:
         instance.full_clean(exclude=exclude)
     except ValidationError as exc:
+        broken = _unique_rule_broken(instance, exc)
+        if broken is not None:
+            raise broken from None
         if hasattr(exc, "error_dict"):
             field, errors = next(iter(exc.error_dict.items()))
             messages = [m for e in errors for m in e.messages]
@@ -35,6 +39,78 @@ def full_clean_or_raise(
             field, messages = "__all__", exc.messages
         message = "; ".join(_without_constraint_names(instance, messages))
         raise InvalidInput(code, message, field=None if field == "__all__" else field) from None
+
+
+def unique_conflict(constraint_name: str) -> Conflict | None:
+    """The refusal of a write that breaks the unique rule ``constraint_name``
+    keeps (:data:`core.messages.UNIQUE_RULES`): its own code and sentence, on
+    the field a person typed; None for a rule no person breaks by typing."""
+    rule = UNIQUE_RULES.get(constraint_name)
+    if rule is None:
+        return None
+    code, field, message = rule
+    return Conflict(code, message, field=field)
+
+
+def integrity_conflict(exc: IntegrityError) -> Conflict | None:
+    """:func:`unique_conflict` for a write the database refused (someone saved
+    the same name first, past the model's validation)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return unique_conflict(str(getattr(diag, "constraint_name", "") or ""))
+
+
+def _unique_rule_broken(instance: models.Model, exc: ValidationError) -> Conflict | None:
+    """The first unique rule of :data:`core.messages.UNIQUE_RULES` that
+    ``full_clean`` found broken."""
+    return next((conflict for conflict, _error in _unique_rules_broken(instance, exc)), None)
+
+
+def _unique_rules_broken(
+    instance: models.Model, exc: ValidationError
+) -> list[tuple[Conflict, ValidationError]]:
+    """Each unique rule of :data:`core.messages.UNIQUE_RULES` that Django's
+    validation found broken, with the error it raised: Django names a
+    constraint over fields by those fields (``unique_check``), a conditional
+    one by its name."""
+    groups = exc.error_dict.values() if hasattr(exc, "error_dict") else [exc.error_list]
+    errors = [e for group in groups for e in group]
+    found = []
+    for constraint in instance._meta.constraints:
+        if not isinstance(constraint, models.UniqueConstraint):
+            continue
+        conflict = unique_conflict(constraint.name)
+        if conflict is None:
+            continue
+        for error in errors:
+            params = error.params or {}
+            named = tuple(params.get("unique_check") or ()) == tuple(constraint.fields)
+            if named or constraint.name in str(error.message):
+                found.append((conflict, error))
+    return found
+
+
+def unique_rules_on_their_fields(
+    instance: models.Model, exc: ValidationError, *, fields: Iterable[str]
+) -> ValidationError:
+    """``exc`` as a form shows it: each unique rule it holds broken refused
+    in the platform's sentence (the API's ``message``) on the field a person
+    typed, where the form has that field; the other errors as they were."""
+    broken = _unique_rules_broken(instance, exc)
+    if not broken:
+        return exc
+    replaced = {id(error) for _conflict, error in broken}
+    shown = set(fields)
+    placed: dict[str, list[ValidationError]] = {}
+    for field, errors in exc.update_error_dict({}).items():
+        kept = [e for e in errors if id(e) not in replaced]
+        if kept:
+            placed[field] = kept
+    for conflict, _error in broken:
+        field = conflict.field if conflict.field in shown else NON_FIELD_ERRORS
+        placed.setdefault(field or NON_FIELD_ERRORS, []).append(
+            ValidationError(user_message(conflict), code=conflict.code)
+        )
+    return ValidationError(placed)
 
 
 def full_clean_changed(instance: models.Model, *, fields: Iterable[str]) -> None:
@@ -129,8 +205,8 @@ def insert_or_conflict(instance: models.Model, *, code: str, message: str) -> No
     try:
         with transaction.atomic():
             instance.save(force_insert=True)
-    except IntegrityError:
-        raise Conflict(code, message) from None
+    except IntegrityError as exc:
+        raise integrity_conflict(exc) or Conflict(code, message) from None
 
 
 # --- text a person must write ---------------------------------------------------
@@ -372,6 +448,25 @@ class DecimalBounds:
         if not isinstance(field, models.DecimalField):
             raise TypeError(f"{model.__name__}.{name} is not a DecimalField")
         return cls(field.max_digits, field.decimal_places, minimum=minimum, positive=positive)
+
+
+def decimal_text_pattern(bounds: DecimalBounds, *, decimal_comma: bool = False) -> str:
+    """The text :func:`decimal_parse` takes for ``bounds`` from a JSON body,
+    as a pattern for the API's description: digits without a leading zero,
+    fewer before the point than the column holds, at most its decimals after
+    it (trailing zeros beyond them say the same number), a minus only where
+    a value below zero may be kept, and a comma for the point where
+    ``decimal_comma`` takes one. That a value is above zero or above a
+    minimum is not a pattern's to say."""
+    whole = bounds.max_digits - bounds.decimal_places
+    places = bounds.decimal_places
+    below_zero = not bounds.positive and (bounds.minimum is None or bounds.minimum < 0)
+    sign = "-?" if below_zero else ""
+    digits = f"(?:0|[1-9][0-9]{{0,{whole - 1}}})" if whole > 0 else "0"
+    point = "[.,]" if decimal_comma else r"\."
+    significant = "" if places == 0 else "[0-9]" if places == 1 else f"[0-9]{{1,{places}}}"
+    fraction = f"{point}{significant}0*" if places > 0 else f"{point}0+"
+    return f"^{sign}{digits}(?:{fraction})?$"
 
 
 def decimal_parse(

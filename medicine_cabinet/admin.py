@@ -6,14 +6,14 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext
 
-from core.admin import ConfigurationAdmin
+from core.admin import ConfigurationAdmin, ConfigurationForm
 from core.errors import InvalidInput
 from core.messages import user_message
 from medicine_cabinet.models import Location, Lot, Medicine
 from medicine_cabinet.services import check_atc_code, check_dependence_forming
 
 
-class MedicineForm(forms.ModelForm):
+class MedicineForm(ConfigurationForm):
     """The formulary's rules (its ATC codes, §4 medicines) hold here as on the API."""
 
     class Meta:

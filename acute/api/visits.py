@@ -18,7 +18,7 @@ from acute.api.referrals import DeclineIn, HoldOverrideIn, shift_named
 from acute.api.roles import CLINICAL_READERS, COORDINATOR, NURSE, per_method
 from acute.fhir import observation_resource
 from acute.models import Episode, Outcome, Visit, VisitNote, VitalSign
-from acute.services.documentation import VITAL_SIGN_VALUE
+from acute.services.documentation import VITAL_SIGN_DECIMAL_COMMA, VITAL_SIGN_VALUE
 from consent.audit.services import Action, Purpose
 from consent.services.denied import audit_denied
 from core.actors import Actor
@@ -221,7 +221,10 @@ class VisitNoteView(APIView):
 class MeasurementIn(serializers.Serializer[Any]):
     code = serializers.ChoiceField(choices=VitalSign.Code.choices)
     value = BoundedDecimalField(
-        VITAL_SIGN_VALUE, code="vital_signs.value_invalid", parsed_by_service=True
+        VITAL_SIGN_VALUE,
+        code="vital_signs.value_invalid",
+        decimal_comma=VITAL_SIGN_DECIMAL_COMMA,
+        parsed_by_service=True,
     )
 
 

@@ -34,6 +34,8 @@ from core.validation import DecimalBounds, decimal_parse, full_clean_or_raise, r
 
 # What VitalSign.value holds, for every door that takes a measurement.
 VITAL_SIGN_VALUE = DecimalBounds.of(VitalSign, "value")
+# A value is written as it was read off the device: "37,5" is 37.5.
+VITAL_SIGN_DECIMAL_COMMA = True
 
 VITAL_SIGN_UNITS = {
     VitalSign.Code.HEART_RATE: ("/min", 0, 300),
@@ -225,7 +227,7 @@ def _measurement(index: int, code: str, raw: object) -> tuple[str, Decimal, str]
         VITAL_SIGN_VALUE,
         field=f"measurements[{index}].value",
         code="vital_signs.value_invalid",
-        decimal_comma=True,
+        decimal_comma=VITAL_SIGN_DECIMAL_COMMA,
     )
     if not (low <= value <= high):
         raise InvalidInput(

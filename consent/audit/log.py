@@ -519,12 +519,17 @@ def inclusion_for_entry(entry_id: int) -> InclusionProof:
     )
 
 
+# The smallest tree a consistency proof starts from: RFC 6962 proves none
+# from the empty tree.
+SMALLEST_TREE_SIZE = 1
+
+
 def consistency_between(log: str, old_size: int, new_size: int) -> list[bytes]:
     """The consistency proof between two sizes of ``log``."""
     latest = checkpoint_latest(log)
     if latest is None:
         raise NotFoundOrNotAllowed("audit.log_unknown", "No audit log with this name.")
-    if not 1 <= old_size <= new_size:
+    if not SMALLEST_TREE_SIZE <= old_size <= new_size:
         raise InvalidInput(
             "audit.sizes_invalid", "The sizes must satisfy 1 <= from <= to.", field="from"
         )

@@ -11,6 +11,7 @@ their own entries in the insight report (R5).
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import (
@@ -29,6 +30,7 @@ from consent.audit.api import AUDITORS, LOG_ENTRY, whole_number_param
 from consent.audit.cosignatures import cosignature_accept, refusal_accept
 from consent.audit.errors import ENTRY_NOT_FOUND
 from consent.audit.log import (
+    SMALLEST_TREE_SIZE,
     checkpoint_latest,
     checkpoint_served,
     consistency_between,
@@ -79,8 +81,19 @@ def _log_param(request: Request, *, required: bool) -> str | None:
     return log
 
 
+SIZE_DIGITS = 18
+
+
 def _size(request: Request, name: str) -> int:
-    return whole_number_param(request, name, digits=18, default=None)
+    return whole_number_param(request, name, digits=SIZE_DIGITS, default=None)
+
+
+# A tree size as ``_size`` reads it and ``consistency_between`` takes it.
+TREE_SIZE: dict[str, Any] = {
+    "type": "integer",
+    "minimum": SMALLEST_TREE_SIZE,
+    "maximum": 10**SIZE_DIGITS - 1,
+}
 
 
 class CheckpointView(APIView):
@@ -117,8 +130,18 @@ class ConsistencyView(APIView):
         operation_id="audit_log_consistency",
         parameters=[
             OpenApiParameter("log", str, required=True, description="The log's name."),
-            OpenApiParameter("from", int, required=True, description="The older tree size."),
-            OpenApiParameter("to", int, required=True, description="The newer tree size."),
+            OpenApiParameter(
+                "from",
+                TREE_SIZE,
+                required=True,
+                description="The older tree size: at least 1, and at most `to`.",
+            ),
+            OpenApiParameter(
+                "to",
+                TREE_SIZE,
+                required=True,
+                description="The newer tree size: at least `from`, and at most the log's size.",
+            ),
         ],
         responses={200: ConsistencyOut},
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -14,7 +14,7 @@ from core.actors import Actor
 from core.api import decimal_text
 from core.errors import Forbidden
 from core.models import Organisation, Role
-from core.openapi import Reference
+from core.openapi import Reference, decimal_forms
 from core.validation import DecimalBounds
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
@@ -68,14 +68,6 @@ def _witness(request: Request, data: dict[str, Any]) -> services.WitnessCredenti
     )
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "description": "An exact decimal, e.g. `0.5`."},
-            {"type": "integer"},
-        ]
-    }
-)
 class QuantityField(serializers.Field[Any, Any, Any, Any]):
     """An exact decimal: a string or a whole number; floats are refused
     (:func:`medicine_cabinet.services.quantity_parse`). ``bounds``: the column
@@ -92,6 +84,20 @@ class QuantityField(serializers.Field[Any, Any, Any, Any]):
 
     def to_representation(self, value: Any) -> str:
         return str(value)
+
+
+class QuantityScheme(OpenApiSerializerFieldExtension):
+    """A quantity as :func:`services.quantity_parse` reads it against the
+    field's column: an exact decimal as text, or a whole number."""
+
+    target_class = QuantityField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        number, text = decimal_forms(self.target.bounds)
+        text["description"] = f"An exact decimal, e.g. `0.5`. {text['description']}"
+        if direction != "request":
+            return {k: v for k, v in text.items() if k != "pattern"}
+        return {"oneOf": [text, {**number, "type": "integer"}]}
 
 
 # --- read shapes ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from core.actors import Actor
 from core.api import actor_of, decimal_text, valid
 from core.created import Creates
 from core.errors import InvalidInput
-from core.openapi import id_query
+from core.openapi import id_query, unique_conflicts
 from core.permissions import per_method, roles
 from core.times import DayField
 from core.validation import DecimalBounds, is_digits
@@ -126,12 +126,18 @@ class CabinetInput(serializers.Serializer[Any]):
     count_interval_days = serializers.IntegerField(min_value=1, max_value=365, default=7)
 
 
+# The rule that keeps a cabinet's name its own within the acute function.
+CABINET_NAME_UNIQUE = "location_unique_name"
+
+
 class CabinetsView(APIView):
     permission_classes = [roles(OFFICER)]
     creates = Creates(None)
 
     @extend_schema(
-        operation_id="cabinet_cabinets_create", request=CabinetInput, responses={201: LocationOut}
+        operation_id="cabinet_cabinets_create",
+        request=CabinetInput,
+        responses={201: LocationOut, 409: unique_conflicts(CABINET_NAME_UNIQUE)},
     )
     def post(self, request: Request) -> Response:
         data = valid(CabinetInput, request.data)

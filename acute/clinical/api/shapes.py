@@ -469,7 +469,9 @@ ORDER_DETAILS = tuple(field.name for field in dataclasses.fields(services.OrderD
 class OrderDetailsIn(serializers.Serializer[Any]):
     medicine_atc = serializers.CharField(max_length=7, min_length=7)
     medicine_name = serializers.CharField(max_length=200)
-    dose = NumberOrTextField(max_length=20)
+    dose = NumberOrTextField(
+        max_length=20, bounds=services.DOSE, decimal_comma=services.ORDER_DECIMAL_COMMA
+    )
     dose_unit = serializers.CharField(max_length=32)
     route = serializers.CharField(max_length=64)
     frequency = serializers.CharField(max_length=100)
@@ -478,7 +480,14 @@ class OrderDetailsIn(serializers.Serializer[Any]):
     # What the order allows in numbers (R8); read from the words when left out.
     doses_per_day = serializers.IntegerField(required=False, allow_null=True, default=None)
     duration_days = serializers.IntegerField(required=False, allow_null=True, default=None)
-    total_quantity = NumberOrTextField(max_length=20, required=False, allow_null=True, default=None)
+    total_quantity = NumberOrTextField(
+        max_length=20,
+        required=False,
+        allow_null=True,
+        default=None,
+        bounds=services.TOTAL_QUANTITY,
+        decimal_comma=services.ORDER_DECIMAL_COMMA,
+    )
 
     def details(self) -> services.OrderDetails:
         """The order's details, each field by its name in :class:`services.OrderDetails`."""

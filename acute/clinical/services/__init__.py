@@ -31,9 +31,12 @@ from acute.clinical.services.order_follow_up import (
     prescription_mark_sent,
 )
 from acute.clinical.services.orders import (
+    DOSE,
     MAX_DOSES_PER_DAY,
     MAX_ORDER_DAYS,
+    ORDER_DECIMAL_COMMA,
     ORDER_STATUSES,
+    TOTAL_QUANTITY,
     OrderDetails,
     is_dependence_forming,
     phone_order_record,
@@ -46,11 +49,14 @@ from acute.clinical.services.watch import WatchFigures, medication_orders_watch
 __all__ = [
     "CLOCK_SKEW",
     "COPENHAGEN",
+    "DOSE",
     "MAX_DOSES_PER_DAY",
     "MAX_ORDER_DAYS",
+    "ORDER_DECIMAL_COMMA",
     "ORDER_STATUSES",
     "RESULT_RELATIONS",
     "RESULT_STATUSES",
+    "TOTAL_QUANTITY",
     "Amended",
     "OrderDetails",
     "ResultInput",

@@ -98,13 +98,15 @@ def order_dependence_forming(atc: str) -> bool:
 
 DOSE = DecimalBounds.of(MedicationOrder, "dose")
 TOTAL_QUANTITY = DecimalBounds.of(MedicationOrder, "total_quantity")
+# A dose is written as the physician said it: "2,5" is 2.5.
+ORDER_DECIMAL_COMMA = True
 
 
 def _order_number(raw: object, *, field: str, bounds: DecimalBounds, code: str) -> Decimal:
     """A dose or a total as the physician said it, written out: never with an
     exponent ("1e3" is refused, not read as 1000 mg), on the API as on the
     pages, as every quantity of the cabinet that doses are counted in."""
-    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True)
+    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=ORDER_DECIMAL_COMMA)
 
 
 def _order_dose(raw: object) -> Decimal:
