@@ -83,11 +83,27 @@ class DeliveryAnswer:
     http_status: int | None
     error_code: str
     detail: str
+    # The partner's acknowledgement of the message in its answer, if it gave one.
+    acknowledgement: ReplyAcknowledgement | None = None
 
     @property
     def reached(self) -> bool:
         """The partner got the message, whatever it answered: the data is disclosed."""
         return self.outcome != DeliveryAttempt.Outcome.NETWORK
+
+
+@dataclass(frozen=True)
+class ReplyAcknowledgement:
+    """A partner's acknowledgement of our message given in its answer to the
+    delivery: its ids, by which it is remembered as one sent as a message is
+    (a copy of it later is answered as the first), and what the attempt came
+    to without it (by the HTTP status alone), for when it repeats one
+    received before and so settles nothing again (MedCom 043)."""
+
+    bundle_id: str
+    header_id: str
+    code: str
+    unheeded: DeliveryAnswer
 
 
 class Transport(abc.ABC):

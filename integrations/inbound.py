@@ -42,7 +42,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Case, Q, Subquery, When
+from django.db.models import Q, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
@@ -83,7 +83,8 @@ from integrations.messages import (
 )
 from integrations.models import InboundMessage, Partner, ReceivedAcknowledgement
 from integrations.outbound import US_PARTS, acute_function, acute_functions
-from integrations.outbox import AckSettles, outbox_acknowledge
+from integrations.outbox import outbox_acknowledge
+from integrations.outbox.acknowledge import acknowledgement_earlier, acknowledgement_remembered
 from integrations.partners import adapter_for
 from integrations.patients import citizen_find, registrations_noted
 
@@ -277,7 +278,7 @@ def _acknowledgement_settles(
             400, error_outcome(exc.code, exc.message, field=exc.field, params=exc.params)
         )
         return _acknowledgement_refused(partner, data, refused, exc.code)
-    earlier = _acknowledgement_earlier(partner, parsed.bundle_id, parsed.header_id)
+    earlier = acknowledgement_earlier(partner, parsed.bundle_id, parsed.header_id)
     if earlier is not None:
         return _acknowledgement_again(partner, parsed, data, earlier)
     response = parsed.response or {}
@@ -290,48 +291,34 @@ def _acknowledgement_settles(
                 code=code,
                 detail=acknowledgement_detail(data),
             )
-            answer = _acknowledgement_answer(settles)
-            reason = ACK_REFUSED.get(settles, "")
             # Remembered with what it did, in one transaction: of two copies
             # at once, the second waits for the first and is its repeat.
-            ReceivedAcknowledgement.objects.create(
+            remembered = acknowledgement_remembered(
                 partner=partner,
-                bundle_id=parsed.bundle_id[:64],
-                header_id=parsed.header_id[:64],
-                answering=answering[:64],
-                code=code[:32],
-                http_status=answer.status,
-                answer=answer.body,
-                reason_code=reason,
+                bundle_id=parsed.bundle_id,
+                header_id=parsed.header_id,
+                answering=answering,
+                code=code,
+                settles=settles,
             )
+            remembered.save(force_insert=True)
     except IntegrityError:
-        earlier = _acknowledgement_earlier(partner, parsed.bundle_id, parsed.header_id)
+        earlier = acknowledgement_earlier(partner, parsed.bundle_id, parsed.header_id)
         if earlier is None:
             raise
         return _acknowledgement_again(partner, parsed, data, earlier)
-    if not reason:
+    answer = Answer(remembered.http_status, remembered.answer)
+    if not remembered.reason_code:
         return answer
-    return _acknowledgement_refused(partner, data, answer, reason)
-
-
-def _acknowledgement_earlier(
-    partner: Partner, bundle_id: str, header_id: str
-) -> ReceivedAcknowledgement | None:
-    """The acknowledgement this partner sent before with either id."""
-    return (
-        ReceivedAcknowledgement.objects.filter(
-            Q(bundle_id=bundle_id[:64]) | Q(header_id=header_id[:64]), partner=partner
-        )
-        .order_by(Case(When(header_id=header_id[:64], then=0), default=1))
-        .first()
-    )
+    return _acknowledgement_refused(partner, data, answer, remembered.reason_code)
 
 
 def _acknowledgement_again(
     partner: Partner, parsed: ParsedMessage, data: dict[str, Any], earlier: ReceivedAcknowledgement
 ) -> Answer:
-    """An acknowledgement received before (its MessageHeader.id) is answered
-    as it was the first time and settles nothing again (MedCom: a message
+    """An acknowledgement received before (its MessageHeader.id), as its own
+    message or in the partner's answer to our delivery, is answered as it
+    was the first time and settles nothing again (MedCom: a message
     received twice is processed once), whatever became of the message it
     answers since. One reusing another's Bundle.id is refused, as a message
     is (MedCom 043). A repeat of a refused one is recorded again: a denied
@@ -348,12 +335,6 @@ def _acknowledgement_again(
     return _acknowledgement_refused(partner, data, again, earlier.reason_code)
 
 
-# Why a partner's acknowledgement settled nothing (the audit entry's reason).
-ACK_REFUSED = {
-    AckSettles.UNKNOWN: "ack.unknown_message",
-    AckSettles.MALFORMED: "ack.code_unknown",
-    AckSettles.CONTRADICTS: "ack.contradicts_earlier",
-}
 # A FHIR id, as an audit entry may name a refused acknowledgement's Bundle.
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # A message id of the platform's form (a UUID), as the entry may name what it answered.
@@ -398,45 +379,6 @@ def _acknowledgement_refused(partner: Partner, data: Any, answer: Answer, reason
     except (Unavailable, DatabaseError):
         return Answer(503, error_outcome("db.unavailable", DB_UNAVAILABLE_TEXT, kind="unavailable"))
     return answer
-
-
-def _acknowledgement_answer(settles: AckSettles) -> Answer:
-    """The HTTP answer to a partner's acknowledgement: whether it matched a
-    message of ours, and whether it was taken (acknowledgements themselves
-    are never acknowledged). One that contradicts the partner's first answer
-    to the message is refused (409): the first answer stands (MedCom 043)."""
-    if settles in (AckSettles.SETTLED, AckSettles.REPEATED):
-        return Answer(
-            200,
-            operation_outcome(
-                kind="informational",
-                code="ack.received",
-                message=gettext("Acknowledgement recorded."),
-                severity="information",
-            ),
-        )
-    if settles == AckSettles.MALFORMED:
-        return Answer(
-            400,
-            error_outcome(
-                "ack.code_unknown",
-                "MessageHeader.response.code must be ok, transient-error or fatal-error.",
-                field="MessageHeader.response.code",
-            ),
-        )
-    if settles == AckSettles.CONTRADICTS:
-        return Answer(
-            409,
-            error_outcome(
-                "ack.contradicts_earlier",
-                "The message was already acknowledged otherwise; the first acknowledgement stands.",
-                kind="conflict",
-            ),
-        )
-    return Answer(
-        404,
-        error_outcome("ack.unknown_message", "No such message to this partner.", kind="not_found"),
-    )
 
 
 def _refusal_record(

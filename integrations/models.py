@@ -396,6 +396,10 @@ INBOUND_REASON_LABELS = {
         " and she has no open referral"
     ),
     "hospital.stay_of_another_citizen": gettext_noop("The hospital stay is another citizen's"),
+    "hospital.previous_unknown": gettext_noop(
+        "The hospital cancelled a notification the acute function has not received"
+        " from that hospital about this citizen"
+    ),
     "hospital.activity_missing": gettext_noop(
         "The hospital notification does not say what happened"
     ),
@@ -562,7 +566,8 @@ class InboundMessage(models.Model):
 
 class ReceivedAcknowledgement(models.Model):
     """A partner's acknowledgement of one of our messages, received as its
-    own message, and what it was answered. MedCom: a message received twice
+    own message or in its answer to our delivery, and what a copy of it is
+    answered. MedCom: a message received twice
     (an acknowledgement too: the same MessageHeader.id, whatever its
     Bundle.id) is processed once; a repeat is answered as the first was and
     settles nothing again, whatever has happened to the message since (a

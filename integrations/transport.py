@@ -24,12 +24,12 @@ import http.client
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from core.validation import is_digits
-from integrations.adapters import DeliveryAnswer, Transport
+from integrations.adapters import DeliveryAnswer, ReplyAcknowledgement, Transport
 from integrations.messages import AckCode, acknowledgement_detail
 from integrations.models import PARTNER_FATAL, DeliveryAttempt, OutboundMessage, Partner
 
@@ -38,6 +38,7 @@ TIMESTAMP_HEADER = "X-Tvaerakut-Timestamp"
 SIGNATURE_HEADER = "X-Tvaerakut-Signature"
 OUR_SENDER_CODE = "tvaerakut"
 DEFAULT_SKEW_SECONDS = 300
+ACK_CODES = frozenset({AckCode.OK, AckCode.TRANSIENT, AckCode.FATAL})
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -171,28 +172,40 @@ def post_signed(*, url: str, body: bytes, sender: str, secret: str, timeout: flo
     raise TransportError("unreachable")
 
 
-def _acknowledgement(reply: HttpReply, message_id: str) -> tuple[str, str]:
-    """The acknowledgement code the reply gives ``message_id`` ("" if none
-    readable) and the partner's diagnostics."""
-    ack_code, detail = "", ""
+@dataclass(frozen=True)
+class _ReplyAck:
+    code: str  # "" if the reply gives ``message_id`` no readable acknowledgement
+    detail: str  # the partner's diagnostics
+    bundle_id: str
+    header_id: str
+
+
+def _acknowledgement(reply: HttpReply, message_id: str) -> _ReplyAck:
+    """The acknowledgement the reply gives ``message_id``: its code, the
+    partner's diagnostics, and its Bundle.id and MessageHeader.id."""
+    ack_code, detail, bundle_id, header_id = "", "", "", ""
     if not reply.body:
-        return ack_code, detail
+        return _ReplyAck(ack_code, detail, bundle_id, header_id)
     try:
         data = reply.json()
-        response = data["entry"][0]["resource"].get("response") or {}
+        header = data["entry"][0]["resource"]
+        response = header.get("response") or {}
         if response.get("identifier") == message_id:
             ack_code = response.get("code", "")
+            bundle_id, header_id = data.get("id"), header.get("id")
         detail = acknowledgement_detail(data, limit=300)
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         ack_code = ""
-    return ack_code, detail
+    if not isinstance(ack_code, str):
+        ack_code = ""
+    if not (isinstance(bundle_id, str) and isinstance(header_id, str)):
+        bundle_id, header_id = "", ""
+    return _ReplyAck(ack_code, detail, bundle_id, header_id)
 
 
-def _classify(reply: HttpReply, message_id: str) -> DeliveryAnswer:
-    """How an attempt ended, from the partner's answer."""
+def _judge(status: int, ack_code: str, detail: str) -> DeliveryAnswer:
+    """How an attempt ended, from the answer's status and acknowledgement code."""
     outcome = DeliveryAttempt.Outcome
-    ack_code, detail = _acknowledgement(reply, message_id)
-    status = reply.status
     if ack_code == AckCode.OK and 200 <= status < 300:
         return DeliveryAnswer(outcome.ACKNOWLEDGED, status, "", "")
     if ack_code == AckCode.FATAL:
@@ -209,6 +222,27 @@ def _classify(reply: HttpReply, message_id: str) -> DeliveryAnswer:
         # A 2xx without a readable acknowledgement: treat as accepted, wait for the ack.
         return DeliveryAnswer(outcome.ACCEPTED, status, "", "")
     return DeliveryAnswer(outcome.FATAL, status, f"http.{status}", detail)
+
+
+def _classify(reply: HttpReply, message_id: str) -> DeliveryAnswer:
+    """How an attempt ended, from the partner's answer; with the
+    acknowledgement it carries, which delivery remembers (and does not heed
+    when it repeats one received before)."""
+    ack = _acknowledgement(reply, message_id)
+    answer = _judge(reply.status, ack.code, ack.detail)
+    if ack.code not in ACK_CODES or not (ack.bundle_id and ack.header_id):
+        # No acknowledgement, or one with a code outside FHIR's three, which
+        # settled nothing (the status decided): nothing to remember.
+        return answer
+    return replace(
+        answer,
+        acknowledgement=ReplyAcknowledgement(
+            bundle_id=ack.bundle_id,
+            header_id=ack.header_id,
+            code=ack.code,
+            unheeded=_judge(reply.status, "", ack.detail),
+        ),
+    )
 
 
 class SignedHttp(Transport):

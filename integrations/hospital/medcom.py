@@ -82,7 +82,7 @@ from integrations.hospital.inbound import (
     stay_key,
     stay_rows,
 )
-from integrations.medcom.inbound import PREVIOUS_UNKNOWN, activity_of, own_provenance
+from integrations.medcom.inbound import REMOVED_UNKNOWN, activity_of, own_provenance
 from integrations.messages import (
     InvalidMessage,
     ParsedMessage,
@@ -407,7 +407,7 @@ def _removal_held(partner: Partner, message: ParsedMessage, citizen: Citizen | N
         return
     others = sorted({c for c in foreign if c is not None and (citizen is None or c != citizen.pk)})
     raise InvalidMessage(
-        PREVIOUS_UNKNOWN, REMOVAL_NOT_ITS, field="Provenance.entity.what", citizen_ids=others
+        REMOVED_UNKNOWN, REMOVAL_NOT_ITS, field="Provenance.entity.what", citizen_ids=others
     )
 
 

@@ -38,6 +38,9 @@ CITIZEN_UNKNOWN = "carecommunication.citizen_unknown"
 PREVIOUS_UNKNOWN = "carecommunication.previous_unknown"
 THREAD_OF_ANOTHER = "carecommunication.thread_of_another_citizen"
 STAY_OF_ANOTHER = "hospital.stay_of_another_citizen"
+# A hospital notification cancelling (``removal``) a notification the platform
+# never received from that hospital about that citizen.
+REMOVED_UNKNOWN = "hospital.previous_unknown"
 IDENTIFIER_TOO_LONG = "carecommunication.identifier_too_long"
 ATTACHMENT_TYPE_UNKNOWN = "carecommunication.attachment_type_unknown"
 DETAILS_BY_CODE = {
@@ -45,6 +48,7 @@ DETAILS_BY_CODE = {
     PREVIOUS_UNKNOWN: ("MSG_NO_EXIST", "not-found"),
     THREAD_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
     STAY_OF_ANOTHER: ("MSG_PARAM_INVALID", "conflict"),
+    REMOVED_UNKNOWN: ("MSG_NO_EXIST", "not-found"),
     IDENTIFIER_TOO_LONG: ("MSG_Element_To_Long", "too-long"),
     ATTACHMENT_TYPE_UNKNOWN: ("MSG_VALUESET_VALUE_UNKNOWN", "code-invalid"),
 }

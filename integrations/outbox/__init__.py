@@ -22,8 +22,9 @@ One module per use case:
   message again;
 - :mod:`~integrations.outbox.handled` — a person marks a failed or withheld
   message dealt with another way (she phoned); it leaves the board;
-- :mod:`~integrations.outbox.acknowledge` — an acknowledgement that came as
-  its own message completes or fails one.
+- :mod:`~integrations.outbox.acknowledge` — an acknowledgement, as its own
+  message or in the partner's answer to a delivery, is judged and
+  remembered once; it completes or fails one.
 """
 
 from integrations.outbox.acknowledge import AckSettles, outbox_acknowledge

@@ -10,6 +10,12 @@ first changes nothing, and one that contradicts it (an ok after the
 partner's fatal-error, a fatal-error after its ok) changes nothing either:
 the partner is told, and a message the partner refused stays on the
 coordinator's board.
+
+An acknowledgement is remembered per partner by its Bundle.id and
+MessageHeader.id (:class:`~integrations.models.ReceivedAcknowledgement`),
+whichever way it came: as its own message, or in the partner's answer to the
+delivery. The same acknowledgement again, either way, is answered as it was
+the first time and settles nothing again.
 """
 
 from __future__ import annotations
@@ -18,13 +24,18 @@ import datetime as dt
 import enum
 import logging
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
+from django.db.models import Case, Q, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from core.fhir.outcome import operation_outcome
 from integrations.medcom.outbound import RULE_BROKEN
-from integrations.messages import AckCode
-from integrations.models import PARTNER_FATAL, OutboundMessage, Partner
+from integrations.messages import AckCode, error_outcome
+from integrations.models import PARTNER_FATAL, OutboundMessage, Partner, ReceivedAcknowledgement
 from integrations.outbox.queue import deliver_later
 from integrations.outbox.renew import envelope_renew
 
@@ -70,6 +81,121 @@ def _never_sent(message: OutboundMessage) -> bool:
     return (withheld or parked) and not message.deliveries.exists()
 
 
+# Why a partner's acknowledgement settled nothing (the audit entry's reason).
+ACK_REFUSED = {
+    AckSettles.UNKNOWN: "ack.unknown_message",
+    AckSettles.MALFORMED: "ack.code_unknown",
+    AckSettles.CONTRADICTS: "ack.contradicts_earlier",
+}
+
+
+def acknowledgement_answer(settles: AckSettles) -> tuple[int, dict[str, Any]]:
+    """The HTTP answer (status, body) to a partner's acknowledgement: whether
+    it matched a message of ours, and whether it was taken (acknowledgements
+    themselves are never acknowledged). One that contradicts the partner's
+    first answer to the message is refused (409): the first answer stands
+    (MedCom 043)."""
+    if settles in (AckSettles.SETTLED, AckSettles.REPEATED):
+        return 200, operation_outcome(
+            kind="informational",
+            code="ack.received",
+            message=gettext("Acknowledgement recorded."),
+            severity="information",
+        )
+    if settles == AckSettles.MALFORMED:
+        return 400, error_outcome(
+            "ack.code_unknown",
+            "MessageHeader.response.code must be ok, transient-error or fatal-error.",
+            field="MessageHeader.response.code",
+        )
+    if settles == AckSettles.CONTRADICTS:
+        return 409, error_outcome(
+            "ack.contradicts_earlier",
+            "The message was already acknowledged otherwise; the first acknowledgement stands.",
+            kind="conflict",
+        )
+    return 404, error_outcome(
+        "ack.unknown_message", "No such message to this partner.", kind="not_found"
+    )
+
+
+def acknowledgement_earlier(
+    partner: Partner, bundle_id: str, header_id: str
+) -> ReceivedAcknowledgement | None:
+    """The acknowledgement this partner sent before with either id (the one
+    with the same MessageHeader.id first), however it came."""
+    return (
+        ReceivedAcknowledgement.objects.filter(
+            Q(bundle_id=bundle_id[:64]) | Q(header_id=header_id[:64]), partner=partner
+        )
+        .order_by(Case(When(header_id=header_id[:64], then=0), default=1))
+        .first()
+    )
+
+
+def acknowledgements_seen(
+    partner_ids: Iterable[int], bundle_ids: Iterable[str], header_ids: Iterable[str]
+) -> set[tuple[int, str, str]]:
+    """Of these partners' acknowledgements, those received before with one
+    of these ids, as (partner, Bundle.id, MessageHeader.id): one query for
+    a batch of deliveries."""
+    partners = set(partner_ids)
+    found = ReceivedAcknowledgement.objects.filter(
+        Q(bundle_id__in={b[:64] for b in bundle_ids})
+        | Q(header_id__in={h[:64] for h in header_ids}),
+        partner_id__in=partners,
+    ).values_list("partner_id", "bundle_id", "header_id")
+    return set(found)
+
+
+def acknowledgement_remembered(
+    *,
+    partner: Partner,
+    bundle_id: str,
+    header_id: str,
+    answering: str,
+    code: str,
+    settles: AckSettles,
+) -> ReceivedAcknowledgement:
+    """The acknowledgement, unsaved, as it is remembered: with the answer a
+    copy of it received again gets, and why it settled nothing (blank when
+    it did). Saved in the transaction that applied it: of two copies at
+    once, the second waits for the first and is its repeat."""
+    status, body = acknowledgement_answer(settles)
+    return ReceivedAcknowledgement(
+        partner=partner,
+        bundle_id=bundle_id[:64],
+        header_id=header_id[:64],
+        answering=answering[:64],
+        code=code[:32],
+        http_status=status,
+        answer=body,
+        reason_code=ACK_REFUSED.get(settles, ""),
+    )
+
+
+def acknowledgement_judged(
+    message: OutboundMessage, code: str, *, partner: Partner
+) -> AckSettles | None:
+    """What an acknowledgement with ``code`` is to ``message`` already settled
+    by the partner's first answer (REPEATED or CONTRADICTS); None while the
+    message is open to one."""
+    earlier = _settled_by(message)
+    if earlier is None:
+        return None
+    if earlier == code:
+        log.info("acknowledgement of message %s repeated by %s", message.pk, partner.code)
+        return AckSettles.REPEATED
+    log.warning(
+        "acknowledgement %s of message %s by %s contradicts its earlier %s; ignored",
+        code,
+        message.pk,
+        partner.code,
+        earlier,
+    )
+    return AckSettles.CONTRADICTS
+
+
 def _parked(message: OutboundMessage, code: str, detail: str, *, now: dt.datetime) -> None:
     """Failed on the partner's answer: parked for a person, in its words."""
     message.status = OutboundMessage.Status.FAILED
@@ -104,19 +230,9 @@ def outbox_acknowledge(
         )
         if message is None or _never_sent(message):
             return AckSettles.UNKNOWN
-        earlier = _settled_by(message)
-        if earlier is not None:
-            if earlier == code:
-                log.info("acknowledgement of message %s repeated by %s", message.pk, partner.code)
-                return AckSettles.REPEATED
-            log.warning(
-                "acknowledgement %s of message %s by %s contradicts its earlier %s; ignored",
-                code,
-                message.pk,
-                partner.code,
-                earlier,
-            )
-            return AckSettles.CONTRADICTS
+        judged = acknowledgement_judged(message, code, partner=partner)
+        if judged is not None:
+            return judged
         if code == AckCode.OK:
             message.status = OutboundMessage.Status.ACKNOWLEDGED
             message.acknowledged_at = now

@@ -49,6 +49,13 @@ from integrations.models import (
     REASONS_IN_THEIR_WORDS,
     DeliveryAttempt,
     OutboundMessage,
+    ReceivedAcknowledgement,
+)
+from integrations.outbox.acknowledge import (
+    AckSettles,
+    acknowledgement_judged,
+    acknowledgement_remembered,
+    acknowledgements_seen,
 )
 from integrations.outbox.queue import DELIVER_TASK, deliver_later
 from integrations.outbox.renew import envelope_renew
@@ -322,6 +329,41 @@ def _settle(message: OutboundMessage, answer: DeliveryAnswer, now: dt.datetime) 
     return retry_in
 
 
+def _heeded(
+    results: list[tuple[Claimed, DeliveryAnswer]],
+) -> list[tuple[Claimed, DeliveryAnswer]]:
+    """The answers as they count: one whose acknowledgement the partner sent
+    before (the same MessageHeader.id or Bundle.id, as its own message or in
+    an earlier answer) counts by its HTTP status alone. MedCom 043: a
+    message received twice is processed once, an acknowledgement too; a
+    transient-error seen again asks for nothing again. Read under the
+    messages' locks, which the acknowledgement door takes too."""
+    acks = [a.acknowledgement for _, a in results if a.acknowledgement is not None]
+    if not acks:
+        return results
+    seen = acknowledgements_seen(
+        {c.message.partner_id for c, a in results if a.acknowledgement is not None},
+        [a.bundle_id for a in acks],
+        [a.header_id for a in acks],
+    )
+    seen_bundles = {(p, b) for p, b, _ in seen}
+    seen_headers = {(p, h) for p, _, h in seen}
+    heeded: list[tuple[Claimed, DeliveryAnswer]] = []
+    for claimed, answer in results:
+        ack, partner_id = answer.acknowledgement, claimed.message.partner_id
+        if ack is not None and (
+            (partner_id, ack.bundle_id[:64]) in seen_bundles
+            or (partner_id, ack.header_id[:64]) in seen_headers
+        ):
+            log.info(
+                "acknowledgement in the answer to message %s repeats one received before",
+                claimed.message.pk,
+            )
+            answer = ack.unheeded
+        heeded.append((claimed, answer))
+    return heeded
+
+
 def _update_grouped(model: type[Model], objects: Sequence[Model], fields: list[str]) -> None:
     """Save ``fields`` of many rows with one UPDATE per distinct set of values:
     a batch mostly ends the same way (acknowledged now), and Django's
@@ -354,8 +396,30 @@ def _record(results: list[tuple[Claimed, DeliveryAnswer]]) -> None:
         retries: dict[float, list[int]] = {}
         disclosed: list[tuple[OutboundMessage, DisclosureDecision]] = []
         renewing: list[OutboundMessage] = []
-        for claimed, answer in results:
+        remembered: list[ReceivedAcknowledgement] = []
+        for claimed, answer in _heeded(results):
             message, attempt = locked[claimed.message.pk], claimed.attempt
+            ack = answer.acknowledgement
+            if ack is not None:
+                # Remembered as one sent as a message is: a copy of it later,
+                # either way, is answered as this one and settles nothing.
+                # One overtaken by another answer is judged by that first one.
+                settles = (
+                    AckSettles.SETTLED
+                    if message.status == OutboundMessage.Status.SENDING
+                    else acknowledgement_judged(message, ack.code, partner=message.partner)
+                    or AckSettles.REPEATED
+                )
+                remembered.append(
+                    acknowledgement_remembered(
+                        partner=message.partner,
+                        bundle_id=ack.bundle_id,
+                        header_id=ack.header_id,
+                        answering=str(message.message_id),
+                        code=ack.code,
+                        settles=settles,
+                    )
+                )
             retry_in = _settle(message, answer, now)
             if retry_in is not None and answer.reached:
                 # The partner received it and asked for it again (a
@@ -391,6 +455,8 @@ def _record(results: list[tuple[Claimed, DeliveryAnswer]]) -> None:
             [c.attempt for c, _ in results],
             ["finished_at", "outcome", "http_status", "error_code", "detail", "retry_in_seconds"],
         )
+        # A copy kept first (the same ids, under the same lock) stands.
+        ReceivedAcknowledgement.objects.bulk_create(remembered, ignore_conflicts=True)
         for message, decision in disclosed:
             _audit_disclosure(message, decision)
         # After the disclosures, which name the Bundle the partner received.

@@ -197,10 +197,13 @@ def test_the_answer_to_a_delivery_and_an_acknowledgement_of_its_own_read_alike()
         issues=[Issue("MSG_NO_MATCH", "Ukendt patient"), Issue("MSG_LOCAL_FAIL", "Prøv igen")],
     )
     reply = HttpReply(status=400, headers={}, body=json.dumps(ack).encode())
-    assert _acknowledgement(reply, "b9b4818e-02de-4cc4-b418-d20cbc7b5404") == (
+    read = _acknowledgement(reply, "b9b4818e-02de-4cc4-b418-d20cbc7b5404")
+    assert (read.code, read.detail) == (
         "fatal-error",
         "MSG_NO_MATCH: Ukendt patient; MSG_LOCAL_FAIL: Prøv igen",
     )
+    # Its ids, by which a copy of it sent later as a message is known.
+    assert (read.bundle_id, read.header_id) == (ack["id"], ack["entry"][0]["resource"]["id"])
 
 
 # --- the door itself ---------------------------------------------------------------

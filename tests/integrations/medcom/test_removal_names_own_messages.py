@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from consent.audit.models import AuditEntry
 from core.models import Citizen, Organisation
@@ -33,7 +34,8 @@ from tests.integrations.medcom.test_partner_variants import AN_STIN, _notificati
 
 pytestmark = pytest.mark.django_db
 
-REASON = "carecommunication.previous_unknown"
+# A hospital notification's own reason, not a conversation's (CareCommunication).
+REASON = "hospital.previous_unknown"
 
 
 def _removing(message: dict[str, Any], removed: str) -> dict[str, Any]:
@@ -96,6 +98,15 @@ def test_r3_a_hospital_cannot_cancel_another_hospitals_death_message(hospital, c
     assert not AuditEntry.objects.filter(reason_code="death_withdrawn").exists()
     [denied] = AuditEntry.objects.filter(outcome="denied", reason_code=REASON)
     assert denied.citizen_id == citizen.pk
+    # The coordinator's board says what the hospital did, in her words.
+    refused = InboundMessage.objects.get(partner=other, outcome=InboundMessage.Outcome.FATAL)
+    assert refused.reason_code == REASON
+    with translation.override("da"):
+        shown = refused.reason_display()
+    assert shown == (
+        "Sygehuset har aflyst en sygehusadvis, som akutfunktionen ikke har modtaget"
+        " fra dette sygehus om denne borger"
+    )
 
 
 def test_r9_a_removal_of_the_hospitals_message_about_another_citizen_is_refused(hospital, citizen):
