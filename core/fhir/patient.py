@@ -62,17 +62,19 @@ def patient_resource(citizen: Citizen, *, show_cpr: bool = True) -> dict[str, An
     if show_cpr:
         # The CPR number and the replacement CPR (DK-core's x-ecpr / d-ecpr
         # slice, ``temp``) the citizen holds: both are identifying.
-        data["identifier"] = []
+        identifiers: list[dict[str, str]] = []
         if citizen.cpr:
-            data["identifier"].append({"system": CPR_SYSTEM, "value": citizen.cpr})
+            identifiers.append({"system": CPR_SYSTEM, "value": citizen.cpr})
         if citizen.replacement_cpr:
-            data["identifier"].append(
+            identifiers.append(
                 {
                     "use": "temp",
                     "system": citizen.replacement_cpr_system,
                     "value": citizen.replacement_cpr,
                 }
             )
+        if identifiers:  # FHIR JSON leaves out a list with no item
+            data["identifier"] = identifiers
     if citizen.phone:
         data["telecom"] = [{"system": "phone", "value": citizen.phone, "use": "home"}]
     if citizen.deceased_at:

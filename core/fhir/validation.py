@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from core.errors import InvalidInput
 from core.fhir.bindings import codes_outside
+from core.fhir.invariants import invariant_broken
 from core.fhir.shape import models_take
 from core.times import naive_refused
 
@@ -464,11 +465,13 @@ def fhir_check(model: type[BaseModel], data: Any) -> None:
     (a message Bundle read as JSON): a document of the plain shape FHIR's
     JSON writes is judged by one walk (:func:`core.fhir.shape.models_take`),
     anything else by the models, which name the fault; then, as there, no
-    element may be empty (:func:`empty_element`). The required bindings are
-    the message validator's to word."""
+    element or list may be empty (:func:`empty_element`) and no resource
+    may break an invariant (:mod:`core.fhir.invariants`). The required
+    bindings are the message validator's to word."""
     if not models_take(model, data):
         _validated(model, data)
     _refuse_empty(data)
+    _refuse_invariant(data)
 
 
 # FHIR R4 ele-1 (every element): "All FHIR elements must have a @value or
@@ -478,11 +481,16 @@ def fhir_check(model: type[BaseModel], data: Any) -> None:
 # extension with its url alone, which the platform would store and pass on.
 EMPTY_ELEMENT = "an element holds a value or elements of its own (FHIR ele-1)"
 EMPTY_EXTENSION = "an extension holds either a value or extensions (FHIR ext-1)"
+# FHIR R4's JSON (json.html): an array is never empty; a repeating element
+# with no item is left out. The models take ``"coding": []`` and drop it,
+# so what was stored differs from what was sent.
+EMPTY_LIST = "a list holds at least one item; an element with none is left out (FHIR ele-1)"
 
 
 def empty_element(data: Any) -> tuple[str, str]:
     """The place of the first element of ``data`` (a resource, the resources
-    it holds too) that breaks ele-1 or ext-1, with the rule it breaks;
+    it holds too) that breaks ele-1 or ext-1, or a list with no item, with
+    the rule it breaks;
     ``("", "")`` when none does. Read from the JSON alone: the rules hold for
     every element of every type."""
     if not isinstance(data, dict):
@@ -506,6 +514,8 @@ def _first_empty(node: dict[str, Any], where: str) -> tuple[str, str]:
     for key, value in node.items():
         place = f"{where}.{key}"
         many = isinstance(value, list)
+        if many and not value:
+            return place, EMPTY_LIST
         items = value if many else [value]
         if key.startswith("_") and len(key) > 1:
             # A primitive's id and extensions: empty only beside no value.
@@ -519,13 +529,15 @@ def _first_empty(node: dict[str, Any], where: str) -> tuple[str, str]:
             if not isinstance(item, dict):
                 continue
             at = f"{place}[{index}]" if many else place
+            # What lies inside first: ``"code": {"coding": []}`` names its
+            # empty list, not the concept it leaves empty.
+            found = _first_empty(item, at)
+            if found[0]:
+                return found
             if key in ("extension", "modifierExtension") and not _extension_holds(item):
                 return at, EMPTY_EXTENSION
             if not key.startswith("_") and "resourceType" not in item and not _holds(item):
                 return at, EMPTY_ELEMENT
-            found = _first_empty(item, at)
-            if found[0]:
-                return found
     return "", ""
 
 
@@ -535,10 +547,21 @@ def _refuse_empty(data: Any) -> None:
         raise FHIRInvalid(place, f"{place}: {rule}")
 
 
+def _refuse_invariant(data: Any) -> None:
+    """Refuse, as an element the models refuse, the first resource of
+    ``data`` that breaks an invariant (:data:`core.fhir.invariants.INVARIANTS`),
+    naming the element, the invariant's key and FHIR's wording of it."""
+    broken = invariant_broken(data)
+    if broken is not None:
+        place, invariant = broken
+        raise FHIRInvalid(place, f"{place}: {invariant.rule} (FHIR {invariant.key})")
+
+
 def fhir_validate(model: type[Model], data: Any, *, bindings: bool = True) -> Model:
     """``data`` as an instance of ``model``, or :class:`FHIRInvalid` (also for
     a modifier the platform does not understand, :func:`refuse_unknown_modifiers`,
-    and, after the models took it, for an empty element, :func:`empty_element`,
+    and, after the models took it, for an empty element or list,
+    :func:`empty_element`, a broken invariant, :mod:`core.fhir.invariants`,
     and a code outside FHIR R4's required value set of its element,
     :class:`FHIRCodeOutside`, in the resources it holds too).
     ``bindings=False`` only where these were held to them already (a MedCom
@@ -551,6 +574,8 @@ def fhir_validate(model: type[Model], data: Any, *, bindings: bool = True) -> Mo
         if outside:
             first = outside[0]
             raise FHIRCodeOutside(first.place, first.allowed, first.system)
+        # Read from codes held to their value sets.
+        _refuse_invariant(data)
     return validated
 
 

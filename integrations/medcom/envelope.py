@@ -380,9 +380,13 @@ def acknowledgement(
 ) -> dict[str, Any]:
     """MedCom's Acknowledgement of the message whose MessageHeader.id is
     ``answering``: two Provenances (the acknowledged message, and this
-    acknowledgement pointing to it), an OperationOutcome unless ok."""
+    acknowledgement pointing to it), an OperationOutcome unless ok. A
+    negative one names what was wrong: MedCom's details shall say it, and an
+    OperationOutcome holds at least one issue."""
     issue_list = list(issues)
-    outcome = operation_outcome(issue_list) if issue_list or code != AckCode.OK else None
+    if code != AckCode.OK and not issue_list:
+        raise ValueError("a negative acknowledgement names at least one issue")
+    outcome = operation_outcome(issue_list) if issue_list else None
     response: dict[str, Any] = {"identifier": answering, "code": code}
     if outcome is not None:
         response["details"] = reference(outcome)

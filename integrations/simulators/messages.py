@@ -18,14 +18,15 @@ def partner_message(
     sender = {"resourceType": "Organization", "id": str(uuid.uuid4()), "name": sender_code}
     for resource in resources:
         resource.setdefault("id", str(uuid.uuid4()))
-    header = {
+    header: dict[str, Any] = {
         "resourceType": "MessageHeader",
         "id": header_id,
         "eventCoding": {"system": "urn:tvaerakut:message-event", "code": event},
         "source": {"endpoint": f"urn:partner:{sender_code}"},
         "sender": {"reference": f"urn:uuid:{sender['id']}"},
-        "focus": [{"reference": f"urn:uuid:{resources[focus_index]['id']}"}] if resources else [],
     }
+    if resources:  # FHIR JSON leaves out a list with no item
+        header["focus"] = [{"reference": f"urn:uuid:{resources[focus_index]['id']}"}]
     provenance = {
         "resourceType": "Provenance",
         "id": str(uuid.uuid4()),

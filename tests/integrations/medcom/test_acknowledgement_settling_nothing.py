@@ -39,6 +39,9 @@ def _sent(partner: Partner, citizen) -> OutboundMessage:
 
 
 def _ack(partner: Partner, answering: str, code: str = AckCode.OK) -> dict[str, Any]:
+    # A negative acknowledgement names what was wrong (MedCom: its
+    # OperationOutcome holds an issue; FHIR: issue is 1..*).
+    issues = [] if code == AckCode.OK else [envelope.Issue("MSG_NO_MATCH", "Borgeren kendes ikke")]
     return envelope.acknowledgement(
         answering=answering,
         code=code,
@@ -46,6 +49,7 @@ def _ack(partner: Partner, answering: str, code: str = AckCode.OK) -> dict[str, 
         receiver=f.acute_function(),
         receiver_endpoint="https://sor2.sum.dsdn.dk/#id=953741000016009",
         sender_endpoint="https://sor2.sum.dsdn.dk/#id=265161000016000",
+        issues=issues,
     )
 
 

@@ -139,11 +139,28 @@ def test_a_negative_acknowledgement_without_its_outcome_breaks_medcom_acknowledg
         receiver=hospital,
         receiver_endpoint=ENDPOINT,
         sender_endpoint=ENDPOINT,
+        issues=[Issue("MSG_NO_MATCH", "Borgeren kendes ikke")],
     )
     ack["entry"] = [e for e in ack["entry"] if e["resource"]["resourceType"] != "OperationOutcome"]
     assert ("medcom-messaging-acknowledgement", "", "invariant:medcom-acknowledgement-1") in {
         (v.profile, v.path, v.rule) for v in validate_message(ack)
     }
+
+
+@pytest.mark.parametrize("code", [AckCode.FATAL, AckCode.TRANSIENT])
+def test_a_negative_acknowledgement_names_what_was_wrong_or_is_not_built(code):
+    # MedCom: a negative acknowledgement's details say what was wrong; an
+    # OperationOutcome with no issue is not FHIR (issue 1..*).
+    acute, hospital = _orgs()
+    with pytest.raises(ValueError, match="at least one issue"):
+        envelope.acknowledgement(
+            answering=str(uuid.uuid4()),
+            code=code,
+            sender=acute,
+            receiver=hospital,
+            receiver_endpoint=ENDPOINT,
+            sender_endpoint=ENDPOINT,
+        )
 
 
 def test_a_gp_practice_is_named_by_sor_ean_and_provider_number():
