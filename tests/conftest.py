@@ -311,6 +311,30 @@ def worker_env(**extra: str) -> dict[str, str]:
 def start_worker(
     tmp: Path, name: str, queues: str = "default,handoffs,dispatch,maintenance", **extra_env: str
 ) -> RunningWorker:
+    return start_workers(tmp, [name], queues, **extra_env)[0]
+
+
+def start_workers(
+    tmp: Path,
+    names: list[str],
+    queues: str = "default,handoffs,dispatch,maintenance",
+    **extra_env: str,
+) -> list[RunningWorker]:
+    """Workers named ``names``, started side by side (each takes seconds to
+    boot) and each answering a ping before this returns."""
+    started = [_worker_spawn(tmp, name, queues, **extra_env) for name in names]
+    try:
+        return [
+            _worker_answering(name, worker) for name, worker in zip(names, started, strict=True)
+        ]
+    except BaseException:
+        for worker in started:
+            if worker.alive():
+                worker.process.kill()
+        raise
+
+
+def _worker_spawn(tmp: Path, name: str, queues: str, **extra_env: str) -> RunningWorker:
     log = tmp / f"{name}.log"
     process = subprocess.Popen(
         [
@@ -336,15 +360,20 @@ def start_worker(
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
+    return RunningWorker(process, log)
+
+
+def _worker_answering(name: str, worker: RunningWorker) -> RunningWorker:
     from worker.celery import app
 
+    process, log = worker.process, worker.log
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"worker exited early:\n{log.read_text()[-3000:]}")
         replies = app.control.ping(timeout=0.5, destination=[f"{name}@{socket.gethostname()}"])
         if replies:
-            return RunningWorker(process, log)
+            return worker
     process.kill()
     raise RuntimeError(f"worker did not answer within 30 s:\n{log.read_text()[-3000:]}")
 

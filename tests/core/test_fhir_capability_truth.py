@@ -26,7 +26,7 @@ from integrations.medcom.outbound import SENT_AS_MEDCOM
 from integrations.medcom.validation import MESSAGE_KINDS
 from integrations.partners import ADAPTERS
 from tests import factories as f
-from tests.consent.audit.test_every_endpoint_audits import Seeded, seed
+from tests.consent.audit.test_every_endpoint_audits import Seeded
 from tests.core.test_fhir_resources import EXAMPLES
 
 pytestmark = pytest.mark.django_db
@@ -173,11 +173,11 @@ SEARCHED = sorted(
 
 @pytest.mark.parametrize("resource_type", SEARCHED)
 def test_every_declared_search_parameter_is_served_with_a_value_of_its_type(
-    resource_type: str,
+    resource_type: str, seeded_once: Seeded
 ) -> None:
     """Each ``searchParam`` the statement lists, given one value of its
     declared type, is searched (200): none is declared and then refused."""
-    seeded = seed()
+    seeded = seeded_once
     entry = _entries()[resource_type]
     client = f.client_for(_reader(seeded, resource_type))
     base = {n: _valid_value(seeded, n, "reference") for n in _required(entry)}
@@ -197,11 +197,13 @@ def test_every_declared_search_parameter_is_served_with_a_value_of_its_type(
 
 
 @pytest.mark.parametrize("resource_type", SEARCHED)
-def test_every_parameter_a_search_takes_is_declared(resource_type: str) -> None:
+def test_every_parameter_a_search_takes_is_declared(
+    resource_type: str, seeded_once: Seeded
+) -> None:
     """``_offset``, ``_format``, ``_pretty``, ``_total`` and ``_totalMethod``
     were taken by every search and declared by none: what a search does not
     refuse as unknown is in its ``searchParam`` list."""
-    seeded = seed()
+    seeded = seeded_once
     entry = _entries()[resource_type]
     declared = {p["name"] for p in entry["searchParam"]}
     client = f.client_for(_reader(seeded, resource_type))
@@ -245,11 +247,13 @@ def _not_served(response: Any) -> bool:
 
 
 @pytest.mark.parametrize("resource_type", sorted(_entries()))
-def test_each_interaction_is_served_exactly_when_it_is_declared(resource_type: str) -> None:
+def test_each_interaction_is_served_exactly_when_it_is_declared(
+    resource_type: str, seeded_once: Seeded
+) -> None:
     """A declared interaction reaches a view that serves it (a refusal of the
     body or of the reader is an answer of that view); one not declared is a
     405 with an OperationOutcome ``not-supported``, or the type's 404."""
-    seeded = seed()
+    seeded = seeded_once
     declared = {i["code"] for i in _entries()[resource_type].get("interaction", [])}
     if not declared:
         return
@@ -359,10 +363,10 @@ def test_pretty_that_is_no_boolean_is_refused_on_the_statement(value: str) -> No
     assert response.json()["issue"][0]["expression"] == ["_pretty"]
 
 
-def test_pretty_that_is_no_boolean_is_refused_on_a_write_and_recorded() -> None:
+def test_pretty_that_is_no_boolean_is_refused_on_a_write_and_recorded(seeded_once: Seeded) -> None:
     """A write (here a Patient's update) took ``_pretty=maybe`` too; it is
     refused before anything is written, and the attempt recorded (R9)."""
-    seeded = seed()
+    seeded = seeded_once
     client = f.client_for(seeded.nurse)
     path = f"/fhir/Patient/{seeded.person.pk}"
     body = client.get(path).json()
@@ -388,12 +392,12 @@ BAD_VALUES = ("_total=bogus", "_totalMethod=x", "_pretty=maybe", "_pretty=")
 
 @pytest.mark.parametrize("resource_type", SEARCHED)
 def test_a_value_a_result_parameter_does_not_take_is_refused_on_every_search(
-    resource_type: str,
+    resource_type: str, seeded_once: Seeded
 ) -> None:
     """``_total=bogus``, ``_totalMethod=x`` and ``_pretty=maybe`` were
     answered as if unsaid; each is refused naming what it takes, on GET and
     POST searches alike, and the refusal recorded (R9)."""
-    seeded = seed()
+    seeded = seeded_once
     entry = _entries()[resource_type]
     reader = _reader(seeded, resource_type)
     client = f.client_for(reader)
@@ -417,8 +421,8 @@ def test_a_value_a_result_parameter_does_not_take_is_refused_on_every_search(
         assert response.status_code == 200, (resource_type, good, response.content[:300])
 
 
-def test_a_refused_value_is_explained_in_danish() -> None:
-    seeded = seed()
+def test_a_refused_value_is_explained_in_danish(seeded_once: Seeded) -> None:
+    seeded = seeded_once
     client = f.client_for(seeded.nurse)
     response = client.get(f"/fhir/Condition?patient={seeded.person.pk}&_pretty=maybe")
     assert response.json()["issue"][0]["details"]["text"] == "_pretty skal være en af true, false."
@@ -430,8 +434,10 @@ READ_TYPES = sorted(
 
 
 @pytest.mark.parametrize("resource_type", READ_TYPES)
-def test_pretty_maybe_on_a_read_is_refused_and_recorded(resource_type: str) -> None:
-    seeded = seed()
+def test_pretty_maybe_on_a_read_is_refused_and_recorded(
+    resource_type: str, seeded_once: Seeded
+) -> None:
+    seeded = seeded_once
     reader = _reader(seeded, resource_type)
     client = f.client_for(reader)
     path = f"/fhir/{resource_type}/{_example_id(seeded, resource_type)}"
@@ -445,8 +451,8 @@ def test_pretty_maybe_on_a_read_is_refused_and_recorded(resource_type: str) -> N
     ).exists(), resource_type
 
 
-def test_pretty_maybe_on_everything_and_a_version_read_is_refused() -> None:
-    seeded = seed()
+def test_pretty_maybe_on_everything_and_a_version_read_is_refused(seeded_once: Seeded) -> None:
+    seeded = seeded_once
     client = f.client_for(seeded.nurse)
     record = next(i for t, i in seeded.records if t == "Condition")
     for path in (

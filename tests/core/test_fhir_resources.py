@@ -22,7 +22,7 @@ from core.fhir.gate import register_gate, unregister_gate
 from core.fhir.resources import FHIRResource, registered
 from core.models import Membership, Role
 from tests import factories as f
-from tests.consent.audit.test_every_endpoint_audits import Seeded, seed
+from tests.consent.audit.test_every_endpoint_audits import Seeded
 
 pytestmark = pytest.mark.django_db
 
@@ -104,8 +104,10 @@ def test_capability_statement_entry_comes_from_the_declaration(
 
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=_name)
-def test_an_unknown_id_is_refused_as_a_forbidden_one_and_recorded(resource: FHIRResource) -> None:
-    seeded = seed()
+def test_an_unknown_id_is_refused_as_a_forbidden_one_and_recorded(
+    resource: FHIRResource, seeded_once: Seeded
+) -> None:
+    seeded = seeded_once
     reader = _reader(seeded, resource)
     example = _example(seeded, resource)
     url = f"/fhir/{resource.type}/"
@@ -129,8 +131,10 @@ def test_an_unknown_id_is_refused_as_a_forbidden_one_and_recorded(resource: FHIR
 
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=_name)
-def test_a_role_that_must_be_refused_is_refused_and_recorded(resource: FHIRResource) -> None:
-    seeded = seed()
+def test_a_role_that_must_be_refused_is_refused_and_recorded(
+    resource: FHIRResource, seeded_once: Seeded
+) -> None:
+    seeded = seeded_once
     others = [role for role in Role.values if role not in resource.readers]
     # Deny by default: no type lets every role ask (the gate lets none at everything).
     assert others, _name(resource)
@@ -174,8 +178,10 @@ SEARCHABLE = [r for r in RESOURCES if r.searchable]
 
 
 @pytest.mark.parametrize("resource", SEARCHABLE, ids=_name)
-def test_count_is_bounded_and_paging_links_lead_on(resource: FHIRResource) -> None:
-    seeded = seed()
+def test_count_is_bounded_and_paging_links_lead_on(
+    resource: FHIRResource, seeded_once: Seeded
+) -> None:
+    seeded = seeded_once
     client = f.client_for(_reader(seeded, resource))
     base = f"/fhir/{resource.type}?{_search_query(seeded, resource)}"
 
@@ -209,9 +215,9 @@ def test_count_is_bounded_and_paging_links_lead_on(resource: FHIRResource) -> No
         assert "next" not in links
 
 
-def test_without_a_registered_gate_the_base_refuses_everything() -> None:
+def test_without_a_registered_gate_the_base_refuses_everything(seeded_once: Seeded) -> None:
     """Deny by default: before a gate is registered nothing is read or found."""
-    seeded = seed()
+    seeded = seeded_once
     nurse = f.client_for(seeded.nurse)
     lab = f"/fhir/Observation/lab-{seeded.ids['lab'][0]}"
     search = f"/fhir/Observation?patient=Patient/{seeded.person.pk}"
@@ -254,13 +260,13 @@ def _refused_read(response, name: str) -> None:
 
 @pytest.mark.parametrize("resource", [r for r in RESOURCES if r.readable], ids=_name)
 def test_a_read_with_a_parameter_it_does_not_serve_is_refused_and_recorded(
-    resource: FHIRResource,
+    resource: FHIRResource, seeded_once: Seeded
 ) -> None:
     """A read ignored its query: ``_summary=true`` or ``_elements=id`` was
     answered with the whole resource as if it were what was asked. It is
     refused as a search's unknown parameter is, whatever ``Prefer`` says, and
     the attempt is recorded on the citizen's log (R9)."""
-    seeded = seed()
+    seeded = seeded_once
     reader = _reader(seeded, resource)
     client = f.client_for(reader)
     url = f"/fhir/{resource.type}/{_example(seeded, resource)}"
@@ -286,10 +292,12 @@ def test_a_read_with_a_parameter_it_does_not_serve_is_refused_and_recorded(
     assert client.get(f"{url}?_format=xml").status_code == 406
 
 
-def test_a_version_read_and_everything_refuse_a_parameter_they_do_not_serve() -> None:
+def test_a_version_read_and_everything_refuse_a_parameter_they_do_not_serve(
+    seeded_once: Seeded,
+) -> None:
     """``GET …/_history/<n>`` and ``Patient/<id>/$everything`` ignored their
     query too (``$everything?_type=Condition`` answered with everything)."""
-    seeded = seed()
+    seeded = seeded_once
     client = f.client_for(seeded.nurse)
     condition = next(i for t, i in seeded.records if t == "Condition")
     care_plan = next(i for t, i in seeded.records if t == "CarePlan")
@@ -312,13 +320,15 @@ def test_a_version_read_and_everything_refuse_a_parameter_they_do_not_serve() ->
         assert client.get(f"{url}?_format=xml").status_code == 406, url
 
 
-def test_read_history_in_the_statement_is_what_the_version_route_serves(client) -> None:
+def test_read_history_in_the_statement_is_what_the_version_route_serves(
+    client, seeded_once: Seeded
+) -> None:
     """The statement said ``readHistory: false`` for the shared record's types,
     whose ``_history/<vid>`` answers earlier versions: a client that trusts
     it never asks for the version a reference names. For every type, what
     the statement says of vread is what ``<Type>/<id>/_history/<vid>``
     answers, version 1 included after an update."""
-    seeded = seed()
+    seeded = seeded_once
     statement = client.get("/fhir/metadata").json()
     entries = {r["type"]: r for r in statement["rest"][0]["resource"]}
     served: dict[str, bool] = {}

@@ -17,7 +17,7 @@ from consent.audit.models import AuditEntry
 from core.fhir.resources import FHIRResource, registered
 from core.models import ApiToken, Membership, Role
 from tests import factories as f
-from tests.consent.audit.test_every_endpoint_audits import Seeded, seed
+from tests.consent.audit.test_every_endpoint_audits import Seeded
 from tests.core.test_fhir_resources import _example, _name, _search_query
 
 pytestmark = pytest.mark.django_db
@@ -67,9 +67,9 @@ def test_every_type_is_read_by_the_roles_the_gate_can_let_in_and_no_more() -> No
 
 @pytest.mark.parametrize("resource", RESOURCES, ids=_name)
 def test_every_role_that_may_not_read_a_type_is_refused_on_every_way_of_asking(
-    resource: FHIRResource,
+    resource: FHIRResource, seeded_once: Seeded
 ) -> None:
-    seeded: Seeded = seed()
+    seeded = seeded_once
     person = seeded.person.pk
     names_citizen = resource.ids_name_a_citizen
     for role in sorted(set(Role.values) - READERS[(resource.type, resource.id_prefix)]):
@@ -99,9 +99,9 @@ def test_every_role_that_may_not_read_a_type_is_refused_on_every_way_of_asking(
 
 @pytest.mark.parametrize("role", sorted(set(Role.values) - CLINICAL))
 def test_a_version_read_and_everything_refuse_a_role_that_does_not_read_the_record(
-    role: str,
+    role: str, seeded_once: Seeded
 ) -> None:
-    seeded = seed()
+    seeded = seeded_once
     person = seeded.person.pk
     member = f.staff(role, f.acute_function())
     condition = next(i for t, i in seeded.records if t == "Condition")
@@ -128,8 +128,10 @@ def _token_ended(member: Membership, **ended: object):
     return client
 
 
-def test_a_caller_not_signed_in_learns_nothing_not_even_that_a_type_is_not_shared() -> None:
-    seeded = seed()
+def test_a_caller_not_signed_in_learns_nothing_not_even_that_a_type_is_not_shared(
+    seeded_once: Seeded,
+) -> None:
+    seeded = seeded_once
     person = seeded.person.pk
     before = _last()
     past = timezone.now() - dt.timedelta(minutes=1)
@@ -149,8 +151,10 @@ def test_a_caller_not_signed_in_learns_nothing_not_even_that_a_type_is_not_share
     assert _last() == before
 
 
-def test_a_write_of_data_not_shared_is_refused_r2_and_recorded_on_the_citizen() -> None:
-    seeded = seed()
+def test_a_write_of_data_not_shared_is_refused_r2_and_recorded_on_the_citizen(
+    seeded_once: Seeded,
+) -> None:
+    seeded = seeded_once
     person = seeded.person.pk
     before = _last()
     response = f.client_for(seeded.nurse).post(
@@ -169,8 +173,8 @@ def test_a_write_of_data_not_shared_is_refused_r2_and_recorded_on_the_citizen() 
     )
 
 
-def test_fhir_xml_and_another_fhir_version_are_not_served() -> None:
-    seeded = seed()
+def test_fhir_xml_and_another_fhir_version_are_not_served(seeded_once: Seeded) -> None:
+    seeded = seeded_once
     client = f.client_for(seeded.nurse)
     url = f"/fhir/Patient/{seeded.person.pk}"
     for accept in ("application/fhir+xml", "application/xml"):

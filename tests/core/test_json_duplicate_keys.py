@@ -8,6 +8,8 @@ spaced. Held here against reading every object pair by pair."""
 from __future__ import annotations
 
 import json
+from functools import cache
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -25,21 +27,33 @@ _SPACES = st.sampled_from(["", " ", "  ", "\n", "\t", "\r\n"])
 def _body(draw: st.DrawFn, depth: int = 0) -> str:
     """A JSON text written by hand, its spacing drawn, its objects' keys
     drawn from few, so that some objects give a key twice."""
-    kind = draw(st.sampled_from(["object", "array", "text", "number"] if depth < 3 else ["text"]))
+    kind = draw(_KINDS[min(depth, 3)])
     if kind == "text":
         return json.dumps(draw(_TRICKY))
     if kind == "number":
-        return str(draw(st.integers(-5, 5)))
+        return str(draw(_NUMBERS))
     if kind == "array":
-        items = draw(st.lists(_body(depth + 1), max_size=3))
+        items = draw(_parts(depth + 1)[0])
         return "[" + ",".join(items) + "]"
-    pairs = draw(
-        st.lists(
-            st.tuples(st.sampled_from(["a", "b", 'q"', "c\\", ":"]), _body(depth + 1)), max_size=4
-        )
-    )
+    pairs = draw(_parts(depth + 1)[1])
     members = [f"{json.dumps(key)}{draw(_SPACES)}:{draw(_SPACES)}{value}" for key, value in pairs]
     return "{" + f",{draw(_SPACES)}".join(members) + "}"
+
+
+_KINDS = [st.sampled_from(["object", "array", "text", "number"])] * 3 + [st.sampled_from(["text"])]
+_NUMBERS = st.integers(-5, 5)
+
+
+@cache
+def _parts(depth: int) -> tuple[st.SearchStrategy[list[str]], st.SearchStrategy[list[Any]]]:
+    """An array's items and an object's pairs at ``depth``: built once a depth,
+    not at every draw, where building and checking them cost more than the
+    test itself."""
+    body = _body(depth)
+    return (
+        st.lists(body, max_size=3),
+        st.lists(st.tuples(st.sampled_from(["a", "b", 'q"', "c\\", ":"]), body), max_size=4),
+    )
 
 
 def _gives_a_key_twice(text: str) -> bool:

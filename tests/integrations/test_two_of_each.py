@@ -23,7 +23,7 @@ from core.models import Role
 from integrations.messages import Event
 from integrations.models import OutboundMessage
 from tests import factories as f
-from tests.conftest import ROOT, start_worker, stop_worker, wait_for, worker_env
+from tests.conftest import ROOT, start_workers, stop_worker, wait_for, worker_env
 from tests.integrations.helpers import referral_from_1813
 from tests.web_server import RunningWeb, fetch, start_web
 from worker.celery import app
@@ -96,8 +96,7 @@ def test_two_web_servers_and_two_workers_do_nothing_twice(network, tmp_path: Pat
     workers = []
     try:
         # Started inside: a worker that fails to start leaves no server behind.
-        for name in ("scale-a", "scale-b"):
-            workers.append(start_worker(tmp_path, name))
+        workers += start_workers(tmp_path, ["scale-a", "scale-b"])
         # Each referral accepted through both servers at the same moment: one wins.
         with ThreadPoolExecutor(max_workers=12) as pool:
             answers = list(

@@ -38,6 +38,7 @@ from django.test import Client
 
 from core.models import IdempotencyKey
 from core.permissions import session_membership_set
+from tests.made_once import made_once
 from tests.test_write_routes import (
     READING_PAGES,
     WRITES,
@@ -364,15 +365,8 @@ def _probe(scene: Scene, route: str, write: Write) -> list[str]:
 @pytest.fixture(scope="module")
 def scene(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Scene]:
     """One scene for every page, rolled back after the last: each request
-    runs in a savepoint of its own within it."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield build_scene()
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    runs in a savepoint of its own within it (``tests/made_once.py``)."""
+    yield from made_once(django_db_blocker, build_scene)
 
 
 @pytest.mark.parametrize("route", list(PAGES))

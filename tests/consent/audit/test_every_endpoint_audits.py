@@ -132,6 +132,19 @@ def _entries_since(before: int, person: Citizen, member: Membership, **more: str
     )
 
 
+def _entries_of(response: Any, person: Citizen, member: Membership) -> list[str]:
+    """The outcomes of the entries about her by ``member`` that the request
+    answered by ``response`` wrote (each entry keeps its request's id, which
+    the answer carries in ``X-Request-ID``)."""
+    request_id = response["X-Request-ID"]
+    assert request_id, response
+    return list(
+        AuditEntry.objects.filter(
+            request_id=request_id, citizen_id=person.pk, actor_user_id=member.user_id
+        ).values_list("outcome", flat=True)
+    )
+
+
 def _writer(seeded: Seeded) -> Callable[..., dict[str, Any]]:
     """A write through the API that must succeed and leave a permitted entry for
     the citizen by its writer, in the same request."""
@@ -562,6 +575,13 @@ class Walk:
     undenied: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     requests: int = 0
+    # One API client and one signed-in browser a member, for all her routes.
+    clients: dict[int, tuple[Any, Client]] = field(default_factory=dict)
+
+    def clients_of(self, member: Membership) -> tuple[Any, Client]:
+        if member.pk not in self.clients:
+            self.clients[member.pk] = _clients(member)
+        return self.clients[member.pk]
 
     def get(self, member: Membership, clients: tuple[Any, Client], url: str) -> Any:
         client = clients[0] if url.startswith(("/api/", "/fhir/")) else clients[1]
@@ -575,9 +595,8 @@ class Walk:
     def visit(self, member: Membership, route: str) -> None:
         """Every fitting URL of one route, as one member with access."""
         person = self.seeded.person
-        clients = _clients(member)
+        clients = self.clients_of(member)
         for url, kinds in urls_for(route, self.seeded):
-            before = _last_entry_id()
             response = self.get(member, clients, url)
             if response is None:
                 continue
@@ -593,7 +612,7 @@ class Walk:
             self.reached.setdefault(route, set()).add(member.role)
             self.kinds_reached |= kinds
             self.shown[url] = route
-            if "permitted" not in _entries_since(before, person, member):
+            if "permitted" not in _entries_of(response, person, member):
                 self.unrecorded.append(f"{member.role} GET {url}")
 
     def refuse(self, member: Membership) -> None:
@@ -601,16 +620,15 @@ class Walk:
         either not shown, or shown and recorded; a refusal of her object (not of
         the role as a whole) is recorded as denied."""
         person = self.seeded.person
-        clients = _clients(member)
+        clients = self.clients_of(member)
         role_refused: dict[str, bool] = {}
         for url, route in sorted(self.shown.items()):
-            before = _last_entry_id()
             response = self.get(member, clients, url)
             if response is None:
                 continue
             if 200 <= response.status_code < 300:
-                if shows_citizen(response, url, person) and "permitted" not in _entries_since(
-                    before, person, member
+                if shows_citizen(response, url, person) and "permitted" not in _entries_of(
+                    response, person, member
                 ):
                     self.unrecorded.append(f"{member.role} (outsider) GET {url}")
                 continue
@@ -621,7 +639,7 @@ class Walk:
                 role_refused[route] = probe is not None and probe.status_code == 403
             if role_refused[route]:
                 continue
-            if "denied" not in _entries_since(before, person, member):
+            if "denied" not in _entries_of(response, person, member):
                 self.undenied.append(f"{member.role} GET {url} -> {response.status_code}")
 
 
