@@ -17,6 +17,13 @@ class CoreConfig(AppConfig):
         # database role gets its rights on whatever tables now exist.
         post_migrate.connect(grant_after_migrate, sender=self, dispatch_uid="core-dbroles")
 
+        from django.db.backends.signals import connection_created
+
+        from core.unaccent import register_on_sqlite
+
+        # The accent-blind name search (core.unaccent) on the embedded SQLite.
+        connection_created.connect(register_on_sqlite, dispatch_uid="core-unaccent")
+
         _bound_quoted_values()
 
 

@@ -63,6 +63,10 @@ def _fhir_date_range(value: str) -> tuple[dt.datetime, dt.datetime, bool]:
         first, after = date_range(value, field="date", times=False)
         start, end = local_days(first, after, field="date")
         return start, timezone.make_aware(dt.datetime.max) if end is None else end, False
+    # A value the one parser does not read (``ap2026``, a time without its
+    # offset, ``2026-03-29T10+01:00``) is refused as on every other type,
+    # naming the forms a date takes, not with a general "not valid".
+    date_range(value, field="date")
     try:
         start = parse_instant(value, "date")
         end = parse_instant(value, "date", end=True)  # a date: the next day's start
@@ -208,7 +212,7 @@ class AuditEventResource(FHIRResource):
             "date",
             "date",
             "A year, month, day (Copenhagen) or date-time; prefixes eq, ne, gt, lt, ge, le, "
-            "sa, eb; repeated, a range",
+            "sa, eb (not ap); repeated, a range",
             repeats=True,
         ),
         Param("agent", "reference", "The acting user's internal id"),

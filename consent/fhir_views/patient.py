@@ -56,6 +56,10 @@ def _patient_written(view: FHIRView, request: Request, citizen: Any, status: int
 # FHIR's administrative-gender: a citizen's legal sex is female or male;
 # other and unknown are codes of the set that match no one.
 GENDER_CODES = ("female", "male", "other", "unknown")
+# How a name is matched (consent.selectors.patient_search), as the statement says it.
+NAME_MATCH = (
+    ": the start of a word in it, case and accents aside; :contains anywhere, :exact as written."
+)
 
 
 class PatientResource(FHIRResource):
@@ -68,10 +72,30 @@ class PatientResource(FHIRResource):
     search_params = (
         # Repeated, each of these narrows further (its own parser ands them).
         Param("_id", "token", "Patient id; a comma means or.", repeats=True),
-        Param("name", "string", "Family or given name (:exact, :contains).", repeats=True),
-        Param("family", "string", "Family name (:exact, :contains).", repeats=True),
-        Param("given", "string", "Given name (:exact, :contains).", repeats=True),
-        Param("birthdate", "date", "With prefixes eq/ne/gt/lt/ge/le/sa/eb.", repeats=True),
+        Param(
+            "name",
+            "string",
+            f"Family or given name{NAME_MATCH}",
+            repeats=True,
+        ),
+        Param(
+            "family",
+            "string",
+            f"Family name{NAME_MATCH}",
+            repeats=True,
+        ),
+        Param(
+            "given",
+            "string",
+            f"Given name{NAME_MATCH}",
+            repeats=True,
+        ),
+        Param(
+            "birthdate",
+            "date",
+            "A year, month or day; prefixes eq, ne, gt, lt, ge, le, sa, eb (not ap).",
+            repeats=True,
+        ),
         Param(
             "gender",
             "token",

@@ -56,7 +56,8 @@ class SharedRecordResource(FHIRResource):
         Param(
             "date",
             "date",
-            "Clinically relevant date, with prefixes ge/le/gt/lt/eq; repeated, a range.",
+            "Clinically relevant date: a year, month or day (Copenhagen) or a date-time with its"
+            " offset; prefixes eq, ne, gt, lt, ge, le, sa, eb (not ap); repeated, a range.",
             repeats=True,
         ),
     )

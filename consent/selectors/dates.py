@@ -62,7 +62,7 @@ def compared(field: str, prefix: str, start: Any, end: Any | None) -> Q:
 
 def date_range(
     raw: str, *, field: str, times: bool = True
-) -> tuple[dt.date, dt.date | None] | tuple[dt.datetime, dt.datetime]:
+) -> tuple[dt.date, dt.date | None] | tuple[dt.datetime, dt.datetime | None]:
     """The range of time a FHIR date value stands for: a whole year, month or
     day (as dates), or, where ``times``, the minute or second of an instant
     (as aware datetimes). Anything else is refused, never read in part.
@@ -88,7 +88,13 @@ def date_range(
         if instant is not None and at is not None:
             step = dt.timedelta(seconds=1) if instant["s"] else dt.timedelta(minutes=1)
             # Compared in UTC: an instant past the year 9999 there is none.
-            return at.astimezone(dt.UTC), (at + step).astimezone(dt.UTC)
+            start = at.astimezone(dt.UTC)
+            try:
+                return start, start + step
+            except OverflowError:
+                # The calendar's last second or minute, as its last day:
+                # nothing comes after it (``9999-12-31T23:59:59Z``).
+                return start, None
     except (ValueError, OverflowError):
         # A value no calendar holds, or a range past the last day of 9999.
         pass

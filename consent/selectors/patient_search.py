@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.lookups import IContains, IStartsWith
 
 from consent.gate import (
     CATEGORY_PATIENT,
@@ -28,6 +29,7 @@ from core.fhir.patient import patient_resource
 from core.fhir.search import token
 from core.messages import AT_MOST_IDS, GIVEN_A_VALUE, STRING_MODIFIERS_TAKEN
 from core.models import Citizen
+from core.unaccent import Unaccent
 from core.validation import is_digits
 
 PATIENT_STRING_PARAMS = ("name", "family", "given")
@@ -172,7 +174,18 @@ def parse_patient_search(query: Any) -> PatientSearch:
     return parsed
 
 
+def _folded(expression: Any) -> Any:
+    """``expression`` without its accents (``core.unaccent``: José is Jose,
+    Sørensen Sorensen), on PostgreSQL and SQLite alike."""
+    return Unaccent(expression)
+
+
 def _string_q(element: str, modifier: str, value: str) -> Q:
+    """R4's string search (search.html#string): by default the start of the
+    name, or of any word in it, and ``:contains`` anywhere in it, both after
+    the name and the value are "normalized by case and accent" (a partner's
+    system that writes Jose or Sorensen finds José and Sørensen); ``:exact``
+    is the name as written, letter for letter."""
     fields = {"family": ("family_name",), "given": ("given_name",)}.get(
         element, ("family_name", "given_name")
     )
@@ -180,14 +193,15 @@ def _string_q(element: str, modifier: str, value: str) -> Q:
     for name in fields:
         if modifier == "exact":
             q |= Q(**{name: value})
-        elif modifier == "contains":
-            q |= Q(**{f"{name}__icontains": value})
+            continue
+        column = _folded(F(name))
+        if modifier == "contains":
+            q |= Q(IContains(column, _folded(Value(value))))
         else:
-            # FHIR's default: the start of the name, or of any word in it.
             q |= (
-                Q(**{f"{name}__istartswith": value})
-                | Q(**{f"{name}__icontains": f" {value}"})
-                | Q(**{f"{name}__icontains": f"-{value}"})
+                Q(IStartsWith(column, _folded(Value(value))))
+                | Q(IContains(column, _folded(Value(f" {value}"))))
+                | Q(IContains(column, _folded(Value(f"-{value}"))))
             )
     return q
 

@@ -75,6 +75,7 @@ from core.fhir.views import (
     FHIR_ID,
     RESULT_PARAM_VALUES,
     FHIRView,
+    base_url,
     paging_params,
     refuse_unserved_format,
     refuse_unserved_values,
@@ -120,6 +121,10 @@ READ_PARAMS = ("_format", "_pretty")
 READ_PARAM_VALUES = {"_pretty": RESULT_PARAM_VALUES["_pretty"]}
 READ_SUMMARY_SERVED = "false"
 READ_PARAMS_SERVED = "_format, _pretty, _summary=false"
+# What every reference parameter takes besides its relative form (``local_references``).
+ABSOLUTE_REFERENCE = (
+    "Also as the absolute URL on this server's FHIR base; another server's URL is refused."
+)
 # Refusals of a search's parameters recorded by the code that refuses them.
 RECORDED_WHERE_REFUSED = frozenset({"search.use_post", "request.cpr_in_url"})
 # Every member of staff may ask; the resource's ``readers`` and the gate decide.
@@ -369,6 +374,27 @@ class FHIRResource:
         return NotFoundOrNotAllowed()
 
     # --- search -------------------------------------------------------------------
+
+    def local_references(self, query: Any, base: str) -> Any:
+        """``query`` with each value of a reference parameter that is an
+        absolute URL on this server's FHIR base (``base``) read as the
+        relative reference it names: R4 (search.html#reference) makes
+        ``patient=http://<host>/fhir/Patient/7`` the same search as
+        ``patient=Patient/7``, and a client that copies a ``fullUrl`` sends
+        the first, which was refused as no reference. A reference to another
+        server's resource names nothing held here and is refused by the
+        parameter's own reading (and recorded, R9)."""
+        names = [p.name for p in self.search_params if p.type == "reference"]
+        prefix = f"{base.rstrip('/')}/"
+        if not isinstance(query, QueryDict) or not any(
+            str(value).startswith(prefix) for name in names for value in query.getlist(name)
+        ):
+            return query
+        local = query.copy()
+        for name in names:
+            if name in local:
+                local.setlist(name, [str(v).removeprefix(prefix) for v in local.getlist(name)])
+        return local
 
     def check_params(self, asked: Asked, query: Mapping[str, Any]) -> None:
         """No CPR number outside ``cpr_params``, one citizen at most, the
@@ -663,7 +689,16 @@ class FHIRResource:
             *(["search-type"] if self.searchable else []),
             *self.more_interactions,
         ]
-        params = [SearchParam(p.name, p.type, p.documentation) for p in self.search_params]
+        params = [
+            SearchParam(
+                p.name,
+                p.type,
+                f"{p.documentation.rstrip('.')}. {ABSOLUTE_REFERENCE}".lstrip(". ")
+                if p.type == "reference"
+                else p.documentation,
+            )
+            for p in self.search_params
+        ]
         if self.searchable:
             params.extend(RESULT_PARAM_DECLARATIONS)
         return ResourceCapability(
@@ -908,6 +943,7 @@ class _ResourceView(FHIRView):
         self, request: Request, query: Any, body_params: frozenset[str] = frozenset()
     ) -> Response:
         resource = self.resource
+        query = resource.local_references(query, base_url(request))
         asked = self.asked(request, SEARCH, query=query, body_params=body_params)
         try:
             resource.check_params(asked, query)
@@ -920,7 +956,9 @@ class _ResourceView(FHIRView):
         found = resource.search(asked, query, count, offset)
         params = found.link_params
         if params is None and query is not request.query_params:
-            params = query  # a POST search's form and URL, every value of each
+            # A POST search's form and URL, every value of each; a reference
+            # on this base as the search read it (``local_references``).
+            params = query
         bundle = searchset(
             request,
             resource_path=resource.type,

@@ -82,6 +82,49 @@ def test_r1_get_search_by_name_birthdate_gender_and_id_finds_only_her_own_citize
         assert _ids(response) == [] and response.json()["total"] == 0, query
 
 
+@pytest.fixture
+def accented(world: World) -> World:
+    """The nurse's citizen is José Åse Sørensen-Ærø."""
+    Citizen.objects.filter(pk=world.person.pk).update(
+        given_name="José Åse", family_name="Sørensen-Ærø"
+    )
+    world.person.refresh_from_db()
+    return world
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "name=jose",  # R4: the name and the value "normalized by case and accent"
+        "name=JOSÉ",
+        "given=åse",
+        "given=ase",
+        "family=sorensen",
+        "family=SØRENSEN",
+        "family=aero",  # a word after the hyphen; Æ folds to AE
+        "name:contains=RENS",
+        "name:contains=orense",
+        "family:contains=ærø",
+        "name:exact=Sørensen-Ærø",
+    ],
+)
+def test_a_name_is_searched_regardless_of_case_and_accents(accented: World, query: str) -> None:
+    """A partner's system that writes Jose or Sorensen did not find José or
+    Sørensen: only the case was normalized (search.html#string)."""
+    response = f.client_for(accented.nurse).get(f"/fhir/Patient?{query}")
+    assert _ids(response) == [str(accented.person.pk)], query
+
+
+@pytest.mark.parametrize(
+    "query", ["name:exact=Sorensen-Aero", "name:exact=sørensen-ærø", "name=orensen"]
+)
+def test_exact_keeps_the_accents_and_the_default_still_starts_a_word(
+    accented: World, query: str
+) -> None:
+    response = f.client_for(accented.nurse).get(f"/fhir/Patient?{query}")
+    assert _ids(response) == [], query
+
+
 def test_r9_every_citizen_a_search_shows_is_audited_and_an_id_refused_too(named: World) -> None:
     client = f.client_for(named.nurse)
     start = AuditEntry.objects.latest("id").pk

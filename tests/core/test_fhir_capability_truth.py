@@ -494,3 +494,90 @@ def test_history_of_a_type_not_served_is_an_unknown_type() -> None:
     response = f.client_for(None).get("/fhir/Basic/_history")
     assert response.status_code == 404
     assert _issue_code(response) == "fhir.not_supported"
+
+
+# --- reference and date values as FHIR R4 writes them ----------------------------------
+
+
+def _typed_reference(seeded: Seeded, name: str) -> str:
+    """A declared reference parameter's value as ``<Type>/<id>``."""
+    value = _valid_value(seeded, name, "reference")
+    return value if "/" in value else f"Practitioner/{value}"  # agent: the acting user
+
+
+def _reference_params(resource_type: str) -> list[str]:
+    return [p["name"] for p in _entries()[resource_type]["searchParam"] if p["type"] == "reference"]
+
+
+def _ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.content[:300]
+    return [e["fullUrl"] for e in response.json().get("entry", [])]
+
+
+@pytest.mark.parametrize("resource_type", [t for t in SEARCHED if _reference_params(t)])
+def test_a_reference_on_this_base_is_searched_as_the_relative_one_on_every_type(
+    resource_type: str, seeded_once: Seeded
+) -> None:
+    """search.html#reference: ``patient=http://<base>/Patient/7`` is the
+    search ``patient=Patient/7`` (a client copies an entry's fullUrl); it was
+    refused as no reference. The links carry the reference as it was read.
+    Another server's URL names nothing held here: refused, and recorded (R9)."""
+    seeded = seeded_once
+    entry = _entries()[resource_type]
+    reader = _reader(seeded, resource_type)
+    client = f.client_for(reader)
+    base = {n: _valid_value(seeded, n, "reference") for n in _required(entry)}
+    documented = {p["name"]: p.get("documentation", "") for p in entry["searchParam"]}
+    for name in _reference_params(resource_type):
+        assert "absolute URL on this server's FHIR base" in documented[name], name
+        typed = _typed_reference(seeded, name)
+        relative = client.get(f"/fhir/{resource_type}?{urlencode({**base, name: typed})}")
+        absolute = client.get(
+            f"/fhir/{resource_type}?{urlencode({**base, name: f'http://testserver/fhir/{typed}'})}"
+        )
+        assert absolute.status_code == 200, (resource_type, name, absolute.content[:300])
+        if resource_type != "AuditEvent":  # the log grows with each search of it
+            assert _ids(absolute) == _ids(relative), (resource_type, name)
+        links = [link["url"] for link in absolute.json()["link"]]
+        assert all(urlencode({name: typed}) in url for url in links), (name, links)
+        assert not any("http%3A" in url for url in links), links
+        before = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True)[0]
+        elsewhere = client.get(
+            f"/fhir/{resource_type}?"
+            f"{urlencode({**base, name: f'http://elsewhere.example/fhir/{typed}'})}"
+        )
+        assert elsewhere.status_code == 400, (resource_type, name, elsewhere.content[:300])
+        assert _issue_code(elsewhere) == "search.param_invalid", (resource_type, name)
+        assert AuditEntry.objects.filter(
+            pk__gt=before, actor_user_id=reader.user_id, outcome="denied"
+        ).exists(), (resource_type, name)
+        posted = client.post(
+            f"/fhir/{resource_type}/_search", {**base, name: f"http://testserver/fhir/{typed}"}
+        )
+        assert posted.status_code == 200, (resource_type, name, posted.content[:300])
+        if resource_type != "AuditEvent":
+            assert _ids(posted) == _ids(relative), (resource_type, name)
+
+
+DATE_PARAMS = sorted(
+    (t, p["name"]) for t in SEARCHED for p in _entries()[t]["searchParam"] if p["type"] == "date"
+)
+
+
+@pytest.mark.parametrize(("resource_type", "name"), DATE_PARAMS)
+@pytest.mark.parametrize("value", ["ap2026", "2026-03-29T10+01:00", "2026-13", "26"])
+def test_a_date_no_clock_reads_is_refused_alike_on_every_type(
+    resource_type: str, name: str, value: str, seeded_once: Seeded
+) -> None:
+    """``ap`` is not served and a value is one of FHIR's date forms: each
+    type said so with ``search.date_invalid`` naming the forms, but the
+    audit log's ``date`` answered a general "not valid"."""
+    seeded = seeded_once
+    entry = _entries()[resource_type]
+    assert "(not ap)" in next(p["documentation"] for p in entry["searchParam"] if p["name"] == name)
+    client = f.client_for(_reader(seeded, resource_type))
+    base = {n: _valid_value(seeded, n, "reference") for n in _required(entry)}
+    response = client.get(f"/fhir/{resource_type}?{urlencode({**base, name: value})}")
+    assert response.status_code == 400, (resource_type, value, response.content[:300])
+    assert _issue_code(response) == "search.date_invalid", (resource_type, value)
+    assert response.json()["issue"][0]["expression"] == [name]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -461,3 +462,65 @@ def test_the_missing_id_is_explained_in_danish(scene: Scene) -> None:
     assert response.json()["issue"][0]["details"]["text"] == (
         "En opdatering skal indeholde det samme id som i URL'en."
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        # 29 March 2026 has 23 hours in Copenhagen, 25 October 25.
+        ("date=2026-03-29", ["2026-03-29T01:30:00+01:00", "2026-03-29T23:30:00+02:00"]),
+        (
+            "date=2026-10-25",
+            ["2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00", "2026-10-25T23:59:00+01:00"],
+        ),
+        (
+            "date=ge2026-03-29&date=le2026-03-29",
+            ["2026-03-29T01:30:00+01:00", "2026-03-29T23:30:00+02:00"],
+        ),
+        ("date=sa2026-03-29&date=eb2026-10-25", ["2026-03-30T00:30:00+02:00"]),
+        ("date=2026-03-29T00:30:00Z", ["2026-03-29T01:30:00+01:00"]),
+        (
+            "date=2026-03",
+            ["2026-03-29T01:30:00+01:00", "2026-03-29T23:30:00+02:00", "2026-03-30T00:30:00+02:00"],
+        ),
+    ],
+)
+def test_a_date_is_a_copenhagen_day_also_when_the_clocks_change(
+    scene: Scene, query: str, found: list[str]
+) -> None:
+    """A day, month or year is the reader's calendar: the day the clocks go
+    forward ends at 22:00 UTC, the day they go back at 23:00 UTC."""
+    actor = Actor.for_membership(scene.nurse)
+    for when in (
+        "2026-03-29T01:30:00+01:00",
+        "2026-03-29T23:30:00+02:00",
+        "2026-03-30T00:30:00+02:00",
+        "2026-10-25T02:30:00+02:00",
+        "2026-10-25T02:30:00+01:00",
+        "2026-10-25T23:59:00+01:00",
+    ):
+        record_resource_create(
+            actor=actor,
+            data=bodies.diagnosis(scene.person.pk, recordedDate=when),
+            purpose="treatment",
+        )
+    client = f.client_for(scene.nurse)
+    response = client.get(f"/fhir/Condition?patient={scene.person.pk}&{query}")
+    assert response.status_code == 200, response.content[:300]
+    dates = sorted(e["resource"]["recordedDate"] for e in response.json().get("entry", []))
+    assert dates == sorted(found), query
+
+
+@pytest.mark.parametrize(
+    "moment", ["9999-12-31T23:59:59Z", "9999-12-31T23:59Z", "9999-12-31T23:59:59.999999+01:00"]
+)
+def test_the_last_instant_of_the_calendar_is_a_date_like_any_other(
+    scene: Scene, moment: str
+) -> None:
+    """Its range has no next second to end at: it was refused as no date on
+    the record's types, while AuditEvent searched it."""
+    client = f.client_for(scene.nurse)
+    query = urlencode({"patient": scene.person.pk, "date": f"le{moment}"})
+    assert _total(client.get(f"/fhir/Condition?{query}")) == 1
+    query = urlencode({"patient": scene.person.pk, "date": f"gt{moment}"})
+    assert _total(client.get(f"/fhir/Condition?{query}")) == 0
