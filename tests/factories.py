@@ -375,3 +375,19 @@ def audit_extra_queries() -> int:
     SQLite the chain is kept in Python (savepoint, head, insert, head update,
     release). For query budgets that hold on both."""
     return 0 if connection.vendor == "postgresql" else 4
+
+
+def medicine_body(**fields: object) -> dict[str, object]:
+    """A formulary entry as the officer posts it to /api/cabinet/medicines:
+    paracetamol 500 mg tablets, over the counter, with ``fields`` on top."""
+    return {
+        "atc_code": "N02BE01",
+        "name": "Paracetamol",
+        "strength": "500 mg",
+        "form": "tablet",
+        "unit": "tablet",
+        "package_size": "20",
+        "dispensing": "otc",
+        "dependence_forming": False,
+        **fields,
+    }

@@ -126,16 +126,7 @@ def test_a_stock_quantity_as_text_states_its_digits(schema: dict[str, Any]) -> N
     assert not pattern.fullmatch("0.0001")
 
     officer = factories.staff("medicine_officer", factories.acute_function())
-    body = {
-        "atc_code": "N02BE01",
-        "name": "Paracetamol",
-        "strength": "500 mg",
-        "form": "tablet",
-        "unit": "tablet",
-        "package_size": "20",
-        "dispensing": "otc",
-        "dependence_forming": False,
-    }
+    body = factories.medicine_body()
     client = factories.client_for(officer)
     refused = client.post(
         "/api/cabinet/medicines", {**body, "minimum_stock": "0.0001"}, format="json"

@@ -67,17 +67,7 @@ def test_the_anonymous_are_refused() -> None:
 
 
 def test_only_the_officer_keeps_the_formulary(officer, nurse):
-    body = {
-        "atc_code": "N02BE01",
-        "name": "Paracetamol",
-        "strength": "500 mg",
-        "form": "tablet",
-        "unit": "tablet",
-        "package_size": "20",
-        "dispensing": "otc",
-        "dependence_forming": False,
-        "minimum_stock": "40",
-    }
+    body = f.medicine_body(minimum_stock="40")
     assert (
         f.client_for(nurse).post("/api/cabinet/medicines", body, format="json").status_code == 403
     )

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,7 @@ from django.test import Client
 
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_deliver
-from integrations.transport import signed_headers
+from integrations.transport import close_connections, signed_headers
 from tests.conftest import wait_for
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -65,3 +69,47 @@ def delivered(message: OutboundMessage) -> str:
     )
     assert settled, "the message was not delivered"
     return OutboundMessage.objects.get(pk=message.pk).status
+
+
+class ScriptedPeer:
+    """A partner on 127.0.0.1 that answers each POST with the next of its
+    ``answers`` (status and body; None for no body) and keeps every Bundle
+    it received."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, dict[str, Any] | None]] = []
+        self.received: list[dict[str, Any]] = []
+        self.url = ""
+
+
+@contextmanager
+def scripted_peer() -> Iterator[ScriptedPeer]:
+    """A :class:`ScriptedPeer` serving at its ``url`` until the block ends."""
+    state = ScriptedPeer()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            state.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            status, answer = state.answers.pop(0)
+            body = json.dumps(answer).encode() if answer is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/inbox"
+    try:
+        yield state
+    finally:
+        close_connections()
+        server.shutdown()
+        server.server_close()

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -22,55 +19,19 @@ from consent.audit.models import AuditEntry
 from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import DeliveryAttempt, OutboundMessage, Partner, ReceivedAcknowledgement
 from integrations.outbox import outbox_deliver
-from integrations.transport import close_connections
 from tests.integrations.medcom.conftest import acknowledgement_of, awaiting_ack
-from tests.integrations.medcom.peers import post_signed
+from tests.integrations.medcom.peers import ScriptedPeer, post_signed, scripted_peer
 
 pytestmark = pytest.mark.django_db
 
 BUSY = [Issue("MSG_LOCAL_FAIL", "Indbakken er optaget", code="transient")]
 
 
-class Peer:
-    """A partner on 127.0.0.1 that answers each POST with the next of its
-    answers (status and body; None for no body)."""
-
-    def __init__(self) -> None:
-        self.answers: list[tuple[int, dict[str, Any] | None]] = []
-        self.url = ""
-
-
 @pytest.fixture
-def peer(hospital: Partner) -> Iterator[Peer]:
-    state = Peer()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            status, answer = state.answers.pop(0)
-            body = json.dumps(answer).encode() if answer is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/inbox"
-    Partner.objects.filter(pk=hospital.pk).update(endpoint_url=state.url)
-    try:
+def peer(hospital: Partner) -> Iterator[ScriptedPeer]:
+    with scripted_peer() as state:
+        Partner.objects.filter(pk=hospital.pk).update(endpoint_url=state.url)
         yield state
-    finally:
-        close_connections()
-        server.shutdown()
-        server.server_close()
 
 
 def _to_send(hospital: Partner, citizen) -> OutboundMessage:

@@ -7,11 +7,7 @@ later acknowledgement does."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -20,52 +16,16 @@ from consent.audit.models import AuditEntry
 from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_deliver
-from integrations.transport import close_connections
 from tests.integrations.medcom.conftest import acknowledgement_of
+from tests.integrations.medcom.peers import ScriptedPeer, scripted_peer
 
 pytestmark = pytest.mark.django_db
 
 
-class Peer:
-    """A partner on 127.0.0.1 that answers each POST with the next of its
-    acknowledgements and keeps every Bundle it received."""
-
-    def __init__(self) -> None:
-        self.answers: list[tuple[int, dict[str, Any]]] = []
-        self.received: list[dict[str, Any]] = []
-        self.url = ""
-
-
 @pytest.fixture
-def peer() -> Iterator[Peer]:
-    state = Peer()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            state.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            status, answer = state.answers.pop(0)
-            body = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/inbox"
-    try:
+def peer() -> Iterator[ScriptedPeer]:
+    with scripted_peer() as state:
         yield state
-    finally:
-        close_connections()
-        server.shutdown()
-        server.server_close()
 
 
 def _deliver_now(message: OutboundMessage) -> None:
