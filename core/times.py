@@ -3,10 +3,11 @@
 One rule for every door that takes a time:
 
 - ``/api/`` and ``/fhir/`` take a date-time only with its offset from UTC
-  (``+01:00``, ``+02:00``, ``Z``, any offset up to ±14:00). A time without one
-  is refused with ``time.naive``: the client must say which time it means, and
-  in Copenhagen a wall-clock time is ambiguous once a year (02:00 to 03:00 on the
-  last Sunday of October happens twice) and does not exist once a year
+  (``+01:00``, ``+02:00``, ``Z``, any offset up to ±14:00; one beyond, which
+  no zone has, is no date-time). A time without one is refused with
+  ``time.naive``: the client must say which time it means, and in Copenhagen
+  a wall-clock time is ambiguous once a year (02:00 to 03:00 on the last
+  Sunday of October happens twice) and does not exist once a year
   (02:00 to 03:00 on the last Sunday of March is skipped).
 - A page (a nurse or an auditor typing on a tablet) takes Copenhagen time.
   A wall-clock time the clocks skip is refused with ``time.local_nonexistent``
@@ -15,6 +16,9 @@ One rule for every door that takes a time:
   guessing an hour.
 - Any time whose instant in UTC falls outside the years 1 to 9999 is refused
   with ``time.out_of_range``: the store keeps UTC and could not give it back.
+- Every door hands a time on in UTC, whatever offset it came with: what a
+  request writes down from it (an audit entry's detail, the resource in its
+  answer) reads as the same time read back from the store does.
 - Every door reads a date and a date-time the one way (:func:`read_day`,
   :func:`read_moment`; a page :func:`typed_moment`): ISO 8601's extended
   form, never what else ``fromisoformat`` reads.
@@ -82,12 +86,15 @@ def naive_refused(field: str | None) -> InvalidInput:
 
 
 def representable(moment: dt.datetime, *, field: str | None) -> dt.datetime:
-    """``moment`` if the store can keep it in UTC and give it back."""
+    """``moment`` in UTC, if the store can keep it so and give it back. In UTC
+    from the door on, so what a request writes down (an audit entry's detail,
+    the resource in its answer) reads the same as that time once read back."""
     try:
-        moment.astimezone(dt.UTC).astimezone(LOCAL)
+        utc = moment.astimezone(dt.UTC)
+        utc.astimezone(LOCAL)
     except OverflowError:
         raise InvalidInput("time.out_of_range", OUT_OF_RANGE, field=field) from None
-    return moment
+    return utc
 
 
 def with_offset(moment: dt.datetime, *, field: str | None) -> dt.datetime:
@@ -139,7 +146,9 @@ def _moment(parts: tuple[str | None, ...]) -> dt.datetime | None:
             zone = dt.UTC
         elif offset is not None:
             hours, minutes = int(offset[1:3]), int(offset[4:6])
-            if minutes > 59:
+            # No zone is further from UTC than 14 hours (FHIR R4's dateTime
+            # allows no more): "+20:00" is a slip for "+02:00", not a time.
+            if minutes > 59 or (hours, minutes) > (14, 0):
                 return None
             span = dt.timedelta(hours=hours, minutes=minutes)
             zone = dt.timezone(-span if offset[0] == "-" else span)
@@ -197,7 +206,8 @@ def typed_moment(raw: str) -> dt.datetime | None:
 def local_wall_time(moment: dt.datetime, *, field: str | None) -> dt.datetime:
     """A wall-clock time typed on a page, read as Copenhagen time. One the
     clocks skip in March or show twice in October is refused, never moved an
-    hour by a guess. An aware ``moment`` keeps the offset it was given."""
+    hour by a guess. An aware ``moment`` is the instant its offset says.
+    In UTC (:func:`representable`)."""
     if timezone.is_aware(moment):
         return representable(moment, field=field)
     first = moment.replace(tzinfo=LOCAL, fold=0)
@@ -219,7 +229,8 @@ class InstantField(serializers.DateTimeField):
     server's zone; one outside the years 1 to 9999 in UTC is
     ``time.out_of_range``. Seconds and their fractions are optional. Only
     the extended form is read (:func:`read_moment`): anything else is the
-    field's own 400 (``request.invalid``), never a time nobody meant."""
+    field's own 400 (``request.invalid``), never a time nobody meant. Read
+    into UTC, whatever offset it was sent with."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -237,7 +248,11 @@ class InstantField(serializers.DateTimeField):
             value = stated
         if isinstance(value, dt.datetime):
             with_offset(value, field=self.field_name)
-        return super().to_internal_value(value)
+        # In UTC, as the store gives it back: REST framework's own reading puts
+        # it in Copenhagen's zone, so what a request wrote (an Observation in
+        # its answer, the audit entry of a step) read +01:00 on the API and
+        # +00:00 on a page or once read back, one instant written two ways.
+        return super().to_internal_value(value).astimezone(dt.UTC)
 
 
 class DayField(serializers.DateField):

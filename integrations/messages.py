@@ -475,7 +475,7 @@ def message_instant(raw: object, *, field: str) -> dt.datetime | None:
     (``2026-02-30T…``) or whose UTC instant falls outside the years 1 to 9999
     (``9999-12-31T23:59:59-14:00``) is refused, naming ``field``: kept, it
     could be written but never read back, and every later read of the thread
-    or the citizen would fail."""
+    or the citizen would fail. In UTC, whatever offset it was sent with."""
     text = str(raw or "").strip()
     if not text:
         return None
@@ -493,7 +493,11 @@ def message_instant(raw: object, *, field: str) -> dt.datetime | None:
             field=field,
             params={"element": field},
         )
-    return moment if moment is not None and timezone.is_aware(moment) else None
+    if moment is None or timezone.is_naive(moment):
+        return None
+    # In UTC, as the store gives it back: the acknowledgement's result and the
+    # audit entry say the partner's time the way every other door does.
+    return moment.astimezone(dt.UTC)
 
 
 def message_moment_past(raw: object, *, field: str, code: str, text: str) -> dt.datetime | None:

@@ -76,7 +76,9 @@ def tablet_time_judged(moment: dt.datetime, *, field: str) -> dt.datetime:
         raise InvalidInput("offline.time_in_future", TABLET_TIME_IN_FUTURE, field=field)
     if moment < now - STEP_BOUND:
         raise InvalidInput("offline.time_too_old", TABLET_TIME_TOO_OLD, field=field)
-    return moment
+    # In UTC, as it is read back: her step's audit entry says the same instant
+    # the same way whichever door and offset it came by.
+    return moment.astimezone(dt.UTC)
 
 
 def step_time(at: dt.datetime | None, *, after: dt.datetime) -> dt.datetime:

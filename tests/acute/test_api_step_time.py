@@ -285,3 +285,52 @@ def test_an_arrival_from_the_tablets_queue_after_her_shift_ended_was_on_her_shif
     arrival = _arrival_entries(visit.citizen_id, since)
     assert {e.detail.get("step") for e in arrival} == {"on_site", None}
     assert not _off_shift_flagged(visit.citizen_id) & {e.id for e in arrival}
+
+
+COPENHAGEN_WINTER = dt.timezone(dt.timedelta(hours=1))
+KIRIBATI = dt.timezone(dt.timedelta(hours=14))
+
+
+@pytest.mark.parametrize("door", ["api", "page"])
+@pytest.mark.parametrize("zone", [COPENHAGEN_WINTER, KIRIBATI, dt.UTC])
+def test_a_steps_time_is_written_in_utc_whatever_offset_and_door_it_came_by(door, zone):
+    """The audit entry of a step sent later says when she took it in UTC, as
+    the store gives every time back: the API wrote it with the offset it was
+    sent with in Copenhagen's zone (+01:00), the page in UTC, so the log held
+    one instant written two ways depending on the door."""
+    scene = visit_scene(on_site=False)
+    _sent_an_hour_ago(scene)
+    taken = (timezone.now() - dt.timedelta(minutes=30)).replace(microsecond=0)
+    sent = taken.astimezone(zone).isoformat()
+    if door == "api":
+        response = _step(scene, "accept", {"at": sent})
+    else:
+        response = _login(scene.nurse).post(
+            f"/nurse/visits/{scene.visit.pk}/step/",
+            {"step": "accept", "client_ref": "step-accept-utc", "given_offline_at": sent},
+            **REPLAY,
+        )
+    assert response.status_code in (200, 302), response.content[:500]
+    entry = AuditEntry.objects.get(
+        citizen_id=scene.visit.citizen_id, outcome="permitted", detail__step="accepted"
+    )
+    assert entry.detail["at"] == taken.astimezone(dt.UTC).isoformat()
+
+
+def test_the_observation_a_write_answers_with_reads_as_it_is_read_back():
+    """The vital signs' answer carries the Observation written; its time is in
+    UTC (``…Z``) as on a later read, not in the zone the time was sent in."""
+    scene = visit_scene()
+    measured = (timezone.now() - dt.timedelta(minutes=1)).replace(microsecond=0)
+    client = f.client_for(scene.nurse)
+    response = client.post(
+        f"/api/acute/visits/{scene.visit.pk}/vital-signs",
+        {
+            "measurements": [{"code": "8867-4", "value": "96"}],
+            "measured_at": measured.astimezone(COPENHAGEN_WINTER).isoformat(),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content[:500]
+    written = response.json()["results"][0]
+    assert written["effectiveDateTime"] == measured.strftime("%Y-%m-%dT%H:%M:%SZ")

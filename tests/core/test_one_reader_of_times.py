@@ -3,7 +3,8 @@ form only. Python's ``fromisoformat`` (and Django's parsers through it) read
 "2026-12-08T10.30+01:00" as 10:00:00.3 and take the basic form, week dates
 and an hour alone; a partner or a client that sent one got a stored time it
 did not mean, without a word. Each door refuses them with its own code, and
-a page reads a Dane's "10.30" as half past ten."""
+a page reads a Dane's "10.30" as half past ten. An offset
+no zone has (beyond ±14:00) is refused on every door too."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from consent.selectors.dates import date_range
 from core.actors import Actor
 from core.errors import InvalidInput
 from core.models import Role
-from core.times import read_day, read_moment, typed_moment
+from core.times import InstantField, read_day, read_moment, typed_moment
 from integrations.messages import InvalidMessage, message_instant
 from medicine_cabinet.pages import _parse_date
 from portal.board import _typed_local_time
@@ -47,6 +48,9 @@ NOT_EXTENDED = [
     "2026-12-08T10:30+01",
     "2026-12-08X10:30+01:00",
 ]
+# The extended form, but an offset no zone has (FHIR R4 allows up to ±14:00):
+# "+20:00" is a slip for "+02:00", read as it stood 18 hours off.
+FAR_OFFSETS = ["2026-12-08T10:30+20:00", "2026-12-08T10:30:00+14:30", "2026-12-08T10:30-15:00"]
 # The same as a page's Copenhagen time, without an offset.
 NOT_TYPED = ["20261208T1030", "2026-12-08T1030", "2026-W50-1T10:30", "2026-12-08T10", "2026-12-08"]
 HALF_PAST_TEN = dt.datetime(2026, 12, 8, 10, 30, tzinfo=PLUS_ONE)
@@ -64,6 +68,12 @@ def test_the_reader_takes_the_extended_form_and_nothing_else() -> None:
     assert read_moment("2026-12-08T10:30") == dt.datetime(2026, 12, 8, 10, 30)  # naive
     for impossible in ("2026-02-30T10:30Z", "2026-12-08T24:00Z", "2026-12-08T10:30+24:00"):
         assert read_moment(impossible) is None, impossible
+    for raw in FAR_OFFSETS:
+        assert read_moment(raw) is None, raw
+        assert typed_moment(raw) is None, raw
+    # The furthest zones there are: Kiribati's +14:00, Baker Island's -12:00.
+    assert read_moment("2026-12-08T23:30+14:00") == HALF_PAST_TEN
+    assert read_moment("2026-12-07T21:30-12:00") == HALF_PAST_TEN
     assert read_day("2026-12-08") == dt.date(2026, 12, 8)
     for raw in ("20261208", "2026-W50-1", "2026-1-1", "2026-02-30", "2026-12-08T10:30Z"):
         assert read_day(raw) is None, raw
@@ -105,6 +115,7 @@ def test_an_api_date_time_in_another_form_is_refused_not_read_as_another_time(on
         now.strftime("%Y-%m-%dT%H%M+0100"),
         now.strftime("%G-W%V-%uT%H:%M:00+01:00"),
         now.strftime("%Y-%m-%dT%H+01:00"),
+        now.strftime("%Y-%m-%dT%H:%M+20:00"),
     ]:
         refused = vitals(raw)
         assert refused.status_code == 400, (raw, refused.content)
@@ -129,6 +140,25 @@ def test_the_auditors_api_refuses_another_form_of_from(db) -> None:
     assert api.get("/api/audit/entries", {"from": "2026-12-08T10:30+01:00"}).status_code == 200
 
 
+def test_every_door_hands_on_a_time_in_utc_as_the_store_gives_it_back() -> None:
+    """What a request writes down from a time it was sent (an audit entry's
+    detail, the resource in its answer) reads as that time does once read
+    back: in UTC, not in the zone it was sent in or Copenhagen's."""
+    field = InstantField()
+    field.bind("at", None)
+    for sent in ("2026-12-08T10:30+01:00", "2026-12-08T23:30+14:00", "2026-12-08T09:30Z"):
+        read = field.to_internal_value(sent)
+        assert read.isoformat() == "2026-12-08T09:30:00+00:00", sent
+    on_page = _typed_local_time("2026-12-08 10.30", field="phoned_at")
+    assert on_page.isoformat() == "2026-12-08T09:30:00+00:00"
+    assert parse_instant("2026-12-08 10.30", "from", local=True).isoformat() == (
+        "2026-12-08T09:30:00+00:00"
+    )
+    # A partner's message, at +14:00 too.
+    for sent in ("2026-12-08T10:30:00+01:00", "2026-12-08T23:30:00+14:00"):
+        assert message_instant(sent, field="sent").isoformat() == "2026-12-08T09:30:00+00:00"
+
+
 # --- pages -------------------------------------------------------------------
 
 
@@ -136,7 +166,7 @@ def test_the_boards_phoned_at_reads_ten_thirty_and_refuses_other_forms() -> None
     field = "phoned_at"
     assert _typed_local_time("2026-12-08 10.30", field=field) == HALF_PAST_TEN
     assert _typed_local_time("2026-12-08T10:30", field=field) == HALF_PAST_TEN
-    for raw in [*NOT_TYPED, "2026-12-08T10+01:00", "20261208T1030Z"]:
+    for raw in [*NOT_TYPED, "2026-12-08T10+01:00", "20261208T1030Z", *FAR_OFFSETS]:
         with pytest.raises(InvalidInput) as refused:
             _typed_local_time(raw, field=field)
         assert refused.value.code == "order.withdrawal_phoned_at_invalid", raw
@@ -145,7 +175,7 @@ def test_the_boards_phoned_at_reads_ten_thirty_and_refuses_other_forms() -> None
 
 def test_the_auditors_page_reads_ten_thirty_and_refuses_other_forms(db) -> None:
     assert parse_instant("2026-12-08 10.30", "from", local=True) == HALF_PAST_TEN
-    for raw in [*NOT_TYPED[:-1], "2026-12-08T10+01:00", "20261208T1030Z"]:
+    for raw in [*NOT_TYPED[:-1], "2026-12-08T10+01:00", "20261208T1030Z", *FAR_OFFSETS]:
         with pytest.raises(InvalidInput) as refused:
             parse_instant(raw, "from", local=True)
         assert (refused.value.code, refused.value.field) == ("audit.param_invalid", "from"), raw
@@ -156,7 +186,12 @@ def test_a_tablets_queued_time_in_another_form_is_not_taken() -> None:
     sent = QueryDict(mutable=True)
     sent["given_offline_at"] = now.strftime("%Y-%m-%dT%H:%M+01:00")
     assert offline_moment(sent) == now
-    for layout in ("%Y-%m-%dT%H.%M+01:00", "%Y%m%dT%H%M+0100", "%Y-%m-%dT%H+01:00"):
+    for layout in (
+        "%Y-%m-%dT%H.%M+01:00",
+        "%Y%m%dT%H%M+0100",
+        "%Y-%m-%dT%H+01:00",
+        "%Y-%m-%dT%H:%M+20:00",
+    ):
         sent["given_offline_at"] = now.strftime(layout)
         with pytest.raises(InvalidInput) as refused:
             offline_moment(sent)
@@ -169,7 +204,7 @@ def test_a_tablets_queued_time_in_another_form_is_not_taken() -> None:
 def test_the_visit_page_shows_no_time_for_another_form() -> None:
     assert _when("2026-12-08T10:30:00+01:00") == HALF_PAST_TEN
     assert _when("2026-12-08") == dt.date(2026, 12, 8)
-    for raw in [*NOT_EXTENDED, "20261208"]:
+    for raw in [*NOT_EXTENDED, *FAR_OFFSETS, "20261208"]:
         assert _when(raw) is None, raw
 
 
@@ -187,7 +222,7 @@ def test_the_cabinets_page_takes_a_date_only_as_yyyy_mm_dd() -> None:
 def test_a_message_with_a_time_in_another_form_is_refused_naming_it() -> None:
     assert message_instant("2026-12-08T10:30:00+01:00", field="sent") == HALF_PAST_TEN
     assert message_instant("2026-12-08", field="sent") is None
-    for raw in NOT_EXTENDED:
+    for raw in [*NOT_EXTENDED, *FAR_OFFSETS]:
         with pytest.raises(InvalidMessage) as refused:
             message_instant(raw, field="sent")
         assert refused.value.code == "message.datetime_invalid", raw
@@ -195,12 +230,12 @@ def test_a_message_with_a_time_in_another_form_is_refused_naming_it() -> None:
 
 def test_a_referrals_occurrence_and_a_search_date_take_the_extended_form_only() -> None:
     assert _instant("2026-12-08T10:30:00+01:00", "occurrence") == HALF_PAST_TEN
-    for raw in NOT_EXTENDED:
+    for raw in [*NOT_EXTENDED, *FAR_OFFSETS]:
         with pytest.raises(InvalidInput) as refused:
             _instant(raw, "occurrence")
         assert refused.value.code == OCCURRENCE_INVALID, raw
     assert date_range("2026-12-08T10:30+01:00", field="date")[0] == HALF_PAST_TEN
-    for raw in [*NOT_EXTENDED, "20261208"]:
+    for raw in [*NOT_EXTENDED, *FAR_OFFSETS, "20261208"]:
         with pytest.raises(InvalidInput) as refused:
             date_range(raw, field="date")
         assert refused.value.field == "date", raw
@@ -211,7 +246,7 @@ def test_a_referrals_occurrence_and_a_search_date_take_the_extended_form_only() 
 
 def test_a_fhir_bodys_date_time_in_another_form_is_not_read() -> None:
     assert instant("2026-12-08T10:30:00+01:00") == HALF_PAST_TEN
-    for raw in [*NOT_EXTENDED, "2026-12-08Tx"]:
+    for raw in [*NOT_EXTENDED, *FAR_OFFSETS, "2026-12-08Tx"]:
         assert instant(raw) is None, raw
         with pytest.raises(InvalidInput) as refused:
             period_bound(raw, end=False, field="period.start")
@@ -220,7 +255,7 @@ def test_a_fhir_bodys_date_time_in_another_form_is_not_read() -> None:
 
 def test_fhir_writes_and_searches_refuse_the_same_forms(world: World) -> None:  # noqa: F811
     nurse = f.client_for(world.nurse)
-    for raw in NOT_EXTENDED:
+    for raw in [*NOT_EXTENDED, *FAR_OFFSETS]:
         body = bodies.diagnosis(world.person.pk, onsetDateTime=raw)
         written = post(nurse, "/fhir/Condition", body)
         assert written.status_code == 400, (raw, written.content[:300])

@@ -292,3 +292,40 @@ def test_r8_the_board_form_is_the_coordinator_s(scene: Scene, role: str):
     assert AuditEntry.objects.filter(
         outcome="denied", citizen_id=scene.citizen.pk, actor_user_id=member.user_id
     ).exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "told"),
+    [
+        # The last Sunday of March 2027: the clocks skip from 02:00 to 03:00.
+        ("2027-03-28T02:30", "Tidspunktet findes ikke i dansk tid"),
+        # The last Sunday of October 2026: 02:30 comes twice.
+        ("2026-10-25T02:30", "Tidspunktet findes to gange i dansk tid"),
+    ],
+)
+def test_r8_the_boards_phoned_time_the_clocks_skip_or_repeat_is_refused_in_danish(
+    scene: Scene, settings, typed: str, told: str
+):
+    """The board's field is the browser's date and time, Copenhagen's wall
+    clock without an offset: a time the clocks skip or show twice is told
+    in Danish and nothing is recorded, never a 500 nor a time an hour off."""
+    order = _phone_order(scene, **UNKNOWN_PHYSICIAN)
+    medication_orders_watch(
+        now=timezone.now()
+        + dt.timedelta(minutes=settings.CLINICAL_PHONE_ORDER_CONFIRM_WITHIN_MINUTES + 1)
+    )
+    client = _login(scene.coordinator)
+    html = client.get("/coordinator/live/").content.decode()
+    action = f'action="/coordinator/orders/{order.pk}/withdrawal-phoned/"'
+    form = html[html.index(action) : html.index("</form>", html.index(action))]
+    ref = form.split('name="form_ref" value="')[1].split('"')[0]
+    response = client.post(
+        f"/coordinator/orders/{order.pk}/withdrawal-phoned/",
+        {"form_ref": ref, "phoned_by": "Peter Vagtlæge", "phoned_at": typed, "reason": "Stop"},
+        follow=True,
+    )
+    assert response.status_code in (200, 400), response.status_code
+    assert told in response.content.decode()
+    order.refresh_from_db()
+    assert order.cancel_phoned_at is None
+    assert order.status != MedicationOrder.Status.CANCELLED
