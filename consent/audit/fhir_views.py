@@ -27,6 +27,7 @@ from consent.audit.models import (
 from consent.audit.scope import AuditorScope, auditor_scope
 from consent.audit.selectors import (
     LIST_FIELDS,
+    ActorKind,
     AuditQuery,
     audit_page_recorded,
     audit_query_parse,
@@ -43,6 +44,7 @@ from consent.selectors.dates import date_prefix, date_range, local_days
 from core.errors import InvalidInput
 from core.fhir.resources import Asked, FHIRResource, Found, Param
 from core.fhir.search import token
+from core.labels import TASKS
 from core.messages import ONE_OF, REFERENCE_OR_ID
 from core.models import Role
 from core.validation import is_digits
@@ -216,24 +218,37 @@ class AuditEventResource(FHIRResource):
             repeats=True,
         ),
         Param("agent", "reference", "The acting user's internal id"),
-        Param("outcome", "token", "0 permitted, 4 denied"),
+        # Each token here takes the codes the log holds (refused otherwise,
+        # never answered as a clean log): the statement names them.
+        Param(
+            "outcome",
+            "token",
+            "0 permitted, 4 denied",
+            codes=tuple(OUTCOME_BY_CODE),
+            system=OUTCOME_SYSTEM,
+        ),
         Param(
             "agent-role",
             "token",
             f"The role the acting user acted in ({LOCAL_ROLE}|<role>, as agent.role codes it); "
             "comma-separated, any of them",
+            codes=tuple(Role.values),
+            system=LOCAL_ROLE,
         ),
         Param(
             "task",
             "token",
             f"This platform's: the background task that made the entry ({TASK_SYSTEM}|<task>, "
             "as the task agent's identifier gives it); comma-separated, any of them",
+            codes=tuple(sorted(TASKS)),
+            system=TASK_SYSTEM,
         ),
         Param(
             "actor-kind",
             "token",
             "This platform's: who made the entry, person (a person's own request), task "
             "(background work) or partner (a message from or to a partner); comma-separated",
+            codes=tuple(ActorKind.values),
         ),
         Param(
             "as-of",

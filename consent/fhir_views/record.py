@@ -4,6 +4,7 @@ at an earlier version, and written together in a transaction Bundle."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from typing import Any
 
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 
 from consent import selectors, services
 from consent.audit.models import Action
-from consent.fhir import etag, record_resource
+from consent.fhir import CATEGORY_SYSTEM, TYPE_BY_CATEGORY, etag, record_resource
 from consent.fhir_views.common import (
     RECORD_READERS,
     RECORD_WRITERS,
@@ -46,7 +47,7 @@ class SharedRecordResource(FHIRResource):
     citizen the reader may see (the gate's bulk form)."""
 
     readers = RECORD_READERS
-    search_params = (
+    search_params: tuple[Param, ...] = (
         Param(
             "patient", "reference", "Patient/<id>; a hidden patient gives none.", names_citizen=True
         ),
@@ -68,6 +69,16 @@ class SharedRecordResource(FHIRResource):
     def __init__(self, resource_type: str, documentation: str) -> None:
         self.type = resource_type
         self.documentation = documentation + " Consent-checked and audited."
+        # The categories this type holds (TYPE_BY_CATEGORY): any other code,
+        # or another system, is refused, never answered with an empty Bundle
+        # a partner would read as "nothing in that category".
+        held = tuple(c.value for c, t in TYPE_BY_CATEGORY.items() if t == resource_type)
+        self.search_params = tuple(
+            dataclasses.replace(p, codes=held, system=CATEGORY_SYSTEM)
+            if p.name == "category"
+            else p
+            for p in SharedRecordResource.search_params
+        )
 
     def citizen_named(self, resource_id: str, query: Any) -> CitizensNamed:
         if resource_id:

@@ -155,6 +155,17 @@ class Param:
     system: str | None = None
 
 
+def codes_documented(param: Param) -> str:
+    """A parameter's documentation in the statement: one bound to a code set
+    names every code it takes (and their system), so that what the statement
+    says it takes and what a search refuses cannot part."""
+    text = param.documentation
+    if not param.codes or all(re.search(rf"\b{re.escape(c)}\b", text) for c in param.codes):
+        return text
+    system = f" ({param.system})" if param.system and param.system not in text else ""
+    return f"{text.rstrip('.')}. Takes {', '.join(param.codes)}{system}.".lstrip(". ")
+
+
 @dataclass(frozen=True)
 class Held:
     """A resource the platform holds, as a written Reference names it: whose
@@ -695,7 +706,7 @@ class FHIRResource:
                 p.type,
                 f"{p.documentation.rstrip('.')}. {ABSOLUTE_REFERENCE}".lstrip(". ")
                 if p.type == "reference"
-                else p.documentation,
+                else codes_documented(p),
             )
             for p in self.search_params
         ]

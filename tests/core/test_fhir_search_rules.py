@@ -25,7 +25,7 @@ from consent.models import RecordResource
 from consent.services import record_resource_create
 from core.actors import Actor
 from core.fhir.capability import registered_resources
-from core.fhir.resources import FHIRResource, registered
+from core.fhir.resources import FHIRResource, Param, registered
 from core.models import Citizen, Membership, Role
 from tests import factories as f
 from tests.consent import bodies
@@ -86,7 +86,7 @@ def test_a_token_is_read_as_fhir_reads_it(scene: Scene, code: str, found: int) -
     """``code=|I10`` answered with I10 of ICD-10 (the system ignored) and
     ``code=<ICD-10>|`` with nothing (the empty code taken for a code)."""
     client = f.client_for(scene.nurse)
-    response = client.get(f"/fhir/Condition?patient={scene.person.pk}", {"code": code})
+    response = client.get("/fhir/Condition", {"patient": scene.person.pk, "code": code})
     assert _total(response) == found, code
 
 
@@ -97,12 +97,12 @@ def test_a_token_is_read_as_fhir_reads_it(scene: Scene, code: str, found: int) -
         ("urn:tvaerakut:data-category|somatic-diagnosis", 1),
         ("urn:tvaerakut:data-category|", 1),  # every category of the platform's system
         ("|somatic-diagnosis", 0),  # a category with no system: there is none
-        ("urn:other|somatic-diagnosis", 0),
+        # Another system, or a code no Condition holds, is refused (below).
     ],
 )
 def test_the_category_token_has_the_same_rules(scene: Scene, category: str, found: int) -> None:
     client = f.client_for(scene.nurse)
-    response = client.get(f"/fhir/Condition?patient={scene.person.pk}", {"category": category})
+    response = client.get("/fhir/Condition", {"patient": scene.person.pk, "category": category})
     assert _total(response) == found, category
 
 
@@ -524,3 +524,94 @@ def test_the_last_instant_of_the_calendar_is_a_date_like_any_other(
     assert _total(client.get(f"/fhir/Condition?{query}")) == 1
     query = urlencode({"patient": scene.person.pk, "date": f"gt{moment}"})
     assert _total(client.get(f"/fhir/Condition?{query}")) == 0
+
+
+# The token parameters whose values are open (a code system the platform does
+# not close: ICD-10 and the others a diagnosis is coded in; ids; the CPR
+# number). Every other token parameter a type declares is bound to a code set.
+OPEN_TOKENS = {"code", "_id", "identifier"}
+
+
+def _closed_tokens() -> list[tuple[FHIRResource, Param]]:
+    return [
+        (resource, param)
+        for resource in _searchable()
+        for param in resource.search_params
+        if param.type == "token" and param.name not in OPEN_TOKENS
+    ]
+
+
+def test_every_token_parameter_is_either_open_or_bound_to_its_codes() -> None:
+    """A token parameter added without its code set would answer a mistyped
+    code with an empty Bundle: each one the statement declares is either
+    named open here or bound to the codes the platform writes."""
+    declared = {
+        (resource_type, p.name)
+        for resource_type, cap in registered_resources().items()
+        for p in cap.search_params
+        if p.type == "token" and not p.name.startswith("_") and p.name not in OPEN_TOKENS
+    }
+    bound = {(resource.type, param.name) for resource, param in _closed_tokens() if param.codes}
+    assert declared == bound
+    assert {"Condition", "EpisodeOfCare", "CarePlan", "Encounter"} <= {t for t, _ in bound}
+
+
+@pytest.mark.parametrize(
+    ("resource", "param"),
+    _closed_tokens(),
+    ids=lambda x: getattr(x, "type", getattr(x, "name", "")),
+)
+def test_a_code_outside_a_closed_token_is_refused_on_get_and_post_and_recorded(
+    scene: Scene, resource: FHIRResource, param: Param
+) -> None:
+    """``category=x`` (or a category another type holds, or the right code in
+    another system) answered with an empty Bundle, which a partner reads as
+    "the citizen has nothing in it": refused as ``gender=x`` is, naming the
+    codes taken, through GET and POST alike, and recorded (R9)."""
+    reader, base = _base(resource, scene)
+    query = base.partition("?")[2]
+    client = f.client_for(reader)
+    taken = param.codes[0]
+    in_system = f"{param.system}|{taken}" if param.system else taken
+    ok = client.get(f"{base}&{urlencode({param.name: in_system})}")
+    assert ok.status_code == 200, ok.content[:300]
+    # A code the same parameter takes on another type (care-plan on Condition).
+    others = sorted(
+        {c for _, p in _closed_tokens() if p.name == param.name for c in p.codes} - set(param.codes)
+    )
+    outside = ["not-a-code", f"urn:other|{taken}", f"{taken},not-a-code", *others[:1]]
+    for value in outside:
+        before = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        got = client.get(f"{base}&{urlencode({param.name: value})}")
+        _refused(got, "search.param_invalid")
+        text = got.json()["issue"][0]["details"]["text"]
+        # A long list is shortened in the middle, as every refusal's values are.
+        assert all(code in text for code in param.codes) or (
+            "…" in text and param.codes[0] in text and param.codes[-1] in text
+        ), (value, text)
+        posted = client.post(
+            f"/fhir/{resource.type}/_search",
+            data=f"{query}&{urlencode({param.name: value})}",
+            content_type="application/x-www-form-urlencoded",
+        )
+        _refused(posted, "search.param_invalid")
+        assert posted.json()["issue"][0]["details"]["text"] == text
+        recorded = AuditEntry.objects.filter(id__gt=before).order_by("id")
+        assert [
+            (e.action, e.outcome, e.resource_type, e.citizen_id, e.reason_code) for e in recorded
+        ] == [("search", "denied", resource.type, scene.person.pk, "search.param_invalid")] * 2, (
+            value
+        )
+
+
+def test_the_statement_names_the_codes_of_every_closed_token(scene: Scene) -> None:
+    client = f.client_for(scene.nurse)
+    statement = client.get("/fhir/metadata").json()
+    documented = {
+        (r["type"], p["name"]): p.get("documentation", "")
+        for r in statement["rest"][0]["resource"]
+        for p in r.get("searchParam", [])
+    }
+    for resource, param in _closed_tokens():
+        text = documented[(resource.type, param.name)]
+        assert all(code in text for code in param.codes), (resource.type, param.name, text)
