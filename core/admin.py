@@ -123,22 +123,35 @@ class PlatformAdminSite(OTPAdminSite):
         return response
 
 
-class ConfigurationForm(forms.ModelForm):
-    """The base of the administration's forms: a unique rule a person breaks
+class UniqueRulesOnFields:
+    """Of every form of the administration: a unique rule a person breaks
     (``core.messages.UNIQUE_RULES``) is refused on its field in the sentence
     the API answers with, not in Django's words for the constraint."""
 
     def add_error(self, field: str | None, error: Any) -> None:
         # The model's validation hands its errors over here, all at once.
         if field is None and isinstance(error, ValidationError):
-            error = unique_rules_on_their_fields(self.instance, error, fields=self.fields)
-        super().add_error(field, error)
+            form: Any = self  # a ModelForm: its instance and fields
+            error = unique_rules_on_their_fields(form.instance, error, fields=form.fields)
+        super().add_error(field, error)  # type: ignore[misc]
+
+
+class ConfigurationForm(UniqueRulesOnFields, forms.ModelForm):
+    """A form of the administration's own (:class:`UniqueRulesOnFields`)."""
 
 
 class ConfigurationAdmin(admin.ModelAdmin):
     """The base of every page of the administration (a test holds them to it)."""
 
-    form = ConfigurationForm
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        """The page's form, Django's own (the users' page keeps its password
+        handling) or one of ours, with :class:`UniqueRulesOnFields`."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if issubclass(form, UniqueRulesOnFields):
+            return form
+        return type(form.__name__, (UniqueRulesOnFields, form), {"__module__": form.__module__})
 
     # Whether its additions, changes and removals decide who may act and so
     # reach citizens' data: then each is in the audit log too, not only in

@@ -457,19 +457,7 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "api/cabinet/medicines"): Write(
         "officer",
         "/api/cabinet/medicines",
-        lambda s: {
-            "atc_code": "N02BE01",
-            "name": "Paracetamol",
-            "strength": "500 mg",
-            "form": "tablet",
-            "unit": "tablet",
-            "package_size": "20",
-            "dispensing": "otc",
-            "dependence_forming": False,
-            "minimum_stock": "10",
-            "amount_per_unit": "500",
-            "amount_unit": "mg",
-        },
+        lambda s: f.medicine_body(minimum_stock="10", amount_per_unit="500", amount_unit="mg"),
     ),
     ("POST", "api/cabinet/cabinets"): Write(
         "officer", "/api/cabinet/cabinets", lambda s: {"name": "Skab 2", "count_interval_days": 7}

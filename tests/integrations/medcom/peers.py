@@ -113,3 +113,19 @@ def scripted_peer() -> Iterator[ScriptedPeer]:
         close_connections()
         server.shutdown()
         server.server_close()
+
+
+def outbound_to(partner: Partner, citizen: Any) -> OutboundMessage:
+    """A message about ``citizen`` waiting to go to ``partner``, its Bundle
+    carrying its own id as the outbox writes it."""
+    message = OutboundMessage.objects.create(
+        partner=partner,
+        event="admission-handoff",
+        citizen=citizen,
+        bundle={"resourceType": "Bundle", "type": "message", "timestamp": "2026-01-05T08:00:00Z"},
+    )
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        bundle={**message.bundle, "id": str(message.bundle_id)}
+    )
+    message.refresh_from_db()
+    return message

@@ -20,7 +20,7 @@ from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import DeliveryAttempt, OutboundMessage, Partner, ReceivedAcknowledgement
 from integrations.outbox import outbox_deliver
 from tests.integrations.medcom.conftest import acknowledgement_of, awaiting_ack
-from tests.integrations.medcom.peers import ScriptedPeer, post_signed, scripted_peer
+from tests.integrations.medcom.peers import ScriptedPeer, outbound_to, post_signed, scripted_peer
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +34,6 @@ def peer(hospital: Partner) -> Iterator[ScriptedPeer]:
         yield state
 
 
-def _to_send(hospital: Partner, citizen) -> OutboundMessage:
-    message = OutboundMessage.objects.create(
-        partner=hospital,
-        event="admission-handoff",
-        citizen=citizen,
-        bundle={"resourceType": "Bundle", "type": "message", "timestamp": "2026-01-05T08:00:00Z"},
-    )
-    OutboundMessage.objects.filter(pk=message.pk).update(
-        bundle={**message.bundle, "id": str(message.bundle_id)}
-    )
-    message.refresh_from_db()
-    return message
-
-
 def _deliver_now(message: OutboundMessage) -> OutboundMessage:
     OutboundMessage.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
     outbox_deliver(message_pks=[message.pk])
@@ -58,7 +44,7 @@ def _deliver_now(message: OutboundMessage) -> OutboundMessage:
 def test_a_transient_error_in_the_answer_sent_again_as_a_message_asks_for_no_second_resend(
     hospital, citizen, peer
 ):
-    message = _to_send(hospital, citizen)
+    message = outbound_to(hospital, citizen)
     transient = acknowledgement_of(message, AckCode.TRANSIENT, BUSY)
     # Asked to send again in the answer; the resend is taken, its ack to follow.
     peer.answers = [(503, transient), (202, None)]
@@ -81,7 +67,7 @@ def test_a_transient_error_in_the_answer_sent_again_as_a_message_asks_for_no_sec
 def test_a_transient_error_in_the_answer_repeated_after_the_ok_is_not_a_contradiction(
     hospital, citizen, peer
 ):
-    message = _to_send(hospital, citizen)
+    message = outbound_to(hospital, citizen)
     transient = acknowledgement_of(message, AckCode.TRANSIENT, BUSY)
     peer.answers = [(503, transient), (200, acknowledgement_of(message, AckCode.OK))]
     _deliver_now(message)
@@ -122,7 +108,7 @@ def test_an_acknowledgement_received_as_a_message_and_repeated_in_the_answer_set
 def test_an_acknowledgement_in_the_answer_reusing_another_ones_bundle_id_is_refused_later(
     hospital, citizen, peer
 ):
-    message = _to_send(hospital, citizen)
+    message = outbound_to(hospital, citizen)
     ok = acknowledgement_of(message, AckCode.OK)
     peer.answers = [(200, ok)]
     assert _deliver_now(message).status == OutboundMessage.Status.ACKNOWLEDGED

@@ -17,7 +17,7 @@ from integrations.medcom.envelope import AckCode, Issue
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import outbox_deliver
 from tests.integrations.medcom.conftest import acknowledgement_of
-from tests.integrations.medcom.peers import ScriptedPeer, scripted_peer
+from tests.integrations.medcom.peers import ScriptedPeer, outbound_to, scripted_peer
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +37,7 @@ def test_after_a_transient_error_in_the_answer_the_message_goes_in_a_new_envelop
     hospital, citizen, peer
 ):
     Partner.objects.filter(pk=hospital.pk).update(endpoint_url=peer.url)
-    message = OutboundMessage.objects.create(
-        partner=hospital,
-        event="admission-handoff",
-        citizen=citizen,
-        bundle={"resourceType": "Bundle", "type": "message", "timestamp": "2026-01-05T08:00:00Z"},
-    )
-    OutboundMessage.objects.filter(pk=message.pk).update(
-        bundle={**message.bundle, "id": str(message.bundle_id)}
-    )
+    message = outbound_to(hospital, citizen)
     header_id = message.message_id
     busy = [Issue("MSG_LOCAL_FAIL", "Indbakken er optaget", code="transient")]
     peer.answers = [
