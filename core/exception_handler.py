@@ -31,7 +31,7 @@ from core.errors import STATUS_BY_KIND, PlatformError, Throttled, shown_message
 from core.fhir.outcome import operation_outcome
 from core.logging import scrub
 from core.messages import general_in_place_of_detail, user_message
-from core.validation import integrity_conflict
+from core.validation import constraint_broken, integrity_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
         # A rule the database keeps (a unique key someone saved first). Its
         # text names the constraint and may quote the values: only the log
         # gets the constraint's name.
-        logger.warning("integrity conflict: %s", _constraint_name(exc))
+        logger.warning("integrity conflict: %s", constraint_broken(exc) or "unknown")
         precise = integrity_conflict(exc)
         if precise is not None:
             return 409, {"kind": precise.kind, **precise.as_dict()}, headers
@@ -151,11 +151,6 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
             headers,
         )
     return None
-
-
-def _constraint_name(exc: IntegrityError) -> str:
-    diag = getattr(exc.__cause__, "diag", None)
-    return str(getattr(diag, "constraint_name", "") or "unknown")
 
 
 def _scrub_body(value: Any) -> Any:

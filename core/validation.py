@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.apps import apps
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.formats import number_format
@@ -55,8 +56,40 @@ def unique_conflict(constraint_name: str) -> Conflict | None:
 def integrity_conflict(exc: IntegrityError) -> Conflict | None:
     """:func:`unique_conflict` for a write the database refused (someone saved
     the same name first, past the model's validation)."""
+    return unique_conflict(constraint_broken(exc))
+
+
+# SQLite names a broken unique rule by its table's columns
+# ("UNIQUE constraint failed: medicine_cabinet_location.organisation_id,
+# medicine_cabinet_location.name"), or by the index of a conditional one.
+_SQLITE_UNIQUE = re.compile(
+    r"UNIQUE constraint failed: (?:index '(?P<index>[^']+)'|(?P<columns>.+))"
+)
+
+
+def constraint_broken(exc: IntegrityError) -> str:
+    """The name of the constraint the database refused the write for: from
+    PostgreSQL's diagnostics, or read back from SQLite's columns."""
     diag = getattr(exc.__cause__, "diag", None)
-    return unique_conflict(str(getattr(diag, "constraint_name", "") or ""))
+    if diag is not None:
+        return str(getattr(diag, "constraint_name", "") or "")
+    match = _SQLITE_UNIQUE.search(str(exc))
+    if match is None:
+        return ""
+    if match["index"]:
+        return match["index"]
+    columns = [c.strip().rpartition(".") for c in match["columns"].split(",")]
+    tables = {table for table, _dot, _column in columns}
+    named = {column for _table, _dot, column in columns}
+    for model in apps.get_models():
+        if model._meta.db_table not in tables:
+            continue
+        for constraint in model._meta.constraints:
+            if isinstance(constraint, models.UniqueConstraint) and constraint.fields:
+                held = {getattr(model._meta.get_field(f), "column", f) for f in constraint.fields}
+                if held == named:
+                    return constraint.name
+    return ""
 
 
 def _unique_rule_broken(instance: models.Model, exc: ValidationError) -> Conflict | None:
