@@ -31,7 +31,7 @@ from core.errors import STATUS_BY_KIND, PlatformError, Throttled, shown_message
 from core.fhir.outcome import operation_outcome
 from core.logging import scrub
 from core.messages import general_in_place_of_detail, user_message
-from core.validation import constraint_broken, integrity_conflict
+from core.validation import constraint_broken, unique_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +87,9 @@ def describe(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]] | Non
         # A rule the database keeps (a unique key someone saved first). Its
         # text names the constraint and may quote the values: only the log
         # gets the constraint's name.
-        logger.warning("integrity conflict: %s", constraint_broken(exc) or "unknown")
-        precise = integrity_conflict(exc)
+        constraint = constraint_broken(exc)
+        logger.warning("integrity conflict: %s", constraint or "unknown")
+        precise = unique_conflict(constraint)
         if precise is not None:
             return 409, {"kind": precise.kind, **precise.as_dict()}, headers
         return (

@@ -174,12 +174,6 @@ def parse_patient_search(query: Any) -> PatientSearch:
     return parsed
 
 
-def _folded(expression: Any) -> Any:
-    """``expression`` without its accents (``core.unaccent``: José is Jose,
-    Sørensen Sorensen), on PostgreSQL and SQLite alike."""
-    return Unaccent(expression)
-
-
 def _string_q(element: str, modifier: str, value: str) -> Q:
     """R4's string search (search.html#string): by default the start of the
     name, or of any word in it, and ``:contains`` anywhere in it, both after
@@ -194,14 +188,14 @@ def _string_q(element: str, modifier: str, value: str) -> Q:
         if modifier == "exact":
             q |= Q(**{name: value})
             continue
-        column = _folded(F(name))
+        column = Unaccent(F(name))
         if modifier == "contains":
-            q |= Q(IContains(column, _folded(Value(value))))
+            q |= Q(IContains(column, Unaccent(Value(value))))
         else:
             q |= (
-                Q(IStartsWith(column, _folded(Value(value))))
-                | Q(IContains(column, _folded(Value(f" {value}"))))
-                | Q(IContains(column, _folded(Value(f"-{value}"))))
+                Q(IStartsWith(column, Unaccent(Value(value))))
+                | Q(IContains(column, Unaccent(Value(f" {value}"))))
+                | Q(IContains(column, Unaccent(Value(f"-{value}"))))
             )
     return q
 

@@ -155,11 +155,14 @@ class Param:
     system: str | None = None
 
 
-def codes_documented(param: Param) -> str:
-    """A parameter's documentation in the statement: one bound to a code set
-    names every code it takes (and their system), so that what the statement
-    says it takes and what a search refuses cannot part."""
+def statement_documentation(param: Param) -> str:
+    """A parameter's documentation in the statement: a reference names the
+    absolute form it takes too (``local_references``), and one bound to a
+    code set names every code it takes (and their system), so that what the
+    statement says it takes and what a search refuses cannot part."""
     text = param.documentation
+    if param.type == "reference":
+        return f"{text.rstrip('.')}. {ABSOLUTE_REFERENCE}".lstrip(". ")
     if not param.codes or all(re.search(rf"\b{re.escape(c)}\b", text) for c in param.codes):
         return text
     system = f" ({param.system})" if param.system and param.system not in text else ""
@@ -701,14 +704,7 @@ class FHIRResource:
             *self.more_interactions,
         ]
         params = [
-            SearchParam(
-                p.name,
-                p.type,
-                f"{p.documentation.rstrip('.')}. {ABSOLUTE_REFERENCE}".lstrip(". ")
-                if p.type == "reference"
-                else codes_documented(p),
-            )
-            for p in self.search_params
+            SearchParam(p.name, p.type, statement_documentation(p)) for p in self.search_params
         ]
         if self.searchable:
             params.extend(RESULT_PARAM_DECLARATIONS)
