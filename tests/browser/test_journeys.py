@@ -91,6 +91,9 @@ def test_nurse_completes_a_visit_and_the_physician_confirms(new_page, celery_wor
         page.get_by_role("button", name=step).click()
         expect(page.locator("#visit-status")).to_have_text(status)
 
+    # The page the last step reloaded has run its scripts (the status shows as
+    # soon as its HTML is read, before the offline queue listens for a submit).
+    page.wait_for_load_state("load")
     # The connection drops mid-visit: the note waits on the tablet, nothing is lost.
     page.context.set_offline(True)
     page.get_by_label("Notat", exact=True).fill("Borger klar, afebril efter paracetamol")
