@@ -39,7 +39,15 @@ row first, even for a write that touches only one visit
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from django.db import transaction
+
+from core.errors import PlatformError
 from core.models import Citizen
+
+Written = TypeVar("Written")
 
 
 def citizen_lock(citizen_id: int) -> None:
@@ -51,3 +59,27 @@ def citizen_lock(citizen_id: int) -> None:
         .filter(pk=citizen_id)
         .values_list("pk", flat=True)
     )
+
+
+def citizens_locked_then(citizen_ids: Iterable[int], work: Callable[[], Written]) -> Written:
+    """Run ``work`` — the access gate's question and the write it allows — in
+    one transaction that first holds the row of each citizen it names (in
+    the order of their ids). Recording her refusal and withdrawing her
+    consent take her row too (``consent.services.consents``): so either the
+    write is on her record before such a directive is recorded, or the gate
+    is asked after it and refuses. Asked before the lock, a write the gate
+    let through could be stored after the refusal was answered as recorded.
+
+    A refusal ``work`` raises is raised after the transaction has committed
+    what it recorded of it (the denied attempt, R9); ``work`` keeps its own
+    writes in a transaction of their own (a savepoint), so none of them
+    stays."""
+    refused: PlatformError
+    with transaction.atomic():
+        for citizen_id in sorted(set(citizen_ids)):
+            citizen_lock(citizen_id)
+        try:
+            return work()
+        except PlatformError as exc:
+            refused = exc
+    raise refused

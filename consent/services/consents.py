@@ -23,6 +23,7 @@ from core.actors import Actor
 from core.cpr import cpr_in_text
 from core.errors import Conflict, Forbidden, InvalidInput, shown
 from core.fhir.references import refuse_unheld
+from core.locks import citizen_lock
 from core.models import Citizen, Organisation, User
 from core.validation import full_clean_or_raise
 
@@ -321,6 +322,10 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         raise
     now = timezone.now()
     with transaction.atomic():
+        # Her row first: a write on her record the gate let through before
+        # this directive is stored before it is answered as recorded, and
+        # one asked after it is refused by it (see consent.services.record).
+        citizen_lock(citizen.pk)
         directive = ConsentDirective(
             citizen=citizen,
             provision=parsed.provision,
@@ -406,6 +411,8 @@ def consent_withdraw(
             )
         user, organisation = _recorder(actor)
         with transaction.atomic():
+            # Her row first, as a refusal recorded takes it: see consent_create.
+            citizen_lock(citizen.pk)
             directive = ConsentDirective.objects.select_for_update().get(pk=directive_id)
             if ConsentWithdrawal.objects.filter(directive=directive).exists():
                 raise Conflict("consent.already_withdrawn", "This directive is already withdrawn.")

@@ -43,6 +43,7 @@ from core.deaths import (
 from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.fhir.references import refuse_unheld
+from core.locks import citizens_locked_then
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services.citizens import citizen_create
 from core.validation import full_clean_or_raise, is_digits, text_blank, typed_coordinate
@@ -299,7 +300,24 @@ def patient_update(
     """Versioned update of a citizen's Patient (name, address and position,
     municipality, GP, phone, death) by whom the gate lets write the citizen's
     identity: a clinician with a care relationship and no refusal. The CPR
-    number cannot be changed here. The previous version is kept."""
+    number cannot be changed here. The previous version is kept. The gate
+    is asked under her row's lock (:func:`core.locks.citizens_locked_then`)."""
+    return citizens_locked_then(
+        [citizen_id],
+        lambda: _patient_update(
+            actor=actor, citizen_id=citizen_id, data=data, purpose=purpose, if_match=if_match
+        ),
+    )
+
+
+def _patient_update(
+    *,
+    actor: Actor,
+    citizen_id: int,
+    data: dict[str, Any],
+    purpose: str,
+    if_match: str | None,
+) -> Citizen:
     citizen = access_citizen(
         actor=actor,
         citizen_id=citizen_id,
@@ -353,7 +371,7 @@ def patient_update(
                 decision=decision,
             )
             return locked
-    # Recorded after the lock is let go: a stale write is an attempt, too.
+    # A stale write is an attempt, too (R9).
     _patient_refused(
         actor=actor,
         action=Action.UPDATE,

@@ -48,6 +48,7 @@ from core.fhir.validation import (
     refuse_unknown_modifiers,
     unknown_modifier,
 )
+from core.locks import citizen_lock, citizens_locked_then
 from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise
 
@@ -224,10 +225,13 @@ def _registered(named: list[int | str | None]) -> tuple[int, ...]:
 
 def _gate_create(*, actor: Actor, parsed: ParsedResource, purpose: str) -> Citizen:
     """Ask the gate whether the actor may add this resource to its citizen's
-    record. A permit is recorded by the write itself, in its transaction."""
+    record, under her row's lock (:func:`core.locks.citizens_locked_then`). A permit
+    is recorded by the write itself, in its transaction."""
+    citizen_id = _resolve_citizen_id(parsed.citizen_ref)
+    citizen_lock(citizen_id)
     return access_citizen(
         actor=actor,
-        citizen_id=_resolve_citizen_id(parsed.citizen_ref),
+        citizen_id=citizen_id,
         action=Action.CREATE,
         category=parsed.category,
         purpose=purpose,
@@ -325,18 +329,22 @@ def record_resource_create(
     parsed = _parse_audited(
         actor=actor, action=Action.CREATE, purpose=purpose, data=data, expected_type=expected_type
     )
-    citizen = _gate_create(actor=actor, parsed=parsed, purpose=purpose)
-    _targets_held(
-        actor=actor, action=Action.CREATE, purpose=purpose, parsed=parsed, citizen=citizen
-    )
-    with transaction.atomic():
-        return _store_new(
-            actor=actor,
-            parsed=parsed,
-            citizen_id=citizen.pk,
-            purpose=purpose,
-            decision=citizen.gate_decision,  # type: ignore[attr-defined]
+
+    def gated_write() -> RecordResource:
+        citizen = _gate_create(actor=actor, parsed=parsed, purpose=purpose)
+        _targets_held(
+            actor=actor, action=Action.CREATE, purpose=purpose, parsed=parsed, citizen=citizen
         )
+        with transaction.atomic():
+            return _store_new(
+                actor=actor,
+                parsed=parsed,
+                citizen_id=citizen.pk,
+                purpose=purpose,
+                decision=citizen.gate_decision,  # type: ignore[attr-defined]
+            )
+
+    return citizens_locked_then([_resolve_citizen_id(parsed.citizen_ref)], gated_write)
 
 
 def record_resource_update(
@@ -380,60 +388,68 @@ def record_resource_update(
         raise InvalidInput(
             "fhir.id_mismatch", "The id in the body differs from the URL.", field="id"
         )
-    citizen = access_citizen(
-        actor=actor,
-        citizen_id=citizen_id,
-        action=Action.UPDATE,
-        category=parsed.category,
-        purpose=purpose,
-        resource_type=resource_type,
-        resource_id=str(resource_id),
-        audit_permit=False,
-        # A resource hidden by a refusal of its period cannot be updated by
-        # those it is hidden from: they would learn it exists.
-        data_dates=(current.data_date,) if current else (),
-    )
 
-    def refused(code: str) -> None:
-        # Past the gate, a refused update is an attempt on her record all the
-        # same (R9), recorded as a Patient update's is.
-        audit_denied(
+    def gated_write() -> RecordResource:
+        citizen = access_citizen(
             actor=actor,
+            citizen_id=citizen_id,
             action=Action.UPDATE,
+            category=parsed.category,
             purpose=purpose,
-            reason_code=code,
-            citizen_id=citizen.pk,
             resource_type=resource_type,
             resource_id=str(resource_id),
+            audit_permit=False,
+            # A resource hidden by a refusal of its period cannot be updated by
+            # those it is hidden from: they would learn it exists.
+            data_dates=(current.data_date,) if current else (),
         )
 
-    try:
-        if _resolve_citizen_id(parsed.citizen_ref) != citizen.pk:
-            raise InvalidInput(
-                "record.subject_changed",
-                "An update cannot move a resource to another citizen.",
-                field="subject",
+        def refused(code: str) -> None:
+            # Past the gate, a refused update is an attempt on her record all the
+            # same (R9), recorded as a Patient update's is.
+            audit_denied(
+                actor=actor,
+                action=Action.UPDATE,
+                purpose=purpose,
+                reason_code=code,
+                citizen_id=citizen.pk,
+                resource_type=resource_type,
+                resource_id=str(resource_id),
             )
-        refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
-        wanted = wanted_version(if_match, data)
-    except (InvalidInput, PreconditionFailed) as exc:
-        refused(exc.code)
-        raise
-    decision = citizen.gate_decision  # type: ignore[attr-defined]
-    with transaction.atomic():
-        resource = RecordResource.objects.select_for_update().get(pk=resource_id)
-        stored = resource.version_id
-        if stored == wanted:
-            return _update_apply(
-                actor=actor, resource=resource, parsed=parsed, purpose=purpose, decision=decision
-            )
-    # Recorded after the lock is let go: a stale write is an attempt, too.
-    refused("record.version_conflict")
-    raise PreconditionFailed(
-        "record.version_conflict",
-        f"The resource is at version {stored}, not {wanted}; read it again.",
-        params={"current": stored, "wanted": wanted},
-    )
+
+        try:
+            if _resolve_citizen_id(parsed.citizen_ref) != citizen.pk:
+                raise InvalidInput(
+                    "record.subject_changed",
+                    "An update cannot move a resource to another citizen.",
+                    field="subject",
+                )
+            refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
+            wanted = wanted_version(if_match, data)
+        except (InvalidInput, PreconditionFailed) as exc:
+            refused(exc.code)
+            raise
+        decision = citizen.gate_decision  # type: ignore[attr-defined]
+        with transaction.atomic():
+            resource = RecordResource.objects.select_for_update().get(pk=resource_id)
+            stored = resource.version_id
+            if stored == wanted:
+                return _update_apply(
+                    actor=actor,
+                    resource=resource,
+                    parsed=parsed,
+                    purpose=purpose,
+                    decision=decision,
+                )
+        # A stale write is an attempt, too (R9).
+        refused("record.version_conflict")
+        raise PreconditionFailed(
+            "record.version_conflict",
+            f"The resource is at version {stored}, not {wanted}; read it again.",
+            params={"current": stored, "wanted": wanted},
+        )
+
+    return citizens_locked_then([citizen_id], gated_write)
 
 
 def _update_apply(
@@ -493,63 +509,72 @@ def record_transaction(*, actor: Actor, bundle: Any, purpose: str) -> list[Recor
     except PlatformError as exc:
         _refused_bundle(actor=actor, bundle=bundle, purpose=purpose, code=exc.code)
         raise
-    prepared: list[tuple[ParsedResource, int, Decision]] = []
-    for index, entry in enumerate(entries):
-        where = f"Bundle.entry[{index}]"
+
+    def gated_write() -> list[RecordResource]:
+        prepared: list[tuple[ParsedResource, int, Decision]] = []
+        for index, entry in enumerate(entries):
+            where = f"Bundle.entry[{index}]"
+            try:
+                resource = _entry_create(entry, where)
+            except PlatformError as exc:
+                _refused_bundle(actor=actor, bundle=bundle, purpose=purpose, code=exc.code)
+                raise
+            refused_here = partial(
+                _refused_with_entry, actor=actor, bundle=bundle, purpose=purpose, where=where
+            )
+            try:
+                parsed = _parse_audited(
+                    actor=actor,
+                    action=Action.CREATE,
+                    purpose=purpose,
+                    data=resource,
+                    expected_type=None,
+                )
+            except PlatformError as exc:
+                if isinstance(exc, InvalidInput):
+                    # On her log as refused; on the others' as refused with it.
+                    refused_here(code=exc.code, recorded=_citizen_named(resource))
+                exc.message = f"{where}: {exc.message}"
+                exc.params = {**exc.params, "in_entry": where}
+                exc.field = _entry_place(where, resource, exc.field)
+                raise
+            try:
+                citizen = _gate_create(actor=actor, parsed=parsed, purpose=purpose)
+            except NotFoundOrNotAllowed as exc:
+                refused_here(code=exc.code, recorded=_resolve_citizen_id(parsed.citizen_ref))
+                exc.message = f"{where}: no such patient."
+                exc.field = where
+                raise
+            try:
+                _targets_held(
+                    actor=actor,
+                    action=Action.CREATE,
+                    purpose=purpose,
+                    parsed=parsed,
+                    citizen=citizen,
+                )
+            except InvalidInput as exc:
+                refused_here(code=exc.code, recorded=citizen.pk)
+                exc.message = f"{where}: {exc.message}"
+                exc.params = {**exc.params, "in_entry": where}
+                exc.field = _entry_place(where, {"resourceType": parsed.resource_type}, exc.field)
+                raise
+            prepared.append((parsed, citizen.pk, citizen.gate_decision))  # type: ignore[attr-defined]
         try:
-            resource = _entry_create(entry, where)
+            _check_bundle_references(prepared, full_urls)
         except PlatformError as exc:
             _refused_bundle(actor=actor, bundle=bundle, purpose=purpose, code=exc.code)
             raise
-        refused_here = partial(
-            _refused_with_entry, actor=actor, bundle=bundle, purpose=purpose, where=where
-        )
-        try:
-            parsed = _parse_audited(
-                actor=actor,
-                action=Action.CREATE,
-                purpose=purpose,
-                data=resource,
-                expected_type=None,
-            )
-        except PlatformError as exc:
-            if isinstance(exc, InvalidInput):
-                # On her log as refused; on the others' as refused with it.
-                refused_here(code=exc.code, recorded=_citizen_named(resource))
-            exc.message = f"{where}: {exc.message}"
-            exc.params = {**exc.params, "in_entry": where}
-            exc.field = _entry_place(where, resource, exc.field)
-            raise
-        try:
-            citizen = _gate_create(actor=actor, parsed=parsed, purpose=purpose)
-        except NotFoundOrNotAllowed as exc:
-            refused_here(code=exc.code, recorded=_resolve_citizen_id(parsed.citizen_ref))
-            exc.message = f"{where}: no such patient."
-            exc.field = where
-            raise
-        try:
-            _targets_held(
-                actor=actor, action=Action.CREATE, purpose=purpose, parsed=parsed, citizen=citizen
-            )
-        except InvalidInput as exc:
-            refused_here(code=exc.code, recorded=citizen.pk)
-            exc.message = f"{where}: {exc.message}"
-            exc.params = {**exc.params, "in_entry": where}
-            exc.field = _entry_place(where, {"resourceType": parsed.resource_type}, exc.field)
-            raise
-        prepared.append((parsed, citizen.pk, citizen.gate_decision))  # type: ignore[attr-defined]
-    try:
-        _check_bundle_references(prepared, full_urls)
-    except PlatformError as exc:
-        _refused_bundle(actor=actor, bundle=bundle, purpose=purpose, code=exc.code)
-        raise
-    with transaction.atomic():
-        stored = [
-            _store_new(actor=actor, parsed=p, citizen_id=cid, purpose=purpose, decision=d)
-            for p, cid, d in prepared
-        ]
-        _resolve_bundle_references(stored, [full_urls.get(i) for i in range(len(stored))])
-        return stored
+        with transaction.atomic():
+            stored = [
+                _store_new(actor=actor, parsed=p, citizen_id=cid, purpose=purpose, decision=d)
+                for p, cid, d in prepared
+            ]
+            _resolve_bundle_references(stored, [full_urls.get(i) for i in range(len(stored))])
+            return stored
+
+    # Every citizen the entries name, locked before the gate is asked of any.
+    return citizens_locked_then(bundle_citizens_named(bundle), gated_write)
 
 
 def _transaction_entries(bundle: Any) -> tuple[list[Any], dict[int, str]]:

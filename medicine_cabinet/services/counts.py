@@ -99,8 +99,22 @@ def _count_audit(
     )
 
 
+def _count_locked(count: StockCount) -> StockCount:
+    """The count's row locked, its location read with it but not locked: a
+    lock on the location's row would hold back every dose, transfer and
+    waste that books a movement there (their foreign key to it waits for
+    it) while the count waits for that movement's balance, and PostgreSQL
+    would break the deadlock by failing the approval."""
+    return (
+        StockCount.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .get(pk=count.pk)
+    )
+
+
 def _open_count(count: StockCount) -> StockCount:
-    locked = StockCount.objects.select_for_update().select_related("location").get(pk=count.pk)
+    """The count, locked: its row alone (see :func:`_count_locked`)."""
+    locked = _count_locked(count)
     if locked.status != StockCount.Status.OPEN:
         raise errors.Conflict("count.not_open", "This count is no longer open.")
     return locked
@@ -388,7 +402,7 @@ def _line_witness(
 def _count_approve(*, actor: Actor, count: StockCount, signers: _Signers) -> StockCount:
     if actor.role != Role.MEDICINE_OFFICER:
         raise errors.Forbidden("count.approve_role", "Only the medicine officer approves counts.")
-    locked = StockCount.objects.select_for_update().select_related("location").get(pk=count.pk)
+    locked = _count_locked(count)
     check_location(actor, locked.location)
     if locked.status != StockCount.Status.SUBMITTED:
         raise errors.Conflict("count.not_submitted", "Only a submitted count can be approved.")

@@ -101,3 +101,27 @@ def test_two_1813_cases_for_one_new_citizen_at_once_register_the_citizen_once(
             f"1813-new-{attempt}-a",
             f"1813-new-{attempt}-b",
         ]
+
+
+def test_one_1813_message_arriving_three_times_at_once_is_received_once_and_answered_alike(
+    live_network,
+) -> None:
+    """The same message (one Bundle.id) resent by 1813 before its first copy
+    was answered: one referral, one message received, and every copy gets
+    the first copy's acknowledgement, never one of its own."""
+    sim = live_network.sims["1813"]
+    for attempt in range(3):
+        citizen = f.citizen()
+        message = helpline_referral(
+            sender_code=sim.code,
+            patient=patient_resource(citizen),
+            reason="Faldet, kan ikke rejse sig",
+            case_id=f"1813-copies-{attempt}",
+        )
+        replies = _send_at_once(sim, [message, message, message])
+        answers = {(r.status, ack_of(r)[:2]) for r in replies}
+        assert len(answers) == 1, [r.body for r in replies]
+        [(status, (code, _ack_id))] = answers
+        assert (status, code) == (200, "ok")
+        assert Referral.objects.filter(citizen=citizen).count() == 1
+        assert InboundMessage.objects.filter(citizen=citizen).count() == 1
