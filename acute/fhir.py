@@ -24,6 +24,7 @@ from core.cpr import CPR_SYSTEM
 from core.errors import InvalidInput
 from core.fhir.references import reference_targets_checked
 from core.fhir.validation import FHIRInvalid, fhir_refusal, fhir_validate
+from core.times import fhir_instant
 from core.validation import is_digits, text_blank, text_trimmed
 
 EXT = "https://tvaerakut.dk/fhir/StructureDefinition"
@@ -80,7 +81,7 @@ REJECTED_REASONS = (Visit.CancelReason.DECLINED, Visit.CancelReason.NO_ANSWER)
 
 
 def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+    return fhir_instant(value) if value is not None else None
 
 
 def _service_request_status(referral: Referral) -> str:
@@ -118,7 +119,7 @@ def service_request_resource(referral: Referral) -> dict[str, Any]:
         ],
         "code": {"text": "Acute nursing visit (akutsygeplejerskebesøg)"},
         "subject": {"reference": f"Patient/{referral.citizen_id}"},
-        "authoredOn": referral.received_at.isoformat(),
+        "authoredOn": fhir_instant(referral.received_at),
         "requester": {
             "display": referral.referrer_name,
             "extension": [
@@ -147,13 +148,13 @@ def service_request_resource(referral: Referral) -> dict[str, Any]:
         referral.requested_occurrence
         or {
             "occurrencePeriod": {
-                "start": referral.received_at.isoformat(),
-                "end": referral.deadline_at.isoformat(),
+                "start": fhir_instant(referral.received_at),
+                "end": fhir_instant(referral.deadline_at),
             }
         }
     )
     data["extension"].append(
-        {"url": EXT_DEADLINE, "valueDateTime": referral.deadline_at.isoformat()}
+        {"url": EXT_DEADLINE, "valueDateTime": fhir_instant(referral.deadline_at)}
     )
     if referral.source_organisation_id is not None:
         data["requester"]["reference"] = f"Organization/{referral.source_organisation_id}"
@@ -168,7 +169,7 @@ def service_request_resource(referral: Referral) -> dict[str, Any]:
             {
                 "url": EXT_HOLD,
                 "extension": [
-                    {"url": "since", "valueDateTime": referral.on_hold_since.isoformat()},
+                    {"url": "since", "valueDateTime": fhir_instant(referral.on_hold_since)},
                     {
                         "url": "reason",
                         "valueCoding": {
@@ -196,9 +197,9 @@ def task_resource(visit: Visit) -> dict[str, Any]:
         "code": {"text": "Go to the citizen (acute visit)"},
         "for": {"reference": f"Patient/{visit.citizen_id}"},
         "encounter": {"reference": f"Encounter/visit-{visit.pk}"},
-        "authoredOn": visit.assigned_at.isoformat(),
+        "authoredOn": fhir_instant(visit.assigned_at),
         "owner": {"reference": f"Practitioner/{visit.nurse_id}"},
-        "restriction": {"period": {"end": visit.respond_by.isoformat()}},
+        "restriction": {"period": {"end": fhir_instant(visit.respond_by)}},
     }
     if visit.referral_id is not None:
         data["focus"] = {"reference": f"ServiceRequest/referral-{visit.referral_id}"}
@@ -226,9 +227,9 @@ def encounter_resource(visit: Visit) -> dict[str, Any]:
         "episodeOfCare": [{"reference": f"EpisodeOfCare/acute-{visit.episode_id}"}],
     }
     if start is not None:
-        data["period"] = {"start": start.isoformat()}
+        data["period"] = {"start": fhir_instant(start)}
         if visit.completed_at is not None:
-            data["period"]["end"] = visit.completed_at.isoformat()
+            data["period"]["end"] = fhir_instant(visit.completed_at)
     if visit.referral_id is not None:
         data["basedOn"] = [{"reference": f"ServiceRequest/referral-{visit.referral_id}"}]
     if visit.outcome:
@@ -266,7 +267,7 @@ def observation_resource(sign: VitalSign, *, citizen_id: int) -> dict[str, Any]:
         },
         "subject": {"reference": f"Patient/{citizen_id}"},
         "encounter": {"reference": f"Encounter/visit-{sign.visit_id}"},
-        "effectiveDateTime": sign.measured_at.isoformat(),
+        "effectiveDateTime": fhir_instant(sign.measured_at),
         "performer": [{"reference": f"Practitioner/{sign.recorded_by_id}"}],
         "valueQuantity": {
             "value": float(sign.value),

@@ -452,6 +452,9 @@ FIXED = (
     gettext_noop(
         "This time occurs twice in Copenhagen (the clocks go back from 03:00 to 02:00): give it with its offset, +02:00 (summer time) or +01:00 (winter time)."
     ),
+    gettext_noop(
+        "This time occurs twice in Copenhagen (the clocks go back from 03:00 to 02:00): choose which of the two you mean."
+    ),
     gettext_noop("The time lies outside the years 1 to 9999 in UTC."),
     gettext_noop("The dates must lie in the years 2000 to 2100."),
     gettext_noop("Stock moves between a cabinet and a bag, either way."),

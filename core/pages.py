@@ -22,6 +22,7 @@ from core.errors import STATUS_BY_KIND, NotFoundOrNotAllowed, PlatformError
 from core.messages import page_message
 from core.middleware import not_allowed
 from core.permissions import actor_from_request
+from core.times import TwiceShown
 
 # Sent by core/static/core/offline.js when it replays a queued form.
 OFFLINE_REPLAY_HEADER = "X-Offline-Replay"
@@ -293,9 +294,15 @@ def render_page(
         if isinstance(other, str) and other in labelled:
             refused.params = {**refused.params, "other": labelled[other]}
     field_errors: dict[str, str] = {}
+    # A time the clocks show twice: the two instants offered under its field,
+    # sent back under the name the one reader reads (core.times.TwiceShown).
+    twice: dict[str, TwiceChoice] = {}
     for refused in error.related:
         if refused.field:
-            field_errors.setdefault(names.get(refused.field, refused.field), page_message(refused))
+            name = names.get(refused.field, refused.field)
+            field_errors.setdefault(name, page_message(refused))
+            if isinstance(refused, TwiceShown) and refused.choice_name:
+                twice.setdefault(name, TwiceChoice(refused.choice_name, refused.choices()))
     if replay:
         return JsonResponse(
             {
@@ -323,9 +330,19 @@ def render_page(
         **context,
         "error": shown,
         "field_errors": field_errors,
+        "twice_choices": twice,
         "posted": {**posted, **context.get("posted", {})},
     }
     return render(request, template, context, status=STATUS_BY_KIND.get(error.kind, 400))
+
+
+@dataclass(frozen=True)
+class TwiceChoice:
+    """The choice a page offers under a time field whose typed time the
+    clocks show twice: the input's name and its two options (value, label)."""
+
+    name: str
+    options: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)

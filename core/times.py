@@ -11,9 +11,16 @@ One rule for every door that takes a time:
   (02:00 to 03:00 on the last Sunday of March is skipped).
 - A page (a nurse or an auditor typing on a tablet) takes Copenhagen time.
   A wall-clock time the clocks skip is refused with ``time.local_nonexistent``
-  and one they show twice with ``time.local_ambiguous``: the person types it
-  again with its offset or picks another minute, rather than the platform
-  guessing an hour.
+  and one they show twice with ``time.local_ambiguous`` until the person
+  chooses which of its two instants she means: the page shows its form again
+  with the choice (:class:`TwiceShown`, sent back as
+  :func:`twice_choice_name`), rather than the platform guessing an hour. A
+  console, where an offset can be typed, is told to give it.
+- A date alone where an instant is needed (a search's day, a Period's bound,
+  a FHIR or MedCom dateTime given as a date) is the first moment of that
+  day in Copenhagen (:func:`day_start`).
+- Every FHIR time the platform writes is in UTC, written ``Z``
+  (:func:`fhir_instant`).
 - Any time whose instant in UTC falls outside the years 1 to 9999 is refused
   with ``time.out_of_range``: the store keeps UTC and could not give it back.
 - Every door hands a time on in UTC, whatever offset it came with: what a
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +53,11 @@ NONEXISTENT = "This time does not exist in Copenhagen: the clocks skip from 02:0
 AMBIGUOUS = (
     "This time occurs twice in Copenhagen (the clocks go back from 03:00 to 02:00):"
     " give it with its offset, +02:00 (summer time) or +01:00 (winter time)."
+)
+# On a page, whose time field takes no offset: the form offers the two instants.
+AMBIGUOUS_ON_PAGE = (
+    "This time occurs twice in Copenhagen (the clocks go back from 03:00 to 02:00):"
+    " choose which of the two you mean."
 )
 OUT_OF_RANGE = "The time lies outside the years 1 to 9999 in UTC."
 
@@ -69,6 +82,28 @@ def shown(value: dt.datetime | None, layout: str = "j. b H:i") -> str:
         summer = local.dst() not in (None, dt.timedelta(0))
         text += " (" + str(_("summer time") if summer else _("winter time")) + ")"
     return text
+
+
+def fhir_instant(moment: dt.datetime, *, timespec: str = "auto") -> str:
+    """An instant as the platform writes it in FHIR (its REST FHIR and the
+    MedCom messages it builds): in UTC, written ``Z`` as FHIR's own examples
+    write it, never ``+00:00`` beside it; a fraction of a second where the
+    time has one (``timespec="seconds"``: whole seconds, as MedCom's
+    messages are written). One form, so a partner comparing two times as
+    text, or a person reading them, never sees one instant written two ways."""
+    if timezone.is_naive(moment):
+        raise ValueError("a naive time has no instant")
+    text = moment.astimezone(dt.UTC).isoformat(timespec=timespec)
+    return text.removesuffix("+00:00") + "Z"
+
+
+def day_start(day: dt.date, *, field: str | None) -> dt.datetime:
+    """The first moment of ``day`` in Copenhagen, in UTC: how every door reads
+    a date alone where it needs an instant — a search's day, a Period's bound,
+    and a dateTime element given as a date (a death on ``2026-10-25`` is
+    that Danish day, not 01:00 or 02:00 on it as midnight UTC would show).
+    Refused with ``time.out_of_range`` where the store could not keep it."""
+    return representable(dt.datetime(day.year, day.month, day.day, tzinfo=LOCAL), field=field)
 
 
 def local_days_later(moment: dt.datetime, days: int) -> dt.datetime:
@@ -203,11 +238,49 @@ def typed_moment(raw: str) -> dt.datetime | None:
     return None if match is None else _moment(match.groups())
 
 
-def local_wall_time(moment: dt.datetime, *, field: str | None) -> dt.datetime:
+def twice_choice_name(field: str) -> str:
+    """The name of a page form's choice between the two instants of a
+    wall-clock time typed in ``field`` that the clocks show twice: one
+    convention for every page form, read by :func:`local_wall_time` and
+    offered by the page that shows the refusal (:class:`TwiceShown`)."""
+    return f"{field}.instant"
+
+
+class TwiceShown(InvalidInput):
+    """A Copenhagen wall-clock time the clocks show twice (02:00-02:59 the
+    night summer time ends), refused until the person says which of its two
+    instants she means. A page offers the two (:meth:`choices`) under the
+    field, to be sent back as :func:`twice_choice_name`."""
+
+    def __init__(
+        self, first: dt.datetime, second: dt.datetime, *, field: str | None, message: str
+    ) -> None:
+        super().__init__("time.local_ambiguous", message, field=field)
+        self.instants = (first.astimezone(dt.UTC), second.astimezone(dt.UTC))
+        self.choice_name = twice_choice_name(field) if field else None
+
+    def choices(self) -> list[tuple[str, str]]:
+        """The two instants as a page offers them: the value sent back (the
+        instant in UTC, :func:`fhir_instant`) and what the person reads
+        ("02:30 første gang (sommertid)", "02:30 anden gang (vintertid)")."""
+        first, second = self.instants
+        clock = timezone.localtime(first, LOCAL).strftime("%H:%M")
+        return [
+            (fhir_instant(first), _("%(clock)s the first time (summer time)") % {"clock": clock}),
+            (fhir_instant(second), _("%(clock)s the second time (winter time)") % {"clock": clock}),
+        ]
+
+
+def local_wall_time(
+    moment: dt.datetime, *, field: str | None, form: Mapping[str, Any] | None = None
+) -> dt.datetime:
     """A wall-clock time typed on a page, read as Copenhagen time. One the
-    clocks skip in March or show twice in October is refused, never moved an
-    hour by a guess. An aware ``moment`` is the instant its offset says.
-    In UTC (:func:`representable`)."""
+    clocks skip in March is refused, never moved an hour by a guess. One they
+    show twice in October is refused (:class:`TwiceShown`) unless ``form``,
+    the page's submitted form, carries the person's choice of one of its two
+    instants under :func:`twice_choice_name` of ``field``; a choice that is
+    neither (sent for another time) is no choice. An aware ``moment`` is the
+    instant its offset says. In UTC (:func:`representable`)."""
     if timezone.is_aware(moment):
         return representable(moment, field=field)
     first = moment.replace(tzinfo=LOCAL, fold=0)
@@ -219,7 +292,16 @@ def local_wall_time(moment: dt.datetime, *, field: str | None) -> dt.datetime:
     if back != moment.replace(fold=0):
         raise InvalidInput("time.local_nonexistent", NONEXISTENT, field=field)
     if first.utcoffset() != second.utcoffset():
-        raise InvalidInput("time.local_ambiguous", AMBIGUOUS, field=field)
+        if form is None or not field:  # a console, where an offset can be typed
+            raise TwiceShown(first, second, field=field, message=AMBIGUOUS)
+        raw = form.get(twice_choice_name(field))
+        chosen = read_moment(raw.strip()) if isinstance(raw, str) else None
+        # Compared in UTC: an instant in the repeated hour never equals one
+        # in another zone when compared as it is (PEP 495).
+        for instant in (first.astimezone(dt.UTC), second.astimezone(dt.UTC)):
+            if chosen is not None and timezone.is_aware(chosen) and chosen == instant:
+                return representable(instant, field=field)
+        raise TwiceShown(first, second, field=field, message=AMBIGUOUS_ON_PAGE)
     return representable(first, field=field)
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from acute.models import Outcome
-from core.times import shown
+from core.times import fhir_instant, shown
 from integrations.adapters import Outgoing
 from integrations.medcom.envelope import narrative, profile_url
 from integrations.medcom.outbound import (
@@ -122,7 +122,7 @@ def communication(
     one), category, topic, and one text payload with its date, identifier and
     author."""
     now = timezone.now()
-    sent = now.isoformat(timespec="seconds")
+    sent = fhir_instant(now, timespec="seconds")
     # The narrative is what a partner's nurse reads: her clock, in Danish.
     with in_partner_language():
         sent_local = gettext("%(date)s at %(time)s") % {
@@ -228,7 +228,7 @@ def order_confirmation_request(order: MedicationOrder) -> Outgoing:
         "reportedBoolean": True,
         "medicationCodeableConcept": medicine(atc=order.medicine_atc, name=order.medicine_name),
         "subject": patient_ref(order.citizen),
-        "authoredOn": order.ordered_at.isoformat(),
+        "authoredOn": fhir_instant(order.ordered_at),
         "requester": {"display": order.ordered_by_name},
         "reasonCode": [{"text": order.indication}],
         "dosageInstruction": [

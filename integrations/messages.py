@@ -40,7 +40,7 @@ from core.fhir.validation import FHIRInvalid, fhir_check
 from core.logging import scrub
 from core.messages import general_in_place_of_detail, kind_message, user_message
 from core.models import SOR_SYSTEM, Citizen, Organisation
-from core.times import read_moment
+from core.times import fhir_instant, read_moment
 from integrations.models import INBOUND_REASON_LABELS
 
 EVENT_SYSTEM = "urn:tvaerakut:message-event"
@@ -221,7 +221,7 @@ def message_bundle(
 ) -> dict[str, Any]:
     """A validated message Bundle. Focus resources are listed in
     ``MessageHeader.focus``; ``supporting`` ones (Patient, Observations, ...) follow."""
-    now = timezone.now().isoformat()
+    now = fhir_instant(timezone.now())
     header_id = message_id or str(uuid.uuid4())
     sender_resource = organisation_resource(sender)
     receiver_resource = organisation_resource(receiver)
@@ -310,7 +310,7 @@ def acknowledgement_bundle(
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
         "type": "message",
-        "timestamp": timezone.now().isoformat(),
+        "timestamp": fhir_instant(timezone.now()),
         "entry": [{"fullUrl": _full_url(r), "resource": r} for r in resources],
     }
     Bundle.model_validate(bundle)

@@ -171,7 +171,8 @@ def _location(address: dict[str, Any]) -> tuple[Decimal, Decimal]:
 def death_time_stated(patient: dict[str, Any]) -> dt.datetime | None:
     """The time of death a message's Patient states in ``deceasedDateTime``,
     read as the FHIR Patient door reads it (``consent.fhir.datatypes.instant``):
-    a date alone is the first moment of that day in UTC, a time without its
+    a date alone is the first moment of that day in Copenhagen
+    (:func:`core.times.day_start`), a time without its
     offset is refused (``time.naive``), as on every door. Read so by every
     door that takes a death from a message's Patient (a new citizen
     registered, the hospital's death event)."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from core.times import fhir_instant
 from integrations.messages import SOURCE_SYSTEM, patient_ref
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def observation(result: LabResult, citizen: Citizen) -> dict[str, Any]:
         "category": [{"coding": [{"system": OBSERVATION_CATEGORY_SYSTEM, "code": "laboratory"}]}],
         "code": {"coding": [{"system": test.system, "code": test.code, "display": test.display}]},
         "subject": patient_ref(citizen),
-        "effectiveDateTime": result.effective_at.isoformat(),
+        "effectiveDateTime": fhir_instant(result.effective_at),
         "valueQuantity": {
             "value": float(result.value),
             "unit": test.unit_display or result.unit,
@@ -68,7 +69,7 @@ def communication(
         "status": "completed",
         "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": category}]}],
         "subject": patient_ref(citizen),
-        "sent": timezone.now().isoformat(),
+        "sent": fhir_instant(timezone.now()),
         "topic": {"text": title},
         "payload": [{"contentString": text or title}],
     }

@@ -12,7 +12,7 @@ from typing import Any
 
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
 
-from core.times import LOCAL
+from core.times import LOCAL, fhir_instant
 from medicine_cabinet.models import Administration
 
 ATC_SYSTEM = "http://www.whocc.no/atc"
@@ -28,7 +28,7 @@ def _usable_until(expires_on: dt.date) -> str:
     """The last moment a lot is usable: the end of its expiry date by the
     Copenhagen calendar, with that day's offset (+02:00 in summer time, +01:00
     in winter), never one fixed offset that would move it by an hour."""
-    return dt.datetime.combine(expires_on, dt.time(23, 59, 59), tzinfo=LOCAL).isoformat()
+    return fhir_instant(dt.datetime.combine(expires_on, dt.time(23, 59, 59), tzinfo=LOCAL))
 
 
 def medication_administration_resource(administration: Administration) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def medication_administration_resource(administration: Administration) -> dict[s
         "medicationReference": {"reference": "#med"},
         "subject": {"reference": f"Patient/{administration.citizen_id}"},
         "context": {"reference": f"Encounter/visit-{administration.visit_id}"},
-        "effectiveDateTime": administration.administered_at.isoformat(),
+        "effectiveDateTime": fhir_instant(administration.administered_at),
         "performer": performers,
         "request": {"reference": f"MedicationRequest/{administration.order_id}"},
         "dosage": {

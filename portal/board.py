@@ -10,7 +10,7 @@ composition layer.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from django.contrib import messages
@@ -38,7 +38,7 @@ from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
 from core.permissions import page
 from core.refusals import Concerns
-from core.times import local_wall_time, typed_moment
+from core.times import TwiceShown, local_wall_time, typed_moment
 from integrations.care_threads.unmatched import care_threads_unmatched
 from integrations.inbox import inbox_refusal_note
 from integrations.models import InboundMessage, OutboundMessage
@@ -292,20 +292,31 @@ def order_withdrawal_phoned(request: HttpRequest, order_id: int) -> HttpResponse
             reason=request.POST.get("reason", ""),
             phoned=clinical_services.WithdrawalPhoned(
                 by=request.POST.get("phoned_by", ""),
-                at=_typed_local_time(request.POST.get("phoned_at", ""), field="phoned_at"),
+                at=_typed_local_time(
+                    request.POST.get("phoned_at", ""), field="phoned_at", form=request.POST
+                ),
             ),
         ),
         done=_("Recorded: the physician withdrew the order by phone."),
+        form="acute/order_withdrawal_phoned.html",
     )
 
 
 def _order_step(
-    request: HttpRequest, order_id: int, step: Callable[[MedicationOrder], object], *, done: str
+    request: HttpRequest,
+    order_id: int,
+    step: Callable[[MedicationOrder], object],
+    *,
+    done: str,
+    form: str | None = None,
 ) -> HttpResponse:
     """A step on a phone order from the board: the order through the API's
     access check for her acute function ("not available" when refused,
     recorded there), then ``step``; a refusal is shown on the board and the
-    same form may be sent again."""
+    same form may be sent again. A time the clocks show twice is answered
+    with the step's ``form`` (a template) again as she filled it in, away
+    from the board's refresh, with the choice of which of the two times she
+    means (core.times): not a message she could not act on."""
     try:
         order = clinical_selectors.order_access_for_acute_function(
             actor=page_actor(request), order_id=order_id, action=Action.UPDATE
@@ -316,17 +327,22 @@ def _order_step(
         step(order)
     except (Conflict, InvalidInput, Forbidden) as exc:
         form_refused(request)  # not taken: the same form may be sent again
+        if form is not None and any(isinstance(e, TwiceShown) for e in exc.related):
+            return render_page(request, form, {"order": order, "refused": True}, error=exc)
         messages.error(request, user_message(exc))
     else:
         messages.success(request, done)
     return redirect("coordinator-board")
 
 
-def _typed_local_time(raw: str, *, field: str) -> dt.datetime | None:
+def _typed_local_time(
+    raw: str, *, field: str, form: Mapping[str, Any] | None = None
+) -> dt.datetime | None:
     """A date and time typed on the board, in Danish time; empty: none. Read
     as :func:`core.times.typed_moment` reads it: "2026-12-08 10.30" is half
     past ten, and a form it does not read is refused, never taken as
-    another time."""
+    another time. A time the clocks show twice is read with the choice of
+    which of the two the form carries (:func:`core.times.local_wall_time`)."""
     raw = raw.strip()
     if not raw:
         return None
@@ -338,7 +354,7 @@ def _typed_local_time(raw: str, *, field: str) -> dt.datetime | None:
     parsed = typed_moment(raw)
     if parsed is None:  # another form, or a day or time no calendar has
         raise invalid
-    return local_wall_time(parsed, field=field)
+    return local_wall_time(parsed, field=field, form=form)
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", InboundMessage, path="message_id"))

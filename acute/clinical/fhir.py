@@ -20,6 +20,7 @@ from acute.clinical.models import (
     ProcedureRecord,
     TestDefinition,
 )
+from core.times import fhir_instant
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -68,8 +69,8 @@ def observation_resource(result: LabResult, *, home_care_profile: bool = False) 
         "code": _test_concept(test),
         "subject": {"reference": f"Patient/{result.citizen_id}"},
         "encounter": _encounter(result.visit_id),
-        "effectiveDateTime": result.effective_at.isoformat(),
-        "issued": result.recorded_at.isoformat(),
+        "effectiveDateTime": fhir_instant(result.effective_at),
+        "issued": fhir_instant(result.recorded_at),
         "performer": [
             {
                 "reference": f"Organization/{result.recorded_by_organisation_id}",
@@ -142,7 +143,7 @@ def procedure_resource(procedure: ProcedureRecord) -> dict[str, Any]:
         "code": _test_concept(test),
         "subject": {"reference": f"Patient/{procedure.citizen_id}"},
         "encounter": _encounter(procedure.visit_id),
-        "performedDateTime": procedure.performed_at.isoformat(),
+        "performedDateTime": fhir_instant(procedure.performed_at),
         "performer": [
             {
                 "actor": {"display": procedure.recorded_by.display_name},
@@ -242,12 +243,12 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
                     else []
                 ),
                 *(
-                    [{"url": "confirmedAt", "valueDateTime": order.confirmed_at.isoformat()}]
+                    [{"url": "confirmedAt", "valueDateTime": fhir_instant(order.confirmed_at)}]
                     if order.confirmed_at
                     else []
                 ),
                 *(
-                    [{"url": "confirmBy", "valueDateTime": order.confirm_by.isoformat()}]
+                    [{"url": "confirmBy", "valueDateTime": fhir_instant(order.confirm_by)}]
                     if order.confirm_by and order.status == order.Status.AWAITING_CONFIRMATION
                     else []
                 ),
@@ -264,7 +265,7 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
             "extension": [
                 {"url": "status", "valueCode": order.prescription_status},
                 *(
-                    [{"url": "sentAt", "valueDateTime": order.prescription_sent_at.isoformat()}]
+                    [{"url": "sentAt", "valueDateTime": fhir_instant(order.prescription_sent_at)}]
                     if order.prescription_sent_at
                     else []
                 ),
@@ -289,7 +290,7 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
             "text": order.medicine_name,
         },
         "subject": {"reference": f"Patient/{order.citizen_id}"},
-        "authoredOn": order.ordered_at.isoformat(),
+        "authoredOn": fhir_instant(order.ordered_at),
         "requester": requester,
         "recorder": {"display": order.recorded_by.display_name},
         "reasonCode": [{"text": order.indication}],
@@ -334,7 +335,7 @@ def medication_request_resource(order: MedicationOrder) -> dict[str, Any]:
         data["note"] = [
             {
                 "authorString": order.cancel_phoned_by,
-                "time": order.cancel_phoned_at.isoformat(),
+                "time": fhir_instant(order.cancel_phoned_at),
                 "text": "Withdrawn by the physician by phone",
             }
         ]

@@ -118,8 +118,9 @@ def _requested_typed(request: HttpRequest) -> Occurrence | None:
     """The requested time (*ønsket tidspunkt*, "kom i morgen formiddag") as
     the period a ServiceRequest would send: the day with a from time (the
     start) and/or a to time (the end), Copenhagen wall-clock time read by the
-    platform's one rule (a time the clocks skip or show twice is refused,
-    never moved an hour), judged by ``referral_create`` as on every door.
+    platform's one rule (a time the clocks skip is refused, never moved an
+    hour; one they show twice until the coordinator chooses which of the
+    two she means), judged by ``referral_create`` as on every door.
     None when nothing is typed; what cannot be read is refused under its
     own field."""
     day_typed, from_typed, to_typed = (request.POST.get(k, "").strip() for k in REQUESTED_FIELDS)
@@ -157,7 +158,9 @@ def _requested_typed(request: HttpRequest) -> Occurrence | None:
             refused.append(_unreadable(name))
         elif day is not None:
             try:
-                moments[name] = local_wall_time(dt.datetime.combine(day, clock), field=name)
+                moments[name] = local_wall_time(
+                    dt.datetime.combine(day, clock), field=name, form=request.POST
+                )
             except InvalidInput as exc:
                 refused.append(exc)
     if refused:

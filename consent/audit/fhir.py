@@ -11,6 +11,7 @@ from typing import Any
 from fhir.resources.R4B.auditevent import AuditEvent
 
 from consent.audit.models import Action, AuditEntry, Outcome, Purpose
+from core.times import fhir_instant
 
 AUDIT_EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 RESTFUL_INTERACTION = "http://hl7.org/fhir/restful-interaction"
@@ -217,7 +218,7 @@ def audit_event_resource(entry: AuditEntry) -> dict[str, Any]:
         "type": {"system": AUDIT_EVENT_TYPE, "code": "rest", "display": "Restful Operation"},
         "subtype": subtype,
         "action": _CRUDE[Action(entry.action)],
-        "recorded": entry.recorded_at.isoformat(),
+        "recorded": fhir_instant(entry.recorded_at),
         "outcome": OUTCOME_CODE[Outcome(entry.outcome)],
         "purposeOfEvent": purpose,
         "agent": agents,

@@ -19,6 +19,7 @@ from consent.models import ConsentDirective
 from core.errors import InvalidInput
 from core.fhir.references import LocalReference, reference_targets_checked
 from core.purposes import AUDIT, EMERGENCY, PURPOSE_BY_CODE, PURPOSE_CODES
+from core.times import fhir_instant
 from core.validation import is_digits
 
 PURPOSE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -49,7 +50,7 @@ def fhir_period_end(end: dt.datetime) -> str:
     local = timezone.localtime(end)
     if local.time() == dt.time(0):
         return (local.date() - dt.timedelta(days=1)).isoformat()
-    return end.isoformat()
+    return fhir_instant(end)
 
 
 def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
     provision: dict[str, Any] = {
         "type": directive.provision,
         "period": {
-            "start": directive.period_start.isoformat(),
+            "start": fhir_instant(directive.period_start),
             **({"end": fhir_period_end(directive.period_end)} if directive.period_end else {}),
         },
     }
@@ -76,7 +77,7 @@ def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
     if directive.data_period_start or directive.data_period_end:
         provision["dataPeriod"] = {
             **(
-                {"start": directive.data_period_start.isoformat()}
+                {"start": fhir_instant(directive.data_period_start)}
                 if directive.data_period_start
                 else {}
             ),
@@ -106,7 +107,7 @@ def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
             {
                 "url": WITHDRAWN_EXTENSION,
                 "extension": [
-                    {"url": "at", "valueDateTime": withdrawal.recorded_at.isoformat()},
+                    {"url": "at", "valueDateTime": fhir_instant(withdrawal.recorded_at)},
                     {"url": "how", "valueCode": withdrawal.given_how},
                     {
                         "url": "by",
@@ -132,7 +133,7 @@ def consent_resource(directive: ConsentDirective) -> dict[str, Any]:
         },
         "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
         "patient": {"reference": f"Patient/{directive.citizen_id}"},
-        "dateTime": directive.recorded_at.isoformat(),
+        "dateTime": fhir_instant(directive.recorded_at),
         "organization": [
             {
                 "reference": f"Organization/{directive.recorded_by_organisation_id}",

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from core.errors import InvalidInput
 from core.fhir.validation import FHIRInvalid, fhir_refusal, fhir_validate
-from core.times import naive_refused, read_day, read_moment
+from core.times import day_start, naive_refused, read_day, read_moment
 from core.validation import is_digits
 
 
@@ -110,7 +110,10 @@ def instant(value: str | None, *, field: str | None = None) -> dt.datetime | Non
         day = read_day(value)
         if day is None:
             return None
-        parsed = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        # A date alone where a dateTime is taken (a death on 2026-10-25):
+        # that Danish day's first moment, as a search and a Period read a
+        # date (core.times.day_start), not midnight UTC, shown as 01:00.
+        return _day_bound(day, end=False, field=field or "A date")
     elif timezone.is_naive(parsed):
         # FHIR: a dateTime with a time of day SHALL carry its offset; the
         # platform does not guess a zone (core.times).
@@ -163,13 +166,11 @@ def _day_bound(day: dt.date, *, end: bool, field: str) -> dt.datetime:
     try:
         if end:
             day += dt.timedelta(days=1)
-        # The platform's local time zone (settings.TIME_ZONE, Europe/Copenhagen).
-        local = timezone.make_aware(dt.datetime(day.year, day.month, day.day))
-    except OverflowError:
+        return day_start(day, field=field)
+    except (OverflowError, InvalidInput):
         raise InvalidInput(
             "fhir.date_out_of_range",
             f"{field} lies outside the years 1 to 9999 in UTC.",
             field=field,
             params={"element": field},
         ) from None
-    return representable(local, field=field)

@@ -52,6 +52,7 @@ from consent.models import DataCategory, RecordResource
 from core.cpr import CPR_SYSTEM, is_replacement_cpr_system, normalise_replacement_cpr
 from core.errors import InvalidInput
 from core.fhir.references import LocalReference, reference_targets_checked
+from core.times import fhir_instant
 
 CATEGORY_SYSTEM = "urn:tvaerakut:data-category"
 SOURCE_EXTENSION = "urn:tvaerakut:fhir:source-organisation"
@@ -611,7 +612,7 @@ def record_json(
         "id": str(pk),
         "meta": {
             "versionId": str(version_id),
-            "lastUpdated": updated_at.isoformat(),
+            "lastUpdated": fhir_instant(updated_at),
             "tag": [dict(_CATEGORY_TAGS[category])],
         },
         **body,

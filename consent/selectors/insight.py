@@ -30,6 +30,7 @@ from consent.selectors.consents import consent_directives
 from core.actors import Actor
 from core.fhir.patient import patient_resource
 from core.models import Citizen
+from core.times import fhir_instant
 
 
 @dataclass
@@ -197,7 +198,7 @@ def insight_bundle(report: InsightReport) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
         "type": "collection",
-        "timestamp": report.generated_at.isoformat(),
+        "timestamp": fhir_instant(report.generated_at),
         "entry": [
             {"fullUrl": f"urn:tvaerakut:{r['resourceType']}/{r['id']}", "resource": r}
             for r in resources

@@ -23,6 +23,7 @@ from core.actors import Actor
 from core.cpr import ReplacementCpr
 from core.fhir.patient import patient_resource
 from core.models import Citizen
+from core.times import fhir_instant
 
 
 def patient_version(citizen_id: int) -> int:
@@ -37,7 +38,7 @@ def versioned_patient(citizen: Citizen) -> dict[str, Any]:
         **patient_resource(citizen),
         "meta": {
             "versionId": str(patient_version(citizen.pk)),
-            "lastUpdated": citizen.updated_at.isoformat(),
+            "lastUpdated": fhir_instant(citizen.updated_at),
         },
     }
 

@@ -13,6 +13,8 @@ from typing import Any
 from django.utils import timezone
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from core.times import fhir_instant
+
 FHIR_VERSION = "4.0.1"
 # FHIR R4's way to say which parameters a search must carry.
 SEARCH_COMBINATION_EXTENSION = (
@@ -271,7 +273,7 @@ def capability_statement(base_url: str) -> dict[str, Any]:
         {
             "resourceType": "CapabilityStatement",
             "status": "active",
-            "date": timezone.now().isoformat(),
+            "date": fhir_instant(timezone.now()),
             "publisher": "Tværkommunal akutfunktion",
             "kind": "instance",
             "software": {"name": "tvaerakut"},

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from core.cpr import CPR_SYSTEM
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen
+from core.times import fhir_instant
 
 DK_MUNICIPALITY_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
 
@@ -79,8 +79,7 @@ def patient_resource(citizen: Citizen, *, show_cpr: bool = True) -> dict[str, An
         data["telecom"] = [{"system": "phone", "value": citizen.phone, "use": "home"}]
     if citizen.deceased_at:
         # As an instant in UTC, written the FHIR way.
-        at = citizen.deceased_at.astimezone(dt.UTC).isoformat()
-        data["deceasedDateTime"] = at.replace("+00:00", "Z")
+        data["deceasedDateTime"] = fhir_instant(citizen.deceased_at)
     if citizen.gp_practice_id is not None and citizen.gp_practice is not None:
         data["generalPractitioner"] = [
             {

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -89,8 +89,30 @@ def field_error(context: Any, *names: str) -> SafeString:
     for name in names:
         message = _message(context, name)
         if message:
-            return format_html('<p class="field-error" id="{}">{}</p>', _dom_id(name), message)
+            shown = format_html('<p class="field-error" id="{}">{}</p>', _dom_id(name), message)
+            return shown + _twice_choice(context, name)
     return mark_safe("")
+
+
+def _twice_choice(context: Any, name: str) -> SafeString:
+    """Under a time the clocks show twice (the night summer time ends), the
+    required choice of which of the two is meant ("02:30 første gang
+    (sommertid)"), sent with the form under the name the one reader of a
+    page's times reads (:func:`core.times.local_wall_time`)."""
+    choice = (context.get("twice_choices") or {}).get(name)
+    if choice is None:
+        return mark_safe("")
+    options = format_html_join(
+        "",
+        '<label class="check"><input type="radio" name="{}" value="{}" required> {}</label>',
+        ((choice.name, value, label) for value, label in choice.options),
+    )
+    return format_html(
+        '<fieldset class="twice-choice" data-choice="{}"><legend>{}</legend>{}</fieldset>',
+        choice.name,
+        gettext("Which of the two times?"),
+        options,
+    )
 
 
 @register.simple_tag(takes_context=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from core.times import fhir_instant
 from integrations.adapters import Outgoing
 from integrations.builders import (
     CARE_COMMUNICATION_DEFINITION,
@@ -47,7 +48,7 @@ def _history(segment: CareMessage) -> list[dict[str, Any]]:
     previous = None
     for header_id, segments in messages.items():
         first = segments[0]
-        at = first.written_at.isoformat(timespec="seconds")
+        at = fhir_instant(first.written_at, timespec="seconds")
         activity = first.activity or "new-message"
         ours = first.direction == CareMessage.Direction.OUT
         entities = [{"role": "revision", "what": {"reference": f"MessageHeader/{previous}"}}]

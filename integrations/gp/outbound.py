@@ -17,6 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from acute.clinical.models import NPU_SYSTEM
+from core.times import fhir_instant
 from integrations.adapters import Outgoing
 from integrations.medcom.envelope import ACTIVITY_SYSTEM, narrative, profile_url
 from integrations.medcom.outbound import SENDER_REFERENCE, SENT_AS_MEDCOM, MedComShape, Party
@@ -146,7 +147,7 @@ def observation(result: LabResult, citizen: Citizen) -> dict[str, Any]:
         "status": result.status,
         "code": {"coding": [{"system": test.system, "code": test.code, "display": test.display}]},
         "subject": patient_ref(citizen),
-        "effectiveDateTime": result.effective_at.isoformat(timespec="seconds"),
+        "effectiveDateTime": fhir_instant(result.effective_at, timespec="seconds"),
         "valueQuantity": {
             "value": float(value),
             "unit": test.unit_display or result.unit,
@@ -218,7 +219,7 @@ def home_care_observation(recorded: VisitResults) -> Outgoing | None:
             ]
         },
         "subject": patient_ref(recorded.citizen),
-        "issued": timezone.now().isoformat(timespec="seconds"),
+        "issued": fhir_instant(timezone.now(), timespec="seconds"),
         "performer": [
             {"reference": SENDER_REFERENCE},
             {"reference": f"urn:uuid:{nurse[0]['id']}"},

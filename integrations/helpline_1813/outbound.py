@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from acute.models import Outcome
+from core.times import fhir_instant
 from integrations.adapters import Outgoing
 from integrations.messages import in_partner_language, patient_ref
 
@@ -109,7 +110,7 @@ def status_task(step: ReferralStep) -> dict[str, Any]:
             "display": referral_display,
         },
         "for": patient_ref(referral.citizen),
-        "lastModified": timezone.now().isoformat(),
+        "lastModified": fhir_instant(timezone.now()),
     }
     if step.note:
         task["statusReason"] = {"text": step.note[:1000]}

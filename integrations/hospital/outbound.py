@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.times import fhir_instant
 from integrations.adapters import Outgoing
 from integrations.messages import SOURCE_SYSTEM, in_partner_language, patient_ref
 from integrations.resources import (
@@ -48,7 +49,7 @@ def vital_sign(vital: VitalSign, citizen: Citizen) -> dict[str, Any]:
             "coding": [{"system": LOINC, "code": vital.code, "display": vital.get_code_display()}]
         },
         "subject": patient_ref(citizen),
-        "effectiveDateTime": vital.measured_at.isoformat(),
+        "effectiveDateTime": fhir_instant(vital.measured_at),
         "valueQuantity": {
             "value": float(vital.value),
             "unit": vital.unit,
@@ -66,7 +67,7 @@ def medication_given(order: MedicationOrder, citizen: Citizen) -> dict[str, Any]
         "status": "active" if order.status != "cancelled" else "stopped",
         "medicationCodeableConcept": medicine(atc=order.medicine_atc, name=order.medicine_name),
         "subject": patient_ref(citizen),
-        "dateAsserted": order.ordered_at.isoformat(),
+        "dateAsserted": fhir_instant(order.ordered_at),
         "dosage": [{"text": f"{order.dose} {order.dose_unit} {order.route}, {order.frequency}"}],
         "reasonCode": [{"text": order.indication}],
     }
@@ -89,7 +90,7 @@ def admission_handoff(admission: AdmissionRequest) -> Outgoing:
             "display": "emergency",
         },
         "subject": patient_ref(citizen),
-        "period": {"start": timezone.now().isoformat()},
+        "period": {"start": fhir_instant(timezone.now())},
         "reasonCode": [{"text": reason[:1000] or title}],
         "identifier": [{"system": "urn:tvaerakut:visit", "value": str(visit.pk)}],
     }

@@ -29,6 +29,7 @@ from django.utils import timezone
 from core.cpr import CPR_SYSTEM
 from core.fhir.patient import home_address
 from core.models import PROVIDER_NUMBER_SYSTEM, SOR_SYSTEM, Citizen, Organisation
+from core.times import fhir_instant
 
 from .validation import validator
 
@@ -91,7 +92,7 @@ def narrative(*lines: str) -> dict[str, str]:
 
 
 def _now() -> str:
-    return timezone.now().isoformat(timespec="seconds")
+    return fhir_instant(timezone.now(), timespec="seconds")
 
 
 def organization(organisation: Organisation) -> dict[str, Any]:
@@ -167,7 +168,7 @@ def patient(citizen: Citizen) -> dict[str, Any]:
         ],
     }
     if citizen.deceased_at is not None:
-        resource["deceasedDateTime"] = citizen.deceased_at.isoformat(timespec="seconds")
+        resource["deceasedDateTime"] = fhir_instant(citizen.deceased_at, timespec="seconds")
     # MedCom asks for the CPR number in the narrative: it travels inside the
     # message to the receiver only, never into a log.
     label = "CPR" if identifier["system"] == CPR_SYSTEM else "Erstatnings-CPR"

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from core.models import SOR_SYSTEM, Organisation
+from core.times import fhir_instant
 from integrations.messages import ParsedMessage, partner_sentence
 from integrations.models import Partner
 
@@ -417,7 +418,7 @@ def resent(ack: dict[str, Any]) -> dict[str, Any]:
     answer took the address the message was sent to as its source gets ours."""
     again = copy.deepcopy(ack)
     again["id"] = new_id()
-    again["timestamp"] = timezone.now().isoformat(timespec="seconds")
+    again["timestamp"] = fhir_instant(timezone.now(), timespec="seconds")
     header = header_of(again)
     source = header.get("source") if header is not None else None
     if header is not None and isinstance(source, dict) and source.get("endpoint") != OWN_ENDPOINT:

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import uuid
 
+from core.times import fhir_instant
 from integrations.models import OutboundMessage
 
 
@@ -23,7 +24,7 @@ def envelope_renew(message: OutboundMessage, *, at: dt.datetime) -> list[str]:
     message.bundle = {
         **message.bundle,
         "id": str(bundle_id),
-        "timestamp": at.isoformat(timespec="seconds"),
+        "timestamp": fhir_instant(at, timespec="seconds"),
     }
     message.bundle_id = bundle_id
     return ["bundle", "bundle_id"]

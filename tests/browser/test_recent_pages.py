@@ -4,20 +4,28 @@ coordinator's referral page (with a partner's care thread and its reply
 form) and from the nurse's visit page, with the form as drawn and as
 redrawn with the refusal; the phone referral form refused
 with its requested time (*ønsket tidspunkt*) marked; the physician's alerts
-on her page."""
+on her page; the board's withdrawal form asking which 02:30 on the night
+summer time ends."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
-from acute.clinical.models import PhysicianAlert
+from acute.clinical.models import MedicationOrder, PhysicianAlert
+from acute.clinical.services import medication_orders_watch
 from core.models import Role
 from integrations.models import CareMessage, CareThread, Partner
 from tests import factories
 from tests.acute.clinical.conftest import visit_scene
+from tests.acute.clinical.test_order_received_by_another_route import UNKNOWN_PHYSICIAN
+from tests.acute.clinical.test_order_received_by_another_route import (
+    _phone_order as api_phone_order,
+)
 from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import DESKTOP, TABLET_PORTRAIT, log_in
 from tests.browser.test_role_tasks import _phone_order
@@ -155,3 +163,41 @@ def test_a_refused_break_the_glass_comes_back_open_at_its_field(new_page):
     assert reason.evaluate("field => field === document.activeElement")
     assert page.locator("#err-reason").is_visible()
     assert_accessible(page)
+
+
+def test_the_board_asks_which_0230_the_physician_phoned_and_records_the_one_chosen(new_page):
+    """The night summer time ends, 02:30 comes twice: the withdrawal form
+    comes back as filled in with a required choice of the two (axe-checked),
+    and the one chosen is what is recorded."""
+    scene = visit_scene()
+    order = api_phone_order(scene, **UNKNOWN_PHYSICIAN)
+    overdue = timezone.now() + dt.timedelta(
+        minutes=settings.CLINICAL_PHONE_ORDER_CONFIRM_WITHIN_MINUTES + 1
+    )
+    medication_orders_watch(now=overdue)
+    MedicationOrder.objects.filter(pk=order.pk).update(
+        ordered_at=dt.datetime(2026, 10, 24, 20, 0, tzinfo=dt.UTC)
+    )
+    page = new_page(DESKTOP)
+    log_in(page, scene.coordinator.user.username, factories.PASSWORD)
+    page.goto("/coordinator/")
+    # (Each open alert about the order offers the form; the first is used.)
+    form = page.locator(f"#order-withdrawal-phoned-{order.pk}").first
+    form.locator("summary").press("Enter")  # by keyboard: the map overlaps it (see report)
+    form.locator("input[name=phoned_at]").fill("2026-10-25T02:30")
+    form.locator("input[name=reason]").fill("Forkert patient")
+    form.locator("input[name=reason]").press("Enter")
+    page.wait_for_load_state("domcontentloaded")
+
+    assert page.locator('[data-code="time.local_ambiguous"]').count() == 1
+    form = page.locator(f"#order-withdrawal-phoned-{order.pk}")
+    assert form.locator("input[name=phoned_at]").input_value() == "2026-10-25T02:30"
+    assert form.locator("input[name=reason]").input_value() == "Forkert patient"
+    assert_accessible(page)
+    page.get_by_label("02:30 anden gang (vintertid)").check()
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/coordinator/")
+
+    order.refresh_from_db()
+    assert order.status == MedicationOrder.Status.CANCELLED
+    assert order.cancel_phoned_at == dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC)

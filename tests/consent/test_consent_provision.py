@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from consent.audit.models import AuditEntry
 from consent.models import ConsentDirective
+from core.times import fhir_instant
 from tests import factories as f
 from tests.consent import bodies
 from tests.consent.conftest import World, post
@@ -276,7 +277,7 @@ def test_r4_r5_a_directive_whose_start_has_passed_is_in_force_from_when_it_is_re
     assert response.status_code == 201, response.content
     directive = ConsentDirective.objects.get()
     assert directive.period_start == directive.recorded_at
-    assert response.json()["provision"]["period"]["start"] == directive.recorded_at.isoformat()
+    assert response.json()["provision"]["period"]["start"] == fhir_instant(directive.recorded_at)
     insight = f.client_for(world.auditor).get(f"/fhir/Patient/{world.person.pk}/$insight")
     (shown,) = [
         e["resource"] for e in insight.json()["entry"] if e["resource"]["resourceType"] == "Consent"

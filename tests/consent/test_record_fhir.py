@@ -151,9 +151,11 @@ def test_a_date_is_a_year_month_day_or_instant_and_is_read_whole_or_refused(
         0,
         0,
     ]
-    assert total("ge2025-03-01T00:00:00Z") == 4 and total("lt2025-03-01T00:00Z") == 0
-    assert total("2025-03-01T01:00%2B01:00") == 4  # the same minute, in Danish winter time
-    assert total("2025-03-01T00:00%2B01:00") == 0
+    # A date alone is that Danish day from its first moment (00:00 at +01:00),
+    # not midnight UTC (01:00 on a Danish clock).
+    assert total("ge2025-03-01T00:00:00%2B01:00") == 4 and total("lt2025-03-01T00:00%2B01:00") == 0
+    assert total("2025-02-28T23:00Z") == 4  # the same minute, in UTC
+    assert total("2025-03-01T00:00Z") == 0
     for bad in (
         "2025-01-01T25:00Z",
         "2025-3-1",

@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.errors import InvalidInput
 from core.fhir.patient import patient_resource
 from core.models import Citizen
+from core.times import LOCAL as COPENHAGEN
 from integrations.messages import InvalidMessage
 from integrations.patients import citizen_find_or_register
 from tests import factories as f
@@ -35,7 +36,9 @@ def test_a_date_of_death_alone_is_read_as_the_fhir_patient_create_reads_it() -> 
 
     citizen = citizen_find_or_register(patient)
 
-    assert citizen.deceased_at == dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    # That Danish day from its first moment, not midnight UTC (01:00 or
+    # 02:00 on a Danish clock).
+    assert citizen.deceased_at == dt.datetime(day.year, day.month, day.day, tzinfo=COPENHAGEN)
 
 
 @pytest.mark.parametrize(

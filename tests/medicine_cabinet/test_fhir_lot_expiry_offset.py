@@ -1,8 +1,8 @@
 """A lot is usable through its expiry date by the Copenhagen calendar
 (docs/cabinet.md). FHIR MedicationAdministration states that last moment as
-the end of the day in Copenhagen with that day's own offset: +02:00 for a lot
-expiring in summer time, +01:00 in winter time — the same instant the cabinet
-judges by, not an hour after it."""
+the end of the day in Copenhagen with that day's own offset (+02:00 for a lot
+expiring in summer time, +01:00 in winter time), written in UTC as every FHIR
+time is — the same instant the cabinet judges by, not an hour after it."""
 
 from __future__ import annotations
 
@@ -74,7 +74,10 @@ def test_the_lots_expiry_is_the_end_of_its_day_in_copenhagen_on_fhir(
 
     assert read.status_code == 200
     stated = read.json()["contained"][0]["batch"]["expirationDate"]
-    assert stated == f"{expires_on.isoformat()}T23:59:59{offset}"
+    # In UTC, the one form FHIR output takes (core.times.fhir_instant): the
+    # last second of the day in Copenhagen with that day's offset.
+    local = dt.datetime.fromisoformat(f"{expires_on.isoformat()}T23:59:59{offset}")
+    assert stated == local.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     last_moment = dt.datetime.fromisoformat(stated)
     assert last_moment.astimezone(COPENHAGEN).date() == expires_on
     assert (last_moment + dt.timedelta(seconds=1)).astimezone(COPENHAGEN).date() == (

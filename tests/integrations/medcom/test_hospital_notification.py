@@ -316,8 +316,8 @@ def test_r12_a_time_of_death_that_cannot_be_true_is_refused(hospital, citizen, d
     ("deceased", "died_at"),
     [
         # A date alone is read as the FHIR Patient door reads it: the start
-        # of that day (UTC).
-        ("2022-12-08", dt.datetime(2022, 12, 8, tzinfo=dt.UTC)),
+        # of that day in Copenhagen (00:00 at +01:00), not midnight UTC.
+        ("2022-12-08", dt.datetime(2022, 12, 7, 23, tzinfo=dt.UTC)),
         # A month is a death without a time: the end of the stay, as for
         # deceasedBoolean true.
         ("2022-12", dt.datetime(2022, 12, 9, 7, 45, 30, tzinfo=dt.UTC)),
