@@ -135,6 +135,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.NoStoreMiddleware",
+    # Allow names what a view serves: no OPTIONS where it is refused (405).
+    "core.middleware.AllowServedMiddleware",
     "core.middleware.OfflineSendMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -616,12 +616,34 @@ def body_named(request: Any) -> Any:
     return data if refused is None else refused
 
 
+# What a JSON body labelled with another charset is told (415), on /api/ as
+# on /fhir/ (core.fhir.views).
+JSON_READ_AS_UTF8 = gettext_lazy("A JSON body is read as UTF-8 (charset=utf-8).")
+
+
+def declared_charset(content_type: str) -> str | None:
+    """The ``charset`` a Content-Type names, lower-case, or None."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
 class JSONParser(BaseParser):
-    """REST framework's JSON parser, through the same checks as every body."""
+    """REST framework's JSON parser, through the same checks as every body.
+
+    JSON is UTF-8 (RFC 8259 §8.1): a body labelled with another charset
+    (``application/json; charset=latin-1``) is refused unread, 415
+    ``request.unsupported_media_type``, as ``/fhir/`` refuses it, never read
+    as UTF-8 against its label (the Latin-1 bytes of two letters would be
+    stored as one other letter)."""
 
     media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        if declared_charset(media_type or "") not in (None, "utf-8", "utf8"):
+            raise drf.UnsupportedMediaType(media_type or "", detail=JSON_READ_AS_UTF8)
         raw = stream.read() if stream is not None else b""
         if not raw:
             raise InvalidInput("request.malformed", "The request body is empty.")

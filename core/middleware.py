@@ -323,6 +323,32 @@ def method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
     return response
 
 
+class AllowServedMiddleware:
+    """The ``Allow`` header of a REST framework view names only the methods it
+    serves. REST framework lists ``OPTIONS`` on every view, yet a view with no
+    metadata class (every ``/api/`` view: its description is ``/api/schema/``)
+    answers ``OPTIONS`` with 405: a client reading ``Allow``, as RFC 9110
+    asks of a 405, tried a method it was then refused. ``/fhir/`` keeps the
+    same rule in its own views (``core.fhir.views``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "_options_not_served", False) and response.has_header("Allow"):
+            served = [m.strip() for m in response["Allow"].split(",")]
+            response["Allow"] = ", ".join(m for m in served if m and m.upper() != "OPTIONS")
+        return response
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> None:
+        cls = getattr(view_func, "cls", None)
+        if isinstance(cls, type) and issubclass(cls, APIView) and cls.metadata_class is None:
+            request._options_not_served = True  # type: ignore[attr-defined]
+
+
 class NoStoreMiddleware:
     """Nothing the platform answers is kept by a browser or a proxy: pages, API
     and FHIR responses carry citizen data, and a shared tablet's cache must not

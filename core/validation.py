@@ -190,6 +190,23 @@ def is_digits(text: str) -> bool:
     return text.isascii() and text.isdigit() and (limit == 0 or len(text) <= limit)
 
 
+# The largest row id: the primary keys are PostgreSQL bigints.
+LARGEST_ROW_ID = 2**63 - 1
+
+
+def row_id_text(text: str) -> int | None:
+    """The row id ``text`` names, written as the platform writes one (and as
+    a JSON number is written): the digits 0-9, the first not 0, no larger
+    than a bigint; None for anything else. ``"007"`` is no id: read as 7 it
+    named row 7 under another id than the one answered (a FHIR resource's
+    id is its text, and the answer said ``"id": "7"``), where a JSON body's
+    ``"007"`` for an id was refused."""
+    if not is_digits(text) or text[0] == "0" or len(text) > len(str(LARGEST_ROW_ID)):
+        return None
+    value = int(text)
+    return value if value <= LARGEST_ROW_ID else None
+
+
 # A number a client writes as text where the field takes a JSON number: as
 # JSON itself writes it (RFC 8259 section 6), without an exponent. ``int``,
 # ``float`` and ``Decimal`` read far more (" 5 ", "+5", "5.", ".5", "1_000",

@@ -47,7 +47,7 @@ from core.fhir.search import token
 from core.labels import TASKS
 from core.messages import ONE_OF, REFERENCE_OR_ID
 from core.models import Role
-from core.validation import is_digits
+from core.validation import row_id_text
 
 OUTCOME_SYSTEM = "http://hl7.org/fhir/audit-event-outcome"
 # A year, a month or a day: FHIR's date, read by the one date parser of every search.
@@ -123,7 +123,7 @@ def _fhir_date(
 
 def _reference_id(raw: str, resource: str, name: str) -> str:
     value = raw.removeprefix(f"{resource}/")
-    if not is_digits(value) or len(value) > 18:
+    if row_id_text(value) is None:
         raise InvalidInput(
             "search.param_invalid",
             f"{name} must be {resource}/<internal id> or the id.",

@@ -79,7 +79,11 @@ def reference_id(ref: dict[str, Any] | None, kind: str, field: str) -> str:
     with more than the digits — is refused (``record.reference_invalid``)."""
     reference = str((ref or {}).get("reference") or "")
     prefix = f"{kind}/"
-    if not reference.startswith(prefix) or not is_digits(reference[len(prefix) :]):
+    rest = reference[len(prefix) :]
+    # Digits as a row id is written: "Patient/07" is no Patient/7
+    # (core.validation.row_id_text); one past a bigint is judged by the checks
+    # after this one and names no row (referenced_id).
+    if not reference.startswith(prefix) or not is_digits(rest) or rest.startswith("0"):
         raise InvalidInput(
             "record.reference_invalid",
             f"{field} must reference {kind}/<id>.",

@@ -25,7 +25,7 @@ from core.fhir.resources import (
 )
 from core.models import Role
 from core.permissions import roles
-from core.validation import is_digits
+from core.validation import row_id_text
 
 # The roles the gate can let at a type's data (consent.gate.rules.access_decide):
 # any other is refused 403 before the gate is asked, and the refusal recorded
@@ -90,8 +90,8 @@ def read_purpose(
 
 
 def citizen_in_path(raw: str) -> int | None:
-    """The citizen a path's Patient id names (digits, as the routes take them)."""
-    return int(raw) if is_digits(raw) and len(raw) <= 18 else None
+    """The citizen a path's Patient id names (:func:`core.validation.row_id_text`)."""
+    return row_id_text(raw)
 
 
 def fhir_body(request: Request) -> dict[str, Any]:
@@ -126,7 +126,7 @@ class VersionedUpdateView(ResourceReadView):
         raise NotImplementedError
 
     def put(self, request: Request, resource_id: str) -> Response:
-        if not is_digits(resource_id):
+        if row_id_text(resource_id) is None:
             raise NotFoundOrNotAllowed()
         purpose = stated_purpose(
             request,

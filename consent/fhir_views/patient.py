@@ -38,7 +38,6 @@ from core.fhir.resources import (
 )
 from core.fhir.views import FHIRView, base_url, searchset
 from core.permissions import roles
-from core.validation import is_digits
 
 
 def _patient_written(view: FHIRView, request: Request, citizen: Any, status: int) -> Response:
@@ -306,6 +305,6 @@ class PatientInsightView(FHIRView):
             action=Action.EXPORT,
         )
         report = selectors.insight_report(
-            actor=actor_of(request), citizen_id=int(citizen_id) if is_digits(citizen_id) else -1
+            actor=actor_of(request), citizen_id=citizen_in_path(citizen_id) or -1
         )
         return self.fhir_response(selectors.insight_bundle(report))

@@ -24,7 +24,7 @@ from consent.models import RecordResource
 from core.actors import Actor
 from core.models import Citizen, Membership, Organisation, User
 from core.sql import CompiledQuery
-from core.validation import is_digits
+from core.validation import row_id_text
 
 
 def _facts(actor: Actor, now: dt.datetime, citizen: str = "") -> dict[str, Any]:
@@ -246,9 +246,11 @@ def _record_from_row(row: tuple[Any, ...]) -> tuple[RecordResource, tuple[Any, .
 
 
 def row_id(resource_id: str) -> int:
-    """An id from a URL as a row's id: anything but digits is -1, which names
-    no row, so it is refused exactly as an unknown id is."""
-    return int(resource_id) if is_digits(resource_id) else -1
+    """An id from a URL as a row's id: anything but a row id as the platform
+    writes one (:func:`core.validation.row_id_text`; ``07`` is none) is -1,
+    which names no row, so it is refused exactly as an unknown id is."""
+    found = row_id_text(resource_id)
+    return -1 if found is None else found
 
 
 def record_fetch(resource_type: str, resource_id: str) -> RecordResource | None:

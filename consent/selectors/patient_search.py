@@ -30,7 +30,7 @@ from core.fhir.search import token
 from core.messages import AT_MOST_IDS, GIVEN_A_VALUE, STRING_MODIFIERS_TAKEN
 from core.models import Citizen
 from core.unaccent import Unaccent
-from core.validation import is_digits
+from core.validation import row_id_text
 
 PATIENT_STRING_PARAMS = ("name", "family", "given")
 PATIENT_SEARCH_PARAMS = frozenset(
@@ -94,8 +94,8 @@ def patient_ids_named(query: Any) -> tuple[int, ...]:
     for value in query.getlist("_id"):
         for part in str(value).split(","):
             part = part.strip()
-            if is_digits(part) and len(part) <= 18:
-                named.setdefault(int(part))
+            if (pk := row_id_text(part)) is not None:
+                named.setdefault(pk)
     return tuple(named)[:MAX_IDS]
 
 
@@ -145,11 +145,12 @@ def parse_patient_search(query: Any) -> PatientSearch:
                     params={"name": base, "expected": GIVEN_A_VALUE},
                 )
             if base == "_id":
-                if not all(is_digits(part) and len(part) <= 18 for part in ors):
+                pks = [row_id_text(part) for part in ors]
+                if None in pks:
                     raise InvalidInput(
                         "search.param_invalid", "_id is a Patient id (digits).", field="_id"
                     )
-                ids = {int(part) for part in ors}
+                ids = {pk for pk in pks if pk is not None}
                 parsed.ids = ids if parsed.ids is None else parsed.ids & ids
                 continue
             either = Q()

@@ -28,7 +28,7 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from core.fhir.resources import RESULT_PARAMS
 from core.fhir.search import Token, token
-from core.validation import is_digits
+from core.validation import row_id_text
 
 
 @dataclass
@@ -78,7 +78,7 @@ def parse_search(query: Any) -> SearchParams:
     patient = query.get("patient") or query.get("subject")
     if patient is not None:
         patient = patient.removeprefix("Patient/")
-        if not is_digits(patient):
+        if row_id_text(patient) is None:
             raise InvalidInput(
                 "search.patient_invalid",
                 "patient is a Patient id (CPR search is POST /fhir/Patient/_search).",

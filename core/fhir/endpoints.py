@@ -28,7 +28,7 @@ from core.fhir.views import (
     refuse_unserved_values,
 )
 from core.permissions import Public, actor_from_request
-from core.validation import is_digits
+from core.validation import row_id_text
 
 # What ``/fhir/metadata`` takes (http.html#capabilities): the statement whole
 # (``mode=full``, the default) in JSON. ``mode=terminology`` asks for a
@@ -225,8 +225,8 @@ class UnknownResourceView(FHIRView):
             raw = reference.get("reference") if isinstance(reference, dict) else None
             if isinstance(raw, str) and raw.startswith("Patient/"):
                 patient_id = raw.removeprefix("Patient/")
-                if is_digits(patient_id) and len(patient_id) <= 18:
-                    return int(patient_id)
+                if (pk := row_id_text(patient_id)) is not None:
+                    return pk
         return path_named if isinstance(path_named, int) else None
 
     def dispatch_any(self, request: Request, rest: str = "") -> Response:

@@ -42,7 +42,7 @@ from core.fhir.gate import OneRead, current_gate
 from core.fhir.resources import Held, registered
 from core.fhir.validation import reference_target_refused, references_in
 from core.models import Citizen, Organisation, User
-from core.validation import is_digits
+from core.validation import row_id_text
 
 # Where this server's FHIR base lies on its host (``core.fhir.views.base_url``).
 _BASE_PATH = "/fhir/"
@@ -120,7 +120,7 @@ def reference_targets_checked(
 
 def _pks(resource_ids: Iterable[str]) -> dict[str, int]:
     """The ids that can name a row of a shared kind or a citizen, as rows' ids."""
-    return {rid: int(rid) for rid in resource_ids if is_digits(rid) and len(rid) <= 18}
+    return {rid: pk for rid in resource_ids if (pk := row_id_text(rid)) is not None}
 
 
 def _rows(model: type[Organisation | User | Citizen], pks: Iterable[int]) -> set[int]:

@@ -84,7 +84,7 @@ from core.fhir.views import (
 from core.messages import GIVEN_A_VALUE, NO_MODIFIER_TAKEN, ONE_OF, REFERENCE_OR_ID, either
 from core.models import Role
 from core.permissions import actor_from_request, roles
-from core.validation import is_digits
+from core.validation import row_id_text
 
 # The gate's words for what is asked (as the audit log spells them).
 READ, SEARCH = "read", "search"
@@ -208,12 +208,15 @@ def _as_lists(query: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
 
 
 def reference_id(raw: str, prefix: str, name: str) -> int:
-    """``<prefix>/<id>`` or ``<id>`` as a row id; anything else is bad input."""
-    value = raw.strip()
+    """``<prefix>/<id>`` or ``<id>`` as a row id
+    (:func:`core.validation.row_id_text`); anything else is bad input. The
+    value is read as sent, never trimmed: ``" 12 "`` is no id, as every
+    other reader of an id refuses it (``int`` would read it as 12, and one
+    type answered for citizen 12 where another refused)."""
     for head in (f"{prefix}/", ""):
-        rest = value[len(head) :]
-        if value.startswith(head) and is_digits(rest) and len(rest) <= 18:
-            return int(rest)
+        found = row_id_text(raw[len(head) :]) if raw.startswith(head) else None
+        if found is not None:
+            return found
     raise InvalidInput(
         "search.param_invalid",
         f"{name} must be {prefix}/<id> or <id>.",
@@ -313,11 +316,11 @@ class FHIRResource:
         return f"{self.id_prefix}{obj.pk}"
 
     def row_id(self, resource_id: str) -> int | None:
-        """The row an id names, or ``None`` when it can name none."""
-        rest = resource_id.removeprefix(self.id_prefix)
-        if resource_id.startswith(self.id_prefix) and is_digits(rest) and len(rest) <= 18:
-            return int(rest)
-        return None
+        """The row an id names, or ``None`` when it can name none: ``Patient/07``
+        is no Patient/7 (:func:`core.validation.row_id_text`)."""
+        if not resource_id.startswith(self.id_prefix):
+            return None
+        return row_id_text(resource_id.removeprefix(self.id_prefix))
 
     def held_each(self, resource_ids: Collection[str]) -> dict[str, Held]:
         """The resources ``resource_ids`` written References name, each as

@@ -37,7 +37,7 @@ from core.fhir.renderers import (
 from core.messages import GIVEN_A_VALUE, ONE_OF, WHOLE_NUMBER
 from core.permissions import actor_from_request, system_scopes_admit
 from core.times import read_moment
-from core.validation import is_digits
+from core.validation import is_digits, row_id_text
 
 DEFAULT_PAGE_SIZE = 20
 # A FHIR id (R4: [A-Za-z0-9\-\.]{1,64}); anything else is recorded as asked for
@@ -164,9 +164,7 @@ class FHIRView(APIView):
         (an endpoint whose body names several gives each, as a tuple)."""
         found = _TYPE_AND_ID.match(request.path)
         patient_id = found["id"] if found and found["type"] == "Patient" else None
-        if patient_id and is_digits(patient_id) and len(patient_id) <= 18:
-            return int(patient_id)
-        return None
+        return row_id_text(patient_id) if patient_id else None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # A method the endpoint does not serve is a 405 before anything else
