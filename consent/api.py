@@ -21,6 +21,9 @@ from rest_framework.views import APIView
 from consent import services
 from consent.analyses import (
     ANALYSES,
+    CONTACT_DAYS_DEFAULT,
+    CONTACT_DAYS_LEAST,
+    CONTACT_DAYS_MOST,
     Table,
     analysis_budget,
     analysis_release_read,
@@ -157,9 +160,14 @@ class AnalysisQuestionIn(serializers.Serializer[Any]):
         help_text="diagnosis-and-service: the municipal service (home-help, personal-care, "
         "home-nursing).",
     )
+    # Read as the analysis reads it (never validated here): the bounds stated.
     days = serializers.IntegerField(
         required=False,
-        help_text="contacts-around-acute-episode: days before and after, 1 to 365 (default 30).",
+        min_value=CONTACT_DAYS_LEAST,
+        max_value=CONTACT_DAYS_MOST,
+        help_text="contacts-around-acute-episode: days before and after,"
+        f" {CONTACT_DAYS_LEAST} to {CONTACT_DAYS_MOST} (default {CONTACT_DAYS_DEFAULT});"
+        " outside them `analysis.days_invalid`.",
     )
 
 

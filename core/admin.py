@@ -28,6 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core.catchment import open_work_in
 from core.errors import InvalidInput, PlatformError
+from core.messages import user_message
 from core.models import Membership, Organisation, Role, User
 from core.permissions import actor_from_request, session_membership_set
 from core.services.login import login_verify
@@ -37,7 +38,7 @@ from core.services.signals import (
     login_refusal_send,
     password_login_succeeded,
 )
-from core.validation import unique_rules_on_their_fields
+from core.validation import unique_conflict_of_fields, unique_rules_on_their_fields
 
 # The user's administrator membership chosen by the admin's login, set as the
 # session's role once Django has logged the user in (PlatformAdminSite.login).
@@ -220,8 +221,26 @@ class NeverDeleted(ConfigurationAdmin):
         return False
 
 
+class UniqueRulesFormSet(forms.BaseInlineFormSet):
+    """Rows of a page's table (an inline) that break a unique rule between
+    them (``core.messages.UNIQUE_RULES``) are refused in the sentence the API
+    answers with, not in Django's words naming the fields."""
+
+    def get_unique_error_message(self, unique_check: Sequence[str]) -> str:
+        held = {*unique_check, self.fk.name}
+        model = self.model
+        conflict = None if model is None else unique_conflict_of_fields(model, held)
+        if conflict is None:
+            return str(super().get_unique_error_message(unique_check))
+        return user_message(conflict)
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    # A role given twice is refused in the platform's words, between the
+    # rows shown (the form set) and against those saved (the form).
+    form = ConfigurationForm
+    formset = UniqueRulesFormSet
     extra = 0
 
 

@@ -69,6 +69,20 @@ class NumberOrTextField(serializers.CharField):
         self.decimal_comma = decimal_comma
 
 
+class CheckedIntegerField(serializers.IntegerField):
+    """A whole number that the service reading it holds to ``minimum`` and
+    ``maximum`` with its own code (an order's doses a day): its request schema
+    states them (``core.openapi``), and the field leaves the refusal to that
+    service, so every door answers with the same code."""
+
+    def __init__(
+        self, *, minimum: int | None = None, maximum: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+
+
 class BoundedDecimalField(serializers.Field[Any, Any, Any, Any]):
     """A decimal checked by :func:`core.validation.decimal_parse` against the
     column it is stored in: the same codes on the API as on the pages and FHIR."""

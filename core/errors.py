@@ -157,6 +157,14 @@ class Conflict(PlatformError):
     kind = "conflict"
 
 
+class Duplicate(Conflict):
+    """What the request would create is already there (a citizen with the
+    CPR number, a cabinet with the name): a conflict with an existing
+    record, answered 409 on every door, ``duplicate`` on ``/fhir/``."""
+
+    kind = "duplicate"
+
+
 class PreconditionFailed(PlatformError):
     kind = "precondition_failed"
 
@@ -191,6 +199,7 @@ STATUS_BY_KIND = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
+    "duplicate": 409,
     "precondition_failed": 412,
     "too_large": 413,
     "uri_too_long": 414,

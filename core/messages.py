@@ -34,17 +34,67 @@ from django.utils.translation import gettext_lazy as _
 from core.cpr import CPR_IN_TEXT
 from core.errors import PlatformError
 
-# The unique rules a person can break by what she types (a name, a code, a
-# number that must be unique), by the name of the database constraint that
-# keeps each: the code every door answers with (409, nothing written), the
-# field she typed it in and the sentence shown there. ``core.validation``
-# reads it where a model's validation or the database refuses the write.
+# The unique rules a person or a partner can break by what she sends (a
+# name, a code, a number that must be unique), by the name of the database
+# constraint that keeps each, or ``<table>.<column>`` for a column declared
+# ``unique=True``: the code every door answers with (409, nothing written;
+# ``duplicate`` on /fhir/), the field she typed it in and the sentence shown
+# there, which never quotes the value (it may be a CPR number).
+# ``core.validation`` reads it where a model's validation or the database
+# refuses the write.
 UNIQUE_RULES: dict[str, tuple[str, str, str]] = {
     "location_unique_name": (
         "cabinet.name_taken",
         "name",
         gettext_noop(
             "Another cabinet or nurse's bag of the acute function already has this name; choose another name."
+        ),
+    ),
+    "core_citizen.cpr": (
+        "citizen.exists",
+        "cpr",
+        gettext_noop("A citizen with this CPR number is already registered."),
+    ),
+    "citizen_replacement_cpr_unique": (
+        "citizen.exists",
+        "replacement_cpr",
+        gettext_noop("A citizen with this replacement CPR is already registered."),
+    ),
+    "core_organisation.municipality_code": (
+        "organisation.municipality_code_taken",
+        "municipality_code",
+        gettext_noop("Another organisation already has this municipality code."),
+    ),
+    "core_organisation.sor_code": (
+        "organisation.sor_code_taken",
+        "sor_code",
+        gettext_noop("Another organisation already has this SOR code."),
+    ),
+    "core_organisation.provider_number": (
+        "organisation.provider_number_taken",
+        "provider_number",
+        gettext_noop("Another organisation already has this provider number."),
+    ),
+    "core_organisation.ean": (
+        "organisation.ean_taken",
+        "ean",
+        gettext_noop("Another organisation already has this EAN location number."),
+    ),
+    "core_user.username": (
+        "user.username_taken",
+        "username",
+        gettext_noop("Another member of staff already has this username; choose another."),
+    ),
+    "membership_unique": (
+        "membership.exists",
+        "role",
+        gettext_noop("The person already has this role at this organisation."),
+    ),
+    "medicine_unique_line": (
+        "medicine.line_exists",
+        "atc_code",
+        gettext_noop(
+            "The formulary already has a line with this ATC code, strength and form; change that line instead."
         ),
     ),
 }
@@ -1256,6 +1306,7 @@ BY_KIND: dict[str, Promise] = {
     "forbidden": _("Your role may not do this."),
     "not_found": _("Not available."),
     "conflict": _("This conflicts with the present state; reload the page."),
+    "duplicate": _("This is already registered; find it instead of creating it again."),
     "precondition_failed": _("The data were changed meanwhile; reload the page."),
     "too_large": _("The request is too large."),
     "uri_too_long": _("The address is too long."),

@@ -97,16 +97,18 @@ ERRORS_OF_WRITES = {
 }
 
 
-def unique_conflicts(*constraints: str) -> OpenApiResponse:
-    """The 409 of a write that unique rules (``core.messages.UNIQUE_RULES``,
-    by their constraints' names) may refuse: each rule's code and field
-    beside what every write may meet."""
-    named = [UNIQUE_RULES[constraint] for constraint in constraints]
-    rules = ", ".join(f"`{code}` on `{field}`" for code, field, _message in named)
+def unique_conflicts(*rules: str | tuple[str, str]) -> OpenApiResponse:
+    """The 409 of a write that may find what it creates already there: unique
+    rules (``core.messages.UNIQUE_RULES``, by their constraints' names) or a
+    service's own duplicate check (its code and field), each beside what every
+    write may meet."""
+    named = [UNIQUE_RULES[rule][:2] if isinstance(rule, str) else rule for rule in rules]
+    listed = ", ".join(f"`{code}` on `{field}`" for code, field in named)
     return OpenApiResponse(
         ErrorEnvelope,
-        description=f"{ERRORS_OF_WRITES['409']} Or a value that must be unique is taken"
-        f" ({rules}); nothing was written.",
+        description=f"{ERRORS_OF_WRITES['409']} Or a value that must be unique is taken,"
+        f" or what the request creates is already registered ({listed}); nothing was"
+        " written.",
     )
 
 
@@ -367,27 +369,45 @@ def _plain_number(value: Decimal) -> int | float:
 
 
 def decimal_forms(
-    bounds: DecimalBounds, *, decimal_comma: bool = False
+    bounds: DecimalBounds, *, decimal_comma: bool = False, whole_numbers_only: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """A decimal that :func:`core.validation.decimal_parse` reads against
     ``bounds``, as a JSON number and as text: below the power of ten the
     column holds no more of, above zero or from its minimum where the bounds
-    say so, and the text by :func:`core.validation.decimal_text_pattern`."""
+    say so, at most the column's decimals, and the text by
+    :func:`core.validation.decimal_text_pattern`. ``whole_numbers_only``: a
+    JSON number is taken only whole (decimals only as text)."""
     whole = bounds.max_digits - bounds.decimal_places
     # OpenAPI 3.0: an exclusive bound is the bound and a flag.
-    number: dict[str, Any] = {"type": "number", "maximum": 10**whole, "exclusiveMaximum": True}
+    number: dict[str, Any] = {
+        "type": "integer" if whole_numbers_only else "number",
+        "maximum": 10**whole,
+        "exclusiveMaximum": True,
+    }
     if bounds.positive:
         number.update(minimum=0, exclusiveMinimum=True)
+        least = " Above zero."
     elif bounds.minimum is not None:
         number["minimum"] = _plain_number(bounds.minimum)
+        least = f" At least {_plain_number(bounds.minimum)}."
     else:
         number.update(minimum=-(10**whole), exclusiveMinimum=True)
+        least = ""
+    # The decimals are said in words: ``multipleOf`` is not held exactly by
+    # validators that compute in binary floating point (0.3 / 0.001).
+    places = (
+        "A whole number."
+        if bounds.decimal_places == 0 or whole_numbers_only
+        else f"At most {bounds.decimal_places} decimals."
+    )
+    number["description"] = f"{places}{least}"
     comma = " A comma may stand for the point (`0,5`)." if decimal_comma else ""
     text: dict[str, Any] = {
         "type": "string",
         "pattern": decimal_text_pattern(bounds, decimal_comma=decimal_comma),
         "description": (
-            f"At most {whole} digits before the point and {bounds.decimal_places} after it.{comma}"
+            f"At most {whole} digits before the point and {bounds.decimal_places} after it."
+            f"{least}{comma}"
         ),
     }
     return number, text
@@ -427,6 +447,22 @@ class NumberOrTextScheme(OpenApiSerializerFieldExtension):
             return {"oneOf": [{"type": "number"}, {**text, "pattern": TEXT_PATTERN}]}
         number, written = decimal_forms(bounds, decimal_comma=self.target.decimal_comma)
         return {"oneOf": [number, {**text, **written}]}
+
+
+class CheckedIntegerScheme(OpenApiSerializerFieldExtension):
+    """A whole number a service holds to its bounds (``core.api.CheckedIntegerField``):
+    the request schema states them."""
+
+    target_class = "core.api.CheckedIntegerField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer"}
+        if direction == "request":
+            if self.target.minimum is not None:
+                schema["minimum"] = self.target.minimum
+            if self.target.maximum is not None:
+                schema["maximum"] = self.target.maximum
+        return schema
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

@@ -16,7 +16,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, Duplicate, InvalidInput
 from core.messages import UNIQUE_RULES, user_message
 
 
@@ -42,7 +42,7 @@ def full_clean_or_raise(
         raise InvalidInput(code, message, field=None if field == "__all__" else field) from None
 
 
-def unique_conflict(constraint_name: str) -> Conflict | None:
+def unique_conflict(constraint_name: str) -> Duplicate | None:
     """The refusal of a write that breaks the unique rule ``constraint_name``
     keeps (:data:`core.messages.UNIQUE_RULES`): its own code and sentence, on
     the field a person typed; None for a rule no person breaks by typing."""
@@ -50,7 +50,31 @@ def unique_conflict(constraint_name: str) -> Conflict | None:
     if rule is None:
         return None
     code, field, message = rule
-    return Conflict(code, message, field=field)
+    return Duplicate(code, message, field=field)
+
+
+def unique_conflict_of_fields(model: type[models.Model], fields: Iterable[str]) -> Duplicate | None:
+    """:func:`unique_conflict` of ``model``'s unique rule over exactly
+    ``fields`` (by their names), as a form set finds it broken between its
+    own rows."""
+    named = set(fields)
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and set(constraint.fields) == named:
+            return unique_conflict(constraint.name)
+    if len(named) == 1:
+        [name] = named
+        field = model._meta.get_field(name)
+        if getattr(field, "unique", False) and not getattr(field, "primary_key", False):
+            return unique_conflict(unique_column_rule(model, name))
+    return None
+
+
+def unique_column_rule(model: type[models.Model], field_name: str) -> str:
+    """The name :data:`core.messages.UNIQUE_RULES` gives the unique rule of
+    a column declared ``unique=True``: ``<table>.<column>`` (the database
+    names its index after how it was created, which no rule should depend on)."""
+    field = model._meta.get_field(field_name)
+    return f"{model._meta.db_table}.{getattr(field, 'column', field_name)}"
 
 
 def integrity_conflict(exc: IntegrityError) -> Conflict | None:
@@ -65,30 +89,52 @@ def integrity_conflict(exc: IntegrityError) -> Conflict | None:
 _SQLITE_UNIQUE = re.compile(
     r"UNIQUE constraint failed: (?:index '(?P<index>[^']+)'|(?P<columns>.+))"
 )
+# PostgreSQL's detail of a broken unique rule names its columns before the
+# values ("Key (cpr)=(...) already exists."): only the names are read.
+_POSTGRES_KEY = re.compile(r"Key \((?P<columns>[^)]*)\)=")
 
 
 def constraint_broken(exc: IntegrityError) -> str:
     """The name of the constraint the database refused the write for: from
-    PostgreSQL's diagnostics, or read back from SQLite's columns."""
+    PostgreSQL's diagnostics, or read back from SQLite's columns; a column
+    declared ``unique=True`` by :func:`unique_column_rule`'s name."""
     diag = getattr(exc.__cause__, "diag", None)
     if diag is not None:
-        return str(getattr(diag, "constraint_name", "") or "")
+        name = str(getattr(diag, "constraint_name", "") or "")
+        if name in UNIQUE_RULES:
+            return name
+        key = _POSTGRES_KEY.match(str(getattr(diag, "message_detail", "") or ""))
+        table = str(getattr(diag, "table_name", "") or "")
+        if key is None or not table:
+            return name
+        columns = {c.strip().strip('"') for c in key["columns"].split(",")}
+        return _unique_rule_of_columns(table, columns) or name
     match = _SQLITE_UNIQUE.search(str(exc))
     if match is None:
         return ""
     if match["index"]:
         return match["index"]
-    columns = [c.strip().rpartition(".") for c in match["columns"].split(",")]
-    tables = {table for table, _dot, _column in columns}
-    named = {column for _table, _dot, column in columns}
+    pairs = [c.strip().rpartition(".") for c in match["columns"].split(",")]
+    tables = {table for table, _dot, _column in pairs}
+    if len(tables) != 1:
+        return ""
+    return _unique_rule_of_columns(tables.pop(), {column for _t, _dot, column in pairs})
+
+
+def _unique_rule_of_columns(table: str, columns: set[str]) -> str:
+    """The unique rule of ``table`` over exactly ``columns``: a named
+    constraint, or a column declared ``unique=True``; "" for none."""
     for model in apps.get_models():
-        if model._meta.db_table not in tables:
+        if model._meta.db_table != table:
             continue
         for constraint in model._meta.constraints:
             if isinstance(constraint, models.UniqueConstraint) and constraint.fields:
                 held = {getattr(model._meta.get_field(f), "column", f) for f in constraint.fields}
-                if held == named:
+                if held == columns:
                     return constraint.name
+        for field in model._meta.concrete_fields:
+            if field.unique and not field.primary_key and {field.column} == columns:
+                return unique_column_rule(model, field.name)
     return ""
 
 
@@ -107,17 +153,27 @@ def _unique_rules_broken(
     one by its name."""
     groups = exc.error_dict.values() if hasattr(exc, "error_dict") else [exc.error_list]
     errors = [e for group in groups for e in group]
-    found = []
-    for constraint in instance._meta.constraints:
-        if not isinstance(constraint, models.UniqueConstraint):
-            continue
-        conflict = unique_conflict(constraint.name)
+    # Each unique rule of the model: its name, the fields Django's
+    # validation names it by, and whether a message may name it instead.
+    rules: list[tuple[str, tuple[str, ...], bool]] = [
+        (constraint.name, tuple(constraint.fields), True)
+        for constraint in instance._meta.constraints
+        if isinstance(constraint, models.UniqueConstraint)
+    ]
+    rules += [
+        (unique_column_rule(type(instance), field.name), (field.name,), False)
+        for field in instance._meta.concrete_fields
+        if field.unique and not field.primary_key
+    ]
+    found: list[tuple[Conflict, ValidationError]] = []
+    for name, fields, by_name in rules:
+        conflict = unique_conflict(name)
         if conflict is None:
             continue
         for error in errors:
             params = error.params or {}
-            named = tuple(params.get("unique_check") or ()) == tuple(constraint.fields)
-            if named or constraint.name in str(error.message):
+            named = tuple(params.get("unique_check") or ()) == fields
+            if named or (by_name and name in str(error.message)):
                 found.append((conflict, error))
     return found
 

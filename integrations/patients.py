@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from consent.fhir.datatypes import instant
 from consent.fhir.patient import chosen_home_address, chosen_name, chosen_phone
 from core.deaths import death_time_missing
-from core.errors import InvalidInput
+from core.errors import Duplicate, InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
 from core.services import citizen_create
@@ -269,11 +269,9 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
                 deceased_at=died_at,
                 death_field=DEATH_FIELD,
             )
-    except (IntegrityError, InvalidInput) as exc:
+    except (IntegrityError, Duplicate):
         registered_meanwhile = citizen_find(patient)
-        if registered_meanwhile is None or (
-            isinstance(exc, InvalidInput) and exc.code != "citizen.exists"
-        ):
+        if registered_meanwhile is None:
             raise
         return registered_meanwhile
     noted = _registered.get()

@@ -78,8 +78,11 @@ def interpret(test: TestDefinition, value: Decimal, *, sex: str) -> str:
     return LabResult.Interpretation.NORMAL
 
 
-# A result is stored in LabResult.value: that column bounds what is accepted.
+# A result is stored in LabResult.value: that column bounds what is accepted
+# (the API's description states it, read from here), a comma standing for
+# the point as a Danish laboratory writes it.
 LAB_VALUE = DecimalBounds.of(LabResult, "value")
+LAB_VALUE_DECIMAL_COMMA = True
 
 
 def parse_value(
@@ -89,7 +92,7 @@ def parse_value(
     its column holds: refused with ``code`` (and its stem's ``…too_large``,
     ``…too_many_decimals``) naming ``field``. Written out, as a dose is: text
     with an exponent ("1e2") is refused, never stored as a CRP of 100."""
-    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=True)
+    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=LAB_VALUE_DECIMAL_COMMA)
 
 
 def stored_value(test: TestDefinition, value: Decimal) -> Decimal:

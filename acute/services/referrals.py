@@ -743,7 +743,8 @@ def _resent(
         source_organisation=source_organisation, external_id=external_id
     ).first()
     if resent is not None and resent.citizen_id != citizen.pk:
-        raise errors.Conflict(
+        # The id is another referral's: a duplicate of that record (decision 0043).
+        raise errors.Duplicate(
             "referral.external_id_reused",
             "This referral id was already used by your organisation for another citizen.",
             field="external_id",

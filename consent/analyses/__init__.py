@@ -41,7 +41,16 @@ Modules: :mod:`~consent.analyses.catalogue` (the named analyses),
 """
 
 from consent.analyses.budget import Budget, analysis_budget
-from consent.analyses.catalogue import ANALYSES, ICD10_PREFIX, SERVICE_LABELS, Analysis, Counts
+from consent.analyses.catalogue import (
+    ANALYSES,
+    CONTACT_DAYS_DEFAULT,
+    CONTACT_DAYS_LEAST,
+    CONTACT_DAYS_MOST,
+    ICD10_PREFIX,
+    SERVICE_LABELS,
+    Analysis,
+    Counts,
+)
 from consent.analyses.refusals import refused_to_any_analyst
 from consent.analyses.runs import analysis_release_read, analysis_request_refuse, analysis_run
 from consent.analyses.suppression import suppress
@@ -49,6 +58,9 @@ from consent.analyses.tables import NOISE_NOTE, SUPPRESSED, Privacy, Table
 
 __all__ = [
     "ANALYSES",
+    "CONTACT_DAYS_DEFAULT",
+    "CONTACT_DAYS_LEAST",
+    "CONTACT_DAYS_MOST",
     "ICD10_PREFIX",
     "NOISE_NOTE",
     "SERVICE_LABELS",

@@ -144,10 +144,17 @@ def _diagnosis_and_service_counts(parameters: dict[str, Any], actor: Actor) -> C
     )
 
 
+# The days before and after an acute episode that contacts-around-acute-episode
+# looks at: the API's description states them, read from here.
+CONTACT_DAYS_LEAST = 1
+CONTACT_DAYS_MOST = 365
+CONTACT_DAYS_DEFAULT = 30
+
+
 def _contacts_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
     # Typed on the page, trimmed as every typed number is (the keyboard adds
     # a space); on /api/ the body gate took only text JSON writes for it.
-    text = text_trimmed(raw.get("days", "30"))
+    text = text_trimmed(raw.get("days", str(CONTACT_DAYS_DEFAULT)))
     if not is_digits(text):
         raise InvalidInput(
             "analysis.param_invalid",
@@ -155,7 +162,7 @@ def _contacts_parameters(raw: Mapping[str, str]) -> dict[str, Any]:
             field="days",
         )
     days = int(text)
-    if not 1 <= days <= 365:
+    if not CONTACT_DAYS_LEAST <= days <= CONTACT_DAYS_MOST:
         raise InvalidInput(
             "analysis.days_invalid", gettext("The number of days is 1 to 365."), field="days"
         )

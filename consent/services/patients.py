@@ -40,7 +40,13 @@ from core.deaths import (
     death_time_check,
     death_time_missing,
 )
-from core.errors import Conflict, Forbidden, InvalidInput, PlatformError, PreconditionFailed
+from core.errors import (
+    Duplicate,
+    Forbidden,
+    InvalidInput,
+    PlatformError,
+    PreconditionFailed,
+)
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION, patient_resource
 from core.fhir.references import refuse_unheld
 from core.locks import citizens_locked_then
@@ -224,11 +230,8 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
                 purpose=purpose,
                 decision=decision,
             )
-        except IntegrityError:
+        except (IntegrityError, Duplicate):
             pass  # registered by someone else a moment ago
-        except InvalidInput as exc:
-            if exc.code != "citizen.exists":
-                raise
         existing = _registered(parsed)
     # Who tried to register an existing citizen is on that citizen's log.
     _patient_refused(
@@ -238,7 +241,7 @@ def patient_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Citiz
         reason_code="patient_exists",
         citizen_id=existing,
     )
-    raise Conflict(
+    raise Duplicate(
         "patient.exists",
         "A citizen with this CPR number or replacement CPR is already registered. Find them with "
         "POST /fhir/Patient/_search (identifier in the body) instead of registering again.",
@@ -543,7 +546,14 @@ def patient_register(
     }
     if phone.strip():
         patient["telecom"] = [{"system": "phone", "value": phone.strip()}]
-    return patient_create(actor=actor, data=patient, purpose=purpose)
+    try:
+        return patient_create(actor=actor, data=patient, purpose=purpose)
+    except Duplicate as exc:
+        # Audited as over FHIR; told in the form's words, on the number typed
+        # (she is looked up by it, not searched for over FHIR).
+        raise Duplicate(
+            exc.code, "A citizen with this CPR number is already registered.", field="cpr"
+        ) from None
 
 
 def _position_typed(raw: str, field: str, errors: list[PlatformError]) -> float | None:

@@ -18,6 +18,7 @@ ISSUE_TYPE_BY_KIND = {
     "forbidden": "forbidden",
     "not_found": "not-found",
     "conflict": "conflict",
+    "duplicate": "duplicate",
     "precondition_failed": "conflict",
     "too_large": "too-long",
     "uri_too_long": "too-long",

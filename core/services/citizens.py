@@ -15,9 +15,9 @@ from core.cpr import (
     validate_cpr,
 )
 from core.deaths import death_time_check
-from core.errors import InvalidInput
+from core.errors import Duplicate, InvalidInput
 from core.models import Citizen, Organisation
-from core.validation import full_clean_or_raise
+from core.validation import full_clean_or_raise, unique_column_rule, unique_conflict
 
 
 @transaction.atomic
@@ -72,12 +72,14 @@ def citizen_create(
         )
     if deceased_at is not None:
         death_time_check(deceased_at, birth_date=facts.birth_date, field=death_field)
+    # Already registered is a conflict with her record (409), not a mistake
+    # in what was typed; the sentence never repeats the number.
     if digits is not None and Citizen.objects.filter(cpr=digits).exists():
-        raise InvalidInput(
+        raise unique_conflict(unique_column_rule(Citizen, "cpr")) or Duplicate(
             "citizen.exists", "A citizen with this CPR number is already registered.", field="cpr"
         )
     if replacement is not None and Citizen.objects.filter(Citizen.holding(replacement)).exists():
-        raise InvalidInput(
+        raise unique_conflict("citizen_replacement_cpr_unique") or Duplicate(
             "citizen.exists",
             "A citizen with this replacement CPR is already registered.",
             field="replacement_cpr",

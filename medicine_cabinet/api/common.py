@@ -93,11 +93,11 @@ class QuantityScheme(OpenApiSerializerFieldExtension):
     target_class = QuantityField
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        number, text = decimal_forms(self.target.bounds)
+        number, text = decimal_forms(self.target.bounds, whole_numbers_only=True)
         text["description"] = f"An exact decimal, e.g. `0.5`. {text['description']}"
         if direction != "request":
             return {k: v for k, v in text.items() if k != "pattern"}
-        return {"oneOf": [text, {**number, "type": "integer"}]}
+        return {"oneOf": [text, number]}
 
 
 # --- read shapes ------------------------------------------------------------------

@@ -60,6 +60,8 @@ from medicine_cabinet.refusals import MOVES_STOCK, SEES_RECALLED_DOSES
 
 # --- formulary and locations --------------------------------------------------------
 
+MEDICINE_LINE_UNIQUE = "medicine_unique_line"
+
 
 class MedicineInput(serializers.Serializer[Any]):
     atc_code = serializers.RegexField(r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$", max_length=7)
@@ -94,7 +96,8 @@ class MedicinesView(APIView):
     @extend_schema(
         operation_id="cabinet_medicines_upsert",
         request=MedicineInput,
-        responses={201: MedicineOut},
+        # Two officers adding the same new line at once: the second is refused.
+        responses={201: MedicineOut, 409: unique_conflicts(MEDICINE_LINE_UNIQUE)},
         description="The medicine officer adds a medicine, or updates the one with this ATC code.",
     )
     def post(self, request: Request) -> Response:

@@ -353,3 +353,21 @@ def test_a_refused_form_naming_no_registered_citizen_is_on_no_ones_log():
         .order_by("id")
     )
     assert [(e.outcome, e.citizen_id) for e in entries] == [("denied", None)] * 2
+
+
+def test_registering_a_citizen_already_registered_is_a_conflict_that_keeps_the_form():
+    """The offer to register sent for a number registered meanwhile: 409 with
+    the platform's Danish sentence (never the number), no second citizen, no
+    referral, and the attempt on her log."""
+    person = factories.citizen()
+    client = _coordinator()
+    response = client.post(NEW, {**PHONE_REFERRAL, "cpr": person.cpr, **REGISTRATION})
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "En borger med dette CPR-nummer er allerede oprettet." in html
+    assert "_search" not in html and "/fhir/" not in html
+    assert Citizen.objects.filter(cpr=person.cpr).count() == 1
+    assert not Referral.objects.exists()
+    entry = AuditEntry.objects.filter(citizen_id=person.pk, outcome="denied").latest("id")
+    assert entry.reason_code == "patient_exists"
+    assert person.cpr not in str(entry.detail)

@@ -162,3 +162,25 @@ def test_a_referral_resent_under_its_id_with_other_content_is_refused_on_the_api
     again = client.post("/api/acute/referrals", body, format="json")
     assert again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
+
+
+def test_a_referral_id_already_used_for_another_citizen_is_a_duplicate_on_fhir():
+    """The hospital's ServiceRequest under an id it used for another citizen:
+    409, FHIR's issue type ``duplicate`` with the code partners know, and
+    neither citizen's CPR number in the answer."""
+    hospital = f.organisation(Organisation.Kind.HOSPITAL, "Herlev og Gentofte Hospital")
+    client = f.client_for(f.staff(Role.PHYSICIAN, hospital))
+    first, second = f.citizen(), f.citizen()
+    assert (
+        client.post("/fhir/ServiceRequest", service_request(first.cpr), format="json").status_code
+        == 201
+    )
+
+    refused = client.post("/fhir/ServiceRequest", service_request(second.cpr), format="json")
+
+    assert refused.status_code == 409
+    [issue] = refused.json()["issue"]
+    assert issue["code"] == "duplicate"
+    assert issue["details"]["coding"][0]["code"] == "referral.external_id_reused"
+    assert first.cpr.encode() not in refused.content and second.cpr.encode() not in refused.content
+    assert not Referral.objects.filter(citizen=second).exists()

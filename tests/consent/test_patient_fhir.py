@@ -107,6 +107,7 @@ def test_a_registered_cpr_is_refused_not_duplicated_and_not_revealed(
     response = post(f.client_for(world.coordinator), "/fhir/Patient", bodies.patient(cpr))
     assert response.status_code == 409 and issue_code(response) == "patient.exists"
     outcome = response.json()["issue"][0]
+    assert outcome["code"] == "duplicate"  # FHIR's issue type for a record already there
     assert "_search" in outcome["diagnostics"]
     assert str(world.person.pk) not in outcome["diagnostics"]  # not even the id
     assert Citizen.objects.filter(cpr=cpr).count() == 1

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from core.cpr import X_ECPR_SYSTEM, ReplacementCpr
-from core.errors import InvalidInput
+from core.errors import STATUS_BY_KIND, Duplicate, InvalidInput
 from core.models import Citizen
 from core.services import citizen_create
 from tests import factories as f
@@ -46,10 +46,16 @@ def test_an_invalid_cpr_number_creates_nothing() -> None:
 
 
 def test_the_same_cpr_number_cannot_be_registered_twice() -> None:
+    """Already registered is a conflict with her record (409 on every door),
+    under the code partners know, and the sentence never repeats the number."""
     _create()
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(Duplicate) as caught:
         _create(given_name="Someone else")
     assert caught.value.code == "citizen.exists"
+    assert caught.value.field == "cpr"
+    assert STATUS_BY_KIND[caught.value.kind] == 409
+    assert "0503451236" not in caught.value.message
+    assert "050345" not in caught.value.message
     assert Citizen.objects.count() == 1
 
 
@@ -95,9 +101,10 @@ def test_a_citizen_without_cpr_number_is_registered_by_replacement_cpr() -> None
     assert (str(person.birth_date), person.sex) == ("1992-03-07", "female")
     assert person.masked_cpr == "070392-XXXX"
     assert "0703921VJ4" not in str(person)
-    with pytest.raises(InvalidInput) as again:
+    with pytest.raises(Duplicate) as again:
         _create(cpr=None, replacement_cpr=number, given_name="Birgit")
     assert again.value.code == "citizen.exists"
+    assert again.value.field == "replacement_cpr"
 
 
 def test_a_citizen_needs_a_cpr_number_or_a_replacement_cpr() -> None:

@@ -16,7 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from core.errors import Conflict
 from core.messages import UNIQUE_RULES, user_message
 from core.models import Role
-from core.validation import insert_or_conflict
+from core.validation import insert_or_conflict, unique_column_rule
 from medicine_cabinet import services
 from medicine_cabinet.models import Location
 from tests import factories as f
@@ -73,14 +73,21 @@ def test_a_name_saved_first_past_the_validation_answers_the_same_code() -> None:
 
 def test_every_unique_rule_named_is_a_unique_constraint_on_a_field_it_names() -> None:
     constraints = {
-        c.name: c
+        c.name: tuple(c.fields)
         for model in apps.get_models()
         for c in model._meta.constraints
         if isinstance(c, models.UniqueConstraint)
     }
+    unique_columns = {
+        unique_column_rule(model, field.name): (field.name,)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.unique and not field.primary_key
+    }
     for name, (code, field, _message) in UNIQUE_RULES.items():
-        assert name in constraints, name
-        assert field in constraints[name].fields, name
+        fields = constraints.get(name) or unique_columns.get(name)
+        assert fields is not None, name
+        assert field in fields, name
         assert "." in code
 
 

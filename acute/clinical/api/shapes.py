@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 
 from acute.clinical import dosing, selectors, services
 from acute.clinical import models as clinical
+from acute.clinical.catalogue import LAB_VALUE, LAB_VALUE_DECIMAL_COMMA
 from consent.audit.services import Action
 from core.actors import Actor
-from core.api import NumberOrTextField, actor_of, valid
+from core.api import CheckedIntegerField, NumberOrTextField, actor_of, valid
 from core.created import Creates
 from core.models import Role
 from core.permissions import roles
@@ -422,9 +423,24 @@ class AlertOut(serializers.Serializer[Any]):
 # --- Input --------------------------------------------------------------------
 
 
+# A result's value as the catalogue reads it (its column's digits and
+# decimals); what can be measured in a living person is the test's own range
+# (``lab.value_implausible``), kept in the catalogue, not in the description.
+LAB_VALUE_HELP = (
+    "As the laboratory reports it; refused beyond the column "
+    "(`lab.value_too_large`, `lab.value_too_many_decimals`) and outside what the test "
+    "can measure in a living person (`lab.value_implausible`)."
+)
+
+
 class ResultItem(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=32)
-    value = NumberOrTextField(max_length=32)
+    value = NumberOrTextField(
+        max_length=32,
+        bounds=LAB_VALUE,
+        decimal_comma=LAB_VALUE_DECIMAL_COMMA,
+        help_text=LAB_VALUE_HELP,
+    )
     unit = serializers.CharField(max_length=32)
     effective_at = InstantField(required=False)
 
@@ -435,7 +451,12 @@ class ResultWithdrawIn(serializers.Serializer[Any]):
 
 
 class ResultCorrectIn(ResultWithdrawIn):
-    value = NumberOrTextField(max_length=32)
+    value = NumberOrTextField(
+        max_length=32,
+        bounds=LAB_VALUE,
+        decimal_comma=LAB_VALUE_DECIMAL_COMMA,
+        help_text=LAB_VALUE_HELP,
+    )
     unit = serializers.CharField(max_length=32)
 
 
@@ -470,7 +491,11 @@ class OrderDetailsIn(serializers.Serializer[Any]):
     medicine_atc = serializers.CharField(max_length=7, min_length=7)
     medicine_name = serializers.CharField(max_length=200)
     dose = NumberOrTextField(
-        max_length=20, bounds=services.DOSE, decimal_comma=services.ORDER_DECIMAL_COMMA
+        max_length=20,
+        bounds=services.DOSE,
+        decimal_comma=services.ORDER_DECIMAL_COMMA,
+        help_text="At or below zero refused with `order.dose_invalid`; more digits or"
+        " decimals than stated with `order.dose_too_large`, `order.dose_too_many_decimals`.",
     )
     dose_unit = serializers.CharField(max_length=32)
     route = serializers.CharField(max_length=64)
@@ -478,8 +503,22 @@ class OrderDetailsIn(serializers.Serializer[Any]):
     duration = serializers.CharField(max_length=100)
     indication = serializers.CharField(max_length=300)
     # What the order allows in numbers (R8); read from the words when left out.
-    doses_per_day = serializers.IntegerField(required=False, allow_null=True, default=None)
-    duration_days = serializers.IntegerField(required=False, allow_null=True, default=None)
+    doses_per_day = CheckedIntegerField(
+        minimum=1,
+        maximum=services.MAX_DOSES_PER_DAY,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Refused outside its bounds with `order.schedule_invalid` (R8).",
+    )
+    duration_days = CheckedIntegerField(
+        minimum=1,
+        maximum=services.MAX_ORDER_DAYS,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Refused outside its bounds with `order.schedule_invalid` (R8).",
+    )
     total_quantity = NumberOrTextField(
         max_length=20,
         required=False,
@@ -487,6 +526,9 @@ class OrderDetailsIn(serializers.Serializer[Any]):
         default=None,
         bounds=services.TOTAL_QUANTITY,
         decimal_comma=services.ORDER_DECIMAL_COMMA,
+        help_text="At least one dose (`order.total_below_dose`, so above zero); more digits"
+        " or decimals than stated refused with `order.total_quantity_too_large`,"
+        " `order.total_quantity_too_many_decimals`.",
     )
 
     def details(self) -> services.OrderDetails:

@@ -39,7 +39,7 @@ from consent.audit.services import Action
 from core.actors import Actor
 from core.api import actor_of
 from core.created import Creates
-from core.openapi import results_of
+from core.openapi import results_of, unique_conflicts
 from core.permissions import roles
 from core.refusals import Concerns
 
@@ -141,7 +141,7 @@ class ProceduresView(VisitWriteView[ProcedureIn]):
     post=extend_schema(
         operation_id="clinical_delegations_record",
         request=DelegationIn,
-        responses={201: DelegationOut},
+        responses={201: DelegationOut, 409: unique_conflicts(("delegation.exists", "code"))},
     )
 )
 class DelegationsView(VisitWriteView[DelegationIn]):

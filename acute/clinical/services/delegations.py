@@ -27,7 +27,7 @@ from acute.models import Visit
 from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import (
-    Conflict,
+    Duplicate,
     Forbidden,
     InvalidInput,
     PlatformError,
@@ -126,10 +126,20 @@ def delegation_record(
         actor=actor,
         resource_type="Delegation",
     ):
-        if Delegation.objects.select_for_update().filter(visit=visit, test=test).exists():
-            raise Conflict("delegation.exists", "This task is already delegated on this visit.")
-        delegation.save(force_insert=True)
-        clinical_audit(actor, Action.CREATE, delegation, {"task": test.code})
+        already = Delegation.objects.select_for_update().filter(visit=visit, test=test).exists()
+        if not already:
+            delegation.save(force_insert=True)
+            clinical_audit(actor, Action.CREATE, delegation, {"task": test.code})
+    if already:
+        # Refused once the lock is let go, so that the denied attempt stays (R9).
+        raise refuse(
+            Duplicate(
+                "delegation.exists", "This task is already delegated on this visit.", field="code"
+            ),
+            actor=actor,
+            citizen_id=visit.citizen_id,
+            resource_type="Delegation",
+        )
     return delegation
 
 

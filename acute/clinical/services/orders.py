@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -96,8 +96,11 @@ def order_dependence_forming(atc: str) -> bool:
     return is_dependence_forming(atc) or any(marked(atc) for marked in DEPENDENCE_FORMING_MARKS)
 
 
-DOSE = DecimalBounds.of(MedicationOrder, "dose")
-TOTAL_QUANTITY = DecimalBounds.of(MedicationOrder, "total_quantity")
+# What a dose and a total hold: the column's digits and decimals, and above
+# zero (a dose of none is no order; a total is at least one dose). The API's
+# description states these (core.openapi), read from here.
+DOSE = DecimalBounds.of(MedicationOrder, "dose", positive=True)
+TOTAL_QUANTITY = DecimalBounds.of(MedicationOrder, "total_quantity", positive=True)
 # A dose is written as the physician said it: "2,5" is 2.5.
 ORDER_DECIMAL_COMMA = True
 
@@ -105,13 +108,16 @@ ORDER_DECIMAL_COMMA = True
 def _order_number(raw: object, *, field: str, bounds: DecimalBounds, code: str) -> Decimal:
     """A dose or a total as the physician said it, written out: never with an
     exponent ("1e3" is refused, not read as 1000 mg), on the API as on the
-    pages, as every quantity of the cabinet that doses are counted in."""
-    return decimal_parse(raw, bounds, field=field, code=code, decimal_comma=ORDER_DECIMAL_COMMA)
+    pages, as every quantity of the cabinet that doses are counted in. Read
+    against the column here; at or below zero is refused by the caller, with
+    the code each has always answered with."""
+    column = replace(bounds, positive=False)
+    return decimal_parse(raw, column, field=field, code=code, decimal_comma=ORDER_DECIMAL_COMMA)
 
 
 def _order_dose(raw: object) -> Decimal:
     value = _order_number(raw, field="dose", bounds=DOSE, code="order.dose_invalid")
-    if value <= 0:
+    if DOSE.positive and value <= 0:
         raise InvalidInput("order.dose_invalid", "The dose must be above zero.", field="dose")
     return value
 

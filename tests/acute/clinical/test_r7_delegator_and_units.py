@@ -227,3 +227,18 @@ def test_r7_a_test_added_by_configuration_takes_its_unit_in_either_case(scene: S
     )
     assert response.status_code == 201, response.json()
     assert LabResult.objects.get(test__code="NPU01370").unit == "g/L"
+
+
+def test_a_task_delegated_again_on_the_visit_is_a_duplicate_refused_and_audited(scene: Scene):
+    """The same task delegated twice on one visit: 409 with its own code on
+    the task's field, in Danish, the first delegation kept and the attempt
+    on the citizen's log."""
+    assert _delegate(scene).status_code == 201
+    response = _delegate(scene, physician_name="Anden Læge")
+    assert response.status_code == 409, response.json()
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("delegation.exists", "code")
+    assert "allerede" in error["message"]
+    assert Delegation.objects.filter(test__code="NPU02319").count() == 1
+    denied = AuditEntry.objects.filter(outcome="denied", citizen_id=scene.citizen.pk).latest("id")
+    assert (denied.reason_code, denied.resource_type) == ("delegation.exists", "Delegation")
