@@ -15,7 +15,7 @@ jobs — takes the rows it locks in this order, and never the other way round:
    ``acute.clinical.services.common.visit_held``);
 5. the nurse's shift, then what hangs off a visit: its documentation, its
    orders and their alerts, warnings, care relationships, and the cabinet's
-   rows (an order, then a lot, then its balances).
+   rows (an order, then the balances a movement books, then their lot).
 
 Two writes on the same citizen at the same moment then queue on her row: the
 second waits for the first to commit and reads what it left (a clear 409 if
@@ -29,7 +29,10 @@ her — a visit's note, an order, a result, with a foreign key to her — from
 being committed meanwhile. The rows after hers are locked on their own
 (``select_for_update(of=("self",))``), not with her row joined in: a full
 lock on her row taken there would wait for such a row's commit, and that
-write may be the one waiting for the visit this one holds.
+write may be the one waiting for the visit this one holds. Nor with any
+other row joined in to be read (the nurse's user behind her shift, a
+result's test, a warning's referral): PostgreSQL locks every table of a
+``FOR UPDATE`` without ``OF``, out of this order.
 
 A write that locks a visit, a referral or the episode before her row
 deadlocks with one that holds her row and waits for that visit: hence her

@@ -18,6 +18,7 @@ from acute.services._common import acute_function_serving, audit
 from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import Conflict
+from core.locks import citizen_lock
 from core.models import Organisation
 
 DEADLINE_WATCH_TASK = "acute.deadline_watch"
@@ -206,9 +207,19 @@ def warning_acknowledge(*, warning: DeadlineWarning, actor: Actor) -> DeadlineWa
     phoned the referrer, R11); it leaves the board. Who and when are kept on
     the warning, and the acknowledgement is a write on the citizen's record
     (R9)."""
+    citizen_id = (
+        DeadlineWarning.objects.filter(pk=warning.pk)
+        .values_list("referral__citizen_id", flat=True)
+        .get()
+    )
     with transaction.atomic():
+        # Her row before the warning's (the lock order, ``core.locks``): an
+        # admission or a discharge re-raising the warning at the same moment
+        # holds her row and her referrals, and takes its turn. The warning's
+        # row only: its referral, joined in to be read, is not locked.
+        citizen_lock(citizen_id)
         warning = (
-            DeadlineWarning.objects.select_for_update()
+            DeadlineWarning.objects.select_for_update(of=("self",))
             .select_related("referral")
             .get(pk=warning.pk)
         )

@@ -236,7 +236,9 @@ def death_withdrawn_warn(
     Returns the warned referrals' ids."""
     with transaction.atomic(savepoint=False):
         referrals = list(
-            Referral.objects.select_for_update()
+            # The referrals' own rows: the episode they are matched on is
+            # joined in to be read, not locked.
+            Referral.objects.select_for_update(of=("self",))
             .filter(
                 citizen_id=citizen_id,
                 episode__status=Episode.Status.COMPLETED,

@@ -66,7 +66,13 @@ def visit_assign(
     ):
         referral = referral_lock(referral)
         visit_for_the_living(referral.citizen)
-        shift = NurseShift.objects.select_for_update().select_related("nurse").get(pk=shift.pk)
+        # Her shift's row only: the nurse's own row, joined in to be read, is
+        # not locked (a full lock on it would wait for every row naming her).
+        shift = (
+            NurseShift.objects.select_for_update(of=("self",))
+            .select_related("nurse")
+            .get(pk=shift.pk)
+        )
         if referral.status != Referral.Status.ACCEPTED:
             raise Conflict(
                 "referral.not_accepted",

@@ -85,7 +85,13 @@ def visit_plan_follow_up(
             .first()
         )
         override_reason = hold_override_check(held=held, reason=hold_override_reason)
-        shift = NurseShift.objects.select_for_update().select_related("nurse").get(pk=shift.pk)
+        # Her shift's row only, the nurse's own row joined in unlocked (as a
+        # first visit's dispatch takes it).
+        shift = (
+            NurseShift.objects.select_for_update(of=("self",))
+            .select_related("nurse")
+            .get(pk=shift.pk)
+        )
         if not (shift.starts_at <= planned_for < shift.ends_at):
             raise PreconditionFailed(
                 "dispatch.not_on_shift", "The nurse's shift does not cover the planned time."

@@ -40,6 +40,7 @@ from acute.clinical.services.results import (
 from consent.audit.services import Action
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput
+from core.locks import citizen_lock
 from core.messages import label
 from core.models import User
 from core.validation import required_text, text_at_most
@@ -86,14 +87,19 @@ def _not_derived(result: LabResult) -> None:
 def _withdraw_locked(result: LabResult, *, user: User, reason: str) -> list[LabResult]:
     """Mark ``result`` and what was computed from it entered in error, under
     the row lock; settle the alerts their values raised."""
-    locked = LabResult.objects.select_for_update().select_related("test").get(pk=result.pk)
+    # Her row first (the lock order, ``core.locks``), then the results' own
+    # rows: the test they are of is joined in to be read, not locked.
+    citizen_lock(result.citizen_id)
+    locked = (
+        LabResult.objects.select_for_update(of=("self",)).select_related("test").get(pk=result.pk)
+    )
     if locked.status == LabResult.Status.ENTERED_IN_ERROR:
         raise Conflict(
             "lab.already_withdrawn",
             "This result is already marked entered in error.",
         )
     derived = list(
-        LabResult.objects.select_for_update()
+        LabResult.objects.select_for_update(of=("self",))
         .select_related("test")
         .filter(derived_from=locked, status=LabResult.Status.FINAL)
     )

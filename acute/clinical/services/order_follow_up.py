@@ -38,6 +38,7 @@ from core.errors import (
     InvalidInput,
     PlatformError,
 )
+from core.locks import citizen_lock
 from core.messages import lowercase
 from core.models import Role, User
 from core.validation import required_text, text_at_most
@@ -56,6 +57,7 @@ def _medication_order_confirm(
     *, actor: Actor, user: User, order: MedicationOrder
 ) -> MedicationOrder:
     with transaction.atomic():
+        citizen_lock(order.citizen_id)
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.status != MedicationOrder.Status.AWAITING_CONFIRMATION:
             raise Conflict(
@@ -95,6 +97,7 @@ def prescription_mark_sent(*, actor: Actor, order: MedicationOrder) -> Medicatio
 
 def _prescription_mark_sent(*, actor: Actor, user: User, order: MedicationOrder) -> MedicationOrder:
     with transaction.atomic():
+        citizen_lock(order.citizen_id)
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if (
             locked.status == MedicationOrder.Status.CANCELLED
@@ -200,6 +203,7 @@ def _medication_order_received_record(
     note: str,
 ) -> MedicationOrder:
     with transaction.atomic():
+        citizen_lock(order.citizen_id)
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.ordering_physician_id is not None:
             # She has her page: the confirmation is hers to give there, so
@@ -401,6 +405,7 @@ def _medication_order_cancel(
     user = require_user(actor)
     reason = cancel_reason_valid(reason)
     with transaction.atomic():
+        citizen_lock(order.citizen_id)  # her row first (the lock order, ``core.locks``)
         # The order's row lock, which a dose from the cabinet takes too.
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if phoned is not None and locked.ordering_physician_id is not None:
@@ -475,6 +480,7 @@ def cancel_reason_valid(reason: str) -> str:
 def physician_alert_acknowledge(*, actor: Actor, alert: PhysicianAlert) -> PhysicianAlert:
     user = require_user(actor)
     with transaction.atomic():
+        citizen_lock(alert.citizen_id)
         locked = PhysicianAlert.objects.select_for_update().get(pk=alert.pk)
         if locked.acknowledged_at is None:
             locked.acknowledged_at = timezone.now()
@@ -533,6 +539,7 @@ def medication_order_correct(
             resource_type="MedicationRequest",
         )
     with transaction.atomic():
+        citizen_lock(order.citizen_id)  # her row first (the lock order, ``core.locks``)
         # Again under the order's row lock, which a dose from the cabinet takes too.
         locked = MedicationOrder.objects.select_for_update().get(pk=order.pk)
         if locked.administrations.exists():
