@@ -22,7 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         referral_forms.referral_citizen_lookup,
         name="referral-citizen-lookup",
     ),
-    path("coordinator/referrals/<int:referral_id>/", include(on_referral)),
+    path("coordinator/referrals/<id:referral_id>/", include(on_referral)),
     path("coordinator/figures/", figures.coordinator_figures, name="coordinator-figures"),
     path("referrals/new/", referral_forms.referral_short, name="referral-short"),
 ]

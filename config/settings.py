@@ -398,6 +398,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A path's row id (core.converters: ``<id:…>``) is an integer, as in a
+    # JSON body: 1 up to a bigint's largest.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     # One named enum per choice set, whichever field carries it.
     "ENUM_NAME_OVERRIDES": {

@@ -6,12 +6,12 @@ urlpatterns: list[URLPattern] = [
     path("break-glass", api.BreakGlassView.as_view(), name="consent-break-glass"),
     path("analyses", api.AnalysisListView.as_view(), name="consent-analyses"),
     path(
-        "analyses/runs/<int:release_id>",
+        "analyses/runs/<id:release_id>",
         api.AnalysisAnswerView.as_view(),
         name="consent-analysis-answer",
     ),
     path(
-        "analyses/runs/<int:release_id>/csv",
+        "analyses/runs/<id:release_id>/csv",
         api.AnalysisAnswerCsvView.as_view(),
         name="consent-analysis-answer-csv",
     ),

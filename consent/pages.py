@@ -21,7 +21,6 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_noop
-from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.analyses import (
     ANALYSES,
@@ -42,7 +41,7 @@ from core.form_once import once_per_form
 from core.middleware import not_allowed
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
-from core.permissions import actor_from_request, page
+from core.permissions import actor_from_request, page, serves
 from core.refusals import Concerns
 from core.times import shown
 
@@ -53,7 +52,7 @@ INSIGHT_LOOKUP = Concerns("AuditEvent", cpr="cpr", purpose=Purpose.AUDIT, action
 
 
 @page(Role.AUDITOR, concerns=INSIGHT_LOOKUP)
-@require_http_methods(["GET", "POST"])
+@serves("GET", "POST")
 def insight_find(request: HttpRequest) -> HttpResponse:
     """Find the citizen by CPR number or replacement CPR (in the form body,
     never in the URL); the report's address carries the internal id."""
@@ -77,7 +76,7 @@ def insight_find(request: HttpRequest) -> HttpResponse:
 # Open to every member of staff so that the gate, not the page's role list,
 # refuses anyone but an auditor: the refusal names a citizen and is recorded.
 @page()
-@require_http_methods(["GET"])
+@serves("GET")
 def insight(request: HttpRequest, citizen_id: int) -> HttpResponse:
     actor = actor_from_request(request)
     assert actor is not None
@@ -106,14 +105,14 @@ def _analyses_context(request: HttpRequest) -> dict[str, Any]:
     Role.ANALYST,
     concerns=Concerns(resource_type="Analysis", purpose="analysis", action="search"),
 )
-@require_http_methods(["GET"])
+@serves("GET")
 def analyses_page(request: HttpRequest) -> HttpResponse:
     """The named analyses, each with its questions, and the privacy budget left."""
     return render_page(request, "consent/analyses.html", _analyses_context(request))
 
 
 @page()
-@require_POST
+@serves("POST")
 @once_per_form(notice=gettext_noop("This question was already sent; its answer is shown."))
 def analysis_run_page(request: HttpRequest) -> HttpResponse:
     """Run one analysis and send the analyst to its answer: noisy, with small
@@ -167,7 +166,7 @@ def _answer(request: HttpRequest, release_id: int, *, export: bool) -> Table | H
 
 
 @page()
-@require_http_methods(["GET"])
+@serves("GET")
 def analysis_result_page(request: HttpRequest, release_id: int) -> HttpResponse:
     """An answer the analyst was given (where a run sends her): read again
     at no cost."""
@@ -180,7 +179,7 @@ def analysis_result_page(request: HttpRequest, release_id: int) -> HttpResponse:
 
 
 @page()
-@require_http_methods(["GET"])
+@serves("GET")
 def analysis_result_csv(request: HttpRequest, release_id: int) -> HttpResponse:
     """The same answer as a spreadsheet."""
     table = _answer(request, release_id, export=True)

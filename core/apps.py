@@ -26,6 +26,11 @@ class CoreConfig(AppConfig):
 
         _bound_quoted_values()
 
+        from core.converters import register
+
+        # ``<id:…>`` in every URL conf: known before the first one is read.
+        register()
+
 
 def _bound_quoted_values() -> None:
     """REST framework's fields build every refusal that quotes the input

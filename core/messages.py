@@ -303,6 +303,7 @@ FIXED = (
     ),
     gettext_noop("request.ifNoneMatch is not served on a create; nothing was written."),
     gettext_noop("No answer in the format asked for: leave format out, or ask for format=json."),
+    gettext_noop("Accept refuses (q=0) every format this address answers in."),
     gettext_noop("The body must be one FHIR resource (a JSON object)."),
     gettext_noop("$withdraw takes a Parameters resource."),
     gettext_noop("resourceType is missing."),

@@ -30,7 +30,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -42,7 +41,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from core.permissions import public_page
+from core.permissions import public_page, serves
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +133,7 @@ def metrics_allowed(request: HttpRequest) -> bool:
 
 @public_page  # no login: the operator's network or token is checked below
 @never_cache
-@require_http_methods(["GET", "HEAD"])
+@serves("GET", plain=True)
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not metrics_allowed(request):
         return JsonResponse(

@@ -32,7 +32,7 @@ from core.context_processors import device_owner
 from core.errors import Conflict
 from core.exception_handler import error_response
 from core.messages import user_message
-from core.permissions import actor_from_request
+from core.permissions import actor_from_request, page_methods
 from core.refusals import page_refusal_record
 
 
@@ -275,16 +275,16 @@ class PageAccessMiddleware:
     ) -> HttpResponse | None:
         if _is_api_view(view_func):
             return None
-        if request.method not in PAGE_METHODS:
-            return method_not_allowed(request, ", ".join(sorted(PAGE_METHODS)))
         match = request.resolver_match
         if match is not None and match.app_name in SELF_GUARDED_APPS:
-            return None
+            # Django's admin serves what a page may, and guards itself.
+            return _method_refused(request, view_func, PAGE_METHODS)
+        served = page_methods(view_func)
         if (getattr(view_func, "__module__", "") or "").startswith(SELF_GUARDED_MODULES):
-            return None
+            return _method_refused(request, view_func, served)
         access = getattr(view_func, "page_access", None)
         if access == "public":
-            return None
+            return _method_refused(request, view_func, served)
         if access is None:
             return not_allowed(request)
         if not request.user.is_authenticated:
@@ -293,10 +293,29 @@ class PageAccessMiddleware:
         if actor is None:
             return login_required_response(request)
         if access == "staff" or actor.role in access:
-            return None
+            # Each page view serves the methods it declares
+            # (core.permissions.serves; none declared: it is read, GET and
+            # HEAD). Asked after the gate: to a role refused the page, a
+            # method it does not serve is the same "not allowed" as any
+            # other, so a 405 does not tell her the page is there.
+            return _method_refused(request, view_func, served)
         # A role refused on a page about a citizen is an attempt on her (R9).
         page_refusal_record(request, view_func, view_kwargs)
         return not_allowed(request)
+
+
+def _method_refused(
+    request: HttpRequest, view_func: Any, served: frozenset[str]
+) -> HttpResponse | None:
+    """405 with an ``Allow`` naming what the view serves, or None when it
+    serves the request's method: the Danish page, or plain text where a
+    program reads the address (``/healthz``)."""
+    if request.method in served:
+        return None
+    allowed = ", ".join(sorted(served))
+    if getattr(view_func, "page_refusal_plain", False):
+        return plain_method_not_allowed(allowed)
+    return method_not_allowed(request, allowed)
 
 
 def not_allowed(request: HttpRequest) -> HttpResponse:
@@ -320,6 +339,15 @@ def method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponse:
     )
     if allowed:
         response["Allow"] = allowed
+    return response
+
+
+def plain_method_not_allowed(allowed: str) -> HttpResponse:
+    """405 for an address a program reads (``/healthz``): plain text, no page."""
+    response = HttpResponse(
+        "405 Method Not Allowed\n", status=405, content_type="text/plain; charset=utf-8"
+    )
+    response["Allow"] = allowed
     return response
 
 

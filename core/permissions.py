@@ -2,7 +2,8 @@
 
 API views declare ``permission_classes = [roles(Role.AUDITOR, ...)]`` or
 ``[Public]``; pages use the :func:`page` and :func:`public_page` decorators,
-enforced by ``core.middleware.PageAccessMiddleware``.
+and :func:`serves` for the methods they take (GET and HEAD when none is
+declared), enforced by ``core.middleware.PageAccessMiddleware``.
 """
 
 from __future__ import annotations
@@ -168,6 +169,36 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 def public_page(view: ViewFunc) -> ViewFunc:
     view.page_access = "public"  # type: ignore[attr-defined]
     return view
+
+
+# What a page view that declares no methods serves: it is read, never sent.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def serves(*methods: str, plain: bool = False) -> Callable[[ViewFunc], ViewFunc]:
+    """The HTTP methods a page view serves; ``PageAccessMiddleware`` answers
+    any other with 405 and an ``Allow`` naming these, before the view runs.
+    A page served to GET is served to HEAD too. A view that declares none
+    serves GET and HEAD only: a page that shows is never answered a POST as
+    if it were read. ``plain``: the 405 is plain text, for an address read
+    by a program (a monitor), not the platform's page."""
+    declared = frozenset(methods)
+    if not declared or not declared <= {"GET", "POST"}:
+        raise ValueError("a page serves GET, POST or both")
+    served = declared | ({"HEAD"} if "GET" in declared else set())
+
+    def declare(view: ViewFunc) -> ViewFunc:
+        view.page_methods = served  # type: ignore[attr-defined]
+        view.page_refusal_plain = plain  # type: ignore[attr-defined]
+        return view
+
+    return declare
+
+
+def page_methods(view: Any) -> frozenset[str]:
+    """The methods page view ``view`` serves (:func:`serves`)."""
+    declared: frozenset[str] = getattr(view, "page_methods", READ_METHODS)
+    return declared
 
 
 def page(

@@ -8,7 +8,7 @@ from medicine_cabinet import api
 on_count: list[URLPattern] = [
     path("lines", api.CountLinesView.as_view(), name="cabinet-count-lines"),
     path(
-        "lines/<int:line_id>/recount", api.CountRecountView.as_view(), name="cabinet-count-recount"
+        "lines/<id:line_id>/recount", api.CountRecountView.as_view(), name="cabinet-count-recount"
     ),
     path("submit", api.CountSubmitView.as_view(), name="cabinet-count-submit"),
     path("approve", api.CountApproveView.as_view(), name="cabinet-count-approve"),
@@ -18,7 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("medicines", api.MedicinesView.as_view(), name="cabinet-medicines"),
     path("locations", api.LocationsView.as_view(), name="cabinet-locations"),
     path(
-        "locations/<int:location_id>/balance",
+        "locations/<id:location_id>/balance",
         api.LocationBalanceView.as_view(),
         name="cabinet-location-balance",
     ),
@@ -29,15 +29,15 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("transfers", api.TransfersView.as_view(), name="cabinet-transfers"),
     path("waste", api.WasteView.as_view(), name="cabinet-waste"),
     path("removals", api.RemovalsView.as_view(), name="cabinet-removals"),
-    path("lots/<int:lot_id>/recall", api.LotRecallView.as_view(), name="cabinet-lot-recall"),
-    path("lots/<int:lot_id>/history", api.LotHistoryView.as_view(), name="cabinet-lot-history"),
-    path("register/<int:medicine_id>", api.RegisterView.as_view(), name="cabinet-register"),
+    path("lots/<id:lot_id>/recall", api.LotRecallView.as_view(), name="cabinet-lot-recall"),
+    path("lots/<id:lot_id>/history", api.LotHistoryView.as_view(), name="cabinet-lot-history"),
+    path("register/<id:medicine_id>", api.RegisterView.as_view(), name="cabinet-register"),
     path("counts", api.CountsView.as_view(), name="cabinet-counts"),
-    path("counts/<int:count_id>", api.CountDetailView.as_view(), name="cabinet-count-detail"),
-    path("counts/<int:count_id>/", include(on_count)),
+    path("counts/<id:count_id>", api.CountDetailView.as_view(), name="cabinet-count-detail"),
+    path("counts/<id:count_id>/", include(on_count)),
     path("notifications", api.NotificationsView.as_view(), name="cabinet-notifications"),
     path(
-        "notifications/<int:notification_id>/acknowledge",
+        "notifications/<id:notification_id>/acknowledge",
         api.NotificationAcknowledgeView.as_view(),
         name="cabinet-notification-acknowledge",
     ),

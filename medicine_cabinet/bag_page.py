@@ -20,13 +20,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import InvalidInput, PlatformError
 from core.form_once import once_per_form
 from core.models import Role
 from core.pages import page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.validation import row_id
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import Location, Lot, Movement
@@ -75,7 +74,7 @@ def _bag_page(
 
 
 @page(Role.ACUTE_NURSE)
-@require_http_methods(["GET", "HEAD"])
+@serves("GET")
 def nurse_bag(request: HttpRequest) -> HttpResponse:
     return _bag_page(request)
 
@@ -106,7 +105,7 @@ def _moved(movement: Movement, lot: Lot) -> dict[str, str]:
 
 
 @page(Role.ACUTE_NURSE, concerns=MOVES_STOCK)
-@require_POST
+@serves("POST")
 @once_per_form
 def bag_take(request: HttpRequest) -> HttpResponse:
     """A quantity of a cabinet's lot into her own bag (*udtag*)."""
@@ -124,7 +123,7 @@ def bag_take(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.ACUTE_NURSE, concerns=MOVES_STOCK)
-@require_POST
+@serves("POST")
 @once_per_form
 def bag_return(request: HttpRequest) -> HttpResponse:
     """A quantity of a lot in her bag back to a cabinet."""

@@ -18,14 +18,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
 
 from core.actors import Actor
 from core.errors import InvalidInput, PlatformError
 from core.form_once import once_per_form
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.refusals import ByAction
 from core.times import typed_day
 from core.validation import is_digits, row_id
@@ -104,7 +103,7 @@ def _witness(request: HttpRequest) -> services.WitnessCredentials | None:
 
 
 @page(Role.MEDICINE_OFFICER, concerns=MOVES_STOCK)
-@require_POST
+@serves("POST")
 @once_per_form
 def receive(request: HttpRequest) -> HttpResponse:
     """A delivery from the pharmacy into a cabinet (*modtagelse*)."""
@@ -135,7 +134,7 @@ def receive(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.MEDICINE_OFFICER, concerns=SEES_RECALLED_DOSES)
-@require_POST
+@serves("POST")
 @once_per_form
 def recall(request: HttpRequest) -> HttpResponse:
     """Recall a lot: it can no longer be given, and the officer is told where it is."""
@@ -152,7 +151,7 @@ def recall(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.MEDICINE_OFFICER, concerns=SEES_RECALLED_DOSES)
-@require_http_methods(["GET"])
+@serves("GET")
 def recall_detail(request: HttpRequest, lot_id: int) -> HttpResponse:
     """A recalled lot: where it is held and who already received a dose from
     it, to be followed up (their GP told, the citizen observed)."""
@@ -207,7 +206,7 @@ def counts(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.MEDICINE_OFFICER)
-@require_POST
+@serves("POST")
 @once_per_form
 def count_start(request: HttpRequest) -> HttpResponse:
     """A count of one location started; a refusal (a location not the acute
@@ -269,7 +268,7 @@ def count_detail(request: HttpRequest, count_id: int) -> HttpResponse:
 # Approving books the count's variances as stock movements: another role
 # pressing it tried to move stock, recorded as the API's approval records it.
 @page(Role.MEDICINE_OFFICER, concerns=ByAction({"approve": MOVES_STOCK}))
-@require_POST
+@serves("POST")
 @once_per_form
 def count_action(request: HttpRequest, count_id: int) -> HttpResponse:
     """The whole count sheet at once: every lot's count and every recount

@@ -19,7 +19,6 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services as acute_services
@@ -36,7 +35,7 @@ from core.messages import user_message
 from core.middleware import not_allowed
 from core.models import Role
 from core.pages import Marker, municipality_map, page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.refusals import Concerns
 from core.times import TwiceShown, local_wall_time, typed_moment
 from integrations.care_threads.unmatched import care_threads_unmatched
@@ -211,7 +210,7 @@ def _board_step(
         "Flag", DeadlineWarning, path="warning_id", citizen_field="referral__citizen_id"
     ),
 )
-@require_POST
+@serves("POST")
 @once_per_form
 def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
     """The coordinator has seen a warning on the board: it leaves the board,
@@ -227,7 +226,7 @@ def warning_acknowledge(request: HttpRequest, warning_id: int) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Flag", PhysicianAlert, path="alert_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def clinical_alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     """The coordinator has seen a clinical alert of her acute function (and
@@ -250,7 +249,7 @@ def clinical_alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpRespo
 
 
 @page(Role.COORDINATOR, concerns=Concerns("MedicationRequest", MedicationOrder, path="order_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def order_received(request: HttpRequest, order_id: int) -> HttpResponse:
     """The coordinator records, from a clinical alert on her board, that the
@@ -274,7 +273,7 @@ def order_received(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=Concerns("MedicationRequest", MedicationOrder, path="order_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def order_withdrawal_phoned(request: HttpRequest, order_id: int) -> HttpResponse:
     """The coordinator records, from a clinical alert on her board, that the
@@ -358,7 +357,7 @@ def _typed_local_time(
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", InboundMessage, path="message_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def refusal_noted(request: HttpRequest, message_id: int) -> HttpResponse:
     """The coordinator has seen a message the platform refused (and phoned its
@@ -373,7 +372,7 @@ def refusal_noted(request: HttpRequest, message_id: int) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", OutboundMessage, path="message_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def outbox_message_resend(request: HttpRequest, message_id: int) -> HttpResponse:
     """The coordinator sends a failed or withheld hand-off again, as through
@@ -385,7 +384,7 @@ def outbox_message_resend(request: HttpRequest, message_id: int) -> HttpResponse
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Bundle", OutboundMessage, path="message_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def outbox_message_handled(request: HttpRequest, message_id: int) -> HttpResponse:
     """The coordinator has dealt with a failed or withheld hand-off another

@@ -12,7 +12,7 @@ on_visit: list[URLPattern] = [
     path("interpret/", visit_forms.lab_interpret, name="visit-interpret"),
     path("lab/", visit_forms.visit_lab, name="visit-lab"),
     path(
-        "results/<int:result_id>/fix/",
+        "results/<id:result_id>/fix/",
         visit_result_fix.visit_result_fix,
         name="visit-result-fix",
     ),
@@ -27,41 +27,41 @@ on_visit: list[URLPattern] = [
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("nurse/visits/", visit_page.nurse_visits, name="nurse-visits"),
-    path("nurse/visits/<int:visit_id>/", include(on_visit)),
+    path("nurse/visits/<id:visit_id>/", include(on_visit)),
     path("coordinator/", board.coordinator_board, name="coordinator-board"),
     path("coordinator/live/", board.coordinator_board_live, name="coordinator-board-live"),
     path(
-        "coordinator/warnings/<int:warning_id>/acknowledge/",
+        "coordinator/warnings/<id:warning_id>/acknowledge/",
         board.warning_acknowledge,
         name="coordinator-warning-acknowledge",
     ),
     path(
-        "coordinator/alerts/<int:alert_id>/acknowledge/",
+        "coordinator/alerts/<id:alert_id>/acknowledge/",
         board.clinical_alert_acknowledge,
         name="coordinator-alert-acknowledge",
     ),
     path(
-        "coordinator/orders/<int:order_id>/received/",
+        "coordinator/orders/<id:order_id>/received/",
         board.order_received,
         name="coordinator-order-received",
     ),
     path(
-        "coordinator/orders/<int:order_id>/withdrawal-phoned/",
+        "coordinator/orders/<id:order_id>/withdrawal-phoned/",
         board.order_withdrawal_phoned,
         name="coordinator-order-withdrawal-phoned",
     ),
     path(
-        "coordinator/outbox/<int:message_id>/resend/",
+        "coordinator/outbox/<id:message_id>/resend/",
         board.outbox_message_resend,
         name="coordinator-outbox-resend",
     ),
     path(
-        "coordinator/outbox/<int:message_id>/handled/",
+        "coordinator/outbox/<id:message_id>/handled/",
         board.outbox_message_handled,
         name="coordinator-outbox-handled",
     ),
     path(
-        "coordinator/refused/<int:message_id>/noted/",
+        "coordinator/refused/<id:message_id>/noted/",
         board.refusal_noted,
         name="coordinator-refusal-noted",
     ),

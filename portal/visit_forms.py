@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
@@ -41,7 +40,7 @@ from core.form_once import once_per_form
 from core.messages import user_message
 from core.models import Role
 from core.pages import page_actor, render_page
-from core.permissions import ViewFunc, page
+from core.permissions import ViewFunc, page, serves
 from core.refusals import Concerns
 from core.times import read_moment
 from core.validation import typed_number
@@ -75,7 +74,7 @@ def tablet_form(concerns: Concerns) -> Callable[[ViewFunc], ViewFunc]:
 
     def decorate(view: ViewFunc) -> ViewFunc:
         once = once_per_form(unless_sent=CLIENT_REF)(view)
-        return page(Role.ACUTE_NURSE, concerns=concerns)(require_POST(once))
+        return page(Role.ACUTE_NURSE, concerns=concerns)(serves("POST")(once))
 
     return decorate
 
@@ -520,7 +519,7 @@ def visit_episode_complete(request: HttpRequest, visit_id: int) -> HttpResponse:
     Role.ACUTE_NURSE,
     concerns=Concerns("Patient", Visit, path="visit_id", purpose="emergency", action="break_glass"),
 )
-@require_POST
+@serves("POST")
 @once_per_form(unless_sent=CLIENT_REF)
 def break_glass(request: HttpRequest, visit_id: int) -> HttpResponse:
     """Break-the-glass (R4): a stated reason, a short time, flagged for the auditors."""

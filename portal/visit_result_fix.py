@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from acute.clinical import selectors as clinical_selectors
 from acute.clinical import services as clinical_services
@@ -19,14 +18,14 @@ from core.errors import NotFoundOrNotAllowed, PlatformError
 from core.form_once import once_per_form
 from core.models import Role
 from core.pages import page_actor
-from core.permissions import page
+from core.permissions import page, serves
 from core.refusals import Concerns
 from core.validation import typed_number
 from portal.visit_page import _visit_page
 
 
 @page(Role.ACUTE_NURSE, concerns=Concerns("Observation", LabResult, path="result_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def visit_result_fix(request: HttpRequest, visit_id: int, result_id: int) -> HttpResponse:
     actor = page_actor(request)

@@ -292,7 +292,7 @@ WRITES: dict[tuple[str, str], Write] = {
         "/api/consent/analyses/diagnosis-and-service",
         lambda s: {"diagnosis": "E11", "service": "home-nursing"},
     ),
-    ("POST", "api/audit/entries/<int:entry_id>/review"): Write(
+    ("POST", "api/audit/entries/<id:entry_id>/review"): Write(
         "auditor", "/api/audit/entries/{entry}/review", lambda s: {"comment": "Set"}
     ),
     # --- acute
@@ -307,53 +307,53 @@ WRITES: dict[tuple[str, str], Write] = {
             "requested_end": (timezone.now() + dt.timedelta(days=1, hours=3)).isoformat(),
         },
     ),
-    ("POST", "api/acute/referrals/<int:pk>/accept"): Write(
+    ("POST", "api/acute/referrals/<id:pk>/accept"): Write(
         "coordinator", "/api/acute/referrals/{referral2}/accept", lambda s: {}
     ),
-    ("POST", "api/acute/referrals/<int:pk>/decline"): Write(
+    ("POST", "api/acute/referrals/<id:pk>/decline"): Write(
         "coordinator", "/api/acute/referrals/{referral2}/decline", lambda s: {"reason": "Nej"}
     ),
-    ("POST", "api/acute/referrals/<int:pk>/assign"): Write(
+    ("POST", "api/acute/referrals/<id:pk>/assign"): Write(
         "coordinator",
         "/api/acute/referrals/{referral2}/assign",
         lambda s: {"shift": s.ids["shift"], "hold_override_reason": "Haster"},
     ),
-    ("POST", "api/acute/referrals/<int:pk>/urgency"): Write(
+    ("POST", "api/acute/referrals/<id:pk>/urgency"): Write(
         "coordinator",
         "/api/acute/referrals/{referral2}/urgency",
         lambda s: {"urgency": "next_day", "reason": "Ringet op, hun har det bedre"},
     ),
-    ("POST", "api/acute/referrals/<int:pk>/withdraw"): Write(
+    ("POST", "api/acute/referrals/<id:pk>/withdraw"): Write(
         "coordinator",
         "/api/acute/referrals/{referral2}/withdraw",
         lambda s: {"reason": "called_off", "note": "Lægen ringede"},
     ),
-    ("POST", "api/clinical/results/<int:result_id>/withdraw"): Write(
+    ("POST", "api/clinical/results/<id:result_id>/withdraw"): Write(
         "nurse", "/api/clinical/results/{lab}/withdraw", lambda s: {"reason": "Forkert glas"}
     ),
-    ("POST", "api/clinical/results/<int:result_id>/correct"): Write(
+    ("POST", "api/clinical/results/<id:result_id>/correct"): Write(
         "nurse",
         "/api/clinical/results/{lab}/correct",
         lambda s: {"reason": "Tastefejl", "value": "15", "unit": "mg/L"},
     ),
     **{
-        ("POST", f"api/acute/visits/<int:pk>/{step}"): Write(
+        ("POST", f"api/acute/visits/<id:pk>/{step}"): Write(
             "nurse", f"/api/acute/visits/{{visit}}/{step}", lambda s: {"reason": "Travlt"}
         )
         for step in ("accept", "decline", "en-route", "on-site")
     },
-    ("POST", "api/acute/visits/<int:pk>/withdraw"): Write(
+    ("POST", "api/acute/visits/<id:pk>/withdraw"): Write(
         "coordinator", "/api/acute/visits/{visit}/withdraw", lambda s: {"reason": "Fejl"}
     ),
-    ("POST", "api/acute/visits/<int:pk>/complete"): Write(
+    ("POST", "api/acute/visits/<id:pk>/complete"): Write(
         "nurse",
         "/api/acute/visits/{visit}/complete",
         lambda s: {"outcome": "treated_at_home", "assessment": "UVI", "close_episode": True},
     ),
-    ("POST", "api/acute/visits/<int:pk>/notes"): Write(
+    ("POST", "api/acute/visits/<id:pk>/notes"): Write(
         "nurse", "/api/acute/visits/{visit}/notes", lambda s: {"kind": "note", "text": "Rolig"}
     ),
-    ("POST", "api/acute/visits/<int:pk>/vital-signs"): Write(
+    ("POST", "api/acute/visits/<id:pk>/vital-signs"): Write(
         "nurse",
         "/api/acute/visits/{visit}/vital-signs",
         lambda s: {
@@ -361,12 +361,12 @@ WRITES: dict[tuple[str, str], Write] = {
             "measured_at": timezone.now().isoformat(),
         },
     ),
-    ("POST", "api/acute/episodes/<int:pk>/follow-ups"): Write(
+    ("POST", "api/acute/episodes/<id:pk>/follow-ups"): Write(
         "coordinator",
         "/api/acute/episodes/{episode}/follow-ups",
         lambda s: {"shift": s.ids["shift"], "planned_for": "2030-01-01T10:00:00+01:00"},
     ),
-    ("POST", "api/acute/episodes/<int:pk>/complete"): Write(
+    ("POST", "api/acute/episodes/<id:pk>/complete"): Write(
         "coordinator",
         "/api/acute/episodes/{episode}/complete",
         lambda s: {"outcome": "treated_at_home", "note": "Ok"},
@@ -389,29 +389,29 @@ WRITES: dict[tuple[str, str], Write] = {
             "base_longitude": 12.54,
         },
     ),
-    ("POST", "api/acute/shifts/<int:pk>/status"): Write(
+    ("POST", "api/acute/shifts/<id:pk>/status"): Write(
         "nurse", "/api/acute/shifts/{shift}/status", lambda s: {"status": "available"}
     ),
-    ("POST", "api/acute/shifts/<int:pk>/position"): Write(
+    ("POST", "api/acute/shifts/<id:pk>/position"): Write(
         "nurse",
         "/api/acute/shifts/{shift}/position",
         lambda s: {"latitude": 55.74, "longitude": 12.53},
     ),
-    ("POST", "api/acute/warnings/<int:pk>/acknowledge"): Write(
+    ("POST", "api/acute/warnings/<id:pk>/acknowledge"): Write(
         "coordinator", "/api/acute/warnings/{warning}/acknowledge", lambda s: {}
     ),
     # --- clinical
-    ("POST", "api/clinical/visits/<int:visit_id>/results"): Write(
+    ("POST", "api/clinical/visits/<id:visit_id>/results"): Write(
         "nurse",
         "/api/clinical/visits/{visit}/results",
         lambda s: {"results": [{"code": "NPU19748", "value": "150", "unit": "mg/L"}]},
     ),
-    ("POST", "api/clinical/visits/<int:visit_id>/procedures"): Write(
+    ("POST", "api/clinical/visits/<id:visit_id>/procedures"): Write(
         "nurse",
         "/api/clinical/visits/{visit}/procedures",
         lambda s: {"code": "urinary-catheter", "status": "completed", "note": "Ok"},
     ),
-    ("POST", "api/clinical/visits/<int:visit_id>/delegations"): Write(
+    ("POST", "api/clinical/visits/<id:visit_id>/delegations"): Write(
         "nurse",
         "/api/clinical/visits/{visit}/delegations",
         lambda s: {
@@ -421,36 +421,36 @@ WRITES: dict[tuple[str, str], Write] = {
             "physician_organisation_name": "Lægehuset",
         },
     ),
-    ("POST", "api/clinical/visits/<int:visit_id>/phone-orders"): Write(
+    ("POST", "api/clinical/visits/<id:visit_id>/phone-orders"): Write(
         "nurse",
         "/api/clinical/visits/{visit}/phone-orders",
         lambda s: {**PHONE_ORDER, "total_quantity": "3600", "doses_per_day": 3},
     ),
-    ("POST", "api/clinical/visits/<int:visit_id>/written-orders"): Write(
+    ("POST", "api/clinical/visits/<id:visit_id>/written-orders"): Write(
         "physician",
         "/api/clinical/visits/{visit}/written-orders",
         lambda s: {k: v for k, v in PHONE_ORDER.items() if not k.startswith(("ordered_", "read_"))},
     ),
-    ("POST", "api/clinical/orders/<int:order_id>/confirm"): Write(
+    ("POST", "api/clinical/orders/<id:order_id>/confirm"): Write(
         "physician", "/api/clinical/orders/{late_order}/confirm", lambda s: {}
     ),
-    ("POST", "api/clinical/orders/<int:order_id>/prescription-sent"): Write(
+    ("POST", "api/clinical/orders/<id:order_id>/prescription-sent"): Write(
         "physician", "/api/clinical/orders/{order}/prescription-sent", lambda s: {}
     ),
-    ("POST", "api/clinical/orders/<int:order_id>/cancel"): Write(
+    ("POST", "api/clinical/orders/<id:order_id>/cancel"): Write(
         "physician", "/api/clinical/orders/{late_order}/cancel", lambda s: {"reason": "Fejl"}
     ),
-    ("POST", "api/clinical/orders/<int:order_id>/received"): Write(
+    ("POST", "api/clinical/orders/<id:order_id>/received"): Write(
         "coordinator",
         "/api/clinical/orders/{order}/received",
         lambda s: {"confirmation": True, "seen_by": "fmk", "note": "Set i FMK"},
     ),
-    ("POST", "api/clinical/orders/<int:order_id>/withdrawal-phoned"): Write(
+    ("POST", "api/clinical/orders/<id:order_id>/withdrawal-phoned"): Write(
         "coordinator",
         "/api/clinical/orders/{order}/withdrawal-phoned",
         lambda s: {"phoned_by": "Hanne Hansen", "reason": "Lægen ringede: fejl"},
     ),
-    ("POST", "api/clinical/alerts/<int:alert_id>/acknowledge"): Write(
+    ("POST", "api/clinical/alerts/<id:alert_id>/acknowledge"): Write(
         "physician", "/api/clinical/alerts/{alert}/acknowledge", lambda s: {}
     ),
     # --- the medicine cabinet
@@ -504,29 +504,29 @@ WRITES: dict[tuple[str, str], Write] = {
         "/api/cabinet/removals",
         lambda s: {"location": s.ids["cupboard"], "lot": s.ids["lot"], "why": "recalled"},
     ),
-    ("POST", "api/cabinet/lots/<int:lot_id>/recall"): Write(
+    ("POST", "api/cabinet/lots/<id:lot_id>/recall"): Write(
         "officer", "/api/cabinet/lots/{lot}/recall", lambda s: {"reason": "Tilbagekaldt"}
     ),
     ("POST", "api/cabinet/counts"): Write(
         "officer", "/api/cabinet/counts", lambda s: {"location": s.ids["cupboard"]}
     ),
-    ("POST", "api/cabinet/counts/<int:count_id>/lines"): Write(
+    ("POST", "api/cabinet/counts/<id:count_id>/lines"): Write(
         "officer",
         "/api/cabinet/counts/{count}/lines",
         lambda s: {"lot": s.ids["lot"], "quantity": "15"},
     ),
-    ("POST", "api/cabinet/counts/<int:count_id>/lines/<int:line_id>/recount"): Write(
+    ("POST", "api/cabinet/counts/<id:count_id>/lines/<id:line_id>/recount"): Write(
         "officer",
         "/api/cabinet/counts/{count}/lines/{line}/recount",
         lambda s: {"quantity": "16", "reason_code": "", "note": "Talt igen"},
     ),
-    ("POST", "api/cabinet/counts/<int:count_id>/submit"): Write(
+    ("POST", "api/cabinet/counts/<id:count_id>/submit"): Write(
         "officer", "/api/cabinet/counts/{count}/submit", lambda s: {}
     ),
-    ("POST", "api/cabinet/counts/<int:count_id>/approve"): Write(
+    ("POST", "api/cabinet/counts/<id:count_id>/approve"): Write(
         "officer", "/api/cabinet/counts/{count}/approve", lambda s: {"note": "Godkendt"}
     ),
-    ("POST", "api/cabinet/notifications/<int:notification_id>/acknowledge"): Write(
+    ("POST", "api/cabinet/notifications/<id:notification_id>/acknowledge"): Write(
         "officer", "/api/cabinet/notifications/{notification}/acknowledge", lambda s: {}
     ),
     ("POST", "api/cabinet/administrations"): Write(
@@ -542,21 +542,21 @@ WRITES: dict[tuple[str, str], Write] = {
         },
     ),
     # --- hand-offs
-    ("POST", "api/integrations/outbox/<int:pk>/resend"): Write(
+    ("POST", "api/integrations/outbox/<id:pk>/resend"): Write(
         "coordinator", "/api/integrations/outbox/{outbox}/resend", lambda s: {}
     ),
-    ("POST", "api/integrations/outbox/<int:pk>/handled"): Write(
+    ("POST", "api/integrations/outbox/<id:pk>/handled"): Write(
         "coordinator", "/api/integrations/outbox/{outbox}/handled", lambda s: {}
     ),
-    ("POST", "api/integrations/inbox/refused/<int:pk>/noted"): Write(
+    ("POST", "api/integrations/inbox/refused/<id:pk>/noted"): Write(
         "coordinator", "/api/integrations/inbox/refused/{refused}/noted", lambda s: {}
     ),
-    ("POST", "api/integrations/care-threads/<int:pk>/reply"): Write(
+    ("POST", "api/integrations/care-threads/<id:pk>/reply"): Write(
         "coordinator",
         "/api/integrations/care-threads/{care_thread}/reply",
         lambda s: {"text": "Blodprøverne tages i aften."},
     ),
-    ("POST", "api/integrations/care-threads/<int:pk>/handled"): Write(
+    ("POST", "api/integrations/care-threads/<id:pk>/handled"): Write(
         "coordinator", "/api/integrations/care-threads/{unmatched_thread}/handled", lambda s: {}
     ),
     # --- FHIR
@@ -729,12 +729,12 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "consent/insight/"): Write(
         "auditor", "/consent/insight/", lambda s: {"cpr": s.seeded.person.cpr}, kind="form"
     ),
-    ("POST", "audit/entries/<int:entry_id>/review"): Write(
+    ("POST", "audit/entries/<id:entry_id>/review"): Write(
         "auditor", "/audit/entries/{entry}/review", lambda s: {"comment": "Set"}, kind="form"
     ),
     # An alarm the platform has not raised: refused 404, nothing recorded as
     # acknowledged, whatever the body.
-    ("POST", "audit/witness-alarms/<int:refusal_id>/acknowledge"): Write(
+    ("POST", "audit/witness-alarms/<id:refusal_id>/acknowledge"): Write(
         "auditor", "/audit/witness-alarms/999999/acknowledge", lambda s: {}, kind="form"
     ),
     # The auditor's search by CPR number or name: in the body, answered at once.
@@ -791,61 +791,61 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {"cpr": s.seeded.person.cpr},
         kind="form",
     ),
-    ("POST", "coordinator/referrals/<int:referral_id>/assign/"): Write(
+    ("POST", "coordinator/referrals/<id:referral_id>/assign/"): Write(
         "coordinator",
         "/coordinator/referrals/{referral2}/assign/",
         lambda s: {"shift_id": str(s.ids["shift"]), "hold_override_reason": "Haster"},
         kind="form",
     ),
-    ("POST", "coordinator/referrals/<int:referral_id>/triage/"): Write(
+    ("POST", "coordinator/referrals/<id:referral_id>/triage/"): Write(
         "coordinator",
         "/coordinator/referrals/{referral2}/triage/",
         lambda s: {"decision": "decline", "reason": "Nej"},
         kind="form",
     ),
-    ("POST", "coordinator/referrals/<int:referral_id>/urgency/"): Write(
+    ("POST", "coordinator/referrals/<id:referral_id>/urgency/"): Write(
         "coordinator",
         "/coordinator/referrals/{referral2}/urgency/",
         lambda s: {"urgency": "next_day", "reason": "Ringet op, hun har det bedre"},
         kind="form",
     ),
-    ("POST", "coordinator/referrals/<int:referral_id>/withdraw/"): Write(
+    ("POST", "coordinator/referrals/<id:referral_id>/withdraw/"): Write(
         "coordinator",
         "/coordinator/referrals/{referral2}/withdraw/",
         lambda s: {"reason": "called_off", "note": "Lægen ringede", "confirm": "1"},
         kind="form",
     ),
-    ("POST", "coordinator/referrals/<int:referral_id>/episode/"): Write(
+    ("POST", "coordinator/referrals/<id:referral_id>/episode/"): Write(
         "coordinator",
         "/coordinator/referrals/{referral}/episode/",
         lambda s: {"outcome": "referral_lapsed", "note": "Bortfaldet"},
         kind="form",
     ),
-    ("POST", "coordinator/warnings/<int:warning_id>/acknowledge/"): Write(
+    ("POST", "coordinator/warnings/<id:warning_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/warnings/{warning}/acknowledge/", lambda s: {}, kind="form"
     ),
-    ("POST", "coordinator/alerts/<int:alert_id>/acknowledge/"): Write(
+    ("POST", "coordinator/alerts/<id:alert_id>/acknowledge/"): Write(
         "coordinator", "/coordinator/alerts/{alert}/acknowledge/", lambda s: {}, kind="form"
     ),
-    ("POST", "coordinator/orders/<int:order_id>/received/"): Write(
+    ("POST", "coordinator/orders/<id:order_id>/received/"): Write(
         "coordinator",
         "/coordinator/orders/{order}/received/",
         lambda s: {"confirmation": "on", "seen_by": "phone", "note": "Lægen ringede"},
         kind="form",
     ),
-    ("POST", "coordinator/orders/<int:order_id>/withdrawal-phoned/"): Write(
+    ("POST", "coordinator/orders/<id:order_id>/withdrawal-phoned/"): Write(
         "coordinator",
         "/coordinator/orders/{order}/withdrawal-phoned/",
         lambda s: {"phoned_by": "Hanne Hansen", "phoned_at": "", "reason": "Lægen ringede"},
         kind="form",
     ),
-    ("POST", "coordinator/outbox/<int:message_id>/resend/"): Write(
+    ("POST", "coordinator/outbox/<id:message_id>/resend/"): Write(
         "coordinator", "/coordinator/outbox/{outbox}/resend/", lambda s: {}, kind="form"
     ),
-    ("POST", "coordinator/outbox/<int:message_id>/handled/"): Write(
+    ("POST", "coordinator/outbox/<id:message_id>/handled/"): Write(
         "coordinator", "/coordinator/outbox/{outbox}/handled/", lambda s: {}, kind="form"
     ),
-    ("POST", "coordinator/refused/<int:message_id>/noted/"): Write(
+    ("POST", "coordinator/refused/<id:message_id>/noted/"): Write(
         "coordinator", "/coordinator/refused/{refused}/noted/", lambda s: {}, kind="form"
     ),
     ("POST", "referrals/new/"): Write(
@@ -854,10 +854,10 @@ WRITES: dict[tuple[str, str], Write] = {
         lambda s: {**REFERRAL, "source": "gp", "cpr": s.seeded.person.cpr},
         kind="form",
     ),
-    ("POST", "physician/alerts/<int:alert_id>/acknowledge/"): Write(
+    ("POST", "physician/alerts/<id:alert_id>/acknowledge/"): Write(
         "physician", "/physician/alerts/{alert}/acknowledge/", lambda s: {}, kind="form"
     ),
-    ("POST", "physician/orders/<int:order_id>/confirm/"): Write(
+    ("POST", "physician/orders/<id:order_id>/confirm/"): Write(
         "physician", "/physician/orders/{late_order}/confirm/", lambda s: {}, kind="form"
     ),
     ("POST", "physician/orders/new/"): Write(
@@ -876,19 +876,19 @@ WRITES: dict[tuple[str, str], Write] = {
         },
         kind="form",
     ),
-    ("POST", "physician/orders/<int:order_id>/reject/"): Write(
+    ("POST", "physician/orders/<id:order_id>/reject/"): Write(
         "physician",
         "/physician/orders/{late_order}/reject/",
         lambda s: {"reason": "Fejl"},
         kind="form",
     ),
-    ("POST", "physician/orders/<int:order_id>/stop/"): Write(
+    ("POST", "physician/orders/<id:order_id>/stop/"): Write(
         "physician",
         "/physician/orders/{late_order}/stop/",
         lambda s: {"reason": "Allergisk reaktion"},
         kind="form",
     ),
-    ("POST", "physician/orders/<int:order_id>/correct/"): Write(
+    ("POST", "physician/orders/<id:order_id>/correct/"): Write(
         "physician",
         "/physician/orders/{late_order}/correct/",
         lambda s: {
@@ -904,7 +904,7 @@ WRITES: dict[tuple[str, str], Write] = {
         },
         kind="form",
     ),
-    ("POST", "physician/orders/<int:order_id>/prescription-sent/"): Write(
+    ("POST", "physician/orders/<id:order_id>/prescription-sent/"): Write(
         "physician", "/physician/orders/{order}/prescription-sent/", lambda s: {}, kind="form"
     ),
     ("POST", "cabinet/receive/"): Write(
@@ -931,52 +931,52 @@ WRITES: dict[tuple[str, str], Write] = {
     ("POST", "cabinet/counts/start/"): Write(
         "officer", "/cabinet/counts/start/", lambda s: {"location": str(s.ids["bag"])}, kind="form"
     ),
-    ("POST", "cabinet/counts/<int:count_id>/do/"): Write(
+    ("POST", "cabinet/counts/<id:count_id>/do/"): Write(
         "officer",
         "/cabinet/counts/{count}/do/",
         lambda s: {"action": "save", f"lot_{s.ids['lot']}": "15"},
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/step/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/step/"): Write(
         "nurse", "/nurse/visits/{visit}/step/", lambda s: {"step": "arrive"}, kind="form"
     ),
-    ("POST", "nurse/visits/<int:visit_id>/decline/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/decline/"): Write(
         "nurse", "/nurse/visits/{visit}/decline/", lambda s: {"reason": "Optaget"}, kind="form"
     ),
-    ("POST", "care-threads/<int:thread_id>/reply/"): Write(
+    ("POST", "care-threads/<id:thread_id>/reply/"): Write(
         "coordinator",
         "/care-threads/{care_thread}/reply/",
         lambda s: {"text": "Blodprøverne tages i aften.", "on": f"referral-{s.ids['referral']}"},
         kind="form",
     ),
-    ("POST", "care-threads/<int:thread_id>/handled/"): Write(
+    ("POST", "care-threads/<id:thread_id>/handled/"): Write(
         "coordinator", "/care-threads/{unmatched_thread}/handled/", lambda s: {}, kind="form"
     ),
-    ("POST", "nurse/visits/<int:visit_id>/note/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/note/"): Write(
         "nurse",
         "/nurse/visits/{visit}/note/",
         lambda s: {"kind": "note", "text": "Rolig", "client_ref": "r1"},
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/vitals/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/vitals/"): Write(
         "nurse",
         "/nurse/visits/{visit}/vitals/",
         lambda s: {"vital_8867-4": "96", "vital_8310-5": "38,9", "client_ref": "r2"},
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/lab/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/lab/"): Write(
         "nurse",
         "/nurse/visits/{visit}/lab/",
         lambda s: {"code": "NPU19748", "value": "150", "unit": "mg/L", "client_ref": "r3"},
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/results/<int:result_id>/fix/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/results/<id:result_id>/fix/"): Write(
         "nurse",
         "/nurse/visits/{visit}/results/{lab}/fix/",
         lambda s: {"reason": "Tastefejl", "value": "15"},
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/order/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/order/"): Write(
         "nurse",
         "/nurse/visits/{visit}/order/",
         lambda s: {
@@ -990,7 +990,7 @@ WRITES: dict[tuple[str, str], Write] = {
         },
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/give/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/give/"): Write(
         "nurse",
         "/nurse/visits/{visit}/give/",
         lambda s: {
@@ -1002,13 +1002,13 @@ WRITES: dict[tuple[str, str], Write] = {
         },
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/procedure/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/procedure/"): Write(
         "nurse",
         "/nurse/visits/{visit}/procedure/",
         lambda s: {"code": "urinary-catheter", "status": "completed", "note": "Ok"},
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/delegation/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/delegation/"): Write(
         "nurse",
         "/nurse/visits/{visit}/delegation/",
         lambda s: {
@@ -1020,19 +1020,19 @@ WRITES: dict[tuple[str, str], Write] = {
         },
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/complete/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/complete/"): Write(
         "nurse",
         "/nurse/visits/{visit}/complete/",
         lambda s: {"outcome": "treated_at_home", "assessment": "UVI", "note": ""},
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/episode/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/episode/"): Write(
         "nurse",
         "/nurse/visits/{visit}/episode/",
         lambda s: {"outcome": "citizen_not_found", "note": "Ingen lukkede op"},
         kind="form",
     ),
-    ("POST", "nurse/visits/<int:visit_id>/break-glass/"): Write(
+    ("POST", "nurse/visits/<id:visit_id>/break-glass/"): Write(
         "nurse",
         "/nurse/visits/{visit}/break-glass/",
         lambda s: {"reason": "Bevidstløs", "basis": "vital"},
@@ -1255,32 +1255,27 @@ def _shown(body: Any) -> str:
 
 
 def declared_methods(callback: Any) -> list[str] | None:
-    """The methods a page declares with Django's ``require_http_methods`` (or
-    ``require_POST``/``require_GET``), wherever it sits among its decorators."""
-    function = callback
-    while function is not None:
-        code = getattr(function, "__code__", None)
-        if code is not None and "request_method_list" in code.co_freevars:
-            cell = function.__closure__[code.co_freevars.index("request_method_list")]
-            return list(cell.cell_contents)
-        function = getattr(function, "__wrapped__", None)
-    return None
+    """The methods a page declares with ``core.permissions.serves``, wherever
+    it sits among its decorators; None for a page that declares none (served
+    GET and HEAD only, by the page gate)."""
+    declared = getattr(callback, "page_methods", None)
+    return None if declared is None else sorted(declared)
 
 
-# Pages that declare no methods and only read: a POST to them reads too.
+# Pages that declare no methods and only read (a POST to them is 405).
 READING_PAGES = {
     "healthz",
     "",
     "nurse/shift/",
-    "coordinator/referrals/<int:referral_id>/",
+    "coordinator/referrals/<id:referral_id>/",
     "coordinator/figures/",
     "physician/orders/",
     "cabinet/",
     "cabinet/counts/",
-    "cabinet/counts/<int:count_id>/",
+    "cabinet/counts/<id:count_id>/",
     "nurse/visits/",
-    "nurse/visits/<int:visit_id>/",
-    "nurse/visits/<int:visit_id>/interpret/",
+    "nurse/visits/<id:visit_id>/",
+    "nurse/visits/<id:visit_id>/interpret/",
     "coordinator/",
     "coordinator/live/",
 }

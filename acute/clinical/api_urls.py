@@ -26,25 +26,25 @@ on_order: list[URLPattern] = [
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("catalogue", api.CatalogueView.as_view(), name="clinical-catalogue"),
-    path("visits/<int:visit_id>", api.VisitClinicalView.as_view(), name="clinical-visit"),
-    path("visits/<int:visit_id>/", include(on_visit)),
+    path("visits/<id:visit_id>", api.VisitClinicalView.as_view(), name="clinical-visit"),
+    path("visits/<id:visit_id>/", include(on_visit)),
     path(
-        "results/<int:result_id>/withdraw",
+        "results/<id:result_id>/withdraw",
         api.ResultWithdrawView.as_view(),
         name="clinical-result-withdraw",
     ),
     path(
-        "results/<int:result_id>/correct",
+        "results/<id:result_id>/correct",
         api.ResultCorrectView.as_view(),
         name="clinical-result-correct",
     ),
     path("orders/mine", api.MyOrdersView.as_view(), name="clinical-orders-mine"),
     path("orders/overdue", api.OverdueOrdersView.as_view(), name="clinical-orders-overdue"),
-    path("orders/<int:order_id>/", include(on_order)),
+    path("orders/<id:order_id>/", include(on_order)),
     path("alerts", api.MyAlertsView.as_view(), name="clinical-alerts"),
     path("board/alerts", api.BoardAlertsView.as_view(), name="clinical-board-alerts"),
     path(
-        "alerts/<int:alert_id>/acknowledge",
+        "alerts/<id:alert_id>/acknowledge",
         api.AcknowledgeAlertView.as_view(),
         name="clinical-alert-acknowledge",
     ),

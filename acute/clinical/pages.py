@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from acute.clinical import services
 from acute.clinical.forms import order_details_from
@@ -34,7 +33,7 @@ from core.errors import InvalidInput, PlatformError
 from core.form_once import once_per_form
 from core.models import Citizen, Role
 from core.pages import page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.refusals import Concerns
 from core.validation import row_id
 
@@ -129,7 +128,7 @@ def _own_order_step(
 
 
 @page(Role.PHYSICIAN, concerns=ORDER)
-@require_POST
+@serves("POST")
 @once_per_form
 def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
@@ -138,7 +137,7 @@ def order_confirm(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @page(Role.PHYSICIAN, concerns=ORDER)
-@require_POST
+@serves("POST")
 @once_per_form
 def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
     return _own_order_step(
@@ -147,7 +146,7 @@ def prescription_sent(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @page(Role.PHYSICIAN, concerns=ORDER)
-@require_POST
+@serves("POST")
 @once_per_form
 def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
     """The physician rejects her phone order as it was taken down, before she
@@ -162,7 +161,7 @@ def order_reject(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @page(Role.PHYSICIAN, concerns=ORDER)
-@require_POST
+@serves("POST")
 @once_per_form
 def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
     """The physician stops her order with a reason — after an adverse
@@ -177,7 +176,7 @@ def order_stop(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @page(Role.PHYSICIAN, concerns=Concerns("Flag", PhysicianAlert, path="alert_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     """She has seen the alert (a critical result: she acts on it by phone);
@@ -235,6 +234,7 @@ def _written_form(
 
 @page(Role.PHYSICIAN, concerns=Concerns("MedicationRequest", Visit, body="visit_id"))
 @once_per_form
+@serves("GET", "POST")
 def written_order(request: HttpRequest) -> HttpResponse:
     """A written electronic order on one of the open visits she may reach."""
     if request.method != "POST":
@@ -256,6 +256,7 @@ def written_order(request: HttpRequest) -> HttpResponse:
 
 @page(Role.PHYSICIAN, concerns=ORDER)
 @once_per_form
+@serves("GET", "POST")
 def order_correct(request: HttpRequest, order_id: int) -> HttpResponse:
     """Her phone order corrected: cancelled with her reason, and the order as
     she meant it entered in writing on the same visit, in one step."""

@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.http import require_POST
 
 from acute import services
 from acute.models import Referral, Skill, Urgency
@@ -32,7 +31,7 @@ from core.errors import InvalidInput, PlatformError
 from core.form_once import once_per_form
 from core.models import Organisation, Role
 from core.pages import page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.refusals import Concerns
 from core.times import local_wall_time, typed_clock, typed_day
 
@@ -248,6 +247,7 @@ REFERRAL_ALREADY_RECEIVED = gettext_noop("This referral was already received.")
 
 
 @page(Role.COORDINATOR, concerns=TYPED_REFERRAL)
+@serves("GET", "POST")
 def referral_phone(request: HttpRequest) -> HttpResponse:
     """The phone referral, typed in while the caller talks; accepted at once
     unless the coordinator unticks it. A citizen not registered here is
@@ -283,7 +283,7 @@ def _phone_take(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=TYPED_LOOKUP)
-@require_POST
+@serves("POST")
 def referral_citizen_lookup(request: HttpRequest) -> HttpResponse:
     """Who the CPR number typed so far names (htmx, by POST: a CPR number is
     never in a URL). The answer is the form's citizen box only."""
@@ -302,6 +302,7 @@ def referral_citizen_lookup(request: HttpRequest) -> HttpResponse:
 
 @page(Role.PHYSICIAN, Role.HOME_NURSE, concerns=TYPED_REFERRAL)
 @once_per_form(notice=REFERRAL_ALREADY_RECEIVED)
+@serves("GET", "POST")
 def referral_short(request: HttpRequest) -> HttpResponse:
     """A physician's or home nurse's short referral form."""
     if request.method != "POST":

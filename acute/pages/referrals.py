@@ -15,7 +15,6 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
@@ -30,7 +29,7 @@ from core.errors import Forbidden, InvalidInput, NotFoundOrNotAllowed, PlatformE
 from core.form_once import once_per_form
 from core.models import Role
 from core.pages import page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.refusals import Concerns
 from core.validation import row_id
 
@@ -174,7 +173,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
-@require_POST
+@serves("POST")
 @once_per_form
 def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
     """Assign, or reassign (the active visit is replaced in the same transaction).
@@ -215,7 +214,7 @@ def referral_assign(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
-@require_POST
+@serves("POST")
 @once_per_form
 def referral_urgency(request: HttpRequest, referral_id: int) -> HttpResponse:
     """Re-triage: the coordinator changes the urgency, with the reason, after
@@ -235,7 +234,7 @@ def referral_urgency(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
-@require_POST
+@serves("POST")
 @once_per_form
 def referral_triage(request: HttpRequest, referral_id: int) -> HttpResponse:
     def triage(referral: Referral, actor: Actor) -> None:
@@ -268,7 +267,7 @@ EPISODE_CLOSED_BY_COORDINATOR = gettext_noop(
 
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
-@require_POST
+@serves("POST")
 @once_per_form
 def referral_episode_complete(request: HttpRequest, referral_id: int) -> HttpResponse:
     """The coordinator ends the referral's episode with its outcome (after a

@@ -10,7 +10,6 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from acute import selectors as acute_selectors
 from acute import services
@@ -21,7 +20,7 @@ from core.actors import Actor
 from core.errors import InvalidInput, NotFoundOrNotAllowed, PlatformError
 from core.models import Role
 from core.pages import page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.refusals import Concerns
 from core.validation import typed_coordinate
 
@@ -88,7 +87,7 @@ def nurse_shift(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.ACUTE_NURSE)
-@require_POST
+@serves("POST")
 def nurse_status_set(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     shift = current_shift(actor)
@@ -117,7 +116,7 @@ def _coordinate(raw: str, field: str) -> float:
 
 
 @page(Role.ACUTE_NURSE)
-@require_POST
+@serves("POST")
 def nurse_position(request: HttpRequest) -> HttpResponse:
     """Her position for the coordinator's map: from the tablet's location
     (``source=device``, throttled) or chosen by hand (``place``: her base or a

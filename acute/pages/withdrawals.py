@@ -7,13 +7,12 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_noop
-from django.views.decorators.http import require_POST
 
 from acute import services
 from acute.pages.referrals import REFERRAL, referral_change
 from core.form_once import once_per_form
 from core.models import Role
-from core.permissions import page
+from core.permissions import page, serves
 
 # What the coordinator is told: the nurse's tablet shows the visit withdrawn;
 # what the referrer is owed, if anything, is on the board (R11).
@@ -24,7 +23,7 @@ REFERRAL_WITHDRAWN = gettext_noop(
 
 
 @page(Role.COORDINATOR, concerns=REFERRAL)
-@require_POST
+@serves("POST")
 @once_per_form
 def referral_withdraw(request: HttpRequest, referral_id: int) -> HttpResponse:
     """A nurse already on her way is called back only once the coordinator

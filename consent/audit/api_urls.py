@@ -4,9 +4,9 @@ from consent.audit import api, log_api
 
 urlpatterns = [
     path("entries", api.AuditEntryListView.as_view(), name="audit-entries"),
-    path("entries/<int:entry_id>", api.AuditEntryDetailView.as_view(), name="audit-entry"),
+    path("entries/<id:entry_id>", api.AuditEntryDetailView.as_view(), name="audit-entry"),
     path(
-        "entries/<int:entry_id>/review",
+        "entries/<id:entry_id>/review",
         api.AuditEntryReviewView.as_view(),
         name="audit-entry-review",
     ),
@@ -16,7 +16,7 @@ urlpatterns = [
     path("log/cosignatures", log_api.CosignatureView.as_view(), name="audit-log-cosignatures"),
     path("log/consistency", log_api.ConsistencyView.as_view(), name="audit-log-consistency"),
     path(
-        "log/entries/<int:entry_id>/inclusion",
+        "log/entries/<id:entry_id>/inclusion",
         log_api.InclusionView.as_view(),
         name="audit-log-inclusion",
     ),

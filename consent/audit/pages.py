@@ -28,7 +28,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
 
 from consent.audit.api import (
     LOG_ENTRY,
@@ -70,7 +69,7 @@ from core.labels import TASKS, reason_label, resource_type_label, task_label
 from core.messages import WHOLE_NUMBER, labels, user_message
 from core.models import Citizen, Role
 from core.pages import PageError, page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.query_gate import query_refuse_unlisted
 from core.refusals import Concerns
 from core.spreadsheet import BOM, csv_text
@@ -282,7 +281,7 @@ def _flag_labels(kinds: list[str]) -> list[str]:
 
 
 @page(Role.AUDITOR, concerns=SEARCH_BY_CPR)
-@require_http_methods(["GET", "POST"])
+@serves("GET", "POST")
 def audit_search_page(request: HttpRequest) -> HttpResponse:
     return _search(request, template="audit/search.html", forced={})
 
@@ -293,7 +292,7 @@ def _witness_context() -> dict[str, object]:
 
 
 @page(Role.AUDITOR, concerns=LOG_SEARCH)
-@require_http_methods(["GET"])
+@serves("GET")
 def audit_flagged_page(request: HttpRequest) -> HttpResponse:
     return _search(request, template="audit/flagged.html", forced={"unreviewed": "1"})
 
@@ -329,7 +328,7 @@ def _entry_refused(request: HttpRequest, exc: PlatformError) -> HttpResponse:
 
 
 @page(Role.AUDITOR, concerns=LOG_ENTRY)
-@require_http_methods(["GET"])
+@serves("GET")
 def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     actor = page_actor(request)
     try:
@@ -340,7 +339,7 @@ def audit_entry_page(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 
 @page(Role.AUDITOR, concerns=LOG_ENTRY)
-@require_POST
+@serves("POST")
 @once_per_form
 def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
     """Mark a flagged entry reviewed, then go on to the next flagged one."""
@@ -367,7 +366,7 @@ def audit_review_page(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 
 @page(Role.AUDITOR, concerns=LOG_EXPORT)
-@require_http_methods(["GET"])
+@serves("GET")
 def audit_export_page(request: HttpRequest) -> HttpResponse:
     actor = page_actor(request)
     params = _filters(request.GET)
@@ -449,7 +448,7 @@ def _csv_for_people(
 
 
 @page(Role.AUDITOR, concerns=WITNESS_ALARM_CONCERN)
-@require_POST
+@serves("POST")
 @once_per_form
 def audit_alarm_acknowledge_page(request: HttpRequest, refusal_id: int) -> HttpResponse:
     """An auditor acknowledges a witness's alarm: recorded in the audit log,
@@ -474,7 +473,7 @@ def audit_alarm_acknowledge_page(request: HttpRequest, refusal_id: int) -> HttpR
 
 
 @page(Role.AUDITOR, concerns=LOG_VERIFY)
-@require_http_methods(["GET"])
+@serves("GET")
 def audit_verify_page(request: HttpRequest) -> HttpResponse:
     page_actor(request)
     result = log_verify()

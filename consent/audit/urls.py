@@ -5,11 +5,11 @@ from consent.audit import pages
 urlpatterns = [
     path("audit/", pages.audit_search_page, name="audit-search"),
     path("audit/flagged", pages.audit_flagged_page, name="audit-flagged"),
-    path("audit/entries/<int:entry_id>", pages.audit_entry_page, name="audit-entry-page"),
-    path("audit/entries/<int:entry_id>/review", pages.audit_review_page, name="audit-review-page"),
+    path("audit/entries/<id:entry_id>", pages.audit_entry_page, name="audit-entry-page"),
+    path("audit/entries/<id:entry_id>/review", pages.audit_review_page, name="audit-review-page"),
     path("audit/export.csv", pages.audit_export_page, name="audit-export-page"),
     path(
-        "audit/witness-alarms/<int:refusal_id>/acknowledge",
+        "audit/witness-alarms/<id:refusal_id>/acknowledge",
         pages.audit_alarm_acknowledge_page,
         name="audit-alarm-acknowledge",
     ),

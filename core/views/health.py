@@ -6,11 +6,12 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from core.health import health_report
-from core.permissions import public_page
+from core.permissions import public_page, serves
 
 
 @public_page
 @never_cache
+@serves("GET", plain=True)
 def healthz(request: HttpRequest) -> JsonResponse:
     report = health_report()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
 
 from core.models import Role
-from core.permissions import actor_from_request, page
+from core.permissions import actor_from_request, page, serves
 from core.services.memberships import memberships_to_act_in
 
 
@@ -25,7 +24,7 @@ HELP_ROLES = frozenset(Role.values) - {Role.ADMINISTRATOR}
 
 
 @page()
-@require_http_methods(["GET"])
+@serves("GET")
 def help_page(request: HttpRequest) -> HttpResponse:
     """Help for the role the user acts in: its main tasks, step by step, with
     a link to the page where each is done."""

@@ -6,10 +6,11 @@ from django.http import HttpRequest, HttpResponse
 from django.views import i18n
 
 from core.cpr import cpr_in_text
-from core.permissions import public_page
+from core.permissions import public_page, serves
 
 
 @public_page
+@serves("GET", "POST")
 def language_set(request: HttpRequest) -> HttpResponse:
     """The language switch of every page (Django's), back to the page it was
     sent from; to the start page when that address, the form's ``next`` or

@@ -17,7 +17,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -25,7 +24,7 @@ from core.catchment import withdrawn_municipality
 from core.cpr import cpr_in_text
 from core.errors import STATUS_BY_KIND, InvalidInput, PlatformError
 from core.models import Membership, User
-from core.permissions import actor_from_request, page, public_page, session_membership_set
+from core.permissions import actor_from_request, page, public_page, serves, session_membership_set
 from core.services.login import login_verify
 from core.services.memberships import membership_choose, memberships_to_act_in
 from core.services.second_factor import (
@@ -113,7 +112,7 @@ def _membership_to_act_in(user: User, *, client_address: str | None) -> Membersh
 
 @public_page
 @never_cache
-@require_http_methods(["GET", "POST"])
+@serves("GET", "POST")
 def login_page(request: HttpRequest) -> HttpResponse:
     error = error_code = ""
     status = 200
@@ -221,7 +220,7 @@ def _memberships_in_force(user: User) -> list[Membership]:
 
 @public_page
 @never_cache
-@require_http_methods(["GET", "POST"])
+@serves("GET", "POST")
 def login_code_page(request: HttpRequest) -> HttpResponse:
     """The second step of a password login: the code from the user's TOTP app."""
     pending = _pending_login(request)
@@ -249,7 +248,7 @@ def login_code_page(request: HttpRequest) -> HttpResponse:
 
 @public_page
 @never_cache
-@require_http_methods(["GET", "POST"])
+@serves("GET", "POST")
 def login_code_enrol_page(request: HttpRequest) -> HttpResponse:
     """First password login of a user without a code app: set one up (a QR
     code drawn here, no outside service), then show a code from it."""
@@ -291,7 +290,7 @@ def login_code_enrol_page(request: HttpRequest) -> HttpResponse:
 
 @public_page
 @never_cache
-@require_http_methods(["GET", "POST"])
+@serves("GET", "POST")
 def login_role_page(request: HttpRequest) -> HttpResponse:
     """The last step of a password login of a user with several roles and no
     default: the code is right; she chooses the organisation and role she
@@ -325,7 +324,7 @@ def login_role_page(request: HttpRequest) -> HttpResponse:
 
 
 @page()
-@require_http_methods(["POST"])
+@serves("POST")
 def role_switch(request: HttpRequest) -> HttpResponse:
     """Act in another of her roles from now on: one in force, her own. The
     session's key is renewed, as at login."""
@@ -346,7 +345,7 @@ def role_switch(request: HttpRequest) -> HttpResponse:
 
 
 @public_page
-@require_http_methods(["POST"])
+@serves("POST")
 def logout_page(request: HttpRequest) -> HttpResponse:
     logout(request)
     response = redirect(settings.LOGOUT_REDIRECT_URL)
@@ -358,7 +357,7 @@ def logout_page(request: HttpRequest) -> HttpResponse:
 
 @page()
 @never_cache
-@require_http_methods(["GET"])
+@serves("GET")
 def session_state(request: HttpRequest) -> HttpResponse:
     """Whether the session still holds, for a page left untouched
     (``core/static/core/idle.js``): 204 while it does. The page asks as an

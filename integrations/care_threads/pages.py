@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.http import require_GET, require_POST
 
 from consent.audit.services import Action
 from core.errors import Conflict, NotFoundOrNotAllowed, PlatformError
@@ -26,7 +25,7 @@ from core.messages import user_message
 from core.middleware import not_allowed
 from core.models import Role
 from core.pages import page_actor, render_page
-from core.permissions import page
+from core.permissions import page, serves
 from core.refusals import Concerns
 from core.validation import row_id
 from integrations.care_threads.reply import care_thread_reply
@@ -57,7 +56,7 @@ def _back(request: HttpRequest) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Communication", CareThread, path="thread_id"))
-@require_GET
+@serves("GET")
 def care_thread_page(request: HttpRequest, thread_id: int) -> HttpResponse:
     """A partner's message no open referral shows, opened from the board:
     the thread, a reply in it, or "handled" (decision 0031). A thread an
@@ -89,7 +88,7 @@ def care_thread_page(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Communication", CareThread, path="thread_id"))
-@require_POST
+@serves("POST")
 @once_per_form
 def care_thread_handled_page(request: HttpRequest, thread_id: int) -> HttpResponse:
     """The coordinator has dealt with the partner's message another way (she
@@ -110,7 +109,7 @@ def care_thread_handled_page(request: HttpRequest, thread_id: int) -> HttpRespon
     Role.COORDINATOR,
     concerns=Concerns("Communication", CareThread, path="thread_id"),
 )
-@require_POST
+@serves("POST")
 @once_per_form(notice=REPLY_ALREADY_RECEIVED)
 def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse:
     actor = page_actor(request)

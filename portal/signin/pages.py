@@ -14,10 +14,9 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_noop as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 from joserfc.errors import JoseError
 
-from core.permissions import public_page
+from core.permissions import public_page, serves
 from core.services.memberships import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
 from core.views.signin import login_complete, safe_next
 from portal.signin.providers import IdentityProvider, client_for, provider_named
@@ -81,7 +80,7 @@ def _check_issuer(provider: IdentityProvider) -> str:
 
 @public_page
 @never_cache
-@require_GET
+@serves("GET")
 def oidc_start(request: HttpRequest, provider_name: str) -> HttpResponse:
     provider = provider_named(provider_name)
     if provider is None:
@@ -102,7 +101,7 @@ def oidc_start(request: HttpRequest, provider_name: str) -> HttpResponse:
 
 @public_page
 @never_cache
-@require_GET
+@serves("GET")
 def oidc_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
     provider = provider_named(provider_name)
     if provider is None:

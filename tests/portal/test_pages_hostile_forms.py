@@ -166,8 +166,8 @@ Variant = tuple[str, list[tuple[str, str | bytes]], bool]
 NOT_READ = {
     ("cabinet/receive/", "unit"),
     ("referrals/new/", "source"),
-    ("nurse/visits/<int:visit_id>/order/", "ordered_by_organisation"),
-    ("care-threads/<int:thread_id>/reply/", "on"),
+    ("nurse/visits/<id:visit_id>/order/", "ordered_by_organisation"),
+    ("care-threads/<id:thread_id>/reply/", "on"),
 }
 # Free text as the physician says it (the API takes any text there too).
 FREE_TEXT = {"dose_unit", "route", "frequency"}
@@ -336,7 +336,7 @@ def _probe(scene: Scene, route: str, write: Write) -> list[str]:
     # or a nurse sending it about another nurse's visit, changes nothing.
     for other, other_client in others.items():
         role = scene.members[other].role
-        wrong = not _admits(route, role) or (other == "outsider" and "<int:visit_id>" in route)
+        wrong = not _admits(route, role) or (other == "outsider" and "<id:visit_id>" in route)
         check(f"as {other}", *_once(other_client, url, list(valid.items()), watch), wrong)
     # No CSRF token: refused before the view, nothing written.
     with transaction.atomic():

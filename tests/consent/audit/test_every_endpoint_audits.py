@@ -676,14 +676,14 @@ MUST_SHOW = {
     "fhir/Patient/<citizen_id>/$everything",
     "fhir/Patient/<citizen_id>/$insight",
     "nurse/visits/",
-    "nurse/visits/<int:visit_id>/",
+    "nurse/visits/<id:visit_id>/",
     "coordinator/",
-    "coordinator/referrals/<int:referral_id>/",
+    "coordinator/referrals/<id:referral_id>/",
     "physician/orders/",
     "audit/",
-    "audit/entries/<int:entry_id>",
+    "audit/entries/<id:entry_id>",
     "audit/export.csv",
-    "consent/insight/<int:citizen_id>/",
+    "consent/insight/<id:citizen_id>/",
 }
 
 

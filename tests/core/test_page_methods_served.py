@@ -1,0 +1,132 @@
+"""A page answers only the methods it serves.
+
+A page that only shows (``/healthz``, the coordinator's board and every other
+page read with GET) answered a POST as if it were a GET: a form sent to the
+wrong address looked accepted. Every page view declares the methods it serves
+(``core.permissions.serves``; none declared: GET and HEAD) and the page gate
+(``core.middleware.PageAccessMiddleware``) answers any other with 405 and an
+``Allow`` naming what is served: the platform's Danish page, or plain text on
+the addresses a monitor reads. Every page route is walked, by someone the
+page admits. To a role refused the page, an unserved method is the same "not
+allowed" page as any other request: a 405 would tell her the page is there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from core.middleware import _is_api_view
+from core.models import Role
+from core.permissions import page_methods, session_membership_set
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# Read by programs, not people: refused in plain text.
+PLAIN = {"/healthz", "/metrics"}
+DANISH_405 = "Siden kan ikke bruges på den måde."
+
+
+def _pages(resolver: URLResolver | None = None, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin" or route.startswith(("api/", "fhir")):
+                continue
+            yield from _pages(entry, route)
+        elif isinstance(entry, URLPattern) and not _is_api_view(entry.callback):
+            if route.startswith(("api/", "fhir")):
+                continue
+            yield "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route), entry.callback
+
+
+PAGES = sorted(_pages(), key=lambda page: page[0])
+
+
+def _signed_in(role: str = Role.COORDINATOR) -> Client:
+    organisation = (
+        f.acute_function()
+        if role in (Role.ACUTE_NURSE, Role.COORDINATOR, Role.MEDICINE_OFFICER, Role.AUDITOR)
+        else f.gp_practice()
+        if role == Role.PHYSICIAN
+        else f.municipality("159")
+    )
+    membership = f.staff(role, organisation)
+    client = Client()
+    client.force_login(membership.user)
+    session = client.session
+    session_membership_set(session, membership)
+    session.save()
+    return client
+
+
+def _allowed(response: Any) -> set[str]:
+    return {m.strip() for m in response.get("Allow", "").split(",") if m.strip()}
+
+
+def test_the_walk_holds_every_page() -> None:
+    paths = {path for path, _ in PAGES}
+    assert len(paths) > 60
+    assert {"/healthz", "/coordinator/", "/nurse/visits/1/", "/cabinet/counts/1/"} <= paths
+
+
+@pytest.mark.parametrize(("path", "view"), PAGES, ids=[path for path, _ in PAGES])
+def test_a_method_a_page_does_not_serve_is_405_naming_what_it_serves(path: str, view: Any) -> None:
+    served = set(page_methods(view))
+    assert served and served <= {"GET", "HEAD", "POST"}
+    assert ("GET" in served) == ("HEAD" in served)
+    for client in _admitted(view):
+        for method in METHODS:
+            response = client.generic(method, path, HTTP_ACCEPT_LANGUAGE="da")
+            if method in served:
+                assert response.status_code != 405, (path, method)
+                continue
+            assert response.status_code == 405, (path, method, response.status_code)
+            assert _allowed(response) == served, (path, method)
+            if path in PLAIN:
+                assert response["Content-Type"].startswith("text/plain"), path
+            elif method != "HEAD":
+                assert response["Content-Type"].startswith("text/html"), path
+                assert DANISH_405 in response.content.decode(), (path, method)
+
+
+def _admitted(view: Any) -> list[Client]:
+    """Clients the page gate lets through to ``view``: anyone on a public
+    page, else one signed in with a role the page admits."""
+    access = getattr(view, "page_access", None)
+    if access == "public" or access is None:
+        return [Client()]
+    if access == "staff":
+        return [_signed_in()]
+    return [_signed_in(sorted(access)[0])]
+
+
+def test_a_role_refused_a_page_is_not_told_which_methods_it_serves() -> None:
+    """The coordinator may not open the auditor's review of an entry: a GET
+    to it (which it does not serve) is the "not allowed" page, as a POST."""
+    client = _signed_in()
+    for method in ("GET", "POST", "PUT"):
+        response = client.generic(method, "/audit/entries/1/review", HTTP_ACCEPT_LANGUAGE="da")
+        assert response.status_code == 403, (method, response.status_code)
+        assert not response.has_header("Allow")
+        assert DANISH_405 not in response.content.decode()
+
+
+def test_the_board_and_the_health_check_refuse_a_post() -> None:
+    client = _signed_in()
+    board = client.post("/coordinator/", HTTP_ACCEPT_LANGUAGE="da")
+    assert board.status_code == 405
+    assert _allowed(board) == {"GET", "HEAD"}
+    assert DANISH_405 in board.content.decode()
+    health = Client().post("/healthz")
+    assert health.status_code == 405
+    assert _allowed(health) == {"GET", "HEAD"}
+    assert health["Content-Type"].startswith("text/plain")
+    assert Client().get("/healthz").status_code in (200, 503)
