@@ -182,8 +182,8 @@ def test_the_board_asks_which_0230_the_physician_phoned_and_records_the_one_chos
     log_in(page, scene.coordinator.user.username, factories.PASSWORD)
     page.goto("/coordinator/")
     # (Each open alert about the order offers the form; the first is used.)
-    form = page.locator(f"#order-withdrawal-phoned-{order.pk}").first
-    form.locator("summary").press("Enter")  # by keyboard: the map overlaps it (see report)
+    form = page.locator(f"details[data-order-withdrawal-phoned='{order.pk}']").first
+    form.locator("summary").click()
     form.locator("input[name=phoned_at]").fill("2026-10-25T02:30")
     form.locator("input[name=reason]").fill("Forkert patient")
     form.locator("input[name=reason]").press("Enter")
