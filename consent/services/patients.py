@@ -305,88 +305,76 @@ def patient_update(
     identity: a clinician with a care relationship and no refusal. The CPR
     number cannot be changed here. The previous version is kept. The gate
     is asked under her row's lock (:func:`core.locks.citizens_locked_then`)."""
-    return citizens_locked_then(
-        [citizen_id],
-        lambda: _patient_update(
-            actor=actor, citizen_id=citizen_id, data=data, purpose=purpose, if_match=if_match
-        ),
-    )
 
-
-def _patient_update(
-    *,
-    actor: Actor,
-    citizen_id: int,
-    data: dict[str, Any],
-    purpose: str,
-    if_match: str | None,
-) -> Citizen:
-    citizen = access_citizen(
-        actor=actor,
-        citizen_id=citizen_id,
-        action=Action.UPDATE,
-        category=CATEGORY_PATIENT,
-        purpose=purpose,
-        resource_type="Patient",
-        resource_id=str(citizen_id),
-        audit_permit=False,
-    )
-    decision = citizen.gate_decision  # type: ignore[attr-defined]
-    try:
-        parsed = parse_patient(data)
-        if parsed.id not in (None, str(citizen.pk)):
-            raise InvalidInput(
-                "fhir.id_mismatch", "The id in the body differs from the URL.", field="id"
+    def gated_write() -> Citizen:
+        citizen = access_citizen(
+            actor=actor,
+            citizen_id=citizen_id,
+            action=Action.UPDATE,
+            category=CATEGORY_PATIENT,
+            purpose=purpose,
+            resource_type="Patient",
+            resource_id=str(citizen_id),
+            audit_permit=False,
+        )
+        decision = citizen.gate_decision  # type: ignore[attr-defined]
+        try:
+            parsed = parse_patient(data)
+            if parsed.id not in (None, str(citizen.pk)):
+                raise InvalidInput(
+                    "fhir.id_mismatch", "The id in the body differs from the URL.", field="id"
+                )
+            if parsed.cpr != citizen.cpr or parsed.replacement != citizen.replacement:
+                raise InvalidInput(
+                    "patient.cpr_changed",
+                    "A citizen's CPR number and replacement CPR are not changed by an update;"
+                    " they follow the CPR register and the eCPR issuer.",
+                    field="identifier",
+                )
+            municipality, gp = _patient_places(parsed)
+            refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
+            _death_stated(parsed, citizen)
+            _death_checked(parsed)
+            wanted = wanted_version(if_match, data, noun="patient")
+        except (InvalidInput, PreconditionFailed) as exc:
+            _patient_refused(
+                actor=actor,
+                action=Action.UPDATE,
+                purpose=purpose,
+                reason_code=exc.code,
+                citizen_id=citizen.pk,
             )
-        if parsed.cpr != citizen.cpr or parsed.replacement != citizen.replacement:
-            raise InvalidInput(
-                "patient.cpr_changed",
-                "A citizen's CPR number and replacement CPR are not changed by an update;"
-                " they follow the CPR register and the eCPR issuer.",
-                field="identifier",
-            )
-        municipality, gp = _patient_places(parsed)
-        refuse_unheld(parsed.references, citizen_id=citizen.pk, actor=actor, purpose=purpose)
-        _death_stated(parsed, citizen)
-        _death_checked(parsed)
-        wanted = wanted_version(if_match, data, noun="patient")
-    except (InvalidInput, PreconditionFailed) as exc:
+            raise
+        with transaction.atomic():
+            locked = Citizen.objects.select_for_update().get(pk=citizen.pk)
+            current = patient_version(locked.pk)
+            if current == wanted:
+                _patient_apply(
+                    actor=actor,
+                    citizen=locked,
+                    parsed=parsed,
+                    municipality=municipality,
+                    gp=gp,
+                    version_id=current + 1,
+                    purpose=purpose,
+                    decision=decision,
+                )
+                return locked
+        # A stale write is an attempt, too (R9).
         _patient_refused(
             actor=actor,
             action=Action.UPDATE,
             purpose=purpose,
-            reason_code=exc.code,
+            reason_code="patient.version_conflict",
             citizen_id=citizen.pk,
         )
-        raise
-    with transaction.atomic():
-        locked = Citizen.objects.select_for_update().get(pk=citizen.pk)
-        current = patient_version(locked.pk)
-        if current == wanted:
-            _patient_apply(
-                actor=actor,
-                citizen=locked,
-                parsed=parsed,
-                municipality=municipality,
-                gp=gp,
-                version_id=current + 1,
-                purpose=purpose,
-                decision=decision,
-            )
-            return locked
-    # A stale write is an attempt, too (R9).
-    _patient_refused(
-        actor=actor,
-        action=Action.UPDATE,
-        purpose=purpose,
-        reason_code="patient.version_conflict",
-        citizen_id=citizen.pk,
-    )
-    raise PreconditionFailed(
-        "patient.version_conflict",
-        f"The Patient is at version {current}, not {wanted}; read it again.",
-        params={"current": current, "wanted": wanted},
-    )
+        raise PreconditionFailed(
+            "patient.version_conflict",
+            f"The Patient is at version {current}, not {wanted}; read it again.",
+            params={"current": current, "wanted": wanted},
+        )
+
+    return citizens_locked_then([citizen_id], gated_write)
 
 
 def _death_checked(parsed: ParsedPatient) -> None:

@@ -15,12 +15,11 @@ while the acknowledgement comes, so the two surely meet."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from acute import services
 from acute.models import DeadlineWarning, Referral
@@ -28,38 +27,9 @@ from core.actors import Actor
 from core.locks import citizen_lock
 from core.models import Role
 from tests import factories as f
+from tests.lock_waits import in_thread, until, waiting_on_locks
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _waiting_on_locks() -> int:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return int(cursor.fetchone()[0])
-
-
-def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the race never reached its point"
-        time.sleep(0.02)
-
-
-def _in_thread(call: Callable[[], Any], results: dict[str, Any], name: str) -> threading.Thread:
-    def run() -> None:
-        try:
-            results[name] = call()
-        except Exception as exc:  # noqa: BLE001 - the loser's answer is the result under test
-            results[name] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def _hospital(citizen_id: int, call: Callable[[], Any]) -> Callable[[], Any]:
@@ -97,11 +67,11 @@ def test_an_admitted_warning_acknowledged_as_she_is_discharged_is_no_deadlock() 
             reading.set()
             read.wait(timeout=20)
 
-    threads = [_in_thread(reader, results, "reader")]
+    threads = [in_thread(reader, results, "reader")]
     try:
         assert reading.wait(timeout=10)
         threads.append(
-            _in_thread(
+            in_thread(
                 _hospital(
                     referral.citizen_id,
                     lambda: services.referrals_resume_after_discharge(
@@ -112,15 +82,15 @@ def test_an_admitted_warning_acknowledged_as_she_is_discharged_is_no_deadlock() 
                 "discharge",
             )
         )
-        _until(lambda: _waiting_on_locks() >= 1)  # her row held, waiting for the referral
+        until(lambda: waiting_on_locks() >= 1)  # her row held, waiting for the referral
         threads.append(
-            _in_thread(
+            in_thread(
                 lambda: services.warning_acknowledge(warning=warning, actor=coordinator),
                 results,
                 "acknowledgement",
             )
         )
-        _until(lambda: _waiting_on_locks() >= 2)
+        until(lambda: waiting_on_locks() >= 2)
     finally:
         read.set()
         for thread in threads:

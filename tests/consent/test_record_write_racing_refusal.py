@@ -15,12 +15,11 @@ gate's answer already given."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from consent.audit.models import AuditEntry, Outcome, Purpose
 from consent.models import ConsentDirective, RecordResource
@@ -37,25 +36,9 @@ from core.errors import NotFoundOrNotAllowed
 from core.models import Citizen, Organisation
 from tests.consent import bodies
 from tests.consent.conftest import World
+from tests.lock_waits import until, waiting_on_locks
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _waiting_on_locks() -> int:
-    """How many sessions of this database wait for a row lock now."""
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return int(cursor.fetchone()[0])
-
-
-def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the race never reached its point"
-        time.sleep(0.02)
 
 
 class _Side(threading.Thread):
@@ -162,9 +145,9 @@ def test_r4_a_write_let_through_before_her_refusal_is_stored_before_it_never_aft
     refuser = _Side(refuse, answered, "refusal")
     try:
         writer.start()
-        _until(lambda: _waiting_on_locks() >= 1)  # the gate said yes; the write waits
+        until(lambda: waiting_on_locks() >= 1)  # the gate said yes; the write waits
         refuser.start()
-        _until(lambda: bool(answered) or _waiting_on_locks() >= 2)
+        until(lambda: bool(answered) or waiting_on_locks() >= 2)
     finally:
         release.set()
         for thread in (holder, writer, refuser):
@@ -198,7 +181,7 @@ def test_r4_a_write_asked_while_her_refusal_is_recorded_waits_and_is_refused(
         refuser.start()
         assert recording.wait(timeout=10)
         writer.start()
-        _until(lambda: bool(answered) or _waiting_on_locks() >= 1)
+        until(lambda: bool(answered) or waiting_on_locks() >= 1)
     finally:
         release.set()
         for thread in (refuser, writer):
@@ -264,9 +247,9 @@ def test_r4_a_patient_update_let_through_before_her_refusal_is_stored_before_it(
     refuser = _Side(refuse, answered, "refusal")
     try:
         writer.start()
-        _until(lambda: _waiting_on_locks() >= 1)  # the gate said yes; the update waits
+        until(lambda: waiting_on_locks() >= 1)  # the gate said yes; the update waits
         refuser.start()
-        _until(lambda: bool(answered) or _waiting_on_locks() >= 2)
+        until(lambda: bool(answered) or waiting_on_locks() >= 2)
     finally:
         release.set()
         for thread in (holder, writer, refuser):

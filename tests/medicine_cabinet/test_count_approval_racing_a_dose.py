@@ -12,51 +12,20 @@ while, so the dose is surely between the two when the approval comes."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from core.errors import Conflict
 from medicine_cabinet import services
 from medicine_cabinet.models import Administration, Balance, Movement, StockCount
 from tests import factories as f
+from tests.lock_waits import in_thread, until, waiting_on_locks
 from tests.medicine_cabinet.conftest import actor, in_bag, order_for, visit_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _waiting_on_locks() -> int:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return int(cursor.fetchone()[0])
-
-
-def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the race never reached its point"
-        time.sleep(0.02)
-
-
-def _in_thread(call: Callable[[], Any], results: dict[str, Any], name: str) -> threading.Thread:
-    def run() -> None:
-        try:
-            results[name] = call()
-        except Exception as exc:  # noqa: BLE001 - the loser's answer is the result under test
-            results[name] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def test_a_count_approved_as_a_dose_leaves_the_bag_is_no_deadlock(
@@ -96,11 +65,11 @@ def test_a_count_approved_as_a_dose_leaves_the_bag_is_no_deadlock(
             delivered.wait(timeout=20)
         return movement
 
-    threads = [_in_thread(delivery, results, "delivery")]
+    threads = [in_thread(delivery, results, "delivery")]
     try:
         assert delivering.wait(timeout=10)
         threads.append(
-            _in_thread(
+            in_thread(
                 lambda: services.administration_give(
                     actor=actor(nurse),
                     visit_id=visit.pk,
@@ -114,15 +83,15 @@ def test_a_count_approved_as_a_dose_leaves_the_bag_is_no_deadlock(
                 "dose",
             )
         )
-        _until(lambda: _waiting_on_locks() >= 1)  # the dose holds the balance, waits for the lot
+        until(lambda: waiting_on_locks() >= 1)  # the dose holds the balance, waits for the lot
         threads.append(
-            _in_thread(
+            in_thread(
                 lambda: services.count_approve(actor=actor(officer), count=count),
                 results,
                 "approval",
             )
         )
-        _until(lambda: _waiting_on_locks() >= 2)  # the approval waits for the balance
+        until(lambda: waiting_on_locks() >= 2)  # the approval waits for the balance
     finally:
         delivered.set()
         for thread in threads:
