@@ -35,7 +35,8 @@ from core.models import Citizen, Role
 from tests import factories as f
 from tests.acute.clinical.conftest import Scene, visit_scene
 
-pytestmark = pytest.mark.django_db
+# The SQL a service sends is read: SQLite takes no row locks (FOR UPDATE).
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 @pytest.fixture

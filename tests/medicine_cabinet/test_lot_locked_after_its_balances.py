@@ -21,7 +21,8 @@ from medicine_cabinet.models import Balance, Lot
 from tests import factories as f
 from tests.medicine_cabinet.conftest import actor, order_for, receive, to_bag, visit_for
 
-pytestmark = pytest.mark.django_db
+# The SQL a service sends is read: SQLite takes no row locks (FOR UPDATE).
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 _FROM = re.compile(r'\bFROM "(\w+)"')
 
