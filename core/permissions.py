@@ -190,6 +190,11 @@ def serves(*methods: str, plain: bool = False) -> Callable[[ViewFunc], ViewFunc]
     def declare(view: ViewFunc) -> ViewFunc:
         view.page_methods = served  # type: ignore[attr-defined]
         view.page_refusal_plain = plain  # type: ignore[attr-defined]
+        if plain and "POST" not in declared:
+            # A program that reads the address sends no CSRF token, and a
+            # view that takes no form has nothing to protect: its answer to a
+            # POST is the 405, not the browser's CSRF page.
+            view.csrf_exempt = True  # type: ignore[attr-defined]
         return view
 
     return declare

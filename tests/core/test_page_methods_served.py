@@ -125,7 +125,8 @@ def test_the_board_and_the_health_check_refuse_a_post() -> None:
     assert board.status_code == 405
     assert _allowed(board) == {"GET", "HEAD"}
     assert DANISH_405 in board.content.decode()
-    health = Client().post("/healthz")
+    # As a monitor sends it: no CSRF token, nothing signed in.
+    health = Client(enforce_csrf_checks=True).post("/healthz")
     assert health.status_code == 405
     assert _allowed(health) == {"GET", "HEAD"}
     assert health["Content-Type"].startswith("text/plain")
