@@ -433,14 +433,19 @@ LAB_VALUE_HELP = (
 )
 
 
-class ResultItem(serializers.Serializer[Any]):
-    code = serializers.CharField(max_length=32)
-    value = NumberOrTextField(
+def lab_value_field() -> NumberOrTextField:
+    """A result's value, as reported and as corrected: one declaration."""
+    return NumberOrTextField(
         max_length=32,
         bounds=LAB_VALUE,
         decimal_comma=LAB_VALUE_DECIMAL_COMMA,
         help_text=LAB_VALUE_HELP,
     )
+
+
+class ResultItem(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=32)
+    value = lab_value_field()
     unit = serializers.CharField(max_length=32)
     effective_at = InstantField(required=False)
 
@@ -451,12 +456,7 @@ class ResultWithdrawIn(serializers.Serializer[Any]):
 
 
 class ResultCorrectIn(ResultWithdrawIn):
-    value = NumberOrTextField(
-        max_length=32,
-        bounds=LAB_VALUE,
-        decimal_comma=LAB_VALUE_DECIMAL_COMMA,
-        help_text=LAB_VALUE_HELP,
-    )
+    value = lab_value_field()
     unit = serializers.CharField(max_length=32)
 
 
