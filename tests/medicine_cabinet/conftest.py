@@ -258,6 +258,22 @@ def give_offline(
     )
 
 
+def one_tablet_given(
+    nurse: Membership, visit: Any, order: Any, medicine: Medicine, lot: Lot
+) -> Any:
+    """One tablet of ``medicine`` from ``lot`` given by ``nurse`` on ``visit``
+    under ``order``, through the service every door calls."""
+    return services.administration_give(
+        actor=actor(nurse),
+        visit_id=visit.pk,
+        order_id=order.pk,
+        medicine=medicine,
+        quantity=Decimal("1"),
+        unit="tablet",
+        lot=lot,
+    )
+
+
 def denied_audited(citizen: Any, code: str) -> bool:
     """A denied attempt to give a dose to the citizen was audited with ``code``."""
     from consent.audit.models import AuditEntry

@@ -23,7 +23,7 @@ from medicine_cabinet import services
 from medicine_cabinet.models import Administration, Balance, Movement, StockCount
 from tests import factories as f
 from tests.lock_waits import in_thread, until, waiting_on_locks
-from tests.medicine_cabinet.conftest import actor, in_bag, order_for, visit_for
+from tests.medicine_cabinet.conftest import actor, in_bag, one_tablet_given, order_for, visit_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -70,15 +70,7 @@ def test_a_count_approved_as_a_dose_leaves_the_bag_is_no_deadlock(
         assert delivering.wait(timeout=10)
         threads.append(
             in_thread(
-                lambda: services.administration_give(
-                    actor=actor(nurse),
-                    visit_id=visit.pk,
-                    order_id=order.pk,
-                    medicine=paracetamol,
-                    quantity=Decimal("1"),
-                    unit="tablet",
-                    lot=lot,
-                ),
+                lambda: one_tablet_given(nurse, visit, order, paracetamol, lot),
                 results,
                 "dose",
             )

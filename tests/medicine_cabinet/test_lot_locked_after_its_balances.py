@@ -16,10 +16,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.models import Citizen
-from medicine_cabinet import services
 from medicine_cabinet.models import Balance, Lot
 from tests import factories as f
-from tests.medicine_cabinet.conftest import actor, order_for, receive, to_bag, visit_for
+from tests.medicine_cabinet.conftest import (
+    one_tablet_given,
+    order_for,
+    receive,
+    to_bag,
+    visit_for,
+)
 
 # The SQL a service sends is read: SQLite takes no row locks (FOR UPDATE).
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -60,15 +65,7 @@ def test_delivery_packing_and_dose_lock_the_balances_then_the_lot(
         nurse, citizen, paracetamol, visit=visit, dose=Decimal("1"), dose_unit="tablet"
     )
     with CaptureQueriesContext(connection) as given:
-        services.administration_give(
-            actor=actor(nurse),
-            visit_id=visit.pk,
-            order_id=order.pk,
-            medicine=paracetamol,
-            quantity=Decimal("1"),
-            unit="tablet",
-            lot=lot,
-        )
+        one_tablet_given(nurse, visit, order, paracetamol, lot)
     tables = _locked(given)
     assert tables[0] == Citizen._meta.db_table, tables
     _balances_then_lot(tables)

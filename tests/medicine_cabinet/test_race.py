@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from core.errors import Conflict, PlatformError, PreconditionFailed
 from medicine_cabinet import services
 from medicine_cabinet.models import Balance, Movement
-from tests.medicine_cabinet.conftest import actor, receive
+from tests.medicine_cabinet.conftest import actor, one_tablet_given, receive
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -142,14 +142,8 @@ def test_two_doses_racing_against_one_order_give_only_what_it_allows(
         )
         assert MedicationOrder.objects.get(pk=order.pk).total_quantity == 1
         calls = [
-            lambda lot=lot, visit=visit, order=order: services.administration_give(
-                actor=actor(nurse),
-                visit_id=visit.pk,
-                order_id=order.pk,
-                medicine=paracetamol,
-                quantity=Decimal("1"),
-                unit="tablet",
-                lot=lot,
+            lambda lot=lot, visit=visit, order=order: one_tablet_given(
+                nurse, visit, order, paracetamol, lot
             )
             for lot in lots
         ]
