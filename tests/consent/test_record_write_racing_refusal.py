@@ -131,6 +131,28 @@ WRITES = {"create": _created, "update": _updated, "transaction": _in_a_bundle}
 DIRECTIVES = {"refusal": _refusal_recorded, "withdrawal": _consent_withdrawn}
 
 
+def _write_waits_then_refusal(
+    holder: threading.Thread,
+    writer: _Side,
+    refuser: _Side,
+    release: threading.Event,
+    answered: list[str],
+) -> None:
+    """The write passes the gate and waits on the held row; the refusal is
+    sent then and recorded. Both answered: the write first."""
+    try:
+        writer.start()
+        until(lambda: waiting_on_locks() >= 1)  # the gate said yes; the write waits
+        refuser.start()
+        until(lambda: bool(answered) or waiting_on_locks() >= 2)
+    finally:
+        release.set()
+        for thread in (holder, writer, refuser):
+            thread.join(timeout=30)
+    assert isinstance(refuser.result, ConsentDirective), refuser.result
+    assert answered == ["write", "refusal"], (answered, writer.result)
+
+
 @pytest.mark.parametrize("directive", DIRECTIVES)
 @pytest.mark.parametrize("door", WRITES)
 def test_r4_a_write_let_through_before_her_refusal_is_stored_before_it_never_after(
@@ -143,17 +165,7 @@ def test_r4_a_write_let_through_before_her_refusal_is_stored_before_it_never_aft
     holder = _held_open(world.gp, release)
     writer = _Side(write, answered, "write")
     refuser = _Side(refuse, answered, "refusal")
-    try:
-        writer.start()
-        until(lambda: waiting_on_locks() >= 1)  # the gate said yes; the write waits
-        refuser.start()
-        until(lambda: bool(answered) or waiting_on_locks() >= 2)
-    finally:
-        release.set()
-        for thread in (holder, writer, refuser):
-            thread.join(timeout=30)
-    assert isinstance(refuser.result, ConsentDirective), refuser.result
-    assert answered == ["write", "refusal"], (answered, writer.result)
+    _write_waits_then_refusal(holder, writer, refuser, release, answered)
     assert not isinstance(writer.result, Exception), writer.result
 
 
@@ -245,15 +257,5 @@ def test_r4_a_patient_update_let_through_before_her_refusal_is_stored_before_it(
         "write",
     )
     refuser = _Side(refuse, answered, "refusal")
-    try:
-        writer.start()
-        until(lambda: waiting_on_locks() >= 1)  # the gate said yes; the update waits
-        refuser.start()
-        until(lambda: bool(answered) or waiting_on_locks() >= 2)
-    finally:
-        release.set()
-        for thread in (holder, writer, refuser):
-            thread.join(timeout=30)
-    assert isinstance(refuser.result, ConsentDirective), refuser.result
-    assert answered == ["write", "refusal"], (answered, writer.result)
+    _write_waits_then_refusal(holder, writer, refuser, release, answered)
     assert isinstance(writer.result, Citizen), writer.result
