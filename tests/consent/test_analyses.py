@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from consent.analyses import suppress
 from consent.audit.models import AuditEntry
@@ -201,7 +202,7 @@ def test_r6_contacts_around_acute_episode(world: World) -> None:
             source_id=str(n),
         )
         shift = -3 if n < 5 else 1  # five before the episode, five after
-        day = relationship.started_at.date() + dt.timedelta(days=shift)
+        day = timezone.localdate(relationship.started_at) + dt.timedelta(days=shift)
         record_resource_create(
             actor=nurse,
             data=bodies.hospital_contact(person.pk, world.department.pk, start=day.isoformat()),
@@ -234,7 +235,7 @@ def test_r6_contacts_are_counted_in_the_database_each_citizen_once(world: World)
                 source_id=f"{n}-{episode}",
             )
         for shift in (-3, -2, 1, 2):
-            day = relationship.started_at.date() + dt.timedelta(days=shift)
+            day = timezone.localdate(relationship.started_at) + dt.timedelta(days=shift)
             record_resource_create(
                 actor=nurse,
                 data=bodies.hospital_contact(person.pk, world.department.pk, start=day.isoformat()),
