@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 
 def waiting_on_locks() -> int:
@@ -46,4 +46,25 @@ def in_thread(call: Callable[[], Any], results: dict[str, Any], name: str) -> th
 
     thread = threading.Thread(target=run)
     thread.start()
+    return thread
+
+
+def row_held(sql: str, params: list[Any], release: threading.Event) -> threading.Thread:
+    """A transaction in a thread of its own that takes the lock ``sql``
+    asks for (``SELECT ... FOR UPDATE`` or ``FOR KEY SHARE``) and holds it
+    until ``release``; returned once the lock is held."""
+    held = threading.Event()
+
+    def run() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                held.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert held.wait(timeout=10)
     return thread

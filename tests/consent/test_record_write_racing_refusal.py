@@ -36,7 +36,7 @@ from core.errors import NotFoundOrNotAllowed
 from core.models import Citizen, Organisation
 from tests.consent import bodies
 from tests.consent.conftest import World
-from tests.lock_waits import until, waiting_on_locks
+from tests.lock_waits import row_held, until, waiting_on_locks
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -62,21 +62,11 @@ class _Side(threading.Thread):
 
 def _held_open(organisation: Organisation, release: threading.Event) -> threading.Thread:
     """A transaction holding the organisation's row until ``release``."""
-    held = threading.Event()
-
-    def run() -> None:
-        try:
-            with transaction.atomic():
-                Organisation.objects.select_for_update().get(pk=organisation.pk)
-                held.set()
-                release.wait(timeout=20)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert held.wait(timeout=10)
-    return thread
+    return row_held(
+        f"SELECT 1 FROM {Organisation._meta.db_table} WHERE id = %s FOR UPDATE",  # noqa: S608 - the table name is the model's own
+        [organisation.pk],
+        release,
+    )
 
 
 def _admin(world: World) -> Actor:
@@ -218,24 +208,11 @@ def test_r4_a_write_asked_while_her_refusal_is_recorded_waits_and_is_refused(
 def _key_share_held(world: World, release: threading.Event) -> threading.Thread:
     """A transaction holding her row for key share until ``release``, as one
     storing a row that names her does (a note, an order, a result)."""
-    held = threading.Event()
-
-    def run() -> None:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT 1 FROM {Citizen._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608 - the table name is the model's own
-                    [world.person.pk],
-                )
-                held.set()
-                release.wait(timeout=20)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert held.wait(timeout=10)
-    return thread
+    return row_held(
+        f"SELECT 1 FROM {Citizen._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608 - the table name is the model's own
+        [world.person.pk],
+        release,
+    )
 
 
 @pytest.mark.parametrize("directive", DIRECTIVES)
