@@ -18,10 +18,10 @@ body. A FHIR id is its text: ``07`` is an id no resource has here.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.http import HttpResponse
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from consent.models import RecordResource
@@ -49,7 +49,7 @@ every_citizen_search = pytest.mark.parametrize(
 )
 
 
-def _searched(world: World, resource: FHIRResource, name: str, written: str) -> HttpResponse:  # noqa: F811
+def _searched(world: World, resource: FHIRResource, name: str, written: str) -> Any:  # noqa: F811
     """The search for ``written`` (``{pid}`` is her id), by one who may read the type."""
     reader = world.auditor if resource.type == "AuditEvent" else world.nurse
     value = quote(written.format(pid=world.person.pk))
