@@ -374,6 +374,10 @@ REST_FRAMEWORK = {
     # OPTIONS is no operation of the API (its description is /api/schema/):
     # 405, not REST framework's description of the view.
     "DEFAULT_METADATA_CLASS": None,
+    # A date-time field hands its time to the renderer, which writes every
+    # instant of an answer one way, UTC with Z (core.times.api_instant); the
+    # field's own writing would put it in the server's zone (+01:00).
+    "DATETIME_FORMAT": None,
 }
 # The OpenAPI description of /api/ (core/openapi.py, docs/api.md).
 SPECTACULAR_SETTINGS = {

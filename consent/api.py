@@ -38,6 +38,7 @@ from core.errors import InvalidInput
 from core.models import Role
 from core.permissions import roles
 from core.refusals import Concerns
+from core.times import api_instant
 
 
 class BreakGlassIn(serializers.Serializer[Any]):
@@ -90,8 +91,8 @@ class BreakGlassView(APIView):
                 "id": glass.pk,
                 "citizen_id": glass.citizen_id,
                 "basis": glass.basis,
-                "started_at": glass.started_at.isoformat(),
-                "expires_at": glass.expires_at.isoformat(),
+                "started_at": api_instant(glass.started_at),
+                "expires_at": api_instant(glass.expires_at),
             },
             status=201,
         )

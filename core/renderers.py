@@ -3,7 +3,11 @@
 A time a client sent is kept in the zone it was parsed into (Copenhagen) until
 it is read back from the database; written out as it is, a time before 1894
 would carry Copenhagen's local mean time (``+00:50:20``), which is no valid
-RFC 3339 offset. The API answers in UTC (``...Z``) whatever the time's zone.
+RFC 3339 offset. The API answers in UTC (``...Z``) whatever the time's zone,
+every time written one way (:func:`core.times.api_instant`): REST framework's
+date-time fields hand the time to this encoder as it is
+(``DATETIME_FORMAT = None``), as they would otherwise write it in the
+server's zone (``+01:00``).
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.utils.encoders import JSONEncoder
 
+from core.times import api_instant
+
 
 class UtcJSONEncoder(JSONEncoder):
     def default(self, obj: Any) -> Any:
         if isinstance(obj, dt.datetime) and obj.utcoffset() is not None:
-            obj = obj.astimezone(dt.UTC)
+            return api_instant(obj)
         return super().default(obj)
 
 

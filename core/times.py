@@ -19,8 +19,9 @@ One rule for every door that takes a time:
 - A date alone where an instant is needed (a search's day, a Period's bound,
   a FHIR or MedCom dateTime given as a date) is the first moment of that
   day in Copenhagen (:func:`day_start`).
-- Every FHIR time the platform writes is in UTC, written ``Z``
-  (:func:`fhir_instant`).
+- Every instant the platform writes is in UTC, written ``Z``: in FHIR
+  (:func:`fhir_instant`) and in every answer of ``/api/`` (:func:`api_instant`,
+  through REST framework's fields, the renderer and every hand-built dict).
 - Any time whose instant in UTC falls outside the years 1 to 9999 is refused
   with ``time.out_of_range``: the store keeps UTC and could not give it back.
 - Every door hands a time on in UTC, whatever offset it came with: what a
@@ -36,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from django.template.defaultfilters import date as date_filter
@@ -95,6 +96,22 @@ def fhir_instant(moment: dt.datetime, *, timespec: str = "auto") -> str:
         raise ValueError("a naive time has no instant")
     text = moment.astimezone(dt.UTC).isoformat(timespec=timespec)
     return text.removesuffix("+00:00") + "Z"
+
+
+@overload
+def api_instant(moment: dt.datetime) -> str: ...
+@overload
+def api_instant(moment: None) -> None: ...
+@overload
+def api_instant(moment: dt.datetime | None) -> str | None: ...
+def api_instant(moment: dt.datetime | None) -> str | None:
+    """An instant as every ``/api/`` answer writes it, the one form FHIR
+    writes too (:func:`fhir_instant`): UTC, ``Z``, a fraction of a second
+    where the time has one. REST framework's fields and the renderer write
+    a time through it, and so does every answer built by hand, so a client
+    never meets one instant as ``…Z``, ``…+00:00`` and ``…+01:00``. None
+    stays None (a time not yet set)."""
+    return None if moment is None else fhir_instant(moment)
 
 
 def day_start(day: dt.date, *, field: str | None) -> dt.datetime:

@@ -23,6 +23,7 @@ from core.fhir.views import FHIRView
 from core.models import Role
 from core.permissions import roles
 from core.refusals import Concerns
+from core.times import api_instant
 from integrations.auth import SignedByPartner
 from integrations.care_threads.reply import care_thread_reply
 from integrations.care_threads.selectors import care_thread_access
@@ -80,11 +81,11 @@ def _message_row(message: OutboundMessage) -> dict[str, Any]:
         "reason_code": message.last_error_code,
         "reason": message.last_error,
         "reason_text": message.reason_display(),
-        "created_at": message.created_at.isoformat(),
-        "next_attempt_at": message.next_attempt_at.isoformat(),
-        "failed_at": message.failed_at.isoformat() if message.failed_at else None,
+        "created_at": api_instant(message.created_at),
+        "next_attempt_at": api_instant(message.next_attempt_at),
+        "failed_at": api_instant(message.failed_at),
         "resent_by": message.resent_by.user.username if message.resent_by else None,
-        "handled_at": message.handled_at.isoformat() if message.handled_at else None,
+        "handled_at": api_instant(message.handled_at),
         "handled_by": message.handled_by.user.username if message.handled_by else None,
     }
 
@@ -92,8 +93,8 @@ def _message_row(message: OutboundMessage) -> dict[str, Any]:
 def _attempt_row(attempt: DeliveryAttempt) -> dict[str, Any]:
     return {
         "number": attempt.number,
-        "started_at": attempt.started_at.isoformat(),
-        "finished_at": attempt.finished_at.isoformat() if attempt.finished_at else None,
+        "started_at": api_instant(attempt.started_at),
+        "finished_at": api_instant(attempt.finished_at),
         "outcome": attempt.outcome,
         "http_status": attempt.http_status,
         "error_code": attempt.error_code,
@@ -279,8 +280,8 @@ def _refusal_row(message: InboundMessage) -> dict[str, Any]:
         "event_text": message.event_display(),
         "reason_code": message.reason_code,
         "reason_text": message.reason_display(),
-        "received_at": message.received_at.isoformat(),
-        "noted_at": message.noted_at.isoformat() if message.noted_at else None,
+        "received_at": api_instant(message.received_at),
+        "noted_at": api_instant(message.noted_at),
     }
 
 
@@ -348,7 +349,7 @@ def _segment_row(segment: CareMessage) -> dict[str, Any]:
         "text": segment.text,
         "author": segment.author,
         "author_contact": segment.author_contact,
-        "written_at": segment.written_at.isoformat(),
+        "written_at": api_instant(segment.written_at),
         "status": outbound.status if outbound is not None else None,
     }
 
@@ -362,8 +363,8 @@ def _thread_head(thread: CareThread) -> dict[str, Any]:
         "referral_id": thread.referral_id,
         "category": thread.category,
         "topic": thread.topic,
-        "started_at": thread.started_at.isoformat(),
-        "handled_at": thread.handled_at.isoformat() if thread.handled_at else None,
+        "started_at": api_instant(thread.started_at),
+        "handled_at": api_instant(thread.handled_at),
         "handled_by": thread.handled_by.user.username if thread.handled_by else None,
     }
 
@@ -375,7 +376,7 @@ def _unmatched_row(row: Unmatched) -> dict[str, Any]:
         "id": thread.pk,
         "partner": thread.partner.code,
         "partner_name": thread.partner.organisation.name,
-        "received_at": row.received_at.isoformat(),
+        "received_at": api_instant(row.received_at),
         "citizen_refused": row.refused,
     }
     if row.refused:

@@ -40,7 +40,7 @@ from core.fhir.validation import FHIRInvalid, fhir_check
 from core.logging import scrub
 from core.messages import general_in_place_of_detail, kind_message, user_message
 from core.models import SOR_SYSTEM, Citizen, Organisation
-from core.times import fhir_instant, read_moment
+from core.times import day_start, fhir_instant, read_day, read_moment
 from integrations.models import INBOUND_REASON_LABELS
 
 EVENT_SYSTEM = "urn:tvaerakut:message-event"
@@ -469,22 +469,30 @@ _DATE_ALONE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
 
 def message_instant(raw: object, *, field: str) -> dt.datetime | None:
     """A message's dateTime as an aware instant, or None where it gives none
-    or no time of day (a bare date). Read in ISO 8601's extended form only
-    (:func:`core.times.read_moment`): one with a time of day in another form
-    (``2026-12-08T10.30+01:00``, ``20261208T1030Z``), a value no calendar has
-    (``2026-02-30T…``) or whose UTC instant falls outside the years 1 to 9999
-    (``9999-12-31T23:59:59-14:00``) is refused, naming ``field``: kept, it
-    could be written but never read back, and every later read of the thread
-    or the citizen would fail. In UTC, whatever offset it was sent with."""
+    or less than a day (``2026``, ``2026-03``). A date alone (``2026-03-04``)
+    is the first moment of that day in Copenhagen
+    (:func:`core.times.day_start`, docs/decisions/0042), as every door reads
+    one: a discharge, a stay's end or a message text given as a day happened
+    on that day, not at whatever time the message arrived. Read in ISO 8601's
+    extended form only (:func:`core.times.read_moment`): one with a time of
+    day in another form (``2026-12-08T10.30+01:00``, ``20261208T1030Z``), a
+    value no calendar has (``2026-02-30T…``) or whose UTC instant falls
+    outside the years 1 to 9999 (``9999-12-31T23:59:59-14:00``) is refused,
+    naming ``field``: kept, it could be written but never read back, and
+    every later read of the thread or the citizen would fail. In UTC,
+    whatever offset it was sent with."""
     text = str(raw or "").strip()
     if not text:
         return None
     moment = read_moment(text)
+    day = read_day(text) if moment is None else None
     try:
         if moment is not None and timezone.is_aware(moment):
             moment.astimezone(dt.UTC)
+        if day is not None:
+            moment = day_start(day, field=field)
         kept = moment is not None or _DATE_ALONE.fullmatch(text) is not None
-    except OverflowError:
+    except (OverflowError, InvalidInput):  # out of the years 1 to 9999 in UTC
         kept = False
     if not kept:
         raise InvalidMessage(
@@ -507,11 +515,13 @@ def message_moment_past(raw: object, *, field: str, code: str, text: str) -> dt.
     ``2027-01``) whose first day is after today, is untrue and refused with
     ``code`` and ``text`` (``%(element)s`` names ``field``)."""
     moment = message_instant(raw, field=field)
-    if moment is not None:
-        ahead = moment > timezone.now() + CLOCK_SKEW
+    # A date alone is judged as a day (tomorrow is to come, whatever the
+    # clocks' skew); a time of day against the clock.
+    first = _first_day(str(raw or "").strip())
+    if first is not None:
+        ahead = first > timezone.now().astimezone(COPENHAGEN).date()
     else:
-        first = _first_day(str(raw or "").strip())
-        ahead = first is not None and first > timezone.now().astimezone(COPENHAGEN).date()
+        ahead = moment is not None and moment > timezone.now() + CLOCK_SKEW
     if ahead:
         raise InvalidMessage(code, text, field=field, params={"element": field})
     return moment

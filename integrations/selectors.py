@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from core.times import api_instant
 from integrations.models import (
     CareMessage,
     CareThread,
@@ -128,7 +129,7 @@ def outbox_health() -> dict[str, Any]:
         "failed": counts.get(OutboundMessage.Status.FAILED, 0),
         "withheld": counts.get(OutboundMessage.Status.WITHHELD, 0),
         "by_status": counts,
-        "oldest_undelivered_at": oldest.isoformat() if oldest else None,
+        "oldest_undelivered_at": api_instant(oldest),
         "oldest_undelivered_age_seconds": round((timezone.now() - oldest).total_seconds(), 1)
         if oldest
         else None,

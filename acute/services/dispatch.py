@@ -29,6 +29,7 @@ from acute.services.admissions import (
 )
 from core.actors import Actor
 from core.errors import Conflict, PreconditionFailed
+from core.times import api_instant
 
 REFERRAL_PLANNED_LATER = "referral.planned_later"
 # A nurse is already assigned to, on her way to or with the citizen on another
@@ -195,8 +196,8 @@ def planned_later_check(referral: Referral, *, now: dt.datetime) -> None:
             " requested time.",
             rule="R10",
             extra={
-                "planned_for": referral.planned_for.isoformat(),
-                "dispatch_opens_at": opens_at.isoformat(),
+                "planned_for": api_instant(referral.planned_for),
+                "dispatch_opens_at": api_instant(opens_at),
             },
         )
 

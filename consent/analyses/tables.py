@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.translation import gettext, gettext_lazy
 
 from core.spreadsheet import BOM, csv_decimal, csv_text
+from core.times import api_instant
 
 SUPPRESSED = None  # a suppressed value is published as null / "hidden"
 
@@ -48,7 +49,7 @@ class Privacy:
             "epsilon": float(self.epsilon),
             "epsilon_spent": float(self.epsilon_spent),
             "reused": self.reused,
-            "released_at": self.released_at.isoformat(),
+            "released_at": api_instant(self.released_at),
             "budget": float(self.budget),
             "budget_spent": float(self.budget_spent),
             "budget_remaining": float(self.budget_remaining),

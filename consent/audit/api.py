@@ -76,6 +76,7 @@ from core.permissions import roles
 from core.query_gate import FORMAT, operation_takes, query_refuse_unlisted
 from core.refusals import Concerns
 from core.spreadsheet import csv_text
+from core.times import api_instant
 from core.validation import is_digits
 
 AUDITORS = [roles(Role.AUDITOR)]
@@ -105,7 +106,7 @@ def _review_dict(review: EntryReview | None) -> dict[str, Any] | None:
     return {
         "reviewed_by": review.reviewed_by.username,
         "reviewed_by_id": review.reviewed_by_id,
-        "reviewed_at": review.reviewed_at.isoformat(),
+        "reviewed_at": api_instant(review.reviewed_at),
         "comment": review.comment,
     }
 
@@ -113,7 +114,7 @@ def _review_dict(review: EntryReview | None) -> dict[str, Any] | None:
 def entry_dict(entry: AuditEntry, flags: list[str], review: EntryReview | None) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "recorded_at": entry.recorded_at.isoformat(),
+        "recorded_at": api_instant(entry.recorded_at),
         "actor": {
             "user_id": entry.actor_user_id,
             "username": entry.actor_username,
@@ -437,7 +438,7 @@ def csv_response(rows: list[AuditEntry], flags: dict[int, list[str]]) -> HttpRes
     writer.writerow([*CSV_COLUMNS, *CSV_EXTRA_COLUMNS])
     for e in rows:
         values = [getattr(e, c) for c in CSV_COLUMNS]
-        values[1] = e.recorded_at.isoformat()
+        values[1] = api_instant(e.recorded_at)
         values += [e.detail.get("break_glass_id"), break_glass_reason(e)]
         writer.writerow(
             ["" if v is None else csv_text(str(v)) for v in values]

@@ -190,8 +190,16 @@ _LISTS = {
 _LISTS["role"] = (gettext_lazy("Role"), labels(label for _v, label in Role.choices))
 _LISTS["task"] = (gettext_lazy("Background task"), labels(TASKS.values()))
 _LISTS["actor_kind"] = (gettext_lazy("Made by"), labels(label for _v, label in ActorKind.choices))
-# The period's fields by the labels the form shows, not the link's "from" and "to".
-_FIELD_LABELS = {"from": gettext_lazy("From"), "to": gettext_lazy("To")}
+# The period's fields by the labels the form shows, not the link's "from" and
+# "to"; the ids a link carries (a citizen chosen, a member of staff, an
+# organisation) by what the page calls them, never the parameter's name.
+_FIELD_LABELS = {
+    "from": gettext_lazy("From"),
+    "to": gettext_lazy("To"),
+    "citizen": gettext_lazy("Citizen"),
+    "user": gettext_lazy("Who"),
+    "organisation": gettext_lazy("Organisation"),
+}
 
 
 def _search_refused(

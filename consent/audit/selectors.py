@@ -50,7 +50,15 @@ from core.errors import InvalidInput, NotFoundOrNotAllowed
 from core.labels import TASKS
 from core.messages import INTERNAL_ID, ISO_DATE, ONE_OF, ONE_OR_ZERO
 from core.models import Citizen, Organisation, Role, User
-from core.times import local_wall_time, read_day, read_moment, typed_moment, with_offset
+from core.times import (
+    api_instant,
+    day_start,
+    local_wall_time,
+    read_day,
+    read_moment,
+    typed_moment,
+    with_offset,
+)
 from core.validation import is_digits
 
 LIST_FIELDS = [
@@ -113,11 +121,11 @@ class AuditQuery:
             if value is not None:
                 out[key.removesuffix("_id")] = str(value)
         if self.since:
-            out["from"] = self.since.isoformat()
+            out["from"] = api_instant(self.since)
         if self.until:
-            out["to"] = self.until.isoformat()
+            out["to"] = api_instant(self.until)
         if self.outside:
-            out["outside"] = ",".join(f"{a.isoformat()}/{b.isoformat()}" for a, b in self.outside)
+            out["outside"] = ",".join(f"{api_instant(a)}/{api_instant(b)}" for a, b in self.outside)
         if self.purposes:
             out["purpose"] = ",".join(self.purposes)
         if self.actions:
@@ -173,10 +181,14 @@ def parse_instant(raw: str, name: str, *, end: bool = False, local: bool = False
     raw = raw.strip()
     day = read_day(raw)
     if day is not None:
-        value = dt.datetime.combine(day, dt.time())
-        if end:  # the day's end; the last day of year 9999 ends at its last instant
-            value = value + dt.timedelta(days=1) if day < dt.date.max else dt.datetime.max
-        return timezone.make_aware(value)
+        # The day's first moment in Copenhagen, as every door reads a date
+        # alone, refused where the store could not keep it (the first day of
+        # year 1 begins in UTC's year 0); ``to`` is the day's end, the next
+        # day's first moment, and the last day of year 9999 ends at its last
+        # instant.
+        if end and day == dt.date.max:
+            return timezone.make_aware(dt.datetime.max)
+        return day_start(day + dt.timedelta(days=1) if end else day, field=name)
     if local:
         typed = typed_moment(raw)
         if typed is None:

@@ -3,7 +3,6 @@ in the MedCom envelope, the platform's own acknowledgement otherwise."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ from integrations.medcom.envelope import GLN_SYSTEM, Issue, acknowledgement
 from integrations.medcom.inbound import header_of
 from integrations.medcom.outbound import MEDCOM_ACTIVITIES
 from integrations.medcom.validation import EQUIVALENT_SYSTEMS
+from integrations.simulators.messages import partner_now
 
 
 def simulator_ack(
@@ -49,7 +49,7 @@ def simulator_ack(
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
         "type": "message",
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "timestamp": partner_now(),
         "entry": entries,
     }
 

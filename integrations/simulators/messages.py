@@ -3,9 +3,17 @@ notification, a municipal record update, in the platform's envelope."""
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 import uuid
 from typing import Any
+
+from core.times import fhir_instant
+
+
+def partner_now() -> str:
+    """Now as a partner's system writes it in a message: UTC written ``Z``,
+    whole seconds, as MedCom's messages write a time (never ``+00:00``)."""
+    return fhir_instant(dt.datetime.now(dt.UTC), timespec="seconds")
 
 
 def partner_message(
@@ -14,7 +22,7 @@ def partner_message(
     """A message Bundle as a partner's system builds it: MessageHeader first,
     then the resources, then Provenance."""
     header_id = str(uuid.uuid4())
-    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    now = partner_now()
     sender = {"resourceType": "Organization", "id": str(uuid.uuid4()), "name": sender_code}
     for resource in resources:
         resource.setdefault("id", str(uuid.uuid4()))
@@ -106,7 +114,7 @@ def hospital_notification(
             "display": "inpatient encounter",
         },
         "subject": {"reference": f"urn:uuid:{patient['id']}"},
-        "period": {"start": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())},
+        "period": {"start": partner_now()},
     }
     resources: list[dict[str, Any]] = [encounter, patient]
     if follow_up_reason and not admitted:

@@ -15,6 +15,7 @@ from core.api import decimal_text
 from core.errors import Forbidden
 from core.models import Organisation, Role
 from core.openapi import Reference, decimal_forms
+from core.times import api_instant
 from core.validation import DecimalBounds
 from medicine_cabinet import selectors, services
 from medicine_cabinet.models import (
@@ -184,7 +185,7 @@ def movement_json(m: Movement) -> dict[str, Any]:
     """A ledger entry as the history shows it: with when, where, who and why."""
     return {
         **_plain_movement_json(m),
-        "at": m.at.isoformat(),
+        "at": api_instant(m.at),
         "location": {"id": m.location_id, "name": m.location.name},
         "by": m.by.username,
         "witness": m.witness.username if m.witness else None,
@@ -202,9 +203,9 @@ def count_json(c: StockCount) -> dict[str, Any]:
         "location": {"id": c.location_id, "name": c.location.name},
         "status": c.status,
         "has_discrepancy": c.has_discrepancy,
-        "started_at": c.started_at.isoformat(),
-        "submitted_at": c.submitted_at.isoformat() if c.submitted_at else None,
-        "approved_at": c.approved_at.isoformat() if c.approved_at else None,
+        "started_at": api_instant(c.started_at),
+        "submitted_at": api_instant(c.submitted_at),
+        "approved_at": api_instant(c.approved_at),
         "lines": [line_json(line) for line in c.lines.all()],
     }
 
@@ -232,7 +233,7 @@ def recall_dose_json(a: Administration) -> dict[str, Any]:
     the citizen by id, name and masked CPR number, never the number itself."""
     return {
         "id": a.pk,
-        "administered_at": a.administered_at.isoformat(),
+        "administered_at": api_instant(a.administered_at),
         "quantity": stock_amount(a.quantity),
         "unit": a.unit,
         "citizen": {
@@ -253,7 +254,7 @@ def notification_json(n: Notification) -> dict[str, Any]:
         "id": n.pk,
         "kind": n.kind,
         "message": n.message,
-        "created_at": n.created_at.isoformat(),
+        "created_at": api_instant(n.created_at),
         "medicine": n.medicine_id,
         "lot": n.lot_id,
         "location": n.location_id,

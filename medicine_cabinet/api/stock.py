@@ -22,7 +22,7 @@ from core.created import Creates
 from core.errors import InvalidInput
 from core.openapi import id_query, unique_conflicts
 from core.permissions import per_method, roles
-from core.times import DayField
+from core.times import DayField, api_instant
 from core.validation import DecimalBounds, is_digits
 from medicine_cabinet import selectors, services
 from medicine_cabinet.api.common import (
@@ -428,7 +428,7 @@ class LotRecallView(APIView):
         return Response(
             {
                 "lot": lot.pk,
-                "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
+                "recalled_at": api_instant(lot.recalled_at),
                 "held_in": [balance_json(b) for b in holding],
                 "administrations": [recall_dose_json(a) for a in given],
             },
@@ -476,7 +476,7 @@ class LotHistoryView(APIView):
                 "lot": {
                     **lot_json(lot),
                     "medicine": str(lot.medicine),
-                    "recalled_at": lot.recalled_at.isoformat() if lot.recalled_at else None,
+                    "recalled_at": api_instant(lot.recalled_at),
                 },
                 "movements": [
                     movement_json(m)

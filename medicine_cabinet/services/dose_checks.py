@@ -18,7 +18,7 @@ from core.errors import (
     InvalidInput,
     PreconditionFailed,
 )
-from core.times import shown
+from core.times import api_instant, shown
 from core.units import decimals_label
 from medicine_cabinet.models import (
     DoseMismatch,
@@ -79,8 +79,8 @@ def _check_order(
             },
             extra={
                 "order": order.pk,
-                "ordered_at": order.ordered_at.isoformat(),
-                "given_at": at.isoformat(),
+                "ordered_at": api_instant(order.ordered_at),
+                "given_at": api_instant(at),
             },
         )
     if order.status == MedicationOrder.Status.CANCELLED and (
@@ -196,7 +196,7 @@ def _check_within_order(*, order: MedicationOrder, left: Allowance, amount: Deci
             },
             field="order",
             rule="R8",
-            extra={**_order_refusal_extra(order, left), "ends_at": left.ends_at.isoformat()},
+            extra={**_order_refusal_extra(order, left), "ends_at": api_instant(left.ends_at)},
         )
     if amount is None and left.remaining > 0:
         return  # what she gives is not known yet: the mismatch warning asks her

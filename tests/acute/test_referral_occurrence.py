@@ -20,10 +20,11 @@ from django.utils import timezone
 from acute import services, tasks
 from acute.deadlines import deadline_for
 from acute.models import DeadlineWarning, Referral, Visit
-from acute.occurrence import DISPATCH_LEAD
+from acute.occurrence import DISPATCH_LEAD, dispatch_opens_at
 from consent.audit.models import AuditEntry
 from core.actors import Actor
 from core.models import Organisation, Role
+from core.times import api_instant
 from tests import factories as f
 from tests.acute.test_api import service_request
 
@@ -368,6 +369,9 @@ def test_r10_no_nurse_is_offered_or_sent_before_a_planned_visit_is_due(
     )
     assert sent.status_code == 409, sent.content
     assert sent.json()["error"]["code"] == "referral.planned_later"
+    # When she may be sent, written as every instant of the API (UTC, Z).
+    opens = sent.json()["error"]["dispatch_opens_at"]
+    assert opens == api_instant(dispatch_opens_at(referral.planned_for)), opens
     assert not Visit.objects.filter(referral=referral).exists()
     assert AuditEntry.objects.filter(
         citizen_id=referral.citizen_id,

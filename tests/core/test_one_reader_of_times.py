@@ -221,7 +221,12 @@ def test_the_cabinets_page_takes_a_date_only_as_yyyy_mm_dd() -> None:
 
 def test_a_message_with_a_time_in_another_form_is_refused_naming_it() -> None:
     assert message_instant("2026-12-08T10:30:00+01:00", field="sent") == HALF_PAST_TEN
-    assert message_instant("2026-12-08", field="sent") is None
+    # A date alone is that Danish day's first moment (decision 0042); less
+    # than a day is no time.
+    assert message_instant("2026-12-08", field="sent") == dt.datetime(
+        2026, 12, 7, 23, 0, tzinfo=dt.UTC
+    )
+    assert message_instant("2026-12", field="sent") is None
     for raw in [*NOT_EXTENDED, *FAR_OFFSETS]:
         with pytest.raises(InvalidMessage) as refused:
             message_instant(raw, field="sent")

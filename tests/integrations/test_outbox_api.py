@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.fhir.patient import patient_resource
 from core.models import Role
+from core.times import api_instant
 from integrations.messages import Event, message_bundle, parse_message
 from integrations.models import OutboundMessage, Partner
 from integrations.outbox import backoff_delay, outbox_enqueue, outbox_sweep
@@ -163,7 +164,7 @@ def test_healthz_shows_the_oldest_undelivered_message(client) -> None:
     body = client.get("/healthz").json()
     handoffs = body["details"]["handoffs"]
     assert handoffs["undelivered"] == 1
-    assert handoffs["oldest_undelivered_at"] == message.created_at.isoformat()
+    assert handoffs["oldest_undelivered_at"] == api_instant(message.created_at)
     assert set(body["checks"]) == {"database", "broker", "worker"}
     assert "queues" in body["details"]  # depth per queue, when the broker answers
 

@@ -5,7 +5,6 @@ alerts, and the input serializers."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rest_framework import serializers
@@ -22,7 +21,7 @@ from core.api import CheckedIntegerField, NumberOrTextField, actor_of, valid
 from core.created import Creates
 from core.models import Role
 from core.permissions import roles
-from core.times import InstantField
+from core.times import InstantField, api_instant
 
 if TYPE_CHECKING:
     from acute.models import Visit
@@ -74,10 +73,7 @@ def _time(value: Any) -> str | None:
     """RFC 3339 in UTC (``...Z``), as the renderer writes every other time. A
     time echoed as the client sent it is in Copenhagen's zone until read back,
     and before 1894 its offset (``+00:50:20``) is no valid RFC 3339 offset."""
-    if value is None:
-        return None
-    text: str = value.astimezone(dt.UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z"
+    return api_instant(value)
 
 
 def _number(value: Any) -> str | None:
