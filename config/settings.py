@@ -141,6 +141,10 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # The page gate before the CSRF check: a method a page does not serve is
+    # its 405, and a role refused the page its "not allowed", whatever the
+    # token; the CSRF check guards what the gate lets through to a view.
+    "core.middleware.PageAccessMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Before anything is answered under a session she ended offline.
@@ -151,7 +155,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-csp's, with the settings' policy built once (core/middleware.py).
     "core.middleware.ContentSecurityPolicyMiddleware",
-    "core.middleware.PageAccessMiddleware",
+    "core.middleware.MethodNotAllowedPageMiddleware",
     # After the role's gate: a queued form is received only for the user who made it.
     "core.middleware.OfflineOwnerMiddleware",
     # Near last, so a keyed write's claim shares the view's transaction.

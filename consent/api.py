@@ -11,6 +11,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     OpenApiTypes,
     extend_schema,
+    extend_schema_field,
     inline_serializer,
 )
 from rest_framework import serializers
@@ -31,6 +32,7 @@ from consent.analyses import (
     analysis_run,
 )
 from consent.gate import CLINICAL_ROLES
+from consent.models import BreakGlass
 from core.api import actor_of, valid
 from core.boundary import json_object_required
 from core.created import Creates
@@ -41,10 +43,17 @@ from core.refusals import Concerns
 from core.times import api_instant
 
 
+# The contract names the two grounds a partner may state; the service judges
+# what is sent (any other is break_glass.basis_invalid, recorded).
+@extend_schema_field({"type": "string", "enum": list(BreakGlass.Basis.values)})
+class BasisField(serializers.CharField):
+    pass
+
+
 class BreakGlassIn(serializers.Serializer[Any]):
     citizen_id = serializers.IntegerField(min_value=1)
     reason = serializers.CharField(max_length=500, allow_blank=True)
-    basis = serializers.CharField(max_length=24)
+    basis = BasisField(max_length=24)
 
 
 class BreakGlassCitizenIn(serializers.Serializer[Any]):
@@ -54,7 +63,7 @@ class BreakGlassCitizenIn(serializers.Serializer[Any]):
 class BreakGlassOut(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     citizen_id = serializers.IntegerField()
-    basis = serializers.CharField()
+    basis = BasisField()
     started_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
 

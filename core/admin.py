@@ -38,7 +38,11 @@ from core.services.signals import (
     login_refusal_send,
     password_login_succeeded,
 )
-from core.validation import unique_conflict_of_fields, unique_rules_on_their_fields
+from core.validation import (
+    unique_conflict,
+    unique_conflict_of_fields,
+    unique_rules_on_their_fields,
+)
 
 # The user's administrator membership chosen by the admin's login, set as the
 # session's role once Django has logged the user in (PlatformAdminSite.login).
@@ -235,12 +239,39 @@ class UniqueRulesFormSet(forms.BaseInlineFormSet):
         return user_message(conflict)
 
 
+class MembershipFormSet(UniqueRulesFormSet):
+    """A person's roles, every one a row: at most one of them is chosen at
+    sign-in (``membership_one_default``). The model's validation leaves that
+    rule to the database, the user being the row's parent, so the rows are
+    held to it here: a row ticked besides another is refused on its tick in
+    the platform's sentence, not answered with a server error."""
+
+    def clean(self) -> None:
+        super().clean()
+        ticked = [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None)
+            and form.cleaned_data.get("is_default")
+            and not form.cleaned_data.get("DELETE")
+        ]
+        if len(ticked) < 2:
+            return
+        conflict = unique_conflict("membership_one_default")
+        assert conflict is not None  # listed in core.messages.UNIQUE_RULES
+        # The rows ticked anew beside one ticked before; all but the first
+        # when every one is ticked anew (a new person's rows).
+        anew = [form for form in ticked if "is_default" in form.changed_data]
+        for form in anew if len(anew) < len(ticked) else ticked[1:]:
+            form.add_error("is_default", user_message(conflict))
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     # A role given twice is refused in the platform's words, between the
     # rows shown (the form set) and against those saved (the form).
     form = ConfigurationForm
-    formset = UniqueRulesFormSet
+    formset = MembershipFormSet
     extra = 0
 
 

@@ -87,6 +87,10 @@ _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _NUMBER_TYPES = frozenset({"integer", "number"})
 _BOOLEAN_TYPES = frozenset({"boolean"})
 _TEXT_TYPES = frozenset({"string"})
+_BOUNDS_ONLY = frozenset(
+    {"minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum"}
+    | {"exclusiveMaximum", "multipleOf", "minItems", "maxItems"}
+)
 # How many unknown fields a refusal names, and how long each name may be.
 _NAMED = 10
 _NAME_CHARS = 60
@@ -150,16 +154,14 @@ def _walk(value: Any, schema: Any, path: str, found: _Found) -> None:
     branches = list(_branches(schema))
     if not branches:
         return
-    if (
-        value is not None
-        and not isinstance(value, bool)
-        and {b.get("type") for b in branches} == _BOOLEAN_TYPES
-    ):
+    # Bounds beside an ``allOf`` (a choice's ``maxLength``) narrow the value
+    # the other branches type; they are no type of their own.
+    kinds = {b.get("type") for b in branches if not b.keys() <= _BOUNDS_ONLY}
+    if value is not None and not isinstance(value, bool) and kinds == _BOOLEAN_TYPES:
         # "yes", "on", "1" or 1 for a boolean: REST framework would read it as
         # true (null is the field's own to take or refuse).
         found.not_boolean.append(path)
         return
-    kinds = {b.get("type") for b in branches}
     if isinstance(value, bool) and kinds and kinds <= _NUMBER_TYPES:
         # true for a number: REST framework's float field reads it as 1.0.
         found.boolean_for_number.append((path, "integer" if kinds == {"integer"} else "number"))

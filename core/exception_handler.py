@@ -31,6 +31,7 @@ from core.errors import STATUS_BY_KIND, PlatformError, Throttled, shown_message
 from core.fhir.outcome import operation_outcome
 from core.logging import scrub
 from core.messages import general_in_place_of_detail, user_message
+from core.renderers import answered_media_type
 from core.validation import constraint_broken, unique_conflict
 
 logger = logging.getLogger(__name__)
@@ -295,4 +296,8 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
     headers.setdefault("Content-Language", language)
     path = request.path if request is not None else ""
     payload, content_type = error_payload(path, status, body)
+    if is_fhir_path(path):
+        # The OperationOutcome in the format negotiated (application/json
+        # when Accept weighs FHIR JSON 0), FHIR JSON when none was.
+        content_type = answered_media_type(request, content_type)
     return Response(payload, status=status, headers=headers, content_type=content_type)

@@ -312,6 +312,17 @@ REASONS: dict[str, Promise] = {
     "patient.element_unsupported": pgettext_lazy(
         REASON_CONTEXT, "element the platform does not keep"
     ),
+    "patient.text_too_long": pgettext_lazy(REASON_CONTEXT, "citizen's data too long"),
+    "referral.source_not_yours": pgettext_lazy(REASON_CONTEXT, "referrer other than her own"),
+    "record.code_too_long": pgettext_lazy(REASON_CONTEXT, "code too long"),
+    "consent.actor_role_unsupported": pgettext_lazy(REASON_CONTEXT, "actor not a recipient"),
+    "consent.custodian_not_recorder": pgettext_lazy(
+        REASON_CONTEXT, "custodian other than the recorder"
+    ),
+    "referral.external_id_not_taken": pgettext_lazy(
+        REASON_CONTEXT, "referral number on a typed-in referral"
+    ),
+    "system.invalid": pgettext_lazy(REASON_CONTEXT, "system not registered"),
 }
 
 

@@ -97,11 +97,40 @@ UNIQUE_RULES: dict[str, tuple[str, str, str]] = {
             "The formulary already has a line with this ATC code, strength and form; change that line instead."
         ),
     ),
+    "auth_group.name": (
+        "group.name_taken",
+        "name",
+        gettext_noop("Another group already has this name; choose another name."),
+    ),
+    "membership_one_default": (
+        "membership.default_taken",
+        "is_default",
+        gettext_noop(
+            "Another of the person's roles is already the one chosen at sign-in; untick it there first."
+        ),
+    ),
+    "location_one_bag_per_nurse": (
+        "bag.exists",
+        "nurse",
+        gettext_noop("The nurse already has a bag in the acute function; change that bag instead."),
+    ),
+    "core_systemclient.client_id": (
+        "system.client_id_taken",
+        "client_id",
+        gettext_noop("Another system is already registered with this client id; choose another."),
+    ),
 }
 
 # The messages are msgids, kept whole on one line each.
 FIXED = (
     *(message for _code, _field, message in UNIQUE_RULES.values()),
+    gettext_noop(
+        "A search names one citizen: patient and subject, repeated or together, must name the same Patient."
+    ),
+    gettext_noop("The system could not be registered."),
+    gettext_noop(
+        "external_id is the referring organisation's own number for its referral; a referral typed in from a phone call has none: leave it out."
+    ),
     gettext_noop(
         "A message that breaks MedCom's rules is never sent; correct the cause and the next message goes."
     ),
@@ -1068,6 +1097,19 @@ TEMPLATES: dict[str, Promise] = {
     "patient.element_unsupported": _(
         "The platform does not keep %(element)s of a Patient; leave it out."
     ),
+    "patient.text_too_long": _(
+        "%(element)s holds at most %(most)s characters; nothing was written."
+    ),
+    "referral.source_not_yours": _(
+        "source is your organisation's (%(source)s); leave it out or send that."
+    ),
+    "record.code_too_long": _(
+        "%(element)s holds at most %(most)s characters; nothing was written."
+    ),
+    "consent.actor_role_unsupported": _("%(element)s names a recipient of the record: %(codes)s."),
+    "consent.custodian_not_recorder": _(
+        "%(element)s is the organisation recording the directive, %(own)s; leave it out or name that."
+    ),
 }
 
 # The part that differs where one code's template ("%(name)s must be
@@ -1238,6 +1280,11 @@ BY_CODE: dict[str, Promise] = {
     "fhir.reference_unknown": _("A reference names something the platform does not hold."),
     "record.version_conflict": _("The entry was changed meanwhile; open it again."),
     "patient.version_conflict": _("The citizen's data were changed meanwhile; open them again."),
+    "patient.text_too_long": _("A name, an address or a phone number is too long."),
+    "referral.source_not_yours": _("Who referred is your organisation."),
+    "record.code_too_long": _("A code or its system is too long."),
+    "consent.actor_role_unsupported": _("A directive names the recipients of the record."),
+    "consent.custodian_not_recorder": _("The directive is kept by the organisation recording it."),
     "audit.export_too_large": _("The search holds too many entries; narrow it."),
     "audit.param_invalid": _("A search field is not valid."),
     "audit.size_beyond_tree": _("The log does not hold that many entries yet."),

@@ -258,17 +258,18 @@ class PageAccessMiddleware:
 
     API views are left to REST framework, whose default permission refuses
     everyone. A page declares access with ``core.permissions.page``/``public_page``.
+
+    It judges a request before Django's CSRF check does (``settings.MIDDLEWARE``):
+    a POST to a page that serves none is its 405 naming what it serves, and
+    to a role refused the page the one "not allowed" page, with or without a
+    token; nothing reaches a view past the gate without the CSRF check.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if response.status_code == 405 and not response.content:
-            # Django's require_http_methods answers with an empty body.
-            return method_not_allowed(request, response.get("Allow", ""))
-        return response
+        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
@@ -349,6 +350,22 @@ def plain_method_not_allowed(allowed: str) -> HttpResponse:
     )
     response["Allow"] = allowed
     return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """A 405 a view answered with an empty body (Django's own views: the
+    admin's, ``require_http_methods``) in the door's form, as the page gate
+    answers one (:func:`method_not_allowed`). Inside the content security
+    policy's middleware, so that the page it writes carries its headers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content:
+            return method_not_allowed(request, response.get("Allow", ""))
+        return response
 
 
 class AllowServedMiddleware:

@@ -82,6 +82,18 @@ def _refused_by_accept(media_type: str, ranges: list[tuple[str, str, bool]]) -> 
     return best is not None and best[1]
 
 
+def answered_media_type(request: Any, default: str) -> str:
+    """The media type of the format :class:`ContentNegotiation` chose for
+    ``request`` (its renderer's), or ``default`` when none was chosen (the
+    request was refused before). A door that names its answer's type reads
+    it here, so that a format ``Accept`` weighs 0 is never the one named:
+    ``application/fhir+json;q=0, application/json`` is answered
+    ``application/json``."""
+    renderer = getattr(request, "accepted_renderer", None)
+    media_type = getattr(renderer, "media_type", None)
+    return media_type if isinstance(media_type, str) and media_type else default
+
+
 class ContentNegotiation(DefaultContentNegotiation):
     """REST framework's, but a ``format`` no renderer of the view serves
     (``?format=xml``) is 406, as an ``Accept`` it cannot answer is and as

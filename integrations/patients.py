@@ -19,7 +19,7 @@ from core.deaths import death_time_missing
 from core.errors import Duplicate, InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
-from core.services import citizen_create
+from core.services import citizen_create, citizen_text_checked
 from core.sql import CompiledQuery, columns_of, instances_of, plain_columns
 from integrations.messages import InvalidMessage, patient_identity
 
@@ -241,15 +241,31 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
     name = _read(chosen_name, patient)
     address = _read(chosen_home_address, patient)
     phone = _read(chosen_phone, patient)
-    given = " ".join(name.get("given") or [])
-    family = name.get("family") or ""
-    lines = address.get("line") or []
-    if not given or not family or not lines or not address.get("postalCode"):
+    given = " ".join(g for g in name.get("given") or [] if isinstance(g, str))
+    family = str(name.get("family") or "")
+    # Every line of the address, as the FHIR Patient door keeps them: the
+    # second ("2. tv.") is the door a nurse rings at.
+    line = " ".join(x for x in address.get("line") or [] if isinstance(x, str))
+    city = str(address.get("city") or "")
+    if not given or not family or not line or not address.get("postalCode"):
         raise InvalidMessage(
             "message.patient_incomplete",
             "A new citizen needs a name and a home address.",
             field="Patient",
         )
+    try:
+        for column, value, element in (
+            ("given_name", given, "name.given"),
+            ("family_name", family, "name.family"),
+            ("address_line", line, "address.line"),
+            ("city", city, "address.city"),
+            ("phone", phone, "telecom"),
+        ):
+            citizen_text_checked(column, value, element=element)
+    except InvalidInput as exc:
+        raise InvalidMessage(
+            exc.code, exc.message, field=f"Patient.{exc.field}", params=exc.params
+        ) from None
     latitude, longitude = _location(address)
     died_at = _death(patient)
     try:
@@ -259,9 +275,9 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
                 replacement_cpr=patient_identity(patient).replacement,
                 given_name=given,
                 family_name=family,
-                address_line=lines[0],
+                address_line=line,
                 postal_code=address.get("postalCode", ""),
-                city=address.get("city", ""),
+                city=city,
                 latitude=latitude,
                 longitude=longitude,
                 municipality=_municipality(patient),

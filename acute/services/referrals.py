@@ -139,8 +139,24 @@ def referral_intake(
             raise errors.InvalidInput(
                 "referral.source_required", "Say who referred (gp, 1813, ...).", field="source"
             )
+        if external_id.strip():
+            # A referring organisation's own number for its referral; one
+            # typed in from a phone call has none, and was dropped unsaid.
+            creation_refused_audit(
+                actor=actor,
+                citizen_id=referral_citizen_named(citizen_id=citizen_id, cpr=cpr),
+                resource_type="ServiceRequest",
+                reason_code="referral.external_id_not_taken",
+            )
+            raise errors.InvalidInput(
+                "referral.external_id_not_taken",
+                "external_id is the referring organisation's own number for its referral;"
+                " a referral typed in from a phone call has none: leave it out.",
+                field="external_id",
+            )
         channel, source_organisation = Referral.Channel.PHONE, None
     else:
+        stated_source = source
         source = (
             SOURCE_BY_KIND.get(Organisation.Kind(organisation.kind))
             if organisation is not None
@@ -169,6 +185,22 @@ def referral_intake(
             purpose=Purpose.TREATMENT,
             resource_type="ServiceRequest",
         )
+        if stated_source and stated_source != source:
+            # Who referred is her organisation's kind; another stated was
+            # answered as if taken and stored as hers (R9: the attempt is
+            # on the log of the citizen named).
+            creation_refused_audit(
+                actor=actor,
+                citizen_id=referral_citizen_named(citizen_id=citizen_id, cpr=cpr),
+                resource_type="ServiceRequest",
+                reason_code="referral.source_not_yours",
+            )
+            raise errors.InvalidInput(
+                "referral.source_not_yours",
+                f"source is your organisation's ({source}); leave it out or send that.",
+                field="source",
+                params={"source": source},
+            )
         channel = Referral.Channel.ELECTRONIC if electronic else Referral.Channel.FORM
         source_organisation = organisation
         referrer_name = referrer_name or (actor.user.display_name if actor.user else "")

@@ -30,6 +30,8 @@ from consent.classifications import (
     system_key,
 )
 from consent.fhir.datatypes import RecordRefused
+from consent.models import RecordResource
+from core.errors import InvalidInput
 
 # English in the error's message; the reader sees DIAGNOSIS_SYSTEMS_LABEL.
 DIAGNOSIS_SYSTEMS_TEXT = gettext_noop("ICD-10 (or a national form of it), SKS or ICPC-2")
@@ -177,11 +179,25 @@ def judge_free_text(text: str, *, element: str) -> None:
 
 def stored_code(value: CodedValue) -> tuple[str, str]:
     """The main code as the record stores it: a classification's code
-    normalised under its normalised system, anything else as sent."""
+    normalised under its normalised system, anything else as sent. One
+    longer than its column keeps is refused: cut to fit, the resource would
+    be searched and counted by another code than the one it carries."""
     classification = classification_of(value.system) if value.system.strip() else None
     if classification is None:
-        return value.system.strip(), value.code.strip()
-    return system_key(value.system), normalised_code(value.code)
+        system, code = value.system.strip(), value.code.strip()
+    else:
+        system, code = system_key(value.system), normalised_code(value.code)
+    for column, text, part in (("code_system", system, "system"), ("code", code, "code")):
+        most = getattr(RecordResource._meta.get_field(column), "max_length", None)
+        if most is not None and len(text) > most:
+            element = f"{value.expression}.{part}"
+            raise InvalidInput(
+                "record.code_too_long",
+                f"{element} holds at most {most} characters; nothing was written.",
+                field=element,
+                params={"element": element, "most": most},
+            )
+    return system, code
 
 
 def coded_at(values: list[CodedValue], place: str) -> list[CodedValue]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from fhir.resources.R4B.consent import Consent
 
-from consent.fhir.datatypes import period_bound, reference_id, validate_fhir
+from consent.fhir.datatypes import codings, period_bound, reference_id, validate_fhir
 from consent.models import ConsentDirective
 from core.errors import InvalidInput
 from core.fhir.references import LocalReference, reference_targets_checked
@@ -329,6 +329,32 @@ def _check_policy_rule(body: dict[str, Any], kind: str) -> None:
             )
 
 
+# The roles of an actor a directive is about: who receives the record
+# (v3-ParticipationType; IRCP is what the platform itself writes).
+RECIPIENT_ROLES = frozenset({"IRCP", "PRCP", "TRC", "RCV"})
+
+
+def _check_recipient_role(actor: dict[str, Any], index: int) -> None:
+    """A directive refuses (or permits) disclosure to its actors as
+    recipients. An actor coded in another role (the author, the custodian,
+    the verifier) was read as a recipient all the same, so the organisation
+    that recorded a citizen's refusal was refused her record. A role given
+    as text only is a person's words and is read as before."""
+    for coding in codings(actor.get("role")):
+        if coding.get("system") in (None, PARTICIPATION_SYSTEM) and (
+            coding.get("code") in RECIPIENT_ROLES
+        ):
+            continue
+        element = f"provision.actor[{index}].role"
+        codes = f"{', '.join(sorted(RECIPIENT_ROLES))} ({PARTICIPATION_SYSTEM})"
+        raise InvalidInput(
+            "consent.actor_role_unsupported",
+            f"{element} names a recipient of the record: {codes}.",
+            field=element,
+            params={"element": element, "codes": codes},
+        )
+
+
 def parse_consent(data: dict[str, Any]) -> ParsedConsent:
     body = validate_fhir(data, expected_type="Consent")
     # Each reference of a type its element takes, wherever it sits.
@@ -346,6 +372,7 @@ def parse_consent(data: dict[str, Any]) -> ParsedConsent:
     org_ids: list[int] = []
     user_ids: list[int] = []
     for index, actor in enumerate(provision.get("actor") or []):
+        _check_recipient_role(actor, index)
         reference = str((actor.get("reference") or {}).get("reference") or "")
         kind_, _, ident = reference.partition("/")
         if kind_ == "Organization" and is_digits(ident):

@@ -29,6 +29,7 @@ from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.fhir.references import LocalReference, reference_targets_checked
 from core.models import MUNICIPALITY_CODE_SYSTEM
+from core.services import citizen_text_checked
 from core.validation import DecimalBounds, decimal_parse, is_digits, text_trimmed
 
 GEOLOCATION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/geolocation"
@@ -350,16 +351,17 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
     return ParsedPatient(
         cpr=cpr,
         replacement=replacement,
-        given_name=given[:120],
-        family_name=family[:120],
-        address_line=line[:200],
+        # Longer than the citizen's columns keep is refused, never cut to fit.
+        given_name=citizen_text_checked("given_name", given, element="name.given"),
+        family_name=citizen_text_checked("family_name", family, element="name.family"),
+        address_line=citizen_text_checked("address_line", line, element="address.line"),
         postal_code=postal_code,
-        city=city[:100],
+        city=citizen_text_checked("city", city, element="address.city"),
         latitude=latitude,
         longitude=longitude,
         municipality_code=municipality,
         gp_practice_id=gp_id,
-        phone=phone[:32],
+        phone=citizen_text_checked("phone", phone, element="telecom"),
         deceased_at=instant(deceased, field="deceasedDateTime")
         if isinstance(deceased, str)
         else None,

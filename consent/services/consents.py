@@ -35,6 +35,24 @@ def _recorder(actor: Actor) -> tuple[User, Organisation]:
     return actor.user, actor.organisation
 
 
+def _check_custodian(data: dict[str, Any], organisation: Organisation) -> None:
+    """``Consent.organization`` (the custodian) is the organisation that
+    records it, as the answer says: another one named was answered and kept
+    as the recorder's, unsaid."""
+    own = f"Organization/{organisation.pk}"
+    for index, named in enumerate(data.get("organization") or []):
+        reference = named.get("reference") if isinstance(named, dict) else None
+        if reference != own:
+            element = f"organization[{index}]"
+            raise InvalidInput(
+                "consent.custodian_not_recorder",
+                f"{element} is the organisation recording the directive, {own};"
+                " leave it out or name that.",
+                field=element,
+                params={"element": element, "own": own},
+            )
+
+
 Named = TypeVar("Named", Organisation, User)
 
 
@@ -306,6 +324,11 @@ def consent_create(*, actor: Actor, data: dict[str, Any], purpose: str) -> Conse
         _audit_refused(actor=actor, purpose=purpose, data=data, refused=exc)
         raise
     user, organisation = _recorder(actor)
+    try:
+        _check_custodian(data, organisation)
+    except InvalidInput as exc:
+        _audit_refused(actor=actor, purpose=purpose, data=data, refused=exc)
+        raise
     decision = citizen.gate_decision  # type: ignore[attr-defined]
     try:
         _check_not_own_refusal(actor=actor, citizen_id=citizen.pk, parsed=parsed)

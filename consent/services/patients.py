@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from consent.audit.services import Action
 from consent.fhir import GEOLOCATION_EXTENSION, ParsedPatient, parse_patient
@@ -451,6 +452,17 @@ def _patient_apply(
         )
 
 
+# The registration form's field, and its label, for each Patient element
+# ``patient_register`` fills from it.
+_FORM_FIELD_OF_ELEMENT = {
+    "name.given": ("given_name", gettext_lazy("First name(s)")),
+    "name.family": ("family_name", gettext_lazy("Surname")),
+    "address.line": ("address_line", gettext_lazy("Street and number")),
+    "address.city": ("city", gettext_lazy("Town")),
+    "telecom": ("phone", gettext_lazy("Citizen's phone (optional)")),
+}
+
+
 def patient_register(
     *,
     actor: Actor,
@@ -536,6 +548,15 @@ def patient_register(
         patient["telecom"] = [{"system": "phone", "value": phone.strip()}]
     try:
         return patient_create(actor=actor, data=patient, purpose=purpose)
+    except InvalidInput as exc:
+        form_field = _FORM_FIELD_OF_ELEMENT.get(exc.field or "")
+        if exc.code != "patient.text_too_long" or form_field is None:
+            raise
+        # Told on the field she typed it in, by the label the form shows.
+        name, label = form_field
+        raise InvalidInput(
+            exc.code, exc.message, field=name, params={**exc.params, "element": label}
+        ) from None
     except Duplicate as exc:
         # Audited as over FHIR; told in the form's words, on the number typed
         # (she is looked up by it, not searched for over FHIR).

@@ -36,6 +36,7 @@ from core.fhir.renderers import (
 )
 from core.messages import GIVEN_A_VALUE, ONE_OF, WHOLE_NUMBER
 from core.permissions import actor_from_request, system_scopes_admit
+from core.renderers import answered_media_type
 from core.times import read_moment
 from core.validation import is_digits, row_id_text
 
@@ -337,7 +338,9 @@ class FHIRView(APIView):
     def fhir_response(
         self, data: Any, status: int = 200, headers: dict[str, str] | None = None
     ) -> Response:
-        return Response(data, status=status, headers=headers, content_type=FHIR_JSON)
+        # The format negotiated: application/json when Accept weighs FHIR JSON 0.
+        media_type = answered_media_type(self.request, FHIR_JSON)
+        return Response(data, status=status, headers=headers, content_type=media_type)
 
 
 def refuse_unserved_format(values: list[str]) -> None:

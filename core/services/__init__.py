@@ -5,7 +5,7 @@ registering a citizen (``citizens``) and forgetting old Idempotency-Keys
 (``idempotency_keys``). Re-exported here, so ``from core.services import
 citizen_create`` keeps working."""
 
-from core.services.citizens import citizen_create
+from core.services.citizens import citizen_create, citizen_text_checked
 from core.services.idempotency_keys import idempotency_keys_prune
 from core.services.login import login_verify, refuse_when_throttled
 from core.services.memberships import (
@@ -41,6 +41,7 @@ __all__ = [
     "SECOND_FACTOR_ROLES",
     "administration_changed",
     "citizen_create",
+    "citizen_text_checked",
     "idempotency_keys_prune",
     "login_locked_out",
     "login_refusal_send",

@@ -20,6 +20,23 @@ from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise, unique_column_rule, unique_conflict
 
 
+def citizen_text_checked(column: str, value: str, *, element: str) -> str:
+    """``value`` as it is, for the citizen's ``column`` (a name, the address,
+    the phone), or refused when longer than the column keeps: cut to fit, a
+    name or an address would be registered as something other than what was
+    sent, and a nurse drives to, or calls, what is kept. ``element`` names
+    where the sender wrote it (``name.family``)."""
+    most = getattr(Citizen._meta.get_field(column), "max_length", None)
+    if most is not None and len(value) > most:
+        raise InvalidInput(
+            "patient.text_too_long",
+            f"{element} holds at most {most} characters; nothing was written.",
+            field=element,
+            params={"element": element, "most": most},
+        )
+    return value
+
+
 @transaction.atomic
 def citizen_create(
     *,

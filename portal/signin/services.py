@@ -35,6 +35,7 @@ from core.models import (
 from core.permissions import SESSION_MEMBERSHIP_KEY, actor_from_request
 from core.scopes import parse_scopes
 from core.services.memberships import MUNICIPALITY_LEFT, MUNICIPALITY_LEFT_MESSAGE
+from core.validation import full_clean_or_raise, insert_or_conflict
 
 SIGN_IN_TASK = "sign-in"
 SYSTEM_GRANT_TASK = "system-client-credentials"
@@ -361,13 +362,18 @@ def system_client_register(
             "invalid_scope", "system.scope_invalid", "The scopes are not SMART system scopes."
         )
     secret = secrets.token_urlsafe(32)
-    client = SystemClient.objects.create(
+    client = SystemClient(
         client_id=client_id,
         name=name,
         membership=membership,
         scopes=" ".join(scopes.split()),
         secret_hash=hash_token(secret),
     )
+    # A client id already registered is refused on its field (409
+    # system.client_id_taken), by the model's validation or, registered
+    # meanwhile, by the database: never a second system under the same id.
+    full_clean_or_raise(client, code="system.invalid")
+    insert_or_conflict(client, code="system.invalid", message="The system could not be registered.")
     return client, secret
 
 

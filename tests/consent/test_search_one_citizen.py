@@ -58,3 +58,14 @@ def test_a_citizen_parameter_naming_no_patient_is_refused_beside_one_that_does(
         assert response.status_code == 400, (query, response.status_code)
         assert issue_code(response) == "search.param_invalid", query
         assert "entry" not in response.json()
+
+
+@pytest.mark.django_db
+def test_the_refusal_says_why_in_danish_with_no_english_beside_it(world: World) -> None:
+    other = f.citizen(gp=world.gp)
+    response = f.client_for(world.nurse).get(
+        f"/fhir/Condition?patient={world.person.pk}&subject=Patient/{other.pk}"
+    )
+    issue = response.json()["issue"][0]
+    assert issue["details"]["text"].startswith("En søgning angår én borger")
+    assert issue["diagnostics"] == issue["details"]["text"]

@@ -112,3 +112,68 @@ def test_fhir_answers_an_accept_that_takes_one_of_its_formats(
     )
     assert response.status_code == 200, (accept, response.content[:300])
     assert response.json()["resourceType"] == "Bundle"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/fhir+json;q=0, application/json",
+        "application/fhir+json;q=0.0, application/json;q=0.5",
+        "application/json, application/fhir+json;q=0",
+    ],
+)
+def test_fhir_never_names_a_format_weighed_0_as_its_answers(
+    world: World,  # noqa: F811
+    accept: str,
+) -> None:
+    """The answer is the format the negotiation chose, application/json,
+    with the same body FHIR JSON carries."""
+    client = f.client_for(world.nurse)
+    url = f"/fhir/Condition?patient={world.person.pk}"
+    as_fhir = client.get(url, HTTP_ACCEPT="application/fhir+json")
+
+    response = client.get(url, HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200, (accept, response.content[:300])
+    assert response["Content-Type"].split(";")[0] == "application/json"
+    assert as_fhir["Content-Type"].split(";")[0] == "application/fhir+json"
+    body, fhir_body = response.json(), as_fhir.json()
+    for bundle in (body, fhir_body):
+        bundle.pop("id", None)
+        bundle.get("meta", {}).pop("lastUpdated", None)
+        bundle.pop("timestamp", None)
+    assert body == fhir_body
+
+
+@pytest.mark.parametrize("accept", ["", "*/*", "application/*", "application/json;q=0, */*"])
+def test_fhir_answers_fhir_json_where_accept_leaves_the_choice(
+    world: World,  # noqa: F811
+    accept: str,
+) -> None:
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = f.client_for(world.nurse).get(
+        f"/fhir/Condition?patient={world.person.pk}", **headers
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].split(";")[0] == "application/fhir+json"
+
+
+def test_a_fhir_refusal_is_in_the_format_negotiated_too(
+    world: World,  # noqa: F811
+) -> None:
+    response = f.client_for(world.nurse).get(
+        f"/fhir/Condition?patient={world.person.pk}&nonsense=1",
+        HTTP_ACCEPT="application/fhir+json;q=0, application/json",
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"].split(";")[0] == "application/json"
+    assert OperationOutcome.model_validate_json(response.content)
+
+
+def test_the_api_names_json_when_accept_weighs_another_format_0() -> None:
+    client = f.client_for(f.staff(Role.COORDINATOR, f.acute_function()))
+    response = client.get(
+        "/api/acute/referrals", HTTP_ACCEPT="application/fhir+json;q=0, application/json"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].split(";")[0] == "application/json"

@@ -24,6 +24,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from core.middleware import _is_api_view
 from core.models import Role
 from core.permissions import page_methods, session_membership_set
+from medicine_cabinet.models import StockCount
+from medicine_cabinet.services import cabinet_create
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +133,69 @@ def test_the_board_and_the_health_check_refuse_a_post() -> None:
     assert _allowed(health) == {"GET", "HEAD"}
     assert health["Content-Type"].startswith("text/plain")
     assert Client().get("/healthz").status_code in (200, 503)
+
+
+CSRF_REFUSED_DA = "Siden havde været åben for længe"
+
+
+def _with_csrf_checks(client: Client) -> Client:
+    """``client``'s session in a client that sends no CSRF token and is held
+    to the check, as a form from another site would be."""
+    checked = Client(enforce_csrf_checks=True)
+    checked.cookies = client.cookies
+    return checked
+
+
+@pytest.mark.parametrize(("path", "view"), PAGES, ids=[path for path, _ in PAGES])
+def test_a_post_without_a_token_is_answered_by_the_gate_before_the_csrf_check(
+    path: str, view: Any
+) -> None:
+    """A page that serves no POST answers one 405 naming what it serves, with
+    or without a token; a page that serves POST still refuses one without."""
+    served = set(page_methods(view))
+    for client in _admitted(view):
+        response = _with_csrf_checks(client).post(path, HTTP_ACCEPT_LANGUAGE="da")
+        if "POST" in served:
+            assert response.status_code == 403, (path, response.status_code)
+            assert CSRF_REFUSED_DA in response.content.decode(), path
+            continue
+        assert response.status_code == 405, (path, response.status_code)
+        assert _allowed(response) == served, path
+        if path not in PLAIN:
+            assert DANISH_405 in response.content.decode(), path
+
+
+def test_a_role_refused_a_page_gets_not_allowed_for_a_post_without_a_token() -> None:
+    """The coordinator may not open the auditor's pages: a POST without a
+    token to one that serves none is the one "not allowed" page, neither
+    the CSRF page nor a 405 telling her the page is there."""
+    refused = [
+        path
+        for path, view in PAGES
+        if isinstance(getattr(view, "page_access", None), frozenset | set | tuple | list)
+        and Role.COORDINATOR not in view.page_access
+        and "POST" not in page_methods(view)
+    ]
+    assert refused
+    client = _with_csrf_checks(_signed_in())
+    for path in refused[:5]:
+        response = client.post(path, HTTP_ACCEPT_LANGUAGE="da")
+        assert response.status_code == 403, (path, response.status_code)
+        assert not response.has_header("Allow"), path
+        body = response.content.decode()
+        assert DANISH_405 not in body, path
+        assert CSRF_REFUSED_DA not in body, path
+        assert "request.csrf_failed" not in body, path
+
+
+def test_a_form_without_a_token_is_refused_and_writes_nothing() -> None:
+    """A page that serves POST is held to the CSRF check for one it admits:
+    the platform's CSRF page, and the view never runs."""
+    client = _with_csrf_checks(_signed_in(Role.MEDICINE_OFFICER))
+    cabinet = cabinet_create(organisation=f.acute_function(), name="Skab 1")
+    response = client.post(
+        "/cabinet/counts/start/", {"location": str(cabinet.pk)}, HTTP_ACCEPT_LANGUAGE="da"
+    )
+    assert response.status_code == 403
+    assert CSRF_REFUSED_DA in response.content.decode()
+    assert not StockCount.objects.exists()

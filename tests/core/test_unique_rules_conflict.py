@@ -9,6 +9,7 @@ import json
 import pytest
 from django.apps import apps
 from django.db import models
+from django.db.models import Q
 from django.test import Client
 from django.utils import translation
 from drf_spectacular.generators import SchemaGenerator
@@ -71,9 +72,23 @@ def test_a_name_saved_first_past_the_validation_answers_the_same_code() -> None:
         assert user_message(refused.value) == NAME_TAKEN_DA
 
 
+def _condition_fields(condition: object) -> tuple[str, ...]:
+    if not isinstance(condition, Q):
+        return ()
+    names: list[str] = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            names += _condition_fields(child)
+        elif isinstance(child, tuple):
+            names.append(str(child[0]).split("__", 1)[0])
+    return tuple(names)
+
+
 def test_every_unique_rule_named_is_a_unique_constraint_on_a_field_it_names() -> None:
+    # A conditional rule may be broken on the field its condition names
+    # (a second role ticked "chosen at sign-in").
     constraints = {
-        c.name: tuple(c.fields)
+        c.name: (*c.fields, *_condition_fields(c.condition))
         for model in apps.get_models()
         for c in model._meta.constraints
         if isinstance(c, models.UniqueConstraint)

@@ -14,6 +14,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from core.errors import PlatformError
+from core.messages import user_message
 from core.models import Membership, Organisation, Role, User
 from portal.signin.services import TokenRefused, system_client_register
 
@@ -58,7 +60,9 @@ class Command(BaseCommand):
             user=user,
             organisation=organisation,
             role=options["role"],
-            defaults={"is_default": True},
+            # Chosen at sign-in only as its user's first role: one user may
+            # stand behind systems of several organisations.
+            defaults={"is_default": not user.memberships.filter(is_default=True).exists()},
         )
         try:
             _, secret = system_client_register(
@@ -69,4 +73,8 @@ class Command(BaseCommand):
             )
         except TokenRefused as exc:
             raise CommandError(exc.message) from exc
+        except PlatformError as exc:
+            # A client id already registered, a name too long: in the
+            # platform's sentence (never quoting the value), nothing written.
+            raise CommandError(user_message(exc)) from exc
         self.stdout.write(f"client_id={options['client_id']}\nclient_secret={secret}\n")
