@@ -269,6 +269,7 @@ def order_received(request: HttpRequest, order_id: int) -> HttpResponse:
             note=request.POST.get("note", ""),
         ),
         done=_("Recorded as received by another route."),
+        form="acute/order_received.html",
     )
 
 
@@ -311,11 +312,15 @@ def _order_step(
 ) -> HttpResponse:
     """A step on a phone order from the board: the order through the API's
     access check for her acute function ("not available" when refused,
-    recorded there), then ``step``; a refusal is shown on the board and the
-    same form may be sent again. A time the clocks show twice is answered
-    with the step's ``form`` (a template) again as she filled it in, away
-    from the board's refresh, with the choice of which of the two times she
-    means (core.times): not a message she could not act on."""
+    recorded there), then ``step``; the same form may be sent again. What
+    she typed that is refused (a time no calendar has, a field left empty,
+    a time the clocks show twice) is answered with the step's ``form`` (a
+    template) again as she filled it in, away from the board's refresh,
+    with the refusal under its field (and, for a time shown twice, the
+    choice of which of the two she means, core.times): never a message on
+    the board with what she typed gone. Any other refusal (the order is no
+    longer open, its physician withdraws it herself) is shown on the
+    board."""
     try:
         order = clinical_selectors.order_access_for_acute_function(
             actor=page_actor(request), order_id=order_id, action=Action.UPDATE
@@ -326,7 +331,9 @@ def _order_step(
         step(order)
     except (Conflict, InvalidInput, Forbidden) as exc:
         form_refused(request)  # not taken: the same form may be sent again
-        if form is not None and any(isinstance(e, TwiceShown) for e in exc.related):
+        if form is not None and (
+            isinstance(exc, InvalidInput) or any(isinstance(e, TwiceShown) for e in exc.related)
+        ):
             return render_page(request, form, {"order": order, "refused": True}, error=exc)
         messages.error(request, user_message(exc))
     else:

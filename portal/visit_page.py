@@ -339,6 +339,12 @@ def _visit_page(
         # Which of the page's forms a refusal answers: several share field
         # names (code, note), and only that form gets back what was typed.
         "sent_form": request.resolver_match.url_name if error and request.resolver_match else "",
+        # ... and, of a form drawn once per result, which result's.
+        "sent_result": (
+            request.resolver_match.kwargs.get("result_id")
+            if error and request.resolver_match
+            else None
+        ),
     }
     return render_page(request, "acute/visit.html", context, error=error, field_names=field_names)
 

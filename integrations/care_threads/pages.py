@@ -4,8 +4,9 @@ and the coordinator's page of a partner's message without an open referral,
 with its reply and "handled" (``integrations/care_thread.html``, decision 0031).
 
 The thread is reached through its gate (:func:`.selectors.care_thread_access`);
-the reply goes back to the page it was written on. The form carries the
-reference it was drawn with: sent twice (a double click, a reload) it is one
+the reply goes back to the page it was written on; a refused one comes
+back as it was written, to be corrected (``integrations/care_thread_reply.html``).
+The form carries the reference it was drawn with: sent twice (a double click, a reload) it is one
 reply. A reply the citizen's refusal withholds (R4) is kept, and the person
 is told it was not sent.
 """
@@ -15,19 +16,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from consent.audit.services import Action
 from core.errors import Conflict, NotFoundOrNotAllowed, PlatformError
 from core.form_once import form_refused, once_per_form
-from core.messages import user_message
 from core.middleware import not_allowed
 from core.models import Role
 from core.pages import page_actor, render_page
 from core.permissions import page, serves
 from core.refusals import Concerns
-from core.validation import row_id
+from core.validation import row_id_text
 from integrations.care_threads.reply import care_thread_reply
 from integrations.care_threads.unmatched import (
     care_thread_handled,
@@ -42,17 +43,23 @@ from integrations.models import PARTNER_INACTIVE, CareMessage, CareThread, Outbo
 REPLY_ALREADY_RECEIVED = gettext_noop("This reply was already received.")
 
 
-def _back(request: HttpRequest) -> HttpResponse:
+def _back_url(request: HttpRequest) -> str:
     """The page the form was on: a referral (coordinator) or a visit (nurse)."""
     on = str(request.POST.get("on", ""))
-    kind, _sep, pk = on.partition("-")
-    if kind == "referral":
-        return redirect("referral-detail", referral_id=row_id(pk))
-    if kind == "visit":
-        return redirect("nurse-visit", visit_id=row_id(pk))
-    if kind == "thread":
-        return redirect("care-thread", thread_id=row_id(pk))
-    return redirect("home")
+    kind, _sep, text = on.partition("-")
+    # An id no row can have ("referral-0") names no page: the start page.
+    pk = row_id_text(text)
+    if pk is not None and kind == "referral":
+        return reverse("referral-detail", kwargs={"referral_id": pk})
+    if pk is not None and kind == "visit":
+        return reverse("nurse-visit", kwargs={"visit_id": pk})
+    if pk is not None and kind == "thread":
+        return reverse("care-thread", kwargs={"thread_id": pk})
+    return reverse("home")
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    return redirect(_back_url(request))
 
 
 @page(Role.COORDINATOR, concerns=Concerns("Communication", CareThread, path="thread_id"))
@@ -120,11 +127,16 @@ def care_thread_reply_page(request: HttpRequest, thread_id: int) -> HttpResponse
     except NotFoundOrNotAllowed:
         return not_allowed(request)
     except PlatformError as exc:
-        # Refused: shown on the page the form is on; the corrected reply may
-        # be sent with the same form.
+        # Refused: the reply comes back as she wrote it, the refusal under
+        # it, to be corrected and sent with the same form; the page it was
+        # written on is a link away. A message there would lose her text.
         form_refused(request)
-        messages.error(request, user_message(exc))
-        return _back(request)
+        return render_page(
+            request,
+            "integrations/care_thread_reply.html",
+            {"thread_id": thread_id, "back": _back_url(request)},
+            error=exc,
+        )
     if segment.outbound is not None and segment.outbound.status == OutboundMessage.Status.WITHHELD:
         # R4: kept for the record, never silently dropped: the person knows.
         messages.warning(

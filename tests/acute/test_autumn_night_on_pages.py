@@ -141,7 +141,10 @@ def test_the_board_still_refuses_the_skipped_hour() -> None:
 
     sent = _withdraw(client, order, phoned_at="2027-03-28T02:30")
 
-    assert sent.status_code == 302  # told on the board, as before
+    # Refused, the form shown again as typed, the refusal under the time.
+    assert sent.status_code == 400
+    assert 'value="2027-03-28T02:30"' in sent.content.decode()
+    assert "Tidspunktet findes ikke i dansk tid" in sent.content.decode()
     order.refresh_from_db()
     assert order.status == MedicationOrder.Status.AWAITING_CONFIRMATION
 
