@@ -112,7 +112,7 @@ def _referral_decline(text: str) -> tuple[tuple[int, str], Callable[[], bool]]:
 
 def _care_thread_reply(text: str) -> tuple[tuple[int, str], Callable[[], bool]]:
     """The coordinator's reply form on the referral page: refused in Danish
-    above the form, and nothing leaves."""
+    under the reply, shown again as written, and nothing leaves."""
     acute = f.acute_function()
     acute.sor_code, acute.ean = "953741000016009", "5790001348120"
     acute.save(update_fields=["sor_code", "ean"])
@@ -136,7 +136,7 @@ def _care_thread_reply(text: str) -> tuple[tuple[int, str], Callable[[], bool]]:
     answer = client.post(
         f"/care-threads/{thread.pk}/reply/", {"text": text, "on": f"referral-{referral.pk}"}
     )
-    page = client.get(answer["Location"]).content.decode()
+    page = answer.content.decode()
     told = "Skriv svaret." in page  # the message of care_thread.reply_empty
 
     def written() -> bool:
@@ -157,7 +157,7 @@ DOORS: dict[str, tuple[Callable[[str], Any], tuple[int, str]]] = {
         _referral_decline,
         (400, "referral.decline_reason_required"),
     ),
-    "care-thread reply, page": (_care_thread_reply, (302, "care_thread.reply_empty")),
+    "care-thread reply, page": (_care_thread_reply, (400, "care_thread.reply_empty")),
     "referral reason, FHIR ServiceRequest": (_fhir_referral_reason, (400, "referral.invalid")),
 }
 
