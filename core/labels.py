@@ -121,6 +121,8 @@ REASONS: dict[str, Promise] = {
     "patient_intake": pgettext_lazy(REASON_CONTEXT, "citizen registered"),
     "purpose_not_permitted": pgettext_lazy(REASON_CONTEXT, "purpose not permitted"),
     "read.param_unknown": pgettext_lazy(REASON_CONTEXT, "field a read does not take"),
+    "operation.param_unknown": pgettext_lazy(REASON_CONTEXT, "field the operation does not take"),
+    "search_no_citizen": pgettext_lazy(REASON_CONTEXT, "search that showed no citizen"),
     "write.field_unknown": pgettext_lazy(REASON_CONTEXT, "field the write does not take"),
     "write.not_boolean": pgettext_lazy(REASON_CONTEXT, "a yes or no that is not true or false"),
     "write.not_text": pgettext_lazy(REASON_CONTEXT, "a number where text is written"),

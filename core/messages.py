@@ -983,6 +983,9 @@ TEMPLATES: dict[str, Promise] = {
     "read.param_unknown": _(
         "A read answers the whole resource and takes no %(names)s; it takes %(supported)s."
     ),
+    "operation.param_unknown": _(
+        "%(operation)s answers in full and takes no %(names)s; it takes %(supported)s."
+    ),
     "search.param_invalid": _("%(name)s must be %(expected)s."),
     "search.param_repeated": _("%(names)s may be given only once in a search here."),
     "write.param_unknown": _("This request takes no %(names)s in its address."),
@@ -1118,6 +1121,7 @@ WHOLE_NUMBER = _("a whole number")
 WHOLE_NUMBER_FROM = _("a whole number from %(least)s to %(most)s")
 REFERENCE_OR_ID = _("%(kind)s/<id> or <id>")
 GIVEN_A_VALUE = _("given a value")
+LIST_WITHOUT_EMPTY = _("a list with a value between each comma")
 AT_MOST_IDS = _("at most %(most)s ids in one search")
 INTERNAL_ID = _("an internal id (digits)")
 ISO_DATE = _("an ISO date or date-time")
@@ -1291,6 +1295,7 @@ BY_CODE: dict[str, Promise] = {
     "search.param_invalid": _("A search field is not valid."),
     "search.param_unknown": _("Unsupported search field."),
     "read.param_unknown": _("A read answers the whole resource and takes no such parameter."),
+    "operation.param_unknown": _("The operation answers in full and takes no such parameter."),
     "search.param_repeated": _("A search field is given more than once."),
     "write.param_unknown": _("This request takes no such parameter in the address."),
     "write.param_repeated": _("A parameter is given more than once."),

@@ -65,6 +65,16 @@ def break_glass_reason(entry: AuditEntry) -> str | None:
     return detail.get("break_glass_reason")
 
 
+def searched_params(entry: AuditEntry) -> list[str]:
+    """The parameters a search that showed no citizen searched by, by name
+    (never a value: a name or a CPR number may be in one); none for any
+    other entry."""
+    if entry.citizen_id is not None or entry.action != Action.SEARCH:
+        return []
+    named = (entry.detail or {}).get("params")
+    return [str(n) for n in named] if isinstance(named, list) else []
+
+
 def _break_glass_details(entry: AuditEntry) -> list[dict[str, str]]:
     glass_id = (entry.detail or {}).get("break_glass_id")
     if glass_id is None:
@@ -197,13 +207,15 @@ def audit_event_resource(entry: AuditEntry) -> dict[str, Any]:
         what: dict[str, Any] = {"type": entry.resource_type}
         if entry.resource_id:
             what["identifier"] = {"value": entry.resource_id}
-        entities.append(
-            {
-                "what": what,
-                "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
-                "role": {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
-            }
-        )
+        searched: dict[str, Any] = {
+            "what": what,
+            "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
+            "role": {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resource"},
+        }
+        by = searched_params(entry)
+        if by:
+            searched["detail"] = [{"type": "searched-by", "valueString": ", ".join(by)}]
+        entities.append(searched)
     if entry.request_id:
         entities.append(
             {

@@ -38,7 +38,7 @@ from consent.audit.api import (
 from consent.audit.cosignatures import WITNESS_ALARM, witness_alarm_acknowledge, witness_status
 from consent.audit.disclosures import disclosure_recipients
 from consent.audit.errors import ALARM_NOT_FOUND, ENTRY_NOT_FOUND
-from consent.audit.fhir import break_glass_reason
+from consent.audit.fhir import break_glass_reason, searched_params
 from consent.audit.models import Action, AuditEntry, Flag, Outcome, Purpose
 from consent.audit.scope import AuditorScope
 from consent.audit.selectors import (
@@ -319,6 +319,8 @@ def _entry_context(actor: Actor, entry_id: int) -> dict[str, object]:
         "review": found.review,
         "break_glass_id": entry.detail.get("break_glass_id"),
         "break_glass_reason": break_glass_reason(entry),
+        # A search that showed no citizen says what it searched by (names only).
+        "searched_params": searched_params(entry),
         "next_flagged": audit_next_flagged(scope=found.scope, after_entry_id=entry.id),
     }
 

@@ -67,8 +67,10 @@ def read_purpose(
     resource_type: str,
     resource_id: str,
     citizen: Callable[[], int | None],
+    operation: str = "",
 ) -> str:
-    """The purpose a read of one resource states (:func:`stated_purpose`), once
+    """The purpose a read of one resource (or an ``operation`` that answers
+    whole resources, ``$everything``) states (:func:`stated_purpose`), once
     its query parameters are checked: one the read does not serve is refused
     and the attempt recorded (:func:`core.fhir.resources.check_read_params`)."""
     purpose = stated_purpose(
@@ -85,6 +87,7 @@ def read_purpose(
         resource_type=resource_type,
         resource_id=resource_id,
         citizen=citizen,
+        operation=operation,
     )
     return purpose
 

@@ -260,12 +260,14 @@ class PatientEverythingView(FHIRView):
 
     def get(self, request: Request, citizen_id: str) -> Response:
         # $everything's start, end, _since, _type and _count are not served:
-        # refused, not answered with everything as if they were.
+        # refused, not answered with everything as if they were (the summary
+        # is one answer, never paged; a period would hide what a nurse must see).
         purpose = read_purpose(
             request,
             resource_type="Patient",
             resource_id=citizen_id,
             citizen=lambda: citizen_in_path(citizen_id),
+            operation="$everything",
         )
         resources = selectors.patient_everything(
             actor=actor_of(request), citizen_id=citizen_id, purpose=purpose
@@ -303,6 +305,7 @@ class PatientInsightView(FHIRView):
             resource_id=citizen_id,
             citizen=lambda: citizen_in_path(citizen_id),
             action=Action.EXPORT,
+            operation="$insight",
         )
         report = selectors.insight_report(
             actor=actor_of(request), citizen_id=citizen_in_path(citizen_id) or -1

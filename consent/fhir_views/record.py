@@ -228,7 +228,8 @@ class RecordVersionView(FHIRView):
             actor=actor_of(request),
             resource_type=resource_type,
             resource_id=resource_id,
-            version_id=int(vid),
+            # ``01`` names no version: read and answered as an unknown one.
+            version_id=self.resource.version_id(vid),
             purpose=purpose,
         )
         return self.fhir_response(

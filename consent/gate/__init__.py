@@ -584,6 +584,10 @@ def audit_listed(
             )
 
 
+# The reason of the entry a search across citizens leaves when it shows none.
+SEARCH_NO_CITIZEN = "search_no_citizen"
+
+
 def audit_searched(
     *,
     actor: Actor,
@@ -595,11 +599,18 @@ def audit_searched(
     category: str,
     resource_type: str,
     detail: dict[str, Any] | None = None,
+    searched: Iterable[str] = (),
 ) -> None:
     """Record a search across citizens (:func:`audit_listed`): each citizen on
     the ``page``, and each citizen only the override let into the total of
     ``matches`` — counted, they disclose as much as shown (that such data
-    exists). ``citizen_field`` names the citizen's id in ``matches``."""
+    exists). ``citizen_field`` names the citizen's id in ``matches``.
+
+    A search that shows no citizen is an access to the register all the
+    same (R9): an auditor must see that someone searched it. It is one entry
+    naming no citizen (``search_no_citizen``) with the names of the
+    parameters ``searched``, never their values (a name or a CPR number
+    may be in them)."""
     counted = (
         matches.filter(**{f"{citizen_field}__in": list(overrides)})
         .order_by()
@@ -608,11 +619,24 @@ def audit_searched(
         if overrides
         else []
     )
+    named = [*page, *sorted(counted)]
+    if not named:
+        audit_record(
+            actor=actor,
+            action=Action.SEARCH,
+            purpose=purpose,
+            citizen_id=None,
+            outcome=Outcome.PERMITTED,
+            resource_type=resource_type,
+            reason_code=SEARCH_NO_CITIZEN,
+            detail={"params": sorted(dict.fromkeys(searched))},
+        )
+        return
     audit_listed(
         actor=actor,
         action=Action.SEARCH,
         purpose=purpose,
-        citizen_ids=[*page, *sorted(counted)],
+        citizen_ids=named,
         overrides=overrides,
         category=category,
         resource_type=resource_type,

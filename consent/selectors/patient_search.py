@@ -256,5 +256,6 @@ def patient_search(
             category=CATEGORY_PATIENT,
             resource_type="Patient",
             detail={"params": params.names},
+            searched=params.names,
         )
     return [patient_resource(c) for c in page], total

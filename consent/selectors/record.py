@@ -75,11 +75,13 @@ def record_read(
 
 
 def record_version_read(
-    *, actor: Actor, resource_type: str, resource_id: str, version_id: int, purpose: str
+    *, actor: Actor, resource_type: str, resource_id: str, version_id: int | None, purpose: str
 ) -> tuple[RecordResource, str]:
     """An earlier version (history is kept): the resource carrying that version's
     body, and the name of that version's source. A refusal of a data period
-    covering the current version or this one hides it."""
+    covering the current version or this one hides it. ``version_id`` None (a
+    version id that names none) is an unknown version: asked of the gate and
+    recorded as any unknown version is, then not found."""
     resource = (
         RecordResource.objects.filter(pk=row_id(resource_id), resource_type=resource_type)
         .only("pk", "citizen_id", "category", "resource_type", "effective_at", "created_at")
@@ -89,7 +91,7 @@ def record_version_read(
         resource.versions.select_related("source_organisation")
         .filter(version_id=version_id)
         .first()
-        if resource is not None
+        if resource is not None and version_id is not None
         else None
     )
     dates: tuple[dt.datetime, ...] = ()

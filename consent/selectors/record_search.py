@@ -48,6 +48,12 @@ class SearchParams:
     code_tokens: list[Token] = field(default_factory=list)
 
     @property
+    def names(self) -> list[str]:
+        """The parameters given that narrow the rows, by name (no value)."""
+        given = {"category": self.category, "code": self.code, "date": self.dates}
+        return [name for name, value in given.items() if value]
+
+    @property
     def gate_category(self) -> str:
         """The category the gate decides on: the one asked for, if exactly one is."""
         asked = {t.code for t in self.category_tokens}
@@ -179,5 +185,6 @@ def record_search(
             category=CATEGORY_SUMMARY,
             resource_type=resource_type,
             detail={"category": params.category or "", "code": params.code or ""},
+            searched=params.names,
         )
     return page, total

@@ -81,7 +81,14 @@ from core.fhir.views import (
     refuse_unserved_values,
     searchset,
 )
-from core.messages import GIVEN_A_VALUE, NO_MODIFIER_TAKEN, ONE_OF, REFERENCE_OR_ID, either
+from core.messages import (
+    GIVEN_A_VALUE,
+    LIST_WITHOUT_EMPTY,
+    NO_MODIFIER_TAKEN,
+    ONE_OF,
+    REFERENCE_OR_ID,
+    either,
+)
 from core.models import Role
 from core.permissions import actor_from_request, roles
 from core.validation import row_id_text
@@ -125,6 +132,8 @@ READ_PARAMS_SERVED = "_format, _pretty, _summary=false"
 ABSOLUTE_REFERENCE = (
     "Also as the absolute URL on this server's FHIR base; another server's URL is refused."
 )
+# The parameter types whose value is a comma-separated list, each member "or".
+LIST_TYPES = frozenset({"token", "reference", "string"})
 # Refusals of a search's parameters recorded by the code that refuses them.
 RECORDED_WHERE_REFUSED = frozenset({"search.use_post", "request.cpr_in_url"})
 # Every member of staff may ask; the resource's ``readers`` and the gate decide.
@@ -322,6 +331,14 @@ class FHIRResource:
             return None
         return row_id_text(resource_id.removeprefix(self.id_prefix))
 
+    @staticmethod
+    def version_id(vid: str) -> int | None:
+        """The version a ``_history/<vid>`` names, or ``None`` when it can
+        name none: a version id is read as a resource id is, so ``_history/01``
+        is no version 1, as ``Condition/01`` is no Condition/1
+        (:func:`core.validation.row_id_text`)."""
+        return row_id_text(vid)
+
     def held_each(self, resource_ids: Collection[str]) -> dict[str, Held]:
         """The resources ``resource_ids`` written References name, each as
         the gate would decide a read of it, in one query; an id this type
@@ -469,6 +486,7 @@ class FHIRResource:
         The parameters every search takes are held alike: ``_count=`` was
         read as the default page."""
         declared = {p.name for p in self.search_params} | set(RESULT_PARAMS)
+        listed = {p.name for p in self.search_params if p.type in LIST_TYPES}
         values = query.lists() if isinstance(query, QueryDict) else _as_lists(query)
         for name, raws in values:
             if name in declared and any(not str(raw).strip() for raw in raws):
@@ -477,6 +495,19 @@ class FHIRResource:
                     f"{name} needs a value.",
                     field=name,
                     params={"name": name, "expected": GIVEN_A_VALUE},
+                )
+            # A list with an empty member (``code=I10,``, ``_id=,1``) was read
+            # as its other members: the client's query, miswritten, answered
+            # as if it were whole. ``name:exact`` is ``name``'s list too.
+            head = name.partition(":")[0]
+            if head in listed and any(
+                not part.strip() for raw in raws if "," in str(raw) for part in str(raw).split(",")
+            ):
+                raise InvalidInput(
+                    "search.param_invalid",
+                    f"{head} has an empty value in its list.",
+                    field=head,
+                    params={"name": head, "expected": LIST_WITHOUT_EMPTY},
                 )
 
     def is_counter(self, name: str, value: object) -> bool:
@@ -836,23 +867,35 @@ def check_read_params(
     resource_id: str,
     citizen: Callable[[], CitizensNamed] = lambda: None,
     action: str = READ,
+    operation: str = "",
 ) -> None:
     """A read, a version read or an operation that answers whole resources
-    (``$everything``, ``$insight``) with a query parameter it does not serve is
-    refused as a search's unknown parameter is (400, whatever ``Prefer:
-    handling`` says), naming it, and the attempt recorded (R9) as denied
-    (``action``, what the audit log calls the request), on the log of the
-    citizen the request names (``citizen()``, asked only then), if any."""
+    (``operation``: ``$everything``, ``$insight``) with a query parameter it
+    does not serve is refused as a search's unknown parameter is (400,
+    whatever ``Prefer: handling`` says), naming it, and the attempt recorded
+    (R9) as denied (``action``, what the audit log calls the request), on the
+    log of the citizen the request names (``citizen()``, asked only then), if
+    any. An operation's refusal names the operation: its parameters are its
+    own (R4's ``$everything`` defines start, end, _since, _type and _count),
+    and a read's sentence would tell the client of a read it did not make."""
     unknown = unserved_read_params(request.query_params)
     if unknown:
         names = ", ".join(name[:30] for name in unknown)
-        refused = InvalidInput(
-            "read.param_unknown",
-            f"A read answers the whole resource and takes no {names}; "
-            f"it takes {READ_PARAMS_SERVED}.",
-            field=unknown[0][:30],
-            params={"names": names, "supported": READ_PARAMS_SERVED},
-        )
+        if operation:
+            refused = InvalidInput(
+                "operation.param_unknown",
+                f"{operation} answers in full and takes no {names}; it takes {READ_PARAMS_SERVED}.",
+                field=unknown[0][:30],
+                params={"operation": operation, "names": names, "supported": READ_PARAMS_SERVED},
+            )
+        else:
+            refused = InvalidInput(
+                "read.param_unknown",
+                f"A read answers the whole resource and takes no {names}; "
+                f"it takes {READ_PARAMS_SERVED}.",
+                field=unknown[0][:30],
+                params={"names": names, "supported": READ_PARAMS_SERVED},
+            )
     else:
         try:
             refuse_unserved_values(request.query_params, READ_PARAM_VALUES)

@@ -228,13 +228,15 @@ def test_r5_insight_refuses_a_parameter_it_does_not_serve_and_records_it(world: 
         response = auditor.get(f"{url}?{query}", HTTP_PREFER="handling=lenient")
         assert response.status_code == 400, (query, response.content[:300])
         issue = response.json()["issue"][0]
-        assert issue["details"]["coding"][0]["code"] == "read.param_unknown"
+        # An operation's own refusal, naming it: not a read's wording.
+        assert issue["details"]["coding"][0]["code"] == "operation.param_unknown"
         assert name in issue["diagnostics"]
+        assert "$insight" in issue["details"]["text"] and "opslag" not in issue["details"]["text"]
         [entry] = AuditEntry.objects.filter(pk__gt=before)
         assert (entry.outcome, entry.action, entry.reason_code, entry.citizen_id) == (
             "denied",
             "export",
-            "read.param_unknown",
+            "operation.param_unknown",
             world.person.pk,
         )
     for query in ("", "_format=json", "_pretty=true", "_summary=false"):

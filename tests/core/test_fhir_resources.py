@@ -249,11 +249,11 @@ SERVED_ON_A_READ = (
 )
 
 
-def _refused_read(response, name: str) -> None:
+def _refused_read(response, name: str, code: str = "read.param_unknown") -> None:
     assert response.status_code == 400, (name, response.status_code, response.content[:300])
     assert response.json()["resourceType"] == "OperationOutcome"
     issue = response.json()["issue"][0]
-    assert issue["details"]["coding"][0]["code"] == "read.param_unknown"
+    assert issue["details"]["coding"][0]["code"] == code
     assert name in issue["diagnostics"], issue
     assert name in issue["details"]["text"], issue  # in Danish, naming it too
 
@@ -307,14 +307,22 @@ def test_a_version_read_and_everything_refuse_a_parameter_they_do_not_serve(
         f"/fhir/Patient/{seeded.person.pk}/$everything",
     ):
         assert client.get(url).status_code == 200, url
-        for query, name in (*UNSERVED_ON_A_READ, ("_type=Condition", "_type")):
+        # $everything is an operation with parameters of its own (R4: start,
+        # end, _since, _type, _count): refused in its own words, not a read's.
+        code = "operation.param_unknown" if "$" in url else "read.param_unknown"
+        for query, name in (
+            *UNSERVED_ON_A_READ,
+            ("_type=Condition", "_type"),
+            ("_count=5", "_count"),
+        ):
             before = _last_entry()
-            _refused_read(client.get(f"{url}?{query}", HTTP_PREFER="handling=lenient"), name)
+            refused = client.get(f"{url}?{query}", HTTP_PREFER="handling=lenient")
+            _refused_read(refused, name, code)
+            danish = refused.json()["issue"][0]["details"]["text"]
+            assert ("$everything" in danish) == ("$" in url), danish
+            assert ("opslag" in danish) != ("$" in url), danish
             [entry] = _denials(before, seeded.nurse)
-            assert (entry.reason_code, entry.citizen_id) == (
-                "read.param_unknown",
-                seeded.person.pk,
-            ), url
+            assert (entry.reason_code, entry.citizen_id) == (code, seeded.person.pk), url
         for query in SERVED_ON_A_READ:
             assert client.get(f"{url}?{query}").status_code == 200, (url, query)
         assert client.get(f"{url}?_format=xml").status_code == 406, url
