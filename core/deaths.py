@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.errors import InvalidInput
 from core.models import Citizen
+from core.times import day_start, fhir_instant, read_day
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 # A sender's clock may run a little ahead of ours: that is not "in the future".
@@ -29,7 +30,8 @@ DECEASED_MESSAGE = "The citizen is registered deceased."
 # The citizen has just been registered dead by a door below the acute
 # function (her Patient updated over FHIR, in ``consent``). Sent inside the
 # transaction that registers the death, with keyword arguments
-# ``citizen_id``, ``died_at`` and ``actor``; ``acute`` listens and closes
+# ``citizen_id``, ``died_at``, ``died_on`` (the day, where the death was
+# given as a day alone, else None) and ``actor``; ``acute`` listens and closes
 # what the death ends (her open referrals, the visits not yet at her door),
 # as it does for the hospital's report, in that same transaction.
 citizen_died = Signal()
@@ -54,6 +56,38 @@ def death_time_check(died_at: dt.datetime, *, birth_date: dt.date, field: str) -
             "The time of death lies before the citizen was born.",
             field=field,
         )
+
+
+def death_day(stated: object) -> dt.date | None:
+    """The day a ``deceasedDateTime`` states when it gives a date alone
+    (``2026-11-30``); None for a date-time, less than a day or nothing.
+    Every door that registers a death from a Patient keeps it beside the
+    instant read from it (that day's first moment in Copenhagen,
+    :func:`core.times.day_start`), as ``Citizen.deceased_on``: the death is
+    then written back and shown as the day it was given, never as a time
+    of day nobody stated, and every rule still compares the instant."""
+    return read_day(stated) if isinstance(stated, str) else None
+
+
+def death_day_kept(died_at: dt.datetime | None, day: dt.date | None) -> dt.date | None:
+    """``day`` where the time of death ``died_at`` is that day's first
+    moment (read from it), else None: a death restated with a time of day,
+    or withdrawn, keeps no day."""
+    if died_at is None or day is None:
+        return None
+    return day if died_at == day_start(day, field=None) else None
+
+
+def death_written(citizen: Citizen, *, timespec: str = "auto") -> str | None:
+    """The citizen's registered death as the platform writes it in FHIR's
+    ``deceasedDateTime`` (its REST FHIR and the MedCom messages it builds):
+    the date where it was given as a day (``2026-11-30``), else the instant
+    in UTC (:func:`core.times.fhir_instant`). None while she is alive."""
+    if citizen.deceased_at is None:
+        return None
+    if citizen.deceased_on is not None:
+        return citizen.deceased_on.isoformat()
+    return fhir_instant(citizen.deceased_at, timespec=timespec)
 
 
 def death_time_missing(*, field: str) -> InvalidInput:

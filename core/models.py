@@ -458,7 +458,13 @@ class Citizen(models.Model):
         limit_choices_to={"kind": "gp_practice"},
     )
     phone = models.CharField(max_length=32, blank=True)
+    # The registered death: ``deceased_at`` is the instant every rule compares
+    # with; ``deceased_on`` is the day, when the death was given as a day
+    # alone (``deceasedDateTime`` "2026-11-30"), and ``deceased_at`` is then
+    # that day's first moment in Copenhagen. Kept so the death is written
+    # back and shown as it was given, never as a time of day nobody stated.
     deceased_at = models.DateTimeField(null=True, blank=True)
+    deceased_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
@@ -484,6 +490,11 @@ class Citizen(models.Model):
             models.UniqueConstraint(
                 fields=["replacement_cpr_system", "replacement_cpr"],
                 name="citizen_replacement_cpr_unique",
+            ),
+            # A day of death is the day of the registered death: never without it.
+            models.CheckConstraint(
+                name="citizen_death_day_with_death",
+                condition=Q(deceased_on__isnull=True) | Q(deceased_at__isnull=False),
             ),
             models.CheckConstraint(
                 name="citizen_latitude_range", condition=Q(latitude__gte=-90, latitude__lte=90)

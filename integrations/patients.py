@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 
 from consent.fhir.datatypes import instant
 from consent.fhir.patient import chosen_home_address, chosen_name, chosen_phone
-from core.deaths import death_time_missing
+from core.deaths import death_day, death_time_missing
 from core.errors import Duplicate, InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen, Organisation
@@ -283,6 +283,7 @@ def citizen_find_or_register(patient: dict[str, Any]) -> Citizen:
                 municipality=_municipality(patient),
                 phone=phone,
                 deceased_at=died_at,
+                deceased_on=death_day(patient.get("deceasedDateTime")),
                 death_field=DEATH_FIELD,
             )
     except (IntegrityError, Duplicate):

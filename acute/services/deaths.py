@@ -35,7 +35,7 @@ from acute.services.episodes import episode_complete
 from acute.services.visits import visit_withdraw
 from consent.audit.services import Action
 from core.actors import Actor
-from core.deaths import DECEASED_MESSAGE
+from core.deaths import DECEASED_MESSAGE, death_day_kept
 from core.models import Citizen
 from core.validation import full_clean_changed
 
@@ -46,12 +46,18 @@ WITHDRAWN_ON_DEATH = (Visit.Status.ASSIGNED, Visit.Status.ACCEPTED, Visit.Status
 
 
 def citizen_death_follow(
-    *, citizen_id: int, died_at: dt.datetime, reported: dict[str, Any], actor: Actor
+    *,
+    citizen_id: int,
+    died_at: dt.datetime,
+    reported: dict[str, Any],
+    actor: Actor,
+    died_on: dt.date | None = None,
 ) -> dict[str, list[int]]:
     """The citizen is registered dead: the visits not yet at her door are
     withdrawn (no nurse drives out), and her referrals no nurse has reached
     are closed with a warning on the board. Runs inside the transaction that
-    registers the death; ``reported`` says by what (kept on the warning)."""
+    registers the death; ``reported`` says by what (kept on the warning),
+    ``died_on`` the day where the death was given as a day."""
     # The note is kept with the visit for staff to read: written in the
     # platform's language, whatever language the door that reported it speaks.
     with translation.override(settings.LANGUAGE_CODE):
@@ -69,6 +75,7 @@ def citizen_death_follow(
         closed = referrals_close_on_death(
             citizen_id=citizen_id,
             died_at=died_at,
+            died_on=died_on,
             reported=reported,
             actor=actor,
             withdrawn=withdrawn,
@@ -102,15 +109,22 @@ def referrals_close_on_death(
     reported: dict[str, object],
     actor: Actor,
     withdrawn: Sequence[Visit] = (),
+    died_on: dt.date | None = None,
 ) -> list[int]:
     """The citizen is registered dead: her referrals still open (received or
     accepted, no nurse reached her) are closed — no nurse is sent — with the
     board's ``deceased`` warning saying so (``reported``: by what, such as the
     hospital stay). Withdraw the visits first
     (:func:`citizen_death_follow` does both): a referral's warning names the
-    visit withdrawn from it and its nurse (``withdrawn``). Returns
-    the closed referrals' ids."""
+    visit withdrawn from it and its nurse (``withdrawn``). A death given as
+    a day says so on the warning (``deceased_on``, beside its first moment
+    in ``deceased_at``), for the board and ``/api/`` to give the day, not a
+    time of day. Returns the closed referrals' ids."""
     extra = visits_withdrawn_detail(withdrawn)
+    died = {"deceased_at": died_at.isoformat()}
+    day = death_day_kept(died_at, died_on)
+    if day is not None:
+        died["deceased_on"] = day.isoformat()
     with transaction.atomic(savepoint=False):
         referrals = list(unreached_locked(citizen_id))
         # A nurse at her door finishes and documents her visit (not withdrawn,
@@ -129,7 +143,7 @@ def referrals_close_on_death(
                 raised_at=timezone.now(),
                 detail={
                     **reported,
-                    "deceased_at": died_at.isoformat(),
+                    **died,
                     "visit_under_way": visit.pk,
                 },
                 kind=DeadlineWarning.Kind.DECEASED,
@@ -146,7 +160,7 @@ def referrals_close_on_death(
                 raised_at=timezone.now(),
                 detail={
                     **reported,
-                    "deceased_at": died_at.isoformat(),
+                    **died,
                     **extra.get(referral.pk, {}),
                 },
                 kind=DeadlineWarning.Kind.DECEASED,
@@ -156,19 +170,27 @@ def referrals_close_on_death(
 
 
 def citizen_death_register(
-    *, citizen_id: int, died_at: dt.datetime, admission: str, actor: Actor
+    *,
+    citizen_id: int,
+    died_at: dt.datetime,
+    admission: str,
+    actor: Actor,
+    died_on: dt.date | None = None,
 ) -> dict[str, list[int]]:
     """The hospital reports the citizen dead (HospitalNotification): she is
     registered deceased, unless she already is, and the death is followed
-    as every door's is."""
+    as every door's is. A death given as a day alone keeps that day
+    (``died_on``; ``died_at`` is its first moment)."""
     with transaction.atomic(savepoint=False):
         citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
         if citizen.deceased_at is None:
             citizen.deceased_at = died_at
-            citizen.save(update_fields=["deceased_at"])
+            citizen.deceased_on = death_day_kept(died_at, died_on)
+            citizen.save(update_fields=["deceased_at", "deceased_on"])
         return citizen_death_follow(
             citizen_id=citizen_id,
             died_at=citizen.deceased_at,
+            died_on=citizen.deceased_on,
             reported={"admission": admission},
             actor=actor,
         )
@@ -180,11 +202,16 @@ def _deceased_at_set(
     actor: Actor,
     reason_code: str,
     detail: dict[str, object],
+    deceased_on: dt.date | None = None,
 ) -> None:
     """A hospital's report changes the time of death registered for the
-    (locked) citizen, or withdraws it: audited as a Patient update."""
+    (locked) citizen, or withdraws it: audited as a Patient update. The day
+    of death is kept only where the time is that day's first moment
+    (``deceased_on``, a death given as a day); a time of day, or none,
+    clears it."""
     citizen.deceased_at = deceased_at
-    citizen.save(update_fields=["deceased_at"])
+    citizen.deceased_on = death_day_kept(deceased_at, deceased_on)
+    citizen.save(update_fields=["deceased_at", "deceased_on"])
     audit(
         actor=actor,
         action=Action.UPDATE,
@@ -276,35 +303,50 @@ def on_citizen_death_withdrawn(
 
 
 def on_citizen_died(
-    sender: object, *, citizen_id: int, died_at: dt.datetime, actor: Actor, **kwargs: Any
+    sender: object,
+    *,
+    citizen_id: int,
+    died_at: dt.datetime,
+    actor: Actor,
+    died_on: dt.date | None = None,
+    **kwargs: Any,
 ) -> None:
     """Receiver of :data:`core.deaths.citizen_died` (the Patient's door)."""
     citizen_death_follow(
         citizen_id=citizen_id,
         died_at=died_at,
+        died_on=died_on,
         reported={"source": "Patient"},
         actor=Actor.system("acute.death_follow", on_behalf_of=actor),
     )
 
 
 def citizen_death_restate(
-    *, citizen_id: int, died_at: dt.datetime, admission: str, actor: Actor
+    *,
+    citizen_id: int,
+    died_at: dt.datetime,
+    admission: str,
+    actor: Actor,
+    died_on: dt.date | None = None,
 ) -> dt.datetime | None:
     """A hospital withdraws its own report of the citizen's death while
     another hospital's report of it stands (``died_at``, from its stay
     ``admission``): she stays registered dead, now at the time the standing
     report gives. Nothing her death closed is opened, and nobody is warned
     that the death is withdrawn: it is not. A change of the time is audited
-    as a Patient update (reason ``death_restated``). Returns the time of
+    as a Patient update (reason ``death_restated``), and so is the same
+    time now given as a day (``died_on``) or no longer. Returns the time of
     death that stood before."""
     with transaction.atomic(savepoint=False):
         citizen = Citizen.objects.select_for_update().get(pk=citizen_id)
         before = citizen.deceased_at
-        if before != died_at:
+        day = death_day_kept(died_at, died_on)
+        if before != died_at or citizen.deceased_on != day:
             _deceased_at_set(
                 citizen,
                 died_at,
                 actor,
+                deceased_on=day,
                 reason_code="death_restated",
                 detail={
                     "admission": admission,

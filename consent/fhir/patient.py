@@ -25,6 +25,7 @@ from core.cpr import (
     replacement_cpr_facts,
     validate_cpr,
 )
+from core.deaths import death_day
 from core.errors import InvalidInput
 from core.fhir.patient import DK_MUNICIPALITY_EXTENSION
 from core.fhir.references import LocalReference, reference_targets_checked
@@ -53,6 +54,9 @@ class ParsedPatient:
     phone: str
     deceased_at: dt.datetime | None
     id: str | None
+    # The day of death where ``deceasedDateTime`` gives a date alone
+    # (``deceased_at`` is then its first moment in Copenhagen).
+    deceased_on: dt.date | None = None
     replacement: ReplacementCpr | None = None
     # Dead, at no stated time: the element that says so (``deceasedBoolean``
     # true, or a ``deceasedDateTime`` of less than a day, ``2026-03``).
@@ -366,6 +370,7 @@ def parse_patient(data: dict[str, Any]) -> ParsedPatient:
         if isinstance(deceased, str)
         else None,
         id=body.get("id"),
+        deceased_on=death_day(deceased),
         deceased_without_time=_death_without_time(body),
         birth_date=facts.birth_date,
         references=references,

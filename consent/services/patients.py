@@ -38,6 +38,7 @@ from core.cpr import CPR_SYSTEM, validate_cpr
 from core.deaths import (
     citizen_death_withdrawn,
     citizen_died,
+    death_day_kept,
     death_time_check,
     death_time_missing,
 )
@@ -274,6 +275,7 @@ def _patient_store_new(
         cpr=parsed.cpr,
         replacement_cpr=parsed.replacement,
         deceased_at=parsed.deceased_at,
+        deceased_on=parsed.deceased_on,
         death_field="deceasedDateTime",
         **_citizen_fields(parsed, municipality, gp),
     )
@@ -288,7 +290,11 @@ def _patient_store_new(
     if parsed.deceased_at is not None:
         # Followed as a death registered by an update is (nothing is open yet).
         citizen_died.send(
-            sender=Citizen, citizen_id=citizen.pk, died_at=parsed.deceased_at, actor=actor
+            sender=Citizen,
+            citizen_id=citizen.pk,
+            died_at=parsed.deceased_at,
+            died_on=citizen.deceased_on,
+            actor=actor,
         )
     return citizen
 
@@ -400,7 +406,7 @@ def _death_stated(parsed: ParsedPatient, citizen: Citizen | None) -> None:
         return
     if citizen is None or citizen.deceased_at is None:
         raise death_time_missing(field=parsed.deceased_without_time)
-    parsed.deceased_at = citizen.deceased_at
+    parsed.deceased_at, parsed.deceased_on = citizen.deceased_at, citizen.deceased_on
 
 
 def _patient_apply(
@@ -423,6 +429,9 @@ def _patient_apply(
     changes = {
         **_citizen_fields(parsed, municipality, gp),
         "deceased_at": parsed.deceased_at,
+        # The day where the death is given as a day; cleared by a time of
+        # day or by the death withdrawn.
+        "deceased_on": death_day_kept(parsed.deceased_at, parsed.deceased_on),
         "updated_at": timezone.now(),
     }
     for name, value in changes.items():
@@ -448,7 +457,11 @@ def _patient_apply(
         # The acute function closes her referrals and withdraws her visits
         # in this transaction, as for the hospital's report of a death.
         citizen_died.send(
-            sender=Citizen, citizen_id=citizen.pk, died_at=parsed.deceased_at, actor=actor
+            sender=Citizen,
+            citizen_id=citizen.pk,
+            died_at=parsed.deceased_at,
+            died_on=citizen.deceased_on,
+            actor=actor,
         )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.cpr import CPR_SYSTEM
+from core.deaths import death_written
 from core.models import MUNICIPALITY_CODE_SYSTEM, Citizen
-from core.times import fhir_instant
 
 DK_MUNICIPALITY_EXTENSION = "http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes"
 
@@ -77,9 +77,10 @@ def patient_resource(citizen: Citizen, *, show_cpr: bool = True) -> dict[str, An
             data["identifier"] = identifiers
     if citizen.phone:
         data["telecom"] = [{"system": "phone", "value": citizen.phone, "use": "home"}]
-    if citizen.deceased_at:
-        # As an instant in UTC, written the FHIR way.
-        data["deceasedDateTime"] = fhir_instant(citizen.deceased_at)
+    died = death_written(citizen)
+    if died is not None:
+        # The day where it was given as a day, else the instant in UTC.
+        data["deceasedDateTime"] = died
     if citizen.gp_practice_id is not None and citizen.gp_practice is not None:
         data["generalPractitioner"] = [
             {

@@ -14,7 +14,7 @@ from core.cpr import (
     replacement_cpr_facts,
     validate_cpr,
 )
-from core.deaths import death_time_check
+from core.deaths import death_day_kept, death_time_check
 from core.errors import Duplicate, InvalidInput
 from core.models import Citizen, Organisation
 from core.validation import full_clean_or_raise, unique_column_rule, unique_conflict
@@ -53,6 +53,7 @@ def citizen_create(
     phone: str = "",
     replacement_cpr: ReplacementCpr | None = None,
     deceased_at: dt.datetime | None = None,
+    deceased_on: dt.date | None = None,
     death_field: str = "deceased_at",
 ) -> Citizen:
     """Register a citizen by CPR number or, for a person without one, by a
@@ -60,7 +61,9 @@ def citizen_create(
     dead (``deceased_at``: her Patient says when she died, over FHIR or in a
     partner's message) is registered with a time of death that can be true,
     whichever door registers her (:func:`core.deaths.death_time_check`,
-    naming ``death_field`` in the refusal)."""
+    naming ``death_field`` in the refusal). A death given as a day alone
+    keeps that day (``deceased_on``, :func:`core.deaths.death_day`), its
+    instant being the day's first moment."""
     digits = validate_cpr(cpr) if cpr is not None else None
     replacement = (
         normalise_replacement_cpr(replacement_cpr.value, replacement_cpr.system)
@@ -118,6 +121,7 @@ def citizen_create(
         gp_practice=gp_practice,
         phone=phone,
         deceased_at=deceased_at,
+        deceased_on=death_day_kept(deceased_at, deceased_on),
     )
     full_clean_or_raise(citizen, code="citizen.invalid")
     citizen.save()

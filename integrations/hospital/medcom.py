@@ -67,7 +67,7 @@ from consent.audit.models import AuditEntry
 from consent.models import HOSPITAL_STAY_SOURCE, CareRelationship
 from consent.services import care_relationship_close
 from core.actors import Actor
-from core.deaths import death_time_check
+from core.deaths import death_day, death_day_kept, death_time_check
 from core.models import Citizen
 from core.sql import CompiledQuery
 from integrations.adapters import Handled
@@ -108,6 +108,9 @@ REVISE_DISCHARGE = {"revise-discharge-inpatient-home", "revise-discharge-emergen
 REVISE = {"revise-admit-inpatient", "revise-admit-emergency"} | REVISE_DISCHARGE
 # Where the message's row keeps the time of death it registered.
 DIED_AT = "died_at"
+# Beside ``died_at``, where the message gave the death as a day alone: the
+# day, kept so a report that stands is restated as it was given.
+DIED_ON = "died_on"
 # Where the row of a hospital's cancelled death report names the other
 # stay whose death message keeps her registered dead.
 DEATH_STANDS = "death_stands"
@@ -443,13 +446,14 @@ def _cancels_death(
     )
 
 
-def _death_standing(citizen: Citizen, key: str) -> tuple[dt.datetime, str] | None:
+def _death_standing(citizen: Citizen, key: str) -> tuple[dt.datetime, dt.date | None, str] | None:
     """The death another hospital reported for the citizen (its time, and
     its stay), when one still stands as the hospital of stay ``key``
     withdraws its own: a death message of another stay received since her
     death was last withdrawn, by any door (each withdrawal is audited as
     ``death_withdrawn``), and not cancelled by its own hospital since. The
-    earliest time of death, if several stand."""
+    earliest time of death, if several stand, with its day where it was
+    given as a day."""
     last_withdrawn = (
         AuditEntry.objects.filter(citizen_id=citizen.pk, reason_code="death_withdrawn")
         .order_by("-recorded_at")
@@ -468,16 +472,20 @@ def _death_standing(citizen: Citizen, key: str) -> tuple[dt.datetime, str] | Non
     )
     if last_withdrawn is not None:
         rows = rows.filter(received_at__gt=last_withdrawn)
-    standing: dict[str, dt.datetime] = {}
+    standing: dict[str, tuple[dt.datetime, dt.date | None]] = {}
     for result in rows:
         stay = str(result.get("episode_of_care"))
         moment = message_instant(result.get(DIED_AT), field=DIED_AT)
         if moment is not None:
-            standing[stay] = moment
+            standing[stay] = (moment, death_day(result.get(DIED_ON)))
         else:
             # That hospital cancelled its own report of the death.
             standing.pop(stay, None)
-    return min(((moment, stay) for stay, moment in standing.items()), default=None)
+    earliest = min(((at, stay) for stay, (at, _day) in standing.items()), default=None)
+    if earliest is None:
+        return None
+    moment, stay = earliest
+    return moment, standing[stay][1], stay
 
 
 def _death_ended_stay(citizen: Citizen, key: str) -> bool:
@@ -560,7 +568,7 @@ def hospital_notification_medcom_receive(
         # from deceased: the death was reported in error. Corrected first,
         # so the rest of the message (an admission) is received for the living.
         withdrawn = citizen_death_withdraw(citizen_id=citizen.pk, admission=key, actor=actor)
-        citizen.deceased_at = None
+        citizen.deceased_at = citizen.deceased_on = None
         result["death_withdrawn"] = withdrawn.isoformat() if withdrawn else None
     death_cancelled = (
         cancelled or activity in CANCEL_DISCHARGE or activity in CANCEL_ADMIT
@@ -569,11 +577,16 @@ def hospital_notification_medcom_receive(
     if standing is not None:
         # Another hospital's report of her death stands: she stays
         # registered dead, at the time it gives; only this report is gone.
-        stays_at, stood_by = standing
+        stays_at, stays_on, stood_by = standing
         citizen_death_restate(
-            citizen_id=citizen.pk, died_at=stays_at, admission=stood_by, actor=actor
+            citizen_id=citizen.pk,
+            died_at=stays_at,
+            died_on=stays_on,
+            admission=stood_by,
+            actor=actor,
         )
         citizen.deceased_at = stays_at
+        citizen.deceased_on = death_day_kept(stays_at, stays_on)
         result[DEATH_STANDS] = stood_by
     elif death_cancelled:
         # The hospital cancels its own death message (the Encounter
@@ -581,7 +594,7 @@ def hospital_notification_medcom_receive(
         # reported is withdrawn as deceasedBoolean false withdraws it, and
         # the rest of the message is received for the living.
         withdrawn = citizen_death_withdraw(citizen_id=citizen.pk, admission=key, actor=actor)
-        citizen.deceased_at = None
+        citizen.deceased_at = citizen.deceased_on = None
         result["death_withdrawn"] = withdrawn.isoformat() if withdrawn else None
     # A cancelled death message still carries the death it cancels.
     died_at = None if death_cancelled else _died_at(patient, encounter, citizen)
@@ -599,10 +612,18 @@ def hospital_notification_medcom_receive(
         # Kept on the message's row: a cancellation of this message names
         # the death it withdraws by its stay.
         result[DIED_AT] = died_at.isoformat()
+        # A death given as a day alone is kept as that day.
+        died_on = death_day_kept(died_at, death_day(patient.get("deceasedDateTime")))
+        if died_on is not None:
+            result[DIED_ON] = died_on.isoformat()
         # Registered and followed as a death reported on the Patient is.
         result.update(
             citizen_death_register(
-                citizen_id=citizen.pk, died_at=died_at, admission=key, actor=actor
+                citizen_id=citizen.pk,
+                died_at=died_at,
+                died_on=died_on,
+                admission=key,
+                actor=actor,
             )
         )
     elif standing is not None:

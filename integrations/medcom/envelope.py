@@ -27,6 +27,7 @@ from typing import Any
 from django.utils import timezone
 
 from core.cpr import CPR_SYSTEM
+from core.deaths import death_written
 from core.fhir.patient import home_address
 from core.models import PROVIDER_NUMBER_SYSTEM, SOR_SYSTEM, Citizen, Organisation
 from core.times import fhir_instant
@@ -167,8 +168,9 @@ def patient(citizen: Citizen) -> dict[str, Any]:
             }
         ],
     }
-    if citizen.deceased_at is not None:
-        resource["deceasedDateTime"] = fhir_instant(citizen.deceased_at, timespec="seconds")
+    died = death_written(citizen, timespec="seconds")
+    if died is not None:
+        resource["deceasedDateTime"] = died
     # MedCom asks for the CPR number in the narrative: it travels inside the
     # message to the receiver only, never into a log.
     label = "CPR" if identifier["system"] == CPR_SYSTEM else "Erstatnings-CPR"

@@ -111,3 +111,27 @@ def test_a_citizen_needs_a_cpr_number_or_a_replacement_cpr() -> None:
     with pytest.raises(InvalidInput) as refused:
         _create(cpr=None)
     assert refused.value.code == "citizen.identifier_missing"
+
+
+def test_a_day_of_death_is_kept_only_with_the_death_it_is_the_day_of() -> None:
+    """The day a death was given as is kept beside its instant, never
+    without it: the database refuses a day of death for the living, and
+    citizen_create keeps no day that is not the instant's (a time of day)."""
+    import datetime as dt
+
+    from django.db import IntegrityError, transaction
+
+    day = dt.date(2026, 11, 30)
+    start = dt.datetime(2026, 11, 29, 23, tzinfo=dt.UTC)
+    as_day = _create(deceased_at=start, deceased_on=day)
+    as_day.refresh_from_db()
+    assert (as_day.deceased_at, as_day.deceased_on) == (start, day)
+    timed = _create(
+        cpr=f.cpr_number(born=dt.date(1945, 3, 5)),
+        deceased_at=start + dt.timedelta(hours=9),
+        deceased_on=day,
+    )
+    timed.refresh_from_db()
+    assert timed.deceased_on is None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Citizen.objects.filter(pk=as_day.pk).update(deceased_at=None)

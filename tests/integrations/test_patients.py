@@ -39,6 +39,10 @@ def test_a_date_of_death_alone_is_read_as_the_fhir_patient_create_reads_it() -> 
     # That Danish day from its first moment, not midnight UTC (01:00 or
     # 02:00 on a Danish clock).
     assert citizen.deceased_at == dt.datetime(day.year, day.month, day.day, tzinfo=COPENHAGEN)
+    # Kept as the day it was given, and written back so.
+    citizen.refresh_from_db()
+    assert citizen.deceased_on == day
+    assert patient_resource(citizen)["deceasedDateTime"] == day.isoformat()
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ to her once the death has ended it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from django.test import Client
 from acute.models import DeadlineWarning, Episode, Outcome, Referral
 from consent.audit.models import AuditEntry
 from consent.models import CareRelationship
+from core.fhir.patient import patient_resource
 from core.models import Citizen, Organisation, Role
 from integrations.models import InboundMessage, Partner
 from tests import factories as f
@@ -272,3 +274,28 @@ def test_r12_a_death_both_hospitals_reported_stands_when_one_cancels_its_report(
     assert DeadlineWarning.objects.filter(
         referral=referral, kind=DeadlineWarning.Kind.DEATH_WITHDRAWN
     ).exists()
+
+
+def test_r12_a_death_that_stands_given_as_a_day_is_kept_as_that_day(
+    hospital: Partner, citizen: Citizen
+) -> None:
+    """The other hospital gave her death as a day alone; when the first
+    cancels its own report, the death that stands is that day, kept and
+    written back as the day, not its first moment as a time of day."""
+    org, other, _referral = _admitted_at_both(hospital, citizen)
+    _received(hospital, _example(MORS))
+    day = _sent_by(
+        org, _sent_anew(_example(MORS), deceasedBoolean=None, deceasedDateTime="2022-12-09")
+    )
+    assert _received(other, day)["died_on"] == "2022-12-09"
+    citizen.refresh_from_db()
+    # Registered by the first report, with its time: the second changes nothing.
+    assert citizen.deceased_on is None
+
+    cancellation = _received(hospital, _cancelled(_example(MORS)))
+
+    citizen.refresh_from_db()
+    assert cancellation["death_stands"] == THEIRS
+    assert citizen.deceased_on == dt.date(2022, 12, 9)
+    assert citizen.deceased_at == dt.datetime(2022, 12, 8, 23, tzinfo=dt.UTC)
+    assert patient_resource(citizen)["deceasedDateTime"] == "2022-12-09"

@@ -21,8 +21,10 @@ from django.utils import timezone, translation
 from acute.models import DeadlineWarning, Referral
 from consent.audit.models import AuditEntry
 from consent.models import CareRelationship
+from core.fhir.patient import patient_resource
 from core.models import Citizen
 from integrations.medcom.envelope import AckCode, Issue
+from integrations.medcom.envelope import patient as medcom_patient
 from integrations.medcom.validation import validate_message
 from integrations.models import InboundMessage, OutboundMessage, Partner
 from integrations.transport import signed_headers
@@ -313,18 +315,19 @@ def test_r12_a_time_of_death_that_cannot_be_true_is_refused(hospital, citizen, d
 
 
 @pytest.mark.parametrize(
-    ("deceased", "died_at"),
+    ("deceased", "died_at", "written"),
     [
         # A date alone is read as the FHIR Patient door reads it: the start
-        # of that day in Copenhagen (00:00 at +01:00), not midnight UTC.
-        ("2022-12-08", dt.datetime(2022, 12, 7, 23, tzinfo=dt.UTC)),
+        # of that day in Copenhagen (00:00 at +01:00), not midnight UTC;
+        # kept as that day and written back as it.
+        ("2022-12-08", dt.datetime(2022, 12, 7, 23, tzinfo=dt.UTC), "2022-12-08"),
         # A month is a death without a time: the end of the stay, as for
         # deceasedBoolean true.
-        ("2022-12", dt.datetime(2022, 12, 9, 7, 45, 30, tzinfo=dt.UTC)),
+        ("2022-12", dt.datetime(2022, 12, 9, 7, 45, 30, tzinfo=dt.UTC), "2022-12-09T07:45:30Z"),
     ],
 )
 def test_r12_a_death_stated_as_a_date_without_a_time_is_registered(
-    hospital, citizen, deceased, died_at
+    hospital, citizen, deceased, died_at, written
 ):
     """MORS with ``deceasedDateTime`` of a date and no time (and no
     deceasedBoolean) is a death, not an admission: she is registered dead
@@ -337,6 +340,11 @@ def test_r12_a_death_stated_as_a_date_without_a_time_is_registered(
     referral.refresh_from_db()
     assert citizen.deceased_at == died_at
     assert referral.status == Referral.Status.CLOSED and referral.on_hold_since is None
+    # Written back as it was given: the day, or the instant the stay ended.
+    assert patient_resource(citizen)["deceasedDateTime"] == written
+    assert medcom_patient(citizen)["deceasedDateTime"] == written
+    warning = DeadlineWarning.objects.get(referral=referral, kind=DeadlineWarning.Kind.DECEASED)
+    assert warning.detail.get("deceased_on", written) == written
 
 
 def test_r12_medcoms_official_test_message_stin_a_is_accepted(hospital, citizen):
