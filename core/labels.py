@@ -578,6 +578,12 @@ RECORDED_CODES: dict[str, Promise] = {
     ),
     "notification.not_found": pgettext_lazy(REASON_CONTEXT, "unknown notification"),
     "order.atc_invalid": pgettext_lazy(REASON_CONTEXT, "ATC code of the order not valid"),
+    "order.atc_group_unknown": pgettext_lazy(
+        REASON_CONTEXT, "ATC code of the order in no anatomical main group"
+    ),
+    "order.medicine_name_mismatch": pgettext_lazy(
+        REASON_CONTEXT, "medicine name of the order differs from its ATC code"
+    ),
     "order.authorisation_missing": pgettext_lazy(
         REASON_CONTEXT, "physician's authorisation ID missing"
     ),

@@ -388,6 +388,9 @@ FIXED = (
     gettext_noop(
         "Give the medicine's ATC code: a letter, two digits, two letters and two digits (e.g. N02BE01)."
     ),
+    gettext_noop(
+        "No medicine has that ATC code: its first letter is none of the ATC classification's anatomical main groups (A, B, C, D, G, H, J, L, M, N, P, R, S, V)."
+    ),
     gettext_noop("Only a physician can enter a written order."),
     gettext_noop(
         "A phone order is recorded only after you read it back to the physician and the physician confirmed it (R8)."
@@ -821,6 +824,10 @@ TEMPLATES: dict[str, Promise] = {
     ),
     "lot.batch_too_long": _("A batch number has at most %(most)s characters."),
     "recall.reason_too_long": _("The reason for a recall has at most %(most)s characters."),
+    "order.medicine_name_mismatch": _(
+        "The medicine's name does not match ATC code %(atc)s, which the formulary knows"
+        " as %(known)s: ask the physician again."
+    ),
     "medicine.dependence_forming_required": _(
         "%(medicine)s (%(atc)s) is dependence-forming (§4): it must be marked so,"
         " and every movement of it needs a witness."
@@ -1200,6 +1207,9 @@ BY_CODE: dict[str, Promise] = {
     "witness.required": _("A §4 medicine is given only with a witness."),
     "lot.batch_too_long": _("The batch number is too long."),
     "recall.reason_too_long": _("The reason for the recall is too long."),
+    "order.medicine_name_mismatch": _(
+        "The medicine's name does not match its ATC code in the formulary: ask the physician again."
+    ),
     "medicine.dependence_forming_required": _(
         "This medicine is dependence-forming (§4) and must be marked so."
     ),

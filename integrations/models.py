@@ -617,7 +617,9 @@ class CareThread(models.Model):
         "acute.Referral", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     category = models.CharField(max_length=40)
-    topic = models.CharField(max_length=200, blank=True)
+    # The partner's topic (*emne*) as it wrote it: MedCom sets no length on
+    # Communication.topic.text, so none is set here (never cut).
+    topic = models.TextField(blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     # A coordinator dealt with a thread shown on no open referral without
     # replying in it (she phoned the partner): handled up to this segment, so
@@ -662,8 +664,10 @@ class CareMessage(models.Model):
     # MedCom's activity of that message (new-message, reply-message, ...).
     activity = models.CharField(max_length=32, blank=True)
     text = models.TextField()
-    author = models.CharField(max_length=200, blank=True)
-    author_contact = models.CharField(max_length=100, blank=True)
+    # 'Name, title' and the author's contact as the partner gave them: MedCom
+    # limits neither, so they are kept whole.
+    author = models.TextField(blank=True)
+    author_contact = models.TextField(blank=True)
     written_at = models.DateTimeField()
     written_by = models.ForeignKey(
         Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

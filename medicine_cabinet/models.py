@@ -94,8 +94,9 @@ class Medicine(models.Model):
                 fields=["atc_code", "strength", "form"], name="medicine_unique_line"
             ),
             models.CheckConstraint(
+                # A medicine's code in one of ATC's anatomical main groups.
                 name="medicine_atc_shape",
-                condition=Q(atc_code__regex=r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$"),
+                condition=Q(atc_code__regex=r"^[ABCDGHJLMNPRSV][0-9]{2}[A-Z]{2}[0-9]{2}$"),
             ),
             models.CheckConstraint(
                 name="medicine_package_positive", condition=Q(package_size__gt=0)

@@ -326,8 +326,9 @@ class MedicationOrder(models.Model):
                 & (Q(duration_days__isnull=True) | Q(duration_days__gte=1)),
             ),
             models.CheckConstraint(
+                # A medicine's code in one of ATC's anatomical main groups (R8).
                 name="medorder_atc_shape",
-                condition=Q(medicine_atc__regex=r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$"),
+                condition=Q(medicine_atc__regex=r"^[ABCDGHJLMNPRSV][0-9]{2}[A-Z]{2}[0-9]{2}$"),
             ),
             # R8: a phone order exists only with read-back confirmed by the physician.
             models.CheckConstraint(

@@ -199,7 +199,7 @@ def _author(message: ParsedMessage, communication: dict[str, Any], payload: dict
     )
     code = (role.get("code") or [{}])[0] if role else {}
     role_text = _role_title(code) if isinstance(code, dict) else ""
-    return ", ".join(part for part in (person, role_text) if part)[:200]
+    return ", ".join(part for part in (person, role_text) if part)
 
 
 def _reported(raw: object, field: str) -> dt.datetime | None:
@@ -266,7 +266,7 @@ def _contact(payload: dict[str, Any]) -> str:
     system = str(contact.get("system") or "")
     if value and system in CONTACT_SYSTEMS:
         value = f"{system}:{value}"
-    return value[:100]
+    return value
 
 
 def _open_referral(citizen: Citizen) -> Referral | None:
@@ -403,7 +403,7 @@ def _thread_of_our_message(
         segment = _extension(payload, IDENTIFIER_EXTENSION).get("valueIdentifier") or {}
         CareMessage.objects.create(
             thread=thread,
-            identifier=str(segment.get("value", ""))[:100],
+            identifier=str(segment.get("value", "")),
             header_id=str(message.message_id),
             direction=CareMessage.Direction.OUT,
             activity="new-message",
@@ -462,8 +462,8 @@ def _thread_new(
         partner=partner,
         citizen=citizen,
         referral=referral,
-        category=str(category.get("code", ""))[:40],
-        topic=str((communication.get("topic") or {}).get("text", ""))[:200],
+        category=str(category.get("code", "")),
+        topic=str((communication.get("topic") or {}).get("text", "")),
     )
     thread.full_clean()
     thread.save()
@@ -512,9 +512,9 @@ def care_communication_receive(partner: Partner, message: ParsedMessage, actor: 
         row = CareMessage(
             thread=thread,
             identifier=key,
-            header_id=message.header_id[:64],
+            header_id=message.header_id,
             direction=CareMessage.Direction.IN,
-            activity=activity[:32],
+            activity=activity,
             text=_text(payload),
             author=_author(message, communication, payload),
             author_contact=_contact(payload),

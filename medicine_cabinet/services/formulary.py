@@ -13,7 +13,7 @@ from django.utils.translation import gettext, gettext_noop, pgettext, pgettext_l
 
 from acute.clinical import dosing
 from acute.clinical.services import is_dependence_forming
-from acute.clinical.services.orders import ATC_CODE
+from acute.clinical.services.orders import ATC_CODE, ATC_MAIN_GROUPS
 from core.errors import (
     Conflict,
     InvalidInput,
@@ -72,10 +72,6 @@ def unit_label(unit: str) -> str:
     return gettext(unit) if unit in STOCK_UNIT_LABELS else unit
 
 
-# The ATC classification's anatomical main groups (its first letter).
-ATC_MAIN_GROUPS = frozenset("ABCDGHJLMNPRSV")
-
-
 def check_atc_code(atc_code: str) -> None:
     """A formulary line names one medicine by its ATC code at the fifth level
     (N02BE01), in one of the classification's main groups: a code of another
@@ -115,6 +111,17 @@ def check_dependence_forming(
             rule="R8",
             params={"medicine": name},
         )
+
+
+def formulary_names(atc: str) -> list[str]:
+    """The names of the formulary's lines with this ATC code, in use or
+    not: a physician's order naming none of them names another medicine
+    than its code (R8)."""
+    return list(
+        Medicine.objects.filter(atc_code=atc.strip().upper())
+        .values_list("name", flat=True)
+        .distinct()
+    )
 
 
 def formulary_marks_dependence_forming(atc: str) -> bool:

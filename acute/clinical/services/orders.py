@@ -207,11 +207,20 @@ def _order_total(raw: object, *, dose: Decimal, schedule: dosing.Schedule) -> De
 
 # An ATC code at its fifth level, as the table keeps it: one medicine (N02BE01).
 ATC_CODE = re.compile(r"[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}")
+# The ATC classification's anatomical main groups (its first letter): a code
+# beginning with another letter (X99XX99) only looks like one.
+ATC_MAIN_GROUPS = frozenset("ABCDGHJLMNPRSV")
+
+# The names a formulary knows for an ATC code (its lines' names): the app
+# that keeps one adds its reader here as it loads, as it does its §4 marks.
+FORMULARY_NAMES: list[Callable[[str], Sequence[str]]] = []
 
 
 def _order_atc(raw: str) -> str:
-    """The medicine's ATC code, upper case; one of another shape is refused on
-    its field, before the table's constraint would refuse the whole order."""
+    """The medicine's ATC code, upper case; one of another shape, or of no
+    anatomical main group, is refused on its field, before the table's
+    constraint would refuse the whole order. Every order (by phone, written,
+    corrected) through every door is read here."""
     code = raw.strip().upper()
     if not ATC_CODE.fullmatch(code):
         raise InvalidInput(
@@ -221,11 +230,54 @@ def _order_atc(raw: str) -> str:
             field="medicine_atc",
             rule="R8",
         )
+    if code[0] not in ATC_MAIN_GROUPS:
+        raise InvalidInput(
+            "order.atc_group_unknown",
+            "No medicine has that ATC code: its first letter is none of the ATC"
+            " classification's anatomical main groups (A, B, C, D, G, H, J, L, M, N, P,"
+            " R, S, V).",
+            field="medicine_atc",
+            rule="R8",
+        )
     return code
+
+
+def _name_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _order_name_matches(atc: str, name: str) -> None:
+    """The medicine's name agrees with its ATC code where the formulary
+    knows the code: the name said contains the name of one of the code's
+    lines ("Pivmecillinam 400 mg tablet" for J01CA08's "Pivmecillinam"), or
+    is its first words ("Paracetamol" for "Paracetamol 500 mg"). A dose is
+    taken from stock by the code while the nurse and the physician read the
+    name back to each other (R8): "Pivmecillinam"
+    with N02BE01 would give paracetamol for the antibiotic both agreed on,
+    so it is refused while she is still on the phone to ask again. A code
+    the formulary does not know is taken as said."""
+    names = sorted({n.strip() for judge in FORMULARY_NAMES for n in judge(atc) if n.strip()})
+    said = _name_key(name)
+    if not names or not said:
+        return
+    if any(
+        _name_key(line) in said or f"{_name_key(line)} ".startswith(f"{said} ") for line in names
+    ):
+        return
+    known = ", ".join(names)
+    raise InvalidInput(
+        "order.medicine_name_mismatch",
+        f"The medicine's name does not match ATC code {atc}, which the formulary knows"
+        f" as {known}: ask the physician again.",
+        field="medicine_name",
+        rule="R8",
+        params={"atc": atc, "known": known},
+    )
 
 
 def _order_fields(details: OrderDetails) -> dict[str, object]:
     atc = _order_atc(details.medicine_atc)
+    _order_name_matches(atc, details.medicine_name)
     dose = _order_dose(details.dose)
     schedule = _order_schedule(details)
     return {
@@ -324,9 +376,16 @@ def phone_order_record(
         **_order_fields(details),
         dependence_forming=False,
         ordered_at=ordered_at,
-        ordered_by_name=text_trimmed(ordered_by_name),
+        # A physician the platform holds by the authorisation id is named as
+        # registered, whatever was typed: the nurse reads back, and the
+        # physician confirms, the order of the one the id names.
+        ordered_by_name=(
+            physician.user.display_name if physician else text_trimmed(ordered_by_name)
+        ),
         ordered_by_role=ordered_by_role.strip(),
-        ordered_by_organisation_name=text_trimmed(ordered_by_organisation_name),
+        ordered_by_organisation_name=(
+            physician.organisation.name if physician else text_trimmed(ordered_by_organisation_name)
+        ),
         ordered_by_authorisation_id=ordered_by_authorisation_id.strip(),
         ordering_physician=physician.user if physician else None,
         ordering_organisation=physician.organisation if physician else None,

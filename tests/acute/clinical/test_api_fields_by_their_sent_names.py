@@ -43,7 +43,9 @@ def test_a_phone_order_is_refused_and_recorded_by_the_organisation_sent(scene: S
     assert refused.status_code == 400
     assert list(refused.json()["error"]["fields"]) == ["ordered_by_organisation"]
 
-    recorded = _post(scene, "phone-orders", PHONE_ORDER)
+    # A physician the platform does not hold: her organisation is kept as sent
+    # (one it holds is named as registered, test_order_atc_and_physician_named).
+    recorded = _post(scene, "phone-orders", {**PHONE_ORDER, "ordered_by_authorisation_id": "9Z9Z9"})
     assert recorded.status_code == 201
     assert recorded.json()["ordered_by"]["organisation"] == "Lægehuset"
     assert MedicationOrder.objects.get().ordered_by_organisation_name == "Lægehuset"
