@@ -133,6 +133,17 @@ def referral_intake(
         raise errors.InvalidInput(
             "referral.citizen_required", "Give the citizen (citizen_id or cpr).", field="citizen"
         )
+
+    def on_her_log(reason_code: str) -> None:
+        """A refused attempt, on the log of the citizen the request names,
+        if registered (R9)."""
+        creation_refused_audit(
+            actor=actor,
+            citizen_id=referral_citizen_named(citizen_id=citizen_id, cpr=cpr),
+            resource_type="ServiceRequest",
+            reason_code=reason_code,
+        )
+
     organisation = actor.organisation
     if actor.role == Role.COORDINATOR and not electronic:
         if not source:
@@ -142,12 +153,7 @@ def referral_intake(
         if external_id.strip():
             # A referring organisation's own number for its referral; one
             # typed in from a phone call has none, and was dropped unsaid.
-            creation_refused_audit(
-                actor=actor,
-                citizen_id=referral_citizen_named(citizen_id=citizen_id, cpr=cpr),
-                resource_type="ServiceRequest",
-                reason_code="referral.external_id_not_taken",
-            )
+            on_her_log("referral.external_id_not_taken")
             raise errors.InvalidInput(
                 "referral.external_id_not_taken",
                 "external_id is the referring organisation's own number for its referral;"
@@ -166,12 +172,7 @@ def referral_intake(
             # Refused for who she is, not for whom she named: the attempt is
             # on the log of the citizen the request names, if registered (R9),
             # and the answer is the same either way.
-            creation_refused_audit(
-                actor=actor,
-                citizen_id=referral_citizen_named(citizen_id=citizen_id, cpr=cpr),
-                resource_type="ServiceRequest",
-                reason_code=REFERRAL_NOT_A_REFERRER,
-            )
+            on_her_log(REFERRAL_NOT_A_REFERRER)
             raise errors.Forbidden(
                 REFERRAL_NOT_A_REFERRER,
                 "Your organisation does not refer to the acute function this way.",
@@ -189,12 +190,7 @@ def referral_intake(
             # Who referred is her organisation's kind; another stated was
             # answered as if taken and stored as hers (R9: the attempt is
             # on the log of the citizen named).
-            creation_refused_audit(
-                actor=actor,
-                citizen_id=referral_citizen_named(citizen_id=citizen_id, cpr=cpr),
-                resource_type="ServiceRequest",
-                reason_code="referral.source_not_yours",
-            )
+            on_her_log("referral.source_not_yours")
             raise errors.InvalidInput(
                 "referral.source_not_yours",
                 f"source is your organisation's ({source}); leave it out or send that.",

@@ -391,3 +391,20 @@ def order_for(
         ),
     )
     return MedicationOrder.objects.create(**fields)
+
+
+def receipt_body(
+    cabinet: Location, medicine: Medicine, batch: str, reference: str
+) -> dict[str, object]:
+    """A goods receipt of ten of ``medicine`` into ``cabinet`` as ``POST
+    /api/cabinet/receipts`` takes it: ``batch``, delivered as ``reference``."""
+    return {
+        "cabinet": cabinet.pk,
+        "medicine": medicine.pk,
+        "batch_number": batch,
+        "expires_on": (timezone.localdate() + dt.timedelta(days=200)).isoformat(),
+        "quantity": "10",
+        "unit": medicine.unit,
+        "supplier": "Apoteket",
+        "delivery_reference": reference,
+    }

@@ -5,28 +5,13 @@ names a medicine."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from django.utils import timezone
 
 from medicine_cabinet.models import Balance, Lot, Medicine
 from tests import factories as f
+from tests.medicine_cabinet.conftest import receipt_body
 
 pytestmark = pytest.mark.django_db
-
-
-def _receipt(cabinet, medicine, batch: str, reference: str) -> dict[str, object]:
-    return {
-        "cabinet": cabinet.pk,
-        "medicine": medicine.pk,
-        "batch_number": batch,
-        "expires_on": (timezone.localdate() + dt.timedelta(days=200)).isoformat(),
-        "quantity": "10",
-        "unit": medicine.unit,
-        "supplier": "Apoteket",
-        "delivery_reference": reference,
-    }
 
 
 def test_r8_one_batch_typed_with_spaces_or_small_letters_is_one_lot_and_recalled_whole(
@@ -35,7 +20,9 @@ def test_r8_one_batch_typed_with_spaces_or_small_letters_is_one_lot_and_recalled
     client = f.client_for(officer)
     for batch, reference in (("ab 12", "D-1"), (" AB12 ", "D-2"), ("Ab12", "D-3")):
         answer = client.post(
-            "/api/cabinet/receipts", _receipt(cabinet, paracetamol, batch, reference), format="json"
+            "/api/cabinet/receipts",
+            receipt_body(cabinet, paracetamol, batch, reference),
+            format="json",
         )
         assert answer.status_code == 201, answer.content
 
@@ -48,7 +35,7 @@ def test_r8_one_batch_typed_with_spaces_or_small_letters_is_one_lot_and_recalled
     )
     assert recalled.status_code == 200, recalled.content
     again = client.post(
-        "/api/cabinet/receipts", _receipt(cabinet, paracetamol, "ab12", "D-4"), format="json"
+        "/api/cabinet/receipts", receipt_body(cabinet, paracetamol, "ab12", "D-4"), format="json"
     )
     assert again.status_code == 412
     assert again.json()["error"]["code"] == "lot.recalled"

@@ -5,28 +5,13 @@ is 409 with nothing booked twice."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from django.utils import timezone
 
 from medicine_cabinet.models import Balance, Lot, Movement
 from tests import factories as f
+from tests.medicine_cabinet.conftest import receipt_body
 
 pytestmark = pytest.mark.django_db
-
-
-def _receipt(cabinet, medicine, batch: str, reference: str) -> dict[str, object]:
-    return {
-        "cabinet": cabinet.pk,
-        "medicine": medicine.pk,
-        "batch_number": batch,
-        "expires_on": (timezone.localdate() + dt.timedelta(days=200)).isoformat(),
-        "quantity": "10",
-        "unit": medicine.unit,
-        "supplier": "Apoteket",
-        "delivery_reference": reference,
-    }
 
 
 def test_the_same_batch_twice_is_one_lot_and_the_same_line_twice_is_a_conflict(
@@ -34,16 +19,16 @@ def test_the_same_batch_twice_is_one_lot_and_the_same_line_twice_is_a_conflict(
 ):
     client = f.client_for(officer)
     first = client.post(
-        "/api/cabinet/receipts", _receipt(cabinet, paracetamol, "LOT-7", "D-1"), format="json"
+        "/api/cabinet/receipts", receipt_body(cabinet, paracetamol, "LOT-7", "D-1"), format="json"
     )
     second = client.post(
-        "/api/cabinet/receipts", _receipt(cabinet, paracetamol, "lot-7", "D-2"), format="json"
+        "/api/cabinet/receipts", receipt_body(cabinet, paracetamol, "lot-7", "D-2"), format="json"
     )
     assert (first.status_code, second.status_code) == (201, 201), second.content
 
     again = client.post(
         "/api/cabinet/receipts",
-        _receipt(cabinet, paracetamol, "LOT-7", "D-2"),
+        receipt_body(cabinet, paracetamol, "LOT-7", "D-2"),
         format="json",
         HTTP_ACCEPT_LANGUAGE="da",
     )

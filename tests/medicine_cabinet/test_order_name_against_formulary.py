@@ -8,14 +8,11 @@ the formulary does not know is taken as said."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from acute.clinical.models import MedicationOrder
 from consent.models import CareRelationship
 from consent.services import care_relationship_open
-from medicine_cabinet import services
 from medicine_cabinet.models import Medicine
 from tests import factories as f
 from tests.acute.clinical.conftest import PHONE_ORDER, visit_scene
@@ -26,20 +23,6 @@ pytestmark = pytest.mark.django_db
 MISMATCH = "Lægemidlets navn passer ikke til ATC-koden N02BE01"
 
 
-def paracetamol() -> Medicine:
-    return services.medicine_upsert(
-        atc_code="N02BE01",
-        name="Paracetamol",
-        strength="500 mg",
-        form="tablet",
-        unit="tablet",
-        package_size=Decimal("20"),
-        dispensing=Medicine.Dispensing.OVER_THE_COUNTER,
-        dependence_forming=False,
-        minimum_stock=Decimal("0"),
-    )
-
-
 def _phone(scene, **changes: object):
     return f.client_for(scene.nurse).post(
         f"/api/clinical/visits/{scene.visit.pk}/phone-orders",
@@ -48,9 +31,8 @@ def _phone(scene, **changes: object):
     )
 
 
-def test_r8_a_phone_order_naming_another_medicine_than_its_code_is_refused():
+def test_r8_a_phone_order_naming_another_medicine_than_its_code_is_refused(paracetamol: Medicine):
     scene = visit_scene()
-    paracetamol()
     response = _phone(scene, medicine_name="Pivmecillinam")
     assert response.status_code == 400, response.json()
     error = response.json()["error"]
@@ -67,35 +49,33 @@ def test_r8_a_phone_order_naming_another_medicine_than_its_code_is_refused():
 
 
 @pytest.mark.parametrize("name", ["Paracetamol", "paracetamol 500 mg tablet", "PARACETAMOL"])
-def test_r8_a_name_holding_the_formularys_name_is_taken(name: str):
+def test_r8_a_name_holding_the_formularys_name_is_taken(paracetamol: Medicine, name: str):
     scene = visit_scene()
-    paracetamol()
     response = _phone(scene, medicine_name=name)
     assert response.status_code == 201, response.json()
 
 
 @pytest.mark.parametrize("name", ["Para", "cetamol", "P"])
-def test_r8_a_piece_of_the_formularys_name_is_no_name(name: str):
+def test_r8_a_piece_of_the_formularys_name_is_no_name(paracetamol: Medicine, name: str):
     """Only the line's name, or its first words, name its medicine: a few
     letters of it match many medicines."""
     scene = visit_scene()
-    paracetamol()
     response = _phone(scene, medicine_name=name)
     assert response.status_code == 400, response.json()
     assert response.json()["error"]["code"] == "order.medicine_name_mismatch"
     assert not MedicationOrder.objects.exists()
 
 
-def test_r8_a_code_the_formulary_does_not_know_is_taken_as_said():
+def test_r8_a_code_the_formulary_does_not_know_is_taken_as_said(paracetamol: Medicine):
     scene = visit_scene()
-    paracetamol()
     response = _phone(scene, medicine_atc="J01CA08", medicine_name="Selexid", dose="400")
     assert response.status_code == 201, response.json()
 
 
-def test_r8_a_written_order_naming_another_medicine_than_its_code_is_refused():
+def test_r8_a_written_order_naming_another_medicine_than_its_code_is_refused(
+    paracetamol: Medicine,
+):
     scene = visit_scene()
-    paracetamol()
     care_relationship_open(
         citizen=scene.citizen,
         organisation=scene.gp,
