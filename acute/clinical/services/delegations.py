@@ -110,9 +110,14 @@ def delegation_record(
         visit=visit,
         citizen_id=visit.citizen_id,
         test=test,
-        physician_name=text_trimmed(physician_name),
+        # A physician the platform holds by the authorisation id is named as
+        # registered, whatever was typed, as on a phone order (R8): the task
+        # is done under the delegation of the one the id names.
+        physician_name=(physician.user.display_name if physician else text_trimmed(physician_name)),
         physician_authorisation_id=physician_authorisation_id.strip(),
-        physician_organisation_name=text_trimmed(physician_organisation_name),
+        physician_organisation_name=(
+            physician.organisation.name if physician else text_trimmed(physician_organisation_name)
+        ),
         physician=physician.user if physician else None,
         delegated_at=delegated_at,
         note=text_trimmed(note),
