@@ -17,6 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils.crypto import constant_time_compare
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from rest_framework.views import APIView
 
@@ -252,7 +253,7 @@ METHOD_NOT_ALLOWED = gettext_lazy(
 )
 
 
-class PageAccessMiddleware:
+class PageAccessMiddleware(MiddlewareMixin):
     """Refuses every page view that does not declare who may see it, and every
     method a page does not serve (405, on the platform's own page).
 
@@ -264,12 +265,6 @@ class PageAccessMiddleware:
     to a role refused the page the one "not allowed" page, with or without a
     token; nothing reaches a view past the gate without the CSRF check.
     """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
@@ -443,19 +438,13 @@ OFFLINE_OTHER_USER = gettext_noop(
 )
 
 
-class OfflineOwnerMiddleware:
+class OfflineOwnerMiddleware(MiddlewareMixin):
     """A form from the tablet's queue is received only under the session of
     the user who made it (docs/decisions/0013): an entry the tablet names as
     another user's (header ``X-Offline-Owner``) is refused before its view
     runs, 409 ``offline.other_user``, and the attempt is recorded on the
     citizen the page concerns (R9). The tablet keeps the entry for her. A form
     without the header is one sent from the signed-in user's own page."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
