@@ -289,14 +289,20 @@ def _patient_store_new(
     )
     if parsed.deceased_at is not None:
         # Followed as a death registered by an update is (nothing is open yet).
-        citizen_died.send(
-            sender=Citizen,
-            citizen_id=citizen.pk,
-            died_at=parsed.deceased_at,
-            died_on=citizen.deceased_on,
-            actor=actor,
-        )
+        _death_followed(actor=actor, citizen=citizen, died_at=parsed.deceased_at)
     return citizen
+
+
+def _death_followed(*, actor: Actor, citizen: Citizen, died_at: dt.datetime) -> None:
+    """The acute function follows her death (``core.deaths.citizen_died``),
+    with the day where it was given as a day."""
+    citizen_died.send(
+        sender=Citizen,
+        citizen_id=citizen.pk,
+        died_at=died_at,
+        died_on=citizen.deceased_on,
+        actor=actor,
+    )
 
 
 def patient_update(
@@ -456,13 +462,7 @@ def _patient_apply(
     if parsed.deceased_at is not None and not was_dead:
         # The acute function closes her referrals and withdraws her visits
         # in this transaction, as for the hospital's report of a death.
-        citizen_died.send(
-            sender=Citizen,
-            citizen_id=citizen.pk,
-            died_at=parsed.deceased_at,
-            died_on=citizen.deceased_on,
-            actor=actor,
-        )
+        _death_followed(actor=actor, citizen=citizen, died_at=parsed.deceased_at)
 
 
 # The registration form's field, and its label, for each Patient element
